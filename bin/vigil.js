@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Launcher: runs the compiled CLI. `npm ci` builds dist/ through the `prepare` script;
+// if it is missing (e.g. installed with --ignore-scripts) we build it once here.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const entry = join(root, 'dist', 'cli', 'main.js');
+if (!existsSync(entry)) {
+  process.stderr.write('vigil: building dist/ (first run)...\n');
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(2);
+}
+await import(pathToFileURL(entry).href);

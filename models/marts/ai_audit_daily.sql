@@ -1,0 +1,27 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['date', 'capability', 'provider'],
+    incremental_strategy='delete+insert',
+    tags=['mart', 'audit']
+) }}
+-- Grain: day x capability x provider (seed 001, analytics.ai_audit_daily).
+-- Latency percentiles are exact (percentile_disc) over the rows that report durationMs.
+select
+  created_date as date,
+  capability,
+  provider,
+  count(*) as interaction_count,
+  count(distinct workflow_id) as workspace_count,
+  {{ count_if('is_error') }} as error_count,
+  {{ safe_divide(count_if('is_error'), 'count(*)') }} as error_rate,
+  avg(duration_ms) as avg_latency_ms,
+  {{ percentile('duration_ms', 0.5) }} as p50_latency_ms,
+  {{ percentile('duration_ms', 0.95) }} as p95_latency_ms,
+  {{ percentile('duration_ms', 0.99) }} as p99_latency_ms,
+  max(duration_ms) as max_latency_ms
+from {{ ref('stg_ai_audit_logs') }}
+{% if is_incremental() %}
+-- re-aggregate whole trailing days so late rows land in the right day
+where created_date >= (select {{ dateadd('day', -var('incremental_lookback_days'), 'max(date)') }} from {{ this }})
+{% endif %}
+group by created_date, capability, provider

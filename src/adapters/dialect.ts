@@ -1,0 +1,79 @@
+/**
+ * The pure SQL spelling of a warehouse: identifiers, literals, DDL strings and the
+ * cross-database helpers models call (`json_number`, `percentile`, `rolling_median`, ...).
+ * No I/O here: the compiler uses dialects to render models without touching a database.
+ */
+
+export interface Relation {
+  database?: string;
+  schema: string;
+  identifier: string;
+}
+
+export type DatePart = 'second' | 'minute' | 'hour' | 'day' | 'week' | 'month' | 'quarter' | 'year';
+export const DATE_PARTS: readonly DatePart[] = ['second', 'minute', 'hour', 'day', 'week', 'month', 'quarter', 'year'];
+
+export interface Dialect {
+  readonly name: 'duckdb' | 'postgres' | 'bigquery';
+  quoteIdent(id: string): string;
+  /** `"schema"."table"` in this warehouse's spelling. */
+  relation(rel: Relation): string;
+  literal(v: string | number | boolean | null): string;
+
+  // --- helpers available to models as template functions ---
+  /** A JSON key as a number (NULL when missing or not numeric). */
+  json_number(column: string, key: string): string;
+  /** A JSON key as text (NULL when missing). */
+  json_text(column: string, key: string): string;
+  /** True when the JSON object has the key. */
+  json_has(column: string, key: string): string;
+  /** Exact discrete percentile (`percentile_disc`), an aggregate. */
+  percentile(expr: string, fraction: number): string;
+  /** Median of the `n` rows before the current one in the window (the current row excluded). */
+  rolling_median(expr: string, partitionBy: string, orderBy: string, n: number): string;
+  count_if(condition: string): string;
+  /** a / b as a floating point number, NULL when b is 0. */
+  safe_divide(a: string, b: string): string;
+  date_trunc(part: DatePart, expr: string): string;
+  dateadd(part: DatePart, n: number | string, expr: string): string;
+  datediff(part: DatePart, start: string, end: string): string;
+  to_date(expr: string): string;
+  /** A SELECT yielding one row per day from `start` to `end` inclusive, in a column named `date`. */
+  date_spine(start: string, end: string): string;
+  current_timestamp(): string;
+  current_date(): string;
+
+  // --- DDL/DML ---
+  createSchema(schema: string): string;
+  createView(rel: Relation, sql: string): string;
+  createTableAs(rel: Relation, sql: string): string;
+}
+
+/** Names of helpers exposed to templates, checked by tests against every dialect. */
+export const TEMPLATE_HELPERS = [
+  'json_number',
+  'json_text',
+  'json_has',
+  'percentile',
+  'rolling_median',
+  'count_if',
+  'safe_divide',
+  'date_trunc',
+  'dateadd',
+  'datediff',
+  'to_date',
+  'date_spine',
+  'current_timestamp',
+  'current_date',
+] as const;
+
+export function checkDatePart(part: string): DatePart {
+  const p = part.toLowerCase() as DatePart;
+  if (!DATE_PARTS.includes(p)) throw new Error(`unknown date part '${part}' (use one of ${DATE_PARTS.join(', ')})`);
+  return p;
+}
+
+export function checkFraction(f: number): number {
+  if (typeof f !== 'number' || !(f >= 0 && f <= 1)) throw new Error(`percentile fraction must be a number between 0 and 1, got ${String(f)}`);
+  return f;
+}

@@ -1,0 +1,20 @@
+/**
+ * Registry of the pure SQL dialects, by target type. Importing this never loads a
+ * database driver: the compiler uses it to render models for any warehouse.
+ */
+import type { Dialect } from './dialect.js';
+import { duckDbDialect } from './duckdb/duckdb-dialect.js';
+
+/** Target types a project may name. Adapters not yet built are reported when used. */
+export const KNOWN_ADAPTERS = ['duckdb', 'postgres', 'bigquery'];
+
+const DIALECTS: Partial<Record<Dialect['name'], Dialect>> = { duckdb: duckDbDialect };
+
+export function getDialect(name: Dialect['name']): Dialect {
+  // postgres and bigquery spellings arrive with their adapters; until then they compile with DuckDB's
+  return DIALECTS[name] ?? duckDbDialect;
+}
+
+export function hasDialect(name: string): boolean {
+  return name in DIALECTS;
+}

@@ -1,0 +1,198 @@
+/**
+ * DuckDB adapter: the embedded default warehouse. One database instance per run and a
+ * small pool of connections (one per executor thread). Every replacement is atomic: a
+ * failing rebuild leaves the previous table or view readable.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { WarehouseError } from '../../errors.js';
+import type { Adapter, Column, MaterializeRequest, MaterializeResult, Row } from '../adapter.js';
+import type { Relation } from '../dialect.js';
+import { duckDbDialect } from './duckdb-dialect.js';
+import type { DuckDbTargetConfig } from './duckdb-config.js';
+
+export class DuckDbAdapter implements Adapter {
+  readonly type = 'duckdb' as const;
+  readonly dialect = duckDbDialect;
+  readonly maxConcurrency: number;
+  private idle: DuckDBConnection[] = [];
+  private waiters: Array<(c: DuckDBConnection) => void> = [];
+  private all: DuckDBConnection[] = [];
+  private tmpSeq = 0;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly path: string,
+    poolSize: number,
+  ) {
+    this.maxConcurrency = poolSize;
+  }
+
+  /** Open (creating folders as needed) the database file named by the target. */
+  static async open(cfg: DuckDbTargetConfig, projectRoot: string, poolSize = 1): Promise<DuckDbAdapter> {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const path = cfg.path === ':memory:' ? ':memory:' : resolve(projectRoot, cfg.path);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const options: Record<string, string> = {};
+    if (cfg.threads) options.threads = String(cfg.threads);
+    if (cfg.memory_limit) options.memory_limit = cfg.memory_limit;
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, options);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (/lock/i.test(msg)) throw new WarehouseError(`${cfg.path} is in use by another process (${msg.split('\n')[0]}); close it (a BI tool, another vigil run) and retry`, '', { cause: e });
+      throw new WarehouseError(`could not open DuckDB database ${cfg.path}: ${msg}`, '', { cause: e });
+    }
+    const a = new DuckDbAdapter(instance, path, Math.max(1, poolSize));
+    for (let i = 0; i < a.maxConcurrency; i++) {
+      const c = await instance.connect();
+      // dates are computed in UTC whatever the laptop's time zone is
+      await c.run("SET TimeZone = 'UTC'");
+      a.all.push(c);
+      a.idle.push(c);
+    }
+    return a;
+  }
+
+  private acquire(): Promise<DuckDBConnection> {
+    const c = this.idle.pop();
+    if (c) return Promise.resolve(c);
+    return new Promise((res) => this.waiters.push(res));
+  }
+
+  private release(c: DuckDBConnection): void {
+    const w = this.waiters.shift();
+    if (w) w(c);
+    else this.idle.push(c);
+  }
+
+  async withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const c = await this.acquire();
+    try {
+      return await fn(c);
+    } finally {
+      this.release(c);
+    }
+  }
+
+  private static async run(c: DuckDBConnection, sql: string): Promise<number> {
+    try {
+      const r = await c.run(sql);
+      return r.rowsChanged;
+    } catch (e) {
+      throw new WarehouseError(e instanceof Error ? e.message : String(e), sql, { cause: e });
+    }
+  }
+
+  private static async read<T extends Row>(c: DuckDBConnection, sql: string): Promise<T[]> {
+    try {
+      const r = await c.runAndReadAll(sql);
+      return r.getRowObjectsJS() as T[];
+    } catch (e) {
+      throw new WarehouseError(e instanceof Error ? e.message : String(e), sql, { cause: e });
+    }
+  }
+
+  execute(sql: string): Promise<void> {
+    return this.withConnection(async (c) => {
+      await DuckDbAdapter.run(c, sql);
+    });
+  }
+
+  query<T extends Row = Row>(sql: string): Promise<T[]> {
+    return this.withConnection((c) => DuckDbAdapter.read<T>(c, sql));
+  }
+
+  async relationExists(rel: Relation): Promise<'table' | 'view' | null> {
+    const rows = await this.query<{ table_type: string }>(
+      `select table_type from information_schema.tables where table_schema = ${this.dialect.literal(rel.schema)} and table_name = ${this.dialect.literal(rel.identifier)}`,
+    );
+    if (!rows.length) return null;
+    return rows[0].table_type === 'VIEW' ? 'view' : 'table';
+  }
+
+  async columns(rel: Relation): Promise<Column[]> {
+    const rows = await this.query<{ column_name: string; data_type: string }>(
+      `select column_name, data_type from information_schema.columns where table_schema = ${this.dialect.literal(rel.schema)} and table_name = ${this.dialect.literal(rel.identifier)} order by ordinal_position`,
+    );
+    return rows.map((r) => ({ name: r.column_name, data_type: r.data_type }));
+  }
+
+  async ensureSchema(schema: string): Promise<void> {
+    await this.execute(this.dialect.createSchema(schema));
+  }
+
+  async materialize(req: MaterializeRequest): Promise<MaterializeResult> {
+    const d = this.dialect;
+    const rel = d.relation(req.relation);
+    const existing = await this.relationExists(req.relation);
+    return this.withConnection(async (c) => {
+      const inTx = async <T>(fn: () => Promise<T>): Promise<T> => {
+        await DuckDbAdapter.run(c, 'begin transaction');
+        try {
+          const r = await fn();
+          await DuckDbAdapter.run(c, 'commit');
+          return r;
+        } catch (e) {
+          await c.run('rollback').catch(() => undefined);
+          throw e;
+        }
+      };
+      if (req.kind === 'view') {
+        if (existing === 'table') await inTx(async () => {
+          await DuckDbAdapter.run(c, `drop table ${rel}`);
+          await DuckDbAdapter.run(c, d.createView(req.relation, req.sql));
+        });
+        else await DuckDbAdapter.run(c, d.createView(req.relation, req.sql));
+        return { message: 'created view' };
+      }
+      const incremental = req.kind === 'incremental' && existing === 'table' && !req.fullRefresh;
+      if (!incremental) {
+        if (existing === 'view') await inTx(async () => {
+          await DuckDbAdapter.run(c, `drop view ${rel}`);
+          await DuckDbAdapter.run(c, d.createTableAs(req.relation, req.sql));
+        });
+        else await DuckDbAdapter.run(c, d.createTableAs(req.relation, req.sql));
+        return { message: req.kind === 'incremental' ? 'created incremental table' : 'created table' };
+      }
+      // incremental: stage the new rows, then delete+insert (or append) in one transaction
+      const tmp = d.quoteIdent(`__vigil_incr_${req.relation.identifier}_${++this.tmpSeq}`);
+      await DuckDbAdapter.run(c, `create or replace temp table ${tmp} as\n${req.incrementalSql ?? req.sql}`);
+      try {
+        const targetCols = await DuckDbAdapter.read<{ column_name: string }>(c, `select column_name from (describe ${rel})`);
+        const newCols = await DuckDbAdapter.read<{ column_name: string; column_type: string }>(c, `select column_name, column_type from (describe ${tmp})`);
+        const have = new Set(targetCols.map((r) => r.column_name));
+        const added = newCols.filter((r) => !have.has(r.column_name));
+        const policy = req.onSchemaChange ?? 'ignore';
+        if (added.length && policy === 'fail') {
+          throw new WarehouseError(`new columns ${added.map((a) => a.column_name).join(', ')} are not in ${rel} (on_schema_change: fail); run with --full-refresh to rebuild it`, '');
+        }
+        const rows = await inTx(async () => {
+          if (added.length && policy === 'append_new_columns') {
+            for (const a of added) await DuckDbAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.column_name)} ${a.column_type}`);
+          }
+          const cols = newCols.filter((r) => policy === 'append_new_columns' || have.has(r.column_name)).map((r) => d.quoteIdent(r.column_name));
+          const strategy = req.strategy ?? (req.uniqueKey?.length ? 'delete+insert' : 'append');
+          if (strategy !== 'append' && req.uniqueKey?.length) {
+            const keys = req.uniqueKey.map((k) => d.quoteIdent(k));
+            const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
+            await DuckDbAdapter.run(c, `delete from ${rel} where ${tuple} in (select ${keys.join(', ')} from ${tmp})`);
+          }
+          return DuckDbAdapter.run(c, `insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
+        });
+        return { message: `inserted ${rows} rows into`, rows };
+      } finally {
+        await c.run(`drop table if exists ${tmp}`).catch(() => undefined);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.all) c.closeSync();
+    this.all = [];
+    this.idle = [];
+    this.instance.closeSync();
+  }
+}

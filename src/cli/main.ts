@@ -1,0 +1,153 @@
+/**
+ * The `vigil` command line: commander wiring only. Parses flags, calls a command, prints,
+ * and picks the exit code (0 ok, 1 a model/test/source failed, 2 usage or project error).
+ * This is the one place that catches errors and turns them into text.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { formatDiagnostic, ProjectError, redact, UsageError, WarehouseError } from '../errors.js';
+import { VIGIL_VERSION } from '../compile/compile-project.js';
+
+const out = (s: string) => process.stdout.write(s + '\n');
+const err = (s: string) => process.stderr.write(s + '\n');
+
+function intOption(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v.trim()) || n < min || n > max) throw new UsageError(`${name} must be a whole number between ${min} and ${max}, got '${v}'`);
+    return n;
+  };
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function selectionOptions(c: Command): Command {
+  return c
+    .option('-s, --select <selector...>', "nodes to include: name, +name (and ancestors), name+ (and descendants), tag:x, path:models/marts, source:raw.table; spaces = union, commas = intersection")
+    .option('--exclude <selector...>', 'nodes to leave out (same grammar as --select)');
+}
+
+function commonOptions(c: Command): Command {
+  return c
+    .option('-t, --target <name>', 'target from project.yaml (default: default_target)')
+    .option('--vars <yaml>', "override vars, as YAML or JSON: --vars '{anomaly_spike_ratio: 2}'");
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('vigil')
+    .description('Version-controlled SQL and YAML into trustworthy analytics and alerts.\n\nQuick start:  vigil demo && vigil build')
+    .version(VIGIL_VERSION)
+    .option('--project-dir <dir>', 'project folder (default: the nearest folder with project.yaml)', process.cwd())
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('init')
+    .argument('[dir]', 'folder to create the project in', '.')
+    .description('scaffold a working project: project.yaml (DuckDB target), a source, models, tests, macros')
+    .action(async (dir: string) => {
+      const { scaffoldProject } = await import('../project/scaffold.js');
+      const r = scaffoldProject(dir);
+      out(`Created a Vigil project in ${r.root}:`);
+      for (const f of r.files) out(`  ${f}`);
+      out(`\nNext:\n  cd ${dir}\n  vigil demo     # generate demo audit logs into .vigil/dev.duckdb\n  vigil build    # build the models and run their tests`);
+    });
+
+  commonOptions(
+    program
+      .command('demo')
+      .description('generate realistic, deterministic AI-audit source data (ai_audit_logs, workflows, audit_trails, usage_log) into the target')
+      .addOption(new Option('--rows <n>', 'rows of ai_audit_logs').default(100_000).argParser(intOption('--rows', 1, 200_000_000)))
+      .addOption(new Option('--days <n>', 'days of history, ending now').default(30).argParser(intOption('--days', 1, 3650)))
+      .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(intOption('--seed', 0, 2 ** 31 - 1)))
+      .addOption(new Option('--scenario <name>', 'what the last day looks like').choices(['normal', 'spike', 'drop', 'errors', 'new_capability']).default('normal'))
+      .option('--schema <name>', 'schema to write the source tables to (default: demo.schema in project.yaml, else raw)')
+      .option('--now <iso>', 'end of the generated window (default: now)'),
+  ).action(async (o, cmd: Command) => {
+    const { runDemo } = await import('./commands.js');
+    return runDemo({ ...globals(cmd), ...o });
+  });
+
+  commonOptions(selectionOptions(program.command('compile').description('render models to target/compiled/**.sql and target/manifest.json'))).action(async (o, cmd: Command) => {
+    const { runCompile } = await import('./commands.js');
+    return runCompile({ ...globals(cmd), ...o });
+  });
+
+  for (const name of ['run', 'test', 'build'] as const) {
+    const desc = {
+      run: 'build the selected models in dependency order',
+      test: 'run data tests (generic tests from YAML and SQL tests in tests/)',
+      build: 'build models and run their tests in DAG order; a failing model or error test skips everything downstream',
+    }[name];
+    const c = commonOptions(selectionOptions(program.command(name).description(desc)))
+      .addOption(new Option('--threads <n>', 'statements to run at once').default(4).argParser(intOption('--threads', 1, 64)))
+      .option('--fail-fast', 'stop scheduling new nodes after the first failure');
+    if (name !== 'test') c.option('--full-refresh', 'rebuild incremental models from scratch');
+    c.action(async (o, cmd: Command) => {
+      const { runExecute } = await import('./commands.js');
+      return runExecute(name, { ...globals(cmd), ...o });
+    });
+  }
+
+  commonOptions(selectionOptions(program.command('ls').description('list nodes (models, tests, sources)')))
+    .addOption(new Option('--resource-type <type>', 'only this kind of node').choices(['model', 'test', 'source']))
+    .addOption(new Option('--output <format>', 'output format').choices(['name', 'path', 'json']).default('name'))
+    .action(async (o, cmd: Command) => {
+      const { runLs } = await import('./commands.js');
+      return runLs({ ...globals(cmd), ...o });
+    });
+
+  const source = program.command('source').description('commands about sources');
+  commonOptions(selectionOptions(source.command('freshness').description("age of each source's newest loaded_at_field against its warn/error limits"))).action(async (o, cmd: Command) => {
+    const { runFreshness } = await import('./commands.js');
+    return runFreshness({ ...globals(cmd), ...o });
+  });
+
+  return program;
+}
+
+function globals(cmd: Command): { projectDir: string } {
+  let c: Command | null = cmd;
+  while (c?.parent) c = c.parent;
+  return { projectDir: (c?.opts().projectDir as string) ?? process.cwd() };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  let code = 0;
+  try {
+    await program.parseAsync(argv);
+    code = process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e) {
+    code = reportError(e);
+  }
+  return code;
+}
+
+export function reportError(e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    return 2; // commander already printed the message
+  }
+  if (e instanceof ProjectError) {
+    for (const d of e.diagnostics) err(redact(formatDiagnostic(d)));
+    const n = e.diagnostics.filter((d) => d.severity === 'error').length;
+    err(`\n${n} error${n === 1 ? '' : 's'} found; nothing was run.`);
+    return 2;
+  }
+  if (e instanceof UsageError) {
+    err(`error: ${redact(e.message)}`);
+    return 2;
+  }
+  if (e instanceof WarehouseError) {
+    err(`error: ${redact(e.message)}`);
+    return 1;
+  }
+  const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  err(`internal error (this is a bug in vigil, please report it):\n${redact(msg)}`);
+  return 3;
+}
+
+const code = await main(process.argv);
+process.exitCode = code;

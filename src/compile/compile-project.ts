@@ -1,0 +1,591 @@
+/**
+ * The pure compile core: project files in, manifest and diagnostics out. Knows no
+ * filesystem and no network. Reports every problem it finds at once; never throws on
+ * user mistakes.
+ *
+ * Pipeline: resolve target -> properties YAML -> macros -> render every model (or reuse
+ * the cached render when its inputs are unchanged) -> validate configs -> resolve
+ * ref/source placeholders -> graph + cycles -> ephemeral CTEs -> tests -> manifest.
+ */
+import { createHash } from 'node:crypto';
+import type nunjucks from 'nunjucks';
+import { diag, didYouMean, type Diagnostic } from '../errors.js';
+import type { Dialect, Relation } from '../adapters/dialect.js';
+import { getDialect, hasDialect, KNOWN_ADAPTERS } from '../adapters/dialects.js';
+import type { ProjectFiles, RawFile } from '../project/load-project.js';
+import { MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
+import { showPath, type YamlSource } from '../project/yaml-source.js';
+import { callFinder, emptyCalls, lineColAt, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
+import { buildGraph, findCycles, topoSort } from './graph.js';
+import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
+import type { ColumnInfo, Manifest, ModelNode, SourceNode, TestNode } from './manifest.js';
+
+export const VIGIL_VERSION = '0.1.0';
+
+export interface CompileOptions {
+  target?: string;
+  /** Environment for env_var(); pass process.env from the CLI. */
+  env: Record<string, string | undefined>;
+  /** --vars overrides, on top of project.yaml vars. */
+  vars?: Record<string, unknown>;
+  /** Render cache from a previous compile (path -> entry); updated in place. */
+  cache?: RenderCache;
+}
+
+export interface CachedRender {
+  key: string;
+  sql: string;
+  sqlIncremental?: string;
+  calls: RenderCalls;
+  error?: TemplateError;
+}
+export type RenderCache = Map<string, CachedRender>;
+
+export interface ResolvedTarget {
+  name: string;
+  type: string;
+  schema: string;
+  config: Record<string, unknown>;
+}
+
+export interface CompileResult {
+  manifest: Manifest;
+  diagnostics: Diagnostic[];
+  target?: ResolvedTarget;
+  /** Models in dependency order (unique ids), for executors. */
+  order: string[];
+  cacheHits: number;
+}
+
+const sha = (s: string) => createHash('sha1').update(s).digest('hex');
+
+interface ModelDraft {
+  file: RawFile;
+  name: string;
+  props?: { p: ModelProps; src: YamlSource; path: (string | number)[]; file: string };
+  calls: RenderCalls;
+  sql: string;
+  sqlIncremental?: string;
+  failed: boolean;
+  config?: ModelNode['config'];
+}
+
+/** Render the selected target's config: strings may use env_var(). */
+export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]): ResolvedTarget | undefined {
+  const targets = files.project.targets;
+  const name = opts.target ?? files.project.default_target ?? Object.keys(targets)[0];
+  const raw = targets[name];
+  if (!raw) {
+    const hint = didYouMean(name, Object.keys(targets));
+    ds.push(diag('E_TARGET', `target '${name}' is not defined in project.yaml`, { file: 'project.yaml', ...files.projectYaml.locate(['targets']) }, hint ? `did you mean '${hint}'? (targets: ${Object.keys(targets).join(', ')})` : `targets: ${Object.keys(targets).join(', ')}`));
+    return undefined;
+  }
+  if (!KNOWN_ADAPTERS.includes(raw.type)) {
+    ds.push(diag('E_TARGET', `target '${name}': unknown type '${raw.type}'`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, 'type']) }, `supported types: ${KNOWN_ADAPTERS.join(', ')}`));
+    return undefined;
+  }
+  if (!hasDialect(raw.type)) {
+    ds.push(diag('E_TARGET', `target '${name}': the ${raw.type} adapter is not available in this version of vigil yet`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, 'type']) }, 'use a duckdb target for now (--target dev)'));
+    return undefined;
+  }
+  const config: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v === 'string' && v.includes('{{')) {
+      config[k] = v.replace(/\{\{\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\s*\}\}/g, (_m, key: string, dflt?: string) => {
+        const val = opts.env[key] ?? dflt;
+        if (val === undefined) {
+          ds.push(diag('E_ENV_VAR', `target '${name}': environment variable ${key} is not set`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, k]) }, `export ${key}=... or choose another target with --target`));
+          return '';
+        }
+        return val;
+      });
+    } else config[k] = v;
+  }
+  const schema = String(config.schema ?? config.dataset ?? 'analytics');
+  return { name, type: raw.type, schema, config };
+}
+
+function asArray<T>(v: T | T[] | undefined): T[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+export function compileProject(files: ProjectFiles, opts: CompileOptions): CompileResult {
+  const ds: Diagnostic[] = [...files.diagnostics];
+  const projectName = files.project.name;
+  const target = resolveTarget(files, opts, ds);
+  const dialect: Dialect = getDialect((target?.type as Dialect['name']) ?? 'duckdb');
+  const vars = { ...(files.project.vars ?? {}), ...(opts.vars ?? {}) };
+  const safeTarget = target ? { name: target.name, type: target.type, schema: target.schema } : {};
+  const emptyManifest = (): Manifest => ({ metadata: { project: projectName, target: target?.name ?? '', adapter: dialect.name, vigil_version: VIGIL_VERSION }, nodes: {}, sources: {}, child_map: {} });
+
+  // ---- properties: models and sources
+  const modelProps = new Map<string, NonNullable<ModelDraft['props']>>();
+  const sources = new Map<string, SourceNode>();
+  const sourceTests: Array<{ node: SourceNode; entry: TestEntry; column?: string; src: YamlSource; path: (string | number)[]; file: string }> = [];
+  for (const pf of files.properties) {
+    (pf.data.models ?? []).forEach((p, i) => {
+      const prev = modelProps.get(p.name);
+      if (prev) {
+        ds.push(diag('E_DUPLICATE', `model '${p.name}' is described twice (also in ${prev.file}:${prev.src.locate(prev.path).line})`, { file: pf.path, ...pf.yaml.locate(['models', i, 'name']) }, 'keep one entry per model'));
+        return;
+      }
+      modelProps.set(p.name, { p, src: pf.yaml, path: ['models', i], file: pf.path });
+    });
+    (pf.data.sources ?? []).forEach((s: SourceProps, si) => {
+      s.tables.forEach((t: SourceTableProps, ti) => {
+        const uid = `source.${projectName}.${s.name}.${t.name}`;
+        if (sources.has(uid)) {
+          ds.push(diag('E_DUPLICATE', `source ${s.name}.${t.name} is declared twice (also in ${sources.get(uid)!.file})`, { file: pf.path, ...pf.yaml.locate(['sources', si, 'tables', ti, 'name']) }));
+          return;
+        }
+        const node: SourceNode = {
+          unique_id: uid,
+          resource_type: 'source',
+          name: t.name,
+          source_name: s.name,
+          file: pf.path,
+          line: pf.yaml.locate(['sources', si, 'tables', ti]).line,
+          description: t.description,
+          relation: { database: s.database, schema: s.schema ?? s.name, identifier: t.identifier ?? t.name },
+          loaded_at_field: t.loaded_at_field ?? s.loaded_at_field,
+          freshness: t.freshness === undefined ? s.freshness : t.freshness,
+          columns: (t.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type })),
+          tags: [...(s.tags ?? []), ...(t.tags ?? [])],
+          meta: t.meta,
+          sync: t.sync,
+        };
+        sources.set(uid, node);
+        const base = ['sources', si, 'tables', ti];
+        [...(t.tests ?? []), ...(t.data_tests ?? [])].forEach((entry, k) =>
+          sourceTests.push({ node, entry, src: pf.yaml, path: [...base, t.tests ? 'tests' : 'data_tests', k], file: pf.path }),
+        );
+        (t.columns ?? []).forEach((c, ci) => {
+          const key = c.tests ? 'tests' : 'data_tests';
+          (c.tests ?? c.data_tests ?? []).forEach((entry, k) => sourceTests.push({ node, entry, column: c.name, src: pf.yaml, path: [...base, 'columns', ci, key, k], file: pf.path }));
+        });
+      });
+    });
+  }
+
+  // ---- template environment and macros
+  const tenv = new TemplateEnv({ dialect, vars, env: opts.env, target: safeTarget });
+  const macroOwner = new Map<string, string>();
+  for (const m of files.macros) {
+    const r = tenv.addMacros(m.path, m.text);
+    if ('names' in r) {
+      for (const n of r.names) {
+        const prev = macroOwner.get(n);
+        if (prev) ds.push(diag('E_DUPLICATE', `macro '${n}' is defined twice (also in ${prev})`, { file: m.path, ...locate(m.text, new RegExp(`macro\\s+${n}\\b`)) }));
+        macroOwner.set(n, m.path);
+      }
+    } else ds.push(diag('E_TEMPLATE', r.message, { file: m.path, line: r.line, column: r.column }));
+  }
+
+  // ---- render models
+  const globalKey = sha(
+    JSON.stringify([VIGIL_VERSION, dialect.name, safeTarget, vars, files.macros.map((m) => [m.path, sha(m.text)])]),
+  );
+  const drafts = new Map<string, ModelDraft>();
+  let cacheHits = 0;
+  for (const f of files.models) {
+    const name = f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/, '');
+    const dup = drafts.get(name);
+    if (dup) {
+      ds.push(diag('E_DUPLICATE', `two models are named '${name}': ${dup.file.path} and ${f.path}`, { file: f.path, line: 1, column: 1 }, 'model names must be unique across folders; rename one of the files'));
+      continue;
+    }
+    const draft: ModelDraft = { file: f, name, props: modelProps.get(name), calls: emptyCalls(), sql: '', failed: false };
+    drafts.set(name, draft);
+    const key = sha(globalKey + f.text);
+    const cached = opts.cache?.get(f.path);
+    if (cached && cached.key === key && Object.entries(cached.calls.envUsed).every(([k, v]) => (opts.env[k] ?? null) === v)) {
+      cacheHits++;
+      draft.calls = cached.calls;
+      draft.sql = cached.sql;
+      draft.sqlIncremental = cached.sqlIncremental;
+      if (cached.error) {
+        draft.failed = true;
+        ds.push(diag('E_TEMPLATE', cached.error.message, { file: f.path, line: cached.error.line, column: cached.error.column }));
+      }
+      continue;
+    }
+    const entry: CachedRender = { key, sql: '', calls: draft.calls };
+    const t = tenv.compileTemplate(f.path, f.text);
+    let err: TemplateError | undefined;
+    if ('message' in t && !('render' in t)) err = t as TemplateError;
+    else {
+      const tmpl = t as nunjucks.Template;
+      const out = tenv.render(tmpl, f.text, draft.calls, false);
+      if (typeof out === 'string') {
+        draft.sql = out;
+        const mat = draft.calls.config.materialized ?? draft.props?.p.config?.materialized ?? files.project.defaults?.materialized;
+        if (mat === 'incremental') {
+          const inc = tenv.render(tmpl, f.text, emptyCalls(), true);
+          if (typeof inc === 'string') draft.sqlIncremental = inc;
+          else err = inc;
+        }
+      } else err = out;
+    }
+    if (err) {
+      draft.failed = true;
+      ds.push(diag('E_TEMPLATE', err.message, { file: f.path, line: err.line, column: err.column }));
+    }
+    entry.sql = draft.sql;
+    entry.sqlIncremental = draft.sqlIncremental;
+    entry.error = err;
+    opts.cache?.set(f.path, entry);
+  }
+  for (const [name, p] of modelProps) {
+    if (!drafts.has(name)) {
+      const hint = didYouMean(name, drafts.keys());
+      ds.push(diag('E_PROPS', `properties for model '${name}' but there is no models/**/${name}.sql`, { file: p.file, ...p.src.locate([...p.path, 'name']) }, hint ? `did you mean '${hint}'?` : undefined, 'warn'));
+    }
+  }
+
+  // ---- configs and relations
+  const defaults = files.project.defaults ?? {};
+  const modelUid = (n: string) => `model.${projectName}.${n}`;
+  for (const d of drafts.values()) {
+    for (const p of d.calls.problems) ds.push(diag(p.code, p.message, { file: d.file.path, ...locate(d.file.text, p.find) }, p.hint));
+    const inline = d.calls.config;
+    const bad = Object.keys(inline).filter((k) => !MODEL_CONFIG_KEYS.includes(k));
+    for (const k of bad) {
+      const hint = didYouMean(k, MODEL_CONFIG_KEYS);
+      ds.push(diag('E_CONFIG', `unknown config key '${k}'`, { file: d.file.path, ...locate(d.file.text, new RegExp(`\\b${k}\\s*=`)) }, hint ? `did you mean '${hint}'?` : `known keys: ${MODEL_CONFIG_KEYS.join(', ')}`));
+    }
+    const known = Object.fromEntries(Object.entries(inline).filter(([k]) => MODEL_CONFIG_KEYS.includes(k)));
+    const r = ModelConfigSchema.safeParse(known);
+    if (!r.success) {
+      for (const issue of r.error.issues) {
+        const k = String(issue.path[0] ?? '');
+        ds.push(diag('E_CONFIG', `config ${showPath(issue.path)}: ${issue.message}`, { file: d.file.path, ...locate(d.file.text, new RegExp(`\\b${k}\\s*=`)) }));
+      }
+    }
+    const merged: ModelConfig = { ...defaults, ...(d.props?.p.config ?? {}), ...(r.success ? r.data : {}) };
+    const tags = [...new Set([...asArray(defaults.tags), ...asArray(d.props?.p.config?.tags), ...(d.props?.p.tags ?? []), ...asArray(r.success ? r.data.tags : undefined)])];
+    d.config = { ...merged, materialized: merged.materialized ?? 'view', tags };
+    if (d.config.materialized === 'incremental' && d.sqlIncremental === undefined && !d.failed) {
+      // materialized came from somewhere the first render could not see: render again
+      const t = tenv.compileTemplate(d.file.path, d.file.text);
+      if (!('message' in t && !('render' in t))) {
+        const inc = tenv.render(t as nunjucks.Template, d.file.text, emptyCalls(), true);
+        if (typeof inc === 'string') d.sqlIncremental = inc;
+      }
+    }
+    if (d.config.unique_key !== undefined && d.config.materialized !== 'incremental') {
+      // harmless, but usually a mistake
+      ds.push(diag('W_CONFIG', `unique_key is set but the model is materialized as ${d.config.materialized}; it only applies to incremental models`, { file: d.file.path, ...locate(d.file.text, /\bunique_key\s*=/) }, undefined, 'warn'));
+    }
+  }
+  const relationOf = (d: ModelDraft): Relation | null =>
+    d.config!.materialized === 'ephemeral' ? null : { schema: d.config!.schema ?? target?.schema ?? 'analytics', identifier: d.config!.alias ?? d.name };
+
+  // ---- dependencies and placeholder resolution
+  const deps = new Map<string, string[]>();
+  const refLoc = new Map<string, { file: string; line?: number; column?: number }>();
+  for (const d of drafts.values()) {
+    const uid = modelUid(d.name);
+    const ps: string[] = [];
+    for (const r of new Set(d.calls.refs)) {
+      if (r === d.name) {
+        ds.push(diag('E_REF', `model '${d.name}' refers to itself with ref('${r}')`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, 'use {{ this }} to refer to the model being built (e.g. in is_incremental() filters)'));
+        continue;
+      }
+      if (drafts.has(r)) {
+        ps.push(modelUid(r));
+        refLoc.set(`${uid}>${modelUid(r)}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) });
+      } else {
+        const hint = didYouMean(r, drafts.keys());
+        ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, hint ? undefined : `no model is named '${r}'; models live in ${files.paths.models}/**/*.sql`));
+      }
+    }
+    for (const [s, t] of d.calls.sources) {
+      const sid = `source.${projectName}.${s}.${t}`;
+      if (sources.has(sid)) ps.push(sid);
+      else ds.push(unknownSource(s, t, sources, d.file));
+    }
+    deps.set(uid, [...new Set(ps)]);
+  }
+
+  const graph = buildGraph(deps);
+  for (const cyc of findCycles(graph)) {
+    const names = cyc.map((u) => u.slice(u.lastIndexOf('.') + 1));
+    const loc = refLoc.get(`${cyc[1]}>${cyc[0]}`) ?? { file: drafts.get(names[0])?.file.path };
+    ds.push(diag('E_CYCLE', `dependency cycle: ${names.join(' -> ')}`, loc, 'remove one of these ref() calls, or move the shared logic into a new upstream model'));
+  }
+  const order = topoSort(graph);
+
+  const resolve = (sql: string, self: ModelDraft | undefined): string =>
+    sql.replace(PLACEHOLDER_RE, (_m, kind: string, arg: string) => {
+      if (kind === 'this') return self && relationOf(self) ? dialect.relation(relationOf(self)!) : '__this__';
+      if (kind === 'ref') {
+        const d = drafts.get(arg);
+        if (!d || !d.config) return `__missing_ref_${arg}__`;
+        const rel = relationOf(d);
+        return rel ? dialect.relation(rel) : dialect.quoteIdent(`__vigil_eph_${d.name}`);
+      }
+      const s = sources.get(`source.${projectName}.${arg}`);
+      return s ? dialect.relation(s.relation) : `__missing_source_${arg}__`;
+    });
+
+  // ephemeral parents (transitively), in dependency order, become CTEs wrapped around the model
+  const ephemeralChain = (d: ModelDraft): ModelDraft[] => {
+    const out: ModelDraft[] = [];
+    const seen = new Set<string>();
+    const visit = (x: ModelDraft) => {
+      for (const r of new Set(x.calls.refs)) {
+        const p = drafts.get(r);
+        if (!p || p === x || seen.has(p.name) || p.config?.materialized !== 'ephemeral') continue;
+        seen.add(p.name);
+        visit(p);
+        out.push(p);
+      }
+    };
+    visit(d);
+    return out;
+  };
+  const withEphemerals = (d: ModelDraft, body: string): string => {
+    const chain = ephemeralChain(d);
+    if (!chain.length) return body;
+    const ctes = chain.map((e) => `${dialect.quoteIdent(`__vigil_eph_${e.name}`)} as (\n${stripSemicolon(resolve(e.sql, e))}\n)`).join(',\n');
+    return `with ${ctes}\nselect * from (\n${stripSemicolon(body)}\n) as __vigil_model`;
+  };
+
+  const manifest = emptyManifest();
+  manifest.sources = Object.fromEntries(sources);
+  const targetDir = files.paths.target;
+  for (const d of drafts.values()) {
+    if (!d.config || d.config.enabled === false) continue;
+    const uid = modelUid(d.name);
+    const columns: ColumnInfo[] = (d.props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type }));
+    const node: ModelNode = {
+      unique_id: uid,
+      resource_type: 'model',
+      name: d.name,
+      file: d.file.path,
+      properties_file: d.props?.file,
+      checksum: sha(d.file.text),
+      config: d.config,
+      tags: d.config.tags,
+      description: d.props?.p.description ?? d.config.description,
+      columns,
+      depends_on: deps.get(uid) ?? [],
+      relation: relationOf(d),
+      compiled_sql: withEphemerals(d, stripSemicolon(resolve(d.sql, d))),
+      compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path}`,
+    };
+    if (d.sqlIncremental !== undefined) node.compiled_sql_incremental = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d)));
+    manifest.nodes[uid] = node;
+  }
+
+  // ---- tests
+  const testNames = new Set<string>();
+  const uniqueTestName = (base: string) => {
+    let n = base.replace(/[^A-Za-z0-9_]+/g, '_').slice(0, 120);
+    if (testNames.has(n)) {
+      let i = 2;
+      while (testNames.has(`${n}_${i}`)) i++;
+      n = `${n}_${i}`;
+    }
+    testNames.add(n);
+    return n;
+  };
+  const addGeneric = (t: { entry: TestEntry; column?: string; src: YamlSource; path: (string | number)[]; file: string }, onUid: string, onName: string, onRelation: string, declaredCols: string[]) => {
+    const loc = { file: t.file, ...t.src.locate(t.path) };
+    let testName: string;
+    let rawArgs: Record<string, unknown>;
+    if (typeof t.entry === 'string') {
+      testName = t.entry;
+      rawArgs = {};
+    } else {
+      const keys = Object.keys(t.entry);
+      if (keys.length !== 1) {
+        ds.push(diag('E_TEST', `a test entry must have exactly one key (the test name), got ${keys.join(', ')}`, loc));
+        return;
+      }
+      testName = keys[0];
+      rawArgs = (t.entry[testName] ?? {}) as Record<string, unknown>;
+    }
+    if (!(GENERIC_TESTS as readonly string[]).includes(testName)) {
+      const hint = didYouMean(testName, GENERIC_TESTS);
+      ds.push(diag('E_TEST', `unknown test '${testName}'`, loc, hint ? `did you mean '${hint}'?` : `generic tests: ${GENERIC_TESTS.join(', ')}; write other checks as SQL in ${files.paths.tests}/`));
+      return;
+    }
+    const g = testName as GenericTestName;
+    const config = (rawArgs.config ?? {}) as Record<string, unknown>;
+    const args = { ...config, ...rawArgs };
+    for (const k of Object.keys(args)) {
+      if (!ALLOWED_ARGS[g].includes(k) && !COMMON_TEST_KEYS.includes(k)) {
+        ds.push(diag('E_TEST', `${g}: unknown argument '${k}'`, { file: t.file, ...t.src.locate([...t.path, g, k]) }, `${g} takes: ${[...ALLOWED_ARGS[g], ...COMMON_TEST_KEYS].join(', ')}`));
+        return;
+      }
+    }
+    for (const k of REQUIRED_ARGS[g]) {
+      if (args[k] === undefined) {
+        ds.push(diag('E_TEST', `${g}: missing argument '${k}'`, loc, g === 'relationships' ? "e.g. relationships: { to: ref('workflows'), field: id }" : undefined));
+        return;
+      }
+    }
+    if (NEEDS_COLUMN[g] && !t.column) {
+      ds.push(diag('E_TEST', `${g} must be declared under a column (columns: - name: ... tests: [${g}])`, loc));
+      return;
+    }
+    if (args.severity !== undefined && args.severity !== 'warn' && args.severity !== 'error') {
+      ds.push(diag('E_TEST', `severity must be 'warn' or 'error', got '${String(args.severity)}'`, { file: t.file, ...t.src.locate([...t.path, g, 'severity']) }));
+      return;
+    }
+    const depends = [onUid];
+    let toRelation: string | undefined;
+    if (g === 'relationships') {
+      const to = String(args.to);
+      const mRef = /^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$/.exec(to);
+      const mSrc = /^\s*source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$/.exec(to);
+      if (mRef) {
+        const p = drafts.get(mRef[1]);
+        if (!p || !p.config) {
+          const hint = didYouMean(mRef[1], drafts.keys());
+          ds.push(diag('E_REF', `relationships: ref('${mRef[1]}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
+          return;
+        }
+        const rel = relationOf(p);
+        if (!rel) {
+          ds.push(diag('E_TEST', `relationships: '${p.name}' is ephemeral and cannot be tested against`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
+          return;
+        }
+        toRelation = dialect.relation(rel);
+        depends.push(modelUid(p.name));
+      } else if (mSrc) {
+        const s = sources.get(`source.${projectName}.${mSrc[1]}.${mSrc[2]}`);
+        if (!s) {
+          ds.push(diag('E_SOURCE', `relationships: source('${mSrc[1]}', '${mSrc[2]}') not found`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
+          return;
+        }
+        toRelation = dialect.relation(s.relation);
+        depends.push(s.unique_id);
+      } else {
+        ds.push(diag('E_TEST', `relationships: 'to' must be ref('model') or source('src', 'table'), got '${to}'`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
+        return;
+      }
+    }
+    if (t.column && declaredCols.length && !declaredCols.includes(t.column)) {
+      // the column exists in YAML by construction; nothing to check here
+    }
+    const name = uniqueTestName(typeof args.name === 'string' ? args.name : [g, onName, t.column ?? (g === 'unique_combination_of_columns' ? (args.combination_of_columns as unknown[]).join('_') : '')].filter(Boolean).join('_'));
+    const sql = genericTestSql({ test: g, relation: onRelation, column: t.column, args, toRelation, dialect });
+    const tuid = `test.${projectName}.${name}`;
+    manifest.nodes[tuid] = {
+      unique_id: tuid,
+      resource_type: 'test',
+      name,
+      test_type: g,
+      file: t.file,
+      line: loc.line,
+      severity: (args.severity as 'warn' | 'error') ?? 'error',
+      attached_to: onUid,
+      column: t.column,
+      depends_on: [...new Set(depends)],
+      tags: asArray(args.tags as string | string[] | undefined),
+      compiled_sql: sql,
+      compiled_path: `${targetDir}/compiled/${projectName}/${t.file}/${name}.sql`,
+    } satisfies TestNode;
+  };
+  for (const d of drafts.values()) {
+    const node = manifest.nodes[modelUid(d.name)] as ModelNode | undefined;
+    if (!node || !d.props) continue;
+    const p = d.props;
+    const rel = node.relation ? dialect.relation(node.relation) : undefined;
+    const entries: Array<{ entry: TestEntry; column?: string; path: (string | number)[] }> = [];
+    const key = p.p.tests ? 'tests' : 'data_tests';
+    (p.p.tests ?? p.p.data_tests ?? []).forEach((e, k) => entries.push({ entry: e, path: [...p.path, key, k] }));
+    (p.p.columns ?? []).forEach((c, ci) => {
+      const ck = c.tests ? 'tests' : 'data_tests';
+      (c.tests ?? c.data_tests ?? []).forEach((e, k) => entries.push({ entry: e, column: c.name, path: [...p.path, 'columns', ci, ck, k] }));
+    });
+    if (!rel) {
+      if (entries.length) ds.push(diag('E_TEST', `model '${d.name}' is ephemeral; data tests need a relation to query`, { file: p.file, ...p.src.locate(entries[0].path) }, 'materialize it as a view or table, or move the tests to a model that reads it'));
+      continue;
+    }
+    for (const e of entries) addGeneric({ ...e, src: p.src, file: p.file }, node.unique_id, d.name, rel, node.columns.map((c) => c.name));
+  }
+  for (const st of sourceTests) addGeneric(st, st.node.unique_id, `${st.node.source_name}_${st.node.name}`, dialect.relation(st.node.relation), st.node.columns.map((c) => c.name));
+
+  // singular tests: templated SQL in tests/ that returns failing rows
+  for (const f of files.singularTests) {
+    const name = uniqueTestName(f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/, ''));
+    const t = tenv.compileTemplate(f.path, f.text);
+    const calls = emptyCalls();
+    let out: string | TemplateError;
+    if ('message' in t && !('render' in t)) out = t as TemplateError;
+    else out = tenv.render(t as nunjucks.Template, f.text, calls, false);
+    if (typeof out !== 'string') {
+      ds.push(diag('E_TEMPLATE', out.message, { file: f.path, line: out.line, column: out.column }));
+      continue;
+    }
+    for (const p of calls.problems) ds.push(diag(p.code, p.message, { file: f.path, ...locate(f.text, p.find) }, p.hint));
+    const depends: string[] = [];
+    let ok = true;
+    for (const r of new Set(calls.refs)) {
+      if (drafts.has(r)) depends.push(modelUid(r));
+      else {
+        ok = false;
+        const hint = didYouMean(r, drafts.keys());
+        ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: f.path, ...locate(f.text, callFinder('ref', r)) }));
+      }
+    }
+    for (const [s, tb] of calls.sources) {
+      const sid = `source.${projectName}.${s}.${tb}`;
+      if (sources.has(sid)) depends.push(sid);
+      else {
+        ok = false;
+        ds.push(unknownSource(s, tb, sources, f));
+      }
+    }
+    if (!ok) continue;
+    const severity = calls.config.severity === 'warn' ? 'warn' : 'error';
+    const tuid = `test.${projectName}.${name}`;
+    const fake: ModelDraft = { file: f, name, calls, sql: out, failed: false, config: { materialized: 'ephemeral', tags: [] } };
+    manifest.nodes[tuid] = {
+      unique_id: tuid,
+      resource_type: 'test',
+      name,
+      test_type: 'singular',
+      file: f.path,
+      line: 1,
+      severity,
+      depends_on: depends,
+      tags: asArray(calls.config.tags as string | string[] | undefined),
+      compiled_sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))),
+      compiled_path: `${targetDir}/compiled/${projectName}/${f.path}`,
+    } satisfies TestNode;
+  }
+
+  // ---- child map
+  const childMap: Record<string, string[]> = {};
+  for (const n of [...Object.values(manifest.nodes), ...Object.values(manifest.sources)]) childMap[n.unique_id] = [];
+  for (const n of Object.values(manifest.nodes)) for (const p of n.depends_on) (childMap[p] ??= []).push(n.unique_id);
+  manifest.child_map = childMap;
+
+  return { manifest, diagnostics: ds, target, order: order.filter((u) => manifest.nodes[u]), cacheHits };
+}
+
+function stripSemicolon(sql: string): string {
+  return sql.replace(/;\s*$/, '').replace(/\s+$/, '');
+}
+
+function locate(text: string, re?: RegExp): { line?: number; column?: number } {
+  if (!re) return {};
+  const m = re.exec(text);
+  if (!m) return { line: 1, column: 1 };
+  return lineColAt(text, m.index);
+}
+
+function unknownSource(s: string, t: string, sources: Map<string, SourceNode>, f: RawFile): Diagnostic {
+  const all = [...sources.values()].map((x) => `${x.source_name}.${x.name}`);
+  const hint = didYouMean(`${s}.${t}`, all);
+  return diag(
+    'E_SOURCE',
+    `source('${s}', '${t}') not found${hint ? ` — did you mean '${hint.replace('.', "', '")}'?` : ''}`,
+    { file: f.path, ...locate(f.text, new RegExp(`\\bsource\\s*\\(\\s*["']${s}["']\\s*,\\s*["']${t}["']`)) },
+    hint ? undefined : 'declare it under sources: in a models/**/*.yml file',
+  );
+}

@@ -1,0 +1,85 @@
+/**
+ * Generic data tests: each becomes a query that returns the failing rows. Pure.
+ * not_null, unique, accepted_values, relationships, expression_is_true,
+ * unique_combination_of_columns.
+ */
+import type { Dialect } from '../adapters/dialect.js';
+
+export const GENERIC_TESTS = ['not_null', 'unique', 'accepted_values', 'relationships', 'expression_is_true', 'unique_combination_of_columns'] as const;
+export type GenericTestName = (typeof GENERIC_TESTS)[number];
+
+/** Options every test accepts besides its own arguments. */
+export const COMMON_TEST_KEYS = ['severity', 'where', 'name', 'tags', 'config'];
+
+export interface GenericTestInput {
+  test: GenericTestName;
+  /** Relation SQL (already resolved) of the model or source under test. */
+  relation: string;
+  column?: string;
+  args: Record<string, unknown>;
+  /** Resolved relation SQL for relationships' `to`. */
+  toRelation?: string;
+  dialect: Dialect;
+}
+
+export const REQUIRED_ARGS: Record<GenericTestName, string[]> = {
+  not_null: [],
+  unique: [],
+  accepted_values: ['values'],
+  relationships: ['to', 'field'],
+  expression_is_true: ['expression'],
+  unique_combination_of_columns: ['combination_of_columns'],
+};
+
+export const ALLOWED_ARGS: Record<GenericTestName, string[]> = {
+  not_null: [],
+  unique: [],
+  accepted_values: ['values', 'quote'],
+  relationships: ['to', 'field'],
+  expression_is_true: ['expression'],
+  unique_combination_of_columns: ['combination_of_columns'],
+};
+
+/** Which tests need a column (defined under `columns:`) vs a model-level definition. */
+export const NEEDS_COLUMN: Record<GenericTestName, boolean> = {
+  not_null: true,
+  unique: true,
+  accepted_values: true,
+  relationships: true,
+  expression_is_true: false,
+  unique_combination_of_columns: false,
+};
+
+function filtered(relation: string, where: unknown): string {
+  return typeof where === 'string' && where.trim() ? `(select * from ${relation} where ${where})` : relation;
+}
+
+export function genericTestSql(i: GenericTestInput): string {
+  const rel = filtered(i.relation, i.args.where);
+  const col = i.column ?? '';
+  switch (i.test) {
+    case 'not_null':
+      return `select *\nfrom ${rel} as t\nwhere ${col} is null`;
+    case 'unique':
+      return `select ${col} as unique_field, count(*) as n_records\nfrom ${rel} as t\nwhere ${col} is not null\ngroup by ${col}\nhaving count(*) > 1`;
+    case 'accepted_values': {
+      const quote = i.args.quote !== false;
+      const values = (i.args.values as unknown[]).map((v) => (quote ? i.dialect.literal(String(v)) : String(v))).join(', ');
+      return `select ${col} as value_field, count(*) as n_records\nfrom ${rel} as t\nwhere ${col} is not null and ${col} not in (${values})\ngroup by ${col}`;
+    }
+    case 'relationships': {
+      const field = String(i.args.field);
+      return (
+        `select child.${col} as from_field\nfrom ${rel} as child\n` +
+        `left join ${i.toRelation} as parent on child.${col} = parent.${field}\n` +
+        `where child.${col} is not null and parent.${field} is null`
+      );
+    }
+    case 'expression_is_true':
+      return `select *\nfrom ${rel} as t\nwhere not (${String(i.args.expression)})`;
+    case 'unique_combination_of_columns': {
+      const cols = (i.args.combination_of_columns as unknown[]).map(String).join(', ');
+      return `select ${cols}, count(*) as n_records\nfrom ${rel} as t\ngroup by ${cols}\nhaving count(*) > 1`;
+    }
+  }
+}

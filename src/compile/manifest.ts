@@ -1,0 +1,83 @@
+/**
+ * The manifest: every node of the project after compilation, written to
+ * target/manifest.json. Executors, `vigil ls` and later alerts/dashboards read only this.
+ */
+import type { Relation } from '../adapters/dialect.js';
+import type { Freshness, Materialization, ModelConfig } from '../project/schema.js';
+
+export interface ColumnInfo {
+  name: string;
+  description?: string;
+  data_type?: string;
+}
+
+export interface ModelNode {
+  unique_id: string;
+  resource_type: 'model';
+  name: string;
+  /** Path of the .sql file, relative to the project root. */
+  file: string;
+  /** YAML file that documents this model, when there is one. */
+  properties_file?: string;
+  checksum: string;
+  config: ModelConfig & { materialized: Materialization; tags: string[] };
+  tags: string[];
+  description?: string;
+  columns: ColumnInfo[];
+  /** Unique ids of models and sources this model reads. */
+  depends_on: string[];
+  /** null for ephemeral models. */
+  relation: Relation | null;
+  /** The SELECT that builds the model (ephemeral parents inlined as CTEs). */
+  compiled_sql: string;
+  /** For incremental models: the SELECT with is_incremental() true. */
+  compiled_sql_incremental?: string;
+  /** Where compile wrote compiled_sql, relative to the project root. */
+  compiled_path: string;
+}
+
+export interface SourceNode {
+  unique_id: string;
+  resource_type: 'source';
+  name: string;
+  source_name: string;
+  file: string;
+  line: number;
+  description?: string;
+  relation: Relation;
+  loaded_at_field?: string;
+  freshness?: Freshness;
+  columns: ColumnInfo[];
+  tags: string[];
+  meta?: Record<string, unknown>;
+  sync?: Record<string, unknown>;
+}
+
+export interface TestNode {
+  unique_id: string;
+  resource_type: 'test';
+  name: string;
+  /** generic test name (not_null, ...) or 'singular' */
+  test_type: string;
+  file: string;
+  line?: number;
+  severity: 'error' | 'warn';
+  /** The model or source the test is defined on (for generic tests). */
+  attached_to?: string;
+  column?: string;
+  depends_on: string[];
+  tags: string[];
+  /** A query that returns the failing rows. */
+  compiled_sql: string;
+  compiled_path: string;
+}
+
+export type ManifestNode = ModelNode | SourceNode | TestNode;
+
+export interface Manifest {
+  metadata: { project: string; target: string; adapter: string; vigil_version: string; generated_at?: string };
+  nodes: Record<string, ModelNode | TestNode>;
+  sources: Record<string, SourceNode>;
+  /** unique_id -> unique ids that depend on it */
+  child_map: Record<string, string[]>;
+}

@@ -1,0 +1,215 @@
+/**
+ * The nunjucks environment models are rendered in. Built once per compile: macros are
+ * compiled once and exposed as globals, and the template functions (`ref`, `source`,
+ * `config`, `var`, `env_var`, `is_incremental`, dialect helpers) record what a model calls
+ * into the `RenderCalls` of whichever model is being rendered right now.
+ *
+ * `ref()` and `source()` return placeholders (⟦ref:name⟧) that are resolved after every model
+ * has been rendered, because a ref's relation depends on the referenced model's own config().
+ */
+import nunjucks from 'nunjucks';
+import { TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
+
+export interface RenderCalls {
+  refs: string[];
+  sources: Array<[string, string]>;
+  config: Record<string, unknown>;
+  envUsed: Record<string, string | null>;
+  /** Problems found by template functions, with the call text used to locate them. */
+  problems: Array<{ code: string; message: string; find?: RegExp; hint?: string }>;
+}
+
+export function emptyCalls(): RenderCalls {
+  return { refs: [], sources: [], config: {}, envUsed: {}, problems: [] };
+}
+
+export const PH_OPEN = '\u27E6';
+export const PH_CLOSE = '\u27E7';
+export const PLACEHOLDER_RE = /\u27E6(ref|source|this):?([^\u27E7]*)\u27E7/g;
+
+export interface TemplateEnvOptions {
+  dialect: Dialect;
+  vars: Record<string, unknown>;
+  env: Record<string, string | undefined>;
+  target: Record<string, unknown>;
+}
+
+export interface TemplateError {
+  message: string;
+  line?: number;
+  column?: number;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A regex that finds `fn('arg'` in template source, to point diagnostics at the call. */
+export function callFinder(fn: string, arg?: string): RegExp {
+  return arg === undefined ? new RegExp(`\\b${escapeRe(fn)}\\s*\\(`) : new RegExp(`\\b${escapeRe(fn)}\\s*\\(\\s*["']${escapeRe(arg)}["']`);
+}
+
+export class TemplateEnv {
+  readonly env: nunjucks.Environment;
+  /** The calls of the template being rendered. Rendering is synchronous, so one slot is enough. */
+  current: RenderCalls = emptyCalls();
+  incremental = false;
+  readonly macroNames = new Map<string, string>();
+
+  constructor(private readonly opts: TemplateEnvOptions) {
+    this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false, trimBlocks: false });
+    const self = this;
+    const kw = (args: unknown[]): Record<string, unknown> => {
+      const last = args[args.length - 1] as Record<string, unknown> | undefined;
+      if (last && typeof last === 'object' && (last as { __keywords?: boolean }).__keywords) {
+        const { __keywords, ...rest } = last;
+        void __keywords;
+        return rest;
+      }
+      return {};
+    };
+    this.env.addGlobal('ref', (name: unknown) => {
+      if (typeof name !== 'string') throw new Error('ref() takes a model name as a string');
+      self.current.refs.push(name);
+      return `${PH_OPEN}ref:${name}${PH_CLOSE}`;
+    });
+    this.env.addGlobal('source', (source: unknown, table: unknown) => {
+      if (typeof source !== 'string' || typeof table !== 'string') throw new Error("source() takes two strings: source('source_name', 'table_name')");
+      self.current.sources.push([source, table]);
+      return `${PH_OPEN}source:${source}.${table}${PH_CLOSE}`;
+    });
+    this.env.addGlobal('config', (...args: unknown[]) => {
+      const k = kw(args);
+      const positional = args[0];
+      if (positional && typeof positional === 'object' && !(positional as { __keywords?: boolean }).__keywords) Object.assign(k, positional);
+      Object.assign(self.current.config, k);
+      return '';
+    });
+    this.env.addGlobal('var', (name: unknown, ...rest: unknown[]) => {
+      const key = String(name);
+      if (Object.prototype.hasOwnProperty.call(opts.vars, key)) return opts.vars[key];
+      if (rest.length > 0) return rest[0];
+      self.current.problems.push({
+        code: 'E_VAR',
+        message: `var('${key}') is not defined`,
+        find: callFinder('var', key),
+        hint: `add it under vars: in project.yaml, pass --vars '{${key}: ...}', or give a default: var('${key}', ...)`,
+      });
+      return '';
+    });
+    this.env.addGlobal('env_var', (name: unknown, ...rest: unknown[]) => {
+      const key = String(name);
+      const v = opts.env[key];
+      if (v !== undefined) {
+        self.current.envUsed[key] = v;
+        return v;
+      }
+      self.current.envUsed[key] = null;
+      if (rest.length > 0) return rest[0];
+      self.current.problems.push({
+        code: 'E_ENV_VAR',
+        message: `environment variable ${key} is not set`,
+        find: callFinder('env_var', key),
+        hint: `export ${key}=... before running, or give a default: env_var('${key}', 'value')`,
+      });
+      return '';
+    });
+    this.env.addGlobal('is_incremental', () => self.incremental);
+    this.env.addGlobal('this', { toString: () => `${PH_OPEN}this${PH_CLOSE}` });
+    this.env.addGlobal('target', opts.target);
+    for (const h of TEMPLATE_HELPERS) {
+      const fn = (opts.dialect as unknown as Record<string, (...a: unknown[]) => string>)[h].bind(opts.dialect);
+      this.env.addGlobal(h, (...args: unknown[]) => fn(...args.filter((a) => !(a && typeof a === 'object' && (a as { __keywords?: boolean }).__keywords))));
+    }
+  }
+
+  /** Compile a macro file once and expose its macros as globals. */
+  addMacros(path: string, text: string): TemplateError | { names: string[] } {
+    try {
+      const t = new nunjucks.Template(text, this.env, path, true);
+      let exported: Record<string, unknown> = {};
+      let err: unknown;
+      (t as unknown as { getExported(cb: (e: unknown, r: Record<string, unknown>) => void): void }).getExported((e, r) => {
+        err = e;
+        exported = r ?? {};
+      });
+      if (err) throw err;
+      const names = Object.keys(exported);
+      for (const n of names) this.env.addGlobal(n, exported[n]);
+      return { names };
+    } catch (e) {
+      return parseNunjucksError(e, text, true);
+    }
+  }
+
+  /** Parse a template once; the result can be rendered many times. */
+  compileTemplate(path: string, text: string): nunjucks.Template | TemplateError {
+    try {
+      return new nunjucks.Template(text, this.env, path, true);
+    } catch (e) {
+      return parseNunjucksError(e, text, true);
+    }
+  }
+
+  render(t: nunjucks.Template, text: string, calls: RenderCalls, incremental: boolean): string | TemplateError {
+    this.current = calls;
+    this.incremental = incremental;
+    try {
+      return t.render({});
+    } catch (e) {
+      return parseNunjucksError(e, text, false);
+    } finally {
+      this.current = emptyCalls();
+      this.incremental = false;
+    }
+  }
+}
+
+const BLOCK_TAGS: Record<string, string> = { if: 'endif', for: 'endfor', macro: 'endmacro', call: 'endcall', set: 'endset', filter: 'endfilter', raw: 'endraw', block: 'endblock' };
+
+/** Position of the first block tag that is never closed (nunjucks reports none for it). */
+function findUnclosedBlock(text: string): { tag: string; line: number; column: number } | undefined {
+  const re = /\{%-?\s*(\w+)([^%]*)%\}/g;
+  const stack: Array<{ tag: string; index: number }> = [];
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text))) {
+    const tag = m[1];
+    if (tag === 'set' && m[2].includes('=')) continue; // inline set has no end tag
+    if (BLOCK_TAGS[tag]) stack.push({ tag, index: m.index });
+    else if (tag.startsWith('end')) {
+      const open = tag.slice(3);
+      const i = stack.map((s) => s.tag).lastIndexOf(open);
+      if (i >= 0) stack.splice(i);
+    }
+  }
+  const top = stack[stack.length - 1];
+  if (!top) return undefined;
+  return { tag: top.tag, ...lineColAt(text, top.index) };
+}
+
+export function lineColAt(text: string, index: number): { line: number; column: number } {
+  let line = 1;
+  let last = -1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) {
+    line++;
+    last = i;
+  }
+  return { line, column: index - last };
+}
+
+function parseNunjucksError(e: unknown, text: string, parsePhase: boolean): TemplateError {
+  const raw = e instanceof Error ? e.message : String(e);
+  const m = /\[Line (\d+), Column (\d+)\]\s*\n?\s*([\s\S]*)$/.exec(raw);
+  let message = (m ? m[3] : raw.replace(/^\([^)]*\)\s*/, '')).trim().replace(/^Error: /, '');
+  if (m) {
+    // nunjucks reports parse errors 1-based and runtime errors 0-based
+    const line = Number(m[1]) + (parsePhase ? 0 : 1);
+    return { message, line, column: Number(m[2]) };
+  }
+  const unclosed = /expected (elif|endif|endfor|endmacro|endblock|endcall|endset|endfilter|endraw)|end of file/.test(message) ? findUnclosedBlock(text) : undefined;
+  if (unclosed) {
+    message = `unclosed {% ${unclosed.tag} %}: expected {% ${BLOCK_TAGS[unclosed.tag]} %} before the end of the file`;
+    return { message, line: unclosed.line, column: unclosed.column };
+  }
+  return { message };
+}

@@ -1,0 +1,76 @@
+/**
+ * Files under target/: compiled SQL, manifest.json, run_results.json, and the render cache
+ * that lets a recompile skip every model whose inputs did not change.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import type { RenderCache } from '../compile/compile-project.js';
+import type { Manifest } from '../compile/manifest.js';
+import type { ProjectFiles } from './load-project.js';
+
+const CACHE_VERSION = 1;
+
+export interface CacheFile {
+  version: number;
+  renders: RenderCache;
+  /** compiled_path -> sha1 of what was last written there */
+  written: Map<string, string>;
+}
+
+function cachePath(files: ProjectFiles): string {
+  return join(files.root, files.paths.target, '.cache', 'compile.bin');
+}
+
+export function loadCache(files: ProjectFiles): CacheFile {
+  const p = cachePath(files);
+  if (existsSync(p)) {
+    try {
+      const c = deserialize(readFileSync(p)) as CacheFile;
+      if (c.version === CACHE_VERSION) return c;
+    } catch {
+      // a corrupt cache is only a slower compile
+    }
+  }
+  return { version: CACHE_VERSION, renders: new Map(), written: new Map() };
+}
+
+export function saveCache(files: ProjectFiles, cache: CacheFile): void {
+  atomicWrite(cachePath(files), serialize(cache));
+}
+
+function atomicWrite(path: string, data: string | Buffer): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+/** Write target/compiled/** (only files whose content changed) and target/manifest.json. */
+export function writeCompileArtifacts(files: ProjectFiles, manifest: Manifest, cache: CacheFile): { written: number } {
+  let written = 0;
+  const dirs = new Set<string>();
+  for (const n of Object.values(manifest.nodes)) {
+    const body = n.compiled_sql + '\n';
+    const h = createHash('sha1').update(body).digest('hex');
+    const abs = join(files.root, n.compiled_path);
+    if (cache.written.get(n.compiled_path) === h && existsSync(abs)) continue;
+    const dir = dirname(abs);
+    if (!dirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      dirs.add(dir);
+    }
+    writeFileSync(abs, body);
+    cache.written.set(n.compiled_path, h);
+    written++;
+  }
+  atomicWrite(join(files.root, files.paths.target, 'manifest.json'), JSON.stringify(manifest));
+  return { written };
+}
+
+export function writeTargetJson(files: ProjectFiles, name: string, data: unknown): string {
+  const p = join(files.root, files.paths.target, name);
+  atomicWrite(p, JSON.stringify(data, null, 2) + '\n');
+  return p;
+}

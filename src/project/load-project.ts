@@ -1,0 +1,106 @@
+/**
+ * Finding and reading a project from disk. This is the only place the compile path touches
+ * the filesystem: it returns plain data (texts and parsed YAML) that the pure compiler takes.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { diag, ProjectError, type Diagnostic } from '../errors.js';
+import { parseYaml, validateYaml, type YamlSource } from './yaml-source.js';
+import { ProjectFileSchema, PropertiesFileSchema, type ProjectFile, type PropertiesFile } from './schema.js';
+
+export interface RawFile {
+  /** Path relative to the project root, with forward slashes. */
+  path: string;
+  text: string;
+}
+
+export interface PropertiesSource {
+  path: string;
+  data: PropertiesFile;
+  yaml: YamlSource;
+}
+
+export interface ProjectFiles {
+  root: string;
+  project: ProjectFile;
+  projectYaml: YamlSource;
+  paths: { models: string; macros: string; tests: string; alerts: string; dashboards: string; target: string };
+  models: RawFile[];
+  macros: RawFile[];
+  singularTests: RawFile[];
+  properties: PropertiesSource[];
+  /** Problems found while reading (bad YAML); compile reports them with its own. */
+  diagnostics: Diagnostic[];
+}
+
+export const PROJECT_FILE = 'project.yaml';
+
+/** Walk up from `start` to the folder holding project.yaml. */
+export function findProjectRoot(start: string): string | undefined {
+  let dir = resolve(start);
+  for (;;) {
+    if (existsSync(join(dir, PROJECT_FILE))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+function toPosix(p: string): string {
+  return sep === '/' ? p : p.split(sep).join('/');
+}
+
+/** All files under `dir` (relative to root) whose name matches `re`, sorted for determinism. */
+export function listFiles(root: string, dir: string, re: RegExp): string[] {
+  const abs = join(root, dir);
+  if (!existsSync(abs)) return [];
+  const out: string[] = [];
+  for (const ent of readdirSync(abs, { recursive: true, withFileTypes: true })) {
+    if (!ent.isFile() || !re.test(ent.name)) continue;
+    const parent = (ent as unknown as { parentPath?: string; path?: string }).parentPath ?? (ent as unknown as { path: string }).path;
+    out.push(toPosix(relative(root, join(parent, ent.name))));
+  }
+  return out.sort();
+}
+
+function readAll(root: string, paths: string[]): RawFile[] {
+  return paths.map((p) => ({ path: p, text: readFileSync(join(root, p), 'utf8') }));
+}
+
+/**
+ * Read project.yaml and every model, macro, test and properties file. A broken project.yaml
+ * throws (nothing can be done without it); problems in other YAML files are collected.
+ */
+export function loadProject(projectDir: string): ProjectFiles {
+  const root = findProjectRoot(projectDir);
+  if (!root) {
+    throw new ProjectError([
+      diag('E_NO_PROJECT', `no ${PROJECT_FILE} found in ${resolve(projectDir)} or any parent folder`, {}, 'run `vigil init` to create a project, or pass --project-dir'),
+    ]);
+  }
+  const diagnostics: Diagnostic[] = [];
+  const projectYaml = parseYaml(readFileSync(join(root, PROJECT_FILE), 'utf8'), PROJECT_FILE, diagnostics);
+  const project = projectYaml ? validateYaml(projectYaml, ProjectFileSchema, diagnostics) : undefined;
+  if (!project || !projectYaml) throw new ProjectError(diagnostics);
+
+  const paths = {
+    models: project.paths?.models ?? 'models',
+    macros: project.paths?.macros ?? 'macros',
+    tests: project.paths?.tests ?? 'tests',
+    alerts: project.paths?.alerts ?? 'alerts',
+    dashboards: project.paths?.dashboards ?? 'dashboards',
+    target: project.paths?.target ?? 'target',
+  };
+  const models = readAll(root, listFiles(root, paths.models, /\.sql$/));
+  const macros = readAll(root, listFiles(root, paths.macros, /\.sql$/));
+  const singularTests = readAll(root, listFiles(root, paths.tests, /\.sql$/));
+  const properties: PropertiesSource[] = [];
+  for (const f of readAll(root, listFiles(root, paths.models, /\.ya?ml$/))) {
+    const y = parseYaml(f.text, f.path, diagnostics);
+    if (!y) continue;
+    if (y.value === null || y.value === undefined) continue; // empty file
+    const data = validateYaml(y, PropertiesFileSchema, diagnostics);
+    if (data) properties.push({ path: f.path, data, yaml: y });
+  }
+  return { root, project, projectYaml, paths, models, macros, singularTests, properties, diagnostics };
+}

@@ -1,0 +1,79 @@
+/**
+ * YAML with positions: parse a document once, keep the LineCounter, and map any
+ * value path (['models', 2, 'columns', 0, 'name']) back to `line:col`. Zod issues are
+ * turned into Diagnostics at the exact node they are about.
+ */
+import { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, type Node, type Document } from 'yaml';
+import type { ZodType } from 'zod';
+import { diag, type Diagnostic } from '../errors.js';
+
+export interface YamlSource {
+  file: string;
+  doc: Document.Parsed;
+  lines: LineCounter;
+  value: unknown;
+  /** Position of the node at `path`, or of its nearest existing ancestor. */
+  locate(path: ReadonlyArray<PropertyKey>): { line: number; column: number };
+}
+
+export function parseYaml(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  let ok = true;
+  for (const e of doc.errors) {
+    ok = false;
+    const p = lines.linePos(e.pos[0]);
+    diagnostics.push(diag('E_YAML', e.message.split('\n')[0], { file, line: p.line, column: p.col }, 'fix the YAML syntax'));
+  }
+  if (!ok) return undefined;
+  const locate = (path: ReadonlyArray<PropertyKey>) => {
+    let node: unknown = doc.contents;
+    let pos = offsetOf(node) ?? 0;
+    for (const key of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(key));
+        if (!pair) break;
+        pos = offsetOf(pair.key) ?? pos;
+        node = pair.value;
+        // point at the value when it exists (e.g. a wrong type), otherwise at the key
+        const vp = offsetOf(node);
+        if (vp !== undefined) pos = vp;
+      } else if (isSeq(node) && typeof key === 'number') {
+        const item = node.items[key];
+        if (item === undefined) break;
+        node = item;
+        pos = offsetOf(node) ?? pos;
+      } else break;
+    }
+    const lp = lines.linePos(pos);
+    return { line: lp.line, column: lp.col };
+  };
+  return { file, doc, lines, value: doc.toJS(), locate };
+}
+
+function offsetOf(n: unknown): number | undefined {
+  const r = (n as Node | undefined)?.range;
+  return r ? r[0] : undefined;
+}
+
+/** Validate a YAML source with zod; every issue becomes a `file:line:col: path: message` diagnostic. */
+export function validateYaml<T>(src: YamlSource, schema: ZodType<T>, diagnostics: Diagnostic[], basePath: PropertyKey[] = []): T | undefined {
+  let value: unknown = src.value;
+  for (const k of basePath) value = (value as Record<PropertyKey, unknown>)?.[k as string];
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) {
+    const keys: PropertyKey[] = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [undefined as never];
+    for (const k of keys) {
+      const path = k === undefined ? [...basePath, ...issue.path] : [...basePath, ...issue.path, k];
+      const pos = src.locate(path);
+      const message = k === undefined ? issue.message : `unknown key '${String(k)}'`;
+      diagnostics.push(diag('E_SCHEMA', `${showPath(path) || '(document)'}: ${message}`, { file: src.file, ...pos }));
+    }
+  }
+  return undefined;
+}
+
+export function showPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+}

@@ -1,0 +1,257 @@
+/**
+ * The executor behind `vigil run`, `vigil test` and `vigil build`: runs the selected
+ * models and tests in DAG order, up to `threads` at a time, skipping everything downstream
+ * of a failed model or error-severity test. Prints one progress line per node and returns
+ * the results that become target/run_results.json.
+ */
+import type { Adapter, Row } from '../adapters/adapter.js';
+import { WarehouseError } from '../errors.js';
+import type { Manifest, ModelNode, TestNode } from '../compile/manifest.js';
+import { selectNodes } from '../compile/selector.js';
+
+export type Command = 'run' | 'test' | 'build';
+export type NodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 'warn';
+
+export interface NodeResult {
+  unique_id: string;
+  name: string;
+  resource_type: 'model' | 'test';
+  status: NodeStatus;
+  execution_time: number;
+  message: string;
+  failures?: number;
+  sample?: Row[];
+  relation?: string;
+  file: string;
+  compiled_path: string;
+}
+
+export interface RunOptions {
+  command: Command;
+  select?: string[];
+  exclude?: string[];
+  threads: number;
+  fullRefresh: boolean;
+  /** Stop scheduling new nodes after the first failure. */
+  failFast?: boolean;
+  out: (line: string) => void;
+}
+
+export interface RunSummary {
+  results: NodeResult[];
+  elapsed: number;
+  /** Selector atoms that matched nothing. */
+  unmatched: Array<{ atom: string; hint?: string }>;
+  ok: boolean;
+}
+
+type PlanNode = ModelNode | TestNode;
+
+/** Which nodes a command runs, and what each waits for. */
+export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched'] } {
+  const { ids, excluded, unmatched } = selectNodes(manifest, opts.select, opts.exclude);
+  const planned = new Set<string>();
+  const wantModels = opts.command !== 'test';
+  const wantTests = opts.command !== 'run';
+  for (const n of Object.values(manifest.nodes)) {
+    if (n.resource_type === 'model') {
+      if (wantModels && ids.has(n.unique_id) && n.config.materialized !== 'ephemeral') planned.add(n.unique_id);
+    } else if (wantTests) {
+      // a test runs when it is selected itself or when anything it tests is selected
+      if (!excluded.has(n.unique_id) && (ids.has(n.unique_id) || n.depends_on.some((d) => ids.has(d)))) planned.add(n.unique_id);
+    }
+  }
+  // nearest planned ancestors, walking through unplanned nodes (ephemerals, unselected models)
+  const memo = new Map<string, string[]>();
+  const nearest = (id: string): string[] => {
+    const hit = memo.get(id);
+    if (hit) return hit;
+    const out = new Set<string>();
+    const n = manifest.nodes[id];
+    for (const p of n?.depends_on ?? []) {
+      if (planned.has(p)) out.add(p);
+      else if (manifest.nodes[p]) for (const q of nearest(p)) out.add(q);
+    }
+    const arr = [...out];
+    memo.set(id, arr);
+    return arr;
+  };
+  const testsOf = new Map<string, string[]>();
+  for (const id of planned) {
+    const n = manifest.nodes[id];
+    if (n.resource_type === 'test' && n.attached_to) (testsOf.get(n.attached_to) ?? testsOf.set(n.attached_to, []).get(n.attached_to)!).push(id);
+  }
+  const waitsFor = new Map<string, string[]>();
+  for (const id of planned) {
+    const n = manifest.nodes[id];
+    const deps = new Set(nearest(id));
+    if (n.resource_type === 'model' && opts.command === 'build') {
+      for (const d of [...deps]) for (const t of testsOf.get(d) ?? []) deps.add(t);
+    }
+    waitsFor.set(id, [...deps]);
+  }
+  const nodes = [...planned].map((id) => manifest.nodes[id]);
+  return { nodes, waitsFor, unmatched };
+}
+
+function fmtTime(s: number): string {
+  return `[${s.toFixed(2)}s]`;
+}
+
+/** DuckDB reports `LINE n:` relative to the statement; our DDL adds `prefixLines` before the SELECT. */
+export function compiledLine(message: string, prefixLines: number): number | undefined {
+  const m = /LINE (\d+):/.exec(message);
+  if (!m) return undefined;
+  return Math.max(1, Number(m[1]) - prefixLines);
+}
+
+function describeError(e: unknown, node: PlanNode, prefixLines: number): string {
+  const raw = e instanceof Error ? e.message : String(e);
+  const line = e instanceof WarehouseError ? compiledLine(raw, prefixLines) : undefined;
+  const where = `${node.file}${node.resource_type === 'test' && node.line ? `:${node.line}` : ''} (compiled SQL: ${node.compiled_path}${line ? `:${line}` : ''})`;
+  const text = raw.split('\n').filter((l, i) => i === 0 || l.trim()).join('\n    ');
+  return `${where}\n    ${text}`;
+}
+
+export async function executeRun(manifest: Manifest, adapter: Adapter, opts: RunOptions): Promise<RunSummary> {
+  const started = performance.now();
+  const { nodes, waitsFor, unmatched } = planRun(manifest, opts);
+  const total = nodes.length;
+  const results = new Map<string, NodeResult>();
+  const byId = new Map(nodes.map((n) => [n.unique_id, n]));
+  const d = adapter.dialect;
+  let done = 0;
+  let stop = false;
+
+  // schemas first, once each
+  const schemas = new Set(nodes.filter((n): n is ModelNode => n.resource_type === 'model' && !!n.relation).map((n) => n.relation!.schema));
+  for (const s of schemas) await adapter.ensureSchema(s);
+
+  const report = (r: NodeResult, n: PlanNode) => {
+    done++;
+    results.set(r.unique_id, r);
+    const idx = `${done} of ${total}`;
+    const t = fmtTime(r.execution_time);
+    if (n.resource_type === 'model') {
+      const kind = n.config.materialized === 'incremental' ? 'incremental' : n.config.materialized;
+      if (r.status === 'success') opts.out(`${idx} OK ${r.message} ${r.relation} ${t}`);
+      else if (r.status === 'skipped') opts.out(`${idx} SKIP ${kind} ${r.relation} (${r.message})`);
+      else opts.out(`${idx} ERROR creating ${kind} ${r.relation} ${t}\n  ${r.message}`);
+    } else {
+      if (r.status === 'pass') opts.out(`${idx} PASS ${r.name} ${t}`);
+      else if (r.status === 'skipped') opts.out(`${idx} SKIP test ${r.name} (${r.message})`);
+      else if (r.status === 'error') opts.out(`${idx} ERROR test ${r.name} ${t}\n  ${r.message}`);
+      else opts.out(`${idx} ${r.status === 'warn' ? 'WARN' : 'FAIL'} ${r.failures} ${r.name} ${t}\n  ${r.message}`);
+    }
+  };
+
+  const runModel = async (n: ModelNode): Promise<NodeResult> => {
+    const t0 = performance.now();
+    const relation = n.relation ? d.relation(n.relation) : n.name;
+    const base = { unique_id: n.unique_id, name: n.name, resource_type: 'model' as const, relation, file: n.file, compiled_path: n.compiled_path };
+    try {
+      const uk = n.config.unique_key;
+      const r = await adapter.materialize({
+        kind: n.config.materialized as 'view' | 'table' | 'incremental',
+        relation: n.relation!,
+        sql: n.compiled_sql,
+        incrementalSql: n.compiled_sql_incremental,
+        uniqueKey: uk === undefined ? undefined : Array.isArray(uk) ? uk : [uk],
+        strategy: n.config.incremental_strategy,
+        fullRefresh: opts.fullRefresh && n.config.full_refresh !== false,
+        onSchemaChange: n.config.on_schema_change,
+      });
+      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message };
+    } catch (e) {
+      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n, 1) };
+    }
+  };
+
+  const runTest = async (n: TestNode): Promise<NodeResult> => {
+    const t0 = performance.now();
+    const base = { unique_id: n.unique_id, name: n.name, resource_type: 'test' as const, file: n.file, compiled_path: n.compiled_path };
+    try {
+      const rows = await adapter.query<{ failures: unknown }>(`select count(*) as failures from (\n${n.compiled_sql}\n) as vigil_test`);
+      const failures = Number(rows[0]?.failures ?? 0);
+      if (failures === 0) return { ...base, status: 'pass', execution_time: (performance.now() - t0) / 1000, message: 'pass', failures: 0 };
+      const sample = await adapter.query(`select * from (\n${n.compiled_sql}\n) as vigil_test limit 5`);
+      const where = `${n.file}${n.line ? `:${n.line}` : ''}`;
+      const message = `${failures} row${failures === 1 ? '' : 's'} failed (${where}; query: ${n.compiled_path})${formatSample(sample)}`;
+      return { ...base, status: n.severity === 'warn' ? 'warn' : 'fail', execution_time: (performance.now() - t0) / 1000, message, failures, sample };
+    } catch (e) {
+      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n, 2) };
+    }
+  };
+
+  const blocked = (r: NodeResult | undefined, n: PlanNode | undefined): boolean => {
+    if (!r || !n) return false;
+    if (r.status === 'error' || r.status === 'skipped') return true;
+    return r.status === 'fail'; // error-severity test failure
+  };
+
+  // scheduler: keep up to `threads` nodes in flight, start any node whose waits are all done
+  const pending = new Set(nodes.map((n) => n.unique_id));
+  const running = new Set<Promise<void>>();
+  const threads = Math.max(1, opts.threads);
+  const tryStart = (): boolean => {
+    let started = false;
+    for (const id of [...pending]) {
+      if (running.size >= threads) break;
+      const deps = waitsFor.get(id) ?? [];
+      if (!deps.every((x) => results.has(x))) continue;
+      pending.delete(id);
+      const n = byId.get(id)!;
+      const bad = deps.find((x) => blocked(results.get(x), byId.get(x)));
+      if (bad || stop) {
+        const why = stop ? 'stopped after a failure (--fail-fast)' : `upstream ${byId.get(bad!)!.name} ${results.get(bad!)!.status === 'skipped' ? 'was skipped' : 'failed'}`;
+        report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: why, relation: n.resource_type === 'model' && n.relation ? d.relation(n.relation) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
+        started = true;
+        continue;
+      }
+      const p = (n.resource_type === 'model' ? runModel(n) : runTest(n)).then((r) => {
+        report(r, n);
+        if (opts.failFast && (r.status === 'error' || r.status === 'fail')) stop = true;
+        running.delete(p);
+      });
+      running.add(p);
+      started = true;
+    }
+    return started;
+  };
+  while (pending.size || running.size) {
+    const progressed = tryStart();
+    if (running.size) await Promise.race(running);
+    else if (!progressed && pending.size) {
+      // unreachable with an acyclic plan; guard against waiting forever
+      for (const id of pending) {
+        const n = byId.get(id)!;
+        report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: 'dependencies could not be resolved', file: n.file, compiled_path: n.compiled_path }, n);
+      }
+      pending.clear();
+    }
+  }
+
+  const ordered = nodes.map((n) => results.get(n.unique_id)!).filter(Boolean);
+  const ok = ordered.every((r) => r.status === 'success' || r.status === 'pass' || r.status === 'warn');
+  return { results: ordered, elapsed: (performance.now() - started) / 1000, unmatched, ok };
+}
+
+function formatSample(rows: Row[]): string {
+  if (!rows.length) return '';
+  const cols = Object.keys(rows[0]);
+  const cell = (v: unknown) => {
+    const s = v === null || v === undefined ? 'NULL' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x)) : String(v);
+    return s.length > 40 ? s.slice(0, 37) + '...' : s;
+  };
+  const table = [cols, ...rows.map((r) => cols.map((c) => cell(r[c])))];
+  const widths = cols.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  const lines = table.map((r) => r.map((v, i) => v.padEnd(widths[i])).join(' | ').trimEnd());
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('-+-'));
+  return ':\n    ' + lines.join('\n    ');
+}
+
+export function summarize(s: RunSummary): string {
+  const count = (st: NodeStatus[]) => s.results.filter((r) => st.includes(r.status)).length;
+  const parts = [`OK=${count(['success', 'pass'])}`, `WARN=${count(['warn'])}`, `ERROR=${count(['error', 'fail'])}`, `SKIP=${count(['skipped'])}`, `TOTAL=${s.results.length}`];
+  return `Finished ${s.results.length} node${s.results.length === 1 ? '' : 's'} in ${s.elapsed.toFixed(2)}s: ${parts.join(' ')}`;
+}

@@ -1,0 +1,67 @@
+/**
+ * `vigil source freshness`: the age of each source's newest `loaded_at_field` against its
+ * warn/error limits.
+ */
+import type { Adapter } from '../adapters/adapter.js';
+import type { Freshness } from '../project/schema.js';
+import type { SourceNode } from '../compile/manifest.js';
+
+export interface FreshnessResult {
+  unique_id: string;
+  source: string;
+  status: 'pass' | 'warn' | 'error' | 'runtime error' | 'no data';
+  max_loaded_at: string | null;
+  snapshotted_at: string;
+  age_seconds: number | null;
+  criteria: Freshness | undefined;
+  message: string;
+}
+
+const PERIOD_S = { minute: 60, hour: 3600, day: 86400 } as const;
+
+export function limitSeconds(rule: { count: number; period: keyof typeof PERIOD_S } | undefined): number | undefined {
+  return rule ? rule.count * PERIOD_S[rule.period] : undefined;
+}
+
+export function humanAge(s: number): string {
+  if (s < 90) return `${Math.round(s)}s`;
+  if (s < 5400) return `${Math.round(s / 60)}m`;
+  if (s < 172800) return `${(s / 3600).toFixed(1)}h`;
+  return `${(s / 86400).toFixed(1)}d`;
+}
+
+/** Status of one source given its newest timestamp (pure, for tests). */
+export function freshnessStatus(ageSeconds: number, f: Freshness | undefined): 'pass' | 'warn' | 'error' {
+  const err = limitSeconds(f?.error_after);
+  const warn = limitSeconds(f?.warn_after);
+  if (err !== undefined && ageSeconds > err) return 'error';
+  if (warn !== undefined && ageSeconds > warn) return 'warn';
+  return 'pass';
+}
+
+export async function checkFreshness(sources: SourceNode[], adapter: Adapter, now: () => Date = () => new Date()): Promise<FreshnessResult[]> {
+  const out: FreshnessResult[] = [];
+  for (const s of sources) {
+    const name = `${s.source_name}.${s.name}`;
+    const base = { unique_id: s.unique_id, source: name, criteria: s.freshness ?? undefined };
+    const rel = adapter.dialect.relation(s.relation);
+    const where = s.freshness?.filter ? ` where ${s.freshness.filter}` : '';
+    try {
+      const rows = await adapter.query<{ max_loaded_at: Date | null }>(`select max(${s.loaded_at_field}) as max_loaded_at from ${rel}${where}`);
+      const snap = now();
+      const max = rows[0]?.max_loaded_at ?? null;
+      if (max === null) {
+        out.push({ ...base, status: 'no data', max_loaded_at: null, snapshotted_at: snap.toISOString(), age_seconds: null, message: `${rel} has no rows` });
+        continue;
+      }
+      const maxDate = max instanceof Date ? max : new Date(String(max));
+      const age = (snap.getTime() - maxDate.getTime()) / 1000;
+      const status = freshnessStatus(age, s.freshness ?? undefined);
+      const limits = [s.freshness?.warn_after && `warn after ${s.freshness.warn_after.count} ${s.freshness.warn_after.period}`, s.freshness?.error_after && `error after ${s.freshness.error_after.count} ${s.freshness.error_after.period}`].filter(Boolean).join(', ');
+      out.push({ ...base, status, max_loaded_at: maxDate.toISOString(), snapshotted_at: snap.toISOString(), age_seconds: age, message: `newest ${s.loaded_at_field} ${maxDate.toISOString()} is ${humanAge(age)} old${limits ? ` (${limits})` : ''}` });
+    } catch (e) {
+      out.push({ ...base, status: 'runtime error', max_loaded_at: null, snapshotted_at: now().toISOString(), age_seconds: null, message: `${s.file}:${s.line}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` });
+    }
+  }
+  return out;
+}
