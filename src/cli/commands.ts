@@ -91,7 +91,7 @@ export async function runExecute(command: 'run' | 'test' | 'build', o: Common & 
     const failed = s.results.filter((r) => r.status === 'error' || r.status === 'fail');
     if (failed.length) {
       out(`\n${failed.length} failure${failed.length === 1 ? '' : 's'}:`);
-      for (const r of failed) out(`  ${r.status === 'fail' ? 'FAIL' : 'ERROR'} ${r.name}: ${r.message.split('\n')[0]}`);
+      for (const r of failed) out(`  ${r.status === 'fail' ? 'FAIL' : 'ERROR'} ${r.name}: ${r.message.split('\n').slice(0, 2).map((l) => l.trim()).join(' ')}`);
     }
     const path = writeTargetJson(c.files, 'run_results.json', {
       metadata: { vigil_version: VIGIL_VERSION, command, target: c.target.name, generated_at: new Date().toISOString() },

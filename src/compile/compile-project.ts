@@ -8,12 +8,13 @@
  * ref/source placeholders -> graph + cycles -> ephemeral CTEs -> tests -> manifest.
  */
 import { createHash } from 'node:crypto';
+import type { ZodType } from 'zod';
 import type nunjucks from 'nunjucks';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import { getDialect, hasDialect, KNOWN_ADAPTERS } from '../adapters/dialects.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
-import { MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
+import { DuckDbTargetSchema, MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import { showPath, type YamlSource } from '../project/yaml-source.js';
 import { callFinder, emptyCalls, lineColAt, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
@@ -21,6 +22,9 @@ import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_CO
 import type { ColumnInfo, Manifest, ModelNode, SourceNode, TestNode } from './manifest.js';
 
 export const VIGIL_VERSION = '0.1.0';
+
+/** Config schema per target type (pure zod, so compile can report target mistakes at their line). */
+const TARGET_SCHEMAS: Record<string, ZodType<Record<string, unknown>> | undefined> = { duckdb: DuckDbTargetSchema };
 
 export interface CompileOptions {
   target?: string;
@@ -101,8 +105,23 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
       });
     } else config[k] = v;
   }
-  const schema = String(config.schema ?? config.dataset ?? 'analytics');
-  return { name, type: raw.type, schema, config };
+  const schema = TARGET_SCHEMAS[raw.type];
+  if (schema) {
+    const r = schema.safeParse(config);
+    if (!r.success) {
+      for (const issue of r.error.issues) {
+        const keys: PropertyKey[] = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [undefined as never];
+        for (const k of keys) {
+          const path = ['targets', name, ...issue.path.map((x) => x as string | number), ...(k === undefined ? [] : [k as string])];
+          const message = k === undefined ? issue.message : `unknown key '${String(k)}'`;
+          ds.push(diag('E_TARGET', `${showPath(path)}: ${message}`, { file: 'project.yaml', ...files.projectYaml.locate(path, k !== undefined) }));
+        }
+      }
+      return undefined;
+    }
+    Object.assign(config, r.data);
+  }
+  return { name, type: raw.type, schema: String(config.schema ?? config.dataset ?? 'analytics'), config };
 }
 
 function asArray<T>(v: T | T[] | undefined): T[] {
@@ -310,7 +329,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const graph = buildGraph(deps);
   for (const cyc of findCycles(graph)) {
     const names = cyc.map((u) => u.slice(u.lastIndexOf('.') + 1));
-    const loc = refLoc.get(`${cyc[1]}>${cyc[0]}`) ?? { file: drafts.get(names[0])?.file.path };
+    const loc = refLoc.get(`${cyc[0]}>${cyc[1]}`) ?? { file: drafts.get(names[0])?.file.path };
     ds.push(diag('E_CYCLE', `dependency cycle: ${names.join(' -> ')}`, loc, 'remove one of these ref() calls, or move the shared logic into a new upstream model'));
   }
   const order = topoSort(graph);

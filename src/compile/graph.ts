@@ -53,8 +53,8 @@ export function findCycles(g: Graph): string[][] {
           path.push(next);
         } else if (c === GREY) {
           const from = path.indexOf(next);
-          // path follows "depends on" edges; print in data-flow order (a -> b means b reads a)
-          const cyc = path.slice(from).concat(next).reverse();
+          // path follows "depends on" edges: a -> b means a.sql calls ref('b')
+          const cyc = path.slice(from).concat(next);
           const key = [...cyc.slice(1)].sort().join('|');
           if (!seen.has(key)) {
             seen.add(key);

@@ -13,7 +13,7 @@ export interface YamlSource {
   lines: LineCounter;
   value: unknown;
   /** Position of the node at `path`, or of its nearest existing ancestor. */
-  locate(path: ReadonlyArray<PropertyKey>): { line: number; column: number };
+  locate(path: ReadonlyArray<PropertyKey>, atKey?: boolean): { line: number; column: number };
 }
 
 export function parseYaml(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
@@ -26,10 +26,11 @@ export function parseYaml(text: string, file: string, diagnostics: Diagnostic[])
     diagnostics.push(diag('E_YAML', e.message.split('\n')[0], { file, line: p.line, column: p.col }, 'fix the YAML syntax'));
   }
   if (!ok) return undefined;
-  const locate = (path: ReadonlyArray<PropertyKey>) => {
+  const locate = (path: ReadonlyArray<PropertyKey>, atKey = false) => {
     let node: unknown = doc.contents;
     let pos = offsetOf(node) ?? 0;
-    for (const key of path) {
+    for (let i = 0; i < path.length; i++) {
+      const key = path[i];
       if (isMap(node)) {
         const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(key));
         if (!pair) break;
@@ -37,7 +38,7 @@ export function parseYaml(text: string, file: string, diagnostics: Diagnostic[])
         node = pair.value;
         // point at the value when it exists (e.g. a wrong type), otherwise at the key
         const vp = offsetOf(node);
-        if (vp !== undefined) pos = vp;
+        if (vp !== undefined && !(atKey && i === path.length - 1)) pos = vp;
       } else if (isSeq(node) && typeof key === 'number') {
         const item = node.items[key];
         if (item === undefined) break;
@@ -66,7 +67,7 @@ export function validateYaml<T>(src: YamlSource, schema: ZodType<T>, diagnostics
     const keys: PropertyKey[] = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [undefined as never];
     for (const k of keys) {
       const path = k === undefined ? [...basePath, ...issue.path] : [...basePath, ...issue.path, k];
-      const pos = src.locate(path);
+      const pos = src.locate(path, k !== undefined);
       const message = k === undefined ? issue.message : `unknown key '${String(k)}'`;
       diagnostics.push(diag('E_SCHEMA', `${showPath(path) || '(document)'}: ${message}`, { file: src.file, ...pos }));
     }

@@ -94,6 +94,11 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
   return { nodes, waitsFor, unmatched };
 }
 
+/** `analytics.ai_audit_daily`: how a person names a relation in a progress line. */
+function displayRelation(n: ModelNode): string {
+  return n.relation ? [n.relation.database, n.relation.schema, n.relation.identifier].filter(Boolean).join('.') : n.name;
+}
+
 function fmtTime(s: number): string {
   return `[${s.toFixed(2)}s]`;
 }
@@ -147,7 +152,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter, opts: Run
 
   const runModel = async (n: ModelNode): Promise<NodeResult> => {
     const t0 = performance.now();
-    const relation = n.relation ? d.relation(n.relation) : n.name;
+    const relation = displayRelation(n);
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'model' as const, relation, file: n.file, compiled_path: n.compiled_path };
     try {
       const uk = n.config.unique_key;
@@ -204,7 +209,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter, opts: Run
       const bad = deps.find((x) => blocked(results.get(x), byId.get(x)));
       if (bad || stop) {
         const why = stop ? 'stopped after a failure (--fail-fast)' : `upstream ${byId.get(bad!)!.name} ${results.get(bad!)!.status === 'skipped' ? 'was skipped' : 'failed'}`;
-        report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: why, relation: n.resource_type === 'model' && n.relation ? d.relation(n.relation) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
+        report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: why, relation: n.resource_type === 'model' ? displayRelation(n) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
         started = true;
         continue;
       }

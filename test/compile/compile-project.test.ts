@@ -1,0 +1,236 @@
+/**
+ * Unit tests of the pure compile core: template functions, configs, refs, sources,
+ * ephemeral CTEs, is_incremental, macros, the render cache and diagnostics.
+ */
+import { describe, expect, it } from 'vitest';
+import { compileProject, type RenderCache } from '../../src/compile/compile-project.js';
+import type { ModelNode, TestNode } from '../../src/compile/manifest.js';
+import { projectFiles } from '../helpers.js';
+
+const SOURCES = `sources:
+  - name: raw
+    schema: raw
+    tables:
+      - name: events
+        columns:
+          - name: id
+            tests: [unique]
+`;
+
+function compile(opts: Parameters<typeof projectFiles>[0], env: Record<string, string> = {}, cache?: RenderCache) {
+  return compileProject(projectFiles(opts), { env, cache });
+}
+const model = (r: ReturnType<typeof compile>, name: string) => r.manifest.nodes[`model.fixture.${name}`] as ModelNode;
+const errors = (r: ReturnType<typeof compile>) => r.diagnostics.filter((d) => d.severity === 'error');
+
+describe('compileProject', () => {
+  it('resolves ref() and source() to relations and records dependencies', () => {
+    const r = compile({
+      yml: { 'models/sources.yml': SOURCES },
+      models: {
+        'models/stg.sql': "select * from {{ source('raw', 'events') }}",
+        'models/mart.sql': "{{ config(materialized='table', schema='marts') }}\nselect * from {{ ref('stg') }}",
+      },
+    });
+    expect(errors(r)).toEqual([]);
+    expect(model(r, 'stg').compiled_sql).toBe('select * from "raw"."events"');
+    expect(model(r, 'mart').compiled_sql).toBe('\nselect * from "analytics"."stg"'); // config() line kept blank: compiled lines match the source
+    expect(model(r, 'mart').relation).toEqual({ schema: 'marts', identifier: 'mart' });
+    expect(model(r, 'mart').depends_on).toEqual(['model.fixture.stg']);
+    expect(model(r, 'stg').depends_on).toEqual(['source.fixture.raw.events']);
+    expect(r.order.indexOf('model.fixture.stg')).toBeLessThan(r.order.indexOf('model.fixture.mart'));
+  });
+
+  it('a ref to a model whose alias is set resolves to the alias', () => {
+    const r = compile({ models: { 'models/a.sql': "{{ config(alias='a_v2') }}select 1 as x", 'models/b.sql': "select * from {{ ref('a') }}" } });
+    expect(model(r, 'b').compiled_sql).toBe('select * from "analytics"."a_v2"');
+  });
+
+  it('reports an unknown ref with file, line, column and a did-you-mean', () => {
+    const r = compile({ models: { 'models/ai_audit_daily.sql': 'select 1', 'models/x.sql': "select 1\nfrom\n    {{ ref('ai_audit_dayly') }}" } });
+    expect(errors(r)).toMatchObject([{ code: 'E_REF', file: 'models/x.sql', line: 3, column: 8, message: "ref('ai_audit_dayly') not found — did you mean 'ai_audit_daily'?" }]);
+  });
+
+  it('reports every problem at once', () => {
+    const r = compile({
+      models: {
+        'models/a.sql': "select * from {{ ref('nope1') }}",
+        'models/b.sql': "{{ config(materialzed='table') }} select * from {{ ref('nope2') }}",
+        'models/c.sql': "select '{{ env_var('VIGIL_TEST_MISSING') }}'",
+      },
+    });
+    expect(errors(r).map((d) => d.code).sort()).toEqual(['E_CONFIG', 'E_ENV_VAR', 'E_REF', 'E_REF']);
+  });
+
+  it('reports cycles as a -> b -> a', () => {
+    const r = compile({ models: { 'models/a.sql': "select * from {{ ref('b') }}", 'models/b.sql': "select * from {{ ref('a') }}" } });
+    const cyc = errors(r).find((d) => d.code === 'E_CYCLE');
+    expect(cyc?.message).toMatch(/^dependency cycle: (a -> b -> a|b -> a -> b)$/);
+  });
+
+  it('reports duplicate model names with both paths', () => {
+    const r = compile({ models: { 'models/one/x.sql': 'select 1', 'models/two/x.sql': 'select 2' } });
+    expect(errors(r)[0]).toMatchObject({ code: 'E_DUPLICATE', file: 'models/two/x.sql' });
+    expect(errors(r)[0].message).toContain('models/one/x.sql');
+  });
+
+  it('var() reads project vars, --vars overrides, defaults, and reports a missing var', () => {
+    const files = projectFiles({
+      projectYaml: 'name: fixture\ntargets: { dev: { type: duckdb } }\nvars: { ratio: 1.75 }\n',
+      models: { 'models/a.sql': "select {{ var('ratio') }} as r, {{ var('other', 7) }} as o" },
+    });
+    expect((compileProject(files, { env: {} }).manifest.nodes['model.fixture.a'] as ModelNode).compiled_sql).toBe('select 1.75 as r, 7 as o');
+    expect((compileProject(files, { env: {}, vars: { ratio: 2 } }).manifest.nodes['model.fixture.a'] as ModelNode).compiled_sql).toBe('select 2 as r, 7 as o');
+    const r = compile({ models: { 'models/a.sql': "select\n {{ var('missing_var') }}" } });
+    expect(errors(r)[0]).toMatchObject({ code: 'E_VAR', line: 2, column: 5 });
+  });
+
+  it('env_var() reads the environment and names the missing variable', () => {
+    const ok = compile({ models: { 'models/a.sql': "select '{{ env_var('VIGIL_T') }}' as v" } }, { VIGIL_T: 'hello' });
+    expect(model(ok, 'a').compiled_sql).toBe("select 'hello' as v");
+    const bad = compile({ models: { 'models/a.sql': "select '{{ env_var('VIGIL_T') }}' as v" } });
+    expect(errors(bad)[0]).toMatchObject({ code: 'E_ENV_VAR', file: 'models/a.sql', line: 1, column: 12 });
+    expect(errors(bad)[0].message).toContain('VIGIL_T');
+  });
+
+  it('is_incremental() renders both variants for incremental models, and {{ this }} is the model itself', () => {
+    const r = compile({
+      models: {
+        'models/inc.sql':
+          "{{ config(materialized='incremental', unique_key='id') }}\nselect * from {{ ref('src') }}\n{% if is_incremental() %}where id > (select max(id) from {{ this }}){% endif %}",
+        'models/src.sql': 'select 1 as id',
+      },
+    });
+    const n = model(r, 'inc');
+    expect(n.compiled_sql).not.toContain('where');
+    expect(n.compiled_sql_incremental).toContain('where id > (select max(id) from "analytics"."inc")');
+  });
+
+  it('inlines ephemeral models as CTEs built from the compiled node, transitively and in order', () => {
+    const r = compile({
+      models: {
+        'models/e1.sql': "{{ config(materialized='ephemeral') }}select 1 as id;",
+        'models/e2.sql': "{{ config(materialized='ephemeral') }}with x as (select * from {{ ref('e1') }}) select * from x",
+        'models/m.sql': "with y as (select * from {{ ref('e2') }}) select * from y as t",
+      },
+    });
+    expect(errors(r)).toEqual([]);
+    const sql = model(r, 'm').compiled_sql;
+    expect(sql).toBe(
+      'with "__vigil_eph_e1" as (\nselect 1 as id\n),\n"__vigil_eph_e2" as (\nwith x as (select * from "__vigil_eph_e1") select * from x\n)\nselect * from (\nwith y as (select * from "__vigil_eph_e2") select * from y as t\n) as __vigil_model',
+    );
+    expect(model(r, 'e1').relation).toBeNull();
+  });
+
+  it('user macros are compiled once and available in every model', () => {
+    const r = compile({
+      macros: { 'macros/m.sql': "{% macro cents(col) %}({{ col }} * 100){% endmacro %}{% macro is_err(c) %}{{ c }} <> 'success'{% endmacro %}" },
+      models: { 'models/a.sql': "select {{ cents('price') }} as c, {{ count_if(is_err('status')) }} as e from t" },
+    });
+    expect(model(r, 'a').compiled_sql).toBe("select (price * 100) as c, count(*) filter (where status <> 'success') as e from t");
+  });
+
+  it('dialect helpers produce DuckDB SQL', () => {
+    const r = compile({
+      models: {
+        'models/a.sql':
+          "select {{ json_number('m', 'durationMs') }}, {{ json_text('m', 'status') }}, {{ json_has('m', 'k') }}, {{ percentile('x', 0.95) }}, {{ safe_divide('a', 'b') }}, {{ date_trunc('hour', 'ts') }}, {{ dateadd('day', -1, 'd') }}, {{ datediff('day', 'a', 'b') }}, {{ rolling_median('n', 'cap', 'date', 7) }}",
+      },
+    });
+    expect(model(r, 'a').compiled_sql).toBe(
+      "select try_cast(json_extract_string(m, '$.\"durationMs\"') as double), json_extract_string(m, '$.\"status\"'), coalesce(json_exists(m, '$.\"k\"'), false), quantile_disc(x, 0.95), (cast(a as double) / nullif(b, 0)), date_trunc('hour', ts), (d + (-1) * interval '1 day'), date_diff('day', a, b), median(n) over (partition by cap order by date rows between 7 preceding and 1 preceding)",
+    );
+  });
+
+  it('a bad date part in a helper is a template error with its line', () => {
+    const r = compile({ models: { 'models/a.sql': "select 1,\n  {{ date_trunc('fortnight', 'ts') }}" } });
+    expect(errors(r)[0]).toMatchObject({ code: 'E_TEMPLATE', file: 'models/a.sql', line: 2 });
+    expect(errors(r)[0].message).toContain("unknown date part 'fortnight'");
+  });
+
+  it('template syntax errors carry the line', () => {
+    const r = compile({ models: { 'models/a.sql': "select 1\n\n   {{ foo( }}" } });
+    expect(errors(r)[0]).toMatchObject({ code: 'E_TEMPLATE', line: 3 });
+  });
+
+  it('config comes from project defaults < YAML < config(), and bad values are reported', () => {
+    const r = compile({
+      projectYaml: 'name: fixture\ntargets: { dev: { type: duckdb } }\ndefaults: { materialized: table, tags: [core] }\n',
+      yml: { 'models/p.yml': 'models:\n  - name: a\n    config: { materialized: view, tags: [yml] }\n  - name: b\n' },
+      models: { 'models/a.sql': 'select 1', 'models/b.sql': "{{ config(tags=['inline']) }}select 1", 'models/c.sql': "{{ config(materialized='tabel') }}select 1" },
+    });
+    expect(model(r, 'a').config.materialized).toBe('view');
+    expect(model(r, 'a').tags).toEqual(['core', 'yml']);
+    expect(model(r, 'b').config.materialized).toBe('table');
+    expect(model(r, 'b').tags).toEqual(['core', 'inline']);
+    expect(errors(r)[0]).toMatchObject({ code: 'E_CONFIG', file: 'models/c.sql', line: 1, column: 11 });
+  });
+
+  it('generic tests compile into queries that return failing rows', () => {
+    const r = compile({
+      yml: {
+        'models/sources.yml': SOURCES,
+        'models/p.yml': `models:
+  - name: a
+    tests:
+      - unique_combination_of_columns: { combination_of_columns: [d, c] }
+    columns:
+      - name: id
+        tests:
+          - not_null
+          - accepted_values: { values: [x, "y'z"], severity: warn }
+          - relationships: { to: "source('raw', 'events')", field: id }
+`,
+      },
+      models: { 'models/a.sql': 'select 1 as id' },
+    });
+    expect(errors(r)).toEqual([]);
+    const t = (name: string) => r.manifest.nodes[`test.fixture.${name}`] as TestNode;
+    expect(t('not_null_a_id').compiled_sql).toBe('select *\nfrom "analytics"."a" as t\nwhere id is null');
+    expect(t('accepted_values_a_id').severity).toBe('warn');
+    expect(t('accepted_values_a_id').compiled_sql).toContain("not in ('x', 'y''z')");
+    expect(t('relationships_a_id').depends_on).toEqual(['model.fixture.a', 'source.fixture.raw.events']);
+    expect(t('unique_combination_of_columns_a_d_c').compiled_sql).toContain('group by d, c');
+    expect(t('unique_raw_events_id').attached_to).toBe('source.fixture.raw.events');
+  });
+
+  it('reports unknown tests and unknown test arguments at their YAML line', () => {
+    const r = compile({
+      yml: { 'models/p.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        tests:\n          - not_nul\n          - accepted_values: { valuez: [1] }\n' },
+      models: { 'models/a.sql': 'select 1 as id' },
+    });
+    expect(errors(r)).toMatchObject([
+      { code: 'E_TEST', file: 'models/p.yml', line: 6, message: "unknown test 'not_nul'", hint: "did you mean 'not_null'?" },
+      { code: 'E_TEST', file: 'models/p.yml', line: 7, message: "accepted_values: unknown argument 'valuez'" },
+    ]);
+  });
+
+  it('reuses cached renders when nothing changed and re-renders what did', () => {
+    const cache: RenderCache = new Map();
+    const models = { 'models/a.sql': 'select 1 as x', 'models/b.sql': "select * from {{ ref('a') }}" };
+    const first = compile({ models }, {}, cache);
+    expect(first.cacheHits).toBe(0);
+    const second = compile({ models }, {}, cache);
+    expect(second.cacheHits).toBe(2);
+    expect(model(second, 'b').compiled_sql).toBe(model(first, 'b').compiled_sql);
+    const third = compile({ models: { ...models, 'models/a.sql': "{{ config(alias='a2') }}select 1 as x" } }, {}, cache);
+    expect(third.cacheHits).toBe(1);
+    // b was not re-rendered but its ref still resolves to a's new alias
+    expect(model(third, 'b').compiled_sql).toBe('select * from "analytics"."a2"');
+  });
+
+  it('a cached render is not reused when an env var it read has changed', () => {
+    const cache: RenderCache = new Map();
+    const models = { 'models/a.sql': "select '{{ env_var('VIGIL_X', 'd') }}' as v" };
+    compile({ models }, { VIGIL_X: 'one' }, cache);
+    const r = compile({ models }, { VIGIL_X: 'two' }, cache);
+    expect(r.cacheHits).toBe(0);
+    expect(model(r, 'a').compiled_sql).toBe("select 'two' as v");
+  });
+
+  it('an unknown target names the targets that exist', () => {
+    const r = compileProject(projectFiles({ models: { 'models/a.sql': 'select 1' } }), { env: {}, target: 'prdo' });
+    expect(errors(r)[0]).toMatchObject({ code: 'E_TARGET', file: 'project.yaml' });
+    expect(errors(r)[0].message).toContain("target 'prdo' is not defined");
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Test helpers: temporary projects on disk, the real `vigil` CLI run as a user would, and
+ * in-memory project files for the pure compiler.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseYaml, validateYaml } from '../src/project/yaml-source.js';
+import { ProjectFileSchema, PropertiesFileSchema } from '../src/project/schema.js';
+import type { ProjectFiles } from '../src/project/load-project.js';
+import type { Diagnostic } from '../src/errors.js';
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const VIGIL = join(REPO, 'bin', 'vigil.js');
+
+export const BASIC_PROJECT_YAML = `name: fixture
+default_target: dev
+targets:
+  dev:
+    type: duckdb
+    path: .vigil/dev.duckdb
+    schema: analytics
+`;
+
+/** Write a project into a fresh temp folder; returns its path. */
+export function makeProject(files: Record<string, string>, withDefaultProjectYaml = true): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-test-'));
+  const all = withDefaultProjectYaml && !('project.yaml' in files) ? { 'project.yaml': BASIC_PROJECT_YAML, ...files } : files;
+  for (const [rel, text] of Object.entries(all)) {
+    const abs = join(dir, rel);
+    mkdirSync(dirname(abs), { recursive: true });
+    writeFileSync(abs, text);
+  }
+  return dir;
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the built CLI (dist/) in `cwd`, as a user would. */
+export function vigil(cwd: string, args: string[], env: Record<string, string> = {}): CliResult {
+  const r = spawnSync(process.execPath, [VIGIL, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Build in-memory ProjectFiles for the pure compiler, without touching the disk. */
+export function projectFiles(opts: {
+  projectYaml?: string;
+  models?: Record<string, string>;
+  macros?: Record<string, string>;
+  tests?: Record<string, string>;
+  yml?: Record<string, string>;
+}): ProjectFiles {
+  const diagnostics: Diagnostic[] = [];
+  const projectYaml = parseYaml(opts.projectYaml ?? BASIC_PROJECT_YAML, 'project.yaml', diagnostics)!;
+  const project = validateYaml(projectYaml, ProjectFileSchema, diagnostics)!;
+  const properties = Object.entries(opts.yml ?? {}).flatMap(([path, text]) => {
+    const y = parseYaml(text, path, diagnostics);
+    if (!y) return [];
+    const data = validateYaml(y, PropertiesFileSchema, diagnostics);
+    return data ? [{ path, data, yaml: y }] : [];
+  });
+  const files = (rec: Record<string, string> | undefined) => Object.entries(rec ?? {}).map(([path, text]) => ({ path, text }));
+  return {
+    root: '/nonexistent',
+    project,
+    projectYaml,
+    paths: { models: 'models', macros: 'macros', tests: 'tests', alerts: 'alerts', dashboards: 'dashboards', target: 'target' },
+    models: files(opts.models),
+    macros: files(opts.macros),
+    singularTests: files(opts.tests),
+    properties,
+    diagnostics,
+  };
+}

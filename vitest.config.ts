@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // DuckDB's native binding is happiest in separate processes
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
