@@ -1,0 +1,110 @@
+/**
+ * The DuckDB adapter against a real DuckDB database: every materialization, atomic
+ * replacement, incremental strategies and schema changes.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { removeDir } from '../helpers.js';
+
+let dir: string;
+let db: DuckDbAdapter;
+const rel = (identifier: string) => ({ schema: 'analytics', identifier });
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vigil-duck-'));
+  db = await DuckDbAdapter.open({ type: 'duckdb', path: 'x.duckdb', schema: 'analytics' }, dir, 2);
+  await db.ensureSchema('analytics');
+});
+afterEach(async () => {
+  await db.close();
+  removeDir(dir);
+});
+
+describe('DuckDbAdapter', () => {
+  it('creates views and tables, and switches a view to a table and back', async () => {
+    await db.materialize({ kind: 'view', relation: rel('m'), sql: 'select 1 as a', fullRefresh: false });
+    expect(await db.relationExists(rel('m'))).toBe('view');
+    await db.materialize({ kind: 'table', relation: rel('m'), sql: 'select 2 as a', fullRefresh: false });
+    expect(await db.relationExists(rel('m'))).toBe('table');
+    expect(await db.query('select a from analytics.m')).toEqual([{ a: 2 }]);
+    await db.materialize({ kind: 'view', relation: rel('m'), sql: 'select 3 as a', fullRefresh: false });
+    expect(await db.relationExists(rel('m'))).toBe('view');
+    expect(await db.columns(rel('m'))).toEqual([{ name: 'a', data_type: 'INTEGER' }]);
+  });
+
+  it('a failing rebuild leaves the previous table readable', async () => {
+    await db.materialize({ kind: 'table', relation: rel('t'), sql: 'select * from range(3) r(i)', fullRefresh: false });
+    await expect(db.materialize({ kind: 'table', relation: rel('t'), sql: "select i, error('boom at row ' || i) as e from range(5) r(i)", fullRefresh: false })).rejects.toThrow(/boom/);
+    expect(await db.query('select count(*)::int as n from analytics.t')).toEqual([{ n: 3 }]);
+  });
+
+  it('a failing switch from view to table leaves the view in place', async () => {
+    await db.materialize({ kind: 'view', relation: rel('v'), sql: 'select 1 as a', fullRefresh: false });
+    await expect(db.materialize({ kind: 'table', relation: rel('v'), sql: 'select no_such_col', fullRefresh: false })).rejects.toThrow(/no_such_col/);
+    expect(await db.relationExists(rel('v'))).toBe('view');
+    expect(await db.query('select a from analytics.v')).toEqual([{ a: 1 }]);
+  });
+
+  it('incremental: first run builds, later runs delete+insert on unique_key, --full-refresh rebuilds', async () => {
+    await db.execute('create table src as select i as id, i * 10 as v from range(5) r(i)');
+    const req = {
+      kind: 'incremental' as const,
+      relation: rel('inc'),
+      sql: 'select id, v from src',
+      incrementalSql: 'select id, v from src where id >= 3',
+      uniqueKey: ['id'],
+      fullRefresh: false,
+    };
+    expect((await db.materialize(req)).message).toBe('created incremental table');
+    await db.execute('update src set v = v + 1 where id = 4');
+    await db.execute('insert into src values (5, 50)');
+    const r = await db.materialize(req);
+    expect(r.rows).toBe(3); // ids 3, 4, 5
+    const rows = await db.query<{ id: bigint; v: bigint }>('select id::int as id, v::int as v from analytics.inc order by id');
+    expect(rows).toEqual([
+      { id: 0, v: 0 },
+      { id: 1, v: 10 },
+      { id: 2, v: 20 },
+      { id: 3, v: 30 },
+      { id: 4, v: 41 },
+      { id: 5, v: 50 },
+    ]);
+    await db.execute('delete from src where id = 0');
+    await db.materialize({ ...req, fullRefresh: true });
+    expect(await db.query('select count(*)::int as n from analytics.inc')).toEqual([{ n: 5 }]);
+  });
+
+  it('incremental append without a key only adds rows; composite keys work', async () => {
+    await db.execute('create table src as select i as a, i % 2 as b from range(4) r(i)');
+    const base = { kind: 'incremental' as const, relation: rel('app'), sql: 'select a, b from src', incrementalSql: 'select a, b from src where a >= 2', fullRefresh: false };
+    await db.materialize(base);
+    await db.materialize(base);
+    expect(await db.query('select count(*)::int as n from analytics.app')).toEqual([{ n: 6 }]);
+    await db.materialize({ ...base, relation: rel('ck'), uniqueKey: ['a', 'b'], strategy: 'merge' });
+    await db.materialize({ ...base, relation: rel('ck'), uniqueKey: ['a', 'b'], strategy: 'merge' });
+    expect(await db.query('select count(*)::int as n from analytics.ck')).toEqual([{ n: 4 }]);
+  });
+
+  it('incremental schema changes: ignore drops new columns, append_new_columns adds them, fail refuses', async () => {
+    await db.materialize({ kind: 'incremental', relation: rel('s'), sql: 'select 1 as a', fullRefresh: false });
+    const next = { kind: 'incremental' as const, relation: rel('s'), sql: 'select 2 as a, 3 as b', fullRefresh: false };
+    await expect(db.materialize({ ...next, onSchemaChange: 'fail' })).rejects.toThrow(/new columns b .*on_schema_change: fail/);
+    await db.materialize({ ...next, onSchemaChange: 'ignore' });
+    expect((await db.columns(rel('s'))).map((c) => c.name)).toEqual(['a']);
+    await db.materialize({ ...next, onSchemaChange: 'append_new_columns' });
+    expect(await db.query('select a, b from analytics.s order by a')).toEqual([
+      { a: 1, b: null },
+      { a: 2, b: null },
+      { a: 2, b: 3 },
+    ]);
+  });
+
+  it('warehouse errors carry the failing SQL', async () => {
+    const e = await db.execute('select * from nope_table').catch((x: unknown) => x);
+    expect(e).toMatchObject({ name: 'WarehouseError', sql: 'select * from nope_table' });
+    expect((e as Error).message).toMatch(/nope_table/);
+  });
+});
