@@ -9,14 +9,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { ZodType } from 'zod';
-import type nunjucks from 'nunjucks';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import { getDialect, hasDialect, KNOWN_ADAPTERS } from '../adapters/dialects.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
 import { DuckDbTargetSchema, MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import { showPath, type YamlSource } from '../project/yaml-source.js';
-import { callFinder, emptyCalls, lineColAt, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
+import { callFinder, emptyCalls, isTemplateError, lineColAt, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
 import type { ColumnInfo, Manifest, ModelNode, SourceNode, TestNode } from './manifest.js';
@@ -34,6 +33,8 @@ export interface CompileOptions {
   vars?: Record<string, unknown>;
   /** Render cache from a previous compile (path -> entry); updated in place. */
   cache?: RenderCache;
+  /** Interpret simple templates directly (default). false renders everything with nunjucks. */
+  fastPath?: boolean;
 }
 
 export interface CachedRender {
@@ -188,6 +189,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   // ---- template environment and macros
   const tenv = new TemplateEnv({ dialect, vars, env: opts.env, target: safeTarget });
+  tenv.useFastPath = opts.fastPath !== false;
   const macroOwner = new Map<string, string>();
   for (const m of files.macros) {
     const r = tenv.addMacros(m.path, m.text);
@@ -231,9 +233,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const entry: CachedRender = { key, sql: '', calls: draft.calls };
     const t = tenv.compileTemplate(f.path, f.text);
     let err: TemplateError | undefined;
-    if ('message' in t && !('render' in t)) err = t as TemplateError;
+    if (isTemplateError(t)) err = t;
     else {
-      const tmpl = t as nunjucks.Template;
+      const tmpl = t;
       const out = tenv.render(tmpl, f.text, draft.calls, false);
       if (typeof out === 'string') {
         draft.sql = out;
@@ -286,8 +288,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (d.config.materialized === 'incremental' && d.sqlIncremental === undefined && !d.failed) {
       // materialized came from somewhere the first render could not see: render again
       const t = tenv.compileTemplate(d.file.path, d.file.text);
-      if (!('message' in t && !('render' in t))) {
-        const inc = tenv.render(t as nunjucks.Template, d.file.text, emptyCalls(), true);
+      if (!isTemplateError(t)) {
+        const inc = tenv.render(t, d.file.text, emptyCalls(), true);
         if (typeof inc === 'string') d.sqlIncremental = inc;
       }
     }
@@ -534,8 +536,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const t = tenv.compileTemplate(f.path, f.text);
     const calls = emptyCalls();
     let out: string | TemplateError;
-    if ('message' in t && !('render' in t)) out = t as TemplateError;
-    else out = tenv.render(t as nunjucks.Template, f.text, calls, false);
+    out = isTemplateError(t) ? t : tenv.render(t, f.text, calls, false);
     if (typeof out !== 'string') {
       ds.push(diag('E_TEMPLATE', out.message, { file: f.path, line: out.line, column: out.column }));
       continue;

@@ -9,6 +9,14 @@
  */
 import nunjucks from 'nunjucks';
 import { TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
+import { fastTemplate, FastRenderError, renderFast, type FastTemplate } from './fast-render.js';
+
+/** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
+export type CompiledTemplate = { fast: FastTemplate; nj?: undefined } | { nj: nunjucks.Template; fast?: undefined };
+
+export function isTemplateError(t: CompiledTemplate | TemplateError): t is TemplateError {
+  return 'message' in t;
+}
 
 export interface RenderCalls {
   refs: string[];
@@ -143,20 +151,26 @@ export class TemplateEnv {
   }
 
   /** Parse a template once; the result can be rendered many times. */
-  compileTemplate(path: string, text: string): nunjucks.Template | TemplateError {
+  compileTemplate(path: string, text: string): CompiledTemplate | TemplateError {
     try {
-      return new nunjucks.Template(text, this.env, path, true);
+      const fast = this.useFastPath ? fastTemplate(text, this.env) : null;
+      if (fast) return { fast };
+      return { nj: new nunjucks.Template(text, this.env, path, true) };
     } catch (e) {
       return parseNunjucksError(e, text, true);
     }
   }
 
-  render(t: nunjucks.Template, text: string, calls: RenderCalls, incremental: boolean): string | TemplateError {
+  /** Off only in tests that compare both paths. */
+  useFastPath = true;
+
+  render(t: CompiledTemplate, text: string, calls: RenderCalls, incremental: boolean): string | TemplateError {
     this.current = calls;
     this.incremental = incremental;
     try {
-      return t.render({});
+      return t.fast ? renderFast(t.fast, this.env, {}) : t.nj!.render({});
     } catch (e) {
+      if (e instanceof FastRenderError) return { message: e.message, line: e.line, column: e.column };
       return parseNunjucksError(e, text, false);
     } finally {
       this.current = emptyCalls();
@@ -199,6 +213,9 @@ export function lineColAt(text: string, index: number): { line: number; column: 
 
 function parseNunjucksError(e: unknown, text: string, parsePhase: boolean): TemplateError {
   const raw = e instanceof Error ? e.message : String(e);
+  const te = e as { lineno?: number; colno?: number; firstUpdate?: boolean };
+  // a raw parser error (fast path): 1-based position on the error, message not prettified
+  if (te && te.lineno && te.firstUpdate !== false && !/\[Line \d+/.test(raw)) return { message: raw, line: te.lineno, column: te.colno };
   const m = /\[Line (\d+), Column (\d+)\]\s*\n?\s*([\s\S]*)$/.exec(raw);
   let message = (m ? m[3] : raw.replace(/^\([^)]*\)\s*/, '')).trim().replace(/^Error: /, '');
   if (m) {

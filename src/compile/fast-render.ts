@@ -1,0 +1,231 @@
+/**
+ * A fast path for rendering model templates: parse with nunjucks' own parser, then walk
+ * the AST directly instead of generating, compiling and running JavaScript per template.
+ * That codegen + `new Function` is ~80% of nunjucks' cost on small templates, and models
+ * are rendered once or twice each, so it never pays for itself.
+ *
+ * Only a subset of node types is interpreted (output, calls, literals, lookups, if/elif,
+ * set, arithmetic, comparisons, filters). A template using anything else (for loops, macro
+ * definitions, call blocks, includes, ...) returns `null` from `fastTemplate` and is
+ * rendered by nunjucks itself, so behaviour never differs; a differential test checks the
+ * two paths agree.
+ */
+import nunjucks from 'nunjucks';
+
+type AnyNode = {
+  typename: string;
+  lineno: number;
+  colno: number;
+  [k: string]: unknown;
+};
+
+interface NunjucksInternals {
+  parser: { parse(src: string, extensions: unknown[], opts: unknown): AnyNode };
+  runtime: { makeKeywordArgs(o: Record<string, unknown>): Record<string, unknown>; SafeString: new (s: string) => unknown };
+}
+const nj = nunjucks as unknown as NunjucksInternals;
+
+const SUPPORTED = new Set([
+  'Root', 'Output', 'TemplateData', 'Literal', 'Symbol', 'Group', 'Array', 'Dict', 'Pair', 'KeywordArgs', 'LookupVal',
+  'If', 'InlineIf', 'FunCall', 'Filter', 'Set', 'NodeList', 'Or', 'And', 'Not', 'Add', 'Concat', 'Sub', 'Mul', 'Div',
+  'Mod', 'FloorDiv', 'Neg', 'Pos', 'Compare', 'CompareOperand', 'In',
+]);
+
+export interface FastTemplate {
+  readonly root: AnyNode;
+}
+
+/** Thrown for template errors found while interpreting; line/column are 1-based. */
+export class FastRenderError extends Error {
+  constructor(message: string, readonly line: number, readonly column: number) {
+    super(message);
+  }
+}
+
+function supported(node: unknown): boolean {
+  if (node === null || node === undefined || typeof node !== 'object') return true;
+  const n = node as AnyNode;
+  if (!n.typename) return true;
+  if (!SUPPORTED.has(n.typename)) return false;
+  if (n.typename === 'Set' && (n.value === null || (n.targets as AnyNode[]).length !== 1)) return false; // {% set %} blocks
+  if (Array.isArray(n.children) && !(n.children as unknown[]).every(supported)) return false;
+  for (const f of (n as unknown as { fields?: string[] }).fields ?? []) {
+    const v = n[f];
+    if (Array.isArray(v) ? !v.every(supported) : !supported(v)) return false;
+  }
+  return true;
+}
+
+/**
+ * Parse a template. Returns null when it uses something the fast path does not interpret.
+ * Throws nunjucks' own parse error (with 1-based `lineno`/`colno`) on a syntax error.
+ */
+export function fastTemplate(src: string, env: nunjucks.Environment): FastTemplate | null {
+  const root = nj.parser.parse(src, [], (env as unknown as { opts: unknown }).opts);
+  return supported(root) ? { root } : null;
+}
+
+export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Record<string, unknown>): string {
+  const globals = (env as unknown as { globals: Record<string, unknown> }).globals;
+  const frame = new Map<string, unknown>();
+  const lookup = (name: string): unknown => {
+    if (frame.has(name)) return frame.get(name);
+    if (name in ctx) return ctx[name];
+    return globals[name];
+  };
+  const fnName = (n: AnyNode): string => {
+    switch (n.typename) {
+      case 'Symbol':
+        return String(n.value);
+      case 'LookupVal':
+        return `${fnName(n.target as AnyNode)}["${fnName(n.val as AnyNode)}"]`;
+      case 'Literal':
+        return String(n.value);
+      case 'FunCall':
+        return `the return value of (${fnName(n.name as AnyNode)})`;
+      default:
+        return '--expression--';
+    }
+  };
+  const evalArgs = (args: AnyNode): unknown[] => (args.children as AnyNode[]).map(ev);
+  const ev = (n: AnyNode): unknown => {
+    switch (n.typename) {
+      case 'Literal':
+      case 'TemplateData':
+        return n.value;
+      case 'Symbol':
+        return lookup(String(n.value));
+      case 'Group':
+        return (n.children as AnyNode[]).reduce<unknown>((_, c) => ev(c), undefined);
+      case 'Array':
+        return (n.children as AnyNode[]).map(ev);
+      case 'Dict': {
+        const o: Record<string, unknown> = {};
+        for (const p of n.children as AnyNode[]) o[String((p.key as AnyNode).value)] = ev(p.value as AnyNode);
+        return o;
+      }
+      case 'KeywordArgs': {
+        const o: Record<string, unknown> = {};
+        for (const p of n.children as AnyNode[]) o[String((p.key as AnyNode).value)] = ev(p.value as AnyNode);
+        return nj.runtime.makeKeywordArgs(o);
+      }
+      case 'LookupVal': {
+        const obj = ev(n.target as AnyNode) as Record<string, unknown> | null | undefined;
+        if (obj === undefined || obj === null) return undefined;
+        const key = ev(n.val as AnyNode) as string;
+        const v = obj[key];
+        return typeof v === 'function' ? (...a: unknown[]) => (v as (...x: unknown[]) => unknown).apply(obj, a) : v;
+      }
+      case 'FunCall': {
+        const f = ev(n.name as AnyNode);
+        const name = fnName(n.name as AnyNode);
+        if (!f) throw new FastRenderError(`Unable to call \`${name}\`, which is undefined or falsey`, n.lineno + 1, n.colno + 1);
+        if (typeof f !== 'function') throw new FastRenderError(`Unable to call \`${name}\`, which is not a function`, n.lineno + 1, n.colno + 1);
+        const args = evalArgs(n.args as AnyNode);
+        try {
+          return (f as (...a: unknown[]) => unknown).apply(undefined, args);
+        } catch (e) {
+          if (e instanceof FastRenderError) throw e;
+          throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
+        }
+      }
+      case 'Filter': {
+        const name = String((n.name as AnyNode).value);
+        let filter: (...a: unknown[]) => unknown;
+        try {
+          filter = env.getFilter(name) as (...a: unknown[]) => unknown;
+        } catch (e) {
+          throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
+        }
+        return filter.apply(undefined, evalArgs(n.args as AnyNode));
+      }
+      case 'InlineIf':
+        return ev(n.cond as AnyNode) ? ev(n.body as AnyNode) : n.else_ ? ev(n.else_ as AnyNode) : '';
+      case 'Or':
+        return (ev(n.left as AnyNode) as boolean) || (ev(n.right as AnyNode) as boolean);
+      case 'And':
+        return (ev(n.left as AnyNode) as boolean) && (ev(n.right as AnyNode) as boolean);
+      case 'Not':
+        return !ev(n.target as AnyNode);
+      case 'Neg':
+        return -(ev(n.target as AnyNode) as number);
+      case 'Pos':
+        return +(ev(n.target as AnyNode) as number);
+      case 'Add':
+        return (ev(n.left as AnyNode) as number) + (ev(n.right as AnyNode) as number);
+      case 'Concat':
+        return '' + (ev(n.left as AnyNode) as string) + '' + (ev(n.right as AnyNode) as string);
+      case 'Sub':
+        return (ev(n.left as AnyNode) as number) - (ev(n.right as AnyNode) as number);
+      case 'Mul':
+        return (ev(n.left as AnyNode) as number) * (ev(n.right as AnyNode) as number);
+      case 'Div':
+        return (ev(n.left as AnyNode) as number) / (ev(n.right as AnyNode) as number);
+      case 'Mod':
+        return (ev(n.left as AnyNode) as number) % (ev(n.right as AnyNode) as number);
+      case 'FloorDiv':
+        return Math.floor((ev(n.left as AnyNode) as number) / (ev(n.right as AnyNode) as number));
+      case 'In': {
+        const key = ev(n.left as AnyNode);
+        const coll = ev(n.right as AnyNode) as unknown;
+        if (Array.isArray(coll) || typeof coll === 'string') return (coll as string).indexOf(key as string) !== -1;
+        if (coll && typeof coll === 'object') return (key as string) in (coll as object);
+        throw new FastRenderError(`Cannot use "in" operator to search for "${String(key)}" in unexpected types.`, n.lineno + 1, n.colno + 1);
+      }
+      case 'Compare': {
+        let left = ev(n.expr as AnyNode) as number;
+        let ok = true;
+        for (const op of n.ops as AnyNode[]) {
+          const right = ev(op.expr as AnyNode) as number;
+          // nunjucks emits `a < b < c` as a JS expression chain; evaluate the same way
+          let r: unknown;
+          switch (op.type) {
+            case '==': r = left == right; break; // eslint-disable-line eqeqeq
+            case '===': r = left === right; break;
+            case '!=': r = left != right; break; // eslint-disable-line eqeqeq
+            case '!==': r = left !== right; break;
+            case '<': r = left < right; break;
+            case '>': r = left > right; break;
+            case '<=': r = left <= right; break;
+            case '>=': r = left >= right; break;
+            default: throw new FastRenderError(`unknown comparison ${String(op.type)}`, n.lineno + 1, n.colno + 1);
+          }
+          ok = r as boolean;
+          left = r as unknown as number;
+        }
+        return ok;
+      }
+      default:
+        throw new FastRenderError(`unsupported expression ${n.typename}`, n.lineno + 1, n.colno + 1);
+    }
+  };
+  let out = '';
+  const exec = (n: AnyNode): void => {
+    switch (n.typename) {
+      case 'Root':
+      case 'NodeList':
+        for (const c of n.children as AnyNode[]) exec(c);
+        return;
+      case 'Output':
+        for (const c of n.children as AnyNode[]) {
+          if (c.typename === 'TemplateData') out += c.value as string;
+          else {
+            const v = ev(c);
+            if (v !== undefined && v !== null) out += v as string;
+          }
+        }
+        return;
+      case 'If':
+        if (ev(n.cond as AnyNode)) exec(n.body as AnyNode);
+        else if (n.else_) exec(n.else_ as AnyNode);
+        return;
+      case 'Set':
+        frame.set(String(((n.targets as AnyNode[])[0]).value), ev(n.value as AnyNode));
+        return;
+      default:
+        throw new FastRenderError(`unsupported statement ${n.typename}`, n.lineno + 1, n.colno + 1);
+    }
+  };
+  exec(t.root);
+  return out;
+}

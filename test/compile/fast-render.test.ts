@@ -1,0 +1,64 @@
+/**
+ * The fast template path must render exactly what nunjucks renders. Differential test over
+ * the shipped project, the golden fixture and a table of edge cases; plus the fallback and
+ * error positions.
+ */
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import nunjucks from 'nunjucks';
+import { loadProject } from '../../src/project/load-project.js';
+import { compileProject } from '../../src/compile/compile-project.js';
+import { fastTemplate, renderFast } from '../../src/compile/fast-render.js';
+import { projectFiles, REPO } from '../helpers.js';
+
+function bothPaths(files: ReturnType<typeof loadProject>) {
+  const fast = compileProject(files, { env: { SOME_VAR: 'v' } });
+  const slow = compileProject(files, { env: { SOME_VAR: 'v' }, fastPath: false });
+  return { fast, slow };
+}
+
+describe('fast render path', () => {
+  it.each([
+    ['shipped project', REPO],
+    ['golden fixture', join(REPO, 'test/fixtures/projects/golden')],
+  ])('renders the %s exactly like nunjucks', (_name, dir) => {
+    const { fast, slow } = bothPaths(loadProject(dir));
+    expect(fast.diagnostics).toEqual(slow.diagnostics);
+    expect(Object.keys(fast.manifest.nodes).length).toBeGreaterThan(5);
+    expect(fast.manifest).toEqual(slow.manifest);
+  });
+
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ["{{ 1 + 2 * 3 }} {{ 7 // 2 }} {{ 7 % 4 }} {{ -x }} {{ 'a' ~ 1 ~ none }}", { x: 4 }],
+    ['{% if a and not b %}yes{% elif b %}b{% else %}no{% endif %}|{{ "t" if a else "f" }}|{{ "t" if b }}', { a: true, b: false }],
+    ['{% set n = 3 %}{{ n * 2 }}{% if n > 2 and n <= 3 %}!{% endif %}{{ 1 < 2 < 3 }}', {}],
+    ["{{ [1, 2, 'x'] }} {{ {'a': 1}['a'] }} {{ obj.name }} {{ obj.missing }} {{ missing.deep }}", { obj: { name: 'n' } }],
+    ["{{ 'abc' | upper }} {{ [3,1,2] | join('-') }} {{ name | default('anon') }} {{ 'x' in ['x'] }}", {}],
+    ['{# comment #}a\n{%- if true %}\n  b\n{%- endif %}\nc {{ "{{" }}', {}],
+    ['{{ f(1, k=2) }} {{ obj.say("hi") }}', { f: (...a: unknown[]) => JSON.stringify(a), obj: { w: 'w', say(x: string) { return x + (this as { w: string }).w; } } }],
+  ];
+  it.each(cases)('edge case %s', (src, ctx) => {
+    const env = new nunjucks.Environment(null, { autoescape: false });
+    const t = fastTemplate(src, env);
+    expect(t, 'should take the fast path').not.toBeNull();
+    expect(renderFast(t!, env, ctx)).toBe(new nunjucks.Template(src, env).render(ctx));
+  });
+
+  it('falls back to nunjucks for loops and macro definitions, with the same output', () => {
+    const env = new nunjucks.Environment(null, { autoescape: false });
+    expect(fastTemplate('{% for i in [1,2] %}{{ i }}{% endfor %}', env)).toBeNull();
+    expect(fastTemplate('{% macro m() %}x{% endmacro %}{{ m() }}', env)).toBeNull();
+    const r = compileProject(projectFiles({ models: { 'models/a.sql': "select {% for c in ['a', 'b'] %}{{ c }}{{ ',' if not loop.last }}{% endfor %} from t" } }), { env: {} });
+    expect((r.manifest.nodes['model.fixture.a'] as { compiled_sql: string }).compiled_sql).toBe('select a,b from t');
+  });
+
+  it('reports errors at the right line on both paths', () => {
+    for (const fastPath of [true, false]) {
+      const r = compileProject(projectFiles({ models: { 'models/a.sql': 'select 1,\n\n  {{ not_a_function() }}' } }), { env: {}, fastPath });
+      expect(r.diagnostics[0]).toMatchObject({ code: 'E_TEMPLATE', line: 3 });
+      expect(r.diagnostics[0].message).toContain('Unable to call `not_a_function`, which is undefined or falsey');
+      const p = compileProject(projectFiles({ models: { 'models/a.sql': 'select 1\n\n   {{ foo( }}' } }), { env: {}, fastPath });
+      expect(p.diagnostics[0]).toMatchObject({ code: 'E_TEMPLATE', line: 3 });
+    }
+  });
+});
