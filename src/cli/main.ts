@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { formatDiagnostic, ProjectError, redact, UsageError, WarehouseError } from '../errors.js';
-import { VIGIL_VERSION } from '../compile/compile-project.js';
+import { VIGIL_VERSION } from '../version.js';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');

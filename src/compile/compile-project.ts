@@ -20,7 +20,8 @@ import { buildGraph, findCycles, topoSort } from './graph.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
 import type { ColumnInfo, Manifest, ModelNode, SourceNode, TestNode } from './manifest.js';
 
-export const VIGIL_VERSION = '0.1.0';
+import { VIGIL_VERSION } from '../version.js';
+export { VIGIL_VERSION };
 
 /** Config schema per target type (pure zod, so compile can report target mistakes at their line). */
 const TARGET_SCHEMAS: Record<string, ZodType<Record<string, unknown>> | undefined> = { duckdb: DuckDbTargetSchema };

@@ -51,11 +51,13 @@ function atomicWrite(path: string, data: string | Buffer): void {
 export function writeCompileArtifacts(files: ProjectFiles, manifest: Manifest, cache: CacheFile): { written: number } {
   let written = 0;
   const dirs = new Set<string>();
+  // if target/compiled was deleted, the record of what was written is stale
+  if (!existsSync(join(files.root, files.paths.target, 'compiled'))) cache.written.clear();
   for (const n of Object.values(manifest.nodes)) {
     const body = n.compiled_sql + '\n';
     const h = createHash('sha1').update(body).digest('hex');
     const abs = join(files.root, n.compiled_path);
-    if (cache.written.get(n.compiled_path) === h && existsSync(abs)) continue;
+    if (cache.written.get(n.compiled_path) === h) continue;
     const dir = dirname(abs);
     if (!dirs.has(dir)) {
       mkdirSync(dir, { recursive: true });
