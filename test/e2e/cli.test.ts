@@ -1,0 +1,159 @@
+/**
+ * End to end: the `vigil` CLI run as a user would on temp projects, with the resulting
+ * DuckDB file queried afterwards.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+async function query<T extends Record<string, unknown>>(dir: string, sql: string, path = '.vigil/dev.duckdb'): Promise<T[]> {
+  const db = await DuckDbAdapter.open({ type: 'duckdb', path, schema: 'analytics' }, dir, 1);
+  try {
+    return await db.query<T>(sql);
+  } finally {
+    await db.close();
+  }
+}
+
+describe('vigil init', () => {
+  it('scaffolds a project that demo + build run green in, and refuses a non-empty folder', async () => {
+    const parent = makeProject({}, false);
+    dirs.push(parent);
+    const init = vigil(parent, ['init', 'my-project']);
+    expect(init.code).toBe(0);
+    expect(init.stdout).toContain('project.yaml');
+    const dir = join(parent, 'my-project');
+    for (const f of ['project.yaml', 'models/sources.yml', 'models/staging/stg_events.sql', 'models/marts/events_daily.sql', 'tests/assert_no_future_events.sql', 'alerts', 'dashboards', 'macros/status.sql']) {
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    }
+    expect(vigil(dir, ['demo', '--rows', '2000', '--days', '10']).code).toBe(0);
+    const b = vigil(dir, ['build']);
+    expect(b.stdout).toMatch(/OK created table analytics\.events_daily/);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    const rows = await query<{ n: number }>(dir, 'select sum(interaction_count)::int as n from analytics.events_daily');
+    expect(rows[0].n).toBe(2000);
+    const again = vigil(parent, ['init', 'my-project']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('already exists');
+  });
+});
+
+describe('the shipped project on demo data', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = makeProject({}, false);
+    dirs.push(dir);
+    for (const p of ['project.yaml', 'models', 'macros', 'tests']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+  });
+
+  it('vigil demo writes the source tables, deterministically', async () => {
+    const r = vigil(dir, ['demo', '--rows', '30000', '--days', '21', '--seed', '7', '--now', '2026-11-20T12:00:00Z']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ai_audit_logs/);
+    const counts = await query<{ t: string; n: number }>(
+      dir,
+      `select 'logs' as t, count(*)::int as n from raw.ai_audit_logs union all select 'wf', count(*)::int from raw.workflows
+       union all select 'trails', count(*)::int from raw.audit_trails union all select 'usage', count(*)::int from raw.usage_log order by t`,
+    );
+    expect(counts.find((c) => c.t === 'logs')!.n).toBe(30000);
+    for (const c of counts) expect(c.n, c.t).toBeGreaterThan(0);
+  });
+
+  it('vigil build creates every mart, runs every test, writes run_results.json and compiled SQL', async () => {
+    const r = vigil(dir, ['build', '--threads', '2']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\d+ of \d+ OK created incremental table analytics\.ai_audit_daily \[\d+\.\d\ds\]$/m);
+    expect(r.stdout).toMatch(/^\d+ of \d+ PASS accepted_values_ai_audit_capability_anomalies_deviation_state \[/m);
+    expect(r.stdout).toMatch(/ERROR=0 SKIP=0/);
+    const results = JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8'));
+    expect(results.success).toBe(true);
+    expect(results.results.length).toBeGreaterThan(40);
+    expect(existsSync(join(dir, 'target/compiled/ai_audit/models/marts/ai_audit_daily.sql'))).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
+    expect(Object.keys(manifest.nodes)).toContain('model.ai_audit.ai_audit_capability_anomalies');
+    const daily = await query<{ n: number; s: number }>(dir, 'select count(*)::int as n, sum(interaction_count)::int as s from analytics.ai_audit_daily');
+    expect(daily[0].s).toBe(30000);
+    const states = await query<{ deviation_state: string }>(dir, 'select distinct deviation_state from analytics.ai_audit_capability_anomalies order by 1');
+    expect(states.map((s) => s.deviation_state).every((s) => ['drop', 'normal', 'spike'].includes(s))).toBe(true);
+  });
+
+  it('an incremental run re-aggregates recent days and keeps totals exact', async () => {
+    // new rows arrive for the newest day; only the trailing days are recomputed
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    await db.execute(`insert into raw.ai_audit_logs select id + 1000000, workflow_id, capability, provider, model, response_status, request_metadata, response_metadata, workspace_snapshot_id, created_at from raw.ai_audit_logs order by created_at desc limit 100`);
+    await db.close();
+    const r = vigil(dir, ['run', '-s', 'ai_audit_daily']);
+    expect(r.stdout).toMatch(/OK inserted \d+ rows into analytics\.ai_audit_daily/);
+    expect(r.code).toBe(0);
+    const [t] = await query<{ s: number }>(dir, 'select sum(interaction_count)::int as s from analytics.ai_audit_daily');
+    expect(t.s).toBe(30100);
+    const t2 = vigil(dir, ['test', '-s', 'ai_audit_daily']);
+    expect(t2.code, t2.stdout).toBe(0);
+  });
+
+  it('a failing error-severity test skips everything downstream and exits 1', async () => {
+    writeFileSync(join(dir, 'tests/assert_always_fails.sql'), "-- depends_on: {{ ref('stg_ai_audit_logs') }}\nselect 1 as bad, 'x' as why union all select 2, 'y'\n");
+    const yml = readFileSync(join(dir, 'models/staging/staging.yml'), 'utf8');
+    // make the test attach to stg_ai_audit_logs' downstream path: an error test on the staging model
+    writeFileSync(join(dir, 'models/staging/staging.yml'), yml.replace('      - name: model\n        description: Model name.', "      - name: model\n        description: Model name.\n        tests:\n          - accepted_values: { values: ['nope'] }"));
+    const r = vigil(dir, ['build']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL \d+ accepted_values_stg_ai_audit_logs_model/);
+    expect(r.stdout).toMatch(/rows? failed \(models\/staging\/staging\.yml:\d+; query: target\/compiled\/ai_audit\/models\/staging\/staging\.yml\/accepted_values_stg_ai_audit_logs_model\.sql\)/);
+    expect(r.stdout).toMatch(/value_field\s+\| n_records/); // a sample of failing rows
+    expect(r.stdout).toMatch(/SKIP incremental analytics\.ai_audit_daily \(upstream accepted_values_stg_ai_audit_logs_model failed\)/);
+    expect(r.stdout).toMatch(/FAIL 2 assert_always_fails/);
+    const results = JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8'));
+    expect(results.results.find((x: { name: string }) => x.name === 'ai_audit_daily').status).toBe('skipped');
+    // a warn-severity test does not block
+    writeFileSync(join(dir, 'models/staging/staging.yml'), yml.replace('      - name: model\n        description: Model name.', "      - name: model\n        description: Model name.\n        tests:\n          - accepted_values: { values: ['nope'], severity: warn }"));
+    writeFileSync(join(dir, 'tests/assert_always_fails.sql'), "{{ config(severity='warn') }}\n-- depends_on: {{ ref('stg_ai_audit_logs') }}\nselect 1 as bad\n");
+    const w = vigil(dir, ['build']);
+    expect(w.stdout).toMatch(/WARN \d+ accepted_values_stg_ai_audit_logs_model/);
+    expect(w.stdout).toMatch(/SKIP=0/);
+    expect(w.code).toBe(0);
+  });
+
+  it('vigil ls lists nodes with selectors, as names or JSON', () => {
+    const r = vigil(dir, ['ls', '-s', '+ai_audit_capability_anomalies', '--resource-type', 'model']);
+    expect(r.stdout.trim().split('\n').sort()).toEqual(['ai_audit_capability_anomalies', 'ai_audit_daily', 'int_capability_daily', 'stg_ai_audit_logs']);
+    const j = vigil(dir, ['ls', '-s', 'tag:governance', '--output', 'json']);
+    expect(JSON.parse(j.stdout.trim())).toMatchObject({ name: 'ai_governance_daily', materialized: 'table' });
+    const miss = vigil(dir, ['ls', '-s', 'ai_audit_dayly']);
+    expect(miss.stderr).toContain("selector 'ai_audit_dayly' matched nothing — did you mean 'ai_audit_daily'?");
+  });
+
+  it('vigil source freshness compares the newest row with warn/error limits', () => {
+    const r = vigil(dir, ['source', 'freshness']);
+    // the demo data ends on 2026-11-20, far older than the 1 hour error limit
+    expect(r.stdout).toMatch(/ERROR freshness of raw\.ai_audit_logs: newest created_at 2026-11-20T1\d:\d\d:\d\d\.\d{3}Z is [\d.]+d old \(warn after 15 minute, error after 1 hour\)/);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(readFileSync(join(dir, 'target/sources.json'), 'utf8')).results).toHaveLength(4);
+    const fresh = vigil(dir, ['demo', '--rows', '1000', '--days', '1']);
+    expect(fresh.code).toBe(0);
+    const f2 = vigil(dir, ['source', 'freshness', '-s', 'source:raw.ai_audit_logs']);
+    expect(f2.stdout).toMatch(/PASS freshness of raw\.ai_audit_logs/);
+    expect(f2.code).toBe(0);
+  });
+});
+
+describe('the golden fixture project runs against demo data', () => {
+  it('builds twice (full, then incremental with ephemeral CTEs) without errors', () => {
+    const dir = makeProject({}, false);
+    dirs.push(dir);
+    cpSync(join(REPO, 'test/fixtures/projects/golden'), dir, { recursive: true });
+    expect(vigil(dir, ['demo', '--rows', '5000', '--days', '3']).code).toBe(0);
+    const first = vigil(dir, ['build']);
+    expect(first.stdout).toMatch(/OK created incremental table analytics\.events_hourly/);
+    expect(first.stdout).toMatch(/OK created table marts\.capability_trend_v1/);
+    expect(first.stdout).not.toMatch(/ERROR /);
+    const second = vigil(dir, ['build', '--threads', '1']);
+    expect(second.stdout).toMatch(/OK inserted \d+ rows into analytics\.events_hourly/);
+    expect(second.stdout).not.toMatch(/ERROR /);
+  });
+});
