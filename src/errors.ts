@@ -111,14 +111,19 @@ export function didYouMean(name: string, candidates: Iterable<string>): string |
   return bestD <= limit ? best : undefined;
 }
 
+const SECRET_NAME = /SECRET|TOKEN|PASSWORD|KEY|CREDENTIAL|WEBHOOK|DATABASE_URL/i;
+let secretsFor: NodeJS.ProcessEnv | undefined;
+let secrets: Array<[string, string]> = [];
+
 /** Remove secrets from text before it is printed: values of env vars that look secret. */
 export function redact(text: string, env: NodeJS.ProcessEnv = process.env): string {
-  let out = text;
-  for (const [k, v] of Object.entries(env)) {
-    if (!v || v.length < 6) continue;
-    if (/SECRET|TOKEN|PASSWORD|KEY|CREDENTIAL|WEBHOOK|DATABASE_URL/i.test(k)) out = out.split(v).join(`<redacted:${k}>`);
+  if (secretsFor !== env) {
+    secretsFor = env;
+    secrets = Object.entries(env).filter((e): e is [string, string] => !!e[1] && e[1].length >= 6 && SECRET_NAME.test(e[0]));
   }
+  let out = text;
+  for (const [k, v] of secrets) if (out.includes(v)) out = out.split(v).join(`<redacted:${k}>`);
   // credentials inside connection URLs
-  out = out.replace(/(\w+:\/\/[^:@/\s]+:)[^@\s]+@/g, '$1***@');
+  if (out.includes('://')) out = out.replace(/(\w+:\/\/[^:@/\s]+:)[^@\s]+@/g, '$1***@');
   return out;
 }

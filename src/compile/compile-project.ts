@@ -122,6 +122,15 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
       return undefined;
     }
     Object.assign(config, r.data);
+    if (raw.type === 'duckdb') {
+      // DuckDB names the database (catalog) after its file; a schema of the same name makes
+      // "x"."table" ambiguous between catalog x and schema x
+      const catalog = String(config.path).replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '');
+      if (config.path !== ':memory:' && catalog === config.schema) {
+        ds.push(diag('E_TARGET', `target '${name}': the database file ${String(config.path)} and the schema are both named '${catalog}', which DuckDB cannot tell apart`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, 'path']) }, `rename the file (e.g. path: .vigil/dev.duckdb) or the schema`));
+        return undefined;
+      }
+    }
   }
   return { name, type: raw.type, schema: String(config.schema ?? config.dataset ?? 'analytics'), config };
 }

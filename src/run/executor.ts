@@ -194,46 +194,53 @@ export async function executeRun(manifest: Manifest, adapter: Adapter, opts: Run
     return r.status === 'fail'; // error-severity test failure
   };
 
-  // scheduler: keep up to `threads` nodes in flight, start any node whose waits are all done
-  const pending = new Set(nodes.map((n) => n.unique_id));
-  const running = new Set<Promise<void>>();
+  // scheduler: count unfinished waits per node; start ready nodes, up to `threads` at once
+  const remaining = new Map<string, number>();
+  const dependents = new Map<string, string[]>();
+  for (const n of nodes) {
+    const deps = waitsFor.get(n.unique_id) ?? [];
+    remaining.set(n.unique_id, deps.length);
+    for (const dep of deps) (dependents.get(dep) ?? dependents.set(dep, []).get(dep)!).push(n.unique_id);
+  }
+  const ready: string[] = nodes.filter((n) => remaining.get(n.unique_id) === 0).map((n) => n.unique_id);
   const threads = Math.max(1, opts.threads);
-  const tryStart = (): boolean => {
-    let started = false;
-    for (const id of [...pending]) {
-      if (running.size >= threads) break;
-      const deps = waitsFor.get(id) ?? [];
-      if (!deps.every((x) => results.has(x))) continue;
-      pending.delete(id);
-      const n = byId.get(id)!;
-      const bad = deps.find((x) => blocked(results.get(x), byId.get(x)));
-      if (bad || stop) {
-        const why = stop ? 'stopped after a failure (--fail-fast)' : `upstream ${byId.get(bad!)!.name} ${results.get(bad!)!.status === 'skipped' ? 'was skipped' : 'failed'}`;
-        report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: why, relation: n.resource_type === 'model' ? displayRelation(n) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
-        started = true;
-        continue;
+  let inFlight = 0;
+  await new Promise<void>((resolveAll) => {
+    const finished = (id: string) => {
+      for (const c of dependents.get(id) ?? []) {
+        const left = remaining.get(c)! - 1;
+        remaining.set(c, left);
+        if (left === 0) ready.push(c);
       }
-      const p = (n.resource_type === 'model' ? runModel(n) : runTest(n)).then((r) => {
-        report(r, n);
-        if (opts.failFast && (r.status === 'error' || r.status === 'fail')) stop = true;
-        running.delete(p);
-      });
-      running.add(p);
-      started = true;
-    }
-    return started;
-  };
-  while (pending.size || running.size) {
-    const progressed = tryStart();
-    if (running.size) await Promise.race(running);
-    else if (!progressed && pending.size) {
-      // unreachable with an acyclic plan; guard against waiting forever
-      for (const id of pending) {
+    };
+    const pump = () => {
+      while (ready.length && inFlight < threads) {
+        const id = ready.shift()!;
         const n = byId.get(id)!;
-        report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: 'dependencies could not be resolved', file: n.file, compiled_path: n.compiled_path }, n);
+        const deps = waitsFor.get(id) ?? [];
+        const bad = deps.find((x) => blocked(results.get(x), byId.get(x)));
+        if (bad || stop) {
+          const why = stop ? 'stopped after a failure (--fail-fast)' : `upstream ${byId.get(bad!)!.name} ${results.get(bad!)!.status === 'skipped' ? 'was skipped' : 'failed'}`;
+          report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: why, relation: n.resource_type === 'model' ? displayRelation(n) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
+          finished(id);
+          continue;
+        }
+        inFlight++;
+        void (n.resource_type === 'model' ? runModel(n) : runTest(n)).then((r) => {
+          inFlight--;
+          report(r, n);
+          if (opts.failFast && (r.status === 'error' || r.status === 'fail')) stop = true;
+          finished(id);
+          pump();
+        });
       }
-      pending.clear();
-    }
+      if (inFlight === 0 && !ready.length) resolveAll();
+    };
+    pump();
+  });
+  // nodes never reached (only possible if the plan had a cycle) are reported, not dropped
+  for (const n of nodes) {
+    if (!results.has(n.unique_id)) report({ unique_id: n.unique_id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: 'dependencies could not be resolved', file: n.file, compiled_path: n.compiled_path }, n);
   }
 
   const ordered = nodes.map((n) => results.get(n.unique_id)!).filter(Boolean);

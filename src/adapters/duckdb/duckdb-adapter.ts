@@ -20,6 +20,8 @@ export class DuckDbAdapter implements Adapter {
   private waiters: Array<(c: DuckDBConnection) => void> = [];
   private all: DuckDBConnection[] = [];
   private tmpSeq = 0;
+  /** schema -> (identifier -> kind), loaded with one catalog query per schema and kept current. */
+  private catalog = new Map<string, Map<string, 'table' | 'view'>>();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -106,11 +108,19 @@ export class DuckDbAdapter implements Adapter {
   }
 
   async relationExists(rel: Relation): Promise<'table' | 'view' | null> {
-    const rows = await this.query<{ table_type: string }>(
-      `select table_type from information_schema.tables where table_schema = ${this.dialect.literal(rel.schema)} and table_name = ${this.dialect.literal(rel.identifier)}`,
-    );
-    if (!rows.length) return null;
-    return rows[0].table_type === 'VIEW' ? 'view' : 'table';
+    let known = this.catalog.get(rel.schema);
+    if (!known) {
+      const rows = await this.query<{ table_name: string; table_type: string }>(
+        `select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = ${this.dialect.literal(rel.schema)}`,
+      );
+      known = new Map(rows.map((r) => [r.table_name, r.table_type === 'VIEW' ? 'view' : 'table']));
+      this.catalog.set(rel.schema, known);
+    }
+    return known.get(rel.identifier) ?? null;
+  }
+
+  private remember(rel: Relation, kind: 'table' | 'view'): void {
+    this.catalog.get(rel.schema)?.set(rel.identifier, kind);
   }
 
   async columns(rel: Relation): Promise<Column[]> {
@@ -146,6 +156,7 @@ export class DuckDbAdapter implements Adapter {
           await DuckDbAdapter.run(c, d.createView(req.relation, req.sql));
         });
         else await DuckDbAdapter.run(c, d.createView(req.relation, req.sql));
+        this.remember(req.relation, 'view');
         return { message: 'created view' };
       }
       const incremental = req.kind === 'incremental' && existing === 'table' && !req.fullRefresh;
@@ -155,6 +166,7 @@ export class DuckDbAdapter implements Adapter {
           await DuckDbAdapter.run(c, d.createTableAs(req.relation, req.sql));
         });
         else await DuckDbAdapter.run(c, d.createTableAs(req.relation, req.sql));
+        this.remember(req.relation, 'table');
         return { message: req.kind === 'incremental' ? 'created incremental table' : 'created table' };
       }
       // incremental: stage the new rows, then delete+insert (or append) in one transaction

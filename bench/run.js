@@ -1,0 +1,171 @@
+// Benchmarks (npm run bench): prints figures; record them in docs/benchmarks.md.
+//   node bench/run.js [compile] [run] [build] [demo]     (default: all)
+// Environment: BENCH_BUILD_ROWS (default 10000000), BENCH_RUN_MODELS (default 500),
+// BENCH_DIR (default bench/.work; use a tmpfs path to take the disk out of the figures).
+// Each comparison is measured in the same run, alternating, best of N, because these
+// machines are noisy: compare the ratios, not the absolute numbers.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateProject } from './gen-project.js';
+
+const REPO = resolve(fileURLToPath(import.meta.url), '../..');
+const VIGIL = join(REPO, 'bin', 'vigil.js');
+const WORK = resolve(process.env.BENCH_DIR ?? join(REPO, 'bench', '.work'));
+const which = process.argv.slice(2);
+const want = (name) => which.length === 0 || which.includes(name);
+const hasTime = existsSync('/usr/bin/time');
+mkdirSync(WORK, { recursive: true });
+
+function vigil(cwd, args) {
+  const cmd = hasTime ? ['/usr/bin/time', ['-f', '__RSS_KB=%M', process.execPath, VIGIL, ...args]] : [process.execPath, [VIGIL, ...args]];
+  const t0 = performance.now();
+  const r = spawnSync(cmd[0], cmd[1], { cwd, encoding: 'utf8' });
+  const wall = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`vigil ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  const rss = /__RSS_KB=(\d+)/.exec(r.stderr);
+  const inproc = /in (\d+\.\d+)s/.exec(r.stdout);
+  const exec = /Finished \d+ nodes? in (\d+\.\d+)s/.exec(r.stdout);
+  return { wall, rssMb: rss ? Number(rss[1]) / 1024 : undefined, inProcess: inproc ? Number(inproc[1]) : undefined, executor: exec ? Number(exec[1]) : undefined, stdout: r.stdout };
+}
+
+const fmt = (s) => `${s.toFixed(3)} s`;
+const lines = [];
+const report = (s) => {
+  console.log(s);
+  lines.push(s);
+};
+
+async function duck(path) {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const db = await DuckDBInstance.create(path);
+  const c = await db.connect();
+  await c.run("SET TimeZone = 'UTC'");
+  return { db, c, close: () => { c.closeSync(); db.closeSync(); } };
+}
+
+function ddlFor(node) {
+  const rel = `"${node.relation.schema}"."${node.relation.identifier}"`;
+  return node.config.materialized === 'view' ? `create or replace view ${rel} as\n${node.compiled_sql}` : `create or replace table ${rel} as\n${node.compiled_sql}`;
+}
+
+report(`# vigil benchmarks — ${new Date().toISOString()} — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, work dir ${WORK}`);
+
+if (want('compile')) {
+  for (const n of [1000, 10000]) {
+    const dir = join(WORK, `compile-${n}`);
+    generateProject(dir, n);
+    const cold = [];
+    for (let i = 0; i < 3; i++) {
+      rmSync(join(dir, 'target'), { recursive: true, force: true });
+      cold.push(vigil(dir, ['compile']));
+    }
+    const noWrite = [];
+    for (let i = 0; i < 3; i++) {
+      rmSync(join(dir, 'target'), { recursive: true, force: true });
+      noWrite.push(vigil(dir, ['ls']));
+    }
+    const warm = [];
+    for (let i = 0; i < 3; i++) {
+      appendFileSync(join(dir, 'models', 'g0', 'm_00007.sql'), `-- edit ${i}\n`);
+      warm.push(vigil(dir, ['compile']));
+    }
+    const best = (xs, k) => Math.min(...xs.map((x) => x[k]));
+    report(`compile ${n} models, cold (no cache, writes ${n} files + manifest): whole process best ${fmt(best(cold, 'wall'))} (runs: ${cold.map((c) => c.wall.toFixed(2)).join(', ')}), in-process ${fmt(best(cold, 'inProcess'))}, peak RSS ${Math.max(...cold.map((c) => c.rssMb ?? 0)).toFixed(0)} MB`);
+    report(`compile ${n} models, cold, without writing files (vigil ls): whole process best ${fmt(best(noWrite, 'wall'))}`);
+    report(`recompile ${n} models after one file changed: whole process best ${fmt(best(warm, 'wall'))}, in-process ${fmt(best(warm, 'inProcess'))}`);
+  }
+}
+
+if (want('run')) {
+  const n = Number(process.env.BENCH_RUN_MODELS ?? 500);
+  const dir = join(WORK, `run-${n}`);
+  generateProject(dir, n, { trivial: false });
+  vigil(dir, ['compile']);
+  const manifest = JSON.parse(readFileSync(join(dir, 'target', 'manifest.json'), 'utf8'));
+  const models = Object.values(manifest.nodes).filter((x) => x.resource_type === 'model');
+  const byId = new Map(models.map((m) => [m.unique_id, m]));
+  // dependency order, as the executor would run them
+  const order = [];
+  const seen = new Set();
+  const visit = (m) => {
+    if (seen.has(m.unique_id)) return;
+    seen.add(m.unique_id);
+    for (const d of m.depends_on) if (byId.has(d)) visit(byId.get(d));
+    order.push(m);
+  };
+  models.forEach(visit);
+  const direct = [];
+  const viaVigil = [];
+  for (let i = 0; i < 3; i++) {
+    rmSync(join(dir, '.vigil'), { recursive: true, force: true });
+    mkdirSync(join(dir, '.vigil'), { recursive: true });
+    const d = await duck(join(dir, '.vigil', 'benchdb.duckdb'));
+    const t0 = performance.now();
+    await d.c.run('create schema if not exists bench');
+    for (const m of order) await d.c.run(ddlFor(m));
+    direct.push((performance.now() - t0) / 1000);
+    d.close();
+    rmSync(join(dir, '.vigil'), { recursive: true, force: true });
+    viaVigil.push(vigil(dir, ['run']));
+  }
+  const b = Math.min(...direct);
+  const v = Math.min(...viaVigil.map((x) => x.wall));
+  const e = Math.min(...viaVigil.map((x) => x.executor));
+  report(`run ${n} view models: vigil's executor (the "Finished in" figure: scheduling, catalog checks, progress lines) best ${fmt(e)} vs direct best ${fmt(b)} => ratio ${(e / b).toFixed(2)}x`);
+  report(`run ${n} view models: vigil run (whole process, compile included) best ${fmt(v)} vs the same statements one after another in one DuckDB connection best ${fmt(b)} => ratio ${(v / b).toFixed(2)}x (runs vigil ${viaVigil.map((x) => x.wall.toFixed(2)).join(', ')}; direct ${direct.map((x) => x.toFixed(2)).join(', ')})`);
+}
+
+if (want('demo') || want('build')) {
+  const rows = Number(process.env.BENCH_BUILD_ROWS ?? 10_000_000);
+  const dir = join(WORK, 'shipped');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const p of ['project.yaml', 'models', 'macros', 'tests']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+  const demo = vigil(dir, ['demo', '--rows', String(rows), '--days', '60', '--now', '2026-11-01T00:00:00Z']);
+  report(`vigil demo --rows ${rows}: whole process ${fmt(demo.wall)}, peak RSS ${demo.rssMb?.toFixed(0)} MB`);
+  if (want('build')) {
+    vigil(dir, ['compile']);
+    const manifest = JSON.parse(readFileSync(join(dir, 'target', 'manifest.json'), 'utf8'));
+    // the statements `vigil build` runs: each model's DDL (full build) and each test's count query
+    const models = Object.values(manifest.nodes).filter((x) => x.resource_type === 'model' && x.config.materialized !== 'ephemeral');
+    const tests = Object.values(manifest.nodes).filter((x) => x.resource_type === 'test');
+    const byId = new Map(models.map((m) => [m.unique_id, m]));
+    const order = [];
+    const seen = new Set();
+    const visit = (m) => {
+      if (seen.has(m.unique_id)) return;
+      seen.add(m.unique_id);
+      for (const d of m.depends_on) if (byId.has(d)) visit(byId.get(d));
+      order.push(m);
+    };
+    models.forEach(visit);
+    const dbPath = join(dir, '.vigil', 'dev.duckdb');
+    const drop = async () => {
+      const d = await duck(dbPath);
+      await d.c.run('drop schema if exists analytics cascade');
+      d.close();
+    };
+    const direct = [];
+    const viaVigil = [];
+    for (let i = 0; i < 3; i++) {
+      await drop();
+      const d = await duck(dbPath);
+      const t0 = performance.now();
+      await d.c.run('create schema if not exists analytics');
+      for (const m of order) await d.c.run(ddlFor(m));
+      for (const t of tests) await d.c.run(`select count(*) as failures from (\n${t.compiled_sql}\n) as vigil_test`);
+      direct.push((performance.now() - t0) / 1000);
+      d.close();
+      await drop();
+      viaVigil.push(vigil(dir, ['build', '--full-refresh']));
+    }
+    const b = Math.min(...direct);
+    const v = Math.min(...viaVigil.map((x) => x.wall));
+    const e = Math.min(...viaVigil.map((x) => x.executor));
+    report(`build shipped marts on ${rows} rows: vigil's executor best ${fmt(e)} vs direct best ${fmt(b)} => ratio ${(e / b).toFixed(2)}x`);
+    report(`build shipped marts (${order.length} models, ${tests.length} tests) on ${rows} rows: vigil build (whole process) best ${fmt(v)} vs the same SQL run directly, one statement after another, best ${fmt(b)} => ratio ${(v / b).toFixed(2)}x (runs vigil ${viaVigil.map((x) => x.wall.toFixed(2)).join(', ')}; direct ${direct.map((x) => x.toFixed(2)).join(', ')})`);
+  }
+}
