@@ -74,6 +74,7 @@ interface ModelDraft {
   sqlIncremental?: string;
   failed: boolean;
   config?: ModelNode['config'];
+  checksum?: string;
 }
 
 /** Render the selected target's config: strings may use env_var(). */
@@ -227,7 +228,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     const draft: ModelDraft = { file: f, name, props: modelProps.get(name), calls: emptyCalls(), sql: '', failed: false };
     drafts.set(name, draft);
-    const key = sha(globalKey + f.text);
+    draft.checksum = sha(f.text);
+    const key = sha(globalKey + draft.checksum);
     const cached = opts.cache?.get(f.path);
     if (cached && cached.key === key && Object.entries(cached.calls.envUsed).every(([k, v]) => (opts.env[k] ?? null) === v)) {
       cacheHits++;
@@ -276,6 +278,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // ---- configs and relations
   const defaults = files.project.defaults ?? {};
   const modelUid = (n: string) => `model.${projectName}.${n}`;
+  const configChecks = new Map<string, ReturnType<typeof ModelConfigSchema.safeParse>>();
   for (const d of drafts.values()) {
     for (const p of d.calls.problems) ds.push(diag(p.code, p.message, { file: d.file.path, ...locate(d.file.text, p.find) }, p.hint));
     const inline = d.calls.config;
@@ -285,7 +288,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ds.push(diag('E_CONFIG', `unknown config key '${k}'`, { file: d.file.path, ...locate(d.file.text, new RegExp(`\\b${k}\\s*=`)) }, hint ? `did you mean '${hint}'?` : `known keys: ${MODEL_CONFIG_KEYS.join(', ')}`));
     }
     const known = Object.fromEntries(Object.entries(inline).filter(([k]) => MODEL_CONFIG_KEYS.includes(k)));
-    const r = ModelConfigSchema.safeParse(known);
+    // many models share one config() call; validate each distinct one once
+    const configKey = JSON.stringify(known);
+    let r = configChecks.get(configKey);
+    if (!r) configChecks.set(configKey, (r = ModelConfigSchema.safeParse(known)));
     if (!r.success) {
       for (const issue of r.error.issues) {
         const k = String(issue.path[0] ?? '');
@@ -395,7 +401,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       name: d.name,
       file: d.file.path,
       properties_file: d.props?.file,
-      checksum: sha(d.file.text),
+      checksum: d.checksum ?? sha(d.file.text),
       config: d.config,
       tags: d.config.tags,
       description: d.props?.p.description ?? d.config.description,

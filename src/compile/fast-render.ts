@@ -5,10 +5,10 @@
  * are rendered once or twice each, so it never pays for itself.
  *
  * Only a subset of node types is interpreted (output, calls, literals, lookups, if/elif,
- * set, arithmetic, comparisons, filters). A template using anything else (for loops, macro
- * definitions, call blocks, includes, ...) returns `null` from `fastTemplate` and is
- * rendered by nunjucks itself, so behaviour never differs; a differential test checks the
- * two paths agree.
+ * set, arithmetic, comparisons, filters). On anything else (for loops, macro definitions,
+ * call blocks, includes, ...) `renderFast` throws UnsupportedTemplate and the caller renders
+ * the template with nunjucks itself, so behaviour never differs; a differential test checks
+ * the two paths agree.
  */
 import nunjucks from 'nunjucks';
 
@@ -25,12 +25,6 @@ interface NunjucksInternals {
 }
 const nj = nunjucks as unknown as NunjucksInternals;
 
-const SUPPORTED = new Set([
-  'Root', 'Output', 'TemplateData', 'Literal', 'Symbol', 'Group', 'Array', 'Dict', 'Pair', 'KeywordArgs', 'LookupVal',
-  'If', 'InlineIf', 'FunCall', 'Filter', 'Set', 'NodeList', 'Or', 'And', 'Not', 'Add', 'Concat', 'Sub', 'Mul', 'Div',
-  'Mod', 'FloorDiv', 'Neg', 'Pos', 'Compare', 'CompareOperand', 'In',
-]);
-
 export interface FastTemplate {
   readonly root: AnyNode;
 }
@@ -42,27 +36,16 @@ export class FastRenderError extends Error {
   }
 }
 
-function supported(node: unknown): boolean {
-  if (node === null || node === undefined || typeof node !== 'object') return true;
-  const n = node as AnyNode;
-  if (!n.typename) return true;
-  if (!SUPPORTED.has(n.typename)) return false;
-  if (n.typename === 'Set' && (n.value === null || (n.targets as AnyNode[]).length !== 1)) return false; // {% set %} blocks
-  if (Array.isArray(n.children) && !(n.children as unknown[]).every(supported)) return false;
-  for (const f of (n as unknown as { fields?: string[] }).fields ?? []) {
-    const v = n[f];
-    if (Array.isArray(v) ? !v.every(supported) : !supported(v)) return false;
-  }
-  return true;
-}
+/** Thrown when a template uses a node type this path does not interpret: render with nunjucks. */
+export class UnsupportedTemplate extends Error {}
 
 /**
- * Parse a template. Returns null when it uses something the fast path does not interpret.
- * Throws nunjucks' own parse error (with 1-based `lineno`/`colno`) on a syntax error.
+ * Parse a template. Throws nunjucks' own parse error (with 1-based `lineno`/`colno`) on a
+ * syntax error. Whether every node is supported is found out while rendering (checking up
+ * front cost as much as rendering): `renderFast` throws UnsupportedTemplate.
  */
-export function fastTemplate(src: string, env: nunjucks.Environment): FastTemplate | null {
-  const root = nj.parser.parse(src, [], (env as unknown as { opts: unknown }).opts);
-  return supported(root) ? { root } : null;
+export function fastTemplate(src: string, env: nunjucks.Environment): FastTemplate {
+  return { root: nj.parser.parse(src, [], (env as unknown as { opts: unknown }).opts) };
 }
 
 export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Record<string, unknown>): string {
@@ -196,7 +179,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         return ok;
       }
       default:
-        throw new FastRenderError(`unsupported expression ${n.typename}`, n.lineno + 1, n.colno + 1);
+        throw new UnsupportedTemplate(n.typename);
     }
   };
   let out = '';
@@ -220,10 +203,11 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         else if (n.else_) exec(n.else_ as AnyNode);
         return;
       case 'Set':
+        if (n.value === null || (n.targets as AnyNode[]).length !== 1) throw new UnsupportedTemplate('Set block');
         frame.set(String(((n.targets as AnyNode[])[0]).value), ev(n.value as AnyNode));
         return;
       default:
-        throw new FastRenderError(`unsupported statement ${n.typename}`, n.lineno + 1, n.colno + 1);
+        throw new UnsupportedTemplate(n.typename);
     }
   };
   exec(t.root);

@@ -9,10 +9,15 @@
  */
 import nunjucks from 'nunjucks';
 import { TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
-import { fastTemplate, FastRenderError, renderFast, type FastTemplate } from './fast-render.js';
+import { fastTemplate, FastRenderError, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
-export type CompiledTemplate = { fast: FastTemplate; nj?: undefined } | { nj: nunjucks.Template; fast?: undefined };
+export interface CompiledTemplate {
+  path: string;
+  text: string;
+  fast?: FastTemplate;
+  nj?: nunjucks.Template;
+}
 
 export function isTemplateError(t: CompiledTemplate | TemplateError): t is TemplateError {
   return 'message' in t;
@@ -153,9 +158,8 @@ export class TemplateEnv {
   /** Parse a template once; the result can be rendered many times. */
   compileTemplate(path: string, text: string): CompiledTemplate | TemplateError {
     try {
-      const fast = this.useFastPath ? fastTemplate(text, this.env) : null;
-      if (fast) return { fast };
-      return { nj: new nunjucks.Template(text, this.env, path, true) };
+      if (this.useFastPath) return { path, text, fast: fastTemplate(text, this.env) };
+      return { path, text, nj: new nunjucks.Template(text, this.env, path, true) };
     } catch (e) {
       return parseNunjucksError(e, text, true);
     }
@@ -168,7 +172,18 @@ export class TemplateEnv {
     this.current = calls;
     this.incremental = incremental;
     try {
-      return t.fast ? renderFast(t.fast, this.env, {}) : t.nj!.render({});
+      if (t.fast) {
+        try {
+          return renderFast(t.fast, this.env, {});
+        } catch (e) {
+          if (!(e instanceof UnsupportedTemplate)) throw e;
+          // start again with nunjucks; forget what the partial render recorded
+          Object.assign(calls, emptyCalls());
+          t.fast = undefined;
+          t.nj = new nunjucks.Template(t.text, this.env, t.path, true);
+        }
+      }
+      return t.nj!.render({});
     } catch (e) {
       if (e instanceof FastRenderError) return { message: e.message, line: e.line, column: e.column };
       return parseNunjucksError(e, text, false);
