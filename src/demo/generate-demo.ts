@@ -43,7 +43,11 @@ const DAY_MS = 86_400_000;
 const HOUR_WEIGHTS = [
   0.06, 0.05, 0.04, 0.04, 0.05, 0.08, 0.18, 0.45, 0.85, 1.0, 1.1, 1.05, 0.8, 0.95, 1.05, 1.0, 0.9, 0.7, 0.5, 0.35, 0.25, 0.18, 0.12, 0.08,
 ];
-const WEEKEND_FACTOR = 0.3;
+/**
+ * Weekend days carry about half a weekday's traffic: enough dip to see, but a plain weekend must
+ * stay above the anomaly model's drop threshold (0.4x the median) so `normal` raises no alert.
+ */
+const WEEKEND_FACTOR = 0.55;
 /** Traffic grows by this fraction from the first to the last hour of the window. */
 const GROWTH = 0.25;
 
@@ -178,12 +182,25 @@ export async function generateDemo(
 
   const nowMs = opts.now.getTime();
   const startMs = nowMs - days * DAY_MS;
-  const startTs = `${lit(new Date(startMs).toISOString())}::TIMESTAMPTZ`;
-  const nowTs = `${lit(opts.now.toISOString())}::TIMESTAMPTZ`;
   const nSlots = days * 24;
-  /** First hourly slot of the last day, [now - 1 day, now). */
-  const lastK = nSlots - 24;
-  const ts = (msExpr: string): string => `(${startTs} + to_milliseconds(${msExpr}))`;
+  /**
+   * The scenario day is the last complete UTC day: marts group by UTC date, so a scenario
+   * spread over [now - 24h, now) would straddle two dates and read as a half spike and a
+   * half-day "drop". Slots after the last UTC midnight (today, still in progress) carry
+   * normal traffic (none at all under `drop`: the outage goes on). With `now` at a UTC
+   * midnight the scenario day is simply [now - 1 day, now).
+   */
+  const partialSlots = Math.floor((nowMs - Math.floor(nowMs / DAY_MS) * DAY_MS) / HOUR_MS);
+  const lastEndK = Math.max(24, nSlots - partialSlots);
+  /** First hourly slot of the scenario day. */
+  const lastK = lastEndK - 24;
+  /**
+   * Slots are aligned to `now`, not to the clock: unless now is on the hour, the scenario day's
+   * last slot spills past midnight into today, so added rows and errors stay out of it.
+   */
+  const scenarioSlots = 24 - (nowMs % HOUR_MS !== 0 ? 1 : 0);
+  /** Epoch milliseconds to TIMESTAMPTZ: exact, and independent of the session time zone. */
+  const ts = (msExpr: string): string => `make_timestamptz((${msExpr}) * 1000)`;
 
   const results: DemoTableResult[] = [];
   const count = async (table: string): Promise<number> => {
@@ -208,7 +225,6 @@ export async function generateDemo(
   return results;
 
   async function generateTables(): Promise<void> {
-
     // Hourly slots over the window with an integer traffic weight: office-hours and weekday
     // seasonality (Pacific time approximated as UTC-7), a mild growth trend, day-to-day noise.
     const localMs = `(start_ms - ${7 * HOUR_MS})`;
@@ -227,7 +243,7 @@ export async function generateDemo(
     round(1000000 * ([${HOUR_WEIGHTS.join(', ')}]::DOUBLE[])[local_hour + 1]
       * (case when dow0 >= 5 then ${WEEKEND_FACTOR} else 1.0 end)
       * (1 + ${GROWTH} * k / ${nSlots}.0)
-      * (0.88 + 0.24 * ${U('hd', 'day_noise')}))::BIGINT as w
+      * (0.92 + 0.16 * ${U('hd', 'day_noise')}))::BIGINT as w
   from f`);
 
     /**
@@ -238,7 +254,7 @@ export async function generateDemo(
     const skeleton = async (n: number): Promise<void> => {
       const adj =
         scenario === 'drop'
-          ? `case when k >= ${nSlots - 3} then 0 when k >= ${lastK} then (n0 + 2) // 5 else n0 end`
+          ? `case when k >= ${lastEndK - 3} then 0 when k >= ${lastK} then (n0 + 2) // 5 else n0 end`
           : 'n0';
       await adapter.execute(`create or replace table ${ROWS} as
   with c as (
@@ -263,8 +279,8 @@ export async function generateDemo(
       await skeleton(rows);
       const [st] = await adapter.query<{ base: bigint | number | null; last_first: bigint | number | null; last_n: bigint | number; prev_max: bigint | number | null }>(`
         select count(*) as base,
-          min(i) filter (where k >= ${lastK}) as last_first,
-          count(*) filter (where k >= ${lastK}) as last_n,
+          min(i) filter (where k >= ${lastK} and k < ${lastK + scenarioSlots}) as last_first,
+          count(*) filter (where k >= ${lastK} and k < ${lastK + scenarioSlots}) as last_n,
           (select max(c) from (select k // 24 as d, count(*) as c from ${ROWS} where k < ${lastK} and k >= ${lastK - 14 * 24} group by 1)) as prev_max
         from ${ROWS}`);
       const base = Number(st.base ?? 0);
@@ -288,13 +304,13 @@ export async function generateDemo(
       }
       if (extra > 0) {
         await adapter.execute(`insert into ${ROWS}
-  select i, ${lastK} + least(23, floor(24 * ${placement})::INTEGER) as k, ${lit(forced)} as forced
+  select i, ${lastK} + least(${scenarioSlots - 1}, floor(${scenarioSlots} * ${placement})::INTEGER) as k, ${lit(forced)} as forced
   from (select ${base} + e as i, ${U(`hash(${base} + e, ${seed})`, 'extra_pos')} as u from range(${extra}) t(e))`);
       }
 
       const pFail =
         scenario === 'errors' && lastN > 0
-          ? `case when i >= ${lastFirst} and i < ${base} then 0.06 + 0.65 * pow((i - ${lastFirst}) / ${lastN}.0, 1.5) else 0.0 end`
+          ? `case when i >= ${lastFirst} and i < ${lastFirst + lastN} then 0.06 + 0.65 * pow((i - ${lastFirst}) / ${lastN}.0, 1.5) else 0.0 end`
           : '0.0';
       const modelExpr = `case provider when 'openai' then (case when u_model < 0.6 then 'gpt-4o' else 'gpt-4o-mini' end)
         when 'anthropic' then (case when u_model < 0.62 then 'claude-sonnet' else 'claude-haiku' end)
@@ -303,16 +319,24 @@ export async function generateDemo(
       const docKinds = ['quarterly report', 'support ticket', 'contract', 'meeting transcript', 'incident postmortem', 'sales call notes', 'policy document', 'customer email thread', 'product spec', 'invoice'];
       const people = ['Dana Whitfield (dana.whitfield@example.com)', 'Marcus Lee', 'Priya Raman (+1 415 555 0142)', 'the Acme Corp account team', 'our legal counsel', 'J. Alvarez, account 4417-22'];
       const topics = ['the renewal pricing', 'the data retention policy', 'the outage on Tuesday', 'SOC 2 evidence', 'the Q3 roadmap', 'a refund request', 'GDPR deletion requests', 'the onboarding checklist'];
+      const verbs = ['export', 'share', 'archive', 'restore', 'redact', 'tag'];
+      const fields = ['all dates and amounts', 'party names and addresses', 'action items with owners', 'SKU, quantity and price', 'renewal and termination clauses'];
+      const tones = ['friendly', 'formal', 'concise', 'apologetic', 'firm'];
+      const files = ['src/billing/invoice.ts', 'api/handlers/export.py', 'lib/auth/session.go', 'web/components/Upload.tsx', 'db/migrations/0042_audit.sql'];
+      const concerns = ['security issues', 'performance regressions', 'missing tests', 'error handling', 'PII leaks in logs'];
+      const goals = ["reconcile last month's invoices", 'prepare the audit evidence pack', 'triage the open support backlog', 'migrate the shared drive'];
+      // one concat() per prompt (a single allocation; chained || copies every intermediate)
+      const cat = (...parts: string[]): string => `concat(${parts.join(', ')})`;
       const prompt = `case capability
-        when 'chat' then 'How do I ' || ${choose('u_p1', ['export', 'share', 'archive', 'restore', 'redact', 'tag'])} || ' a ' || ${choose('u_p2', docKinds)} || ' in the workspace? Context: ' || ${choose('u_p3', topics)} || '.'
-        when 'summarize' then 'Summarize the attached ' || ${choose('u_p1', docKinds)} || ' for ' || ${choose('u_p2', people)} || ' in ' || (3 + floor(u_p3 * 5))::INTEGER || ' bullet points, focusing on ' || ${choose('u_p4', topics)} || '.'
-        when 'extract' then 'Extract ' || ${choose('u_p1', ['all dates and amounts', 'party names and addresses', 'action items with owners', 'SKU, quantity and price', 'renewal and termination clauses'])} || ' from the attached ' || ${choose('u_p2', docKinds)} || ' as JSON.'
-        when 'draft' then 'Draft a ' || ${choose('u_p1', ['friendly', 'formal', 'concise', 'apologetic', 'firm'])} || ' email to ' || ${choose('u_p2', people)} || ' about ' || ${choose('u_p3', topics)} || '.'
-        when 'classify' then 'Classify this ' || ${choose('u_p1', docKinds)} || ' as one of: urgent, routine, spam, escalate. Text: "' || ${choose('u_p2', topics)} || ' mentioned by ' || ${choose('u_p3', people)} || '"'
-        when 'search' then 'Find every ' || ${choose('u_p1', docKinds)} || ' mentioning ' || ${choose('u_p2', topics)} || ' from the last ' || (7 + floor(u_p3 * 83))::INTEGER || ' days.'
-        when 'code_review' then 'Review this diff to ' || ${choose('u_p1', ['src/billing/invoice.ts', 'api/handlers/export.py', 'lib/auth/session.go', 'web/components/Upload.tsx', 'db/migrations/0042_audit.sql'])} || ' for ' || ${choose('u_p2', ['security issues', 'performance regressions', 'missing tests', 'error handling', 'PII leaks in logs'])} || '.'
-        when 'agent_plan' then 'Plan the steps to ' || ${choose('u_p1', ["reconcile last month's invoices", 'prepare the audit evidence pack', 'triage the open support backlog', 'migrate the shared drive'])} || ' using the workspace tools, then ask ' || ${choose('u_p2', people)} || ' to approve.'
-        else 'Help me with ' || ${choose('u_p1', topics)} || '.' end`;
+        when 'chat' then ${cat(lit('How do I '), choose('u_p1', verbs), lit(' a '), choose('u_p2', docKinds), lit(' in the workspace? Context: '), choose('u_p3', topics), lit('.'))}
+        when 'summarize' then ${cat(lit('Summarize the attached '), choose('u_p1', docKinds), lit(' for '), choose('u_p2', people), lit(' in '), '(3 + floor(u_p3 * 5))::INTEGER', lit(' bullet points, focusing on '), choose('u_p4', topics), lit('.'))}
+        when 'extract' then ${cat(lit('Extract '), choose('u_p1', fields), lit(' from the attached '), choose('u_p2', docKinds), lit(' as JSON.'))}
+        when 'draft' then ${cat(lit('Draft a '), choose('u_p1', tones), lit(' email to '), choose('u_p2', people), lit(' about '), choose('u_p3', topics), lit('.'))}
+        when 'classify' then ${cat(lit('Classify this '), choose('u_p1', docKinds), lit(' as one of: urgent, routine, spam, escalate. Text: "'), choose('u_p2', topics), lit(' mentioned by '), choose('u_p3', people), lit('"'))}
+        when 'search' then ${cat(lit('Find every '), choose('u_p1', docKinds), lit(' mentioning '), choose('u_p2', topics), lit(' from the last '), '(7 + floor(u_p3 * 83))::INTEGER', lit(' days.'))}
+        when 'code_review' then ${cat(lit('Review this diff to '), choose('u_p1', files), lit(' for '), choose('u_p2', concerns), lit('.'))}
+        when 'agent_plan' then ${cat(lit('Plan the steps to '), choose('u_p1', goals), lit(' using the workspace tools, then ask '), choose('u_p2', people), lit(' to approve.'))}
+        else ${cat(lit('Help me with '), choose('u_p1', topics), lit('.'))} end`;
 
       await adapter.execute(`create or replace table ${rel('ai_audit_logs')} as
   with r as (
@@ -390,7 +414,7 @@ export async function generateDemo(
       else json_object('durationMs', duration_ms, 'status', meta_status, 'promptTokens', prompt_tokens, 'completionTokens', completion_tokens, 'totalTokens', prompt_tokens + completion_tokens, 'completionId', completion_id)
     end)::JSON as response_metadata,
     snapshot_id::VARCHAR as workspace_snapshot_id,
-    ${ts(`created_ms - ${startMs}`)}::TIMESTAMPTZ as created_at
+    ${ts('created_ms')}::TIMESTAMPTZ as created_at
   from e`);
     });
 
@@ -468,9 +492,9 @@ export async function generateDemo(
     context_layers::INTEGER as context_layers,
     json_object('prompt', pt, 'completion', ct, 'total', pt + ct) as tokens,
     json_object('prompt', pc, 'completion', cc, 'total', round(pc + cc, 6)) as cost,
-    ${ts(`ts_ms - ${startMs}`)}::TIMESTAMPTZ as "timestamp",
-    ${ts(`created_ms - ${startMs}`)}::TIMESTAMPTZ as created_at,
-    ${ts(`updated_ms - ${startMs}`)}::TIMESTAMPTZ as updated_at
+    ${ts('ts_ms')}::TIMESTAMPTZ as "timestamp",
+    ${ts('created_ms')}::TIMESTAMPTZ as created_at,
+    ${ts('updated_ms')}::TIMESTAMPTZ as updated_at
   from c`);
     });
 
@@ -524,7 +548,7 @@ export async function generateDemo(
     reason::VARCHAR as reason,
     json_object('pii', pii, 'jailbreakSuspected', jailbreak, 'promptChars', greatest(1, round(900 * exp(0.9 * sqrt(-2 * ln(1 - u_chars)) * cos(2 * pi() * u_chars2))))::INTEGER,
       'region', ${choose('u_region', ['us-west', 'us-east', 'eu-central'])}) as meta,
-    ${ts(`created_ms - ${startMs}`)}::TIMESTAMPTZ as created_at
+    ${ts('created_ms')}::TIMESTAMPTZ as created_at
   from c`);
     });
 

@@ -157,3 +157,28 @@ describe('the golden fixture project runs against demo data', () => {
     expect(second.stdout).not.toMatch(/ERROR /);
   });
 });
+
+describe('demo scenarios through the shipped marts (default --now: the real clock)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = makeProject({}, false);
+    dirs.push(dir);
+    for (const p of ['project.yaml', 'models', 'macros', 'tests']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+  });
+  const lastCompleteDay = `select capability, deviation_state, deviation_state_14d, is_new_capability, median_14d from analytics.ai_audit_capability_anomalies where date = current_date - 1`;
+
+  it.each([
+    ['normal', (rows: Array<Record<string, unknown>>) => expect(rows.filter((r) => r.deviation_state !== 'normal' || r.deviation_state_14d !== 'normal')).toEqual([])],
+    ['spike', (rows: Array<Record<string, unknown>>) => expect(rows.filter((r) => r.deviation_state_14d === 'spike').map((r) => r.capability)).toEqual(['summarize'])],
+    // every capability with real volume drops (a handful of rows a day is too noisy to judge)
+    ['drop', (rows: Array<Record<string, unknown>>) => expect(rows.filter((r) => Number(r.median_14d) >= 50 && r.deviation_state_14d !== 'drop')).toEqual([])],
+    ['new_capability', (rows: Array<Record<string, unknown>>) => expect(rows.filter((r) => r.is_new_capability).map((r) => r.capability)).toEqual(['agent_plan'])],
+  ] as const)('%s', async (scenario, check) => {
+    expect(vigil(dir, ['demo', '--rows', '40000', '--days', '21', '--scenario', scenario]).code).toBe(0);
+    const b = vigil(dir, ['build', '-s', '+ai_audit_capability_anomalies', '--full-refresh']);
+    expect(b.code, b.stdout).toBe(0);
+    const rows = await query<Record<string, unknown>>(dir, lastCompleteDay);
+    expect(rows.length).toBeGreaterThan(5);
+    check(rows);
+  });
+});

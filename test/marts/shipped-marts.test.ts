@@ -47,6 +47,18 @@ select 100 + row_number() over (), 'wf_4', cap, 'anthropic', 'claude', 'success'
 from (values ${SEARCH.map((n, i) => `(${i + 1}, 'search', ${n})`).join(', ')}, ${DRAFT.map((n, i) => `(${i + 1}, 'draft', ${n})`).join(', ')}, (10, 'agent_plan', 3)) v(d, cap, n)
 cross join range(0, 20) r(k)
 where k < n;
+-- a capability with 10 rows a day for 8 days, then 1 row so far today (an unfinished day) and a
+-- second one with 10 a day and 30 so far today (a spike even though the day is not over)
+insert into raw.ai_audit_logs
+select 10000 + row_number() over (), 'wf_4', cap, 'anthropic', 'claude', 'success', '{}', '{"durationMs": 100, "status": "success"}', null,
+  cast(current_date - d as timestamptz) + interval 1 minute + k * interval 1 second
+from (values (8, 10), (7, 10), (6, 10), (5, 10), (4, 10), (3, 10), (2, 10), (1, 10), (0, 1)) v(d, n), (values ('partial_cap')) c(cap)
+cross join range(0, 40) r(k) where k < n;
+insert into raw.ai_audit_logs
+select 20000 + row_number() over (), 'wf_4', 'partial_spike', 'anthropic', 'claude', 'success', '{}', '{"durationMs": 100, "status": "success"}', null,
+  cast(current_date - d as timestamptz) + interval 1 minute + k * interval 1 second
+from (values (8, 10), (7, 10), (6, 10), (5, 10), (4, 10), (3, 10), (2, 10), (1, 10), (0, 30)) v(d, n)
+cross join range(0, 40) r(k) where k < n;
 create table raw.workflows as select * from (values ('wf_1', 'ana', 'risk'), ('wf_2', 'bo', 'risk'), ('wf_3', 'cy', 'ops'), ('wf_4', 'di', 'ops')) v(id, owner, team)
   cross join (select timestamptz '2025-12-01 00:00:00+00' as created_at, timestamptz '2026-01-10 00:00:00+00' as last_accessed_at);
 create table raw.audit_trails (id varchar, message_id varchar, project_id varchar, model varchar, context_layers integer, tokens json, cost json, "timestamp" timestamptz, created_at timestamptz, updated_at timestamptz);
@@ -111,7 +123,7 @@ describe('shipped marts on a hand-computed fixture', () => {
   it('ai_audit_capability_anomalies: medians of the preceding days only, zero-filled gaps, deviation_state', async () => {
     const rows = await q<{ n: number; m7: number | null; m14: number | null; s7: string; s14: string }>(
       `select interaction_count::int as n, median_7d as m7, median_14d as m14, deviation_state as s7, deviation_state_14d as s14
-       from analytics.ai_audit_capability_anomalies where capability = 'search' order by date`,
+       from analytics.ai_audit_capability_anomalies where capability = 'search' and date <= '2026-01-10' order by date`,
     );
     expect(rows.map((r) => r.n)).toEqual(SEARCH);
     // medians of the up-to-7 preceding days: [], [10], [10,4], [10,4,8], [..,2], [..,6], [..,7], [10,4,8,2,6,7,0], [4,8,2,6,7,0,7], [8,2,6,7,0,7,11]
@@ -126,13 +138,26 @@ describe('shipped marts on a hand-computed fixture', () => {
 
   it('deviation_state boundaries: exactly 1.75x is normal, above is a spike, below 0.4x is a drop', async () => {
     const rows = await q<{ n: number; m7: number; s7: string }>(
-      `select interaction_count::int as n, median_7d as m7, deviation_state as s7 from analytics.ai_audit_capability_anomalies where capability = 'draft' and date >= '2026-01-08' order by date`,
+      `select interaction_count::int as n, median_7d as m7, deviation_state as s7 from analytics.ai_audit_capability_anomalies where capability = 'draft' and date between '2026-01-08' and '2026-01-10' order by date`,
     );
     expect(rows).toEqual([
       { n: 7, m7: 4, s7: 'normal' }, // 7 = 1.75 x 4
       { n: 8, m7: 4, s7: 'spike' },
       { n: 1, m7: 4, s7: 'drop' }, // 1 < 1.6
     ]);
+  });
+
+  it('the UTC day in progress can be a spike but never a drop', async () => {
+    const rows = await q(
+      `select capability, interaction_count::int as n, median_7d as m7, is_complete_day, deviation_state as s7, deviation_state_14d as s14
+       from analytics.ai_audit_capability_anomalies where capability in ('partial_cap', 'partial_spike') and date = current_date order by 1`,
+    );
+    expect(rows).toEqual([
+      { capability: 'partial_cap', n: 1, m7: 10, is_complete_day: false, s7: 'normal', s14: 'normal' }, // 1 < 4, but the day is not over
+      { capability: 'partial_spike', n: 30, m7: 10, is_complete_day: false, s7: 'spike', s14: 'spike' },
+    ]);
+    const [past] = await q(`select bool_and(is_complete_day) as all_complete from analytics.ai_audit_capability_anomalies where date < current_date`);
+    expect(past.all_complete).toBe(true);
   });
 
   it('a capability seen for the first time is flagged as new', async () => {

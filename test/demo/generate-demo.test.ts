@@ -1,0 +1,339 @@
+/**
+ * The demo generator against a real in-memory DuckDB: row counts, column types, determinism,
+ * id uniqueness, null and missing-key rates, referential integrity, the time window, and the
+ * effect of every last-day scenario.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { DEMO_SCENARIOS, generateDemo, type DemoOptions, type DemoScenario } from '../../src/demo/generate-demo.js';
+import { UsageError } from '../../src/errors.js';
+
+const ROWS = 20_000;
+const DAYS = 30;
+/** Deliberately not midnight: the window is [now - days, now), not calendar days. */
+const NOW = new Date('2026-03-02T17:45:12.345Z');
+const NOW_SQL = `'${NOW.toISOString()}'::TIMESTAMPTZ`;
+/**
+ * The scenario day is the last complete UTC day, in whole hourly slots counted back from now:
+ * with now at 17:45:12 it ends 17 hours before now (00:45:12), so it is 2026-03-01 to the hour.
+ * 0 = the scenario day, 1 = the day before, ..., -1 = today's partial hours.
+ */
+const SCENARIO_END_SQL = `(${NOW_SQL} - interval 17 hour)`;
+const dayIdx = (col: string) => `floor((epoch_ms(${SCENARIO_END_SQL}) - epoch_ms(${col}) - 1) / 86400000)`;
+const IS_ERROR = `(coalesce(response_status, json_extract_string(response_metadata, '$.status')) is distinct from 'success')`;
+
+let db: DuckDbAdapter;
+
+const opts = (schema: string, over: Partial<DemoOptions> = {}): DemoOptions => ({ schema, rows: ROWS, days: DAYS, seed: 42, scenario: 'normal', now: NOW, ...over });
+
+async function one<T = number>(sql: string): Promise<T> {
+  const rows = await db.query(sql);
+  const v = Object.values(rows[0])[0];
+  return (typeof v === 'bigint' ? Number(v) : v) as T;
+}
+
+/** Per-row fingerprint of every table: equal iff the data is equal (order-independent). */
+async function fingerprint(schema: string): Promise<string> {
+  const parts: string[] = [];
+  for (const t of ['ai_audit_logs', 'workflows', 'audit_trails', 'usage_log']) {
+    const cols = (await db.query<{ column_name: string }>(`select column_name from information_schema.columns where table_schema = '${schema}' and table_name = '${t}' order by ordinal_position`)).map(
+      (r) => `"${r.column_name}"::VARCHAR`,
+    );
+    parts.push(String(await one(`select sum(hash(${cols.join(', ')})) || ':' || count(*) from ${schema}.${t}`)));
+  }
+  return parts.join('|');
+}
+
+/** Daily counts of the 14 days before the last one, and the last day's count, for a filter. */
+async function lastDayVsMedian(schema: string, where = 'true'): Promise<{ last: number; median: number }> {
+  const r = await db.query<{ last: bigint | null; median: number | null }>(`
+    with d as (select ${dayIdx('created_at')} as d, count(*) as n from ${schema}.ai_audit_logs where ${where} group by 1)
+    select (select n from d where d = 0) as last, (select median(n) from d where d between 1 and 14) as median`);
+  return { last: Number(r[0].last ?? 0), median: Number(r[0].median ?? 0) };
+}
+
+beforeAll(async () => {
+  db = await DuckDbAdapter.open({ type: 'duckdb', path: ':memory:', schema: 'analytics' }, process.cwd(), 1);
+});
+afterAll(async () => {
+  await db?.close();
+});
+
+describe('generateDemo: validation', () => {
+  const noDb = {
+    execute: async () => {
+      throw new Error('must not touch the warehouse');
+    },
+    query: async () => {
+      throw new Error('must not touch the warehouse');
+    },
+  };
+  it.each([
+    [{ rows: 0 }, /--rows must be a whole number between 1 and 200000000, got '0'/],
+    [{ rows: 1.5 }, /--rows .*got '1.5'/],
+    [{ rows: 'abc' as unknown as number }, /--rows .*got 'abc'/],
+    [{ rows: 200_000_001 }, /--rows/],
+    [{ days: 0 }, /--days must be a whole number between 1 and 3650/],
+    [{ days: 3651 }, /--days/],
+    [{ seed: 0.5 }, /--seed must be a whole number/],
+    [{ scenario: 'boom' as DemoScenario }, /--scenario must be one of normal, spike, drop, errors, new_capability, got 'boom'/],
+    [{ now: new Date('nope') }, /--now/],
+  ])('rejects %o', async (over, msg) => {
+    const p = generateDemo(noDb, opts('raw', over));
+    await expect(p).rejects.toBeInstanceOf(UsageError);
+    await expect(p).rejects.toThrow(msg);
+  });
+
+  it('lists the scenarios', () => {
+    expect([...DEMO_SCENARIOS]).toEqual(['normal', 'spike', 'drop', 'errors', 'new_capability']);
+  });
+});
+
+describe('generateDemo: normal', () => {
+  const S = 'demo_normal';
+  let result: Awaited<ReturnType<typeof generateDemo>>;
+  const progress: string[] = [];
+
+  beforeAll(async () => {
+    result = await generateDemo(db, opts(S), (m) => progress.push(m));
+  });
+
+  it('creates the four tables with the expected row counts and reports them', async () => {
+    expect(result.map((r) => r.table)).toEqual(['ai_audit_logs', 'workflows', 'audit_trails', 'usage_log']);
+    for (const r of result) expect(await one(`select count(*) from ${S}.${r.table}`)).toBe(r.rows);
+    expect(result[0].rows).toBe(ROWS);
+    expect(result[2].rows).toBe(ROWS / 4);
+    expect(result[3].rows).toBe(ROWS / 4);
+    expect(result[1].rows).toBe(await one(`select count(distinct workflow_id) from ${S}.ai_audit_logs`));
+    expect(progress[0]).toMatch(/^ai_audit_logs: 20,000 rows \[\d+\.\ds\]$/);
+    expect(progress).toHaveLength(4);
+    // no helper tables left behind
+    expect(await one(`select count(*) from information_schema.tables where table_schema = '${S}'`)).toBe(4);
+  });
+
+  it('has exactly the documented columns and types', async () => {
+    const cols = await db.query<{ table_name: string; column_name: string; data_type: string }>(
+      `select table_name, column_name, data_type from information_schema.columns where table_schema = '${S}' order by table_name, ordinal_position`,
+    );
+    const by = (t: string) => cols.filter((c) => c.table_name === t).map((c) => `${c.column_name} ${c.data_type}`);
+    expect(by('ai_audit_logs')).toEqual([
+      'id BIGINT', 'workflow_id VARCHAR', 'capability VARCHAR', 'provider VARCHAR', 'model VARCHAR', 'response_status VARCHAR',
+      'request_metadata JSON', 'response_metadata JSON', 'workspace_snapshot_id VARCHAR', 'created_at TIMESTAMP WITH TIME ZONE',
+    ]);
+    expect(by('workflows')).toEqual(['id VARCHAR', 'owner VARCHAR', 'team VARCHAR', 'created_at TIMESTAMP WITH TIME ZONE', 'last_accessed_at TIMESTAMP WITH TIME ZONE']);
+    expect(by('audit_trails')).toEqual([
+      'id VARCHAR', 'message_id VARCHAR', 'project_id VARCHAR', 'model VARCHAR', 'context_layers INTEGER', 'tokens JSON', 'cost JSON',
+      'timestamp TIMESTAMP WITH TIME ZONE', 'created_at TIMESTAMP WITH TIME ZONE', 'updated_at TIMESTAMP WITH TIME ZONE',
+    ]);
+    expect(by('usage_log')).toEqual([
+      'id VARCHAR', 'customer_id VARCHAR', 'api_key_id VARCHAR', 'model VARCHAR', 'operation VARCHAR', 'risk_score DOUBLE', 'allowed BOOLEAN',
+      'reason VARCHAR', 'meta JSON', 'created_at TIMESTAMP WITH TIME ZONE',
+    ]);
+  });
+
+  it('has unique ids', async () => {
+    expect(await one(`select count(distinct id) from ${S}.ai_audit_logs`)).toBe(ROWS);
+    expect(await one(`select min(id) = 1 and max(id) = ${ROWS} from ${S}.ai_audit_logs`)).toBe(true);
+    expect(await one(`select count(distinct id) = count(*) from ${S}.workflows`)).toBe(true);
+    expect(await one(`select count(distinct message_id) = count(*) and count(distinct id) = count(*) from ${S}.audit_trails`)).toBe(true);
+    expect(await one(`select count(distinct id) = count(*) from ${S}.usage_log`)).toBe(true);
+  });
+
+  it('misses durationMs, status and other fields at the intended rates', async () => {
+    const r = (
+      await db.query<Record<string, number>>(`select
+        avg((json_extract_string(response_metadata, '$.durationMs') is null)::int) as dur_missing,
+        avg((json_extract_string(response_metadata, '$.status') is null)::int) as status_missing,
+        avg((response_metadata is null)::int) as meta_null,
+        avg((response_status is null)::int) as response_status_null,
+        avg((capability is null)::int) as capability_null,
+        avg((provider is null)::int) as provider_null,
+        avg((workspace_snapshot_id is null)::int) as snapshot_null,
+        avg(${IS_ERROR}::int) as error_rate
+      from ${S}.ai_audit_logs`)
+    )[0];
+    expect(r.dur_missing).toBeGreaterThan(0.035);
+    expect(r.dur_missing).toBeLessThan(0.065);
+    expect(r.status_missing).toBeGreaterThan(0.02);
+    expect(r.status_missing).toBeLessThan(0.04);
+    expect(r.meta_null).toBeGreaterThan(0.005);
+    expect(r.meta_null).toBeLessThan(0.015);
+    expect(r.response_status_null).toBeGreaterThan(0.02);
+    expect(r.response_status_null).toBeLessThan(0.04);
+    expect(r.capability_null).toBeGreaterThan(0.002);
+    expect(r.capability_null).toBeLessThan(0.01);
+    expect(r.provider_null).toBeGreaterThan(0.002);
+    expect(r.provider_null).toBeLessThan(0.01);
+    expect(r.snapshot_null).toBeGreaterThan(0.36);
+    expect(r.snapshot_null).toBeLessThan(0.44);
+    expect(r.error_rate).toBeGreaterThan(0.02);
+    expect(r.error_rate).toBeLessThan(0.04);
+  });
+
+  it('keeps models consistent with providers and the status columns consistent with each other', async () => {
+    const pairs = await db.query<{ provider: string | null; model: string | null }>(`select distinct provider, model from ${S}.ai_audit_logs order by all`);
+    expect(pairs).toEqual([
+      { provider: 'anthropic', model: 'claude-haiku' },
+      { provider: 'anthropic', model: 'claude-sonnet' },
+      { provider: 'openai', model: 'gpt-4o' },
+      { provider: 'openai', model: 'gpt-4o-mini' },
+      { provider: 'stub', model: 'stub-echo' },
+      { provider: null, model: null },
+    ]);
+    expect(
+      await one(`select count(*) from ${S}.ai_audit_logs
+        where response_status is not null and json_extract_string(response_metadata, '$.status') is not null
+          and (response_status = 'success') <> (json_extract_string(response_metadata, '$.status') = 'success')`),
+    ).toBe(0);
+    expect(await one(`select count(*) filter (where response_status = 'timeout') > 0 from ${S}.ai_audit_logs`)).toBe(true);
+  });
+
+  it('has a long tail of workflows, all present in workflows, created before first use', async () => {
+    expect(await one(`select count(*) from ${S}.ai_audit_logs l anti join ${S}.workflows w on w.id = l.workflow_id`)).toBe(0);
+    expect(await one(`select count(*) from ${S}.ai_audit_logs where workflow_id is null or not regexp_full_match(workflow_id, 'wf_[0-9]{5}')`)).toBe(0);
+    expect(await one(`select max(id) <= 'wf_00099' from ${S}.workflows`)).toBe(true); // max(20, rows/200) = 100 workflows
+    const top = await one<number>(`select max(n) / sum(n) from (select count(*) as n from ${S}.ai_audit_logs group by workflow_id)`);
+    expect(top).toBeGreaterThan(0.1); // the busiest workflow carries a large share
+    expect(
+      await one(`select count(*) from ${S}.workflows w join (select workflow_id, min(created_at) f, max(created_at) l from ${S}.ai_audit_logs group by 1) a
+        on a.workflow_id = w.id where w.created_at > a.f or w.last_accessed_at < a.l`),
+    ).toBe(0);
+    expect(await one(`select count(distinct team) from ${S}.workflows`)).toBe(5);
+  });
+
+  it('keeps every timestamp in [now - days, now), exact to the millisecond', async () => {
+    const from = `${NOW_SQL} - interval ${DAYS} day`;
+    const checks = [
+      ['ai_audit_logs', 'created_at'],
+      ['audit_trails', '"timestamp"'],
+      ['audit_trails', 'created_at'],
+      ['audit_trails', 'updated_at'],
+      ['usage_log', 'created_at'],
+    ];
+    for (const [t, c] of checks) {
+      expect(await one(`select count(*) from ${S}.${t} where ${c} is null or ${c} < ${from} or ${c} >= ${NOW_SQL} or epoch_us(${c}) % 1000 <> 0`), `${t}.${c}`).toBe(0);
+    }
+    expect(await one(`select count(*) from ${S}.audit_trails where created_at < "timestamp" or updated_at < created_at`)).toBe(0);
+  });
+
+  it('follows business hours and weekdays', async () => {
+    // PT office hours are ~15:00-02:00 UTC
+    const busy = await one<number>(`select avg((hour(created_at) >= 15 or hour(created_at) < 2)::int) from ${S}.ai_audit_logs`);
+    expect(busy).toBeGreaterThan(0.7);
+    const ratio = await one<number>(`select avg(n) filter (where we) / avg(n) filter (where not we) from (
+      select isodow(created_at - interval 7 hour) >= 6 as we, cast(created_at - interval 7 hour as date) as d, count(*) as n
+      from ${S}.ai_audit_logs where created_at >= ${NOW_SQL} - interval 28 day group by all)`);
+    expect(ratio).toBeGreaterThan(0.4);
+    expect(ratio).toBeLessThan(0.7);
+  });
+
+  it('carries prompt text only in ai_audit_logs.request_metadata', async () => {
+    expect(await one(`select count(*) from ${S}.ai_audit_logs where length(json_extract_string(request_metadata, '$.prompt')) > 10`)).toBe(ROWS);
+    expect(await one(`select count(*) from ${S}.usage_log where json_exists(meta, '$.prompt') or meta::VARCHAR like '%@example.com%'`)).toBe(0);
+    expect(await one(`select count(*) from ${S}.usage_log where json_type(meta, '$.pii') <> 'BOOLEAN'`)).toBe(0);
+  });
+
+  it('has realistic governance and cost data', async () => {
+    const blocked = await one<number>(`select avg((not allowed)::int) from ${S}.usage_log`);
+    expect(blocked).toBeGreaterThan(0.05);
+    expect(blocked).toBeLessThan(0.1);
+    expect(await one(`select count(*) from ${S}.usage_log where (allowed and reason is not null) or (not allowed and reason is null) or risk_score not between 0 and 1`)).toBe(0);
+    expect(await one<number>(`select avg(risk_score) filter (where not allowed) > 2 * avg(risk_score) filter (where allowed) from ${S}.usage_log`)).toBe(true);
+    const cost = await db.query<{ model: string; per_1k: number }>(`select model, sum(json_extract_string(cost, '$.total')::double) / count(*) * 1000 as per_1k from ${S}.audit_trails group by 1 order by 2`);
+    expect(cost.map((c) => c.model)).toEqual(['gpt-4o-mini', 'claude-haiku', 'gpt-4o', 'claude-sonnet']);
+    expect(
+      await one(`select count(*) from ${S}.audit_trails
+        where abs(json_extract_string(cost, '$.total')::double - json_extract_string(cost, '$.prompt')::double - json_extract_string(cost, '$.completion')::double) > 0.0000011
+           or json_extract_string(tokens, '$.total')::int <> json_extract_string(tokens, '$.prompt')::int + json_extract_string(tokens, '$.completion')::int`),
+    ).toBe(0);
+  });
+
+  it('has no anomaly on the last day', async () => {
+    const all = await lastDayVsMedian(S);
+    expect(all.last).toBeGreaterThan(0.4 * all.median);
+    const sum = await lastDayVsMedian(S, `capability = 'summarize'`);
+    expect(sum.last).toBeLessThan(1.75 * sum.median);
+    expect(await one<number>(`select avg(${IS_ERROR}::int) from ${S}.ai_audit_logs where ${dayIdx('created_at')} = 0`)).toBeLessThan(0.08);
+  });
+});
+
+describe('generateDemo: determinism', () => {
+  it('same options give identical data; another seed gives different, uncorrelated data', async () => {
+    await generateDemo(db, opts('det_a', { seed: 7 }));
+    await generateDemo(db, opts('det_b', { seed: 7 }));
+    await generateDemo(db, opts('det_c', { seed: 8 }));
+    const [a, b, c] = [await fingerprint('det_a'), await fingerprint('det_b'), await fingerprint('det_c')];
+    expect(a).toBe(b);
+    expect(c).not.toBe(a);
+    // the seed must change the draws, not nudge them: agreement is what chance gives
+    const same = await one<number>(`select avg((a.capability is not distinct from c.capability)::int) from det_a.ai_audit_logs a join det_c.ai_audit_logs c using (id)`);
+    expect(same).toBeLessThan(0.3);
+  });
+});
+
+describe('generateDemo: scenarios', () => {
+  const run = (scenario: DemoScenario) => generateDemo(db, opts(`sc_${scenario}`, { scenario }));
+
+  it('spike: summarize gets more than 3x its median daily volume on the last day', async () => {
+    const [logs] = await run('spike');
+    const S = 'sc_spike';
+    expect(logs.rows).toBeGreaterThan(ROWS);
+    expect(await one(`select count(distinct id) = count(*) and min(id) = 1 and max(id) = count(*) from ${S}.ai_audit_logs`)).toBe(true);
+    const { last, median } = await lastDayVsMedian(S, `capability = 'summarize'`);
+    expect(last).toBeGreaterThan(3 * median);
+    // other capabilities are untouched
+    const chat = await lastDayVsMedian(S, `capability = 'chat'`);
+    expect(chat.last).toBeLessThan(1.75 * chat.median);
+  });
+
+  it('drop: the last day falls below 0.4x the median and its last 3 hours are empty', async () => {
+    const [logs] = await run('drop');
+    const S = 'sc_drop';
+    expect(logs.rows).toBeLessThan(ROWS);
+    const { last, median } = await lastDayVsMedian(S);
+    expect(last).toBeGreaterThan(0);
+    expect(last).toBeLessThan(0.4 * median);
+    for (const t of ['ai_audit_logs', 'audit_trails', 'usage_log']) {
+      expect(await one(`select count(*) from ${S}.${t} where created_at >= ${NOW_SQL} - interval 3 hour`), t).toBe(0);
+    }
+  });
+
+  it('errors: more than 20% of the last day fails, mostly late in the day', async () => {
+    await run('errors');
+    const S = 'sc_errors';
+    const r = (
+      await db.query<{ last: number; before: number; early: number; late: number; today: number }>(`select
+        avg(${IS_ERROR}::int) filter (where ${dayIdx('created_at')} = 0) as last,
+        avg(${IS_ERROR}::int) filter (where ${dayIdx('created_at')} > 0) as before,
+        avg(${IS_ERROR}::int) filter (where created_at >= ${SCENARIO_END_SQL} - interval 1 day and created_at < ${SCENARIO_END_SQL} - interval 12 hour) as early,
+        avg(${IS_ERROR}::int) filter (where created_at >= ${SCENARIO_END_SQL} - interval 12 hour and created_at < ${SCENARIO_END_SQL}) as late,
+        avg(${IS_ERROR}::int) filter (where ${dayIdx('created_at')} < 0) as today
+      from ${S}.ai_audit_logs`)
+    )[0];
+    expect(r.last).toBeGreaterThan(0.2);
+    expect(r.before).toBeLessThan(0.05);
+    expect(r.late).toBeGreaterThan(r.early);
+    expect(r.today).toBeLessThan(0.08); // the hours after the last UTC midnight are ordinary
+    expect(await one(`select count(*) filter (where response_status = 'error') > 0.15 * count(*) from ${S}.ai_audit_logs where ${dayIdx('created_at')} = 0`)).toBe(true);
+  });
+
+  it('new_capability: agent_plan appears only on the last day', async () => {
+    await run('new_capability');
+    const S = 'sc_new_capability';
+    const r = (await db.query<{ n: bigint; first_day: bigint }>(`select count(*) as n, max(${dayIdx('created_at')}) as first_day from ${S}.ai_audit_logs where capability = 'agent_plan'`))[0];
+    expect(Number(r.n)).toBeGreaterThanOrEqual(20);
+    expect(Number(r.first_day)).toBe(0);
+    // the marts group by UTC date: the new capability shows up on exactly one date, the last complete one
+    const dates = await db.query<{ d: string }>(`select distinct strftime(created_at, '%Y-%m-%d') as d from ${S}.ai_audit_logs where capability = 'agent_plan'`);
+    expect(dates).toEqual([{ d: '2026-03-01' }]);
+    expect(await one(`select count(*) from sc_spike.ai_audit_logs where capability = 'agent_plan'`)).toBe(0);
+  });
+
+  it('tiny and one-day windows still work', async () => {
+    for (const scenario of DEMO_SCENARIOS) {
+      const res = await generateDemo(db, opts(`tiny_${scenario}`, { rows: 1, days: 1, scenario }));
+      expect(res).toHaveLength(4);
+      expect(await one(`select count(distinct id) = count(*) from tiny_${scenario}.ai_audit_logs`)).toBe(true);
+    }
+  });
+});
