@@ -39,7 +39,7 @@ export function buildProgram(): Command {
     .name('vigil')
     .description('Version-controlled SQL and YAML into trustworthy analytics and alerts.\n\nQuick start:  vigil demo && vigil build')
     .version(VIGIL_VERSION)
-    .option('--project-dir <dir>', 'project folder (default: the nearest folder with project.yaml)', process.cwd())
+    .option('--project-dir <dir>', 'project folder (default: the nearest folder with project.yaml, from the current one up)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
