@@ -1,6 +1,7 @@
 // Benchmarks (npm run bench): prints figures; record them in docs/benchmarks.md.
 //   node bench/run.js [compile] [run] [build] [demo]     (default: all)
 // Environment: BENCH_BUILD_ROWS (default 10000000), BENCH_RUN_MODELS (default 500),
+// BENCH_REUSE_DEMO=1 (keep the demo database of a previous run),
 // BENCH_DIR (default bench/.work; use a tmpfs path to take the disk out of the figures).
 // Each comparison is measured in the same run, alternating, best of N, because these
 // machines are noisy: compare the ratios, not the absolute numbers.
@@ -46,6 +47,22 @@ async function duck(path) {
   return { db, c, close: () => { c.closeSync(); db.closeSync(); } };
 }
 
+/** Models to build in dependency order, as the executor would run them one at a time (ephemerals are inlined, not built). */
+function dependencyOrder(all) {
+  const models = all.filter((m) => m.resource_type === 'model');
+  const byId = new Map(models.map((m) => [m.unique_id, m]));
+  const order = [];
+  const seen = new Set();
+  const visit = (m) => {
+    if (seen.has(m.unique_id)) return;
+    seen.add(m.unique_id);
+    for (const d of m.depends_on) if (byId.has(d)) visit(byId.get(d));
+    if (m.config.materialized !== 'ephemeral') order.push(m);
+  };
+  models.forEach(visit);
+  return order;
+}
+
 function ddlFor(node) {
   const rel = `"${node.relation.schema}"."${node.relation.identifier}"`;
   return node.config.materialized === 'view' ? `create or replace view ${rel} as\n${node.compiled_sql}` : `create or replace table ${rel} as\n${node.compiled_sql}`;
@@ -86,17 +103,7 @@ if (want('run')) {
   vigil(dir, ['compile']);
   const manifest = JSON.parse(readFileSync(join(dir, 'target', 'manifest.json'), 'utf8'));
   const models = Object.values(manifest.nodes).filter((x) => x.resource_type === 'model');
-  const byId = new Map(models.map((m) => [m.unique_id, m]));
-  // dependency order, as the executor would run them
-  const order = [];
-  const seen = new Set();
-  const visit = (m) => {
-    if (seen.has(m.unique_id)) return;
-    seen.add(m.unique_id);
-    for (const d of m.depends_on) if (byId.has(d)) visit(byId.get(d));
-    order.push(m);
-  };
-  models.forEach(visit);
+  const order = dependencyOrder(models);
   const direct = [];
   const viaVigil = [];
   for (let i = 0; i < 3; i++) {
@@ -121,27 +128,20 @@ if (want('run')) {
 if (want('demo') || want('build')) {
   const rows = Number(process.env.BENCH_BUILD_ROWS ?? 10_000_000);
   const dir = join(WORK, 'shipped');
-  rmSync(dir, { recursive: true, force: true });
+  if (!process.env.BENCH_REUSE_DEMO) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   for (const p of ['project.yaml', 'models', 'macros', 'tests']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
-  const demo = vigil(dir, ['demo', '--rows', String(rows), '--days', '60', '--now', '2026-11-01T00:00:00Z']);
-  report(`vigil demo --rows ${rows}: whole process ${fmt(demo.wall)}, peak RSS ${demo.rssMb?.toFixed(0)} MB`);
+  if (!(process.env.BENCH_REUSE_DEMO && existsSync(join(dir, '.vigil', 'dev.duckdb')))) {
+    const demo = vigil(dir, ['demo', '--rows', String(rows), '--days', '60', '--now', '2026-11-01T00:00:00Z']);
+    report(`vigil demo --rows ${rows}: whole process ${fmt(demo.wall)}, peak RSS ${demo.rssMb?.toFixed(0)} MB`);
+  }
   if (want('build')) {
     vigil(dir, ['compile']);
     const manifest = JSON.parse(readFileSync(join(dir, 'target', 'manifest.json'), 'utf8'));
     // the statements `vigil build` runs: each model's DDL (full build) and each test's count query
-    const models = Object.values(manifest.nodes).filter((x) => x.resource_type === 'model' && x.config.materialized !== 'ephemeral');
+    const models = Object.values(manifest.nodes).filter((x) => x.resource_type === 'model');
     const tests = Object.values(manifest.nodes).filter((x) => x.resource_type === 'test');
-    const byId = new Map(models.map((m) => [m.unique_id, m]));
-    const order = [];
-    const seen = new Set();
-    const visit = (m) => {
-      if (seen.has(m.unique_id)) return;
-      seen.add(m.unique_id);
-      for (const d of m.depends_on) if (byId.has(d)) visit(byId.get(d));
-      order.push(m);
-    };
-    models.forEach(visit);
+    const order = dependencyOrder(models);
     const dbPath = join(dir, '.vigil', 'dev.duckdb');
     const drop = async () => {
       const d = await duck(dbPath);

@@ -174,6 +174,20 @@ describe('shipped marts on a hand-computed fixture', () => {
     expect(gov[0].avg_risk_score as number).toBeCloseTo(0.525, 10);
   });
 
+  it('every column of every built model is documented in YAML, and nothing documented is missing', async () => {
+    const { loadProject } = await import('../../src/project/load-project.js');
+    const { compileProject } = await import('../../src/compile/compile-project.js');
+    const { manifest } = compileProject(loadProject(dir), { env: {} });
+    const models = Object.values(manifest.nodes).filter((n) => n.resource_type === 'model' && n.relation);
+    expect(models.length).toBeGreaterThanOrEqual(9);
+    for (const m of models) {
+      if (m.resource_type !== 'model' || !m.relation) continue;
+      const actual = (await db.columns(m.relation)).map((c) => c.name);
+      expect(m.columns.map((c) => c.name), m.name).toEqual(actual);
+      for (const c of m.columns) expect(c.description, `${m.name}.${c.name}`).toBeTruthy();
+    }
+  });
+
   it('no prompt content reaches the analytics schema', async () => {
     const cols = await q(`select table_name, column_name from information_schema.columns where table_schema = 'analytics' and column_name in ('request_metadata', 'prompt')`);
     expect(cols).toEqual([]);
