@@ -11,6 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateProject } from './gen-project.js';
+import { dependencyOrder } from './statements.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../..');
 const VIGIL = join(REPO, 'bin', 'vigil.js');
@@ -33,6 +34,25 @@ function vigil(cwd, args) {
 }
 
 const fmt = (s) => `${s.toFixed(3)} s`;
+
+/** The baseline as its own process (bench/direct.js): Node + DuckDB + the statements, nothing else. */
+function directProcess(manifestPath, dbPath, mode) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [join(REPO, 'bench', 'direct.js'), manifestPath, dbPath, mode], { encoding: 'utf8' });
+  const wall = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`direct baseline failed:\n${r.stderr}`);
+  return { wall, statements: Number(/statements (\d+\.\d+)/.exec(r.stdout)[1]) };
+}
+
+function compare(what, viaVigil, direct) {
+  const best = (xs, k) => Math.min(...xs.map((x) => x[k]));
+  const e = best(viaVigil, 'executor');
+  const st = best(direct, 'statements');
+  const vw = best(viaVigil, 'wall');
+  const dw = best(direct, 'wall');
+  report(`${what}: executor vs statements alone: ${fmt(e)} vs ${fmt(st)} => ${(e / st).toFixed(2)}x`);
+  report(`${what}: whole process vs whole process (Node + DuckDB + statements): ${fmt(vw)} vs ${fmt(dw)} => ${(vw / dw).toFixed(2)}x (runs vigil ${viaVigil.map((x) => x.wall.toFixed(2)).join(', ')}; direct ${direct.map((x) => x.wall.toFixed(2)).join(', ')})`);
+}
 const lines = [];
 const report = (s) => {
   console.log(s);
@@ -45,27 +65,6 @@ async function duck(path) {
   const c = await db.connect();
   await c.run("SET TimeZone = 'UTC'");
   return { db, c, close: () => { c.closeSync(); db.closeSync(); } };
-}
-
-/** Models to build in dependency order, as the executor would run them one at a time (ephemerals are inlined, not built). */
-function dependencyOrder(all) {
-  const models = all.filter((m) => m.resource_type === 'model');
-  const byId = new Map(models.map((m) => [m.unique_id, m]));
-  const order = [];
-  const seen = new Set();
-  const visit = (m) => {
-    if (seen.has(m.unique_id)) return;
-    seen.add(m.unique_id);
-    for (const d of m.depends_on) if (byId.has(d)) visit(byId.get(d));
-    if (m.config.materialized !== 'ephemeral') order.push(m);
-  };
-  models.forEach(visit);
-  return order;
-}
-
-function ddlFor(node) {
-  const rel = `"${node.relation.schema}"."${node.relation.identifier}"`;
-  return node.config.materialized === 'view' ? `create or replace view ${rel} as\n${node.compiled_sql}` : `create or replace table ${rel} as\n${node.compiled_sql}`;
 }
 
 report(`# vigil benchmarks — ${new Date().toISOString()} — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, work dir ${WORK}`);
@@ -109,20 +108,11 @@ if (want('run')) {
   for (let i = 0; i < 3; i++) {
     rmSync(join(dir, '.vigil'), { recursive: true, force: true });
     mkdirSync(join(dir, '.vigil'), { recursive: true });
-    const d = await duck(join(dir, '.vigil', 'benchdb.duckdb'));
-    const t0 = performance.now();
-    await d.c.run('create schema if not exists bench');
-    for (const m of order) await d.c.run(ddlFor(m));
-    direct.push((performance.now() - t0) / 1000);
-    d.close();
+    direct.push(directProcess(join(dir, 'target', 'manifest.json'), join(dir, '.vigil', 'benchdb.duckdb'), 'run'));
     rmSync(join(dir, '.vigil'), { recursive: true, force: true });
     viaVigil.push(vigil(dir, ['run']));
   }
-  const b = Math.min(...direct);
-  const v = Math.min(...viaVigil.map((x) => x.wall));
-  const e = Math.min(...viaVigil.map((x) => x.executor));
-  report(`run ${n} view models: vigil's executor (the "Finished in" figure: scheduling, catalog checks, progress lines) best ${fmt(e)} vs direct best ${fmt(b)} => ratio ${(e / b).toFixed(2)}x`);
-  report(`run ${n} view models: vigil run (whole process, compile included) best ${fmt(v)} vs the same statements one after another in one DuckDB connection best ${fmt(b)} => ratio ${(v / b).toFixed(2)}x (runs vigil ${viaVigil.map((x) => x.wall.toFixed(2)).join(', ')}; direct ${direct.map((x) => x.toFixed(2)).join(', ')})`);
+  compare(`run ${n} view models`, viaVigil, direct);
 }
 
 if (want('demo') || want('build')) {
@@ -152,20 +142,10 @@ if (want('demo') || want('build')) {
     const viaVigil = [];
     for (let i = 0; i < 3; i++) {
       await drop();
-      const d = await duck(dbPath);
-      const t0 = performance.now();
-      await d.c.run('create schema if not exists analytics');
-      for (const m of order) await d.c.run(ddlFor(m));
-      for (const t of tests) await d.c.run(`select count(*) as failures from (\n${t.compiled_sql}\n) as vigil_test`);
-      direct.push((performance.now() - t0) / 1000);
-      d.close();
+      direct.push(directProcess(join(dir, 'target', 'manifest.json'), dbPath, 'build'));
       await drop();
       viaVigil.push(vigil(dir, ['build', '--full-refresh']));
     }
-    const b = Math.min(...direct);
-    const v = Math.min(...viaVigil.map((x) => x.wall));
-    const e = Math.min(...viaVigil.map((x) => x.executor));
-    report(`build shipped marts on ${rows} rows: vigil's executor best ${fmt(e)} vs direct best ${fmt(b)} => ratio ${(e / b).toFixed(2)}x`);
-    report(`build shipped marts (${order.length} models, ${tests.length} tests) on ${rows} rows: vigil build (whole process) best ${fmt(v)} vs the same SQL run directly, one statement after another, best ${fmt(b)} => ratio ${(v / b).toFixed(2)}x (runs vigil ${viaVigil.map((x) => x.wall.toFixed(2)).join(', ')}; direct ${direct.map((x) => x.toFixed(2)).join(', ')})`);
+    compare(`build shipped marts (${order.length} models, ${tests.length} tests) on ${rows} rows`, viaVigil, direct);
   }
 }

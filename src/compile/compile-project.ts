@@ -40,6 +40,8 @@ export interface CompileOptions {
 
 export interface CachedRender {
   key: string;
+  /** The file's size, modification time and checksum when it was rendered. */
+  stamp?: { size: number; mtimeMs: number; checksum: string };
   sql: string;
   sqlIncremental?: string;
   calls: RenderCalls;
@@ -228,11 +230,14 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     const draft: ModelDraft = { file: f, name, props: modelProps.get(name), calls: emptyCalls(), sql: '', failed: false };
     drafts.set(name, draft);
-    draft.checksum = sha(f.text);
-    const key = sha(globalKey + draft.checksum);
     const cached = opts.cache?.get(f.path);
+    // an unchanged stamp means an unchanged file: skip reading and hashing it
+    const sameFile = !!(cached?.stamp && f.stamp && cached.stamp.size === f.stamp.size && cached.stamp.mtimeMs === f.stamp.mtimeMs);
+    draft.checksum = sameFile ? cached!.stamp!.checksum : sha(f.text);
+    const key = sha(globalKey + draft.checksum);
     if (cached && cached.key === key && Object.entries(cached.calls.envUsed).every(([k, v]) => (opts.env[k] ?? null) === v)) {
       cacheHits++;
+      if (f.stamp && !sameFile) cached.stamp = { ...f.stamp, checksum: draft.checksum };
       draft.calls = cached.calls;
       draft.sql = cached.sql;
       draft.sqlIncremental = cached.sqlIncremental;
@@ -242,7 +247,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       continue;
     }
-    const entry: CachedRender = { key, sql: '', calls: draft.calls };
+    const entry: CachedRender = { key, sql: '', calls: draft.calls, stamp: f.stamp && { ...f.stamp, checksum: draft.checksum } };
     const t = tenv.compileTemplate(f.path, f.text);
     let err: TemplateError | undefined;
     if (isTemplateError(t)) err = t;
@@ -306,7 +311,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const t = tenv.compileTemplate(d.file.path, d.file.text);
       if (!isTemplateError(t)) {
         const inc = tenv.render(t, d.file.text, emptyCalls(), true);
-        if (typeof inc === 'string') d.sqlIncremental = inc;
+        if (typeof inc === 'string') {
+          d.sqlIncremental = inc;
+          const entry = opts.cache?.get(d.file.path);
+          if (entry) entry.sqlIncremental = inc;
+        }
       }
     }
     if (d.config.unique_key !== undefined && d.config.materialized !== 'incremental') {
@@ -319,7 +328,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   // ---- dependencies and placeholder resolution
   const deps = new Map<string, string[]>();
-  const refLoc = new Map<string, { file: string; line?: number; column?: number }>();
+  // where model A calls ref('B'), located only when a cycle needs it (locating reads the file)
+  const refLoc = new Map<string, () => { file: string; line?: number; column?: number }>();
   for (const d of drafts.values()) {
     const uid = modelUid(d.name);
     const ps: string[] = [];
@@ -330,7 +340,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       if (drafts.has(r)) {
         ps.push(modelUid(r));
-        refLoc.set(`${uid}>${modelUid(r)}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) });
+        refLoc.set(`${uid}>${modelUid(r)}`, () => ({ file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }));
       } else {
         const hint = didYouMean(r, drafts.keys());
         ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, hint ? undefined : `no model is named '${r}'; models live in ${files.paths.models}/**/*.sql`));
@@ -347,7 +357,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const graph = buildGraph(deps);
   for (const cyc of findCycles(graph)) {
     const names = cyc.map((u) => u.slice(u.lastIndexOf('.') + 1));
-    const loc = refLoc.get(`${cyc[0]}>${cyc[1]}`) ?? { file: drafts.get(names[0])?.file.path };
+    const loc = refLoc.get(`${cyc[0]}>${cyc[1]}`)?.() ?? { file: drafts.get(names[0])?.file.path };
     ds.push(diag('E_CYCLE', `dependency cycle: ${names.join(' -> ')}`, loc, 'remove one of these ref() calls, or move the shared logic into a new upstream model'));
   }
   const order = topoSort(graph);

@@ -2,7 +2,7 @@
  * Finding and reading a project from disk. This is the only place the compile path touches
  * the filesystem: it returns plain data (texts and parsed YAML) that the pure compiler takes.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
 import { parseYaml, validateYaml, type YamlSource } from './yaml-source.js';
@@ -11,7 +11,11 @@ import { ProjectFileSchema, PropertiesFileSchema, type ProjectFile, type Propert
 export interface RawFile {
   /** Path relative to the project root, with forward slashes. */
   path: string;
+  /** The content. For models this is read on first access, so a recompile whose render cache
+   * already knows the file (same size and modification time) never reads it. */
   text: string;
+  /** Size and modification time, when the file came from disk. */
+  stamp?: { size: number; mtimeMs: number };
 }
 
 export interface PropertiesSource {
@@ -52,19 +56,38 @@ function toPosix(p: string): string {
 
 /** All files under `dir` (relative to root) whose name matches `re`, sorted for determinism. */
 export function listFiles(root: string, dir: string, re: RegExp): string[] {
-  const abs = join(root, dir);
-  if (!existsSync(abs)) return [];
-  const base = toPosix(dir).replace(/\/+$/, '');
+  if (!existsSync(join(root, dir))) return [];
   const out: string[] = [];
-  // string entries are much cheaper than Dirent objects for large trees; folders never match `re`
-  for (const rel of readdirSync(abs, { recursive: true }) as string[]) {
-    if (re.test(rel)) out.push(`${base}/${toPosix(rel)}`);
-  }
+  // one readdir per folder with file types: Node 20's recursive readdir stats every entry
+  const walk = (rel: string) => {
+    for (const ent of readdirSync(join(root, rel), { withFileTypes: true })) {
+      const child = `${rel}/${ent.name}`;
+      if (ent.isDirectory()) walk(child);
+      else if (re.test(ent.name) && (ent.isFile() || ent.isSymbolicLink())) out.push(child);
+    }
+  };
+  walk(toPosix(dir).replace(/\/+$/, ''));
   return out.sort();
 }
 
 function readAll(root: string, paths: string[]): RawFile[] {
   return paths.map((p) => ({ path: p, text: readFileSync(join(root, p), 'utf8') }));
+}
+
+/** Files with their stamp and a lazily read `text`. */
+function statAll(root: string, paths: string[]): RawFile[] {
+  return paths.map((p) => {
+    const abs = join(root, p);
+    const st = statSync(abs);
+    let text: string | undefined;
+    return {
+      path: p,
+      stamp: { size: st.size, mtimeMs: st.mtimeMs },
+      get text() {
+        return (text ??= readFileSync(abs, 'utf8'));
+      },
+    };
+  });
 }
 
 /**
@@ -91,7 +114,7 @@ export function loadProject(projectDir: string): ProjectFiles {
     dashboards: project.paths?.dashboards ?? 'dashboards',
     target: project.paths?.target ?? 'target',
   };
-  const models = readAll(root, listFiles(root, paths.models, /\.sql$/));
+  const models = statAll(root, listFiles(root, paths.models, /\.sql$/));
   const macros = readAll(root, listFiles(root, paths.macros, /\.sql$/));
   const singularTests = readAll(root, listFiles(root, paths.tests, /\.sql$/));
   const properties: PropertiesSource[] = [];

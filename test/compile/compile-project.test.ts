@@ -234,3 +234,41 @@ describe('compileProject', () => {
     expect(errors(r)[0].message).toContain("target 'prdo' is not defined");
   });
 });
+
+describe('render cache with file stamps', () => {
+  it('does not read a file whose size and modification time are unchanged, and does read a changed one', () => {
+    const cache: RenderCache = new Map();
+    let reads = 0;
+    const file = (path: string, text: string, mtimeMs: number) => {
+      let read: string | undefined;
+      return {
+        path,
+        stamp: { size: text.length, mtimeMs },
+        get text() {
+          if (read === undefined) {
+            reads++;
+            read = text;
+          }
+          return read;
+        },
+      };
+    };
+    const files = (aText: string, aTime: number) => {
+      const f = projectFiles({});
+      f.models = [file('models/a.sql', aText, aTime), file('models/b.sql', "select * from {{ ref('a') }}", 1)];
+      return f;
+    };
+    compileProject(files('select 1 as x', 1), { env: {}, cache });
+    expect(reads).toBe(2);
+    reads = 0;
+    const again = compileProject(files('select 1 as x', 1), { env: {}, cache });
+    expect(reads).toBe(0);
+    expect(again.cacheHits).toBe(2);
+    expect((again.manifest.nodes['model.fixture.b'] as ModelNode).compiled_sql).toBe('select * from "analytics"."a"');
+    reads = 0;
+    const changed = compileProject(files('select 2 as x', 2), { env: {}, cache });
+    expect(reads).toBe(1);
+    expect(changed.cacheHits).toBe(1);
+    expect((changed.manifest.nodes['model.fixture.a'] as ModelNode).compiled_sql).toBe('select 2 as x');
+  });
+});
