@@ -86,7 +86,9 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
     const n = manifest.nodes[id];
     const deps = new Set(nearest(id));
     if (n.resource_type === 'model' && opts.command === 'build') {
-      for (const d of [...deps]) for (const t of testsOf.get(d) ?? []) deps.add(t);
+      // a model also waits for the tests of what it reads: upstream models and sources
+      const sources = n.depends_on.filter((d) => d.startsWith('source.'));
+      for (const d of [...deps, ...sources]) for (const t of testsOf.get(d) ?? []) deps.add(t);
     }
     waitsFor.set(id, [...deps]);
   }

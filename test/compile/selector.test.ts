@@ -49,6 +49,8 @@ describe('planRun', () => {
     const waits = (name: string) => (p.waitsFor.get(p.nodes.find((n) => n.name === name)!.unique_id) ?? []).map((id) => id.split('.').pop()).sort();
     // events_hourly reads stg_events directly and through the ephemeral int_buckets
     expect(waits('events_hourly')).toEqual(['stg_events']);
+    // stg_events reads the source: it waits for the source's tests
+    expect(waits('stg_events')).toEqual(['not_null_app_events_id', 'unique_app_events_id']);
     expect(waits('capability_trend')).toEqual([
       'accepted_values_events_hourly_capability',
       'events_hourly',
