@@ -1,5 +1,5 @@
 // Benchmarks (npm run bench): prints figures; record them in docs/benchmarks.md.
-//   node bench/run.js [compile] [run] [build] [demo]     (default: all)
+//   node bench/run.js [compile] [run] [unit] [build] [demo]     (default: all)
 // Environment: BENCH_BUILD_ROWS (default 10000000), BENCH_RUN_MODELS (default 500),
 // BENCH_REUSE_DEMO=1 (keep the demo database of a previous run),
 // BENCH_DIR (default bench/.work; use a tmpfs path to take the disk out of the figures).
@@ -113,6 +113,17 @@ if (want('run')) {
     viaVigil.push(vigil(dir, ['run']));
   }
   compare(`run ${n} view models`, viaVigil, direct);
+}
+
+if (want('unit')) {
+  // all unit tests of the shipped project: no warehouse, an in-memory DuckDB
+  const dir = join(WORK, 'unit');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const p of ['project.yaml', 'models', 'macros', 'tests']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+  const runs = [0, 1, 2].map(() => vigil(dir, ['test', '--unit']));
+  const n = /(\d+) unit tests?/.exec(runs[0].stdout)?.[1];
+  report(`unit tests of the shipped project (${n}): whole process best ${fmt(Math.min(...runs.map((r) => r.wall)))} (runs ${runs.map((r) => r.wall.toFixed(2)).join(', ')}), executing them best ${fmt(Math.min(...runs.map((r) => r.executor)))}`);
 }
 
 if (want('demo') || want('build')) {

@@ -2,7 +2,7 @@
 -- Interactions per capability for every day since the capability was first seen,
 -- zero-filled, so "the 7 preceding rows" are exactly the 7 preceding days.
 with per_day as (
-  select date, capability, sum(interaction_count) as interaction_count, sum(error_count) as error_count
+  select date, capability, cast(sum(interaction_count) as bigint) as interaction_count, cast(sum(error_count) as bigint) as error_count
   from {{ ref('ai_audit_daily') }}
   group by date, capability
 ),

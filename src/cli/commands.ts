@@ -71,21 +71,31 @@ async function open(c: Compiled, threads: number): Promise<Adapter> {
   return openAdapter(c.target, c.files, threads);
 }
 
-export async function runExecute(command: 'run' | 'test' | 'build', o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean }): Promise<void> {
+export async function runExecute(
+  command: 'run' | 'test' | 'build',
+  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean },
+): Promise<void> {
+  if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
+  const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
   const c = compileForCommand(o);
   const { executeRun, planRun, summarize } = await import('../run/executor.js');
-  const plan = planRun(c.result.manifest, { command, select: o.select, exclude: o.exclude });
+  const plan = planRun(c.result.manifest, { command, select: o.select, exclude: o.exclude, unit });
   warnUnmatched(plan.unmatched);
-  const models = plan.nodes.filter((n) => n.resource_type === 'model').length;
-  const tests = plan.nodes.length - models;
-  out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${models} model${models === 1 ? '' : 's'}, ${tests} test${tests === 1 ? '' : 's'}, ${o.threads} thread${o.threads === 1 ? '' : 's'}`);
+  const count = (t: string) => plan.nodes.filter((n) => n.resource_type === t).length;
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+  const parts = [plural(count('model'), 'model'), plural(count('test'), 'test'), ...(count('unit_test') ? [plural(count('unit_test'), 'unit test')] : [])];
+  out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
   if (!plan.nodes.length) {
     out('Nothing to do: no nodes match the selection.');
     return;
   }
-  const adapter = await open(c, Math.min(o.threads, plan.nodes.length));
+  // unit tests run in their own in-memory DuckDB; the warehouse is opened only when needed
+  const needsWarehouse = plan.nodes.some((n) => n.resource_type !== 'unit_test');
+  const adapter = needsWarehouse ? await open(c, Math.min(o.threads, plan.nodes.length)) : undefined;
+  const { UnitRunner } = await import('../testing/unit-runner.js');
+  const unitRunner = count('unit_test') ? new UnitRunner() : undefined;
   try {
-    const s = await executeRun(c.result.manifest, adapter, { command, select: o.select, exclude: o.exclude, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out });
+    const s = await executeRun(c.result.manifest, adapter, { command, select: o.select, exclude: o.exclude, unit, unitRunner, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out });
     out('');
     out(summarize(s));
     const failed = s.results.filter((r) => r.status === 'error' || r.status === 'fail');
@@ -93,16 +103,16 @@ export async function runExecute(command: 'run' | 'test' | 'build', o: Common & 
       out(`\n${failed.length} failure${failed.length === 1 ? '' : 's'}:`);
       for (const r of failed) out(`  ${r.status === 'fail' ? 'FAIL' : 'ERROR'} ${r.name}: ${r.message.split('\n').slice(0, 2).map((l) => l.trim()).join(' ')}`);
     }
-    const path = writeTargetJson(c.files, 'run_results.json', {
+    writeTargetJson(c.files, 'run_results.json', {
       metadata: { vigil_version: VIGIL_VERSION, command, target: c.target.name, generated_at: new Date().toISOString() },
       elapsed_time: s.elapsed,
       success: s.ok,
       results: s.results.map(({ sample, ...r }) => ({ ...r, sample: sample ? JSON.parse(JSON.stringify(sample, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) : undefined })),
     });
-    void path;
     if (!s.ok) process.exitCode = 1;
   } finally {
-    await adapter.close();
+    unitRunner?.close();
+    await adapter?.close();
   }
 }
 
@@ -117,7 +127,14 @@ export async function runLs(o: Common & { resourceType?: string; output: 'name' 
   if (o.output === 'json') {
     for (const n of nodes) {
       const base = { unique_id: n.unique_id, name: n.name, resource_type: n.resource_type, file: n.file, tags: n.tags };
-      const extra = n.resource_type === 'model' ? { materialized: n.config.materialized, relation: n.relation, depends_on: n.depends_on } : n.resource_type === 'test' ? { test_type: n.test_type, severity: n.severity, depends_on: n.depends_on } : { relation: n.relation };
+      const extra =
+        n.resource_type === 'model'
+          ? { materialized: n.config.materialized, relation: n.relation, depends_on: n.depends_on }
+          : n.resource_type === 'test'
+            ? { test_type: n.test_type, severity: n.severity, depends_on: n.depends_on }
+            : n.resource_type === 'unit_test'
+              ? { model: n.model, depends_on: n.depends_on }
+              : { relation: n.relation };
       out(JSON.stringify({ ...base, ...extra }));
     }
   } else {

@@ -78,13 +78,17 @@ export function buildProgram(): Command {
   for (const name of ['run', 'test', 'build'] as const) {
     const desc = {
       run: 'build the selected models in dependency order',
-      test: 'run data tests (generic tests from YAML and SQL tests in tests/)',
-      build: 'build models and run their tests in DAG order; a failing model or error test skips everything downstream',
+      test: 'run unit tests (models on given rows, in-memory) and data tests (generic tests from YAML, SQL tests in tests/)',
+      build: "build models and run their tests in DAG order (a model's unit tests first); a failing model or error test skips everything downstream",
     }[name];
     const c = commonOptions(selectionOptions(program.command(name).description(desc)))
       .addOption(new Option('--threads <n>', 'statements to run at once').default(4).argParser(intOption('--threads', 1, 64)))
       .option('--fail-fast', 'stop scheduling new nodes after the first failure');
     if (name !== 'test') c.option('--full-refresh', 'rebuild incremental models from scratch');
+    if (name === 'test') {
+      c.option('--unit', 'only unit tests (models on given rows, in an in-memory DuckDB; no warehouse needed)');
+      c.option('--data', 'only data tests (queries against the built models)');
+    }
     c.action(async (o, cmd: Command) => {
       const { runExecute } = await import('./commands.js');
       return runExecute(name, { ...globals(cmd), ...o });
@@ -92,7 +96,7 @@ export function buildProgram(): Command {
   }
 
   commonOptions(selectionOptions(program.command('ls').description('list nodes (models, tests, sources)')))
-    .addOption(new Option('--resource-type <type>', 'only this kind of node').choices(['model', 'test', 'source']))
+    .addOption(new Option('--resource-type <type>', 'only this kind of node').choices(['model', 'test', 'unit_test', 'source']))
     .addOption(new Option('--output <format>', 'output format').choices(['name', 'path', 'json']).default('name'))
     .action(async (o, cmd: Command) => {
       const { runLs } = await import('./commands.js');

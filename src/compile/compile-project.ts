@@ -19,6 +19,7 @@ import { callFinder, emptyCalls, isTemplateError, lineColAt, PLACEHOLDER_RE, Tem
 import { buildGraph, findCycles, topoSort } from './graph.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
 import type { ColumnInfo, Manifest, ModelNode, SourceNode, TestNode } from './manifest.js';
+import { compileUnitTests } from '../testing/unit-tests.js';
 
 import { VIGIL_VERSION } from '../version.js';
 export { VIGIL_VERSION };
@@ -604,6 +605,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       compiled_path: `${targetDir}/compiled/${projectName}/${f.path}`,
     } satisfies TestNode;
   }
+
+  // ---- unit tests: the model's logic on given rows, in an in-memory DuckDB
+  const modelFiles = new Map([...drafts.values()].map((d) => [d.name, d.file]));
+  for (const u of compileUnitTests({ files, manifest, modelFiles, vars, env: opts.env, target: safeTarget }, ds)) manifest.nodes[u.unique_id] = u;
 
   // ---- child map
   const childMap: Record<string, string[]> = {};

@@ -4,6 +4,9 @@
  */
 import type { Relation } from '../adapters/dialect.js';
 import type { Freshness, Materialization, ModelConfig } from '../project/schema.js';
+import type { UnitTestNode } from '../testing/unit-tests.js';
+
+export type { UnitTestNode };
 
 export interface ColumnInfo {
   name: string;
@@ -72,11 +75,11 @@ export interface TestNode {
   compiled_path: string;
 }
 
-export type ManifestNode = ModelNode | SourceNode | TestNode;
+export type ManifestNode = ModelNode | SourceNode | TestNode | UnitTestNode;
 
 export interface Manifest {
   metadata: { project: string; target: string; adapter: string; vigil_version: string; generated_at?: string };
-  nodes: Record<string, ModelNode | TestNode>;
+  nodes: Record<string, ModelNode | TestNode | UnitTestNode>;
   sources: Record<string, SourceNode>;
   /** unique_id -> unique ids that depend on it */
   child_map: Record<string, string[]>;

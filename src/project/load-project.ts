@@ -35,6 +35,8 @@ export interface ProjectFiles {
   properties: PropertiesSource[];
   /** Problems found while reading (bad YAML); compile reports them with its own. */
   diagnostics: Diagnostic[];
+  /** Reads a fixture file (CSV) named by a unit test, relative to the root; undefined if missing. */
+  readFixture?: (path: string) => string | undefined;
 }
 
 export const PROJECT_FILE = 'project.yaml';
@@ -118,12 +120,17 @@ export function loadProject(projectDir: string): ProjectFiles {
   const macros = readAll(root, listFiles(root, paths.macros, /\.sql$/));
   const singularTests = readAll(root, listFiles(root, paths.tests, /\.sql$/));
   const properties: PropertiesSource[] = [];
-  for (const f of readAll(root, listFiles(root, paths.models, /\.ya?ml$/))) {
+  const yamlFiles = [...listFiles(root, paths.models, /\.ya?ml$/), ...listFiles(root, `${paths.tests}/unit`, /\.ya?ml$/)];
+  for (const f of readAll(root, yamlFiles)) {
     const y = parseYaml(f.text, f.path, diagnostics);
     if (!y) continue;
     if (y.value === null || y.value === undefined) continue; // empty file
     const data = validateYaml(y, PropertiesFileSchema, diagnostics);
     if (data) properties.push({ path: f.path, data, yaml: y });
   }
-  return { root, project, projectYaml, paths, models, macros, singularTests, properties, diagnostics };
+  const readFixture = (p: string) => {
+    const abs = resolve(root, p);
+    return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
+  };
+  return { root, project, projectYaml, paths, models, macros, singularTests, properties, diagnostics, readFixture };
 }

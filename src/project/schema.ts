@@ -108,13 +108,53 @@ const SourceSchema = z
   .strict();
 export type SourceProps = z.infer<typeof SourceSchema>;
 
+const ScalarValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const GivenSchema = z
+  .object({
+    /** ref('model'), source('src', 'table') or this */
+    input: z.string().min(1),
+    /** inline rows: a list of mappings, or CSV text when format is csv */
+    rows: z.union([z.array(z.record(z.string(), ScalarValue)), z.string()]).optional(),
+    format: z.enum(['dict', 'csv']).optional(),
+    /** a CSV file, relative to the project root */
+    fixture: z.string().optional(),
+  })
+  .strict();
+
+export const UnitTestSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier (letters, digits, _)'),
+    model: z.string().min(1),
+    description: z.string().optional(),
+    given: z.array(GivenSchema).default([]),
+    vars: z.record(z.string(), z.unknown()).optional(),
+    env_vars: z.record(z.string(), z.string()).optional(),
+    /** frozen clock for current_timestamp() / current_date() */
+    now: z.string().optional(),
+    is_incremental: z.boolean().optional(),
+    expect: z
+      .object({
+        rows: z.union([z.array(z.record(z.string(), ScalarValue)), z.string()]).default([]),
+        format: z.enum(['dict', 'csv']).optional(),
+        fixture: z.string().optional(),
+        ordered: z.boolean().optional(),
+        /** compare only the model's rows matching this SQL condition */
+        where: z.string().optional(),
+        /** absolute tolerance for numbers (default 1e-9) */
+        tolerance: z.number().nonnegative().optional(),
+      })
+      .strict(),
+    tags: z.array(z.string()).optional(),
+  })
+  .strict();
+export type UnitTestProps = z.infer<typeof UnitTestSchema>;
+
 export const PropertiesFileSchema = z
   .object({
     version: z.number().optional(),
     models: z.array(ModelPropsSchema).optional(),
     sources: z.array(SourceSchema).optional(),
-    // unit tests are a later issue; accepted so files can already hold them
-    unit_tests: z.array(z.unknown()).optional(),
+    unit_tests: z.array(UnitTestSchema).optional(),
   })
   .strict();
 export type PropertiesFile = z.infer<typeof PropertiesFileSchema>;

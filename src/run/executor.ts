@@ -6,7 +6,7 @@
  */
 import type { Adapter, Row } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
-import type { Manifest, ModelNode, TestNode } from '../compile/manifest.js';
+import type { Manifest, ModelNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import { selectNodes } from '../compile/selector.js';
 
 export type Command = 'run' | 'test' | 'build';
@@ -15,7 +15,7 @@ export type NodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 'wa
 export interface NodeResult {
   unique_id: string;
   name: string;
-  resource_type: 'model' | 'test';
+  resource_type: 'model' | 'test' | 'unit_test';
   status: NodeStatus;
   execution_time: number;
   message: string;
@@ -34,6 +34,10 @@ export interface RunOptions {
   fullRefresh: boolean;
   /** Stop scheduling new nodes after the first failure. */
   failFast?: boolean;
+  /** Unit tests: 'only' (vigil test --unit), 'exclude' (vigil test --data), default both. */
+  unit?: 'only' | 'exclude';
+  /** Runs unit tests (an in-memory DuckDB); required when the plan has unit tests. */
+  unitRunner?: { run(t: UnitTestNode): Promise<{ status: 'pass' | 'fail' | 'error'; message: string }> };
   out: (line: string) => void;
 }
 
@@ -45,17 +49,20 @@ export interface RunSummary {
   ok: boolean;
 }
 
-type PlanNode = ModelNode | TestNode;
+type PlanNode = ModelNode | TestNode | UnitTestNode;
 
 /** Which nodes a command runs, and what each waits for. */
-export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched'] } {
+export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude' | 'unit'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched'] } {
   const { ids, excluded, unmatched } = selectNodes(manifest, opts.select, opts.exclude);
   const planned = new Set<string>();
   const wantModels = opts.command !== 'test';
-  const wantTests = opts.command !== 'run';
+  const wantTests = opts.command !== 'run' && opts.unit !== 'only';
+  const wantUnit = opts.command !== 'run' && opts.unit !== 'exclude';
   for (const n of Object.values(manifest.nodes)) {
     if (n.resource_type === 'model') {
       if (wantModels && ids.has(n.unique_id) && n.config.materialized !== 'ephemeral') planned.add(n.unique_id);
+    } else if (n.resource_type === 'unit_test') {
+      if (wantUnit && !excluded.has(n.unique_id) && (ids.has(n.unique_id) || ids.has(n.attached_to))) planned.add(n.unique_id);
     } else if (wantTests) {
       // a test runs when it is selected itself or when anything it tests is selected
       if (!excluded.has(n.unique_id) && (ids.has(n.unique_id) || n.depends_on.some((d) => ids.has(d)))) planned.add(n.unique_id);
@@ -68,7 +75,8 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
     if (hit) return hit;
     const out = new Set<string>();
     const n = manifest.nodes[id];
-    for (const p of n?.depends_on ?? []) {
+    // unit tests need no warehouse: they wait for nothing
+    for (const p of n?.resource_type === 'unit_test' ? [] : (n?.depends_on ?? [])) {
       if (planned.has(p)) out.add(p);
       else if (manifest.nodes[p]) for (const q of nearest(p)) out.add(q);
     }
@@ -81,6 +89,11 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
     const n = manifest.nodes[id];
     if (n.resource_type === 'test' && n.attached_to) (testsOf.get(n.attached_to) ?? testsOf.set(n.attached_to, []).get(n.attached_to)!).push(id);
   }
+  const unitOf = new Map<string, string[]>();
+  for (const id of planned) {
+    const n = manifest.nodes[id];
+    if (n.resource_type === 'unit_test') (unitOf.get(n.attached_to) ?? unitOf.set(n.attached_to, []).get(n.attached_to)!).push(id);
+  }
   const waitsFor = new Map<string, string[]>();
   for (const id of planned) {
     const n = manifest.nodes[id];
@@ -89,6 +102,8 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
       // a model also waits for the tests of what it reads: upstream models and sources
       const sources = n.depends_on.filter((d) => d.startsWith('source.'));
       for (const d of [...deps, ...sources]) for (const t of testsOf.get(d) ?? []) deps.add(t);
+      // and for its own unit tests, which run before it is built
+      for (const u of unitOf.get(id) ?? []) deps.add(u);
     }
     waitsFor.set(id, [...deps]);
   }
@@ -120,19 +135,23 @@ function describeError(e: unknown, node: PlanNode, prefixLines: number): string 
   return `${where}\n    ${text}`;
 }
 
-export async function executeRun(manifest: Manifest, adapter: Adapter, opts: RunOptions): Promise<RunSummary> {
+/** `adapter` may be undefined when the plan holds only unit tests (they need no warehouse). */
+export async function executeRun(manifest: Manifest, adapter: Adapter | undefined, opts: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const { nodes, waitsFor, unmatched } = planRun(manifest, opts);
   const total = nodes.length;
   const results = new Map<string, NodeResult>();
   const byId = new Map(nodes.map((n) => [n.unique_id, n]));
-  const d = adapter.dialect;
   let done = 0;
   let stop = false;
 
   // schemas first, once each
   const schemas = new Set(nodes.filter((n): n is ModelNode => n.resource_type === 'model' && !!n.relation).map((n) => n.relation!.schema));
-  for (const s of schemas) await adapter.ensureSchema(s);
+  const warehouse = (): Adapter => {
+    if (!adapter) throw new Error('this plan needs a warehouse connection');
+    return adapter;
+  };
+  for (const s of schemas) await warehouse().ensureSchema(s);
 
   const report = (r: NodeResult, n: PlanNode) => {
     done++;
@@ -144,6 +163,11 @@ export async function executeRun(manifest: Manifest, adapter: Adapter, opts: Run
       if (r.status === 'success') opts.out(`${idx} OK ${r.message} ${r.relation} ${t}`);
       else if (r.status === 'skipped') opts.out(`${idx} SKIP ${kind} ${r.relation} (${r.message})`);
       else opts.out(`${idx} ERROR creating ${kind} ${r.relation} ${t}\n  ${r.message}`);
+    } else if (n.resource_type === 'unit_test') {
+      const label = `unit ${n.model}::${n.name}`;
+      if (r.status === 'pass') opts.out(`${idx} PASS ${label} ${t}`);
+      else if (r.status === 'skipped') opts.out(`${idx} SKIP ${label} (${r.message})`);
+      else opts.out(`${idx} ${r.status === 'error' ? 'ERROR' : 'FAIL'} ${label} ${t}\n  ${r.message}`);
     } else {
       if (r.status === 'pass') opts.out(`${idx} PASS ${r.name} ${t}`);
       else if (r.status === 'skipped') opts.out(`${idx} SKIP test ${r.name} (${r.message})`);
@@ -158,7 +182,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter, opts: Run
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'model' as const, relation, file: n.file, compiled_path: n.compiled_path };
     try {
       const uk = n.config.unique_key;
-      const r = await adapter.materialize({
+      const r = await warehouse().materialize({
         kind: n.config.materialized as 'view' | 'table' | 'incremental',
         relation: n.relation!,
         sql: n.compiled_sql,
@@ -174,14 +198,22 @@ export async function executeRun(manifest: Manifest, adapter: Adapter, opts: Run
     }
   };
 
+  const runUnit = async (n: UnitTestNode): Promise<NodeResult> => {
+    const t0 = performance.now();
+    const base = { unique_id: n.unique_id, name: n.name, resource_type: 'unit_test' as const, file: n.file, compiled_path: n.compiled_path };
+    if (!opts.unitRunner) return { ...base, status: 'error', execution_time: 0, message: 'no unit test runner' };
+    const r = await opts.unitRunner.run(n);
+    return { ...base, status: r.status, execution_time: (performance.now() - t0) / 1000, message: r.message };
+  };
+
   const runTest = async (n: TestNode): Promise<NodeResult> => {
     const t0 = performance.now();
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'test' as const, file: n.file, compiled_path: n.compiled_path };
     try {
-      const rows = await adapter.query<{ failures: unknown }>(`select count(*) as failures from (\n${n.compiled_sql}\n) as vigil_test`);
+      const rows = await warehouse().query<{ failures: unknown }>(`select count(*) as failures from (\n${n.compiled_sql}\n) as vigil_test`);
       const failures = Number(rows[0]?.failures ?? 0);
       if (failures === 0) return { ...base, status: 'pass', execution_time: (performance.now() - t0) / 1000, message: 'pass', failures: 0 };
-      const sample = await adapter.query(`select * from (\n${n.compiled_sql}\n) as vigil_test limit 5`);
+      const sample = await warehouse().query(`select * from (\n${n.compiled_sql}\n) as vigil_test limit 5`);
       const where = `${n.file}${n.line ? `:${n.line}` : ''}`;
       const message = `${failures} row${failures === 1 ? '' : 's'} failed (${where}; query: ${n.compiled_path})${formatSample(sample)}`;
       return { ...base, status: n.severity === 'warn' ? 'warn' : 'fail', execution_time: (performance.now() - t0) / 1000, message, failures, sample };
@@ -228,7 +260,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter, opts: Run
           continue;
         }
         inFlight++;
-        void (n.resource_type === 'model' ? runModel(n) : runTest(n)).then((r) => {
+        void (n.resource_type === 'model' ? runModel(n) : n.resource_type === 'unit_test' ? runUnit(n) : runTest(n)).then((r) => {
           inFlight--;
           report(r, n);
           if (opts.failFast && (r.status === 'error' || r.status === 'fail')) stop = true;

@@ -99,8 +99,9 @@ describe('the shipped project on demo data', () => {
   it('a failing error-severity test skips everything downstream and exits 1', async () => {
     writeFileSync(join(dir, 'tests/assert_always_fails.sql'), "-- depends_on: {{ ref('stg_ai_audit_logs') }}\nselect 1 as bad, 'x' as why union all select 2, 'y'\n");
     const yml = readFileSync(join(dir, 'models/staging/staging.yml'), 'utf8');
+    expect(yml).toContain('      - name: model\n        data_type: varchar\n        description: Model name.'); // the edit below must apply
     // make the test attach to stg_ai_audit_logs' downstream path: an error test on the staging model
-    writeFileSync(join(dir, 'models/staging/staging.yml'), yml.replace('      - name: model\n        description: Model name.', "      - name: model\n        description: Model name.\n        tests:\n          - accepted_values: { values: ['nope'] }"));
+    writeFileSync(join(dir, 'models/staging/staging.yml'), yml.replace('      - name: model\n        data_type: varchar\n        description: Model name.', "      - name: model\n        data_type: varchar\n        description: Model name.\n        tests:\n          - accepted_values: { values: ['nope'] }"));
     const r = vigil(dir, ['build']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/FAIL \d+ accepted_values_stg_ai_audit_logs_model/);
@@ -111,7 +112,7 @@ describe('the shipped project on demo data', () => {
     const results = JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8'));
     expect(results.results.find((x: { name: string }) => x.name === 'ai_audit_daily').status).toBe('skipped');
     // a warn-severity test does not block
-    writeFileSync(join(dir, 'models/staging/staging.yml'), yml.replace('      - name: model\n        description: Model name.', "      - name: model\n        description: Model name.\n        tests:\n          - accepted_values: { values: ['nope'], severity: warn }"));
+    writeFileSync(join(dir, 'models/staging/staging.yml'), yml.replace('      - name: model\n        data_type: varchar\n        description: Model name.', "      - name: model\n        data_type: varchar\n        description: Model name.\n        tests:\n          - accepted_values: { values: ['nope'], severity: warn }"));
     writeFileSync(join(dir, 'tests/assert_always_fails.sql'), "{{ config(severity='warn') }}\n-- depends_on: {{ ref('stg_ai_audit_logs') }}\nselect 1 as bad\n");
     const w = vigil(dir, ['build']);
     expect(w.stdout).toMatch(/WARN \d+ accepted_values_stg_ai_audit_logs_model/);

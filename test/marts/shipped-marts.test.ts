@@ -182,9 +182,12 @@ describe('shipped marts on a hand-computed fixture', () => {
     expect(models.length).toBeGreaterThanOrEqual(9);
     for (const m of models) {
       if (m.resource_type !== 'model' || !m.relation) continue;
-      const actual = (await db.columns(m.relation)).map((c) => c.name);
-      expect(m.columns.map((c) => c.name), m.name).toEqual(actual);
+      const cols = await db.columns(m.relation);
+      expect(m.columns.map((c) => c.name), m.name).toEqual(cols.map((c) => c.name));
       for (const c of m.columns) expect(c.description, `${m.name}.${c.name}`).toBeTruthy();
+      // declared types are what unit tests cast given rows to: they must be the real ones
+      const spell = (t: string) => ({ timestamptz: 'TIMESTAMP WITH TIME ZONE' })[t.toLowerCase()] ?? t.toUpperCase();
+      expect(m.columns.map((c) => `${c.name} ${spell(c.data_type ?? '?')}`), m.name).toEqual(cols.map((c) => `${c.name} ${c.data_type}`));
     }
   });
 

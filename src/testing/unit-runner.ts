@@ -1,0 +1,173 @@
+/**
+ * Runs compiled unit tests in one in-memory DuckDB, whatever the target warehouse: checks that
+ * every given casts to its declared types, runs the model over the givens, casts the expected
+ * rows to the types the model produced, and compares (order-insensitive unless `ordered`,
+ * numbers within `tolerance`). A failure comes back as a readable diff.
+ */
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { duckDbDialect } from '../adapters/duckdb/duckdb-dialect.js';
+import type { Scalar, UnitTestNode } from './unit-tests.js';
+
+export interface UnitResult {
+  status: 'pass' | 'fail' | 'error';
+  message: string;
+}
+
+type Json = unknown;
+
+const q = (id: string) => duckDbDialect.quoteIdent(id);
+
+function lit(v: Scalar): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  return `'${v.replace(/'/g, "''")}'`;
+}
+
+function show(v: Json): string {
+  if (v === null || v === undefined) return 'null';
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+function cellsEqual(a: Json, b: Json, tolerance: number): boolean {
+  if (a === null || a === undefined || b === null || b === undefined) return (a ?? null) === (b ?? null);
+  const na = typeof a === 'number' ? a : typeof a === 'string' && a.trim() !== '' ? Number(a) : NaN;
+  const nb = typeof b === 'number' ? b : typeof b === 'string' && b.trim() !== '' ? Number(b) : NaN;
+  if (Number.isFinite(na) && Number.isFinite(nb) && (typeof a === 'number' || typeof b === 'number' || /^-?[\d.]+(e[+-]?\d+)?$/i.test(String(a)))) {
+    return Math.abs(na - nb) <= tolerance;
+  }
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Compare expected with actual rows on the expected columns; returns the diff lines (empty = equal). */
+export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Record<string, Json>>, columns: string[], ordered: boolean, tolerance: number): string[] {
+  const fmt = (r: Record<string, Json>) => `{${columns.filter((c) => c in r).map((c) => `${c}: ${show(r[c])}`).join(', ')}}`;
+  // an expected row is compared on the columns it lists
+  const cols = (e: Record<string, Json> | undefined) => (e ? columns.filter((c) => c in e) : columns);
+  const same = (e: Record<string, Json>, a: Record<string, Json>) => cols(e).every((c) => cellsEqual(e[c], a[c], tolerance));
+  const lines: string[] = [];
+  if (ordered) {
+    const n = Math.max(expected.length, actual.length);
+    for (let i = 0; i < n; i++) {
+      const e = expected[i];
+      const a = actual[i];
+      if (e && a) {
+        const changed = cols(e).filter((c) => !cellsEqual(e[c], a[c], tolerance));
+        if (changed.length) lines.push(`row ${i + 1}: ${changed.map((c) => `${c} expected ${show(e[c])}, got ${show(a[c])}`).join('; ')}`);
+      } else if (e) lines.push(`row ${i + 1} missing: ${fmt(e)}`);
+      else lines.push(`row ${i + 1} extra: ${fmt(a)}`);
+    }
+    return lines;
+  }
+  const remaining = [...actual];
+  const missing: Array<Record<string, Json>> = [];
+  for (const e of expected) {
+    const i = remaining.findIndex((a) => same(e, a));
+    if (i >= 0) remaining.splice(i, 1);
+    else missing.push(e);
+  }
+  // pair a missing row with the extra row it shares the most cells with: that is a changed row
+  const changed: string[] = [];
+  const stillMissing: Array<Record<string, Json>> = [];
+  for (const e of missing) {
+    let best = -1;
+    let bestScore = 0;
+    remaining.forEach((a, i) => {
+      const score = cols(e).filter((c) => cellsEqual(e[c], a[c], tolerance)).length;
+      if (score > bestScore) {
+        best = i;
+        bestScore = score;
+      }
+    });
+    if (best >= 0 && bestScore >= Math.ceil(cols(e).length / 2)) {
+      const a = remaining.splice(best, 1)[0];
+      const diffCols = cols(e).filter((c) => !cellsEqual(e[c], a[c], tolerance));
+      const keyCols = cols(e).filter((c) => !diffCols.includes(c));
+      changed.push(`row {${keyCols.map((c) => `${c}: ${show(e[c])}`).join(', ')}}: ${diffCols.map((c) => `${c} expected ${show(e[c])}, got ${show(a[c])}`).join('; ')}`);
+    } else stillMissing.push(e);
+  }
+  if (stillMissing.length) lines.push('missing rows (expected, not produced):', ...stillMissing.map((r) => `  ${fmt(r)}`));
+  if (remaining.length) lines.push('extra rows (produced, not expected):', ...remaining.map((r) => `  ${fmt(r)}`));
+  if (changed.length) lines.push('changed cells:', ...changed.map((c) => `  ${c}`));
+  return lines;
+}
+
+export class UnitRunner {
+  private instance?: DuckDBInstance;
+  private conn?: DuckDBConnection;
+  /** One connection, one test at a time: each takes milliseconds, and a connection is not shared safely. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private async connection(): Promise<DuckDBConnection> {
+    if (!this.conn) {
+      const { DuckDBInstance } = await import('@duckdb/node-api');
+      this.instance = await DuckDBInstance.create(':memory:');
+      this.conn = await this.instance.connect();
+      await this.conn.run("SET TimeZone = 'UTC'");
+    }
+    return this.conn;
+  }
+
+  run(t: UnitTestNode): Promise<UnitResult> {
+    const next = this.queue.then(() => this.runOne(t));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runOne(t: UnitTestNode): Promise<UnitResult> {
+    const c = await this.connection();
+    const where = `${t.file}:${t.line}`;
+    for (const g of t.givens) {
+      try {
+        // read every cell: count(*) alone would let DuckDB skip the casts
+        await c.runAndReadAll(`select * from (\n${g.sql}\n) as given`);
+      } catch (e) {
+        return { status: 'error', message: `${t.file}:${g.line}: given ${g.input}: ${firstLine(e)}` };
+      }
+    }
+    let names: string[];
+    let types: string[];
+    let actual: Array<Record<string, Json>>;
+    try {
+      const r = await c.runAndReadAll(t.compiled_sql);
+      names = r.columnNames();
+      types = r.columnTypes().map((x) => x.toString());
+      actual = r.getRowObjectsJson() as Array<Record<string, Json>>;
+    } catch (e) {
+      return { status: 'error', message: `${where}: model ${t.model} failed on the given rows (SQL: ${t.compiled_path}): ${firstLine(e)}` };
+    }
+    const columns = [...new Set(t.expect_rows.flatMap((r) => Object.keys(r)))];
+    const unknown = columns.filter((col) => !names.includes(col));
+    if (unknown.length) return { status: 'error', message: `${t.file}:${t.expect_line}: expect: ${t.model} does not produce ${unknown.map((u) => `'${u}'`).join(', ')} (it produces: ${names.join(', ')})` };
+    let expected: Array<Record<string, Json>> = [];
+    if (t.expect_rows.length && columns.length) {
+      const typeOf = (col: string) => types[names.indexOf(col)];
+      const values = t.expect_rows.map((r) => `(${columns.map((col) => lit(r[col] ?? null)).join(', ')})`).join(', ');
+      const sql = `select ${columns.map((col) => `cast(v.${q(col)} as ${typeOf(col)}) as ${q(col)}`).join(', ')} from (values ${values}) as v(${columns.map(q).join(', ')})`;
+      try {
+        expected = (await c.runAndReadAll(sql)).getRowObjectsJson() as Array<Record<string, Json>>;
+        // a column an expect row leaves out is not compared for that row
+        expected.forEach((row, i) => {
+          for (const col of columns) if (!(col in t.expect_rows[i])) delete row[col];
+        });
+      } catch (e) {
+        return { status: 'error', message: `${t.file}:${t.expect_line}: expect: a value does not cast to the model's column type: ${firstLine(e)}` };
+      }
+    }
+    const diff = diffRows(expected, actual, columns.length ? columns : names, t.ordered, t.tolerance);
+    if (!diff.length && (t.expect_rows.length > 0 || actual.length === 0)) return { status: 'pass', message: 'pass' };
+    if (!diff.length) return { status: 'fail', message: `${where}: expected no rows, got ${actual.length}` };
+    return { status: 'fail', message: `${where}: ${t.model} on the given rows differs from expect:\n    ${diff.join('\n    ')}` };
+  }
+
+  close(): void {
+    this.conn?.closeSync();
+    this.instance?.closeSync();
+    this.conn = undefined;
+    this.instance = undefined;
+  }
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}

@@ -1,0 +1,329 @@
+/**
+ * Unit tests of models, compiled (pure): each test's model is rendered with the test's vars,
+ * env vars, frozen clock and is_incremental flag, in DuckDB's spelling, and every ref(),
+ * source() and `this` it reads is replaced by a CTE of the test's given rows, typed from the
+ * columns declared in YAML. Ephemeral parents without a given are inlined from their own
+ * SQL, rendered the same way. The runner (unit-runner.ts) executes the result in an
+ * in-memory DuckDB.
+ */
+import { diag, didYouMean, type Diagnostic } from '../errors.js';
+import { duckDbDialect } from '../adapters/duckdb/duckdb-dialect.js';
+import type { Dialect } from '../adapters/dialect.js';
+import type { ProjectFiles, RawFile } from '../project/load-project.js';
+import type { UnitTestProps } from '../project/schema.js';
+import type { YamlSource } from '../project/yaml-source.js';
+import type { ColumnInfo, Manifest, ModelNode, SourceNode } from '../compile/manifest.js';
+import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
+
+export type Scalar = string | number | boolean | null;
+
+export interface UnitTestNode {
+  unique_id: string;
+  resource_type: 'unit_test';
+  name: string;
+  /** unique id of the model under test */
+  attached_to: string;
+  model: string;
+  file: string;
+  line: number;
+  description?: string;
+  tags: string[];
+  depends_on: string[];
+  /** Each given input as a typed SELECT, with its YAML line, for a clear error when a value does not cast. */
+  givens: Array<{ input: string; sql: string; line: number }>;
+  /** The model's SELECT over the given CTEs. */
+  compiled_sql: string;
+  expect_rows: Array<Record<string, Scalar>>;
+  expect_line: number;
+  ordered: boolean;
+  tolerance: number;
+  compiled_path: string;
+}
+
+export interface UnitCompileInput {
+  files: ProjectFiles;
+  manifest: Manifest;
+  modelFiles: Map<string, RawFile>;
+  vars: Record<string, unknown>;
+  env: Record<string, string | undefined>;
+  target: Record<string, unknown>;
+}
+
+const FROZEN_DEFAULT = '2026-01-01T00:00:00Z';
+
+/** Minimal RFC 4180 CSV: header line, quoted fields with "" escapes; empty fields are NULL. */
+export function parseCsv(text: string): Array<Record<string, Scalar>> {
+  const records: string[][] = [];
+  let field = '';
+  let record: string[] = [];
+  let quoted = false;
+  let wasQuoted = false;
+  const endField = () => {
+    record.push(field === '' && !wasQuoted ? '\u0000NULL' : field);
+    field = '';
+    wasQuoted = false;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') {
+      quoted = true;
+      wasQuoted = true;
+    } else if (ch === ',') endField();
+    else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      endField();
+      if (record.some((f) => f !== '\u0000NULL') || record.length > 1) records.push(record);
+      record = [];
+    } else field += ch;
+  }
+  if (field !== '' || wasQuoted || record.length) {
+    endField();
+    records.push(record);
+  }
+  const [header, ...rows] = records;
+  if (!header) return [];
+  return rows.map((r) => Object.fromEntries(header.map((h, i) => [h.trim(), r[i] === undefined || r[i] === '\u0000NULL' ? null : r[i]])));
+}
+
+function literal(v: Scalar): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'NULL';
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  return `'${v.replace(/'/g, "''")}'`;
+}
+
+const q = (id: string) => duckDbDialect.quoteIdent(id);
+
+/** A typed SELECT of rows: declared columns cast to their data_type, missing ones as typed NULLs. */
+export function rowsSelect(rows: Array<Record<string, Scalar>>, columns: ColumnInfo[]): string {
+  const cols = columns.length ? columns : [...new Set(rows.flatMap((r) => Object.keys(r)))].map((name) => ({ name }) as ColumnInfo);
+  if (!cols.length) return 'select 1 as __vigil_no_columns where false';
+  const given = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cast = (expr: string, c: ColumnInfo) => (c.data_type ? `cast(${expr} as ${c.data_type})` : expr);
+  const select = cols.map((c) => `${given.includes(c.name) ? cast(`v.${q(c.name)}`, c) : cast('NULL', c)} as ${q(c.name)}`).join(', ');
+  if (!rows.length || !given.length) return `select ${select} from (select 1) as v where ${rows.length ? 'true' : 'false'}`;
+  const values = rows.map((r) => `(${given.map((g) => literal(r[g] ?? null)).join(', ')})`).join(',\n  ');
+  return `select ${select}\nfrom (values\n  ${values}\n) as v(${given.map(q).join(', ')})`;
+}
+
+function parseInput(input: string): { kind: 'ref'; name: string } | { kind: 'source'; source: string; table: string } | { kind: 'this' } | undefined {
+  const s = input.trim();
+  if (s === 'this') return { kind: 'this' };
+  const r = /^ref\(\s*['"]([^'"]+)['"]\s*\)$/.exec(s);
+  if (r) return { kind: 'ref', name: r[1] };
+  const src = /^source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)$/.exec(s);
+  if (src) return { kind: 'source', source: src[1], table: src[2] };
+  return undefined;
+}
+
+/** Compile every unit test of the project. Problems become diagnostics at their YAML line. */
+export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): UnitTestNode[] {
+  const { files, manifest } = input;
+  const project = files.project.name;
+  const out: UnitTestNode[] = [];
+  const names = new Map<string, string>();
+  const models = new Map<string, ModelNode>();
+  for (const n of Object.values(manifest.nodes)) if (n.resource_type === 'model') models.set(n.name, n);
+  const sources = new Map<string, SourceNode>(Object.values(manifest.sources).map((s) => [`${s.source_name}.${s.name}`, s]));
+  const envCache = new Map<string, TemplateEnv>();
+
+  const envFor = (t: UnitTestProps): TemplateEnv => {
+    const key = JSON.stringify([t.vars ?? {}, t.env_vars ?? {}, t.now ?? '']);
+    let te = envCache.get(key);
+    if (te) return te;
+    const now = t.now ?? FROZEN_DEFAULT;
+    const frozen: Dialect = {
+      ...duckDbDialect,
+      current_timestamp: () => `cast('${now.replace(/'/g, "''")}' as timestamptz)`,
+      current_date: () => `cast(cast('${now.replace(/'/g, "''")}' as timestamptz) as date)`,
+    };
+    te = new TemplateEnv({ dialect: frozen, vars: { ...input.vars, ...(t.vars ?? {}) }, env: { ...input.env, ...(t.env_vars ?? {}) }, target: input.target });
+    for (const m of files.macros) te.addMacros(m.path, m.text);
+    envCache.set(key, te);
+    return te;
+  };
+
+  for (const pf of files.properties) {
+    (pf.data.unit_tests ?? []).forEach((t, ti) => {
+      const base: (string | number)[] = ['unit_tests', ti];
+      const at = (path: (string | number)[] = []) => ({ file: pf.path, ...pf.yaml.locate([...base, ...path]) });
+      const before = ds.length;
+      const fail = (code: string, message: string, path: (string | number)[] = [], hint?: string) => ds.push(diag(code, message, at(path), hint));
+      const prev = names.get(t.name);
+      if (prev) return fail('E_UNIT', `unit test '${t.name}' is defined twice (also in ${prev})`, ['name']);
+      names.set(t.name, pf.path);
+      const model = models.get(t.model);
+      const file = input.modelFiles.get(t.model);
+      if (!model || !file) {
+        const hint = didYouMean(t.model, models.keys());
+        return fail('E_UNIT', `unit test '${t.name}': model '${t.model}' not found${hint ? ` — did you mean '${hint}'?` : ''}`, ['model']);
+      }
+      const te = envFor(t);
+      const usedGivens = new Set<number>();
+      const givens: UnitTestNode['givens'] = [];
+      const cteOf = new Map<string, string>();
+      // given inputs -> typed CTEs
+      t.given.forEach((g, gi) => {
+        const path = ['given', gi];
+        const parsed = parseInput(g.input);
+        if (!parsed) return fail('E_UNIT', `given input must be ref('model'), source('src', 'table') or this, got '${g.input}'`, [...path, 'input']);
+        let columns: ColumnInfo[] = [];
+        let key: string;
+        if (parsed.kind === 'ref') {
+          const m = models.get(parsed.name);
+          if (!m) {
+            const hint = didYouMean(parsed.name, models.keys());
+            return fail('E_UNIT', `given ref('${parsed.name}'): no such model${hint ? ` — did you mean '${hint}'?` : ''}`, [...path, 'input']);
+          }
+          columns = m.columns;
+          key = `ref:${parsed.name}`;
+        } else if (parsed.kind === 'source') {
+          const s = sources.get(`${parsed.source}.${parsed.table}`);
+          if (!s) return fail('E_UNIT', `given source('${parsed.source}', '${parsed.table}'): no such source`, [...path, 'input']);
+          columns = s.columns;
+          key = `source:${parsed.source}.${parsed.table}`;
+        } else {
+          columns = model.columns;
+          key = 'this';
+        }
+        const rows = readRows(g, files, (m, p) => fail('E_UNIT', m, [...path, ...p]));
+        if (!rows) return;
+        if (columns.length) {
+          const declared = columns.map((c) => c.name);
+          for (let ri = 0; ri < rows.length; ri++) {
+            for (const col of Object.keys(rows[ri])) {
+              if (!declared.includes(col)) {
+                const hint = didYouMean(col, declared);
+                fail('E_UNIT', `given ${g.input}: column '${col}' is not declared for it${hint ? ` — did you mean '${hint}'?` : ''}`, typeof g.rows === 'object' ? [...path, 'rows', ri, col] : [...path, 'rows'], `declared columns: ${declared.join(', ')}`);
+              }
+            }
+          }
+        }
+        const cte = `__vigil_given_${gi}`;
+        cteOf.set(key, cte);
+        givens.push({ input: g.input, sql: rowsSelect(rows, columns), line: at(path).line });
+        void usedGivens;
+      });
+      if (ds.length > before) return;
+
+      // render the model (and any ephemeral parents without a given) with the test's settings
+      const reads = new Set<string>();
+      const extraCtes: Array<{ name: string; sql: string }> = [];
+      const renderModel = (mf: RawFile, self: ModelNode, incremental: boolean, seen: Set<string>): string | undefined => {
+        const tmpl = te.compileTemplate(mf.path, mf.text);
+        if (isTemplateError(tmpl)) return void fail('E_UNIT', `${mf.path}: ${tmpl.message}`);
+        const calls = emptyCalls();
+        const sql = te.render(tmpl, mf.text, calls, incremental);
+        if (typeof sql !== 'string') return void fail('E_UNIT', `${mf.path}${sql.line ? `:${sql.line}` : ''}: ${sql.message}`);
+        for (const p of calls.problems) fail('E_UNIT', `${mf.path}: ${p.message}`, [], p.hint);
+        let ok = true;
+        const resolved = sql.replace(PLACEHOLDER_RE, (_m, kind: string, arg: string) => {
+          const key = kind === 'this' ? 'this' : `${kind}:${arg}`;
+          reads.add(key); // what the model reads, directly or through an inlined ephemeral parent
+          const cte = cteOf.get(key);
+          if (cte) return q(cte);
+          if (kind === 'this') {
+            // no rows given for `this`: an empty table with the model's declared columns
+            cteOf.set('this', '__vigil_given_this');
+            givens.push({ input: 'this', sql: rowsSelect([], model.columns), line: at().line });
+            return q('__vigil_given_this');
+          }
+          if (kind === 'ref') {
+            const parent = models.get(arg);
+            const pf2 = input.modelFiles.get(arg);
+            if (parent && pf2 && parent.config.materialized === 'ephemeral' && !seen.has(arg)) {
+              const inner = renderModel(pf2, parent, false, new Set([...seen, arg]));
+              if (inner === undefined) {
+                ok = false;
+                return '';
+              }
+              const name = `__vigil_eph_${arg}`;
+              extraCtes.push({ name, sql: inner });
+              cteOf.set(key, name);
+              return q(name);
+            }
+            ok = false;
+            fail('E_UNIT', `unit test '${t.name}': ${self.name} reads ref('${arg}') but the test gives no rows for it`, ['given'], `add under given:  - input: ref('${arg}')  with rows: [] (or the rows the test needs)`);
+            return '';
+          }
+          ok = false;
+          const [s, tb] = arg.split('.');
+          fail('E_UNIT', `unit test '${t.name}': ${self.name} reads source('${s}', '${tb}') but the test gives no rows for it`, ['given'], `add under given:  - input: source('${s}', '${tb}')`);
+          return '';
+        });
+        return ok ? resolved.replace(/;\s*$/, '').trimEnd() : undefined;
+      };
+      const incremental = t.is_incremental === true;
+      if (incremental && model.config.materialized !== 'incremental') fail('E_UNIT', `is_incremental: true, but '${model.name}' is materialized as ${model.config.materialized}`, ['is_incremental']);
+      const body = renderModel(file, model, incremental, new Set([model.name]));
+      if (body === undefined || ds.length > before) return;
+      t.given.forEach((g, gi) => {
+        const parsed = parseInput(g.input)!;
+        const key = parsed.kind === 'this' ? 'this' : parsed.kind === 'ref' ? `ref:${parsed.name}` : `source:${parsed.source}.${parsed.table}`;
+        if (!reads.has(key)) fail('E_UNIT', `given ${g.input}: '${model.name}' does not read it${incremental ? '' : ' (without is_incremental)'}`, ['given', gi, 'input'], `${model.name} reads: ${[...reads].map((r) => r.replace(/^ref:(.*)$/, "ref('$1')").replace(/^source:([^.]*)\.(.*)$/, "source('$1', '$2')")).join(', ') || 'nothing'}`);
+      });
+      const expectRows = readRows(t.expect, files, (m, p) => fail('E_UNIT', m, ['expect', ...p]));
+      if (!expectRows) return;
+      if (model.columns.length) {
+        const declared = model.columns.map((c) => c.name);
+        expectRows.forEach((r, ri) => {
+          for (const col of Object.keys(r)) {
+            if (!declared.includes(col)) {
+              const hint = didYouMean(col, declared);
+              fail('E_UNIT', `expect: '${model.name}' does not produce column '${col}'${hint ? ` — did you mean '${hint}'?` : ''}`, typeof t.expect.rows === 'object' ? ['expect', 'rows', ri, col] : ['expect', 'rows'], `columns of ${model.name}: ${declared.join(', ')}`);
+            }
+          }
+        });
+      }
+      if (ds.length > before) return;
+      const ctes = [...givens.map((g, i) => `${q(i < t.given.length ? `__vigil_given_${i}` : '__vigil_given_this')} as (\n${g.sql}\n)`), ...extraCtes.map((e) => `${q(e.name)} as (\n${e.sql}\n)`)];
+      const filter = t.expect.where ? `\nwhere ${t.expect.where}` : '';
+      const sql = `with ${ctes.join(',\n')}\nselect * from (\n${body}\n) as __vigil_model${filter}`;
+      out.push({
+        unique_id: `unit_test.${project}.${t.name}`,
+        resource_type: 'unit_test',
+        name: t.name,
+        attached_to: model.unique_id,
+        model: model.name,
+        file: pf.path,
+        line: at().line,
+        description: t.description,
+        tags: [...(t.tags ?? []), 'unit'],
+        depends_on: [model.unique_id],
+        givens,
+        compiled_sql: sql,
+        expect_rows: expectRows,
+        expect_line: at(['expect']).line,
+        ordered: t.expect.ordered === true,
+        tolerance: t.expect.tolerance ?? 1e-9,
+        compiled_path: `${files.paths.target}/compiled/${project}/${pf.path}/unit/${t.name}.sql`,
+      });
+    });
+  }
+  return out;
+}
+
+function readRows(
+  g: { rows?: Array<Record<string, Scalar>> | string; format?: 'dict' | 'csv'; fixture?: string },
+  files: ProjectFiles,
+  fail: (message: string, path: (string | number)[]) => void,
+): Array<Record<string, Scalar>> | undefined {
+  if (g.fixture !== undefined) {
+    const text = files.readFixture?.(g.fixture);
+    if (text === undefined) return void fail(`fixture file ${g.fixture} not found (paths are relative to the project root)`, ['fixture']);
+    return parseCsv(text);
+  }
+  if (typeof g.rows === 'string') {
+    if (g.format !== 'csv') return void fail('rows is text: add format: csv, or write the rows as a list of mappings', ['rows']);
+    return parseCsv(g.rows);
+  }
+  return g.rows ?? [];
+}
+
+export type { YamlSource };

@@ -1,0 +1,168 @@
+/**
+ * Unit tests of models: the pure pieces (CSV, typed given CTEs, diffs), the compiler's bad-input
+ * errors at their YAML line, and the runner on a real in-memory DuckDB, end to end via the CLI.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileProject } from '../../src/compile/compile-project.js';
+import { parseCsv, rowsSelect, type UnitTestNode } from '../../src/testing/unit-tests.js';
+import { diffRows, UnitRunner } from '../../src/testing/unit-runner.js';
+import { makeProject, projectFiles, removeDir, REPO, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+describe('pure pieces', () => {
+  it('parses CSV with quotes, escaped quotes and empty fields as NULL', () => {
+    expect(parseCsv('a,b,c\n1,"x, ""y""",\n2,,z\n')).toEqual([
+      { a: '1', b: 'x, "y"', c: null },
+      { a: '2', b: null, c: 'z' },
+    ]);
+    expect(parseCsv('a\r\n""\r\n')).toEqual([{ a: '' }]);
+  });
+
+  it('types given rows from the declared columns and fills the rest with typed NULLs', () => {
+    const sql = rowsSelect([{ id: 1, name: "o'k" }], [
+      { name: 'id', data_type: 'bigint' },
+      { name: 'name', data_type: 'varchar' },
+      { name: 'at', data_type: 'timestamptz' },
+    ]);
+    expect(sql).toBe(
+      `select cast(v."id" as bigint) as "id", cast(v."name" as varchar) as "name", cast(NULL as timestamptz) as "at"\nfrom (values\n  (1, 'o''k')\n) as v("id", "name")`,
+    );
+    expect(rowsSelect([], [{ name: 'id', data_type: 'bigint' }])).toBe('select cast(NULL as bigint) as "id" from (select 1) as v where false');
+  });
+
+  it('diffs rows: missing, extra and changed cells; numbers within tolerance; order when asked', () => {
+    const cols = ['k', 'v'];
+    expect(diffRows([{ k: 'a', v: 1 }], [{ k: 'a', v: '1.0000000001' }], cols, false, 1e-6)).toEqual([]);
+    expect(diffRows([{ k: 'a', v: 1 }, { k: 'b', v: 2 }], [{ k: 'a', v: 1.5 }, { k: 'c', v: 9 }], cols, false, 1e-9)).toEqual([
+      'missing rows (expected, not produced):',
+      '  {k: b, v: 2}',
+      'extra rows (produced, not expected):',
+      '  {k: c, v: 9}',
+      'changed cells:',
+      '  row {k: a}: v expected 1, got 1.5',
+    ]);
+    expect(diffRows([{ k: 'a' }, { k: 'b' }], [{ k: 'b' }, { k: 'a' }], ['k'], false, 0)).toEqual([]);
+    expect(diffRows([{ k: 'a' }, { k: 'b' }], [{ k: 'b' }, { k: 'a' }], ['k'], true, 0)).toEqual(['row 1: k expected a, got b', 'row 2: k expected b, got a']);
+  });
+});
+
+const MODELS = {
+  'models/src.sql': "{{ config(materialized='ephemeral') }}select 1 as id",
+  'models/base.sql': 'select 1 as id, 2.5 as amount',
+  'models/m.sql': "select b.id, b.amount * {{ var('factor', 2) }} as doubled, {{ current_date() }} as today from {{ ref('base') }} as b",
+};
+const PROPS = `models:
+  - name: base
+    columns:
+      - { name: id, data_type: bigint }
+      - { name: amount, data_type: double }
+  - name: m
+    columns:
+      - { name: id, data_type: bigint }
+      - { name: doubled, data_type: double }
+      - { name: today, data_type: date }
+`;
+
+function unitErrors(unit: string) {
+  const r = compileProject(projectFiles({ models: MODELS, yml: { 'models/p.yml': PROPS, 'models/u.yml': unit } }), { env: {} });
+  return r.diagnostics.filter((d) => d.severity === 'error');
+}
+
+describe('unit test compile errors name the file and line', () => {
+  it.each([
+    [
+      'a given for a ref the model does not read',
+      "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: []\n      - input: ref('src')\n        rows: []\n    expect: { rows: [] }\n",
+      { line: 7, message: "given ref('src'): 'm' does not read it (without is_incremental)" },
+    ],
+    [
+      'a column not in the declared columns',
+      "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 1, amout: 3 }\n    expect: { rows: [] }\n",
+      { line: 7, message: "given ref('base'): column 'amout' is not declared for it — did you mean 'amount'?" },
+    ],
+    [
+      'an expect column the model does not produce',
+      "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: []\n    expect:\n      rows:\n        - { id: 1, doubld: 2 }\n",
+      { line: 9, message: "expect: 'm' does not produce column 'doubld' — did you mean 'doubled'?" },
+    ],
+    [
+      'a ref with no given rows',
+      'unit_tests:\n  - name: t\n    model: m\n    expect: { rows: [] }\n',
+      { line: 2, message: "unit test 't': m reads ref('base') but the test gives no rows for it" },
+    ],
+    [
+      'an unknown model',
+      'unit_tests:\n  - name: t\n    model: mm\n    expect: { rows: [] }\n',
+      { line: 3, message: "unit test 't': model 'mm' not found — did you mean 'm'?" },
+    ],
+  ])('%s', (_name, unit, want) => {
+    const errs = unitErrors(unit);
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatchObject({ code: 'E_UNIT', file: 'models/u.yml', ...want });
+  });
+});
+
+describe('running unit tests', () => {
+  const compileOne = (unit: string): UnitTestNode => {
+    const r = compileProject(projectFiles({ models: MODELS, yml: { 'models/p.yml': PROPS, 'models/u.yml': unit } }), { env: {} });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    return Object.values(r.manifest.nodes).find((n) => n.resource_type === 'unit_test') as UnitTestNode;
+  };
+
+  it('passes, and honours vars and the frozen clock', async () => {
+    const runner = new UnitRunner();
+    const t = compileOne(
+      "unit_tests:\n  - name: t\n    model: m\n    now: '2026-05-04T10:00:00Z'\n    vars: { factor: 3 }\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 1, amount: 2 }\n          - { id: 2 }\n    expect:\n      rows:\n        - { id: 1, doubled: 6, today: '2026-05-04' }\n        - { id: 2, doubled: null, today: '2026-05-04' }\n",
+    );
+    expect(await runner.run(t)).toEqual({ status: 'pass', message: 'pass' });
+    runner.close();
+  });
+
+  it('a value that does not cast is an error at the given line', async () => {
+    const runner = new UnitRunner();
+    const t = compileOne("unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 'one' }\n    expect: { rows: [] }\n");
+    const r = await runner.run(t);
+    expect(r.status).toBe('error');
+    expect(r.message).toMatch(/^models\/u\.yml:5: given ref\('base'\): Conversion Error: .*one/);
+    runner.close();
+  });
+
+  it('a failing expectation prints a diff with the file and line', async () => {
+    const runner = new UnitRunner();
+    const t = compileOne("unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ id: 1, amount: 2 }]\n    expect:\n      rows: [{ id: 1, doubled: 5 }]\n");
+    const r = await runner.run(t);
+    expect(r).toEqual({ status: 'fail', message: 'models/u.yml:2: m on the given rows differs from expect:\n    changed cells:\n      row {id: 1}: doubled expected 5, got 4' });
+    runner.close();
+  });
+});
+
+describe('unit tests through the CLI', () => {
+  it('vigil test --unit runs without opening the warehouse; a failing unit test in build skips its model and everything downstream', () => {
+    const dir = makeProject({}, false);
+    dirs.push(dir);
+    for (const p of ['project.yaml', 'models', 'macros', 'tests']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    // the warehouse cannot be opened at all: unit tests must not care
+    const yaml = readFileSync(join(dir, 'project.yaml'), 'utf8');
+    writeFileSync(join(dir, 'project.yaml'), yaml.replace('path: .vigil/dev.duckdb', 'path: /proc/vigil-no-such-dir/dev.duckdb'));
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.stdout).toMatch(/6 of 6 PASS unit /);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+
+    writeFileSync(join(dir, 'project.yaml'), yaml);
+    expect(vigil(dir, ['demo', '--rows', '5000', '--days', '10']).code).toBe(0);
+    // break the percentile: p95 becomes a continuous percentile
+    const daily = join(dir, 'models/marts/ai_audit_daily.sql');
+    writeFileSync(daily, readFileSync(daily, 'utf8').replace("{{ percentile('duration_ms', 0.95) }}", 'quantile_cont(duration_ms, 0.95)'));
+    const b = vigil(dir, ['build']);
+    expect(b.code).toBe(1);
+    expect(b.stdout).toMatch(/FAIL unit ai_audit_daily::daily_latency_percentiles_are_percentile_disc/);
+    expect(b.stdout).toMatch(/p95_latency_ms expected 190, got 190\.5/);
+    expect(b.stdout).toMatch(/SKIP incremental analytics\.ai_audit_daily \(upstream daily_latency_percentiles_are_percentile_disc failed\)/);
+    expect(b.stdout).toMatch(/SKIP table analytics\.ai_audit_capability_anomalies/);
+    expect(b.stdout).toMatch(/OK created view analytics\.stg_ai_audit_logs/);
+  });
+});
