@@ -141,6 +141,26 @@ describe('running unit tests', () => {
 });
 
 describe('unit tests through the CLI', () => {
+  it('reads tests/unit/*.yml and CSV fixture files, and lists unit tests', () => {
+    const dir = makeProject({
+      'models/base.sql': 'select 1 as id, 2.5 as amount',
+      'models/m.sql': "select id, amount * 2 as doubled from {{ ref('base') }}",
+      'models/p.yml': PROPS.replace(/      - \{ name: today, data_type: date \}\n/, ''),
+      'tests/unit/fixtures/base.csv': 'id,amount\n1,2\n2,\n',
+      'tests/unit/m.yml': "unit_tests:\n  - name: doubles_amounts\n    model: m\n    given:\n      - input: ref('base')\n        fixture: tests/unit/fixtures/base.csv\n    expect:\n      rows:\n        - { id: 1, doubled: 4 }\n        - { id: 2, doubled: null }\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.stdout).toMatch(/1 of 1 PASS unit m::doubles_amounts/);
+    expect(r.code).toBe(0);
+    expect(vigil(dir, ['ls', '--resource-type', 'unit_test']).stdout.trim()).toBe('doubles_amounts');
+    writeFileSync(join(dir, 'tests/unit/m.yml'), readFileSync(join(dir, 'tests/unit/m.yml'), 'utf8').replace('base.csv', 'nope.csv'));
+    const bad = vigil(dir, ['test', '--unit']);
+    expect(bad.stderr).toContain('tests/unit/m.yml:6:');
+    expect(bad.stderr).toContain('fixture file tests/unit/fixtures/nope.csv not found');
+    expect(bad.code).toBe(2);
+  });
+
   it('vigil test --unit runs without opening the warehouse; a failing unit test in build skips its model and everything downstream', () => {
     const dir = makeProject({}, false);
     dirs.push(dir);
