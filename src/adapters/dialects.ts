@@ -4,14 +4,15 @@
  */
 import type { Dialect } from './dialect.js';
 import { duckDbDialect } from './duckdb/duckdb-dialect.js';
+import { postgresDialect } from './postgres/postgres-dialect.js';
 
 /** Target types a project may name. Adapters not yet built are reported when used. */
 export const KNOWN_ADAPTERS = ['duckdb', 'postgres', 'bigquery'];
 
-const DIALECTS: Partial<Record<Dialect['name'], Dialect>> = { duckdb: duckDbDialect };
+const DIALECTS: Partial<Record<Dialect['name'], Dialect>> = { duckdb: duckDbDialect, postgres: postgresDialect };
 
 export function getDialect(name: Dialect['name']): Dialect {
-  // postgres and bigquery spellings arrive with their adapters; until then they compile with DuckDB's
+  // bigquery's spelling arrives with its adapter; compile refuses such targets until then
   return DIALECTS[name] ?? duckDbDialect;
 }
 

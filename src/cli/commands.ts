@@ -172,7 +172,7 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   const ds: ReturnType<typeof diag>[] = [];
   const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
   if (!target) throw new ProjectError(ds);
-  if (target.type !== 'duckdb') throw new UsageError(`vigil demo writes to DuckDB targets in this version; target '${target.name}' is ${target.type}`);
+  if (target.type !== 'duckdb' && target.type !== 'postgres') throw new UsageError(`vigil demo writes to DuckDB and Postgres targets; target '${target.name}' is ${target.type}`);
   let now = new Date();
   if (o.now) {
     now = new Date(o.now);
@@ -181,14 +181,31 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   const schema = o.schema ?? files.project.demo?.schema ?? 'raw';
   const { openAdapter } = await import('../adapters/index.js');
   const { generateDemo } = await import('../demo/generate-demo.js');
-  const adapter = await openAdapter(target, files, 1);
   const t0 = performance.now();
-  try {
-    out(`Generating demo data (${o.rows.toLocaleString('en-US')} audit rows over ${o.days} days, seed ${o.seed}, scenario ${o.scenario}) into ${target.name}:${schema}`);
-    const tables = await generateDemo(adapter, { schema, rows: o.rows, days: o.days, seed: o.seed, scenario: o.scenario as never, now }, (m) => out(`  ${m}`));
-    const total = tables.reduce((a, t) => a + t.rows, 0);
-    out(`Done: ${tables.length} tables, ${total.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(2)}s. Next: vigil build`);
-  } finally {
-    await adapter.close();
+  out(`Generating demo data (${o.rows.toLocaleString('en-US')} audit rows over ${o.days} days, seed ${o.seed}, scenario ${o.scenario}) into ${target.name}:${schema}`);
+  const opts = { schema, rows: o.rows, days: o.days, seed: o.seed, scenario: o.scenario as never, now };
+  let tables: Array<{ table: string; rows: number }>;
+  if (target.type === 'duckdb') {
+    const adapter = await openAdapter(target, files, 1);
+    try {
+      tables = await generateDemo(adapter, opts, (m) => out(`  ${m}`));
+    } finally {
+      await adapter.close();
+    }
+  } else {
+    // generated in an in-memory DuckDB (the same rows as for a DuckDB target), then copied
+    const { DuckDbAdapter } = await import('../adapters/duckdb/duckdb-adapter.js');
+    const { copyTablesToPostgres } = await import('../demo/copy-to-postgres.js');
+    const duck = await DuckDbAdapter.open({ type: 'duckdb', path: ':memory:', schema }, files.root, 1);
+    const pg = (await openAdapter(target, files, 2)) as import('../adapters/postgres/postgres-adapter.js').PostgresAdapter;
+    try {
+      tables = await generateDemo(duck, opts, (m) => out(`  ${m}`));
+      await copyTablesToPostgres(duck, schema, pg, schema, tables.map((t) => t.table), (m) => out(`  ${m}`));
+    } finally {
+      await duck.close();
+      await pg.close();
+    }
   }
+  const total = tables.reduce((a, t) => a + t.rows, 0);
+  out(`Done: ${tables.length} tables, ${total.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(2)}s. Next: vigil build`);
 }

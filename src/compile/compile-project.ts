@@ -13,7 +13,7 @@ import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import { getDialect, hasDialect, KNOWN_ADAPTERS } from '../adapters/dialects.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
-import { DuckDbTargetSchema, MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
+import { DuckDbTargetSchema, PostgresTargetSchema, MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import { showPath, type YamlSource } from '../project/yaml-source.js';
 import { callFinder, emptyCalls, isTemplateError, lineColAt, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
@@ -25,7 +25,7 @@ import { VIGIL_VERSION } from '../version.js';
 export { VIGIL_VERSION };
 
 /** Config schema per target type (pure zod, so compile can report target mistakes at their line). */
-const TARGET_SCHEMAS: Record<string, ZodType<Record<string, unknown>> | undefined> = { duckdb: DuckDbTargetSchema };
+const TARGET_SCHEMAS: Record<string, ZodType<Record<string, unknown>> | undefined> = { duckdb: DuckDbTargetSchema, postgres: PostgresTargetSchema };
 
 export interface CompileOptions {
   target?: string;

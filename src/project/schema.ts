@@ -169,6 +169,19 @@ export const DuckDbTargetSchema = z
   })
   .strict();
 
+export const PostgresTargetSchema = z
+  .object({
+    type: z.literal('postgres'),
+    /** postgres://user:password@host:5432/db — usually "{{ env_var('DATABASE_URL') }}" */
+    url: z.string().min(1, 'url is empty (is the environment variable set?)'),
+    schema: z.string().default('analytics'),
+    pool_size: z.number().int().positive().max(64).optional(),
+    ssl: z.union([z.boolean(), z.object({ reject_unauthorized: z.boolean().optional(), ca: z.string().optional() }).strict()]).optional(),
+    statement_timeout_ms: z.number().int().positive().optional(),
+    application_name: z.string().optional(),
+  })
+  .strict();
+
 /** Targets of other adapters are validated by the adapter itself when it is used. */
 export const TargetSchema = z.object({ type: z.string().min(1) }).passthrough();
 

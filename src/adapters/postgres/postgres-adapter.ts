@@ -1,0 +1,229 @@
+/**
+ * PostgreSQL adapter (driver `pg`): a warehouse target. A pool of connections, sessions in
+ * UTC, helper functions installed once, and atomic replacement: a table is built under a
+ * temporary name and swapped in with the old one in one transaction, so readers see either
+ * the old or the new table, and a failing build leaves the old one in place.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { WarehouseError } from '../../errors.js';
+import type { Adapter, Column, MaterializeRequest, MaterializeResult, Row } from '../adapter.js';
+import type { Relation } from '../dialect.js';
+import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
+import type { PostgresTargetConfig } from './postgres-config.js';
+
+/** Turn a driver error into a WarehouseError whose message carries `LINE n:` like DuckDB's. */
+export function pgError(e: unknown, sql: string): WarehouseError {
+  const err = e as { message?: string; position?: string; code?: string; detail?: string; hint?: string };
+  let message = err.message ?? String(e);
+  if (err.code) message += ` [SQLSTATE ${err.code}]`;
+  if (err.detail) message += `\nDETAIL: ${err.detail}`;
+  if (err.hint) message += `\nHINT: ${err.hint}`;
+  const pos = Number(err.position);
+  if (pos > 0) {
+    const before = sql.slice(0, pos - 1);
+    const line = before.split('\n').length;
+    const text = sql.split('\n')[line - 1] ?? '';
+    message += `\nLINE ${line}: ${text.trim()}`;
+  }
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(message)) message += '\n(is the server running, and is the url in project.yaml / DATABASE_URL right?)';
+  if (/password authentication failed|no pg_hba.conf entry/.test(message)) message += '\n(check the user and password in the connection url)';
+  return new WarehouseError(message, sql, { cause: e });
+}
+
+export class PostgresAdapter implements Adapter {
+  readonly type = 'postgres' as const;
+  readonly dialect = postgresDialect;
+  readonly maxConcurrency: number;
+  private catalog = new Map<string, Map<string, 'table' | 'view'>>();
+  private tmpSeq = 0;
+
+  private constructor(
+    readonly pool: Pool,
+    poolSize: number,
+  ) {
+    this.maxConcurrency = poolSize;
+  }
+
+  static async open(cfg: PostgresTargetConfig, poolSize = 4): Promise<PostgresAdapter> {
+    const pg = (await import('pg')).default;
+    // bigint and numeric arrive as text by default; counts and sums are numbers to people.
+    // Per pool, not pg.types.setTypeParser: that would also change what `vigil sync` reads.
+    const types = {
+      getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+        oid === 20 || oid === 1700 ? (v: string) => Number(v) : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format),
+    };
+    const ssl = cfg.ssl === undefined ? undefined : typeof cfg.ssl === 'boolean' ? cfg.ssl : { rejectUnauthorized: cfg.ssl.reject_unauthorized ?? true, ca: cfg.ssl.ca };
+    const size = Math.max(1, cfg.pool_size ?? poolSize);
+    const pool = new pg.Pool({
+      connectionString: cfg.url,
+      max: size,
+      ssl,
+      application_name: cfg.application_name ?? 'vigil',
+      options: `-c TimeZone=UTC${cfg.statement_timeout_ms ? ` -c statement_timeout=${cfg.statement_timeout_ms}` : ''}`,
+      connectionTimeoutMillis: 15_000,
+      types: types as never,
+    });
+    pool.on('error', () => undefined); // an idle client dropped by the server: the next query reconnects
+    const a = new PostgresAdapter(pool, size);
+    try {
+      await a.execute(PG_HELPERS_SQL);
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      if (e instanceof WarehouseError && /concurrently|already exists/.test(e.message)) return PostgresAdapter.open(cfg, poolSize);
+      throw new WarehouseError(`could not connect to Postgres: ${(e as Error).message.split('\n')[0]}`, '', { cause: e });
+    }
+    return a;
+  }
+
+  async execute(sql: string): Promise<void> {
+    try {
+      await this.pool.query(sql);
+    } catch (e) {
+      throw pgError(e, sql);
+    }
+  }
+
+  async query<T extends Row = Row>(sql: string): Promise<T[]> {
+    try {
+      const r = await this.pool.query(sql);
+      return r.rows as T[];
+    } catch (e) {
+      throw pgError(e, sql);
+    }
+  }
+
+  async relationExists(rel: Relation): Promise<'table' | 'view' | null> {
+    let known = this.catalog.get(rel.schema);
+    if (!known) {
+      const rows = await this.query<{ relname: string; relkind: string }>(
+        `select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ${this.dialect.literal(rel.schema)} and c.relkind in ('r', 'v', 'm', 'p')`,
+      );
+      known = new Map(rows.map((r) => [r.relname, r.relkind === 'v' || r.relkind === 'm' ? 'view' : 'table']));
+      this.catalog.set(rel.schema, known);
+    }
+    return known.get(rel.identifier) ?? null;
+  }
+
+  async columns(rel: Relation): Promise<Column[]> {
+    const rows = await this.query<{ column_name: string; data_type: string }>(
+      `select a.attname as column_name, format_type(a.atttypid, a.atttypmod) as data_type
+       from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = ${this.dialect.literal(rel.schema)} and c.relname = ${this.dialect.literal(rel.identifier)} and a.attnum > 0 and not a.attisdropped
+       order by a.attnum`,
+    );
+    return rows.map((r) => ({ name: r.column_name, data_type: r.data_type }));
+  }
+
+  async ensureSchema(schema: string): Promise<void> {
+    try {
+      await this.execute(this.dialect.createSchema(schema));
+    } catch (e) {
+      // two runs creating the same schema at once: one wins, the other finds it
+      if (!/already exists|duplicate key/.test((e as Error).message)) throw e;
+    }
+  }
+
+  private async withClient<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    let c: PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (e) {
+      throw pgError(e, '');
+    }
+    try {
+      return await fn(c);
+    } finally {
+      c.release();
+    }
+  }
+
+  private static async run(c: PoolClient, sql: string): Promise<number> {
+    try {
+      const r = await c.query(sql);
+      return r.rowCount ?? 0;
+    } catch (e) {
+      throw pgError(e, sql);
+    }
+  }
+
+  async materialize(req: MaterializeRequest): Promise<MaterializeResult> {
+    const d = this.dialect;
+    const rel = d.relation(req.relation);
+    const existing = await this.relationExists(req.relation);
+    const remember = (kind: 'table' | 'view') => this.catalog.get(req.relation.schema)?.set(req.relation.identifier, kind);
+    return this.withClient(async (c) => {
+      const inTx = async <T>(fn: () => Promise<T>): Promise<T> => {
+        await PostgresAdapter.run(c, 'begin');
+        try {
+          const r = await fn();
+          await PostgresAdapter.run(c, 'commit');
+          return r;
+        } catch (e) {
+          await c.query('rollback').catch(() => undefined);
+          throw e;
+        }
+      };
+      if (req.kind === 'view') {
+        await inTx(async () => {
+          if (existing === 'table') await PostgresAdapter.run(c, `drop table ${rel} cascade`);
+          try {
+            await PostgresAdapter.run(c, 'savepoint vigil_view');
+            await PostgresAdapter.run(c, d.createView(req.relation, req.sql));
+          } catch (e) {
+            // create or replace cannot drop or retype columns: replace the view outright
+            if (!/SQLSTATE 42P16/.test((e as Error).message)) throw e;
+            await PostgresAdapter.run(c, 'rollback to savepoint vigil_view');
+            await PostgresAdapter.run(c, `drop view ${rel} cascade`);
+            await PostgresAdapter.run(c, d.createView(req.relation, req.sql));
+          }
+        });
+        remember('view');
+        return { message: 'created view' };
+      }
+      const incremental = req.kind === 'incremental' && existing === 'table' && !req.fullRefresh;
+      if (!incremental) {
+        // build beside the old relation, then swap in one transaction
+        const tmpName = `${req.relation.identifier}__vigil_tmp`.slice(0, 63);
+        const tmp = d.relation({ ...req.relation, identifier: tmpName });
+        await PostgresAdapter.run(c, `drop table if exists ${tmp}`);
+        await inTx(async () => {
+          await PostgresAdapter.run(c, d.createTableAs({ ...req.relation, identifier: tmpName }, req.sql));
+          if (existing === 'table') await PostgresAdapter.run(c, `drop table ${rel} cascade`);
+          if (existing === 'view') await PostgresAdapter.run(c, `drop view ${rel} cascade`);
+          await PostgresAdapter.run(c, `alter table ${tmp} rename to ${d.quoteIdent(req.relation.identifier)}`);
+        });
+        remember('table');
+        return { message: req.kind === 'incremental' ? 'created incremental table' : 'created table' };
+      }
+      const tmp = d.quoteIdent(`__vigil_incr_${++this.tmpSeq}`);
+      const rows = await inTx(async () => {
+        await PostgresAdapter.run(c, `create temp table ${tmp} on commit drop as\n${req.incrementalSql ?? req.sql}`);
+        const typesOf = async (relSql: string) =>
+          (await c.query(`select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a where a.attrelid = '${relSql.replace(/'/g, "''")}'::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`)).rows as Array<{ name: string; type: string }>;
+        const targetCols = await typesOf(rel);
+        const newCols = await typesOf(tmp);
+        const have = new Set(targetCols.map((x) => x.name));
+        const added = newCols.filter((x) => !have.has(x.name));
+        const policy = req.onSchemaChange ?? 'ignore';
+        if (added.length && policy === 'fail') {
+          throw new WarehouseError(`new columns ${added.map((a) => a.name).join(', ')} are not in ${rel} (on_schema_change: fail); run with --full-refresh to rebuild it`, '');
+        }
+        if (added.length && policy === 'append_new_columns') {
+          for (const a of added) await PostgresAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.name)} ${a.type}`);
+        }
+        const cols = newCols.filter((x) => policy === 'append_new_columns' || have.has(x.name)).map((x) => d.quoteIdent(x.name));
+        const strategy = req.strategy ?? (req.uniqueKey?.length ? 'delete+insert' : 'append');
+        if (strategy !== 'append' && req.uniqueKey?.length) {
+          const on = req.uniqueKey.map((k) => `t.${d.quoteIdent(k)} is not distinct from s.${d.quoteIdent(k)}`).join(' and ');
+          await PostgresAdapter.run(c, `delete from ${rel} as t using ${tmp} as s where ${on}`);
+        }
+        return PostgresAdapter.run(c, `insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
+      });
+      return { message: `inserted ${rows} rows into`, rows };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * PostgreSQL's SQL spelling. Pure: used by the compiler and by the Postgres adapter.
+ * Results are meant to match DuckDB's exactly on the same data (the parity test checks the
+ * shipped marts row by row), so numbers are double precision where DuckDB's are DOUBLE.
+ *
+ * @example postgresDialect.percentile('duration_ms', 0.95)
+ *   // percentile_disc(0.95) within group (order by duration_ms)
+ */
+import { checkDatePart, checkFraction, type DatePart, type Dialect, type Relation } from '../dialect.js';
+
+/** Schema holding the helper functions the adapter installs (see postgres-adapter.ts). */
+export const PG_HELPER_SCHEMA = 'vigil_internal';
+
+const NUMBER_RE = `'^\\s*-?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?\\s*$'`;
+
+function key(k: string): string {
+  return `'${k.replace(/'/g, "''")}'`;
+}
+
+/** Truncate both ends to the unit and count the units between: DuckDB's date_diff semantics. */
+function diffIn(part: DatePart, a: string, b: string): string {
+  const secs: Partial<Record<DatePart, number>> = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 };
+  const s = secs[part];
+  if (s) {
+    const t = (x: string) => `extract(epoch from date_trunc('${part}', cast(${x} as timestamp)))`;
+    return `cast(round((${t(b)} - ${t(a)}) / ${s}) as bigint)`;
+  }
+  const months = (x: string) => `(extract(year from ${x}) * 12 + extract(month from ${x}) - 1)`;
+  if (part === 'month') return `cast(${months(b)} - ${months(a)} as bigint)`;
+  if (part === 'quarter') return `cast(floor(${months(b)} / 3) - floor(${months(a)} / 3) as bigint)`;
+  return `cast(extract(year from ${b}) - extract(year from ${a}) as bigint)`;
+}
+
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  quoteIdent: (id) => `"${id.replace(/"/g, '""')}"`,
+  relation(rel: Relation) {
+    const parts = [rel.database, rel.schema, rel.identifier].filter((p): p is string => !!p);
+    return parts.map((p) => this.quoteIdent(p)).join('.');
+  },
+  literal(v) {
+    if (v === null) return 'NULL';
+    if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'NULL';
+    if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+    return `'${v.replace(/'/g, "''")}'`;
+  },
+  // ->> works on json and jsonb; non-numeric text gives NULL instead of an error, like DuckDB's try_cast
+  json_number: (col, k) => `(case when (${col} ->> ${key(k)}) ~ ${NUMBER_RE} then cast(${col} ->> ${key(k)} as double precision) end)`,
+  json_text: (col, k) => `(${col} ->> ${key(k)})`,
+  json_has: (col, k) => `coalesce(cast(${col} as jsonb) ? ${key(k)}, false)`,
+  percentile: (expr, f) => `percentile_disc(${checkFraction(f)}) within group (order by ${expr})`,
+  // percentile_cont is not a window function in Postgres: aggregate the frame into an array
+  // and take its median with a helper function the adapter installs
+  rolling_median: (expr, partitionBy, orderBy, n) =>
+    `${PG_HELPER_SCHEMA}.median(array_agg(cast(${expr} as double precision)) over (partition by ${partitionBy} order by ${orderBy} rows between ${Math.trunc(n)} preceding and 1 preceding))`,
+  count_if: (cond) => `count(*) filter (where ${cond})`,
+  safe_divide: (a, b) => `(cast(${a} as double precision) / nullif(${b}, 0))`,
+  date_trunc: (part: DatePart, expr) => `date_trunc('${checkDatePart(part)}', ${expr})`,
+  dateadd: (part: DatePart, n, expr) => `(${expr} + (${n}) * interval '1 ${checkDatePart(part)}')`,
+  datediff: (part: DatePart, a, b) => diffIn(checkDatePart(part), a, b),
+  to_date: (expr) => `cast(${expr} as date)`,
+  date_spine: (start, end) => `select cast(d as date) as date from generate_series(cast(${start} as timestamp), cast(${end} as timestamp), interval '1 day') as g(d)`,
+  current_timestamp: () => 'current_timestamp',
+  current_date: () => 'current_date',
+  createSchema: (schema) => `create schema if not exists "${schema.replace(/"/g, '""')}"`,
+  createView(rel, sql) {
+    return `create or replace view ${this.relation(rel)} as\n${sql}`;
+  },
+  createTableAs(rel, sql) {
+    return `create table ${this.relation(rel)} as\n${sql}`;
+  },
+};
+
+/** SQL the adapter runs once per connection pool to install the helper functions. */
+export const PG_HELPERS_SQL = `create schema if not exists ${PG_HELPER_SCHEMA};
+create or replace function ${PG_HELPER_SCHEMA}.median(double precision[]) returns double precision
+  language sql immutable parallel safe
+  as $$ select percentile_cont(0.5) within group (order by v) from unnest($1) as u(v) $$;`;
