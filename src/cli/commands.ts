@@ -209,3 +209,94 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   const total = tables.reduce((a, t) => a + t.rows, 0);
   out(`Done: ${tables.length} tables, ${total.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(2)}s. Next: vigil build`);
 }
+
+function parseDuration(flag: string, v: string): number {
+  const m = /^(\d+)\s*(s|m|h|d)$/.exec(v.trim());
+  if (!m) throw new UsageError(`${flag} must be a duration like 30m, 24h or 7d, got '${v}'`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+/** Sources with a sync block, selected, and the postgres targets they read from, opened. */
+async function syncSetup(c: Compiled, o: Common) {
+  const { ids, unmatched } = selectNodes(c.result.manifest, o.select, o.exclude);
+  warnUnmatched(unmatched);
+  const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
+  if (!streams.length) throw new UsageError('no source table has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
+  const { resolveTarget } = await import('../compile/compile-project.js');
+  const { openAdapter } = await import('../adapters/index.js');
+  const froms = new Map<string, import('../adapters/postgres/postgres-adapter.js').PostgresAdapter>();
+  const problems: string[] = [];
+  for (const from of new Set(streams.map((s) => s.sync!.from))) {
+    const ds: ReturnType<typeof diag>[] = [];
+    const t = resolveTarget(c.files, { target: from, env: process.env }, ds);
+    if (!t) throw new ProjectError(ds);
+    if (t.type !== 'postgres') throw new UsageError(`sync.from '${from}' is a ${t.type} target; vigil sync reads from postgres targets`);
+    try {
+      froms.set(from, (await openAdapter(t, c.files, 2)) as import('../adapters/postgres/postgres-adapter.js').PostgresAdapter);
+    } catch (e) {
+      problems.push(`source database '${from}': ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  return { streams, froms, problems };
+}
+
+export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: string; lookback?: string; fullRefresh?: boolean }): Promise<void> {
+  let since: Date | undefined;
+  if (o.since) {
+    since = new Date(o.since);
+    if (Number.isNaN(since.getTime())) throw new UsageError(`--since must be an ISO timestamp like 2026-11-22T10:00:00Z, got '${o.since}'`);
+  }
+  if (o.lookback && o.mode !== 'full') throw new UsageError('--lookback goes with --mode full (a delta run already re-reads each stream\'s own lookback)');
+  const lookbackSeconds = o.lookback ? parseDuration('--lookback', o.lookback) : undefined;
+  const c = compileForCommand(o, { writeArtifacts: false });
+  const { streams, froms, problems } = await syncSetup(c, o);
+  const target = await open(c, 2);
+  const t0 = performance.now();
+  try {
+    out(`vigil ${VIGIL_VERSION} sync (${o.mode}${o.fullRefresh ? ', full refresh' : ''}): ${streams.length} stream${streams.length === 1 ? '' : 's'} into target ${c.target.name} (${c.target.type})`);
+    for (const p of problems) out(`  ERROR ${p}`);
+    const { syncStreams } = await import('../sync/run-sync.js');
+    const results = await syncStreams(streams, froms, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out });
+    out('');
+    results.forEach((r, i) => out(`${i + 1} of ${results.length} ${r.status === 'success' ? 'OK' : 'ERROR'} ${r.stream}: ${r.message} [${r.seconds.toFixed(2)}s${r.rows ? `, ${Math.round(r.rows / Math.max(r.seconds, 1e-3)).toLocaleString('en-US')} rows/s` : ''}]`));
+    const failed = results.filter((r) => r.status === 'error').length;
+    const rows = results.reduce((a, r) => a + r.rows, 0);
+    out(`\nFinished ${results.length} streams in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${rows.toLocaleString('en-US')} rows, ${failed} failed`);
+    if (failed || problems.length) process.exitCode = 1;
+  } finally {
+    for (const f of froms.values()) await f.close();
+    await target.close();
+  }
+}
+
+export async function runSyncStatus(o: Common): Promise<void> {
+  const c = compileForCommand(o, { writeArtifacts: false });
+  const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync);
+  if (!streams.length) throw new UsageError('no source table has a sync block');
+  const target = await open(c, 1);
+  try {
+    const { syncWriterFor, STATE_TABLE } = await import('../sync/sync-writer.js');
+    const writer = syncWriterFor(target);
+    const now = Date.now();
+    const age = (iso: string | null) => {
+      if (!iso) return 'never';
+      const s = (now - new Date(iso.replace(' ', 'T').replace(/\+00$/, 'Z')).getTime()) / 1000;
+      return s < 90 ? `${Math.round(s)}s ago` : s < 5400 ? `${Math.round(s / 60)}m ago` : s < 172800 ? `${(s / 3600).toFixed(1)}h ago` : `${(s / 86400).toFixed(1)}d ago`;
+    };
+    for (const s of streams) {
+      const stream = `${s.source_name}.${s.name}`;
+      const exists = await target.relationExists({ schema: s.relation.schema, identifier: STATE_TABLE });
+      const st = exists ? await writer.readState({ schema: s.relation.schema, identifier: STATE_TABLE }, stream) : undefined;
+      if (!st) {
+        out(`${stream}: never synced`);
+        continue;
+      }
+      const lagS = st.cursor_value && st.source_max_cursor ? (new Date(st.source_max_cursor.replace(' ', 'T').replace(/\+00$/, 'Z')).getTime() - new Date(st.cursor_value.replace(' ', 'T').replace(/\+00$/, 'Z')).getTime()) / 1000 : null;
+      out(
+        `${stream}: ${st.last_status ?? '?'}, ${st.rows_synced.toLocaleString('en-US')} rows, last synced ${age(st.last_synced_at)}, cursor ${st.cursor_value ?? '-'}${lagS !== null ? `, ${Math.max(0, Math.round(lagS))}s behind the source's newest row` : ''}${st.consecutive_failures ? `, ${st.consecutive_failures} consecutive failure${st.consecutive_failures === 1 ? '' : 's'}: ${st.last_error}` : ''}`,
+      );
+    }
+  } finally {
+    await target.close();
+  }
+}

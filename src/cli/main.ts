@@ -95,6 +95,21 @@ export function buildProgram(): Command {
     });
   }
 
+  const sync = program.command('sync').description('copy source tables from the application database (Postgres) into the target, exactly once');
+  commonOptions(selectionOptions(sync))
+    .addOption(new Option('--mode <mode>', 'delta: from the saved cursor (minus lookback); full: everything, or --lookback back from now').choices(['delta', 'full']).default('delta'))
+    .option('--since <iso>', 'start at this timestamp instead of the saved cursor')
+    .option('--lookback <duration>', 'with --mode full: re-read this far back from now, e.g. 24h (the nightly repair)')
+    .option('--full-refresh', 'empty the synced tables and start over')
+    .action(async (o, cmd: Command) => {
+      const { runSync } = await import('./commands.js');
+      return runSync({ ...globals(cmd), ...o });
+    });
+  commonOptions(selectionOptions(sync.command('status').description("each stream's cursor, rows, last sync, lag and failures"))).action(async (o, cmd: Command) => {
+    const { runSyncStatus } = await import('./commands.js');
+    return runSyncStatus({ ...globals(cmd), ...o });
+  });
+
   commonOptions(selectionOptions(program.command('ls').description('list nodes (models, tests, sources)')))
     .addOption(new Option('--resource-type <type>', 'only this kind of node').choices(['model', 'test', 'unit_test', 'source']))
     .addOption(new Option('--output <format>', 'output format').choices(['name', 'path', 'json']).default('name'))

@@ -186,7 +186,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           columns: (t.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type })),
           tags: [...(s.tags ?? []), ...(t.tags ?? [])],
           meta: t.meta,
-          sync: t.sync,
+          sync: t.sync && t.sync.enabled !== false ? syncSettings(s, t, pf.yaml, ['sources', si, 'tables', ti, 'sync'], pf.path, ds) : undefined,
         };
         sources.set(uid, node);
         const base = ['sources', si, 'tables', ti];
@@ -639,4 +639,27 @@ function unknownSource(s: string, t: string, sources: Map<string, SourceNode>, f
     { file: f.path, ...locate(f.text, new RegExp(`\\bsource\\s*\\(\\s*["']${s}["']\\s*,\\s*["']${t}["']`)) },
     hint ? undefined : 'declare it under sources: in a models/**/*.yml file',
   );
+}
+
+function durationSeconds(d: string): number {
+  const m = /^(\d+)\s*(s|m|h|d)$/.exec(d.trim());
+  if (!m) return NaN;
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+/** A table's sync block, with its source's connection; a table without `from` is an error at its line. */
+function syncSettings(s: SourceProps, t: SourceTableProps, yaml: YamlSource, path: (string | number)[], file: string, ds: Diagnostic[]): SourceNode['sync'] {
+  const sync = t.sync!;
+  if (!s.sync?.from) {
+    ds.push(diag('E_SYNC', `source '${s.name}': table ${t.name} has a sync block but the source does not say where to read from`, { file, ...yaml.locate(path) }, `add to the source:  sync: { from: <a postgres target in project.yaml> }`));
+    return undefined;
+  }
+  return {
+    from: s.sync.from,
+    schema: s.sync.schema ?? s.schema ?? s.name,
+    primary_key: Array.isArray(sync.primary_key) ? sync.primary_key : [sync.primary_key],
+    cursor: sync.cursor,
+    batch_size: sync.batch_size ?? 50_000,
+    lookback_seconds: durationSeconds(sync.lookback ?? '5m'),
+  };
 }

@@ -53,7 +53,15 @@ export interface SourceNode {
   columns: ColumnInfo[];
   tags: string[];
   meta?: Record<string, unknown>;
-  sync?: Record<string, unknown>;
+  /** `vigil sync` settings: the table's own block merged with its source's `from`/`schema`. */
+  sync?: {
+    from: string;
+    schema: string;
+    primary_key: string[];
+    cursor: string;
+    batch_size: number;
+    lookback_seconds: number;
+  };
 }
 
 export interface TestNode {

@@ -86,8 +86,19 @@ const SourceTableSchema = z
     data_tests: z.array(TestEntrySchema).optional(),
     meta: z.record(z.string(), z.unknown()).optional(),
     tags: z.array(z.string()).optional(),
-    // the sync block belongs to `vigil sync` (a later issue); accepted and kept as-is
-    sync: z.record(z.string(), z.unknown()).optional(),
+    /** `vigil sync`: copy this table from the source database into the target */
+    sync: z
+      .object({
+        primary_key: z.union([z.string(), z.array(z.string()).min(1)]),
+        /** a timestamp column rows are read in order of (created_at, or updated_at for tables whose rows change) */
+        cursor: z.string(),
+        batch_size: z.number().int().positive().max(1_000_000).optional(),
+        /** re-read this far behind the cursor on every delta run, e.g. 5m, 1h */
+        lookback: z.string().regex(/^\d+\s*(s|m|h|d)$/, 'a duration like 30s, 5m, 2h or 1d').optional(),
+        enabled: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     retention: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
@@ -102,6 +113,16 @@ const SourceSchema = z
     loaded_at_field: z.string().optional(),
     freshness: FreshnessSchema.optional(),
     tables: z.array(SourceTableSchema).min(1),
+    /** where `vigil sync` reads this source's tables from */
+    sync: z
+      .object({
+        /** a postgres target in project.yaml: the application's database */
+        from: z.string().min(1),
+        /** schema in that database (default: this source's schema) */
+        schema: z.string().optional(),
+      })
+      .strict()
+      .optional(),
     meta: z.record(z.string(), z.unknown()).optional(),
     tags: z.array(z.string()).optional(),
   })

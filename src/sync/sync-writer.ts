@@ -1,0 +1,281 @@
+/**
+ * The warehouse side of `vigil sync`: create the raw table and the state table, and apply a
+ * batch — stage the CSV, replace rows by primary key, and move the stream's cursor — in ONE
+ * transaction, so a crash at any moment leaves either the whole batch with its cursor or
+ * neither. DuckDB and Postgres targets.
+ */
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type { Adapter } from '../adapters/adapter.js';
+import type { Relation } from '../adapters/dialect.js';
+import { DuckDbAdapter } from '../adapters/duckdb/duckdb-adapter.js';
+import { PostgresAdapter, pgError } from '../adapters/postgres/postgres-adapter.js';
+import { WarehouseError } from '../errors.js';
+
+export interface SyncColumn {
+  name: string;
+  /** Postgres type as format_type() prints it */
+  pgType: string;
+}
+
+export interface StreamState {
+  stream: string;
+  cursor_value: string | null;
+  cursor_id: string | null;
+  rows_synced: number;
+  last_synced_at: string | null;
+  source_max_cursor: string | null;
+  last_status: string | null;
+  last_error: string | null;
+  consecutive_failures: number;
+}
+
+export interface BatchInfo {
+  rows: number;
+  /** the last row's cursor (text, exact) and primary key (text; JSON array for composite keys) */
+  lastCursor: string | null;
+  lastId: string | null;
+}
+
+export const STATE_TABLE = 'vigil_sync_state';
+
+/** Map a Postgres column type to the warehouse's. */
+export function duckType(pgType: string): string {
+  const t = pgType.toLowerCase();
+  if (t === 'bigint') return 'BIGINT';
+  if (t === 'integer') return 'INTEGER';
+  if (t === 'smallint') return 'SMALLINT';
+  if (t === 'double precision') return 'DOUBLE';
+  if (t === 'real') return 'FLOAT';
+  if (t.startsWith('numeric')) return t.includes('(') ? t.replace('numeric', 'DECIMAL').toUpperCase() : 'DOUBLE';
+  if (t === 'boolean') return 'BOOLEAN';
+  if (t === 'json' || t === 'jsonb') return 'JSON';
+  if (t === 'timestamp with time zone') return 'TIMESTAMPTZ';
+  if (t.startsWith('timestamp')) return 'TIMESTAMP';
+  if (t === 'date') return 'DATE';
+  return 'VARCHAR';
+}
+
+export interface SyncWriter {
+  /** The state table alone: failures are recorded even when the source cannot be read. */
+  ensureState(schema: string): Promise<void>;
+  ensureTables(rel: Relation, columns: SyncColumn[]): Promise<void>;
+  readState(stateRel: Relation, stream: string): Promise<StreamState | undefined>;
+  /** Stage `csvFile`, delete+insert by `pk`, update the stream's state: one transaction. */
+  applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], cursor: string, stateRel: Relation, stream: string, sourceMax: string | null): Promise<BatchInfo>;
+  recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void>;
+  /** --full-refresh: empty the table and forget the stream's cursor, in one transaction. */
+  reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
+}
+
+const STATE_COLUMNS = `stream varchar primary key, cursor_value timestamptz, cursor_id varchar, rows_synced bigint not null default 0,
+  last_synced_at timestamptz, source_max_cursor timestamptz, last_status varchar, last_error varchar, consecutive_failures integer not null default 0,
+  last_run_rows bigint, last_run_at timestamptz`;
+
+function lit(v: string | null): string {
+  return v === null ? 'NULL' : `'${v.replace(/'/g, "''")}'`;
+}
+
+class DuckDbSyncWriter implements SyncWriter {
+  constructor(private readonly db: DuckDbAdapter) {}
+
+  async ensureState(schema: string): Promise<void> {
+    await this.db.ensureSchema(schema);
+    await this.db.execute(`create table if not exists ${this.db.dialect.relation({ schema, identifier: STATE_TABLE })} (${STATE_COLUMNS})`);
+  }
+
+  async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<void> {
+    const d = this.db.dialect;
+    await this.db.ensureSchema(rel.schema);
+    await this.db.execute(`create table if not exists ${d.relation(rel)} (${columns.map((c) => `${d.quoteIdent(c.name)} ${duckType(c.pgType)}`).join(', ')})`);
+    await this.db.execute(`create table if not exists ${d.relation({ schema: rel.schema, identifier: STATE_TABLE })} (${STATE_COLUMNS})`);
+  }
+
+  async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
+    const rows = await this.db.query<Record<string, unknown>>(
+      `select stream, cast(cursor_value as varchar) as cursor_value, cursor_id, rows_synced, cast(last_synced_at as varchar) as last_synced_at, cast(source_max_cursor as varchar) as source_max_cursor, last_status, last_error, consecutive_failures from ${this.db.dialect.relation(stateRel)} where stream = ${lit(stream)}`,
+    );
+    return rows[0] ? normalizeState(rows[0]) : undefined;
+  }
+
+  async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], cursor: string, stateRel: Relation, stream: string, sourceMax: string | null): Promise<BatchInfo> {
+    const d = this.db.dialect;
+    const q = (s: string) => d.quoteIdent(s);
+    const target = d.relation(rel);
+    const colSpec = `{${columns.map((c) => `'${c.name.replace(/'/g, "''")}': '${duckType(c.pgType)}'`).join(', ')}}`;
+    return this.db.withConnection(async (c) => {
+      const run = async (sql: string) => {
+        try {
+          return await c.runAndReadAll(sql);
+        } catch (e) {
+          throw new WarehouseError(e instanceof Error ? e.message : String(e), sql, { cause: e });
+        }
+      };
+      await run('begin transaction');
+      try {
+        await run(
+          `create or replace temp table __vigil_stage as select * from read_csv(${lit(csvFile)}, header = false, auto_detect = false, columns = ${colSpec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, parallel = false)`,
+        );
+        const keys = pk.map(q);
+        const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
+        await run(`delete from ${target} where ${tuple} in (select ${keys.join(', ')} from __vigil_stage)`);
+        const cols = columns.map((x) => q(x.name)).join(', ');
+        await run(`insert into ${target} (${cols}) select ${cols} from __vigil_stage`);
+        const idExpr = keys.length === 1 ? `cast(${keys[0]} as varchar)` : `to_json([${keys.map((k) => `cast(${k} as varchar)`).join(', ')}])::varchar`;
+        const info = (
+          await run(`select count(*) as n, cast(max(${q(cursor)}) as varchar) as last_cursor, (select ${idExpr} from __vigil_stage order by ${q(cursor)} desc, ${keys.map((k) => `${k} desc`).join(', ')} limit 1) as last_id from __vigil_stage`)
+        ).getRowObjectsJS()[0] as { n: bigint; last_cursor: string | null; last_id: string | null };
+        const n = Number(info.n);
+        if (n > 0) {
+          await run(
+            `insert into ${d.relation(stateRel)} (stream, cursor_value, cursor_id, rows_synced, last_synced_at, source_max_cursor, last_status, last_error, consecutive_failures, last_run_rows, last_run_at)
+             values (${lit(stream)}, ${lit(info.last_cursor)}, ${lit(info.last_id)}, ${n}, now(), ${lit(sourceMax)}, 'running', null, 0, ${n}, now())
+             on conflict (stream) do update set cursor_value = excluded.cursor_value, cursor_id = excluded.cursor_id,
+               rows_synced = ${d.relation(stateRel)}.rows_synced + excluded.rows_synced, last_synced_at = excluded.last_synced_at,
+               source_max_cursor = excluded.source_max_cursor, last_status = 'running'`,
+          );
+        }
+        await run('drop table __vigil_stage');
+        await run('commit');
+        return { rows: n, lastCursor: info.last_cursor, lastId: info.last_id };
+      } catch (e) {
+        await c.run('rollback').catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  async recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void> {
+    const s = this.db.dialect.relation(stateRel);
+    const failures = status === 'error' ? `${s}.consecutive_failures + 1` : '0';
+    await this.db.execute(
+      `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor) values (${lit(stream)}, '${status}', ${lit(error)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${lit(sourceMax)})
+       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error, consecutive_failures = ${failures},
+         last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor)`,
+    );
+  }
+
+  async reset(rel: Relation, stateRel: Relation, stream: string): Promise<void> {
+    await this.db.withConnection(async (c) => {
+      await c.run('begin transaction');
+      try {
+        await c.run(`delete from ${this.db.dialect.relation(rel)}`);
+        await c.run(`update ${this.db.dialect.relation(stateRel)} set cursor_value = null, cursor_id = null, rows_synced = 0 where stream = ${lit(stream)}`);
+        await c.run('commit');
+      } catch (e) {
+        await c.run('rollback').catch(() => undefined);
+        throw new WarehouseError((e as Error).message, 'reset', { cause: e });
+      }
+    });
+  }
+}
+
+class PostgresSyncWriter implements SyncWriter {
+  constructor(private readonly db: PostgresAdapter) {}
+
+  async ensureState(schema: string): Promise<void> {
+    await this.db.ensureSchema(schema);
+    await this.db.execute(`create table if not exists ${this.db.dialect.relation({ schema, identifier: STATE_TABLE })} (${STATE_COLUMNS})`);
+  }
+
+  async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<void> {
+    const d = this.db.dialect;
+    await this.db.ensureSchema(rel.schema);
+    await this.db.execute(`create table if not exists ${d.relation(rel)} (${columns.map((c) => `${d.quoteIdent(c.name)} ${c.pgType}`).join(', ')})`);
+    await this.db.execute(`create table if not exists ${d.relation({ schema: rel.schema, identifier: STATE_TABLE })} (${STATE_COLUMNS})`);
+  }
+
+  async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
+    const rows = await this.db.query<Record<string, unknown>>(
+      `select stream, cursor_value::text as cursor_value, cursor_id, rows_synced, last_synced_at::text as last_synced_at, source_max_cursor::text as source_max_cursor, last_status, last_error, consecutive_failures from ${this.db.dialect.relation(stateRel)} where stream = ${lit(stream)}`,
+    );
+    return rows[0] ? normalizeState(rows[0]) : undefined;
+  }
+
+  async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], cursor: string, stateRel: Relation, stream: string, sourceMax: string | null): Promise<BatchInfo> {
+    const { from: copyFrom } = await import('pg-copy-streams');
+    const d = this.db.dialect;
+    const q = (s: string) => d.quoteIdent(s);
+    const target = d.relation(rel);
+    const client = await this.db.pool.connect();
+    const run = async (sql: string) => {
+      try {
+        return await client.query(sql);
+      } catch (e) {
+        throw pgError(e, sql);
+      }
+    };
+    try {
+      await run('begin');
+      try {
+        await run(`create temp table __vigil_stage (like ${target}) on commit drop`);
+        try {
+          await pipeline(createReadStream(csvFile), client.query(copyFrom(`copy __vigil_stage (${columns.map((c) => q(c.name)).join(', ')}) from stdin with (format csv)`)));
+        } catch (e) {
+          throw pgError(e, 'copy __vigil_stage from stdin');
+        }
+        const keys = pk.map(q);
+        await run(`delete from ${target} as t using __vigil_stage as s where ${keys.map((k) => `t.${k} = s.${k}`).join(' and ')}`);
+        const cols = columns.map((x) => q(x.name)).join(', ');
+        await run(`insert into ${target} (${cols}) select ${cols} from __vigil_stage`);
+        const idExpr = keys.length === 1 ? `${keys[0]}::text` : `json_build_array(${keys.map((k) => `${k}::text`).join(', ')})::text`;
+        const info = (await run(`select count(*)::bigint as n, max(${q(cursor)})::text as last_cursor, (select ${idExpr} from __vigil_stage order by ${q(cursor)} desc, ${keys.map((k) => `${k} desc`).join(', ')} limit 1) as last_id from __vigil_stage`)).rows[0] as {
+          n: string;
+          last_cursor: string | null;
+          last_id: string | null;
+        };
+        const n = Number(info.n);
+        if (n > 0) {
+          const s = d.relation(stateRel);
+          await run(
+            `insert into ${s} (stream, cursor_value, cursor_id, rows_synced, last_synced_at, source_max_cursor, last_status, consecutive_failures, last_run_rows, last_run_at)
+             values (${lit(stream)}, ${lit(info.last_cursor)}, ${lit(info.last_id)}, ${n}, now(), ${lit(sourceMax)}, 'running', 0, ${n}, now())
+             on conflict (stream) do update set cursor_value = excluded.cursor_value, cursor_id = excluded.cursor_id, rows_synced = ${s}.rows_synced + excluded.rows_synced,
+               last_synced_at = excluded.last_synced_at, source_max_cursor = excluded.source_max_cursor, last_status = 'running'`,
+          );
+        }
+        await run('commit');
+        return { rows: n, lastCursor: info.last_cursor, lastId: info.last_id };
+      } catch (e) {
+        await client.query('rollback').catch(() => undefined);
+        throw e;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void> {
+    const s = this.db.dialect.relation(stateRel);
+    const failures = status === 'error' ? `${s}.consecutive_failures + 1` : '0';
+    await this.db.execute(
+      `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor) values (${lit(stream)}, '${status}', ${lit(error)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${lit(sourceMax)})
+       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error, consecutive_failures = ${failures},
+         last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor)`,
+    );
+  }
+
+  async reset(rel: Relation, stateRel: Relation, stream: string): Promise<void> {
+    await this.db.execute(`begin; delete from ${this.db.dialect.relation(rel)}; update ${this.db.dialect.relation(stateRel)} set cursor_value = null, cursor_id = null, rows_synced = 0 where stream = ${lit(stream)}; commit;`);
+  }
+}
+
+function normalizeState(r: Record<string, unknown>): StreamState {
+  return {
+    stream: String(r.stream),
+    cursor_value: (r.cursor_value as string | null) ?? null,
+    cursor_id: (r.cursor_id as string | null) ?? null,
+    rows_synced: Number(r.rows_synced ?? 0),
+    last_synced_at: (r.last_synced_at as string | null) ?? null,
+    source_max_cursor: (r.source_max_cursor as string | null) ?? null,
+    last_status: (r.last_status as string | null) ?? null,
+    last_error: (r.last_error as string | null) ?? null,
+    consecutive_failures: Number(r.consecutive_failures ?? 0),
+  };
+}
+
+export function syncWriterFor(adapter: Adapter): SyncWriter {
+  if (adapter instanceof DuckDbAdapter) return new DuckDbSyncWriter(adapter);
+  if (adapter instanceof PostgresAdapter) return new PostgresSyncWriter(adapter);
+  throw new WarehouseError(`vigil sync cannot write to a ${adapter.type} target yet`, '');
+}
