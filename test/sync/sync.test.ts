@@ -1,0 +1,211 @@
+/**
+ * `vigil sync` against a real PostgreSQL server (inject('pgUrl')) into DuckDB: initial load,
+ * delta, ties on the cursor across batch edges, a late-committing concurrent transaction,
+ * updates on an updated_at stream, kill -9 mid-run, and every bad input.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import pg from 'pg';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { uniqueSchema } from '../support/postgres.js';
+import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
+
+const url = inject('pgUrl');
+let client: pg.Client;
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  client = new pg.Client(url);
+  await client.connect();
+  await client.query("set timezone = 'UTC'");
+});
+afterAll(async () => {
+  await client?.end();
+  dirs.forEach(removeDir);
+});
+
+function project(srcSchema: string, opts: { batch?: number; lookback?: string; extraTables?: string } = {}): string {
+  const dir = makeProject({
+    'project.yaml': `name: synctest
+default_target: dev
+targets:
+  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }
+  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }
+`,
+    'models/sources.yml': `sources:
+  - name: raw
+    schema: raw
+    sync: { from: app, schema: ${srcSchema} }
+    tables:
+      - name: events
+        sync: { primary_key: id, cursor: created_at, batch_size: ${opts.batch ?? 3}, lookback: ${opts.lookback ?? '5m'} }
+      - name: trails
+        sync: { primary_key: id, cursor: updated_at, batch_size: 100 }
+${opts.extraTables ?? ''}`,
+  });
+  dirs.push(dir);
+  return dir;
+}
+
+async function setupSource(schema: string): Promise<void> {
+  await client.query(`create schema ${schema};
+    create table ${schema}.events (id bigint primary key, payload jsonb, note text, created_at timestamptz not null);
+    create table ${schema}.trails (id text primary key, cost double precision, updated_at timestamptz not null);`);
+}
+
+const sync = (dir: string, args: string[] = []) => vigil(dir, ['sync', ...args], { DATABASE_URL: url });
+
+async function duck<T extends Record<string, unknown>>(dir: string, sql: string): Promise<T[]> {
+  const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+  try {
+    return await db.query<T>(sql);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Every source row equals its target row, and there are no extra rows: compared as text. */
+async function expectInSync(dir: string, schema: string, table = 'events'): Promise<number> {
+  const cols = table === 'events' ? ['id', 'payload', 'note', 'created_at'] : ['id', 'cost', 'updated_at'];
+  const src = (await client.query(`select ${cols.map((c) => (c === 'payload' ? `${c}::text as ${c}` : c === 'created_at' || c === 'updated_at' ? `to_char(${c}, 'YYYY-MM-DD HH24:MI:SS.US') as ${c}` : `${c}::text as ${c}`)).join(', ')} from ${schema}.${table} order by id`)).rows;
+  const dst = await duck(dir, `select ${cols.map((c) => (c === 'created_at' || c === 'updated_at' ? `strftime(${c}, '%Y-%m-%d %H:%M:%S.%f') as ${c}` : `cast(${c} as varchar) as ${c}`)).join(', ')} from raw.${table} order by ${table === 'events' ? 'id' : 'id'}`);
+  const norm = (r: Record<string, unknown>) =>
+    cols.map((c) => (r[c] === null ? null : c === 'payload' ? JSON.stringify(JSON.parse(String(r[c]))) : c === 'cost' ? String(Number(r[c])) : String(r[c]))).join('|');
+  expect(dst.map(norm)).toEqual(src.map(norm));
+  return src.length;
+}
+
+describe('vigil sync', () => {
+  it('initial load, then deltas; ties on created_at across batch edges are neither lost nor doubled', async () => {
+    const s = uniqueSchema('sync_basic');
+    await setupSource(s);
+    // 10 rows share one timestamp with batch_size 3: every batch edge falls inside the tie
+    await client.query(`insert into ${s}.events select i, jsonb_build_object('durationMs', i, 'status', 'success'), 'n' || i, timestamptz '2026-01-01 10:00:00+00' from generate_series(1, 10) i`);
+    await client.query(`insert into ${s}.events select i, null, null, timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' from generate_series(11, 20) i`);
+    await client.query(`insert into ${s}.trails values ('a', 1.5, '2026-01-01 00:00:00+00'), ('b', 2.5, '2026-01-01 00:00:01+00')`);
+    const dir = project(s);
+    const r = sync(dir);
+    expect(r.stdout).toMatch(/OK raw\.events: 20 rows in 7 batches/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await expectInSync(dir, s)).toBe(20);
+    expect(await expectInSync(dir, s, 'trails')).toBe(2);
+    // delta: new rows, plus the lookback window re-read, and still no duplicates
+    await client.query(`insert into ${s}.events select i, '{"k": "v"}', 'late', timestamptz '2026-01-01 10:00:20+00' from generate_series(21, 25) i`);
+    expect(sync(dir).code).toBe(0);
+    expect(await expectInSync(dir, s)).toBe(25);
+    const [st] = await duck<{ rows_synced: bigint; cursor: string; status: string; f: number }>(dir, `select rows_synced, strftime(cursor_value, '%H:%M:%S') as cursor, last_status as status, consecutive_failures as f from raw.vigil_sync_state where stream = 'raw.events'`);
+    expect(st).toMatchObject({ cursor: '10:00:20', status: 'success', f: 0 });
+    const status = vigil(dir, ['sync', 'status'], { DATABASE_URL: url });
+    expect(status.stdout).toMatch(/raw\.events: success, \d+ rows, last synced \d+s ago, cursor 2026-01-01 10:00:20/);
+  });
+
+  it('picks up a row whose transaction committed late with an earlier timestamp (within lookback)', async () => {
+    const s = uniqueSchema('sync_late');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events select i, null, null, now() - interval '10 minutes' + i * interval '1 second' from generate_series(1, 5) i`);
+    const dir = project(s, { lookback: '5m' });
+    expect(sync(dir).code).toBe(0);
+    // a concurrent writer stamps its row 1 minute ago but commits only after the next sync ran
+    const writer = new pg.Client(url);
+    await writer.connect();
+    await writer.query('begin');
+    await writer.query(`insert into ${s}.events values (100, null, 'late commit', now() - interval '1 minute')`);
+    await client.query(`insert into ${s}.events values (101, null, 'on time', now())`);
+    expect(sync(dir).code).toBe(0);
+    expect(await duck(dir, 'select id::int as id from raw.events where id >= 100 order by id')).toEqual([{ id: 101 }]);
+    await writer.query('commit');
+    await writer.end();
+    expect(sync(dir).code).toBe(0);
+    expect(await expectInSync(dir, s)).toBe(7);
+  });
+
+  it('a row stamped before the lookback window is only recovered by --mode full --lookback', async () => {
+    const s = uniqueSchema('sync_repair');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events values (1, null, null, now())`);
+    const dir = project(s, { lookback: '1m' });
+    expect(sync(dir).code).toBe(0);
+    await client.query(`insert into ${s}.events values (2, null, 'backdated', now() - interval '3 hours')`);
+    expect(sync(dir).code).toBe(0);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: 1 }]);
+    const repair = sync(dir, ['--mode', 'full', '--lookback', '24h']);
+    expect(repair.code).toBe(0);
+    expect(await expectInSync(dir, s)).toBe(2);
+  });
+
+  it('updates on an updated_at stream replace the row', async () => {
+    const s = uniqueSchema('sync_upd');
+    await setupSource(s);
+    await client.query(`insert into ${s}.trails values ('a', 1, now() - interval '1 hour'), ('b', 2, now() - interval '1 hour')`);
+    const dir = project(s);
+    expect(sync(dir).code).toBe(0);
+    await client.query(`update ${s}.trails set cost = 9.75, updated_at = now() where id = 'a'`);
+    expect(sync(dir).code).toBe(0);
+    expect(await expectInSync(dir, s, 'trails')).toBe(2);
+    expect(await duck(dir, "select cost from raw.trails where id = 'a'")).toEqual([{ cost: 9.75 }]);
+  });
+
+  it('kill -9 in the middle of a run, then a rerun: the target equals the source', async () => {
+    const s = uniqueSchema('sync_kill');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events select i, jsonb_build_object('durationMs', i % 997, 'prompt', repeat('x', 200)), 'n' || i, timestamptz '2026-01-01 00:00:00+00' + (i / 7) * interval '1 second' from generate_series(1, 60000) i`);
+    const dir = project(s, { batch: 2000 });
+    const child = spawn(process.execPath, [VIGIL, 'sync'], { cwd: dir, env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = '';
+    await new Promise<void>((resolveKill) => {
+      child.stdout.on('data', (b: Buffer) => {
+        seen += b.toString();
+        if (/batch 4,/.test(seen) && !child.killed) {
+          child.kill('SIGKILL');
+        }
+      });
+      child.on('exit', () => resolveKill());
+    });
+    expect(seen).toMatch(/batch 4,/);
+    expect(seen).not.toMatch(/Finished/);
+    const rerun = sync(dir);
+    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+    expect(await expectInSync(dir, s)).toBe(60000);
+  });
+
+  it.each([
+    ['an unknown source table', { extraTables: '      - name: nope\n        sync: { primary_key: id, cursor: created_at }\n' }, /ERROR raw\.nope: stream raw\.nope: table \w+\.nope does not exist in the source database \(models\/sources\.yml:\d+\)/],
+    ['an unknown column', { extraTables: '      - name: evts\n        identifier: events\n        sync: { primary_key: idd, cursor: created_at }\n' }, /ERROR raw\.evts: stream raw\.evts: column 'idd' is not in \w+\.events/],
+    ['a cursor that is not a timestamp', { extraTables: '      - name: evts2\n        identifier: events\n        sync: { primary_key: id, cursor: note }\n' }, /ERROR raw\.evts2: stream raw\.evts2: cursor column 'note' is text, not a timestamp/],
+  ])('%s: a one-line error naming the stream; the other streams still run; exit 1', async (_n, opts, re) => {
+    const s = uniqueSchema('sync_bad');
+    await setupSource(s);
+    const dir = project(s, opts);
+    const r = sync(dir);
+    expect(r.stdout).toMatch(re);
+    expect(r.stdout).toMatch(/OK raw\.events/);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('an unreachable database or wrong credentials: clear error, cursor untouched, failures counted', async () => {
+    const s = uniqueSchema('sync_down');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events values (1, null, null, now())`);
+    const dir = project(s);
+    expect(sync(dir).code).toBe(0);
+    const before = await duck(dir, "select cast(cursor_value as varchar) as c from raw.vigil_sync_state where stream = 'raw.events'");
+    const bad = new URL(url);
+    bad.password = 'wrong-password';
+    for (let i = 0; i < 3; i++) {
+      const r = vigil(dir, ['sync'], { DATABASE_URL: bad.toString() });
+      expect(r.code).toBe(1);
+      expect(r.stdout + r.stderr).toMatch(/source database 'app': could not connect to Postgres: password authentication failed/);
+      expect(r.stdout + r.stderr).not.toContain('wrong-password');
+    }
+    const down = new URL(url);
+    down.port = '1';
+    const r = vigil(dir, ['sync'], { DATABASE_URL: down.toString() });
+    expect(r.stdout + r.stderr).toMatch(/ECONNREFUSED|could not connect/);
+    expect(r.code).toBe(1);
+    const after = await duck<{ c: string; f: number; status: string }>(dir, "select cast(cursor_value as varchar) as c, consecutive_failures as f, last_status as status from raw.vigil_sync_state where stream = 'raw.events'");
+    expect(after[0].c).toBe(before[0].c);
+    expect(after[0].f).toBe(4);
+    expect(after[0].status).toBe('error');
+  });
+});
