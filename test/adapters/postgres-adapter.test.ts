@@ -62,7 +62,7 @@ describe('PostgresAdapter', () => {
   });
 
   it('errors carry the SQL line, like DuckDB', async () => {
-    const e = await db.execute('select 1,\n  no_such_column\nfrom (select 1) t').catch((x: unknown) => x as Error);
+    const e = (await db.execute('select 1,\n  no_such_column\nfrom (select 1) t').catch((x: unknown) => x)) as Error;
     expect(e.message).toMatch(/column "no_such_column" does not exist/);
     expect(e.message).toMatch(/LINE 2: no_such_column/);
   });
