@@ -77,3 +77,24 @@ export function checkFraction(f: number): number {
   if (typeof f !== 'number' || !(f >= 0 && f <= 1)) throw new Error(`percentile fraction must be a number between 0 and 1, got ${String(f)}`);
   return f;
 }
+
+/** `"name"`, with embedded quotes doubled: the standard SQL spelling DuckDB and Postgres share. */
+export function quoteIdentStandard(id: string): string {
+  return `"${id.replace(/"/g, '""')}"`;
+}
+
+/** `"db"."schema"."table"` from the parts that are set. */
+export function relationStandard(rel: Relation): string {
+  return [rel.database, rel.schema, rel.identifier]
+    .filter((p): p is string => !!p)
+    .map(quoteIdentStandard)
+    .join('.');
+}
+
+/** A SQL literal in the standard spelling (strings in single quotes, doubled). */
+export function literalStandard(v: string | number | boolean | null): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'NULL';
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  return `'${v.replace(/'/g, "''")}'`;
+}

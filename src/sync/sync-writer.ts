@@ -78,9 +78,14 @@ function lit(v: string | null): string {
   return v === null ? 'NULL' : `'${v.replace(/'/g, "''")}'`;
 }
 
-class DuckDbSyncWriter implements SyncWriter {
-  private tuned = false;
-  constructor(private readonly db: DuckDbAdapter) {}
+/** What both warehouses spell the same: the state table and the questions asked of it. */
+abstract class StandardSyncWriter implements SyncWriter {
+  constructor(protected readonly db: Adapter) {}
+
+  /** The warehouse type of a source column. */
+  protected abstract columnType(c: SyncColumn): string;
+  abstract applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo>;
+  abstract reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
 
   async ensureState(schema: string): Promise<void> {
     await this.db.ensureSchema(schema);
@@ -89,9 +94,8 @@ class DuckDbSyncWriter implements SyncWriter {
 
   async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<void> {
     const d = this.db.dialect;
-    await this.db.ensureSchema(rel.schema);
-    await this.db.execute(`create table if not exists ${d.relation(rel)} (${columns.map((c) => `${d.quoteIdent(c.name)} ${duckType(c.pgType)}`).join(', ')})`);
-    await this.db.execute(`create table if not exists ${d.relation({ schema: rel.schema, identifier: STATE_TABLE })} (${STATE_COLUMNS})`);
+    await this.ensureState(rel.schema);
+    await this.db.execute(`create table if not exists ${d.relation(rel)} (${columns.map((c) => `${d.quoteIdent(c.name)} ${this.columnType(c)}`).join(', ')})`);
   }
 
   async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
@@ -103,6 +107,27 @@ class DuckDbSyncWriter implements SyncWriter {
 
   async hasRows(rel: Relation): Promise<boolean> {
     return (await this.db.query(`select 1 from ${this.db.dialect.relation(rel)} limit 1`)).length > 0;
+  }
+
+  async recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void> {
+    const s = this.db.dialect.relation(stateRel);
+    const failures = status === 'error' ? `${s}.consecutive_failures + 1` : '0';
+    await this.db.execute(
+      `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor) values (${lit(stream)}, '${status}', ${lit(error)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${lit(sourceMax)})
+       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error, consecutive_failures = ${failures},
+         last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor)`,
+    );
+  }
+}
+
+class DuckDbSyncWriter extends StandardSyncWriter {
+  private tuned = false;
+  constructor(protected readonly db: DuckDbAdapter) {
+    super(db);
+  }
+
+  protected columnType(c: SyncColumn): string {
+    return duckType(c.pgType);
   }
 
   async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo> {
@@ -156,16 +181,6 @@ class DuckDbSyncWriter implements SyncWriter {
     });
   }
 
-  async recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void> {
-    const s = this.db.dialect.relation(stateRel);
-    const failures = status === 'error' ? `${s}.consecutive_failures + 1` : '0';
-    await this.db.execute(
-      `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor) values (${lit(stream)}, '${status}', ${lit(error)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${lit(sourceMax)})
-       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error, consecutive_failures = ${failures},
-         last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor)`,
-    );
-  }
-
   async reset(rel: Relation, stateRel: Relation, stream: string): Promise<void> {
     await this.db.withConnection(async (c) => {
       await c.run('begin transaction');
@@ -181,30 +196,13 @@ class DuckDbSyncWriter implements SyncWriter {
   }
 }
 
-class PostgresSyncWriter implements SyncWriter {
-  constructor(private readonly db: PostgresAdapter) {}
-
-  async ensureState(schema: string): Promise<void> {
-    await this.db.ensureSchema(schema);
-    await this.db.execute(`create table if not exists ${this.db.dialect.relation({ schema, identifier: STATE_TABLE })} (${STATE_COLUMNS})`);
+class PostgresSyncWriter extends StandardSyncWriter {
+  constructor(protected readonly db: PostgresAdapter) {
+    super(db);
   }
 
-  async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<void> {
-    const d = this.db.dialect;
-    await this.db.ensureSchema(rel.schema);
-    await this.db.execute(`create table if not exists ${d.relation(rel)} (${columns.map((c) => `${d.quoteIdent(c.name)} ${c.pgType}`).join(', ')})`);
-    await this.db.execute(`create table if not exists ${d.relation({ schema: rel.schema, identifier: STATE_TABLE })} (${STATE_COLUMNS})`);
-  }
-
-  async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
-    const rows = await this.db.query<Record<string, unknown>>(
-      `select stream, cursor_value::text as cursor_value, cursor_id, rows_synced, last_synced_at::text as last_synced_at, source_max_cursor::text as source_max_cursor, last_status, last_error, consecutive_failures from ${this.db.dialect.relation(stateRel)} where stream = ${lit(stream)}`,
-    );
-    return rows[0] ? normalizeState(rows[0]) : undefined;
-  }
-
-  async hasRows(rel: Relation): Promise<boolean> {
-    return (await this.db.query(`select 1 from ${this.db.dialect.relation(rel)} limit 1`)).length > 0;
+  protected columnType(c: SyncColumn): string {
+    return c.pgType;
   }
 
   async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo> {
@@ -258,16 +256,6 @@ class PostgresSyncWriter implements SyncWriter {
     } finally {
       client.release();
     }
-  }
-
-  async recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void> {
-    const s = this.db.dialect.relation(stateRel);
-    const failures = status === 'error' ? `${s}.consecutive_failures + 1` : '0';
-    await this.db.execute(
-      `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor) values (${lit(stream)}, '${status}', ${lit(error)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${lit(sourceMax)})
-       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error, consecutive_failures = ${failures},
-         last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor)`,
-    );
   }
 
   async reset(rel: Relation, stateRel: Relation, stream: string): Promise<void> {

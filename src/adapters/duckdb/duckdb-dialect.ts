@@ -4,7 +4,7 @@
  * @example duckDbDialect.json_number('response_metadata', 'durationMs')
  *   // try_cast(json_extract_string(response_metadata, '$."durationMs"') as double)
  */
-import { checkDatePart, checkFraction, type DatePart, type Dialect, type Relation } from '../dialect.js';
+import { checkDatePart, checkFraction, literalStandard, quoteIdentStandard, relationStandard, type DatePart, type Dialect } from '../dialect.js';
 
 function jsonPath(key: string): string {
   return `'$."${key.replace(/["\\]/g, (c) => '\\' + c).replace(/'/g, "''")}"'`;
@@ -12,17 +12,9 @@ function jsonPath(key: string): string {
 
 export const duckDbDialect: Dialect = {
   name: 'duckdb',
-  quoteIdent: (id) => `"${id.replace(/"/g, '""')}"`,
-  relation(rel: Relation) {
-    const parts = [rel.database, rel.schema, rel.identifier].filter((p): p is string => !!p);
-    return parts.map((p) => this.quoteIdent(p)).join('.');
-  },
-  literal(v) {
-    if (v === null) return 'NULL';
-    if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'NULL';
-    if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
-    return `'${v.replace(/'/g, "''")}'`;
-  },
+  quoteIdent: quoteIdentStandard,
+  relation: relationStandard,
+  literal: literalStandard,
   json_number: (col, key) => `try_cast(json_extract_string(${col}, ${jsonPath(key)}) as double)`,
   json_text: (col, key) => `json_extract_string(${col}, ${jsonPath(key)})`,
   json_has: (col, key) => `coalesce(json_exists(${col}, ${jsonPath(key)}), false)`,
@@ -38,7 +30,7 @@ export const duckDbDialect: Dialect = {
   date_spine: (start, end) => `select cast(unnest(generate_series(cast(${start} as timestamp), cast(${end} as timestamp), interval 1 day)) as date) as date`,
   current_timestamp: () => 'current_timestamp',
   current_date: () => 'current_date',
-  createSchema: (schema) => `create schema if not exists "${schema.replace(/"/g, '""')}"`,
+  createSchema: (schema) => `create schema if not exists ${quoteIdentStandard(schema)}`,
   createView(rel, sql) {
     return `create or replace view ${this.relation(rel)} as\n${sql}`;
   },

@@ -6,7 +6,7 @@
  * @example postgresDialect.percentile('duration_ms', 0.95)
  *   // percentile_disc(0.95) within group (order by duration_ms)
  */
-import { checkDatePart, checkFraction, type DatePart, type Dialect, type Relation } from '../dialect.js';
+import { checkDatePart, checkFraction, literalStandard, quoteIdentStandard, relationStandard, type DatePart, type Dialect } from '../dialect.js';
 
 /** Schema holding the helper functions the adapter installs (see postgres-adapter.ts). */
 export const PG_HELPER_SCHEMA = 'vigil_internal';
@@ -33,18 +33,9 @@ function diffIn(part: DatePart, a: string, b: string): string {
 
 export const postgresDialect: Dialect = {
   name: 'postgres',
-  quoteIdent: (id) => `"${id.replace(/"/g, '""')}"`,
-  relation(rel: Relation) {
-    const parts = [rel.database, rel.schema, rel.identifier].filter((p): p is string => !!p);
-    return parts.map((p) => this.quoteIdent(p)).join('.');
-  },
-  literal(v) {
-    if (v === null) return 'NULL';
-    if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'NULL';
-    if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
-    return `'${v.replace(/'/g, "''")}'`;
-  },
-  // ->> works on json and jsonb; non-numeric text gives NULL instead of an error, like DuckDB's try_cast
+  quoteIdent: quoteIdentStandard,
+  relation: relationStandard,
+  literal: literalStandard,
   json_number: (col, k) => `(case when (${col} ->> ${key(k)}) ~ ${NUMBER_RE} then cast(${col} ->> ${key(k)} as double precision) end)`,
   json_text: (col, k) => `(${col} ->> ${key(k)})`,
   json_has: (col, k) => `coalesce(cast(${col} as jsonb) ? ${key(k)}, false)`,
@@ -62,7 +53,7 @@ export const postgresDialect: Dialect = {
   date_spine: (start, end) => `select cast(d as date) as date from generate_series(cast(${start} as timestamp), cast(${end} as timestamp), interval '1 day') as g(d)`,
   current_timestamp: () => 'current_timestamp',
   current_date: () => 'current_date',
-  createSchema: (schema) => `create schema if not exists "${schema.replace(/"/g, '""')}"`,
+  createSchema: (schema) => `create schema if not exists ${quoteIdentStandard(schema)}`,
   createView(rel, sql) {
     return `create or replace view ${this.relation(rel)} as\n${sql}`;
   },
