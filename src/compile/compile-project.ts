@@ -616,7 +616,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   for (const n of Object.values(manifest.nodes)) for (const p of n.depends_on) (childMap[p] ??= []).push(n.unique_id);
   manifest.child_map = childMap;
 
-  return { manifest, diagnostics: ds, target, order: order.filter((u) => manifest.nodes[u]), cacheHits };
+  // the same call can be reported twice (a var used on two lines is located at its first use)
+  const seen = new Set<string>();
+  const diagnostics = ds.filter((d) => {
+    const k = `${d.file}:${d.line}:${d.column}:${d.code}:${d.message}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+  return { manifest, diagnostics, target, order: order.filter((u) => manifest.nodes[u]), cacheHits };
 }
 
 function stripSemicolon(sql: string): string {

@@ -209,3 +209,48 @@ describe('vigil sync', () => {
     expect(after[0].status).toBe('error');
   });
 });
+
+describe('vigil sync into a Postgres target, and the whole pipeline', () => {
+  it('syncs into a Postgres warehouse with the same guarantees', async () => {
+    const s = uniqueSchema('sync_pgt');
+    const dest = uniqueSchema('sync_pgt_raw');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events select i, jsonb_build_object('n', i), 'x', timestamptz '2026-01-01 10:00:00+00' + (i / 4) * interval '1 second' from generate_series(1, 25) i`);
+    const dir = makeProject({
+      'project.yaml': `name: synctest\ndefault_target: wh\ntargets:\n  wh: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
+      'models/sources.yml': `sources:\n  - name: raw\n    schema: ${dest}\n    sync: { from: app, schema: ${s} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at, batch_size: 4 }\n`,
+    });
+    dirs.push(dir);
+    expect(sync(dir).code).toBe(0);
+    await client.query(`update ${s}.events set note = 'changed', created_at = created_at + interval '1 day' where id = 3`);
+    await client.query(`insert into ${s}.events values (26, null, null, timestamptz '2026-01-02 10:00:00+00')`);
+    const r = sync(dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const src = (await client.query(`select id, note, created_at from ${s}.events order by id`)).rows;
+    const dst = (await client.query(`select id, note, created_at from ${dest}.events order by id`)).rows;
+    expect(dst).toEqual(src);
+    const st = (await client.query(`select rows_synced::int as n, consecutive_failures as f, last_status from ${dest}.vigil_sync_state`)).rows;
+    // rows_synced counts rows written: 25, then the 5-minute lookback re-reads all 25 plus row 26
+    expect(st).toEqual([{ n: 51, f: 0, last_status: 'success' }]);
+  });
+
+  it('vigil demo --target app, vigil sync, vigil build: the marts count every source row', async () => {
+    const raw = uniqueSchema('pipeline_raw');
+    const dir = project(raw);
+    // the shipped project's sources, reading from and landing in this test's schemas
+    const { cpSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { REPO } = await import('../helpers.js');
+    for (const p of ['project.yaml', 'models', 'macros', 'tests']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    writeFileSync(join(dir, 'models/sources.yml'), readFileSync(join(REPO, 'models/sources.yml'), 'utf8').replace('sync: { from: app }', `sync: { from: app, schema: ${raw} }`));
+    const env = { DATABASE_URL: url };
+    expect(vigil(dir, ['demo', '--target', 'app', '--rows', '20000', '--days', '10', '--schema', raw], env).code).toBe(0);
+    const r = vigil(dir, ['sync'], env);
+    expect(r.stdout + r.stderr).toMatch(/OK raw\.ai_audit_logs: 20,000 rows/);
+    expect(r.code, r.stdout).toBe(0);
+    const b = vigil(dir, ['build'], env);
+    expect(b.stdout).toMatch(/ERROR=0 SKIP=0/);
+    expect(b.code, b.stdout).toBe(0);
+    expect(await duck(dir, 'select sum(interaction_count)::int as n from analytics.ai_audit_daily')).toEqual([{ n: 20000 }]);
+  });
+});
