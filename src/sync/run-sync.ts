@@ -106,10 +106,12 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
          * timestamp never fall between batches. Returns null when there is nothing left.
          */
         type Batch = { file: string; upto: string[] | null; rows: number; last: string[] | null };
+        // a small first batch lets the warehouse start loading while Postgres reads the next, full one
+        const sizeOf = (index: number) => (index === 0 ? Math.min(sync.batch_size, 20_000) : sync.batch_size);
         const readBatch = async (after: string[] | null, index: number): Promise<Batch> => {
           const from = after ? `(${order}) > ${tuple(after)}` : lower ? `${q(sync.cursor)} >= ${sqlLit(lower)}` : '';
           const bound = await src.pool
-            .query({ text: `select ${keyText} from ${srcRel}${from ? ` where ${from}` : ''} order by ${order} offset ${sync.batch_size - 1} limit 1`, rowMode: 'array' })
+            .query({ text: `select ${keyText} from ${srcRel}${from ? ` where ${from}` : ''} order by ${order} offset ${sizeOf(index) - 1} limit 1`, rowMode: 'array' })
             .catch((e: unknown) => {
               throw pgError(e, 'batch bound');
             });
