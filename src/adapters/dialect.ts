@@ -98,3 +98,19 @@ export function literalStandard(v: string | number | boolean | null): string {
   if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
   return `'${v.replace(/'/g, "''")}'`;
 }
+
+/**
+ * The parts DuckDB and Postgres spell the same way; each dialect spreads this and adds its own.
+ * (BigQuery differs in almost all of them.)
+ */
+export const standardSpelling = {
+  quoteIdent: quoteIdentStandard,
+  relation: relationStandard,
+  literal: literalStandard,
+  count_if: (cond: string) => `count(*) filter (where ${cond})`,
+  to_date: (expr: string) => `cast(${expr} as date)`,
+  current_timestamp: () => 'current_timestamp',
+  current_date: () => 'current_date',
+  createSchema: (schema: string) => `create schema if not exists ${quoteIdentStandard(schema)}`,
+  createView: (rel: Relation, sql: string) => `create or replace view ${relationStandard(rel)} as\n${sql}`,
+} satisfies Partial<Dialect>;

@@ -4,36 +4,26 @@
  * @example duckDbDialect.json_number('response_metadata', 'durationMs')
  *   // try_cast(json_extract_string(response_metadata, '$."durationMs"') as double)
  */
-import { checkDatePart, checkFraction, literalStandard, quoteIdentStandard, relationStandard, type DatePart, type Dialect } from '../dialect.js';
+import { checkDatePart, checkFraction, standardSpelling, type DatePart, type Dialect } from '../dialect.js';
 
 function jsonPath(key: string): string {
   return `'$."${key.replace(/["\\]/g, (c) => '\\' + c).replace(/'/g, "''")}"'`;
 }
 
 export const duckDbDialect: Dialect = {
+  ...standardSpelling,
   name: 'duckdb',
-  quoteIdent: quoteIdentStandard,
-  relation: relationStandard,
-  literal: literalStandard,
   json_number: (col, key) => `try_cast(json_extract_string(${col}, ${jsonPath(key)}) as double)`,
   json_text: (col, key) => `json_extract_string(${col}, ${jsonPath(key)})`,
   json_has: (col, key) => `coalesce(json_exists(${col}, ${jsonPath(key)}), false)`,
   percentile: (expr, f) => `quantile_disc(${expr}, ${checkFraction(f)})`,
   rolling_median: (expr, partitionBy, orderBy, n) =>
     `median(${expr}) over (partition by ${partitionBy} order by ${orderBy} rows between ${Math.trunc(n)} preceding and 1 preceding)`,
-  count_if: (cond) => `count(*) filter (where ${cond})`,
   safe_divide: (a, b) => `(cast(${a} as double) / nullif(${b}, 0))`,
   date_trunc: (part: DatePart, expr) => `date_trunc('${checkDatePart(part)}', ${expr})`,
   dateadd: (part: DatePart, n, expr) => `(${expr} + (${n}) * interval '1 ${checkDatePart(part)}')`,
   datediff: (part: DatePart, a, b) => `date_diff('${checkDatePart(part)}', ${a}, ${b})`,
-  to_date: (expr) => `cast(${expr} as date)`,
   date_spine: (start, end) => `select cast(unnest(generate_series(cast(${start} as timestamp), cast(${end} as timestamp), interval 1 day)) as date) as date`,
-  current_timestamp: () => 'current_timestamp',
-  current_date: () => 'current_date',
-  createSchema: (schema) => `create schema if not exists ${quoteIdentStandard(schema)}`,
-  createView(rel, sql) {
-    return `create or replace view ${this.relation(rel)} as\n${sql}`;
-  },
   createTableAs(rel, sql) {
     return `create or replace table ${this.relation(rel)} as\n${sql}`;
   },

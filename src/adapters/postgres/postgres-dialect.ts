@@ -6,7 +6,7 @@
  * @example postgresDialect.percentile('duration_ms', 0.95)
  *   // percentile_disc(0.95) within group (order by duration_ms)
  */
-import { checkDatePart, checkFraction, literalStandard, quoteIdentStandard, relationStandard, type DatePart, type Dialect } from '../dialect.js';
+import { checkDatePart, checkFraction, standardSpelling, type DatePart, type Dialect } from '../dialect.js';
 
 /** Schema holding the helper functions the adapter installs (see postgres-adapter.ts). */
 export const PG_HELPER_SCHEMA = 'vigil_internal';
@@ -32,10 +32,8 @@ function diffIn(part: DatePart, a: string, b: string): string {
 }
 
 export const postgresDialect: Dialect = {
+  ...standardSpelling,
   name: 'postgres',
-  quoteIdent: quoteIdentStandard,
-  relation: relationStandard,
-  literal: literalStandard,
   json_number: (col, k) => `(case when (${col} ->> ${key(k)}) ~ ${NUMBER_RE} then cast(${col} ->> ${key(k)} as double precision) end)`,
   json_text: (col, k) => `(${col} ->> ${key(k)})`,
   json_has: (col, k) => `coalesce(cast(${col} as jsonb) ? ${key(k)}, false)`,
@@ -44,19 +42,11 @@ export const postgresDialect: Dialect = {
   // and take its median with a helper function the adapter installs
   rolling_median: (expr, partitionBy, orderBy, n) =>
     `${PG_HELPER_SCHEMA}.median(array_agg(cast(${expr} as double precision)) over (partition by ${partitionBy} order by ${orderBy} rows between ${Math.trunc(n)} preceding and 1 preceding))`,
-  count_if: (cond) => `count(*) filter (where ${cond})`,
   safe_divide: (a, b) => `(cast(${a} as double precision) / nullif(${b}, 0))`,
   date_trunc: (part: DatePart, expr) => `date_trunc('${checkDatePart(part)}', ${expr})`,
   dateadd: (part: DatePart, n, expr) => `(${expr} + (${n}) * interval '1 ${checkDatePart(part)}')`,
   datediff: (part: DatePart, a, b) => diffIn(checkDatePart(part), a, b),
-  to_date: (expr) => `cast(${expr} as date)`,
   date_spine: (start, end) => `select cast(d as date) as date from generate_series(cast(${start} as timestamp), cast(${end} as timestamp), interval '1 day') as g(d)`,
-  current_timestamp: () => 'current_timestamp',
-  current_date: () => 'current_date',
-  createSchema: (schema) => `create schema if not exists ${quoteIdentStandard(schema)}`,
-  createView(rel, sql) {
-    return `create or replace view ${this.relation(rel)} as\n${sql}`;
-  },
   createTableAs(rel, sql) {
     return `create table ${this.relation(rel)} as\n${sql}`;
   },
