@@ -11,7 +11,7 @@ select
   {{ json_number('cost', 'prompt') }} as prompt_cost_usd,
   {{ json_number('cost', 'completion') }} as completion_cost_usd,
   {{ json_number('cost', 'total') }} as total_cost_usd,
-  "timestamp" as occurred_at,
-  {{ to_date('"timestamp"') }} as occurred_date,
+  {{ quote_ident('timestamp') }} as occurred_at,
+  {{ to_date(quote_ident('timestamp')) }} as occurred_date,
   updated_at
 from {{ source('raw', 'audit_trails') }}

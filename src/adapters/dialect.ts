@@ -65,6 +65,7 @@ export const TEMPLATE_HELPERS = [
   'date_spine',
   'current_timestamp',
   'current_date',
+  'quote_ident',
 ] as const;
 
 export function checkDatePart(part: string): DatePart {

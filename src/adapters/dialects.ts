@@ -5,14 +5,14 @@
 import type { Dialect } from './dialect.js';
 import { duckDbDialect } from './duckdb/duckdb-dialect.js';
 import { postgresDialect } from './postgres/postgres-dialect.js';
+import { bigQueryDialect } from './bigquery/bigquery-dialect.js';
 
 /** Target types a project may name. Adapters not yet built are reported when used. */
 export const KNOWN_ADAPTERS = ['duckdb', 'postgres', 'bigquery'];
 
-const DIALECTS: Partial<Record<Dialect['name'], Dialect>> = { duckdb: duckDbDialect, postgres: postgresDialect };
+const DIALECTS: Partial<Record<Dialect['name'], Dialect>> = { duckdb: duckDbDialect, postgres: postgresDialect, bigquery: bigQueryDialect };
 
 export function getDialect(name: Dialect['name']): Dialect {
-  // bigquery's spelling arrives with its adapter; compile refuses such targets until then
   return DIALECTS[name] ?? duckDbDialect;
 }
 

@@ -13,7 +13,7 @@ import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import { getDialect, hasDialect, KNOWN_ADAPTERS } from '../adapters/dialects.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
-import { DuckDbTargetSchema, PostgresTargetSchema, MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
+import { BigQueryTargetSchema, DuckDbTargetSchema, PostgresTargetSchema, MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import { showPath, type YamlSource } from '../project/yaml-source.js';
 import { callFinder, emptyCalls, isTemplateError, lineColAt, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
@@ -25,7 +25,7 @@ import { VIGIL_VERSION } from '../version.js';
 export { VIGIL_VERSION };
 
 /** Config schema per target type (pure zod, so compile can report target mistakes at their line). */
-const TARGET_SCHEMAS: Record<string, ZodType<Record<string, unknown>> | undefined> = { duckdb: DuckDbTargetSchema, postgres: PostgresTargetSchema };
+const TARGET_SCHEMAS: Record<string, ZodType<Record<string, unknown>> | undefined> = { duckdb: DuckDbTargetSchema, postgres: PostgresTargetSchema, bigquery: BigQueryTargetSchema };
 
 export interface CompileOptions {
   target?: string;
@@ -54,6 +54,8 @@ export interface ResolvedTarget {
   name: string;
   type: string;
   schema: string;
+  /** BigQuery: the project relations are qualified with. */
+  database?: string;
   config: Record<string, unknown>;
 }
 
@@ -136,7 +138,7 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
       }
     }
   }
-  return { name, type: raw.type, schema: String(config.schema ?? config.dataset ?? 'analytics'), config };
+  return { name, type: raw.type, schema: String(config.schema ?? config.dataset ?? 'analytics'), database: raw.type === 'bigquery' ? String(config.project) : undefined, config };
 }
 
 function asArray<T>(v: T | T[] | undefined): T[] {
@@ -325,7 +327,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
   }
   const relationOf = (d: ModelDraft): Relation | null =>
-    d.config!.materialized === 'ephemeral' ? null : { schema: d.config!.schema ?? target?.schema ?? 'analytics', identifier: d.config!.alias ?? d.name };
+    d.config!.materialized === 'ephemeral'
+      ? null
+      : { ...(target?.database ? { database: target.database } : {}), schema: d.config!.schema ?? target?.schema ?? 'analytics', identifier: d.config!.alias ?? d.name };
 
   // ---- dependencies and placeholder resolution
   const deps = new Map<string, string[]>();

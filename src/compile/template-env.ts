@@ -131,7 +131,8 @@ export class TemplateEnv {
     this.env.addGlobal('this', { toString: () => `${PH_OPEN}this${PH_CLOSE}` });
     this.env.addGlobal('target', opts.target);
     for (const h of TEMPLATE_HELPERS) {
-      const fn = (opts.dialect as unknown as Record<string, (...a: unknown[]) => string>)[h].bind(opts.dialect);
+      const impl = h === 'quote_ident' ? opts.dialect.quoteIdent : (opts.dialect as unknown as Record<string, (...a: unknown[]) => string>)[h];
+      const fn = (impl as (...a: unknown[]) => string).bind(opts.dialect);
       this.env.addGlobal(h, (...args: unknown[]) => fn(...args.filter((a) => !(a && typeof a === 'object' && (a as { __keywords?: boolean }).__keywords))));
     }
   }

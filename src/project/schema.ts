@@ -203,6 +203,25 @@ export const PostgresTargetSchema = z
   })
   .strict();
 
+export const BigQueryTargetSchema = z
+  .object({
+    type: z.literal('bigquery'),
+    /** GCP project that runs the jobs and holds the datasets, e.g. "{{ env_var('AI_AUDIT_BQ_PROJECT') }}" */
+    project: z.string().min(1, 'project is empty (is the environment variable set?)'),
+    /** the default dataset models are built in */
+    dataset: z.string().min(1),
+    location: z.string().optional(),
+    /** a key file path or the key JSON itself; omitted: application default credentials */
+    credentials: z.string().optional(),
+    maximum_bytes_billed: z.number().int().positive().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    timeout_ms: z.number().int().positive().optional(),
+    priority: z.enum(['interactive', 'batch']).optional(),
+    /** USD per TiB for the dry-run cost estimate (on-demand pricing) */
+    price_per_tib_usd: z.number().positive().optional(),
+  })
+  .strict();
+
 /** Targets of other adapters are validated by the adapter itself when it is used. */
 export const TargetSchema = z.object({ type: z.string().min(1) }).passthrough();
 

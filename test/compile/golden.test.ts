@@ -12,9 +12,9 @@ import { REPO } from '../helpers.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
-function goldenFor(projectDir: string, goldenDir: string) {
+function goldenFor(projectDir: string, goldenDir: string, target?: string, env: Record<string, string> = {}) {
   const files = loadProject(projectDir);
-  const r = compileProject(files, { env: {} });
+  const r = compileProject(files, { env, target });
   expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const actual = new Map<string, string>();
   for (const n of Object.values(r.manifest.nodes)) {
@@ -40,5 +40,14 @@ describe('golden compiled SQL (duckdb)', () => {
   });
   it('the shipped AI-audit project', () => {
     goldenFor(REPO, join(REPO, 'test/fixtures/golden/shipped-duckdb'));
+  });
+});
+
+describe('golden compiled SQL (bigquery)', () => {
+  it('fixture project', () => {
+    goldenFor(join(REPO, 'test/fixtures/projects/golden'), join(REPO, 'test/fixtures/golden/bigquery'), 'bq');
+  });
+  it('the shipped AI-audit project (target prod)', () => {
+    goldenFor(REPO, join(REPO, 'test/fixtures/golden/shipped-bigquery'), 'prod', { AI_AUDIT_BQ_PROJECT: 'vigil-golden' });
   });
 });

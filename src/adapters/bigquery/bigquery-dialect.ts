@@ -1,0 +1,77 @@
+/**
+ * BigQuery's SQL spelling (GoogleSQL). Pure: used by the compiler; the BigQuery adapter (I/O,
+ * jobs, dry runs) is a later piece of the BigQuery issue. Every statement shape is parsed with
+ * sql-parser-cst in the tests, and the shipped project's BigQuery SQL is checked in as golden.
+ *
+ * Exact percentiles: BigQuery has no aggregate PERCENTILE_DISC, so `percentile` picks the
+ * ceil(f * n)-th value of the sorted non-null values — percentile_disc's definition, as DuckDB
+ * and Postgres compute it. `rolling_median` aggregates the window frame into an array and takes
+ * its median with `vigil_internal.median(ARRAY<FLOAT64>)`, a SQL UDF the adapter creates
+ * (PERCENTILE_CONT cannot take a window frame).
+ */
+import { checkDatePart, checkFraction, type DatePart, type Dialect, type Relation } from '../dialect.js';
+
+export const BQ_HELPER_DATASET = 'vigil_internal';
+
+const quote = (id: string) => `\`${id.replace(/[`\\]/g, (c) => '\\' + c)}\``;
+
+function jsonPath(key: string): string {
+  return `'$."${key.replace(/["\\]/g, (c) => '\\\\' + c).replace(/'/g, "\\'")}"'`;
+}
+
+const PART: Record<DatePart, string> = { second: 'SECOND', minute: 'MINUTE', hour: 'HOUR', day: 'DAY', week: 'WEEK', month: 'MONTH', quarter: 'QUARTER', year: 'YEAR' };
+
+export const bigQueryDialect: Dialect = {
+  name: 'bigquery',
+  quoteIdent: quote,
+  relation(rel: Relation) {
+    return [rel.database, rel.schema, rel.identifier]
+      .filter((p): p is string => !!p)
+      .map(quote)
+      .join('.');
+  },
+  literal(v) {
+    if (v === null) return 'NULL';
+    if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'NULL';
+    if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+    return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
+  },
+  json_number: (col, key) => `SAFE_CAST(JSON_VALUE(${col}, ${jsonPath(key)}) AS FLOAT64)`,
+  json_text: (col, key) => `JSON_VALUE(${col}, ${jsonPath(key)})`,
+  json_has: (col, key) => `(JSON_QUERY(${col}, ${jsonPath(key)}) IS NOT NULL)`,
+  percentile: (expr, f) =>
+    `ARRAY_AGG(${expr} IGNORE NULLS ORDER BY ${expr})[SAFE_OFFSET(GREATEST(CAST(CEIL(${checkFraction(f)} * COUNT(${expr})) AS INT64) - 1, 0))]`,
+  rolling_median: (expr, partitionBy, orderBy, n) =>
+    `${quote(BQ_HELPER_DATASET)}.median(ARRAY_AGG(CAST(${expr} AS FLOAT64) IGNORE NULLS) OVER (PARTITION BY ${partitionBy} ORDER BY ${orderBy} ROWS BETWEEN ${Math.trunc(n)} PRECEDING AND 1 PRECEDING))`,
+  count_if: (cond) => `COUNTIF(${cond})`,
+  safe_divide: (a, b) => `SAFE_DIVIDE(${a}, ${b})`,
+  date_trunc: (part: DatePart, expr) => `TIMESTAMP_TRUNC(${expr}, ${PART[checkDatePart(part)]})`,
+  dateadd: (part: DatePart, n, expr) => `(${expr} + INTERVAL (${n}) ${PART[checkDatePart(part)]})`,
+  datediff: (part: DatePart, a, b) => {
+    const p = checkDatePart(part);
+    if (p === 'second' || p === 'minute' || p === 'hour') return `TIMESTAMP_DIFF(TIMESTAMP_TRUNC(${b}, ${PART[p]}), TIMESTAMP_TRUNC(${a}, ${PART[p]}), ${PART[p]})`;
+    return `DATE_DIFF(DATE(${b}), DATE(${a}), ${PART[p]})`;
+  },
+  to_date: (expr) => `DATE(${expr})`,
+  date_spine: (start, end) => `SELECT d AS date FROM UNNEST(GENERATE_DATE_ARRAY(DATE(${start}), DATE(${end}))) AS d`,
+  current_timestamp: () => 'CURRENT_TIMESTAMP()',
+  current_date: () => 'CURRENT_DATE()',
+  createSchema: (schema) => `CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`,
+  createView(rel, sql) {
+    return `CREATE OR REPLACE VIEW ${this.relation(rel)} AS\n${sql}`;
+  },
+  createTableAs(rel, sql) {
+    return `CREATE OR REPLACE TABLE ${this.relation(rel)} AS\n${sql}`;
+  },
+};
+
+/** The UDF `rolling_median` calls; the adapter creates it in the target project. */
+export function bigQueryHelpersSql(project: string | undefined): string {
+  const ds = [project, BQ_HELPER_DATASET].filter(Boolean).map((p) => quote(p!)).join('.');
+  return `CREATE SCHEMA IF NOT EXISTS ${ds};
+CREATE OR REPLACE FUNCTION ${ds}.median(a ARRAY<FLOAT64>) RETURNS FLOAT64 AS ((
+  SELECT IF(MOD(ARRAY_LENGTH(s), 2) = 1, s[OFFSET(DIV(ARRAY_LENGTH(s), 2))], (s[OFFSET(DIV(ARRAY_LENGTH(s), 2) - 1)] + s[OFFSET(DIV(ARRAY_LENGTH(s), 2))]) / 2)
+  FROM (SELECT ARRAY(SELECT v FROM UNNEST(a) AS v ORDER BY v) AS s)
+  WHERE ARRAY_LENGTH(s) > 0
+));`;
+}
