@@ -19,9 +19,14 @@ export interface MaterializeRequest {
   /** The SELECT with is_incremental() true (incremental models only). */
   incrementalSql?: string;
   uniqueKey?: string[];
-  strategy?: 'append' | 'merge' | 'delete+insert';
+  strategy?: 'append' | 'merge' | 'delete+insert' | 'insert_overwrite';
   fullRefresh: boolean;
   onSchemaChange?: 'ignore' | 'fail' | 'append_new_columns';
+  /** The model's config, for warehouse-specific options (BigQuery partitioning, clustering, labels). */
+  config?: Record<string, unknown>;
+  /** Documentation that warehouses which store it (BigQuery) put on the table and its columns. */
+  description?: string;
+  columns?: Array<{ name: string; description?: string }>;
 }
 
 export interface MaterializeResult {

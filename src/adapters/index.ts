@@ -8,6 +8,7 @@ import type { ResolvedTarget } from '../compile/compile-project.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { DuckDbTargetConfig } from './duckdb/duckdb-config.js';
 import type { PostgresTargetConfig } from './postgres/postgres-config.js';
+import type { BigQueryTargetConfig } from './bigquery/bigquery-config.js';
 
 export async function openAdapter(target: ResolvedTarget, files: ProjectFiles, threads = 1): Promise<Adapter> {
   switch (target.type) {
@@ -18,6 +19,10 @@ export async function openAdapter(target: ResolvedTarget, files: ProjectFiles, t
     case 'postgres': {
       const { PostgresAdapter } = await import('./postgres/postgres-adapter.js');
       return PostgresAdapter.open(target.config as PostgresTargetConfig, threads);
+    }
+    case 'bigquery': {
+      const { BigQueryAdapter } = await import('./bigquery/bigquery-adapter.js');
+      return BigQueryAdapter.open(target.config as BigQueryTargetConfig, threads);
     }
     default:
       throw new ProjectError([diag('E_TARGET', `the ${target.type} adapter is not available in this version of vigil yet`, { file: 'project.yaml' })]);

@@ -73,8 +73,9 @@ async function open(c: Compiled, threads: number): Promise<Adapter> {
 
 export async function runExecute(
   command: 'run' | 'test' | 'build',
-  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean },
+  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean },
 ): Promise<void> {
+  if (o.dryRun) return runDryRun(o);
   if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
   const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
   const c = compileForCommand(o);
@@ -299,4 +300,48 @@ export async function runSyncStatus(o: Common): Promise<void> {
   } finally {
     await target.close();
   }
+}
+
+/** `vigil build --dry-run`: every selected model as a BigQuery dry-run job, in DAG order. */
+async function runDryRun(o: Common & { fullRefresh?: boolean }): Promise<void> {
+  const c = compileForCommand(o);
+  if (c.target.type !== 'bigquery') throw new UsageError(`--dry-run needs a BigQuery target; '${c.target.name}' is ${c.target.type}`);
+  const { planRun } = await import('../run/executor.js');
+  const plan = planRun(c.result.manifest, { command: 'run', select: o.select, exclude: o.exclude });
+  warnUnmatched(plan.unmatched);
+  const order = c.result.order.filter((id) => plan.nodes.some((n) => n.unique_id === id));
+  const adapter = (await open(c, 1)) as import('../adapters/bigquery/bigquery-adapter.js').BigQueryAdapter;
+  const { formatBytes } = await import('../adapters/bigquery/bigquery-adapter.js');
+  const price = (c.target.config.price_per_tib_usd as number | undefined) ?? 6.25;
+  const max = c.target.config.maximum_bytes_billed as number | undefined;
+  let total = 0;
+  let refused = 0;
+  let unknown = 0;
+  out(`vigil ${VIGIL_VERSION} dry run: target ${c.target.name} (bigquery, project ${c.target.database}), ${order.length} models; nothing is built`);
+  for (const [i, id] of order.entries()) {
+    const n = c.result.manifest.nodes[id];
+    if (n.resource_type !== 'model' || !n.relation) continue;
+    const rel = [n.relation.schema, n.relation.identifier].join('.');
+    const sql = n.config.materialized === 'incremental' && !o.fullRefresh && n.compiled_sql_incremental ? n.compiled_sql_incremental : n.compiled_sql;
+    const t0 = performance.now();
+    try {
+      const { bytesProcessed } = await adapter.dryRun(sql);
+      total += bytesProcessed;
+      const over = max !== undefined && bytesProcessed > max;
+      if (over) refused++;
+      out(`${i + 1} of ${order.length} ${over ? 'REFUSED' : 'OK'} ${rel}: ${formatBytes(bytesProcessed)}${over ? ` (over maximum_bytes_billed ${formatBytes(max)})` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/notFound/.test(msg)) {
+        unknown++;
+        out(`${i + 1} of ${order.length} UNKNOWN ${rel}: reads a relation that does not exist yet (${msg.split('\n')[0]})`);
+      } else {
+        refused++;
+        out(`${i + 1} of ${order.length} ERROR ${rel}: ${n.file} (compiled SQL: ${n.compiled_path})\n  ${msg.split('\n').join('\n  ')}`);
+      }
+    }
+  }
+  const cost = (total / 2 ** 40) * price;
+  out(`\nTotal: ${formatBytes(total)} processed, about $${cost.toFixed(cost < 1 ? 4 : 2)} at $${price}/TiB on-demand${unknown ? `; ${unknown} model(s) read relations not built yet, so their bytes are unknown` : ''}`);
+  if (refused) process.exitCode = 1;
 }

@@ -85,6 +85,7 @@ export function buildProgram(): Command {
       .addOption(new Option('--threads <n>', 'statements to run at once').default(4).argParser(intOption('--threads', 1, 64)))
       .option('--fail-fast', 'stop scheduling new nodes after the first failure');
     if (name !== 'test') c.option('--full-refresh', 'rebuild incremental models from scratch');
+    if (name !== 'test') c.option('--dry-run', 'BigQuery: send every model as a dry-run job in DAG order and print bytes and the on-demand cost; nothing is built');
     if (name === 'test') {
       c.option('--unit', 'only unit tests (models on given rows, in an in-memory DuckDB; no warehouse needed)');
       c.option('--data', 'only data tests (queries against the built models)');

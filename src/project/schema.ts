@@ -16,7 +16,7 @@ export const ModelConfigSchema = z
     tags: z.union([z.string(), z.array(z.string())]),
     enabled: z.boolean(),
     unique_key: z.union([z.string(), z.array(z.string()).min(1)]),
-    incremental_strategy: z.enum(['append', 'merge', 'delete+insert']),
+    incremental_strategy: z.enum(['append', 'merge', 'delete+insert', 'insert_overwrite']),
     on_schema_change: z.enum(['ignore', 'fail', 'append_new_columns']),
     full_refresh: z.boolean(),
     pre_hook: z.union([z.string(), z.array(z.string())]),

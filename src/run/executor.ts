@@ -191,6 +191,9 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         strategy: n.config.incremental_strategy,
         fullRefresh: opts.fullRefresh && n.config.full_refresh !== false,
         onSchemaChange: n.config.on_schema_change,
+        config: n.config,
+        description: n.description,
+        columns: n.columns,
       });
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message };
     } catch (e) {
