@@ -48,3 +48,25 @@ export interface Adapter {
   materialize(req: MaterializeRequest): Promise<MaterializeResult>;
   close(): Promise<void>;
 }
+
+/** The column a `partition_by` config partitions on: a bare name, `{ field }`, or the column inside an expression. */
+export function partitionField(p: unknown): string | undefined {
+  if (!p) return undefined;
+  if (typeof p === 'string') return /^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? p : /\(([A-Za-z_][A-Za-z0-9_]*)/.exec(p)?.[1];
+  return (p as { field?: string }).field;
+}
+
+/**
+ * The columns whose values an incremental run replaces: the unique key (merge, delete+insert),
+ * or the partition column (insert_overwrite: every partition the new rows touch); none for append.
+ */
+export function replaceKeys(req: MaterializeRequest): string[] | undefined {
+  const strategy = req.strategy ?? (req.uniqueKey?.length ? 'delete+insert' : 'append');
+  if (strategy === 'append') return undefined;
+  if (strategy === 'insert_overwrite') {
+    const f = partitionField(req.config?.partition_by);
+    if (!f) throw new Error('incremental_strategy insert_overwrite needs partition_by (the column whose partitions are replaced)');
+    return [f];
+  }
+  return req.uniqueKey?.length ? req.uniqueKey : undefined;
+}

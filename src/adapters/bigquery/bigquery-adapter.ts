@@ -8,7 +8,7 @@
  */
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
-import type { Adapter, Column, MaterializeRequest, MaterializeResult, Row } from '../adapter.js';
+import { partitionField, type Adapter, type Column, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
 import type { Relation } from '../dialect.js';
 import { bigQueryDialect, bigQueryHelpersSql } from './bigquery-dialect.js';
 import type { BigQueryTargetConfig } from './bigquery-config.js';
@@ -31,7 +31,7 @@ export function bqError(e: unknown, sql: string, jobId?: string): WarehouseError
 
 function partitionExpr(p: unknown): string | undefined {
   if (p === undefined || p === null) return undefined;
-  if (typeof p === 'string') return p;
+  if (typeof p === 'string') return /^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? bigQueryDialect.quoteIdent(p) : p;
   const o = p as { field: string; data_type?: string; granularity?: string };
   const g = (o.granularity ?? 'day').toUpperCase();
   const t = (o.data_type ?? 'date').toLowerCase();
@@ -40,12 +40,6 @@ function partitionExpr(p: unknown): string | undefined {
   if (t === 'datetime') return `DATETIME_TRUNC(${f}, ${g})`;
   if (t === 'int64') return f;
   return g === 'DAY' ? f : `DATE_TRUNC(${f}, ${g})`;
-}
-
-function partitionField(p: unknown): string | undefined {
-  if (!p) return undefined;
-  if (typeof p === 'string') return /^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? p : /\(([A-Za-z_][A-Za-z0-9_]*)/.exec(p)?.[1];
-  return (p as { field: string }).field;
 }
 
 const str = (v: string) => bigQueryDialect.literal(v);
@@ -177,6 +171,21 @@ export class BigQueryAdapter implements Adapter {
     return this.helpersReady;
   }
 
+  /** The DDL for a view with its description and labels (pure). */
+  viewDdl(rel: Relation, sql: string, req: Pick<MaterializeRequest, 'config' | 'description'>): string {
+    const opts = this.options(req, true);
+    return `CREATE OR REPLACE VIEW ${this.dialect.relation(rel)}${opts ? `\n${opts}` : ''}\nAS\n${sql}`;
+  }
+
+  /** Everything a full build of the model runs, as one script (pure; golden-tested). */
+  buildScript(req: MaterializeRequest): string {
+    const kind = req.kind === 'view' ? 'VIEW' : 'TABLE';
+    return this.script([
+      req.kind === 'view' ? this.viewDdl(req.relation, req.sql, req) : this.tableDdl(req.relation, req.sql, req),
+      this.columnDescriptions(req.relation, kind, req.columns),
+    ]);
+  }
+
   /** The DDL for a table with its partitioning, clustering and options. */
   tableDdl(rel: Relation, sql: string, req: Pick<MaterializeRequest, 'config' | 'description'>): string {
     const c = req.config ?? {};
@@ -202,7 +211,7 @@ export class BigQueryAdapter implements Adapter {
   }
 
   /** Column descriptions, as one ALTER statement (none when no column is described). */
-  private columnDescriptions(rel: Relation, kind: 'TABLE' | 'VIEW', cols: MaterializeRequest['columns']): string | undefined {
+  columnDescriptions(rel: Relation, kind: 'TABLE' | 'VIEW', cols: MaterializeRequest['columns']): string | undefined {
     const described = (cols ?? []).filter((c) => c.description);
     if (!described.length) return undefined;
     return `ALTER ${kind} ${this.dialect.relation(rel)} ${described.map((c) => `ALTER COLUMN ${this.dialect.quoteIdent(c.name)} SET OPTIONS(description=${str(c.description!)})`).join(', ')}`;
@@ -230,14 +239,7 @@ export class BigQueryAdapter implements Adapter {
     const isView = existing && (existing.type === 'VIEW' || existing.type === 'MATERIALIZED_VIEW');
     await this.guard(req.kind === 'incremental' && existing && !req.fullRefresh ? (req.incrementalSql ?? req.sql) : req.sql);
     if (req.kind === 'view') {
-      const opts = this.options(req, true);
-      await this.execute(
-        this.script([
-          existing && !isView ? `DROP TABLE ${rel}` : undefined,
-          `CREATE OR REPLACE VIEW ${rel}${opts ? `\n${opts}` : ''}\nAS\n${req.sql}`,
-          this.columnDescriptions(req.relation, 'VIEW', req.columns),
-        ]),
-      );
+      await this.execute(this.script([existing && !isView ? `DROP TABLE ${rel}` : undefined, this.viewDdl(req.relation, req.sql, req), this.columnDescriptions(req.relation, 'VIEW', req.columns)]));
       return { message: 'created view' };
     }
     const c = req.config ?? {};
@@ -258,34 +260,42 @@ export class BigQueryAdapter implements Adapter {
       );
       return { message: `${changed ? 'recreated' : 'created'} ${req.kind === 'incremental' ? 'incremental table' : 'table'}` };
     }
+    const names = (((existing!.schema as { fields?: Array<{ name: string }> })?.fields) ?? []).map((f) => f.name);
+    const sql = this.incrementalStatement(req, names);
+    const { job } = await this.run(sql);
+    const rows = Number((job.metadata as { statistics?: { query?: { numDmlAffectedRows?: string } } })?.statistics?.query?.numDmlAffectedRows ?? 0);
+    return { message: `merged ${rows} rows into`, rows };
+  }
+
+  /** The statement an incremental run executes against an existing table with `columns` (pure). */
+  incrementalStatement(req: MaterializeRequest, columns: string[]): string {
+    const d = this.dialect;
+    const rel = d.relation(req.relation);
+    const c = req.config ?? {};
     const src = req.incrementalSql ?? req.sql;
-    const cols = (((existing!.schema as { fields?: Array<{ name: string }> })?.fields) ?? []).map((f) => d.quoteIdent(f.name));
+    const cols = columns.map((x) => d.quoteIdent(x));
     const strategy = req.strategy ?? (req.uniqueKey?.length ? 'merge' : 'append');
-    let sql: string;
     if (strategy === 'append' || (!req.uniqueKey?.length && strategy !== 'insert_overwrite')) {
-      sql = `INSERT INTO ${rel} (${cols.join(', ')})\nSELECT ${cols.join(', ')} FROM (\n${src}\n)`;
-    } else if (strategy === 'insert_overwrite') {
+      return `INSERT INTO ${rel} (${cols.join(', ')})\nSELECT ${cols.join(', ')} FROM (\n${src}\n)`;
+    }
+    if (strategy === 'insert_overwrite') {
       const p = partitionExpr(c.partition_by);
       if (!p) throw new WarehouseError(`incremental_strategy insert_overwrite needs partition_by on ${rel}`, '');
       const pt = p.replace(/`([^`]+)`/g, 'T.`$1`');
       // replace exactly the partitions the new rows touch, in one statement
-      sql = this.script([
+      return this.script([
         `DECLARE vigil_partitions DEFAULT (SELECT ARRAY_AGG(DISTINCT ${p}) FROM (\n${src}\n))`,
         `MERGE ${rel} AS T\nUSING (\n${src}\n) AS S\nON FALSE\nWHEN NOT MATCHED BY SOURCE AND ${pt} IN UNNEST(vigil_partitions) THEN DELETE\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`,
       ]);
-    } else {
-      const pf = partitionField(c.partition_by);
-      // a partition filter on the target keeps require_partition_filter tables mergeable and the scan small
-      const prune = pf ? `DECLARE vigil_min DEFAULT (SELECT MIN(${d.quoteIdent(pf)}) FROM (\n${src}\n))` : undefined;
-      const on = [...req.uniqueKey!.map((k) => `T.${d.quoteIdent(k)} = S.${d.quoteIdent(k)}`), ...(pf ? [`T.${d.quoteIdent(pf)} >= vigil_min`] : [])].join(' AND ');
-      sql = this.script([
-        prune,
-        `MERGE ${rel} AS T\nUSING (\n${src}\n) AS S\nON ${on}\nWHEN MATCHED THEN UPDATE SET ${cols.map((x) => `${x} = S.${x}`).join(', ')}\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`,
-      ]);
     }
-    const { job } = await this.run(sql);
-    const rows = Number((job.metadata as { statistics?: { query?: { numDmlAffectedRows?: string } } })?.statistics?.query?.numDmlAffectedRows ?? 0);
-    return { message: `merged ${rows} rows into`, rows };
+    const pf = partitionField(c.partition_by);
+    // a partition filter on the target keeps require_partition_filter tables mergeable and the scan small
+    const prune = pf ? `DECLARE vigil_min DEFAULT (SELECT MIN(${d.quoteIdent(pf)}) FROM (\n${src}\n))` : undefined;
+    const on = [...req.uniqueKey!.map((k) => `T.${d.quoteIdent(k)} = S.${d.quoteIdent(k)}`), ...(pf ? [`T.${d.quoteIdent(pf)} >= vigil_min`] : [])].join(' AND ');
+    return this.script([
+      prune,
+      `MERGE ${rel} AS T\nUSING (\n${src}\n) AS S\nON ${on}\nWHEN MATCHED THEN UPDATE SET ${cols.map((x) => `${x} = S.${x}`).join(', ')}\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`,
+    ]);
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { WarehouseError } from '../../errors.js';
-import type { Adapter, Column, MaterializeRequest, MaterializeResult, Row } from '../adapter.js';
+import { replaceKeys, type Adapter, type Column, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
 import type { Relation } from '../dialect.js';
 import { duckDbDialect } from './duckdb-dialect.js';
 import type { DuckDbTargetConfig } from './duckdb-config.js';
@@ -186,9 +186,9 @@ export class DuckDbAdapter implements Adapter {
             for (const a of added) await DuckDbAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.column_name)} ${a.column_type}`);
           }
           const cols = newCols.filter((r) => policy === 'append_new_columns' || have.has(r.column_name)).map((r) => d.quoteIdent(r.column_name));
-          const strategy = req.strategy ?? (req.uniqueKey?.length ? 'delete+insert' : 'append');
-          if (strategy !== 'append' && req.uniqueKey?.length) {
-            const keys = req.uniqueKey.map((k) => d.quoteIdent(k));
+          const replace = replaceKeys(req);
+          if (replace) {
+            const keys = replace.map((k) => d.quoteIdent(k));
             const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
             await DuckDbAdapter.run(c, `delete from ${rel} where ${tuple} in (select ${keys.join(', ')} from ${tmp})`);
           }

@@ -6,7 +6,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import type { Adapter, Column, MaterializeRequest, MaterializeResult, Row } from '../adapter.js';
+import { replaceKeys, type Adapter, type Column, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
 import type { Relation } from '../dialect.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
@@ -212,9 +212,9 @@ export class PostgresAdapter implements Adapter {
           for (const a of added) await PostgresAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.name)} ${a.type}`);
         }
         const cols = newCols.filter((x) => policy === 'append_new_columns' || have.has(x.name)).map((x) => d.quoteIdent(x.name));
-        const strategy = req.strategy ?? (req.uniqueKey?.length ? 'delete+insert' : 'append');
-        if (strategy !== 'append' && req.uniqueKey?.length) {
-          const on = req.uniqueKey.map((k) => `t.${d.quoteIdent(k)} is not distinct from s.${d.quoteIdent(k)}`).join(' and ');
+        const replace = replaceKeys(req);
+        if (replace) {
+          const on = replace.map((k) => `t.${d.quoteIdent(k)} is not distinct from s.${d.quoteIdent(k)}`).join(' and ');
           await PostgresAdapter.run(c, `delete from ${rel} as t using ${tmp} as s where ${on}`);
         }
         return PostgresAdapter.run(c, `insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
