@@ -16,24 +16,24 @@ const names = (ids: Set<string>, type?: string) =>
 
 describe('selectNodes', () => {
   it('selects everything by default', () => {
-    expect(names(selectNodes(manifest, undefined, undefined).ids, 'model')).toEqual(['capability_trend', 'events_hourly', 'int_buckets', 'stg_events']);
+    expect(names(selectNodes(manifest, undefined, undefined).ids, 'model')).toEqual(['capability_trend', 'events_daily_overwrite', 'events_hourly', 'int_buckets', 'stg_events']);
   });
   it('name, +name, name+', () => {
     expect(names(selectNodes(manifest, ['events_hourly'], undefined).ids)).toEqual(['events_hourly']);
     expect(names(selectNodes(manifest, ['+events_hourly'], undefined).ids, 'model')).toEqual(['events_hourly', 'int_buckets', 'stg_events']);
     expect(names(selectNodes(manifest, ['+events_hourly'], undefined).ids, 'source')).toEqual(['app.events']);
-    expect(names(selectNodes(manifest, ['stg_events+'], undefined).ids, 'model')).toEqual(['capability_trend', 'events_hourly', 'int_buckets', 'stg_events']);
+    expect(names(selectNodes(manifest, ['stg_events+'], undefined).ids, 'model')).toEqual(['capability_trend', 'events_daily_overwrite', 'events_hourly', 'int_buckets', 'stg_events']);
   });
   it('tag:, path:, source:, globs, unions and intersections', () => {
     expect(names(selectNodes(manifest, ['path:models/staging'], undefined).ids)).toEqual(['int_buckets', 'stg_events']);
     expect(names(selectNodes(manifest, ['path:models/staging capability_trend'], undefined).ids)).toEqual(['capability_trend', 'int_buckets', 'stg_events']);
-    expect(names(selectNodes(manifest, ['stg_events+,path:models/marts'], undefined).ids, 'model')).toEqual(['capability_trend', 'events_hourly']);
-    expect(names(selectNodes(manifest, ['source:app+'], undefined).ids, 'model')).toEqual(['capability_trend', 'events_hourly', 'int_buckets', 'stg_events']);
+    expect(names(selectNodes(manifest, ['stg_events+,path:models/marts'], undefined).ids, 'model')).toEqual(['capability_trend', 'events_daily_overwrite', 'events_hourly']);
+    expect(names(selectNodes(manifest, ['source:app+'], undefined).ids, 'model')).toEqual(['capability_trend', 'events_daily_overwrite', 'events_hourly', 'int_buckets', 'stg_events']);
     expect(names(selectNodes(manifest, ['*_hourly'], undefined).ids)).toEqual(['events_hourly', 'expression_is_true_events_hourly']);
     expect(names(selectNodes(manifest, ['test_type:unique'], undefined).ids)).toEqual(['unique_app_events_id']);
   });
   it('--exclude removes nodes, and unmatched atoms come back with a hint', () => {
-    expect(names(selectNodes(manifest, ['path:models'], ['path:models/staging']).ids, 'model')).toEqual(['capability_trend', 'events_hourly']);
+    expect(names(selectNodes(manifest, ['path:models'], ['path:models/staging']).ids, 'model')).toEqual(['capability_trend', 'events_daily_overwrite', 'events_hourly']);
     expect(selectNodes(manifest, ['events_hourlie'], undefined).unmatched).toEqual([{ atom: 'events_hourlie', hint: 'events_hourly' }]);
   });
   it('an unknown method is an error', () => {
