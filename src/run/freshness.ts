@@ -54,7 +54,9 @@ export async function checkFreshness(sources: SourceNode[], adapter: Adapter, no
         out.push({ ...base, status: 'no data', max_loaded_at: null, snapshotted_at: snap.toISOString(), age_seconds: null, message: `${rel} has no rows` });
         continue;
       }
-      const maxDate = max instanceof Date ? max : new Date(String(max));
+      // DuckDB and pg give Dates; BigQuery's client gives { value: '2026-…' } objects
+      const raw = max as unknown as { value?: string };
+      const maxDate = max instanceof Date ? max : new Date(typeof raw === 'object' && raw?.value ? raw.value : String(max));
       const age = (snap.getTime() - maxDate.getTime()) / 1000;
       const status = freshnessStatus(age, s.freshness ?? undefined);
       const limits = [s.freshness?.warn_after && `warn after ${s.freshness.warn_after.count} ${s.freshness.warn_after.period}`, s.freshness?.error_after && `error after ${s.freshness.error_after.count} ${s.freshness.error_after.period}`].filter(Boolean).join(', ');

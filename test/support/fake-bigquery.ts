@@ -1,0 +1,721 @@
+/**
+ * Test support: a fake BigQuery REST API v2 on 127.0.0.1, for driving the REAL
+ * `@google-cloud/bigquery` 8.3 client (and the Vigil BigQuery adapter) with no network.
+ *
+ * Owns `startFakeBigQuery()` (node:http server on a random free loopback port, recording every
+ * request), `fakeBigQueryClient()` (a real `BigQuery` pointed at it with a static bearer token)
+ * and `blockNonLoopbackConnections()` (a guard that makes any TCP connect off 127.0.0.1 fail at
+ * once instead of hanging). Tests: test/support/fake-bigquery.test.ts.
+ *
+ * Endpoints, as the 8.3 client calls them (base `${apiEndpoint}/bigquery/v2`):
+ * - `createQueryJob(opts)` → `POST /projects/{p}/jobs` (jobs.insert). Body: `{ configuration:
+ *   { query: { query, useLegacySql, priority?, maximumBytesBilled?, ... }, dryRun?, labels?,
+ *   jobTimeoutMs? (stringified) }, jobReference: { projectId, jobId (client-side UUID unless
+ *   `jobId` given; `jobPrefix` is prepended), location } }`. If the 200 answer has
+ *   `status.errors`, the client rejects with an ApiError built from them (no `.code`).
+ * - `job.getQueryResults()` → `GET /projects/{p}/queries/{jobId}?location=..&formatOptions.useInt64Timestamp=true`
+ *   (jobs.getQueryResults); auto-paginates on `pageToken` and re-polls while `jobComplete:false`.
+ *   It never calls jobs.get. A job that failed answers here with the job's error as an HTTP error.
+ * - `job.getMetadata()` / `job.promise()` polling (every 500 ms while not DONE) → `GET /projects/{p}/jobs/{jobId}?location=..` (jobs.get).
+ * - `bigquery.query(q)` → `POST /projects/{p}/queries` (jobs.query, the "fast path", body `{ query,
+ *   useLegacySql:false, requestId, formatOptions:{useInt64Timestamp:true}, location, labels,
+ *   maximumBytesBilled, ... }`) unless the query has dryRun, jobId, jobTimeoutMs, a non-INTERACTIVE
+ *   priority, destination, ... or `FAST_QUERY_PATH=DISABLED`; then it is jobs.insert + getQueryResults.
+ *   A complete jobs.query answer is used as is (no further request).
+ * - `dataset(d).get({autoCreate:true})` → `GET /projects/{p}/datasets/{d}` (extra get options go to
+ *   the query string), on 404 `POST /projects/{p}/datasets` with `{ location?, projectId?, ...options,
+ *   datasetReference: { datasetId } }`, on 409 it gets again. `dataset.create()` → the same POST.
+ * - `dataset(d).table(t).get()/getMetadata()/exists()` → `GET /projects/{p}/datasets/{d}/tables/{t}`.
+ *   Also served: tables.insert (`POST .../tables`), tables.delete, datasets.delete, jobs.cancel.
+ *   Anything else answers 400 `invalid` "fake BigQuery does not implement ...", so gaps are loud.
+ *
+ * Auth, made static: `new BigQuery({ authClient })` where authClient is google-auth-library's
+ * `OAuth2Client` with `setCredentials({ access_token, expiry_date: far future })`. @google-cloud/common
+ * wraps it in `GoogleAuth({ authClient })`, whose `getClient()` returns it as is, and
+ * `OAuth2Client.getRequestHeaders()` returns `Bearer <token>` without refreshing when the token is not
+ * expiring. With `projectId` given, no project-id discovery runs either: no metadata server, no ADC
+ * file, no oauth2.googleapis.com. The fake answers 401 to any request without a Bearer token.
+ * (google-auth-library is a transitive dependency via @google-cloud/common, hoisted to node_modules.)
+ *
+ * Retries (retry-request 8 via @google-cloud/common 6): the client retries by HTTP status only —
+ * 408, 429, 500, 502, 503, 504 — and connection errors (`noResponseRetries`). The reason in the
+ * body is NOT looked at (`shouldRetryFn` builds an ApiError with an empty `errors` array), so a 403
+ * `rateLimitExceeded` is not retried by the library. Default: 3 retries; delay before retry n is
+ * `min(2^n s + random 0..1 s, maxRetryDelay (64 s), time left of totalTimeout (600 s))`, i.e. the
+ * first retry waits 2–3 s; `Retry-After` is ignored. POST jobs.insert is retried with the same jobId.
+ * `fakeBigQueryClient` therefore defaults to `retryOptions: { maxRetryDelay: 0.005 }` (5 ms).
+ * Beware: a computed delay <= 0 (maxRetryDelay: 0, or totalTimeout used up) makes retry-request
+ * give up WITHOUT calling back — the request hangs forever. Keep maxRetryDelay > 0 and totalTimeout generous.
+ *
+ * Other surprises: `BIGQUERY_EMULATOR_HOST` overrides `apiEndpoint` (and drops the `/bigquery/v2`
+ * prefix); `HTTP(S)_PROXY` would route even 127.0.0.1 through the proxy unless `NO_PROXY` names it.
+ * `fakeBigQueryClient` neutralises both. Dry runs answer with a jobReference without jobId (as the
+ * real API). Rows in answers are plain objects; TIMESTAMP values are encoded per the request's
+ * format options (int64 microseconds by default from this client), so microseconds survive.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
+import { OAuth2Client } from 'google-auth-library';
+
+export interface FakeRequest {
+  method: string;
+  /** URL path, e.g. `/bigquery/v2/projects/p/jobs`. */
+  path: string;
+  query: Record<string, string>;
+  /** Parsed JSON body, or undefined. */
+  body: any;
+  /** Request headers, lower-case names. */
+  headers: Record<string, string>;
+}
+
+export interface FakeField {
+  name: string;
+  type: string;
+  mode?: string;
+  description?: string;
+  fields?: FakeField[];
+}
+
+export interface FakeError {
+  httpStatus: number;
+  reason: string;
+  message: string;
+  /** BigQuery's `location` of the error, e.g. `query` (positions like `[3:5]` are in the message). */
+  location?: string;
+}
+
+export type FakeQueryAnswer =
+  | {
+      rows?: Array<Record<string, unknown>>;
+      /** Defaults to a schema inferred from the first row. */
+      fields?: FakeField[];
+      totalBytesProcessed?: number;
+      /** Use this answer this many times, then fall back (default: for ever). */
+      times?: number;
+    }
+  | {
+      error: FakeError;
+      times?: number;
+      /**
+       * `http`: jobs.insert answers with this HTTP error. `job`: jobs.insert answers 200 with a job
+       * that is DONE with `status.errorResult` and `status.errors` (and getQueryResults answers with
+       * the HTTP error). Default: `http` for dry runs, 429, 5xx, rateLimitExceeded,
+       * userRateLimitExceeded, backendError, internalError; `job` otherwise. jobs.query always `http`.
+       */
+      as?: 'http' | 'job';
+    }
+  | { status429RetryAfterSeconds: number; times?: number };
+
+export interface FakeTableMeta {
+  type?: 'TABLE' | 'VIEW';
+  fields: FakeField[];
+  timePartitioning?: object;
+  rangePartitioning?: object;
+  clustering?: { fields: string[] };
+  description?: string;
+  /** For views; defaults to `SELECT 1` when type is VIEW. */
+  view?: { query: string; useLegacySql?: boolean };
+  numRows?: number;
+}
+
+export interface FakeBigQuery {
+  /** `http://127.0.0.1:PORT` — pass as apiEndpoint. */
+  url: string;
+  /** Everything received, in order. */
+  requests: FakeRequest[];
+  /** How to answer query jobs whose SQL matches (newest rule first; default: a successful job with no rows). */
+  onQuery(match: RegExp | ((sql: string) => boolean), answer: FakeQueryAnswer): void;
+  addTable(project: string, dataset: string, table: string, meta: FakeTableMeta): void;
+  addDataset(project: string, dataset: string, meta?: { location?: string }): void;
+  /** The stored job resource (as jobs.get returns it), if any. */
+  job(project: string, jobId: string): any;
+  close(): Promise<void>;
+}
+
+interface Rule {
+  match: (sql: string) => boolean;
+  answer: FakeQueryAnswer;
+  left?: number;
+}
+
+interface StoredJob {
+  resource: any;
+  rows: Array<Record<string, unknown>>;
+  fields?: FakeField[];
+  error?: FakeError;
+}
+
+const STATUS: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ALREADY_EXISTS',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  501: 'NOT_IMPLEMENTED',
+  502: 'BAD_GATEWAY',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+const HTTP_BY_DEFAULT = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'backendError', 'internalError']);
+
+/** The JSON body of a BigQuery API error. */
+export function bigQueryErrorBody(httpStatus: number, reason: string, message: string, location?: string) {
+  const inner: Record<string, string> = { message, domain: 'global', reason };
+  if (location) inner.location = location;
+  return { error: { code: httpStatus, message, errors: [inner], status: STATUS[httpStatus] ?? 'UNKNOWN' } };
+}
+
+function inferType(v: unknown): string {
+  if (typeof v === 'bigint') return 'INTEGER';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'INTEGER' : 'FLOAT';
+  if (typeof v === 'boolean') return 'BOOLEAN';
+  if (v instanceof Date) return 'TIMESTAMP';
+  if (Buffer.isBuffer(v)) return 'BYTES';
+  if (v !== null && typeof v === 'object') return 'JSON';
+  return 'STRING';
+}
+
+function inferFields(rows: Array<Record<string, unknown>>): FakeField[] {
+  const first = rows[0] ?? {};
+  return Object.keys(first).map((name) => ({ name, type: inferType(first[name]), mode: 'NULLABLE' }));
+}
+
+/** Microseconds since the epoch of a Date, ISO-ish string (keeps up to 6 fraction digits), epoch ms number, or bigint µs. */
+function toMicros(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (v instanceof Date) return BigInt(v.getTime()) * 1000n;
+  if (typeof v === 'number') return BigInt(Math.round(v * 1000));
+  const s = String(v).trim();
+  const m = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?\s*(Z|UTC|[+-]\d\d(?::?\d\d)?)?$/i.exec(s);
+  if (m) {
+    let zone = (m[4] ?? 'Z').toUpperCase();
+    if (zone === 'UTC') zone = 'Z';
+    else if (/^[+-]\d\d$/.test(zone)) zone += ':00';
+    else if (/^[+-]\d{4}$/.test(zone)) zone = `${zone.slice(0, 3)}:${zone.slice(3)}`;
+    const ms = Date.parse(`${m[1]}T${m[2]}${zone}`);
+    const frac = BigInt((m[3] ?? '').padEnd(6, '0').slice(0, 6));
+    return BigInt(ms) * 1000n + frac;
+  }
+  const ms = Date.parse(s);
+  if (Number.isNaN(ms)) throw new Error(`fake BigQuery: cannot read ${JSON.stringify(v)} as a TIMESTAMP`);
+  return BigInt(ms) * 1000n;
+}
+
+type TsFormat = 'int64' | 'float' | 'iso';
+
+function formatTimestamp(micros: bigint, fmt: TsFormat): string {
+  if (fmt === 'int64') return micros.toString();
+  if (fmt === 'float') return (Number(micros) / 1e6).toExponential().replace('e+', 'E').replace('e-', 'E-');
+  const ms = micros / 1000n;
+  const frac = ((micros % 1_000_000n) + 1_000_000n) % 1_000_000n;
+  return new Date(Number(ms)).toISOString().slice(0, 19) + '.' + frac.toString().padStart(6, '0') + 'Z';
+}
+
+function encodeScalar(field: FakeField, v: unknown, fmt: TsFormat): unknown {
+  if (v === null || v === undefined) return null;
+  const type = field.type.toUpperCase();
+  switch (type) {
+    case 'RECORD':
+    case 'STRUCT': {
+      const o = v as Record<string, unknown>;
+      return { f: (field.fields ?? []).map((sub) => ({ v: encodeValue(sub, o[sub.name], fmt) })) };
+    }
+    case 'BOOLEAN':
+    case 'BOOL':
+      return v ? 'true' : 'false';
+    case 'TIMESTAMP':
+      return formatTimestamp(toMicros(v), fmt);
+    case 'DATE':
+      return v instanceof Date ? v.toISOString().slice(0, 10) : String(v);
+    case 'DATETIME':
+      return v instanceof Date ? v.toISOString().slice(0, 23) : String(v);
+    case 'JSON':
+      return typeof v === 'string' ? v : JSON.stringify(v);
+    case 'BYTES':
+      return Buffer.isBuffer(v) ? v.toString('base64') : String(v);
+    default:
+      return typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : String(v);
+  }
+}
+
+function encodeValue(field: FakeField, v: unknown, fmt: TsFormat): unknown {
+  if ((field.mode ?? '').toUpperCase() === 'REPEATED') {
+    return ((v as unknown[] | null | undefined) ?? []).map((x) => ({ v: encodeScalar(field, x, fmt) }));
+  }
+  return encodeScalar(field, v, fmt);
+}
+
+function encodeRows(fields: FakeField[], rows: Array<Record<string, unknown>>, fmt: TsFormat) {
+  return rows.map((row) => ({ f: fields.map((field) => ({ v: encodeValue(field, row[field.name], fmt) })) }));
+}
+
+function statementType(sql: string): string {
+  const s = sql.replace(/^(\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)+/, '').toUpperCase();
+  if (/^(SELECT|WITH|\()/.test(s)) return 'SELECT';
+  if (/^CREATE\s+(OR\s+REPLACE\s+)?(MATERIALIZED\s+)?VIEW/.test(s)) return 'CREATE_VIEW';
+  if (/^CREATE\s+(OR\s+REPLACE\s+)?(TEMP(ORARY)?\s+)?TABLE[\s\S]*\bAS\b/.test(s)) return 'CREATE_TABLE_AS_SELECT';
+  if (/^CREATE\s+(OR\s+REPLACE\s+)?(TEMP(ORARY)?\s+)?TABLE/.test(s)) return 'CREATE_TABLE';
+  if (/^CREATE\s+(OR\s+REPLACE\s+)?(TEMP(ORARY)?\s+)?FUNCTION/.test(s)) return 'CREATE_FUNCTION';
+  if (/^CREATE\s+SCHEMA/.test(s)) return 'CREATE_SCHEMA';
+  for (const k of ['INSERT', 'MERGE', 'DELETE', 'UPDATE', 'TRUNCATE']) if (s.startsWith(k)) return k === 'TRUNCATE' ? 'TRUNCATE_TABLE' : k;
+  if (/^DROP\s+VIEW/.test(s)) return 'DROP_VIEW';
+  if (/^DROP/.test(s)) return 'DROP_TABLE';
+  if (/^ALTER/.test(s)) return 'ALTER_TABLE';
+  return 'SCRIPT';
+}
+
+const nowMs = () => String(Date.now());
+
+type OkAnswer = Extract<FakeQueryAnswer, { rows?: unknown }>;
+const okAnswer = (a: FakeQueryAnswer): OkAnswer => ('error' in a || 'status429RetryAfterSeconds' in a ? {} : a);
+
+export async function startFakeBigQuery(): Promise<FakeBigQuery> {
+  const requests: FakeRequest[] = [];
+  const rules: Rule[] = [];
+  const datasets = new Map<string, any>(); // `${p}:${d}`
+  const tables = new Map<string, any>(); // `${p}:${d}.${t}`
+  const jobs = new Map<string, StoredJob>(); // `${p}:${jobId}`
+
+  function takeAnswer(sql: string): FakeQueryAnswer {
+    for (let i = rules.length - 1; i >= 0; i--) {
+      const rule = rules[i];
+      if (!rule.match(sql)) continue;
+      if (rule.left !== undefined && --rule.left <= 0) rules.splice(i, 1);
+      return rule.answer;
+    }
+    return {};
+  }
+
+  function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+  const fail = (res: ServerResponse, status: number, reason: string, message: string, location?: string, headers?: Record<string, string>) =>
+    send(res, status, bigQueryErrorBody(status, reason, message, location), headers);
+
+  function datasetResource(p: string, d: string, location = 'US', extra: Record<string, unknown> = {}) {
+    const t = nowMs();
+    return {
+      ...extra,
+      kind: 'bigquery#dataset',
+      etag: randomUUID(),
+      id: `${p}:${d}`,
+      selfLink: `${server.url}/bigquery/v2/projects/${p}/datasets/${d}`,
+      datasetReference: { datasetId: d, projectId: p },
+      location,
+      creationTime: t,
+      lastModifiedTime: t,
+      type: 'DEFAULT',
+    };
+  }
+
+  function tableResource(p: string, d: string, t: string, meta: FakeTableMeta) {
+    const now = nowMs();
+    const type = meta.type ?? 'TABLE';
+    const r: Record<string, unknown> = {
+      kind: 'bigquery#table',
+      etag: randomUUID(),
+      id: `${p}:${d}.${t}`,
+      selfLink: `${server.url}/bigquery/v2/projects/${p}/datasets/${d}/tables/${t}`,
+      tableReference: { projectId: p, datasetId: d, tableId: t },
+      schema: { fields: meta.fields },
+      creationTime: now,
+      lastModifiedTime: now,
+      type,
+      location: datasets.get(`${p}:${d}`)?.location ?? 'US',
+    };
+    if (type === 'VIEW') r.view = { query: meta.view?.query ?? 'SELECT 1', useLegacySql: meta.view?.useLegacySql ?? false };
+    else Object.assign(r, { numBytes: '0', numLongTermBytes: '0', numRows: String(meta.numRows ?? 0) });
+    if (meta.description !== undefined) r.description = meta.description;
+    if (meta.timePartitioning) r.timePartitioning = meta.timePartitioning;
+    if (meta.rangePartitioning) r.rangePartitioning = meta.rangePartitioning;
+    if (meta.clustering) r.clustering = meta.clustering;
+    return r;
+  }
+
+  function httpErrorFor(answer: FakeQueryAnswer, dryRun: boolean, endpoint: 'insert' | 'query') {
+    if ('status429RetryAfterSeconds' in answer) return 'retry-after' as const;
+    if (!('error' in answer)) return undefined;
+    const e = answer.error;
+    if (endpoint === 'query') return 'http' as const;
+    const as = answer.as ?? (dryRun || e.httpStatus === 429 || e.httpStatus >= 500 || HTTP_BY_DEFAULT.has(e.reason) ? 'http' : 'job');
+    return as;
+  }
+
+  function rateLimited429(res: ServerResponse, seconds: number) {
+    fail(
+      res,
+      429,
+      'rateLimitExceeded',
+      'Exceeded rate limits: too many api requests per user per method for this user_method. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas',
+      undefined,
+      { 'Retry-After': String(seconds) },
+    );
+  }
+
+  /** The job resource jobs.insert/jobs.get return. */
+  function jobResource(p: string, jobId: string | undefined, location: string, configuration: any, sql: string, bytes: number, error?: FakeError) {
+    const now = Date.now();
+    const stats: any = {
+      creationTime: String(now),
+      totalBytesProcessed: String(bytes),
+      query: { totalBytesProcessed: String(bytes), cacheHit: false, statementType: statementType(sql) },
+    };
+    if (configuration?.dryRun) {
+      stats.query.totalBytesProcessedAccuracy = 'PRECISE';
+    } else {
+      Object.assign(stats, { startTime: String(now), endTime: String(now) });
+      Object.assign(stats.query, { totalBytesBilled: String(bytes === 0 ? 0 : Math.max(bytes, 10 * 1024 * 1024)), totalSlotMs: '0', billingTier: 1 });
+    }
+    const ref: any = { projectId: p, location };
+    if (jobId !== undefined) ref.jobId = jobId;
+    const status: any = { state: 'DONE' };
+    if (error) {
+      const e: any = { reason: error.reason, message: error.message };
+      if (error.location) e.location = error.location;
+      status.errorResult = e;
+      status.errors = [e];
+    }
+    return {
+      kind: 'bigquery#job',
+      etag: randomUUID(),
+      id: jobId !== undefined ? `${p}:${location}.${jobId}` : undefined,
+      selfLink: jobId !== undefined ? `${server.url}/bigquery/v2/projects/${p}/jobs/${jobId}?location=${location}` : undefined,
+      user_email: 'fake@vigil.test',
+      configuration: { ...configuration, jobType: 'QUERY' },
+      jobReference: ref,
+      statistics: stats,
+      status,
+    };
+  }
+
+  function tsFormatFromQs(q: Record<string, string>): TsFormat {
+    if (q['formatOptions.timestampOutputFormat'] === 'ISO8601_STRING') return 'iso';
+    if (q['formatOptions.timestampOutputFormat'] === 'INT64' || q['formatOptions.useInt64Timestamp'] === 'true') return 'int64';
+    return 'float';
+  }
+
+  /** Rows page of a stored job (maxResults/pageToken/startIndex), as getQueryResults/jobs.query return it. */
+  function resultsBody(job: StoredJob, kind: string, fmt: TsFormat, maxResults?: number, start = 0) {
+    const fields = job.fields ?? (job.rows.length ? inferFields(job.rows) : undefined);
+    const end = maxResults && maxResults > 0 ? Math.min(job.rows.length, start + maxResults) : job.rows.length;
+    const page = job.rows.slice(start, end);
+    const body: any = {
+      kind,
+      etag: randomUUID(),
+      jobReference: job.resource.jobReference,
+      totalRows: String(job.rows.length),
+      totalBytesProcessed: job.resource.statistics.totalBytesProcessed,
+      jobComplete: true,
+      cacheHit: false,
+    };
+    if (fields) body.schema = { fields };
+    if (fields && page.length) body.rows = encodeRows(fields, page, fmt);
+    if (end < job.rows.length) body.pageToken = `fake-page-${end}`;
+    return body;
+  }
+
+  function createJob(p: string, jobId: string, location: string, configuration: any, sql: string, answer: FakeQueryAnswer, error?: FakeError): StoredJob {
+    const ok = okAnswer(answer);
+    const rows = ok.rows ?? [];
+    const job: StoredJob = {
+      resource: jobResource(p, jobId, location, configuration, sql, ok.totalBytesProcessed ?? 0, error),
+      rows,
+      fields: ok.fields ?? (rows.length ? inferFields(rows) : undefined),
+      error,
+    };
+    jobs.set(`${p}:${jobId}`, job);
+    return job;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const u = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let body: any;
+    if (raw) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        body = raw;
+      }
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    const query: Record<string, string> = {};
+    u.searchParams.forEach((v, k) => (query[k] = v));
+    const method = (req.method ?? 'GET').toUpperCase();
+    requests.push({ method, path: u.pathname, query, body, headers });
+
+    if (!/^Bearer \S+/.test(headers.authorization ?? '')) {
+      return fail(res, 401, 'required', 'Request is missing required authentication credential. Expected OAuth 2 access token.', 'Authorization');
+    }
+    const m = /^\/bigquery\/v2\/projects\/([^/]+)(\/.*)?$/.exec(u.pathname);
+    if (!m) return fail(res, 400, 'invalid', `fake BigQuery does not implement ${method} ${u.pathname}`);
+    const p = decodeURIComponent(m[1]);
+    const rest = (m[2] ?? '').split('/').filter(Boolean).map(decodeURIComponent);
+    const route = `${method} ${rest.map((s, i) => (i % 2 === 0 ? s : '*')).join('/')}`;
+
+    switch (route) {
+      // jobs.insert
+      case 'POST jobs': {
+        const configuration = body?.configuration ?? {};
+        const sql: string = configuration.query?.query ?? '';
+        const dryRun = !!configuration.dryRun;
+        const location: string = body?.jobReference?.location ?? 'US';
+        const jobId: string = body?.jobReference?.jobId ?? randomUUID();
+        const answer = takeAnswer(sql);
+        const mode = httpErrorFor(answer, dryRun, 'insert');
+        if (mode === 'retry-after') return rateLimited429(res, (answer as { status429RetryAfterSeconds: number }).status429RetryAfterSeconds);
+        const error = 'error' in answer ? answer.error : undefined;
+        if (mode === 'http' && error) return fail(res, error.httpStatus, error.reason, error.message, error.location);
+        if (dryRun) {
+          return send(res, 200, jobResource(p, undefined, location, configuration, sql, okAnswer(answer).totalBytesProcessed ?? 0));
+        }
+        if (jobs.has(`${p}:${jobId}`)) return fail(res, 409, 'duplicate', `Already Exists: Job ${p}:${location}.${jobId}`);
+        const job = createJob(p, jobId, location, configuration, sql, answer, error);
+        return send(res, 200, job.resource);
+      }
+      // jobs.get
+      case 'GET jobs/*': {
+        const job = jobs.get(`${p}:${rest[1]}`);
+        if (!job) return fail(res, 404, 'notFound', `Not found: Job ${p}:${query.location ?? 'US'}.${rest[1]}`);
+        return send(res, 200, job.resource);
+      }
+      // jobs.cancel
+      case 'POST jobs/*/cancel': {
+        const job = jobs.get(`${p}:${rest[1]}`);
+        if (!job) return fail(res, 404, 'notFound', `Not found: Job ${p}:${query.location ?? 'US'}.${rest[1]}`);
+        return send(res, 200, { kind: 'bigquery#jobCancelResponse', job: job.resource });
+      }
+      // jobs.getQueryResults
+      case 'GET queries/*': {
+        const job = jobs.get(`${p}:${rest[1]}`);
+        if (!job) return fail(res, 404, 'notFound', `Not found: Job ${p}:${query.location ?? 'US'}.${rest[1]}`);
+        if (job.error) return fail(res, job.error.httpStatus, job.error.reason, job.error.message, job.error.location);
+        const start = query.pageToken?.startsWith('fake-page-') ? Number(query.pageToken.slice(10)) : Number(query.startIndex ?? 0);
+        const maxResults = query.maxResults ? Number(query.maxResults) : undefined;
+        return send(res, 200, resultsBody(job, 'bigquery#getQueryResultsResponse', tsFormatFromQs(query), maxResults, start));
+      }
+      // jobs.query
+      case 'POST queries': {
+        const sql: string = body?.query ?? '';
+        const location: string = body?.location ?? 'US';
+        const answer = takeAnswer(sql);
+        const mode = httpErrorFor(answer, false, 'query');
+        if (mode === 'retry-after') return rateLimited429(res, (answer as { status429RetryAfterSeconds: number }).status429RetryAfterSeconds);
+        if ('error' in answer) return fail(res, answer.error.httpStatus, answer.error.reason, answer.error.message, answer.error.location);
+        const configuration = {
+          query: { query: sql, useLegacySql: body?.useLegacySql ?? false, maximumBytesBilled: body?.maximumBytesBilled },
+          labels: body?.labels,
+        };
+        const job = createJob(p, `job_${randomUUID().replace(/-/g, '')}`, location, configuration, sql, answer);
+        const fo = body?.formatOptions ?? {};
+        const fmt: TsFormat = fo.timestampOutputFormat === 'ISO8601_STRING' ? 'iso' : fo.useInt64Timestamp || fo.timestampOutputFormat === 'INT64' ? 'int64' : 'float';
+        return send(res, 200, resultsBody(job, 'bigquery#queryResponse', fmt, body?.maxResults ? Number(body.maxResults) : undefined));
+      }
+      // datasets.get
+      case 'GET datasets/*': {
+        const ds = datasets.get(`${p}:${rest[1]}`);
+        if (!ds) return fail(res, 404, 'notFound', `Not found: Dataset ${p}:${rest[1]}`);
+        return send(res, 200, ds);
+      }
+      // datasets.insert
+      case 'POST datasets': {
+        const d: string | undefined = body?.datasetReference?.datasetId;
+        if (!d) return fail(res, 400, 'invalid', 'Missing required field: datasetReference.datasetId.');
+        const dp: string = body?.datasetReference?.projectId ?? p;
+        if (datasets.has(`${dp}:${d}`)) return fail(res, 409, 'duplicate', `Already Exists: Dataset ${dp}:${d}`);
+        const { datasetReference: _ref, projectId: _p, ...extra } = body ?? {};
+        const ds = datasetResource(dp, d, body?.location ?? 'US', extra);
+        datasets.set(`${dp}:${d}`, ds);
+        return send(res, 200, ds);
+      }
+      // datasets.delete
+      case 'DELETE datasets/*': {
+        if (!datasets.delete(`${p}:${rest[1]}`)) return fail(res, 404, 'notFound', `Not found: Dataset ${p}:${rest[1]}`);
+        for (const k of [...tables.keys()]) if (k.startsWith(`${p}:${rest[1]}.`)) tables.delete(k);
+        res.writeHead(204).end();
+        return;
+      }
+      // tables.get
+      case 'GET datasets/*/tables/*': {
+        const [, d, , t] = rest;
+        const tb = tables.get(`${p}:${d}.${t}`);
+        if (tb) return send(res, 200, tb);
+        if (!datasets.has(`${p}:${d}`)) return fail(res, 404, 'notFound', `Not found: Dataset ${p}:${d}`);
+        return fail(res, 404, 'notFound', `Not found: Table ${p}:${d}.${t}`);
+      }
+      // tables.insert
+      case 'POST datasets/*/tables': {
+        const d = rest[1];
+        const t: string | undefined = body?.tableReference?.tableId;
+        if (!t) return fail(res, 400, 'invalid', 'Missing required field: tableReference.tableId.');
+        if (!datasets.has(`${p}:${d}`)) return fail(res, 404, 'notFound', `Not found: Dataset ${p}:${d}`);
+        if (tables.has(`${p}:${d}.${t}`)) return fail(res, 409, 'duplicate', `Already Exists: Table ${p}:${d}.${t}`);
+        const tb = tableResource(p, d, t, {
+          type: body?.view ? 'VIEW' : 'TABLE',
+          fields: body?.schema?.fields ?? [],
+          view: body?.view,
+          timePartitioning: body?.timePartitioning,
+          rangePartitioning: body?.rangePartitioning,
+          clustering: body?.clustering,
+          description: body?.description,
+        });
+        tables.set(`${p}:${d}.${t}`, tb);
+        return send(res, 200, tb);
+      }
+      // tables.delete
+      case 'DELETE datasets/*/tables/*': {
+        const [, d, , t] = rest;
+        if (!tables.delete(`${p}:${d}.${t}`)) return fail(res, 404, 'notFound', `Not found: Table ${p}:${d}.${t}`);
+        res.writeHead(204).end();
+        return;
+      }
+      default:
+        return fail(res, 400, 'invalid', `fake BigQuery does not implement ${method} ${u.pathname}`);
+    }
+  }
+
+  const http = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) fail(res, 400, 'invalid', `fake BigQuery failed: ${(e as Error)?.message ?? String(e)}`);
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+
+  const server: FakeBigQuery = {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    onQuery(match, answer) {
+      const fn = typeof match === 'function' ? match : (sql: string) => match.test(sql);
+      rules.push({ match: fn, answer, left: answer.times });
+    },
+    addDataset(project, dataset, meta) {
+      if (!datasets.has(`${project}:${dataset}`)) datasets.set(`${project}:${dataset}`, datasetResource(project, dataset, meta?.location));
+    },
+    addTable(project, dataset, table, meta) {
+      server.addDataset(project, dataset);
+      tables.set(`${project}:${dataset}.${table}`, tableResource(project, dataset, table, meta));
+    },
+    job(project, jobId) {
+      return jobs.get(`${project}:${jobId}`)?.resource;
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    },
+  };
+  return server;
+}
+
+export interface FakeClientOptions {
+  /** Default `vigil-test`. */
+  projectId?: string;
+  location?: string;
+  /** Passed to the client; default `{ maxRetryDelay: 0.005 }` (5 ms between retries, 3 retries). */
+  retryOptions?: BigQueryOptions['retryOptions'];
+  /** Bearer token to send; default `fake-token`. */
+  token?: string;
+}
+
+/** A BigQuery client from the real library pointed at the fake, with a static token, making no other network call. */
+export async function fakeBigQueryClient(fake: FakeBigQuery, opts: FakeClientOptions = {}): Promise<BigQuery> {
+  const retryOptions = { maxRetryDelay: 0.005, ...(opts.retryOptions ?? {}) };
+  if (!(Number(retryOptions.maxRetryDelay) > 0)) {
+    throw new Error('fakeBigQueryClient: retryOptions.maxRetryDelay must be > 0 (0 makes retry-request hang instead of failing)');
+  }
+  const authClient = new OAuth2Client();
+  authClient.setCredentials({
+    access_token: opts.token ?? 'fake-token',
+    token_type: 'Bearer',
+    expiry_date: Date.now() + 10 * 365 * 24 * 3600 * 1000,
+  });
+  // teeny-request sends even 127.0.0.1 through HTTP(S)_PROXY unless NO_PROXY names it.
+  if (process.env.HTTP_PROXY || process.env.http_proxy || process.env.HTTPS_PROXY || process.env.https_proxy) {
+    const noProxy = process.env.NO_PROXY || process.env.no_proxy || '';
+    if (!noProxy.split(',').map((s) => s.trim()).includes('127.0.0.1')) {
+      process.env.NO_PROXY = noProxy ? `${noProxy},127.0.0.1` : '127.0.0.1';
+    }
+  }
+  // BIGQUERY_EMULATOR_HOST would override apiEndpoint; it is only read in the constructor.
+  const emulator = process.env.BIGQUERY_EMULATOR_HOST;
+  delete process.env.BIGQUERY_EMULATOR_HOST;
+  try {
+    return new BigQuery({
+      projectId: opts.projectId ?? 'vigil-test',
+      location: opts.location,
+      apiEndpoint: fake.url,
+      authClient,
+      retryOptions,
+    });
+  } finally {
+    if (emulator !== undefined) process.env.BIGQUERY_EMULATOR_HOST = emulator;
+  }
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$/i;
+
+/**
+ * Make every TCP/TLS connect to a host other than loopback fail immediately (ECONNREFUSED-like error)
+ * and record it, so a stray call to Google (metadata server, oauth2, bigquery.googleapis.com) fails
+ * fast and visibly instead of hanging. Patches `net.Socket.prototype.connect` for this process;
+ * call `restore()` after the tests.
+ */
+export function blockNonLoopbackConnections(): { attempts: string[]; blocked: string[]; restore(): void } {
+  const attempts: string[] = [];
+  const blocked: string[] = [];
+  const original = Socket.prototype.connect;
+  const patched = function (this: Socket, ...args: unknown[]): Socket {
+    let a = args[0];
+    if (Array.isArray(a)) a = a[0];
+    let host: string | undefined;
+    let port: unknown;
+    let path: string | undefined;
+    if (a && typeof a === 'object') {
+      const o = a as { host?: string; port?: unknown; path?: string };
+      host = o.host;
+      port = o.port;
+      path = o.path;
+    } else if (typeof a === 'number' || (typeof a === 'string' && /^\d+$/.test(a))) {
+      port = a;
+      host = typeof args[1] === 'string' ? args[1] : undefined;
+    } else if (typeof a === 'string') {
+      path = a;
+    }
+    if (path === undefined) {
+      const target = `${host ?? 'localhost'}:${String(port)}`;
+      attempts.push(target);
+      if (!LOOPBACK.test(host ?? 'localhost')) {
+        blocked.push(target);
+        const err = Object.assign(new Error(`blocked non-loopback connection to ${target} (test network guard)`), { code: 'ECONNREFUSED' });
+        process.nextTick(() => this.destroy(err));
+        return this;
+      }
+    }
+    return (original as (...a: unknown[]) => Socket).apply(this, args);
+  };
+  Socket.prototype.connect = patched as typeof Socket.prototype.connect;
+  return {
+    attempts,
+    blocked,
+    restore() {
+      if (Socket.prototype.connect === (patched as unknown)) Socket.prototype.connect = original;
+    },
+  };
+}
