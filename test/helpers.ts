@@ -2,7 +2,7 @@
  * Test helpers: temporary projects on disk, the real `vigil` CLI run as a user would, and
  * in-memory project files for the pure compiler.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -50,6 +50,22 @@ export interface CliResult {
 export function vigil(cwd: string, args: string[], env: Record<string, string> = {}): CliResult {
   const r = spawnSync(process.execPath, [VIGIL, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Like vigil(), without blocking this process: needed when a server in this process must answer the CLI. */
+export function vigilAsync(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [VIGIL, ...args], { cwd, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
 }
 
 /** Build in-memory ProjectFiles for the pure compiler, without touching the disk. */

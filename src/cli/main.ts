@@ -174,4 +174,9 @@ export function reportError(e: unknown): number {
 // generation means far fewer scavenges (measured: GC time roughly halved on 10,000 models).
 setFlagsFromString('--max-semi-space-size=32');
 const code = await main(process.argv);
-process.exitCode = code;
+// exit once the output is flushed: HTTP keep-alive sockets of cloud clients would otherwise
+// hold the process open after the work is done
+const flushed = (s: NodeJS.WriteStream) => new Promise<void>((resolve) => s.write('', () => resolve()));
+await flushed(process.stdout);
+await flushed(process.stderr);
+process.exit(code);

@@ -49,8 +49,10 @@
  *
  * Other surprises: `BIGQUERY_EMULATOR_HOST` overrides `apiEndpoint` (and drops the `/bigquery/v2`
  * prefix); `HTTP(S)_PROXY` would route even 127.0.0.1 through the proxy unless `NO_PROXY` names it.
- * `fakeBigQueryClient` neutralises both. Dry runs answer with a jobReference without jobId (as the
- * real API). Rows in answers are plain objects; TIMESTAMP values are encoded per the request's
+ * `fakeBigQueryClient` neutralises both. Every request carries `?prettyPrint=false`. `get()` is typed
+ * as `[object, HTTP response]` but the second element is the metadata. A TIMESTAMP comes back as a
+ * BigQueryTimestamp whose `.value` has 9 fraction digits when µs are set (`...56.789123000Z`) and 3
+ * otherwise (`...00.000Z`). Dry runs answer with a jobReference without jobId (as the real API). Rows in answers are plain objects; TIMESTAMP values are encoded per the request's
  * format options (int64 microseconds by default from this client), so microseconds survive.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -637,8 +639,8 @@ export interface FakeClientOptions {
 /** A BigQuery client from the real library pointed at the fake, with a static token, making no other network call. */
 export async function fakeBigQueryClient(fake: FakeBigQuery, opts: FakeClientOptions = {}): Promise<BigQuery> {
   const retryOptions = { maxRetryDelay: 0.005, ...(opts.retryOptions ?? {}) };
-  if (!(Number(retryOptions.maxRetryDelay) > 0)) {
-    throw new Error('fakeBigQueryClient: retryOptions.maxRetryDelay must be > 0 (0 makes retry-request hang instead of failing)');
+  if (!(Number(retryOptions.maxRetryDelay) > 0) || (retryOptions.totalTimeout !== undefined && !(retryOptions.totalTimeout > 0))) {
+    throw new Error('fakeBigQueryClient: retryOptions.maxRetryDelay and totalTimeout must be > 0 (a retry delay <= 0 makes retry-request hang instead of failing)');
   }
   const authClient = new OAuth2Client();
   authClient.setCredentials({
@@ -691,7 +693,8 @@ export function blockNonLoopbackConnections(): { attempts: string[]; blocked: st
       const o = a as { host?: string; port?: unknown; path?: string };
       host = o.host;
       port = o.port;
-      path = o.path;
+      // net treats a non-empty `path` as an IPC socket; http.Agent passes `path: null`
+      if (typeof o.path === 'string' && o.path !== '') path = o.path;
     } else if (typeof a === 'number' || (typeof a === 'string' && /^\d+$/.test(a))) {
       port = a;
       host = typeof args[1] === 'string' ? args[1] : undefined;

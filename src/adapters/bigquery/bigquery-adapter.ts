@@ -72,12 +72,21 @@ export class BigQueryAdapter implements Adapter {
         }
       } else options.keyFilename = cred;
     }
+    // an emulator or proxy endpoint, and a plain access token (e.g. `gcloud auth print-access-token`)
     if (process.env.VIGIL_BIGQUERY_API_ENDPOINT) options.apiEndpoint = process.env.VIGIL_BIGQUERY_API_ENDPOINT;
+    const token = process.env.VIGIL_BIGQUERY_ACCESS_TOKEN;
+    if (token && !cred) {
+      const { OAuth2Client } = await import('google-auth-library');
+      const auth = new OAuth2Client();
+      auth.setCredentials({ access_token: token, token_type: 'Bearer', expiry_date: Date.now() + 3600_000 });
+      options.authClient = auth;
+    }
     return new BigQueryAdapter(new Client(options), cfg, threads);
   }
 
-  private jobOptions(sql: string, dryRun: boolean): Record<string, unknown> {
+  private jobOptions(sql: string, dryRun: boolean, jobId?: string): Record<string, unknown> {
     return {
+      jobId,
       query: sql,
       useLegacySql: false,
       location: this.cfg.location,
@@ -93,9 +102,10 @@ export class BigQueryAdapter implements Adapter {
   private async run(sql: string): Promise<{ rows: Row[]; job: Job }> {
     let attempt = 0;
     for (;;) {
-      let job: Job | undefined;
+      // our own job id, so an error can always name the job a user can look up in the console
+      const jobId = `vigil_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 10)}`;
       try {
-        [job] = await this.client.createQueryJob(this.jobOptions(sql, false));
+        const [job] = await this.client.createQueryJob(this.jobOptions(sql, false, jobId));
         const [rows] = await job.getQueryResults();
         return { rows: rows as Row[], job };
       } catch (e) {
@@ -106,7 +116,7 @@ export class BigQueryAdapter implements Adapter {
           await new Promise((r) => setTimeout(r, Math.min(8000, 250 * 2 ** attempt)));
           continue;
         }
-        throw bqError(e, sql, job?.id);
+        throw bqError(e, sql, jobId);
       }
     }
   }

@@ -1,0 +1,160 @@
+/**
+ * The BigQuery adapter with the REAL @google-cloud/bigquery client against a loopback server
+ * that answers as BigQuery's REST API does: the job requests it sends (SQL, dry run, labels,
+ * location, limits), materializations, each error reason, retries, and `vigil build --dry-run`
+ * through the CLI.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { BigQueryAdapter } from '../../src/adapters/bigquery/bigquery-adapter.js';
+import { blockNonLoopbackConnections, fakeBigQueryClient, startFakeBigQuery, type FakeBigQuery } from '../support/fake-bigquery.js';
+import { makeProject, removeDir, REPO, vigilAsync } from '../helpers.js';
+
+let fake: FakeBigQuery;
+let guard: ReturnType<typeof blockNonLoopbackConnections>;
+const dirs: string[] = [];
+const cfg = { type: 'bigquery' as const, project: 'vigil-test', dataset: 'analytics', location: 'US', labels: { team: 'data' }, maximum_bytes_billed: undefined as number | undefined };
+
+beforeAll(async () => {
+  guard = blockNonLoopbackConnections();
+  fake = await startFakeBigQuery();
+});
+afterAll(async () => {
+  await fake?.close();
+  guard?.restore();
+  dirs.forEach(removeDir);
+});
+
+async function adapter(over: Partial<typeof cfg> = {}) {
+  return BigQueryAdapter.open({ ...cfg, ...over }, 2, await fakeBigQueryClient(fake, { projectId: 'vigil-test', location: 'US' }));
+}
+const jobs = () => fake.requests.filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path));
+const lastJob = () => jobs().at(-1)!.body;
+
+let mark = 0;
+beforeEach(() => {
+  mark = fake.requests.length;
+});
+const since = () => fake.requests.slice(mark);
+
+describe('BigQueryAdapter on the real client', () => {
+  it('query jobs carry the SQL, location, labels, limits and standard SQL; rows come back', async () => {
+    fake.onQuery(/select 42/, { rows: [{ answer: 42, name: 'x' }], fields: [{ name: 'answer', type: 'INTEGER' }, { name: 'name', type: 'STRING' }] });
+    const bq = await adapter({ maximum_bytes_billed: 10 ** 12 });
+    const rows = await bq.query('select 42 as answer');
+    expect(rows).toEqual([{ answer: 42, name: 'x' }]);
+    const body = lastJob();
+    expect(body.configuration.query.query).toBe('select 42 as answer');
+    expect(body.configuration.query.useLegacySql).toBe(false);
+    expect(body.configuration.query.maximumBytesBilled).toBe(String(10 ** 12));
+    expect(body.configuration.labels).toEqual({ team: 'data', tool: 'vigil' });
+    expect(body.jobReference.location).toBe('US');
+    expect(body.configuration.dryRun).toBeFalsy();
+  });
+
+  it('dry runs report the bytes a statement would process', async () => {
+    fake.onQuery(/from big_table/, { totalBytesProcessed: 5 * 2 ** 30 });
+    const bq = await adapter();
+    expect(await bq.dryRun('select * from big_table')).toEqual({ bytesProcessed: 5 * 2 ** 30 });
+    expect(lastJob().configuration.dryRun).toBe(true);
+  });
+
+  it('relationExists: 404 is no relation, a VIEW is a view; columns from the table schema', async () => {
+    fake.addTable('vigil-test', 'analytics', 'v', { type: 'VIEW', fields: [{ name: 'a', type: 'INTEGER' }] });
+    const bq = await adapter();
+    expect(await bq.relationExists({ database: 'vigil-test', schema: 'analytics', identifier: 'nope' })).toBeNull();
+    expect(await bq.relationExists({ database: 'vigil-test', schema: 'analytics', identifier: 'v' })).toBe('view');
+    expect(await bq.columns({ database: 'vigil-test', schema: 'analytics', identifier: 'v' })).toEqual([{ name: 'a', data_type: 'INTEGER' }]);
+  });
+
+  it('a table whose partitioning changed is dropped and recreated; options and column descriptions are set', async () => {
+    fake.addTable('vigil-test', 'analytics', 'daily', { fields: [{ name: 'day', type: 'DATE' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'created' } });
+    const bq = await adapter();
+    const r = await bq.materialize({
+      kind: 'table',
+      relation: { database: 'vigil-test', schema: 'analytics', identifier: 'daily' },
+      sql: 'select current_date() as day, 1 as n',
+      fullRefresh: false,
+      config: { partition_by: 'day', cluster_by: ['n'] },
+      description: 'Daily counts',
+      columns: [{ name: 'day', description: 'UTC day' }],
+    });
+    expect(r.message).toBe('recreated table');
+    const sql = lastJob().configuration.query.query as string;
+    expect(sql).toMatch(/^DROP TABLE `vigil-test`\.`analytics`\.`daily`;\nCREATE OR REPLACE TABLE `vigil-test`\.`analytics`\.`daily`\nPARTITION BY `day`\nCLUSTER BY `n`\nOPTIONS\(description='Daily counts', labels=\[\('team', 'data'\)\]\)\nAS\n/);
+    expect(sql).toContain("ALTER TABLE `vigil-test`.`analytics`.`daily` ALTER COLUMN `day` SET OPTIONS(description='UTC day')");
+  });
+
+  it('incremental merge on the unique key, pruned by the partition column', async () => {
+    fake.addTable('vigil-test', 'analytics', 'inc', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' } });
+    const bq = await adapter();
+    await bq.materialize({
+      kind: 'incremental',
+      relation: { database: 'vigil-test', schema: 'analytics', identifier: 'inc' },
+      sql: 'select 1',
+      incrementalSql: 'select day, k, n from src',
+      uniqueKey: ['day', 'k'],
+      fullRefresh: false,
+      config: { partition_by: { field: 'day', data_type: 'date' } },
+    });
+    const sql = lastJob().configuration.query.query as string;
+    expect(sql).toContain('DECLARE vigil_min DEFAULT (SELECT MIN(`day`) FROM (');
+    expect(sql).toContain('ON T.`day` = S.`day` AND T.`k` = S.`k` AND T.`day` >= vigil_min');
+    expect(sql).toContain('WHEN MATCHED THEN UPDATE SET `day` = S.`day`, `k` = S.`k`, `n` = S.`n`');
+  });
+
+  it('a model over maximum_bytes_billed is refused before it runs', async () => {
+    fake.onQuery(/from huge/, { totalBytesProcessed: 3 * 2 ** 40 });
+    const bq = await adapter({ maximum_bytes_billed: 2 ** 40 });
+    await expect(bq.materialize({ kind: 'table', relation: { database: 'vigil-test', schema: 'analytics', identifier: 'h' }, sql: 'select * from huge', fullRefresh: false })).rejects.toThrow(
+      /would process 3\.00 TiB, over maximum_bytes_billed \(1\.00 TiB\); refused before running/,
+    );
+    const sent = since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path));
+    expect(sent.every((r) => r.body.configuration.dryRun === true)).toBe(true);
+  });
+
+  it.each([
+    [{ httpStatus: 400, reason: 'invalidQuery', message: 'Syntax error: Unexpected identifier "form" at [2:3]', location: 'query' }, /^invalidQuery: Syntax error: Unexpected identifier "form" at \[2:3\]\nLINE 2: form t\n\(job [\w-]+\)/],
+    [{ httpStatus: 404, reason: 'notFound', message: 'Not found: Table vigil-test:analytics.upstream was not found in location US' }, /^notFound: Not found: Table .*\n\(job [\w-]+\)\n\(an upstream model may not be built yet\)/],
+    [{ httpStatus: 403, reason: 'accessDenied', message: 'Access Denied: Project vigil-test: User does not have bigquery.jobs.create permission' }, /^accessDenied: .*\n[\s\S]*Data Editor and Job User/],
+    [{ httpStatus: 403, reason: 'quotaExceeded', message: 'Quota exceeded: Your project exceeded quota for free query bytes scanned' }, /^quotaExceeded: Quota exceeded/],
+  ])('maps %o to a clear error with the SQL line and the job id', async (error, re) => {
+    fake.onQuery(/^select 1\nform t$/, { error, times: 1 });
+    const bq = await adapter();
+    await expect(bq.execute('select 1\nform t')).rejects.toThrow(re);
+  });
+
+  it('rate limits and backend errors are retried with backoff (the client itself does not retry a 403 rateLimitExceeded)', async () => {
+    fake.onQuery(/select 'retry me'/, { error: { httpStatus: 403, reason: 'rateLimitExceeded', message: 'Exceeded rate limits' }, times: 1 });
+    fake.onQuery(/select 'and me'/, { error: { httpStatus: 503, reason: 'backendError', message: 'Backend error' }, times: 2 });
+    const bq = await adapter();
+    await expect(bq.execute("select 'retry me'")).resolves.toBeUndefined();
+    await expect(bq.execute("select 'and me'")).resolves.toBeUndefined();
+  });
+
+  it('nothing tried to leave the loopback', () => {
+    expect(guard.blocked).toEqual([]);
+  });
+});
+
+describe('vigil build --dry-run against the loopback BigQuery', () => {
+  it('prints bytes per model in DAG order, the total and the on-demand cost; unknown upstreams are reported, not crashed on', async () => {
+    const dir = makeProject({}, false);
+    dirs.push(dir);
+    for (const p of ['project.yaml', 'models', 'macros', 'tests']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    fake.onQuery(/from `raw`\.`ai_audit_logs`/, { totalBytesProcessed: 2 ** 30 });
+    fake.onQuery(/from `vigil-cli`\.`analytics`\.`ai_audit_daily`/, { error: { httpStatus: 404, reason: 'notFound', message: 'Not found: Table vigil-cli:analytics.ai_audit_daily was not found in location US' } });
+    const env = { AI_AUDIT_BQ_PROJECT: 'vigil-cli', VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    // not spawnSync: the fake server lives in this process and must keep answering
+    const r = await vigilAsync(dir, ['build', '--target', 'prod', '--dry-run'], env);
+    expect(r.stdout).toMatch(/dry run: target prod \(bigquery, project vigil-cli\), 9 models; nothing is built/);
+    expect(r.stdout).toMatch(/OK analytics\.stg_ai_audit_logs: 1\.00 GiB/);
+    expect(r.stdout).toMatch(/UNKNOWN analytics\.ai_audit_capability_anomalies: reads a relation that does not exist yet/);
+    expect(r.stdout).toMatch(/Total: [\d.]+ GiB processed, about \$[\d.]+ at \$6\.25\/TiB on-demand; \d+ model\(s\) read relations not built yet/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const dry = fake.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/projects/vigil-cli/jobs'));
+    expect(dry.length).toBe(9);
+    expect(dry.every((q) => q.body.configuration.dryRun === true)).toBe(true);
+  });
+});
