@@ -4,7 +4,7 @@
  * of a failed model or error-severity test. Prints one progress line per node and returns
  * the results that become target/run_results.json.
  */
-import type { Adapter, Row } from '../adapters/adapter.js';
+import type { Adapter, MaterializeRequest, Row } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import type { Manifest, ModelNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import { selectNodes } from '../compile/selector.js';
@@ -111,6 +111,24 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
   return { nodes, waitsFor, unmatched };
 }
 
+/** What a model asks its warehouse to build. */
+export function materializeRequest(n: ModelNode, fullRefresh: boolean): MaterializeRequest {
+  const uk = n.config.unique_key;
+  return {
+    kind: n.config.materialized as 'view' | 'table' | 'incremental',
+    relation: n.relation!,
+    sql: n.compiled_sql,
+    incrementalSql: n.compiled_sql_incremental,
+    uniqueKey: uk === undefined ? undefined : Array.isArray(uk) ? uk : [uk],
+    strategy: n.config.incremental_strategy,
+    fullRefresh: fullRefresh && n.config.full_refresh !== false,
+    onSchemaChange: n.config.on_schema_change,
+    config: n.config,
+    description: n.description,
+    columns: n.columns,
+  };
+}
+
 /** `analytics.ai_audit_daily`: how a person names a relation in a progress line. */
 function displayRelation(n: ModelNode): string {
   return n.relation ? [n.relation.database, n.relation.schema, n.relation.identifier].filter(Boolean).join('.') : n.name;
@@ -181,20 +199,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const relation = displayRelation(n);
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'model' as const, relation, file: n.file, compiled_path: n.compiled_path };
     try {
-      const uk = n.config.unique_key;
-      const r = await warehouse().materialize({
-        kind: n.config.materialized as 'view' | 'table' | 'incremental',
-        relation: n.relation!,
-        sql: n.compiled_sql,
-        incrementalSql: n.compiled_sql_incremental,
-        uniqueKey: uk === undefined ? undefined : Array.isArray(uk) ? uk : [uk],
-        strategy: n.config.incremental_strategy,
-        fullRefresh: opts.fullRefresh && n.config.full_refresh !== false,
-        onSchemaChange: n.config.on_schema_change,
-        config: n.config,
-        description: n.description,
-        columns: n.columns,
-      });
+      const r = await warehouse().materialize(materializeRequest(n, opts.fullRefresh));
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n, 1) };

@@ -11,7 +11,7 @@ import { parse } from 'sql-parser-cst';
 import { loadProject } from '../../src/project/load-project.js';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { BigQueryAdapter } from '../../src/adapters/bigquery/bigquery-adapter.js';
-import type { MaterializeRequest } from '../../src/adapters/adapter.js';
+import { materializeRequest } from '../../src/run/executor.js';
 import type { ModelNode } from '../../src/compile/manifest.js';
 import { REPO } from '../helpers.js';
 
@@ -25,19 +25,7 @@ function scripts(dir: string, target: string, env: Record<string, string>): Map<
   for (const n of Object.values(r.manifest.nodes)) {
     if (n.resource_type !== 'model' || !n.relation) continue;
     const m = n as ModelNode;
-    const uk = m.config.unique_key;
-    const req: MaterializeRequest = {
-      kind: m.config.materialized as 'view' | 'table' | 'incremental',
-      relation: m.relation!,
-      sql: m.compiled_sql,
-      incrementalSql: m.compiled_sql_incremental,
-      uniqueKey: uk === undefined ? undefined : Array.isArray(uk) ? uk : [uk],
-      strategy: m.config.incremental_strategy,
-      fullRefresh: false,
-      config: m.config,
-      description: m.description,
-      columns: m.columns,
-    };
+    const req = materializeRequest(m, false);
     out.set(`${m.name}.build.sql`, bq.buildScript(req) + '\n');
     if (req.kind === 'incremental') out.set(`${m.name}.incremental.sql`, bq.incrementalStatement(req, m.columns.length ? m.columns.map((c) => c.name) : ['id']) + '\n');
   }
