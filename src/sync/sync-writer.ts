@@ -2,7 +2,7 @@
  * The warehouse side of `vigil sync`: create the raw table and the state table, and apply a
  * batch — stage the CSV, replace rows by primary key, and move the stream's cursor — in ONE
  * transaction, so a crash at any moment leaves either the whole batch with its cursor or
- * neither. DuckDB and Postgres targets.
+ * neither. DuckDB, Postgres and BigQuery targets.
  */
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +10,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
 import { DuckDbAdapter } from '../adapters/duckdb/duckdb-adapter.js';
 import { PostgresAdapter, pgError } from '../adapters/postgres/postgres-adapter.js';
+import { BigQueryAdapter, bqError } from '../adapters/bigquery/bigquery-adapter.js';
 import { WarehouseError } from '../errors.js';
 
 export interface SyncColumn {
@@ -277,8 +278,138 @@ function normalizeState(r: Record<string, unknown>): StreamState {
   };
 }
 
+/** Map a Postgres column type to BigQuery's. */
+export function bigQueryType(pgType: string): string {
+  const t = pgType.toLowerCase();
+  if (t === 'bigint' || t === 'integer' || t === 'smallint') return 'INT64';
+  if (t === 'double precision' || t === 'real') return 'FLOAT64';
+  if (t.startsWith('numeric')) return 'NUMERIC';
+  if (t === 'boolean') return 'BOOL';
+  if (t === 'json' || t === 'jsonb') return 'JSON';
+  if (t === 'timestamp with time zone') return 'TIMESTAMP';
+  if (t.startsWith('timestamp')) return 'DATETIME';
+  if (t === 'date') return 'DATE';
+  return 'STRING';
+}
+
+/**
+ * BigQuery: each batch is a CSV load job into `<table>__vigil_stage` (WRITE_TRUNCATE), then ONE
+ * multi-statement transaction merges it into the table by primary key and moves the cursor.
+ * A crash between the load and the transaction leaves only the stage, which the rerun replaces.
+ */
+class BigQuerySyncWriter implements SyncWriter {
+  constructor(private readonly db: BigQueryAdapter) {}
+
+  private rel(r: Relation): string {
+    return this.db.dialect.relation({ database: this.db.cfg.project, ...r });
+  }
+
+  async ensureState(schema: string): Promise<void> {
+    await this.db.ensureSchema(schema);
+    await this.db.execute(
+      `CREATE TABLE IF NOT EXISTS ${this.rel({ schema, identifier: STATE_TABLE })} (stream STRING NOT NULL, cursor_value TIMESTAMP, cursor_id STRING, rows_synced INT64, last_synced_at TIMESTAMP, source_max_cursor TIMESTAMP, last_status STRING, last_error STRING, consecutive_failures INT64, last_run_rows INT64, last_run_at TIMESTAMP)`,
+    );
+  }
+
+  async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<void> {
+    await this.ensureState(rel.schema);
+    await this.db.execute(`CREATE TABLE IF NOT EXISTS ${this.rel(rel)} (${columns.map((c) => `${this.db.dialect.quoteIdent(c.name)} ${bigQueryType(c.pgType)}`).join(', ')})`);
+  }
+
+  async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT stream, CAST(cursor_value AS STRING) AS cursor_value, cursor_id, rows_synced, CAST(last_synced_at AS STRING) AS last_synced_at, CAST(source_max_cursor AS STRING) AS source_max_cursor, last_status, last_error, consecutive_failures FROM ${this.rel(stateRel)} WHERE stream = ${this.db.dialect.literal(stream)}`,
+    );
+    return rows[0] ? normalizeState(rows[0]) : undefined;
+  }
+
+  async hasRows(rel: Relation): Promise<boolean> {
+    return (await this.db.query(`SELECT 1 AS one FROM ${this.rel(rel)} LIMIT 1`)).length > 0;
+  }
+
+  private stateMerge(stateRel: Relation, set: Record<string, string>, insert: Record<string, string>, stream: string): string {
+    const l = (v: string) => this.db.dialect.literal(v);
+    return `MERGE ${this.rel(stateRel)} AS T
+USING (SELECT ${l(stream)} AS stream) AS S
+ON T.stream = S.stream
+WHEN MATCHED THEN UPDATE SET ${Object.entries(set).map(([k, v]) => `${k} = ${v}`).join(', ')}
+WHEN NOT MATCHED THEN INSERT (stream, ${Object.keys(insert).join(', ')}) VALUES (S.stream, ${Object.values(insert).join(', ')})`;
+  }
+
+  async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo> {
+    const d = this.db.dialect;
+    const q = (s: string) => d.quoteIdent(s);
+    const stage = { schema: rel.schema, identifier: `${rel.identifier}__vigil_stage` };
+    const table = this.db.client.dataset(stage.schema, { projectId: this.db.cfg.project }).table(stage.identifier);
+    try {
+      await table.load(csvFile, {
+        sourceFormat: 'CSV',
+        schema: { fields: columns.map((c) => ({ name: c.name, type: bigQueryType(c.pgType) })) },
+        writeDisposition: 'WRITE_TRUNCATE',
+        createDisposition: 'CREATE_IF_NEEDED',
+        allowQuotedNewlines: true,
+        location: this.db.cfg.location,
+      } as never);
+    } catch (e) {
+      throw bqError(e, `load ${csvFile} into ${this.rel(stage)}`);
+    }
+    const cols = columns.map((c) => q(c.name));
+    const l = (v: string | null) => (v === null ? 'NULL' : d.literal(v));
+    const ts = (v: string | null) => (v === null ? 'NULL' : `TIMESTAMP(${d.literal(v)})`);
+    const merge = replace
+      ? `MERGE ${this.rel(rel)} AS T
+USING ${this.rel(stage)} AS S
+ON ${pk.map((k) => `T.${q(k)} = S.${q(k)}`).join(' AND ')}
+WHEN MATCHED THEN UPDATE SET ${cols.map((c) => `${c} = S.${c}`).join(', ')}
+WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `S.${c}`).join(', ')})`
+      : `INSERT INTO ${this.rel(rel)} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${this.rel(stage)}`;
+    const state = this.stateMerge(
+      stateRel,
+      { cursor_value: ts(batch.lastCursor), cursor_id: l(batch.lastId), rows_synced: `COALESCE(T.rows_synced, 0) + ${batch.rows}`, last_synced_at: 'CURRENT_TIMESTAMP()', source_max_cursor: ts(sourceMax), last_status: "'running'", last_run_rows: String(batch.rows), last_run_at: 'CURRENT_TIMESTAMP()' },
+      { cursor_value: ts(batch.lastCursor), cursor_id: l(batch.lastId), rows_synced: String(batch.rows), last_synced_at: 'CURRENT_TIMESTAMP()', source_max_cursor: ts(sourceMax), last_status: "'running'", consecutive_failures: '0', last_run_rows: String(batch.rows), last_run_at: 'CURRENT_TIMESTAMP()' },
+      stream,
+    );
+    // the rows and the cursor move together: one multi-statement transaction
+    await this.db.execute(`BEGIN TRANSACTION;
+${merge};
+${state};
+COMMIT TRANSACTION`);
+    return batch;
+  }
+
+  async recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void> {
+    const l = (v: string | null) => (v === null ? 'NULL' : this.db.dialect.literal(v));
+    const max = sourceMax === null ? 'NULL' : `TIMESTAMP(${l(sourceMax)})`;
+    await this.db.execute(
+      this.stateMerge(
+        stateRel,
+        {
+          last_status: l(status),
+          last_error: l(error),
+          consecutive_failures: status === 'error' ? 'COALESCE(T.consecutive_failures, 0) + 1' : '0',
+          last_run_at: 'CURRENT_TIMESTAMP()',
+          ...(status === 'success' ? { last_synced_at: 'CURRENT_TIMESTAMP()' } : {}),
+          ...(sourceMax !== null ? { source_max_cursor: max } : {}),
+        },
+        { last_status: l(status), last_error: l(error), consecutive_failures: status === 'error' ? '1' : '0', last_run_at: 'CURRENT_TIMESTAMP()', rows_synced: '0', source_max_cursor: max },
+        stream,
+      ),
+    );
+  }
+
+  async reset(rel: Relation, stateRel: Relation, stream: string): Promise<void> {
+    await this.db.execute(
+      `BEGIN TRANSACTION;
+DELETE FROM ${this.rel(rel)} WHERE TRUE;
+UPDATE ${this.rel(stateRel)} SET cursor_value = NULL, cursor_id = NULL, rows_synced = 0 WHERE stream = ${this.db.dialect.literal(stream)};
+COMMIT TRANSACTION`,
+    );
+  }
+}
+
 export function syncWriterFor(adapter: Adapter): SyncWriter {
   if (adapter instanceof DuckDbAdapter) return new DuckDbSyncWriter(adapter);
   if (adapter instanceof PostgresAdapter) return new PostgresSyncWriter(adapter);
+  if (adapter instanceof BigQueryAdapter) return new BigQuerySyncWriter(adapter);
   throw new WarehouseError(`vigil sync cannot write to a ${adapter.type} target yet`, '');
 }
