@@ -4,8 +4,12 @@
  * jobs.query, tables/datasets get and insert, job-level and HTTP errors shaped like BigQuery's,
  * the client's own retries (503, 429 with Retry-After), the static bearer token, and that no
  * connection ever leaves 127.0.0.1 (a guard fails stray connects at once; tests time out fast).
+ * Load jobs from a local file: the multipart upload, jobs.get polling, the destination table, job errors.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { blockNonLoopbackConnections, fakeBigQueryClient, startFakeBigQuery, type FakeBigQuery } from './fake-bigquery.js';
 
@@ -15,16 +19,19 @@ const T = 10_000; // per-test timeout: nothing here may wait on the network or o
 let fake: FakeBigQuery;
 let bq: BigQuery;
 let guard: ReturnType<typeof blockNonLoopbackConnections>;
+let dir: string;
 
 beforeAll(async () => {
   guard = blockNonLoopbackConnections();
   fake = await startFakeBigQuery();
   bq = await fakeBigQueryClient(fake, { projectId: P });
+  dir = await mkdtemp(join(tmpdir(), 'vigil-fake-bq-'));
 });
 
 afterAll(async () => {
   await fake?.close();
   guard?.restore();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 beforeEach(() => {
@@ -308,5 +315,176 @@ describe('fake BigQuery with the real client', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(guard.blocked).toEqual(['203.0.113.7:80']);
     guard.blocked.length = 0;
+  });
+});
+
+describe('fake BigQuery load jobs (local file upload) with the real client', () => {
+  const CSV = '2024-03-01,copilot,3\n2024-03-01,cursor,5\n2024-03-02,copilot,7\n';
+  const FIELDS = [
+    { name: 'day', type: 'DATE', mode: 'REQUIRED' },
+    { name: 'tool', type: 'STRING', mode: 'NULLABLE' },
+    { name: 'n', type: 'INTEGER', mode: 'NULLABLE' },
+  ];
+  const UPLOAD_PATH = `/upload/bigquery/v2/projects/${P}/jobs`;
+  const uploadsOf = () => fake.requests.filter((r) => r.method === 'POST' && r.path === UPLOAD_PATH);
+  let n = 0;
+  async function csvFile(content = CSV): Promise<string> {
+    const file = join(dir, `usage-${++n}.csv`);
+    await writeFile(file, content);
+    return file;
+  }
+  // Operation#promise() is typed Promise<unknown>; it resolves [metadata] once the job is DONE (rejects on errorResult)
+  const settled = async (job: { promise(): Promise<unknown> }) => ((await job.promise()) as [Record<string, any>])[0];
+  const loadOpts = (extra: Record<string, unknown> = {}) => ({
+    sourceFormat: 'CSV',
+    schema: { fields: FIELDS },
+    writeDisposition: 'WRITE_TRUNCATE',
+    createDisposition: 'CREATE_IF_NEEDED',
+    location: 'EU',
+    ...extra,
+  });
+
+  it('table.load(localCsv) uploads multipart to {apiEndpoint}/upload/bigquery/v2, polls jobs.get, creates the table', { timeout: T }, async () => {
+    fake.addDataset(P, 'raw', { location: 'EU' });
+    const file = await csvFile();
+    const [meta] = await bq.dataset('raw').table('usage').load(file, loadOpts());
+    expect(meta.status).toEqual({ state: 'DONE' });
+    expect(meta.statistics?.load?.outputRows).toBe('3');
+    expect(meta.jobReference).toMatchObject({ projectId: P, location: 'EU' });
+    expect(meta.configuration?.jobType).toBe('LOAD');
+
+    const jobId = meta.jobReference!.jobId!;
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${UPLOAD_PATH}`, `GET /bigquery/v2/projects/${P}/jobs/${jobId}`]);
+    const [up, poll] = fake.requests;
+    expect(up.query).toEqual({ uploadType: 'multipart' }); // no prettyPrint: the upload bypasses Service.request
+    expect(up.headers['content-type']).toMatch(/^multipart\/related; boundary=\S+$/);
+    expect(up.headers.authorization).toBe('Bearer fake-token');
+    expect(up.upload).toBe(CSV);
+    expect(up.body).toEqual({
+      configuration: {
+        load: {
+          destinationTable: { projectId: P, datasetId: 'raw', tableId: 'usage' },
+          sourceFormat: 'CSV',
+          schema: { fields: FIELDS },
+          writeDisposition: 'WRITE_TRUNCATE',
+          createDisposition: 'CREATE_IF_NEEDED',
+          location: 'EU', // the client puts a load's `location` HERE for local files, not in jobReference
+        },
+      },
+      jobReference: { jobId, projectId: P }, // jobReference.location is the Table object's location (unset here)
+    });
+    expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(poll.query).toMatchObject({ location: 'EU' }); // the job's location comes from the answer
+    expect(fake.job(P, jobId)).toMatchObject({ configuration: { load: { sourceFormat: 'CSV' } }, status: { state: 'DONE' } });
+
+    const [tableMeta] = await bq.dataset('raw').table('usage').getMetadata();
+    expect(tableMeta).toMatchObject({
+      tableReference: { projectId: P, datasetId: 'raw', tableId: 'usage' },
+      schema: { fields: FIELDS },
+      numRows: '3',
+      location: 'EU',
+      type: 'TABLE',
+    });
+
+    // WRITE_TRUNCATE replaces schema and rows; WRITE_APPEND adds rows; skipLeadingRows skips a header line
+    const two = await csvFile('day,tool\n2024-03-03,copilot\n\n2024-03-04,cursor\n');
+    const narrow = FIELDS.slice(0, 2);
+    const [m2] = await bq.dataset('raw').table('usage').load(two, loadOpts({ schema: { fields: narrow }, skipLeadingRows: 1 }));
+    expect(m2.statistics?.load?.outputRows).toBe('2');
+    expect((await bq.dataset('raw').table('usage').getMetadata())[0]).toMatchObject({ schema: { fields: narrow }, numRows: '2' });
+    await bq.dataset('raw').table('usage').load(two, loadOpts({ schema: undefined, skipLeadingRows: 1, writeDisposition: 'WRITE_APPEND' }));
+    expect((await bq.dataset('raw').table('usage').getMetadata())[0]).toMatchObject({ schema: { fields: narrow }, numRows: '4' });
+    expect(guard.blocked).toEqual([]);
+  });
+
+  it('table.createLoadJob(localPath, metadata) resolves with the Job; jobs.get serves it; jobId/jobPrefix are honoured', { timeout: T }, async () => {
+    fake.addDataset(P, 'raw', { location: 'EU' });
+    const file = await csvFile();
+    const [job, meta] = await bq.dataset('raw', { location: 'EU' }).table('events').createLoadJob(file, {
+      sourceFormat: 'CSV',
+      schema: { fields: FIELDS },
+      writeDisposition: 'WRITE_TRUNCATE',
+      jobPrefix: 'vigil_load_',
+    });
+    expect(job.id).toMatch(/^vigil_load_[0-9a-f-]{36}$/);
+    expect(job.location).toBe('EU');
+    expect(meta).toMatchObject({ status: { state: 'DONE' }, statistics: { load: { outputRows: '3', inputFiles: '1' } } });
+    const [up] = uploadsOf();
+    // with a location on the Dataset/Table object it goes to jobReference AND configuration.load
+    expect(up.body.jobReference).toEqual({ jobId: job.id, projectId: P, location: 'EU' });
+    expect(up.body.configuration.load).toMatchObject({ location: 'EU', destinationTable: { tableId: 'events' } });
+    expect(fake.requests).toHaveLength(1); // createLoadJob does not poll
+
+    const [polled] = await job.getMetadata();
+    expect(polled).toMatchObject({ status: { state: 'DONE' }, configuration: { load: { sourceFormat: 'CSV', writeDisposition: 'WRITE_TRUNCATE' } } });
+    expect(await settled(job)).toMatchObject({ statistics: { load: { outputRows: '3' } } });
+    expect((await bq.dataset('raw').table('events').exists())[0]).toBe(true);
+    const pinned = await bq.dataset('raw').table('pinned').createLoadJob(file, { schema: { fields: FIELDS }, jobId: 'load_fixed_1' });
+    expect(pinned[0].id).toBe('load_fixed_1');
+    const [, empty] = await bq.dataset('raw').table('pinned').createLoadJob(await csvFile(''), loadOpts());
+    expect(empty.statistics?.load?.outputRows).toBe('0');
+    expect(uploadsOf().at(-1)?.upload).toBe('');
+    expect(guard.blocked).toEqual([]);
+  });
+
+  it('surfaces a forced load error (job DONE with errorResult): load() rejects with the reason, createLoadJob resolves', { timeout: T }, async () => {
+    fake.addDataset(P, 'raw', { location: 'EU' });
+    const message = 'Error while reading data, error message: CSV table encountered too many errors, giving up. Rows: 1; errors: 1. Please look into the errors[] collection for more details.';
+    fake.onLoad({ error: { reason: 'invalid', message }, times: 2 });
+    const file = await csvFile();
+
+    const err = await rejection(bq.dataset('raw').table('broken').load(file, loadOpts()));
+    expect(err.errors?.[0]).toMatchObject({ reason: 'invalid', message });
+    expect(err.message).toBe(message);
+    expect(err.code).toBeUndefined(); // a job error, not an HTTP one
+    expect(fake.requests.map((r) => r.method)).toEqual(['POST', 'GET']); // found by polling jobs.get
+    expect((await bq.dataset('raw').table('broken').exists())[0]).toBe(false);
+
+    // createLoadJob does NOT reject on a failed job: check metadata.status.errorResult (or poll: job.promise())
+    const [job, meta] = await bq.dataset('raw').table('broken').createLoadJob(file, loadOpts());
+    expect(meta.status).toMatchObject({ state: 'DONE', errorResult: { reason: 'invalid', message } });
+    expect((await rejection(job.promise())).errors?.[0].reason).toBe('invalid');
+
+    // `times` used up: the next load succeeds
+    const [ok] = await bq.dataset('raw').table('broken').load(file, loadOpts());
+    expect(ok.status?.state).toBe('DONE');
+    expect(guard.blocked).toEqual([]);
+  });
+
+  it('fails loads the way BigQuery does: missing dataset (HTTP 404), no schema / CREATE_NEVER (job errors), an upload 503 is not retried', { timeout: T }, async () => {
+    fake.addDataset(P, 'raw', { location: 'EU' });
+    const file = await csvFile();
+    const noDs = await rejection(bq.dataset('nowhere').table('t').load(file, loadOpts()));
+    expect(noDs.code).toBe(404);
+    expect(noDs.message).toBe(`Not found: Dataset ${P}:nowhere`);
+
+    const wrongLoc = await rejection(bq.dataset('raw', { location: 'US' }).table('t').load(file, loadOpts()));
+    expect(wrongLoc.code).toBe(404);
+
+    const noSchema = await rejection(bq.dataset('raw').table('fresh').load(file, loadOpts({ schema: undefined })));
+    expect(noSchema.errors?.[0]).toMatchObject({ reason: 'invalid', message: 'No schema specified on job or table.' });
+    const never = await rejection(bq.dataset('raw').table('fresh').load(file, loadOpts({ createDisposition: 'CREATE_NEVER' })));
+    expect(never.errors?.[0]).toMatchObject({ reason: 'notFound', message: `Not found: Table ${P}:raw.fresh` });
+
+    fake.requests.length = 0;
+    fake.onLoad({ table: 'raw.flaky', error: { httpStatus: 503, reason: 'backendError', message: 'Backend error' }, times: 1 });
+    const down = await rejection(bq.dataset('raw').table('flaky').load(file, loadOpts()));
+    expect(down.code).toBe(503);
+    expect(uploadsOf()).toHaveLength(1); // makeWritableStream sends with maxRetries 0 and no retry-request
+    expect(guard.blocked).toEqual([]);
+  });
+
+  it('lets a load job stay RUNNING for some polls; the table appears when it is DONE', { timeout: T }, async () => {
+    fake.addDataset(P, 'raw', { location: 'EU' });
+    fake.onLoad({ table: /^raw\.slow$/, runningPolls: 1, times: 1 });
+    const file = await csvFile();
+    const [job, meta] = await bq.dataset('raw').table('slow').createLoadJob(file, loadOpts());
+    expect(meta.status).toEqual({ state: 'RUNNING' });
+    expect((await bq.dataset('raw').table('slow').exists())[0]).toBe(false);
+    const done = await settled(job); // polls every 500 ms
+    expect(done).toMatchObject({ status: { state: 'DONE' }, statistics: { load: { outputRows: '3' } } });
+    expect(fake.requests.filter((r) => r.path.endsWith(`/jobs/${job.id}`))).toHaveLength(2);
+    expect((await bq.dataset('raw').table('slow').exists())[0]).toBe(true);
+    expect(guard.blocked).toEqual([]);
   });
 });

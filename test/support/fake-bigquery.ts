@@ -27,7 +27,26 @@
  *   datasetReference: { datasetId } }`, on 409 it gets again. `dataset.create()` → the same POST.
  * - `dataset(d).table(t).get()/getMetadata()/exists()` → `GET /projects/{p}/datasets/{d}/tables/{t}`.
  *   Also served: tables.insert (`POST .../tables`), tables.delete, datasets.delete, jobs.cancel.
- *   Anything else answers 400 `invalid` "fake BigQuery does not implement ...", so gaps are loud.
+ *   Anything else answers 400 `invalid` "fake BigQuery does not implement ...", so gaps are loud
+ *   (so do jobs.insert bodies with configuration.load/copy/extract: GCS loads are not faked).
+ * - Load jobs from a LOCAL file: `table.load(path, meta)` / `table.createLoadJob(path, meta)` (and
+ *   `createWriteStream`) → `createWriteStream_` → @google-cloud/common `util.makeWritableStream` →
+ *   ONE `POST ${apiEndpoint}/upload/bigquery/v2/projects/{p}/jobs?uploadType=multipart` (always multipart,
+ *   whatever the size: no resumable upload; the URL is built from the client's `apiEndpoint`, so the fake
+ *   gets it; no `prettyPrint`; sent by teeny-request directly with maxRetries 0, i.e. NEVER retried, even on
+ *   503). Body `multipart/related; boundary=<uuid>`: part 1 `application/json` = `{ configuration: { load:
+ *   { destinationTable, ...meta } }, jobReference: { jobId (uuid, jobPrefix prepended, or meta.jobId),
+ *   projectId, location: <the Table object's location> } }`, part 2 `application/octet-stream` = the file.
+ *   Beware: a `location` given in the load metadata lands in `configuration.load.location`, NOT in
+ *   jobReference (only the Table/Dataset/BigQuery object's location goes there); the job's location then
+ *   comes from the answer's jobReference, which the fake takes from the destination dataset, as BigQuery
+ *   does. The answer is the job resource; `createLoadJob` resolves `[Job, metadata]` from it WITHOUT looking
+ *   at `status` (a failed job resolves too), `load()` then polls jobs.get (every 500 ms until DONE) and
+ *   rejects with the job's `status.errors` as an ApiError (no `.code`). The fake records the upload with
+ *   `body` = the JSON part and `upload` = the data; it answers 404 if the destination dataset is unknown
+ *   (or in another location than jobReference.location), else a DONE LOAD job (`statistics.load.outputRows`
+ *   = non-empty lines, minus CSV skipLeadingRows) and creates/truncates/appends the table; job errors for
+ *   CREATE_NEVER on a missing table, no schema anywhere, WRITE_EMPTY on a non-empty table, and `onLoad`.
  *
  * Auth, made static: `new BigQuery({ authClient })` where authClient is google-auth-library's
  * `OAuth2Client` with `setCredentials({ access_token, expiry_date: far future })`. @google-cloud/common
@@ -71,6 +90,11 @@ export interface FakeRequest {
   body: any;
   /** Request headers, lower-case names. */
   headers: Record<string, string>;
+  /**
+   * Load-job uploads only (`POST /upload/bigquery/v2/projects/{p}/jobs?uploadType=multipart`): the data
+   * part of the multipart/related body, as UTF-8. `body` is then the parsed JSON part (the job resource).
+   */
+  upload?: string;
 }
 
 export interface FakeField {
@@ -111,6 +135,24 @@ export type FakeQueryAnswer =
     }
   | { status429RetryAfterSeconds: number; times?: number };
 
+export interface FakeLoadAnswer {
+  /** Only loads into this table: `dataset.table`, or a RegExp tested against `dataset.table` (default: any load). */
+  table?: string | RegExp;
+  /** Use this answer this many times, then fall back (default: for ever). */
+  times?: number;
+  /**
+   * Fail the load. `as: 'job'` (default unless httpStatus is 429/5xx): the upload answers 200 with a job
+   * DONE with `status.errorResult` = error and `status.errors` = `errors ?? [error]`; the table is left
+   * alone. `as: 'http'`: the upload answers with this HTTP error (httpStatus default 400).
+   */
+  error?: { reason: string; message: string; location?: string; httpStatus?: number };
+  /** `status.errors` of a failed job (BigQuery lists errorResult first, then per-row errors). */
+  errors?: Array<{ reason: string; message: string; location?: string }>;
+  as?: 'http' | 'job';
+  /** Answer the upload and this many jobs.get polls with a RUNNING job before it is DONE (default 0). */
+  runningPolls?: number;
+}
+
 export interface FakeTableMeta {
   type?: 'TABLE' | 'VIEW';
   fields: FakeField[];
@@ -130,6 +172,12 @@ export interface FakeBigQuery {
   requests: FakeRequest[];
   /** How to answer query jobs whose SQL matches (newest rule first; default: a successful job with no rows). */
   onQuery(match: RegExp | ((sql: string) => boolean), answer: FakeQueryAnswer): void;
+  /**
+   * How to answer the next load jobs (local-file uploads), newest rule first. Default: the job is DONE,
+   * `statistics.load.outputRows` = non-empty lines of the upload (minus `skipLeadingRows` for CSV), and the
+   * destination table is created/replaced/appended to per create/writeDisposition.
+   */
+  onLoad(answer: FakeLoadAnswer): void;
   addTable(project: string, dataset: string, table: string, meta: FakeTableMeta): void;
   addDataset(project: string, dataset: string, meta?: { location?: string }): void;
   /** The stored job resource (as jobs.get returns it), if any. */
@@ -148,6 +196,43 @@ interface StoredJob {
   rows: Array<Record<string, unknown>>;
   fields?: FakeField[];
   error?: FakeError;
+  /** jobs.get answers this many more times with a RUNNING view of `resource`. */
+  runningPolls?: number;
+  /** Runs once, when the job is first seen DONE (load jobs: the change to the destination table). */
+  onDone?: () => void;
+}
+
+interface LoadRule {
+  answer: FakeLoadAnswer;
+  left?: number;
+}
+
+/** Split a `multipart/related` body (as teeny-request builds it) into its parts. */
+function parseMultipart(contentType: string, buf: Buffer): Array<{ headers: Record<string, string>; data: Buffer }> | undefined {
+  const m = /^multipart\/(?:related|mixed|form-data)\s*;.*?boundary="?([^";]+)"?/i.exec(contentType);
+  if (!m) return undefined;
+  const delim = Buffer.from(`--${m[1]}`);
+  const parts: Array<{ headers: Record<string, string>; data: Buffer }> = [];
+  let at = buf.indexOf(delim);
+  if (at < 0) return undefined;
+  for (;;) {
+    let start = at + delim.length;
+    if (buf.subarray(start, start + 2).toString() === '--') break; // closing delimiter
+    if (buf.subarray(start, start + 2).toString() === '\r\n') start += 2;
+    const next = buf.indexOf(Buffer.concat([Buffer.from('\r\n'), delim]), start);
+    if (next < 0) return undefined; // no closing delimiter
+    const part = buf.subarray(start, next);
+    const sep = part.indexOf('\r\n\r\n');
+    const head = sep < 0 ? '' : part.subarray(0, sep).toString('utf8');
+    const headers: Record<string, string> = {};
+    for (const line of head.split('\r\n')) {
+      const i = line.indexOf(':');
+      if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+    parts.push({ headers, data: sep < 0 ? part : part.subarray(sep + 4) });
+    at = next + 2;
+  }
+  return parts;
 }
 
 const STATUS: Record<number, string> = {
@@ -280,6 +365,7 @@ const okAnswer = (a: FakeQueryAnswer): OkAnswer => ('error' in a || 'status429Re
 export async function startFakeBigQuery(): Promise<FakeBigQuery> {
   const requests: FakeRequest[] = [];
   const rules: Rule[] = [];
+  const loadRules: LoadRule[] = [];
   const datasets = new Map<string, any>(); // `${p}:${d}`
   const tables = new Map<string, any>(); // `${p}:${d}.${t}`
   const jobs = new Map<string, StoredJob>(); // `${p}:${jobId}`
@@ -437,29 +523,187 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     return job;
   }
 
+  function takeLoadAnswer(dataset: string, table: string): FakeLoadAnswer {
+    const name = `${dataset}.${table}`;
+    for (let i = loadRules.length - 1; i >= 0; i--) {
+      const rule = loadRules[i];
+      const t = rule.answer.table;
+      if (t !== undefined && !(typeof t === 'string' ? t === name : t.test(name))) continue;
+      if (rule.left !== undefined && --rule.left <= 0) loadRules.splice(i, 1);
+      return rule.answer;
+    }
+    return {};
+  }
+
+  /** What jobs.get (and the upload) answer while a job is still RUNNING. */
+  function runningView(resource: any) {
+    const { creationTime, startTime } = resource.statistics ?? {};
+    return { ...resource, status: { state: 'RUNNING' }, statistics: { creationTime, startTime } };
+  }
+
+  /**
+   * `POST /upload/bigquery/v2/projects/{p}/jobs?uploadType=multipart`: a load job with its data. Checks the
+   * destination dataset (and location) like jobs.insert does (HTTP errors), then makes a DONE load job;
+   * data-level problems (CREATE_NEVER on a missing table, no schema, WRITE_EMPTY on a non-empty table,
+   * a forced `onLoad` error) fail the JOB (status.errorResult), as BigQuery does.
+   */
+  function handleLoadUpload(res: ServerResponse, p: string, query: Record<string, string>, body: any, upload: string | undefined) {
+    if (query.uploadType !== 'multipart') {
+      return fail(res, 400, 'invalid', `fake BigQuery does not implement uploadType=${query.uploadType ?? '(none)'} (the 8.3 client only sends multipart)`);
+    }
+    if (upload === undefined || !body || typeof body !== 'object') {
+      return fail(res, 400, 'invalid', 'fake BigQuery: expected a multipart/related body with a JSON job resource part and a data part');
+    }
+    const load = body.configuration?.load;
+    if (!load) return fail(res, 400, 'invalid', 'fake BigQuery: an upload must carry configuration.load');
+    const dest = load.destinationTable ?? {};
+    const dp: string = dest.projectId ?? p;
+    const d: string | undefined = dest.datasetId;
+    const t: string | undefined = dest.tableId;
+    if (!d || !t) return fail(res, 400, 'invalid', 'Required parameter is missing: configuration.load.destinationTable');
+    const answer = takeLoadAnswer(d, t);
+    const forced = answer.error;
+    const forcedStatus = forced?.httpStatus ?? 400;
+    const as = answer.as ?? (forced && (forcedStatus === 429 || forcedStatus >= 500) ? 'http' : 'job');
+    if (forced && as === 'http') return fail(res, forcedStatus, forced.reason, forced.message, forced.location);
+
+    const ds = datasets.get(`${dp}:${d}`);
+    if (!ds) return fail(res, 404, 'notFound', `Not found: Dataset ${dp}:${d}`);
+    const refLocation: string | undefined = body.jobReference?.location;
+    if (refLocation && refLocation.toUpperCase() !== String(ds.location).toUpperCase()) {
+      return fail(res, 404, 'notFound', `Not found: Dataset ${dp}:${d} was not found in location ${refLocation}`);
+    }
+    const location: string = refLocation ?? ds.location;
+    const jobId: string = body.jobReference?.jobId ?? `job_${randomUUID().replace(/-/g, '')}`;
+    if (jobs.has(`${p}:${jobId}`)) return fail(res, 409, 'duplicate', `Already Exists: Job ${p}:${location}.${jobId}`);
+
+    const key = `${dp}:${d}.${t}`;
+    const existing = tables.get(key);
+    const bytes = Buffer.byteLength(upload);
+    const lines = upload.split(/\r?\n/).filter((l) => l.trim() !== '').length;
+    const skip = String(load.sourceFormat ?? 'CSV').toUpperCase() === 'CSV' ? Number(load.skipLeadingRows ?? 0) : 0;
+    const outputRows = Math.max(0, lines - skip);
+    const createDisposition = String(load.createDisposition ?? 'CREATE_IF_NEEDED').toUpperCase();
+    const writeDisposition = String(load.writeDisposition ?? 'WRITE_APPEND').toUpperCase();
+    const fields: FakeField[] | undefined = load.schema?.fields ?? existing?.schema?.fields ?? (load.autodetect ? [] : undefined);
+
+    let jobErrors: Array<{ reason: string; message: string; location?: string }> | undefined;
+    if (forced) jobErrors = answer.errors ?? [{ reason: forced.reason, message: forced.message, ...(forced.location ? { location: forced.location } : {}) }];
+    else if (!existing && createDisposition === 'CREATE_NEVER') jobErrors = [{ reason: 'notFound', message: `Not found: Table ${dp}:${d}.${t}` }];
+    else if (!fields) jobErrors = [{ reason: 'invalid', message: 'No schema specified on job or table.' }];
+    else if (existing && writeDisposition === 'WRITE_EMPTY' && Number(existing.numRows ?? 0) > 0) {
+      jobErrors = [{ reason: 'duplicate', message: `Already Exists: Table ${dp}:${d}.${t}` }];
+    }
+    const errorResult = forced
+      ? { reason: forced.reason, message: forced.message, ...(forced.location ? { location: forced.location } : {}) }
+      : jobErrors?.[0];
+
+    const now = String(Date.now());
+    const status: any = { state: 'DONE' };
+    if (errorResult) Object.assign(status, { errorResult, errors: jobErrors });
+    const resource = {
+      kind: 'bigquery#job',
+      etag: randomUUID(),
+      id: `${p}:${location}.${jobId}`,
+      selfLink: `${server.url}/bigquery/v2/projects/${p}/jobs/${jobId}?location=${location}`,
+      user_email: 'fake@vigil.test',
+      configuration: { load, jobType: 'LOAD' },
+      jobReference: { projectId: p, jobId, location },
+      statistics: {
+        creationTime: now,
+        startTime: now,
+        endTime: now,
+        totalSlotMs: '0',
+        load: {
+          inputFiles: '1',
+          inputFileBytes: String(bytes),
+          outputRows: errorResult ? '0' : String(outputRows),
+          outputBytes: errorResult ? '0' : String(bytes),
+          badRecords: '0',
+        },
+      },
+      status,
+    };
+    const job: StoredJob = {
+      resource,
+      rows: [],
+      error: errorResult ? { httpStatus: 400, ...errorResult } : undefined,
+      runningPolls: answer.runningPolls && answer.runningPolls > 0 ? answer.runningPolls : undefined,
+    };
+    if (!errorResult) {
+      job.onDone = () => {
+        const cur = tables.get(key);
+        const ms = String(Date.now());
+        const extra = {
+          timePartitioning: load.timePartitioning,
+          rangePartitioning: load.rangePartitioning,
+          clustering: load.clustering,
+          description: load.destinationTableProperties?.description,
+        };
+        if (!cur) {
+          const tb: any = tableResource(dp, d, t, { fields: fields ?? [], numRows: outputRows, ...extra });
+          tb.numBytes = String(bytes);
+          tables.set(key, tb);
+          return;
+        }
+        const truncate = writeDisposition === 'WRITE_TRUNCATE';
+        const next: any = { ...cur, etag: randomUUID(), lastModifiedTime: ms, schema: { fields: load.schema?.fields ?? cur.schema?.fields ?? [] } };
+        next.numRows = String((truncate ? 0 : Number(cur.numRows ?? 0)) + outputRows);
+        next.numBytes = String((truncate ? 0 : Number(cur.numBytes ?? 0)) + bytes);
+        for (const [k, v] of Object.entries(extra)) if (v !== undefined) next[k] = v;
+        tables.set(key, next);
+      };
+    }
+    jobs.set(`${p}:${jobId}`, job);
+    if (job.runningPolls) return send(res, 200, runningView(resource));
+    job.onDone?.();
+    job.onDone = undefined;
+    return send(res, 200, resource);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const u = new URL(req.url ?? '/', 'http://127.0.0.1');
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
-    let body: any;
-    if (raw) {
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        body = raw;
-      }
-    }
+    const buf = Buffer.concat(chunks);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     const query: Record<string, string> = {};
     u.searchParams.forEach((v, k) => (query[k] = v));
     const method = (req.method ?? 'GET').toUpperCase();
-    requests.push({ method, path: u.pathname, query, body, headers });
+    let body: any;
+    let upload: string | undefined;
+    const parts = u.pathname.startsWith('/upload/') ? parseMultipart(headers['content-type'] ?? '', buf) : undefined;
+    if (parts) {
+      // teeny-request's multipart/related: part 1 the JSON job resource, part 2 the data
+      const jsonPart = parts.find((x) => /json/i.test(x.headers['content-type'] ?? '')) ?? parts[0];
+      const dataPart = parts.find((x) => x !== jsonPart);
+      const text = jsonPart?.data.toString('utf8') ?? '';
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+      }
+      upload = dataPart?.data.toString('utf8');
+    } else {
+      const raw = buf.toString('utf8');
+      if (raw) {
+        try {
+          body = JSON.parse(raw);
+        } catch {
+          body = raw;
+        }
+      }
+    }
+    const record: FakeRequest = { method, path: u.pathname, query, body, headers };
+    if (upload !== undefined) record.upload = upload;
+    requests.push(record);
 
     if (!/^Bearer \S+/.test(headers.authorization ?? '')) {
       return fail(res, 401, 'required', 'Request is missing required authentication credential. Expected OAuth 2 access token.', 'Authorization');
     }
+    const up = /^\/upload\/bigquery\/v2\/projects\/([^/]+)\/jobs$/.exec(u.pathname);
+    if (up && method === 'POST') return handleLoadUpload(res, decodeURIComponent(up[1]), query, body, upload);
     const m = /^\/bigquery\/v2\/projects\/([^/]+)(\/.*)?$/.exec(u.pathname);
     if (!m) return fail(res, 400, 'invalid', `fake BigQuery does not implement ${method} ${u.pathname}`);
     const p = decodeURIComponent(m[1]);
@@ -470,6 +714,11 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       // jobs.insert
       case 'POST jobs': {
         const configuration = body?.configuration ?? {};
+        for (const kind of ['load', 'copy', 'extract']) {
+          if (configuration[kind]) {
+            return fail(res, 400, 'invalid', `fake BigQuery does not implement ${kind} jobs via jobs.insert (only query jobs, and load jobs uploading a local file)`);
+          }
+        }
         const sql: string = configuration.query?.query ?? '';
         const dryRun = !!configuration.dryRun;
         const location: string = body?.jobReference?.location ?? 'US';
@@ -490,6 +739,15 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       case 'GET jobs/*': {
         const job = jobs.get(`${p}:${rest[1]}`);
         if (!job) return fail(res, 404, 'notFound', `Not found: Job ${p}:${query.location ?? 'US'}.${rest[1]}`);
+        if (job.runningPolls) {
+          job.runningPolls--;
+          return send(res, 200, runningView(job.resource));
+        }
+        if (job.onDone) {
+          const done = job.onDone;
+          job.onDone = undefined;
+          done();
+        }
         return send(res, 200, job.resource);
       }
       // jobs.cancel
@@ -605,6 +863,9 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     onQuery(match, answer) {
       const fn = typeof match === 'function' ? match : (sql: string) => match.test(sql);
       rules.push({ match: fn, answer, left: answer.times });
+    },
+    onLoad(answer) {
+      loadRules.push({ answer, left: answer.times });
     },
     addDataset(project, dataset, meta) {
       if (!datasets.has(`${project}:${dataset}`)) datasets.set(`${project}:${dataset}`, datasetResource(project, dataset, meta?.location));

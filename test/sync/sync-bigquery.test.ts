@@ -1,0 +1,93 @@
+/**
+ * `vigil sync` from a real Postgres into BigQuery — the real client against the loopback fake:
+ * each batch is a CSV load job into a stage table and then ONE transaction that merges it by
+ * primary key and moves the cursor; every statement parses as GoogleSQL.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import pg from 'pg';
+import { parse } from 'sql-parser-cst';
+import { blockNonLoopbackConnections, startFakeBigQuery, type FakeBigQuery } from '../support/fake-bigquery.js';
+import { uniqueSchema } from '../support/postgres.js';
+import { makeProject, removeDir, vigilAsync } from '../helpers.js';
+
+const url = inject('pgUrl');
+let client: pg.Client;
+let fake: FakeBigQuery;
+let guard: ReturnType<typeof blockNonLoopbackConnections>;
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  guard = blockNonLoopbackConnections();
+  fake = await startFakeBigQuery();
+  client = new pg.Client(url);
+  await client.connect();
+});
+afterAll(async () => {
+  await client?.end();
+  await fake?.close();
+  guard?.restore();
+  dirs.forEach(removeDir);
+});
+
+describe('vigil sync into BigQuery', () => {
+  it('loads each batch, then merges it and moves the cursor in one transaction', async () => {
+    const s = uniqueSchema('sync_bq');
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, payload jsonb, note text, created_at timestamptz not null);
+      insert into ${s}.events select i, jsonb_build_object('n', i), 'note ' || i, timestamptz '2026-01-01 10:00:00+00' + (i / 3) * interval '1 second' from generate_series(1, 7) i;`);
+    const dir = makeProject({
+      'project.yaml': `name: synctest\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: vigil-sync, dataset: analytics, location: EU }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
+      'models/sources.yml': `sources:\n  - name: raw\n    schema: raw\n    sync: { from: app, schema: ${s} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at, batch_size: 3 }\n`,
+    });
+    dirs.push(dir);
+    const env = { DATABASE_URL: url, VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const start = fake.requests.length;
+    const r = await vigilAsync(dir, ['sync'], env);
+    expect(r.stdout).toMatch(/OK raw\.events: 7 rows in 3 batches/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const reqs = fake.requests.slice(start);
+    const loads = reqs.filter((q) => q.body?.configuration?.load);
+    expect(loads).toHaveLength(3);
+    const load = loads[0].body.configuration.load;
+    expect(load.sourceFormat).toBe('CSV');
+    expect(load.writeDisposition).toBe('WRITE_TRUNCATE');
+    expect(load.destinationTable).toMatchObject({ projectId: 'vigil-sync', datasetId: 'raw', tableId: 'events__vigil_stage' });
+    expect(load.schema.fields).toEqual([
+      { name: 'id', type: 'INT64' },
+      { name: 'payload', type: 'JSON' },
+      { name: 'note', type: 'STRING' },
+      { name: 'created_at', type: 'TIMESTAMP' },
+    ]);
+    const uploads = loads.map((q) => String((q as { upload?: string }).upload ?? '').trim().split('\n').length);
+    expect(uploads.reduce((a, b) => a + b, 0)).toBe(7);
+    const queries = reqs.map((q) => q.body?.configuration?.query?.query as string | undefined).filter((x): x is string => !!x);
+    const txs = queries.filter((q) => q.startsWith('BEGIN TRANSACTION'));
+    expect(txs).toHaveLength(3);
+    // the target was empty: plain inserts; the state row moves to the batch's last key in the same script
+    expect(txs[0]).toMatch(/INSERT INTO `vigil-sync`\.`raw`\.`events` \(`id`, `payload`, `note`, `created_at`\) SELECT .* FROM `vigil-sync`\.`raw`\.`events__vigil_stage`/);
+    expect(txs[0]).toMatch(/MERGE `vigil-sync`\.`raw`\.`vigil_sync_state` AS T[\s\S]*cursor_value = TIMESTAMP\('2026-01-01 10:00:01\+00'\), cursor_id = '3'/);
+    expect(txs[2]).toMatch(/cursor_id = '7'/);
+    for (const q of queries) expect(() => parse(q, { dialect: 'bigquery' }), q.slice(0, 80)).not.toThrow();
+    expect(guard.blocked).toEqual([]);
+  });
+
+  it('a failed load job fails the stream before any transaction: the cursor does not move, the failure is counted', async () => {
+    const s = uniqueSchema('sync_bq_fail');
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, payload jsonb, note text, created_at timestamptz not null);
+      insert into ${s}.events values (1, null, 'x', now());`);
+    const dir = makeProject({
+      'project.yaml': `name: synctest\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: vigil-sync2, dataset: analytics, location: EU }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
+      'models/sources.yml': `sources:\n  - name: raw\n    schema: raw\n    sync: { from: app, schema: ${s} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n`,
+    });
+    dirs.push(dir);
+    fake.onLoad({ table: /events__vigil_stage/, error: { reason: 'invalid', message: 'Error while reading data, error message: CSV table encountered too many errors' }, times: 1 });
+    const start = fake.requests.length;
+    const env = { DATABASE_URL: url, VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const r = await vigilAsync(dir, ['sync'], env);
+    expect(r.stdout).toMatch(/ERROR raw\.events: invalid: Error while reading data/);
+    expect(r.code).toBe(1);
+    const queries = fake.requests.slice(start).map((q) => q.body?.configuration?.query?.query as string | undefined).filter((x): x is string => !!x);
+    expect(queries.some((q) => q.startsWith('BEGIN TRANSACTION'))).toBe(false);
+    const failure = queries.find((q) => q.includes('consecutive_failures = COALESCE(T.consecutive_failures, 0) + 1'));
+    expect(failure).toMatch(/last_status = 'error', last_error = 'invalid: Error while reading data/);
+  });
+});
