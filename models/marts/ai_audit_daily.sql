@@ -22,6 +22,6 @@ select
 from {{ ref('stg_ai_audit_logs') }}
 {% if is_incremental() %}
 -- re-aggregate whole trailing days so late rows land in the right day
-where created_date >= (select {{ dateadd('day', -var('incremental_lookback_days'), 'max(date)') }} from {{ this }})
+where created_date >= (select {{ to_date(dateadd('day', -var('incremental_lookback_days'), 'max(date)')) }} from {{ this }})
 {% endif %}
 group by created_date, capability, provider

@@ -106,6 +106,11 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
          * timestamp never fall between batches. Returns null when there is nothing left.
          */
         type Batch = { file: string; upto: string[] | null; rows: number; last: string[] | null };
+        // timestamps leave Postgres as ISO 8601 in UTC ('2026-01-01T10:00:00.000000Z'), a form every
+        // warehouse's CSV reader parses the same way (Postgres' own '+00' suffix is not universal)
+        const selectList = columns
+          .map((c) => (c.pgType === 'timestamp with time zone' ? `to_char(${q(c.name)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ${q(c.name)}` : q(c.name)))
+          .join(', ');
         // a small first batch lets the warehouse start loading while Postgres reads the next, full one
         const sizeOf = (index: number) => (index === 0 ? Math.min(sync.batch_size, 20_000) : sync.batch_size);
         const readBatch = async (after: string[] | null, index: number): Promise<Batch> => {
@@ -117,7 +122,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             });
           const upto = bound.rows[0] ? (bound.rows[0] as unknown[]).map((v) => String(v)) : null;
           const conds = [from, upto ? `(${order}) <= ${tuple(upto)}` : ''].filter(Boolean);
-          const select = `select ${columns.map((c) => q(c.name)).join(', ')} from ${srcRel}${conds.length ? ` where ${conds.join(' and ')}` : ''} order by ${order}`;
+          const select = `select ${selectList} from ${srcRel}${conds.length ? ` where ${conds.join(' and ')}` : ''} order by ${order}`;
           const file = join(dir, `${stream}.${index}.csv`);
           const client = await src.pool.connect();
           let rowsRead = 0;
