@@ -6,7 +6,7 @@
 import { parse as parseYamlText } from 'yaml';
 import { diag, formatDiagnostic, hasErrors, ProjectError, redact, UsageError } from '../errors.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
-import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
+import { compileProject, durationSeconds, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson } from '../project/artifacts.js';
 import { selectNodes } from '../compile/selector.js';
 import type { Adapter } from '../adapters/adapter.js';
@@ -212,9 +212,9 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
 }
 
 function parseDuration(flag: string, v: string): number {
-  const m = /^(\d+)\s*(s|m|h|d)$/.exec(v.trim());
-  if (!m) throw new UsageError(`${flag} must be a duration like 30m, 24h or 7d, got '${v}'`);
-  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const s = durationSeconds(v);
+  if (Number.isNaN(s)) throw new UsageError(`${flag} must be a duration like 30m, 24h or 7d, got '${v}'`);
+  return s;
 }
 
 /** Sources with a sync block, selected, and the postgres targets they read from, opened. */
@@ -270,6 +270,11 @@ export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: stri
   }
 }
 
+/** A warehouse's UTC timestamp text (`2026-01-01 10:00:00+00`) in epoch milliseconds. */
+function utcMs(text: string): number {
+  return new Date(text.replace(' ', 'T').replace(/\+00$/, 'Z')).getTime();
+}
+
 export async function runSyncStatus(o: Common): Promise<void> {
   const c = compileForCommand(o, { writeArtifacts: false });
   const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync);
@@ -281,7 +286,7 @@ export async function runSyncStatus(o: Common): Promise<void> {
     const now = Date.now();
     const age = (iso: string | null) => {
       if (!iso) return 'never';
-      const s = (now - new Date(iso.replace(' ', 'T').replace(/\+00$/, 'Z')).getTime()) / 1000;
+      const s = (now - utcMs(iso)) / 1000;
       return s < 90 ? `${Math.round(s)}s ago` : s < 5400 ? `${Math.round(s / 60)}m ago` : s < 172800 ? `${(s / 3600).toFixed(1)}h ago` : `${(s / 86400).toFixed(1)}d ago`;
     };
     for (const s of streams) {
@@ -292,7 +297,7 @@ export async function runSyncStatus(o: Common): Promise<void> {
         out(`${stream}: never synced`);
         continue;
       }
-      const lagS = st.cursor_value && st.source_max_cursor ? (new Date(st.source_max_cursor.replace(' ', 'T').replace(/\+00$/, 'Z')).getTime() - new Date(st.cursor_value.replace(' ', 'T').replace(/\+00$/, 'Z')).getTime()) / 1000 : null;
+      const lagS = st.cursor_value && st.source_max_cursor ? (utcMs(st.source_max_cursor) - utcMs(st.cursor_value)) / 1000 : null;
       out(
         `${stream}: ${st.last_status ?? '?'}, ${st.rows_synced.toLocaleString('en-US')} rows, last synced ${age(st.last_synced_at)}, cursor ${st.cursor_value ?? '-'}${lagS !== null ? `, ${Math.max(0, Math.round(lagS))}s behind the source's newest row` : ''}${st.consecutive_failures ? `, ${st.consecutive_failures} consecutive failure${st.consecutive_failures === 1 ? '' : 's'}: ${st.last_error}` : ''}`,
       );

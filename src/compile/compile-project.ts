@@ -651,7 +651,8 @@ function unknownSource(s: string, t: string, sources: Map<string, SourceNode>, f
   );
 }
 
-function durationSeconds(d: string): number {
+/** `30s`, `5m`, `2h`, `1d` in seconds; NaN when it is not such a duration. */
+export function durationSeconds(d: string): number {
   const m = /^(\d+)\s*(s|m|h|d)$/.exec(d.trim());
   if (!m) return NaN;
   return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];

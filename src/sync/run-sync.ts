@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Adapter } from '../adapters/adapter.js';
-import type { Relation } from '../adapters/dialect.js';
+import { literalStandard, type Relation } from '../adapters/dialect.js';
 import { pgError, type PostgresAdapter } from '../adapters/postgres/postgres-adapter.js';
 import type { SourceNode } from '../compile/manifest.js';
 import { redact, WarehouseError } from '../errors.js';
@@ -39,9 +39,7 @@ export interface StreamResult {
 
 const TIME_TYPES = ['timestamp with time zone', 'timestamp without time zone', 'date'];
 
-function sqlLit(v: string): string {
-  return `'${v.replace(/'/g, "''")}'`;
-}
+const sqlLit = literalStandard;
 
 /** Check the source table and its columns; one clear message per problem. */
 async function describeSource(src: PostgresAdapter, s: SourceNode): Promise<SyncColumn[]> {

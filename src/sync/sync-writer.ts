@@ -7,7 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Adapter } from '../adapters/adapter.js';
-import type { Relation } from '../adapters/dialect.js';
+import { literalStandard, type Relation } from '../adapters/dialect.js';
 import { DuckDbAdapter } from '../adapters/duckdb/duckdb-adapter.js';
 import { PostgresAdapter, pgError } from '../adapters/postgres/postgres-adapter.js';
 import { BigQueryAdapter, bqError } from '../adapters/bigquery/bigquery-adapter.js';
@@ -75,9 +75,7 @@ const STATE_COLUMNS = `stream varchar primary key, cursor_value timestamptz, cur
   last_synced_at timestamptz, source_max_cursor timestamptz, last_status varchar, last_error varchar, consecutive_failures integer not null default 0,
   last_run_rows bigint, last_run_at timestamptz`;
 
-function lit(v: string | null): string {
-  return v === null ? 'NULL' : `'${v.replace(/'/g, "''")}'`;
-}
+const lit = literalStandard;
 
 /** What both warehouses spell the same: the state table and the questions asked of it. */
 abstract class StandardSyncWriter implements SyncWriter {

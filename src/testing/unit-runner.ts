@@ -6,7 +6,8 @@
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { duckDbDialect } from '../adapters/duckdb/duckdb-dialect.js';
-import type { Scalar, UnitTestNode } from './unit-tests.js';
+import { literalStandard } from '../adapters/dialect.js';
+import type { UnitTestNode } from './unit-tests.js';
 
 export interface UnitResult {
   status: 'pass' | 'fail' | 'error';
@@ -17,12 +18,7 @@ type Json = unknown;
 
 const q = (id: string) => duckDbDialect.quoteIdent(id);
 
-function lit(v: Scalar): string {
-  if (v === null) return 'NULL';
-  if (typeof v === 'number') return String(v);
-  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
-  return `'${v.replace(/'/g, "''")}'`;
-}
+const lit = literalStandard;
 
 function show(v: Json): string {
   if (v === null || v === undefined) return 'null';

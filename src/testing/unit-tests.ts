@@ -8,7 +8,7 @@
  */
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { duckDbDialect } from '../adapters/duckdb/duckdb-dialect.js';
-import type { Dialect } from '../adapters/dialect.js';
+import { literalStandard, type Dialect } from '../adapters/dialect.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
@@ -91,12 +91,7 @@ export function parseCsv(text: string): Array<Record<string, Scalar>> {
   return rows.map((r) => Object.fromEntries(header.map((h, i) => [h.trim(), r[i] === undefined || r[i] === '\u0000NULL' ? null : r[i]])));
 }
 
-function literal(v: Scalar): string {
-  if (v === null) return 'NULL';
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'NULL';
-  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
-  return `'${v.replace(/'/g, "''")}'`;
-}
+const literal = literalStandard;
 
 const q = (id: string) => duckDbDialect.quoteIdent(id);
 
