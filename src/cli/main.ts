@@ -125,6 +125,78 @@ export function buildProgram(): Command {
     return runFreshness({ ...globals(cmd), ...o });
   });
 
+  const alerts = program
+    .command('alerts')
+    .description('declarative alerts in alerts/*.yaml: evaluate them on a schedule, keep their state, notify PagerDuty and Slack');
+  const alertOpts = (c: Command) => commonOptions(c).option('--state-file <path>', 'keep alert state in this JSON file instead of the warehouse table vigil_alert_state (for development)');
+  alertOpts(alerts.command('check').description('validate alert files and routes, compile every query, check the receivers\' environment variables'))
+    .option('--warehouse', "also prepare every query in the target warehouse (catches unknown columns)")
+    .action(async (o, cmd: Command) => {
+      const { runAlertsCheck } = await import('./alerts-commands.js');
+      return runAlertsCheck({ ...globals(cmd), ...o });
+    });
+  alertOpts(alerts.command('evaluate').description('run the alerts once: query, update state, queue and send notifications (exit 1 if a query failed or a notification could not be delivered)'))
+    .option('-s, --select <alert...>', 'alerts to evaluate: names, globs (ai_audit_*), or label=value')
+    .option('--dry-run', 'print the notifications it would send (the payloads) without sending or saving state')
+    .option('--at <iso>', 'evaluate as of this time (default: now)')
+    .option('--delivery-timeout <duration>', 'time budget per notification, retries included (default 60s); what misses it stays in the outbox for the next run')
+    .option('--wait <duration>', 'if another evaluation holds the state lock, wait this long for it (default: skip at once)')
+    .action(async (o, cmd: Command) => {
+      const { runAlertsEvaluate } = await import('./alerts-commands.js');
+      return runAlertsEvaluate({ ...globals(cmd), ...o });
+    });
+  alertOpts(alerts.command('test').description('run the offline alert tests in alerts/tests/*.yaml (fixture rows, evaluation times, expected states and notifications) on an in-memory DuckDB'))
+    .option('-s, --select <alert...>', 'only the tests of these alerts')
+    .action(async (o, cmd: Command) => {
+      const { runAlertsTest } = await import('./alerts-commands.js');
+      return runAlertsTest({ ...globals(cmd), ...o });
+    });
+  alerts
+    .command('route-test')
+    .description('show which receivers an alert with these labels reaches, e.g. vigil alerts route-test severity=critical team=ml')
+    .argument('<label=value...>', 'labels of the alert (alertname=<rule> adds the rule\'s own labels)')
+    .action(async (labels: string[], o, cmd: Command) => {
+      const { runAlertsRouteTest } = await import('./alerts-commands.js');
+      return runAlertsRouteTest({ ...globals(cmd), ...o, labels });
+    });
+  alerts
+    .command('notify-test')
+    .description('send a [TEST] trigger and its resolve to one receiver, to check its routing key or webhook')
+    .argument('<receiver>', 'receiver name from alerts/routes.yaml')
+    .option('--delivery-timeout <duration>', 'time budget per notification, retries included', '30s')
+    .action(async (receiver: string, o, cmd: Command) => {
+      const { runAlertsNotifyTest } = await import('./alerts-commands.js');
+      return runAlertsNotifyTest({ ...globals(cmd), ...o, receiver });
+    });
+  alertOpts(alerts.command('silence').description('mute matching alert instances for a while: vigil alerts silence --match capability=draft --for 2h --comment "known backfill"'))
+    .option('-m, --match <matcher>', 'label=value, label!=value or label=~regex; repeat for several (all must match)', collect)
+    .option('--for <duration>', 'how long, e.g. 2h')
+    .option('--until <iso>', 'or until when')
+    .option('--comment <text>', 'why (required)')
+    .option('--author <name>', 'who (default: the current user)')
+    .option('--expire <id>', 'end the silence with this id now')
+    .action(async (o, cmd: Command) => {
+      const { runAlertsSilence } = await import('./alerts-commands.js');
+      return runAlertsSilence({ ...globals(cmd), ...o });
+    });
+  alertOpts(alerts.command('silences').description('list active silences'))
+    .option('--all', 'include expired ones')
+    .action(async (o, cmd: Command) => {
+      const { runAlertsSilences } = await import('./alerts-commands.js');
+      return runAlertsSilences({ ...globals(cmd), ...o });
+    });
+  alertOpts(alerts.command('status').description('alert instances, their state, and the outbox')).action(async (o, cmd: Command) => {
+    const { runAlertsStatus } = await import('./alerts-commands.js');
+    return runAlertsStatus({ ...globals(cmd), ...o });
+  });
+  alertOpts(alerts.command('run-scheduler').description("long-running: evaluate each alert on its own cron schedule until SIGTERM; a failing alert never stops the others"))
+    .option('-s, --select <alert...>', 'only these alerts')
+    .option('--delivery-timeout <duration>', 'time budget per notification, retries included (default 60s)')
+    .action(async (o, cmd: Command) => {
+      const { runAlertsScheduler } = await import('./alerts-commands.js');
+      return runAlertsScheduler({ ...globals(cmd), ...o });
+    });
+
   return program;
 }
 

@@ -37,6 +37,9 @@ export interface CompileOptions {
   cache?: RenderCache;
   /** Interpret simple templates directly (default). false renders everything with nunjucks. */
   fastPath?: boolean;
+  /** Templated SQL outside models (alert queries) to compile against the same refs and sources.
+   * `line`/`column`: where `text` starts in `file`, so diagnostics point into it. */
+  queries?: Array<{ key: string; file: string; text: string; line: number; column: number; /** a YAML block scalar's indentation, added to every line's column */ indent?: number }>;
 }
 
 export interface CachedRender {
@@ -66,6 +69,8 @@ export interface CompileResult {
   /** Models in dependency order (unique ids), for executors. */
   order: string[];
   cacheHits: number;
+  /** The compiled `queries` by key (absent when a query had errors, which are in diagnostics). */
+  queries: Record<string, { sql: string; depends_on: string[] }>;
 }
 
 const sha = (s: string) => createHash('sha1').update(s).digest('hex');
@@ -561,18 +566,18 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   }
   for (const st of sourceTests) addGeneric(st, st.node.unique_id, `${st.node.source_name}_${st.node.name}`, dialect.relation(st.node.relation), st.node.columns.map((c) => c.name));
 
-  // singular tests: templated SQL in tests/ that returns failing rows
-  for (const f of files.singularTests) {
-    const name = uniqueTestName(f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/, ''));
-    const t = tenv.compileTemplate(f.path, f.text);
+  /** Render templated SQL outside models (singular tests, alert queries); diagnostics shifted by `at`. */
+  const compileAdHoc = (file: string, text: string, at: { line: number; column: number; indent?: number } = { line: 1, column: 1 }) => {
+    const shift = (l?: { line?: number; column?: number }) =>
+      l?.line === undefined ? { line: at.line, column: at.column } : { line: l.line + at.line - 1, column: (l.column ?? 1) + (l.line === 1 ? at.column - 1 : (at.indent ?? 0)) };
+    const t = tenv.compileTemplate(file, text);
     const calls = emptyCalls();
-    let out: string | TemplateError;
-    out = isTemplateError(t) ? t : tenv.render(t, f.text, calls, false);
+    const out: string | TemplateError = isTemplateError(t) ? t : tenv.render(t, text, calls, false);
     if (typeof out !== 'string') {
-      ds.push(diag('E_TEMPLATE', out.message, { file: f.path, line: out.line, column: out.column }));
-      continue;
+      ds.push(diag('E_TEMPLATE', out.message, { file, ...shift(out) }));
+      return undefined;
     }
-    for (const p of calls.problems) ds.push(diag(p.code, p.message, { file: f.path, ...locate(f.text, p.find) }, p.hint));
+    for (const p of calls.problems) ds.push(diag(p.code, p.message, { file, ...shift(locate(text, p.find)) }, p.hint));
     const depends: string[] = [];
     let ok = true;
     for (const r of new Set(calls.refs)) {
@@ -580,7 +585,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       else {
         ok = false;
         const hint = didYouMean(r, drafts.keys());
-        ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: f.path, ...locate(f.text, callFinder('ref', r)) }));
+        ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file, ...shift(locate(text, callFinder('ref', r))) }));
       }
     }
     for (const [s, tb] of calls.sources) {
@@ -588,13 +593,22 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (sources.has(sid)) depends.push(sid);
       else {
         ok = false;
-        ds.push(unknownSource(s, tb, sources, f));
+        const d = unknownSource(s, tb, sources, { path: file, text } as RawFile);
+        ds.push({ ...d, ...shift(d) });
       }
     }
-    if (!ok) continue;
-    const severity = calls.config.severity === 'warn' ? 'warn' : 'error';
+    if (!ok) return undefined;
+    const fake: ModelDraft = { file: { path: file, text }, name: file, calls, sql: out, failed: false, config: { materialized: 'ephemeral', tags: [] } };
+    return { sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))), depends, calls };
+  };
+
+  // singular tests: templated SQL in tests/ that returns failing rows
+  for (const f of files.singularTests) {
+    const name = uniqueTestName(f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/, ''));
+    const c = compileAdHoc(f.path, f.text);
+    if (!c) continue;
+    const severity = c.calls.config.severity === 'warn' ? 'warn' : 'error';
     const tuid = `test.${projectName}.${name}`;
-    const fake: ModelDraft = { file: f, name, calls, sql: out, failed: false, config: { materialized: 'ephemeral', tags: [] } };
     manifest.nodes[tuid] = {
       unique_id: tuid,
       resource_type: 'test',
@@ -603,11 +617,18 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       file: f.path,
       line: 1,
       severity,
-      depends_on: depends,
-      tags: asArray(calls.config.tags as string | string[] | undefined),
-      compiled_sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))),
+      depends_on: c.depends,
+      tags: asArray(c.calls.config.tags as string | string[] | undefined),
+      compiled_sql: c.sql,
       compiled_path: `${targetDir}/compiled/${projectName}/${f.path}`,
     } satisfies TestNode;
+  }
+
+  // ad-hoc queries (alerts, dashboards): compiled like singular tests, kept out of the DAG
+  const queries: CompileResult['queries'] = {};
+  for (const q of opts.queries ?? []) {
+    const c = compileAdHoc(q.file, q.text, q);
+    if (c) queries[q.key] = { sql: c.sql, depends_on: c.depends };
   }
 
   // ---- unit tests: the model's logic on given rows, in an in-memory DuckDB
@@ -626,7 +647,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const k = `${d.file}:${d.line}:${d.column}:${d.code}:${d.message}`;
     return seen.has(k) ? false : (seen.add(k), true);
   });
-  return { manifest, diagnostics, target, order: order.filter((u) => manifest.nodes[u]), cacheHits };
+  return { manifest, diagnostics, target, order: order.filter((u) => manifest.nodes[u]), cacheHits, queries };
 }
 
 function stripSemicolon(sql: string): string {

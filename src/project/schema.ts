@@ -244,6 +244,16 @@ export const ProjectFileSchema = z
       .strict()
       .optional(),
     defaults: ModelConfigSchema.optional(),
+    /** Where `vigil alerts` keeps its state: in the warehouse (shared by scheduled CI runs) or a local file. */
+    alerts: z
+      .object({
+        state: z.enum(['warehouse', 'file']).optional(),
+        state_file: z.string().optional(),
+        /** How long an evaluation may hold the state lock before another run may take it over. */
+        lock_lease: z.string().regex(/^\d+[smh]$/, 'must be a duration like 30s, 10m').optional(),
+      })
+      .strict()
+      .optional(),
     /** `vigil demo` settings: which source schema it fills. */
     demo: z.object({ schema: z.string().optional() }).strict().optional(),
   })

@@ -1,0 +1,166 @@
+/**
+ * `vigil alerts test`: promtool-style offline tests. Each test gives rows for the relations an
+ * alert reads, then a sequence of evaluation times, and expects the instances' states and the
+ * notifications each evaluation queues. Runs on an in-memory DuckDB with the real engine,
+ * routing and payload builders; state lives in memory; nothing is sent.
+ */
+import type { Adapter } from '../adapters/adapter.js';
+import type { ColumnInfo, Manifest } from '../compile/manifest.js';
+import { parseCsv, rowsSelect, type Scalar } from '../testing/unit-tests.js';
+import { advance, inActiveHours, judge, type InstanceState } from './engine.js';
+import { bindEvalTime, type CompiledRule } from './evaluate.js';
+import type { LoadedTest } from './load-alerts.js';
+import { planNotifications, type OutboxEntry } from './notify.js';
+import type { RoutesFile } from './schema.js';
+import { emptyState } from './state.js';
+
+export interface AlertTestResult {
+  name: string;
+  file: string;
+  line: number;
+  ok: boolean;
+  failures: string[];
+}
+
+type Given = Record<string, Array<Record<string, Scalar>> | string>;
+
+function relationFor(key: string, manifest: Manifest): { rel: { schema: string; identifier: string }; columns: ColumnInfo[] } | string {
+  const s = key.trim();
+  const r = /^ref\(\s*['"]([^'"]+)['"]\s*\)$/.exec(s);
+  if (r) {
+    const m = Object.values(manifest.nodes).find((n) => n.resource_type === 'model' && n.name === r[1]);
+    if (!m || m.resource_type !== 'model') return `ref('${r[1]}') is not a model of this project`;
+    if (!m.relation) return `ref('${r[1]}') is ephemeral: give the relations it reads instead`;
+    return { rel: { schema: m.relation.schema, identifier: m.relation.identifier }, columns: m.columns };
+  }
+  const src = /^source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)$/.exec(s);
+  if (src) {
+    const n = Object.values(manifest.sources).find((x) => x.source_name === src[1] && x.name === src[2]);
+    if (!n) return `source('${src[1]}', '${src[2]}') is not declared`;
+    return { rel: { schema: n.relation.schema, identifier: n.relation.identifier }, columns: n.columns };
+  }
+  return `'${key}' is not ref('model'), source('source', 'table') or vigil_sync_state`;
+}
+
+const SYNC_STATE_COLUMNS: ColumnInfo[] = [
+  { name: 'stream', data_type: 'varchar' },
+  { name: 'last_synced_at', data_type: 'timestamptz' },
+  { name: 'last_status', data_type: 'varchar' },
+  { name: 'consecutive_failures', data_type: 'integer' },
+];
+
+async function load(adapter: Adapter, given: Given, manifest: Manifest): Promise<string | undefined> {
+  for (const [key, rowsIn] of Object.entries(given)) {
+    // the sync state a freshness (sync: true) rule reads, in the schema of the first synced source
+    const syncSchema = Object.values(manifest.sources).find((x) => x.sync)?.relation.schema;
+    const r =
+      key.trim() === 'vigil_sync_state'
+        ? syncSchema
+          ? { rel: { schema: syncSchema, identifier: 'vigil_sync_state' }, columns: SYNC_STATE_COLUMNS }
+          : 'no source has a sync: block, so there is no sync state to give'
+        : relationFor(key, manifest);
+    if (typeof r === 'string') return `given ${key}: ${r}`;
+    const rows = typeof rowsIn === 'string' ? parseCsv(rowsIn) : rowsIn;
+    const declared = new Set(r.columns.map((c) => c.name));
+    const unknown = [...new Set(rows.flatMap((x) => Object.keys(x)))].filter((c) => declared.size && !declared.has(c));
+    if (unknown.length) return `given ${key}: column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} not declared (declared: ${[...declared].join(', ')})`;
+    await adapter.ensureSchema(r.rel.schema);
+    try {
+      await adapter.execute(`create or replace table ${adapter.dialect.relation(r.rel)} as ${rowsSelect(rows, r.columns)}`);
+    } catch (e) {
+      return `given ${key}: ${(e as Error).message.split('\n')[0]}`;
+    }
+  }
+  return undefined;
+}
+
+async function syncRows(adapter: Adapter, manifest: Manifest): Promise<Array<Record<string, unknown>>> {
+  const schema = Object.values(manifest.sources).find((x) => x.sync)?.relation.schema;
+  const rel = schema ? { schema, identifier: 'vigil_sync_state' } : undefined;
+  if (!rel || !(await adapter.relationExists(rel))) return [];
+  return adapter.query(`select stream, last_synced_at, last_status, consecutive_failures from ${adapter.dialect.relation(rel)}`);
+}
+
+function labelsMatch(want: Record<string, string>, have: Record<string, string>): boolean {
+  return Object.entries(want).every(([k, v]) => have[k] === v);
+}
+
+export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: RoutesFile | undefined, manifest: Manifest, adapter: Adapter): Promise<AlertTestResult> {
+  const line = t.yaml.locate(t.path).line;
+  const res: AlertTestResult = { name: t.test.name, file: t.file, line, ok: true, failures: [] };
+  const fail = (msg: string) => {
+    res.ok = false;
+    res.failures.push(msg);
+  };
+  const doc = emptyState();
+  let given: Given = t.test.given;
+  const problem = await load(adapter, given, manifest);
+  if (problem) {
+    fail(problem);
+    return res;
+  }
+  for (const [i, ev] of t.test.evaluations.entries()) {
+    const where = `evaluations[${i}] (at ${ev.at}, ${t.file}:${t.yaml.locate([...t.path, 'evaluations', i]).line})`;
+    const at = new Date(ev.at);
+    if (Number.isNaN(at.getTime())) {
+      fail(`${where}: at is not an ISO timestamp`);
+      return res;
+    }
+    if (ev.given) {
+      given = { ...given, ...ev.given };
+      const p = await load(adapter, ev.given, manifest);
+      if (p) {
+        fail(`${where}: ${p}`);
+        return res;
+      }
+    }
+    const ctx = { rule: rule.rule, activeHours: rule.activeHours };
+    const runtime = (doc.rules[rule.rule.name] ??= { status: 'ok' });
+    let outcome: Parameters<typeof advance>[2] | undefined;
+    if (inActiveHours(ctx, at)) {
+      try {
+        const rows = rule.sql !== undefined ? await adapter.query(bindEvalTime(rule.sql, 'duckdb', at)) : await syncRows(adapter, manifest);
+        const j = judge(ctx, rows, at, runtime);
+        outcome = { judged: j.instances, noData: j.noData };
+      } catch (e) {
+        outcome = { error: (e as Error).message.split('\n')[0] };
+      }
+      runtime.lastEvaluatedAt = at.toISOString();
+    }
+    if (outcome) advance(ctx, doc.instances, outcome, at);
+    const states = Object.values(doc.instances).map((x: InstanceState) => ({ labels: x.labels, state: x.kind === 'row' ? x.status : x.status === 'resolved' ? 'resolved' : x.kind }));
+    let entries: OutboxEntry[] = [];
+    if (routes) entries = planNotifications({ instances: doc.instances, rules: new Map([[rule.rule.name, rule.rule]]), routes, silences: [], at, source: 'vigil/test', idPrefix: `t${i}` }).entries;
+    else for (const x of Object.values(doc.instances)) if (x.status === 'resolved') delete doc.instances[x.key];
+
+    if (ev.expect) {
+      const left = [...states];
+      for (const e of ev.expect) {
+        const k = left.findIndex((s) => s.state === e.state && labelsMatch(e.labels, s.labels));
+        if (k < 0) fail(`${where}: expected an instance ${fmtLabels(e.labels)} in state ${e.state}; have ${fmtStates(states)}`);
+        else left.splice(k, 1);
+      }
+      for (const s of left) fail(`${where}: unexpected instance ${fmtLabels(s.labels)} in state ${s.state}`);
+    }
+    if (ev.notifications) {
+      const items = entries.flatMap((e) => e.items.map((it) => ({ ...it, receiver: e.receiver })));
+      const left = [...items];
+      for (const n of ev.notifications) {
+        const k = left.findIndex((x) => x.action === n.action && (!n.receiver || n.receiver === x.receiver) && labelsMatch(n.labels, x.labels) && (!n.summary || x.summary.includes(n.summary)));
+        if (k < 0) fail(`${where}: expected a ${n.action}${n.receiver ? ` to ${n.receiver}` : ''} ${fmtLabels(n.labels)}${n.summary ? ` with summary containing '${n.summary}'` : ''}; queued: ${items.length ? items.map((x) => `${x.action} to ${x.receiver} ${fmtLabels(x.labels)} '${x.summary}'`).join('; ') : 'nothing'}`);
+        else left.splice(k, 1);
+      }
+      for (const x of left) fail(`${where}: unexpected ${x.action} to ${x.receiver} ${fmtLabels(x.labels)} '${x.summary}'`);
+    }
+  }
+  return res;
+}
+
+function fmtLabels(l: Record<string, string>): string {
+  const e = Object.entries(l).filter(([k]) => k !== 'alertname' && k !== 'severity');
+  return `{${e.map(([k, v]) => `${k}=${v}`).join(', ')}}`;
+}
+
+function fmtStates(states: Array<{ labels: Record<string, string>; state: string }>): string {
+  return states.length ? states.map((s) => `${fmtLabels(s.labels)} ${s.state}`).join(', ') : 'none';
+}

@@ -1,0 +1,230 @@
+/**
+ * PagerDuty Events API v2 delivery through `@pagerduty/pdjs` (2.2.x), with our own retry policy.
+ *
+ * What pdjs `event()` does (build/src/events.js, common.js): POST `https://${server}/v2/enqueue` with
+ * `JSON.stringify(data)` through cross-fetch (= node-fetch 2.7 on Node); every other key of its
+ * argument is spread into the node-fetch options, so `agent`, `signal`, `timeout` and `redirect` work.
+ * On a 429 it sleeps `retryTimeout` (default 20 s, fixed, Retry-After ignored) and retries, 3 times,
+ * then resolves with the last 429; it resolves on every other status too (400 included) and then
+ * calls `response.json()` unconditionally, so a non-JSON body (a proxy's 502 page) REJECTS with a
+ * node-fetch `invalid-json` FetchError that has lost the status. Its `requestTimeout` (default 30 s)
+ * aborts nothing: it is a no-op `setTimeout` that is only cleared on a non-429 answer, so after a final
+ * 429 it keeps the process alive for 30 s; we pass `requestTimeout: 0` so the timer is never created.
+ *
+ * So this wrapper:
+ * - passes its own `https.Agent` (keepAlive off; the extra `ca` of the target, on top of the public
+ *   roots and NODE_EXTRA_CA_CERTS, when set) whose `addRequest` is hooked to see every HTTP request
+ *   pdjs makes — to count attempts (pdjs's own 429 retries included), to learn the status and
+ *   Retry-After of an answer whose body was not JSON, and whether the connection was established
+ *   (a failure after that is ambiguous: PagerDuty may have processed the event);
+ * - passes `retryTimeout` = our current backoff ceiling instead of 20 s;
+ * - bounds every HTTP request with node-fetch's per-request `timeout: policy.timeoutMs` (headers and
+ *   body), and the whole `event()` call with `signal: AbortSignal.timeout(time left of the deadline)`.
+ *   (A signal of `timeoutMs` would be shared by pdjs's internal 429 retries and their sleeps, since it
+ *   spreads the same options into every retry, so it would cut them short as the backoff grows.)
+ * - classifies: 2xx sent; 408/429/5xx, network errors and timeouts transient (retried with exponential
+ *   backoff + jitter, or after Retry-After, until `policy.deadlineMs` is spent; PagerDuty deduplicates
+ *   on dedup_key, so even an ambiguous timeout is retried); any other status rejected, with
+ *   PagerDuty's `message` / `errors`. A TLS verification failure returns `retry` at once (waiting
+ *   cannot fix a certificate). The routing key is redacted from every message.
+ */
+import https from 'node:https';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type PagerDutyEvent, type PagerDutyTarget, type SendOptions } from './types.js';
+import { PRE_SEND_CODES, backoffCeiling, backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, redactSecrets } from './retry.js';
+
+export const PAGERDUTY_DEFAULT_SERVER = 'events.pagerduty.com';
+export const PAGERDUTY_SUMMARY_MAX = 1024;
+
+/** Cut to `max` UTF-16 units, the last one an ellipsis; never splits a surrogate pair. */
+export function truncateSummary(summary: string, max = PAGERDUTY_SUMMARY_MAX): string {
+  if (summary.length <= max) return summary;
+  let cut = max - 1;
+  const last = summary.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut--;
+  return `${summary.slice(0, cut)}…`;
+}
+
+/** The request body: the event with routing_key added and payload.summary cut to 1024 characters. */
+export function pagerDutyBody(routingKey: string, ev: PagerDutyEvent): Record<string, unknown> {
+  const body: Record<string, unknown> = { routing_key: routingKey, ...ev };
+  if (ev.payload) body.payload = { ...ev.payload, summary: truncateSummary(ev.payload.summary ?? '') };
+  return body;
+}
+
+interface Hop {
+  /** TLS handshake done: the request bytes may have reached PagerDuty. */
+  connected: boolean;
+  status?: number;
+  retryAfter?: string;
+}
+
+type Outcome =
+  | { kind: 'sent'; httpStatus: number }
+  | { kind: 'rejected'; httpStatus: number; error: string }
+  | { kind: 'transient'; httpStatus?: number; error: string; ambiguous: boolean; retryAfterMs?: number; final?: boolean };
+
+/** Public roots + NODE_EXTRA_CA_CERTS + the target's CA: giving `ca` replaces the default store otherwise. */
+function secureContextFor(extraCa: string): SecureContext {
+  const ca = [...rootCertificates];
+  const envFile = process.env.NODE_EXTRA_CA_CERTS;
+  if (envFile) {
+    try {
+      ca.push(readFileSync(envFile, 'utf8'));
+    } catch {
+      // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS
+    }
+  }
+  ca.push(extraCa);
+  return createSecureContext({ ca });
+}
+
+function trackingAgent(secureContext: SecureContext | undefined, hops: Hop[]): https.Agent {
+  const agent = new https.Agent({ keepAlive: false, ...(secureContext ? { secureContext } : {}) });
+  type AddRequest = (this: https.Agent, req: ClientRequest, options: unknown) => void;
+  const original = (agent as unknown as { addRequest: AddRequest }).addRequest;
+  (agent as unknown as { addRequest: AddRequest }).addRequest = function (req, options) {
+    const hop: Hop = { connected: false };
+    hops.push(hop);
+    req.once('socket', (s: Socket) => {
+      s.once('secureConnect', () => {
+        hop.connected = true;
+      });
+    });
+    req.once('response', (res: IncomingMessage) => {
+      hop.connected = true;
+      hop.status = res.statusCode;
+      const ra = res.headers['retry-after'];
+      hop.retryAfter = Array.isArray(ra) ? ra[0] : ra;
+    });
+    return original.call(this, req, options);
+  };
+  return agent;
+}
+
+function pdDetail(data: unknown): string {
+  if (!data || typeof data !== 'object') return '';
+  const d = data as { message?: unknown; errors?: unknown; status?: unknown };
+  const parts: string[] = [];
+  if (typeof d.message === 'string' && d.message) parts.push(d.message);
+  else if (typeof d.status === 'string' && d.status) parts.push(d.status);
+  if (Array.isArray(d.errors) && d.errors.length > 0) {
+    parts.push(d.errors.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('; '));
+  }
+  const text = parts.join(': ');
+  return text.length > 600 ? `${text.slice(0, 599)}…` : text;
+}
+
+function fromStatus(status: number, data: unknown, retryAfter: string | null | undefined, note = ''): Outcome {
+  const detail = pdDetail(data) || note;
+  const suffix = detail ? `: ${detail}` : '';
+  if (status >= 200 && status < 300) return { kind: 'sent', httpStatus: status };
+  if (status === 429) {
+    return { kind: 'transient', httpStatus: status, error: `PagerDuty rate limit (HTTP 429)${suffix}`, ambiguous: false, retryAfterMs: parseRetryAfter(retryAfter) };
+  }
+  if (status === 408 || status >= 500) {
+    return { kind: 'transient', httpStatus: status, error: `PagerDuty server error (HTTP ${status})${suffix}`, ambiguous: false, retryAfterMs: parseRetryAfter(retryAfter) };
+  }
+  return { kind: 'rejected', httpStatus: status, error: `PagerDuty rejected the event (HTTP ${status})${suffix}` };
+}
+
+function fromError(e: unknown, hops: Hop[], policy: DeliveryPolicy): Outcome {
+  const last = hops.at(-1);
+  const type = (e as { type?: unknown })?.type;
+  const name = (e as { name?: unknown })?.name;
+  // an answer arrived (its body was not JSON, timed out, or the deadline hit while pdjs slept after a 429)
+  if (last?.status !== undefined && (type === 'invalid-json' || type === 'body-timeout' || name === 'AbortError')) {
+    const note = type === 'invalid-json' ? 'answer is not JSON' : type === 'body-timeout' ? 'answer body timed out' : '';
+    return fromStatus(last.status, undefined, last.retryAfter, note);
+  }
+  const sent = last ? last.connected : true;
+  if (name === 'AbortError') {
+    return { kind: 'transient', error: 'PagerDuty: no answer before the delivery deadline', ambiguous: sent, final: true };
+  }
+  if (type === 'request-timeout') {
+    return {
+      kind: 'transient',
+      error: sent ? `PagerDuty: no answer within ${policy.timeoutMs} ms` : `PagerDuty: could not connect within ${policy.timeoutMs} ms`,
+      ambiguous: sent,
+    };
+  }
+  const code = errorCode(e);
+  const reason = errorMessage((e as { cause?: unknown })?.cause ?? e);
+  const msg = errorMessage(e);
+  if (isTlsVerifyError(code)) {
+    return { kind: 'transient', error: `PagerDuty: TLS verification failed (${code}): ${msg}`, ambiguous: false, final: true };
+  }
+  if (code && PRE_SEND_CODES.has(code)) return { kind: 'transient', error: `PagerDuty: ${msg}`, ambiguous: false };
+  return { kind: 'transient', error: `PagerDuty: ${msg === reason ? msg : `${msg} (${reason})`}`, ambiguous: sent };
+}
+
+/**
+ * Send one event to PagerDuty, retrying transient failures until `policy.deadlineMs` is spent.
+ * `attempts` counts HTTP requests, pdjs's own 429 retries included.
+ */
+export async function sendPagerDuty(
+  t: PagerDutyTarget,
+  ev: PagerDutyEvent,
+  policy: DeliveryPolicy = DEFAULT_POLICY,
+  opts: SendOptions = {},
+): Promise<DeliveryResult> {
+  const clean = (s: string) => redactSecrets(s, [['routing_key', t.routingKey]]);
+  const sleep = opts.sleep ?? defaultSleep;
+  const started = Date.now();
+  const deadline = started + policy.deadlineMs;
+  // CJS package: Node's ESM loader (and so vitest and the esbuild bundle, which keeps it external)
+  // exposes `event` as a named export via cjs-module-lexer; `default` is module.exports.
+  const pd = await import('@pagerduty/pdjs');
+  const event = pd.event ?? (pd as unknown as { default: typeof pd }).default.event;
+  const data = pagerDutyBody(t.routingKey, ev);
+  const secureContext = t.ca ? secureContextFor(t.ca) : undefined;
+  let attempts = 0;
+  let ambiguous = false;
+
+  for (let n = 0; ; n++) {
+    const left = deadline - Date.now();
+    const hops: Hop[] = [];
+    const agent = trackingAgent(secureContext, hops);
+    let outcome: Outcome;
+    try {
+      const params = {
+        server: t.server || PAGERDUTY_DEFAULT_SERVER,
+        data,
+        retryTimeout: Math.max(1, Math.min(backoffCeiling(policy, n), left)),
+        requestTimeout: 0,
+        timeout: policy.timeoutMs,
+        signal: AbortSignal.timeout(Math.max(1, left)),
+        agent,
+        redirect: 'manual',
+      };
+      const res = await event(params as unknown as Parameters<typeof event>[0]);
+      outcome = fromStatus(res.status, res.data, res.headers.get('retry-after'));
+    } catch (e) {
+      outcome = fromError(e, hops, policy);
+    } finally {
+      agent.destroy();
+    }
+    attempts += Math.max(1, hops.length);
+
+    if (outcome.kind === 'sent') return { status: 'sent', httpStatus: outcome.httpStatus, attempts };
+    if (outcome.kind === 'rejected') return { status: 'rejected', httpStatus: outcome.httpStatus, attempts, error: clean(outcome.error) };
+
+    ambiguous ||= outcome.ambiguous;
+    const wait = outcome.retryAfterMs ?? backoffDelay(policy, n);
+    const remaining = deadline - Date.now();
+    if (outcome.final || wait >= remaining) {
+      const why = outcome.final
+        ? ''
+        : outcome.retryAfterMs !== undefined && outcome.retryAfterMs >= remaining
+          ? ` (Retry-After ${Math.ceil(outcome.retryAfterMs / 1000)} s is past the delivery deadline)`
+          : '';
+      const error = `${outcome.error}${why}; gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+      return { status: 'retry', ...(outcome.httpStatus !== undefined ? { httpStatus: outcome.httpStatus } : {}), attempts, error: clean(error), ambiguous };
+    }
+    opts.onRetry?.({ attempt: attempts, delayMs: wait, reason: clean(outcome.error) });
+    await sleep(wait);
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * Slack incoming-webhook delivery through `@slack/webhook` (8.x), with our own retry policy.
+ *
+ * `IncomingWebhook` 8.x builds the payload, POSTs it with the `fetch` given in its defaults (else the
+ * global fetch) and wraps failures: a non-2xx answer becomes an `IncomingWebhookHTTPError` (statusCode,
+ * body) — 4xx, 429 included, are never retried by it and the Retry-After header is dropped — and a
+ * fetch rejection becomes an `IncomingWebhookRequestError`. Its own retries (p-retry) are turned off
+ * (`retryConfig: { retries: 0 }`) and so is its whole-call timeout (`timeout: 0`): the retry loop lives
+ * in the `fetch` we give it, which knows what the library cannot:
+ * - the transport is node:http(s) (not the global fetch), so it knows whether the connection was
+ *   established before a failure. Failures BEFORE that (ECONNREFUSED, ENOTFOUND, EAI_AGAIN, a reset or
+ *   timeout during connect/TLS handshake) cannot have posted anything: retried with backoff + jitter.
+ * - a timeout or a reset AFTER the connection was established is ambiguous (Slack may have posted the
+ *   message): never retried in this call — incoming webhooks have no idempotency key, so a blind retry
+ *   could post twice — and returned as `{ status: 'retry', ambiguous: true }` for the outbox.
+ * - 429: waits Retry-After (seconds; backoff if absent) and tries again, unless that wait would pass the
+ *   deadline (then it stops at once: trying again before Retry-After is pointless); 5xx and 408: backoff.
+ * Any other 4xx is `rejected` with Slack's body (`invalid_payload`, `no_text`, `no_service`, ...).
+ * The webhook URL is a secret: it is redacted from every message and never returned.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type SendOptions, type SlackMessage, type SlackTarget } from './types.js';
+import { PRE_SEND_CODES, backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, redactSecrets } from './retry.js';
+
+type WebhookModule = typeof import('@slack/webhook');
+type FetchFunction = NonNullable<ConstructorParameters<WebhookModule['IncomingWebhook']>[1]>['fetch'] & {};
+type FetchInit = NonNullable<Parameters<FetchFunction>[1]>;
+type FetchResponse = Awaited<ReturnType<FetchFunction>>;
+type IncomingMessage = http.IncomingMessage;
+
+/** A failed HTTP exchange; `sent`: the connection was established, so the request may have been processed. */
+class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    readonly sent: boolean,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+function toFetchResponse(res: IncomingMessage, body: Buffer, url: string): FetchResponse {
+  const status = res.statusCode ?? 0;
+  const text = body.toString('utf8');
+  const header = (name: string): string | null => {
+    const v = res.headers[name.toLowerCase()];
+    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : String(v);
+  };
+  return {
+    ok: status >= 200 && status < 300,
+    status,
+    statusText: res.statusMessage ?? '',
+    url,
+    headers: {
+      get: header,
+      entries: () => Object.entries(res.headers).map(([k, v]): [string, string] => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]),
+    },
+    arrayBuffer: async () => body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer,
+    json: async () => JSON.parse(text) as unknown,
+    text: async () => text,
+  };
+}
+
+/** One POST over node:http(s), with a timeout covering connect, answer and body. */
+function postOnce(url: string, init: FetchInit, timeoutMs: number): Promise<FetchResponse> {
+  return new Promise((resolve, reject) => {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      reject(new TransportError('the Slack webhook URL is not a valid URL', 'ERR_INVALID_URL', false));
+      return;
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+      reject(new TransportError(`the Slack webhook URL must be https: (got ${u.protocol})`, 'ERR_INVALID_URL', false));
+      return;
+    }
+    const isHttps = u.protocol === 'https:';
+    const body = typeof init.body === 'string' ? init.body : '';
+    let sent = false;
+    let settled = false;
+    const req = (isHttps ? https : http).request(u, {
+      method: init.method ?? 'POST',
+      headers: { ...(init.headers ?? {}), 'Content-Length': String(Buffer.byteLength(body)) },
+      // a fresh connection: "was it established?" must be about this request only
+      agent: false,
+    });
+    const fail = (e: TransportError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      init.signal?.removeEventListener('abort', onAbort);
+      req.destroy();
+      reject(e);
+    };
+    const timer = setTimeout(() => {
+      fail(new TransportError(sent ? `no answer within ${timeoutMs} ms` : `could not connect within ${timeoutMs} ms`, 'ETIMEDOUT', sent));
+    }, timeoutMs);
+    const onAbort = () => fail(new TransportError('request aborted', 'ABORT_ERR', sent));
+    if (init.signal) {
+      if (init.signal.aborted) return onAbort();
+      init.signal.addEventListener('abort', onAbort, { once: true });
+    }
+    req.once('socket', (s: Socket) => {
+      s.once(isHttps ? 'secureConnect' : 'connect', () => {
+        sent = true;
+      });
+    });
+    req.on('error', (e) => {
+      const code = errorCode(e);
+      // node reports "socket hang up" (ECONNRESET) for a reset before any answer
+      fail(new TransportError(errorMessage(e), code, sent && !(code && PRE_SEND_CODES.has(code))));
+    });
+    req.once('response', (res) => {
+      sent = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.once('error', (e) => fail(new TransportError(`answer interrupted: ${errorMessage(e)}`, errorCode(e), true)));
+      res.once('aborted', () => fail(new TransportError('answer interrupted', 'ECONNRESET', true)));
+      res.once('end', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        init.signal?.removeEventListener('abort', onAbort);
+        resolve(toFetchResponse(res, Buffer.concat(chunks), url));
+      });
+    });
+    req.end(body);
+  });
+}
+
+interface SendState {
+  attempts: number;
+  httpStatus?: number;
+  ambiguous: boolean;
+  lastError?: TransportError;
+  /** Why the retry loop stopped early (deadline, Retry-After too long). */
+  gaveUp?: string;
+}
+
+/**
+ * Post one message to a Slack incoming webhook. Retries 429/5xx and connection failures that happened
+ * before the request was sent, until `policy.deadlineMs` is spent; never retries an ambiguous failure.
+ */
+export async function sendSlack(
+  t: SlackTarget,
+  msg: SlackMessage,
+  policy: DeliveryPolicy = DEFAULT_POLICY,
+  opts: SendOptions = {},
+): Promise<DeliveryResult> {
+  const secrets: Array<[string, string | undefined]> = [['slack_webhook_url', t.url]];
+  try {
+    const u = new URL(t.url);
+    secrets.push(['slack_webhook_url', u.href], ['slack_webhook_path', u.pathname]);
+    const token = u.pathname.split('/').at(-1);
+    if (token && token.length >= 8) secrets.push(['slack_webhook_token', token]);
+  } catch {
+    // not a URL: redacted as a whole above
+  }
+  const clean = (s: string) => redactSecrets(s, secrets);
+  const sleep = opts.sleep ?? defaultSleep;
+  const started = Date.now();
+  const deadline = started + policy.deadlineMs;
+  const state: SendState = { attempts: 0, ambiguous: false };
+  const gaveUp = (why: string) => {
+    state.gaveUp = `${why}; gave up after ${state.attempts} attempt${state.attempts === 1 ? '' : 's'} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+  };
+
+  const fetchWithRetries: FetchFunction = async (url, init = {}) => {
+    for (let n = 0; ; n++) {
+      const left = deadline - Date.now();
+      state.attempts++;
+      let res: FetchResponse;
+      try {
+        res = await postOnce(String(url), init, Math.max(1, Math.min(policy.timeoutMs, left)));
+      } catch (e) {
+        const err = e instanceof TransportError ? e : new TransportError(errorMessage(e), errorCode(e), true);
+        state.lastError = err;
+        if (err.sent) {
+          state.ambiguous = true;
+          throw err;
+        }
+        if (err.code === 'ERR_INVALID_URL' || err.code === 'ABORT_ERR' || isTlsVerifyError(err.code)) throw err;
+        const wait = backoffDelay(policy, n);
+        if (wait >= deadline - Date.now()) {
+          gaveUp('delivery deadline reached');
+          throw err;
+        }
+        opts.onRetry?.({ attempt: state.attempts, delayMs: wait, reason: clean(`Slack: ${err.message}`) });
+        await sleep(wait);
+        continue;
+      }
+      state.httpStatus = res.status;
+      if (res.status === 429 || res.status === 408 || res.status >= 500) {
+        const retryAfter = res.status === 429 ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
+        const wait = retryAfter ?? backoffDelay(policy, n);
+        const remaining = deadline - Date.now();
+        if (wait >= remaining) {
+          gaveUp(retryAfter !== undefined ? `Retry-After ${Math.ceil(retryAfter / 1000)} s is past the delivery deadline` : 'delivery deadline reached');
+          return res;
+        }
+        const text = (await res.text()).trim().slice(0, 200);
+        opts.onRetry?.({ attempt: state.attempts, delayMs: wait, reason: clean(`Slack HTTP ${res.status}${text ? ` ${text}` : ''}`) });
+        await sleep(wait);
+        continue;
+      }
+      return res;
+    }
+  };
+
+  // CJS package: `IncomingWebhook` comes through as a named export (cjs-module-lexer); see pagerduty.ts
+  const mod = await import('@slack/webhook');
+  const IncomingWebhook = mod.IncomingWebhook ?? (mod as unknown as { default: WebhookModule }).default.IncomingWebhook;
+  const webhook = new IncomingWebhook(t.url, { fetch: fetchWithRetries, timeout: 0, retryConfig: { retries: 0 } });
+  const attempts = () => Math.max(1, state.attempts);
+  const tail = () => (state.gaveUp ? `; ${state.gaveUp}` : '');
+
+  try {
+    await webhook.send(msg as Parameters<typeof webhook.send>[0]);
+    return { status: 'sent', httpStatus: state.httpStatus ?? 200, attempts: attempts() };
+  } catch (e) {
+    const statusCode = (e as { statusCode?: unknown }).statusCode;
+    if (typeof statusCode === 'number') {
+      const body = String((e as { body?: unknown }).body ?? '').trim();
+      const detail = body ? `: ${body.length > 300 ? `${body.slice(0, 299)}…` : body}` : (e as { statusMessage?: string }).statusMessage ? `: ${(e as { statusMessage?: string }).statusMessage}` : '';
+      if (statusCode === 429 || statusCode === 408 || statusCode >= 500) {
+        const what = statusCode === 429 ? 'Slack rate limit' : 'Slack server error';
+        return { status: 'retry', httpStatus: statusCode, attempts: attempts(), error: clean(`${what} (HTTP ${statusCode})${detail}${tail()}`), ambiguous: state.ambiguous };
+      }
+      return { status: 'rejected', httpStatus: statusCode, attempts: attempts(), error: clean(`Slack rejected the message (HTTP ${statusCode})${detail}`) };
+    }
+    const err = state.lastError;
+    let error: string;
+    if (!err) error = `Slack: ${errorMessage(e)}`;
+    else if (err.sent) error = `Slack: ${err.message} after the request was sent; it may have been posted, so it is not retried now (no idempotency key)`;
+    else if (isTlsVerifyError(err.code)) error = `Slack: TLS verification failed (${err.code}): ${err.message}`;
+    else error = `Slack: ${err.message}${tail()}`;
+    return { status: 'retry', attempts: attempts(), error: clean(error), ambiguous: state.ambiguous };
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * The pure heart of alerting: rows in, instances and state transitions out. No I/O.
+ *
+ * - `judge()` applies a rule's condition to the rows its query returned at time `at`, and
+ *   groups them into instances (one per distinct `group_by` labels; active when any of its
+ *   rows meets the condition).
+ * - `advance()` moves each instance through inactive -> pending -> firing -> resolved (with
+ *   `for` and `keep_firing_for`), and keeps the alert-level `error` and `nodata` instances:
+ *   a query that fails raises an error instance instead of passing silently, and never
+ *   resolves the instances that were firing.
+ */
+import { createHash } from 'node:crypto';
+import nunjucks from 'nunjucks';
+import type { AlertRule, Severity } from './schema.js';
+import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
+
+export type Json = string | number | boolean | null;
+export type InstanceKind = 'row' | 'error' | 'nodata';
+export type InstanceStatus = 'pending' | 'firing' | 'resolved';
+
+export interface InstanceState {
+  key: string;
+  alert: string;
+  kind: InstanceKind;
+  labels: Record<string, string>;
+  status: InstanceStatus;
+  activeSince: string;
+  firedAt?: string;
+  resolvedAt?: string;
+  lastActiveAt: string;
+  /** Consecutive evaluations the condition held. */
+  consecutive: number;
+  /** The row that made it active (with derived values like ratio, age). */
+  values: Record<string, Json>;
+  /** Per receiver: the last notification queued for this instance. */
+  notified: Record<string, { at: string; action: 'trigger' | 'resolve' }>;
+}
+
+export interface RuleRuntime {
+  lastEvaluatedAt?: string;
+  status: 'ok' | 'error' | 'nodata' | 'outside_active_hours';
+  error?: string;
+  /** new_value: each value seen, when Vigil first saw it, and whether it was announced (vs learned quietly). */
+  seen?: Record<string, { first: string; announced: boolean }>;
+}
+
+export interface Judged {
+  key: string;
+  kind: InstanceKind;
+  labels: Record<string, string>;
+  active: boolean;
+  values: Record<string, Json>;
+}
+
+export interface Transition {
+  instance: InstanceState;
+  from: InstanceStatus | 'inactive';
+  to: InstanceStatus | 'inactive';
+}
+
+export interface RuleContext {
+  rule: AlertRule;
+  activeHours?: ActiveHours;
+}
+
+/** The labels every instance of a rule carries. */
+export function baseLabels(rule: AlertRule): Record<string, string> {
+  return { alertname: rule.name, severity: rule.severity, ...rule.labels };
+}
+
+export function instanceKey(alert: string, groupLabels: Record<string, string>, kind: InstanceKind = 'row'): string {
+  const g = Object.keys(groupLabels)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(groupLabels[k])}`)
+    .join(',');
+  return `${alert}{${g}}${kind === 'row' ? '' : `#${kind}`}`;
+}
+
+/** A stable PagerDuty dedup_key for an instance (same instance, same key, across runs and machines). */
+export function dedupKey(key: string): string {
+  return `vigil-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+}
+
+function toJson(v: unknown): Json {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Date) {
+    const iso = v.toISOString();
+    // DATE columns arrive as UTC midnight: show them as dates
+    return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
+  }
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  return String(v);
+}
+
+function num(v: unknown): number | undefined {
+  if (v === null || v === undefined || v === '') return undefined;
+  const n = typeof v === 'bigint' ? Number(v) : Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function median(xs: number[]): number | undefined {
+  if (!xs.length) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/**
+ * Judge the rows of one evaluation. `rows` are the query's result (time-filtered to <= at
+ * here when the rule has `time:`). Returns the instances seen this time; ones not returned
+ * are inactive. `runtime.seen` is updated for new_value rules.
+ */
+export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>, at: Date, runtime: RuleRuntime): { instances: Judged[]; noData: boolean } {
+  const { rule } = ctx;
+  const c = rule.condition;
+  const atMs = at.getTime();
+  let rows = rawRows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, toJson(v)])) as Record<string, Json>);
+  if (rule.time) rows = rows.filter((r) => (toEpochMs(r[rule.time!]) ?? -Infinity) <= atMs);
+  const base = baseLabels(rule);
+
+  if (c.type === 'no_data') {
+    const windowMs = durationMs(c.window);
+    let last: number | undefined;
+    for (const r of rows) {
+      const t = toEpochMs(r[c.column]);
+      if (t !== undefined && t <= atMs && (last === undefined || t > last)) last = t;
+    }
+    const active = last === undefined || atMs - last > windowMs;
+    const values: Record<string, Json> = {
+      last_seen_at: last === undefined ? null : new Date(last).toISOString(),
+      window: c.window,
+      silence_for: last === undefined ? 'ever' : formatDuration(atMs - last),
+    };
+    return { instances: [{ key: instanceKey(rule.name, {}), kind: 'row', labels: base, active, values }], noData: false };
+  }
+
+  const groupBy = c.type === 'new_value' && !rule.group_by.includes(c.column) ? [...rule.group_by, c.column] : rule.group_by.length || !(c.type === 'freshness' && c.sync) ? rule.group_by : ['stream'];
+  const groups = new Map<string, { labels: Record<string, string>; rows: Array<Record<string, Json>> }>();
+  for (const r of rows) {
+    const g: Record<string, string> = {};
+    for (const col of groupBy) g[col] = r[col] === null || r[col] === undefined ? '' : String(r[col]);
+    const key = instanceKey(rule.name, g);
+    let e = groups.get(key);
+    if (!e) groups.set(key, (e = { labels: g, rows: [] }));
+    e.rows.push(r);
+  }
+
+  const instances: Judged[] = [];
+  const seen = (runtime.seen ??= {});
+  const bootstrapping = c.type === 'new_value' && runtime.lastEvaluatedAt === undefined && Object.keys(seen).length === 0;
+
+  for (const [key, g] of groups) {
+    let activeBest: Record<string, Json> | undefined;
+    let fallback: Record<string, Json> | undefined;
+    let active = false;
+    const ordered = rule.time ? [...g.rows].sort((a, b) => (toEpochMs(a[rule.time!]) ?? 0) - (toEpochMs(b[rule.time!]) ?? 0)) : g.rows;
+    ordered.forEach((r, idx) => {
+      const v: Record<string, Json> = { ...r };
+      let on = false;
+      switch (c.type) {
+        case 'sql':
+          on = true;
+          break;
+        case 'threshold': {
+          const x = num(r[c.column]);
+          if (x === undefined) break;
+          on = c.op === '>' ? x > c.value : c.op === '>=' ? x >= c.value : c.op === '<' ? x < c.value : c.op === '<=' ? x <= c.value : c.op === '==' ? x === c.value : x !== c.value;
+          v.threshold = c.value;
+          break;
+        }
+        case 'anomaly': {
+          const x = num(r[c.value]);
+          const b = c.baseline ? num(r[c.baseline]) : median(ordered.slice(Math.max(0, idx - c.days!), idx).map((p) => num(p[c.value])).filter((n): n is number => n !== undefined));
+          if (x === undefined || b === undefined || b < c.min_baseline || b <= 0) break;
+          const ratio = x / b;
+          const spike = (c.direction === 'spike' || c.direction === 'both') && x > b * c.spike_ratio;
+          const drop = (c.direction === 'drop' || c.direction === 'both') && x < b * c.drop_ratio;
+          on = spike || drop;
+          Object.assign(v, { baseline: round(b), ratio: round(ratio, 3), delta_percent: round((ratio - 1) * 100, 1), direction: spike ? 'spike' : drop ? 'drop' : 'normal' });
+          break;
+        }
+        case 'freshness': {
+          const t = toEpochMs(r[c.column ?? 'last_synced_at']);
+          const age = t === undefined ? Infinity : atMs - t;
+          on = age > durationMs(c.max_age);
+          Object.assign(v, { age: t === undefined ? 'never' : formatDuration(age), age_seconds: t === undefined ? null : Math.round(age / 1000), max_age: c.max_age });
+          break;
+        }
+        case 'new_value':
+          break; // judged per value, below
+      }
+      // the values shown: the latest row when time-ordered, else the first; an active one first
+      if (on && (!activeBest || rule.time)) activeBest = v;
+      if (!fallback || rule.time) fallback = v;
+      active ||= on;
+    });
+    if (c.type === 'new_value') {
+      const val = g.labels[c.column];
+      const known = seen[val];
+      if (known) active = known.announced && atMs - Date.parse(known.first) < durationMs(c.window);
+      else {
+        // never seen: new when its first row is inside the window (with time:), or, without
+        // time:, unless this is the first evaluation (which learns the existing values quietly)
+        const firstData = rule.time ? Math.min(...g.rows.map((r) => toEpochMs(r[rule.time!]) ?? Infinity)) : undefined;
+        active = firstData !== undefined ? atMs - firstData < durationMs(c.window) : !bootstrapping;
+        seen[val] = { first: at.toISOString(), announced: active };
+      }
+      const vals = activeBest ?? fallback;
+      if (vals) vals.first_seen_by_vigil = seen[val].first;
+    }
+    instances.push({ key, kind: 'row', labels: { ...base, ...g.labels }, active, values: activeBest ?? fallback ?? {} });
+  }
+  const noData = rows.length === 0;
+  return { instances, noData };
+}
+
+/** When the rule should be judged at all: inside its active hours. */
+export function inActiveHours(ctx: RuleContext, at: Date): boolean {
+  return !ctx.activeHours || isActive(ctx.activeHours, at);
+}
+
+/**
+ * Advance the instances of one rule after an evaluation. `outcome` is what the evaluation
+ * produced: judged instances, or an error. Mutates `instances` (the rule's slice of the
+ * state) and returns the transitions.
+ */
+export function advance(
+  ctx: RuleContext,
+  instances: Record<string, InstanceState>,
+  outcome: { judged: Judged[]; noData: boolean } | { error: string },
+  at: Date,
+): Transition[] {
+  const { rule } = ctx;
+  const iso = at.toISOString();
+  const out: Transition[] = [];
+  const mine = Object.values(instances).filter((i) => i.alert === rule.name);
+  const special = (kind: 'error' | 'nodata', active: boolean, values: Record<string, Json>) => {
+    const key = instanceKey(rule.name, {}, kind);
+    const cur = instances[key];
+    if (active && !cur) {
+      const inst: InstanceState = { key, alert: rule.name, kind, labels: { ...baseLabels(rule), vigil_state: kind }, status: 'firing', activeSince: iso, firedAt: iso, lastActiveAt: iso, consecutive: 1, values, notified: {} };
+      instances[key] = inst;
+      out.push({ instance: inst, from: 'inactive', to: 'firing' });
+    } else if (active && cur) {
+      cur.values = values;
+      cur.lastActiveAt = iso;
+      cur.consecutive++;
+      if (cur.status === 'resolved') {
+        Object.assign(cur, { status: 'firing', activeSince: iso, firedAt: iso, resolvedAt: undefined });
+        out.push({ instance: cur, from: 'resolved', to: 'firing' });
+      }
+    } else if (!active && cur && cur.status === 'firing') {
+      cur.status = 'resolved';
+      cur.resolvedAt = iso;
+      out.push({ instance: cur, from: 'firing', to: 'resolved' });
+    }
+  };
+
+  if ('error' in outcome) {
+    // the rule's own instances keep their state: an unknown answer is not a resolve
+    special('error', true, { error: outcome.error });
+    return out;
+  }
+  special('error', false, {});
+  const nodataOn = outcome.noData && (rule.on_no_data ?? 'ok') === 'nodata';
+  special('nodata', nodataOn, { message: 'the query returned no rows' });
+
+  const forN = typeof rule.for === 'number' ? Math.max(1, rule.for) : 1;
+  const forMs = typeof rule.for === 'string' ? durationMs(rule.for) : 0;
+  const keepMs = rule.keep_firing_for ? durationMs(rule.keep_firing_for) : 0;
+  const judged = new Map(outcome.judged.map((j) => [j.key, j]));
+
+  for (const j of outcome.judged) {
+    if (!j.active) continue;
+    let cur = instances[j.key];
+    if (!cur || cur.status === 'resolved') {
+      const from = cur ? ('resolved' as const) : ('inactive' as const);
+      cur = instances[j.key] = { key: j.key, alert: rule.name, kind: 'row', labels: j.labels, status: 'pending', activeSince: iso, lastActiveAt: iso, consecutive: 0, values: j.values, notified: cur?.notified ?? {} };
+      out.push({ instance: cur, from, to: 'pending' });
+    }
+    cur.consecutive++;
+    cur.values = j.values;
+    cur.labels = j.labels;
+    cur.lastActiveAt = iso;
+    if (cur.status === 'pending' && cur.consecutive >= forN && at.getTime() - Date.parse(cur.activeSince) >= forMs) {
+      cur.status = 'firing';
+      cur.firedAt = iso;
+      // one transition per evaluation: replace inactive->pending by inactive->firing
+      const t = out.find((x) => x.instance === cur && x.to === 'pending');
+      if (t) t.to = 'firing';
+      else out.push({ instance: cur, from: 'pending', to: 'firing' });
+    }
+  }
+  for (const cur of mine) {
+    if (cur.kind !== 'row') continue;
+    const j = judged.get(cur.key);
+    if (j?.active) continue;
+    if (cur.status === 'pending') {
+      delete instances[cur.key];
+      out.push({ instance: cur, from: 'pending', to: 'inactive' });
+    } else if (cur.status === 'firing') {
+      if (j) cur.values = { ...cur.values, ...j.values };
+      if (keepMs && at.getTime() - Date.parse(cur.lastActiveAt) < keepMs) continue;
+      cur.status = 'resolved';
+      cur.resolvedAt = iso;
+      out.push({ instance: cur, from: 'firing', to: 'resolved' });
+    }
+  }
+  return out;
+}
+
+// ---- annotations
+
+const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
+
+/** Render a summary/details/link template over an instance's labels and values. */
+export function renderTemplate(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): string {
+  try {
+    return env.renderString(template, { ...inst.values, labels: inst.labels, values: inst.values, alert: inst.alert, severity: rule?.severity ?? inst.labels.severity });
+  } catch (e) {
+    return `${template} (template error: ${(e as Error).message.split('\n').pop()?.trim()})`;
+  }
+}
+
+export function summaryOf(inst: InstanceState, rule: AlertRule): string {
+  if (inst.kind === 'error') return `[${rule.name}] could not be evaluated: ${String(inst.values.error ?? 'unknown error')}`;
+  if (inst.kind === 'nodata') return `[${rule.name}] no data: the query returned no rows`;
+  return renderTemplate(rule.summary, inst, rule);
+}
+
+export const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, error: 1, warning: 2, info: 3 };

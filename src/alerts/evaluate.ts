@@ -1,0 +1,297 @@
+/**
+ * One evaluation: take the state lock, run every selected rule's query, judge and advance
+ * its instances, plan notifications into the outbox, SAVE (the outbox is durable before
+ * anything is sent), deliver every pending outbox entry, mark each after its 2xx, release.
+ *
+ * A crash anywhere leaves either nothing (before the save) or pending entries that the next
+ * run sends: delivery is at-least-once, and PagerDuty dedups on dedup_key.
+ */
+import { hostname } from 'node:os';
+import type { Adapter } from '../adapters/adapter.js';
+import { addSecret, redact } from '../errors.js';
+import type { ProjectFiles } from '../project/load-project.js';
+import type { SourceNode } from '../compile/manifest.js';
+import { advance, inActiveHours, judge, summaryOf, type InstanceState, type Transition } from './engine.js';
+import type { LoadedRule } from './load-alerts.js';
+import { planNotifications, type OutboxEntry } from './notify.js';
+import type { ReceiverConfig, RoutesFile } from './schema.js';
+import type { StateDoc, StateStore } from './state.js';
+import { durationMs } from './time.js';
+import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type PagerDutyEvent, type SlackMessage } from './delivery/types.js';
+
+export interface CompiledRule extends LoadedRule {
+  /** Compiled SQL (undefined for sync freshness, which reads the sync state tables). */
+  sql?: string;
+}
+
+export interface EvalContext {
+  rules: CompiledRule[];
+  routes?: RoutesFile;
+  adapter: Adapter;
+  store: StateStore;
+  files: ProjectFiles;
+  sources: SourceNode[];
+  env: NodeJS.ProcessEnv;
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+export interface EvalOptions {
+  at: Date;
+  dryRun: boolean;
+  command: string;
+  policy?: DeliveryPolicy;
+  /** Wait this long for another evaluation's lock before giving up. */
+  lockWaitMs?: number;
+  /** Test hook: stop (as if killed) after the outbox is saved, before sending. */
+  crashAfterSave?: boolean;
+}
+
+export interface RuleOutcome {
+  rule: string;
+  status: 'ok' | 'error' | 'nodata' | 'outside_active_hours';
+  error?: string;
+  seconds: number;
+  transitions: Transition[];
+  firing: number;
+}
+
+export interface EvalSummary {
+  outcomes: RuleOutcome[];
+  queued: OutboxEntry[];
+  suppressed: Array<{ instance: string; reason: string }>;
+  delivery: DeliverySummary;
+}
+
+export interface DeliverySummary {
+  sent: number;
+  rejected: number;
+  pending: number;
+  errors: string[];
+}
+
+/**
+ * In alert queries `current_date()` / `current_timestamp()` (and the bare SQL keywords they
+ * render to) mean the evaluation time, so `--at` and the offline tests see the right day.
+ */
+export function bindEvalTime(sql: string, dialect: 'duckdb' | 'postgres' | 'bigquery', at: Date): string {
+  const iso = at.toISOString();
+  const day = iso.slice(0, 10);
+  if (dialect === 'bigquery') {
+    return sql.replace(/\bCURRENT_TIMESTAMP\s*\(\s*\)/gi, `TIMESTAMP '${iso}'`).replace(/\bCURRENT_DATE\s*\(\s*\)/gi, `DATE '${day}'`);
+  }
+  const ts = dialect === 'postgres' ? `cast('${iso}' as timestamptz)` : `cast('${iso}' as timestamptz)`;
+  return sql
+    .replace(/\b(current_timestamp|now\s*\(\s*\))(?![\w(])/gi, ts)
+    .replace(/\bcurrent_date(?![\w(])/gi, `cast('${day}' as date)`);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([p.finally(() => clearTimeout(t)), new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`${what} timed out after ${Math.round(ms / 1000)}s`)), ms)))]);
+}
+
+async function syncStateRows(ctx: EvalContext): Promise<Array<Record<string, unknown>>> {
+  const schemas = [...new Set(ctx.sources.filter((s) => s.sync).map((s) => s.relation.schema))];
+  const rows: Array<Record<string, unknown>> = [];
+  for (const schema of schemas) {
+    const rel = { schema, identifier: 'vigil_sync_state' };
+    if (!(await ctx.adapter.relationExists(rel))) continue;
+    rows.push(...(await ctx.adapter.query(`select stream, last_synced_at, last_status, consecutive_failures from ${ctx.adapter.dialect.relation(rel)}`)));
+  }
+  return rows;
+}
+
+async function runRule(ctx: EvalContext, r: CompiledRule, doc: StateDoc, at: Date): Promise<RuleOutcome> {
+  const t0 = performance.now();
+  const rule = r.rule;
+  const runtime = (doc.rules[rule.name] ??= { status: 'ok' });
+  const rc = { rule, activeHours: r.activeHours };
+  const done = (status: RuleOutcome['status'], transitions: Transition[], error?: string): RuleOutcome => ({
+    rule: rule.name,
+    status,
+    error,
+    seconds: (performance.now() - t0) / 1000,
+    transitions,
+    firing: Object.values(doc.instances).filter((i) => i.alert === rule.name && i.status === 'firing').length,
+  });
+  if (!inActiveHours(rc, at)) {
+    runtime.status = 'outside_active_hours';
+    runtime.lastEvaluatedAt = at.toISOString();
+    return done('outside_active_hours', []);
+  }
+  let rows: Array<Record<string, unknown>>;
+  try {
+    const q = r.sql === undefined ? syncStateRows(ctx) : ctx.adapter.query(bindEvalTime(r.sql, ctx.adapter.type, at));
+    rows = await withTimeout(q, durationMs(rule.timeout), 'the query');
+  } catch (e) {
+    const msg = redact((e as Error).message.split('\n').slice(0, 3).join(' ')).slice(0, 500);
+    runtime.status = 'error';
+    runtime.error = msg;
+    runtime.lastEvaluatedAt = at.toISOString();
+    return done('error', advance(rc, doc.instances, { error: msg }, at), msg);
+  }
+  const j = judge(rc, rows, at, runtime);
+  const transitions = advance(rc, doc.instances, { judged: j.instances, noData: j.noData }, at);
+  runtime.status = j.noData && rule.on_no_data === 'nodata' ? 'nodata' : 'ok';
+  delete runtime.error;
+  runtime.lastEvaluatedAt = at.toISOString();
+  return done(runtime.status, transitions);
+}
+
+export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promise<EvalSummary> {
+  const { store } = ctx;
+  const doc = opts.dryRun ? await store.read() : await store.lock(opts.command, opts.lockWaitMs ?? 0);
+  try {
+    const outcomes: RuleOutcome[] = new Array(ctx.rules.length);
+    // queries run side by side, as many as the warehouse takes
+    let next = 0;
+    const workers = Array.from({ length: Math.max(1, Math.min(ctx.adapter.maxConcurrency, ctx.rules.length)) }, async () => {
+      while (next < ctx.rules.length) {
+        const i = next++;
+        outcomes[i] = await runRule(ctx, ctx.rules[i], doc, opts.at);
+      }
+    });
+    await Promise.all(workers);
+
+    const planned = ctx.routes
+      ? planNotifications({
+          instances: doc.instances,
+          rules: new Map(ctx.rules.map((r) => [r.rule.name, r.rule])),
+          routes: ctx.routes,
+          silences: doc.silences,
+          at: opts.at,
+          source: `vigil/${ctx.files.project.name}@${hostname()}`,
+          idPrefix: `${opts.at.toISOString().replace(/[-:.]/g, '')}-${Math.random().toString(36).slice(2, 8)}`,
+          evaluated: new Set(outcomes.filter((o) => o.status !== 'outside_active_hours').map((o) => o.rule)),
+        })
+      : { entries: [], suppressed: [] };
+    if (!ctx.routes) {
+      // no routes.yaml: nothing is sent, resolved instances are simply forgotten
+      for (const i of Object.values(doc.instances)) if (i.status === 'resolved') delete doc.instances[i.key];
+    }
+    doc.outbox.push(...planned.entries);
+    const summary: EvalSummary = { outcomes, queued: planned.entries, suppressed: planned.suppressed, delivery: { sent: 0, rejected: 0, pending: 0, errors: [] } };
+    if (opts.dryRun) return summary;
+
+    await store.save(doc); // the outbox is durable before anything is sent
+    if (opts.crashAfterSave) process.kill(process.pid, 'SIGKILL');
+    summary.delivery = await deliverOutbox(ctx, doc, opts.policy ?? DEFAULT_POLICY);
+    pruneOutbox(doc, opts.at);
+    await store.unlock(doc);
+    return summary;
+  } catch (e) {
+    if (!opts.dryRun) await store.unlock(doc).catch(() => {});
+    throw e;
+  }
+}
+
+/** Sent and rejected entries are kept a week for `vigil alerts outbox`, then dropped. */
+export function pruneOutbox(doc: StateDoc, at: Date): void {
+  const cutoff = at.getTime() - 7 * 86_400_000;
+  doc.outbox = doc.outbox.filter((e) => e.status === 'pending' || Date.parse(e.sentAt ?? e.createdAt) > cutoff).slice(-5000);
+}
+
+type Resolved = { kind: 'pagerduty'; target: { routingKey: string; server: string }; limiter: { limit: number; ms: number } } | { kind: 'slack'; target: { url: string }; limiter: { limit: number; ms: number } };
+
+/** A receiver's secrets from the environment, or why they are missing. */
+export function resolveReceiver(rc: ReceiverConfig, env: NodeJS.ProcessEnv): Resolved | string {
+  if (rc.pagerduty) {
+    const key = env[rc.pagerduty.routing_key_env];
+    if (!key) return `environment variable ${rc.pagerduty.routing_key_env} (routing key of receiver '${rc.name}') is not set`;
+    addSecret(rc.pagerduty.routing_key_env, key);
+    const server = (rc.pagerduty.server_env && env[rc.pagerduty.server_env]) || rc.pagerduty.server;
+    return { kind: 'pagerduty', target: { routingKey: key, server }, limiter: { limit: rc.pagerduty.rate_per_minute, ms: 60_000 } };
+  }
+  const url = env[rc.slack!.webhook_url_env];
+  if (!url) return `environment variable ${rc.slack!.webhook_url_env} (webhook URL of receiver '${rc.name}') is not set`;
+  addSecret(rc.slack!.webhook_url_env, url);
+  if (!/^https?:\/\//.test(url)) return `environment variable ${rc.slack!.webhook_url_env} (receiver '${rc.name}') is not an http(s) URL`;
+  return { kind: 'slack', target: { url }, limiter: { limit: rc.slack!.rate_per_second, ms: 1000 } };
+}
+
+/**
+ * Send every pending outbox entry, receiver by receiver in parallel, in order within a
+ * receiver (a resolve never overtakes its trigger), within the receiver's rate limit.
+ */
+export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: DeliveryPolicy): Promise<DeliverySummary> {
+  const summary: DeliverySummary = { sent: 0, rejected: 0, pending: 0, errors: [] };
+  const pending = doc.outbox.filter((e) => e.status === 'pending');
+  if (!pending.length) return summary;
+  const receivers = new Map((ctx.routes?.receivers ?? []).map((r) => [r.name, r]));
+  const byReceiver = new Map<string, OutboxEntry[]>();
+  for (const e of pending) {
+    let l = byReceiver.get(e.receiver);
+    if (!l) byReceiver.set(e.receiver, (l = []));
+    l.push(e);
+  }
+  const { sendPagerDuty } = await import('./delivery/pagerduty.js');
+  const { sendSlack } = await import('./delivery/slack.js');
+  const { RateLimiter } = await import('./delivery/rate-limit.js');
+
+  // saves are serialized; a sent Slack message is recorded before the next one goes out
+  let saving: Promise<void> = Promise.resolve();
+  let lastSave = Date.now();
+  const save = (force: boolean) => {
+    if (!force && Date.now() - lastSave < 1000) return saving;
+    lastSave = Date.now();
+    saving = saving.then(() => ctx.store.save(doc));
+    return saving;
+  };
+
+  await Promise.all(
+    [...byReceiver].map(async ([name, entries]) => {
+      const rc = receivers.get(name);
+      const r = rc ? resolveReceiver(rc, ctx.env) : `receiver '${name}' is no longer in routes.yaml`;
+      if (typeof r === 'string') {
+        for (const e of entries) e.lastError = r;
+        summary.pending += entries.length;
+        summary.errors.push(`${name}: ${r}; ${entries.length} notification(s) stay in the outbox`);
+        return;
+      }
+      const limiter = new RateLimiter(r.limiter.limit, r.limiter.ms);
+      for (const [i, e] of entries.entries()) {
+        await limiter.acquire();
+        e.attempts++;
+        let res: DeliveryResult;
+        try {
+          res = r.kind === 'pagerduty' ? await sendPagerDuty(r.target, e.body as PagerDutyEvent, policy) : await sendSlack(r.target, e.body as SlackMessage, policy);
+        } catch (err) {
+          res = { status: 'retry', attempts: 1, error: redact((err as Error).message), ambiguous: true };
+        }
+        if (res.status === 'sent') {
+          e.status = 'sent';
+          e.sentAt = new Date().toISOString();
+          delete e.lastError;
+          summary.sent++;
+          ctx.out(`  sent ${e.type} ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')} -> ${name}`);
+        } else if (res.status === 'rejected') {
+          e.status = 'rejected';
+          e.lastError = redact(res.error);
+          summary.rejected++;
+          summary.errors.push(`${name}: ${e.type} refused the notification (HTTP ${res.httpStatus}): ${e.lastError}`);
+        } else {
+          e.lastError = redact(res.error);
+          const left = entries.length - i;
+          summary.pending += left;
+          summary.errors.push(`${name}: ${e.lastError}${res.ambiguous ? ' (it may have arrived; it is resent on the next run)' : ''}; ${left} notification(s) stay in the outbox for the next run`);
+          await save(true);
+          return; // keep order: what follows waits for the next run too
+        }
+        await save(r.kind === 'slack');
+      }
+    }),
+  );
+  await save(true);
+  return summary;
+}
+
+export function describeTransition(t: Transition, rules: Map<string, CompiledRule>): string {
+  const r = rules.get(t.instance.alert);
+  const labels = Object.entries(t.instance.labels)
+    .filter(([k]) => !['alertname', 'severity', ...Object.keys(r?.rule.labels ?? {})].includes(k))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const summary = r && t.to !== 'inactive' ? ` — ${summaryOf(t.instance as InstanceState, r.rule)}` : '';
+  return `    ${t.from} -> ${t.to}${labels ? ` {${labels}}` : ''}${summary}`;
+}

@@ -1,0 +1,86 @@
+/**
+ * Time for alerts: durations (`15m`, `1h30m`), active hours ("Mon-Fri 08:00-19:00
+ * America/Los_Angeles") judged in their own time zone, and cron schedules (croner).
+ */
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `30s`, `15m`, `1h30m`, `2d` in milliseconds; NaN when it is not a duration. */
+export function durationMs(d: string): number {
+  if (!/^(\d+(?:\.\d+)?[smhdw])+$/.test(d)) return NaN;
+  let total = 0;
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)) total += Number(m[1]) * UNIT_MS[m[2]];
+  return total;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(Math.abs(ms) / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
+  return `${Math.floor(h / 24)}d${h % 24 ? `${h % 24}h` : ''}`;
+}
+
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+
+export interface ActiveHours {
+  days: Set<number>;
+  startMin: number;
+  endMin: number;
+  timeZone: string;
+  text: string;
+}
+
+/** Parse "Mon-Fri 08:00-19:00 America/Los_Angeles" (days optional: every day; zone optional: UTC). */
+export function parseActiveHours(text: string): ActiveHours | string {
+  const m = /^\s*(?:([A-Za-z]{3})(?:\s*-\s*([A-Za-z]{3}))?\s+)?(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})(?:\s+(\S+))?\s*$/.exec(text);
+  if (!m) return `'${text}' is not like "Mon-Fri 08:00-19:00 America/Los_Angeles"`;
+  const days = new Set<number>();
+  if (m[1]) {
+    const a = DAYS.indexOf(m[1].toLowerCase());
+    const b = m[2] ? DAYS.indexOf(m[2].toLowerCase()) : a;
+    if (a < 0 || b < 0) return `unknown day in '${text}' (use Mon, Tue, Wed, Thu, Fri, Sat, Sun)`;
+    for (let d = a; ; d = (d + 1) % 7) {
+      days.add(d);
+      if (d === b) break;
+    }
+  } else for (let d = 0; d < 7; d++) days.add(d);
+  const startMin = Number(m[3]) * 60 + Number(m[4]);
+  const endMin = Number(m[5]) * 60 + Number(m[6]);
+  if (startMin > 24 * 60 || endMin > 24 * 60 || startMin >= endMin) return `'${text}': the hours must be HH:MM-HH:MM with the start before the end`;
+  const timeZone = m[7] ?? 'UTC';
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+  } catch {
+    return `'${text}': unknown time zone '${timeZone}' (use an IANA name like America/Los_Angeles)`;
+  }
+  return { days, startMin, endMin, timeZone, text };
+}
+
+const partsCache = new Map<string, Intl.DateTimeFormat>();
+export function isActive(h: ActiveHours, at: Date): boolean {
+  let f = partsCache.get(h.timeZone);
+  if (!f) partsCache.set(h.timeZone, (f = new Intl.DateTimeFormat('en-US', { timeZone: h.timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })));
+  const parts = Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));
+  const day = DAYS.indexOf(String(parts.weekday).toLowerCase().slice(0, 3));
+  const min = Number(parts.hour) * 60 + Number(parts.minute);
+  return h.days.has(day) && min >= h.startMin && min < h.endMin;
+}
+
+/** A cell value as epoch milliseconds (Date, ISO string, DuckDB timestamp text, date 'YYYY-MM-DD' as UTC midnight). */
+export function toEpochMs(v: unknown): number | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  const s = String(v).trim();
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return Date.parse(`${s}T00:00:00Z`);
+  // "2026-01-01 10:00:00[.123][+00]" -> ISO, UTC unless an offset is given
+  let iso = s.replace(' ', 'T');
+  if (/[+-]\d{2}$/.test(iso)) iso += ':00';
+  if (!/(Z|[+-]\d{2}:\d{2})$/.test(iso)) iso += 'Z';
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? undefined : t;
+}

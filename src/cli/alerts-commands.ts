@@ -1,0 +1,473 @@
+/**
+ * `vigil alerts ...`: check, evaluate, test, route-test, notify-test, silence(s), status,
+ * outbox, run-scheduler. Loaded lazily by main.ts.
+ */
+import { hostname, userInfo } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parse as parseYamlText } from 'yaml';
+import { formatDiagnostic, hasErrors, ProjectError, redact, UsageError, type Diagnostic } from '../errors.js';
+import { loadProject, type ProjectFiles } from '../project/load-project.js';
+import { compileProject, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
+import type { Adapter } from '../adapters/adapter.js';
+import { loadAlerts, type AlertProject } from '../alerts/load-alerts.js';
+import type { CompiledRule, EvalSummary } from '../alerts/evaluate.js';
+import type { StateStore } from '../alerts/state.js';
+import { durationMs, formatDuration } from '../alerts/time.js';
+
+const out = (s: string) => process.stdout.write(redact(s) + '\n');
+const err = (s: string) => process.stderr.write(redact(s) + '\n');
+
+interface Common {
+  projectDir: string;
+  target?: string;
+  vars?: string;
+  stateFile?: string;
+}
+
+interface Setup {
+  files: ProjectFiles;
+  alerts: AlertProject;
+  result: CompileResult;
+  target: ResolvedTarget;
+  rules: CompiledRule[];
+}
+
+function parseVars(v: string | undefined): Record<string, unknown> | undefined {
+  if (!v) return undefined;
+  const parsed = parseYamlText(v) as unknown;
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`--vars must be a mapping, e.g. --vars '{anomaly_spike_ratio: 2}'`);
+  return parsed as Record<string, unknown>;
+}
+
+/** Load the project and its alerts, compile every alert query; all problems at once. */
+export function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; target: string }): Setup {
+  const files = targetOverride?.files ?? loadProject(o.projectDir);
+  const alerts = loadAlerts(files);
+  const queries = alerts.rules.filter((r) => r.queryText).map((r) => ({ key: r.rule.name, file: r.file, text: r.queryText!, ...r.queryAt }));
+  const result = compileProject(files, { target: targetOverride?.target ?? o.target, env: process.env, vars: parseVars(o.vars), queries });
+  const ds: Diagnostic[] = [...result.diagnostics, ...alerts.diagnostics];
+  for (const d of ds.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
+  if (hasErrors(ds) || !result.target) throw new ProjectError(ds.filter((x) => x.severity === 'error'));
+  const rules = alerts.rules.filter((r) => r.rule.enabled).map((r) => ({ ...r, sql: r.queryText ? result.queries[r.rule.name]?.sql : undefined }));
+  return { files, alerts, result, target: result.target, rules };
+}
+
+function selectRules(rules: CompiledRule[], select: string[] | undefined): CompiledRule[] {
+  if (!select?.length) return rules;
+  const picked = rules.filter((r) =>
+    select.some((s) => {
+      const kv = /^([A-Za-z_]\w*)=(.*)$/.exec(s);
+      if (kv) return (kv[1] === 'severity' ? r.rule.severity : r.rule.labels[kv[1]]) === kv[2];
+      const re = new RegExp(`^${s.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+      return re.test(r.rule.name);
+    }),
+  );
+  if (!picked.length) throw new UsageError(`--select ${select.join(' ')} matched no alert (alerts: ${rules.map((r) => r.rule.name).join(', ')})`);
+  return picked;
+}
+
+async function openWarehouse(s: Setup): Promise<Adapter> {
+  const { openAdapter } = await import('../adapters/index.js');
+  return openAdapter(s.target, s.files, 4);
+}
+
+async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Promise<StateStore> {
+  const { fileStore, warehouseStore } = await import('../alerts/state.js');
+  const cfg = s.files.project.alerts ?? {};
+  const lease = cfg.lock_lease ? durationMs(cfg.lock_lease) : undefined;
+  if (o.stateFile || cfg.state === 'file') {
+    const p = o.stateFile ?? cfg.state_file ?? '.vigil/alert-state.json';
+    return fileStore(isAbsolute(p) ? p : join(s.files.root, p), lease);
+  }
+  if (!adapter) throw new Error('internal: warehouse state without an adapter');
+  return warehouseStore(adapter, s.target.schema, lease);
+}
+
+function parseAt(at: string | undefined): Date {
+  if (!at) return new Date();
+  const d = new Date(at);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`--at must be an ISO timestamp like 2026-11-22T09:00:00Z, got '${at}'`);
+  return d;
+}
+
+// ---- check
+
+export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promise<void> {
+  const s = setupAlerts(o);
+  const problems: string[] = [];
+  out(`Checked ${s.rules.length} alert${s.rules.length === 1 ? '' : 's'} in ${s.files.paths.alerts}/: schemas valid, queries compile for target ${s.target.name} (${s.target.type}).`);
+  if (!s.alerts.routes) {
+    out(`warning: no ${s.alerts.routesFile}: evaluations keep state but notify nobody.`);
+  } else {
+    const { resolveReceiver } = await import('../alerts/evaluate.js');
+    const { routeLabels } = await import('../alerts/routing.js');
+    const { baseLabels } = await import('../alerts/engine.js');
+    for (const rc of s.alerts.routes.receivers) {
+      const r = resolveReceiver(rc, process.env);
+      if (typeof r === 'string') problems.push(r);
+      else out(`  receiver ${rc.name} (${r.kind}): ${rc.pagerduty ? `routing key from $${rc.pagerduty.routing_key_env}` : `webhook from $${rc.slack!.webhook_url_env}`} — set`);
+    }
+    for (const r of s.rules) {
+      const to = routeLabels(s.alerts.routes, baseLabels(r.rule)).map((x) => x.receiver);
+      out(`  ${r.rule.name} (${r.rule.severity}) -> ${to.join(', ') || 'nobody'}`);
+      if (!to.length) problems.push(`alert ${r.rule.name} routes to no receiver`);
+    }
+  }
+  if (o.warehouse) {
+    const adapter = await openWarehouse(s);
+    try {
+      for (const r of s.rules) {
+        if (r.sql === undefined) continue;
+        try {
+          await adapter.query(`select * from (\n${r.sql}\n) as vigil_check limit 0`);
+        } catch (e) {
+          problems.push(`${r.file}: alert ${r.rule.name}: the warehouse refused its query: ${(e as Error).message.split('\n')[0]}`);
+        }
+      }
+      out(`  queries prepared in the warehouse: ${s.rules.filter((r) => r.sql !== undefined).length}`);
+    } finally {
+      await adapter.close();
+    }
+  }
+  for (const p of problems) err(`error: ${p}`);
+  if (problems.length) {
+    err(`\n${problems.length} problem${problems.length === 1 ? '' : 's'} found.`);
+    process.exitCode = 1;
+  } else out('OK');
+}
+
+// ---- evaluate
+
+export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?: boolean; at?: string; deliveryTimeout?: string; wait?: string }): Promise<void> {
+  const s = setupAlerts(o);
+  const rules = selectRules(s.rules, o.select);
+  const at = parseAt(o.at);
+  const policyMs = o.deliveryTimeout ? durationMs(o.deliveryTimeout) : NaN;
+  if (o.deliveryTimeout && Number.isNaN(policyMs)) throw new UsageError(`--delivery-timeout must be a duration like 30s or 2m, got '${o.deliveryTimeout}'`);
+  const waitMs = o.wait ? durationMs(o.wait) : 0;
+  if (o.wait && Number.isNaN(waitMs)) throw new UsageError(`--wait must be a duration like 30s, got '${o.wait}'`);
+  const adapter = await openWarehouse(s);
+  let summary: EvalSummary;
+  try {
+    const store = await openStore(o, s, adapter);
+    const { evaluateAlerts, describeTransition } = await import('../alerts/evaluate.js');
+    const { LockBusyError } = await import('../alerts/state.js');
+    const { DEFAULT_POLICY } = await import('../alerts/delivery/types.js');
+    out(`${o.dryRun ? 'Dry run: evaluating' : 'Evaluating'} ${rules.length} alert${rules.length === 1 ? '' : 's'} on ${s.target.name} (${s.target.type}) at ${at.toISOString()}; state in ${store.description}`);
+    try {
+      summary = await evaluateAlerts(
+        { rules, routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
+        { at, dryRun: !!o.dryRun, command: 'vigil alerts evaluate', lockWaitMs: waitMs, policy: Number.isNaN(policyMs) ? DEFAULT_POLICY : { ...DEFAULT_POLICY, deadlineMs: policyMs }, crashAfterSave: process.env.VIGIL_TEST_CRASH_AFTER_SAVE === '1' },
+      );
+    } catch (e) {
+      if (e instanceof LockBusyError) {
+        err(`skipped: ${e.message}`);
+        return;
+      }
+      throw e;
+    }
+    const byName = new Map(rules.map((r) => [r.rule.name, r]));
+    const w = Math.max(...rules.map((r) => r.rule.name.length));
+    for (const oc of summary.outcomes) {
+      const what = oc.status === 'error' ? `ERROR ${oc.error}` : oc.status === 'outside_active_hours' ? 'skipped (outside active hours)' : oc.status === 'nodata' ? 'NO DATA' : `${oc.firing} firing`;
+      out(`  ${oc.rule.padEnd(w)}  ${what}  [${oc.seconds.toFixed(2)}s]`);
+      for (const t of oc.transitions) out(describeTransition(t, byName));
+    }
+    for (const x of summary.suppressed) out(`  not notified: ${x.instance}: ${x.reason}`);
+    const counts = (type: string) => summary.queued.filter((e) => e.type === type).length;
+    out(`Queued ${summary.queued.length} notification${summary.queued.length === 1 ? '' : 's'} (${counts('pagerduty')} PagerDuty, ${counts('slack')} Slack)${s.alerts.routes ? '' : ` — no ${s.alerts.routesFile}, nobody is notified`}.`);
+    if (o.dryRun) {
+      for (const e of summary.queued) {
+        out(`\n--- ${e.type} -> ${e.receiver}: ${e.items.map((i) => `${i.action} ${i.instance}`).join(', ')}`);
+        out(JSON.stringify(e.body, null, 2));
+      }
+      out('\nDry run: nothing was sent and the state was not changed.');
+    } else {
+      const d = summary.delivery;
+      out(`Delivered: ${d.sent} sent, ${d.pending} pending (retried next run), ${d.rejected} rejected.`);
+      for (const e of d.errors) err(`error: ${e}`);
+      if (d.pending || d.rejected) process.exitCode = 1;
+    }
+    if (summary.outcomes.some((x) => x.status === 'error')) process.exitCode = 1;
+  } finally {
+    await adapter.close();
+  }
+}
+
+// ---- test
+
+export async function runAlertsTest(o: Common & { select?: string[] }): Promise<void> {
+  const files = loadProject(o.projectDir);
+  // alert tests run on an in-memory DuckDB, whatever the default target is
+  const base = setupAlerts(o, { files, target: o.target ?? files.project.default_target ?? Object.keys(files.project.targets)[0] });
+  const schema = base.target.schema;
+  const testFiles: ProjectFiles = { ...files, project: { ...files.project, targets: { ...files.project.targets, __vigil_alert_tests: { type: 'duckdb', path: ':memory:', schema } } } };
+  const s = setupAlerts(o, { files: testFiles, target: '__vigil_alert_tests' });
+  const tests = s.alerts.tests.filter((t) => !o.select?.length || selectRules(s.rules, o.select).some((r) => r.rule.name === t.test.alert));
+  if (!tests.length) {
+    out(`No alert tests found in ${files.paths.alerts}/tests/*.yaml.`);
+    return;
+  }
+  const { openAdapter } = await import('../adapters/index.js');
+  const { runAlertTest } = await import('../alerts/alert-tests.js');
+  const t0 = performance.now();
+  let failed = 0;
+  for (const [i, t] of tests.entries()) {
+    const adapter = await openAdapter(s.target, testFiles, 1);
+    try {
+      const rule = s.rules.find((r) => r.rule.name === t.test.alert)!;
+      const r = await runAlertTest(t, rule, s.alerts.routes, s.result.manifest, adapter);
+      out(`${i + 1} of ${tests.length} ${r.ok ? 'PASS' : 'FAIL'} ${t.test.alert}: ${t.test.name}`);
+      if (!r.ok) {
+        failed++;
+        for (const f of r.failures) out(`    ${t.file}:${r.line}: ${f}`);
+      }
+    } finally {
+      await adapter.close();
+    }
+  }
+  out(`\nFinished ${tests.length} alert test${tests.length === 1 ? '' : 's'} in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${tests.length - failed} passed, ${failed} failed`);
+  if (failed) process.exitCode = 1;
+}
+
+// ---- route-test
+
+export async function runAlertsRouteTest(o: Common & { labels: string[] }): Promise<void> {
+  const files = loadProject(o.projectDir);
+  const alerts = loadAlerts(files);
+  if (hasErrors(alerts.diagnostics)) throw new ProjectError(alerts.diagnostics);
+  if (!alerts.routes) throw new UsageError(`no ${alerts.routesFile}: there is nothing to route to`);
+  const labels: Record<string, string> = {};
+  for (const l of o.labels) {
+    const m = /^([A-Za-z_]\w*)=(.*)$/.exec(l);
+    if (!m) throw new UsageError(`'${l}' is not label=value (e.g. vigil alerts route-test severity=critical team=ml)`);
+    labels[m[1]] = m[2];
+  }
+  const { routeLabels } = await import('../alerts/routing.js');
+  const { baseLabels } = await import('../alerts/engine.js');
+  const rule = alerts.rules.find((r) => r.rule.name === labels.alertname);
+  const all = rule ? { ...baseLabels(rule.rule), ...labels } : labels;
+  const routed = routeLabels(alerts.routes, all);
+  out(`labels: ${Object.entries(all).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}`);
+  for (const r of routed) {
+    const rc = alerts.routes.receivers.find((x) => x.name === r.receiver);
+    out(`-> ${r.receiver} (${rc?.pagerduty ? 'pagerduty' : 'slack'}) via ${r.path}; group_by [${r.groupBy.join(', ')}], repeat every ${formatDuration(r.repeatMs)}, send_resolved ${rc?.send_resolved ?? true}`);
+  }
+  if (!routed.length) out('-> nobody');
+}
+
+// ---- notify-test
+
+export async function runAlertsNotifyTest(o: Common & { receiver: string; deliveryTimeout?: string }): Promise<void> {
+  const files = loadProject(o.projectDir);
+  const alerts = loadAlerts(files);
+  if (hasErrors(alerts.diagnostics)) throw new ProjectError(alerts.diagnostics);
+  const rc = alerts.routes?.receivers.find((r) => r.name === o.receiver);
+  if (!rc) throw new UsageError(`receiver '${o.receiver}' is not in ${alerts.routesFile}${alerts.routes ? ` (receivers: ${alerts.routes.receivers.map((r) => r.name).join(', ')})` : ''}`);
+  const { resolveReceiver } = await import('../alerts/evaluate.js');
+  const r = resolveReceiver(rc, process.env);
+  if (typeof r === 'string') throw new UsageError(r);
+  const { pagerDutyEvent, slackMessage } = await import('../alerts/notify.js');
+  const { DEFAULT_POLICY } = await import('../alerts/delivery/types.js');
+  const policy = o.deliveryTimeout ? { ...DEFAULT_POLICY, deadlineMs: durationMs(o.deliveryTimeout) } : DEFAULT_POLICY;
+  const now = new Date().toISOString();
+  const id = randomBytes(4).toString('hex');
+  const inst = {
+    key: `vigil_notify_test{id="${id}"}`,
+    alert: 'vigil_notify_test',
+    kind: 'row' as const,
+    labels: { alertname: 'vigil_notify_test', severity: 'info', capability: 'notify-test' },
+    status: 'firing' as const,
+    activeSince: now,
+    firedAt: now,
+    lastActiveAt: now,
+    consecutive: 1,
+    values: { delta_percent: 0, window_start: now, window_end: now },
+    notified: {},
+  };
+  const rule = { name: 'vigil_notify_test', severity: 'info' as const, summary: `[TEST] Vigil notification test from ${hostname()} — ignore me`, labels: {}, links: {}, group_by: [], condition: { type: 'sql' as const } } as never;
+  const { sendPagerDuty } = await import('../alerts/delivery/pagerduty.js');
+  const { sendSlack } = await import('../alerts/delivery/slack.js');
+  for (const action of ['trigger', 'resolve'] as const) {
+    const it = { inst: { ...inst, status: action === 'trigger' ? ('firing' as const) : ('resolved' as const), resolvedAt: now }, rule, action, groupBy: ['alertname'] };
+    const res = r.kind === 'pagerduty' ? await sendPagerDuty(r.target, pagerDutyEvent(it, `vigil/${files.project.name}@${hostname()}`), policy) : await sendSlack(r.target, slackMessage([it], rc), policy);
+    if (res.status !== 'sent') {
+      err(`error: ${action} to ${rc.name} failed: ${redact(res.error)}`);
+      process.exitCode = 1;
+      return;
+    }
+    out(`${action === 'trigger' ? 'sent [TEST] trigger' : 'sent its resolve'} to ${rc.name} (${r.kind}, HTTP ${res.httpStatus}, ${res.attempts} attempt${res.attempts === 1 ? '' : 's'})`);
+  }
+}
+
+// ---- silences, status, outbox
+
+async function withStore<T>(o: Common, fn: (store: StateStore, s: Setup) => Promise<T>): Promise<T> {
+  const s = setupAlerts(o);
+  const needsWarehouse = !(o.stateFile || s.files.project.alerts?.state === 'file');
+  const adapter = needsWarehouse ? await openWarehouse(s) : undefined;
+  try {
+    return await fn(await openStore(o, s, adapter), s);
+  } finally {
+    await adapter?.close();
+  }
+}
+
+export async function runAlertsSilence(o: Common & { match?: string[]; for?: string; until?: string; comment?: string; author?: string; expire?: string }): Promise<void> {
+  const { parseMatcher } = await import('../alerts/routing.js');
+  if (o.expire) {
+    await withStore(o, async (store) => {
+      let found = false;
+      await store.update('vigil alerts silence --expire', (doc) => {
+        const sil = doc.silences.find((x) => x.id === o.expire || x.id.startsWith(o.expire!));
+        if (sil) {
+          found = true;
+          sil.endsAt = new Date().toISOString();
+        }
+      });
+      if (!found) throw new UsageError(`no silence with id '${o.expire}' (list them with: vigil alerts silences)`);
+      out(`Expired silence ${o.expire}.`);
+    });
+    return;
+  }
+  if (!o.match?.length) throw new UsageError('--match label=value is required (e.g. --match capability=draft), or --expire <id>');
+  if (!o.comment) throw new UsageError('--comment is required: say why, so the next person knows');
+  const matchers = o.match.map((m) => {
+    const r = parseMatcher(m);
+    if (typeof r === 'string') throw new UsageError(`--match ${r}`);
+    return r;
+  });
+  const start = new Date();
+  let end: Date;
+  if (o.until) {
+    end = new Date(o.until);
+    if (Number.isNaN(end.getTime())) throw new UsageError(`--until must be an ISO timestamp, got '${o.until}'`);
+  } else {
+    const ms = durationMs(o.for ?? '');
+    if (!o.for || Number.isNaN(ms)) throw new UsageError(`--for must be a duration like 2h or 30m${o.for ? `, got '${o.for}'` : ''} (or give --until)`);
+    end = new Date(start.getTime() + ms);
+  }
+  if (end <= start) throw new UsageError('the silence would end before it starts');
+  const id = randomBytes(4).toString('hex');
+  await withStore(o, async (store) => {
+    await store.update('vigil alerts silence', (doc) => {
+      doc.silences.push({ id, matchers, startsAt: start.toISOString(), endsAt: end.toISOString(), comment: o.comment!, createdBy: o.author ?? safeUser(), createdAt: start.toISOString() });
+      // expired silences older than a week are dropped
+      doc.silences = doc.silences.filter((x) => Date.parse(x.endsAt) > start.getTime() - 7 * 86_400_000);
+    });
+  });
+  out(`Silence ${id} created: ${matchers.map((m) => `${m.label}${m.op}${m.value}`).join(', ')} until ${end.toISOString()} (${formatDuration(end.getTime() - start.getTime())}) — ${o.comment}`);
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function runAlertsSilences(o: Common & { all?: boolean }): Promise<void> {
+  await withStore(o, async (store) => {
+    const doc = await store.read();
+    const now = Date.now();
+    const list = doc.silences.filter((x) => o.all || Date.parse(x.endsAt) > now);
+    if (!list.length) {
+      out(o.all ? 'No silences.' : 'No active silences (--all lists expired ones too).');
+      return;
+    }
+    for (const x of list) {
+      const state = Date.parse(x.endsAt) <= now ? 'expired' : Date.parse(x.startsAt) > now ? 'pending' : 'active';
+      out(`${x.id}  ${state.padEnd(7)}  ${x.matchers.map((m) => `${m.label}${m.op}${m.value}`).join(', ')}  until ${x.endsAt}  by ${x.createdBy}: ${x.comment}`);
+    }
+  });
+}
+
+export async function runAlertsStatus(o: Common): Promise<void> {
+  await withStore(o, async (store) => {
+    const doc = await store.read();
+    const inst = Object.values(doc.instances).sort((a, b) => a.key.localeCompare(b.key));
+    out(`State in ${store.description}${doc.lock ? ` (locked by ${doc.lock.command} on ${doc.lock.host} until ${doc.lock.until})` : ''}`);
+    for (const [name, r] of Object.entries(doc.rules).sort()) out(`  ${name}: ${r.status}${r.error ? ` — ${r.error}` : ''}${r.lastEvaluatedAt ? `, last evaluated ${r.lastEvaluatedAt}` : ''}`);
+    out(`${inst.length} instance${inst.length === 1 ? '' : 's'}:`);
+    for (const i of inst) out(`  ${i.status.padEnd(8)} ${i.key} since ${i.activeSince}${Object.keys(i.notified).length ? ` notified ${Object.keys(i.notified).join(', ')}` : ''}`);
+    const pending = doc.outbox.filter((e) => e.status === 'pending');
+    const rejected = doc.outbox.filter((e) => e.status === 'rejected');
+    out(`Outbox: ${pending.length} pending, ${rejected.length} rejected, ${doc.outbox.length - pending.length - rejected.length} sent (kept 7 days).`);
+    for (const e of [...pending, ...rejected]) out(`  ${e.status} ${e.type} -> ${e.receiver}: ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')}${e.lastError ? ` (${e.lastError})` : ''}`);
+  });
+}
+
+// ---- scheduler
+
+export async function runAlertsScheduler(o: Common & { select?: string[]; deliveryTimeout?: string }): Promise<void> {
+  const s = setupAlerts(o);
+  const rules = selectRules(s.rules, o.select);
+  const { Cron } = await import('croner');
+  const { evaluateAlerts } = await import('../alerts/evaluate.js');
+  const { DEFAULT_POLICY } = await import('../alerts/delivery/types.js');
+  const policy = o.deliveryTimeout ? { ...DEFAULT_POLICY, deadlineMs: durationMs(o.deliveryTimeout) } : DEFAULT_POLICY;
+  const due = new Set<CompiledRule>();
+  let running: Promise<void> | undefined;
+  let stopping = false;
+  let flushTimer: NodeJS.Timeout | undefined;
+
+  const flush = async () => {
+    if (running || !due.size || stopping) return;
+    const batch = [...due];
+    due.clear();
+    running = (async () => {
+      const t0 = performance.now();
+      let adapter: Adapter | undefined;
+      try {
+        // the warehouse is opened per evaluation: a DuckDB file stays free for `vigil build` in between
+        adapter = await openWarehouse(s);
+        const store = await openStore(o, s, adapter);
+        const sum = await evaluateAlerts(
+          { rules: batch, routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
+          { at: new Date(), dryRun: false, command: 'vigil alerts run-scheduler', lockWaitMs: 60_000, policy },
+        );
+        const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
+        const errors = sum.outcomes.filter((x) => x.status === 'error');
+        out(`${new Date().toISOString()} evaluated ${batch.map((r) => r.rule.name).join(', ')}: ${firing} firing, ${sum.queued.length} queued, ${sum.delivery.sent} sent, ${sum.delivery.pending} pending [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
+        for (const e of errors) err(`${new Date().toISOString()} alert ${e.rule} failed: ${e.error} (an error notification was queued)`);
+        for (const e of sum.delivery.errors) err(`${new Date().toISOString()} delivery: ${e}`);
+      } catch (e) {
+        err(`${new Date().toISOString()} evaluation failed: ${redact((e as Error).message)} (the scheduler keeps running)`);
+      } finally {
+        await adapter?.close().catch(() => {});
+        running = undefined;
+        if (due.size && !stopping) void flush();
+      }
+    })();
+    await running;
+  };
+
+  const jobs = rules.map(
+    (r) =>
+      new Cron(r.rule.schedule.cron, { timezone: r.rule.schedule.timezone, protect: true }, () => {
+        due.add(r);
+        // alerts due in the same minute are evaluated together, in one lock
+        clearTimeout(flushTimer);
+        flushTimer = setTimeout(() => void flush(), 200);
+      }),
+  );
+  out(`Scheduler started for ${rules.length} alert${rules.length === 1 ? '' : 's'} (Ctrl-C or SIGTERM stops it):`);
+  for (const [i, r] of rules.entries()) out(`  ${r.rule.name}: "${r.rule.schedule.cron}" ${r.rule.schedule.timezone}, next ${jobs[i].nextRun()?.toISOString() ?? 'never'}`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      out(`${sig}: stopping${running ? ' after the evaluation in progress' : ''}...`);
+      for (const j of jobs) j.stop();
+      clearTimeout(flushTimer);
+      void (running ?? Promise.resolve()).then(() => resolve());
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  out('Scheduler stopped.');
+}
+

@@ -1,0 +1,235 @@
+/**
+ * `vigil alerts` on small projects: bad alert files (file:line:col, exit 2, no stack trace),
+ * a failing query raising an error notification, offline tests that can fail, the scheduler
+ * (cron per alert, survives a failing alert, stops on SIGTERM), and two evaluations at once
+ * against state kept in a real Postgres.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, REPO, removeDir, vigil, vigilAsync, VIGIL } from '../helpers.js';
+import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
+import { uniqueSchema } from '../support/postgres.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+const ROUTING_KEY = 'R0UT1NGKEY0123456789abcdefSECRET';
+
+const MODEL = `select 'chat' as capability, 12 as n union all select 'draft', 3`;
+const PROPS = `models:
+  - name: counts
+    columns:
+      - { name: capability, data_type: varchar }
+      - { name: n, data_type: integer }
+`;
+const ROUTES = `receivers:
+  - name: pd
+    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }
+route:
+  receiver: pd
+`;
+
+function project(files: Record<string, string>): string {
+  const dir = makeProject({ 'models/counts.sql': MODEL, 'models/counts.yml': PROPS, ...files });
+  dirs.push(dir);
+  return dir;
+}
+
+const GOOD_ALERT = `alerts:
+  - name: many
+    severity: critical
+    query: select capability, n from {{ ref('counts') }}
+    group_by: [capability]
+    condition: { type: threshold, column: n, op: ">", value: 10 }
+    summary: "{{ capability }} has {{ n }}"
+`;
+
+describe('invalid alert files: one clear error each, at its line', () => {
+  it.each([
+    ['unknown key', `alerts:\n  - name: a\n    severity: critical\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    sumary: typo\n`, 'alerts/a.yaml:7:5: error: alerts[0].sumary: unknown key'],
+    ['bad severity', `alerts:\n  - name: a\n    severity: high\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n`, 'alerts/a.yaml:3:15: error: alerts[0].severity: Invalid option'],
+    ['unknown condition type', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: treshold }\n    summary: s\n`, 'alerts/a.yaml:5:24: error: alerts[0].condition.type: Invalid discriminator value'],
+    ['bad cron', `alerts:\n  - name: a\n    severity: info\n    schedule: "*/15 * * *"\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:4:15: error: alert 'a': schedule '*/15 * * *' (UTC) is not valid"],
+    ['bad time zone in active hours', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    active_hours: Mon-Fri 08:00-19:00 Mars/Olympus\n`, "alerts/a.yaml:7:19: error: alert 'a': active_hours 'Mon-Fri 08:00-19:00 Mars/Olympus': unknown time zone 'Mars/Olympus'"],
+    ['ref typo inside a block query', `alerts:\n  - name: a\n    severity: info\n    query: |\n      select capability\n      from {{ ref('countz') }}\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:6:15: error: ref('countz') not found — did you mean 'counts'?"],
+    ['column typo with model:', `alerts:\n  - name: a\n    severity: info\n    model: counts\n    condition: { type: threshold, column: nn, op: ">", value: 1 }\n    summary: s\n`, "alerts/a.yaml:5:43: error: alert 'a': column 'nn' not in counts — did you mean 'n'?"],
+    ['duplicate name', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n  - name: a\n    severity: info\n    query: select 2 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:7:11: error: alert 'a' is defined twice"],
+  ])('%s', (_name, yaml, expected) => {
+    const dir = project({ 'alerts/a.yaml': yaml });
+    const r = vigil(dir, ['alerts', 'check']);
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.stderr).toContain(expected);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('a route to an undefined receiver', () => {
+    const dir = project({ 'alerts/a.yaml': GOOD_ALERT, 'alerts/routes.yaml': ROUTES.replace('  receiver: pd', '  receiver: pdd') });
+    const r = vigil(dir, ['alerts', 'check']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("alerts/routes.yaml:5:13: error: receiver 'pdd' is not defined — did you mean 'pd'?");
+  });
+});
+
+describe('a query that fails raises an error notification instead of passing silently', () => {
+  let pd: FakePagerDuty;
+  beforeAll(async () => {
+    pd = await startFakePagerDuty();
+  });
+  afterAll(() => pd?.close());
+
+  it('fires the error instance, keeps the others, and resolves it once the query works again', async () => {
+    const dir = project({ 'alerts/a.yaml': GOOD_ALERT, 'alerts/routes.yaml': ROUTES });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
+    const ev = (at: string) => vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json', '--at', at], env);
+    const ok = await ev('2026-03-10T10:00:00Z');
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('inactive -> firing {capability=chat} — chat has 12');
+    expect(pd.events).toHaveLength(1);
+    // the model's column is renamed: the alert query now fails at run time
+    writeFileSync(join(dir, 'models/counts.sql'), `select 'chat' as capability, 12 as m`);
+    writeFileSync(join(dir, 'models/counts.yml'), PROPS.replace('name: n,', 'name: m,'));
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const broken = await ev('2026-03-10T10:15:00Z');
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/many +ERROR .*n/);
+    expect(broken.stdout).toContain('inactive -> firing {vigil_state=error}');
+    expect(pd.events).toHaveLength(2);
+    expect(pd.events[1].payload!.summary).toMatch(/^\[many\] could not be evaluated: /);
+    // the firing instance was not resolved by the failure
+    expect(pd.events.filter((e) => e.event_action === 'resolve')).toHaveLength(0);
+    writeFileSync(join(dir, 'models/counts.sql'), MODEL);
+    writeFileSync(join(dir, 'models/counts.yml'), PROPS);
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const fixed = await ev('2026-03-10T10:30:00Z');
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(fixed.stdout).toContain('firing -> resolved {vigil_state=error}');
+    expect(pd.events.map((e) => e.event_action)).toEqual(['trigger', 'trigger', 'resolve']);
+    expect(pd.incidents.size).toBe(2);
+  });
+});
+
+describe('vigil alerts test', () => {
+  it('the shipped alerts pass their offline tests', () => {
+    const dir = makeProject({}, false);
+    dirs.push(dir);
+    for (const p of ['project.yaml', 'models', 'macros', 'tests', 'alerts']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    const r = vigil(dir, ['alerts', 'test']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Finished 6 alert tests in [\d.]+s: 6 passed, 0 failed/);
+    // every shipped alert has a test
+    for (const name of ['volume_spike', 'volume_drop', 'error_surge', 'new_capability', 'sync_freshness', 'no_logs_business_hours']) expect(r.stdout).toContain(`PASS ai_audit_${name}`);
+  });
+
+  it('a wrong expectation fails with the difference and its line', () => {
+    const dir = project({
+      'alerts/a.yaml': GOOD_ALERT,
+      'alerts/routes.yaml': ROUTES,
+      'alerts/tests/a.yaml': `tests:
+  - name: draft is quiet
+    alert: many
+    given:
+      ref('counts'):
+        - { capability: chat, n: 11 }
+        - { capability: draft, n: 10 }
+    evaluations:
+      - at: 2026-03-10T10:00:00Z
+        expect:
+          - { labels: { capability: draft }, state: firing }
+        notifications:
+          - { receiver: pd, action: trigger, labels: { capability: chat }, summary: "chat has 11" }
+`,
+    });
+    const r = vigil(dir, ['alerts', 'test']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('FAIL many: draft is quiet');
+    expect(r.stdout).toContain('expected an instance {capability=draft} in state firing; have {capability=chat} firing');
+    expect(r.stdout).toContain('unexpected instance {capability=chat} in state firing');
+    expect(r.stdout).toContain('alerts/tests/a.yaml:9)');
+    expect(r.stdout).toContain('1 passed, 1 failed'.replace('1 passed', '0 passed'));
+  });
+});
+
+describe('run-scheduler', () => {
+  it('evaluates each alert on its cron, survives a failing one, and stops on SIGTERM', async () => {
+    const dir = project({
+      'alerts/a.yaml': `alerts:
+  - name: every_second
+    severity: info
+    schedule: "* * * * * *"
+    query: select capability, n from {{ ref('counts') }}
+    group_by: [capability]
+    condition: { type: threshold, column: n, op: ">", value: 10 }
+    summary: "{{ capability }} has {{ n }}"
+  - name: always_broken
+    severity: info
+    schedule: "* * * * * *"
+    query: select no_such_column from {{ ref('counts') }}
+    condition: { type: sql }
+    summary: never
+`,
+    });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const deadline = Date.now() + 30_000;
+    while ((stdout.match(/evaluated /g) ?? []).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code).toBe(0);
+    expect(stdout).toContain('Scheduler started for 2 alerts');
+    expect((stdout.match(/evaluated always_broken, every_second|evaluated every_second, always_broken/g) ?? []).length).toBeGreaterThanOrEqual(3);
+    expect(stderr).toContain('alert always_broken failed');
+    expect(stdout).toContain('SIGTERM: stopping');
+    expect(stdout).toContain('Scheduler stopped.');
+    const status = vigil(dir, ['alerts', 'status', '--state-file', 'state.json']);
+    expect(status.stdout).toContain('firing   every_second{capability="chat"}');
+    expect(status.stdout).toContain('firing   always_broken{}#error');
+  });
+});
+
+describe('two evaluations at once, state in Postgres', () => {
+  let pd: FakePagerDuty;
+  beforeAll(async () => {
+    pd = await startFakePagerDuty();
+  });
+  afterAll(() => pd?.close());
+
+  it('one evaluates and notifies, the other stops without sending; nothing is notified twice', async () => {
+    const schema = uniqueSchema('alerts_lock');
+    const dir = project({
+      'project.yaml': `name: fixture
+default_target: pg
+targets:
+  pg:
+    type: postgres
+    url: "{{ env_var('VIGIL_TEST_PG_URL') }}"
+    schema: ${schema}
+`,
+      'alerts/a.yaml': GOOD_ALERT,
+      'alerts/routes.yaml': ROUTES,
+    });
+    const env = { VIGIL_TEST_PG_URL: inject('pgUrl'), PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
+    const b = vigil(dir, ['build'], env);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    // PagerDuty answers slowly: the first evaluation holds the lock while it delivers
+    pd.script([{ status: 202, delayMs: 2500 }]);
+    const runs = await Promise.all([0, 300].map(async (delay) => {
+      await new Promise((r) => setTimeout(r, delay));
+      return vigilAsync(dir, ['alerts', 'evaluate', '--at', '2026-03-10T10:00:00Z'], env);
+    }));
+    const skipped = runs.filter((r) => r.stderr.includes('skipped: another alert evaluation holds the state lock'));
+    expect(skipped, runs.map((r) => r.stdout + r.stderr).join('\n----\n')).toHaveLength(1);
+    expect(runs.every((r) => r.code === 0)).toBe(true);
+    expect(pd.events.filter((e) => e.event_action === 'trigger')).toHaveLength(1);
+    expect([...pd.incidents.values()][0]).toMatchObject({ opened: 1, triggers: 1 });
+    // the state lives in the warehouse table, shared by the next run (on another machine in CI)
+    const again = await vigilAsync(dir, ['alerts', 'evaluate', '--at', '2026-03-10T10:15:00Z'], env);
+    expect(again.stdout).toContain('state in table');
+    expect(again.stdout).toContain('Queued 0 notifications');
+  });
+});

@@ -1,0 +1,1311 @@
+/**
+ * Pure unit tests of the alerting core: time (durations, active hours across DST, cell
+ * timestamps), judge() (every condition type), advance() (pending/firing/resolved, error and
+ * nodata instances), keys, routing (route tree, silences, inhibition), planNotifications()
+ * (repeat, silence, inhibition, resolves, PagerDuty and Slack bodies) and the file StateStore
+ * (lease lock, compare-and-set). No warehouse, no network; the whole file runs in well under 3 s.
+ */
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { durationMs, formatDuration, parseActiveHours, isActive, toEpochMs, type ActiveHours } from '../../src/alerts/time.js';
+import {
+  judge,
+  advance,
+  dedupKey,
+  instanceKey,
+  renderTemplate,
+  summaryOf,
+  inActiveHours,
+  type InstanceState,
+  type Judged,
+  type RuleRuntime,
+  type Transition,
+  type Json,
+} from '../../src/alerts/engine.js';
+import { AlertSchema, RoutesFileSchema, type AlertRule, type RoutesFile } from '../../src/alerts/schema.js';
+import { routeLabels, matchLabels, parseMatcher, silenceMatches, silenceActive, silencedBy, inhibitedBy, type Silence } from '../../src/alerts/routing.js';
+import { planNotifications, type OutboxEntry, type PlanInput } from '../../src/alerts/notify.js';
+import { fileStore, lockLive, LockBusyError, type StateDoc } from '../../src/alerts/state.js';
+import type { PagerDutyEvent, SlackMessage } from '../../src/alerts/delivery/types.js';
+
+// ---------------------------------------------------------------- fixtures
+
+const T0 = new Date('2026-01-05T12:00:00.000Z'); // a Monday
+const plus = (d: Date, ms: number) => new Date(d.getTime() + ms);
+const MIN = 60_000;
+const HOUR = 3_600_000;
+
+function rule(over: Record<string, unknown> = {}): AlertRule {
+  return AlertSchema.parse({ name: 'r', severity: 'error', summary: 'rule r fired', condition: { type: 'sql' }, ...over });
+}
+
+type Row = Record<string, unknown>;
+
+function judgeAt(r: AlertRule, rows: Row[], at: Date = T0, runtime: RuleRuntime = { status: 'ok' }) {
+  return judge({ rule: r }, rows, at, runtime);
+}
+
+/** Judged instances by their first group label value (or the key when there is none). */
+function activeBy(instances: Judged[], label: string): Record<string, boolean> {
+  return Object.fromEntries(instances.map((i) => [i.labels[label], i.active]));
+}
+
+/** One evaluation like evaluate.ts runs it: judge, advance, stamp lastEvaluatedAt. */
+function evaluate(r: AlertRule, state: Record<string, InstanceState>, rows: Row[], at: Date, runtime: RuleRuntime = { status: 'ok' }): Transition[] {
+  const j = judge({ rule: r }, rows, at, runtime);
+  const t = advance({ rule: r }, state, { judged: j.instances, noData: j.noData }, at);
+  runtime.lastEvaluatedAt = at.toISOString();
+  return t;
+}
+
+const tr = (ts: Transition[]) => ts.map((t) => `${t.instance.key}:${t.from}->${t.to}`);
+
+// ---------------------------------------------------------------- time
+
+describe('time: durations', () => {
+  it('parses durations, compound ones included', () => {
+    expect(durationMs('30s')).toBe(30_000);
+    expect(durationMs('15m')).toBe(15 * MIN);
+    expect(durationMs('1h30m')).toBe(90 * MIN);
+    expect(durationMs('2d')).toBe(48 * HOUR);
+    expect(durationMs('1w')).toBe(7 * 24 * HOUR);
+    expect(durationMs('1.5h')).toBe(90 * MIN);
+    expect(durationMs('1d2h3m4s')).toBe(24 * HOUR + 2 * HOUR + 3 * MIN + 4000);
+  });
+
+  it('is NaN for anything that is not a duration', () => {
+    for (const junk of ['', '15', 'm', '1h 30m', '-5m', '1x', 'abc', '1h30', 'h1', ' 5m']) expect(durationMs(junk), junk).toBeNaN();
+  });
+
+  it('formats durations compactly', () => {
+    expect(formatDuration(59_000)).toBe('59s');
+    expect(formatDuration(90_000)).toBe('1m');
+    expect(formatDuration(HOUR)).toBe('1h');
+    expect(formatDuration(90 * MIN)).toBe('1h30m');
+    expect(formatDuration(48 * HOUR)).toBe('2d');
+    expect(formatDuration(49 * HOUR)).toBe('2d1h');
+  });
+});
+
+describe('time: active hours', () => {
+  const hours = (text: string): ActiveHours => {
+    const h = parseActiveHours(text);
+    if (typeof h === 'string') throw new Error(h);
+    return h;
+  };
+
+  it('parses days, hours and zone, with defaults', () => {
+    const h = hours('Mon-Fri 08:00-19:00 America/Los_Angeles');
+    expect([...h.days].sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(h.startMin).toBe(8 * 60);
+    expect(h.endMin).toBe(19 * 60);
+    expect(h.timeZone).toBe('America/Los_Angeles');
+    const d = hours('09:00-17:30');
+    expect(d.days.size).toBe(7);
+    expect(d.timeZone).toBe('UTC');
+    expect(d.endMin).toBe(17 * 60 + 30);
+    // a day range may wrap over the week's end
+    expect([...hours('Fri-Mon 00:00-24:00').days].sort()).toEqual([0, 1, 5, 6]);
+    expect([...hours('Sat 10:00-12:00').days]).toEqual([6]);
+  });
+
+  it('reports a bad zone, a bad day, start >= end and unparseable text', () => {
+    expect(parseActiveHours('Mon-Fri 08:00-19:00 Mars/Olympus_Mons')).toMatch(/unknown time zone 'Mars\/Olympus_Mons'/);
+    expect(parseActiveHours('Mon-Fry 08:00-19:00')).toMatch(/unknown day/);
+    expect(parseActiveHours('Mon-Fri 19:00-08:00')).toMatch(/start before the end/);
+    expect(parseActiveHours('08:00-08:00')).toMatch(/start before the end/);
+    expect(parseActiveHours('25:00-26:00')).toMatch(/start before the end|HH:MM/);
+    expect(parseActiveHours('weekdays')).toMatch(/is not like/);
+    expect(parseActiveHours('Mon-Fri 8-19')).toMatch(/is not like/);
+  });
+
+  it('rejects minutes above 59 (08:60 is not a time)', () => {
+    expect(typeof parseActiveHours('08:60-19:00')).toBe('string');
+    expect(typeof parseActiveHours('Mon-Fri 08:00-18:75 UTC')).toBe('string');
+  });
+
+  it('judges Mon-Fri 08:00-19:00 America/Los_Angeles in Pacific time, across DST', () => {
+    const h = hours('Mon-Fri 08:00-19:00 America/Los_Angeles');
+    const at = (iso: string) => isActive(h, new Date(iso));
+    // winter, PST = UTC-8: Monday 2026-01-05
+    expect(at('2026-01-05T15:59:00Z')).toBe(false); // 07:59 PST
+    expect(at('2026-01-05T16:00:00Z')).toBe(true); // 08:00 PST
+    expect(at('2026-01-06T02:59:00Z')).toBe(true); // Mon 18:59 PST (Tuesday in UTC)
+    expect(at('2026-01-06T03:00:00Z')).toBe(false); // Mon 19:00 PST: end is exclusive
+    // a Saturday in LA, whatever the hour
+    expect(at('2026-01-10T18:00:00Z')).toBe(false); // Sat 10:00 PST
+    // Friday evening in LA is Saturday in UTC: still active
+    expect(at('2026-01-10T02:00:00Z')).toBe(true); // Fri 18:00 PST
+    // Monday in UTC but still Sunday in LA
+    expect(at('2026-01-05T03:00:00Z')).toBe(false); // Sun 19:00 PST
+    // the week DST starts (Sun 2026-03-08): the same UTC instant is 07:00 one Monday, 08:00 the next
+    expect(at('2026-03-02T15:00:00Z')).toBe(false); // Mon 07:00 PST
+    expect(at('2026-03-02T16:00:00Z')).toBe(true); // Mon 08:00 PST
+    expect(at('2026-03-09T15:00:00Z')).toBe(true); // Mon 08:00 PDT
+    expect(at('2026-03-09T14:59:00Z')).toBe(false); // Mon 07:59 PDT
+    // summer, PDT = UTC-7
+    expect(at('2026-07-06T14:59:00Z')).toBe(false); // 07:59 PDT
+    expect(at('2026-07-06T15:00:00Z')).toBe(true); // 08:00 PDT
+    expect(at('2026-07-07T01:59:00Z')).toBe(true); // Mon 18:59 PDT
+    expect(at('2026-07-07T02:00:00Z')).toBe(false); // Mon 19:00 PDT
+  });
+
+  it('handles half-hour zones and midnight', () => {
+    const ist = hours('Mon-Fri 09:00-17:00 Asia/Kolkata'); // UTC+05:30
+    expect(isActive(ist, new Date('2026-01-05T03:29:00Z'))).toBe(false);
+    expect(isActive(ist, new Date('2026-01-05T03:30:00Z'))).toBe(true);
+    const night = hours('Mon 00:00-01:00');
+    expect(isActive(night, new Date('2026-01-05T00:00:00Z'))).toBe(true);
+    expect(isActive(night, new Date('2026-01-05T00:59:59Z'))).toBe(true);
+    expect(isActive(night, new Date('2026-01-05T01:00:00Z'))).toBe(false);
+    expect(isActive(night, new Date('2026-01-04T23:59:00Z'))).toBe(false); // Sunday
+  });
+
+  it('inActiveHours: no active_hours means always', () => {
+    const r = rule();
+    expect(inActiveHours({ rule: r }, T0)).toBe(true);
+    expect(inActiveHours({ rule: r, activeHours: hours('Sat-Sun 00:00-24:00') }, T0)).toBe(false); // T0 is a Monday
+    expect(inActiveHours({ rule: r, activeHours: hours('Mon 00:00-24:00') }, T0)).toBe(true);
+  });
+});
+
+describe('time: toEpochMs', () => {
+  it('reads Dates, dates, DuckDB timestamp text and offsets', () => {
+    const d = new Date('2026-03-04T05:06:07.089Z');
+    expect(toEpochMs(d)).toBe(d.getTime());
+    expect(toEpochMs('2026-01-01')).toBe(Date.UTC(2026, 0, 1));
+    expect(toEpochMs('2026-01-01 10:00:00')).toBe(Date.UTC(2026, 0, 1, 10));
+    expect(toEpochMs('2026-01-01T10:00:00Z')).toBe(Date.UTC(2026, 0, 1, 10));
+    expect(toEpochMs('2026-01-01 10:00:00.123')).toBe(Date.UTC(2026, 0, 1, 10, 0, 0, 123));
+    expect(toEpochMs('2026-01-01 10:00:00+02')).toBe(Date.UTC(2026, 0, 1, 8));
+    expect(toEpochMs('2026-01-01 10:00:00-05')).toBe(Date.UTC(2026, 0, 1, 15));
+    expect(toEpochMs('2026-01-01 10:00:00.5+00')).toBe(Date.UTC(2026, 0, 1, 10, 0, 0, 500));
+    expect(toEpochMs('2026-01-01T10:00:00+05:30')).toBe(Date.UTC(2026, 0, 1, 4, 30));
+    expect(toEpochMs(1_700_000_000_000)).toBe(1_700_000_000_000);
+    expect(toEpochMs(BigInt(1_700_000_000_000))).toBe(1_700_000_000_000);
+  });
+
+  it('is undefined for null and junk', () => {
+    expect(toEpochMs(null)).toBeUndefined();
+    expect(toEpochMs(undefined)).toBeUndefined();
+    expect(toEpochMs('not a time')).toBeUndefined();
+    expect(toEpochMs('')).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------- judge
+
+describe('judge: threshold', () => {
+  const rows = [{ id: 'four', v: 4 }, { id: 'five', v: 5 }, { id: 'six', v: 6 }, { id: 'null', v: null }, { id: 'text', v: '6' }];
+  const cases: Array<[string, string[]]> = [
+    ['>', ['six', 'text']],
+    ['>=', ['five', 'six', 'text']],
+    ['<', ['four']],
+    ['<=', ['four', 'five']],
+    ['==', ['five']],
+    ['!=', ['four', 'six', 'text']],
+  ];
+  for (const [op, want] of cases) {
+    it(`op ${op} 5`, () => {
+      const r = rule({ group_by: ['id'], condition: { type: 'threshold', column: 'v', op, value: 5 } });
+      const { instances } = judgeAt(r, rows);
+      expect(instances).toHaveLength(5);
+      const on = instances.filter((i) => i.active).map((i) => i.labels.id).sort();
+      expect(on).toEqual([...want].sort());
+      // a null value is never active, whatever the operator
+      expect(activeBy(instances, 'id').null).toBe(false);
+    });
+  }
+
+  it('records the threshold in the values', () => {
+    const r = rule({ condition: { type: 'threshold', column: 'v', op: '>', value: 5 } });
+    const { instances } = judgeAt(r, [{ v: 9 }]);
+    expect(instances[0].values).toMatchObject({ v: 9, threshold: 5 });
+  });
+});
+
+describe('judge: anomaly with a baseline column', () => {
+  const anomaly = (cond: Record<string, unknown>) => rule({ group_by: ['id'], condition: { type: 'anomaly', value: 'x', baseline: 'b', ...cond } });
+
+  it('spike: above baseline * spike_ratio fires; exactly at the ratio does not; drops do not', () => {
+    const { instances } = judgeAt(anomaly({ direction: 'spike' }), [
+      { id: 'above', x: 176, b: 100 },
+      { id: 'exact', x: 175, b: 100 },
+      { id: 'low', x: 10, b: 100 },
+    ]);
+    expect(activeBy(instances, 'id')).toEqual({ above: true, exact: false, low: false });
+  });
+
+  it('drop: below baseline * drop_ratio fires; exactly at the ratio does not; spikes do not', () => {
+    const { instances } = judgeAt(anomaly({ direction: 'drop' }), [
+      { id: 'below', x: 39, b: 100 },
+      { id: 'exact', x: 40, b: 100 },
+      { id: 'high', x: 500, b: 100 },
+    ]);
+    expect(activeBy(instances, 'id')).toEqual({ below: true, exact: false, high: false });
+  });
+
+  it('both (the default) fires either way', () => {
+    const r = anomaly({});
+    expect(r.condition).toMatchObject({ direction: 'both', spike_ratio: 1.75, drop_ratio: 0.4, min_baseline: 0 });
+    const { instances } = judgeAt(r, [
+      { id: 'spike', x: 200, b: 100 },
+      { id: 'drop', x: 20, b: 100 },
+      { id: 'normal', x: 100, b: 100 },
+    ]);
+    expect(activeBy(instances, 'id')).toEqual({ spike: true, drop: true, normal: false });
+  });
+
+  it('exactly at a ratio that is not a binary fraction does not fire either (115/100 at 1.15, 7/100 at 0.07)', () => {
+    // 100 * 1.15 === 114.99999999999999 and 100 * 0.07 === 7.000000000000001 in floating point
+    const s = judgeAt(anomaly({ direction: 'spike', spike_ratio: 1.15 }), [{ id: 'a', x: 115, b: 100 }]);
+    expect(s.instances[0].values.ratio).toBe(1.15);
+    expect(s.instances[0].active).toBe(false);
+    const d = judgeAt(anomaly({ direction: 'drop', drop_ratio: 0.07 }), [{ id: 'a', x: 7, b: 100 }]);
+    expect(d.instances[0].values.ratio).toBe(0.07);
+    expect(d.instances[0].active).toBe(false);
+  });
+
+  it('min_baseline suppresses small baselines (a baseline equal to it still fires)', () => {
+    const { instances } = judgeAt(anomaly({ min_baseline: 50 }), [
+      { id: 'small', x: 1000, b: 49 },
+      { id: 'equal', x: 1000, b: 50 },
+    ]);
+    expect(activeBy(instances, 'id')).toEqual({ small: false, equal: true });
+  });
+
+  it('a baseline of 0 or null, or a null value, never fires', () => {
+    const { instances } = judgeAt(anomaly({}), [
+      { id: 'zero', x: 1000, b: 0 },
+      { id: 'null', x: 1000, b: null },
+      { id: 'nox', x: null, b: 100 },
+      { id: 'neg', x: 1000, b: -5 },
+    ]);
+    expect(activeBy(instances, 'id')).toEqual({ zero: false, null: false, nox: false, neg: false });
+  });
+
+  it('derives baseline, ratio, delta_percent and direction', () => {
+    const { instances } = judgeAt(anomaly({}), [
+      { id: 'spike', x: 180, b: 100 },
+      { id: 'drop', x: 30, b: 100 },
+      { id: 'normal', x: 123, b: 100 },
+      { id: 'round', x: 200, b: 30 },
+    ]);
+    const v = Object.fromEntries(instances.map((i) => [i.labels.id, i.values]));
+    expect(v.spike).toMatchObject({ x: 180, b: 100, baseline: 100, ratio: 1.8, delta_percent: 80, direction: 'spike' });
+    expect(v.drop).toMatchObject({ baseline: 100, ratio: 0.3, delta_percent: -70, direction: 'drop' });
+    expect(v.normal).toMatchObject({ ratio: 1.23, delta_percent: 23, direction: 'normal' });
+    expect(v.round).toMatchObject({ baseline: 30, ratio: 6.667, delta_percent: 566.7, direction: 'spike' });
+  });
+});
+
+describe('judge: anomaly with days (median of the previous rows of each group)', () => {
+  const r = rule({ time: 'date', group_by: ['cap'], condition: { type: 'anomaly', value: 'n', days: 2, direction: 'spike' } });
+
+  it('uses the previous N rows of the same group in time order, not query order', () => {
+    const rows = [
+      { cap: 'a', date: '2026-01-04', n: 40 },
+      { cap: 'b', date: '2026-01-03', n: 10 },
+      { cap: 'a', date: '2026-01-02', n: 10 },
+      { cap: 'b', date: '2026-01-04', n: 10 },
+      { cap: 'a', date: '2026-01-01', n: 1000 },
+      { cap: 'b', date: '2026-01-01', n: 10 },
+      { cap: 'a', date: '2026-01-03', n: 20 },
+      { cap: 'b', date: '2026-01-02', n: 10 },
+    ];
+    const { instances } = judgeAt(r, rows);
+    const a = instances.find((i) => i.labels.cap === 'a')!;
+    const b = instances.find((i) => i.labels.cap === 'b')!;
+    // 2026-01-04: 40 against median(10, 20) = 15 (2026-01-01's 1000 is 3 rows back, outside the window)
+    expect(a.active).toBe(true);
+    expect(a.values).toMatchObject({ date: '2026-01-04', n: 40, baseline: 15, ratio: 2.667, direction: 'spike' });
+    expect(b.active).toBe(false);
+  });
+
+  it('a row with fewer than `days` previous rows has no baseline yet and does not fire', () => {
+    const r3 = rule({ time: 'date', group_by: ['cap'], condition: { type: 'anomaly', value: 'n', days: 3, direction: 'spike' } });
+    // 2026-01-02 (20) has one previous row (10): "the median of the previous 3 rows" does not exist yet.
+    // The latest row, 20 against median(10, 20, 20) = 20, is normal.
+    const rows = [
+      { cap: 'a', date: '2026-01-01', n: 10 },
+      { cap: 'a', date: '2026-01-02', n: 20 },
+      { cap: 'a', date: '2026-01-03', n: 20 },
+      { cap: 'a', date: '2026-01-04', n: 20 },
+    ];
+    const { instances } = judgeAt(r3, rows);
+    expect(instances[0].active).toBe(false);
+  });
+});
+
+describe('judge: freshness', () => {
+  it('fires when the column is older than max_age; null means never', () => {
+    const r = rule({ group_by: ['stream'], condition: { type: 'freshness', column: 'ts', max_age: '15m' } });
+    const { instances } = judgeAt(r, [
+      { stream: 'fresh', ts: '2026-01-05 11:50:00' },
+      { stream: 'stale', ts: '2026-01-05 10:30:00' },
+      { stream: 'never', ts: null },
+      { stream: 'edge', ts: '2026-01-05 11:45:00' },
+    ]);
+    const v = Object.fromEntries(instances.map((i) => [i.labels.stream, i]));
+    expect(v.fresh.active).toBe(false);
+    expect(v.fresh.values).toMatchObject({ age: '10m', age_seconds: 600, max_age: '15m' });
+    expect(v.stale.active).toBe(true);
+    expect(v.stale.values).toMatchObject({ age: '1h30m', age_seconds: 5400 });
+    expect(v.never.active).toBe(true);
+    expect(v.never.values).toMatchObject({ age: 'never', age_seconds: null });
+    expect(v.edge.active).toBe(false); // exactly max_age old: not older
+  });
+
+  it('sync: true reads last_synced_at and groups by stream', () => {
+    const r = rule({ condition: { type: 'freshness', sync: true, max_age: '5m' } });
+    const { instances } = judgeAt(r, [
+      { stream: 'orders', last_synced_at: new Date(T0.getTime() - 2 * MIN), last_status: 'ok' },
+      { stream: 'users', last_synced_at: new Date(T0.getTime() - 20 * MIN), last_status: 'error' },
+    ]);
+    expect(instances.map((i) => i.key).sort()).toEqual([instanceKey('r', { stream: 'orders' }), instanceKey('r', { stream: 'users' })].sort());
+    expect(activeBy(instances, 'stream')).toEqual({ orders: false, users: true });
+  });
+});
+
+describe('judge: no_data', () => {
+  const r = rule({ condition: { type: 'no_data', column: 'last_event_at', window: '2h' } });
+
+  it('is quiet while the last row is inside the window, fires after it', () => {
+    const rows = [{ last_event_at: '2026-01-05 10:30:00' }];
+    const inside = judgeAt(r, rows, T0).instances[0];
+    expect(inside.active).toBe(false);
+    expect(inside.values).toMatchObject({ last_seen_at: '2026-01-05T10:30:00.000Z', window: '2h', silence_for: '1h30m' });
+    expect(judgeAt(r, rows, new Date('2026-01-05T12:30:00Z')).instances[0].active).toBe(false); // exactly 2h
+    const after = judgeAt(r, rows, new Date('2026-01-05T12:31:00Z')).instances[0];
+    expect(after.active).toBe(true);
+    expect(after.values.silence_for).toBe('2h1m');
+  });
+
+  it('takes the latest of several rows and ignores rows after `at`', () => {
+    const rows = [{ last_event_at: '2026-01-05 08:00:00' }, { last_event_at: '2026-01-05 11:00:00' }, { last_event_at: '2026-01-05 09:00:00' }];
+    expect(judgeAt(r, rows).instances[0].active).toBe(false);
+    const future = judgeAt(r, [{ last_event_at: '2026-01-05 13:00:00' }]).instances[0];
+    expect(future.active).toBe(true);
+  });
+
+  it('fires with no rows at all, and with a null timestamp (max() of an empty table)', () => {
+    const none = judgeAt(r, []);
+    expect(none.noData).toBe(false); // no_data handles emptiness itself
+    expect(none.instances).toHaveLength(1);
+    expect(none.instances[0].active).toBe(true);
+    expect(none.instances[0].values).toMatchObject({ last_seen_at: null, silence_for: 'ever' });
+    expect(none.instances[0].key).toBe(instanceKey('r', {}));
+    expect(judgeAt(r, [{ last_event_at: null }]).instances[0].active).toBe(true);
+  });
+});
+
+describe('judge: sql, time, group_by and labels', () => {
+  it('sql: every row makes its instance active', () => {
+    const r = rule({ group_by: ['id'] });
+    const { instances, noData } = judgeAt(r, [{ id: 1 }, { id: 2 }, { id: 3 }]);
+    expect(noData).toBe(false);
+    expect(instances.map((i) => [i.labels.id, i.active])).toEqual([
+      ['1', true],
+      ['2', true],
+      ['3', true],
+    ]);
+    expect(judgeAt(r, []).noData).toBe(true);
+    expect(judgeAt(r, []).instances).toEqual([]);
+  });
+
+  it('time: rows after `at` are ignored', () => {
+    const r = rule({ time: 'ts', condition: { type: 'threshold', column: 'v', op: '>', value: 10 } });
+    const rows = [
+      { ts: '2026-01-05 11:00:00', v: 1 },
+      { ts: '2026-01-05 13:00:00', v: 100 },
+    ];
+    const j = judgeAt(r, rows);
+    expect(j.instances).toHaveLength(1);
+    expect(j.instances[0].active).toBe(false);
+    expect(j.instances[0].values.v).toBe(1);
+    // later, the row counts
+    expect(judgeAt(r, rows, new Date('2026-01-05T13:00:00Z')).instances[0].active).toBe(true);
+    // only future rows: no data
+    expect(judgeAt(r, [rows[1]]).noData).toBe(true);
+  });
+
+  it('group_by: one instance per label set, active if ANY of its rows is', () => {
+    const r = rule({ group_by: ['cap'], condition: { type: 'threshold', column: 'v', op: '>', value: 10 } });
+    const { instances } = judgeAt(r, [
+      { cap: 'a', v: 1, n: 1 },
+      { cap: 'a', v: 100, n: 2 },
+      { cap: 'b', v: 1, n: 3 },
+      { cap: 'a', v: 200, n: 4 },
+      { cap: null, v: 50, n: 5 },
+    ]);
+    expect(instances).toHaveLength(3);
+    expect(activeBy(instances, 'cap')).toEqual({ a: true, b: false, '': true });
+    // without time: the first active row is shown
+    expect(instances.find((i) => i.labels.cap === 'a')!.values.n).toBe(2);
+    expect(instances.find((i) => i.labels.cap === 'b')!.values.n).toBe(3);
+  });
+
+  it('with time: the latest active row is shown', () => {
+    const r = rule({ time: 'ts', group_by: ['cap'], condition: { type: 'threshold', column: 'v', op: '>', value: 10 } });
+    const { instances } = judgeAt(r, [
+      { cap: 'a', ts: '2026-01-05 09:00:00', v: 100, n: 1 },
+      { cap: 'a', ts: '2026-01-05 11:00:00', v: 300, n: 3 },
+      { cap: 'a', ts: '2026-01-05 10:00:00', v: 200, n: 2 },
+      { cap: 'a', ts: '2026-01-05 11:30:00', v: 1, n: 4 },
+    ]);
+    expect(instances[0].active).toBe(true);
+    expect(instances[0].values.n).toBe(3);
+  });
+
+  it('instance labels carry alertname, severity, the rule labels and the group labels', () => {
+    const r = rule({ name: 'vol', severity: 'critical', labels: { team: 'data', tier: 1, paged: true }, group_by: ['cap', 'day'] });
+    const { instances } = judgeAt(r, [{ cap: 'chat', day: new Date('2026-01-05T00:00:00Z'), v: 1 }]);
+    expect(instances[0].labels).toEqual({ alertname: 'vol', severity: 'critical', team: 'data', tier: '1', paged: 'true', cap: 'chat', day: '2026-01-05' });
+    expect(instances[0].key).toBe(instanceKey('vol', { cap: 'chat', day: '2026-01-05' }));
+    // Date cells become JSON-friendly values
+    expect(instances[0].values.day).toBe('2026-01-05');
+  });
+
+  it('the instance key does not depend on the order of group_by', () => {
+    const a = judgeAt(rule({ group_by: ['x', 'y'] }), [{ x: 1, y: 2 }]).instances[0].key;
+    const b = judgeAt(rule({ group_by: ['y', 'x'] }), [{ x: 1, y: 2 }]).instances[0].key;
+    expect(a).toBe(b);
+  });
+});
+
+describe('judge: new_value', () => {
+  it('without time: the first evaluation learns quietly, later new values fire for `window`', () => {
+    const r = rule({ condition: { type: 'new_value', column: 'cap', window: '24h' } });
+    const runtime: RuleRuntime = { status: 'ok' };
+    const first = judgeAt(r, [{ cap: 'a' }, { cap: 'b' }], T0, runtime);
+    expect(first.instances.map((i) => i.active)).toEqual([false, false]);
+    expect(runtime.seen).toEqual({ a: { first: T0.toISOString(), announced: false }, b: { first: T0.toISOString(), announced: false } });
+    runtime.lastEvaluatedAt = T0.toISOString();
+
+    const t1 = plus(T0, HOUR);
+    const second = judgeAt(r, [{ cap: 'a' }, { cap: 'b' }, { cap: 'c' }], t1, runtime);
+    expect(activeBy(second.instances, 'cap')).toEqual({ a: false, b: false, c: true });
+    expect(runtime.seen!.c).toEqual({ first: t1.toISOString(), announced: true });
+    expect(second.instances.find((i) => i.labels.cap === 'c')!.values.first_seen_by_vigil).toBe(t1.toISOString());
+    // the group label is the column, even without group_by
+    expect(second.instances.find((i) => i.labels.cap === 'c')!.key).toBe(instanceKey('r', { cap: 'c' }));
+
+    // still active just inside the window, inactive from its end on; learned values never fire
+    expect(activeBy(judgeAt(r, [{ cap: 'a' }, { cap: 'c' }], plus(t1, 24 * HOUR - 1000), runtime).instances, 'cap')).toEqual({ a: false, c: true });
+    expect(activeBy(judgeAt(r, [{ cap: 'a' }, { cap: 'c' }], plus(t1, 24 * HOUR), runtime).instances, 'cap')).toEqual({ a: false, c: false });
+    expect(runtime.seen!.c.first).toBe(t1.toISOString()); // not re-learned
+  });
+
+  it('with time: a fresh value fires even on the first evaluation, an old one is learned quietly', () => {
+    const r = rule({ time: 'first_seen', condition: { type: 'new_value', column: 'cap', window: '2d' } });
+    const runtime: RuleRuntime = { status: 'ok' };
+    const rows = [
+      { cap: 'fresh', first_seen: '2026-01-05' }, // 12h before T0
+      { cap: 'old', first_seen: '2025-12-01' },
+      { cap: 'future', first_seen: '2026-01-06' }, // after at: not there yet
+    ];
+    const j = judgeAt(r, rows, T0, runtime);
+    expect(activeBy(j.instances, 'cap')).toEqual({ fresh: true, old: false });
+    expect(runtime.seen).toEqual({ fresh: { first: T0.toISOString(), announced: true }, old: { first: T0.toISOString(), announced: false } });
+    runtime.lastEvaluatedAt = T0.toISOString();
+    // the window counts from when Vigil first saw it
+    expect(activeBy(judgeAt(r, rows, plus(T0, 47 * HOUR), runtime).instances, 'cap')).toMatchObject({ fresh: true, old: false });
+    const later = judgeAt(r, rows, plus(T0, 48 * HOUR), runtime);
+    expect(activeBy(later.instances, 'cap')).toEqual({ fresh: false, old: false, future: true });
+  });
+});
+
+// ---------------------------------------------------------------- advance
+
+describe('advance', () => {
+  let state: Record<string, InstanceState>;
+  beforeEach(() => {
+    state = {};
+  });
+  const KEY = instanceKey('r', {});
+
+  it('for: 3 evaluations -> pending, pending, firing', () => {
+    const r = rule({ for: 3 });
+    expect(tr(evaluate(r, state, [{ v: 1 }], T0))).toEqual([`${KEY}:inactive->pending`]);
+    expect(state[KEY]).toMatchObject({ status: 'pending', consecutive: 1, activeSince: T0.toISOString() });
+    expect(tr(evaluate(r, state, [{ v: 1 }], plus(T0, MIN)))).toEqual([]);
+    expect(state[KEY]).toMatchObject({ status: 'pending', consecutive: 2 });
+    expect(tr(evaluate(r, state, [{ v: 1 }], plus(T0, 2 * MIN)))).toEqual([`${KEY}:pending->firing`]);
+    expect(state[KEY]).toMatchObject({ status: 'firing', consecutive: 3, firedAt: plus(T0, 2 * MIN).toISOString(), activeSince: T0.toISOString() });
+    expect(tr(evaluate(r, state, [{ v: 1 }], plus(T0, 3 * MIN)))).toEqual([]);
+  });
+
+  it('for: 0 fires at once, in one transition', () => {
+    const r = rule();
+    expect(tr(evaluate(r, state, [{ v: 1 }], T0))).toEqual([`${KEY}:inactive->firing`]);
+    expect(state[KEY]).toMatchObject({ status: 'firing', firedAt: T0.toISOString(), kind: 'row', alert: 'r' });
+  });
+
+  it("for: '10m' is a duration since the condition started to hold", () => {
+    const r = rule({ for: '10m' });
+    expect(tr(evaluate(r, state, [{}], T0))).toEqual([`${KEY}:inactive->pending`]);
+    expect(tr(evaluate(r, state, [{}], plus(T0, 5 * MIN)))).toEqual([]);
+    expect(tr(evaluate(r, state, [{}], plus(T0, 10 * MIN - 1)))).toEqual([]);
+    expect(state[KEY].status).toBe('pending');
+    expect(tr(evaluate(r, state, [{}], plus(T0, 10 * MIN)))).toEqual([`${KEY}:pending->firing`]);
+  });
+
+  it('a pending instance whose condition stops is dropped (inactive, no resolve)', () => {
+    const r = rule({ for: 2 });
+    evaluate(r, state, [{}], T0);
+    expect(tr(evaluate(r, state, [], plus(T0, MIN)))).toEqual([`${KEY}:pending->inactive`]);
+    expect(state).toEqual({});
+    // and a new start begins from scratch
+    evaluate(r, state, [{}], plus(T0, 2 * MIN));
+    expect(state[KEY]).toMatchObject({ status: 'pending', consecutive: 1 });
+  });
+
+  it('a firing instance whose condition stops is resolved (values of the inactive row kept up to date)', () => {
+    const r = rule({ condition: { type: 'threshold', column: 'v', op: '>', value: 10 } });
+    evaluate(r, state, [{ v: 50 }], T0);
+    const t = evaluate(r, state, [{ v: 3 }], plus(T0, MIN));
+    expect(tr(t)).toEqual([`${KEY}:firing->resolved`]);
+    expect(state[KEY]).toMatchObject({ status: 'resolved', resolvedAt: plus(T0, MIN).toISOString() });
+    expect(state[KEY].values.v).toBe(3);
+    // gone from the rows entirely resolves too
+    const s2: Record<string, InstanceState> = {};
+    evaluate(r, s2, [{ v: 50 }], T0);
+    expect(tr(evaluate(r, s2, [], plus(T0, MIN)))).toEqual([`${KEY}:firing->resolved`]);
+  });
+
+  it('keep_firing_for holds a firing instance after the condition stops', () => {
+    const r = rule({ keep_firing_for: '30m' });
+    evaluate(r, state, [{}], T0);
+    expect(tr(evaluate(r, state, [], plus(T0, 10 * MIN)))).toEqual([]);
+    expect(state[KEY].status).toBe('firing');
+    expect(tr(evaluate(r, state, [], plus(T0, 29 * MIN)))).toEqual([]);
+    // active again renews lastActiveAt
+    evaluate(r, state, [{}], plus(T0, 29 * MIN));
+    expect(tr(evaluate(r, state, [], plus(T0, 58 * MIN)))).toEqual([]);
+    expect(tr(evaluate(r, state, [], plus(T0, 59 * MIN)))).toEqual([`${KEY}:firing->resolved`]);
+  });
+
+  it('an error raises a firing #error instance and leaves the firing (and pending) instances alone', () => {
+    const r = rule({ group_by: ['id'], for: 2 });
+    const a = instanceKey('r', { id: 'a' });
+    const b = instanceKey('r', { id: 'b' });
+    evaluate(r, state, [{ id: 'a' }], T0);
+    evaluate(r, state, [{ id: 'a' }, { id: 'b' }], plus(T0, MIN));
+    expect(state[a].status).toBe('firing');
+    expect(state[b].status).toBe('pending');
+    const before = JSON.parse(JSON.stringify({ a: state[a], b: state[b] }));
+
+    const errKey = instanceKey('r', {}, 'error');
+    expect(errKey).toBe('r{}#error');
+    const t = advance({ rule: r }, state, { error: 'relation "x" does not exist' }, plus(T0, 2 * MIN));
+    expect(tr(t)).toEqual([`${errKey}:inactive->firing`]);
+    expect(state[errKey]).toMatchObject({ kind: 'error', status: 'firing', values: { error: 'relation "x" does not exist' } });
+    expect(state[errKey].labels).toEqual({ alertname: 'r', severity: 'error', vigil_state: 'error' });
+    expect({ a: state[a], b: state[b] }).toEqual(before);
+
+    // a second error: still one instance, no new transition
+    expect(advance({ rule: r }, state, { error: 'again' }, plus(T0, 3 * MIN))).toEqual([]);
+    expect(state[errKey]).toMatchObject({ consecutive: 2, values: { error: 'again' } });
+
+    // recovery resolves the error instance; a stays firing
+    const rec = evaluate(r, state, [{ id: 'a' }], plus(T0, 4 * MIN));
+    expect(tr(rec)).toContain(`${errKey}:firing->resolved`);
+    expect(tr(rec)).toContain(`${b}:pending->inactive`);
+    expect(state[a].status).toBe('firing');
+    expect(state[errKey].status).toBe('resolved');
+  });
+
+  it("on_no_data: nodata raises a #nodata instance when the query returns no rows; 'ok' (default) does not", () => {
+    const quiet = rule();
+    evaluate(quiet, state, [], T0);
+    expect(state).toEqual({});
+
+    const r = rule({ on_no_data: 'nodata' });
+    const nd = instanceKey('r', {}, 'nodata');
+    expect(tr(evaluate(r, state, [], T0))).toEqual([`${nd}:inactive->firing`]);
+    expect(state[nd]).toMatchObject({ kind: 'nodata', status: 'firing' });
+    expect(state[nd].labels.vigil_state).toBe('nodata');
+    const back = evaluate(r, state, [{ v: 1 }], plus(T0, MIN));
+    expect(tr(back)).toEqual([`${nd}:firing->resolved`, `${KEY}:inactive->firing`]);
+  });
+
+  it('resolved, then active again: a new pending episode', () => {
+    const r = rule({ for: 2 });
+    evaluate(r, state, [{}], T0);
+    evaluate(r, state, [{}], plus(T0, MIN));
+    expect(state[KEY].status).toBe('firing');
+    evaluate(r, state, [], plus(T0, 2 * MIN));
+    expect(state[KEY].status).toBe('resolved');
+    const t3 = plus(T0, 3 * MIN);
+    expect(tr(evaluate(r, state, [{}], t3))).toEqual([`${KEY}:resolved->pending`]);
+    expect(state[KEY]).toMatchObject({ status: 'pending', consecutive: 1, activeSince: t3.toISOString() });
+    expect(state[KEY].resolvedAt).toBeUndefined();
+    expect(tr(evaluate(r, state, [{}], plus(T0, 4 * MIN)))).toEqual([`${KEY}:pending->firing`]);
+  });
+
+  it("only touches the rule's own instances", () => {
+    const other = rule({ name: 'other' });
+    evaluate(other, state, [{}], T0);
+    const r = rule();
+    evaluate(r, state, [], plus(T0, MIN));
+    expect(state[instanceKey('other', {})].status).toBe('firing');
+  });
+});
+
+// ---------------------------------------------------------------- keys and templates
+
+describe('keys and templates', () => {
+  it('dedupKey is stable (pinned: changing it re-pages every open incident) and distinct per label set', () => {
+    const k1 = instanceKey('vol', { cap: 'chat' });
+    const k2 = instanceKey('vol', { cap: 'code' });
+    expect(dedupKey(k1)).toBe(dedupKey(k1));
+    expect(dedupKey(k1)).toMatch(/^vigil-[0-9a-f]{32}$/);
+    expect(dedupKey(k1)).not.toBe(dedupKey(k2));
+    expect(dedupKey('r{}')).toBe('vigil-e263303a13a8b58c6ee2a66d77a45bbd');
+  });
+
+  it('instanceKey ignores label insertion order and keeps values unambiguous', () => {
+    expect(instanceKey('a', { x: '1', y: '2' })).toBe(instanceKey('a', { y: '2', x: '1' }));
+    expect(instanceKey('a', { x: '1', y: '2' })).toBe('a{x="1",y="2"}');
+    expect(instanceKey('a', { x: '1,y=2' })).not.toBe(instanceKey('a', { x: '1', y: '2' }));
+    expect(instanceKey('a', {}, 'nodata')).toBe('a{}#nodata');
+    expect(instanceKey('a', { x: '1' })).not.toBe(instanceKey('b', { x: '1' }));
+  });
+
+  it('renderTemplate sees values, labels and alert; undefined is empty; errors are reported, not thrown', () => {
+    const inst = { alert: 'vol', labels: { team: 'data', severity: 'error' }, values: { capability: 'chat', ratio: 2.5 } as Record<string, Json> };
+    expect(renderTemplate('{{ capability }} at {{ ratio }}x for {{ labels.team }} ({{ alert }}, {{ severity }})', inst)).toBe('chat at 2.5x for data (vol, error)');
+    expect(renderTemplate('[{{ missing }}]', inst)).toBe('[]');
+    expect(renderTemplate('{{ capability | urlencode }}', { ...inst, values: { capability: 'a b&c' } })).toBe('a%20b%26c');
+    expect(renderTemplate('{% if %}', inst)).toMatch(/template error/);
+  });
+
+  it('summaryOf explains error and nodata instances', () => {
+    const r = rule({ summary: 'v={{ v }}' });
+    const s: Record<string, InstanceState> = {};
+    advance({ rule: r }, s, { error: 'boom' }, T0);
+    expect(summaryOf(s['r{}#error'], r)).toBe('[r] could not be evaluated: boom');
+    evaluate(r, s, [{ v: 7 }], T0);
+    expect(summaryOf(s['r{}'], r)).toBe('v=7');
+  });
+});
+
+// ---------------------------------------------------------------- routing
+
+const RECEIVERS = [
+  { name: 'pd_main', pagerduty: { routing_key_env: 'PD_MAIN_KEY' } },
+  { name: 'pd_db', pagerduty: { routing_key_env: 'PD_DB_KEY' } },
+  { name: 'slack_ops', slack: { webhook_url_env: 'SLACK_OPS_URL', channel: '#ops' } },
+  { name: 'slack_team', slack: { webhook_url_env: 'SLACK_TEAM_URL' } },
+  { name: 'slack_quiet', slack: { webhook_url_env: 'SLACK_QUIET_URL' }, send_resolved: false },
+];
+
+function routes(route: Record<string, unknown>, inhibit_rules: unknown[] = []): RoutesFile {
+  return RoutesFileSchema.parse({ receivers: RECEIVERS, route, inhibit_rules });
+}
+
+const TREE = routes({
+  receiver: 'slack_ops',
+  group_by: ['alertname'],
+  repeat_interval: '4h',
+  routes: [
+    { match: { severity: ['critical', 'error'] }, receiver: 'pd_main', continue: true, repeat_interval: '1h' },
+    {
+      match: { team: 'db' },
+      group_by: ['alertname', 'cluster'],
+      routes: [{ match: { cluster: 'prod' }, receiver: 'pd_db' }],
+    },
+    { match: { team: 'web' }, receiver: 'slack_team' },
+  ],
+});
+
+describe('routing: routeLabels', () => {
+  const names = (labels: Record<string, string>) => routeLabels(TREE, labels).map((r) => r.receiver);
+
+  it('no match -> the root receiver with the root settings', () => {
+    expect(routeLabels(TREE, { alertname: 'x', severity: 'info', team: 'other' })).toEqual([{ receiver: 'slack_ops', groupBy: ['alertname'], repeatMs: 4 * HOUR, path: 'route' }]);
+  });
+
+  it('continue: true reaches the next matching sibling too', () => {
+    const r = routeLabels(TREE, { alertname: 'x', severity: 'critical', team: 'web' });
+    expect(r).toEqual([
+      { receiver: 'pd_main', groupBy: ['alertname'], repeatMs: HOUR, path: 'route.routes[0]' },
+      { receiver: 'slack_team', groupBy: ['alertname'], repeatMs: 4 * HOUR, path: 'route.routes[2]' },
+    ]);
+  });
+
+  it('a continue route alone still counts as a match (the root receiver is not added)', () => {
+    expect(names({ severity: 'error', team: 'other' })).toEqual(['pd_main']);
+  });
+
+  it('first matching child wins without continue', () => {
+    expect(names({ severity: 'warning', team: 'web' })).toEqual(['slack_team']);
+    const first = routes({ receiver: 'slack_ops', routes: [{ match: { team: 'web' }, receiver: 'slack_team' }, { match: { team: 'web' }, receiver: 'pd_main' }] });
+    expect(routeLabels(first, { team: 'web' }).map((r) => r.receiver)).toEqual(['slack_team']);
+  });
+
+  it('nested routes inherit receiver, group_by and repeat_interval', () => {
+    expect(routeLabels(TREE, { severity: 'warning', team: 'db', cluster: 'prod' })).toEqual([
+      { receiver: 'pd_db', groupBy: ['alertname', 'cluster'], repeatMs: 4 * HOUR, path: 'route.routes[1].routes[0]' },
+    ]);
+    // the db route has no receiver of its own: the root's is inherited
+    expect(routeLabels(TREE, { severity: 'warning', team: 'db', cluster: 'dev' })).toEqual([
+      { receiver: 'slack_ops', groupBy: ['alertname', 'cluster'], repeatMs: 4 * HOUR, path: 'route.routes[1]' },
+    ]);
+    expect(names({ severity: 'critical', team: 'db', cluster: 'prod' })).toEqual(['pd_main', 'pd_db']);
+  });
+
+  it('defaults: group_by [alertname], repeat 4h; the same receiver reached twice is listed once', () => {
+    const r = routes({
+      receiver: 'slack_ops',
+      routes: [
+        { match: { a: '1' }, receiver: 'slack_team', continue: true },
+        { match: { b: '1' }, receiver: 'slack_team', continue: true },
+      ],
+    });
+    expect(routeLabels(r, { a: '1', b: '1' })).toEqual([{ receiver: 'slack_team', groupBy: ['alertname'], repeatMs: 4 * HOUR, path: 'route.routes[0]' }]);
+  });
+});
+
+describe('routing: matchers', () => {
+  it('matchLabels: exact values, lists (any of), AND over keys, missing label fails', () => {
+    expect(matchLabels(undefined, {})).toBe(true);
+    expect(matchLabels({ severity: ['critical', 'error'] }, { severity: 'error' })).toBe(true);
+    expect(matchLabels({ severity: ['critical', 'error'] }, { severity: 'warning' })).toBe(false);
+    expect(matchLabels({ severity: 'critical', team: 'db' }, { severity: 'critical', team: 'web' })).toBe(false);
+    expect(matchLabels({ severity: 'critical', team: 'db' }, { severity: 'critical', team: 'db', x: 'y' })).toBe(true);
+    expect(matchLabels({ team: 'db' }, {})).toBe(false);
+    expect(matchLabels({ team: ['db'] }, {})).toBe(false);
+    // numbers and booleans in YAML match their string labels (via the schema)
+    const r = routes({ receiver: 'slack_ops', routes: [{ match: { tier: 1, paged: [true] }, receiver: 'pd_main' }] });
+    expect(routeLabels(r, { tier: '1', paged: 'true' }).map((x) => x.receiver)).toEqual(['pd_main']);
+  });
+
+  it('parseMatcher parses =, != and =~ and strips quotes', () => {
+    expect(parseMatcher('capability=draft')).toEqual({ label: 'capability', op: '=', value: 'draft' });
+    expect(parseMatcher('severity!=info')).toEqual({ label: 'severity', op: '!=', value: 'info' });
+    expect(parseMatcher('alertname=~ai_audit_.*')).toEqual({ label: 'alertname', op: '=~', value: 'ai_audit_.*' });
+    expect(parseMatcher(' team = "db" ')).toEqual({ label: 'team', op: '=', value: 'db' });
+    expect(parseMatcher('team=')).toEqual({ label: 'team', op: '=', value: '' });
+  });
+
+  it('parseMatcher reports what is not a matcher, and a bad regex', () => {
+    expect(parseMatcher('capability')).toMatch(/is not a matcher/);
+    expect(parseMatcher('=x')).toMatch(/is not a matcher/);
+    expect(parseMatcher('1abc=x')).toMatch(/is not a matcher/);
+    expect(parseMatcher('a=~(')).toMatch(/^'a=~\(': .*Invalid regular expression/);
+  });
+
+  it('parseMatcher validates the regex it will use (after stripping quotes)', () => {
+    // `x\"` is a valid regex with its quotes (`"x\"` escapes the closing quote), not without them
+    const m = parseMatcher('a=~"x\\"');
+    if (typeof m !== 'string') {
+      const s: Silence = { id: 's', matchers: [m], startsAt: T0.toISOString(), endsAt: plus(T0, HOUR).toISOString(), comment: '', createdBy: 't', createdAt: T0.toISOString() };
+      expect(() => silenceMatches(s, { a: 'x' })).not.toThrow();
+    }
+  });
+});
+
+function silence(id: string, matchers: string[], from: Date, to: Date): Silence {
+  return {
+    id,
+    matchers: matchers.map((t) => {
+      const m = parseMatcher(t);
+      if (typeof m === 'string') throw new Error(m);
+      return m;
+    }),
+    startsAt: from.toISOString(),
+    endsAt: to.toISOString(),
+    comment: `test ${id}`,
+    createdBy: 'test',
+    createdAt: from.toISOString(),
+  };
+}
+
+describe('routing: silences', () => {
+  const L = { alertname: 'ai_audit_volume_spike', severity: 'error', capability: 'draft' };
+  const s = (...m: string[]) => silence('s', m, T0, plus(T0, HOUR));
+
+  it('= and != (a missing label is the empty string)', () => {
+    expect(silenceMatches(s('capability=draft'), L)).toBe(true);
+    expect(silenceMatches(s('capability=chat'), L)).toBe(false);
+    expect(silenceMatches(s('severity!=info'), L)).toBe(true);
+    expect(silenceMatches(s('severity!=error'), L)).toBe(false);
+    expect(silenceMatches(s('team!=db'), L)).toBe(true);
+    expect(silenceMatches(s('team='), L)).toBe(true);
+  });
+
+  it('=~ is anchored', () => {
+    expect(silenceMatches(s('alertname=~ai_audit_.*'), L)).toBe(true);
+    expect(silenceMatches(s('alertname=~ai_audit'), L)).toBe(false);
+    expect(silenceMatches(s('alertname=~volume'), L)).toBe(false);
+    expect(silenceMatches(s('alertname=~.*volume.*'), L)).toBe(true);
+    // alternation stays inside the anchors
+    expect(silenceMatches(s('capability=~chat|draft'), L)).toBe(true);
+    expect(silenceMatches(s('capability=~chat|dra'), L)).toBe(false);
+  });
+
+  it('all matchers must match', () => {
+    expect(silenceMatches(s('capability=draft', 'severity=error'), L)).toBe(true);
+    expect(silenceMatches(s('capability=draft', 'severity=critical'), L)).toBe(false);
+  });
+
+  it('is active from startsAt (inclusive) to endsAt (exclusive)', () => {
+    const x = s('capability=draft');
+    expect(silenceActive(x, plus(T0, -1))).toBe(false);
+    expect(silenceActive(x, T0)).toBe(true);
+    expect(silenceActive(x, plus(T0, HOUR - 1))).toBe(true);
+    expect(silenceActive(x, plus(T0, HOUR))).toBe(false);
+    const other = silence('other', ['capability=chat'], T0, plus(T0, HOUR));
+    expect(silencedBy([other, x], L, plus(T0, MIN))?.id).toBe('s');
+    expect(silencedBy([other, x], L, plus(T0, 2 * HOUR))).toBeUndefined();
+  });
+});
+
+function inst(alert: string, labels: Record<string, string>, over: Partial<InstanceState> = {}, group: Record<string, string> = {}): InstanceState {
+  const key = instanceKey(alert, group);
+  return {
+    key,
+    alert,
+    kind: 'row',
+    labels: { alertname: alert, ...labels, ...group },
+    status: 'firing',
+    activeSince: T0.toISOString(),
+    firedAt: T0.toISOString(),
+    lastActiveAt: T0.toISOString(),
+    consecutive: 1,
+    values: {},
+    notified: {},
+    ...over,
+  };
+}
+
+describe('routing: inhibition', () => {
+  const R = routes({ receiver: 'slack_ops' }, [{ source_match: { alertname: 'freshness' }, target_match: { signal: 'volume_drop' }, equal: ['service'] }]);
+  const src = inst('freshness', { service: 'a' });
+  const tgt = inst('drop', { signal: 'volume_drop', service: 'a' });
+
+  it('a firing source mutes a matching target with equal labels', () => {
+    expect(inhibitedBy(R, [src, tgt], tgt)).toBe(src);
+  });
+
+  it('not when the equal labels differ, the source is not firing, the target does not match, or there are no rules', () => {
+    expect(inhibitedBy(R, [src, inst('drop', { signal: 'volume_drop', service: 'b' })], inst('drop', { signal: 'volume_drop', service: 'b' }))).toBeUndefined();
+    expect(inhibitedBy(R, [{ ...src, status: 'pending' }, tgt], tgt)).toBeUndefined();
+    expect(inhibitedBy(R, [{ ...src, status: 'resolved' }, tgt], tgt)).toBeUndefined();
+    const other = inst('drop', { signal: 'errors', service: 'a' });
+    expect(inhibitedBy(R, [src, other], other)).toBeUndefined();
+    expect(inhibitedBy(routes({ receiver: 'slack_ops' }), [src, tgt], tgt)).toBeUndefined();
+    expect(inhibitedBy(undefined, [src, tgt], tgt)).toBeUndefined();
+  });
+
+  it('an instance does not inhibit itself', () => {
+    const R2 = routes({ receiver: 'slack_ops' }, [{ source_match: { signal: 'volume_drop' }, target_match: { signal: 'volume_drop' } }]);
+    expect(inhibitedBy(R2, [tgt], tgt)).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------- planNotifications
+
+describe('planNotifications', () => {
+  const R = routes({
+    receiver: 'slack_ops',
+    repeat_interval: '4h',
+    routes: [{ match: { severity: ['critical', 'error'] }, receiver: 'pd_main', continue: true, repeat_interval: '1h' }, { receiver: 'slack_ops' }],
+  });
+  const crit = rule({ name: 'crit', severity: 'critical', summary: 'crit on {{ capability }}' });
+
+  function plan(instances: Record<string, InstanceState>, at: Date, over: Partial<PlanInput> = {}) {
+    return planNotifications({ instances, rules: new Map([[crit.name, crit]]), routes: R, silences: [], at, source: 'vigil/test', idPrefix: 'p', ...over });
+  }
+  const sent = (entries: OutboxEntry[]) => entries.map((e) => `${e.receiver}:${e.items.map((i) => i.action).join(',')}`).sort();
+  function firing(labels: Record<string, string> = {}, group: Record<string, string> = { capability: 'chat' }, alert = 'crit'): InstanceState {
+    return inst(alert, { severity: 'critical', ...labels }, { values: { capability: group.capability ?? null } }, group);
+  }
+
+  it('triggers once per routed receiver, then nothing until repeat_interval has passed', () => {
+    const i = firing();
+    const s = { [i.key]: i };
+    const p0 = plan(s, T0);
+    expect(sent(p0.entries)).toEqual(['pd_main:trigger', 'slack_ops:trigger']);
+    expect(p0.entries.map((e) => e.id).sort()).toEqual(['p-0001', 'p-0002']);
+    expect(p0.entries.every((e) => e.status === 'pending' && e.attempts === 0 && e.createdAt === T0.toISOString())).toBe(true);
+    expect(i.notified).toEqual({ pd_main: { at: T0.toISOString(), action: 'trigger' }, slack_ops: { at: T0.toISOString(), action: 'trigger' } });
+    expect(plan(s, plus(T0, 30 * MIN)).entries).toEqual([]);
+    expect(plan(s, plus(T0, HOUR - 1)).entries).toEqual([]);
+    expect(sent(plan(s, plus(T0, HOUR)).entries)).toEqual(['pd_main:trigger']); // 1h for pd_main
+    expect(plan(s, plus(T0, 2 * HOUR - 1)).entries).toEqual([]);
+    expect(sent(plan(s, plus(T0, 4 * HOUR)).entries)).toEqual(['pd_main:trigger', 'slack_ops:trigger']);
+  });
+
+  it('only instances of evaluated alerts are (re)triggered', () => {
+    const i = firing();
+    expect(plan({ [i.key]: i }, T0, { evaluated: new Set(['other']) }).entries).toEqual([]);
+    expect(i.notified).toEqual({});
+    expect(sent(plan({ [i.key]: i }, T0, { evaluated: new Set(['crit']) }).entries)).toEqual(['pd_main:trigger', 'slack_ops:trigger']);
+  });
+
+  it('pending instances are not notified', () => {
+    const i = firing();
+    i.status = 'pending';
+    expect(plan({ [i.key]: i }, T0).entries).toEqual([]);
+  });
+
+  it('a silenced instance is reported in `suppressed`, then notified once the silence ends', () => {
+    const i = firing();
+    const s = { [i.key]: i };
+    const sil = silence('sil-1', ['capability=chat'], plus(T0, -HOUR), plus(T0, HOUR));
+    const p0 = plan(s, T0, { silences: [sil] });
+    expect(p0.entries).toEqual([]);
+    expect(p0.suppressed).toEqual([{ instance: i.key, reason: expect.stringMatching(/^silenced by sil-1 until .* \(test sil-1\)$/) }]);
+    expect(i.notified).toEqual({});
+    expect(plan(s, plus(T0, 30 * MIN), { silences: [sil] }).entries).toEqual([]);
+    const p1 = plan(s, plus(T0, HOUR), { silences: [sil] });
+    expect(p1.suppressed).toEqual([]);
+    expect(sent(p1.entries)).toEqual(['pd_main:trigger', 'slack_ops:trigger']);
+  });
+
+  it('an inhibited instance is reported in `suppressed`, then notified once the source resolves', () => {
+    const RI = routes({ receiver: 'slack_ops' }, [{ source_match: { alertname: 'fresh' }, target_match: { signal: 'volume_drop' } }]);
+    const source = inst('fresh', { severity: 'error' });
+    const target = firing({ signal: 'volume_drop' });
+    const s = { [source.key]: source, [target.key]: target };
+    const p0 = plan(s, T0, { routes: RI });
+    expect(p0.suppressed).toEqual([{ instance: target.key, reason: `inhibited by ${source.key}` }]);
+    expect(p0.entries.flatMap((e) => e.items.map((x) => x.instance))).toEqual([source.key]);
+    expect(target.notified).toEqual({});
+    source.status = 'resolved';
+    const p1 = plan(s, plus(T0, MIN), { routes: RI });
+    expect(p1.suppressed).toEqual([]);
+    const items = p1.entries.flatMap((e) => e.items.map((x) => `${x.instance}:${x.action}`)).sort();
+    expect(items).toEqual([`${target.key}:trigger`, `${source.key}:resolve`].sort());
+  });
+
+  it('resolves go only to receivers that got the trigger, only with send_resolved; the instance is then dropped', () => {
+    const RR = routes({
+      receiver: 'slack_ops',
+      routes: [
+        { match: { severity: 'critical' }, receiver: 'pd_main', continue: true },
+        { match: { severity: 'critical' }, receiver: 'slack_quiet', continue: true },
+        { receiver: 'slack_team' },
+      ],
+    });
+    const i = firing();
+    const s: Record<string, InstanceState> = { [i.key]: i };
+    // slack_team is routed to but silenced out of the first trigger by hand: it never heard of it
+    const p0 = plan(s, T0, { routes: RR });
+    expect(sent(p0.entries)).toEqual(['pd_main:trigger', 'slack_quiet:trigger', 'slack_team:trigger']);
+    delete i.notified.slack_team;
+
+    i.status = 'resolved';
+    i.resolvedAt = plus(T0, MIN).toISOString();
+    const p1 = plan(s, plus(T0, MIN), { routes: RR });
+    expect(sent(p1.entries)).toEqual(['pd_main:resolve']);
+    const pd = p1.entries[0].body as PagerDutyEvent;
+    expect(pd).toEqual({ event_action: 'resolve', dedup_key: dedupKey(i.key) });
+    expect(s).toEqual({}); // dropped from the state
+    expect(i.notified.slack_quiet).toEqual({ at: plus(T0, MIN).toISOString(), action: 'resolve' });
+  });
+
+  it('a resolved instance nobody heard of is dropped silently', () => {
+    const i = firing();
+    i.status = 'resolved';
+    const s = { [i.key]: i };
+    expect(plan(s, T0).entries).toEqual([]);
+    expect(s).toEqual({});
+  });
+
+  describe('PagerDuty body', () => {
+    const long = rule({
+      name: 'crit',
+      severity: 'critical',
+      description: 'the description',
+      details: 'details for {{ capability }}',
+      summary: '{{ capability }} {{ long }}',
+      links: { dashboard: 'https://bi.example.com/d?capability={{ capability | urlencode }}', runbook: 'docs/alerts.md#x', evil: 'javascript:alert(1)', ftp: 'ftp://x/y', http: 'http://plain.example.com/' },
+    });
+
+    it('one event per instance: dedup_key, summary cut to 1024, severity, row, http(s) links only', () => {
+      const i = firing({}, { capability: 'code review' });
+      i.values = { capability: 'code review', long: 'x'.repeat(2000), n: 42 };
+      const j = firing({}, { capability: 'chat' });
+      j.values = { capability: 'chat', long: 'short', n: 1 };
+      const p = plan({ [i.key]: i, [j.key]: j }, T0, { rules: new Map([[long.name, long]]), routes: routes({ receiver: 'pd_main' }) });
+      expect(p.entries).toHaveLength(2);
+      expect(p.entries.every((e) => e.type === 'pagerduty' && e.items.length === 1)).toBe(true);
+      const e = p.entries.find((x) => x.items[0].instance === i.key)!;
+      const body = e.body as PagerDutyEvent;
+      expect(body.event_action).toBe('trigger');
+      expect(body.dedup_key).toBe(dedupKey(i.key));
+      expect(body.payload!.summary.length).toBeLessThanOrEqual(1024);
+      expect(body.payload!.summary.startsWith('code review xxx')).toBe(true);
+      expect(body.payload!.summary.endsWith('…')).toBe(true);
+      expect(body.payload).toMatchObject({ source: 'vigil/test', severity: 'critical', timestamp: T0.toISOString(), class: 'crit' });
+      expect(body.payload!.custom_details).toMatchObject({ alert: 'crit', state: 'firing', row: i.values, labels: i.labels, details: 'details for code review', description: 'the description' });
+      expect(body.links).toEqual([
+        { text: 'Open Dashboard', href: 'https://bi.example.com/d?capability=code%20review' },
+        { text: 'http', href: 'http://plain.example.com/' },
+      ]);
+      expect(body.client_url).toBe('https://bi.example.com/d?capability=code%20review');
+      const short = p.entries.find((x) => x.items[0].instance === j.key)!.body as PagerDutyEvent;
+      expect(short.payload!.summary).toBe('chat short');
+      expect(short.dedup_key).not.toBe(body.dedup_key);
+    });
+
+    it('maps each severity', () => {
+      for (const sev of ['critical', 'error', 'warning', 'info'] as const) {
+        const r = rule({ name: 'crit', severity: sev });
+        const i = inst('crit', { severity: sev });
+        const p = plan({ [i.key]: i }, T0, { rules: new Map([[r.name, r]]), routes: routes({ receiver: 'pd_main' }) });
+        expect((p.entries[0].body as PagerDutyEvent).payload!.severity).toBe(sev);
+      }
+    });
+  });
+
+  describe('Slack body', () => {
+    const slackRule = rule({
+      name: 'crit',
+      severity: 'critical',
+      time: 'date',
+      summary: 'spike on {{ capability }} <b>',
+      links: { dashboard: 'https://bi.example.com/d?c={{ capability }}', runbook: 'docs/alerts.md' },
+    });
+    const RS = routes({ receiver: 'slack_ops' });
+    const opts = { rules: new Map([[slackRule.name, slackRule]]), routes: RS };
+    const mk = (cap: string, delta: number) => {
+      const i = firing({}, { capability: cap });
+      i.values = { capability: cap, delta_percent: delta, date: '2026-01-05' };
+      return i;
+    };
+
+    it('one Block Kit message for several instances of the same group, with header, fields and an Open Dashboard button', () => {
+      const a = mk('chat', 80);
+      const b = mk('code', -12.5);
+      const p = plan({ [a.key]: a, [b.key]: b }, T0, opts);
+      expect(p.entries).toHaveLength(1);
+      const e = p.entries[0];
+      expect(e.type).toBe('slack');
+      expect(e.items.map((x) => x.instance).sort()).toEqual([a.key, b.key].sort());
+      const msg = e.body as SlackMessage & { channel?: string };
+      expect(msg.channel).toBe('#ops');
+      expect(msg.text).toBe('AI Copilot Audit — 2 firing: crit');
+      expect(msg.blocks).toEqual([{ type: 'header', text: { type: 'plain_text', text: 'AI Copilot Audit — 2 firing' } }]);
+      const att = msg.attachments as Array<{ color: string; blocks: Array<Record<string, any>> }>;
+      expect(att).toHaveLength(2);
+      expect(att.every((x) => x.color === '#E01E5A')).toBe(true);
+      const first = att.find((x) => JSON.stringify(x).includes('spike on chat'))!;
+      expect(first.blocks[0].text.text).toBe(':red_circle: *FIRING* *crit* — spike on chat &lt;b&gt;');
+      const fields = first.blocks[1].fields.map((f: { text: string }) => f.text);
+      expect(fields).toEqual(['*Capability*\nchat', '*Delta*\n+80%', '*Window*\n2026-01-05', '*Severity*\ncritical']);
+      const actions = first.blocks.find((b) => b.type === 'actions')!;
+      expect(actions.elements).toEqual([{ type: 'button', text: { type: 'plain_text', text: 'Open Dashboard' }, url: 'https://bi.example.com/d?c=chat', style: 'primary' }]);
+      const second = att.find((x) => JSON.stringify(x).includes('spike on code'))!;
+      expect(second.blocks[1].fields[1].text).toBe('*Delta*\n-12.5%');
+      expect(first.blocks.at(-1)!.elements[0].text).toContain(`dedup ${dedupKey(a.key)}`);
+    });
+
+    it('no actions block without an http(s) link', () => {
+      const r = rule({ name: 'crit', severity: 'critical', links: { runbook: 'docs/alerts.md' } });
+      const a = mk('chat', 1);
+      const p = plan({ [a.key]: a }, T0, { rules: new Map([[r.name, r]]), routes: RS });
+      const att = (p.entries[0].body as SlackMessage).attachments as Array<{ blocks: Array<{ type: string }> }>;
+      expect(att[0].blocks.map((b) => b.type)).toEqual(['section', 'section', 'context']);
+    });
+
+    it('separate messages per group when the route groups by more labels', () => {
+      const a = mk('chat', 80);
+      const b = mk('code', 90);
+      const p = plan({ [a.key]: a, [b.key]: b }, T0, { ...opts, routes: routes({ receiver: 'slack_ops', group_by: ['alertname', 'capability'] }) });
+      expect(p.entries).toHaveLength(2);
+      expect(p.entries.map((e) => e.items.length)).toEqual([1, 1]);
+    });
+
+    it('resolves are green and say RESOLVED; a trigger and a resolve of one group share a message', () => {
+      const a = mk('chat', 80);
+      const b = mk('code', 90);
+      const s = { [a.key]: a, [b.key]: b };
+      plan(s, T0, opts);
+      a.status = 'resolved';
+      a.resolvedAt = plus(T0, MIN).toISOString();
+      const c = mk('new', 100);
+      s[c.key] = c;
+      const p = plan(s, plus(T0, MIN), opts);
+      expect(p.entries).toHaveLength(1);
+      const msg = p.entries[0].body as SlackMessage;
+      expect((msg.blocks as Array<{ text: { text: string } }>)[0].text.text).toBe('AI Copilot Audit — 1 firing, 1 resolved');
+      const att = msg.attachments as Array<{ color: string; blocks: Array<Record<string, any>> }>;
+      const resolved = att.find((x) => x.color === '#2EB67D')!;
+      expect(resolved).toBeDefined();
+      expect(resolved.blocks[0].text.text).toMatch(/^:large_green_circle: \*RESOLVED\* \*crit\* — spike on chat/);
+      expect(resolved.blocks.at(-1)!.elements[0].text).toContain(`resolved ${a.resolvedAt}`);
+      // a resolve's button is not the primary one
+      expect(resolved.blocks.find((b) => b.type === 'actions')!.elements[0].style).toBeUndefined();
+      expect(att.filter((x) => x.color === '#E01E5A')).toHaveLength(1);
+    });
+
+    it('info alerts are purple and say NEW', () => {
+      const r = rule({ name: 'crit', severity: 'info', summary: 'new thing' });
+      const a = inst('crit', { severity: 'info' });
+      const p = plan({ [a.key]: a }, T0, { rules: new Map([[r.name, r]]), routes: RS });
+      const att = (p.entries[0].body as SlackMessage).attachments as Array<{ color: string; blocks: Array<Record<string, any>> }>;
+      expect(att[0].color).toBe('#7C3AED');
+      expect(att[0].blocks[0].text.text).toMatch(/^:large_purple_circle: \*NEW\*/);
+    });
+  });
+
+  it('outbox entries carry no secret: no routing key, no webhook URL', () => {
+    const env = { PD_MAIN_KEY: 'R0UT1NG-SECRET-KEY-0123456789', SLACK_OPS_URL: 'https://hooks.slack.com/services/T000/B000/SECRETSECRET' };
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      const i = firing();
+      const s = { [i.key]: i };
+      const p0 = plan(s, T0);
+      i.status = 'resolved';
+      const p1 = plan(s, plus(T0, MIN));
+      const all = [...p0.entries, ...p1.entries];
+      expect(all.map((e) => e.type).sort()).toEqual(['pagerduty', 'pagerduty', 'slack', 'slack']);
+      const text = JSON.stringify(all);
+      expect(text).not.toContain(env.PD_MAIN_KEY);
+      expect(text).not.toContain('SECRETSECRET');
+      expect(text).not.toContain('hooks.slack.com');
+      expect(text).not.toMatch(/routing_key|webhook/i);
+      for (const e of all) {
+        if (e.type === 'pagerduty') expect(Object.keys(e.body).sort()).toEqual(expect.arrayContaining(['dedup_key', 'event_action']));
+        else expect(Object.keys(e.body).every((k) => ['text', 'blocks', 'attachments', 'channel'].includes(k))).toBe(true);
+      }
+    } finally {
+      for (const k of Object.keys(env)) if (!(k in saved)) delete process.env[k];
+    }
+  });
+});
+
+// ---------------------------------------------------------------- state.ts (file backend)
+
+describe('state: fileStore', () => {
+  let dir: string;
+  let path: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vigil-state-'));
+    path = join(dir, '.vigil', 'alert-state.json');
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('reads an empty state when there is no file', async () => {
+    const doc = await fileStore(path).read();
+    expect(doc).toEqual({ format: 1, instances: {}, rules: {}, silences: [], outbox: [] });
+  });
+
+  it('a second store cannot lock while the first holds the lock; it can after unlock', async () => {
+    const a = fileStore(path);
+    const b = fileStore(path);
+    const doc = await a.lock('vigil alerts evaluate');
+    expect(doc.lock).toMatchObject({ host: hostname(), pid: process.pid, command: 'vigil alerts evaluate' });
+    const err = await b.lock('vigil alerts evaluate (second)').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(LockBusyError);
+    expect((err as LockBusyError).lock.pid).toBe(process.pid);
+    expect((err as Error).message).toMatch(/another alert evaluation holds the state lock .*nothing was evaluated or sent/);
+    // the holder itself can save and re-lock
+    doc.rules.r = { status: 'ok' };
+    await a.save(doc);
+    await a.unlock(doc);
+    expect(doc.lock).toBeUndefined();
+    const onDisk = JSON.parse(readFileSync(path, 'utf8')) as { version: number; state: StateDoc };
+    expect(onDisk.state.lock).toBeUndefined();
+    expect(onDisk.state.rules.r).toEqual({ status: 'ok' });
+    const docB = await b.lock('second');
+    expect(docB.rules.r).toEqual({ status: 'ok' });
+    await b.unlock(docB);
+  });
+
+  it('lock() waits for the holder when given waitMs', async () => {
+    const a = fileStore(path);
+    const b = fileStore(path);
+    const doc = await a.lock('first');
+    setTimeout(() => void a.unlock(doc), 60);
+    const t0 = Date.now();
+    const docB = await b.lock('second', 2000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(40);
+    expect(docB.lock!.command).toBe('second');
+    await b.unlock(docB);
+  });
+
+  it('save() after another store took over an expired lease throws "lost the alert state lock"', async () => {
+    const a = fileStore(path, 50);
+    const b = fileStore(path, 50);
+    const docA = await a.lock('slow run');
+    await sleep(80); // the lease runs out
+    expect(lockLive(docA.lock)).toBe(false);
+    const docB = await b.lock('next run');
+    expect(docB.lock!.command).toBe('next run');
+    docA.silences.push(silence('late', ['a=b'], T0, plus(T0, HOUR)));
+    await expect(a.save(docA)).rejects.toThrow(/lost the alert state lock/);
+    // nothing of A's got in
+    const now = await fileStore(path).read();
+    expect(now.silences).toEqual([]);
+    expect(now.lock!.command).toBe('next run');
+  });
+
+  it('save() renews the lease while the lock is held', async () => {
+    const a = fileStore(path, 100);
+    const doc = await a.lock('run');
+    await sleep(60);
+    await a.save(doc);
+    await sleep(60); // 120 ms after lock(), 60 ms after save()
+    await expect(fileStore(path, 100).lock('other')).rejects.toBeInstanceOf(LockBusyError);
+    await a.unlock(doc);
+  });
+
+  it('update() round-trips a silence', async () => {
+    const a = fileStore(path);
+    const sil = silence('s1', ['capability=draft', 'severity!=info'], T0, plus(T0, HOUR));
+    const ret = await a.update('vigil alerts silence', (d) => {
+      d.silences.push(sil);
+    });
+    expect(ret.lock).toBeUndefined();
+    const back = await fileStore(path).read();
+    expect(back.silences).toEqual([sil]);
+    expect(back.lock).toBeUndefined();
+    // and a second update sees the first
+    await fileStore(path).update('expire', (d) => {
+      d.silences[0].endsAt = T0.toISOString();
+    });
+    expect((await a.read()).silences[0].endsAt).toBe(T0.toISOString());
+  });
+
+  it('a lock left by a dead process on this host is taken over', async () => {
+    const stale: StateDoc = {
+      format: 1,
+      instances: {},
+      rules: { r: { status: 'ok', lastEvaluatedAt: T0.toISOString() } },
+      silences: [],
+      outbox: [],
+      lock: { owner: 'ghost', host: hostname(), pid: 999_999, acquiredAt: T0.toISOString(), until: '2999-01-01T00:00:00.000Z', command: 'crashed run' },
+    };
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, '.vigil'), { recursive: true });
+    writeFileSync(path, JSON.stringify({ version: 7, state: stale }));
+    expect(lockLive(stale.lock)).toBe(false);
+    const s = fileStore(path);
+    const doc = await s.lock('rescue');
+    expect(doc.lock).toMatchObject({ command: 'rescue', pid: process.pid });
+    expect(doc.rules.r.lastEvaluatedAt).toBe(T0.toISOString());
+    expect((JSON.parse(readFileSync(path, 'utf8')) as { version: number }).version).toBe(8);
+    await s.unlock(doc);
+  });
+
+  it('a live-looking lock from another host is respected until its lease ends', () => {
+    const other = { owner: 'x', host: `not-${hostname()}`, pid: 999_999, acquiredAt: T0.toISOString(), until: '2999-01-01T00:00:00.000Z', command: 'ci' };
+    expect(lockLive(other)).toBe(true);
+    expect(lockLive({ ...other, until: '2000-01-01T00:00:00.000Z' })).toBe(false);
+    expect(lockLive(undefined)).toBe(false);
+  });
+});

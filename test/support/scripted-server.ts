@@ -1,0 +1,141 @@
+/**
+ * Test support: the loopback HTTP(S) server under the fake PagerDuty and fake Slack receivers, with
+ * fault injection. Each request is read in full, then the next scripted step (if any) decides:
+ * - none, or `{ status: 2xx, delayMs? }`: normal handling (the receiver processes the request and
+ *   answers as it would; a scripted 2xx status or body is not used), the answer sent after `delayMs` (a delay longer than the client's timeout = processed but unanswered);
+ * - `{ status: >= 300, retryAfter?, body?, delayMs? }`: answered with that status (plus a
+ *   `Retry-After: <retryAfter>` header; `body` defaults to the receiver's usual body for that status)
+ *   after `delayMs`, WITHOUT processing the request;
+ * - `hang: true` (whatever the status): processed normally (recorded if valid), then never answered: models an
+ *   ambiguous timeout on the client's side;
+ * - `'down'`: the connection is destroyed without an answer and the request is NOT processed (a
+ *   receiver crashing mid-request: the client sees a reset after it sent its request).
+ * `down()` stops listening (connections refused) and drops open connections; `up()` listens again on
+ * the SAME port.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+
+export type ScriptStep = { status: number; retryAfter?: number; body?: string; delayMs?: number; hang?: boolean } | 'down';
+
+export interface Exchange {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+export interface Answer {
+  status: number;
+  body: string;
+  contentType?: string;
+}
+
+export interface ScriptedServerOptions {
+  tls?: { key: string; cert: string };
+  /** Process a request (record it, change state) and say how to answer. */
+  handle(ex: Exchange): Answer;
+  /** The answer to a scripted status without a `body`. */
+  scriptedAnswer(status: number): Answer;
+}
+
+export interface ScriptedServer {
+  port: number;
+  /** Requests received, scripted ones included. */
+  readonly requests: number;
+  script(steps: ScriptStep[]): void;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startScriptedServer(opts: ScriptedServerOptions): Promise<ScriptedServer> {
+  const steps: ScriptStep[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let requests = 0;
+  let listening = false;
+
+  const reply = (res: ServerResponse, a: Answer, extra: Record<string, string>, delayMs = 0) => {
+    const send = () => {
+      if (res.destroyed) return;
+      res.writeHead(a.status, { 'Content-Type': a.contentType ?? 'text/plain; charset=utf-8', ...extra });
+      res.end(a.body);
+    };
+    if (delayMs > 0) {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        send();
+      }, delayMs);
+      timers.add(t);
+    } else send();
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    requests++;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const ex: Exchange = {
+        method: req.method ?? 'GET',
+        path: (req.url ?? '/').split('?')[0],
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      const step = steps.shift();
+      if (step === 'down') {
+        req.socket.destroy();
+        return;
+      }
+      if (step?.hang) {
+        opts.handle(ex);
+        return; // never answered; close()/down() drop the connection
+      }
+      if (step && step.status >= 300) {
+        const a = step.body !== undefined ? { ...opts.scriptedAnswer(step.status), body: step.body } : opts.scriptedAnswer(step.status);
+        const extra: Record<string, string> = step.retryAfter !== undefined ? { 'Retry-After': String(step.retryAfter) } : {};
+        reply(res, { ...a, status: step.status }, extra, step.delayMs);
+        return;
+      }
+      reply(res, opts.handle(ex), {}, step?.delayMs);
+    });
+  };
+
+  const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, onRequest) : createHttpServer(onRequest);
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        listening = true;
+        resolve();
+      });
+    });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      if (!listening) return resolve();
+      listening = false;
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    get requests() {
+      return requests;
+    },
+    script(s) {
+      steps.push(...s);
+    },
+    down: stop,
+    async up() {
+      if (!listening) await listen(port);
+    },
+    close: stop,
+  };
+}
