@@ -1,5 +1,5 @@
 // Benchmarks (npm run bench): prints figures; record them in docs/benchmarks.md.
-//   node bench/run.js [compile] [run] [unit] [sync] [build] [demo]     (default: all)
+//   node bench/run.js [compile] [run] [unit] [sync] [build] [demo] [alerts]     (default: all)
 // Environment: BENCH_BUILD_ROWS (default 10000000), BENCH_RUN_MODELS (default 500),
 // BENCH_REUSE_DEMO=1 (keep the demo database of a previous run),
 // BENCH_DIR (default bench/.work; use a tmpfs path to take the disk out of the figures).
@@ -162,7 +162,7 @@ if (want('sync')) {
   }
 }
 
-if (want('demo') || want('build')) {
+if (want('demo') || want('build') || want('alerts')) {
   const rows = Number(process.env.BENCH_BUILD_ROWS ?? 10_000_000);
   const dir = join(WORK, 'shipped');
   if (!process.env.BENCH_REUSE_DEMO) rmSync(dir, { recursive: true, force: true });
@@ -194,5 +194,12 @@ if (want('demo') || want('build')) {
       viaVigil.push(vigil(dir, ['build', '--full-refresh']));
     }
     compare(`build shipped marts (${order.length} models, ${tests.length} tests) on ${rows} rows`, viaVigil, direct);
+  }
+  if (want('alerts')) {
+    cpSync(join(REPO, 'alerts'), join(dir, 'alerts'), { recursive: true });
+    if (!want('build')) vigil(dir, ['build', '--full-refresh']);
+    const { benchEvaluate, benchDelivery } = await import('./alerts.js');
+    await benchEvaluate(dir, report, rows);
+    await benchDelivery(WORK, report);
   }
 }

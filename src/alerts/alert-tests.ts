@@ -49,7 +49,7 @@ const SYNC_STATE_COLUMNS: ColumnInfo[] = [
   { name: 'consecutive_failures', data_type: 'integer' },
 ];
 
-async function load(adapter: Adapter, given: Given, manifest: Manifest): Promise<string | undefined> {
+async function load(adapter: Adapter, given: Given, manifest: Manifest, readFixture: (p: string) => string | undefined): Promise<string | undefined> {
   for (const [key, rowsIn] of Object.entries(given)) {
     // the sync state a freshness (sync: true) rule reads, in the schema of the first synced source
     const syncSchema = Object.values(manifest.sources).find((x) => x.sync)?.relation.schema;
@@ -60,7 +60,13 @@ async function load(adapter: Adapter, given: Given, manifest: Manifest): Promise
           : 'no source has a sync: block, so there is no sync state to give'
         : relationFor(key, manifest);
     if (typeof r === 'string') return `given ${key}: ${r}`;
-    const rows = typeof rowsIn === 'string' ? parseCsv(rowsIn) : rowsIn;
+    let rows: Array<Record<string, Scalar>>;
+    if (typeof rowsIn === 'string' && !rowsIn.includes('\n') && /\.csv$/i.test(rowsIn.trim())) {
+      // a CSV fixture file, relative to the project root
+      const text = readFixture(rowsIn.trim());
+      if (text === undefined) return `given ${key}: fixture file ${rowsIn.trim()} not found (paths are relative to the project root)`;
+      rows = parseCsv(text);
+    } else rows = typeof rowsIn === 'string' ? parseCsv(rowsIn) : rowsIn;
     const declared = new Set(r.columns.map((c) => c.name));
     const unknown = [...new Set(rows.flatMap((x) => Object.keys(x)))].filter((c) => declared.size && !declared.has(c));
     if (unknown.length) return `given ${key}: column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} not declared (declared: ${[...declared].join(', ')})`;
@@ -85,7 +91,7 @@ function labelsMatch(want: Record<string, string>, have: Record<string, string>)
   return Object.entries(want).every(([k, v]) => have[k] === v);
 }
 
-export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: RoutesFile | undefined, manifest: Manifest, adapter: Adapter): Promise<AlertTestResult> {
+export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: RoutesFile | undefined, manifest: Manifest, adapter: Adapter, readFixture: (p: string) => string | undefined = () => undefined): Promise<AlertTestResult> {
   const line = t.yaml.locate(t.path).line;
   const res: AlertTestResult = { name: t.test.name, file: t.file, line, ok: true, failures: [] };
   const fail = (msg: string) => {
@@ -94,7 +100,7 @@ export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: Ro
   };
   const doc = emptyState();
   let given: Given = t.test.given;
-  const problem = await load(adapter, given, manifest);
+  const problem = await load(adapter, given, manifest, readFixture);
   if (problem) {
     fail(problem);
     return res;
@@ -108,7 +114,7 @@ export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: Ro
     }
     if (ev.given) {
       given = { ...given, ...ev.given };
-      const p = await load(adapter, ev.given, manifest);
+      const p = await load(adapter, ev.given, manifest, readFixture);
       if (p) {
         fail(`${where}: ${p}`);
         return res;

@@ -173,11 +173,11 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
         }
         case 'anomaly': {
           const x = num(r[c.value]);
-          const b = c.baseline ? num(r[c.baseline]) : median(ordered.slice(Math.max(0, idx - c.days!), idx).map((p) => num(p[c.value])).filter((n): n is number => n !== undefined));
+          const b = c.baseline ? num(r[c.baseline]) : idx < c.days! ? undefined : median(ordered.slice(idx - c.days!, idx).map((p) => num(p[c.value])).filter((n): n is number => n !== undefined));
           if (x === undefined || b === undefined || b < c.min_baseline || b <= 0) break;
           const ratio = x / b;
-          const spike = (c.direction === 'spike' || c.direction === 'both') && x > b * c.spike_ratio;
-          const drop = (c.direction === 'drop' || c.direction === 'both') && x < b * c.drop_ratio;
+          const spike = (c.direction === 'spike' || c.direction === 'both') && ratio > c.spike_ratio;
+          const drop = (c.direction === 'drop' || c.direction === 'both') && ratio < c.drop_ratio;
           on = spike || drop;
           Object.assign(v, { baseline: round(b), ratio: round(ratio, 3), delta_percent: round((ratio - 1) * 100, 1), direction: spike ? 'spike' : drop ? 'drop' : 'normal' });
           break;
@@ -205,7 +205,8 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
         // never seen: new when its first row is inside the window (with time:), or, without
         // time:, unless this is the first evaluation (which learns the existing values quietly)
         const firstData = rule.time ? Math.min(...g.rows.map((r) => toEpochMs(r[rule.time!]) ?? Infinity)) : undefined;
-        active = firstData !== undefined ? atMs - firstData < durationMs(c.window) : !bootstrapping;
+        // (a value whose time is NULL cannot be dated: it is learned quietly)
+        active = firstData !== undefined ? Number.isFinite(firstData) && atMs - firstData < durationMs(c.window) : !bootstrapping;
         seen[val] = { first: at.toISOString(), announced: active };
       }
       const vals = activeBest ?? fallback;

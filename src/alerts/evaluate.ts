@@ -57,6 +57,8 @@ export interface RuleOutcome {
 }
 
 export interface EvalSummary {
+  /** Seconds from taking the lock to the outbox saved (queries, judging, planning; not delivery). */
+  evaluationSeconds: number;
   outcomes: RuleOutcome[];
   queued: OutboxEntry[];
   suppressed: Array<{ instance: string; reason: string }>;
@@ -141,6 +143,7 @@ async function runRule(ctx: EvalContext, r: CompiledRule, doc: StateDoc, at: Dat
 
 export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promise<EvalSummary> {
   const { store } = ctx;
+  const t0 = performance.now();
   const doc = opts.dryRun ? await store.read() : await store.lock(opts.command, opts.lockWaitMs ?? 0);
   try {
     const outcomes: RuleOutcome[] = new Array(ctx.rules.length);
@@ -171,10 +174,13 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
       for (const i of Object.values(doc.instances)) if (i.status === 'resolved') delete doc.instances[i.key];
     }
     doc.outbox.push(...planned.entries);
-    const summary: EvalSummary = { outcomes, queued: planned.entries, suppressed: planned.suppressed, delivery: { sent: 0, rejected: 0, pending: 0, errors: [] } };
-    if (opts.dryRun) return summary;
-
+    const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: planned.entries, suppressed: planned.suppressed, delivery: { sent: 0, rejected: 0, pending: 0, errors: [] } };
+    if (opts.dryRun) {
+      summary.evaluationSeconds = (performance.now() - t0) / 1000;
+      return summary;
+    }
     await store.save(doc); // the outbox is durable before anything is sent
+    summary.evaluationSeconds = (performance.now() - t0) / 1000;
     if (opts.crashAfterSave) process.kill(process.pid, 'SIGKILL');
     summary.delivery = await deliverOutbox(ctx, doc, opts.policy ?? DEFAULT_POLICY);
     pruneOutbox(doc, opts.at);

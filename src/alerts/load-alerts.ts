@@ -41,7 +41,7 @@ export interface AlertProject {
   diagnostics: Diagnostic[];
 }
 
-export function loadAlerts(files: ProjectFiles): AlertProject {
+export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean } = {}): AlertProject {
   const ds: Diagnostic[] = [];
   const dir = files.paths.alerts;
   const routesFile = `${dir}/routes.yaml`;
@@ -80,7 +80,7 @@ export function loadAlerts(files: ProjectFiles): AlertProject {
   }
 
   const tests: LoadedTest[] = [];
-  for (const path of listFiles(files.root, `${dir}/tests`, /\.ya?ml$/)) {
+  for (const path of opts.tests === false ? [] : listFiles(files.root, `${dir}/tests`, /\.ya?ml$/)) {
     const y = parseYaml(readFileSync(join(files.root, path), 'utf8'), path, ds);
     if (!y || y.value == null) continue;
     const data = validateYaml(y, AlertTestFileSchema, ds);

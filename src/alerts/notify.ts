@@ -48,7 +48,10 @@ export interface Planned {
   suppressed: Array<{ instance: string; reason: string }>;
 }
 
-interface Item {
+/** Instances per Slack message (Slack allows 100 attachments; a message this size stays readable). */
+export const SLACK_MAX_ITEMS = 20;
+
+export interface Item {
   inst: InstanceState;
   rule?: AlertRule;
   action: 'trigger' | 'resolve';
@@ -116,7 +119,13 @@ export function planNotifications(p: PlanInput): Planned {
         if (!g) groups.set(k, (g = []));
         g.push(it);
       }
-      for (const g of groups.values()) entries.push({ id: nextId(), receiver: name, type: 'slack', createdAt: iso, status: 'pending', attempts: 0, items: g.map(info), body: slackMessage(g, rc) });
+      // Slack takes at most 100 attachments (and 50 blocks) per message: big groups go out in parts
+      for (const g of groups.values()) {
+        for (let i = 0; i < g.length; i += SLACK_MAX_ITEMS) {
+          const part = g.slice(i, i + SLACK_MAX_ITEMS);
+          entries.push({ id: nextId(), receiver: name, type: 'slack', createdAt: iso, status: 'pending', attempts: 0, items: part.map(info), body: slackMessage(part, rc) });
+        }
+      }
     }
   }
   return { entries, suppressed };

@@ -66,14 +66,15 @@ export interface Silence {
 export function parseMatcher(text: string): Silence['matchers'][number] | string {
   const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!=|=)\s*(.*?)\s*$/.exec(text);
   if (!m) return `'${text}' is not a matcher like label=value, label!=value or label=~regex`;
+  const value = m[3].replace(/^["']|["']$/g, '');
   if (m[2] === '=~') {
     try {
-      new RegExp(`^(?:${m[3]})$`);
+      new RegExp(`^(?:${value})$`);
     } catch (e) {
       return `'${text}': ${(e as Error).message}`;
     }
   }
-  return { label: m[1], op: m[2] as '=' | '!=' | '=~', value: m[3].replace(/^["']|["']$/g, '') };
+  return { label: m[1], op: m[2] as '=' | '!=' | '=~', value };
 }
 
 export function silenceMatches(s: Silence, labels: Record<string, string>): boolean {

@@ -125,7 +125,13 @@ export class StateStore {
   /** Read-modify-write without holding the evaluation lock for long (silences): waits for a running evaluation. */
   async update(command: string, fn: (doc: StateDoc) => void, waitMs = 30_000): Promise<StateDoc> {
     const doc = await this.lock(command, waitMs);
-    fn(doc);
+    const before = structuredClone(doc);
+    try {
+      fn(doc);
+    } catch (e) {
+      await this.unlock(before).catch(() => {});
+      throw e;
+    }
     await this.unlock(doc);
     return doc;
   }

@@ -49,7 +49,7 @@ export function parseActiveHours(text: string): ActiveHours | string {
   } else for (let d = 0; d < 7; d++) days.add(d);
   const startMin = Number(m[3]) * 60 + Number(m[4]);
   const endMin = Number(m[5]) * 60 + Number(m[6]);
-  if (startMin > 24 * 60 || endMin > 24 * 60 || startMin >= endMin) return `'${text}': the hours must be HH:MM-HH:MM with the start before the end`;
+  if (Number(m[4]) > 59 || Number(m[6]) > 59 || startMin > 24 * 60 || endMin > 24 * 60 || startMin >= endMin) return `'${text}': the hours must be HH:MM-HH:MM with the start before the end`;
   const timeZone = m[7] ?? 'UTC';
   try {
     new Intl.DateTimeFormat('en-US', { timeZone });

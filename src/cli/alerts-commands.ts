@@ -2,12 +2,14 @@
  * `vigil alerts ...`: check, evaluate, test, route-test, notify-test, silence(s), status,
  * outbox, run-scheduler. Loaded lazily by main.ts.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYamlText } from 'yaml';
 import { formatDiagnostic, hasErrors, ProjectError, redact, UsageError, type Diagnostic } from '../errors.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
+import { loadCache, saveCache } from '../project/artifacts.js';
 import { compileProject, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import type { Adapter } from '../adapters/adapter.js';
 import { loadAlerts, type AlertProject } from '../alerts/load-alerts.js';
@@ -41,15 +43,34 @@ function parseVars(v: string | undefined): Record<string, unknown> | undefined {
 }
 
 /** Load the project and its alerts, compile every alert query; all problems at once. */
-export function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; target: string }): Setup {
+export function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; target: string }, opts: { tests?: boolean } = {}): Setup {
   const files = targetOverride?.files ?? loadProject(o.projectDir);
-  const alerts = loadAlerts(files);
+  const alerts = loadAlerts(files, opts);
   const queries = alerts.rules.filter((r) => r.queryText).map((r) => ({ key: r.rule.name, file: r.file, text: r.queryText!, ...r.queryAt }));
-  const result = compileProject(files, { target: targetOverride?.target ?? o.target, env: process.env, vars: parseVars(o.vars), queries });
+  // the models' render cache (target/.cache) spares re-rendering unchanged models
+  const cache = targetOverride ? undefined : loadCache(files);
+  const result = compileProject(files, { target: targetOverride?.target ?? o.target, env: process.env, vars: parseVars(o.vars), queries, cache: cache?.renders });
+  if (cache) {
+    try {
+      saveCache(files, cache);
+    } catch {
+      /* read-only checkout */
+    }
+  }
   const ds: Diagnostic[] = [...result.diagnostics, ...alerts.diagnostics];
   for (const d of ds.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(ds) || !result.target) throw new ProjectError(ds.filter((x) => x.severity === 'error'));
   const rules = alerts.rules.filter((r) => r.rule.enabled).map((r) => ({ ...r, sql: r.queryText ? result.queries[r.rule.name]?.sql : undefined }));
+  if (!targetOverride) {
+    // like models: the compiled query of each alert, to read or run by hand
+    const dir = join(files.root, files.paths.target, 'compiled', files.project.name, files.paths.alerts);
+    try {
+      mkdirSync(dir, { recursive: true });
+      for (const r of rules) if (r.sql !== undefined) writeFileSync(join(dir, `${r.rule.name}.sql`), r.sql + '\n');
+    } catch {
+      /* a read-only checkout still evaluates */
+    }
+  }
   return { files, alerts, result, target: result.target, rules };
 }
 
@@ -140,7 +161,7 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
 // ---- evaluate
 
 export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?: boolean; at?: string; deliveryTimeout?: string; wait?: string }): Promise<void> {
-  const s = setupAlerts(o);
+  const s = setupAlerts(o, undefined, { tests: false });
   const rules = selectRules(s.rules, o.select);
   const at = parseAt(o.at);
   const policyMs = o.deliveryTimeout ? durationMs(o.deliveryTimeout) : NaN;
@@ -176,6 +197,7 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
     }
     for (const x of summary.suppressed) out(`  not notified: ${x.instance}: ${x.reason}`);
     const counts = (type: string) => summary.queued.filter((e) => e.type === type).length;
+    out(`Evaluated ${summary.outcomes.length} alert${summary.outcomes.length === 1 ? '' : 's'} in ${summary.evaluationSeconds.toFixed(3)}s.`);
     out(`Queued ${summary.queued.length} notification${summary.queued.length === 1 ? '' : 's'} (${counts('pagerduty')} PagerDuty, ${counts('slack')} Slack)${s.alerts.routes ? '' : ` — no ${s.alerts.routesFile}, nobody is notified`}.`);
     if (o.dryRun) {
       for (const e of summary.queued) {
@@ -217,7 +239,7 @@ export async function runAlertsTest(o: Common & { select?: string[] }): Promise<
     const adapter = await openAdapter(s.target, testFiles, 1);
     try {
       const rule = s.rules.find((r) => r.rule.name === t.test.alert)!;
-      const r = await runAlertTest(t, rule, s.alerts.routes, s.result.manifest, adapter);
+      const r = await runAlertTest(t, rule, s.alerts.routes, s.result.manifest, adapter, (p) => files.readFixture?.(p));
       out(`${i + 1} of ${tests.length} ${r.ok ? 'PASS' : 'FAIL'} ${t.test.alert}: ${t.test.name}`);
       if (!r.ok) {
         failed++;
@@ -304,7 +326,7 @@ export async function runAlertsNotifyTest(o: Common & { receiver: string; delive
 // ---- silences, status, outbox
 
 async function withStore<T>(o: Common, fn: (store: StateStore, s: Setup) => Promise<T>): Promise<T> {
-  const s = setupAlerts(o);
+  const s = setupAlerts(o, undefined, { tests: false });
   const needsWarehouse = !(o.stateFile || s.files.project.alerts?.state === 'file');
   const adapter = needsWarehouse ? await openWarehouse(s) : undefined;
   try {
@@ -402,7 +424,7 @@ export async function runAlertsStatus(o: Common): Promise<void> {
 // ---- scheduler
 
 export async function runAlertsScheduler(o: Common & { select?: string[]; deliveryTimeout?: string }): Promise<void> {
-  const s = setupAlerts(o);
+  const s = setupAlerts(o, undefined, { tests: false });
   const rules = selectRules(s.rules, o.select);
   const { Cron } = await import('croner');
   const { evaluateAlerts } = await import('../alerts/evaluate.js');

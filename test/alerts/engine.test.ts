@@ -26,7 +26,7 @@ import {
 } from '../../src/alerts/engine.js';
 import { AlertSchema, RoutesFileSchema, type AlertRule, type RoutesFile } from '../../src/alerts/schema.js';
 import { routeLabels, matchLabels, parseMatcher, silenceMatches, silenceActive, silencedBy, inhibitedBy, type Silence } from '../../src/alerts/routing.js';
-import { planNotifications, type OutboxEntry, type PlanInput } from '../../src/alerts/notify.js';
+import { planNotifications, SLACK_MAX_ITEMS, type OutboxEntry, type PlanInput } from '../../src/alerts/notify.js';
 import { fileStore, lockLive, LockBusyError, type StateDoc } from '../../src/alerts/state.js';
 import type { PagerDutyEvent, SlackMessage } from '../../src/alerts/delivery/types.js';
 
@@ -185,6 +185,19 @@ describe('time: toEpochMs', () => {
     expect(toEpochMs('2026-01-01T10:00:00+05:30')).toBe(Date.UTC(2026, 0, 1, 4, 30));
     expect(toEpochMs(1_700_000_000_000)).toBe(1_700_000_000_000);
     expect(toEpochMs(BigInt(1_700_000_000_000))).toBe(1_700_000_000_000);
+  });
+
+  it('reads dates and zone-less timestamps as UTC whatever the process time zone', () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      expect(new Date(2026, 0, 1).getTimezoneOffset()).toBe(300); // the zone did change
+      expect(toEpochMs('2026-01-01')).toBe(Date.UTC(2026, 0, 1));
+      expect(toEpochMs('2026-07-01 10:00:00')).toBe(Date.UTC(2026, 6, 1, 10));
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
   });
 
   it('is undefined for null and junk', () => {
@@ -709,7 +722,7 @@ function routes(route: Record<string, unknown>, inhibit_rules: unknown[] = []): 
 const TREE = routes({
   receiver: 'slack_ops',
   group_by: ['alertname'],
-  repeat_interval: '4h',
+  repeat_interval: '2h',
   routes: [
     { match: { severity: ['critical', 'error'] }, receiver: 'pd_main', continue: true, repeat_interval: '1h' },
     {
@@ -725,14 +738,14 @@ describe('routing: routeLabels', () => {
   const names = (labels: Record<string, string>) => routeLabels(TREE, labels).map((r) => r.receiver);
 
   it('no match -> the root receiver with the root settings', () => {
-    expect(routeLabels(TREE, { alertname: 'x', severity: 'info', team: 'other' })).toEqual([{ receiver: 'slack_ops', groupBy: ['alertname'], repeatMs: 4 * HOUR, path: 'route' }]);
+    expect(routeLabels(TREE, { alertname: 'x', severity: 'info', team: 'other' })).toEqual([{ receiver: 'slack_ops', groupBy: ['alertname'], repeatMs: 2 * HOUR, path: 'route' }]);
   });
 
   it('continue: true reaches the next matching sibling too', () => {
     const r = routeLabels(TREE, { alertname: 'x', severity: 'critical', team: 'web' });
     expect(r).toEqual([
       { receiver: 'pd_main', groupBy: ['alertname'], repeatMs: HOUR, path: 'route.routes[0]' },
-      { receiver: 'slack_team', groupBy: ['alertname'], repeatMs: 4 * HOUR, path: 'route.routes[2]' },
+      { receiver: 'slack_team', groupBy: ['alertname'], repeatMs: 2 * HOUR, path: 'route.routes[2]' },
     ]);
   });
 
@@ -748,11 +761,11 @@ describe('routing: routeLabels', () => {
 
   it('nested routes inherit receiver, group_by and repeat_interval', () => {
     expect(routeLabels(TREE, { severity: 'warning', team: 'db', cluster: 'prod' })).toEqual([
-      { receiver: 'pd_db', groupBy: ['alertname', 'cluster'], repeatMs: 4 * HOUR, path: 'route.routes[1].routes[0]' },
+      { receiver: 'pd_db', groupBy: ['alertname', 'cluster'], repeatMs: 2 * HOUR, path: 'route.routes[1].routes[0]' },
     ]);
     // the db route has no receiver of its own: the root's is inherited
     expect(routeLabels(TREE, { severity: 'warning', team: 'db', cluster: 'dev' })).toEqual([
-      { receiver: 'slack_ops', groupBy: ['alertname', 'cluster'], repeatMs: 4 * HOUR, path: 'route.routes[1]' },
+      { receiver: 'slack_ops', groupBy: ['alertname', 'cluster'], repeatMs: 2 * HOUR, path: 'route.routes[1]' },
     ]);
     expect(names({ severity: 'critical', team: 'db', cluster: 'prod' })).toEqual(['pd_main', 'pd_db']);
   });
@@ -994,10 +1007,12 @@ describe('planNotifications', () => {
     });
     const i = firing();
     const s: Record<string, InstanceState> = { [i.key]: i };
-    // slack_team is routed to but silenced out of the first trigger by hand: it never heard of it
     const p0 = plan(s, T0, { routes: RR });
     expect(sent(p0.entries)).toEqual(['pd_main:trigger', 'slack_quiet:trigger', 'slack_team:trigger']);
+    // by hand: slack_team is routed to but never heard of it (say it was added to routes.yaml since),
+    // and pd_db already got the resolve of an earlier episode
     delete i.notified.slack_team;
+    i.notified.pd_db = { at: T0.toISOString(), action: 'resolve' };
 
     i.status = 'resolved';
     i.resolvedAt = plus(T0, MIN).toISOString();
@@ -1112,6 +1127,19 @@ describe('planNotifications', () => {
       const p = plan({ [a.key]: a }, T0, { rules: new Map([[r.name, r]]), routes: RS });
       const att = (p.entries[0].body as SlackMessage).attachments as Array<{ blocks: Array<{ type: string }> }>;
       expect(att[0].blocks.map((b) => b.type)).toEqual(['section', 'section', 'context']);
+    });
+
+    it(`a big group goes out in parts of at most SLACK_MAX_ITEMS (${SLACK_MAX_ITEMS}) instances`, () => {
+      const n = SLACK_MAX_ITEMS + 5;
+      const s: Record<string, InstanceState> = {};
+      for (let k = 0; k < n; k++) {
+        const i = mk(`cap${String(k).padStart(3, '0')}`, k);
+        s[i.key] = i;
+      }
+      const p = plan(s, T0, opts);
+      expect(p.entries.map((e) => e.items.length)).toEqual([SLACK_MAX_ITEMS, 5]);
+      expect(p.entries.map((e) => ((e.body as SlackMessage).attachments as unknown[]).length)).toEqual([SLACK_MAX_ITEMS, 5]);
+      expect(new Set(p.entries.flatMap((e) => e.items.map((x) => x.instance))).size).toBe(n);
     });
 
     it('separate messages per group when the route groups by more labels', () => {
@@ -1279,6 +1307,24 @@ describe('state: fileStore', () => {
       d.silences[0].endsAt = T0.toISOString();
     });
     expect((await a.read()).silences[0].endsAt).toBe(T0.toISOString());
+  });
+
+  it('update() whose callback throws releases the lock and writes nothing', async () => {
+    const a = fileStore(path);
+    await a.update('seed', (d) => {
+      d.rules.r = { status: 'ok' };
+    });
+    await expect(
+      a.update('vigil alerts silence', (d) => {
+        d.rules.r = { status: 'error', error: 'half-done' };
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    // this process is alive: a lock left behind would block every other run for the whole lease
+    const b = fileStore(path);
+    const doc = await b.lock('next');
+    expect(doc.rules.r).toEqual({ status: 'ok' });
+    await b.unlock(doc);
   });
 
   it('a lock left by a dead process on this host is taken over', async () => {
