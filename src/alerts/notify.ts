@@ -147,7 +147,7 @@ export function pagerDutyEvent(it: Item, source: string): PagerDutyEvent {
   const summary = rule ? summaryOf(inst, rule) : inst.key;
   const details: Record<string, unknown> = { alert: inst.alert, state: inst.kind === 'row' ? 'firing' : inst.kind, labels: inst.labels, row: inst.values, first_fired_at: inst.firedAt, active_since: inst.activeSince };
   if (rule?.details) details.details = renderTemplate(rule.details, inst, rule);
-  if (rule?.description) details.description = rule.description;
+  if (rule?.description) details.description = renderTemplate(rule.description, inst, rule);
   const ls = links(inst, rule).filter((l) => /^https?:\/\//.test(l.href));
   return {
     event_action: 'trigger',

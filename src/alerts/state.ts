@@ -247,7 +247,10 @@ export async function warehouseStore(adapter: Adapter, schema: string, leaseMs?:
       const now = d.current_timestamp();
       try {
         if (expected === undefined) {
-          await adapter.execute(`insert into ${rel} (id, version, body, updated_at) select ${id}, 1, ${d.literal(body)}, ${now} where not exists (select 1 from ${rel} where id = ${id})`);
+          // (BigQuery allows WHERE only after a FROM: select from a one-row subquery)
+          await adapter.execute(
+            `insert into ${rel} (id, version, body, updated_at) select * from (select ${id} as id, 1 as version, ${d.literal(body)} as body, ${now} as updated_at) as first_state where not exists (select 1 from ${rel} where id = ${id})`,
+          );
         } else {
           await adapter.execute(`update ${rel} set version = ${expected + 1}, body = ${d.literal(body)}, updated_at = ${now} where id = ${id} and version = ${expected}`);
         }

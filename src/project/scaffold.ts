@@ -1,7 +1,7 @@
 /**
  * `vigil init [dir]`: a small working project — DuckDB target, the demo's audit-log source,
- * a staging model, a daily mart with tests, a singular test, a macro, and empty alert and
- * dashboard folders. `vigil demo && vigil build` works in it straight away.
+ * a staging model, a daily mart with tests, a singular test, a macro, an alert rule with its
+ * routes and offline test, and an empty dashboards folder. `vigil demo && vigil build` works in it straight away.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -63,20 +63,26 @@ group by 1, 2
     description: Interactions per day and capability.
     columns:
       - name: date
+        data_type: date
         description: UTC day.
         tests: [not_null]
       - name: capability
+        data_type: varchar
         description: Copilot feature invoked ('unknown' when missing).
         tests: [not_null]
       - name: interaction_count
+        data_type: bigint
         description: Rows that day.
       - name: error_count
+        data_type: bigint
         description: Rows whose status is not 'success' (missing status counts as an error).
       - name: error_rate
+        data_type: double
         description: error_count / interaction_count.
         tests:
           - expression_is_true: { expression: "error_rate between 0 and 1" }
       - name: p95_latency_ms
+        data_type: double
         description: percentile_disc(0.95) of durationMs.
     tests:
       - unique_combination_of_columns: { combination_of_columns: [date, capability] }
@@ -87,7 +93,43 @@ group by 1, 2
     'tests/assert_no_future_events.sql': `-- returns the failing rows: interactions stamped in the future
 select * from {{ ref('stg_events') }} where created_at > current_timestamp + interval '1 hour'
 `,
-    'alerts/.gitkeep': '',
+    'alerts/events.yaml': `# Alert rules: vigil alerts evaluate --dry-run (see docs/alerts.md in the vigil repository)
+alerts:
+  - name: error_rate_high
+    description: More than 5% of a day's interactions failed, over at least 100 interactions.
+    severity: warning
+    labels: { team: data }
+    schedule: "*/15 * * * *"
+    query: |
+      select date, capability, interaction_count, error_rate
+      from {{ ref('events_daily') }}
+      where date >= {{ dateadd('day', -1, current_date()) }} and interaction_count >= 100
+    group_by: [capability]
+    condition: { type: threshold, column: error_rate, op: ">", value: 0.05 }
+    summary: "{{ capability }}: {{ (error_rate * 100) | round(1) }}% errors on {{ date }}"
+`,
+    'alerts/routes.yaml': `# Who hears what. Secrets come from the environment: export SLACK_WEBHOOK_URL=https://hooks.slack.com/services/...
+receivers:
+  - name: slack
+    slack: { webhook_url_env: SLACK_WEBHOOK_URL }
+route:
+  receiver: slack
+`,
+    'alerts/tests/events_tests.yaml': `# vigil alerts test: the rule on given rows, at given times; nothing is sent
+tests:
+  - name: fires above 5% errors, quiet below
+    alert: error_rate_high
+    given:
+      ref('events_daily'):
+        - { date: 2026-03-10, capability: chat, interaction_count: 200, error_rate: 0.08 }
+        - { date: 2026-03-10, capability: draft, interaction_count: 200, error_rate: 0.01 }
+    evaluations:
+      - at: 2026-03-10T12:00:00Z
+        expect:
+          - { labels: { capability: chat }, state: firing }
+        notifications:
+          - { receiver: slack, action: trigger, labels: { capability: chat }, summary: "chat: 8% errors" }
+`,
     'dashboards/.gitkeep': '',
     '.gitignore': '.vigil/\ntarget/\n',
   };

@@ -82,7 +82,8 @@ describe('a query that fails raises an error notification instead of passing sil
     const dir = project({ 'alerts/a.yaml': GOOD_ALERT, 'alerts/routes.yaml': ROUTES });
     expect(vigil(dir, ['build']).code).toBe(0);
     const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
-    const ev = (at: string) => vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json', '--at', at], env);
+    // state in the warehouse (the default): table analytics.vigil_alert_state in the DuckDB file
+    const ev = (at: string) => vigilAsync(dir, ['alerts', 'evaluate', '--at', at], env);
     const ok = await ev('2026-03-10T10:00:00Z');
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toContain('inactive -> firing {capability=chat} — chat has 12');
@@ -107,6 +108,10 @@ describe('a query that fails raises an error notification instead of passing sil
     expect(fixed.stdout).toContain('firing -> resolved {vigil_state=error}');
     expect(pd.events.map((e) => e.event_action)).toEqual(['trigger', 'trigger', 'resolve']);
     expect(pd.incidents.size).toBe(2);
+    const status = vigil(dir, ['alerts', 'status']);
+    expect(status.stdout).toContain('State in table "analytics"."vigil_alert_state"');
+    expect(status.stdout).toContain('firing   many{capability="chat"}');
+    expect(status.stdout).toContain('Outbox: 0 pending, 0 rejected, 3 sent');
   });
 });
 

@@ -37,6 +37,13 @@ describe('vigil init', () => {
     expect(b.code, b.stdout + b.stderr).toBe(0);
     const rows = await query<{ n: number }>(dir, 'select sum(interaction_count)::int as n from analytics.events_daily');
     expect(rows[0].n).toBe(2000);
+    // the starter alert: its offline test passes, and it evaluates against the built mart
+    const at = vigil(dir, ['alerts', 'test']);
+    expect(at.code, at.stdout + at.stderr).toBe(0);
+    expect(at.stdout).toContain('1 passed, 0 failed');
+    const ev = vigil(dir, ['alerts', 'evaluate', '--dry-run']);
+    expect(ev.code, ev.stdout + ev.stderr).toBe(0);
+    expect(ev.stdout).toMatch(/error_rate_high +\d+ firing/);
     const again = vigil(parent, ['init', 'my-project']);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('already exists');

@@ -1,0 +1,75 @@
+/**
+ * Alerts on BigQuery, offline: every shipped alert query compiled for the `prod` target (with
+ * the evaluation time bound) and every statement of the warehouse state store parse with
+ * sql-parser-cst's BigQuery grammar. BigQuery itself cannot be reached from here.
+ */
+import { describe, expect, it } from 'vitest';
+import { parse } from 'sql-parser-cst';
+import { loadProject } from '../../src/project/load-project.js';
+import { compileProject } from '../../src/compile/compile-project.js';
+import { loadAlerts } from '../../src/alerts/load-alerts.js';
+import { bindEvalTime } from '../../src/alerts/evaluate.js';
+import { warehouseStore } from '../../src/alerts/state.js';
+import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
+import type { Adapter } from '../../src/adapters/adapter.js';
+import { REPO } from '../helpers.js';
+
+describe('shipped alert queries for BigQuery', () => {
+  const files = loadProject(REPO);
+  const alerts = loadAlerts(files);
+  const queries = alerts.rules.filter((r) => r.queryText).map((r) => ({ key: r.rule.name, file: r.file, text: r.queryText!, ...r.queryAt }));
+  const result = compileProject(files, { target: 'prod', env: { AI_AUDIT_BQ_PROJECT: 'vigil-golden' }, queries });
+  it('compile without errors', () => {
+    expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(Object.keys(result.queries).sort()).toEqual(queries.map((q) => q.key).sort());
+  });
+  it.each(queries.map((q) => q.key))('%s parses, with the evaluation time bound', (key) => {
+    const sql = bindEvalTime(result.queries[key].sql, 'bigquery', new Date('2026-03-10T18:00:00Z'));
+    expect(sql).not.toMatch(/CURRENT_(DATE|TIMESTAMP)\(\)/i);
+    expect(sql).toMatch(/`vigil-golden`\.`analytics`\.|`raw`\.`ai_audit_logs`/);
+    expect(() => parse(sql, { dialect: 'bigquery' })).not.toThrow();
+  });
+});
+
+describe('the alert state store on BigQuery', () => {
+  it('creates, inserts, compare-and-sets and reads back with statements BigQuery parses', async () => {
+    const statements: string[] = [];
+    let exists = false;
+    let stored: { version: number; body: string } | undefined;
+    let lastLongLiteral = '';
+    const dialect = { ...bigQueryDialect, literal: (v: string | number | boolean | null) => (typeof v === 'string' && v.length > 20 && (lastLongLiteral = v), bigQueryDialect.literal(v)) };
+    const adapter = {
+      type: 'bigquery',
+      dialect,
+      maxConcurrency: 1,
+      async relationExists() {
+        return exists ? 'table' : null;
+      },
+      async ensureSchema() {},
+      async execute(sql: string) {
+        statements.push(sql);
+        if (/^create table/i.test(sql)) exists = true;
+        else if (/^insert/i.test(sql)) stored ??= { version: 1, body: lastLongLiteral };
+        else if (/^update/i.test(sql)) {
+          const m = /version = (\d+)$/.exec(sql)!;
+          if (stored && stored.version === Number(m[1])) stored = { version: stored.version + 1, body: lastLongLiteral };
+        }
+      },
+      async query(sql: string) {
+        statements.push(sql);
+        return stored ? [{ version: stored.version, body: stored.body }] : [];
+      },
+    } as unknown as Adapter;
+    const store = await warehouseStore(adapter, 'analytics');
+    const doc = await store.lock('test');
+    doc.silences.push({ id: 'abc', matchers: [{ label: 'capability', op: '=', value: "it's \\ quoted" }], startsAt: '2026-01-01T00:00:00Z', endsAt: '2026-01-02T00:00:00Z', comment: 'x', createdBy: 't', createdAt: '2026-01-01T00:00:00Z' });
+    await store.save(doc);
+    await store.unlock(doc);
+    const back = await store.read();
+    expect(back.silences[0].matchers[0].value).toBe("it's \\ quoted");
+    expect(back.lock).toBeUndefined();
+    expect(statements.some((s) => /^create table if not exists `analytics`.`vigil_alert_state`/i.test(s))).toBe(true);
+    expect(statements.filter((s) => /^update/i.test(s)).length).toBe(2);
+    for (const s of statements) expect(() => parse(s, { dialect: 'bigquery' }), s.slice(0, 200)).not.toThrow();
+  });
+});
