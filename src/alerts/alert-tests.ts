@@ -8,7 +8,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { ColumnInfo, Manifest } from '../compile/manifest.js';
 import { parseCsv, rowsSelect, type Scalar } from '../testing/unit-tests.js';
 import { advance, inActiveHours, judge, type InstanceState } from './engine.js';
-import { bindEvalTime, type CompiledRule } from './evaluate.js';
+import { fetchRows, type CompiledRule } from './evaluate.js';
 import type { LoadedTest } from './load-alerts.js';
 import { planNotifications, type OutboxEntry } from './notify.js';
 import type { RoutesFile } from './schema.js';
@@ -80,13 +80,6 @@ async function load(adapter: Adapter, given: Given, manifest: Manifest, readFixt
   return undefined;
 }
 
-async function syncRows(adapter: Adapter, manifest: Manifest): Promise<Array<Record<string, unknown>>> {
-  const schema = Object.values(manifest.sources).find((x) => x.sync)?.relation.schema;
-  const rel = schema ? { schema, identifier: 'vigil_sync_state' } : undefined;
-  if (!rel || !(await adapter.relationExists(rel))) return [];
-  return adapter.query(`select stream, last_synced_at, last_status, consecutive_failures from ${adapter.dialect.relation(rel)}`);
-}
-
 function labelsMatch(want: Record<string, string>, have: Record<string, string>): boolean {
   return Object.entries(want).every(([k, v]) => have[k] === v);
 }
@@ -122,18 +115,19 @@ export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: Ro
     }
     const ctx = { rule: rule.rule, activeHours: rule.activeHours };
     const runtime = (doc.rules[rule.rule.name] ??= { status: 'ok' });
-    let outcome: Parameters<typeof advance>[2] | undefined;
+    // exactly as evaluate: outside its active hours what fired resolves
+    let outcome: Parameters<typeof advance>[2] = { judged: [], noData: false };
     if (inActiveHours(ctx, at)) {
       try {
-        const rows = rule.sql !== undefined ? await adapter.query(bindEvalTime(rule.sql, 'duckdb', at)) : await syncRows(adapter, manifest);
+        const rows = await fetchRows(adapter, rule, at, Object.values(manifest.sources));
         const j = judge(ctx, rows, at, runtime);
         outcome = { judged: j.instances, noData: j.noData };
       } catch (e) {
         outcome = { error: (e as Error).message.split('\n')[0] };
       }
-      runtime.lastEvaluatedAt = at.toISOString();
     }
-    if (outcome) advance(ctx, doc.instances, outcome, at);
+    runtime.lastEvaluatedAt = at.toISOString();
+    advance(ctx, doc.instances, outcome, at);
     const states = Object.values(doc.instances).map((x: InstanceState) => ({ labels: x.labels, state: x.kind === 'row' ? x.status : x.status === 'resolved' ? 'resolved' : x.kind }));
     let entries: OutboxEntry[] = [];
     if (routes) entries = planNotifications({ instances: doc.instances, rules: new Map([[rule.rule.name, rule.rule]]), routes, silences: [], at, source: 'vigil/test', idPrefix: `t${i}` }).entries;

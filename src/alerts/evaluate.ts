@@ -22,10 +22,15 @@ import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type PagerDut
 export interface CompiledRule extends LoadedRule {
   /** Compiled SQL (undefined for sync freshness, which reads the sync state tables). */
   sql?: string;
+  /** Why the query did not compile (evaluate then raises the rule's error instance). */
+  compileError?: string;
 }
 
 export interface EvalContext {
   rules: CompiledRule[];
+  /** Every enabled rule of the project (also those not selected): instances of other rules are
+   * resolved, since their rule was deleted, renamed or disabled. */
+  knownRules?: Set<string>;
   routes?: RoutesFile;
   adapter: Adapter;
   store: StateStore;
@@ -69,6 +74,7 @@ export interface DeliverySummary {
   sent: number;
   rejected: number;
   pending: number;
+  uncertain: number;
   errors: string[];
 }
 
@@ -93,15 +99,50 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p.finally(() => clearTimeout(t)), new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`${what} timed out after ${Math.round(ms / 1000)}s`)), ms)))]);
 }
 
-async function syncStateRows(ctx: EvalContext): Promise<Array<Record<string, unknown>>> {
-  const schemas = [...new Set(ctx.sources.filter((s) => s.sync).map((s) => s.relation.schema))];
+/**
+ * The sync state of every synced source. Where a schema's state table exists, a declared
+ * stream missing from it was never synced: it appears with last_synced_at NULL (age "never").
+ * A warehouse where sync never ran at all (no state table) has no rows: nothing to judge.
+ */
+async function syncStateRows(adapter: Adapter, sources: SourceNode[]): Promise<Array<Record<string, unknown>>> {
+  const synced = sources.filter((s) => s.sync);
+  const schemas = [...new Set(synced.map((s) => s.relation.schema))];
   const rows: Array<Record<string, unknown>> = [];
   for (const schema of schemas) {
     const rel = { schema, identifier: 'vigil_sync_state' };
-    if (!(await ctx.adapter.relationExists(rel))) continue;
-    rows.push(...(await ctx.adapter.query(`select stream, last_synced_at, last_status, consecutive_failures from ${ctx.adapter.dialect.relation(rel)}`)));
+    if (!(await adapter.relationExists(rel))) continue;
+    const have = await adapter.query(`select stream, last_synced_at, last_status, consecutive_failures from ${adapter.dialect.relation(rel)}`);
+    rows.push(...have);
+    const known = new Set(have.map((r) => String(r.stream)));
+    for (const s of synced.filter((x) => x.relation.schema === schema)) {
+      const stream = `${s.source_name}.${s.name}`;
+      if (!known.has(stream)) rows.push({ stream, last_synced_at: null, last_status: 'never synced', consecutive_failures: 0 });
+    }
   }
   return rows;
+}
+
+/**
+ * The rows a rule judges at `at`: its compiled query with the evaluation time bound (or the
+ * sync state). Throws, to become the rule's error instance, when the query did not compile,
+ * fails, or lacks a column the rule reads. Shared by evaluate and the offline tests.
+ */
+export async function fetchRows(adapter: Adapter, r: CompiledRule, at: Date, sources: SourceNode[]): Promise<Array<Record<string, unknown>>> {
+  if (r.compileError) throw new Error(r.compileError);
+  const rows = r.sql === undefined ? await syncStateRows(adapter, sources) : await adapter.query(bindEvalTime(r.sql, adapter.type, at));
+  const missing = missingColumns(r.rule, rows);
+  if (missing.length) throw new Error(`the query returns no column ${missing.map((m) => `'${m}'`).join(', ')} that the rule reads (columns: ${Object.keys(rows[0]).join(', ')})`);
+  return rows;
+}
+
+/** The columns a rule reads from its rows; a missing one is an error, never a silent "0 firing". */
+function missingColumns(rule: CompiledRule['rule'], rows: Array<Record<string, unknown>>): string[] {
+  if (!rows.length) return [];
+  const c = rule.condition as Record<string, unknown>;
+  const needed = [...rule.group_by, ...(rule.time ? [rule.time] : []), ...['column', 'value', 'baseline'].map((k) => c[k]).filter((v): v is string => typeof v === 'string')];
+  if (c.type === 'freshness' && c.sync) return [];
+  const have = new Set(Object.keys(rows[0]));
+  return [...new Set(needed)].filter((n) => !have.has(n));
 }
 
 async function runRule(ctx: EvalContext, r: CompiledRule, doc: StateDoc, at: Date): Promise<RuleOutcome> {
@@ -118,14 +159,14 @@ async function runRule(ctx: EvalContext, r: CompiledRule, doc: StateDoc, at: Dat
     firing: Object.values(doc.instances).filter((i) => i.alert === rule.name && i.status === 'firing').length,
   });
   if (!inActiveHours(rc, at)) {
+    // outside its hours the rule does not apply: what fired resolves (and stops inhibiting others)
     runtime.status = 'outside_active_hours';
     runtime.lastEvaluatedAt = at.toISOString();
-    return done('outside_active_hours', []);
+    return done('outside_active_hours', advance(rc, doc.instances, { judged: [], noData: false }, at));
   }
   let rows: Array<Record<string, unknown>>;
   try {
-    const q = r.sql === undefined ? syncStateRows(ctx) : ctx.adapter.query(bindEvalTime(r.sql, ctx.adapter.type, at));
-    rows = await withTimeout(q, durationMs(rule.timeout), 'the query');
+    rows = await withTimeout(fetchRows(ctx.adapter, r, at, ctx.sources), durationMs(rule.timeout), 'the query');
   } catch (e) {
     const msg = redact((e as Error).message.split('\n').slice(0, 3).join(' ')).slice(0, 500);
     runtime.status = 'error';
@@ -157,6 +198,20 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     });
     await Promise.all(workers);
 
+    // instances of rules that no longer exist (deleted, renamed, disabled) resolve
+    if (ctx.knownRules) {
+      const iso = opts.at.toISOString();
+      for (const inst of Object.values(doc.instances)) {
+        if (ctx.knownRules.has(inst.alert)) continue;
+        if (inst.status === 'pending') delete doc.instances[inst.key];
+        else if (inst.status === 'firing') {
+          inst.status = 'resolved';
+          inst.resolvedAt = iso;
+          ctx.out(`  ${inst.key}: its rule is gone (deleted, renamed or disabled): resolved`);
+        }
+      }
+    }
+
     const planned = ctx.routes
       ? planNotifications({
           instances: doc.instances,
@@ -174,7 +229,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
       for (const i of Object.values(doc.instances)) if (i.status === 'resolved') delete doc.instances[i.key];
     }
     doc.outbox.push(...planned.entries);
-    const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: planned.entries, suppressed: planned.suppressed, delivery: { sent: 0, rejected: 0, pending: 0, errors: [] } };
+    const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: planned.entries, suppressed: planned.suppressed, delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] } };
     if (opts.dryRun) {
       summary.evaluationSeconds = (performance.now() - t0) / 1000;
       return summary;
@@ -192,10 +247,13 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
   }
 }
 
-/** Sent and rejected entries are kept a week for `vigil alerts outbox`, then dropped. */
+/** Sent and rejected entries are kept a week (at most 2,000) for `vigil alerts status`; pending and uncertain ones until they are dealt with. */
 export function pruneOutbox(doc: StateDoc, at: Date): void {
   const cutoff = at.getTime() - 7 * 86_400_000;
-  doc.outbox = doc.outbox.filter((e) => e.status === 'pending' || Date.parse(e.sentAt ?? e.createdAt) > cutoff).slice(-5000);
+  const open = (e: OutboxEntry) => e.status === 'pending' || e.status === 'uncertain';
+  const done = doc.outbox.filter((e) => !open(e) && Date.parse(e.sentAt ?? e.createdAt) > cutoff).slice(-2000);
+  const keep = new Set(done);
+  doc.outbox = doc.outbox.filter((e) => open(e) || keep.has(e));
 }
 
 type Resolved = { kind: 'pagerduty'; target: { routingKey: string; server: string }; limiter: { limit: number; ms: number } } | { kind: 'slack'; target: { url: string }; limiter: { limit: number; ms: number } };
@@ -207,13 +265,18 @@ export function resolveReceiver(rc: ReceiverConfig, env: NodeJS.ProcessEnv): Res
     if (!key) return `environment variable ${rc.pagerduty.routing_key_env} (routing key of receiver '${rc.name}') is not set`;
     addSecret(rc.pagerduty.routing_key_env, key);
     const server = (rc.pagerduty.server_env && env[rc.pagerduty.server_env]) || rc.pagerduty.server;
-    return { kind: 'pagerduty', target: { routingKey: key, server }, limiter: { limit: rc.pagerduty.rate_per_minute, ms: 60_000 } };
+    return { kind: 'pagerduty', target: { routingKey: key, server }, limiter: rateWindow(rc.pagerduty.rate_per_minute, 60_000) };
   }
   const url = env[rc.slack!.webhook_url_env];
   if (!url) return `environment variable ${rc.slack!.webhook_url_env} (webhook URL of receiver '${rc.name}') is not set`;
   addSecret(rc.slack!.webhook_url_env, url);
   if (!/^https?:\/\//.test(url)) return `environment variable ${rc.slack!.webhook_url_env} (receiver '${rc.name}') is not an http(s) URL`;
-  return { kind: 'slack', target: { url }, limiter: { limit: rc.slack!.rate_per_second, ms: 1000 } };
+  return { kind: 'slack', target: { url }, limiter: rateWindow(rc.slack!.rate_per_second, 1000) };
+}
+
+/** `rate` per `ms` as a whole number of events per window: 0.5/s is 1 per 2 s. */
+function rateWindow(rate: number, ms: number): { limit: number; ms: number } {
+  return Number.isInteger(rate) && rate >= 1 ? { limit: rate, ms } : { limit: 1, ms: Math.ceil(ms / rate) };
 }
 
 /**
@@ -221,7 +284,7 @@ export function resolveReceiver(rc: ReceiverConfig, env: NodeJS.ProcessEnv): Res
  * receiver (a resolve never overtakes its trigger), within the receiver's rate limit.
  */
 export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: DeliveryPolicy): Promise<DeliverySummary> {
-  const summary: DeliverySummary = { sent: 0, rejected: 0, pending: 0, errors: [] };
+  const summary: DeliverySummary = { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] };
   const pending = doc.outbox.filter((e) => e.status === 'pending');
   if (!pending.length) return summary;
   const receivers = new Map((ctx.routes?.receivers ?? []).map((r) => [r.name, r]));
@@ -238,6 +301,9 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
   // saves are serialized; a sent Slack message is recorded before the next one goes out
   let saving: Promise<void> = Promise.resolve();
   let lastSave = Date.now();
+  // a long delivery renews the lease, so no other run takes the lock over mid-send
+  const renew = setInterval(() => void save(true).catch(() => {}), Math.max(1000, ctx.store.leaseMs / 3));
+  renew.unref();
   const save = (force: boolean) => {
     if (!force && Date.now() - lastSave < 1000) return saving;
     lastSave = Date.now();
@@ -269,6 +335,7 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
           e.status = 'sent';
           e.sentAt = new Date().toISOString();
           delete e.lastError;
+          delete e.body;
           summary.sent++;
           ctx.out(`  sent ${e.type} ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')} -> ${name}`);
         } else if (res.status === 'rejected') {
@@ -276,11 +343,17 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
           e.lastError = redact(res.error);
           summary.rejected++;
           summary.errors.push(`${name}: ${e.type} refused the notification (HTTP ${res.httpStatus}): ${e.lastError}`);
+        } else if (res.ambiguous && r.kind === 'slack') {
+          // Slack has no dedup key: a post that may have arrived is not resent blindly
+          e.status = 'uncertain';
+          e.lastError = redact(res.error);
+          summary.uncertain++;
+          summary.errors.push(`${name}: a Slack message may or may not have been posted (${e.lastError}); it is NOT resent automatically, to avoid a double post: check the channel, then \`vigil alerts outbox --retry ${e.id}\` or \`--drop ${e.id}\``);
         } else {
           e.lastError = redact(res.error);
           const left = entries.length - i;
           summary.pending += left;
-          summary.errors.push(`${name}: ${e.lastError}${res.ambiguous ? ' (it may have arrived; it is resent on the next run)' : ''}; ${left} notification(s) stay in the outbox for the next run`);
+          summary.errors.push(`${name}: ${e.lastError}${res.ambiguous ? ' (it may have arrived; PagerDuty dedups it by dedup_key when resent)' : ''}; ${left} notification(s) stay in the outbox for the next run`);
           await save(true);
           return; // keep order: what follows waits for the next run too
         }
@@ -288,6 +361,7 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
       }
     }),
   );
+  clearInterval(renew);
   await save(true);
   return summary;
 }

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cron } from 'croner';
+import nunjucks from 'nunjucks';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { listFiles, type ProjectFiles } from '../project/load-project.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
@@ -107,6 +108,16 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
   const { rule, yaml } = lr;
   const c = rule.condition;
   try {
+    new Intl.DateTimeFormat('en-US', { timeZone: rule.schedule.timezone });
+  } catch {
+    ds.push(diag('E_ALERT', `alert '${rule.name}': schedule time zone '${rule.schedule.timezone}' is unknown`, at('schedule'), 'use an IANA name like UTC or America/Los_Angeles'));
+  }
+  for (const key of ['summary', 'details', 'description'] as const) {
+    const t = rule[key];
+    if (t) checkTemplate(t, `${key}`, rule.name, at(key), ds);
+  }
+  for (const [k, t] of Object.entries(rule.links)) checkTemplate(t, `links.${k}`, rule.name, at('links', k), ds);
+  try {
     new Cron(rule.schedule.cron, { timezone: rule.schedule.timezone, paused: true });
   } catch (e) {
     ds.push(diag('E_ALERT', `alert '${rule.name}': schedule '${rule.schedule.cron}' (${rule.schedule.timezone}) is not valid: ${(e as Error).message}`, at('schedule'), 'a five-field cron like "*/15 * * * *", and an IANA time zone'));
@@ -150,6 +161,19 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
     }
     lr.queryText = `select * from {{ ref('${rule.model}') }}${rule.where ? `\nwhere ${rule.where}` : ''}`;
     lr.queryAt = yaml.locate([...lr.path, rule.where ? 'where' : 'model']);
+  }
+}
+
+const templates = new nunjucks.Environment(null, { autoescape: false });
+
+/** Summary, details and links are nunjucks templates: a syntax error is reported here, not in a page. */
+function checkTemplate(text: string, what: string, rule: string, loc: { file: string; line: number; column: number }, ds: Diagnostic[]): void {
+  try {
+    // parse now (eagerly: the 4th argument, missing from the typings), render at evaluation
+    (nunjucks.compile as unknown as (src: string, env: nunjucks.Environment, path?: string, eager?: boolean) => unknown)(text, templates, undefined, true);
+  } catch (e) {
+    const msg = (e as Error).message.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? String(e);
+    ds.push(diag('E_ALERT', `alert '${rule}': ${what} is not a valid template: ${msg}`, loc, 'templates use {{ column }}, filters like {{ x | round(1) }}'));
   }
 }
 

@@ -20,13 +20,16 @@ export interface OutboxEntry {
   receiver: string;
   type: 'pagerduty' | 'slack';
   createdAt: string;
-  status: 'pending' | 'sent' | 'rejected';
+  /** uncertain: a Slack post timed out after it was sent — it may have arrived, so it is not resent
+   * blindly; `vigil alerts outbox --retry` resends it. */
+  status: 'pending' | 'sent' | 'rejected' | 'uncertain';
   attempts: number;
   lastError?: string;
   sentAt?: string;
   /** What it says, for tests and `vigil alerts outbox`: instance key + action. */
   items: Array<{ instance: string; alert: string; action: 'trigger' | 'resolve'; labels: Record<string, string>; summary: string }>;
-  body: PagerDutyEvent | SlackMessage;
+  /** Dropped once sent (the state stays small); kept while pending, uncertain or rejected. */
+  body?: PagerDutyEvent | SlackMessage;
 }
 
 export interface PlanInput {

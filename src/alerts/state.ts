@@ -15,6 +15,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, s
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
+import { WarehouseError } from '../errors.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
 import type { OutboxEntry } from './notify.js';
 import type { Silence } from './routing.js';
@@ -43,16 +44,32 @@ export function emptyState(): StateDoc {
   return { format: 1, instances: {}, rules: {}, silences: [], outbox: [] };
 }
 
-/** The storage primitive: read the current version, or replace it only if it is still `expected`. */
+/**
+ * The storage primitive: read the current version, create the empty version-0 document when
+ * there is none (idempotent: concurrent first runs write the same bytes), or replace it only
+ * if it is still `expected`. The lock is only ever taken through `cas`.
+ */
 interface CasBackend {
   get(): Promise<{ version: number; body: string } | undefined>;
-  cas(expected: number | undefined, body: string): Promise<boolean>;
+  init(body: string): Promise<void>;
+  cas(expected: number, body: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
-export class LockBusyError extends Error {
+/** The first document: no lock, a fixed writeId, so every first run writes identical bytes. */
+const INITIAL_BODY = JSON.stringify({ ...emptyState(), writeId: 'initial' });
+
+/** A state problem the user can act on (exit 1, no stack trace). */
+export class StateError extends WarehouseError {
+  constructor(message: string) {
+    super(message, '');
+    this.name = 'StateError';
+  }
+}
+
+export class LockBusyError extends StateError {
   constructor(public readonly lock: LockInfo) {
-    super(`another alert evaluation holds the state lock (${lock.command} on ${lock.host}, pid ${lock.pid}, since ${lock.acquiredAt}, lease until ${lock.until}); nothing was evaluated or sent`);
+    super(`another vigil alerts command holds the state lock (${lock.command} on ${lock.host}, pid ${lock.pid}, since ${lock.acquiredAt}, lease until ${lock.until}); nothing was changed or sent`);
     this.name = 'LockBusyError';
   }
 }
@@ -80,30 +97,34 @@ export class StateStore {
   constructor(
     private readonly backend: CasBackend,
     readonly description: string,
-    private readonly leaseMs = 10 * 60_000,
+    readonly leaseMs = 10 * 60_000,
   ) {}
 
   /** The current document, without locking (for listing). */
   async read(): Promise<StateDoc> {
     const cur = await this.backend.get();
-    this.version = cur?.version;
-    return cur ? parse(cur.body) : emptyState();
+    return cur ? parse(cur.body, this.description) : emptyState();
   }
 
   /** Take the lock, waiting up to `waitMs` for another holder to finish. */
   async lock(command: string, waitMs = 0): Promise<StateDoc> {
     const deadline = Date.now() + waitMs;
     for (let attempt = 0; ; attempt++) {
-      const cur = await this.backend.get();
-      const doc = cur ? parse(cur.body) : emptyState();
+      let cur = await this.backend.get();
+      if (!cur) {
+        await this.backend.init(INITIAL_BODY);
+        cur = await this.backend.get();
+        if (!cur) throw new StateError(`could not create the alert state in ${this.description}`);
+      }
+      const doc = parse(cur.body, this.description);
       if (doc.lock && doc.lock.owner !== this.owner && lockLive(doc.lock)) {
         if (Date.now() >= deadline) throw new LockBusyError(doc.lock);
         await sleep(Math.min(500, 50 * 2 ** attempt));
         continue;
       }
       doc.lock = { owner: this.owner, host: hostname(), pid: process.pid, acquiredAt: new Date().toISOString(), until: new Date(Date.now() + this.leaseMs).toISOString(), command };
-      if (await this.write(cur?.version, doc)) return doc;
-      if (Date.now() >= deadline && attempt > 5) throw new Error('could not take the alert state lock: the state kept changing under us');
+      if (await this.write(cur.version, doc)) return doc;
+      if (Date.now() >= deadline && attempt > 5) throw new StateError(`could not take the alert state lock in ${this.description}: the state kept changing under us; try again`);
     }
   }
 
@@ -111,14 +132,14 @@ export class StateStore {
   async save(doc: StateDoc): Promise<void> {
     if (doc.lock?.owner !== this.owner) throw new Error('internal: save() without holding the alert state lock');
     doc.lock.until = new Date(Date.now() + this.leaseMs).toISOString();
-    if (!(await this.write(this.version, doc))) throw new Error('lost the alert state lock (its lease ran out and another run took it over); this run stops without sending more');
+    if (this.version === undefined || !(await this.write(this.version, doc))) throw new StateError(`lost the alert state lock in ${this.description} (its lease ran out and another run took it over); this run stops without sending more`);
   }
 
   async unlock(doc: StateDoc): Promise<void> {
     if (doc.lock?.owner !== this.owner) return;
     const copy = { ...doc };
     delete copy.lock;
-    if (!(await this.write(this.version, copy))) throw new Error('lost the alert state lock before releasing it');
+    if (this.version === undefined || !(await this.write(this.version, copy))) throw new StateError(`lost the alert state lock in ${this.description} before releasing it`);
     delete doc.lock;
   }
 
@@ -140,20 +161,25 @@ export class StateStore {
     await this.backend.close();
   }
 
-  private async write(expected: number | undefined, doc: StateDoc): Promise<boolean> {
+  private async write(expected: number, doc: StateDoc): Promise<boolean> {
     doc.writeId = randomBytes(8).toString('hex');
     const ok = await this.backend.cas(expected, JSON.stringify(doc));
     if (!ok) return false;
     // confirm it is ours (a backend without affected-row counts re-reads)
     const now = await this.backend.get();
-    if (!now || parse(now.body).writeId !== doc.writeId) return false;
+    if (!now || parse(now.body, this.description).writeId !== doc.writeId) return false;
     this.version = now.version;
     return true;
   }
 }
 
-function parse(body: string): StateDoc {
-  const d = JSON.parse(body) as StateDoc;
+function parse(body: string, where: string): StateDoc {
+  let d: StateDoc;
+  try {
+    d = JSON.parse(body) as StateDoc;
+  } catch (e) {
+    throw new StateError(`the alert state in ${where} is not valid JSON (${(e as Error).message}); restore it, or delete it to start over (firing alerts would be notified again)`);
+  }
   d.instances ??= {};
   d.rules ??= {};
   d.silences ??= [];
@@ -168,21 +194,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function fileStore(path: string, leaseMs?: number): StateStore {
   const mutex = `${path}.lock`;
   const withMutex = async <T>(fn: () => T): Promise<T> => {
-    mkdirSync(dirname(path), { recursive: true });
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (e) {
+      throw new StateError(`cannot create the folder of the alert state file ${path}: ${(e as Error).message}`);
+    }
     for (let i = 0; ; i++) {
       try {
         const fd = openSync(mutex, 'wx');
         closeSync(fd);
         break;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateError(`cannot write next to the alert state file ${path}: ${(e as Error).message}`);
         // a mutex older than 10 s belongs to a process that died inside the critical section
         try {
           if (Date.now() - statSync(mutex).mtimeMs > 10_000) unlinkSync(mutex);
         } catch {
           /* gone meanwhile */
         }
-        if (i > 400) throw new Error(`alert state file ${path} stays locked by ${mutex}; remove it if no vigil process is running`);
+        if (i > 400) throw new StateError(`alert state file ${path} stays locked by ${mutex}; remove it if no vigil process is running`);
         await sleep(25);
       }
     }
@@ -198,17 +228,26 @@ export function fileStore(path: string, leaseMs?: number): StateStore {
   };
   const get = () => {
     if (!existsSync(path)) return undefined;
-    const j = JSON.parse(readFileSync(path, 'utf8')) as { version: number; state: unknown };
+    let j: { version: number; state: unknown };
+    try {
+      j = JSON.parse(readFileSync(path, 'utf8')) as { version: number; state: unknown };
+    } catch (e) {
+      throw new StateError(`the alert state file ${path} is not valid JSON (${(e as Error).message}); restore it, or delete it to start over (firing alerts would be notified again)`);
+    }
     return { version: j.version, body: JSON.stringify(j.state) };
+  };
+  const write = (version: number, body: string) => {
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ version, state: JSON.parse(body) }, null, 1));
+    renameSync(tmp, path);
   };
   const backend: CasBackend = {
     get: async () => withMutex(get),
+    init: async (body) => withMutex(() => (get() ? undefined : write(0, body))),
     cas: async (expected, body) =>
       withMutex(() => {
         if (get()?.version !== expected) return false;
-        const tmp = `${path}.${process.pid}.tmp`;
-        writeFileSync(tmp, JSON.stringify({ version: (expected ?? 0) + 1, state: JSON.parse(body) }, null, 1));
-        renameSync(tmp, path);
+        write(expected + 1, body);
         return true;
       }),
     close: async () => {},
@@ -229,12 +268,6 @@ export async function warehouseStore(adapter: Adapter, schema: string, leaseMs?:
   const pk = adapter.type === 'bigquery' ? '' : ' primary key';
   // created on the first write: reading (dry runs, status) leaves the warehouse untouched
   let exists = (await adapter.relationExists({ schema, identifier: ALERT_STATE_TABLE })) !== null;
-  const create = async () => {
-    if (exists) return;
-    await adapter.ensureSchema(schema);
-    await adapter.execute(`create table if not exists ${rel} (id ${text}${pk}, version ${int} not null, body ${text} not null, updated_at ${ts})`);
-    exists = true;
-  };
   const id = d.literal('state');
   const backend: CasBackend = {
     get: async () => {
@@ -242,21 +275,30 @@ export async function warehouseStore(adapter: Adapter, schema: string, leaseMs?:
       const rows = await adapter.query<{ version: unknown; body: unknown }>(`select version, body from ${rel} where id = ${id} order by version desc limit 1`);
       return rows[0] ? { version: Number(rows[0].version), body: String(rows[0].body) } : undefined;
     },
-    cas: async (expected, body) => {
-      await create();
-      const now = d.current_timestamp();
+    init: async (body) => {
+      if (!exists) {
+        await adapter.ensureSchema(schema);
+        await adapter.execute(`create table if not exists ${rel} (id ${text}${pk}, version ${int} not null, body ${text} not null, updated_at ${ts})`);
+        exists = true;
+      }
       try {
-        if (expected === undefined) {
-          // (BigQuery allows WHERE only after a FROM: select from a one-row subquery)
-          await adapter.execute(
-            `insert into ${rel} (id, version, body, updated_at) select * from (select ${id} as id, 1 as version, ${d.literal(body)} as body, ${now} as updated_at) as first_state where not exists (select 1 from ${rel} where id = ${id})`,
-          );
-        } else {
-          await adapter.execute(`update ${rel} set version = ${expected + 1}, body = ${d.literal(body)}, updated_at = ${now} where id = ${id} and version = ${expected}`);
-        }
+        // (BigQuery allows WHERE only after a FROM: select from a one-row subquery.) Two first
+        // runs may both insert on BigQuery (no primary key): the rows are identical, version 0,
+        // and the first compare-and-set UPDATE moves them all at once.
+        await adapter.execute(
+          `insert into ${rel} (id, version, body, updated_at) select * from (select ${id} as id, 0 as version, ${d.literal(body)} as body, ${d.current_timestamp()} as updated_at) as first_state where not exists (select 1 from ${rel} where id = ${id})`,
+        );
       } catch (e) {
-        // a concurrent insert of the first row: the primary key refused ours
-        if (expected === undefined && /duplicate|unique|primary key|constraint/i.test((e as Error).message)) return false;
+        // a concurrent first run inserted it: fine
+        if (!/duplicate|unique|primary key|constraint|conflict/i.test((e as Error).message)) throw e;
+      }
+    },
+    cas: async (expected, body) => {
+      try {
+        await adapter.execute(`update ${rel} set version = ${expected + 1}, body = ${d.literal(body)}, updated_at = ${d.current_timestamp()} where id = ${id} and version = ${expected}`);
+      } catch (e) {
+        // BigQuery refuses one of two concurrent DML statements on a table; Postgres may fail serialization
+        if (/concurrent update|could not serialize|serialization failure|deadlock|conflict/i.test((e as Error).message)) return false;
         throw e;
       }
       return true; // the caller re-reads to see whose write won

@@ -43,7 +43,11 @@ function parseVars(v: string | undefined): Record<string, unknown> | undefined {
 }
 
 /** Load the project and its alerts, compile every alert query; all problems at once. */
-export function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; target: string }, opts: { tests?: boolean } = {}): Setup {
+/**
+ * `tolerate`: a rule whose query no longer compiles (a renamed model) does not stop the others:
+ * it is evaluated as an error instance, so someone hears about it (evaluate, run-scheduler).
+ */
+export function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; target: string }, opts: { tests?: boolean; tolerate?: boolean } = {}): Setup {
   const files = targetOverride?.files ?? loadProject(o.projectDir);
   const alerts = loadAlerts(files, opts);
   const queries = alerts.rules.filter((r) => r.queryText).map((r) => ({ key: r.rule.name, file: r.file, text: r.queryText!, ...r.queryAt }));
@@ -59,8 +63,20 @@ export function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; t
   }
   const ds: Diagnostic[] = [...result.diagnostics, ...alerts.diagnostics];
   for (const d of ds.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
-  if (hasErrors(ds) || !result.target) throw new ProjectError(ds.filter((x) => x.severity === 'error'));
-  const rules = alerts.rules.filter((r) => r.rule.enabled).map((r) => ({ ...r, sql: r.queryText ? result.queries[r.rule.name]?.sql : undefined }));
+  const inRule = (r: (typeof alerts.rules)[number], d: Diagnostic) =>
+    d.file === r.file && d.line !== undefined && d.line >= r.queryAt.line && d.line <= r.queryAt.line + (r.queryText ?? '').split('\n').length;
+  const broken = opts.tolerate ? alerts.rules.filter((r) => r.queryText && !result.queries[r.rule.name]) : [];
+  const tolerated = new Set(result.diagnostics.filter((d) => d.severity === 'error' && broken.some((r) => inRule(r, d))));
+  const fatal = ds.filter((x) => x.severity === 'error' && !tolerated.has(x));
+  if (fatal.length || !result.target) throw new ProjectError(fatal);
+  for (const d of tolerated) err(`${formatDiagnostic(d)}\n  (the alert is evaluated as an error instance until this is fixed)`);
+  const rules: CompiledRule[] = alerts.rules
+    .filter((r) => r.rule.enabled)
+    .map((r) => {
+      const sql = r.queryText ? result.queries[r.rule.name]?.sql : undefined;
+      const errs = [...tolerated].filter((d) => inRule(r, d));
+      return { ...r, sql, compileError: r.queryText && sql === undefined ? `its query does not compile: ${errs.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('; ') || 'see vigil alerts check'}` : undefined };
+    });
   if (!targetOverride) {
     // like models: the compiled query of each alert, to read or run by hand
     const dir = join(files.root, files.paths.target, 'compiled', files.project.name, files.paths.alerts);
@@ -107,9 +123,21 @@ async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Pro
 
 function parseAt(at: string | undefined): Date {
   if (!at) return new Date();
-  const d = new Date(at);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--at must be an ISO timestamp like 2026-11-22T09:00:00Z, got '${at}'`);
+  // a full ISO timestamp; without an offset it is UTC (never the machine's zone)
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?(Z|[+-]\d{2}:?\d{2})?$/.exec(at.trim());
+  const d = m ? new Date(`${m[1]}T${m[2] ?? '00:00'}${m[2] && m[2].length === 5 ? ':00' : ''}${m[3] ?? 'Z'}`) : new Date(NaN);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`--at must be an ISO timestamp like 2026-11-22T09:00:00Z (UTC unless it has an offset), got '${at}'`);
   return d;
+}
+
+/** --delivery-timeout: a duration, at most half the state lock's lease (so the lock never runs out mid-send). */
+function deliveryPolicy(value: string | undefined, files: ProjectFiles) {
+  const lease = files.project.alerts?.lock_lease ? durationMs(files.project.alerts.lock_lease) : 10 * 60_000;
+  if (value === undefined) return undefined;
+  const ms = durationMs(value);
+  if (Number.isNaN(ms) || ms <= 0) throw new UsageError(`--delivery-timeout must be a duration like 30s or 2m, got '${value}'`);
+  if (ms > lease / 2) throw new UsageError(`--delivery-timeout ${value} is longer than half the state lock's lease (${formatDuration(lease)}); raise alerts.lock_lease in project.yaml or shorten it`);
+  return ms;
 }
 
 // ---- check
@@ -117,6 +145,7 @@ function parseAt(at: string | undefined): Date {
 export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promise<void> {
   const s = setupAlerts(o);
   const problems: string[] = [];
+  if (!s.rules.length) out(`warning: no alert rules in ${s.files.paths.alerts}/*.yaml (see docs/alerts.md).`);
   out(`Checked ${s.rules.length} alert${s.rules.length === 1 ? '' : 's'} in ${s.files.paths.alerts}/: schemas valid, queries compile for target ${s.target.name} (${s.target.type}).`);
   if (!s.alerts.routes) {
     out(`warning: no ${s.alerts.routesFile}: evaluations keep state but notify nobody.`);
@@ -161,11 +190,14 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
 // ---- evaluate
 
 export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?: boolean; at?: string; deliveryTimeout?: string; wait?: string }): Promise<void> {
-  const s = setupAlerts(o, undefined, { tests: false });
+  const s = setupAlerts(o, undefined, { tests: false, tolerate: true });
+  if (!s.rules.length) {
+    out(`No alert rules in ${s.files.paths.alerts}/*.yaml: nothing to evaluate (see docs/alerts.md).`);
+    return;
+  }
   const rules = selectRules(s.rules, o.select);
   const at = parseAt(o.at);
-  const policyMs = o.deliveryTimeout ? durationMs(o.deliveryTimeout) : NaN;
-  if (o.deliveryTimeout && Number.isNaN(policyMs)) throw new UsageError(`--delivery-timeout must be a duration like 30s or 2m, got '${o.deliveryTimeout}'`);
+  const policyMs = deliveryPolicy(o.deliveryTimeout, s.files) ?? NaN;
   const waitMs = o.wait ? durationMs(o.wait) : 0;
   if (o.wait && Number.isNaN(waitMs)) throw new UsageError(`--wait must be a duration like 30s, got '${o.wait}'`);
   const adapter = await openWarehouse(s);
@@ -178,7 +210,7 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
     out(`${o.dryRun ? 'Dry run: evaluating' : 'Evaluating'} ${rules.length} alert${rules.length === 1 ? '' : 's'} on ${s.target.name} (${s.target.type}) at ${at.toISOString()}; state in ${store.description}`);
     try {
       summary = await evaluateAlerts(
-        { rules, routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
+        { rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
         { at, dryRun: !!o.dryRun, command: 'vigil alerts evaluate', lockWaitMs: waitMs, policy: Number.isNaN(policyMs) ? DEFAULT_POLICY : { ...DEFAULT_POLICY, deadlineMs: policyMs }, crashAfterSave: process.env.VIGIL_TEST_CRASH_AFTER_SAVE === '1' },
       );
     } catch (e) {
@@ -207,9 +239,9 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
       out('\nDry run: nothing was sent and the state was not changed.');
     } else {
       const d = summary.delivery;
-      out(`Delivered: ${d.sent} sent, ${d.pending} pending (retried next run), ${d.rejected} rejected.`);
+      out(`Delivered: ${d.sent} sent, ${d.pending} pending (retried next run), ${d.rejected} rejected${d.uncertain ? `, ${d.uncertain} uncertain (not resent)` : ''}.`);
       for (const e of d.errors) err(`error: ${e}`);
-      if (d.pending || d.rejected) process.exitCode = 1;
+      if (d.pending || d.rejected || d.uncertain) process.exitCode = 1;
     }
     if (summary.outcomes.some((x) => x.status === 'error')) process.exitCode = 1;
   } finally {
@@ -292,7 +324,8 @@ export async function runAlertsNotifyTest(o: Common & { receiver: string; delive
   if (typeof r === 'string') throw new UsageError(r);
   const { pagerDutyEvent, slackMessage } = await import('../alerts/notify.js');
   const { DEFAULT_POLICY } = await import('../alerts/delivery/types.js');
-  const policy = o.deliveryTimeout ? { ...DEFAULT_POLICY, deadlineMs: durationMs(o.deliveryTimeout) } : DEFAULT_POLICY;
+  const ms = deliveryPolicy(o.deliveryTimeout, files);
+  const policy = ms ? { ...DEFAULT_POLICY, deadlineMs: ms } : DEFAULT_POLICY;
   const now = new Date().toISOString();
   const id = randomBytes(4).toString('hex');
   const inst = {
@@ -414,22 +447,45 @@ export async function runAlertsStatus(o: Common): Promise<void> {
     for (const [name, r] of Object.entries(doc.rules).sort()) out(`  ${name}: ${r.status}${r.error ? ` — ${r.error}` : ''}${r.lastEvaluatedAt ? `, last evaluated ${r.lastEvaluatedAt}` : ''}`);
     out(`${inst.length} instance${inst.length === 1 ? '' : 's'}:`);
     for (const i of inst) out(`  ${i.status.padEnd(8)} ${i.key} since ${i.activeSince}${Object.keys(i.notified).length ? ` notified ${Object.keys(i.notified).join(', ')}` : ''}`);
-    const pending = doc.outbox.filter((e) => e.status === 'pending');
-    const rejected = doc.outbox.filter((e) => e.status === 'rejected');
-    out(`Outbox: ${pending.length} pending, ${rejected.length} rejected, ${doc.outbox.length - pending.length - rejected.length} sent (kept 7 days).`);
-    for (const e of [...pending, ...rejected]) out(`  ${e.status} ${e.type} -> ${e.receiver}: ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')}${e.lastError ? ` (${e.lastError})` : ''}`);
+    const by = (st: string) => doc.outbox.filter((e) => e.status === st);
+    const open = [...by('pending'), ...by('uncertain'), ...by('rejected')];
+    out(`Outbox: ${by('pending').length} pending, ${by('rejected').length} rejected, ${by('sent').length} sent (kept 7 days)${by('uncertain').length ? `, ${by('uncertain').length} uncertain` : ''}.`);
+    for (const e of open) out(`  ${e.id} ${e.status} ${e.type} -> ${e.receiver}: ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')}${e.lastError ? ` (${e.lastError})` : ''}`);
+  });
+}
+
+export async function runAlertsOutbox(o: Common & { retry?: string; drop?: string }): Promise<void> {
+  if (o.retry && o.drop) throw new UsageError('--retry and --drop together: choose one');
+  if (!o.retry && !o.drop) return runAlertsStatus(o);
+  await withStore(o, async (store) => {
+    const which = (o.retry ?? o.drop)!;
+    let n = 0;
+    await store.update(`vigil alerts outbox --${o.retry ? 'retry' : 'drop'}`, (doc) => {
+      const hit = (e: (typeof doc.outbox)[number]) => e.status !== 'sent' && (which === 'all' ? true : e.id === which || e.id.startsWith(which));
+      if (o.retry) {
+        for (const e of doc.outbox) if (hit(e) && e.body) (e.status = 'pending'), n++;
+      } else {
+        const before = doc.outbox.length;
+        doc.outbox = doc.outbox.filter((e) => !hit(e));
+        n = before - doc.outbox.length;
+      }
+    });
+    if (!n) throw new UsageError(`no unsent outbox entry matches '${which}' (list them with: vigil alerts status)`);
+    out(o.retry ? `${n} notification${n === 1 ? '' : 's'} will be sent by the next vigil alerts evaluate.` : `Dropped ${n} notification${n === 1 ? '' : 's'} from the outbox; they will not be sent.`);
   });
 }
 
 // ---- scheduler
 
 export async function runAlertsScheduler(o: Common & { select?: string[]; deliveryTimeout?: string }): Promise<void> {
-  const s = setupAlerts(o, undefined, { tests: false });
+  const s = setupAlerts(o, undefined, { tests: false, tolerate: true });
+  if (!s.rules.length) throw new UsageError(`no alert rules in ${s.files.paths.alerts}/*.yaml: nothing to schedule (see docs/alerts.md)`);
   const rules = selectRules(s.rules, o.select);
   const { Cron } = await import('croner');
   const { evaluateAlerts } = await import('../alerts/evaluate.js');
   const { DEFAULT_POLICY } = await import('../alerts/delivery/types.js');
-  const policy = o.deliveryTimeout ? { ...DEFAULT_POLICY, deadlineMs: durationMs(o.deliveryTimeout) } : DEFAULT_POLICY;
+  const ms = deliveryPolicy(o.deliveryTimeout, s.files);
+  const policy = ms ? { ...DEFAULT_POLICY, deadlineMs: ms } : DEFAULT_POLICY;
   const due = new Set<CompiledRule>();
   let running: Promise<void> | undefined;
   let stopping = false;
@@ -447,7 +503,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
         adapter = await openWarehouse(s);
         const store = await openStore(o, s, adapter);
         const sum = await evaluateAlerts(
-          { rules: batch, routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
+          { rules: batch, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
           { at: new Date(), dryRun: false, command: 'vigil alerts run-scheduler', lockWaitMs: 60_000, policy },
         );
         const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);

@@ -189,6 +189,13 @@ export function buildProgram(): Command {
     const { runAlertsStatus } = await import('./alerts-commands.js');
     return runAlertsStatus({ ...globals(cmd), ...o });
   });
+  alertOpts(alerts.command('outbox').description('notifications not delivered yet: list them, resend (--retry) or give them up (--drop)'))
+    .option('--retry <id|all>', 'send these again on the next evaluate (uncertain or rejected ones too)')
+    .option('--drop <id|all>', 'remove these unsent notifications for good')
+    .action(async (o, cmd: Command) => {
+      const { runAlertsOutbox } = await import('./alerts-commands.js');
+      return runAlertsOutbox({ ...globals(cmd), ...o });
+    });
   alertOpts(alerts.command('run-scheduler').description("long-running: evaluate each alert on its own cron schedule until SIGTERM; a failing alert never stops the others"))
     .option('-s, --select <alert...>', 'only these alerts')
     .option('--delivery-timeout <duration>', 'time budget per notification, retries included (default 60s)')

@@ -54,6 +54,8 @@ describe('invalid alert files: one clear error each, at its line', () => {
     ['bad time zone in active hours', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    active_hours: Mon-Fri 08:00-19:00 Mars/Olympus\n`, "alerts/a.yaml:7:19: error: alert 'a': active_hours 'Mon-Fri 08:00-19:00 Mars/Olympus': unknown time zone 'Mars/Olympus'"],
     ['ref typo inside a block query', `alerts:\n  - name: a\n    severity: info\n    query: |\n      select capability\n      from {{ ref('countz') }}\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:6:15: error: ref('countz') not found — did you mean 'counts'?"],
     ['column typo with model:', `alerts:\n  - name: a\n    severity: info\n    model: counts\n    condition: { type: threshold, column: nn, op: ">", value: 1 }\n    summary: s\n`, "alerts/a.yaml:5:43: error: alert 'a': column 'nn' not in counts — did you mean 'n'?"],
+    ['template syntax error', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: "rate {{ x | round(1) }"\n`, "alerts/a.yaml:6:14: error: alert 'a': summary is not a valid template: expected variable end"],
+    ['unknown schedule time zone', `alerts:\n  - name: a\n    severity: info\n    schedule: { cron: "* * * * *", timezone: Mars/Base }\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:4:15: error: alert 'a': schedule time zone 'Mars/Base' is unknown"],
     ['duplicate name', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n  - name: a\n    severity: info\n    query: select 2 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:7:11: error: alert 'a' is defined twice"],
   ])('%s', (_name, yaml, expected) => {
     const dir = project({ 'alerts/a.yaml': yaml });
@@ -112,6 +114,48 @@ describe('a query that fails raises an error notification instead of passing sil
     expect(status.stdout).toContain('State in table "analytics"."vigil_alert_state"');
     expect(status.stdout).toContain('firing   many{capability="chat"}');
     expect(status.stdout).toContain('Outbox: 0 pending, 0 rejected, 3 sent');
+  });
+});
+
+describe('rules that break or disappear are never silent', () => {
+  let pd: FakePagerDuty;
+  beforeAll(async () => {
+    pd = await startFakePagerDuty();
+  });
+  afterAll(() => pd?.close());
+
+  it('a query that stops compiling, a missing column, a renamed rule', async () => {
+    const dir = project({ 'alerts/a.yaml': GOOD_ALERT, 'alerts/routes.yaml': ROUTES });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
+    const ev = (at: string) => vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json', '--at', at], env);
+    expect((await ev('2026-03-10T10:00:00Z')).code).toBe(0);
+    expect(pd.events.map((e) => e.event_action)).toEqual(['trigger']);
+
+    // the model it reads was renamed: the other rules would still run; this one raises its error instance
+    writeFileSync(join(dir, 'alerts/a.yaml'), GOOD_ALERT.replace("ref('counts')", "ref('countz')"));
+    const broken = await ev('2026-03-10T10:05:00Z');
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain("alerts/a.yaml:4:41: error: ref('countz') not found — did you mean 'counts'?");
+    expect(broken.stdout).toMatch(/many +ERROR its query does not compile: alerts\/a.yaml:4:41: ref\('countz'\) not found/);
+    expect(pd.events.map((e) => e.event_action)).toEqual(['trigger', 'trigger']);
+    expect(pd.events[1].payload!.summary).toContain('[many] could not be evaluated');
+
+    // a condition column the query does not return: an error, not "0 firing"
+    writeFileSync(join(dir, 'alerts/a.yaml'), GOOD_ALERT.replace('column: n,', 'column: nn,'));
+    const missing = await ev('2026-03-10T10:10:00Z');
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain("the query returns no column 'nn' that the rule reads (columns: capability, n)");
+    expect(pd.events).toHaveLength(2); // the same error instance, still firing: no new page
+
+    // renamed rule: the old rule's instances resolve, the new one fires
+    writeFileSync(join(dir, 'alerts/a.yaml'), GOOD_ALERT.replace('name: many', 'name: many_renamed'));
+    const renamed = await ev('2026-03-10T10:15:00Z');
+    expect(renamed.code, renamed.stdout + renamed.stderr).toBe(0);
+    expect(renamed.stdout).toContain('many{capability="chat"}: its rule is gone (deleted, renamed or disabled): resolved');
+    expect(renamed.stdout).toContain('many{}#error: its rule is gone');
+    expect(pd.events.map((e) => e.event_action).sort()).toEqual(['resolve', 'resolve', 'trigger', 'trigger', 'trigger']);
+    expect([...pd.incidents.values()].filter((i) => i.status === 'triggered')).toHaveLength(1);
   });
 });
 
@@ -227,7 +271,7 @@ targets:
       await new Promise((r) => setTimeout(r, delay));
       return vigilAsync(dir, ['alerts', 'evaluate', '--at', '2026-03-10T10:00:00Z'], env);
     }));
-    const skipped = runs.filter((r) => r.stderr.includes('skipped: another alert evaluation holds the state lock'));
+    const skipped = runs.filter((r) => r.stderr.includes('skipped: another vigil alerts command holds the state lock'));
     expect(skipped, runs.map((r) => r.stdout + r.stderr).join('\n----\n')).toHaveLength(1);
     expect(runs.every((r) => r.code === 0)).toBe(true);
     expect(pd.events.filter((e) => e.event_action === 'trigger')).toHaveLength(1);

@@ -200,6 +200,27 @@ describe('delivery to PagerDuty and Slack (loopback receivers)', () => {
     expect(vigil(dir, ['alerts', 'status', '--state-file', '.vigil/alerts.json']).stdout).toMatch(/Outbox: 0 pending, 1 rejected/);
   });
 
+  it('a Slack post that timed out after sending is not resent blindly; outbox --retry sends it', async () => {
+    rmSync(join(dir, '.vigil/alerts.json'), { force: true });
+    const before = slack.messages.length;
+    slack.script([{ status: 200, hang: true }]);
+    const r = await evaluate(NOW, {}, ['--delivery-timeout', '3s']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('it is NOT resent automatically, to avoid a double post');
+    expect(slack.messages.length - before).toBe(1); // it did arrive
+    const again = await evaluate('2026-03-10T18:05:00Z');
+    expect(again.stdout).toContain('Queued 0 notifications');
+    expect(slack.messages.length - before).toBe(1);
+    const st = vigil(dir, ['alerts', 'outbox', '--state-file', '.vigil/alerts.json']);
+    expect(st.stdout).toMatch(/1 uncertain/);
+    const id = /^ {2}(\S+) uncertain slack/m.exec(st.stdout)![1];
+    const retry = vigil(dir, ['alerts', 'outbox', '--state-file', '.vigil/alerts.json', '--retry', id]);
+    expect(retry.code, retry.stderr).toBe(0);
+    const third = await evaluate('2026-03-10T18:10:00Z');
+    expect(third.code, third.stderr).toBe(0);
+    expect(slack.messages.length - before).toBe(2); // resent on request
+  });
+
   it('silences mute matching instances until they expire', async () => {
     // silences are judged at the evaluation time: this one uses the real clock, on data ending now
     const live = shippedProject();

@@ -1201,8 +1201,8 @@ describe('planNotifications', () => {
       expect(text).not.toContain('hooks.slack.com');
       expect(text).not.toMatch(/routing_key|webhook/i);
       for (const e of all) {
-        if (e.type === 'pagerduty') expect(Object.keys(e.body).sort()).toEqual(expect.arrayContaining(['dedup_key', 'event_action']));
-        else expect(Object.keys(e.body).every((k) => ['text', 'blocks', 'attachments', 'channel'].includes(k))).toBe(true);
+        if (e.type === 'pagerduty') expect(Object.keys(e.body!).sort()).toEqual(expect.arrayContaining(['dedup_key', 'event_action']));
+        else expect(Object.keys(e.body!).every((k) => ['text', 'blocks', 'attachments', 'channel'].includes(k))).toBe(true);
       }
     } finally {
       for (const k of Object.keys(env)) if (!(k in saved)) delete process.env[k];
@@ -1240,7 +1240,7 @@ describe('state: fileStore', () => {
     );
     expect(err).toBeInstanceOf(LockBusyError);
     expect((err as LockBusyError).lock.pid).toBe(process.pid);
-    expect((err as Error).message).toMatch(/another alert evaluation holds the state lock .*nothing was evaluated or sent/);
+    expect((err as Error).message).toMatch(/another vigil alerts command holds the state lock .*nothing was changed or sent/);
     // the holder itself can save and re-lock
     doc.rules.r = { status: 'ok' };
     await a.save(doc);

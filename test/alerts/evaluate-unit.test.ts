@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { pruneOutbox, resolveReceiver, bindEvalTime } from '../../src/alerts/evaluate.js';
+import { emptyState } from '../../src/alerts/state.js';
+import type { OutboxEntry } from '../../src/alerts/notify.js';
+import { ReceiverSchema } from '../../src/alerts/schema.js';
+
+describe('receivers', () => {
+  it('a fractional rate becomes one message per window', () => {
+    const rc = ReceiverSchema.parse({ name: 's', slack: { webhook_url_env: 'S_URL', rate_per_second: 0.5 } });
+    const r = resolveReceiver(rc, { S_URL: 'https://hooks.example/x' });
+    expect(typeof r === 'string' ? r : r.limiter).toEqual({ limit: 1, ms: 2000 });
+    const pd = ReceiverSchema.parse({ name: 'p', pagerduty: { routing_key_env: 'K' } });
+    const p = resolveReceiver(pd, { K: 'x'.repeat(32) });
+    expect(typeof p === 'string' ? p : p.limiter).toEqual({ limit: 120, ms: 60_000 });
+    expect(resolveReceiver(pd, {})).toContain('environment variable K');
+  });
+});
+
+describe('pruneOutbox', () => {
+  it('never drops a pending or uncertain entry, however many sent ones there are', () => {
+    const doc = emptyState();
+    const at = new Date('2026-03-10T00:00:00Z');
+    const e = (i: number, status: OutboxEntry['status']): OutboxEntry => ({ id: `e${i}`, receiver: 'r', type: 'slack', createdAt: at.toISOString(), sentAt: status === 'sent' ? at.toISOString() : undefined, status, attempts: 1, items: [] });
+    doc.outbox = [e(0, 'pending'), e(1, 'uncertain'), ...Array.from({ length: 3000 }, (_, i) => e(i + 2, 'sent'))];
+    pruneOutbox(doc, at);
+    expect(doc.outbox.filter((x) => x.status !== 'sent').map((x) => x.id)).toEqual(['e0', 'e1']);
+    expect(doc.outbox.filter((x) => x.status === 'sent')).toHaveLength(2000);
+    pruneOutbox(doc, new Date('2026-03-20T00:00:00Z'));
+    expect(doc.outbox.map((x) => x.id)).toEqual(['e0', 'e1']);
+  });
+});
+
+describe('bindEvalTime', () => {
+  it('binds current_date/current_timestamp/now() in each dialect, and leaves look-alike identifiers alone', () => {
+    const at = new Date('2026-03-10T18:00:00Z');
+    expect(bindEvalTime('select current_date, current_timestamp, now(), current_date_x from t', 'duckdb', at)).toBe(
+      "select cast('2026-03-10' as date), cast('2026-03-10T18:00:00.000Z' as timestamptz), cast('2026-03-10T18:00:00.000Z' as timestamptz), current_date_x from t",
+    );
+    expect(bindEvalTime('select CURRENT_DATE(), CURRENT_TIMESTAMP()', 'bigquery', at)).toBe("select DATE '2026-03-10', TIMESTAMP '2026-03-10T18:00:00.000Z'");
+  });
+});
