@@ -145,58 +145,78 @@ function missingColumns(rule: CompiledRule['rule'], rows: Array<Record<string, u
   return [...new Set(needed)].filter((n) => !have.has(n));
 }
 
-async function runRule(ctx: EvalContext, r: CompiledRule, doc: StateDoc, at: Date): Promise<RuleOutcome> {
+type Fetched = { kind: 'rows'; rows: Array<Record<string, unknown>>; seconds: number } | { kind: 'error'; error: string; seconds: number } | { kind: 'outside'; seconds: number };
+
+/** Run a rule's query (with its timeout); needs no state, so it runs while the lock is taken. */
+async function fetchRule(ctx: EvalContext, r: CompiledRule, at: Date): Promise<Fetched> {
   const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  if (!inActiveHours({ rule: r.rule, activeHours: r.activeHours }, at)) return { kind: 'outside', seconds: 0 };
+  try {
+    const rows = await withTimeout(fetchRows(ctx.adapter, r, at, ctx.sources), durationMs(r.rule.timeout), 'the query');
+    return { kind: 'rows', rows, seconds: seconds() };
+  } catch (e) {
+    return { kind: 'error', error: redact((e as Error).message.split('\n').slice(0, 3).join(' ')).slice(0, 500), seconds: seconds() };
+  }
+}
+
+/** Judge a rule's rows against the state and advance its instances. */
+function applyRule(r: CompiledRule, f: Fetched, doc: StateDoc, at: Date): RuleOutcome {
   const rule = r.rule;
   const runtime = (doc.rules[rule.name] ??= { status: 'ok' });
   const rc = { rule, activeHours: r.activeHours };
-  const done = (status: RuleOutcome['status'], transitions: Transition[], error?: string): RuleOutcome => ({
-    rule: rule.name,
-    status,
-    error,
-    seconds: (performance.now() - t0) / 1000,
-    transitions,
-    firing: Object.values(doc.instances).filter((i) => i.alert === rule.name && i.status === 'firing').length,
-  });
-  if (!inActiveHours(rc, at)) {
+  runtime.lastEvaluatedAt = at.toISOString();
+  let transitions: Transition[];
+  let error: string | undefined;
+  if (f.kind === 'outside') {
     // outside its hours the rule does not apply: what fired resolves (and stops inhibiting others)
     runtime.status = 'outside_active_hours';
-    runtime.lastEvaluatedAt = at.toISOString();
-    return done('outside_active_hours', advance(rc, doc.instances, { judged: [], noData: false }, at));
-  }
-  let rows: Array<Record<string, unknown>>;
-  try {
-    rows = await withTimeout(fetchRows(ctx.adapter, r, at, ctx.sources), durationMs(rule.timeout), 'the query');
-  } catch (e) {
-    const msg = redact((e as Error).message.split('\n').slice(0, 3).join(' ')).slice(0, 500);
+    transitions = advance(rc, doc.instances, { judged: [], noData: false }, at);
+  } else if (f.kind === 'error') {
     runtime.status = 'error';
-    runtime.error = msg;
-    runtime.lastEvaluatedAt = at.toISOString();
-    return done('error', advance(rc, doc.instances, { error: msg }, at), msg);
+    runtime.error = error = f.error;
+    transitions = advance(rc, doc.instances, { error: f.error }, at);
+  } else {
+    const j = judge(rc, f.rows, at, runtime);
+    transitions = advance(rc, doc.instances, { judged: j.instances, noData: j.noData }, at);
+    runtime.status = j.noData && rule.on_no_data === 'nodata' ? 'nodata' : 'ok';
+    delete runtime.error;
   }
-  const j = judge(rc, rows, at, runtime);
-  const transitions = advance(rc, doc.instances, { judged: j.instances, noData: j.noData }, at);
-  runtime.status = j.noData && rule.on_no_data === 'nodata' ? 'nodata' : 'ok';
-  delete runtime.error;
-  runtime.lastEvaluatedAt = at.toISOString();
-  return done(runtime.status, transitions);
+  const firing = Object.values(doc.instances).filter((i) => i.alert === rule.name && i.status === 'firing').length;
+  return { rule: rule.name, status: runtime.status, error, seconds: f.seconds, transitions, firing };
 }
 
 export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promise<EvalSummary> {
   const { store } = ctx;
   const t0 = performance.now();
-  const doc = opts.dryRun ? await store.read() : await store.lock(opts.command, opts.lockWaitMs ?? 0);
+  // the queries start at once, side by side (as many as the warehouse takes), while the lock is taken
+  const fetched: Array<Promise<Fetched>> = [];
+  let next = 0;
+  const slots = Math.max(1, Math.min(ctx.adapter.maxConcurrency, ctx.rules.length));
+  const waiters: Array<() => void> = [];
+  let running = 0;
+  const slot = async () => {
+    if (running >= slots) await new Promise<void>((res) => waiters.push(res));
+    running++;
+  };
+  const release = () => {
+    running--;
+    waiters.shift()?.();
+  };
+  for (; next < ctx.rules.length; next++) {
+    const r = ctx.rules[next];
+    fetched.push(slot().then(() => fetchRule(ctx, r, opts.at).finally(release)));
+  }
+  let doc: StateDoc;
   try {
-    const outcomes: RuleOutcome[] = new Array(ctx.rules.length);
-    // queries run side by side, as many as the warehouse takes
-    let next = 0;
-    const workers = Array.from({ length: Math.max(1, Math.min(ctx.adapter.maxConcurrency, ctx.rules.length)) }, async () => {
-      while (next < ctx.rules.length) {
-        const i = next++;
-        outcomes[i] = await runRule(ctx, ctx.rules[i], doc, opts.at);
-      }
-    });
-    await Promise.all(workers);
+    doc = opts.dryRun ? await store.read() : await store.lock(opts.command, opts.lockWaitMs ?? 0);
+  } catch (e) {
+    await Promise.allSettled(fetched); // let the queries finish before the adapter closes
+    throw e;
+  }
+  try {
+    const results = await Promise.all(fetched);
+    const outcomes = ctx.rules.map((r, i) => applyRule(r, results[i], doc, opts.at));
 
     // instances of rules that no longer exist (deleted, renamed, disabled) resolve
     if (ctx.knownRules) {
@@ -231,6 +251,13 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     doc.outbox.push(...planned.entries);
     const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: planned.entries, suppressed: planned.suppressed, delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] } };
     if (opts.dryRun) {
+      summary.evaluationSeconds = (performance.now() - t0) / 1000;
+      return summary;
+    }
+    if (!doc.outbox.some((e) => e.status === 'pending')) {
+      // nothing to send: saving and releasing the lock is one write
+      pruneOutbox(doc, opts.at);
+      await store.unlock(doc);
       summary.evaluationSeconds = (performance.now() - t0) / 1000;
       return summary;
     }

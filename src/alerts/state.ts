@@ -50,6 +50,8 @@ export function emptyState(): StateDoc {
  * if it is still `expected`. The lock is only ever taken through `cas`.
  */
 interface CasBackend {
+  /** cas() answers for itself (no read-back needed to know whose write won). */
+  readonly atomic?: boolean;
   get(): Promise<{ version: number; body: string } | undefined>;
   init(body: string): Promise<void>;
   cas(expected: number, body: string): Promise<boolean>;
@@ -165,6 +167,10 @@ export class StateStore {
     doc.writeId = randomBytes(8).toString('hex');
     const ok = await this.backend.cas(expected, JSON.stringify(doc));
     if (!ok) return false;
+    if (this.backend.atomic) {
+      this.version = expected + 1;
+      return true;
+    }
     // confirm it is ours (a backend without affected-row counts re-reads)
     const now = await this.backend.get();
     if (!now || parse(now.body, this.description).writeId !== doc.writeId) return false;
@@ -242,6 +248,7 @@ export function fileStore(path: string, leaseMs?: number): StateStore {
     renameSync(tmp, path);
   };
   const backend: CasBackend = {
+    atomic: true,
     get: async () => withMutex(get),
     init: async (body) => withMutex(() => (get() ? undefined : write(0, body))),
     cas: async (expected, body) =>

@@ -106,7 +106,7 @@ function selectRules(rules: CompiledRule[], select: string[] | undefined): Compi
 
 async function openWarehouse(s: Setup): Promise<Adapter> {
   const { openAdapter } = await import('../adapters/index.js');
-  return openAdapter(s.target, s.files, 4);
+  return openAdapter(s.target, s.files, Math.min(8, Math.max(1, s.rules.length)));
 }
 
 async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Promise<StateStore> {
