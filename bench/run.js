@@ -1,5 +1,5 @@
 // Benchmarks (npm run bench): prints figures; record them in docs/benchmarks.md.
-//   node bench/run.js [compile] [run] [unit] [sync] [build] [demo] [alerts]     (default: all)
+//   node bench/run.js [compile] [run] [unit] [sync] [build] [demo] [alerts] [dashboards]     (default: all)
 // Environment: BENCH_BUILD_ROWS (default 10000000), BENCH_RUN_MODELS (default 500),
 // BENCH_REUSE_DEMO=1 (keep the demo database of a previous run),
 // BENCH_DIR (default bench/.work; use a tmpfs path to take the disk out of the figures).
@@ -162,7 +162,7 @@ if (want('sync')) {
   }
 }
 
-if (want('demo') || want('build') || want('alerts')) {
+if (want('demo') || want('build') || want('alerts') || want('dashboards')) {
   const rows = Number(process.env.BENCH_BUILD_ROWS ?? 10_000_000);
   const dir = join(WORK, 'shipped');
   if (!process.env.BENCH_REUSE_DEMO) rmSync(dir, { recursive: true, force: true });
@@ -201,5 +201,11 @@ if (want('demo') || want('build') || want('alerts')) {
     const { benchEvaluate, benchDelivery } = await import('./alerts.js');
     await benchEvaluate(dir, report, rows);
     await benchDelivery(WORK, report);
+  }
+  if (want('dashboards')) {
+    cpSync(join(REPO, 'dashboards'), join(dir, 'dashboards'), { recursive: true });
+    if (!want('build') && !want('alerts')) vigil(dir, ['build', '--full-refresh']);
+    const { benchDashboards } = await import('./dashboards.js');
+    await benchDashboards(dir, report, rows);
   }
 }

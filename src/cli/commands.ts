@@ -63,7 +63,8 @@ export async function runCompile(o: Common): Promise<void> {
   warnUnmatched(unmatched);
   const models = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'model' && ids.has(n.unique_id)).length;
   const tests = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'test' && ids.has(n.unique_id)).length;
-  out(`Compiled ${models} models, ${tests} tests, ${Object.keys(result.manifest.sources).length} sources for target ${result.target!.name} (${result.target!.type}) in ${((performance.now() - t0) / 1000).toFixed(2)}s -> ${files.paths.target}/manifest.json`);
+  const dashboards = Object.keys(result.manifest.exposures ?? {}).length;
+  out(`Compiled ${models} models, ${tests} tests, ${Object.keys(result.manifest.sources).length} sources${dashboards ? `, ${dashboards} dashboards` : ''} for target ${result.target!.name} (${result.target!.type}) in ${((performance.now() - t0) / 1000).toFixed(2)}s -> ${files.paths.target}/manifest.json`);
 }
 
 async function open(c: Compiled, threads: number): Promise<Adapter> {
@@ -122,7 +123,7 @@ export async function runLs(o: Common & { resourceType?: string; output: 'name' 
   const m = result.manifest;
   const { ids, unmatched } = selectNodes(m, o.select, o.exclude);
   warnUnmatched(unmatched);
-  const nodes = [...Object.values(m.nodes), ...Object.values(m.sources)]
+  const nodes = [...Object.values(m.nodes), ...Object.values(m.sources), ...Object.values(m.exposures ?? {})]
     .filter((n) => ids.has(n.unique_id) && (!o.resourceType || n.resource_type === o.resourceType))
     .sort((a, b) => a.unique_id.localeCompare(b.unique_id));
   if (o.output === 'json') {
@@ -135,7 +136,9 @@ export async function runLs(o: Common & { resourceType?: string; output: 'name' 
             ? { test_type: n.test_type, severity: n.severity, depends_on: n.depends_on }
             : n.resource_type === 'unit_test'
               ? { model: n.model, depends_on: n.depends_on }
-              : { relation: n.relation };
+              : n.resource_type === 'exposure'
+                ? { type: n.type, title: n.title, depends_on: n.depends_on }
+                : { relation: n.relation };
       out(JSON.stringify({ ...base, ...extra }));
     }
   } else {

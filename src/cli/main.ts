@@ -23,7 +23,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function selectionOptions(c: Command): Command {
   return c
-    .option('-s, --select <selector...>', "nodes to include: name, +name (and ancestors), name+ (and descendants), tag:x, path:models/marts, source:raw.table; spaces = union, commas = intersection")
+    .option('-s, --select <selector...>', "nodes to include: name, +name (and ancestors), name+ (and descendants), tag:x, path:models/marts, source:raw.table, dashboard:overview; spaces = union, commas = intersection")
     .option('--exclude <selector...>', 'nodes to leave out (same grammar as --select)');
 }
 
@@ -111,8 +111,8 @@ export function buildProgram(): Command {
     return runSyncStatus({ ...globals(cmd), ...o });
   });
 
-  commonOptions(selectionOptions(program.command('ls').description('list nodes (models, tests, sources)')))
-    .addOption(new Option('--resource-type <type>', 'only this kind of node').choices(['model', 'test', 'unit_test', 'source']))
+  commonOptions(selectionOptions(program.command('ls').description('list nodes (models, tests, sources, dashboards)')))
+    .addOption(new Option('--resource-type <type>', 'only this kind of node').choices(['model', 'test', 'unit_test', 'source', 'exposure']))
     .addOption(new Option('--output <format>', 'output format').choices(['name', 'path', 'json']).default('name'))
     .action(async (o, cmd: Command) => {
       const { runLs } = await import('./commands.js');
@@ -202,6 +202,32 @@ export function buildProgram(): Command {
     .action(async (o, cmd: Command) => {
       const { runAlertsScheduler } = await import('./alerts-commands.js');
       return runAlertsScheduler({ ...globals(cmd), ...o });
+    });
+
+  const dashboards = program.command('dashboards').description('dashboards as code in dashboards/*.json: validate them against the models, export them for BI tools, render them');
+  commonOptions(dashboards.command('validate').description('check every dashboard: models exist, every column exists (declared in YAML; with --warehouse, in the built tables too)'))
+    .option('--warehouse', "also check the columns against the target warehouse's catalog (after vigil build)")
+    .action(async (o, cmd: Command) => {
+      const { runDashboardsValidate } = await import('./dashboards-commands.js');
+      return runDashboardsValidate({ ...globals(cmd), ...o });
+    });
+  commonOptions(dashboards.command('export').description('write the dashboards for a BI tool: LookML dashboards + views, Metabase API payloads, or normalized JSON; deterministic'))
+    .addOption(new Option('--format <format>', 'looker, metabase or json').choices(['looker', 'metabase', 'json']).makeOptionMandatory())
+    .requiredOption('--out <dir>', 'folder to write to')
+    .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
+    .action(async (o, cmd: Command) => {
+      const { runDashboardsExport } = await import('./dashboards-commands.js');
+      return runDashboardsExport({ ...globals(cmd), ...o });
+    });
+  commonOptions(dashboards.command('render').description('a static HTML site, one page per dashboard, charts drawn server-side (SVG, no JavaScript), data from the target'))
+    .requiredOption('--out <dir>', 'folder to write the site to')
+    .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
+    .option('--png', "also take one PNG per tab with headless Chromium (Debian's chromium; never downloaded)")
+    .option('--png-dir <dir>', 'where the PNGs go (default: docs/assets)')
+    .option('--at <iso>', 'render as of this time (default: now)')
+    .action(async (o, cmd: Command) => {
+      const { runDashboardsRender } = await import('./dashboards-commands.js');
+      return runDashboardsRender({ ...globals(cmd), ...o });
     });
 
   return program;

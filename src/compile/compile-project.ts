@@ -20,6 +20,8 @@ import { buildGraph, findCycles, topoSort } from './graph.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
 import type { ColumnInfo, Manifest, ModelNode, SourceNode, TestNode } from './manifest.js';
 import { compileUnitTests } from '../testing/unit-tests.js';
+import { compileDashboards, parseDashboards } from '../dashboards/compile-dashboards.js';
+import type { CompiledDashboard } from '../dashboards/types.js';
 
 import { VIGIL_VERSION } from '../version.js';
 export { VIGIL_VERSION };
@@ -71,6 +73,8 @@ export interface CompileResult {
   cacheHits: number;
   /** The compiled `queries` by key (absent when a query had errors, which are in diagnostics). */
   queries: Record<string, { sql: string; depends_on: string[] }>;
+  /** dashboards/*.json, validated against the models' declared columns, with each tile's SQL. */
+  dashboards: CompiledDashboard[];
 }
 
 const sha = (s: string) => createHash('sha1').update(s).digest('hex');
@@ -635,6 +639,18 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const modelFiles = new Map([...drafts.values()].map((d) => [d.name, d.file]));
   for (const u of compileUnitTests({ files, manifest, modelFiles, vars, env: opts.env, target: safeTarget }, ds)) manifest.nodes[u.unique_id] = u;
 
+  // ---- dashboards: exposures of the models they read, columns checked
+  let dashboards: CompiledDashboard[] = [];
+  if (files.dashboards?.length) {
+    const parsed = parseDashboards(files.dashboards, ds);
+    dashboards = compileDashboards({ parsed, manifest, dialect, project: projectName }, ds);
+    manifest.exposures = {};
+    for (const d of dashboards) {
+      const uid = `exposure.${projectName}.${d.dashboard.name}`;
+      manifest.exposures[uid] = { unique_id: uid, resource_type: 'exposure', name: d.dashboard.name, type: 'dashboard', title: d.dashboard.title, file: d.file, depends_on: d.models.map(modelUid), tags: ['dashboard'], tiles: d.tabs.reduce((n, t) => n + t.tiles.length, 0) };
+    }
+  }
+
   // ---- child map
   const childMap: Record<string, string[]> = {};
   for (const n of [...Object.values(manifest.nodes), ...Object.values(manifest.sources)]) childMap[n.unique_id] = [];
@@ -647,7 +663,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const k = `${d.file}:${d.line}:${d.column}:${d.code}:${d.message}`;
     return seen.has(k) ? false : (seen.add(k), true);
   });
-  return { manifest, diagnostics, target, order: order.filter((u) => manifest.nodes[u]), cacheHits, queries };
+  return { manifest, diagnostics, target, order: order.filter((u) => manifest.nodes[u]), cacheHits, queries, dashboards };
 }
 
 function stripSemicolon(sql: string): string {

@@ -83,12 +83,28 @@ export interface TestNode {
   compiled_path: string;
 }
 
-export type ManifestNode = ModelNode | SourceNode | TestNode | UnitTestNode;
+/** A dashboard (dashboards/*.json): what it reads, so `vigil ls -s +dashboard:overview` works. */
+export interface ExposureNode {
+  unique_id: string;
+  resource_type: 'exposure';
+  name: string;
+  type: 'dashboard';
+  title: string;
+  file: string;
+  /** Unique ids of the models its tiles read. */
+  depends_on: string[];
+  tags: string[];
+  tiles: number;
+}
+
+export type ManifestNode = ModelNode | SourceNode | TestNode | UnitTestNode | ExposureNode;
 
 export interface Manifest {
   metadata: { project: string; target: string; adapter: string; vigil_version: string; generated_at?: string };
   nodes: Record<string, ModelNode | TestNode | UnitTestNode>;
   sources: Record<string, SourceNode>;
+  /** Dashboards, keyed by unique id (exposure.<project>.<name>). Not executable nodes. */
+  exposures?: Record<string, ExposureNode>;
   /** unique_id -> unique ids that depend on it */
   child_map: Record<string, string[]>;
 }

@@ -1,7 +1,8 @@
 /**
  * Node selection with dbt's grammar: `name`, `+name` (with ancestors), `name+` (with
  * descendants), `tag:x`, `path:models/marts`, `source:raw.table`, `test_type:unique`,
- * `*` globs; space-separated values are a union, comma-joined atoms an intersection. Pure.
+ * `dashboard:overview`, `*` globs; space-separated values are a union, comma-joined atoms an
+ * intersection. Pure.
  */
 import type { Manifest, ManifestNode } from './manifest.js';
 import { didYouMean } from '../errors.js';
@@ -15,7 +16,7 @@ export interface SelectionResult {
 }
 
 function allNodes(m: Manifest): ManifestNode[] {
-  return [...Object.values(m.nodes), ...Object.values(m.sources)];
+  return [...Object.values(m.nodes), ...Object.values(m.sources), ...Object.values(m.exposures ?? {})];
 }
 
 function globToRe(glob: string): RegExp {
@@ -23,8 +24,15 @@ function globToRe(glob: string): RegExp {
 }
 
 function parents(m: Manifest, id: string): string[] {
-  const n = m.nodes[id];
+  const n = m.nodes[id] ?? m.exposures?.[id];
   return n ? n.depends_on : [];
+}
+
+/** Children, dashboards included (they are not in child_map: nothing executes them). */
+function children(m: Manifest, id: string): string[] {
+  const out = m.child_map[id] ?? [];
+  const ex = Object.values(m.exposures ?? {}).filter((e) => e.depends_on.includes(id));
+  return ex.length ? [...out, ...ex.map((e) => e.unique_id)] : out;
 }
 
 function closure(start: Iterable<string>, next: (id: string) => string[]): Set<string> {
@@ -71,8 +79,12 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string): Set<string
       case 'resource_type':
         hit = re.test(n.resource_type);
         break;
+      case 'dashboard':
+      case 'exposure':
+        hit = n.resource_type === 'exposure' && re.test(n.name);
+        break;
       default:
-        throw new Error(`unknown selector method '${method}:' (use name, tag:, path:, source:, test_type:, resource_type:)`);
+        throw new Error(`unknown selector method '${method}:' (use name, tag:, path:, source:, test_type:, resource_type:, dashboard:)`);
     }
     if (hit) out.add(n.unique_id);
   }
@@ -95,7 +107,7 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
         if (!base.size) unmatched.push({ atom: rawAtom, hint: spec.includes(':') ? undefined : didYouMean(spec, nodes.map((n) => n.name)) });
         const set = new Set(base);
         if (up) for (const a of closure(base, (id) => parents(m, id))) set.add(a);
-        if (down) for (const d of closure(base, (id) => m.child_map[id] ?? [])) set.add(d);
+        if (down) for (const d of closure(base, (id) => children(m, id))) set.add(d);
         inter = inter ? new Set([...inter].filter((x) => set.has(x))) : set;
       }
       for (const id of inter ?? []) union.add(id);

@@ -32,6 +32,8 @@ export interface ProjectFiles {
   models: RawFile[];
   macros: RawFile[];
   singularTests: RawFile[];
+  /** dashboards/**.json */
+  dashboards?: RawFile[];
   properties: PropertiesSource[];
   /** Problems found while reading (bad YAML); compile reports them with its own. */
   diagnostics: Diagnostic[];
@@ -119,6 +121,7 @@ export function loadProject(projectDir: string): ProjectFiles {
   const models = statAll(root, listFiles(root, paths.models, /\.sql$/));
   const macros = readAll(root, listFiles(root, paths.macros, /\.sql$/));
   const singularTests = readAll(root, listFiles(root, paths.tests, /\.sql$/));
+  const dashboards = readAll(root, listFiles(root, paths.dashboards, /\.json$/));
   const properties: PropertiesSource[] = [];
   const yamlFiles = [...listFiles(root, paths.models, /\.ya?ml$/), ...listFiles(root, `${paths.tests}/unit`, /\.ya?ml$/)];
   for (const f of readAll(root, yamlFiles)) {
@@ -132,5 +135,5 @@ export function loadProject(projectDir: string): ProjectFiles {
     const abs = resolve(root, p);
     return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
   };
-  return { root, project, projectYaml, paths, models, macros, singularTests, properties, diagnostics, readFixture };
+  return { root, project, projectYaml, paths, models, macros, singularTests, dashboards, properties, diagnostics, readFixture };
 }

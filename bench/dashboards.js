@@ -1,0 +1,40 @@
+// Dashboard benchmark (node bench/run.js dashboards): rendering the shipped dashboards as HTML
+// on the demo rows vs running their tile queries alone (bench/direct-dashboards.js), whole
+// process and in process, best of 3, alternating.
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = resolve(fileURLToPath(import.meta.url), '../..');
+const VIGIL = join(REPO, 'bin', 'vigil.js');
+
+function timed(args, cwd) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8' });
+  const wall = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return { wall, stdout: r.stdout };
+}
+
+export async function benchDashboards(dir, report, rows) {
+  const at = '2026-11-01T00:00:00Z';
+  const exp = join(dir, 'target', 'bench-dash-json');
+  rmSync(exp, { recursive: true, force: true });
+  timed([VIGIL, 'dashboards', 'export', '--format', 'json', '--out', exp], dir);
+  const site = join(dir, 'target', 'bench-site');
+  timed([VIGIL, 'dashboards', 'render', '--out', site, '--at', at], dir); // warm up
+  const v = [];
+  const d = [];
+  for (let i = 0; i < 3; i++) {
+    const direct = timed([join(REPO, 'bench', 'direct-dashboards.js'), exp, join(dir, '.vigil', 'dev.duckdb'), at], REPO);
+    d.push({ wall: direct.wall, inner: Number(/queries (\d+\.\d+)/.exec(direct.stdout)[1]), n: /count (\d+)/.exec(direct.stdout)[1] });
+    const r = timed([VIGIL, 'dashboards', 'render', '--out', site, '--at', at], dir);
+    const m = /Queried (\d+) tiles in (\d+\.\d+)s \(drawing each as it arrived\), assembled \d+ pages in (\d+\.\d+)s/.exec(r.stdout);
+    v.push({ wall: r.wall, inner: Number(m[2]) + Number(m[3]), query: Number(m[2]), render: Number(m[3]), tiles: m[1] });
+  }
+  const best = (xs, k) => Math.min(...xs.map((x) => x[k]));
+  const f = (s) => `${s.toFixed(3)} s`;
+  report(`dashboards render (${v[0].tiles} tiles, ${d[0].n} queries, ${rows} rows): in process (queries with each tile drawn as it arrives ${f(best(v, 'query'))} + pages ${f(best(v, 'render'))}) vs queries alone ${f(best(d, 'inner'))} => ${(best(v, 'inner') / best(d, 'inner')).toFixed(2)}x`);
+  report(`dashboards render: whole process vs whole process (Node + DuckDB + queries): ${f(best(v, 'wall'))} vs ${f(best(d, 'wall'))} => ${(best(v, 'wall') / best(d, 'wall')).toFixed(2)}x (runs vigil ${v.map((x) => x.wall.toFixed(2)).join(', ')}; direct ${d.map((x) => x.wall.toFixed(2)).join(', ')})`);
+}

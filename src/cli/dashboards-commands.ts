@@ -1,0 +1,180 @@
+/**
+ * `vigil dashboards validate | export | render`. Loaded lazily by main.ts.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { formatDiagnostic, hasErrors, ProjectError, redact, UsageError, type Diagnostic } from '../errors.js';
+import { compileForCommand } from './commands.js';
+import type { Adapter } from '../adapters/adapter.js';
+import type { CompiledDashboard, TileData } from '../dashboards/types.js';
+
+const out = (s: string) => process.stdout.write(redact(s) + '\n');
+const err = (s: string) => process.stderr.write(redact(s) + '\n');
+
+interface Common {
+  projectDir: string;
+  target?: string;
+  vars?: string;
+  select?: string[];
+}
+
+function pick(ds: CompiledDashboard[], select: string[] | undefined): CompiledDashboard[] {
+  if (!select?.length) return ds;
+  const picked = ds.filter((d) => select.some((s) => new RegExp(`^${s.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(d.dashboard.name)));
+  if (!picked.length) throw new UsageError(`--select ${select.join(' ')} matched no dashboard (dashboards: ${ds.map((d) => d.dashboard.name).join(', ')})`);
+  return picked;
+}
+
+function compiled(o: Common) {
+  const c = compileForCommand(o, { writeArtifacts: false });
+  if (!c.result.dashboards.length) throw new UsageError(`no dashboards in ${c.files.paths.dashboards}/*.json (see docs/dashboards.md)`);
+  return c;
+}
+
+async function openWarehouse(c: ReturnType<typeof compiled>, threads = 4): Promise<Adapter> {
+  const { openAdapter } = await import('../adapters/index.js');
+  return openAdapter(c.target, c.files, threads);
+}
+
+export async function runDashboardsValidate(o: Common & { warehouse?: boolean }): Promise<void> {
+  const c = compiled(o);
+  const ds = c.result.dashboards;
+  const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
+  out(`Validated ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${ds.reduce((n, d) => n + d.tabs.length, 0)} tabs, ${tiles} tiles) against the columns declared in YAML.`);
+  if (!o.warehouse) return;
+  // after a build: the warehouse's own catalog is the truth
+  const adapter = await openWarehouse(c, 1);
+  try {
+    const models = new Set(ds.flatMap((d) => d.models));
+    const catalog = new Map<string, string[]>();
+    const problems: Diagnostic[] = [];
+    for (const name of models) {
+      const node = Object.values(c.result.manifest.nodes).find((n) => n.resource_type === 'model' && n.name === name);
+      if (!node || node.resource_type !== 'model' || !node.relation) continue;
+      const cols = await adapter.columns(node.relation);
+      if (!cols.length) {
+        problems.push({ severity: 'error', code: 'E_DASHBOARD', message: `model '${name}' is not built in target ${c.target.name} (no relation ${adapter.dialect.relation(node.relation)})`, hint: 'run vigil build first' });
+        continue;
+      }
+      catalog.set(name, cols.map((x) => x.name));
+    }
+    const { parseDashboards, compileDashboards } = await import('../dashboards/compile-dashboards.js');
+    const parsed = parseDashboards(c.files.dashboards ?? [], problems);
+    compileDashboards({ parsed, manifest: c.result.manifest, dialect: adapter.dialect, project: c.files.project.name, catalog }, problems);
+    for (const d of problems.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
+    if (hasErrors(problems)) throw new ProjectError(problems.filter((x) => x.severity === 'error'));
+    out(`...and against the warehouse catalog of target ${c.target.name}: ${catalog.size} models, every column found.`);
+  } finally {
+    await adapter.close();
+  }
+}
+
+export async function runDashboardsExport(o: Common & { format: 'looker' | 'metabase' | 'json'; out: string }): Promise<void> {
+  const c = compiled(o);
+  const ds = pick(c.result.dashboards, o.select);
+  const { exportDashboards } = await import('../dashboards/export.js');
+  const files = exportDashboards(ds, o.format);
+  const dir = isAbsolute(o.out) ? o.out : resolve(process.cwd(), o.out);
+  for (const [p, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+    const abs = join(dir, p);
+    mkdirSync(dirname(abs), { recursive: true });
+    writeFileSync(abs, text);
+    out(`  ${relative(process.cwd(), abs) || abs}`);
+  }
+  out(`Exported ${ds.length} dashboard${ds.length === 1 ? '' : 's'} as ${o.format} (${files.size} files) to ${o.out}`);
+}
+
+/** Run every tile's query (and a KPI's previous period) on the target, side by side. */
+export async function queryTiles(
+  adapter: Adapter,
+  ds: CompiledDashboard[],
+  at: Date,
+  /** Called as each tile's data arrives (rendering it while the other queries run). */
+  onTile?: (d: CompiledDashboard, t: CompiledDashboard['tabs'][number]['tiles'][number], data: TileData) => void,
+): Promise<Map<string, Map<string, TileData>>> {
+  const { bindEvalTime } = await import('../alerts/evaluate.js');
+  const jobs: Array<() => Promise<void>> = [];
+  const result = new Map<string, Map<string, TileData>>();
+  for (const d of ds) {
+    const m = new Map<string, TileData>();
+    result.set(d.dashboard.name, m);
+    for (const tab of d.tabs) {
+      for (const t of tab.tiles) {
+        jobs.push(async () => {
+          const t0 = performance.now();
+          try {
+            const [rows, prev] = await Promise.all([adapter.query(bindEvalTime(t.sql, d.dialect, at)), t.previousSql ? adapter.query(bindEvalTime(t.previousSql, d.dialect, at)) : Promise.resolve(undefined)]);
+            m.set(t.tile.id, { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000 });
+          } catch (e) {
+            m.set(t.tile.id, { ok: false, error: redact((e as Error).message.split('\n')[0]) });
+          }
+          onTile?.(d, t, m.get(t.tile.id)!);
+        });
+      }
+    }
+  }
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(adapter.maxConcurrency, jobs.length)) }, async () => {
+      while (next < jobs.length) await jobs[next++]();
+    }),
+  );
+  return result;
+}
+
+export async function runDashboardsRender(o: Common & { out: string; png?: boolean; pngDir?: string; at?: string }): Promise<void> {
+  const c = compiled(o);
+  const ds = pick(c.result.dashboards, o.select);
+  const at = o.at ? new Date(o.at) : new Date();
+  if (Number.isNaN(at.getTime())) throw new UsageError(`--at must be an ISO timestamp like 2026-11-22T09:00:00Z, got '${o.at}'`);
+  const dir = isAbsolute(o.out) ? o.out : resolve(process.cwd(), o.out);
+  mkdirSync(dir, { recursive: true });
+  const { renderDashboardHtml } = await import('../dashboards/render.js');
+  const { renderIndexHtml } = await import('../dashboards/index-page.js');
+  const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
+  out(`Rendering ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${tiles} tiles) from ${c.target.name} (${c.target.type}) into ${o.out}`);
+  const { renderTileHtml } = await import('../dashboards/render.js');
+  const adapter = await openWarehouse(c, 4);
+  let data: Awaited<ReturnType<typeof queryTiles>>;
+  // each tile is drawn as soon as its rows arrive, while the other queries still run
+  const prerendered = new Map<string, Map<string, string>>(ds.map((d) => [d.dashboard.name, new Map()]));
+  const t0 = performance.now();
+  try {
+    data = await queryTiles(adapter, ds, at, (d, t, x) => prerendered.get(d.dashboard.name)!.set(t.tile.id, renderTileHtml(d, t, x)));
+  } finally {
+    await adapter.close();
+  }
+  const tq = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const pages: Array<{ name: string; file: string }> = [];
+  let failed = 0;
+  for (const d of ds) {
+    const m = data.get(d.dashboard.name)!;
+    failed += [...m.values()].filter((x) => !x.ok).length;
+    // applied values by filter name (the renderer formats them: '7d' -> 'last 7 days', none -> 'All')
+    const filters = Object.fromEntries(d.dashboard.filters.map((f) => [f.name, f.default === undefined || f.default === null ? '' : String(f.default)]));
+    const html = renderDashboardHtml(d, m, { generatedAt: at.toISOString(), target: `${c.target.name} (${c.target.type})`, filters }, prerendered.get(d.dashboard.name));
+    const file = join(dir, `${d.dashboard.name}.html`);
+    writeFileSync(file, html);
+    pages.push({ name: d.dashboard.name, file });
+    for (const [id, x] of m) if (!x.ok) err(`  ${d.file}: tile ${id}: ${x.error}`);
+    out(`  ${relative(process.cwd(), file) || file}  (${d.tabs.length} tab${d.tabs.length === 1 ? '' : 's'}, ${m.size} tiles${[...m.values()].some((x) => !x.ok) ? `, ${[...m.values()].filter((x) => !x.ok).length} failed` : ''})`);
+  }
+  writeFileSync(join(dir, 'index.html'), renderIndexHtml(ds, { generatedAt: at.toISOString(), target: `${c.target.name} (${c.target.type})` }));
+  const tr = (performance.now() - t1) / 1000;
+  out(`Queried ${tiles} tiles in ${tq.toFixed(3)}s (drawing each as it arrived), assembled ${pages.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
+  if (o.png) {
+    const { screenshotTabs, findChromium } = await import('../dashboards/screenshot.js');
+    const chromium = findChromium();
+    if (!chromium) throw new UsageError('--png needs Chromium: install Debian\'s package (apt-get install chromium) or set VIGIL_CHROMIUM to its path; vigil never downloads a browser');
+    const pngDir = o.pngDir ? resolve(process.cwd(), o.pngDir) : join(c.files.root, 'docs', 'assets');
+    for (const p of pages) {
+      const shots = await screenshotTabs(p.file, pngDir, { executablePath: chromium });
+      for (const s of shots) out(`  ${relative(process.cwd(), s.file) || s.file} (${Math.round(s.bytes / 1024)} KB)`);
+    }
+  }
+  if (failed) {
+    err(`${failed} tile${failed === 1 ? '' : 's'} failed to query (shown as errors on the page)`);
+    process.exitCode = 1;
+  }
+}

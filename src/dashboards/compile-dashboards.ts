@@ -1,0 +1,352 @@
+/**
+ * dashboards/*.json -> validated, compiled dashboards. Pure (the files are given).
+ *
+ * Every referenced model must exist (and not be ephemeral), and every referenced column must
+ * be one of the model's declared columns (models/**.yml) — or, with `catalog`, one of the
+ * columns the warehouse reports after a build. A typo is reported at its JSON line:
+ *   dashboards/overview.json:41:27: error: tabs[0].tiles[2].measures[0].column: column
+ *   'error_rte' not in ai_audit_daily — did you mean 'error_rate'? [E_DASHBOARD]
+ * Each tile gets its SQL for the target: dimensions, aggregated measures, tile filters and
+ * the dashboard filters' defaults.
+ */
+import { diag, didYouMean, type Diagnostic } from '../errors.js';
+import type { Dialect } from '../adapters/dialect.js';
+import type { Manifest, ModelNode } from '../compile/manifest.js';
+import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
+import { DashboardSchema, type Dashboard, type DashboardFilter, type Measure, type Tile } from './schema.js';
+import type { CompiledDashboard, CompiledField, CompiledTile } from './types.js';
+
+export interface DashboardFile {
+  path: string;
+  text: string;
+}
+
+export interface ParsedDashboard {
+  dashboard: Dashboard;
+  file: string;
+  yaml: YamlSource;
+}
+
+/** Parse and schema-check every dashboard file; problems go to `ds`. */
+export function parseDashboards(files: DashboardFile[], ds: Diagnostic[]): ParsedDashboard[] {
+  const out: ParsedDashboard[] = [];
+  const names = new Map<string, string>();
+  for (const f of files) {
+    // JSON is YAML 1.2: the YAML parser gives every node its line and column
+    const y = parseYaml(f.text, f.path, ds);
+    if (!y) continue;
+    const d = validateYaml(y, DashboardSchema, ds);
+    if (!d) continue;
+    const prev = names.get(d.name);
+    if (prev) {
+      ds.push(diag('E_DASHBOARD', `dashboard '${d.name}' is defined twice (also in ${prev})`, { file: f.path, ...y.locate(['name']) }, 'dashboard names must be unique'));
+      continue;
+    }
+    names.set(d.name, f.path);
+    out.push({ dashboard: d, file: f.path, yaml: y });
+  }
+  return out;
+}
+
+const AGG_LABEL: Record<string, string> = { sum: 'Total', avg: 'Average', min: 'Min', max: 'Max', count: 'Count', count_distinct: 'Distinct', median: 'Median', p50: 'P50', p90: 'P90', p95: 'P95', p99: 'P99', ratio: 'Rate', weighted_avg: 'Weighted avg', age_minutes: 'Minutes since', none: '' };
+const PCT: Record<string, number> = { median: 0.5, p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
+
+export function measureName(m: Measure): string {
+  return m.name ?? (m.agg === 'none' ? m.column : `${m.agg}_${m.column === '*' ? 'rows' : m.column}`);
+}
+
+const human = (s: string) => s.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+
+export interface CompileDashboardsInput {
+  parsed: ParsedDashboard[];
+  manifest: Manifest;
+  dialect: Dialect;
+  project: string;
+  /** Columns the warehouse reports per model (after a build); overrides the declared ones. */
+  catalog?: Map<string, string[]>;
+}
+
+export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[]): CompiledDashboard[] {
+  const { manifest, dialect } = input;
+  const models = new Map<string, ModelNode>();
+  for (const n of Object.values(manifest.nodes)) if (n.resource_type === 'model') models.set(n.name, n);
+  const out: CompiledDashboard[] = [];
+  const byName = new Map(input.parsed.map((p) => [p.dashboard.name, p.dashboard]));
+
+  for (const p of input.parsed) {
+    const d = p.dashboard;
+    const at = (path: (string | number)[], msg: string, hint?: string, severity: 'error' | 'warn' = 'error') =>
+      ds.push(diag('E_DASHBOARD', `${path.map((x) => (typeof x === 'number' ? `[${x}]` : `.${x}`)).join('').replace(/^\./, '')}: ${msg}`, { file: p.file, ...p.yaml.locate(path) }, hint, severity));
+    let ok = true;
+    const err = (path: (string | number)[], msg: string, hint?: string) => {
+      ok = false;
+      at(path, msg, hint);
+    };
+    const columnsOf = (model: string): string[] | undefined => input.catalog?.get(model) ?? (models.get(model)?.columns.length ? models.get(model)!.columns.map((c) => c.name) : undefined);
+    const checkColumn = (model: string, col: string, path: (string | number)[]) => {
+      if (col === '*') return;
+      const cols = columnsOf(model);
+      if (!cols) return;
+      if (!cols.includes(col)) {
+        const hint = didYouMean(col, cols);
+        err(path, `column '${col}' not in ${model}${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : `${model} has: ${cols.join(', ')}`);
+      }
+    };
+    const tileIds = new Map<string, string>();
+    const warnedUndeclared = new Set<string>();
+
+    // dashboard filters: each must apply to at least one tile's model
+    const tileModels = new Set(d.tabs.flatMap((t) => t.tiles.map((x) => x.model)));
+    d.filters.forEach((f, fi) => {
+      for (const [ai, m] of (f.applies_to ?? []).entries()) {
+        if (!models.has(m)) err(['filters', fi, 'applies_to', ai], `model '${m}' not found${didYouMean(m, models.keys()) ? ` — did you mean '${didYouMean(m, models.keys())}'?` : ''}`);
+        else checkColumn(m, f.column, ['filters', fi, 'column']);
+      }
+      if (!f.applies_to && ![...tileModels].some((m) => columnsOf(m)?.includes(f.column) ?? true)) err(['filters', fi, 'column'], `no tile's model has a column '${f.column}', so the filter would do nothing`);
+      if (f.type === 'date_range' && f.default !== undefined && f.default !== null && !/^\d+d$/.test(String(f.default))) err(['filters', fi, 'default'], `a date_range default is a number of days like "7d", got '${String(f.default)}'`);
+    });
+
+    const tabs: CompiledDashboard['tabs'] = [];
+    d.tabs.forEach((tab, ti) => {
+      const tiles: CompiledTile[] = [];
+      tab.tiles.forEach((tile, xi) => {
+        const base = ['tabs', ti, 'tiles', xi];
+        const prev = tileIds.get(tile.id);
+        if (prev) err([...base, 'id'], `tile id '${tile.id}' is used twice in this dashboard (also ${prev})`);
+        tileIds.set(tile.id, `tabs[${ti}].tiles[${xi}]`);
+        const node = models.get(tile.model);
+        if (!node) {
+          const hint = didYouMean(tile.model, models.keys());
+          err([...base, 'model'], `model '${tile.model}' not found${hint ? ` — did you mean '${hint}'?` : ''}`);
+          return;
+        }
+        if (!node.relation) {
+          err([...base, 'model'], `model '${tile.model}' is ephemeral: it has no table or view to read`, 'read a model materialized as a view or table');
+          return;
+        }
+        if (!columnsOf(tile.model) && !warnedUndeclared.has(tile.model)) {
+          warnedUndeclared.add(tile.model);
+          at([...base, 'model'], `columns of ${tile.model} are not declared in YAML, so they cannot be checked before a build`, 'declare them under models: in a .yml file, or run vigil dashboards validate --warehouse after vigil build', 'warn');
+        }
+        tile.dimensions.forEach((dim, i) => checkColumn(tile.model, dim.column, [...base, 'dimensions', i, 'column']));
+        tile.measures.forEach((m, i) => {
+          checkColumn(tile.model, m.column, [...base, 'measures', i, 'column']);
+          if (m.agg === 'ratio') {
+            if (!m.denominator) err([...base, 'measures', i], `agg 'ratio' needs denominator: (the column to divide by)`);
+            else checkColumn(tile.model, m.denominator, [...base, 'measures', i, 'denominator']);
+          }
+          if (m.agg === 'weighted_avg') {
+            if (!m.weight) err([...base, 'measures', i], `agg 'weighted_avg' needs weight: (the weighting column)`);
+            else checkColumn(tile.model, m.weight, [...base, 'measures', i, 'weight']);
+          }
+          if (m.column === '*' && m.agg !== 'count') err([...base, 'measures', i, 'column'], `'*' only goes with agg 'count'`);
+        });
+        tile.filters.forEach((f, i) => checkColumn(tile.model, f.column, [...base, 'filters', i, 'column']));
+        if (tile.top_n) {
+          checkColumn(tile.model, tile.top_n.column, [...base, 'top_n', 'column']);
+          if (!tile.measures.length || tile.measures[0].agg === 'none') err([...base, 'top_n'], 'top_n ranks by the first measure, which must be aggregated');
+        }
+        const fieldNames = [...tile.dimensions.map((x) => x.column), ...tile.measures.map(measureName)];
+        tile.sort.forEach((s, i) => {
+          if (!fieldNames.includes(s.field)) err([...base, 'sort', i, 'field'], `sort field '${s.field}' is not one of the tile's dimensions or measures (${fieldNames.join(', ')})`);
+        });
+        tile.conditional_formatting.forEach((c, i) => {
+          if (!fieldNames.includes(c.field)) err([...base, 'conditional_formatting', i, 'field'], `field '${c.field}' is not one of the tile's dimensions or measures (${fieldNames.join(', ')})`);
+        });
+        if (tile.drilldown) {
+          const dd = tile.drilldown;
+          const targetDash = dd.dashboard ? byName.get(dd.dashboard) : d;
+          if (!targetDash) {
+            const hint = didYouMean(dd.dashboard!, byName.keys());
+            err([...base, 'drilldown', 'dashboard'], `drill-down to dashboard '${dd.dashboard}', which does not exist${hint ? ` — did you mean '${hint}'?` : ''}`, `dashboards: ${[...byName.keys()].join(', ')}`);
+          } else {
+            const targetTabs = new Set(targetDash.tabs.map((t) => t.name));
+            if (!targetTabs.has(dd.tab)) {
+              const hint = didYouMean(dd.tab, targetTabs);
+              err([...base, 'drilldown', 'tab'], `drill-down to tab '${dd.tab}', which ${dd.dashboard ? `dashboard '${dd.dashboard}'` : 'this dashboard'} does not have${hint ? ` — did you mean '${hint}'?` : ''}`, `tabs: ${[...targetTabs].join(', ')}`);
+            }
+          }
+          for (const [filter, tpl] of Object.entries(dd.filters)) {
+            const fs = (targetDash ?? d).filters;
+            if (!fs.some((f) => f.name === filter)) err([...base, 'drilldown', 'filters', filter], `drill-down sets filter '${filter}', which ${dd.dashboard ? `dashboard '${dd.dashboard}'` : 'the dashboard'} does not define (filters: ${fs.map((f) => f.name).join(', ') || 'none'})`);
+            for (const m of tpl.matchAll(/\{\{\s*(\w+)\s*\}\}/g)) if (!fieldNames.includes(m[1])) err([...base, 'drilldown', 'filters', filter], `drill-down value uses '${m[1]}', which is not one of the tile's fields (${fieldNames.join(', ')})`);
+          }
+        }
+        const needs = shapeProblem(tile);
+        if (needs) err([...base, 'type'], needs);
+        if (tile.layout.x + tile.layout.w > 12) err([...base, 'layout'], `the tile spans columns ${tile.layout.x}–${tile.layout.x + tile.layout.w - 1}; the grid has 12 (x + w must be <= 12)`);
+        if (!ok) return;
+        tiles.push(compileTile(tile, tab.name, node, d.filters, dialect, columnsOf(tile.model)));
+      });
+      tabs.push({ name: tab.name, title: tab.title, tiles });
+    });
+    if (!ok) continue;
+    out.push({ dashboard: d, file: p.file, tabs, models: [...tileModels].sort(), dialect: dialect.name, project: input.project });
+  }
+  return out;
+}
+
+/** What a tile type needs to draw anything. */
+function shapeProblem(t: Tile): string | undefined {
+  const m = t.measures.length;
+  const dims = t.dimensions.length;
+  switch (t.type) {
+    case 'kpi':
+    case 'gauge':
+      return m === 1 && dims === 0 ? undefined : `a ${t.type} tile shows one number: exactly one measure and no dimensions (has ${m} and ${dims})`;
+    case 'line':
+    case 'area':
+    case 'bar':
+      return dims >= 1 && dims <= 2 && m >= 1 ? undefined : `a ${t.type} tile needs one or two dimensions (x, and optionally a series) and at least one measure`;
+    case 'donut':
+      return dims === 1 && m === 1 ? undefined : 'a donut tile needs one dimension (the slices) and one measure';
+    case 'heatmap':
+      return dims === 2 && m === 1 ? undefined : 'a heatmap tile needs two dimensions (x and y) and one measure (the color)';
+    case 'scatter':
+      return m === 2 ? undefined : 'a scatter tile needs two measures (x and y; agg none for raw rows)';
+    case 'box':
+      return dims >= 1 && m >= 1 ? undefined : 'a box tile needs a dimension (one box per value) and a measure (or p-columns)';
+    case 'table':
+      return dims + m >= 1 ? undefined : 'a table tile needs at least one column';
+  }
+}
+
+function relativeDate(v: unknown, dialect: Dialect, shiftDays: number): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  if (v === 'today') return shiftDays ? dialect.dateadd('day', -shiftDays, dialect.current_date()) : dialect.current_date();
+  const m = /^-(\d+)d$/.exec(v);
+  if (!m) return undefined;
+  return dialect.dateadd('day', -(Number(m[1]) + shiftDays), dialect.current_date());
+}
+
+function literalOf(v: unknown, dialect: Dialect): string {
+  return dialect.literal(v === undefined ? null : (v as string | number | boolean | null));
+}
+
+function measureSql(m: Measure, q: (c: string) => string, dialect: Dialect): string {
+  const c = m.column === '*' ? '*' : q(m.column);
+  switch (m.agg) {
+    case 'sum':
+      return `sum(${c})`;
+    case 'avg':
+      return `avg(${c})`;
+    case 'min':
+      return `min(${c})`;
+    case 'max':
+      return `max(${c})`;
+    case 'count':
+      return `count(${c})`;
+    case 'count_distinct':
+      return `count(distinct ${c})`;
+    case 'median':
+    case 'p50':
+    case 'p90':
+    case 'p95':
+    case 'p99':
+      return dialect.percentile(c, PCT[m.agg]);
+    case 'ratio':
+      return dialect.safe_divide(`sum(${c})`, `sum(${q(m.denominator!)})`);
+    case 'weighted_avg':
+      return dialect.safe_divide(`sum(${c} * ${q(m.weight!)})`, `sum(${q(m.weight!)})`);
+    case 'age_minutes':
+      return dialect.datediff('minute', `max(${c})`, dialect.current_timestamp());
+    case 'none':
+      return c;
+  }
+}
+
+/** The WHERE conditions of a tile: its own filters, then the dashboard filters' defaults that apply. */
+function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, cols: string[] | undefined, withDashboard: boolean, shiftDays: number): { where: string[]; applies: string[] } {
+  const q = (c: string) => dialect.quoteIdent(c);
+  const where: string[] = [];
+  for (const f of tile.filters) {
+    const col = q(f.column);
+    if (f.op === 'is null' || f.op === 'is not null') {
+      where.push(`${col} ${f.op}`);
+      continue;
+    }
+    if (f.op === 'in' || f.op === 'not in') {
+      const list = (Array.isArray(f.value) ? f.value : [f.value]).map((v) => literalOf(v, dialect)).join(', ');
+      where.push(`${col} ${f.op} (${list})`);
+      continue;
+    }
+    const rel = relativeDate(f.value, dialect, shiftDays);
+    if (rel && shiftDays && (f.op === '>=' || f.op === '>')) {
+      // the previous period ends where this one starts
+      const end = relativeDate(f.value, dialect, 0)!;
+      where.push(`${col} ${f.op} ${rel} and ${col} ${f.op === '>=' ? '<' : '<='} ${end}`);
+    } else where.push(`${col} ${f.op === '=' ? '=' : f.op} ${rel ?? literalOf(f.value, dialect)}`);
+  }
+  const applies: string[] = [];
+  for (const f of filters) {
+    const applicable = f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false);
+    if (!applicable) continue;
+    applies.push(f.name);
+    if (!withDashboard || f.default === undefined || f.default === null) continue;
+    const col = q(f.column);
+    if (f.type === 'date_range') {
+      // "7d": the last 7 days, today included
+      const n = Number(/^(\d+)d$/.exec(String(f.default))?.[1] ?? 7);
+      const hasOwnDate = tile.filters.some((x) => x.column === f.column);
+      if (hasOwnDate) continue; // the tile's own window wins (e.g. "last 24h" KPIs)
+      const start = dialect.dateadd('day', -(n - 1 + shiftDays), dialect.current_date());
+      where.push(shiftDays ? `${col} >= ${start} and ${col} < ${dialect.dateadd('day', -(n - 1), dialect.current_date())}` : `${col} >= ${start}`);
+    } else where.push(`${col} = ${literalOf(f.default, dialect)}`);
+  }
+  return { where, applies };
+}
+
+function compileTile(tile: Tile, tab: string, node: ModelNode, filters: DashboardFilter[], dialect: Dialect, cols: string[] | undefined): CompiledTile {
+  const q = (c: string) => dialect.quoteIdent(c);
+  const relation = dialect.relation(node.relation!);
+  const fields: CompiledField[] = [];
+  const select: string[] = [];
+  const group: string[] = [];
+  for (const dim of tile.dimensions) {
+    const expr = dim.granularity ? dialect.date_trunc(dim.granularity, q(dim.column)) : q(dim.column);
+    select.push(`${expr} as ${q(dim.column)}`);
+    group.push(expr);
+    fields.push({ name: dim.column, label: dim.label ?? human(dim.column), kind: 'dimension', column: dim.column, granularity: dim.granularity, role: dim.role });
+  }
+  for (const m of tile.measures) {
+    const name = measureName(m);
+    select.push(`${measureSql(m, q, dialect)} as ${q(name)}`);
+    fields.push({ name, label: m.label ?? `${AGG_LABEL[m.agg]} ${human(m.column === '*' ? 'rows' : m.column).toLowerCase()}`.trim(), kind: 'measure', column: m.column, agg: m.agg, other: m.denominator ?? m.weight, format: m.format });
+  }
+  const rowLevel = tile.measures.some((m) => m.agg === 'none');
+  const build = (withDashboard: boolean, shiftDays: number) => {
+    const { where, applies } = conditions(tile, filters, dialect, cols, withDashboard, shiftDays);
+    if (tile.top_n && tile.measures[0]) {
+      // the n values of the column with the largest first measure, under the same filters
+      const c = q(tile.top_n.column);
+      const inner = [`select ${c} from ${relation}`, ...(where.length ? [`where ${where.join(' and ')}`] : []), `group by ${c}`, `order by ${measureSql(tile.measures[0], q, dialect)} desc, ${c}`, `limit ${tile.top_n.n}`].join(' ');
+      where.push(`${c} in (select ${c} from (${inner}) as top_n)`);
+    }
+    const lines = [`select ${select.join(', ')}`, `from ${relation}`];
+    if (where.length) lines.push(`where ${where.join('\n  and ')}`);
+    if (group.length && !rowLevel) lines.push(`group by ${group.join(', ')}`);
+    const sorts = tile.sort.length ? tile.sort.map((s) => `${q(s.field)} ${s.dir}`) : tile.dimensions.length && !rowLevel ? tile.dimensions.map((x) => q(x.column)) : [];
+    if (sorts.length) lines.push(`order by ${sorts.join(', ')}`);
+    const limit = tile.limit ?? (rowLevel ? 5000 : undefined);
+    if (limit) lines.push(`limit ${limit}`);
+    return { sql: lines.join('\n'), applies };
+  };
+  const main = build(true, 0);
+  let previousSql: string | undefined;
+  if (tile.type === 'kpi' && tile.compare === 'previous_period') {
+    const days = periodDays(tile, filters);
+    previousSql = build(true, days).sql;
+  }
+  const columnTypes = Object.fromEntries(node.columns.filter((c) => c.data_type).map((c) => [c.name, c.data_type!]));
+  return { tile, tab, model: node.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, 0).sql, previousSql, appliesFilters: main.applies, columnTypes };
+}
+
+/** The length of a KPI's window: its own relative date filter, else the dashboard's date range default. */
+function periodDays(tile: Tile, filters: DashboardFilter[]): number {
+  for (const f of tile.filters) {
+    const m = typeof f.value === 'string' ? /^-(\d+)d$/.exec(f.value) : null;
+    if (m) return Number(m[1]) + 1;
+  }
+  const dr = filters.find((f) => f.type === 'date_range');
+  return Number(/^(\d+)d$/.exec(String(dr?.default ?? '7d'))?.[1] ?? 7);
+}

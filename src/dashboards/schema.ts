@@ -1,0 +1,126 @@
+/**
+ * Dashboards as code: the JSON schema of `dashboards/*.json` (zod, strict: a typo in a key is
+ * reported at its line). A dashboard has filters and tabs; a tab has tiles; a tile reads one
+ * model (ref) with dimensions and aggregated measures.
+ */
+import { z } from 'zod';
+
+export const TILE_TYPES = ['kpi', 'line', 'area', 'bar', 'donut', 'heatmap', 'box', 'scatter', 'table', 'gauge'] as const;
+export type TileType = (typeof TILE_TYPES)[number];
+
+/**
+ * Aggregations. `ratio`: sum(column) / sum(denominator). `weighted_avg`: sum(column * weight) /
+ * sum(weight). `age_minutes`: minutes from max(column) to the evaluation time. `none`: the raw
+ * column (row-level tiles: table, scatter; needs a limit).
+ */
+export const AGGREGATIONS = ['sum', 'avg', 'min', 'max', 'count', 'count_distinct', 'median', 'p50', 'p90', 'p95', 'p99', 'ratio', 'weighted_avg', 'age_minutes', 'none'] as const;
+export type Aggregation = (typeof AGGREGATIONS)[number];
+
+export const FORMATS = ['number', 'integer', 'percent', 'ms', 'usd', 'minutes', 'text', 'date'] as const;
+
+const Ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier (letters, digits, _)');
+const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const DimensionSchema = z
+  .object({
+    column: z.string().min(1),
+    label: z.string().optional(),
+    /** Dates: truncate to this grain. */
+    granularity: z.enum(['day', 'week', 'month']).optional(),
+    /** line/area/bar: `series` splits into one series per value (stacked for area). */
+    role: z.enum(['x', 'series', 'y']).optional(),
+  })
+  .strict();
+
+export const MeasureSchema = z
+  .object({
+    /** The output name (default: agg_column). */
+    name: Ident.optional(),
+    column: z.string().min(1),
+    agg: z.enum(AGGREGATIONS),
+    label: z.string().optional(),
+    /** ratio: the denominator column; weighted_avg: the weight column. */
+    denominator: z.string().optional(),
+    weight: z.string().optional(),
+    format: z.enum(FORMATS).optional(),
+  })
+  .strict();
+
+const Op = z.enum(['=', '!=', '>', '>=', '<', '<=', 'in', 'not in', 'is null', 'is not null']);
+export const TileFilterSchema = z
+  .object({
+    column: z.string().min(1),
+    op: Op,
+    /** A value, a list (in), or a relative date: "-1d", "-7d", "today". */
+    value: z.union([Scalar, z.array(Scalar)]).optional(),
+  })
+  .strict();
+
+export const TileSchema = z
+  .object({
+    id: Ident,
+    type: z.enum(TILE_TYPES),
+    title: z.string().min(1),
+    description: z.string().optional(),
+    /** The model the tile reads: ref('model'). */
+    model: z.string().min(1),
+    dimensions: z.array(DimensionSchema).default([]),
+    measures: z.array(MeasureSchema).default([]),
+    filters: z.array(TileFilterSchema).default([]),
+    sort: z.array(z.object({ field: z.string().min(1), dir: z.enum(['asc', 'desc']).default('asc') }).strict()).default([]),
+    limit: z.number().int().positive().max(100_000).optional(),
+    /** Keep only the `n` values of `column` with the largest first measure (a readable heatmap of the top workspaces). */
+    top_n: z.object({ column: z.string().min(1), n: z.number().int().positive().max(1000) }).strict().optional(),
+    stacked: z.boolean().optional(),
+    /** kpi: also show the change against the previous period of the same length. */
+    compare: z.enum(['previous_period']).optional(),
+    thresholds: z.array(z.object({ value: z.number(), color: z.string(), label: z.string().optional() }).strict()).default([]),
+    /** A horizontal band (e.g. the 0–5 % error-rate target). */
+    target_band: z.object({ min: z.number(), max: z.number(), label: z.string().optional() }).strict().optional(),
+    /** Table cells: color a column when the condition holds. */
+    conditional_formatting: z.array(z.object({ field: z.string().min(1), op: z.enum(['>', '>=', '<', '<=', '=', '!=']), value: z.number(), color: z.string() }).strict()).default([]),
+    /** Clicking a data point opens a tab (of this dashboard, or of `dashboard`) with filters set from the point's values. */
+    drilldown: z.object({ dashboard: Ident.optional(), tab: Ident, filters: z.record(z.string(), z.string()).default({}) }).strict().optional(),
+    links: z.array(z.object({ label: z.string().min(1), url: z.string().min(1) }).strict()).default([]),
+    /** Grid position: 12 columns wide. */
+    layout: z.object({ x: z.number().int().min(0).max(11), y: z.number().int().min(0), w: z.number().int().min(1).max(12), h: z.number().int().min(1).max(20) }).strict(),
+    /** gauge: the scale. */
+    max: z.number().optional(),
+  })
+  .strict();
+export type Tile = z.infer<typeof TileSchema>;
+
+export const DashboardFilterSchema = z
+  .object({
+    name: Ident,
+    label: z.string().optional(),
+    type: z.enum(['date_range', 'select']),
+    /** The column it filters, in every tile whose model has it (or only `applies_to` models). */
+    column: z.string().min(1),
+    /** date_range: "7d", "30d"...; select: a value or null (all). */
+    default: Scalar.optional(),
+    applies_to: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+
+export const TabSchema = z
+  .object({
+    name: Ident,
+    title: z.string().min(1),
+    tiles: z.array(TileSchema).min(1),
+  })
+  .strict();
+
+export const DashboardSchema = z
+  .object({
+    name: Ident,
+    title: z.string().min(1),
+    description: z.string().optional(),
+    filters: z.array(DashboardFilterSchema).default([]),
+    tabs: z.array(TabSchema).min(1),
+  })
+  .strict();
+export type Dashboard = z.infer<typeof DashboardSchema>;
+export type DashboardFilter = z.infer<typeof DashboardFilterSchema>;
+export type Measure = z.infer<typeof MeasureSchema>;
+export type Dimension = z.infer<typeof DimensionSchema>;

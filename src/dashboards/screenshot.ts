@@ -1,0 +1,77 @@
+/**
+ * `vigil dashboards render --png`: one PNG per tab of a rendered dashboard page, taken with
+ * the system's Chromium through playwright-core (which never downloads a browser).
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** The Chromium to use: $VIGIL_CHROMIUM, else Debian's /usr/bin/chromium or chromium-browser. */
+export function findChromium(): string | undefined {
+  const candidates = [process.env.VIGIL_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  return undefined;
+}
+
+export interface ScreenshotOptions {
+  executablePath?: string;
+  /** Viewport width in CSS pixels (default 1328: the 1280 px grid and the page's padding). */
+  width?: number;
+  /** Device pixel ratio (default 1; 2 for sharper, four times larger, images). */
+  scale?: number;
+}
+
+export class ScreenshotError extends Error {
+  constructor(
+    message: string,
+    readonly consoleErrors: string[],
+    readonly shots: Array<{ tab: string; file: string; bytes: number }>,
+  ) {
+    super(message);
+    this.name = 'ScreenshotError';
+  }
+}
+
+/**
+ * Opens `htmlFile` in headless Chromium and writes `<dashboard>-<tab>.png` into `outDir` for every
+ * `<section id="tab-...">`, each the whole section. The dashboard name is the page's
+ * `data-dashboard` (else the file name). Console errors, page errors and failed requests make it
+ * throw a ScreenshotError (after all screenshots are written) listing them.
+ */
+export async function screenshotTabs(
+  htmlFile: string,
+  outDir: string,
+  opts: ScreenshotOptions = {},
+): Promise<Array<{ tab: string; file: string; bytes: number }>> {
+  const executablePath = opts.executablePath ?? findChromium() ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath} (install Debian's chromium or set VIGIL_CHROMIUM)`);
+  const { chromium } = await import('playwright-core');
+  mkdirSync(outDir, { recursive: true });
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+  const errors: string[] = [];
+  const shots: Array<{ tab: string; file: string; bytes: number }> = [];
+  try {
+    const context = await browser.newContext({ viewport: { width: opts.width ?? 1328, height: 900 }, deviceScaleFactor: opts.scale ?? 1 });
+    const page = await context.newPage();
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+    page.on('requestfailed', (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText ?? 'unknown'})`));
+    await page.goto(pathToFileURL(resolve(htmlFile)).href, { waitUntil: 'load' });
+    // the tab bar sticks to the top when scrolling; in a section's picture it would cover the top
+    await page.addStyleTag({ content: 'nav.tabbar{position:static !important} html{scroll-behavior:auto !important}' });
+    const dashboard = (await page.getAttribute('body', 'data-dashboard')) || basename(htmlFile).replace(/\.html?$/i, '');
+    const tabs = await page.$$eval('section[id^="tab-"]', (els) => els.map((e) => e.id.slice('tab-'.length)));
+    for (const tab of tabs) {
+      const file = join(outDir, `${dashboard}-${tab}.png`);
+      await page.locator(`[id="tab-${tab}"]`).screenshot({ path: file, animations: 'disabled' });
+      shots.push({ tab, file, bytes: statSync(file).size });
+    }
+    await context.close();
+  } finally {
+    await browser.close();
+  }
+  if (errors.length) throw new ScreenshotError(`${htmlFile}: ${errors.length} error(s) in the browser:\n${errors.join('\n')}`, errors, shots);
+  return shots;
+}

@@ -1,0 +1,61 @@
+/**
+ * What `compileDashboards()` (compile-dashboards.ts) produces from dashboards/*.json, and what
+ * the renderer (render.ts) and the exporters (export-*.ts) consume.
+ */
+import type { Aggregation, Dashboard, Tile } from './schema.js';
+
+export interface CompiledField {
+  /** Output column name of the tile's query. */
+  name: string;
+  label: string;
+  kind: 'dimension' | 'measure';
+  /** The model column it reads (for measures: the aggregated column; '*' for count(*)). */
+  column: string;
+  agg?: Aggregation;
+  /** ratio: denominator; weighted_avg: weight. */
+  other?: string;
+  format?: string;
+  granularity?: 'day' | 'week' | 'month';
+  role?: 'x' | 'series' | 'y';
+}
+
+export interface CompiledTile {
+  tile: Tile;
+  tab: string;
+  /** The model the tile reads, and its relation spelled for the target (e.g. "analytics"."ai_audit_daily"). */
+  model: string;
+  relation: string;
+  fields: CompiledField[];
+  /** The tile's query for the target, with the dashboard filters' defaults applied.
+   * current_date/current_timestamp stand for the time it runs (bound with bindEvalTime). */
+  sql: string;
+  /** The same query without the dashboard filters (for BI tools that apply their own). */
+  sqlUnfiltered: string;
+  /** kpi with compare: previous_period — the same query over the previous period. */
+  previousSql?: string;
+  /** Dashboard filters that apply to this tile (its model has the column). */
+  appliesFilters: string[];
+  /** Optional (export.ts): the declared data_type of the model's columns (models/*.yml or the
+   * warehouse catalog), e.g. { date: 'date', provider: 'varchar' }. The Looker export uses it
+   * for dimension types (dimension_group for date/timestamp, number, yesno); without it the
+   * types are inferred from granularities, date filters and measures. */
+  columnTypes?: Record<string, string>;
+}
+
+export interface CompiledDashboard {
+  dashboard: Dashboard;
+  /** dashboards/overview.json */
+  file: string;
+  tabs: Array<{ name: string; title: string; tiles: CompiledTile[] }>;
+  /** Models it reads (names), sorted. */
+  models: string[];
+  /** Warehouse dialect the SQL is written for. */
+  dialect: 'duckdb' | 'postgres' | 'bigquery';
+  /** dbt-style project name (Looker model name, Metabase collection). */
+  project: string;
+}
+
+/** A tile's data after querying the target. */
+export type TileData =
+  | { ok: true; rows: Array<Record<string, unknown>>; previous?: Record<string, unknown>; seconds: number }
+  | { ok: false; error: string };

@@ -1,0 +1,684 @@
+/**
+ * `vigil dashboards export` (src/dashboards/export.ts) on a fixture dashboard with every tile
+ * type and both filter types, in two tabs: determinism, every tile in every format, LookML
+ * element types and `listen`, views that define every field the elements read, Metabase cards,
+ * tabs and parameter mappings that point at things that exist, and Metabase SQL that DuckDB
+ * runs with the filters empty and set. Then golden files for the shipped dashboards.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { parse as parseSql } from 'sql-parser-cst';
+import { DashboardSchema, type Dashboard, type Tile } from '../../src/dashboards/schema.js';
+import type { CompiledDashboard, CompiledField, CompiledTile } from '../../src/dashboards/types.js';
+import { exportDashboards, injectClauses, LOOKER_TYPES, lookerFilterExpression, METABASE_DISPLAY, stableJson } from '../../src/dashboards/export.js';
+import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
+import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
+import type { Dialect } from '../../src/adapters/dialect.js';
+import { compileDashboards, parseDashboards } from '../../src/dashboards/compile-dashboards.js';
+import type { Manifest } from '../../src/compile/manifest.js';
+import type { Diagnostic } from '../../src/errors.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { compileProject } from '../../src/compile/compile-project.js';
+import { REPO } from '../helpers.js';
+
+const UPDATE = process.env.UPDATE_GOLDEN === '1';
+type Json = Record<string, any>;
+
+// ---------------------------------------------------------------------------------------------
+// the fixture: three models, a dashboard with two tabs, every tile type, both filter types
+
+const MODELS: Record<string, { relation: string; columns: Record<string, string> }> = {
+  daily: { relation: '"analytics"."daily"', columns: { date: 'date', provider: 'varchar', capability: 'varchar', interaction_count: 'bigint', error_count: 'bigint', p95_latency_ms: 'double' } },
+  workspaces: { relation: '"analytics"."workspaces"', columns: { date: 'date', workspace_id: 'varchar', team: 'varchar', total_interactions: 'bigint', error_count: 'bigint', error_rate: 'double', last_interaction_at: 'timestamptz', is_active: 'boolean', status: 'varchar' } },
+  logs: { relation: '"analytics"."logs"', columns: { created_at: 'timestamptz', provider: 'varchar', prompt_chars: 'bigint', duration_ms: 'double', is_error: 'boolean' } },
+};
+/** Tiles of `daily` carry no column types (the exporter infers them); the others do. */
+const TYPED = new Set(['workspaces', 'logs']);
+
+const L = (x: number, y: number, w: number, h: number) => ({ x, y, w, h });
+const DEFINITION = {
+  name: 'fixture_dash',
+  title: 'Fixture — every tile',
+  description: 'All tile types, both filter types, two tabs.',
+  filters: [
+    { name: 'date_range', label: 'Date range', type: 'date_range', column: 'date', default: '7d' },
+    { name: 'provider', label: 'Provider', type: 'select', column: 'provider', default: 'openai' },
+    { name: 'capability', type: 'select', column: 'capability', default: null },
+  ],
+  tabs: [
+    {
+      name: 'main',
+      title: 'Main',
+      tiles: [
+        { id: 'interactions_24h', type: 'kpi', title: 'Interactions (24h)', model: 'daily', measures: [{ column: 'interaction_count', agg: 'sum', format: 'integer' }], filters: [{ column: 'date', op: '>=', value: '-1d' }], compare: 'previous_period', layout: L(0, 0, 3, 2) },
+        { id: 'error_rate_kpi', type: 'kpi', title: 'Error rate', model: 'daily', measures: [{ name: 'error_rate', column: 'error_count', agg: 'ratio', denominator: 'interaction_count', format: 'percent' }], layout: L(3, 0, 3, 2) },
+        { id: 'freshness', type: 'gauge', title: 'Freshness', model: 'workspaces', measures: [{ name: 'minutes_since', column: 'last_interaction_at', agg: 'age_minutes', format: 'minutes' }], max: 120, thresholds: [{ value: 0, color: '#2e7d32' }, { value: 60, color: '#f9a825' }, { value: 90, color: '#c62828', label: 'stale' }], layout: L(6, 0, 3, 2) },
+        { id: 'latest_seen', type: 'kpi', title: 'Latest interaction', model: 'workspaces', measures: [{ name: 'latest', column: 'last_interaction_at', agg: 'max' }], layout: L(9, 0, 3, 2) },
+        { id: 'latency', type: 'line', title: 'P95 latency (weighted)', model: 'daily', dimensions: [{ column: 'date', granularity: 'day', role: 'x' }], measures: [{ name: 'p95', column: 'p95_latency_ms', agg: 'weighted_avg', weight: 'interaction_count', format: 'ms' }], target_band: { min: 0, max: 500, label: 'SLO' }, layout: L(0, 2, 6, 4) },
+        { id: 'volume', type: 'area', title: 'Volume by capability', model: 'daily', dimensions: [{ column: 'date', granularity: 'week', role: 'x' }, { column: 'capability', role: 'series' }], measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum' }], stacked: true, layout: L(6, 2, 6, 4) },
+        { id: 'by_provider', type: 'bar', title: 'Interactions by provider', model: 'daily', dimensions: [{ column: 'provider' }], measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum' }], sort: [{ field: 'interactions', dir: 'desc' }], limit: 10, layout: L(0, 6, 6, 4) },
+        { id: 'provider_mix', type: 'donut', title: 'Provider mix', model: 'daily', dimensions: [{ column: 'provider' }], measures: [{ column: 'interaction_count', agg: 'sum' }], layout: L(6, 6, 6, 4) },
+      ],
+    },
+    {
+      name: 'detail',
+      title: 'Detail',
+      tiles: [
+        { id: 'heat', type: 'heatmap', title: 'Interactions: day x workspace', model: 'workspaces', dimensions: [{ column: 'date', role: 'x' }, { column: 'workspace_id', role: 'y' }], measures: [{ column: 'total_interactions', agg: 'sum' }], layout: L(0, 0, 12, 5) },
+        { id: 'latency_box', type: 'box', title: 'Latency by capability', model: 'daily', dimensions: [{ column: 'capability' }], measures: [{ column: 'p95_latency_ms', agg: 'p50' }, { column: 'p95_latency_ms', agg: 'p95' }, { column: 'p95_latency_ms', agg: 'median' }], layout: L(0, 5, 6, 4) },
+        { id: 'prompt_vs_duration', type: 'scatter', title: 'Prompt length vs duration', model: 'logs', measures: [{ column: 'prompt_chars', agg: 'none' }, { column: 'duration_ms', agg: 'none' }], filters: [{ column: 'created_at', op: '>=', value: '-1d' }, { column: 'is_error', op: '=', value: false }], limit: 1000, layout: L(6, 5, 6, 4) },
+        {
+          id: 'leaderboard',
+          type: 'table',
+          title: 'Workspaces',
+          model: 'workspaces',
+          dimensions: [{ column: 'workspace_id' }, { column: 'team' }, { column: 'error_rate', label: 'Error rate (day)' }],
+          measures: [{ name: 'interactions', column: 'total_interactions', agg: 'sum' }, { name: 'days', column: '*', agg: 'count' }, { name: 'teams', column: 'team', agg: 'count_distinct' }, { name: 'avg_err', column: 'error_rate', agg: 'avg' }, { name: 'p99_err', column: 'error_rate', agg: 'p99' }, { name: 'rows_with_rate', column: 'error_rate', agg: 'count' }],
+          filters: [{ column: 'is_active', op: '=', value: true }, { column: 'status', op: 'in', value: ['ok', 'warn, late'] }, { column: 'team', op: 'is not null' }],
+          conditional_formatting: [{ field: 'avg_err', op: '>', value: 0.05, color: '#f8d7da' }],
+          sort: [{ field: 'interactions', dir: 'desc' }],
+          limit: 50,
+          layout: L(0, 9, 8, 5),
+        },
+        { id: 'ws_error_rate', type: 'kpi', title: 'Workspace error rate', model: 'workspaces', measures: [{ name: 'error_rate', column: 'error_count', agg: 'ratio', denominator: 'total_interactions', format: 'percent' }], layout: L(8, 9, 4, 2) },
+      ],
+    },
+  ],
+};
+
+const PCT: Record<string, number> = { median: 0.5, p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
+const AGG_LABEL: Record<string, string> = { sum: 'Total', avg: 'Average', min: 'Min', max: 'Max', count: 'Count', count_distinct: 'Distinct', median: 'Median', p50: 'P50', p90: 'P90', p95: 'P95', p99: 'P99', ratio: 'Rate', weighted_avg: 'Weighted avg', age_minutes: 'Minutes since', none: '' };
+
+/** A stand-in for compileDashboards(): the same fields and SQL layout, for a fixture that does not depend on it. */
+function compileFixture(def: Dashboard, dialect: Dialect, models = MODELS, dialectName: CompiledDashboard['dialect'] = 'duckdb'): CompiledDashboard {
+  const q = (c: string) => dialect.quoteIdent(c);
+  const rel = (m: string) => (dialectName === 'bigquery' ? `\`proj\`.\`analytics\`.\`${m}\`` : models[m].relation);
+  const tabs = def.tabs.map((tab) => ({
+    name: tab.name,
+    title: tab.title,
+    tiles: tab.tiles.map((tile: Tile): CompiledTile => {
+      const cols = Object.keys(models[tile.model].columns);
+      const fields: CompiledField[] = [];
+      const select: string[] = [];
+      const group: string[] = [];
+      for (const d of tile.dimensions) {
+        const e = d.granularity ? dialect.date_trunc(d.granularity, q(d.column)) : q(d.column);
+        select.push(`${e} as ${q(d.column)}`);
+        group.push(e);
+        fields.push({ name: d.column, label: d.label ?? d.column, kind: 'dimension', column: d.column, granularity: d.granularity, role: d.role });
+      }
+      for (const m of tile.measures) {
+        const name = m.name ?? (m.agg === 'none' ? m.column : `${m.agg}_${m.column === '*' ? 'rows' : m.column}`);
+        const c = m.column === '*' ? '*' : q(m.column);
+        const sql: Record<string, () => string> = {
+          sum: () => `sum(${c})`, avg: () => `avg(${c})`, min: () => `min(${c})`, max: () => `max(${c})`, count: () => `count(${c})`, count_distinct: () => `count(distinct ${c})`,
+          ratio: () => dialect.safe_divide(`sum(${c})`, `sum(${q(m.denominator!)})`),
+          weighted_avg: () => dialect.safe_divide(`sum(${c} * ${q(m.weight!)})`, `sum(${q(m.weight!)})`),
+          age_minutes: () => dialect.datediff('minute', `max(${c})`, dialect.current_timestamp()),
+          none: () => c,
+        };
+        select.push(`${(sql[m.agg] ?? (() => dialect.percentile(c, PCT[m.agg])))()} as ${q(name)}`);
+        fields.push({ name, label: m.label ?? `${AGG_LABEL[m.agg]} ${m.column}`.trim(), kind: 'measure', column: m.column, agg: m.agg, other: m.denominator ?? m.weight, format: m.format });
+      }
+      const where = tile.filters.map((f) => {
+        const v = f.value;
+        if (f.op === 'is null' || f.op === 'is not null') return `${q(f.column)} ${f.op}`;
+        if (f.op === 'in' || f.op === 'not in') return `${q(f.column)} ${f.op} (${(v as string[]).map((x) => dialect.literal(x)).join(', ')})`;
+        const r = typeof v === 'string' && /^-(\d+)d$/.exec(v);
+        return `${q(f.column)} ${f.op} ${r ? dialect.dateadd('day', -Number(r[1]), dialect.current_date()) : dialect.literal(v as string)}`;
+      });
+      const applies = def.filters.filter((f) => cols.includes(f.column)).map((f) => f.name);
+      const rowLevel = tile.measures.some((m) => m.agg === 'none');
+      const build = (extra: string[]) => {
+        const w = [...where, ...extra];
+        const lines = [`select ${select.join(', ')}`, `from ${rel(tile.model)}`];
+        if (w.length) lines.push(`where ${w.join('\n  and ')}`);
+        if (group.length && !rowLevel) lines.push(`group by ${group.join(', ')}`);
+        const sorts = tile.sort.length ? tile.sort.map((s) => `${q(s.field)} ${s.dir}`) : group.length && !rowLevel ? tile.dimensions.map((d) => q(d.column)) : [];
+        if (sorts.length) lines.push(`order by ${sorts.join(', ')}`);
+        if (tile.limit ?? rowLevel) lines.push(`limit ${tile.limit ?? 5000}`);
+        return lines.join('\n');
+      };
+      const defaults = def.filters
+        .filter((f) => applies.includes(f.name) && f.default !== null && f.default !== undefined && !tile.filters.some((x) => x.column === f.column))
+        .map((f) => (f.type === 'date_range' ? `${q(f.column)} >= ${dialect.dateadd('day', -6, dialect.current_date())}` : `${q(f.column)} = ${dialect.literal(f.default as string)}`));
+      return {
+        tile,
+        tab: tab.name,
+        model: tile.model,
+        relation: rel(tile.model),
+        fields,
+        sql: build(defaults),
+        sqlUnfiltered: build([]),
+        appliesFilters: applies,
+        columnTypes: TYPED.has(tile.model) ? { ...models[tile.model].columns } : undefined,
+      };
+    }),
+  }));
+  return { dashboard: def, file: `dashboards/${def.name}.json`, tabs, models: [...new Set(def.tabs.flatMap((t) => t.tiles.map((x) => x.model)))].sort(), dialect: dialectName, project: 'fixture' };
+}
+
+const definition = (): Dashboard => DashboardSchema.parse(structuredClone(DEFINITION));
+const fixture = compileFixture(definition(), duckDbDialect);
+/** A second, smaller dashboard sharing the models (views are shared across dashboards). */
+const second = compileFixture(DashboardSchema.parse({ name: 'aaa_second', title: 'Second', tabs: [{ name: 'only', title: 'Only', tiles: [DEFINITION.tabs[0].tiles[6]] }] }), duckDbDialect);
+const DS = [fixture, second];
+const allTiles = (d: CompiledDashboard) => d.tabs.flatMap((t) => t.tiles);
+const FORMATS = ['looker', 'metabase', 'json'] as const;
+
+// ---------------------------------------------------------------------------------------------
+
+describe('determinism', () => {
+  it.each(FORMATS)('%s: two runs are byte-identical, whatever the input order', (fmt) => {
+    const a = exportDashboards(DS, fmt);
+    const b = exportDashboards([second, compileFixture(definition(), duckDbDialect)], fmt);
+    expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+    for (const [k, v] of a) expect(b.get(k), k).toBe(v);
+  });
+  it.each(FORMATS)('%s: trailing newline, no timestamps', (fmt) => {
+    for (const [k, v] of exportDashboards(DS, fmt)) {
+      expect(v.endsWith('\n'), k).toBe(true);
+      expect(v.endsWith('\n\n'), k).toBe(false);
+      expect(v, k).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    }
+  });
+  it('JSON outputs have their keys sorted at every level', () => {
+    const sortedEverywhere = (v: unknown, path: string): void => {
+      if (Array.isArray(v)) return v.forEach((x, i) => sortedEverywhere(x, `${path}[${i}]`));
+      if (v && typeof v === 'object') {
+        const keys = Object.keys(v);
+        expect(keys, path).toEqual([...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+        for (const k of keys) sortedEverywhere((v as Json)[k], `${path}.${k}`);
+      }
+    };
+    for (const fmt of ['metabase', 'json'] as const) for (const [k, v] of exportDashboards(DS, fmt)) sortedEverywhere(JSON.parse(v), k);
+  });
+  it('stableJson sorts keys and keeps array order', () => {
+    expect(stableJson({ b: 1, a: [{ d: 1, c: 2 }, 3], u: undefined })).toBe('{\n  "a": [\n    {\n      "c": 2,\n      "d": 1\n    },\n    3\n  ],\n  "b": 1\n}\n');
+  });
+  it('no dashboards, no files', () => {
+    for (const fmt of FORMATS) expect(exportDashboards([], fmt).size).toBe(0);
+  });
+});
+
+describe('file names', () => {
+  it('one file per dashboard (plus views and the model for Looker)', () => {
+    expect([...exportDashboards(DS, 'json').keys()].sort()).toEqual(['aaa_second.json', 'fixture_dash.json']);
+    expect([...exportDashboards(DS, 'metabase').keys()].sort()).toEqual(['aaa_second.metabase.json', 'fixture_dash.metabase.json']);
+    expect([...exportDashboards(DS, 'looker').keys()].sort()).toEqual(['aaa_second.dashboard.lookml', 'daily.view.lkml', 'fixture.model.lkml', 'fixture_dash.dashboard.lookml', 'logs.view.lkml', 'workspaces.view.lkml']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Looker
+
+const looker = exportDashboards(DS, 'looker');
+const lookmlDoc = (name: string): Json => {
+  const parsed = YAML.parse(looker.get(`${name}.dashboard.lookml`)!);
+  expect(Array.isArray(parsed) && parsed.length === 1).toBe(true);
+  return parsed[0];
+};
+const dash = lookmlDoc('fixture_dash');
+const elements: Json[] = dash.elements;
+const element = (id: string) => elements.find((e) => e.name === id)!;
+
+/** Loosely parse a view file: the field names it defines (a dimension group: one per timeframe). */
+function viewFields(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/^\s*(dimension|measure): (\w+) \{/gm)) out.add(m[2]);
+  for (const m of text.matchAll(/^\s*dimension_group: (\w+) \{[^}]*?timeframes: \[([^\]]*)\]/gm)) for (const tf of m[2].split(',')) out.add(`${m[1]}_${tf.trim()}`);
+  return out;
+}
+const viewBlock = (text: string, kind: string, name: string) => new RegExp(`^  ${kind}: ${name} \\{\\n([\\s\\S]*?)^  \\}`, 'm').exec(text)?.[1] ?? '';
+
+describe('Looker: dashboards', () => {
+  it('dashboard header: newspaper layout, dashboards-next, title and description', () => {
+    expect(dash).toMatchObject({ dashboard: 'fixture_dash', title: 'Fixture — every tile', description: 'All tile types, both filter types, two tabs.', layout: 'newspaper', preferred_viewer: 'dashboards-next' });
+    expect(looker.get('fixture_dash.dashboard.lookml')).toMatch(/^# Generated by `vigil dashboards export --format looker` from dashboards\/fixture_dash\.json/);
+  });
+  it('every tile is an element, of the type its tile type maps to', () => {
+    const tiles = allTiles(fixture);
+    for (const t of tiles) expect(element(t.tile.id)?.type, t.tile.id).toBe(LOOKER_TYPES[t.tile.type]);
+    expect(elements.filter((e) => e.type !== 'text').map((e) => e.name)).toEqual(tiles.map((t) => t.tile.id));
+    expect(new Set(tiles.map((t) => t.tile.type))).toEqual(new Set(Object.keys(LOOKER_TYPES)));
+    expect(LOOKER_TYPES).toMatchObject({ kpi: 'single_value', line: 'looker_line', area: 'looker_area', bar: 'looker_column', donut: 'looker_pie', scatter: 'looker_scatter', table: 'looker_grid', box: 'looker_boxplot' });
+  });
+  it('tabs are stacked: a text element per tab, then its tiles on the 24-column grid (x, w, y, h doubled)', () => {
+    expect(element('tab_main')).toMatchObject({ type: 'text', title_text: 'Main', row: 0, col: 0, width: 24, height: 2 });
+    expect(element('error_rate_kpi')).toMatchObject({ row: 2, col: 6, width: 6, height: 4 });
+    expect(element('provider_mix')).toMatchObject({ row: 2 + 12, col: 12, width: 12, height: 8 });
+    // the Main tab is 10 Vigil rows tall: 20 rows + its heading
+    expect(element('tab_detail')).toMatchObject({ type: 'text', title_text: 'Detail', row: 22, width: 24 });
+    expect(element('heat')).toMatchObject({ row: 24, col: 0, width: 24, height: 10 });
+    for (const e of elements) expect(e.col + e.width, e.name).toBeLessThanOrEqual(24);
+  });
+  it('model, explore, fields, pivots, sorts, limit', () => {
+    expect(element('volume')).toMatchObject({ model: 'fixture', explore: 'daily', fields: ['daily.date_week', 'daily.capability', 'daily.interactions'], pivots: ['daily.capability'], stacking: 'normal' });
+    expect(element('latency')).toMatchObject({ fields: ['daily.date_date', 'daily.p95'] });
+    expect(element('latency').pivots).toBeUndefined();
+    expect(element('heat')).toMatchObject({ fields: ['workspaces.date_date', 'workspaces.workspace_id', 'workspaces.sum_total_interactions'], pivots: ['workspaces.workspace_id'] });
+    expect(element('by_provider')).toMatchObject({ sorts: ['daily.interactions desc'], limit: 10 });
+    expect(element('provider_mix')).toMatchObject({ fields: ['daily.provider', 'daily.sum_interaction_count'], inner_radius: 50 });
+    // raw rows: dimensions, and the row-level default limit when none is set
+    expect(element('prompt_vs_duration')).toMatchObject({ explore: 'logs', fields: ['logs.prompt_chars', 'logs.duration_ms'], limit: 1000 });
+  });
+  it('tile filters become Looker filter expressions on the right fields', () => {
+    expect(element('interactions_24h').filters).toEqual({ 'daily.date_date': 'after 1 day ago' });
+    expect(element('prompt_vs_duration').filters).toEqual({ 'logs.created_at_date': 'after 1 day ago', 'logs.is_error': 'No' });
+    expect(element('leaderboard').filters).toEqual({ 'workspaces.is_active': 'Yes', 'workspaces.status': 'ok,warn^, late', 'workspaces.team': '-NULL' });
+  });
+  it('listen: each dashboard filter that applies, to the model column, unless the tile filters that column itself', () => {
+    const cols = (m: string) => Object.keys(MODELS[m].columns);
+    for (const t of allTiles(fixture)) {
+      const expected = Object.fromEntries(
+        fixture.dashboard.filters
+          .filter((f) => cols(t.model).includes(f.column) && !t.tile.filters.some((x) => x.column === f.column))
+          .map((f) => [f.name, `${t.model}.${f.type === 'date_range' ? `${f.column}_date` : f.column}`]),
+      );
+      expect(element(t.tile.id).listen ?? {}, t.tile.id).toEqual(expected);
+    }
+    // spelled out: a model without the column does not listen; a tile with its own window keeps it
+    expect(element('prompt_vs_duration').listen).toEqual({ provider: 'logs.provider' });
+    expect(element('heat').listen).toEqual({ date_range: 'workspaces.date_date' });
+    expect(element('interactions_24h').listen).toEqual({ provider: 'daily.provider', capability: 'daily.capability' });
+    expect(element('volume').listen).toEqual({ date_range: 'daily.date_date', provider: 'daily.provider', capability: 'daily.capability' });
+  });
+  it('dashboard filters: field_filter with defaults and ui_config, on a view field', () => {
+    const [date, provider, capability] = dash.filters;
+    expect(date).toEqual({ name: 'date_range', title: 'Date range', type: 'field_filter', default_value: '7 days', allow_multiple_values: true, required: false, ui_config: { type: 'relative_timeframes', display: 'inline' }, model: 'fixture', explore: 'daily', field: 'daily.date_date' });
+    expect(provider).toMatchObject({ name: 'provider', title: 'Provider', type: 'field_filter', default_value: 'openai', ui_config: { type: 'tag_list' }, explore: 'daily', field: 'daily.provider' });
+    expect(capability).toMatchObject({ name: 'capability', title: 'Capability', field: 'daily.capability' });
+    expect(capability.default_value).toBeUndefined();
+  });
+  it('descriptions become element notes', () => {
+    const d = definition();
+    d.tabs[0].tiles[0].description = 'Last 24 hours';
+    const e = (YAML.parse(exportDashboards([compileFixture(d, duckDbDialect)], 'looker').get('fixture_dash.dashboard.lookml')!)[0].elements as Json[]).find((x) => x.name === 'interactions_24h')!;
+    expect(e.note).toEqual({ text: 'Last 24 hours', state: 'collapsed', display: 'hover' });
+  });
+});
+
+describe('Looker: views and model define every field the dashboards read', () => {
+  const refs = (): Array<[string, string]> => {
+    const out: Array<[string, string]> = [];
+    for (const name of ['fixture_dash', 'aaa_second']) {
+      const doc = lookmlDoc(name);
+      for (const e of doc.elements as Json[]) {
+        for (const r of [...(e.fields ?? []), ...(e.pivots ?? []), ...(e.sorts ?? []).map((s: string) => s.split(' ')[0]), ...Object.keys(e.filters ?? {}), ...Object.values(e.listen ?? {})]) out.push([e.name, r as string]);
+      }
+      for (const f of doc.filters ?? []) out.push([`filter ${f.name}`, f.field]);
+    }
+    return out;
+  };
+  it('every view.field referenced by an element or a filter exists in <view>.view.lkml', () => {
+    const all = refs();
+    expect(all.length).toBeGreaterThan(40);
+    for (const [where, ref] of all) {
+      const [view, field] = ref.split('.');
+      const text = looker.get(`${view}.view.lkml`);
+      expect(text, `${where}: no ${view}.view.lkml`).toBeDefined();
+      expect(viewFields(text!).has(field), `${where}: ${ref} not defined`).toBe(true);
+    }
+  });
+  it('measures reference only measures of their own view; every explore used is in the model file', () => {
+    for (const [file, text] of looker) {
+      if (!file.endsWith('.view.lkml')) continue;
+      const fields = viewFields(text);
+      for (const m of text.matchAll(/\$\{(\w+)\}/g)) if (m[1] !== 'TABLE') expect(fields.has(m[1]), `${file}: \${${m[1]}}`).toBe(true);
+    }
+    const model = looker.get('fixture.model.lkml')!;
+    for (const e of elements.filter((x) => x.explore)) expect(model).toContain(`explore: ${e.explore} {}`);
+    expect(model).toMatch(/^connection: "fixture"$/m);
+    expect(model).toContain('include: "/**/*.view.lkml"');
+  });
+  it('sql_table_name is the relation; dimension types follow the declared (or inferred) column types', () => {
+    const daily = looker.get('daily.view.lkml')!;
+    const ws = looker.get('workspaces.view.lkml')!;
+    const logs = looker.get('logs.view.lkml')!;
+    expect(daily).toContain('view: daily {\n  sql_table_name: "analytics"."daily" ;;');
+    // daily has no declared types: `date` is a date because it has a granularity and the date range filter
+    expect(viewBlock(daily, 'dimension_group', 'date')).toMatch(/type: time\n\s+datatype: date\n\s+convert_tz: no\n\s+timeframes: \[raw, date, week, month\]\n(\s+label: .*\n)?\s+sql: \$\{TABLE\}\."date" ;;/);
+    expect(viewBlock(daily, 'dimension', 'provider')).toContain('type: string');
+    expect(viewBlock(logs, 'dimension_group', 'created_at')).toContain('timeframes: [raw, time, date, week, month]');
+    expect(viewBlock(logs, 'dimension', 'is_error')).toContain('type: yesno');
+    expect(viewBlock(logs, 'dimension', 'prompt_chars')).toContain('type: number');
+    expect(viewBlock(ws, 'dimension', 'error_rate')).toMatch(/type: number\n\s+label: "Error rate \(day\)"/);
+  });
+  it('measure types: sum, average, count, count_distinct, median, percentile, date, and number for ratio / weighted avg / age', () => {
+    const daily = looker.get('daily.view.lkml')!;
+    const ws = looker.get('workspaces.view.lkml')!;
+    expect(viewBlock(daily, 'measure', 'interactions')).toMatch(/type: sum\n[\s\S]*sql: \$\{TABLE\}\."interaction_count" ;;/);
+    expect(viewBlock(daily, 'measure', 'p95_p95_latency_ms')).toMatch(/type: percentile\n\s+percentile: 95\n/);
+    expect(viewBlock(daily, 'measure', 'p50_p95_latency_ms')).toMatch(/type: percentile\n\s+percentile: 50\n/);
+    expect(viewBlock(daily, 'measure', 'median_p95_latency_ms')).toMatch(/type: median\n/);
+    expect(viewBlock(daily, 'measure', 'error_rate')).toMatch(/type: number\n[\s\S]*value_format_name: percent_1\n\s+sql: \(cast\(\$\{sum_error_count\} as double\) \/ nullif\(\$\{sum_interaction_count\}, 0\)\) ;;/);
+    expect(viewBlock(daily, 'measure', 'sum_error_count')).toMatch(/type: sum\n\s+hidden: yes/);
+    // sum_interaction_count is both a helper and shown on a tile: not hidden
+    expect(viewBlock(daily, 'measure', 'sum_interaction_count')).not.toContain('hidden');
+    expect(viewBlock(daily, 'measure', 'p95')).toContain('sql: (cast(${sum_p95_latency_ms_x_interaction_count} as double) / nullif(${sum_interaction_count}, 0)) ;;');
+    expect(viewBlock(daily, 'measure', 'sum_p95_latency_ms_x_interaction_count')).toContain('sql: ${TABLE}."p95_latency_ms" * ${TABLE}."interaction_count" ;;');
+    expect(viewBlock(ws, 'measure', 'minutes_since')).toContain(`sql: date_diff('minute', MAX(\${TABLE}."last_interaction_at"), current_timestamp) ;;`);
+    expect(viewBlock(ws, 'measure', 'latest')).toMatch(/type: date\n[\s\S]*sql: MAX\(\$\{TABLE\}\."last_interaction_at"\) ;;/);
+    expect(viewBlock(ws, 'measure', 'days')).toMatch(/type: count\n/);
+    expect(viewBlock(ws, 'measure', 'days')).not.toContain('sql:');
+    expect(viewBlock(ws, 'measure', 'rows_with_rate')).toContain('sql: COUNT(${TABLE}."error_rate") ;;');
+    expect(viewBlock(ws, 'measure', 'teams')).toContain('type: count_distinct');
+    expect(viewBlock(ws, 'measure', 'avg_err')).toContain('type: average');
+  });
+  it('a measure named like a dimension of its view is renamed, and the element uses the new name', () => {
+    const ws = looker.get('workspaces.view.lkml')!;
+    expect(viewBlock(ws, 'dimension', 'error_rate')).toContain('type: number');
+    expect(viewBlock(ws, 'measure', 'error_rate_measure')).toContain('sql: (cast(${sum_error_count} as double) / nullif(${sum_total_interactions}, 0)) ;;');
+    expect(element('ws_error_rate').fields).toEqual(['workspaces.error_rate_measure']);
+    expect(element('error_rate_kpi').fields).toEqual(['daily.error_rate']);
+  });
+  it('views are shared by the dashboards that read the same model', () => {
+    expect(lookmlDoc('aaa_second').elements.find((e: Json) => e.name === 'by_provider').fields).toEqual(['daily.provider', 'daily.interactions']);
+    expect(looker.get('daily.view.lkml')!.match(/measure: interactions \{/g)).toHaveLength(1);
+  });
+  it('BigQuery: backquoted columns, BigQuery functions', () => {
+    const bq = exportDashboards([compileFixture(definition(), bigQueryDialect, MODELS, 'bigquery')], 'looker');
+    expect(bq.get('daily.view.lkml')).toContain('sql_table_name: `proj`.`analytics`.`daily` ;;');
+    expect(bq.get('daily.view.lkml')).toContain('sql: ${TABLE}.`interaction_count` ;;');
+    expect(bq.get('daily.view.lkml')).toContain('SAFE_DIVIDE(${sum_error_count}, ${sum_interaction_count})');
+  });
+});
+
+describe('lookerFilterExpression', () => {
+  it.each<[string, unknown, 'date' | 'timestamp' | 'number' | 'yesno' | 'string', string]>([
+    ['=', 'openai', 'string', 'openai'],
+    ['!=', 'normal', 'string', '-normal'],
+    ['in', ['a', 'b,c', '50%_x'], 'string', 'a,b^,c,50^%^_x'],
+    ['not in', ['a', 'b'], 'string', '-a,-b'],
+    ['=', '-leading', 'string', '^-leading'],
+    ['is null', null, 'string', 'NULL'],
+    ['is not null', null, 'string', '-NULL'],
+    ['is not null', null, 'number', 'NOT NULL'],
+    ['>', 0, 'number', '>0'],
+    ['>=', 0.5, 'number', '>=0.5'],
+    ['=', 3, 'number', '3'],
+    ['!=', 3, 'number', 'NOT 3'],
+    ['in', [1, 2], 'number', '1, 2'],
+    ['not in', [1, 2], 'number', 'NOT 1, 2'],
+    ['=', true, 'yesno', 'Yes'],
+    ['=', false, 'yesno', 'No'],
+    ['!=', true, 'yesno', 'No'],
+    ['>=', '-7d', 'date', 'after 7 days ago'],
+    ['>=', '-1d', 'timestamp', 'after 1 day ago'],
+    ['<', '-3d', 'date', 'before 3 days ago'],
+    ['>=', 'today', 'date', 'today'],
+    ['>=', '2024-05-01', 'date', 'after 2024/05/01'],
+  ])('%s %j (%s) -> %s', (op, value, kind, expected) => {
+    expect(lookerFilterExpression(op, value, kind)).toBe(expected);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Metabase
+
+const metabase = JSON.parse(exportDashboards(DS, 'metabase').get('fixture_dash.metabase.json')!) as Json;
+const cards: Json[] = metabase.cards;
+const mbDash: Json = metabase.dashboard;
+const cardOf = (id: string) => cards.find((c) => c.vigil_tile.endsWith(`.${id}`))!;
+const dashcardOf = (id: string) => mbDash.dashcards.find((d: Json) => d.card_ref === cards.indexOf(cardOf(id)));
+
+/** The SQL Metabase runs: optional clauses kept with their variables set, dropped when a variable is empty. */
+function substitute(sql: string, values: Record<string, string | undefined>): string {
+  const withClauses = sql.replace(/\[\[([\s\S]*?)\]\]/g, (_, body: string) => {
+    const names = [...body.matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1]);
+    return names.every((n) => values[n] !== undefined) ? body : '';
+  });
+  return withClauses.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, n: string) => {
+    if (values[n] === undefined) throw new Error(`required variable ${n} has no value in:\n${sql}`);
+    return values[n]!;
+  });
+}
+
+describe('Metabase: cards, tabs, dashcards, parameters', () => {
+  it('one native card per tile, with the display its tile type maps to', () => {
+    const tiles = allTiles(fixture);
+    expect(cards.map((c) => c.vigil_tile)).toEqual(tiles.map((t) => `${t.tab}.${t.tile.id}`));
+    for (const t of tiles) {
+      const c = cardOf(t.tile.id);
+      expect(c.display, t.tile.id).toBe(METABASE_DISPLAY[t.tile.type]);
+      expect(c.name).toBe(t.tile.title);
+      expect(c.dataset_query).toMatchObject({ type: 'native', database: null, native: { query: expect.any(String), 'template-tags': expect.any(Object) } });
+    }
+    expect(METABASE_DISPLAY).toMatchObject({ kpi: 'scalar', line: 'line', area: 'area', bar: 'bar', donut: 'pie', scatter: 'scatter', table: 'table', gauge: 'gauge' });
+  });
+  it('dashcards reference existing cards and tabs; the grid is doubled', () => {
+    expect(mbDash.tabs).toEqual([{ id: -1, name: 'Main' }, { id: -2, name: 'Detail' }]);
+    const tabIds = new Set(mbDash.tabs.map((t: Json) => t.id));
+    expect(mbDash.dashcards).toHaveLength(cards.length);
+    expect(new Set(mbDash.dashcards.map((d: Json) => d.card_ref))).toEqual(new Set(cards.map((_, i) => i)));
+    for (const d of mbDash.dashcards) {
+      expect(cards[d.card_ref], `card_ref ${d.card_ref}`).toBeDefined();
+      expect(tabIds.has(d.dashboard_tab_id)).toBe(true);
+      expect(d.id).toBeLessThan(0);
+      expect(d.col + d.size_x).toBeLessThanOrEqual(24);
+    }
+    expect(new Set(mbDash.dashcards.map((d: Json) => d.id)).size).toBe(cards.length);
+    expect(dashcardOf('error_rate_kpi')).toMatchObject({ dashboard_tab_id: -1, row: 0, col: 6, size_x: 6, size_y: 4 });
+    expect(dashcardOf('heat')).toMatchObject({ dashboard_tab_id: -2, row: 0, col: 0, size_x: 24, size_y: 10 });
+  });
+  it('a single-tab dashboard has no tabs', () => {
+    const one = JSON.parse(exportDashboards(DS, 'metabase').get('aaa_second.metabase.json')!);
+    expect(one.dashboard.tabs).toEqual([]);
+    expect(one.dashboard.dashcards[0].dashboard_tab_id).toBeNull();
+  });
+  it('parameters: date range as "last N days" (number, default 7), selects as strings with their defaults', () => {
+    expect(mbDash.parameters).toEqual([
+      { id: 'date_range', name: 'Date range (last N days)', slug: 'date_range', type: 'number/=', sectionId: 'number', default: [7] },
+      { id: 'provider', name: 'Provider', slug: 'provider', type: 'string/=', sectionId: 'string', default: ['openai'] },
+      { id: 'capability', name: 'Capability', slug: 'capability', type: 'string/=', sectionId: 'string' },
+    ]);
+  });
+  it('parameter mappings target existing parameters and template tags of the mapped card; every tag is used by the SQL and mapped', () => {
+    const params = new Set(mbDash.parameters.map((p: Json) => p.id));
+    let mapped = 0;
+    for (const d of mbDash.dashcards) {
+      const card = cards[d.card_ref];
+      const tags = card.dataset_query.native['template-tags'];
+      const sql: string = card.dataset_query.native.query;
+      for (const m of d.parameter_mappings) {
+        mapped++;
+        expect(params.has(m.parameter_id)).toBe(true);
+        expect(m.card_ref).toBe(d.card_ref);
+        expect(m.target[0]).toBe('variable');
+        expect(m.target[1][0]).toBe('template-tag');
+        expect(tags[m.target[1][1]], `${card.name}: tag ${m.target[1][1]}`).toBeDefined();
+      }
+      const inSql = new Set([...sql.matchAll(/\{\{(\w+)\}\}/g)].map((x) => x[1]));
+      expect(new Set(Object.keys(tags))).toEqual(inSql);
+      expect(new Set(d.parameter_mappings.map((m: Json) => m.target[1][1]))).toEqual(inSql);
+      for (const [name, tag] of Object.entries<Json>(tags)) {
+        expect(tag).toMatchObject({ name, type: expect.stringMatching(/^(number|text)$/), required: false, id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/) });
+      }
+    }
+    expect(mapped).toBeGreaterThan(15);
+  });
+  it('mappings follow listen: models without the column and tiles with their own window are not mapped', () => {
+    const mapped = (id: string) => dashcardOf(id).parameter_mappings.map((m: Json) => m.parameter_id);
+    expect(mapped('prompt_vs_duration')).toEqual(['provider']);
+    expect(mapped('heat')).toEqual(['date_range']);
+    expect(mapped('interactions_24h')).toEqual(['provider', 'capability']);
+    expect(mapped('volume')).toEqual(['date_range', 'provider', 'capability']);
+  });
+  it('filters are optional clauses inside the WHERE (after the tile\'s own conditions)', () => {
+    expect(cardOf('volume').dataset_query.native.query).toBe(
+      [
+        `select date_trunc('week', "date") as "date", "capability" as "capability", sum("interaction_count") as "interactions"`,
+        `from "analytics"."daily"`,
+        `where 1 = 1`,
+        `  [[and "date" >= (current_date + (-({{date_range}} - 1)) * interval '1 day')]]`,
+        `  [[and "provider" in ({{provider}})]]`,
+        `  [[and "capability" in ({{capability}})]]`,
+        `group by date_trunc('week', "date"), "capability"`,
+        `order by "date", "capability"`,
+      ].join('\n'),
+    );
+    expect(cardOf('prompt_vs_duration').dataset_query.native.query).toContain(`and "is_error" = FALSE\n  [[and "provider" in ({{provider}})]]\nlimit 1000`);
+  });
+  it('visualization settings: series, stacking, goal, pie, pivot heatmap, gauge segments, conditional formatting, number formats', () => {
+    expect(cardOf('volume').visualization_settings).toMatchObject({ 'graph.dimensions': ['date', 'capability'], 'graph.metrics': ['interactions'], 'stackable.stack_type': 'stacked' });
+    expect(cardOf('latency').visualization_settings).toMatchObject({ 'graph.dimensions': ['date'], 'graph.metrics': ['p95'], 'graph.show_goal': true, 'graph.goal_value': 500, 'graph.goal_label': 'SLO' });
+    expect(cardOf('provider_mix').visualization_settings).toMatchObject({ 'pie.dimension': 'provider', 'pie.metric': 'sum_interaction_count' });
+    expect(cardOf('heat').visualization_settings).toMatchObject({ 'table.pivot': true, 'table.pivot_column': 'workspace_id', 'table.cell_column': 'sum_total_interactions' });
+    expect(cardOf('freshness').visualization_settings['gauge.segments']).toEqual([
+      { min: 0, max: 60, color: '#2e7d32', label: '' },
+      { min: 60, max: 90, color: '#f9a825', label: '' },
+      { min: 90, max: 120, color: '#c62828', label: 'stale' },
+    ]);
+    expect(cardOf('leaderboard').visualization_settings['table.column_formatting']).toEqual([{ columns: ['avg_err'], type: 'single', operator: '>', value: 0.05, color: '#f8d7da', highlight_row: false }]);
+    expect(cardOf('error_rate_kpi').visualization_settings.column_settings['["name","error_rate"]']).toMatchObject({ number_style: 'percent' });
+    expect(cardOf('prompt_vs_duration').visualization_settings).toMatchObject({ 'graph.dimensions': ['prompt_chars'], 'graph.metrics': ['duration_ms'] });
+  });
+});
+
+describe('Metabase SQL runs on DuckDB with the filters empty and set', () => {
+  let instance: DuckDBInstance;
+  let c: DuckDBConnection;
+  beforeAll(async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    instance = await DuckDBInstance.create(':memory:');
+    c = await instance.connect();
+    await c.run('create schema analytics');
+    for (const [m, { columns }] of Object.entries(MODELS)) {
+      const ty = (t: string) => (t === 'timestamptz' ? 'timestamptz' : t);
+      await c.run(`create table analytics.${m} (${Object.entries(columns).map(([n, t]) => `"${n}" ${ty(t)}`).join(', ')})`);
+    }
+    await c.run(`insert into analytics.daily values (current_date, 'openai', 'chat', 10, 1, 120.0), (current_date - 3, 'anthropic', 'code', 5, 0, 300.0), (current_date - 20, 'openai', 'code', 7, 2, 80.0)`);
+    await c.run(`insert into analytics.workspaces values (current_date, 'w1', 't1', 10, 1, 0.1, now(), true, 'ok'), (current_date - 10, 'w2', null, 3, 0, 0.0, now() - interval 3 hour, false, 'warn, late')`);
+    await c.run(`insert into analytics.logs values (now(), 'openai', 120, 800.5, false), (now() - interval 3 day, 'anthropic', 40, 300, true)`);
+  });
+  afterAll(() => {
+    c?.closeSync();
+    instance?.closeSync();
+  });
+  const cases: Array<[string, Record<string, string | undefined>]> = [
+    ['every filter empty', {}],
+    ['every filter set', { date_range: '7', provider: "'openai'", capability: "'chat'" }],
+    ['multiple values', { date_range: '30', provider: "'openai', 'anthropic'" }],
+  ];
+  it.each(cases)('%s', async (_name, values) => {
+    for (const card of cards) {
+      const sql = substitute(card.dataset_query.native.query, values);
+      await expect(c.runAndReadAll(sql).then(() => 'ok'), `${card.name}:\n${sql}`).resolves.toBe('ok');
+    }
+  });
+  it('the date filter keeps the last N days, today included (as Vigil\'s "7d")', async () => {
+    const sql = substitute(cardOf('by_provider').dataset_query.native.query, { date_range: '4' });
+    const rows = (await c.runAndReadAll(sql)).getRowObjectsJS();
+    expect(rows).toEqual([{ provider: 'openai', interactions: 10n }, { provider: 'anthropic', interactions: 5n }]);
+    const one = (await c.runAndReadAll(substitute(cardOf('by_provider').dataset_query.native.query, { date_range: '3' }))).getRowObjectsJS();
+    expect(one).toEqual([{ provider: 'openai', interactions: 10n }]);
+  });
+  it('BigQuery cards parse with the BigQuery grammar, filters empty and set', () => {
+    const bq = JSON.parse(exportDashboards([compileFixture(definition(), bigQueryDialect, MODELS, 'bigquery')], 'metabase').get('fixture_dash.metabase.json')!);
+    for (const card of bq.cards as Json[]) {
+      for (const [, values] of cases) {
+        const sql = substitute(card.dataset_query.native.query, values);
+        expect(() => parseSql(sql, { dialect: 'bigquery' }), `${card.name}:\n${sql}`).not.toThrow();
+      }
+    }
+  });
+});
+
+describe('injectClauses', () => {
+  const rel = '"s"."t"';
+  it('appends after the last WHERE condition', () => {
+    expect(injectClauses(`select 1\nfrom ${rel}\nwhere a = 1\n  and b = 2\ngroup by 1`, rel, ['[[and c = {{c}}]]'])).toBe(`select 1\nfrom ${rel}\nwhere a = 1\n  and b = 2\n  [[and c = {{c}}]]\ngroup by 1`);
+  });
+  it('adds where 1 = 1 when there is none', () => {
+    expect(injectClauses(`select 1\nfrom ${rel}\nlimit 5`, rel, ['[[and c = {{c}}]]'])).toBe(`select 1\nfrom ${rel}\nwhere 1 = 1\n  [[and c = {{c}}]]\nlimit 5`);
+    expect(injectClauses(`select 1\nfrom ${rel}`, rel, ['[[and c = {{c}}]]'])).toBe(`select 1\nfrom ${rel}\nwhere 1 = 1\n  [[and c = {{c}}]]`);
+  });
+  it('leaves the SQL alone without clauses; refuses SQL without the FROM line', () => {
+    expect(injectClauses('select 1', rel, [])).toBe('select 1');
+    expect(() => injectClauses('select 1 from x', rel, ['[[and 1 = {{c}}]]'])).toThrow(/no line 'from "s"."t"'/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+
+describe('JSON: the normalized definition and each tile\'s SQL', () => {
+  const out = JSON.parse(exportDashboards(DS, 'json').get('fixture_dash.json')!);
+  it('the definition has the schema defaults applied and validates again (strict)', () => {
+    expect(DashboardSchema.parse(out.definition)).toEqual(out.definition);
+    expect(out.definition.tabs[0].tiles[0]).toMatchObject({ dimensions: [], sort: [], links: [], thresholds: [], conditional_formatting: [] });
+    expect(out).toMatchObject({ source: 'dashboards/fixture_dash.json', project: 'fixture', dialect: 'duckdb', models: ['daily', 'logs', 'workspaces'] });
+  });
+  it('every tile with its compiled SQL', () => {
+    expect(Object.keys(out.tiles).sort()).toEqual(allTiles(fixture).map((t) => t.tile.id).sort());
+    for (const t of allTiles(fixture)) expect(out.tiles[t.tile.id]).toMatchObject({ tab: t.tab, model: t.model, relation: t.relation, sql: t.sql, sql_unfiltered: t.sqlUnfiltered, applies_filters: t.appliesFilters });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// with the real compiler: its SQL layout is what injectClauses relies on
+
+describe('with compileDashboards()', () => {
+  const manifest = {
+    metadata: { project: 'fixture', target: 'dev', adapter: 'duckdb', vigil_version: 'test' },
+    nodes: Object.fromEntries(
+      Object.entries(MODELS).map(([name, m]) => [
+        `model.fixture.${name}`,
+        { unique_id: `model.fixture.${name}`, resource_type: 'model', name, file: `models/${name}.sql`, checksum: '', config: { materialized: 'table', tags: [] }, tags: [], columns: Object.entries(m.columns).map(([n, t]) => ({ name: n, data_type: t })), depends_on: [], relation: { schema: 'analytics', identifier: name }, compiled_sql: 'select 1', compiled_path: '' },
+      ]),
+    ),
+    sources: {},
+    child_map: {},
+  } as unknown as Manifest;
+  const ds: Diagnostic[] = [];
+  const parsed = parseDashboards([{ path: 'dashboards/fixture_dash.json', text: JSON.stringify(DEFINITION, null, 2) }], ds);
+  const compiled = compileDashboards({ parsed, manifest, dialect: duckDbDialect, project: 'fixture' }, ds);
+  it('compiles the fixture', () => {
+    expect(ds.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(compiled).toHaveLength(1);
+  });
+  it('every format exports it; Metabase clauses land in its queries', () => {
+    for (const fmt of FORMATS) expect(exportDashboards(compiled, fmt).size).toBeGreaterThan(0);
+    const mb = JSON.parse(exportDashboards(compiled, 'metabase').get('fixture_dash.metabase.json')!);
+    const q = mb.cards.find((c: Json) => c.vigil_tile === 'main.volume').dataset_query.native.query as string;
+    expect(q).toMatch(/\nfrom "analytics"\."daily"\nwhere 1 = 1\n {2}\[\[and "date" >= /);
+    const lk = YAML.parse(exportDashboards(compiled, 'looker').get('fixture_dash.dashboard.lookml')!)[0];
+    expect(lk.elements.find((e: Json) => e.name === 'prompt_vs_duration').listen).toEqual({ provider: 'logs.provider' });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// golden files: the shipped dashboards
+
+const GOLDEN = join(REPO, 'test/fixtures/golden/dashboards-export');
+
+function golden(actual: Map<string, string>, dir: string) {
+  if (UPDATE) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    for (const [f, text] of actual) writeFileSync(join(dir, f), text);
+  }
+  expect(existsSync(dir), `${dir} missing: run with UPDATE_GOLDEN=1`).toBe(true);
+  expect([...actual.keys()].sort()).toEqual(readdirSync(dir).sort());
+  for (const [f, text] of actual) expect(text, f).toBe(readFileSync(join(dir, f), 'utf8'));
+}
+
+const shippedDashboards = existsSync(join(REPO, 'dashboards')) ? readdirSync(join(REPO, 'dashboards')).filter((f) => f.endsWith('.json')) : [];
+
+describe.skipIf(shippedDashboards.length === 0)('golden exports of the shipped dashboards (dashboards/*.json)', () => {
+  const r = shippedDashboards.length ? compileProject(loadProject(REPO), { env: {}, target: 'dev' }) : undefined;
+  it('the shipped dashboards compile', () => {
+    expect(r!.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(r!.dashboards.map((d) => `${d.dashboard.name}.json`).sort()).toEqual([...shippedDashboards].sort());
+  });
+  it.each(FORMATS)('%s export matches the golden files', (fmt) => golden(exportDashboards(r!.dashboards, fmt), join(GOLDEN, fmt)));
+});
+
+if (shippedDashboards.length === 0) {
+  describe('golden exports of the shipped dashboards', () => {
+    it.skip('skipped: dashboards/*.json do not exist yet — add them, then run UPDATE_GOLDEN=1 npx vitest run test/dashboards/export.test.ts', () => {});
+  });
+}

@@ -1,0 +1,521 @@
+/**
+ * The static HTML renderer (ECharts SSR to SVG) and the per-tab screenshots, on a fixture
+ * dashboard with every tile type, a failed tile and an empty one. The browser part runs when
+ * Debian's Chromium (or $VIGIL_CHROMIUM) is installed. Set VIGIL_RENDER_OUT=dir to keep the
+ * HTML and PNGs for a look.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml } from '../../src/dashboards/render.js';
+import { findChromium, screenshotTabs } from '../../src/dashboards/screenshot.js';
+import { DashboardSchema, type Tile } from '../../src/dashboards/schema.js';
+import type { CompiledDashboard, CompiledField, CompiledTile, TileData } from '../../src/dashboards/types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Fixture: three tabs, every tile type
+
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const L = (x: number, y: number, w: number, h: number) => ({ x, y, w, h });
+
+const definition = {
+  name: 'fixture',
+  title: 'AI Copilot Audit — Fixture',
+  description: 'Every tile type, on made-up data.',
+  filters: [
+    { name: 'date_range', label: 'Date range', type: 'date_range', column: 'date', default: '7d' },
+    { name: 'provider', label: 'Provider', type: 'select', column: 'provider', default: null },
+    { name: 'capability', label: 'Capability', type: 'select', column: 'capability', default: null },
+  ],
+  tabs: [
+    {
+      name: 'overview',
+      title: 'Overview',
+      tiles: [
+        { id: 'interactions_24h', type: 'kpi', title: 'Interactions (24h)', model: 'ai_audit_daily', measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum', label: 'Interactions', format: 'integer' }], compare: 'previous_period', layout: L(0, 0, 3, 2) },
+        { id: 'error_rate_24h', type: 'kpi', title: 'Error rate (24h)', model: 'ai_audit_daily', measures: [{ name: 'error_rate', column: 'error_count', agg: 'ratio', denominator: 'interaction_count', label: 'Error rate', format: 'percent' }], compare: 'previous_period', thresholds: [{ value: 0.05, color: '#D92D20', label: '5 % target' }], layout: L(3, 0, 3, 2) },
+        { id: 'p95_latency_24h', type: 'kpi', title: 'P95 latency (24h, weighted)', model: 'ai_audit_daily', measures: [{ name: 'p95_latency', column: 'p95_latency_ms', agg: 'weighted_avg', weight: 'interaction_count', label: 'P95 latency', format: 'ms' }], compare: 'previous_period', layout: L(6, 0, 3, 2) },
+        { id: 'cost_7d', type: 'kpi', title: 'Model cost (7d)', model: 'ai_cost_daily', measures: [{ name: 'cost', column: 'cost_usd', agg: 'sum', label: 'Cost', format: 'usd' }], layout: L(9, 0, 3, 2) },
+        { id: 'volume_by_capability', type: 'area', stacked: true, title: 'Daily interactions by capability', model: 'ai_audit_daily', dimensions: [{ column: 'date', role: 'x' }, { column: 'capability', role: 'series' }], measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum', label: 'Interactions', format: 'integer' }], drilldown: { tab: 'capability', filters: { capability: '{{ capability }}' } }, layout: L(0, 2, 8, 4) },
+        { id: 'provider_mix', type: 'donut', title: 'Interactions <b>by</b> provider', model: 'ai_audit_daily', dimensions: [{ column: 'provider' }], measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum', label: 'Interactions', format: 'integer' }], sort: [{ field: 'interactions', dir: 'desc' }], layout: L(8, 2, 4, 4) },
+        { id: 'error_rate_trend', type: 'line', title: 'Error rate per day (target 0–5 %)', model: 'ai_audit_daily', dimensions: [{ column: 'date', role: 'x' }], measures: [{ name: 'error_rate', column: 'error_count', agg: 'ratio', denominator: 'interaction_count', label: 'Error rate', format: 'percent' }], target_band: { min: 0, max: 0.05, label: 'target' }, thresholds: [{ value: 0.08, color: '#D92D20', label: 'page' }], layout: L(0, 6, 8, 4) },
+        { id: 'latency_by_provider', type: 'box', title: 'P95 latency by provider (daily values)', model: 'ai_audit_daily', dimensions: [{ column: 'provider' }], measures: [{ column: 'p95_latency_ms', agg: 'none', label: 'P95 latency', format: 'ms' }], layout: L(8, 6, 4, 4) },
+      ],
+    },
+    {
+      name: 'workspace',
+      title: 'Workspaces',
+      tiles: [
+        { id: 'leaderboard', type: 'bar', title: 'Top workspaces by interactions', model: 'ai_audit_workspace_stats', dimensions: [{ column: 'workspace_id', label: 'Workspace' }], measures: [{ name: 'interactions', column: 'total_interactions', agg: 'sum', label: 'Interactions', format: 'integer' }], sort: [{ field: 'interactions', dir: 'desc' }], limit: 12, layout: L(0, 0, 6, 4) },
+        { id: 'freshness', type: 'gauge', title: 'Minutes since the last interaction', model: 'ai_audit_workspace_stats', measures: [{ name: 'minutes_since_last', column: 'last_interaction_at', agg: 'age_minutes', label: 'Minutes', format: 'minutes' }], max: 120, thresholds: [{ value: 15, color: '#F79009' }, { value: 60, color: '#D92D20' }], layout: L(6, 0, 3, 4) },
+        { id: 'active_teams', type: 'kpi', title: 'Teams active (7d)', model: 'ai_audit_workspace_stats', measures: [{ name: 'teams', column: 'team', agg: 'count_distinct', label: 'Teams', format: 'integer' }], compare: 'previous_period', layout: L(9, 0, 3, 2) },
+        { id: 'broken_tile', type: 'kpi', title: 'Sessions (broken)', model: 'ai_sessions', measures: [{ name: 'sessions', column: 'session_id', agg: 'count_distinct', format: 'integer' }], layout: L(9, 2, 3, 2) },
+        { id: 'activity_heatmap', type: 'heatmap', title: 'Interactions per day and workspace', model: 'ai_audit_workspace_stats', dimensions: [{ column: 'date', role: 'x' }, { column: 'workspace_id', role: 'y', label: 'Workspace' }], measures: [{ name: 'interactions', column: 'total_interactions', agg: 'sum', label: 'Interactions', format: 'integer' }], layout: L(0, 4, 12, 5) },
+        {
+          id: 'workspace_table',
+          type: 'table',
+          title: 'Workspaces (error rate above 5 % in red)',
+          model: 'ai_audit_workspace_stats',
+          dimensions: [{ column: 'workspace_id', label: 'Workspace' }, { column: 'team' }],
+          measures: [
+            { name: 'interactions', column: 'total_interactions', agg: 'sum', label: 'Interactions', format: 'integer' },
+            { name: 'error_rate', column: 'error_count', agg: 'ratio', denominator: 'total_interactions', label: 'Error rate', format: 'percent' },
+            { name: 'last_interaction_at', column: 'last_interaction_at', agg: 'max', label: 'Last interaction', format: 'text' },
+          ],
+          sort: [{ field: 'interactions', dir: 'desc' }],
+          conditional_formatting: [
+            { field: 'error_rate', op: '>', value: 0.1, color: '#D92D20' },
+            { field: 'error_rate', op: '>', value: 0.05, color: '#FEE4E2' },
+          ],
+          links: [{ label: 'Open', url: '/workspaces/{{ workspace_id }}' }],
+          layout: L(0, 9, 7, 6),
+        },
+        { id: 'recent_incidents', type: 'table', title: 'Recent incidents', model: 'ai_audit_capability_anomalies', dimensions: [{ column: 'date' }, { column: 'capability' }, { column: 'deviation_state', label: 'State' }], measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum', label: 'Interactions', format: 'integer' }], sort: [{ field: 'date', dir: 'desc' }], links: [{ label: 'Runbook', url: 'https://example.com/runbooks#volume-{{ deviation_state }}' }, { label: 'Bad', url: 'javascript:alert(1)' }], layout: L(7, 9, 5, 6) },
+      ],
+    },
+    {
+      name: 'capability',
+      title: 'Capabilities',
+      tiles: [
+        { id: 'new_capabilities_7d', type: 'kpi', title: 'New capabilities (7d)', model: 'ai_audit_capability_anomalies', measures: [{ name: 'new_capabilities', column: 'capability', agg: 'count_distinct', label: 'New capabilities', format: 'integer' }], layout: L(0, 0, 3, 2) },
+        { id: 'spikes_24h', type: 'kpi', title: 'Spike alerts (24h)', model: 'ai_audit_capability_anomalies', measures: [{ name: 'spikes', column: '*', agg: 'count', label: 'Spikes', format: 'integer' }], compare: 'previous_period', layout: L(3, 0, 3, 2) },
+        { id: 'minutes_saved', type: 'kpi', title: 'Review time saved (7d)', model: 'ai_audit_daily', measures: [{ name: 'minutes', column: 'minutes_saved', agg: 'sum', label: 'Minutes', format: 'minutes' }], layout: L(6, 0, 3, 2) },
+        { id: 'blocked_prompts', type: 'bar', title: 'Blocked prompts (no rows)', model: 'ai_governance_daily', dimensions: [{ column: 'date', role: 'x' }], measures: [{ name: 'blocked', column: 'blocked_count', agg: 'sum', format: 'integer' }], layout: L(9, 0, 3, 2) },
+        { id: 'anomaly_states', type: 'bar', stacked: true, title: 'Spikes and drops per day', model: 'ai_audit_capability_anomalies', dimensions: [{ column: 'date', role: 'x' }, { column: 'deviation_state', role: 'series' }], measures: [{ name: 'capabilities', column: '*', agg: 'count', label: 'Capabilities', format: 'integer' }], layout: L(0, 2, 6, 4) },
+        { id: 'ratio_to_median', type: 'line', title: 'Volume against the 14-day median', model: 'ai_audit_capability_anomalies', dimensions: [{ column: 'date', role: 'x' }, { column: 'capability', role: 'series' }], measures: [{ name: 'ratio', column: 'ratio_to_median_14d', agg: 'avg', label: 'Ratio to median', format: 'number' }], thresholds: [{ value: 2, color: '#D92D20', label: 'spike' }, { value: 0.5, color: '#F79009', label: 'drop' }], layout: L(6, 2, 6, 4) },
+        {
+          id: 'latency_bands',
+          type: 'box',
+          title: 'Latency percentiles by capability',
+          model: 'ai_audit_daily',
+          dimensions: [{ column: 'capability', role: 'x' }],
+          measures: [
+            { name: 'p50', column: 'p50_latency_ms', agg: 'avg', label: 'p50', format: 'ms' },
+            { name: 'p95', column: 'p95_latency_ms', agg: 'avg', label: 'p95', format: 'ms' },
+            { name: 'p99', column: 'p99_latency_ms', agg: 'avg', label: 'p99', format: 'ms' },
+          ],
+          layout: L(0, 6, 6, 4),
+        },
+        {
+          id: 'success_failure',
+          type: 'bar',
+          stacked: true,
+          title: 'Successes and failures per day',
+          model: 'ai_audit_daily',
+          dimensions: [{ column: 'date', role: 'x' }],
+          measures: [
+            { name: 'successes', column: 'success_count', agg: 'sum', label: 'Successes', format: 'integer' },
+            { name: 'failures', column: 'error_count', agg: 'sum', label: 'Failures', format: 'integer' },
+          ],
+          layout: L(6, 6, 6, 4),
+        },
+        { id: 'prompt_vs_duration', type: 'scatter', title: 'Prompt length against duration', model: 'stg_ai_audit_logs', dimensions: [{ column: 'provider', role: 'series' }], measures: [{ name: 'prompt_length', column: 'prompt_length', agg: 'none', label: 'Prompt length (chars)', format: 'integer' }, { name: 'duration_ms', column: 'duration_ms', agg: 'none', label: 'Duration', format: 'ms' }], limit: 400, layout: L(0, 10, 12, 4) },
+      ],
+    },
+  ],
+};
+
+function fieldsOf(tile: Tile): CompiledField[] {
+  const dims: CompiledField[] = tile.dimensions.map((d) => ({ name: d.column, label: d.label ?? d.column, kind: 'dimension', column: d.column, role: d.role, granularity: d.granularity }));
+  const ms: CompiledField[] = tile.measures.map((m) => ({ name: m.name ?? (m.agg === 'none' ? m.column : `${m.agg}_${m.column}`), label: m.label ?? m.column, kind: 'measure', column: m.column, agg: m.agg, format: m.format }));
+  return [...dims, ...ms];
+}
+
+export function fixtureDashboard(): CompiledDashboard {
+  const dashboard = DashboardSchema.parse(definition);
+  const tabs = dashboard.tabs.map((t) => ({
+    name: t.name,
+    title: t.title,
+    tiles: t.tiles.map(
+      (tile): CompiledTile => ({ tile, tab: t.name, model: tile.model, relation: `"analytics"."${tile.model}"`, fields: fieldsOf(tile), sql: 'select 1', sqlUnfiltered: 'select 1', appliesFilters: ['date_range'] }),
+    ),
+  }));
+  const models = [...new Set(tabs.flatMap((t) => t.tiles.map((x) => x.model)))].sort();
+  return { dashboard, file: 'dashboards/fixture.json', tabs, models, dialect: 'duckdb', project: 'vigil_demo' };
+}
+
+const DAY = 86_400_000;
+const END = Date.UTC(2026, 2, 14);
+const dates = Array.from({ length: 14 }, (_, i) => new Date(END - (13 - i) * DAY));
+const capabilities = ['chat', 'code_review', 'summarize', 'search', 'translate', 'sql_assist', 'doc_qa', 'classify'];
+const providers = ['openai', 'anthropic', 'google', 'mistral'];
+const workspaces = Array.from({ length: 20 }, (_, i) => `ws_${String(i + 1).padStart(2, '0')}`);
+const teams = ['platform', 'growth', 'support', 'data'];
+
+export function fixtureData(): Map<string, TileData> {
+  const r = rng(42);
+  const ok = (rows: Array<Record<string, unknown>>, previous?: Record<string, unknown>): TileData => ({ ok: true, rows, previous, seconds: 0.01 });
+  const m = new Map<string, TileData>();
+  m.set('interactions_24h', ok([{ interactions: 12345n }], { interactions: 11022n }));
+  m.set('error_rate_24h', ok([{ error_rate: 0.053 }], { error_rate: 0.047 }));
+  m.set('p95_latency_24h', ok([{ p95_latency: 1834.2 }], { p95_latency: 2011.7 }));
+  m.set('cost_7d', ok([{ cost: 1234.5 }]));
+  const weights = capabilities.map((_, i) => 900 / (i + 1));
+  m.set('volume_by_capability', ok(dates.flatMap((d, di) => capabilities.map((c, ci) => ({ date: d, capability: c, interactions: Math.round(weights[ci] * (0.8 + 0.4 * r()) * (di % 7 >= 5 ? 0.6 : 1)) })))));
+  m.set('provider_mix', ok([{ provider: 'openai', interactions: 5210 }, { provider: 'anthropic', interactions: 3987 }, { provider: 'google', interactions: 2140 }, { provider: 'mistral', interactions: 1008 }]));
+  m.set('error_rate_trend', ok(dates.map((d, i) => ({ date: d, error_rate: i === 9 ? 0.091 : 0.02 + 0.03 * r() }))));
+  m.set('latency_by_provider', ok(providers.flatMap((p, pi) => dates.map((d) => ({ provider: p, p95_latency_ms: 900 + pi * 400 + r() * 600 })))));
+  const ws = workspaces.map((w, i) => ({ w, n: Math.round(4000 / (i + 1) + 50 * r()) }));
+  m.set('leaderboard', ok(ws.slice(0, 12).map(({ w, n }) => ({ workspace_id: w, interactions: n }))));
+  m.set('freshness', ok([{ minutes_since_last: 23 }]));
+  m.set('active_teams', ok([{ teams: 4 }], { teams: 3 }));
+  m.set('broken_tile', { ok: false, error: 'Catalog Error: Table with name <script>alert(1)</script> does not exist!\nDid you mean "analytics.ai_audit_daily"?' });
+  m.set('activity_heatmap', ok(dates.slice(-7).flatMap((d) => ws.slice(0, 14).map(({ w, n }) => ({ date: d, workspace_id: w, interactions: Math.round((n / 7) * (0.5 + r())) })))));
+  const rates = [0.012, 0.031, 0.072, 0.018, 0.124, 0.044, 0.05, 0.061, 0.009, 0.027];
+  m.set('workspace_table', ok(ws.slice(0, 10).map(({ w, n }, i) => ({ workspace_id: w, team: teams[i % 4], interactions: BigInt(n), error_rate: rates[i], last_interaction_at: new Date(END + 13 * 3600_000 - i * 1_234_000) }))));
+  m.set('recent_incidents', ok(Array.from({ length: 9 }, (_, i) => ({ date: dates[13 - i], capability: capabilities[(i * 3) % 8], deviation_state: i % 3 === 0 ? 'drop' : 'spike', interactions: 100 + i * 37 }))));
+  m.set('new_capabilities_7d', ok([{ new_capabilities: 2 }]));
+  m.set('spikes_24h', ok([{ spikes: 3 }], { spikes: 1 }));
+  m.set('minutes_saved', ok([{ minutes: 2885 }]));
+  m.set('blocked_prompts', ok([]));
+  m.set('anomaly_states', ok(dates.flatMap((d, i) => [{ date: d, deviation_state: 'spike', capabilities: (i * 7) % 3 }, { date: d, deviation_state: 'drop', capabilities: (i * 5) % 2 }])));
+  m.set('ratio_to_median', ok(dates.flatMap((d, i) => capabilities.slice(0, 5).map((c, ci) => ({ date: d, capability: c, ratio: ci === 1 && i === 10 ? 2.6 : ci === 3 && i === 6 ? 0.35 : 0.8 + 0.4 * r() })))));
+  m.set('latency_bands', ok(capabilities.map((c, i) => ({ capability: c, p50: 400 + i * 90, p95: 1200 + i * 210, p99: 2100 + i * 340 }))));
+  m.set('success_failure', ok(dates.map((d) => ({ date: d, successes: Math.round(1800 + 400 * r()), failures: Math.round(40 + 60 * r()) }))));
+  m.set('prompt_vs_duration', ok(Array.from({ length: 400 }, (_, i) => {
+    const len = Math.round(50 + 4000 * r() * r());
+    return { provider: providers[i % 4], prompt_length: len, duration_ms: 300 + len * (0.4 + 0.2 * (i % 4)) + 400 * r() };
+  })));
+  return m;
+}
+
+const META = { generatedAt: '2026-03-14T13:00:00Z', target: 'dev (duckdb)', filters: { date_range: '7d' } };
+
+/** The HTML of one tile, from its opening div to the next tile or the end of its section. */
+function tileBlock(html: string, id: string): string {
+  const start = html.indexOf(`<div class="tile" data-tile="${id}"`);
+  if (start < 0) return '';
+  const rest = html.slice(start + 10);
+  const ends = [rest.indexOf('<div class="tile" '), rest.indexOf('</section>')].filter((i) => i >= 0);
+  return html.slice(start, start + 10 + Math.min(...ends));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('formatting', () => {
+  it('formats values by the field format', () => {
+    expect(formatValue(0.053, 'percent')).toBe('5.3 %');
+    expect(formatValue(1234.5, 'usd')).toBe('$1,234.50');
+    expect(formatValue(-3, 'usd')).toBe('-$3.00');
+    expect(formatValue(0.0047, 'usd')).toBe('$0.0047');
+    expect(formatValue(0.25, 'usd')).toBe('$0.25');
+    expect(formatValue(12345n, 'integer')).toBe('12,345');
+    expect(formatValue('98765', 'integer')).toBe('98,765');
+    expect(formatValue(1834.2, 'ms')).toBe('1,834 ms');
+    expect(formatValue(42, 'minutes')).toBe('42 min');
+    expect(formatValue(125, 'minutes')).toBe('2 h 5 min');
+    expect(formatValue(2885, 'minutes')).toBe('2 d');
+    expect(formatValue(new Date(Date.UTC(2026, 2, 5)), 'date')).toBe('2026-03-05');
+    expect(formatValue(new Date(Date.UTC(2026, 2, 5, 14, 7)), 'text')).toBe('2026-03-05 14:07');
+    expect(formatValue('2026-03-05', 'date')).toBe('2026-03-05');
+    expect(formatValue(null, 'percent')).toBe('—');
+    expect(formatValue(1234567.891)).toBe('1,234,568');
+    expect(formatValue(3.14159)).toBe('3.14');
+    expect(formatAxisValue(0.025, 'percent')).toBe('2.5 %');
+    expect(formatAxisValue(1500, 'ms')).toBe('1.5 s');
+    expect(formatAxisValue(12000, 'integer')).toBe('12k');
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+});
+
+describe('renderDashboardHtml', () => {
+  const d = fixtureDashboard();
+  const data = fixtureData();
+  const t0 = performance.now();
+  const html = renderDashboardHtml(d, data, META);
+  const renderMs = performance.now() - t0;
+  const allTiles = d.tabs.flatMap((t) => t.tiles);
+
+  it('covers every tile type in the fixture', () => {
+    expect(new Set(allTiles.map((t) => t.tile.type))).toEqual(new Set(['kpi', 'line', 'area', 'bar', 'donut', 'heatmap', 'box', 'scatter', 'table', 'gauge']));
+    console.log(`rendered ${allTiles.length} tiles on 3 tabs in ${renderMs.toFixed(0)} ms (first render, ECharts warm-up included); ${(html.length / 1024).toFixed(0)} KB`);
+  });
+
+  it('is a complete page with tabs as anchored sections and a tab bar', () => {
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('</html>');
+    for (const t of d.tabs) {
+      expect(html).toContain(`<section class="tab" id="tab-${t.name}"`);
+      expect(html).toContain(`<a href="#tab-${t.name}">${t.title}</a>`);
+    }
+    expect(html).toContain('<span class="k">Date range</span>last 7 days');
+    expect(html).toContain('<span class="k">Provider</span>All');
+    expect(html).toContain('dev (duckdb)');
+  });
+
+  it('has every tile once, with its id and type, never empty', () => {
+    for (const ct of allTiles) {
+      expect(html.split(`data-tile="${ct.tile.id}"`).length - 1, ct.tile.id).toBe(1);
+      const block = tileBlock(html, ct.tile.id);
+      expect(block, ct.tile.id).toContain(`data-type="${ct.tile.type}"`);
+      expect(block.replace(/<[^>]+>/g, '').trim().length, ct.tile.id).toBeGreaterThan(5);
+    }
+  });
+
+  it('places tiles on the 12-column grid from their layout', () => {
+    expect(tileBlock(html, 'volume_by_capability')).toContain('grid-column:1 / span 8;grid-row:3 / span 4');
+    expect(tileBlock(html, 'provider_mix')).toContain('grid-column:9 / span 4;grid-row:3 / span 4');
+  });
+
+  it('draws charts as inline SVG and no script at all', () => {
+    for (const ct of allTiles) {
+      const block = tileBlock(html, ct.tile.id);
+      const isChart = !['kpi', 'table'].includes(ct.tile.type) && ct.tile.id !== 'blocked_prompts';
+      expect(block.includes('<svg'), ct.tile.id).toBe(isChart);
+      if (isChart) expect((block.match(/<(path|rect|text|circle)\b/g) ?? []).length, ct.tile.id).toBeGreaterThan(10);
+    }
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/\son[a-z]+=/i); // no event handlers
+    expect(html).not.toContain('javascript:');
+  });
+
+  it('keeps SVG ids distinct per tile and the output deterministic', () => {
+    const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(html).not.toMatch(/zr\d+-/);
+    const again = renderDashboardHtml(fixtureDashboard(), fixtureData(), META);
+    expect(again).toBe(html);
+    const later = renderDashboardHtml(fixtureDashboard(), fixtureData(), { ...META, generatedAt: '2026-03-15T00:00:00Z' });
+    expect(later.replace('2026-03-15T00:00:00Z', META.generatedAt)).toBe(html);
+  });
+
+  it('accepts tiles drawn beforehand with renderTileHtml (e.g. while other queries run)', () => {
+    const pre = new Map(allTiles.map((ct) => [ct.tile.id, renderTileHtml(d, ct, data.get(ct.tile.id))]));
+    expect(renderDashboardHtml(d, new Map(), META, pre)).toBe(html);
+  });
+
+  it('formats KPI values and the change against the previous period', () => {
+    const er = tileBlock(html, 'error_rate_24h');
+    expect(er).toContain('5.3 %');
+    expect(er).toContain('color:#D92D20'); // above its 5 % threshold
+    expect(er).toMatch(/class="kpi-change bad">▲ 12\.8 %/); // an error rate going up is bad
+    expect(er).toContain('vs 4.7 % previous period');
+    expect(tileBlock(html, 'interactions_24h')).toMatch(/12,345[\s\S]*kpi-change good">▲ 12\.0 %/);
+    expect(tileBlock(html, 'p95_latency_24h')).toMatch(/1,834 ms[\s\S]*kpi-change good">▼ 8\.8 %/);
+    expect(tileBlock(html, 'cost_7d')).toContain('$1,234.50');
+    expect(tileBlock(html, 'minutes_saved')).toContain('2 d');
+  });
+
+  it('escapes text from definitions and errors', () => {
+    expect(html).toContain('Interactions &lt;b&gt;by&lt;/b&gt; provider');
+    expect(html).not.toContain('<b>by</b>');
+    const broken = tileBlock(html, 'broken_tile');
+    expect(broken).toContain('class="error"');
+    expect(broken).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(broken).toContain('Did you mean &quot;analytics.ai_audit_daily&quot;?');
+  });
+
+  it('says "No data" for a tile without rows', () => {
+    const empty = tileBlock(html, 'blocked_prompts');
+    expect(empty).toContain('No data');
+    expect(empty).not.toContain('<svg');
+  });
+
+  it('formats table cells and colors the cells that match conditional formatting', () => {
+    const table = tileBlock(html, 'workspace_table');
+    const rows = [...table.slice(table.indexOf('<tbody>')).matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => [...m[1].matchAll(/<td([^>]*)>([\s\S]*?)<\/td>/g)].map((c) => ({ attrs: c[1], text: c[2] })));
+    expect(rows.length).toBe(10);
+    const rates = [0.012, 0.031, 0.072, 0.018, 0.124, 0.044, 0.05, 0.061, 0.009, 0.027];
+    rows.forEach((cells, i) => {
+      expect(cells[3].text).toBe(`${(rates[i] * 100).toFixed(1)} %`);
+      const want = rates[i] > 0.1 ? '#D92D20' : rates[i] > 0.05 ? '#FEE4E2' : undefined;
+      if (want) expect(cells[3].attrs, `row ${i}`).toContain(`data-cf="${want}"`);
+      else expect(cells[3].attrs, `row ${i}`).not.toContain('data-cf');
+      for (const c of [0, 1, 2, 4]) expect(cells[c].attrs).not.toContain('data-cf');
+    });
+    expect(rows[2][3].attrs).toContain('background-color:#FEE4E2');
+    expect(rows[0][2].text).toMatch(/^\d{1,3}(,\d{3})*$/);
+    expect(rows[0][4].text).toBe('2026-03-14 13:00'); // a timestamp, not Date.toString()
+    expect(rows[0][5].text).toBe('<a href="/workspaces/ws_01">Open</a>');
+    const incidents = tileBlock(html, 'recent_incidents');
+    expect(incidents).toContain('href="https://example.com/runbooks#volume-spike"');
+    expect(incidents).toContain('<td>2026-03-14</td>');
+  });
+
+  it('links a drill-down title to the target tab, noting the filter columns', () => {
+    const block = tileBlock(html, 'volume_by_capability');
+    expect(block).toContain('<h3 title="');
+    expect(block).toMatch(/<h3[^>]*><a href="#tab-capability">Daily interactions by capability<\/a><\/h3>/);
+    expect(block).toContain('Drill-down: <a href="#tab-capability">Capabilities</a> by capability');
+  });
+
+  it('draws the target band, thresholds, legends and explains the box', () => {
+    const trend = tileBlock(html, 'error_rate_trend');
+    expect(trend).toContain('>target<');
+    expect(trend).toContain('page (8 %)');
+    expect(tileBlock(html, 'volume_by_capability')).toContain('>code_review<');
+    expect(tileBlock(html, 'latency_bands')).toContain('box p50 to p95, line p50, whiskers p50 to p99');
+    expect(tileBlock(html, 'latency_by_provider')).toContain('box p25 to p75');
+    expect(tileBlock(html, 'freshness')).toContain('23 min');
+  });
+});
+
+describe('edge cases', () => {
+  /** A one-tile dashboard around the given tile definition. */
+  function one(tile: Record<string, unknown>, rows: Array<Record<string, unknown>> | undefined, extra: Record<string, unknown> = {}) {
+    const def = { ...definition, tabs: [{ name: 't', title: 'T', tiles: [{ id: 'x', title: 'X', model: 'm', layout: L(0, 0, 6, 4), ...tile }] }], ...extra };
+    const dashboard = DashboardSchema.parse(def);
+    const t = dashboard.tabs[0].tiles[0];
+    const d: CompiledDashboard = { dashboard, file: 'f.json', tabs: [{ name: 't', title: 'T', tiles: [{ tile: t, tab: 't', model: 'm', relation: 'm', fields: fieldsOf(t), sql: '', sqlUnfiltered: '', appliesFilters: [] }] }], models: ['m'], dialect: 'duckdb', project: 'p' };
+    const data = new Map<string, TileData>(rows ? [['x', { ok: true, rows, seconds: 0 }]] : []);
+    return tileBlock(renderDashboardHtml(d, data, META), 'x');
+  }
+  const sum = (column: string, format?: string) => ({ name: column, column, agg: 'sum', label: column, format });
+
+  it('a tile that was not queried says so', () => {
+    expect(one({ type: 'line', dimensions: [{ column: 'day' }], measures: [sum('n')] }, undefined)).toContain('No data (the tile was not queried)');
+  });
+
+  it('a KPI whose value is null shows a dash', () => {
+    expect(one({ type: 'kpi', measures: [sum('n', 'integer')] }, [{ n: null }])).toContain('>—<');
+  });
+
+  it('folds series beyond ten into "Other" when they add up, else keeps the ten largest', () => {
+    const rows = Array.from({ length: 15 }, (_, i) => ({ day: '2026-03-01', cap: `c${i}`, n: 100 - i }));
+    const area = one({ type: 'area', stacked: true, dimensions: [{ column: 'day', role: 'x' }, { column: 'cap', role: 'series' }], measures: [sum('n')] }, rows);
+    expect(area).toContain('“Other” sums 6 smaller series');
+    expect(area).toContain('>Other<');
+    const avg = one({ type: 'line', dimensions: [{ column: 'day', role: 'x' }, { column: 'cap', role: 'series' }], measures: [{ name: 'n', column: 'n', agg: 'avg' }] }, rows);
+    expect(avg).toContain('showing the 10 largest of 15 series');
+  });
+
+  it('folds donut slices beyond eight into "Other"', () => {
+    const rows = Array.from({ length: 12 }, (_, i) => ({ p: `p${i}`, n: 100 - i }));
+    expect(one({ type: 'donut', dimensions: [{ column: 'p' }], measures: [sum('n')] }, rows)).toContain('“Other” sums 5 smaller slices');
+  });
+
+  it('puts a second format on a second axis', () => {
+    const rows = [1, 2, 3].map((i) => ({ day: `2026-03-0${i}`, n: i * 1000, r: i / 100 }));
+    const block = one({ type: 'line', dimensions: [{ column: 'day', role: 'x' }], measures: [sum('n', 'integer'), { name: 'r', column: 'r', agg: 'avg', format: 'percent' }] }, rows);
+    expect(block).toContain('>3 %<');
+    expect(block).toContain('>3k<');
+  });
+
+  it('colors a gauge by thresholds as lines, or as bands when the last one closes the scale', () => {
+    const m = [{ name: 'age', column: 'ts', agg: 'age_minutes', format: 'minutes' }];
+    const lines = one({ type: 'gauge', measures: m, max: 120, thresholds: [{ value: 15, color: '#F79009' }, { value: 60, color: '#D92D20' }] }, [{ age: 23 }]);
+    expect(lines).toMatch(/fill="#F79009"[^>]*>23 min</);
+    const bands = one({ type: 'gauge', measures: m, max: 120, thresholds: [{ value: 15, color: '#12B76A' }, { value: 60, color: '#F79009' }, { value: 120, color: '#D92D20' }] }, [{ age: 23 }]);
+    expect(bands).toMatch(/fill="#F79009"[^>]*>23 min</);
+    const fresh = one({ type: 'gauge', measures: m, max: 120, thresholds: [{ value: 15, color: '#12B76A' }, { value: 60, color: '#F79009' }, { value: 120, color: '#D92D20' }] }, [{ age: 3 }]);
+    expect(fresh).toMatch(/fill="#12B76A"[^>]*>3 min</);
+  });
+
+  it('links a drill-down into another dashboard to its page', () => {
+    const block = one({ type: 'kpi', measures: [sum('n')], drilldown: { dashboard: 'workspace', tab: 'workspace', filters: {} } }, [{ n: 1 }]);
+    expect(block).toContain('<a href="workspace.html#tab-workspace">X</a>');
+  });
+
+  it('drops colors and links that could inject CSS or script', () => {
+    const block = one({ type: 'table', dimensions: [{ column: 'a' }], measures: [sum('n')], conditional_formatting: [{ field: 'n', op: '>', value: 0, color: 'red;background:url(x)' }], links: [{ label: 'L', url: 'javascript:alert({{a}})' }] }, [{ a: 'x', n: 1 }]);
+    expect(block).not.toContain('data-cf');
+    expect(block).not.toContain('javascript:');
+    expect(block).not.toContain('href=');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+const chromium = findChromium();
+if (!chromium) console.warn('render.test.ts: browser tests skipped: no Chromium at /usr/bin/chromium, /usr/bin/chromium-browser or $VIGIL_CHROMIUM');
+
+describe.skipIf(!chromium)('in headless Chromium', () => {
+  let dir: string;
+  let htmlFile: string;
+  const keep = process.env.VIGIL_RENDER_OUT;
+  const d = fixtureDashboard();
+
+  beforeAll(() => {
+    dir = keep ?? mkdtempSync(join(tmpdir(), 'vigil-render-'));
+    mkdirSync(dir, { recursive: true });
+    htmlFile = join(dir, 'fixture.html');
+    writeFileSync(htmlFile, renderDashboardHtml(d, fixtureData(), META));
+  });
+  afterAll(() => {
+    if (!keep && dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows every tile with a size and content, and no console errors', async () => {
+    const { chromium: pw } = await import('playwright-core');
+    const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1328, height: 900 } });
+      const errors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`file://${htmlFile}`);
+      for (const ct of d.tabs.flatMap((t) => t.tiles)) {
+        const tile = page.locator(`[data-tile="${ct.tile.id}"]`);
+        await expect(tile.count()).resolves.toBe(1);
+        expect(await tile.isVisible(), ct.tile.id).toBe(true);
+        const box = await tile.boundingBox();
+        expect(box!.width, ct.tile.id).toBeGreaterThan(100);
+        expect(box!.height, ct.tile.id).toBeGreaterThan(90);
+        expect((await tile.innerText()).trim().length, ct.tile.id).toBeGreaterThan(3);
+        const svg = tile.locator('svg');
+        if ((await svg.count()) > 0) {
+          const sb = await svg.first().boundingBox();
+          expect(sb!.height, ct.tile.id).toBeGreaterThan(60);
+          // the chart fits in its tile
+          expect(sb!.y + sb!.height, ct.tile.id).toBeLessThanOrEqual(box!.y + box!.height + 0.5);
+        }
+      }
+      // a tab link scrolls to its section
+      await page.click('nav.tabbar a[href="#tab-capability"]');
+      await expect(page.evaluate(() => location.hash)).resolves.toBe('#tab-capability');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('takes one readable screenshot per tab', async () => {
+    const out = join(dir, 'png');
+    const t0 = performance.now();
+    const shots = await screenshotTabs(htmlFile, out, { executablePath: chromium });
+    console.log(`screenshots of ${shots.length} tabs in ${(performance.now() - t0).toFixed(0)} ms: ${shots.map((s) => `${s.tab} ${(s.bytes / 1024).toFixed(0)} KB`).join(', ')}`);
+    expect(shots.map((s) => s.tab)).toEqual(['overview', 'workspace', 'capability']);
+    expect(shots.map((s) => s.file.replace(/.*\//, ''))).toEqual(['fixture-overview.png', 'fixture-workspace.png', 'fixture-capability.png']);
+    for (const s of shots) expect(s.bytes, s.tab).toBeGreaterThan(5 * 1024);
+
+    // not blank: decode each PNG in the browser and count its colors
+    const { chromium: pw } = await import('playwright-core');
+    const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      for (const s of shots) {
+        const b64 = readFileSync(s.file).toString('base64');
+        const stats = await page.evaluate(async (src) => {
+          const img = new Image();
+          img.src = src;
+          await img.decode();
+          const c = document.createElement('canvas');
+          c.width = img.width;
+          c.height = img.height;
+          const ctx = c.getContext('2d')!;
+          ctx.drawImage(img, 0, 0);
+          const px = ctx.getImageData(0, 0, c.width, c.height).data;
+          const colors = new Set<number>();
+          for (let i = 0; i < px.length; i += 4 * 7) colors.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
+          return { w: img.width, h: img.height, colors: colors.size };
+        }, `data:image/png;base64,${b64}`);
+        expect(stats.w, s.tab).toBeGreaterThan(1000);
+        expect(stats.h, s.tab).toBeGreaterThan(400);
+        expect(stats.colors, s.tab).toBeGreaterThan(10);
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * The shipped dashboards end to end: demo data (spike scenario) -> vigil build -> vigil dashboards
+ * render --png, then each page opened in headless Chromium (Debian's, via playwright-core):
+ * every tile present, drawn and non-empty, no console errors, and one non-blank PNG per tab.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
+import { findChromium } from '../../src/dashboards/screenshot.js';
+
+const chromium = findChromium();
+if (!chromium) console.warn('shipped-browser.test.ts: browser tests SKIPPED: no Chromium at /usr/bin/chromium, /usr/bin/chromium-browser or $VIGIL_CHROMIUM (apt-get install chromium)');
+
+type Json = { name: string; tabs: Array<{ name: string; tiles: Array<{ id: string; type: string }> }> };
+const shipped: Json[] = readdirSync(join(REPO, 'dashboards'))
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => JSON.parse(readFileSync(join(REPO, 'dashboards', f), 'utf8')) as Json);
+
+describe.skipIf(!chromium)('shipped dashboards in headless Chromium', () => {
+  let dir: string;
+  let render: { code: number; stdout: string; stderr: string };
+  beforeAll(() => {
+    dir = makeProject({}, false);
+    for (const p of ['project.yaml', 'models', 'macros', 'tests', 'dashboards']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    expect(vigil(dir, ['demo', '--rows', '40000', '--days', '21', '--scenario', 'spike']).code).toBe(0);
+    expect(vigil(dir, ['build']).code).toBe(0);
+    render = vigil(dir, ['dashboards', 'render', '--out', 'site', '--png', '--png-dir', 'shots']);
+  }, 180_000);
+  afterAll(() => dir && removeDir(dir));
+
+  it('renders every dashboard and tab, with no failed tile', () => {
+    expect(render.code, render.stdout + render.stderr).toBe(0);
+    expect(render.stdout).toMatch(/Queried 35 tiles in [\d.]+s/);
+    for (const d of shipped) expect(existsSync(join(dir, 'site', `${d.name}.html`)), d.name).toBe(true);
+    expect(existsSync(join(dir, 'site', 'index.html'))).toBe(true);
+  });
+
+  it('every tile is present, drawn and non-empty, with no console errors', async () => {
+    const { chromium: pw } = await import('playwright-core');
+    const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+    try {
+      for (const d of shipped) {
+        const page = await browser.newPage({ viewport: { width: 1328, height: 900 } });
+        const errors: string[] = [];
+        page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`file://${join(dir, 'site', `${d.name}.html`)}`);
+        for (const tab of d.tabs) {
+          expect(await page.locator(`#tab-${tab.name}`).count(), `${d.name}#${tab.name}`).toBe(1);
+          for (const t of tab.tiles) {
+            const tile = page.locator(`[data-tile="${t.id}"]`);
+            expect(await tile.count(), `${d.name}.${t.id}`).toBe(1);
+            expect(await tile.isVisible(), `${d.name}.${t.id}`).toBe(true);
+            const box = await tile.boundingBox();
+            expect(box!.width * box!.height, `${d.name}.${t.id}`).toBeGreaterThan(100 * 90);
+            const text = (await tile.innerText()).trim();
+            expect(text, `${d.name}.${t.id}`).not.toMatch(/No data|Query failed|Could not draw/);
+            if (!['kpi', 'table'].includes(t.type)) expect(await tile.locator('svg').count(), `${d.name}.${t.id} has a chart`).toBeGreaterThan(0);
+            if (t.type === 'table') expect(await tile.locator('tbody tr').count(), `${d.name}.${t.id} has rows`).toBeGreaterThan(0);
+          }
+        }
+        expect(errors, d.name).toEqual([]);
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('one non-blank PNG per tab', async () => {
+    const expected = shipped.flatMap((d) => d.tabs.map((t) => `${d.name}-${t.name}.png`)).sort();
+    expect(readdirSync(join(dir, 'shots')).sort()).toEqual(expected);
+    const { chromium: pw } = await import('playwright-core');
+    const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      for (const f of expected) {
+        const b64 = readFileSync(join(dir, 'shots', f)).toString('base64');
+        const stats = await page.evaluate(async (src) => {
+          const img = new Image();
+          img.src = src;
+          await img.decode();
+          const c = document.createElement('canvas');
+          c.width = img.width;
+          c.height = img.height;
+          const ctx = c.getContext('2d')!;
+          ctx.drawImage(img, 0, 0);
+          const px = ctx.getImageData(0, 0, c.width, c.height).data;
+          const colors = new Set<number>();
+          for (let i = 0; i < px.length; i += 4 * 7) colors.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
+          return { w: img.width, h: img.height, colors: colors.size };
+        }, `data:image/png;base64,${b64}`);
+        expect(stats.w, f).toBeGreaterThan(1000);
+        expect(stats.h, f).toBeGreaterThan(600);
+        expect(stats.colors, f).toBeGreaterThan(50);
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+});

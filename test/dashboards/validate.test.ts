@@ -1,0 +1,107 @@
+/**
+ * Dashboards are checked at compile time: a table of broken definitions, each reported at
+ * its JSON line with a did-you-mean, and `vigil compile`/`vigil build` refusing them (exit 2).
+ * Exposures: `vigil ls -s +dashboard:overview`. The warehouse catalog check after a build.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+function shipped(): string {
+  const dir = makeProject({}, false);
+  dirs.push(dir);
+  for (const p of ['project.yaml', 'models', 'macros', 'tests', 'dashboards']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+  return dir;
+}
+
+type Json = Record<string, any>;
+const overview = (): Json => JSON.parse(readFileSync(join(REPO, 'dashboards/overview.json'), 'utf8'));
+
+describe('broken dashboard definitions', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = shipped();
+  });
+  it.each<[string, (d: Json) => void, RegExp]>([
+    ['unknown column (the issue example)', (d) => (d.tabs[0].tiles[2].measures[0].column = 'error_rte'), /^dashboards\/overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[2\]\.measures\[0\]\.column: column 'error_rte' not in ai_audit_daily — did you mean 'error_rate'\?/m],
+    ['unknown model', (d) => (d.tabs[0].tiles[0].model = 'ai_audit_dayly'), /overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[0\]\.model: model 'ai_audit_dayly' not found — did you mean 'ai_audit_daily'\?/],
+    ['unknown dimension column', (d) => (d.tabs[0].tiles[4].dimensions[1].column = 'capabilty'), /tabs\[0\]\.tiles\[4\]\.dimensions\[1\]\.column: column 'capabilty' not in ai_audit_daily — did you mean 'capability'\?/],
+    ['bad tile type', (d) => (d.tabs[0].tiles[5].type = 'pie'), /tabs\[0\]\.tiles\[5\]\.type: Invalid option: expected one of "kpi"\|"line"\|"area"/],
+    ['drill-down to a missing tab', (d) => (d.tabs[0].tiles[4].drilldown.tab = 'capabilities'), /tabs\[0\]\.tiles\[4\]\.drilldown\.tab: drill-down to tab 'capabilities', which dashboard 'capability' does not have — did you mean 'capability'\?/],
+    ['drill-down to a missing dashboard', (d) => (d.tabs[0].tiles[4].drilldown.dashboard = 'capabilty'), /drill-down to dashboard 'capabilty', which does not exist — did you mean 'capability'\?/],
+    ['unknown key', (d) => (d.tabs[0].tiles[0].titel = 'x'), /tabs\[0\]\.tiles\[0\]\.titel: unknown key 'titel'/],
+    ['duplicate tile id', (d) => (d.tabs[0].tiles[1].id = 'interactions_24h'), /tabs\[0\]\.tiles\[1\]\.id: tile id 'interactions_24h' is used twice in this dashboard/],
+    ['sort on a field the tile does not have', (d) => (d.tabs[0].tiles[5].sort[0].field = 'interaction'), /tabs\[0\]\.tiles\[5\]\.sort\[0\]\.field: sort field 'interaction' is not one of the tile's dimensions or measures/],
+    ['a KPI with a dimension', (d) => (d.tabs[0].tiles[0].dimensions = [{ column: 'date' }]), /tabs\[0\]\.tiles\[0\]\.type: a kpi tile shows one number: exactly one measure and no dimensions/],
+    ['an ephemeral model', (d) => (d.tabs[0].tiles[0].model = 'int_capability_daily'), /model 'int_capability_daily' is ephemeral: it has no table or view to read/],
+    ['a tile wider than the grid', (d) => (d.tabs[0].tiles[0].layout.x = 10), /tabs\[0\]\.tiles\[0\]\.layout: the tile spans columns 10–12; the grid has 12/],
+    ['ratio without a denominator', (d) => delete d.tabs[0].tiles[2].measures[0].denominator, /tabs\[0\]\.tiles\[2\]\.measures\[0\]: agg 'ratio' needs denominator:/],
+  ])('%s', (_name, mutate, expected) => {
+    const d = overview();
+    mutate(d);
+    writeFileSync(join(dir, 'dashboards/overview.json'), JSON.stringify(d, null, 2));
+    const r = vigil(dir, ['dashboards', 'validate']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(expected);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a JSON syntax error is reported at its line', () => {
+    writeFileSync(join(dir, 'dashboards/overview.json'), '{\n  "name": "overview",\n  "title": "x",\n  "tabs": [\n    {"name": "a" "title": "b"}\n  ]\n}\n');
+    const r = vigil(dir, ['dashboards', 'validate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^dashboards\/overview\.json:5:\d+: error: /m);
+  });
+
+  it('vigil compile and vigil build refuse a broken dashboard', () => {
+    const d = overview();
+    d.tabs[0].tiles[2].measures[0].column = 'error_rte';
+    writeFileSync(join(dir, 'dashboards/overview.json'), JSON.stringify(d, null, 2));
+    for (const cmd of ['compile', 'build']) {
+      const r = vigil(dir, [cmd]);
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr).toContain("column 'error_rte' not in ai_audit_daily — did you mean 'error_rate'?");
+    }
+    cpSync(join(REPO, 'dashboards/overview.json'), join(dir, 'dashboards/overview.json'));
+  });
+});
+
+describe('dashboards in the manifest and against the warehouse', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = shipped();
+  });
+  it('shipped dashboards validate; exposures select their models', () => {
+    const v = vigil(dir, ['dashboards', 'validate']);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/Validated 4 dashboards \(5 tabs, \d+ tiles\)/);
+    const ls = vigil(dir, ['ls', '-s', '+dashboard:overview']);
+    expect(ls.stdout.split('\n').filter(Boolean).sort()).toEqual(['ai_audit_daily', 'ai_audit_workspace_stats', 'overview', 'raw.ai_audit_logs', 'raw.workflows', 'stg_ai_audit_logs', 'stg_workflows'].sort());
+    const down = vigil(dir, ['ls', '-s', 'ai_cost_daily+', '--resource-type', 'exposure']);
+    expect(down.stdout.trim()).toBe('cost_governance');
+    const json = vigil(dir, ['ls', '-s', 'dashboard:capability', '--output', 'json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ resource_type: 'exposure', name: 'capability', depends_on: expect.arrayContaining(['model.ai_audit.stg_ai_audit_logs']) });
+  });
+
+  it('--warehouse checks the built tables: a column declared in YAML but not built is caught', () => {
+    expect(vigil(dir, ['demo', '--rows', '5000', '--days', '10']).code).toBe(0);
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const ok = vigil(dir, ['dashboards', 'validate', '--warehouse']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('every column found');
+    // declare a column the model does not produce, and use it
+    const yml = join(dir, 'models/marts/marts.yml');
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace('      - name: workspace_count\n', '      - name: seats\n        data_type: bigint\n      - name: workspace_count\n'));
+    const d = overview();
+    d.tabs[0].tiles[0].measures[0].column = 'seats';
+    writeFileSync(join(dir, 'dashboards/overview.json'), JSON.stringify(d, null, 2));
+    expect(vigil(dir, ['dashboards', 'validate']).code).toBe(0); // the YAML says it exists
+    const bad = vigil(dir, ['dashboards', 'validate', '--warehouse']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/column 'seats' not in ai_audit_daily/);
+  });
+});
