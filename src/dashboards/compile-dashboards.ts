@@ -32,6 +32,18 @@ export function parseDashboards(files: DashboardFile[], ds: Diagnostic[]): Parse
   const out: ParsedDashboard[] = [];
   const names = new Map<string, string>();
   for (const f of files) {
+    // strict JSON first (the YAML parser below would accept comments and trailing commas)
+    try {
+      JSON.parse(f.text);
+    } catch (e) {
+      const msg = (e as Error).message;
+      const pos = Number(/position (\d+)/.exec(msg)?.[1] ?? NaN);
+      const before = Number.isNaN(pos) ? '' : f.text.slice(0, pos);
+      const line = before ? before.split('\n').length : undefined;
+      const column = before ? pos - before.lastIndexOf('\n') : undefined;
+      ds.push(diag('E_JSON', `not valid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '')}`, { file: f.path, line, column }, 'JSON has no comments or trailing commas; strings use double quotes'));
+      continue;
+    }
     // JSON is YAML 1.2: the YAML parser gives every node its line and column
     const y = parseYaml(f.text, f.path, ds);
     if (!y) continue;
@@ -48,7 +60,7 @@ export function parseDashboards(files: DashboardFile[], ds: Diagnostic[]): Parse
   return out;
 }
 
-const AGG_LABEL: Record<string, string> = { sum: 'Total', avg: 'Average', min: 'Min', max: 'Max', count: 'Count', count_distinct: 'Distinct', median: 'Median', p50: 'P50', p90: 'P90', p95: 'P95', p99: 'P99', ratio: 'Rate', weighted_avg: 'Weighted avg', age_minutes: 'Minutes since', none: '' };
+const AGG_LABEL: Record<string, string> = { sum: 'Total', avg: 'Average', min: 'Min', max: 'Max', count: 'Count', count_distinct: 'Distinct', median: 'Median', p50: 'P50', p90: 'P90', p95: 'P95', p99: 'P99', ratio: 'Rate', share: 'Share', weighted_avg: 'Weighted avg', age_minutes: 'Minutes since', none: '' };
 const PCT: Record<string, number> = { median: 0.5, p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
 
 export function measureName(m: Measure): string {
@@ -103,7 +115,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         else checkColumn(m, f.column, ['filters', fi, 'column']);
       }
       if (!f.applies_to && ![...tileModels].some((m) => columnsOf(m)?.includes(f.column) ?? true)) err(['filters', fi, 'column'], `no tile's model has a column '${f.column}', so the filter would do nothing`);
-      if (f.type === 'date_range' && f.default !== undefined && f.default !== null && !/^\d+d$/.test(String(f.default))) err(['filters', fi, 'default'], `a date_range default is a number of days like "7d", got '${String(f.default)}'`);
+      if (f.type === 'date_range' && f.default !== undefined && f.default !== null && !/^[1-9]\d*d$/.test(String(f.default))) err(['filters', fi, 'default'], `a date_range default is a number of days like "7d", got '${String(f.default)}'`);
     });
 
     const tabs: CompiledDashboard['tabs'] = [];
@@ -141,7 +153,23 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           }
           if (m.column === '*' && m.agg !== 'count') err([...base, 'measures', i, 'column'], `'*' only goes with agg 'count'`);
         });
-        tile.filters.forEach((f, i) => checkColumn(tile.model, f.column, [...base, 'filters', i, 'column']));
+        const types = Object.fromEntries(node.columns.filter((c) => c.data_type).map((c) => [c.name, c.data_type!.toLowerCase()]));
+        tile.filters.forEach((f, i) => {
+          checkColumn(tile.model, f.column, [...base, 'filters', i, 'column']);
+          const needsValue = !['is null', 'is not null'].includes(f.op);
+          if (needsValue && (f.value === undefined || f.value === null || (Array.isArray(f.value) && !f.value.length))) err([...base, 'filters', i], `op '${f.op}' needs a value`, f.op === '=' ? "use op 'is null' to match missing values" : undefined);
+          if (typeof f.value === 'string' && /^-|^today$/i.test(f.value) && !RELATIVE_RE.test(f.value)) err([...base, 'filters', i, 'value'], `'${f.value}' is not a relative time`, 'use "-7d" (days back from today), "-24h" (hours back from now) or "today"');
+          if (typeof f.value === 'string' && /^-\d+h$/.test(f.value) && types[f.column] === 'date') err([...base, 'filters', i, 'value'], `'${f.value}' counts hours, but ${f.column} is a date`, 'use days ("-1d") on a date column, hours on a timestamp');
+        });
+        const names = [...tile.dimensions.map((x) => x.column), ...tile.measures.map(measureName)];
+        const dup = names.find((n, i) => names.indexOf(n) !== i);
+        if (dup) err([...base, 'measures'], `two fields of this tile are named '${dup}'`, 'give one of the measures its own "name"');
+        const raw = tile.measures.filter((m) => m.agg === 'none').length;
+        if (raw && raw !== tile.measures.length) err([...base, 'measures'], "agg 'none' (raw rows) cannot be mixed with aggregated measures in one tile");
+        for (const [li, l] of tile.links.entries()) {
+          for (const m of l.url.matchAll(/\{\{\s*(\w+)\s*\}\}/g)) if (!names.includes(m[1])) err([...base, 'links', li, 'url'], `the link uses '${m[1]}', which is not one of the tile's fields (${names.join(', ')})`);
+        }
+        if (tile.type === 'kpi' && tile.compare && !periodHours(tile, d.filters, columnsOf(tile.model))) err([...base, 'compare'], 'compare: previous_period needs a time window: a relative filter on the tile ("-7d", "-24h", "today") or a date_range dashboard filter with a default that applies to it');
         if (tile.top_n) {
           checkColumn(tile.model, tile.top_n.column, [...base, 'top_n', 'column']);
           if (!tile.measures.length || tile.measures[0].agg === 'none') err([...base, 'top_n'], 'top_n ranks by the first measure, which must be aggregated');
@@ -211,12 +239,28 @@ function shapeProblem(t: Tile): string | undefined {
   }
 }
 
-function relativeDate(v: unknown, dialect: Dialect, shiftDays: number): string | undefined {
+/** A relative time value: "today", "-7d" (days back from today) or "-24h" (hours back from now). */
+export const RELATIVE_RE = /^(?:today|-(\d+)([dh]))$/;
+
+/** Hours the window of a relative value spans up to now: -1d = yesterday and today (48h), -24h = 24h, today = 24h. */
+function relativeHours(v: string): number {
+  const m = RELATIVE_RE.exec(v)!;
+  if (v === 'today') return 24;
+  return m[2] === 'h' ? Number(m[1]) : (Number(m[1]) + 1) * 24;
+}
+
+/** The start of a relative window, moved back by `shiftHours` (the previous period). */
+function relativeDate(v: unknown, dialect: Dialect, shiftHours: number, colType: string | undefined): string | undefined {
   if (typeof v !== 'string') return undefined;
-  if (v === 'today') return shiftDays ? dialect.dateadd('day', -shiftDays, dialect.current_date()) : dialect.current_date();
-  const m = /^-(\d+)d$/.exec(v);
+  const m = RELATIVE_RE.exec(v);
   if (!m) return undefined;
-  return dialect.dateadd('day', -(Number(m[1]) + shiftDays), dialect.current_date());
+  let expr: string;
+  if (v !== 'today' && m[2] === 'h') return dialect.dateadd('hour', -(Number(m[1]) + shiftHours), dialect.current_timestamp());
+  const days = (v === 'today' ? 0 : Number(m[1])) + Math.round(shiftHours / 24);
+  expr = days ? dialect.dateadd('day', -days, dialect.current_date()) : dialect.current_date();
+  // BigQuery will not compare a TIMESTAMP column with a DATE/DATETIME
+  if (dialect.name === 'bigquery' && /timestamp/i.test(colType ?? '')) expr = `TIMESTAMP(${expr})`;
+  return expr;
 }
 
 function literalOf(v: unknown, dialect: Dialect): string {
@@ -246,6 +290,8 @@ function measureSql(m: Measure, q: (c: string) => string, dialect: Dialect): str
       return dialect.percentile(c, PCT[m.agg]);
     case 'ratio':
       return dialect.safe_divide(`sum(${c})`, `sum(${q(m.denominator!)})`);
+    case 'share':
+      return `avg(case when ${c} then 1.0 else 0.0 end)`;
     case 'weighted_avg':
       return dialect.safe_divide(`sum(${c} * ${q(m.weight!)})`, `sum(${q(m.weight!)})`);
     case 'age_minutes':
@@ -256,7 +302,7 @@ function measureSql(m: Measure, q: (c: string) => string, dialect: Dialect): str
 }
 
 /** The WHERE conditions of a tile: its own filters, then the dashboard filters' defaults that apply. */
-function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, cols: string[] | undefined, withDashboard: boolean, shiftDays: number): { where: string[]; applies: string[] } {
+function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, cols: string[] | undefined, withDashboard: boolean, shiftHours: number, types: Record<string, string>): { where: string[]; applies: string[] } {
   const q = (c: string) => dialect.quoteIdent(c);
   const where: string[] = [];
   for (const f of tile.filters) {
@@ -270,12 +316,12 @@ function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, co
       where.push(`${col} ${f.op} (${list})`);
       continue;
     }
-    const rel = relativeDate(f.value, dialect, shiftDays);
-    if (rel && shiftDays && (f.op === '>=' || f.op === '>')) {
+    const rel = relativeDate(f.value, dialect, shiftHours, types[f.column]);
+    if (rel && shiftHours && (f.op === '>=' || f.op === '>')) {
       // the previous period ends where this one starts
-      const end = relativeDate(f.value, dialect, 0)!;
-      where.push(`${col} ${f.op} ${rel} and ${col} ${f.op === '>=' ? '<' : '<='} ${end}`);
-    } else where.push(`${col} ${f.op === '=' ? '=' : f.op} ${rel ?? literalOf(f.value, dialect)}`);
+      const end = relativeDate(f.value, dialect, 0, types[f.column])!;
+      where.push(`${col} >= ${rel} and ${col} < ${end}`);
+    } else where.push(`${col} ${f.op} ${rel ?? literalOf(f.value, dialect)}`);
   }
   const applies: string[] = [];
   for (const f of filters) {
@@ -289,8 +335,8 @@ function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, co
       const n = Number(/^(\d+)d$/.exec(String(f.default))?.[1] ?? 7);
       const hasOwnDate = tile.filters.some((x) => x.column === f.column);
       if (hasOwnDate) continue; // the tile's own window wins (e.g. "last 24h" KPIs)
-      const start = dialect.dateadd('day', -(n - 1 + shiftDays), dialect.current_date());
-      where.push(shiftDays ? `${col} >= ${start} and ${col} < ${dialect.dateadd('day', -(n - 1), dialect.current_date())}` : `${col} >= ${start}`);
+      const start = relativeDate(`-${n - 1}d`, dialect, shiftHours, types[f.column])!;
+      where.push(shiftHours ? `${col} >= ${start} and ${col} < ${relativeDate(`-${n - 1}d`, dialect, 0, types[f.column])}` : `${col} >= ${start}`);
     } else where.push(`${col} = ${literalOf(f.default, dialect)}`);
   }
   return { where, applies };
@@ -314,8 +360,9 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
     fields.push({ name, label: m.label ?? `${AGG_LABEL[m.agg]} ${human(m.column === '*' ? 'rows' : m.column).toLowerCase()}`.trim(), kind: 'measure', column: m.column, agg: m.agg, other: m.denominator ?? m.weight, format: m.format });
   }
   const rowLevel = tile.measures.some((m) => m.agg === 'none');
-  const build = (withDashboard: boolean, shiftDays: number) => {
-    const { where, applies } = conditions(tile, filters, dialect, cols, withDashboard, shiftDays);
+  const types = Object.fromEntries(node.columns.filter((c) => c.data_type).map((c) => [c.name, c.data_type!]));
+  const build = (withDashboard: boolean, shiftHours: number) => {
+    const { where, applies } = conditions(tile, filters, dialect, cols, withDashboard, shiftHours, types);
     if (tile.top_n && tile.measures[0]) {
       // the n values of the column with the largest first measure, under the same filters
       const c = q(tile.top_n.column);
@@ -334,19 +381,15 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
   const main = build(true, 0);
   let previousSql: string | undefined;
   if (tile.type === 'kpi' && tile.compare === 'previous_period') {
-    const days = periodDays(tile, filters);
-    previousSql = build(true, days).sql;
+    const hours = periodHours(tile, filters, cols);
+    if (hours) previousSql = build(true, hours).sql;
   }
-  const columnTypes = Object.fromEntries(node.columns.filter((c) => c.data_type).map((c) => [c.name, c.data_type!]));
-  return { tile, tab, model: node.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, 0).sql, previousSql, appliesFilters: main.applies, columnTypes };
+  return { tile, tab, model: node.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, 0).sql, previousSql, appliesFilters: main.applies, columnTypes: types };
 }
 
-/** The length of a KPI's window: its own relative date filter, else the dashboard's date range default. */
-function periodDays(tile: Tile, filters: DashboardFilter[]): number {
-  for (const f of tile.filters) {
-    const m = typeof f.value === 'string' ? /^-(\d+)d$/.exec(f.value) : null;
-    if (m) return Number(m[1]) + 1;
-  }
-  const dr = filters.find((f) => f.type === 'date_range');
-  return Number(/^(\d+)d$/.exec(String(dr?.default ?? '7d'))?.[1] ?? 7);
+/** The length in hours of a KPI's window: its own relative time filter, else the dashboard's date range default; 0 = none. */
+export function periodHours(tile: Tile, filters: DashboardFilter[], cols: string[] | undefined): number {
+  for (const f of tile.filters) if ((f.op === '>=' || f.op === '>') && typeof f.value === 'string' && RELATIVE_RE.test(f.value)) return relativeHours(f.value);
+  const dr = filters.find((f) => f.type === 'date_range' && f.default !== undefined && f.default !== null && (f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false)));
+  return dr ? Number(/^(\d+)d$/.exec(String(dr.default))?.[1] ?? 0) * 24 : 0;
 }

@@ -102,7 +102,7 @@ function kindOfType(dataType: string): ColumnKind {
 }
 
 const isRelativeDate = (v: unknown) => typeof v === 'string' && (v === 'today' || /^-\d+d$/.test(v));
-const NUMERIC_AGGS = new Set(['sum', 'avg', 'median', 'p50', 'p90', 'p95', 'p99', 'ratio', 'weighted_avg']);
+const NUMERIC_AGGS = new Set(['sum', 'avg', 'median', 'p50', 'p90', 'p95', 'p99', 'ratio', 'share', 'weighted_avg']);
 
 /**
  * The kind of every column the dashboards use, per model: the declared data_type when the
@@ -231,8 +231,8 @@ function lookerEscape(v: string): string {
 
 function lookerDate(v: unknown): string {
   if (v === 'today') return 'today';
-  const m = typeof v === 'string' ? /^-(\d+)d$/.exec(v) : null;
-  if (m) return `${m[1]} ${m[1] === '1' ? 'day' : 'days'} ago`;
+  const m = typeof v === 'string' ? /^-(\d+)([dh])$/.exec(v) : null;
+  if (m) return `${m[1]} ${m[2] === 'h' ? 'hour' : 'day'}${m[1] === '1' ? '' : 's'} ago`;
   return String(v).replace(/^(\d{4})-(\d{2})-(\d{2})/, '$1/$2/$3');
 }
 
@@ -388,6 +388,9 @@ function exportLooker(ds: CompiledDashboard[]): Map<string, string> {
       }
       case 'age_minutes':
         name = defineMeasure(v, f.name, { ...base, type: 'number', sql: v.dialect.datediff('minute', `MAX(${col(v, f.column)})`, v.dialect.current_timestamp()) }, false);
+        break;
+      case 'share':
+        name = defineMeasure(v, f.name, { ...base, type: 'average', sql: `CASE WHEN ${col(v, f.column)} THEN 1.0 ELSE 0.0 END` }, false);
         break;
       default:
         throw new Error(`measure '${f.name}': no LookML for agg '${String(f.agg)}'`);

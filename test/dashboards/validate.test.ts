@@ -97,11 +97,42 @@ describe('dashboards in the manifest and against the warehouse', () => {
     const yml = join(dir, 'models/marts/marts.yml');
     writeFileSync(yml, readFileSync(yml, 'utf8').replace('      - name: workspace_count\n', '      - name: seats\n        data_type: bigint\n      - name: workspace_count\n'));
     const d = overview();
-    d.tabs[0].tiles[0].measures[0].column = 'seats';
+    d.tabs[0].tiles[2].measures[0].column = 'seats';
     writeFileSync(join(dir, 'dashboards/overview.json'), JSON.stringify(d, null, 2));
     expect(vigil(dir, ['dashboards', 'validate']).code).toBe(0); // the YAML says it exists
     const bad = vigil(dir, ['dashboards', 'validate', '--warehouse']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/column 'seats' not in ai_audit_daily/);
+  });
+});
+
+describe('more broken definitions', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = shipped();
+  });
+  it.each<[string, (d: Json) => void, RegExp]>([
+    ['a relative time that is not one', (d) => (d.tabs[0].tiles[0].filters[0].value = '-7 days'), /tabs\[0\]\.tiles\[0\]\.filters\[0\]\.value: '-7 days' is not a relative time/],
+    ['hours on a date column', (d) => (d.tabs[0].tiles[1].filters[0].value = '-24h'), /'-24h' counts hours, but date is a date/],
+    ['= without a value', (d) => delete d.tabs[0].tiles[1].filters[1].value, /tabs\[0\]\.tiles\[1\]\.filters\[1\]: op '>' needs a value/],
+    ['compare without a time window', (d) => (d.tabs[0].tiles[0].filters = []), /tabs\[0\]\.tiles\[0\]\.compare: compare: previous_period needs a time window/],
+    ['a link to a field the tile does not have', (d) => (d.tabs[0].tiles[4].links = [{ label: 'x', url: 'https://x/{{ capabilty }}' }]), /tabs\[0\]\.tiles\[4\]\.links\[0\]\.url: the link uses 'capabilty'/],
+    ['two fields with one name', (d) => d.tabs[0].tiles[5].measures.push({ name: 'interactions', column: 'error_count', agg: 'sum' }), /two fields of this tile are named 'interactions'/],
+    ['raw rows mixed with aggregates', (d) => d.tabs[0].tiles[7].measures.push({ column: 'interaction_count', agg: 'sum' }), /agg 'none' \(raw rows\) cannot be mixed/],
+    ['a zero-day date range', (d) => (d.filters[0].default = '0d'), /filters\[0\]\.default: a date_range default is a number of days like "7d"/],
+  ])('%s', (_name, mutate, expected) => {
+    const d = overview();
+    mutate(d);
+    writeFileSync(join(dir, 'dashboards/overview.json'), JSON.stringify(d, null, 2));
+    const r = vigil(dir, ['dashboards', 'validate']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(expected);
+  });
+
+  it('comments and trailing commas are not JSON', () => {
+    writeFileSync(join(dir, 'dashboards/overview.json'), readFileSync(join(REPO, 'dashboards/overview.json'), 'utf8').replace('"name": "overview",', '"name": "overview", // the main one'));
+    const r = vigil(dir, ['dashboards', 'validate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^dashboards\/overview\.json:2:\d+: error: not valid JSON/m);
   });
 });
