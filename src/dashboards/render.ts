@@ -957,12 +957,14 @@ function kpiHtml(ct: CompiledTile, data: Extract<TileData, { ok: true }>): strin
     if (v == null || p == null) parts.push(`<div class="kpi-change">${prevText}</div>`);
     else if (p === 0) parts.push(`<div class="kpi-change">${v === 0 ? 'no change' : v > 0 ? '▲ new' : '▼ new'} <span class="muted">${prevText}</span></div>`);
     else {
-      const change = ((v - p) / Math.abs(p)) * 100;
+      // a rate changes by percentage points (2.3 % -> 2.8 % is +0.5 pp), other values by percent
+      const pp = m.format === 'percent';
+      const change = pp ? (v - p) * 100 : ((v - p) / Math.abs(p)) * 100;
       const rounded = Number(change.toFixed(1));
       const up = rounded > 0;
       const cls = rounded === 0 ? 'flat' : up !== higherIsWorse(m) ? 'good' : 'bad';
       const arrow = rounded === 0 ? '=' : up ? '▲' : '▼';
-      parts.push(`<div class="kpi-change ${cls}">${arrow} ${escapeHtml(`${Math.abs(rounded).toFixed(1)} %`)} <span class="muted">${prevText}</span></div>`);
+      parts.push(`<div class="kpi-change ${cls}">${arrow} ${escapeHtml(`${Math.abs(rounded).toFixed(1)} ${pp ? 'pp' : '%'}`)} <span class="muted">${prevText}</span></div>`);
     }
   }
   for (const o of others) parts.push(`<div class="kpi-extra">${escapeHtml(o.label)}: <b>${escapeHtml(formatValue(row[o.name], o.format))}</b></div>`);

@@ -299,7 +299,7 @@ describe('renderDashboardHtml', () => {
     const er = tileBlock(html, 'error_rate_24h');
     expect(er).toContain('5.3 %');
     expect(er).toContain('color:#D92D20'); // above its 5 % threshold
-    expect(er).toMatch(/class="kpi-change bad">▲ 12\.8 %/); // an error rate going up is bad
+    expect(er).toMatch(/class="kpi-change bad">▲ 0\.6 pp/); // an error rate going up is bad; rates change by percentage points
     expect(er).toContain('vs 4.7 % previous period');
     expect(tileBlock(html, 'interactions_24h')).toMatch(/12,345[\s\S]*kpi-change good">▲ 12\.0 %/);
     expect(tileBlock(html, 'p95_latency_24h')).toMatch(/1,834 ms[\s\S]*kpi-change good">▼ 8\.8 %/);
