@@ -23,7 +23,9 @@ function timed(cmd, args, opts) {
 export async function benchEvaluate(dir, report, rows) {
   const at = '2026-11-01T00:00:00Z';
   const args = ['alerts', 'evaluate', '--at', at, '--state-file', join(dir, '.vigil', 'bench-alerts.json')];
-  timed(process.execPath, [VIGIL, ...args], { cwd: dir }); // warm up, writes the compiled queries
+  // writes target/compiled/<project>/alerts/*.sql (exits 1 here: the receivers' env vars are not set)
+  spawnSync(process.execPath, [VIGIL, 'alerts', 'check'], { cwd: dir });
+  timed(process.execPath, [VIGIL, ...args], { cwd: dir }); // warm up
   const compiled = join(dir, 'target', 'compiled', 'ai_audit', 'alerts');
   const db = join(dir, '.vigil', 'dev.duckdb');
   const v = [];

@@ -5,11 +5,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { bindEvalTime } from './bind-time.js';
 
 const [dir, dbPath, at] = process.argv.slice(2);
-const day = at.slice(0, 10);
-const bind = (sql) =>
-  sql.replace(/\b(current_timestamp|now\s*\(\s*\))(?![\w(])/gi, `cast('${at}' as timestamptz)`).replace(/\bcurrent_date(?![\w(])/gi, `cast('${day}' as date)`);
+const bind = (sql) => bindEvalTime(sql, at);
 const queries = readdirSync(dir).filter((f) => f.endsWith('.sql')).map((f) => bind(readFileSync(join(dir, f), 'utf8')));
 const db = await DuckDBInstance.create(dbPath);
 const c = await db.connect();

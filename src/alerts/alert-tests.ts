@@ -6,7 +6,7 @@
  */
 import type { Adapter } from '../adapters/adapter.js';
 import type { ColumnInfo, Manifest } from '../compile/manifest.js';
-import { parseCsv, rowsSelect, type Scalar } from '../testing/unit-tests.js';
+import { parseCsv, parseInput, rowsSelect, type Scalar } from '../testing/unit-tests.js';
 import { advance, inActiveHours, judge, type InstanceState } from './engine.js';
 import { fetchRows, type CompiledRule } from './evaluate.js';
 import type { LoadedTest } from './load-alerts.js';
@@ -25,18 +25,16 @@ export interface AlertTestResult {
 type Given = Record<string, Array<Record<string, Scalar>> | string>;
 
 function relationFor(key: string, manifest: Manifest): { rel: { schema: string; identifier: string }; columns: ColumnInfo[] } | string {
-  const s = key.trim();
-  const r = /^ref\(\s*['"]([^'"]+)['"]\s*\)$/.exec(s);
-  if (r) {
-    const m = Object.values(manifest.nodes).find((n) => n.resource_type === 'model' && n.name === r[1]);
-    if (!m || m.resource_type !== 'model') return `ref('${r[1]}') is not a model of this project`;
-    if (!m.relation) return `ref('${r[1]}') is ephemeral: give the relations it reads instead`;
+  const input = parseInput(key);
+  if (input?.kind === 'ref') {
+    const m = Object.values(manifest.nodes).find((n) => n.resource_type === 'model' && n.name === input.name);
+    if (!m || m.resource_type !== 'model') return `ref('${input.name}') is not a model of this project`;
+    if (!m.relation) return `ref('${input.name}') is ephemeral: give the relations it reads instead`;
     return { rel: { schema: m.relation.schema, identifier: m.relation.identifier }, columns: m.columns };
   }
-  const src = /^source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)$/.exec(s);
-  if (src) {
-    const n = Object.values(manifest.sources).find((x) => x.source_name === src[1] && x.name === src[2]);
-    if (!n) return `source('${src[1]}', '${src[2]}') is not declared`;
+  if (input?.kind === 'source') {
+    const n = Object.values(manifest.sources).find((x) => x.source_name === input.source && x.name === input.table);
+    if (!n) return `source('${input.source}', '${input.table}') is not declared`;
     return { rel: { schema: n.relation.schema, identifier: n.relation.identifier }, columns: n.columns };
   }
   return `'${key}' is not ref('model'), source('source', 'table') or vigil_sync_state`;

@@ -17,6 +17,8 @@ import { planNotifications, type OutboxEntry } from './notify.js';
 import type { ReceiverConfig, RoutesFile } from './schema.js';
 import type { StateDoc, StateStore } from './state.js';
 import { durationMs } from './time.js';
+import { mapLimit } from '../run/concurrency.js';
+import { bindEvalTime } from '../compile/eval-time.js';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type PagerDutyEvent, type SlackMessage } from './delivery/types.js';
 
 export interface CompiledRule extends LoadedRule {
@@ -76,22 +78,6 @@ export interface DeliverySummary {
   pending: number;
   uncertain: number;
   errors: string[];
-}
-
-/**
- * In alert queries `current_date()` / `current_timestamp()` (and the bare SQL keywords they
- * render to) mean the evaluation time, so `--at` and the offline tests see the right day.
- */
-export function bindEvalTime(sql: string, dialect: 'duckdb' | 'postgres' | 'bigquery', at: Date): string {
-  const iso = at.toISOString();
-  const day = iso.slice(0, 10);
-  if (dialect === 'bigquery') {
-    return sql.replace(/\bCURRENT_TIMESTAMP\s*\(\s*\)/gi, `TIMESTAMP '${iso}'`).replace(/\bCURRENT_DATE\s*\(\s*\)/gi, `DATE '${day}'`);
-  }
-  const ts = dialect === 'postgres' ? `cast('${iso}' as timestamptz)` : `cast('${iso}' as timestamptz)`;
-  return sql
-    .replace(/\b(current_timestamp|now\s*\(\s*\))(?![\w(])/gi, ts)
-    .replace(/\bcurrent_date(?![\w(])/gi, `cast('${day}' as date)`);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -190,32 +176,16 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
   const { store } = ctx;
   const t0 = performance.now();
   // the queries start at once, side by side (as many as the warehouse takes), while the lock is taken
-  const fetched: Array<Promise<Fetched>> = [];
-  let next = 0;
-  const slots = Math.max(1, Math.min(ctx.adapter.maxConcurrency, ctx.rules.length));
-  const waiters: Array<() => void> = [];
-  let running = 0;
-  const slot = async () => {
-    if (running >= slots) await new Promise<void>((res) => waiters.push(res));
-    running++;
-  };
-  const release = () => {
-    running--;
-    waiters.shift()?.();
-  };
-  for (; next < ctx.rules.length; next++) {
-    const r = ctx.rules[next];
-    fetched.push(slot().then(() => fetchRule(ctx, r, opts.at).finally(release)));
-  }
+  const fetched = mapLimit(ctx.rules, ctx.adapter.maxConcurrency, (r) => fetchRule(ctx, r, opts.at));
   let doc: StateDoc;
   try {
     doc = opts.dryRun ? await store.read() : await store.lock(opts.command, opts.lockWaitMs ?? 0);
   } catch (e) {
-    await Promise.allSettled(fetched); // let the queries finish before the adapter closes
+    await fetched; // let the queries finish before the adapter closes (fetchRule never throws)
     throw e;
   }
   try {
-    const results = await Promise.all(fetched);
+    const results = await fetched;
     const outcomes = ctx.rules.map((r, i) => applyRule(r, results[i], doc, opts.at));
 
     // instances of rules that no longer exist (deleted, renamed, disabled) resolve

@@ -4,12 +4,11 @@
  * is reported at its line.
  */
 import { z } from 'zod';
+import { DURATION_RE } from './time.js';
 
 export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** `30s`, `15m`, `2h`, `1d` (also `1h30m`). */
-export const DURATION_RE = /^(\d+(?:\.\d+)?[smhdw])+$/;
 export const Duration = z.string().regex(DURATION_RE, 'must be a duration like 30s, 15m, 2h, 1d');
 const Ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier (letters, digits, _)');
 const LabelValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));

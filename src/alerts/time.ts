@@ -5,9 +5,12 @@
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
+/** `30s`, `15m`, `2h`, `1d` (also `1h30m`). */
+export const DURATION_RE = /^(\d+(?:\.\d+)?[smhdw])+$/;
+
 /** `30s`, `15m`, `1h30m`, `2d` in milliseconds; NaN when it is not a duration. */
 export function durationMs(d: string): number {
-  if (!/^(\d+(?:\.\d+)?[smhdw])+$/.test(d)) return NaN;
+  if (!DURATION_RE.test(d)) return NaN;
   let total = 0;
   for (const m of d.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)) total += Number(m[1]) * UNIT_MS[m[2]];
   return total;

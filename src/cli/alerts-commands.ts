@@ -6,10 +6,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { parse as parseYamlText } from 'yaml';
 import { formatDiagnostic, hasErrors, ProjectError, redact, UsageError, type Diagnostic } from '../errors.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache } from '../project/artifacts.js';
+import { err, open, out, parseAt, parseVars } from './commands.js';
+import { globToRe } from '../compile/selector.js';
 import { compileProject, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import type { Adapter } from '../adapters/adapter.js';
 import { loadAlerts, type AlertProject } from '../alerts/load-alerts.js';
@@ -17,8 +18,6 @@ import type { CompiledRule, EvalSummary } from '../alerts/evaluate.js';
 import type { StateStore } from '../alerts/state.js';
 import { durationMs, formatDuration } from '../alerts/time.js';
 
-const out = (s: string) => process.stdout.write(redact(s) + '\n');
-const err = (s: string) => process.stderr.write(redact(s) + '\n');
 
 interface Common {
   projectDir: string;
@@ -35,14 +34,6 @@ interface Setup {
   rules: CompiledRule[];
 }
 
-function parseVars(v: string | undefined): Record<string, unknown> | undefined {
-  if (!v) return undefined;
-  const parsed = parseYamlText(v) as unknown;
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`--vars must be a mapping, e.g. --vars '{anomaly_spike_ratio: 2}'`);
-  return parsed as Record<string, unknown>;
-}
-
-/** Load the project and its alerts, compile every alert query; all problems at once. */
 /**
  * `tolerate`: a rule whose query no longer compiles (a renamed model) does not stop the others:
  * it is evaluated as an error instance, so someone hears about it (evaluate, run-scheduler).
@@ -77,16 +68,6 @@ export function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; t
       const errs = [...tolerated].filter((d) => inRule(r, d));
       return { ...r, sql, compileError: r.queryText && sql === undefined ? `its query does not compile: ${errs.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('; ') || 'see vigil alerts check'}` : undefined };
     });
-  if (!targetOverride) {
-    // like models: the compiled query of each alert, to read or run by hand
-    const dir = join(files.root, files.paths.target, 'compiled', files.project.name, files.paths.alerts);
-    try {
-      mkdirSync(dir, { recursive: true });
-      for (const r of rules) if (r.sql !== undefined) writeFileSync(join(dir, `${r.rule.name}.sql`), r.sql + '\n');
-    } catch {
-      /* a read-only checkout still evaluates */
-    }
-  }
   return { files, alerts, result, target: result.target, rules };
 }
 
@@ -96,17 +77,16 @@ function selectRules(rules: CompiledRule[], select: string[] | undefined): Compi
     select.some((s) => {
       const kv = /^([A-Za-z_]\w*)=(.*)$/.exec(s);
       if (kv) return (kv[1] === 'severity' ? r.rule.severity : r.rule.labels[kv[1]]) === kv[2];
-      const re = new RegExp(`^${s.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-      return re.test(r.rule.name);
+      return globToRe(s).test(r.rule.name);
     }),
   );
   if (!picked.length) throw new UsageError(`--select ${select.join(' ')} matched no alert (alerts: ${rules.map((r) => r.rule.name).join(', ')})`);
   return picked;
 }
 
-async function openWarehouse(s: Setup): Promise<Adapter> {
-  const { openAdapter } = await import('../adapters/index.js');
-  return openAdapter(s.target, s.files, Math.min(8, Math.max(1, s.rules.length)));
+/** As many connections as there are rules to query at once (up to 8). */
+function openWarehouse(s: Setup): Promise<Adapter> {
+  return open(s, Math.min(8, Math.max(1, s.rules.length)));
 }
 
 async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Promise<StateStore> {
@@ -121,14 +101,6 @@ async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Pro
   return warehouseStore(adapter, s.target.schema, lease);
 }
 
-function parseAt(at: string | undefined): Date {
-  if (!at) return new Date();
-  // a full ISO timestamp; without an offset it is UTC (never the machine's zone)
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?(Z|[+-]\d{2}:?\d{2})?$/.exec(at.trim());
-  const d = m ? new Date(`${m[1]}T${m[2] ?? '00:00'}${m[2] && m[2].length === 5 ? ':00' : ''}${m[3] ?? 'Z'}`) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--at must be an ISO timestamp like 2026-11-22T09:00:00Z (UTC unless it has an offset), got '${at}'`);
-  return d;
-}
 
 /** --delivery-timeout: a duration, at most half the state lock's lease (so the lock never runs out mid-send). */
 function deliveryPolicy(value: string | undefined, files: ProjectFiles) {
@@ -144,6 +116,10 @@ function deliveryPolicy(value: string | undefined, files: ProjectFiles) {
 
 export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promise<void> {
   const s = setupAlerts(o);
+  // like `vigil compile` for models: the compiled query of each alert, to read or run by hand
+  const dir = join(s.files.root, s.files.paths.target, 'compiled', s.files.project.name, s.files.paths.alerts);
+  mkdirSync(dir, { recursive: true });
+  for (const r of s.rules) if (r.sql !== undefined) writeFileSync(join(dir, `${r.rule.name}.sql`), r.sql + '\n');
   const problems: string[] = [];
   if (!s.rules.length) out(`warning: no alert rules in ${s.files.paths.alerts}/*.yaml (see docs/alerts.md).`);
   out(`Checked ${s.rules.length} alert${s.rules.length === 1 ? '' : 's'} in ${s.files.paths.alerts}/: schemas valid, queries compile for target ${s.target.name} (${s.target.type}).`);

@@ -11,8 +11,8 @@ import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson } from '..
 import { selectNodes } from '../compile/selector.js';
 import type { Adapter } from '../adapters/adapter.js';
 
-const out = (s: string) => process.stdout.write(redact(s) + '\n');
-const err = (s: string) => process.stderr.write(redact(s) + '\n');
+export const out = (s: string) => process.stdout.write(redact(s) + '\n');
+export const err = (s: string) => process.stderr.write(redact(s) + '\n');
 
 interface Common {
   projectDir: string;
@@ -22,7 +22,7 @@ interface Common {
   exclude?: string[];
 }
 
-function parseVars(v: string | undefined): Record<string, unknown> | undefined {
+export function parseVars(v: string | undefined): Record<string, unknown> | undefined {
   if (!v) return undefined;
   let parsed: unknown;
   try {
@@ -67,7 +67,16 @@ export async function runCompile(o: Common): Promise<void> {
   out(`Compiled ${models} models, ${tests} tests, ${Object.keys(result.manifest.sources).length} sources${dashboards ? `, ${dashboards} dashboards` : ''} for target ${result.target!.name} (${result.target!.type}) in ${((performance.now() - t0) / 1000).toFixed(2)}s -> ${files.paths.target}/manifest.json`);
 }
 
-async function open(c: Compiled, threads: number): Promise<Adapter> {
+/** Parse --at: a full ISO timestamp; without an offset it is UTC (never the machine's zone). */
+export function parseAt(at: string | undefined): Date {
+  if (!at) return new Date();
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?(Z|[+-]\d{2}:?\d{2})?$/.exec(at.trim());
+  const d = m ? new Date(`${m[1]}T${m[2] ?? '00:00'}${m[2] && m[2].length === 5 ? ':00' : ''}${m[3] ?? 'Z'}`) : new Date(NaN);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`--at must be an ISO timestamp like 2026-11-22T09:00:00Z (UTC unless it has an offset), got '${at}'`);
+  return d;
+}
+
+export async function open(c: Pick<Compiled, 'files' | 'target'>, threads: number): Promise<Adapter> {
   const { openAdapter } = await import('../adapters/index.js');
   return openAdapter(c.target, c.files, threads);
 }

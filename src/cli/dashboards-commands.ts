@@ -4,12 +4,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { formatDiagnostic, hasErrors, ProjectError, redact, UsageError, type Diagnostic } from '../errors.js';
-import { compileForCommand } from './commands.js';
+import { compileForCommand, err, open, out, parseAt } from './commands.js';
+import { globToRe } from '../compile/selector.js';
+import { mapLimit } from '../run/concurrency.js';
+import { bindEvalTime } from '../compile/eval-time.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { CompiledDashboard, TileData } from '../dashboards/types.js';
 
-const out = (s: string) => process.stdout.write(redact(s) + '\n');
-const err = (s: string) => process.stderr.write(redact(s) + '\n');
 
 interface Common {
   projectDir: string;
@@ -20,7 +21,7 @@ interface Common {
 
 function pick(ds: CompiledDashboard[], select: string[] | undefined): CompiledDashboard[] {
   if (!select?.length) return ds;
-  const picked = ds.filter((d) => select.some((s) => new RegExp(`^${s.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(d.dashboard.name)));
+  const picked = ds.filter((d) => select.some((s) => globToRe(s).test(d.dashboard.name)));
   if (!picked.length) throw new UsageError(`--select ${select.join(' ')} matched no dashboard (dashboards: ${ds.map((d) => d.dashboard.name).join(', ')})`);
   return picked;
 }
@@ -31,10 +32,6 @@ function compiled(o: Common) {
   return c;
 }
 
-async function openWarehouse(c: ReturnType<typeof compiled>, threads = 4): Promise<Adapter> {
-  const { openAdapter } = await import('../adapters/index.js');
-  return openAdapter(c.target, c.files, threads);
-}
 
 export async function runDashboardsValidate(o: Common & { warehouse?: boolean }): Promise<void> {
   const c = compiled(o);
@@ -43,7 +40,7 @@ export async function runDashboardsValidate(o: Common & { warehouse?: boolean })
   out(`Validated ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${ds.reduce((n, d) => n + d.tabs.length, 0)} tabs, ${tiles} tiles) against the columns declared in YAML.`);
   if (!o.warehouse) return;
   // after a build: the warehouse's own catalog is the truth
-  const adapter = await openWarehouse(c, 1);
+  const adapter = await open(c, 1);
   try {
     const models = new Set(ds.flatMap((d) => d.models));
     const catalog = new Map<string, string[]>();
@@ -92,41 +89,27 @@ export async function queryTiles(
   /** Called as each tile's data arrives (rendering it while the other queries run). */
   onTile?: (d: CompiledDashboard, t: CompiledDashboard['tabs'][number]['tiles'][number], data: TileData) => void,
 ): Promise<Map<string, Map<string, TileData>>> {
-  const { bindEvalTime } = await import('../alerts/evaluate.js');
-  const jobs: Array<() => Promise<void>> = [];
-  const result = new Map<string, Map<string, TileData>>();
-  for (const d of ds) {
-    const m = new Map<string, TileData>();
-    result.set(d.dashboard.name, m);
-    for (const tab of d.tabs) {
-      for (const t of tab.tiles) {
-        jobs.push(async () => {
-          const t0 = performance.now();
-          try {
-            const [rows, prev] = await Promise.all([adapter.query(bindEvalTime(t.sql, d.dialect, at)), t.previousSql ? adapter.query(bindEvalTime(t.previousSql, d.dialect, at)) : Promise.resolve(undefined)]);
-            m.set(t.tile.id, { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000 });
-          } catch (e) {
-            m.set(t.tile.id, { ok: false, error: redact((e as Error).message.split('\n')[0]) });
-          }
-          onTile?.(d, t, m.get(t.tile.id)!);
-        });
-      }
+  const result = new Map(ds.map((d) => [d.dashboard.name, new Map<string, TileData>()]));
+  const tiles = ds.flatMap((d) => d.tabs.flatMap((tab) => tab.tiles.map((t) => ({ d, t }))));
+  await mapLimit(tiles, adapter.maxConcurrency, async ({ d, t }) => {
+    const t0 = performance.now();
+    let data: TileData;
+    try {
+      const [rows, prev] = await Promise.all([adapter.query(bindEvalTime(t.sql, d.dialect, at)), t.previousSql ? adapter.query(bindEvalTime(t.previousSql, d.dialect, at)) : Promise.resolve(undefined)]);
+      data = { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000 };
+    } catch (e) {
+      data = { ok: false, error: redact((e as Error).message.split('\n')[0]) };
     }
-  }
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(adapter.maxConcurrency, jobs.length)) }, async () => {
-      while (next < jobs.length) await jobs[next++]();
-    }),
-  );
+    result.get(d.dashboard.name)!.set(t.tile.id, data);
+    onTile?.(d, t, data);
+  });
   return result;
 }
 
 export async function runDashboardsRender(o: Common & { out: string; png?: boolean; pngDir?: string; at?: string }): Promise<void> {
   const c = compiled(o);
   const ds = pick(c.result.dashboards, o.select);
-  const at = o.at ? new Date(o.at) : new Date();
-  if (Number.isNaN(at.getTime())) throw new UsageError(`--at must be an ISO timestamp like 2026-11-22T09:00:00Z, got '${o.at}'`);
+  const at = parseAt(o.at);
   const dir = isAbsolute(o.out) ? o.out : resolve(process.cwd(), o.out);
   mkdirSync(dir, { recursive: true });
   const { renderDashboardHtml } = await import('../dashboards/render.js');
@@ -134,7 +117,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
   out(`Rendering ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${tiles} tiles) from ${c.target.name} (${c.target.type}) into ${o.out}`);
   const { renderTileHtml } = await import('../dashboards/render.js');
-  const adapter = await openWarehouse(c, 4);
+  const adapter = await open(c, 4);
   let data: Awaited<ReturnType<typeof queryTiles>>;
   // each tile is drawn as soon as its rows arrive, while the other queries still run
   const prerendered = new Map<string, Map<string, string>>(ds.map((d) => [d.dashboard.name, new Map()]));

@@ -19,7 +19,7 @@ function allNodes(m: Manifest): ManifestNode[] {
   return [...Object.values(m.nodes), ...Object.values(m.sources), ...Object.values(m.exposures ?? {})];
 }
 
-function globToRe(glob: string): RegExp {
+export function globToRe(glob: string): RegExp {
   return new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
 }
 

@@ -153,13 +153,13 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           }
           if (m.column === '*' && m.agg !== 'count') err([...base, 'measures', i, 'column'], `'*' only goes with agg 'count'`);
         });
-        const types = Object.fromEntries(node.columns.filter((c) => c.data_type).map((c) => [c.name, c.data_type!.toLowerCase()]));
+        const types: Record<string, string> = Object.fromEntries(node.columns.filter((c) => c.data_type).map((c) => [c.name, c.data_type!]));
         tile.filters.forEach((f, i) => {
           checkColumn(tile.model, f.column, [...base, 'filters', i, 'column']);
           const needsValue = !['is null', 'is not null'].includes(f.op);
           if (needsValue && (f.value === undefined || f.value === null || (Array.isArray(f.value) && !f.value.length))) err([...base, 'filters', i], `op '${f.op}' needs a value`, f.op === '=' ? "use op 'is null' to match missing values" : undefined);
           if (typeof f.value === 'string' && /^-|^today$/i.test(f.value) && !RELATIVE_RE.test(f.value)) err([...base, 'filters', i, 'value'], `'${f.value}' is not a relative time`, 'use "-7d" (days back from today), "-24h" (hours back from now) or "today"');
-          if (typeof f.value === 'string' && /^-\d+h$/.test(f.value) && types[f.column] === 'date') err([...base, 'filters', i, 'value'], `'${f.value}' counts hours, but ${f.column} is a date`, 'use days ("-1d") on a date column, hours on a timestamp');
+          if (typeof f.value === 'string' && /^-\d+h$/.test(f.value) && types[f.column]?.toLowerCase() === 'date') err([...base, 'filters', i, 'value'], `'${f.value}' counts hours, but ${f.column} is a date`, 'use days ("-1d") on a date column, hours on a timestamp');
         });
         const names = [...tile.dimensions.map((x) => x.column), ...tile.measures.map(measureName)];
         const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -204,7 +204,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         if (needs) err([...base, 'type'], needs);
         if (tile.layout.x + tile.layout.w > 12) err([...base, 'layout'], `the tile spans columns ${tile.layout.x}–${tile.layout.x + tile.layout.w - 1}; the grid has 12 (x + w must be <= 12)`);
         if (!ok) return;
-        tiles.push(compileTile(tile, tab.name, node, d.filters, dialect, columnsOf(tile.model)));
+        tiles.push(compileTile(tile, tab.name, node, d.filters, dialect, columnsOf(tile.model), types));
       });
       tabs.push({ name: tab.name, title: tab.title, tiles });
     });
@@ -342,7 +342,8 @@ function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, co
   return { where, applies };
 }
 
-function compileTile(tile: Tile, tab: string, node: ModelNode, filters: DashboardFilter[], dialect: Dialect, cols: string[] | undefined): CompiledTile {
+/** `types`: the model's declared data_type per column. */
+function compileTile(tile: Tile, tab: string, node: ModelNode, filters: DashboardFilter[], dialect: Dialect, cols: string[] | undefined, types: Record<string, string>): CompiledTile {
   const q = (c: string) => dialect.quoteIdent(c);
   const relation = dialect.relation(node.relation!);
   const fields: CompiledField[] = [];
@@ -360,7 +361,6 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
     fields.push({ name, label: m.label ?? `${AGG_LABEL[m.agg]} ${human(m.column === '*' ? 'rows' : m.column).toLowerCase()}`.trim(), kind: 'measure', column: m.column, agg: m.agg, other: m.denominator ?? m.weight, format: m.format });
   }
   const rowLevel = tile.measures.some((m) => m.agg === 'none');
-  const types = Object.fromEntries(node.columns.filter((c) => c.data_type).map((c) => [c.name, c.data_type!]));
   const build = (withDashboard: boolean, shiftHours: number) => {
     const { where, applies } = conditions(tile, filters, dialect, cols, withDashboard, shiftHours, types);
     if (tile.top_n && tile.measures[0]) {

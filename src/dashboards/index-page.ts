@@ -2,8 +2,7 @@
  * The site's index.html: a list of the rendered dashboards with their tabs and tile counts.
  */
 import type { CompiledDashboard } from './types.js';
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+import { escapeHtml as esc } from './render.js';
 
 export function renderIndexHtml(ds: CompiledDashboard[], meta: { generatedAt: string; target: string }): string {
   const items = ds

@@ -107,7 +107,8 @@ export function rowsSelect(rows: Array<Record<string, Scalar>>, columns: ColumnI
   return `select ${select}\nfrom (values\n  ${values}\n) as v(${given.map(q).join(', ')})`;
 }
 
-function parseInput(input: string): { kind: 'ref'; name: string } | { kind: 'source'; source: string; table: string } | { kind: 'this' } | undefined {
+/** `ref('m')`, `source('s', 't')` or `this`, as written in a test's given: keys. */
+export function parseInput(input: string): { kind: 'ref'; name: string } | { kind: 'source'; source: string; table: string } | { kind: 'this' } | undefined {
   const s = input.trim();
   if (s === 'this') return { kind: 'this' };
   const r = /^ref\(\s*['"]([^'"]+)['"]\s*\)$/.exec(s);

@@ -8,7 +8,7 @@ import { parse } from 'sql-parser-cst';
 import { loadProject } from '../../src/project/load-project.js';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { loadAlerts } from '../../src/alerts/load-alerts.js';
-import { bindEvalTime } from '../../src/alerts/evaluate.js';
+import { bindEvalTime } from '../../src/compile/eval-time.js';
 import { warehouseStore } from '../../src/alerts/state.js';
 import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
 import type { Adapter } from '../../src/adapters/adapter.js';

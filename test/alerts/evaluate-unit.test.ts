@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { pruneOutbox, resolveReceiver, bindEvalTime } from '../../src/alerts/evaluate.js';
+import { pruneOutbox, resolveReceiver } from '../../src/alerts/evaluate.js';
+import { bindEvalTime } from '../../src/compile/eval-time.js';
 import { emptyState } from '../../src/alerts/state.js';
 import type { OutboxEntry } from '../../src/alerts/notify.js';
 import { ReceiverSchema } from '../../src/alerts/schema.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'sql-parser-cst';
 import { loadProject } from '../../src/project/load-project.js';
 import { compileProject } from '../../src/compile/compile-project.js';
-import { bindEvalTime } from '../../src/alerts/evaluate.js';
+import { bindEvalTime } from '../../src/compile/eval-time.js';
 import { REPO } from '../helpers.js';
 
 const r = compileProject(loadProject(REPO), { target: 'prod', env: { AI_AUDIT_BQ_PROJECT: 'vigil-golden' } });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml } from '../../src/dashboards/render.js';
+import { pngStats } from '../support/png-stats.js';
 import { findChromium, screenshotTabs } from '../../src/dashboards/screenshot.js';
 import { DashboardSchema, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile, TileData } from '../../src/dashboards/types.js';
@@ -495,21 +496,7 @@ describe.skipIf(!chromium)('in headless Chromium', () => {
     try {
       const page = await browser.newPage();
       for (const s of shots) {
-        const b64 = readFileSync(s.file).toString('base64');
-        const stats = await page.evaluate(async (src) => {
-          const img = new Image();
-          img.src = src;
-          await img.decode();
-          const c = document.createElement('canvas');
-          c.width = img.width;
-          c.height = img.height;
-          const ctx = c.getContext('2d')!;
-          ctx.drawImage(img, 0, 0);
-          const px = ctx.getImageData(0, 0, c.width, c.height).data;
-          const colors = new Set<number>();
-          for (let i = 0; i < px.length; i += 4 * 7) colors.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
-          return { w: img.width, h: img.height, colors: colors.size };
-        }, `data:image/png;base64,${b64}`);
+        const stats = await pngStats(page, s.file);
         expect(stats.w, s.tab).toBeGreaterThan(1000);
         expect(stats.h, s.tab).toBeGreaterThan(400);
         expect(stats.colors, s.tab).toBeGreaterThan(10);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
+import { pngStats } from '../support/png-stats.js';
 import { findChromium } from '../../src/dashboards/screenshot.js';
 
 const chromium = findChromium();
@@ -76,21 +77,7 @@ describe.skipIf(!chromium)('shipped dashboards in headless Chromium', () => {
     try {
       const page = await browser.newPage();
       for (const f of expected) {
-        const b64 = readFileSync(join(dir, 'shots', f)).toString('base64');
-        const stats = await page.evaluate(async (src) => {
-          const img = new Image();
-          img.src = src;
-          await img.decode();
-          const c = document.createElement('canvas');
-          c.width = img.width;
-          c.height = img.height;
-          const ctx = c.getContext('2d')!;
-          ctx.drawImage(img, 0, 0);
-          const px = ctx.getImageData(0, 0, c.width, c.height).data;
-          const colors = new Set<number>();
-          for (let i = 0; i < px.length; i += 4 * 7) colors.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
-          return { w: img.width, h: img.height, colors: colors.size };
-        }, `data:image/png;base64,${b64}`);
+        const stats = await pngStats(page, join(dir, 'shots', f));
         expect(stats.w, f).toBeGreaterThan(1000);
         expect(stats.h, f).toBeGreaterThan(600);
         expect(stats.colors, f).toBeGreaterThan(50);
