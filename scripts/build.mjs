@@ -1,21 +1,30 @@
 // Bundles the CLI with esbuild into dist/ (ESM, code-split so each command loads only what
 // it needs). One bundle instead of ~150 module files roughly halves `vigil` start-up time.
 // Type checking is separate: `npm run typecheck`.
+// `buildCli(root)` is also used by a test that builds a copy of src/ with a new warehouse.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
-await build({
-  entryPoints: { 'cli/main': 'src/cli/main.ts' },
-  outdir: 'dist',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: 'linked',
-  // native bindings and the cloud SDKs stay external: loaded from node_modules when used
-  external: ['@duckdb/node-api', 'pg', 'pg-native', 'pg-copy-streams', '@google-cloud/bigquery', 'google-auth-library', '@pagerduty/pdjs', '@slack/webhook', 'playwright-core'],
-  banner: { js: "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);" },
-  logLevel: 'warning',
-});
+/** Bundle `<root>/src/cli/main.ts` into `<root>/dist/`. */
+export async function buildCli(root) {
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
+  await build({
+    absWorkingDir: root,
+    entryPoints: { 'cli/main': 'src/cli/main.ts' },
+    outdir: 'dist',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'linked',
+    // native bindings and the cloud SDKs stay external: loaded from node_modules when used
+    external: ['@duckdb/node-api', 'pg', 'pg-native', 'pg-copy-streams', '@google-cloud/bigquery', 'google-auth-library', '@pagerduty/pdjs', '@slack/webhook', 'playwright-core'],
+    banner: { js: "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);" },
+    logLevel: 'warning',
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await buildCli(fileURLToPath(new URL('..', import.meta.url)));

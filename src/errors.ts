@@ -62,13 +62,16 @@ export class UsageError extends Error {
  * message names the model, not just the driver text; the driver error is the `cause`.
  */
 export class WarehouseError extends Error {
+  /** Where the warehouse says the error is, relative to `sql` (1-based), when it says. */
+  readonly position?: { line: number; column?: number };
   constructor(
     message: string,
     public readonly sql: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; position?: { line: number; column?: number } },
   ) {
     super(message, options);
     this.name = 'WarehouseError';
+    this.position = options?.position;
   }
 }
 

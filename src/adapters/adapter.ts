@@ -2,7 +2,9 @@
  * The I/O surface every warehouse adapter implements, and the materialization request
  * the executor hands it. Dialects (pure SQL spelling) live beside, in dialect.ts.
  */
-import type { Dialect, Relation } from './dialect.js';
+import type { CanonicalType, Dialect, Relation, SqlParam } from './dialect.js';
+import type { SyncReader, SyncWriter } from '../sync/sync-types.js';
+import type { Warehouse } from './warehouse.js';
 
 export interface Column {
   name: string;
@@ -35,18 +37,69 @@ export interface MaterializeResult {
   rows?: number;
 }
 
+/** A table to create and fill from a CSV file (no header, RFC 4180 quoting, empty unquoted field = NULL). */
+export interface LoadRequest {
+  relation: Relation;
+  columns: Array<{ name: string; type: CanonicalType }>;
+  file: string;
+  /** Declared where the warehouse enforces keys (and used for the indexes a sync reads by). */
+  primaryKey?: string[];
+  /** Secondary indexes, where the warehouse has them: column lists. */
+  indexes?: string[][];
+}
+
+/**
+ * The I/O surface of a connected warehouse. Runtime values (state documents, labels, cursors,
+ * comments) always travel as bind parameters: `dialect.param(i)` in the SQL, `params[i - 1]`.
+ */
 export interface Adapter {
-  readonly type: 'duckdb' | 'bigquery' | 'postgres';
+  readonly warehouse: Warehouse;
+  readonly type: string;
   readonly dialect: Dialect;
   /** How many statements can usefully run at once. */
   readonly maxConcurrency: number;
-  execute(sql: string): Promise<void>;
-  query<T extends Row = Row>(sql: string): Promise<T[]>;
+  execute(sql: string, params?: SqlParam[]): Promise<void>;
+  query<T extends Row = Row>(sql: string, params?: SqlParam[]): Promise<T[]>;
   relationExists(rel: Relation): Promise<'table' | 'view' | null>;
   columns(rel: Relation): Promise<Column[]>;
   ensureSchema(schema: string): Promise<void>;
   materialize(req: MaterializeRequest): Promise<MaterializeResult>;
+  /** Replace `req.relation` with a table holding the file's rows; returns the row count. */
+  loadTable(req: LoadRequest): Promise<number>;
+  /** How `vigil sync` writes into this warehouse. */
+  syncWriter(): SyncWriter;
+  /** How `vigil sync` reads from this warehouse, when it can be a sync source (`capabilities.syncSource`). */
+  syncReader?(): SyncReader;
+  /** Bytes a statement would process, without running it (`capabilities.dryRun`). */
+  dryRun?(sql: string): Promise<{ bytesProcessed: number }>;
   close(): Promise<void>;
+}
+
+/**
+ * Where a warehouse error points in the compiled SQL it came from: the error's position is
+ * relative to the statement that was executed (DDL, a MERGE script) and the compiled SQL sits
+ * somewhere inside it, possibly more than once (a script's DECLARE and MERGE both read it); the
+ * occurrence that spans the error's line is the one that failed.
+ */
+export function compiledPosition(executedSql: string, position: { line: number; column?: number } | undefined, compiledSql: string): { line: number; column?: number } | undefined {
+  if (!position || !compiledSql) return undefined;
+  const body = compiledSql.replace(/\s+$/, '');
+  const span = body.split('\n').length;
+  let from = 0;
+  for (;;) {
+    const at = executedSql.indexOf(body, from);
+    if (at < 0) break;
+    const startLine = executedSql.slice(0, at).split('\n').length;
+    const startCol = at - executedSql.lastIndexOf('\n', at - 1);
+    if (position.line >= startLine && position.line < startLine + span) {
+      const line = position.line - startLine + 1;
+      const column = position.column === undefined ? undefined : line === 1 ? Math.max(1, position.column - startCol + 1) : position.column;
+      return { line, column };
+    }
+    from = at + 1;
+  }
+  // the error is in the statement around the compiled SQL (its DDL), not in the model's own SQL
+  return undefined;
 }
 
 /** The column a `partition_by` config partitions on: a bare name, `{ field }`, or the column inside an expression. */

@@ -13,12 +13,42 @@ export interface Relation {
 export type DatePart = 'second' | 'minute' | 'hour' | 'day' | 'week' | 'month' | 'quarter' | 'year';
 export const DATE_PARTS: readonly DatePart[] = ['second', 'minute', 'hour', 'day', 'week', 'month', 'quarter', 'year'];
 
+/**
+ * A value sent to the warehouse as a bind parameter (never spliced into the SQL text).
+ * Timestamps travel as ISO 8601 text and are cast in the statement.
+ */
+export type SqlParam = string | number | boolean | null;
+
+/**
+ * The types Vigil's own tables (sync state, alert state, demo and seed loads) are declared
+ * with, spelled per warehouse by `Dialect.type`.
+ */
+export type CanonicalType = 'string' | 'int' | 'float' | 'bool' | 'timestamp' | 'date' | 'json';
+export const CANONICAL_TYPES: readonly CanonicalType[] = ['string', 'int', 'float', 'bool', 'timestamp', 'date', 'json'];
+
 export interface Dialect {
-  readonly name: 'duckdb' | 'postgres' | 'bigquery';
+  /** The warehouse type this dialect spells (the `type:` of a target). */
+  readonly name: string;
   quoteIdent(id: string): string;
   /** `"schema"."table"` in this warehouse's spelling. */
   relation(rel: Relation): string;
+  /** A literal for DDL and generated SQL; runtime values go in as bind parameters (`param`). */
   literal(v: string | number | boolean | null): string;
+  /** The placeholder of the `index`-th (1-based) bind parameter: `$1` or `?`. */
+  param(index: number): string;
+  /** A column type of Vigil's own tables. */
+  type(t: CanonicalType): string;
+  /** The warehouse type a Postgres source column (as `format_type()` prints it) lands as in `vigil sync`. */
+  syncColumnType(pgType: string): string;
+  /** A parameter holding ISO 8601 text, as a timestamp with time zone. */
+  timestampParam(index: number): string;
+  /**
+   * `sql` with `current_date`/`current_timestamp` (as this dialect renders them) replaced by the
+   * evaluation time, so alert and dashboard queries see `--at`'s day.
+   */
+  bindEvalTime(sql: string, at: Date): string;
+  /** A DATE-valued window bound `expr`, made comparable with a column of `columnType`. */
+  dateBound(expr: string, columnType: string | undefined): string;
 
   // --- helpers available to models as template functions ---
   /** A JSON key as a number (NULL when missing or not numeric). */
@@ -92,6 +122,14 @@ export function relationStandard(rel: Relation): string {
     .join('.');
 }
 
+/** `current_timestamp` / `now()` / `current_date` as DuckDB and Postgres spell them, bound to `at`. */
+export function bindEvalTimeStandard(sql: string, at: Date): string {
+  const iso = at.toISOString();
+  return sql
+    .replace(/\b(current_timestamp|now\s*\(\s*\))(?![\w(])/gi, `cast('${iso}' as timestamptz)`)
+    .replace(/\bcurrent_date(?![\w(])/gi, `cast('${iso.slice(0, 10)}' as date)`);
+}
+
 /** A SQL literal in the standard spelling (strings in single quotes, doubled). */
 export function literalStandard(v: string | number | boolean | null): string {
   if (v === null) return 'NULL';
@@ -108,6 +146,10 @@ export const standardSpelling = {
   quoteIdent: quoteIdentStandard,
   relation: relationStandard,
   literal: literalStandard,
+  param: (i: number) => `$${i}`,
+  timestampParam: (i: number) => `cast($${i} as timestamptz)`,
+  bindEvalTime: bindEvalTimeStandard,
+  dateBound: (expr: string) => expr,
   count_if: (cond: string) => `count(*) filter (where ${cond})`,
   to_date: (expr: string) => `cast(${expr} as date)`,
   current_timestamp: () => 'current_timestamp',

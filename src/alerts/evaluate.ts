@@ -18,7 +18,6 @@ import type { ReceiverConfig, RoutesFile } from './schema.js';
 import type { StateDoc, StateStore } from './state.js';
 import { durationMs } from './time.js';
 import { mapLimit } from '../run/concurrency.js';
-import { bindEvalTime } from '../compile/eval-time.js';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type PagerDutyEvent, type SlackMessage } from './delivery/types.js';
 
 export interface CompiledRule extends LoadedRule {
@@ -115,7 +114,7 @@ async function syncStateRows(adapter: Adapter, sources: SourceNode[]): Promise<A
  */
 export async function fetchRows(adapter: Adapter, r: CompiledRule, at: Date, sources: SourceNode[]): Promise<Array<Record<string, unknown>>> {
   if (r.compileError) throw new Error(r.compileError);
-  const rows = r.sql === undefined ? await syncStateRows(adapter, sources) : await adapter.query(bindEvalTime(r.sql, adapter.type, at));
+  const rows = r.sql === undefined ? await syncStateRows(adapter, sources) : await adapter.query(adapter.dialect.bindEvalTime(r.sql, at));
   const missing = missingColumns(r.rule, rows);
   if (missing.length) throw new Error(`the query returns no column ${missing.map((m) => `'${m}'`).join(', ')} that the rule reads (columns: ${Object.keys(rows[0]).join(', ')})`);
   return rows;

@@ -268,32 +268,31 @@ export const ALERT_STATE_TABLE = 'vigil_alert_state';
 
 export async function warehouseStore(adapter: Adapter, schema: string, leaseMs?: number): Promise<StateStore> {
   const d = adapter.dialect;
+  const p = (i: number) => d.param(i);
   const rel = d.relation({ schema, identifier: ALERT_STATE_TABLE });
-  const text = adapter.type === 'bigquery' ? 'STRING' : adapter.type === 'postgres' ? 'text' : 'varchar';
-  const int = adapter.type === 'bigquery' ? 'INT64' : 'bigint';
-  const ts = adapter.type === 'bigquery' ? 'TIMESTAMP' : 'timestamp';
-  const pk = adapter.type === 'bigquery' ? '' : ' primary key';
+  const pk = adapter.warehouse.capabilities.primaryKeys ? ' primary key' : '';
   // created on the first write: reading (dry runs, status) leaves the warehouse untouched
   let exists = (await adapter.relationExists({ schema, identifier: ALERT_STATE_TABLE })) !== null;
-  const id = d.literal('state');
+  // the document, the version and the id travel as bind parameters, never as SQL text
   const backend: CasBackend = {
     get: async () => {
       if (!exists) return undefined;
-      const rows = await adapter.query<{ version: unknown; body: unknown }>(`select version, body from ${rel} where id = ${id} order by version desc limit 1`);
+      const rows = await adapter.query<{ version: unknown; body: unknown }>(`select version, body from ${rel} where id = ${p(1)} order by version desc limit 1`, ['state']);
       return rows[0] ? { version: Number(rows[0].version), body: String(rows[0].body) } : undefined;
     },
     init: async (body) => {
       if (!exists) {
         await adapter.ensureSchema(schema);
-        await adapter.execute(`create table if not exists ${rel} (id ${text}${pk}, version ${int} not null, body ${text} not null, updated_at ${ts})`);
+        await adapter.execute(`create table if not exists ${rel} (id ${d.type('string')}${pk}, version ${d.type('int')} not null, body ${d.type('string')} not null, updated_at ${d.type('timestamp')})`);
         exists = true;
       }
       try {
         // (BigQuery allows WHERE only after a FROM: select from a one-row subquery.) Two first
-        // runs may both insert on BigQuery (no primary key): the rows are identical, version 0,
-        // and the first compare-and-set UPDATE moves them all at once.
+        // runs may both insert where keys are not enforced (BigQuery): the rows are identical,
+        // version 0, and the first compare-and-set UPDATE moves them all at once.
         await adapter.execute(
-          `insert into ${rel} (id, version, body, updated_at) select * from (select ${id} as id, 0 as version, ${d.literal(body)} as body, ${d.current_timestamp()} as updated_at) as first_state where not exists (select 1 from ${rel} where id = ${id})`,
+          `insert into ${rel} (id, version, body, updated_at) select * from (select cast(${p(1)} as ${d.type('string')}) as id, 0 as version, cast(${p(2)} as ${d.type('string')}) as body, ${d.current_timestamp()} as updated_at) as first_state where not exists (select 1 from ${rel} where id = ${p(3)})`,
+          ['state', body, 'state'],
         );
       } catch (e) {
         // a concurrent first run inserted it: fine
@@ -302,7 +301,7 @@ export async function warehouseStore(adapter: Adapter, schema: string, leaseMs?:
     },
     cas: async (expected, body) => {
       try {
-        await adapter.execute(`update ${rel} set version = ${expected + 1}, body = ${d.literal(body)}, updated_at = ${d.current_timestamp()} where id = ${id} and version = ${expected}`);
+        await adapter.execute(`update ${rel} set version = ${p(1)}, body = ${p(2)}, updated_at = ${d.current_timestamp()} where id = ${p(3)} and version = ${p(4)}`, [expected + 1, body, 'state', expected]);
       } catch (e) {
         // BigQuery refuses one of two concurrent DML statements on a table; Postgres may fail serialization
         if (/concurrent update|could not serialize|serialization failure|deadlock|conflict/i.test((e as Error).message)) return false;

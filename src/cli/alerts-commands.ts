@@ -229,22 +229,22 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
 
 export async function runAlertsTest(o: Common & { select?: string[] }): Promise<void> {
   const files = loadProject(o.projectDir);
-  // alert tests run on an in-memory DuckDB, whatever the default target is
+  // alert tests run on the offline engine (an in-memory DuckDB), whatever the default target is
+  const { OFFLINE_ENGINE, openAdapter } = await import('../adapters/index.js');
   const base = setupAlerts(o, { files, target: o.target ?? files.project.default_target ?? Object.keys(files.project.targets)[0] });
   const schema = base.target.schema;
-  const testFiles: ProjectFiles = { ...files, project: { ...files.project, targets: { ...files.project.targets, __vigil_alert_tests: { type: 'duckdb', path: ':memory:', schema } } } };
+  const testFiles: ProjectFiles = { ...files, project: { ...files.project, targets: { ...files.project.targets, __vigil_alert_tests: { type: OFFLINE_ENGINE, path: ':memory:', schema } } } };
   const s = setupAlerts(o, { files: testFiles, target: '__vigil_alert_tests' });
   const tests = s.alerts.tests.filter((t) => !o.select?.length || selectRules(s.rules, o.select).some((r) => r.rule.name === t.test.alert));
   if (!tests.length) {
     out(`No alert tests found in ${files.paths.alerts}/tests/*.yaml.`);
     return;
   }
-  const { openAdapter } = await import('../adapters/index.js');
   const { runAlertTest } = await import('../alerts/alert-tests.js');
   const t0 = performance.now();
   let failed = 0;
   for (const [i, t] of tests.entries()) {
-    const adapter = await openAdapter(s.target, testFiles, 1);
+    const adapter = await openAdapter(s.target, testFiles.root, 1);
     try {
       const rule = s.rules.find((r) => r.rule.name === t.test.alert)!;
       const r = await runAlertTest(t, rule, s.alerts.routes, s.result.manifest, adapter, (p) => files.readFixture?.(p));

@@ -78,7 +78,7 @@ export function parseAt(at: string | undefined): Date {
 
 export async function open(c: Pick<Compiled, 'files' | 'target'>, threads: number): Promise<Adapter> {
   const { openAdapter } = await import('../adapters/index.js');
-  return openAdapter(c.target, c.files, threads);
+  return openAdapter(c.target, c.files.root, threads);
 }
 
 export async function runExecute(
@@ -185,39 +185,34 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   const ds: ReturnType<typeof diag>[] = [];
   const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
   if (!target) throw new ProjectError(ds);
-  if (target.type !== 'duckdb' && target.type !== 'postgres') throw new UsageError(`vigil demo writes to DuckDB and Postgres targets; target '${target.name}' is ${target.type}`);
   let now = new Date();
   if (o.now) {
     now = new Date(o.now);
     if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO timestamp like 2026-11-22T12:00:00Z, got '${o.now}'`);
   }
   const schema = o.schema ?? files.project.demo?.schema ?? 'raw';
-  const { openAdapter } = await import('../adapters/index.js');
+  const { getWarehouse, openOfflineEngine } = await import('../adapters/index.js');
   const { generateDemo } = await import('../demo/generate-demo.js');
   const t0 = performance.now();
   out(`Generating demo data (${o.rows.toLocaleString('en-US')} audit rows over ${o.days} days, seed ${o.seed}, scenario ${o.scenario}) into ${target.name}:${schema}`);
   const opts = { schema, rows: o.rows, days: o.days, seed: o.seed, scenario: o.scenario as never, now };
   let tables: Array<{ table: string; rows: number }>;
-  if (target.type === 'duckdb') {
-    const adapter = await openAdapter(target, files, 1);
-    try {
-      tables = await generateDemo(adapter, opts, (m) => out(`  ${m}`));
-    } finally {
-      await adapter.close();
+  const adapter = await open({ files, target }, 2);
+  try {
+    if (getWarehouse(target.type)!.capabilities.duckdbSql) tables = await generateDemo(adapter, opts, (m) => out(`  ${m}`));
+    else {
+      // generated in the offline engine (the same rows as for a DuckDB target), then loaded
+      const { loadDemoTables } = await import('../demo/load-demo.js');
+      const engine = await openOfflineEngine(files.root, schema);
+      try {
+        tables = await generateDemo(engine, opts, (m) => out(`  ${m}`));
+        await loadDemoTables(engine, schema, adapter, schema, tables.map((t) => t.table), (m) => out(`  ${m}`));
+      } finally {
+        await engine.close();
+      }
     }
-  } else {
-    // generated in an in-memory DuckDB (the same rows as for a DuckDB target), then copied
-    const { DuckDbAdapter } = await import('../adapters/duckdb/duckdb-adapter.js');
-    const { copyTablesToPostgres } = await import('../demo/copy-to-postgres.js');
-    const duck = await DuckDbAdapter.open({ type: 'duckdb', path: ':memory:', schema }, files.root, 1);
-    const pg = (await openAdapter(target, files, 2)) as import('../adapters/postgres/postgres-adapter.js').PostgresAdapter;
-    try {
-      tables = await generateDemo(duck, opts, (m) => out(`  ${m}`));
-      await copyTablesToPostgres(duck, schema, pg, schema, tables.map((t) => t.table), (m) => out(`  ${m}`));
-    } finally {
-      await duck.close();
-      await pg.close();
-    }
+  } finally {
+    await adapter.close();
   }
   const total = tables.reduce((a, t) => a + t.rows, 0);
   out(`Done: ${tables.length} tables, ${total.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(2)}s. Next: vigil build`);
@@ -236,16 +231,19 @@ async function syncSetup(c: Compiled, o: Common) {
   const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
   if (!streams.length) throw new UsageError('no source table has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
   const { resolveTarget } = await import('../compile/compile-project.js');
-  const { openAdapter } = await import('../adapters/index.js');
-  const froms = new Map<string, import('../adapters/postgres/postgres-adapter.js').PostgresAdapter>();
+  const { getWarehouse, openAdapter, WAREHOUSES } = await import('../adapters/index.js');
+  const froms = new Map<string, Adapter>();
   const problems: string[] = [];
   for (const from of new Set(streams.map((s) => s.sync!.from))) {
     const ds: ReturnType<typeof diag>[] = [];
     const t = resolveTarget(c.files, { target: from, env: process.env }, ds);
     if (!t) throw new ProjectError(ds);
-    if (t.type !== 'postgres') throw new UsageError(`sync.from '${from}' is a ${t.type} target; vigil sync reads from postgres targets`);
+    if (!getWarehouse(t.type)!.capabilities.syncSource) {
+      const sources = WAREHOUSES.filter((w) => w.capabilities.syncSource).map((w) => w.type);
+      throw new UsageError(`sync.from '${from}' is a ${t.type} target; vigil sync reads from ${sources.join(' or ')} targets`);
+    }
     try {
-      froms.set(from, (await openAdapter(t, c.files, 2)) as import('../adapters/postgres/postgres-adapter.js').PostgresAdapter);
+      froms.set(from, await openAdapter(t, c.files.root, 2));
     } catch (e) {
       problems.push(`source database '${from}': ${(e as Error).message.split('\n')[0]}`);
     }
@@ -269,7 +267,8 @@ export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: stri
     out(`vigil ${VIGIL_VERSION} sync (${o.mode}${o.fullRefresh ? ', full refresh' : ''}): ${streams.length} stream${streams.length === 1 ? '' : 's'} into target ${c.target.name} (${c.target.type})`);
     for (const p of problems) out(`  ERROR ${p}`);
     const { syncStreams } = await import('../sync/run-sync.js');
-    const results = await syncStreams(streams, froms, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out });
+    const readers = new Map([...froms].map(([name, a]) => [name, a.syncReader!()]));
+    const results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out });
     out('');
     results.forEach((r, i) => out(`${i + 1} of ${results.length} ${r.status === 'success' ? 'OK' : 'ERROR'} ${r.stream}: ${r.message} [${r.seconds.toFixed(2)}s${r.rows ? `, ${Math.round(r.rows / Math.max(r.seconds, 1e-3)).toLocaleString('en-US')} rows/s` : ''}]`));
     const failed = results.filter((r) => r.status === 'error').length;
@@ -293,8 +292,8 @@ export async function runSyncStatus(o: Common): Promise<void> {
   if (!streams.length) throw new UsageError('no source table has a sync block');
   const target = await open(c, 1);
   try {
-    const { syncWriterFor, STATE_TABLE } = await import('../sync/sync-writer.js');
-    const writer = syncWriterFor(target);
+    const { STATE_TABLE } = await import('../sync/sync-types.js');
+    const writer = target.syncWriter();
     const now = Date.now();
     const age = (iso: string | null) => {
       if (!iso) return 'never';
@@ -322,19 +321,22 @@ export async function runSyncStatus(o: Common): Promise<void> {
 /** `vigil build --dry-run`: every selected model as a BigQuery dry-run job, in DAG order. */
 async function runDryRun(o: Common & { fullRefresh?: boolean }): Promise<void> {
   const c = compileForCommand(o);
-  if (c.target.type !== 'bigquery') throw new UsageError(`--dry-run needs a BigQuery target; '${c.target.name}' is ${c.target.type}`);
+  const { getWarehouse, WAREHOUSES } = await import('../adapters/index.js');
+  if (!getWarehouse(c.target.type)!.capabilities.dryRun) {
+    throw new UsageError(`--dry-run needs a warehouse that estimates bytes (${WAREHOUSES.filter((w) => w.capabilities.dryRun).map((w) => w.type).join(', ')}); target '${c.target.name}' is ${c.target.type}`);
+  }
   const { planRun } = await import('../run/executor.js');
   const plan = planRun(c.result.manifest, { command: 'run', select: o.select, exclude: o.exclude });
   warnUnmatched(plan.unmatched);
   const order = c.result.order.filter((id) => plan.nodes.some((n) => n.unique_id === id));
-  const adapter = (await open(c, 1)) as import('../adapters/bigquery/bigquery-adapter.js').BigQueryAdapter;
-  const { formatBytes } = await import('../adapters/bigquery/bigquery-adapter.js');
+  const adapter = await open(c, 1);
+  const { formatBytes } = await import('../format.js');
   const price = (c.target.config.price_per_tib_usd as number | undefined) ?? 6.25;
   const max = c.target.config.maximum_bytes_billed as number | undefined;
   let total = 0;
   let refused = 0;
   let unknown = 0;
-  out(`vigil ${VIGIL_VERSION} dry run: target ${c.target.name} (bigquery, project ${c.target.database}), ${order.length} models; nothing is built`);
+  out(`vigil ${VIGIL_VERSION} dry run: target ${c.target.name} (${c.target.type}${c.target.database ? `, project ${c.target.database}` : ''}), ${order.length} models; nothing is built`);
   for (const [i, id] of order.entries()) {
     const n = c.result.manifest.nodes[id];
     if (n.resource_type !== 'model' || !n.relation) continue;
@@ -342,7 +344,7 @@ async function runDryRun(o: Common & { fullRefresh?: boolean }): Promise<void> {
     const sql = n.config.materialized === 'incremental' && !o.fullRefresh && n.compiled_sql_incremental ? n.compiled_sql_incremental : n.compiled_sql;
     const t0 = performance.now();
     try {
-      const { bytesProcessed } = await adapter.dryRun(sql);
+      const { bytesProcessed } = await adapter.dryRun!(sql);
       total += bytesProcessed;
       const over = max !== undefined && bytesProcessed > max;
       if (over) refused++;

@@ -7,7 +7,6 @@ import { formatDiagnostic, hasErrors, ProjectError, redact, UsageError, type Dia
 import { compileForCommand, err, open, out, parseAt } from './commands.js';
 import { globToRe } from '../compile/selector.js';
 import { mapLimit } from '../run/concurrency.js';
-import { bindEvalTime } from '../compile/eval-time.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { CompiledDashboard, TileData } from '../dashboards/types.js';
 
@@ -95,7 +94,7 @@ export async function queryTiles(
     const t0 = performance.now();
     let data: TileData;
     try {
-      const [rows, prev] = await Promise.all([adapter.query(bindEvalTime(t.sql, d.dialect, at)), t.previousSql ? adapter.query(bindEvalTime(t.previousSql, d.dialect, at)) : Promise.resolve(undefined)]);
+      const [rows, prev] = await Promise.all([adapter.query(adapter.dialect.bindEvalTime(t.sql, at)), t.previousSql ? adapter.query(adapter.dialect.bindEvalTime(t.previousSql, at)) : Promise.resolve(undefined)]);
       data = { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000 };
     } catch (e) {
       data = { ok: false, error: redact((e as Error).message.split('\n')[0]) };

@@ -8,12 +8,11 @@
  * ref/source placeholders -> graph + cycles -> ephemeral CTEs -> tests -> manifest.
  */
 import { createHash } from 'node:crypto';
-import type { ZodType } from 'zod';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
-import { getDialect, hasDialect, KNOWN_ADAPTERS } from '../adapters/dialects.js';
+import { dialectOf, getWarehouse, warehouseTypes } from '../adapters/index.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
-import { BigQueryTargetSchema, DuckDbTargetSchema, PostgresTargetSchema, MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
+import { MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import { showPath, type YamlSource } from '../project/yaml-source.js';
 import { callFinder, emptyCalls, isTemplateError, lineColAt, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
@@ -25,9 +24,6 @@ import type { CompiledDashboard } from '../dashboards/types.js';
 
 import { VIGIL_VERSION } from '../version.js';
 export { VIGIL_VERSION };
-
-/** Config schema per target type (pure zod, so compile can report target mistakes at their line). */
-const TARGET_SCHEMAS: Record<string, ZodType<Record<string, unknown>> | undefined> = { duckdb: DuckDbTargetSchema, postgres: PostgresTargetSchema, bigquery: BigQueryTargetSchema };
 
 export interface CompileOptions {
   target?: string;
@@ -101,12 +97,10 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
     ds.push(diag('E_TARGET', `target '${name}' is not defined in project.yaml`, { file: 'project.yaml', ...files.projectYaml.locate(['targets']) }, hint ? `did you mean '${hint}'? (targets: ${Object.keys(targets).join(', ')})` : `targets: ${Object.keys(targets).join(', ')}`));
     return undefined;
   }
-  if (!KNOWN_ADAPTERS.includes(raw.type)) {
-    ds.push(diag('E_TARGET', `target '${name}': unknown type '${raw.type}'`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, 'type']) }, `supported types: ${KNOWN_ADAPTERS.join(', ')}`));
-    return undefined;
-  }
-  if (!hasDialect(raw.type)) {
-    ds.push(diag('E_TARGET', `target '${name}': the ${raw.type} adapter is not available in this version of vigil yet`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, 'type']) }, 'use a duckdb target for now (--target dev)'));
+  const warehouse = getWarehouse(raw.type);
+  if (!warehouse) {
+    const hint = didYouMean(raw.type, warehouseTypes());
+    ds.push(diag('E_TARGET', `target '${name}': unknown type '${raw.type}'${hint ? ` — did you mean '${hint}'?` : ''}`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, 'type']) }, `supported types: ${warehouseTypes().join(', ')}`));
     return undefined;
   }
   const config: Record<string, unknown> = {};
@@ -122,32 +116,25 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
       });
     } else config[k] = v;
   }
-  const schema = TARGET_SCHEMAS[raw.type];
-  if (schema) {
-    const r = schema.safeParse(config);
-    if (!r.success) {
-      for (const issue of r.error.issues) {
-        const keys: PropertyKey[] = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [undefined as never];
-        for (const k of keys) {
-          const path = ['targets', name, ...issue.path.map((x) => x as string | number), ...(k === undefined ? [] : [k as string])];
-          const message = k === undefined ? issue.message : `unknown key '${String(k)}'`;
-          ds.push(diag('E_TARGET', `${showPath(path)}: ${message}`, { file: 'project.yaml', ...files.projectYaml.locate(path, k !== undefined) }));
-        }
-      }
-      return undefined;
-    }
-    Object.assign(config, r.data);
-    if (raw.type === 'duckdb') {
-      // DuckDB names the database (catalog) after its file; a schema of the same name makes
-      // "x"."table" ambiguous between catalog x and schema x
-      const catalog = String(config.path).replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '');
-      if (config.path !== ':memory:' && catalog === config.schema) {
-        ds.push(diag('E_TARGET', `target '${name}': the database file ${String(config.path)} and the schema are both named '${catalog}', which DuckDB cannot tell apart`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, 'path']) }, `rename the file (e.g. path: .vigil/dev.duckdb) or the schema`));
-        return undefined;
+  const r = warehouse.configSchema.safeParse(config);
+  if (!r.success) {
+    for (const issue of r.error.issues) {
+      const keys: PropertyKey[] = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [undefined as never];
+      for (const k of keys) {
+        const path = ['targets', name, ...issue.path.map((x) => x as string | number), ...(k === undefined ? [] : [k as string])];
+        const known = k === undefined ? undefined : didYouMean(String(k), Object.keys((warehouse.configSchema as unknown as { shape?: object }).shape ?? {}));
+        const message = k === undefined ? issue.message : `unknown key '${String(k)}'${known ? ` — did you mean '${known}'?` : ''}`;
+        ds.push(diag('E_TARGET', `${showPath(path)}: ${message}`, { file: 'project.yaml', ...files.projectYaml.locate(path, k !== undefined) }));
       }
     }
+    return undefined;
   }
-  return { name, type: raw.type, schema: String(config.schema ?? config.dataset ?? 'analytics'), database: raw.type === 'bigquery' ? String(config.project) : undefined, config };
+  Object.assign(config, r.data);
+  const problems = warehouse.checkConfig?.(r.data) ?? [];
+  for (const p of problems) ds.push(diag('E_TARGET', `target '${name}': ${p.message}`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, p.key]) }, p.hint));
+  if (problems.length) return undefined;
+  const where = warehouse.location(r.data);
+  return { name, type: raw.type, schema: where.schema, database: where.database, config };
 }
 
 function asArray<T>(v: T | T[] | undefined): T[] {
@@ -158,7 +145,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const ds: Diagnostic[] = [...files.diagnostics];
   const projectName = files.project.name;
   const target = resolveTarget(files, opts, ds);
-  const dialect: Dialect = getDialect((target?.type as Dialect['name']) ?? 'duckdb');
+  const dialect: Dialect = dialectOf(target?.type);
   const vars = { ...(files.project.vars ?? {}), ...(opts.vars ?? {}) };
   const safeTarget = target ? { name: target.name, type: target.type, schema: target.schema } : {};
   const emptyManifest = (): Manifest => ({ metadata: { project: projectName, target: target?.name ?? '', adapter: dialect.name, vigil_version: VIGIL_VERSION }, nodes: {}, sources: {}, child_map: {} });
@@ -435,7 +422,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       compiled_sql: withEphemerals(d, stripSemicolon(resolve(d.sql, d))),
       compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path}`,
     };
-    if (d.sqlIncremental !== undefined) node.compiled_sql_incremental = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d)));
+    if (d.sqlIncremental !== undefined) {
+      node.compiled_sql_incremental = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d)));
+      node.compiled_path_incremental = node.compiled_path.replace(/\.sql$/, '') + '.incremental.sql';
+    }
     manifest.nodes[uid] = node;
   }
 

@@ -37,6 +37,8 @@ export interface ModelNode {
   compiled_sql_incremental?: string;
   /** Where compile wrote compiled_sql, relative to the project root. */
   compiled_path: string;
+  /** Where compile wrote compiled_sql_incremental (`<model>.incremental.sql`). */
+  compiled_path_incremental?: string;
 }
 
 export interface SourceNode {

@@ -254,13 +254,9 @@ function relativeDate(v: unknown, dialect: Dialect, shiftHours: number, colType:
   if (typeof v !== 'string') return undefined;
   const m = RELATIVE_RE.exec(v);
   if (!m) return undefined;
-  let expr: string;
   if (v !== 'today' && m[2] === 'h') return dialect.dateadd('hour', -(Number(m[1]) + shiftHours), dialect.current_timestamp());
   const days = (v === 'today' ? 0 : Number(m[1])) + Math.round(shiftHours / 24);
-  expr = days ? dialect.dateadd('day', -days, dialect.current_date()) : dialect.current_date();
-  // BigQuery will not compare a TIMESTAMP column with a DATE/DATETIME
-  if (dialect.name === 'bigquery' && /timestamp/i.test(colType ?? '')) expr = `TIMESTAMP(${expr})`;
-  return expr;
+  return dialect.dateBound(days ? dialect.dateadd('day', -days, dialect.current_date()) : dialect.current_date(), colType);
 }
 
 function literalOf(v: unknown, dialect: Dialect): string {

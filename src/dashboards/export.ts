@@ -29,7 +29,7 @@
  */
 import { createHash } from 'node:crypto';
 import YAML from 'yaml';
-import { getDialect } from '../adapters/dialects.js';
+import { dialectOf } from '../adapters/index.js';
 import type { Dialect } from '../adapters/dialect.js';
 import type { DashboardFilter, Tile, TileType } from './schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from './types.js';
@@ -307,7 +307,7 @@ function exportLooker(ds: CompiledDashboard[]): Map<string, string> {
 
   // 1. every column the elements read, so measure names can avoid them
   for (const d of ds) {
-    const dialect = getDialect(d.dialect);
+    const dialect = dialectOf(d.dialect);
     for (const t of allTiles(d)) {
       const v = viewOf(t, dialect);
       for (const f of t.fields) if (f.kind === 'dimension' || isRaw(f)) addColumn(v, f.column, f.label);
@@ -654,7 +654,7 @@ function exportMetabase(ds: CompiledDashboard[]): Map<string, string> {
   const out = new Map<string, string>();
   const kindOf = columnKinds(ds);
   for (const d of ds) {
-    const dialect = getDialect(d.dialect);
+    const dialect = dialectOf(d.dialect);
     const dash = d.dashboard;
     const cards: Array<Record<string, unknown>> = [];
     const dashcards: Array<Record<string, unknown>> = [];

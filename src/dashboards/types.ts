@@ -50,7 +50,7 @@ export interface CompiledDashboard {
   /** Models it reads (names), sorted. */
   models: string[];
   /** Warehouse dialect the SQL is written for. */
-  dialect: 'duckdb' | 'postgres' | 'bigquery';
+  dialect: string;
   /** dbt-style project name (Looker model name, Metabase collection). */
   project: string;
 }

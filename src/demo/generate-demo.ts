@@ -11,7 +11,7 @@
  * floor-divided), so the same options always produce exactly the same rows.
  */
 import type { Adapter } from '../adapters/adapter.js';
-import { duckDbDialect } from '../adapters/duckdb/duckdb-dialect.js';
+import { offlineDialect } from '../adapters/index.js';
 import { UsageError } from '../errors.js';
 
 export type DemoScenario = 'normal' | 'spike' | 'drop' | 'errors' | 'new_capability';
@@ -86,7 +86,8 @@ const OWNERS = [
 ];
 const TEAMS = ['platform', 'legal-ops', 'customer-support', 'sales-engineering', 'research'];
 
-const lit = (v: string | number | null): string => duckDbDialect.literal(v);
+// the generator's SQL is the offline engine's (DuckDB's)
+const lit = (v: string | number | null): string => offlineDialect().literal(v);
 const strList = (xs: readonly string[]): string => `[${xs.map((x) => lit(x)).join(', ')}]`;
 
 /** 64-bit FNV-1a of a stream name. */
@@ -175,7 +176,7 @@ export async function generateDemo(
   validate(opts);
   const { rows, days, scenario } = opts;
   const seed = `${opts.seed}::BIGINT`;
-  const qi = (id: string): string => duckDbDialect.quoteIdent(id);
+  const qi = (id: string): string => offlineDialect().quoteIdent(id);
   const rel = (t: string): string => `${qi(opts.schema)}.${qi(t)}`;
   const SLOTS = rel('__vigil_demo_slots');
   const ROWS = rel('__vigil_demo_rows');
@@ -215,7 +216,7 @@ export async function generateDemo(
     progress?.(`${table}: ${fmtCount(n)} rows [${((performance.now() - t0) / 1000).toFixed(1)}s]`);
   };
 
-  await adapter.execute(duckDbDialect.createSchema(opts.schema));
+  await adapter.execute(offlineDialect().createSchema(opts.schema));
   try {
     await generateTables();
   } finally {

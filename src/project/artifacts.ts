@@ -53,19 +53,24 @@ export function writeCompileArtifacts(files: ProjectFiles, manifest: Manifest, c
   const dirs = new Set<string>();
   // if target/compiled was deleted, the record of what was written is stale
   if (!existsSync(join(files.root, files.paths.target, 'compiled'))) cache.written.clear();
-  for (const n of Object.values(manifest.nodes)) {
-    const body = n.compiled_sql + '\n';
+  const write = (path: string, sql: string) => {
+    const body = sql + '\n';
     const h = createHash('sha1').update(body).digest('hex');
-    const abs = join(files.root, n.compiled_path);
-    if (cache.written.get(n.compiled_path) === h) continue;
+    if (cache.written.get(path) === h) return;
+    const abs = join(files.root, path);
     const dir = dirname(abs);
     if (!dirs.has(dir)) {
       mkdirSync(dir, { recursive: true });
       dirs.add(dir);
     }
     writeFileSync(abs, body);
-    cache.written.set(n.compiled_path, h);
+    cache.written.set(path, h);
     written++;
+  };
+  for (const n of Object.values(manifest.nodes)) {
+    write(n.compiled_path, n.compiled_sql);
+    // what an incremental run executes, so its errors point at a file holding that SQL
+    if (n.resource_type === 'model' && n.compiled_sql_incremental !== undefined && n.compiled_path_incremental) write(n.compiled_path_incremental, n.compiled_sql_incremental);
   }
   atomicWrite(join(files.root, files.paths.target, 'manifest.json'), JSON.stringify(manifest));
   return { written };

@@ -3,6 +3,7 @@
  * sources. Strict objects, so a typo in a key is reported at its line instead of ignored.
  */
 import { z } from 'zod';
+import { warehouseModelConfig } from '../adapters/index.js';
 
 export const MATERIALIZATIONS = ['view', 'table', 'incremental', 'ephemeral'] as const;
 export type Materialization = (typeof MATERIALIZATIONS)[number];
@@ -23,12 +24,15 @@ export const ModelConfigSchema = z
     post_hook: z.union([z.string(), z.array(z.string())]),
     meta: z.record(z.string(), z.unknown()),
     description: z.string(),
-    // warehouse-specific; accepted everywhere, used by the adapters that support them
-    partition_by: z.unknown(),
-    cluster_by: z.union([z.string(), z.array(z.string())]),
-    labels: z.record(z.string(), z.string()),
-    partition_expiration_days: z.number(),
-    require_partition_filter: z.boolean(),
+    /** the partition column (insert_overwrite replaces the partitions new rows touch): a column,
+     * `{ field, data_type, granularity }`, or an expression like `date(created_at)` */
+    partition_by: z.union([
+      z.string().min(1),
+      z.object({ field: z.string().min(1), data_type: z.enum(['date', 'timestamp', 'datetime', 'int64']).optional(), granularity: z.enum(['hour', 'day', 'month', 'year']).optional() }).strict(),
+    ]),
+    // keys only some warehouses act on (BigQuery: cluster_by, labels, ...): accepted for every
+    // target, since one project builds on several
+    ...warehouseModelConfig(),
   })
   .partial()
   .strict();
@@ -180,49 +184,7 @@ export const PropertiesFileSchema = z
   .strict();
 export type PropertiesFile = z.infer<typeof PropertiesFileSchema>;
 
-export const DuckDbTargetSchema = z
-  .object({
-    type: z.literal('duckdb'),
-    path: z.string().default('.vigil/dev.duckdb'),
-    schema: z.string().default('analytics'),
-    threads: z.number().int().positive().optional(),
-    memory_limit: z.string().optional(),
-  })
-  .strict();
-
-export const PostgresTargetSchema = z
-  .object({
-    type: z.literal('postgres'),
-    /** postgres://user:password@host:5432/db — usually "{{ env_var('DATABASE_URL') }}" */
-    url: z.string().min(1, 'url is empty (is the environment variable set?)'),
-    schema: z.string().default('analytics'),
-    pool_size: z.number().int().positive().max(64).optional(),
-    ssl: z.union([z.boolean(), z.object({ reject_unauthorized: z.boolean().optional(), ca: z.string().optional() }).strict()]).optional(),
-    statement_timeout_ms: z.number().int().positive().optional(),
-    application_name: z.string().optional(),
-  })
-  .strict();
-
-export const BigQueryTargetSchema = z
-  .object({
-    type: z.literal('bigquery'),
-    /** GCP project that runs the jobs and holds the datasets, e.g. "{{ env_var('AI_AUDIT_BQ_PROJECT') }}" */
-    project: z.string().min(1, 'project is empty (is the environment variable set?)'),
-    /** the default dataset models are built in */
-    dataset: z.string().min(1),
-    location: z.string().optional(),
-    /** a key file path or the key JSON itself; omitted: application default credentials */
-    credentials: z.string().optional(),
-    maximum_bytes_billed: z.number().int().positive().optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-    timeout_ms: z.number().int().positive().optional(),
-    priority: z.enum(['interactive', 'batch']).optional(),
-    /** USD per TiB for the dry-run cost estimate (on-demand pricing) */
-    price_per_tib_usd: z.number().positive().optional(),
-  })
-  .strict();
-
-/** Targets of other adapters are validated by the adapter itself when it is used. */
+/** A target's own keys are validated by its warehouse's schema (adapters/<type>/<type>-config.ts). */
 export const TargetSchema = z.object({ type: z.string().min(1) }).passthrough();
 
 export const ProjectFileSchema = z

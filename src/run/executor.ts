@@ -4,7 +4,7 @@
  * of a failed model or error-severity test. Prints one progress line per node and returns
  * the results that become target/run_results.json.
  */
-import type { Adapter, MaterializeRequest, Row } from '../adapters/adapter.js';
+import { compiledPosition, type Adapter, type MaterializeRequest, type Row } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import type { Manifest, ModelNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import { selectNodes } from '../compile/selector.js';
@@ -138,17 +138,27 @@ function fmtTime(s: number): string {
   return `[${s.toFixed(2)}s]`;
 }
 
-/** DuckDB reports `LINE n:` relative to the statement; our DDL adds `prefixLines` before the SELECT. */
-export function compiledLine(message: string, prefixLines: number): number | undefined {
-  const m = /LINE (\d+):/.exec(message);
-  if (!m) return undefined;
-  return Math.max(1, Number(m[1]) - prefixLines);
-}
-
-function describeError(e: unknown, node: PlanNode, prefixLines: number): string {
+/**
+ * A failed node's message: its file, and the compiled file (the `.incremental.sql` one when an
+ * incremental run failed) with the line:column the warehouse's error points at, found by where
+ * that SQL sits in the statement that was executed.
+ */
+function describeError(e: unknown, node: PlanNode): string {
   const raw = e instanceof Error ? e.message : String(e);
-  const line = e instanceof WarehouseError ? compiledLine(raw, prefixLines) : undefined;
-  const where = `${node.file}${node.resource_type === 'test' && node.line ? `:${node.line}` : ''} (compiled SQL: ${node.compiled_path}${line ? `:${line}` : ''})`;
+  const candidates: Array<[string | undefined, string]> =
+    node.resource_type === 'model' ? [[node.compiled_sql_incremental, node.compiled_path_incremental ?? node.compiled_path], [node.compiled_sql, node.compiled_path]] : [[node.compiled_sql, node.compiled_path]];
+  let path = node.compiled_path;
+  let pos: { line: number; column?: number } | undefined;
+  if (e instanceof WarehouseError) {
+    for (const [sql, p] of candidates) {
+      pos = sql === undefined ? undefined : compiledPosition(e.sql, e.position, sql);
+      if (pos) {
+        path = p;
+        break;
+      }
+    }
+  }
+  const where = `${node.file}${node.resource_type === 'test' && node.line ? `:${node.line}` : ''} (compiled SQL: ${path}${pos ? `:${pos.line}${pos.column ? `:${pos.column}` : ''}` : ''})`;
   const text = raw.split('\n').filter((l, i) => i === 0 || l.trim()).join('\n    ');
   return `${where}\n    ${text}`;
 }
@@ -202,7 +212,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       const r = await warehouse().materialize(materializeRequest(n, opts.fullRefresh));
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message };
     } catch (e) {
-      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n, 1) };
+      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
     }
   };
 
@@ -226,7 +236,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       const message = `${failures} row${failures === 1 ? '' : 's'} failed (${where}; query: ${n.compiled_path})${formatSample(sample)}`;
       return { ...base, status: n.severity === 'warn' ? 'warn' : 'fail', execution_time: (performance.now() - t0) / 1000, message, failures, sample };
     } catch (e) {
-      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n, 2) };
+      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
     }
   };
 

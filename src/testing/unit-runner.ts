@@ -5,7 +5,7 @@
  * numbers within `tolerance`). A failure comes back as a readable diff.
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { duckDbDialect } from '../adapters/duckdb/duckdb-dialect.js';
+import { offlineDialect } from '../adapters/index.js';
 import { literalStandard } from '../adapters/dialect.js';
 import type { UnitTestNode } from './unit-tests.js';
 
@@ -16,7 +16,7 @@ export interface UnitResult {
 
 type Json = unknown;
 
-const q = (id: string) => duckDbDialect.quoteIdent(id);
+const q = (id: string) => offlineDialect().quoteIdent(id);
 
 const lit = literalStandard;
 

@@ -7,7 +7,7 @@
  * in-memory DuckDB.
  */
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
-import { duckDbDialect } from '../adapters/duckdb/duckdb-dialect.js';
+import { offlineDialect } from '../adapters/index.js';
 import { literalStandard, type Dialect } from '../adapters/dialect.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
@@ -93,7 +93,9 @@ export function parseCsv(text: string): Array<Record<string, Scalar>> {
 
 const literal = literalStandard;
 
-const q = (id: string) => duckDbDialect.quoteIdent(id);
+/** Unit tests run in the offline engine whatever the target: its spelling. */
+const engine = offlineDialect();
+const q = (id: string) => engine.quoteIdent(id);
 
 /** A typed SELECT of rows: declared columns cast to their data_type, missing ones as typed NULLs. */
 export function rowsSelect(rows: Array<Record<string, Scalar>>, columns: ColumnInfo[]): string {
@@ -135,7 +137,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
     if (te) return te;
     const now = t.now ?? FROZEN_DEFAULT;
     const frozen: Dialect = {
-      ...duckDbDialect,
+      ...engine,
       current_timestamp: () => `cast('${now.replace(/'/g, "''")}' as timestamptz)`,
       current_date: () => `cast(cast('${now.replace(/'/g, "''")}' as timestamptz) as date)`,
     };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pruneOutbox, resolveReceiver } from '../../src/alerts/evaluate.js';
-import { bindEvalTime } from '../../src/compile/eval-time.js';
+import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
+import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { emptyState } from '../../src/alerts/state.js';
 import type { OutboxEntry } from '../../src/alerts/notify.js';
 import { ReceiverSchema } from '../../src/alerts/schema.js';
@@ -34,9 +35,9 @@ describe('pruneOutbox', () => {
 describe('bindEvalTime', () => {
   it('binds current_date/current_timestamp/now() in each dialect, and leaves look-alike identifiers alone', () => {
     const at = new Date('2026-03-10T18:00:00Z');
-    expect(bindEvalTime('select current_date, current_timestamp, now(), current_date_x from t', 'duckdb', at)).toBe(
+    expect(duckDbDialect.bindEvalTime('select current_date, current_timestamp, now(), current_date_x from t', at)).toBe(
       "select cast('2026-03-10' as date), cast('2026-03-10T18:00:00.000Z' as timestamptz), cast('2026-03-10T18:00:00.000Z' as timestamptz), current_date_x from t",
     );
-    expect(bindEvalTime('select CURRENT_DATE(), CURRENT_TIMESTAMP()', 'bigquery', at)).toBe("select DATE '2026-03-10', TIMESTAMP '2026-03-10T18:00:00.000Z'");
+    expect(bigQueryDialect.bindEvalTime('select CURRENT_DATE(), CURRENT_TIMESTAMP()', at)).toBe("select DATE '2026-03-10', TIMESTAMP '2026-03-10T18:00:00.000Z'");
   });
 });

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'sql-parser-cst';
 import { loadProject } from '../../src/project/load-project.js';
 import { compileProject } from '../../src/compile/compile-project.js';
-import { bindEvalTime } from '../../src/compile/eval-time.js';
+import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
+import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { REPO } from '../helpers.js';
 
 const r = compileProject(loadProject(REPO), { target: 'prod', env: { AI_AUDIT_BQ_PROJECT: 'vigil-golden' } });
@@ -20,7 +21,7 @@ describe('shipped dashboard SQL on BigQuery', () => {
   });
   it.each(tiles)('%s parses', (_id, t) => {
     for (const sql of [t.sql, t.sqlUnfiltered, t.previousSql].filter((x): x is string => !!x)) {
-      expect(() => parse(bindEvalTime(sql, 'bigquery', new Date('2026-03-10T18:00:00Z')), { dialect: 'bigquery' }), sql).not.toThrow();
+      expect(() => parse(bigQueryDialect.bindEvalTime(sql, new Date('2026-03-10T18:00:00Z')), { dialect: 'bigquery' }), sql).not.toThrow();
     }
   });
   it('casts a relative date compared with a TIMESTAMP column', () => {

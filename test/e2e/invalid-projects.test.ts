@@ -72,7 +72,7 @@ const cases: Case[] = [
     files: { 'project.yaml': 'name: fixture\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\n    shema: analytics\n', 'models/a.sql': OK_MODEL },
     args: ['run'],
     code: 2,
-    expect: ["project.yaml:6:5: error: targets.dev.shema: unknown key 'shema' [E_TARGET]"],
+    expect: ["project.yaml:6:5: error: targets.dev.shema: unknown key 'shema' — did you mean 'schema'? [E_TARGET]"],
   },
   {
     name: 'unknown target',
@@ -86,7 +86,7 @@ const cases: Case[] = [
     files: { 'models/a.sql': OK_MODEL, 'models/b.sql': "{{ config(materialized='table') }}\nselect id,\n  no_such_column\nfrom {{ ref('a') }}" },
     args: ['run'],
     code: 1,
-    expect: ['ERROR creating table analytics.b', 'models/b.sql (compiled SQL: target/compiled/fixture/models/b.sql:3)', 'Referenced column "no_such_column" not found'],
+    expect: ['ERROR creating table analytics.b', 'models/b.sql (compiled SQL: target/compiled/fixture/models/b.sql:3:3)', 'Referenced column "no_such_column" not found'],
   },
   {
     name: 'bad flag value',

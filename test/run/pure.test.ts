@@ -1,7 +1,8 @@
 /** Pure helpers of the run layer: freshness thresholds, error line mapping, summaries. */
 import { describe, expect, it } from 'vitest';
 import { freshnessStatus, humanAge, limitSeconds } from '../../src/run/freshness.js';
-import { compiledLine, summarize } from '../../src/run/executor.js';
+import { summarize } from '../../src/run/executor.js';
+import { compiledPosition } from '../../src/adapters/adapter.js';
 
 describe('freshness', () => {
   const f = { warn_after: { count: 15, period: 'minute' as const }, error_after: { count: 1, period: 'hour' as const } };
@@ -20,9 +21,20 @@ describe('freshness', () => {
 });
 
 describe('executor helpers', () => {
-  it("maps DuckDB's LINE n to the compiled file's line", () => {
-    expect(compiledLine('Binder Error: x\n\nLINE 4: select nope', 1)).toBe(3);
-    expect(compiledLine('no line info', 1)).toBeUndefined();
+  it('maps a position in the executed statement to the compiled SQL inside it', () => {
+    const compiled = 'select a,\n  nope\nfrom t';
+    // DDL around it: the compiled SQL starts on line 2
+    expect(compiledPosition(`create table x as\n${compiled}`, { line: 3, column: 3 }, compiled)).toEqual({ line: 2, column: 3 });
+    // on the compiled SQL's first line the column is shifted by where it starts
+    expect(compiledPosition(`select count(*) from (${compiled}) as t`, { line: 1, column: 30 }, compiled)).toEqual({ line: 1, column: 8 });
+    // a script holding it twice: the occurrence that spans the error's line
+    const script = `DECLARE v DEFAULT (SELECT MIN(a) FROM (\n${compiled}\n));\nMERGE x AS T USING (\n${compiled}\n) AS S ON FALSE`;
+    expect(compiledPosition(script, { line: 8, column: 3 }, compiled)).toEqual({ line: 2, column: 3 });
+    expect(compiledPosition(script, { line: 2, column: 8 }, compiled)).toEqual({ line: 1, column: 8 });
+    // an error in the wrapper itself, no position, or SQL that is not there: nothing to point at
+    expect(compiledPosition(`create table x as\n${compiled}`, { line: 1, column: 1 }, compiled)).toBeUndefined();
+    expect(compiledPosition(`create table x as\n${compiled}`, undefined, compiled)).toBeUndefined();
+    expect(compiledPosition('select 1', { line: 1 }, compiled)).toBeUndefined();
   });
   it('summarizes statuses', () => {
     const r = (status: string) => ({ status }) as never;

@@ -60,13 +60,19 @@ describe('vigil sync into BigQuery', () => {
     const uploads = loads.map((q) => String((q as { upload?: string }).upload ?? '').trim().split('\n').length);
     expect(uploads.reduce((a, b) => a + b, 0)).toBe(7);
     const queries = reqs.map((q) => q.body?.configuration?.query?.query as string | undefined).filter((x): x is string => !!x);
-    const txs = queries.filter((q) => q.startsWith('BEGIN TRANSACTION'));
+    const txReqs = reqs.filter((q) => String(q.body?.configuration?.query?.query ?? '').startsWith('BEGIN TRANSACTION'));
+    const txs = txReqs.map((q) => q.body.configuration.query.query as string);
     expect(txs).toHaveLength(3);
     // the target was empty: plain inserts; the state row moves to the batch's last key in the same script
     expect(txs[0]).toMatch(/INSERT INTO `vigil-sync`\.`raw`\.`events` \(`id`, `payload`, `note`, `created_at`\) SELECT .* FROM `vigil-sync`\.`raw`\.`events__vigil_stage`/);
-    expect(txs[0]).toMatch(/MERGE `vigil-sync`\.`raw`\.`vigil_sync_state` AS T[\s\S]*cursor_value = TIMESTAMP\('2026-01-01 10:00:01\+00'\), cursor_id = '3'/);
-    expect(txs[2]).toMatch(/cursor_id = '7'/);
-    for (const q of queries) expect(() => parse(q, { dialect: 'bigquery' }), q.slice(0, 80)).not.toThrow();
+    expect(txs[0]).toMatch(/MERGE `vigil-sync`\.`raw`\.`vigil_sync_state` AS T[\s\S]*cursor_value = TIMESTAMP\(S\.cursor_value\), cursor_id = S\.cursor_id/);
+    // stream, cursor and key travel as typed positional parameters, not as SQL text
+    const params = (q: (typeof txReqs)[number]) => (q.body.configuration.query.queryParameters as Array<{ parameterType: { type: string }; parameterValue: { value: string } }>).map((p) => [p.parameterType.type, p.parameterValue?.value]);
+    expect(txReqs[0].body.configuration.query.parameterMode).toMatch(/^positional$/i);
+    expect(params(txReqs[0]).slice(0, 4)).toEqual([['STRING', 'raw.events'], ['STRING', '2026-01-01 10:00:01+00'], ['STRING', '3'], ['INT64', 3]]);
+    expect(params(txReqs[2])[2]).toEqual(['STRING', '7']);
+    expect(txs[0]).not.toContain('10:00:01');
+    for (const q of queries) expect(() => parse(q, { dialect: 'bigquery', paramTypes: ['?'] }), q.slice(0, 80)).not.toThrow();
     expect(guard.blocked).toEqual([]);
   });
 
@@ -87,7 +93,10 @@ describe('vigil sync into BigQuery', () => {
     expect(r.code).toBe(1);
     const queries = fake.requests.slice(start).map((q) => q.body?.configuration?.query?.query as string | undefined).filter((x): x is string => !!x);
     expect(queries.some((q) => q.startsWith('BEGIN TRANSACTION'))).toBe(false);
-    const failure = queries.find((q) => q.includes('consecutive_failures = COALESCE(T.consecutive_failures, 0) + 1'));
-    expect(failure).toMatch(/last_status = 'error', last_error = 'invalid: Error while reading data/);
+    const failure = fake.requests.slice(start).find((q) => String(q.body?.configuration?.query?.query ?? '').includes('consecutive_failures = COALESCE(T.consecutive_failures, 0) + 1'));
+    expect(failure?.body.configuration.query.query).toMatch(/last_status = S\.status, last_error = S\.error/);
+    const values = (failure?.body.configuration.query.queryParameters as Array<{ parameterValue: { value?: string } }>).map((p) => p.parameterValue?.value);
+    expect(values.slice(0, 2)).toEqual(['raw.events', 'error']);
+    expect(values[2]).toMatch(/^invalid: Error while reading data/);
   });
 });

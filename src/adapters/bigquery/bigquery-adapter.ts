@@ -8,10 +8,14 @@
  */
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
-import { partitionField, type Adapter, type Column, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
-import type { Relation } from '../dialect.js';
+import { partitionField, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
+import type { Relation, SqlParam } from '../dialect.js';
+import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDialect, bigQueryHelpersSql } from './bigquery-dialect.js';
 import type { BigQueryTargetConfig } from './bigquery-config.js';
+import { warehouse } from './index.js';
+import { formatBytes } from '../../format.js';
+import { BigQuerySyncWriter } from './bigquery-sync-writer.js';
 
 const RETRYABLE = new Set(['rateLimitExceeded', 'backendError', 'internalError']);
 
@@ -26,7 +30,7 @@ export function bqError(e: unknown, sql: string, jobId?: string): WarehouseError
   if (jobId) message += `\n(job ${jobId})`;
   if (reason === 'accessDenied') message += '\n(check the service account has BigQuery Data Editor and Job User on the project)';
   if (reason === 'notFound' && /Dataset|Table/.test(message)) message += '\n(an upstream model may not be built yet)';
-  return new WarehouseError(message, sql, { cause: e });
+  return new WarehouseError(message, sql, { cause: e, position: at ? { line: Number(at[1]), column: Number(at[2]) } : undefined });
 }
 
 function partitionExpr(p: unknown): string | undefined {
@@ -44,8 +48,16 @@ function partitionExpr(p: unknown): string | undefined {
 
 const str = (v: string) => bigQueryDialect.literal(v);
 
+/** BigQuery's type of a positional parameter (a NULL needs one too). */
+function paramType(v: SqlParam): string {
+  if (typeof v === 'boolean') return 'BOOL';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'INT64' : 'FLOAT64';
+  return 'STRING';
+}
+
 export class BigQueryAdapter implements Adapter {
-  readonly type = 'bigquery' as const;
+  readonly warehouse = warehouse;
+  readonly type = 'bigquery';
   readonly dialect = bigQueryDialect;
   readonly maxConcurrency: number;
   private helpersReady?: Promise<void>;
@@ -84,10 +96,11 @@ export class BigQueryAdapter implements Adapter {
     return new BigQueryAdapter(new Client(options), cfg, threads);
   }
 
-  private jobOptions(sql: string, dryRun: boolean, jobId?: string): Record<string, unknown> {
+  private jobOptions(sql: string, dryRun: boolean, jobId?: string, params?: SqlParam[]): Record<string, unknown> {
     return {
       jobId,
       query: sql,
+      ...(params?.length ? { params, types: params.map(paramType) } : {}),
       useLegacySql: false,
       location: this.cfg.location,
       labels: { ...(this.cfg.labels ?? {}), tool: 'vigil' },
@@ -99,13 +112,13 @@ export class BigQueryAdapter implements Adapter {
   }
 
   /** Run a query job, retrying rate limits and backend errors with backoff. */
-  private async run(sql: string): Promise<{ rows: Row[]; job: Job }> {
+  private async run(sql: string, params?: SqlParam[]): Promise<{ rows: Row[]; job: Job }> {
     let attempt = 0;
     for (;;) {
       // our own job id, so an error can always name the job a user can look up in the console
       const jobId = `vigil_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 10)}`;
       try {
-        const [job] = await this.client.createQueryJob(this.jobOptions(sql, false, jobId));
+        const [job] = await this.client.createQueryJob(this.jobOptions(sql, false, jobId, params));
         const [rows] = await job.getQueryResults();
         return { rows: rows as Row[], job };
       } catch (e) {
@@ -121,12 +134,46 @@ export class BigQueryAdapter implements Adapter {
     }
   }
 
-  async execute(sql: string): Promise<void> {
-    await this.run(sql);
+  async execute(sql: string, params?: SqlParam[]): Promise<void> {
+    await this.run(sql, params);
   }
 
-  async query<T extends Row = Row>(sql: string): Promise<T[]> {
-    return (await this.run(sql)).rows as T[];
+  async query<T extends Row = Row>(sql: string, params?: SqlParam[]): Promise<T[]> {
+    return (await this.run(sql, params)).rows as T[];
+  }
+
+  /** A statement's DML row count (`numDmlAffectedRows`). */
+  async executeCounted(sql: string, params?: SqlParam[]): Promise<number> {
+    const { job } = await this.run(sql, params);
+    return Number((job.metadata as { statistics?: { query?: { numDmlAffectedRows?: string } } })?.statistics?.query?.numDmlAffectedRows ?? 0);
+  }
+
+  syncWriter(): SyncWriter {
+    return new BigQuerySyncWriter(this);
+  }
+
+  /** A CSV load job into `rel` (its dataset in the target project). */
+  async loadCsv(rel: Relation, fields: Array<{ name: string; type: string }>, file: string, writeDisposition: 'WRITE_TRUNCATE' | 'WRITE_APPEND'): Promise<number> {
+    const table = this.client.dataset(rel.schema, { projectId: rel.database ?? this.cfg.project }).table(rel.identifier);
+    try {
+      const [job] = await table.load(file, {
+        sourceFormat: 'CSV',
+        schema: { fields },
+        writeDisposition,
+        createDisposition: 'CREATE_IF_NEEDED',
+        allowQuotedNewlines: true,
+        location: this.cfg.location,
+      } as never);
+      return Number((job as { statistics?: { load?: { outputRows?: string } } })?.statistics?.load?.outputRows ?? 0);
+    } catch (e) {
+      throw bqError(e, `load ${file} into ${this.dialect.relation(rel)}`);
+    }
+  }
+
+  async loadTable(req: LoadRequest): Promise<number> {
+    await this.ensureSchema(req.relation.schema);
+    // BigQuery has no primary keys or indexes: a clustered table reads by the key quickly
+    return this.loadCsv(req.relation, req.columns.map((c) => ({ name: c.name, type: this.dialect.type(c.type) })), req.file, 'WRITE_TRUNCATE');
   }
 
   /** Bytes the statement would process, without running it. */
@@ -271,9 +318,7 @@ export class BigQueryAdapter implements Adapter {
       return { message: `${changed ? 'recreated' : 'created'} ${req.kind === 'incremental' ? 'incremental table' : 'table'}` };
     }
     const names = (((existing!.schema as { fields?: Array<{ name: string }> })?.fields) ?? []).map((f) => f.name);
-    const sql = this.incrementalStatement(req, names);
-    const { job } = await this.run(sql);
-    const rows = Number((job.metadata as { statistics?: { query?: { numDmlAffectedRows?: string } } })?.statistics?.query?.numDmlAffectedRows ?? 0);
+    const rows = await this.executeCounted(this.incrementalStatement(req, names));
     return { message: `merged ${rows} rows into`, rows };
   }
 
@@ -311,15 +356,4 @@ export class BigQueryAdapter implements Adapter {
   async close(): Promise<void> {
     // the client holds no sockets between requests
   }
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 2)} ${i === 0 ? 'B' : `${units[i][0]}iB`}`;
 }

@@ -9,7 +9,23 @@
  * its median with `vigil_internal.median(ARRAY<FLOAT64>)`, a SQL UDF the adapter creates
  * (PERCENTILE_CONT cannot take a window frame).
  */
-import { checkDatePart, checkFraction, type DatePart, type Dialect, type Relation } from '../dialect.js';
+import { checkDatePart, checkFraction, type CanonicalType, type DatePart, type Dialect, type Relation } from '../dialect.js';
+
+const TYPES: Record<CanonicalType, string> = { string: 'STRING', int: 'INT64', float: 'FLOAT64', bool: 'BOOL', timestamp: 'TIMESTAMP', date: 'DATE', json: 'JSON' };
+
+/** A Postgres column type (`format_type()`) as BigQuery stores it. */
+export function bigQueryTypeOf(pgType: string): string {
+  const t = pgType.toLowerCase();
+  if (t === 'bigint' || t === 'integer' || t === 'smallint') return 'INT64';
+  if (t === 'double precision' || t === 'real') return 'FLOAT64';
+  if (t.startsWith('numeric')) return 'NUMERIC';
+  if (t === 'boolean') return 'BOOL';
+  if (t === 'json' || t === 'jsonb') return 'JSON';
+  if (t === 'timestamp with time zone') return 'TIMESTAMP';
+  if (t.startsWith('timestamp')) return 'DATETIME';
+  if (t === 'date') return 'DATE';
+  return 'STRING';
+}
 
 export const BQ_HELPER_DATASET = 'vigil_internal';
 
@@ -30,6 +46,16 @@ export const bigQueryDialect: Dialect = {
       .map(quote)
       .join('.');
   },
+  param: () => '?',
+  type: (t) => TYPES[t],
+  syncColumnType: bigQueryTypeOf,
+  timestampParam: () => 'TIMESTAMP(?)',
+  bindEvalTime(sql, at) {
+    const iso = at.toISOString();
+    return sql.replace(/\bCURRENT_TIMESTAMP\s*\(\s*\)/gi, `TIMESTAMP '${iso}'`).replace(/\bCURRENT_DATE\s*\(\s*\)/gi, `DATE '${iso.slice(0, 10)}'`);
+  },
+  // BigQuery will not compare a TIMESTAMP column with a DATE
+  dateBound: (expr, columnType) => (/timestamp/i.test(columnType ?? '') ? `TIMESTAMP(${expr})` : expr),
   literal(v) {
     if (v === null) return 'NULL';
     if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'NULL';

@@ -5,15 +5,32 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { WarehouseError } from '../../errors.js';
-import { replaceKeys, type Adapter, type Column, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
-import type { Relation } from '../dialect.js';
+import { replaceKeys, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
+import type { Relation, SqlParam } from '../dialect.js';
+import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
 import type { DuckDbTargetConfig } from './duckdb-config.js';
+import { warehouse } from './index.js';
+import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
+import type { BatchInfo, SyncColumn } from '../../sync/sync-types.js';
+
+/**
+ * A DuckDB error with its position: DuckDB prints `LINE n: <text>` and a caret under the
+ * offending character on the next line.
+ */
+export function duckError(e: unknown, sql: string): WarehouseError {
+  const message = e instanceof Error ? e.message : String(e);
+  const m = /LINE (\d+): (.*)\n( *)\^/.exec(message);
+  const line = m ? Number(m[1]) : Number(/LINE (\d+):/.exec(message)?.[1] ?? NaN);
+  const position = Number.isFinite(line) ? { line, column: m ? m[3].length - `LINE ${m[1]}: `.length + 1 : undefined } : undefined;
+  return new WarehouseError(message, sql, { cause: e, position });
+}
 
 export class DuckDbAdapter implements Adapter {
-  readonly type = 'duckdb' as const;
+  readonly warehouse = warehouse;
+  readonly type = 'duckdb';
   readonly dialect = duckDbDialect;
   readonly maxConcurrency: number;
   private idle: DuckDBConnection[] = [];
@@ -79,39 +96,76 @@ export class DuckDbAdapter implements Adapter {
     }
   }
 
-  private static async run(c: DuckDBConnection, sql: string): Promise<number> {
+  /** Run one statement on a connection (with bind parameters); the number of rows it changed. */
+  static async run(c: DuckDBConnection, sql: string, params?: SqlParam[]): Promise<number> {
     try {
-      const r = await c.run(sql);
+      const r = params?.length ? await c.run(sql, params as DuckDBValue[]) : await c.run(sql);
       return r.rowsChanged;
     } catch (e) {
-      throw new WarehouseError(e instanceof Error ? e.message : String(e), sql, { cause: e });
+      throw duckError(e, sql);
     }
   }
 
-  private static async read<T extends Row>(c: DuckDBConnection, sql: string): Promise<T[]> {
+  static async read<T extends Row>(c: DuckDBConnection, sql: string, params?: SqlParam[]): Promise<T[]> {
     try {
-      const r = await c.runAndReadAll(sql);
+      const r = params?.length ? await c.runAndReadAll(sql, params as DuckDBValue[]) : await c.runAndReadAll(sql);
       return r.getRowObjectsJS() as T[];
     } catch (e) {
-      throw new WarehouseError(e instanceof Error ? e.message : String(e), sql, { cause: e });
+      throw duckError(e, sql);
     }
   }
 
-  execute(sql: string): Promise<void> {
+  execute(sql: string, params?: SqlParam[]): Promise<void> {
     return this.withConnection(async (c) => {
-      await DuckDbAdapter.run(c, sql);
+      await DuckDbAdapter.run(c, sql, params);
     });
   }
 
-  query<T extends Row = Row>(sql: string): Promise<T[]> {
-    return this.withConnection((c) => DuckDbAdapter.read<T>(c, sql));
+  query<T extends Row = Row>(sql: string, params?: SqlParam[]): Promise<T[]> {
+    return this.withConnection((c) => DuckDbAdapter.read<T>(c, sql, params));
+  }
+
+  /** Run `fn` in one transaction on one connection: committed when it returns, rolled back when it throws. */
+  transaction<T>(fn: (run: (sql: string, params?: SqlParam[]) => Promise<number>) => Promise<T>): Promise<T> {
+    return this.withConnection(async (c) => {
+      await DuckDbAdapter.run(c, 'begin transaction');
+      try {
+        const r = await fn((sql, params) => DuckDbAdapter.run(c, sql, params));
+        await DuckDbAdapter.run(c, 'commit');
+        return r;
+      } catch (e) {
+        await c.run('rollback').catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  syncWriter(): SyncWriter {
+    return new DuckDbSyncWriter(this);
+  }
+
+  async loadTable(req: LoadRequest): Promise<number> {
+    const d = this.dialect;
+    const rel = d.relation(req.relation);
+    const cols = req.columns.map((c) => `${d.quoteIdent(c.name)} ${d.type(c.type)}`);
+    const pk = req.primaryKey?.length ? `, primary key (${req.primaryKey.map((k) => d.quoteIdent(k)).join(', ')})` : '';
+    const spec = `{${req.columns.map((c) => `${d.literal(c.name)}: ${d.literal(d.type(c.type))}`).join(', ')}}`;
+    await this.ensureSchema(req.relation.schema);
+    const rows = await this.transaction(async (run) => {
+      await run(`drop table if exists ${rel}`);
+      await run(`create table ${rel} (${cols.join(', ')}${pk})`);
+      return run(`insert into ${rel} select * from read_csv($1, header = false, auto_detect = false, columns = ${spec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false)`, [req.file]);
+    });
+    this.remember(req.relation, 'table');
+    return rows;
   }
 
   async relationExists(rel: Relation): Promise<'table' | 'view' | null> {
     let known = this.catalog.get(rel.schema);
     if (!known) {
       const rows = await this.query<{ table_name: string; table_type: string }>(
-        `select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = ${this.dialect.literal(rel.schema)}`,
+        `select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = $1`,
+        [rel.schema],
       );
       known = new Map(rows.map((r) => [r.table_name, r.table_type === 'VIEW' ? 'view' : 'table']));
       this.catalog.set(rel.schema, known);
@@ -119,13 +173,14 @@ export class DuckDbAdapter implements Adapter {
     return known.get(rel.identifier) ?? null;
   }
 
-  private remember(rel: Relation, kind: 'table' | 'view'): void {
+  remember(rel: Relation, kind: 'table' | 'view'): void {
     this.catalog.get(rel.schema)?.set(rel.identifier, kind);
   }
 
   async columns(rel: Relation): Promise<Column[]> {
     const rows = await this.query<{ column_name: string; data_type: string }>(
-      `select column_name, data_type from information_schema.columns where table_schema = ${this.dialect.literal(rel.schema)} and table_name = ${this.dialect.literal(rel.identifier)} order by ordinal_position`,
+      `select column_name, data_type from information_schema.columns where table_catalog = current_database() and table_schema = $1 and table_name = $2 order by ordinal_position`,
+      [rel.schema, rel.identifier],
     );
     return rows.map((r) => ({ name: r.column_name, data_type: r.data_type }));
   }
@@ -206,5 +261,52 @@ export class DuckDbAdapter implements Adapter {
     this.all = [];
     this.idle = [];
     this.instance.closeSync();
+  }
+}
+
+/** DuckDB: each batch goes from its CSV file into the table in one transaction with its cursor. */
+class DuckDbSyncWriter extends StandardSyncWriter {
+  private tuned = false;
+  constructor(protected readonly db: DuckDbAdapter) {
+    super(db);
+  }
+
+  async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo> {
+    const d = this.db.dialect;
+    const q = (s: string) => d.quoteIdent(s);
+    const target = d.relation(rel);
+    const colSpec = `{${columns.map((c) => `${d.literal(c.name)}: ${d.literal(this.columnType(c))}`).join(', ')}}`;
+    const csv = `read_csv($1, header = false, auto_detect = false, columns = ${colSpec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false)`;
+    const cols = columns.map((x) => q(x.name)).join(', ');
+    if (!this.tuned) {
+      // bound DuckDB's buffer pool during a sync: batches stream through, nothing needs to stay cached
+      await this.db.execute("set memory_limit = '256MB'");
+      this.tuned = true;
+    }
+    return this.db.transaction(async (run) => {
+      let inserted: number;
+      if (replace) {
+        await run(`create or replace temp table __vigil_stage as select * from ${csv}`, [csvFile]);
+        const keys = pk.map(q);
+        const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
+        await run(`delete from ${target} where ${tuple} in (select ${keys.join(', ')} from __vigil_stage)`);
+        inserted = await run(`insert into ${target} (${cols}) select ${cols} from __vigil_stage`);
+        await run('drop table __vigil_stage');
+      } else {
+        // nothing to replace: straight from the file into the table
+        inserted = await run(`insert into ${target} (${cols}) select ${cols} from ${csv}`, [csvFile]);
+      }
+      if (inserted !== batch.rows) throw new WarehouseError(`batch of ${batch.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
+      const state = this.batchState(stateRel, stream, sourceMax, batch);
+      await run(state.sql, state.params);
+      return batch;
+    });
+  }
+
+  async reset(rel: Relation, stateRel: Relation, stream: string): Promise<void> {
+    await this.db.transaction(async (run) => {
+      await run(`delete from ${this.db.dialect.relation(rel)}`);
+      await run(`update ${this.db.dialect.relation(stateRel)} set cursor_value = null, cursor_id = null, rows_synced = 0 where stream = $1`, [stream]);
+    });
   }
 }

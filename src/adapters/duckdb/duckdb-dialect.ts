@@ -4,7 +4,26 @@
  * @example duckDbDialect.json_number('response_metadata', 'durationMs')
  *   // try_cast(json_extract_string(response_metadata, '$."durationMs"') as double)
  */
-import { checkDatePart, checkFraction, standardSpelling, type DatePart, type Dialect } from '../dialect.js';
+import { checkDatePart, checkFraction, standardSpelling, type CanonicalType, type DatePart, type Dialect } from '../dialect.js';
+
+const TYPES: Record<CanonicalType, string> = { string: 'VARCHAR', int: 'BIGINT', float: 'DOUBLE', bool: 'BOOLEAN', timestamp: 'TIMESTAMPTZ', date: 'DATE', json: 'JSON' };
+
+/** A Postgres column type (`format_type()`) as DuckDB stores it. */
+export function duckDbTypeOf(pgType: string): string {
+  const t = pgType.toLowerCase();
+  if (t === 'bigint') return 'BIGINT';
+  if (t === 'integer') return 'INTEGER';
+  if (t === 'smallint') return 'SMALLINT';
+  if (t === 'double precision') return 'DOUBLE';
+  if (t === 'real') return 'FLOAT';
+  if (t.startsWith('numeric')) return t.includes('(') ? t.replace('numeric', 'DECIMAL').toUpperCase() : 'DOUBLE';
+  if (t === 'boolean') return 'BOOLEAN';
+  if (t === 'json' || t === 'jsonb') return 'JSON';
+  if (t === 'timestamp with time zone') return 'TIMESTAMPTZ';
+  if (t.startsWith('timestamp')) return 'TIMESTAMP';
+  if (t === 'date') return 'DATE';
+  return 'VARCHAR';
+}
 
 function jsonPath(key: string): string {
   return `'$."${key.replace(/["\\]/g, (c) => '\\' + c).replace(/'/g, "''")}"'`;
@@ -13,6 +32,8 @@ function jsonPath(key: string): string {
 export const duckDbDialect: Dialect = {
   ...standardSpelling,
   name: 'duckdb',
+  type: (t) => TYPES[t],
+  syncColumnType: duckDbTypeOf,
   json_number: (col, key) => `try_cast(json_extract_string(${col}, ${jsonPath(key)}) as double)`,
   json_text: (col, key) => `json_extract_string(${col}, ${jsonPath(key)})`,
   json_has: (col, key) => `coalesce(json_exists(${col}, ${jsonPath(key)}), false)`,

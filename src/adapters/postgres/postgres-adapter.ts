@@ -4,12 +4,17 @@
  * temporary name and swapped in with the old one in one transaction, so readers see either
  * the old or the new table, and a failing build leaves the old one in place.
  */
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { replaceKeys, type Adapter, type Column, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
-import type { Relation } from '../dialect.js';
+import { replaceKeys, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
+import type { Relation, SqlParam } from '../dialect.js';
+import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
+import { warehouse } from './index.js';
+import { PostgresSyncReader, PostgresSyncWriter } from './postgres-sync.js';
 
 /** Turn a driver error into a WarehouseError whose message carries `LINE n:` like DuckDB's. */
 export function pgError(e: unknown, sql: string): WarehouseError {
@@ -19,19 +24,22 @@ export function pgError(e: unknown, sql: string): WarehouseError {
   if (err.detail) message += `\nDETAIL: ${err.detail}`;
   if (err.hint) message += `\nHINT: ${err.hint}`;
   const pos = Number(err.position);
+  let position: { line: number; column: number } | undefined;
   if (pos > 0) {
     const before = sql.slice(0, pos - 1);
     const line = before.split('\n').length;
     const text = sql.split('\n')[line - 1] ?? '';
+    position = { line, column: pos - 1 - (before.lastIndexOf('\n') + 1) + 1 };
     message += `\nLINE ${line}: ${text.trim()}`;
   }
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(message)) message += '\n(is the server running, and is the url in project.yaml / DATABASE_URL right?)';
   if (/password authentication failed|no pg_hba.conf entry/.test(message)) message += '\n(check the user and password in the connection url)';
-  return new WarehouseError(message, sql, { cause: e });
+  return new WarehouseError(message, sql, { cause: e, position });
 }
 
 export class PostgresAdapter implements Adapter {
-  readonly type = 'postgres' as const;
+  readonly warehouse = warehouse;
+  readonly type = 'postgres';
   readonly dialect = postgresDialect;
   readonly maxConcurrency: number;
   private catalog = new Map<string, Map<string, 'table' | 'view'>>();
@@ -75,28 +83,82 @@ export class PostgresAdapter implements Adapter {
     return a;
   }
 
-  async execute(sql: string): Promise<void> {
+  async execute(sql: string, params?: SqlParam[]): Promise<void> {
     try {
-      await this.pool.query(sql);
+      await this.pool.query(sql, params);
     } catch (e) {
       throw pgError(e, sql);
     }
   }
 
-  async query<T extends Row = Row>(sql: string): Promise<T[]> {
+  async query<T extends Row = Row>(sql: string, params?: SqlParam[]): Promise<T[]> {
     try {
-      const r = await this.pool.query(sql);
+      const r = await this.pool.query(sql, params);
       return r.rows as T[];
     } catch (e) {
       throw pgError(e, sql);
     }
   }
 
+  syncWriter(): SyncWriter {
+    return new PostgresSyncWriter(this);
+  }
+
+  syncReader(): SyncReader {
+    return new PostgresSyncReader(this);
+  }
+
+  /** COPY a CSV file into a table on one client (`pg-copy-streams`); the number of rows. */
+  async copyIn(c: PoolClient, rel: string, columns: string[], file: string): Promise<number> {
+    const { from: copyFrom } = await import('pg-copy-streams');
+    try {
+      const stream = c.query(copyFrom(`copy ${rel} (${columns.join(', ')}) from stdin with (format csv)`));
+      await pipeline(createReadStream(file), stream);
+      return Number((stream as unknown as { rowCount: number }).rowCount ?? 0);
+    } catch (e) {
+      throw pgError(e, `copy ${rel} from stdin`);
+    }
+  }
+
+  /** Run `fn` in one transaction on one client: committed when it returns, rolled back when it throws. */
+  async transaction<T>(fn: (c: PoolClient, run: (sql: string, params?: SqlParam[]) => Promise<number>) => Promise<T>): Promise<T> {
+    return this.withClient(async (c) => {
+      await PostgresAdapter.run(c, 'begin');
+      try {
+        const r = await fn(c, (sql, params) => PostgresAdapter.run(c, sql, params));
+        await PostgresAdapter.run(c, 'commit');
+        return r;
+      } catch (e) {
+        await c.query('rollback').catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  async loadTable(req: LoadRequest): Promise<number> {
+    const d = this.dialect;
+    const q = (x: string) => d.quoteIdent(x);
+    const rel = d.relation(req.relation);
+    const pk = req.primaryKey?.length ? `, primary key (${req.primaryKey.map(q).join(', ')})` : '';
+    await this.ensureSchema(req.relation.schema);
+    const rows = await this.transaction(async (c, run) => {
+      await run(`drop table if exists ${rel} cascade`);
+      await run(`create table ${rel} (${req.columns.map((x) => `${q(x.name)} ${d.type(x.type)}`).join(', ')}${pk})`);
+      const n = await this.copyIn(c, rel, req.columns.map((x) => q(x.name)), req.file);
+      for (const ix of req.indexes ?? []) await run(`create index on ${rel} (${ix.map(q).join(', ')})`);
+      return n;
+    });
+    await this.execute(`analyze ${rel}`);
+    this.catalog.get(req.relation.schema)?.set(req.relation.identifier, 'table');
+    return rows;
+  }
+
   async relationExists(rel: Relation): Promise<'table' | 'view' | null> {
     let known = this.catalog.get(rel.schema);
     if (!known) {
       const rows = await this.query<{ relname: string; relkind: string }>(
-        `select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ${this.dialect.literal(rel.schema)} and c.relkind in ('r', 'v', 'm', 'p')`,
+        `select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind in ('r', 'v', 'm', 'p')`,
+        [rel.schema],
       );
       known = new Map(rows.map((r) => [r.relname, r.relkind === 'v' || r.relkind === 'm' ? 'view' : 'table']));
       this.catalog.set(rel.schema, known);
@@ -108,8 +170,9 @@ export class PostgresAdapter implements Adapter {
     const rows = await this.query<{ column_name: string; data_type: string }>(
       `select a.attname as column_name, format_type(a.atttypid, a.atttypmod) as data_type
        from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
-       where n.nspname = ${this.dialect.literal(rel.schema)} and c.relname = ${this.dialect.literal(rel.identifier)} and a.attnum > 0 and not a.attisdropped
+       where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped
        order by a.attnum`,
+      [rel.schema, rel.identifier],
     );
     return rows.map((r) => ({ name: r.column_name, data_type: r.data_type }));
   }
@@ -123,7 +186,7 @@ export class PostgresAdapter implements Adapter {
     }
   }
 
-  private async withClient<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  async withClient<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     let c: PoolClient;
     try {
       c = await this.pool.connect();
@@ -137,9 +200,9 @@ export class PostgresAdapter implements Adapter {
     }
   }
 
-  private static async run(c: PoolClient, sql: string): Promise<number> {
+  static async run(c: PoolClient, sql: string, params?: SqlParam[]): Promise<number> {
     try {
-      const r = await c.query(sql);
+      const r = await c.query(sql, params);
       return r.rowCount ?? 0;
     } catch (e) {
       throw pgError(e, sql);
@@ -199,7 +262,7 @@ export class PostgresAdapter implements Adapter {
       const rows = await inTx(async () => {
         await PostgresAdapter.run(c, `create temp table ${tmp} on commit drop as\n${req.incrementalSql ?? req.sql}`);
         const typesOf = async (relSql: string) =>
-          (await c.query(`select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a where a.attrelid = '${relSql.replace(/'/g, "''")}'::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`)).rows as Array<{ name: string; type: string }>;
+          (await c.query(`select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a where a.attrelid = cast($1 as regclass) and a.attnum > 0 and not a.attisdropped order by a.attnum`, [relSql])).rows as Array<{ name: string; type: string }>;
         const targetCols = await typesOf(rel);
         const newCols = await typesOf(tmp);
         const have = new Set(targetCols.map((x) => x.name));

@@ -6,7 +6,9 @@
  * @example postgresDialect.percentile('duration_ms', 0.95)
  *   // percentile_disc(0.95) within group (order by duration_ms)
  */
-import { checkDatePart, checkFraction, standardSpelling, type DatePart, type Dialect } from '../dialect.js';
+import { checkDatePart, checkFraction, standardSpelling, type CanonicalType, type DatePart, type Dialect } from '../dialect.js';
+
+const TYPES: Record<CanonicalType, string> = { string: 'text', int: 'bigint', float: 'double precision', bool: 'boolean', timestamp: 'timestamptz', date: 'date', json: 'jsonb' };
 
 /** Schema holding the helper functions the adapter installs (see postgres-adapter.ts). */
 export const PG_HELPER_SCHEMA = 'vigil_internal';
@@ -34,6 +36,9 @@ function diffIn(part: DatePart, a: string, b: string): string {
 export const postgresDialect: Dialect = {
   ...standardSpelling,
   name: 'postgres',
+  type: (t) => TYPES[t],
+  // Postgres to Postgres: the source's own type
+  syncColumnType: (pgType) => pgType,
   json_number: (col, k) => `(case when (${col} ->> ${key(k)}) ~ ${NUMBER_RE} then cast(${col} ->> ${key(k)} as double precision) end)`,
   json_text: (col, k) => `(${col} ->> ${key(k)})`,
   json_has: (col, k) => `coalesce(cast(${col} as jsonb) ? ${key(k)}, false)`,

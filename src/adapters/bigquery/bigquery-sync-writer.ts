@@ -1,0 +1,110 @@
+/**
+ * `vigil sync` into BigQuery: each batch is a CSV load job into `<table>__vigil_stage`
+ * (WRITE_TRUNCATE), then ONE multi-statement transaction merges it into the table by primary
+ * key and moves the cursor. A crash between the load and the transaction leaves only the
+ * stage, which the rerun replaces. Stream names, cursors and keys are query parameters.
+ */
+import type { Relation, SqlParam } from '../dialect.js';
+import { normalizeState, type BatchInfo, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
+import { STATE_TABLE } from '../../sync/sync-types.js';
+import type { BigQueryAdapter } from './bigquery-adapter.js';
+
+export class BigQuerySyncWriter implements SyncWriter {
+  constructor(private readonly db: BigQueryAdapter) {}
+
+  private rel(r: Relation): string {
+    return this.db.dialect.relation({ database: this.db.cfg.project, ...r });
+  }
+
+  async ensureState(schema: string): Promise<void> {
+    await this.db.ensureSchema(schema);
+    await this.db.execute(
+      `CREATE TABLE IF NOT EXISTS ${this.rel({ schema, identifier: STATE_TABLE })} (stream STRING NOT NULL, cursor_value TIMESTAMP, cursor_id STRING, rows_synced INT64, last_synced_at TIMESTAMP, source_max_cursor TIMESTAMP, last_status STRING, last_error STRING, consecutive_failures INT64, last_run_rows INT64, last_run_at TIMESTAMP)`,
+    );
+  }
+
+  async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<void> {
+    await this.ensureState(rel.schema);
+    await this.db.execute(`CREATE TABLE IF NOT EXISTS ${this.rel(rel)} (${columns.map((c) => `${this.db.dialect.quoteIdent(c.name)} ${this.db.dialect.syncColumnType(c.pgType)}`).join(', ')})`);
+  }
+
+  async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT stream, CAST(cursor_value AS STRING) AS cursor_value, cursor_id, rows_synced, CAST(last_synced_at AS STRING) AS last_synced_at, CAST(source_max_cursor AS STRING) AS source_max_cursor, last_status, last_error, consecutive_failures FROM ${this.rel(stateRel)} WHERE stream = ?`,
+      [stream],
+    );
+    return rows[0] ? normalizeState(rows[0]) : undefined;
+  }
+
+  async hasRows(rel: Relation): Promise<boolean> {
+    return (await this.db.query(`SELECT 1 AS one FROM ${this.rel(rel)} LIMIT 1`)).length > 0;
+  }
+
+  /**
+   * Upsert the stream's row. `set`/`insert` values are SQL expressions over `S` (the parameters,
+   * selected as columns) and `T` (the current row), so every runtime value stays a parameter.
+   */
+  private stateMerge(stateRel: Relation, values: Record<string, SqlParam>, set: Record<string, string>, insert: Record<string, string>): { sql: string; params: SqlParam[] } {
+    const names = Object.keys(values);
+    return {
+      sql: `MERGE ${this.rel(stateRel)} AS T
+USING (SELECT ${names.map((n) => `? AS ${n}`).join(', ')}) AS S
+ON T.stream = S.stream
+WHEN MATCHED THEN UPDATE SET ${Object.entries(set).map(([k, v]) => `${k} = ${v}`).join(', ')}
+WHEN NOT MATCHED THEN INSERT (stream, ${Object.keys(insert).join(', ')}) VALUES (S.stream, ${Object.values(insert).join(', ')})`,
+      params: Object.values(values),
+    };
+  }
+
+  async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo> {
+    const d = this.db.dialect;
+    const q = (s: string) => d.quoteIdent(s);
+    const stage = { schema: rel.schema, identifier: `${rel.identifier}__vigil_stage` };
+    await this.db.loadCsv(stage, columns.map((c) => ({ name: c.name, type: d.syncColumnType(c.pgType) })), csvFile, 'WRITE_TRUNCATE');
+    const cols = columns.map((c) => q(c.name));
+    const merge = replace
+      ? `MERGE ${this.rel(rel)} AS T
+USING ${this.rel(stage)} AS S
+ON ${pk.map((k) => `T.${q(k)} = S.${q(k)}`).join(' AND ')}
+WHEN MATCHED THEN UPDATE SET ${cols.map((c) => `${c} = S.${c}`).join(', ')}
+WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `S.${c}`).join(', ')})`
+      : `INSERT INTO ${this.rel(rel)} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${this.rel(stage)}`;
+    const common = { cursor_value: 'TIMESTAMP(S.cursor_value)', cursor_id: 'S.cursor_id', last_synced_at: 'CURRENT_TIMESTAMP()', source_max_cursor: 'TIMESTAMP(S.source_max)', last_status: "'running'", last_run_rows: 'S.batch_rows', last_run_at: 'CURRENT_TIMESTAMP()' };
+    const state = this.stateMerge(
+      stateRel,
+      { stream, cursor_value: batch.lastCursor, cursor_id: batch.lastId, batch_rows: batch.rows, source_max: sourceMax },
+      { ...common, rows_synced: 'COALESCE(T.rows_synced, 0) + S.batch_rows' },
+      { ...common, rows_synced: 'S.batch_rows', consecutive_failures: '0' },
+    );
+    // the rows and the cursor move together: one multi-statement transaction
+    await this.db.execute(`BEGIN TRANSACTION;\n${merge};\n${state.sql};\nCOMMIT TRANSACTION`, state.params);
+    return batch;
+  }
+
+  async recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void> {
+    const state = this.stateMerge(
+      stateRel,
+      { stream, status, error, source_max: sourceMax },
+      {
+        last_status: 'S.status',
+        last_error: 'S.error',
+        consecutive_failures: status === 'error' ? 'COALESCE(T.consecutive_failures, 0) + 1' : '0',
+        last_run_at: 'CURRENT_TIMESTAMP()',
+        ...(status === 'success' ? { last_synced_at: 'CURRENT_TIMESTAMP()' } : {}),
+        source_max_cursor: 'COALESCE(TIMESTAMP(S.source_max), T.source_max_cursor)',
+      },
+      { last_status: 'S.status', last_error: 'S.error', consecutive_failures: status === 'error' ? '1' : '0', last_run_at: 'CURRENT_TIMESTAMP()', ...(status === 'success' ? { last_synced_at: 'CURRENT_TIMESTAMP()' } : {}), rows_synced: '0', source_max_cursor: 'TIMESTAMP(S.source_max)' },
+    );
+    await this.db.execute(state.sql, state.params);
+  }
+
+  async reset(rel: Relation, stateRel: Relation, stream: string): Promise<void> {
+    await this.db.execute(
+      `BEGIN TRANSACTION;
+DELETE FROM ${this.rel(rel)} WHERE TRUE;
+UPDATE ${this.rel(stateRel)} SET cursor_value = NULL, cursor_id = NULL, rows_synced = 0 WHERE stream = ?;
+COMMIT TRANSACTION`,
+      [stream],
+    );
+  }
+}

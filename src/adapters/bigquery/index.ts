@@ -1,0 +1,20 @@
+/**
+ * BigQuery, the production warehouse: everything Vigil knows about it. The client
+ * (`@google-cloud/bigquery`) is imported by `open` only.
+ */
+import type { Warehouse } from '../warehouse.js';
+import { bigQueryConfigSchema, bigQueryModelConfig, type BigQueryTargetConfig } from './bigquery-config.js';
+import { bigQueryDialect } from './bigquery-dialect.js';
+
+export const warehouse: Warehouse<BigQueryTargetConfig> = {
+  type: 'bigquery',
+  configSchema: bigQueryConfigSchema,
+  modelConfig: bigQueryModelConfig,
+  dialect: bigQueryDialect,
+  capabilities: { transactions: false, primaryKeys: false, partitions: true, grants: true, duckdbSql: false, syncSource: false, dryRun: true },
+  location: (config) => ({ schema: config.dataset, database: config.project }),
+  async open(config, ctx) {
+    const { BigQueryAdapter } = await import('./bigquery-adapter.js');
+    return BigQueryAdapter.open(config, ctx.threads);
+  },
+};

@@ -1,0 +1,28 @@
+/**
+ * DuckDB, the embedded default warehouse: everything Vigil knows about it. The driver
+ * (`@duckdb/node-api`) is imported by `open` only.
+ */
+import type { Warehouse } from '../warehouse.js';
+import { duckDbConfigSchema, type DuckDbTargetConfig } from './duckdb-config.js';
+import { duckDbDialect } from './duckdb-dialect.js';
+
+export const warehouse: Warehouse<DuckDbTargetConfig> = {
+  type: 'duckdb',
+  configSchema: duckDbConfigSchema,
+  dialect: duckDbDialect,
+  capabilities: { transactions: true, primaryKeys: true, partitions: false, grants: false, duckdbSql: true, syncSource: false, dryRun: false },
+  checkConfig(config) {
+    // DuckDB names the database (catalog) after its file; a schema of the same name makes
+    // "x"."table" ambiguous between catalog x and schema x
+    const catalog = config.path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '');
+    if (config.path !== ':memory:' && catalog === config.schema) {
+      return [{ key: 'path', message: `the database file ${config.path} and the schema are both named '${catalog}', which DuckDB cannot tell apart`, hint: 'rename the file (e.g. path: .vigil/dev.duckdb) or the schema' }];
+    }
+    return [];
+  },
+  location: (config) => ({ schema: config.schema }),
+  async open(config, ctx) {
+    const { DuckDbAdapter } = await import('./duckdb-adapter.js');
+    return DuckDbAdapter.open(config, ctx.root, ctx.threads);
+  },
+};

@@ -1,0 +1,19 @@
+/**
+ * PostgreSQL: a warehouse target, and the application database `vigil sync` reads from.
+ * The driver (`pg`) is imported by `open` only.
+ */
+import type { Warehouse } from '../warehouse.js';
+import { postgresConfigSchema, type PostgresTargetConfig } from './postgres-config.js';
+import { postgresDialect } from './postgres-dialect.js';
+
+export const warehouse: Warehouse<PostgresTargetConfig> = {
+  type: 'postgres',
+  configSchema: postgresConfigSchema,
+  dialect: postgresDialect,
+  capabilities: { transactions: true, primaryKeys: true, partitions: false, grants: true, duckdbSql: false, syncSource: true, dryRun: false },
+  location: (config) => ({ schema: config.schema }),
+  async open(config, ctx) {
+    const { PostgresAdapter } = await import('./postgres-adapter.js');
+    return PostgresAdapter.open(config, ctx.threads);
+  },
+};

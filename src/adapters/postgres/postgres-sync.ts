@@ -1,0 +1,143 @@
+/**
+ * `vigil sync` on Postgres, both sides. Reading (the application's database): keyset batches
+ * in (cursor, primary key) order through `COPY (SELECT ...) TO STDOUT` into a CSV file, so no
+ * row is parsed in JavaScript and memory stays flat. Writing (a Postgres target): COPY the
+ * file in and move the cursor in one transaction. Every runtime value — key tuples, cursors,
+ * stream names — is a bind parameter; COPY takes none, so its bounds travel as transaction-
+ * local settings (`set_config`) that the statement reads back with `current_setting`.
+ */
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { WarehouseError } from '../../errors.js';
+import type { Relation } from '../dialect.js';
+import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
+import type { BatchInfo, SourceBatch, StreamSpec, SyncColumn, SyncReader } from '../../sync/sync-types.js';
+import { pgError, type PostgresAdapter } from './postgres-adapter.js';
+
+const TIME_TYPES = ['timestamp with time zone', 'timestamp without time zone', 'date'];
+
+export class PostgresSyncReader implements SyncReader {
+  constructor(private readonly db: PostgresAdapter) {}
+
+  private rel(spec: StreamSpec): string {
+    return this.db.dialect.relation({ schema: spec.schema, identifier: spec.table });
+  }
+
+  async describe(spec: StreamSpec): Promise<SyncColumn[]> {
+    const rows = await this.db.query<{ name: string; type: string }>(
+      `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped order by a.attnum`,
+      [spec.schema, spec.table],
+    );
+    const where = `${spec.schema}.${spec.table}`;
+    if (!rows.length) throw new WarehouseError(`stream ${spec.stream}: table ${where} does not exist in the source database (${spec.declaredAt}); check the table name and the source's sync.schema`, '');
+    const names = rows.map((r) => r.name);
+    for (const col of [...spec.primaryKey, spec.cursor]) {
+      if (!names.includes(col)) throw new WarehouseError(`stream ${spec.stream}: column '${col}' is not in ${where} (${spec.declaredAt}); it has: ${names.join(', ')}`, '');
+    }
+    const cursorType = rows.find((r) => r.name === spec.cursor)!.type;
+    if (!TIME_TYPES.includes(cursorType)) throw new WarehouseError(`stream ${spec.stream}: cursor column '${spec.cursor}' is ${cursorType}, not a timestamp (${spec.declaredAt}); use created_at or updated_at`, '');
+    return rows.map((r) => ({ name: r.name, pgType: r.type }));
+  }
+
+  async maxCursor(spec: StreamSpec): Promise<string | null> {
+    const q = (c: string) => this.db.dialect.quoteIdent(c);
+    return (await this.db.query<{ m: string | null }>(`select max(${q(spec.cursor)})::text as m from ${this.rel(spec)}`))[0]?.m ?? null;
+  }
+
+  async lookbackFrom(cursor: string, seconds: number): Promise<string> {
+    return (await this.db.query<{ t: string }>(`select (cast($1 as timestamptz) - make_interval(secs => $2))::text as t`, [cursor, seconds]))[0].t;
+  }
+
+  async readBatch(spec: StreamSpec, columns: SyncColumn[], from: { lower: string | null; after: string[] | null }, size: number, file: string): Promise<SourceBatch> {
+    const q = (c: string) => this.db.dialect.quoteIdent(c);
+    const typeOf = new Map(columns.map((c) => [c.name, c.pgType]));
+    const keyCols = [spec.cursor, ...spec.primaryKey];
+    const order = keyCols.map(q).join(', ');
+    // aliased: ORDER BY would otherwise sort by these text outputs instead of the columns
+    const keyText = keyCols.map((k, i) => `${q(k)}::text as __vigil_k${i}`).join(', ');
+    const rel = this.rel(spec);
+    /** A key tuple whose values come from `value(i)` (a parameter or a setting), cast to the columns' types. */
+    const tuple = (value: (i: number) => string) => `(${keyCols.map((k, i) => `cast(${value(i)} as ${typeOf.get(k)})`).join(', ')})`;
+    const lowerCond = (value: (i: number) => string) => `${q(spec.cursor)} >= cast(${value(0)} as ${typeOf.get(spec.cursor)})`;
+    // the bound query: parameters $1..; the COPY: settings vigil.a0.. (after), vigil.u0.. (upto), vigil.lower
+    const afterP = (i: number) => `$${i + 1}`;
+    const startParams = from.after ?? (from.lower ? [from.lower] : []);
+    const startCond = from.after ? `(${order}) > ${tuple(afterP)}` : from.lower ? lowerCond(afterP) : '';
+    const bound = await this.db.pool
+      .query({ text: `select ${keyText} from ${rel}${startCond ? ` where ${startCond}` : ''} order by ${order} offset ${Math.max(0, size - 1)} limit 1`, values: startParams, rowMode: 'array' })
+      .catch((e: unknown) => {
+        throw pgError(e, 'batch bound');
+      });
+    const upto = bound.rows[0] ? (bound.rows[0] as unknown[]).map((v) => String(v)) : null;
+    const setting = (prefix: string) => (i: number) => `current_setting('vigil.${prefix}${i}')`;
+    const conds = [
+      from.after ? `(${order}) > ${tuple(setting('a'))}` : from.lower ? lowerCond(setting('a')) : '',
+      upto ? `(${order}) <= ${tuple(setting('u'))}` : '',
+    ].filter(Boolean);
+    const settings: Array<[string, string]> = [...startParams.map((v, i) => [`vigil.a${i}`, v] as [string, string]), ...(upto ?? []).map((v, i) => [`vigil.u${i}`, v] as [string, string])];
+    // timestamps leave Postgres as ISO 8601 in UTC ('2026-01-01T10:00:00.000000Z'), a form every
+    // warehouse's CSV reader parses the same way (Postgres' own '+00' suffix is not universal)
+    const selectList = columns
+      .map((c) => (c.pgType === 'timestamp with time zone' ? `to_char(${q(c.name)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ${q(c.name)}` : q(c.name)))
+      .join(', ');
+    const where = conds.length ? ` where ${conds.join(' and ')}` : '';
+    const select = `select ${selectList} from ${rel}${where} order by ${order}`;
+    const { to: copyTo } = await import('pg-copy-streams');
+    let rows = 0;
+    let last = upto;
+    await this.db.transaction(async (c) => {
+      for (const [k, v] of settings) await c.query('select set_config($1, $2, true)', [k, v]);
+      try {
+        const copy = c.query(copyTo(`copy (${select}) to stdout with (format csv)`));
+        await pipeline(copy, createWriteStream(file));
+        rows = Number((copy as unknown as { rowCount: number }).rowCount ?? 0);
+      } catch (e) {
+        throw pgError(e, select);
+      }
+      // the batch's last key becomes the stream's cursor when the batch commits
+      if (!last && rows > 0) {
+        const desc = keyCols.map((k) => `${q(k)} desc`).join(', ');
+        const r = await c.query({ text: `select ${keyText} from ${rel}${where} order by ${desc} limit 1`, rowMode: 'array' }).catch((e: unknown) => {
+          throw pgError(e, 'last key');
+        });
+        last = r.rows[0] ? (r.rows[0] as unknown[]).map((v) => String(v)) : null;
+      }
+    });
+    return { file, rows, upto, last };
+  }
+}
+
+export class PostgresSyncWriter extends StandardSyncWriter {
+  constructor(protected readonly db: PostgresAdapter) {
+    super(db);
+  }
+
+  async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo> {
+    const d = this.db.dialect;
+    const q = (s: string) => d.quoteIdent(s);
+    const target = d.relation(rel);
+    const cols = columns.map((x) => q(x.name));
+    return this.db.transaction(async (c, run) => {
+      let inserted: number;
+      if (replace) {
+        await run(`create temp table __vigil_stage (like ${target}) on commit drop`);
+        await this.db.copyIn(c, '__vigil_stage', cols, csvFile);
+        const keys = pk.map(q);
+        await run(`delete from ${target} as t using __vigil_stage as s where ${keys.map((k) => `t.${k} = s.${k}`).join(' and ')}`);
+        inserted = await run(`insert into ${target} (${cols.join(', ')}) select ${cols.join(', ')} from __vigil_stage`);
+      } else inserted = await this.db.copyIn(c, target, cols, csvFile);
+      if (inserted !== batch.rows) throw new WarehouseError(`batch of ${batch.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
+      const state = this.batchState(stateRel, stream, sourceMax, batch);
+      await run(state.sql, state.params);
+      return batch;
+    });
+  }
+
+  async reset(rel: Relation, stateRel: Relation, stream: string): Promise<void> {
+    await this.db.transaction(async (_c, run) => {
+      await run(`delete from ${this.db.dialect.relation(rel)}`);
+      await run(`update ${this.db.dialect.relation(stateRel)} set cursor_value = null, cursor_id = null, rows_synced = 0 where stream = $1`, [stream]);
+    });
+  }
+}

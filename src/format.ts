@@ -1,0 +1,15 @@
+/**
+ * Formatting numbers for people, shared by commands.
+ */
+
+/** 1536 -> '1.50 KiB' */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i === 0 ? 0 : 2)} ${i === 0 ? 'B' : `${units[i][0]}iB`}`;
+}

@@ -1,0 +1,76 @@
+/**
+ * The sync writer for warehouses that spell the state table like standard SQL with
+ * `INSERT ... ON CONFLICT` and run a batch in one connection's transaction (DuckDB,
+ * Postgres): the state table and the questions asked of it. Each such warehouse extends it
+ * with its own bulk load (`applyBatch`) and `reset`. Every runtime value is a bind parameter.
+ */
+import type { Adapter } from '../adapters/adapter.js';
+import type { Relation, SqlParam } from '../adapters/dialect.js';
+import { normalizeState, STATE_TABLE, type BatchInfo, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
+
+export abstract class StandardSyncWriter implements SyncWriter {
+  constructor(protected readonly db: Adapter) {}
+
+  abstract applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo>;
+  abstract reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
+
+  protected columnType(c: SyncColumn): string {
+    return this.db.dialect.syncColumnType(c.pgType);
+  }
+
+  async ensureState(schema: string): Promise<void> {
+    const t = (x: Parameters<Adapter['dialect']['type']>[0]) => this.db.dialect.type(x);
+    await this.db.ensureSchema(schema);
+    await this.db.execute(
+      `create table if not exists ${this.db.dialect.relation({ schema, identifier: STATE_TABLE })} (stream ${t('string')} primary key, cursor_value ${t('timestamp')}, cursor_id ${t('string')}, rows_synced ${t('int')} not null default 0,
+  last_synced_at ${t('timestamp')}, source_max_cursor ${t('timestamp')}, last_status ${t('string')}, last_error ${t('string')}, consecutive_failures integer not null default 0,
+  last_run_rows ${t('int')}, last_run_at ${t('timestamp')})`,
+    );
+  }
+
+  async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<void> {
+    const d = this.db.dialect;
+    await this.ensureState(rel.schema);
+    await this.db.execute(`create table if not exists ${d.relation(rel)} (${columns.map((c) => `${d.quoteIdent(c.name)} ${this.columnType(c)}`).join(', ')})`);
+  }
+
+  async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
+    const rows = await this.db.query<Record<string, unknown>>(
+      `select stream, cast(cursor_value as varchar) as cursor_value, cursor_id, rows_synced, cast(last_synced_at as varchar) as last_synced_at, cast(source_max_cursor as varchar) as source_max_cursor, last_status, last_error, consecutive_failures from ${this.db.dialect.relation(stateRel)} where stream = ${this.db.dialect.param(1)}`,
+      [stream],
+    );
+    return rows[0] ? normalizeState(rows[0]) : undefined;
+  }
+
+  async hasRows(rel: Relation): Promise<boolean> {
+    return (await this.db.query(`select 1 from ${this.db.dialect.relation(rel)} limit 1`)).length > 0;
+  }
+
+  async recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void> {
+    const d = this.db.dialect;
+    const s = d.relation(stateRel);
+    const p = (i: number) => d.param(i);
+    await this.db.execute(
+      `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor)
+       values (${p(1)}, ${p(2)}, ${p(3)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${d.timestampParam(4)})
+       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error, consecutive_failures = ${status === 'error' ? `${s}.consecutive_failures + 1` : '0'},
+         last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor)`,
+      [stream, status, error, sourceMax],
+    );
+  }
+
+  /** The state upsert that moves the cursor with a batch: run it inside the batch's transaction. */
+  protected batchState(stateRel: Relation, stream: string, sourceMax: string | null, batch: BatchInfo): { sql: string; params: SqlParam[] } {
+    const d = this.db.dialect;
+    const s = d.relation(stateRel);
+    const p = (i: number) => d.param(i);
+    return {
+      sql: `insert into ${s} (stream, cursor_value, cursor_id, rows_synced, last_synced_at, source_max_cursor, last_status, last_error, consecutive_failures, last_run_rows, last_run_at)
+           values (${p(1)}, ${d.timestampParam(2)}, ${p(3)}, ${p(4)}, now(), ${d.timestampParam(5)}, 'running', null, 0, ${p(4)}, now())
+           on conflict (stream) do update set cursor_value = excluded.cursor_value, cursor_id = excluded.cursor_id,
+             rows_synced = ${s}.rows_synced + excluded.rows_synced, last_synced_at = excluded.last_synced_at,
+             source_max_cursor = excluded.source_max_cursor, last_status = 'running'`,
+      params: [stream, batch.lastCursor, batch.lastId, batch.rows, sourceMax],
+    };
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The contracts between `vigil sync`'s loop (run-sync.ts) and the warehouses: a SyncReader
+ * reads a source table in keyset batches into CSV files, a SyncWriter applies each batch with
+ * its cursor in one transaction. Each warehouse folder implements the side it supports.
+ */
+import type { Relation } from '../adapters/dialect.js';
+
+export const STATE_TABLE = 'vigil_sync_state';
+
+export interface SyncColumn {
+  name: string;
+  /** Postgres type as format_type() prints it */
+  pgType: string;
+}
+
+export interface StreamState {
+  stream: string;
+  cursor_value: string | null;
+  cursor_id: string | null;
+  rows_synced: number;
+  last_synced_at: string | null;
+  source_max_cursor: string | null;
+  last_status: string | null;
+  last_error: string | null;
+  consecutive_failures: number;
+}
+
+export interface BatchInfo {
+  rows: number;
+  /** the last row's cursor (text, exact) and primary key (text; JSON array for composite keys) */
+  lastCursor: string | null;
+  lastId: string | null;
+}
+
+export interface SyncWriter {
+  /** The state table alone: failures are recorded even when the source cannot be read. */
+  ensureState(schema: string): Promise<void>;
+  ensureTables(rel: Relation, columns: SyncColumn[]): Promise<void>;
+  readState(stateRel: Relation, stream: string): Promise<StreamState | undefined>;
+  /** Whether the table holds any row (an empty one needs no replacing). */
+  hasRows(rel: Relation): Promise<boolean>;
+  /** Stage `csvFile`, delete (when `replace`) + insert by `pk`, update the stream's state: one transaction. */
+  applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo>;
+  recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void>;
+  /** --full-refresh: empty the table and forget the stream's cursor, in one transaction. */
+  reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
+}
+
+/** One source table as `vigil sync` reads it. */
+export interface StreamSpec {
+  /** `source.table`, for messages */
+  stream: string;
+  schema: string;
+  table: string;
+  cursor: string;
+  primaryKey: string[];
+  /** where the stream is declared, for messages */
+  declaredAt: string;
+}
+
+export interface SourceBatch {
+  /** the CSV file written (no header) */
+  file: string;
+  rows: number;
+  /** the (cursor, key...) of the batch's last row when the batch was full: the next batch starts after it */
+  upto: string[] | null;
+  /** the (cursor, key...) of the batch's last row, as text */
+  last: string[] | null;
+}
+
+export interface SyncReader {
+  /** The table's columns; a clear error when the table, its key or its cursor is missing or unfit. */
+  describe(spec: StreamSpec): Promise<SyncColumn[]>;
+  /** The newest cursor value, as exact text. */
+  maxCursor(spec: StreamSpec): Promise<string | null>;
+  /** `cursor` (exact text) moved `seconds` back, as exact text. */
+  lookbackFrom(cursor: string, seconds: number): Promise<string>;
+  /**
+   * Read up to `size` rows in (cursor, key) order: from `lower` (cursor >= lower) or strictly
+   * after the key tuple `after`, into `file`.
+   */
+  readBatch(spec: StreamSpec, columns: SyncColumn[], from: { lower: string | null; after: string[] | null }, size: number, file: string): Promise<SourceBatch>;
+}
+
+export function normalizeState(r: Record<string, unknown>): StreamState {
+  return {
+    stream: String(r.stream),
+    cursor_value: (r.cursor_value as string | null) ?? null,
+    cursor_id: (r.cursor_id as string | null) ?? null,
+    rows_synced: Number(r.rows_synced ?? 0),
+    last_synced_at: (r.last_synced_at as string | null) ?? null,
+    source_max_cursor: (r.source_max_cursor as string | null) ?? null,
+    last_status: (r.last_status as string | null) ?? null,
+    last_error: (r.last_error as string | null) ?? null,
+    consecutive_failures: Number(r.consecutive_failures ?? 0),
+  };
+}
