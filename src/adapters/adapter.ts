@@ -72,6 +72,8 @@ export interface Adapter {
   syncReader?(): SyncReader;
   /** Bytes a statement would process, without running it (`capabilities.dryRun`). */
   dryRun?(sql: string): Promise<{ bytesProcessed: number }>;
+  /** Told, one line each, when a statement is retried or its result polled again (the CLI prints it). */
+  onRetry?: (message: string) => void;
   close(): Promise<void>;
 }
 

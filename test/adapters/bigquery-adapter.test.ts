@@ -82,7 +82,7 @@ describe('BigQueryAdapter on the real client', () => {
     });
     expect(r.message).toBe('recreated table');
     const sql = lastJob().configuration.query.query as string;
-    expect(sql).toMatch(/^DROP TABLE `vigil-test`\.`analytics`\.`daily`;\nCREATE OR REPLACE TABLE `vigil-test`\.`analytics`\.`daily`\nPARTITION BY `day`\nCLUSTER BY `n`\nOPTIONS\(description='Daily counts', labels=\[\('team', 'data'\)\]\)\nAS\n/);
+    expect(sql).toMatch(/^DROP TABLE IF EXISTS `vigil-test`\.`analytics`\.`daily`;\nCREATE OR REPLACE TABLE `vigil-test`\.`analytics`\.`daily`\nPARTITION BY `day`\nCLUSTER BY `n`\nOPTIONS\(description='Daily counts', labels=\[\('team', 'data'\)\]\)\nAS\n/);
     expect(sql).toContain("ALTER TABLE `vigil-test`.`analytics`.`daily` ALTER COLUMN `day` SET OPTIONS(description='UTC day')");
   });
 

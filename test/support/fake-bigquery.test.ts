@@ -5,6 +5,8 @@
  * the client's own retries (503, 429 with Retry-After), the static bearer token, and that no
  * connection ever leaves 127.0.0.1 (a guard fails stray connects at once; tests time out fast).
  * Load jobs from a local file: the multipart upload, jobs.get polling, the destination table, job errors.
+ * Scripted job trouble: RUNNING polls, failing result fetches / jobs.get after the job ran, a lost
+ * jobs.insert answer (409 on the client's retry), and `executions()` counting how often a statement ran.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -38,7 +40,7 @@ beforeEach(() => {
   fake.requests.length = 0;
 });
 
-type ApiErr = Error & { code?: number; errors?: Array<{ reason?: string; message?: string; location?: string; domain?: string }> };
+type ApiErr = Error & { code?: number | string; errors?: Array<{ reason?: string; message?: string; location?: string; domain?: string }>; response?: unknown };
 
 async function rejection(p: Promise<unknown>): Promise<ApiErr> {
   try {
@@ -485,6 +487,106 @@ describe('fake BigQuery load jobs (local file upload) with the real client', () 
     expect(done).toMatchObject({ status: { state: 'DONE' }, statistics: { load: { outputRows: '3' } } });
     expect(fake.requests.filter((r) => r.path.endsWith(`/jobs/${job.id}`))).toHaveLength(2);
     expect((await bq.dataset('raw').table('slow').exists())[0]).toBe(true);
+    expect(guard.blocked).toEqual([]);
+  });
+});
+
+describe('fake BigQuery scripted job trouble with the real client', () => {
+  const noRetry = () => fakeBigQueryClient(fake, { projectId: P, retryOptions: { autoRetry: false } });
+  const pollsOf = (jobId: string) => fake.requests.filter((r) => r.method === 'GET' && (r.path.endsWith(`/queries/${jobId}`) || r.path.endsWith(`/jobs/${jobId}`)));
+
+  it('fails getQueryResults N times with an HTTP status after the job ran; the client retries 3 times, then rejects', { timeout: T }, async () => {
+    fake.onQuery(/FROM fetch_503/, { rows: [{ n: 1 }], failPolls: { times: 5, with: 503, on: 'getQueryResults' } });
+    const [job] = await bq.createQueryJob({ query: 'SELECT n FROM fetch_503' });
+    expect(job.metadata.status).toEqual({ state: 'DONE' });
+    expect(fake.executions(/FROM fetch_503/)).toBe(1);
+    const err = await rejection(job.getQueryResults());
+    expect(err.code).toBe(503);
+    expect(err.errors?.[0].reason).toBe('backendError');
+    expect(pollsOf(job.id!)).toHaveLength(4); // 1 + the client's 3 retries
+    // jobs.get is not scripted to fail here
+    expect((await job.getMetadata())[0].status.state).toBe('DONE');
+    const [rows] = await job.getQueryResults(); // 1 failure left, absorbed by the client's retry
+    expect(rows).toEqual([{ n: 1 }]);
+    expect(fake.executions(/FROM fetch_503/)).toBe(1);
+    expect(insertsOf()).toHaveLength(1);
+  });
+
+  it('drops the connection of jobs.get and getQueryResults (FetchError ECONNRESET) or answers a 403 rateLimitExceeded the client does not retry', { timeout: T }, async () => {
+    const client = await noRetry();
+    fake.onQuery(/FROM fetch_reset/, { rows: [{ n: 2 }], failPolls: { times: 2, with: 'reset' } });
+    const [job] = await client.createQueryJob({ query: 'SELECT n FROM fetch_reset' });
+    const reset = await rejection(job.getMetadata());
+    expect(reset.code).toBe('ECONNRESET');
+    expect(reset.errors).toBeUndefined();
+    expect((await rejection(job.getQueryResults())).code).toBe('ECONNRESET');
+    expect((await job.getQueryResults())[0]).toEqual([{ n: 2 }]);
+
+    fake.onQuery(/FROM fetch_403/, { failPolls: { times: 1, with: { httpStatus: 403, reason: 'rateLimitExceeded', message: 'Exceeded rate limits: too many api requests' } } });
+    const [job2] = await bq.createQueryJob({ query: 'SELECT 1 FROM fetch_403' });
+    const limited = await rejection(job2.getQueryResults()); // the default client: not retried (by status only)
+    expect(limited.code).toBe(403);
+    expect(limited.errors?.[0].reason).toBe('rateLimitExceeded');
+    expect(pollsOf(job2.id!)).toHaveLength(1);
+    expect(fake.executions(/FROM fetch_(reset|403)/)).toBe(2);
+  });
+
+  it('loses the jobs.insert answer after storing the job: the client retries with the same id and gets 409; the statement ran once', { timeout: T }, async () => {
+    fake.onQuery(/INSERT INTO lost_503/, { loseInsertAnswer: 503 });
+    const dup = await rejection(bq.createQueryJob({ query: 'INSERT INTO lost_503 VALUES (1)', jobId: 'vigil_lost_1' }));
+    expect(dup.code).toBe(409); // with a jobId given the client passes the 409 on
+    expect(dup.errors?.[0].reason).toBe('duplicate');
+    expect(insertsOf().map((r) => r.body.jobReference.jobId)).toEqual(['vigil_lost_1', 'vigil_lost_1']);
+    expect(fake.job(P, 'vigil_lost_1').status.state).toBe('DONE');
+    expect(fake.executions(/INSERT INTO lost_503/)).toBe(1);
+
+    // with a client-generated id the client swallows the 409: jobs.get, and resolves with the job
+    fake.requests.length = 0;
+    fake.onQuery(/INSERT INTO lost_reset/, { loseInsertAnswer: 'reset' });
+    const [job] = await bq.createQueryJob({ query: 'INSERT INTO lost_reset VALUES (1)' });
+    expect(job.metadata.status.state).toBe('DONE');
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST /bigquery/v2/projects/${P}/jobs`,
+      `POST /bigquery/v2/projects/${P}/jobs`,
+      `GET /bigquery/v2/projects/${P}/jobs/${job.id}`,
+    ]);
+    expect(fake.executions(/INSERT INTO lost_reset/)).toBe(1);
+  });
+
+  it('keeps a query job RUNNING for some polls (getQueryResults jobComplete:false, jobs.get RUNNING); it counts as executed once DONE; numDmlAffectedRows', { timeout: T }, async () => {
+    fake.onQuery(/FROM slow_query/, { rows: [{ n: 3 }], runningPolls: 2, numDmlAffectedRows: 4 });
+    const [job] = await bq.createQueryJob({ query: 'SELECT n FROM slow_query' });
+    expect(job.metadata.status).toEqual({ state: 'RUNNING' });
+    expect((await job.getMetadata())[0].status.state).toBe('RUNNING');
+    expect(fake.executions(/FROM slow_query/)).toBe(0);
+    const [rows, , answer] = (await job.getQueryResults()) as unknown as [unknown[], unknown, { numDmlAffectedRows?: string }];
+    expect(rows).toEqual([{ n: 3 }]); // one jobComplete:false, then the rows
+    expect(answer.numDmlAffectedRows).toBe('4'); // the last page's answer comes third
+    expect(pollsOf(job.id!).map((r) => r.path.includes('/queries/'))).toEqual([false, true, true]);
+    expect(fake.executions(/FROM slow_query/)).toBe(1);
+    expect((await job.getMetadata())[0].statistics.query.numDmlAffectedRows).toBe('4');
+  });
+
+  it('a job DONE with a retryable errorResult, then a new job that succeeds; executions by outcome', { timeout: T }, async () => {
+    fake.onQuery(/MERGE flaky_job/, { error: { httpStatus: 500, reason: 'backendError', message: 'Error encountered during execution. Retrying may solve the problem.' }, as: 'job', times: 1 });
+    const failed = await rejection(bq.createQueryJob({ query: 'MERGE flaky_job T USING s ON FALSE', jobId: 'vigil_flaky_1' }));
+    expect(failed.errors?.[0].reason).toBe('backendError');
+    expect((failed.response as { status: { errorResult: { reason: string } } }).status.errorResult.reason).toBe('backendError');
+    const [ok] = await bq.createQueryJob({ query: 'MERGE flaky_job T USING s ON FALSE', jobId: 'vigil_flaky_2' });
+    expect(ok.metadata.status).toEqual({ state: 'DONE' });
+    expect(fake.executions(/MERGE flaky_job/)).toBe(2);
+    expect(fake.executions(/MERGE flaky_job/, { outcome: 'failed' })).toBe(1);
+    expect(fake.executions(/MERGE flaky_job/, { outcome: 'succeeded' })).toBe(1);
+    expect(fake.executedJobIds((sql) => sql.startsWith('MERGE flaky_job'))).toEqual(['vigil_flaky_1', 'vigil_flaky_2']);
+
+    // the same failure while RUNNING first: insert answers RUNNING, getQueryResults then the job's HTTP error
+    fake.onQuery(/MERGE late_fail/, { error: { httpStatus: 500, reason: 'jobBackendError', message: 'The job failed' }, as: 'job', runningPolls: 1, times: 1 });
+    const [late] = await bq.createQueryJob({ query: 'MERGE late_fail T USING s ON FALSE' });
+    expect(late.metadata.status.state).toBe('RUNNING');
+    const lateErr = await rejection(late.getQueryResults()); // jobComplete:false once, then the error
+    expect(lateErr.code).toBe(500);
+    expect((await late.getMetadata())[0].status.errorResult.reason).toBe('jobBackendError');
+    expect(fake.executions(/MERGE late_fail/, { outcome: 'failed' })).toBe(1);
     expect(guard.blocked).toEqual([]);
   });
 });

@@ -12,10 +12,14 @@
  *   { query: { query, useLegacySql, priority?, maximumBytesBilled?, ... }, dryRun?, labels?,
  *   jobTimeoutMs? (stringified) }, jobReference: { projectId, jobId (client-side UUID unless
  *   `jobId` given; `jobPrefix` is prepended), location } }`. If the 200 answer has
- *   `status.errors`, the client rejects with an ApiError built from them (no `.code`).
+ *   `status.errors`, the client rejects with an ApiError built from them (no `.code`; `.response` is
+ *   the job resource). An insert whose job id exists answers 409 `duplicate` (checked first; no scripted
+ *   answer is used up). The client handles a 409 itself (jobs.get, then resolves with that job) ONLY
+ *   for ids it generated; with a `jobId` given it rejects with the 409.
  * - `job.getQueryResults()` → `GET /projects/{p}/queries/{jobId}?location=..&formatOptions.useInt64Timestamp=true`
  *   (jobs.getQueryResults); auto-paginates on `pageToken` and re-polls while `jobComplete:false`.
  *   It never calls jobs.get. A job that failed answers here with the job's error as an HTTP error.
+ *   It resolves `[rows, nextQuery, apiResponse]` (the last page's answer, e.g. `numDmlAffectedRows`).
  * - `job.getMetadata()` / `job.promise()` polling (every 500 ms while not DONE) → `GET /projects/{p}/jobs/{jobId}?location=..` (jobs.get).
  * - `bigquery.query(q)` → `POST /projects/{p}/queries` (jobs.query, the "fast path", body `{ query,
  *   useLegacySql:false, requestId, formatOptions:{useInt64Timestamp:true}, location, labels,
@@ -48,6 +52,15 @@
  *   = non-empty lines, minus CSV skipLeadingRows) and creates/truncates/appends the table; job errors for
  *   CREATE_NEVER on a missing table, no schema anywhere, WRITE_EMPTY on a non-empty table, and `onLoad`.
  *
+ * Scripted trouble for a query job (`onQuery(match, { ..., runningPolls, failPolls, loseInsertAnswer })`,
+ * see FakeJobScript): the job stays RUNNING for some polls (jobs.get RUNNING, getQueryResults
+ * `jobComplete: false`); once DONE, N getQueryResults and/or jobs.get requests fail with an HTTP status
+ * or a dropped connection; or jobs.insert stores (runs) the job but its answer is lost (5xx or dropped),
+ * so the client's retry of the insert with the same id gets 409. `executions(match)` counts the distinct
+ * query jobs for a statement that reached DONE (optionally only the succeeded or the failed ones): how
+ * many times it actually ran. A job DONE with a retryable errorResult then a new job that succeeds:
+ * `onQuery(re, { error: { httpStatus: 500, reason: 'backendError', ... }, as: 'job', times: 1 })`.
+ *
  * Auth, made static: `new BigQuery({ authClient })` where authClient is google-auth-library's
  * `OAuth2Client` with `setCredentials({ access_token, expiry_date: far future })`. @google-cloud/common
  * wraps it in `GoogleAuth({ authClient })`, whose `getClient()` returns it as is, and
@@ -62,6 +75,8 @@
  * `rateLimitExceeded` is not retried by the library. Default: 3 retries; delay before retry n is
  * `min(2^n s + random 0..1 s, maxRetryDelay (64 s), time left of totalTimeout (600 s))`, i.e. the
  * first retry waits 2–3 s; `Retry-After` is ignored. POST jobs.insert is retried with the same jobId.
+ * Connection errors (no answer) are retried the same way, counted separately (`noResponseRetries` =
+ * maxRetries), and end as a node-fetch FetchError with a string `.code` (`ECONNRESET`), no `.errors`.
  * `fakeBigQueryClient` therefore defaults to `retryOptions: { maxRetryDelay: 0.005 }` (5 ms).
  * Beware: a computed delay <= 0 (maxRetryDelay: 0, or totalTimeout used up) makes retry-request
  * give up WITHOUT calling back — the request hangs forever. Keep maxRetryDelay > 0 and totalTimeout generous.
@@ -113,26 +128,58 @@ export interface FakeError {
   location?: string;
 }
 
+/**
+ * A failed HTTP exchange: an HTTP error status (the reason follows the status: 403 `rateLimitExceeded`,
+ * 429 `rateLimitExceeded`, 500 `internalError`, 502 `badGateway`, 503 `backendError`, 504/408 `timeout`,
+ * else `invalid`), a full BigQuery error, or `'reset'`: the connection is dropped without an answer
+ * (the client sees a FetchError `ECONNRESET`, "socket hang up").
+ */
+export type FakeFailure = number | FakeError | 'reset';
+
+/** Scripted trouble for one query job created by jobs.insert (not dry runs, not jobs.query). */
+export interface FakeJobScript {
+  /**
+   * The job stays RUNNING for this many polls: jobs.insert answers with it RUNNING, and each jobs.get
+   * (RUNNING view) or getQueryResults (`jobComplete: false`) for it uses one poll. Then it is DONE.
+   */
+  runningPolls?: number;
+  /**
+   * Once the job is DONE, the next `times` getQueryResults and/or jobs.get requests for it (`on`,
+   * default both; one shared count) fail with `with` (default 503). The job itself has run.
+   */
+  failPolls?: { times: number; with?: FakeFailure; on?: 'getQueryResults' | 'jobs.get' | 'both' };
+  /**
+   * The job is accepted (stored, and it runs) but the jobs.insert answer is lost: it fails with this
+   * instead of 200. The client then retries the insert with the same job id and gets 409 `duplicate`,
+   * as from BigQuery.
+   */
+  loseInsertAnswer?: FakeFailure;
+}
+
 export type FakeQueryAnswer =
-  | {
+  | ({
       rows?: Array<Record<string, unknown>>;
       /** Defaults to a schema inferred from the first row. */
       fields?: FakeField[];
       totalBytesProcessed?: number;
+      /** A DML statement's row count: `statistics.query.numDmlAffectedRows` of the job and `numDmlAffectedRows` of its results. */
+      numDmlAffectedRows?: number;
       /** Use this answer this many times, then fall back (default: for ever). */
       times?: number;
-    }
-  | {
+    } & FakeJobScript)
+  | ({
       error: FakeError;
       times?: number;
       /**
-       * `http`: jobs.insert answers with this HTTP error. `job`: jobs.insert answers 200 with a job
-       * that is DONE with `status.errorResult` and `status.errors` (and getQueryResults answers with
-       * the HTTP error). Default: `http` for dry runs, 429, 5xx, rateLimitExceeded,
-       * userRateLimitExceeded, backendError, internalError; `job` otherwise. jobs.query always `http`.
+       * `http`: jobs.insert answers with this HTTP error (no job is created, so the job script does not
+       * apply). `job`: jobs.insert answers 200 with a job that is DONE with `status.errorResult` and
+       * `status.errors` (and getQueryResults answers with the HTTP error). Default: `http` for dry runs,
+       * 429, 5xx, rateLimitExceeded, userRateLimitExceeded, backendError, internalError; `job` otherwise.
+       * jobs.query always `http`. A retryable job error (e.g. `backendError` with `as: 'job'`) means the
+       * job failed and changed nothing: BigQuery says it is safe to run it again as a new job.
        */
       as?: 'http' | 'job';
-    }
+    } & FakeJobScript)
   | { status429RetryAfterSeconds: number; times?: number };
 
 export interface FakeLoadAnswer {
@@ -182,6 +229,14 @@ export interface FakeBigQuery {
   addDataset(project: string, dataset: string, meta?: { location?: string }): void;
   /** The stored job resource (as jobs.get returns it), if any. */
   job(project: string, jobId: string): any;
+  /**
+   * How many times a statement was EXECUTED: the distinct query jobs (jobs.insert or jobs.query, not dry
+   * runs) whose SQL matches and that reached DONE. `outcome`: only those that succeeded (took effect) or
+   * only those DONE with an errorResult (a failed job changes nothing). Default: all.
+   */
+  executions(match: RegExp | ((sql: string) => boolean), opts?: { outcome?: 'succeeded' | 'failed' }): number;
+  /** The ids of those jobs, in creation order (same filter). */
+  executedJobIds(match: RegExp | ((sql: string) => boolean), opts?: { outcome?: 'succeeded' | 'failed' }): string[];
   close(): Promise<void>;
 }
 
@@ -200,6 +255,10 @@ interface StoredJob {
   runningPolls?: number;
   /** Runs once, when the job is first seen DONE (load jobs: the change to the destination table). */
   onDone?: () => void;
+  /** Query jobs: the statement (dry runs are not stored). */
+  sql?: string;
+  /** getQueryResults / jobs.get failures left once DONE (FakeJobScript.failPolls). */
+  failPolls?: { left: number; with: FakeFailure; on: 'getQueryResults' | 'jobs.get' | 'both' };
 }
 
 interface LoadRule {
@@ -250,6 +309,29 @@ const STATUS: Record<number, string> = {
 };
 
 const HTTP_BY_DEFAULT = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'backendError', 'internalError']);
+
+const REASON_BY_STATUS: Record<number, string> = {
+  403: 'rateLimitExceeded',
+  408: 'timeout',
+  429: 'rateLimitExceeded',
+  500: 'internalError',
+  502: 'badGateway',
+  503: 'backendError',
+  504: 'timeout',
+};
+
+/** A FakeFailure other than `'reset'`, as a full error. */
+function failureError(f: number | FakeError): FakeError {
+  if (typeof f !== 'number') return f;
+  const reason = REASON_BY_STATUS[f] ?? 'invalid';
+  const message =
+    reason === 'backendError'
+      ? 'Error encountered during execution. Retrying may solve the problem.'
+      : reason === 'rateLimitExceeded'
+        ? 'Exceeded rate limits: too many api requests per user per method for this user_method.'
+        : `fake BigQuery: scripted HTTP ${f}`;
+  return { httpStatus: f, reason, message };
+}
 
 /** The JSON body of a BigQuery API error. */
 export function bigQueryErrorBody(httpStatus: number, reason: string, message: string, location?: string) {
@@ -387,6 +469,36 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
   }
   const fail = (res: ServerResponse, status: number, reason: string, message: string, location?: string, headers?: Record<string, string>) =>
     send(res, status, bigQueryErrorBody(status, reason, message, location), headers);
+  /** Answer with a scripted failure: an HTTP error, or drop the connection without answering. */
+  function failWith(res: ServerResponse, f: FakeFailure) {
+    if (f === 'reset') {
+      res.socket?.destroy();
+      return;
+    }
+    const e = failureError(f);
+    fail(res, e.httpStatus, e.reason, e.message, e.location);
+  }
+  /** Whether this poll of a DONE job is one of its scripted failures (and answer it if so). */
+  function failedPoll(res: ServerResponse, job: StoredJob, endpoint: 'getQueryResults' | 'jobs.get'): boolean {
+    const f = job.failPolls;
+    if (!f || f.left <= 0 || (f.on !== 'both' && f.on !== endpoint)) return false;
+    f.left--;
+    failWith(res, f.with);
+    return true;
+  }
+  const matcher = (match: RegExp | ((sql: string) => boolean)) => (typeof match === 'function' ? match : (sql: string) => match.test(sql));
+  function executedJobIds(match: RegExp | ((sql: string) => boolean), opts?: { outcome?: 'succeeded' | 'failed' }): string[] {
+    const fn = matcher(match);
+    const ids: string[] = [];
+    for (const job of jobs.values()) {
+      if (job.sql === undefined || job.runningPolls || !fn(job.sql)) continue;
+      const failed = !!job.resource.status?.errorResult;
+      if (opts?.outcome === 'succeeded' && failed) continue;
+      if (opts?.outcome === 'failed' && !failed) continue;
+      ids.push(job.resource.jobReference.jobId);
+    }
+    return ids;
+  }
 
   function datasetResource(p: string, d: string, location = 'US', extra: Record<string, unknown> = {}) {
     const t = nowMs();
@@ -449,7 +561,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
   }
 
   /** The job resource jobs.insert/jobs.get return. */
-  function jobResource(p: string, jobId: string | undefined, location: string, configuration: any, sql: string, bytes: number, error?: FakeError) {
+  function jobResource(p: string, jobId: string | undefined, location: string, configuration: any, sql: string, bytes: number, error?: FakeError, dmlRows?: number) {
     const now = Date.now();
     const stats: any = {
       creationTime: String(now),
@@ -461,6 +573,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     } else {
       Object.assign(stats, { startTime: String(now), endTime: String(now) });
       Object.assign(stats.query, { totalBytesBilled: String(bytes === 0 ? 0 : Math.max(bytes, 10 * 1024 * 1024)), totalSlotMs: '0', billingTier: 1 });
+      if (dmlRows !== undefined && !error) stats.query.numDmlAffectedRows = String(dmlRows);
     }
     const ref: any = { projectId: p, location };
     if (jobId !== undefined) ref.jobId = jobId;
@@ -506,6 +619,8 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     };
     if (fields) body.schema = { fields };
     if (fields && page.length) body.rows = encodeRows(fields, page, fmt);
+    const dml = job.resource.statistics?.query?.numDmlAffectedRows;
+    if (dml !== undefined) body.numDmlAffectedRows = dml;
     if (end < job.rows.length) body.pageToken = `fake-page-${end}`;
     return body;
   }
@@ -514,11 +629,12 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     const ok = okAnswer(answer);
     const rows = ok.rows ?? [];
     const job: StoredJob = {
-      resource: jobResource(p, jobId, location, configuration, sql, ok.totalBytesProcessed ?? 0, error),
+      resource: jobResource(p, jobId, location, configuration, sql, ok.totalBytesProcessed ?? 0, error, ok.numDmlAffectedRows),
       rows,
       fields: ok.fields ?? (rows.length ? inferFields(rows) : undefined),
       error,
     };
+    job.sql = sql;
     jobs.set(`${p}:${jobId}`, job);
     return job;
   }
@@ -723,6 +839,9 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
         const dryRun = !!configuration.dryRun;
         const location: string = body?.jobReference?.location ?? 'US';
         const jobId: string = body?.jobReference?.jobId ?? randomUUID();
+        // a job id that exists already (e.g. the client retrying an insert whose answer was lost) is a
+        // 409 before anything else, and uses up no scripted answer
+        if (!dryRun && jobs.has(`${p}:${jobId}`)) return fail(res, 409, 'duplicate', `Already Exists: Job ${p}:${location}.${jobId}`);
         const answer = takeAnswer(sql);
         const mode = httpErrorFor(answer, dryRun, 'insert');
         if (mode === 'retry-after') return rateLimited429(res, (answer as { status429RetryAfterSeconds: number }).status429RetryAfterSeconds);
@@ -731,9 +850,14 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
         if (dryRun) {
           return send(res, 200, jobResource(p, undefined, location, configuration, sql, okAnswer(answer).totalBytesProcessed ?? 0));
         }
-        if (jobs.has(`${p}:${jobId}`)) return fail(res, 409, 'duplicate', `Already Exists: Job ${p}:${location}.${jobId}`);
         const job = createJob(p, jobId, location, configuration, sql, answer, error);
-        return send(res, 200, job.resource);
+        const script = answer as FakeJobScript;
+        if (script.runningPolls && script.runningPolls > 0) job.runningPolls = script.runningPolls;
+        if (script.failPolls && script.failPolls.times > 0) {
+          job.failPolls = { left: script.failPolls.times, with: script.failPolls.with ?? 503, on: script.failPolls.on ?? 'both' };
+        }
+        if (script.loseInsertAnswer !== undefined) return failWith(res, script.loseInsertAnswer);
+        return send(res, 200, job.runningPolls ? runningView(job.resource) : job.resource);
       }
       // jobs.get
       case 'GET jobs/*': {
@@ -743,6 +867,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
           job.runningPolls--;
           return send(res, 200, runningView(job.resource));
         }
+        if (failedPoll(res, job, 'jobs.get')) return;
         if (job.onDone) {
           const done = job.onDone;
           job.onDone = undefined;
@@ -760,6 +885,11 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       case 'GET queries/*': {
         const job = jobs.get(`${p}:${rest[1]}`);
         if (!job) return fail(res, 404, 'notFound', `Not found: Job ${p}:${query.location ?? 'US'}.${rest[1]}`);
+        if (job.runningPolls) {
+          job.runningPolls--;
+          return send(res, 200, { kind: 'bigquery#getQueryResultsResponse', etag: randomUUID(), jobReference: job.resource.jobReference, jobComplete: false });
+        }
+        if (failedPoll(res, job, 'getQueryResults')) return;
         if (job.error) return fail(res, job.error.httpStatus, job.error.reason, job.error.message, job.error.location);
         const start = query.pageToken?.startsWith('fake-page-') ? Number(query.pageToken.slice(10)) : Number(query.startIndex ?? 0);
         const maxResults = query.maxResults ? Number(query.maxResults) : undefined;
@@ -861,8 +991,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     url: `http://127.0.0.1:${port}`,
     requests,
     onQuery(match, answer) {
-      const fn = typeof match === 'function' ? match : (sql: string) => match.test(sql);
-      rules.push({ match: fn, answer, left: answer.times });
+      rules.push({ match: matcher(match), answer, left: answer.times });
     },
     onLoad(answer) {
       loadRules.push({ answer, left: answer.times });
@@ -877,6 +1006,10 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     job(project, jobId) {
       return jobs.get(`${project}:${jobId}`)?.resource;
     },
+    executions(match, opts) {
+      return executedJobIds(match, opts).length;
+    },
+    executedJobIds,
     close() {
       return new Promise<void>((resolve) => {
         http.close(() => resolve());

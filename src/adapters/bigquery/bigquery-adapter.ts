@@ -17,13 +17,71 @@ import { warehouse } from './index.js';
 import { formatBytes } from '../../format.js';
 import { BigQuerySyncWriter } from './bigquery-sync-writer.js';
 
-const RETRYABLE = new Set(['rateLimitExceeded', 'backendError', 'internalError']);
+/**
+ * Reasons of a job DONE with an errorResult after which it may run again as a NEW job: a failed job
+ * changed nothing ("you can safely retry the job without concerns about data consistency").
+ * Also the reasons that make an HTTP answer transient (with 408, 429, 5xx and no answer at all).
+ */
+const RETRYABLE = new Set(['rateLimitExceeded', 'jobRateLimitExceeded', 'backendError', 'internalError', 'jobBackendError', 'jobInternalError']);
+
+type ApiErrorLike = { message?: string; code?: number | string; errors?: Array<{ reason?: string; message?: string; location?: string }>; response?: unknown };
+type JobResource = { jobReference?: { jobId?: string; location?: string }; status?: { state?: string; errorResult?: { reason?: string; message?: string; location?: string } }; statistics?: { query?: { numDmlAffectedRows?: string } } };
+
+/** When and how often run() tries again (see docs/bigquery.md, "Errors and retries"). */
+export interface BigQueryRetryPolicy {
+  /** First wait before polling again / submitting again; doubles each time, up to maxDelayMs. */
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** Keep polling a job whose results cannot be fetched this long (from the first failure); default max(5 min, timeout_ms). */
+  pollPatienceMs?: number;
+  /** jobs.insert attempts under the same job id when the insert gets no (or a transient) answer and the job does not exist. */
+  maxInserts: number;
+  /** New jobs after a job ended with a retryable error (it changed nothing). */
+  maxResubmits: number;
+}
+
+const reasonOf = (e: unknown): string => (e as ApiErrorLike)?.errors?.[0]?.reason ?? '';
+
+/** The request got no answer (connection reset, timeout, DNS) or a transient one (408, 429, 5xx, a rate-limit or backend reason). */
+function transient(e: unknown): boolean {
+  const err = e as ApiErrorLike & { type?: string; name?: string };
+  // node-fetch (under teeny-request) FetchError / AbortError, or a socket errno (ECONNRESET, ETIMEDOUT, EAI_AGAIN, ...)
+  if (err?.name === 'FetchError' || err?.name === 'AbortError' || err?.type === 'system') return true;
+  if (typeof err?.code === 'string' && /^(E[A-Z_]+|UND_ERR_[A-Z_]+|ERR_STREAM_PREMATURE_CLOSE)$/.test(err.code)) return true;
+  const code = typeof err?.code === 'number' ? err.code : 0;
+  return code === 408 || code === 429 || code >= 500 || RETRYABLE.has(reasonOf(e));
+}
+
+/** `503`, `403 rateLimitExceeded`, `ECONNRESET`: what went wrong with a request, in a few characters. */
+function brief(e: unknown): string {
+  const err = e as ApiErrorLike;
+  const reason = reasonOf(e);
+  if (typeof err?.code === 'number') return err.code >= 500 || err.code === 429 || !reason ? String(err.code) : `${err.code} ${reason}`;
+  if (typeof err?.code === 'string') return err.code;
+  return reason || (err?.message ?? String(e)).slice(0, 80);
+}
+
+/** The job resource a 200 jobs.insert answered with, when the client rejected it for its `status.errors`. */
+function jobResourceOf(e: unknown): JobResource | undefined {
+  const r = (e as ApiErrorLike)?.response as JobResource | undefined;
+  return r && typeof r === 'object' && r.jobReference && r.status ? r : undefined;
+}
+
+/** A job's errorResult as an error bqError reads (the reason of the errorResult, not of the first of `errors`). */
+function jobFailure(status: NonNullable<JobResource['status']>, cause?: unknown): ApiErrorLike & { cause?: unknown } {
+  const r = status.errorResult!;
+  return { message: r.message, errors: [r], cause };
+}
+
+const seconds = (ms: number) => `${Number((ms / 1000).toFixed(3))} s`;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A BigQuery error, as the executor wants it: reason, message, `LINE n:` and the job id. */
 export function bqError(e: unknown, sql: string, jobId?: string): WarehouseError {
-  const err = e as { message?: string; code?: number; errors?: Array<{ reason?: string; message?: string; location?: string }> };
+  const err = e as ApiErrorLike;
   const first = err.errors?.[0];
-  const reason = first?.reason ?? (err.code ? `http ${err.code}` : 'error');
+  // an HTTP status, or a connection error's code (ECONNRESET, ...)
+  const reason = first?.reason ?? (typeof err.code === 'number' ? `http ${err.code}` : err.code ? String(err.code) : 'error');
   let message = `${reason}: ${first?.message ?? err.message ?? String(e)}`;
   const at = /at \[(\d+):(\d+)\]/.exec(message);
   if (at) message += `\nLINE ${at[1]}: ${(sql.split('\n')[Number(at[1]) - 1] ?? '').trim()}`;
@@ -61,6 +119,10 @@ export class BigQueryAdapter implements Adapter {
   readonly dialect = bigQueryDialect;
   readonly maxConcurrency: number;
   private helpersReady?: Promise<void>;
+  /** Told every time a statement's job is polled again or submitted again (one line, e.g. for the CLI to print). */
+  onRetry?: (message: string) => void;
+  /** Waits and bounds of run()'s retries (tests shorten them). */
+  retry: BigQueryRetryPolicy = { initialDelayMs: 1000, maxDelayMs: 32_000, maxInserts: 5, maxResubmits: 4 };
 
   constructor(
     readonly client: BigQuery,
@@ -111,26 +173,159 @@ export class BigQueryAdapter implements Adapter {
     };
   }
 
-  /** Run a query job, retrying rate limits and backend errors with backoff. */
+  /**
+   * Run a statement as a query job that runs AT MOST ONCE per submission, and submit it again only
+   * when BigQuery says the previous job failed (a failed job changed nothing):
+   * - one job id per submission, ours (`vigil_...`); the client retries jobs.insert with it on
+   *   transport errors/429/5xx, and an insert that still fails is resolved by looking the id up
+   *   (jobs.get): the job exists → wait for it; 404 → insert again under the same id (a 409 then
+   *   means an earlier attempt got in: wait for that job);
+   * - results are fetched by polling the SAME job (getQueryResults); when that fails, jobs.get tells
+   *   whether the job failed, and transient failures are polled again with backoff, for at most
+   *   `retry.pollPatienceMs`, then it gives up saying the statement may have completed;
+   * - only a job DONE with a retryable errorResult (RETRYABLE) is submitted again, as a new job.
+   */
   private async run(sql: string, params?: SqlParam[]): Promise<{ rows: Row[]; job: Job }> {
-    let attempt = 0;
-    for (;;) {
+    let delay = this.retry.initialDelayMs;
+    for (let submission = 1; ; submission++) {
       // our own job id, so an error can always name the job a user can look up in the console
       const jobId = `vigil_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 10)}`;
+      const submitted = await this.submit(sql, params, jobId);
+      const outcome = 'failed' in submitted ? submitted : await this.waitFor(submitted.job, sql);
+      if ('rows' in outcome) return { rows: outcome.rows, job: outcome.job };
+      const reason = reasonOf(outcome.failed);
+      if (RETRYABLE.has(reason) && submission <= this.retry.maxResubmits) {
+        this.retried(`retrying BigQuery job ${jobId}: the job failed with ${reason} (a failed job changes nothing), running the statement again as a new job in ${seconds(delay)}`);
+        await sleep(delay);
+        delay = Math.min(this.retry.maxDelayMs, delay * 2);
+        continue;
+      }
+      throw bqError(outcome.failed, sql, jobId);
+    }
+  }
+
+  private retried(message: string): void {
+    try {
+      this.onRetry?.(message);
+    } catch {
+      // a hook that throws must not change what happens to the statement
+    }
+  }
+
+  /** The client's handle on job `jobId` (in the target's location), without a request. */
+  private jobHandle(jobId: string, resource?: JobResource): Job {
+    const job = this.client.job(jobId, { location: resource?.jobReference?.location ?? this.cfg.location });
+    if (resource) job.metadata = resource;
+    return job;
+  }
+
+  /** jobs.get: the job's resource (also kept as job.metadata), `missing` on 404, undefined when it could not be asked. */
+  private async lookup(job: Job): Promise<JobResource | 'missing' | undefined> {
+    try {
+      const [m] = await job.getMetadata();
+      return m as JobResource;
+    } catch (e) {
+      return (e as ApiErrorLike).code === 404 ? 'missing' : undefined;
+    }
+  }
+
+  /**
+   * jobs.insert under `jobId` until BigQuery has the job (from whichever attempt got in), or the job
+   * is refused. Never creates a second job: every attempt carries the same id.
+   */
+  private async submit(sql: string, params: SqlParam[] | undefined, jobId: string): Promise<{ job: Job } | { failed: unknown; job: Job }> {
+    let delay = this.retry.initialDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      let err: unknown;
       try {
         const [job] = await this.client.createQueryJob(this.jobOptions(sql, false, jobId, params));
-        const [rows] = await job.getQueryResults();
-        return { rows: rows as Row[], job };
+        return { job };
       } catch (e) {
-        const reason = (e as { errors?: Array<{ reason?: string }> }).errors?.[0]?.reason;
-        const code = (e as { code?: number }).code ?? 0;
-        if (attempt < 4 && (RETRYABLE.has(reason ?? '') || code === 429 || code >= 500)) {
-          attempt++;
-          await new Promise((r) => setTimeout(r, Math.min(8000, 250 * 2 ** attempt)));
-          continue;
-        }
-        throw bqError(e, sql, jobId);
+        err = e;
       }
+      // a 200 answer whose job has status.errors: the client rejects it, the job is known
+      const resource = jobResourceOf(err);
+      if (resource) {
+        const job = this.jobHandle(jobId, resource);
+        if (resource.status?.state === 'DONE' && resource.status.errorResult) return { failed: jobFailure(resource.status, err), job };
+        return { job }; // errors that did not fail the job (warnings): wait for it
+      }
+      // an earlier attempt under this id got in (its answer was lost; the client retried the insert)
+      if ((err as ApiErrorLike).code === 409) return { job: this.jobHandle(jobId) };
+      // refused outright (invalid, access denied, quota, not found): nothing ran
+      if (!transient(err)) throw bqError(err, sql, jobId);
+      // no answer, or a transient one, even after the client's own retries: did any attempt get in?
+      const handle = this.jobHandle(jobId);
+      const found = await this.lookup(handle);
+      if (found && found !== 'missing') return { job: handle };
+      if (attempt >= this.retry.maxInserts) {
+        const w = bqError(err, sql, jobId);
+        w.message +=
+          found === 'missing'
+            ? `\n(jobs.insert failed ${attempt} times and the job does not exist: the statement did not run)`
+            : `\n(jobs.insert failed ${attempt} times and the job could not be looked up: check job ${jobId} in the console before running the statement again)`;
+        throw w;
+      }
+      this.retried(`retrying BigQuery job ${jobId}: jobs.insert failed (${brief(err)}) and the job ${found === 'missing' ? 'does not exist' : 'could not be looked up'}, submitting it again with the same job id in ${seconds(delay)}`);
+      await sleep(delay);
+      delay = Math.min(this.retry.maxDelayMs, delay * 2);
+    }
+  }
+
+  /**
+   * Wait for the job and fetch its rows, polling the SAME job; never submits anything. Resolves with
+   * the rows (job.metadata then the DONE job when it could be read), or with the job's own error.
+   */
+  private async waitFor(job: Job, sql: string): Promise<{ rows: Row[]; job: Job } | { failed: unknown; job: Job }> {
+    const patience = this.retry.pollPatienceMs ?? Math.max(300_000, this.cfg.timeout_ms ?? 0);
+    let delay = this.retry.initialDelayMs;
+    let firstFailure: number | undefined;
+    for (;;) {
+      let err: unknown;
+      try {
+        const [rows, , response] = (await job.getQueryResults()) as unknown as [Row[], unknown, { numDmlAffectedRows?: string } | undefined];
+        await this.finalMetadata(job, response);
+        return { rows, job };
+      } catch (e) {
+        err = e;
+      }
+      // did the job fail, or only the fetch of its results?
+      const found = await this.lookup(job);
+      const status = found && found !== 'missing' ? found.status : undefined;
+      if (status?.state === 'DONE' && status.errorResult) return { failed: jobFailure(status, err), job };
+      if (!transient(err)) {
+        const w = bqError(err, sql, job.id);
+        if (status?.state) w.message += `\n(the job is ${status.state}: the statement may have taken effect; it was not run again)`;
+        throw w;
+      }
+      const now = Date.now();
+      firstFailure ??= now;
+      if (now - firstFailure + delay > patience) {
+        throw new WarehouseError(
+          `BigQuery job ${job.id}: its results could not be fetched for ${seconds(now - firstFailure)} (${brief(err)}); the job was ${status?.state ?? 'in an unknown state'} at the last look. ` +
+            `The statement may have completed: it was NOT run again. Check job ${job.id} in the console before running it again.`,
+          sql,
+          { cause: err },
+        );
+      }
+      this.retried(`retrying BigQuery job ${job.id}: results fetch failed (${brief(err)})${status?.state ? `, the job is ${status.state}` : ''}, polling again in ${seconds(delay)}`);
+      await sleep(delay);
+      delay = Math.min(this.retry.maxDelayMs, delay * 2);
+    }
+  }
+
+  /**
+   * job.metadata as the DONE job (its statistics: numDmlAffectedRows for executeCounted). jobs.insert
+   * usually answers before the job is DONE; when jobs.get cannot be read now, the row count of the
+   * results' answer is kept instead.
+   */
+  private async finalMetadata(job: Job, response: { numDmlAffectedRows?: string } | undefined): Promise<void> {
+    if ((job.metadata as JobResource | undefined)?.status?.state === 'DONE') return;
+    const found = await this.lookup(job);
+    if (found && found !== 'missing' && found.status?.state === 'DONE') return;
+    const m = (job.metadata ?? {}) as JobResource;
+    if (response?.numDmlAffectedRows !== undefined) {
+      job.metadata = { ...m, statistics: { ...m.statistics, query: { ...m.statistics?.query, numDmlAffectedRows: response.numDmlAffectedRows } } };
     }
   }
 
@@ -296,7 +491,7 @@ export class BigQueryAdapter implements Adapter {
     const isView = existing && (existing.type === 'VIEW' || existing.type === 'MATERIALIZED_VIEW');
     await this.guard(req.kind === 'incremental' && existing && !req.fullRefresh ? (req.incrementalSql ?? req.sql) : req.sql);
     if (req.kind === 'view') {
-      await this.execute(this.script([existing && !isView ? `DROP TABLE ${rel}` : undefined, this.viewDdl(req.relation, req.sql, req), this.columnDescriptions(req.relation, 'VIEW', req.columns)]));
+      await this.execute(this.script([existing && !isView ? `DROP TABLE IF EXISTS ${rel}` : undefined, this.viewDdl(req.relation, req.sql, req), this.columnDescriptions(req.relation, 'VIEW', req.columns)]));
       return { message: 'created view' };
     }
     const c = req.config ?? {};
@@ -310,7 +505,7 @@ export class BigQueryAdapter implements Adapter {
       const changed = !!existing && !isView && (wantPart !== havePart || wantCluster !== haveCluster);
       await this.execute(
         this.script([
-          isView ? `DROP VIEW ${rel}` : changed ? `DROP TABLE ${rel}` : undefined,
+          isView ? `DROP VIEW IF EXISTS ${rel}` : changed ? `DROP TABLE IF EXISTS ${rel}` : undefined,
           this.tableDdl(req.relation, req.sql, req),
           this.columnDescriptions(req.relation, 'TABLE', req.columns),
         ]),
