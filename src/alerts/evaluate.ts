@@ -150,7 +150,6 @@ function applyRule(r: CompiledRule, f: Fetched, doc: StateDoc, at: Date): RuleOu
   const rule = r.rule;
   const runtime = (doc.rules[rule.name] ??= { status: 'ok' });
   const rc = { rule, activeHours: r.activeHours };
-  runtime.lastEvaluatedAt = at.toISOString();
   let transitions: Transition[];
   let error: string | undefined;
   if (f.kind === 'outside') {
@@ -167,6 +166,8 @@ function applyRule(r: CompiledRule, f: Fetched, doc: StateDoc, at: Date): RuleOu
     runtime.status = j.noData && rule.on_no_data === 'nodata' ? 'nodata' : 'ok';
     delete runtime.error;
   }
+  // after judging: a new_value rule's first evaluation (none before) learns its values quietly
+  runtime.lastEvaluatedAt = at.toISOString();
   const firing = Object.values(doc.instances).filter((i) => i.alert === rule.name && i.status === 'firing').length;
   return { rule: rule.name, status: runtime.status, error, seconds: f.seconds, transitions, firing };
 }

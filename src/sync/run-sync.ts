@@ -41,7 +41,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
   const results: StreamResult[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-'));
   try {
-    for (const s of sources) {
+    for (const [streamIndex, s] of sources.entries()) {
       const sync = s.sync!;
       const stream = `${s.source_name}.${s.name}`;
       const t0 = performance.now();
@@ -70,8 +70,10 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         const replace = await writer.hasRows(rel);
         // a small first batch lets the warehouse start loading while the source reads the next, full one
         const sizeOf = (index: number) => (index === 0 ? Math.min(sync.batch_size, 20_000) : sync.batch_size);
+        // files named by position, not after the stream: a source or table name may hold '/' (no
+        // such folder: ENOENT), '..' (a file outside the temp folder) or glob characters
         const readBatch = (after: string[] | null, index: number): Promise<SourceBatch> =>
-          src.readBatch(spec, columns, { lower: after ? null : lower, after }, sizeOf(index), join(dir, `${stream}.${index}.csv`));
+          src.readBatch(spec, columns, { lower: after ? null : lower, after }, sizeOf(index), join(dir, `stream-${streamIndex}.${index}.csv`));
         // read batch k+1 from the source while the warehouse applies batch k: both cores busy
         let pending: Promise<SourceBatch> | null = readBatch(null, 0);
         try {

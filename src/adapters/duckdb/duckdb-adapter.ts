@@ -154,7 +154,7 @@ export class DuckDbAdapter implements Adapter {
     const rows = await this.transaction(async (run) => {
       await run(`drop table if exists ${rel}`);
       await run(`create table ${rel} (${cols.join(', ')}${pk})`);
-      return run(`insert into ${rel} select * from read_csv($1, header = false, auto_detect = false, columns = ${spec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false)`, [req.file]);
+      return run(`insert into ${rel} select * from read_csv($1, header = false, auto_detect = false, columns = ${spec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, new_line = '\\n')`, [req.file]);
     });
     this.remember(req.relation, 'table');
     return rows;
@@ -276,7 +276,9 @@ class DuckDbSyncWriter extends StandardSyncWriter {
     const q = (s: string) => d.quoteIdent(s);
     const target = d.relation(rel);
     const colSpec = `{${columns.map((c) => `${d.literal(c.name)}: ${d.literal(this.columnType(c))}`).join(', ')}}`;
-    const csv = `read_csv($1, header = false, auto_detect = false, columns = ${colSpec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false)`;
+    // new_line fixed to COPY TO STDOUT's '\n': left to detection, a file whose first row holds a
+    // quoted "\r\n" is taken for CRLF-separated and fails ("CSV Parser state machine reached an invalid state")
+    const csv = `read_csv($1, header = false, auto_detect = false, columns = ${colSpec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, new_line = '\\n')`;
     const cols = columns.map((x) => q(x.name)).join(', ');
     if (!this.tuned) {
       // bound DuckDB's buffer pool during a sync: batches stream through, nothing needs to stay cached
