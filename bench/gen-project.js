@@ -9,7 +9,7 @@ export function generateProject(dir, n, { materialized = 'view', trivial = false
   mkdirSync(join(dir, 'macros'), { recursive: true });
   writeFileSync(
     join(dir, 'project.yaml'),
-    `name: bench\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/benchdb.duckdb\n    schema: bench\nvars:\n  factor: 100\n`,
+    `name: bench\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/benchdb.duckdb\n    schema: bench\n  bq:\n    type: bigquery\n    project: vigil-bench\n    dataset: bench\nvars:\n  factor: 100\n`,
   );
   writeFileSync(join(dir, 'macros', 'money.sql'), `{% macro cents(col) %}cast({{ col }} * {{ var('factor') }} as bigint){% endmacro %}\n`);
   const pad = (i) => String(i).padStart(5, '0');

@@ -1,5 +1,5 @@
 // Benchmarks (npm run bench): prints figures; record them in docs/benchmarks.md.
-//   node bench/run.js [compile] [run] [unit] [sync] [build] [demo] [alerts] [dashboards]     (default: all)
+//   node bench/run.js [compile] [check] [run] [unit] [sync] [build] [demo] [alerts] [dashboards]     (default: all)
 // Environment: BENCH_BUILD_ROWS (default 10000000), BENCH_RUN_MODELS (default 500),
 // BENCH_REUSE_DEMO=1 (keep the demo database of a previous run),
 // BENCH_DIR (default bench/.work; use a tmpfs path to take the disk out of the figures).
@@ -93,6 +93,34 @@ if (want('compile')) {
     report(`compile ${n} models, cold, without writing files (vigil ls): whole process best ${fmt(best(noWrite, 'wall'))}`);
     report(`recompile ${n} models after one file changed: whole process best ${fmt(best(warm, 'wall'))}, in-process ${fmt(best(warm, 'inProcess'))}`);
   }
+}
+
+if (want('check')) {
+  // vigil check on the shipped project (BigQuery: Google's analyzer started per process; DuckDB:
+  // an in-memory database) beside vigil compile of the same project, whole processes
+  const dir = join(WORK, 'check');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const p of ['project.yaml', 'models', 'macros', 'tests', 'alerts', 'dashboards']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+  process.env.AI_AUDIT_BQ_PROJECT ??= 'vigil-bench';
+  const compile = [];
+  const prod = [];
+  const dev = [];
+  for (let i = 0; i < 3; i++) {
+    compile.push(vigil(dir, ['compile']));
+    prod.push(vigil(dir, ['check', '--target', 'prod']));
+    dev.push(vigil(dir, ['check']));
+  }
+  const best = (xs) => Math.min(...xs.map((x) => x.wall));
+  const stmts = /\((\d+) statements\)/.exec(prod[0].stdout)?.[1];
+  report(`check the shipped project (${stmts} statements): --target prod (ZetaSQL, start-up included) whole process best ${fmt(best(prod))} (runs ${prod.map((r) => r.wall.toFixed(2)).join(', ')}), peak RSS ${Math.max(...prod.map((r) => r.rssMb ?? 0)).toFixed(0)} MB; DuckDB target ${fmt(best(dev))}; vigil compile of the same project ${fmt(best(compile))}`);
+  const gen = join(WORK, 'check-1000');
+  generateProject(gen, 1000, { materialized: 'table' });
+  const big = [0, 1].map(() => vigil(gen, ['check', '--target', 'bq']));
+  const m = /\((\d+) statements\)/.exec(big[0].stdout);
+  const n = Number(m?.[1] ?? 0);
+  const b = Math.min(...big.map((r) => r.wall));
+  report(`check 1,000 generated table models on BigQuery (${n} statements: each model's SELECT, its CREATE TABLE, its dependents'...): whole process best ${fmt(b)} = ${Math.round(n / b)} statements/s (runs ${big.map((r) => r.wall.toFixed(2)).join(', ')})`);
 }
 
 if (want('run')) {

@@ -49,6 +49,12 @@ export interface Dialect {
   bindEvalTime(sql: string, at: Date): string;
   /** A DATE-valued window bound `expr`, made comparable with a column of `columnType`. */
   dateBound(expr: string, columnType: string | undefined): string;
+  /**
+   * A predicate every read of a relation built with model config `config` must carry (BigQuery:
+   * `require_partition_filter` tables refuse queries without a filter on the partition column);
+   * Vigil adds it to the queries it generates (data tests, dashboard tiles). Keeps every row.
+   */
+  readFilter?(config: Record<string, unknown> | undefined, alias?: string): string | undefined;
 
   // --- helpers available to models as template functions ---
   /** A JSON key as a number (NULL when missing or not numeric). */

@@ -55,5 +55,5 @@ export function dialectOf(type: string | undefined): Dialect {
 export async function openAdapter(target: { name: string; type: string; config: Record<string, unknown> }, root: string, threads = 1): Promise<Adapter> {
   const w = getWarehouse(target.type);
   if (!w) throw new ProjectError([diag('E_TARGET', `target '${target.name}': unknown type '${target.type}' (supported: ${warehouseTypes().join(', ')})`, { file: 'project.yaml' })]);
-  return w.open(target.config, { root, threads: Math.max(1, threads) });
+  return w.open(target.config, { root, threads: Math.max(1, threads), target: target.name });
 }

@@ -9,8 +9,8 @@
  *   and one line in adapters/registry.ts: `export { warehouse as acme } from './acme/index.js';`
  */
 import type { ZodType } from 'zod';
-import type { Adapter } from './adapter.js';
-import type { Dialect } from './dialect.js';
+import type { Adapter, MaterializeRequest } from './adapter.js';
+import type { Dialect, Relation } from './dialect.js';
 
 export interface Capabilities {
   /** DDL and DML of one connection commit or roll back together (a failed rebuild leaves the old relation). */
@@ -41,6 +41,8 @@ export interface OpenContext {
   root: string;
   /** How many statements may run at once (connection pool size). */
   threads: number;
+  /** The target's name in project.yaml, for messages. */
+  target?: string;
 }
 
 export interface Warehouse<C extends Record<string, unknown> = Record<string, unknown>> {
@@ -58,4 +60,64 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
   location(config: C): { schema: string; database?: string };
   /** Connect (importing the driver only now). */
   open(config: C, ctx: OpenContext): Promise<Adapter>;
+  /** `vigil check`: type-check the compiled SQL against the declared columns, without building anything. */
+  checker?(config: C, ctx: OpenContext): Promise<Checker>;
+  /** `vigil debug`: can this target be used? Credentials, reachability, schema, a trivial query: each a step. */
+  debug?(config: C, ctx: OpenContext): AsyncGenerator<DebugStep>;
+}
+
+/** One line of `vigil debug`: a check, whether it passed, and what it found (or why not). */
+export interface DebugStep {
+  check: string;
+  ok: boolean;
+  detail: string;
+  /** a failed step the others depend on: nothing after it is tried */
+  fatal?: boolean;
+  /** failed because of the project or the environment (missing credentials...), not the warehouse: exit 2 */
+  usage?: boolean;
+}
+
+/** A column as a checker sees it: the type in the warehouse's own spelling. */
+export interface CheckColumn {
+  name: string;
+  type: string;
+}
+
+/**
+ * What a checker says about a statement. A problem's position is relative to `sql`, the text
+ * that was analyzed (the model's SELECT, or a statement wrapping it).
+ */
+export type CheckOutcome =
+  | { ok: true; columns: CheckColumn[] }
+  | {
+      ok: false;
+      message: string;
+      sql: string;
+      position?: { line: number; column?: number };
+      /** a rule of Vigil's own (partition_by, cluster_by, ...) rather than the analyzer */
+      rule?: string;
+      /** a model's output columns, when its SELECT was fine and a statement built around it failed */
+      columns?: CheckColumn[];
+    };
+
+/**
+ * Type-checks statements against relations declared from the project's YAML, in DAG order: a
+ * model's output columns are what its dependents see. Nothing reaches the warehouse's data.
+ */
+export interface Checker {
+  /** Where the analysis runs, for the summary line ("Google's SQL analyzer (ZetaSQL)", "an in-memory DuckDB"). */
+  readonly engine: string;
+  /** Declare a source table. A column whose type the warehouse does not know comes back by name. */
+  declare(rel: Relation, columns: CheckColumn[]): Promise<Array<{ column: string; message: string }>>;
+  /**
+   * A model: its SELECT, then the exact statements the adapter would send to build it (and,
+   * for incremental models, to update it), each checked; afterwards the relation is declared
+   * with the model's output columns.
+   */
+  model(req: MaterializeRequest): Promise<CheckOutcome>;
+  /** A SELECT someone reads with (a data test, an alert, a dashboard tile). */
+  query(sql: string): Promise<CheckOutcome>;
+  /** Whether a declared column type and the type the analyzer inferred are the same kind of value. */
+  sameType(declared: string, inferred: string): boolean;
+  close(): Promise<void>;
 }

@@ -78,13 +78,20 @@ export function parseAt(at: string | undefined): Date {
 
 export async function open(c: Pick<Compiled, 'files' | 'target'>, threads: number): Promise<Adapter> {
   const { openAdapter } = await import('../adapters/index.js');
-  return openAdapter(c.target, c.files.root, threads);
+  const adapter = await openAdapter(c.target, c.files.root, threads);
+  adapter.onRetry = (m) => err(`  ${m}`);
+  return adapter;
 }
 
 export async function runExecute(
   command: 'run' | 'test' | 'build',
-  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean },
+  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean },
 ): Promise<void> {
+  if (o.check) {
+    // type-check first: a problem stops here (exit 2), before anything is built or billed
+    const { runCheck } = await import('./check-commands.js');
+    await runCheck(o);
+  }
   if (o.dryRun) return runDryRun(o);
   if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
   const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
@@ -363,4 +370,31 @@ async function runDryRun(o: Common & { fullRefresh?: boolean }): Promise<void> {
   const cost = (total / 2 ** 40) * price;
   out(`\nTotal: ${formatBytes(total)} processed, about $${cost.toFixed(cost < 1 ? 4 : 2)} at $${price}/TiB on-demand${unknown ? `; ${unknown} model(s) read relations not built yet, so their bytes are unknown` : ''}`);
   if (refused) process.exitCode = 1;
+}
+
+/** `vigil debug`: the target's config, then each of its warehouse's checks, one line each. */
+export async function runDebug(o: Common): Promise<void> {
+  const files = loadProject(o.projectDir);
+  const { resolveTarget } = await import('../compile/compile-project.js');
+  const ds: ReturnType<typeof diag>[] = [];
+  const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
+  out(`vigil ${VIGIL_VERSION} debug: project ${files.project.name} in ${files.root}`);
+  if (!target) {
+    out(`  FAIL target ${o.target ?? files.project.default_target ?? Object.keys(files.project.targets)[0]}: its config in project.yaml has problems`);
+    throw new ProjectError(ds);
+  }
+  out(`  OK   target ${target.name}: ${target.type}, schema ${target.schema}${target.database ? `, project ${target.database}` : ''} (project.yaml is valid)`);
+  const { getWarehouse } = await import('../adapters/index.js');
+  const w = getWarehouse(target.type)!;
+  let failed = 0;
+  let usage = false;
+  for await (const step of w.debug?.(target.config, { root: files.root, threads: 1, target: target.name }) ?? []) {
+    out(`  ${step.ok ? 'OK  ' : 'FAIL'} ${step.check}: ${step.detail.split('\n').join('\n         ')}`);
+    if (!step.ok) {
+      failed++;
+      usage ||= !!step.usage;
+    }
+  }
+  out(failed ? `\n${failed} check${failed === 1 ? '' : 's'} failed` : '\nAll checks passed.');
+  if (failed) process.exitCode = usage ? 2 : 1;
 }

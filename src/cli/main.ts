@@ -75,6 +75,26 @@ export function buildProgram(): Command {
     return runCompile({ ...globals(cmd), ...o });
   });
 
+  commonOptions(
+    selectionOptions(
+      program
+        .command('check')
+        .description(
+          "type-check everything compiled for the target without touching its data: models (with the DDL/MERGE Vigil sends), declared column types (contracts), data tests, alert queries and dashboard tiles. BigQuery: offline, with Google's SQL analyzer (npm i -D @fivetrandevelopers/zetasql); DuckDB: an in-memory database; Postgres: a transaction on the target that is rolled back",
+        ),
+    ),
+  ).action(async (o, cmd: Command) => {
+    const { runCheck } = await import('./check-commands.js');
+    return runCheck({ ...globals(cmd), ...o });
+  });
+
+  commonOptions(program.command('debug').description("can Vigil use the target? its config, credentials (never printed), connection, schema or dataset, and a trivial query: one line each, OK or the reason")).action(
+    async (o, cmd: Command) => {
+      const { runDebug } = await import('./commands.js');
+      return runDebug({ ...globals(cmd), ...o });
+    },
+  );
+
   for (const name of ['run', 'test', 'build'] as const) {
     const desc = {
       run: 'build the selected models in dependency order',
@@ -85,6 +105,7 @@ export function buildProgram(): Command {
       .addOption(new Option('--threads <n>', 'statements to run at once').default(4).argParser(intOption('--threads', 1, 64)))
       .option('--fail-fast', 'stop scheduling new nodes after the first failure');
     if (name !== 'test') c.option('--full-refresh', 'rebuild incremental models from scratch');
+    if (name !== 'test') c.option('--check', 'run vigil check first and build nothing if it finds a problem');
     if (name !== 'test') c.option('--dry-run', 'BigQuery: send every model as a dry-run job in DAG order and print bytes and the on-demand cost; nothing is built');
     if (name === 'test') {
       c.option('--unit', 'only unit tests (models on given rows, in an in-memory DuckDB; no warehouse needed)');

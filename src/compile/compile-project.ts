@@ -406,6 +406,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (!d.config || d.config.enabled === false) continue;
     const uid = modelUid(d.name);
     const columns: ColumnInfo[] = (d.props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type }));
+    const body = stripSemicolon(resolve(d.sql, d));
     const node: ModelNode = {
       unique_id: uid,
       resource_type: 'model',
@@ -419,9 +420,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       columns,
       depends_on: deps.get(uid) ?? [],
       relation: relationOf(d),
-      compiled_sql: withEphemerals(d, stripSemicolon(resolve(d.sql, d))),
+      compiled_sql: withEphemerals(d, body),
       compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path}`,
     };
+    // the model's own SQL starts below the CTEs of its ephemeral parents
+    if (node.compiled_sql !== body) node.compiled_body_line = node.compiled_sql.split('\n').length - body.split('\n').length;
     if (d.sqlIncremental !== undefined) {
       node.compiled_sql_incremental = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d)));
       node.compiled_path_incremental = node.compiled_path.replace(/\.sql$/, '') + '.incremental.sql';
@@ -441,7 +444,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     testNames.add(n);
     return n;
   };
-  const addGeneric = (t: { entry: TestEntry; column?: string; src: YamlSource; path: (string | number)[]; file: string }, onUid: string, onName: string, onRelation: string, declaredCols: string[]) => {
+  const addGeneric = (t: { entry: TestEntry; column?: string; src: YamlSource; path: (string | number)[]; file: string }, onUid: string, onName: string, onRelation: string, declaredCols: string[], relationFilter?: string) => {
     const loc = { file: t.file, ...t.src.locate(t.path) };
     let testName: string;
     let rawArgs: Record<string, unknown>;
@@ -487,6 +490,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     const depends = [onUid];
     let toRelation: string | undefined;
+    let toRelationFilter: string | undefined;
     if (g === 'relationships') {
       const to = String(args.to);
       const mRef = /^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$/.exec(to);
@@ -504,6 +508,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           return;
         }
         toRelation = dialect.relation(rel);
+        toRelationFilter = dialect.readFilter?.(p.config);
         depends.push(modelUid(p.name));
       } else if (mSrc) {
         const s = sources.get(`source.${projectName}.${mSrc[1]}.${mSrc[2]}`);
@@ -522,7 +527,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       // the column exists in YAML by construction; nothing to check here
     }
     const name = uniqueTestName(typeof args.name === 'string' ? args.name : [g, onName, t.column ?? (g === 'unique_combination_of_columns' ? (args.combination_of_columns as unknown[]).join('_') : '')].filter(Boolean).join('_'));
-    const sql = genericTestSql({ test: g, relation: onRelation, column: t.column, args, toRelation, dialect });
+    const sql = genericTestSql({ test: g, relation: onRelation, column: t.column, args, toRelation, relationFilter, toRelationFilter, dialect });
     const tuid = `test.${projectName}.${name}`;
     manifest.nodes[tuid] = {
       unique_id: tuid,
@@ -556,7 +561,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (entries.length) ds.push(diag('E_TEST', `model '${d.name}' is ephemeral; data tests need a relation to query`, { file: p.file, ...p.src.locate(entries[0].path) }, 'materialize it as a view or table, or move the tests to a model that reads it'));
       continue;
     }
-    for (const e of entries) addGeneric({ ...e, src: p.src, file: p.file }, node.unique_id, d.name, rel, node.columns.map((c) => c.name));
+    const readFilter = dialect.readFilter?.(node.config);
+    for (const e of entries) addGeneric({ ...e, src: p.src, file: p.file }, node.unique_id, d.name, rel, node.columns.map((c) => c.name), readFilter);
   }
   for (const st of sourceTests) addGeneric(st, st.node.unique_id, `${st.node.source_name}_${st.node.name}`, dialect.relation(st.node.relation), st.node.columns.map((c) => c.name));
 

@@ -19,6 +19,9 @@ export interface GenericTestInput {
   args: Record<string, unknown>;
   /** Resolved relation SQL for relationships' `to`. */
   toRelation?: string;
+  /** Predicates the warehouse requires on every read of the relation (and of `to`): see Dialect.readFilter. */
+  relationFilter?: string;
+  toRelationFilter?: string;
   dialect: Dialect;
 }
 
@@ -50,12 +53,13 @@ export const NEEDS_COLUMN: Record<GenericTestName, boolean> = {
   unique_combination_of_columns: false,
 };
 
-function filtered(relation: string, where: unknown): string {
-  return typeof where === 'string' && where.trim() ? `(select * from ${relation} where ${where})` : relation;
+function filtered(relation: string, ...where: unknown[]): string {
+  const conds = where.filter((w): w is string => typeof w === 'string' && !!w.trim());
+  return conds.length ? `(select * from ${relation} where ${conds.map((c) => (conds.length > 1 ? `(${c})` : c)).join(' and ')})` : relation;
 }
 
 export function genericTestSql(i: GenericTestInput): string {
-  const rel = filtered(i.relation, i.args.where);
+  const rel = filtered(i.relation, i.relationFilter, i.args.where);
   const col = i.column ?? '';
   switch (i.test) {
     case 'not_null':
@@ -71,7 +75,7 @@ export function genericTestSql(i: GenericTestInput): string {
       const field = String(i.args.field);
       return (
         `select child.${col} as from_field\nfrom ${rel} as child\n` +
-        `left join ${i.toRelation} as parent on child.${col} = parent.${field}\n` +
+        `left join ${filtered(i.toRelation!, i.toRelationFilter)} as parent on child.${col} = parent.${field}\n` +
         `where child.${col} is not null and parent.${field} is null`
       );
     }

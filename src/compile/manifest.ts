@@ -39,6 +39,8 @@ export interface ModelNode {
   compiled_path: string;
   /** Where compile wrote compiled_sql_incremental (`<model>.incremental.sql`). */
   compiled_path_incremental?: string;
+  /** The line of compiled_sql where the model's own SQL starts, when ephemeral parents' CTEs come first. */
+  compiled_body_line?: number;
 }
 
 export interface SourceNode {

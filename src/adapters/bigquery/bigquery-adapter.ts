@@ -15,6 +15,7 @@ import { bigQueryDialect, bigQueryHelpersSql } from './bigquery-dialect.js';
 import type { BigQueryTargetConfig } from './bigquery-config.js';
 import { warehouse } from './index.js';
 import { formatBytes } from '../../format.js';
+import { resolveCredentials } from './bigquery-credentials.js';
 import { BigQuerySyncWriter } from './bigquery-sync-writer.js';
 
 /**
@@ -121,6 +122,8 @@ export class BigQueryAdapter implements Adapter {
   private helpersReady?: Promise<void>;
   /** Told every time a statement's job is polled again or submitted again (one line, e.g. for the CLI to print). */
   onRetry?: (message: string) => void;
+  /** Which credentials it uses, for people (`vigil debug`): never the secret itself. */
+  credentials?: string;
   /** Waits and bounds of run()'s retries (tests shorten them). */
   retry: BigQueryRetryPolicy = { initialDelayMs: 1000, maxDelayMs: 32_000, maxInserts: 5, maxResubmits: 4 };
 
@@ -132,30 +135,29 @@ export class BigQueryAdapter implements Adapter {
     this.maxConcurrency = threads;
   }
 
-  static async open(cfg: BigQueryTargetConfig, threads = 4, client?: BigQuery): Promise<BigQueryAdapter> {
+  /**
+   * Connect. The credentials are found first (resolveCredentials): with none usable this stops at
+   * once with what was looked for and how to fix it. `targetName` names the target in messages.
+   */
+  static async open(cfg: BigQueryTargetConfig, threads = 4, client?: BigQuery, targetName = 'prod'): Promise<BigQueryAdapter> {
     if (client) return new BigQueryAdapter(client, cfg, threads);
+    const source = await resolveCredentials(cfg.credentials, process.env, `targets.${targetName}.credentials`);
     const { BigQuery: Client } = await import('@google-cloud/bigquery');
     const options: Record<string, unknown> = { projectId: cfg.project, location: cfg.location };
-    const cred = cfg.credentials?.trim();
-    if (cred) {
-      if (cred.startsWith('{')) {
-        try {
-          options.credentials = JSON.parse(cred);
-        } catch {
-          throw new WarehouseError('credentials look like JSON but do not parse: check the service-account key in the environment variable', '');
-        }
-      } else options.keyFilename = cred;
-    }
-    // an emulator or proxy endpoint, and a plain access token (e.g. `gcloud auth print-access-token`)
-    if (process.env.VIGIL_BIGQUERY_API_ENDPOINT) options.apiEndpoint = process.env.VIGIL_BIGQUERY_API_ENDPOINT;
-    const token = process.env.VIGIL_BIGQUERY_ACCESS_TOKEN;
-    if (token && !cred) {
+    if (source.kind === 'key-json') options.credentials = source.credentials;
+    else if (source.kind === 'key-file' || source.kind === 'adc-file') options.keyFilename = source.path;
+    else if (source.kind === 'access-token') {
+      // a plain access token (e.g. `gcloud auth print-access-token`)
       const { OAuth2Client } = await import('google-auth-library');
       const auth = new OAuth2Client();
-      auth.setCredentials({ access_token: token, token_type: 'Bearer', expiry_date: Date.now() + 3600_000 });
+      auth.setCredentials({ access_token: source.token, token_type: 'Bearer', expiry_date: Date.now() + 3600_000 });
       options.authClient = auth;
     }
-    return new BigQueryAdapter(new Client(options), cfg, threads);
+    // an emulator or proxy endpoint
+    if (process.env.VIGIL_BIGQUERY_API_ENDPOINT) options.apiEndpoint = process.env.VIGIL_BIGQUERY_API_ENDPOINT;
+    const a = new BigQueryAdapter(new Client(options), cfg, threads);
+    a.credentials = source.describe;
+    return a;
   }
 
   private jobOptions(sql: string, dryRun: boolean, jobId?: string, params?: SqlParam[]): Record<string, unknown> {

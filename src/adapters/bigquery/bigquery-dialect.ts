@@ -56,6 +56,17 @@ export const bigQueryDialect: Dialect = {
   },
   // BigQuery will not compare a TIMESTAMP column with a DATE
   dateBound: (expr, columnType) => (/timestamp/i.test(columnType ?? '') ? `TIMESTAMP(${expr})` : expr),
+  readFilter(config, alias) {
+    if (config?.require_partition_filter !== true) return undefined;
+    const p = config.partition_by;
+    const field = typeof p === 'string' ? (/^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? p : /\(([A-Za-z_][A-Za-z0-9_]*)/.exec(p)?.[1]) : (p as { field?: string } | undefined)?.field;
+    if (!field) return undefined;
+    const dataType = typeof p === 'object' && p ? String((p as { data_type?: string }).data_type ?? 'date').toLowerCase() : 'date';
+    const lowest: Record<string, string> = { date: "DATE '0001-01-01'", timestamp: "TIMESTAMP '0001-01-01 00:00:00+00'", datetime: "DATETIME '0001-01-01 00:00:00'", int64: '-9223372036854775808' };
+    const col = `${alias ? `${alias}.` : ''}${quote(field)}`;
+    // qualifies for partition elimination (it names only the partition column) and drops no row
+    return `(${col} IS NULL OR ${col} >= ${lowest[dataType] ?? lowest.date})`;
+  },
   literal(v) {
     if (v === null) return 'NULL';
     if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'NULL';

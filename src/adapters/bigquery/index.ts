@@ -15,6 +15,14 @@ export const warehouse: Warehouse<BigQueryTargetConfig> = {
   location: (config) => ({ schema: config.dataset, database: config.project }),
   async open(config, ctx) {
     const { BigQueryAdapter } = await import('./bigquery-adapter.js');
-    return BigQueryAdapter.open(config, ctx.threads);
+    return BigQueryAdapter.open(config, ctx.threads, undefined, ctx.target);
+  },
+  async checker(config, ctx) {
+    const { BigQueryChecker } = await import('./bigquery-check.js');
+    return BigQueryChecker.open(config, ctx.root);
+  },
+  async *debug(config, ctx) {
+    const { debugBigQuery } = await import('./bigquery-debug.js');
+    yield* debugBigQuery(config, ctx);
   },
 };

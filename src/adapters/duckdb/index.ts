@@ -25,4 +25,12 @@ export const warehouse: Warehouse<DuckDbTargetConfig> = {
     const { DuckDbAdapter } = await import('./duckdb-adapter.js');
     return DuckDbAdapter.open(config, ctx.root, ctx.threads);
   },
+  async checker(_config, ctx) {
+    const { DuckDbChecker } = await import('./duckdb-check.js');
+    return DuckDbChecker.open(ctx.root);
+  },
+  async *debug(config, ctx) {
+    const { debugDuckDb } = await import('./duckdb-debug.js');
+    yield* debugDuckDb(config, ctx);
+  },
 };

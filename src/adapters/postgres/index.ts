@@ -16,4 +16,12 @@ export const warehouse: Warehouse<PostgresTargetConfig> = {
     const { PostgresAdapter } = await import('./postgres-adapter.js');
     return PostgresAdapter.open(config, ctx.threads);
   },
+  async checker(config) {
+    const { PostgresChecker } = await import('./postgres-check.js');
+    return PostgresChecker.open(config);
+  },
+  async *debug(config) {
+    const { debugPostgres } = await import('./postgres-debug.js');
+    yield* debugPostgres(config);
+  },
 };

@@ -1,0 +1,169 @@
+/**
+ * `vigil check` on BigQuery, offline, with Google's SQL analyzer (zetasql.ts). The catalog is
+ * built from the declared columns of the sources; every model is analyzed in DAG order and its
+ * output columns registered for its dependents; the exact statements the adapter sends (the
+ * CREATE ... PARTITION BY / CLUSTER BY / OPTIONS script, the MERGE / insert_overwrite scripts
+ * with their DECLAREs) are analyzed too, and so are Vigil's own rules BigQuery enforces but no
+ * analyzer sees: partitioning and clustering column types, at most four clustering columns,
+ * require_partition_filter reads, aggregate percentiles.
+ */
+import type { MaterializeRequest } from '../adapter.js';
+import { partitionField } from '../adapter.js';
+import type { Relation } from '../dialect.js';
+import { typeFamily } from '../type-family.js';
+import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
+import { BigQueryAdapter } from './bigquery-adapter.js';
+import type { BigQueryTargetConfig } from './bigquery-config.js';
+import { bigQueryHelpersSql } from './bigquery-dialect.js';
+import { bigQueryLanguageOptions, startZetaServer, ZetaAnalyzer, ZetaCatalog, type Analysis, type TypeProto } from './zetasql.js';
+
+/** A declared column type (any warehouse's spelling) as BigQuery spells it. */
+export function bigQueryTypeOfDeclared(t: string): string {
+  const fam = typeFamily(t, 'instant');
+  const simple: Record<string, string> = { int: 'INT64', float: 'FLOAT64', numeric: 'NUMERIC', string: 'STRING', bool: 'BOOL', date: 'DATE', instant: 'TIMESTAMP', local: 'DATETIME', time: 'TIME', json: 'JSON', bytes: 'BYTES', interval: 'INTERVAL', uuid: 'STRING' };
+  if (simple[fam]) return /^numeric|^decimal/i.test(t.trim()) ? t.trim().toUpperCase() : simple[fam];
+  const array = /^array\s*<(.*)>$/i.exec(t.trim()) ?? /^(.*)\[\]$/.exec(t.trim());
+  if (array) return `ARRAY<${bigQueryTypeOfDeclared(array[1])}>`;
+  return t.trim();
+}
+
+/** Column types BigQuery clusters by (not FLOAT64, JSON, BYTES, ARRAY, STRUCT). */
+const CLUSTERABLE = /^(INT64|STRING|DATE|DATETIME|TIMESTAMP|BOOL|NUMERIC|BIGNUMERIC|GEOGRAPHY|RANGE<.*>)$/;
+const PARTITIONABLE = /^(DATE|DATETIME|TIMESTAMP|INT64)$/;
+
+export class BigQueryChecker implements Checker {
+  readonly engine = "Google's SQL analyzer (ZetaSQL)";
+  private dirty = true;
+  /** Builds the statements the adapter would send (its pure builders; no client is used). */
+  private readonly builder: BigQueryAdapter;
+
+  private constructor(
+    private readonly analyzer: ZetaAnalyzer,
+    private readonly cfg: BigQueryTargetConfig,
+  ) {
+    this.builder = new BigQueryAdapter(undefined as never, cfg, 1);
+  }
+
+  static async open(cfg: BigQueryTargetConfig, root: string): Promise<BigQueryChecker> {
+    const srv = await startZetaServer(root);
+    const lo = await bigQueryLanguageOptions(srv);
+    const analyzer = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, cfg.project), lo);
+    const c = new BigQueryChecker(analyzer, cfg);
+    analyzer.catalog.addInformationSchema([`region-${(cfg.location ?? 'US').toLowerCase()}`]);
+    // the UDF rolling_median() calls, as the adapter creates it
+    const create = bigQueryHelpersSql(cfg.project).split(';\n').find((s) => /CREATE OR REPLACE FUNCTION/.test(s))!;
+    const r = await analyzer.addFunction(create);
+    if (!r.ok) throw new Error(`internal: vigil's median UDF does not analyze: ${r.message}`);
+    return c;
+  }
+
+  private parts(rel: Relation): string[] {
+    return [rel.database ?? this.cfg.project, rel.schema, rel.identifier];
+  }
+
+  private async ready(): Promise<void> {
+    if (this.dirty) {
+      await this.analyzer.register();
+      this.dirty = false;
+    }
+  }
+
+  async declare(rel: Relation, columns: CheckColumn[]): Promise<Array<{ column: string; message: string }>> {
+    const problems: Array<{ column: string; message: string }> = [];
+    const cols: Array<{ name: string; type: TypeProto }> = [];
+    for (const c of columns) {
+      const bq = bigQueryTypeOfDeclared(c.type);
+      const t = await this.analyzer.typeFromSql(bq);
+      if (t.type) cols.push({ name: c.name, type: t.type });
+      else problems.push({ column: c.name, message: `'${c.type}' is not a BigQuery type${bq !== c.type ? ` (read as ${bq})` : ''}: ${t.message}` });
+    }
+    if (!problems.length) this.table(rel, cols);
+    return problems;
+  }
+
+  private readonly datasets = new Set<string>();
+
+  private table(rel: Relation, cols: Array<{ name: string; type: TypeProto }>): void {
+    const parts = this.parts(rel);
+    this.analyzer.catalog.addTable(parts, cols);
+    // data tests read a dataset's INFORMATION_SCHEMA (e.g. which columns exist)
+    const ds = parts.slice(0, 2).join('.');
+    if (!this.datasets.has(ds)) {
+      this.datasets.add(ds);
+      this.analyzer.catalog.addInformationSchema(parts.slice(0, 2));
+    }
+    this.dirty = true;
+  }
+
+  private outcome(a: Analysis, sql: string): CheckOutcome {
+    if (a.ok) return { ok: true, columns: (a.columns ?? []).map((c) => ({ name: c.name, type: c.sql })) };
+    return { ok: false, message: a.message, sql, position: a.line === undefined ? undefined : { line: a.line, column: a.column } };
+  }
+
+  async query(sql: string): Promise<CheckOutcome> {
+    await this.ready();
+    return this.outcome(await this.analyzer.analyze(sql), sql);
+  }
+
+  async model(req: MaterializeRequest): Promise<CheckOutcome> {
+    await this.ready();
+    const select = await this.analyzer.analyze(req.sql);
+    if (!select.ok) return this.outcome(select, req.sql);
+    const columns = select.columns ?? [];
+    const selected = columns.map((c) => ({ name: c.name, type: c.sql }));
+    const rule = this.tableRules(req, columns);
+    if (rule) return { ...rule, columns: selected } as CheckOutcome;
+    // the statements `vigil build` sends for it, in the order it sends them. ZetaSQL knows
+    // ALTER COLUMN SET OPTIONS on tables only; BigQuery has it on views too (column descriptions):
+    // it is checked as the same statement on a table.
+    const build = this.builder.buildScript({ ...req, fullRefresh: true });
+    const r = await this.analyzer.script(build.replace(/^ALTER VIEW (.*) ALTER COLUMN /gm, 'ALTER TABLE $1 ALTER COLUMN '));
+    if (!r.ok) return { ...this.outcome(r, build), columns: selected } as CheckOutcome;
+    this.table(req.relation, columns.map((c) => ({ name: c.name, type: c.type })));
+    const c = req.config ?? {};
+    const field = partitionField(c.partition_by);
+    if (c.require_partition_filter === true && field) this.analyzer.requirePartitionFilter.set(this.parts(req.relation).join('.').toLowerCase(), field);
+    if (req.kind === 'incremental') {
+      await this.ready();
+      const inc = req.incrementalSql ? await this.analyzer.analyze(req.incrementalSql) : undefined;
+      if (inc && !inc.ok) return this.outcome(inc, req.incrementalSql!);
+      const update = this.builder.incrementalStatement(req, columns.map((x) => x.name));
+      const u = await this.analyzer.script(update);
+      if (!u.ok) return { ...this.outcome(u, update), columns: selected } as CheckOutcome;
+    }
+    return this.outcome(select, req.sql);
+  }
+
+  /** What BigQuery refuses in a table's config and no analyzer checks. */
+  private tableRules(req: MaterializeRequest, columns: Array<{ name: string; sql: string }>): CheckOutcome | undefined {
+    if (req.kind === 'view') return undefined;
+    const c = req.config ?? {};
+    const typeOf = (n: string) => columns.find((x) => x.name.toLowerCase() === n.toLowerCase())?.sql;
+    const fail = (message: string, rule: string): CheckOutcome => ({ ok: false, message, sql: '', rule });
+    const field = partitionField(c.partition_by);
+    if (field) {
+      const t = typeOf(field);
+      if (!t) return fail(`partition_by: column '${field}' is not in the model's output (it has ${columns.map((x) => x.name).join(', ')})`, 'partition_by');
+      if (!PARTITIONABLE.test(t)) return fail(`partition_by: BigQuery partitions by a DATE, TIMESTAMP, DATETIME or INT64 column; '${field}' is ${t}`, 'partition_by');
+      const declared = typeof c.partition_by === 'object' ? String((c.partition_by as { data_type?: string }).data_type ?? '').toUpperCase() : '';
+      if (declared && declared !== t) return fail(`partition_by: data_type is ${declared.toLowerCase()} but '${field}' is ${t}`, 'partition_by');
+    } else if (c.require_partition_filter === true) return fail('require_partition_filter needs partition_by', 'require_partition_filter');
+    const cluster = c.cluster_by === undefined ? [] : Array.isArray(c.cluster_by) ? c.cluster_by.map(String) : [String(c.cluster_by)];
+    if (cluster.length > 4) return fail(`cluster_by: BigQuery clusters by at most four columns, got ${cluster.length} (${cluster.join(', ')})`, 'cluster_by');
+    for (const col of cluster) {
+      const t = typeOf(col);
+      if (!t) return fail(`cluster_by: column '${col}' is not in the model's output`, 'cluster_by');
+      if (!CLUSTERABLE.test(t)) return fail(`cluster_by: BigQuery cannot cluster by '${col}', a ${t} column (INT64, STRING, DATE, DATETIME, TIMESTAMP, BOOL, NUMERIC, BIGNUMERIC, GEOGRAPHY only)`, 'cluster_by');
+    }
+    return undefined;
+  }
+
+  sameType(declared: string, inferred: string): boolean {
+    return typeFamily(bigQueryTypeOfDeclared(declared), 'instant') === typeFamily(inferred, 'instant');
+  }
+
+  /** The analyzer process stays up for the next check in this process (stopZetaServer ends it). */
+  async close(): Promise<void> {
+    await this.analyzer.release();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Which credentials a BigQuery target will use, found BEFORE the client is made: the target's
+ * `credentials` (a key file path or the key JSON itself), `VIGIL_BIGQUERY_ACCESS_TOKEN`, then
+ * Google's application default credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud's
+ * application_default_credentials.json, the metadata server of a Google Cloud machine). When
+ * none is usable the run stops at once with what was looked for and how to fix it, instead of
+ * the client's MetadataLookupWarning noise and minutes of retries against a metadata server
+ * that does not exist here.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { homedir, platform } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../../errors.js';
+
+export type CredentialSource =
+  | { kind: 'key-json'; credentials: Record<string, unknown>; describe: string }
+  | { kind: 'key-file'; path: string; describe: string }
+  | { kind: 'access-token'; token: string; describe: string }
+  | { kind: 'adc-file'; path: string; describe: string }
+  | { kind: 'metadata'; describe: string };
+
+/** A parsed key: its type and who it is, for messages (never the key itself). */
+function describeKey(json: Record<string, unknown>, where: string): string {
+  const who = typeof json.client_email === 'string' ? json.client_email : typeof json.client_id === 'string' ? `client ${json.client_id}` : 'unknown account';
+  return `${String(json.type ?? 'key')} ${who} (${where})`;
+}
+
+function parseKey(text: string, where: string): { json: Record<string, unknown> } | { problem: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return { problem: `${where} is not valid JSON (${(e as Error).message.split('\n')[0]})` };
+  }
+  if (!json || typeof json !== 'object') return { problem: `${where} is not a key (a JSON object)` };
+  const o = json as Record<string, unknown>;
+  if (o.type === 'service_account' && (typeof o.private_key !== 'string' || typeof o.client_email !== 'string')) return { problem: `${where} is a service-account key without private_key or client_email` };
+  if (o.type === 'authorized_user' && (typeof o.refresh_token !== 'string' || typeof o.client_id !== 'string')) return { problem: `${where} is an authorized_user key without refresh_token or client_id` };
+  if (!['service_account', 'authorized_user', 'external_account', 'impersonated_service_account'].includes(String(o.type))) return { problem: `${where} has type '${String(o.type)}', not a Google credential (service_account, authorized_user, external_account)` };
+  return { json: o };
+}
+
+/** gcloud's application default credentials file. */
+function gcloudAdcPath(env: NodeJS.ProcessEnv): string {
+  if (platform() === 'win32') return join(env.APPDATA ?? '', 'gcloud', 'application_default_credentials.json');
+  return join(env.CLOUDSDK_CONFIG ?? join(homedir(), '.config', 'gcloud'), 'application_default_credentials.json');
+}
+
+/** Whether a Google Cloud metadata server answers (within `timeoutMs`): only on Google Cloud machines. */
+export function metadataServerAnswers(env: NodeJS.ProcessEnv, timeoutMs = 400): Promise<boolean> {
+  const host = env.GCE_METADATA_HOST ?? env.GCE_METADATA_IP ?? '169.254.169.254';
+  return new Promise((resolve) => {
+    const req = request({ host: host.split(':')[0], port: Number(host.split(':')[1] ?? 80), path: '/computeMetadata/v1/instance', headers: { 'Metadata-Flavor': 'Google' }, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.headers['metadata-flavor'] === 'Google');
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+/**
+ * The credentials to use, or a UsageError (exit 2) that lists, in order, every place looked at
+ * and why each did not work, and how to fix it. `configKey`: where the target's credentials come
+ * from, for the message (e.g. "targets.prod.credentials").
+ */
+export async function resolveCredentials(credentials: string | undefined, env: NodeJS.ProcessEnv, configKey: string): Promise<CredentialSource> {
+  const looked: string[] = [];
+  const cred = credentials?.trim();
+  if (cred) {
+    if (cred.startsWith('{')) {
+      const k = parseKey(cred, `the key JSON in ${configKey}`);
+      if ('json' in k) return { kind: 'key-json', credentials: k.json, describe: describeKey(k.json, `key JSON from ${configKey}`) };
+      throw new UsageError(`BigQuery credentials: ${k.problem}. Put a service-account key (the JSON file's content) or a key file path in the variable ${configKey} reads, or leave it empty to use application default credentials`);
+    }
+    if (!existsSync(cred)) throw new UsageError(`BigQuery credentials: the key file ${cred} (from ${configKey}) does not exist. Point ${configKey} at a service-account key file, or leave it empty to use application default credentials (gcloud auth application-default login)`);
+    const k = parseKey(readFileSync(cred, 'utf8'), `the key file ${cred}`);
+    if ('problem' in k) throw new UsageError(`BigQuery credentials: ${k.problem}`);
+    return { kind: 'key-file', path: cred, describe: describeKey(k.json, `key file ${cred}`) };
+  }
+  looked.push(`${configKey}: empty`);
+  const token = env.VIGIL_BIGQUERY_ACCESS_TOKEN;
+  if (token) return { kind: 'access-token', token, describe: 'an access token from VIGIL_BIGQUERY_ACCESS_TOKEN' };
+  looked.push('VIGIL_BIGQUERY_ACCESS_TOKEN: not set');
+  const gac = env.GOOGLE_APPLICATION_CREDENTIALS;
+  if (gac) {
+    if (!existsSync(gac)) throw new UsageError(`BigQuery credentials: GOOGLE_APPLICATION_CREDENTIALS names ${gac}, which does not exist`);
+    const k = parseKey(readFileSync(gac, 'utf8'), `the key file ${gac} (GOOGLE_APPLICATION_CREDENTIALS)`);
+    if ('problem' in k) throw new UsageError(`BigQuery credentials: ${k.problem}`);
+    return { kind: 'adc-file', path: gac, describe: describeKey(k.json, `GOOGLE_APPLICATION_CREDENTIALS=${gac}`) };
+  }
+  looked.push('GOOGLE_APPLICATION_CREDENTIALS: not set');
+  const adc = gcloudAdcPath(env);
+  if (existsSync(adc)) {
+    const k = parseKey(readFileSync(adc, 'utf8'), `gcloud's application default credentials ${adc}`);
+    if ('problem' in k) throw new UsageError(`BigQuery credentials: ${k.problem}; run gcloud auth application-default login again`);
+    return { kind: 'adc-file', path: adc, describe: describeKey(k.json, adc) };
+  }
+  looked.push(`gcloud application default credentials: no ${adc}`);
+  if (await metadataServerAnswers(env)) return { kind: 'metadata', describe: 'the Google Cloud metadata server (the machine\'s service account)' };
+  looked.push('Google Cloud metadata server: none (not on a Google Cloud machine)');
+  throw new UsageError(
+    `no BigQuery credentials found. Looked at, in order:\n  - ${looked.join('\n  - ')}\nFix one of: set ${configKey} to a service-account key file path or the key JSON (usually through the environment variable it names, e.g. AI_AUDIT_BQ_CREDENTIALS); export GOOGLE_APPLICATION_CREDENTIALS=/path/to/key.json; run gcloud auth application-default login; or export VIGIL_BIGQUERY_ACCESS_TOKEN=$(gcloud auth print-access-token)`,
+  );
+}

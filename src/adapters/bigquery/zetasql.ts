@@ -1,0 +1,815 @@
+/**
+ * Google's SQL analyzer, ZetaSQL, as an offline type checker of GoogleSQL (BigQuery's SQL): the
+ * `@fivetrandevelopers/zetasql` package ships its gRPC server (`remote_server.so`) and a client.
+ * This module owns the server's lifetime (one process per vigil run, killed with us even on
+ * SIGKILL), BigQuery's language profile, the catalog (project -> dataset -> table, type aliases,
+ * UDFs, script variables), and `analyze`, which returns the output columns of a statement or an
+ * error at line:column of the text it was given.
+ *
+ * The analyzer differs from BigQuery in known ways, handled here on purpose:
+ * - `` `p.d.t` `` (one backquoted token) is one identifier to ZetaSQL: split into `` `p`.`d`.`t` ``,
+ *   positions mapped back;
+ * - QUALIFY needs a WHERE/GROUP BY/HAVING beside it in ZetaSQL, not in BigQuery: `WHERE TRUE` is
+ *   inserted and positions mapped back;
+ * - BIGINT, INT, SMALLINT, INTEGER, TINYINT, BYTEINT are declared as INT64;
+ * - OPTIONS(...) are type-checked against BigQuery's option list (ZetaSQL checks none by default);
+ * - aggregate PERCENTILE_CONT/DISC (ZetaSQL has them, BigQuery does not) is refused after analysis;
+ * - scripts (DECLARE, SET, IF, BEGIN...END) are split with the Parse call; declared variables
+ *   become typed catalog constants and each statement is analyzed in place.
+ * The optional dependency is loaded lazily; without it `loadZetaSql` says how to install it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { arch, platform } from 'node:os';
+import { UsageError } from '../../errors.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- proto-loader objects are dynamic */
+type Proto = any;
+
+export const ZETASQL_PACKAGE = '@fivetrandevelopers/zetasql';
+
+interface ZetaModule {
+  ZetaSQLClient: Proto;
+  TypeKind: Record<string, number>;
+  enums: Record<'LanguageFeature' | 'ResolvedNodeKind' | 'ErrorMessageMode' | 'ProductMode' | 'ParameterMode' | 'ParseLocationRecordType' | 'SignatureArgumentKind', Record<string, number>>;
+  serverBinary: string;
+}
+
+let loaded: ZetaModule | undefined;
+
+/**
+ * The analyzer package, from the project's node_modules or Vigil's own; a UsageError (exit 2)
+ * saying how to install it when it is missing or cannot run on this machine.
+ */
+export function loadZetaSql(projectRoot: string): ZetaModule {
+  if (loaded) return loaded;
+  const requires = [createRequire(`${projectRoot}/package.json`), createRequire(import.meta.url)];
+  let pkgJson: string | undefined;
+  let req: NodeRequire | undefined;
+  for (const r of requires) {
+    try {
+      pkgJson = r.resolve(`${ZETASQL_PACKAGE}/package.json`);
+      req = r;
+      break;
+    } catch {
+      /* try the next place */
+    }
+  }
+  if (!pkgJson || !req) {
+    throw new UsageError(`vigil check on BigQuery needs Google's SQL analyzer: npm install --save-dev ${ZETASQL_PACKAGE}@1.13.0 (an optional dependency of vigil; about 110 MB, nothing is downloaded at run time)`);
+  }
+  const bin = platform() === 'linux' ? (arch() === 'arm64' ? 'remote_server_arm.so' : arch() === 'x64' ? 'remote_server.so' : undefined) : platform() === 'darwin' ? (arch() === 'arm64' ? 'remote_server_arm' : 'remote_server') : undefined;
+  if (!bin) throw new UsageError(`${ZETASQL_PACKAGE} ships its analyzer for Linux and macOS (x64, arm64) only; this machine is ${platform()} ${arch()}`);
+  const mod = req(ZETASQL_PACKAGE) as Proto;
+  const enumOf = (n: string) => (req!(`${ZETASQL_PACKAGE}/lib/types/zetasql/${n}`) as Record<string, Record<string, number>>)[n];
+  loaded = {
+    ZetaSQLClient: mod.ZetaSQLClient,
+    TypeKind: mod.TypeKind,
+    enums: {
+      LanguageFeature: enumOf('LanguageFeature'),
+      ResolvedNodeKind: enumOf('ResolvedNodeKind'),
+      ErrorMessageMode: enumOf('ErrorMessageMode'),
+      ProductMode: enumOf('ProductMode'),
+      ParameterMode: enumOf('ParameterMode'),
+      ParseLocationRecordType: enumOf('ParseLocationRecordType'),
+      SignatureArgumentKind: enumOf('SignatureArgumentKind'),
+    },
+    serverBinary: pkgJson.replace(/package\.json$/, '') + 'lib/zetasql/' + bin,
+  };
+  return loaded;
+}
+
+// ---- the server
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface ZetaServer {
+  z: ZetaModule;
+  client: Proto;
+  stop(): Promise<void>;
+}
+
+let running: Promise<ZetaServer> | undefined;
+
+/** Stop the analyzer started by this process, if any (it also dies with the process). */
+export async function stopZetaServer(): Promise<void> {
+  const r = running;
+  running = undefined;
+  if (r) await (await r.catch(() => undefined))?.stop();
+}
+
+/**
+ * Start the analyzer once per process. It runs under a small `sh` that kills it when our stdin
+ * pipe closes, so it never outlives vigil (the raw binary does not notice its parent dying).
+ */
+export function startZetaServer(projectRoot: string): Promise<ZetaServer> {
+  running ??= (async () => {
+    const z = loadZetaSql(projectRoot);
+    const port = await freePort();
+    const child: ChildProcess = spawn('/bin/sh', ['-c', '"$0" "$@" </dev/null & p=$!; cat >/dev/null; kill $p 2>/dev/null; wait $p 2>/dev/null; exit 0', z.serverBinary, 'localhost', String(port)], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d) => (stderr += String(d)));
+    let exited = false;
+    child.on('exit', () => (exited = true));
+    // the client loads its .proto files synchronously (~1 s) while the server boots
+    z.ZetaSQLClient.init(port);
+    const client = z.ZetaSQLClient.getInstance();
+    const t0 = Date.now();
+    for (;;) {
+      try {
+        await client.formatSql({ sql: 'SELECT 1' });
+        break;
+      } catch (e) {
+        if ((e as { code?: number }).code !== 14 || exited || Date.now() - t0 > 30_000) {
+          child.stdin?.end();
+          throw new UsageError(`Google's SQL analyzer (${z.serverBinary}) did not start: ${(e as Error).message}${stderr ? ` (${stderr.trim().split('\n')[0]})` : ''}`);
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    return {
+      z,
+      client,
+      async stop() {
+        z.ZetaSQLClient.API.close();
+        if (exited) return;
+        const done = new Promise((r) => child.once('exit', r));
+        child.stdin?.end();
+        await done;
+      },
+    };
+  })();
+  return running;
+}
+
+// ---- types
+
+export type TypeProto = Proto;
+
+export function typeBuilders(z: ZetaModule) {
+  const k = (name: string): TypeProto => ({ typeKind: z.TypeKind[`TYPE_${name}`] });
+  return {
+    INT64: k('INT64'),
+    STRING: k('STRING'),
+    FLOAT64: k('DOUBLE'),
+    NUMERIC: k('NUMERIC'),
+    BOOL: k('BOOL'),
+    DATE: k('DATE'),
+    DATETIME: k('DATETIME'),
+    TIMESTAMP: k('TIMESTAMP'),
+    JSON: k('JSON'),
+    BYTES: k('BYTES'),
+    INTERVAL: k('INTERVAL'),
+    ARRAY: (element: TypeProto): TypeProto => ({ typeKind: z.TypeKind.TYPE_ARRAY, arrayType: { elementType: element } }),
+    STRUCT: (fields: Record<string, TypeProto>): TypeProto => ({ typeKind: z.TypeKind.TYPE_STRUCT, structType: { field: Object.entries(fields).map(([fieldName, fieldType]) => ({ fieldName, fieldType })) } }),
+  };
+}
+
+/** A type as BigQuery spells it: INT64, FLOAT64, ARRAY<STRING>, STRUCT<a INT64>. */
+export function typeToSql(z: ZetaModule, t: TypeProto): string {
+  const name = Object.entries(z.TypeKind).find(([, v]) => v === t.typeKind)?.[0]?.replace(/^TYPE_/, '') ?? 'UNKNOWN';
+  if (name === 'ARRAY') return `ARRAY<${typeToSql(z, t.arrayType.elementType)}>`;
+  if (name === 'STRUCT') return `STRUCT<${(t.structType.field as Proto[]).map((f) => `${f.fieldName ? `${f.fieldName} ` : ''}${typeToSql(z, f.fieldType)}`).join(', ')}>`;
+  if (name === 'RANGE') return `RANGE<${typeToSql(z, t.rangeType.elementType)}>`;
+  return ({ DOUBLE: 'FLOAT64', FLOAT: 'FLOAT32' } as Record<string, string>)[name] ?? name;
+}
+
+// ---- BigQuery's language profile
+
+const EXTRA_FEATURES = ['FEATURE_INTERVAL_TYPE', 'FEATURE_V_1_4_GROUPING_SETS', 'FEATURE_V_1_4_GROUPING_BUILTIN', 'FEATURE_CREATE_TABLE_CLONE', 'FEATURE_ALTER_COLUMN_SET_DATA_TYPE'];
+/** ZetaSQL behaviours BigQuery does not have. */
+const REMOVED_FEATURES = ['FEATURE_V_1_3_CONCAT_MIXED_TYPES', 'FEATURE_V_1_3_ARRAY_ORDERING', 'FEATURE_V_1_2_GROUP_BY_ARRAY', 'FEATURE_V_1_2_GROUP_BY_STRUCT'];
+const STATEMENT_KINDS = [
+  'QUERY', 'CREATE_TABLE', 'CREATE_TABLE_AS_SELECT', 'CREATE_VIEW', 'CREATE_MATERIALIZED_VIEW', 'CREATE_FUNCTION', 'CREATE_TABLE_FUNCTION',
+  'CREATE_SCHEMA', 'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'TRUNCATE', 'ALTER_TABLE', 'ALTER_TABLE_SET_OPTIONS', 'ALTER_VIEW',
+  'ALTER_MATERIALIZED_VIEW', 'ALTER_SCHEMA', 'RENAME', 'DROP', 'DROP_MATERIALIZED_VIEW', 'DROP_FUNCTION', 'BEGIN', 'COMMIT',
+  'ROLLBACK', 'ASSERT', 'EXPORT_DATA', 'GRANT', 'REVOKE',
+];
+const INT_ALIASES = ['INT', 'SMALLINT', 'INTEGER', 'BIGINT', 'TINYINT', 'BYTEINT'];
+const SYSTEM_VARIABLES: Record<string, string> = {
+  current_job_id: 'STRING', dataset_id: 'STRING', dataset_project_id: 'STRING', last_job_id: 'STRING', location: 'STRING', project_id: 'STRING',
+  query_label: 'STRING', reservation: 'STRING', row_count: 'INT64', session_id: 'STRING', time_zone: 'STRING', 'error.message': 'STRING',
+  'script.bytes_billed': 'INT64', 'script.bytes_processed': 'INT64', 'script.job_id': 'STRING', 'script.num_child_jobs': 'INT64', 'script.slot_ms': 'INT64',
+};
+
+export async function bigQueryLanguageOptions(srv: ZetaServer): Promise<Proto> {
+  const { z, client } = srv;
+  const max = await client.getLanguageOptions({ maximumFeatures: true });
+  const f = new Set<number>(max.enabledLanguageFeatures);
+  for (const n of EXTRA_FEATURES) f.add(z.enums.LanguageFeature[n]);
+  for (const n of REMOVED_FEATURES) f.delete(z.enums.LanguageFeature[n]);
+  return {
+    // FLOAT64 (not DOUBLE) in messages; no INT32/UINT64/FLOAT type names
+    productMode: z.enums.ProductMode.PRODUCT_EXTERNAL,
+    enabledLanguageFeatures: [...f].sort((a, b) => a - b),
+    supportedStatementKinds: STATEMENT_KINDS.map((s) => z.enums.ResolvedNodeKind[`RESOLVED_${s}_STMT`]),
+    reservedKeywords: ['QUALIFY'],
+  };
+}
+
+/** BigQuery's OPTIONS(...) names and types: a known name with a value of another type is an error. */
+function allowedOptions(z: ZetaModule): Proto {
+  const T = typeBuilders(z);
+  const labels = T.ARRAY(T.STRUCT({ key: T.STRING, value: T.STRING }));
+  const options: Record<string, TypeProto> = {
+    description: T.STRING, friendly_name: T.STRING, labels, expiration_timestamp: T.TIMESTAMP, partition_expiration_days: T.FLOAT64,
+    require_partition_filter: T.BOOL, kms_key_name: T.STRING, default_rounding_mode: T.STRING, rounding_mode: T.STRING,
+    enable_change_history: T.BOOL, max_staleness: T.INTERVAL, enable_refresh: T.BOOL, refresh_interval_minutes: T.FLOAT64,
+    allow_non_incremental_definition: T.BOOL, default_table_expiration_days: T.FLOAT64, default_partition_expiration_days: T.FLOAT64,
+    is_case_insensitive: T.BOOL, max_time_travel_hours: T.INT64, uri: T.STRING, uris: T.ARRAY(T.STRING), format: T.STRING,
+    overwrite: T.BOOL, header: T.BOOL, field_delimiter: T.STRING, compression: T.STRING, skip_leading_rows: T.INT64,
+    library: T.ARRAY(T.STRING), privacy_policy: T.JSON, storage_billing_model: T.STRING, location: T.STRING,
+  };
+  return { disallowUnknownOptions: true, option: Object.entries(options).map(([name, type]) => ({ name, type })) };
+}
+
+// ---- text positions (ZetaSQL counts code points; a tab moves to the next multiple of 8, plus 1)
+
+export function lineColToIndex(text: string, line: number, col: number): number {
+  let i = 0;
+  let l = 1;
+  while (l < line && i < text.length) {
+    const ch = text[i++];
+    if (ch === '\n') l++;
+    else if (ch === '\r') {
+      l++;
+      if (text[i] === '\n') i++;
+    }
+  }
+  let c = 1;
+  while (c < col && i < text.length && text[i] !== '\n' && text[i] !== '\r') {
+    const cp = text.codePointAt(i)!;
+    c = cp === 9 ? Math.floor((c - 1) / 8) * 8 + 9 : c + 1;
+    i += cp > 0xffff ? 2 : 1;
+  }
+  return i;
+}
+
+export function indexToLineCol(text: string, index: number): { line: number; column: number } {
+  let line = 1;
+  let column = 1;
+  for (let i = 0; i < index && i < text.length; ) {
+    const cp = text.codePointAt(i)!;
+    if (cp === 10 || cp === 13) {
+      line++;
+      column = 1;
+      if (cp === 13 && text[i + 1] === '\n') i++;
+    } else column = cp === 9 ? Math.floor((column - 1) / 8) * 8 + 9 : column + 1;
+    i += cp > 0xffff ? 2 : 1;
+  }
+  return { line, column };
+}
+
+const byteToIndex = (text: string, byteOffset: number) => Buffer.from(text, 'utf8').subarray(0, byteOffset).toString('utf8').length;
+const indexToByte = (text: string, index: number) => Buffer.byteLength(text.slice(0, index), 'utf8');
+
+/** A text with recorded insertions, so positions in the rewritten text map back to the original. */
+class Rewritten {
+  text: string;
+  private readonly ins: Array<{ at: number; len: number }> = [];
+  constructor(readonly original: string) {
+    this.text = original;
+  }
+  insert(at: number, s: string): void {
+    for (const x of this.ins) if (x.at >= at) x.at += s.length;
+    this.ins.push({ at, len: s.length });
+    this.text = this.text.slice(0, at) + s + this.text.slice(at);
+  }
+  toOriginalIndex(i: number): number {
+    let d = 0;
+    for (const x of this.ins) if (x.at < i) d += Math.min(x.len, i - x.at);
+    return i - d;
+  }
+  map(line: number, col: number): { line: number; column: number } {
+    return indexToLineCol(this.original, this.toOriginalIndex(lineColToIndex(this.text, line, col)));
+  }
+}
+
+/** `` `a.b.c` `` -> `` `a`.`b`.`c` `` outside strings and comments, insertions recorded. */
+export function splitQuotedPaths(sql: string): Rewritten {
+  const rw = new Rewritten(sql);
+  const edits: number[] = [];
+  const re = /--[^\n\r]*|#[^\n\r]*|\/\*[\s\S]*?\*\/|[rRbB]{0,2}(?:'''[\s\S]*?'''|"""[\s\S]*?"""|'(?:\\[\s\S]|[^'\\\n])*'|"(?:\\[\s\S]|[^"\\\n])*")|`(?:\\[\s\S]|[^`\\])*`/g;
+  for (let m; (m = re.exec(sql)); ) {
+    if (m[0][0] !== '`' || !m[0].includes('.')) continue;
+    let pos = m.index;
+    for (const ch of m[0].slice(0, -1)) {
+      if (ch === '.') edits.push(pos);
+      pos++;
+    }
+  }
+  for (const p of edits.reverse()) {
+    rw.insert(p + 1, '`');
+    rw.insert(p, '`');
+  }
+  return rw;
+}
+
+// ---- the catalog
+
+interface TableEntry {
+  name: string;
+  /** `project.dataset.table`: the name resolved trees carry, whichever path found the table */
+  fullName: string;
+  column: Array<{ name: string; type: TypeProto; isPseudoColumn?: boolean }>;
+}
+interface CatalogNode {
+  name?: string;
+  catalogs: Map<string, CatalogNode>;
+  tables: Map<string, TableEntry>;
+  /** functions of this dataset (namePath: their own name) */
+  functions?: Map<string, Proto>;
+}
+
+/** project -> dataset -> table, plus functions (UDFs) and constants (script variables). */
+export class ZetaCatalog {
+  private root: CatalogNode = { catalogs: new Map(), tables: new Map() };
+  private functions: Proto[] = [];
+  private constants: Proto[] = [];
+
+  constructor(
+    private readonly z: ZetaModule,
+    private readonly languageOptions: Proto,
+    private readonly defaultProject?: string,
+  ) {}
+
+  addTable(parts: string[], column: TableEntry['column']): this {
+    const fullName = parts.join('.');
+    this.put(parts, column, fullName);
+    // tables of the default project are also `dataset.table`
+    if (this.defaultProject && parts.length >= 3 && parts[0] === this.defaultProject) this.put(parts.slice(1), column, fullName);
+    return this;
+  }
+
+  hasTable(parts: string[]): boolean {
+    let node: CatalogNode | undefined = this.root;
+    for (const p of parts.slice(0, -1)) node = node?.catalogs.get(p.toLowerCase());
+    return !!node?.tables.has(parts[parts.length - 1].toLowerCase());
+  }
+
+  /** INFORMATION_SCHEMA views of a dataset (`[project, dataset]`) or a region (`['region-us']`). */
+  addInformationSchema(prefix: string[]): this {
+    const T = typeBuilders(this.z);
+    const S = T.STRING;
+    const views: Record<string, Record<string, TypeProto>> = prefix[0].startsWith('region-')
+      ? {
+          JOBS: { creation_time: T.TIMESTAMP, project_id: S, user_email: S, job_id: S, job_type: S, statement_type: S, state: S, start_time: T.TIMESTAMP, end_time: T.TIMESTAMP, query: S, total_bytes_processed: T.INT64, total_bytes_billed: T.INT64, total_slot_ms: T.INT64, cache_hit: T.BOOL, error_result: T.STRUCT({ reason: S, location: S, debug_info: S, message: S }), destination_table: T.STRUCT({ project_id: S, dataset_id: S, table_id: S }), labels: T.ARRAY(T.STRUCT({ key: S, value: S })) },
+        }
+      : {
+          COLUMNS: { table_catalog: S, table_schema: S, table_name: S, column_name: S, ordinal_position: T.INT64, is_nullable: S, data_type: S, is_generated: S, generation_expression: S, is_stored: S, is_hidden: S, is_updatable: S, is_system_defined: S, is_partitioning_column: S, clustering_ordinal_position: T.INT64, collation_name: S, column_default: S, rounding_mode: S },
+          COLUMN_FIELD_PATHS: { table_catalog: S, table_schema: S, table_name: S, column_name: S, field_path: S, data_type: S, description: S, collation_name: S, rounding_mode: S },
+          TABLES: { table_catalog: S, table_schema: S, table_name: S, table_type: S, is_insertable_into: S, is_typed: S, creation_time: T.TIMESTAMP, base_table_catalog: S, base_table_schema: S, base_table_name: S, snapshot_time_ms: T.TIMESTAMP, ddl: S, default_collation_name: S },
+          PARTITIONS: { table_catalog: S, table_schema: S, table_name: S, partition_id: S, total_rows: T.INT64, total_logical_bytes: T.INT64, total_billable_bytes: T.INT64, last_modified_time: T.TIMESTAMP, storage_tier: S },
+          VIEWS: { table_catalog: S, table_schema: S, table_name: S, view_definition: S, check_option: S, use_standard_sql: S },
+          TABLE_OPTIONS: { table_catalog: S, table_schema: S, table_name: S, option_name: S, option_type: S, option_value: S },
+        };
+    for (const [view, cols] of Object.entries(views)) this.addTable([...prefix, 'INFORMATION_SCHEMA', view], Object.entries(cols).map(([name, type]) => ({ name, type })));
+    return this;
+  }
+
+  /** A function; a qualified one (`dataset.f`, `project.dataset.f`) lives in its dataset's catalog. */
+  addFunction(fn: Proto): this {
+    const path = fn.namePath as string[];
+    if (path.length === 1) {
+      const key = (f: Proto) => String(f.namePath[0]).toLowerCase();
+      this.functions = this.functions.filter((f) => key(f) !== key(fn));
+      this.functions.push(fn);
+      return this;
+    }
+    const put = (parts: string[]) => {
+      const node = this.node(parts.slice(0, -1));
+      (node.functions ??= new Map()).set(parts[parts.length - 1].toLowerCase(), { ...fn, namePath: [parts[parts.length - 1]] });
+    };
+    put(path);
+    // functions of the default project are also `dataset.function`
+    if (this.defaultProject && path.length === 3 && path[0] === this.defaultProject) put(path.slice(1));
+    return this;
+  }
+
+  private node(parts: string[]): CatalogNode {
+    let node = this.root;
+    for (const p of parts) {
+      const key = p.toLowerCase();
+      if (!node.catalogs.has(key)) node.catalogs.set(key, { name: p, catalogs: new Map(), tables: new Map() });
+      node = node.catalogs.get(key)!;
+    }
+    return node;
+  }
+
+  addConstant(name: string, type: TypeProto): this {
+    this.constants = this.constants.filter((c) => String(c.namePath[0]).toLowerCase() !== name.toLowerCase());
+    this.constants.push({ namePath: [name], type, value: {} });
+    return this;
+  }
+
+  private put(parts: string[], column: TableEntry['column'], fullName: string): void {
+    const node = this.node(parts.slice(0, -1));
+    const name = parts[parts.length - 1];
+    node.tables.set(name.toLowerCase(), { name, fullName, column });
+  }
+
+  /** SimpleCatalogProto; `only` (lower-cased dotted paths) keeps just those tables. */
+  toProto(only?: Set<string>): Proto {
+    const build = (node: CatalogNode, prefix: string[]): Proto => {
+      const out: Proto = { name: node.name ?? 'root' };
+      const tables = [...node.tables.values()].filter((t) => !only || only.has([...prefix, t.name].join('.').toLowerCase()));
+      if (tables.length) out.table = tables.map((t) => ({ name: t.name, fullName: t.fullName, column: t.column }));
+      if (node.functions?.size) out.customFunction = [...node.functions.values()];
+      const subs = [...node.catalogs.values()].map((c) => build(c, [...prefix, c.name!])).filter((c) => c.table || c.catalog || c.customFunction);
+      if (subs.length) out.catalog = subs;
+      return out;
+    };
+    const proto = build(this.root, []);
+    proto.name = 'root';
+    proto.builtinFunctionOptions = { languageOptions: this.languageOptions };
+    proto.customFunction = this.functions;
+    proto.constant = this.constants;
+    proto.namedType = INT_ALIASES.map((name) => ({ name, type: typeBuilders(this.z).INT64 }));
+    return proto;
+  }
+
+  clone(): ZetaCatalog {
+    const c = new ZetaCatalog(this.z, this.languageOptions, this.defaultProject);
+    const copy = (n: CatalogNode): CatalogNode => ({ name: n.name, tables: new Map(n.tables), functions: n.functions && new Map(n.functions), catalogs: new Map([...n.catalogs].map(([k, v]) => [k, copy(v)])) });
+    c.root = copy(this.root);
+    c.functions = [...this.functions];
+    c.constants = [...this.constants];
+    return c;
+  }
+}
+
+// ---- analysis
+
+export type Analysis =
+  | { ok: true; kind: string; columns?: Array<{ name: string; type: TypeProto; sql: string }>; namePath?: string[]; resolved: Proto }
+  | { ok: false; message: string; line?: number; column?: number };
+
+const LOC_RE = /\s*\[at (\d+):(\d+)\]/;
+
+function unwrap(any: Proto): { node: Proto; kind: string } {
+  let o = any;
+  let kind = '';
+  while (o && typeof o.node === 'string' && o[o.node]) {
+    kind = o.node;
+    o = o[o.node];
+  }
+  return { node: o, kind };
+}
+
+function findDeep(o: Proto, key: string): Proto {
+  for (let p = o, d = 0; p && d < 10; p = p.parent, d++) if (p[key] !== undefined && p[key] !== null) return p[key];
+  return undefined;
+}
+
+function findRange(o: Proto): { start: number; end: number } | undefined {
+  for (let p = o, d = 0; p && d < 12; p = p.parent, d++) if (p.parseLocationRange) return p.parseLocationRange;
+  const { node } = unwrap(o);
+  return node !== o ? findRange(node) : undefined;
+}
+
+const kindName = (k: string) => k.replace(/^resolved/, '').replace(/(Stmt)?Node$/, '').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+
+/** Positional parameter types by their BigQuery names (the statements Vigil sends bind `?`). */
+export type ParamType = 'STRING' | 'INT64' | 'FLOAT64' | 'BOOL';
+
+export class ZetaAnalyzer {
+  private registeredId: Proto;
+  readonly T: ReturnType<typeof typeBuilders>;
+  /**
+   * Tables BigQuery refuses to read without a filter on their partition column
+   * (`require_partition_filter`): lower-cased `project.dataset.table` -> the column.
+   */
+  readonly requirePartitionFilter = new Map<string, string>();
+
+  constructor(
+    readonly srv: ZetaServer,
+    readonly catalog: ZetaCatalog,
+    readonly languageOptions: Proto,
+  ) {
+    this.T = typeBuilders(srv.z);
+  }
+
+  /** Forget the registered catalog on the server. */
+  async release(): Promise<void> {
+    if (this.registeredId !== undefined) await this.srv.client.unRegisterCatalog({ registeredId: this.registeredId }).catch(() => undefined);
+    this.registeredId = undefined;
+  }
+
+  /** Register the catalog (again, after tables were added): later calls send only its id. */
+  async register(): Promise<void> {
+    if (this.registeredId !== undefined) await this.srv.client.unRegisterCatalog({ registeredId: this.registeredId });
+    this.registeredId = (await this.srv.client.registerCatalog({ simpleCatalog: this.catalog.toProto() })).registeredId;
+  }
+
+  private options(positional?: ParamType[]): Proto {
+    const { enums } = this.srv.z;
+    const o: Proto = {
+      languageOptions: this.languageOptions,
+      // the default mode (with payload) loses the error location over gRPC
+      errorMessageMode: enums.ErrorMessageMode.ERROR_MESSAGE_ONE_LINE,
+      parseLocationRecordType: enums.ParseLocationRecordType.PARSE_LOCATION_RECORD_FULL_NODE_SCOPE,
+      defaultTimezone: 'UTC',
+      ddlPseudoColumns: [
+        { name: '_PARTITIONTIME', type: this.T.TIMESTAMP },
+        { name: '_PARTITIONDATE', type: this.T.DATE },
+      ],
+      systemVariables: Object.entries(SYSTEM_VARIABLES).map(([name, t]) => ({ namePath: name.split('.'), type: (this.T as Record<string, TypeProto>)[t] })),
+      allowedHintsAndOptions: allowedOptions(this.srv.z),
+    };
+    if (positional?.length) {
+      o.parameterMode = enums.ParameterMode.PARAMETER_POSITIONAL;
+      o.positionalQueryParameters = positional.map((p) => (this.T as Record<string, TypeProto>)[p]);
+    }
+    return o;
+  }
+
+  private catalogRef(catalog?: ZetaCatalog): Proto {
+    if (catalog) return { simpleCatalog: catalog.toProto() };
+    return this.registeredId !== undefined ? { registeredCatalogId: this.registeredId } : { simpleCatalog: this.catalog.toProto() };
+  }
+
+  private error(e: unknown, rw: Rewritten, base?: { index: number; text: string }): Analysis {
+    const err = e as { code?: number; details?: string };
+    if (err.code !== 3 || typeof err.details !== 'string') throw e; // the analyzer itself failed, not the SQL
+    const m = LOC_RE.exec(err.details);
+    const message = err.details.replace(LOC_RE, '');
+    if (!m) return { ok: false, message };
+    if (base) {
+      const idx = base.index + lineColToIndex(base.text, +m[1], +m[2]);
+      return { ok: false, message, ...indexToLineCol(rw.original, rw.toOriginalIndex(idx)) };
+    }
+    return { ok: false, message, ...rw.map(+m[1], +m[2]) };
+  }
+
+  private result(stmt: Proto, rw: Rewritten): Analysis {
+    const { node, kind } = unwrap(stmt);
+    const cols: Array<{ name: string; type: TypeProto }> | undefined = node.outputColumnList?.length
+      ? node.outputColumnList.map((c: Proto) => ({ name: c.name, type: c.column.type }))
+      : findDeep(node, 'columnDefinitionList')?.map((c: Proto) => ({ name: c.name, type: c.type }));
+    const namePath = findDeep(node, 'namePath');
+    const post = this.postChecks(node, rw);
+    if (post) return post;
+    return {
+      ok: true,
+      kind: kindName(kind),
+      resolved: node,
+      ...(cols?.length ? { columns: cols.map((c) => ({ ...c, sql: typeToSql(this.srv.z, c.type) })) } : {}),
+      ...(namePath?.length ? { namePath } : {}),
+    };
+  }
+
+  /** What ZetaSQL accepts and BigQuery refuses, found on the resolved tree. */
+  private postChecks(root: Proto, rw: Rewritten): Analysis | undefined {
+    return this.percentileAggregate(root, rw) ?? this.unfilteredRead(root, rw);
+  }
+
+  /**
+   * A read of a `require_partition_filter` table with no filter on its partition column above it
+   * (a WHERE of the query or a subquery around the scan; a MERGE's ON; a DELETE's or UPDATE's
+   * WHERE). BigQuery refuses such a query before running it.
+   */
+  private unfilteredRead(root: Proto, rw: Rewritten): Analysis | undefined {
+    if (!this.requirePartitionFilter.size) return undefined;
+    const idKey = (c: Proto) => `${c?.columnId?.low}:${c?.columnId?.high}`;
+    const refs = (expr: Proto, into: Set<string>): Set<string> => {
+      const walk = (o: Proto) => {
+        if (!o || typeof o !== 'object') return;
+        if (Array.isArray(o)) return o.forEach(walk);
+        if (o.resolvedColumnRefNode) into.add(idKey(o.resolvedColumnRefNode.column));
+        for (const v of Object.values(o)) walk(v);
+      };
+      walk(expr);
+      return into;
+    };
+    let found: Analysis | undefined;
+    const visit = (o: Proto, filtered: Set<string>) => {
+      if (found || !o || typeof o !== 'object') return;
+      if (Array.isArray(o)) return o.forEach((x) => visit(x, filtered));
+      const filter = o.resolvedFilterScanNode;
+      if (filter) {
+        visit(filter.filterExpr, filtered);
+        return visit(filter.inputScan, refs(filter.filterExpr, new Set(filtered)));
+      }
+      const dml = o.resolvedMergeStmtNode ?? o.resolvedDeleteStmtNode ?? o.resolvedUpdateStmtNode;
+      if (dml?.tableScan) {
+        const on = refs(dml.mergeExpr ?? dml.whereExpr, new Set(filtered));
+        for (const [k, v] of Object.entries(dml)) visit(v, k === 'tableScan' ? on : filtered);
+        return;
+      }
+      const scan = o.resolvedTableScanNode;
+      if (scan) {
+        const name = String(scan.table?.fullName || scan.table?.name || '').toLowerCase();
+        const col = this.requirePartitionFilter.get(name);
+        if (col) {
+          const id = (scan.parent?.columnList as Proto[] | undefined)?.find((c) => String(c.name).toLowerCase() === col.toLowerCase());
+          if (!id || !filtered.has(idKey(id))) {
+            const loc = findRange(scan);
+            found = {
+              ok: false,
+              message: `${scan.table.fullName} requires a partition filter (require_partition_filter): BigQuery refuses to read it without a WHERE on '${col}' above this scan, e.g. WHERE ${col} IS NOT NULL or a date range`,
+              ...indexToLineCol(rw.original, rw.toOriginalIndex(loc ? byteToIndex(rw.text, loc.start) : 0)),
+            };
+            return;
+          }
+        }
+      }
+      for (const v of Object.values(o)) visit(v, filtered);
+    };
+    visit(root, new Set());
+    return found;
+  }
+
+  private percentileAggregate(root: Proto, rw: Rewritten): Analysis | undefined {
+    let found: Analysis | undefined;
+    const visit = (o: Proto) => {
+      if (found || !o || typeof o !== 'object') return;
+      if (Array.isArray(o)) return o.forEach(visit);
+      const fn = o.resolvedAggregateFunctionCallNode?.parent?.parent?.function?.name;
+      if (fn && /^ZetaSQL:percentile_(cont|disc)$/.test(fn)) {
+        const loc = findRange(o.resolvedAggregateFunctionCallNode.parent.parent.parent);
+        const idx = loc ? byteToIndex(rw.text, loc.start) : 0;
+        found = { ok: false, message: `${String(fn).split(':')[1].toUpperCase()} is only an analytic function in BigQuery: it needs an OVER clause (an aggregate percentile is refused; use APPROX_QUANTILES, or vigil's percentile() helper)`, ...indexToLineCol(rw.original, rw.toOriginalIndex(idx)) };
+        return;
+      }
+      for (const v of Object.values(o)) visit(v);
+    };
+    visit(root);
+    return found;
+  }
+
+  /** Analyze one statement; positions refer to `sql` as given. */
+  async analyze(sql: string, opts: { params?: ParamType[]; catalog?: ZetaCatalog } = {}): Promise<Analysis> {
+    const rw = splitQuotedPaths(sql);
+    for (let attempt = 0; ; attempt++) {
+      let res: Proto;
+      try {
+        res = await this.srv.client.analyze({ sqlStatement: rw.text, options: this.options(opts.params), ...this.catalogRef(opts.catalog) });
+      } catch (e) {
+        const err = this.error(e, rw);
+        // ZetaSQL wants WHERE/GROUP BY/HAVING beside QUALIFY; BigQuery no longer does
+        if (!err.ok && attempt < 5 && /^QUALIFY clause must be used in conjunction with WHERE/.test(err.message)) {
+          const m = LOC_RE.exec((e as { details: string }).details)!;
+          rw.insert(lineColToIndex(rw.text, +m[1], +m[2]), 'WHERE TRUE ');
+          continue;
+        }
+        return err;
+      }
+      return this.result(res.resolvedStatement, rw);
+    }
+  }
+
+  private async exprType(exprText: string, catalog: ZetaCatalog, rw: Rewritten, base: { index: number; text: string }): Promise<{ ok: true; type: TypeProto } | Extract<Analysis, { ok: false }>> {
+    try {
+      const r = await this.srv.client.analyze({ sqlExpression: exprText, options: this.options(), ...this.catalogRef(catalog) });
+      const n = r.resolvedExpression[r.resolvedExpression.node];
+      return { ok: true, type: n.parent?.type ?? findDeep(unwrap(r.resolvedExpression).node, 'type') };
+    } catch (e) {
+      return this.error(e, rw, base) as Extract<Analysis, { ok: false }>;
+    }
+  }
+
+  /** A BigQuery type text as a TypeProto (ARRAY<STRUCT<...>>, aliases, NUMERIC(10, 2)); undefined when it is not a type. */
+  async typeFromSql(typeText: string): Promise<{ type?: TypeProto; message?: string }> {
+    const r = await this.analyze(`SELECT CAST(NULL AS ${typeText}) AS v`);
+    return r.ok ? { type: r.columns![0].type } : { message: r.message };
+  }
+
+  /**
+   * Type-check a script (statements separated by `;`, DECLARE/SET/IF/BEGIN...END). Returns the
+   * first error (positions in `sql`), or the analysis of its last statement. `params`: the
+   * positional parameters' types, in order of appearance in the whole script.
+   */
+  async script(sql: string, params: ParamType[] = []): Promise<Analysis> {
+    const rw = splitQuotedPaths(sql);
+    const text = rw.text;
+    let parsed: Proto;
+    try {
+      parsed = await new Promise((res, rej) => this.srv.z.ZetaSQLClient.API.parse({ sqlStatement: text, allowScript: true, options: this.languageOptions }, (e: unknown, r: Proto) => (e ? rej(e) : res(r))));
+    } catch (e) {
+      return this.error(e, rw);
+    }
+    const cat = this.catalog.clone();
+    const vars = new Map<string, TypeProto>();
+    let paramIndex = 0;
+    let last: Analysis = { ok: true, kind: 'SCRIPT', resolved: undefined };
+    const rangeOf = (o: Proto) => {
+      const r = findRange(o);
+      return r && { start: byteToIndex(text, r.start), end: byteToIndex(text, r.end) };
+    };
+    const paramsIn = (s: string) => (s.match(/\?/g) ?? []).length; // generated scripts: no '?' inside strings
+    const checkExpr = async (exprNode: Proto, expected: TypeProto | undefined, what: string): Promise<TypeProto | Analysis> => {
+      const r = rangeOf(exprNode)!;
+      const exprText = text.slice(r.start, r.end);
+      const t = await this.exprType(exprText, cat, rw, { index: r.start, text: exprText });
+      if (!t.ok) return t;
+      if (expected) {
+        // assignable when [CAST(NULL AS T), (expr)] keeps element type T (ZetaSQL's supertype rule)
+        const chk = await this.exprType(`[CAST(NULL AS ${typeToSql(this.srv.z, expected)}), (${exprText})]`, cat, rw, { index: r.start, text: exprText });
+        if (!chk.ok || typeToSql(this.srv.z, chk.type.arrayType.elementType) !== typeToSql(this.srv.z, expected)) {
+          return { ok: false, message: `Value of type ${typeToSql(this.srv.z, t.type)} cannot be used as ${what} of type ${typeToSql(this.srv.z, expected)}`, ...indexToLineCol(rw.original, rw.toOriginalIndex(r.start)) };
+        }
+      }
+      return t.type;
+    };
+    const isError = (x: TypeProto | Analysis): x is Extract<Analysis, { ok: false }> => !!x && (x as Analysis).ok === false;
+    const walkList = async (list: Proto): Promise<Analysis | undefined> => {
+      for (const s of list?.statementList ?? []) {
+        const r = await walkStmt(s);
+        if (r && !r.ok) return r;
+      }
+      return undefined;
+    };
+    const walkStmt = async (anyStmt: Proto): Promise<Analysis | undefined> => {
+      const { node: s, kind } = unwrap(anyStmt);
+      const range = rangeOf(s)!;
+      switch (kind) {
+        case 'astVariableDeclarationNode': {
+          const names: string[] = s.variableList.identifierList.map((i: Proto) => i.idString);
+          let type: TypeProto | undefined;
+          if (s.type) {
+            const tr = rangeOf(s.type)!;
+            const t = await this.typeFromSql(text.slice(tr.start, tr.end));
+            if (!t.type) return { ok: false, message: t.message ?? 'unknown type', ...indexToLineCol(rw.original, rw.toOriginalIndex(tr.start)) };
+            type = t.type;
+          }
+          if (s.defaultValue) {
+            const t = await checkExpr(s.defaultValue, type, 'a variable');
+            if (isError(t)) return t;
+            type ??= t;
+          }
+          for (const n of names) {
+            vars.set(n.toLowerCase(), type);
+            cat.addConstant(n, type);
+          }
+          return undefined;
+        }
+        case 'astSingleAssignmentNode': {
+          const v = s.variable.idString as string;
+          const type = vars.get(v.toLowerCase());
+          if (!type) return { ok: false, message: `Undeclared variable: ${v}`, ...indexToLineCol(rw.original, rw.toOriginalIndex(range.start)) };
+          const t = await checkExpr(s.expression, type, 'a variable');
+          return isError(t) ? t : undefined;
+        }
+        case 'astIfStatementNode': {
+          const c = await checkExpr(s.condition, this.T.BOOL, 'an IF condition');
+          if (isError(c)) return c;
+          return (await walkList(s.thenList)) ?? (await walkList(s.elseList));
+        }
+        case 'astBeginEndBlockNode':
+          return walkList(s.statementListNode);
+        default: {
+          const stmtText = text.slice(range.start, range.end);
+          const n = paramsIn(stmtText);
+          const stmtParams = params.slice(paramIndex, paramIndex + n);
+          paramIndex += n;
+          let r: Analysis;
+          try {
+            const res = await this.srv.client.analyze({
+              parseResumeLocation: { input: text, bytePosition: indexToByte(text, range.start), allowResume: true },
+              options: this.options(stmtParams),
+              simpleCatalog: cat.toProto(),
+            });
+            r = this.result(res.resolvedStatement, rw);
+          } catch (e) {
+            r = this.error(e, rw);
+          }
+          if (r.ok) {
+            this.learn(r, cat);
+            last = r;
+          }
+          return r.ok ? undefined : r;
+        }
+      }
+    };
+    return (await walkList(parsed.parsedScript.statementListNode)) ?? last;
+  }
+
+  /** After CREATE FUNCTION / TABLE / VIEW in a script: later statements see the object. */
+  private learn(r: Extract<Analysis, { ok: true }>, cat: ZetaCatalog): void {
+    if (r.kind === 'CREATE_FUNCTION') {
+      const fn = r.resolved;
+      cat.addFunction({ namePath: r.namePath, group: 'UDF', mode: fn.isAggregate ? 2 : 1, signature: [fn.signature] });
+    } else if (/^CREATE_(TABLE|TABLE_AS_SELECT|VIEW|MATERIALIZED_VIEW)$/.test(r.kind) && r.columns && r.namePath) {
+      cat.addTable(r.namePath, r.columns.map(({ name, type }) => ({ name, type })));
+    }
+  }
+
+  /** Register a SQL UDF from its CREATE FUNCTION statement (so models may call it). */
+  async addFunction(createSql: string): Promise<Analysis> {
+    const r = await this.analyze(createSql.replace(/;\s*$/, ''));
+    if (r.ok && r.kind === 'CREATE_FUNCTION') this.learn(r, this.catalog);
+    return r;
+  }
+}

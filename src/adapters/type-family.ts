@@ -1,0 +1,49 @@
+/**
+ * The kind of value a SQL type holds, whatever its spelling: `bigint`, `INT64` and `integer`
+ * are all `int`; `timestamptz` and BigQuery's `TIMESTAMP` an `instant`; DuckDB's `timestamp`
+ * and BigQuery's `DATETIME` a `local` date-time. Contracts (declared column types against the
+ * types a checker infers) compare kinds, not widths: a count declared `integer` that comes
+ * out `BIGINT` is fine, a `varchar` that comes out `DOUBLE` is not.
+ */
+import type { CanonicalType, Dialect } from './dialect.js';
+
+export type TypeFamily = string;
+
+/**
+ * `bareTimestamp`: what a plain `timestamp` means in the vocabulary being read — BigQuery's
+ * TIMESTAMP is an instant, DuckDB's and Postgres' `timestamp` has no time zone.
+ */
+export function typeFamily(type: string, bareTimestamp: 'instant' | 'local'): TypeFamily {
+  const t = type.trim().toLowerCase().replace(/\s+/g, ' ');
+  const array = /^array\s*<(.*)>$/.exec(t) ?? /^(.*)\[\]$/.exec(t);
+  if (array) return `array<${typeFamily(array[1], bareTimestamp)}>`;
+  if (/^(struct|row|record)\b/.test(t)) return 'struct';
+  const base = t.replace(/\(.*\)$/, '').trim();
+  if (/^(tinyint|smallint|int|integer|bigint|hugeint|int2|int4|int8|int16|int32|int64|byteint|long|short|signed|serial|bigserial|utinyint|usmallint|uinteger|ubigint|uhugeint)$/.test(base)) return 'int';
+  if (/^(double|double precision|float|float4|float8|float32|float64|real)$/.test(base)) return 'float';
+  if (/^(numeric|decimal|bignumeric|bigdecimal|number)$/.test(base)) return 'numeric';
+  if (/^(varchar|text|string|char|character|character varying|bpchar|nvarchar|name|citext)$/.test(base)) return 'string';
+  if (/^(bool|boolean|logical)$/.test(base)) return 'bool';
+  if (base === 'date') return 'date';
+  if (/^(timestamptz|timestamp with time zone|timestamp_tz)$/.test(base)) return 'instant';
+  if (/^(datetime|timestamp without time zone|timestamp_ns|timestamp_ms|timestamp_s)$/.test(base)) return 'local';
+  if (base === 'timestamp') return bareTimestamp;
+  if (/^(time|time without time zone|timetz|time with time zone)$/.test(base)) return 'time';
+  if (/^(json|jsonb)$/.test(base)) return 'json';
+  if (/^(bytes|blob|bytea|binary|varbinary)$/.test(base)) return 'bytes';
+  if (base === 'interval') return 'interval';
+  if (base === 'uuid') return 'uuid';
+  return base;
+}
+
+const CANONICAL_OF: Record<string, CanonicalType> = { int: 'int', float: 'float', string: 'string', bool: 'bool', instant: 'timestamp', date: 'date', json: 'json' };
+
+/**
+ * A declared column type in `dialect`'s spelling: the common kinds through `Dialect.type`
+ * (so `double` is `double precision` on Postgres, `INT64` is `BIGINT` on DuckDB), anything
+ * else as written (the warehouse says whether it knows it).
+ */
+export function declaredType(declared: string, dialect: Pick<Dialect, 'type'>, bareTimestamp: 'instant' | 'local'): string {
+  const canonical = CANONICAL_OF[typeFamily(declared, bareTimestamp)];
+  return canonical ? dialect.type(canonical) : declared;
+}

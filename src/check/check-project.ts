@@ -1,0 +1,248 @@
+/**
+ * `vigil check`: type-check everything compiled for a target before anything is built or billed.
+ * Sources are declared from their YAML columns (every column needs a data_type), models are
+ * checked in DAG order with the statements the adapter would send (each model's output columns
+ * become what its dependents see), declared column types are compared with the inferred ones
+ * (contracts), then data tests, alert queries and dashboard tiles. Every problem is reported at
+ * the file a person edits: the model's .sql line, the YAML line of a column or test, the alert's
+ * query block, the dashboard's tile. One problem per root cause: whatever reads a model that
+ * failed is not checked, and is counted as skipped.
+ *
+ * The warehouse does the analysis (`Warehouse.checker`): ZetaSQL for BigQuery, an in-memory
+ * DuckDB for DuckDB, a rolled-back transaction for Postgres. This module knows none of them.
+ */
+import { compiledPosition } from '../adapters/adapter.js';
+import { typeFamily } from '../adapters/type-family.js';
+import type { Checker, CheckOutcome } from '../adapters/warehouse.js';
+import type { CompileResult } from '../compile/compile-project.js';
+import type { ModelNode, SourceNode, TestNode } from '../compile/manifest.js';
+import { templatePosition } from '../compile/source-lines.js';
+import { diag, type Diagnostic } from '../errors.js';
+import type { ProjectFiles } from '../project/load-project.js';
+import { materializeRequest } from '../run/executor.js';
+
+/** An alert's compiled query and where its template sits in the alert's YAML. */
+export interface CheckedQuery {
+  name: string;
+  file: string;
+  sql: string;
+  text: string;
+  at: { line: number; column: number; indent?: number };
+}
+
+export interface CheckInput {
+  files: ProjectFiles;
+  result: CompileResult;
+  checker: Checker;
+  /** Unique ids to check (models, tests, sources); undefined: everything. Upstream models are always analyzed. */
+  select?: Set<string>;
+  alerts?: CheckedQuery[];
+  progress?: (line: string) => void;
+}
+
+export interface CheckReport {
+  diagnostics: Diagnostic[];
+  counts: { models: number; tests: number; alerts: number; tiles: number; statements: number; skipped: number };
+}
+
+type Loc = { file: string; line?: number; column?: number };
+
+/** YAML positions of the columns of models and source tables, by `model.column` / `source.table.column`. */
+function columnLocations(files: ProjectFiles): Map<string, Loc> {
+  const out = new Map<string, Loc>();
+  for (const pf of files.properties) {
+    (pf.data.models ?? []).forEach((m, mi) =>
+      (m.columns ?? []).forEach((c, ci) => {
+        const base = ['models', mi, 'columns', ci];
+        out.set(`model:${m.name}.${c.name}`, { file: pf.path, ...pf.yaml.locate(c.data_type === undefined ? base : [...base, 'data_type']) });
+      }),
+    );
+    (pf.data.sources ?? []).forEach((s, si) =>
+      s.tables.forEach((t, ti) =>
+        (t.columns ?? []).forEach((c, ci) => {
+          const base = ['sources', si, 'tables', ti, 'columns', ci];
+          out.set(`source:${s.name}.${t.name}.${c.name}`, { file: pf.path, ...(c.data_type === undefined ? pf.yaml.locate(base) : pf.yaml.locate([...base, 'data_type'])) });
+        }),
+      ),
+    );
+  }
+  return out;
+}
+
+export async function checkProject(input: CheckInput): Promise<CheckReport> {
+  const { files, result, checker } = input;
+  const m = result.manifest;
+  const ds: Diagnostic[] = [];
+  const counts = { models: 0, tests: 0, alerts: 0, tiles: 0, statements: 0, skipped: 0 };
+  const failed = new Set<string>();
+  const cols = columnLocations(files);
+  const texts = new Map([...files.models, ...files.singularTests].map((f) => [f.path, f]));
+  const wanted = (id: string) => !input.select || input.select.has(id);
+
+  // what the selection needs: itself and everything upstream
+  const needed = new Set<string>();
+  const visit = (id: string) => {
+    if (needed.has(id)) return;
+    needed.add(id);
+    for (const p of m.nodes[id]?.depends_on ?? []) visit(p);
+  };
+  for (const id of [...Object.keys(m.nodes), ...Object.keys(m.sources)]) if (wanted(id)) visit(id);
+  for (const a of input.alerts ?? []) for (const d of result.queries[a.name]?.depends_on ?? []) visit(d);
+  for (const d of result.dashboards) for (const mdl of d.models) visit(`model.${files.project.name}.${mdl}`);
+  if (!input.select) for (const id of Object.keys(m.sources)) needed.add(id);
+
+  // ---- sources, from their declared columns
+  for (const s of Object.values(m.sources) as SourceNode[]) {
+    if (!needed.has(s.unique_id)) continue;
+    const where = { file: s.file, line: s.line };
+    if (!s.columns.length) {
+      ds.push(diag('E_CHECK', `source ${s.source_name}.${s.name} declares no columns; vigil check builds its catalog from them`, where, 'list its columns with their data_type under the table in YAML'));
+      failed.add(s.unique_id);
+      continue;
+    }
+    const untyped = s.columns.filter((c) => !c.data_type);
+    for (const c of untyped) ds.push(diag('E_CHECK', `source ${s.source_name}.${s.name}: column '${c.name}' has no data_type`, cols.get(`source:${s.source_name}.${s.name}.${c.name}`) ?? where, 'vigil check types every source column: add data_type (e.g. data_type: timestamptz)'));
+    if (untyped.length) {
+      failed.add(s.unique_id);
+      continue;
+    }
+    const problems = await checker.declare(s.relation, s.columns.map((c) => ({ name: c.name, type: c.data_type! })));
+    for (const p of problems) ds.push(diag('E_CHECK', `source ${s.source_name}.${s.name}: column '${p.column}': ${p.message}`, cols.get(`source:${s.source_name}.${s.name}.${p.column}`) ?? where));
+    if (problems.length) failed.add(s.unique_id);
+  }
+
+  const blockedBy = (deps: string[]) => deps.find((d) => failed.has(d));
+
+  // ---- models, in DAG order
+  for (const id of result.order) {
+    const n = m.nodes[id];
+    if (n?.resource_type !== 'model' || !needed.has(id)) continue;
+    if (blockedBy(n.depends_on)) {
+      failed.add(id);
+      counts.skipped++;
+      continue;
+    }
+    counts.models++;
+    const out = n.relation ? await checker.model(materializeRequest(n, false)) : await checker.query(n.compiled_sql);
+    counts.statements += n.relation ? (n.config.materialized === 'incremental' ? 3 : 2) : 1;
+    // contracts: the declared types against what the model produces (its SELECT's columns)
+    const produced = out.ok ? out.columns : out.columns;
+    const contract: Diagnostic[] = [];
+    for (const c of produced ? n.columns : []) {
+      const got = produced!.find((x) => x.name.toLowerCase() === c.name.toLowerCase());
+      const at = cols.get(`model:${n.name}.${c.name}`) ?? { file: n.properties_file ?? n.file };
+      if (!got) {
+        if (produced!.length) contract.push(diag('E_CONTRACT', `model ${n.name}: column '${c.name}' is declared but the model does not produce it (it produces ${produced!.map((x) => x.name).join(', ')})`, at));
+      } else if (c.data_type && !checker.sameType(c.data_type, got.type)) {
+        contract.push(diag('E_CONTRACT', `model ${n.name}: column '${c.name}' is declared ${c.data_type} but the model produces ${got.type}`, at, 'fix the SQL (a cast) or the declared data_type'));
+      }
+    }
+    ds.push(...contract);
+    if (!out.ok) {
+      failed.add(id);
+      // a statement built from the YAML (column descriptions) failing because of a contract problem: one root cause
+      if (!(out.columns && contract.length)) ds.push(modelProblem(n, out, texts.get(n.file)?.text));
+    }
+  }
+
+  // ---- data tests
+  for (const t of Object.values(m.nodes)) {
+    if (t.resource_type !== 'test' || !needed.has(t.unique_id)) continue;
+    if (blockedBy(t.depends_on)) {
+      counts.skipped++;
+      continue;
+    }
+    counts.tests++;
+    counts.statements++;
+    const out = await checker.query(t.compiled_sql);
+    if (!out.ok) ds.push(testProblem(t, out, texts.get(t.file)?.text));
+  }
+
+  // ---- alert queries
+  for (const a of input.alerts ?? []) {
+    if (blockedBy(result.queries[a.name]?.depends_on ?? [])) {
+      counts.skipped++;
+      continue;
+    }
+    counts.alerts++;
+    counts.statements++;
+    const out = await checker.query(a.sql);
+    if (!out.ok) {
+      const p = compiledPosition(out.sql, out.position, a.sql);
+      const t = p ? templatePosition(a.text, a.sql, p) : undefined;
+      const loc = t ? { file: a.file, line: a.at.line + t.line - 1, column: t.column === undefined ? undefined : (t.line === 1 ? a.at.column : (a.at.indent ?? 0) + 1) + t.column - 1 } : { file: a.file, line: a.at.line, column: a.at.column };
+      ds.push(diag('E_CHECK', `alert ${a.name}: ${out.message}`, loc));
+      continue;
+    }
+    // an alert's window is read as one period: both ends the same kind of value
+    const ws = out.columns.find((c) => c.name === 'window_start');
+    const we = out.columns.find((c) => c.name === 'window_end');
+    if (ws && we && typeFamily(ws.type, 'instant') !== typeFamily(we.type, 'instant')) {
+      ds.push(diag('E_CHECK', `alert ${a.name}: window_start is ${ws.type} but window_end is ${we.type}; both ends of the window must be the same type`, { file: a.file, line: a.at.line, column: a.at.column }, 'cast one of them, e.g. {{ to_date(...) }}'));
+    }
+  }
+
+  // ---- dashboard tiles
+  for (const d of result.dashboards) {
+    const text = files.dashboards?.find((f) => f.path === d.file)?.text ?? '';
+    for (const tab of d.tabs) {
+      for (const tile of tab.tiles) {
+        if (blockedBy([`model.${files.project.name}.${tile.model}`])) {
+          counts.skipped++;
+          continue;
+        }
+        for (const sql of [tile.sql, tile.previousSql].filter((x): x is string => !!x)) {
+          counts.tiles++;
+          counts.statements++;
+          const out = await checker.query(sql);
+          if (!out.ok) {
+            const idAt = text.indexOf(`"${tile.tile.id}"`);
+            const line = idAt < 0 ? 1 : text.slice(0, idAt).split('\n').length;
+            ds.push(diag('E_CHECK', `dashboard ${d.dashboard.name}, tile '${tile.tile.id}': ${out.message}`, { file: d.file, line }, 'the tile query Vigil generates from the dashboard reads the model: check the columns and measures it names'));
+            break;
+          }
+        }
+      }
+    }
+  }
+  input.progress?.(`checked ${counts.models} models, ${counts.tests} tests, ${counts.alerts} alert queries, ${counts.tiles} tile queries`);
+  return { diagnostics: ds, counts };
+}
+
+/** A model's problem at its .sql line (or at its config() when Vigil's generated DDL is at fault). */
+function modelProblem(n: ModelNode, out: Extract<CheckOutcome, { ok: false }>, template: string | undefined): Diagnostic {
+  const candidates: Array<[string | undefined, string]> = [
+    [n.compiled_sql, n.compiled_path],
+    [n.compiled_sql_incremental, n.compiled_path_incremental ?? n.compiled_path],
+  ];
+  for (const [sql, path] of candidates) {
+    if (!sql) continue;
+    const p = compiledPosition(out.sql, out.position, sql);
+    if (!p) continue;
+    const offset = path === n.compiled_path ? (n.compiled_body_line ?? 1) - 1 : 0;
+    const bodyLine = p.line - offset;
+    const body = sql.split('\n').slice(offset).join('\n');
+    const t = template !== undefined && bodyLine >= 1 ? templatePosition(template, body, { line: bodyLine, column: p.column }) : undefined;
+    return diag('E_CHECK', out.message, { file: n.file, line: t?.line ?? 1, column: t?.column }, `compiled SQL: ${path}:${p.line}${p.column ? `:${p.column}` : ''}`);
+  }
+  // the statement Vigil builds around the model (its config: partitioning, options, ...)
+  const cfgAt = template ? positionOf(template, /\bconfig\s*\(/) : undefined;
+  const stmtLine = out.position ? ` (line ${out.position.line}${out.position.column ? `:${out.position.column}` : ''} of the statement Vigil sends)` : '';
+  return diag('E_CHECK', `${out.message}${out.rule ? '' : stmtLine}`, { file: n.file, ...(cfgAt ?? { line: 1 }) }, out.rule ? `from the model's config: ${out.rule}` : "the statement is generated from the model's config() and YAML");
+}
+
+function testProblem(t: TestNode, out: Extract<CheckOutcome, { ok: false }>, template: string | undefined): Diagnostic {
+  const p = compiledPosition(out.sql, out.position, t.compiled_sql);
+  if (t.test_type === 'singular' && p && template !== undefined) {
+    const pos = templatePosition(template, t.compiled_sql, p);
+    return diag('E_CHECK', `test ${t.name}: ${out.message}`, { file: t.file, ...pos }, `compiled SQL: ${t.compiled_path}:${p.line}${p.column ? `:${p.column}` : ''}`);
+  }
+  return diag('E_CHECK', `test ${t.name}: ${out.message}`, { file: t.file, line: t.line }, `the query Vigil generates for this ${t.test_type} test: ${t.compiled_path}${p ? `:${p.line}${p.column ? `:${p.column}` : ''}` : ''}`);
+}
+
+function positionOf(text: string, re: RegExp): { line: number; column: number } | undefined {
+  const m = re.exec(text);
+  if (!m) return undefined;
+  const before = text.slice(0, m.index);
+  return { line: before.split('\n').length, column: m.index - before.lastIndexOf('\n') };
+}

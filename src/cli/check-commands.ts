@@ -1,0 +1,75 @@
+/**
+ * `vigil check` (and `vigil build --check`): compile for the target (models, tests, alert queries,
+ * dashboards), hand everything to the warehouse's checker, print each problem at its file:line:col.
+ * Exit 2 when anything is wrong (a project error found before anything ran), 0 otherwise.
+ */
+import { formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
+import { loadProject } from '../project/load-project.js';
+import { loadCache, saveCache } from '../project/artifacts.js';
+import { compileProject, VIGIL_VERSION, type ResolvedTarget } from '../compile/compile-project.js';
+import type { CheckReport } from '../check/check-project.js';
+import { selectNodes } from '../compile/selector.js';
+import { err, out, parseVars } from './commands.js';
+
+export interface CheckOptions {
+  projectDir: string;
+  target?: string;
+  vars?: string;
+  select?: string[];
+  exclude?: string[];
+  /** told the first line (target and engine) once the checker is up */
+  announce?: (line: string) => void;
+}
+
+/** Compile the project for the target and check it; warnings go to stderr, compile errors throw. */
+export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; target: ResolvedTarget; engine: string; seconds: number }> {
+  const t0 = performance.now();
+  const files = loadProject(o.projectDir);
+  const { loadAlerts } = await import('../alerts/load-alerts.js');
+  const alerts = loadAlerts(files);
+  const queries = alerts.rules.filter((r) => r.queryText && r.rule.enabled).map((r) => ({ key: r.rule.name, file: r.file, text: r.queryText!, ...r.queryAt }));
+  const cache = loadCache(files);
+  const result = compileProject(files, { target: o.target, env: process.env, vars: parseVars(o.vars), queries, cache: cache.renders });
+  const compileDs: Diagnostic[] = [...result.diagnostics, ...alerts.diagnostics];
+  for (const d of compileDs.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
+  if (hasErrors(compileDs) || !result.target) throw new ProjectError(compileDs.filter((x) => x.severity === 'error'));
+  try {
+    saveCache(files, cache);
+  } catch {
+    /* a read-only checkout only loses the cache */
+  }
+  const target = result.target;
+  const { getWarehouse } = await import('../adapters/index.js');
+  const warehouse = getWarehouse(target.type)!;
+  if (!warehouse.checker) throw new UsageError(`vigil check has no checker for ${target.type} targets`);
+  const { ids, unmatched } = selectNodes(result.manifest, o.select, o.exclude);
+  for (const u of unmatched) err(`warning: selector '${u.atom}' matched nothing${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
+  const select = o.select?.length || o.exclude?.length ? ids : undefined;
+  const checker = await warehouse.checker(target.config, { root: files.root, threads: 1 });
+  o.announce?.(`vigil ${VIGIL_VERSION} check: target ${target.name} (${target.type}) with ${checker.engine}`);
+  const { checkProject } = await import('../check/check-project.js');
+  try {
+    const report = await checkProject({
+      files,
+      result,
+      checker,
+      select,
+      alerts: select ? [] : alerts.rules.filter((r) => r.queryText && r.rule.enabled && result.queries[r.rule.name]).map((r) => ({ name: r.rule.name, file: r.file, sql: result.queries[r.rule.name].sql, text: r.queryText!, at: r.queryAt })),
+    });
+    return { report, target, engine: checker.engine, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    await checker.close();
+  }
+}
+
+/** Check the project; prints the report and throws a ProjectError (exit 2) when it finds a problem. */
+export async function runCheck(o: CheckOptions): Promise<void> {
+  const { report, seconds } = await checkDir({ ...o, announce: out });
+  const c = report.counts;
+  const what = `${c.models} models, ${c.tests} tests, ${c.alerts} alert queries, ${c.tiles} tile queries (${c.statements} statements)${c.skipped ? `; ${c.skipped} not checked because what they read has a problem` : ''}`;
+  if (report.diagnostics.length) {
+    err(`vigil check found ${report.diagnostics.length} problem${report.diagnostics.length === 1 ? '' : 's'} in ${what} in ${seconds.toFixed(2)}s:\n`);
+    throw new ProjectError(report.diagnostics);
+  }
+  out(`OK: ${what} in ${seconds.toFixed(2)}s`);
+}

@@ -1,0 +1,172 @@
+/**
+ * `vigil check`: the shipped and fixture projects pass on every warehouse; seeded mistakes in a
+ * scratch copy of the shipped project each fail with the message and the file:line:col a person
+ * edits. BigQuery runs Google's analyzer (ZetaSQL) offline; DuckDB an in-memory database;
+ * Postgres a rolled-back transaction on the test server.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { checkDir } from '../../src/cli/check-commands.js';
+import { formatDiagnostic } from '../../src/errors.js';
+import { REPO, vigil } from '../helpers.js';
+
+const ENV = { AI_AUDIT_BQ_PROJECT: 'vigil-check' };
+let dir: string;
+
+function copyShipped(): string {
+  const d = mkdtempSync(join(tmpdir(), 'vigil-check-'));
+  for (const p of ['project.yaml', 'models', 'macros', 'tests', 'alerts', 'dashboards']) cpSync(join(REPO, p), join(d, p), { recursive: true });
+  return d;
+}
+
+/** Apply edits (file -> [search, replacement]), run check, restore the files; the problems as text. */
+async function withEdits(edits: Record<string, Array<[string | RegExp, string]>>, target: string): Promise<string[]> {
+  const saved = new Map<string, string | undefined>();
+  for (const [f, reps] of Object.entries(edits)) {
+    const abs = join(dir, f);
+    const text = existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
+    saved.set(abs, text);
+    let next = text ?? '';
+    for (const [a, b] of reps) {
+      const before = next;
+      next = next.replace(a, b);
+      if (next === before) throw new Error(`seed did not apply: ${String(a)} in ${f}`);
+    }
+    writeFileSync(abs, next);
+  }
+  try {
+    const { report } = await checkDir({ projectDir: dir, target });
+    return report.diagnostics.map(formatDiagnostic);
+  } finally {
+    for (const [abs, text] of saved) {
+      if (text === undefined) rmSync(abs);
+      else writeFileSync(abs, text);
+    }
+  }
+}
+
+beforeAll(() => {
+  Object.assign(process.env, ENV);
+  dir = copyShipped();
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  const { stopZetaServer } = await import('../../src/adapters/bigquery/zetasql.js');
+  await stopZetaServer();
+});
+
+describe('vigil check passes on the shipped and fixture projects', () => {
+  it.each([
+    ['shipped', 'dev', /OK: 10 models, \d+ tests, 6 alert queries, \d+ tile queries/],
+    ['shipped', 'prod', /OK: 10 models, \d+ tests, 6 alert queries, \d+ tile queries/],
+    ['fixture', 'dev', /OK: 5 models, 9 tests/],
+    ['fixture', 'bq', /OK: 5 models, 9 tests/],
+  ])('%s project, target %s (the CLI, as a user runs it)', (project, target, expected) => {
+    const cwd = project === 'shipped' ? dir : join(REPO, 'test/fixtures/projects/golden');
+    const r = vigil(cwd, ['check', '--target', target], ENV);
+    expect(r.stdout + r.stderr).toMatch(expected);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+});
+
+/** Each seeded mistake: the edit, and the first line of the report it must produce. */
+const BIGQUERY_CASES: Array<[string, Record<string, Array<[string | RegExp, string]>>, string | RegExp]> = [
+  ['unknown column', { 'models/marts/ai_cost_daily.sql': [['  model,\n', '  modle,\n']] }, 'models/marts/ai_cost_daily.sql:5:3: error: Unrecognized name: modle'],
+  [
+    'renamed upstream column',
+    // renamed in the model and its YAML, not in what reads it
+    { 'models/staging/stg_audit_trails.sql': [['as occurred_date,', 'as occurred_day,']], 'models/staging/staging.yml': [['- name: occurred_date', '- name: occurred_day']] },
+    /models\/marts\/ai_cost_daily\.sql:4:3: error: Unrecognized name: occurred_date/,
+  ],
+  ['TIMESTAMP compared with DATETIME', { 'models/marts/ai_cost_daily.sql': [['group by occurred_date, model', "where occurred_at > datetime '2026-01-01 00:00:00'\ngroup by occurred_date, model"]] }, /models\/marts\/ai_cost_daily\.sql:16:7: error: No matching signature for operator > for argument types: TIMESTAMP, DATETIME/],
+  ['DATE compared with TIMESTAMP', { 'models/marts/ai_cost_daily.sql': [['group by occurred_date, model', 'where occurred_date = occurred_at\ngroup by occurred_date, model']] }, /models\/marts\/ai_cost_daily\.sql:16:7: error: No matching signature for operator = for argument types: DATE, TIMESTAMP/],
+  ['SUM over a STRING', { 'models/marts/ai_cost_daily.sql': [['sum(prompt_tokens) as prompt_tokens', 'sum(model) as prompt_tokens']] }, /models\/marts\/ai_cost_daily\.sql:8:3: error: No matching signature for aggregate function SUM for argument types: STRING/],
+  ['a column neither grouped nor aggregated', { 'models/marts/ai_cost_daily.sql': [['  model,\n', '  model,\n  project_id,\n']] }, /models\/marts\/ai_cost_daily\.sql:6:3: error: SELECT list expression references column project_id which is neither grouped nor aggregated/],
+  ['JSON compared with a number', { 'models/staging/stg_audit_trails.sql': [["from {{ source('raw', 'audit_trails') }}", "from {{ source('raw', 'audit_trails') }}\nwhere tokens = 1"]] }, /models\/staging\/stg_audit_trails\.sql:18:7: error: No matching signature for operator = for argument types: JSON, INT64/],
+  [
+    'MERGE values of the wrong type',
+    { 'models/marts/ai_audit_daily.sql': [['  provider,\n  count(*)', '  {% if is_incremental() %}length(provider){% else %}provider{% endif %} as provider,\n  count(*)']] },
+    // provider is part of the unique key: the MERGE's ON compares the table's STRING with the new INT64
+    /models\/marts\/ai_audit_daily\.sql:1:4: error: No matching signature for operator = for argument types: STRING, INT64.* \(line \d+:\d+ of the statement Vigil sends\)/,
+  ],
+  ['a UDF called with the wrong argument type', { 'models/marts/ai_cost_daily.sql': [['sum(total_tokens) as total_tokens', '`vigil_internal`.median(array_agg(length(model))) as total_tokens']] }, /models\/marts\/ai_cost_daily\.sql:10:3: error: No matching signature for function .*median.* ARRAY<INT64>/i],
+  ['an ambiguous column in a join', { 'models/marts/ai_audit_workspace_stats.sql': [['  l.workspace_id,\n  l.created_date as date,', '  workflow_id,\n  l.created_date as date,']] }, /models\/marts\/ai_audit_workspace_stats\.sql:4:3: error: Column name workflow_id is ambiguous/],
+  ['an aggregate percentile (BigQuery has only the analytic one)', { 'models/marts/ai_cost_daily.sql': [['sum(total_tokens) as total_tokens', 'percentile_cont(total_tokens, 0.5) as total_tokens']] }, /models\/marts\/ai_cost_daily\.sql:10:3: error: PERCENTILE_CONT is only an analytic function in BigQuery/],
+  ['a declared column type the model does not produce (contract)', { 'models/marts/marts.yml': [[/(- name: ai_cost_daily[\s\S]*?- name: message_count\n\s+data_type: )bigint/, '$1varchar']] }, /models\/marts\/marts\.yml:\d+:\d+: error: model ai_cost_daily: column 'message_count' is declared varchar but the model produces INT64 \[E_CONTRACT\]/],
+  ['a source column without a data_type', { 'models/sources.yml': [[/(- name: model\n)\s+data_type: varchar\n/, '$1']] }, /models\/sources\.yml:\d+:\d+: error: source raw\.\w+: column 'model' has no data_type/],
+  ['partitioning on a STRING column', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', partition_by='model'"]] }, /models\/marts\/ai_cost_daily\.sql:1:4: error: partition_by: BigQuery partitions by a DATE, TIMESTAMP, DATETIME or INT64 column; 'model' is STRING/],
+  ['five clustering columns', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', cluster_by=['date', 'model', 'message_count', 'project_count', 'prompt_tokens']"]] }, /models\/marts\/ai_cost_daily\.sql:1:4: error: cluster_by: BigQuery clusters by at most four columns, got 5/],
+  ['clustering on a FLOAT64 column', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', cluster_by=['prompt_tokens']"]] }, /cluster_by: BigQuery cannot cluster by 'prompt_tokens', a FLOAT64 column/],
+  [
+    'reading a require_partition_filter table without a partition filter',
+    {
+      'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', partition_by={'field': 'date', 'data_type': 'date'}, require_partition_filter=true"]],
+      'tests/cost_has_a_model.sql': [[/^$/, "-- reads ai_cost_daily without a filter on its partition column\nselect *\nfrom {{ ref('ai_cost_daily') }}\nwhere model is null\n"]],
+    },
+    /^tests\/cost_has_a_model\.sql:3:6: error: test cost_has_a_model: vigil-check\.analytics\.ai_cost_daily requires a partition filter \(require_partition_filter\): BigQuery refuses to read it without a WHERE on 'date'/,
+  ],
+  ['an alert window whose ends differ in type', { 'alerts/ai_audit.yaml': [["{{ to_date(dateadd('day', 1, 'date')) }} as window_end", "{{ dateadd('day', 1, 'date') }} as window_end"]] }, /alerts\/ai_audit\.yaml:17:7: error: alert ai_audit_volume_spike: window_start is DATE but window_end is DATETIME/],
+];
+
+describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at its file:line:col", () => {
+  it.each(BIGQUERY_CASES)('%s', async (_name, edits, expected) => {
+    const problems = await withEdits(edits, 'prod');
+    expect(problems.length, problems.join('\n')).toBeGreaterThan(0);
+    const hit = problems.find((p) => (typeof expected === 'string' ? p.startsWith(expected) : expected.test(p)));
+    expect(hit, `expected ${String(expected)} among:\n${problems.join('\n')}`).toBeDefined();
+  });
+
+  it('one problem per root cause: what reads a broken model is not checked again', async () => {
+    const problems = await withEdits({ 'models/staging/stg_ai_audit_logs.sql': [['  model,\n', '  modle,\n']] }, 'prod');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^models\/staging\/stg_ai_audit_logs\.sql:10:3: error: Unrecognized name: modle/);
+  });
+
+  it("OPTIONS values are type-checked against BigQuery's option list (Vigil's own DDL only emits typed ones)", async () => {
+    const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer, typeBuilders } = await import('../../src/adapters/bigquery/zetasql.js');
+    const srv = await startZetaServer(REPO);
+    const lo = await bigQueryLanguageOptions(srv);
+    const a = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, 'p').addTable(['p', 'd', 't'], [{ name: 'day', type: typeBuilders(srv.z).DATE }]), lo);
+    const ddl = (opts: string) => a.analyze(`CREATE OR REPLACE TABLE p.d.x\nPARTITION BY day\nOPTIONS(${opts})\nAS SELECT day FROM p.d.t`);
+    expect(await ddl("partition_expiration_days='soon'")).toMatchObject({ ok: false, line: 3, message: expect.stringMatching(/Option partition_expiration_days value has type STRING which cannot be coerced to expected type FLOAT64/) });
+    expect(await ddl('require_partition_filter=1')).toMatchObject({ ok: false, message: expect.stringMatching(/require_partition_filter .* BOOL/) });
+    expect(await ddl('no_such_option=true')).toMatchObject({ ok: false, message: expect.stringMatching(/Unknown option: no_such_option/) });
+    expect(await ddl("partition_expiration_days=30, description='x', labels=[('team', 'data')]")).toMatchObject({ ok: true });
+    await a.release();
+  });
+});
+
+describe('vigil check on DuckDB (an in-memory database)', () => {
+  it.each([
+    ['unknown column', { 'models/marts/ai_cost_daily.sql': [['  model,\n', '  modle,\n']] }, /^models\/marts\/ai_cost_daily\.sql:5:3: error: Binder Error: Referenced column "modle" not found/],
+    ['contract', { 'models/marts/marts.yml': [[/(- name: ai_cost_daily[\s\S]*?- name: message_count\n\s+data_type: )bigint/, '$1varchar']] }, /models\/marts\/marts\.yml:\d+:\d+: error: model ai_cost_daily: column 'message_count' is declared varchar but the model produces BIGINT/],
+    ['a type DuckDB does not have', { 'models/sources.yml': [[/(- name: model\n\s+data_type: )varchar/, '$1varchr']] }, /models\/sources\.yml:\d+:\d+: error: source raw\.\w+: column 'model': 'varchr' is not a DuckDB type/],
+  ] as Array<[string, Record<string, Array<[string | RegExp, string]>>, RegExp]>)('%s', async (_n, edits, expected) => {
+    const problems = await withEdits(edits, 'dev');
+    expect(problems.some((p) => expected.test(p)), problems.join('\n')).toBe(true);
+  });
+});
+
+describe('vigil check on Postgres (a transaction on the target, rolled back)', () => {
+  const url = inject('pgUrl');
+  it('passes on the shipped project, reports a seeded mistake at its line, and leaves nothing behind', async () => {
+    process.env.DATABASE_URL = url;
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      const before = (await client.query("select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('analytics', 'raw')")).rows[0].n;
+      const { report } = await checkDir({ projectDir: dir, target: 'app' });
+      expect(report.diagnostics.map(formatDiagnostic)).toEqual([]);
+      expect(report.counts.models).toBe(10);
+      const problems = await withEdits({ 'models/marts/ai_cost_daily.sql': [['  model,\n', '  modle,\n']] }, 'app');
+      expect(problems[0]).toMatch(/^models\/marts\/ai_cost_daily\.sql:5:3: error: column "modle" does not exist/);
+      const after = (await client.query("select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('analytics', 'raw')")).rows[0].n;
+      expect(after).toBe(before);
+    } finally {
+      await client.end();
+    }
+  });
+});
