@@ -170,3 +170,29 @@ describe('vigil check on Postgres (a transaction on the target, rolled back)', (
     }
   });
 });
+
+describe('without the analyzer installed', () => {
+  it('vigil check --target prod says in one line how to install it, exit 2; the DuckDB check still runs', async () => {
+    const { mkdirSync, readdirSync, symlinkSync } = await import('node:fs');
+    const { spawnSync } = await import('node:child_process');
+    // an install of vigil whose node_modules has everything but @fivetrandevelopers/zetasql
+    const inst = mkdtempSync(join(tmpdir(), 'vigil-nozeta-'));
+    try {
+      for (const p of ['dist', 'bin', 'package.json']) cpSync(join(REPO, p), join(inst, p), { recursive: true });
+      mkdirSync(join(inst, 'node_modules'));
+      for (const e of readdirSync(join(REPO, 'node_modules'))) {
+        if (e === '@fivetrandevelopers' || e === '.bin') continue;
+        symlinkSync(join(REPO, 'node_modules', e), join(inst, 'node_modules', e), 'dir');
+      }
+      const cli = (args: string[]) => spawnSync(process.execPath, [join(inst, 'bin', 'vigil.js'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...ENV } });
+      const r = cli(['check', '--target', 'prod']);
+      expect(r.stderr.trim().split('\n')).toEqual(['error: vigil check on BigQuery needs Google\'s SQL analyzer: npm install --save-dev @fivetrandevelopers/zetasql@1.13.0 (an optional dependency of vigil; about 110 MB, nothing is downloaded at run time)']);
+      expect(r.status).toBe(2);
+      const d = cli(['check']);
+      expect(d.stdout).toMatch(/OK: 10 models/);
+      expect(d.status).toBe(0);
+    } finally {
+      rmSync(inst, { recursive: true, force: true });
+    }
+  });
+});

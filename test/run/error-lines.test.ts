@@ -1,0 +1,102 @@
+/**
+ * A warehouse error points at the model file and the line:column of the compiled SQL, whatever
+ * the statement wrapped around it (DDL, an incremental delete+insert, BigQuery's DECLARE + MERGE
+ * script that holds the SQL twice), on DuckDB, Postgres and (through the loopback fake, which
+ * answers with BigQuery's `at [line:col]` positions) BigQuery. An incremental run points at the
+ * SQL it actually ran: `<model>.incremental.sql`, which compile writes.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { uniqueSchema } from '../support/postgres.js';
+import { startFakeBigQuery, type FakeBigQuery } from '../support/fake-bigquery.js';
+import { makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
+
+const dirs: string[] = [];
+let fake: FakeBigQuery;
+beforeAll(async () => {
+  fake = await startFakeBigQuery();
+});
+afterAll(async () => {
+  await fake?.close();
+  dirs.forEach(removeDir);
+});
+
+// the bad column is on line 4 of the model's compiled SQL, column 3 (in both renders)
+const INCREMENTAL = `{{ config(materialized='incremental', unique_key='id') }}
+select
+  id,
+  {% if is_incremental() %}no_such_column{% else %}v{% endif %} as v
+from {{ ref('base') }}
+{% if is_incremental() %}where id > (select max(id) from {{ this }}){% endif %}
+`;
+const TABLE = `{{ config(materialized='table') }}
+select
+  id,
+  v + nope as w
+from {{ ref('base') }}
+`;
+
+function project(yaml: string, base: string): string {
+  const dir = makeProject({ 'project.yaml': yaml, 'models/base.sql': base, 'models/t.sql': TABLE });
+  dirs.push(dir);
+  return dir;
+}
+
+describe('error lines of the compiled SQL', () => {
+  it('DuckDB: a table in its CREATE, an incremental run in its staging statement', () => {
+    const dir = project(`name: el\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/el.duckdb, schema: analytics }\n`, "{{ config(materialized='table') }}\nselect 1 as id, 2 as v");
+    const r = vigil(dir, ['run']);
+    expect(r.stdout).toContain('models/t.sql (compiled SQL: target/compiled/el/models/t.sql:4:7)');
+    writeFileSync(join(dir, 'models/inc.sql'), INCREMENTAL);
+    expect(vigil(dir, ['run', '-s', 'base', 'inc']).code).toBe(0);
+    // first run: the full build works (the else branch); the incremental run fails in its own SQL
+    const r2 = vigil(dir, ['run', '-s', 'inc']);
+    expect(r2.stdout).toContain('models/inc.sql (compiled SQL: target/compiled/el/models/inc.incremental.sql:4:3)');
+    expect(readFileSync(join(dir, 'target/compiled/el/models/inc.incremental.sql'), 'utf8').split('\n')[3]).toBe('  no_such_column as v');
+    expect(r2.code).toBe(1);
+  });
+
+  it('Postgres: the same lines through its CREATE ... AS and its temp-table staging', () => {
+    const schema = uniqueSchema('errlines');
+    const dir = project(`name: el\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${schema} }\n`, "{{ config(materialized='table') }}\nselect 1 as id, 2 as v");
+    const env = { DATABASE_URL: inject('pgUrl') };
+    const r = vigil(dir, ['run'], env);
+    expect(r.stdout).toContain('models/t.sql (compiled SQL: target/compiled/el/models/t.sql:4:7)');
+    writeFileSync(join(dir, 'models/inc.sql'), INCREMENTAL);
+    vigil(dir, ['run', '-s', 'base', 'inc'], env);
+    const r2 = vigil(dir, ['run', '-s', 'inc'], env);
+    expect(r2.stdout).toContain('models/inc.sql (compiled SQL: target/compiled/el/models/inc.incremental.sql:4:3)');
+    expect(r2.code).toBe(1);
+  });
+
+  it('BigQuery: positions inside the CREATE TABLE script and inside the MERGE script (which holds the SQL twice)', async () => {
+    const dir = project(`name: el\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: el-proj, dataset: analytics, location: US }\n`, "{{ config(materialized='table') }}\nselect 1 as id, 2 as v");
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    // CREATE OR REPLACE TABLE `el-proj`.`analytics`.`t` / AS / <the compiled SQL>: line 4 of it is line 6
+    fake.onQuery(/CREATE OR REPLACE TABLE `el-proj`\.`analytics`\.`t`/, { error: { httpStatus: 400, reason: 'invalidQuery', message: 'Unrecognized name: nope at [6:7]' }, as: 'job' });
+    const r = await vigilAsync(dir, ['run', '-s', 't'], env);
+    expect(r.stdout).toContain('models/t.sql (compiled SQL: target/compiled/el/models/t.sql:4:7)');
+    expect(r.stdout).toMatch(/invalidQuery: Unrecognized name: nope at \[6:7\]/);
+    // an incremental run of a partitioned table: DECLARE vigil_min DEFAULT (... <sql> ...); MERGE ... USING (<sql>):
+    // the script holds the SQL twice, and the error is in the MERGE's copy
+    fake.addTable('el-proj', 'analytics', 'inc', { fields: [{ name: 'id', type: 'INT64' }, { name: 'day', type: 'DATE' }, { name: 'v', type: 'INT64' }], timePartitioning: { type: 'DAY', field: 'day' } });
+    writeFileSync(join(dir, 'models/inc.sql'), INCREMENTAL.replace("unique_key='id'", "unique_key='id', partition_by={'field': 'day', 'data_type': 'date'}").replace('  id,\n', '  id, current_date() as day,\n'));
+    let mergeScript = '';
+    fake.onQuery(
+      (sql) => {
+        if (!sql.startsWith('DECLARE vigil_min')) return false;
+        mergeScript = sql;
+        return true;
+      },
+      { error: { httpStatus: 400, reason: 'invalidQuery', message: 'Unrecognized name: no_such_column at [14:3]' }, as: 'job' },
+    );
+    const r2 = await vigilAsync(dir, ['run', '-s', 'inc'], env);
+    const lines = mergeScript.split('\n');
+    expect(lines.filter((l) => l === '  no_such_column as v')).toHaveLength(2);
+    expect(lines[13]).toBe('  no_such_column as v'); // line 14 of the script: the MERGE's copy, line 4 of the SQL
+    expect(r2.stdout).toContain('models/inc.sql (compiled SQL: target/compiled/el/models/inc.incremental.sql:4:3)');
+    expect(existsSync(join(dir, 'target/compiled/el/models/inc.incremental.sql'))).toBe(true);
+    expect(r2.code).toBe(1);
+  });
+});
