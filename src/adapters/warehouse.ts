@@ -107,6 +107,8 @@ export type CheckOutcome =
 export interface Checker {
   /** Where the analysis runs, for the summary line ("Google's SQL analyzer (ZetaSQL)", "an in-memory DuckDB"). */
   readonly engine: string;
+  /** How many `query` calls may run at once (models are always checked one after another, in DAG order). */
+  readonly concurrency: number;
   /** Declare a source table. A column whose type the warehouse does not know comes back by name. */
   declare(rel: Relation, columns: CheckColumn[]): Promise<Array<{ column: string; message: string }>>;
   /**

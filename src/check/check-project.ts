@@ -19,6 +19,7 @@ import type { ModelNode, SourceNode, TestNode } from '../compile/manifest.js';
 import { templatePosition } from '../compile/source-lines.js';
 import { diag, type Diagnostic } from '../errors.js';
 import type { ProjectFiles } from '../project/load-project.js';
+import { mapLimit } from '../run/concurrency.js';
 import { materializeRequest } from '../run/executor.js';
 
 /** An alert's compiled query and where its template sits in the alert's YAML. */
@@ -145,7 +146,8 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
     }
   }
 
-  // ---- data tests
+  // ---- data tests, alert queries and dashboard tiles: independent of each other
+  const jobs: Array<() => Promise<void>> = [];
   for (const t of Object.values(m.nodes)) {
     if (t.resource_type !== 'test' || !needed.has(t.unique_id)) continue;
     if (blockedBy(t.depends_on)) {
@@ -154,11 +156,11 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
     }
     counts.tests++;
     counts.statements++;
-    const out = await checker.query(t.compiled_sql);
-    if (!out.ok) ds.push(testProblem(t, out, texts.get(t.file)?.text));
+    jobs.push(async () => {
+      const out = await checker.query(t.compiled_sql);
+      if (!out.ok) ds.push(testProblem(t, out, texts.get(t.file)?.text));
+    });
   }
-
-  // ---- alert queries
   for (const a of input.alerts ?? []) {
     if (blockedBy(result.queries[a.name]?.depends_on ?? [])) {
       counts.skipped++;
@@ -166,23 +168,23 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
     }
     counts.alerts++;
     counts.statements++;
-    const out = await checker.query(a.sql);
-    if (!out.ok) {
-      const p = compiledPosition(out.sql, out.position, a.sql);
-      const t = p ? templatePosition(a.text, a.sql, p) : undefined;
-      const loc = t ? { file: a.file, line: a.at.line + t.line - 1, column: t.column === undefined ? undefined : (t.line === 1 ? a.at.column : (a.at.indent ?? 0) + 1) + t.column - 1 } : { file: a.file, line: a.at.line, column: a.at.column };
-      ds.push(diag('E_CHECK', `alert ${a.name}: ${out.message}`, loc));
-      continue;
-    }
-    // an alert's window is read as one period: both ends the same kind of value
-    const ws = out.columns.find((c) => c.name === 'window_start');
-    const we = out.columns.find((c) => c.name === 'window_end');
-    if (ws && we && typeFamily(ws.type, 'instant') !== typeFamily(we.type, 'instant')) {
-      ds.push(diag('E_CHECK', `alert ${a.name}: window_start is ${ws.type} but window_end is ${we.type}; both ends of the window must be the same type`, { file: a.file, line: a.at.line, column: a.at.column }, 'cast one of them, e.g. {{ to_date(...) }}'));
-    }
+    jobs.push(async () => {
+      const out = await checker.query(a.sql);
+      if (!out.ok) {
+        const p = compiledPosition(out.sql, out.position, a.sql);
+        const t = p ? templatePosition(a.text, a.sql, p) : undefined;
+        const loc = t ? { file: a.file, line: a.at.line + t.line - 1, column: t.column === undefined ? undefined : (t.line === 1 ? a.at.column : (a.at.indent ?? 0) + 1) + t.column - 1 } : { file: a.file, line: a.at.line, column: a.at.column };
+        ds.push(diag('E_CHECK', `alert ${a.name}: ${out.message}`, loc));
+        return;
+      }
+      // an alert's window is read as one period: both ends the same kind of value
+      const ws = out.columns.find((c) => c.name === 'window_start');
+      const we = out.columns.find((c) => c.name === 'window_end');
+      if (ws && we && typeFamily(ws.type, 'instant') !== typeFamily(we.type, 'instant')) {
+        ds.push(diag('E_CHECK', `alert ${a.name}: window_start is ${ws.type} but window_end is ${we.type}; both ends of the window must be the same type`, { file: a.file, line: a.at.line, column: a.at.column }, 'cast one of them, e.g. {{ to_date(...) }}'));
+      }
+    });
   }
-
-  // ---- dashboard tiles
   for (const d of result.dashboards) {
     const text = files.dashboards?.find((f) => f.path === d.file)?.text ?? '';
     for (const tab of d.tabs) {
@@ -191,20 +193,25 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
           counts.skipped++;
           continue;
         }
-        for (const sql of [tile.sql, tile.previousSql].filter((x): x is string => !!x)) {
-          counts.tiles++;
-          counts.statements++;
-          const out = await checker.query(sql);
-          if (!out.ok) {
+        const sqls = [tile.sql, tile.previousSql].filter((x): x is string => !!x);
+        counts.tiles += sqls.length;
+        counts.statements += sqls.length;
+        jobs.push(async () => {
+          for (const sql of sqls) {
+            const out = await checker.query(sql);
+            if (out.ok) continue;
             const idAt = text.indexOf(`"${tile.tile.id}"`);
             const line = idAt < 0 ? 1 : text.slice(0, idAt).split('\n').length;
             ds.push(diag('E_CHECK', `dashboard ${d.dashboard.name}, tile '${tile.tile.id}': ${out.message}`, { file: d.file, line }, 'the tile query Vigil generates from the dashboard reads the model: check the columns and measures it names'));
-            break;
+            return;
           }
-        }
+        });
       }
     }
   }
+  await mapLimit(jobs, checker.concurrency, (job) => job());
+  // the same report whatever order the answers came in
+  ds.sort((a, b) => (a.file ?? '').localeCompare(b.file ?? '') || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   input.progress?.(`checked ${counts.models} models, ${counts.tests} tests, ${counts.alerts} alert queries, ${counts.tiles} tile queries`);
   return { diagnostics: ds, counts };
 }

@@ -33,7 +33,7 @@ const PARTITIONABLE = /^(DATE|DATETIME|TIMESTAMP|INT64)$/;
 
 export class BigQueryChecker implements Checker {
   readonly engine = "Google's SQL analyzer (ZetaSQL)";
-  private dirty = true;
+  readonly concurrency = 4;
   /** Builds the statements the adapter would send (its pure builders; no client is used). */
   private readonly builder: BigQueryAdapter;
 
@@ -61,12 +61,6 @@ export class BigQueryChecker implements Checker {
     return [rel.database ?? this.cfg.project, rel.schema, rel.identifier];
   }
 
-  private async ready(): Promise<void> {
-    if (this.dirty) {
-      await this.analyzer.register();
-      this.dirty = false;
-    }
-  }
 
   async declare(rel: Relation, columns: CheckColumn[]): Promise<Array<{ column: string; message: string }>> {
     const problems: Array<{ column: string; message: string }> = [];
@@ -92,7 +86,6 @@ export class BigQueryChecker implements Checker {
       this.datasets.add(ds);
       this.analyzer.catalog.addInformationSchema(parts.slice(0, 2));
     }
-    this.dirty = true;
   }
 
   private outcome(a: Analysis, sql: string): CheckOutcome {
@@ -101,12 +94,10 @@ export class BigQueryChecker implements Checker {
   }
 
   async query(sql: string): Promise<CheckOutcome> {
-    await this.ready();
     return this.outcome(await this.analyzer.analyze(sql), sql);
   }
 
   async model(req: MaterializeRequest): Promise<CheckOutcome> {
-    await this.ready();
     const select = await this.analyzer.analyze(req.sql);
     if (!select.ok) return this.outcome(select, req.sql);
     const columns = select.columns ?? [];
@@ -124,8 +115,7 @@ export class BigQueryChecker implements Checker {
     const field = partitionField(c.partition_by);
     if (c.require_partition_filter === true && field) this.analyzer.requirePartitionFilter.set(this.parts(req.relation).join('.').toLowerCase(), field);
     if (req.kind === 'incremental') {
-      await this.ready();
-      const inc = req.incrementalSql ? await this.analyzer.analyze(req.incrementalSql) : undefined;
+        const inc = req.incrementalSql ? await this.analyzer.analyze(req.incrementalSql) : undefined;
       if (inc && !inc.ok) return this.outcome(inc, req.incrementalSql!);
       const update = this.builder.incrementalStatement(req, columns.map((x) => x.name));
       const u = await this.analyzer.script(update);

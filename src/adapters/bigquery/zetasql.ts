@@ -485,7 +485,6 @@ const kindName = (k: string) => k.replace(/^resolved/, '').replace(/(Stmt)?Node$
 export type ParamType = 'STRING' | 'INT64' | 'FLOAT64' | 'BOOL';
 
 export class ZetaAnalyzer {
-  private registeredId: Proto;
   readonly T: ReturnType<typeof typeBuilders>;
   /**
    * Tables BigQuery refuses to read without a filter on their partition column
@@ -501,17 +500,8 @@ export class ZetaAnalyzer {
     this.T = typeBuilders(srv.z);
   }
 
-  /** Forget the registered catalog on the server. */
-  async release(): Promise<void> {
-    if (this.registeredId !== undefined) await this.srv.client.unRegisterCatalog({ registeredId: this.registeredId }).catch(() => undefined);
-    this.registeredId = undefined;
-  }
-
-  /** Register the catalog (again, after tables were added): later calls send only its id. */
-  async register(): Promise<void> {
-    if (this.registeredId !== undefined) await this.srv.client.unRegisterCatalog({ registeredId: this.registeredId });
-    this.registeredId = (await this.srv.client.registerCatalog({ simpleCatalog: this.catalog.toProto() })).registeredId;
-  }
+  /** Nothing is held on the server between statements (kept for symmetry with start). */
+  async release(): Promise<void> {}
 
   private options(positional?: ParamType[]): Proto {
     const { enums } = this.srv.z;
@@ -535,9 +525,19 @@ export class ZetaAnalyzer {
     return o;
   }
 
-  private catalogRef(catalog?: ZetaCatalog): Proto {
-    if (catalog) return { simpleCatalog: catalog.toProto() };
-    return this.registeredId !== undefined ? { registeredCatalogId: this.registeredId } : { simpleCatalog: this.catalog.toProto() };
+  /**
+   * The catalog to analyze `text` against: only the tables it names (asked of the analyzer),
+   * sent inline with the functions and constants. Sending or registering a whole catalog costs
+   * ~0.25 s per statement at 1,000 tables; this stays ~10 ms whatever the project's size.
+   */
+  private async catalogFor(text: string, catalog: ZetaCatalog = this.catalog, also: Iterable<string> = []): Promise<Proto> {
+    try {
+      const r = await this.srv.client.extractTableNamesFromStatement({ sqlStatement: text, options: this.languageOptions });
+      const only = new Set<string>([...(r.tableName as Proto[]).map((t) => (t.tableNameSegment as string[]).join('.').toLowerCase()), ...also]);
+      return { simpleCatalog: catalog.toProto(only) };
+    } catch {
+      return { simpleCatalog: catalog.toProto() }; // a syntax error: the analysis reports it
+    }
   }
 
   private error(e: unknown, rw: Rewritten, base?: { index: number; text: string }): Analysis {
@@ -655,7 +655,7 @@ export class ZetaAnalyzer {
     for (let attempt = 0; ; attempt++) {
       let res: Proto;
       try {
-        res = await this.srv.client.analyze({ sqlStatement: rw.text, options: this.options(opts.params), ...this.catalogRef(opts.catalog) });
+        res = await this.srv.client.analyze({ sqlStatement: rw.text, options: this.options(opts.params), ...(await this.catalogFor(rw.text, opts.catalog)) });
       } catch (e) {
         const err = this.error(e, rw);
         // ZetaSQL wants WHERE/GROUP BY/HAVING beside QUALIFY; BigQuery no longer does
@@ -672,7 +672,7 @@ export class ZetaAnalyzer {
 
   private async exprType(exprText: string, catalog: ZetaCatalog, rw: Rewritten, base: { index: number; text: string }): Promise<{ ok: true; type: TypeProto } | Extract<Analysis, { ok: false }>> {
     try {
-      const r = await this.srv.client.analyze({ sqlExpression: exprText, options: this.options(), ...this.catalogRef(catalog) });
+      const r = await this.srv.client.analyze({ sqlExpression: exprText, options: this.options(), ...(await this.catalogFor(`SELECT (${exprText})`, catalog)) });
       const n = r.resolvedExpression[r.resolvedExpression.node];
       return { ok: true, type: n.parent?.type ?? findDeep(unwrap(r.resolvedExpression).node, 'type') };
     } catch (e) {
@@ -692,6 +692,8 @@ export class ZetaAnalyzer {
    * positional parameters' types, in order of appearance in the whole script.
    */
   async script(sql: string, params: ParamType[] = []): Promise<Analysis> {
+    // one plain statement needs no script machinery (a `;` inside a string literal only takes the longer path)
+    if (!/;\s*\S/.test(sql) && !/^\s*(DECLARE|SET|IF|BEGIN|LOOP|WHILE|FOR|REPEAT|CASE)\b/i.test(sql)) return this.analyze(sql.replace(/;\s*$/, ''), { params });
     const rw = splitQuotedPaths(sql);
     const text = rw.text;
     let parsed: Proto;
@@ -701,6 +703,7 @@ export class ZetaAnalyzer {
       return this.error(e, rw);
     }
     const cat = this.catalog.clone();
+    const created = new Set<string>();
     const vars = new Map<string, TypeProto>();
     let paramIndex = 0;
     let last: Analysis = { ok: true, kind: 'SCRIPT', resolved: undefined };
@@ -779,7 +782,8 @@ export class ZetaAnalyzer {
             const res = await this.srv.client.analyze({
               parseResumeLocation: { input: text, bytePosition: indexToByte(text, range.start), allowResume: true },
               options: this.options(stmtParams),
-              simpleCatalog: cat.toProto(),
+              // tables the script created so far: a DDL target (ALTER) is not among a statement's read tables
+              ...(await this.catalogFor(stmtText, cat, created)),
             });
             r = this.result(res.resolvedStatement, rw);
           } catch (e) {
@@ -787,6 +791,10 @@ export class ZetaAnalyzer {
           }
           if (r.ok) {
             this.learn(r, cat);
+            if (r.namePath) {
+              created.add(r.namePath.join('.').toLowerCase());
+              created.add(r.namePath.slice(1).join('.').toLowerCase());
+            }
             last = r;
           }
           return r.ok ? undefined : r;

@@ -13,6 +13,7 @@ import { DuckDbAdapter } from './duckdb-adapter.js';
 
 export class DuckDbChecker implements Checker {
   readonly engine = 'an in-memory DuckDB';
+  readonly concurrency = 1;
   private constructor(private readonly db: DuckDbAdapter) {}
 
   static async open(root: string): Promise<DuckDbChecker> {

@@ -17,6 +17,7 @@ import type { PostgresTargetConfig } from './postgres-config.js';
 
 export class PostgresChecker implements Checker {
   readonly engine = 'the target Postgres, in a transaction that is rolled back';
+  readonly concurrency = 1;
   private seq = 0;
   private constructor(
     private readonly db: PostgresAdapter,
