@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { BigQueryAdapter } from '../../src/adapters/bigquery/bigquery-adapter.js';
-import { blockNonLoopbackConnections, fakeBigQueryClient, startFakeBigQuery, type FakeBigQuery } from '../support/fake-bigquery.js';
+import { fakeBigQueryClient, useFakeBigQuery, type blockNonLoopbackConnections, type FakeBigQuery } from '../support/fake-bigquery.js';
 import { makeProject, removeDir, REPO, vigilAsync } from '../helpers.js';
 
 let fake: FakeBigQuery;
@@ -16,15 +16,11 @@ let guard: ReturnType<typeof blockNonLoopbackConnections>;
 const dirs: string[] = [];
 const cfg = { type: 'bigquery' as const, project: 'vigil-test', dataset: 'analytics', location: 'US', labels: { team: 'data' }, maximum_bytes_billed: undefined as number | undefined };
 
-beforeAll(async () => {
-  guard = blockNonLoopbackConnections();
-  fake = await startFakeBigQuery();
+const started = useFakeBigQuery();
+beforeAll(() => {
+  ({ fake, guard } = started);
 });
-afterAll(async () => {
-  await fake?.close();
-  guard?.restore();
-  dirs.forEach(removeDir);
-});
+afterAll(() => dirs.forEach(removeDir));
 
 async function adapter(over: Partial<typeof cfg> = {}) {
   return BigQueryAdapter.open({ ...cfg, ...over }, 2, await fakeBigQueryClient(fake, { projectId: 'vigil-test', location: 'US' }));

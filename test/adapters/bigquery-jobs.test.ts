@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { BigQueryAdapter } from '../../src/adapters/bigquery/bigquery-adapter.js';
 import { WarehouseError } from '../../src/errors.js';
-import { blockNonLoopbackConnections, fakeBigQueryClient, startFakeBigQuery, type FakeBigQuery } from '../support/fake-bigquery.js';
+import { fakeBigQueryClient, useFakeBigQuery, type blockNonLoopbackConnections, type FakeBigQuery } from '../support/fake-bigquery.js';
 import { makeProject, removeDir, vigilAsync } from '../helpers.js';
 
 const P = 'vigil-test';
@@ -20,15 +20,11 @@ let guard: ReturnType<typeof blockNonLoopbackConnections>;
 const dirs: string[] = [];
 const cfg = { type: 'bigquery' as const, project: P, dataset: 'analytics', location: 'US' };
 
-beforeAll(async () => {
-  guard = blockNonLoopbackConnections();
-  fake = await startFakeBigQuery();
+const started = useFakeBigQuery();
+beforeAll(() => {
+  ({ fake, guard } = started);
 });
-afterAll(async () => {
-  await fake?.close();
-  guard?.restore();
-  dirs.forEach(removeDir);
-});
+afterAll(() => dirs.forEach(removeDir));
 
 let mark = 0;
 beforeEach(() => {

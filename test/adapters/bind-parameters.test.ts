@@ -38,7 +38,7 @@ import type { Silence } from '../../src/alerts/routing.js';
 import { syncStreams, type StreamResult } from '../../src/sync/run-sync.js';
 import type { SourceNode } from '../../src/compile/manifest.js';
 import { STATE_TABLE, type SyncReader } from '../../src/sync/sync-types.js';
-import { blockNonLoopbackConnections, fakeBigQueryClient, startFakeBigQuery, type FakeBigQuery, type FakeField, type FakeRequest } from '../support/fake-bigquery.js';
+import { fakeBigQueryClient, useFakeBigQuery, type blockNonLoopbackConnections, type FakeBigQuery, type FakeField, type FakeRequest } from '../support/fake-bigquery.js';
 import { uniqueSchema } from '../support/postgres.js';
 import { removeDir } from '../helpers.js';
 
@@ -593,13 +593,9 @@ describe('BigQuery (the real client against the loopback fake)', () => {
   const PROJECT = 'vigil-bind';
   const bq = async () => BigQueryAdapter.open({ type: 'bigquery', project: PROJECT, dataset: 'analytics', location: 'US' }, 2, await fakeBigQueryClient(fake, { projectId: PROJECT, location: 'US' }));
 
-  beforeAll(async () => {
-    guard = blockNonLoopbackConnections();
-    fake = await startFakeBigQuery();
-  });
-  afterAll(async () => {
-    await fake?.close();
-    guard?.restore();
+  const started = useFakeBigQuery();
+  beforeAll(() => {
+    ({ fake, guard } = started);
   });
 
   it('(1)(2) the alert state document, silence comments and authors travel as parameters byte-for-byte', async () => {

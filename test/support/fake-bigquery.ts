@@ -95,6 +95,7 @@ import { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
 import { OAuth2Client } from 'google-auth-library';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface FakeRequest {
   method: string;
@@ -1115,4 +1116,21 @@ export function blockNonLoopbackConnections(): { attempts: string[]; blocked: st
       if (Socket.prototype.connect === (patched as unknown)) Socket.prototype.connect = original;
     },
   };
+}
+
+/**
+ * For a test file (or a describe block): the fake started and non-loopback connections blocked
+ * before its tests, both undone after. Read `.fake` and `.guard` inside the tests.
+ */
+export function useFakeBigQuery(): { readonly fake: FakeBigQuery; readonly guard: ReturnType<typeof blockNonLoopbackConnections> } {
+  const ctx = {} as { fake: FakeBigQuery; guard: ReturnType<typeof blockNonLoopbackConnections> };
+  beforeAll(async () => {
+    ctx.guard = blockNonLoopbackConnections();
+    ctx.fake = await startFakeBigQuery();
+  });
+  afterAll(async () => {
+    await ctx.fake?.close();
+    ctx.guard?.restore();
+  });
+  return ctx;
 }
