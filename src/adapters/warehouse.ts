@@ -109,7 +109,7 @@ export interface Checker {
   readonly engine: string;
   /** How many `query` calls may run at once (models are always checked one after another, in DAG order). */
   readonly concurrency: number;
-  /** Declare a source table. A column whose type the warehouse does not know comes back by name. */
+  /** Declare a source table. A column whose type the warehouse does not know comes back by name (an empty name: the table). */
   declare(rel: Relation, columns: CheckColumn[]): Promise<Array<{ column: string; message: string }>>;
   /**
    * A model: its SELECT, then the exact statements the adapter would send to build it (and,
@@ -117,8 +117,12 @@ export interface Checker {
    * with the model's output columns.
    */
   model(req: MaterializeRequest): Promise<CheckOutcome>;
-  /** A SELECT someone reads with (a data test, an alert, a dashboard tile). */
-  query(sql: string): Promise<CheckOutcome>;
+  /**
+   * A SELECT someone reads with (a data test, an alert, a dashboard tile). `partial`: SQL that is
+   * never sent on its own (an ephemeral model, inlined where it is used): rules about what a
+   * statement may read do not apply to it alone.
+   */
+  query(sql: string, opts?: { partial?: boolean }): Promise<CheckOutcome>;
   /** Whether a declared column type and the type the analyzer inferred are the same kind of value. */
   sameType(declared: string, inferred: string): boolean;
   close(): Promise<void>;

@@ -12,7 +12,6 @@
  * DuckDB for DuckDB, a rolled-back transaction for Postgres. This module knows none of them.
  */
 import { compiledPosition } from '../adapters/adapter.js';
-import { typeFamily } from '../adapters/type-family.js';
 import type { Checker, CheckOutcome } from '../adapters/warehouse.js';
 import type { CompileResult } from '../compile/compile-project.js';
 import type { ModelNode, SourceNode, TestNode } from '../compile/manifest.js';
@@ -87,9 +86,19 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
     needed.add(id);
     for (const p of m.nodes[id]?.depends_on ?? []) visit(p);
   };
-  for (const id of [...Object.keys(m.nodes), ...Object.keys(m.sources)]) if (wanted(id)) visit(id);
-  for (const a of input.alerts ?? []) for (const d of result.queries[a.name]?.depends_on ?? []) visit(d);
-  for (const d of result.dashboards) for (const mdl of d.models) visit(`model.${files.project.name}.${mdl}`);
+  const selected = (id: string) => !input.select || input.select.has(id);
+  // as `vigil build -s` runs them: a test runs when it, or anything it tests, is selected
+  const testWanted = (t: TestNode) => selected(t.unique_id) || t.depends_on.some(selected);
+  for (const id of [...Object.keys(m.nodes), ...Object.keys(m.sources)]) {
+    const n = m.nodes[id];
+    if (n?.resource_type === 'test' ? testWanted(n) : wanted(id)) visit(id);
+  }
+  // alert queries and dashboard tiles that read something selected
+  const alerts = (input.alerts ?? []).filter((a) => !input.select || (result.queries[a.name]?.depends_on ?? []).some(selected));
+  for (const a of alerts) for (const d of result.queries[a.name]?.depends_on ?? []) visit(d);
+  const modelId = (name: string) => `model.${files.project.name}.${name}`;
+  const tiles = result.dashboards.flatMap((d) => d.tabs.flatMap((tab) => tab.tiles.filter((t) => selected(modelId(t.model))).map((tile) => ({ d, tile }))));
+  for (const { tile } of tiles) visit(modelId(tile.model));
   if (!input.select) for (const id of Object.keys(m.sources)) needed.add(id);
 
   // ---- sources, from their declared columns
@@ -108,7 +117,7 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
       continue;
     }
     const problems = await checker.declare(s.relation, s.columns.map((c) => ({ name: c.name, type: c.data_type! })));
-    for (const p of problems) ds.push(diag('E_CHECK', `source ${s.source_name}.${s.name}: column '${p.column}': ${p.message}`, cols.get(`source:${s.source_name}.${s.name}.${p.column}`) ?? where));
+    for (const p of problems) ds.push(diag('E_CHECK', `source ${s.source_name}.${s.name}: ${p.column ? `column '${p.column}': ` : ''}${p.message}`, cols.get(`source:${s.source_name}.${s.name}.${p.column}`) ?? where));
     if (problems.length) failed.add(s.unique_id);
   }
 
@@ -124,7 +133,8 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
       continue;
     }
     counts.models++;
-    const out = n.relation ? await checker.model(materializeRequest(n, false)) : await checker.query(n.compiled_sql);
+    // an ephemeral model is never sent alone: it is inlined where it is used
+    const out = n.relation ? await checker.model(materializeRequest(n, false)) : await checker.query(n.compiled_sql, { partial: true });
     counts.statements += n.relation ? (n.config.materialized === 'incremental' ? 3 : 2) : 1;
     // contracts: the declared types against what the model produces (its SELECT's columns)
     const produced = out.ok ? out.columns : out.columns;
@@ -149,7 +159,7 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
   // ---- data tests, alert queries and dashboard tiles: independent of each other
   const jobs: Array<() => Promise<void>> = [];
   for (const t of Object.values(m.nodes)) {
-    if (t.resource_type !== 'test' || !needed.has(t.unique_id)) continue;
+    if (t.resource_type !== 'test' || !testWanted(t)) continue;
     if (blockedBy(t.depends_on)) {
       counts.skipped++;
       continue;
@@ -161,7 +171,7 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
       if (!out.ok) ds.push(testProblem(t, out, texts.get(t.file)?.text));
     });
   }
-  for (const a of input.alerts ?? []) {
+  for (const a of alerts) {
     if (blockedBy(result.queries[a.name]?.depends_on ?? [])) {
       counts.skipped++;
       continue;
@@ -180,34 +190,30 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
       // an alert's window is read as one period: both ends the same kind of value
       const ws = out.columns.find((c) => c.name === 'window_start');
       const we = out.columns.find((c) => c.name === 'window_end');
-      if (ws && we && typeFamily(ws.type, 'instant') !== typeFamily(we.type, 'instant')) {
+      if (ws && we && !checker.sameType(ws.type, we.type)) {
         ds.push(diag('E_CHECK', `alert ${a.name}: window_start is ${ws.type} but window_end is ${we.type}; both ends of the window must be the same type`, { file: a.file, line: a.at.line, column: a.at.column }, 'cast one of them, e.g. {{ to_date(...) }}'));
       }
     });
   }
-  for (const d of result.dashboards) {
+  for (const { d, tile } of tiles) {
     const text = files.dashboards?.find((f) => f.path === d.file)?.text ?? '';
-    for (const tab of d.tabs) {
-      for (const tile of tab.tiles) {
-        if (blockedBy([`model.${files.project.name}.${tile.model}`])) {
-          counts.skipped++;
-          continue;
-        }
-        const sqls = [tile.sql, tile.previousSql].filter((x): x is string => !!x);
-        counts.tiles += sqls.length;
-        counts.statements += sqls.length;
-        jobs.push(async () => {
-          for (const sql of sqls) {
-            const out = await checker.query(sql);
-            if (out.ok) continue;
-            const idAt = text.indexOf(`"${tile.tile.id}"`);
-            const line = idAt < 0 ? 1 : text.slice(0, idAt).split('\n').length;
-            ds.push(diag('E_CHECK', `dashboard ${d.dashboard.name}, tile '${tile.tile.id}': ${out.message}`, { file: d.file, line }, 'the tile query Vigil generates from the dashboard reads the model: check the columns and measures it names'));
-            return;
-          }
-        });
-      }
+    if (blockedBy([modelId(tile.model)])) {
+      counts.skipped++;
+      continue;
     }
+    const sqls = [tile.sql, tile.previousSql].filter((x): x is string => !!x);
+    counts.tiles += sqls.length;
+    counts.statements += sqls.length;
+    jobs.push(async () => {
+      for (const sql of sqls) {
+        const out = await checker.query(sql);
+        if (out.ok) continue;
+        const idAt = text.indexOf(`"${tile.tile.id}"`);
+        const line = idAt < 0 ? 1 : text.slice(0, idAt).split('\n').length;
+        ds.push(diag('E_CHECK', `dashboard ${d.dashboard.name}, tile '${tile.tile.id}': ${out.message}`, { file: d.file, line }, 'the tile query Vigil generates from the dashboard reads the model: check the columns and measures it names'));
+        return;
+      }
+    });
   }
   await mapLimit(jobs, checker.concurrency, (job) => job());
   // the same report whatever order the answers came in

@@ -5,7 +5,7 @@
  */
 import { formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { loadProject } from '../project/load-project.js';
-import { loadCache, saveCache } from '../project/artifacts.js';
+import { loadCache, saveCache, writeCompileArtifacts } from '../project/artifacts.js';
 import { compileProject, VIGIL_VERSION, type ResolvedTarget } from '../compile/compile-project.js';
 import type { CheckReport } from '../check/check-project.js';
 import { selectNodes } from '../compile/selector.js';
@@ -33,18 +33,16 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
   const compileDs: Diagnostic[] = [...result.diagnostics, ...alerts.diagnostics];
   for (const d of compileDs.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(compileDs) || !result.target) throw new ProjectError(compileDs.filter((x) => x.severity === 'error'));
-  try {
-    saveCache(files, cache);
-  } catch {
-    /* a read-only checkout only loses the cache */
-  }
+  // the compiled files the report points at (as vigil compile writes them)
+  writeCompileArtifacts(files, result.manifest, cache);
+  saveCache(files, cache);
   const target = result.target;
   const { getWarehouse } = await import('../adapters/index.js');
   const warehouse = getWarehouse(target.type)!;
   if (!warehouse.checker) throw new UsageError(`vigil check has no checker for ${target.type} targets`);
   const { ids, unmatched } = selectNodes(result.manifest, o.select, o.exclude);
   for (const u of unmatched) err(`warning: selector '${u.atom}' matched nothing${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
-  const select = o.select?.length || o.exclude?.length ? ids : undefined;
+  const select = (o.select?.length ?? 0) + (o.exclude?.length ?? 0) > 0 ? ids : undefined;
   const checker = await warehouse.checker(target.config, { root: files.root, threads: 1 });
   o.announce?.(`vigil ${VIGIL_VERSION} check: target ${target.name} (${target.type}) with ${checker.engine}`);
   const { checkProject } = await import('../check/check-project.js');
@@ -54,7 +52,7 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
       result,
       checker,
       select,
-      alerts: select ? [] : alerts.rules.filter((r) => r.queryText && r.rule.enabled && result.queries[r.rule.name]).map((r) => ({ name: r.rule.name, file: r.file, sql: result.queries[r.rule.name].sql, text: r.queryText!, at: r.queryAt })),
+      alerts: alerts.rules.filter((r) => r.queryText && r.rule.enabled && result.queries[r.rule.name]).map((r) => ({ name: r.rule.name, file: r.file, sql: result.queries[r.rule.name].sql, text: r.queryText!, at: r.queryAt })),
     });
     return { report, target, engine: checker.engine, seconds: (performance.now() - t0) / 1000 };
   } finally {

@@ -359,6 +359,9 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
   const rowLevel = tile.measures.some((m) => m.agg === 'none');
   const build = (withDashboard: boolean, shiftHours: number) => {
     const { where, applies } = conditions(tile, filters, dialect, cols, withDashboard, shiftHours, types);
+    // a warehouse that refuses some reads without a filter (BigQuery's require_partition_filter)
+    const required = dialect.readFilter?.(node.config);
+    if (required) where.unshift(required);
     if (tile.top_n && tile.measures[0]) {
       // the n values of the column with the largest first measure, under the same filters
       const c = q(tile.top_n.column);

@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { warehouseModelConfig } from '../adapters/index.js';
 
+/** Config values people write in any case ('TIMESTAMP', 'Day'). */
+const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
+
 export const MATERIALIZATIONS = ['view', 'table', 'incremental', 'ephemeral'] as const;
 export type Materialization = (typeof MATERIALIZATIONS)[number];
 
@@ -28,7 +31,16 @@ export const ModelConfigSchema = z
      * `{ field, data_type, granularity }`, or an expression like `date(created_at)` */
     partition_by: z.union([
       z.string().min(1),
-      z.object({ field: z.string().min(1), data_type: z.enum(['date', 'timestamp', 'datetime', 'int64']).optional(), granularity: z.enum(['hour', 'day', 'month', 'year']).optional() }).strict(),
+      z
+        .object({
+          field: z.string().min(1),
+          data_type: z.preprocess(lower, z.enum(['date', 'timestamp', 'datetime', 'int64'])).optional(),
+          granularity: z.preprocess(lower, z.enum(['hour', 'day', 'month', 'year'])).optional(),
+          /** int64 partitioning (BigQuery's RANGE_BUCKET): the partitions' bounds */
+          range: z.object({ start: z.number().int(), end: z.number().int(), interval: z.number().int().positive() }).strict().optional(),
+        })
+        .strict()
+        .refine((p) => (p.data_type === 'int64') === (p.range !== undefined), { message: "data_type: int64 goes with range: { start, end, interval } (integer-range partitions), and range only with data_type: int64" }),
     ]),
     // keys only some warehouses act on (BigQuery: cluster_by, labels, ...): accepted for every
     // target, since one project builds on several

@@ -7,7 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
-import { removeDir } from '../helpers.js';
+import { removeDir, REPO } from '../helpers.js';
+import { WarehouseError } from '../../src/errors.js';
 
 let dir: string;
 let db: DuckDbAdapter;
@@ -106,5 +107,21 @@ describe('DuckDbAdapter', () => {
     const e = await db.execute('select * from nope_table').catch((x: unknown) => x);
     expect(e).toMatchObject({ name: 'WarehouseError', sql: 'select * from nope_table' });
     expect((e as Error).message).toMatch(/nope_table/);
+  });
+});
+
+describe('duckError', () => {
+  it("takes the column from DuckDB's caret, also when it shows a window of a long line", async () => {
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: ':memory:', schema: 'main' }, REPO, 1);
+    try {
+      const long = "select 1 as a,\n  'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' as b, nosuch_col + 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' as c\nfrom range(3)";
+      const e1 = await db.query(long).catch((e: unknown) => e);
+      expect(e1).toBeInstanceOf(WarehouseError);
+      expect((e1 as WarehouseError).position).toEqual({ line: 2, column: long.split('\n')[1].indexOf('nosuch_col') + 1 });
+      const e2 = await db.query('select nosuch from range(3)').catch((e: unknown) => e);
+      expect((e2 as WarehouseError).position).toEqual({ line: 1, column: 8 });
+    } finally {
+      await db.close();
+    }
   });
 });

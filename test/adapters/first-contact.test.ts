@@ -4,7 +4,7 @@
  * `vigil debug` checks a target like `dbt debug` on all three warehouses.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveCredentials } from '../../src/adapters/bigquery/bigquery-credentials.js';
@@ -87,6 +87,14 @@ describe('BigQuery without usable credentials', () => {
     expect(fromFile).toMatchObject({ kind: 'key-file', describe: expect.stringContaining('service_account vigil-ci@p.iam.gserviceaccount.com') });
     expect(JSON.stringify(fromFile)).not.toContain('MIIBVQ');
     expect(await resolveCredentials(JSON.stringify(SERVICE_KEY), env, 'x')).toMatchObject({ kind: 'key-json' });
+    // a relative key file path is relative to the project root, wherever vigil runs from
+    expect(await resolveCredentials('sa.json', env, 'x', home)).toMatchObject({ kind: 'key-file', path: keyFile });
+    // every credential file google-auth reads
+    expect(await resolveCredentials(JSON.stringify({ type: 'external_account_authorized_user', audience: 'a', client_id: 'c', refresh_token: 'r' }), env, 'x')).toMatchObject({ kind: 'key-json' });
+    // the parser's complaint would quote the key: only the position is said
+    const bad = await resolveCredentials('{"type": "service_account", "private_key": abcdef-secret}', env, 'x').catch((e: Error) => e.message);
+    expect(bad).toMatch(/is not valid JSON/);
+    expect(bad).not.toContain('abcdef');
     expect(await resolveCredentials('', { ...env, VIGIL_BIGQUERY_ACCESS_TOKEN: 't' }, 'x')).toMatchObject({ kind: 'access-token' });
     expect(await resolveCredentials('', { ...env, GOOGLE_APPLICATION_CREDENTIALS: keyFile }, 'x')).toMatchObject({ kind: 'adc-file', path: keyFile });
     const gcloud = join(home, 'gcloud');
@@ -130,11 +138,12 @@ describe('vigil debug', () => {
     expect(bad.code).toBe(1);
   });
 
-  it('DuckDB: the file, DuckDB and the schema', async () => {
+  it('DuckDB: the file, DuckDB and the schema; a file that does not exist is not created', async () => {
     const r = await run(['debug'], {});
     expect(r.stdout).toMatch(/OK {3}database \.vigil\/dev\.duckdb: does not exist yet/);
     expect(r.stdout).toMatch(/OK {3}open: DuckDB v\d/);
     expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(existsSync(join(project, '.vigil', 'dev.duckdb'))).toBe(false);
   });
 
   it('a typo in the target: the config problem at its line, exit 2', async () => {

@@ -48,14 +48,17 @@ async function withEdits(edits: Record<string, Array<[string | RegExp, string]>>
   }
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   Object.assign(process.env, ENV);
   dir = copyShipped();
+  // one analyzer process for every check of this file (a start costs ~1 s)
+  const { keepZetaServer } = await import('../../src/adapters/bigquery/zetasql.js');
+  keepZetaServer(true);
 });
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   const { stopZetaServer } = await import('../../src/adapters/bigquery/zetasql.js');
-  await stopZetaServer();
+  await stopZetaServer(true);
 });
 
 describe('vigil check passes on the shipped and fixture projects', () => {
@@ -125,6 +128,54 @@ describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at 
     expect(problems[0]).toMatch(/^models\/staging\/stg_ai_audit_logs\.sql:10:3: error: Unrecognized name: modle/);
   });
 
+  it('require_partition_filter: a filter above a CTE counts, a view or an ephemeral model may read the table unfiltered', async () => {
+    const cfg = "materialized='table', partition_by={'field': 'date', 'data_type': 'DATE'}, require_partition_filter=true";
+    const ok = await withEdits(
+      {
+        'models/marts/ai_cost_daily.sql': [["materialized='table'", cfg]],
+        'models/marts/cost_cte.sql': [[/^$/, "{{ config(materialized='table') }}\nwith c as (select * from {{ ref('ai_cost_daily') }})\nselect model, sum(message_count) as n from c where date >= '2026-01-01' group by model\n"]],
+        'models/marts/cost_view.sql': [[/^$/, "{{ config(materialized='view') }}\nselect * from {{ ref('ai_cost_daily') }}\n"]],
+        'models/marts/cost_eph.sql': [[/^$/, "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('ai_cost_daily') }}\n"]],
+        'models/marts/cost_uses_eph.sql': [[/^$/, "{{ config(materialized='table') }}\nselect model from {{ ref('cost_eph') }} where date is not null\n"]],
+      },
+      'prod',
+    );
+    expect(ok).toEqual([]);
+    const unfiltered = await withEdits(
+      {
+        'models/marts/ai_cost_daily.sql': [["materialized='table'", cfg]],
+        'models/marts/cost_cte.sql': [[/^$/, "{{ config(materialized='table') }}\nwith c as (select * from {{ ref('ai_cost_daily') }})\nselect a.model from c as a join c as b on a.model = b.model where a.date >= '2026-01-01'\n"]],
+      },
+      'prod',
+    );
+    // one of the two reads of the CTE has no filter above it
+    expect(unfiltered.join('\n')).toMatch(/^models\/marts\/cost_cte\.sql:2:\d+: error: vigil-check\.analytics\.ai_cost_daily requires a partition filter/m);
+  });
+
+  it('a config the statement builders refuse is a problem at the model, not a crash', async () => {
+    const problems = await withEdits({ 'models/marts/ai_audit_daily.sql': [["incremental_strategy='delete+insert'", "incremental_strategy='insert_overwrite'"]] }, 'prod');
+    expect(problems).toEqual([expect.stringMatching(/^models\/marts\/ai_audit_daily\.sql:1:4: error: incremental_strategy insert_overwrite needs partition_by/)]);
+  });
+
+  it('-s checks the selection, what it reads, its tests, and the alerts and tiles that read it', async () => {
+    const all = (await checkDir({ projectDir: dir, target: 'prod' })).report.counts;
+    const { report } = await checkDir({ projectDir: dir, target: 'prod', select: ['stg_workflows'] });
+    expect(report.diagnostics).toEqual([]);
+    // stg_workflows, and the models of the tests that read it (relationships to it)
+    expect(report.counts).toMatchObject({ alerts: 0, tiles: 0 });
+    expect(report.counts.models).toBeLessThan(all.models);
+    expect(report.counts.tests).toBeGreaterThan(0);
+    expect(report.counts.tests).toBeLessThan(all.tests);
+    // what reads ai_cost_daily: its tests, the singular test over every mart (and so every mart), its tiles
+    const cost = (await checkDir({ projectDir: dir, target: 'prod', select: ['ai_cost_daily'] })).report.counts;
+    expect(cost.tiles).toBeGreaterThan(0);
+    expect(cost.tiles).toBeLessThan(all.tiles);
+    expect(cost.alerts).toBe(0);
+    const daily = (await checkDir({ projectDir: dir, target: 'prod', select: ['ai_audit_daily'] })).report.counts;
+    expect(daily.alerts).toBeGreaterThan(0);
+    expect(daily.alerts).toBeLessThan(all.alerts);
+  });
+
   it("OPTIONS values are type-checked against BigQuery's option list (Vigil's own DDL only emits typed ones)", async () => {
     const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer, typeBuilders } = await import('../../src/adapters/bigquery/zetasql.js');
     const srv = await startZetaServer(REPO);
@@ -152,20 +203,28 @@ describe('vigil check on DuckDB (an in-memory database)', () => {
 
 describe('vigil check on Postgres (a transaction on the target, rolled back)', () => {
   const url = inject('pgUrl');
-  it('passes on the shipped project, reports a seeded mistake at its line, and leaves nothing behind', async () => {
+  it('passes on the shipped project, reports a seeded mistake at its line, leaves nothing behind and locks nothing of the target', async () => {
     process.env.DATABASE_URL = url;
     const client = new pg.Client(url);
+    const locker = new pg.Client(url);
     await client.connect();
+    await locker.connect();
     try {
-      const before = (await client.query("select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('analytics', 'raw')")).rows[0].n;
+      // a real relation of the same name, held exclusively by another session for the whole check
+      await client.query('create schema if not exists analytics; create table if not exists analytics.ai_cost_daily (x int)');
+      await locker.query('begin; lock table analytics.ai_cost_daily in access exclusive mode');
+      const before = (await client.query("select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('analytics', 'raw') or n.nspname like 'vigil_check_%'")).rows[0].n;
       const { report } = await checkDir({ projectDir: dir, target: 'app' });
       expect(report.diagnostics.map(formatDiagnostic)).toEqual([]);
       expect(report.counts.models).toBe(10);
       const problems = await withEdits({ 'models/marts/ai_cost_daily.sql': [['  model,\n', '  modle,\n']] }, 'app');
       expect(problems[0]).toMatch(/^models\/marts\/ai_cost_daily\.sql:5:3: error: column "modle" does not exist/);
-      const after = (await client.query("select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('analytics', 'raw')")).rows[0].n;
+      const after = (await client.query("select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('analytics', 'raw') or n.nspname like 'vigil_check_%'")).rows[0].n;
       expect(after).toBe(before);
     } finally {
+      await locker.query('rollback').catch(() => undefined);
+      await locker.end();
+      await client.query('drop table if exists analytics.ai_cost_daily');
       await client.end();
     }
   });

@@ -272,3 +272,18 @@ describe('render cache with file stamps', () => {
     expect((changed.manifest.nodes['model.fixture.a'] as ModelNode).compiled_sql).toBe('select 2 as x');
   });
 });
+
+describe('partition_by', () => {
+  it('takes data_type and granularity in any case; int64 needs its range, and a range needs int64', () => {
+    const ok = compile({ models: { 'models/h.sql': "{{ config(materialized='table', partition_by={'field': 'hour', 'data_type': 'TIMESTAMP', 'granularity': 'Day'}) }}\nselect 1 as hour" } });
+    expect(errors(ok)).toEqual([]);
+    expect(model(ok, 'h').config.partition_by).toEqual({ field: 'hour', data_type: 'timestamp', granularity: 'day' });
+    const ranged = compile({ models: { 'models/h.sql': "{{ config(materialized='table', partition_by={'field': 'n', 'data_type': 'int64', 'range': {'start': 0, 'end': 100, 'interval': 10} }) }}\nselect 1 as n" } });
+    expect(errors(ranged)).toEqual([]);
+    // (nested dicts need a space before the template's closing braces: `} }) }}`)
+    for (const pb of ["{'field': 'n', 'data_type': 'int64'}", "{'field': 'd', 'range': {'start': 0, 'end': 100, 'interval': 10} }"]) {
+      const bad = compile({ models: { 'models/h.sql': `{{ config(materialized='table', partition_by=${pb}) }}\nselect 1 as n` } });
+      expect(errors(bad).map((d) => d.message)).toEqual([expect.stringMatching(/data_type: int64 goes with range: \{ start, end, interval \}/)]);
+    }
+  });
+});

@@ -95,13 +95,13 @@ export function bqError(e: unknown, sql: string, jobId?: string): WarehouseError
 function partitionExpr(p: unknown): string | undefined {
   if (p === undefined || p === null) return undefined;
   if (typeof p === 'string') return /^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? bigQueryDialect.quoteIdent(p) : p;
-  const o = p as { field: string; data_type?: string; granularity?: string };
+  const o = p as { field: string; data_type?: string; granularity?: string; range?: { start: number; end: number; interval: number } };
   const g = (o.granularity ?? 'day').toUpperCase();
   const t = (o.data_type ?? 'date').toLowerCase();
   const f = bigQueryDialect.quoteIdent(o.field);
   if (t === 'timestamp') return `TIMESTAMP_TRUNC(${f}, ${g})`;
   if (t === 'datetime') return `DATETIME_TRUNC(${f}, ${g})`;
-  if (t === 'int64') return f;
+  if (t === 'int64') return o.range ? `RANGE_BUCKET(${f}, GENERATE_ARRAY(${o.range.start}, ${o.range.end}, ${o.range.interval}))` : f;
   return g === 'DAY' ? f : `DATE_TRUNC(${f}, ${g})`;
 }
 
@@ -139,9 +139,9 @@ export class BigQueryAdapter implements Adapter {
    * Connect. The credentials are found first (resolveCredentials): with none usable this stops at
    * once with what was looked for and how to fix it. `targetName` names the target in messages.
    */
-  static async open(cfg: BigQueryTargetConfig, threads = 4, client?: BigQuery, targetName = 'prod'): Promise<BigQueryAdapter> {
+  static async open(cfg: BigQueryTargetConfig, threads = 4, client?: BigQuery, targetName = 'prod', root?: string): Promise<BigQueryAdapter> {
     if (client) return new BigQueryAdapter(client, cfg, threads);
-    const source = await resolveCredentials(cfg.credentials, process.env, `targets.${targetName}.credentials`);
+    const source = await resolveCredentials(cfg.credentials, process.env, `targets.${targetName}.credentials`, root);
     const { BigQuery: Client } = await import('@google-cloud/bigquery');
     const options: Record<string, unknown> = { projectId: cfg.project, location: cfg.location };
     if (source.kind === 'key-json') options.credentials = source.credentials;

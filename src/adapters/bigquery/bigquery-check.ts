@@ -15,7 +15,7 @@ import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
 import { BigQueryAdapter } from './bigquery-adapter.js';
 import type { BigQueryTargetConfig } from './bigquery-config.js';
 import { bigQueryHelpersSql } from './bigquery-dialect.js';
-import { bigQueryLanguageOptions, startZetaServer, ZetaAnalyzer, ZetaCatalog, type Analysis, type TypeProto } from './zetasql.js';
+import { bigQueryLanguageOptions, startZetaServer, stopZetaServer, ZetaAnalyzer, ZetaCatalog, type Analysis, type TypeProto } from './zetasql.js';
 
 /** A declared column type (any warehouse's spelling) as BigQuery spells it. */
 export function bigQueryTypeOfDeclared(t: string): string {
@@ -93,12 +93,13 @@ export class BigQueryChecker implements Checker {
     return { ok: false, message: a.message, sql, position: a.line === undefined ? undefined : { line: a.line, column: a.column } };
   }
 
-  async query(sql: string): Promise<CheckOutcome> {
-    return this.outcome(await this.analyzer.analyze(sql), sql);
+  async query(sql: string, opts: { partial?: boolean } = {}): Promise<CheckOutcome> {
+    return this.outcome(await this.analyzer.analyze(sql, { reads: !opts.partial }), sql);
   }
 
   async model(req: MaterializeRequest): Promise<CheckOutcome> {
-    const select = await this.analyzer.analyze(req.sql);
+    // a view reading a require_partition_filter table is fine to create: the filter is due where it is read
+    const select = await this.analyzer.analyze(req.sql, { reads: req.kind !== 'view' });
     if (!select.ok) return this.outcome(select, req.sql);
     const columns = select.columns ?? [];
     const selected = columns.map((c) => ({ name: c.name, type: c.sql }));
@@ -107,8 +108,16 @@ export class BigQueryChecker implements Checker {
     // the statements `vigil build` sends for it, in the order it sends them. ZetaSQL knows
     // ALTER COLUMN SET OPTIONS on tables only; BigQuery has it on views too (column descriptions):
     // it is checked as the same statement on a table.
-    const build = this.builder.buildScript({ ...req, fullRefresh: true });
-    const r = await this.analyzer.script(build.replace(/^ALTER VIEW (.*) ALTER COLUMN /gm, 'ALTER TABLE $1 ALTER COLUMN '));
+    let build: string;
+    let update: string | undefined;
+    try {
+      build = this.builder.buildScript({ ...req, fullRefresh: true });
+      if (req.kind === 'incremental') update = this.builder.incrementalStatement(req, columns.map((x) => x.name));
+    } catch (e) {
+      // a config the builders refuse (insert_overwrite without partition_by, ...)
+      return { ok: false, message: (e as Error).message, sql: '', rule: 'config', columns: selected };
+    }
+    const r = await this.analyzer.script(build.replace(/^ALTER VIEW (.*) ALTER COLUMN /gm, 'ALTER TABLE $1 ALTER COLUMN '), [], { reads: req.kind !== 'view' });
     if (!r.ok) return { ...this.outcome(r, build), columns: selected } as CheckOutcome;
     this.table(req.relation, columns.map((c) => ({ name: c.name, type: c.type })));
     const c = req.config ?? {};
@@ -152,8 +161,8 @@ export class BigQueryChecker implements Checker {
     return typeFamily(bigQueryTypeOfDeclared(declared), 'instant') === typeFamily(inferred, 'instant');
   }
 
-  /** The analyzer process stays up for the next check in this process (stopZetaServer ends it). */
   async close(): Promise<void> {
     await this.analyzer.release();
+    await stopZetaServer();
   }
 }

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { homedir, platform } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 
 export type CredentialSource =
@@ -19,6 +19,9 @@ export type CredentialSource =
   | { kind: 'access-token'; token: string; describe: string }
   | { kind: 'adc-file'; path: string; describe: string }
   | { kind: 'metadata'; describe: string };
+
+/** The credential files google-auth-library reads (its fromJSON). */
+const KEY_TYPES = ['service_account', 'authorized_user', 'external_account', 'external_account_authorized_user', 'impersonated_service_account', 'gdch_service_account'];
 
 /** A parsed key: its type and who it is, for messages (never the key itself). */
 function describeKey(json: Record<string, unknown>, where: string): string {
@@ -31,13 +34,15 @@ function parseKey(text: string, where: string): { json: Record<string, unknown> 
   try {
     json = JSON.parse(text);
   } catch (e) {
-    return { problem: `${where} is not valid JSON (${(e as Error).message.split('\n')[0]})` };
+    // the parser's message may quote the key's text: only its position is said
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    return { problem: `${where} is not valid JSON${at ? ` (at character ${at})` : ''}` };
   }
   if (!json || typeof json !== 'object') return { problem: `${where} is not a key (a JSON object)` };
   const o = json as Record<string, unknown>;
   if (o.type === 'service_account' && (typeof o.private_key !== 'string' || typeof o.client_email !== 'string')) return { problem: `${where} is a service-account key without private_key or client_email` };
   if (o.type === 'authorized_user' && (typeof o.refresh_token !== 'string' || typeof o.client_id !== 'string')) return { problem: `${where} is an authorized_user key without refresh_token or client_id` };
-  if (!['service_account', 'authorized_user', 'external_account', 'impersonated_service_account'].includes(String(o.type))) return { problem: `${where} has type '${String(o.type)}', not a Google credential (service_account, authorized_user, external_account)` };
+  if (!KEY_TYPES.includes(String(o.type))) return { problem: `${where} has type '${String(o.type)}', not a Google credential (${KEY_TYPES.join(', ')})` };
   return { json: o };
 }
 
@@ -69,9 +74,11 @@ export function metadataServerAnswers(env: NodeJS.ProcessEnv, timeoutMs = 400): 
  * and why each did not work, and how to fix it. `configKey`: where the target's credentials come
  * from, for the message (e.g. "targets.prod.credentials").
  */
-export async function resolveCredentials(credentials: string | undefined, env: NodeJS.ProcessEnv, configKey: string): Promise<CredentialSource> {
+export async function resolveCredentials(credentials: string | undefined, env: NodeJS.ProcessEnv, configKey: string, root = process.cwd()): Promise<CredentialSource> {
   const looked: string[] = [];
-  const cred = credentials?.trim();
+  const given = credentials?.trim();
+  // a relative key file path is relative to the project, like every path in project.yaml
+  const cred = given && !given.startsWith('{') ? resolve(root, given) : given;
   if (cred) {
     if (cred.startsWith('{')) {
       const k = parseKey(cred, `the key JSON in ${configKey}`);

@@ -10,7 +10,7 @@ import { BigQueryAdapter, bqError } from './bigquery-adapter.js';
 export async function* debugBigQuery(cfg: BigQueryTargetConfig, ctx: OpenContext): AsyncGenerator<DebugStep> {
   let a: BigQueryAdapter;
   try {
-    a = await BigQueryAdapter.open(cfg, 1, undefined, ctx.target);
+    a = await BigQueryAdapter.open(cfg, 1, undefined, ctx.target, ctx.root);
   } catch (e) {
     yield { check: 'credentials', ok: false, detail: (e as Error).message, fatal: true, usage: e instanceof UsageError };
     return;

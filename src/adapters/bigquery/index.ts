@@ -15,7 +15,7 @@ export const warehouse: Warehouse<BigQueryTargetConfig> = {
   location: (config) => ({ schema: config.dataset, database: config.project }),
   async open(config, ctx) {
     const { BigQueryAdapter } = await import('./bigquery-adapter.js');
-    return BigQueryAdapter.open(config, ctx.threads, undefined, ctx.target);
+    return BigQueryAdapter.open(config, ctx.threads, undefined, ctx.target, ctx.root);
   },
   async checker(config, ctx) {
     const { BigQueryChecker } = await import('./bigquery-check.js');

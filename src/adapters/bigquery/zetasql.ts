@@ -100,25 +100,35 @@ export interface ZetaServer {
 }
 
 let running: Promise<ZetaServer> | undefined;
+/** Tests that check many projects in one process keep the analyzer up between checks. */
+let keepAlive = false;
+
+export function keepZetaServer(on: boolean): void {
+  keepAlive = on;
+}
 
 /** Stop the analyzer started by this process, if any (it also dies with the process). */
-export async function stopZetaServer(): Promise<void> {
+export async function stopZetaServer(force = false): Promise<void> {
+  if (keepAlive && !force) return;
   const r = running;
   running = undefined;
   if (r) await (await r.catch(() => undefined))?.stop();
 }
 
 /**
- * Start the analyzer once per process. It runs under a small `sh` that kills it when our stdin
- * pipe closes, so it never outlives vigil (the raw binary does not notice its parent dying).
+ * The wrapper the server runs under: it kills the server when our stdin pipe closes (vigil
+ * ended, even by SIGKILL: the raw binary does not notice its parent dying), and exits when the
+ * server does (a binary that cannot run here is noticed at once, not after a timeout).
  */
+// (a background job's stdin is /dev/null unless redirected: the watcher reads ours through fd 3)
+const WRAPPER = 'exec 3<&0; "$0" "$@" </dev/null & p=$!; ( while read -r _; do :; done; kill $p 2>/dev/null ) <&3 & c=$!; exec 3<&-; wait $p; s=$?; kill $c 2>/dev/null; exit $s';
+
+/** Start the analyzer once per process. */
 export function startZetaServer(projectRoot: string): Promise<ZetaServer> {
   running ??= (async () => {
     const z = loadZetaSql(projectRoot);
     const port = await freePort();
-    const child: ChildProcess = spawn('/bin/sh', ['-c', '"$0" "$@" </dev/null & p=$!; cat >/dev/null; kill $p 2>/dev/null; wait $p 2>/dev/null; exit 0', z.serverBinary, 'localhost', String(port)], {
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
+    const child: ChildProcess = spawn('/bin/sh', ['-c', WRAPPER, z.serverBinary, 'localhost', String(port)], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (d) => (stderr += String(d)));
     let exited = false;
@@ -133,8 +143,10 @@ export function startZetaServer(projectRoot: string): Promise<ZetaServer> {
         break;
       } catch (e) {
         if ((e as { code?: number }).code !== 14 || exited || Date.now() - t0 > 30_000) {
+          z.ZetaSQLClient.API.close();
           child.stdin?.end();
-          throw new UsageError(`Google's SQL analyzer (${z.serverBinary}) did not start: ${(e as Error).message}${stderr ? ` (${stderr.trim().split('\n')[0]})` : ''}`);
+          running = undefined;
+          throw new UsageError(`Google's SQL analyzer (${z.serverBinary}) did not start${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : exited ? ' (it exited at once: a binary for another system? it needs glibc 2.29 or newer)' : `: ${(e as Error).message}`}`);
         }
         await new Promise((r) => setTimeout(r, 25));
       }
@@ -553,13 +565,13 @@ export class ZetaAnalyzer {
     return { ok: false, message, ...rw.map(+m[1], +m[2]) };
   }
 
-  private result(stmt: Proto, rw: Rewritten): Analysis {
+  private result(stmt: Proto, rw: Rewritten, reads = true): Analysis {
     const { node, kind } = unwrap(stmt);
     const cols: Array<{ name: string; type: TypeProto }> | undefined = node.outputColumnList?.length
       ? node.outputColumnList.map((c: Proto) => ({ name: c.name, type: c.column.type }))
       : findDeep(node, 'columnDefinitionList')?.map((c: Proto) => ({ name: c.name, type: c.type }));
     const namePath = findDeep(node, 'namePath');
-    const post = this.postChecks(node, rw);
+    const post = this.percentileAggregate(node, rw) ?? (reads ? this.unfilteredRead(node, rw) : undefined);
     if (post) return post;
     return {
       ok: true,
@@ -568,11 +580,6 @@ export class ZetaAnalyzer {
       ...(cols?.length ? { columns: cols.map((c) => ({ ...c, sql: typeToSql(this.srv.z, c.type) })) } : {}),
       ...(namePath?.length ? { namePath } : {}),
     };
-  }
-
-  /** What ZetaSQL accepts and BigQuery refuses, found on the resolved tree. */
-  private postChecks(root: Proto, rw: Rewritten): Analysis | undefined {
-    return this.percentileAggregate(root, rw) ?? this.unfilteredRead(root, rw);
   }
 
   /**
@@ -594,9 +601,40 @@ export class ZetaAnalyzer {
       return into;
     };
     let found: Analysis | undefined;
+    /** per CTE name: the output column positions filtered above every place it is read (undefined: not read yet) */
+    const cteFilters: Array<Map<string, Set<number> | undefined>> = [];
     const visit = (o: Proto, filtered: Set<string>) => {
       if (found || !o || typeof o !== 'object') return;
       if (Array.isArray(o)) return o.forEach((x) => visit(x, filtered));
+      const withScan = o.resolvedWithScanNode;
+      if (withScan) {
+        // the query first, to learn how each CTE is read; then each CTE, later ones first (they may read earlier ones)
+        const scope = new Map<string, Set<number> | undefined>();
+        const entries = (withScan.withEntryList ?? []) as Proto[];
+        for (const e of entries) scope.set(String(e.withQueryName), undefined);
+        cteFilters.push(scope);
+        visit(withScan.query, filtered);
+        for (const e of [...entries].reverse()) {
+          const cols = (unwrap(e.withSubquery).node?.parent?.columnList ?? []) as Proto[];
+          const at = scope.get(String(e.withQueryName)) ?? new Set<number>();
+          visit(e.withSubquery, new Set([...filtered, ...cols.filter((_c, i) => at.has(i)).map(idKey)]));
+        }
+        cteFilters.pop();
+        return;
+      }
+      const ref = o.resolvedWithRefScanNode;
+      if (ref) {
+        // a read of a CTE: which of its columns have a filter above this read
+        const cols = (ref.parent?.columnList ?? []) as Proto[];
+        const here = new Set(cols.map((c, i) => (filtered.has(idKey(c)) ? i : -1)).filter((i) => i >= 0));
+        for (let k = cteFilters.length - 1; k >= 0; k--) {
+          if (!cteFilters[k].has(String(ref.withQueryName))) continue;
+          const before = cteFilters[k].get(String(ref.withQueryName));
+          cteFilters[k].set(String(ref.withQueryName), before === undefined ? here : new Set([...before].filter((i) => here.has(i))));
+          break;
+        }
+        return;
+      }
       const filter = o.resolvedFilterScanNode;
       if (filter) {
         visit(filter.filterExpr, filtered);
@@ -650,7 +688,8 @@ export class ZetaAnalyzer {
   }
 
   /** Analyze one statement; positions refer to `sql` as given. */
-  async analyze(sql: string, opts: { params?: ParamType[]; catalog?: ZetaCatalog } = {}): Promise<Analysis> {
+  /** `reads: false`: skip the rules about what a statement may read (a view's body, an ephemeral model). */
+  async analyze(sql: string, opts: { params?: ParamType[]; catalog?: ZetaCatalog; reads?: boolean } = {}): Promise<Analysis> {
     const rw = splitQuotedPaths(sql);
     for (let attempt = 0; ; attempt++) {
       let res: Proto;
@@ -666,7 +705,7 @@ export class ZetaAnalyzer {
         }
         return err;
       }
-      return this.result(res.resolvedStatement, rw);
+      return this.result(res.resolvedStatement, rw, opts.reads !== false);
     }
   }
 
@@ -691,9 +730,9 @@ export class ZetaAnalyzer {
    * first error (positions in `sql`), or the analysis of its last statement. `params`: the
    * positional parameters' types, in order of appearance in the whole script.
    */
-  async script(sql: string, params: ParamType[] = []): Promise<Analysis> {
+  async script(sql: string, params: ParamType[] = [], opts: { reads?: boolean } = {}): Promise<Analysis> {
     // one plain statement needs no script machinery (a `;` inside a string literal only takes the longer path)
-    if (!/;\s*\S/.test(sql) && !/^\s*(DECLARE|SET|IF|BEGIN|LOOP|WHILE|FOR|REPEAT|CASE)\b/i.test(sql)) return this.analyze(sql.replace(/;\s*$/, ''), { params });
+    if (!/;\s*\S/.test(sql) && !/^\s*(DECLARE|SET|IF|BEGIN|LOOP|WHILE|FOR|REPEAT|CASE)\b/i.test(sql)) return this.analyze(sql.replace(/;\s*$/, ''), { params, reads: opts.reads });
     const rw = splitQuotedPaths(sql);
     const text = rw.text;
     let parsed: Proto;
@@ -785,7 +824,7 @@ export class ZetaAnalyzer {
               // tables the script created so far: a DDL target (ALTER) is not among a statement's read tables
               ...(await this.catalogFor(stmtText, cat, created)),
             });
-            r = this.result(res.resolvedStatement, rw);
+            r = this.result(res.resolvedStatement, rw, opts.reads !== false);
           } catch (e) {
             r = this.error(e, rw);
           }

@@ -18,13 +18,23 @@ import type { BatchInfo, SyncColumn } from '../../sync/sync-types.js';
 
 /**
  * A DuckDB error with its position: DuckDB prints `LINE n: <text>` and a caret under the
- * offending character on the next line.
+ * offending character on the next line. A long line is shown as a window of it (`...` on either
+ * side): the window is found in the statement's own line to get the real column.
  */
 export function duckError(e: unknown, sql: string): WarehouseError {
   const message = e instanceof Error ? e.message : String(e);
   const m = /LINE (\d+): (.*)\n( *)\^/.exec(message);
   const line = m ? Number(m[1]) : Number(/LINE (\d+):/.exec(message)?.[1] ?? NaN);
-  const position = Number.isFinite(line) ? { line, column: m ? m[3].length - `LINE ${m[1]}: `.length + 1 : undefined } : undefined;
+  let column: number | undefined;
+  if (m) {
+    const shown = m[2];
+    const caret = m[3].length - `LINE ${m[1]}: `.length;
+    const dots = shown.startsWith('...') ? 3 : 0;
+    const snippet = shown.slice(dots).replace(/\.\.\.$/, '');
+    const at = dots ? (sql.split('\n')[line - 1] ?? '').indexOf(snippet) : 0;
+    column = at >= 0 ? at + caret - dots + 1 : undefined;
+  }
+  const position = Number.isFinite(line) ? { line, column } : undefined;
   return new WarehouseError(message, sql, { cause: e, position });
 }
 

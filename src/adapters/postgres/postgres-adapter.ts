@@ -52,7 +52,11 @@ export class PostgresAdapter implements Adapter {
     this.maxConcurrency = poolSize;
   }
 
-  static async open(cfg: PostgresTargetConfig, poolSize = 4): Promise<PostgresAdapter> {
+  /**
+   * Connect. `helpers: false` leaves the database as it is (vigil debug, vigil check): the helper
+   * functions models call (vigil_internal.median) are otherwise installed, once per pool.
+   */
+  static async open(cfg: PostgresTargetConfig, poolSize = 4, opts: { helpers?: boolean } = {}): Promise<PostgresAdapter> {
     const pg = (await import('pg')).default;
     // bigint and numeric arrive as text by default; counts and sums are numbers to people.
     // Per pool, not pg.types.setTypeParser: that would also change what `vigil sync` reads.
@@ -74,10 +78,10 @@ export class PostgresAdapter implements Adapter {
     pool.on('error', () => undefined); // an idle client dropped by the server: the next query reconnects
     const a = new PostgresAdapter(pool, size);
     try {
-      await a.execute(PG_HELPERS_SQL);
+      await a.execute(opts.helpers === false ? 'select 1' : PG_HELPERS_SQL);
     } catch (e) {
       await pool.end().catch(() => undefined);
-      if (e instanceof WarehouseError && /concurrently|already exists/.test(e.message)) return PostgresAdapter.open(cfg, poolSize);
+      if (e instanceof WarehouseError && /concurrently|already exists/.test(e.message)) return PostgresAdapter.open(cfg, poolSize, opts);
       throw new WarehouseError(`could not connect to Postgres: ${(e as Error).message.split('\n')[0]}`, '', { cause: e });
     }
     return a;

@@ -1,11 +1,15 @@
 /**
- * `vigil check` on Postgres needs the target's server (Postgres has no offline analyzer): one
- * transaction that is always rolled back. Sources and models become empty relations inside it
- * (`CREATE TABLE ... (declared columns)`, `CREATE TABLE ... AS <model> WITH NO DATA`, views), and
- * queries are PREPAREd, which resolves names and types without running them. Replacing a
- * relation that exists takes its lock until the rollback: `lock_timeout` keeps that short, and a
- * busy relation is reported instead of waited for. Nothing is committed.
+ * `vigil check` on Postgres needs the target's server (Postgres has no offline analyzer), and
+ * must not get in anyone's way there. Everything happens in one transaction that is always
+ * rolled back, in scratch schemas of its own (`vigil_check_<random>_<schema>` for each schema the
+ * project uses): sources become empty tables from their declared columns, models empty tables
+ * (`CREATE TABLE ... AS <model> WITH NO DATA`) or views, and queries are PREPAREd, which
+ * resolves names and types without running them. Relation names in the SQL are pointed at the
+ * scratch schemas, and error positions mapped back. No existing relation is read, replaced or
+ * locked; nothing is committed (not even Vigil's helper functions, created in the transaction
+ * when the server does not have them yet).
  */
+import { randomBytes } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
 import type { MaterializeRequest } from '../adapter.js';
@@ -14,21 +18,42 @@ import { declaredType, typeFamily } from '../type-family.js';
 import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
 import { pgError, PostgresAdapter } from './postgres-adapter.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
+import { PG_HELPERS_SQL } from './postgres-dialect.js';
+
+/** SQL with some schema names replaced, and the way back from a position in it to one in the original. */
+interface Remapped {
+  text: string;
+  original(pos: { line: number; column?: number }): { line: number; column?: number };
+}
 
 export class PostgresChecker implements Checker {
-  readonly engine = 'the target Postgres, in a transaction that is rolled back';
+  readonly engine = 'the target Postgres, in scratch schemas of a transaction that is rolled back';
   readonly concurrency = 1;
   private seq = 0;
+  private readonly prefix = `vigil_check_${randomBytes(3).toString('hex')}_`;
+  /** real schema -> scratch schema */
+  private readonly schemas = new Map<string, string>();
+
   private constructor(
     private readonly db: PostgresAdapter,
     private readonly c: PoolClient,
   ) {}
 
   static async open(cfg: PostgresTargetConfig): Promise<PostgresChecker> {
-    const db = await PostgresAdapter.open(cfg, 1);
-    const c = await db.pool.connect();
-    await c.query("begin; set local lock_timeout = '3s'");
-    return new PostgresChecker(db, c);
+    const db = await PostgresAdapter.open(cfg, 1, { helpers: false });
+    let c: PoolClient | undefined;
+    try {
+      c = await db.pool.connect();
+      await c.query("begin; set local lock_timeout = '3s'");
+      // the helpers models call, for this transaction only, when the server does not have them
+      const have = await c.query("select to_regprocedure('vigil_internal.median(double precision[])') is not null as ok");
+      if (!have.rows[0]?.ok) await c.query(PG_HELPERS_SQL);
+      return new PostgresChecker(db, c);
+    } catch (e) {
+      c?.release();
+      await db.close().catch(() => undefined);
+      throw pgError(e, 'begin');
+    }
   }
 
   /** Run `sql` under a savepoint: a failure rolls back only this statement. */
@@ -44,33 +69,59 @@ export class PostgresChecker implements Checker {
     }
   }
 
-  private async columnsOf(rel: string): Promise<CheckColumn[]> {
-    const rows = await this.step('select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a where a.attrelid = cast($1 as regclass) and a.attnum > 0 and not a.attisdropped order by a.attnum', [rel]);
-    return rows.map((r) => ({ name: String(r.name), type: String(r.type) }));
+  /** The scratch schema standing for `schema` (created on first use). */
+  private async scratch(schema: string): Promise<string> {
+    let s = this.schemas.get(schema);
+    if (!s) {
+      s = (this.prefix + schema).slice(0, 63);
+      await this.step(`create schema ${this.db.dialect.quoteIdent(s)}`);
+      this.schemas.set(schema, s);
+    }
+    return s;
   }
 
-  private async replace(rel: Relation, create: string): Promise<void> {
-    const d = this.db.dialect;
-    const name = d.relation(rel);
-    await this.step(d.createSchema(rel.schema));
-    const kind = (await this.step('select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2', [rel.schema, rel.identifier]))[0]?.relkind;
-    if (kind) await this.step(`drop ${kind === 'v' ? 'view' : kind === 'm' ? 'materialized view' : 'table'} ${name} cascade`);
-    await this.step(create);
+  /** `sql` with `"schema".` of every scratched schema pointing at its scratch schema. */
+  private remap(sql: string): Remapped {
+    const edits: Array<{ at: number; delta: number }> = [];
+    let out = '';
+    let last = 0;
+    for (const m of sql.matchAll(/"((?:[^"]|"")+)"\./g)) {
+      const scratch = this.schemas.get(m[1].replace(/""/g, '"'));
+      if (!scratch) continue;
+      const replacement = `${this.db.dialect.quoteIdent(scratch)}.`;
+      out += sql.slice(last, m.index) + replacement;
+      edits.push({ at: out.length, delta: replacement.length - m[0].length });
+      last = m.index! + m[0].length;
+    }
+    const text = out + sql.slice(last);
+    return {
+      text,
+      original(pos) {
+        const lines = text.split('\n');
+        let index = lines.slice(0, pos.line - 1).reduce((n, l) => n + l.length + 1, 0) + (pos.column ?? 1) - 1;
+        for (const e of edits) if (e.at <= index) index -= e.delta;
+        const before = sql.slice(0, index);
+        return { line: before.split('\n').length, column: pos.column === undefined ? undefined : index - before.lastIndexOf('\n') };
+      },
+    };
+  }
+
+  /** Run `original` (remapped to the scratch schemas); a failure comes back positioned in `original`. */
+  private async run(original: string): Promise<Array<Record<string, unknown>>> {
+    const r = this.remap(original);
+    try {
+      return await this.step(r.text);
+    } catch (e) {
+      const w = pgError(e, r.text);
+      const message = w.message.split('\n')[0].replaceAll(this.prefix, '');
+      throw new WarehouseError(message, original, { cause: e, position: w.position && r.original(w.position) });
+    }
   }
 
   private failure(e: unknown, sql: string): CheckOutcome {
     const w = e instanceof WarehouseError ? e : undefined;
     const message = (w?.message ?? (e as Error).message).split('\n')[0];
-    if (/lock timeout|canceling statement due to lock timeout/i.test(message)) return { ok: false, message: `a relation it replaces is in use (${message}); run vigil check against a target nobody reads while it runs`, sql };
     return { ok: false, message, sql: w?.sql || sql, position: w?.position };
-  }
-
-  private async run(sql: string): Promise<void> {
-    try {
-      await this.step(sql);
-    } catch (e) {
-      throw pgError(e, sql);
-    }
   }
 
   async declare(rel: Relation, columns: CheckColumn[]): Promise<Array<{ column: string; message: string }>> {
@@ -85,7 +136,12 @@ export class PostgresChecker implements Checker {
     }
     if (problems.length) return problems;
     const d = this.db.dialect;
-    await this.replace(rel, `create table ${d.relation(rel)} (${columns.map((c) => `${d.quoteIdent(c.name)} ${c.type}`).join(', ')})`);
+    try {
+      await this.scratch(rel.schema);
+      await this.run(`create table ${d.relation(rel)} (${columns.map((c) => `${d.quoteIdent(c.name)} ${c.type}`).join(', ')})`);
+    } catch (e) {
+      return [{ column: '', message: (e as Error).message.split('\n')[0] }];
+    }
     return [];
   }
 
@@ -106,15 +162,18 @@ export class PostgresChecker implements Checker {
     const rel = d.relation(req.relation);
     const create = req.kind === 'view' ? `create view ${rel} as\n${req.sql}` : `create table ${rel} as\n${req.sql}\nwith no data`;
     try {
-      await this.replace(req.relation, create);
+      await this.scratch(req.relation.schema);
+      await this.run(create);
     } catch (e) {
-      return this.failure(pgError(e, create), create);
+      return this.failure(e, create);
     }
     if (req.kind === 'incremental' && req.incrementalSql) {
       const inc = await this.query(req.incrementalSql);
       if (!inc.ok) return inc;
     }
-    return { ok: true, columns: await this.columnsOf(rel) };
+    const scratchRel = d.relation({ ...req.relation, schema: this.schemas.get(req.relation.schema)! });
+    const cols = await this.step('select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a where a.attrelid = cast($1 as regclass) and a.attnum > 0 and not a.attisdropped order by a.attnum', [scratchRel]);
+    return { ok: true, columns: cols.map((r) => ({ name: String(r.name), type: String(r.type) })) };
   }
 
   sameType(declared: string, inferred: string): boolean {

@@ -9,7 +9,7 @@ import { PostgresAdapter } from './postgres-adapter.js';
 export async function* debugPostgres(cfg: PostgresTargetConfig): AsyncGenerator<DebugStep> {
   let a: PostgresAdapter;
   try {
-    a = await PostgresAdapter.open(cfg, 1);
+    a = await PostgresAdapter.open(cfg, 1, { helpers: false });
   } catch (e) {
     yield { check: 'connection', ok: false, detail: (e as Error).message.split('\n').join(' '), fatal: true };
     return;
