@@ -4,12 +4,12 @@
  * is reported at its line.
  */
 import { z } from 'zod';
-import { DURATION_RE } from './time.js';
+import { Duration as DurationType } from '../time/duration.js';
 
 export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-export const Duration = z.string().regex(DURATION_RE, 'must be a duration like 30s, 15m, 2h, 1d');
+export const Duration = DurationType;
 const Ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier (letters, digits, _)');
 const LabelValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
 

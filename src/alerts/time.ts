@@ -1,30 +1,9 @@
 /**
- * Time for alerts: durations (`15m`, `1h30m`), active hours ("Mon-Fri 08:00-19:00
+ * Time for alerts: durations (the one grammar, time/duration.ts), active hours ("Mon-Fri 08:00-19:00
  * America/Los_Angeles") judged in their own time zone, and cron schedules (croner).
  */
 
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** `30s`, `15m`, `2h`, `1d` (also `1h30m`). */
-export const DURATION_RE = /^(\d+(?:\.\d+)?[smhdw])+$/;
-
-/** `30s`, `15m`, `1h30m`, `2d` in milliseconds; NaN when it is not a duration. */
-export function durationMs(d: string): number {
-  if (!DURATION_RE.test(d)) return NaN;
-  let total = 0;
-  for (const m of d.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)) total += Number(m[1]) * UNIT_MS[m[2]];
-  return total;
-}
-
-export function formatDuration(ms: number): string {
-  const s = Math.round(Math.abs(ms) / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
-  return `${Math.floor(h / 24)}d${h % 24 ? `${h % 24}h` : ''}`;
-}
+export { durationMs, formatDuration } from '../time/duration.js';
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 

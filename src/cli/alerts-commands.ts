@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { formatDiagnostic, hasErrors, ProjectError, redact, UsageError, type Diagnostic } from '../errors.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache } from '../project/artifacts.js';
-import { err, open, out, parseAt, parseVars } from './commands.js';
+import { durationFlag, err, open, out, parseAt, parseVars, timestampFlag } from './commands.js';
 import { globToRe } from '../compile/selector.js';
 import { compileProject, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import type { Adapter } from '../adapters/adapter.js';
@@ -106,8 +106,7 @@ async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Pro
 function deliveryPolicy(value: string | undefined, files: ProjectFiles) {
   const lease = files.project.alerts?.lock_lease ? durationMs(files.project.alerts.lock_lease) : 10 * 60_000;
   if (value === undefined) return undefined;
-  const ms = durationMs(value);
-  if (Number.isNaN(ms) || ms <= 0) throw new UsageError(`--delivery-timeout must be a duration like 30s or 2m, got '${value}'`);
+  const ms = durationFlag('--delivery-timeout', value, { min: 1 });
   if (ms > lease / 2) throw new UsageError(`--delivery-timeout ${value} is longer than half the state lock's lease (${formatDuration(lease)}); raise alerts.lock_lease in project.yaml or shorten it`);
   return ms;
 }
@@ -174,8 +173,7 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
   const rules = selectRules(s.rules, o.select);
   const at = parseAt(o.at);
   const policyMs = deliveryPolicy(o.deliveryTimeout, s.files) ?? NaN;
-  const waitMs = o.wait ? durationMs(o.wait) : 0;
-  if (o.wait && Number.isNaN(waitMs)) throw new UsageError(`--wait must be a duration like 30s, got '${o.wait}'`);
+  const waitMs = o.wait ? durationFlag('--wait', o.wait) : 0;
   const adapter = await openWarehouse(s);
   let summary: EvalSummary;
   try {
@@ -371,13 +369,10 @@ export async function runAlertsSilence(o: Common & { match?: string[]; for?: str
   });
   const start = new Date();
   let end: Date;
-  if (o.until) {
-    end = new Date(o.until);
-    if (Number.isNaN(end.getTime())) throw new UsageError(`--until must be an ISO timestamp, got '${o.until}'`);
-  } else {
-    const ms = durationMs(o.for ?? '');
-    if (!o.for || Number.isNaN(ms)) throw new UsageError(`--for must be a duration like 2h or 30m${o.for ? `, got '${o.for}'` : ''} (or give --until)`);
-    end = new Date(start.getTime() + ms);
+  if (o.until) end = timestampFlag('--until', o.until);
+  else {
+    if (!o.for) throw new UsageError('give --for (a duration like 2h or 30m) or --until (a timestamp)');
+    end = new Date(start.getTime() + durationFlag('--for', o.for, { min: 1 }));
   }
   if (end <= start) throw new UsageError('the silence would end before it starts');
   const id = randomBytes(4).toString('hex');

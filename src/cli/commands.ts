@@ -6,7 +6,9 @@
 import { parse as parseYamlText } from 'yaml';
 import { diag, formatDiagnostic, hasErrors, ProjectError, redact, UsageError } from '../errors.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
-import { compileProject, durationSeconds, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
+import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
+import { parseDuration } from '../time/duration.js';
+import { parseTimestamp } from '../time/timestamp.js';
 import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson } from '../project/artifacts.js';
 import { selectNodes } from '../compile/selector.js';
 import type { Adapter } from '../adapters/adapter.js';
@@ -67,13 +69,23 @@ export async function runCompile(o: Common): Promise<void> {
   out(`Compiled ${models} models, ${tests} tests, ${Object.keys(result.manifest.sources).length} sources${dashboards ? `, ${dashboards} dashboards` : ''} for target ${result.target!.name} (${result.target!.type}) in ${((performance.now() - t0) / 1000).toFixed(2)}s -> ${files.paths.target}/manifest.json`);
 }
 
-/** Parse --at: a full ISO timestamp; without an offset it is UTC (never the machine's zone). */
-export function parseAt(at: string | undefined): Date {
-  if (!at) return new Date();
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?(Z|[+-]\d{2}:?\d{2})?$/.exec(at.trim());
-  const d = m ? new Date(`${m[1]}T${m[2] ?? '00:00'}${m[2] && m[2].length === 5 ? ':00' : ''}${m[3] ?? 'Z'}`) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--at must be an ISO timestamp like 2026-11-22T09:00:00Z (UTC unless it has an offset), got '${at}'`);
+/** A duration flag (time/duration.ts: 30s, 1h30m, 2d...) in milliseconds; a UsageError otherwise. */
+export function durationFlag(flag: string, value: string, opts: { min?: number } = {}): number {
+  const ms = parseDuration(flag, value, opts);
+  if (ms instanceof Error) throw new UsageError(ms.message);
+  return ms;
+}
+
+/** A timestamp flag (time/timestamp.ts: ISO 8601, UTC unless it has an offset); a UsageError otherwise. */
+export function timestampFlag(flag: string, value: string): Date {
+  const d = parseTimestamp(flag, value);
+  if (d instanceof Error) throw new UsageError(d.message);
   return d;
+}
+
+/** --at: the evaluation time (default: now). */
+export function parseAt(at: string | undefined): Date {
+  return at === undefined ? new Date() : timestampFlag('--at', at);
 }
 
 export async function open(c: Pick<Compiled, 'files' | 'target'>, threads: number): Promise<Adapter> {
@@ -192,11 +204,7 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   const ds: ReturnType<typeof diag>[] = [];
   const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
   if (!target) throw new ProjectError(ds);
-  let now = new Date();
-  if (o.now) {
-    now = new Date(o.now);
-    if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO timestamp like 2026-11-22T12:00:00Z, got '${o.now}'`);
-  }
+  const now = o.now === undefined ? new Date() : timestampFlag('--now', o.now);
   const schema = o.schema ?? files.project.demo?.schema ?? 'raw';
   const { getWarehouse, openOfflineEngine } = await import('../adapters/index.js');
   const { generateDemo } = await import('../demo/generate-demo.js');
@@ -223,12 +231,6 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   }
   const total = tables.reduce((a, t) => a + t.rows, 0);
   out(`Done: ${tables.length} tables, ${total.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(2)}s. Next: vigil build`);
-}
-
-function parseDuration(flag: string, v: string): number {
-  const s = durationSeconds(v);
-  if (Number.isNaN(s)) throw new UsageError(`${flag} must be a duration like 30m, 24h or 7d, got '${v}'`);
-  return s;
 }
 
 /** Sources with a sync block, selected, and the postgres targets they read from, opened. */
@@ -259,13 +261,9 @@ async function syncSetup(c: Compiled, o: Common) {
 }
 
 export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: string; lookback?: string; fullRefresh?: boolean }): Promise<void> {
-  let since: Date | undefined;
-  if (o.since) {
-    since = new Date(o.since);
-    if (Number.isNaN(since.getTime())) throw new UsageError(`--since must be an ISO timestamp like 2026-11-22T10:00:00Z, got '${o.since}'`);
-  }
+  const since = o.since === undefined ? undefined : timestampFlag('--since', o.since);
   if (o.lookback && o.mode !== 'full') throw new UsageError('--lookback goes with --mode full (a delta run already re-reads each stream\'s own lookback)');
-  const lookbackSeconds = o.lookback ? parseDuration('--lookback', o.lookback) : undefined;
+  const lookbackSeconds = o.lookback ? durationFlag('--lookback', o.lookback, { min: 1 }) / 1000 : undefined;
   const c = compileForCommand(o, { writeArtifacts: false });
   const { streams, froms, problems } = await syncSetup(c, o);
   const target = await open(c, 2);

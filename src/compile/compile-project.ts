@@ -23,6 +23,7 @@ import { compileDashboards, parseDashboards } from '../dashboards/compile-dashbo
 import type { CompiledDashboard } from '../dashboards/types.js';
 
 import { VIGIL_VERSION } from '../version.js';
+import { durationMs } from '../time/duration.js';
 export { VIGIL_VERSION };
 
 export interface CompileOptions {
@@ -684,13 +685,6 @@ function unknownSource(s: string, t: string, sources: Map<string, SourceNode>, f
   );
 }
 
-/** `30s`, `5m`, `2h`, `1d` in seconds; NaN when it is not such a duration. */
-export function durationSeconds(d: string): number {
-  const m = /^(\d+)\s*(s|m|h|d)$/.exec(d.trim());
-  if (!m) return NaN;
-  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
-}
-
 /** A table's sync block, with its source's connection; a table without `from` is an error at its line. */
 function syncSettings(s: SourceProps, t: SourceTableProps, yaml: YamlSource, path: (string | number)[], file: string, ds: Diagnostic[]): SourceNode['sync'] {
   const sync = t.sync!;
@@ -704,6 +698,6 @@ function syncSettings(s: SourceProps, t: SourceTableProps, yaml: YamlSource, pat
     primary_key: Array.isArray(sync.primary_key) ? sync.primary_key : [sync.primary_key],
     cursor: sync.cursor,
     batch_size: sync.batch_size ?? 200_000,
-    lookback_seconds: durationSeconds(sync.lookback ?? '5m'),
+    lookback_seconds: durationMs(sync.lookback ?? '5m') / 1000,
   };
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { warehouseModelConfig } from '../adapters/index.js';
+import { Duration } from '../time/duration.js';
 
 /** Config values people write in any case ('TIMESTAMP', 'Day'). */
 const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
@@ -110,7 +111,7 @@ const SourceTableSchema = z
         cursor: z.string(),
         batch_size: z.number().int().positive().max(1_000_000).optional(),
         /** re-read this far behind the cursor on every delta run, e.g. 5m, 1h */
-        lookback: z.string().regex(/^\d+\s*(s|m|h|d)$/, 'a duration like 30s, 5m, 2h or 1d').optional(),
+        lookback: Duration.optional(),
         enabled: z.boolean().optional(),
       })
       .strict()
@@ -224,7 +225,7 @@ export const ProjectFileSchema = z
         state: z.enum(['warehouse', 'file']).optional(),
         state_file: z.string().optional(),
         /** How long an evaluation may hold the state lock before another run may take it over. */
-        lock_lease: z.string().regex(/^\d+[smh]$/, 'must be a duration like 30s, 10m').optional(),
+        lock_lease: Duration.optional(),
       })
       .strict()
       .optional(),

@@ -1,0 +1,58 @@
+/** The one duration grammar and the one timestamp grammar every flag and YAML key uses. */
+import { describe, expect, it } from 'vitest';
+import { Duration, durationMs, formatDuration, parseDuration } from '../../src/time/duration.js';
+import { parseTimestamp } from '../../src/time/timestamp.js';
+
+describe('durations', () => {
+  it.each([
+    ['30s', 30_000],
+    ['15m', 900_000],
+    ['1h30m', 5_400_000],
+    ['1d', 86_400_000],
+    ['2w', 1_209_600_000],
+    ['1.5h', 5_400_000],
+    ['500ms', 500],
+    ['1d12h', 129_600_000],
+
+  ])('%s', (text, ms) => expect(durationMs(text)).toBe(ms));
+
+  it.each(['', '5', '1 hour', 'P1D', '-5m', '5M', '1h 30m', 'h', '1y', ' 5m'])('refuses %j', (text) => {
+    expect(durationMs(text)).toBeNaN();
+    expect(Duration.safeParse(text).success).toBe(false);
+    expect((parseDuration('--lookback', text) as Error).message).toBe(`--lookback must be a duration like 30s, 15m, 1h30m, 2d or 1w (units ms, s, m, h, d, w), got '${text}'`);
+  });
+
+  it('a lower bound, and formatting back', () => {
+    expect((parseDuration('--for', '0s', { min: 1 }) as Error).message).toMatch(/--for must be at least/);
+    expect([formatDuration(5_400_000), formatDuration(45_000), formatDuration(3 * 86_400_000 + 3_600_000)]).toEqual(['1h30m', '45s', '3d1h']);
+  });
+});
+
+describe('timestamps', () => {
+  it.each([
+    ['2026-11-22T09:00:00Z', '2026-11-22T09:00:00.000Z'],
+    ['2026-11-22T09:00:00', '2026-11-22T09:00:00.000Z'], // no offset: UTC, never the machine's zone
+    ['2026-11-22 09:00', '2026-11-22T09:00:00.000Z'],
+    ['2026-11-22', '2026-11-22T00:00:00.000Z'],
+    ['2026-11-22T09:00:00+02:00', '2026-11-22T07:00:00.000Z'],
+    ['2026-11-22T09:00:00-0700', '2026-11-22T16:00:00.000Z'],
+    ['2026-11-22T09:00:00+05', '2026-11-22T04:00:00.000Z'],
+    ['2026-11-22T09:00:00.123456Z', '2026-11-22T09:00:00.123Z'],
+  ])('%s', (text, iso) => expect((parseTimestamp('--at', text) as Date).toISOString()).toBe(iso));
+
+  it.each(['yesterday', '22/11/2026', '2026-02-31', '2026-11-22T25:00', '2026-13-01', '1700000000', ''])('refuses %j', (text) => {
+    const r = parseTimestamp('--since', text);
+    expect(r).toBeInstanceOf(Error);
+    expect((r as Error).message).toContain(`--since must be an ISO 8601 timestamp like 2026-11-22T09:00:00Z or 2026-11-22 (UTC unless it has an offset like +02:00), got '${text}'`);
+  });
+
+  it('does not depend on the machine time zone', () => {
+    const before = process.env.TZ;
+    process.env.TZ = 'America/Los_Angeles';
+    try {
+      expect((parseTimestamp('--now', '2026-06-01T12:00') as Date).toISOString()).toBe('2026-06-01T12:00:00.000Z');
+    } finally {
+      process.env.TZ = before;
+    }
+  });
+});
