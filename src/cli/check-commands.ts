@@ -8,8 +8,7 @@ import { loadProject } from '../project/load-project.js';
 import { loadCache, saveCache, writeCompileArtifacts } from '../project/artifacts.js';
 import { compileProject, VIGIL_VERSION, type ResolvedTarget } from '../compile/compile-project.js';
 import type { CheckReport } from '../check/check-project.js';
-import { selectNodes } from '../compile/selector.js';
-import { err, out, parseVars } from './commands.js';
+import { err, out, parseVars, select as selectFor } from './commands.js';
 
 export interface CheckOptions {
   projectDir: string;
@@ -17,6 +16,7 @@ export interface CheckOptions {
   vars?: string;
   select?: string[];
   exclude?: string[];
+  allowEmpty?: boolean;
   /** told the first line (target and engine) once the checker is up */
   announce?: (line: string) => void;
 }
@@ -40,8 +40,7 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
   const { getWarehouse } = await import('../adapters/index.js');
   const warehouse = getWarehouse(target.type)!;
   if (!warehouse.checker) throw new UsageError(`vigil check has no checker for ${target.type} targets`);
-  const { ids, unmatched } = selectNodes(result.manifest, o.select, o.exclude);
-  for (const u of unmatched) err(`warning: selector '${u.atom}' matched nothing${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
+  const { ids } = selectFor(result.manifest, o);
   const select = (o.select?.length ?? 0) + (o.exclude?.length ?? 0) > 0 ? ids : undefined;
   const checker = await warehouse.checker(target.config, { root: files.root, threads: 1 });
   o.announce?.(`vigil ${VIGIL_VERSION} check: target ${target.name} (${target.type}) with ${checker.engine}`);

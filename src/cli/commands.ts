@@ -4,17 +4,17 @@
  * so `vigil --help` stays fast.
  */
 import { parse as parseYamlText } from 'yaml';
-import { diag, formatDiagnostic, hasErrors, ProjectError, redact, UsageError } from '../errors.js';
+import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
 import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { parseDuration } from '../time/duration.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson } from '../project/artifacts.js';
-import { selectNodes } from '../compile/selector.js';
+import { SelectorError, selectNodes, type SelectionResult } from '../compile/selector.js';
 import type { Adapter } from '../adapters/adapter.js';
 
-export const out = (s: string) => process.stdout.write(redact(s) + '\n');
-export const err = (s: string) => process.stderr.write(redact(s) + '\n');
+import { err, out } from './output.js';
+export { err, out };
 
 interface Common {
   projectDir: string;
@@ -22,6 +22,8 @@ interface Common {
   vars?: string;
   select?: string[];
   exclude?: string[];
+  /** --allow-empty: a selector atom that matches nothing is a warning, not an error */
+  allowEmpty?: boolean;
 }
 
 export function parseVars(v: string | undefined): Record<string, unknown> | undefined {
@@ -54,15 +56,48 @@ export function compileForCommand(o: Common, opts: { writeArtifacts?: boolean } 
   return { files, result, target: result.target };
 }
 
-function warnUnmatched(unmatched: Array<{ atom: string; hint?: string }>): void {
-  for (const u of unmatched) err(`warning: selector '${u.atom}' matched nothing${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
+/**
+ * The nodes `-s`/`--exclude` select. A selector mistake is a usage error (exit 2), and so is an
+ * atom that matches nothing (a typo must not leave CI green), unless --allow-empty.
+ */
+export function select(manifest: CompileResult['manifest'], o: Pick<Common, 'select' | 'exclude' | 'allowEmpty'>): SelectionResult {
+  let r: SelectionResult;
+  try {
+    r = selectNodes(manifest, o.select, o.exclude);
+  } catch (e) {
+    if (e instanceof SelectorError) throw new UsageError(e.message);
+    throw e;
+  }
+  checkUnmatched(r.unmatched, o.allowEmpty);
+  return r;
+}
+
+/** Unmatched selector atoms: an error naming each with its nearest match, or warnings with --allow-empty. */
+export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmpty: boolean | undefined): void {
+  if (!unmatched.length) return;
+  const lines = unmatched.map((u) => `selector '${u.atom}' matched nothing${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
+  if (allowEmpty) for (const l of lines) err(`warning: ${l}`);
+  else throw new UsageError(`${lines.join('\n       ')}\n(nothing was run; pass --allow-empty to go on when a selector selects nothing)`);
+}
+
+/** planRun with the selection checked as select() checks it. */
+export async function plan(manifest: CompileResult['manifest'], o: Parameters<typeof import('../run/executor.js').planRun>[1] & Pick<Common, 'allowEmpty'>) {
+  const { planRun } = await import('../run/executor.js');
+  let p;
+  try {
+    p = planRun(manifest, o);
+  } catch (e) {
+    if (e instanceof SelectorError) throw new UsageError(e.message);
+    throw e;
+  }
+  checkUnmatched(p.unmatched, o.allowEmpty);
+  return p;
 }
 
 export async function runCompile(o: Common): Promise<void> {
   const t0 = performance.now();
   const { result, files } = compileForCommand(o);
-  const { ids, unmatched } = selectNodes(result.manifest, o.select, o.exclude);
-  warnUnmatched(unmatched);
+  const { ids } = select(result.manifest, o);
   const models = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'model' && ids.has(n.unique_id)).length;
   const tests = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'test' && ids.has(n.unique_id)).length;
   const dashboards = Object.keys(result.manifest.exposures ?? {}).length;
@@ -108,24 +143,32 @@ export async function runExecute(
   if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
   const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
   const c = compileForCommand(o);
-  const { executeRun, planRun, summarize } = await import('../run/executor.js');
-  const plan = planRun(c.result.manifest, { command, select: o.select, exclude: o.exclude, unit });
-  warnUnmatched(plan.unmatched);
-  const count = (t: string) => plan.nodes.filter((n) => n.resource_type === t).length;
+  const { executeRun, summarize } = await import('../run/executor.js');
+  const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, unit, allowEmpty: o.allowEmpty });
+  const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   const parts = [plural(count('model'), 'model'), plural(count('test'), 'test'), ...(count('unit_test') ? [plural(count('unit_test'), 'unit test')] : [])];
   out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
-  if (!plan.nodes.length) {
+  if (!planned.nodes.length) {
     out('Nothing to do: no nodes match the selection.');
     return;
   }
   // unit tests run in their own in-memory DuckDB; the warehouse is opened only when needed
-  const needsWarehouse = plan.nodes.some((n) => n.resource_type !== 'unit_test');
-  const adapter = needsWarehouse ? await open(c, Math.min(o.threads, plan.nodes.length)) : undefined;
+  const needsWarehouse = planned.nodes.some((n) => n.resource_type !== 'unit_test');
+  const adapter = needsWarehouse ? await open(c, Math.min(o.threads, planned.nodes.length)) : undefined;
   const { UnitRunner } = await import('../testing/unit-runner.js');
   const unitRunner = count('unit_test') ? new UnitRunner() : undefined;
+  // Ctrl-C: no new node starts, the running ones finish, run_results.json is written, exit 130;
+  // a second Ctrl-C stops at once
+  const interrupt = new AbortController();
+  const onSigint = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+    err('\ninterrupted: no new node starts; waiting for the running ones (Ctrl-C again to stop at once)');
+  };
+  process.on('SIGINT', onSigint);
   try {
-    const s = await executeRun(c.result.manifest, adapter, { command, select: o.select, exclude: o.exclude, unit, unitRunner, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out });
+    const s = await executeRun(c.result.manifest, adapter, { command, select: o.select, exclude: o.exclude, unit, unitRunner, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal });
     out('');
     out(summarize(s));
     const failed = s.results.filter((r) => r.status === 'error' || r.status === 'fail');
@@ -139,8 +182,9 @@ export async function runExecute(
       success: s.ok,
       results: s.results.map(({ sample, ...r }) => ({ ...r, sample: sample ? JSON.parse(JSON.stringify(sample, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) : undefined })),
     });
-    if (!s.ok) process.exitCode = 1;
+    if (!s.ok) process.exitCode = s.interrupted ? 130 : 1;
   } finally {
+    process.off('SIGINT', onSigint);
     unitRunner?.close();
     await adapter?.close();
   }
@@ -149,8 +193,7 @@ export async function runExecute(
 export async function runLs(o: Common & { resourceType?: string; output: 'name' | 'path' | 'json' }): Promise<void> {
   const { result } = compileForCommand(o, { writeArtifacts: false });
   const m = result.manifest;
-  const { ids, unmatched } = selectNodes(m, o.select, o.exclude);
-  warnUnmatched(unmatched);
+  const { ids } = select(m, o);
   const nodes = [...Object.values(m.nodes), ...Object.values(m.sources), ...Object.values(m.exposures ?? {})]
     .filter((n) => ids.has(n.unique_id) && (!o.resourceType || n.resource_type === o.resourceType))
     .sort((a, b) => a.unique_id.localeCompare(b.unique_id));
@@ -177,8 +220,7 @@ export async function runLs(o: Common & { resourceType?: string; output: 'name' 
 export async function runFreshness(o: Common): Promise<void> {
   const c = compileForCommand(o, { writeArtifacts: false });
   const { checkFreshness } = await import('../run/freshness.js');
-  const { ids, unmatched } = selectNodes(c.result.manifest, o.select, o.exclude);
-  warnUnmatched(unmatched);
+  const { ids } = select(c.result.manifest, o);
   const sources = Object.values(c.result.manifest.sources).filter((s) => ids.has(s.unique_id) && s.loaded_at_field);
   if (!sources.length) {
     out('No sources with a loaded_at_field (and freshness limits) are selected; add loaded_at_field and freshness: to a source in models/**/*.yml.');
@@ -235,8 +277,7 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
 
 /** Sources with a sync block, selected, and the postgres targets they read from, opened. */
 async function syncSetup(c: Compiled, o: Common) {
-  const { ids, unmatched } = selectNodes(c.result.manifest, o.select, o.exclude);
-  warnUnmatched(unmatched);
+  const { ids } = select(c.result.manifest, o);
   const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
   if (!streams.length) throw new UsageError('no source table has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
   const { resolveTarget } = await import('../compile/compile-project.js');
@@ -330,10 +371,8 @@ async function runDryRun(o: Common & { fullRefresh?: boolean }): Promise<void> {
   if (!getWarehouse(c.target.type)!.capabilities.dryRun) {
     throw new UsageError(`--dry-run needs a warehouse that estimates bytes (${WAREHOUSES.filter((w) => w.capabilities.dryRun).map((w) => w.type).join(', ')}); target '${c.target.name}' is ${c.target.type}`);
   }
-  const { planRun } = await import('../run/executor.js');
-  const plan = planRun(c.result.manifest, { command: 'run', select: o.select, exclude: o.exclude });
-  warnUnmatched(plan.unmatched);
-  const order = c.result.order.filter((id) => plan.nodes.some((n) => n.unique_id === id));
+  const planned = await plan(c.result.manifest, { command: 'run', select: o.select, exclude: o.exclude, allowEmpty: o.allowEmpty });
+  const order = c.result.order.filter((id) => planned.nodes.some((n) => n.unique_id === id));
   const adapter = await open(c, 1);
   const { formatBytes } = await import('../format.js');
   const price = (c.target.config.price_per_tib_usd as number | undefined) ?? 6.25;

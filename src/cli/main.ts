@@ -5,11 +5,10 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError, Option } from 'commander';
-import { formatDiagnostic, ProjectError, redact, UsageError, WarehouseError } from '../errors.js';
+import { formatDiagnostic, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { VIGIL_VERSION } from '../version.js';
 
-const out = (s: string) => process.stdout.write(s + '\n');
-const err = (s: string) => process.stderr.write(s + '\n');
+import { err, flushOutput, out } from './output.js';
 
 function intOption(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -23,8 +22,12 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function selectionOptions(c: Command): Command {
   return c
-    .option('-s, --select <selector...>', "nodes to include: name, +name (and ancestors), name+ (and descendants), tag:x, path:models/marts, source:raw.table, dashboard:overview; spaces = union, commas = intersection")
-    .option('--exclude <selector...>', 'nodes to leave out (same grammar as --select)');
+    .option(
+      '-s, --select <selector...>',
+      'nodes to include: name, +name (and ancestors), name+ (and descendants), 2+name+1 (generations), @name (descendants and their ancestors), tag:x, path:models/marts (or just models/marts), source:raw.table, test_type:unique, resource_type:model, dashboard:overview, config.materialized:table, globs (stg_*); spaces = union, commas = intersection. A selector that matches nothing is an error',
+    )
+    .option('--exclude <selector...>', 'nodes to leave out (same grammar as --select)')
+    .option('--allow-empty', 'a selector that matches nothing is a warning instead of an error');
 }
 
 function commonOptions(c: Command): Command {
@@ -278,21 +281,21 @@ export function reportError(e: unknown): number {
     return 2; // commander already printed the message
   }
   if (e instanceof ProjectError) {
-    for (const d of e.diagnostics) err(redact(formatDiagnostic(d)));
+    for (const d of e.diagnostics) err(formatDiagnostic(d));
     const n = e.diagnostics.filter((d) => d.severity === 'error').length;
     err(`\n${n} error${n === 1 ? '' : 's'} found; nothing was run.`);
     return 2;
   }
   if (e instanceof UsageError) {
-    err(`error: ${redact(e.message)}`);
+    err(`error: ${e.message}`);
     return 2;
   }
   if (e instanceof WarehouseError) {
-    err(`error: ${redact(e.message)}`);
+    err(`error: ${e.message}`);
     return 1;
   }
   const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
-  err(`internal error (this is a bug in vigil, please report it):\n${redact(msg)}`);
+  err(`internal error (this is a bug in vigil, please report it):\n${msg}`);
   return 3;
 }
 
@@ -302,7 +305,5 @@ setFlagsFromString('--max-semi-space-size=32');
 const code = await main(process.argv);
 // exit once the output is flushed: HTTP keep-alive sockets of cloud clients would otherwise
 // hold the process open after the work is done
-const flushed = (s: NodeJS.WriteStream) => new Promise<void>((resolve) => s.write('', () => resolve()));
-await flushed(process.stdout);
-await flushed(process.stderr);
+await flushOutput();
 process.exit(code);

@@ -1,8 +1,9 @@
 /**
  * Node selection with dbt's grammar: `name`, `+name` (with ancestors), `name+` (with
- * descendants), `tag:x`, `path:models/marts`, `source:raw.table`, `test_type:unique`,
- * `dashboard:overview`, `*` globs; space-separated values are a union, comma-joined atoms an
- * intersection. Pure.
+ * descendants), `n+name` / `name+n` (n generations), `@name` (descendants and their
+ * ancestors), `tag:x`, `path:models/marts` or a bare path, `source:raw.table`,
+ * `test_type:unique`, `resource_type:`, `dashboard:overview`, `config.<key>:value`, `*` globs;
+ * space-separated values are a union, comma-joined atoms an intersection. Pure.
  */
 import type { Manifest, ManifestNode } from './manifest.js';
 import { didYouMean } from '../errors.js';
@@ -50,48 +51,117 @@ function closure(start: Iterable<string>, next: (id: string) => string[]): Set<s
   return out;
 }
 
+/** The methods `-s` knows, for messages and did-you-means. */
+export const SELECTOR_METHODS = ['name', 'tag', 'path', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure', 'config.<key>', 'state', 'result'] as const;
+
+/** A selector mistake: exit 2 with its message (UsageError in the CLI). */
+export class SelectorError extends Error {}
+
+/** `@name`, `2+name+1`, `+tag:x+`: the graph operators around an atom's method:value. */
+interface Atom {
+  raw: string;
+  spec: string;
+  /** ancestors: generations (Infinity for a plain +), 0 for none */
+  up: number;
+  down: number;
+  /** @: the descendants and every ancestor of them */
+  at: boolean;
+}
+
+function parseAtom(raw: string): Atom {
+  const m = /^(@)?(?:(\d*)\+)?(.*?)(?:\+(\d*))?$/.exec(raw)!;
+  const [, at, upN, spec, downN] = m;
+  if (!spec) throw new SelectorError(`selector '${raw}' names nothing: a model, tag:x, path:models/x, ... between its graph operators`);
+  if (at && (upN !== undefined || raw.startsWith('@+'))) throw new SelectorError(`selector '${raw}': @ already takes the ancestors of every descendant; drop the +`);
+  const gens = (n: string | undefined) => (n === undefined ? 0 : n === '' ? Infinity : Number(n));
+  return { raw, spec, up: gens(upN), down: gens(downN), at: !!at };
+}
+
+/** `raw` with its method:value replaced, graph operators kept (for a did-you-mean). */
+function withSpec(a: Atom, spec: string): string {
+  return a.raw.slice(0, a.raw.length - a.raw.replace(/^@|^\d*\+/, '').length) + spec + a.raw.slice(a.raw.indexOf(a.spec) + a.spec.length);
+}
+
+function configValueMatches(v: unknown, re: RegExp): boolean {
+  if (v === undefined || v === null) return false;
+  if (Array.isArray(v)) return v.some((x) => configValueMatches(x, re));
+  if (typeof v === 'object') return re.test(JSON.stringify(v));
+  return re.test(String(v));
+}
+
 function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string): Set<string> {
   const out = new Set<string>();
   const colon = spec.indexOf(':');
-  const method = colon > 0 ? spec.slice(0, colon) : 'name';
+  // a bare path (`models/staging`, `models/x.sql`) selects by path, as in dbt
+  const method = colon > 0 ? spec.slice(0, colon) : /[/\\]|\.(sql|ya?ml|json)$/.test(spec) ? 'path' : 'name';
   const value = colon > 0 ? spec.slice(colon + 1) : spec;
+  if (!value) throw new SelectorError(`selector '${spec}': ${method}: needs a value`);
   const re = globToRe(value);
+  if (method === 'state' || method === 'result') {
+    throw new SelectorError(`selector '${spec}': ${method}: selection compares with a previous run (--state), which this version of vigil does not have yet; select by name, tag:, path: or config.<key>: instead`);
+  }
+  const configKey = method.startsWith('config.') ? method.slice('config.'.length) : undefined;
+  if (method.startsWith('config.') && !configKey) throw new SelectorError(`selector '${spec}': config. needs a key, e.g. config.materialized:table`);
+  const known = ['name', 'tag', 'path', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure'];
+  if (!configKey && !known.includes(method)) {
+    const hint = didYouMean(method.split('.')[0], [...known, 'config', 'state', 'result']);
+    throw new SelectorError(`unknown selector method '${method}:'${hint ? ` — did you mean '${hint === 'config' ? 'config.<key>' : hint}:'?` : ''} (methods: ${SELECTOR_METHODS.join(', ')})`);
+  }
   for (const n of nodes) {
     let hit = false;
-    switch (method) {
-      case 'name':
-        hit = re.test(n.name) || (n.resource_type === 'source' && re.test(`${n.source_name}.${n.name}`));
-        break;
-      case 'tag':
-        hit = n.tags.some((t) => re.test(t));
-        break;
-      case 'path': {
-        const v = value.replace(/\/+$/, '');
-        hit = n.file === v || n.file.startsWith(v + '/') || re.test(n.file);
-        break;
+    if (configKey) {
+      hit = 'config' in n && configValueMatches((n.config as Record<string, unknown>)[configKey], re);
+    } else
+      switch (method) {
+        case 'name':
+          hit = re.test(n.name) || (n.resource_type === 'source' && re.test(`${n.source_name}.${n.name}`));
+          break;
+        case 'tag':
+          hit = n.tags.some((t) => re.test(t));
+          break;
+        case 'path': {
+          const v = value.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/+$/, '');
+          hit = n.file === v || n.file.startsWith(v + '/') || globToRe(v).test(n.file);
+          break;
+        }
+        case 'source':
+          hit = n.resource_type === 'source' && (re.test(n.source_name) || re.test(`${n.source_name}.${n.name}`));
+          break;
+        case 'test_type':
+          hit = n.resource_type === 'test' && re.test(n.test_type);
+          break;
+        case 'resource_type':
+          hit = re.test(n.resource_type);
+          break;
+        case 'dashboard':
+        case 'exposure':
+          hit = n.resource_type === 'exposure' && re.test(n.name);
+          break;
       }
-      case 'source':
-        hit = n.resource_type === 'source' && (re.test(n.source_name) || re.test(`${n.source_name}.${n.name}`));
-        break;
-      case 'test_type':
-        hit = n.resource_type === 'test' && re.test(n.test_type);
-        break;
-      case 'resource_type':
-        hit = re.test(n.resource_type);
-        break;
-      case 'dashboard':
-      case 'exposure':
-        hit = n.resource_type === 'exposure' && re.test(n.name);
-        break;
-      default:
-        throw new Error(`unknown selector method '${method}:' (use name, tag:, path:, source:, test_type:, resource_type:, dashboard:)`);
-    }
     if (hit) out.add(n.unique_id);
   }
   return out;
 }
 
-/** Select node ids. Throws Error with a readable message for an unknown method. */
+/** Nodes `gens` steps away through `next` (Infinity: all of them). */
+function walk(start: Iterable<string>, next: (id: string) => string[], gens: number): Set<string> {
+  if (gens === Infinity) return closure(start, next);
+  const out = new Set<string>();
+  let frontier = [...start];
+  for (let g = 0; g < gens && frontier.length; g++) {
+    const nextFrontier: string[] = [];
+    for (const id of frontier) for (const n of next(id)) if (!out.has(n)) (out.add(n), nextFrontier.push(n));
+    frontier = nextFrontier;
+  }
+  return out;
+}
+
+/**
+ * Select node ids with dbt's grammar: `name`, `+name`, `name+`, `2+name+1`, `@name`, methods
+ * (`tag:`, `path:` or a bare path, `source:`, `test_type:`, `resource_type:`, `dashboard:`,
+ * `config.<key>:`), globs; spaces for a union, commas for an intersection. Throws SelectorError
+ * for what it cannot understand; atoms that matched nothing come back in `unmatched`.
+ */
 export function selectNodes(m: Manifest, select: string[] | undefined, exclude: string[] | undefined): SelectionResult {
   const nodes = allNodes(m);
   const unmatched: SelectionResult['unmatched'] = [];
@@ -100,14 +170,16 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
     for (const expr of exprs.flatMap((e) => e.split(/\s+/)).filter(Boolean)) {
       let inter: Set<string> | undefined;
       for (const rawAtom of expr.split(',')) {
-        const up = rawAtom.startsWith('+');
-        const down = rawAtom.endsWith('+');
-        const spec = rawAtom.replace(/^\+/, '').replace(/\+$/, '');
-        const base = matchAtom(m, nodes, spec);
-        if (!base.size) unmatched.push({ atom: rawAtom, hint: spec.includes(':') ? undefined : didYouMean(spec, nodes.map((n) => n.name)) });
+        const a = parseAtom(rawAtom);
+        const base = matchAtom(m, nodes, a.spec);
+        if (!base.size) {
+          const hint = a.spec.includes(':') ? undefined : didYouMean(a.spec, nodes.map((n) => n.name));
+          unmatched.push({ atom: rawAtom, hint: hint && withSpec(a, hint) });
+        }
         const set = new Set(base);
-        if (up) for (const a of closure(base, (id) => parents(m, id))) set.add(a);
-        if (down) for (const d of closure(base, (id) => children(m, id))) set.add(d);
+        if (a.up) for (const x of walk(base, (id) => parents(m, id), a.up)) set.add(x);
+        if (a.down || a.at) for (const x of walk(base, (id) => children(m, id), a.at ? Infinity : a.down)) set.add(x);
+        if (a.at) for (const x of closure([...set], (id) => parents(m, id))) set.add(x);
         inter = inter ? new Set([...inter].filter((x) => set.has(x))) : set;
       }
       for (const id of inter ?? []) union.add(id);

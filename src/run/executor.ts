@@ -34,6 +34,8 @@ export interface RunOptions {
   fullRefresh: boolean;
   /** Stop scheduling new nodes after the first failure. */
   failFast?: boolean;
+  /** Aborted (Ctrl-C): no new node starts; the running ones finish; the rest are skipped. */
+  signal?: AbortSignal;
   /** Unit tests: 'only' (vigil test --unit), 'exclude' (vigil test --data), default both. */
   unit?: 'only' | 'exclude';
   /** Runs unit tests (an in-memory DuckDB); required when the plan has unit tests. */
@@ -47,6 +49,8 @@ export interface RunSummary {
   /** Selector atoms that matched nothing. */
   unmatched: Array<{ atom: string; hint?: string }>;
   ok: boolean;
+  /** Stopped by opts.signal before every node ran. */
+  interrupted?: boolean;
 }
 
 type PlanNode = ModelNode | TestNode | UnitTestNode;
@@ -271,8 +275,9 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         const n = byId.get(id)!;
         const deps = waitsFor.get(id) ?? [];
         const bad = deps.find((x) => blocked(results.get(x), byId.get(x)));
-        if (bad || stop) {
-          const why = stop ? 'stopped after a failure (--fail-fast)' : `upstream ${byId.get(bad!)!.name} ${results.get(bad!)!.status === 'skipped' ? 'was skipped' : 'failed'}`;
+        const interrupted = !!opts.signal?.aborted;
+        if (bad || stop || interrupted) {
+          const why = interrupted ? 'interrupted (Ctrl-C)' : stop ? 'stopped after a failure (--fail-fast)' : `upstream ${byId.get(bad!)!.name} ${results.get(bad!)!.status === 'skipped' ? 'was skipped' : 'failed'}`;
           report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: why, relation: n.resource_type === 'model' ? displayRelation(n) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
           finished(id);
           continue;
@@ -296,8 +301,9 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   }
 
   const ordered = nodes.map((n) => results.get(n.unique_id)!).filter(Boolean);
-  const ok = ordered.every((r) => r.status === 'success' || r.status === 'pass' || r.status === 'warn');
-  return { results: ordered, elapsed: (performance.now() - started) / 1000, unmatched, ok };
+  const interrupted = !!opts.signal?.aborted;
+  const ok = !interrupted && ordered.every((r) => r.status === 'success' || r.status === 'pass' || r.status === 'warn');
+  return { results: ordered, elapsed: (performance.now() - started) / 1000, unmatched, ok, interrupted };
 }
 
 function formatSample(rows: Row[]): string {

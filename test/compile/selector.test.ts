@@ -36,8 +36,39 @@ describe('selectNodes', () => {
     expect(names(selectNodes(manifest, ['path:models'], ['path:models/staging']).ids, 'model')).toEqual(['capability_trend', 'events_daily_overwrite', 'events_hourly']);
     expect(selectNodes(manifest, ['events_hourlie'], undefined).unmatched).toEqual([{ atom: 'events_hourlie', hint: 'events_hourly' }]);
   });
-  it('an unknown method is an error', () => {
-    expect(() => selectNodes(manifest, ['colour:red'], undefined)).toThrow(/unknown selector method 'colour:'/);
+  it('an unknown method is an error with the list of methods and a did-you-mean', () => {
+    expect(() => selectNodes(manifest, ['colour:red'], undefined)).toThrow(/unknown selector method 'colour:' \(methods: name, tag, path, source, test_type, resource_type, dashboard, exposure, config\.<key>, state, result\)/);
+    expect(() => selectNodes(manifest, ['tags:x'], undefined)).toThrow(/unknown selector method 'tags:' — did you mean 'tag:'\?/);
+    expect(() => selectNodes(manifest, ['confg.materialized:table'], undefined)).toThrow(/did you mean 'config\.<key>:'\?/);
+  });
+  it('n+name, name+n: generations of ancestors and descendants; @name: descendants and their ancestors', () => {
+    expect(names(selectNodes(manifest, ['1+events_hourly'], undefined).ids, 'model')).toEqual(['events_hourly', 'int_buckets', 'stg_events']);
+    expect(names(selectNodes(manifest, ['1+int_buckets'], undefined).ids)).toEqual(['int_buckets', 'stg_events']);
+    expect(names(selectNodes(manifest, ['stg_events+1'], undefined).ids, 'model')).toEqual(['events_daily_overwrite', 'events_hourly', 'int_buckets', 'stg_events']);
+    expect(names(selectNodes(manifest, ['int_buckets+1'], undefined).ids, 'model')).toEqual(['events_hourly', 'int_buckets']);
+    // @int_buckets: its descendants (events_hourly, capability_trend) and all their ancestors (stg_events, the source)
+    const at = selectNodes(manifest, ['@int_buckets'], undefined).ids;
+    expect(names(at, 'model')).toEqual(['capability_trend', 'events_hourly', 'int_buckets', 'stg_events']);
+    expect(names(at, 'source')).toEqual(['app.events']);
+    expect(() => selectNodes(manifest, ['@+int_buckets'], undefined)).toThrow(/@ already takes the ancestors/);
+    expect(() => selectNodes(manifest, ['+'], undefined)).toThrow(/names nothing/);
+  });
+  it('config.<key>:value and bare paths', () => {
+    expect(names(selectNodes(manifest, ['config.materialized:incremental'], undefined).ids)).toEqual(['events_daily_overwrite', 'events_hourly']);
+    expect(names(selectNodes(manifest, ['config.cluster_by:capability'], undefined).ids)).toEqual(['events_hourly']);
+    expect(names(selectNodes(manifest, ['config.materialized:table,path:models/marts'], undefined).ids)).toEqual(['capability_trend']);
+    expect(names(selectNodes(manifest, ['models/staging'], undefined).ids)).toEqual(['int_buckets', 'stg_events']);
+    expect(names(selectNodes(manifest, ['models/marts/events_hourly.sql'], undefined).ids)).toEqual(['events_hourly']);
+  });
+  it('state: and result: need a previous run: a clear error, not a crash', () => {
+    expect(() => selectNodes(manifest, ['state:modified'], undefined)).toThrow(/state: selection compares with a previous run \(--state\), which this version of vigil does not have yet/);
+    expect(() => selectNodes(manifest, ['result:error+'], undefined)).toThrow(/result: selection/);
+  });
+  it('names with regular-expression characters are matched literally; the did-you-mean keeps the graph operators', () => {
+    expect(selectNodes(manifest, ['events(hourly'], undefined).unmatched).toEqual([{ atom: 'events(hourly', hint: 'events_hourly' }]);
+    expect(selectNodes(manifest, ['+stg_event+'], undefined).unmatched).toEqual([{ atom: '+stg_event+', hint: '+stg_events+' }]);
+    expect(selectNodes(manifest, ['2+stg_event'], undefined).unmatched).toEqual([{ atom: '2+stg_event', hint: '2+stg_events' }]);
+    expect(selectNodes(manifest, ['@stg_event'], undefined).unmatched).toEqual([{ atom: '@stg_event', hint: '@stg_events' }]);
   });
 });
 

@@ -1,0 +1,79 @@
+/**
+ * The CLI and its readers: output piped into `head` (the reader goes away: EPIPE) stops the
+ * writing, not the command; Ctrl-C during a build stops launching nodes, lets the running ones
+ * finish, writes run_results.json and exits 130. Never a stack trace.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, removeDir, VIGIL } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+function project(models: Record<string, string>): string {
+  const dir = makeProject(models);
+  dirs.push(dir);
+  return dir;
+}
+
+/** `vigil args | head -n lines` through a shell; vigil's own exit status and stderr. */
+function piped(dir: string, args: string[], lines: number) {
+  const r = spawnSync('bash', ['-c', `"${process.execPath}" "${VIGIL}" ${args.join(' ')} 2>stderr.txt | head -n ${lines}; echo "status=\${PIPESTATUS[0]}" >&2`], { cwd: dir, encoding: 'utf8' });
+  return { stdout: r.stdout, status: Number(/status=(\d+)/.exec(r.stderr)?.[1]), stderr: readFileSync(join(dir, 'stderr.txt'), 'utf8') };
+}
+
+const MODELS = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`models/m${i}.sql`, i ? `select * from {{ ref('m${i - 1}') }}` : 'select 1 as id']));
+
+describe('output piped into head', () => {
+  it('vigil ls | head -1: one line, exit 0, no EPIPE', () => {
+    const dir = project(MODELS);
+    const r = piped(dir, ['ls'], 1);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
+  });
+
+  it('vigil build | head -2: the build still finishes (run_results.json) and exits with its status', () => {
+    const dir = project(MODELS);
+    const r = piped(dir, ['build', '--threads', '1'], 2);
+    expect(r.stdout.trim().split('\n')).toHaveLength(2);
+    expect(r.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
+    expect(r.status).toBe(0);
+    const results = JSON.parse(readFileSync(join(dir, 'target', 'run_results.json'), 'utf8'));
+    expect(results.results).toHaveLength(12);
+    expect(results.results.every((x: { status: string }) => x.status === 'success')).toBe(true);
+    // and a failing build keeps its status through the pipe
+    const bad = project({ ...MODELS, 'models/m5.sql': 'select nope from {{ ref(\'m4\') }}' });
+    expect(piped(bad, ['build', '--threads', '1'], 1).status).toBe(1);
+  });
+});
+
+describe('Ctrl-C during a build', () => {
+  it('stops launching nodes, finishes the running one, writes run_results.json, exit 130', async () => {
+    // m0 takes a few seconds; everything else waits for it
+    const dir = project({ ...MODELS, 'models/m0.sql': "{{ config(materialized='table') }}\nselect count(*) as id from range(0, 1000000000) as r(i) where i % 7 = 3" });
+    const child = spawn(process.execPath, [VIGIL, 'build', '--threads', '1'], { cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => (stderr += b));
+    // once the run has started (its header is printed before the first node)
+    await new Promise<void>((resolve) => {
+      const check = () => (/ build: target /.test(stdout) ? resolve() : setTimeout(check, 20));
+      check();
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(stderr).toMatch(/interrupted: no new node starts; waiting for the running ones/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code).toBe(130);
+    const results = JSON.parse(readFileSync(join(dir, 'target', 'run_results.json'), 'utf8'));
+    const m0 = results.results.find((x: { name: string }) => x.name === 'm0');
+    expect(m0.status).toBe('success'); // the running node finished
+    expect(results.results.filter((x: { message: string }) => x.message === 'interrupted (Ctrl-C)').length).toBe(11);
+    expect(stdout).toMatch(/SKIP .* \(interrupted \(Ctrl-C\)\)/);
+  });
+});
