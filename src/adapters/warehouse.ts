@@ -56,8 +56,12 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
   readonly capabilities: Capabilities;
   /** Checks across keys of a validated config. */
   checkConfig?(config: C): ConfigProblem[];
-  /** The schema models are built in by default, and the database relations are qualified with. */
-  location(config: C): { schema: string; database?: string };
+  /**
+   * The schema models are built in by default, the database relations are qualified with, and
+   * the name of the database for templates (`{{ target.database }}`) when relations are not
+   * qualified with it (DuckDB's catalog, Postgres' database).
+   */
+  location(config: C): { schema: string; database?: string; catalog?: string };
   /** Connect (importing the driver only now). */
   open(config: C, ctx: OpenContext): Promise<Adapter>;
   /** `vigil check`: type-check the compiled SQL against the declared columns, without building anything. */

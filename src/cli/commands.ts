@@ -148,18 +148,9 @@ export async function runExecute(
   const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   const parts = [plural(count('model'), 'model'), plural(count('test'), 'test'), ...(count('unit_test') ? [plural(count('unit_test'), 'unit test')] : [])];
-  out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
-  if (!planned.nodes.length) {
-    out('Nothing to do: no nodes match the selection.');
-    return;
-  }
-  // unit tests run in their own in-memory DuckDB; the warehouse is opened only when needed
-  const needsWarehouse = planned.nodes.some((n) => n.resource_type !== 'unit_test');
-  const adapter = needsWarehouse ? await open(c, Math.min(o.threads, planned.nodes.length)) : undefined;
-  const { UnitRunner } = await import('../testing/unit-runner.js');
-  const unitRunner = count('unit_test') ? new UnitRunner() : undefined;
   // Ctrl-C: no new node starts, the running ones finish, run_results.json is written, exit 130;
-  // a second Ctrl-C stops at once
+  // a second Ctrl-C stops at once. Listening from before the header, so a Ctrl-C while the
+  // warehouse opens is not lost
   const interrupt = new AbortController();
   const onSigint = () => {
     if (interrupt.signal.aborted) process.exit(130);
@@ -167,7 +158,20 @@ export async function runExecute(
     err('\ninterrupted: no new node starts; waiting for the running ones (Ctrl-C again to stop at once)');
   };
   process.on('SIGINT', onSigint);
+  out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
+  if (!planned.nodes.length) {
+    out('Nothing to do: no nodes match the selection.');
+    process.off('SIGINT', onSigint);
+    return;
+  }
+  // unit tests run in their own in-memory DuckDB; the warehouse is opened only when needed
+  const needsWarehouse = planned.nodes.some((n) => n.resource_type !== 'unit_test');
+  let adapter: Adapter | undefined;
+  let unitRunner: import('../testing/unit-runner.js').UnitRunner | undefined;
   try {
+    adapter = needsWarehouse ? await open(c, Math.min(o.threads, planned.nodes.length)) : undefined;
+    const { UnitRunner } = await import('../testing/unit-runner.js');
+    unitRunner = count('unit_test') ? new UnitRunner() : undefined;
     const s = await executeRun(c.result.manifest, adapter, { command, select: o.select, exclude: o.exclude, unit, unitRunner, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal });
     out('');
     out(summarize(s));

@@ -14,7 +14,7 @@ import { dialectOf, getWarehouse, warehouseTypes } from '../adapters/index.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import { showPath, type YamlSource } from '../project/yaml-source.js';
-import { callFinder, emptyCalls, isTemplateError, lineColAt, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
+import { callFinder, emptyCalls, envStamp, isTemplateError, lineColAt, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
 import type { ColumnInfo, Manifest, ModelNode, SourceNode, TestNode } from './manifest.js';
@@ -58,6 +58,8 @@ export interface ResolvedTarget {
   schema: string;
   /** BigQuery: the project relations are qualified with. */
   database?: string;
+  /** The database's name for templates (`target.database`): DuckDB's catalog, Postgres' database, BigQuery's project. */
+  catalog?: string;
   config: Record<string, unknown>;
 }
 
@@ -135,7 +137,7 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
   for (const p of problems) ds.push(diag('E_TARGET', `target '${name}': ${p.message}`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, p.key]) }, p.hint));
   if (problems.length) return undefined;
   const where = warehouse.location(r.data);
-  return { name, type: raw.type, schema: where.schema, database: where.database, config };
+  return { name, type: raw.type, schema: where.schema, database: where.database, catalog: where.catalog ?? where.database, config };
 }
 
 function asArray<T>(v: T | T[] | undefined): T[] {
@@ -148,7 +150,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const target = resolveTarget(files, opts, ds);
   const dialect: Dialect = dialectOf(target?.type);
   const vars = { ...(files.project.vars ?? {}), ...(opts.vars ?? {}) };
-  const safeTarget = target ? { name: target.name, type: target.type, schema: target.schema } : {};
+  // what templates see of the target: never its credentials
+  const safeTarget = target ? { name: target.name, type: target.type, schema: target.schema, database: target.catalog ?? '' } : {};
   const emptyManifest = (): Manifest => ({ metadata: { project: projectName, target: target?.name ?? '', adapter: dialect.name, vigil_version: VIGIL_VERSION }, nodes: {}, sources: {}, child_map: {} });
 
   // ---- properties: models and sources
@@ -235,7 +238,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const sameFile = !!(cached?.stamp && f.stamp && cached.stamp.size === f.stamp.size && cached.stamp.mtimeMs === f.stamp.mtimeMs);
     draft.checksum = sameFile ? cached!.stamp!.checksum : sha(f.text);
     const key = sha(globalKey + draft.checksum);
-    if (cached && cached.key === key && Object.entries(cached.calls.envUsed).every(([k, v]) => (opts.env[k] ?? null) === v)) {
+    if (cached && cached.key === key && !cached.calls.volatile && Object.entries(cached.calls.envUsed).every(([k, v]) => envStamp(opts.env[k]) === v)) {
       cacheHits++;
       if (f.stamp && !sameFile) cached.stamp = { ...f.stamp, checksum: draft.checksum };
       draft.calls = cached.calls;
@@ -253,12 +256,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (isTemplateError(t)) err = t;
     else {
       const tmpl = t;
-      const out = tenv.render(tmpl, f.text, draft.calls, false);
+      const modelCtx = { name, path: f.path };
+      const out = tenv.render(tmpl, f.text, draft.calls, false, modelCtx);
       if (typeof out === 'string') {
         draft.sql = out;
         const mat = draft.calls.config.materialized ?? draft.props?.p.config?.materialized ?? files.project.defaults?.materialized;
         if (mat === 'incremental') {
-          const inc = tenv.render(tmpl, f.text, emptyCalls(), true);
+          const inc = tenv.render(tmpl, f.text, emptyCalls(), true, modelCtx);
           if (typeof inc === 'string') draft.sqlIncremental = inc;
           else err = inc;
         }
@@ -310,7 +314,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       // materialized came from somewhere the first render could not see: render again
       const t = tenv.compileTemplate(d.file.path, d.file.text);
       if (!isTemplateError(t)) {
-        const inc = tenv.render(t, d.file.text, emptyCalls(), true);
+        const inc = tenv.render(t, d.file.text, emptyCalls(), true, { name: d.name, path: d.file.path });
         if (typeof inc === 'string') {
           d.sqlIncremental = inc;
           const entry = opts.cache?.get(d.file.path);
@@ -366,7 +370,15 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   const resolve = (sql: string, self: ModelDraft | undefined): string =>
     sql.replace(PLACEHOLDER_RE, (_m, kind: string, arg: string) => {
-      if (kind === 'this') return self && relationOf(self) ? dialect.relation(relationOf(self)!) : '__this__';
+      if (kind === 'this') {
+        const rel = self && relationOf(self);
+        if (!rel) return '__this__';
+        // this.schema, this.identifier / this.name, this.database: the parts, unquoted (as in dbt)
+        if (arg === 'schema') return rel.schema;
+        if (arg === 'identifier' || arg === 'name') return rel.identifier;
+        if (arg === 'database') return rel.database ?? target?.catalog ?? '';
+        return dialect.relation(rel);
+      }
       if (kind === 'ref') {
         const d = drafts.get(arg);
         if (!d || !d.config) return `__missing_ref_${arg}__`;

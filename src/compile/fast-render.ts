@@ -11,6 +11,7 @@
  * the two paths agree.
  */
 import nunjucks from 'nunjucks';
+import { didYouMean } from '../errors.js';
 
 type AnyNode = {
   typename: string;
@@ -51,11 +52,26 @@ export function fastTemplate(src: string, env: nunjucks.Environment): FastTempla
 export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Record<string, unknown>): string {
   const globals = (env as unknown as { globals: Record<string, unknown> }).globals;
   const frame = new Map<string, unknown>();
-  const lookup = (name: string): unknown => {
+  const known = () => [...frame.keys(), ...Object.keys(ctx), ...Object.keys(globals)];
+  /** An unknown name: an error wherever it is used, except as an argument (`x | default('y')`). */
+  class Undef {
+    constructor(
+      readonly name: string,
+      readonly node: AnyNode,
+    ) {}
+  }
+  const lookup = (name: string, at: AnyNode): unknown => {
     if (frame.has(name)) return frame.get(name);
     if (name in ctx) return ctx[name];
-    return globals[name];
+    if (name in globals) return globals[name];
+    return new Undef(name, at);
   };
+  const strict = (v: unknown): unknown => {
+    if (!(v instanceof Undef)) return v;
+    const hint = didYouMean(v.name, known());
+    throw new FastRenderError(`'${v.name}' is undefined${hint ? ` — did you mean '${hint}'?` : ''}`, v.node.lineno + 1, v.node.colno + 1);
+  };
+  const loose = (v: unknown): unknown => (v instanceof Undef ? undefined : v);
   const fnName = (n: AnyNode): string => {
     switch (n.typename) {
       case 'Symbol':
@@ -70,14 +86,15 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         return '--expression--';
     }
   };
-  const evalArgs = (args: AnyNode): unknown[] => (args.children as AnyNode[]).map(ev);
-  const ev = (n: AnyNode): unknown => {
+  const evalArgs = (args: AnyNode): unknown[] => (args.children as AnyNode[]).map((c) => loose(evRaw(c)));
+  const ev = (n: AnyNode): unknown => strict(evRaw(n));
+  const evRaw = (n: AnyNode): unknown => {
     switch (n.typename) {
       case 'Literal':
       case 'TemplateData':
         return n.value;
       case 'Symbol':
-        return lookup(String(n.value));
+        return lookup(String(n.value), n);
       case 'Group':
         return (n.children as AnyNode[]).reduce<unknown>((_, c) => ev(c), undefined);
       case 'Array':
@@ -94,15 +111,30 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
       }
       case 'LookupVal': {
         const obj = ev(n.target as AnyNode) as Record<string, unknown> | null | undefined;
-        if (obj === undefined || obj === null) return undefined;
         const key = ev(n.val as AnyNode) as string;
-        const v = obj[key];
+        if (obj === undefined || obj === null) throw new FastRenderError(`'${fnName(n.target as AnyNode)}' is ${obj === null ? 'none' : 'undefined'}: it has no attribute '${String(key)}'`, n.lineno + 1, n.colno + 1);
+        let v: unknown;
+        try {
+          v = obj[key];
+        } catch (e) {
+          throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
+        }
+        if (v === undefined && !(typeof obj === 'object' && key in obj) && typeof obj !== 'string' && !Array.isArray(obj)) {
+          const attrs = typeof obj === 'object' ? Object.keys(obj) : [];
+          const hint = didYouMean(String(key), attrs);
+          throw new FastRenderError(`'${fnName(n.target as AnyNode)}' has no attribute '${String(key)}'${hint ? ` — did you mean '${hint}'?` : attrs.length ? ` (it has ${attrs.join(', ')})` : ''}`, n.lineno + 1, n.colno + 1);
+        }
         return typeof v === 'function' ? (...a: unknown[]) => (v as (...x: unknown[]) => unknown).apply(obj, a) : v;
       }
       case 'FunCall': {
-        const f = ev(n.name as AnyNode);
         const name = fnName(n.name as AnyNode);
-        if (!f) throw new FastRenderError(`Unable to call \`${name}\`, which is undefined or falsey`, n.lineno + 1, n.colno + 1);
+        const f = evRaw(n.name as AnyNode);
+        if (f instanceof Undef) {
+          // an unknown name being called: a macro or helper typo
+          const hint = didYouMean(name, known());
+          throw new FastRenderError(`unknown function or macro '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (macros are defined in macros/*.sql)`, f.node.lineno + 1, f.node.colno + 1);
+        }
+        if (!f) throw new FastRenderError(`'${name}' is not a function`, n.lineno + 1, n.colno + 1);
         if (typeof f !== 'function') throw new FastRenderError(`Unable to call \`${name}\`, which is not a function`, n.lineno + 1, n.colno + 1);
         const args = evalArgs(n.args as AnyNode);
         try {
@@ -194,7 +226,9 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
           if (c.typename === 'TemplateData') out += c.value as string;
           else {
             const v = ev(c);
-            if (v !== undefined && v !== null) out += v as string;
+            // printing nothing where a value was meant is an error, never an empty string
+            if (v === undefined || v === null) throw new FastRenderError(`'${fnName(c)}' is ${v === null ? 'none' : 'undefined'}: it would print nothing into the SQL`, c.lineno + 1, c.colno + 1);
+            out += v as string;
           }
         }
         return;

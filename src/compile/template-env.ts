@@ -7,8 +7,10 @@
  * `ref()` and `source()` return placeholders (⟦ref:name⟧) that are resolved after every model
  * has been rendered, because a ref's relation depends on the referenced model's own config().
  */
+import { createHash, randomUUID } from 'node:crypto';
 import nunjucks from 'nunjucks';
 import { TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
+import { didYouMean } from '../errors.js';
 import { fastTemplate, FastRenderError, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
@@ -27,7 +29,10 @@ export interface RenderCalls {
   refs: string[];
   sources: Array<[string, string]>;
   config: Record<string, unknown>;
+  /** env vars read, each with a hash of its value (never the value: the render cache is on disk) */
   envUsed: Record<string, string | null>;
+  /** the render read something that changes every run (run_started_at, invocation_id): never cached */
+  volatile?: boolean;
   /** Problems found by template functions, with the call text used to locate them. */
   problems: Array<{ code: string; message: string; find?: RegExp; hint?: string }>;
 }
@@ -40,11 +45,27 @@ export const PH_OPEN = '\u27E6';
 export const PH_CLOSE = '\u27E7';
 export const PLACEHOLDER_RE = /\u27E6(ref|source|this):?([^\u27E7]*)\u27E7/g;
 
+/** The attributes `this` has, as dbt users write them: each becomes the part of the model's relation. */
+export const THIS_ATTRIBUTES = ['schema', 'identifier', 'name', 'database'] as const;
+
 export interface TemplateEnvOptions {
   dialect: Dialect;
   vars: Record<string, unknown>;
   env: Record<string, string | undefined>;
   target: Record<string, unknown>;
+  /** When this run started (run_started_at) and its id (invocation_id); default: now and a random id. */
+  run?: { startedAt: Date; invocationId: string };
+}
+
+/** What `model` is while a model renders. */
+export interface ModelContext {
+  name: string;
+  path: string;
+}
+
+/** A hash of an env var's value, for the render cache (which must never hold the value). */
+export function envStamp(value: string | undefined | null): string | null {
+  return value === undefined || value === null ? null : createHash('sha256').update(value).digest('hex').slice(0, 32);
 }
 
 export interface TemplateError {
@@ -67,10 +88,13 @@ export class TemplateEnv {
   /** The calls of the template being rendered. Rendering is synchronous, so one slot is enough. */
   current: RenderCalls = emptyCalls();
   incremental = false;
+  /** The model being rendered (undefined for tests, alert queries): what `model` answers. */
+  currentModel?: ModelContext;
   readonly macroNames = new Map<string, string>();
 
   constructor(private readonly opts: TemplateEnvOptions) {
-    this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false, trimBlocks: false });
+    // an undefined value printed into SQL is an error, never an empty string
+    this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: false });
     const self = this;
     const kw = (args: unknown[]): Record<string, unknown> => {
       const last = args[args.length - 1] as Record<string, unknown> | undefined;
@@ -114,7 +138,7 @@ export class TemplateEnv {
       const key = String(name);
       const v = opts.env[key];
       if (v !== undefined) {
-        self.current.envUsed[key] = v;
+        self.current.envUsed[key] = envStamp(v);
         return v;
       }
       self.current.envUsed[key] = null;
@@ -128,8 +152,30 @@ export class TemplateEnv {
       return '';
     });
     this.env.addGlobal('is_incremental', () => self.incremental);
-    this.env.addGlobal('this', { toString: () => `${PH_OPEN}this${PH_CLOSE}` });
+    // `this`: the model's relation; `this.schema` / `.identifier` / `.name` / `.database` its parts
+    const thisObj: Record<string, unknown> = { toString: () => `${PH_OPEN}this${PH_CLOSE}` };
+    for (const a of THIS_ATTRIBUTES) Object.defineProperty(thisObj, a, { enumerable: true, get: () => `${PH_OPEN}this:${a}${PH_CLOSE}` });
+    this.env.addGlobal('this', thisObj);
     this.env.addGlobal('target', opts.target);
+    // `model`: the model being rendered (in a test or an alert query there is none)
+    const modelObj: Record<string, unknown> = {};
+    for (const a of ['name', 'path'] as const) {
+      Object.defineProperty(modelObj, a, {
+        enumerable: true,
+        get: () => {
+          if (!self.currentModel) throw new Error(`model.${a} is only defined while a model renders (not in a test or an alert query)`);
+          return self.currentModel[a];
+        },
+      });
+    }
+    this.env.addGlobal('model', modelObj);
+    // vigil renders once, with everything known: `{% if execute %}` is always true (dbt's parse phase has it false)
+    this.env.addGlobal('execute', true);
+    const run = opts.run ?? { startedAt: new Date(), invocationId: randomUUID() };
+    const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
+    // these change every run: a model that reads them is rendered again each time (not cached)
+    Object.defineProperty(globals, 'run_started_at', { enumerable: true, get: () => ((self.current.volatile = true), run.startedAt.toISOString()) });
+    Object.defineProperty(globals, 'invocation_id', { enumerable: true, get: () => ((self.current.volatile = true), run.invocationId) });
     for (const h of TEMPLATE_HELPERS) {
       const impl = h === 'quote_ident' ? opts.dialect.quoteIdent : (opts.dialect as unknown as Record<string, (...a: unknown[]) => string>)[h];
       const fn = (impl as (...a: unknown[]) => string).bind(opts.dialect);
@@ -169,9 +215,15 @@ export class TemplateEnv {
   /** Off only in tests that compare both paths. */
   useFastPath = true;
 
-  render(t: CompiledTemplate, text: string, calls: RenderCalls, incremental: boolean): string | TemplateError {
+  /** Every name a template may use (globals, macros, helpers), for did-you-means. */
+  knownNames(): string[] {
+    return Object.keys((this.env as unknown as { globals: Record<string, unknown> }).globals);
+  }
+
+  render(t: CompiledTemplate, text: string, calls: RenderCalls, incremental: boolean, model?: ModelContext): string | TemplateError {
     this.current = calls;
     this.incremental = incremental;
+    this.currentModel = model;
     try {
       if (t.fast) {
         try {
@@ -187,10 +239,11 @@ export class TemplateEnv {
       return t.nj!.render({});
     } catch (e) {
       if (e instanceof FastRenderError) return { message: e.message, line: e.line, column: e.column };
-      return parseNunjucksError(e, text, false);
+      return explainRuntimeError(parseNunjucksError(e, text, false), text, this.knownNames());
     } finally {
       this.current = emptyCalls();
       this.incremental = false;
+      this.currentModel = undefined;
     }
   }
 }
@@ -217,6 +270,28 @@ function findUnclosedBlock(text: string): { tag: string; line: number; column: n
   return { tag: top.tag, ...lineColAt(text, top.index) };
 }
 
+/**
+ * nunjucks' runtime messages in the words of a model author, with a did-you-mean: an unknown
+ * function (a macro name typo) or an undefined value printed into the SQL.
+ */
+function explainRuntimeError(e: TemplateError, text: string, known: string[]): TemplateError {
+  const call = /^Unable to call `([^`]+)`, which is undefined or falsey/.exec(e.message);
+  if (call) {
+    const name = call[1].replace(/^the return value of \((.*)\)$/, '$1');
+    const hint = didYouMean(name.split('"]')[0].replace(/\["/g, '.'), known);
+    return { ...e, message: `unknown function or macro '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (macros are defined in macros/*.sql; helpers: ${TEMPLATE_HELPERS.join(', ')})` };
+  }
+  if (/attempted to output null or undefined value/.test(e.message)) {
+    // the expression at the reported position, for the message
+    const lineText = text.split('\n')[(e.line ?? 1) - 1] ?? '';
+    const expr = /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText.slice(Math.max(0, (e.column ?? 1) - 3)))?.[1] ?? /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText)?.[1];
+    const root = expr?.split(/[.([\s|]/)[0];
+    const hint = root && !known.includes(root) ? didYouMean(root, known) : undefined;
+    return { ...e, message: `${expr ? `'${expr}'` : 'a value'} is undefined: it would print nothing into the SQL${hint ? ` — did you mean '${hint}'?` : ''}` };
+  }
+  return e;
+}
+
 export function lineColAt(text: string, index: number): { line: number; column: number } {
   let line = 1;
   let last = -1;
@@ -235,8 +310,8 @@ function parseNunjucksError(e: unknown, text: string, parsePhase: boolean): Temp
   const m = /\[Line (\d+), Column (\d+)\]\s*\n?\s*([\s\S]*)$/.exec(raw);
   let message = (m ? m[3] : raw.replace(/^\([^)]*\)\s*/, '')).trim().replace(/^Error: /, '');
   if (m) {
-    // nunjucks reports parse errors 1-based and runtime errors 0-based
-    const line = Number(m[1]) + (parsePhase ? 0 : 1);
+    // nunjucks reports parse errors 1-based and runtime errors 0-based (but its undefined-output check 1-based)
+    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) ? 0 : 1);
     return { message, line, column: Number(m[2]) };
   }
   const unclosed = /expected (elif|endif|endfor|endmacro|endblock|endcall|endset|endfilter|endraw)|end of file/.test(message) ? findUnclosedBlock(text) : undefined;

@@ -287,3 +287,39 @@ describe('partition_by', () => {
     }
   });
 });
+
+describe('the template context dbt users expect', () => {
+  it('this and its parts, model, target, execute', () => {
+    const r = compile({
+      models: {
+        'models/m.sql': [
+          "{{ config(materialized='table', schema='marts', alias='m_v2') }}",
+          "select '{{ this }}' as rel, '{{ this.schema }}' as s, '{{ this.identifier }}' as i, '{{ this.name }}' as n, '{{ this.database }}' as d,",
+          "  '{{ model.name }}' as model_name, '{{ model.path }}' as model_path,",
+          "  '{{ target.name }}' as t, '{{ target.type }}' as ty, '{{ target.schema }}' as ts, '{{ target.database }}' as td,",
+          "  {% if execute %}1{% else %}0{% endif %} as executed",
+        ].join('\n'),
+      },
+    });
+    expect(errors(r)).toEqual([]);
+    expect(model(r, 'm').compiled_sql).toBe(
+      "\nselect '\"marts\".\"m_v2\"' as rel, 'marts' as s, 'm_v2' as i, 'm_v2' as n, 'dev' as d,\n  'm' as model_name, 'models/m.sql' as model_path,\n  'dev' as t, 'duckdb' as ty, 'analytics' as ts, 'dev' as td,\n  1 as executed",
+    );
+  });
+
+  it('run_started_at and invocation_id: the run\'s, and a model reading them is rendered again every run', () => {
+    const cache: RenderCache = new Map();
+    const files = () => projectFiles({ models: { 'models/m.sql': "select '{{ run_started_at }}' as at, '{{ invocation_id }}' as id", 'models/n.sql': 'select 1 as x' } });
+    const a = compileProject(files(), { env: {}, cache });
+    const b = compileProject(files(), { env: {}, cache });
+    expect(errors(a)).toEqual([]);
+    expect(b.cacheHits).toBe(1); // n only
+    expect((a.manifest.nodes['model.fixture.m'] as ModelNode).compiled_sql).toMatch(/^select '\d{4}-\d\d-\d\dT[\d:.]+Z' as at, '[0-9a-f-]{36}' as id$/);
+    expect((a.manifest.nodes['model.fixture.m'] as ModelNode).compiled_sql).not.toBe((b.manifest.nodes['model.fixture.m'] as ModelNode).compiled_sql);
+  });
+
+  it('model. outside a model is an error, not an empty string', () => {
+    const r = compile({ models: { 'models/m.sql': 'select 1 as x' }, tests: { 'tests/t.sql': "select * from {{ ref('m') }} where '{{ model.name }}' = ''" } });
+    expect(errors(r)).toEqual([expect.objectContaining({ file: 'tests/t.sql', line: 1, message: expect.stringMatching(/model\.name is only defined while a model renders/) })]);
+  });
+});

@@ -32,13 +32,13 @@ describe('fast render path', () => {
     ["{{ 1 + 2 * 3 }} {{ 7 // 2 }} {{ 7 % 4 }} {{ -x }} {{ 'a' ~ 1 ~ none }}", { x: 4 }],
     ['{% if a and not b %}yes{% elif b %}b{% else %}no{% endif %}|{{ "t" if a else "f" }}|{{ "t" if b }}', { a: true, b: false }],
     ['{% set n = 3 %}{{ n * 2 }}{% if n > 2 and n <= 3 %}!{% endif %}{{ 1 < 2 < 3 }}', {}],
-    ["{{ [1, 2, 'x'] }} {{ {'a': 1}['a'] }} {{ obj.name }} {{ obj.missing }} {{ missing.deep }}", { obj: { name: 'n' } }],
+    ["{{ [1, 2, 'x'] }} {{ {'a': 1}['a'] }} {{ obj.name }}", { obj: { name: 'n' } }],
     ["{{ 'abc' | upper }} {{ [3,1,2] | join('-') }} {{ name | default('anon') }} {{ 'x' in ['x'] }}", {}],
     ['{# comment #}a\n{%- if true %}\n  b\n{%- endif %}\nc {{ "{{" }}', {}],
     ['{{ f(1, k=2) }} {{ obj.say("hi") }}', { f: (...a: unknown[]) => JSON.stringify(a), obj: { w: 'w', say(x: string) { return x + (this as { w: string }).w; } } }],
   ];
   it.each(cases)('edge case %s', (src, ctx) => {
-    const env = new nunjucks.Environment(null, { autoescape: false });
+    const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
     const t = fastTemplate(src, env);
     expect(renderFast(t, env, ctx)).toBe(new nunjucks.Template(src, env).render(ctx));
   });
@@ -57,11 +57,36 @@ describe('fast render path', () => {
     expect(a.depends_on).toEqual(['model.fixture.b']);
   });
 
+  it('an undefined value printed into the SQL is an error on both paths, at its line, with a did-you-mean', () => {
+    for (const fastPath of [true, false]) {
+      for (const [src, message] of [
+        ["{{ config(materialized='table') }}\nselect {{ this.schem }} as s", /this.*schem/],
+        ['select 1 as a,\n  {{ undefined_thing }} as b', /'undefined_thing' is undefined/],
+        ["select 1\n{# two #}\nwhere x = '{{ var('x', none) }}'", /is (none|undefined)/],
+        // a loop sends the template to nunjucks: still strict
+        ["{% for c in ['a'] %}{{ c }}{% endfor %}\n{{ tagret.name }}", /tagret/],
+      ] as const) {
+        const r = compileProject(projectFiles({ models: { 'models/a.sql': src } }), { env: {}, fastPath });
+        const e = r.diagnostics.find((d) => d.severity === 'error');
+        expect(e, `${src} (fast path: ${fastPath})`).toMatchObject({ code: 'E_TEMPLATE', file: 'models/a.sql', line: src.split('\n').length });
+        expect(e!.message).toMatch(message);
+      }
+    }
+    // the fast path names the nearest known name
+    const dym = compileProject(projectFiles({ models: { 'models/a.sql': 'select {{ tagret.name }}' } }), { env: {} });
+    expect(dym.diagnostics[0].message).toMatch(/'tagret' is undefined — did you mean 'target'\?/);
+    const attr = compileProject(projectFiles({ models: { 'models/a.sql': 'select {{ target.nmae }}' } }), { env: {} });
+    expect(attr.diagnostics[0].message).toMatch(/'target' has no attribute 'nmae' — did you mean 'name'\?/);
+    const macro = compileProject(projectFiles({ models: { 'models/a.sql': "select {{ count_iff('x') }}" } }), { env: {} });
+    expect(macro.diagnostics[0]).toMatchObject({ line: 1, column: 11 });
+    expect(macro.diagnostics[0].message).toMatch(/unknown function or macro 'count_iff' — did you mean 'count_if'\?/);
+  });
+
   it('reports errors at the right line on both paths', () => {
     for (const fastPath of [true, false]) {
       const r = compileProject(projectFiles({ models: { 'models/a.sql': 'select 1,\n\n  {{ not_a_function() }}' } }), { env: {}, fastPath });
       expect(r.diagnostics[0]).toMatchObject({ code: 'E_TEMPLATE', line: 3 });
-      expect(r.diagnostics[0].message).toContain('Unable to call `not_a_function`, which is undefined or falsey');
+      expect(r.diagnostics[0].message).toContain("unknown function or macro 'not_a_function'");
       const p = compileProject(projectFiles({ models: { 'models/a.sql': 'select 1\n\n   {{ foo( }}' } }), { env: {}, fastPath });
       expect(p.diagnostics[0]).toMatchObject({ code: 'E_TEMPLATE', line: 3 });
     }

@@ -20,7 +20,8 @@ export const warehouse: Warehouse<DuckDbTargetConfig> = {
     }
     return [];
   },
-  location: (config) => ({ schema: config.schema }),
+  // DuckDB names its catalog after the file
+  location: (config) => ({ schema: config.schema, catalog: config.path === ':memory:' ? 'memory' : config.path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') }),
   async open(config, ctx) {
     const { DuckDbAdapter } = await import('./duckdb-adapter.js');
     return DuckDbAdapter.open(config, ctx.root, ctx.threads);

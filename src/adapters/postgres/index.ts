@@ -11,7 +11,15 @@ export const warehouse: Warehouse<PostgresTargetConfig> = {
   configSchema: postgresConfigSchema,
   dialect: postgresDialect,
   capabilities: { transactions: true, primaryKeys: true, partitions: false, grants: true, duckdbSql: false, syncSource: true, dryRun: false },
-  location: (config) => ({ schema: config.schema }),
+  location: (config) => {
+    let catalog: string | undefined;
+    try {
+      catalog = decodeURIComponent(new URL(config.url).pathname.replace(/^\//, '')) || undefined;
+    } catch {
+      // a keyword/value connection string: the database is not named in a URL path
+    }
+    return { schema: config.schema, catalog };
+  },
   async open(config, ctx) {
     const { PostgresAdapter } = await import('./postgres-adapter.js');
     return PostgresAdapter.open(config, ctx.threads);
