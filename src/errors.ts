@@ -66,7 +66,8 @@ export class WarehouseError extends Error {
   readonly position?: { line: number; column?: number };
   constructor(
     message: string,
-    public readonly sql: string,
+    /** The statement that failed (secrets in it shown as their placeholders). */
+    public sql: string,
     options?: { cause?: unknown; position?: { line: number; column?: number } },
   ) {
     super(message, options);
@@ -112,28 +113,4 @@ export function didYouMean(name: string, candidates: Iterable<string>): string |
     }
   }
   return bestD <= limit ? best : undefined;
-}
-
-const SECRET_NAME = /SECRET|TOKEN|PASSWORD|KEY|CREDENTIAL|WEBHOOK|DATABASE_URL/i;
-let secretsFor: NodeJS.ProcessEnv | undefined;
-let secrets: Array<[string, string]> = [];
-
-const extraSecrets = new Map<string, string>();
-/** Register a secret read from a variable whose name does not look secret (a receiver's routing key env var). */
-export function addSecret(name: string, value: string | undefined): void {
-  if (value && value.length >= 6) extraSecrets.set(name, value);
-}
-
-/** Remove secrets from text before it is printed: values of env vars that look secret. */
-export function redact(text: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (secretsFor !== env) {
-    secretsFor = env;
-    secrets = Object.entries(env).filter((e): e is [string, string] => !!e[1] && e[1].length >= 6 && SECRET_NAME.test(e[0]));
-  }
-  let out = text;
-  for (const [k, v] of extraSecrets) if (out.includes(v)) out = out.split(v).join(`<redacted:${k}>`);
-  for (const [k, v] of secrets) if (out.includes(v)) out = out.split(v).join(`<redacted:${k}>`);
-  // credentials inside connection URLs
-  if (out.includes('://')) out = out.replace(/(\w+:\/\/[^:@/\s]+:)[^@\s]+@/g, '$1***@');
-  return out;
 }

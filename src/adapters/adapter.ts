@@ -5,6 +5,7 @@
 import type { CanonicalType, Dialect, Relation, SqlParam } from './dialect.js';
 import type { SyncReader, SyncWriter } from '../sync/sync-types.js';
 import type { Warehouse } from './warehouse.js';
+import { WarehouseError } from '../errors.js';
 
 export interface Column {
   name: string;
@@ -29,6 +30,53 @@ export interface MaterializeRequest {
   /** Documentation that warehouses which store it (BigQuery) put on the table and its columns. */
   description?: string;
   columns?: Array<{ name: string; description?: string }>;
+  /** Statements run before the model's, in its transaction where the warehouse has them. */
+  preHooks?: Hook[];
+  /** Statements run after the model's (on the built relation), in the same transaction. */
+  postHooks?: Hook[];
+}
+
+/** A hook statement (pre_hook, post_hook, on_run_start, on_run_end) and where it is written. */
+export interface Hook {
+  kind: 'pre_hook' | 'post_hook' | 'on_run_start' | 'on_run_end';
+  sql: string;
+  /** file:line of its definition */
+  origin: string;
+}
+
+/** A hook's statement failed: the message names the hook and where it is written. */
+export class HookError extends WarehouseError {
+  constructor(
+    readonly hook: Hook,
+    cause: unknown,
+  ) {
+    const msg = cause instanceof Error ? cause.message : String(cause);
+    super(`${hook.kind} (${hook.origin}) failed: ${msg}`, hook.sql, { cause, position: cause instanceof WarehouseError ? cause.position : undefined });
+    this.name = 'HookError';
+  }
+}
+
+/** Run hooks in order with `run`; the first failure is a HookError. */
+export async function runHooks(hooks: Hook[] | undefined, run: (sql: string) => Promise<unknown>): Promise<void> {
+  for (const h of hooks ?? []) {
+    try {
+      await run(h.sql);
+    } catch (e) {
+      throw new HookError(h, e);
+    }
+  }
+}
+
+/** The model's pre-hooks, its build, its post-hooks: the body of a materialization. */
+export async function withHooks<T>(req: Pick<MaterializeRequest, 'preHooks' | 'postHooks'>, run: (sql: string) => Promise<unknown>, build: () => Promise<T>): Promise<T> {
+  await runHooks(req.preHooks, run);
+  const r = await build();
+  await runHooks(req.postHooks, run);
+  return r;
+}
+
+export function hasHooks(req: Pick<MaterializeRequest, 'preHooks' | 'postHooks'>): boolean {
+  return !!(req.preHooks?.length || req.postHooks?.length);
 }
 
 export interface MaterializeResult {

@@ -3,11 +3,12 @@
  * target. Importing this loads no database driver: each warehouse's `open` imports its SDK.
  */
 import type { ZodType } from 'zod';
-import { diag, ProjectError } from '../errors.js';
-import type { Adapter } from './adapter.js';
+import { diag, ProjectError, WarehouseError } from '../errors.js';
+import { conceal, redact, reveal } from '../secrets.js';
+import type { Adapter, Hook, MaterializeRequest } from './adapter.js';
 import type { Dialect } from './dialect.js';
 import * as registered from './registry.js';
-import type { Warehouse } from './warehouse.js';
+import type { Checker, CheckOutcome, Warehouse } from './warehouse.js';
 
 export type { Warehouse } from './warehouse.js';
 
@@ -55,5 +56,59 @@ export function dialectOf(type: string | undefined): Dialect {
 export async function openAdapter(target: { name: string; type: string; config: Record<string, unknown> }, root: string, threads = 1): Promise<Adapter> {
   const w = getWarehouse(target.type);
   if (!w) throw new ProjectError([diag('E_TARGET', `target '${target.name}': unknown type '${target.type}' (supported: ${warehouseTypes().join(', ')})`, { file: 'project.yaml' })]);
-  return w.open(target.config, { root, threads: Math.max(1, threads), target: target.name });
+  return revealing(await w.open(target.config, { root, threads: Math.max(1, threads), target: target.name }));
+}
+
+/** Every statement of a materialization, for conceal(). */
+function requestStatements(r: MaterializeRequest): string {
+  return [r.sql, r.incrementalSql ?? '', ...(r.preHooks ?? []).map((h) => h.sql), ...(r.postHooks ?? []).map((h) => h.sql)].join('\n');
+}
+
+/** A materialization with its secrets' values in place of their placeholders. */
+function revealRequest(r: MaterializeRequest): MaterializeRequest {
+  const shown = (h: Hook): Hook => ({ ...h, sql: reveal(h.sql) });
+  return { ...r, sql: reveal(r.sql), incrementalSql: r.incrementalSql === undefined ? undefined : reveal(r.incrementalSql), preHooks: r.preHooks?.map(shown), postHooks: r.postHooks?.map(shown) };
+}
+
+/** `vigil check` sends statements too (to the analyzer, or a rolled-back transaction): the same reveal and conceal. */
+export function revealingChecker(c: Checker): Checker {
+  const back = (sent: string) => (o: CheckOutcome): CheckOutcome => (o.ok ? o : { ...o, message: redact(conceal(o.message, sent)), sql: conceal(o.sql, sent) });
+  return {
+    engine: c.engine,
+    concurrency: c.concurrency,
+    declare: (rel, cols) => c.declare(rel, cols),
+    model: async (r) => back(requestStatements(r))(await c.model(revealRequest(r))),
+    query: async (sql, opts) => back(sql)(await c.query(reveal(sql), opts)),
+    sameType: (a, b) => c.sameType(a, b),
+    close: () => c.close(),
+  };
+}
+
+/**
+ * Every statement sent to a target has its secrets' placeholders replaced by their values
+ * (secrets.ts), and every error coming back has them hidden again: the values exist only in
+ * the statements on their way to the warehouse.
+ */
+function revealing(a: Adapter): Adapter {
+  const hide = (sent: string) => (e: unknown): never => {
+    // the error and its causes (a hook's error wraps the warehouse's)
+    for (let x: unknown = e, depth = 0; x instanceof Error && depth < 5; x = x.cause, depth++) {
+      x.message = redact(conceal(x.message, sent));
+      if (x.stack) x.stack = redact(conceal(x.stack, sent));
+      if (x instanceof WarehouseError) x.sql = redact(conceal(x.sql, sent));
+    }
+    throw e;
+  };
+  return new Proxy(a, {
+    get(t, p) {
+      const v = Reflect.get(t, p) as unknown;
+      if (typeof v !== 'function') return v;
+      const f = v as (...args: unknown[]) => Promise<unknown>;
+      if (p === 'execute' || p === 'query' || p === 'dryRun') return async (sql: string, ...rest: unknown[]) => f.call(t, reveal(sql), ...rest).catch(hide(sql));
+      if (p === 'materialize') {
+        return async (r: MaterializeRequest) => f.call(t, revealRequest(r)).catch(hide(requestStatements(r)));
+      }
+      return f.bind(t);
+    },
+  });
 }

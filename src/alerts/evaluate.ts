@@ -8,7 +8,7 @@
  */
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
-import { addSecret, redact } from '../errors.js';
+import { addSecret, redact } from '../secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { SourceNode } from '../compile/manifest.js';
 import { advance, inActiveHours, judge, summaryOf, type InstanceState, type Transition } from './engine.js';

@@ -11,11 +11,13 @@
  * anything. A lock whose lease ran out, or whose process is gone (same host), is taken over.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
+import { writeProjectFile } from '../project/artifacts.js';
+import { redact } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
 import type { OutboxEntry } from './notify.js';
 import type { Silence } from './routing.js';
@@ -165,7 +167,8 @@ export class StateStore {
 
   private async write(expected: number, doc: StateDoc): Promise<boolean> {
     doc.writeId = randomBytes(8).toString('hex');
-    const ok = await this.backend.cas(expected, JSON.stringify(doc));
+    // the state (file or table) goes through the one redaction path, like every file Vigil writes
+    const ok = await this.backend.cas(expected, redact(JSON.stringify(doc)));
     if (!ok) return false;
     if (this.backend.atomic) {
       this.version = expected + 1;
@@ -243,9 +246,7 @@ export function fileStore(path: string, leaseMs?: number): StateStore {
     return { version: j.version, body: JSON.stringify(j.state) };
   };
   const write = (version: number, body: string) => {
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ version, state: JSON.parse(body) }, null, 1));
-    renameSync(tmp, path);
+    writeProjectFile(path, JSON.stringify({ version, state: JSON.parse(body) }, null, 1));
   };
   const backend: CasBackend = {
     atomic: true,

@@ -2,13 +2,13 @@
  * `vigil alerts ...`: check, evaluate, test, route-test, notify-test, silence(s), status,
  * outbox, run-scheduler. Loaded lazily by main.ts.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { formatDiagnostic, hasErrors, ProjectError, redact, UsageError, type Diagnostic } from '../errors.js';
+import { formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
+import { redact } from '../secrets.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
-import { loadCache, saveCache } from '../project/artifacts.js';
+import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
 import { durationFlag, err, open, out, parseAt, parseVars, timestampFlag } from './commands.js';
 import { globToRe } from '../compile/selector.js';
 import { compileProject, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
@@ -117,8 +117,7 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
   const s = setupAlerts(o);
   // like `vigil compile` for models: the compiled query of each alert, to read or run by hand
   const dir = join(s.files.root, s.files.paths.target, 'compiled', s.files.project.name, s.files.paths.alerts);
-  mkdirSync(dir, { recursive: true });
-  for (const r of s.rules) if (r.sql !== undefined) writeFileSync(join(dir, `${r.rule.name}.sql`), r.sql + '\n');
+  for (const r of s.rules) if (r.sql !== undefined) writeProjectFile(join(dir, `${r.rule.name}.sql`), r.sql + '\n');
   const problems: string[] = [];
   if (!s.rules.length) out(`warning: no alert rules in ${s.files.paths.alerts}/*.yaml (see docs/alerts.md).`);
   out(`Checked ${s.rules.length} alert${s.rules.length === 1 ? '' : 's'} in ${s.files.paths.alerts}/: schemas valid, queries compile for target ${s.target.name} (${s.target.type}).`);

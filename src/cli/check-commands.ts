@@ -37,12 +37,12 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
   writeCompileArtifacts(files, result.manifest, cache);
   saveCache(files, cache);
   const target = result.target;
-  const { getWarehouse } = await import('../adapters/index.js');
+  const { getWarehouse, revealingChecker } = await import('../adapters/index.js');
   const warehouse = getWarehouse(target.type)!;
   if (!warehouse.checker) throw new UsageError(`vigil check has no checker for ${target.type} targets`);
   const { ids } = selectFor(result.manifest, o);
   const select = (o.select?.length ?? 0) + (o.exclude?.length ?? 0) > 0 ? ids : undefined;
-  const checker = await warehouse.checker(target.config, { root: files.root, threads: 1 });
+  const checker = revealingChecker(await warehouse.checker(target.config, { root: files.root, threads: 1 }));
   o.announce?.(`vigil ${VIGIL_VERSION} check: target ${target.name} (${target.type}) with ${checker.engine}`);
   const { checkProject } = await import('../check/check-project.js');
   try {

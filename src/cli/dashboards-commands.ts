@@ -1,9 +1,11 @@
 /**
  * `vigil dashboards validate | export | render`. Loaded lazily by main.ts.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { formatDiagnostic, hasErrors, ProjectError, redact, UsageError, type Diagnostic } from '../errors.js';
+import { mkdirSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
+import { redact } from '../secrets.js';
+import { writeProjectFile } from '../project/artifacts.js';
 import { compileForCommand, err, open, out, parseAt } from './commands.js';
 import { globToRe } from '../compile/selector.js';
 import { mapLimit } from '../run/concurrency.js';
@@ -73,8 +75,7 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   const dir = isAbsolute(o.out) ? o.out : resolve(process.cwd(), o.out);
   for (const [p, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const abs = join(dir, p);
-    mkdirSync(dirname(abs), { recursive: true });
-    writeFileSync(abs, text);
+    writeProjectFile(abs, text);
     out(`  ${relative(process.cwd(), abs) || abs}`);
   }
   out(`Exported ${ds.length} dashboard${ds.length === 1 ? '' : 's'} as ${o.format} (${files.size} files) to ${o.out}`);
@@ -137,12 +138,12 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
     const filters = Object.fromEntries(d.dashboard.filters.map((f) => [f.name, f.default === undefined || f.default === null ? '' : String(f.default)]));
     const html = renderDashboardHtml(d, m, { generatedAt: at.toISOString(), target: `${c.target.name} (${c.target.type})`, filters }, prerendered.get(d.dashboard.name));
     const file = join(dir, `${d.dashboard.name}.html`);
-    writeFileSync(file, html);
+    writeProjectFile(file, html);
     pages.push({ name: d.dashboard.name, file });
     for (const [id, x] of m) if (!x.ok) err(`  ${d.file}: tile ${id}: ${x.error}`);
     out(`  ${relative(process.cwd(), file) || file}  (${d.tabs.length} tab${d.tabs.length === 1 ? '' : 's'}, ${m.size} tiles${[...m.values()].some((x) => !x.ok) ? `, ${[...m.values()].filter((x) => !x.ok).length} failed` : ''})`);
   }
-  writeFileSync(join(dir, 'index.html'), renderIndexHtml(ds, { generatedAt: at.toISOString(), target: `${c.target.name} (${c.target.type})` }));
+  writeProjectFile(join(dir, 'index.html'), renderIndexHtml(ds, { generatedAt: at.toISOString(), target: `${c.target.name} (${c.target.type})` }));
   const tr = (performance.now() - t1) / 1000;
   out(`Queried ${tiles} tiles in ${tq.toFixed(3)}s (drawing each as it arrived), assembled ${pages.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
   if (o.png) {

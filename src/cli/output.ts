@@ -3,7 +3,7 @@
  * path. A reader that goes away (`vigil ls | head -5`: EPIPE) only stops the writing: the
  * command finishes what it started and exits with its own status, never with a stack trace.
  */
-import { redact } from '../errors.js';
+import { redact } from '../secrets.js';
 
 const closed = { stdout: false, stderr: false };
 

@@ -10,11 +10,12 @@
 import { createHash } from 'node:crypto';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
+import type { Hook } from '../adapters/adapter.js';
 import { dialectOf, getWarehouse, warehouseTypes } from '../adapters/index.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
-import { MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
+import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import { showPath, type YamlSource } from '../project/yaml-source.js';
-import { callFinder, emptyCalls, envStamp, isTemplateError, lineColAt, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
+import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
 import type { ColumnInfo, Manifest, ModelNode, SourceNode, TestNode } from './manifest.js';
@@ -23,6 +24,7 @@ import { compileDashboards, parseDashboards } from '../dashboards/compile-dashbo
 import type { CompiledDashboard } from '../dashboards/types.js';
 
 import { VIGIL_VERSION } from '../version.js';
+import { registerCompiledSecret, isSecret, secretNames } from '../secrets.js';
 import { durationMs } from '../time/duration.js';
 export { VIGIL_VERSION };
 
@@ -88,6 +90,15 @@ interface ModelDraft {
   failed: boolean;
   config?: ModelNode['config'];
   checksum?: string;
+  /** pre_hook/post_hook statements from project defaults, properties and config(), in that order */
+  hooks?: Record<'pre_hook' | 'post_hook', HookSource[]>;
+}
+
+/** A hook as written: its template and where it is. */
+interface HookSource {
+  sql: string;
+  file: string;
+  at: { line: number; column: number };
 }
 
 /** Render the selected target's config: strings may use env_var(). */
@@ -107,18 +118,22 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
     return undefined;
   }
   const config: Record<string, unknown> = {};
+  let unset = false;
   for (const [k, v] of Object.entries(raw)) {
     if (typeof v === 'string' && v.includes('{{')) {
       config[k] = v.replace(/\{\{\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\s*\}\}/g, (_m, key: string, dflt?: string) => {
         const val = opts.env[key] ?? dflt;
         if (val === undefined) {
           ds.push(diag('E_ENV_VAR', `target '${name}': environment variable ${key} is not set`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, k]) }, `export ${key}=... or choose another target with --target`));
+          unset = true;
           return '';
         }
         return val;
       });
     } else config[k] = v;
   }
+  // the unset variable is the one root cause: its empty value is not reported again
+  if (unset) return undefined;
   const r = warehouse.configSchema.safeParse(config);
   if (!r.success) {
     for (const issue of r.error.issues) {
@@ -150,8 +165,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const target = resolveTarget(files, opts, ds);
   const dialect: Dialect = dialectOf(target?.type);
   const vars = { ...(files.project.vars ?? {}), ...(opts.vars ?? {}) };
-  // what templates see of the target: never its credentials
-  const safeTarget = target ? { name: target.name, type: target.type, schema: target.schema, database: target.catalog ?? '' } : {};
+  // what templates see of the target: never its credentials. A target that did not resolve has
+  // its error already; templates still see its name and type (no second error from `target.type`)
+  const targetName = opts.target ?? files.project.default_target ?? Object.keys(files.project.targets)[0];
+  const safeTarget = target
+    ? { name: target.name, type: target.type, schema: target.schema, database: target.catalog ?? '' }
+    : { name: targetName, type: files.project.targets[targetName]?.type ?? '', schema: '', database: '' };
   const emptyManifest = (): Manifest => ({ metadata: { project: projectName, target: target?.name ?? '', adapter: dialect.name, vigil_version: VIGIL_VERSION }, nodes: {}, sources: {}, child_map: {} });
 
   // ---- properties: models and sources
@@ -244,6 +263,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       draft.calls = cached.calls;
       draft.sql = cached.sql;
       draft.sqlIncremental = cached.sqlIncremental;
+      // the cached SQL holds placeholders for its secrets: reveal() needs their values
+      for (const k of Object.keys(cached.calls.envUsed)) {
+        const v = opts.env[k];
+        if (v !== undefined && isSecret(k, v)) registerCompiledSecret(k, v);
+      }
       if (cached.error) {
         draft.failed = true;
         ds.push(diag('E_TEMPLATE', cached.error.message, { file: f.path, line: cached.error.line, column: cached.error.column }));
@@ -309,7 +333,26 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     const merged: ModelConfig = { ...defaults, ...(d.props?.p.config ?? {}), ...(r.success ? r.data : {}) };
     const tags = [...new Set([...asArray(defaults.tags), ...asArray(d.props?.p.config?.tags), ...(d.props?.p.tags ?? []), ...asArray(r.success ? r.data.tags : undefined)])];
-    d.config = { ...merged, materialized: merged.materialized ?? 'view', tags };
+    // hooks add up (as in dbt): the project's defaults run first, then the properties', then config()'s
+    const hookSources = (kind: 'pre_hook' | 'post_hook'): HookSource[] => {
+      const out: HookSource[] = [];
+      const fromYaml = (v: string | string[] | undefined, src: YamlSource, path: (string | number)[], file: string) =>
+        asArray(v).forEach((sql, i) => out.push({ sql, file, at: src.locate(Array.isArray(v) ? [...path, i] : path) }));
+      fromYaml(defaults[kind], files.projectYaml, ['defaults', kind], 'project.yaml');
+      if (d.props) fromYaml(d.props.p.config?.[kind], d.props.src, [...d.props.path, 'config', kind], d.props.file);
+      if (r.success && r.data[kind] !== undefined) {
+        const at = locate(d.file.text, new RegExp(`\\b${kind}\\s*=`));
+        for (const sql of asArray(r.data[kind])) out.push({ sql, file: d.file.path, at: { line: at.line ?? 1, column: at.column ?? 1 } });
+      }
+      return out;
+    };
+    d.hooks = { pre_hook: hookSources('pre_hook'), post_hook: hookSources('post_hook') };
+    const hookConfig = Object.fromEntries((['pre_hook', 'post_hook'] as const).filter((k) => d.hooks![k].length).map((k) => [k, d.hooks![k].map((h) => h.sql)]));
+    d.config = { ...merged, ...hookConfig, materialized: merged.materialized ?? 'view', tags };
+    if (d.config.materialized === 'ephemeral' && (d.hooks.pre_hook.length || d.hooks.post_hook.length)) {
+      const h = [...d.hooks.pre_hook, ...d.hooks.post_hook][0];
+      ds.push(diag('E_CONFIG', `model '${d.name}' is ephemeral (inlined where it is used, never built): its hooks would never run`, { file: h.file, ...h.at }, 'materialize it as a view or table, or move the hooks to a model that is built'));
+    }
     if (d.config.materialized === 'incremental' && d.sqlIncremental === undefined && !d.failed) {
       // materialized came from somewhere the first render could not see: render again
       const t = tenv.compileTemplate(d.file.path, d.file.text);
@@ -443,6 +486,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       node.compiled_path_incremental = node.compiled_path.replace(/\.sql$/, '') + '.incremental.sql';
     }
     manifest.nodes[uid] = node;
+    // a view keeps its SQL in the warehouse, readable by whoever can read the view's definition
+    if (node.config.materialized === 'view') {
+      for (const name of secretNames(node.compiled_sql)) {
+        const at = [d, ...ephemeralChain(d)].map((x) => ({ file: x.file.path, ...locate(x.file.text, callFinder('env_var', name)) })).find((l) => l.line !== undefined && l.line > 1) ?? { file: d.file.path, line: 1, column: 1 };
+        ds.push(diag('E_SECRET', `model '${d.name}' is a view and reads the secret ${name}: the warehouse would store its value in the view's definition`, at, `materialize '${d.name}' as a table (its SQL runs, its text is not kept), or read ${name} in a hook`));
+      }
+    }
   }
 
   // ---- tests
@@ -579,22 +629,40 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   }
   for (const st of sourceTests) addGeneric(st, st.node.unique_id, `${st.node.source_name}_${st.node.name}`, dialect.relation(st.node.relation), st.node.columns.map((c) => c.name));
 
-  /** Render templated SQL outside models (singular tests, alert queries); diagnostics shifted by `at`. */
-  const compileAdHoc = (file: string, text: string, at: { line: number; column: number; indent?: number } = { line: 1, column: 1 }) => {
+  /**
+   * Render templated SQL outside models (singular tests, alert queries, hooks); diagnostics
+   * shifted by `at`. `self`: the model whose hook this is (`this` and `model` are it);
+   * `configKeys`: what config() may set here (nothing, unless said).
+   */
+  const compileAdHoc = (file: string, text: string, at: { line: number; column: number; indent?: number } = { line: 1, column: 1 }, how: { self?: ModelDraft; hook?: boolean; configKeys?: readonly string[] } = {}) => {
     const shift = (l?: { line?: number; column?: number }) =>
       l?.line === undefined ? { line: at.line, column: at.column } : { line: l.line + at.line - 1, column: (l.column ?? 1) + (l.line === 1 ? at.column - 1 : (at.indent ?? 0)) };
     const t = tenv.compileTemplate(file, text);
     const calls = emptyCalls();
-    const out: string | TemplateError = isTemplateError(t) ? t : tenv.render(t, text, calls, false);
+    const out: string | TemplateError = isTemplateError(t) ? t : tenv.render(t, text, calls, false, how.self ? { name: how.self.name, path: how.self.file.path } : undefined);
     if (typeof out !== 'string') {
       ds.push(diag('E_TEMPLATE', out.message, { file, ...shift(out) }));
       return undefined;
     }
     for (const p of calls.problems) ds.push(diag(p.code, p.message, { file, ...shift(locate(text, p.find)) }, p.hint));
-    const depends: string[] = [];
     let ok = true;
+    for (const k of Object.keys(calls.config)) {
+      if (how.configKeys?.includes(k)) continue;
+      ok = false;
+      const hint = how.configKeys?.length ? didYouMean(k, how.configKeys) : undefined;
+      ds.push(diag('E_CONFIG', how.configKeys?.length ? `unknown config key '${k}' here` : `config() has no effect here (only in models and singular tests)`, { file, ...shift(locate(text, new RegExp(`\\b${escapeRe(k)}\\s*=`))) }, hint ? `did you mean '${hint}'?` : how.configKeys?.length ? `known keys: ${how.configKeys.join(', ')}` : undefined));
+    }
+    if (!how.self && out.includes(`${PH_OPEN}this`)) {
+      ok = false;
+      ds.push(diag('E_TEMPLATE', '`this` is the model being built: it exists only in a model and its pre_hook/post_hook', { file, ...shift(locate(text, /\bthis\b/)) }, "name the relation with ref('model') or source('source', 'table')"));
+    }
+    const depends: string[] = [];
     for (const r of new Set(calls.refs)) {
-      if (drafts.has(r)) depends.push(modelUid(r));
+      const target = drafts.get(r);
+      if (target && how.hook && target.config?.materialized === 'ephemeral') {
+        ok = false;
+        ds.push(diag('E_REF', `ref('${r}') in a hook: '${r}' is ephemeral and has no relation a statement can use`, { file, ...shift(locate(text, callFinder('ref', r))) }, `materialize '${r}' as a view or table`));
+      } else if (target) depends.push(modelUid(r));
       else {
         ok = false;
         const hint = didYouMean(r, drafts.keys());
@@ -611,6 +679,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
     }
     if (!ok) return undefined;
+    if (how.hook) return { sql: stripSemicolon(resolve(out, how.self)), depends, calls };
     const fake: ModelDraft = { file: { path: file, text }, name: file, calls, sql: out, failed: false, config: { materialized: 'ephemeral', tags: [] } };
     return { sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))), depends, calls };
   };
@@ -618,9 +687,15 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // singular tests: templated SQL in tests/ that returns failing rows
   for (const f of files.singularTests) {
     const name = uniqueTestName(f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/, ''));
-    const c = compileAdHoc(f.path, f.text);
+    const c = compileAdHoc(f.path, f.text, undefined, { configKeys: Object.keys(SingularTestConfigSchema.shape) });
     if (!c) continue;
-    const severity = c.calls.config.severity === 'warn' ? 'warn' : 'error';
+    const cfg = SingularTestConfigSchema.safeParse(c.calls.config);
+    if (!cfg.success) {
+      for (const issue of cfg.error.issues) ds.push(diag('E_CONFIG', `config ${showPath(issue.path)}: ${issue.message}`, { file: f.path, ...locate(f.text, new RegExp(`\\b${escapeRe(String(issue.path[0] ?? 'config'))}\\s*=`)) }));
+      continue;
+    }
+    if (cfg.data.enabled === false) continue;
+    const severity = cfg.data.severity ?? 'error';
     const tuid = `test.${projectName}.${name}`;
     manifest.nodes[tuid] = {
       unique_id: tuid,
@@ -631,7 +706,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       line: 1,
       severity,
       depends_on: c.depends,
-      tags: asArray(c.calls.config.tags as string | string[] | undefined),
+      tags: asArray(cfg.data.tags),
       compiled_sql: c.sql,
       compiled_path: `${targetDir}/compiled/${projectName}/${f.path}`,
     } satisfies TestNode;
@@ -644,9 +719,38 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (c) queries[q.key] = { sql: c.sql, depends_on: c.depends };
   }
 
+  // ---- hooks: templates rendered like the model they belong to (`this`, `model`), run around its build
+  for (const d of drafts.values()) {
+    const node = manifest.nodes[modelUid(d.name)];
+    if (node?.resource_type !== 'model' || !d.hooks || !node.relation) continue;
+    for (const kind of ['pre_hook', 'post_hook'] as const) {
+      const list: Hook[] = [];
+      for (const h of d.hooks[kind]) {
+        const c = compileAdHoc(h.file, h.sql, h.at, { self: d, hook: true });
+        if (c) list.push({ kind, sql: c.sql, origin: `${h.file}:${h.at.line}` });
+      }
+      if (list.length) node[kind === 'pre_hook' ? 'pre_hooks' : 'post_hooks'] = list;
+    }
+  }
+  const runHooks = (kind: 'on_run_start' | 'on_run_end'): Hook[] => {
+    const v = files.project[kind];
+    const list: Hook[] = [];
+    asArray(v).forEach((sql, i) => {
+      const at = files.projectYaml.locate(Array.isArray(v) ? [kind, i] : [kind]);
+      const c = compileAdHoc('project.yaml', sql, at, { hook: true });
+      if (c) list.push({ kind, sql: c.sql, origin: `project.yaml:${at.line}` });
+    });
+    return list;
+  };
+  const onRunStart = runHooks('on_run_start');
+  const onRunEnd = runHooks('on_run_end');
+  if (onRunStart.length || onRunEnd.length) manifest.hooks = { on_run_start: onRunStart, on_run_end: onRunEnd };
+
   // ---- unit tests: the model's logic on given rows, in an in-memory DuckDB
   const modelFiles = new Map([...drafts.values()].map((d) => [d.name, d.file]));
-  for (const u of compileUnitTests({ files, manifest, modelFiles, vars, env: opts.env, target: safeTarget }, ds)) manifest.nodes[u.unique_id] = u;
+  // a model with an error already has its one diagnostic: its unit tests add no second one
+  const broken = new Set([...drafts.values()].filter((d) => ds.some((x) => x.severity === 'error' && x.file === d.file.path)).map((d) => d.name));
+  for (const u of compileUnitTests({ files, manifest, modelFiles, vars, env: opts.env, target: safeTarget, broken }, ds)) manifest.nodes[u.unique_id] = u;
 
   // ---- dashboards: exposures of the models they read, columns checked
   let dashboards: CompiledDashboard[] = [];
@@ -692,7 +796,7 @@ function unknownSource(s: string, t: string, sources: Map<string, SourceNode>, f
   return diag(
     'E_SOURCE',
     `source('${s}', '${t}') not found${hint ? ` — did you mean '${hint.replace('.', "', '")}'?` : ''}`,
-    { file: f.path, ...locate(f.text, new RegExp(`\\bsource\\s*\\(\\s*["']${s}["']\\s*,\\s*["']${t}["']`)) },
+    { file: f.path, ...locate(f.text, new RegExp(`\\bsource\\s*\\(\\s*["']${escapeRe(s)}["']\\s*,\\s*["']${escapeRe(t)}["']`)) },
     hint ? undefined : 'declare it under sources: in a models/**/*.yml file',
   );
 }

@@ -3,6 +3,7 @@
  * target/manifest.json. Executors, `vigil ls` and later alerts/dashboards read only this.
  */
 import type { Relation } from '../adapters/dialect.js';
+import type { Hook } from '../adapters/adapter.js';
 import type { Freshness, Materialization, ModelConfig } from '../project/schema.js';
 import type { UnitTestNode } from '../testing/unit-tests.js';
 
@@ -41,6 +42,9 @@ export interface ModelNode {
   compiled_path_incremental?: string;
   /** The line of compiled_sql where the model's own SQL starts, when ephemeral parents' CTEs come first. */
   compiled_body_line?: number;
+  /** Rendered pre_hook/post_hook statements, in the order they run, each with where it is written. */
+  pre_hooks?: Hook[];
+  post_hooks?: Hook[];
 }
 
 export interface SourceNode {
@@ -111,4 +115,6 @@ export interface Manifest {
   exposures?: Record<string, ExposureNode>;
   /** unique_id -> unique ids that depend on it */
   child_map: Record<string, string[]>;
+  /** project.yaml's on_run_start / on_run_end, rendered. */
+  hooks?: { on_run_start: Hook[]; on_run_end: Hook[] };
 }

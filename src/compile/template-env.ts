@@ -11,6 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import nunjucks from 'nunjucks';
 import { TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
 import { didYouMean } from '../errors.js';
+import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
@@ -53,6 +54,8 @@ export interface TemplateEnvOptions {
   vars: Record<string, unknown>;
   env: Record<string, string | undefined>;
   target: Record<string, unknown>;
+  /** Remember the secrets env_var() reads for reveal() (default); unit tests reveal their own env_vars. */
+  registerSecrets?: boolean;
   /** When this run started (run_started_at) and its id (invocation_id); default: now and a random id. */
   run?: { startedAt: Date; invocationId: string };
 }
@@ -74,7 +77,7 @@ export interface TemplateError {
   column?: number;
 }
 
-function escapeRe(s: string): string {
+export function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
@@ -92,7 +95,7 @@ export class TemplateEnv {
   currentModel?: ModelContext;
   readonly macroNames = new Map<string, string>();
 
-  constructor(private readonly opts: TemplateEnvOptions) {
+  constructor(opts: TemplateEnvOptions) {
     // an undefined value printed into SQL is an error, never an empty string
     this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: false });
     const self = this;
@@ -139,7 +142,11 @@ export class TemplateEnv {
       const v = opts.env[key];
       if (v !== undefined) {
         self.current.envUsed[key] = envStamp(v);
-        return v;
+        if (!isSecret(key, v)) return v;
+        // a secret never reaches compiled SQL, the manifest or the cache: reveal() puts it back
+        // into the statement sent to the warehouse
+        if (opts.registerSecrets !== false) registerCompiledSecret(key, v);
+        return secretPlaceholder(key);
       }
       self.current.envUsed[key] = null;
       if (rest.length > 0) return rest[0];

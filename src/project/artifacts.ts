@@ -3,7 +3,8 @@
  * that lets a recompile skip every model whose inputs did not change.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { holdsSecret, redact } from '../secrets.js';
 import { dirname, join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { RenderCache } from '../compile/compile-project.js';
@@ -40,12 +41,29 @@ export function saveCache(files: ProjectFiles, cache: CacheFile): void {
   atomicWrite(cachePath(files), serialize(cache));
 }
 
-function atomicWrite(path: string, data: string | Buffer): void {
-  mkdirSync(dirname(path), { recursive: true });
+/**
+ * The one way Vigil writes a file under the project (target/, .vigil/, exports): text through
+ * redact() (no secret value reaches disk), binary data (the render cache) only when it holds no
+ * secret. Replaced atomically: a reader sees the old file or the new one. Returns whether it wrote.
+ */
+export function writeProjectFile(path: string, data: string | Buffer, opts: { atomic?: boolean; mkdir?: boolean } = {}): boolean {
+  let body: string | Buffer = data;
+  if (typeof data === 'string') body = redact(data);
+  else if (holdsSecret(data)) {
+    rmSync(path, { force: true });
+    return false;
+  }
+  if (opts.mkdir !== false) mkdirSync(dirname(path), { recursive: true });
+  if (opts.atomic === false) {
+    writeFileSync(path, body);
+    return true;
+  }
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
+  writeFileSync(tmp, body);
   renameSync(tmp, path);
+  return true;
 }
+const atomicWrite = writeProjectFile;
 
 /** Write target/compiled/** (only files whose content changed) and target/manifest.json. */
 export function writeCompileArtifacts(files: ProjectFiles, manifest: Manifest, cache: CacheFile): { written: number } {
@@ -63,7 +81,8 @@ export function writeCompileArtifacts(files: ProjectFiles, manifest: Manifest, c
       mkdirSync(dir, { recursive: true });
       dirs.add(dir);
     }
-    writeFileSync(abs, body);
+    // thousands of files: plain writes, directories made once each
+    writeProjectFile(abs, body, { atomic: false, mkdir: false });
     cache.written.set(path, h);
     written++;
   };

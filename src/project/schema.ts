@@ -12,6 +12,9 @@ const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
 export const MATERIALIZATIONS = ['view', 'table', 'incremental', 'ephemeral'] as const;
 export type Materialization = (typeof MATERIALIZATIONS)[number];
 
+/** A hook: one SQL statement (a template) or a list of them, run in order. */
+const HookList = z.union([z.string().min(1), z.array(z.string().min(1))]);
+
 /** Every key `config()` and the YAML `config:` block accept. Others are E_CONFIG errors. */
 export const ModelConfigSchema = z
   .object({
@@ -24,8 +27,8 @@ export const ModelConfigSchema = z
     incremental_strategy: z.enum(['append', 'merge', 'delete+insert', 'insert_overwrite']),
     on_schema_change: z.enum(['ignore', 'fail', 'append_new_columns']),
     full_refresh: z.boolean(),
-    pre_hook: z.union([z.string(), z.array(z.string())]),
-    post_hook: z.union([z.string(), z.array(z.string())]),
+    pre_hook: HookList,
+    post_hook: HookList,
     meta: z.record(z.string(), z.unknown()),
     description: z.string(),
     /** the partition column (insert_overwrite replaces the partitions new rows touch): a column,
@@ -51,6 +54,15 @@ export const ModelConfigSchema = z
   .strict();
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 export const MODEL_CONFIG_KEYS = Object.keys(ModelConfigSchema.shape);
+
+/** What config() sets in a singular test (tests/**.sql). */
+export const SingularTestConfigSchema = z
+  .object({
+    severity: z.preprocess(lower, z.enum(['error', 'warn'])),
+    tags: z.union([z.string(), z.array(z.string())]),
+    enabled: z.boolean(),
+  })
+  .partial();
 
 const Period = z.enum(['minute', 'hour', 'day']);
 const FreshnessRule = z.object({ count: z.number().positive(), period: Period }).strict();
@@ -116,7 +128,6 @@ const SourceTableSchema = z
       })
       .strict()
       .optional(),
-    retention: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 export type SourceTableProps = z.infer<typeof SourceTableSchema>;
@@ -219,6 +230,9 @@ export const ProjectFileSchema = z
       .strict()
       .optional(),
     defaults: ModelConfigSchema.optional(),
+    /** Statements run once before the first node of run/test/build, and once after the last. */
+    on_run_start: HookList.optional(),
+    on_run_end: HookList.optional(),
     /** Where `vigil alerts` keeps its state: in the warehouse (shared by scheduled CI runs) or a local file. */
     alerts: z
       .object({

@@ -4,7 +4,7 @@
  * of a failed model or error-severity test. Prints one progress line per node and returns
  * the results that become target/run_results.json.
  */
-import { compiledPosition, type Adapter, type MaterializeRequest, type Row } from '../adapters/adapter.js';
+import { compiledPosition, HookError, runHooks, type Adapter, type Hook, type MaterializeRequest, type Row } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import type { Manifest, ModelNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import { selectNodes } from '../compile/selector.js';
@@ -15,7 +15,8 @@ export type NodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 'wa
 export interface NodeResult {
   unique_id: string;
   name: string;
-  resource_type: 'model' | 'test' | 'unit_test';
+  /** operation: an on_run_start / on_run_end hook */
+  resource_type: 'model' | 'test' | 'unit_test' | 'operation';
   status: NodeStatus;
   execution_time: number;
   message: string;
@@ -148,6 +149,8 @@ function fmtTime(s: number): string {
  * that SQL sits in the statement that was executed.
  */
 function describeError(e: unknown, node: PlanNode): string {
+  // a hook's failure points at the hook, where it is written
+  if (e instanceof HookError) return `${e.hook.origin} (${e.hook.kind} of ${node.file})\n    ${indent(e.cause instanceof Error ? e.cause.message : String(e.cause))}`;
   const raw = e instanceof Error ? e.message : String(e);
   const candidates: Array<[string | undefined, string]> =
     node.resource_type === 'model' ? [[node.compiled_sql_incremental, node.compiled_path_incremental ?? node.compiled_path], [node.compiled_sql, node.compiled_path]] : [[node.compiled_sql, node.compiled_path]];
@@ -163,8 +166,11 @@ function describeError(e: unknown, node: PlanNode): string {
     }
   }
   const where = `${node.file}${node.resource_type === 'test' && node.line ? `:${node.line}` : ''} (compiled SQL: ${path}${pos ? `:${pos.line}${pos.column ? `:${pos.column}` : ''}` : ''})`;
-  const text = raw.split('\n').filter((l, i) => i === 0 || l.trim()).join('\n    ');
-  return `${where}\n    ${text}`;
+  return `${where}\n    ${indent(raw)}`;
+}
+
+function indent(message: string): string {
+  return message.split('\n').filter((l, i) => i === 0 || l.trim()).join('\n    ');
 }
 
 /** `adapter` may be undefined when the plan holds only unit tests (they need no warehouse). */
@@ -183,7 +189,30 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     if (!adapter) throw new Error('this plan needs a warehouse connection');
     return adapter;
   };
-  for (const s of schemas) await warehouse().ensureSchema(s);
+  // on_run_start: before any node; if one fails, no node runs (on_run_end still does)
+  const operations: NodeResult[] = [];
+  const runOperations = async (hooks: Hook[] | undefined) => {
+    if (!adapter || !hooks?.length) return true;
+    for (const [i, h] of hooks.entries()) {
+      const t0 = performance.now();
+      const base = { unique_id: `operation.${manifest.metadata.project}.${h.kind}.${i}`, name: `${h.kind}.${i}`, resource_type: 'operation' as const, file: h.origin.replace(/:\d+$/, ''), compiled_path: '' };
+      try {
+        await runHooks([h], (sql) => adapter.execute(sql));
+        const r: NodeResult = { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: h.origin };
+        operations.push(r);
+        opts.out(`${h.kind} ${i + 1} of ${hooks.length} OK ${h.origin} ${fmtTime(r.execution_time)}`);
+      } catch (e) {
+        const cause = e instanceof HookError && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e);
+        const r: NodeResult = { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: `${h.origin} (${h.kind})\n    ${indent(cause)}` };
+        operations.push(r);
+        opts.out(`${h.kind} ${i + 1} of ${hooks.length} ERROR ${h.origin} ${fmtTime(r.execution_time)}\n  ${r.message}`);
+        return false;
+      }
+    }
+    return true;
+  };
+  const startFailed = !(await runOperations(manifest.hooks?.on_run_start));
+  if (!startFailed) for (const s of schemas) await warehouse().ensureSchema(s);
 
   const report = (r: NodeResult, n: PlanNode) => {
     done++;
@@ -213,7 +242,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const relation = displayRelation(n);
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'model' as const, relation, file: n.file, compiled_path: n.compiled_path };
     try {
-      const r = await warehouse().materialize(materializeRequest(n, opts.fullRefresh));
+      const r = await warehouse().materialize({ ...materializeRequest(n, opts.fullRefresh), preHooks: n.pre_hooks, postHooks: n.post_hooks });
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
@@ -276,8 +305,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         const deps = waitsFor.get(id) ?? [];
         const bad = deps.find((x) => blocked(results.get(x), byId.get(x)));
         const interrupted = !!opts.signal?.aborted;
-        if (bad || stop || interrupted) {
-          const why = interrupted ? 'interrupted (Ctrl-C)' : stop ? 'stopped after a failure (--fail-fast)' : `upstream ${byId.get(bad!)!.name} ${results.get(bad!)!.status === 'skipped' ? 'was skipped' : 'failed'}`;
+        if (bad || stop || interrupted || startFailed) {
+          const why = interrupted ? 'interrupted (Ctrl-C)' : startFailed ? 'an on_run_start hook failed' : stop ? 'stopped after a failure (--fail-fast)' : `upstream ${byId.get(bad!)!.name} ${results.get(bad!)!.status === 'skipped' ? 'was skipped' : 'failed'}`;
           report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: why, relation: n.resource_type === 'model' ? displayRelation(n) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
           finished(id);
           continue;
@@ -300,8 +329,11 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     if (!results.has(n.unique_id)) report({ unique_id: n.unique_id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: 'dependencies could not be resolved', file: n.file, compiled_path: n.compiled_path }, n);
   }
 
-  const ordered = nodes.map((n) => results.get(n.unique_id)!).filter(Boolean);
   const interrupted = !!opts.signal?.aborted;
+  // on_run_end: after the last node, whatever happened to the nodes (not after Ctrl-C)
+  const startOps = operations.length;
+  if (!interrupted) await runOperations(manifest.hooks?.on_run_end);
+  const ordered = [...operations.slice(0, startOps), ...nodes.map((n) => results.get(n.unique_id)!).filter(Boolean), ...operations.slice(startOps)];
   const ok = !interrupted && ordered.every((r) => r.status === 'success' || r.status === 'pass' || r.status === 'warn');
   return { results: ordered, elapsed: (performance.now() - started) / 1000, unmatched, ok, interrupted };
 }
@@ -321,7 +353,11 @@ function formatSample(rows: Row[]): string {
 }
 
 export function summarize(s: RunSummary): string {
-  const count = (st: NodeStatus[]) => s.results.filter((r) => st.includes(r.status)).length;
-  const parts = [`OK=${count(['success', 'pass'])}`, `WARN=${count(['warn'])}`, `ERROR=${count(['error', 'fail'])}`, `SKIP=${count(['skipped'])}`, `TOTAL=${s.results.length}`];
-  return `Finished ${s.results.length} node${s.results.length === 1 ? '' : 's'} in ${s.elapsed.toFixed(2)}s: ${parts.join(' ')}`;
+  const nodes = s.results.filter((r) => r.resource_type !== 'operation');
+  const hooks = s.results.length - nodes.length;
+  const count = (st: NodeStatus[]) => nodes.filter((r) => st.includes(r.status)).length;
+  const parts = [`OK=${count(['success', 'pass'])}`, `WARN=${count(['warn'])}`, `ERROR=${count(['error', 'fail'])}`, `SKIP=${count(['skipped'])}`, `TOTAL=${nodes.length}`];
+  const failedHooks = s.results.filter((r) => r.resource_type === 'operation' && r.status === 'error').length;
+  const hookPart = hooks ? ` (and ${hooks} run hook${hooks === 1 ? '' : 's'}${failedHooks ? `, ${failedHooks} failed` : ''})` : '';
+  return `Finished ${nodes.length} node${nodes.length === 1 ? '' : 's'}${hookPart} in ${s.elapsed.toFixed(2)}s: ${parts.join(' ')}`;
 }

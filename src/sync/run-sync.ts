@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
 import type { SourceNode } from '../compile/manifest.js';
-import { redact, WarehouseError } from '../errors.js';
+import { WarehouseError } from '../errors.js';
+import { redact } from '../secrets.js';
 import { STATE_TABLE, type SourceBatch, type StreamSpec, type SyncReader } from './sync-types.js';
 
 export interface SyncRunOptions {

@@ -8,6 +8,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { offlineDialect } from '../adapters/index.js';
 import { literalStandard } from '../adapters/dialect.js';
 import type { UnitTestNode } from './unit-tests.js';
+import { redact, reveal } from '../secrets.js';
 
 export interface UnitResult {
   status: 'pass' | 'fail' | 'error';
@@ -125,12 +126,12 @@ export class UnitRunner {
     let types: string[];
     let actual: Array<Record<string, Json>>;
     try {
-      const r = await c.runAndReadAll(t.compiled_sql);
+      const r = await c.runAndReadAll(reveal(t.compiled_sql, t.env_vars));
       names = r.columnNames();
       types = r.columnTypes().map((x) => x.toString());
       actual = r.getRowObjectsJson() as Array<Record<string, Json>>;
     } catch (e) {
-      return { status: 'error', message: `${where}: model ${t.model} failed on the given rows (SQL: ${t.compiled_path}): ${firstLine(e)}` };
+      return { status: 'error', message: `${where}: model ${t.model} failed on the given rows (SQL: ${t.compiled_path}): ${redact(firstLine(e))}` };
     }
     const columns = [...new Set(t.expect_rows.flatMap((r) => Object.keys(r)))];
     const unknown = columns.filter((col) => !names.includes(col));

@@ -33,6 +33,8 @@ export interface UnitTestNode {
   givens: Array<{ input: string; sql: string; line: number }>;
   /** The model's SELECT over the given CTEs. */
   compiled_sql: string;
+  /** The test's env_vars: what its secrets' placeholders are revealed with (before the environment). */
+  env_vars?: Record<string, string>;
   expect_rows: Array<Record<string, Scalar>>;
   expect_line: number;
   ordered: boolean;
@@ -47,6 +49,8 @@ export interface UnitCompileInput {
   vars: Record<string, unknown>;
   env: Record<string, string | undefined>;
   target: Record<string, unknown>;
+  /** Models already reported broken: their unit tests are not compiled (one error per root cause). */
+  broken?: Set<string>;
 }
 
 const FROZEN_DEFAULT = '2026-01-01T00:00:00Z';
@@ -141,7 +145,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       current_timestamp: () => `cast('${now.replace(/'/g, "''")}' as timestamptz)`,
       current_date: () => `cast(cast('${now.replace(/'/g, "''")}' as timestamptz) as date)`,
     };
-    te = new TemplateEnv({ dialect: frozen, vars: { ...input.vars, ...(t.vars ?? {}) }, env: { ...input.env, ...(t.env_vars ?? {}) }, target: input.target });
+    te = new TemplateEnv({ dialect: frozen, vars: { ...input.vars, ...(t.vars ?? {}) }, env: { ...input.env, ...(t.env_vars ?? {}) }, target: input.target, registerSecrets: false });
     for (const m of files.macros) te.addMacros(m.path, m.text);
     envCache.set(key, te);
     return te;
@@ -156,6 +160,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       const prev = names.get(t.name);
       if (prev) return fail('E_UNIT', `unit test '${t.name}' is defined twice (also in ${prev})`, ['name']);
       names.set(t.name, pf.path);
+      if (input.broken?.has(t.model)) return;
       const model = models.get(t.model);
       const file = input.modelFiles.get(t.model);
       if (!model || !file) {
@@ -296,6 +301,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         depends_on: [model.unique_id],
         givens,
         compiled_sql: sql,
+        ...(t.env_vars ? { env_vars: t.env_vars } : {}),
         expect_rows: expectRows,
         expect_line: at(['expect']).line,
         ordered: t.expect.ordered === true,

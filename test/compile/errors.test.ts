@@ -1,6 +1,7 @@
 /** Diagnostics formatting, did-you-mean and secret redaction. */
 import { describe, expect, it } from 'vitest';
-import { didYouMean, formatDiagnostic, redact } from '../../src/errors.js';
+import { didYouMean, formatDiagnostic } from '../../src/errors.js';
+import { redact } from '../../src/secrets.js';
 
 describe('errors', () => {
   it('formats a diagnostic as file:line:col: severity: message [CODE]', () => {

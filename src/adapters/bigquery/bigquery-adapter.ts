@@ -8,7 +8,7 @@
  */
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
-import { partitionField, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
+import { withHooks, partitionField, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDialect, bigQueryHelpersSql } from './bigquery-dialect.js';
@@ -485,7 +485,12 @@ export class BigQueryAdapter implements Adapter {
     }
   }
 
-  async materialize(req: MaterializeRequest): Promise<MaterializeResult> {
+  /** BigQuery has no transaction across jobs: each hook is its own job, before and after the build's. */
+  materialize(req: MaterializeRequest): Promise<MaterializeResult> {
+    return withHooks(req, (sql) => this.execute(sql), () => this.build(req));
+  }
+
+  private async build(req: MaterializeRequest): Promise<MaterializeResult> {
     const d = this.dialect;
     const rel = d.relation(req.relation);
     await this.helpers(req.incrementalSql ?? req.sql);

@@ -126,9 +126,8 @@ export class BigQueryChecker implements Checker {
     if (req.kind === 'incremental') {
         const inc = req.incrementalSql ? await this.analyzer.analyze(req.incrementalSql) : undefined;
       if (inc && !inc.ok) return this.outcome(inc, req.incrementalSql!);
-      const update = this.builder.incrementalStatement(req, columns.map((x) => x.name));
-      const u = await this.analyzer.script(update);
-      if (!u.ok) return { ...this.outcome(u, update), columns: selected } as CheckOutcome;
+      const u = await this.analyzer.script(update!);
+      if (!u.ok) return { ...this.outcome(u, update!), columns: selected } as CheckOutcome;
     }
     return this.outcome(select, req.sql);
   }

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { WarehouseError } from '../../errors.js';
-import { replaceKeys, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
+import { hasHooks, replaceKeys, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -200,12 +200,14 @@ export class DuckDbAdapter implements Adapter {
   }
 
   async materialize(req: MaterializeRequest): Promise<MaterializeResult> {
-    const d = this.dialect;
-    const rel = d.relation(req.relation);
     const existing = await this.relationExists(req.relation);
     return this.withConnection(async (c) => {
+      let open = false;
+      // one transaction; inside one already (the hooks' own), the work simply joins it
       const inTx = async <T>(fn: () => Promise<T>): Promise<T> => {
+        if (open) return fn();
         await DuckDbAdapter.run(c, 'begin transaction');
+        open = true;
         try {
           const r = await fn();
           await DuckDbAdapter.run(c, 'commit');
@@ -213,57 +215,72 @@ export class DuckDbAdapter implements Adapter {
         } catch (e) {
           await c.run('rollback').catch(() => undefined);
           throw e;
+        } finally {
+          open = false;
         }
       };
-      if (req.kind === 'view') {
-        if (existing === 'table') await inTx(async () => {
-          await DuckDbAdapter.run(c, `drop table ${rel}`);
-          await DuckDbAdapter.run(c, d.createView(req.relation, req.sql));
-        });
-        else await DuckDbAdapter.run(c, d.createView(req.relation, req.sql));
-        this.remember(req.relation, 'view');
-        return { message: 'created view' };
-      }
-      const incremental = req.kind === 'incremental' && existing === 'table' && !req.fullRefresh;
-      if (!incremental) {
-        if (existing === 'view') await inTx(async () => {
-          await DuckDbAdapter.run(c, `drop view ${rel}`);
-          await DuckDbAdapter.run(c, d.createTableAs(req.relation, req.sql));
-        });
-        else await DuckDbAdapter.run(c, d.createTableAs(req.relation, req.sql));
-        this.remember(req.relation, 'table');
-        return { message: req.kind === 'incremental' ? 'created incremental table' : 'created table' };
-      }
-      // incremental: stage the new rows, then delete+insert (or append) in one transaction
-      const tmp = d.quoteIdent(`__vigil_incr_${req.relation.identifier}_${++this.tmpSeq}`);
-      await DuckDbAdapter.run(c, `create or replace temp table ${tmp} as\n${req.incrementalSql ?? req.sql}`);
+      // hooks and the build commit together or not at all
+      if (!hasHooks(req)) return this.build(c, req, existing, inTx);
       try {
-        const targetCols = await DuckDbAdapter.read<{ column_name: string }>(c, `select column_name from (describe ${rel})`);
-        const newCols = await DuckDbAdapter.read<{ column_name: string; column_type: string }>(c, `select column_name, column_type from (describe ${tmp})`);
-        const have = new Set(targetCols.map((r) => r.column_name));
-        const added = newCols.filter((r) => !have.has(r.column_name));
-        const policy = req.onSchemaChange ?? 'ignore';
-        if (added.length && policy === 'fail') {
-          throw new WarehouseError(`new columns ${added.map((a) => a.column_name).join(', ')} are not in ${rel} (on_schema_change: fail); run with --full-refresh to rebuild it`, '');
-        }
-        const rows = await inTx(async () => {
-          if (added.length && policy === 'append_new_columns') {
-            for (const a of added) await DuckDbAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.column_name)} ${a.column_type}`);
-          }
-          const cols = newCols.filter((r) => policy === 'append_new_columns' || have.has(r.column_name)).map((r) => d.quoteIdent(r.column_name));
-          const replace = replaceKeys(req);
-          if (replace) {
-            const keys = replace.map((k) => d.quoteIdent(k));
-            const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
-            await DuckDbAdapter.run(c, `delete from ${rel} where ${tuple} in (select ${keys.join(', ')} from ${tmp})`);
-          }
-          return DuckDbAdapter.run(c, `insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
-        });
-        return { message: `inserted ${rows} rows into`, rows };
-      } finally {
-        await c.run(`drop table if exists ${tmp}`).catch(() => undefined);
+        return await inTx(() => withHooks(req, (sql) => DuckDbAdapter.run(c, sql), () => this.build(c, req, existing, inTx)));
+      } catch (e) {
+        this.catalog.delete(req.relation.schema);
+        throw e;
       }
     });
+  }
+
+  private async build(c: DuckDBConnection, req: MaterializeRequest, existing: 'table' | 'view' | null, inTx: <T>(fn: () => Promise<T>) => Promise<T>): Promise<MaterializeResult> {
+    const d = this.dialect;
+    const rel = d.relation(req.relation);
+    if (req.kind === 'view') {
+      if (existing === 'table') await inTx(async () => {
+        await DuckDbAdapter.run(c, `drop table ${rel}`);
+        await DuckDbAdapter.run(c, d.createView(req.relation, req.sql));
+      });
+      else await DuckDbAdapter.run(c, d.createView(req.relation, req.sql));
+      this.remember(req.relation, 'view');
+      return { message: 'created view' };
+    }
+    const incremental = req.kind === 'incremental' && existing === 'table' && !req.fullRefresh;
+    if (!incremental) {
+      if (existing === 'view') await inTx(async () => {
+        await DuckDbAdapter.run(c, `drop view ${rel}`);
+        await DuckDbAdapter.run(c, d.createTableAs(req.relation, req.sql));
+      });
+      else await DuckDbAdapter.run(c, d.createTableAs(req.relation, req.sql));
+      this.remember(req.relation, 'table');
+      return { message: req.kind === 'incremental' ? 'created incremental table' : 'created table' };
+    }
+    // incremental: stage the new rows, then delete+insert (or append) in one transaction
+    const tmp = d.quoteIdent(`__vigil_incr_${req.relation.identifier}_${++this.tmpSeq}`);
+    await DuckDbAdapter.run(c, `create or replace temp table ${tmp} as\n${req.incrementalSql ?? req.sql}`);
+    try {
+      const targetCols = await DuckDbAdapter.read<{ column_name: string }>(c, `select column_name from (describe ${rel})`);
+      const newCols = await DuckDbAdapter.read<{ column_name: string; column_type: string }>(c, `select column_name, column_type from (describe ${tmp})`);
+      const have = new Set(targetCols.map((r) => r.column_name));
+      const added = newCols.filter((r) => !have.has(r.column_name));
+      const policy = req.onSchemaChange ?? 'ignore';
+      if (added.length && policy === 'fail') {
+        throw new WarehouseError(`new columns ${added.map((a) => a.column_name).join(', ')} are not in ${rel} (on_schema_change: fail); run with --full-refresh to rebuild it`, '');
+      }
+      const rows = await inTx(async () => {
+        if (added.length && policy === 'append_new_columns') {
+          for (const a of added) await DuckDbAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.column_name)} ${a.column_type}`);
+        }
+        const cols = newCols.filter((r) => policy === 'append_new_columns' || have.has(r.column_name)).map((r) => d.quoteIdent(r.column_name));
+        const replace = replaceKeys(req);
+        if (replace) {
+          const keys = replace.map((k) => d.quoteIdent(k));
+          const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
+          await DuckDbAdapter.run(c, `delete from ${rel} where ${tuple} in (select ${keys.join(', ')} from ${tmp})`);
+        }
+        return DuckDbAdapter.run(c, `insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
+      });
+      return { message: `inserted ${rows} rows into`, rows };
+    } finally {
+      await c.run(`drop table if exists ${tmp}`).catch(() => undefined);
+    }
   }
 
   async close(): Promise<void> {

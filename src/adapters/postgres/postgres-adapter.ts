@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { replaceKeys, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
+import { replaceKeys, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -219,14 +219,16 @@ export class PostgresAdapter implements Adapter {
     const existing = await this.relationExists(req.relation);
     const remember = (kind: 'table' | 'view') => this.catalog.get(req.relation.schema)?.set(req.relation.identifier, kind);
     return this.withClient(async (c) => {
+      // every path below is one transaction; the model's hooks run in it, around the build
       const inTx = async <T>(fn: () => Promise<T>): Promise<T> => {
         await PostgresAdapter.run(c, 'begin');
         try {
-          const r = await fn();
+          const r = await withHooks(req, (sql) => PostgresAdapter.run(c, sql), fn);
           await PostgresAdapter.run(c, 'commit');
           return r;
         } catch (e) {
           await c.query('rollback').catch(() => undefined);
+          this.catalog.delete(req.relation.schema);
           throw e;
         }
       };

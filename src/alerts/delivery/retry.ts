@@ -2,7 +2,7 @@
  * Shared by the PagerDuty and Slack senders: backoff with jitter, error-code inspection (was the
  * request sent before it failed?) and secret redaction for everything they return.
  */
-import { redact } from '../../errors.js';
+import { redact } from '../../secrets.js';
 import type { DeliveryPolicy } from './types.js';
 
 export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));

@@ -1,0 +1,141 @@
+/**
+ * Secrets: which environment variables hold one, and the one redaction path every writer
+ * (console, files under target/ and .vigil/, state tables, receiver errors) goes through.
+ *
+ * The rule (docs/models.md "Secrets"): a variable is secret when its name
+ * - starts with VIGIL_SECRET_ (like dbt's DBT_ENV_SECRET_), or
+ * - contains PASSWORD, PASSWD, SECRET, TOKEN, CREDENTIAL or WEBHOOK, or
+ * - has KEY as one of its _-separated words (PAGERDUTY_ROUTING_KEY, API_KEY_PROD), or
+ * - is DATABASE_URL,
+ * or when its value is a URL carrying a password (scheme://user:password@host).
+ *
+ * In templates, env_var() of a secret renders a placeholder (⟦secret:NAME⟧) into every
+ * artifact; `reveal()` substitutes the value only into the statement sent to the warehouse.
+ */
+export const SECRET_PREFIX = 'VIGIL_SECRET_';
+
+const SECRET_NAME = /^VIGIL_SECRET_|PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|WEBHOOK|(?:^|_)KEY(?:_|$)|^DATABASE_URL$/i;
+const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^@\s]+@/i;
+
+/** Shorter values are not searched for in text: they would match ordinary words and numbers. */
+export const MIN_REDACTED_LENGTH = 6;
+
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+/** Whether the variable `name` holding `value` is a secret under the rule above. */
+export function isSecret(name: string, value: string | undefined): boolean {
+  return isSecretName(name) || (value !== undefined && URL_WITH_PASSWORD.test(value));
+}
+
+const PH = /\u27E6secret:([A-Za-z_][A-Za-z0-9_]*)\u27E7/g;
+
+/** What env_var() of a secret renders in compiled SQL, manifest and caches. */
+export function secretPlaceholder(name: string): string {
+  return `\u27E6secret:${name}\u27E7`;
+}
+
+export function hasSecretPlaceholder(text: string): boolean {
+  PH.lastIndex = 0;
+  return PH.test(text);
+}
+
+/** The names of the secrets a text refers to by placeholder, in order of first use. */
+export function secretNames(text: string): string[] {
+  return [...new Set([...text.matchAll(PH)].map((m) => m[1]))];
+}
+
+export class SecretMissingError extends Error {
+  constructor(readonly variable: string) {
+    super(`environment variable ${variable} is not set (the compiled SQL uses it as a secret: export it before running)`);
+    this.name = 'SecretMissingError';
+  }
+}
+
+/**
+ * Put the secrets back into a statement just before it is sent to the warehouse. Values come
+ * from `values` (a unit test's env_vars), else the secrets env_var() read at compile time in
+ * this process, else the environment.
+ */
+export function reveal(sql: string, values?: Record<string, string | undefined>): string {
+  if (!sql.includes('\u27E6secret:')) return sql;
+  return sql.replace(PH, (_m, name: string) => {
+    const v = values?.[name] ?? compiled.get(name) ?? process.env[name];
+    if (v === undefined) throw new SecretMissingError(name);
+    return v;
+  });
+}
+
+/** The inverse of reveal() for text that came back from the warehouse with a statement (an error's SQL). */
+export function conceal(text: string, sql: string): string {
+  let out = text;
+  for (const name of secretNames(sql)) {
+    const v = compiled.get(name) ?? process.env[name];
+    if (v) out = replaceAll(out, v, secretPlaceholder(name));
+  }
+  return out;
+}
+
+/** Values env_var() handed out as placeholders while compiling (the compile's env may not be process.env). */
+const compiled = new Map<string, string>();
+/** Secrets read from variables whose names do not look secret (a receiver's routing key variable). */
+const extra = new Map<string, string>();
+
+/** Remember a secret compiled into a placeholder, so `reveal()` and `redact()` know its value. */
+export function registerCompiledSecret(name: string, value: string): void {
+  compiled.set(name, value);
+}
+
+/** Register a secret read from a variable whose name does not look secret (a receiver's routing key env var). */
+export function addSecret(name: string, value: string | undefined): void {
+  if (value && value.length >= MIN_REDACTED_LENGTH) extra.set(name, value);
+}
+
+let scannedEnv: NodeJS.ProcessEnv | undefined;
+let envSecrets: Array<[string, string]> = [];
+
+/** Forget what was learned of the environment (tests that change process.env). */
+export function resetSecrets(): void {
+  scannedEnv = undefined;
+  compiled.clear();
+  extra.clear();
+}
+
+function known(env: NodeJS.ProcessEnv): Array<[string, string]> {
+  if (scannedEnv !== env) {
+    scannedEnv = env;
+    envSecrets = Object.entries(env).filter((e): e is [string, string] => !!e[1] && e[1].length >= MIN_REDACTED_LENGTH && isSecret(e[0], e[1]));
+  }
+  const all = [...envSecrets];
+  for (const m of [compiled, extra]) for (const [k, v] of m) if (v.length >= MIN_REDACTED_LENGTH) all.push([k, v]);
+  return all;
+}
+
+function replaceAll(text: string, value: string, by: string): string {
+  return text.includes(value) ? text.split(value).join(by) : text;
+}
+
+/**
+ * Remove every secret value from text: as written, and as it appears inside a JSON string
+ * (escaped quotes and backslashes), then the password of any URL. Everything Vigil prints,
+ * writes under the project or stores in a state table passes through here.
+ */
+export function redact(text: string, env: NodeJS.ProcessEnv = process.env): string {
+  let out = text;
+  for (const [k, v] of known(env)) {
+    const by = `<redacted:${k}>`;
+    out = replaceAll(out, v, by);
+    const json = JSON.stringify(v).slice(1, -1);
+    if (json !== v) out = replaceAll(out, json, by);
+  }
+  // credentials inside connection URLs, whoever they belong to
+  if (out.includes('://')) out = out.replace(/(\w+:\/\/[^:@/\s]+:)[^@\s]+@/g, '$1***@');
+  return out;
+}
+
+/** Whether binary data (a cache) holds a secret value: such data is not written. */
+export function holdsSecret(data: Buffer, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const [k, v] of known(env)) if (data.includes(v)) return k;
+  return undefined;
+}

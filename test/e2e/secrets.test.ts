@@ -1,0 +1,231 @@
+/**
+ * Secrets never reach disk or output. Distinct secrets are planted in the environment variables
+ * a target (a Postgres URL's password), a model, a hook, the alert receivers (PagerDuty routing
+ * key, Slack webhook) and a sync source use; then compile, build (passing and failing: the
+ * warehouse's error quotes the secret), check, alerts evaluate (delivering to loopback
+ * receivers), sync (passing and failing) and dashboards render run for real. Every file under the
+ * project (target/, .vigil/ with the DuckDB database and the alert state, the rendered site), all
+ * output and the state tables are searched for every secret: zero hits.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { isSecret, redact, reveal, secretPlaceholder } from '../../src/secrets.js';
+import { makeProject, removeDir, vigil, vigilAsync, type CliResult } from '../helpers.js';
+import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { uniqueSchema } from '../support/postgres.js';
+
+const SECRETS = {
+  target: 'Tgt-pw-7c1f9e2a', // the password of the Postgres target's URL
+  model: 'mdl-tok-4b8d0e6f1a', // MODEL_API_TOKEN, read by a model
+  hook: 'hk-sec-9a2c7e1b5d', // VIGIL_SECRET_HOOK, read by a post_hook
+  routingKey: 'R0UT1NG0123456789abcdefSECRETKEY', // PagerDuty
+  source: 'Src-pw-3e9b1d7f', // the password of the sync source's URL
+  wrongSource: 'Bad-pw-6f2a8c4e', // a wrong source password: the failing sync
+};
+
+const dirs: string[] = [];
+let client: pg.Client;
+let pd: FakePagerDuty;
+let slack: FakeSlack;
+let base: URL;
+const roles = ['vigil_secret_target', 'vigil_secret_source'];
+
+beforeAll(async () => {
+  base = new URL(inject('pgUrl'));
+  client = new pg.Client({ connectionString: base.href });
+  await client.connect();
+  for (const [role, pw] of [
+    [roles[0], SECRETS.target],
+    [roles[1], SECRETS.source],
+  ]) {
+    await client.query(`drop role if exists ${role}`).catch(() => undefined);
+    await client.query(`create role ${role} login superuser password '${pw}'`);
+  }
+  pd = await startFakePagerDuty();
+  slack = await startFakeSlack();
+});
+afterAll(async () => {
+  await pd?.close();
+  await slack?.close();
+  await client?.end();
+  dirs.forEach(removeDir);
+});
+
+const urlFor = (role: string, password: string) => {
+  const u = new URL(base.href);
+  u.username = role;
+  u.password = password;
+  return u.href;
+};
+
+describe('the secret rule', () => {
+  it('names the documented variables, and URLs carrying a password', () => {
+    for (const n of ['PG_PASSWORD', 'AWS_SECRET_ACCESS_KEY', 'GITHUB_TOKEN', 'API_KEY', 'PAGERDUTY_ROUTING_KEY', 'GOOGLE_APPLICATION_CREDENTIALS', 'DATABASE_URL', 'VIGIL_SECRET_ANYTHING', 'SLACK_WEBHOOK_URL']) expect(isSecret(n, 'x'), n).toBe(true);
+    for (const n of ['HOME', 'PWD', 'MONKEY_COUNT', 'KEYBOARD', 'AI_AUDIT_BQ_PROJECT', 'APP_URL']) expect(isSecret(n, 'https://example.com/x'), n).toBe(false);
+    expect(isSecret('APP_URL', 'postgres://app:hunter22@db:5432/app')).toBe(true);
+  });
+  it('redacts values as written and inside JSON strings; reveal() puts placeholders back', () => {
+    const env = { MY_TOKEN: 'ab"c\\def-123' };
+    expect(redact(`x ab"c\\def-123 y ${JSON.stringify({ t: env.MY_TOKEN })}`, env)).toBe('x <redacted:MY_TOKEN> y {"t":"<redacted:MY_TOKEN>"}');
+    expect(reveal(`select '${secretPlaceholder('VIGIL_SECRET_T')}'`, { VIGIL_SECRET_T: 'v' })).toBe(`select 'v'`);
+    expect(() => reveal(`select '${secretPlaceholder('VIGIL_SECRET_NOT_SET_ANYWHERE')}'`)).toThrow(/VIGIL_SECRET_NOT_SET_ANYWHERE is not set/);
+  });
+});
+
+describe('no secret on disk or in output', () => {
+  it('compile, build (passing and failing), check, alerts evaluate, sync (passing and failing), dashboards render', async () => {
+    const schema = uniqueSchema('secrets');
+    const srcSchema = uniqueSchema('secrets_src');
+    await client.query(`create schema ${srcSchema}; create table ${srcSchema}.events (id bigint primary key, note text, created_at timestamptz not null);
+      insert into ${srcSchema}.events select i, 'n' || i, timestamptz '2026-11-30 10:00:00+00' + i * interval '1 minute' from generate_series(1, 20) as i;`);
+    const dir = makeProject({
+      'project.yaml': `name: secrets
+default_target: dev
+targets:
+  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }
+  pg: { type: postgres, url: "{{ env_var('PG_TARGET_URL') }}", schema: ${schema} }
+  app: { type: postgres, url: "{{ env_var('APP_DATABASE_URL') }}", schema: analytics }
+defaults:
+  post_hook: "select 1 as ok where '{{ env_var('VIGIL_SECRET_HOOK') }}' <> ''"
+alerts: { state: warehouse }
+`,
+      'models/sources.yml': `sources:
+  - name: raw
+    schema: raw
+    sync: { from: app, schema: ${srcSchema} }
+    tables:
+      - name: events
+        sync: { primary_key: id, cursor: created_at, batch_size: 7 }
+`,
+      'models/counts.sql': `{{ config(materialized='table') }}
+select 'chat' as capability, 12 as n
+where '{{ env_var("MODEL_API_TOKEN") }}' like 'mdl-%'
+union all select 'draft', 3`,
+      'models/counts.yml': `models:\n  - name: counts\n    columns:\n      - { name: capability, data_type: varchar }\n      - { name: n, data_type: integer }\n`,
+      'models/broken.sql': `{{ config(materialized='table') }}\nselect cast('{{ env_var("MODEL_API_TOKEN") }}' as integer) as n`,
+      // someone pasted a token's value into a model: the files Vigil writes do not repeat it
+      'models/pasted.sql': `{{ config(materialized='table') }}\nselect 1 as x where '${SECRETS.model}' <> ''`,
+      'models/events.sql': `{{ config(materialized='table') }}\nselect * from {{ source('raw', 'events') }}`,
+      'alerts/a.yaml': `alerts:
+  - name: many
+    severity: critical
+    query: select capability, n from {{ ref('counts') }}
+    group_by: [capability]
+    condition: { type: threshold, column: n, op: ">", value: 10 }
+    summary: "{{ capability }} has {{ n }}"
+`,
+      'alerts/routes.yaml': `receivers:
+  - name: pd
+    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }
+  - name: slack
+    slack: { webhook_url_env: SLACK_WEBHOOK_URL }
+route:
+  receiver: pd
+  routes:
+    - receiver: pd
+      continue: true
+    - receiver: slack
+`,
+      'dashboards/d.json': JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'k', type: 'kpi', title: 'K', model: 'counts', measures: [{ column: 'n', agg: 'sum' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }] }),
+    });
+    dirs.push(dir);
+    const env = {
+      PG_TARGET_URL: urlFor(roles[0], SECRETS.target),
+      APP_DATABASE_URL: urlFor(roles[1], SECRETS.source),
+      MODEL_API_TOKEN: SECRETS.model,
+      VIGIL_SECRET_HOOK: SECRETS.hook,
+      PD_KEY: SECRETS.routingKey,
+      PD_SERVER: pd.server,
+      NODE_EXTRA_CA_CERTS: pd.caPath,
+      SLACK_WEBHOOK_URL: slack.url,
+    };
+    const outputs: Array<[string, CliResult]> = [];
+    const run = (args: string[], extra: Record<string, string> = {}) => {
+      const r = vigil(dir, args, { ...env, ...extra });
+      outputs.push([args.join(' '), r]);
+      return r;
+    };
+
+    expect(run(['compile']).code).toBe(0);
+    // the compiled SQL and the manifest hold placeholders, not values
+    const compiled = readFileSync(join(dir, 'target/compiled/secrets/models/counts.sql'), 'utf8');
+    expect(compiled).toContain("where '⟦secret:MODEL_API_TOKEN⟧' like 'mdl-%'");
+    expect(run(['check', '-s', 'counts']).code).toBe(0);
+    // the statement sent had the value: the where clause kept the row
+    const ok = run(['build', '--exclude', 'broken', 'events']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    // failing: DuckDB's message quotes the value it could not cast
+    const bad = run(['build', '-s', 'broken']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/Could not convert string '⟦secret:MODEL_API_TOKEN⟧' to INT32/);
+    // the Postgres target, whose URL holds a password; its failure quotes the value too
+    const onPg = run(['build', '--target', 'pg']);
+    expect(onPg.code).toBe(1);
+    expect(onPg.stdout).toMatch(/invalid input syntax for type integer: "⟦secret:MODEL_API_TOKEN⟧"/);
+    expect(onPg.stdout).toMatch(/OK created table .*counts/);
+    expect(run(['debug', '--target', 'pg']).code).toBe(0);
+    // a view that reads a secret would store it in the warehouse: refused at compile
+    // sync: a passing one, then one with a wrong password (recorded in the state table)
+    const synced = run(['sync']);
+    expect(synced.code, synced.stdout + synced.stderr).toBe(0);
+    expect(run(['build', '-s', 'events']).code).toBe(0);
+    const failedSync = run(['sync'], { APP_DATABASE_URL: urlFor(roles[1], SECRETS.wrongSource) });
+    expect(failedSync.code).toBe(1);
+    expect(failedSync.stdout + failedSync.stderr).toMatch(/password authentication failed/);
+    // alerts: deliver to PagerDuty and Slack, state in the warehouse (.vigil/dev.duckdb)
+    const evaluated = await vigilAsync(dir, ['alerts', 'evaluate', '--delivery-timeout', '8s'], env);
+    outputs.push(['alerts evaluate', evaluated]);
+    expect(evaluated.code, evaluated.stdout + evaluated.stderr).toBe(0);
+    expect(pd.events.length).toBeGreaterThan(0);
+    expect(slack.messages.length).toBeGreaterThan(0);
+    // a receiver that refuses: its error is recorded in the state
+    pd.script([{ status: 400 }]);
+    const refused = await vigilAsync(dir, ['alerts', 'evaluate', '--delivery-timeout', '8s', '--at', new Date(Date.now() + 5 * 3600_000).toISOString()], env);
+    outputs.push(['alerts evaluate (refused)', refused]);
+    const rendered = run(['dashboards', 'render', '--out', 'target/site']);
+    expect(rendered.code, rendered.stdout + rendered.stderr).toBe(0);
+
+    // ---- every file under the project, every output, the state tables: no secret
+    const secrets = Object.values(SECRETS);
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const e of readdirSync(d)) {
+        const p = join(d, e);
+        if (statSync(p).isDirectory()) walk(p);
+        else files.push(p);
+      }
+    };
+    walk(dir);
+    // the project's own sources are the user's; everything else was written by Vigil
+    files.splice(files.indexOf(join(dir, 'models/pasted.sql')), 1);
+    expect(files.some((f) => f.endsWith('dev.duckdb'))).toBe(true);
+    expect(files.some((f) => f.endsWith('run_results.json'))).toBe(true);
+    expect(readFileSync(join(dir, 'target/compiled/secrets/models/pasted.sql'), 'utf8')).toContain("where '<redacted:MODEL_API_TOKEN>' <> ''");
+    const hits: string[] = [];
+    for (const f of files) {
+      const bytes = readFileSync(f);
+      for (const s of secrets) if (bytes.includes(s) || bytes.includes(Buffer.from(s, 'utf16le'))) hits.push(`${f.slice(dir.length + 1)} holds ${s}`);
+    }
+    for (const [what, r] of outputs) for (const s of secrets) if ((r.stdout + r.stderr).includes(s)) hits.push(`output of vigil ${what} holds ${s}`);
+    for (const table of [`${schema}.vigil_alert_state`]) {
+      const exists = (await client.query(`select to_regclass('${table}') as t`)).rows[0].t;
+      if (exists) for (const row of (await client.query(`select body from ${table}`)).rows) for (const s of secrets) if (String(row.body).includes(s)) hits.push(`${table} holds ${s}`);
+    }
+    expect(hits).toEqual([]);
+    // and the failures were recorded, without their secrets
+    const runResults = readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+    expect(runResults).toBeTruthy();
+  });
+
+  it('a view reading a secret is refused at compile: the warehouse would keep the value in its definition', () => {
+    const dir = makeProject({ 'models/v.sql': `select 1 as x\nwhere '{{ env_var("VIGIL_SECRET_X") }}' <> ''` });
+    dirs.push(dir);
+    const r = vigil(dir, ['compile'], { VIGIL_SECRET_X: 'some-secret-value' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("models/v.sql:2:11: error: model 'v' is a view and reads the secret VIGIL_SECRET_X");
+    expect(r.stderr).not.toContain('some-secret-value');
+  });
+});
