@@ -164,15 +164,16 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
 // ---- evaluate
 
 export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?: boolean; at?: string; deliveryTimeout?: string; wait?: string }): Promise<void> {
+  // flags first: a typo in one is an error even when there is nothing to evaluate
+  const at = parseAt(o.at);
+  const waitMs = o.wait ? durationFlag('--wait', o.wait) : 0;
   const s = setupAlerts(o, undefined, { tests: false, tolerate: true });
+  const policyMs = deliveryPolicy(o.deliveryTimeout, s.files) ?? NaN;
   if (!s.rules.length) {
     out(`No alert rules in ${s.files.paths.alerts}/*.yaml: nothing to evaluate (see docs/alerts.md).`);
     return;
   }
   const rules = selectRules(s.rules, o.select);
-  const at = parseAt(o.at);
-  const policyMs = deliveryPolicy(o.deliveryTimeout, s.files) ?? NaN;
-  const waitMs = o.wait ? durationFlag('--wait', o.wait) : 0;
   const adapter = await openWarehouse(s);
   let summary: EvalSummary;
   try {

@@ -8,15 +8,9 @@ import { loadProject } from '../project/load-project.js';
 import { loadCache, saveCache, writeCompileArtifacts } from '../project/artifacts.js';
 import { compileProject, VIGIL_VERSION, type ResolvedTarget } from '../compile/compile-project.js';
 import type { CheckReport } from '../check/check-project.js';
-import { err, out, parseVars, select as selectFor } from './commands.js';
+import { err, out, parseVars, select as selectFor, type Common } from './commands.js';
 
-export interface CheckOptions {
-  projectDir: string;
-  target?: string;
-  vars?: string;
-  select?: string[];
-  exclude?: string[];
-  allowEmpty?: boolean;
+export interface CheckOptions extends Common {
   /** told the first line (target and engine) once the checker is up */
   announce?: (line: string) => void;
 }

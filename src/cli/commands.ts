@@ -16,7 +16,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import { err, out } from './output.js';
 export { err, out };
 
-interface Common {
+export interface Common {
   projectDir: string;
   target?: string;
   vars?: string;

@@ -489,7 +489,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // a view keeps its SQL in the warehouse, readable by whoever can read the view's definition
     if (node.config.materialized === 'view') {
       for (const name of secretNames(node.compiled_sql)) {
-        const at = [d, ...ephemeralChain(d)].map((x) => ({ file: x.file.path, ...locate(x.file.text, callFinder('env_var', name)) })).find((l) => l.line !== undefined && l.line > 1) ?? { file: d.file.path, line: 1, column: 1 };
+        const where = [d, ...ephemeralChain(d)].find((x) => callFinder('env_var', name).test(x.file.text)) ?? d;
+        const at = { file: where.file.path, ...locate(where.file.text, callFinder('env_var', name)) };
         ds.push(diag('E_SECRET', `model '${d.name}' is a view and reads the secret ${name}: the warehouse would store its value in the view's definition`, at, `materialize '${d.name}' as a table (its SQL runs, its text is not kept), or read ${name} in a hook`));
       }
     }
@@ -650,7 +651,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (how.configKeys?.includes(k)) continue;
       ok = false;
       const hint = how.configKeys?.length ? didYouMean(k, how.configKeys) : undefined;
-      ds.push(diag('E_CONFIG', how.configKeys?.length ? `unknown config key '${k}' here` : `config() has no effect here (only in models and singular tests)`, { file, ...shift(locate(text, new RegExp(`\\b${escapeRe(k)}\\s*=`))) }, hint ? `did you mean '${hint}'?` : how.configKeys?.length ? `known keys: ${how.configKeys.join(', ')}` : undefined));
+      ds.push(diag('E_CONFIG', how.configKeys?.length ? `unknown config key '${k}' in a test` : `config() has no effect here (only in models and singular tests)`, { file, ...shift(locate(text, new RegExp(`\\b${escapeRe(k)}\\s*=`))) }, hint ? `did you mean '${hint}'?` : how.configKeys?.length ? `known keys: ${how.configKeys.join(', ')}` : undefined));
     }
     if (!how.self && out.includes(`${PH_OPEN}this`)) {
       ok = false;
@@ -754,7 +755,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   // ---- dashboards: exposures of the models they read, columns checked
   let dashboards: CompiledDashboard[] = [];
-  if (files.dashboards?.length) {
+  // a YAML file that did not load leaves models without their columns: checking dashboards
+  // against them would bury its one error under warnings it caused
+  if (files.dashboards?.length && !files.diagnostics.some((d) => d.severity === 'error')) {
     const parsed = parseDashboards(files.dashboards, ds);
     dashboards = compileDashboards({ parsed, manifest, dialect, project: projectName }, ds);
     manifest.exposures = {};

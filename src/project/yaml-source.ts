@@ -19,13 +19,17 @@ export interface YamlSource {
 export function parseYaml(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  let ok = true;
-  for (const e of doc.errors) {
-    ok = false;
-    const p = lines.linePos(e.pos[0]);
-    diagnostics.push(diag('E_YAML', e.message.split('\n')[0], { file, line: p.line, column: p.col }, 'fix the YAML syntax'));
+  if (doc.errors.length) {
+    // one error per root cause: the parser's first (what follows it is mostly its echo), or the
+    // tab in an indentation at or before it, which makes the parser report a cascade
+    const first = lines.linePos(doc.errors[0].pos[0]);
+    const tab = text.split('\n').findIndex((l) => /^ *\t/.test(l));
+    if (tab >= 0 && tab + 1 <= first.line) {
+      const col = text.split('\n')[tab].indexOf('\t') + 1;
+      diagnostics.push(diag('E_YAML', 'a tab in the indentation: YAML indents with spaces only', { file, line: tab + 1, column: col }, 'replace the tab with spaces'));
+    } else diagnostics.push(diag('E_YAML', doc.errors[0].message.split('\n')[0], { file, line: first.line, column: first.col }, 'fix the YAML syntax'));
+    return undefined;
   }
-  if (!ok) return undefined;
   const locate = (path: ReadonlyArray<PropertyKey>, atKey = false) => {
     let node: unknown = doc.contents;
     let pos = offsetOf(node) ?? 0;

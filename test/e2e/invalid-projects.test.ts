@@ -16,7 +16,13 @@ interface Case {
   code: number;
   /** Every line must appear in stderr (or stdout for runtime errors). */
   expect: string[];
+  /** How many `error:` lines: one per root cause. */
+  errors?: number;
+  env?: Record<string, string>;
 }
+
+const TAB_YAML = 'models:\n  - name: a\n    description: >\n\t    two lines\n      of text\n    columns:\n      - name: id\n';
+const DASHBOARD = JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'k', type: 'kpi', title: 'K', model: 'a', measures: [{ column: 'id', agg: 'sum' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }] });
 
 const cases: Case[] = [
   {
@@ -95,15 +101,147 @@ const cases: Case[] = [
     code: 2,
     expect: ["error: --threads must be a whole number between 1 and 64, got 'many'"],
   },
+  // ---- issue 11: nothing silent
+  {
+    name: 'an undefined variable is an error, not an empty string',
+    files: { 'models/a.sql': "select 1 as x, '{{ reporter_role }}' as r" },
+    code: 2,
+    expect: ["models/a.sql:1:20: error: 'reporter_role' is undefined [E_TEMPLATE]"],
+    errors: 1,
+  },
+  {
+    name: 'an unknown attribute of target names the ones it has',
+    files: { 'models/a.sql': "select '{{ target.dataset }}' as d" },
+    code: 2,
+    expect: ["models/a.sql:1:18: error: 'target' has no attribute 'dataset' (it has name, type, schema, database) [E_TEMPLATE]"],
+  },
+  {
+    name: 'a typo in an attribute of this',
+    files: { 'models/a.sql': 'select {{ this.nme }} as d' },
+    code: 2,
+    expect: ["models/a.sql:1:15: error: 'this' has no attribute 'nme' — did you mean 'name'? [E_TEMPLATE]"],
+  },
+  {
+    name: 'an unknown macro: file:line:col and a did-you-mean among macros and helpers',
+    files: { 'models/a.sql': "select\n  {{ count_iff('x > 1') }} as d" },
+    code: 2,
+    expect: ["models/a.sql:2:6: error: unknown function or macro 'count_iff' — did you mean 'count_if'? (macros are defined in macros/*.sql) [E_TEMPLATE]"],
+    errors: 1,
+  },
+  {
+    name: 'regex metacharacters in a source name',
+    files: { 'models/a.sql': "select * from {{ source('raw(', 'x') }}" },
+    code: 2,
+    expect: ["models/a.sql:1:18: error: source('raw(', 'x') not found [E_SOURCE]"],
+  },
+  {
+    name: 'a ref typo is one error (its unit test adds no second one with a wrong hint)',
+    files: { 'models/stg_workflows.sql': OK_MODEL, 'models/b.sql': "select * from {{ ref('stg_workflow') }}", 'models/b.yml': 'unit_tests:\n  - name: u\n    model: b\n    given: []\n    expect: { rows: [] }\n' },
+    code: 2,
+    expect: ["models/b.sql:1:18: error: ref('stg_workflow') not found — did you mean 'stg_workflows'? [E_REF]"],
+    errors: 1,
+  },
+  {
+    name: 'an unset variable in a target is one error (not also an empty url, nor target.type in templates)',
+    files: {
+      'project.yaml': `name: fixture\ndefault_target: app\ntargets:\n  app:\n    type: postgres\n    url: "{{ env_var('VIGIL_TEST_UNSET_URL') }}"\n`,
+      'models/a.sql': "select '{{ target.type }}' as t",
+    },
+    code: 2,
+    expect: ["project.yaml:6:10: error: target 'app': environment variable VIGIL_TEST_UNSET_URL is not set [E_ENV_VAR]"],
+    errors: 1,
+  },
+  {
+    name: 'a tab in YAML indentation is one error at its line',
+    files: { 'models/a.sql': OK_MODEL, 'models/a.yml': TAB_YAML },
+    code: 2,
+    expect: ['models/a.yml:4:1: error: a tab in the indentation: YAML indents with spaces only [E_YAML]'],
+    errors: 1,
+  },
+  {
+    name: 'a YAML syntax error is reported alone (no dashboard warnings it caused)',
+    files: { 'models/a.sql': OK_MODEL, 'models/a.yml': 'models:\n  - name: a\n  bad: [unclosed\n', 'dashboards/d.json': DASHBOARD },
+    code: 2,
+    expect: ['models/a.yml:3:'],
+    errors: 1,
+  },
+  {
+    name: "a singular test's config() is checked",
+    files: { 'models/a.sql': OK_MODEL, 'tests/t.sql': "{{ config(severity='wran') }}\nselect 1 from {{ ref('a') }} where false" },
+    code: 2,
+    expect: ['tests/t.sql:1:11: error: config severity: Invalid option: expected one of "error"|"warn" [E_CONFIG]'],
+  },
+  {
+    name: 'a key a source table does not use is rejected',
+    files: { 'models/a.sql': OK_MODEL, 'models/s.yml': 'sources:\n  - name: raw\n    tables:\n      - name: e\n        retention: {days: 7}\n' },
+    code: 2,
+    expect: ["models/s.yml:5:9: error: sources[0].tables[0].retention: unknown key 'retention' [E_SCHEMA]"],
+  },
+  {
+    name: 'a view that reads a secret',
+    files: { 'models/a.sql': "select 1 as x where '{{ env_var('VIGIL_SECRET_TEST') }}' <> ''" },
+    env: { VIGIL_SECRET_TEST: 'a-secret-value' },
+    code: 2,
+    expect: ["models/a.sql:1:25: error: model 'a' is a view and reads the secret VIGIL_SECRET_TEST"],
+  },
+  {
+    name: 'hooks on an ephemeral model',
+    files: { 'models/a.sql': "{{ config(materialized='ephemeral', post_hook='select 1') }}\nselect 1 as x" },
+    code: 2,
+    expect: ["models/a.sql:1:37: error: model 'a' is ephemeral (inlined where it is used, never built): its hooks would never run [E_CONFIG]"],
+  },
+  {
+    name: 'a selector that selects nothing (typo): exit 2 with the nearest name',
+    files: { 'models/stg_workflows.sql': OK_MODEL },
+    args: ['build', '-s', 'stg_workflow'],
+    code: 2,
+    expect: ["error: selector 'stg_workflow' matched nothing — did you mean 'stg_workflows'?", 'pass --allow-empty'],
+  },
+  {
+    name: 'a tag that selects nothing',
+    files: { 'models/a.sql': OK_MODEL },
+    args: ['build', '-s', 'tag:nope'],
+    code: 2,
+    expect: ["error: selector 'tag:nope' matched nothing"],
+  },
+  {
+    name: 'an unknown selector method: the list and a did-you-mean',
+    files: { 'models/a.sql': OK_MODEL },
+    args: ['build', '-s', 'stat:modified'],
+    code: 2,
+    expect: ["error: unknown selector method 'stat:' — did you mean 'state:'? (methods: name, tag, path, source, test_type, resource_type, dashboard, exposure, config.<key>, state, result)"],
+  },
+  {
+    name: 'state: selection says what it needs',
+    files: { 'models/a.sql': OK_MODEL },
+    args: ['build', '-s', 'state:modified'],
+    code: 2,
+    expect: ["error: selector 'state:modified': state: selection compares with a previous run (--state)"],
+  },
+  {
+    name: 'a duration flag with a typo',
+    files: { 'models/a.sql': OK_MODEL },
+    args: ['sync', '--mode', 'full', '--lookback', '1h30x'],
+    code: 2,
+    expect: ["error: --lookback must be a duration like 30s, 15m, 1h30m, 2d or 1w (units ms, s, m, h, d, w), got '1h30x'"],
+  },
+  {
+    name: 'an impossible timestamp, even with nothing to evaluate',
+    files: { 'models/a.sql': OK_MODEL },
+    args: ['alerts', 'evaluate', '--at', '2026-02-30T00:00'],
+    code: 2,
+    expect: ['error: --at'],
+  },
 ];
 
 describe('invalid projects', () => {
   it.each(cases)('$name', (c) => {
     const dir = makeProject(c.files);
     dirs.push(dir);
-    const r = vigil(dir, c.args ?? ['compile']);
+    const r = vigil(dir, c.args ?? ['compile'], c.env);
     const all = r.stdout + r.stderr;
     for (const e of c.expect) expect(all).toContain(e);
+    if (c.errors !== undefined) expect(all.match(/(^|: )error: /gm) ?? [], all).toHaveLength(c.errors);
     expect(r.code).toBe(c.code);
     expect(all).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/); // no stack trace
     expect(all).not.toContain('internal error');

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, VIGIL } from '../helpers.js';
 
@@ -52,19 +52,22 @@ describe('output piped into head', () => {
 
 describe('Ctrl-C during a build', () => {
   it('stops launching nodes, finishes the running one, writes run_results.json, exit 130', async () => {
-    // m0 takes a few seconds; everything else waits for it
-    const dir = project({ ...MODELS, 'models/m0.sql': "{{ config(materialized='table') }}\nselect count(*) as id from range(0, 1000000000) as r(i) where i % 7 = 3" });
+    // m0 takes a few seconds; everything else waits for it. Its pre_hook writes a file, so the
+    // test knows m0 is running (not merely that the run started) before it presses Ctrl-C
+    const dir = project({
+      ...MODELS,
+      'models/m0.sql': "{{ config(materialized='table', pre_hook=\"copy (select 1 as started) to 'm0-started.csv'\") }}\nselect count(*) as id from range(0, 1000000000) as r(i) where i % 7 = 3",
+    });
     const child = spawn(process.execPath, [VIGIL, 'build', '--threads', '1'], { cwd: dir });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b) => (stdout += b));
     child.stderr.on('data', (b) => (stderr += b));
-    // once the run has started (its header is printed before the first node)
+    // once m0 is being built
     await new Promise<void>((resolve) => {
-      const check = () => (/ build: target /.test(stdout) ? resolve() : setTimeout(check, 20));
+      const check = () => (existsSync(join(dir, 'm0-started.csv')) ? resolve() : setTimeout(check, 20));
       check();
     });
-    await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('close', r));
     expect(stderr).toMatch(/interrupted: no new node starts; waiting for the running ones/);
