@@ -21,7 +21,7 @@ export async function buildCli(root) {
     target: 'node20',
     sourcemap: 'linked',
     // native bindings and the cloud SDKs stay external: loaded from node_modules when used
-    external: ['@duckdb/node-api', 'pg', 'pg-native', 'pg-copy-streams', '@google-cloud/bigquery', 'google-auth-library', '@pagerduty/pdjs', '@slack/webhook', 'playwright-core'],
+    external: ['@duckdb/node-api', 'pg', 'pg-native', 'pg-copy-streams', '@google-cloud/bigquery', 'google-auth-library', '@pagerduty/pdjs', '@slack/webhook', '@slack/web-api', 'playwright-core'],
     banner: { js: "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   });

@@ -76,6 +76,19 @@ export class WarehouseError extends Error {
   }
 }
 
+/** The warehouse is held by another process (DuckDB's single-writer file lock). */
+export class WarehouseBusyError extends WarehouseError {
+  constructor(
+    message: string,
+    /** the holder's command line, when the system says (Linux /proc) */
+    readonly holder?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, '', options);
+    this.name = 'WarehouseBusyError';
+  }
+}
+
 export function hasErrors(ds: Diagnostic[]): boolean {
   return ds.some((d) => d.severity === 'error');
 }

@@ -128,7 +128,7 @@ export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: Ro
     advance(ctx, doc.instances, outcome, at);
     const states = Object.values(doc.instances).map((x: InstanceState) => ({ labels: x.labels, state: x.kind === 'row' ? x.status : x.status === 'resolved' ? 'resolved' : x.kind }));
     let entries: OutboxEntry[] = [];
-    if (routes) entries = planNotifications({ instances: doc.instances, rules: new Map([[rule.rule.name, rule.rule]]), routes, silences: [], at, source: 'vigil/test', idPrefix: `t${i}` }).entries;
+    if (routes) entries = planNotifications({ instances: doc.instances, rules: new Map([[rule.rule.name, rule.rule]]), routes, silences: [], at, source: 'vigil/test', idPrefix: `t${i}`, groups: (doc.groups ??= {}) }).entries;
     else for (const x of Object.values(doc.instances)) if (x.status === 'resolved') delete doc.instances[x.key];
 
     if (ev.expect) {

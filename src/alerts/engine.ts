@@ -316,6 +316,8 @@ export function advance(
 // ---- annotations
 
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
+// `{{ delta_percent | signed }}`: +12.5 / -3 / 0, for deltas in messages
+env.addFilter('signed', (v: unknown) => (typeof v === 'number' && v > 0 ? `+${v}` : String(v ?? '')));
 
 /** Render a summary/details/link template over an instance's labels and values. */
 export function renderTemplate(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): string {

@@ -4,7 +4,11 @@
  * anything is sent), deliver every pending outbox entry, mark each after its 2xx, release.
  *
  * A crash anywhere leaves either nothing (before the save) or pending entries that the next
- * run sends: delivery is at-least-once, and PagerDuty dedups on dedup_key.
+ * run sends. Each send is bracketed by two saves: `sending` before, its outcome after. An
+ * entry found `sending` was being sent when a run died: the receiver may have it. PagerDuty
+ * resends it (it dedups on dedup_key); a Slack webhook holds it as `uncertain` (reported by
+ * every run until settled) unless the receiver says `on_uncertain: resend`. Per instance, a
+ * notification never overtakes an unsettled earlier one to the same receiver.
  */
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
@@ -19,6 +23,7 @@ import type { StateDoc, StateStore } from './state.js';
 import { durationMs } from './time.js';
 import { mapLimit } from '../run/concurrency.js';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type PagerDutyEvent, type SlackMessage } from './delivery/types.js';
+import type { SlackBotTarget } from './delivery/slack-bot.js';
 
 export interface CompiledRule extends LoadedRule {
   /** Compiled SQL (undefined for sync freshness, which reads the sync state tables). */
@@ -51,6 +56,8 @@ export interface EvalOptions {
   lockWaitMs?: number;
   /** Test hook: stop (as if killed) after the outbox is saved, before sending. */
   crashAfterSave?: boolean;
+  /** Hold a new group's first notification for its route's group_wait (the scheduler); a one-shot run sends at once. */
+  groupWait?: boolean;
 }
 
 export interface RuleOutcome {
@@ -68,7 +75,11 @@ export interface EvalSummary {
   outcomes: RuleOutcome[];
   queued: OutboxEntry[];
   suppressed: Array<{ instance: string; reason: string }>;
+  /** Triggers waiting for their group's group_wait / group_interval. */
+  held: Array<{ instance: string; receiver: string; until: string }>;
   delivery: DeliverySummary;
+  /** After this run: every notification not settled yet (pending or uncertain), this run's and earlier ones. */
+  unsettled: OutboxEntry[];
 }
 
 export interface DeliverySummary {
@@ -77,6 +88,16 @@ export interface DeliverySummary {
   pending: number;
   uncertain: number;
   errors: string[];
+}
+
+/** The built-in alert that fires while notifications to a receiver stay unsettled too long. */
+export const OUTBOX_ALERT = 'vigil_alert_outbox_stuck';
+
+/** What happens to a notification whose send may or may not have arrived. */
+export function onUncertain(rc: ReceiverConfig | undefined, type: OutboxEntry['type']): 'resend' | 'hold' | 'look' {
+  if (type === 'pagerduty') return 'resend'; // PagerDuty dedups a resent event by dedup_key
+  if (rc?.slack?.bot_token_env) return 'look'; // the channel's history says whether it arrived
+  return rc?.slack?.on_uncertain ?? 'hold';
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -192,7 +213,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     if (ctx.knownRules) {
       const iso = opts.at.toISOString();
       for (const inst of Object.values(doc.instances)) {
-        if (ctx.knownRules.has(inst.alert)) continue;
+        if (ctx.knownRules.has(inst.alert) || inst.alert === OUTBOX_ALERT) continue;
         if (inst.status === 'pending') delete doc.instances[inst.key];
         else if (inst.status === 'firing') {
           inst.status = 'resolved';
@@ -202,6 +223,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
       }
     }
 
+    if (ctx.routes) stuckOutboxAlert(doc, ctx.routes, opts.at);
     const planned = ctx.routes
       ? planNotifications({
           instances: doc.instances,
@@ -210,25 +232,31 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
           silences: doc.silences,
           at: opts.at,
           source: `vigil/${ctx.files.project.name}@${hostname()}`,
+          project: ctx.files.project.name,
           idPrefix: `${opts.at.toISOString().replace(/[-:.]/g, '')}-${Math.random().toString(36).slice(2, 8)}`,
-          evaluated: new Set(outcomes.filter((o) => o.status !== 'outside_active_hours').map((o) => o.rule)),
+          evaluated: new Set([...outcomes.filter((o) => o.status !== 'outside_active_hours').map((o) => o.rule), OUTBOX_ALERT]),
+          groups: (doc.groups ??= {}),
+          groupWait: !!opts.groupWait,
         })
-      : { entries: [], suppressed: [] };
+      : { entries: [], suppressed: [], held: [] };
     if (!ctx.routes) {
       // no routes.yaml: nothing is sent, resolved instances are simply forgotten
       for (const i of Object.values(doc.instances)) if (i.status === 'resolved') delete doc.instances[i.key];
     }
     doc.outbox.push(...planned.entries);
-    const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: planned.entries, suppressed: planned.suppressed, delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] } };
+    const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: planned.entries, suppressed: planned.suppressed, held: planned.held, delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] }, unsettled: [] };
+    const unsettled = () => doc.outbox.filter((e) => e.status === 'pending' || e.status === 'uncertain' || e.status === 'sending');
     if (opts.dryRun) {
       summary.evaluationSeconds = (performance.now() - t0) / 1000;
+      summary.unsettled = unsettled();
       return summary;
     }
-    if (!doc.outbox.some((e) => e.status === 'pending')) {
+    if (!doc.outbox.some((e) => e.status === 'pending' || e.status === 'sending')) {
       // nothing to send: saving and releasing the lock is one write
       pruneOutbox(doc, opts.at);
       await store.unlock(doc);
       summary.evaluationSeconds = (performance.now() - t0) / 1000;
+      summary.unsettled = unsettled();
       return summary;
     }
     await store.save(doc); // the outbox is durable before anything is sent
@@ -237,6 +265,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     summary.delivery = await deliverOutbox(ctx, doc, opts.policy ?? DEFAULT_POLICY);
     pruneOutbox(doc, opts.at);
     await store.unlock(doc);
+    summary.unsettled = unsettled();
     return summary;
   } catch (e) {
     if (!opts.dryRun) await store.unlock(doc).catch(() => {});
@@ -247,28 +276,48 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
 /** Sent and rejected entries are kept a week (at most 2,000) for `vigil alerts status`; pending and uncertain ones until they are dealt with. */
 export function pruneOutbox(doc: StateDoc, at: Date): void {
   const cutoff = at.getTime() - 7 * 86_400_000;
-  const open = (e: OutboxEntry) => e.status === 'pending' || e.status === 'uncertain';
+  const open = (e: OutboxEntry) => e.status === 'pending' || e.status === 'uncertain' || e.status === 'sending';
   const done = doc.outbox.filter((e) => !open(e) && Date.parse(e.sentAt ?? e.createdAt) > cutoff).slice(-2000);
   const keep = new Set(done);
   doc.outbox = doc.outbox.filter((e) => open(e) || keep.has(e));
 }
 
-type Resolved = { kind: 'pagerduty'; target: { routingKey: string; server: string }; limiter: { limit: number; ms: number } } | { kind: 'slack'; target: { url: string }; limiter: { limit: number; ms: number } };
+type Limiter = { limit: number; ms: number };
+type Resolved =
+  | { kind: 'pagerduty'; target: { routingKey: string; server: string }; limiter: Limiter }
+  | { kind: 'slack'; target: { url: string }; limiter: Limiter }
+  | { kind: 'slack-bot'; target: SlackBotTarget; limiter: Limiter };
 
-/** A receiver's secrets from the environment, or why they are missing. */
-export function resolveReceiver(rc: ReceiverConfig, env: NodeJS.ProcessEnv): Resolved | string {
-  if (rc.pagerduty) {
+/** The integrations a receiver has (none: a blackhole). */
+export function integrations(rc: ReceiverConfig): Array<'pagerduty' | 'slack'> {
+  return [...(rc.pagerduty ? (['pagerduty'] as const) : []), ...(rc.slack ? (['slack'] as const) : [])];
+}
+
+/** One integration of a receiver with its secrets from the environment, or why they are missing. */
+export function resolveIntegration(rc: ReceiverConfig, kind: 'pagerduty' | 'slack', env: NodeJS.ProcessEnv): Resolved | string {
+  if (kind === 'pagerduty') {
+    if (!rc.pagerduty) return `receiver '${rc.name}' has no pagerduty: integration any more`;
     const key = env[rc.pagerduty.routing_key_env];
     if (!key) return `environment variable ${rc.pagerduty.routing_key_env} (routing key of receiver '${rc.name}') is not set`;
     addSecret(rc.pagerduty.routing_key_env, key);
     const server = (rc.pagerduty.server_env && env[rc.pagerduty.server_env]) || rc.pagerduty.server;
     return { kind: 'pagerduty', target: { routingKey: key, server }, limiter: rateWindow(rc.pagerduty.rate_per_minute, 60_000) };
   }
-  const url = env[rc.slack!.webhook_url_env];
-  if (!url) return `environment variable ${rc.slack!.webhook_url_env} (webhook URL of receiver '${rc.name}') is not set`;
-  addSecret(rc.slack!.webhook_url_env, url);
-  if (!/^https?:\/\//.test(url)) return `environment variable ${rc.slack!.webhook_url_env} (receiver '${rc.name}') is not an http(s) URL`;
-  return { kind: 'slack', target: { url }, limiter: rateWindow(rc.slack!.rate_per_second, 1000) };
+  const s = rc.slack;
+  if (!s) return `receiver '${rc.name}' has no slack: integration any more`;
+  if (s.bot_token_env) {
+    const token = env[s.bot_token_env];
+    if (!token) return `environment variable ${s.bot_token_env} (bot token of receiver '${rc.name}') is not set`;
+    addSecret(s.bot_token_env, token);
+    const apiUrl = s.api_url_env ? env[s.api_url_env] : undefined;
+    return { kind: 'slack-bot', target: { token, channel: s.channel!, apiUrl: apiUrl || undefined }, limiter: rateWindow(s.rate_per_second, 1000) };
+  }
+  const v = s.webhook_url_env!;
+  const url = env[v];
+  if (!url) return `environment variable ${v} (webhook URL of receiver '${rc.name}') is not set`;
+  addSecret(v, url);
+  if (!/^https?:\/\//.test(url)) return `environment variable ${v} (receiver '${rc.name}') is not an http(s) URL`;
+  return { kind: 'slack', target: { url }, limiter: rateWindow(s.rate_per_second, 1000) };
 }
 
 /** `rate` per `ms` as a whole number of events per window: 0.5/s is 1 per 2 s. */
@@ -277,89 +326,178 @@ function rateWindow(rate: number, ms: number): { limit: number; ms: number } {
 }
 
 /**
- * Send every pending outbox entry, receiver by receiver in parallel, in order within a
- * receiver (a resolve never overtakes its trigger), within the receiver's rate limit.
+ * The built-in alert `vigil_alert_outbox_stuck{receiver=...}`: fires while a receiver has a
+ * notification unsettled (pending or uncertain) for longer than `outbox_alert_after`, resolves
+ * when none is left. It is routed like any alert (route it by `alertname` to a fallback).
+ */
+export function stuckOutboxAlert(doc: StateDoc, routes: RoutesFile, at: Date): void {
+  const limit = durationMs(routes.outbox_alert_after);
+  const iso = at.toISOString();
+  const stuck = new Map<string, OutboxEntry[]>();
+  for (const e of doc.outbox) {
+    if ((e.status === 'pending' || e.status === 'uncertain' || e.status === 'sending') && at.getTime() - Date.parse(e.createdAt) > limit) {
+      // the alert about a stuck receiver is not itself a reason to fire it again
+      if (e.items.every((x) => x.alert === OUTBOX_ALERT)) continue;
+      (stuck.get(e.receiver) ?? stuck.set(e.receiver, []).get(e.receiver)!).push(e);
+    }
+  }
+  for (const [receiver, entries] of stuck) {
+    const key = `${OUTBOX_ALERT}{receiver="${receiver}"}`;
+    const oldest = entries.reduce((a, b) => (a.createdAt < b.createdAt ? a : b));
+    const cur = doc.instances[key];
+    const values = { receiver, unsettled: entries.length, oldest: oldest.createdAt, status: oldest.status, last_error: oldest.lastError ?? null };
+    if (cur && cur.status === 'firing') {
+      cur.values = values;
+      cur.lastActiveAt = iso;
+      continue;
+    }
+    doc.instances[key] = {
+      key,
+      alert: OUTBOX_ALERT,
+      kind: 'row',
+      labels: { alertname: OUTBOX_ALERT, severity: 'critical', receiver },
+      status: 'firing',
+      activeSince: oldest.createdAt,
+      firedAt: iso,
+      lastActiveAt: iso,
+      consecutive: 1,
+      values,
+      notified: {},
+    };
+  }
+  for (const inst of Object.values(doc.instances)) {
+    if (inst.alert !== OUTBOX_ALERT || inst.status !== 'firing' || stuck.has(inst.labels.receiver)) continue;
+    inst.status = 'resolved';
+    inst.resolvedAt = iso;
+  }
+}
+
+/**
+ * Send every pending outbox entry, one lane per receiver integration, lanes in parallel, in
+ * order within a lane, within the receiver's rate limit. Each send is recorded before it
+ * starts (`sending`) and after it ends, so a run killed in between leaves an entry the next
+ * run recognizes. A notification whose instance has an unsettled earlier one in the lane
+ * waits for it: a resolve never overtakes its trigger.
  */
 export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: DeliveryPolicy): Promise<DeliverySummary> {
   const summary: DeliverySummary = { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] };
+  const receivers = new Map((ctx.routes?.receivers ?? []).map((r) => [r.name, r]));
+  const describe = (e: OutboxEntry) => `${e.type} ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')} -> ${e.receiver}`;
+  // a run that died while sending: the receiver may or may not have these
+  for (const e of doc.outbox) {
+    if (e.status !== 'sending') continue;
+    const how = onUncertain(receivers.get(e.receiver), e.type);
+    e.lastError = `the run sending it (${e.sendingSince ?? 'earlier'}) stopped before it learned whether ${e.type === 'pagerduty' ? 'PagerDuty' : 'Slack'} had it`;
+    if (how === 'look') {
+      // bot mode: the delivery looks in the channel before posting anything
+      e.status = 'pending';
+    } else if (how === 'resend') {
+      e.status = 'pending';
+      ctx.out(`  resending ${describe(e)}: ${e.lastError}${e.type === 'pagerduty' ? ' (PagerDuty dedups it by dedup_key)' : ' (on_uncertain: resend; it may appear twice)'}`);
+    } else {
+      e.status = 'uncertain';
+      summary.uncertain++;
+      summary.errors.push(`${e.receiver}: ${describe(e)}: ${e.lastError}; it is NOT resent (on_uncertain: hold): check the channel, then \`vigil alerts outbox --retry ${e.id}\` or \`--drop ${e.id}\``);
+    }
+  }
   const pending = doc.outbox.filter((e) => e.status === 'pending');
   if (!pending.length) return summary;
-  const receivers = new Map((ctx.routes?.receivers ?? []).map((r) => [r.name, r]));
-  const byReceiver = new Map<string, OutboxEntry[]>();
-  for (const e of pending) {
-    let l = byReceiver.get(e.receiver);
-    if (!l) byReceiver.set(e.receiver, (l = []));
-    l.push(e);
-  }
+  const lanes = new Map<string, OutboxEntry[]>();
+  const laneOf = (e: OutboxEntry) => `${e.receiver}\u0000${e.type}`;
+  for (const e of pending) (lanes.get(laneOf(e)) ?? lanes.set(laneOf(e), []).get(laneOf(e))!).push(e);
   const { sendPagerDuty } = await import('./delivery/pagerduty.js');
   const { sendSlack } = await import('./delivery/slack.js');
+  const { sendSlackBot } = await import('./delivery/slack-bot.js');
   const { RateLimiter } = await import('./delivery/rate-limit.js');
 
-  // saves are serialized; a sent Slack message is recorded before the next one goes out
+  // saves are serialized; every send is bracketed by two of them
   let saving: Promise<void> = Promise.resolve();
-  let lastSave = Date.now();
+  const save = () => (saving = saving.then(() => ctx.store.save(doc)));
   // a long delivery renews the lease, so no other run takes the lock over mid-send
-  const renew = setInterval(() => void save(true).catch(() => {}), Math.max(1000, ctx.store.leaseMs / 3));
+  const renew = setInterval(() => void save().catch(() => {}), Math.max(1000, ctx.store.leaseMs / 3));
   renew.unref();
-  const save = (force: boolean) => {
-    if (!force && Date.now() - lastSave < 1000) return saving;
-    lastSave = Date.now();
-    saving = saving.then(() => ctx.store.save(doc));
-    return saving;
-  };
 
-  await Promise.all(
-    [...byReceiver].map(async ([name, entries]) => {
-      const rc = receivers.get(name);
-      const r = rc ? resolveReceiver(rc, ctx.env) : `receiver '${name}' is no longer in routes.yaml`;
-      if (typeof r === 'string') {
-        for (const e of entries) e.lastError = r;
-        summary.pending += entries.length;
-        summary.errors.push(`${name}: ${r}; ${entries.length} notification(s) stay in the outbox`);
-        return;
-      }
-      const limiter = new RateLimiter(r.limiter.limit, r.limiter.ms);
-      for (const [i, e] of entries.entries()) {
-        await limiter.acquire();
-        e.attempts++;
-        let res: DeliveryResult;
-        try {
-          res = r.kind === 'pagerduty' ? await sendPagerDuty(r.target, e.body as PagerDutyEvent, policy) : await sendSlack(r.target, e.body as SlackMessage, policy);
-        } catch (err) {
-          res = { status: 'retry', attempts: 1, error: redact((err as Error).message), ambiguous: true };
+  try {
+    await Promise.all(
+      [...lanes.values()].map(async (entries) => {
+        const name = entries[0].receiver;
+        const type = entries[0].type;
+        const rc = receivers.get(name);
+        const r = rc ? resolveIntegration(rc, type, ctx.env) : `receiver '${name}' is no longer in routes.yaml`;
+        if (typeof r === 'string') {
+          for (const e of entries) e.lastError = r;
+          summary.pending += entries.length;
+          summary.errors.push(`${name}: ${r}; ${entries.length} notification(s) stay in the outbox`);
+          return;
         }
-        if (res.status === 'sent') {
-          e.status = 'sent';
-          e.sentAt = new Date().toISOString();
-          delete e.lastError;
-          delete e.body;
-          summary.sent++;
-          ctx.out(`  sent ${e.type} ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')} -> ${name}`);
-        } else if (res.status === 'rejected') {
-          e.status = 'rejected';
-          e.lastError = redact(res.error);
-          summary.rejected++;
-          summary.errors.push(`${name}: ${e.type} refused the notification (HTTP ${res.httpStatus}): ${e.lastError}`);
-        } else if (res.ambiguous && r.kind === 'slack') {
-          // Slack has no dedup key: a post that may have arrived is not resent blindly
-          e.status = 'uncertain';
-          e.lastError = redact(res.error);
-          summary.uncertain++;
-          summary.errors.push(`${name}: a Slack message may or may not have been posted (${e.lastError}); it is NOT resent automatically, to avoid a double post: check the channel, then \`vigil alerts outbox --retry ${e.id}\` or \`--drop ${e.id}\``);
-        } else {
-          e.lastError = redact(res.error);
-          const left = entries.length - i;
-          summary.pending += left;
-          summary.errors.push(`${name}: ${e.lastError}${res.ambiguous ? ' (it may have arrived; PagerDuty dedups it by dedup_key when resent)' : ''}; ${left} notification(s) stay in the outbox for the next run`);
-          await save(true);
-          return; // keep order: what follows waits for the next run too
+        // instances with an unsettled notification earlier in this lane (this run's or an earlier run's)
+        const blocked = new Map<string, OutboxEntry>();
+        for (const e of doc.outbox) if (laneOf(e) === laneOf(entries[0]) && e.status === 'uncertain') for (const x of e.items) blocked.set(x.instance, e);
+        const limiter = new RateLimiter(r.limiter.limit, r.limiter.ms);
+        const onRetry = (info: { attempt: number; delayMs: number; reason: string }) => ctx.out(`  retrying ${type === 'pagerduty' ? 'PagerDuty' : 'Slack'} (${name}) in ${Math.max(1, Math.round(info.delayMs / 1000))} s: ${info.reason}`);
+        for (const [i, e] of entries.entries()) {
+          const waitsFor = e.items.map((x) => blocked.get(x.instance)).find((x) => x !== undefined);
+          if (waitsFor) {
+            e.lastError = `waits for ${waitsFor.id} (${waitsFor.status}) to be settled: a later notification of the same alert never overtakes an earlier one`;
+            for (const x of e.items) blocked.set(x.instance, e);
+            summary.pending++;
+            continue;
+          }
+          await limiter.acquire();
+          e.attempts++;
+          e.status = 'sending';
+          e.sendingSince = new Date().toISOString();
+          await save(); // durable before the request leaves: a crash from here on is recognized
+          let res: DeliveryResult;
+          try {
+            res =
+              r.kind === 'pagerduty'
+                ? await sendPagerDuty(r.target, e.body as PagerDutyEvent, policy, { onRetry })
+                : r.kind === 'slack-bot'
+                  ? await sendSlackBot(r.target, e.body as SlackMessage, { id: e.id, since: e.createdAt, lookFirst: e.attempts > 1 }, policy, { onRetry })
+                  : await sendSlack(r.target, e.body as SlackMessage, policy, { onRetry });
+          } catch (err) {
+            res = { status: 'retry', attempts: 1, error: redact((err as Error).message), ambiguous: true };
+          }
+          delete e.sendingSince;
+          if (res.status === 'sent') {
+            e.status = 'sent';
+            e.sentAt = new Date().toISOString();
+            delete e.lastError;
+            delete e.body;
+            summary.sent++;
+            ctx.out(`  sent ${describe(e)}`);
+          } else if (res.status === 'rejected') {
+            e.status = 'rejected';
+            e.lastError = redact(res.error);
+            summary.rejected++;
+            summary.errors.push(`${name}: ${e.type} refused the notification (HTTP ${res.httpStatus}): ${e.lastError}`);
+          } else if (res.ambiguous && onUncertain(rc, e.type) === 'hold') {
+            // a webhook has no dedup key: a post that may have arrived is not resent blindly
+            e.status = 'uncertain';
+            e.lastError = redact(res.error);
+            summary.uncertain++;
+            for (const x of e.items) blocked.set(x.instance, e);
+            summary.errors.push(`${name}: a Slack message may or may not have been posted (${e.lastError}); it is NOT resent (on_uncertain: hold), to avoid a double post: check the channel, then \`vigil alerts outbox --retry ${e.id}\` or \`--drop ${e.id}\``);
+          } else {
+            e.status = 'pending';
+            e.lastError = redact(res.error);
+            const left = entries.length - i;
+            summary.pending += left;
+            const how = onUncertain(rc, e.type);
+            const note = r.kind === 'slack-bot' ? ' (the next run looks in the channel before posting it)' : !res.ambiguous ? '' : how === 'resend' && e.type === 'pagerduty' ? ' (it may have arrived; PagerDuty dedups it by dedup_key when resent)' : ' (it may have arrived; on_uncertain: resend)';
+            summary.errors.push(`${name}: ${e.lastError}${note}; ${left} notification(s) stay in the outbox for the next run`);
+            await save();
+            return; // keep order: what follows waits for the next run too
+          }
+          await save();
         }
-        await save(r.kind === 'slack');
-      }
-    }),
-  );
-  clearInterval(renew);
-  await save(true);
+      }),
+    );
+  } finally {
+    clearInterval(renew);
+  }
+  await save();
   return summary;
 }
 

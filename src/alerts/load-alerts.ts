@@ -7,12 +7,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cron } from 'croner';
+import { isScalar } from 'yaml';
 import nunjucks from 'nunjucks';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { listFiles, type ProjectFiles } from '../project/load-project.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { AlertFileSchema, AlertTestFileSchema, RoutesFileSchema, type AlertRule, type AlertTest, type RouteIn, type RoutesFile } from './schema.js';
 import { parseActiveHours, type ActiveHours } from './time.js';
+import { durationMs } from '../time/duration.js';
+import { parseMatchers, regexProblem } from './matchers.js';
+import { compileInterval } from './time-intervals.js';
 
 export interface LoadedRule {
   rule: AlertRule;
@@ -57,7 +61,10 @@ export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean } = {}):
     if (!y || y.value == null) continue;
     const data = validateYaml(y, AlertFileSchema, ds);
     if (!data) continue;
-    data.alerts.forEach((rule, i) => {
+    data.alerts.forEach((own, i) => {
+      // the file's defaults, under what the rule says itself
+      const d = data.defaults ?? {};
+      const rule = { ...own, fields: own.fields ?? d.fields, pagerduty: d.pagerduty || own.pagerduty ? { ...d.pagerduty, ...own.pagerduty } : undefined };
       const at = (...p: (string | number)[]) => ({ file: path, ...y.locate(['alerts', i, ...p]) });
       const prev = byName.get(rule.name);
       if (prev) {
@@ -75,9 +82,10 @@ export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean } = {}):
   let routesYaml: YamlSource | undefined;
   const routesPath = [routesFile, `${dir}/routes.yml`].find((p) => existsSync(join(files.root, p)));
   if (routesPath) {
-    routesYaml = parseYaml(readFileSync(join(files.root, routesPath), 'utf8'), routesPath, ds);
-    if (routesYaml) routes = validateYaml(routesYaml, RoutesFileSchema, ds);
-    if (routes && routesYaml) checkRoutes(routes, routesYaml, ds);
+    const r = parseRoutes(readFileSync(join(files.root, routesPath), 'utf8'), routesPath);
+    ds.push(...r.diagnostics);
+    routes = r.routes;
+    routesYaml = r.yaml;
   }
 
   const tests: LoadedTest[] = [];
@@ -112,10 +120,12 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
   } catch {
     ds.push(diag('E_ALERT', `alert '${rule.name}': schedule time zone '${rule.schedule.timezone}' is unknown`, at('schedule'), 'use an IANA name like UTC or America/Los_Angeles'));
   }
-  for (const key of ['summary', 'details', 'description'] as const) {
+  for (const key of ['summary', 'details', 'description', 'title'] as const) {
     const t = rule[key];
     if (t) checkTemplate(t, `${key}`, rule.name, at(key), ds);
   }
+  for (const [k, t] of Object.entries(rule.fields ?? {})) checkTemplate(t, `fields.${k}`, rule.name, at('fields', k), ds);
+  for (const [k, t] of Object.entries(rule.pagerduty ?? {})) checkTemplate(t, `pagerduty.${k}`, rule.name, at('pagerduty', k), ds);
   for (const [k, t] of Object.entries(rule.links)) checkTemplate(t, `links.${k}`, rule.name, at('links', k), ds);
   try {
     new Cron(rule.schedule.cron, { timezone: rule.schedule.timezone, paused: true });
@@ -177,19 +187,121 @@ function checkTemplate(text: string, what: string, rule: string, loc: { file: st
   }
 }
 
-function checkRoutes(routes: RoutesFile, y: YamlSource, ds: Diagnostic[]): void {
-  const names = new Set<string>();
-  routes.receivers.forEach((r, i) => {
-    if (names.has(r.name)) ds.push(diag('E_ROUTES', `receiver '${r.name}' is defined twice`, { file: y.file, ...y.locate(['receivers', i, 'name']) }));
-    names.add(r.name);
-  });
-  if (!routes.route.receiver) ds.push(diag('E_ROUTES', 'the root route needs a receiver: (the default for alerts no child route matches)', { file: y.file, ...y.locate(['route']) }));
-  const walk = (r: RouteIn, path: (string | number)[]) => {
-    if (r.receiver && !names.has(r.receiver)) {
-      const hint = didYouMean(r.receiver, names);
-      ds.push(diag('E_ROUTES', `receiver '${r.receiver}' is not defined${hint ? ` — did you mean '${hint}'?` : ''}`, { file: y.file, ...y.locate([...path, 'receiver']) }, hint ? undefined : `receivers: ${[...names].join(', ')}`));
+/**
+ * Parse and validate a routes file: Alertmanager's route, inhibit_rules and time_intervals
+ * vocabulary with Alertmanager's own rules (the root route has a receiver and neither
+ * matchers nor continue nor time intervals; every receiver and time interval a route names
+ * exists; `...` in group_by stands alone), plus Vigil's receivers. `routes` is undefined when
+ * anything is wrong.
+ */
+export function parseRoutes(text: string, file: string): { routes?: RoutesFile; yaml?: YamlSource; diagnostics: Diagnostic[] } {
+  const ds: Diagnostic[] = [];
+  const y = parseYaml(text, file, ds);
+  if (!y) return { diagnostics: ds };
+  const routes = validateYaml(y, RoutesFileSchema, ds);
+  if (!routes) return { yaml: y, diagnostics: ds };
+  asWritten(routes, y);
+  checkRoutes(routes, y, ds);
+  return { routes: ds.some((d) => d.severity === 'error') ? undefined : routes, yaml: y, diagnostics: ds };
+}
+
+const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * Label values in match maps as written: Alertmanager compares `1.50` and `010` as those
+ * strings, where YAML would read the numbers 1.5 and 10.
+ */
+function asWritten(routes: RoutesFile, y: YamlSource): void {
+  const fixMap = (m: Record<string, unknown> | undefined, path: (string | number)[]) => {
+    for (const k of Object.keys(m ?? {})) {
+      if (Array.isArray(m![k])) continue;
+      const node = y.doc.getIn([...path, k], true);
+      if (isScalar(node) && typeof node.value !== 'string' && node.value !== null && typeof node.source === 'string') m![k] = node.source;
     }
+  };
+  const walk = (r: RouteIn, path: (string | number)[]) => {
+    fixMap(r.match as Record<string, unknown> | undefined, [...path, 'match']);
+    fixMap(r.match_re, [...path, 'match_re']);
     r.routes?.forEach((c, i) => walk(c, [...path, 'routes', i]));
   };
   walk(routes.route, ['route']);
+  routes.inhibit_rules.forEach((r, i) => {
+    for (const k of ['source_match', 'target_match', 'source_match_re', 'target_match_re'] as const) fixMap(r[k] as Record<string, unknown> | undefined, ['inhibit_rules', i, k]);
+  });
+}
+
+function checkRoutes(routes: RoutesFile, y: YamlSource, ds: Diagnostic[]): void {
+  const at = (path: (string | number)[], key = false) => ({ file: y.file, ...y.locate(path, key) });
+  const err = (path: (string | number)[], message: string, hint?: string) => ds.push(diag('E_ROUTES', message, at(path), hint));
+  const names = new Set<string>();
+  routes.receivers.forEach((r, i) => {
+    if (names.has(r.name)) err(['receivers', i, 'name'], `receiver '${r.name}' is defined twice`, 'receiver names are unique (Alertmanager: "notification config name is not unique")');
+    names.add(r.name);
+  });
+  const intervals = new Set<string>();
+  for (const key of ['time_intervals', 'mute_time_intervals'] as const) {
+    routes[key].forEach((t, i) => {
+      if (intervals.has(t.name)) err([key, i, 'name'], `time interval '${t.name}' is defined twice`);
+      intervals.add(t.name);
+      t.time_intervals.forEach((ti, j) => {
+        const c = compileInterval(ti);
+        if (typeof c === 'string') err([key, i, 'time_intervals', j], `time interval '${t.name}': ${c}`);
+      });
+    });
+  }
+  const matcherProblems = (path: (string | number)[], r: { match?: Record<string, unknown>; match_re?: Record<string, string>; matchers?: string[] }, reKey = 'match_re', listKey = 'matchers', matchKey = 'match') => {
+    for (const [key, map] of [
+      [matchKey, r.match],
+      [reKey, r.match_re],
+    ] as const) {
+      for (const k of Object.keys(map ?? {})) if (!LABEL.test(k)) err([...path, key, k], `'${k}' is not a label name`);
+    }
+    for (const [k, v] of Object.entries(r.match_re ?? {})) {
+      const bad = regexProblem({ name: k, op: '=~', value: v });
+      if (bad) err([...path, reKey, k], bad);
+    }
+    (r.matchers ?? []).forEach((s, i) => {
+      const m = parseMatchers(s);
+      if (typeof m === 'string') err([...path, listKey, i], `matcher ${m}`, 'e.g. severity=~"critical|error", env!="prod"');
+    });
+  };
+  const root = routes.route;
+  if (!root.receiver) err(['route'], 'the root route needs a receiver: (the default for alerts no child route matches)');
+  if (root.match || root.match_re || root.matchers) err(['route', root.matchers ? 'matchers' : root.match ? 'match' : 'match_re'], 'the root route must not have any matchers (it receives every alert; put matchers on a child route)');
+  if (root.continue) err(['route', 'continue'], 'the root route cannot have continue: true');
+  if (root.mute_time_intervals || root.active_time_intervals) err(['route', root.mute_time_intervals ? 'mute_time_intervals' : 'active_time_intervals'], 'the root route must not have time intervals');
+  const walk = (r: RouteIn, path: (string | number)[]) => {
+    if (r.receiver !== undefined && !names.has(r.receiver)) {
+      const hint = didYouMean(r.receiver, names);
+      err([...path, 'receiver'], `receiver '${r.receiver}' is not defined${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : `receivers: ${[...names].join(', ')}`);
+    }
+    if (r.group_by) {
+      if (r.group_by.includes('...') && r.group_by.length > 1) err([...path, 'group_by'], "group_by '...' (every label) cannot be combined with other labels");
+      const seen = new Set<string>();
+      r.group_by.forEach((l, i) => {
+        if (l !== '...' && !LABEL.test(l)) err([...path, 'group_by', i], `'${l}' is not a label name`);
+        if (seen.has(l)) err([...path, 'group_by', i], `label '${l}' is twice in group_by`);
+        seen.add(l);
+      });
+    }
+    for (const k of ['group_interval', 'repeat_interval'] as const) if (r[k] !== undefined && durationMs(r[k]!) === 0) err([...path, k], `${k} cannot be zero`);
+    matcherProblems(path, r);
+    for (const k of ['mute_time_intervals', 'active_time_intervals'] as const) {
+      (r[k] ?? []).forEach((n, i) => {
+        if (!intervals.has(n)) {
+          const hint = didYouMean(n, intervals);
+          err([...path, k, i], `time interval '${n}' is not defined${hint ? ` — did you mean '${hint}'?` : ''}`, 'define it under time_intervals: at the top of the file');
+        }
+      });
+    }
+    r.routes?.forEach((c, i) => walk(c, [...path, 'routes', i]));
+  };
+  walk(root, ['route']);
+  routes.inhibit_rules.forEach((r, i) => {
+    matcherProblems(['inhibit_rules', i], { match: r.source_match, match_re: r.source_match_re, matchers: r.source_matchers }, 'source_match_re', 'source_matchers', 'source_match');
+    matcherProblems(['inhibit_rules', i], { match: r.target_match, match_re: r.target_match_re, matchers: r.target_matchers }, 'target_match_re', 'target_matchers', 'target_match');
+    r.equal.forEach((l, j) => {
+      if (!LABEL.test(l)) err(['inhibit_rules', i, 'equal', j], `'${l}' is not a label name`);
+    });
+  });
 }

@@ -12,17 +12,21 @@
  */
 import type { AlertRule, ReceiverConfig, RoutesFile, Severity } from './schema.js';
 import { dedupKey, renderTemplate, SEVERITY_ORDER, summaryOf, type InstanceState, type Json } from './engine.js';
-import { DEFAULT_GROUP_BY, inhibitedBy, routeLabels, silencedBy, type Silence } from './routing.js';
+import { groupLabels, inhibitedBy, routeAlert, routeMuted, silencedBy, type RoutedReceiver, type Silence } from './routing.js';
 import type { PagerDutyEvent, SlackMessage } from './delivery/types.js';
 
 export interface OutboxEntry {
   id: string;
   receiver: string;
+  /** the route it came through ("route.routes[0]"): Alertmanager notifies per route */
+  route?: string;
   type: 'pagerduty' | 'slack';
   createdAt: string;
   /** uncertain: a Slack post timed out after it was sent — it may have arrived, so it is not resent
    * blindly; `vigil alerts outbox --retry` resends it. */
-  status: 'pending' | 'sent' | 'rejected' | 'uncertain';
+  status: 'pending' | 'sending' | 'sent' | 'rejected' | 'uncertain';
+  /** set while a send is in flight: found on a later run, the send's outcome is unknown */
+  sendingSince?: string;
   attempts: number;
   lastError?: string;
   sentAt?: string;
@@ -40,15 +44,42 @@ export interface PlanInput {
   at: Date;
   /** Who sends (PagerDuty payload.source). */
   source: string;
+  /** The project's name: the header of Slack messages unless the receiver gives a title. */
+  project?: string;
   /** Make ids unique per evaluation. */
   idPrefix: string;
   /** Evaluated this run: repeat/resolve decisions are made only for these alerts' instances. */
   evaluated?: Set<string>;
+  /** Per route and group: when it first had a firing alert and when it last notified (group_wait, group_interval). */
+  groups?: Record<string, GroupState>;
+  /**
+   * Hold a new group's first notification for its route's group_wait. A one-shot evaluation
+   * sees every rule at once, so there is nothing to wait for (false); the scheduler waits.
+   */
+  groupWait?: boolean;
+}
+
+export interface GroupState {
+  firstAt: string;
+  lastAt?: string;
 }
 
 export interface Planned {
   entries: OutboxEntry[];
   suppressed: Array<{ instance: string; reason: string }>;
+  /** Triggers held for their group's group_wait / group_interval: sent by a later evaluation. */
+  held: Array<{ instance: string; receiver: string; until: string }>;
+}
+
+/** The key of a route's notifications in an instance's `notified`: route path, space, receiver. */
+export function notifyKey(r: Pick<RoutedReceiver, 'path' | 'receiver'>): string {
+  return `${r.path} ${r.receiver}`;
+}
+
+/** The receiver of a `notified` key (a key from before per-route keys is the receiver itself). */
+export function keyReceiver(key: string): string {
+  const i = key.indexOf(' ');
+  return i < 0 ? key : key.slice(i + 1);
 }
 
 /** Instances per Slack message (Slack allows 100 attachments; a message this size stays readable). */
@@ -58,25 +89,36 @@ export interface Item {
   inst: InstanceState;
   rule?: AlertRule;
   action: 'trigger' | 'resolve';
-  groupBy: string[];
+  groupBy: string[] | '...';
 }
 
 export function planNotifications(p: PlanInput): Planned {
   const receivers = new Map(p.routes.receivers.map((r) => [r.name, r]));
   const iso = p.at.toISOString();
-  const queued = new Map<string, Item[]>(); // receiver -> items
+  const now = p.at.getTime();
+  const queued = new Map<string, Item[]>(); // notify key (route + receiver) -> items
   const suppressed: Planned['suppressed'] = [];
-  const push = (receiver: string, item: Item) => {
-    let l = queued.get(receiver);
-    if (!l) queued.set(receiver, (l = []));
+  const held: Planned['held'] = [];
+  const groups = p.groups ?? {};
+  const touched = new Set<string>();
+  const flushing = new Set<string>();
+  const candidates: Array<{ inst: InstanceState; rule?: AlertRule; r: RoutedReceiver; key: string; gk: string; due: number }> = [];
+  const push = (key: string, item: Item) => {
+    let l = queued.get(key);
+    if (!l) queued.set(key, (l = []));
     l.push(item);
   };
+  const groupKey = (r: RoutedReceiver, labels: Record<string, string>) => `${notifyKey(r)} ${JSON.stringify(groupLabels(r.groupBy, labels))}`;
 
   const all = Object.values(p.instances).sort((a, b) => a.key.localeCompare(b.key));
   for (const inst of all) {
     const rule = p.rules.get(inst.alert);
     if (inst.status === 'firing') {
-      if (p.evaluated && !p.evaluated.has(inst.alert)) continue;
+      if (p.evaluated && !p.evaluated.has(inst.alert)) {
+        // not evaluated this run: its groups stay as they are
+        for (const r of routeAlert(p.routes, inst.labels)) touched.add(groupKey(r, inst.labels));
+        continue;
+      }
       const sil = silencedBy(p.silences, inst.labels, p.at);
       if (sil) {
         suppressed.push({ instance: inst.key, reason: `silenced by ${sil.id} until ${sil.endsAt} (${sil.comment})` });
@@ -87,37 +129,72 @@ export function planNotifications(p: PlanInput): Planned {
         suppressed.push({ instance: inst.key, reason: `inhibited by ${inh.key}` });
         continue;
       }
-      for (const r of routeLabels(p.routes, inst.labels)) {
-        if (!receivers.has(r.receiver)) continue;
-        const n = inst.notified[r.receiver];
-        if (n && n.action === 'trigger' && p.at.getTime() - Date.parse(n.at) < r.repeatMs) continue;
-        inst.notified[r.receiver] = { at: iso, action: 'trigger' };
-        push(r.receiver, { inst, rule, action: 'trigger', groupBy: r.groupBy });
+      for (const r of routeAlert(p.routes, inst.labels)) {
+        const rc = receivers.get(r.receiver);
+        // a receiver without an integration is a blackhole, as in Alertmanager
+        if (!rc || (!rc.pagerduty && !rc.slack)) continue;
+        const key = notifyKey(r);
+        const gk = groupKey(r, inst.labels);
+        touched.add(gk);
+        const group = (groups[gk] ??= { firstAt: iso });
+        const muted = routeMuted(p.routes, r, p.at);
+        if (muted) {
+          suppressed.push({ instance: inst.key, reason: `${r.path} -> ${r.receiver}: ${muted}` });
+          continue;
+        }
+        // a notification queued before notifications were kept per route: it counts for this route
+        if (!inst.notified[key] && inst.notified[r.receiver]) {
+          inst.notified[key] = inst.notified[r.receiver];
+          delete inst.notified[r.receiver];
+        }
+        const n = inst.notified[key];
+        const isNew = !n || n.action !== 'trigger';
+        if (!isNew && now - Date.parse(n.at) < r.repeatMs) continue;
+        // Alertmanager's timing: a new group waits group_wait, an existing one group_interval
+        const due = !isNew ? now : group.lastAt ? Date.parse(group.lastAt) + r.groupIntervalMs : Date.parse(group.firstAt) + (p.groupWait ? r.groupWaitMs : 0);
+        if (due <= now) flushing.add(gk);
+        candidates.push({ inst, rule, r, key, gk, due });
       }
     } else if (inst.status === 'resolved') {
-      const routed = new Map(routeLabels(p.routes, inst.labels).map((r) => [r.receiver, r]));
-      for (const [name, n] of Object.entries(inst.notified)) {
-        const rc = receivers.get(name);
+      const routed = new Map(routeAlert(p.routes, inst.labels).map((r) => [notifyKey(r), r]));
+      for (const [key, n] of Object.entries(inst.notified)) {
+        const rc = receivers.get(keyReceiver(key));
         if (n.action !== 'trigger' || !rc) continue;
-        inst.notified[name] = { at: iso, action: 'resolve' };
-        if (rc.send_resolved) push(name, { inst, rule, action: 'resolve', groupBy: routed.get(name)?.groupBy ?? DEFAULT_GROUP_BY });
+        inst.notified[key] = { at: iso, action: 'resolve' };
+        if (rc.send_resolved) push(key, { inst, rule, action: 'resolve', groupBy: routed.get(key)?.groupBy ?? [] });
       }
       delete p.instances[inst.key];
     }
   }
+  // a group that notifies now takes every alert it has along (those that joined since too);
+  // the others wait for their group's time
+  for (const c of candidates) {
+    if (!flushing.has(c.gk)) {
+      held.push({ instance: c.inst.key, receiver: c.r.receiver, until: new Date(c.due).toISOString() });
+      continue;
+    }
+    c.inst.notified[c.key] = { at: iso, action: 'trigger' };
+    groups[c.gk].lastAt = iso;
+    push(c.key, { inst: c.inst, rule: c.rule, action: 'trigger', groupBy: c.r.groupBy });
+  }
+  // a group none of whose alerts fires any more is forgotten (Alertmanager drops empty groups)
+  for (const gk of Object.keys(groups)) if (!touched.has(gk)) delete groups[gk];
 
   const entries: OutboxEntry[] = [];
   let n = 0;
   const nextId = () => `${p.idPrefix}-${String(++n).padStart(4, '0')}`;
-  for (const [name, items] of queued) {
+  for (const [key, items] of queued) {
+    const name = keyReceiver(key);
+    const route = key.slice(0, key.length - name.length - 1) || undefined;
     const rc = receivers.get(name)!;
     const info = (it: Item) => ({ instance: it.inst.key, alert: it.inst.alert, action: it.action, labels: it.inst.labels, summary: it.rule ? summaryOf(it.inst, it.rule) : it.inst.key });
     if (rc.pagerduty) {
-      for (const it of items) entries.push({ id: nextId(), receiver: name, type: 'pagerduty', createdAt: iso, status: 'pending', attempts: 0, items: [info(it)], body: pagerDutyEvent(it, p.source) });
-    } else {
+      for (const it of items) entries.push({ id: nextId(), receiver: name, route, type: 'pagerduty', createdAt: iso, status: 'pending', attempts: 0, items: [info(it)], body: pagerDutyEvent(it, p.source) });
+    }
+    if (rc.slack) {
       const groups = new Map<string, Item[]>();
       for (const it of items) {
-        const k = it.groupBy.map((l) => `${l}=${it.inst.labels[l] ?? ''}`).join(',');
+        const k = JSON.stringify(groupLabels(it.groupBy, it.inst.labels));
         let g = groups.get(k);
         if (!g) groups.set(k, (g = []));
         g.push(it);
@@ -126,12 +203,12 @@ export function planNotifications(p: PlanInput): Planned {
       for (const g of groups.values()) {
         for (let i = 0; i < g.length; i += SLACK_MAX_ITEMS) {
           const part = g.slice(i, i + SLACK_MAX_ITEMS);
-          entries.push({ id: nextId(), receiver: name, type: 'slack', createdAt: iso, status: 'pending', attempts: 0, items: part.map(info), body: slackMessage(part, rc) });
+          entries.push({ id: nextId(), receiver: name, route, type: 'slack', createdAt: iso, status: 'pending', attempts: 0, items: part.map(info), body: slackMessage(part, rc, p.project) });
         }
       }
     }
   }
-  return { entries, suppressed };
+  return { entries, suppressed, held };
 }
 
 function links(inst: InstanceState, rule: AlertRule | undefined): Array<{ href: string; text: string }> {
@@ -152,6 +229,12 @@ export function pagerDutyEvent(it: Item, source: string): PagerDutyEvent {
   if (rule?.details) details.details = renderTemplate(rule.details, inst, rule);
   if (rule?.description) details.description = renderTemplate(rule.description, inst, rule);
   const ls = links(inst, rule).filter((l) => /^https?:\/\//.test(l.href));
+  // component, group and class come from the rule (templates); an empty one is left out
+  const pd = (k: 'component' | 'group' | 'class', dflt?: string) => {
+    const t = rule?.pagerduty?.[k];
+    const v = t === undefined ? dflt : renderTemplate(t, inst, rule).trim();
+    return v ? v : undefined;
+  };
   return {
     event_action: 'trigger',
     dedup_key,
@@ -160,9 +243,9 @@ export function pagerDutyEvent(it: Item, source: string): PagerDutyEvent {
       source,
       severity: PD_SEVERITY[(inst.labels.severity as Severity) ?? 'error'] ?? 'error',
       timestamp: inst.firedAt,
-      component: inst.labels.capability ?? inst.labels.stream ?? inst.alert,
-      group: inst.labels.service ?? inst.labels.team,
-      class: inst.alert,
+      component: pd('component'),
+      group: pd('group'),
+      class: pd('class', inst.alert),
       custom_details: details,
     },
     links: ls.length ? ls : undefined,
@@ -178,8 +261,12 @@ function fmt(v: Json | undefined): string {
   return typeof v === 'number' ? (Number.isInteger(v) ? String(v) : String(Math.round(v * 1000) / 1000)) : String(v);
 }
 
-/** The seed's Slack payload as Block Kit: capability, delta, window, severity, an Open Dashboard button; resolves in green. */
-export function slackMessage(items: Item[], rc: ReceiverConfig): SlackMessage {
+/**
+ * One Block Kit message for a group: the receiver's title (default: the project's name), then
+ * per instance its rule's title and summary, the rule's fields (templates) followed by Window
+ * and Severity, and its links as buttons (the first one primary); resolves in green.
+ */
+export function slackMessage(items: Item[], rc: ReceiverConfig, project = 'Vigil'): SlackMessage {
   const firing = items.filter((i) => i.action === 'trigger').sort((a, b) => SEVERITY_ORDER[(a.inst.labels.severity as Severity) ?? 'info'] - SEVERITY_ORDER[(b.inst.labels.severity as Severity) ?? 'info']);
   const resolved = items.filter((i) => i.action === 'resolve');
   const title = [firing.length ? `${firing.length} firing` : '', resolved.length ? `${resolved.length} resolved` : ''].filter(Boolean).join(', ');
@@ -190,14 +277,12 @@ export function slackMessage(items: Item[], rc: ReceiverConfig): SlackMessage {
     const sev = inst.labels.severity ?? 'error';
     const summary = rule ? summaryOf(inst, rule) : inst.key;
     const window = v.window_start !== undefined ? `${fmt(v.window_start)}–${fmt(v.window_end)}` : rule?.time && v[rule.time] !== undefined ? fmt(v[rule.time]) : fmt(inst.activeSince);
-    const fields = [
-      { type: 'mrkdwn', text: `*Capability*\n${inst.labels.capability ?? fmt(v.capability)}` },
-      { type: 'mrkdwn', text: `*Delta*\n${v.delta_percent !== undefined ? `${Number(v.delta_percent) > 0 ? '+' : ''}${fmt(v.delta_percent)}%` : '—'}` },
-      { type: 'mrkdwn', text: `*Window*\n${window}` },
-      { type: 'mrkdwn', text: `*Severity*\n${sev}` },
-    ];
+    const own = Object.entries(rule?.fields ?? {}).map(([name, tpl]) => ({ type: 'mrkdwn', text: `*${escapeMrkdwn(name)}*\n${escapeMrkdwn(renderTemplate(tpl, inst, rule).trim()) || '—'}` }));
+    // Slack shows at most 10 fields
+    const fields = [...own.slice(0, 8), { type: 'mrkdwn', text: `*Window*\n${window}` }, { type: 'mrkdwn', text: `*Severity*\n${sev}` }];
+    const headline = rule?.title ? renderTemplate(rule.title, inst, rule).trim() || inst.alert : inst.alert;
     const blocks: unknown[] = [
-      { type: 'section', text: { type: 'mrkdwn', text: `${it.action === 'resolve' ? ':large_green_circle: *RESOLVED*' : sev === 'info' ? ':large_purple_circle: *NEW*' : ':red_circle: *FIRING*'} *${inst.alert}* — ${escapeMrkdwn(summary).slice(0, 2800)}` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `${it.action === 'resolve' ? ':large_green_circle: *RESOLVED*' : sev === 'info' ? ':large_purple_circle: *NEW*' : ':red_circle: *FIRING*'} *${escapeMrkdwn(headline)}* — ${escapeMrkdwn(summary).slice(0, 2800)}` } },
       { type: 'section', fields },
     ];
     const buttons = links(inst, rule)
@@ -208,9 +293,10 @@ export function slackMessage(items: Item[], rc: ReceiverConfig): SlackMessage {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${it.action === 'resolve' ? `resolved ${inst.resolvedAt ?? ''}` : `since ${inst.activeSince}`} · dedup ${dedupKey(inst.key)}` }] });
     return { color: it.action === 'resolve' ? COLOR.resolved : sev === 'info' ? COLOR.info : COLOR.firing, blocks };
   });
+  const header = rc.slack?.title ?? project;
   const msg: SlackMessage & { channel?: string } = {
-    text: `AI Copilot Audit — ${title}: ${alertNames}`,
-    blocks: [{ type: 'header', text: { type: 'plain_text', text: `AI Copilot Audit — ${title}`.slice(0, 150) } }],
+    text: `${header} — ${title}: ${alertNames}`,
+    blocks: [{ type: 'header', text: { type: 'plain_text', text: `${header} — ${title}`.slice(0, 150) } }],
     attachments,
   };
   if (rc.slack?.channel) msg.channel = rc.slack.channel;

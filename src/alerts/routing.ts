@@ -1,60 +1,125 @@
 /**
- * Alertmanager-style routing: a tree of routes matched on labels (first matching child wins
- * unless it says `continue: true`; group_by/repeat_interval/receiver inherited), silences
- * (label matchers with a time window) and inhibition rules (a firing source instance mutes
- * matching targets). Pure.
+ * Alertmanager's routing, inhibition and silencing, pure. The tree is Alertmanager's own
+ * (dispatch/route.go): a route matches when all its matchers match (a missing label is the
+ * empty string); its children are tried in order and the first match stops the search unless
+ * it says `continue: true`; a route none of whose children match is itself the match. Every
+ * matched route is a notification path of its own: a receiver reached by two routes is
+ * notified twice, once per route, as Alertmanager does. receiver, group_by, group_wait,
+ * group_interval and repeat_interval are inherited (an empty group_by inherits too);
+ * mute/active time intervals are not. Differential test: test/alerts/routing-amtool.test.ts.
  */
 import type { InstanceState } from './engine.js';
-import type { MatchersIn, RouteIn, RoutesFile } from './schema.js';
-import { durationMs } from './time.js';
+import type { InhibitRuleIn, MatchersIn, RouteIn, RoutesFile } from './schema.js';
+import { durationMs } from '../time/duration.js';
+import { fromMaps, matchesAll, parseMatchers, type Matcher } from './matchers.js';
+import { namedHolds } from './time-intervals.js';
 
 export interface RoutedReceiver {
   receiver: string;
-  groupBy: string[];
-  repeatMs: number;
-  /** e.g. "route.routes[0]" — for route-test output. */
+  /** which route, e.g. "route.routes[0]": notifications are kept per route */
   path: string;
+  /** labels grouping alerts into one notification; '...' groups by every label */
+  groupBy: string[] | '...';
+  groupWaitMs: number;
+  groupIntervalMs: number;
+  repeatMs: number;
+  muteTimeIntervals: string[];
+  activeTimeIntervals: string[];
 }
 
+/** Alertmanager's defaults. */
+export const DEFAULT_GROUP_WAIT = '30s';
+export const DEFAULT_GROUP_INTERVAL = '5m';
 export const DEFAULT_REPEAT = '4h';
-export const DEFAULT_GROUP_BY = ['alertname'];
 
-export function matchLabels(m: MatchersIn | undefined, labels: Record<string, string>): boolean {
-  if (!m) return true;
-  for (const [k, want] of Object.entries(m)) {
-    const have = labels[k];
-    if (Array.isArray(want) ? !want.map(String).includes(have) : String(want) !== have) return false;
-  }
-  return true;
+interface CompiledRoute extends RoutedReceiver {
+  matchers: Matcher[];
+  continue: boolean;
+  routes: CompiledRoute[];
 }
 
-export function routeLabels(routes: RoutesFile, labels: Record<string, string>): RoutedReceiver[] {
-  const out: RoutedReceiver[] = [];
-  const visit = (r: RouteIn, inherited: { receiver?: string; groupBy: string[]; repeat: string }, path: string): boolean => {
-    if (!matchLabels(r.match, labels)) return false;
-    const here = { receiver: r.receiver ?? inherited.receiver, groupBy: r.group_by ?? inherited.groupBy, repeat: r.repeat_interval ?? inherited.repeat };
-    let matchedChild = false;
-    for (const [i, c] of (r.routes ?? []).entries()) {
-      if (visit(c, here, `${path}.routes[${i}]`)) {
-        matchedChild = true;
-        if (!c.continue) break;
-      }
-    }
-    if (!matchedChild && here.receiver) out.push({ receiver: here.receiver, groupBy: here.groupBy, repeatMs: durationMs(here.repeat), path });
-    return true;
+/** A route's matchers: match, match_re and matchers together (all must match). */
+export function routeMatchers(r: { match?: MatchersIn; match_re?: Record<string, string>; matchers?: string[] }): Matcher[] {
+  const out = fromMaps(r.match, r.match_re);
+  for (const s of r.matchers ?? []) {
+    const m = parseMatchers(s);
+    if (typeof m !== 'string') out.push(...m);
+  }
+  return out;
+}
+
+const cache = new WeakMap<RouteIn, CompiledRoute>();
+
+function compile(root: RouteIn): CompiledRoute {
+  const hit = cache.get(root);
+  if (hit) return hit;
+  const build = (r: RouteIn, parent: RoutedReceiver | undefined, path: string): CompiledRoute => {
+    const groupBy = r.group_by?.length ? (r.group_by.includes('...') ? ('...' as const) : r.group_by) : (parent?.groupBy ?? []);
+    const self: CompiledRoute = {
+      receiver: r.receiver ?? parent?.receiver ?? '',
+      path,
+      groupBy,
+      groupWaitMs: r.group_wait !== undefined ? durationMs(r.group_wait) : (parent?.groupWaitMs ?? durationMs(DEFAULT_GROUP_WAIT)),
+      groupIntervalMs: r.group_interval !== undefined ? durationMs(r.group_interval) : (parent?.groupIntervalMs ?? durationMs(DEFAULT_GROUP_INTERVAL)),
+      repeatMs: r.repeat_interval !== undefined ? durationMs(r.repeat_interval) : (parent?.repeatMs ?? durationMs(DEFAULT_REPEAT)),
+      muteTimeIntervals: r.mute_time_intervals ?? [],
+      activeTimeIntervals: r.active_time_intervals ?? [],
+      matchers: routeMatchers(r),
+      continue: !!r.continue,
+      routes: [],
+    };
+    self.routes = (r.routes ?? []).map((c, i) => build(c, self, `${path}.routes[${i}]`));
+    return self;
   };
-  visit(routes.route, { groupBy: DEFAULT_GROUP_BY, repeat: DEFAULT_REPEAT }, 'route');
-  // the same receiver reached twice (continue) gets one notification
-  const seen = new Set<string>();
-  return out.filter((r) => (seen.has(r.receiver) ? false : (seen.add(r.receiver), true)));
+  const c = build(root, undefined, 'route');
+  cache.set(root, c);
+  return c;
+}
+
+function strip(r: CompiledRoute): RoutedReceiver {
+  const { matchers: _m, continue: _c, routes: _r, ...out } = r;
+  void _m;
+  void _c;
+  void _r;
+  return out;
+}
+
+/** The routes an alert with these labels goes to, in Alertmanager's order (duplicates kept: one per route). */
+export function routeAlert(routes: RoutesFile, labels: Record<string, string>): RoutedReceiver[] {
+  const match = (r: CompiledRoute): CompiledRoute[] | undefined => {
+    if (!matchesAll(r.matchers, labels)) return undefined;
+    const all: CompiledRoute[] = [];
+    for (const c of r.routes) {
+      const m = match(c);
+      if (m) all.push(...m);
+      if (m && !c.continue) break;
+    }
+    return all.length ? all : [r];
+  };
+  return (match(compile(routes.route)) ?? []).map(strip);
+}
+
+/** Whether notifications of this route are held at `at`: a mute interval holds, or none of its active intervals does. */
+export function routeMuted(routes: RoutesFile, r: RoutedReceiver, at: Date): string | undefined {
+  const byName = new Map([...routes.time_intervals, ...routes.mute_time_intervals].map((t) => [t.name, t]));
+  const mute = r.muteTimeIntervals.find((n) => namedHolds(byName.get(n), at));
+  if (mute) return `muted by time interval ${mute}`;
+  if (r.activeTimeIntervals.length && !r.activeTimeIntervals.some((n) => namedHolds(byName.get(n), at))) return `outside its active time intervals (${r.activeTimeIntervals.join(', ')})`;
+  return undefined;
+}
+
+/** The labels of an alert its group is keyed by, for a route's group_by. */
+export function groupLabels(groupBy: string[] | '...', labels: Record<string, string>): Record<string, string> {
+  if (groupBy === '...') return { ...labels };
+  return Object.fromEntries(groupBy.filter((l) => labels[l] !== undefined).map((l) => [l, labels[l]]));
 }
 
 // ---- silences
 
 export interface Silence {
   id: string;
-  /** label -> exact value, or a regex when given as `label=~re`; negation with `label!=v`. */
-  matchers: Array<{ label: string; op: '=' | '!=' | '=~'; value: string }>;
+  /** Alertmanager matchers: =, !=, =~ and !~ (a missing label is the empty string). */
+  matchers: Array<{ label: string; op: Matcher['op']; value: string }>;
   startsAt: string;
   endsAt: string;
   comment: string;
@@ -62,26 +127,19 @@ export interface Silence {
   createdAt: string;
 }
 
-/** Parse `capability=draft`, `severity!=info`, `alertname=~ai_audit_.*`. */
+/** Parse `capability=draft`, `severity!=info`, `alertname=~ai_audit_.*`, `env!~"dev|test"`. */
 export function parseMatcher(text: string): Silence['matchers'][number] | string {
-  const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!=|=)\s*(.*?)\s*$/.exec(text);
-  if (!m) return `'${text}' is not a matcher like label=value, label!=value or label=~regex`;
-  const value = m[3].replace(/^["']|["']$/g, '');
-  if (m[2] === '=~') {
-    try {
-      new RegExp(`^(?:${value})$`);
-    } catch (e) {
-      return `'${text}': ${(e as Error).message}`;
-    }
-  }
-  return { label: m[1], op: m[2] as '=' | '!=' | '=~', value };
+  const m = parseMatchers(text);
+  if (typeof m === 'string') return `${m} (a matcher is label=value, label!=value, label=~regex or label!~regex)`;
+  if (m.length !== 1) return `'${text}' holds ${m.length} matchers: give one per --match`;
+  return { label: m[0].name, op: m[0].op, value: m[0].value };
 }
 
 export function silenceMatches(s: Silence, labels: Record<string, string>): boolean {
-  return s.matchers.every((m) => {
-    const v = labels[m.label] ?? '';
-    return m.op === '=' ? v === m.value : m.op === '!=' ? v !== m.value : new RegExp(`^(?:${m.value})$`).test(v);
-  });
+  return matchesAll(
+    s.matchers.map((m) => ({ name: m.label, op: m.op, value: m.value })),
+    labels,
+  );
 }
 
 export function silenceActive(s: Silence, at: Date): boolean {
@@ -93,13 +151,44 @@ export function silencedBy(silences: Silence[], labels: Record<string, string>, 
   return silences.find((s) => silenceActive(s, at) && silenceMatches(s, labels));
 }
 
-/** The firing source instance that inhibits `target`, if any. */
+// ---- inhibition
+
+function sides(r: InhibitRuleIn): { source: Matcher[]; target: Matcher[] } {
+  const source = fromMaps(r.source_match, r.source_match_re);
+  const target = fromMaps(r.target_match, r.target_match_re);
+  for (const [list, strs] of [
+    [source, r.source_matchers],
+    [target, r.target_matchers],
+  ] as const) {
+    for (const s of strs ?? []) {
+      const m = parseMatchers(s);
+      if (typeof m !== 'string') list.push(...m);
+    }
+  }
+  return { source, target };
+}
+
+/**
+ * The firing instance that inhibits `target`, as Alertmanager decides it: a rule whose
+ * target side matches, a firing alert matching its source side with the same values for
+ * `equal` (a missing label equal to a missing one); an alert matching both sides is not
+ * inhibited by another that matches both sides too.
+ */
 export function inhibitedBy(routes: RoutesFile | undefined, instances: Iterable<InstanceState>, target: InstanceState): InstanceState | undefined {
   if (!routes?.inhibit_rules.length) return undefined;
   const all = [...instances];
   for (const r of routes.inhibit_rules) {
-    if (!matchLabels(r.target_match, target.labels)) continue;
-    const src = all.find((s) => s !== target && s.status === 'firing' && matchLabels(r.source_match, s.labels) && r.equal.every((l) => (s.labels[l] ?? '') === (target.labels[l] ?? '')));
+    const { source, target: tm } = sides(r);
+    if (!matchesAll(tm, target.labels)) continue;
+    const twoSided = matchesAll(source, target.labels);
+    const src = all.find(
+      (s) =>
+        s !== target &&
+        s.status === 'firing' &&
+        matchesAll(source, s.labels) &&
+        r.equal.every((l) => (s.labels[l] ?? '') === (target.labels[l] ?? '')) &&
+        !(twoSided && matchesAll(tm, s.labels)),
+    );
     if (src) return src;
   }
   return undefined;

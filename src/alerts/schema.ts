@@ -4,6 +4,7 @@
  * is reported at its line.
  */
 import { z } from 'zod';
+import { NamedTimeIntervalSchema } from './time-intervals.js';
 import { Duration as DurationType } from '../time/duration.js';
 
 export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
@@ -79,6 +80,8 @@ export const ScheduleSchema = z.union([
   z.object({ cron: z.string().min(1), timezone: z.string().default('UTC') }).strict(),
 ]);
 
+const PagerDutyFields = z.object({ component: z.string(), group: z.string(), class: z.string() }).partial().strict();
+
 export const AlertSchema = z
   .object({
     name: Ident,
@@ -101,6 +104,12 @@ export const AlertSchema = z
     /** When the query returns no rows at all: ok (default for row-filtering conditions) or raise a nodata notification. */
     on_no_data: z.enum(['ok', 'nodata']).optional(),
     summary: z.string().min(1),
+    /** The headline of its notifications (a template; default: the alert's name). */
+    title: z.string().min(1).optional(),
+    /** Slack fields shown for each instance, in order: name -> template (Window and Severity follow). */
+    fields: z.record(z.string(), z.string()).optional(),
+    /** PagerDuty payload fields (templates): component, group, class (default class: the alert's name). */
+    pagerduty: PagerDutyFields.optional(),
     details: z.string().optional(),
     links: z.record(z.string(), z.string()).default({}),
     /** e.g. "Mon-Fri 08:00-19:00 America/Los_Angeles": outside, the alert is not evaluated (firing instances stay). */
@@ -111,11 +120,15 @@ export const AlertSchema = z
   .strict();
 export type AlertRule = z.infer<typeof AlertSchema>;
 
-export const AlertFileSchema = z.object({ alerts: z.array(AlertSchema).min(1) }).strict();
+/** What every rule of the file has unless it says otherwise: its message fields and PagerDuty fields. */
+const AlertDefaultsSchema = z.object({ fields: z.record(z.string(), z.string()), pagerduty: PagerDutyFields }).partial().strict();
+
+export const AlertFileSchema = z.object({ defaults: AlertDefaultsSchema.optional(), alerts: z.array(AlertSchema).min(1) }).strict();
 
 // ---- routes.yaml
 
-const Matchers = z.record(z.string(), z.union([LabelValue, z.array(LabelValue).min(1)]));
+/** `match:` values; an empty value (`env:`) is the empty string, as in Alertmanager. */
+const Matchers = z.record(z.string(), z.union([LabelValue, z.null().transform(() => ''), z.array(LabelValue).min(1)]));
 export type MatchersIn = z.infer<typeof Matchers>;
 
 const PagerDutyReceiver = z
@@ -134,58 +147,105 @@ const PagerDutyReceiver = z
 
 const SlackReceiver = z
   .object({
-    webhook_url_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name'),
+    /** webhook mode: the incoming webhook URL's variable (at least once; see on_uncertain) */
+    webhook_url_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').optional(),
+    /** bot mode: a bot token's variable (chat:write, channels:history): exactly once; needs channel: as an id */
+    bot_token_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').optional(),
+    /** bot mode: the Web API's address from this variable (a proxy, a test); default https://slack.com/api/ */
+    api_url_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').optional(),
     channel: z.string().optional(),
+    /** The header of every message (default: the project's name), e.g. "AI Copilot Audit". */
+    title: z.string().min(1).optional(),
+    /**
+     * A post whose outcome is unknown (the run died while sending, or the connection broke after
+     * the request left): hold it as uncertain (never a double post; reported every run until
+     * settled) or resend it (never held back; may appear twice).
+     */
+    on_uncertain: z.enum(['hold', 'resend']).default('hold'),
     rate_per_second: z.number().positive().default(1),
   })
-  .strict();
+  .strict()
+  .refine((s) => !!s.webhook_url_env !== !!s.bot_token_env, { message: 'give webhook_url_env (an incoming webhook) or bot_token_env (a bot token: exactly-once delivery), one of them' })
+  .refine((s) => !s.bot_token_env || (!!s.channel && /^[CGD][A-Z0-9]{6,}$/.test(s.channel)), { message: "bot mode needs channel: as the channel's id (C0123ABCD, in the channel's details in Slack): its history is read by id" });
 
+/** A receiver: PagerDuty, Slack, both, or neither (a blackhole, as in Alertmanager: alerts routed to it go nowhere). */
 export const ReceiverSchema = z
   .object({
-    name: Ident,
+    name: z.string().min(1),
     pagerduty: PagerDutyReceiver.optional(),
     slack: SlackReceiver.optional(),
     send_resolved: z.boolean().default(true),
   })
-  .strict()
-  .refine((r) => (r.pagerduty ? 1 : 0) + (r.slack ? 1 : 0) === 1, 'a receiver needs exactly one of pagerduty: or slack:');
+  .strict();
 export type ReceiverConfig = z.infer<typeof ReceiverSchema>;
 
+/** Alertmanager's route, key for key (docs/alerts.md "Routing"). */
 export interface RouteIn {
   receiver?: string;
-  match?: MatchersIn;
-  continue?: boolean;
   group_by?: string[];
+  continue?: boolean;
+  /** label: value (Vigil also takes a list: any of the values) */
+  match?: MatchersIn;
+  match_re?: Record<string, string>;
+  /** Alertmanager matchers: `severity=~"critical|error"`, `env!="prod"`, `{a="1",b!~"x.*"}` */
+  matchers?: string[];
+  group_wait?: string;
+  group_interval?: string;
   repeat_interval?: string;
+  mute_time_intervals?: string[];
+  active_time_intervals?: string[];
   routes?: RouteIn[];
 }
+const LabelMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
+/** YAML 1.1 booleans, as Alertmanager's YAML reader takes them (`continue: yes`). */
+const Yaml11Bool = z.preprocess((v) => (typeof v === 'string' && /^(yes|y|on|true)$/i.test(v) ? true : typeof v === 'string' && /^(no|n|off|false)$/i.test(v) ? false : v), z.boolean());
+/** A route duration; a bare 0 is zero, as in Alertmanager. */
+const RouteDuration = z.preprocess((v) => (v === 0 || v === '0' ? '0s' : v), Duration);
 export const RouteSchema: z.ZodType<RouteIn> = z.lazy(() =>
   z
     .object({
-      receiver: Ident.optional(),
-      match: Matchers.optional(),
-      continue: z.boolean().optional(),
+      // an empty receiver (or null) inherits the parent's, as in Alertmanager
+      receiver: z.preprocess((v) => (v === '' || v === null ? undefined : typeof v === 'number' ? String(v) : v), z.string().min(1).optional()),
       group_by: z.array(z.string()).optional(),
-      repeat_interval: Duration.optional(),
-      routes: z.array(RouteSchema).optional(),
+      continue: Yaml11Bool.optional(),
+      match: Matchers.optional(),
+      match_re: LabelMap.optional(),
+      matchers: z.array(z.string()).optional(),
+      group_wait: RouteDuration.optional(),
+      group_interval: RouteDuration.optional(),
+      repeat_interval: RouteDuration.optional(),
+      mute_time_intervals: z.array(z.string()).optional(),
+      active_time_intervals: z.array(z.string()).optional(),
+      routes: z.preprocess((v) => (v === null ? [] : v), z.array(RouteSchema)).optional(),
     })
     .strict(),
 );
 
+/** Alertmanager's inhibit rule: a firing source mutes matching targets that agree on `equal`. */
 export const InhibitRuleSchema = z
   .object({
-    source_match: Matchers,
-    target_match: Matchers,
+    source_match: Matchers.optional(),
+    source_match_re: LabelMap.optional(),
+    source_matchers: z.array(z.string()).optional(),
+    target_match: Matchers.optional(),
+    target_match_re: LabelMap.optional(),
+    target_matchers: z.array(z.string()).optional(),
     /** Labels that must be equal on source and target for the inhibition to apply. */
     equal: z.array(z.string()).default([]),
   })
   .strict();
+export type InhibitRuleIn = z.infer<typeof InhibitRuleSchema>;
 
 export const RoutesFileSchema = z
   .object({
     receivers: z.array(ReceiverSchema).min(1),
     route: RouteSchema,
     inhibit_rules: z.array(InhibitRuleSchema).default([]),
+    time_intervals: z.array(NamedTimeIntervalSchema).default([]),
+    /** Alertmanager's older name for time_intervals */
+    mute_time_intervals: z.array(NamedTimeIntervalSchema).default([]),
+    /** Notifications stuck in the outbox longer than this fire the built-in alert vigil_alert_outbox_stuck. */
+    outbox_alert_after: Duration.default('30m'),
   })
   .strict();
 export type RoutesFile = z.infer<typeof RoutesFileSchema>;

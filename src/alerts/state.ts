@@ -19,7 +19,7 @@ import { WarehouseError } from '../errors.js';
 import { writeProjectFile } from '../project/artifacts.js';
 import { redact } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
-import type { OutboxEntry } from './notify.js';
+import type { GroupState, OutboxEntry } from './notify.js';
 import type { Silence } from './routing.js';
 
 export interface LockInfo {
@@ -38,6 +38,8 @@ export interface StateDoc {
   silences: Silence[];
   outbox: OutboxEntry[];
   lock?: LockInfo;
+  /** Per route and group: when it first fired and last notified (group_wait, group_interval). */
+  groups?: Record<string, GroupState>;
   /** Random id of the last write, to tell our compare-and-set from someone else's. */
   writeId?: string;
 }

@@ -3,9 +3,9 @@
  * outbox, run-scheduler. Loaded lazily by main.ts.
  */
 import { hostname, userInfo } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
+import { formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
@@ -89,6 +89,30 @@ function openWarehouse(s: Setup): Promise<Adapter> {
   return open(s, Math.min(8, Math.max(1, s.rules.length)));
 }
 
+/**
+ * The warehouse for an evaluation. A DuckDB file held by another evaluation means that run
+ * holds the state: this one is skipped (exit 0), like a state lock held elsewhere. Held by
+ * anything else, it is retried until --wait runs out (a line per attempt), then an error.
+ */
+async function openBusyAware(s: Setup, waitMs: number): Promise<Adapter | undefined> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openWarehouse(s);
+    } catch (e) {
+      if (!(e instanceof WarehouseBusyError)) throw e;
+      if (e.holder && /\balerts (evaluate|run-scheduler)\b/.test(e.holder) && Date.now() >= deadline) {
+        err(`skipped: another evaluation holds the state (${e.holder}); nothing was evaluated or sent`);
+        return undefined;
+      }
+      if (Date.now() >= deadline) throw e;
+      const delay = Math.min(2000, 250 * 2 ** (attempt - 1), Math.max(0, deadline - Date.now()));
+      err(`  the warehouse is in use${e.holder ? ` by ${e.holder}` : ''}; retrying in ${(delay / 1000).toFixed(1)} s (--wait)`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Promise<StateStore> {
   const { fileStore, warehouseStore } = await import('../alerts/state.js');
   const cfg = s.files.project.alerts ?? {};
@@ -124,18 +148,23 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
   if (!s.alerts.routes) {
     out(`warning: no ${s.alerts.routesFile}: evaluations keep state but notify nobody.`);
   } else {
-    const { resolveReceiver } = await import('../alerts/evaluate.js');
-    const { routeLabels } = await import('../alerts/routing.js');
+    const { resolveIntegration, integrations } = await import('../alerts/evaluate.js');
+    const { routeAlert } = await import('../alerts/routing.js');
     const { baseLabels } = await import('../alerts/engine.js');
     for (const rc of s.alerts.routes.receivers) {
-      const r = resolveReceiver(rc, process.env);
-      if (typeof r === 'string') problems.push(r);
-      else out(`  receiver ${rc.name} (${r.kind}): ${rc.pagerduty ? `routing key from $${rc.pagerduty.routing_key_env}` : `webhook from $${rc.slack!.webhook_url_env}`} — set`);
+      const kinds = integrations(rc);
+      if (!kinds.length) out(`  receiver ${rc.name}: no integration (alerts routed here go nowhere, as in Alertmanager)`);
+      for (const kind of kinds) {
+        const r = resolveIntegration(rc, kind, process.env);
+        if (typeof r === 'string') problems.push(r);
+        else out(`  receiver ${rc.name} (${kind}): ${kind === 'pagerduty' ? `routing key from $${rc.pagerduty!.routing_key_env}` : rc.slack!.bot_token_env ? `bot token from $${rc.slack!.bot_token_env}, channel ${rc.slack!.channel} (exactly once)` : `webhook from $${rc.slack!.webhook_url_env} (on_uncertain: ${rc.slack!.on_uncertain})`} — set`);
+      }
     }
+    const blackhole = new Set(s.alerts.routes.receivers.filter((rc) => !integrations(rc).length).map((rc) => rc.name));
     for (const r of s.rules) {
-      const to = routeLabels(s.alerts.routes, baseLabels(r.rule)).map((x) => x.receiver);
-      out(`  ${r.rule.name} (${r.rule.severity}) -> ${to.join(', ') || 'nobody'}`);
-      if (!to.length) problems.push(`alert ${r.rule.name} routes to no receiver`);
+      const to = routeAlert(s.alerts.routes, baseLabels(r.rule)).map((x) => x.receiver);
+      out(`  ${r.rule.name} (${r.rule.severity}) -> ${to.join(', ')}`);
+      if (to.every((x) => blackhole.has(x))) problems.push(`alert ${r.rule.name} reaches only receivers without an integration: nobody hears it`);
     }
   }
   if (o.warehouse) {
@@ -174,7 +203,8 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
     return;
   }
   const rules = selectRules(s.rules, o.select);
-  const adapter = await openWarehouse(s);
+  const adapter = await openBusyAware(s, waitMs);
+  if (!adapter) return;
   let summary: EvalSummary;
   try {
     const store = await openStore(o, s, adapter);
@@ -202,6 +232,7 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
       for (const t of oc.transitions) out(describeTransition(t, byName));
     }
     for (const x of summary.suppressed) out(`  not notified: ${x.instance}: ${x.reason}`);
+    for (const x of summary.held) out(`  held: ${x.instance} -> ${x.receiver} until ${x.until} (its group's group_wait / group_interval)`);
     const counts = (type: string) => summary.queued.filter((e) => e.type === type).length;
     out(`Evaluated ${summary.outcomes.length} alert${summary.outcomes.length === 1 ? '' : 's'} in ${summary.evaluationSeconds.toFixed(3)}s.`);
     out(`Queued ${summary.queued.length} notification${summary.queued.length === 1 ? '' : 's'} (${counts('pagerduty')} PagerDuty, ${counts('slack')} Slack)${s.alerts.routes ? '' : ` — no ${s.alerts.routesFile}, nobody is notified`}.`);
@@ -216,6 +247,14 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
       out(`Delivered: ${d.sent} sent, ${d.pending} pending (retried next run), ${d.rejected} rejected${d.uncertain ? `, ${d.uncertain} uncertain (not resent)` : ''}.`);
       for (const e of d.errors) err(`error: ${e}`);
       if (d.pending || d.rejected || d.uncertain) process.exitCode = 1;
+    }
+    // what is not settled stays in every run's output and exit status until it is
+    const open = summary.unsettled;
+    if (open.length) {
+      err(`${open.length} notification${open.length === 1 ? ' is' : 's are'} not settled:`);
+      for (const e of open) err(`  ${e.id} ${e.status} since ${e.createdAt}: ${e.type} ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')} -> ${e.receiver}${e.lastError ? ` (${e.lastError})` : ''}`);
+      if (open.some((e) => e.status === 'uncertain')) err('  settle an uncertain one: look in the channel, then `vigil alerts outbox --retry ID` (send it) or `--drop ID` (it arrived)');
+      if (!o.dryRun) process.exitCode = 1;
     }
     if (summary.outcomes.some((x) => x.status === 'error')) process.exitCode = 1;
   } finally {
@@ -272,17 +311,22 @@ export async function runAlertsRouteTest(o: Common & { labels: string[] }): Prom
     if (!m) throw new UsageError(`'${l}' is not label=value (e.g. vigil alerts route-test severity=critical team=ml)`);
     labels[m[1]] = m[2];
   }
-  const { routeLabels } = await import('../alerts/routing.js');
+  const { routeAlert } = await import('../alerts/routing.js');
   const { baseLabels } = await import('../alerts/engine.js');
+  const { integrations } = await import('../alerts/evaluate.js');
   const rule = alerts.rules.find((r) => r.rule.name === labels.alertname);
   const all = rule ? { ...baseLabels(rule.rule), ...labels } : labels;
-  const routed = routeLabels(alerts.routes, all);
+  const routed = routeAlert(alerts.routes, all);
   out(`labels: ${Object.entries(all).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}`);
+  // Alertmanager's order, one line per matched route (amtool config routes test prints the same receivers)
   for (const r of routed) {
     const rc = alerts.routes.receivers.find((x) => x.name === r.receiver);
-    out(`-> ${r.receiver} (${rc?.pagerduty ? 'pagerduty' : 'slack'}) via ${r.path}; group_by [${r.groupBy.join(', ')}], repeat every ${formatDuration(r.repeatMs)}, send_resolved ${rc?.send_resolved ?? true}`);
+    const kinds = rc ? integrations(rc) : [];
+    out(
+      `-> ${r.receiver} (${kinds.join(' + ') || 'no integration: nobody is notified'}) via ${r.path}; group_by ${r.groupBy === '...' ? "['...'] (every label)" : `[${r.groupBy.join(', ')}]`}, group_wait ${formatDuration(r.groupWaitMs)}, group_interval ${formatDuration(r.groupIntervalMs)}, repeat every ${formatDuration(r.repeatMs)}, send_resolved ${rc?.send_resolved ?? true}`,
+    );
   }
-  if (!routed.length) out('-> nobody');
+  out(`receivers: ${routed.map((r) => r.receiver).join(',')}`);
 }
 
 // ---- notify-test
@@ -293,9 +337,12 @@ export async function runAlertsNotifyTest(o: Common & { receiver: string; delive
   if (hasErrors(alerts.diagnostics)) throw new ProjectError(alerts.diagnostics);
   const rc = alerts.routes?.receivers.find((r) => r.name === o.receiver);
   if (!rc) throw new UsageError(`receiver '${o.receiver}' is not in ${alerts.routesFile}${alerts.routes ? ` (receivers: ${alerts.routes.receivers.map((r) => r.name).join(', ')})` : ''}`);
-  const { resolveReceiver } = await import('../alerts/evaluate.js');
-  const r = resolveReceiver(rc, process.env);
-  if (typeof r === 'string') throw new UsageError(r);
+  const { resolveIntegration, integrations } = await import('../alerts/evaluate.js');
+  const kinds = integrations(rc);
+  if (!kinds.length) throw new UsageError(`receiver '${rc.name}' has no integration (pagerduty: or slack:): there is nothing to test`);
+  const resolved = kinds.map((k) => resolveIntegration(rc, k, process.env));
+  const missing = resolved.find((r): r is string => typeof r === 'string');
+  if (missing) throw new UsageError(missing);
   const { pagerDutyEvent, slackMessage } = await import('../alerts/notify.js');
   const { DEFAULT_POLICY } = await import('../alerts/delivery/types.js');
   const ms = deliveryPolicy(o.deliveryTimeout, files);
@@ -318,15 +365,23 @@ export async function runAlertsNotifyTest(o: Common & { receiver: string; delive
   const rule = { name: 'vigil_notify_test', severity: 'info' as const, summary: `[TEST] Vigil notification test from ${hostname()} — ignore me`, labels: {}, links: {}, group_by: [], condition: { type: 'sql' as const } } as never;
   const { sendPagerDuty } = await import('../alerts/delivery/pagerduty.js');
   const { sendSlack } = await import('../alerts/delivery/slack.js');
-  for (const action of ['trigger', 'resolve'] as const) {
-    const it = { inst: { ...inst, status: action === 'trigger' ? ('firing' as const) : ('resolved' as const), resolvedAt: now }, rule, action, groupBy: ['alertname'] };
-    const res = r.kind === 'pagerduty' ? await sendPagerDuty(r.target, pagerDutyEvent(it, `vigil/${files.project.name}@${hostname()}`), policy) : await sendSlack(r.target, slackMessage([it], rc), policy);
-    if (res.status !== 'sent') {
-      err(`error: ${action} to ${rc.name} failed: ${redact(res.error)}`);
-      process.exitCode = 1;
-      return;
+  const { sendSlackBot } = await import('../alerts/delivery/slack-bot.js');
+  for (const r of resolved as Exclude<(typeof resolved)[number], string>[]) {
+    for (const action of ['trigger', 'resolve'] as const) {
+      const it = { inst: { ...inst, status: action === 'trigger' ? ('firing' as const) : ('resolved' as const), resolvedAt: now }, rule, action, groupBy: ['alertname'] };
+      const res =
+        r.kind === 'pagerduty'
+          ? await sendPagerDuty(r.target, pagerDutyEvent(it, `vigil/${files.project.name}@${hostname()}`), policy)
+          : r.kind === 'slack-bot'
+            ? await sendSlackBot(r.target, slackMessage([it], rc, files.project.name), { id: `${id}-${action}`, since: now, lookFirst: false }, policy)
+            : await sendSlack(r.target, slackMessage([it], rc, files.project.name), policy);
+      if (res.status !== 'sent') {
+        err(`error: ${action} to ${rc.name} (${r.kind}) failed: ${redact(res.error)}`);
+        process.exitCode = 1;
+        return;
+      }
+      out(`${action === 'trigger' ? 'sent [TEST] trigger' : 'sent its resolve'} to ${rc.name} (${r.kind}, HTTP ${res.httpStatus}, ${res.attempts} attempt${res.attempts === 1 ? '' : 's'})`);
     }
-    out(`${action === 'trigger' ? 'sent [TEST] trigger' : 'sent its resolve'} to ${rc.name} (${r.kind}, HTTP ${res.httpStatus}, ${res.attempts} attempt${res.attempts === 1 ? '' : 's'})`);
   }
 }
 
@@ -419,8 +474,10 @@ export async function runAlertsStatus(o: Common): Promise<void> {
     out(`${inst.length} instance${inst.length === 1 ? '' : 's'}:`);
     for (const i of inst) out(`  ${i.status.padEnd(8)} ${i.key} since ${i.activeSince}${Object.keys(i.notified).length ? ` notified ${Object.keys(i.notified).join(', ')}` : ''}`);
     const by = (st: string) => doc.outbox.filter((e) => e.status === st);
-    const open = [...by('pending'), ...by('uncertain'), ...by('rejected')];
-    out(`Outbox: ${by('pending').length} pending, ${by('rejected').length} rejected, ${by('sent').length} sent (kept 7 days)${by('uncertain').length ? `, ${by('uncertain').length} uncertain` : ''}.`);
+    const open = [...by('pending'), ...by('sending'), ...by('uncertain'), ...by('rejected')];
+    out(
+      `Outbox: ${by('pending').length} pending, ${by('rejected').length} rejected, ${by('sent').length} sent (kept 7 days)${by('uncertain').length ? `, ${by('uncertain').length} uncertain` : ''}${by('sending').length ? `, ${by('sending').length} being sent (or a run died sending it: the next evaluate decides)` : ''}.`,
+    );
     for (const e of open) out(`  ${e.id} ${e.status} ${e.type} -> ${e.receiver}: ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')}${e.lastError ? ` (${e.lastError})` : ''}`);
   });
 }
@@ -475,7 +532,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
         const store = await openStore(o, s, adapter);
         const sum = await evaluateAlerts(
           { rules: batch, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
-          { at: new Date(), dryRun: false, command: 'vigil alerts run-scheduler', lockWaitMs: 60_000, policy },
+          { at: new Date(), dryRun: false, command: 'vigil alerts run-scheduler', lockWaitMs: 60_000, policy, groupWait: true },
         );
         const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
         const errors = sum.outcomes.filter((x) => x.status === 'error');
@@ -520,3 +577,28 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
   out('Scheduler stopped.');
 }
 
+// ---- import-alertmanager
+
+export async function runAlertsImport(o: { projectDir: string; file: string; out?: string; force?: boolean }): Promise<void> {
+  const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
+  const src = resolve(process.cwd(), o.file);
+  if (!existsSync(src)) throw new UsageError(`${o.file}: no such file`);
+  const { importAlertmanager } = await import('../alerts/import-alertmanager.js');
+  const r = importAlertmanager(readFileSync(src, 'utf8'));
+  if (typeof r === 'string') throw new UsageError(`${o.file}: ${r}`);
+  // what comes out must load: the same checks as alerts/routes.yaml
+  const { parseRoutes } = await import('../alerts/load-alerts.js');
+  const check = parseRoutes(r.text, o.out ?? 'routes.yaml');
+  if (hasErrors(check.diagnostics)) {
+    for (const d of check.diagnostics) err(formatDiagnostic(d));
+    throw new UsageError(`${o.file} does not convert into a valid routes.yaml (above); Alertmanager itself would refuse most of these (amtool check-config)`);
+  }
+  if (o.out) {
+    const dest = resolve(process.cwd(), o.out);
+    if (existsSync(dest) && !o.force) throw new UsageError(`${o.out} exists: pass --force to overwrite it, or --out another file`);
+    writeFileSync(dest, r.text);
+    out(`wrote ${o.out}: ${check.routes!.receivers.length} receivers`);
+  } else out(r.text);
+  for (const e of r.env) err(`set ${e.name}: ${e.what}`);
+  for (const n of r.notConverted) err(`not converted: ${n}`);
+}

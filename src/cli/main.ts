@@ -184,6 +184,16 @@ export function buildProgram(): Command {
       return runAlertsRouteTest({ ...globals(cmd), ...o, labels });
     });
   alerts
+    .command('import-alertmanager')
+    .description("convert an Alertmanager configuration (alertmanager.yml) into alerts/routes.yaml: the routing tree, inhibit rules and time intervals as they are, PagerDuty and Slack receivers with environment variable names for their secrets; what cannot be converted is listed")
+    .argument('<alertmanager.yml>', 'the Alertmanager configuration file')
+    .option('--out <file>', 'write the result there (refused if it exists, unless --force); default: print it')
+    .option('--force', 'overwrite --out')
+    .action(async (file: string, o, cmd: Command) => {
+      const { runAlertsImport } = await import('./alerts-commands.js');
+      return runAlertsImport({ ...globals(cmd), ...o, file });
+    });
+  alerts
     .command('notify-test')
     .description('send a [TEST] trigger and its resolve to one receiver, to check its routing key or webhook')
     .argument('<receiver>', 'receiver name from alerts/routes.yaml')

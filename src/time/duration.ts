@@ -1,16 +1,17 @@
 /**
  * The one duration grammar of Vigil, for every flag and every YAML key: a number and a unit,
- * repeated — `30s`, `15m`, `1h30m`, `2d`, `1w`, `1.5h`, `500ms`. Units: ms, s, m, h, d, w.
+ * repeated — `30s`, `15m`, `1h30m`, `2d`, `1w`, `1y`, `1.5h`, `500ms`. Units: ms, s, m, h, d, w,
+ * y (365 days, as in Prometheus and Alertmanager).
  * Anything else (a bare number, `1 hour`, `P1D`) is refused with what was expected.
  */
 import { z } from 'zod';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
 
-export const DURATION_RE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/;
-const PART_RE = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g;
+export const DURATION_RE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y))+$/;
+const PART_RE = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)/g;
 
-export const DURATION_HELP = 'a duration like 30s, 15m, 1h30m, 2d or 1w (units ms, s, m, h, d, w)';
+export const DURATION_HELP = 'a duration like 30s, 15m, 1h30m, 2d or 1w (units ms, s, m, h, d, w, y)';
 
 /** Milliseconds; NaN when `text` is not a duration. */
 export function durationMs(text: string): number {

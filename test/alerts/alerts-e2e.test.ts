@@ -206,10 +206,13 @@ describe('delivery to PagerDuty and Slack (loopback receivers)', () => {
     slack.script([{ status: 200, hang: true }]);
     const r = await evaluate(NOW, {}, ['--delivery-timeout', '3s']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('it is NOT resent automatically, to avoid a double post');
+    expect(r.stderr).toContain('it is NOT resent (on_uncertain: hold), to avoid a double post');
     expect(slack.messages.length - before).toBe(1); // it did arrive
+    // every later run says so, and fails, until someone settles it: never silently dropped
     const again = await evaluate('2026-03-10T18:05:00Z');
     expect(again.stdout).toContain('Queued 0 notifications');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/1 notification is not settled:\n {2}\S+ uncertain since 2026-03-10T18:00:00.000Z: slack trigger ai_audit_volume_spike\{capability="summarize"\} -> slack_ai_copilot_ops/);
     expect(slack.messages.length - before).toBe(1);
     const st = vigil(dir, ['alerts', 'outbox', '--state-file', '.vigil/alerts.json']);
     expect(st.stdout).toMatch(/1 uncertain/);

@@ -25,7 +25,7 @@ import {
   type Json,
 } from '../../src/alerts/engine.js';
 import { AlertSchema, RoutesFileSchema, type AlertRule, type RoutesFile } from '../../src/alerts/schema.js';
-import { routeLabels, matchLabels, parseMatcher, silenceMatches, silenceActive, silencedBy, inhibitedBy, type Silence } from '../../src/alerts/routing.js';
+import { routeAlert, parseMatcher, silenceMatches, silenceActive, silencedBy, inhibitedBy, type Silence } from '../../src/alerts/routing.js';
 import { planNotifications, SLACK_MAX_ITEMS, type OutboxEntry, type PlanInput } from '../../src/alerts/notify.js';
 import { fileStore, lockLive, LockBusyError, type StateDoc } from '../../src/alerts/state.js';
 import type { PagerDutyEvent, SlackMessage } from '../../src/alerts/delivery/types.js';
@@ -710,7 +710,7 @@ describe('keys and templates', () => {
 const RECEIVERS = [
   { name: 'pd_main', pagerduty: { routing_key_env: 'PD_MAIN_KEY' } },
   { name: 'pd_db', pagerduty: { routing_key_env: 'PD_DB_KEY' } },
-  { name: 'slack_ops', slack: { webhook_url_env: 'SLACK_OPS_URL', channel: '#ops' } },
+  { name: 'slack_ops', slack: { webhook_url_env: 'SLACK_OPS_URL', channel: '#ops', title: 'AI Copilot Audit' } },
   { name: 'slack_team', slack: { webhook_url_env: 'SLACK_TEAM_URL' } },
   { name: 'slack_quiet', slack: { webhook_url_env: 'SLACK_QUIET_URL' }, send_resolved: false },
 ];
@@ -734,16 +734,16 @@ const TREE = routes({
   ],
 });
 
-describe('routing: routeLabels', () => {
-  const names = (labels: Record<string, string>) => routeLabels(TREE, labels).map((r) => r.receiver);
+describe('routing: routeAlert (Alertmanager semantics; differential test against amtool in routing-amtool.test.ts)', () => {
+  const names = (labels: Record<string, string>) => routeAlert(TREE, labels).map((r) => r.receiver);
+  const brief = (labels: Record<string, string>, tree = TREE) => routeAlert(tree, labels).map(({ receiver, groupBy, repeatMs, path }) => ({ receiver, groupBy, repeatMs, path }));
 
   it('no match -> the root receiver with the root settings', () => {
-    expect(routeLabels(TREE, { alertname: 'x', severity: 'info', team: 'other' })).toEqual([{ receiver: 'slack_ops', groupBy: ['alertname'], repeatMs: 2 * HOUR, path: 'route' }]);
+    expect(brief({ alertname: 'x', severity: 'info', team: 'other' })).toEqual([{ receiver: 'slack_ops', groupBy: ['alertname'], repeatMs: 2 * HOUR, path: 'route' }]);
   });
 
   it('continue: true reaches the next matching sibling too', () => {
-    const r = routeLabels(TREE, { alertname: 'x', severity: 'critical', team: 'web' });
-    expect(r).toEqual([
+    expect(brief({ alertname: 'x', severity: 'critical', team: 'web' })).toEqual([
       { receiver: 'pd_main', groupBy: ['alertname'], repeatMs: HOUR, path: 'route.routes[0]' },
       { receiver: 'slack_team', groupBy: ['alertname'], repeatMs: 2 * HOUR, path: 'route.routes[2]' },
     ]);
@@ -756,21 +756,17 @@ describe('routing: routeLabels', () => {
   it('first matching child wins without continue', () => {
     expect(names({ severity: 'warning', team: 'web' })).toEqual(['slack_team']);
     const first = routes({ receiver: 'slack_ops', routes: [{ match: { team: 'web' }, receiver: 'slack_team' }, { match: { team: 'web' }, receiver: 'pd_main' }] });
-    expect(routeLabels(first, { team: 'web' }).map((r) => r.receiver)).toEqual(['slack_team']);
+    expect(routeAlert(first, { team: 'web' }).map((r) => r.receiver)).toEqual(['slack_team']);
   });
 
   it('nested routes inherit receiver, group_by and repeat_interval', () => {
-    expect(routeLabels(TREE, { severity: 'warning', team: 'db', cluster: 'prod' })).toEqual([
-      { receiver: 'pd_db', groupBy: ['alertname', 'cluster'], repeatMs: 2 * HOUR, path: 'route.routes[1].routes[0]' },
-    ]);
+    expect(brief({ severity: 'warning', team: 'db', cluster: 'prod' })).toEqual([{ receiver: 'pd_db', groupBy: ['alertname', 'cluster'], repeatMs: 2 * HOUR, path: 'route.routes[1].routes[0]' }]);
     // the db route has no receiver of its own: the root's is inherited
-    expect(routeLabels(TREE, { severity: 'warning', team: 'db', cluster: 'dev' })).toEqual([
-      { receiver: 'slack_ops', groupBy: ['alertname', 'cluster'], repeatMs: 2 * HOUR, path: 'route.routes[1]' },
-    ]);
+    expect(brief({ severity: 'warning', team: 'db', cluster: 'dev' })).toEqual([{ receiver: 'slack_ops', groupBy: ['alertname', 'cluster'], repeatMs: 2 * HOUR, path: 'route.routes[1]' }]);
     expect(names({ severity: 'critical', team: 'db', cluster: 'prod' })).toEqual(['pd_main', 'pd_db']);
   });
 
-  it('defaults: group_by [alertname], repeat 4h; the same receiver reached twice is listed once', () => {
+  it("Alertmanager's defaults: no grouping label, group_wait 30s, group_interval 5m, repeat 4h; a receiver reached by two routes is notified per route", () => {
     const r = routes({
       receiver: 'slack_ops',
       routes: [
@@ -778,37 +774,57 @@ describe('routing: routeLabels', () => {
         { match: { b: '1' }, receiver: 'slack_team', continue: true },
       ],
     });
-    expect(routeLabels(r, { a: '1', b: '1' })).toEqual([{ receiver: 'slack_team', groupBy: ['alertname'], repeatMs: 4 * HOUR, path: 'route.routes[0]' }]);
+    expect(routeAlert(r, { a: '1', b: '1' })).toEqual([
+      { receiver: 'slack_team', groupBy: [], groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatMs: 4 * HOUR, path: 'route.routes[0]', muteTimeIntervals: [], activeTimeIntervals: [] },
+      { receiver: 'slack_team', groupBy: [], groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatMs: 4 * HOUR, path: 'route.routes[1]', muteTimeIntervals: [], activeTimeIntervals: [] },
+    ]);
+  });
+
+  it("an empty group_by inherits the parent's; '...' groups by every label", () => {
+    const r = routes({ receiver: 'slack_ops', group_by: ['alertname', 'team'], routes: [{ match: { a: '1' }, group_by: [], routes: [{ match: { b: '1' }, group_by: ['...'] }] }] });
+    expect(brief({ a: '1' }, r)[0].groupBy).toEqual(['alertname', 'team']);
+    expect(brief({ a: '1', b: '1' }, r)[0].groupBy).toBe('...');
   });
 });
 
 describe('routing: matchers', () => {
-  it('matchLabels: exact values, lists (any of), AND over keys, missing label fails', () => {
-    expect(matchLabels(undefined, {})).toBe(true);
-    expect(matchLabels({ severity: ['critical', 'error'] }, { severity: 'error' })).toBe(true);
-    expect(matchLabels({ severity: ['critical', 'error'] }, { severity: 'warning' })).toBe(false);
-    expect(matchLabels({ severity: 'critical', team: 'db' }, { severity: 'critical', team: 'web' })).toBe(false);
-    expect(matchLabels({ severity: 'critical', team: 'db' }, { severity: 'critical', team: 'db', x: 'y' })).toBe(true);
-    expect(matchLabels({ team: 'db' }, {})).toBe(false);
-    expect(matchLabels({ team: ['db'] }, {})).toBe(false);
+  it('match: exact values, lists (any of), AND over keys; a missing label is the empty string', () => {
+    const one = (match: Record<string, unknown>, labels: Record<string, string>) => routeAlert(routes({ receiver: 'slack_ops', routes: [{ match, receiver: 'pd_main' }] }), labels)[0].receiver === 'pd_main';
+    expect(one({ severity: ['critical', 'error'] }, { severity: 'error' })).toBe(true);
+    expect(one({ severity: ['critical', 'error'] }, { severity: 'warning' })).toBe(false);
+    expect(one({ severity: 'critical', team: 'db' }, { severity: 'critical', team: 'web' })).toBe(false);
+    expect(one({ severity: 'critical', team: 'db' }, { severity: 'critical', team: 'db', x: 'y' })).toBe(true);
+    expect(one({ team: 'db' }, {})).toBe(false);
+    expect(one({ env: '' }, {})).toBe(true);
     // numbers and booleans in YAML match their string labels (via the schema)
-    const r = routes({ receiver: 'slack_ops', routes: [{ match: { tier: 1, paged: [true] }, receiver: 'pd_main' }] });
-    expect(routeLabels(r, { tier: '1', paged: 'true' }).map((x) => x.receiver)).toEqual(['pd_main']);
+    expect(one({ tier: 1, paged: [true] }, { tier: '1', paged: 'true' })).toBe(true);
   });
 
-  it('parseMatcher parses =, != and =~ and strips quotes', () => {
+  it('matchers: !=, =~, !~ anchored, several in one string, quoted and bare values', () => {
+    const m = (matchers: string[], labels: Record<string, string>) => routeAlert(routes({ receiver: 'slack_ops', routes: [{ matchers, receiver: 'pd_main' }] }), labels)[0].receiver === 'pd_main';
+    expect(m(['severity=~"critical|error"'], { severity: 'error' })).toBe(true);
+    expect(m(['severity=~"crit"'], { severity: 'critical' })).toBe(false); // anchored
+    expect(m(['env!="prod"'], {})).toBe(true);
+    expect(m(['env!~".+"'], {})).toBe(true);
+    expect(m(['{team="db", env!~"dev|test"}'], { team: 'db', env: 'prod' })).toBe(true);
+    expect(m(['team=db', 'env=~dev|test'], { team: 'db', env: 'prod' })).toBe(false);
+    expect(m(['a=~"(?i)ERROR"'], { a: 'error' })).toBe(true);
+  });
+
+  it('parseMatcher parses =, !=, =~ and !~ and strips quotes', () => {
     expect(parseMatcher('capability=draft')).toEqual({ label: 'capability', op: '=', value: 'draft' });
     expect(parseMatcher('severity!=info')).toEqual({ label: 'severity', op: '!=', value: 'info' });
     expect(parseMatcher('alertname=~ai_audit_.*')).toEqual({ label: 'alertname', op: '=~', value: 'ai_audit_.*' });
     expect(parseMatcher(' team = "db" ')).toEqual({ label: 'team', op: '=', value: 'db' });
     expect(parseMatcher('team=')).toEqual({ label: 'team', op: '=', value: '' });
+    expect(parseMatcher('env!~"dev|test"')).toEqual({ label: 'env', op: '!~', value: 'dev|test' });
   });
 
   it('parseMatcher reports what is not a matcher, and a bad regex', () => {
-    expect(parseMatcher('capability')).toMatch(/is not a matcher/);
-    expect(parseMatcher('=x')).toMatch(/is not a matcher/);
-    expect(parseMatcher('1abc=x')).toMatch(/is not a matcher/);
-    expect(parseMatcher('a=~(')).toMatch(/^'a=~\(': .*Invalid regular expression/);
+    expect(parseMatcher('capability')).toMatch(/expected =, !=, =~ or !~ after 'capability'.*a matcher is label=value/);
+    expect(parseMatcher('=x')).toMatch(/expected a label name/);
+    expect(parseMatcher('1abc=x')).toMatch(/expected a label name/);
+    expect(parseMatcher('a=~(')).toMatch(/^'a=~\(': invalid regular expression for 'a'/);
   });
 
   it('parseMatcher validates the regex it will use (after stripping quotes)', () => {
@@ -945,7 +961,8 @@ describe('planNotifications', () => {
     expect(sent(p0.entries)).toEqual(['pd_main:trigger', 'slack_ops:trigger']);
     expect(p0.entries.map((e) => e.id).sort()).toEqual(['p-0001', 'p-0002']);
     expect(p0.entries.every((e) => e.status === 'pending' && e.attempts === 0 && e.createdAt === T0.toISOString())).toBe(true);
-    expect(i.notified).toEqual({ pd_main: { at: T0.toISOString(), action: 'trigger' }, slack_ops: { at: T0.toISOString(), action: 'trigger' } });
+    // kept per route, as Alertmanager notifies per route
+    expect(i.notified).toEqual({ 'route.routes[0] pd_main': { at: T0.toISOString(), action: 'trigger' }, 'route.routes[1] slack_ops': { at: T0.toISOString(), action: 'trigger' } });
     expect(plan(s, plus(T0, 30 * MIN)).entries).toEqual([]);
     expect(plan(s, plus(T0, HOUR - 1)).entries).toEqual([]);
     expect(sent(plan(s, plus(T0, HOUR)).entries)).toEqual(['pd_main:trigger']); // 1h for pd_main
@@ -1011,7 +1028,7 @@ describe('planNotifications', () => {
     expect(sent(p0.entries)).toEqual(['pd_main:trigger', 'slack_quiet:trigger', 'slack_team:trigger']);
     // by hand: slack_team is routed to but never heard of it (say it was added to routes.yaml since),
     // and pd_db already got the resolve of an earlier episode
-    delete i.notified.slack_team;
+    delete i.notified['route.routes[2] slack_team'];
     i.notified.pd_db = { at: T0.toISOString(), action: 'resolve' };
 
     i.status = 'resolved';
@@ -1021,7 +1038,7 @@ describe('planNotifications', () => {
     const pd = p1.entries[0].body as PagerDutyEvent;
     expect(pd).toEqual({ event_action: 'resolve', dedup_key: dedupKey(i.key) });
     expect(s).toEqual({}); // dropped from the state
-    expect(i.notified.slack_quiet).toEqual({ at: plus(T0, MIN).toISOString(), action: 'resolve' });
+    expect(i.notified['route.routes[1] slack_quiet']).toEqual({ at: plus(T0, MIN).toISOString(), action: 'resolve' });
   });
 
   it('a resolved instance nobody heard of is dropped silently', () => {
@@ -1086,6 +1103,8 @@ describe('planNotifications', () => {
       time: 'date',
       summary: 'spike on {{ capability }} <b>',
       links: { dashboard: 'https://bi.example.com/d?c={{ capability }}', runbook: 'docs/alerts.md' },
+      // the shipped rules' fields (alerts/ai_audit.yaml defaults)
+      fields: { Capability: '{{ labels.capability or capability }}', Delta: '{% if delta_percent is defined %}{{ delta_percent | signed }}%{% endif %}' },
     });
     const RS = routes({ receiver: 'slack_ops' });
     const opts = { rules: new Map([[slackRule.name, slackRule]]), routes: RS };
@@ -1156,10 +1175,11 @@ describe('planNotifications', () => {
       const s = { [a.key]: a, [b.key]: b };
       plan(s, T0, opts);
       a.status = 'resolved';
-      a.resolvedAt = plus(T0, MIN).toISOString();
+      a.resolvedAt = plus(T0, 5 * MIN).toISOString();
       const c = mk('new', 100);
       s[c.key] = c;
-      const p = plan(s, plus(T0, MIN), opts);
+      // after the group's group_interval (5m by default) the new one joins the group's next message
+      const p = plan(s, plus(T0, 5 * MIN), opts);
       expect(p.entries).toHaveLength(1);
       const msg = p.entries[0].body as SlackMessage;
       expect((msg.blocks as Array<{ text: { text: string } }>)[0].text.text).toBe('AI Copilot Audit — 1 firing, 1 resolved');
@@ -1353,5 +1373,49 @@ describe('state: fileStore', () => {
     expect(lockLive(other)).toBe(true);
     expect(lockLive({ ...other, until: '2000-01-01T00:00:00.000Z' })).toBe(false);
     expect(lockLive(undefined)).toBe(false);
+  });
+});
+
+describe("Alertmanager's timing: group_wait, group_interval, repeat_interval across evaluations", () => {
+  const R = routes({ receiver: 'slack_ops', group_by: ['alertname'], group_wait: '30s', group_interval: '5m', repeat_interval: '1h' });
+  const r = rule({ name: 'g', severity: 'warning', summary: '{{ capability }}' });
+  const mk = (cap: string) => inst('g', { severity: 'warning' }, { values: { capability: cap } }, { capability: cap });
+  const items = (p: ReturnType<typeof planNotifications>) => p.entries.flatMap((e) => e.items.map((x) => `${x.action} ${x.instance}`));
+
+  it('a new group waits group_wait (in the scheduler), alerts joining within it go along; a one-shot run sends at once', () => {
+    const groups = {};
+    const a = mk('chat');
+    const s: Record<string, InstanceState> = { [a.key]: a };
+    const p0 = planNotifications({ instances: s, rules: new Map([[r.name, r]]), routes: R, silences: [], at: T0, source: 's', idPrefix: 'p', groups, groupWait: true });
+    expect(p0.entries).toEqual([]);
+    expect(p0.held).toEqual([{ instance: a.key, receiver: 'slack_ops', until: plus(T0, 30_000).toISOString() }]);
+    const b = mk('code');
+    s[b.key] = b;
+    const p1 = planNotifications({ instances: s, rules: new Map([[r.name, r]]), routes: R, silences: [], at: plus(T0, 30_000), source: 's', idPrefix: 'p', groups, groupWait: true });
+    expect(p1.entries).toHaveLength(1); // one message for the group
+    expect(items(p1).sort()).toEqual([`trigger ${a.key}`, `trigger ${b.key}`].sort());
+    // one-shot: no group_wait
+    const c = mk('x');
+    expect(items(planNotifications({ instances: { [c.key]: c }, rules: new Map([[r.name, r]]), routes: R, silences: [], at: T0, source: 's', idPrefix: 'p', groups: {} }))).toEqual([`trigger ${c.key}`]);
+  });
+
+  it('an alert joining a group that notified waits group_interval; repeats wait repeat_interval', () => {
+    const groups = {};
+    const a = mk('chat');
+    const s: Record<string, InstanceState> = { [a.key]: a };
+    const at = (ms: number) => planNotifications({ instances: s, rules: new Map([[r.name, r]]), routes: R, silences: [], at: plus(T0, ms), source: 's', idPrefix: 'p', groups });
+    expect(items(at(0))).toEqual([`trigger ${a.key}`]);
+    const b = mk('code');
+    s[b.key] = b;
+    const held = at(2 * MIN);
+    expect(held.entries).toEqual([]);
+    expect(held.held.map((h) => h.until)).toEqual([plus(T0, 5 * MIN).toISOString()]);
+    expect(items(at(5 * MIN))).toEqual([`trigger ${b.key}`]);
+    expect(items(at(30 * MIN))).toEqual([]);
+    expect(items(at(HOUR)).sort()).toEqual([`trigger ${a.key}`]); // a's repeat; b's comes at 1h05
+    // a group whose alerts all resolved is forgotten: a new alert then starts a new group
+    for (const i of Object.values(s)) i.status = 'resolved';
+    at(HOUR + MIN);
+    expect(groups).toEqual({});
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pruneOutbox, resolveReceiver } from '../../src/alerts/evaluate.js';
+import { pruneOutbox, resolveIntegration } from '../../src/alerts/evaluate.js';
 import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { emptyState } from '../../src/alerts/state.js';
@@ -9,12 +9,12 @@ import { ReceiverSchema } from '../../src/alerts/schema.js';
 describe('receivers', () => {
   it('a fractional rate becomes one message per window', () => {
     const rc = ReceiverSchema.parse({ name: 's', slack: { webhook_url_env: 'S_URL', rate_per_second: 0.5 } });
-    const r = resolveReceiver(rc, { S_URL: 'https://hooks.example/x' });
+    const r = resolveIntegration(rc, 'slack', { S_URL: 'https://hooks.example/x' });
     expect(typeof r === 'string' ? r : r.limiter).toEqual({ limit: 1, ms: 2000 });
     const pd = ReceiverSchema.parse({ name: 'p', pagerduty: { routing_key_env: 'K' } });
-    const p = resolveReceiver(pd, { K: 'x'.repeat(32) });
+    const p = resolveIntegration(pd, 'pagerduty', { K: 'x'.repeat(32) });
     expect(typeof p === 'string' ? p : p.limiter).toEqual({ limit: 120, ms: 60_000 });
-    expect(resolveReceiver(pd, {})).toContain('environment variable K');
+    expect(resolveIntegration(pd, 'pagerduty', {})).toContain('environment variable K');
   });
 });
 

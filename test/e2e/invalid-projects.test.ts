@@ -223,7 +223,7 @@ const cases: Case[] = [
     files: { 'models/a.sql': OK_MODEL },
     args: ['sync', '--mode', 'full', '--lookback', '1h30x'],
     code: 2,
-    expect: ["error: --lookback must be a duration like 30s, 15m, 1h30m, 2d or 1w (units ms, s, m, h, d, w), got '1h30x'"],
+    expect: ["error: --lookback must be a duration like 30s, 15m, 1h30m, 2d or 1w (units ms, s, m, h, d, w, y), got '1h30x'"],
   },
   {
     name: 'an impossible timestamp, even with nothing to evaluate',

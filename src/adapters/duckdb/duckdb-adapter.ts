@@ -3,10 +3,10 @@
  * small pool of connections (one per executor thread). Every replacement is atomic: a
  * failing rebuild leaves the previous table or view readable.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
-import { WarehouseError } from '../../errors.js';
+import { WarehouseBusyError, WarehouseError } from '../../errors.js';
 import { hasHooks, replaceKeys, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
@@ -71,7 +71,11 @@ export class DuckDbAdapter implements Adapter {
       instance = await DuckDBInstance.create(path, options);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      if (/lock/i.test(msg)) throw new WarehouseError(`${cfg.path} is in use by another process (${msg.split('\n')[0]}); close it (a BI tool, another vigil run) and retry`, '', { cause: e });
+      if (/lock/i.test(msg)) {
+        const pid = /\(PID (\d+)\)/.exec(msg)?.[1];
+        const holder = pid ? commandOf(Number(pid)) : undefined;
+        throw new WarehouseBusyError(`${cfg.path} is in use by another process${holder ? ` (PID ${pid}: ${holder})` : ''} (${msg.split('\n')[0]}); close it (a BI tool, another vigil run) and retry`, holder, { cause: e });
+      }
       throw new WarehouseError(`could not open DuckDB database ${cfg.path}: ${msg}`, '', { cause: e });
     }
     const a = new DuckDbAdapter(instance, path, Math.max(1, poolSize));
@@ -337,5 +341,17 @@ class DuckDbSyncWriter extends StandardSyncWriter {
       await run(`delete from ${this.db.dialect.relation(rel)}`);
       await run(`update ${this.db.dialect.relation(stateRel)} set cursor_value = null, cursor_id = null, rows_synced = 0 where stream = $1`, [stream]);
     });
+  }
+}
+
+/** A process's command line (Linux), shortened: who holds a DuckDB file. */
+function commandOf(pid: number): string | undefined {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    // `node /path/to/vigil.js alerts evaluate ...` reads better as `vigil alerts evaluate ...`
+    const i = args.findIndex((a) => /(^|\/)vigil(\.js)?$/.test(a) || /dist\/cli\/main\.js$/.test(a));
+    return (i >= 0 ? ['vigil', ...args.slice(i + 1)] : args).join(' ').slice(0, 200);
+  } catch {
+    return undefined;
   }
 }

@@ -1,0 +1,122 @@
+/**
+ * Slack through the Web API with a bot token (`@slack/web-api`, 7.x): exactly once where Slack
+ * allows it. Each message carries its delivery id in `metadata` (event_type `vigil_delivery`:
+ * Slack drops metadata whose event_type has a period). Before posting a message that was tried
+ * before (a crash mid-send, an ambiguous answer), and after any answer that leaves it open
+ * whether Slack posted it (a reset, a timeout, a 5xx), the channel's recent history is read
+ * with `include_all_metadata` for that id: found means sent; not found means it was not
+ * posted, so posting it is safe. The client's own retries are off (they re-post blindly) and
+ * its timeout is on (its default waits forever).
+ *
+ * `ok: false` answers are permanent refusals (`channel_not_found`, `not_in_channel`,
+ * `invalid_auth`, `msg_too_long`, ...), except `ratelimited` and `internal_error`; 429 waits
+ * Retry-After. The token is a secret: redacted from every message and never returned.
+ */
+import type { WebClient as WebClientType } from '@slack/web-api';
+import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type SendOptions, type SlackMessage } from './types.js';
+import { PRE_SEND_CODES, backoffDelay, defaultSleep, redactSecrets } from './retry.js';
+
+export interface SlackBotTarget {
+  token: string;
+  /** the channel's id (C0123...): history is read by id */
+  channel: string;
+  /** Web API base, https://slack.com/api/ unless a test or a proxy says otherwise */
+  apiUrl?: string;
+}
+
+export const DELIVERY_EVENT = 'vigil_delivery';
+
+interface Delivery {
+  /** the outbox entry's id: the message's identity in the channel */
+  id: string;
+  /** when it was first queued: history is read from a little before */
+  since: string;
+  /** it was tried before: look before posting */
+  lookFirst: boolean;
+}
+
+type SlackError = Error & { code?: string; data?: { error?: string }; retryAfter?: number; statusCode?: number; original?: { code?: string } };
+
+async function client(t: SlackBotTarget, policy: DeliveryPolicy): Promise<WebClientType> {
+  // a CommonJS package: its exports may come as the module's default
+  const mod = await import('@slack/web-api');
+  const WebClient = mod.WebClient ?? (mod as unknown as { default: typeof mod }).default.WebClient;
+  return new WebClient(t.token, {
+    slackApiUrl: t.apiUrl,
+    // its retries would post a message whose answer was lost a second time
+    retryConfig: { retries: 0 },
+    timeout: policy.timeoutMs,
+    rejectRateLimitedCalls: true,
+    logLevel: 'error' as never,
+  });
+}
+
+/** Whether the channel holds a message with this delivery id (read back to `since` minus a minute). */
+export async function findDelivery(web: WebClientType, channel: string, id: string, since: string): Promise<boolean> {
+  const oldest = String(Math.max(0, Date.parse(since) / 1000 - 60));
+  let cursor: string | undefined;
+  for (let page = 0; page < 20; page++) {
+    const r = await web.conversations.history({ channel, oldest, include_all_metadata: true, limit: 200, cursor });
+    for (const m of r.messages ?? []) {
+      const md = (m as { metadata?: { event_type?: string; event_payload?: { id?: unknown } } }).metadata;
+      if (md?.event_type === DELIVERY_EVENT && md.event_payload?.id === id) return true;
+    }
+    cursor = r.response_metadata?.next_cursor || undefined;
+    if (!r.has_more || !cursor) return false;
+  }
+  return false;
+}
+
+function classify(e: SlackError): { kind: 'refused' | 'ratelimited' | 'unknown' | 'transient'; error: string; retryAfterMs?: number } {
+  if (e.code === 'slack_webapi_platform_error') {
+    const code = e.data?.error ?? 'unknown_error';
+    if (code === 'ratelimited') return { kind: 'ratelimited', error: code };
+    // Slack's internal_error / fatal_error: it may or may not have posted
+    if (code === 'internal_error' || code === 'fatal_error' || code === 'request_timeout' || code === 'service_unavailable') return { kind: 'unknown', error: `Slack answered ${code}` };
+    return { kind: 'refused', error: `Slack refused it: ${code}` };
+  }
+  if (e.code === 'slack_webapi_rate_limited_error') return { kind: 'ratelimited', error: 'rate limited (429)', retryAfterMs: (e.retryAfter ?? 1) * 1000 };
+  if (e.code === 'slack_webapi_http_error') {
+    const status = e.statusCode ?? 0;
+    return status >= 500 || status === 408 ? { kind: 'unknown', error: `HTTP ${status}` } : { kind: 'refused', error: `HTTP ${status}` };
+  }
+  // request errors: refused before connecting cannot have posted; anything else may have
+  const code = e.original?.code ?? '';
+  if (PRE_SEND_CODES.has(code)) return { kind: 'transient', error: `${code}: Slack could not be reached` };
+  return { kind: 'unknown', error: `${code || e.message}: no answer (Slack may have posted it)` };
+}
+
+/**
+ * Post `msg` with delivery id `d.id` unless the channel already has it, within `policy`.
+ * `retry` with `ambiguous: false` means: not posted (checked), try again later.
+ */
+export async function sendSlackBot(t: SlackBotTarget, msg: SlackMessage & { channel?: string }, d: Delivery, policy: DeliveryPolicy = DEFAULT_POLICY, opts: SendOptions = {}): Promise<DeliveryResult> {
+  const clean = (s: string) => redactSecrets(s, [['slack_bot_token', t.token]]);
+  const sleep = opts.sleep ?? defaultSleep;
+  const deadline = Date.now() + policy.deadlineMs;
+  const web = await client(t, policy);
+  let attempts = 0;
+  let look = d.lookFirst;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (look) {
+        if (await findDelivery(web, t.channel, d.id, d.since)) return { status: 'sent', httpStatus: 200, attempts };
+        look = false;
+      }
+      attempts++;
+      const { channel: _c, ...body } = msg;
+      void _c;
+      await web.chat.postMessage({ ...body, channel: t.channel, metadata: { event_type: DELIVERY_EVENT, event_payload: { id: d.id } } } as Parameters<WebClientType['chat']['postMessage']>[0]);
+      return { status: 'sent', httpStatus: 200, attempts };
+    } catch (err) {
+      const c = classify(err as SlackError);
+      if (c.kind === 'refused') return { status: 'rejected', httpStatus: (err as SlackError).statusCode ?? 200, attempts, error: clean(c.error) };
+      // after an answer that leaves it open, the history decides before anything is posted again
+      if (c.kind === 'unknown') look = true;
+      const delay = c.retryAfterMs ?? backoffDelay(policy, attempt);
+      if (Date.now() + delay > deadline) return { status: 'retry', attempts, error: clean(c.error), ambiguous: false };
+      opts.onRetry?.({ attempt, delayMs: delay, reason: clean(c.error) });
+      await sleep(delay);
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * `vigil alerts import-alertmanager alertmanager.yml`: an Alertmanager configuration as
+ * Vigil's routes.yaml. The routing tree, inhibition rules and time intervals are Alertmanager's
+ * own vocabulary in Vigil, so they are copied as they are. Receivers become Vigil receivers:
+ * the first pagerduty_configs / slack_configs entry of each, with its secret replaced by the
+ * NAME of an environment variable to set (a key never goes into a file). What Vigil has no
+ * equivalent for (other integrations, message templates, `global:`) is listed, not dropped
+ * silently.
+ */
+import { parseDocument, stringify } from 'yaml';
+
+export interface ImportResult {
+  /** routes.yaml text */
+  text: string;
+  /** environment variables the converted receivers read, and what to put in them */
+  env: Array<{ name: string; what: string }>;
+  /** what could not be converted, one line each */
+  notConverted: string[];
+}
+
+const INTEGRATIONS = ['email_configs', 'pagerduty_configs', 'pushover_configs', 'slack_configs', 'opsgenie_configs', 'webhook_configs', 'victorops_configs', 'wechat_configs', 'telegram_configs', 'sns_configs', 'webex_configs', 'discord_configs', 'msteams_configs'];
+
+function envName(receiver: string, suffix: string): string {
+  const base = receiver.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '') || 'RECEIVER';
+  return `${/^[0-9]/.test(base) ? `R_${base}` : base}_${suffix}`;
+}
+
+export function importAlertmanager(text: string): ImportResult | string {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length) return `not valid YAML: ${doc.errors[0].message.split('\n')[0]}`;
+  const am = doc.toJS() as Record<string, unknown> | null;
+  if (!am || typeof am !== 'object') return 'not an Alertmanager configuration (expected a mapping with route: and receivers:)';
+  if (!am.route) return 'no route: in the file (is it an Alertmanager configuration?)';
+  const notConverted: string[] = [];
+  const env: ImportResult['env'] = [];
+  const out: Record<string, unknown> = {};
+
+  for (const k of Object.keys(am)) {
+    if (['route', 'receivers', 'inhibit_rules', 'time_intervals', 'mute_time_intervals'].includes(k)) continue;
+    notConverted.push(k === 'global' ? 'global: (resolve_timeout, default API URLs, SMTP...): Vigil has no global settings; receivers read their URLs from environment variables' : k === 'templates' ? 'templates: Go templates are not Vigil\'s: a rule says its own title, summary and fields (docs/alerts.md)' : `${k}: not an Alertmanager key Vigil knows`);
+  }
+
+  const receivers: Array<Record<string, unknown>> = [];
+  for (const r of (am.receivers as Array<Record<string, unknown>> | undefined) ?? []) {
+    const name = String(r.name ?? '');
+    const rc: Record<string, unknown> = { name };
+    const pd = (r.pagerduty_configs as Array<Record<string, unknown>> | undefined) ?? [];
+    const sl = (r.slack_configs as Array<Record<string, unknown>> | undefined) ?? [];
+    if (pd.length) {
+      const p = pd[0];
+      const v = envName(name, 'PAGERDUTY_ROUTING_KEY');
+      const cfg: Record<string, unknown> = { routing_key_env: v };
+      if (typeof p.url === 'string') {
+        try {
+          cfg.server = new URL(p.url).host;
+        } catch {
+          notConverted.push(`receiver '${name}': pagerduty url '${p.url}' is not a URL`);
+        }
+      }
+      rc.pagerduty = cfg;
+      env.push({ name: v, what: `the routing key of '${name}'${p.routing_key_file ? ` (Alertmanager read it from ${String(p.routing_key_file)})` : p.service_key ? ' (its service_key: an Events API v1 key; Vigil sends Events API v2, which needs an integration key)' : ''}` });
+      if (p.send_resolved === false) rc.send_resolved = false;
+      if (pd.length > 1) notConverted.push(`receiver '${name}': ${pd.length - 1} more pagerduty_configs (Vigil has one PagerDuty integration per receiver: make one receiver each)`);
+      const extra = Object.keys(p).filter((k) => !['routing_key', 'routing_key_file', 'service_key', 'service_key_file', 'url', 'send_resolved'].includes(k));
+      if (extra.length) notConverted.push(`receiver '${name}': pagerduty_configs ${extra.join(', ')} (a rule's summary, details and pagerduty: fields say this in Vigil)`);
+    }
+    if (sl.length) {
+      const s = sl[0];
+      const v = envName(name, 'SLACK_WEBHOOK_URL');
+      const cfg: Record<string, unknown> = { webhook_url_env: v };
+      if (typeof s.channel === 'string') cfg.channel = s.channel;
+      rc.slack = cfg;
+      env.push({ name: v, what: `the Slack incoming webhook URL of '${name}'${s.api_url_file ? ` (Alertmanager read it from ${String(s.api_url_file)})` : !s.api_url ? ' (Alertmanager took global.slack_api_url)' : ''}` });
+      if (s.send_resolved === true && rc.send_resolved === false) notConverted.push(`receiver '${name}': send_resolved differs between its PagerDuty and Slack configs; Vigil has one per receiver`);
+      if (sl.length > 1) notConverted.push(`receiver '${name}': ${sl.length - 1} more slack_configs (make one receiver each)`);
+      const extra = Object.keys(s).filter((k) => !['api_url', 'api_url_file', 'channel', 'send_resolved'].includes(k));
+      if (extra.length) notConverted.push(`receiver '${name}': slack_configs ${extra.join(', ')} (Go templates: a rule's title, summary and fields say this in Vigil)`);
+    }
+    for (const k of Object.keys(r)) {
+      if (k === 'name' || k === 'pagerduty_configs' || k === 'slack_configs') continue;
+      notConverted.push(INTEGRATIONS.includes(k) ? `receiver '${name}': ${k} (Vigil sends to PagerDuty and Slack only)${!pd.length && !sl.length ? '; the receiver is kept without an integration (alerts routed to it go nowhere)' : ''}` : `receiver '${name}': ${k}`);
+    }
+    receivers.push(rc);
+  }
+  out.receivers = receivers;
+  out.route = am.route;
+  if (am.inhibit_rules) out.inhibit_rules = am.inhibit_rules;
+  if (am.time_intervals) out.time_intervals = am.time_intervals;
+  if (am.mute_time_intervals) out.mute_time_intervals = am.mute_time_intervals;
+
+  const header = [
+    '# Converted from an Alertmanager configuration by `vigil alerts import-alertmanager`.',
+    '# The routing tree, inhibition rules and time intervals are Alertmanager\'s, unchanged.',
+    ...(env.length ? ['# Set these environment variables (secrets never go into this file):', ...env.map((e) => `#   ${e.name}: ${e.what}`)] : []),
+    ...(notConverted.length ? ['# Not converted:', ...notConverted.map((n) => `#   ${n}`)] : []),
+    '',
+  ];
+  return { text: header.join('\n') + stringify(out, { lineWidth: 0 }), env, notConverted };
+}

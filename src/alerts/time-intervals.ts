@@ -1,0 +1,141 @@
+/**
+ * Alertmanager's time intervals (`time_intervals:` at the top of routes.yaml, named by a
+ * route's `mute_time_intervals` / `active_time_intervals`): each named entry is a list of
+ * intervals; an interval holds when every field it gives holds (a missing field is "any").
+ *
+ *   times: [{ start_time: '09:00', end_time: '17:00' }]   start inclusive, end exclusive, 00:00–24:00
+ *   weekdays: ['monday:friday', 'saturday']
+ *   days_of_month: ['1:5', '-3:-1']                       negative: from the end of the month
+ *   months: ['january:march', '12']
+ *   years: ['2026:2027']
+ *   location: 'Europe/Berlin'                              default UTC
+ */
+import { z } from 'zod';
+
+const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+
+export const TimeIntervalSchema = z
+  .object({
+    times: z.array(z.object({ start_time: z.string(), end_time: z.string() }).strict()).optional(),
+    weekdays: z.array(z.string()).optional(),
+    days_of_month: z.array(z.string()).optional(),
+    months: z.array(z.string()).optional(),
+    years: z.array(z.string()).optional(),
+    location: z.string().optional(),
+  })
+  .strict();
+export type TimeIntervalIn = z.infer<typeof TimeIntervalSchema>;
+
+export const NamedTimeIntervalSchema = z.object({ name: z.string().min(1), time_intervals: z.array(TimeIntervalSchema) }).strict();
+export type NamedTimeInterval = z.infer<typeof NamedTimeIntervalSchema>;
+
+interface Range {
+  from: number;
+  to: number;
+}
+
+interface Compiled {
+  times?: Range[];
+  weekdays?: Range[];
+  days?: Range[];
+  months?: Range[];
+  years?: Range[];
+  location: string;
+}
+
+function minutes(t: string): number | undefined {
+  const m = /^(\d{2}):(\d{2})$/.exec(t);
+  if (!m) return undefined;
+  const h = Number(m[1]);
+  const min = Number(m[2]);
+  if (min > 59 || h > 24 || (h === 24 && min !== 0)) return undefined;
+  return h * 60 + min;
+}
+
+function named(v: string, names: string[], offset: number): number | undefined {
+  const i = names.indexOf(v.toLowerCase());
+  if (i >= 0) return i + offset;
+  return /^-?\d+$/.test(v) ? Number(v) : undefined;
+}
+
+function ranges(items: string[] | undefined, parse: (v: string) => number | undefined, what: string, check: (r: Range) => string | undefined): Range[] | string | undefined {
+  if (!items) return undefined;
+  const out: Range[] = [];
+  for (const item of items) {
+    const [a, b, extra] = item.split(':');
+    if (extra !== undefined) return `${what} '${item}' is not a value or a range 'a:b'`;
+    const from = parse(a.trim());
+    const to = b === undefined ? from : parse(b.trim());
+    if (from === undefined || to === undefined) return `${what} '${item}' is not valid`;
+    const bad = check({ from, to });
+    if (bad) return `${what} '${item}': ${bad}`;
+    out.push({ from, to });
+  }
+  return out;
+}
+
+/** Validate and compile one interval; a message when it is not valid. */
+export function compileInterval(ti: TimeIntervalIn): Compiled | string {
+  const c: Compiled = { location: ti.location ?? 'UTC' };
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: c.location });
+  } catch {
+    return `location '${c.location}' is not a known time zone`;
+  }
+  if (ti.times) {
+    c.times = [];
+    for (const t of ti.times) {
+      const from = minutes(t.start_time);
+      const to = minutes(t.end_time);
+      if (from === undefined || to === undefined) return `times: '${t.start_time}'–'${t.end_time}' must be HH:MM between 00:00 and 24:00`;
+      if (from >= to) return `times: start_time ${t.start_time} must be before end_time ${t.end_time}`;
+      c.times.push({ from, to });
+    }
+  }
+  const order = (r: Range) => (r.from > r.to ? 'the start comes after the end' : undefined);
+  const wd = ranges(ti.weekdays, (v) => named(v, WEEKDAYS, 0) ?? undefined, 'weekday', (r) => (r.from < 0 || r.to > 6 ? 'unknown weekday' : order(r)));
+  const dm = ranges(ti.days_of_month, (v) => (/^-?\d+$/.test(v) ? Number(v) : undefined), 'day of month', (r) => (r.from === 0 || r.to === 0 || Math.abs(r.from) > 31 || Math.abs(r.to) > 31 ? 'days are 1..31 or -31..-1' : r.from > 0 === r.to > 0 && r.from > r.to ? 'the start comes after the end' : undefined));
+  const mo = ranges(ti.months, (v) => named(v, MONTHS, 1), 'month', (r) => (r.from < 1 || r.to > 12 ? 'months are 1..12 or january..december' : order(r)));
+  const yr = ranges(ti.years, (v) => (/^\d{4}$/.test(v) ? Number(v) : undefined), 'year', order);
+  for (const r of [wd, dm, mo, yr]) if (typeof r === 'string') return r;
+  c.weekdays = wd as Range[] | undefined;
+  c.days = dm as Range[] | undefined;
+  c.months = mo as Range[] | undefined;
+  c.years = yr as Range[] | undefined;
+  return c;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function parts(at: Date, tz: string) {
+  let f = formatters.get(tz);
+  if (!f) formatters.set(tz, (f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'long' })));
+  const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
+  return { year: Number(p.year), month: Number(p.month), day: Number(p.day), minute: Number(p.hour) * 60 + Number(p.minute), weekday: WEEKDAYS.indexOf(String(p.weekday).toLowerCase()) };
+}
+
+const inRanges = (rs: Range[] | undefined, v: number) => !rs || rs.some((r) => v >= r.from && v <= r.to);
+
+export function intervalHolds(c: Compiled, at: Date): boolean {
+  const p = parts(at, c.location);
+  if (c.times && !c.times.some((r) => p.minute >= r.from && p.minute < r.to)) return false;
+  if (!inRanges(c.weekdays, p.weekday)) return false;
+  if (c.days) {
+    const inMonth = new Date(Date.UTC(p.year, p.month, 0)).getUTCDate();
+    const norm = (d: number) => (d < 0 ? inMonth + d + 1 : d);
+    if (!c.days.some((r) => p.day >= norm(r.from) && p.day <= norm(r.to))) return false;
+  }
+  if (!inRanges(c.months, p.month)) return false;
+  if (!inRanges(c.years, p.year)) return false;
+  return true;
+}
+
+/** Whether the named interval list holds at `at` (any of its intervals). */
+export function namedHolds(list: NamedTimeInterval | undefined, at: Date): boolean {
+  if (!list) return false;
+  return list.time_intervals.some((ti) => {
+    const c = compileInterval(ti);
+    return typeof c !== 'string' && intervalHolds(c, at);
+  });
+}

@@ -1,0 +1,263 @@
+/**
+ * Delivery under faults, through the real CLI, judged from the receivers' own logs: real HTTP(S)
+ * servers on 127.0.0.1 speaking the Slack Web API, Slack incoming webhooks and PagerDuty Events
+ * v2, and evaluations killed with SIGKILL right after a receiver accepted a message.
+ *
+ * - Slack bot mode: exactly once, a crash or a lost answer included (the channel's history is
+ *   read for the delivery id before anything is posted again).
+ * - Slack webhook mode: a crash inside the send window is held as uncertain (never a double post)
+ *   and reported by every run, exit 1, until settled; a later notification of the same alert
+ *   waits for it (a resolve never overtakes its trigger). With on_uncertain: resend it is resent,
+ *   and the run says it may appear twice.
+ * - PagerDuty: resent after a crash in the window (it dedups by dedup_key): one incident.
+ * - A second evaluation while one holds the DuckDB state is skipped, exit 0.
+ * - Notifications stuck longer than outbox_alert_after fire vigil_alert_outbox_stuck.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, removeDir, vigil, vigilAsync, VIGIL } from '../helpers.js';
+import { startFakeSlackApi, FAKE_SLACK_DEFAULT_CHANNEL, type FakeSlackApi } from '../support/fake-slack-api.js';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
+
+const dirs: string[] = [];
+let api: FakeSlackApi;
+let hook: FakeSlack;
+let pd: FakePagerDuty;
+beforeAll(async () => {
+  api = await startFakeSlackApi();
+  hook = await startFakeSlack();
+  pd = await startFakePagerDuty();
+});
+afterAll(async () => {
+  await api?.close();
+  await hook?.close();
+  await pd?.close();
+  dirs.forEach(removeDir);
+});
+
+const ROUTING_KEY = 'R0UT1NGKEY0123456789abcdefDELIVR'; // 32 characters, like a real integration key
+const ALERT = `alerts:
+  - name: many
+    severity: critical
+    query: select capability, n from {{ ref('counts') }}
+    group_by: [capability]
+    condition: { type: threshold, column: n, op: ">", value: 10 }
+    summary: "{{ capability }} has {{ n }}"
+`;
+
+function project(receiver: string, opts: { state?: 'file' | 'warehouse'; extraRoutes?: string } = {}): string {
+  const dir = makeProject({
+    'project.yaml': `name: faults
+default_target: dev
+targets:
+  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }
+alerts: { state: ${opts.state ?? 'file'}, state_file: .vigil/alert-state.json }
+`,
+    'models/counts.sql': "{{ config(materialized='table') }}\nselect 'chat' as capability, {{ var('n', 12) }} as n",
+    'alerts/a.yaml': ALERT,
+    'alerts/routes.yaml': `receivers:
+  - name: bot
+    slack: { bot_token_env: SLACK_BOT_TOKEN, api_url_env: SLACK_API_URL, channel: ${FAKE_SLACK_DEFAULT_CHANNEL} }
+  - name: hook
+    slack: { webhook_url_env: SLACK_WEBHOOK_URL }
+  - name: hook_resend
+    slack: { webhook_url_env: SLACK_WEBHOOK_URL, on_uncertain: resend }
+  - name: pd
+    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }
+route:
+  receiver: ${receiver}
+${opts.extraRoutes ?? ''}`,
+  });
+  dirs.push(dir);
+  return dir;
+}
+
+const env = () => ({ SLACK_BOT_TOKEN: api.token, SLACK_API_URL: api.url, SLACK_WEBHOOK_URL: hook.url, PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath });
+const build = (dir: string, n: number) => expect(vigil(dir, ['build', '--vars', `{n: ${n}}`]).code).toBe(0);
+const evaluate = (dir: string, args: string[] = []) => vigilAsync(dir, ['alerts', 'evaluate', '--delivery-timeout', '4s', ...args], env());
+const botMessages = (id?: string) => (api.messages[FAKE_SLACK_DEFAULT_CHANNEL] ?? []).filter((m) => !id || (m.metadata as { event_payload?: { id?: string } } | undefined)?.event_payload?.id === id);
+
+/** Start an evaluation, SIGKILL it once `sent()` says the receiver has the message, wait for it to die. */
+async function killAfterAcceptance(dir: string, sent: () => boolean): Promise<void> {
+  const child = spawn(process.execPath, [VIGIL, 'alerts', 'evaluate', '--delivery-timeout', '30s'], { cwd: dir, env: { ...process.env, ...env() } });
+  await new Promise<void>((resolve, reject) => {
+    const t0 = Date.now();
+    const check = () => (sent() ? resolve() : Date.now() - t0 > 20_000 ? reject(new Error('the receiver never got the message')) : setTimeout(check, 20));
+    check();
+  });
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('close', r));
+}
+
+const outboxStatus = (dir: string) => JSON.parse(readFileSync(join(dir, '.vigil/alert-state.json'), 'utf8')).state.outbox.map((e: { status: string; items: Array<{ action: string }> }) => `${e.items[0].action}:${e.status}`);
+
+describe('Slack bot mode: exactly once', () => {
+  it('killed right after Slack accepted the post: the next run finds it by its delivery id and does not post again', async () => {
+    const dir = project('bot');
+    build(dir, 12);
+    const before = botMessages().length;
+    api.script([{ method: 'chat.postMessage', hang: true }]); // stored, never answered
+    await killAfterAcceptance(dir, () => botMessages().length > before);
+    expect(outboxStatus(dir)).toEqual(['trigger:sending']);
+    const next = await evaluate(dir);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(next.stdout).toMatch(/sent slack trigger many\{capability="chat"\} -> bot/);
+    expect(botMessages().length - before).toBe(1); // not twice
+    const posts = api.calls('chat.postMessage').length;
+    // resolve: one more post, with its own delivery id
+    build(dir, 3);
+    const resolved = await evaluate(dir);
+    expect(resolved.code, resolved.stderr).toBe(0);
+    expect(botMessages().length - before).toBe(2);
+    expect(api.calls('chat.postMessage').length - posts).toBe(1);
+    const ids = botMessages().slice(before).map((m) => (m.metadata as unknown as { event_payload: { id: string } }).event_payload.id);
+    expect(new Set(ids).size).toBe(2);
+  });
+
+  it('an answer lost after the post (connection reset): looked up at once, not posted again', async () => {
+    const dir = project('bot');
+    build(dir, 12);
+    const before = botMessages().length;
+    api.script([{ method: 'chat.postMessage', reset: 'after' }]);
+    const r = await evaluate(dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/retrying Slack \(bot\) in \d+ s: .*no answer/);
+    expect(botMessages().length - before).toBe(1);
+    expect(api.calls('conversations.history').length).toBeGreaterThan(0);
+  });
+
+  it('a refused post (not_in_channel) is rejected with the reason, exit 1; a 429 waits Retry-After', async () => {
+    const dir = project('bot');
+    build(dir, 12);
+    api.script([{ method: 'chat.postMessage', status: 429, retryAfter: 1 }]);
+    const ok = await evaluate(dir);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/retrying Slack \(bot\) in 1 s: rate limited \(429\)/);
+    const dir2 = project('bot');
+    build(dir2, 12);
+    api.script([{ method: 'chat.postMessage', error: 'not_in_channel' }]);
+    const bad = await evaluate(dir2);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/bot: slack refused the notification .*not_in_channel/);
+    expect(bad.stdout + bad.stderr).not.toContain(api.token);
+  });
+});
+
+describe('Slack webhook mode: never doubled, never silently dropped', () => {
+  it('killed in the send window: held as uncertain, reported by every run (exit 1); the resolve waits for it; settled, the resolve goes', async () => {
+    const dir = project('hook');
+    build(dir, 12);
+    const before = hook.messages.length;
+    hook.script([{ status: 200, hang: true }]);
+    await killAfterAcceptance(dir, () => hook.messages.length > before);
+    const r1 = await evaluate(dir);
+    expect(r1.code).toBe(1);
+    expect(r1.stderr).toMatch(/stopped before it learned whether Slack had it; it is NOT resent \(on_uncertain: hold\)/);
+    expect(hook.messages.length - before).toBe(1);
+    const r2 = await evaluate(dir);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/1 notification is not settled:\n {2}(\S+) uncertain/);
+    // resolved meanwhile: the resolve is not posted before its trigger is settled
+    build(dir, 3);
+    const r3 = await evaluate(dir);
+    expect(r3.code).toBe(1);
+    expect(hook.messages.length - before).toBe(1);
+    expect(outboxStatus(dir)).toEqual(['trigger:uncertain', 'resolve:pending']);
+    expect(r3.stderr).toMatch(/resolve many\{capability="chat"\} -> hook \(waits for \S+ \(uncertain\) to be settled/);
+    const id = /^ {2}(\S+) uncertain/m.exec(r3.stderr)![1];
+    // the trigger did arrive: drop it; the resolve follows on the next run
+    expect(vigil(dir, ['alerts', 'outbox', '--drop', id], env()).code).toBe(0);
+    const r4 = await evaluate(dir);
+    expect(r4.code, r4.stderr).toBe(0);
+    expect(hook.messages.length - before).toBe(2);
+    expect(JSON.stringify(hook.messages.at(-1))).toContain('RESOLVED');
+  });
+
+  it('on_uncertain: resend: resent after the crash, and the run says it may appear twice', async () => {
+    const dir = project('hook_resend');
+    build(dir, 12);
+    const before = hook.messages.length;
+    hook.script([{ status: 200, hang: true }]);
+    await killAfterAcceptance(dir, () => hook.messages.length > before);
+    const r = await evaluate(dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/resending slack trigger .* \(on_uncertain: resend; it may appear twice\)/);
+    expect(hook.messages.length - before).toBe(2);
+  });
+});
+
+describe('PagerDuty', () => {
+  it('killed right after PagerDuty accepted the trigger: resent once, one incident; one request per state change otherwise', async () => {
+    const dir = project('pd');
+    build(dir, 12);
+    const before = pd.events.length;
+    const incidents = pd.incidents.size;
+    pd.script([{ status: 202, hang: true }]);
+    await killAfterAcceptance(dir, () => pd.requests > 0 && pd.events.length > before);
+    const r = await evaluate(dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/resending pagerduty trigger .* \(PagerDuty dedups it by dedup_key\)/);
+    expect(pd.incidents.size - incidents).toBe(1);
+    expect(pd.events.length - before).toBe(2); // the one the crash hid, and its resend
+    // later runs send nothing until the state changes, then exactly one resolve
+    const quiet = await evaluate(dir);
+    expect(quiet.stdout).toContain('Queued 0 notifications');
+    build(dir, 3);
+    const resolved = await evaluate(dir);
+    expect(resolved.code).toBe(0);
+    expect(pd.events.slice(before).map((e) => e.event_action)).toEqual(['trigger', 'trigger', 'resolve']);
+  });
+});
+
+describe('concurrency and stuck notifications', () => {
+  it('a second evaluation while one holds the DuckDB state is skipped, exit 0', async () => {
+    const dir = project('hook', { state: 'warehouse' });
+    build(dir, 12);
+    const before = hook.messages.length;
+    hook.script([{ status: 200, delayMs: 3000 }]);
+    const first = evaluate(dir);
+    await new Promise<void>((resolve) => {
+      const check = () => (hook.messages.length > before ? resolve() : setTimeout(check, 20));
+      check();
+    });
+    const second = await evaluate(dir);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/^skipped: another evaluation holds the state \(vigil alerts evaluate/m);
+    expect((await first).code).toBe(0);
+  });
+
+  it('a notification stuck longer than outbox_alert_after fires vigil_alert_outbox_stuck, routed like any alert', async () => {
+    const dir = project('hook', { extraRoutes: "  routes:\n    - matchers: ['alertname=\"vigil_alert_outbox_stuck\"']\n      receiver: pd\noutbox_alert_after: 10m\n" });
+    build(dir, 12);
+    hook.script(Array.from({ length: 40 }, () => ({ status: 500 })));
+    const t0 = '2026-06-01T10:00:00Z';
+    const r1 = await evaluate(dir, ['--at', t0, '--delivery-timeout', '2s']);
+    expect(r1.code).toBe(1);
+    const pdBefore = pd.events.length;
+    const r2 = await evaluate(dir, ['--at', '2026-06-01T10:15:00Z', '--delivery-timeout', '2s']);
+    expect(r2.code).toBe(1);
+    const stuck = pd.events.slice(pdBefore).find((e) => e.payload?.class === 'vigil_alert_outbox_stuck');
+    expect(stuck?.payload?.summary).toBeDefined();
+    expect(JSON.stringify(stuck?.payload?.custom_details)).toContain('"receiver":"hook"');
+    hook.script([]);
+  });
+});
+
+describe('notifications for any domain', () => {
+  it('a project about something else: the messages say nothing about AI audit', async () => {
+    const dir = project('bot');
+    writeFileSync(join(dir, 'alerts/a.yaml'), ALERT.replace('summary: "{{ capability }} has {{ n }}"', 'title: "Too many {{ capability }} orders"\n    summary: "{{ n }} orders"\n    fields: { Shop: "{{ capability }}", Orders: "{{ n }}" }\n    pagerduty: { component: "{{ capability }}", group: shop }'));
+    build(dir, 12);
+    const before = botMessages().length;
+    const r = await evaluate(dir);
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.stringify(botMessages().slice(before));
+    expect(m).not.toMatch(/AI Copilot|Capability|Delta/);
+    expect(m).toContain('faults — 1 firing'); // the project's name
+    expect(m).toContain('Too many chat orders');
+    expect(m).toContain('*Shop*\\nchat');
+  });
+});

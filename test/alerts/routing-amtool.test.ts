@@ -1,0 +1,912 @@
+/**
+ * Differential test: Vigil routes alerts exactly like Alertmanager.
+ *
+ * The same alerts/routes.yaml text is given to Alertmanager 0.25's own CLI
+ * (`amtool config routes test`, `amtool check-config`; Debian package prometheus-alertmanager)
+ * and to Vigil (`parseRoutes` + `routeAlert`), and their answers are compared:
+ *
+ *  - seeded random routing trees (match, match_re, matchers with = != =~ !~ quoted and bare,
+ *    several matchers on one label, continue, inherited receivers, group_by [] / ['...'],
+ *    time intervals, inhibit rules) × label sets where labels are often missing or empty:
+ *    the receivers in order, one per matched route, must be the same;
+ *  - Alertmanager's documented examples (doc/examples/simple.yml, the configuration docs);
+ *  - matcher syntax corners of Alertmanager's parser (pkg/labels/parse.go);
+ *  - validation: a file amtool check-config refuses must give an error diagnostic, and only such a file.
+ *
+ * Reproduce or widen: VIGIL_AMTOOL_SEED=<n> VIGIL_AMTOOL_TREES=<n> npx vitest run test/alerts/routing-amtool.test.ts
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRoutes } from '../../src/alerts/load-alerts.js';
+import { routeAlert } from '../../src/alerts/routing.js';
+
+const AMTOOL = '/usr/bin/amtool';
+const HAVE_AMTOOL = existsSync(AMTOOL);
+if (!HAVE_AMTOOL) console.warn(`routing-amtool.test.ts: SKIPPED — ${AMTOOL} not found (apt-get install prometheus-alertmanager)`);
+
+const BASE_SEED = Number(process.env.VIGIL_AMTOOL_SEED ?? 20260301);
+const TREES = Number(process.env.VIGIL_AMTOOL_TREES ?? 50);
+const LABEL_SETS_PER_TREE = 8;
+/** amtool processes in flight at once (measured on 2 busy cores: 1 → 22 s, 2, 4 or 8 → 15–17 s). */
+const PARALLEL = 4;
+
+type Labels = Record<string, string>;
+
+// ---------------------------------------------------------------- seeded randomness
+
+function mulberry32(seed: number): () => number {
+  // one splitmix-style scramble first, so that neighbouring seeds give unrelated sequences
+  let a = Math.imul(seed ^ (seed >>> 16), 0x7feb352d);
+  a = Math.imul(a ^ (a >>> 15), 0x846ca68b);
+  a = (a ^ (a >>> 16)) >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class Rng {
+  private next: () => number;
+  constructor(seed: number) {
+    this.next = mulberry32(seed);
+  }
+  float(): number {
+    return this.next();
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)];
+  }
+}
+
+// ---------------------------------------------------------------- random routing trees
+
+const LABELS = ['alertname', 'severity', 'team', 'env', 'service', 'capability', 'region'] as const;
+/** values for = and != (and match:), including the empty string and regex-special characters */
+const EQ_VALUES = ['', 'critical', 'warning', 'db', 'web', 'a.b', 'axb', 'x|y', 'x', 'foo-bar'];
+/** values for =~ and !~ (and match_re:); all mean the same in Go's RE2 and JavaScript */
+const RE_VALUES = ['x|y', 'a.b', '.+', '.*', 'foo-.*', 'critical|warning', '(db|web)', 'x\\|y', '[a-z]+', 'a\\.b', '', 'crit.*', 'db|', '.*b', 'foo-bar'];
+/** label values alerts carry */
+const LABEL_VALUES = [...EQ_VALUES, 'y', 'foo-baz', 'info', 'abc', 'ab', 'b', 'xy'];
+const RECEIVERS = ['pd', 'slack', 'mail', 'team-x', 'db_pager', 'blackhole'];
+const OPS = ['=', '!=', '=~', '!~'] as const;
+type Op = (typeof OPS)[number];
+/** negative matchers let nearly everything through, and a child without continue hides its later siblings: fewer of them */
+function pickOp(rng: Rng): Op {
+  const r = rng.float();
+  return r < 0.35 ? '=' : r < 0.7 ? '=~' : r < 0.85 ? '!=' : '!~';
+}
+
+interface GenRoute {
+  receiver?: string;
+  groupBy?: string[];
+  continue?: boolean;
+  match?: Array<[string, string]>;
+  matchRe?: Array<[string, string]>;
+  /** matcher strings exactly as written in the file */
+  matchers?: string[];
+  /** what the route tests, as Alertmanager reads it (to aim label sets at it; never used as the expected answer) */
+  conds: Array<[string, Op, string]>;
+  timing?: Array<[string, string]>;
+  mute?: string[];
+  active?: string[];
+  routes: GenRoute[];
+}
+
+interface GenFile {
+  route: GenRoute;
+  receivers: string[];
+  timeIntervals: boolean;
+  inhibit: Array<{ source: string[]; target: string[]; equal: string[] }>;
+}
+
+/** Go-style escaping inside a quoted matcher value: \\ \" \n. */
+const goEscape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+/**
+ * A matcher string as people write it: `l="v"`, `l=v` (bare), `l = "v"` (spaced), or
+ * `l=~"a\.b"` (a backslash left as is: Alertmanager keeps a backslash that escapes nothing it knows).
+ */
+function renderMatcher(rng: Rng, label: string, op: Op, value: string): string {
+  const bareOk = !/[",{}\s\\]/.test(value);
+  const rawOk = value.includes('\\') && !/\\[\\"n]|"|\\$/.test(value);
+  const r = rng.float();
+  if (rawOk && r < 0.5) return `${label}${op}"${value}"`;
+  if (bareOk && r < 0.3) return `${label}${op}${value}`;
+  if (r > 0.93) return `${label} ${op} "${goEscape(value)}"`;
+  return `${label}${op}"${goEscape(value)}"`;
+}
+
+function genConditions(rng: Rng, r: GenRoute, above: Set<string>): void {
+  if (rng.chance(0.12)) return; // a catch-all child
+  const n = rng.chance(0.7) ? 1 : rng.chance(0.8) ? 2 : 3;
+  // mostly labels the routes above do not test, so that deep routes can be reached
+  const fresh = LABELS.filter((l) => !above.has(l));
+  for (let i = 0; i < n; i++) {
+    // several matchers on one label, now and then
+    const label = i > 0 && rng.chance(0.3) ? r.conds[0][0] : fresh.length && rng.chance(0.85) ? rng.pick(fresh) : rng.pick(LABELS);
+    const form = rng.float();
+    if (form < 0.2 && !r.match?.some(([l]) => l === label)) {
+      const v = rng.pick(EQ_VALUES);
+      (r.match ??= []).push([label, v]);
+      r.conds.push([label, '=', v]);
+    } else if (form < 0.4 && !r.matchRe?.some(([l]) => l === label)) {
+      const v = rng.pick(RE_VALUES);
+      (r.matchRe ??= []).push([label, v]);
+      r.conds.push([label, '=~', v]);
+    } else {
+      const op = pickOp(rng);
+      const v = op.includes('~') ? rng.pick(RE_VALUES) : rng.pick(EQ_VALUES);
+      (r.matchers ??= []).push(renderMatcher(rng, label, op, v));
+      r.conds.push([label, op, v]);
+    }
+  }
+}
+
+const GROUP_BYS: string[][] = [[], ['...'], ['alertname'], ['alertname', 'team'], ['env', 'service']];
+const DURATIONS = ['10s', '30s', '5m', '1h', '1h30m', '2d'];
+
+function genTiming(rng: Rng, r: GenRoute): void {
+  if (rng.chance(0.2)) (r.timing ??= []).push(['group_wait', rng.pick([...DURATIONS, '0s'])]);
+  if (rng.chance(0.2)) (r.timing ??= []).push(['group_interval', rng.pick(DURATIONS)]);
+  if (rng.chance(0.2)) (r.timing ??= []).push(['repeat_interval', rng.pick(DURATIONS)]);
+}
+
+/** Receivers: mostly one of its own per route, so that the answer tells which route matched; some shared, some inherited. */
+function genReceiver(rng: Rng, names: string[]): string | undefined {
+  const r = rng.float();
+  if (r < 0.45) {
+    names.push(`${rng.pick(['team', 'r', 'pager'])}-${names.length}`);
+    return names[names.length - 1];
+  }
+  return r < 0.8 ? rng.pick(RECEIVERS) : undefined;
+}
+
+/** Now and then a sibling's receiver again: with continue, a receiver reached by two routes is notified twice. */
+function sameReceivers(rng: Rng, siblings: GenRoute[]): void {
+  for (let i = 1; i < siblings.length; i++) if (siblings[i - 1].receiver && rng.chance(0.3)) siblings[i].receiver = siblings[i - 1].receiver;
+}
+
+function genRoute(rng: Rng, depth: number, maxDepth: number, intervals: boolean, names: string[], above: Set<string>): GenRoute {
+  const r: GenRoute = { conds: [], routes: [] };
+  r.receiver = genReceiver(rng, names);
+  genConditions(rng, r, above);
+  const below = new Set([...above, ...r.conds.map((c) => c[0])]);
+  const c = rng.float();
+  if (c < (r.conds.length ? 0.4 : 0.7)) r.continue = true;
+  else if (c < (r.conds.length ? 0.5 : 0.8)) r.continue = false;
+  if (rng.chance(0.25)) r.groupBy = rng.pick(GROUP_BYS);
+  genTiming(rng, r);
+  if (intervals && rng.chance(0.15)) r.mute = rng.chance(0.5) ? ['offhours'] : ['offhours', 'holidays'];
+  if (intervals && rng.chance(0.15)) r.active = ['holidays'];
+  if (depth < maxDepth && rng.chance(0.45)) {
+    const n = 1 + rng.int(4);
+    for (let i = 0; i < n; i++) r.routes.push(genRoute(rng, depth + 1, maxDepth, intervals, names, below));
+    sameReceivers(rng, r.routes);
+  }
+  return r;
+}
+
+function genFile(rng: Rng): GenFile {
+  const names = [...RECEIVERS];
+  const intervals = rng.chance(0.3);
+  const maxDepth = rng.chance(0.5) ? 3 : 4;
+  const route: GenRoute = { receiver: rng.pick(RECEIVERS), conds: [], routes: [] };
+  if (rng.chance(0.7)) route.groupBy = rng.pick(GROUP_BYS);
+  genTiming(rng, route);
+  const n = 2 + rng.int(3);
+  for (let i = 0; i < n; i++) route.routes.push(genRoute(rng, 1, maxDepth, intervals, names, new Set()));
+  sameReceivers(rng, route.routes);
+  const inhibit: GenFile['inhibit'] = [];
+  if (rng.chance(0.3)) {
+    const m = () => {
+      const op = pickOp(rng);
+      return renderMatcher(rng, rng.pick(LABELS), op, op.includes('~') ? rng.pick(RE_VALUES) : rng.pick(EQ_VALUES));
+    };
+    inhibit.push({ source: [m()], target: [m(), ...(rng.chance(0.3) ? [m()] : [])], equal: rng.chance(0.5) ? ['alertname'] : ['alertname', 'team'] });
+  }
+  return { route, receivers: names, timeIntervals: intervals, inhibit };
+}
+
+// ---------------------------------------------------------------- YAML out
+
+/** A YAML scalar for a string: plain when that is safe, else single- or double-quoted. */
+function yamlStr(s: string, rng?: Rng): string {
+  const plainOk = /^[A-Za-z_][^\n\t]*$/.test(s) && !/: |:$| #|\s$|^(true|false|yes|no|on|off|null|y|n)$/i.test(s);
+  const r = rng ? rng.float() : 1;
+  if (plainOk && r < 0.4) return s;
+  if (r < 0.7) return `'${s.replace(/'/g, "''")}'`;
+  return JSON.stringify(s);
+}
+
+function routeYaml(r: GenRoute, indent: string, rng: Rng, root = false): string[] {
+  const out: string[] = [];
+  const first = root ? indent : `${indent.slice(2)}- `;
+  const key = (k: string, v: string) => out.push(`${out.length ? indent : first}${k}:${v === '' ? '' : ` ${v}`}`);
+  if (r.receiver !== undefined) key('receiver', yamlStr(r.receiver, rng));
+  if (r.match) {
+    key('match', '');
+    for (const [l, v] of r.match) out.push(`${indent}  ${l}: ${JSON.stringify(v)}`);
+  }
+  if (r.matchRe) {
+    key('match_re', '');
+    for (const [l, v] of r.matchRe) out.push(`${indent}  ${l}: ${rng.chance(0.5) ? JSON.stringify(v) : `'${v.replace(/'/g, "''")}'`}`);
+  }
+  if (r.matchers) {
+    if (rng.chance(0.3)) key('matchers', `[${r.matchers.map((m) => (rng.chance(0.5) ? JSON.stringify(m) : `'${m.replace(/'/g, "''")}'`)).join(', ')}]`);
+    else {
+      key('matchers', '');
+      for (const m of r.matchers) out.push(`${indent}  - ${yamlStr(m, rng)}`);
+    }
+  }
+  if (r.continue !== undefined) key('continue', String(r.continue));
+  if (r.groupBy) key('group_by', `[${r.groupBy.map((l) => `'${l}'`).join(', ')}]`);
+  for (const [k, v] of r.timing ?? []) key(k, v);
+  if (r.mute) key('mute_time_intervals', `[${r.mute.join(', ')}]`);
+  if (r.active) key('active_time_intervals', `[${r.active.join(', ')}]`);
+  if (r.routes.length) {
+    key('routes', '');
+    for (const c of r.routes) out.push(...routeYaml(c, `${indent}    `, rng));
+  }
+  if (!out.length) out.push(`${first.trimEnd()} {}`);
+  return out;
+}
+
+const TIME_INTERVALS_YAML = `time_intervals:
+  - name: offhours
+    time_intervals:
+      - weekdays: ['saturday', 'sunday']
+      - times: [{ start_time: '00:00', end_time: '08:00' }]
+        weekdays: ['monday:friday']
+  - name: holidays
+    time_intervals:
+      - months: ['december']
+        days_of_month: ['24:26']
+`;
+
+function fileYaml(f: GenFile, rng: Rng): string {
+  const lines = ['route:', ...routeYaml(f.route, '  ', rng, true)];
+  lines.push('receivers:', ...f.receivers.map((n) => `  - name: ${n}`));
+  if (f.inhibit.length) {
+    lines.push('inhibit_rules:');
+    for (const i of f.inhibit) {
+      lines.push(`  - source_matchers: [${i.source.map((m) => `'${m.replace(/'/g, "''")}'`).join(', ')}]`);
+      lines.push(`    target_matchers: [${i.target.map((m) => `'${m.replace(/'/g, "''")}'`).join(', ')}]`);
+      lines.push(`    equal: [${i.equal.join(', ')}]`);
+    }
+  }
+  return `${lines.join('\n')}\n${f.timeIntervals ? TIME_INTERVALS_YAML : ''}`;
+}
+
+/** Whether a value passes a generated condition. Only to aim label sets at routes: the pools mean the same in RE2 and JavaScript. */
+function passes([, op, v]: [string, Op, string], value: string): boolean {
+  const re = () => new RegExp(`^(?:${v})$`).test(value);
+  return op === '=' ? value === v : op === '!=' ? value !== v : op === '=~' ? re() : !re();
+}
+
+/**
+ * Label sets: the empty one, then mostly sets aimed at a random route — satisfying the matchers
+ * on its path and, where it can, failing an earlier sibling without continue that would catch
+ * the alert first; a label that may be empty often left out, now and then one label changed or
+ * dropped, sometimes an unrelated label added — and some random subsets of the pool.
+ */
+function genLabelSets(rng: Rng, f: GenFile, n: number): Labels[] {
+  type Cond = [string, Op, string];
+  const targets: Array<{ conds: Cond[]; avoid: Cond[][] }> = [];
+  const walk = (r: GenRoute, conds: Cond[], avoid: Cond[][]) => {
+    r.routes.forEach((c, i) => {
+      const shadows = r.routes.slice(0, i).filter((s) => !s.continue).map((s) => s.conds);
+      const t = { conds: [...conds, ...c.conds], avoid: [...avoid, ...shadows] };
+      targets.push(t);
+      walk(c, t.conds, t.avoid);
+    });
+  };
+  walk(f.route, [], []);
+  const sets: Labels[] = [{}];
+  while (sets.length < n) {
+    const ls: Labels = {};
+    if (targets.length && rng.chance(0.8)) {
+      const { conds, avoid } = rng.pick(targets);
+      for (const label of new Set(conds.map((c) => c[0]))) {
+        const mine = conds.filter((c) => c[0] === label);
+        const ok = [...new Set([...LABEL_VALUES, ...mine.map((c) => c[2])])].filter((v) => mine.every((c) => passes(c, v)));
+        const v = ok.length ? rng.pick(ok) : rng.pick(LABEL_VALUES);
+        if (v !== '' || rng.chance(0.5)) ls[label] = v;
+      }
+      const fixed = new Set(conds.map((c) => c[0]));
+      for (const sib of avoid) {
+        if (!sib.length || sib.some((c) => !passes(c, ls[c[0]] ?? ''))) continue; // a catch-all, or already failed
+        const free = sib.filter((c) => !fixed.has(c[0]));
+        if (!free.length) continue;
+        const c = rng.pick(free);
+        const bad = LABEL_VALUES.filter((v) => !passes(c, v));
+        if (!bad.length) continue;
+        const v = rng.pick(bad);
+        if (v === '') delete ls[c[0]];
+        else ls[c[0]] = v;
+        fixed.add(c[0]);
+      }
+      const keys = Object.keys(ls);
+      if (keys.length && rng.chance(0.2)) {
+        const k = rng.pick(keys);
+        if (rng.chance(0.5)) delete ls[k];
+        else ls[k] = rng.pick(LABEL_VALUES);
+      }
+      if (rng.chance(0.3)) ls[rng.pick(LABELS)] ??= rng.pick(LABEL_VALUES);
+    } else {
+      for (const l of LABELS) if (rng.chance(0.4)) ls[l] = rng.pick(LABEL_VALUES);
+    }
+    sets.push(ls);
+  }
+  return sets;
+}
+
+// ---------------------------------------------------------------- the two sides
+
+let dir = '';
+let fileNo = 0;
+function writeTemp(text: string): string {
+  const p = join(dir, `routes-${++fileNo}.yaml`);
+  writeFileSync(p, text);
+  return p;
+}
+
+interface AmResult {
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+function amtool(args: string[]): Promise<AmResult> {
+  return new Promise((resolve) => {
+    // HOME: no personal ~/.config/amtool/config.yml changes the answers
+    execFile(AMTOOL, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir }, timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ ok: !err, stdout: String(stdout), stderr: String(stderr).replace(/^Warning: --config.file flag overrides the --alertmanager.url.\n?/m, '') }),
+    );
+  });
+}
+
+/** Runs the jobs with at most PARALLEL amtool processes at once. */
+async function pool<T>(jobs: Array<() => Promise<T>>): Promise<T[]> {
+  const out: T[] = new Array(jobs.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(PARALLEL, jobs.length) }, async () => {
+      while (next < jobs.length) {
+        const i = next++;
+        out[i] = await jobs[i]();
+      }
+    }),
+  );
+  return out;
+}
+
+/** amtool's way of writing a label on the command line: name="value", Go-escaped (name="" is an empty value). */
+const amLabelArgs = (ls: Labels) => Object.entries(ls).map(([k, v]) => `${k}="${goEscape(v)}"`);
+const showLabels = (ls: Labels) => `{${amLabelArgs(ls).join(', ')}}`;
+
+async function amtoolRoute(file: string, ls: Labels): Promise<string[] | { error: string }> {
+  const r = await amtool(['config', 'routes', 'test', `--config.file=${file}`, ...amLabelArgs(ls)]);
+  if (!r.ok) return { error: (r.stderr || r.stdout).trim() };
+  return r.stdout.trim().split(',');
+}
+
+/**
+ * `amtool check-config f1 f2 ...` in one process: its verdict on each file,
+ * from its "Checking 'f'  SUCCESS" / "Checking 'f'  FAILED: why" lines.
+ */
+async function amtoolCheck(files: string[]): Promise<Array<{ ok: boolean; says: string }>> {
+  const r = await amtool(['check-config', ...files]);
+  const text = r.stdout + r.stderr;
+  return files.map((f) => {
+    const at = text.indexOf(`Checking '${f}'  `);
+    if (at < 0) return { ok: false, says: `no verdict for ${f} in amtool's output:\n${text}` };
+    const says = text.slice(at).split(/\n\s*\n|\nFound:/)[0].trim();
+    return { ok: /^Checking '[^']*' {2}SUCCESS/.test(says), says };
+  });
+}
+
+function vigilParse(text: string) {
+  const { routes, diagnostics } = parseRoutes(text, 'alerts/routes.yaml');
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  return { routes: errors.length ? undefined : routes, errors, diagnostics };
+}
+
+const showDiags = (ds: ReturnType<typeof vigilParse>['diagnostics']) => ds.map((d) => `  ${d.severity} ${d.code} ${d.file}:${d.line}:${d.column} ${d.message}`).join('\n');
+const numbered = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l, i) => `${String(i + 1).padStart(3)}| ${l}`)
+    .join('\n');
+
+interface RoutingCase {
+  name: string;
+  yaml: string;
+  labelSets: Labels[];
+  /** filled in by beforeAll */
+  amtool?: Array<string[] | { error: string }>;
+}
+
+/** Compares every label set of a case; returns the failure report, or '' when Vigil agrees with amtool everywhere. */
+function compareCase(c: RoutingCase): string {
+  const v = vigilParse(c.yaml);
+  const head = `${c.name}\n--- routes.yaml\n${numbered(c.yaml)}\n`;
+  if (!v.routes) {
+    const amErr = c.amtool?.find((a) => !Array.isArray(a)) as { error: string } | undefined;
+    return `${head}--- Vigil refuses the file${amErr ? ' (and so does amtool)' : ' that amtool accepts'}:\n${showDiags(v.diagnostics)}${amErr ? `\n--- amtool: ${amErr.error}` : ''}`;
+  }
+  const bad: string[] = [];
+  c.labelSets.forEach((ls, i) => {
+    const am = c.amtool![i];
+    let vigil: string[] | string;
+    try {
+      const routed = routeAlert(v.routes!, ls);
+      vigil = routed.map((r) => r.receiver);
+      const paths = routed.map((r) => r.path);
+      if (new Set(paths).size !== paths.length) vigil = `${vigil.join(',')}  (a route listed twice: ${paths.join(' ')})`;
+    } catch (e) {
+      vigil = `threw ${(e as Error).stack ?? e}`;
+    }
+    const amText = Array.isArray(am) ? am.join(',') : `amtool failed: ${am.error}`;
+    const vText = Array.isArray(vigil) ? vigil.join(',') : vigil;
+    if (amText !== vText) bad.push(`labels ${showLabels(ls)}\n    amtool: ${amText}\n    vigil:  ${vText}`);
+  });
+  return bad.length ? `${head}--- ${bad.length} of ${c.labelSets.length} label sets route differently\n  ${bad.join('\n  ')}` : '';
+}
+
+async function runRouting(cases: RoutingCase[]): Promise<void> {
+  const jobs: Array<() => Promise<void>> = [];
+  for (const c of cases) {
+    const file = writeTemp(c.yaml);
+    c.amtool = new Array(c.labelSets.length);
+    c.labelSets.forEach((ls, i) => jobs.push(async () => void (c.amtool![i] = await amtoolRoute(file, ls))));
+  }
+  await pool(jobs);
+}
+
+// ---------------------------------------------------------------- the tests
+
+describe.skipIf(!HAVE_AMTOOL)(HAVE_AMTOOL ? 'routing agrees with Alertmanager (amtool)' : `routing agrees with Alertmanager — SKIPPED: ${AMTOOL} not found (apt-get install prometheus-alertmanager)`, () => {
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vigil-amtool-'));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe(`random routing trees (seed ${BASE_SEED}, ${TREES} trees × ${LABEL_SETS_PER_TREE} label sets)`, () => {
+    const cases: RoutingCase[] = [];
+    for (let t = 0; t < TREES; t++) {
+      const seed = (BASE_SEED + Math.imul(t + 1, 0x9e3779b1)) >>> 0;
+      const rng = new Rng(seed);
+      const f = genFile(rng);
+      cases.push({ name: `tree ${t} (VIGIL_AMTOOL_SEED=${BASE_SEED}, tree seed ${seed})`, yaml: fileYaml(f, rng), labelSets: genLabelSets(rng, f, LABEL_SETS_PER_TREE) });
+    }
+    beforeAll(() => runRouting(cases));
+
+    it.each(cases.map((c, i) => [i, c] as const))('tree %i', (_i, c) => {
+      const report = compareCase(c);
+      if (report) expect.fail(report);
+    });
+  });
+
+  describe("Alertmanager's documented examples", () => {
+    const cases: RoutingCase[] = [
+      {
+        // doc/examples/simple.yml (matchers form, as in Alertmanager 0.22+)
+        name: 'doc/examples/simple.yml',
+        yaml: `# The root route on which each incoming alert enters.
+route:
+  group_by: ['alertname', 'cluster', 'service']
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: 3h
+  receiver: team-X-mails
+  routes:
+    # This routes performs a regular expression match on alert labels to
+    # catch alerts that are related to a list of services.
+    - matchers:
+        - service=~"foo1|foo2|baz"
+      receiver: team-X-mails
+      # The service has a sub-route for critical alerts, any alerts
+      # that do not match, i.e. severity != critical, fall-back to the
+      # parent node and are sent to 'team-X-mails'
+      routes:
+        - matchers:
+            - severity="critical"
+          receiver: team-X-pager
+    - matchers:
+        - service="files"
+      receiver: team-Y-mails
+      routes:
+        - matchers:
+            - severity="critical"
+          receiver: team-Y-pager
+    # This route handles all alerts coming from a database service. If there's
+    # no team to handle it, it defaults to the DB team.
+    - matchers:
+        - service="database"
+      receiver: team-DB-pager
+      # Also group alerts by affected database.
+      group_by: [alertname, cluster, database]
+      routes:
+        - matchers:
+            - owner="team-X"
+          receiver: team-X-pager
+          continue: true
+        - matchers:
+            - owner="team-Y"
+          receiver: team-Y-pager
+
+inhibit_rules:
+  - source_matchers: [severity="critical"]
+    target_matchers: [severity="warning"]
+    equal: [alertname, cluster, service]
+
+receivers:
+  - name: 'team-X-mails'
+  - name: 'team-X-pager'
+  - name: 'team-Y-mails'
+  - name: 'team-Y-pager'
+  - name: 'team-DB-pager'
+`,
+        labelSets: [
+          {},
+          { service: 'foo1' },
+          { service: 'foo2', severity: 'critical' },
+          { service: 'baz', severity: 'warning' },
+          { service: 'foo10' },
+          { service: 'xfoo1', severity: 'critical' },
+          { service: 'files', severity: 'critical' },
+          { service: 'files', owner: 'team-X' },
+          { service: 'database' },
+          { service: 'database', owner: 'team-X' },
+          { service: 'database', owner: 'team-Y' },
+          { service: 'database', owner: 'team-Z', severity: 'critical' },
+          { owner: 'team-X', severity: 'critical' },
+        ],
+      },
+      {
+        // the same file in its pre-0.22 form (match / match_re, the regex anchored by hand)
+        name: 'doc/examples/simple.yml, match/match_re form',
+        yaml: `route:
+  group_by: ['alertname', 'cluster', 'service']
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: 3h
+  receiver: team-X-mails
+  routes:
+  - match_re:
+      service: ^(foo1|foo2|baz)$
+    receiver: team-X-mails
+    routes:
+    - match:
+        severity: critical
+      receiver: team-X-pager
+  - match:
+      service: files
+    receiver: team-Y-mails
+    routes:
+    - match:
+        severity: critical
+      receiver: team-Y-pager
+  - match:
+      service: database
+    receiver: team-DB-pager
+    group_by: [alertname, cluster, database]
+    routes:
+    - match:
+        owner: team-X
+      receiver: team-X-pager
+      continue: true
+    - match:
+        owner: team-Y
+      receiver: team-Y-pager
+inhibit_rules:
+- source_match:
+    severity: 'critical'
+  target_match:
+    severity: 'warning'
+  equal: ['alertname', 'cluster', 'service']
+receivers:
+- name: 'team-X-mails'
+- name: 'team-X-pager'
+- name: 'team-Y-mails'
+- name: 'team-Y-pager'
+- name: 'team-DB-pager'
+`,
+        labelSets: [{}, { service: 'foo1', severity: 'critical' }, { service: 'baz' }, { service: 'foo1x' }, { service: 'files', severity: 'critical' }, { service: 'database', owner: 'team-X' }, { service: 'database', owner: 'team-Y', severity: 'critical' }],
+      },
+      {
+        // the route example of the configuration docs (docs/configuration.md, <route>)
+        name: 'docs/configuration.md <route> example',
+        yaml: `# The root route with all parameters, which are inherited by the child
+# routes if they are not overwritten.
+route:
+  receiver: 'default-receiver'
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: 4h
+  group_by: [cluster, alertname]
+  # All alerts that do not match the following child routes
+  # will remain at the root node and be dispatched to 'default-receiver'.
+  routes:
+  # All alerts with service=mysql or service=cassandra
+  # are dispatched to the database pager.
+  - receiver: 'database-pager'
+    group_wait: 10s
+    matchers:
+    - service=~"mysql|cassandra"
+  # All alerts with the team=frontend label match this sub-route.
+  # They are grouped by product and environment rather than cluster
+  # and alertname.
+  - receiver: 'frontend-pager'
+    group_by: [product, environment]
+    matchers:
+    - team="frontend"
+
+  # All alerts with the service=inhibit-service label match this sub-route.
+  # the route will be muted during offhours and holidays time intervals.
+  # even if it matches, it will continue to the next sub-route
+  - receiver: 'dev-pager'
+    matchers:
+      - service="inhibit-service"
+    mute_time_intervals:
+      - offhours
+      - holidays
+    continue: true
+
+    # All alerts with the service=inhibit-service label match this sub-route
+    # the route will be active only during offhours and holidays time intervals.
+  - receiver: 'on-call-pager'
+    matchers:
+      - service="inhibit-service"
+    active_time_intervals:
+      - offhours
+      - holidays
+
+time_intervals:
+  - name: offhours
+    time_intervals:
+      - times:
+          - start_time: '20:00'
+            end_time: '23:00'
+        weekdays: ['monday:friday']
+  - name: holidays
+    time_intervals:
+      - months: ['december']
+        days_of_month: ['24:26']
+
+receivers:
+  - name: 'default-receiver'
+  - name: 'database-pager'
+  - name: 'frontend-pager'
+  - name: 'dev-pager'
+  - name: 'on-call-pager'
+`,
+        labelSets: [{}, { service: 'mysql' }, { service: 'cassandra', team: 'frontend' }, { service: 'mysql2' }, { team: 'frontend' }, { service: 'inhibit-service' }, { service: 'inhibit-service', team: 'frontend' }, { team: 'backend' }],
+      },
+    ];
+    beforeAll(() => runRouting(cases));
+    it.each(cases.map((c) => [c.name, c] as const))('%s', (_n, c) => {
+      const report = compareCase(c);
+      if (report) expect.fail(report);
+    });
+  });
+
+  describe("matcher syntax as Alertmanager 0.25's parser reads it", () => {
+    // one tree per corner, every child with continue: true so each matcher is tried on its own
+    const corner = (name: string, matchers: string[], labelSets: Labels[]): RoutingCase => ({
+      name,
+      yaml: `route:
+  receiver: root
+  routes:
+${matchers.map((m, i) => `    - receiver: r${i}\n      continue: true\n      matchers: [${JSON.stringify(m)}]`).join('\n')}
+receivers:
+  - name: root
+${matchers.map((_m, i) => `  - name: r${i}`).join('\n')}
+`,
+      labelSets,
+    });
+    const cases: RoutingCase[] = [
+      {
+        name: 'continue: a receiver reached by two routes is listed twice, in tree order',
+        yaml: `route:
+  receiver: default
+  routes:
+    - receiver: pd
+      matchers: [severity="critical"]
+      continue: true
+    - receiver: slack
+      continue: true
+    - receiver: slack
+      matchers: [team=~".+"]
+      routes:
+        - matchers: [env="prod"]
+          continue: true
+        - receiver: pd
+          matchers: [env=~"prod|staging"]
+    - receiver: never
+receivers: [{name: default}, {name: pd}, {name: slack}, {name: never}]
+`,
+        labelSets: [{}, { severity: 'critical' }, { severity: 'critical', team: 'db' }, { team: 'db', env: 'prod' }, { team: 'db', env: 'staging' }, { team: '' }],
+      },
+      corner('empty and missing labels', ['env=""', 'env=', 'env!=""', 'env=~""', 'env!~".+"', 'env=~".*"', 'env=~"db|"', 'env!~""'], [{}, { env: '' }, { env: 'db' }, { env: 'x' }]),
+      corner('regex-special characters in = and !=', ['service="a.b"', 'service=a.b', 'service="x|y"', 'service!="x|y"', 'service="foo-bar"', 'service=foo-bar'], [{ service: 'a.b' }, { service: 'axb' }, { service: 'x|y' }, { service: 'x' }, { service: 'foo-bar' }, {}]),
+      corner('regexes are anchored', ['service=~"foo"', 'service=~"a.b"', 'service=~a.b|c', 'service!~"foo.*"', 'service=~"(db|web)"'], [{ service: 'foo' }, { service: 'foobar' }, { service: 'xfoo' }, { service: 'a,b' }, { service: 'c' }, { service: 'web' }, { service: 'webx' }]),
+      corner('backslashes: \\\\ and \\" are escapes, any other backslash stays (\\. is a regex escape)', ['service=~"a\\\\.b"', 'service=~"a\\.b"', 'service=~a\\.b', 'service="q\\"q"', 'service=~"x\\|y"', 'service="a\\\\b"'], [{ service: 'a.b' }, { service: 'axb' }, { service: 'q"q' }, { service: 'x|y' }, { service: 'x' }, { service: 'a\\b' }]),
+      corner('several matchers in one string, braces, spaces', ['{env="x",team="y"}', 'env=x,team=y', 'env="x", team=~"y|z"', ' env = "x" ', 'env != "x"'], [{}, { env: 'x' }, { env: 'x', team: 'y' }, { env: 'x', team: 'z' }, { team: 'y' }]),
+      corner('a quoted comma is part of the value', ['service="a,b"', 'service=~"a,b|c"'], [{ service: 'a,b' }, { service: 'a' }, { service: 'c' }]),
+      corner('Go regex syntax JavaScript spells differently', ['service=~"(?i)FOO"', 'service=~"\\\\d+"', 'service=~"[[:alpha:]]+"'], [{ service: 'foo' }, { service: 'FOO' }, { service: '123' }, { service: 'abc' }, { service: 'a1' }]),
+      corner("single quotes are not quotes to Alertmanager: env='x' is the value 'x' with its quotes", ["env='x'"], [{ env: 'x' }, { env: "'x'" }]),
+      corner('`==` is = with a value starting with =', ['env==x'], [{ env: 'x' }, { env: '=x' }]),
+      corner('an empty matchers string is no matcher', [''], [{}, { env: 'x' }]),
+      {
+        name: 'match: values are the scalar as written (1.50 stays "1.50", 010 stays "010")',
+        yaml: `route:
+  receiver: root
+  routes:
+    - {receiver: int, match: {a: 1}, continue: true}
+    - {receiver: bool, match: {b: true}, continue: true}
+    - {receiver: float, match: {e: 1.50}, continue: true}
+    - {receiver: octal, match: {f: 010}, continue: true}
+    - {receiver: re_int, match_re: {g: 1|2}, continue: true}
+receivers: [{name: root}, {name: int}, {name: bool}, {name: float}, {name: octal}, {name: re_int}]
+`,
+        labelSets: [{ a: '1', b: 'true', e: '1.50', f: '010', g: '2' }, { e: '1.5', f: '10' }, { f: '8' }],
+      },
+    ];
+    beforeAll(() => runRouting(cases));
+    it.each(cases.map((c) => [c.name, c] as const))('%s', (_n, c) => {
+      const report = compareCase(c);
+      if (report) expect.fail(report);
+    });
+  });
+
+  describe('validation: amtool check-config fails exactly when parseRoutes reports an error', () => {
+    const R = 'receivers: [{name: a}, {name: b}]\n';
+    const TI = "time_intervals:\n  - name: offhours\n    time_intervals:\n      - weekdays: ['monday:friday']\n        times: [{start_time: '18:00', end_time: '24:00'}]\n";
+    /** [what, yaml, what amtool 0.25 says (from experiment; informational)] */
+    const fixed: Array<[string, string, 'accepts' | 'refuses']> = [
+      ['minimal', `route: {receiver: a}\n${R}`, 'accepts'],
+      ['receivers without integrations, one unused', `route: {receiver: a}\nreceivers: [{name: a}, {name: unused}]\n`, 'accepts'],
+      ['group_by: []', `route: {receiver: a, group_by: []}\n${R}`, 'accepts'],
+      ["group_by: ['...']", `route: {receiver: a, group_by: ['...']}\n${R}`, 'accepts'],
+      ['continue: false on the root', `route: {receiver: a, continue: false}\n${R}`, 'accepts'],
+      ['group_wait: 0s', `route: {receiver: a, group_wait: 0s}\n${R}`, 'accepts'],
+      ['durations 1h30m, 1d, 500ms', `route: {receiver: a, group_wait: 500ms, group_interval: 1h30m, repeat_interval: 1d}\n${R}`, 'accepts'],
+      ["a child with receiver: '' inherits", `route: {receiver: a, routes: [{receiver: '', matchers: ['x=y']}]}\n${R}`, 'accepts'],
+      ['match with a number value', `route: {receiver: a, routes: [{receiver: b, match: {x: 1}}]}\n${R}`, 'accepts'],
+      ['time intervals, mute and active on children', `${TI}route: {receiver: a, routes: [{receiver: b, mute_time_intervals: [offhours]}, {receiver: b, active_time_intervals: [offhours]}]}\n${R}`, 'accepts'],
+      ['mute_time_intervals (the older top-level name)', `mute_time_intervals:\n  - name: x\n    time_intervals: [{weekdays: [saturday, sunday]}]\nroute: {receiver: a, routes: [{receiver: b, mute_time_intervals: [x]}]}\n${R}`, 'accepts'],
+      ['inhibit rule with source_matchers/target_matchers/equal', `route: {receiver: a}\ninhibit_rules:\n  - source_matchers: ['severity="critical"']\n    target_matchers: ['severity=~"warning|info"']\n    equal: [alertname, team]\n${R}`, 'accepts'],
+      ['inhibit rule with source_match/target_match', `route: {receiver: a}\ninhibit_rules:\n  - source_match: {severity: critical}\n    target_match_re: {severity: 'warning|info'}\n    equal: [alertname]\n${R}`, 'accepts'],
+      ['(?i) regex (RE2 syntax)', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=~"(?i)foo"']}]}\n${R}`, 'accepts'],
+      ['matchers on the root', `route: {receiver: a, matchers: ['x=y']}\n${R}`, 'refuses'],
+      ['match on the root', `route: {receiver: a, match: {x: y}}\n${R}`, 'refuses'],
+      ['match_re on the root', `route: {receiver: a, match_re: {x: y}}\n${R}`, 'refuses'],
+      ['continue: true on the root', `route: {receiver: a, continue: true}\n${R}`, 'refuses'],
+      ['mute_time_intervals on the root', `${TI}route: {receiver: a, mute_time_intervals: [offhours]}\n${R}`, 'refuses'],
+      ['active_time_intervals on the root', `${TI}route: {receiver: a, active_time_intervals: [offhours]}\n${R}`, 'refuses'],
+      ['root without a receiver', `route: {group_by: [x]}\n${R}`, 'refuses'],
+      ['no route', R, 'refuses'],
+      ['a child naming an unknown receiver', `route: {receiver: a, routes: [{receiver: nobody}]}\n${R}`, 'refuses'],
+      ['the root naming an unknown receiver', `route: {receiver: nobody}\n${R}`, 'refuses'],
+      ['a receiver defined twice', `route: {receiver: a}\nreceivers: [{name: a}, {name: a}]\n`, 'refuses'],
+      ['a receiver without a name', `route: {receiver: a}\nreceivers: [{name: a}, {name: ''}]\n`, 'refuses'],
+      ['a bad regex in match_re', `route: {receiver: a, routes: [{receiver: b, match_re: {x: '('}}]}\n${R}`, 'refuses'],
+      ['a bad regex in matchers', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=~"("']}]}\n${R}`, 'refuses'],
+      ['a lookahead (JavaScript has it, RE2 does not)', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=~"(?=a)a"']}]}\n${R}`, 'refuses'],
+      ['a backreference (JavaScript has it, RE2 does not)', `route: {receiver: a, routes: [{receiver: b, match_re: {x: '(a)\\1'}}]}\n${R}`, 'refuses'],
+      ['a bad regex in an inhibit rule', `route: {receiver: a}\ninhibit_rules: [{source_matchers: ['x=~"("'], target_matchers: ['y="1"']}]\n${R}`, 'refuses'],
+      ['a matcher without an operator', `route: {receiver: a, routes: [{receiver: b, matchers: ['x']}]}\n${R}`, 'refuses'],
+      ['a matcher whose label starts with a digit', `route: {receiver: a, routes: [{receiver: b, matchers: ['1x=y']}]}\n${R}`, 'refuses'],
+      ['a matcher with an unterminated quote', `route: {receiver: a, routes: [{receiver: b, matchers: ['x="y']}]}\n${R}`, 'refuses'],
+      ["group_by '...' with another label", `route: {receiver: a, group_by: ['...', alertname]}\n${R}`, 'refuses'],
+      ['a label twice in group_by', `route: {receiver: a, group_by: [x, x]}\n${R}`, 'refuses'],
+      ['an invalid label name in group_by', `route: {receiver: a, group_by: ['1x']}\n${R}`, 'refuses'],
+      ['an invalid label name in match', `route: {receiver: a, routes: [{receiver: b, match: {'1x': y}}]}\n${R}`, 'refuses'],
+      ['an unknown key in a route', `route: {receiver: a, foo: 1}\n${R}`, 'refuses'],
+      ['group_interval: 0s', `route: {receiver: a, group_interval: 0s}\n${R}`, 'refuses'],
+      ['repeat_interval: 0s', `route: {receiver: a, repeat_interval: 0s}\n${R}`, 'refuses'],
+      ['a duration in words', `route: {receiver: a, group_wait: 5 minutes}\n${R}`, 'refuses'],
+      ['an undefined time interval', `${TI}route: {receiver: a, routes: [{receiver: b, mute_time_intervals: [nope]}]}\n${R}`, 'refuses'],
+      ['a time interval defined twice', `${TI}  - name: offhours\n    time_intervals: [{weekdays: [sunday]}]\nroute: {receiver: a}\n${R}`, 'refuses'],
+      ['a bad weekday', `time_intervals: [{name: x, time_intervals: [{weekdays: [funday]}]}]\nroute: {receiver: a}\n${R}`, 'refuses'],
+      ['a wrapping weekday range saturday:sunday', `time_intervals: [{name: x, time_intervals: [{weekdays: ['saturday:sunday']}]}]\nroute: {receiver: a}\n${R}`, 'refuses'],
+      ['a bad time of day', `time_intervals: [{name: x, time_intervals: [{times: [{start_time: '25:00', end_time: '26:00'}]}]}]\nroute: {receiver: a}\n${R}`, 'refuses'],
+      ['an unknown time zone', `time_intervals: [{name: x, time_intervals: [{weekdays: [sunday], location: Europe/Nowhere}]}]\nroute: {receiver: a}\n${R}`, 'refuses'],
+      ['an invalid label name in equal', `route: {receiver: a}\ninhibit_rules: [{source_matchers: ['x="1"'], target_matchers: ['y="1"'], equal: ['1x']}]\n${R}`, 'refuses'],
+      ['an inhibit rule with only equal', `route: {receiver: a}\ninhibit_rules: [{equal: [x]}]\n${R}`, 'accepts'],
+      ['a bad regex in source_match_re', `route: {receiver: a}\ninhibit_rules: [{source_match_re: {x: '('}}]\n${R}`, 'refuses'],
+      ['a key twice in one mapping', `route: {receiver: a, receiver: b}\n${R}`, 'refuses'],
+      ['routes: with nothing', `route: {receiver: a, routes: }\n${R}`, 'accepts'],
+      ['matchers: [] on a child', `route: {receiver: a, routes: [{receiver: b, matchers: []}]}\n${R}`, 'accepts'],
+      ['match: values true and empty', `route: {receiver: a, routes: [{receiver: b, match: {x: true, y: }}]}\n${R}`, 'accepts'],
+      ['a number as a receiver name', `route: {receiver: 1}\nreceivers: [{name: '1'}]\n`, 'accepts'],
+      ['continue: yes (a YAML 1.1 boolean)', `route: {receiver: a, routes: [{receiver: b, continue: yes}]}\n${R}`, 'accepts'],
+      ['a label name with a colon in matchers', `route: {receiver: a, routes: [{receiver: b, matchers: ['a:b="1"']}]}\n${R}`, 'accepts'],
+      ['group_wait: 0 (no unit)', `route: {receiver: a, group_wait: 0}\n${R}`, 'accepts'],
+      ['durations 1w and 1y', `route: {receiver: a, group_interval: 1w, repeat_interval: 1y}\n${R}`, 'accepts'],
+      ['a negative duration', `route: {receiver: a, repeat_interval: -1m}\n${R}`, 'refuses'],
+      ["end_time '24:00'", `time_intervals: [{name: x, time_intervals: [{times: [{start_time: '00:00', end_time: '24:00'}]}]}]\nroute: {receiver: a, routes: [{receiver: b, mute_time_intervals: [x]}]}\n${R}`, 'accepts'],
+      ['a time interval with no intervals', `time_intervals: [{name: x, time_intervals: []}]\nroute: {receiver: a, routes: [{receiver: b, active_time_intervals: [x]}]}\n${R}`, 'accepts'],
+    ];
+    /**
+     * Deliberate differences: Vigil accepts these, Alertmanager refuses them. Pinned so that a
+     * change either way is noticed; a file using them is not an Alertmanager file any more.
+     */
+    const extensions: Array<[string, string]> = [
+      ['a list in match (any of the values)', `route: {receiver: a, routes: [{receiver: b, match: {x: [y, z]}}]}\n${R}`],
+      // Vigil's one duration grammar takes decimals everywhere
+      ['a fractional duration', `route: {receiver: a, repeat_interval: 1.5h}\n${R}`],
+    ];
+    /**
+     * Deliberate differences the other way: Alertmanager accepts these and does something the
+     * writer hardly meant; Vigil refuses them with a message. Pinned like the extensions.
+     */
+    const stricter: Array<[string, string]> = [
+      // Alertmanager trims the trailing } of a bare value, matching the literal `a{2`
+      ['a bare regex value ending in } (quote it)', `route: {receiver: a, routes: [{receiver: b, matchers: ['service=~a{2}']}]}\n${R}`],
+    ];
+    // and random valid trees, each broken in one way
+    const breakers: Array<[string, (f: GenFile) => void]> = [
+      ['matchers on the root', (f) => void (f.route.matchers = ['env="prod"'])],
+      ['continue: true on the root', (f) => void (f.route.continue = true)],
+      ['an unknown receiver on the first child', (f) => void (f.route.routes[0].receiver = 'nobody')],
+      ['a bad regex in match_re on the first child', (f) => void (f.route.routes[0].matchRe = [['region', 'eu-(west']])],
+      ['an unparseable matcher on the first child', (f) => void (f.route.routes[0].matchers = [...(f.route.routes[0].matchers ?? []), 'env="unterminated'])],
+      ["group_by '...' with another label on the first child", (f) => void (f.route.routes[0].groupBy = ['...', 'env'])],
+    ];
+    const cases: Array<{ name: string; yaml: string; expected?: 'accepts' | 'refuses'; extension?: boolean; stricter?: boolean }> = [
+      ...fixed.map(([name, yaml, expected]) => ({ name, yaml, expected })),
+      ...extensions.map(([name, yaml]) => ({ name: `Vigil extension: ${name}`, yaml, extension: true })),
+      ...stricter.map(([name, yaml]) => ({ name: `Vigil is stricter: ${name}`, yaml, stricter: true })),
+    ];
+    for (let i = 0; i < 12; i++) {
+      const seed = (BASE_SEED ^ Math.imul(i + 7, 0x85ebca6b)) >>> 0;
+      const rng = new Rng(seed);
+      const f = genFile(rng);
+      const [what, brk] = breakers[i % breakers.length];
+      brk(f);
+      cases.push({ name: `random tree broken: ${what} (seed ${seed})`, yaml: fileYaml(f, rng), expected: 'refuses' });
+    }
+    const results: Array<{ ok: boolean; says: string }> = [];
+    beforeAll(async () => {
+      // one amtool process checks every file
+      results.push(...(await amtoolCheck(cases.map((c) => writeTemp(c.yaml)))));
+    });
+    it.each(cases.map((c, i) => [c.name, i] as const))('%s', (_n, i) => {
+      const c = cases[i];
+      const am = results[i];
+      const v = vigilParse(c.yaml);
+      const amRefuses = !am.ok;
+      const vigilRefuses = v.errors.length > 0 || !v.routes;
+      const ok = c.extension ? amRefuses && !vigilRefuses : c.stricter ? !amRefuses && vigilRefuses : vigilRefuses === amRefuses;
+      if (ok) return;
+      expect.fail(
+        [
+          `${c.name}: amtool ${amRefuses ? 'refuses' : 'accepts'} it, Vigil ${vigilRefuses ? 'refuses' : 'accepts'} it${c.extension ? ' (expected: amtool refuses, Vigil accepts)' : ''}`,
+          c.expected && (c.expected === 'refuses') !== amRefuses ? `(note: Alertmanager 0.25 was seen to ${c.expected === 'refuses' ? 'refuse' : 'accept'} this; is ${AMTOOL} another version?)` : '',
+          `--- routes.yaml\n${numbered(c.yaml)}`,
+          `--- amtool check-config: ${am.says}`,
+          `--- Vigil:\n${showDiags(v.diagnostics) || '  (no diagnostics)'}`,
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      );
+    });
+  });
+});
