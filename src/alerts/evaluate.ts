@@ -4,11 +4,12 @@
  * anything is sent), deliver every pending outbox entry, mark each after its 2xx, release.
  *
  * A crash anywhere leaves either nothing (before the save) or pending entries that the next
- * run sends. Each send is bracketed by two saves: `sending` before, its outcome after. An
- * entry found `sending` was being sent when a run died: the receiver may have it. PagerDuty
- * resends it (it dedups on dedup_key); a Slack webhook holds it as `uncertain` (reported by
- * every run until settled) unless the receiver says `on_uncertain: resend`. Per instance, a
- * notification never overtakes an unsettled earlier one to the same receiver.
+ * run sends. Sends are bracketed by two saves: `sending` before, the outcomes after (see
+ * deliverOutbox for the chunking). An entry found `sending` was being sent when a run died:
+ * the receiver may have it. PagerDuty resends it (it dedups on dedup_key); bot mode looks in
+ * the channel; a Slack webhook holds it as `uncertain` (reported by every run until settled)
+ * unless the receiver says `on_uncertain: resend`. Per instance, a notification never
+ * overtakes an unsettled earlier one (pending, uncertain, refused) to the same receiver.
  */
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
@@ -18,7 +19,7 @@ import type { SourceNode } from '../compile/manifest.js';
 import { advance, inActiveHours, judge, summaryOf, type InstanceState, type Transition } from './engine.js';
 import type { LoadedRule } from './load-alerts.js';
 import { planNotifications, type OutboxEntry } from './notify.js';
-import type { ReceiverConfig, RoutesFile } from './schema.js';
+import { AlertSchema, type AlertRule, type ReceiverConfig, type RoutesFile } from './schema.js';
 import type { StateDoc, StateStore } from './state.js';
 import { durationMs } from './time.js';
 import { mapLimit } from '../run/concurrency.js';
@@ -33,7 +34,10 @@ export interface CompiledRule extends LoadedRule {
 }
 
 export interface EvalContext {
+  /** The rules whose queries run this evaluation. */
   rules: CompiledRule[];
+  /** Every rule of the project, for the messages of instances whose rule is not evaluated (default: rules). */
+  allRules?: CompiledRule[];
   /** Every enabled rule of the project (also those not selected): instances of other rules are
    * resolved, since their rule was deleted, renamed or disabled. */
   knownRules?: Set<string>;
@@ -58,6 +62,8 @@ export interface EvalOptions {
   crashAfterSave?: boolean;
   /** Hold a new group's first notification for its route's group_wait (the scheduler); a one-shot run sends at once. */
   groupWait?: boolean;
+  /** Run no query: send what group_wait / group_interval held and is due now, for every rule (the scheduler's timer). */
+  flushHeld?: boolean;
 }
 
 export interface RuleOutcome {
@@ -78,7 +84,7 @@ export interface EvalSummary {
   /** Triggers waiting for their group's group_wait / group_interval. */
   held: Array<{ instance: string; receiver: string; until: string }>;
   delivery: DeliverySummary;
-  /** After this run: every notification not settled yet (pending or uncertain), this run's and earlier ones. */
+  /** After this run: every notification not settled yet (pending, uncertain or refused), this run's and earlier ones. */
   unsettled: OutboxEntry[];
 }
 
@@ -92,6 +98,18 @@ export interface DeliverySummary {
 
 /** The built-in alert that fires while notifications to a receiver stay unsettled too long. */
 export const OUTBOX_ALERT = 'vigil_alert_outbox_stuck';
+
+/** Its messages: which receiver, how many, since when, why. */
+export const OUTBOX_RULE: AlertRule = AlertSchema.parse({
+  name: OUTBOX_ALERT,
+  severity: 'critical',
+  condition: { type: 'sql' },
+  title: 'Notifications stuck',
+  summary: '{{ unsettled }} notification(s) to {{ receiver }} not settled since {{ oldest }} ({{ status }}{% if last_error %}: {{ last_error }}{% endif %})',
+  fields: { Receiver: '{{ receiver }}', Unsettled: '{{ unsettled }}', Oldest: '{{ oldest }}', Status: '{{ status }}' },
+  pagerduty: { component: '{{ receiver }}', group: 'vigil', class: 'delivery' },
+  description: 'Vigil could not deliver notifications to this receiver: see `vigil alerts status` and docs/alerts.md#delivery.',
+});
 
 /** What happens to a notification whose send may or may not have arrived. */
 export function onUncertain(rc: ReceiverConfig | undefined, type: OutboxEntry['type']): 'resend' | 'hold' | 'look' {
@@ -197,6 +215,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
   const { store } = ctx;
   const t0 = performance.now();
   // the queries start at once, side by side (as many as the warehouse takes), while the lock is taken
+  if (opts.flushHeld) ctx = { ...ctx, rules: [] };
   const fetched = mapLimit(ctx.rules, ctx.adapter.maxConcurrency, (r) => fetchRule(ctx, r, opts.at));
   let doc: StateDoc;
   try {
@@ -227,14 +246,14 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     const planned = ctx.routes
       ? planNotifications({
           instances: doc.instances,
-          rules: new Map(ctx.rules.map((r) => [r.rule.name, r.rule])),
+          rules: new Map([...(ctx.allRules ?? ctx.rules).map((r) => [r.rule.name, r.rule] as const), [OUTBOX_ALERT, OUTBOX_RULE]]),
           routes: ctx.routes,
           silences: doc.silences,
           at: opts.at,
           source: `vigil/${ctx.files.project.name}@${hostname()}`,
           project: ctx.files.project.name,
           idPrefix: `${opts.at.toISOString().replace(/[-:.]/g, '')}-${Math.random().toString(36).slice(2, 8)}`,
-          evaluated: new Set([...outcomes.filter((o) => o.status !== 'outside_active_hours').map((o) => o.rule), OUTBOX_ALERT]),
+          evaluated: opts.flushHeld ? new Set([...(ctx.knownRules ?? []), ...(ctx.allRules ?? []).map((r) => r.rule.name), OUTBOX_ALERT]) : new Set([...outcomes.filter((o) => o.status !== 'outside_active_hours').map((o) => o.rule), OUTBOX_ALERT]),
           groups: (doc.groups ??= {}),
           groupWait: !!opts.groupWait,
         })
@@ -245,7 +264,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     }
     doc.outbox.push(...planned.entries);
     const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: planned.entries, suppressed: planned.suppressed, held: planned.held, delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] }, unsettled: [] };
-    const unsettled = () => doc.outbox.filter((e) => e.status === 'pending' || e.status === 'uncertain' || e.status === 'sending');
+    const unsettled = () => doc.outbox.filter(isUnsettled);
     if (opts.dryRun) {
       summary.evaluationSeconds = (performance.now() - t0) / 1000;
       summary.unsettled = unsettled();
@@ -273,13 +292,12 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
   }
 }
 
-/** Sent and rejected entries are kept a week (at most 2,000) for `vigil alerts status`; pending and uncertain ones until they are dealt with. */
+/** Sent entries are kept a week (at most 2,000) for `vigil alerts status`; unsettled ones (pending, uncertain, rejected) until they are dealt with. */
 export function pruneOutbox(doc: StateDoc, at: Date): void {
   const cutoff = at.getTime() - 7 * 86_400_000;
-  const open = (e: OutboxEntry) => e.status === 'pending' || e.status === 'uncertain' || e.status === 'sending';
-  const done = doc.outbox.filter((e) => !open(e) && Date.parse(e.sentAt ?? e.createdAt) > cutoff).slice(-2000);
+  const done = doc.outbox.filter((e) => !isUnsettled(e) && Date.parse(e.sentAt ?? e.createdAt) > cutoff).slice(-2000);
   const keep = new Set(done);
-  doc.outbox = doc.outbox.filter((e) => open(e) || keep.has(e));
+  doc.outbox = doc.outbox.filter((e) => isUnsettled(e) || keep.has(e));
 }
 
 type Limiter = { limit: number; ms: number };
@@ -327,7 +345,7 @@ function rateWindow(rate: number, ms: number): { limit: number; ms: number } {
 
 /**
  * The built-in alert `vigil_alert_outbox_stuck{receiver=...}`: fires while a receiver has a
- * notification unsettled (pending or uncertain) for longer than `outbox_alert_after`, resolves
+ * notification unsettled (pending, uncertain or refused) for longer than `outbox_alert_after`, resolves
  * when none is left. It is routed like any alert (route it by `alertname` to a fallback).
  */
 export function stuckOutboxAlert(doc: StateDoc, routes: RoutesFile, at: Date): void {
@@ -335,7 +353,7 @@ export function stuckOutboxAlert(doc: StateDoc, routes: RoutesFile, at: Date): v
   const iso = at.toISOString();
   const stuck = new Map<string, OutboxEntry[]>();
   for (const e of doc.outbox) {
-    if ((e.status === 'pending' || e.status === 'uncertain' || e.status === 'sending') && at.getTime() - Date.parse(e.createdAt) > limit) {
+    if (isUnsettled(e) && at.getTime() - Date.parse(e.createdAt) > limit) {
       // the alert about a stuck receiver is not itself a reason to fire it again
       if (e.items.every((x) => x.alert === OUTBOX_ALERT)) continue;
       (stuck.get(e.receiver) ?? stuck.set(e.receiver, []).get(e.receiver)!).push(e);
@@ -372,12 +390,25 @@ export function stuckOutboxAlert(doc: StateDoc, routes: RoutesFile, at: Date): v
   }
 }
 
+/** Entries marked `sending` per save in a burst (a lane of more than this many) where a resend is harmless (PagerDuty dedups, bot mode looks first). */
+export const SEND_CHUNK = 20;
+
+/** Outbox entries that need someone or something: not sent yet, maybe sent, or refused. */
+export function isUnsettled(e: OutboxEntry): boolean {
+  return e.status === 'pending' || e.status === 'uncertain' || e.status === 'sending' || e.status === 'rejected';
+}
+
 /**
  * Send every pending outbox entry, one lane per receiver integration, lanes in parallel, in
- * order within a lane, within the receiver's rate limit. Each send is recorded before it
- * starts (`sending`) and after it ends, so a run killed in between leaves an entry the next
- * run recognizes. A notification whose instance has an unsettled earlier one in the lane
- * waits for it: a resolve never overtakes its trigger.
+ * order within a lane, within the receiver's rate limit. Entries are marked `sending` (saved)
+ * before their requests start and their outcomes saved after, so a run killed in between
+ * leaves entries the next run recognizes. As a rule each request has its own pair of saves. In
+ * a burst (more than SEND_CHUNK entries in a lane) where resending is harmless (PagerDuty
+ * dedups by dedup_key; bot mode looks in the channel first) up to SEND_CHUNK entries share one
+ * pair; a webhook that holds uncertain posts is always marked one entry at a time, so a crash
+ * makes at most one post uncertain. A notification whose instance has an unsettled earlier one in
+ * the lane (uncertain, refused, or failed this run) waits for it: a resolve never overtakes
+ * its trigger.
  */
 export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: DeliveryPolicy): Promise<DeliverySummary> {
   const summary: DeliverySummary = { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] };
@@ -388,6 +419,7 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
     if (e.status !== 'sending') continue;
     const how = onUncertain(receivers.get(e.receiver), e.type);
     e.lastError = `the run sending it (${e.sendingSince ?? 'earlier'}) stopped before it learned whether ${e.type === 'pagerduty' ? 'PagerDuty' : 'Slack'} had it`;
+    delete e.sendingSince;
     if (how === 'look') {
       // bot mode: the delivery looks in the channel before posting anything
       e.status = 'pending';
@@ -410,90 +442,138 @@ export async function deliverOutbox(ctx: EvalContext, doc: StateDoc, policy: Del
   const { sendSlackBot } = await import('./delivery/slack-bot.js');
   const { RateLimiter } = await import('./delivery/rate-limit.js');
 
-  // saves are serialized; every send is bracketed by two of them
-  let saving: Promise<void> = Promise.resolve();
-  const save = () => (saving = saving.then(() => ctx.store.save(doc)));
+  // saves are serialized, and one not started yet is shared: it writes the document as it is when it starts
+  let current: Promise<void> = Promise.resolve();
+  let queued: Promise<void> | undefined;
+  const save = (): Promise<void> => {
+    if (queued) return queued;
+    const p = current
+      .catch(() => {})
+      .then(() => {
+        queued = undefined;
+        return ctx.store.save(doc);
+      });
+    queued = current = p;
+    return p;
+  };
   // a long delivery renews the lease, so no other run takes the lock over mid-send
   const renew = setInterval(() => void save().catch(() => {}), Math.max(1000, ctx.store.leaseMs / 3));
   renew.unref();
 
+  const sendLane = async (entries: OutboxEntry[]): Promise<void> => {
+    const name = entries[0].receiver;
+    const type = entries[0].type;
+    const rc = receivers.get(name);
+    const r = rc ? resolveIntegration(rc, type, ctx.env) : `receiver '${name}' is no longer in routes.yaml`;
+    if (typeof r === 'string') {
+      for (const e of entries) e.lastError = r;
+      summary.pending += entries.length;
+      summary.errors.push(`${name}: ${r}; ${entries.length} notification(s) stay in the outbox`);
+      return;
+    }
+    const how = onUncertain(rc, type);
+    // instances with an unsettled notification earlier in this lane (an earlier run's or this run's)
+    const blocked = new Map<string, OutboxEntry>();
+    for (const e of doc.outbox) if (laneOf(e) === laneOf(entries[0]) && (e.status === 'uncertain' || e.status === 'rejected')) for (const x of e.items) blocked.set(x.instance, e);
+    const limiter = new RateLimiter(r.limiter.limit, r.limiter.ms);
+    const onRetry = (info: { attempt: number; delayMs: number; reason: string }) => ctx.out(`  retrying ${type === 'pagerduty' ? 'PagerDuty' : 'Slack'} (${name}) in ${Math.max(1, Math.round(info.delayMs / 1000))} s: ${info.reason}`);
+    // one request per mark as a rule; a burst where resending is harmless shares marks (a kill repeats at most a chunk)
+    const chunkSize = how === 'hold' || entries.length <= SEND_CHUNK ? 1 : SEND_CHUNK;
+    let stopped = false;
+    for (let start = 0; start < entries.length && !stopped; ) {
+      // the next chunk: entries that may go now (a blocked one waits, and blocks its instance's later ones)
+      const chunk: OutboxEntry[] = [];
+      for (; start < entries.length && chunk.length < chunkSize; start++) {
+        const e = entries[start];
+        const waitsFor = e.items.map((x) => blocked.get(x.instance)).find((x) => x !== undefined);
+        if (waitsFor) {
+          e.lastError = `waits for ${waitsFor.id} (${waitsFor.status}) to be settled: a later notification of the same alert never overtakes an earlier one`;
+          for (const x of e.items) blocked.set(x.instance, e);
+          summary.pending++;
+          continue;
+        }
+        chunk.push(e);
+      }
+      if (!chunk.length) break;
+      const before = chunk.map((e) => ({ e, status: e.status, attempts: e.attempts, firstTriedAt: e.firstTriedAt }));
+      // tried before (by a run that may have died after posting it): bot mode looks in the channel first
+      const triedBefore = new Set(chunk.filter((e) => e.attempts > 0));
+      const markedAt = new Date().toISOString();
+      for (const e of chunk) {
+        e.status = 'sending';
+        e.sendingSince = markedAt;
+        e.firstTriedAt ??= markedAt;
+        e.attempts++; // saved with the mark: after a crash it counts as tried
+      }
+      try {
+        await save(); // durable before any request leaves: a crash from here on is recognized
+      } catch (err) {
+        // not marked, so not sent: the entries stay as they were
+        for (const b of before) {
+          Object.assign(b.e, { status: b.status, attempts: b.attempts });
+          if (b.firstTriedAt === undefined) delete b.e.firstTriedAt;
+          delete b.e.sendingSince;
+        }
+        throw err;
+      }
+      for (const [i, e] of chunk.entries()) {
+        await limiter.acquire();
+        let res: DeliveryResult;
+        try {
+          res =
+            r.kind === 'pagerduty'
+              ? await sendPagerDuty(r.target, e.body as PagerDutyEvent, policy, { onRetry })
+              : r.kind === 'slack-bot'
+                ? await sendSlackBot(r.target, e.body as SlackMessage, { id: e.id, since: e.firstTriedAt ?? e.createdAt, lookFirst: triedBefore.has(e) && !e.checked }, policy, { onRetry })
+                : await sendSlack(r.target, e.body as SlackMessage, policy, { onRetry });
+        } catch (err) {
+          res = { status: 'retry', attempts: 1, error: redact((err as Error).message), ambiguous: true };
+        }
+        delete e.sendingSince;
+        delete e.checked;
+        if (res.status === 'sent') {
+          e.status = 'sent';
+          e.sentAt = new Date().toISOString();
+          delete e.lastError;
+          delete e.body;
+          summary.sent++;
+          ctx.out(`  sent ${describe(e)}`);
+        } else if (res.status === 'rejected') {
+          e.status = 'rejected';
+          e.lastError = redact(res.error);
+          summary.rejected++;
+          for (const x of e.items) blocked.set(x.instance, e);
+          summary.errors.push(`${name}: ${e.type} refused ${e.id} (HTTP ${res.httpStatus}): ${e.lastError}; later notifications of its alerts wait: fix it and \`vigil alerts outbox --retry ${e.id}\`, or \`--drop ${e.id}\``);
+        } else if (res.ambiguous && (how === 'hold' || r.kind === 'slack-bot')) {
+          // a webhook has no dedup key, and a bot that cannot read the channel cannot tell: not resent blindly
+          e.status = 'uncertain';
+          e.lastError = redact(res.error);
+          summary.uncertain++;
+          for (const x of e.items) blocked.set(x.instance, e);
+          summary.errors.push(`${name}: a Slack message may or may not have been posted (${e.lastError}); it is NOT resent${r.kind === 'slack-bot' ? '' : ' (on_uncertain: hold)'}, to avoid a double post: check the channel, then \`vigil alerts outbox --retry ${e.id}\` or \`--drop ${e.id}\``);
+        } else {
+          e.status = 'pending';
+          e.lastError = redact(res.error);
+          // keep order: the rest of the chunk and of the lane waits for the next run
+          for (const rest of chunk.slice(i + 1)) {
+            rest.status = 'pending';
+            rest.attempts--;
+            delete rest.sendingSince;
+          }
+          const left = entries.length - start + chunk.length - i;
+          summary.pending += left;
+          const note = r.kind === 'slack-bot' ? ' (the next run looks in the channel before posting it)' : !res.ambiguous ? '' : how === 'resend' && e.type === 'pagerduty' ? ' (it may have arrived; PagerDuty dedups it by dedup_key when resent)' : ' (it may have arrived; on_uncertain: resend)';
+          summary.errors.push(`${name}: ${e.lastError}${note}; ${left} notification(s) stay in the outbox for the next run`);
+          stopped = true;
+          break;
+        }
+      }
+      await save();
+    }
+  };
+
   try {
-    await Promise.all(
-      [...lanes.values()].map(async (entries) => {
-        const name = entries[0].receiver;
-        const type = entries[0].type;
-        const rc = receivers.get(name);
-        const r = rc ? resolveIntegration(rc, type, ctx.env) : `receiver '${name}' is no longer in routes.yaml`;
-        if (typeof r === 'string') {
-          for (const e of entries) e.lastError = r;
-          summary.pending += entries.length;
-          summary.errors.push(`${name}: ${r}; ${entries.length} notification(s) stay in the outbox`);
-          return;
-        }
-        // instances with an unsettled notification earlier in this lane (this run's or an earlier run's)
-        const blocked = new Map<string, OutboxEntry>();
-        for (const e of doc.outbox) if (laneOf(e) === laneOf(entries[0]) && e.status === 'uncertain') for (const x of e.items) blocked.set(x.instance, e);
-        const limiter = new RateLimiter(r.limiter.limit, r.limiter.ms);
-        const onRetry = (info: { attempt: number; delayMs: number; reason: string }) => ctx.out(`  retrying ${type === 'pagerduty' ? 'PagerDuty' : 'Slack'} (${name}) in ${Math.max(1, Math.round(info.delayMs / 1000))} s: ${info.reason}`);
-        for (const [i, e] of entries.entries()) {
-          const waitsFor = e.items.map((x) => blocked.get(x.instance)).find((x) => x !== undefined);
-          if (waitsFor) {
-            e.lastError = `waits for ${waitsFor.id} (${waitsFor.status}) to be settled: a later notification of the same alert never overtakes an earlier one`;
-            for (const x of e.items) blocked.set(x.instance, e);
-            summary.pending++;
-            continue;
-          }
-          await limiter.acquire();
-          e.attempts++;
-          e.status = 'sending';
-          e.sendingSince = new Date().toISOString();
-          await save(); // durable before the request leaves: a crash from here on is recognized
-          let res: DeliveryResult;
-          try {
-            res =
-              r.kind === 'pagerduty'
-                ? await sendPagerDuty(r.target, e.body as PagerDutyEvent, policy, { onRetry })
-                : r.kind === 'slack-bot'
-                  ? await sendSlackBot(r.target, e.body as SlackMessage, { id: e.id, since: e.createdAt, lookFirst: e.attempts > 1 }, policy, { onRetry })
-                  : await sendSlack(r.target, e.body as SlackMessage, policy, { onRetry });
-          } catch (err) {
-            res = { status: 'retry', attempts: 1, error: redact((err as Error).message), ambiguous: true };
-          }
-          delete e.sendingSince;
-          if (res.status === 'sent') {
-            e.status = 'sent';
-            e.sentAt = new Date().toISOString();
-            delete e.lastError;
-            delete e.body;
-            summary.sent++;
-            ctx.out(`  sent ${describe(e)}`);
-          } else if (res.status === 'rejected') {
-            e.status = 'rejected';
-            e.lastError = redact(res.error);
-            summary.rejected++;
-            summary.errors.push(`${name}: ${e.type} refused the notification (HTTP ${res.httpStatus}): ${e.lastError}`);
-          } else if (res.ambiguous && onUncertain(rc, e.type) === 'hold') {
-            // a webhook has no dedup key: a post that may have arrived is not resent blindly
-            e.status = 'uncertain';
-            e.lastError = redact(res.error);
-            summary.uncertain++;
-            for (const x of e.items) blocked.set(x.instance, e);
-            summary.errors.push(`${name}: a Slack message may or may not have been posted (${e.lastError}); it is NOT resent (on_uncertain: hold), to avoid a double post: check the channel, then \`vigil alerts outbox --retry ${e.id}\` or \`--drop ${e.id}\``);
-          } else {
-            e.status = 'pending';
-            e.lastError = redact(res.error);
-            const left = entries.length - i;
-            summary.pending += left;
-            const how = onUncertain(rc, e.type);
-            const note = r.kind === 'slack-bot' ? ' (the next run looks in the channel before posting it)' : !res.ambiguous ? '' : how === 'resend' && e.type === 'pagerduty' ? ' (it may have arrived; PagerDuty dedups it by dedup_key when resent)' : ' (it may have arrived; on_uncertain: resend)';
-            summary.errors.push(`${name}: ${e.lastError}${note}; ${left} notification(s) stay in the outbox for the next run`);
-            await save();
-            return; // keep order: what follows waits for the next run too
-          }
-          await save();
-        }
-      }),
-    );
+    await Promise.all([...lanes.values()].map(sendLane));
   } finally {
     clearInterval(renew);
   }

@@ -41,6 +41,19 @@ export function importAlertmanager(text: string): ImportResult | string {
   }
 
   const receivers: Array<Record<string, unknown>> = [];
+  if (am.receivers !== undefined && !Array.isArray(am.receivers)) return 'receivers: is not a list';
+  const used = new Set<string>();
+  // two receivers whose names differ only in punctuation must not share a secret's variable
+  const unique = (v: string) => {
+    let name = v;
+    for (let i = 2; used.has(name); i++) name = `${v}_${i}`;
+    used.add(name);
+    return name;
+  };
+  for (const [i, r] of ((am.receivers as unknown[] | undefined) ?? []).entries()) {
+    if (!r || typeof r !== 'object' || Array.isArray(r)) return `receivers[${i}] is not a mapping with a name:`;
+    if (typeof (r as { name?: unknown }).name !== 'string') return `receivers[${i}] has no name:`;
+  }
   for (const r of (am.receivers as Array<Record<string, unknown>> | undefined) ?? []) {
     const name = String(r.name ?? '');
     const rc: Record<string, unknown> = { name };
@@ -48,7 +61,7 @@ export function importAlertmanager(text: string): ImportResult | string {
     const sl = (r.slack_configs as Array<Record<string, unknown>> | undefined) ?? [];
     if (pd.length) {
       const p = pd[0];
-      const v = envName(name, 'PAGERDUTY_ROUTING_KEY');
+      const v = unique(envName(name, 'PAGERDUTY_ROUTING_KEY'));
       const cfg: Record<string, unknown> = { routing_key_env: v };
       if (typeof p.url === 'string') {
         try {
@@ -59,6 +72,7 @@ export function importAlertmanager(text: string): ImportResult | string {
       }
       rc.pagerduty = cfg;
       env.push({ name: v, what: `the routing key of '${name}'${p.routing_key_file ? ` (Alertmanager read it from ${String(p.routing_key_file)})` : p.service_key ? ' (its service_key: an Events API v1 key; Vigil sends Events API v2, which needs an integration key)' : ''}` });
+      // Alertmanager's default for PagerDuty is to send resolves (Vigil's too)
       if (p.send_resolved === false) rc.send_resolved = false;
       if (pd.length > 1) notConverted.push(`receiver '${name}': ${pd.length - 1} more pagerduty_configs (Vigil has one PagerDuty integration per receiver: make one receiver each)`);
       const extra = Object.keys(p).filter((k) => !['routing_key', 'routing_key_file', 'service_key', 'service_key_file', 'url', 'send_resolved'].includes(k));
@@ -66,12 +80,16 @@ export function importAlertmanager(text: string): ImportResult | string {
     }
     if (sl.length) {
       const s = sl[0];
-      const v = envName(name, 'SLACK_WEBHOOK_URL');
+      const v = unique(envName(name, 'SLACK_WEBHOOK_URL'));
       const cfg: Record<string, unknown> = { webhook_url_env: v };
       if (typeof s.channel === 'string') cfg.channel = s.channel;
       rc.slack = cfg;
       env.push({ name: v, what: `the Slack incoming webhook URL of '${name}'${s.api_url_file ? ` (Alertmanager read it from ${String(s.api_url_file)})` : !s.api_url ? ' (Alertmanager took global.slack_api_url)' : ''}` });
-      if (s.send_resolved === true && rc.send_resolved === false) notConverted.push(`receiver '${name}': send_resolved differs between its PagerDuty and Slack configs; Vigil has one per receiver`);
+      // Alertmanager's default for Slack is NOT to post resolves; Vigil's receiver default is to post them
+      const slackResolved = s.send_resolved === true;
+      if (!pd.length) {
+        if (!slackResolved) rc.send_resolved = false;
+      } else if (slackResolved !== (rc.send_resolved !== false)) notConverted.push(`receiver '${name}': its PagerDuty and Slack configs differ in send_resolved (Slack's default is false); Vigil has one per receiver: split it in two receivers`);
       if (sl.length > 1) notConverted.push(`receiver '${name}': ${sl.length - 1} more slack_configs (make one receiver each)`);
       const extra = Object.keys(s).filter((k) => !['api_url', 'api_url_file', 'channel', 'send_resolved'].includes(k));
       if (extra.length) notConverted.push(`receiver '${name}': slack_configs ${extra.join(', ')} (Go templates: a rule's title, summary and fields say this in Vigil)`);

@@ -59,8 +59,12 @@ export function parseMatchers(text: string): Matcher[] | string {
     } else {
       const start = i;
       while (i < s.length && s[i] !== ',') i++;
-      value = s.slice(start, i).trim();
-      if (/["{}]/.test(value)) return `'${text}': unexpected character in the value of '${name}' (quote it)`;
+      const raw = s.slice(start, i).trim();
+      if (raw.includes('"')) return `'${text}': unexpected " in the value of '${name}' (quote the whole value)`;
+      // Alertmanager would drop a closing brace here (it trims one around the whole string): refused, quote it
+      if (raw.endsWith('}')) return `'${text}': the value of '${name}' ends in '}', which Alertmanager would drop: quote the value ("...")`;
+      // bare values take the same escapes as quoted ones
+      value = raw.replace(/\\(.)/g, (_m, e: string) => (e === 'n' ? '\n' : e === '\\' || e === '"' ? e : `\\${e}`));
     }
     const m: Matcher = { name, op, value };
     const bad = regexProblem(m);
@@ -130,7 +134,12 @@ const POSIX: Record<string, string> = {
 
 /** RE2 spellings JavaScript lacks: POSIX classes inside brackets, (?P<name>...) groups. */
 function fromRe2(re: string): string {
-  return re.replace(/\[:(\^?)([a-z]+):\]/g, (m, neg: string, cls: string) => (POSIX[cls] && !neg ? POSIX[cls] : m)).replace(/\(\?P</g, '(?<');
+  return re
+    .replace(/\[:(\^?)([a-z]+):\]/g, (m, neg: string, cls: string) => (POSIX[cls] && !neg ? POSIX[cls] : m))
+    .replace(/\(\?P</g, '(?<')
+    // \A and \z: the beginning and end of the text (JavaScript has them as ^ and $ without the m flag)
+    .replace(/(^|[^\\])\\A/g, '$1^')
+    .replace(/(^|[^\\])\\z/g, '$1$');
 }
 
 /** Why a regex matcher's value is not a valid expression, or undefined. */

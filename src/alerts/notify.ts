@@ -23,10 +23,15 @@ export interface OutboxEntry {
   type: 'pagerduty' | 'slack';
   createdAt: string;
   /** uncertain: a Slack post timed out after it was sent — it may have arrived, so it is not resent
-   * blindly; `vigil alerts outbox --retry` resends it. */
+   * blindly; `vigil alerts outbox --retry` resends it. rejected: the receiver refused it; later
+   * notifications of its alerts wait until it is retried or dropped. */
   status: 'pending' | 'sending' | 'sent' | 'rejected' | 'uncertain';
   /** set while a send is in flight: found on a later run, the send's outcome is unknown */
   sendingSince?: string;
+  /** when it was first marked for sending (wall clock): bot mode reads the channel's history from here */
+  firstTriedAt?: string;
+  /** an uncertain entry someone checked in the channel and retried (`outbox --retry`): posted without looking */
+  checked?: boolean;
   attempts: number;
   lastError?: string;
   sentAt?: string;
@@ -71,15 +76,21 @@ export interface Planned {
   held: Array<{ instance: string; receiver: string; until: string }>;
 }
 
-/** The key of a route's notifications in an instance's `notified`: route path, space, receiver. */
-export function notifyKey(r: Pick<RoutedReceiver, 'path' | 'receiver'>): string {
-  return `${r.path} ${r.receiver}`;
+/** The key of a route's notifications in an instance's `notified`: receiver, tab, the route's key. */
+export function notifyKey(r: Pick<RoutedReceiver, 'key' | 'receiver'>): string {
+  return `${r.receiver}\t${r.key}`;
 }
 
-/** The receiver of a `notified` key (a key from before per-route keys is the receiver itself). */
+/** The receiver of a `notified` key (older keys: the receiver itself, or "route.routes[0] receiver"). */
 export function keyReceiver(key: string): string {
-  const i = key.indexOf(' ');
-  return i < 0 ? key : key.slice(i + 1);
+  const i = key.indexOf('\t');
+  return i >= 0 ? key.slice(0, i) : key.slice(key.lastIndexOf(' ') + 1);
+}
+
+/** The route of a `notified` key, when it has one. */
+export function keyRoute(key: string): string | undefined {
+  const i = key.indexOf('\t');
+  return i < 0 ? undefined : key.slice(i + 1);
 }
 
 /** Instances per Slack message (Slack allows 100 attachments; a message this size stays readable). */
@@ -142,10 +153,11 @@ export function planNotifications(p: PlanInput): Planned {
           suppressed.push({ instance: inst.key, reason: `${r.path} -> ${r.receiver}: ${muted}` });
           continue;
         }
-        // a notification queued before notifications were kept per route: it counts for this route
-        if (!inst.notified[key] && inst.notified[r.receiver]) {
-          inst.notified[key] = inst.notified[r.receiver];
-          delete inst.notified[r.receiver];
+        // a notification recorded under an older key (the receiver, or the route's position): it counts for this route
+        const legacy = inst.notified[key] ? undefined : Object.keys(inst.notified).find((k) => !k.includes('\t') && keyReceiver(k) === r.receiver);
+        if (legacy) {
+          inst.notified[key] = inst.notified[legacy];
+          delete inst.notified[legacy];
         }
         const n = inst.notified[key];
         const isNew = !n || n.action !== 'trigger';
@@ -156,12 +168,22 @@ export function planNotifications(p: PlanInput): Planned {
         candidates.push({ inst, rule, r, key, gk, due });
       }
     } else if (inst.status === 'resolved') {
+      // as in Alertmanager, a resolve is muted like a trigger: silenced, inhibited, or its route in a mute interval
+      const sil = silencedBy(p.silences, inst.labels, p.at);
+      const inh = sil ? undefined : inhibitedBy(p.routes, all, inst);
       const routed = new Map(routeAlert(p.routes, inst.labels).map((r) => [notifyKey(r), r]));
       for (const [key, n] of Object.entries(inst.notified)) {
         const rc = receivers.get(keyReceiver(key));
         if (n.action !== 'trigger' || !rc) continue;
         inst.notified[key] = { at: iso, action: 'resolve' };
-        if (rc.send_resolved) push(key, { inst, rule, action: 'resolve', groupBy: routed.get(key)?.groupBy ?? [] });
+        if (!rc.send_resolved) continue;
+        const r = routed.get(key);
+        const muted = sil ? `silenced by ${sil.id} until ${sil.endsAt} (${sil.comment})` : inh ? `inhibited by ${inh.key}` : r ? routeMuted(p.routes, r, p.at) : undefined;
+        if (muted) {
+          suppressed.push({ instance: inst.key, reason: `its resolve to ${rc.name} is not sent: ${muted}` });
+          continue;
+        }
+        push(key, { inst, rule, action: 'resolve', groupBy: r?.groupBy ?? [] });
       }
       delete p.instances[inst.key];
     }
@@ -185,7 +207,7 @@ export function planNotifications(p: PlanInput): Planned {
   const nextId = () => `${p.idPrefix}-${String(++n).padStart(4, '0')}`;
   for (const [key, items] of queued) {
     const name = keyReceiver(key);
-    const route = key.slice(0, key.length - name.length - 1) || undefined;
+    const route = keyRoute(key);
     const rc = receivers.get(name)!;
     const info = (it: Item) => ({ instance: it.inst.key, alert: it.inst.alert, action: it.action, labels: it.inst.labels, summary: it.rule ? summaryOf(it.inst, it.rule) : it.inst.key });
     if (rc.pagerduty) {

@@ -11,13 +11,18 @@
 import type { InstanceState } from './engine.js';
 import type { InhibitRuleIn, MatchersIn, RouteIn, RoutesFile } from './schema.js';
 import { durationMs } from '../time/duration.js';
-import { fromMaps, matchesAll, parseMatchers, type Matcher } from './matchers.js';
+import { formatMatcher, fromMaps, matchesAll, parseMatchers, type Matcher } from './matchers.js';
 import { namedHolds } from './time-intervals.js';
 
 export interface RoutedReceiver {
   receiver: string;
-  /** which route, e.g. "route.routes[0]": notifications are kept per route */
+  /** which route, e.g. "route.routes[0]", for people */
   path: string;
+  /**
+   * the route's identity, as Alertmanager keys it: its matchers and its ancestors'
+   * (`{}/{severity=~"critical|error"}`), so notifications survive routes being added or moved
+   */
+  key: string;
   /** labels grouping alerts into one notification; '...' groups by every label */
   groupBy: string[] | '...';
   groupWaitMs: number;
@@ -53,11 +58,12 @@ const cache = new WeakMap<RouteIn, CompiledRoute>();
 function compile(root: RouteIn): CompiledRoute {
   const hit = cache.get(root);
   if (hit) return hit;
-  const build = (r: RouteIn, parent: RoutedReceiver | undefined, path: string): CompiledRoute => {
+  const build = (r: RouteIn, parent: RoutedReceiver | undefined, path: string, key: string): CompiledRoute => {
     const groupBy = r.group_by?.length ? (r.group_by.includes('...') ? ('...' as const) : r.group_by) : (parent?.groupBy ?? []);
     const self: CompiledRoute = {
       receiver: r.receiver ?? parent?.receiver ?? '',
       path,
+      key,
       groupBy,
       groupWaitMs: r.group_wait !== undefined ? durationMs(r.group_wait) : (parent?.groupWaitMs ?? durationMs(DEFAULT_GROUP_WAIT)),
       groupIntervalMs: r.group_interval !== undefined ? durationMs(r.group_interval) : (parent?.groupIntervalMs ?? durationMs(DEFAULT_GROUP_INTERVAL)),
@@ -68,10 +74,16 @@ function compile(root: RouteIn): CompiledRoute {
       continue: !!r.continue,
       routes: [],
     };
-    self.routes = (r.routes ?? []).map((c, i) => build(c, self, `${path}.routes[${i}]`));
+    const own = (r.routes ?? []).map((c) => `{${routeMatchers(c).map(formatMatcher).join(',')}}`);
+    // siblings with the same matchers are told apart by their order among themselves
+    self.routes = (r.routes ?? []).map((c, i) => {
+      const same = own.filter((m) => m === own[i]).length;
+      const nth = own.slice(0, i).filter((m) => m === own[i]).length;
+      return build(c, self, `${path}.routes[${i}]`, `${key}/${own[i]}${same > 1 ? `#${nth}` : ''}`);
+    });
     return self;
   };
-  const c = build(root, undefined, 'route');
+  const c = build(root, undefined, 'route', '{}');
   cache.set(root, c);
   return c;
 }

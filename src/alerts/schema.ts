@@ -80,6 +80,8 @@ export const ScheduleSchema = z.union([
   z.object({ cron: z.string().min(1), timezone: z.string().default('UTC') }).strict(),
 ]);
 
+/** Slack shows at most 10 fields; Window and Severity take two. */
+const SlackFields = z.record(z.string(), z.string()).refine((f) => Object.keys(f).length <= 8, { message: 'at most 8 fields (Slack shows 10; Window and Severity take two)' });
 const PagerDutyFields = z.object({ component: z.string(), group: z.string(), class: z.string() }).partial().strict();
 
 export const AlertSchema = z
@@ -107,7 +109,7 @@ export const AlertSchema = z
     /** The headline of its notifications (a template; default: the alert's name). */
     title: z.string().min(1).optional(),
     /** Slack fields shown for each instance, in order: name -> template (Window and Severity follow). */
-    fields: z.record(z.string(), z.string()).optional(),
+    fields: SlackFields.optional(),
     /** PagerDuty payload fields (templates): component, group, class (default class: the alert's name). */
     pagerduty: PagerDutyFields.optional(),
     details: z.string().optional(),
@@ -121,7 +123,7 @@ export const AlertSchema = z
 export type AlertRule = z.infer<typeof AlertSchema>;
 
 /** What every rule of the file has unless it says otherwise: its message fields and PagerDuty fields. */
-const AlertDefaultsSchema = z.object({ fields: z.record(z.string(), z.string()), pagerduty: PagerDutyFields }).partial().strict();
+const AlertDefaultsSchema = z.object({ fields: SlackFields, pagerduty: PagerDutyFields }).partial().strict();
 
 export const AlertFileSchema = z.object({ defaults: AlertDefaultsSchema.optional(), alerts: z.array(AlertSchema).min(1) }).strict();
 
@@ -161,12 +163,15 @@ const SlackReceiver = z
      * the request left): hold it as uncertain (never a double post; reported every run until
      * settled) or resend it (never held back; may appear twice).
      */
-    on_uncertain: z.enum(['hold', 'resend']).default('hold'),
+    on_uncertain: z.enum(['hold', 'resend']).optional(),
     rate_per_second: z.number().positive().default(1),
   })
   .strict()
   .refine((s) => !!s.webhook_url_env !== !!s.bot_token_env, { message: 'give webhook_url_env (an incoming webhook) or bot_token_env (a bot token: exactly-once delivery), one of them' })
-  .refine((s) => !s.bot_token_env || (!!s.channel && /^[CGD][A-Z0-9]{6,}$/.test(s.channel)), { message: "bot mode needs channel: as the channel's id (C0123ABCD, in the channel's details in Slack): its history is read by id" });
+  .refine((s) => !s.bot_token_env || (!!s.channel && /^[CGD][A-Z0-9]{6,}$/.test(s.channel)), { message: "bot mode needs channel: as the channel's id (C0123ABCD, in the channel's details in Slack): its history is read by id" })
+  // accepted means done: keys of the other mode would be ignored
+  .refine((s) => !(s.bot_token_env && s.on_uncertain), { message: 'on_uncertain is for webhooks: bot mode looks in the channel instead of guessing (remove it)' })
+  .refine((s) => !(s.webhook_url_env && s.api_url_env), { message: 'api_url_env is for bot mode (the Web API address); a webhook has its whole URL in webhook_url_env' });
 
 /** A receiver: PagerDuty, Slack, both, or neither (a blackhole, as in Alertmanager: alerts routed to it go nowhere). */
 export const ReceiverSchema = z

@@ -11,7 +11,7 @@
  * anything. A lock whose lease ran out, or whose process is gone (same host), is taken over.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
@@ -247,8 +247,21 @@ export function fileStore(path: string, leaseMs?: number): StateStore {
     }
     return { version: j.version, body: JSON.stringify(j.state) };
   };
+  // the version leads the file: a compare-and-set reads it from the first bytes, not the whole document
   const write = (version: number, body: string) => {
-    writeProjectFile(path, JSON.stringify({ version, state: JSON.parse(body) }, null, 1));
+    writeProjectFile(path, `{"version":${version},"state":${body}}\n`);
+  };
+  const headVersion = (): number | undefined => {
+    if (!existsSync(path)) return undefined;
+    const fd = openSync(path, 'r');
+    try {
+      const buf = Buffer.alloc(64);
+      const n = readSync(fd, buf, 0, 64, 0);
+      const m = /^\{\s*"version":\s*(\d+)\s*,/.exec(buf.toString('utf8', 0, n));
+      return m ? Number(m[1]) : get()?.version;
+    } finally {
+      closeSync(fd);
+    }
   };
   const backend: CasBackend = {
     atomic: true,
@@ -256,7 +269,7 @@ export function fileStore(path: string, leaseMs?: number): StateStore {
     init: async (body) => withMutex(() => (get() ? undefined : write(0, body))),
     cas: async (expected, body) =>
       withMutex(() => {
-        if (get()?.version !== expected) return false;
+        if (headVersion() !== expected) return false;
         write(expected + 1, body);
         return true;
       }),

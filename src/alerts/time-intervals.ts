@@ -77,7 +77,8 @@ function ranges(items: string[] | undefined, parse: (v: string) => number | unde
 
 /** Validate and compile one interval; a message when it is not valid. */
 export function compileInterval(ti: TimeIntervalIn): Compiled | string {
-  const c: Compiled = { location: ti.location ?? 'UTC' };
+  // `Local` is the machine's own zone, as in Alertmanager
+  const c: Compiled = { location: ti.location === 'Local' ? Intl.DateTimeFormat().resolvedOptions().timeZone : (ti.location ?? 'UTC') };
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: c.location });
   } catch {
@@ -94,8 +95,11 @@ export function compileInterval(ti: TimeIntervalIn): Compiled | string {
     }
   }
   const order = (r: Range) => (r.from > r.to ? 'the start comes after the end' : undefined);
-  const wd = ranges(ti.weekdays, (v) => named(v, WEEKDAYS, 0) ?? undefined, 'weekday', (r) => (r.from < 0 || r.to > 6 ? 'unknown weekday' : order(r)));
-  const dm = ranges(ti.days_of_month, (v) => (/^-?\d+$/.test(v) ? Number(v) : undefined), 'day of month', (r) => (r.from === 0 || r.to === 0 || Math.abs(r.from) > 31 || Math.abs(r.to) > 31 ? 'days are 1..31 or -31..-1' : r.from > 0 === r.to > 0 && r.from > r.to ? 'the start comes after the end' : undefined));
+  // weekdays by name only, as Alertmanager has them
+  const wd = ranges(ti.weekdays, (v) => (WEEKDAYS.includes(v.toLowerCase()) ? WEEKDAYS.indexOf(v.toLowerCase()) : undefined), 'weekday', order);
+  const dm = ranges(ti.days_of_month, (v) => (/^-?\d+$/.test(v) ? Number(v) : undefined), 'day of month', (r) =>
+    r.from === 0 || r.to === 0 || Math.abs(r.from) > 31 || Math.abs(r.to) > 31 ? 'days are 1..31 or -31..-1' : r.from > 0 !== r.to > 0 ? 'both ends of a range have the same sign' : r.from > r.to ? 'the start comes after the end' : undefined,
+  );
   const mo = ranges(ti.months, (v) => named(v, MONTHS, 1), 'month', (r) => (r.from < 1 || r.to > 12 ? 'months are 1..12 or january..december' : order(r)));
   const yr = ranges(ti.years, (v) => (/^\d{4}$/.test(v) ? Number(v) : undefined), 'year', order);
   for (const r of [wd, dm, mo, yr]) if (typeof r === 'string') return r;

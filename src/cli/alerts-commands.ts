@@ -157,10 +157,17 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
       for (const kind of kinds) {
         const r = resolveIntegration(rc, kind, process.env);
         if (typeof r === 'string') problems.push(r);
-        else out(`  receiver ${rc.name} (${kind}): ${kind === 'pagerduty' ? `routing key from $${rc.pagerduty!.routing_key_env}` : rc.slack!.bot_token_env ? `bot token from $${rc.slack!.bot_token_env}, channel ${rc.slack!.channel} (exactly once)` : `webhook from $${rc.slack!.webhook_url_env} (on_uncertain: ${rc.slack!.on_uncertain})`} — set`);
+        else out(`  receiver ${rc.name} (${kind}): ${kind === 'pagerduty' ? `routing key from $${rc.pagerduty!.routing_key_env}${rc.pagerduty!.service ? ` (service ${rc.pagerduty!.service})` : ''}` : rc.slack!.bot_token_env ? `bot token from $${rc.slack!.bot_token_env}, channel ${rc.slack!.channel} (exactly once)` : `webhook from $${rc.slack!.webhook_url_env} (on_uncertain: ${rc.slack!.on_uncertain ?? 'hold'})`} — set`);
       }
     }
     const blackhole = new Set(s.alerts.routes.receivers.filter((rc) => !integrations(rc).length).map((rc) => rc.name));
+    // the alert about a stuck receiver must reach someone else
+    for (const rc of s.alerts.routes.receivers) {
+      if (!integrations(rc).length) continue;
+      const to = routeAlert(s.alerts.routes, { alertname: 'vigil_alert_outbox_stuck', severity: 'critical', receiver: rc.name }).map((x) => x.receiver);
+      if (to.every((x) => x === rc.name || blackhole.has(x)))
+        out(`  warning: vigil_alert_outbox_stuck{receiver="${rc.name}"} (notifications to ${rc.name} stuck) routes only to ${rc.name} itself: add a route, e.g. matchers: ['alertname="vigil_alert_outbox_stuck"'] to another receiver`);
+    }
     for (const r of s.rules) {
       const to = routeAlert(s.alerts.routes, baseLabels(r.rule)).map((x) => x.receiver);
       out(`  ${r.rule.name} (${r.rule.severity}) -> ${to.join(', ')}`);
@@ -214,7 +221,7 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
     out(`${o.dryRun ? 'Dry run: evaluating' : 'Evaluating'} ${rules.length} alert${rules.length === 1 ? '' : 's'} on ${s.target.name} (${s.target.type}) at ${at.toISOString()}; state in ${store.description}`);
     try {
       summary = await evaluateAlerts(
-        { rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
+        { rules, allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
         { at, dryRun: !!o.dryRun, command: 'vigil alerts evaluate', lockWaitMs: waitMs, policy: Number.isNaN(policyMs) ? DEFAULT_POLICY : { ...DEFAULT_POLICY, deadlineMs: policyMs }, crashAfterSave: process.env.VIGIL_TEST_CRASH_AFTER_SAVE === '1' },
       );
     } catch (e) {
@@ -321,7 +328,7 @@ export async function runAlertsRouteTest(o: Common & { labels: string[] }): Prom
   // Alertmanager's order, one line per matched route (amtool config routes test prints the same receivers)
   for (const r of routed) {
     const rc = alerts.routes.receivers.find((x) => x.name === r.receiver);
-    const kinds = rc ? integrations(rc) : [];
+    const kinds = (rc ? integrations(rc) : []).map((k) => (k === 'pagerduty' && rc?.pagerduty?.service ? `pagerduty service ${rc.pagerduty.service}` : k));
     out(
       `-> ${r.receiver} (${kinds.join(' + ') || 'no integration: nobody is notified'}) via ${r.path}; group_by ${r.groupBy === '...' ? "['...'] (every label)" : `[${r.groupBy.join(', ')}]`}, group_wait ${formatDuration(r.groupWaitMs)}, group_interval ${formatDuration(r.groupIntervalMs)}, repeat every ${formatDuration(r.repeatMs)}, send_resolved ${rc?.send_resolved ?? true}`,
     );
@@ -491,7 +498,13 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
     await store.update(`vigil alerts outbox --${o.retry ? 'retry' : 'drop'}`, (doc) => {
       const hit = (e: (typeof doc.outbox)[number]) => e.status !== 'sent' && (which === 'all' ? true : e.id === which || e.id.startsWith(which));
       if (o.retry) {
-        for (const e of doc.outbox) if (hit(e) && e.body) (e.status = 'pending'), n++;
+        for (const e of doc.outbox) {
+          if (!hit(e) || !e.body) continue;
+          // someone looked in the channel: an uncertain post is sent without looking again
+          if (e.status === 'uncertain') e.checked = true;
+          e.status = 'pending';
+          n++;
+        }
       } else {
         const before = doc.outbox.length;
         doc.outbox = doc.outbox.filter((e) => !hit(e));
@@ -518,11 +531,28 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
   let running: Promise<void> | undefined;
   let stopping = false;
   let flushTimer: NodeJS.Timeout | undefined;
+  // notifications held by group_wait / group_interval are sent when they are due, not at the next cron tick
+  let heldDue = false;
+  let heldTimer: NodeJS.Timeout | undefined;
+  const wakeForHeld = (held: Array<{ until: string }>) => {
+    clearTimeout(heldTimer);
+    if (!held.length || stopping) return;
+    const at = Math.min(...held.map((h) => Date.parse(h.until)));
+    heldTimer = setTimeout(
+      () => {
+        heldDue = true;
+        void flush();
+      },
+      Math.max(0, at - Date.now()) + 50,
+    );
+  };
 
   const flush = async () => {
-    if (running || !due.size || stopping) return;
+    if (running || (!due.size && !heldDue) || stopping) return;
     const batch = [...due];
+    const flushHeld = !batch.length;
     due.clear();
+    heldDue = false;
     running = (async () => {
       const t0 = performance.now();
       let adapter: Adapter | undefined;
@@ -531,20 +561,24 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
         adapter = await openWarehouse(s);
         const store = await openStore(o, s, adapter);
         const sum = await evaluateAlerts(
-          { rules: batch, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
-          { at: new Date(), dryRun: false, command: 'vigil alerts run-scheduler', lockWaitMs: 60_000, policy, groupWait: true },
+          { rules: batch, allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
+          { at: new Date(), dryRun: false, command: 'vigil alerts run-scheduler', lockWaitMs: 60_000, policy, groupWait: true, flushHeld },
         );
         const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
         const errors = sum.outcomes.filter((x) => x.status === 'error');
-        out(`${new Date().toISOString()} evaluated ${batch.map((r) => r.rule.name).join(', ')}: ${firing} firing, ${sum.queued.length} queued, ${sum.delivery.sent} sent, ${sum.delivery.pending} pending [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
+        const what = flushHeld ? 'sent what group_wait / group_interval held' : `evaluated ${batch.map((r) => r.rule.name).join(', ')}: ${firing} firing`;
+        out(`${new Date().toISOString()} ${what}: ${sum.queued.length} queued, ${sum.delivery.sent} sent, ${sum.delivery.pending} pending${sum.held.length ? `, ${sum.held.length} held` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
+        for (const x of sum.held) out(`  held: ${x.instance} -> ${x.receiver} until ${x.until}`);
+        wakeForHeld(sum.held);
         for (const e of errors) err(`${new Date().toISOString()} alert ${e.rule} failed: ${e.error} (an error notification was queued)`);
         for (const e of sum.delivery.errors) err(`${new Date().toISOString()} delivery: ${e}`);
+        if (sum.unsettled.length) err(`${new Date().toISOString()} ${sum.unsettled.length} notification(s) not settled (${[...new Set(sum.unsettled.map((e) => e.status))].join(', ')}): see vigil alerts status`);
       } catch (e) {
         err(`${new Date().toISOString()} evaluation failed: ${redact((e as Error).message)} (the scheduler keeps running)`);
       } finally {
         await adapter?.close().catch(() => {});
         running = undefined;
-        if (due.size && !stopping) void flush();
+        if ((due.size || heldDue) && !stopping) void flush();
       }
     })();
     await running;
@@ -569,6 +603,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
       out(`${sig}: stopping${running ? ' after the evaluation in progress' : ''}...`);
       for (const j of jobs) j.stop();
       clearTimeout(flushTimer);
+      clearTimeout(heldTimer);
       void (running ?? Promise.resolve()).then(() => resolve());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
@@ -580,7 +615,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
 // ---- import-alertmanager
 
 export async function runAlertsImport(o: { projectDir: string; file: string; out?: string; force?: boolean }): Promise<void> {
-  const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { existsSync, readFileSync } = await import('node:fs');
   const src = resolve(process.cwd(), o.file);
   if (!existsSync(src)) throw new UsageError(`${o.file}: no such file`);
   const { importAlertmanager } = await import('../alerts/import-alertmanager.js');
@@ -588,15 +623,20 @@ export async function runAlertsImport(o: { projectDir: string; file: string; out
   if (typeof r === 'string') throw new UsageError(`${o.file}: ${r}`);
   // what comes out must load: the same checks as alerts/routes.yaml
   const { parseRoutes } = await import('../alerts/load-alerts.js');
-  const check = parseRoutes(r.text, o.out ?? 'routes.yaml');
+  const check = parseRoutes(r.text, 'the converted routes.yaml');
   if (hasErrors(check.diagnostics)) {
+    out(r.text);
     for (const d of check.diagnostics) err(formatDiagnostic(d));
-    throw new UsageError(`${o.file} does not convert into a valid routes.yaml (above); Alertmanager itself would refuse most of these (amtool check-config)`);
+    throw new UsageError(`${o.file} converts into a routes.yaml Vigil refuses (above, with the converted text and its line numbers); fix it in ${o.file} or in the converted file`);
   }
   if (o.out) {
     const dest = resolve(process.cwd(), o.out);
     if (existsSync(dest) && !o.force) throw new UsageError(`${o.out} exists: pass --force to overwrite it, or --out another file`);
-    writeFileSync(dest, r.text);
+    try {
+      writeProjectFile(dest, r.text);
+    } catch (e) {
+      throw new UsageError(`cannot write ${o.out}: ${(e as Error).message}`);
+    }
     out(`wrote ${o.out}: ${check.routes!.receivers.length} receivers`);
   } else out(r.text);
   for (const e of r.env) err(`set ${e.name}: ${e.what}`);

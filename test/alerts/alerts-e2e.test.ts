@@ -195,9 +195,14 @@ describe('delivery to PagerDuty and Slack (loopback receivers)', () => {
     const before = pd.requests;
     const r = await evaluate(NOW, { PAGERDUTY_ROUTING_KEY: 'too-short-key' });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/refused the notification \(HTTP 400\).*routing_key/);
+    expect(r.stderr).toMatch(/pagerduty refused \S+ \(HTTP 400\).*routing_key.*--retry/);
     expect(pd.requests - before).toBe(1);
     expect(vigil(dir, ['alerts', 'status', '--state-file', '.vigil/alerts.json']).stdout).toMatch(/Outbox: 0 pending, 1 rejected/);
+    // a refused notification is not settled: every run lists it and fails until it is retried or dropped
+    const again = await evaluate('2026-03-10T18:05:00Z');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/ {2}\S+ rejected since \S+: pagerduty trigger ai_audit_volume_spike/);
+    expect(pd.requests - before).toBe(1);
   });
 
   it('a Slack post that timed out after sending is not resent blindly; outbox --retry sends it', async () => {
@@ -253,7 +258,7 @@ describe('delivery to PagerDuty and Slack (loopback receivers)', () => {
   it('route-test and notify-test', async () => {
     const rt = vigil(dir, ['alerts', 'route-test', 'severity=critical', 'team=ml']);
     expect(rt.code).toBe(0);
-    expect(rt.stdout).toContain('-> pagerduty_ai_audit (pagerduty) via route.routes[0]');
+    expect(rt.stdout).toContain('-> pagerduty_ai_audit (pagerduty service ai-audit-observability) via route.routes[0]');
     expect(rt.stdout).toContain('-> slack_ai_copilot_ops (slack) via route.routes[1]');
     const info = vigil(dir, ['alerts', 'route-test', 'severity=info']);
     expect(info.stdout).not.toContain('pagerduty_ai_audit');

@@ -4,12 +4,15 @@
  * v2, and evaluations killed with SIGKILL right after a receiver accepted a message.
  *
  * - Slack bot mode: exactly once, a crash or a lost answer included (the channel's history is
- *   read for the delivery id before anything is posted again).
+ *   read for the delivery id, from when it was first tried, before anything is posted again); a
+ *   history the bot cannot read holds the message as uncertain.
  * - Slack webhook mode: a crash inside the send window is held as uncertain (never a double post)
  *   and reported by every run, exit 1, until settled; a later notification of the same alert
  *   waits for it (a resolve never overtakes its trigger). With on_uncertain: resend it is resent,
  *   and the run says it may appear twice.
- * - PagerDuty: resent after a crash in the window (it dedups by dedup_key): one incident.
+ * - PagerDuty: resent after a crash in the window (it dedups by dedup_key): one incident; a
+ *   refused trigger holds its resolve back until it is retried or dropped.
+ * - run-scheduler sends what group_wait held when it is due, not at the next cron tick.
  * - A second evaluation while one holds the DuckDB state is skipped, exit 0.
  * - Notifications stuck longer than outbox_alert_after fire vigil_alert_outbox_stuck.
  */
@@ -81,8 +84,8 @@ const evaluate = (dir: string, args: string[] = []) => vigilAsync(dir, ['alerts'
 const botMessages = (id?: string) => (api.messages[FAKE_SLACK_DEFAULT_CHANNEL] ?? []).filter((m) => !id || (m.metadata as { event_payload?: { id?: string } } | undefined)?.event_payload?.id === id);
 
 /** Start an evaluation, SIGKILL it once `sent()` says the receiver has the message, wait for it to die. */
-async function killAfterAcceptance(dir: string, sent: () => boolean): Promise<void> {
-  const child = spawn(process.execPath, [VIGIL, 'alerts', 'evaluate', '--delivery-timeout', '30s'], { cwd: dir, env: { ...process.env, ...env() } });
+async function killAfterAcceptance(dir: string, sent: () => boolean, args: string[] = []): Promise<void> {
+  const child = spawn(process.execPath, [VIGIL, 'alerts', 'evaluate', '--delivery-timeout', '30s', ...args], { cwd: dir, env: { ...process.env, ...env() } });
   await new Promise<void>((resolve, reject) => {
     const t0 = Date.now();
     const check = () => (sent() ? resolve() : Date.now() - t0 > 20_000 ? reject(new Error('the receiver never got the message')) : setTimeout(check, 20));
@@ -117,6 +120,40 @@ describe('Slack bot mode: exactly once', () => {
     expect(new Set(ids).size).toBe(2);
   });
 
+  it('the history is read from when it was first tried, not from --at: an evaluation dated ahead still finds its post', async () => {
+    const dir = project('bot');
+    build(dir, 12);
+    const before = botMessages().length;
+    api.script([{ method: 'chat.postMessage', hang: true }]);
+    const ahead = ['--at', new Date(Date.now() + 30 * 86_400_000).toISOString()];
+    await killAfterAcceptance(dir, () => botMessages().length > before, ahead);
+    const next = await evaluate(dir, ahead);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(botMessages().length - before).toBe(1);
+  });
+
+  it('a history the bot cannot read (missing_scope) after a crash: held as uncertain with the reason, never posted blindly', async () => {
+    const dir = project('bot');
+    build(dir, 12);
+    const before = botMessages().length;
+    api.script([{ method: 'chat.postMessage', hang: true }]);
+    await killAfterAcceptance(dir, () => botMessages().length > before);
+    const posts = api.calls('chat.postMessage').length;
+    api.script([{ method: 'conversations.history', error: 'missing_scope' }]);
+    const next = await evaluate(dir);
+    expect(next.code).toBe(1);
+    expect(next.stderr).toMatch(/may or may not have been posted .*missing_scope.*channels:history/);
+    expect(next.stderr).toMatch(/1 notification is not settled:\n {2}\S+ uncertain since /);
+    expect(api.calls('chat.postMessage').length).toBe(posts);
+    expect(outboxStatus(dir)).toEqual(['trigger:uncertain']);
+    // someone looked in the channel: it is there; dropped, the next run is clean
+    const id = JSON.parse(readFileSync(join(dir, '.vigil/alert-state.json'), 'utf8')).state.outbox[0].id as string;
+    expect(vigil(dir, ['alerts', 'outbox', '--drop', id]).code).toBe(0);
+    const clean = await evaluate(dir);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(botMessages().length - before).toBe(1);
+  });
+
   it('an answer lost after the post (connection reset): looked up at once, not posted again', async () => {
     const dir = project('bot');
     build(dir, 12);
@@ -141,7 +178,7 @@ describe('Slack bot mode: exactly once', () => {
     api.script([{ method: 'chat.postMessage', error: 'not_in_channel' }]);
     const bad = await evaluate(dir2);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/bot: slack refused the notification .*not_in_channel/);
+    expect(bad.stderr).toMatch(/bot: slack refused \S+ \(HTTP \d+\): .*not_in_channel/);
     expect(bad.stdout + bad.stderr).not.toContain(api.token);
   });
 });
@@ -210,6 +247,54 @@ describe('PagerDuty', () => {
     expect(resolved.code).toBe(0);
     expect(pd.events.slice(before).map((e) => e.event_action)).toEqual(['trigger', 'trigger', 'resolve']);
   });
+
+  it('a refused trigger holds back its resolve, listed by every run, until it is retried or dropped: a retried trigger never lands after its resolve', async () => {
+    const dir = project('pd');
+    build(dir, 12);
+    const before = pd.events.length;
+    pd.script([{ status: 400, body: JSON.stringify({ status: 'invalid event', message: 'Event object is invalid', errors: ['Length of payload.summary is too long'] }) }]);
+    const r1 = await evaluate(dir);
+    expect(r1.code).toBe(1);
+    expect(r1.stderr).toMatch(/pd: pagerduty refused (\S+) \(HTTP 400\): .*too long.*--retry/);
+    build(dir, 3);
+    const r2 = await evaluate(dir);
+    expect(r2.code).toBe(1);
+    expect(outboxStatus(dir)).toEqual(['trigger:rejected', 'resolve:pending']);
+    expect(r2.stderr).toMatch(/ {2}\S+ rejected since \S+: pagerduty trigger many/);
+    expect(r2.stderr).toMatch(/resolve many\{capability="chat"\} -> pd \(waits for \S+ \(rejected\) to be settled/);
+    expect(pd.events.length).toBe(before);
+    const id = /^ {2}(\S+) rejected/m.exec(r2.stderr)![1];
+    expect(vigil(dir, ['alerts', 'outbox', '--retry', id], env()).code).toBe(0);
+    const r3 = await evaluate(dir);
+    expect(r3.code, r3.stderr).toBe(0);
+    expect(pd.events.slice(before).map((e) => e.event_action)).toEqual(['trigger', 'resolve']);
+  });
+});
+
+describe('run-scheduler and group_wait', () => {
+  it('a notification held for group_wait is sent when it is due, not at the next cron tick', async () => {
+    const dir = project('hook', { extraRoutes: '  group_wait: 2s\n' });
+    // evaluated once a minute, a few seconds from now
+    const second = (new Date().getUTCSeconds() + 3) % 60;
+    writeFileSync(join(dir, 'alerts/a.yaml'), ALERT.replace('severity: critical', `severity: critical\n    schedule: "${second} * * * * *"`));
+    build(dir, 12);
+    const before = hook.messages.length;
+    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler'], { cwd: dir, env: { ...process.env, ...env() } });
+    let stdout = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stdout += b.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!/sent what group_wait/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const heldAt = /held: many\{capability="chat"\} -> hook until (\S+)/.exec(stdout)?.[1];
+    const sentAt = Date.now();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('close', r));
+    expect(heldAt, stdout).toBeDefined();
+    expect(stdout).toMatch(/sent what group_wait \/ group_interval held: 1 queued, 1 sent/);
+    // sent within a few seconds of its group_wait, long before the next tick a minute later
+    expect(sentAt - Date.parse(heldAt!)).toBeLessThan(5_000);
+    expect(hook.messages.length - before).toBe(1);
+  });
 });
 
 describe('concurrency and stuck notifications', () => {
@@ -239,8 +324,10 @@ describe('concurrency and stuck notifications', () => {
     const pdBefore = pd.events.length;
     const r2 = await evaluate(dir, ['--at', '2026-06-01T10:15:00Z', '--delivery-timeout', '2s']);
     expect(r2.code).toBe(1);
-    const stuck = pd.events.slice(pdBefore).find((e) => e.payload?.class === 'vigil_alert_outbox_stuck');
-    expect(stuck?.payload?.summary).toBeDefined();
+    const stuck = pd.events.slice(pdBefore).find((e) => (e.payload?.custom_details as { alert?: string } | undefined)?.alert === 'vigil_alert_outbox_stuck');
+    // its message says which receiver, how many, since when and why
+    expect(stuck?.payload?.summary).toMatch(/^1 notification\(s\) to hook not settled since 2026-06-01T10:00:00.000Z \(pending: .*500/);
+    expect(stuck?.payload).toMatchObject({ severity: 'critical', component: 'hook', group: 'vigil', class: 'delivery' });
     expect(JSON.stringify(stuck?.payload?.custom_details)).toContain('"receiver":"hook"');
     hook.script([]);
   });

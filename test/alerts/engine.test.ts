@@ -775,8 +775,8 @@ describe('routing: routeAlert (Alertmanager semantics; differential test against
       ],
     });
     expect(routeAlert(r, { a: '1', b: '1' })).toEqual([
-      { receiver: 'slack_team', groupBy: [], groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatMs: 4 * HOUR, path: 'route.routes[0]', muteTimeIntervals: [], activeTimeIntervals: [] },
-      { receiver: 'slack_team', groupBy: [], groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatMs: 4 * HOUR, path: 'route.routes[1]', muteTimeIntervals: [], activeTimeIntervals: [] },
+      { receiver: 'slack_team', groupBy: [], groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatMs: 4 * HOUR, path: 'route.routes[0]', key: '{}/{a="1"}', muteTimeIntervals: [], activeTimeIntervals: [] },
+      { receiver: 'slack_team', groupBy: [], groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatMs: 4 * HOUR, path: 'route.routes[1]', key: '{}/{b="1"}', muteTimeIntervals: [], activeTimeIntervals: [] },
     ]);
   });
 
@@ -961,13 +961,25 @@ describe('planNotifications', () => {
     expect(sent(p0.entries)).toEqual(['pd_main:trigger', 'slack_ops:trigger']);
     expect(p0.entries.map((e) => e.id).sort()).toEqual(['p-0001', 'p-0002']);
     expect(p0.entries.every((e) => e.status === 'pending' && e.attempts === 0 && e.createdAt === T0.toISOString())).toBe(true);
-    // kept per route, as Alertmanager notifies per route
-    expect(i.notified).toEqual({ 'route.routes[0] pd_main': { at: T0.toISOString(), action: 'trigger' }, 'route.routes[1] slack_ops': { at: T0.toISOString(), action: 'trigger' } });
+    // kept per receiver and route (the route keyed by its matchers, as Alertmanager keys it), as Alertmanager notifies per route
+    expect(i.notified).toEqual({ 'pd_main\t{}/{severity=~"critical|error"}': { at: T0.toISOString(), action: 'trigger' }, 'slack_ops\t{}/{}': { at: T0.toISOString(), action: 'trigger' } });
     expect(plan(s, plus(T0, 30 * MIN)).entries).toEqual([]);
     expect(plan(s, plus(T0, HOUR - 1)).entries).toEqual([]);
     expect(sent(plan(s, plus(T0, HOUR)).entries)).toEqual(['pd_main:trigger']); // 1h for pd_main
     expect(plan(s, plus(T0, 2 * HOUR - 1)).entries).toEqual([]);
     expect(sent(plan(s, plus(T0, 4 * HOUR)).entries)).toEqual(['pd_main:trigger', 'slack_ops:trigger']);
+  });
+
+  it('notifications recorded under older keys (the receiver; the route position) count for their route: no re-notification, resolves still go', () => {
+    const i = firing();
+    const s: Record<string, InstanceState> = { [i.key]: i };
+    i.notified = { pd_main: { at: T0.toISOString(), action: 'trigger' }, 'route.routes[1] slack_ops': { at: T0.toISOString(), action: 'trigger' } };
+    expect(plan(s, plus(T0, 30 * MIN)).entries).toEqual([]);
+    expect(Object.keys(i.notified).sort()).toEqual(['pd_main\t{}/{severity=~"critical|error"}', 'slack_ops\t{}/{}']);
+    i.notified = { 'route.routes[0] pd_main': { at: T0.toISOString(), action: 'trigger' } };
+    i.status = 'resolved';
+    i.resolvedAt = plus(T0, HOUR).toISOString();
+    expect(sent(plan(s, plus(T0, HOUR)).entries)).toEqual(['pd_main:resolve']);
   });
 
   it('only instances of evaluated alerts are (re)triggered', () => {
@@ -1028,7 +1040,8 @@ describe('planNotifications', () => {
     expect(sent(p0.entries)).toEqual(['pd_main:trigger', 'slack_quiet:trigger', 'slack_team:trigger']);
     // by hand: slack_team is routed to but never heard of it (say it was added to routes.yaml since),
     // and pd_db already got the resolve of an earlier episode
-    delete i.notified['route.routes[2] slack_team'];
+    expect(Object.keys(i.notified).sort()).toEqual(['pd_main\t{}/{severity="critical"}#0', 'slack_quiet\t{}/{severity="critical"}#1', 'slack_team\t{}/{}']);
+    delete i.notified['slack_team\t{}/{}'];
     i.notified.pd_db = { at: T0.toISOString(), action: 'resolve' };
 
     i.status = 'resolved';
@@ -1038,7 +1051,7 @@ describe('planNotifications', () => {
     const pd = p1.entries[0].body as PagerDutyEvent;
     expect(pd).toEqual({ event_action: 'resolve', dedup_key: dedupKey(i.key) });
     expect(s).toEqual({}); // dropped from the state
-    expect(i.notified['route.routes[1] slack_quiet']).toEqual({ at: plus(T0, MIN).toISOString(), action: 'resolve' });
+    expect(i.notified['slack_quiet\t{}/{severity="critical"}#1']).toEqual({ at: plus(T0, MIN).toISOString(), action: 'resolve' });
   });
 
   it('a resolved instance nobody heard of is dropped silently', () => {

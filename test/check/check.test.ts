@@ -111,7 +111,7 @@ const BIGQUERY_CASES: Array<[string, Record<string, Array<[string | RegExp, stri
     },
     /^tests\/cost_has_a_model\.sql:3:6: error: test cost_has_a_model: vigil-check\.analytics\.ai_cost_daily requires a partition filter \(require_partition_filter\): BigQuery refuses to read it without a WHERE on 'date'/,
   ],
-  ['an alert window whose ends differ in type', { 'alerts/ai_audit.yaml': [["{{ to_date(dateadd('day', 1, 'date')) }} as window_end", "{{ dateadd('day', 1, 'date') }} as window_end"]] }, /alerts\/ai_audit\.yaml:17:7: error: alert ai_audit_volume_spike: window_start is DATE but window_end is DATETIME/],
+  ['an alert window whose ends differ in type', { 'alerts/ai_audit.yaml': [["{{ to_date(dateadd('day', 1, 'date')) }} as window_end", "{{ dateadd('day', 1, 'date') }} as window_end"]] }, /alerts\/ai_audit\.yaml:28:7: error: alert ai_audit_volume_spike: window_start is DATE but window_end is DATETIME/],
 ];
 
 describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at its file:line:col", () => {

@@ -8,9 +8,10 @@
  * posted, so posting it is safe. The client's own retries are off (they re-post blindly) and
  * its timeout is on (its default waits forever).
  *
- * `ok: false` answers are permanent refusals (`channel_not_found`, `not_in_channel`,
+ * `ok: false` answers to a post are permanent refusals (`channel_not_found`, `not_in_channel`,
  * `invalid_auth`, `msg_too_long`, ...), except `ratelimited` and `internal_error`; 429 waits
- * Retry-After. The token is a secret: redacted from every message and never returned.
+ * Retry-After. A history that cannot be read (`missing_scope`, ...) leaves it unknown whether a
+ * message tried before was posted: it is returned as ambiguous (held as uncertain), never posted. The token is a secret: redacted from every message and never returned.
  */
 import type { WebClient as WebClientType } from '@slack/web-api';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type SendOptions, type SlackMessage } from './types.js';
@@ -29,7 +30,7 @@ export const DELIVERY_EVENT = 'vigil_delivery';
 interface Delivery {
   /** the outbox entry's id: the message's identity in the channel */
   id: string;
-  /** when it was first queued: history is read from a little before */
+  /** when it was first tried (wall clock): history is read from a minute before */
   since: string;
   /** it was tried before: look before posting */
   lookFirst: boolean;
@@ -100,7 +101,17 @@ export async function sendSlackBot(t: SlackBotTarget, msg: SlackMessage & { chan
   for (let attempt = 1; ; attempt++) {
     try {
       if (look) {
-        if (await findDelivery(web, t.channel, d.id, d.since)) return { status: 'sent', httpStatus: 200, attempts };
+        let found: boolean;
+        try {
+          found = await findDelivery(web, t.channel, d.id, d.since);
+        } catch (err) {
+          const c = classify(err as SlackError);
+          // the history cannot be read (missing_scope, not_in_channel, ...): whether it was posted is unknown
+          if (c.kind === 'refused')
+            return { status: 'retry', attempts, ambiguous: true, error: clean(`it may have been posted, and the channel's history cannot be read to tell (${c.error.replace('Slack refused it: ', '')}): the bot needs the channels:history scope (groups:history for a private channel) and to be a member of the channel`) };
+          throw err;
+        }
+        if (found) return { status: 'sent', httpStatus: 200, attempts };
         look = false;
       }
       attempts++;

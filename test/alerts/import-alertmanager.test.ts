@@ -1,0 +1,164 @@
+/**
+ * `vigil alerts import-alertmanager`: an alertmanager.yml becomes a routes.yaml that loads and
+ * routes every alert exactly as Alertmanager routes it with the original file (amtool decides),
+ * secrets become environment variable names (the key never reaches the output), and what has
+ * no equivalent is listed. Time intervals as Alertmanager evaluates them.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { importAlertmanager } from '../../src/alerts/import-alertmanager.js';
+import { parseRoutes } from '../../src/alerts/load-alerts.js';
+import { routeAlert, routeMuted } from '../../src/alerts/routing.js';
+import { compileInterval, intervalHolds } from '../../src/alerts/time-intervals.js';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+
+const AMTOOL = '/usr/bin/amtool';
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+const KEY = 'abcdef0123456789abcdef0123456789';
+const AM = `global:
+  resolve_timeout: 5m
+  slack_api_url: https://hooks.slack.com/services/T0/B0/XXXX
+route:
+  receiver: team-ops
+  group_by: ['alertname', 'cluster']
+  routes:
+    - matchers: ['severity="critical"']
+      receiver: pager
+      continue: true
+    - match_re: { service: 'db|cache' }
+      receiver: team-db
+      routes:
+        - match: { env: prod }
+          receiver: pager
+    - matchers: ['team=~"web|mobile"', 'env!="dev"']
+      receiver: team-ops
+      group_by: ['...']
+receivers:
+  - name: team-ops
+    slack_configs:
+      - channel: '#ops'
+        title: '{{ .CommonLabels.alertname }}'
+  - name: pager
+    pagerduty_configs:
+      - routing_key: ${KEY}
+  - name: team-db
+    webhook_configs:
+      - url: http://example.com/hook
+inhibit_rules:
+  - source_matchers: ['severity="critical"']
+    target_matchers: ['severity="warning"']
+    equal: ['cluster']
+`;
+
+describe('import-alertmanager', () => {
+  it('converts: loads as routes.yaml, no secret in it, what is not converted is listed', () => {
+    const r = importAlertmanager(AM);
+    if (typeof r === 'string') throw new Error(r);
+    const loaded = parseRoutes(r.text, 'routes.yaml');
+    expect(loaded.diagnostics).toEqual([]);
+    expect(r.text).not.toContain(KEY);
+    expect(r.text).not.toContain('hooks.slack.com');
+    expect(r.env.map((e) => e.name)).toEqual(['TEAM_OPS_SLACK_WEBHOOK_URL', 'PAGER_PAGERDUTY_ROUTING_KEY']);
+    expect(r.notConverted).toEqual([
+      expect.stringMatching(/^global: /),
+      expect.stringMatching(/^receiver 'team-ops': slack_configs title/),
+      expect.stringMatching(/^receiver 'team-db': webhook_configs \(Vigil sends to PagerDuty and Slack only\); the receiver is kept without an integration/),
+    ]);
+    expect(loaded.routes!.receivers.find((x) => x.name === 'team-db')).toEqual({ name: 'team-db', send_resolved: true });
+  });
+
+  it.skipIf(!existsSync(AMTOOL))('routes every alert as Alertmanager does with the original file (amtool)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-am-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'alertmanager.yml'), AM);
+    const r = importAlertmanager(AM);
+    if (typeof r === 'string') throw new Error(r);
+    const routes = parseRoutes(r.text, 'routes.yaml').routes!;
+    const sets: Array<Record<string, string>> = [
+      { severity: 'critical', service: 'db', env: 'prod' },
+      { severity: 'critical' },
+      { service: 'cache', env: 'dev' },
+      { team: 'web', env: 'prod' },
+      { team: 'web', env: 'dev' },
+      { team: 'mobile' },
+      {},
+    ];
+    for (const labels of sets) {
+      const args = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+      const am = execFileSync(AMTOOL, ['config', 'routes', 'test', `--config.file=${join(dir, 'alertmanager.yml')}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      expect(routeAlert(routes, labels).map((x) => x.receiver).join(','), JSON.stringify(labels)).toBe(am);
+    }
+  });
+
+  it('the CLI: prints or writes the file (never over an existing one without --force), the env vars and the leftovers on stderr', () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as x' });
+    dirs.push(dir);
+    writeFileSync(join(dir, 'alertmanager.yml'), AM);
+    const printed = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml']);
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(printed.stdout).toContain('routing_key_env: PAGER_PAGERDUTY_ROUTING_KEY');
+    expect(printed.stderr).toContain('set PAGER_PAGERDUTY_ROUTING_KEY: the routing key of');
+    expect(printed.stdout + printed.stderr).not.toContain(KEY);
+    const written = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts/routes.yaml']);
+    expect(written.code, written.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'alerts/routes.yaml'), 'utf8')).toContain('receivers:');
+    const again = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts/routes.yaml']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('alerts/routes.yaml exists: pass --force to overwrite it');
+    const missing = vigil(dir, ['alerts', 'import-alertmanager', 'nope.yml']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('time intervals', () => {
+  const at = (iso: string) => new Date(iso);
+  const holds = (ti: Parameters<typeof compileInterval>[0], iso: string) => {
+    const c = compileInterval(ti);
+    if (typeof c === 'string') throw new Error(c);
+    return intervalHolds(c, at(iso));
+  };
+  it('times (end exclusive), weekday ranges, in a location', () => {
+    const office = { weekdays: ['monday:friday'], times: [{ start_time: '09:00', end_time: '17:00' }], location: 'Europe/Berlin' };
+    expect(holds(office, '2026-06-01T07:00:00Z')).toBe(true); // Monday 09:00 in Berlin (CEST)
+    expect(holds(office, '2026-06-01T06:59:00Z')).toBe(false);
+    expect(holds(office, '2026-06-01T15:00:00Z')).toBe(false); // 17:00: end is exclusive
+    expect(holds(office, '2026-06-06T10:00:00Z')).toBe(false); // Saturday
+  });
+  it('days of month from the end, months by name, years', () => {
+    expect(holds({ days_of_month: ['-3:-1'] }, '2026-02-26T12:00:00Z')).toBe(true); // Feb 2026 has 28 days
+    expect(holds({ days_of_month: ['-3:-1'] }, '2026-02-25T12:00:00Z')).toBe(false);
+    expect(holds({ months: ['december'], years: ['2026'] }, '2026-12-01T00:00:00Z')).toBe(true);
+    expect(holds({ months: ['december'], years: ['2027:2030'] }, '2026-12-01T00:00:00Z')).toBe(false);
+  });
+  it('refuses what Alertmanager refuses: a range that wraps, a bad time, an unknown zone', () => {
+    expect(compileInterval({ weekdays: ['saturday:sunday'] })).toMatch(/the start comes after the end/);
+    expect(compileInterval({ times: [{ start_time: '9:00', end_time: '17:00' }] })).toMatch(/HH:MM/);
+    expect(compileInterval({ location: 'Mars/Olympus' })).toMatch(/not a known time zone/);
+  });
+  it('a route muted by a time interval, or outside its active ones', () => {
+    const r = parseRoutes(
+      `receivers: [{name: a}, {name: b}]
+time_intervals:
+  - name: night
+    time_intervals: [{ times: [{ start_time: '22:00', end_time: '24:00' }] }]
+route:
+  receiver: a
+  routes:
+    - { receiver: b, mute_time_intervals: [night], continue: true }
+    - { receiver: b, active_time_intervals: [night] }
+`,
+      'routes.yaml',
+    ).routes!;
+    const [muted, active] = routeAlert(r, {});
+    expect(routeMuted(r, muted, at('2026-06-01T23:00:00Z'))).toMatch(/muted by time interval night/);
+    expect(routeMuted(r, muted, at('2026-06-01T12:00:00Z'))).toBeUndefined();
+    expect(routeMuted(r, active, at('2026-06-01T12:00:00Z'))).toMatch(/outside its active time intervals \(night\)/);
+    expect(routeMuted(r, active, at('2026-06-01T23:00:00Z'))).toBeUndefined();
+  });
+});
