@@ -57,6 +57,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loopback } from './scripted-server.js';
 
 export interface FakeSlackMetadata {
   event_type: string;
@@ -504,25 +505,7 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
   };
 
   const server = createServer(onRequest);
-  let listening = false;
-  const listen = (port: number) =>
-    new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        listening = true;
-        resolve();
-      });
-    });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      if (!listening) return resolve();
-      listening = false;
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+  const { listen, stop, isListening } = loopback(server, timers);
 
   await listen(0);
   const port = (server.address() as AddressInfo).port;
@@ -552,7 +535,7 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
     },
     down: stop,
     async up() {
-      if (!listening) await listen(port);
+      if (!isListening()) await listen(port);
     },
     close: stop,
   };

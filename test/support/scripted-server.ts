@@ -55,7 +55,6 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
   const steps: ScriptStep[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let requests = 0;
-  let listening = false;
 
   const reply = (res: ServerResponse, a: Answer, extra: Record<string, string>, delayMs = 0) => {
     const send = () => {
@@ -103,24 +102,7 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
   };
 
   const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, onRequest) : createHttpServer(onRequest);
-  const listen = (port: number) =>
-    new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        listening = true;
-        resolve();
-      });
-    });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      if (!listening) return resolve();
-      listening = false;
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+  const { listen, stop, isListening } = loopback(server, timers);
 
   await listen(0);
   const port = (server.address() as AddressInfo).port;
@@ -134,8 +116,34 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
     },
     down: stop,
     async up() {
-      if (!listening) await listen(port);
+      if (!isListening()) await listen(port);
     },
     close: stop,
+  };
+}
+
+/** Listen on 127.0.0.1 (port 0: any free one) and stop again (timers cleared, open connections dropped): shared by the loopback fakes. */
+export function loopback(server: Server, timers: Set<NodeJS.Timeout>): { listen(port: number): Promise<void>; stop(): Promise<void>; isListening(): boolean } {
+  let listening = false;
+  return {
+    isListening: () => listening,
+    listen: (port) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          listening = true;
+          resolve();
+        });
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
+        if (!listening) return resolve();
+        listening = false;
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
