@@ -135,6 +135,20 @@ export function buildProgram(): Command {
     return runSyncStatus({ ...globals(cmd), ...o });
   });
 
+  commonOptions(
+    program
+      .command('show')
+      .description("preview data: run one model's compiled SQL (or a test's failing rows, or a source's table) or an inline query against the target, and print the first rows. Nothing is built or written")
+      .option('-s, --select <selector...>', 'the one model, test or source to show (same grammar as other commands; it must select exactly one)')
+      .option('--inline <sql>', "a query to compile and run instead, with ref()/source()/var(): --inline \"select * from {{ ref('orders') }} where amount > 100\"")
+      .option('--limit <n>', 'rows to print (default 5)')
+      .addOption(new Option('--output <format>', 'table (aligned, long cells cut), json or csv (whole values)').choices(['table', 'json', 'csv']).default('table'))
+      .option('--allow-empty', 'a selector that matches nothing is a warning instead of an error'),
+  ).action(async (o, cmd: Command) => {
+    const { runShow } = await import('./show-command.js');
+    return runShow({ ...globals(cmd), ...o });
+  });
+
   commonOptions(selectionOptions(program.command('ls').description('list nodes (models, tests, sources, dashboards)')))
     .addOption(new Option('--resource-type <type>', 'only this kind of node').choices(['model', 'test', 'unit_test', 'source', 'exposure']))
     .addOption(new Option('--output <format>', 'output format').choices(['name', 'path', 'json']).default('name'))

@@ -1,0 +1,177 @@
+/**
+ * `vigil show`: look at data without a warehouse client. Compiles the project, runs one node's
+ * SQL (a model's compiled SELECT, a test's failing-rows query, a source's table) or an inline
+ * templated query against the target with a limit, and prints the rows as an aligned table, JSON
+ * or CSV. Like `dbt show`, a model is previewed from its compiled SQL, not from its built table,
+ * so it shows what the model would hold now, built or not.
+ */
+import { formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseError } from '../errors.js';
+import { loadProject } from '../project/load-project.js';
+import { compileProject } from '../compile/compile-project.js';
+import { loadCache, saveCache } from '../project/artifacts.js';
+import type { ManifestNode } from '../compile/manifest.js';
+import type { Relation } from '../adapters/dialect.js';
+import { err, out, parseVars, select, open, type Common } from './commands.js';
+
+export type ShowFormat = 'table' | 'json' | 'csv';
+
+export interface ShowOptions extends Common {
+  inline?: string;
+  limit?: string;
+  output?: ShowFormat;
+}
+
+/** Table cells longer than this are cut (`--output json` or `csv` gives them whole). */
+export const MAX_CELL = 60;
+
+/** --limit: a whole number of rows, at least 1. */
+export function parseLimit(v: string | undefined): number {
+  if (v === undefined) return 5;
+  if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new UsageError(`--limit must be a whole number of rows, at least 1 (got '${v}')`);
+  return Number(v);
+}
+
+function describeNode(n: ManifestNode): string {
+  return n.resource_type === 'source' ? `source ${n.source_name}.${n.name}` : `${n.resource_type} ${n.name}`;
+}
+
+export async function runShow(o: ShowOptions): Promise<void> {
+  const limit = parseLimit(o.limit);
+  const hasSelect = !!o.select?.length;
+  if (hasSelect === (o.inline !== undefined)) throw new UsageError(hasSelect ? 'give -s or --inline, not both' : "what should it show? -s <model> (a model, test or source), or --inline \"select ... from {{ ref('model') }}\"");
+  if (o.inline !== undefined && !o.inline.trim()) throw new UsageError('--inline is empty: give a query, e.g. --inline "select * from {{ ref(\'model\') }}"');
+
+  const files = loadProject(o.projectDir);
+  const cache = loadCache(files);
+  const result = compileProject(files, {
+    target: o.target,
+    env: process.env,
+    vars: parseVars(o.vars),
+    cache: cache.renders,
+    queries: o.inline !== undefined ? [{ key: 'inline', file: '--inline', text: o.inline, line: 1, column: 1 }] : undefined,
+  });
+  for (const d of result.diagnostics.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
+  if (hasErrors(result.diagnostics) || !result.target) throw new ProjectError(result.diagnostics.filter((x) => x.severity === 'error'));
+  saveCache(files, cache);
+  const m = result.manifest;
+
+  let what: string;
+  let sql = '';
+  let source: Relation | undefined;
+  let reads: string[] = [];
+  if (o.inline !== undefined) {
+    what = 'the inline query';
+    sql = result.queries.inline.sql;
+    reads = result.queries.inline.depends_on;
+  } else {
+    const { ids } = select(m, o);
+    const all: ManifestNode[] = [...Object.values(m.nodes), ...Object.values(m.sources)];
+    const rank = { model: 0, source: 1, test: 2 } as Record<string, number>;
+    const nodes = all.filter((n) => ids.has(n.unique_id) && n.resource_type !== 'unit_test').sort((a, b) => (rank[a.resource_type] ?? 3) - (rank[b.resource_type] ?? 3) || a.name.localeCompare(b.name));
+    if (nodes.length !== 1) {
+      const names = nodes.slice(0, 8).map(describeNode).join(', ');
+      throw new UsageError(nodes.length ? `show looks at one node; the selection has ${nodes.length}: ${names}${nodes.length > 8 ? ', ...' : ''}` : 'the selection has no model, test or source to show (show cannot run a unit test or a dashboard)');
+    }
+    const n = nodes[0];
+    what = describeNode(n);
+    if (n.resource_type === 'source') source = n.relation;
+    else if (n.resource_type === 'model' || n.resource_type === 'test') {
+      sql = n.compiled_sql;
+      reads = n.depends_on;
+    }
+    else throw new UsageError(`show cannot run ${describeNode(n)}`);
+  }
+
+  const adapter = await open({ files, target: result.target }, 1);
+  let rows: Array<Record<string, unknown>>;
+  const t0 = performance.now();
+  try {
+    if (source) sql = `select * from ${adapter.dialect.relation(source)}`;
+    // one row more than asked, to say whether there are more
+    rows = await adapter.query(`select * from (\n${sql}\n) as vigil_show limit ${limit + 1}`).catch(async (e: unknown) => {
+      // the usual reason: what it reads was never built in this target
+      const unbuilt: string[] = [];
+      for (const id of reads) {
+        const n = m.nodes[id];
+        if (n?.resource_type === 'model' && n.relation && !(await adapter.relationExists(n.relation).catch(() => 'table'))) unbuilt.push(n.name);
+      }
+      if (!unbuilt.length || !(e instanceof Error)) throw e;
+      throw new WarehouseError(`${e.message.split('\n')[0]}\n  hint: ${unbuilt.map((x) => `'${x}'`).join(', ')} ${unbuilt.length === 1 ? 'is' : 'are'} not built in target ${result.target!.name}: vigil run -s ${unbuilt.join(' ')} (show runs the SQL, which reads the tables of what it refs)`, sql, { cause: e });
+    });
+  } finally {
+    await adapter.close();
+  }
+  const more = rows.length > limit;
+  if (more) rows = rows.slice(0, limit);
+  const secs = ((performance.now() - t0) / 1000).toFixed(2);
+  err(`Previewing ${what} on ${result.target.name} (${result.target.type}): ${rows.length} row${rows.length === 1 ? '' : 's'}${more ? ` (the first ${limit}; --limit N for more)` : ''} in ${secs}s`);
+  const format = o.output ?? 'table';
+  if (format === 'json') out(JSON.stringify(rows.map(jsonRow), null, 2));
+  else if (format === 'csv') out(toCsv(rows));
+  else out(toTable(rows));
+}
+
+/** A value as JSON can carry it: BigInt as a number when exact (else a string), dates as ISO text. */
+export function jsonValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (v instanceof Date) return v.toISOString();
+  if (Array.isArray(v)) return v.map(jsonValue);
+  if (v && typeof v === 'object' && !(v instanceof Uint8Array)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonValue(x)]));
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  return v;
+}
+
+function jsonRow(r: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, jsonValue(v)]));
+}
+
+/** A value as text: NULL for SQL null, ISO for dates, JSON for lists and structs. */
+export function textValue(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (v instanceof Date) return v.toISOString();
+  return JSON.stringify(jsonValue(v));
+}
+
+function columnsOf(rows: Array<Record<string, unknown>>): string[] {
+  return rows.length ? Object.keys(rows[0]) : [];
+}
+
+const isMidnight = (v: unknown) => v instanceof Date && v.getTime() % 86_400_000 === 0;
+
+/**
+ * Columns to print as dates (YYYY-MM-DD): the drivers hand DATE values over as midnight UTC,
+ * so a column whose values are all at midnight is shown as a date (a timestamp column that
+ * happens to hold only midnights is shown the same way in table and CSV; JSON keeps full ISO).
+ */
+function dateColumns(rows: Array<Record<string, unknown>>, cols: string[]): Set<string> {
+  return new Set(cols.filter((c) => rows.some((r) => r[c] instanceof Date) && rows.every((r) => r[c] === null || r[c] === undefined || isMidnight(r[c]))));
+}
+
+function texts(rows: Array<Record<string, unknown>>, cols: string[]): Array<Array<string | null>> {
+  const dates = dateColumns(rows, cols);
+  return rows.map((r) => cols.map((c) => (dates.has(c) && r[c] instanceof Date ? (r[c] as Date).toISOString().slice(0, 10) : textValue(r[c]))));
+}
+
+/** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; NULL is an empty field. */
+export function toCsv(rows: Array<Record<string, unknown>>): string {
+  const cols = columnsOf(rows);
+  const field = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  return [cols.map(field).join(','), ...texts(rows, cols).map((r) => r.map((v) => field(v ?? '')).join(','))].join('\n');
+}
+
+/** An aligned table: numbers right-aligned, NULL shown as NULL, line breaks as ⏎, long cells cut at MAX_CELL with an ellipsis. */
+export function toTable(rows: Array<Record<string, unknown>>): string {
+  const cols = columnsOf(rows);
+  if (!cols.length) return '(no rows)';
+  const cell = (v: string | null) => {
+    const t = (v ?? 'NULL').replace(/\r?\n/g, '⏎');
+    return t.length > MAX_CELL ? t.slice(0, MAX_CELL - 1) + '…' : t;
+  };
+  const numeric = cols.map((c) => rows.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === 'number' || typeof r[c] === 'bigint'));
+  const body = texts(rows, cols).map((r) => r.map(cell));
+  const width = cols.map((c, i) => Math.max(c.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[], align = true) => `| ${cells.map((s, i) => (align && numeric[i] ? s.padStart(width[i]) : s.padEnd(width[i]))).join(' | ')} |`;
+  return [line(cols, false), `| ${width.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map((b) => line(b))].join('\n');
+}

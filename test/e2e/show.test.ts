@@ -1,0 +1,166 @@
+/**
+ * `vigil show`: one node's SQL or an inline query, run against the target through the real CLI,
+ * printed as a table, JSON or CSV; on DuckDB and on a real Postgres. Mistakes are usage or
+ * project errors (exit 2) with file:line and a did-you-mean; an unbuilt parent is named.
+ */
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+import { uniqueSchema } from '../support/postgres.js';
+import { toCsv, toTable } from '../../src/cli/show-command.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+const MODELS = {
+  'models/orders.sql': `{{ config(materialized='table') }}
+select * from (values
+  (1, 'Ann', 120.5, date '2026-01-02', 'line one
+line two'),
+  (2, 'Bob, Jr.', 7, date '2026-01-03', 'say "hi"'),
+  (3, 'Cy', null, date '2026-01-04', null)
+) as t(order_id, customer, amount, ordered_on, note)`,
+  'models/big_orders.sql': "select order_id, customer, amount from {{ ref('orders') }} where amount > {{ var('min_amount', 100) }} order by order_id",
+  'models/schema.yml': `models:
+  - name: orders
+    columns:
+      - name: order_id
+        data_tests: [unique]
+`,
+  'tests/no_negative.sql': "select * from {{ ref('orders') }} where amount < 10",
+  // a source reading what the model built (so the test needs no loader)
+  'models/sources.yml': `sources:
+  - name: built
+    schema: analytics
+    tables:
+      - name: built_orders
+        identifier: orders
+`,
+};
+
+function project(extra: Record<string, string> = {}): string {
+  const dir = makeProject({ ...MODELS, ...extra });
+  dirs.push(dir);
+  return dir;
+}
+
+describe('vigil show on DuckDB', () => {
+  const dir = project();
+  it('builds first, then previews a model from its compiled SQL as an aligned table', () => {
+    expect(vigil(dir, ['run']).code).toBe(0);
+    const r = vigil(dir, ['show', '-s', 'orders']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      '| order_id | customer | amount | ordered_on | note              |',
+      '| -------- | -------- | ------ | ---------- | ----------------- |',
+      '|        1 | Ann      |  120.5 | 2026-01-02 | line one⏎line two |',
+      '|        2 | Bob, Jr. |      7 | 2026-01-03 | say "hi"          |',
+      '|        3 | Cy       |   NULL | 2026-01-04 | NULL              |',
+    ]);
+    expect(r.stderr).toMatch(/^Previewing model orders on dev \(duckdb\): 3 rows in \d/m);
+  });
+
+  it('--limit, and says when there are more rows', () => {
+    const r = vigil(dir, ['show', '-s', 'orders', '--limit', '2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(4);
+    expect(r.stderr).toContain('2 rows (the first 2; --limit N for more)');
+  });
+
+  it('--output json keeps types; --output csv quotes as RFC 4180', () => {
+    const j = vigil(dir, ['show', '-s', 'orders', '--output', 'json']);
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.stdout)).toEqual([
+      { order_id: 1, customer: 'Ann', amount: 120.5, ordered_on: '2026-01-02T00:00:00.000Z', note: 'line one\nline two' },
+      { order_id: 2, customer: 'Bob, Jr.', amount: 7, ordered_on: '2026-01-03T00:00:00.000Z', note: 'say "hi"' },
+      { order_id: 3, customer: 'Cy', amount: null, ordered_on: '2026-01-04T00:00:00.000Z', note: null },
+    ]);
+    const c = vigil(dir, ['show', '-s', 'orders', '--output', 'csv']);
+    expect(c.stdout).toBe('order_id,customer,amount,ordered_on,note\n1,Ann,120.5,2026-01-02,"line one\nline two"\n2,"Bob, Jr.",7,2026-01-03,"say ""hi"""\n3,Cy,,2026-01-04,\n');
+  });
+
+  it('--inline compiles refs and vars against the project; a test shows its failing rows; a source its table', () => {
+    const r = vigil(dir, ['show', '--inline', "select customer, amount from {{ ref('orders') }} where amount >= {{ var('cut') }} order by amount", '--vars', '{cut: 7}', '--output', 'csv']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('customer,amount\n"Bob, Jr.",7\nAnn,120.5\n');
+    expect(r.stderr).toContain('Previewing the inline query');
+    const t = vigil(dir, ['show', '-s', 'no_negative', '--output', 'csv']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout.split('\n')[1]).toMatch(/^2,"Bob, Jr.",7,/);
+    const big = vigil(dir, ['show', '-s', 'big_orders', '--vars', '{min_amount: 5}', '--output', 'csv']);
+    expect(big.stdout).toBe('order_id,customer,amount\n1,Ann,120.5\n2,"Bob, Jr.",7\n');
+    const src = vigil(dir, ['show', '-s', 'source:built.built_orders', '--limit', '1', '--output', 'json']);
+    expect(src.code, src.stderr).toBe(0);
+    expect(JSON.parse(src.stdout)).toHaveLength(1);
+    expect(src.stderr).toContain('Previewing source built.built_orders');
+  });
+
+  it('mistakes: exit 2 with what to do, never a stack trace', () => {
+    const neither = vigil(dir, ['show']);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('what should it show?');
+    const both = vigil(dir, ['show', '-s', 'orders', '--inline', 'select 1']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('not both');
+    const many = vigil(dir, ['show', '-s', 'orders+']);
+    expect(many.code).toBe(2);
+    expect(many.stderr).toMatch(/show looks at one node; the selection has 4: model big_orders, model orders, test no_negative, test unique_orders_order_id/);
+    const typo = vigil(dir, ['show', '-s', 'ordres']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("did you mean 'orders'");
+    for (const bad of ['0', '-1', 'ten', '2.5']) {
+      const l = vigil(dir, ['show', '-s', 'orders', '--limit', bad]);
+      expect(l.code, bad).toBe(2);
+      expect(l.stderr).toContain('--limit must be a whole number');
+    }
+    const ref = vigil(dir, ['show', '--inline', "select * from {{ ref('order') }}"]);
+    expect(ref.code).toBe(2);
+    expect(ref.stderr).toMatch(/--inline:1:\d+: error: ref\('order'\) not found — did you mean 'orders'\?/);
+    const undef = vigil(dir, ['show', '--inline', 'select {{ no_such_thing }}']);
+    expect(undef.code).toBe(2);
+    expect(undef.stderr).toMatch(/--inline:1:\d+: error: .*no_such_thing/);
+    const fmt = vigil(dir, ['show', '-s', 'orders', '--output', 'xml']);
+    expect(fmt.code).toBe(2);
+    for (const x of [neither, both, many, typo, ref, undef, fmt]) expect(x.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a parent that was never built is named, with the command that builds it (exit 1)', () => {
+    const fresh = project();
+    const r = vigil(fresh, ['show', '-s', 'big_orders']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("hint: 'orders' is not built in target dev: vigil run -s orders");
+  });
+});
+
+describe('vigil show on Postgres', () => {
+  it('the same preview through a real Postgres', () => {
+    const schema = uniqueSchema('show');
+    const dir = project({
+      'project.yaml': `name: fixture
+default_target: pg
+targets:
+  pg:
+    type: postgres
+    url: "{{ env_var('VIGIL_TEST_PG_URL') }}"
+    schema: ${schema}
+`,
+      'models/orders.sql': `{{ config(materialized='table') }}
+select * from (values (1, 'Ann', 120.5, date '2026-01-02'), (2, 'Bob', 7, date '2026-01-03')) as t(order_id, customer, amount, ordered_on)`,
+    });
+    const env = { VIGIL_TEST_PG_URL: inject('pgUrl') };
+    expect(vigil(dir, ['run', '-s', 'orders'], env).code).toBe(0);
+    const r = vigil(dir, ['show', '--inline', "select order_id, customer, amount, ordered_on from {{ ref('orders') }} order by order_id", '--output', 'csv'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('order_id,customer,amount,ordered_on\n1,Ann,120.5,2026-01-02\n2,Bob,7,2026-01-03\n');
+    expect(r.stderr).toContain('on pg (postgres)');
+  });
+});
+
+describe('formatting', () => {
+  it('cuts long cells in the table only, right-aligns numeric columns, prints big integers exactly', () => {
+    const long = 'x'.repeat(100);
+    const t = toTable([{ id: 12345678901234567890n, s: long }]);
+    expect(t).toContain('| 12345678901234567890 | ' + 'x'.repeat(59) + '… |');
+    expect(toCsv([{ id: 12345678901234567890n, s: long }])).toBe(`id,s\n12345678901234567890,${long}`);
+    expect(toTable([])).toBe('(no rows)');
+  });
+});
