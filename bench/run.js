@@ -230,6 +230,10 @@ if (want('demo') || want('build') || want('alerts') || want('dashboards')) {
     await benchEvaluate(dir, report, rows);
     await benchDelivery(WORK, report);
   }
+  if (want('seed')) {
+    const { benchSeed } = await import('./seed.js');
+    await benchSeed(WORK, report);
+  }
   if (want('dashboards')) {
     cpSync(join(REPO, 'dashboards'), join(dir, 'dashboards'), { recursive: true });
     if (!want('build') && !want('alerts')) vigil(dir, ['build', '--full-refresh']);

@@ -90,7 +90,7 @@ export function projectFiles(opts: {
     root: '/nonexistent',
     project,
     projectYaml,
-    paths: { models: 'models', macros: 'macros', tests: 'tests', alerts: 'alerts', dashboards: 'dashboards', target: 'target' },
+    paths: { models: 'models', macros: 'macros', tests: 'tests', alerts: 'alerts', dashboards: 'dashboards', seeds: 'seeds', target: 'target' },
     models: files(opts.models),
     macros: files(opts.macros),
     singularTests: files(opts.tests),

@@ -85,11 +85,15 @@ export interface MaterializeResult {
   rows?: number;
 }
 
-/** A table to create and fill from a CSV file (no header, RFC 4180 quoting, empty unquoted field = NULL). */
+/** A table to create and fill from a CSV file (RFC 4180 quoting, empty unquoted field = NULL; LF or CRLF). */
 export interface LoadRequest {
   relation: Relation;
   columns: Array<{ name: string; type: CanonicalType }>;
   file: string;
+  /** The file's first line is a header, skipped (default: no header). */
+  header?: boolean;
+  /** The field separator, one character (default ','). */
+  delimiter?: string;
   /** Declared where the warehouse enforces keys (and used for the indexes a sync reads by). */
   primaryKey?: string[];
   /** Secondary indexes, where the warehouse has them: column lists. */

@@ -11,7 +11,10 @@
  * The warehouse does the analysis (`Warehouse.checker`): ZetaSQL for BigQuery, an in-memory
  * DuckDB for DuckDB, a rolled-back transaction for Postgres. This module knows none of them.
  */
+import { join } from 'node:path';
 import { compiledPosition } from '../adapters/adapter.js';
+import { dialectOf } from '../adapters/index.js';
+import { parseSeed, readSeedFile } from '../seeds/seed-csv.js';
 import type { Checker, CheckOutcome } from '../adapters/warehouse.js';
 import type { CompileResult } from '../compile/compile-project.js';
 import type { ModelNode, SourceNode, TestNode } from '../compile/manifest.js';
@@ -119,6 +122,21 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
     const problems = await checker.declare(s.relation, s.columns.map((c) => ({ name: c.name, type: c.data_type! })));
     for (const p of problems) ds.push(diag('E_CHECK', `source ${s.source_name}.${s.name}: ${p.column ? `column '${p.column}': ` : ''}${p.message}`, cols.get(`source:${s.source_name}.${s.name}.${p.column}`) ?? where));
     if (problems.length) failed.add(s.unique_id);
+  }
+
+  // ---- seeds, from their CSV's column types (as `vigil seed` would load them)
+  for (const n of Object.values(m.nodes)) {
+    if (n.resource_type !== 'seed' || !needed.has(n.unique_id)) continue;
+    const parsed = parseSeed(readSeedFile(join(files.root, n.file)), n.config);
+    if (Array.isArray(parsed)) {
+      for (const p of parsed) ds.push(diag('E_SEED', `seed '${n.name}': ${p.message}`, { file: n.file, line: p.line, column: p.column }, p.hint));
+      failed.add(n.unique_id);
+      continue;
+    }
+    const dialect = dialectOf(result.target?.type);
+    const problems = await checker.declare(n.relation, parsed.columns.map((c) => ({ name: c.name, type: dialect.type(c.type) })));
+    for (const p of problems) ds.push(diag('E_CHECK', `seed '${n.name}': ${p.column ? `column '${p.column}': ` : ''}${p.message}`, { file: n.file, line: 1 }));
+    if (problems.length) failed.add(n.unique_id);
   }
 
   const blockedBy = (deps: string[]) => deps.find((d) => failed.has(d));

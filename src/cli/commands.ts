@@ -101,7 +101,8 @@ export async function runCompile(o: Common): Promise<void> {
   const models = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'model' && ids.has(n.unique_id)).length;
   const tests = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'test' && ids.has(n.unique_id)).length;
   const dashboards = Object.keys(result.manifest.exposures ?? {}).length;
-  out(`Compiled ${models} models, ${tests} tests, ${Object.keys(result.manifest.sources).length} sources${dashboards ? `, ${dashboards} dashboards` : ''} for target ${result.target!.name} (${result.target!.type}) in ${((performance.now() - t0) / 1000).toFixed(2)}s -> ${files.paths.target}/manifest.json`);
+  const seeds = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'seed' && ids.has(n.unique_id)).length;
+  out(`Compiled ${models} models, ${tests} tests, ${Object.keys(result.manifest.sources).length} sources${seeds ? `, ${seeds} seeds` : ''}${dashboards ? `, ${dashboards} dashboards` : ''} for target ${result.target!.name} (${result.target!.type}) in ${((performance.now() - t0) / 1000).toFixed(2)}s -> ${files.paths.target}/manifest.json`);
 }
 
 /** A duration flag (time/duration.ts: 30s, 1h30m, 2d...) in milliseconds; a UsageError otherwise. */
@@ -131,7 +132,7 @@ export async function open(c: Pick<Compiled, 'files' | 'target'>, threads: numbe
 }
 
 export async function runExecute(
-  command: 'run' | 'test' | 'build',
+  command: 'seed' | 'run' | 'test' | 'build',
   o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean },
 ): Promise<void> {
   if (o.check) {
@@ -147,7 +148,22 @@ export async function runExecute(
   const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, unit, allowEmpty: o.allowEmpty });
   const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  const parts = [plural(count('model'), 'model'), plural(count('test'), 'test'), ...(count('unit_test') ? [plural(count('unit_test'), 'unit test')] : [])];
+  const parts = [...(count('seed') || command === 'seed' ? [plural(count('seed'), 'seed')] : []), ...(command === 'seed' ? [] : [plural(count('model'), 'model'), plural(count('test'), 'test')]), ...(count('unit_test') ? [plural(count('unit_test'), 'unit test')] : [])];
+  // every seed is read and checked before anything runs: a bad file stops the run with nothing
+  // loaded. The warehouse opens meanwhile (its native work overlaps the reading)
+  let opening: Promise<Adapter> | undefined;
+  let seedLoader: import('../seeds/load-seeds.js').SeedLoader | undefined;
+  if (count('seed')) {
+    const { prepareSeeds } = await import('../seeds/load-seeds.js');
+    opening = open(c, Math.min(o.threads, planned.nodes.length));
+    opening.catch(() => {}); // awaited below; a failure to open is reported there
+    try {
+      seedLoader = prepareSeeds(c.files, planned.nodes);
+    } catch (e) {
+      await opening.then((a) => a.close()).catch(() => {});
+      throw e;
+    }
+  }
   // Ctrl-C: no new node starts, the running ones finish, run_results.json is written, exit 130;
   // a second Ctrl-C stops at once. Listening from before the header, so a Ctrl-C while the
   // warehouse opens is not lost
@@ -169,10 +185,10 @@ export async function runExecute(
   let adapter: Adapter | undefined;
   let unitRunner: import('../testing/unit-runner.js').UnitRunner | undefined;
   try {
-    adapter = needsWarehouse ? await open(c, Math.min(o.threads, planned.nodes.length)) : undefined;
+    adapter = needsWarehouse ? await (opening ?? open(c, Math.min(o.threads, planned.nodes.length))) : undefined;
     const { UnitRunner } = await import('../testing/unit-runner.js');
     unitRunner = count('unit_test') ? new UnitRunner() : undefined;
-    const s = await executeRun(c.result.manifest, adapter, { command, select: o.select, exclude: o.exclude, unit, unitRunner, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal });
+    const s = await executeRun(c.result.manifest, adapter, { command, select: o.select, exclude: o.exclude, unit, unitRunner, seedLoader: seedLoader?.load, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal });
     out('');
     out(summarize(s));
     const failed = s.results.filter((r) => r.status === 'error' || r.status === 'fail');
@@ -189,6 +205,7 @@ export async function runExecute(
     if (!s.ok) process.exitCode = s.interrupted ? 130 : 1;
   } finally {
     process.off('SIGINT', onSigint);
+    seedLoader?.cleanup();
     unitRunner?.close();
     await adapter?.close();
   }

@@ -98,18 +98,19 @@ export function buildProgram(): Command {
     },
   );
 
-  for (const name of ['run', 'test', 'build'] as const) {
+  for (const name of ['seed', 'run', 'test', 'build'] as const) {
     const desc = {
+      seed: `load the CSV files under seeds/ as tables (replaced whole each time); ref('name') reads them. Every file is read and checked first: a ragged row or a value that is not its column's type stops everything at file:line, before anything is loaded`,
       run: 'build the selected models in dependency order',
       test: 'run unit tests (models on given rows, in-memory) and data tests (generic tests from YAML, SQL tests in tests/)',
-      build: "build models and run their tests in DAG order (a model's unit tests first); a failing model or error test skips everything downstream",
+      build: "load seeds, build models and run their tests in DAG order (a model's unit tests first); a failing seed, model or error test skips everything downstream",
     }[name];
     const c = commonOptions(selectionOptions(program.command(name).description(desc)))
       .addOption(new Option('--threads <n>', 'statements to run at once').default(4).argParser(intOption('--threads', 1, 64)))
       .option('--fail-fast', 'stop scheduling new nodes after the first failure');
-    if (name !== 'test') c.option('--full-refresh', 'rebuild incremental models from scratch');
-    if (name !== 'test') c.option('--check', 'run vigil check first and build nothing if it finds a problem');
-    if (name !== 'test') c.option('--dry-run', 'BigQuery: send every model as a dry-run job in DAG order and print bytes and the on-demand cost; nothing is built');
+    if (name === 'run' || name === 'build') c.option('--full-refresh', 'rebuild incremental models from scratch');
+    if (name === 'run' || name === 'build') c.option('--check', 'run vigil check first and build nothing if it finds a problem');
+    if (name === 'run' || name === 'build') c.option('--dry-run', 'BigQuery: send every model as a dry-run job in DAG order and print bytes and the on-demand cost; nothing is built');
     if (name === 'test') {
       c.option('--unit', 'only unit tests (models on given rows, in an in-memory DuckDB; no warehouse needed)');
       c.option('--data', 'only data tests (queries against the built models)');
@@ -150,7 +151,7 @@ export function buildProgram(): Command {
   });
 
   commonOptions(selectionOptions(program.command('ls').description('list nodes (models, tests, sources, dashboards)')))
-    .addOption(new Option('--resource-type <type>', 'only this kind of node').choices(['model', 'test', 'unit_test', 'source', 'exposure']))
+    .addOption(new Option('--resource-type <type>', 'only this kind of node').choices(['model', 'seed', 'test', 'unit_test', 'source', 'exposure']))
     .addOption(new Option('--output <format>', 'output format').choices(['name', 'path', 'json']).default('name'))
     .action(async (o, cmd: Command) => {
       const { runLs } = await import('./commands.js');

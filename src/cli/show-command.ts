@@ -59,6 +59,8 @@ export async function runShow(o: ShowOptions): Promise<void> {
   let sql = '';
   let source: Relation | undefined;
   let reads: string[] = [];
+  /** a seed shown: named when it was never loaded */
+  let n0: string | undefined;
   if (o.inline !== undefined) {
     what = 'the inline query';
     sql = result.queries.inline.sql;
@@ -66,7 +68,7 @@ export async function runShow(o: ShowOptions): Promise<void> {
   } else {
     const { ids } = select(m, o);
     const all: ManifestNode[] = [...Object.values(m.nodes), ...Object.values(m.sources)];
-    const rank = { model: 0, source: 1, test: 2 } as Record<string, number>;
+    const rank = { model: 0, seed: 1, source: 2, test: 3 } as Record<string, number>;
     const nodes = all.filter((n) => ids.has(n.unique_id) && n.resource_type !== 'unit_test').sort((a, b) => (rank[a.resource_type] ?? 3) - (rank[b.resource_type] ?? 3) || a.name.localeCompare(b.name));
     if (nodes.length !== 1) {
       const names = nodes.slice(0, 8).map(describeNode).join(', ');
@@ -74,7 +76,8 @@ export async function runShow(o: ShowOptions): Promise<void> {
     }
     const n = nodes[0];
     what = describeNode(n);
-    if (n.resource_type === 'source') source = n.relation;
+    if (n.resource_type === 'seed') n0 = n.name;
+    if (n.resource_type === 'source' || n.resource_type === 'seed') source = n.relation;
     else if (n.resource_type === 'model' || n.resource_type === 'test') {
       sql = n.compiled_sql;
       reads = n.depends_on;
@@ -93,10 +96,11 @@ export async function runShow(o: ShowOptions): Promise<void> {
       const unbuilt: string[] = [];
       for (const id of reads) {
         const n = m.nodes[id];
-        if (n?.resource_type === 'model' && n.relation && !(await adapter.relationExists(n.relation).catch(() => 'table'))) unbuilt.push(n.name);
+        if ((n?.resource_type === 'model' || n?.resource_type === 'seed') && n.relation && !(await adapter.relationExists(n.relation).catch(() => 'table'))) unbuilt.push(n.name);
       }
+      if (source && !reads.length && n0 && !(await adapter.relationExists(source).catch(() => 'table'))) unbuilt.push(n0);
       if (!unbuilt.length || !(e instanceof Error)) throw e;
-      throw new WarehouseError(`${e.message.split('\n')[0]}\n  hint: ${unbuilt.map((x) => `'${x}'`).join(', ')} ${unbuilt.length === 1 ? 'is' : 'are'} not built in target ${result.target!.name}: vigil run -s ${unbuilt.join(' ')} (show runs the SQL, which reads the tables of what it refs)`, sql, { cause: e });
+      throw new WarehouseError(`${e.message.split('\n')[0]}\n  hint: ${unbuilt.map((x) => `'${x}'`).join(', ')} ${unbuilt.length === 1 ? 'is' : 'are'} not built in target ${result.target!.name}: vigil build -s ${unbuilt.join(' ')} (show runs the SQL, which reads the tables of what it refs)`, sql, { cause: e });
     });
   } finally {
     await adapter.close();

@@ -8,17 +8,19 @@
  * ref/source placeholders -> graph + cycles -> ephemeral CTEs -> tests -> manifest.
  */
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { checkColumnTypes, readHeader } from '../seeds/seed-csv.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { Hook } from '../adapters/adapter.js';
 import { dialectOf, getWarehouse, warehouseTypes } from '../adapters/index.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
-import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, type ModelConfig, type ModelProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
+import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, type ModelConfig, type ModelProps, type SeedProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import { showPath, type YamlSource } from '../project/yaml-source.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
-import type { ColumnInfo, Manifest, ModelNode, SourceNode, TestNode } from './manifest.js';
+import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode, TestNode } from './manifest.js';
 import { compileUnitTests } from '../testing/unit-tests.js';
 import { compileDashboards, parseDashboards } from '../dashboards/compile-dashboards.js';
 import type { CompiledDashboard } from '../dashboards/types.js';
@@ -177,7 +179,16 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const modelProps = new Map<string, NonNullable<ModelDraft['props']>>();
   const sources = new Map<string, SourceNode>();
   const sourceTests: Array<{ node: SourceNode; entry: TestEntry; column?: string; src: YamlSource; path: (string | number)[]; file: string }> = [];
+  const seedProps = new Map<string, { p: SeedProps; src: YamlSource; path: (string | number)[]; file: string }>();
   for (const pf of files.properties) {
+    (pf.data.seeds ?? []).forEach((p, i) => {
+      const prev = seedProps.get(p.name);
+      if (prev) {
+        ds.push(diag('E_DUPLICATE', `seed '${p.name}' is described twice (also in ${prev.file}:${prev.src.locate(prev.path).line})`, { file: pf.path, ...pf.yaml.locate(['seeds', i, 'name']) }, 'keep one entry per seed'));
+        return;
+      }
+      seedProps.set(p.name, { p, src: pf.yaml, path: ['seeds', i], file: pf.path });
+    });
     (pf.data.models ?? []).forEach((p, i) => {
       const prev = modelProps.get(p.name);
       if (prev) {
@@ -375,6 +386,61 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ? null
       : { ...(target?.database ? { database: target.database } : {}), schema: d.config!.schema ?? target?.schema ?? 'analytics', identifier: d.config!.alias ?? d.name };
 
+  // ---- seeds: CSVs under seeds/, tables ref() reads (loaded by `vigil seed` / `vigil build`)
+  const seedUid = (n: string) => `seed.${projectName}.${n}`;
+  const seedNodes = new Map<string, SeedNode>();
+  for (const f of files.seeds ?? []) {
+    const name = f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.csv$/i, '');
+    const where = { file: f.path, line: 1, column: 1 };
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      ds.push(diag('E_SEED', `seed file name '${name}' is not an identifier: ref('${name}') could not name it`, where, 'rename the file (letters, digits, _)'));
+      continue;
+    }
+    const other = seedNodes.get(name);
+    if (other) {
+      ds.push(diag('E_DUPLICATE', `two seeds are named '${name}': ${other.file} and ${f.path}`, where, 'seed names must be unique across folders; rename one of the files'));
+      continue;
+    }
+    const model = drafts.get(name);
+    if (model) {
+      ds.push(diag('E_DUPLICATE', `'${name}' is both a seed (${f.path}) and a model (${model.file.path}): ref('${name}') would be ambiguous`, where, 'rename one of them'));
+      continue;
+    }
+    const props = seedProps.get(name);
+    const cfg = props?.p.config ?? {};
+    const tags = [...new Set([...asArray(cfg.tags)])];
+    if (props && cfg.column_types && Object.keys(cfg.column_types).length) {
+      // column_types against the CSV's header, reported where they are written
+      for (const p of checkColumnTypes(readHeader(join(files.root, f.path), cfg.delimiter), cfg)) {
+        const loc = props.src.locate([...props.path, 'config', 'column_types', p.column]);
+        ds.push(diag('E_SEED', `seed '${name}': ${p.message}`, { file: props.file, ...loc }, p.hint));
+      }
+    }
+    seedNodes.set(name, {
+      unique_id: seedUid(name),
+      resource_type: 'seed',
+      name,
+      file: f.path,
+      properties_file: props?.file,
+      checksum: f.stamp ? `${f.stamp.size}:${f.stamp.mtimeMs}` : sha(f.text),
+      config: { ...cfg, tags },
+      tags,
+      description: props?.p.description,
+      columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type })),
+      depends_on: [],
+      relation: { ...(target?.database ? { database: target.database } : {}), schema: cfg.schema ?? target?.schema ?? 'analytics', identifier: cfg.alias ?? name },
+      compiled_path: f.path,
+    });
+  }
+  for (const [name, p] of seedProps) {
+    if (!seedNodes.has(name) && !(files.seeds ?? []).some((f) => f.path.replace(/^.*\//, '').replace(/\.csv$/i, '') === name)) {
+      const hint = didYouMean(name, seedNodes.keys());
+      ds.push(diag('E_PROPS', `properties for seed '${name}' but there is no ${files.paths.seeds}/**/${name}.csv`, { file: p.file, ...p.src.locate([...p.path, 'name']) }, hint ? `did you mean '${hint}'?` : undefined, 'warn'));
+    }
+  }
+  for (const n of [...seedNodes.values()]) if (n.config.enabled === false) seedNodes.delete(n.name);
+  const refNames = () => [...drafts.keys(), ...seedNodes.keys()];
+
   // ---- dependencies and placeholder resolution
   const deps = new Map<string, string[]>();
   // where model A calls ref('B'), located only when a cycle needs it (locating reads the file)
@@ -390,9 +456,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (drafts.has(r)) {
         ps.push(modelUid(r));
         refLoc.set(`${uid}>${modelUid(r)}`, () => ({ file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }));
-      } else {
-        const hint = didYouMean(r, drafts.keys());
-        ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, hint ? undefined : `no model is named '${r}'; models live in ${files.paths.models}/**/*.sql`));
+      } else if (seedNodes.has(r)) ps.push(seedUid(r));
+      else {
+        const hint = didYouMean(r, refNames());
+        ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, hint ? undefined : `no model or seed is named '${r}'; models live in ${files.paths.models}/**/*.sql, seeds in ${files.paths.seeds}/**/*.csv`));
       }
     }
     for (const [s, t] of d.calls.sources) {
@@ -424,6 +491,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       if (kind === 'ref') {
         const d = drafts.get(arg);
+        const seed = d ? undefined : seedNodes.get(arg);
+        if (seed) return dialect.relation(seed.relation);
         if (!d || !d.config) return `__missing_ref_${arg}__`;
         const rel = relationOf(d);
         return rel ? dialect.relation(rel) : dialect.quoteIdent(`__vigil_eph_${d.name}`);
@@ -496,6 +565,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
   }
 
+  for (const n of seedNodes.values()) manifest.nodes[n.unique_id] = n;
+
   // ---- tests
   const testNames = new Set<string>();
   const uniqueTestName = (base: string) => {
@@ -559,10 +630,14 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const to = String(args.to);
       const mRef = /^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$/.exec(to);
       const mSrc = /^\s*source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$/.exec(to);
-      if (mRef) {
+      const seedTo = mRef ? seedNodes.get(mRef[1]) : undefined;
+      if (seedTo) {
+        toRelation = dialect.relation(seedTo.relation);
+        depends.push(seedTo.unique_id);
+      } else if (mRef) {
         const p = drafts.get(mRef[1]);
         if (!p || !p.config) {
-          const hint = didYouMean(mRef[1], drafts.keys());
+          const hint = didYouMean(mRef[1], refNames());
           ds.push(diag('E_REF', `relationships: ref('${mRef[1]}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
           return;
         }
@@ -628,6 +703,16 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const readFilter = dialect.readFilter?.(node.config);
     for (const e of entries) addGeneric({ ...e, src: p.src, file: p.file }, node.unique_id, d.name, rel, node.columns.map((c) => c.name), readFilter);
   }
+  for (const n of seedNodes.values()) {
+    const p = seedProps.get(n.name);
+    if (!p) continue;
+    const key = p.p.tests ? 'tests' : 'data_tests';
+    (p.p.tests ?? p.p.data_tests ?? []).forEach((e, k) => addGeneric({ entry: e, src: p.src, path: [...p.path, key, k], file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), n.columns.map((c) => c.name)));
+    (p.p.columns ?? []).forEach((c, ci) => {
+      const ck = c.tests ? 'tests' : 'data_tests';
+      (c.tests ?? c.data_tests ?? []).forEach((e, k) => addGeneric({ entry: e, column: c.name, src: p.src, path: [...p.path, 'columns', ci, ck, k], file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), n.columns.map((c2) => c2.name)));
+    });
+  }
   for (const st of sourceTests) addGeneric(st, st.node.unique_id, `${st.node.source_name}_${st.node.name}`, dialect.relation(st.node.relation), st.node.columns.map((c) => c.name));
 
   /**
@@ -664,9 +749,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ok = false;
         ds.push(diag('E_REF', `ref('${r}') in a hook: '${r}' is ephemeral and has no relation a statement can use`, { file, ...shift(locate(text, callFinder('ref', r))) }, `materialize '${r}' as a view or table`));
       } else if (target) depends.push(modelUid(r));
+      else if (seedNodes.has(r)) depends.push(seedUid(r));
       else {
         ok = false;
-        const hint = didYouMean(r, drafts.keys());
+        const hint = didYouMean(r, refNames());
         ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file, ...shift(locate(text, callFinder('ref', r))) }));
       }
     }

@@ -4,7 +4,7 @@
  */
 import type { Relation } from '../adapters/dialect.js';
 import type { Hook } from '../adapters/adapter.js';
-import type { Freshness, Materialization, ModelConfig } from '../project/schema.js';
+import type { Freshness, Materialization, ModelConfig, SeedConfig } from '../project/schema.js';
 import type { UnitTestNode } from '../testing/unit-tests.js';
 
 export type { UnitTestNode };
@@ -45,6 +45,27 @@ export interface ModelNode {
   /** Rendered pre_hook/post_hook statements, in the order they run, each with where it is written. */
   pre_hooks?: Hook[];
   post_hooks?: Hook[];
+}
+
+/** A CSV under seeds/, loaded as a table by `vigil seed` and `vigil build`; ref('name') reads it. */
+export interface SeedNode {
+  unique_id: string;
+  resource_type: 'seed';
+  name: string;
+  /** The CSV, relative to the project root. */
+  file: string;
+  properties_file?: string;
+  /** The file's size and modification time: a changed file is a changed seed. */
+  checksum: string;
+  config: SeedConfig & { tags: string[] };
+  tags: string[];
+  description?: string;
+  columns: ColumnInfo[];
+  /** Seeds read nothing. */
+  depends_on: string[];
+  relation: Relation;
+  /** Where results point (a seed has no compiled SQL: its CSV). */
+  compiled_path: string;
 }
 
 export interface SourceNode {
@@ -105,11 +126,11 @@ export interface ExposureNode {
   tiles: number;
 }
 
-export type ManifestNode = ModelNode | SourceNode | TestNode | UnitTestNode | ExposureNode;
+export type ManifestNode = ModelNode | SeedNode | SourceNode | TestNode | UnitTestNode | ExposureNode;
 
 export interface Manifest {
   metadata: { project: string; target: string; adapter: string; vigil_version: string; generated_at?: string };
-  nodes: Record<string, ModelNode | TestNode | UnitTestNode>;
+  nodes: Record<string, ModelNode | SeedNode | TestNode | UnitTestNode>;
   sources: Record<string, SourceNode>;
   /** Dashboards, keyed by unique id (exposure.<project>.<name>). Not executable nodes. */
   exposures?: Record<string, ExposureNode>;

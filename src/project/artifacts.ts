@@ -87,6 +87,7 @@ export function writeCompileArtifacts(files: ProjectFiles, manifest: Manifest, c
     written++;
   };
   for (const n of Object.values(manifest.nodes)) {
+    if (n.resource_type === 'seed') continue; // its CSV is its source; nothing is compiled
     write(n.compiled_path, n.compiled_sql);
     // what an incremental run executes, so its errors point at a file holding that SQL
     if (n.resource_type === 'model' && n.compiled_sql_incremental !== undefined && n.compiled_path_incremental) write(n.compiled_path_incremental, n.compiled_sql_incremental);

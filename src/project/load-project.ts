@@ -28,8 +28,10 @@ export interface ProjectFiles {
   root: string;
   project: ProjectFile;
   projectYaml: YamlSource;
-  paths: { models: string; macros: string; tests: string; alerts: string; dashboards: string; target: string };
+  paths: { models: string; macros: string; tests: string; alerts: string; dashboards: string; seeds: string; target: string };
   models: RawFile[];
+  /** seeds/**.csv, not read (they can be large): stat only */
+  seeds?: RawFile[];
   macros: RawFile[];
   singularTests: RawFile[];
   /** dashboards/**.json */
@@ -116,14 +118,16 @@ export function loadProject(projectDir: string): ProjectFiles {
     tests: project.paths?.tests ?? 'tests',
     alerts: project.paths?.alerts ?? 'alerts',
     dashboards: project.paths?.dashboards ?? 'dashboards',
+    seeds: project.paths?.seeds ?? 'seeds',
     target: project.paths?.target ?? 'target',
   };
   const models = statAll(root, listFiles(root, paths.models, /\.sql$/));
   const macros = readAll(root, listFiles(root, paths.macros, /\.sql$/));
   const singularTests = readAll(root, listFiles(root, paths.tests, /\.sql$/));
   const dashboards = readAll(root, listFiles(root, paths.dashboards, /\.json$/));
+  const seeds = statAll(root, listFiles(root, paths.seeds, /\.csv$/i));
   const properties: PropertiesSource[] = [];
-  const yamlFiles = [...listFiles(root, paths.models, /\.ya?ml$/), ...listFiles(root, `${paths.tests}/unit`, /\.ya?ml$/)];
+  const yamlFiles = [...listFiles(root, paths.models, /\.ya?ml$/), ...listFiles(root, paths.seeds, /\.ya?ml$/), ...listFiles(root, `${paths.tests}/unit`, /\.ya?ml$/)];
   for (const f of readAll(root, yamlFiles)) {
     const y = parseYaml(f.text, f.path, diagnostics);
     if (!y) continue;
@@ -135,5 +139,5 @@ export function loadProject(projectDir: string): ProjectFiles {
     const abs = resolve(root, p);
     return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
   };
-  return { root, project, projectYaml, paths, models, macros, singularTests, dashboards, properties, diagnostics, readFixture };
+  return { root, project, projectYaml, paths, models, seeds, macros, singularTests, dashboards, properties, diagnostics, readFixture };
 }

@@ -198,10 +198,41 @@ export const UnitTestSchema = z
   .strict();
 export type UnitTestProps = z.infer<typeof UnitTestSchema>;
 
+/** How a seed's CSV is read and where it goes (`seeds:` entries' `config:`). */
+export const SeedConfigSchema = z
+  .object({
+    /** column -> type (string, int, float, bool, date, timestamp, json, or a usual SQL spelling of them); the others are inferred */
+    column_types: z.record(z.string(), z.string()).optional(),
+    /** the field separator (one character; default ,) */
+    delimiter: z.string().length(1, 'must be one character').optional(),
+    /** true: column names exactly as in the header; false (default): plain identifiers, lower-cased */
+    quote_columns: z.boolean().optional(),
+    schema: z.string().min(1).optional(),
+    alias: z.string().min(1).optional(),
+    enabled: z.boolean().optional(),
+    tags: z.union([z.string(), z.array(z.string())]).optional(),
+  })
+  .strict();
+export type SeedConfig = z.infer<typeof SeedConfigSchema>;
+
+const SeedPropsSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    config: SeedConfigSchema.optional(),
+    columns: z.array(ColumnSchema).optional(),
+    tests: z.array(TestEntrySchema).optional(),
+    data_tests: z.array(TestEntrySchema).optional(),
+    meta: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type SeedProps = z.infer<typeof SeedPropsSchema>;
+
 export const PropertiesFileSchema = z
   .object({
     version: z.number().optional(),
     models: z.array(ModelPropsSchema).optional(),
+    seeds: z.array(SeedPropsSchema).optional(),
     sources: z.array(SourceSchema).optional(),
     unit_tests: z.array(UnitTestSchema).optional(),
   })
@@ -225,6 +256,7 @@ export const ProjectFileSchema = z
         tests: z.string().optional(),
         alerts: z.string().optional(),
         dashboards: z.string().optional(),
+        seeds: z.string().optional(),
         target: z.string().optional(),
       })
       .strict()

@@ -6,17 +6,17 @@
  */
 import { compiledPosition, HookError, runHooks, type Adapter, type Hook, type MaterializeRequest, type Row } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
-import type { Manifest, ModelNode, TestNode, UnitTestNode } from '../compile/manifest.js';
+import type { Manifest, ModelNode, SeedNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import { selectNodes } from '../compile/selector.js';
 
-export type Command = 'run' | 'test' | 'build';
+export type Command = 'run' | 'test' | 'build' | 'seed';
 export type NodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 'warn';
 
 export interface NodeResult {
   unique_id: string;
   name: string;
   /** operation: an on_run_start / on_run_end hook */
-  resource_type: 'model' | 'test' | 'unit_test' | 'operation';
+  resource_type: 'model' | 'seed' | 'test' | 'unit_test' | 'operation';
   status: NodeStatus;
   execution_time: number;
   message: string;
@@ -41,6 +41,8 @@ export interface RunOptions {
   unit?: 'only' | 'exclude';
   /** Runs unit tests (an in-memory DuckDB); required when the plan has unit tests. */
   unitRunner?: { run(t: UnitTestNode): Promise<{ status: 'pass' | 'fail' | 'error'; message: string }> };
+  /** Loads a seed (its CSV read and checked before the run): required when the plan has seeds. */
+  seedLoader?: (n: SeedNode, adapter: Adapter) => Promise<number>;
   out: (line: string) => void;
 }
 
@@ -54,17 +56,20 @@ export interface RunSummary {
   interrupted?: boolean;
 }
 
-type PlanNode = ModelNode | TestNode | UnitTestNode;
+type PlanNode = ModelNode | SeedNode | TestNode | UnitTestNode;
 
 /** Which nodes a command runs, and what each waits for. */
 export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude' | 'unit'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched'] } {
   const { ids, excluded, unmatched } = selectNodes(manifest, opts.select, opts.exclude);
   const planned = new Set<string>();
-  const wantModels = opts.command !== 'test';
-  const wantTests = opts.command !== 'run' && opts.unit !== 'only';
-  const wantUnit = opts.command !== 'run' && opts.unit !== 'exclude';
+  const wantModels = opts.command === 'run' || opts.command === 'build';
+  const wantSeeds = opts.command === 'seed' || opts.command === 'build';
+  const wantTests = (opts.command === 'test' || opts.command === 'build') && opts.unit !== 'only';
+  const wantUnit = (opts.command === 'test' || opts.command === 'build') && opts.unit !== 'exclude';
   for (const n of Object.values(manifest.nodes)) {
-    if (n.resource_type === 'model') {
+    if (n.resource_type === 'seed') {
+      if (wantSeeds && ids.has(n.unique_id)) planned.add(n.unique_id);
+    } else if (n.resource_type === 'model') {
       if (wantModels && ids.has(n.unique_id) && n.config.materialized !== 'ephemeral') planned.add(n.unique_id);
     } else if (n.resource_type === 'unit_test') {
       if (wantUnit && !excluded.has(n.unique_id) && (ids.has(n.unique_id) || ids.has(n.attached_to))) planned.add(n.unique_id);
@@ -135,7 +140,7 @@ export function materializeRequest(n: ModelNode, fullRefresh: boolean): Material
 }
 
 /** `analytics.ai_audit_daily`: how a person names a relation in a progress line. */
-function displayRelation(n: ModelNode): string {
+function displayRelation(n: ModelNode | SeedNode): string {
   return n.relation ? [n.relation.database, n.relation.schema, n.relation.identifier].filter(Boolean).join('.') : n.name;
 }
 
@@ -153,7 +158,7 @@ function describeError(e: unknown, node: PlanNode): string {
   if (e instanceof HookError) return `${e.hook.origin} (${e.hook.kind} of ${node.file})\n    ${indent(e.cause instanceof Error ? e.cause.message : String(e.cause))}`;
   const raw = e instanceof Error ? e.message : String(e);
   const candidates: Array<[string | undefined, string]> =
-    node.resource_type === 'model' ? [[node.compiled_sql_incremental, node.compiled_path_incremental ?? node.compiled_path], [node.compiled_sql, node.compiled_path]] : [[node.compiled_sql, node.compiled_path]];
+    node.resource_type === 'model' ? [[node.compiled_sql_incremental, node.compiled_path_incremental ?? node.compiled_path], [node.compiled_sql, node.compiled_path]] : node.resource_type === 'seed' ? [] : [[node.compiled_sql, node.compiled_path]];
   let path = node.compiled_path;
   let pos: { line: number; column?: number } | undefined;
   if (e instanceof WarehouseError) {
@@ -184,7 +189,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   let stop = false;
 
   // schemas first, once each
-  const schemas = new Set(nodes.filter((n): n is ModelNode => n.resource_type === 'model' && !!n.relation).map((n) => n.relation!.schema));
+  const schemas = new Set(nodes.filter((n): n is ModelNode | SeedNode => (n.resource_type === 'model' || n.resource_type === 'seed') && !!n.relation).map((n) => n.relation!.schema));
   const warehouse = (): Adapter => {
     if (!adapter) throw new Error('this plan needs a warehouse connection');
     return adapter;
@@ -224,6 +229,10 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       if (r.status === 'success') opts.out(`${idx} OK ${r.message} ${r.relation} ${t}`);
       else if (r.status === 'skipped') opts.out(`${idx} SKIP ${kind} ${r.relation} (${r.message})`);
       else opts.out(`${idx} ERROR creating ${kind} ${r.relation} ${t}\n  ${r.message}`);
+    } else if (n.resource_type === 'seed') {
+      if (r.status === 'success') opts.out(`${idx} OK loaded seed ${r.relation} (${r.message}) ${t}`);
+      else if (r.status === 'skipped') opts.out(`${idx} SKIP seed ${r.relation} (${r.message})`);
+      else opts.out(`${idx} ERROR loading seed ${r.relation} ${t}\n  ${r.message}`);
     } else if (n.resource_type === 'unit_test') {
       const label = `unit ${n.model}::${n.name}`;
       if (r.status === 'pass') opts.out(`${idx} PASS ${label} ${t}`);
@@ -246,6 +255,18 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
+    }
+  };
+
+  const runSeed = async (n: SeedNode): Promise<NodeResult> => {
+    const t0 = performance.now();
+    const base = { unique_id: n.unique_id, name: n.name, resource_type: 'seed' as const, relation: displayRelation(n), file: n.file, compiled_path: n.compiled_path };
+    try {
+      if (!opts.seedLoader) throw new Error('no seed loader');
+      const rows = await opts.seedLoader(n, warehouse());
+      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: `${rows} row${rows === 1 ? '' : 's'}` };
+    } catch (e) {
+      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: `${n.file}\n    ${indent(e instanceof Error ? e.message : String(e))}` };
     }
   };
 
@@ -307,12 +328,12 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         const interrupted = !!opts.signal?.aborted;
         if (bad || stop || interrupted || startFailed) {
           const why = interrupted ? 'interrupted (Ctrl-C)' : startFailed ? 'an on_run_start hook failed' : stop ? 'stopped after a failure (--fail-fast)' : `upstream ${byId.get(bad!)!.name} ${results.get(bad!)!.status === 'skipped' ? 'was skipped' : 'failed'}`;
-          report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: why, relation: n.resource_type === 'model' ? displayRelation(n) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
+          report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: why, relation: n.resource_type === 'model' || n.resource_type === 'seed' ? displayRelation(n) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
           finished(id);
           continue;
         }
         inFlight++;
-        void (n.resource_type === 'model' ? runModel(n) : n.resource_type === 'unit_test' ? runUnit(n) : runTest(n)).then((r) => {
+        void (n.resource_type === 'model' ? runModel(n) : n.resource_type === 'seed' ? runSeed(n) : n.resource_type === 'unit_test' ? runUnit(n) : runTest(n)).then((r) => {
           inFlight--;
           report(r, n);
           if (opts.failFast && (r.status === 'error' || r.status === 'fail')) stop = true;

@@ -12,7 +12,7 @@ import { literalStandard, type Dialect } from '../adapters/dialect.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
-import type { ColumnInfo, Manifest, ModelNode, SourceNode } from '../compile/manifest.js';
+import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode } from '../compile/manifest.js';
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
 
 export type Scalar = string | number | boolean | null;
@@ -132,6 +132,8 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
   const names = new Map<string, string>();
   const models = new Map<string, ModelNode>();
   for (const n of Object.values(manifest.nodes)) if (n.resource_type === 'model') models.set(n.name, n);
+  const seeds = new Map<string, SeedNode>();
+  for (const n of Object.values(manifest.nodes)) if (n.resource_type === 'seed') seeds.set(n.name, n);
   const sources = new Map<string, SourceNode>(Object.values(manifest.sources).map((s) => [`${s.source_name}.${s.name}`, s]));
   const envCache = new Map<string, TemplateEnv>();
 
@@ -179,10 +181,10 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         let columns: ColumnInfo[] = [];
         let key: string;
         if (parsed.kind === 'ref') {
-          const m = models.get(parsed.name);
+          const m = models.get(parsed.name) ?? seeds.get(parsed.name);
           if (!m) {
-            const hint = didYouMean(parsed.name, models.keys());
-            return fail('E_UNIT', `given ref('${parsed.name}'): no such model${hint ? ` — did you mean '${hint}'?` : ''}`, [...path, 'input']);
+            const hint = didYouMean(parsed.name, [...models.keys(), ...seeds.keys()]);
+            return fail('E_UNIT', `given ref('${parsed.name}'): no such model or seed${hint ? ` — did you mean '${hint}'?` : ''}`, [...path, 'input']);
           }
           columns = m.columns;
           key = `ref:${parsed.name}`;

@@ -20,6 +20,7 @@ function goldenFor(projectDir: string, goldenDir: string, target?: string, env: 
   for (const n of Object.values(r.manifest.nodes)) {
     // unit tests always compile in DuckDB's spelling: their goldens live with the DuckDB ones
     if (n.resource_type === 'unit_test' && r.target?.type !== 'duckdb') continue;
+    if (n.resource_type === 'seed') continue;
     actual.set(`${n.resource_type}.${n.name}.sql`, n.compiled_sql + '\n');
     if (n.resource_type === 'model' && n.compiled_sql_incremental !== undefined) actual.set(`${n.resource_type}.${n.name}.incremental.sql`, n.compiled_sql_incremental + '\n');
   }

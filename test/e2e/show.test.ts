@@ -127,7 +127,7 @@ describe('vigil show on DuckDB', () => {
     const fresh = project();
     const r = vigil(fresh, ['show', '-s', 'big_orders']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("hint: 'orders' is not built in target dev: vigil run -s orders");
+    expect(r.stderr).toContain("hint: 'orders' is not built in target dev: vigil build -s orders");
   });
 });
 

@@ -350,11 +350,13 @@ export class BigQueryAdapter implements Adapter {
   }
 
   /** A CSV load job into `rel` (its dataset in the target project). */
-  async loadCsv(rel: Relation, fields: Array<{ name: string; type: string }>, file: string, writeDisposition: 'WRITE_TRUNCATE' | 'WRITE_APPEND'): Promise<number> {
+  async loadCsv(rel: Relation, fields: Array<{ name: string; type: string }>, file: string, writeDisposition: 'WRITE_TRUNCATE' | 'WRITE_APPEND', csv: { header?: boolean; delimiter?: string } = {}): Promise<number> {
     const table = this.client.dataset(rel.schema, { projectId: rel.database ?? this.cfg.project }).table(rel.identifier);
     try {
       const [job] = await table.load(file, {
         sourceFormat: 'CSV',
+        ...(csv.header ? { skipLeadingRows: 1 } : {}),
+        ...(csv.delimiter && csv.delimiter !== ',' ? { fieldDelimiter: csv.delimiter } : {}),
         schema: { fields },
         writeDisposition,
         createDisposition: 'CREATE_IF_NEEDED',
@@ -370,7 +372,7 @@ export class BigQueryAdapter implements Adapter {
   async loadTable(req: LoadRequest): Promise<number> {
     await this.ensureSchema(req.relation.schema);
     // BigQuery has no primary keys or indexes: a clustered table reads by the key quickly
-    return this.loadCsv(req.relation, req.columns.map((c) => ({ name: c.name, type: this.dialect.type(c.type) })), req.file, 'WRITE_TRUNCATE');
+    return this.loadCsv(req.relation, req.columns.map((c) => ({ name: c.name, type: this.dialect.type(c.type) })), req.file, 'WRITE_TRUNCATE', req);
   }
 
   /** Bytes the statement would process, without running it. */

@@ -168,7 +168,8 @@ export class DuckDbAdapter implements Adapter {
     const rows = await this.transaction(async (run) => {
       await run(`drop table if exists ${rel}`);
       await run(`create table ${rel} (${cols.join(', ')}${pk})`);
-      return run(`insert into ${rel} select * from read_csv($1, header = false, auto_detect = false, columns = ${spec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, new_line = '\\n')`, [req.file]);
+      // the line ending is sniffed (LF or CRLF); the columns and their types are given
+      return run(`insert into ${rel} select * from read_csv($1, header = ${req.header ? 'true' : 'false'}, auto_detect = false, columns = ${spec}, delim = ${d.literal(req.delimiter ?? ',')}, quote = '"', escape = '"', allow_quoted_nulls = false)`, [req.file]);
     });
     this.remember(req.relation, 'table');
     return rows;

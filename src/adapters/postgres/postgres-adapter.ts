@@ -113,10 +113,11 @@ export class PostgresAdapter implements Adapter {
   }
 
   /** COPY a CSV file into a table on one client (`pg-copy-streams`); the number of rows. */
-  async copyIn(c: PoolClient, rel: string, columns: string[], file: string): Promise<number> {
+  async copyIn(c: PoolClient, rel: string, columns: string[], file: string, csv: { header?: boolean; delimiter?: string } = {}): Promise<number> {
     const { from: copyFrom } = await import('pg-copy-streams');
     try {
-      const stream = c.query(copyFrom(`copy ${rel} (${columns.join(', ')}) from stdin with (format csv)`));
+      const opts = [`format csv`, ...(csv.header ? ['header true'] : []), ...(csv.delimiter && csv.delimiter !== ',' ? [`delimiter ${this.dialect.literal(csv.delimiter)}`] : [])];
+      const stream = c.query(copyFrom(`copy ${rel} (${columns.join(', ')}) from stdin with (${opts.join(', ')})`));
       await pipeline(createReadStream(file), stream);
       return Number((stream as unknown as { rowCount: number }).rowCount ?? 0);
     } catch (e) {
@@ -148,7 +149,7 @@ export class PostgresAdapter implements Adapter {
     const rows = await this.transaction(async (c, run) => {
       await run(`drop table if exists ${rel} cascade`);
       await run(`create table ${rel} (${req.columns.map((x) => `${q(x.name)} ${d.type(x.type)}`).join(', ')}${pk})`);
-      const n = await this.copyIn(c, rel, req.columns.map((x) => q(x.name)), req.file);
+      const n = await this.copyIn(c, rel, req.columns.map((x) => q(x.name)), req.file, req);
       for (const ix of req.indexes ?? []) await run(`create index on ${rel} (${ix.map(q).join(', ')})`);
       return n;
     });

@@ -1,0 +1,205 @@
+/**
+ * Seeds through the real CLI: CSVs under seeds/ loaded by `vigil seed` and `vigil build` into
+ * DuckDB, a real Postgres, and BigQuery (the real client against the loopback fake), read by
+ * ref(), tested from `seeds:` properties, typed from column_types or inferred. Bad files stop
+ * everything at file:line (exit 2) before anything is loaded.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
+import { uniqueSchema } from '../support/postgres.js';
+import { startFakeBigQuery, type FakeBigQuery } from '../support/fake-bigquery.js';
+import { loadFileFor, parseSeed } from '../../src/seeds/seed-csv.js';
+
+const dirs: string[] = [];
+let fake: FakeBigQuery;
+beforeAll(async () => {
+  fake = await startFakeBigQuery();
+});
+afterAll(async () => {
+  await fake?.close();
+  dirs.forEach(removeDir);
+});
+
+const SEEDS = {
+  'seeds/raw_customers.csv': 'id,first_name,last_name\n1,Michael,P.\n2,Shawn,M.\n3,"Kathleen, Jr",P.\n',
+  'seeds/sub/raw_orders.csv': 'id,user_id,order_date,status,amount,paid,placed_at\n1,1,2018-01-01,returned,10.5,true,2018-01-01 10:00:00\n2,3,2018-01-02,completed,20,false,2018-01-02T11:30:00+02:00\n3,1,2018-01-04,completed,,TRUE,\n',
+  'seeds/codes.csv': 'code;label\n007;"Bond; James"\n042;answer\n',
+  'seeds/seeds.yml': `seeds:
+  - name: raw_orders
+    description: Orders as the shop exports them
+    config:
+      column_types: { amount: "decimal(10,2)", user_id: varchar }
+    columns:
+      - name: id
+        tests: [unique, not_null]
+      - name: status
+        tests:
+          - accepted_values: { values: [returned, completed] }
+  - name: codes
+    config: { delimiter: ";", column_types: { code: text }, schema: ref_data }
+`,
+  'models/customers.sql': `select c.id, c.first_name, count(o.id) as orders, sum(o.amount) as spent
+from {{ ref('raw_customers') }} c left join {{ ref('raw_orders') }} o on cast(o.user_id as bigint) = c.id
+group by 1, 2`,
+};
+
+function project(extra: Record<string, string> = {}): string {
+  const dir = makeProject({ ...SEEDS, ...extra });
+  dirs.push(dir);
+  return dir;
+}
+
+describe('vigil seed on DuckDB', () => {
+  const dir = project();
+  it('loads every CSV (folders, delimiter, quoting), typed from column_types or inferred; ref() reads them; build runs their tests first', () => {
+    const s = vigil(dir, ['seed']);
+    expect(s.code, s.stdout + s.stderr).toBe(0);
+    expect(s.stdout).toContain('seed: target dev (duckdb), 3 seeds');
+    expect(s.stdout).toMatch(/OK loaded seed analytics\.raw_orders \(3 rows\)/);
+    expect(s.stdout).toMatch(/OK loaded seed ref_data\.codes \(2 rows\)/);
+    const types = vigil(dir, ['show', '--inline', "select column_name, data_type from information_schema.columns where table_name = 'raw_orders' order by ordinal_position", '--output', 'csv', '--limit', '20']);
+    expect(types.stdout).toBe('column_name,data_type\nid,BIGINT\nuser_id,VARCHAR\norder_date,DATE\nstatus,VARCHAR\namount,DOUBLE\npaid,BOOLEAN\nplaced_at,TIMESTAMP WITH TIME ZONE\n');
+    const rows = vigil(dir, ['show', '--inline', "select id, amount, paid, strftime(placed_at at time zone 'UTC', '%Y-%m-%d %H:%M') as placed_utc from {{ ref('raw_orders') }} order by id", '--output', 'csv']);
+    expect(rows.stdout).toBe('id,amount,paid,placed_utc\n1,10.5,true,2018-01-01 10:00\n2,20,false,2018-01-02 09:30\n3,,true,\n');
+    // leading zeros kept where column_types says text; the delimiter inside quotes kept
+    expect(vigil(dir, ['show', '-s', 'codes', '--output', 'csv']).stdout).toBe('code,label\n007,Bond; James\n042,answer\n');
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout).toBe(0);
+    const lines = b.stdout.split('\n');
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    // the model waits for its seeds and for their tests
+    expect(at(/OK created view analytics\.customers/)).toBeGreaterThan(at(/PASS accepted_values_raw_orders_status/));
+    expect(at(/OK created view analytics\.customers/)).toBeGreaterThan(at(/OK loaded seed analytics\.raw_customers/));
+    expect(vigil(dir, ['show', '--inline', "select * from {{ ref('customers') }} order by id", '--output', 'csv']).stdout).toBe('id,first_name,orders,spent\n1,Michael,2,10.5\n2,Shawn,0,\n3,"Kathleen, Jr",1,20\n');
+    // run does not load seeds (as in dbt); ls lists them; -s selects them
+    expect(vigil(dir, ['run']).stdout).not.toContain('seed');
+    expect(vigil(dir, ['ls', '--resource-type', 'seed']).stdout.trim().split('\n')).toEqual(['codes', 'raw_customers', 'raw_orders']);
+    const one = vigil(dir, ['seed', '-s', 'codes']);
+    expect(one.stdout).toContain('1 seed');
+  });
+
+  it('a seed is replaced whole: a row removed from the CSV is gone from the table', () => {
+    writeFileSync(join(dir, 'seeds/raw_customers.csv'), 'id,first_name,last_name\n1,Michael,P.\n');
+    expect(vigil(dir, ['seed', '-s', 'raw_customers']).code).toBe(0);
+    expect(vigil(dir, ['show', '-s', 'raw_customers', '--output', 'csv']).stdout).toBe('id,first_name,last_name\n1,Michael,P.\n');
+  });
+
+  it('paths are the project root\'s: run from elsewhere with --project-dir', () => {
+    const r = vigil('/', ['--project-dir', dir, 'seed', '-s', 'codes']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+});
+
+describe('vigil check knows seeds by their CSV types', () => {
+  it('on DuckDB and on BigQuery (Google\'s analyzer): a model reading a seed column that does not exist is caught', () => {
+    const dir = project({
+      'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  bq: { type: bigquery, project: p, dataset: analytics, location: EU }\n',
+    });
+    expect(vigil(dir, ['check']).code).toBe(0);
+    expect(vigil(dir, ['check', '--target', 'bq']).code).toBe(0);
+    writeFileSync(join(dir, 'models/customers.sql'), SEEDS['models/customers.sql'].replace('count(o.id)', 'count(o.idx)'));
+    const duck = vigil(dir, ['check']);
+    expect(duck.code).toBe(2);
+    expect(duck.stderr).toMatch(/models\/customers\.sql:1:\d+: error: .*idx/);
+    const bq = vigil(dir, ['check', '--target', 'bq']);
+    expect(bq.code).toBe(2);
+    expect(bq.stderr).toMatch(/models\/customers\.sql:1:\d+: error: Name idx not found inside o/);
+  });
+});
+
+describe('bad seeds: file:line, exit 2, nothing loaded', () => {
+  const cases: Array<[string, Record<string, string>, RegExp]> = [
+    ['a ragged row', { 'seeds/raw_customers.csv': 'id,first_name,last_name\n1,Michael,P.\n2,Shawn\n' }, /seeds\/raw_customers\.csv:3: error: seed 'raw_customers': a ragged row: 2 fields where the header has 3/],
+    ['a value that is not its column_types type', { 'seeds/sub/raw_orders.csv': 'id,user_id,order_date,status,amount,paid,placed_at\n1,1,2018-01-01,returned,ten,true,\n' }, /seeds\/sub\/raw_orders\.csv:2:5: error: seed 'raw_orders': column 'amount' is float \(column_types\) but this row has 'ten'/],
+    ['column_types naming no column', { 'seeds/seeds.yml': SEEDS['seeds/seeds.yml'].replace('amount: "decimal(10,2)"', 'amont: "decimal(10,2)"') }, /seeds\/seeds\.yml:5:\d+: error: seed 'raw_orders': column_types names 'amont', which is not a column .*\n {2}hint: did you mean 'amount'\?/],
+    ['a type Vigil does not know', { 'seeds/seeds.yml': SEEDS['seeds/seeds.yml'].replace('user_id: varchar', 'user_id: varchr') }, /seeds\/seeds\.yml:5:\d+: error: .*'varchr' \(column 'user_id'\) is not a type .*\n {2}hint: did you mean 'varchar'\?/],
+    ['a header with a name that is not an identifier', { 'seeds/raw_customers.csv': 'id,first name\n1,x\n' }, /seeds\/raw_customers\.csv:1:2: error: .*column name 'first name' is not a plain identifier.*\n {2}hint: .*quote_columns: true/],
+    ['an unclosed quote', { 'seeds/raw_customers.csv': 'id,first_name,last_name\n1,"Michael,P.\n' }, /seeds\/raw_customers\.csv:\d+: error: seed 'raw_customers': not valid CSV/],
+    ['a seed and a model with one name', { 'models/raw_customers.sql': 'select 1 as id' }, /seeds\/raw_customers\.csv:1:1: error: 'raw_customers' is both a seed .* and a model/],
+    ['a ref to a seed that does not exist', { 'models/x.sql': "select * from {{ ref('raw_customer') }}" }, /models\/x\.sql:1:\d+: error: ref\('raw_customer'\) not found — did you mean 'raw_customers'\?/],
+  ];
+  for (const [name, files, expected] of cases) {
+    it(name, () => {
+      const dir = project(files);
+      const r = vigil(dir, ['build']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(expected);
+      expect(r.stdout).not.toMatch(/OK loaded seed/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+  }
+});
+
+describe('seeds in Postgres and BigQuery', () => {
+  it('Postgres: the same tables, types and rows', () => {
+    const schema = uniqueSchema('seeds');
+    const dir = project({
+      'project.yaml': `name: fixture\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: "{{ env_var('VIGIL_TEST_PG_URL') }}", schema: ${schema} }\n`,
+      'seeds/seeds.yml': SEEDS['seeds/seeds.yml'].replace('schema: ref_data', `schema: ${schema}_ref`),
+    });
+    const env = { VIGIL_TEST_PG_URL: inject('pgUrl') };
+    const b = vigil(dir, ['build'], env);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/OK loaded seed \S+\.raw_orders \(3 rows\)/);
+    const types = vigil(dir, ['show', '--inline', `select column_name, data_type from information_schema.columns where table_schema = '${schema}' and table_name = 'raw_orders' order by ordinal_position`, '--output', 'csv', '--limit', '20'], env);
+    expect(types.stdout).toBe('column_name,data_type\nid,bigint\nuser_id,text\norder_date,date\nstatus,text\namount,double precision\npaid,boolean\nplaced_at,timestamp with time zone\n');
+    expect(vigil(dir, ['show', '--inline', "select * from {{ ref('customers') }} order by id", '--output', 'csv'], env).stdout).toBe('id,first_name,orders,spent\n1,Michael,2,10.5\n2,Shawn,0,\n3,"Kathleen, Jr",1,20\n');
+  });
+
+  it('BigQuery: one load job per seed with its schema and the rows, through the real client', async () => {
+    const dir = project({ 'project.yaml': 'name: fixture\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: vigil-seeds, dataset: analytics, location: EU }\n' });
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const start = fake.requests.length;
+    const r = await vigilAsync(dir, ['seed', '-s', 'raw_orders'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const loads = fake.requests.slice(start).filter((q) => q.body?.configuration?.load);
+    expect(loads).toHaveLength(1);
+    const load = loads[0].body.configuration.load;
+    expect(load.sourceFormat).toBe('CSV');
+    expect(load.schema.fields.map((f: { name: string; type: string }) => `${f.name}:${f.type}`)).toEqual(['id:INT64', 'user_id:STRING', 'order_date:DATE', 'status:STRING', 'amount:FLOAT64', 'paid:BOOL', 'placed_at:TIMESTAMP']);
+    // every value is in a form BigQuery reads as the others do: the file itself, its header skipped
+    expect(load.skipLeadingRows).toBe(1);
+    expect(String((loads[0] as { upload?: string }).upload)).toBe(SEEDS['seeds/sub/raw_orders.csv']);
+    expect(r.stdout).toMatch(/OK loaded seed vigil-seeds\.analytics\.raw_orders \(3 rows\)/);
+  });
+});
+
+describe('parseSeed', () => {
+  it('infers the narrowest type every value fits; a BOM is dropped; a file every warehouse reads alike loads as it is', () => {
+    const r = parseSeed('\uFEFFa,b,c,d,e,f\n1,1.5,true,2020-02-29,2020-01-01 00:00:00,x\n,2,false,,,\n');
+    if (Array.isArray(r)) throw new Error(JSON.stringify(r));
+    expect(r.columns.map((c) => `${c.name}:${c.type}`)).toEqual(['a:int', 'b:float', 'c:bool', 'd:date', 'e:timestamp', 'f:string']);
+    expect(r.rows).toBe(2);
+    expect(r.asIs).toBe(true);
+  });
+  it('an impossible date is not a date; a column with no values is a string', () => {
+    const r = parseSeed('d,e\n2021-02-29,\n');
+    if (Array.isArray(r)) throw new Error(JSON.stringify(r));
+    expect(r.columns.map((c) => c.type)).toEqual(['string', 'string']);
+  });
+  it('quote_columns: true keeps header names as written; false lower-cases them', () => {
+    const r = parseSeed('First Name,ID\nx,1\n', { quote_columns: true });
+    if (Array.isArray(r)) throw new Error(JSON.stringify(r));
+    expect(r.columns.map((c) => c.name)).toEqual(['First Name', 'ID']);
+    const lower = parseSeed('First_Name,ID\nx,1\n');
+    if (Array.isArray(lower)) throw new Error(JSON.stringify(lower));
+    expect(lower.columns.map((c) => c.name)).toEqual(['first_name', 'id']);
+  });
+  it('values some reader would take differently are rewritten to one form: +1, .5, a timestamp without seconds or with +0200, "" in a number column, CRLF, a blank line', () => {
+    const text = 'a,b,c,d\r\n+1,.5,2020-01-01 10:00,""\r\n\r\n2,5.,2020-01-01T10:00:00+0200,7\r\n';
+    const r = parseSeed(text);
+    if (Array.isArray(r)) throw new Error(JSON.stringify(r));
+    expect(r.columns.map((c) => c.type)).toEqual(['int', 'float', 'timestamp', 'int']);
+    expect(r.asIs).toBe(false);
+    const dir = project();
+    const how = loadFileFor(r, text, 'x.csv', join(dir, 'out.csv'));
+    expect(how).toEqual({ file: join(dir, 'out.csv'), header: false, delimiter: ',' });
+    expect(readFileSync(how.file, 'utf8')).toBe('1,0.5,2020-01-01T10:00:00Z,\n2,5,2020-01-01T10:00:00+02:00,7\n');
+  });
+  it('lines are counted through quoted line breaks', () => {
+    const r = parseSeed('a,b\n"x\ny",1\n"p",2,3\n');
+    expect(r).toEqual([expect.objectContaining({ line: 4, message: 'a ragged row: 3 fields where the header has 2' })]);
+  });
+});
