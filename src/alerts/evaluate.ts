@@ -267,7 +267,8 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     const unsettled = () => doc.outbox.filter(isUnsettled);
     if (opts.dryRun) {
       summary.evaluationSeconds = (performance.now() - t0) / 1000;
-      summary.unsettled = unsettled();
+      // what a dry run would queue is shown as such, not as unsettled
+      summary.unsettled = unsettled().filter((e) => !planned.entries.includes(e));
       return summary;
     }
     if (!doc.outbox.some((e) => e.status === 'pending' || e.status === 'sending')) {

@@ -4,6 +4,7 @@
  * This is the one place that catches errors and turns them into text.
  */
 import { setFlagsFromString } from 'node:v8';
+import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { formatDiagnostic, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { VIGIL_VERSION } from '../version.js';
@@ -48,14 +49,22 @@ export function buildProgram(): Command {
 
   program
     .command('init')
-    .argument('[dir]', 'folder to create the project in', '.')
-    .description('scaffold a working project: project.yaml (DuckDB target), a source, models, tests, macros')
-    .action(async (dir: string) => {
+    .argument('[dir]', 'folder for the project: a new one, or an existing repository (only missing files are added, nothing is overwritten)', '.')
+    .description('scaffold a working project: project.yaml (DuckDB target), sample data, a source, a model with tests, an alert, a dashboard')
+    .addOption(new Option('--template <name>', 'blank: generated app events as a seed (vigil build works at once); ai-audit: the AI-copilot audit domain (vigil demo, then vigil build)').choices(['blank', 'ai-audit']).default('blank'))
+    .action(async (dir: string, o: { template: 'blank' | 'ai-audit' }) => {
       const { scaffoldProject } = await import('../project/scaffold.js');
-      const r = scaffoldProject(dir);
-      out(`Created a Vigil project in ${r.root}:`);
+      const r = scaffoldProject(dir, o.template);
+      out(`${r.kept.length || r.gitignore.length ? 'Added a Vigil project to' : 'Created a Vigil project in'} ${r.root} (template ${o.template}):`);
       for (const f of r.files) out(`  ${f}`);
-      out(`\nNext:\n  cd ${dir}\n  vigil demo     # generate demo audit logs into .vigil/dev.duckdb\n  vigil build    # build the models and run their tests`);
+      for (const f of r.kept) out(`  ${f} (already there: kept as it was)`);
+      if (r.gitignore.length) out(`  .gitignore (added ${r.gitignore.join(', ')})`);
+      const cd = resolve(dir) === process.cwd() ? '' : `  cd ${dir}\n`;
+      out(
+        o.template === 'ai-audit'
+          ? `\nNext:\n${cd}  npx vigil demo     # generate demo audit logs into .vigil/dev.duckdb\n  npx vigil build    # build the models and run their tests`
+          : `\nNext:\n${cd}  npx vigil build    # load the sample (seeds/), build the model, run the tests\n  npx vigil show -s events_daily\n  npx vigil alerts evaluate --dry-run`,
+      );
     });
 
   commonOptions(

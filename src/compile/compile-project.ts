@@ -440,6 +440,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   }
   for (const n of [...seedNodes.values()]) if (n.config.enabled === false) seedNodes.delete(n.name);
   const refNames = () => [...drafts.keys(), ...seedNodes.keys()];
+  const relKey = (r: Relation) => `${r.database ?? ''}.${r.schema}.${r.identifier}`.toLowerCase();
+  const seedByRelation = new Map([...seedNodes.values()].map((n) => [relKey(n.relation), n]));
 
   // ---- dependencies and placeholder resolution
   const deps = new Map<string, string[]>();
@@ -464,8 +466,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     for (const [s, t] of d.calls.sources) {
       const sid = `source.${projectName}.${s}.${t}`;
-      if (sources.has(sid)) ps.push(sid);
-      else ds.push(unknownSource(s, t, sources, d.file));
+      const src = sources.get(sid);
+      if (src) {
+        ps.push(sid);
+        // a source that a seed fills (same table) waits for the seed
+        const seed = seedByRelation.get(relKey(src.relation));
+        if (seed) ps.push(seed.unique_id);
+      } else ds.push(unknownSource(s, t, sources, d.file));
     }
     deps.set(uid, [...new Set(ps)]);
   }
@@ -624,6 +631,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       return;
     }
     const depends = [onUid];
+    // a test of a source that a seed fills waits for the seed
+    const fillingSeed = onUid.startsWith('source.') ? seedByRelation.get(relKey(sources.get(onUid)!.relation)) : undefined;
+    if (fillingSeed) depends.push(fillingSeed.unique_id);
     let toRelation: string | undefined;
     let toRelationFilter: string | undefined;
     if (g === 'relationships') {

@@ -1,13 +1,201 @@
 /**
- * `vigil init [dir]`: a small working project — DuckDB target, the demo's audit-log source,
- * a staging model, a daily mart with tests, a singular test, a macro, an alert rule with its
- * routes and offline test, and an empty dashboards folder. `vigil demo && vigil build` works in it straight away.
+ * `vigil init [dir] [--template blank|ai-audit]`: a small working project in a new folder, or the
+ * missing pieces of one in an existing repository (nothing there is overwritten).
+ *
+ * - blank (default): a generated sample of app events as a seed, a source on it, a daily model
+ *   with tests, an alert with its routes and offline test, a dashboard. `vigil build` works in it
+ *   straight away: it loads the sample, builds, tests.
+ * - ai-audit: the AI-copilot audit domain of the shipped project (source `raw.ai_audit_logs`,
+ *   staging, a daily mart, a macro, an alert): `vigil demo && vigil build`.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
-export function scaffoldFiles(name: string): Record<string, string> {
+export const TEMPLATES = ['blank', 'ai-audit'] as const;
+
+/** Both templates' routes: one Slack webhook, its URL from the environment. */
+const ROUTES_YAML = `# Who hears what. Secrets come from the environment: export SLACK_WEBHOOK_URL=https://hooks.slack.com/services/...
+receivers:
+  - name: slack
+    slack: { webhook_url_env: SLACK_WEBHOOK_URL }
+route:
+  receiver: slack
+`;
+export type Template = (typeof TEMPLATES)[number];
+
+/** The sample the blank template's seed holds: 30 days of app events ending `end`, deterministic for a given day. */
+export function sampleEvents(end: Date, days = 30): string {
+  let x = 20260601;
+  const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const types = ['signup', 'login', 'search', 'purchase', 'export'];
+  const weights = [0.08, 0.4, 0.3, 0.12, 0.1];
+  const lastDay = Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), end.getUTCDate()) - 86_400_000;
+  const rows = ['event_id,occurred_at,user_id,event_type,status,duration_ms'];
+  let id = 0;
+  for (let d = days - 1; d >= 0; d--) {
+    const day = lastDay - d * 86_400_000;
+    const n = 150 + Math.floor(rnd() * 100);
+    for (let i = 0; i < n; i++) {
+      let r = rnd();
+      let t = 0;
+      while (t < types.length - 1 && r >= weights[t]) r -= weights[t++];
+      // the last day's exports fail often: the example alert has something to say
+      const errorRate = d === 0 && types[t] === 'export' ? 0.5 : 0.02;
+      const at = new Date(day + Math.floor(rnd() * 86_400) * 1000).toISOString().replace('T', ' ').slice(0, 19);
+      rows.push(`${++id},${at},u${1 + Math.floor(rnd() * 60)},${types[t]},${rnd() < errorRate ? 'error' : 'ok'},${20 + Math.floor(rnd() * 400)}`);
+    }
+  }
+  return rows.join('\n') + '\n';
+}
+
+function blankFiles(name: string, now: Date): Record<string, string> {
+  return {
+    'project.yaml': `# Vigil project (https://www.npmjs.com/package/vigil-analytics): vigil build loads the sample, builds, tests
+name: ${name}
+default_target: dev
+targets:
+  dev:
+    type: duckdb
+    path: .vigil/dev.duckdb   # embedded, nothing to install
+    schema: analytics
+`,
+    'seeds/sample_events.csv': sampleEvents(now),
+    'seeds/sample_events.yml': `# A generated sample, loaded by vigil seed / vigil build into raw.sample_events.
+# Replace it with your own data: load your table into the warehouse, point the source in models/sources.yml at it, delete this seed.
+seeds:
+  - name: sample_events
+    description: 30 days of generated app events (the last day's exports fail often).
+    config:
+      schema: raw
+      column_types: { user_id: varchar }
+`,
+    'models/sources.yml': `sources:
+  - name: app
+    schema: raw                  # where the raw tables are (here: the sample seed)
+    description: Tables of the application (here a generated sample; see seeds/).
+    loaded_at_field: occurred_at
+    tables:
+      - name: events
+        identifier: sample_events
+        description: One row per user action.
+        columns:
+          - name: event_id
+            data_type: bigint
+            tests: [unique, not_null]
+          - name: occurred_at
+            data_type: timestamptz
+          - name: user_id
+            data_type: varchar
+          - name: event_type
+            data_type: varchar
+          - name: status
+            data_type: varchar
+            tests:
+              - accepted_values: { values: [ok, error] }
+          - name: duration_ms
+            data_type: bigint
+`,
+    'models/events_daily.sql': `{{ config(materialized='table') }}
+-- events per day and type, with their error rate and slowest 5 %
+select
+  {{ to_date('occurred_at') }} as date,
+  event_type,
+  count(*) as events,
+  count(distinct user_id) as users,
+  {{ count_if("status = 'error'") }} as errors,
+  {{ safe_divide(count_if("status = 'error'"), 'count(*)') }} as error_rate,
+  {{ percentile('duration_ms', 0.95) }} as p95_duration_ms
+from {{ source('app', 'events') }}
+group by 1, 2
+`,
+    'models/events_daily.yml': `models:
+  - name: events_daily
+    description: Events per day and type.
+    columns:
+      - name: date
+        data_type: date
+        description: UTC day.
+        tests: [not_null]
+      - name: event_type
+        data_type: varchar
+        tests: [not_null]
+      - name: events
+        data_type: bigint
+      - name: users
+        data_type: bigint
+        description: Distinct users that day.
+      - name: errors
+        data_type: bigint
+      - name: error_rate
+        data_type: double
+        description: errors / events.
+        tests:
+          - expression_is_true: { expression: "error_rate between 0 and 1" }
+      - name: p95_duration_ms
+        data_type: bigint
+        description: The 95th percentile of duration_ms (one of the values).
+    tests:
+      - unique_combination_of_columns: { combination_of_columns: [date, event_type] }
+`,
+    'alerts/events.yaml': `# Alert rules: vigil alerts evaluate --dry-run shows what would be sent
+alerts:
+  - name: error_rate_high
+    description: More than 10% of a day's events of one type failed, over at least 10 events.
+    severity: warning
+    schedule: "*/15 * * * *"
+    query: |
+      select date, event_type, events, error_rate
+      from {{ ref('events_daily') }}
+      where date >= {{ dateadd('day', -1, current_date()) }} and events >= 10
+    group_by: [event_type]
+    condition: { type: threshold, column: error_rate, op: ">", value: 0.1 }
+    title: "{{ event_type }} errors"
+    summary: "{{ event_type }}: {{ (error_rate * 100) | round(1) }}% of {{ events }} events failed on {{ date }}"
+    fields: { Type: "{{ event_type }}", Events: "{{ events }}" }
+`,
+    'alerts/routes.yaml': ROUTES_YAML,
+    'alerts/tests/events_tests.yaml': `# vigil alerts test: the rule on given rows, at given times; nothing is sent
+tests:
+  - name: fires above 10% errors, quiet below
+    alert: error_rate_high
+    given:
+      ref('events_daily'):
+        - { date: 2026-03-10, event_type: export, events: 40, error_rate: 0.5 }
+        - { date: 2026-03-10, event_type: login, events: 40, error_rate: 0.02 }
+    evaluations:
+      - at: 2026-03-10T12:00:00Z
+        expect:
+          - { labels: { event_type: export }, state: firing }
+        notifications:
+          - { receiver: slack, action: trigger, labels: { event_type: export }, summary: "export: 50% of 40 events failed" }
+`,
+    'dashboards/events.json': JSON.stringify(
+      {
+        name: 'events',
+        title: 'Events',
+        description: 'What users do, and how often it fails.',
+        filters: [{ name: 'date_range', label: 'Date range', type: 'date_range', column: 'date', default: '30d' }],
+        tabs: [
+          {
+            name: 'overview',
+            title: 'Overview',
+            tiles: [
+              { id: 'events_total', type: 'kpi', title: 'Events', model: 'events_daily', measures: [{ name: 'events', column: 'events', agg: 'sum', label: 'Events', format: 'integer' }], layout: { x: 0, y: 0, w: 4, h: 2 } },
+              { id: 'error_rate', type: 'kpi', title: 'Error rate', model: 'events_daily', measures: [{ name: 'error_rate', column: 'errors', agg: 'ratio', denominator: 'events', label: 'Error rate', format: 'percent' }], layout: { x: 4, y: 0, w: 4, h: 2 } },
+              { id: 'by_type', type: 'line', title: 'Events per day by type', model: 'events_daily', dimensions: [{ column: 'date', role: 'x' }, { column: 'event_type', role: 'series' }], measures: [{ name: 'events', column: 'events', agg: 'sum', label: 'Events', format: 'integer' }], layout: { x: 0, y: 2, w: 12, h: 4 } },
+            ],
+          },
+        ],
+      },
+      null,
+      2,
+    ) + '\n',
+    '.gitignore': '.vigil/\ntarget/\n',
+  };
+}
+
+function aiAuditFiles(name: string): Record<string, string> {
   return {
     'project.yaml': `# Vigil project: https://github.com/ (see docs/ in the vigil repository)
 name: ${name}
@@ -108,13 +296,7 @@ alerts:
     condition: { type: threshold, column: error_rate, op: ">", value: 0.05 }
     summary: "{{ capability }}: {{ (error_rate * 100) | round(1) }}% errors on {{ date }}"
 `,
-    'alerts/routes.yaml': `# Who hears what. Secrets come from the environment: export SLACK_WEBHOOK_URL=https://hooks.slack.com/services/...
-receivers:
-  - name: slack
-    slack: { webhook_url_env: SLACK_WEBHOOK_URL }
-route:
-  receiver: slack
-`,
+    'alerts/routes.yaml': ROUTES_YAML,
     'alerts/tests/events_tests.yaml': `# vigil alerts test: the rule on given rows, at given times; nothing is sent
 tests:
   - name: fires above 5% errors, quiet below
@@ -135,18 +317,53 @@ tests:
   };
 }
 
-export function scaffoldProject(dir: string): { root: string; files: string[] } {
+/** What each template writes, by path. */
+export function scaffoldFiles(name: string, template: Template = 'blank', now = new Date()): Record<string, string> {
+  return template === 'ai-audit' ? aiAuditFiles(name) : blankFiles(name, now);
+}
+
+export interface ScaffoldResult {
+  root: string;
+  /** written */
+  files: string[];
+  /** there already, left as they were */
+  kept: string[];
+  /** .gitignore lines added to an existing .gitignore */
+  gitignore: string[];
+}
+
+/**
+ * Write a template into `dir`: a new or empty folder gets all of it; an existing folder (a
+ * repository) gets only what it does not have yet, never an overwritten file. A folder that is
+ * already a Vigil project (project.yaml) is refused.
+ */
+export function scaffoldProject(dir: string, template: Template = 'blank', now = new Date()): ScaffoldResult {
+  if (!(TEMPLATES as readonly string[]).includes(template)) throw new UsageError(`unknown template '${template}': choose ${TEMPLATES.join(' or ')}`);
   const root = resolve(dir);
-  if (existsSync(join(root, 'project.yaml'))) throw new UsageError(`${join(root, 'project.yaml')} already exists; choose an empty folder (vigil init <dir>)`);
-  if (existsSync(root) && readdirSync(root).filter((f) => !f.startsWith('.')).length > 0) {
-    throw new UsageError(`${root} is not empty; choose a new folder (vigil init <dir>)`);
-  }
+  if (existsSync(join(root, 'project.yaml'))) throw new UsageError(`${join(root, 'project.yaml')} already exists: this folder is a Vigil project already (vigil init <new dir> starts another)`);
   const name = basename(root).replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1') || 'vigil_project';
-  const files = scaffoldFiles(name);
+  const files = scaffoldFiles(name, template, now);
+  const r: ScaffoldResult = { root, files: [], kept: [], gitignore: [] };
   for (const [rel, text] of Object.entries(files)) {
     const abs = join(root, rel);
+    if (rel === '.gitignore' && existsSync(abs)) {
+      // an existing .gitignore gets the lines it lacks, appended
+      const have = new Set(readFileSync(abs, 'utf8').split(/\r?\n/).map((l) => l.trim()));
+      const add = text.split('\n').filter((l) => l && !have.has(l) && !have.has(`/${l}`));
+      if (add.length) {
+        const cur = readFileSync(abs, 'utf8');
+        appendFileSync(abs, `${cur && !cur.endsWith('\n') ? '\n' : ''}# Vigil\n${add.join('\n')}\n`);
+        r.gitignore.push(...add);
+      }
+      continue;
+    }
+    if (existsSync(abs)) {
+      r.kept.push(rel);
+      continue;
+    }
     mkdirSync(join(abs, '..'), { recursive: true });
     writeFileSync(abs, text);
+    r.files.push(rel);
   }
-  return { root, files: Object.keys(files) };
+  return r;
 }

@@ -21,10 +21,10 @@ async function query<T extends Record<string, unknown>>(dir: string, sql: string
 }
 
 describe('vigil init', () => {
-  it('scaffolds a project that demo + build run green in, and refuses a non-empty folder', async () => {
+  it('--template ai-audit: scaffolds a project that demo + build run green in, and refuses a folder that is already a project', async () => {
     const parent = makeProject({}, false);
     dirs.push(parent);
-    const init = vigil(parent, ['init', 'my-project']);
+    const init = vigil(parent, ['init', 'my-project', '--template', 'ai-audit']);
     expect(init.code).toBe(0);
     expect(init.stdout).toContain('project.yaml');
     const dir = join(parent, 'my-project');
@@ -44,9 +44,47 @@ describe('vigil init', () => {
     const ev = vigil(dir, ['alerts', 'evaluate', '--dry-run']);
     expect(ev.code, ev.stdout + ev.stderr).toBe(0);
     expect(ev.stdout).toMatch(/error_rate_high +\d+ firing/);
-    const again = vigil(parent, ['init', 'my-project']);
+    const again = vigil(parent, ['init', 'my-project', '--template', 'ai-audit']);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('already exists');
+  });
+});
+
+describe('vigil init --template blank (the default)', () => {
+  it('a new folder: build loads the sample and passes, check passes, the example alert fires, the dashboard validates', () => {
+    const parent = makeProject({}, false);
+    dirs.push(parent);
+    const init = vigil(parent, ['init', 'shop']);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toContain('Created a Vigil project in');
+    expect(init.stdout).toContain('npx vigil build');
+    const dir = join(parent, 'shop');
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    // the source's tests and the model wait for the seed that fills the source's table
+    const lines = b.stdout.split('\n');
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    expect(at(/PASS unique_app_events_event_id/)).toBeGreaterThan(at(/OK loaded seed raw\.sample_events/));
+    expect(at(/OK created table analytics\.events_daily/)).toBeGreaterThan(at(/OK loaded seed raw\.sample_events/));
+    expect(vigil(dir, ['check']).code).toBe(0);
+    const ev = vigil(dir, ['alerts', 'evaluate', '--dry-run']);
+    expect(ev.stdout).toMatch(/error_rate_high +1 firing/);
+    expect(ev.stdout).toMatch(/export: \d+(\.\d)?% of \d+ events failed/);
+    expect(vigil(dir, ['alerts', 'test']).code).toBe(0);
+    expect(vigil(dir, ['dashboards', 'validate']).code).toBe(0);
+  });
+
+  it('an existing folder gets only what it lacks: its own files are kept, never overwritten', () => {
+    const dir = makeProject({ 'models/sources.yml': '# mine\n', 'notes.txt': 'x' }, false);
+    dirs.push(dir);
+    const init = vigil(dir, ['init', '.']);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toContain('models/sources.yml (already there: kept as it was)');
+    expect(readFileSync(join(dir, 'models/sources.yml'), 'utf8')).toBe('# mine\n');
+    expect(existsSync(join(dir, 'models/events_daily.sql'))).toBe(true);
+    const bad = vigil(dir, ['init', 'x', '--template', 'blnk']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/blnk.*(blank|Allowed choices)/i);
   });
 });
 

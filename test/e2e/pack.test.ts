@@ -1,0 +1,103 @@
+/**
+ * Vigil as a user installs it: `npm pack` of this repository, the tarball installed by npm into a
+ * folder outside it (so nothing resolves into this repo's node_modules), without devDependencies.
+ * Nothing may be downloaded at test time, so the install is `npm ci --offline` from npm's cache
+ * (filled by this repository's `npm ci`): the app's lockfile names the tarball and the runtime
+ * packages at the versions this repository's lockfile pins (its non-dev entries: exactly what
+ * the package needs to run). What stays unproven here: resolving those versions afresh from the
+ * registry, as `npm i -D vigil-analytics` does.
+ * Then what the README's "use it in your own repository" section says: `npx vigil init .` in an
+ * existing repository, `npx vigil build`, `npx vigil test`, `npx vigil alerts test`.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { REPO, removeDir } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+function run(cmd: string, args: string[], cwd: string) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 300_000, env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' } });
+  return { code: r.status ?? -1, out: `${r.stdout}\n${r.stderr}` };
+}
+
+/** The app's lockfile: the tarball, and every non-dev package of this repository's lockfile. */
+function appLock(tarball: string) {
+  const repoLock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, Record<string, unknown>> };
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as Record<string, unknown>;
+  const file = `file:../${basename(tarball)}`;
+  const packages: Record<string, unknown> = {
+    '': { name: 'my-app', version: '1.0.0', devDependencies: { 'vigil-analytics': file } },
+    'node_modules/vigil-analytics': {
+      version: pkg.version,
+      resolved: file,
+      integrity: `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`,
+      dev: true,
+      license: pkg.license,
+      dependencies: pkg.dependencies,
+      bin: pkg.bin,
+      engines: pkg.engines,
+      peerDependencies: pkg.peerDependencies,
+      peerDependenciesMeta: pkg.peerDependenciesMeta,
+    },
+  };
+  for (const [k, v] of Object.entries(repoLock.packages)) if (k.startsWith('node_modules/') && !v.dev) packages[k] = { ...v, dev: true };
+  return { name: 'my-app', version: '1.0.0', lockfileVersion: 3, requires: true, packages };
+}
+
+describe('the published package', () => {
+  it('npm pack -> npm install in an existing repository elsewhere -> npx vigil init . && npx vigil build && npx vigil test', () => {
+    const work = mkdtempSync(join(tmpdir(), 'vigil-pack-'));
+    dirs.push(work);
+    // dist/ is built by `npm test` before the suite runs; packing does not build again
+    const pack = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], REPO);
+    expect(pack.code, pack.out).toBe(0);
+    const info = JSON.parse(pack.out.slice(pack.out.indexOf('['), pack.out.lastIndexOf(']') + 1)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const paths = info[0].files.map((f) => f.path);
+    // only what runs: the CLI, its bundle, the README
+    expect(paths).toContain('bin/vigil.js');
+    expect(paths.some((p) => p.startsWith('dist/cli/'))).toBe(true);
+    expect(paths.filter((p) => !/^(bin|dist)\//.test(p)).sort()).toEqual(['README.md', 'package.json']);
+    const tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
+
+    // an existing repository: a package.json, a README, a .gitignore of its own
+    const app = join(work, 'my-app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'README.md'), '# my app\n');
+    writeFileSync(join(app, '.gitignore'), 'node_modules/\n');
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'my-app', version: '1.0.0', private: true, devDependencies: { 'vigil-analytics': `file:../${basename(tarball)}` } }, null, 2));
+    writeFileSync(join(app, 'package-lock.json'), JSON.stringify(appLock(tarball), null, 2));
+    const install = run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], app);
+    expect(install.code, install.out).toBe(0);
+    expect(existsSync(join(app, 'node_modules', 'vigil-analytics', 'dist'))).toBe(true);
+    // no devDependency came along (vitest, the BigQuery analyzer, ...)
+    expect(existsSync(join(app, 'node_modules', 'vitest'))).toBe(false);
+
+    const version = run('npx', ['--offline', 'vigil', '--version'], app);
+    expect(version.code, version.out).toBe(0);
+    expect(version.out.trim().split('\n')[0]).toMatch(/^\d+\.\d+\.\d+$/);
+
+    const init = run('npx', ['--offline', 'vigil', 'init', '.'], app);
+    expect(init.code, init.out).toBe(0);
+    expect(init.out).toContain('Added a Vigil project to');
+    expect(readFileSync(join(app, 'README.md'), 'utf8')).toBe('# my app\n'); // never overwritten
+    expect(readFileSync(join(app, '.gitignore'), 'utf8')).toBe('node_modules/\n# Vigil\n.vigil/\ntarget/\n');
+
+    const build = run('npx', ['--offline', 'vigil', 'build'], app);
+    expect(build.code, build.out).toBe(0);
+    expect(build.out).toMatch(/OK loaded seed raw\.sample_events \(\d+ rows\)/);
+    expect(build.out).toMatch(/OK created table analytics\.events_daily/);
+    expect(build.out).toMatch(/ERROR=0 SKIP=0/);
+    const test = run('npx', ['--offline', 'vigil', 'test'], app);
+    expect(test.code, test.out).toBe(0);
+    const alerts = run('npx', ['--offline', 'vigil', 'alerts', 'test'], app);
+    expect(alerts.code, alerts.out).toBe(0);
+    const again = run('npx', ['--offline', 'vigil', 'init', '.'], app);
+    expect(again.code).toBe(2);
+    expect(again.out).toContain('is a Vigil project already');
+  }, 300_000);
+});
