@@ -45,10 +45,10 @@ export interface Compiled {
 }
 
 /** Load, compile (reusing the render cache), write artifacts, print warnings; throw on errors. */
-export function compileForCommand(o: Common, opts: { writeArtifacts?: boolean } = {}): Compiled {
+export function compileForCommand(o: Common, opts: { writeArtifacts?: boolean; empty?: boolean } = {}): Compiled {
   const files = loadProject(o.projectDir);
   const cache = loadCache(files);
-  const result = compileProject(files, { target: o.target, env: process.env, vars: parseVars(o.vars), cache: cache.renders });
+  const result = compileProject(files, { target: o.target, env: process.env, vars: parseVars(o.vars), cache: cache.renders, empty: opts.empty });
   for (const d of result.diagnostics.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(result.diagnostics) || !result.target) throw new ProjectError(result.diagnostics.filter((x) => x.severity === 'error'));
   if (opts.writeArtifacts !== false) writeCompileArtifacts(files, result.manifest, cache);
@@ -133,7 +133,7 @@ export async function open(c: Pick<Compiled, 'files' | 'target'>, threads: numbe
 
 export async function runExecute(
   command: 'seed' | 'run' | 'test' | 'build',
-  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean },
+  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean },
 ): Promise<void> {
   if (o.check) {
     // type-check first: a problem stops here (exit 2), before anything is built or billed
@@ -143,7 +143,7 @@ export async function runExecute(
   if (o.dryRun) return runDryRun(o);
   if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
   const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
-  const c = compileForCommand(o);
+  const c = compileForCommand(o, { empty: o.empty });
   const { executeRun, summarize } = await import('../run/executor.js');
   const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, unit, allowEmpty: o.allowEmpty });
   const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
@@ -455,4 +455,60 @@ export async function runDebug(o: Common): Promise<void> {
   }
   out(failed ? `\n${failed} check${failed === 1 ? '' : 's'} failed` : '\nAll checks passed.');
   if (failed) process.exitCode = usage ? 2 : 1;
+}
+
+/** `vigil clean`: remove the target folder and `clean_targets` (folders inside the project, never the project itself). */
+export async function runClean(o: Common): Promise<void> {
+  const { existsSync, rmSync, statSync } = await import('node:fs');
+  const { isAbsolute, relative, resolve: resolvePath } = await import('node:path');
+  const files = loadProject(o.projectDir);
+  const wanted = [files.paths.target, ...(files.project.clean_targets ?? [])];
+  const problems: string[] = [];
+  const targets: string[] = [];
+  for (const t of [...new Set(wanted)]) {
+    const abs = resolvePath(files.root, t);
+    const rel = relative(files.root, abs);
+    if (isAbsolute(t) || !rel || rel.startsWith('..') || isAbsolute(rel)) problems.push(`clean_targets: '${t}' is not a folder inside the project: vigil clean removes only what is under ${files.root}`);
+    else if ([files.paths.models, files.paths.macros, files.paths.tests, files.paths.alerts, files.paths.dashboards, files.paths.seeds].some((p) => resolvePath(files.root, p) === abs || resolvePath(files.root, p).startsWith(abs + '/')))
+      problems.push(`clean_targets: '${t}' holds the project's own files (models, macros, tests, alerts, dashboards or seeds): not removed`);
+    else targets.push(rel);
+  }
+  if (problems.length) throw new UsageError(problems.join('\n       '));
+  let removed = 0;
+  for (const rel of targets) {
+    const abs = resolvePath(files.root, rel);
+    if (!existsSync(abs)) continue;
+    if (!statSync(abs).isDirectory()) {
+      err(`warning: ${rel} is a file, not a folder: left alone`);
+      continue;
+    }
+    rmSync(abs, { recursive: true, force: true });
+    out(`Removed ${rel}/`);
+    removed++;
+  }
+  if (!removed) out(`Nothing to clean (${targets.map((t) => `${t}/`).join(', ')} not there).`);
+}
+
+/** `vigil retry`: the last run/test/build/seed again, for what failed or was skipped in target/run_results.json. */
+export async function runRetry(o: Common & { threads: number; failFast?: boolean }): Promise<void> {
+  const { existsSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const files = loadProject(o.projectDir);
+  const path = join(files.root, files.paths.target, 'run_results.json');
+  if (!existsSync(path)) throw new UsageError(`no ${files.paths.target}/run_results.json: nothing ran here yet (vigil retry re-runs what failed in the last run, build, test or seed)`);
+  let last: { metadata?: { command?: string; target?: string; generated_at?: string }; results?: Array<{ name: string; resource_type: string; status: string }> };
+  try {
+    last = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${files.paths.target}/run_results.json is not valid JSON (${(e as Error).message}); run the command again instead`);
+  }
+  const command = last.metadata?.command;
+  if (command !== 'run' && command !== 'test' && command !== 'build' && command !== 'seed') throw new UsageError(`${files.paths.target}/run_results.json is from '${command ?? 'an unknown command'}', which vigil retry cannot repeat`);
+  const again = (last.results ?? []).filter((r) => r.resource_type !== 'operation' && (r.status === 'error' || r.status === 'fail' || r.status === 'skipped'));
+  if (!again.length) {
+    out(`Nothing to retry: the last ${command} (${last.metadata?.generated_at ?? 'at an unknown time'}) had no failure and skipped nothing.`);
+    return;
+  }
+  out(`Retrying ${again.length} node${again.length === 1 ? '' : 's'} of the last ${command} (${last.metadata?.generated_at ?? ''}): ${again.map((r) => r.name).join(', ')}`);
+  await runExecute(command, { ...o, target: o.target ?? last.metadata?.target, select: [...new Set(again.map((r) => r.name))] });
 }

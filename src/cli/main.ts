@@ -119,6 +119,7 @@ export function buildProgram(): Command {
       .option('--fail-fast', 'stop scheduling new nodes after the first failure');
     if (name === 'run' || name === 'build') c.option('--full-refresh', 'rebuild incremental models from scratch');
     if (name === 'run' || name === 'build') c.option('--check', 'run vigil check first and build nothing if it finds a problem');
+    if (name === 'run' || name === 'build') c.option('--empty', 'build every model with its columns and no rows (refs and sources read as empty): a fast check in CI that everything builds');
     if (name === 'run' || name === 'build') c.option('--dry-run', 'BigQuery: send every model as a dry-run job in DAG order and print bytes and the on-demand cost; nothing is built');
     if (name === 'test') {
       c.option('--unit', 'only unit tests (models on given rows, in an in-memory DuckDB; no warehouse needed)');
@@ -129,6 +130,21 @@ export function buildProgram(): Command {
       return runExecute(name, { ...globals(cmd), ...o });
     });
   }
+
+  commonOptions(program.command('retry').description('run the last run, test, build or seed again, for the nodes that failed or were skipped (from target/run_results.json)'))
+    .addOption(new Option('--threads <n>', 'statements to run at once').default(4).argParser(intOption('--threads', 1, 64)))
+    .option('--fail-fast', 'stop scheduling new nodes after the first failure')
+    .action(async (o, cmd: Command) => {
+      const { runRetry } = await import('./commands.js');
+      return runRetry({ ...globals(cmd), ...o });
+    });
+  program
+    .command('clean')
+    .description('remove the target folder (compiled SQL, manifest, run results, caches) and the folders clean_targets lists in project.yaml')
+    .action(async (_o, cmd: Command) => {
+      const { runClean } = await import('./commands.js');
+      return runClean({ ...globals(cmd) });
+    });
 
   const sync = program.command('sync').description('copy source tables from the application database (Postgres) into the target, exactly once');
   commonOptions(selectionOptions(sync))

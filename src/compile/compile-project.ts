@@ -19,6 +19,7 @@ import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, type Mo
 import { showPath, type YamlSource } from '../project/yaml-source.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
+import { folderLevels, levelsFor } from './folder-config.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode, TestNode } from './manifest.js';
 import { compileUnitTests } from '../testing/unit-tests.js';
@@ -38,6 +39,8 @@ export interface CompileOptions {
   vars?: Record<string, unknown>;
   /** Render cache from a previous compile (path -> entry); updated in place. */
   cache?: RenderCache;
+  /** `--empty`: models read their refs and sources as `(select * from x where 1 = 0)`: built with their columns, no rows. */
+  empty?: boolean;
   /** Interpret simple templates directly (default). false renders everything with nunjucks. */
   fastPath?: boolean;
   /** Templated SQL outside models (alert queries) to compile against the same refs and sources.
@@ -248,6 +251,17 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     } else ds.push(diag('E_TEMPLATE', r.message, { file: m.path, line: r.line, column: r.column }));
   }
 
+  // ---- folder-level configs (project.yaml models:), by the folders that hold models
+  const modelsPrefix = `${files.paths.models.replace(/\/+$/, '')}/`;
+  const relToModels = (path: string) => (path.startsWith(modelsPrefix) ? path.slice(modelsPrefix.length) : path);
+  const modelFolders = new Set<string>();
+  for (const f of files.models) {
+    const parts = relToModels(f.path).split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) modelFolders.add(parts.slice(0, i).join('/'));
+  }
+  const levels = folderLevels(files.project.models, { project: projectName, folders: modelFolders, yaml: files.projectYaml, modelsPath: files.paths.models }, ds);
+  const folderConfigs = (path: string) => levelsFor(levels, relToModels(path));
+
   // ---- render models
   const globalKey = sha(
     JSON.stringify([VIGIL_VERSION, dialect.name, safeTarget, vars, files.macros.map((m) => [m.path, sha(m.text)])]),
@@ -295,7 +309,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const out = tenv.render(tmpl, f.text, draft.calls, false, modelCtx);
       if (typeof out === 'string') {
         draft.sql = out;
-        const mat = draft.calls.config.materialized ?? draft.props?.p.config?.materialized ?? files.project.defaults?.materialized;
+        const mat = draft.calls.config.materialized ?? draft.props?.p.config?.materialized ?? folderConfigs(f.path).reduce<string | undefined>((m, l) => l.config.materialized ?? m, undefined) ?? files.project.defaults?.materialized;
         if (mat === 'incremental') {
           const inc = tenv.render(tmpl, f.text, emptyCalls(), true, modelCtx);
           if (typeof inc === 'string') draft.sqlIncremental = inc;
@@ -342,14 +356,17 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ds.push(diag('E_CONFIG', `config ${showPath(issue.path)}: ${issue.message}`, { file: d.file.path, ...locate(d.file.text, new RegExp(`\\b${k}\\s*=`)) }));
       }
     }
-    const merged: ModelConfig = { ...defaults, ...(d.props?.p.config ?? {}), ...(r.success ? r.data : {}) };
-    const tags = [...new Set([...asArray(defaults.tags), ...asArray(d.props?.p.config?.tags), ...(d.props?.p.tags ?? []), ...asArray(r.success ? r.data.tags : undefined)])];
-    // hooks add up (as in dbt): the project's defaults run first, then the properties', then config()'s
+    // precedence: defaults < folders (outer to inner) < properties YAML < config()
+    const folder = folderConfigs(d.file.path);
+    const merged: ModelConfig = { ...defaults, ...Object.assign({}, ...folder.map((l) => l.config)), ...(d.props?.p.config ?? {}), ...(r.success ? r.data : {}) };
+    const tags = [...new Set([...asArray(defaults.tags), ...folder.flatMap((l) => asArray(l.config.tags)), ...asArray(d.props?.p.config?.tags), ...(d.props?.p.tags ?? []), ...asArray(r.success ? r.data.tags : undefined)])];
+    // hooks add up (as in dbt): the project's defaults run first, then the folders', the properties', then config()'s
     const hookSources = (kind: 'pre_hook' | 'post_hook'): HookSource[] => {
       const out: HookSource[] = [];
       const fromYaml = (v: string | string[] | undefined, src: YamlSource, path: (string | number)[], file: string) =>
         asArray(v).forEach((sql, i) => out.push({ sql, file, at: src.locate(Array.isArray(v) ? [...path, i] : path) }));
       fromYaml(defaults[kind], files.projectYaml, ['defaults', kind], 'project.yaml');
+      for (const l of folder) fromYaml(l.config[kind], files.projectYaml, ['models', ...l.path, `+${kind}`], 'project.yaml');
       if (d.props) fromYaml(d.props.p.config?.[kind], d.props.src, [...d.props.path, 'config', kind], d.props.file);
       if (r.success && r.data[kind] !== undefined) {
         const at = locate(d.file.text, new RegExp(`\\b${kind}\\s*=`));
@@ -485,7 +502,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   }
   const order = topoSort(graph);
 
-  const resolve = (sql: string, self: ModelDraft | undefined): string =>
+  // --empty: a model's refs and sources read no rows, so every model is built with its columns and no data
+  const emptied = (rel: string, empty: boolean) => (empty ? `(select * from ${rel} where 1 = 0)` : rel);
+  const resolve = (sql: string, self: ModelDraft | undefined, empty = false): string =>
     sql.replace(PLACEHOLDER_RE, (_m, kind: string, arg: string) => {
       if (kind === 'this') {
         const rel = self && relationOf(self);
@@ -499,13 +518,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (kind === 'ref') {
         const d = drafts.get(arg);
         const seed = d ? undefined : seedNodes.get(arg);
-        if (seed) return dialect.relation(seed.relation);
+        if (seed) return emptied(dialect.relation(seed.relation), empty);
         if (!d || !d.config) return `__missing_ref_${arg}__`;
         const rel = relationOf(d);
-        return rel ? dialect.relation(rel) : dialect.quoteIdent(`__vigil_eph_${d.name}`);
+        return rel ? emptied(dialect.relation(rel), empty) : dialect.quoteIdent(`__vigil_eph_${d.name}`);
       }
       const s = sources.get(`source.${projectName}.${arg}`);
-      return s ? dialect.relation(s.relation) : `__missing_source_${arg}__`;
+      return s ? emptied(dialect.relation(s.relation), empty) : `__missing_source_${arg}__`;
     });
 
   // ephemeral parents (transitively), in dependency order, become CTEs wrapped around the model
@@ -527,7 +546,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const withEphemerals = (d: ModelDraft, body: string): string => {
     const chain = ephemeralChain(d);
     if (!chain.length) return body;
-    const ctes = chain.map((e) => `${dialect.quoteIdent(`__vigil_eph_${e.name}`)} as (\n${stripSemicolon(resolve(e.sql, e))}\n)`).join(',\n');
+    const ctes = chain.map((e) => `${dialect.quoteIdent(`__vigil_eph_${e.name}`)} as (\n${stripSemicolon(resolve(e.sql, e, !!opts.empty))}\n)`).join(',\n');
     return `with ${ctes}\nselect * from (\n${stripSemicolon(body)}\n) as __vigil_model`;
   };
 
@@ -538,7 +557,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (!d.config || d.config.enabled === false) continue;
     const uid = modelUid(d.name);
     const columns: ColumnInfo[] = (d.props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type }));
-    const body = stripSemicolon(resolve(d.sql, d));
+    const body = stripSemicolon(resolve(d.sql, d, !!opts.empty));
     const node: ModelNode = {
       unique_id: uid,
       resource_type: 'model',
@@ -558,7 +577,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // the model's own SQL starts below the CTEs of its ephemeral parents
     if (node.compiled_sql !== body) node.compiled_body_line = node.compiled_sql.split('\n').length - body.split('\n').length;
     if (d.sqlIncremental !== undefined) {
-      node.compiled_sql_incremental = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d)));
+      node.compiled_sql_incremental = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d, !!opts.empty)));
       node.compiled_path_incremental = node.compiled_path.replace(/\.sql$/, '') + '.incremental.sql';
     }
     manifest.nodes[uid] = node;

@@ -262,6 +262,10 @@ export const ProjectFileSchema = z
       .strict()
       .optional(),
     defaults: ModelConfigSchema.optional(),
+    /** What `vigil clean` removes besides the target folder: folders under the project root. */
+    clean_targets: z.array(z.string().min(1)).optional(),
+    /** Folder-level model configs (`staging: { +materialized: view }`): checked by compile/folder-config.ts, which knows the folders. */
+    models: z.unknown().optional(),
     /** Statements run once before the first node of run/test/build, and once after the last. */
     on_run_start: HookList.optional(),
     on_run_end: HookList.optional(),

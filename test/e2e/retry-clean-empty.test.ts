@@ -1,0 +1,83 @@
+/**
+ * `vigil build --empty` (every model built with its columns and no rows), `vigil retry` (the
+ * last command again for what failed or was skipped), `vigil clean` (target/ and clean_targets,
+ * never the project's own files), through the real CLI on DuckDB.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+function project(extra: Record<string, string> = {}) {
+  const dir = makeProject({
+    'seeds/raw_orders.csv': 'id,amount\n1,10\n2,20\n',
+    'models/orders.sql': "{{ config(materialized='table') }}\nselect id, amount * 2 as doubled from {{ ref('raw_orders') }}",
+    'models/totals.sql': "{{ config(materialized='table') }}\nselect sum(doubled) as total, count(*) as n from {{ ref('orders') }}",
+    'models/schema.yml': 'models:\n  - name: orders\n    columns:\n      - name: id\n        tests: [unique, not_null]\n',
+    ...extra,
+  });
+  dirs.push(dir);
+  return dir;
+}
+const csv = (dir: string, sql: string) => vigil(dir, ['show', '--inline', sql, '--output', 'csv']).stdout;
+
+describe('vigil build --empty', () => {
+  it('builds every model with its columns and no rows; tests pass on the empty tables; a normal build fills them', () => {
+    const dir = project();
+    const e = vigil(dir, ['build', '--empty']);
+    expect(e.code, e.stdout + e.stderr).toBe(0);
+    expect(csv(dir, "select count(*) as n from {{ ref('orders') }}")).toBe('n\n0\n');
+    expect(csv(dir, "select column_name from information_schema.columns where table_name = 'totals' order by ordinal_position")).toBe('column_name\ntotal\nn\n');
+    expect(csv(dir, "select n from {{ ref('totals') }}")).toBe('n\n0\n');
+    expect(vigil(dir, ['build']).code).toBe(0);
+    expect(csv(dir, "select total, n from {{ ref('totals') }}")).toBe('total,n\n60,2\n');
+  });
+});
+
+describe('vigil retry', () => {
+  it('re-runs the last build for what failed and what it skipped, nothing else; then there is nothing to retry', () => {
+    const dir = project({ 'models/totals.sql': "{{ config(materialized='table') }}\nselect sum(doubled) as total, count(*) as n, cast('x' as int) as boom from {{ ref('orders') }}", 'models/after.sql': "select * from {{ ref('totals') }}" });
+    const none = vigil(dir, ['retry']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no target/run_results.json');
+    const b = vigil(dir, ['build']);
+    expect(b.code).toBe(1);
+    expect(b.stdout).toMatch(/ERROR creating table analytics\.totals/);
+    expect(b.stdout).toMatch(/SKIP view analytics\.after/);
+    writeFileSync(join(dir, 'models/totals.sql'), "{{ config(materialized='table') }}\nselect sum(doubled) as total, count(*) as n from {{ ref('orders') }}");
+    const r = vigil(dir, ['retry']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Retrying 2 nodes of the last build \(.*\): (totals, after|after, totals)\n/);
+    expect(r.stdout).toContain('build: target dev (duckdb), 2 models, 0 tests');
+    expect(r.stdout).not.toMatch(/seed|analytics\.orders/);
+    const again = vigil(dir, ['retry']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Nothing to retry: the last build');
+  });
+});
+
+describe('vigil clean', () => {
+  it('removes target/ and clean_targets; refuses paths outside the project or holding its own files', () => {
+    const dir = project();
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    expect(existsSync(join(dir, 'target/manifest.json'))).toBe(true);
+    mkdirSync(join(dir, 'logs'));
+    writeFileSync(join(dir, 'project.yaml'), `${'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n'}clean_targets: [logs]\n`);
+    const c = vigil(dir, ['clean']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toBe('Removed target/\nRemoved logs/\n');
+    expect(existsSync(join(dir, 'target'))).toBe(false);
+    expect(existsSync(join(dir, 'models/orders.sql'))).toBe(true);
+    expect(vigil(dir, ['clean']).stdout).toContain('Nothing to clean');
+    for (const bad of ['..', '.', '/tmp', 'models', '../elsewhere']) {
+      writeFileSync(join(dir, 'project.yaml'), `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\nclean_targets: ['${bad}']\n`);
+      const r = vigil(dir, ['clean']);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toMatch(/clean_targets: '.*' (is not a folder inside the project|holds the project's own files)/);
+    }
+    expect(existsSync(join(dir, 'models/orders.sql'))).toBe(true);
+  });
+});
