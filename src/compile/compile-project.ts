@@ -237,7 +237,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   }
 
   // ---- template environment and macros
-  const tenv = new TemplateEnv({ dialect, vars, env: opts.env, target: safeTarget });
+  const tenv = new TemplateEnv({ dialect, vars, env: opts.env, target: safeTarget, project: projectName });
   tenv.useFastPath = opts.fastPath !== false;
   const macroOwner = new Map<string, string>();
   for (const m of files.macros) {

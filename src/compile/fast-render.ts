@@ -40,13 +40,17 @@ export class FastRenderError extends Error {
 /** Thrown when a template uses a node type this path does not interpret: render with nunjucks. */
 export class UnsupportedTemplate extends Error {}
 
+/** Methods nunjucks' installJinjaCompat() gives dicts, lists and strings. */
+const PYTHON_METHODS = new Set(['items', 'values', 'keys', 'get', 'has_key', 'pop', 'popitem', 'setdefault', 'update', 'append', 'insert', 'index', 'count', 'remove', 'find', 'capitalize', 'upper', 'lower', 'strip', 'lstrip', 'rstrip', 'split', 'startswith', 'endswith', 'isdigit', 'isalpha', 'replace', 'join', 'title', 'center']);
+
 /**
  * Parse a template. Throws nunjucks' own parse error (with 1-based `lineno`/`colno`) on a
  * syntax error. Whether every node is supported is found out while rendering (checking up
  * front cost as much as rendering): `renderFast` throws UnsupportedTemplate.
  */
 export function fastTemplate(src: string, env: nunjucks.Environment): FastTemplate {
-  return { root: nj.parser.parse(src, [], (env as unknown as { opts: unknown }).opts) };
+  // the environment's extensions ({% do %}) parse here too; their nodes are rendered by nunjucks
+  return { root: nj.parser.parse(src, (env as unknown as { extensionsList: unknown[] }).extensionsList ?? [], (env as unknown as { opts: unknown }).opts) };
 }
 
 export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Record<string, unknown>): string {
@@ -119,6 +123,8 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         } catch (e) {
           throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
         }
+        // Python's methods (d.items(), l.append(), ...) come from nunjucks' Jinja compatibility
+        if (v === undefined && PYTHON_METHODS.has(String(key))) throw new UnsupportedTemplate('Python method');
         if (v === undefined && !(typeof obj === 'object' && key in obj) && typeof obj !== 'string' && !Array.isArray(obj)) {
           const attrs = typeof obj === 'object' ? Object.keys(obj) : [];
           const hint = didYouMean(String(key), attrs);

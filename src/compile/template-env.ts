@@ -13,6 +13,7 @@ import { TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
 import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
+import { addJinjaCompat, rewriteAttributeSets } from './jinja-compat.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
 export interface CompiledTemplate {
@@ -56,6 +57,8 @@ export interface TemplateEnvOptions {
   target: Record<string, unknown>;
   /** Remember the secrets env_var() reads for reveal() (default); unit tests reveal their own env_vars. */
   registerSecrets?: boolean;
+  /** The project's name: ref('<project>', 'model') is ref('model'). */
+  project?: string;
   /** When this run started (run_started_at) and its id (invocation_id); default: now and a random id. */
   run?: { startedAt: Date; invocationId: string };
 }
@@ -98,6 +101,7 @@ export class TemplateEnv {
   constructor(opts: TemplateEnvOptions) {
     // an undefined value printed into SQL is an error, never an empty string
     this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: false });
+    addJinjaCompat(this.env);
     const self = this;
     const kw = (args: unknown[]): Record<string, unknown> => {
       const last = args[args.length - 1] as Record<string, unknown> | undefined;
@@ -108,7 +112,14 @@ export class TemplateEnv {
       }
       return {};
     };
-    this.env.addGlobal('ref', (name: unknown) => {
+    this.env.addGlobal('ref', (first: unknown, second?: unknown) => {
+      // ref('package', 'model'): Vigil has no packages; the project's own name is accepted
+      if (typeof second === 'string') {
+        if (opts.project !== undefined && first !== opts.project)
+          throw new Error(`ref('${String(first)}', '${second}'): '${String(first)}' is not this project (${opts.project}) and Vigil has no packages; write ref('${second}') for a model of this project`);
+        first = second;
+      }
+      const name = first;
       if (typeof name !== 'string') throw new Error('ref() takes a model name as a string');
       self.current.refs.push(name);
       return `${PH_OPEN}ref:${name}${PH_CLOSE}`;
@@ -193,7 +204,7 @@ export class TemplateEnv {
   /** Compile a macro file once and expose its macros as globals. */
   addMacros(path: string, text: string): TemplateError | { names: string[] } {
     try {
-      const t = new nunjucks.Template(text, this.env, path, true);
+      const t = new nunjucks.Template(rewriteAttributeSets(text), this.env, path, true);
       let exported: Record<string, unknown> = {};
       let err: unknown;
       (t as unknown as { getExported(cb: (e: unknown, r: Record<string, unknown>) => void): void }).getExported((e, r) => {
@@ -210,7 +221,8 @@ export class TemplateEnv {
   }
 
   /** Parse a template once; the result can be rendered many times. */
-  compileTemplate(path: string, text: string): CompiledTemplate | TemplateError {
+  compileTemplate(path: string, original: string): CompiledTemplate | TemplateError {
+    const text = rewriteAttributeSets(original);
     try {
       if (this.useFastPath) return { path, text, fast: fastTemplate(text, this.env) };
       return { path, text, nj: new nunjucks.Template(text, this.env, path, true) };

@@ -1,0 +1,118 @@
+/**
+ * What Jinja (and so dbt projects) use that nunjucks lacks, added to one nunjucks environment:
+ *
+ * - `namespace(a=1)` and `{% set ns.a = 2 %}` (nunjucks cannot assign to an attribute: the
+ *   statement is rewritten to a call before parsing, on the same line);
+ * - `{% do expr %}` (evaluate for its effect, print nothing);
+ * - Python methods on dicts, lists and strings (`d.items()`, `.keys()`, `.values()`, `.get()`,
+ *   `l.append()`, ...), slices, `True`/`False`/`None`: nunjucks' own `installJinjaCompat()`;
+ * - filters `tojson` (with `indent`), `map` (`attribute=` or a filter's name), `selectattr` and
+ *   `rejectattr` with Jinja's tests (`equalto`, `==`, `ne`, `gt`, `in`, `defined`, `none`, ...).
+ */
+import nunjucks from 'nunjucks';
+
+let compatInstalled = false;
+
+const isKw = (a: unknown): a is Record<string, unknown> => !!a && typeof a === 'object' && (a as { __keywords?: boolean }).__keywords === true;
+const kwargs = (args: unknown[]): [unknown[], Record<string, unknown>] => {
+  const last = args[args.length - 1];
+  if (!isKw(last)) return [args, {}];
+  const { __keywords, ...rest } = last;
+  void __keywords;
+  return [args.slice(0, -1), rest];
+};
+
+/** Jinja's tests for selectattr / rejectattr. */
+const TESTS: Record<string, (v: unknown, arg?: unknown) => boolean> = {
+  defined: (v) => v !== undefined,
+  undefined: (v) => v === undefined,
+  none: (v) => v === null,
+  true: (v) => v === true,
+  false: (v) => v === false,
+  truthy: (v) => !!v,
+  falsy: (v) => !v,
+  equalto: (v, a) => v === a,
+  eq: (v, a) => v === a,
+  '==': (v, a) => v === a,
+  ne: (v, a) => v !== a,
+  '!=': (v, a) => v !== a,
+  gt: (v, a) => (v as number) > (a as number),
+  '>': (v, a) => (v as number) > (a as number),
+  ge: (v, a) => (v as number) >= (a as number),
+  '>=': (v, a) => (v as number) >= (a as number),
+  lt: (v, a) => (v as number) < (a as number),
+  '<': (v, a) => (v as number) < (a as number),
+  le: (v, a) => (v as number) <= (a as number),
+  '<=': (v, a) => (v as number) <= (a as number),
+  in: (v, a) => (Array.isArray(a) || typeof a === 'string' ? (a as unknown[] | string).includes(v as never) : !!a && typeof a === 'object' && Object.prototype.hasOwnProperty.call(a, v as string)),
+  string: (v) => typeof v === 'string',
+  number: (v) => typeof v === 'number',
+};
+
+function attr(item: unknown, path: string): unknown {
+  let v: unknown = item;
+  for (const part of path.split('.')) v = v === null || v === undefined ? undefined : (v as Record<string, unknown>)[part];
+  return v;
+}
+
+function selectBy(keep: boolean) {
+  return (seq: unknown, ...raw: unknown[]) => {
+    const [args] = kwargs(raw);
+    const [name, test, value] = args as [string, string | undefined, unknown];
+    if (typeof name !== 'string') throw new Error(`${keep ? 'selectattr' : 'rejectattr'}() takes an attribute name`);
+    const t = test === undefined ? TESTS.truthy : TESTS[test];
+    if (!t) throw new Error(`${keep ? 'selectattr' : 'rejectattr'}(): unknown test '${test}' (tests: ${Object.keys(TESTS).join(', ')})`);
+    return (Array.isArray(seq) ? seq : []).filter((x) => t(attr(x, name), value) === keep);
+  };
+}
+
+/** `{% set ns.attr = expr %}` -> `{% do __vigil_setattr(ns, "attr", expr) %}`, on the same line. */
+export function rewriteAttributeSets(text: string): string {
+  if (!/\{%-?\s*set\s+[A-Za-z_]\w*\./.test(text)) return text;
+  return text.replace(/\{%(-?)\s*set\s+([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*=\s*([\s\S]*?)\s*(-?)%\}/g, (_m, l: string, obj: string, key: string, expr: string, r: string) => `{%${l} do __vigil_setattr(${obj}, "${key}", ${expr}) ${r}%}`);
+}
+
+export function addJinjaCompat(env: nunjucks.Environment): void {
+  if (!compatInstalled) {
+    // Python methods on dicts/lists/strings, slices, True/False/None (process-wide, as nunjucks does it)
+    nunjucks.installJinjaCompat();
+    compatInstalled = true;
+  }
+  env.addGlobal('namespace', (...args: unknown[]) => {
+    const [pos, kw] = kwargs(args);
+    const ns: Record<string, unknown> = {};
+    for (const p of pos) if (p && typeof p === 'object') Object.assign(ns, p);
+    return Object.assign(ns, kw);
+  });
+  env.addGlobal('__vigil_setattr', (obj: unknown, key: string, value: unknown) => {
+    if (!obj || typeof obj !== 'object') throw new Error(`cannot set '${key}': only a namespace() (or a dict) takes {% set x.${key} = ... %}`);
+    (obj as Record<string, unknown>)[key] = value;
+    return '';
+  });
+  env.addExtension('DoExtension', {
+    tags: ['do'],
+    parse(parser: { nextToken(): { value: string; lineno: number; colno: number }; parseExpression(): unknown; advanceAfterBlockEnd(v: string): void }, nodes: { NodeList: new (l: number, c: number, children: unknown[]) => unknown; CallExtension: new (ext: unknown, prop: string, args: unknown) => unknown }) {
+      const tok = parser.nextToken();
+      const expr = parser.parseExpression();
+      parser.advanceAfterBlockEnd(tok.value);
+      return new nodes.CallExtension(this, 'run', new nodes.NodeList(tok.lineno, tok.colno, [expr]));
+    },
+    run: () => '',
+  } as unknown as nunjucks.Extension);
+  env.addFilter('tojson', (v: unknown, ...raw: unknown[]) => {
+    const [args, kw] = kwargs(raw);
+    const indent = (kw.indent ?? args[0]) as number | undefined;
+    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x), indent);
+  });
+  env.addFilter('map', function (this: { env: nunjucks.Environment }, seq: unknown, ...raw: unknown[]) {
+    const [args, kw] = kwargs(raw);
+    const list = Array.isArray(seq) ? seq : seq && typeof seq === 'object' ? Object.keys(seq) : [];
+    if (typeof kw.attribute === 'string') return list.map((x) => attr(x, kw.attribute as string) ?? kw.default);
+    const [name, ...rest] = args as [string, ...unknown[]];
+    if (typeof name !== 'string') throw new Error("map() takes attribute='name' or a filter's name: map('upper')");
+    const f = env.getFilter(name) as (...a: unknown[]) => unknown;
+    return list.map((x) => f.call(this, x, ...rest));
+  });
+  env.addFilter('selectattr', selectBy(true));
+  env.addFilter('rejectattr', selectBy(false));
+}
