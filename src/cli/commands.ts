@@ -3,6 +3,8 @@
  * the project, open the adapter, run, print and write target/ artifacts. Loaded lazily
  * so `vigil --help` stays fast.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { parse as parseYamlText } from 'yaml';
 import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
@@ -24,6 +26,29 @@ export interface Common {
   exclude?: string[];
   /** --allow-empty: a selector atom that matches nothing is a warning, not an error */
   allowEmpty?: boolean;
+  /** --state: a folder holding a previous run's manifest.json, for state: selectors */
+  state?: string;
+}
+
+const stateCache = new Map<string, import('../compile/manifest.js').Manifest>();
+
+/** The manifest --state points at, checked: there, JSON, a Vigil manifest of this project. */
+export function loadStateManifest(dir: string | undefined, project: string): import('../compile/manifest.js').Manifest | undefined {
+  if (!dir) return undefined;
+  const hit = stateCache.get(dir);
+  if (hit) return hit;
+  const path = resolvePath(process.cwd(), dir, 'manifest.json');
+  if (!existsSync(path)) throw new UsageError(`--state ${dir}: no manifest.json there (give the folder of a previous run's target/, e.g. saved from the last deploy)`);
+  let m: import('../compile/manifest.js').Manifest;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--state ${dir}: manifest.json is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (!m || typeof m !== 'object' || !m.metadata?.vigil_version || !m.nodes) throw new UsageError(`--state ${dir}: manifest.json is not a Vigil manifest (no metadata.vigil_version or nodes); a dbt manifest cannot be compared`);
+  if (m.metadata.project !== project) throw new UsageError(`--state ${dir}: that manifest is project '${m.metadata.project}', this is '${project}'`);
+  stateCache.set(dir, m);
+  return m;
 }
 
 export function parseVars(v: string | undefined): Record<string, unknown> | undefined {
@@ -60,10 +85,10 @@ export function compileForCommand(o: Common, opts: { writeArtifacts?: boolean; e
  * The nodes `-s`/`--exclude` select. A selector mistake is a usage error (exit 2), and so is an
  * atom that matches nothing (a typo must not leave CI green), unless --allow-empty.
  */
-export function select(manifest: CompileResult['manifest'], o: Pick<Common, 'select' | 'exclude' | 'allowEmpty'>): SelectionResult {
+export function select(manifest: CompileResult['manifest'], o: Pick<Common, 'select' | 'exclude' | 'allowEmpty' | 'state'>): SelectionResult {
   let r: SelectionResult;
   try {
-    r = selectNodes(manifest, o.select, o.exclude);
+    r = selectNodes(manifest, o.select, o.exclude, loadStateManifest(o.state, manifest.metadata.project));
   } catch (e) {
     if (e instanceof SelectorError) throw new UsageError(e.message);
     throw e;
@@ -81,11 +106,11 @@ export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmp
 }
 
 /** planRun with the selection checked as select() checks it. */
-export async function plan(manifest: CompileResult['manifest'], o: Parameters<typeof import('../run/executor.js').planRun>[1] & Pick<Common, 'allowEmpty'>) {
+export async function plan(manifest: CompileResult['manifest'], o: Omit<Parameters<typeof import('../run/executor.js').planRun>[1], 'state'> & Pick<Common, 'allowEmpty' | 'state'>) {
   const { planRun } = await import('../run/executor.js');
   let p;
   try {
-    p = planRun(manifest, o);
+    p = planRun(manifest, { ...o, state: loadStateManifest(o.state, manifest.metadata.project) });
   } catch (e) {
     if (e instanceof SelectorError) throw new UsageError(e.message);
     throw e;
@@ -145,7 +170,7 @@ export async function runExecute(
   const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
   const c = compileForCommand(o, { empty: o.empty });
   const { executeRun, summarize } = await import('../run/executor.js');
-  const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, unit, allowEmpty: o.allowEmpty });
+  const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, unit, allowEmpty: o.allowEmpty, state: o.state });
   const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   const parts = [...(count('seed') || command === 'seed' ? [plural(count('seed'), 'seed')] : []), ...(command === 'seed' ? [] : [plural(count('model'), 'model'), plural(count('test'), 'test')]), ...(count('unit_test') ? [plural(count('unit_test'), 'unit test')] : [])];
@@ -188,7 +213,7 @@ export async function runExecute(
     adapter = needsWarehouse ? await (opening ?? open(c, Math.min(o.threads, planned.nodes.length))) : undefined;
     const { UnitRunner } = await import('../testing/unit-runner.js');
     unitRunner = count('unit_test') ? new UnitRunner() : undefined;
-    const s = await executeRun(c.result.manifest, adapter, { command, select: o.select, exclude: o.exclude, unit, unitRunner, seedLoader: seedLoader?.load, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal });
+    const s = await executeRun(c.result.manifest, adapter, { command, select: o.select, exclude: o.exclude, state: loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal });
     out('');
     out(summarize(s));
     const failed = s.results.filter((r) => r.status === 'error' || r.status === 'fail');

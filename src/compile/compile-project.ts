@@ -262,9 +262,27 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const levels = folderLevels(files.project.models, { project: projectName, folders: modelFolders, yaml: files.projectYaml, modelsPath: files.paths.models }, ds);
   const folderConfigs = (path: string) => levelsFor(levels, relToModels(path));
 
+  // macros each macro file calls, and a finder for the macros a text calls (state:modified.macros)
+  const macroNames = [...macroOwner.keys()];
+  const macroCallRe = macroNames.length ? new RegExp(`\\b(${macroNames.map(escapeRe).join('|')})\\s*\\(`, 'g') : undefined;
+  const macrosIn = (text: string): string[] => (macroCallRe ? [...new Set([...text.matchAll(macroCallRe)].map((m) => m[1]))] : []);
+  const macroFileSha = new Map(files.macros.map((m) => [m.path, sha(m.text)]));
+  const macroCalls = new Map<string, string[]>();
+  for (const m of files.macros) for (const n of macroNames.filter((x) => macroOwner.get(x) === m.path)) macroCalls.set(n, macrosIn(m.text).filter((x) => x !== n));
+  const macroClosure = (direct: string[]): string[] => {
+    const seen = new Set<string>();
+    const visit = (n: string) => {
+      if (seen.has(n)) return;
+      seen.add(n);
+      for (const c of macroCalls.get(n) ?? []) visit(c);
+    };
+    direct.forEach(visit);
+    return [...seen].sort();
+  };
+
   // ---- render models
   const globalKey = sha(
-    JSON.stringify([VIGIL_VERSION, dialect.name, safeTarget, vars, files.macros.map((m) => [m.path, sha(m.text)])]),
+    JSON.stringify([VIGIL_VERSION, 'calls:macros', dialect.name, safeTarget, vars, files.macros.map((m) => [m.path, sha(m.text)])]),
   );
   const drafts = new Map<string, ModelDraft>();
   let cacheHits = 0;
@@ -321,6 +339,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       draft.failed = true;
       ds.push(diag('E_TEMPLATE', err.message, { file: f.path, line: err.line, column: err.column }));
     }
+    draft.calls.macros = macrosIn(f.text);
     entry.sql = draft.sql;
     entry.sqlIncremental = draft.sqlIncremental;
     entry.error = err;
@@ -439,7 +458,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       name,
       file: f.path,
       properties_file: props?.file,
-      checksum: f.stamp ? `${f.stamp.size}:${f.stamp.mtimeMs}` : sha(f.text),
+      checksum: sha(f.text), // the content: a fresh checkout (new mtimes) is not a change
       config: { ...cfg, tags },
       tags,
       description: props?.p.description,
@@ -552,6 +571,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   const manifest = emptyManifest();
   manifest.sources = Object.fromEntries(sources);
+  // each macro with the hash of its file, for state:modified.macros
+  if (macroNames.length) manifest.macros = Object.fromEntries(macroNames.sort().map((n) => [n, macroFileSha.get(macroOwner.get(n)!)!]));
   const targetDir = files.paths.target;
   for (const d of drafts.values()) {
     if (!d.config || d.config.enabled === false) continue;
@@ -570,6 +591,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       description: d.props?.p.description ?? d.config.description,
       columns,
       depends_on: deps.get(uid) ?? [],
+      ...(d.calls.macros?.length ? { depends_on_macros: macroClosure(d.calls.macros) } : {}),
       relation: relationOf(d),
       compiled_sql: withEphemerals(d, body),
       compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path}`,

@@ -30,6 +30,8 @@ export interface ModelNode {
   columns: ColumnInfo[];
   /** Unique ids of models and sources this model reads. */
   depends_on: string[];
+  /** Project macros its SQL calls, directly or through other macros (state:modified.macros). */
+  depends_on_macros?: string[];
   /** null for ephemeral models. */
   relation: Relation | null;
   /** The SELECT that builds the model (ephemeral parents inlined as CTEs). */
@@ -55,7 +57,7 @@ export interface SeedNode {
   /** The CSV, relative to the project root. */
   file: string;
   properties_file?: string;
-  /** The file's size and modification time: a changed file is a changed seed. */
+  /** A hash of the file's content: a changed file is a changed seed (state:modified). */
   checksum: string;
   config: SeedConfig & { tags: string[] };
   tags: string[];
@@ -136,6 +138,8 @@ export interface Manifest {
   exposures?: Record<string, ExposureNode>;
   /** unique_id -> unique ids that depend on it */
   child_map: Record<string, string[]>;
+  /** Each project macro with a hash of the file defining it (state:modified.macros). */
+  macros?: Record<string, string>;
   /** project.yaml's on_run_start / on_run_end, rendered. */
   hooks?: { on_run_start: Hook[]; on_run_end: Hook[] };
 }

@@ -89,7 +89,7 @@ function configValueMatches(v: unknown, re: RegExp): boolean {
   return re.test(String(v));
 }
 
-function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string): Set<string> {
+function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Manifest): Set<string> {
   const out = new Set<string>();
   const colon = spec.indexOf(':');
   // a bare path (`models/staging`, `models/x.sql`) selects by path, as in dbt
@@ -97,8 +97,15 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string): Set<string
   const value = colon > 0 ? spec.slice(colon + 1) : spec;
   if (!value) throw new SelectorError(`selector '${spec}': ${method}: needs a value`);
   const re = globToRe(value);
-  if (method === 'state' || method === 'result') {
-    throw new SelectorError(`selector '${spec}': ${method}: selection compares with a previous run (--state), which this version of vigil does not have yet; select by name, tag:, path: or config.<key>: instead`);
+  if (method === 'result') throw new SelectorError(`selector '${spec}': result: is not supported; vigil retry re-runs what failed or was skipped in the last run`);
+  if (method === 'state') {
+    if (!state) throw new SelectorError(`selector '${spec}': state: compares with a previous run's manifest: pass --state <folder with its manifest.json> (e.g. a copy of target/ from the last deploy)`);
+    if (!STATE_VALUES.includes(value)) {
+      const hint = didYouMean(value, STATE_VALUES);
+      throw new SelectorError(`selector '${spec}': unknown state '${value}'${hint ? ` — did you mean 'state:${hint}'?` : ''} (state:${STATE_VALUES.join(', state:')})`);
+    }
+    for (const n of nodes) if (stateMatches(m, state, n, value)) out.add(n.unique_id);
+    return out;
   }
   const configKey = method.startsWith('config.') ? method.slice('config.'.length) : undefined;
   if (method.startsWith('config.') && !configKey) throw new SelectorError(`selector '${spec}': config. needs a key, e.g. config.materialized:table`);
@@ -162,7 +169,7 @@ function walk(start: Iterable<string>, next: (id: string) => string[], gens: num
  * `config.<key>:`), globs; spaces for a union, commas for an intersection. Throws SelectorError
  * for what it cannot understand; atoms that matched nothing come back in `unmatched`.
  */
-export function selectNodes(m: Manifest, select: string[] | undefined, exclude: string[] | undefined): SelectionResult {
+export function selectNodes(m: Manifest, select: string[] | undefined, exclude: string[] | undefined, state?: Manifest): SelectionResult {
   const nodes = allNodes(m);
   const unmatched: SelectionResult['unmatched'] = [];
   const evalExpr = (exprs: string[]): Set<string> => {
@@ -171,8 +178,9 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
       let inter: Set<string> | undefined;
       for (const rawAtom of expr.split(',')) {
         const a = parseAtom(rawAtom);
-        const base = matchAtom(m, nodes, a.spec);
-        if (!base.size) {
+        const base = matchAtom(m, nodes, a.spec, state);
+        // state: that matches nothing means nothing changed: not a typo
+        if (!base.size && !a.spec.startsWith('state:')) {
           const hint = a.spec.includes(':') ? undefined : didYouMean(a.spec, nodes.map((n) => n.name));
           unmatched.push({ atom: rawAtom, hint: hint && withSpec(a, hint) });
         }
@@ -190,4 +198,36 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
   const excluded = exclude && exclude.length ? evalExpr(exclude) : new Set<string>();
   for (const id of excluded) ids.delete(id);
   return { ids, excluded, unmatched };
+}
+
+export const STATE_VALUES = ['new', 'modified', 'modified.body', 'modified.configs', 'modified.contract', 'modified.macros'];
+
+/** JSON with sorted keys: the same config written in another order is the same config. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, (x as Record<string, unknown>)[k]])) : x));
+}
+
+/**
+ * dbt's state comparison against a previous manifest: new (not there before), modified.body (its
+ * file changed), .configs, .contract (columns and their declared types), .macros (a macro it
+ * calls, directly or not, changed); `modified` is any of these or new. Relations are not
+ * compared (the previous manifest may be another target's). Models, seeds and sources.
+ */
+function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: string): boolean {
+  if (n.resource_type !== 'model' && n.resource_type !== 'seed' && n.resource_type !== 'source') return false;
+  const old = n.resource_type === 'source' ? state.sources?.[n.unique_id] : state.nodes?.[n.unique_id];
+  if (!old) return what === 'new' || what === 'modified';
+  if (what === 'new') return false;
+  const body = () => (n.resource_type === 'source' ? canonical({ ...n, file: undefined, line: undefined, relation: undefined }) !== canonical({ ...old, file: undefined, line: undefined, relation: undefined }) : 'checksum' in old && n.checksum !== old.checksum);
+  const configs = () => n.resource_type !== 'source' && canonical((n as { config?: unknown }).config) !== canonical((old as { config?: unknown }).config);
+  const contract = () => canonical(n.columns.map((c) => [c.name, c.data_type ?? null])) !== canonical(((old as { columns?: Array<{ name: string; data_type?: string }> }).columns ?? []).map((c) => [c.name, c.data_type ?? null]));
+  const macros = () => {
+    const used = n.resource_type === 'model' ? (n.depends_on_macros ?? []) : [];
+    return used.some((x) => m.macros?.[x] !== state.macros?.[x]);
+  };
+  if (what === 'modified.body') return body();
+  if (what === 'modified.configs') return configs();
+  if (what === 'modified.contract') return contract();
+  if (what === 'modified.macros') return macros();
+  return body() || configs() || contract() || macros();
 }

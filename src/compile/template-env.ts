@@ -37,6 +37,8 @@ export interface RenderCalls {
   volatile?: boolean;
   /** Problems found by template functions, with the call text used to locate them. */
   problems: Array<{ code: string; message: string; find?: RegExp; hint?: string }>;
+  /** Project macros the template's text calls (for state:modified.macros), found when it renders. */
+  macros?: string[];
 }
 
 export function emptyCalls(): RenderCalls {

@@ -31,6 +31,8 @@ export interface RunOptions {
   command: Command;
   select?: string[];
   exclude?: string[];
+  /** A previous run's manifest, for state: selectors (--state). */
+  state?: Manifest;
   threads: number;
   fullRefresh: boolean;
   /** Stop scheduling new nodes after the first failure. */
@@ -59,8 +61,8 @@ export interface RunSummary {
 type PlanNode = ModelNode | SeedNode | TestNode | UnitTestNode;
 
 /** Which nodes a command runs, and what each waits for. */
-export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude' | 'unit'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched'] } {
-  const { ids, excluded, unmatched } = selectNodes(manifest, opts.select, opts.exclude);
+export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude' | 'unit' | 'state'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched'] } {
+  const { ids, excluded, unmatched } = selectNodes(manifest, opts.select, opts.exclude, opts.state);
   const planned = new Set<string>();
   const wantModels = opts.command === 'run' || opts.command === 'build';
   const wantSeeds = opts.command === 'seed' || opts.command === 'build';

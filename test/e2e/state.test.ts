@@ -1,0 +1,84 @@
+/**
+ * --state and state: selectors, through the real CLI: a previous run's manifest saved, then each
+ * kind of change (body, config, contract, an upstream macro, a seed's content, a new model)
+ * selected as dbt selects it, and `vigil build -s state:modified+` building only those.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+const FILES = {
+  'macros/cents.sql': '{% macro cents(col) %}cast({{ col }} * 100 as bigint){% endmacro %}\n{% macro twice(col) %}{{ cents(col) }} * 2{% endmacro %}\n',
+  'seeds/rates.csv': 'k,v\na,1\n',
+  'models/a.sql': 'select 1 as id, 2.5 as amount',
+  'models/b.sql': "select id, {{ twice('amount') }} as c from {{ ref('a') }}",
+  'models/c.sql': "select * from {{ ref('b') }}",
+  'models/d.sql': "select * from {{ ref('rates') }}",
+  'models/schema.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        data_type: integer\n',
+};
+
+function ls(dir: string, sel: string) {
+  const r = vigil(dir, ['ls', '-s', sel, '--state', 'prev', '--resource-type', 'model']);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout.trim().split('\n').filter(Boolean);
+}
+
+describe('state: selection', () => {
+  it('each kind of change, and build -s state:modified+ builds only what changed and what reads it', () => {
+    const dir = makeProject(FILES);
+    dirs.push(dir);
+    expect(vigil(dir, ['build']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    expect(ls(dir, 'state:modified')).toEqual([]);
+
+    writeFileSync(join(dir, 'models/c.sql'), "select id from {{ ref('b') }}"); // body
+    writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: a\n    columns:\n      - name: id\n        data_type: bigint\n'); // contract
+    writeFileSync(join(dir, 'macros/cents.sql'), FILES['macros/cents.sql'].replace('* 100', '* 1000')); // a macro b reaches through twice()
+    writeFileSync(join(dir, 'seeds/rates.csv'), 'k,v\na,2\n'); // a seed's content
+    writeFileSync(join(dir, 'models/e.sql'), 'select 3 as id'); // new
+    expect(ls(dir, 'state:modified.body')).toEqual(['c']);
+    expect(ls(dir, 'state:modified.contract')).toEqual(['a']);
+    expect(ls(dir, 'state:modified.macros')).toEqual(['b']);
+    expect(ls(dir, 'state:new')).toEqual(['e']);
+    expect(vigil(dir, ['ls', '-s', 'state:modified', '--state', 'prev', '--resource-type', 'seed']).stdout.trim()).toBe('rates');
+    expect(ls(dir, 'state:modified')).toEqual(['a', 'b', 'c', 'e']);
+    expect(ls(dir, 'state:modified+')).toEqual(['a', 'b', 'c', 'd', 'e']);
+
+    writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: a\n    config: { materialized: table }\n    columns:\n      - name: id\n        data_type: integer\n');
+    expect(ls(dir, 'state:modified.configs')).toEqual(['a']);
+
+    const b = vigil(dir, ['build', '-s', 'state:modified.body+', '--state', 'prev']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    // the changed model c, and the seed whose content changed with d that reads it
+    expect(b.stdout).toContain('1 seed, 2 models, 0 tests');
+    expect(b.stdout).toMatch(/OK created view analytics\.c/);
+    expect(b.stdout).toMatch(/OK loaded seed analytics\.rates/);
+    expect(b.stdout).not.toMatch(/analytics\.(a|b|e) /);
+  });
+
+  it('nothing modified is not an error; mistakes about --state are usage errors', () => {
+    const dir = makeProject(FILES);
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const none = vigil(dir, ['build', '-s', 'state:modified+', '--state', 'prev']);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toContain('Nothing to do');
+    const noFlag = vigil(dir, ['ls', '-s', 'state:modified']);
+    expect(noFlag.code).toBe(2);
+    expect(noFlag.stderr).toContain('pass --state');
+    const missing = vigil(dir, ['ls', '-s', 'state:modified', '--state', 'nowhere']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--state nowhere: no manifest.json there');
+    writeFileSync(join(dir, 'prev/manifest.json'), '{"metadata": {"dbt_version": "1.8"}, "nodes": {}}');
+    const dbt = vigil(dir, ['ls', '-s', 'state:modified', '--state', 'prev']);
+    expect(dbt.code).toBe(2);
+    expect(dbt.stderr).toContain('not a Vigil manifest');
+    const typo = vigil(dir, ['ls', '-s', 'state:modifed', '--state', 'prev']);
+    expect(typo.code).toBe(2);
+  });
+});
