@@ -417,7 +417,7 @@ async function runDryRun(o: Common & { fullRefresh?: boolean }): Promise<void> {
   if (!getWarehouse(c.target.type)!.capabilities.dryRun) {
     throw new UsageError(`--dry-run needs a warehouse that estimates bytes (${WAREHOUSES.filter((w) => w.capabilities.dryRun).map((w) => w.type).join(', ')}); target '${c.target.name}' is ${c.target.type}`);
   }
-  const planned = await plan(c.result.manifest, { command: 'run', select: o.select, exclude: o.exclude, allowEmpty: o.allowEmpty });
+  const planned = await plan(c.result.manifest, { command: 'run', select: o.select, exclude: o.exclude, allowEmpty: o.allowEmpty, state: o.state });
   const order = c.result.order.filter((id) => planned.nodes.some((n) => n.unique_id === id));
   const adapter = await open(c, 1);
   const { formatBytes } = await import('../format.js');
