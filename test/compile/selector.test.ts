@@ -60,9 +60,9 @@ describe('selectNodes', () => {
     expect(names(selectNodes(manifest, ['models/staging'], undefined).ids)).toEqual(['int_buckets', 'stg_events']);
     expect(names(selectNodes(manifest, ['models/marts/events_hourly.sql'], undefined).ids)).toEqual(['events_hourly']);
   });
-  it('state: and result: need a previous run: a clear error, not a crash', () => {
-    expect(() => selectNodes(manifest, ['state:modified'], undefined)).toThrow(/state: selection compares with a previous run \(--state\), which this version of vigil does not have yet/);
-    expect(() => selectNodes(manifest, ['result:error+'], undefined)).toThrow(/result: selection/);
+  it('state: needs a previous manifest (--state), result: points at vigil retry: clear errors, not a crash', () => {
+    expect(() => selectNodes(manifest, ['state:modified'], undefined)).toThrow(/state: compares with a previous run's manifest: pass --state/);
+    expect(() => selectNodes(manifest, ['result:error+'], undefined)).toThrow(/result: is not supported; vigil retry re-runs what failed/);
   });
   it('names with regular-expression characters are matched literally; the did-you-mean keeps the graph operators', () => {
     expect(selectNodes(manifest, ['events(hourly'], undefined).unmatched).toEqual([{ atom: 'events(hourly', hint: 'events_hourly' }]);

@@ -216,7 +216,7 @@ const cases: Case[] = [
     files: { 'models/a.sql': OK_MODEL },
     args: ['build', '-s', 'state:modified'],
     code: 2,
-    expect: ["error: selector 'state:modified': state: selection compares with a previous run (--state)"],
+    expect: ["error: selector 'state:modified': state: compares with a previous run's manifest: pass --state <folder with its manifest.json>"],
   },
   {
     name: 'a duration flag with a typo',
