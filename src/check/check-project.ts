@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { compiledPosition } from '../adapters/adapter.js';
 import { dialectOf } from '../adapters/index.js';
 import { parseSeed, readSeedFile } from '../seeds/seed-csv.js';
+import { firstVersionsSql } from '../run/snapshot.js';
 import type { Checker, CheckOutcome } from '../adapters/warehouse.js';
 import type { CompileResult } from '../compile/compile-project.js';
 import type { ModelNode, SourceNode, TestNode } from '../compile/manifest.js';
@@ -140,6 +141,22 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
   }
 
   const blockedBy = (deps: string[]) => deps.find((d) => failed.has(d));
+
+  // ---- snapshots that read sources and seeds: their first-run SELECT declares their columns
+  // (a snapshot reading a model is not checked yet)
+  for (const n of Object.values(m.nodes)) {
+    if (n.resource_type !== 'snapshot' || !needed.has(n.unique_id)) continue;
+    if (n.depends_on.some((d) => d.startsWith('model.'))) continue;
+    if (blockedBy(n.depends_on)) {
+      failed.add(n.unique_id);
+      continue;
+    }
+    const out = await checker.model({ kind: 'table', relation: n.relation, sql: firstVersionsSql(dialectOf(result.target?.type), n), fullRefresh: true });
+    if (!out.ok) {
+      ds.push(diag('E_CHECK', `snapshot '${n.name}': ${out.message}`, { file: n.file, line: n.line }));
+      failed.add(n.unique_id);
+    }
+  }
 
   // ---- models, in DAG order
   for (const id of result.order) {

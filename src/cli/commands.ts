@@ -157,7 +157,7 @@ export async function open(c: Pick<Compiled, 'files' | 'target'>, threads: numbe
 }
 
 export async function runExecute(
-  command: 'seed' | 'run' | 'test' | 'build',
+  command: 'seed' | 'snapshot' | 'run' | 'test' | 'build',
   o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean },
 ): Promise<void> {
   if (o.check) {
@@ -173,7 +173,13 @@ export async function runExecute(
   const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, unit, allowEmpty: o.allowEmpty, state: o.state });
   const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  const parts = [...(count('seed') || command === 'seed' ? [plural(count('seed'), 'seed')] : []), ...(command === 'seed' ? [] : [plural(count('model'), 'model'), plural(count('test'), 'test')]), ...(count('unit_test') ? [plural(count('unit_test'), 'unit test')] : [])];
+  const only = command === 'seed' || command === 'snapshot';
+  const parts = [
+    ...(count('seed') || command === 'seed' ? [plural(count('seed'), 'seed')] : []),
+    ...(count('snapshot') || command === 'snapshot' ? [plural(count('snapshot'), 'snapshot')] : []),
+    ...(only ? [] : [plural(count('model'), 'model'), plural(count('test'), 'test')]),
+    ...(count('unit_test') ? [plural(count('unit_test'), 'unit test')] : []),
+  ];
   // every seed is read and checked before anything runs: a bad file stops the run with nothing
   // loaded. The warehouse opens meanwhile (its native work overlaps the reading)
   let opening: Promise<Adapter> | undefined;
@@ -528,7 +534,7 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
     throw new UsageError(`${files.paths.target}/run_results.json is not valid JSON (${(e as Error).message}); run the command again instead`);
   }
   const command = last.metadata?.command;
-  if (command !== 'run' && command !== 'test' && command !== 'build' && command !== 'seed') throw new UsageError(`${files.paths.target}/run_results.json is from '${command ?? 'an unknown command'}', which vigil retry cannot repeat`);
+  if (command !== 'run' && command !== 'test' && command !== 'build' && command !== 'seed' && command !== 'snapshot') throw new UsageError(`${files.paths.target}/run_results.json is from '${command ?? 'an unknown command'}', which vigil retry cannot repeat`);
   const again = (last.results ?? []).filter((r) => r.resource_type !== 'operation' && (r.status === 'error' || r.status === 'fail' || r.status === 'skipped'));
   if (!again.length) {
     out(`Nothing to retry: the last ${command} (${last.metadata?.generated_at ?? 'at an unknown time'}) had no failure and skipped nothing.`);

@@ -108,12 +108,13 @@ export function buildProgram(): Command {
     },
   );
 
-  for (const name of ['seed', 'run', 'test', 'build'] as const) {
+  for (const name of ['seed', 'snapshot', 'run', 'test', 'build'] as const) {
     const desc = {
+      snapshot: 'record every version of the rows of each snapshot query (snapshots/*.sql: {% snapshot name %} ... {% endsnapshot %}): SCD type 2 with dbt_valid_from / dbt_valid_to, by unique_key, strategy timestamp or check',
       seed: `load the CSV files under seeds/ as tables (replaced whole each time); ref('name') reads them. Every file is read and checked first: a ragged row or a value that is not its column's type stops everything at file:line, before anything is loaded`,
       run: 'build the selected models in dependency order',
       test: 'run unit tests (models on given rows, in-memory) and data tests (generic tests from YAML, SQL tests in tests/)',
-      build: "load seeds, build models and run their tests in DAG order (a model's unit tests first); a failing seed, model or error test skips everything downstream",
+      build: "load seeds, build models and snapshots, run their tests in DAG order (a model's unit tests first); a failing seed, model or error test skips everything downstream",
     }[name];
     const c = commonOptions(selectionOptions(program.command(name).description(desc)))
       .addOption(new Option('--threads <n>', 'statements to run at once').default(4).argParser(intOption('--threads', 1, 64)))
@@ -177,7 +178,7 @@ export function buildProgram(): Command {
   });
 
   commonOptions(selectionOptions(program.command('ls').description('list nodes (models, tests, sources, dashboards)')))
-    .addOption(new Option('--resource-type <type>', 'only this kind of node').choices(['model', 'seed', 'test', 'unit_test', 'source', 'exposure']))
+    .addOption(new Option('--resource-type <type>', 'only this kind of node').choices(['model', 'seed', 'snapshot', 'test', 'unit_test', 'source', 'exposure']))
     .addOption(new Option('--output <format>', 'output format').choices(['name', 'path', 'json']).default('name'))
     .action(async (o, cmd: Command) => {
       const { runLs } = await import('./commands.js');

@@ -15,7 +15,7 @@ import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { Hook } from '../adapters/adapter.js';
 import { dialectOf, getWarehouse, warehouseTypes } from '../adapters/index.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
-import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, type ModelConfig, type ModelProps, type SeedProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
+import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type SeedProps, type SnapshotConfig, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import { showPath, type YamlSource } from '../project/yaml-source.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
@@ -475,7 +475,58 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
   }
   for (const n of [...seedNodes.values()]) if (n.config.enabled === false) seedNodes.delete(n.name);
-  const refNames = () => [...drafts.keys(), ...seedNodes.keys()];
+
+  // ---- snapshots: {% snapshot name %} select ... {% endsnapshot %} in snapshots/**.sql
+  const snapUid = (n: string) => `snapshot.${projectName}.${n}`;
+  const snapDrafts = new Map<string, { name: string; file: RawFile; line: number; sql: string; calls: RenderCalls; config?: SnapshotConfig & { tags: string[] } }>();
+  for (const f of files.snapshots ?? []) {
+    const re = /\{%-?\s*snapshot\s+([A-Za-z_]\w*)\s*-?%\}([\s\S]*?)\{%-?\s*endsnapshot\s*-?%\}/g;
+    let m: RegExpExecArray | null;
+    let found = 0;
+    while ((m = re.exec(f.text))) {
+      found++;
+      const name = m[1];
+      const at = lineColAt(f.text, m.index);
+      const bodyAt = lineColAt(f.text, m.index + m[0].indexOf('%}') + 2);
+      if (drafts.has(name) || seedNodes.has(name) || snapDrafts.has(name)) {
+        ds.push(diag('E_DUPLICATE', `snapshot '${name}': a model, seed or snapshot has that name already: ref('${name}') would be ambiguous`, { file: f.path, ...at }, 'rename one of them'));
+        continue;
+      }
+      // the body renders as a model does, with the lines before it kept so positions stay right
+      const body = '\n'.repeat(bodyAt.line - 1) + ' '.repeat(bodyAt.column - 1) + m[2];
+      const t = tenv.compileTemplate(f.path, body);
+      const calls = emptyCalls();
+      const out = isTemplateError(t) ? t : tenv.render(t, body, calls, false, { name, path: f.path });
+      if (typeof out !== 'string') {
+        ds.push(diag('E_TEMPLATE', out.message, { file: f.path, line: out.line, column: out.column }));
+        continue;
+      }
+      const where = { file: f.path, ...at };
+      const bad = Object.keys(calls.config).filter((k) => !SNAPSHOT_CONFIG_KEYS.includes(k));
+      for (const k of bad) {
+        const hint = didYouMean(k, SNAPSHOT_CONFIG_KEYS);
+        ds.push(diag('E_CONFIG', `snapshot '${name}': unknown config key '${k}'`, { file: f.path, ...locate(f.text, new RegExp(`\\b${escapeRe(k)}\\s*=`)) }, hint ? `did you mean '${hint}'?` : `snapshot keys: ${SNAPSHOT_CONFIG_KEYS.join(', ')}`));
+      }
+      if (bad.length) continue;
+      const r = SnapshotConfigSchema.safeParse(calls.config);
+      if (!r.success) {
+        for (const issue of r.error.issues) {
+          const k = String(issue.path[0] ?? '');
+          const loc = k && k in calls.config ? locate(f.text, new RegExp(`\\b${escapeRe(k)}\\s*=`)) : at;
+          ds.push(diag('E_CONFIG', `snapshot '${name}': ${issue.path.length ? `${showPath(issue.path)}: ` : ''}${k && !(k in calls.config) && issue.code !== 'custom' ? 'is required' : issue.message}`, { file: f.path, ...loc }, k === 'unique_key' ? "config(unique_key='id', strategy='timestamp', updated_at='updated_at')" : undefined));
+        }
+        continue;
+      }
+      if (r.data.enabled === false) continue;
+      snapDrafts.set(name, { name, file: f, line: where.line, sql: out, calls, config: { ...r.data, tags: asArray(r.data.tags) } });
+    }
+    if (!found) ds.push(diag('E_SNAPSHOT', `${f.path} holds no {% snapshot name %} ... {% endsnapshot %} block`, { file: f.path, line: 1, column: 1 }, 'a snapshot file wraps its SELECT in {% snapshot name %} ... {% endsnapshot %}'));
+  }
+  const snapRelation = (d: { name: string; config?: SnapshotConfig }): Relation => ({ ...(target?.database ? { database: target.database } : {}), schema: d.config?.target_schema ?? d.config?.schema ?? target?.schema ?? 'analytics', identifier: d.config?.alias ?? d.name });
+  /** what ref() reads besides models: seeds and snapshots */
+  const refTables = new Map<string, { unique_id: string; relation: Relation }>([...seedNodes.values()].map((n) => [n.name, { unique_id: n.unique_id, relation: n.relation }]));
+  for (const d of snapDrafts.values()) refTables.set(d.name, { unique_id: snapUid(d.name), relation: snapRelation(d) });
+  const refNames = () => [...drafts.keys(), ...refTables.keys()];
   const relKey = (r: Relation) => `${r.database ?? ''}.${r.schema}.${r.identifier}`.toLowerCase();
   const seedByRelation = new Map([...seedNodes.values()].map((n) => [relKey(n.relation), n]));
 
@@ -494,7 +545,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (drafts.has(r)) {
         ps.push(modelUid(r));
         refLoc.set(`${uid}>${modelUid(r)}`, () => ({ file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }));
-      } else if (seedNodes.has(r)) ps.push(seedUid(r));
+      } else if (refTables.has(r)) ps.push(refTables.get(r)!.unique_id);
       else {
         const hint = didYouMean(r, refNames());
         ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, hint ? undefined : `no model or seed is named '${r}'; models live in ${files.paths.models}/**/*.sql, seeds in ${files.paths.seeds}/**/*.csv`));
@@ -536,8 +587,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       if (kind === 'ref') {
         const d = drafts.get(arg);
-        const seed = d ? undefined : seedNodes.get(arg);
-        if (seed) return emptied(dialect.relation(seed.relation), empty);
+        const table = d ? undefined : refTables.get(arg);
+        if (table) return emptied(dialect.relation(table.relation), empty);
         if (!d || !d.config) return `__missing_ref_${arg}__`;
         const rel = relationOf(d);
         return rel ? emptied(dialect.relation(rel), empty) : dialect.quoteIdent(`__vigil_eph_${d.name}`);
@@ -614,6 +665,44 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   }
 
   for (const n of seedNodes.values()) manifest.nodes[n.unique_id] = n;
+  for (const d of snapDrafts.values()) {
+    const depends: string[] = [];
+    let ok = true;
+    for (const r of new Set(d.calls.refs)) {
+      if (drafts.has(r)) depends.push(modelUid(r));
+      else if (refTables.has(r) && r !== d.name) depends.push(refTables.get(r)!.unique_id);
+      else {
+        ok = false;
+        const hint = didYouMean(r, refNames());
+        ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }));
+      }
+    }
+    for (const [src, tb] of d.calls.sources) {
+      const sid = `source.${projectName}.${src}.${tb}`;
+      if (sources.has(sid)) depends.push(sid);
+      else {
+        ok = false;
+        ds.push(unknownSource(src, tb, sources, d.file));
+      }
+    }
+    if (!ok) continue;
+    const uid = snapUid(d.name);
+    manifest.nodes[uid] = {
+      unique_id: uid,
+      resource_type: 'snapshot',
+      name: d.name,
+      file: d.file.path,
+      line: d.line,
+      checksum: sha(d.file.text),
+      config: d.config!,
+      tags: d.config!.tags,
+      columns: [],
+      depends_on: [...new Set(depends)],
+      relation: snapRelation(d),
+      compiled_sql: stripSemicolon(resolve(d.sql, undefined)).trim(),
+      compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path.replace(/\.sql$/, '')}/${d.name}.sql`,
+    };
+  }
 
   // ---- tests
   const testNames = new Set<string>();
@@ -681,7 +770,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const to = String(args.to);
       const mRef = /^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$/.exec(to);
       const mSrc = /^\s*source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$/.exec(to);
-      const seedTo = mRef ? seedNodes.get(mRef[1]) : undefined;
+      const seedTo = mRef ? refTables.get(mRef[1]) : undefined;
       if (seedTo) {
         toRelation = dialect.relation(seedTo.relation);
         depends.push(seedTo.unique_id);
@@ -800,7 +889,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ok = false;
         ds.push(diag('E_REF', `ref('${r}') in a hook: '${r}' is ephemeral and has no relation a statement can use`, { file, ...shift(locate(text, callFinder('ref', r))) }, `materialize '${r}' as a view or table`));
       } else if (target) depends.push(modelUid(r));
-      else if (seedNodes.has(r)) depends.push(seedUid(r));
+      else if (refTables.has(r)) depends.push(refTables.get(r)!.unique_id);
       else {
         ok = false;
         const hint = didYouMean(r, refNames());

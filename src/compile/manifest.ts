@@ -4,7 +4,7 @@
  */
 import type { Relation } from '../adapters/dialect.js';
 import type { Hook } from '../adapters/adapter.js';
-import type { Freshness, Materialization, ModelConfig, SeedConfig } from '../project/schema.js';
+import type { Freshness, Materialization, ModelConfig, SeedConfig, SnapshotConfig } from '../project/schema.js';
 import type { UnitTestNode } from '../testing/unit-tests.js';
 
 export type { UnitTestNode };
@@ -70,6 +70,25 @@ export interface SeedNode {
   compiled_path: string;
 }
 
+/** A snapshot (SCD type 2): every version of each row of its query, with dbt_valid_from/to. */
+export interface SnapshotNode {
+  unique_id: string;
+  resource_type: 'snapshot';
+  name: string;
+  file: string;
+  line: number;
+  checksum: string;
+  config: SnapshotConfig & { tags: string[] };
+  tags: string[];
+  description?: string;
+  columns: ColumnInfo[];
+  depends_on: string[];
+  relation: Relation;
+  /** The SELECT whose rows are versioned. */
+  compiled_sql: string;
+  compiled_path: string;
+}
+
 export interface SourceNode {
   unique_id: string;
   resource_type: 'source';
@@ -128,11 +147,11 @@ export interface ExposureNode {
   tiles: number;
 }
 
-export type ManifestNode = ModelNode | SeedNode | SourceNode | TestNode | UnitTestNode | ExposureNode;
+export type ManifestNode = ModelNode | SeedNode | SnapshotNode | SourceNode | TestNode | UnitTestNode | ExposureNode;
 
 export interface Manifest {
   metadata: { project: string; target: string; adapter: string; vigil_version: string; generated_at?: string };
-  nodes: Record<string, ModelNode | SeedNode | TestNode | UnitTestNode>;
+  nodes: Record<string, ModelNode | SeedNode | SnapshotNode | TestNode | UnitTestNode>;
   sources: Record<string, SourceNode>;
   /** Dashboards, keyed by unique id (exposure.<project>.<name>). Not executable nodes. */
   exposures?: Record<string, ExposureNode>;

@@ -28,10 +28,12 @@ export interface ProjectFiles {
   root: string;
   project: ProjectFile;
   projectYaml: YamlSource;
-  paths: { models: string; macros: string; tests: string; alerts: string; dashboards: string; seeds: string; target: string };
+  paths: { models: string; macros: string; tests: string; alerts: string; dashboards: string; seeds: string; snapshots?: string; target: string };
   models: RawFile[];
   /** seeds/**.csv, not read (they can be large): stat only */
   seeds?: RawFile[];
+  /** snapshots/**.sql */
+  snapshots?: RawFile[];
   macros: RawFile[];
   singularTests: RawFile[];
   /** dashboards/**.json */
@@ -119,6 +121,7 @@ export function loadProject(projectDir: string): ProjectFiles {
     alerts: project.paths?.alerts ?? 'alerts',
     dashboards: project.paths?.dashboards ?? 'dashboards',
     seeds: project.paths?.seeds ?? 'seeds',
+    snapshots: project.paths?.snapshots ?? 'snapshots',
     target: project.paths?.target ?? 'target',
   };
   const models = statAll(root, listFiles(root, paths.models, /\.sql$/));
@@ -126,6 +129,7 @@ export function loadProject(projectDir: string): ProjectFiles {
   const singularTests = readAll(root, listFiles(root, paths.tests, /\.sql$/));
   const dashboards = readAll(root, listFiles(root, paths.dashboards, /\.json$/));
   const seeds = statAll(root, listFiles(root, paths.seeds, /\.csv$/i));
+  const snapshots = readAll(root, listFiles(root, paths.snapshots, /\.sql$/));
   const properties: PropertiesSource[] = [];
   const yamlFiles = [...listFiles(root, paths.models, /\.ya?ml$/), ...listFiles(root, paths.seeds, /\.ya?ml$/), ...listFiles(root, `${paths.tests}/unit`, /\.ya?ml$/)];
   for (const f of readAll(root, yamlFiles)) {
@@ -139,5 +143,5 @@ export function loadProject(projectDir: string): ProjectFiles {
     const abs = resolve(root, p);
     return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
   };
-  return { root, project, projectYaml, paths, models, seeds, macros, singularTests, dashboards, properties, diagnostics, readFixture };
+  return { root, project, projectYaml, paths, models, seeds, snapshots, macros, singularTests, dashboards, properties, diagnostics, readFixture };
 }

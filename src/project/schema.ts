@@ -215,6 +215,31 @@ export const SeedConfigSchema = z
   .strict();
 export type SeedConfig = z.infer<typeof SeedConfigSchema>;
 
+/** What config() sets in a snapshot ({% snapshot name %} ... {% endsnapshot %}). */
+export const SnapshotConfigSchema = z
+  .object({
+    strategy: z.enum(['timestamp', 'check']),
+    unique_key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    /** timestamp strategy: the column that says when a row last changed */
+    updated_at: z.string().min(1).optional(),
+    /** check strategy: the columns compared ('all': every column) */
+    check_cols: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).optional(),
+    /** a row gone from the source closes its current version */
+    invalidate_hard_deletes: z.boolean().optional(),
+    target_schema: z.string().min(1).optional(),
+    schema: z.string().min(1).optional(),
+    alias: z.string().min(1).optional(),
+    tags: z.union([z.string(), z.array(z.string())]).optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.strategy === 'timestamp' && !c.updated_at) ctx.addIssue({ code: 'custom', path: ['updated_at'], message: "strategy 'timestamp' needs updated_at: the column that says when a row changed" });
+    if (c.strategy === 'check' && !c.check_cols) ctx.addIssue({ code: 'custom', path: ['check_cols'], message: "strategy 'check' needs check_cols: a list of columns, or 'all'" });
+  });
+export type SnapshotConfig = z.infer<typeof SnapshotConfigSchema>;
+export const SNAPSHOT_CONFIG_KEYS = ['strategy', 'unique_key', 'updated_at', 'check_cols', 'invalidate_hard_deletes', 'target_schema', 'schema', 'alias', 'tags', 'enabled'];
+
 const SeedPropsSchema = z
   .object({
     name: z.string().min(1),
@@ -257,6 +282,7 @@ export const ProjectFileSchema = z
         alerts: z.string().optional(),
         dashboards: z.string().optional(),
         seeds: z.string().optional(),
+        snapshots: z.string().optional(),
         target: z.string().optional(),
       })
       .strict()

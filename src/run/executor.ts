@@ -6,17 +6,17 @@
  */
 import { compiledPosition, HookError, runHooks, type Adapter, type Hook, type MaterializeRequest, type Row } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
-import type { Manifest, ModelNode, SeedNode, TestNode, UnitTestNode } from '../compile/manifest.js';
+import type { Manifest, ModelNode, SeedNode, SnapshotNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import { selectNodes } from '../compile/selector.js';
 
-export type Command = 'run' | 'test' | 'build' | 'seed';
+export type Command = 'run' | 'test' | 'build' | 'seed' | 'snapshot';
 export type NodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 'warn';
 
 export interface NodeResult {
   unique_id: string;
   name: string;
   /** operation: an on_run_start / on_run_end hook */
-  resource_type: 'model' | 'seed' | 'test' | 'unit_test' | 'operation';
+  resource_type: 'model' | 'seed' | 'snapshot' | 'test' | 'unit_test' | 'operation';
   status: NodeStatus;
   execution_time: number;
   message: string;
@@ -58,7 +58,7 @@ export interface RunSummary {
   interrupted?: boolean;
 }
 
-type PlanNode = ModelNode | SeedNode | TestNode | UnitTestNode;
+type PlanNode = ModelNode | SeedNode | SnapshotNode | TestNode | UnitTestNode;
 
 /** Which nodes a command runs, and what each waits for. */
 export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude' | 'unit' | 'state'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched'] } {
@@ -71,6 +71,8 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
   for (const n of Object.values(manifest.nodes)) {
     if (n.resource_type === 'seed') {
       if (wantSeeds && ids.has(n.unique_id)) planned.add(n.unique_id);
+    } else if (n.resource_type === 'snapshot') {
+      if ((opts.command === 'snapshot' || opts.command === 'build') && ids.has(n.unique_id)) planned.add(n.unique_id);
     } else if (n.resource_type === 'model') {
       if (wantModels && ids.has(n.unique_id) && n.config.materialized !== 'ephemeral') planned.add(n.unique_id);
     } else if (n.resource_type === 'unit_test') {
@@ -142,7 +144,7 @@ export function materializeRequest(n: ModelNode, fullRefresh: boolean): Material
 }
 
 /** `analytics.ai_audit_daily`: how a person names a relation in a progress line. */
-function displayRelation(n: ModelNode | SeedNode): string {
+function displayRelation(n: ModelNode | SeedNode | SnapshotNode): string {
   return n.relation ? [n.relation.database, n.relation.schema, n.relation.identifier].filter(Boolean).join('.') : n.name;
 }
 
@@ -191,7 +193,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   let stop = false;
 
   // schemas first, once each
-  const schemas = new Set(nodes.filter((n): n is ModelNode | SeedNode => (n.resource_type === 'model' || n.resource_type === 'seed') && !!n.relation).map((n) => n.relation!.schema));
+  const schemas = new Set(nodes.filter((n): n is ModelNode | SeedNode | SnapshotNode => (n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot') && !!n.relation).map((n) => n.relation!.schema));
   const warehouse = (): Adapter => {
     if (!adapter) throw new Error('this plan needs a warehouse connection');
     return adapter;
@@ -231,6 +233,10 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       if (r.status === 'success') opts.out(`${idx} OK ${r.message} ${r.relation} ${t}`);
       else if (r.status === 'skipped') opts.out(`${idx} SKIP ${kind} ${r.relation} (${r.message})`);
       else opts.out(`${idx} ERROR creating ${kind} ${r.relation} ${t}\n  ${r.message}`);
+    } else if (n.resource_type === 'snapshot') {
+      if (r.status === 'success') opts.out(`${idx} OK snapshot ${r.relation} (${r.message}) ${t}`);
+      else if (r.status === 'skipped') opts.out(`${idx} SKIP snapshot ${r.relation} (${r.message})`);
+      else opts.out(`${idx} ERROR snapshot ${r.relation} ${t}\n  ${r.message}`);
     } else if (n.resource_type === 'seed') {
       if (r.status === 'success') opts.out(`${idx} OK loaded seed ${r.relation} (${r.message}) ${t}`);
       else if (r.status === 'skipped') opts.out(`${idx} SKIP seed ${r.relation} (${r.message})`);
@@ -255,6 +261,17 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     try {
       const r = await warehouse().materialize({ ...materializeRequest(n, opts.fullRefresh), preHooks: n.pre_hooks, postHooks: n.post_hooks });
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message };
+    } catch (e) {
+      return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
+    }
+  };
+
+  const runSnap = async (n: SnapshotNode): Promise<NodeResult> => {
+    const t0 = performance.now();
+    const base = { unique_id: n.unique_id, name: n.name, resource_type: 'snapshot' as const, relation: displayRelation(n), file: n.file, compiled_path: n.compiled_path };
+    try {
+      const { runSnapshot } = await import('./snapshot.js');
+      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: await runSnapshot(warehouse(), n) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
     }
@@ -330,12 +347,12 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         const interrupted = !!opts.signal?.aborted;
         if (bad || stop || interrupted || startFailed) {
           const why = interrupted ? 'interrupted (Ctrl-C)' : startFailed ? 'an on_run_start hook failed' : stop ? 'stopped after a failure (--fail-fast)' : `upstream ${byId.get(bad!)!.name} ${results.get(bad!)!.status === 'skipped' ? 'was skipped' : 'failed'}`;
-          report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: why, relation: n.resource_type === 'model' || n.resource_type === 'seed' ? displayRelation(n) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
+          report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: why, relation: n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot' ? displayRelation(n) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
           finished(id);
           continue;
         }
         inFlight++;
-        void (n.resource_type === 'model' ? runModel(n) : n.resource_type === 'seed' ? runSeed(n) : n.resource_type === 'unit_test' ? runUnit(n) : runTest(n)).then((r) => {
+        void (n.resource_type === 'model' ? runModel(n) : n.resource_type === 'seed' ? runSeed(n) : n.resource_type === 'snapshot' ? runSnap(n) : n.resource_type === 'unit_test' ? runUnit(n) : runTest(n)).then((r) => {
           inFlight--;
           report(r, n);
           if (opts.failFast && (r.status === 'error' || r.status === 'fail')) stop = true;

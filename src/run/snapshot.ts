@@ -1,0 +1,75 @@
+/**
+ * Snapshots (SCD type 2), in SQL every warehouse here runs: each run versions the rows of the
+ * snapshot's query by its unique_key. A new key, a changed row (timestamp strategy: a later
+ * updated_at; check strategy: a check column that differs) or a key back after a delete gets a
+ * new version; the version it supersedes is closed; with invalidate_hard_deletes, a key gone
+ * from the query has its current version closed.
+ *
+ * Columns: the query's, then `dbt_valid_from`, `dbt_valid_to` (NULL: current), `dbt_updated_at`
+ * (updated_at, or the run's time with check), `dbt_scd_id` (the key and dbt_valid_from as text).
+ *
+ * The steps are ordered so that a run stopped between them leaves nothing lost and the next run
+ * finishes the work: 1. insert the new versions; 2. close every current version that has a newer
+ * current one; 3. close the current versions of deleted keys.
+ */
+import type { Adapter } from '../adapters/adapter.js';
+import type { Dialect } from '../adapters/dialect.js';
+import type { SnapshotNode } from '../compile/manifest.js';
+
+export const SNAPSHOT_COLUMNS = ['dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at', 'dbt_scd_id'];
+
+/** The SELECT of a snapshot's first run: its query's rows as first versions (also what `vigil check` declares). */
+export function firstVersionsSql(d: Dialect, n: SnapshotNode): string {
+  const q = (x: string) => d.quoteIdent(x);
+  const keys = Array.isArray(n.config.unique_key) ? n.config.unique_key : [n.config.unique_key];
+  const text = d.type('string');
+  const vf = n.config.strategy === 'timestamp' ? `s.${q(n.config.updated_at!)}` : 'current_timestamp';
+  const scd = `${keys.map((k) => `cast(s.${q(k)} as ${text})`).join(` || '|' || `)} || '|' || cast(${vf} as ${text})`;
+  return `select s.*, ${vf} as ${q('dbt_valid_from')}, case when 1 = 0 then ${vf} end as ${q('dbt_valid_to')}, ${vf} as ${q('dbt_updated_at')}, ${scd} as ${q('dbt_scd_id')} from (\n${n.compiled_sql}\n) as s`;
+}
+
+export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<string> {
+  const d = adapter.dialect;
+  const q = (x: string) => d.quoteIdent(x);
+  const rel = d.relation(n.relation);
+  const keys = Array.isArray(n.config.unique_key) ? n.config.unique_key : [n.config.unique_key];
+  const src = `(\n${n.compiled_sql}\n)`;
+  const text = d.type('string');
+  const scd = (a: string, vf: string) => `${keys.map((k) => `cast(${a}.${q(k)} as ${text})`).join(` || '|' || `)} || '|' || cast(${vf} as ${text})`;
+  const keyMatch = (a: string, b: string) => keys.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(' and ');
+  const validFrom = (a: string) => (n.config.strategy === 'timestamp' ? `${a}.${q(n.config.updated_at!)}` : 'current_timestamp');
+
+  await adapter.ensureSchema(n.relation.schema);
+  if (!(await adapter.relationExists(n.relation))) {
+    // first run: every row is a first version; dbt_valid_to takes dbt_valid_from's type, NULL
+    await adapter.execute(`create table ${rel} as ${firstVersionsSql(d, n)}`);
+    const [c] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel}`);
+    return `${Number(c?.n ?? 0)} rows, first versions`;
+  }
+  const cols = (await adapter.columns(n.relation)).map((c) => c.name).filter((c) => !SNAPSHOT_COLUMNS.includes(c));
+  const checkCols = n.config.strategy === 'check' ? (n.config.check_cols === 'all' ? cols.filter((c) => !keys.includes(c)) : n.config.check_cols!) : [];
+  const changed = n.config.strategy === 'timestamp' ? `s.${q(n.config.updated_at!)} > t.${q('dbt_updated_at')}` : checkCols.map((c) => `s.${q(c)} is distinct from t.${q(c)}`).join(' or ') || '1 = 0';
+  const before = await count(adapter, rel);
+  // 1. new versions: no current version of the key, or the current one differs
+  await adapter.execute(
+    `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${validFrom('s')}, null, ${validFrom('s')}, ${scd('s', validFrom('s'))} from ${src} as s where not exists (select 1 from ${rel} as t where ${keyMatch('t', 's')} and t.${q('dbt_valid_to')} is null and not (${changed}))`,
+  );
+  const inserted = (await count(adapter, rel)) - before;
+  // 2. a current version with a newer current version of its key is closed where the newer one starts
+  const newer = `from ${rel} as v where ${keyMatch('v', 't')} and v.${q('dbt_valid_to')} is null and v.${q('dbt_valid_from')} > t.${q('dbt_valid_from')}`;
+  await adapter.execute(`update ${rel} as t set ${q('dbt_valid_to')} = (select min(v.${q('dbt_valid_from')}) ${newer}) where t.${q('dbt_valid_to')} is null and exists (select 1 ${newer})`);
+  // 3. keys gone from the query
+  let deleted = 0;
+  if (n.config.invalidate_hard_deletes) {
+    const gone = `t.${q('dbt_valid_to')} is null and not exists (select 1 from ${src} as s where ${keyMatch('s', 't')})`;
+    const [g] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel} as t where ${gone}`);
+    deleted = Number(g?.n ?? 0);
+    if (deleted) await adapter.execute(`update ${rel} as t set ${q('dbt_valid_to')} = current_timestamp where ${gone}`);
+  }
+  return `${inserted} new version${inserted === 1 ? '' : 's'}${n.config.invalidate_hard_deletes ? `, ${deleted} deleted` : ''}`;
+}
+
+async function count(adapter: Adapter, rel: string): Promise<number> {
+  const [c] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel}`);
+  return Number(c?.n ?? 0);
+}

@@ -1,0 +1,100 @@
+/**
+ * Snapshots (SCD type 2) through the real CLI, on DuckDB and a real Postgres: a sequence of source
+ * states (first load, an update, a delete, a new key, the deleted key back, a check-strategy
+ * change) and the versions each snapshot holds after each run. A snapshot without unique_key or
+ * with the wrong keys for its strategy is an error at its line.
+ */
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+import { uniqueSchema } from '../support/postgres.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+const SNAPSHOTS = {
+  'snapshots/customers.sql': `{% snapshot customers_ts %}
+{{ config(target_schema=var('snap_schema'), unique_key='id', strategy='timestamp', updated_at='updated_at', invalidate_hard_deletes=true) }}
+select id, name, cast(updated_at as timestamp) as updated_at from {{ ref('customers') }}
+{% endsnapshot %}
+
+{% snapshot customers_check %}
+{{ config(target_schema=var('snap_schema'), unique_key=['id'], strategy='check', check_cols=['name']) }}
+select id, name from {{ ref('customers') }}
+{% endsnapshot %}
+`,
+  'models/current_customers.sql': "select id, name from {{ ref('customers_ts') }} where dbt_valid_to is null",
+};
+
+const STATES = [
+  'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,2026-01-01 00:00:00\n',
+  // ann renamed (later updated_at), bob deleted, cy new
+  'id,name,updated_at\n1,ann2,2026-01-02 00:00:00\n3,cy,2026-01-02 00:00:00\n',
+  // bob back
+  'id,name,updated_at\n1,ann2,2026-01-02 00:00:00\n2,bob,2026-01-03 00:00:00\n3,cy,2026-01-02 00:00:00\n',
+];
+
+function sequence(projectYaml: string, env: Record<string, string>, snapSchema: string) {
+  const dir = makeProject({ 'project.yaml': projectYaml, 'seeds/customers.csv': STATES[0], ...SNAPSHOTS });
+  dirs.push(dir);
+  const vars = ['--vars', `{snap_schema: ${snapSchema}}`];
+  const run = (args: string[]) => {
+    const r = vigil(dir, [...args, ...vars], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return r.stdout;
+  };
+  const versions = (name: string) =>
+    vigil(dir, ['show', '--inline', `select id, name, dbt_valid_to is null as cur from {{ ref('${name}') }} order by id, dbt_valid_from`, '--output', 'csv', '--limit', '50', ...vars], env).stdout;
+  run(['seed']);
+  expect(run(['snapshot'])).toMatch(/OK snapshot \S*customers_ts \(2 rows, first versions\)/);
+  // nothing changed: nothing new
+  expect(run(['snapshot'])).toMatch(/customers_ts \(0 new versions, 0 deleted\)/);
+  writeFileSync(join(dir, 'seeds/customers.csv'), STATES[1]);
+  run(['seed']);
+  const out = run(['snapshot']);
+  expect(out).toMatch(/customers_ts \(2 new versions, 1 deleted\)/);
+  expect(out).toMatch(/customers_check \(2 new versions\)/);
+  writeFileSync(join(dir, 'seeds/customers.csv'), STATES[2]);
+  run(['seed']);
+  run(['snapshot']);
+  expect(versions('customers_ts')).toBe('id,name,cur\n1,ann,false\n1,ann2,true\n2,bob,false\n2,bob,true\n3,cy,true\n');
+  // check strategy without invalidate_hard_deletes: bob's version stays current while he is gone, and unchanged when he is back
+  expect(versions('customers_check')).toBe('id,name,cur\n1,ann,false\n1,ann2,true\n2,bob,true\n3,cy,true\n');
+  // vigil check knows the snapshot's columns (its query's, and dbt_valid_from/to, ...)
+  const check = vigil(dir, ['check', ...vars], env);
+  expect(check.code, check.stdout + check.stderr).toBe(0);
+  // a model reads the snapshot; build orders it after the snapshot
+  const b = run(['build']);
+  expect(b.indexOf('current_customers')).toBeGreaterThan(b.indexOf('customers_ts'));
+  expect(vigil(dir, ['show', '-s', 'current_customers', '--output', 'csv', ...vars], env).stdout.split('\n').length).toBe(5);
+}
+
+describe('vigil snapshot', () => {
+  it('DuckDB: updates, deletes, new keys and a key back, timestamp and check strategies', () => {
+    sequence('name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', {}, 'snapshots');
+  });
+
+  it('Postgres: the same sequence, the same versions', () => {
+    const schema = uniqueSchema('snap');
+    sequence(`name: fixture\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: "{{ env_var('VIGIL_TEST_PG_URL') }}", schema: ${schema} }\n`, { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
+  });
+
+  it('a snapshot without unique_key, or without updated_at for timestamp, is an error at its line; so is a file without a snapshot block', () => {
+    const dir = makeProject({
+      'seeds/customers.csv': STATES[0],
+      'snapshots/a.sql': "{% snapshot a %}\n{{ config(strategy='timestamp', updated_at='updated_at') }}\nselect * from {{ ref('customers') }}\n{% endsnapshot %}\n",
+      'snapshots/b.sql': "{% snapshot b %}\n{{ config(unique_key='id', strategy='timestamp', uniqe='x') }}\nselect * from {{ ref('customers') }}\n{% endsnapshot %}\n",
+      'snapshots/c.sql': "{% snapshot c %}\n{{ config(unique_key='id', strategy='timestamp') }}\nselect * from {{ ref('customers') }}\n{% endsnapshot %}\n",
+      'snapshots/d.sql': 'select 1\n',
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['snapshot']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/snapshots\/a\.sql:1:1: error: snapshot 'a': unique_key: is required/);
+    expect(r.stderr).toMatch(/snapshots\/b\.sql:2:\d+: error: snapshot 'b': unknown config key 'uniqe'/);
+    expect(r.stderr).toMatch(/snapshots\/c\.sql:\d+:\d+: error: snapshot 'c': updated_at: strategy 'timestamp' needs updated_at/);
+    expect(r.stderr).toMatch(/snapshots\/d\.sql:1:1: error: snapshots\/d\.sql holds no \{% snapshot name %\}/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
