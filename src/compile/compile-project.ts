@@ -522,6 +522,47 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     if (!found) ds.push(diag('E_SNAPSHOT', `${f.path} holds no {% snapshot name %} ... {% endsnapshot %} block`, { file: f.path, line: 1, column: 1 }, 'a snapshot file wraps its SELECT in {% snapshot name %} ... {% endsnapshot %}'));
   }
+  // dbt 1.9's YAML snapshots: `relation:` is what is selected, `config:` as config() would set it
+  for (const pf of files.properties) {
+    (pf.data.snapshots ?? []).forEach((p, i) => {
+      const at = pf.yaml.locate(['snapshots', i, 'name']);
+      const where = { file: pf.path, ...at };
+      if (drafts.has(p.name) || seedNodes.has(p.name) || snapDrafts.has(p.name)) {
+        ds.push(diag('E_DUPLICATE', `snapshot '${p.name}': a model, seed or snapshot has that name already: ref('${p.name}') would be ambiguous`, where, 'rename one of them'));
+        return;
+      }
+      if (!/^\s*(ref\(\s*['"][^'"]+['"]\s*\)|source\(\s*['"][^'"]+['"]\s*,\s*['"][^'"]+['"]\s*\))\s*$/.test(p.relation)) {
+        ds.push(diag('E_SNAPSHOT', `snapshot '${p.name}': relation must be ref('model') or source('src', 'table'), got '${p.relation}'`, { file: pf.path, ...pf.yaml.locate(['snapshots', i, 'relation']) }));
+        return;
+      }
+      const body = `select * from {{ ${p.relation.trim()} }}`;
+      const calls = emptyCalls();
+      const t = tenv.compileTemplate(pf.path, body);
+      const out = isTemplateError(t) ? t : tenv.render(t, body, calls, false, { name: p.name, path: pf.path });
+      if (typeof out !== 'string') {
+        ds.push(diag('E_TEMPLATE', out.message, { file: pf.path, ...pf.yaml.locate(['snapshots', i, 'relation']) }));
+        return;
+      }
+      const cfg = p.config ?? {};
+      const bad = Object.keys(cfg).filter((k) => !SNAPSHOT_CONFIG_KEYS.includes(k));
+      for (const k of bad) {
+        const hint = didYouMean(k, SNAPSHOT_CONFIG_KEYS);
+        ds.push(diag('E_CONFIG', `snapshot '${p.name}': unknown config key '${k}'`, { file: pf.path, ...pf.yaml.locate(['snapshots', i, 'config', k], true) }, hint ? `did you mean '${hint}'?` : `snapshot keys: ${SNAPSHOT_CONFIG_KEYS.join(', ')}`));
+      }
+      if (bad.length) return;
+      const r = SnapshotConfigSchema.safeParse(cfg);
+      if (!r.success) {
+        for (const issue of r.error.issues) {
+          const k = String(issue.path[0] ?? '');
+          const loc = k && k in cfg ? pf.yaml.locate(['snapshots', i, 'config', k]) : pf.yaml.locate(['snapshots', i]);
+          ds.push(diag('E_CONFIG', `snapshot '${p.name}': ${issue.path.length ? `${showPath(issue.path)}: ` : ''}${k && !(k in cfg) && issue.code !== 'custom' ? 'is required' : issue.message}`, { file: pf.path, ...loc }));
+        }
+        return;
+      }
+      if (r.data.enabled === false) return;
+      snapDrafts.set(p.name, { name: p.name, file: { path: pf.path, text: body }, line: at.line, sql: out, calls, config: { ...r.data, tags: asArray(r.data.tags) } });
+    });
+  }
   const snapRelation = (d: { name: string; config?: SnapshotConfig }): Relation => ({ ...(target?.database ? { database: target.database } : {}), schema: d.config?.target_schema ?? d.config?.schema ?? target?.schema ?? 'analytics', identifier: d.config?.alias ?? d.name });
   /** what ref() reads besides models: seeds and snapshots */
   const refTables = new Map<string, { unique_id: string; relation: Relation }>([...seedNodes.values()].map((n) => [n.name, { unique_id: n.unique_id, relation: n.relation }]));

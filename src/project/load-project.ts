@@ -131,7 +131,7 @@ export function loadProject(projectDir: string): ProjectFiles {
   const seeds = statAll(root, listFiles(root, paths.seeds, /\.csv$/i));
   const snapshots = readAll(root, listFiles(root, paths.snapshots, /\.sql$/));
   const properties: PropertiesSource[] = [];
-  const yamlFiles = [...listFiles(root, paths.models, /\.ya?ml$/), ...listFiles(root, paths.seeds, /\.ya?ml$/), ...listFiles(root, `${paths.tests}/unit`, /\.ya?ml$/)];
+  const yamlFiles = [...listFiles(root, paths.models, /\.ya?ml$/), ...listFiles(root, paths.seeds, /\.ya?ml$/), ...listFiles(root, paths.snapshots, /\.ya?ml$/), ...listFiles(root, `${paths.tests}/unit`, /\.ya?ml$/)];
   for (const f of readAll(root, yamlFiles)) {
     const y = parseYaml(f.text, f.path, diagnostics);
     if (!y) continue;

@@ -253,11 +253,25 @@ const SeedPropsSchema = z
   .strict();
 export type SeedProps = z.infer<typeof SeedPropsSchema>;
 
+/** dbt 1.9's YAML snapshot: `relation: source('app', 'customers')` or `ref('x')`, its config. */
+const SnapshotPropsSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier (letters, digits, _)'),
+    description: z.string().optional(),
+    relation: z.string().min(1),
+    config: z.record(z.string(), z.unknown()).optional(),
+    columns: z.array(ColumnSchema).optional(),
+    meta: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type SnapshotProps = z.infer<typeof SnapshotPropsSchema>;
+
 export const PropertiesFileSchema = z
   .object({
     version: z.number().optional(),
     models: z.array(ModelPropsSchema).optional(),
     seeds: z.array(SeedPropsSchema).optional(),
+    snapshots: z.array(SnapshotPropsSchema).optional(),
     sources: z.array(SourceSchema).optional(),
     unit_tests: z.array(UnitTestSchema).optional(),
   })

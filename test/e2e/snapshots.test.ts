@@ -80,6 +80,24 @@ describe('vigil snapshot', () => {
     sequence(`name: fixture\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: "{{ env_var('VIGIL_TEST_PG_URL') }}", schema: ${schema} }\n`, { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
   });
 
+  it("dbt 1.9's YAML snapshots: relation and config in properties YAML; a relation that is not ref() or source() is an error at its line", () => {
+    const dir = makeProject({
+      'seeds/customers.csv': STATES[0],
+      'snapshots/snapshots.yml': "snapshots:\n  - name: customers_yaml\n    relation: ref('customers')\n    config: { unique_key: id, strategy: check, check_cols: all, invalidate_hard_deletes: true }\n",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['seed']).code).toBe(0);
+    expect(vigil(dir, ['snapshot']).stdout).toMatch(/OK snapshot analytics\.customers_yaml \(2 rows, first versions\)/);
+    writeFileSync(join(dir, 'seeds/customers.csv'), STATES[1]);
+    expect(vigil(dir, ['seed']).code).toBe(0);
+    // ann's name and updated_at changed (check: all columns), bob gone, cy new
+    expect(vigil(dir, ['snapshot']).stdout).toMatch(/customers_yaml \(2 new versions, 1 deleted\)/);
+    writeFileSync(join(dir, 'snapshots/snapshots.yml'), "snapshots:\n  - name: customers_yaml\n    relation: customers\n    config: { unique_key: id, strategy: check, check_cols: all }\n");
+    const bad = vigil(dir, ['snapshot']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/snapshots\/snapshots\.yml:3:\d+: error: snapshot 'customers_yaml': relation must be ref\('model'\) or source\('src', 'table'\), got 'customers'/);
+  });
+
   it('a snapshot without unique_key, or without updated_at for timestamp, is an error at its line; so is a file without a snapshot block', () => {
     const dir = makeProject({
       'seeds/customers.csv': STATES[0],
