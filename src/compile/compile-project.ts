@@ -85,6 +85,11 @@ export interface CompileResult {
 
 const sha = (s: string) => createHash('sha1').update(s).digest('hex');
 
+/** An unchanged stamp (size and mtime) means an unchanged file: its cached checksum holds, unread. */
+function sameStamp(cached: CachedRender | undefined, f: RawFile): boolean {
+  return !!(cached?.stamp && f.stamp && cached.stamp.size === f.stamp.size && cached.stamp.mtimeMs === f.stamp.mtimeMs);
+}
+
 interface ModelDraft {
   file: RawFile;
   name: string;
@@ -296,8 +301,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const draft: ModelDraft = { file: f, name, props: modelProps.get(name), calls: emptyCalls(), sql: '', failed: false };
     drafts.set(name, draft);
     const cached = opts.cache?.get(f.path);
-    // an unchanged stamp means an unchanged file: skip reading and hashing it
-    const sameFile = !!(cached?.stamp && f.stamp && cached.stamp.size === f.stamp.size && cached.stamp.mtimeMs === f.stamp.mtimeMs);
+    const sameFile = sameStamp(cached, f);
     draft.checksum = sameFile ? cached!.stamp!.checksum : sha(f.text);
     const key = sha(globalKey + draft.checksum);
     if (cached && cached.key === key && !cached.calls.volatile && Object.entries(cached.calls.envUsed).every(([k, v]) => envStamp(opts.env[k]) === v)) {
@@ -425,6 +429,15 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // ---- seeds: CSVs under seeds/, tables ref() reads (loaded by `vigil seed` / `vigil build`)
   const seedUid = (n: string) => `seed.${projectName}.${n}`;
   const seedNodes = new Map<string, SeedNode>();
+  // a hash of the content (a fresh checkout's new mtimes are not a change), kept in the render
+  // cache with the file's stamp, as models' are: an unchanged CSV is not read on every compile
+  const seedChecksum = (f: RawFile): string => {
+    const cached = opts.cache?.get(f.path);
+    if (sameStamp(cached, f)) return cached!.stamp!.checksum;
+    const checksum = sha(f.text);
+    if (f.stamp) opts.cache?.set(f.path, { key: 'seed', sql: '', calls: emptyCalls(), stamp: { ...f.stamp, checksum } });
+    return checksum;
+  };
   for (const f of files.seeds ?? []) {
     const name = f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.csv$/i, '');
     const where = { file: f.path, line: 1, column: 1 };
@@ -458,7 +471,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       name,
       file: f.path,
       properties_file: props?.file,
-      checksum: sha(f.text), // the content: a fresh checkout (new mtimes) is not a change
+      checksum: seedChecksum(f),
       config: { ...cfg, tags },
       tags,
       description: props?.p.description,

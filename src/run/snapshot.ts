@@ -18,26 +18,29 @@ import type { SnapshotNode } from '../compile/manifest.js';
 
 export const SNAPSHOT_COLUMNS = ['dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at', 'dbt_scd_id'];
 
-/** The SELECT of a snapshot's first run: its query's rows as first versions (also what `vigil check` declares). */
-export function firstVersionsSql(d: Dialect, n: SnapshotNode): string {
+/** The pieces both a first run and a later run spell: the key columns, dbt_valid_from of a row `a`, its dbt_scd_id. */
+function pieces(d: Dialect, n: SnapshotNode) {
   const q = (x: string) => d.quoteIdent(x);
   const keys = Array.isArray(n.config.unique_key) ? n.config.unique_key : [n.config.unique_key];
   const text = d.type('string');
-  const vf = n.config.strategy === 'timestamp' ? `s.${q(n.config.updated_at!)}` : 'current_timestamp';
-  const scd = `${keys.map((k) => `cast(s.${q(k)} as ${text})`).join(` || '|' || `)} || '|' || cast(${vf} as ${text})`;
-  return `select s.*, ${vf} as ${q('dbt_valid_from')}, case when 1 = 0 then ${vf} end as ${q('dbt_valid_to')}, ${vf} as ${q('dbt_updated_at')}, ${scd} as ${q('dbt_scd_id')} from (\n${n.compiled_sql}\n) as s`;
+  const validFrom = (a: string) => (n.config.strategy === 'timestamp' ? `${a}.${q(n.config.updated_at!)}` : 'current_timestamp');
+  const scd = (a: string) => `${keys.map((k) => `cast(${a}.${q(k)} as ${text})`).join(` || '|' || `)} || '|' || cast(${validFrom(a)} as ${text})`;
+  return { q, keys, validFrom, scd };
+}
+
+/** The SELECT of a snapshot's first run: its query's rows as first versions (also what `vigil check` declares). */
+export function firstVersionsSql(d: Dialect, n: SnapshotNode): string {
+  const { q, validFrom, scd } = pieces(d, n);
+  const vf = validFrom('s');
+  return `select s.*, ${vf} as ${q('dbt_valid_from')}, case when 1 = 0 then ${vf} end as ${q('dbt_valid_to')}, ${vf} as ${q('dbt_updated_at')}, ${scd('s')} as ${q('dbt_scd_id')} from (\n${n.compiled_sql}\n) as s`;
 }
 
 export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<string> {
   const d = adapter.dialect;
-  const q = (x: string) => d.quoteIdent(x);
+  const { q, keys, validFrom, scd } = pieces(d, n);
   const rel = d.relation(n.relation);
-  const keys = Array.isArray(n.config.unique_key) ? n.config.unique_key : [n.config.unique_key];
   const src = `(\n${n.compiled_sql}\n)`;
-  const text = d.type('string');
-  const scd = (a: string, vf: string) => `${keys.map((k) => `cast(${a}.${q(k)} as ${text})`).join(` || '|' || `)} || '|' || cast(${vf} as ${text})`;
   const keyMatch = (a: string, b: string) => keys.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(' and ');
-  const validFrom = (a: string) => (n.config.strategy === 'timestamp' ? `${a}.${q(n.config.updated_at!)}` : 'current_timestamp');
 
   await adapter.ensureSchema(n.relation.schema);
   if (!(await adapter.relationExists(n.relation))) {
@@ -52,7 +55,7 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
   const before = await count(adapter, rel);
   // 1. new versions: no current version of the key, or the current one differs
   await adapter.execute(
-    `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${validFrom('s')}, null, ${validFrom('s')}, ${scd('s', validFrom('s'))} from ${src} as s where not exists (select 1 from ${rel} as t where ${keyMatch('t', 's')} and t.${q('dbt_valid_to')} is null and not (${changed}))`,
+    `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${validFrom('s')}, null, ${validFrom('s')}, ${scd('s')} from ${src} as s where not exists (select 1 from ${rel} as t where ${keyMatch('t', 's')} and t.${q('dbt_valid_to')} is null and not (${changed}))`,
   );
   const inserted = (await count(adapter, rel)) - before;
   // 2. a current version with a newer current version of its key is closed where the newer one starts
