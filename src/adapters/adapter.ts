@@ -124,6 +124,8 @@ export interface Adapter {
   syncReader?(): SyncReader;
   /** Bytes a statement would process, without running it (`capabilities.dryRun`). */
   dryRun?(sql: string): Promise<{ bytesProcessed: number }>;
+  /** --defer (DuckDB): read another database file under `alias`, read-only, also in later sessions. */
+  attachReadOnly?(file: string, alias: string): Promise<void>;
   /** Told, one line each, when a statement is retried or its result polled again (the CLI prints it). */
   onRetry?: (message: string) => void;
   close(): Promise<void>;

@@ -8,7 +8,7 @@ import { resolve as resolvePath } from 'node:path';
 import { parse as parseYamlText } from 'yaml';
 import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
-import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
+import { compileProject, resolveTarget, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { parseDuration } from '../time/duration.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson } from '../project/artifacts.js';
@@ -156,15 +156,65 @@ export async function open(c: Pick<Compiled, 'files' | 'target'>, threads: numbe
   return adapter;
 }
 
+/**
+ * --defer: where the state's run built what this run does not build (src/run/defer.ts). The
+ * state's target is looked up in project.yaml by name: it must be the same warehouse type and
+ * readable from this connection (another DuckDB file is attached read-only).
+ */
+async function deferTo(c: Compiled, o: Common & { favorState?: boolean }, executed: Array<{ unique_id: string }>, adapter: Adapter): Promise<CompileResult['manifest']> {
+  const state = loadStateManifest(o.state, c.result.manifest.metadata.project)!;
+  const ds: import('../errors.js').Diagnostic[] = [];
+  const stateTarget = resolveTarget(c.files, { target: state.metadata.target, env: process.env }, ds);
+  if (!stateTarget) {
+    throw new UsageError(`--defer: the state's manifest was built for target '${state.metadata.target}', ${ds.length ? `which cannot be used here: ${ds[0].message}` : 'which project.yaml does not define'}; Vigil needs it to know where the state's relations are`);
+  }
+  if (stateTarget.type !== c.target.type) throw new UsageError(`--defer: the state's target '${stateTarget.name}' is ${stateTarget.type} and this run's '${c.target.name}' is ${c.target.type}: a ${c.target.type} query cannot read ${stateTarget.type} tables`);
+  let stateDatabase: string | undefined;
+  if (c.target.type === 'duckdb') {
+    const here = String(c.target.config.path);
+    const there = String(stateTarget.config.path);
+    const abs = (p: string) => (p === ':memory:' ? p : resolvePath(c.files.root, p));
+    if (abs(here) !== abs(there)) {
+      if (there === ':memory:' || !existsSync(abs(there))) throw new UsageError(`--defer: the state's target '${stateTarget.name}' is the DuckDB file ${there}, which does not exist here`);
+      stateDatabase = `vigil_state_${there.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '').replace(/\W+/g, '_')}`;
+      await adapter.attachReadOnly!(abs(there), stateDatabase);
+    }
+  } else if (c.target.type === 'postgres') {
+    const where = (u: unknown) => {
+      try {
+        const x = new URL(String(u));
+        return `${x.hostname}:${x.port || '5432'}/${x.pathname.replace(/^\//, '')}`;
+      } catch {
+        return String(u).replace(/password=\S*/g, '');
+      }
+    };
+    if (where(c.target.config.url) !== where(stateTarget.config.url)) throw new UsageError(`--defer: the state's target '${stateTarget.name}' is another Postgres database than '${c.target.name}'; one Postgres connection cannot read across databases`);
+  }
+  const { deferManifest } = await import('../run/defer.js');
+  const r = await deferManifest(c.result.manifest, new Set(executed.map((n) => n.unique_id)), state, {
+    dialect: adapter.dialect,
+    favorState: !!o.favorState,
+    stateDatabase,
+    exists: async (rel) => (await adapter.relationExists(rel)) !== null,
+  });
+  if (r.deferred.length) {
+    out(`Deferred to the state's target '${stateTarget.name}' (${r.deferred.length} relation${r.deferred.length === 1 ? '' : 's'} not built here${o.favorState ? '' : ' and not in this target'}):`);
+    for (const d of r.deferred) out(`  ${d.name}: ${d.to}`);
+  } else out(`Deferred nothing: every relation this run reads ${o.favorState ? 'is built by it' : 'is built by it or exists in this target'}`);
+  return r.manifest;
+}
+
 export async function runExecute(
   command: 'seed' | 'snapshot' | 'run' | 'test' | 'build',
-  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean },
+  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean },
 ): Promise<void> {
   if (o.check) {
     // type-check first: a problem stops here (exit 2), before anything is built or billed
     const { runCheck } = await import('./check-commands.js');
     await runCheck(o);
   }
+  if (o.favorState && !o.defer) throw new UsageError('--favor-state changes what --defer does; add --defer (and --state <dir>)');
+  if (o.defer && !o.state) throw new UsageError("--defer reads what this run does not build from a previous run's relations: give that run's manifest with --state <dir>");
   if (o.dryRun) return runDryRun(o);
   if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
   const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
@@ -219,7 +269,8 @@ export async function runExecute(
     adapter = needsWarehouse ? await (opening ?? open(c, Math.min(o.threads, planned.nodes.length))) : undefined;
     const { UnitRunner } = await import('../testing/unit-runner.js');
     unitRunner = count('unit_test') ? new UnitRunner() : undefined;
-    const s = await executeRun(c.result.manifest, adapter, { command, select: o.select, exclude: o.exclude, state: loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal });
+    const manifest = o.defer && adapter ? await deferTo(c, o, planned.nodes, adapter) : c.result.manifest;
+    const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, state: loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal });
     out('');
     out(summarize(s));
     const failed = s.results.filter((r) => r.status === 'error' || r.status === 'fail');
@@ -417,7 +468,7 @@ export async function runSyncStatus(o: Common): Promise<void> {
 }
 
 /** `vigil build --dry-run`: every selected model as a BigQuery dry-run job, in DAG order. */
-async function runDryRun(o: Common & { fullRefresh?: boolean }): Promise<void> {
+async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; favorState?: boolean }): Promise<void> {
   const c = compileForCommand(o);
   const { getWarehouse, WAREHOUSES } = await import('../adapters/index.js');
   if (!getWarehouse(c.target.type)!.capabilities.dryRun) {
@@ -426,6 +477,7 @@ async function runDryRun(o: Common & { fullRefresh?: boolean }): Promise<void> {
   const planned = await plan(c.result.manifest, { command: 'run', select: o.select, exclude: o.exclude, allowEmpty: o.allowEmpty, state: o.state });
   const order = c.result.order.filter((id) => planned.nodes.some((n) => n.unique_id === id));
   const adapter = await open(c, 1);
+  const manifest = o.defer ? await deferTo(c, o, planned.nodes, adapter) : c.result.manifest;
   const { formatBytes } = await import('../format.js');
   const price = (c.target.config.price_per_tib_usd as number | undefined) ?? 6.25;
   const max = c.target.config.maximum_bytes_billed as number | undefined;
@@ -434,7 +486,7 @@ async function runDryRun(o: Common & { fullRefresh?: boolean }): Promise<void> {
   let unknown = 0;
   out(`vigil ${VIGIL_VERSION} dry run: target ${c.target.name} (${c.target.type}${c.target.database ? `, project ${c.target.database}` : ''}), ${order.length} models; nothing is built`);
   for (const [i, id] of order.entries()) {
-    const n = c.result.manifest.nodes[id];
+    const n = manifest.nodes[id];
     if (n.resource_type !== 'model' || !n.relation) continue;
     const rel = [n.relation.schema, n.relation.identifier].join('.');
     const sql = n.config.materialized === 'incremental' && !o.fullRefresh && n.compiled_sql_incremental ? n.compiled_sql_incremental : n.compiled_sql;

@@ -123,6 +123,10 @@ export function buildProgram(): Command {
     if (name === 'run' || name === 'build') c.option('--check', 'run vigil check first and build nothing if it finds a problem');
     if (name === 'run' || name === 'build') c.option('--empty', 'build every model with its columns and no rows (refs and sources read as empty): a fast check in CI that everything builds');
     if (name === 'run' || name === 'build') c.option('--dry-run', 'BigQuery: send every model as a dry-run job in DAG order and print bytes and the on-demand cost; nothing is built');
+    if (name !== 'seed') {
+      c.option('--defer', "read the models, seeds and snapshots this run does not build from where the --state run built them (e.g. production), unless they exist in this target; needs --state <dir>");
+      c.option('--favor-state', 'with --defer: read the state\'s relations even when this target has its own');
+    }
     if (name === 'test') {
       c.option('--unit', 'only unit tests (models on given rows, in an in-memory DuckDB; no warehouse needed)');
       c.option('--data', 'only data tests (queries against the built models)');

@@ -153,4 +153,34 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     expect(dry.length).toBe(9);
     expect(dry.every((q) => q.body.configuration.dryRun === true)).toBe(true);
   });
+
+  it('--defer: a model not built here and missing from the CI dataset is read from the state\'s dataset; one that exists is not', async () => {
+    const dir = makeProject(
+      {
+        'project.yaml': 'name: fixture\ndefault_target: ci\ntargets:\n  ci: { type: bigquery, project: vigil-defer, dataset: ci_1, location: US }\n  prod: { type: bigquery, project: vigil-defer, dataset: analytics, location: US }\n',
+        'models/a.sql': "{{ config(materialized='table') }}\nselect 1 as id",
+        'models/b.sql': "select id from {{ ref('a') }}",
+      },
+      false,
+    );
+    dirs.push(dir);
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const compiled = await vigilAsync(dir, ['compile', '--target', 'prod'], env);
+    expect(compiled.code, compiled.stderr).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prod-state'), { recursive: true });
+    const sent = () => fake.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/projects/vigil-defer/jobs')).map((q) => q.body.configuration.query.query as string);
+    const r = await vigilAsync(dir, ['run', '-s', 'b', '--dry-run', '--defer', '--state', 'prod-state'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("Deferred to the state's target 'prod' (1 relation");
+    expect(sent().at(-1)).toContain('from `vigil-defer`.`analytics`.`a`');
+    // the CI dataset has its own a now: it is read, unless --favor-state
+    fake.addTable('vigil-defer', 'ci_1', 'a', { fields: [{ name: 'id', type: 'INTEGER' }] });
+    const own = await vigilAsync(dir, ['run', '-s', 'b', '--dry-run', '--defer', '--state', 'prod-state'], env);
+    expect(own.code, own.stdout + own.stderr).toBe(0);
+    expect(own.stdout).toContain('Deferred nothing');
+    expect(sent().at(-1)).toContain('from `vigil-defer`.`ci_1`.`a`');
+    const favor = await vigilAsync(dir, ['run', '-s', 'b', '--dry-run', '--defer', '--favor-state', '--state', 'prod-state'], env);
+    expect(favor.code).toBe(0);
+    expect(sent().at(-1)).toContain('from `vigil-defer`.`analytics`.`a`');
+  });
 });

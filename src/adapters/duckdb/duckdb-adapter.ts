@@ -3,7 +3,7 @@
  * small pool of connections (one per executor thread). Every replacement is atomic: a
  * failing rebuild leaves the previous table or view readable.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
@@ -86,7 +86,30 @@ export class DuckDbAdapter implements Adapter {
       a.all.push(c);
       a.idle.push(c);
     }
+    if (path !== ':memory:') await a.reattach();
     return a;
+  }
+
+  /**
+   * --defer to another DuckDB file: attach it read-only under `alias` (for every connection of
+   * this instance) and remember it in main.vigil_attachments, so the views built on it still read
+   * when Vigil opens this file again (DuckDB does not persist attachments).
+   */
+  async attachReadOnly(file: string, alias: string): Promise<void> {
+    const q = (v: string) => duckDbDialect.literal(v);
+    await this.execute(`attach if not exists ${q(file)} as ${duckDbDialect.quoteIdent(alias)} (read_only)`);
+    await this.execute('create table if not exists main.vigil_attachments (alias varchar primary key, path varchar not null)');
+    await this.execute(`insert or replace into main.vigil_attachments values (${q(alias)}, ${q(file)})`);
+  }
+
+  /** Attach again what attachReadOnly remembered; a file that is gone or locked is left out (its views then say which catalog is missing). */
+  private async reattach(): Promise<void> {
+    const known = await this.query<{ n: number | bigint }>("select count(*) as n from duckdb_tables() where database_name = current_database() and schema_name = 'main' and table_name = 'vigil_attachments'");
+    if (!Number(known[0].n)) return;
+    for (const r of await this.query<{ alias: string; path: string }>('select alias, path from main.vigil_attachments')) {
+      if (!existsSync(r.path)) continue;
+      await this.execute(`attach if not exists ${duckDbDialect.literal(r.path)} as ${duckDbDialect.quoteIdent(r.alias)} (read_only)`).catch(() => {});
+    }
   }
 
   private acquire(): Promise<DuckDBConnection> {
