@@ -8,6 +8,7 @@
  * ref/source placeholders -> graph + cycles -> ephemeral CTEs -> tests -> manifest.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkColumnTypes, readHeader } from '../seeds/seed-csv.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
@@ -19,6 +20,7 @@ import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHO
 import { showPath, type YamlSource } from '../project/yaml-source.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
+import { parseDocBlocks, resolveDocCalls } from './docs-blocks.js';
 import { folderLevels, levelsFor } from './folder-config.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode, TestNode } from './manifest.js';
@@ -223,7 +225,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           relation: { database: s.database, schema: s.schema ?? s.name, identifier: t.identifier ?? t.name },
           loaded_at_field: t.loaded_at_field ?? s.loaded_at_field,
           freshness: t.freshness === undefined ? s.freshness : t.freshness,
-          columns: (t.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type })),
+          columns: (t.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}) })),
           tags: [...(s.tags ?? []), ...(t.tags ?? [])],
           meta: t.meta,
           sync: t.sync && t.sync.enabled !== false ? syncSettings(s, t, pf.yaml, ['sources', si, 'tables', ti, 'sync'], pf.path, ds) : undefined,
@@ -475,7 +477,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       config: { ...cfg, tags },
       tags,
       description: props?.p.description,
-      columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type })),
+      columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}) })),
       depends_on: [],
       relation: { ...(target?.database ? { database: target.database } : {}), schema: cfg.schema ?? target?.schema ?? 'analytics', identifier: cfg.alias ?? name },
       compiled_path: f.path,
@@ -682,7 +684,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   for (const d of drafts.values()) {
     if (!d.config || d.config.enabled === false) continue;
     const uid = modelUid(d.name);
-    const columns: ColumnInfo[] = (d.props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type }));
+    const columns: ColumnInfo[] = (d.props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}) }));
     const body = stripSemicolon(resolve(d.sql, d, !!opts.empty));
     const node: ModelNode = {
       unique_id: uid,
@@ -1046,6 +1048,15 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       manifest.exposures[uid] = { unique_id: uid, resource_type: 'exposure', name: d.dashboard.name, type: 'dashboard', title: d.dashboard.title, file: d.file, depends_on: d.models.map(modelUid), tags: ['dashboard'], tiles: d.tabs.reduce((n, t) => n + t.tiles.length, 0) };
     }
   }
+
+  // ---- {% docs %} blocks and doc() in descriptions
+  resolveDocCalls(manifest, parseDocBlocks(files.docs ?? [], ds), (f) => {
+    try {
+      return readFileSync(join(files.root, f), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }, ds);
 
   // ---- child map
   const childMap: Record<string, string[]> = {};

@@ -13,6 +13,9 @@ export interface ColumnInfo {
   name: string;
   description?: string;
   data_type?: string;
+  /** as written in YAML: policies (e.g. pii, masking) shown by the docs site */
+  meta?: Record<string, unknown>;
+  tags?: string[];
 }
 
 export interface ModelNode {
@@ -159,6 +162,8 @@ export interface Manifest {
   child_map: Record<string, string[]>;
   /** Each project macro with a hash of the file defining it (state:modified.macros). */
   macros?: Record<string, string>;
+  /** Documentation blocks ({% docs name %} in .md files), their text as written. */
+  docs?: Record<string, { file: string; line: number; text: string }>;
   /** project.yaml's on_run_start / on_run_end, rendered. */
   hooks?: { on_run_start: Hook[]; on_run_end: Hook[] };
 }

@@ -38,6 +38,8 @@ export interface ProjectFiles {
   singularTests: RawFile[];
   /** dashboards/**.json */
   dashboards?: RawFile[];
+  /** .md files under models/, seeds/ and snapshots/: {% docs %} blocks */
+  docs?: RawFile[];
   properties: PropertiesSource[];
   /** Problems found while reading (bad YAML); compile reports them with its own. */
   diagnostics: Diagnostic[];
@@ -131,7 +133,9 @@ export function loadProject(projectDir: string): ProjectFiles {
   const seeds = statAll(root, listFiles(root, paths.seeds, /\.csv$/i));
   const snapshots = readAll(root, listFiles(root, paths.snapshots, /\.sql$/));
   const properties: PropertiesSource[] = [];
-  const yamlFiles = [...listFiles(root, paths.models, /\.ya?ml$/), ...listFiles(root, paths.seeds, /\.ya?ml$/), ...listFiles(root, paths.snapshots, /\.ya?ml$/), ...listFiles(root, `${paths.tests}/unit`, /\.ya?ml$/)];
+  const described = [paths.models, paths.seeds, paths.snapshots].flatMap((d) => listFiles(root, d, /\.(ya?ml|md)$/));
+  const yamlFiles = [...described.filter((p) => !p.endsWith('.md')), ...listFiles(root, `${paths.tests}/unit`, /\.ya?ml$/)];
+  const docs = readAll(root, described.filter((p) => p.endsWith('.md')));
   for (const f of readAll(root, yamlFiles)) {
     const y = parseYaml(f.text, f.path, diagnostics);
     if (!y) continue;
@@ -143,5 +147,5 @@ export function loadProject(projectDir: string): ProjectFiles {
     const abs = resolve(root, p);
     return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
   };
-  return { root, project, projectYaml, paths, models, seeds, snapshots, macros, singularTests, dashboards, properties, diagnostics, readFixture };
+  return { root, project, projectYaml, paths, models, seeds, snapshots, macros, singularTests, dashboards, docs, properties, diagnostics, readFixture };
 }
