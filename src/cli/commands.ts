@@ -279,7 +279,7 @@ export async function runExecute(
       for (const r of failed) out(`  ${r.status === 'fail' ? 'FAIL' : 'ERROR'} ${r.name}: ${r.message.split('\n').slice(0, 2).map((l) => l.trim()).join(' ')}`);
     }
     writeTargetJson(c.files, 'run_results.json', {
-      metadata: { vigil_version: VIGIL_VERSION, command, target: c.target.name, generated_at: new Date().toISOString() },
+      metadata: { vigil_version: VIGIL_VERSION, command, target: c.target.name, generated_at: new Date().toISOString(), ...(o.state ? { args: { state: resolvePath(process.cwd(), o.state), defer: !!o.defer, favor_state: !!o.favorState, full_refresh: !!o.fullRefresh } } : o.fullRefresh ? { args: { full_refresh: true } } : {}) },
       elapsed_time: s.elapsed,
       success: s.ok,
       results: s.results.map(({ sample, ...r }) => ({ ...r, sample: sample ? JSON.parse(JSON.stringify(sample, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) : undefined })),
@@ -579,7 +579,7 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
   const files = loadProject(o.projectDir);
   const path = join(files.root, files.paths.target, 'run_results.json');
   if (!existsSync(path)) throw new UsageError(`no ${files.paths.target}/run_results.json: nothing ran here yet (vigil retry re-runs what failed in the last run, build, test or seed)`);
-  let last: { metadata?: { command?: string; target?: string; generated_at?: string }; results?: Array<{ name: string; resource_type: string; status: string }> };
+  let last: { metadata?: { command?: string; target?: string; generated_at?: string; args?: { state?: string; defer?: boolean; favor_state?: boolean; full_refresh?: boolean } }; results?: Array<{ name: string; resource_type: string; status: string }> };
   try {
     last = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
@@ -593,5 +593,7 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
     return;
   }
   out(`Retrying ${again.length} node${again.length === 1 ? '' : 's'} of the last ${command} (${last.metadata?.generated_at ?? ''}): ${again.map((r) => r.name).join(', ')}`);
-  await runExecute(command, { ...o, target: o.target ?? last.metadata?.target, select: [...new Set(again.map((r) => r.name))] });
+  // as dbt retry does: the flags of the run being retried (--state, --defer, --full-refresh)
+  const args = last.metadata?.args ?? {};
+  await runExecute(command, { ...o, target: o.target ?? last.metadata?.target, select: [...new Set(again.map((r) => r.name))], state: args.state, defer: args.defer, favorState: args.favor_state, fullRefresh: args.full_refresh });
 }

@@ -69,6 +69,23 @@ describe('--defer', () => {
     expect(read(dir, 'b', {}, 'prod')).toBe('prod');
   });
 
+  it('vigil retry repeats the deferral of the run it retries', () => {
+    const dir = makeProject({
+      'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  prod: { type: duckdb, path: .vigil/prod.duckdb, schema: analytics }\n',
+      ...MODELS,
+      'models/e.sql': "{% if var('break_e', false) %}select no_such_column{% else %}select built_in from {{ ref('a') }}{% endif %}",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['build', '--target', 'prod']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prod-state'), { recursive: true });
+    const failed = vigil(dir, ['run', '-s', 'e', '--defer', '--state', 'prod-state', '--vars', '{break_e: true}']);
+    expect(failed.code, failed.stdout).toBe(1);
+    const again = vigil(dir, ['retry']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain("Deferred to the state's target 'prod' (1 relation");
+    expect(read(dir, 'e')).toBe('prod');
+  });
+
   it('Postgres: production in another schema of the same database', () => {
     const prod = uniqueSchema('defer_prod');
     const dev = uniqueSchema('defer_dev');
