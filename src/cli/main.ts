@@ -53,7 +53,16 @@ export function buildProgram(): Command {
     .argument('[dir]', 'folder for the project: a new one, or an existing repository (only missing files are added, nothing is overwritten)', '.')
     .description('scaffold a working project: project.yaml (DuckDB target), sample data, a source, a model with tests, an alert, a dashboard')
     .addOption(new Option('--template <name>', 'blank: generated app events as a seed (vigil build works at once); ai-audit: the AI-copilot audit domain (vigil demo, then vigil build)').choices(['blank', 'ai-audit']).default('blank'))
-    .action(async (dir: string, o: { template: 'blank' | 'ai-audit' }) => {
+    .option('--from-dbt <path>', 'convert the dbt project in <path> (the folder with dbt_project.yml) into [dir]: models, macros, tests, snapshots and seeds copied, dbt_project.yml and profiles.yml turned into project.yaml, properties YAML into the keys Vigil accepts; what cannot be converted is listed with its file:line')
+    .option('--profiles <file>', 'with --from-dbt: the profiles.yml whose outputs become targets (default: the one beside dbt_project.yml, if any)')
+    .option('--force', 'with --from-dbt: overwrite files that already exist in [dir]')
+    .action(async (dir: string, o: { template: 'blank' | 'ai-audit'; fromDbt?: string; profiles?: string; force?: boolean }, cmd: Command) => {
+      if (o.fromDbt === undefined && (o.profiles !== undefined || o.force)) throw new UsageError('--profiles and --force go with --from-dbt <path>');
+      if (o.fromDbt !== undefined) {
+        if (cmd.getOptionValueSource('template') === 'cli') throw new UsageError('--template and --from-dbt do not go together: --from-dbt converts the dbt project instead of writing a template');
+        const { runInitFromDbt } = await import('./init-from-dbt-command.js');
+        return runInitFromDbt({ dir, fromDbt: o.fromDbt, profiles: o.profiles, force: o.force });
+      }
       const { scaffoldProject } = await import('../project/scaffold.js');
       const r = scaffoldProject(dir, o.template);
       out(`${r.kept.length || r.gitignore.length ? 'Added a Vigil project to' : 'Created a Vigil project in'} ${r.root} (template ${o.template}):`);

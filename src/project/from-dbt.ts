@@ -1,0 +1,1676 @@
+/**
+ * `vigil init --from-dbt <path> [dir]`: a dbt project as a Vigil project.
+ *
+ * What Vigil spells the same way is copied byte for byte (models, macros, singular tests,
+ * snapshots, seeds); what it spells differently is translated (dbt_project.yml into
+ * project.yaml, profiles.yml outputs into targets, properties YAML into the keys Vigil accepts);
+ * what it has no equivalent for is listed with its file and line, never dropped silently. A
+ * literal secret of profiles.yml never reaches a written file: the target reads it from an
+ * environment variable instead.
+ *
+ * The pure functions (`convertDbtProjectFile`, `convertProfiles`, `scanTemplate`,
+ * `convertPropertiesYaml`) take text and return text and findings; `convertDbtProject` reads
+ * the dbt project, converts everything in memory (a file that cannot be read stops it before
+ * anything is written), then writes what `dest` does not have yet (or everything, with force).
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
+import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify, YAMLMap, YAMLSeq, type Node } from 'yaml';
+import { diag, ProjectError, UsageError, type Diagnostic } from '../errors.js';
+import { dialectOf } from '../adapters/index.js';
+import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, type GenericTestName } from '../compile/generic-tests.js';
+import { isTemplateError, TemplateEnv } from '../compile/template-env.js';
+import { listFiles } from './load-project.js';
+import { parseYaml, showPath, type YamlSource } from './yaml-source.js';
+import { MATERIALIZATIONS, MODEL_CONFIG_KEYS, ModelConfigSchema, PropertiesFileSchema, SeedConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS } from './schema.js';
+
+/** Something that was not converted, or was converted with a difference worth knowing. */
+export interface Finding {
+  /** relative to the dbt project (profiles.yml: as given when it is elsewhere) */
+  file?: string;
+  line?: number;
+  message: string;
+}
+
+export function formatFinding(f: Finding): string {
+  return `${f.file ? `${f.file}${f.line ? `:${f.line}` : ''}: ` : ''}${f.message}`;
+}
+
+export interface EnvNeed {
+  name: string;
+  what: string;
+}
+
+type Map_ = Record<string, unknown>;
+const isObj = (v: unknown): v is Map_ => !!v && typeof v === 'object' && !Array.isArray(v);
+const asList = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
+
+/** Findings of one conversion step: what was not converted, and what changed on the way. */
+export class Findings {
+  readonly notConverted: Finding[] = [];
+  readonly notes: Finding[] = [];
+  readonly env: EnvNeed[] = [];
+  /** literal secrets read (profiles.yml passwords, keys): no written file may hold one */
+  readonly secrets: string[] = [];
+  private seen = new Set<string>();
+  nc(file: string | undefined, line: number | undefined, message: string): void {
+    this.push(this.notConverted, { file, line, message });
+  }
+  note(file: string | undefined, line: number | undefined, message: string): void {
+    this.push(this.notes, { file, line, message });
+  }
+  private push(list: Finding[], f: Finding): void {
+    const k = `${list === this.notes ? 'n' : 'c'}|${f.file}|${f.line}|${f.message}`;
+    if (this.seen.has(k)) return;
+    this.seen.add(k);
+    list.push(f);
+  }
+  merge(o: Findings): void {
+    for (const f of o.notConverted) this.push(this.notConverted, f);
+    for (const f of o.notes) this.push(this.notes, f);
+    for (const e of o.env) if (!this.env.some((x) => x.name === e.name)) this.env.push(e);
+    this.secrets.push(...o.secrets);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// dbt_project.yml
+
+export interface DbtPaths {
+  models: string[];
+  seeds: string[];
+  snapshots: string[];
+  tests: string[];
+  macros: string[];
+  analyses: string[];
+  docs: string[];
+  target: string;
+}
+
+export interface DbtProjectInfo {
+  name: string;
+  profile?: string;
+  paths: DbtPaths;
+  yaml: YamlSource;
+}
+
+const DBT_FILE = 'dbt_project.yml';
+
+/** Read dbt_project.yml: the project's name, profile and paths. Broken YAML is a ProjectError (exit 2). */
+export function readDbtProjectFile(text: string, file = DBT_FILE): DbtProjectInfo {
+  const ds: Diagnostic[] = [];
+  const yaml = parseYaml(text, file, ds);
+  if (!yaml) throw new ProjectError(ds);
+  const v = yaml.value;
+  if (!isObj(v)) throw new ProjectError([diag('E_DBT', `${file} is not a mapping of settings (name:, models:, ...)`, { file, line: 1 })]);
+  if (typeof v.name !== 'string' || !v.name) throw new ProjectError([diag('E_DBT', `${file} has no name:`, { file, line: 1 }, 'every dbt project has one: name: my_project')]);
+  const paths = (key: string, alt: string | undefined, dflt: string[]): string[] => {
+    const raw = v[key] ?? (alt ? v[alt] : undefined);
+    const list = asList(raw).filter((x): x is string => typeof x === 'string' && !!x.trim());
+    return (list.length ? list : dflt).map((p) => posix.normalize(p.replace(/\\/g, '/')).replace(/\/+$/, '') || '.');
+  };
+  return {
+    name: v.name,
+    profile: typeof v.profile === 'string' ? v.profile : undefined,
+    paths: {
+      models: paths('model-paths', 'source-paths', ['models']),
+      seeds: paths('seed-paths', 'data-paths', ['seeds']),
+      snapshots: paths('snapshot-paths', undefined, ['snapshots']),
+      tests: paths('test-paths', undefined, ['tests']),
+      macros: paths('macro-paths', undefined, ['macros']),
+      analyses: paths('analysis-paths', undefined, ['analyses']),
+      docs: paths('docs-paths', undefined, []),
+      target: typeof v['target-path'] === 'string' ? v['target-path'] : 'target',
+    },
+    yaml,
+  };
+}
+
+/** Why a dbt config key has no Vigil equivalent (folder configs, config(), YAML config:). */
+const CONFIG_HINTS: Record<string, string> = {
+  persist_docs: 'descriptions are not written to the warehouse as comments (BigQuery: a model description is its table description)',
+  docs: 'show and node_color are not read by Vigil',
+  grants: "write a post_hook instead: grant select on {{ this }} to ...",
+  contract: 'Vigil has no contracts: declare data_type on columns and run vigil check',
+  database: 'relations live in the target\'s database (DuckDB file, Postgres database, BigQuery project)',
+  target_database: 'relations live in the target\'s database',
+  quoting: 'Vigil quotes identifiers itself',
+  sql_header: 'put the statement in a pre_hook',
+  group: 'Vigil has no groups or access levels',
+  access: 'Vigil has no groups or access levels',
+  on_configuration_change: 'Vigil has no materialized views',
+  incremental_predicates: 'not supported: filter in the model with is_incremental()',
+  merge_update_columns: 'not supported: a merge updates every column',
+  merge_exclude_columns: 'not supported: a merge updates every column',
+  indexes: 'not supported: create indexes in a post_hook',
+  unlogged: 'not supported',
+  store_failures: 'Vigil prints a failing test\'s rows; it keeps no failures table',
+  store_failures_as: 'Vigil prints a failing test\'s rows; it keeps no failures table',
+  event_time: 'microbatch models are not supported',
+  batch_size: 'microbatch models are not supported',
+  lookback: 'microbatch models are not supported',
+  begin: 'microbatch models are not supported',
+  hard_deletes: "Vigil's snapshots take invalidate_hard_deletes: true (for hard_deletes: invalidate)",
+  dbt_valid_to_current: 'not supported: a current version has dbt_valid_to NULL',
+  snapshot_meta_column_names: "not supported: Vigil's snapshot columns are dbt_valid_from, dbt_valid_to, dbt_updated_at, dbt_scd_id",
+  transient: 'Snowflake only',
+  copy_grants: 'Snowflake only',
+  file_format: 'not supported',
+};
+
+const hintFor = (k: string) => (CONFIG_HINTS[k] ? `: ${CONFIG_HINTS[k]}` : '');
+
+const configShape = ModelConfigSchema.shape as unknown as Record<string, { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ message: string }> } } }>;
+const seedShape = SeedConfigSchema.shape as unknown as Record<string, { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ message: string }> } } }>;
+const SEED_CONFIG_KEYS = Object.keys(SeedConfigSchema.shape);
+
+/** dbt's `+pre-hook: [{sql: ..., transaction: false}]` as Vigil's list of statements. */
+function hookValue(v: unknown, at: { file: string; line?: number }, f: Findings): string[] | undefined {
+  const out: string[] = [];
+  for (const h of asList(v)) {
+    if (typeof h === 'string') out.push(h);
+    else if (isObj(h) && typeof h.sql === 'string') {
+      out.push(h.sql);
+      if (h.transaction === false) f.note(at.file, at.line, 'a hook with transaction: false runs in the model\'s transaction in Vigil (DuckDB, Postgres)');
+    } else {
+      f.nc(at.file, at.line, 'a hook that is neither SQL text nor {sql: ...}: not converted');
+      return undefined;
+    }
+  }
+  return out;
+}
+
+/** A hook kept only when Vigil can render it (no log(), run_query(), ...). */
+function usableHooks(sqls: string[], at: { file: string; line?: number }, key: string, f: Findings, scan: ScanOptions): string[] {
+  return sqls.filter((sql) => {
+    const problems = scanTemplate(sql, 'hook', scan);
+    for (const p of problems) f.nc(at.file, at.line, `${key}: ${p.message}; the hook is not converted`);
+    return problems.length === 0;
+  });
+}
+
+export interface ProjectConversion {
+  /** project.yaml without targets (default_target and targets come from profiles.yml) */
+  project: Map_;
+  /** seed name -> config from dbt_project.yml's seeds: tree */
+  seedConfigs: Map<string, Map_>;
+}
+
+export interface ProjectLayout {
+  /** folders (relative to the Vigil models path) that hold a model, e.g. 'staging', 'marts/finance' */
+  modelFolders: Set<string>;
+  modelNames: Set<string>;
+  /** seeds by name -> path relative to the Vigil seeds path ('raw/raw_orders.csv') */
+  seeds: Map<string, string>;
+  /** Vigil paths that differ from the defaults */
+  paths: Record<string, string>;
+  packages: Set<string>;
+}
+
+/** dbt_project.yml -> project.yaml (name, vars, paths, clean_targets, hooks, models:) and seed configs. */
+export function convertDbtProjectFile(info: DbtProjectInfo, layout: ProjectLayout, f: Findings): ProjectConversion {
+  const file = DBT_FILE;
+  const v = info.yaml.value as Map_;
+  const line = (path: (string | number)[]) => info.yaml.locate(path, true).line;
+  const scan: ScanOptions = { project: info.name, packages: layout.packages };
+  const project: Map_ = {};
+  let name = info.name;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    name = name.replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1');
+    f.note(file, line(['name']), `name '${info.name}' is not an identifier: the Vigil project is named ${name}`);
+  }
+  project.name = name;
+  if (typeof v.version === 'string' || typeof v.version === 'number') project.version = v.version;
+
+  // vars: global ones, then the project's own scope (dbt: vars: { my_project: { x: 1 } })
+  if (v.vars !== undefined) {
+    if (!isObj(v.vars)) f.nc(file, line(['vars']), 'vars: is not a mapping: not converted');
+    else {
+      const vars: Map_ = {};
+      const scoped: Map_ = {};
+      for (const [k, val] of Object.entries(v.vars)) {
+        if (k === info.name && isObj(val)) Object.assign(scoped, val);
+        else if (layout.packages.has(k) && isObj(val)) f.nc(file, line(['vars', k]), `vars for the package '${k}': Vigil has no packages`);
+        else vars[k] = val;
+      }
+      Object.assign(vars, scoped);
+      if (Object.keys(vars).length) project.vars = vars;
+    }
+  }
+  if (Object.keys(layout.paths).length) project.paths = layout.paths;
+
+  // clean-targets: the target folder is cleaned anyway; package folders do not exist in Vigil
+  if (v['clean-targets'] !== undefined) {
+    const keep: string[] = [];
+    for (const t of asList(v['clean-targets'])) {
+      if (typeof t !== 'string') continue;
+      const p = posix.normalize(t.replace(/\\/g, '/')).replace(/\/+$/, '');
+      if (p === posix.normalize(info.paths.target) || p === 'target') continue;
+      if (p === 'dbt_packages' || p === 'dbt_modules') continue;
+      if (isAbsolute(p) || p.startsWith('..')) {
+        f.nc(file, line(['clean-targets']), `clean-targets: '${t}' is outside the project: vigil clean removes only folders inside it`);
+        continue;
+      }
+      keep.push(p);
+    }
+    if (keep.length) project.clean_targets = keep;
+  }
+
+  for (const [dbtKey, key] of [
+    ['on-run-start', 'on_run_start'],
+    ['on-run-end', 'on_run_end'],
+  ] as const) {
+    if (v[dbtKey] === undefined || v[dbtKey] === null) continue;
+    const at = { file, line: line([dbtKey]) };
+    const sqls = hookValue(v[dbtKey], at, f);
+    if (!sqls) continue;
+    const ok = usableHooks(sqls, at, dbtKey, f, scan);
+    if (ok.length) project[key] = ok;
+  }
+
+  const models = v.models === undefined || v.models === null ? undefined : convertModelTree(v.models, info, layout, f, scan);
+  if (models && Object.keys(models).length) project.models = models;
+  const seedConfigs = v.seeds === undefined || v.seeds === null ? new Map<string, Map_>() : seedTreeConfigs(v.seeds, info, layout, f);
+
+  const consumed = new Set(['name', 'version', 'profile', 'config-version', 'require-dbt-version', 'vars', 'models', 'seeds', 'clean-targets', 'on-run-start', 'on-run-end',
+    'model-paths', 'source-paths', 'seed-paths', 'data-paths', 'snapshot-paths', 'test-paths', 'macro-paths', 'docs-paths', 'target-path', 'log-path', 'packages-install-path', 'modules-path',
+    // reported with the analyses themselves, when there are some
+    'analysis-paths']);
+  const why: Record<string, string> = {
+    'asset-paths': 'not read by Vigil',
+    snapshots: 'snapshot configs by folder: Vigil reads a snapshot\'s config from its config() or YAML entry',
+    tests: 'project-wide test configs: set severity on each test',
+    data_tests: 'project-wide test configs: set severity on each test',
+    sources: 'source configs by folder are not supported',
+    unit_tests: 'unit test configs by folder are not supported',
+    dispatch: 'Vigil has no adapter.dispatch',
+    quoting: 'Vigil quotes identifiers itself',
+    'query-comment': 'Vigil adds no query comment',
+    flags: 'dbt flags have no Vigil equivalent',
+    metrics: 'Vigil has no semantic layer',
+    'semantic-models': 'Vigil has no semantic layer',
+    'saved-queries': 'Vigil has no semantic layer',
+    exposures: 'Vigil\'s dashboards (dashboards/*.json) declare what reads the models',
+    'restrict-access': 'Vigil has no groups or access levels',
+  };
+  for (const k of Object.keys(v)) {
+    if (consumed.has(k)) continue;
+    if (k === 'asset-paths' && !asList(v[k]).length) continue;
+    f.nc(file, line([k]), `${k}: not converted${why[k] ? ` (${why[k]})` : ' (not a setting Vigil has)'}`);
+  }
+  if (v['docs-paths'] !== undefined) f.note(file, line(['docs-paths']), 'docs-paths: Vigil reads {% docs %} blocks from .md files under the models, seeds and snapshots folders: those found elsewhere are copied under models/_dbt_docs/');
+  return { project, seedConfigs };
+}
+
+/** The dbt `models:` tree as Vigil's (same shape: the project's name, folders, +configs). */
+function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLayout, f: Findings, scan: ScanOptions): Map_ | undefined {
+  const file = DBT_FILE;
+  const loc = (path: (string | number)[]) => info.yaml.locate(['models', ...path], true).line;
+  if (!isObj(tree)) {
+    f.nc(file, loc([]), 'models: is not a mapping: not converted');
+    return undefined;
+  }
+  let schemaNoted = false;
+  const walk = (node: Map_, prefix: string, path: (string | number)[]): Map_ => {
+    const out: Map_ = {};
+    for (const [key, value] of Object.entries(node)) {
+      const folder = `${prefix}${key}`;
+      const bare = key.replace(/^\+/, '').replace(/-/g, '_');
+      const isConfig = key.startsWith('+') || ((MODEL_CONFIG_KEYS.includes(bare) || bare in CONFIG_HINTS || bare === 'pre_hook' || bare === 'post_hook') && !(isObj(value) && layout.modelFolders.has(folder)));
+      const at = { file, line: loc([...path, key]) };
+      if (isConfig) {
+        if (!MODEL_CONFIG_KEYS.includes(bare)) {
+          f.nc(file, at.line, `models: ${showPath([...path, key])}: not converted${hintFor(bare) || ' (not a model config Vigil has)'}`);
+          continue;
+        }
+        let val: unknown = value;
+        if (bare === 'pre_hook' || bare === 'post_hook') {
+          const sqls = hookValue(value, at, f);
+          if (!sqls) continue;
+          const ok = usableHooks(sqls, at, key, f, scan);
+          if (!ok.length) continue;
+          val = ok.length === 1 && !Array.isArray(value) ? ok[0] : ok;
+        }
+        const r = configShape[bare].safeParse(val);
+        if (!r.success) {
+          f.nc(file, at.line, `models: ${showPath([...path, key])}: ${JSON.stringify(val)} is not a value Vigil takes (${r.error?.issues[0]?.message ?? 'invalid'})${bare === 'materialized' ? `; materializations: ${MATERIALIZATIONS.join(', ')}` : ''}`);
+          continue;
+        }
+        if (bare === 'schema' && !schemaNoted) {
+          schemaNoted = true;
+          f.note(file, at.line, `+schema: ${String(val)}: Vigil builds in the schema as written, not <target schema>_${String(val)} as dbt's default generate_schema_name does`);
+        }
+        out[`+${bare}`] = val;
+        continue;
+      }
+      if (!isObj(value)) {
+        f.nc(file, at.line, `models: ${showPath([...path, key])}: not a folder (a mapping) nor a +config: not converted`);
+        continue;
+      }
+      if (!layout.modelFolders.has(folder)) {
+        if (layout.modelNames.has(key)) f.nc(file, at.line, `models: ${showPath([...path, key])}: configs for the one model '${key}': Vigil's folder configs name folders; set them in the model's config() or its YAML config:`);
+        else f.nc(file, at.line, `models: ${showPath([...path, key])}: no folder ${folder} holds a model: not converted`);
+        continue;
+      }
+      const sub = walk(value, `${folder}/`, [...path, key]);
+      if (Object.keys(sub).length) out[key] = sub;
+    }
+    return out;
+  };
+  const top: Map_ = {};
+  let own: Map_ = {};
+  for (const [key, value] of Object.entries(tree)) {
+    if (key.startsWith('+')) top[key] = value;
+    else if (key === info.name && isObj(value)) own = value;
+    else if (isObj(value)) f.nc(file, loc([key]), `models: ${key}: configs for another package: Vigil has no packages`);
+    else top[key] = value;
+  }
+  const converted = { ...walk(top, '', []), ...walk(own, '', [info.name]) };
+  if (!Object.keys(converted).length) return undefined;
+  // the project's name first, as in dbt_project.yml (unless a folder has that name too)
+  return layout.modelFolders.has(info.name) ? converted : { [info.name]: converted };
+}
+
+/** The dbt `seeds:` tree, resolved per seed (Vigil configures seeds in their YAML entries). */
+function seedTreeConfigs(tree: unknown, info: DbtProjectInfo, layout: ProjectLayout, f: Findings): Map<string, Map_> {
+  const file = DBT_FILE;
+  const loc = (path: (string | number)[]) => info.yaml.locate(['seeds', ...path], true).line;
+  const out = new Map<string, Map_>();
+  if (!isObj(tree)) {
+    f.nc(file, loc([]), 'seeds: is not a mapping: not converted');
+    return out;
+  }
+  const seedFolders = new Set<string>();
+  for (const rel of layout.seeds.values()) {
+    const parts = rel.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) seedFolders.add(parts.slice(0, i).join('/'));
+  }
+  const levels: Array<{ prefix: string; seed?: string; depth: number; config: Map_ }> = [];
+  let schemaNoted = false;
+  const walk = (node: Map_, prefix: string, path: (string | number)[], depth: number, seed?: string) => {
+    const cfg: Map_ = {};
+    for (const [key, value] of Object.entries(node)) {
+      const bare = key.replace(/^\+/, '').replace(/-/g, '_');
+      const at = loc([...path, key]);
+      const isConfig = key.startsWith('+') || (!isObj(value) && (SEED_CONFIG_KEYS.includes(bare) || bare in CONFIG_HINTS)) || (bare === 'column_types' && !seedFolders.has(`${prefix}${key}`));
+      if (isConfig) {
+        if (!SEED_CONFIG_KEYS.includes(bare)) {
+          f.nc(file, at, `seeds: ${showPath([...path, key])}: not converted${hintFor(bare) || ` (seed configs Vigil has: ${SEED_CONFIG_KEYS.join(', ')})`}`);
+          continue;
+        }
+        const r = seedShape[bare].safeParse(value);
+        if (!r.success) {
+          f.nc(file, at, `seeds: ${showPath([...path, key])}: ${JSON.stringify(value)} is not a value Vigil takes (${r.error?.issues[0]?.message ?? 'invalid'})`);
+          continue;
+        }
+        if (bare === 'schema' && !schemaNoted) {
+          schemaNoted = true;
+          f.note(file, at, `+schema: ${String(value)}: Vigil loads seeds into the schema as written, not <target schema>_${String(value)} as dbt's default generate_schema_name does`);
+        }
+        cfg[bare] = value;
+        continue;
+      }
+      if (!isObj(value) || seed) {
+        f.nc(file, at, `seeds: ${showPath([...path, key])}: not a folder, a seed or a +config: not converted`);
+        continue;
+      }
+      const folder = `${prefix}${key}`;
+      if (seedFolders.has(folder)) walk(value, `${folder}/`, [...path, key], depth + 1);
+      else if (layout.seeds.has(key) && layout.seeds.get(key)!.startsWith(prefix)) walk(value, prefix, [...path, key], depth + 1, key);
+      else f.nc(file, at, `seeds: ${showPath([...path, key])}: no seed or seed folder is named '${key}': not converted`);
+    }
+    if (Object.keys(cfg).length) levels.push({ prefix, seed, depth, config: cfg });
+  };
+  const top: Map_ = {};
+  let own: Map_ = {};
+  for (const [key, value] of Object.entries(tree)) {
+    if (key === info.name && isObj(value)) own = value;
+    else if (!key.startsWith('+') && isObj(value) && !seedFolders.has(key) && !layout.seeds.has(key)) f.nc(file, loc([key]), `seeds: ${key}: configs for another package: Vigil has no packages`);
+    else top[key] = value;
+  }
+  walk(top, '', [], 0);
+  walk(own, '', [info.name], 0);
+  levels.sort((a, b) => a.depth - b.depth);
+  for (const [name, rel] of layout.seeds) {
+    const cfg: Map_ = {};
+    for (const l of levels) {
+      if (l.seed ? l.seed !== name : !rel.startsWith(l.prefix)) continue;
+      for (const [k, val] of Object.entries(l.config)) {
+        if (k === 'tags') cfg.tags = [...new Set([...asList(cfg.tags), ...asList(val)])];
+        else if (k === 'column_types' && isObj(cfg.column_types) && isObj(val)) cfg.column_types = { ...cfg.column_types, ...val };
+        else cfg[k] = val;
+      }
+    }
+    if (Object.keys(cfg).length) out.set(name, cfg);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// profiles.yml
+
+export interface TargetsConversion {
+  default_target: string;
+  targets: Record<string, Map_>;
+}
+
+/** The DuckDB target `vigil init` writes, for a project without profiles.yml. */
+export const DEFAULT_TARGETS: TargetsConversion = { default_target: 'dev', targets: { dev: { type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' } } };
+
+const ENV_CALL = /\{\{\s*env_var\(\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\1\s*(?:,\s*(?:(['"])(.*?)\3|([-\w.]+))\s*)?\)\s*((?:\|\s*\w+\s*(?:\(\s*\))?\s*)*)\}\}/g;
+
+/**
+ * A profiles.yml value as Vigil's target config takes it: a literal, or a string whose
+ * `{{ env_var('X') }}` calls (filters like `| int` dropped, defaults quoted) Vigil resolves
+ * when it reads the target. Other Jinja cannot be converted (undefined).
+ */
+export function profileValue(v: unknown): { value: unknown; templated: boolean } | undefined {
+  if (typeof v !== 'string' || !/\{[{%]/.test(v)) return { value: v, templated: false };
+  const s = v.replace(ENV_CALL, (_m, _q, name: string, _q2, dflt?: string, bare?: string) => {
+    const d = dflt ?? bare;
+    return d === undefined ? `{{ env_var('${name}') }}` : `{{ env_var('${name}', '${d.replace(/'/g, '')}') }}`;
+  });
+  const rest = s.replace(/\{\{ env_var\('[^']*'(?:, '[^']*')?\) \}\}/g, '');
+  if (/\{[{%#]/.test(rest)) return undefined;
+  return { value: s, templated: true };
+}
+
+const envSafe = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '') || 'TARGET';
+
+/** profiles.yml's profile -> Vigil targets. Literal secrets become environment variables (never written). */
+export function convertProfiles(text: string, file: string, profileName: string, f: Findings): TargetsConversion | undefined {
+  const ds: Diagnostic[] = [];
+  const yaml = parseYaml(text, file, ds);
+  if (!yaml) throw new ProjectError(ds);
+  const all = yaml.value;
+  const line = (path: (string | number)[]) => yaml.locate(path, true).line;
+  if (!isObj(all)) {
+    f.nc(file, 1, 'not a mapping of profiles: no target converted');
+    return undefined;
+  }
+  const names = Object.keys(all).filter((k) => k !== 'config' && isObj(all[k]));
+  let name = profileName;
+  if (!isObj(all[name])) {
+    if (names.length === 1) {
+      f.note(file, line([names[0]]), `dbt_project.yml names the profile '${profileName}'; the only profile here, '${names[0]}', was converted`);
+      name = names[0];
+    } else {
+      f.nc(file, 1, `no profile '${profileName}' (profiles here: ${names.join(', ') || 'none'}): no target converted`);
+      return undefined;
+    }
+  }
+  const prof = all[name] as Map_;
+  const outputs = prof.outputs;
+  if (!isObj(outputs)) {
+    f.nc(file, line([name]), `profile '${name}' has no outputs: no target converted`);
+    return undefined;
+  }
+  const targets: Record<string, Map_> = {};
+  let threadsNoted = false;
+  for (const [out, raw] of Object.entries(outputs)) {
+    const at = (k?: string) => line(k ? [name, 'outputs', out, k] : [name, 'outputs', out]);
+    if (!isObj(raw)) {
+      f.nc(file, at(), `outputs.${out}: not a mapping: not converted`);
+      continue;
+    }
+    const o = raw;
+    const used = new Set(['type', 'threads']);
+    if (o.threads !== undefined && !threadsNoted) {
+      threadsNoted = true;
+      f.note(file, at('threads'), 'threads: Vigil runs --threads models at once (default 4); a target has no threads setting');
+    }
+    const val = (k: string): { value: unknown; templated: boolean } | undefined => {
+      used.add(k);
+      if (o[k] === undefined || o[k] === null) return undefined;
+      const r = profileValue(o[k]);
+      if (!r) f.nc(file, at(k), `outputs.${out}.${k}: Jinja other than env_var() is not converted`);
+      return r;
+    };
+    /** a secret written literally: remembered (no file may hold it), replaced by a variable */
+    const secret = (k: string, varName: string, what: string): string | undefined => {
+      const r = val(k);
+      if (!r) return undefined;
+      if (r.templated) return String(r.value);
+      const s = typeof r.value === 'string' ? r.value : JSON.stringify(r.value);
+      f.secrets.push(s);
+      if (isObj(r.value)) for (const x of Object.values(r.value)) if (typeof x === 'string' && x.length >= 8) f.secrets.push(x);
+      f.env.push({ name: varName, what: `${what} (profiles.yml outputs.${out}.${k} held it literally; it was not written)` });
+      f.note(file, at(k), `outputs.${out}.${k} is written literally: not copied; the target reads it from the environment variable ${varName}`);
+      return `{{ env_var('${varName}') }}`;
+    };
+    const type = String(o.type ?? '');
+    const t: Map_ = { type };
+    if (type === 'duckdb') {
+      const p = val('path');
+      const path = p?.value;
+      if (typeof path === 'string' && /^md:|^motherduck:/i.test(path)) {
+        f.nc(file, at('path'), `outputs.${out}: MotherDuck (${path}) is not supported: only local DuckDB files`);
+        continue;
+      }
+      if (path === undefined || path === ':memory:') {
+        t.path = '.vigil/dev.duckdb';
+        f.note(file, at('path'), `outputs.${out}: an in-memory DuckDB keeps nothing between commands: the target uses .vigil/dev.duckdb`);
+      } else t.path = path;
+      t.schema = val('schema')?.value ?? 'main';
+      const settings = o.settings;
+      used.add('settings');
+      if (isObj(settings)) {
+        for (const [k, x] of Object.entries(settings)) {
+          if (k === 'memory_limit' && typeof x === 'string') t.memory_limit = x;
+          else if (k === 'threads' && typeof x === 'number') t.threads = x;
+          else f.nc(file, line([name, 'outputs', out, 'settings', k]), `outputs.${out}.settings.${k}: not converted (Vigil sets DuckDB's threads and memory_limit only)`);
+        }
+      }
+    } else if (type === 'postgres') {
+      const host = val('host');
+      const port = val('port');
+      const user = val('user');
+      const db = val('dbname') ?? val('database');
+      used.add('dbname').add('database').add('pass').add('password');
+      const pwKey = o.password !== undefined ? 'password' : o.pass !== undefined ? 'pass' : undefined;
+      const pwVar = `VIGIL_${envSafe(out)}_PASSWORD`;
+      const pw = pwKey ? secret(pwKey, pwVar, `the password of the Postgres target '${out}'`) : undefined;
+      const part = (x: { value: unknown; templated: boolean } | undefined) => (x === undefined ? '' : x.templated ? String(x.value) : encodeURIComponent(String(x.value)));
+      if (!host || !db) {
+        f.nc(file, at(), `outputs.${out}: a Postgres output without host or dbname: not converted`);
+        continue;
+      }
+      t.url = `postgres://${part(user)}${pw ? `:${pw}` : ''}${user || pw ? '@' : ''}${part(host)}${port ? `:${part(port)}` : ''}/${part(db)}`;
+      if (pw && (pwKey && profileValue(o[pwKey])?.templated)) f.note(file, at(pwKey), `outputs.${out}.${pwKey}: the variable's value goes into the target's url as is: percent-encode characters like @ / : # in it`);
+      const schema = val('schema');
+      if (schema) t.schema = schema.value;
+      const app = val('application_name');
+      if (app) t.application_name = app.value;
+      const ssl = val('sslmode');
+      if (ssl && !ssl.templated) {
+        const m = String(ssl.value);
+        if (m === 'disable') t.ssl = false;
+        else if (m === 'require') t.ssl = { reject_unauthorized: false };
+        else if (m === 'verify-ca' || m === 'verify-full') t.ssl = true;
+        else f.nc(file, at('sslmode'), `outputs.${out}.sslmode: ${m}: not converted (Vigil's ssl: false, true, or { reject_unauthorized: false })`);
+      } else if (ssl) f.nc(file, at('sslmode'), `outputs.${out}.sslmode from the environment: not converted`);
+    } else if (type === 'bigquery') {
+      const project = val('project') ?? val('database');
+      const dataset = val('dataset') ?? val('schema');
+      used.add('method').add('keyfile').add('keyfile_json').add('dataset').add('schema').add('project').add('database');
+      if (!project || !dataset) {
+        f.nc(file, at(), `outputs.${out}: a BigQuery output without project or dataset: not converted`);
+        continue;
+      }
+      t.project = project.value;
+      t.dataset = dataset.value;
+      const method = String(o.method ?? 'oauth');
+      if (method === 'service-account') {
+        const k = val('keyfile');
+        if (k) t.credentials = k.value;
+      } else if (method === 'service-account-json') {
+        const c = secret('keyfile_json', `VIGIL_${envSafe(out)}_CREDENTIALS`, `the service account key JSON of the BigQuery target '${out}'`);
+        if (c) t.credentials = c;
+      } else if (method !== 'oauth') {
+        for (const k of ['token', 'refresh_token', 'client_secret', 'client_id', 'token_uri']) {
+          used.add(k);
+          const x = o[k];
+          if (typeof x === 'string' && !profileValue(x)?.templated) f.secrets.push(x);
+        }
+        f.nc(file, at('method'), `outputs.${out}.method: ${method}: not converted (Vigil uses a key file, the key JSON, or application default credentials); its secrets were not written`);
+      }
+      for (const k of ['location', 'priority'] as const) {
+        const x = val(k);
+        if (x) t[k] = x.value;
+      }
+      const mbb = val('maximum_bytes_billed');
+      if (mbb && typeof mbb.value === 'number') t.maximum_bytes_billed = mbb.value;
+      const timeout = val('job_execution_timeout_seconds') ?? val('timeout_seconds');
+      if (timeout && typeof timeout.value === 'number') t.timeout_ms = Math.round(timeout.value * 1000);
+    } else {
+      // never copied: an unsupported output's literal secrets stay out of every file
+      for (const x of Object.values(o)) if (typeof x === 'string' && x.length >= 6 && !/\{\{/.test(x)) f.secrets.push(x);
+      f.nc(file, at('type'), `outputs.${out}: type ${type || '(none)'}: Vigil's warehouses are duckdb, postgres and bigquery: not converted`);
+      continue;
+    }
+    for (const k of Object.keys(o)) {
+      if (used.has(k)) continue;
+      if (/pass|secret|token|key/i.test(k) && typeof o[k] === 'string') f.secrets.push(o[k] as string);
+      f.nc(file, at(k), `outputs.${out}.${k}: not converted (not a ${type} target setting Vigil has)`);
+    }
+    targets[out] = t;
+  }
+  const names2 = Object.keys(targets);
+  if (!names2.length) return undefined;
+  let dflt = typeof prof.target === 'string' ? prof.target : names2[0];
+  const tv = profileValue(prof.target);
+  if (tv?.templated) {
+    f.note(file, line([name, 'target']), `target: ${String(prof.target)}: Vigil's default_target is a name; '${names2[0]}' is the default (choose another with --target)`);
+    dflt = names2[0];
+  } else if (!targets[dflt]) {
+    f.note(file, line([name, 'target']), `the profile's target '${dflt}' was not converted: the default target is '${names2[0]}'`);
+    dflt = names2[0];
+  }
+  return { default_target: dflt, targets };
+}
+
+// ---------------------------------------------------------------------------------------------
+// templates: models, macros, tests, snapshots, hooks
+
+export interface ScanOptions {
+  project: string;
+  /** package names from packages.yml (dbt_utils, ...) */
+  packages: Set<string>;
+}
+
+export type TemplateKind = 'model' | 'macro' | 'test' | 'snapshot' | 'hook';
+
+/** Packages people use, besides those packages.yml names. */
+const KNOWN_PACKAGES = ['dbt_utils', 'dbt_expectations', 'dbt_date', 'codegen', 'audit_helper', 'dbt_external_tables', 'dbt_project_evaluator', 'elementary', 'metrics', 'fivetran_utils', 'dbt_artifacts', 'spark_utils', 'dbt_meta_testing', 'dbt_profiler'];
+
+const UNSUPPORTED_FUNCTIONS: Record<string, string> = {
+  run_query: 'Vigil renders templates without querying the warehouse',
+  statement: 'Vigil renders templates without querying the warehouse',
+  load_result: 'Vigil renders templates without querying the warehouse',
+  log: 'Vigil templates do not print to the console',
+  print: 'Vigil templates do not print to the console',
+  return: 'a Vigil macro returns what it renders: write the value instead of {{ return(...) }}',
+  fromjson: 'not available in Vigil templates',
+  fromyaml: 'not available in Vigil templates',
+  toyaml: 'not available in Vigil templates',
+  zip: 'not available in Vigil templates',
+  local_md5: 'not available in Vigil templates',
+  set_sql_header: 'put the statement in a pre_hook',
+  should_full_refresh: 'not available (full_refresh: false protects a model)',
+  load_relation: 'Vigil renders templates without querying the warehouse',
+  load_cached_relation: 'Vigil renders templates without querying the warehouse',
+  get_columns_in_query: 'Vigil renders templates without querying the warehouse',
+  generate_schema_name: "Vigil uses a model's schema as written (no generate_schema_name)",
+  generate_alias_name: "Vigil uses a model's alias as written",
+  generate_database_name: 'relations live in the target\'s database',
+  doc: 'doc() works in YAML descriptions only',
+};
+
+const OBJECTS: Record<string, string> = {
+  adapter: 'Vigil has no adapter object',
+  exceptions: 'Vigil has no exceptions object (a template error stops the compile at its line)',
+  modules: 'Python modules are not available in Vigil templates',
+  graph: 'the project graph is not available in Vigil templates',
+  flags: 'dbt flags are not available in Vigil templates',
+  builtins: 'not available in Vigil templates',
+  api: 'not available in Vigil templates',
+  dbt: "dbt's own macros are not available (Vigil's helpers: date_trunc, dateadd, datediff, safe_divide, current_timestamp, ...)",
+  context: 'not available in Vigil templates',
+};
+
+const NAMES: Record<string, string> = {
+  dbt_version: 'not available in Vigil templates',
+  project_name: 'not available in Vigil templates',
+  selected_resources: 'not available in Vigil templates',
+  invocation_args_dict: 'not available in Vigil templates',
+  results: "on-run-end's results are not available in Vigil (target/run_results.json has them)",
+  schemas: "on-run-end's schemas are not available in Vigil",
+  database_schemas: "on-run-end's database_schemas are not available in Vigil",
+};
+
+const lineAt = (text: string, index: number): number => {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+};
+
+/** The Jinja regions of a template (`{{ }}`, `{% %}`), comments and raw blocks left out. */
+function jinjaRegions(text: string): Array<{ start: number; text: string }> {
+  // blank comments and raw blocks, keeping offsets
+  const blank = (s: string) => s.replace(/[^\n]/g, ' ');
+  const t = text.replace(/\{#[\s\S]*?#\}/g, blank).replace(/\{%-?\s*raw\s*-?%\}[\s\S]*?\{%-?\s*endraw\s*-?%\}/g, blank);
+  const out: Array<{ start: number; text: string }> = [];
+  const re = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(t))) out.push({ start: m.index, text: m[0] });
+  return out;
+}
+
+/** The text of `name(...)` from the opening parenthesis at `open`, to its matching one. */
+function callArgs(s: string, open: number): string | undefined {
+  let depth = 0;
+  let q: string | undefined;
+  for (let i = open; i < s.length; i++) {
+    const c = s[i];
+    if (q) {
+      if (c === '\\') i++;
+      else if (c === q) q = undefined;
+      continue;
+    }
+    if (c === '"' || c === "'") q = c;
+    else if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      depth--;
+      if (depth === 0) return s.slice(open + 1, i);
+    }
+  }
+  return undefined;
+}
+
+/** Top-level `key=value` pairs of a call's arguments, with their offsets. */
+function keywordArgs(args: string): Array<{ key: string; value: string; at: number }> {
+  const out: Array<{ key: string; value: string; at: number }> = [];
+  let depth = 0;
+  let q: string | undefined;
+  let start = 0;
+  const flush = (end: number) => {
+    const part = args.slice(start, end);
+    const m = /^(\s*)([A-Za-z_]\w*)\s*=(?!=)([\s\S]*)$/.exec(part);
+    if (m) out.push({ key: m[2], value: m[3].trim(), at: start + m[1].length });
+  };
+  for (let i = 0; i < args.length; i++) {
+    const c = args[i];
+    if (q) {
+      if (c === '\\') i++;
+      else if (c === q) q = undefined;
+      continue;
+    }
+    if (c === '"' || c === "'") q = c;
+    else if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 0) {
+      flush(i);
+      start = i + 1;
+    }
+  }
+  flush(args.length);
+  return out;
+}
+
+/**
+ * What in a template Vigil cannot run: dbt's objects (adapter, exceptions, modules, graph...),
+ * package macros, warehouse queries at render time (run_query, statement), log(), return(),
+ * attributes of target/this/model Vigil does not have, config keys it does not take. Each with
+ * its line. What is not found here and still fails is found by compiling the result.
+ */
+export function scanTemplate(text: string, kind: TemplateKind, opts: ScanOptions): Array<{ line: number; message: string }> {
+  const found: Array<{ line: number; message: string }> = [];
+  const seen = new Set<string>();
+  const add = (index: number, message: string) => {
+    const line = lineAt(text, index);
+    const k = `${line}|${message}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      found.push({ line, message });
+    }
+  };
+  const packages = [...new Set([...KNOWN_PACKAGES, ...opts.packages])].filter((p) => p !== opts.project);
+  const pkgRe = new RegExp(`(?<![\\w.])(${packages.map((p) => p.replace(/[^\w]/g, '')).join('|')})\\.(\\w+)`, 'g');
+  for (const r of jinjaRegions(text)) {
+    const s = r.text;
+    const at = (i: number) => r.start + i;
+    let m: RegExpExecArray | null;
+    const tag = /^\{%-?\s*(\w+)/.exec(s)?.[1];
+    if (tag === 'materialization') add(r.start, '{% materialization %}: Vigil\'s materializations are built in (view, table, incremental, ephemeral)');
+    if (tag === 'test') add(r.start, '{% test %} (a custom generic test): Vigil\'s generic tests are built in (not_null, unique, accepted_values, relationships, expression_is_true, unique_combination_of_columns); write the check as a singular test in tests/');
+    if (tag === 'docs') add(r.start, '{% docs %}: doc blocks belong in .md files under models/, seeds/ or snapshots/');
+    const objRe = new RegExp(`(?<![\\w.])(${Object.keys(OBJECTS).join('|')})\\.(\\w+)`, 'g');
+    while ((m = objRe.exec(s))) add(at(m.index), `${m[1]}.${m[2]}: ${OBJECTS[m[1]]}${m[1] === 'adapter' && m[2] === 'dispatch' ? ": call the macro's implementation for your warehouse (e.g. default__name()) directly" : ''}`);
+    if (packages.length) {
+      pkgRe.lastIndex = 0;
+      while ((m = pkgRe.exec(s))) add(at(m.index), `${m[1]}.${m[2]}: a macro of the package ${m[1]}: Vigil has no packages (write the SQL, or a macro in macros/)`);
+    }
+    const fnRe = new RegExp(`(?<![\\w.])(${Object.keys(UNSUPPORTED_FUNCTIONS).join('|')})\\s*\\(`, 'g');
+    while ((m = fnRe.exec(s))) {
+      // `{% call statement(...) %}` and `statement(` alike; `doc(` only outside YAML
+      add(at(m.index), `${m[1]}(): ${UNSUPPORTED_FUNCTIONS[m[1]]}`);
+    }
+    const nameRe = new RegExp(`(?<![\\w.'"])(${Object.keys(NAMES).join('|')})\\b(?!\\s*=[^=])`, 'g');
+    while ((m = nameRe.exec(s))) {
+      if (m[1] === 'results' || m[1] === 'schemas' || m[1] === 'database_schemas') if (kind !== 'hook') continue;
+      add(at(m.index), `${m[1]}: ${NAMES[m[1]]}`);
+    }
+    const targetRe = /(?<![\w.])target\.(\w+)/g;
+    while ((m = targetRe.exec(s))) if (!['name', 'type', 'schema', 'database'].includes(m[1])) add(at(m.index), `target.${m[1]}: Vigil's target has name, type, schema and database only (never credentials)`);
+    const thisRe = /(?<![\w.])this\.(\w+)/g;
+    while ((m = thisRe.exec(s))) if (!['schema', 'identifier', 'name', 'database'].includes(m[1])) add(at(m.index), `this.${m[1]}: Vigil's this has schema, identifier, name and database`);
+    const configRe = /(?<![\w.])config\.(\w+)/g;
+    while ((m = configRe.exec(s))) add(at(m.index), `config.${m[1]}(): Vigil's config() sets configs; it cannot read them`);
+    if (kind === 'model') {
+      const modelRe = /(?<![\w.])model\.(\w+)/g;
+      while ((m = modelRe.exec(s))) if (!['name', 'path'].includes(m[1])) add(at(m.index), `model.${m[1]}: Vigil's model has name and path`);
+    }
+    const refRe = /(?<![\w.])ref\s*\(/g;
+    while ((m = refRe.exec(s))) {
+      const args = callArgs(s, m.index + m[0].length - 1);
+      if (args === undefined) continue;
+      if (keywordArgs(args).some((k) => k.key === 'v' || k.key === 'version')) add(at(m.index), 'ref(..., v=...): versioned models are not supported');
+      const two = /^\s*(['"])(\w+)\1\s*,\s*(['"])(\w+)\3\s*$/.exec(args);
+      if (two && two[2] !== opts.project) add(at(m.index), `ref('${two[2]}', '${two[4]}'): '${two[2]}' is another package: Vigil has no packages`);
+    }
+    // config(...) keys Vigil does not take here
+    const allowed = kind === 'model' ? MODEL_CONFIG_KEYS : kind === 'snapshot' ? SNAPSHOT_CONFIG_KEYS : kind === 'test' ? Object.keys(SingularTestConfigSchema.shape) : undefined;
+    const cfgRe = /(?<![\w.])config\s*\(/g;
+    while (allowed && (m = cfgRe.exec(s))) {
+      const args = callArgs(s, m.index + m[0].length - 1);
+      if (args === undefined) continue;
+      const argsAt = m.index + m[0].length;
+      for (const k of keywordArgs(args)) {
+        const where = at(argsAt + k.at);
+        if (!allowed.includes(k.key)) {
+          add(where, `config(${k.key}=...): not a ${kind} config Vigil has${hintFor(k.key) || (kind === 'test' ? ' (tests take severity, tags, enabled)' : '')}`);
+          continue;
+        }
+        const lit = /^(['"])([^'"]*)\1$/.exec(k.value)?.[2];
+        if (lit === undefined) continue;
+        if (k.key === 'materialized' && !(MATERIALIZATIONS as readonly string[]).includes(lit)) add(where, `materialized='${lit}': Vigil's materializations are ${MATERIALIZATIONS.join(', ')}`);
+        if (k.key === 'incremental_strategy' && !['append', 'merge', 'delete+insert', 'insert_overwrite'].includes(lit)) add(where, `incremental_strategy='${lit}': Vigil's are append, merge, delete+insert, insert_overwrite`);
+        if (k.key === 'on_schema_change' && !['ignore', 'fail', 'append_new_columns'].includes(lit)) add(where, `on_schema_change='${lit}': Vigil's are ignore, fail, append_new_columns`);
+      }
+    }
+  }
+  return found.sort((a, b) => a.line - b.line);
+}
+
+/** Whether Vigil's template engine parses the text; the error's line when it does not. */
+export function parseCheck(text: string, kind: 'macro' | 'template', path: string, project: string): { line?: number; message: string } | undefined {
+  const tenv = new TemplateEnv({ dialect: dialectOf('duckdb'), vars: {}, env: {}, target: { name: 'dev', type: 'duckdb', schema: 'main', database: '' }, project });
+  let bad: { line?: number; message: string } | undefined;
+  if (kind === 'macro') {
+    const r = tenv.addMacros(path, text);
+    bad = 'names' in r ? undefined : { line: r.line, message: r.message };
+  } else {
+    const t = tenv.compileTemplate(path, text);
+    bad = isTemplateError(t) ? { line: t.line, message: t.message } : undefined;
+  }
+  if (!bad) return undefined;
+  // Jinja takes a comma before a call's closing parenthesis; Vigil's engine (nunjucks) does not
+  for (const r of jinjaRegions(text)) {
+    const m = /,\s*\)/.exec(r.text);
+    if (m) return { line: lineAt(text, r.start + m.index), message: `${bad.message}: a comma before ')' ends a call's arguments, which Jinja takes and Vigil does not: remove it` };
+  }
+  return bad;
+}
+
+// ---------------------------------------------------------------------------------------------
+// properties YAML
+
+export interface PropertiesContext {
+  /** the dbt project's name */
+  project: string;
+  /** doc blocks by name, from the .md files */
+  docs: Map<string, string>;
+  /** seed configs from dbt_project.yml, merged into the seed's entry (names merged are removed) */
+  seedConfigs: Map<string, Map_>;
+  /** dbt unit test fixture name -> the path of its CSV in the Vigil project */
+  fixtures: Map<string, string>;
+}
+
+type Path = Array<string | number>;
+
+const KEY_HINTS: Record<string, string> = {
+  docs: 'show and node_color are not read by Vigil',
+  quote: 'Vigil does not quote column names',
+  constraints: 'Vigil has no constraints: declare data_type and run vigil check',
+  versions: 'versioned models are not supported',
+  latest_version: 'versioned models are not supported',
+  deprecation_date: 'not supported',
+  access: 'Vigil has no groups or access levels',
+  group: 'Vigil has no groups or access levels',
+  groups: 'Vigil has no groups or access levels',
+  exposures: "Vigil's dashboards (dashboards/*.json) declare what reads the models",
+  metrics: 'Vigil has no semantic layer',
+  semantic_models: 'Vigil has no semantic layer',
+  saved_queries: 'Vigil has no semantic layer',
+  macros: 'macro properties are not read',
+  analyses: 'Vigil has no analyses',
+  loader: 'not read',
+  quoting: 'Vigil quotes identifiers itself',
+  overrides: 'Vigil has no packages',
+  external: 'external tables are not supported',
+  granularity: 'Vigil has no semantic layer',
+  ...CONFIG_HINTS,
+};
+
+/** Line of a node (its original position; a node made during the conversion has none). */
+function nodeLine(n: unknown, lc: LineCounter): number | undefined {
+  const r = (n as Node | undefined)?.range;
+  return r ? lc.linePos(r[0]).line : undefined;
+}
+
+/** The line of the node at `path` (of its key, for a mapping entry), or of its nearest ancestor. */
+function lineOfPath(doc: Document, lc: LineCounter, path: Path): number | undefined {
+  let node: unknown = doc.contents;
+  let line = nodeLine(node, lc);
+  for (const k of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(k));
+      if (!pair) break;
+      line = nodeLine(pair.key, lc) ?? line;
+      node = pair.value;
+    } else if (isSeq(node) && typeof k === 'number') {
+      const item = node.items[k];
+      if (item === undefined) break;
+      line = nodeLine(item, lc) ?? line;
+      node = item;
+    } else break;
+  }
+  return line;
+}
+
+const TEST_KEYS_KEPT = ['severity', 'where', 'name', 'tags'];
+const TEST_KEY_HINTS: Record<string, string> = {
+  store_failures: "Vigil prints a failing test's rows; it keeps no failures table",
+  store_failures_as: "Vigil prints a failing test's rows; it keeps no failures table",
+  error_if: 'a Vigil test fails on any failing row (severity: warn makes it a warning)',
+  warn_if: 'a Vigil test fails on any failing row (severity: warn makes it a warning)',
+  fail_calc: 'a Vigil test counts its failing rows',
+  limit: 'Vigil prints up to five failing rows',
+  meta: 'not read on tests',
+  alias: 'not supported on tests',
+  schema: 'not supported on tests',
+  database: 'not supported on tests',
+};
+
+/**
+ * A properties YAML file (schema.yml) with the keys Vigil accepts: generic tests as Vigil
+ * spells them (dbt_utils' two it has, `arguments:` flattened, test configs it lacks removed),
+ * doc() names checked, seed configs from dbt_project.yml merged in, unit test overrides
+ * translated, and whatever the schema still refuses removed. Comments and layout are kept;
+ * an unchanged file is returned as it was.
+ */
+export function convertPropertiesYaml(text: string, file: string, ctx: PropertiesContext, f: Findings): { text: string; changed: boolean } {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length) {
+    const p = lc.linePos(doc.errors[0].pos[0]);
+    throw new ProjectError([diag('E_YAML', doc.errors[0].message.split('\n')[0], { file, line: p.line, column: p.col }, 'fix the YAML syntax in the dbt project, then convert again')]);
+  }
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return { text, changed: false };
+  let changed = false;
+  const nc = (path: Path, message: string, node?: unknown) => f.nc(file, nodeLine(node, lc) ?? lineOfPath(doc, lc, path), message);
+  const note = (path: Path, message: string, node?: unknown) => f.note(file, nodeLine(node, lc) ?? lineOfPath(doc, lc, path), message);
+  if (!isMap(doc.contents)) {
+    f.nc(file, 1, 'not a mapping of models:, sources:, seeds:...: not converted');
+    return { text, changed: false };
+  }
+  const root = doc.contents;
+  const seqOf = (m: YAMLMap, key: string): YAMLSeq | undefined => {
+    const v = m.get(key, true);
+    return isSeq(v) ? v : undefined;
+  };
+  const mapItems = (seq: YAMLSeq | undefined) => (seq ? seq.items.map((n, i) => [n, i] as const).filter((x): x is [YAMLMap, number] => isMap(x[0])) : []);
+
+  // ---- doc() in descriptions (Vigil resolves them from the .md files); other Jinja in a YAML value is read as written
+  const checkStrings = (node: unknown, path: Path) => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const k = isScalar(pair.key) ? String(pair.key.value) : '';
+        const v = pair.value;
+        if (!isScalar(v) || typeof v.value !== 'string') {
+          checkStrings(v, [...path, k]);
+          continue;
+        }
+        if (k !== 'description') {
+          if (/\{\{|\{%/.test(v.value)) nc([...path, k], `${showPath([...path, k])}: Jinja in a YAML value is not rendered by Vigil: '${v.value}' is read as written`, v);
+          continue;
+        }
+        // doc('this_project', 'name') is doc('name') in Vigil
+        const one = v.value.replace(/\{\{(-?)\s*doc\(\s*(['"])(\w+)\2\s*,\s*(['"])(\w+)\4\s*\)\s*(-?)\}\}/g, (m0, l: string, _q, pkg: string, _q2, name: string, r: string) => (pkg === ctx.project ? `{{${l} doc('${name}') ${r}}}` : m0));
+        if (one !== v.value) {
+          v.value = one;
+          changed = true;
+        }
+        for (const m of one.matchAll(/\{\{-?\s*doc\(([^)]*)\)/g)) {
+          const name = /^\s*(['"])(\w+)\1\s*$/.exec(m[1])?.[2];
+          if (!name) nc([...path, k], `description: doc(${m[1]}): a doc block of another package: left as written`, v);
+          else if (!ctx.docs.has(name)) nc([...path, k], `description: doc('${name}') names no {% docs %} block in the project's .md files: left as written`, v);
+        }
+      }
+    } else if (isSeq(node)) node.items.forEach((x, i) => checkStrings(x, [...path, i]));
+  };
+  checkStrings(root, []);
+
+  // ---- generic tests
+  const fixTests = (owner: YAMLMap, path: Path, column: string | undefined) => {
+    for (const key of ['tests', 'data_tests']) {
+      const seq = seqOf(owner, key);
+      if (!seq) continue;
+      for (let i = seq.items.length - 1; i >= 0; i--) {
+        const item = seq.items[i];
+        const at = [...path, key, i];
+        const drop = (message: string) => {
+          nc(at, message, item);
+          seq.items.splice(i, 1);
+          changed = true;
+        };
+        let name: string;
+        let keyNode: Scalar | undefined;
+        let args: YAMLMap | undefined;
+        if (isScalar(item)) name = String(item.value);
+        else if (isMap(item) && item.items.length === 1 && isScalar(item.items[0].key)) {
+          keyNode = item.items[0].key as Scalar;
+          name = String(keyNode.value);
+          const v = item.items[0].value;
+          if (isMap(v)) args = v;
+          else if (!(v === null || (isScalar(v) && v.value === null))) {
+            drop(`test '${name}': its arguments are not a mapping: not converted`);
+            continue;
+          }
+        } else {
+          const tn = isMap(item) ? item.get('test_name') : undefined;
+          drop(`a test entry ${tn ? `(test_name: ${String(tn)}) ` : ''}Vigil cannot read: write it as - ${tn ?? 'test_name'}: { arguments }`);
+          continue;
+        }
+        let g = name;
+        if (/^dbt_utils\.(unique_combination_of_columns|expression_is_true)$/.test(name)) g = name.slice('dbt_utils.'.length);
+        if (!(GENERIC_TESTS as readonly string[]).includes(g)) {
+          drop(`test '${name}': not one of Vigil's generic tests (${GENERIC_TESTS.join(', ')}): not converted; write it as a singular test in tests/`);
+          continue;
+        }
+        const gt = g as GenericTestName;
+        if (g !== name) {
+          if (keyNode) keyNode.value = g;
+          else (item as Scalar).value = g;
+          changed = true;
+          note(at, `test '${name}' is Vigil's built-in '${g}'`, item);
+        }
+        let dropped = false;
+        if (args) {
+          // dbt 1.10: arguments: { values: [...] } next to config:
+          const nested = args.get('arguments', true);
+          if (isMap(nested)) {
+            for (const p of nested.items) args.items.push(p);
+            args.delete('arguments');
+            changed = true;
+          }
+          const allowed = new Set([...ALLOWED_ARGS[gt], ...TEST_KEYS_KEPT]);
+          for (const pair of [...args.items]) {
+            const k = isScalar(pair.key) ? String(pair.key.value) : '';
+            const v = pair.value;
+            const val = isScalar(v) ? v.value : undefined;
+            if (k === 'config' && isMap(v)) {
+              for (const sub of [...v.items]) {
+                const sk = isScalar(sub.key) ? String(sub.key.value) : '';
+                if (['severity', 'where', 'tags'].includes(sk)) continue;
+                if (sk === 'enabled' && isScalar(sub.value) && sub.value.value === false) {
+                  drop(`test '${name}' is disabled (enabled: false): left out`);
+                  dropped = true;
+                  break;
+                }
+                nc([...at], `test '${g}': config ${sk}: not converted${TEST_KEY_HINTS[sk] ? ` (${TEST_KEY_HINTS[sk]})` : ''}`, sub.key);
+                v.delete(sk);
+                changed = true;
+              }
+              if (dropped) break;
+              if (!v.items.length) {
+                args.delete('config');
+                changed = true;
+              }
+              continue;
+            }
+            if (k === 'enabled') {
+              if (val === false) {
+                drop(`test '${name}' is disabled (enabled: false): left out`);
+                dropped = true;
+                break;
+              }
+              args.delete(k);
+              changed = true;
+              continue;
+            }
+            if (k === 'condition' && gt === 'expression_is_true' && !args.has('where')) {
+              (pair.key as Scalar).value = 'where';
+              changed = true;
+              continue;
+            }
+            if (k === 'column_name') {
+              drop(`test '${g}' with column_name: Vigil tests a column under columns: (- name: ${String(val ?? '...')} tests: [${g}]): not converted`);
+              dropped = true;
+              break;
+            }
+            if (allowed.has(k)) continue;
+            nc(at, `test '${g}': ${k}: not converted${TEST_KEY_HINTS[k] ? ` (${TEST_KEY_HINTS[k]})` : ` (${g} takes ${[...ALLOWED_ARGS[gt], ...TEST_KEYS_KEPT].join(', ')})`}`, pair.key);
+            args.delete(k);
+            changed = true;
+          }
+          if (dropped) continue;
+          // dbt writes severity in any case; Vigil takes warn or error
+          for (const holder of [args, args.get('config', true)]) {
+            if (!isMap(holder)) continue;
+            const sev = holder.get('severity', true);
+            if (isScalar(sev) && typeof sev.value === 'string' && sev.value !== sev.value.toLowerCase()) {
+              sev.value = sev.value.toLowerCase();
+              changed = true;
+            }
+          }
+          // dbt_utils' column-level expression_is_true prefixes the column
+          if (gt === 'expression_is_true' && column && name !== g) {
+            const e = args.get('expression', true);
+            if (isScalar(e) && typeof e.value === 'string') {
+              e.value = `${column} ${e.value}`;
+              changed = true;
+            }
+          }
+        }
+        if (NEEDS_COLUMN[gt] && !column) drop(`test '${g}' on a whole model: Vigil tests a column with it (under columns:): not converted`);
+      }
+    }
+  };
+  const fixColumns = (owner: YAMLMap, path: Path) => {
+    for (const [c, ci] of mapItems(seqOf(owner, 'columns'))) {
+      const cname = c.get('name');
+      fixTests(c, [...path, 'columns', ci], typeof cname === 'string' ? cname : String(cname ?? ''));
+    }
+  };
+  for (const kind of ['models', 'seeds', 'snapshots'] as const) {
+    for (const [m, i] of mapItems(seqOf(root, kind))) {
+      fixTests(m, [kind, i], undefined);
+      fixColumns(m, [kind, i]);
+    }
+  }
+  for (const [s, si] of mapItems(seqOf(root, 'sources'))) {
+    for (const [t, ti] of mapItems(seqOf(s, 'tables'))) {
+      fixTests(t, ['sources', si, 'tables', ti], undefined);
+      fixColumns(t, ['sources', si, 'tables', ti]);
+    }
+  }
+
+  // ---- seeds: configs from dbt_project.yml's seeds: tree, under the entry's own
+  for (const [s, i] of mapItems(seqOf(root, 'seeds'))) {
+    const name = String(s.get('name') ?? '');
+    const cfg = ctx.seedConfigs.get(name);
+    if (!cfg) continue;
+    ctx.seedConfigs.delete(name);
+    const own: unknown = s.get('config', true);
+    let m: YAMLMap;
+    if (isMap(own)) m = own;
+    else {
+      m = doc.createNode({}) as YAMLMap;
+      s.set('config', m);
+    }
+    for (const [k, v] of Object.entries(cfg)) {
+      const cur: unknown = m.get(k, true);
+      if (k === 'tags' && cur !== undefined) {
+        const mine = isSeq(cur) ? cur.toJSON() : isScalar(cur) ? cur.value : undefined;
+        m.set('tags', doc.createNode([...new Set([...asList(v), ...asList(mine)])]));
+      } else if (k === 'column_types' && isMap(cur)) {
+        const ct = cur;
+        for (const [c, ty] of Object.entries(v as Map_)) if (!ct.has(c)) ct.set(c, ty);
+      } else if (!m.has(k)) m.set(k, doc.createNode(v));
+    }
+    changed = true;
+    note(['seeds', i], `seed '${name}': its configs from dbt_project.yml are written under config:`, s);
+  }
+
+  // ---- snapshots: Vigil's YAML snapshots have a relation; properties of SQL snapshots are not read
+  const snaps = seqOf(root, 'snapshots');
+  if (snaps) {
+    for (let i = snaps.items.length - 1; i >= 0; i--) {
+      const s = snaps.items[i];
+      if (!isMap(s)) continue;
+      const name = String(s.get('name') ?? '');
+      if (!s.has('relation')) {
+        nc(['snapshots', i], `snapshot '${name}': properties of a SQL snapshot (description, columns, tests) are not read by Vigil: not converted`, s);
+        snaps.items.splice(i, 1);
+        changed = true;
+        continue;
+      }
+      const cfg = s.get('config', true);
+      if (!isMap(cfg)) continue;
+      for (const pair of [...cfg.items]) {
+        const k = isScalar(pair.key) ? String(pair.key.value) : '';
+        if (SNAPSHOT_CONFIG_KEYS.includes(k)) continue;
+        const v = isScalar(pair.value) ? pair.value.value : undefined;
+        if (k === 'hard_deletes' && (v === 'invalidate' || v === 'ignore')) {
+          cfg.delete(k);
+          if (v === 'invalidate') cfg.set('invalidate_hard_deletes', true);
+          changed = true;
+          continue;
+        }
+        nc(['snapshots', i, 'config', k], `snapshot '${name}': config ${k}: not converted${hintFor(k)}`, pair.key);
+        cfg.delete(k);
+        changed = true;
+      }
+    }
+    if (!snaps.items.length) {
+      root.delete('snapshots');
+      changed = true;
+    }
+  }
+
+  // ---- unit tests: dbt's overrides and fixtures
+  for (const [u, i] of mapItems(seqOf(root, 'unit_tests'))) {
+    const name = String(u.get('name') ?? '');
+    const ov = u.get('overrides', true);
+    if (isMap(ov)) {
+      for (const pair of [...ov.items]) {
+        const k = isScalar(pair.key) ? String(pair.key.value) : '';
+        if ((k === 'vars' || k === 'env_vars') && isMap(pair.value)) u.set(k, pair.value);
+        else if (k === 'macros' && isMap(pair.value)) {
+          for (const mp of pair.value.items) {
+            const mk = isScalar(mp.key) ? String(mp.key.value) : '';
+            if (mk === 'is_incremental' && isScalar(mp.value)) u.set('is_incremental', mp.value.value === true);
+            else nc(['unit_tests', i, 'overrides', 'macros', mk], `unit test '${name}': overrides.macros.${mk}: not converted (Vigil overrides is_incremental; now: freezes the clock)`, mp.key);
+          }
+        } else nc(['unit_tests', i, 'overrides', k], `unit test '${name}': overrides.${k}: not converted`, pair.key);
+      }
+      u.delete('overrides');
+      changed = true;
+    }
+    const cfg = u.get('config', true);
+    if (isMap(cfg)) {
+      const tags = cfg.get('tags', true);
+      if (tags !== undefined && !u.has('tags')) u.set('tags', isSeq(tags) ? tags : doc.createNode([String((tags as Scalar).value)]));
+      for (const pair of cfg.items) {
+        const k = isScalar(pair.key) ? String(pair.key.value) : '';
+        if (k !== 'tags') nc(['unit_tests', i, 'config', k], `unit test '${name}': config ${k}: not converted`, pair.key);
+      }
+      u.delete('config');
+      changed = true;
+    }
+    let sqlFormat = false;
+    const fixture = (m: YAMLMap) => {
+      const fmt = m.get('format');
+      if (fmt === 'sql') sqlFormat = true;
+      const fx = m.get('fixture', true);
+      if (isScalar(fx) && typeof fx.value === 'string') {
+        const p = ctx.fixtures.get(fx.value);
+        if (p) {
+          fx.value = p;
+          if (!m.has('format')) m.set('format', 'csv');
+          changed = true;
+        } else nc(['unit_tests', i], `unit test '${name}': fixture '${fx.value}' has no CSV in the tests' fixtures folder`, fx);
+      }
+    };
+    for (const [g] of mapItems(seqOf(u, 'given'))) fixture(g);
+    const ex = u.get('expect', true);
+    if (isMap(ex)) fixture(ex);
+    if (sqlFormat) {
+      nc(['unit_tests', i], `unit test '${name}': format: sql is not supported (Vigil takes rows as a list or CSV): not converted`, u);
+      const seq = seqOf(root, 'unit_tests')!;
+      seq.items.splice(seq.items.indexOf(u), 1);
+      changed = true;
+    }
+  }
+
+  // ---- whatever the schema still refuses: removed, each with its line
+  for (let round = 0; round < 200; round++) {
+    const r = PropertiesFileSchema.safeParse(doc.toJS());
+    if (r.success) break;
+    const issue = r.error.issues[0];
+    const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of (issue as unknown as { keys: string[] }).keys) {
+        const full = [...path, k];
+        nc(full, `${showPath(full)}: not converted (${KEY_HINTS[k] ?? `Vigil does not read '${k}' here`})`);
+        doc.deleteIn(full);
+      }
+      changed = true;
+      continue;
+    }
+    // tags: a single string where Vigil takes a list
+    const last = path[path.length - 1];
+    const cur = doc.getIn(path);
+    if (last === 'tags' && typeof cur === 'string') {
+      doc.setIn(path, doc.createNode([cur]));
+      changed = true;
+      continue;
+    }
+    // remove the nearest node that exists on the path
+    let p = path;
+    while (p.length && !doc.hasIn(p)) p = p.slice(0, -1);
+    if (!p.length) {
+      f.nc(file, 1, `${showPath(path) || '(document)'}: ${issue.message}: the file is not converted`);
+      return { text, changed: false };
+    }
+    nc(p, `${showPath(p)}: ${issue.message}: not converted`);
+    doc.deleteIn(p);
+    changed = true;
+  }
+  // a config:, tests: or data_tests: emptied above goes too
+  const prune = (node: unknown) => {
+    if (isMap(node)) {
+      for (const pair of [...node.items]) {
+        const k = isScalar(pair.key) ? String(pair.key.value) : '';
+        prune(pair.value);
+        if (['config', 'tests', 'data_tests'].includes(k) && (isMap(pair.value) || isSeq(pair.value)) && !pair.value.items.length) {
+          node.delete(pair.key);
+          changed = true;
+        }
+      }
+    } else if (isSeq(node)) node.items.forEach(prune);
+  };
+  if (changed) prune(root);
+  return changed ? { text: doc.toString({ lineWidth: 0, flowCollectionPadding: false }), changed } : { text, changed };
+}
+
+/** `{% docs name %}...{% enddocs %}` blocks of a .md file. */
+export function docBlocks(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of text.matchAll(/\{%-?\s*docs\s+([\w.]+)\s*-?%\}([\s\S]*?)\{%-?\s*enddocs\s*-?%\}/g)) out.set(m[1], m[2].trim());
+  return out;
+}
+
+/** Package names in packages.yml / dependencies.yml (dbt-labs/dbt_utils -> dbt_utils). */
+export function packageNames(text: string): string[] {
+  let v: unknown;
+  try {
+    v = parseDocument(text).toJS();
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const p of asList(isObj(v) ? v.packages ?? v.projects : undefined)) {
+    if (!isObj(p)) continue;
+    const id = typeof p.package === 'string' ? p.package : typeof p.git === 'string' ? p.git : typeof p.name === 'string' ? p.name : typeof p.local === 'string' ? p.local : undefined;
+    if (!id) continue;
+    const last = id.replace(/\.git$/, '').split(/[/:]/).pop() ?? id;
+    out.push(last.replace(/^dbt-(?=utils|expectations|date)/, 'dbt_').replace(/-/g, '_'));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the whole project
+
+export interface ConvertOptions {
+  /** profiles.yml to read targets from (default: beside dbt_project.yml, if there) */
+  profiles?: string;
+  /** overwrite files that exist in dest */
+  force?: boolean;
+}
+
+export interface ConvertResult {
+  /** the dbt project's folder */
+  source: string;
+  /** the Vigil project's folder */
+  root: string;
+  name: string;
+  /** written, relative to root */
+  files: string[];
+  /** there already, left as they were (relative to root) */
+  kept: string[];
+  /** lines added to an existing .gitignore */
+  gitignore: string[];
+  notConverted: Finding[];
+  notes: Finding[];
+  env: EnvNeed[];
+  /** the profiles.yml read, if any */
+  profiles?: string;
+}
+
+interface Planned {
+  rel: string;
+  data: string | Buffer;
+  /** converted (differs from the dbt file, or generated): a kept file in dest is worth a note */
+  converted: boolean;
+}
+
+/**
+ * Convert the dbt project in `src` (the folder with dbt_project.yml, or the file itself) into
+ * `dest`. Everything is read and converted first: a missing dbt_project.yml or a YAML file
+ * that does not parse throws (UsageError / ProjectError, exit 2) before anything is written.
+ */
+export function convertDbtProject(src: string, dest: string, opts: ConvertOptions = {}): ConvertResult {
+  let source = resolve(src);
+  if (existsSync(source) && statSync(source).isFile() && /dbt_project\.ya?ml$/.test(source)) source = dirname(source);
+  if (!existsSync(source)) throw new UsageError(`--from-dbt ${src}: no such folder`);
+  const projectFile = [DBT_FILE, 'dbt_project.yaml'].map((n) => join(source, n)).find((p) => existsSync(p));
+  if (!projectFile) throw new UsageError(`--from-dbt ${src}: no dbt_project.yml in ${source} (give the folder of the dbt project: the one that holds dbt_project.yml)`);
+  const root = resolve(dest);
+  const f = new Findings();
+  const info = readDbtProjectFile(readFileSync(projectFile, 'utf8'));
+  const plan: Planned[] = [];
+  const relSrc = (p: string) => relative(source, p).split('\\').join('/');
+
+  // packages
+  const packages = new Set<string>();
+  for (const pf of ['packages.yml', 'dependencies.yml']) {
+    const abs = join(source, pf);
+    if (!existsSync(abs)) continue;
+    const names = packageNames(readFileSync(abs, 'utf8'));
+    names.forEach((n) => packages.add(n));
+    f.nc(pf, undefined, `packages are not supported: Vigil has no packages${names.length ? ` (${names.join(', ')}): what the project calls from them is listed below` : ''}`);
+  }
+  for (const extra of ['selectors.yml']) if (existsSync(join(source, extra))) f.nc(extra, undefined, 'YAML selectors are not supported: pass the selector to -s (same grammar: tag:x, path:models/marts, +name, ...)');
+
+  // where each kind goes: the dbt path when it has one, the first when it has several
+  const paths: Record<string, string> = {};
+  const defaults: Record<string, string> = { models: 'models', seeds: 'seeds', snapshots: 'snapshots', tests: 'tests', macros: 'macros' };
+  const destDir: Record<string, string> = {};
+  for (const kind of Object.keys(defaults) as Array<keyof typeof defaults>) {
+    const list = info.paths[kind as keyof DbtPaths] as string[];
+    const inside = list.filter((p) => !p.startsWith('..') && !isAbsolute(p));
+    for (const p of list) if (!inside.includes(p)) f.nc(DBT_FILE, info.yaml.locate([`${kind === 'models' ? 'model' : kind.replace(/s$/, '')}-paths`], true).line, `${p}: a ${kind} folder outside the project: not converted`);
+    const d = inside[0] ?? defaults[kind];
+    destDir[kind] = d === '.' ? defaults[kind] : d;
+    if (destDir[kind] !== defaults[kind]) paths[kind] = destDir[kind];
+    if (inside.length > 1) f.note(DBT_FILE, info.yaml.locate([`${kind === 'models' ? 'model' : kind.replace(/s$/, '')}-paths`], true).line, `${kind}: ${inside.join(', ')}: Vigil reads one folder: they are merged into ${destDir[kind]}/`);
+  }
+  if (info.paths.target !== 'target') paths.target = info.paths.target;
+  const filesOf = (kind: string): Array<{ abs: string; from: string; rel: string; dest: string }> => {
+    const out: Array<{ abs: string; from: string; rel: string; dest: string }> = [];
+    const list = (info.paths[kind as keyof DbtPaths] as string[]).filter((p) => !p.startsWith('..') && !isAbsolute(p));
+    for (const dir of list) {
+      if (dir === '.') continue;
+      for (const p of listFiles(source, dir, /./)) {
+        const rel = p.slice(dir.length + 1);
+        out.push({ abs: join(source, p), from: p, rel, dest: `${destDir[kind]}/${rel}` });
+      }
+    }
+    return out;
+  };
+
+  // doc blocks, from every .md of the resource folders (and docs-paths). Vigil reads them under
+  // models/, seeds/ and snapshots/ (copied there as they are); one elsewhere is copied under models/_dbt_docs/
+  const docs = new Map<string, string>();
+  const inside = (p: string) => !p.startsWith('..') && !isAbsolute(p) && p !== '.';
+  const readDirs = [...info.paths.models, ...info.paths.seeds, ...info.paths.snapshots].filter(inside);
+  const mdDirs = new Set([...readDirs, ...info.paths.macros, ...info.paths.tests, ...info.paths.analyses, ...info.paths.docs].filter(inside));
+  const movedDocs: Array<{ from: string; abs: string }> = [];
+  for (const dir of mdDirs) {
+    for (const p of listFiles(source, dir, /\.md$/i)) {
+      const blocks = docBlocks(readFileSync(join(source, p), 'utf8'));
+      for (const [k, v] of blocks) docs.set(k, v);
+      if (blocks.size && !readDirs.some((d) => p.startsWith(`${d}/`)) && !movedDocs.some((m) => m.from === p)) movedDocs.push({ from: p, abs: join(source, p) });
+    }
+  }
+
+  const scan: ScanOptions = { project: info.name, packages };
+  const models = filesOf('models');
+  const seeds = filesOf('seeds');
+  const snapshots = filesOf('snapshots');
+  const tests = filesOf('tests');
+  const macros = filesOf('macros');
+
+  // layout: model folders and names, seeds
+  const modelFolders = new Set<string>();
+  const modelNames = new Set<string>();
+  for (const m of models) {
+    if (!m.rel.endsWith('.sql')) continue;
+    modelNames.add(m.rel.replace(/^.*\//, '').replace(/\.sql$/, ''));
+    const parts = m.rel.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) modelFolders.add(parts.slice(0, i).join('/'));
+  }
+  const seedMap = new Map<string, string>();
+  for (const s of seeds) if (/\.csv$/i.test(s.rel)) seedMap.set(s.rel.replace(/^.*\//, '').replace(/\.csv$/i, ''), s.rel);
+  const layout: ProjectLayout = { modelFolders, modelNames, seeds: seedMap, paths, packages };
+  const conv = convertDbtProjectFile(info, layout, f);
+
+  // analyses
+  const analyses = info.paths.analyses.filter((p) => !p.startsWith('..') && !isAbsolute(p) && p !== '.').flatMap((d) => listFiles(source, d, /\.sql$/));
+  if (analyses.length) f.nc(analyses.length === 1 ? analyses[0] : `${info.paths.analyses[0]}/`, undefined, `${analyses.length} ${analyses.length === 1 ? 'analysis' : 'analyses'}: Vigil has no analyses (run one with vigil show --inline, or make it a model)`);
+
+  // profiles.yml
+  let profilesPath: string | undefined;
+  if (opts.profiles) {
+    profilesPath = resolve(opts.profiles);
+    if (!existsSync(profilesPath)) throw new UsageError(`--profiles ${opts.profiles}: no such file`);
+  } else if (existsSync(join(source, 'profiles.yml'))) profilesPath = join(source, 'profiles.yml');
+  let targets: TargetsConversion | undefined;
+  if (profilesPath) {
+    const shown = profilesPath.startsWith(source + '/') ? relSrc(profilesPath) : opts.profiles ?? profilesPath;
+    targets = convertProfiles(readFileSync(profilesPath, 'utf8'), shown, info.profile ?? info.name, f);
+    if (!targets) f.note(shown, undefined, 'no output converted: project.yaml has a DuckDB target dev (.vigil/dev.duckdb), as vigil init writes');
+  }
+  targets ??= DEFAULT_TARGETS;
+
+  // project.yaml
+  const p = conv.project;
+  const ordered: Map_ = { name: p.name };
+  if (p.version !== undefined) ordered.version = p.version;
+  ordered.default_target = targets.default_target;
+  ordered.targets = targets.targets;
+  for (const k of ['vars', 'paths', 'clean_targets', 'on_run_start', 'on_run_end', 'models']) if (p[k] !== undefined) ordered[k] = p[k];
+  const header = `# Vigil project, converted from the dbt project ${info.name} by vigil init --from-dbt (docs/models.md)\n`;
+  plan.push({ rel: 'project.yaml', data: header + stringify(ordered, { lineWidth: 0 }), converted: true });
+
+  // templates: copied as they are; what Vigil cannot run is listed at its line
+  const template = (file: { abs: string; from: string; dest: string }, kind: TemplateKind) => {
+    const buf = readFileSync(file.abs);
+    const text = buf.toString('utf8');
+    if (kind === 'snapshot') {
+      const blocks = [...text.matchAll(/\{%-?\s*snapshot\s+([A-Za-z_]\w*)\s*-?%\}([\s\S]*?)\{%-?\s*endsnapshot\s*-?%\}/g)];
+      if (!blocks.length) {
+        f.nc(file.from, undefined, 'no {% snapshot name %} ... {% endsnapshot %} block: not converted');
+        return;
+      }
+      for (const b of blocks) {
+        const before = text.slice(0, b.index! + b[0].indexOf('%}') + 2);
+        const body = '\n'.repeat(before.split('\n').length - 1) + b[2];
+        const bad = parseCheck(body, 'template', file.from, info.name);
+        if (bad) {
+          f.nc(file.from, bad.line, `Vigil cannot load it (${bad.message}): not written`);
+          return;
+        }
+      }
+    } else {
+      const bad = parseCheck(text, kind === 'macro' ? 'macro' : 'template', file.from, info.name);
+      if (bad) {
+        // what Vigil cannot load stops every compile: not written, with the reason and what else it uses
+        f.nc(file.from, bad.line, `Vigil cannot load it (${bad.message}): not written`);
+        for (const x of scanTemplate(text, kind, scan)) f.nc(file.from, x.line, x.message);
+        return;
+      }
+    }
+    for (const x of scanTemplate(text, kind, scan)) f.nc(file.from, x.line, x.message);
+    plan.push({ rel: file.dest, data: buf, converted: false });
+  };
+  const props = (file: { abs: string; from: string; dest: string }, ctx: PropertiesContext) => {
+    const text = readFileSync(file.abs, 'utf8');
+    const r = convertPropertiesYaml(text, file.from, ctx, f);
+    plan.push({ rel: file.dest, data: r.changed ? r.text : readFileSync(file.abs), converted: r.changed });
+  };
+  const fixtures = new Map<string, string>();
+  for (const t of tests) if (/^fixtures\/.+\.csv$/i.test(t.rel)) fixtures.set(t.rel.replace(/^.*\//, '').replace(/\.csv$/i, ''), t.dest);
+  const ctx: PropertiesContext = { project: info.name, docs, seedConfigs: conv.seedConfigs, fixtures };
+  const destNames = new Set<string>();
+  const unique = (file: { from: string; dest: string }) => {
+    if (destNames.has(file.dest)) {
+      f.nc(file.from, undefined, `${file.dest} comes from two folders: only the first is converted`);
+      return false;
+    }
+    destNames.add(file.dest);
+    return true;
+  };
+
+  for (const m of models) {
+    if (!unique(m)) continue;
+    if (m.rel.endsWith('.sql')) template(m, 'model');
+    else if (m.rel.endsWith('.py')) f.nc(m.from, undefined, 'a Python model: Vigil models are SQL: not converted');
+    else if (/\.ya?ml$/.test(m.rel)) props(m, ctx);
+    else if (/\.md$/i.test(m.rel)) plan.push({ rel: m.dest, data: readFileSync(m.abs), converted: false });
+  }
+  for (const s of seeds) {
+    if (!unique(s)) continue;
+    if (/\.csv$/i.test(s.rel)) {
+      const name = s.rel.replace(/^.*\//, '').replace(/\.csv$/i, '');
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) f.nc(s.from, undefined, `seed name '${name}' is not an identifier: Vigil's ref() cannot name it; rename the file`);
+      plan.push({ rel: s.dest, data: readFileSync(s.abs), converted: false });
+    } else if (/\.ya?ml$/.test(s.rel)) props(s, ctx);
+    else if (/\.md$/i.test(s.rel)) plan.push({ rel: s.dest, data: readFileSync(s.abs), converted: false });
+  }
+  for (const s of snapshots) {
+    if (!unique(s)) continue;
+    if (s.rel.endsWith('.sql')) template(s, 'snapshot');
+    else if (/\.ya?ml$/.test(s.rel)) props(s, ctx);
+    else if (/\.md$/i.test(s.rel)) plan.push({ rel: s.dest, data: readFileSync(s.abs), converted: false });
+  }
+  for (const m of movedDocs) {
+    const dest = `${destDir.models}/_dbt_docs/${m.from}`;
+    if (!unique({ from: m.from, dest })) continue;
+    f.note(m.from, undefined, `its {% docs %} blocks are copied to ${dest}: Vigil reads doc blocks from .md files under ${destDir.models}/, ${destDir.seeds}/ and ${destDir.snapshots}/`);
+    plan.push({ rel: dest, data: readFileSync(m.abs), converted: false });
+  }
+  for (const t of tests) {
+    if (!unique(t)) continue;
+    if (/^generic\//.test(t.rel)) {
+      if (t.rel.endsWith('.sql')) f.nc(t.from, scanTemplate(readFileSync(t.abs, 'utf8'), 'test', scan).find((x) => x.message.startsWith('{% test'))?.line, "a custom generic test: Vigil's generic tests are built in (not_null, unique, accepted_values, relationships, expression_is_true, unique_combination_of_columns): not converted; write the check as a singular test");
+      continue;
+    }
+    if (/^fixtures\//.test(t.rel)) {
+      if (/\.csv$/i.test(t.rel)) plan.push({ rel: t.dest, data: readFileSync(t.abs), converted: false });
+      else f.nc(t.from, undefined, 'a unit test fixture Vigil cannot read (it takes CSV): not converted');
+      continue;
+    }
+    if (t.rel.endsWith('.sql')) template(t, 'test');
+    else if (/\.ya?ml$/.test(t.rel)) {
+      if (/^unit\//.test(t.rel)) props(t, ctx);
+      else f.nc(t.from, undefined, `properties of singular tests are not read by Vigil (it reads unit tests from ${destDir.tests}/unit/*.yml): not converted`);
+    }
+  }
+  for (const m of macros) {
+    if (!unique(m)) continue;
+    if (m.rel.endsWith('.sql')) template(m, 'macro');
+    else if (/\.ya?ml$/.test(m.rel)) {
+      const v = parseDocument(readFileSync(m.abs, 'utf8')).toJS() as unknown;
+      if (isObj(v) && Object.keys(v).some((k) => k !== 'version')) f.nc(m.from, undefined, 'macro properties are not read by Vigil: not converted');
+    }
+  }
+
+  // seeds configured in dbt_project.yml without an entry in any properties file: one new file
+  if (ctx.seedConfigs.size) {
+    let rel = `${destDir.seeds}/_seed_configs.yml`;
+    for (let i = 2; destNames.has(rel); i++) rel = `${destDir.seeds}/_seed_configs_${i}.yml`;
+    const entries = [...ctx.seedConfigs].map(([name, config]) => ({ name, config }));
+    plan.push({ rel, data: `# Seed configs from dbt_project.yml's seeds: tree (vigil init --from-dbt)\n${stringify({ seeds: entries }, { lineWidth: 0 })}`, converted: true });
+  }
+
+  // ---- write
+  const result: ConvertResult = { source, root, name: String(p.name), files: [], kept: [], gitignore: [], notConverted: f.notConverted, notes: f.notes, env: f.env, profiles: profilesPath };
+  const secrets = [...new Set(f.secrets)].filter((s) => s.length >= 6);
+  for (const item of plan) {
+    const abs = join(root, item.rel);
+    const held = secrets.find((s) => (typeof item.data === 'string' ? item.data.includes(s) : item.data.includes(s)));
+    if (held) {
+      f.nc(item.rel, undefined, 'holds a secret written literally in profiles.yml: not written (remove the secret from it first)');
+      continue;
+    }
+    if (existsSync(abs) && !opts.force) {
+      result.kept.push(item.rel);
+      if (item.converted && !readFileSync(abs).equals(Buffer.from(item.data))) f.note(item.rel, undefined, 'already there, kept as it was: it differs from the converted file (--force writes the converted one)');
+      continue;
+    }
+    mkdirSync(dirname(abs), { recursive: true });
+    writeFileSync(abs, item.data);
+    result.files.push(item.rel);
+  }
+  // .gitignore: what Vigil writes (and a DuckDB file of the project)
+  const ignore = ['.vigil/', 'target/'];
+  for (const t of Object.values(targets.targets)) if (t.type === 'duckdb' && typeof t.path === 'string' && !t.path.startsWith('.vigil/') && !isAbsolute(t.path) && t.path !== ':memory:') ignore.push(t.path, `${t.path}.wal`);
+  if (paths.target) ignore.push(`${paths.target}/`);
+  const gi = join(root, '.gitignore');
+  if (existsSync(gi)) {
+    const cur = readFileSync(gi, 'utf8');
+    const have = new Set(cur.split(/\r?\n/).map((l) => l.trim()));
+    const add = [...new Set(ignore)].filter((l) => !have.has(l) && !have.has(`/${l}`));
+    if (add.length) {
+      appendFileSync(gi, `${cur && !cur.endsWith('\n') ? '\n' : ''}# Vigil\n${add.join('\n')}\n`);
+      result.gitignore.push(...add);
+    }
+  } else {
+    writeFileSync(gi, `${[...new Set(ignore)].join('\n')}\n`);
+    result.files.push('.gitignore');
+  }
+  result.notConverted = byFileAndLine(f.notConverted);
+  result.notes = byFileAndLine(f.notes);
+  return result;
+}
+
+/** Findings grouped by file (in the order files were met), by line within a file. */
+function byFileAndLine(list: Finding[]): Finding[] {
+  const order = new Map<string, number>();
+  list.forEach((x, i) => order.has(x.file ?? '') || order.set(x.file ?? '', i));
+  return [...list].sort((a, b) => order.get(a.file ?? '')! - order.get(b.file ?? '')! || (a.line ?? 0) - (b.line ?? 0));
+}

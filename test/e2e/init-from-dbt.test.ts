@@ -1,0 +1,394 @@
+/**
+ * `vigil init --from-dbt`: a jaffle_shop-shaped dbt project (test/fixtures/projects/dbt-jaffle,
+ * written for these tests) converted into a Vigil project that `vigil seed` and `vigil build`
+ * run green in, its numbers checked against the CSVs; what cannot be converted is listed at
+ * its file:line; a literal password never reaches a written file; existing files are kept.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parse } from 'yaml';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { convertDbtProject, convertProfiles, convertPropertiesYaml, Findings, scanTemplate } from '../../src/project/from-dbt.js';
+import { PropertiesFileSchema } from '../../src/project/schema.js';
+import { makeProject, removeDir, REPO, vigil, type CliResult } from '../helpers.js';
+
+const FIXTURE = join(REPO, 'test/fixtures/projects/dbt-jaffle');
+const PASSWORD = 'Sup3r-Literal-Jaffle-Pw';
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+/** A CSV without quoted fields (the fixture's) as records. */
+function csv(file: string): Array<Record<string, string>> {
+  const [head, ...rows] = readFileSync(join(FIXTURE, 'seeds', file), 'utf8').trim().split('\n');
+  const cols = head.split(',');
+  return rows.map((r) => Object.fromEntries(r.split(',').map((v, i) => [cols[i], v])));
+}
+
+async function query<T extends Record<string, unknown>>(dir: string, sql: string): Promise<T[]> {
+  const db = await DuckDbAdapter.open({ type: 'duckdb', path: 'jaffle_shop.duckdb', schema: 'main' }, dir, 1);
+  try {
+    return await db.query<T>(sql);
+  } finally {
+    await db.close();
+  }
+}
+
+describe('vigil init --from-dbt on a jaffle_shop-shaped project', () => {
+  let parent: string;
+  let dest: string;
+  let conv: CliResult;
+  beforeAll(() => {
+    parent = makeProject({}, false);
+    dirs.push(parent);
+    dest = join(parent, 'shop');
+    conv = vigil(parent, ['init', '--from-dbt', FIXTURE, 'shop']);
+  });
+
+  it('prints one line per written file, then what was not converted with its file:line', () => {
+    expect(conv.code, conv.stdout + conv.stderr).toBe(0);
+    const lines = conv.stdout.split('\n');
+    for (const f of ['project.yaml', 'models/staging/stg_orders.sql', 'models/marts/orders.sql', 'models/marts/schema.yml', 'seeds/raw_payments.csv', 'macros/cross_db.sql', 'snapshots/orders_snapshot.sql', 'tests/assert_order_payments_not_negative.sql']) {
+      expect(lines, f).toContain(`  ${f}`);
+      expect(existsSync(join(dest, f)), f).toBe(true);
+    }
+    const nc = conv.stdout.slice(conv.stdout.indexOf('\nNot converted:'));
+    expect(conv.stdout).toContain('\nNot converted:');
+    expect(nc).toMatch(/^ {2}packages\.yml: packages are not supported.*dbt_utils/m);
+    // the macro's `{{ return(adapter.dispatch(...)) }}` is on line 3
+    expect(nc).toMatch(/^ {2}macros\/cross_db\.sql:3: adapter\.dispatch: /m);
+    expect(nc).toMatch(/^ {2}dbt_project\.yml:24: on-run-end: log\(\)/m);
+    expect(nc).toMatch(/^ {2}dbt_project\.yml:30: models: jaffle_shop\.\+persist_docs: not converted/m);
+    expect(nc).toMatch(/^ {2}models\/staging\/schema\.yml:41: test 'dbt_utils\.accepted_range': not one of Vigil's generic tests/m);
+    expect(nc).toMatch(/^ {2}models\/marts\/schema\.yml:6: models\[0\]\.docs: not converted/m);
+    expect(nc).toMatch(/store_failures: not converted/);
+    expect(nc).toMatch(/analyses\/orders_by_month\.sql: 1 analysis/);
+    expect(conv.stdout).toMatch(/VIGIL_PROD_PASSWORD/);
+    expect(conv.stdout).toContain('vigil compile on the converted project: OK (5 models, 3 seeds, 1 snapshots, 20 data tests');
+    expect(conv.stdout).toContain('Next: npx vigil seed && npx vigil build');
+    expect(conv.stderr).toBe('');
+  });
+
+  it('copies models, macros, tests, snapshots, docs and seeds byte for byte', () => {
+    const copied = walk(FIXTURE)
+      .map((p) => relative(FIXTURE, p))
+      .filter((p) => /^(models|macros|tests|snapshots|seeds)\//.test(p) && /\.(sql|csv|md)$/.test(p));
+    expect(copied.length).toBe(13);
+    for (const p of copied) expect(readFileSync(join(dest, p)).equals(readFileSync(join(FIXTURE, p))), p).toBe(true);
+    // analyses and dbt's own files are not copied
+    for (const p of ['analyses', 'dbt_project.yml', 'profiles.yml', 'packages.yml']) expect(existsSync(join(dest, p)), p).toBe(false);
+  });
+
+  it('writes project.yaml with Vigil keys: targets from profiles.yml, vars, clean_targets, the models tree; seed configs in YAML', () => {
+    const p = parse(readFileSync(join(dest, 'project.yaml'), 'utf8'));
+    expect(p.name).toBe('jaffle_shop');
+    expect(p.default_target).toBe('dev');
+    expect(p.targets.dev).toEqual({ type: 'duckdb', path: 'jaffle_shop.duckdb', schema: 'main' });
+    expect(p.targets.prod).toEqual({ type: 'postgres', url: "postgres://{{ env_var('JAFFLE_PG_USER') }}:{{ env_var('VIGIL_PROD_PASSWORD') }}@warehouse.jaffle.example:5432/jaffle", schema: 'analytics' });
+    expect(p.vars).toEqual({ start_date: '2018-01-01' });
+    expect(p.clean_targets).toEqual(['logs']);
+    expect(p.models).toEqual({ jaffle_shop: { '+materialized': 'table', staging: { '+materialized': 'view', '+tags': ['staging'] } } });
+    expect(p.on_run_end).toBeUndefined();
+    const seeds = parse(readFileSync(join(dest, 'seeds/_seed_configs.yml'), 'utf8'));
+    expect(seeds.seeds).toEqual([
+      { name: 'raw_customers', config: { schema: 'raw' } },
+      { name: 'raw_payments', config: { schema: 'raw', column_types: { amount: 'integer' } } },
+    ]);
+    expect(parse(readFileSync(join(dest, 'seeds/seeds.yml'), 'utf8')).seeds[0].config).toEqual({ column_types: { order_date: 'date' }, schema: 'raw' });
+    // doc() stays (Vigil reads the block from models/marts/docs.md); the dbt-only keys are gone, the tests are Vigil's
+    const marts = readFileSync(join(dest, 'models/marts/schema.yml'), 'utf8');
+    expect(marts).toContain(`description: '{{ doc("orders_status") }}'`);
+    expect(marts).not.toMatch(/docs:|contract|quote:|store_failures/);
+    const staging = parse(readFileSync(join(dest, 'models/staging/schema.yml'), 'utf8'));
+    expect(staging.models[2].data_tests).toEqual([{ expression_is_true: { expression: 'amount > 0' } }]);
+    expect(staging.models[1].columns[1].data_tests[0].accepted_values.values).toHaveLength(5);
+    expect(readFileSync(join(dest, '.gitignore'), 'utf8')).toContain('jaffle_shop.duckdb');
+  });
+
+  it('never writes the literal password of profiles.yml', () => {
+    const files = walk(dest);
+    expect(files.length).toBeGreaterThan(15);
+    for (const f of files) expect(readFileSync(f, 'utf8').includes(PASSWORD), f).toBe(false);
+    expect(conv.stdout + conv.stderr).not.toContain(PASSWORD);
+  });
+
+  it('vigil seed and vigil build pass; the marts hold what the CSVs say', async () => {
+    const seed = vigil(dest, ['seed']);
+    expect(seed.code, seed.stdout + seed.stderr).toBe(0);
+    expect(seed.stdout).toMatch(/OK loaded seed raw\.raw_payments \(53 rows\)/);
+    const build = vigil(dest, ['build']);
+    expect(build.code, build.stdout + build.stderr).toBe(0);
+    expect(build.stdout).toMatch(/Finished 29 nodes in [\d.]+s: OK=29 WARN=0 ERROR=0 SKIP=0 TOTAL=29/);
+    expect(build.stdout).toMatch(/PASS relationships_orders_customer_id/);
+    expect(build.stdout).toMatch(/OK snapshot snapshots\.orders_snapshot/);
+    expect(build.stdout).toMatch(/OK created view main\.stg_orders/);
+    expect(build.stdout).toMatch(/OK created table main\.customers/);
+    // doc('orders_status') resolved from the copied models/marts/docs.md
+    const manifest = JSON.parse(readFileSync(join(dest, 'target/manifest.json'), 'utf8'));
+    const status = manifest.nodes['model.jaffle_shop.orders'].columns.find((c: { name: string }) => c.name === 'status');
+    expect(status.description).toContain('| return_pending | the customer asked to return it');
+
+    // the same numbers, computed here from the CSVs
+    const customers = csv('raw_customers.csv');
+    const orders = csv('raw_orders.csv');
+    const payments = csv('raw_payments.csv');
+    const orderOwner = new Map(orders.map((o) => [o.id, o.user_id]));
+    const ltv = new Map<string, number>();
+    for (const p of payments) {
+      const c = orderOwner.get(p.order_id)!;
+      ltv.set(c, (ltv.get(c) ?? 0) + Number(p.amount) / 100);
+    }
+    const ordersOf = (id: string) => orders.filter((o) => o.user_id === id).length;
+    // the customer with the most orders
+    const top = customers.map((c) => c.id).sort((a, b) => ordersOf(b) - ordersOf(a))[0];
+    expect(ordersOf(top)).toBeGreaterThan(2);
+
+    const [counts] = await query<{ customers: number; orders: number; paid: number }>(
+      dest,
+      'select (select count(*)::int from main.customers) as customers, (select count(*)::int from main.orders) as orders, (select sum(amount)::double from main.orders) as paid',
+    );
+    expect(counts.customers).toBe(customers.length);
+    expect(counts.customers).toBe(20);
+    expect(counts.orders).toBe(orders.length);
+    expect(counts.orders).toBe(40);
+    expect(counts.paid).toBeCloseTo(payments.reduce((s, p) => s + Number(p.amount), 0) / 100, 6);
+    const rows = await query<{ customer_id: number; number_of_orders: number; customer_lifetime_value: number | null }>(
+      dest,
+      'select customer_id::int as customer_id, number_of_orders::int as number_of_orders, customer_lifetime_value::double as customer_lifetime_value from main.customers order by customer_id',
+    );
+    const one = rows.find((r) => String(r.customer_id) === top)!;
+    expect(one.number_of_orders).toBe(ordersOf(top));
+    expect(one.customer_lifetime_value).toBeCloseTo(ltv.get(top)!, 6);
+    // and every other customer's, those who never ordered included (no payments: null)
+    for (const r of rows) {
+      const want = ltv.get(String(r.customer_id));
+      if (want === undefined) expect(r.customer_lifetime_value, `customer ${r.customer_id}`).toBeNull();
+      else expect(r.customer_lifetime_value!, `customer ${r.customer_id}`).toBeCloseTo(want, 6);
+    }
+    // the pivot by payment method adds up to the order's amount
+    const [pivot] = await query<{ bad: number }>(dest, 'select count(*)::int as bad from main.orders where abs(credit_card_amount + coupon_amount + bank_transfer_amount + gift_card_amount - amount) > 1e-9');
+    expect(pivot.bad).toBe(0);
+  });
+});
+
+describe('vigil init --from-dbt: existing files, mistakes', () => {
+  it('keeps a file that is already there (unless --force)', () => {
+    const dest = makeProject({ 'models/staging/stg_orders.sql': '-- mine\n', 'project.yaml': '# mine\n' }, false);
+    dirs.push(dest);
+    const r = vigil(dest, ['init', '--from-dbt', FIXTURE]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('  models/staging/stg_orders.sql (already there: kept as it was)');
+    expect(r.stdout).toContain('  project.yaml (already there: kept as it was)');
+    expect(readFileSync(join(dest, 'models/staging/stg_orders.sql'), 'utf8')).toBe('-- mine\n');
+    expect(readFileSync(join(dest, 'project.yaml'), 'utf8')).toBe('# mine\n');
+    expect(r.stdout).toMatch(/project\.yaml: already there, kept as it was: it differs from the converted file \(--force writes the converted one\)/);
+    expect(readFileSync(join(dest, 'models/staging/stg_customers.sql')).equals(readFileSync(join(FIXTURE, 'models/staging/stg_customers.sql')))).toBe(true);
+    // the kept project.yaml is not a Vigil project: the check after converting says so, without a stack trace
+    expect(r.stdout).toMatch(/vigil compile on the converted project: \d+ errors?/);
+
+    const forced = vigil(dest, ['init', '--from-dbt', FIXTURE, '.', '--force']);
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+    expect(forced.stdout).toContain('  models/staging/stg_orders.sql\n');
+    expect(readFileSync(join(dest, 'models/staging/stg_orders.sql')).equals(readFileSync(join(FIXTURE, 'models/staging/stg_orders.sql')))).toBe(true);
+    expect(readFileSync(join(dest, 'project.yaml'), 'utf8')).toMatch(/^name: jaffle_shop$/m);
+    expect(forced.stdout).toContain('vigil compile on the converted project: OK');
+  });
+
+  it('a folder without dbt_project.yml: exit 2, a clear message, no stack trace, nothing written', () => {
+    const parent = makeProject({ 'not-dbt/models/a.sql': 'select 1\n' }, false);
+    dirs.push(parent);
+    const r = vigil(parent, ['init', '--from-dbt', 'not-dbt', 'out']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: --from-dbt not-dbt: no dbt_project\.yml in .*not-dbt \(give the folder of the dbt project/m);
+    expect(r.stderr).not.toMatch(/\n\s+at |internal error/);
+    expect(existsSync(join(parent, 'out'))).toBe(false);
+    const none = vigil(parent, ['init', '--from-dbt', 'nowhere', 'out']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no such folder');
+  });
+
+  it('YAML that does not parse: exit 2 at its file:line, nothing written', () => {
+    const src = makeProject({}, false);
+    dirs.push(src);
+    cpSync(FIXTURE, src, { recursive: true });
+    writeFileSync(join(src, 'models/marts/schema.yml'), 'version: 2\nmodels:\n  - name: orders\n    columns: [a\n');
+    const parent = makeProject({}, false);
+    dirs.push(parent);
+    const r = vigil(parent, ['init', '--from-dbt', src, 'out']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^models\/marts\/schema\.yml:\d+:\d+: error: .* \[E_YAML\]/m);
+    expect(r.stderr).not.toMatch(/\n\s+at |internal error/);
+    expect(existsSync(join(parent, 'out'))).toBe(false);
+    writeFileSync(join(src, 'dbt_project.yml'), "name: 'jaffle_shop'\nmodels:\n\t+materialized: table\n");
+    const p = vigil(parent, ['init', '--from-dbt', src, 'out']);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toMatch(/^dbt_project\.yml:3:1: error: a tab in the indentation/m);
+  });
+
+  it('--profiles and --force need --from-dbt; --template does not go with it', () => {
+    const parent = makeProject({}, false);
+    dirs.push(parent);
+    expect(vigil(parent, ['init', 'x', '--force']).stderr).toContain('--profiles and --force go with --from-dbt');
+    const t = vigil(parent, ['init', 'x', '--from-dbt', FIXTURE, '--template', 'blank']);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain('--template and --from-dbt do not go together');
+  });
+});
+
+describe('from-dbt, piece by piece', () => {
+  it('profiles: env_var() as Vigil reads it, literal secrets replaced by variables, other warehouses listed', () => {
+    const f = new Findings();
+    const t = convertProfiles(
+      `shop:
+  target: "{{ env_var('DBT_TARGET', 'dev') }}"
+  outputs:
+    dev:
+      type: postgres
+      host: localhost
+      port: "{{ env_var('PGPORT') | int }}"
+      user: me
+      pass: "{{ env_var('DBT_ENV_SECRET_PG') }}"
+      dbname: shop
+      sslmode: require
+    bq:
+      type: bigquery
+      method: service-account-json
+      project: p1
+      dataset: marts
+      location: EU
+      job_execution_timeout_seconds: 300
+      keyfile_json:
+        type: service_account
+        private_key: "-----BEGIN PRIVATE KEY-----abcdef"
+    sf:
+      type: snowflake
+      account: xy
+      password: "snowflake-literal-pw"
+`,
+      'profiles.yml',
+      'shop',
+      f,
+    )!;
+    expect(t.default_target).toBe('dev');
+    expect(t.targets.dev).toEqual({ type: 'postgres', url: "postgres://me:{{ env_var('DBT_ENV_SECRET_PG') }}@localhost:{{ env_var('PGPORT') }}/shop", ssl: { reject_unauthorized: false } });
+    expect(t.targets.bq).toEqual({ type: 'bigquery', project: 'p1', dataset: 'marts', credentials: "{{ env_var('VIGIL_BQ_CREDENTIALS') }}", location: 'EU', timeout_ms: 300000 });
+    expect(t.targets.sf).toBeUndefined();
+    expect(f.env.map((e) => e.name)).toEqual(['VIGIL_BQ_CREDENTIALS']);
+    expect(f.secrets).toContain('snowflake-literal-pw');
+    expect(f.secrets).toContain('-----BEGIN PRIVATE KEY-----abcdef');
+    expect(f.notConverted.map((x) => `${x.line}: ${x.message}`)).toContainEqual(expect.stringMatching(/^23: outputs\.sf: type snowflake/));
+  });
+
+  it('templates: what Vigil cannot run, at its line', () => {
+    const text = [
+      "{{ config(materialized='materialized_view', grants={'select': ['r']}) }}",
+      "select {{ dbt_utils.star(ref('a')) }}, '{{ target.dbname }}' as db",
+      "{% set rows = run_query('select 1') %}",
+      "from {{ ref('other_pkg', 'b') }} join {{ ref('c', v=2) }}",
+      "{% if execute %}{{ log('x') }}{% endif %} {{ this.schema }} {{ var('x', 1) }} {{ is_incremental() }}",
+    ].join('\n');
+    const found = scanTemplate(text, 'model', { project: 'shop', packages: new Set() }).map((x) => `${x.line}: ${x.message.split(':')[0]}`);
+    expect(found).toEqual([
+      "1: materialized='materialized_view'",
+      '1: config(grants=...)',
+      '2: dbt_utils.star',
+      '2: target.dbname',
+      '3: run_query()',
+      "4: ref('other_pkg', 'b')",
+      '4: ref(..., v=...)',
+      '5: log()',
+    ]);
+  });
+
+  it('properties YAML: tests as Vigil spells them, dbt-only keys removed, unit test overrides translated; the result validates', () => {
+    const f = new Findings();
+    const r = convertPropertiesYaml(
+      `version: 2
+models:
+  - name: m
+    latest_version: 2
+    columns:
+      - name: id
+        constraints: [{ type: primary_key }]
+        tests:
+          - unique:
+              config: { enabled: false }
+          - not_null:
+              config: { severity: WARN, error_if: ">10" }
+          - accepted_values:
+              arguments: { values: [a, b], quote: true }
+          - my_custom_test
+    tests:
+      - unique:
+          column_name: "a || b"
+      - dbt_utils.unique_combination_of_columns:
+          combination_of_columns: [a, b]
+unit_tests:
+  - name: t1
+    model: m
+    given: []
+    expect: { rows: [] }
+    overrides:
+      vars: { x: 1 }
+      macros: { is_incremental: true }
+snapshots:
+  - name: s_sql
+    description: properties of a SQL snapshot
+exposures:
+  - name: dash
+`,
+      'models/props.yml',
+      { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
+      f,
+    );
+    const v = parse(r.text);
+    expect(PropertiesFileSchema.safeParse(v).success).toBe(true);
+    expect(v.models[0].columns[0]).toEqual({ name: 'id', tests: [{ not_null: { config: { severity: 'warn' } } }, { accepted_values: { values: ['a', 'b'], quote: true } }] });
+    expect(v.models[0].tests).toEqual([{ unique_combination_of_columns: { combination_of_columns: ['a', 'b'] } }]);
+    expect(v.unit_tests[0]).toMatchObject({ name: 't1', vars: { x: 1 }, is_incremental: true });
+    expect(v.snapshots).toBeUndefined();
+    expect(v.exposures).toBeUndefined();
+    const lines = f.notConverted.map((x) => `${x.line}: ${x.message}`);
+    for (const re of [/^4: models\[0\]\.latest_version/, /^7: models\[0\]\.columns\[0\]\.constraints/, /^9: test 'unique' is disabled/, /^12: test 'not_null': config error_if/, /^15: test 'my_custom_test'/, /^17: test 'unique' with column_name/, /^30: snapshot 's_sql'/, /^32: exposures/]) {
+      expect(lines, String(re)).toContainEqual(expect.stringMatching(re));
+    }
+  });
+
+  it('a project with a Python model, a custom generic test and a package macro: listed; what Vigil cannot load is not written', () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': "name: p\ndocs-paths: [docs]\nmodels:\n  p:\n    one_model:\n      +materialized: table\n    nowhere:\n      +materialized: view\n",
+        'models/one_model.sql': "select {{ dbt_utils.generate_surrogate_key(['a']) }} as k\n",
+        'models/py_model.py': 'def model(dbt, session):\n    return None\n',
+        'tests/generic/is_even.sql': '{% test is_even(model, column_name) %}\nselect * from {{ model }} where {{ column_name }} % 2 = 1\n{% endtest %}\n',
+        'macros/materialization.sql': "{% materialization my_mat, default %}\n{{ return({'relations': []}) }}\n{% endmaterialization %}\n",
+        'docs/overview.md': '{% docs __overview__ %}\nThe shop.\n{% enddocs %}\n',
+        'models/one_model.yml': "models:\n  - name: one_model\n    description: \"{{ doc('p', '__overview__') }}\"\n",
+      },
+      false,
+    );
+    const dest = makeProject({}, false);
+    dirs.push(src, dest);
+    const r = convertDbtProject(src, dest);
+    const lines = r.notConverted.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.message}`);
+    expect(lines).toContainEqual(expect.stringMatching(/^models\/one_model\.sql:1: dbt_utils\.generate_surrogate_key: a macro of the package dbt_utils/));
+    expect(lines).toContainEqual(expect.stringMatching(/^models\/py_model\.py: a Python model/));
+    expect(lines).toContainEqual(expect.stringMatching(/^tests\/generic\/is_even\.sql:1: a custom generic test/));
+    expect(lines).toContainEqual(expect.stringMatching(/^macros\/materialization\.sql:1: Vigil cannot load it .*: not written/));
+    expect(lines).toContainEqual(expect.stringMatching(/^dbt_project\.yml:5: models: p\.one_model: configs for the one model 'one_model'/));
+    expect(lines).toContainEqual(expect.stringMatching(/^dbt_project\.yml:7: models: p\.nowhere: no folder nowhere holds a model/));
+    expect(r.files).toContain('models/one_model.sql');
+    // a doc block outside models/, seeds/, snapshots/ goes where Vigil reads it; doc('p', x) is doc(x)
+    expect(readFileSync(join(dest, 'models/_dbt_docs/docs/overview.md'), 'utf8')).toContain('{% docs __overview__ %}');
+    expect(readFileSync(join(dest, 'models/one_model.yml'), 'utf8')).toContain(`description: "{{ doc('__overview__') }}"`);
+    expect(r.files).not.toContain('macros/materialization.sql');
+    expect(r.files).not.toContain('tests/generic/is_even.sql');
+    // no profiles.yml: the DuckDB target vigil init writes
+    expect(parse(readFileSync(join(dest, 'project.yaml'), 'utf8')).targets).toEqual({ dev: { type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' } });
+    expect(statSync(join(dest, 'models/one_model.sql')).size).toBeGreaterThan(0);
+  });
+});
