@@ -293,6 +293,23 @@ export function buildProgram(): Command {
       return runAlertsScheduler({ ...globals(cmd), ...o });
     });
 
+  const docs = program.command('docs').description('a static documentation site of the project: every node with descriptions, columns, tests and SQL, table- and column-level lineage, search');
+  commonOptions(docs.command('generate').description("write target/docs/: a page per model, source, seed, snapshot, test, unit test, dashboard and alert, the lineage graph, column lineage traced from the compiled SQL; column types from the target's warehouse"))
+    .option('--empty-catalog', 'do not open the warehouse: column types from YAML only')
+    .action(async (o, cmd: Command) => {
+      const { runDocsGenerate } = await import('./docs-commands.js');
+      return runDocsGenerate({ ...globals(cmd), ...o });
+    });
+  docs
+    .command('serve')
+    .description('serve target/docs/ (from vigil docs generate) over HTTP until Ctrl-C')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .addOption(new Option('--port <n>', 'port (0: any free port)').default(8080).argParser(intOption('--port', 0, 65535)))
+    .action(async (o, cmd: Command) => {
+      const { runDocsServe } = await import('./docs-commands.js');
+      return runDocsServe({ ...globals(cmd), ...o });
+    });
+
   const dashboards = program.command('dashboards').description('dashboards as code in dashboards/*.json: validate them against the models, export them for BI tools, render them');
   commonOptions(dashboards.command('validate').description('check every dashboard: models exist, every column exists (declared in YAML; with --warehouse, in the built tables too)'))
     .option('--warehouse', "also check the columns against the target warehouse's catalog (after vigil build)")

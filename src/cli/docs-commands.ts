@@ -1,0 +1,120 @@
+/**
+ * `vigil docs generate` writes the docs site under target/docs/ (src/docs/); `vigil docs serve`
+ * serves that folder on localhost.
+ */
+import { createReadStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname, extname, join, normalize, relative, sep } from 'node:path';
+import { UsageError, WarehouseError } from '../errors.js';
+import type { Relation } from '../adapters/dialect.js';
+import { err, out } from './output.js';
+import { open } from './commands.js';
+
+interface DocsOptions {
+  projectDir: string;
+  target?: string;
+  vars?: string;
+  emptyCatalog?: boolean;
+}
+
+export async function runDocsGenerate(o: DocsOptions): Promise<void> {
+  const t0 = performance.now();
+  const { setupAlerts } = await import('./alerts-commands.js');
+  const s = setupAlerts(o);
+  const m = s.result.manifest;
+  let catalog: Map<string, Array<{ name: string; data_type: string }>> | undefined;
+  if (!o.emptyCatalog) {
+    const relations: Array<[string, Relation]> = [
+      ...Object.values(m.sources).map((x) => [x.unique_id, x.relation] as [string, Relation]),
+      ...Object.values(m.nodes).flatMap((n) => ((n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot') && n.relation ? [[n.unique_id, n.relation] as [string, Relation]] : [])),
+    ];
+    out(`Reading column types of ${relations.length} relations from target ${s.target.name} (${s.target.type})…`);
+    let adapter;
+    try {
+      adapter = await open({ files: s.files, target: s.target }, 4);
+    } catch (e) {
+      if (e instanceof WarehouseError) throw new WarehouseError(`${e.message}\n(vigil docs generate --empty-catalog builds the site from YAML types, without the warehouse)`, e.sql, { cause: e });
+      throw e;
+    }
+    catalog = new Map();
+    let missing = 0;
+    try {
+      await Promise.all(
+        relations.map(async ([id, rel]) => {
+          if (!(await adapter.relationExists(rel))) {
+            missing++;
+            return;
+          }
+          catalog!.set(id, await adapter.columns(rel));
+        }),
+      );
+    } finally {
+      await adapter.close();
+    }
+    if (missing) err(`  ${missing} of ${relations.length} relations are not built in ${s.target.name}: their columns come from YAML and lineage (vigil build first for types)`);
+  }
+  const { collectDocs } = await import('../docs/collect.js');
+  const { renderSite } = await import('../docs/site.js');
+  const model = await collectDocs({ root: s.files.root, result: s.result, rules: s.rules, catalog, now: new Date() });
+  const files = renderSite(model);
+  const dir = join(s.files.root, s.files.paths.target, 'docs');
+  rmSync(dir, { recursive: true, force: true });
+  for (const [rel, text] of files) {
+    const abs = join(dir, rel);
+    mkdirSync(dirname(abs), { recursive: true });
+    writeFileSync(abs, text);
+  }
+  const count = (k: string) => model.nodes.filter((n) => n.kind === k).length;
+  const derived = model.nodes.filter((n) => n.kind === 'model' || n.kind === 'snapshot');
+  const cols = derived.reduce((a, n) => a + n.columns.length, 0);
+  const traced = derived.reduce((a, n) => a + n.columns.filter((c) => c.from.length).length, 0);
+  const notes = derived.filter((n) => n.lineage_notes.length);
+  out(
+    `Wrote ${relative(process.cwd(), dir) || '.'}/: ${files.size - 3} pages (${count('model')} models, ${count('source')} sources, ${count('seed')} seeds, ${count('snapshot')} snapshots, ${count('test')} data tests, ${count('unit_test')} unit tests, ${count('exposure')} dashboards, ${count('alert')} alerts) in ${((performance.now() - t0) / 1000).toFixed(2)}s`,
+  );
+  out(`Column lineage: ${traced} of ${cols} model and snapshot columns traced to upstream columns${notes.length ? `; ${notes.length} node${notes.length === 1 ? '' : 's'} with constructs not traced (listed on their pages)` : ''}`);
+  out(`Open ${relative(process.cwd(), join(dir, 'index.html'))} or run: vigil docs serve`);
+}
+
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.json': 'application/json', '.svg': 'image/svg+xml', '.css': 'text/css', '.png': 'image/png' };
+
+export async function runDocsServe(o: { projectDir: string; host: string; port: number }): Promise<void> {
+  const { loadProject } = await import('../project/load-project.js');
+  const files = loadProject(o.projectDir);
+  const dir = join(files.root, files.paths.target, 'docs');
+  if (!existsSync(join(dir, 'index.html'))) throw new UsageError(`no docs site in ${relative(process.cwd(), dir) || dir}: run vigil docs generate first`);
+  const server = createServer((req, res) => {
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      res.writeHead(400).end('bad request');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    const rel = normalize(path.endsWith('/') ? `${path}index.html` : path).replace(/^[/\\]+/, '');
+    const abs = join(dir, rel);
+    if (rel.split(sep).includes('..') || !abs.startsWith(dir + sep) || !existsSync(abs) || !statSync(abs).isFile()) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(abs)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(abs).pipe(res);
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? new UsageError(`${o.host}:${o.port} is in use: pick another with --port`) : e));
+    server.listen(o.port, o.host, () => resolveListen());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  out(`Serving ${relative(process.cwd(), dir) || dir} at http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}/ (Ctrl-C to stop)`);
+  await new Promise<void>((done) => {
+    const stop = () => server.close(() => done());
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

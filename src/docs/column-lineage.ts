@@ -1,0 +1,1123 @@
+/**
+ * Column-level lineage from compiled SQL, for the docs site: for each output column of a model,
+ * the upstream columns (of models, seeds, snapshots, sources) it is derived from.
+ *
+ * The SQL is parsed (never executed) by DuckDB: `json_serialize_sql()` gives the parsed tree as
+ * JSON, which is walked here with proper scopes (CTEs shadow tables, aliases, qualified and
+ * unqualified columns, lateral column aliases, correlated subqueries). Whatever cannot be traced
+ * is reported in `untraced`, never thrown.
+ *
+ * Traced: column references (qualified or not, struct fields), casts, functions, operators,
+ * CASE, aggregates (with FILTER / ORDER BY), window functions (arguments, PARTITION BY, ORDER
+ * BY), lambdas, scalar / IN / EXISTS subqueries (every column they read, their WHERE included),
+ * CTEs (nested, chained, recursive; `__vigil_eph_*` CTEs of ephemeral models are references to
+ * those models), subqueries in FROM, joins (USING, NATURAL, LATERAL, SEMI/ANTI, ASOF,
+ * POSITIONAL), `*` / `t.*` with EXCLUDE / REPLACE / RENAME, set operations (by position, BY
+ * NAME; EXCEPT keeps the left side's), VALUES, PIVOT / UNPIVOT with explicit lists,
+ * range() / generate_series(). Reported in `untraced`: other table functions (unnest, read_csv...),
+ * COLUMNS(...), `*` over a relation whose columns are unknown, ambiguous or unknown columns.
+ *
+ * Unaliased expressions are named as DuckDB names them: the expression is turned back into SQL
+ * by `json_deserialize_sql()` (its ToString), with what the JSON loses redone (quoted cast
+ * types, `lambda x:` syntax); duplicate names get DuckDB's `_1`, `_2` suffixes.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+
+export interface ColumnRef { node: string; column: string }
+export interface ColumnLineage {
+  name: string;
+  from: ColumnRef[];
+  /** how: 'direct' when the column is a plain reference (possibly renamed/cast), 'derived' when an expression combines/transforms */
+  kind: 'direct' | 'derived';
+}
+export interface NodeLineage {
+  columns: ColumnLineage[];
+  /** constructs not traced, human readable, e.g. "unnest() in FROM", "COLUMNS(...) expression" — empty when fully traced */
+  untraced: string[];
+  /** set when the SQL could not be parsed by DuckDB: the parser's message */
+  error?: string;
+}
+export interface LineageInput { unique_id: string; sql: string }
+export interface LineageContext {
+  /** resolves a table reference to a node's unique id: called with the parts as written, lower-cased: [catalog?, schema?, table]; return undefined if it is not a project node (then columns read from it are reported with node = 'relation:<as written>') */
+  resolve(parts: string[]): string | undefined;
+  /** the columns of a node when known (from the warehouse catalog or declared YAML) — needed to expand `select *`; for nodes given in `inputs` earlier in the same call, their computed lineage columns are used instead */
+  columnsOf(uniqueId: string): string[] | undefined;
+}
+
+/** A node of DuckDB's JSON parse tree (its shapes vary by node type; read defensively). */
+type J = any;
+
+/** Column sources by `node \0 lower(column)`; the first spelling seen is kept. */
+type Refs = Map<string, ColumnRef>;
+/** A column of a relation in scope (or of a query's output), with what it is derived from. */
+interface Col { name: string; refs: Refs; direct: boolean; unnamed?: boolean }
+interface Traced { refs: Refs; direct: boolean }
+
+/** A FROM item. */
+interface Rel {
+  /** the qualifiers it answers to, lower-cased: [['t']] for an alias, [['t'], ['raw', 't']] for raw.t */
+  quals: string[][];
+  /** as written, for notes */
+  label: string;
+  /** its columns, when known */
+  cols?: Col[];
+  index?: Map<string, Col>;
+  /** a column of a relation whose columns are unknown (any name is accepted) */
+  guess?: (name: string) => Col;
+  /** the node (or `relation:...`) when it is a table */
+  node?: string;
+}
+/** A column merged by JOIN ... USING / NATURAL JOIN: unqualified, it is one column. */
+interface Merge { name: string; left: Rel[]; right: Rel[]; mode: 'left' | 'right' | 'both' }
+interface Scope {
+  rels: Rel[];
+  merges: Merge[];
+  /** the select list's aliases (DuckDB lets later expressions, WHERE, GROUP BY... use them) */
+  aliases?: Map<string, Col>;
+  /** the enclosing query's scope (correlated subqueries) or the FROM items to the left (lateral) */
+  parent?: Scope;
+}
+interface Cte { name: string; def: J; aliases: string[]; env: CteEnv; cols?: Col[]; partial?: Col[]; busy?: boolean }
+interface CteEnv { ctes: Map<string, Cte>; parent?: CteEnv }
+/** FROM items: those in scope, USING merges, join conditions, and SEMI/ANTI joins' right sides (only read by their conditions) */
+interface FromResult { rels: Rel[]; merges: Merge[]; conds: J[]; hidden: Rel[] }
+
+const lower = (s: string): string => s.toLowerCase();
+const key = (r: ColumnRef): string => `${r.node}\u0000${lower(r.column)}`;
+const refsOf = (...rs: ColumnRef[]): Refs => new Map(rs.map((r) => [key(r), r]));
+function addAll(into: Refs, from: Refs): Refs {
+  for (const [k, v] of from) if (!into.has(k)) into.set(k, v);
+  return into;
+}
+/** Several candidate columns as one: all their sources; direct only if each is. */
+function union(cols: Array<Traced | undefined>): Traced {
+  const refs: Refs = new Map();
+  let direct = true;
+  for (const c of cols) {
+    if (!c) continue;
+    addAll(refs, c.refs);
+    direct &&= c.direct;
+  }
+  return { refs, direct };
+}
+/** Only the sources of a column (not its name). */
+const traced = (v: Traced): Traced => ({ refs: v.refs, direct: v.direct });
+function indexOf(rel: Rel): Map<string, Col> | undefined {
+  if (!rel.cols) return undefined;
+  if (!rel.index) {
+    rel.index = new Map();
+    for (const c of rel.cols) if (!c.unnamed && !rel.index.has(lower(c.name))) rel.index.set(lower(c.name), c);
+  }
+  return rel.index;
+}
+function colIn(rel: Rel, name: string): Col | undefined {
+  const idx = indexOf(rel);
+  if (idx) return idx.get(lower(name));
+  return rel.guess?.(name);
+}
+/** Rename columns by position (`t(a, b)`, `with x(a, b) as`); extra names are ignored. */
+function renamed(cols: Col[], names: string[] | undefined): Col[] {
+  if (!names?.length) return cols;
+  return cols.map((c, i) => (i < names.length ? { ...c, name: names[i], unnamed: false } : c));
+}
+const sameQual = (a: string[], b: string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+/** The (last-part) names of the columns an expression references, lower-cased, into `into`. */
+function columnNames(e: J, into: Set<string>): Set<string> {
+  if (Array.isArray(e)) for (const x of e) columnNames(x, into);
+  else if (e && typeof e === 'object') {
+    if (e.class === 'COLUMN_REF' && Array.isArray(e.column_names)) into.add(lower(String(e.column_names[e.column_names.length - 1])));
+    else for (const x of Object.values(e)) if (x && typeof x === 'object') columnNames(x, into);
+  }
+  return into;
+}
+/** DuckDB's renaming of duplicate column names (case-insensitive): a, a_1, a_2... */
+function deduplicated(cols: Col[]): Col[] {
+  const seen = new Map<string, number>();
+  let changed = false;
+  const out = cols.map((c) => {
+    if (c.unnamed) return c;
+    const n = lower(c.name);
+    const count = seen.get(n);
+    if (count === undefined) {
+      seen.set(n, 0);
+      return c;
+    }
+    let k = count;
+    let name: string;
+    do name = `${c.name}_${++k}`;
+    while (seen.has(lower(name)));
+    seen.set(n, k);
+    seen.set(lower(name), 0);
+    changed = true;
+    return { ...c, name };
+  });
+  return changed ? out : cols;
+}
+/** Table functions whose single column is named after them. */
+const SERIES_FUNCTIONS = new Set(['range', 'generate_series']);
+/** Names DuckDB reads as functions when no column has them (they parse as column references). */
+const VALUE_FUNCTIONS = new Set(['current_catalog', 'current_date', 'current_schema', 'current_role', 'current_time', 'current_timestamp', 'current_user', 'localtime', 'localtimestamp', 'session_user', 'user']);
+/** Functions whose `x -> ...` arguments are lambdas; elsewhere `->` is JSON extraction. */
+const LAMBDA_FN = /(^|_)(transform|apply|filter|reduce|sort)$/;
+/**
+ * Cast target types that DuckDB quotes in the names it generates when the cast is written in the
+ * SQL (`x::double` is named `CAST(x AS "DOUBLE")`); the JSON does not keep that distinction.
+ */
+const QUOTED_TYPES = new Set(['TIMESTAMP WITH TIME ZONE', 'TIME WITH TIME ZONE', 'TIMESTAMP_NS', 'TIMESTAMP_MS', 'TIMESTAMP_S', 'DOUBLE', 'DATE', 'TINYINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT', 'BLOB', 'UUID', 'BIGNUM']);
+/** A location DuckDB gave (generated nodes have none: uint64 max, which JSON.parse rounds). */
+const located = (v: J): boolean => Number.isSafeInteger(v?.query_location);
+
+/**
+ * Whether DuckDB prints a cast's type as written: all casts but those it generates with the
+ * location of their operand (`interval 1 day` becomes `to_days(CAST(trunc(CAST(1 AS DOUBLE)) ...`).
+ * Typed literals (`date '2020-01-01'`, no location) are printed as written too.
+ */
+const written = (c: J): boolean => !(located(c) && c.query_location === c.child?.query_location);
+
+/** A type as DuckDB prints it in a written cast: some as unbound (quoted) type names. */
+function writtenType(t: J): J {
+  if (!t || typeof t !== 'object') return t;
+  if (typeof t.id === 'string' && QUOTED_TYPES.has(t.id) && !t.type_info) return { id: 'UNBOUND', type_info: { type: 'UNBOUND_TYPE_INFO', name: t.id, catalog: '', schema: '' } };
+  const info = t.type_info;
+  if (!info || typeof info !== 'object') return t;
+  const next = { ...info };
+  if (info.child_type) next.child_type = writtenType(info.child_type);
+  if (Array.isArray(info.child_types)) next.child_types = info.child_types.map((c: J) => (c && typeof c === 'object' && 'second' in c ? { ...c, second: writtenType(c.second) } : c));
+  return { ...t, type_info: next };
+}
+
+/**
+ * An unaliased expression's JSON, rewritten so that json_deserialize_sql prints it as DuckDB
+ * names the column: written casts get their types as DuckDB prints them. The `cast_type`
+ * keys appear in the text in the order a key-order walk of the parsed object reaches them.
+ */
+function printable(json: string, expr: J): string {
+  const casts: J[] = [];
+  const visit = (v: J): void => {
+    if (Array.isArray(v)) for (const x of v) visit(x);
+    else if (v && typeof v === 'object') {
+      for (const k in v) {
+        if (k === 'cast_type' && v.class === 'CAST') casts.push(v);
+        else if (v[k] && typeof v[k] === 'object' && !(k === 'value' && v.class === 'CONSTANT')) visit(v[k]);
+      }
+    }
+  };
+  visit(expr);
+  if (!casts.some(written)) return json;
+  let out = '';
+  let last = 0;
+  let k = 0;
+  const needle = '"cast_type":';
+  for (let at = json.indexOf(needle); at >= 0; at = json.indexOf(needle, at + 1)) {
+    const cast = casts[k++];
+    if (!cast) return json;
+    if (!written(cast)) continue;
+    const start = at + needle.length;
+    const end = valueEnd(json, start);
+    out += json.slice(last, start) + JSON.stringify(writtenType(cast.cast_type));
+    last = end;
+  }
+  return k === casts.length ? out + json.slice(last) : json;
+}
+
+/** DuckDB's generated name from the expression's SQL text as json_deserialize_sql prints it. */
+function generatedName(sql: string, expr: J): string {
+  let name = sql.replace(/^SELECT /, '').replace(/\bAS DECIMAL\((\d+),(\d+)\)/g, 'AS DECIMAL($1, $2)');
+  // `lambda x: ...` (and list comprehensions) print as `(lambda x: ...)`, `x -> ...` as `(x -> ...)`;
+  // deserialized, both print the second way. The new syntax's parameters have no location.
+  const lambdas: J[] = [];
+  const visit = (v: J): void => {
+    if (Array.isArray(v)) for (const x of v) visit(x);
+    else if (v && typeof v === 'object') {
+      if (v.class === 'LAMBDA' && v.lhs && !located(v.lhs)) lambdas.push(v);
+      for (const k in v) if (v[k] && typeof v[k] === 'object' && !(k === 'value' && v.class === 'CONSTANT')) visit(v[k]);
+    }
+  };
+  visit(expr);
+  let from = 0;
+  for (const l of lambdas) {
+    const params: J[] = l.lhs.class === 'COLUMN_REF' ? [l.lhs] : Array.isArray(l.lhs.children) ? l.lhs.children : [];
+    const ps = params.map((p) => (Array.isArray(p?.column_names) ? p.column_names.join('.') : '?'));
+    const old = l.lhs.class === 'COLUMN_REF' ? `(${ps[0]} -> ` : `(main."row"(${ps.join(', ')}) -> `;
+    const at = name.indexOf(old, from);
+    if (at < 0) continue;
+    const repl = `(lambda ${ps.join(', ')}: `;
+    name = name.slice(0, at) + repl + name.slice(at + old.length);
+    from = at + repl.length;
+  }
+  return name;
+}
+
+/** Traces one statement. Notes are collected per model. */
+class Tracer {
+  readonly notes = new Set<string>();
+  /** > 0 while tracing what only filters rows (EXISTS): unknown `*` there is no loss */
+  private quiet = 0;
+  /** COLUMNS(...) met in expressions so far */
+  private columnsSeen = 0;
+
+  constructor(
+    private readonly ctx: LineageContext,
+    private readonly columnsOf: (id: string) => string[] | undefined,
+    private readonly names: WeakMap<object, string | null>,
+  ) {}
+
+  note(s: string): void {
+    if (!this.quiet) this.notes.add(s);
+  }
+
+  /** A query node's output columns. `filters`, when given, receives the columns its WHERE, joins, GROUP BY... read. */
+  query(node: J, env: CteEnv | undefined, parent: Scope | undefined, filters?: Refs): Col[] {
+    if (!node || typeof node !== 'object') return [];
+    const inner = this.withCtes(node.cte_map, env);
+    switch (node.type) {
+      case 'SELECT_NODE':
+        return deduplicated(this.select(node, inner, parent, filters));
+      case 'SET_OPERATION_NODE':
+        return deduplicated(this.setOp(node, inner, parent, filters));
+      case 'RECURSIVE_CTE_NODE': {
+        const left = this.query(node.left, inner, parent, filters);
+        const right = this.query(node.right, inner, parent, filters);
+        return this.positional(left, right, 'recursive CTE');
+      }
+      default:
+        this.note(`${String(node.type)} query`);
+        return [];
+    }
+  }
+
+  private withCtes(cteMap: J, env: CteEnv | undefined): CteEnv | undefined {
+    const entries: J[] = cteMap?.map ?? [];
+    if (!entries.length) return env;
+    const next: CteEnv = { ctes: new Map(), parent: env };
+    for (const e of entries) {
+      const name = String(e.key);
+      next.ctes.set(lower(name), { name, def: e.value?.query?.node, aliases: e.value?.aliases ?? [], env: next });
+    }
+    return next;
+  }
+
+  private cteCols(cte: Cte): Col[] {
+    if (cte.cols) return cte.cols;
+    // a recursive CTE's reference to itself: the columns of its anchor (non-recursive) part
+    if (cte.busy) return cte.partial ?? [];
+    cte.busy = true;
+    try {
+      if (cte.def?.type === 'RECURSIVE_CTE_NODE') {
+        const env = this.withCtes(cte.def.cte_map, cte.env);
+        const left = renamed(this.query(cte.def.left, env, undefined), cte.aliases);
+        cte.partial = left;
+        const right = this.query(cte.def.right, env, undefined);
+        cte.cols = renamed(this.positional(left, right, `recursive CTE ${cte.name}`), cte.aliases);
+      } else {
+        cte.cols = renamed(this.query(cte.def, cte.env, undefined), cte.aliases);
+      }
+    } finally {
+      cte.busy = false;
+    }
+    return cte.cols;
+  }
+
+  private select(node: J, env: CteEnv | undefined, parent: Scope | undefined, filters?: Refs): Col[] {
+    const from = this.from(node.from_table, env, parent);
+    const scope: Scope = { rels: from.rels, merges: from.merges, aliases: new Map(), parent };
+    const out: Col[] = [];
+    const list: J[] = Array.isArray(node.select_list) ? node.select_list : [];
+    list.forEach((e, i) => {
+      if (e?.class === 'STAR') {
+        if (e.columns || e.expr) {
+          this.note('COLUMNS(...) expression');
+          return;
+        }
+        out.push(...this.star(e, scope, env));
+        return;
+      }
+      const before = this.columnsSeen;
+      const v = this.top(e, scope, env);
+      // COLUMNS(...) inside an expression stands for several columns
+      if (this.columnsSeen !== before) return;
+      let name: string | undefined = e?.alias || undefined;
+      if (!name && e?.class === 'COLUMN_REF') name = String(e.column_names[e.column_names.length - 1]);
+      if (!name) name = this.names.get(e) ?? undefined;
+      const col: Col = name ? { name, refs: v.refs, direct: v.direct } : { name: `#${i + 1}`, refs: v.refs, direct: v.direct, unnamed: true };
+      if (e?.alias) scope.aliases!.set(lower(e.alias), col);
+      out.push(col);
+    });
+    if (filters) {
+      const joinScope: Scope = from.hidden.length ? { ...scope, rels: [...scope.rels, ...from.hidden] } : scope;
+      for (const c of from.conds) addAll(filters, this.expr(c, joinScope, env));
+      for (const k of ['where_clause', 'having', 'qualify', 'groups', 'modifiers']) if (node[k]) addAll(filters, this.expr(node[k], scope, env));
+    }
+    return out;
+  }
+
+  private setOp(node: J, env: CteEnv | undefined, parent: Scope | undefined, filters?: Refs): Col[] {
+    const left = this.query(node.left, env, parent, filters);
+    const type = String(node.setop_type ?? '');
+    if (type === 'EXCEPT') {
+      // the values are the left side's; the right side only removes rows
+      if (filters) {
+        this.quiet++;
+        try {
+          for (const c of this.query(node.right, env, parent, filters)) addAll(filters, c.refs);
+        } finally {
+          this.quiet--;
+        }
+      }
+      return left;
+    }
+    const right = this.query(node.right, env, parent, filters);
+    if (type === 'UNION_BY_NAME' || node.by_name) {
+      const out = left.map((c) => ({ ...c }));
+      const byName = new Map(out.filter((c) => !c.unnamed).map((c) => [lower(c.name), c]));
+      for (const r of right) {
+        const l = r.unnamed ? undefined : byName.get(lower(r.name));
+        if (l) Object.assign(l, union([l, r]));
+        else out.push({ ...r });
+      }
+      return out;
+    }
+    return this.positional(left, right, type ? `${type.replace(/_/g, ' ')}` : 'set operation');
+  }
+
+  /** Two queries' columns by position: names from the left, sources from both. */
+  private positional(left: Col[], right: Col[], what: string): Col[] {
+    if (left.length !== right.length) this.note(`${what}: the sides have ${left.length} and ${right.length} traced columns, matched by position as far as they go`);
+    return left.map((c, i) => (right[i] ? { ...c, ...union([c, right[i]]) } : c));
+  }
+
+  // ---- FROM ----
+
+  private from(t: J, env: CteEnv | undefined, lat: Scope | undefined): FromResult {
+    const none: FromResult = { rels: [], merges: [], conds: [], hidden: [] };
+    if (!t || typeof t !== 'object') return none;
+    switch (t.type) {
+      case 'EMPTY':
+        return none;
+      case 'BASE_TABLE':
+        return { rels: [this.baseTable(t, env)], merges: [], conds: [], hidden: [] };
+      case 'SUBQUERY': {
+        const cols = renamed(this.query(t.subquery?.node, env, lat), t.column_name_alias);
+        const alias = t.alias || 'unnamed_subquery';
+        return { rels: [{ quals: [[lower(alias)]], label: alias, cols }], merges: [], conds: [], hidden: [] };
+      }
+      case 'JOIN':
+        return this.join(t, env, lat);
+      case 'TABLE_FUNCTION': {
+        const fn = t.function ?? {};
+        const fname = String(fn.function_name ?? 'table function');
+        const series = SERIES_FUNCTIONS.has(lower(fname));
+        // range() and generate_series() read no table: their one column is traced
+        if (!series) this.note(`${fname}() in FROM`);
+        const args = fn.class ? this.expr(fn, lat ?? { rels: [], merges: [] }, env) : new Map();
+        const alias = t.alias || fname;
+        const mk = (name: string): Col => ({ name, refs: new Map(args), direct: false });
+        const names: string[] = t.column_name_alias?.length ? t.column_name_alias : series ? [lower(fname)] : [];
+        const rel: Rel = names.length ? { quals: [[lower(alias)]], label: alias, cols: names.map(mk) } : { quals: [[lower(alias)]], label: alias, guess: mk };
+        return { rels: [rel], merges: [], conds: [], hidden: [] };
+      }
+      case 'EXPRESSION_LIST': {
+        const rows: J[][] = Array.isArray(t.values) ? t.values : [];
+        const width = Math.max(0, ...rows.map((r) => r.length));
+        const scope = lat ?? { rels: [], merges: [] };
+        const cols: Col[] = [];
+        for (let i = 0; i < width; i++) cols.push({ name: `col${i}`, ...union(rows.map((r) => (r[i] ? { refs: this.expr(r[i], scope, env), direct: false } : undefined))), direct: false });
+        const alias = t.alias || 'valueslist';
+        return { rels: [{ quals: [[lower(alias)]], label: alias, cols: renamed(cols, t.column_name_alias) }], merges: [], conds: [], hidden: [] };
+      }
+      case 'PIVOT':
+        return { rels: [this.pivot(t, env, lat)], merges: [], conds: [], hidden: [] };
+      default: {
+        this.note(`${String(t.type)} in FROM`);
+        const alias = t.alias || String(t.type);
+        return { rels: [{ quals: [[lower(alias)]], label: alias, guess: (name) => ({ name, refs: new Map(), direct: false }) }], merges: [], conds: [], hidden: [] };
+      }
+    }
+  }
+
+  private baseTable(t: J, env: CteEnv | undefined): Rel {
+    const parts: string[] = [t.catalog_name, t.schema_name, t.table_name].filter((p) => typeof p === 'string' && p !== '');
+    const table = String(t.table_name ?? '');
+    const alias: string = t.alias || '';
+    let id: string | undefined;
+    if (parts.length === 1) {
+      const cte = this.findCte(env, lower(table));
+      // an inlined ephemeral model is a reference to that model, not a query to descend into
+      if (cte && lower(table).startsWith('__vigil_eph_')) id = this.ctx.resolve([lower(table)]);
+      if (cte && !id) {
+        const cols = renamed(this.cteCols(cte), t.column_name_alias);
+        return { quals: [[lower(alias || table)]], label: alias || table, cols };
+      }
+    }
+    id ??= this.ctx.resolve(parts.map(lower));
+    const node = id ?? `relation:${parts.join('.')}`;
+    const quals = alias ? [[lower(alias)]] : parts.map((_, i) => parts.slice(i).map(lower));
+    const label = alias || parts.join('.');
+    const known = id ? this.columnsOf(id) : undefined;
+    const direct = (column: string): Col => ({ name: column, refs: refsOf({ node, column }), direct: true });
+    if (known) return { quals, label, node, cols: renamed(known.map(direct), t.column_name_alias) };
+    if (t.column_name_alias?.length) this.note(`${label}(${(t.column_name_alias as string[]).join(', ')}): columns renamed by position, but the columns of ${parts.join('.')} are unknown`);
+    return { quals, label, node, guess: direct };
+  }
+
+  private findCte(env: CteEnv | undefined, name: string): Cte | undefined {
+    for (let e = env; e; e = e.parent) {
+      const c = e.ctes.get(name);
+      if (c) return c;
+    }
+    return undefined;
+  }
+
+  private join(t: J, env: CteEnv | undefined, lat: Scope | undefined): FromResult {
+    const left = this.from(t.left, env, lat);
+    // DuckDB joins are lateral: the right side may read the left side's columns
+    const right = this.from(t.right, env, { rels: left.rels, merges: left.merges, parent: lat });
+    const type = String(t.join_type ?? 'INNER');
+    const conds = [...left.conds, ...right.conds];
+    if (t.condition) conds.push(t.condition);
+    const hidden = [...left.hidden, ...right.hidden];
+    if (type === 'SEMI' || type === 'ANTI') {
+      // only the left side's columns come out; the right side's are read by the condition
+      return { rels: left.rels, merges: left.merges, conds, hidden: [...hidden, ...right.rels] };
+    }
+    const merges = [...left.merges, ...right.merges];
+    const mode: Merge['mode'] = type === 'RIGHT' ? 'right' : type === 'FULL' || type === 'OUTER' ? 'both' : 'left';
+    let using: string[] = Array.isArray(t.using_columns) ? t.using_columns.map(String) : [];
+    if (t.ref_type === 'NATURAL') {
+      const names = (rels: Rel[]): string[] | undefined => {
+        const out: string[] = [];
+        for (const r of rels) {
+          if (!r.cols) return undefined;
+          out.push(...r.cols.filter((c) => !c.unnamed).map((c) => c.name));
+        }
+        return out;
+      };
+      const l = names(left.rels);
+      const r = names(right.rels);
+      if (l && r) {
+        const rs = new Set(r.map(lower));
+        using = [...new Set(l.filter((n) => rs.has(lower(n))).map(lower))];
+      } else this.note('NATURAL JOIN with a side whose columns are unknown: the common columns are not merged');
+    }
+    for (const u of using) merges.push({ name: lower(u), left: left.rels, right: right.rels, mode });
+    return { rels: [...left.rels, ...right.rels], merges, conds, hidden };
+  }
+
+  private pivot(t: J, env: CteEnv | undefined, lat: Scope | undefined): Rel {
+    const src = this.from(t.source, env, lat);
+    const scope: Scope = { rels: src.rels, merges: src.merges, parent: lat };
+    const unpivot = Array.isArray(t.unpivot_names) && t.unpivot_names.length > 0;
+    const alias: string = t.alias || (unpivot ? 'unpivot' : 'pivot');
+    const quals = [[lower(alias)]];
+    const pivots: J[] = Array.isArray(t.pivots) ? t.pivots : [];
+    const srcCol = (name: string): Col => ({ name, ...traced(this.column([name], scope, undefined)) });
+    const srcNames = src.rels.every((r) => r.cols) ? this.star({ relation_name: '' }, scope, env).map((c) => c.name) : undefined;
+    if (unpivot) {
+      const valueNames: string[] = t.unpivot_names.map(String);
+      const nameNames: string[] = pivots.flatMap((p) => (p.unpivot_names ?? []) as string[]).map(String);
+      const perValue: Refs[] = valueNames.map(() => new Map());
+      const unpivoted = new Set<string>();
+      let complete = !!srcNames;
+      for (const p of pivots)
+        for (const e of p.entries ?? []) {
+          if (e.star_expr) {
+            if (e.star_expr.expr || !srcNames) {
+              complete = false;
+              continue;
+            }
+            for (const c of this.star({ ...e.star_expr, columns: false }, scope, env)) {
+              unpivoted.add(lower(c.name));
+              addAll(perValue[0], c.refs);
+            }
+            continue;
+          }
+          (e.values ?? []).forEach((v: J, j: number) => {
+            if (typeof v?.value !== 'string') return;
+            unpivoted.add(lower(v.value));
+            addAll(perValue[Math.min(j, perValue.length - 1)], srcCol(v.value).refs);
+          });
+          if (e.expr) addAll(perValue[0], this.expr(e.expr, scope, env));
+        }
+      const valueCol = (name: string, j: number): Col => ({ name, refs: new Map(perValue[j]), direct: false });
+      if (complete && srcNames) {
+        const cols: Col[] = srcNames.filter((n) => !unpivoted.has(lower(n))).map(srcCol);
+        for (const n of nameNames) cols.push({ name: n, refs: new Map(), direct: false });
+        valueNames.forEach((n, j) => cols.push(valueCol(n, j)));
+        return { quals, label: alias, cols };
+      }
+      this.note('UNPIVOT in FROM: its columns are not all known');
+      return {
+        quals,
+        label: alias,
+        guess: (name) => {
+          const j = valueNames.findIndex((n) => lower(n) === lower(name));
+          if (j >= 0) return valueCol(name, j);
+          return nameNames.some((n) => lower(n) === lower(name)) ? { name, refs: new Map(), direct: false } : srcCol(name);
+        },
+      };
+    }
+    const aggs: J[] = Array.isArray(t.aggregates) ? t.aggregates : [];
+    const aggRefs = aggs.map((a) => this.expr(a, scope, env));
+    const pivotRefs: Refs = new Map();
+    for (const p of pivots) for (const e of p.pivot_expressions ?? []) addAll(pivotRefs, this.expr(e, scope, env));
+    const measured = union(aggRefs.map((r) => ({ refs: r, direct: false }))).refs;
+    addAll(measured, pivotRefs);
+    // the columns: the groups (given, else every source column not pivoted or aggregated), then one per IN value x aggregate
+    let groups: string[] | undefined = Array.isArray(t.groups) && t.groups.length ? t.groups.map(String) : undefined;
+    if (!groups && srcNames) {
+      const used = new Set<string>();
+      for (const p of pivots) columnNames(p.pivot_expressions, used);
+      columnNames(aggs, used);
+      groups = srcNames.filter((n) => !used.has(lower(n)));
+    }
+    let combos: string[] | undefined = [''];
+    for (const p of pivots) {
+      const entries: J[] = p.entries ?? [];
+      if (!entries.length || !combos) {
+        combos = undefined;
+        break;
+      }
+      const names = entries.map((e) => (e.alias ? String(e.alias) : (e.values ?? []).map((v: J) => (v?.value === null || v?.value === undefined ? 'NULL' : String(v.value))).join('_')));
+      combos = combos.flatMap((c) => names.map((n) => (c ? `${c}_${n}` : n)));
+    }
+    const suffixes = aggs.length > 1 || aggs[0]?.alias ? aggs.map((a) => (a.alias ? String(a.alias) : this.names.get(a) ?? undefined)) : [undefined];
+    if (groups && combos && suffixes.every((x, i) => x !== undefined || (i === 0 && suffixes.length === 1))) {
+      const cols: Col[] = groups.map(srcCol);
+      for (const c of combos)
+        suffixes.forEach((sfx, k) => {
+          const refs = addAll(new Map(aggRefs[k] ?? new Map()), pivotRefs);
+          cols.push({ name: sfx === undefined ? c : `${c}_${sfx}`, refs, direct: false });
+        });
+      return { quals, label: alias, cols };
+    }
+    this.note('PIVOT in FROM: its columns are not all known');
+    const known = new Set((groups ?? []).map(lower));
+    return {
+      quals,
+      label: alias,
+      guess: (name) => (known.has(lower(name)) ? srcCol(name) : { name, refs: new Map(measured), direct: false }),
+    };
+  }
+
+  // ---- select list ----
+
+  private star(e: J, scope: Scope, env: CteEnv | undefined): Col[] {
+    const qual: string = e.relation_name || '';
+    let rels = scope.rels;
+    if (qual) {
+      const q = qual.split('.').map(lower);
+      rels = scope.rels.filter((r) => r.quals.some((x) => sameQual(x, q)));
+      if (!rels.length) {
+        this.note(`${qual}.*: not a FROM item of its query (a struct's fields?)`);
+        return [];
+      }
+    } else if (!rels.length) {
+      this.note('* without a FROM clause');
+      return [];
+    }
+    const excluded = new Set<string>();
+    for (const x of e.exclude_list ?? []) excluded.add(lower(typeof x === 'string' ? x : String(x?.column ?? '')));
+    for (const x of e.qualified_exclude_list ?? []) excluded.add(lower(typeof x === 'string' ? x : String(x?.column ?? '')));
+    const replace = new Map<string, J>();
+    for (const r of e.replace_list ?? []) replace.set(lower(String(r.key)), r.value);
+    const rename = new Map<string, string>();
+    for (const r of e.rename_list ?? []) rename.set(lower(String(typeof r.key === 'string' ? r.key : r.key?.column)), String(r.value));
+    const out: Col[] = [];
+    for (const rel of rels) {
+      if (!rel.cols) {
+        this.note(`${qual ? `${qual}.*` : '*'}: the columns of ${rel.label} are unknown`);
+        continue;
+      }
+      for (const c of rel.cols) {
+        if (c.unnamed) {
+          this.note(`*: a column of ${rel.label} has a name DuckDB generates that could not be derived`);
+          continue;
+        }
+        const n = lower(c.name);
+        if (excluded.has(n)) continue;
+        let col: Col = c;
+        if (!qual) {
+          const m = scope.merges.find((mm) => mm.name === n && (mm.left.includes(rel) || mm.right.includes(rel)));
+          if (m) {
+            // a USING column comes out once, where the left side has it
+            if (m.right.includes(rel)) continue;
+            col = { ...c, ...traced(this.mergeCol(m, c.name, scope)) };
+          }
+        }
+        const rx = replace.get(n);
+        if (rx) col = { ...col, ...traced(this.top(rx, scope, env)) };
+        const rn = rename.get(n);
+        out.push(rn ? { ...col, name: rn } : { ...col });
+      }
+    }
+    return out;
+  }
+
+  /** An expression's sources; direct when it is a column reference, possibly cast. */
+  private top(e: J, scope: Scope, env: CteEnv | undefined): Traced {
+    if (e?.class === 'COLUMN_REF') return this.column(e.column_names ?? [], scope, undefined);
+    if (e?.class === 'CAST') return this.top(e.child, scope, env);
+    return { refs: this.expr(e, scope, env), direct: false };
+  }
+
+  /** Every column an expression reads. */
+  private expr(e: J, scope: Scope, env: CteEnv | undefined, lambda?: Set<string>, refs: Refs = new Map()): Refs {
+    const walk = (v: J, lam: Set<string> | undefined, fn?: string): void => {
+      if (Array.isArray(v)) {
+        for (const x of v) walk(x, lam, fn);
+        return;
+      }
+      if (!v || typeof v !== 'object') return;
+      switch (v.class) {
+        case 'COLUMN_REF':
+          addAll(refs, this.column(v.column_names ?? [], scope, lam).refs);
+          return;
+        case 'SUBQUERY': {
+          const kind = String(v.subquery_type ?? '');
+          const filters: Refs = new Map();
+          const exists = kind === 'EXISTS' || kind === 'NOT_EXISTS';
+          if (exists) this.quiet++;
+          try {
+            const cols = this.query(v.subquery?.node, env, scope, filters);
+            if (!exists) for (const c of cols) addAll(refs, c.refs);
+          } finally {
+            if (exists) this.quiet--;
+          }
+          addAll(refs, filters);
+          if (v.child) walk(v.child, lam);
+          return;
+        }
+        case 'LAMBDA': {
+          if (fn && LAMBDA_FN.test(lower(fn))) {
+            const params = new Set(lam);
+            const lhs = v.lhs;
+            const ps: J[] = lhs?.class === 'COLUMN_REF' ? [lhs] : Array.isArray(lhs?.children) ? lhs.children : [];
+            for (const p of ps) if (p?.class === 'COLUMN_REF' && p.column_names?.length === 1) params.add(lower(String(p.column_names[0])));
+            walk(v.expr, params);
+          } else {
+            // `j -> 'key'` outside a lambda function: JSON extraction
+            walk(v.lhs, lam);
+            walk(v.expr, lam);
+          }
+          return;
+        }
+        case 'STAR':
+          if (v.columns || v.expr) {
+            this.columnsSeen++;
+            this.note('COLUMNS(...) expression');
+          } else this.note(`${v.relation_name ? `${v.relation_name}.` : ''}* inside an expression`);
+          return;
+        case 'FUNCTION':
+        case 'WINDOW':
+          for (const [k, x] of Object.entries(v)) if (x && typeof x === 'object') walk(x, lam, k === 'children' ? String(v.function_name ?? '') : undefined);
+          return;
+        default:
+          for (const x of Object.values(v)) if (x && typeof x === 'object') walk(x, lam);
+      }
+    };
+    walk(e, lambda);
+    return refs;
+  }
+
+  // ---- column references ----
+
+  /** A column reference's sources, looked up from the innermost scope out. */
+  column(parts: string[], scope: Scope, lambda: Set<string> | undefined): Traced {
+    const written = parts.join('.');
+    if (!parts.length) return { refs: new Map(), direct: false };
+    if (lambda?.has(lower(parts[0]))) return { refs: new Map(), direct: false };
+    for (let s: Scope | undefined = scope; s; s = s.parent) {
+      const r = this.resolveIn(parts, s);
+      if (r) return r;
+    }
+    // not found: attribute to the innermost FROM items (their known columns may be incomplete)
+    const rels = scope.rels;
+    if (rels.length) {
+      this.note(`column ${written}: not among the known columns of ${rels.map((r) => r.label).join(', ')}${rels.length > 1 ? ' (attributed to each)' : ''}`);
+      const u = union(rels.map((r) => this.assumed(r, parts[0])));
+      return parts.length > 1 ? { refs: u.refs, direct: false } : u;
+    }
+    this.note(`column ${written}: no FROM item has it`);
+    return { refs: new Map(), direct: false };
+  }
+
+  /** A column missing from a relation's known columns, taken to be one of its own. */
+  private assumed(rel: Rel, name: string): Traced | undefined {
+    // a table's column: its source is that table; of a CTE or subquery, nothing more is known
+    return rel.node ? { refs: refsOf({ node: rel.node, column: name }), direct: true } : undefined;
+  }
+
+  private resolveIn(parts: string[], s: Scope): Traced | undefined {
+    const n = parts.length;
+    let missed: { rel: Rel; col: string; field: boolean } | undefined;
+    // table.column[.field...], schema.table.column, catalog.schema.table.column: longest qualifier first
+    for (let k = Math.min(n - 1, 3); k >= 1; k--) {
+      const q = parts.slice(0, k).map(lower);
+      const rel = s.rels.find((r) => r.quals.some((x) => sameQual(x, q)));
+      if (!rel) continue;
+      const c = colIn(rel, parts[k]);
+      if (c) return n > k + 1 ? { refs: c.refs, direct: false } : c;
+      missed ??= { rel, col: parts[k], field: n > k + 1 };
+    }
+    const c = this.unqualified(parts[0], s);
+    if (c) return n > 1 ? { refs: c.refs, direct: false } : c;
+    if (missed) {
+      this.note(`column ${parts.join('.')}: not among the known columns of ${missed.rel.label}`);
+      const a = this.assumed(missed.rel, missed.col);
+      return a ? { refs: a.refs, direct: a.direct && !missed.field } : { refs: new Map(), direct: false };
+    }
+    return undefined;
+  }
+
+  private unqualified(name: string, s: Scope): Traced | undefined {
+    const n = lower(name);
+    for (let i = s.merges.length - 1; i >= 0; i--) if (s.merges[i].name === n) return this.mergeCol(s.merges[i], name, s);
+    const matches: Col[] = [];
+    const unknown: Rel[] = [];
+    const labels: string[] = [];
+    for (const r of s.rels) {
+      const idx = indexOf(r);
+      if (idx) {
+        const c = idx.get(n);
+        if (c) {
+          matches.push(c);
+          labels.push(r.label);
+        }
+      } else if (r.guess) unknown.push(r);
+    }
+    if (matches.length === 1) return matches[0];
+    if (matches.length > 1) {
+      this.note(`column ${name}: ambiguous between ${labels.join(', ')} (attributed to each)`);
+      return union(matches);
+    }
+    // current_date, current_timestamp...: a column when one has the name, else DuckDB's function
+    if (VALUE_FUNCTIONS.has(n)) return { refs: new Map(), direct: false };
+    if (unknown.length === 1) return unknown[0].guess!(name);
+    if (unknown.length > 1) {
+      this.note(`column ${name}: could come from any of ${unknown.map((r) => r.label).join(', ')}, whose columns are unknown (attributed to each)`);
+      return union(unknown.map((r) => r.guess!(name)));
+    }
+    return s.aliases?.get(n);
+  }
+
+  private mergeCol(m: Merge, name: string, s: Scope): Traced {
+    const side = (rels: Rel[]): Traced | undefined => {
+      const sub: Scope = { rels, merges: s.merges.filter((x) => x !== m && [...x.left, ...x.right].every((r) => rels.includes(r))) };
+      return this.unqualified(name, sub);
+    };
+    if (m.mode === 'left') return side(m.left) ?? { refs: new Map(), direct: false };
+    if (m.mode === 'right') return side(m.right) ?? { refs: new Map(), direct: false };
+    return { refs: union([side(m.left), side(m.right)]).refs, direct: false };
+  }
+}
+
+type Path = Array<string | number>;
+/** Keys whose values hold no query and no expression. */
+const LEAF_KEYS = new Set(['cast_type', 'column_names', 'type_info', 'sample', 'exclude_list', 'qualified_exclude_list', 'using_columns', 'column_name_alias']);
+
+/**
+ * The expressions DuckDB names itself (unaliased select-list items, unaliased PIVOT aggregates),
+ * with their paths in the tree. The select list of a subquery expression is skipped: its names
+ * are never seen.
+ */
+function unnamedExpressions(root: J): Array<{ expr: object; path: Path }> {
+  const out: Array<{ expr: object; path: Path }> = [];
+  const path: Path = [];
+  /** named: whether the select list's names can matter; 'wrapper': the {node} of a subquery expression */
+  const walk = (v: J, named: boolean | 'wrapper'): void => {
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (x && typeof x === 'object') {
+          path.push(i);
+          walk(x, true);
+          path.pop();
+        }
+      }
+      return;
+    }
+    if (v.type === 'PIVOT' && Array.isArray(v.aggregates)) {
+      v.aggregates.forEach((e: J, i: number) => {
+        if (e && typeof e === 'object' && !e.alias) out.push({ expr: e, path: [...path, 'aggregates', i] });
+      });
+    }
+    if (named === true && v.type === 'SELECT_NODE' && Array.isArray(v.select_list)) {
+      v.select_list.forEach((e: J, i: number) => {
+        if (e && typeof e === 'object' && !e.alias && e.class !== 'COLUMN_REF' && e.class !== 'STAR') out.push({ expr: e, path: [...path, 'select_list', i] });
+      });
+    }
+    for (const k in v) {
+      const x = v[k];
+      if (x && typeof x === 'object' && !LEAF_KEYS.has(k) && !(k === 'value' && v.class === 'CONSTANT')) {
+        path.push(k);
+        walk(x, v.class === 'SUBQUERY' && k === 'subquery' ? 'wrapper' : !(named === 'wrapper' && k === 'node'));
+        path.pop();
+      }
+    }
+  };
+  walk(root, true);
+  return out;
+}
+
+/** The JSON text of the value at `path` in `raw`, as DuckDB wrote it (JSON.parse loses 1.0 vs 1 and uint64s). */
+/** Where the JSON value starting at `i` (after any white space) ends. */
+function valueEnd(raw: string, i: number): number {
+  const n = raw.length;
+  while (i < n && raw.charCodeAt(i) <= 32) i++;
+  const skipString = (): void => {
+    for (i++; i < n; ) {
+      const ch = raw.charCodeAt(i);
+      if (ch === 92 /* \\ */) i += 2;
+      else {
+        i++;
+        if (ch === 34 /* " */) return;
+      }
+    }
+  };
+  const ch = raw.charCodeAt(i);
+  if (ch === 34) {
+    skipString();
+    return i;
+  }
+  if (ch === 123 /* { */ || ch === 91 /* [ */) {
+    let depth = 0;
+    while (i < n) {
+      const c = raw.charCodeAt(i);
+      if (c === 34) {
+        skipString();
+        continue;
+      }
+      if (c === 123 || c === 91) depth++;
+      else if (c === 125 /* } */ || c === 93 /* ] */) {
+        if (--depth === 0) return i + 1;
+      }
+      i++;
+    }
+    return i;
+  }
+  for (; i < n; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 44 || c === 125 || c === 93 || c <= 32) return i;
+  }
+  return i;
+}
+
+/** The JSON text of the value at `path` in `raw`, as DuckDB wrote it (JSON.parse loses 1.0 vs 1 and uint64s). */
+function rawAt(raw: string, path: Path, from = 0): string | undefined {
+  let i = from;
+  const n = raw.length;
+  const ws = (): void => {
+    while (i < n && raw.charCodeAt(i) <= 32) i++;
+  };
+  for (const seg of path) {
+    ws();
+    if (typeof seg === 'number') {
+      if (raw.charCodeAt(i) !== 91) return undefined;
+      i++;
+      for (let k = 0; ; k++) {
+        ws();
+        if (i >= n || raw.charCodeAt(i) === 93) return undefined;
+        if (k === seg) break;
+        i = valueEnd(raw, i);
+        ws();
+        if (raw.charCodeAt(i) === 44) i++;
+      }
+    } else {
+      if (raw.charCodeAt(i) !== 123) return undefined;
+      i++;
+      for (;;) {
+        ws();
+        if (raw.charCodeAt(i) !== 34) return undefined;
+        const s0 = i;
+        i = valueEnd(raw, i);
+        const found = i - s0 - 2 === seg.length && raw.startsWith(seg, s0 + 1);
+        ws();
+        if (raw.charCodeAt(i) !== 58 /* : */) return undefined;
+        i++;
+        if (found) break;
+        i = valueEnd(raw, i);
+        ws();
+        if (raw.charCodeAt(i) === 44) i++;
+      }
+    }
+  }
+  ws();
+  const start = i;
+  const end = valueEnd(raw, i);
+  return end > start ? raw.slice(start, end) : undefined;
+}
+
+/**
+ * The JSON text of an expression: found by its query_location when that is unique in the
+ * document (the usual case, and fast), else by walking the path.
+ */
+function rawOf(raw: string, expr: J, path: Path): string | undefined {
+  const loc = expr.query_location;
+  if (typeof loc === 'number' && Number.isSafeInteger(loc)) {
+    const needle = `"query_location":${loc},`;
+    const at = raw.indexOf(needle);
+    if (at >= 0 && raw.indexOf(needle, at + 1) < 0) {
+      const start = raw.lastIndexOf('{"class":', at);
+      const head = raw.slice(start, at);
+      if (start >= 0 && head.startsWith(`{"class":"${expr.class}","type":"${expr.type}"`) && !/[{}[\]]/.test(head.slice(1))) {
+        const text = rawAt(raw, [], start);
+        if (text) return text;
+      }
+    }
+  }
+  return rawAt(raw, path);
+}
+
+const SELECT_ONLY = (expr: string): string =>
+  `'{"error":false,"statements":[{"node":{"type":"SELECT_NODE","modifiers":[],"cte_map":{"map":[]},"select_list":[' || ${expr} || '],"from_table":{"type":"EMPTY"},"aggregate_handling":"STANDARD_HANDLING"}}]}'`;
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** One in-memory DuckDB connection for parsing; inputs in dependency order (parents first). */
+export async function columnLineage(inputs: LineageInput[], ctx: LineageContext): Promise<Map<string, NodeLineage>> {
+  const result = new Map<string, NodeLineage>();
+  if (!inputs.length) return result;
+  const api = await import('@duckdb/node-api');
+  const inst = await api.DuckDBInstance.create(':memory:');
+  let c: DuckDBConnection | undefined;
+  const extra: DuckDBConnection[] = [];
+  try {
+    c = await inst.connect();
+    const conn = c;
+    const sqls = inputs.map((i) => String(i.sql ?? ''));
+
+    // 1. parse: in chunks on a few connections at once (DuckDB parses each list on one thread)
+    const one = async (cn: DuckDBConnection, s: string): Promise<string> => {
+      try {
+        const r = await cn.runAndReadAll('select json_serialize_sql($1::varchar) as j', [s]);
+        return String(r.getColumnsJS()[0][0]);
+      } catch (e) {
+        return JSON.stringify({ error: true, error_message: message(e) });
+      }
+    };
+    const chunks = Math.min(4, Math.ceil(sqls.length / 100));
+    const conns: DuckDBConnection[] = [conn];
+    while (conns.length < chunks) conns.push(await inst.connect());
+    extra.push(...conns.slice(1));
+    const size = Math.ceil(sqls.length / chunks);
+    const parts = await Promise.all(
+      conns.map(async (cn, k) => {
+        const list = sqls.slice(k * size, (k + 1) * size);
+        try {
+          const r = await cn.runAndReadAll('select json_serialize_sql(s) as j from unnest($1) with ordinality as u(s, i) order by i', [api.listValue(list)], [api.LIST(api.VARCHAR)]);
+          const out = r.getColumnsJS()[0].map(String);
+          if (out.length === list.length) return out;
+        } catch {
+          // one at a time below
+        }
+        const out: string[] = [];
+        for (const s of list) out.push(await one(cn, s));
+        return out;
+      }),
+    );
+    const raws = parts.flat();
+    const trees: J[] = raws.map((raw) => {
+      try {
+        return JSON.parse(raw);
+      } catch (e) {
+        return { error: true, error_message: `unreadable parse tree: ${message(e)}` };
+      }
+    });
+
+    // 2. the names DuckDB gives unaliased expressions: their SQL text, printed by DuckDB
+    const names = new WeakMap<object, string | null>();
+    const wanted: Array<{ expr: object; json: string }> = [];
+    trees.forEach((t, doc) => {
+      if (t?.error || !Array.isArray(t?.statements)) return;
+      for (const u of unnamedExpressions(t.statements)) {
+        const json = rawOf(raws[doc], u.expr, ['statements', ...u.path]);
+        if (json) wanted.push({ expr: u.expr, json: printable(json, u.expr) });
+        else names.set(u.expr, null);
+      }
+    });
+    if (wanted.length) {
+      const run = async (items: typeof wanted): Promise<void> => {
+        const r = await conn.runAndReadAll(
+          `select k, json_deserialize_sql((${SELECT_ONLY('e')})::json) as s from (select unnest($1) as k, unnest($2) as e)`,
+          [api.listValue(items.map((_, k) => k)), api.listValue(items.map((w) => w.json))],
+          [api.LIST(api.INTEGER), api.LIST(api.VARCHAR)],
+        );
+        const [ks, ss] = r.getColumnsJS();
+        ks.forEach((k, j) => names.set(items[Number(k)].expr, generatedName(String(ss[j]), items[Number(k)].expr)));
+      };
+      try {
+        await run(wanted);
+      } catch {
+        for (const w of wanted) {
+          try {
+            await run([w]);
+          } catch {
+            names.set(w.expr, null);
+          }
+        }
+      }
+    }
+
+    // 3. trace, parents first
+    const computed = new Map<string, { names: string[]; complete: boolean }>();
+    const columnsOf = (id: string): string[] | undefined => {
+      const own = computed.get(id);
+      if (own?.complete) return own.names;
+      let declared: string[] | undefined;
+      try {
+        declared = ctx.columnsOf(id);
+      } catch {
+        declared = undefined;
+      }
+      return declared ?? own?.names;
+    };
+    const safeCtx: LineageContext = {
+      resolve: (parts) => {
+        try {
+          return ctx.resolve(parts);
+        } catch {
+          return undefined;
+        }
+      },
+      columnsOf,
+    };
+    inputs.forEach((input, i) => {
+      const tree = trees[i];
+      if (tree?.error) {
+        result.set(input.unique_id, { columns: [], untraced: [], error: String(tree.error_message ?? 'could not be parsed') });
+        return;
+      }
+      const stmts: J[] = Array.isArray(tree?.statements) ? tree.statements : [];
+      if (!stmts.length) {
+        result.set(input.unique_id, { columns: [], untraced: [], error: 'no SQL statement' });
+        return;
+      }
+      const tracer = new Tracer(safeCtx, columnsOf, names);
+      let cols: Col[] = [];
+      try {
+        cols = tracer.query(stmts[0].node, undefined, undefined);
+      } catch (e) {
+        tracer.note(`not traced: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (stmts.length > 1) tracer.note(`only the first of ${stmts.length} statements is traced`);
+      const columns: ColumnLineage[] = [];
+      for (const c of cols) {
+        if (c.unnamed) {
+          tracer.note(`column ${columns.length + 1}: an unaliased expression whose DuckDB name could not be derived`);
+          continue;
+        }
+        const from = [...c.refs.values()];
+        columns.push({ name: c.name, from, kind: c.direct && from.length > 0 ? 'direct' : 'derived' });
+      }
+      const untraced = [...tracer.notes];
+      computed.set(input.unique_id, { names: columns.map((x) => x.name), complete: !untraced.some((n) => /^\*|\.\*|COLUMNS|unaliased|not traced/.test(n)) });
+      result.set(input.unique_id, { columns, untraced });
+    });
+    return result;
+  } finally {
+    for (const x of extra) x.closeSync();
+    c?.closeSync();
+    inst.closeSync();
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * `vigil docs generate` and `vigil docs serve` on the shipped project (demo data, built), then the
+ * site in headless Chromium (Debian's, via playwright-core): every page loads with no console
+ * error, the lineage graph renders with a box per node, search finds a column, clicking a node of
+ * the graph opens its page, and column lineage links a mart's column to the source column.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
+import { findChromium } from '../../src/dashboards/screenshot.js';
+
+const chromium = findChromium();
+if (!chromium) console.warn('docs-site.test.ts: browser tests SKIPPED: no Chromium at /usr/bin/chromium (apt-get install chromium)');
+
+let dir: string;
+let gen: { code: number; stdout: string; stderr: string };
+let server: ChildProcess | undefined;
+let url = '';
+
+beforeAll(async () => {
+  dir = makeProject({}, false);
+  for (const p of ['project.yaml', 'models', 'macros', 'tests', 'dashboards', 'alerts']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+  expect(vigil(dir, ['demo', '--rows', '5000', '--days', '10']).code).toBe(0);
+  expect(vigil(dir, ['build']).code).toBe(0);
+  gen = vigil(dir, ['docs', 'generate']);
+}, 180_000);
+afterAll(() => {
+  server?.kill('SIGTERM');
+  if (dir) removeDir(dir);
+});
+
+const manifest = () => JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
+const docsJson = () => JSON.parse(readFileSync(join(dir, 'target/docs/docs.json'), 'utf8'));
+
+describe('vigil docs generate', () => {
+  it('writes a page per node, dashboard and alert, with the counts it prints', () => {
+    expect(gen.code, gen.stdout + gen.stderr).toBe(0);
+    const m = manifest();
+    const nodes = Object.keys(m.nodes).length + Object.keys(m.sources).length + Object.keys(m.exposures).length;
+    const alerts = readFileSync(join(dir, 'alerts/ai_audit.yaml'), 'utf8').match(/^ {2}- name: /gm)!.length;
+    const pages = readdirSync(join(dir, 'target/docs/nodes')).filter((f) => f.endsWith('.html'));
+    expect(pages.length).toBe(nodes + alerts);
+    expect(gen.stdout).toContain(`Wrote target/docs/: ${pages.length + 1} pages`);
+    expect(gen.stdout).toMatch(/Column lineage: (\d+) of (\d+) model and snapshot columns traced/);
+    for (const id of Object.keys(m.nodes)) expect(existsSync(join(dir, 'target/docs/nodes', `${id.replace(/[^\w.-]/g, '_')}.html`)), id).toBe(true);
+  });
+
+  it('descriptions come with doc() resolved, columns with warehouse types, policies and tests', () => {
+    const d = docsJson();
+    const src = d.nodes.find((n: { id: string }) => n.id === 'source.ai_audit.raw.ai_audit_logs');
+    const cap = src.columns.find((c: { name: string }) => c.name === 'capability');
+    expect(cap.description).toMatch(/^The copilot feature invoked/);
+    expect(cap.type).toBe('VARCHAR');
+    expect(src.columns.find((c: { name: string }) => c.name === 'request_metadata').meta).toEqual({ pii: 'possible', policy: 'never selected into marts' });
+    expect(src.columns.find((c: { name: string }) => c.name === 'id').tests.map((t: { name: string }) => t.name).sort()).toEqual(['not_null', 'unique']);
+    expect(d.overview).toMatch(/^Analytics and alerts over the audit logs/);
+    const html = readFileSync(join(dir, 'target/docs/nodes/source.ai_audit.raw.ai_audit_logs.html'), 'utf8');
+    expect(html).toContain('The copilot feature invoked (e.g. <code>draft</code>');
+    expect(html).not.toContain('doc(');
+  });
+
+  it("column lineage traces a mart's columns through staging to the source", () => {
+    const d = docsJson();
+    const byId = new Map(d.nodes.map((n: { id: string }) => [n.id, n]));
+    const daily = byId.get('model.ai_audit.ai_audit_daily') as { columns: Array<{ name: string; from: Array<{ node: string; column: string }>; how: string }> };
+    const cap = daily.columns.find((c) => c.name === 'capability')!;
+    expect(cap.from).toEqual([{ node: 'model.ai_audit.stg_ai_audit_logs', column: 'capability' }]);
+    const stg = byId.get('model.ai_audit.stg_ai_audit_logs') as typeof daily;
+    expect(stg.columns.find((c) => c.name === 'capability')!.from).toEqual([{ node: 'source.ai_audit.raw.ai_audit_logs', column: 'capability' }]);
+    // and downstream: the source column knows what is derived from it
+    const src = byId.get('source.ai_audit.raw.ai_audit_logs') as { columns: Array<{ name: string; used_by: Array<{ node: string }> }> };
+    expect(src.columns.find((c) => c.name === 'capability')!.used_by.map((u) => u.node)).toContain('model.ai_audit.stg_ai_audit_logs');
+  });
+
+  it('without the warehouse (--empty-catalog) types come from YAML; a broken project is exit 2', () => {
+    const r = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(r.code, r.stderr).toBe(0);
+    const cap = docsJson().nodes.find((n: { id: string }) => n.id === 'source.ai_audit.raw.ai_audit_logs').columns.find((c: { name: string }) => c.name === 'capability');
+    expect(cap.type).toBeUndefined();
+    expect(cap.declared_type).toBe('varchar');
+    const broken = makeProject({ 'models/a.sql': "select * from {{ ref('nope') }}" });
+    try {
+      const b = vigil(broken, ['docs', 'generate']);
+      expect(b.code).toBe(2);
+      expect(b.stderr).toContain("ref('nope') not found");
+      const s = vigil(broken, ['docs', 'serve']);
+      expect(s.code).toBe(2);
+      expect(s.stderr).toContain('run vigil docs generate first');
+    } finally {
+      removeDir(broken);
+    }
+    // the full site again for the browser tests
+    expect(vigil(dir, ['docs', 'generate']).code).toBe(0);
+  });
+});
+
+describe.skipIf(!chromium)('the docs site in headless Chromium, served by vigil docs serve', () => {
+  beforeAll(async () => {
+    server = spawn(process.execPath, [join(REPO, 'bin/vigil.js'), 'docs', 'serve', '--port', '0'], { cwd: dir });
+    url = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      const t = setTimeout(() => reject(new Error(`docs serve did not start: ${buf}`)), 20_000);
+      server!.stdout!.on('data', (b: Buffer) => {
+        buf += b.toString();
+        const m = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(buf);
+        if (m) {
+          clearTimeout(t);
+          resolve(m[1]);
+        }
+      });
+    });
+  }, 30_000);
+
+  it('serves the files, and nothing outside the site', async () => {
+    const index = await fetch(url);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toContain('text/html');
+    expect((await fetch(`${url}search.js`)).headers.get('content-type')).toContain('javascript');
+    expect((await fetch(`${url}..%2F..%2Fproject.yaml`)).status).toBe(404);
+    expect((await fetch(`${url}nodes/nope.html`)).status).toBe(404);
+  });
+
+  it('every page loads with no console error; the graph renders; search finds a column; a click opens the node', async () => {
+    const { chromium: pw } = await import('playwright-core');
+    const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const errors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && errors.push(`${page.url()}: ${m.text()}`));
+      page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
+      await page.goto(url);
+      const d = docsJson();
+      const inGraph = d.nodes.filter((n: { kind: string }) => n.kind !== 'test' && n.kind !== 'unit_test');
+      expect(await page.locator('svg[aria-label="lineage graph"] a[data-node]').count()).toBe(inGraph.length);
+      const box = await page.locator('svg[aria-label="lineage graph"] rect').first().boundingBox();
+      expect(box!.width).toBeGreaterThan(100);
+
+      // search: a column of a mart, by name
+      await page.fill('#search', 'deviation_st');
+      const hits = page.locator('#results a');
+      await hits.first().waitFor();
+      expect(await hits.allInnerTexts()).toContainEqual(expect.stringMatching(/^column\s*ai_audit_capability_anomalies\.deviation_state/));
+      await page.fill('#search', 'request_metadata');
+      await hits.first().waitFor();
+      expect(await hits.first().innerText()).toMatch(/column\s*raw\.ai_audit_logs\.request_metadata/);
+      await hits.first().click();
+      await page.waitForURL(/nodes\/source\.ai_audit\.raw\.ai_audit_logs\.html#col-request_metadata$/);
+      expect(await page.locator('#col-request_metadata').innerText()).toContain('pii: possible');
+
+      // a click on a node of the graph opens its page
+      await page.goto(url);
+      await page.locator('svg[aria-label="lineage graph"] a[data-node="model.ai_audit.ai_audit_daily"]').click();
+      await page.waitForURL(/nodes\/model\.ai_audit\.ai_audit_daily\.html$/);
+      expect(await page.locator('h1').innerText()).toContain('ai_audit_daily');
+      expect(await page.locator('svg[aria-label="column lineage"]').count()).toBe(1);
+      expect(await page.locator('#col-capability a[href*="stg_ai_audit_logs"]').count()).toBeGreaterThan(0);
+
+      // every page
+      const pages = ['', ...readdirSync(join(dir, 'target/docs/nodes')).map((f) => `nodes/${f}`)];
+      for (const p of pages) {
+        const res = await page.goto(url + p);
+        expect(res!.status(), p).toBe(200);
+        expect(await page.locator('h1').count(), p).toBeGreaterThan(0);
+      }
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 180_000);
+});
