@@ -62,6 +62,17 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
    * qualified with it (DuckDB's catalog, Postgres' database).
    */
   location(config: C): { schema: string; database?: string; catalog?: string };
+  /**
+   * --defer: how a run on target `here` reads the relations a run on `there` (another target of
+   * this type) built: as they are on this connection (undefined), after attaching a database
+   * file read-only (`attach`: its absolute path), or not at all (`refuse`: why, for the user).
+   */
+  deferral?(here: C, there: C, ctx: { root: string; there: string }): { attach?: string; refuse?: string } | undefined;
+  /**
+   * `vigil init --from-dbt`: a dbt profiles.yml output of this `type` as this warehouse's target
+   * config (without `type`), or undefined when it cannot be converted (the reason told to `o`).
+   */
+  fromDbtOutput?(o: DbtOutputReader): Record<string, unknown> | undefined;
   /** Connect (importing the driver only now). */
   open(config: C, ctx: OpenContext): Promise<Adapter>;
   /** `vigil check`: type-check the compiled SQL against the declared columns, without building anything. */
@@ -130,4 +141,26 @@ export interface Checker {
   /** Whether a declared column type and the type the analyzer inferred are the same kind of value. */
   sameType(declared: string, inferred: string): boolean;
   close(): Promise<void>;
+}
+
+/** One output of a dbt profiles.yml, as `Warehouse.fromDbtOutput` reads it. */
+export interface DbtOutputReader {
+  /** the output's name (e.g. dev) */
+  readonly name: string;
+  /** the output as written */
+  readonly raw: Record<string, unknown>;
+  /** the output's name as a piece of an environment variable name (DEV, PROD_EU) */
+  readonly envName: string;
+  /** A setting (now counted as converted): its value, `templated` when it reads env_var(); undefined when absent or Jinja Vigil cannot convert (reported). */
+  val(key: string): { value: unknown; templated: boolean } | undefined;
+  /** A secret setting: env_var() kept, a literal replaced by `{{ env_var('<envVar>') }}` and kept out of every file written. */
+  secret(key: string, envVar: string, what: string): string | undefined;
+  /** Settings read without a target key of their own. */
+  use(...keys: string[]): void;
+  /** Not converted: why, at the setting's line (a path below the output, or the output itself). */
+  notConverted(at: string | string[] | undefined, message: string): void;
+  /** Converted with a difference the user should know. */
+  note(at: string | string[] | undefined, message: string): void;
+  /** A value that must not reach any written file (an unconverted secret). */
+  forbid(value: string): void;
 }

@@ -170,25 +170,13 @@ async function deferTo(c: Compiled, o: Common & { favorState?: boolean }, execut
   }
   if (stateTarget.type !== c.target.type) throw new UsageError(`--defer: the state's target '${stateTarget.name}' is ${stateTarget.type} and this run's '${c.target.name}' is ${c.target.type}: a ${c.target.type} query cannot read ${stateTarget.type} tables`);
   let stateDatabase: string | undefined;
-  if (c.target.type === 'duckdb') {
-    const here = String(c.target.config.path);
-    const there = String(stateTarget.config.path);
-    const abs = (p: string) => (p === ':memory:' ? p : resolvePath(c.files.root, p));
-    if (abs(here) !== abs(there)) {
-      if (there === ':memory:' || !existsSync(abs(there))) throw new UsageError(`--defer: the state's target '${stateTarget.name}' is the DuckDB file ${there}, which does not exist here`);
-      stateDatabase = `vigil_state_${there.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '').replace(/\W+/g, '_')}`;
-      await adapter.attachReadOnly!(abs(there), stateDatabase);
-    }
-  } else if (c.target.type === 'postgres') {
-    const where = (u: unknown) => {
-      try {
-        const x = new URL(String(u));
-        return `${x.hostname}:${x.port || '5432'}/${x.pathname.replace(/^\//, '')}`;
-      } catch {
-        return String(u).replace(/password=\S*/g, '');
-      }
-    };
-    if (where(c.target.config.url) !== where(stateTarget.config.url)) throw new UsageError(`--defer: the state's target '${stateTarget.name}' is another Postgres database than '${c.target.name}'; one Postgres connection cannot read across databases`);
+  const { getWarehouse } = await import('../adapters/index.js');
+  const how = getWarehouse(c.target.type)!.deferral?.(c.target.config, stateTarget.config, { root: c.files.root, there: stateTarget.name });
+  if (how?.refuse) throw new UsageError(`--defer: ${how.refuse}`);
+  if (how?.attach) {
+    stateDatabase = `vigil_state_${how.attach.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '').replace(/\W+/g, '_')}`;
+    if (!adapter.attachReadOnly) throw new UsageError(`--defer: target '${c.target.name}' (${c.target.type}) cannot attach the state's database`);
+    await adapter.attachReadOnly(how.attach, stateDatabase);
   }
   const { deferManifest } = await import('../run/defer.js');
   const r = await deferManifest(c.result.manifest, new Set(executed.map((n) => n.unique_id)), state, {

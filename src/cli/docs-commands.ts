@@ -55,7 +55,8 @@ export async function runDocsGenerate(o: DocsOptions): Promise<void> {
   }
   const { collectDocs } = await import('../docs/collect.js');
   const { renderSite } = await import('../docs/site.js');
-  const model = await collectDocs({ root: s.files.root, result: s.result, rules: s.rules, catalog, now: new Date() });
+  const { dialectOf } = await import('../adapters/index.js');
+  const model = await collectDocs({ root: s.files.root, result: s.result, rules: s.rules, catalog, now: new Date(), dialect: dialectOf(s.target.type) });
   const files = renderSite(model);
   const dir = join(s.files.root, s.files.paths.target, 'docs');
   rmSync(dir, { recursive: true, force: true });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { CompileResult } from '../compile/compile-project.js';
 import type { ColumnInfo, Manifest } from '../compile/manifest.js';
 import type { CompiledRule } from '../alerts/evaluate.js';
+import type { Dialect } from '../adapters/dialect.js';
 import { columnLineage, type ColumnRef } from './column-lineage.js';
 
 export type DocsKind = 'source' | 'seed' | 'model' | 'snapshot' | 'test' | 'unit_test' | 'exposure' | 'alert';
@@ -74,6 +75,8 @@ export interface CollectInput {
   /** unique id -> columns as built in the warehouse (undefined: not built or no catalog) */
   catalog?: Map<string, Array<{ name: string; data_type: string }>>;
   now: Date;
+  /** the target's dialect: its compiled SQL, readable by the lineage parser */
+  dialect: Dialect;
 }
 
 const relKey = (parts: Array<string | undefined>) => parts.filter(Boolean).join('.').toLowerCase();
@@ -85,14 +88,6 @@ function readRaw(root: string, file: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * BigQuery's `quoted` names as DuckDB's "quoted" ones, outside string literals and comments, so
- * its parser reads the rest of the statement: it only parses (functions need not exist there).
- */
-export function backquotedToDouble(sql: string): string {
-  return sql.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|--[^\n]*|\/\*[\s\S]*?\*\/|`([^`]*)`/g, (m, name: string | undefined) => (name === undefined ? m : `"${name.replace(/"/g, '""')}"`));
 }
 
 export async function collectDocs(input: CollectInput): Promise<DocsModel> {
@@ -244,7 +239,7 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
     return k === 'model' || k === 'snapshot';
   });
   const lineage = await columnLineage(
-    order.map((id) => ({ unique_id: id, sql: m.metadata.adapter === 'bigquery' ? backquotedToDouble(nodes.get(id)!.compiled_sql!) : nodes.get(id)!.compiled_sql! })),
+    order.map((id) => ({ unique_id: id, sql: input.dialect.parsableSql?.(nodes.get(id)!.compiled_sql!) ?? nodes.get(id)!.compiled_sql! })),
     {
       resolve: (parts) => byRelation.get(relKey(parts.slice(-2))) ?? byRelation.get(relKey(parts)),
       columnsOf: (id) => {

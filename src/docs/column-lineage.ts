@@ -21,7 +21,7 @@
  * by `json_deserialize_sql()` (its ToString), with what the JSON loses redone (quoted cast
  * types, `lambda x:` syntax); duplicate names get DuckDB's `_1`, `_2` suffixes.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { openOfflineEngine } from '../adapters/index.js';
 
 export interface ColumnRef { node: string; column: string }
 export interface ColumnLineage {
@@ -974,45 +974,39 @@ const SELECT_ONLY = (expr: string): string =>
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-/** One in-memory DuckDB connection for parsing; inputs in dependency order (parents first). */
+/** Parsing on the offline engine (an in-memory DuckDB, a few connections); inputs in dependency order (parents first). */
 export async function columnLineage(inputs: LineageInput[], ctx: LineageContext): Promise<Map<string, NodeLineage>> {
   const result = new Map<string, NodeLineage>();
   if (!inputs.length) return result;
-  const api = await import('@duckdb/node-api');
-  const inst = await api.DuckDBInstance.create(':memory:');
-  let c: DuckDBConnection | undefined;
-  const extra: DuckDBConnection[] = [];
+  const chunks = Math.min(4, Math.ceil(inputs.length / 100));
+  const engine = await openOfflineEngine(process.cwd(), 'main', chunks);
   try {
-    c = await inst.connect();
-    const conn = c;
     const sqls = inputs.map((i) => String(i.sql ?? ''));
+    // lists travel as one JSON text parameter, unpacked by position
+    const listSql = (expr: string) => `select i, ${expr} as j from (select from_json($1::varchar, '["VARCHAR"]') as l), range(1, len(l) + 1) as t(i) order by i`;
 
     // 1. parse: in chunks on a few connections at once (DuckDB parses each list on one thread)
-    const one = async (cn: DuckDBConnection, s: string): Promise<string> => {
+    const one = async (s: string): Promise<string> => {
       try {
-        const r = await cn.runAndReadAll('select json_serialize_sql($1::varchar) as j', [s]);
-        return String(r.getColumnsJS()[0][0]);
+        const r = await engine.query<{ j: string }>('select json_serialize_sql($1::varchar) as j', [s]);
+        return String(r[0].j);
       } catch (e) {
         return JSON.stringify({ error: true, error_message: message(e) });
       }
     };
-    const chunks = Math.min(4, Math.ceil(sqls.length / 100));
-    const conns: DuckDBConnection[] = [conn];
-    while (conns.length < chunks) conns.push(await inst.connect());
-    extra.push(...conns.slice(1));
     const size = Math.ceil(sqls.length / chunks);
     const parts = await Promise.all(
-      conns.map(async (cn, k) => {
+      Array.from({ length: chunks }, async (_, k) => {
         const list = sqls.slice(k * size, (k + 1) * size);
         try {
-          const r = await cn.runAndReadAll('select json_serialize_sql(s) as j from unnest($1) with ordinality as u(s, i) order by i', [api.listValue(list)], [api.LIST(api.VARCHAR)]);
-          const out = r.getColumnsJS()[0].map(String);
+          const r = await engine.query<{ j: string }>(listSql('json_serialize_sql(l[i])'), [JSON.stringify(list)]);
+          const out = r.map((x) => String(x.j));
           if (out.length === list.length) return out;
         } catch {
           // one at a time below
         }
         const out: string[] = [];
-        for (const s of list) out.push(await one(cn, s));
+        for (const s of list) out.push(await one(s));
         return out;
       }),
     );
@@ -1038,13 +1032,8 @@ export async function columnLineage(inputs: LineageInput[], ctx: LineageContext)
     });
     if (wanted.length) {
       const run = async (items: typeof wanted): Promise<void> => {
-        const r = await conn.runAndReadAll(
-          `select k, json_deserialize_sql((${SELECT_ONLY('e')})::json) as s from (select unnest($1) as k, unnest($2) as e)`,
-          [api.listValue(items.map((_, k) => k)), api.listValue(items.map((w) => w.json))],
-          [api.LIST(api.INTEGER), api.LIST(api.VARCHAR)],
-        );
-        const [ks, ss] = r.getColumnsJS();
-        ks.forEach((k, j) => names.set(items[Number(k)].expr, generatedName(String(ss[j]), items[Number(k)].expr)));
+        const r = await engine.query<{ i: number | bigint; j: string }>(listSql(`json_deserialize_sql((${SELECT_ONLY('l[i]')})::json)`), [JSON.stringify(items.map((w) => w.json))]);
+        for (const row of r) names.set(items[Number(row.i) - 1].expr, generatedName(String(row.j), items[Number(row.i) - 1].expr));
       };
       try {
         await run(wanted);
@@ -1116,8 +1105,6 @@ export async function columnLineage(inputs: LineageInput[], ctx: LineageContext)
     });
     return result;
   } finally {
-    for (const x of extra) x.closeSync();
-    c?.closeSync();
-    inst.closeSync();
+    await engine.close();
   }
 }

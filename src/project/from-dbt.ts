@@ -17,7 +17,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFil
 import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { diag, ProjectError, UsageError, type Diagnostic } from '../errors.js';
-import { dialectOf } from '../adapters/index.js';
+import { getWarehouse, OFFLINE_ENGINE, offlineDialect, warehouseTypes } from '../adapters/index.js';
 import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, type GenericTestName } from '../compile/generic-tests.js';
 import { isTemplateError, TemplateEnv } from '../compile/template-env.js';
 import { listFiles } from './load-project.js';
@@ -455,7 +455,7 @@ export interface TargetsConversion {
 }
 
 /** The DuckDB target `vigil init` writes, for a project without profiles.yml. */
-export const DEFAULT_TARGETS: TargetsConversion = { default_target: 'dev', targets: { dev: { type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' } } };
+export const DEFAULT_TARGETS: TargetsConversion = { default_target: 'dev', targets: { dev: { type: OFFLINE_ENGINE, path: '.vigil/dev.duckdb', schema: 'analytics' } } };
 
 const ENV_CALL = /\{\{\s*env_var\(\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\1\s*(?:,\s*(?:(['"])(.*?)\3|([-\w.]+))\s*)?\)\s*((?:\|\s*\w+\s*(?:\(\s*\))?\s*)*)\}\}/g;
 
@@ -539,95 +539,27 @@ export function convertProfiles(text: string, file: string, profileName: string,
       return `{{ env_var('${varName}') }}`;
     };
     const type = String(o.type ?? '');
-    const t: Map_ = { type };
-    if (type === 'duckdb') {
-      const p = val('path');
-      const path = p?.value;
-      if (typeof path === 'string' && /^md:|^motherduck:/i.test(path)) {
-        f.nc(file, at('path'), `outputs.${out}: MotherDuck (${path}) is not supported: only local DuckDB files`);
-        continue;
-      }
-      if (path === undefined || path === ':memory:') {
-        t.path = '.vigil/dev.duckdb';
-        f.note(file, at('path'), `outputs.${out}: an in-memory DuckDB keeps nothing between commands: the target uses .vigil/dev.duckdb`);
-      } else t.path = path;
-      t.schema = val('schema')?.value ?? 'main';
-      const settings = o.settings;
-      used.add('settings');
-      if (isObj(settings)) {
-        for (const [k, x] of Object.entries(settings)) {
-          if (k === 'memory_limit' && typeof x === 'string') t.memory_limit = x;
-          else if (k === 'threads' && typeof x === 'number') t.threads = x;
-          else f.nc(file, line([name, 'outputs', out, 'settings', k]), `outputs.${out}.settings.${k}: not converted (Vigil sets DuckDB's threads and memory_limit only)`);
-        }
-      }
-    } else if (type === 'postgres') {
-      const host = val('host');
-      const port = val('port');
-      const user = val('user');
-      const db = val('dbname') ?? val('database');
-      used.add('dbname').add('database').add('pass').add('password');
-      const pwKey = o.password !== undefined ? 'password' : o.pass !== undefined ? 'pass' : undefined;
-      const pwVar = `VIGIL_${envSafe(out)}_PASSWORD`;
-      const pw = pwKey ? secret(pwKey, pwVar, `the password of the Postgres target '${out}'`) : undefined;
-      const part = (x: { value: unknown; templated: boolean } | undefined) => (x === undefined ? '' : x.templated ? String(x.value) : encodeURIComponent(String(x.value)));
-      if (!host || !db) {
-        f.nc(file, at(), `outputs.${out}: a Postgres output without host or dbname: not converted`);
-        continue;
-      }
-      t.url = `postgres://${part(user)}${pw ? `:${pw}` : ''}${user || pw ? '@' : ''}${part(host)}${port ? `:${part(port)}` : ''}/${part(db)}`;
-      if (pw && (pwKey && profileValue(o[pwKey])?.templated)) f.note(file, at(pwKey), `outputs.${out}.${pwKey}: the variable's value goes into the target's url as is: percent-encode characters like @ / : # in it`);
-      const schema = val('schema');
-      if (schema) t.schema = schema.value;
-      const app = val('application_name');
-      if (app) t.application_name = app.value;
-      const ssl = val('sslmode');
-      if (ssl && !ssl.templated) {
-        const m = String(ssl.value);
-        if (m === 'disable') t.ssl = false;
-        else if (m === 'require') t.ssl = { reject_unauthorized: false };
-        else if (m === 'verify-ca' || m === 'verify-full') t.ssl = true;
-        else f.nc(file, at('sslmode'), `outputs.${out}.sslmode: ${m}: not converted (Vigil's ssl: false, true, or { reject_unauthorized: false })`);
-      } else if (ssl) f.nc(file, at('sslmode'), `outputs.${out}.sslmode from the environment: not converted`);
-    } else if (type === 'bigquery') {
-      const project = val('project') ?? val('database');
-      const dataset = val('dataset') ?? val('schema');
-      used.add('method').add('keyfile').add('keyfile_json').add('dataset').add('schema').add('project').add('database');
-      if (!project || !dataset) {
-        f.nc(file, at(), `outputs.${out}: a BigQuery output without project or dataset: not converted`);
-        continue;
-      }
-      t.project = project.value;
-      t.dataset = dataset.value;
-      const method = String(o.method ?? 'oauth');
-      if (method === 'service-account') {
-        const k = val('keyfile');
-        if (k) t.credentials = k.value;
-      } else if (method === 'service-account-json') {
-        const c = secret('keyfile_json', `VIGIL_${envSafe(out)}_CREDENTIALS`, `the service account key JSON of the BigQuery target '${out}'`);
-        if (c) t.credentials = c;
-      } else if (method !== 'oauth') {
-        for (const k of ['token', 'refresh_token', 'client_secret', 'client_id', 'token_uri']) {
-          used.add(k);
-          const x = o[k];
-          if (typeof x === 'string' && !profileValue(x)?.templated) f.secrets.push(x);
-        }
-        f.nc(file, at('method'), `outputs.${out}.method: ${method}: not converted (Vigil uses a key file, the key JSON, or application default credentials); its secrets were not written`);
-      }
-      for (const k of ['location', 'priority'] as const) {
-        const x = val(k);
-        if (x) t[k] = x.value;
-      }
-      const mbb = val('maximum_bytes_billed');
-      if (mbb && typeof mbb.value === 'number') t.maximum_bytes_billed = mbb.value;
-      const timeout = val('job_execution_timeout_seconds') ?? val('timeout_seconds');
-      if (timeout && typeof timeout.value === 'number') t.timeout_ms = Math.round(timeout.value * 1000);
-    } else {
+    const w = getWarehouse(type);
+    if (!w?.fromDbtOutput) {
       // never copied: an unsupported output's literal secrets stay out of every file
       for (const x of Object.values(o)) if (typeof x === 'string' && x.length >= 6 && !/\{\{/.test(x)) f.secrets.push(x);
-      f.nc(file, at('type'), `outputs.${out}: type ${type || '(none)'}: Vigil's warehouses are duckdb, postgres and bigquery: not converted`);
+      f.nc(file, at('type'), `outputs.${out}: type ${type || '(none)'}: Vigil's warehouses are ${warehouseTypes().filter((x) => getWarehouse(x)?.fromDbtOutput).join(', ')}: not converted`);
       continue;
     }
+    const where = (k: string | string[] | undefined) => (k === undefined ? at() : Array.isArray(k) ? line([name, 'outputs', out, ...k]) : at(k));
+    const converted = w.fromDbtOutput({
+      name: out,
+      raw: o,
+      envName: envSafe(out),
+      val,
+      secret,
+      use: (...keys) => keys.forEach((k) => used.add(k)),
+      notConverted: (k, message) => f.nc(file, where(k), message),
+      note: (k, message) => f.note(file, where(k), message),
+      forbid: (value) => f.secrets.push(value),
+    });
+    if (!converted) continue;
+    const t: Map_ = { type, ...converted };
     for (const k of Object.keys(o)) {
       if (used.has(k)) continue;
       if (/pass|secret|token|key/i.test(k) && typeof o[k] === 'string') f.secrets.push(o[k] as string);
@@ -864,7 +796,7 @@ export function scanTemplate(text: string, kind: TemplateKind, opts: ScanOptions
 
 /** Whether Vigil's template engine parses the text; the error's line when it does not. */
 export function parseCheck(text: string, kind: 'macro' | 'template', path: string, project: string): { line?: number; message: string } | undefined {
-  const tenv = new TemplateEnv({ dialect: dialectOf('duckdb'), vars: {}, env: {}, target: { name: 'dev', type: 'duckdb', schema: 'main', database: '' }, project });
+  const tenv = new TemplateEnv({ dialect: offlineDialect(), vars: {}, env: {}, target: { name: 'dev', type: OFFLINE_ENGINE, schema: 'main', database: '' }, project });
   let bad: { line?: number; message: string } | undefined;
   if (kind === 'macro') {
     const r = tenv.addMacros(path, text);
@@ -1648,7 +1580,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   }
   // .gitignore: what Vigil writes (and a DuckDB file of the project)
   const ignore = ['.vigil/', 'target/'];
-  for (const t of Object.values(targets.targets)) if (t.type === 'duckdb' && typeof t.path === 'string' && !t.path.startsWith('.vigil/') && !isAbsolute(t.path) && t.path !== ':memory:') ignore.push(t.path, `${t.path}.wal`);
+  for (const t of Object.values(targets.targets)) if (t.type === OFFLINE_ENGINE && typeof t.path === 'string' && !t.path.startsWith('.vigil/') && !isAbsolute(t.path) && t.path !== ':memory:') ignore.push(t.path, `${t.path}.wal`);
   if (paths.target) ignore.push(`${paths.target}/`);
   const gi = join(root, '.gitignore');
   if (existsSync(gi)) {

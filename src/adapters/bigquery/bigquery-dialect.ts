@@ -38,6 +38,13 @@ function jsonPath(key: string): string {
 const PART: Record<DatePart, string> = { second: 'SECOND', minute: 'MINUTE', hour: 'HOUR', day: 'DAY', week: 'WEEK', month: 'MONTH', quarter: 'QUARTER', year: 'YEAR' };
 
 export const bigQueryDialect: Dialect = {
+  /**
+   * `quoted` names as DuckDB's "quoted" ones, outside string literals and comments: its parser
+   * then reads the rest of most statements (parsing needs no function to exist).
+   */
+  parsableSql(sql: string): string {
+    return sql.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|--[^\n]*|\/\*[\s\S]*?\*\/|`([^`]*)`/g, (m, name: string | undefined) => (name === undefined ? m : `"${name.replace(/"/g, '""')}"`));
+  },
   name: 'bigquery',
   quoteIdent: quote,
   relation(rel: Relation) {

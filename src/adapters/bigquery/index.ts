@@ -3,6 +3,7 @@
  * (`@google-cloud/bigquery`) is imported by `open` only.
  */
 import type { Warehouse } from '../warehouse.js';
+import { bigQueryFromDbt } from './bigquery-from-dbt.js';
 import { bigQueryConfigSchema, bigQueryModelConfig, type BigQueryTargetConfig } from './bigquery-config.js';
 import { bigQueryDialect } from './bigquery-dialect.js';
 
@@ -13,6 +14,7 @@ export const warehouse: Warehouse<BigQueryTargetConfig> = {
   dialect: bigQueryDialect,
   capabilities: { transactions: false, primaryKeys: false, partitions: true, grants: true, duckdbSql: false, syncSource: false, dryRun: true },
   location: (config) => ({ schema: config.dataset, database: config.project }),
+  fromDbtOutput: bigQueryFromDbt,
   async open(config, ctx) {
     const { BigQueryAdapter } = await import('./bigquery-adapter.js');
     return BigQueryAdapter.open(config, ctx.threads, undefined, ctx.target, ctx.root);

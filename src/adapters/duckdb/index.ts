@@ -2,7 +2,10 @@
  * DuckDB, the embedded default warehouse: everything Vigil knows about it. The driver
  * (`@duckdb/node-api`) is imported by `open` only.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Warehouse } from '../warehouse.js';
+import { duckDbFromDbt } from './duckdb-from-dbt.js';
 import { duckDbConfigSchema, type DuckDbTargetConfig } from './duckdb-config.js';
 import { duckDbDialect } from './duckdb-dialect.js';
 
@@ -22,6 +25,13 @@ export const warehouse: Warehouse<DuckDbTargetConfig> = {
   },
   // DuckDB names its catalog after the file
   location: (config) => ({ schema: config.schema, catalog: config.path === ':memory:' ? 'memory' : config.path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') }),
+  fromDbtOutput: duckDbFromDbt,
+  deferral(here, there, ctx) {
+    const abs = (p: string) => (p === ':memory:' ? p : resolve(ctx.root, p));
+    if (abs(here.path) === abs(there.path)) return undefined;
+    if (there.path === ':memory:' || !existsSync(abs(there.path))) return { refuse: `the state's target '${ctx.there}' is the DuckDB file ${there.path}, which does not exist here` };
+    return { attach: abs(there.path) };
+  },
   async open(config, ctx) {
     const { DuckDbAdapter } = await import('./duckdb-adapter.js');
     return DuckDbAdapter.open(config, ctx.root, ctx.threads);

@@ -3,6 +3,7 @@
  * The driver (`pg`) is imported by `open` only.
  */
 import type { Warehouse } from '../warehouse.js';
+import { postgresFromDbt } from './postgres-from-dbt.js';
 import { postgresConfigSchema, type PostgresTargetConfig } from './postgres-config.js';
 import { postgresDialect } from './postgres-dialect.js';
 
@@ -19,6 +20,19 @@ export const warehouse: Warehouse<PostgresTargetConfig> = {
       // a keyword/value connection string: the database is not named in a URL path
     }
     return { schema: config.schema, catalog };
+  },
+  fromDbtOutput: postgresFromDbt,
+  deferral(here, there, ctx) {
+    // the server and database, never the credentials
+    const where = (u: string) => {
+      try {
+        const x = new URL(u);
+        return `${x.hostname}:${x.port || '5432'}/${x.pathname.replace(/^\//, '')}`;
+      } catch {
+        return u.replace(/password=\S*/g, '');
+      }
+    };
+    return where(here.url) === where(there.url) ? undefined : { refuse: `the state's target '${ctx.there}' is another Postgres database: one connection cannot read across databases` };
   },
   async open(config, ctx) {
     const { PostgresAdapter } = await import('./postgres-adapter.js');
