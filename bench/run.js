@@ -190,6 +190,11 @@ if (want('sync')) {
   }
 }
 
+if (want('seed')) {
+  const { benchSeed } = await import('./seed.js');
+  await benchSeed(WORK, report);
+}
+
 if (want('demo') || want('build') || want('alerts') || want('dashboards')) {
   const rows = Number(process.env.BENCH_BUILD_ROWS ?? 10_000_000);
   const dir = join(WORK, 'shipped');
@@ -229,10 +234,6 @@ if (want('demo') || want('build') || want('alerts') || want('dashboards')) {
     const { benchEvaluate, benchDelivery } = await import('./alerts.js');
     await benchEvaluate(dir, report, rows);
     await benchDelivery(WORK, report);
-  }
-  if (want('seed')) {
-    const { benchSeed } = await import('./seed.js');
-    await benchSeed(WORK, report);
   }
   if (want('dashboards')) {
     cpSync(join(REPO, 'dashboards'), join(dir, 'dashboards'), { recursive: true });

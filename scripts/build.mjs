@@ -4,8 +4,21 @@
 // `buildCli(root)` is also used by a test that builds a copy of src/ with a new warehouse.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+/**
+ * zod re-exports its 60-odd message locales as a namespace (`z.locales`), which keeps them all
+ * in the bundle: a third of what every command parses at start-up. Vigil's messages are
+ * English (zod's default, `en`), so the namespace holds `en` only.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir) ? { path: join(args.resolveDir, '..', 'locales', 'en.js'), namespace: 'zod-locales' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, resolveDir: dirname(args.path), loader: 'js' }));
+  },
+};
 
 /** Bundle `<root>/src/cli/main.ts` into `<root>/dist/`. */
 export async function buildCli(root) {
@@ -24,6 +37,7 @@ export async function buildCli(root) {
     external: ['@duckdb/node-api', 'pg', 'pg-native', 'pg-copy-streams', '@google-cloud/bigquery', 'google-auth-library', '@pagerduty/pdjs', '@slack/webhook', '@slack/web-api', 'playwright-core'],
     banner: { js: "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);" },
     logLevel: 'warning',
+    plugins: [zodEnglishOnly],
   });
 }
 

@@ -88,6 +88,8 @@ export interface MaterializeResult {
 /** A table to create and fill from a CSV file (RFC 4180 quoting, empty unquoted field = NULL; LF or CRLF). */
 export interface LoadRequest {
   relation: Relation;
+  /** Called once the bulk load runs on the warehouse's side, so the caller may keep its own thread busy meanwhile. */
+  onStarted?: () => void;
   columns: Array<{ name: string; type: CanonicalType }>;
   file: string;
   /** The file's first line is a header, skipped (default: no header). */
@@ -118,6 +120,11 @@ export interface Adapter {
   materialize(req: MaterializeRequest): Promise<MaterializeResult>;
   /** Replace `req.relation` with a table holding the file's rows; returns the row count. */
   loadTable(req: LoadRequest): Promise<number>;
+  /**
+   * Replace `to` with the table `from` (dropped as a name), in one transaction; cheap, so seeds
+   * may be loaded speculatively into a staging table while their file is still being checked.
+   */
+  replaceTable?(from: Relation, to: Relation): Promise<void>;
   /** How `vigil sync` writes into this warehouse. */
   syncWriter(): SyncWriter;
   /** How `vigil sync` reads from this warehouse, when it can be a sync source (`capabilities.syncSource`). */

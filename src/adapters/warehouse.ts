@@ -27,6 +27,11 @@ export interface Capabilities {
   syncSource: boolean;
   /** Dry runs report the bytes a statement would process (`vigil build --dry-run`). */
   dryRun: boolean;
+  /**
+   * Loading a local file is cheap and in-process, and `adapter.replaceTable` swaps a table in:
+   * seeds are loaded speculatively while Vigil still checks them (default false).
+   */
+  speculativeLoads?: boolean;
 }
 
 /** A problem with a target config that its zod schema cannot express, at one of its keys. */

@@ -219,15 +219,16 @@ export async function runExecute(
     ...(count('unit_test') ? [plural(count('unit_test'), 'unit test')] : []),
   ];
   // every seed is read and checked before anything runs: a bad file stops the run with nothing
-  // loaded. The warehouse opens meanwhile (its native work overlaps the reading)
+  // loaded. The warehouse opens meanwhile; DuckDB loads each file speculatively while it is checked
   let opening: Promise<Adapter> | undefined;
   let seedLoader: import('../seeds/load-seeds.js').SeedLoader | undefined;
   if (count('seed')) {
     const { prepareSeeds } = await import('../seeds/load-seeds.js');
     opening = open(c, Math.min(o.threads, planned.nodes.length));
     opening.catch(() => {}); // awaited below; a failure to open is reported there
+    const { getWarehouse } = await import('../adapters/index.js');
     try {
-      seedLoader = prepareSeeds(c.files, planned.nodes);
+      seedLoader = await prepareSeeds(c.files, planned.nodes, getWarehouse(c.target.type)?.capabilities.speculativeLoads ? opening : undefined);
     } catch (e) {
       await opening.then((a) => a.close()).catch(() => {});
       throw e;
@@ -275,7 +276,7 @@ export async function runExecute(
     if (!s.ok) process.exitCode = s.interrupted ? 130 : 1;
   } finally {
     process.off('SIGINT', onSigint);
-    seedLoader?.cleanup();
+    await seedLoader?.cleanup();
     unitRunner?.close();
     await adapter?.close();
   }

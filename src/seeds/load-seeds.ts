@@ -3,48 +3,114 @@
  * is a project error at file:line, exit 2, before anything is loaded), then each loaded through
  * the warehouse's bulk load when its turn comes: the file itself when every warehouse reads it
  * alike, else a normalized rewrite in a temporary folder.
+ *
+ * Where the warehouse can swap a table in cheaply (`Adapter.replaceTable`: DuckDB), a file is
+ * loaded speculatively while it is being checked: into a staging table, with the types its first
+ * rows suggest. The check decides: the same types and row count, and the staging table becomes
+ * the seed at its turn (one rename); anything else, it is dropped and the seed loaded as above.
+ * The warehouse then reads the file while Vigil checks it, instead of after.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
 import type { Adapter } from '../adapters/adapter.js';
+import type { Relation } from '../adapters/dialect.js';
 import type { ManifestNode, SeedNode } from '../compile/manifest.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { loadFileFor, parseSeed, readSeedFile, type ScannedSeed } from './seed-csv.js';
 
 export interface SeedLoader {
   load(n: SeedNode, adapter: Adapter): Promise<number>;
-  cleanup(): void;
+  /** the temporary files, and the staging tables of seeds the run did not reach (a failure upstream, Ctrl-C) */
+  cleanup(): Promise<void>;
 }
 
-export function prepareSeeds(files: ProjectFiles, nodes: ManifestNode[]): SeedLoader {
+/** Rows of a seed whose types guess the whole file's for a speculative load. */
+const SAMPLE_ROWS = 2000;
+
+interface Speculation {
+  stage: Relation;
+  columns: ScannedSeed['columns'];
+  /** rows loaded, or undefined when the load failed (a value the sample's types do not take) */
+  rows: Promise<number | undefined>;
+}
+
+const stageOf = (n: SeedNode): Relation => ({ ...n.relation, identifier: `vigil_seed_stage_${n.relation.identifier}` });
+const sameColumns = (a: ScannedSeed['columns'], b: ScannedSeed['columns']) => a.length === b.length && a.every((c, i) => c.name === b[i].name && c.type === b[i].type);
+
+/**
+ * Read and check every planned seed. `opening`: the warehouse being opened; when it can swap
+ * tables in, each file is also loaded speculatively while it is checked.
+ */
+export async function prepareSeeds(files: ProjectFiles, nodes: ManifestNode[], opening?: Promise<Adapter>): Promise<SeedLoader> {
   const scanned = new Map<string, ScannedSeed>();
+  const speculated = new Map<string, Speculation>();
   const ds: Diagnostic[] = [];
   // paths are the project root's, never the working directory's
   const abs = (n: SeedNode) => join(files.root, n.file);
+  // a warehouse that fails to open is reported by the run, after the seeds are checked
+  const adapter = opening ? await opening.catch(() => undefined) : undefined;
+  const speculate = adapter?.replaceTable !== undefined;
   for (const n of nodes) {
     if (n.resource_type !== 'seed') continue;
-    const r = parseSeed(readSeedFile(abs(n)), n.config);
+    const bytes = readSeedFile(abs(n));
+    if (speculate) {
+      const guess = parseSeed(bytes, n.config, { maxRows: SAMPLE_ROWS });
+      if (!Array.isArray(guess) && guess.asIs) {
+        const stage = stageOf(n);
+        let started!: () => void;
+        const running = new Promise<void>((resolve) => (started = resolve));
+        const rows = adapter!.loadTable({ relation: stage, columns: guess.columns, file: abs(n), header: true, delimiter: n.config.delimiter ?? ',', onStarted: started }).then(
+          (r) => r,
+          () => undefined,
+        );
+        speculated.set(n.unique_id, { stage, columns: guess.columns, rows });
+        // the statements before the load need this thread; the load itself does not
+        await Promise.race([running, rows]);
+      }
+    }
+    // the warehouse reads the file on its own threads meanwhile
+    const r = parseSeed(bytes, n.config);
     if (Array.isArray(r)) for (const p of r) ds.push(diag('E_SEED', `seed '${n.name}': ${p.message}`, { file: n.file, line: p.line, column: p.column }, p.hint));
     else scanned.set(n.unique_id, r);
   }
-  if (ds.length) throw new ProjectError(ds);
+  const dropStages = async () => {
+    for (const s of speculated.values()) {
+      await s.rows;
+      await adapter!.execute(`drop table if exists ${adapter!.dialect.relation(s.stage)}`).catch(() => {});
+    }
+  };
+  if (ds.length) {
+    await dropStages();
+    throw new ProjectError(ds);
+  }
   let dir: string | undefined;
   return {
-    async load(n, adapter) {
+    async load(n, target) {
       const seed = scanned.get(n.unique_id);
       if (!seed) throw new Error(`seed '${n.name}' was not prepared`);
+      const spec = speculated.get(n.unique_id);
+      if (spec) {
+        speculated.delete(n.unique_id);
+        const rows = await spec.rows;
+        if (rows !== undefined && rows === seed.rows && seed.asIs && sameColumns(spec.columns, seed.columns) && target.replaceTable) {
+          await target.replaceTable(spec.stage, n.relation);
+          return rows;
+        }
+        await target.execute(`drop table if exists ${target.dialect.relation(spec.stage)}`);
+      }
       const tmp = join((dir ??= mkdtempSync(join(tmpdir(), 'vigil-seed-'))), `${n.name}.csv`);
       const how = seed.asIs ? { file: abs(n), header: true, delimiter: n.config.delimiter ?? ',' } : loadFileFor(seed, readSeedFile(abs(n)), abs(n), tmp, n.config.delimiter);
       try {
-        return await adapter.loadTable({ relation: n.relation, columns: seed.columns, ...how });
+        return await target.loadTable({ relation: n.relation, columns: seed.columns, ...how });
       } finally {
         rmSync(tmp, { force: true });
       }
     },
-    cleanup() {
+    async cleanup() {
       if (dir) rmSync(dir, { recursive: true, force: true });
+      if (speculated.size) await dropStages();
     },
   };
 }

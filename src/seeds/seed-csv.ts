@@ -44,9 +44,10 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
 
 function validDate(y: string, m: string, d: string): boolean {
-  const yy = +y;
-  const mm = +m;
-  const dd = +d;
+  return validDay(+y, +m, +d);
+}
+
+function validDay(yy: number, mm: number, dd: number): boolean {
   if (mm < 1 || mm > 12 || dd < 1) return false;
   const leap = (yy % 4 === 0 && yy % 100 !== 0) || yy % 400 === 0;
   return dd <= (mm === 2 ? (leap ? 29 : 28) : mm === 4 || mm === 6 || mm === 9 || mm === 11 ? 30 : 31);
@@ -85,16 +86,16 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The header's column names, from the file's first 64 KB (compile checks column_types against them). */
 export function readHeader(abs: string, delimiter = ','): string[] | undefined {
-  let head: string;
+  let head: Buffer;
   try {
     const fd = openSync(abs, 'r');
     try {
       const buf = Buffer.alloc(65536);
-      head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+      head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0));
     } finally {
       closeSync(fd);
     }
-    const cut = head.length === 65536 ? head.slice(0, head.lastIndexOf('\n') + 1) : head;
+    const cut = head.length === 65536 ? head.subarray(0, head.lastIndexOf(10) + 1) : head;
     const r = readCsv(cut, delimiter, 1);
     return 'records' in r ? r.records[0]?.map((h) => (h ?? '').trim()) : undefined;
   } catch {
@@ -118,8 +119,11 @@ export function checkColumnTypes(header: string[] | undefined, config: SeedConfi
 }
 
 interface CsvSink {
-  /** a field: null for an empty unquoted one */
-  field(v: string | null, quoted: boolean): void;
+  /**
+   * A field: bytes [start, end) of `b` (inside the quotes when `quoted`; `escaped` when it holds
+   * "" pairs). An empty unquoted field is NULL; values are decoded only by a sink that needs them.
+   */
+  field(b: Buffer, start: number, end: number, quoted: boolean, escaped: boolean): void;
   /** the end of a record that started on `line`; false stops the scan */
   end(line: number): boolean | void;
 }
@@ -130,23 +134,38 @@ interface ScanShape {
   cr: boolean;
 }
 
-/** One pass over RFC 4180 text, records and fields to `sink`, nothing kept. A problem stops it. */
-function scanCsv(text: string, delimiter: string, sink: CsvSink, shape: ScanShape = { blank: false, cr: false }): SeedProblem | undefined {
+/** A field's text: UTF-8, or Latin-1 where only ASCII matters (a type check: a wider byte fails it anyway, and is 3x cheaper). */
+function fieldText(b: Buffer, start: number, end: number, escaped: boolean, latin1 = false): string {
+  const v = b.toString(latin1 ? 'latin1' : 'utf8', start, end);
+  return escaped ? v.replace(/""/g, '"') : v;
+}
+
+/** The character at byte `i`, for a message. */
+function charAt(b: Buffer, i: number): string {
+  return b[i] < 0x80 ? String.fromCharCode(b[i]) : [...b.toString('utf8', i, Math.min(b.length, i + 4))][0];
+}
+
+/**
+ * One pass over RFC 4180 bytes (UTF-8: the delimiter, quotes and line breaks are ASCII, which no
+ * byte of a multi-byte character can be), records and fields to `sink`, nothing kept. A
+ * problem stops it.
+ */
+function scanCsv(b: Buffer, delimiter: string, sink: CsvSink, shape: ScanShape = { blank: false, cr: false }): SeedProblem | undefined {
   const d = delimiter.charCodeAt(0);
   const QUOTE = 34;
   const LF = 10;
   const CR = 13;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  const n = text.length;
+  let i = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+  const n = b.length;
   let line = 1;
   let records = 0;
   let blank = false;
   while (i < n) {
-    const c0 = text.charCodeAt(i);
+    const c0 = b[i];
     if (c0 === LF || c0 === CR) {
       // an empty line is skipped (one after the last record is just the file's end)
       if (c0 === CR) shape.cr = true;
-      if (c0 === CR && text.charCodeAt(i + 1) === LF) i++;
+      if (c0 === CR && b[i + 1] === LF) i++;
       i++;
       line++;
       blank = records > 0;
@@ -155,45 +174,52 @@ function scanCsv(text: string, delimiter: string, sink: CsvSink, shape: ScanShap
     if (blank) shape.blank = true;
     const startLine = line;
     for (;;) {
-      if (text.charCodeAt(i) === QUOTE) {
+      if (b[i] === QUOTE) {
         // quoted: "" is a quote; the field ends at a quote followed by the delimiter, a line break or the end
-        let j = i + 1;
-        let value = '';
+        const start = i + 1;
+        let j = start;
+        let escaped = false;
+        let end: number;
         for (;;) {
-          const q = text.indexOf('"', j);
-          if (q < 0) return { line: startLine, message: 'not valid CSV: a quoted field is never closed' };
-          for (let k = text.indexOf('\n', j); k >= 0 && k < q; k = text.indexOf('\n', k + 1)) line++;
-          if (text.charCodeAt(q + 1) === QUOTE) {
-            value += text.slice(j, q + 1);
+          // the next quote, counting line breaks on the way (a byte loop: fields are short, and
+          // Buffer.indexOf costs more per call than it saves)
+          let q = j;
+          while (q < n && b[q] !== QUOTE) {
+            if (b[q] === LF) line++;
+            q++;
+          }
+          if (q >= n) return { line: startLine, message: 'not valid CSV: a quoted field is never closed' };
+          if (b[q + 1] === QUOTE) {
+            escaped = true;
             j = q + 2;
             continue;
           }
-          value += text.slice(j, q);
+          end = q;
           i = q + 1;
           break;
         }
-        sink.field(value, true);
-        const c = text.charCodeAt(i);
-        if (i < n && c !== d && c !== LF && c !== CR) return { line, message: `not valid CSV: '${text[i]}' right after a closing quote (a field is quoted whole, or not at all)` };
+        sink.field(b, start, end, true, escaped);
+        const c = b[i];
+        if (i < n && c !== d && c !== LF && c !== CR) return { line, message: `not valid CSV: '${charAt(b, i)}' right after a closing quote (a field is quoted whole, or not at all)` };
       } else {
         let j = i;
         while (j < n) {
-          const c = text.charCodeAt(j);
+          const c = b[j];
           if (c === d || c === LF || c === CR) break;
           if (c === QUOTE) return { line, message: 'not valid CSV: a quote inside an unquoted field (quote the whole field, and double the quotes in it)' };
           j++;
         }
-        sink.field(j === i ? null : text.slice(i, j), false);
+        sink.field(b, i, j, false, false);
         i = j;
       }
-      const c = text.charCodeAt(i);
+      const c = b[i];
       if (i < n && c === d) {
         i++;
         continue;
       }
       if (c === CR) {
         shape.cr = true;
-        if (text.charCodeAt(i + 1) === LF) i++;
+        if (b[i + 1] === LF) i++;
       }
       if (i < n) {
         i++;
@@ -207,13 +233,15 @@ function scanCsv(text: string, delimiter: string, sink: CsvSink, shape: ScanShap
   return undefined;
 }
 
+const asBytes = (text: string | Buffer): Buffer => (typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
+
 /** Every record of the text, each with the line it starts on (null: an empty unquoted field). */
-export function readCsv(text: string, delimiter = ',', limit = Infinity): { records: Array<Array<string | null>>; lines: number[] } | SeedProblem {
+export function readCsv(text: string | Buffer, delimiter = ',', limit = Infinity): { records: Array<Array<string | null>>; lines: number[] } | SeedProblem {
   const records: Array<Array<string | null>> = [];
   const lines: number[] = [];
   let cur: Array<string | null> = [];
-  const problem = scanCsv(text, delimiter, {
-    field: (v) => void cur.push(v),
+  const problem = scanCsv(asBytes(text), delimiter, {
+    field: (b, start, end, quoted, escaped) => void cur.push(!quoted && start === end ? null : fieldText(b, start, end, escaped)),
     end: (line) => {
       records.push(cur);
       lines.push(line);
@@ -224,12 +252,31 @@ export function readCsv(text: string, delimiter = ',', limit = Infinity): { reco
   return problem ?? { records, lines };
 }
 
+const isDigit = (v: string, i: number) => {
+  const c = v.charCodeAt(i);
+  return c >= 48 && c <= 57;
+};
+const num2 = (v: string, i: number) => (v.charCodeAt(i) - 48) * 10 + v.charCodeAt(i + 1) - 48;
+
+/**
+ * `YYYY-MM-DD` (n = 10) or `YYYY-MM-DD HH:MM:SS` / `...THH:MM:SS` (n = 19) checked by position:
+ * what classify() would say, or undefined when the value has another shape (the regexes decide).
+ */
+function isoDateTime(v: string, n: number): { fits: number; odd: number } | undefined {
+  if (!(isDigit(v, 0) && isDigit(v, 1) && isDigit(v, 2) && isDigit(v, 3) && v.charCodeAt(4) === 45 && isDigit(v, 5) && isDigit(v, 6) && v.charCodeAt(7) === 45 && isDigit(v, 8) && isDigit(v, 9))) return undefined;
+  const ok = validDate(v.slice(0, 4), v.slice(5, 7), v.slice(8, 10));
+  if (n === 10) return { fits: ok ? 8 : 0, odd: 0 };
+  const sep = v.charCodeAt(10);
+  if (!((sep === 32 || sep === 84) && isDigit(v, 11) && isDigit(v, 12) && v.charCodeAt(13) === 58 && isDigit(v, 14) && isDigit(v, 15) && v.charCodeAt(16) === 58 && isDigit(v, 17) && isDigit(v, 18))) return undefined;
+  return { fits: ok && num2(v, 11) < 24 && num2(v, 14) < 60 ? 16 : 0, odd: 0 };
+}
+
 /**
  * The types a value fits (bits of TYPE_BITS) and those it fits only in a form some reader takes
  * differently (+1, .5, a timestamp without seconds): one look at its characters, regexes only for
  * what looks like a date.
  */
-function classify(v: string): { fits: number; odd: number } {
+export function classify(v: string): { fits: number; odd: number } {
   const n = v.length;
   const c0 = v.charCodeAt(0);
   // numbers: [-+]digits[.digits][e[-+]digits]
@@ -242,8 +289,19 @@ function classify(v: string): { fits: number; odd: number } {
       const odd = c0 === 43 ? 3 : 0;
       return digits <= 18 ? { fits: 3, odd } : { fits: 2, odd: c0 === 43 ? 2 : 0 };
     }
+    if (i < n && v.charCodeAt(i) === 46 && digits > 0 && c0 !== 43) {
+      // the common float: [-]digits.digits, in the form every reader takes
+      let k = i + 1;
+      while (k < n && v.charCodeAt(k) >= 48 && v.charCodeAt(k) <= 57) k++;
+      if (k === n && k > i + 1) return { fits: 2, odd: 0 };
+    }
     if (i < n && v.charCodeAt(i) !== 45 && FLOAT.test(v)) return { fits: 2, odd: CANONICAL.float!.test(v) ? 0 : 2 };
     if (!dateLike(v)) return { fits: 0, odd: 0 };
+    // the common forms, without a regex: YYYY-MM-DD and YYYY-MM-DD HH:MM:SS
+    if (n === 10 || n === 19) {
+      const fast = isoDateTime(v, n);
+      if (fast !== undefined) return fast;
+    }
     let fits = 0;
     let odd = 0;
     if (CHECK.date(v)) fits |= 8;
@@ -255,6 +313,47 @@ function classify(v: string): { fits: number; odd: number } {
   }
   if (n === 4 || n === 5) return { fits: BOOL.test(v) ? 4 : 0, odd: 0 };
   return { fits: 0, odd: 0 };
+}
+
+const digitAt = (b: Buffer, i: number) => b[i] >= 48 && b[i] <= 57;
+const two = (b: Buffer, i: number) => (b[i] - 48) * 10 + b[i + 1] - 48;
+const four = (b: Buffer, i: number) => two(b, i) * 100 + two(b, i + 2);
+
+/**
+ * classify() of the common shapes, on the bytes, without making a string: an integer, a
+ * [-]digits.digits float, YYYY-MM-DD, YYYY-MM-DD HH:MM:SS, true/false. `fits | odd << 8`, or -1
+ * for any other shape (classify() decides).
+ */
+export function classifyBytes(b: Buffer, start: number, end: number): number {
+  const n = end - start;
+  const c0 = b[start];
+  if ((c0 >= 48 && c0 <= 57) || c0 === 45) {
+    let i = c0 === 45 ? start + 1 : start;
+    const first = i;
+    while (i < end && b[i] >= 48 && b[i] <= 57) i++;
+    const digits = i - first;
+    if (i === end) return digits === 0 ? -1 : digits <= 18 ? 3 : 2;
+    if (b[i] === 46 && digits > 0) {
+      let k = i + 1;
+      while (k < end && b[k] >= 48 && b[k] <= 57) k++;
+      return k === end && k > i + 1 ? 2 : -1;
+    }
+    if (c0 === 45 || digits !== 4 || b[i] !== 45 || (n !== 10 && n !== 19)) return -1;
+    const s = start;
+    if (!(digitAt(b, s + 5) && digitAt(b, s + 6) && b[s + 7] === 45 && digitAt(b, s + 8) && digitAt(b, s + 9))) return -1;
+    const ok = validDay(four(b, s), two(b, s + 5), two(b, s + 8));
+    if (n === 10) return ok ? 8 : 0;
+    const sep = b[s + 10];
+    if (!((sep === 32 || sep === 84) && digitAt(b, s + 11) && digitAt(b, s + 12) && b[s + 13] === 58 && digitAt(b, s + 14) && digitAt(b, s + 15) && b[s + 16] === 58 && digitAt(b, s + 17) && digitAt(b, s + 18))) return -1;
+    return ok && two(b, s + 11) < 24 && two(b, s + 14) < 60 ? 16 : 0;
+  }
+  if (n === 4 || n === 5) {
+    // true / false in any case
+    const lower = (i: number) => b[start + i] | 0x20;
+    if (n === 4 && lower(0) === 116 && lower(1) === 114 && lower(2) === 117 && lower(3) === 101) return 4;
+    if (n === 5 && lower(0) === 102 && lower(1) === 97 && lower(2) === 108 && lower(3) === 115 && lower(4) === 101) return 4;
+  }
+  return -1;
 }
 
 const TYPE_BITS: Array<[CanonicalType, number]> = [
@@ -284,8 +383,10 @@ export interface ScannedSeed {
 }
 
 /** Read and check one seed file in one pass, keeping nothing but per-column facts. Problems by line (the header is line 1). */
-export function parseSeed(text: string, config: SeedConfig = {}): ScannedSeed | SeedProblem[] {
+export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts: { maxRows?: number } = {}): ScannedSeed | SeedProblem[] {
+  const maxRows = opts.maxRows ?? Infinity;
   const delimiter = config.delimiter ?? ',';
+  const text = asBytes(input);
   const head = readCsv(text, delimiter, 1);
   if (!('records' in head)) return [head];
   if (!head.records.length) return [{ line: 1, message: 'the file is empty: a seed needs a header line with its column names' }];
@@ -327,23 +428,33 @@ export function parseSeed(text: string, config: SeedConfig = {}): ScannedSeed | 
     text,
     delimiter,
     {
-      field: (v, quoted) => {
+      field: (b, start, end, quoted, escaped) => {
         const c = col++;
         if (rows < 0 || c >= width || bad) return;
-        if (v === null || v === '') {
-          if (v === '' && quoted) quotedEmpty[c] = true;
+        if (start === end) {
+          if (quoted) quotedEmpty[c] = true;
           return;
         }
         const t = given[c];
         if (t) {
-          if (!CHECK[t](v)) bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${t} (column_types) but this row has '${v.length > 40 ? v.slice(0, 39) + '…' : v}'` };
-          else if (CANONICAL[t] && !CANONICAL[t]!.test(v)) odd[c] |= BIT[t];
+          if (t === 'string') return;
+          const v = fieldText(b, start, end, escaped, t !== 'json');
+          if (!CHECK[t](v)) {
+            const shown = fieldText(b, start, end, escaped);
+            bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${t} (column_types) but this row has '${shown.length > 40 ? shown.slice(0, 39) + '…' : shown}'` };
+          } else if (CANONICAL[t] && !CANONICAL[t]!.test(v)) odd[c] |= BIT[t];
           return;
         }
         any[c] = true;
         const m = mask[c];
         if (!m) return;
-        const k = classify(v);
+        const fast = escaped ? -1 : classifyBytes(b, start, end);
+        if (fast >= 0) {
+          mask[c] = m & fast & 255;
+          odd[c] |= (fast >> 8) & m;
+          return;
+        }
+        const k = classify(fieldText(b, start, end, escaped, true));
         mask[c] = m & k.fits;
         odd[c] |= k.odd & m;
       },
@@ -352,7 +463,7 @@ export function parseSeed(text: string, config: SeedConfig = {}): ScannedSeed | 
         else if (bad && bad.line === 0) bad.line = line;
         rows++;
         col = 0;
-        return !bad;
+        return !bad && rows < maxRows;
       },
     },
     shape,
@@ -383,7 +494,7 @@ function canonical(v: string, t: CanonicalType): string {
  * it is, else a rewrite in the one form every warehouse reads alike (no header, commas, RFC 4180
  * quoting, NULL as an empty unquoted field). Returns how to read it.
  */
-export function loadFileFor(seed: ScannedSeed, text: string, src: string, tmpPath: string, delimiter = ','): { file: string; header: boolean; delimiter: string } {
+export function loadFileFor(seed: ScannedSeed, text: string | Buffer, src: string, tmpPath: string, delimiter = ','): { file: string; header: boolean; delimiter: string } {
   if (seed.asIs) return { file: src, header: true, delimiter };
   const r = readCsv(text, delimiter);
   if (!('records' in r)) throw new Error(r.message);
@@ -399,6 +510,7 @@ export function loadFileFor(seed: ScannedSeed, text: string, src: string, tmpPat
   return { file: tmpPath, header: false, delimiter: ',' };
 }
 
-export function readSeedFile(abs: string): string {
-  return readFileSync(abs, 'utf8');
+/** A seed's bytes: scanned as they are (decoding the whole file to a string costs more than the scan). */
+export function readSeedFile(abs: string): Buffer {
+  return readFileSync(abs);
 }

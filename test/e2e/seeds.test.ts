@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
 import { uniqueSchema } from '../support/postgres.js';
 import { startFakeBigQuery, type FakeBigQuery } from '../support/fake-bigquery.js';
-import { loadFileFor, parseSeed } from '../../src/seeds/seed-csv.js';
+import { classify, classifyBytes, loadFileFor, parseSeed } from '../../src/seeds/seed-csv.js';
 
 const dirs: string[] = [];
 let fake: FakeBigQuery;
@@ -84,6 +84,29 @@ describe('vigil seed on DuckDB', () => {
     writeFileSync(join(dir, 'seeds/raw_customers.csv'), 'id,first_name,last_name\n1,Michael,P.\n');
     expect(vigil(dir, ['seed', '-s', 'raw_customers']).code).toBe(0);
     expect(vigil(dir, ['show', '-s', 'raw_customers', '--output', 'csv']).stdout).toBe('id,first_name,last_name\n1,Michael,P.\n');
+  });
+
+  it('a file whose first rows mislead (DuckDB loads speculatively while Vigil checks): the whole file decides the types; no staging table is left', () => {
+    const rows = ['a,b,c'];
+    // a: integers, then text after row 2,100; b: empty for 2,001 rows, then integers; c: integers throughout
+    for (let i = 1; i <= 2500; i++) rows.push(`${i > 2100 ? `x${i}` : i},${i > 2001 ? i : ''},${i}`);
+    // late: the speculative load succeeds (b as text) but the whole file says b is an integer
+    const late = ['a,b', ...Array.from({ length: 2500 }, (_, k) => `${k},${k >= 2001 ? k : ''}`)];
+    const d = makeProject({ 'seeds/mislead.csv': rows.join('\n') + '\n', 'seeds/plain.csv': rows.slice(0, 1500).join('\n') + '\n', 'seeds/late.csv': late.join('\n') + '\n' });
+    dirs.push(d);
+    const r = vigil(d, ['seed']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const types = vigil(d, ['show', '--inline', "select table_name, column_name, data_type from information_schema.columns where table_schema = 'analytics' order by table_name, column_name", '--output', 'csv', '--limit', '20']);
+    expect(types.stdout).toBe('table_name,column_name,data_type\nlate,a,BIGINT\nlate,b,BIGINT\nmislead,a,VARCHAR\nmislead,b,BIGINT\nmislead,c,BIGINT\nplain,a,BIGINT\nplain,b,VARCHAR\nplain,c,BIGINT\n');
+    const counts = vigil(d, ['show', '--inline', "select (select count(*) from {{ ref('mislead') }}) as m, (select count(*) from {{ ref('plain') }}) as p, (select count(*) from information_schema.tables where table_name like 'vigil_seed_stage_%') as stages", '--output', 'csv']);
+    expect(counts.stdout).toBe('m,p,stages\n2500,1499,0\n');
+    // a ragged row far down: nothing loaded, no staging table left
+    writeFileSync(join(d, 'seeds/plain.csv'), rows.slice(0, 1500).join('\n') + '\n1,2\n');
+    writeFileSync(join(d, 'seeds/mislead.csv'), rows.join('\n') + '\n');
+    const bad = vigil(d, ['seed']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('seeds/plain.csv:1501: error: seed');
+    expect(vigil(d, ['show', '--inline', "select count(*) as stages from information_schema.tables where table_name like 'vigil_seed_stage_%'", '--output', 'csv']).stdout).toBe('stages\n0\n');
   });
 
   it('paths are the project root\'s: run from elsewhere with --project-dir', () => {
@@ -163,6 +186,32 @@ describe('seeds in Postgres and BigQuery', () => {
     expect(load.skipLeadingRows).toBe(1);
     expect(String((loads[0] as { upload?: string }).upload)).toBe(SEEDS['seeds/sub/raw_orders.csv']);
     expect(r.stdout).toMatch(/OK loaded seed vigil-seeds\.analytics\.raw_orders \(3 rows\)/);
+  });
+});
+
+describe('classifyBytes (the byte fast path) agrees with classify', () => {
+  it('on edge cases and 20,000 generated values', () => {
+    const edge = ['0', '-0', '007', '-', '+5', '1.', '.5', '-1.5', '1.5e3', '1e5', '123456789012345678', '1234567890123456789', '2020-02-29', '2021-02-29', '2020-13-01', '2020-00-10', '2020-01-32', '0000-01-01',
+      '2020-01-01 23:59:59', '2020-01-01 24:00:00', '2020-01-01 10:60:00', '2020-01-01T10:00:00', '2020-01-01 10:00', '2020-01-01 10:00:00Z', '2020-01-01 10:00:00.5', '2020-1-01', '-2020-01-01',
+      'true', 'FALSE', 'tRuE', 'truth', 'T', 'yes', '12:30', '1,5', '', ' 1', '1 ', '١٢', 'é', '2020/01/01'];
+    let x = 7;
+    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
+    const alphabet = '0123456789-.:T eE+tfrualsZ';
+    const gen: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      if (i % 4 === 0) gen.push(`${1990 + rnd(60)}-${String(rnd(14)).padStart(2, '0')}-${String(rnd(33)).padStart(2, '0')}${rnd(2) ? ` ${String(rnd(26)).padStart(2, '0')}:${String(rnd(62)).padStart(2, '0')}:${String(rnd(62)).padStart(2, '0')}` : ''}`);
+      else gen.push(Array.from({ length: 1 + rnd(20) }, () => alphabet[rnd(alphabet.length)]).join(''));
+    }
+    let fast = 0;
+    for (const v of [...edge, ...gen]) {
+      const b = Buffer.from(v);
+      const r = classifyBytes(b, 0, b.length);
+      if (r < 0) continue;
+      fast++;
+      const k = classify(v);
+      expect({ v, fits: r & 255, odd: r >> 8 }).toEqual({ v, fits: k.fits, odd: k.odd });
+    }
+    expect(fast).toBeGreaterThan(5000);
   });
 });
 

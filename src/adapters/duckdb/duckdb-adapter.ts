@@ -191,11 +191,24 @@ export class DuckDbAdapter implements Adapter {
     const rows = await this.transaction(async (run) => {
       await run(`drop table if exists ${rel}`);
       await run(`create table ${rel} (${cols.join(', ')}${pk})`);
-      // the line ending is sniffed (LF or CRLF); the columns and their types are given
-      return run(`insert into ${rel} select * from read_csv($1, header = ${req.header ? 'true' : 'false'}, auto_detect = false, columns = ${spec}, delim = ${d.literal(req.delimiter ?? ',')}, quote = '"', escape = '"', allow_quoted_nulls = false)`, [req.file]);
+      // the line ending is sniffed (LF or CRLF); the columns and their types are given. One
+      // statement without parameters: the driver hands it to DuckDB's threads at once
+      const loading = run(`insert into ${rel} select * from read_csv(${d.literal(req.file)}, header = ${req.header ? 'true' : 'false'}, auto_detect = false, columns = ${spec}, delim = ${d.literal(req.delimiter ?? ',')}, quote = '"', escape = '"', allow_quoted_nulls = false)`);
+      req.onStarted?.();
+      return loading;
     });
     this.remember(req.relation, 'table');
     return rows;
+  }
+
+  async replaceTable(from: Relation, to: Relation): Promise<void> {
+    const d = this.dialect;
+    await this.transaction(async (run) => {
+      await run(`drop table if exists ${d.relation(to)}`);
+      await run(`alter table ${d.relation(from)} rename to ${d.quoteIdent(to.identifier)}`);
+    });
+    this.catalog.get(from.schema)?.delete(from.identifier);
+    this.remember(to, 'table');
   }
 
   async relationExists(rel: Relation): Promise<'table' | 'view' | null> {
