@@ -72,6 +72,49 @@ export function rewriteAttributeSets(text: string): string {
   return text.replace(/\{%(-?)\s*set\s+([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*=\s*([\s\S]*?)\s*(-?)%\}/g, (_m, l: string, obj: string, key: string, expr: string, r: string) => `{%${l} do __vigil_setattr(${obj}, "${key}", ${expr}) ${r}%}`);
 }
 
+/**
+ * Jinja takes a trailing comma in a call, list, tuple or dict (`config(a='x', b='y',)`), nunjucks
+ * does not: inside `{{ }}` and `{% %}`, a comma (outside string literals) followed only by white
+ * space and a closing bracket becomes a space (columns and lines stay where they were).
+ */
+export function dropTrailingCommas(text: string): string {
+  if (!/,\s*[)\]}]/.test(text)) return text;
+  return text.replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g, (tag) => {
+    if (!/,\s*[)\]}]/.test(tag.slice(2, -2))) return tag;
+    let out = '';
+    let quote = '';
+    for (let i = 0; i < tag.length; i++) {
+      const c = tag[i];
+      if (quote) {
+        if (c === '\\') {
+          out += c + (tag[i + 1] ?? '');
+          i++;
+          continue;
+        }
+        if (c === quote) quote = '';
+        out += c;
+        continue;
+      }
+      if (c === '"' || c === "'") quote = c;
+      if (c === ',' && i > 1 && i < tag.length - 2) {
+        let j = i + 1;
+        while (j < tag.length - 2 && /\s/.test(tag[j])) j++;
+        if (j < tag.length - 2 && /[)\]}]/.test(tag[j])) {
+          out += ' ';
+          continue;
+        }
+      }
+      out += c;
+    }
+    return out;
+  });
+}
+
+/** What Vigil rewrites in a template's text before nunjucks parses it (Jinja syntax nunjucks lacks). */
+export function jinjaToNunjucks(text: string): string {
+  return dropTrailingCommas(rewriteAttributeSets(text));
+}
+
 export function addJinjaCompat(env: nunjucks.Environment): void {
   if (!compatInstalled) {
     // Python methods on dicts/lists/strings, slices, True/False/None (process-wide, as nunjucks does it)

@@ -13,7 +13,7 @@ import { TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
 import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
-import { addJinjaCompat, rewriteAttributeSets } from './jinja-compat.js';
+import { addJinjaCompat, jinjaToNunjucks } from './jinja-compat.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
 export interface CompiledTemplate {
@@ -206,7 +206,7 @@ export class TemplateEnv {
   /** Compile a macro file once and expose its macros as globals. */
   addMacros(path: string, text: string): TemplateError | { names: string[] } {
     try {
-      const t = new nunjucks.Template(rewriteAttributeSets(text), this.env, path, true);
+      const t = new nunjucks.Template(jinjaToNunjucks(text), this.env, path, true);
       let exported: Record<string, unknown> = {};
       let err: unknown;
       (t as unknown as { getExported(cb: (e: unknown, r: Record<string, unknown>) => void): void }).getExported((e, r) => {
@@ -224,7 +224,7 @@ export class TemplateEnv {
 
   /** Parse a template once; the result can be rendered many times. */
   compileTemplate(path: string, original: string): CompiledTemplate | TemplateError {
-    const text = rewriteAttributeSets(original);
+    const text = jinjaToNunjucks(original);
     try {
       if (this.useFastPath) return { path, text, fast: fastTemplate(text, this.env) };
       return { path, text, nj: new nunjucks.Template(text, this.env, path, true) };

@@ -42,6 +42,10 @@ const CASES: Array<[string, string, string]> = [
   ['selectattr in', '{% set cols = [{"n": "a"}, {"n": "b"}, {"n": "c"}] %}{{ cols | selectattr("n", "in", ["a", "c"]) | map(attribute="n") | join(",") }}', 'a,c'],
   // a dbt idiom: columns from a var, joined
   ['loop.last in a select list', '{% for c in var("cols") %}{{ c }}{% if not loop.last %}, {% endif %}{% endfor %}', 'a, b'],
+  // Jinja's grammar takes a trailing comma in calls, lists and dicts (nunjucks does not)
+  ['trailing comma in a call', "{{ [1, 2] | join(',',) }}", '1,2'],
+  ['trailing comma in a list and a dict, over lines', '{% set l = [\n  "a",\n  "b",\n] %}{% set d = {"k": 1,} %}{{ l | join("") }}{{ d.k }}', 'ab1'],
+  ['a comma inside a string is kept', "{{ 'x,)' }}", 'x,)'],
   // ref with the project's name (dbt's two-argument form)
   ["ref('<this project>', 'model')", "{{ ref('shop', 'orders') }}", '\u27E6ref:orders\u27E7'],
 ];
