@@ -127,45 +127,31 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
       lineage_notes: [],
     });
   }
+  // models and snapshots: SQL files with upstream nodes
+  const fromSql = (kind: 'model' | 'snapshot', x: { unique_id: string; name: string; description?: string; file: string; tags: string[]; columns: ColumnInfo[]; depends_on: string[]; compiled_sql: string }, facts: Array<[string, string]>): DocsNode => ({
+    id: x.unique_id,
+    kind,
+    name: x.name,
+    label: x.name,
+    description: x.description,
+    file: x.file,
+    tags: x.tags,
+    facts,
+    columns: columnsFrom(x.columns, catalog?.get(x.unique_id)),
+    parents: [...x.depends_on],
+    children: [],
+    tests: [],
+    raw_sql: readRaw(root, x.file),
+    compiled_sql: x.compiled_sql,
+    lineage_notes: [],
+  });
   for (const n of Object.values(m.nodes)) {
     if (n.resource_type === 'model') {
-      add({
-        id: n.unique_id,
-        kind: 'model',
-        name: n.name,
-        label: n.name,
-        description: n.description,
-        file: n.file,
-        tags: n.tags,
-        facts: [['materialized', n.config.materialized], ...(n.relation ? ([['relation', rel(n.relation)!]] as Array<[string, string]>) : []), ...(n.properties_file ? ([['properties', n.properties_file]] as Array<[string, string]>) : [])],
-        columns: columnsFrom(n.columns, catalog?.get(n.unique_id)),
-        parents: [...n.depends_on],
-        children: [],
-        tests: [],
-        raw_sql: readRaw(root, n.file),
-        compiled_sql: n.compiled_sql,
-        lineage_notes: [],
-      });
+      add(fromSql('model', n, [['materialized', n.config.materialized], ...(n.relation ? ([['relation', rel(n.relation)!]] as Array<[string, string]>) : []), ...(n.properties_file ? ([['properties', n.properties_file]] as Array<[string, string]>) : [])]));
     } else if (n.resource_type === 'seed') {
       add({ id: n.unique_id, kind: 'seed', name: n.name, label: n.name, description: n.description, file: n.file, tags: n.tags, facts: [['relation', rel(n.relation)!], ['file', n.file]], columns: columnsFrom(n.columns, catalog?.get(n.unique_id)), parents: [], children: [], tests: [], lineage_notes: [] });
     } else if (n.resource_type === 'snapshot') {
-      add({
-        id: n.unique_id,
-        kind: 'snapshot',
-        name: n.name,
-        label: n.name,
-        description: n.description,
-        file: n.file,
-        tags: n.tags,
-        facts: [['relation', rel(n.relation)!], ['strategy', String(n.config.strategy)], ['unique_key', ([] as string[]).concat(n.config.unique_key as string | string[]).join(', ')]],
-        columns: columnsFrom(n.columns, catalog?.get(n.unique_id)),
-        parents: [...n.depends_on],
-        children: [],
-        tests: [],
-        raw_sql: readRaw(root, n.file),
-        compiled_sql: n.compiled_sql,
-        lineage_notes: [],
-      });
+      add(fromSql('snapshot', n, [['relation', rel(n.relation)!], ['strategy', String(n.config.strategy)], ['unique_key', ([] as string[]).concat(n.config.unique_key as string | string[]).join(', ')]]));
     } else if (n.resource_type === 'test') {
       add({
         id: n.unique_id,
