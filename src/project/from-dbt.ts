@@ -658,11 +658,14 @@ function jinjaRegions(text: string): Array<{ start: number; text: string }> {
   return out;
 }
 
-/** The text of `name(...)` from the opening parenthesis at `open`, to its matching one. */
-function callArgs(s: string, open: number): string | undefined {
+/**
+ * Walk `s` from `from`, outside string literals, telling `at` each character with the bracket
+ * depth before it; `at` returning true stops the walk.
+ */
+function walkTopLevel(s: string, from: number, at: (c: string, i: number, depth: number) => boolean | void): void {
   let depth = 0;
   let q: string | undefined;
-  for (let i = open; i < s.length; i++) {
+  for (let i = from; i < s.length; i++) {
     const c = s[i];
     if (q) {
       if (c === '\\') i++;
@@ -670,41 +673,39 @@ function callArgs(s: string, open: number): string | undefined {
       continue;
     }
     if (c === '"' || c === "'") q = c;
-    else if (c === '(' || c === '[' || c === '{') depth++;
-    else if (c === ')' || c === ']' || c === '}') {
-      depth--;
-      if (depth === 0) return s.slice(open + 1, i);
-    }
+    if (at(c, i, depth)) return;
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
   }
-  return undefined;
+}
+
+/** The text of `name(...)` from the opening parenthesis at `open`, to its matching one. */
+function callArgs(s: string, open: number): string | undefined {
+  let out: string | undefined;
+  walkTopLevel(s, open, (c, i, depth) => {
+    if ((c === ')' || c === ']' || c === '}') && depth === 1) {
+      out = s.slice(open + 1, i);
+      return true;
+    }
+  });
+  return out;
 }
 
 /** Top-level `key=value` pairs of a call's arguments, with their offsets. */
 function keywordArgs(args: string): Array<{ key: string; value: string; at: number }> {
   const out: Array<{ key: string; value: string; at: number }> = [];
-  let depth = 0;
-  let q: string | undefined;
   let start = 0;
   const flush = (end: number) => {
     const part = args.slice(start, end);
     const m = /^(\s*)([A-Za-z_]\w*)\s*=(?!=)([\s\S]*)$/.exec(part);
     if (m) out.push({ key: m[2], value: m[3].trim(), at: start + m[1].length });
   };
-  for (let i = 0; i < args.length; i++) {
-    const c = args[i];
-    if (q) {
-      if (c === '\\') i++;
-      else if (c === q) q = undefined;
-      continue;
-    }
-    if (c === '"' || c === "'") q = c;
-    else if (c === '(' || c === '[' || c === '{') depth++;
-    else if (c === ')' || c === ']' || c === '}') depth--;
-    else if (c === ',' && depth === 0) {
+  walkTopLevel(args, 0, (c, i, depth) => {
+    if (c === ',' && depth === 0) {
       flush(i);
       start = i + 1;
     }
-  }
+  });
   flush(args.length);
   return out;
 }
