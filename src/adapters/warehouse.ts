@@ -70,9 +70,10 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
   /**
    * --defer: how a run on target `here` reads the relations a run on `there` (another target of
    * this type) built: as they are on this connection (undefined), after attaching a database
-   * file read-only (`attach`: its absolute path), or not at all (`refuse`: why, for the user).
+   * file read-only (`attach`: its absolute path, under the database name `as`), or not at all
+   * (`refuse`: why, for the user).
    */
-  deferral?(here: C, there: C, ctx: { root: string; there: string }): { attach?: string; refuse?: string } | undefined;
+  deferral?(here: C, there: C, ctx: { root: string; there: string }): { attach: string; as: string } | { refuse: string } | undefined;
   /**
    * `vigil init --from-dbt`: a dbt profiles.yml output of this `type` as this warehouse's target
    * config (without `type`), or undefined when it cannot be converted (the reason told to `o`).

@@ -172,11 +172,11 @@ async function deferTo(c: Compiled, o: Common & { favorState?: boolean }, execut
   let stateDatabase: string | undefined;
   const { getWarehouse } = await import('../adapters/index.js');
   const how = getWarehouse(c.target.type)!.deferral?.(c.target.config, stateTarget.config, { root: c.files.root, there: stateTarget.name });
-  if (how?.refuse) throw new UsageError(`--defer: ${how.refuse}`);
-  if (how?.attach) {
-    stateDatabase = `vigil_state_${how.attach.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '').replace(/\W+/g, '_')}`;
+  if (how && 'refuse' in how) throw new UsageError(`--defer: ${how.refuse}`);
+  if (how) {
     if (!adapter.attachReadOnly) throw new UsageError(`--defer: target '${c.target.name}' (${c.target.type}) cannot attach the state's database`);
-    await adapter.attachReadOnly(how.attach, stateDatabase);
+    await adapter.attachReadOnly(how.attach, how.as);
+    stateDatabase = how.as;
   }
   const { deferManifest } = await import('../run/defer.js');
   const r = await deferManifest(c.result.manifest, new Set(executed.map((n) => n.unique_id)), state, {

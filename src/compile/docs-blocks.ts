@@ -8,6 +8,7 @@
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { RawFile } from '../project/load-project.js';
 import type { Manifest } from './manifest.js';
+import { lineColAt } from './template-env.js';
 
 export interface DocBlock {
   name: string;
@@ -20,12 +21,6 @@ const OPEN = /\{%-?\s*docs\s+([A-Za-z_][\w]*)\s*-?%\}/g;
 const CLOSE = /\{%-?\s*enddocs\s*-?%\}/g;
 const DOC_CALL = /\{\{-?\s*doc\(\s*(['"])([^'"]+)\1\s*\)\s*-?\}\}/g;
 
-function lineAt(text: string, index: number): number {
-  let n = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) n++;
-  return n;
-}
-
 /** Every block of the .md files; problems go to `ds`. */
 export function parseDocBlocks(files: RawFile[], ds: Diagnostic[]): Map<string, DocBlock> {
   const blocks = new Map<string, DocBlock>();
@@ -33,7 +28,7 @@ export function parseDocBlocks(files: RawFile[], ds: Diagnostic[]): Map<string, 
     const text = f.text;
     OPEN.lastIndex = 0;
     for (let m = OPEN.exec(text); m; m = OPEN.exec(text)) {
-      const line = lineAt(text, m.index);
+      const line = lineColAt(text, m.index).line;
       CLOSE.lastIndex = m.index + m[0].length;
       const end = CLOSE.exec(text);
       const nextOpen = text.slice(m.index + m[0].length).search(/\{%-?\s*docs\s/);
@@ -69,7 +64,7 @@ export function resolveDocCalls(manifest: Manifest, blocks: Map<string, DocBlock
       const at = text ? text.search(new RegExp(`\\bdoc\\(\\s*['"]${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]`)) : -1;
       const hint = didYouMean(name, names);
       ds.push(
-        diag('E_DOC', `doc('${name}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file, ...(at >= 0 && text ? { line: lineAt(text, at), column: at - text.lastIndexOf('\n', at - 1) } : {}) }, hint ? undefined : `write {% docs ${name} %}...{% enddocs %} in a .md file under models/`),
+        diag('E_DOC', `doc('${name}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file, ...(at >= 0 && text ? lineColAt(text, at) : {}) }, hint ? undefined : `write {% docs ${name} %}...{% enddocs %} in a .md file under models/`),
       );
       return whole;
     });

@@ -19,7 +19,7 @@ import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, s
 import { diag, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { getWarehouse, OFFLINE_ENGINE, offlineDialect, warehouseTypes } from '../adapters/index.js';
 import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, type GenericTestName } from '../compile/generic-tests.js';
-import { isTemplateError, TemplateEnv } from '../compile/template-env.js';
+import { isTemplateError, lineColAt, TemplateEnv } from '../compile/template-env.js';
 import { listFiles } from './load-project.js';
 import { parseYaml, showPath, type YamlSource } from './yaml-source.js';
 import { MATERIALIZATIONS, MODEL_CONFIG_KEYS, ModelConfigSchema, PropertiesFileSchema, SeedConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS } from './schema.js';
@@ -640,12 +640,6 @@ const NAMES: Record<string, string> = {
   database_schemas: "on-run-end's database_schemas are not available in Vigil",
 };
 
-const lineAt = (text: string, index: number): number => {
-  let n = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) n++;
-  return n;
-};
-
 /** The Jinja regions of a template (`{{ }}`, `{% %}`), comments and raw blocks left out. */
 function jinjaRegions(text: string): Array<{ start: number; text: string }> {
   // blank comments and raw blocks, keeping offsets
@@ -720,7 +714,7 @@ export function scanTemplate(text: string, kind: TemplateKind, opts: ScanOptions
   const found: Array<{ line: number; message: string }> = [];
   const seen = new Set<string>();
   const add = (index: number, message: string) => {
-    const line = lineAt(text, index);
+    const line = lineColAt(text, index).line;
     const k = `${line}|${message}`;
     if (!seen.has(k)) {
       seen.add(k);
@@ -805,12 +799,6 @@ export function parseCheck(text: string, kind: 'macro' | 'template', path: strin
   } else {
     const t = tenv.compileTemplate(path, text);
     bad = isTemplateError(t) ? { line: t.line, message: t.message } : undefined;
-  }
-  if (!bad) return undefined;
-  // Jinja takes a comma before a call's closing parenthesis; Vigil's engine (nunjucks) does not
-  for (const r of jinjaRegions(text)) {
-    const m = /,\s*\)/.exec(r.text);
-    if (m) return { line: lineAt(text, r.start + m.index), message: `${bad.message}: a comma before ')' ends a call's arguments, which Jinja takes and Vigil does not: remove it` };
   }
   return bad;
 }

@@ -252,25 +252,6 @@ export function readCsv(text: string | Buffer, delimiter = ',', limit = Infinity
   return problem ?? { records, lines };
 }
 
-const isDigit = (v: string, i: number) => {
-  const c = v.charCodeAt(i);
-  return c >= 48 && c <= 57;
-};
-const num2 = (v: string, i: number) => (v.charCodeAt(i) - 48) * 10 + v.charCodeAt(i + 1) - 48;
-
-/**
- * `YYYY-MM-DD` (n = 10) or `YYYY-MM-DD HH:MM:SS` / `...THH:MM:SS` (n = 19) checked by position:
- * what classify() would say, or undefined when the value has another shape (the regexes decide).
- */
-function isoDateTime(v: string, n: number): { fits: number; odd: number } | undefined {
-  if (!(isDigit(v, 0) && isDigit(v, 1) && isDigit(v, 2) && isDigit(v, 3) && v.charCodeAt(4) === 45 && isDigit(v, 5) && isDigit(v, 6) && v.charCodeAt(7) === 45 && isDigit(v, 8) && isDigit(v, 9))) return undefined;
-  const ok = validDate(v.slice(0, 4), v.slice(5, 7), v.slice(8, 10));
-  if (n === 10) return { fits: ok ? 8 : 0, odd: 0 };
-  const sep = v.charCodeAt(10);
-  if (!((sep === 32 || sep === 84) && isDigit(v, 11) && isDigit(v, 12) && v.charCodeAt(13) === 58 && isDigit(v, 14) && isDigit(v, 15) && v.charCodeAt(16) === 58 && isDigit(v, 17) && isDigit(v, 18))) return undefined;
-  return { fits: ok && num2(v, 11) < 24 && num2(v, 14) < 60 ? 16 : 0, odd: 0 };
-}
-
 /**
  * The types a value fits (bits of TYPE_BITS) and those it fits only in a form some reader takes
  * differently (+1, .5, a timestamp without seconds): one look at its characters, regexes only for
@@ -289,19 +270,8 @@ export function classify(v: string): { fits: number; odd: number } {
       const odd = c0 === 43 ? 3 : 0;
       return digits <= 18 ? { fits: 3, odd } : { fits: 2, odd: c0 === 43 ? 2 : 0 };
     }
-    if (i < n && v.charCodeAt(i) === 46 && digits > 0 && c0 !== 43) {
-      // the common float: [-]digits.digits, in the form every reader takes
-      let k = i + 1;
-      while (k < n && v.charCodeAt(k) >= 48 && v.charCodeAt(k) <= 57) k++;
-      if (k === n && k > i + 1) return { fits: 2, odd: 0 };
-    }
     if (i < n && v.charCodeAt(i) !== 45 && FLOAT.test(v)) return { fits: 2, odd: CANONICAL.float!.test(v) ? 0 : 2 };
     if (!dateLike(v)) return { fits: 0, odd: 0 };
-    // the common forms, without a regex: YYYY-MM-DD and YYYY-MM-DD HH:MM:SS
-    if (n === 10 || n === 19) {
-      const fast = isoDateTime(v, n);
-      if (fast !== undefined) return fast;
-    }
     let fits = 0;
     let odd = 0;
     if (CHECK.date(v)) fits |= 8;

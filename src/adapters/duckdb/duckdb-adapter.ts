@@ -96,10 +96,13 @@ export class DuckDbAdapter implements Adapter {
    * when Vigil opens this file again (DuckDB does not persist attachments).
    */
   async attachReadOnly(file: string, alias: string): Promise<void> {
-    const q = (v: string) => duckDbDialect.literal(v);
-    await this.execute(`attach if not exists ${q(file)} as ${duckDbDialect.quoteIdent(alias)} (read_only)`);
+    await this.attach(file, alias);
     await this.execute('create table if not exists main.vigil_attachments (alias varchar primary key, path varchar not null)');
-    await this.execute(`insert or replace into main.vigil_attachments values (${q(alias)}, ${q(file)})`);
+    await this.execute('insert or replace into main.vigil_attachments values ($1, $2)', [alias, file]);
+  }
+
+  private attach(file: string, alias: string): Promise<void> {
+    return this.execute(`attach if not exists ${duckDbDialect.literal(file)} as ${duckDbDialect.quoteIdent(alias)} (read_only)`);
   }
 
   /** Attach again what attachReadOnly remembered; a file that is gone or locked is left out (its views then say which catalog is missing). */
@@ -108,7 +111,7 @@ export class DuckDbAdapter implements Adapter {
     if (!Number(known[0].n)) return;
     for (const r of await this.query<{ alias: string; path: string }>('select alias, path from main.vigil_attachments')) {
       if (!existsSync(r.path)) continue;
-      await this.execute(`attach if not exists ${duckDbDialect.literal(r.path)} as ${duckDbDialect.quoteIdent(r.alias)} (read_only)`).catch(() => {});
+      await this.attach(r.path, r.alias).catch(() => {});
     }
   }
 

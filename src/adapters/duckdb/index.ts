@@ -9,6 +9,9 @@ import { duckDbFromDbt } from './duckdb-from-dbt.js';
 import { duckDbConfigSchema, type DuckDbTargetConfig } from './duckdb-config.js';
 import { duckDbDialect } from './duckdb-dialect.js';
 
+/** DuckDB names a database (its catalog) after its file: `.vigil/dev.duckdb` is `dev`. */
+const catalogOf = (path: string) => path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '');
+
 export const warehouse: Warehouse<DuckDbTargetConfig> = {
   type: 'duckdb',
   configSchema: duckDbConfigSchema,
@@ -17,20 +20,20 @@ export const warehouse: Warehouse<DuckDbTargetConfig> = {
   checkConfig(config) {
     // DuckDB names the database (catalog) after its file; a schema of the same name makes
     // "x"."table" ambiguous between catalog x and schema x
-    const catalog = config.path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '');
+    const catalog = catalogOf(config.path);
     if (config.path !== ':memory:' && catalog === config.schema) {
       return [{ key: 'path', message: `the database file ${config.path} and the schema are both named '${catalog}', which DuckDB cannot tell apart`, hint: 'rename the file (e.g. path: .vigil/dev.duckdb) or the schema' }];
     }
     return [];
   },
   // DuckDB names its catalog after the file
-  location: (config) => ({ schema: config.schema, catalog: config.path === ':memory:' ? 'memory' : config.path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') }),
+  location: (config) => ({ schema: config.schema, catalog: config.path === ':memory:' ? 'memory' : catalogOf(config.path) }),
   fromDbtOutput: duckDbFromDbt,
   deferral(here, there, ctx) {
     const abs = (p: string) => (p === ':memory:' ? p : resolve(ctx.root, p));
     if (abs(here.path) === abs(there.path)) return undefined;
     if (there.path === ':memory:' || !existsSync(abs(there.path))) return { refuse: `the state's target '${ctx.there}' is the DuckDB file ${there.path}, which does not exist here` };
-    return { attach: abs(there.path) };
+    return { attach: abs(there.path), as: `vigil_state_${catalogOf(there.path).replace(/\W+/g, '_')}` };
   },
   async open(config, ctx) {
     const { DuckDbAdapter } = await import('./duckdb-adapter.js');
