@@ -10,7 +10,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, REPO, removeDir, vigil, vigilAsync, VIGIL } from '../helpers.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
-import { uniqueSchema } from '../support/postgres.js';
+import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -251,14 +251,7 @@ describe('two evaluations at once, state in Postgres', () => {
   it('one evaluates and notifies, the other stops without sending; nothing is notified twice', async () => {
     const schema = uniqueSchema('alerts_lock');
     const dir = project({
-      'project.yaml': `name: fixture
-default_target: pg
-targets:
-  pg:
-    type: postgres
-    url: "{{ env_var('VIGIL_TEST_PG_URL') }}"
-    schema: ${schema}
-`,
+      'project.yaml': pgProjectYaml(schema),
       'alerts/a.yaml': GOOD_ALERT,
       'alerts/routes.yaml': ROUTES,
     });

@@ -4,23 +4,18 @@
  * ref(), tested from `seeds:` properties, typed from column_types or inferred. Bad files stop
  * everything at file:line (exit 2) before anything is loaded.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
-import { uniqueSchema } from '../support/postgres.js';
-import { startFakeBigQuery, type FakeBigQuery } from '../support/fake-bigquery.js';
+import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
+import { useFakeBigQuery } from '../support/fake-bigquery.js';
 import { classify, classifyBytes, loadFileFor, parseSeed } from '../../src/seeds/seed-csv.js';
 
 const dirs: string[] = [];
-let fake: FakeBigQuery;
-beforeAll(async () => {
-  fake = await startFakeBigQuery();
-});
-afterAll(async () => {
-  await fake?.close();
-  dirs.forEach(removeDir);
-});
+// the loopback BigQuery, started before the tests and closed after them
+const bq = useFakeBigQuery();
+afterAll(() => dirs.forEach(removeDir));
 
 const SEEDS = {
   'seeds/raw_customers.csv': 'id,first_name,last_name\n1,Michael,P.\n2,Shawn,M.\n3,"Kathleen, Jr",P.\n',
@@ -159,7 +154,7 @@ describe('seeds in Postgres and BigQuery', () => {
   it('Postgres: the same tables, types and rows', () => {
     const schema = uniqueSchema('seeds');
     const dir = project({
-      'project.yaml': `name: fixture\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: "{{ env_var('VIGIL_TEST_PG_URL') }}", schema: ${schema} }\n`,
+      'project.yaml': pgProjectYaml(schema),
       'seeds/seeds.yml': SEEDS['seeds/seeds.yml'].replace('schema: ref_data', `schema: ${schema}_ref`),
     });
     const env = { VIGIL_TEST_PG_URL: inject('pgUrl') };
@@ -173,11 +168,11 @@ describe('seeds in Postgres and BigQuery', () => {
 
   it('BigQuery: one load job per seed with its schema and the rows, through the real client', async () => {
     const dir = project({ 'project.yaml': 'name: fixture\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: vigil-seeds, dataset: analytics, location: EU }\n' });
-    const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
-    const start = fake.requests.length;
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: bq.fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const start = bq.fake.requests.length;
     const r = await vigilAsync(dir, ['seed', '-s', 'raw_orders'], env);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const loads = fake.requests.slice(start).filter((q) => q.body?.configuration?.load);
+    const loads = bq.fake.requests.slice(start).filter((q) => q.body?.configuration?.load);
     expect(loads).toHaveLength(1);
     const load = loads[0].body.configuration.load;
     expect(load.sourceFormat).toBe('CSV');

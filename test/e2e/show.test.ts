@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { makeProject, removeDir, vigil } from '../helpers.js';
-import { uniqueSchema } from '../support/postgres.js';
+import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 import { toCsv, toTable } from '../../src/cli/show-command.js';
 
 const dirs: string[] = [];
@@ -135,14 +135,7 @@ describe('vigil show on Postgres', () => {
   it('the same preview through a real Postgres', () => {
     const schema = uniqueSchema('show');
     const dir = project({
-      'project.yaml': `name: fixture
-default_target: pg
-targets:
-  pg:
-    type: postgres
-    url: "{{ env_var('VIGIL_TEST_PG_URL') }}"
-    schema: ${schema}
-`,
+      'project.yaml': pgProjectYaml(schema),
       'models/orders.sql': `{{ config(materialized='table') }}
 select * from (values (1, 'Ann', 120.5, date '2026-01-02'), (2, 'Bob', 7, date '2026-01-03')) as t(order_id, customer, amount, ordered_on)`,
     });

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, vigil } from '../helpers.js';
-import { uniqueSchema } from '../support/postgres.js';
+import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -77,7 +77,7 @@ describe('vigil snapshot', () => {
 
   it('Postgres: the same sequence, the same versions', () => {
     const schema = uniqueSchema('snap');
-    sequence(`name: fixture\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: "{{ env_var('VIGIL_TEST_PG_URL') }}", schema: ${schema} }\n`, { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
+    sequence(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
   });
 
   it("dbt 1.9's YAML snapshots: relation and config in properties YAML; a relation that is not ref() or source() is an error at its line", () => {

@@ -5,22 +5,17 @@
  * answers with BigQuery's `at [line:col]` positions) BigQuery. An incremental run points at the
  * SQL it actually ran: `<model>.incremental.sql`, which compile writes.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { uniqueSchema } from '../support/postgres.js';
-import { startFakeBigQuery, type FakeBigQuery } from '../support/fake-bigquery.js';
+import { useFakeBigQuery } from '../support/fake-bigquery.js';
 import { makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
 
 const dirs: string[] = [];
-let fake: FakeBigQuery;
-beforeAll(async () => {
-  fake = await startFakeBigQuery();
-});
-afterAll(async () => {
-  await fake?.close();
-  dirs.forEach(removeDir);
-});
+// the loopback BigQuery, started before the tests and closed after them
+const bq = useFakeBigQuery();
+afterAll(() => dirs.forEach(removeDir));
 
 // the bad column is on line 4 of the model's compiled SQL, column 3 (in both renders)
 const INCREMENTAL = `{{ config(materialized='incremental', unique_key='id') }}
@@ -72,18 +67,18 @@ describe('error lines of the compiled SQL', () => {
 
   it('BigQuery: positions inside the CREATE TABLE script and inside the MERGE script (which holds the SQL twice)', async () => {
     const dir = project(`name: el\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: el-proj, dataset: analytics, location: US }\n`, "{{ config(materialized='table') }}\nselect 1 as id, 2 as v");
-    const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: bq.fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
     // CREATE OR REPLACE TABLE `el-proj`.`analytics`.`t` / AS / <the compiled SQL>: line 4 of it is line 6
-    fake.onQuery(/CREATE OR REPLACE TABLE `el-proj`\.`analytics`\.`t`/, { error: { httpStatus: 400, reason: 'invalidQuery', message: 'Unrecognized name: nope at [6:7]' }, as: 'job' });
+    bq.fake.onQuery(/CREATE OR REPLACE TABLE `el-proj`\.`analytics`\.`t`/, { error: { httpStatus: 400, reason: 'invalidQuery', message: 'Unrecognized name: nope at [6:7]' }, as: 'job' });
     const r = await vigilAsync(dir, ['run', '-s', 't'], env);
     expect(r.stdout).toContain('models/t.sql (compiled SQL: target/compiled/el/models/t.sql:4:7)');
     expect(r.stdout).toMatch(/invalidQuery: Unrecognized name: nope at \[6:7\]/);
     // an incremental run of a partitioned table: DECLARE vigil_min DEFAULT (... <sql> ...); MERGE ... USING (<sql>):
     // the script holds the SQL twice, and the error is in the MERGE's copy
-    fake.addTable('el-proj', 'analytics', 'inc', { fields: [{ name: 'id', type: 'INT64' }, { name: 'day', type: 'DATE' }, { name: 'v', type: 'INT64' }], timePartitioning: { type: 'DAY', field: 'day' } });
+    bq.fake.addTable('el-proj', 'analytics', 'inc', { fields: [{ name: 'id', type: 'INT64' }, { name: 'day', type: 'DATE' }, { name: 'v', type: 'INT64' }], timePartitioning: { type: 'DAY', field: 'day' } });
     writeFileSync(join(dir, 'models/inc.sql'), INCREMENTAL.replace("unique_key='id'", "unique_key='id', partition_by={'field': 'day', 'data_type': 'date'}").replace('  id,\n', '  id, current_date() as day,\n'));
     let mergeScript = '';
-    fake.onQuery(
+    bq.fake.onQuery(
       (sql) => {
         if (!sql.startsWith('DECLARE vigil_min')) return false;
         mergeScript = sql;

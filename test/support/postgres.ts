@@ -320,3 +320,8 @@ async function withUmask<T>(mask: number, fn: () => Promise<T>): Promise<T> {
     if (previous !== undefined) process.umask(previous);
   }
 }
+
+/** A project.yaml whose one target, `pg`, builds in `schema` of the test database (its URL from VIGIL_TEST_PG_URL). */
+export function pgProjectYaml(schema: string): string {
+  return `name: fixture\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: "{{ env_var('VIGIL_TEST_PG_URL') }}", schema: ${schema} }\n`;
+}
