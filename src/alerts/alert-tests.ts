@@ -13,6 +13,7 @@ import type { LoadedTest } from './load-alerts.js';
 import { planNotifications, type OutboxEntry } from './notify.js';
 import type { RoutesFile } from './schema.js';
 import { emptyState } from './state.js';
+import { SYNC_STATE_COLUMNS } from './sync-state.js';
 
 export interface AlertTestResult {
   name: string;
@@ -40,16 +41,10 @@ function relationFor(key: string, manifest: Manifest): { rel: { schema: string; 
   return `'${key}' is not ref('model'), source('source', 'table') or vigil_sync_state`;
 }
 
-const SYNC_STATE_COLUMNS: ColumnInfo[] = [
-  { name: 'stream', data_type: 'varchar' },
-  { name: 'last_synced_at', data_type: 'timestamptz' },
-  { name: 'last_status', data_type: 'varchar' },
-  { name: 'consecutive_failures', data_type: 'integer' },
-];
-
 async function load(adapter: Adapter, given: Given, manifest: Manifest, readFixture: (p: string) => string | undefined): Promise<string | undefined> {
   for (const [key, rowsIn] of Object.entries(given)) {
-    // the sync state a freshness (sync: true) rule reads, in the schema of the first synced source
+    // the sync state a sync_state: true (or freshness sync: true) rule reads, in the schema of the
+    // first synced source, typed as the rule sees it (SYNC_STATE_COLUMNS)
     const syncSchema = Object.values(manifest.sources).find((x) => x.sync)?.relation.schema;
     const r =
       key.trim() === 'vigil_sync_state'

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
-import type { AlertRule, Severity } from './schema.js';
+import { readsSyncState, type AlertRule, type Severity } from './schema.js';
 import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
 
 export type Json = string | number | boolean | null;
@@ -137,7 +137,8 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
     return { instances: [{ key: instanceKey(rule.name, {}), kind: 'row', labels: base, active, values }], noData: false };
   }
 
-  const groupBy = c.type === 'new_value' && !rule.group_by.includes(c.column) ? [...rule.group_by, c.column] : rule.group_by.length || !(c.type === 'freshness' && c.sync) ? rule.group_by : ['stream'];
+  // new_value groups by its column too; sync state rows are one instance per stream unless told otherwise
+  const groupBy = c.type === 'new_value' && !rule.group_by.includes(c.column) ? [...rule.group_by, c.column] : rule.group_by.length || !readsSyncState(rule) ? rule.group_by : ['stream'];
   const groups = new Map<string, { labels: Record<string, string>; rows: Array<Record<string, Json>> }>();
   for (const r of rows) {
     const g: Record<string, string> = {};

@@ -19,7 +19,8 @@ import type { SourceNode } from '../compile/manifest.js';
 import { advance, inActiveHours, judge, summaryOf, type InstanceState, type Transition } from './engine.js';
 import type { LoadedRule } from './load-alerts.js';
 import { planNotifications, type OutboxEntry } from './notify.js';
-import { AlertSchema, type AlertRule, type ReceiverConfig, type RoutesFile } from './schema.js';
+import { AlertSchema, readsSyncState, type AlertRule, type ReceiverConfig, type RoutesFile } from './schema.js';
+import { syncStateRows } from './sync-state.js';
 import type { StateDoc, StateStore } from './state.js';
 import { durationMs } from './time.js';
 import { mapLimit } from '../run/concurrency.js';
@@ -27,7 +28,7 @@ import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type PagerDut
 import type { SlackBotTarget } from './delivery/slack-bot.js';
 
 export interface CompiledRule extends LoadedRule {
-  /** Compiled SQL (undefined for sync freshness, which reads the sync state tables). */
+  /** Compiled SQL (undefined for sync_state rules and sync freshness, which read the sync state tables). */
   sql?: string;
   /** Why the query did not compile (evaluate then raises the rule's error instance). */
   compileError?: string;
@@ -124,49 +125,34 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /**
- * The sync state of every synced source. Where a schema's state table exists, a declared
- * stream missing from it was never synced: it appears with last_synced_at NULL (age "never").
- * A warehouse where sync never ran at all (no state table) has no rows: nothing to judge.
- */
-async function syncStateRows(adapter: Adapter, sources: SourceNode[]): Promise<Array<Record<string, unknown>>> {
-  const synced = sources.filter((s) => s.sync);
-  const schemas = [...new Set(synced.map((s) => s.relation.schema))];
-  const rows: Array<Record<string, unknown>> = [];
-  for (const schema of schemas) {
-    const rel = { schema, identifier: 'vigil_sync_state' };
-    if (!(await adapter.relationExists(rel))) continue;
-    const have = await adapter.query(`select stream, last_synced_at, last_status, consecutive_failures from ${adapter.dialect.relation(rel)}`);
-    rows.push(...have);
-    const known = new Set(have.map((r) => String(r.stream)));
-    for (const s of synced.filter((x) => x.relation.schema === schema)) {
-      const stream = `${s.source_name}.${s.name}`;
-      if (!known.has(stream)) rows.push({ stream, last_synced_at: null, last_status: 'never synced', consecutive_failures: 0 });
-    }
-  }
-  return rows;
-}
-
-/**
  * The rows a rule judges at `at`: its compiled query with the evaluation time bound (or the
  * sync state). Throws, to become the rule's error instance, when the query did not compile,
  * fails, or lacks a column the rule reads. Shared by evaluate and the offline tests.
  */
 export async function fetchRows(adapter: Adapter, r: CompiledRule, at: Date, sources: SourceNode[]): Promise<Array<Record<string, unknown>>> {
   if (r.compileError) throw new Error(r.compileError);
-  const rows = r.sql === undefined ? await syncStateRows(adapter, sources) : await adapter.query(adapter.dialect.bindEvalTime(r.sql, at));
+  const sync = readsSyncState(r.rule);
+  if (!sync && r.sql === undefined) throw new Error('internal: the rule has no compiled query');
+  const rows = sync ? await syncStateRows(adapter, sources, columnsJudged(r.rule)) : await adapter.query(adapter.dialect.bindEvalTime(r.sql!, at));
   const missing = missingColumns(r.rule, rows);
   if (missing.length) throw new Error(`the query returns no column ${missing.map((m) => `'${m}'`).join(', ')} that the rule reads (columns: ${Object.keys(rows[0]).join(', ')})`);
   return rows;
 }
 
-/** The columns a rule reads from its rows; a missing one is an error, never a silent "0 firing". */
+/** The columns a rule judges its rows by: group_by, time and the condition's (the sync freshness shorthand: last_synced_at). */
+function columnsJudged(rule: CompiledRule['rule']): string[] {
+  const c = rule.condition as Record<string, unknown>;
+  const cols = ['column', 'value', 'baseline'].map((k) => c[k]).filter((v): v is string => typeof v === 'string');
+  if (c.type === 'freshness' && c.sync) cols.push('last_synced_at');
+  return [...new Set([...rule.group_by, ...(rule.time ? [rule.time] : []), ...cols])];
+}
+
+/** The columns a rule judges by that its rows lack; a missing one is an error, never a silent "0 firing". */
 function missingColumns(rule: CompiledRule['rule'], rows: Array<Record<string, unknown>>): string[] {
   if (!rows.length) return [];
-  const c = rule.condition as Record<string, unknown>;
-  const needed = [...rule.group_by, ...(rule.time ? [rule.time] : []), ...['column', 'value', 'baseline'].map((k) => c[k]).filter((v): v is string => typeof v === 'string')];
-  if (c.type === 'freshness' && c.sync) return [];
+  // (sync state rows always have every SYNC_STATE_COLUMNS column; load-alerts checks the names)
   const have = new Set(Object.keys(rows[0]));
-  return [...new Set(needed)].filter((n) => !have.has(n));
+  return columnsJudged(rule).filter((n) => !have.has(n));
 }
 
 type Fetched = { kind: 'rows'; rows: Array<Record<string, unknown>>; seconds: number } | { kind: 'error'; error: string; seconds: number } | { kind: 'outside'; seconds: number };

@@ -12,7 +12,8 @@ import nunjucks from 'nunjucks';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { listFiles, type ProjectFiles } from '../project/load-project.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
-import { AlertFileSchema, AlertTestFileSchema, RoutesFileSchema, type AlertRule, type AlertTest, type RouteIn, type RoutesFile } from './schema.js';
+import { AlertFileSchema, AlertTestFileSchema, readsSyncState, RoutesFileSchema, type AlertRule, type AlertTest, type RouteIn, type RoutesFile } from './schema.js';
+import { SYNC_STATE_COLUMN_NAMES, SYNC_STATE_COLUMNS } from './sync-state.js';
 import { parseActiveHours, type ActiveHours } from './time.js';
 import { durationMs } from '../time/duration.js';
 import { parseMatchers, regexProblem } from './matchers.js';
@@ -137,16 +138,37 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
     if (typeof h === 'string') ds.push(diag('E_ALERT', `alert '${rule.name}': active_hours ${h}`, at('active_hours')));
     else lr.activeHours = h;
   }
-  const sync = c.type === 'freshness' && c.sync;
-  const sources = [rule.query ? 'query' : '', rule.model ? 'model' : '', sync ? 'condition.sync' : ''].filter(Boolean);
+  const shorthand = c.type === 'freshness' && !!c.sync;
+  const sources = [rule.query ? 'query' : '', rule.model ? 'model' : '', rule.sync_state ? 'sync_state' : '', shorthand ? 'condition.sync' : ''].filter(Boolean);
   if (sources.length !== 1) {
-    ds.push(diag('E_ALERT', `alert '${rule.name}': needs exactly one of query:, model: or a freshness condition with sync: true${sources.length ? ` (has ${sources.join(' and ')})` : ''}`, at(rule.query ? 'query' : 'name')));
+    const both = rule.sync_state && shorthand;
+    ds.push(
+      diag(
+        'E_ALERT',
+        `alert '${rule.name}': needs exactly one of query:, model:, sync_state: true or a freshness condition with sync: true${sources.length ? ` (has ${sources.join(' and ')})` : ''}`,
+        at(...(rule.query ? ['query'] : rule.model ? ['model'] : rule.sync_state ? ['sync_state'] : ['name'])),
+        both ? 'condition.sync: true already reads the sync state: remove sync_state:, or write column: last_synced_at instead of sync: true' : undefined,
+      ),
+    );
     return;
   }
   if (rule.where && !rule.model) ds.push(diag('E_ALERT', `alert '${rule.name}': where: filters a model: only goes with model:`, at('where'), 'put the filter inside query: instead'));
   if (c.type === 'anomaly' && !!c.baseline === !!c.days) ds.push(diag('E_ALERT', `alert '${rule.name}': an anomaly condition needs either baseline: (a column) or days: (a rolling median computed over the rows)`, at('condition')));
   if (c.type === 'anomaly' && c.days && !rule.time) ds.push(diag('E_ALERT', `alert '${rule.name}': condition.days needs time: (the column that orders the rows)`, at('condition', 'days')));
-  if (c.type === 'freshness' && !!c.column === !!c.sync) ds.push(diag('E_ALERT', `alert '${rule.name}': a freshness condition needs either column: or sync: true`, at('condition')));
+  if (c.type === 'freshness' && rule.sync_state && !c.column) ds.push(diag('E_ALERT', `alert '${rule.name}': a freshness condition on sync_state rows needs column: (${timestampsOf(SYNC_STATE_COLUMNS).join(', ')})`, at('condition')));
+  else if (c.type === 'freshness' && !!c.column === !!c.sync) ds.push(diag('E_ALERT', `alert '${rule.name}': a freshness condition needs either column: or sync: true`, at('condition')));
+  if (readsSyncState(rule)) {
+    // the sync state rows have fixed columns: a typo is an error now, not a silent "0 firing" later
+    checkColumns(lr, SYNC_STATE_COLUMN_NAMES, 'the sync state rows', at, ds);
+    const types = new Map(SYNC_STATE_COLUMNS.map((col) => [col.name, col.data_type]));
+    for (const [col, p] of columnsRead(rule)) {
+      const type = types.get(col);
+      // time: and the column of freshness / no_data are timestamps; threshold and anomaly compare numbers
+      const cond = p[0] === 'condition';
+      const wants = p[0] === 'time' || (cond && (c.type === 'freshness' || c.type === 'no_data')) ? 'timestamptz' : cond && (c.type === 'threshold' || c.type === 'anomaly') ? 'integer' : undefined;
+      if (type && wants && type !== wants) ds.push(diag('E_ALERT', `alert '${rule.name}': column '${col}' of the sync state rows is not ${wants === 'integer' ? 'a number' : 'a timestamp'}`, at(...p), `${wants === 'integer' ? 'numbers' : 'timestamps'}: ${SYNC_STATE_COLUMNS.filter((x) => x.data_type === wants).map((x) => x.name).join(', ')}`));
+    }
+  }
   if (rule.query) {
     const pos = yaml.locate([...lr.path, 'query']);
     // a block scalar (query: |) starts on the next line, indented
@@ -157,22 +179,32 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
     lr.queryText = rule.query;
   } else if (rule.model) {
     const cols = models.get(rule.model);
-    if (cols) {
-      const used: Array<[string, (string | number)[]]> = [];
-      for (const [k, v] of Object.entries(c)) if (['column', 'value', 'baseline'].includes(k) && typeof v === 'string') used.push([v, ['condition', k]]);
-      rule.group_by.forEach((g, i) => used.push([g, ['group_by', i]]));
-      if (rule.time) used.push([rule.time, ['time']]);
-      for (const [col, p] of used) {
-        if (!cols.includes(col)) {
-          const hint = didYouMean(col, cols);
-          ds.push(diag('E_ALERT', `alert '${rule.name}': column '${col}' not in ${rule.model}${hint ? ` — did you mean '${hint}'?` : ''}`, at(...p), hint ? undefined : `columns: ${cols.join(', ')}`));
-        }
-      }
-    }
+    if (cols) checkColumns(lr, cols, rule.model, at, ds);
     lr.queryText = `select * from {{ ref('${rule.model}') }}${rule.where ? `\nwhere ${rule.where}` : ''}`;
     lr.queryAt = yaml.locate([...lr.path, rule.where ? 'where' : 'model']);
   }
 }
+
+/** The columns a rule reads from its rows, and where each is written: the condition's, group_by, time. */
+function columnsRead(rule: AlertRule): Array<[string, (string | number)[]]> {
+  const used: Array<[string, (string | number)[]]> = [];
+  for (const [k, v] of Object.entries(rule.condition)) if (['column', 'value', 'baseline'].includes(k) && typeof v === 'string') used.push([v, ['condition', k]]);
+  rule.group_by.forEach((g, i) => used.push([g, ['group_by', i]]));
+  if (rule.time) used.push([rule.time, ['time']]);
+  return used;
+}
+
+/** Each column the rule reads must be one of `cols` (of a documented model, or of the sync state rows). */
+function checkColumns(lr: LoadedRule, cols: string[], what: string, at: (...p: (string | number)[]) => { file: string; line: number; column: number }, ds: Diagnostic[]): void {
+  const { rule } = lr;
+  for (const [col, p] of columnsRead(rule)) {
+    if (cols.includes(col)) continue;
+    const hint = didYouMean(col, cols);
+    ds.push(diag('E_ALERT', `alert '${rule.name}': column '${col}' not in ${what}${hint ? ` — did you mean '${hint}'?` : ''}`, at(...p), hint ? undefined : `columns: ${cols.join(', ')}`));
+  }
+}
+
+const timestampsOf = (cols: Array<{ name: string; data_type?: string }>) => cols.filter((c) => c.data_type === 'timestamptz').map((c) => c.name);
 
 const templates = new nunjucks.Environment(null, { autoescape: false });
 

@@ -54,7 +54,7 @@ const FreshnessCondition = z
     type: z.literal('freshness'),
     /** A timestamp column of the query's rows... */
     column: z.string().min(1).optional(),
-    /** ...or the sync state table (vigil_sync_state.last_synced_at per synced table); no query needed. */
+    /** ...or the sync state table (vigil_sync_state.last_synced_at per synced table); no query needed: the shorthand of `sync_state: true` + `column: last_synced_at`. */
     sync: z.boolean().optional(),
     max_age: Duration,
   })
@@ -96,6 +96,8 @@ export const AlertSchema = z
     /** Or: a model to read, with optional filters. */
     model: z.string().min(1).optional(),
     where: z.string().min(1).optional(),
+    /** Or: the sync state of every synced source stream (vigil_sync_state; one row per stream, SYNC_STATE_COLUMNS). */
+    sync_state: z.boolean().optional(),
     /** Rows whose `time` column is after the evaluation time (--at) are ignored. */
     time: z.string().min(1).optional(),
     group_by: z.array(z.string().min(1)).default([]),
@@ -121,6 +123,11 @@ export const AlertSchema = z
   })
   .strict();
 export type AlertRule = z.infer<typeof AlertSchema>;
+
+/** Whether a rule's rows are the sync state: `sync_state: true`, or its shorthand `condition: { type: freshness, sync: true }`. */
+export function readsSyncState(rule: Pick<AlertRule, 'sync_state' | 'condition'>): boolean {
+  return !!rule.sync_state || (rule.condition.type === 'freshness' && !!rule.condition.sync);
+}
 
 /** What every rule of the file has unless it says otherwise: its message fields and PagerDuty fields. */
 const AlertDefaultsSchema = z.object({ fields: SlackFields, pagerduty: PagerDutyFields }).partial().strict();

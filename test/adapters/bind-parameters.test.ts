@@ -410,14 +410,18 @@ async function syncAndCompare(target: Adapter, targetSchema: string, read: (sql:
     const failure = await read(`select last_status, last_error, consecutive_failures from ${target.dialect.relation({ schema: targetSchema, identifier: STATE_TABLE })} where stream = ${target.dialect.param(1)}`, [streamOf(missing)]);
     expect(failure.map((r) => ({ ...r, consecutive_failures: Number(r.consecutive_failures) }))).toEqual([{ last_status: 'error', last_error: failed[0].message, consecutive_failures: 1 }]);
 
-    // (3) the stream names come back as labels of a sync freshness rule, exactly
+    // (3) the stream names come back as labels of a sync freshness rule, exactly; and of a
+    // sync_state rule on consecutive failures, with the failing stream's error as it was stored
     const store = await warehouseStore(target, targetSchema);
     const fresh = compiled({ name: 'sync_fresh', condition: { type: 'freshness', sync: true, max_age: '1h' }, summary: '{{ labels.stream }} is stale' }, undefined);
+    const failing = compiled({ name: 'sync_failing', sync_state: true, condition: { type: 'threshold', column: 'consecutive_failures', op: '>', value: 0 }, summary: '{{ stream }}: {{ last_error }}' }, undefined);
     const later = new Date(Date.now() + 86_400_000);
-    const ev = await evaluateAlerts({ rules: [fresh], adapter: target, store, files: { project: { name: 'bind' } } as never, sources: [...nodes, missing], env: {}, out: () => {}, err: () => {} }, { at: later, dryRun: false, command: 'test' });
-    expect(ev.outcomes.map((o) => o.status)).toEqual(['ok']);
+    const ev = await evaluateAlerts({ rules: [fresh, failing], adapter: target, store, files: { project: { name: 'bind' } } as never, sources: [...nodes, missing], env: {}, out: () => {}, err: () => {} }, { at: later, dryRun: false, command: 'test' });
+    expect(ev.outcomes.map((o) => o.status)).toEqual(['ok', 'ok']);
     const back = await store.read();
-    expect(Object.values(back.instances).map((i) => i.labels.stream).sort()).toEqual([...nodes, missing].map(streamOf).sort());
+    const instances = Object.values(back.instances);
+    expect(instances.filter((i) => i.alert === 'sync_fresh').map((i) => i.labels.stream).sort()).toEqual([...nodes, missing].map(streamOf).sort());
+    expect(instances.filter((i) => i.alert === 'sync_failing').map((i) => [i.labels.stream, i.values.last_error, Number(i.values.consecutive_failures)])).toEqual([[streamOf(missing), failed[0].message, 1]]);
 
     // no value, key or stream name was ever part of a SQL text
     expectReaderParameterized(sqlTexts.slice(mark), [...DISTINCT, ...DISTINCT.map((v) => `${v} #2`), ...[...nodes, missing].map(streamOf), failed[0].message]);

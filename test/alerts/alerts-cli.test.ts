@@ -54,6 +54,8 @@ describe('invalid alert files: one clear error each, at its line', () => {
     ['bad time zone in active hours', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    active_hours: Mon-Fri 08:00-19:00 Mars/Olympus\n`, "alerts/a.yaml:7:19: error: alert 'a': active_hours 'Mon-Fri 08:00-19:00 Mars/Olympus': unknown time zone 'Mars/Olympus'"],
     ['ref typo inside a block query', `alerts:\n  - name: a\n    severity: info\n    query: |\n      select capability\n      from {{ ref('countz') }}\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:6:15: error: ref('countz') not found — did you mean 'counts'?"],
     ['column typo with model:', `alerts:\n  - name: a\n    severity: info\n    model: counts\n    condition: { type: threshold, column: nn, op: ">", value: 1 }\n    summary: s\n`, "alerts/a.yaml:5:43: error: alert 'a': column 'nn' not in counts — did you mean 'n'?"],
+    ['sync_state and a query', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    sync_state: true\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:4:12: error: alert 'a': needs exactly one of query:, model:, sync_state: true or a freshness condition with sync: true (has query and sync_state)"],
+    ['column typo with sync_state:', `alerts:\n  - name: a\n    severity: info\n    sync_state: true\n    condition: { type: threshold, column: consecutive_failure, op: ">", value: 3 }\n    summary: s\n`, "alerts/a.yaml:5:43: error: alert 'a': column 'consecutive_failure' not in the sync state rows — did you mean 'consecutive_failures'?"],
     ['template syntax error', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: "rate {{ x | round(1) }"\n`, "alerts/a.yaml:6:14: error: alert 'a': summary is not a valid template: expected variable end"],
     ['unknown schedule time zone', `alerts:\n  - name: a\n    severity: info\n    schedule: { cron: "* * * * *", timezone: Mars/Base }\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:4:15: error: alert 'a': schedule time zone 'Mars/Base' is unknown"],
     ['duplicate name', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n  - name: a\n    severity: info\n    query: select 2 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:7:11: error: alert 'a' is defined twice"],
@@ -166,9 +168,9 @@ describe('vigil alerts test', () => {
     for (const p of ['project.yaml', 'models', 'macros', 'tests', 'alerts']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
     const r = vigil(dir, ['alerts', 'test']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/Finished 7 alert tests in [\d.]+s: 7 passed, 0 failed/);
+    expect(r.stdout).toMatch(/Finished 10 alert tests in [\d.]+s: 10 passed, 0 failed/);
     // every shipped alert has a test
-    for (const name of ['volume_spike', 'volume_drop', 'error_surge', 'error_surge_15m', 'new_capability', 'sync_freshness', 'no_logs_business_hours']) expect(r.stdout).toContain(`PASS ai_audit_${name}`);
+    for (const name of ['volume_spike', 'volume_drop', 'error_surge', 'error_surge_15m', 'new_capability', 'sync_freshness', 'sync_stalled', 'sync_failing', 'sync_data_latency', 'no_logs_business_hours']) expect(r.stdout).toContain(`PASS ai_audit_${name}`);
   });
 
   it('a wrong expectation fails with the difference and its line', () => {
