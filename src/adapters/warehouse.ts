@@ -32,6 +32,11 @@ export interface Capabilities {
    * seeds are loaded speculatively while Vigil still checks them (default false).
    */
   speculativeLoads?: boolean;
+  /**
+   * The database is a file one process (and one handle) opens at a time: `vigil serve` opens
+   * it per job and holds no second handle meanwhile, e.g. to renew a job's lease (default false).
+   */
+  singleProcess?: boolean;
 }
 
 /** A problem with a target config that its zod schema cannot express, at one of its keys. */

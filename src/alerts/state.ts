@@ -17,6 +17,7 @@ import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import { writeProjectFile } from '../project/artifacts.js';
+import { warehouseCas, type CasBackend } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
 import type { GroupState, OutboxEntry } from './notify.js';
@@ -46,20 +47,6 @@ export interface StateDoc {
 
 export function emptyState(): StateDoc {
   return { format: 1, instances: {}, rules: {}, silences: [], outbox: [] };
-}
-
-/**
- * The storage primitive: read the current version, create the empty version-0 document when
- * there is none (idempotent: concurrent first runs write the same bytes), or replace it only
- * if it is still `expected`. The lock is only ever taken through `cas`.
- */
-interface CasBackend {
-  /** cas() answers for itself (no read-back needed to know whose write won). */
-  readonly atomic?: boolean;
-  get(): Promise<{ version: number; body: string } | undefined>;
-  init(body: string): Promise<void>;
-  cas(expected: number, body: string): Promise<boolean>;
-  close(): Promise<void>;
 }
 
 /** The first document: no lock, a fixed writeId, so every first run writes identical bytes. */
@@ -283,49 +270,6 @@ export function fileStore(path: string, leaseMs?: number): StateStore {
 export const ALERT_STATE_TABLE = 'vigil_alert_state';
 
 export async function warehouseStore(adapter: Adapter, schema: string, leaseMs?: number): Promise<StateStore> {
-  const d = adapter.dialect;
-  const p = (i: number) => d.param(i);
-  const rel = d.relation({ schema, identifier: ALERT_STATE_TABLE });
-  const pk = adapter.warehouse.capabilities.primaryKeys ? ' primary key' : '';
-  // created on the first write: reading (dry runs, status) leaves the warehouse untouched
-  let exists = (await adapter.relationExists({ schema, identifier: ALERT_STATE_TABLE })) !== null;
-  // the document, the version and the id travel as bind parameters, never as SQL text
-  const backend: CasBackend = {
-    get: async () => {
-      if (!exists) return undefined;
-      const rows = await adapter.query<{ version: unknown; body: unknown }>(`select version, body from ${rel} where id = ${p(1)} order by version desc limit 1`, ['state']);
-      return rows[0] ? { version: Number(rows[0].version), body: String(rows[0].body) } : undefined;
-    },
-    init: async (body) => {
-      if (!exists) {
-        await adapter.ensureSchema(schema);
-        await adapter.execute(`create table if not exists ${rel} (id ${d.type('string')}${pk}, version ${d.type('int')} not null, body ${d.type('string')} not null, updated_at ${d.type('timestamp')})`);
-        exists = true;
-      }
-      try {
-        // (BigQuery allows WHERE only after a FROM: select from a one-row subquery.) Two first
-        // runs may both insert where keys are not enforced (BigQuery): the rows are identical,
-        // version 0, and the first compare-and-set UPDATE moves them all at once.
-        await adapter.execute(
-          `insert into ${rel} (id, version, body, updated_at) select * from (select cast(${p(1)} as ${d.type('string')}) as id, 0 as version, cast(${p(2)} as ${d.type('string')}) as body, ${d.current_timestamp()} as updated_at) as first_state where not exists (select 1 from ${rel} where id = ${p(3)})`,
-          ['state', body, 'state'],
-        );
-      } catch (e) {
-        // a concurrent first run inserted it: fine
-        if (!/duplicate|unique|primary key|constraint|conflict/i.test((e as Error).message)) throw e;
-      }
-    },
-    cas: async (expected, body) => {
-      try {
-        await adapter.execute(`update ${rel} set version = ${p(1)}, body = ${p(2)}, updated_at = ${d.current_timestamp()} where id = ${p(3)} and version = ${p(4)}`, [expected + 1, body, 'state', expected]);
-      } catch (e) {
-        // BigQuery refuses one of two concurrent DML statements on a table; Postgres may fail serialization
-        if (/concurrent update|could not serialize|serialization failure|deadlock|conflict/i.test((e as Error).message)) return false;
-        throw e;
-      }
-      return true; // the caller re-reads to see whose write won
-    },
-    close: async () => {},
-  };
-  return new StateStore(backend, `table ${rel}`, leaseMs);
+  const backend = await warehouseCas(adapter, schema, ALERT_STATE_TABLE, 'state');
+  return new StateStore(backend, `table ${backend.relation}`, leaseMs);
 }

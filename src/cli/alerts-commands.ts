@@ -19,14 +19,14 @@ import type { StateStore } from '../alerts/state.js';
 import { durationMs, formatDuration } from '../alerts/time.js';
 
 
-interface Common {
+export interface Common {
   projectDir: string;
   target?: string;
   vars?: string;
   stateFile?: string;
 }
 
-interface Setup {
+export interface Setup {
   files: ProjectFiles;
   alerts: AlertProject;
   result: CompileResult;
@@ -71,7 +71,7 @@ export function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; t
   return { files, alerts, result, target: result.target, rules };
 }
 
-function selectRules(rules: CompiledRule[], select: string[] | undefined): CompiledRule[] {
+export function selectRules(rules: CompiledRule[], select: string[] | undefined): CompiledRule[] {
   if (!select?.length) return rules;
   const picked = rules.filter((r) =>
     select.some((s) => {
@@ -518,15 +518,53 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
 
 // ---- scheduler
 
+/**
+ * One scheduled evaluation (run-scheduler, and `vigil serve`'s alerts jobs): open the warehouse
+ * (per evaluation, so a DuckDB file stays free in between), evaluate `rules` with group_wait,
+ * deliver, print one line and the problems. Throws when nothing could be evaluated.
+ */
+export async function evaluateScheduled(
+  s: Setup,
+  o: Common,
+  rules: CompiledRule[],
+  opts: { policy: import('../alerts/delivery/types.js').DeliveryPolicy; flushHeld: boolean; command: string; at?: Date },
+): Promise<EvalSummary> {
+  const { evaluateAlerts } = await import('../alerts/evaluate.js');
+  const t0 = performance.now();
+  const adapter = await openWarehouse(s);
+  try {
+    const store = await openStore(o, s, adapter);
+    const sum = await evaluateAlerts(
+      { rules, allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
+      { at: opts.at ?? new Date(), dryRun: false, command: opts.command, lockWaitMs: 60_000, policy: opts.policy, groupWait: true, flushHeld: opts.flushHeld },
+    );
+    const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
+    const errors = sum.outcomes.filter((x) => x.status === 'error');
+    const what = opts.flushHeld ? 'sent what group_wait / group_interval held' : `evaluated ${rules.map((r) => r.rule.name).join(', ')}: ${firing} firing`;
+    out(`${new Date().toISOString()} ${what}: ${sum.queued.length} queued, ${sum.delivery.sent} sent, ${sum.delivery.pending} pending${sum.held.length ? `, ${sum.held.length} held` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
+    for (const x of sum.held) out(`  held: ${x.instance} -> ${x.receiver} until ${x.until}`);
+    for (const e of errors) err(`${new Date().toISOString()} alert ${e.rule} failed: ${e.error} (an error notification was queued)`);
+    for (const e of sum.delivery.errors) err(`${new Date().toISOString()} delivery: ${e}`);
+    if (sum.unsettled.length) err(`${new Date().toISOString()} ${sum.unsettled.length} notification(s) not settled (${[...new Set(sum.unsettled.map((e) => e.status))].join(', ')}): see vigil alerts status`);
+    return sum;
+  } finally {
+    await adapter.close().catch(() => {});
+  }
+}
+
+/** The delivery policy of scheduled evaluations: --delivery-timeout, else the defaults. */
+export async function scheduledPolicy(s: Setup, deliveryTimeout: string | undefined): Promise<import('../alerts/delivery/types.js').DeliveryPolicy> {
+  const { DEFAULT_POLICY } = await import('../alerts/delivery/types.js');
+  const ms = deliveryPolicy(deliveryTimeout, s.files);
+  return ms ? { ...DEFAULT_POLICY, deadlineMs: ms } : DEFAULT_POLICY;
+}
+
 export async function runAlertsScheduler(o: Common & { select?: string[]; deliveryTimeout?: string }): Promise<void> {
   const s = setupAlerts(o, undefined, { tests: false, tolerate: true });
   if (!s.rules.length) throw new UsageError(`no alert rules in ${s.files.paths.alerts}/*.yaml: nothing to schedule (see docs/alerts.md)`);
   const rules = selectRules(s.rules, o.select);
   const { Cron } = await import('croner');
-  const { evaluateAlerts } = await import('../alerts/evaluate.js');
-  const { DEFAULT_POLICY } = await import('../alerts/delivery/types.js');
-  const ms = deliveryPolicy(o.deliveryTimeout, s.files);
-  const policy = ms ? { ...DEFAULT_POLICY, deadlineMs: ms } : DEFAULT_POLICY;
+  const policy = await scheduledPolicy(s, o.deliveryTimeout);
   const due = new Set<CompiledRule>();
   let running: Promise<void> | undefined;
   let stopping = false;
@@ -554,29 +592,12 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
     due.clear();
     heldDue = false;
     running = (async () => {
-      const t0 = performance.now();
-      let adapter: Adapter | undefined;
       try {
-        // the warehouse is opened per evaluation: a DuckDB file stays free for `vigil build` in between
-        adapter = await openWarehouse(s);
-        const store = await openStore(o, s, adapter);
-        const sum = await evaluateAlerts(
-          { rules: batch, allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
-          { at: new Date(), dryRun: false, command: 'vigil alerts run-scheduler', lockWaitMs: 60_000, policy, groupWait: true, flushHeld },
-        );
-        const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
-        const errors = sum.outcomes.filter((x) => x.status === 'error');
-        const what = flushHeld ? 'sent what group_wait / group_interval held' : `evaluated ${batch.map((r) => r.rule.name).join(', ')}: ${firing} firing`;
-        out(`${new Date().toISOString()} ${what}: ${sum.queued.length} queued, ${sum.delivery.sent} sent, ${sum.delivery.pending} pending${sum.held.length ? `, ${sum.held.length} held` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
-        for (const x of sum.held) out(`  held: ${x.instance} -> ${x.receiver} until ${x.until}`);
+        const sum = await evaluateScheduled(s, o, batch, { policy, flushHeld, command: 'vigil alerts run-scheduler' });
         wakeForHeld(sum.held);
-        for (const e of errors) err(`${new Date().toISOString()} alert ${e.rule} failed: ${e.error} (an error notification was queued)`);
-        for (const e of sum.delivery.errors) err(`${new Date().toISOString()} delivery: ${e}`);
-        if (sum.unsettled.length) err(`${new Date().toISOString()} ${sum.unsettled.length} notification(s) not settled (${[...new Set(sum.unsettled.map((e) => e.status))].join(', ')}): see vigil alerts status`);
       } catch (e) {
         err(`${new Date().toISOString()} evaluation failed: ${redact((e as Error).message)} (the scheduler keeps running)`);
       } finally {
-        await adapter?.close().catch(() => {});
         running = undefined;
         if ((due.size || heldDue) && !stopping) void flush();
       }

@@ -194,8 +194,8 @@ async function deferTo(c: Compiled, o: Common & { favorState?: boolean }, execut
 
 export async function runExecute(
   command: 'seed' | 'snapshot' | 'run' | 'test' | 'build',
-  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean },
-): Promise<void> {
+  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean; signal?: AbortSignal },
+): Promise<import('../run/executor.js').RunSummary | undefined> {
   if (o.check) {
     // type-check first: a problem stops here (exit 2), before anything is built or billed
     const { runCheck } = await import('./check-commands.js');
@@ -203,7 +203,10 @@ export async function runExecute(
   }
   if (o.favorState && !o.defer) throw new UsageError('--favor-state changes what --defer does; add --defer (and --state <dir>)');
   if (o.defer && !o.state) throw new UsageError("--defer reads what this run does not build from a previous run's relations: give that run's manifest with --state <dir>");
-  if (o.dryRun) return runDryRun(o);
+  if (o.dryRun) {
+    await runDryRun(o);
+    return undefined;
+  }
   if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
   const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
   const c = compileForCommand(o, { empty: o.empty });
@@ -237,18 +240,20 @@ export async function runExecute(
   // Ctrl-C: no new node starts, the running ones finish, run_results.json is written, exit 130;
   // a second Ctrl-C stops at once. Listening from before the header, so a Ctrl-C while the
   // warehouse opens is not lost
+  // (a caller with its own `signal`, `vigil serve`, handles the signals itself)
   const interrupt = new AbortController();
   const onSigint = () => {
     if (interrupt.signal.aborted) process.exit(130);
     interrupt.abort();
     err('\ninterrupted: no new node starts; waiting for the running ones (Ctrl-C again to stop at once)');
   };
-  process.on('SIGINT', onSigint);
+  if (o.signal) o.signal.addEventListener('abort', () => interrupt.abort(), { once: true });
+  else process.on('SIGINT', onSigint);
   out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
   if (!planned.nodes.length) {
     out('Nothing to do: no nodes match the selection.');
     process.off('SIGINT', onSigint);
-    return;
+    return undefined;
   }
   // unit tests run in their own in-memory DuckDB; the warehouse is opened only when needed
   const needsWarehouse = planned.nodes.some((n) => n.resource_type !== 'unit_test');
@@ -274,6 +279,7 @@ export async function runExecute(
       results: s.results.map(({ sample, ...r }) => ({ ...r, sample: sample ? JSON.parse(JSON.stringify(sample, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) : undefined })),
     });
     if (!s.ok) process.exitCode = s.interrupted ? 130 : 1;
+    return s;
   } finally {
     process.off('SIGINT', onSigint);
     await seedLoader?.cleanup();
@@ -368,7 +374,7 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
 }
 
 /** Sources with a sync block, selected, and the postgres targets they read from, opened. */
-async function syncSetup(c: Compiled, o: Common) {
+export async function syncSetup(c: Compiled, o: Common) {
   const { ids } = select(c.result.manifest, o);
   const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
   if (!streams.length) throw new UsageError('no source table has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
@@ -406,13 +412,32 @@ export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: stri
     for (const p of problems) out(`  ERROR ${p}`);
     const { syncStreams } = await import('../sync/run-sync.js');
     const readers = new Map([...froms].map(([name, a]) => [name, a.syncReader!()]));
-    const results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out });
+    // SIGTERM / Ctrl-C: the batch being applied commits, nothing further starts; a second one stops at once
+    const stop = new AbortController();
+    let signalled: NodeJS.Signals | undefined;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stop.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+      signalled = sig;
+      stop.abort();
+      err(`\n${sig}: stopping after the batch in progress commits (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to stop at once; the warehouse rolls the batch back)`);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    let results: Awaited<ReturnType<typeof syncStreams>>;
+    try {
+      results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out, signal: stop.signal });
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
     out('');
-    results.forEach((r, i) => out(`${i + 1} of ${results.length} ${r.status === 'success' ? 'OK' : 'ERROR'} ${r.stream}: ${r.message} [${r.seconds.toFixed(2)}s${r.rows ? `, ${Math.round(r.rows / Math.max(r.seconds, 1e-3)).toLocaleString('en-US')} rows/s` : ''}]`));
+    const label = { success: 'OK', error: 'ERROR', interrupted: 'STOPPED' } as const;
+    results.forEach((r, i) => out(`${i + 1} of ${results.length} ${label[r.status]} ${r.stream}: ${r.message} [${r.seconds.toFixed(2)}s${r.rows ? `, ${Math.round(r.rows / Math.max(r.seconds, 1e-3)).toLocaleString('en-US')} rows/s` : ''}]`));
     const failed = results.filter((r) => r.status === 'error').length;
     const rows = results.reduce((a, r) => a + r.rows, 0);
-    out(`\nFinished ${results.length} streams in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${rows.toLocaleString('en-US')} rows, ${failed} failed`);
-    if (failed || problems.length) process.exitCode = 1;
+    out(`\nFinished ${results.length} streams in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${rows.toLocaleString('en-US')} rows, ${failed} failed${signalled ? `; stopped by ${signalled}` : ''}`);
+    if (signalled) process.exitCode = signalled === 'SIGINT' ? 130 : 143;
+    else if (failed || problems.length) process.exitCode = 1;
   } finally {
     for (const f of froms.values()) await f.close();
     await target.close();

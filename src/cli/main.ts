@@ -142,7 +142,7 @@ export function buildProgram(): Command {
     }
     c.action(async (o, cmd: Command) => {
       const { runExecute } = await import('./commands.js');
-      return runExecute(name, { ...globals(cmd), ...o });
+      await runExecute(name, { ...globals(cmd), ...o });
     });
   }
 
@@ -292,6 +292,18 @@ export function buildProgram(): Command {
       const { runAlertsScheduler } = await import('./alerts-commands.js');
       return runAlertsScheduler({ ...globals(cmd), ...o });
     });
+
+  commonOptions(
+    program
+      .command('serve')
+      .description("long-running: run the project's schedules (project.yaml schedules:) — sync, build, alerts — one job at a time, each slot once across serve processes sharing the target; answer /health, /internal/analytics-sync and /metrics. SIGTERM stops at a safe point (docs/operations.md)")
+      .option('--listen <host:port>', 'address of the HTTP server (default serve.listen in project.yaml, else 127.0.0.1:9464; port 0 picks a free one)')
+      .option('--run-now', 'run every job once at start, then on its schedule (otherwise a job waits for its first slot, or catches up a slot missed while serve was down)')
+      .option('--delivery-timeout <duration>', 'alerts jobs: time budget per notification, retries included (default 60s)'),
+  ).action(async (o, cmd: Command) => {
+    const { runServe } = await import('./serve-command.js');
+    return runServe({ ...globals(cmd), ...o });
+  });
 
   const docs = program.command('docs').description('a static documentation site of the project: every node with descriptions, columns, tests and SQL, table- and column-level lineage, search');
   commonOptions(docs.command('generate').description("write target/docs/: a page per model, source, seed, snapshot, test, unit test, dashboard and alert, the lineage graph, column lineage traced from the compiled SQL; column types from the target's warehouse"))

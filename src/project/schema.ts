@@ -319,6 +319,42 @@ export const ProjectFileSchema = z
       })
       .strict()
       .optional(),
+    /** `vigil serve`: its HTTP address, job leases, health thresholds (docs/operations.md). */
+    serve: z
+      .object({
+        /** host:port of /health, /internal/analytics-sync and /metrics (--listen overrides it) */
+        listen: z.string().min(1).optional(),
+        /** How long a job's lease holds before another `serve` may take the job over (renewed while it runs). */
+        lease: Duration.optional(),
+        /** /health answers 503 when a synced stream's last successful sync is older than this. */
+        max_sync_age: Duration.optional(),
+        /** ...or when the newest source row it saw is older than this (unset: not judged). */
+        max_data_lag: Duration.optional(),
+        /** SIGTERM: how long the running job may take to stop at a safe point before the process exits anyway. */
+        grace: Duration.optional(),
+      })
+      .strict()
+      .optional(),
+    /** `vigil serve`'s jobs by name: checked by serve/config.ts (which keys go with which command, cron, time zone). */
+    schedules: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'a schedule name is letters, digits, _ and -'),
+        z
+          .object({
+            command: z.string().min(1),
+            cron: z.string().min(1).optional(),
+            timezone: z.string().min(1).optional(),
+            select: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+            exclude: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+            mode: z.enum(['delta', 'full']).optional(),
+            lookback: Duration.optional(),
+            build_after: z.boolean().optional(),
+            full_refresh: z.boolean().optional(),
+            threads: z.number().int().positive().optional(),
+          })
+          .strict(),
+      )
+      .optional(),
     /** `vigil demo` settings: which source schema it fills. */
     demo: z.object({ schema: z.string().optional() }).strict().optional(),
   })

@@ -25,11 +25,13 @@ export interface SyncRunOptions {
   lookbackSeconds?: number;
   fullRefresh: boolean;
   out: (line: string) => void;
+  /** Stop at a safe point: after the batch being applied commits, no further batch or stream starts. */
+  signal?: AbortSignal;
 }
 
 export interface StreamResult {
   stream: string;
-  status: 'success' | 'error';
+  status: 'success' | 'error' | 'interrupted';
   rows: number;
   batches: number;
   seconds: number;
@@ -44,6 +46,10 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
   try {
     for (const [streamIndex, s] of sources.entries()) {
       const sync = s.sync!;
+      if (opts.signal?.aborted) {
+        results.push({ stream: `${s.source_name}.${s.name}`, status: 'interrupted', rows: 0, batches: 0, seconds: 0, message: 'not started: stopping' });
+        continue;
+      }
       const stream = `${s.source_name}.${s.name}`;
       const t0 = performance.now();
       const rel: Relation = { schema: s.relation.schema, identifier: s.relation.identifier };
@@ -77,8 +83,14 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           src.readBatch(spec, columns, { lower: after ? null : lower, after }, sizeOf(index), join(dir, `stream-${streamIndex}.${index}.csv`));
         // read batch k+1 from the source while the warehouse applies batch k: both cores busy
         let pending: Promise<SourceBatch> | null = readBatch(null, 0);
+        let interrupted = false;
         try {
           while (pending) {
+            if (opts.signal?.aborted) {
+              // every batch so far is committed with its cursor: the next run goes on from there
+              interrupted = true;
+              break;
+            }
             const tRead = performance.now();
             const cur: SourceBatch = await pending;
             pending = cur.upto ? readBatch(cur.upto, batches + 1) : null;
@@ -100,9 +112,15 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         } finally {
           await pending?.catch(() => undefined);
         }
-        await writer.recordRun(stateRel, stream, 'success', null, sourceMax);
         const seconds = (performance.now() - t0) / 1000;
-        results.push({ stream, status: 'success', rows, batches, seconds, message: `${rows.toLocaleString('en-US')} rows in ${batches} batch${batches === 1 ? '' : 'es'}` });
+        const done = `${rows.toLocaleString('en-US')} rows in ${batches} batch${batches === 1 ? '' : 'es'}`;
+        if (interrupted) {
+          await writer.recordRun(stateRel, stream, 'interrupted', null, sourceMax);
+          results.push({ stream, status: 'interrupted', rows, batches, seconds, message: `stopped after ${done}; the next run continues from its cursor` });
+        } else {
+          await writer.recordRun(stateRel, stream, 'success', null, sourceMax);
+          results.push({ stream, status: 'success', rows, batches, seconds, message: done });
+        }
       } catch (e) {
         const message = redact(e instanceof Error ? e.message.split('\n')[0] : String(e));
         // the cursor stays where the last committed batch left it; the failure is counted

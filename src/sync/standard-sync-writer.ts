@@ -6,7 +6,7 @@
  */
 import type { Adapter } from '../adapters/adapter.js';
 import type { Relation, SqlParam } from '../adapters/dialect.js';
-import { normalizeState, STATE_TABLE, type BatchInfo, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
+import { normalizeState, STATE_TABLE, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
 
 export abstract class StandardSyncWriter implements SyncWriter {
   constructor(protected readonly db: Adapter) {}
@@ -46,14 +46,14 @@ export abstract class StandardSyncWriter implements SyncWriter {
     return (await this.db.query(`select 1 from ${this.db.dialect.relation(rel)} limit 1`)).length > 0;
   }
 
-  async recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void> {
+  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null): Promise<void> {
     const d = this.db.dialect;
     const s = d.relation(stateRel);
     const p = (i: number) => d.param(i);
     await this.db.execute(
       `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor)
        values (${p(1)}, ${p(2)}, ${p(3)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${d.timestampParam(4)})
-       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error, consecutive_failures = ${status === 'error' ? `${s}.consecutive_failures + 1` : '0'},
+       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error, consecutive_failures = ${status === 'error' ? `${s}.consecutive_failures + 1` : status === 'interrupted' ? `${s}.consecutive_failures` : '0'},
          last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor)`,
       [stream, status, error, sourceMax],
     );

@@ -7,6 +7,8 @@ import type { Relation } from '../adapters/dialect.js';
 
 export const STATE_TABLE = 'vigil_sync_state';
 
+export type RunStatus = 'success' | 'error' | 'interrupted';
+
 export interface SyncColumn {
   name: string;
   /** Postgres type as format_type() prints it */
@@ -41,7 +43,8 @@ export interface SyncWriter {
   hasRows(rel: Relation): Promise<boolean>;
   /** Stage `csvFile`, delete (when `replace`) + insert by `pk`, update the stream's state: one transaction. */
   applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo>;
-  recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void>;
+  /** How a run ended: `interrupted` (stopped between batches, SIGTERM) keeps the failure count and the last success time. */
+  recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null): Promise<void>;
   /** --full-refresh: empty the table and forget the stream's cursor, in one transaction. */
   reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
 }

@@ -5,7 +5,7 @@
  * stage, which the rerun replaces. Stream names, cursors and keys are query parameters.
  */
 import type { Relation, SqlParam } from '../dialect.js';
-import { normalizeState, type BatchInfo, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
+import { normalizeState, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
 import { STATE_TABLE } from '../../sync/sync-types.js';
 import type { BigQueryAdapter } from './bigquery-adapter.js';
 
@@ -81,14 +81,14 @@ WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `S.$
     return batch;
   }
 
-  async recordRun(stateRel: Relation, stream: string, status: 'success' | 'error', error: string | null, sourceMax: string | null): Promise<void> {
+  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null): Promise<void> {
     const state = this.stateMerge(
       stateRel,
       { stream, status, error, source_max: sourceMax },
       {
         last_status: 'S.status',
         last_error: 'S.error',
-        consecutive_failures: status === 'error' ? 'COALESCE(T.consecutive_failures, 0) + 1' : '0',
+        consecutive_failures: status === 'error' ? 'COALESCE(T.consecutive_failures, 0) + 1' : status === 'interrupted' ? 'COALESCE(T.consecutive_failures, 0)' : '0',
         last_run_at: 'CURRENT_TIMESTAMP()',
         ...(status === 'success' ? { last_synced_at: 'CURRENT_TIMESTAMP()' } : {}),
         source_max_cursor: 'COALESCE(TIMESTAMP(S.source_max), T.source_max_cursor)',

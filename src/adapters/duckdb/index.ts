@@ -16,7 +16,7 @@ export const warehouse: Warehouse<DuckDbTargetConfig> = {
   type: 'duckdb',
   configSchema: duckDbConfigSchema,
   dialect: duckDbDialect,
-  capabilities: { transactions: true, primaryKeys: true, partitions: false, grants: false, duckdbSql: true, syncSource: false, dryRun: false, speculativeLoads: true },
+  capabilities: { transactions: true, primaryKeys: true, partitions: false, grants: false, duckdbSql: true, syncSource: false, dryRun: false, speculativeLoads: true, singleProcess: true },
   checkConfig(config) {
     // DuckDB names the database (catalog) after its file; a schema of the same name makes
     // "x"."table" ambiguous between catalog x and schema x

@@ -1,0 +1,476 @@
+/**
+ * `vigil serve`: one long-lived process that runs the project's `schedules:` (sync, build,
+ * alerts, ...) and answers /health, /internal/analytics-sync and /metrics.
+ *
+ * - Jobs run in this process, one at a time (a DuckDB file has one writer; the warehouse is
+ *   opened per job, so `vigil build` by hand works in between). A job due while another runs
+ *   waits its turn; a job due again while it still waits is run once.
+ * - Each run claims its slot in the warehouse (serve/lease.ts): several `serve` processes on
+ *   one target run each slot of a job once, and never one job twice at the same time.
+ * - After a pause (a suspended VM, a long job ahead in the queue) a job runs once for the
+ *   slots it missed, at once, without jitter; after a restart, a job whose last claimed slot
+ *   is older than its latest slot catches up the same way.
+ * - SIGTERM/SIGINT: no new job starts, the running one stops at its next safe point (sync:
+ *   after the batch in progress commits; build: after the running models), its lease is
+ *   released; after serve.grace the process exits anyway (every batch is its own transaction).
+ * - A job that fails or throws is logged and shown in /health and /metrics; the others go on.
+ */
+import { createServer, type Server } from 'node:http';
+import { Cron } from 'croner';
+import { formatDiagnostic, ProjectError, UsageError, WarehouseBusyError } from '../errors.js';
+import { redact } from '../secrets.js';
+import { loadProject } from '../project/load-project.js';
+import { VIGIL_VERSION } from '../compile/compile-project.js';
+import { serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
+import { JobLeases } from '../serve/lease.js';
+import { ServeMetrics } from '../serve/metrics.js';
+import { healthReport, streamHealth, type JobHealth, type JobRun } from '../serve/health.js';
+import type { StreamState } from '../sync/sync-types.js';
+import type { Adapter } from '../adapters/adapter.js';
+import { compileForCommand, err, open, out, runExecute, syncSetup, type Common } from './commands.js';
+
+type Compiled = ReturnType<typeof compileForCommand>;
+
+interface Due {
+  job: JobSpec;
+  slot: Date;
+  /** the slot before it (alerts jobs without cron: rules due in (previous, slot]) */
+  previous: Date;
+  missed: number;
+  why: string;
+  /** alerts jobs: every selected rule, whatever its own schedule (--run-now) */
+  allRules?: boolean;
+}
+
+interface JobState {
+  spec: JobSpec;
+  clock: Cron;
+  /** the latest slot handed to the queue */
+  lastDue: Date;
+  timer?: NodeJS.Timeout;
+  lastRun: JobRun | null;
+  lastSuccessAt: string | null;
+  consecutiveFailures: number;
+}
+
+const stamp = () => new Date().toISOString();
+const log = (line: string) => out(`${stamp()} ${line}`);
+const logErr = (line: string) => err(`${stamp()} ${line}`);
+const MAX_TIMER = 2 ** 31 - 1;
+
+/** The latest slot of `clock` at or before `now`. */
+function latestSlot(clock: Cron, now: Date): Date | undefined {
+  return clock.previousRuns(1, new Date(now.getTime() + 1))[0] ?? undefined;
+}
+
+/** How many slots of `clock` lie strictly between `after` and `upto` (counted up to 10,000). */
+function slotsBetween(clock: Cron, after: Date, upto: Date): number {
+  let n = 0;
+  let t = clock.nextRun(after);
+  while (t && t < upto && n < 10_000) {
+    n++;
+    t = clock.nextRun(t);
+  }
+  return n;
+}
+
+export async function runServe(o: Common & { listen?: string; runNow?: boolean; deliveryTimeout?: string }): Promise<void> {
+  const files = loadProject(o.projectDir);
+  const { config, diagnostics } = serveConfig(files, o.listen);
+  if (!config) throw new ProjectError(diagnostics);
+  if (!config.jobs.length)
+    throw new UsageError('project.yaml has no schedules: nothing to serve. Add e.g.\n  schedules:\n    sync_delta: { command: sync, cron: "*/5 * * * *", build_after: true }\n    alerts: { command: alerts }\n(see docs/operations.md)');
+  // the project must compile now: a mistake is a usage error at start, not a failing job at 3 am
+  const compiled = compileForCommand(o, { writeArtifacts: false });
+  // the streams some sync job covers: /health judges these
+  const covered = await checkSelections(compiled, o, config);
+  const streamsDeclared = Object.values(compiled.result.manifest.sources).filter((s) => s.sync);
+  const leases = new JobLeases(compiled.target.schema, config.leaseMs);
+  const { getWarehouse } = await import('../adapters/index.js');
+  const singleProcess = !!getWarehouse(compiled.target.type)?.capabilities.singleProcess;
+
+  const neverSynced = (stream: string): StreamState => ({ stream, cursor_value: null, cursor_id: null, rows_synced: 0, last_synced_at: null, source_max_cursor: null, last_status: 'never synced', last_error: null, consecutive_failures: 0 });
+  // until the warehouse is read, every stream counts as never synced (unhealthy, not unknown)
+  let streamStates: StreamState[] = streamsDeclared.map((s) => neverSynced(`${s.source_name}.${s.name}`));
+  let stateReadAt: Date | undefined;
+  const now = () => Date.now();
+  const streamsNow = () => streamStates.map((s) => streamHealth(s, now(), config, covered.has(s.stream)));
+  const metrics = new ServeMetrics(streamsNow);
+  const jobs = new Map<string, JobState>(config.jobs.map((spec) => [spec.name, { spec, clock: new Cron(spec.cron, { timezone: spec.timezone, paused: true }), lastDue: new Date(), lastRun: null, lastSuccessAt: null, consecutiveFailures: 0 }]));
+
+  const jobHealth = (): JobHealth[] =>
+    [...jobs.values()].map((j) => ({
+      job: j.spec.name,
+      command: j.spec.command,
+      schedule: j.spec.perRuleSchedule ? 'each rule on its own schedule' : `${j.spec.cron} ${j.spec.timezone}`,
+      next_run: j.clock.nextRun(new Date())?.toISOString() ?? null,
+      running: current?.job.name === j.spec.name,
+      last_run: j.lastRun,
+      last_success_at: j.lastSuccessAt,
+      consecutive_failures: j.consecutiveFailures,
+    }));
+
+  /** Read every synced stream's state from the target (the warehouse is open for something else). */
+  const readStreamStates = async (adapter: Adapter) => {
+    const { STATE_TABLE } = await import('../sync/sync-types.js');
+    const writer = adapter.syncWriter();
+    const states: StreamState[] = [];
+    const exists = new Map<string, boolean>();
+    for (const s of streamsDeclared) {
+      const stream = `${s.source_name}.${s.name}`;
+      const rel = { schema: s.relation.schema, identifier: STATE_TABLE };
+      if (!exists.has(rel.schema)) exists.set(rel.schema, !!(await adapter.relationExists(rel)));
+      const st = exists.get(rel.schema) ? await writer.readState(rel, stream) : undefined;
+      states.push(st ?? neverSynced(stream));
+    }
+    streamStates = states;
+    stateReadAt = new Date();
+  };
+
+  // ---- the HTTP server: listening before any job runs, so a port in use stops us at once
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    void (async () => {
+      if (path === '/metrics') {
+        const body = await metrics.text();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
+      } else if (path === '/health' || path === '/internal/analytics-sync') {
+        const r = healthReport(streamsNow(), jobHealth(), config, stateReadAt, new Date());
+        res.writeHead(r.status === 'failing' ? 503 : 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(redact(JSON.stringify(r, null, 2)) + '\n');
+      } else if (path === '/livez') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('ok\n');
+      } else if (path === '/') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(`vigil ${VIGIL_VERSION} serve: project ${files.project.name}, target ${compiled.target.name}\n  /health and /internal/analytics-sync  sync freshness and jobs (503 when the SLO is breached)\n  /metrics                              Prometheus metrics\n  /livez                                200 while the process runs\n`);
+      } else res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`not found: ${path} (try /health, /metrics)\n`);
+    })().catch((e) => {
+      logErr(`http ${path}: ${redact((e as Error).message)}`);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  await listen(server, config.listen);
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
+  const shown = config.listen.host.includes(':') ? `[${config.listen.host}]:${port}` : `${config.listen.host}:${port}`;
+
+  // a stray rejection in a job must not end the process that runs all the others
+  const onRejection = (e: unknown) => logErr(`internal error (serve keeps running): ${redact(e instanceof Error ? (e.stack ?? e.message) : String(e))}`);
+  process.on('unhandledRejection', onRejection);
+
+  // ---- the queue: one job at a time
+  const queue: Due[] = [];
+  let current: { job: JobSpec; stop: AbortController; done: Promise<void> } | undefined;
+  let stopping = false;
+
+  const enqueue = (d: Due) => {
+    if (stopping) return;
+    const waiting = queue.find((q) => q.job.name === d.job.name);
+    if (waiting) {
+      // due again while it still waits: one run, for the newest slot
+      waiting.missed += 1 + d.missed;
+      waiting.slot = d.slot;
+      return;
+    }
+    queue.push(d);
+    pump();
+  };
+
+  const pump = () => {
+    if (current || stopping || !queue.length) return;
+    const d = queue.shift()!;
+    const stop = new AbortController();
+    const done = runJob(d, stop.signal)
+      .catch((e) => logErr(`${d.job.name}: internal error: ${redact((e as Error).message)}`))
+      .finally(() => {
+        current = undefined;
+        pump();
+      });
+    current = { job: d.job, stop, done };
+  };
+
+  /** Open the target, waiting up to 30 s for a DuckDB file another process holds. */
+  const openTarget = async (threads: number): Promise<Adapter> => {
+    const deadline = now() + 30_000;
+    for (;;) {
+      try {
+        return await open(compiled, threads);
+      } catch (e) {
+        if (!(e instanceof WarehouseBusyError) || now() >= deadline || stopping) throw e;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  };
+
+  const runJob = async (d: Due, signal: AbortSignal): Promise<void> => {
+    const j = jobs.get(d.job.name)!;
+    const name = d.job.name;
+    const t0 = performance.now();
+    const started = new Date();
+    // claim the slot (and refresh what /health knows while the warehouse is open)
+    let leaseAdapter: Adapter | undefined;
+    let claim;
+    try {
+      leaseAdapter = await openTarget(1);
+      claim = await leases.claim(leaseAdapter, name, d.slot);
+      if (!claim.ok && d.job.command === 'sync') await readStreamStates(leaseAdapter).catch(() => undefined);
+    } catch (e) {
+      await leaseAdapter?.close().catch(() => {});
+      return finish(j, d, started, t0, 'error', `could not claim the job in the warehouse: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (!claim.ok) {
+      await leaseAdapter.close().catch(() => {});
+      log(`${name}: skipped the run for ${d.slot.toISOString()}: ${claim.why}`);
+      metrics.jobRuns.inc({ job: name, result: 'skipped' });
+      j.lastRun = { slot: d.slot.toISOString(), started_at: started.toISOString(), finished_at: stamp(), status: 'skipped', message: claim.why };
+      return;
+    }
+    // a file database is closed while the job runs (one handle at a time); a server keeps the
+    // lease connection to renew it meanwhile
+    if (singleProcess) {
+      await leaseAdapter.close().catch(() => {});
+      leaseAdapter = undefined;
+    }
+    const renew = leaseAdapter
+      ? setInterval(() => {
+          void leases.renew(leaseAdapter!, name).then(
+            (ok) => ok || logErr(`${name}: lost its lease (taken over after it ran out); this run goes on, but another serve may start the job`),
+            () => undefined,
+          );
+        }, Math.max(1000, config.leaseMs / 3))
+      : undefined;
+    log(`${name}: ${d.job.command} started for ${d.slot.toISOString()}${d.why ? ` (${d.why})` : ''}${d.missed ? `; ${d.missed} earlier slot${d.missed === 1 ? '' : 's'} missed, run once` : ''}`);
+    let status: 'success' | 'error' | 'abandoned' = 'error';
+    let message = '';
+    try {
+      const r = await executeJob(d, signal);
+      status = signal.aborted && r.interrupted ? 'abandoned' : r.ok ? 'success' : 'error';
+      message = r.message;
+    } catch (e) {
+      status = 'error';
+      message = e instanceof ProjectError ? e.diagnostics.map(formatDiagnostic).join('; ') : (e as Error).message.split('\n')[0];
+    } finally {
+      clearInterval(renew);
+      // run_results and the like set the exit code of a one-shot command: not ours
+      process.exitCode = undefined;
+    }
+    try {
+      leaseAdapter ??= await open(compiled, 1);
+      await leases.release(leaseAdapter, name, status, status === 'success' ? undefined : message);
+    } catch (e) {
+      logErr(`${name}: could not release its lease (it runs out by itself): ${redact((e as Error).message.split('\n')[0])}`);
+    } finally {
+      await leaseAdapter?.close().catch(() => {});
+    }
+    finish(j, d, started, t0, status, message);
+  };
+
+  const finish = (j: JobState, d: Due, started: Date, t0: number, status: 'success' | 'error' | 'abandoned', message: string) => {
+    const seconds = (performance.now() - t0) / 1000;
+    j.lastRun = { slot: d.slot.toISOString(), started_at: started.toISOString(), finished_at: stamp(), status, message: redact(message), seconds: Math.round(seconds * 100) / 100 };
+    metrics.jobRuns.inc({ job: j.spec.name, result: status });
+    if (status === 'success') {
+      j.lastSuccessAt = stamp();
+      j.consecutiveFailures = 0;
+      metrics.runStatus.set({ job: j.spec.name }, 1);
+      metrics.lastSuccess.set({ job: j.spec.name }, Date.now() / 1000);
+      log(`${j.spec.name}: OK in ${seconds.toFixed(2)}s${message ? `: ${message}` : ''}`);
+    } else if (status === 'abandoned') {
+      log(`${j.spec.name}: stopped at a safe point after ${seconds.toFixed(2)}s: ${message}`);
+    } else {
+      j.consecutiveFailures++;
+      metrics.runStatus.set({ job: j.spec.name }, 0);
+      logErr(`${j.spec.name}: FAILED after ${seconds.toFixed(2)}s (${j.consecutiveFailures} in a row; serve keeps running): ${redact(message)}`);
+    }
+  };
+
+  /** The job itself. `interrupted`: it stopped early because of `signal`. */
+  const executeJob = async (d: Due, signal: AbortSignal): Promise<{ ok: boolean; message: string; interrupted?: boolean }> => {
+    const job = d.job;
+    const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
+    if (job.command === 'sync') {
+      const c = compileForCommand(common, { writeArtifacts: false });
+      const { streams, froms, problems } = await syncSetup(c, { ...common, select: job.select });
+      const target = await openTarget(2);
+      try {
+        const { syncStreams } = await import('../sync/run-sync.js');
+        const readers = new Map([...froms].map(([n, a]) => [n, a.syncReader!()]));
+        const results = await syncStreams(streams, readers, target, { mode: job.mode ?? 'delta', lookbackSeconds: job.lookbackSeconds, fullRefresh: false, out: (l) => out(`  ${job.name}:${l.replace(/^ {2}/, ' ')}`), signal });
+        for (const r of results) {
+          if (r.rows) metrics.syncRows.inc({ stream: r.stream }, r.rows);
+          if (r.status !== 'interrupted' || r.batches) metrics.syncDuration.observe({ stream: r.stream, status: r.status }, r.seconds);
+        }
+        await readStreamStates(target).catch((e) => logErr(`${job.name}: could not read the sync state: ${(e as Error).message}`));
+        const failed = results.filter((r) => r.status === 'error');
+        const interrupted = results.some((r) => r.status === 'interrupted');
+        const rows = results.reduce((a, r) => a + r.rows, 0);
+        const message = [`${rows.toLocaleString('en-US')} rows in ${results.length} stream${results.length === 1 ? '' : 's'}`, ...problems, ...failed.map((r) => `${r.stream}: ${r.message}`)].join('; ');
+        // build what reads the streams that got rows (dbt's source:x+), unless we are stopping
+        const changed = results.filter((r) => r.rows > 0).map((r) => r.stream);
+        let buildOk = true;
+        if (job.buildAfter && changed.length && !signal.aborted) {
+          await target.close();
+          log(`${job.name}: building what reads ${changed.join(', ')}`);
+          const s = await runExecute('build', { ...common, select: changed.map((x) => `source:${x}+`), threads: job.threads, signal });
+          recordBuild(s);
+          buildOk = !s || s.ok;
+        }
+        return { ok: !failed.length && !problems.length && buildOk, interrupted, message: buildOk ? message : `${message}; the build after it failed` };
+      } finally {
+        for (const f of froms.values()) await f.close().catch(() => {});
+        await target.close().catch(() => {});
+      }
+    }
+    if (job.command === 'alerts') return runAlertsJob(d);
+    const s = await runExecute(job.command, { ...common, select: job.select, exclude: job.exclude, threads: job.threads, fullRefresh: job.fullRefresh, signal });
+    recordBuild(s);
+    if (!s) return { ok: true, message: 'nothing selected' };
+    const bad = s.results.filter((r) => r.status === 'error' || r.status === 'fail');
+    return { ok: s.ok, interrupted: s.interrupted, message: `${s.results.length} nodes${bad.length ? `, ${bad.length} failed: ${bad.map((r) => r.name).join(', ')}` : ''}` };
+  };
+
+  const recordBuild = (s: Awaited<ReturnType<typeof runExecute>>) => {
+    for (const r of s?.results ?? []) if (r.resource_type === 'model' || r.resource_type === 'seed' || r.resource_type === 'snapshot') metrics.modelBuild.observe({ model: r.name, status: r.status }, r.execution_time);
+  };
+
+  const runAlertsJob = async (d: Due): Promise<{ ok: boolean; message: string }> => {
+    const { setupAlerts, selectRules, evaluateScheduled, scheduledPolicy } = await import('./alerts-commands.js');
+    const s = setupAlerts({ projectDir: o.projectDir, target: o.target, vars: o.vars }, undefined, { tests: false, tolerate: true });
+    let rules = selectRules(s.rules, d.job.select);
+    if (d.job.perRuleSchedule && !d.allRules) {
+      // each rule when its own schedule had a slot since the last tick
+      rules = rules.filter((r) => {
+        const next = new Cron(r.rule.schedule.cron, { timezone: r.rule.schedule.timezone, paused: true }).nextRun(d.previous);
+        return !!next && next <= d.slot;
+      });
+    }
+    if (!rules.length) return { ok: true, message: 'no rule due' };
+    const sum = await evaluateScheduled(s, { projectDir: o.projectDir, target: o.target, vars: o.vars }, rules, { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: false, command: `vigil serve (${d.job.name})` });
+    for (const x of sum.outcomes) metrics.alertsFiring.set({ alert: x.rule }, x.firing);
+    for (const result of ['sent', 'rejected', 'pending', 'uncertain'] as const) if (sum.delivery[result]) metrics.notifications.inc({ result }, sum.delivery[result]);
+    const errors = sum.outcomes.filter((x) => x.status === 'error');
+    const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
+    return { ok: !errors.length, message: `${rules.length} rule${rules.length === 1 ? '' : 's'}, ${firing} firing, ${sum.delivery.sent} sent${errors.length ? `; failed: ${errors.map((e) => `${e.rule} (${e.error})`).join('; ')}` : ''}` };
+  };
+
+  // ---- start: what the warehouse knows (sync state, the slots each job last ran), then the clocks
+  out(`vigil ${VIGIL_VERSION} serve: project ${files.project.name}, target ${compiled.target.name} (${compiled.target.type}), listening on http://${shown} (/health, /internal/analytics-sync, /metrics)`);
+  const start = new Date();
+  const catchUp: Due[] = [];
+  try {
+    const a = await openTarget(1);
+    try {
+      await readStreamStates(a);
+      for (const j of jobs.values()) {
+        const doc = await leases.read(a, j.spec.name);
+        const latest = latestSlot(j.clock, start);
+        if (!o.runNow && doc?.slot && latest && latest.getTime() > Date.parse(doc.slot)) {
+          const missed = slotsBetween(j.clock, new Date(doc.slot), latest);
+          catchUp.push({ job: j.spec, slot: latest, previous: new Date(doc.slot), missed, why: `catching up: its last run was for ${doc.slot}` });
+        }
+      }
+    } finally {
+      await a.close();
+    }
+  } catch (e) {
+    logErr(`could not read the warehouse at start (${redact((e as Error).message.split('\n')[0])}); jobs will try at their times`);
+  }
+  for (const j of jobs.values()) {
+    const next = j.clock.nextRun(start);
+    out(`  ${j.spec.name}: ${j.spec.command}${j.spec.perRuleSchedule ? ', each alert on its own schedule' : `, "${j.spec.cron}" ${j.spec.timezone}`}, next ${next?.toISOString() ?? 'never'}`);
+  }
+
+  const arm = (j: JobState) => {
+    if (stopping) return;
+    const next = j.clock.nextRun(j.lastDue);
+    if (!next) return;
+    const wait = next.getTime() - now();
+    j.timer = setTimeout(() => (wait > MAX_TIMER ? arm(j) : wake(j)), Math.min(Math.max(0, wait), MAX_TIMER));
+  };
+  const wake = (j: JobState) => {
+    const at = new Date();
+    const slot = latestSlot(j.clock, at);
+    if (slot && slot > j.lastDue) {
+      // a late wake (a paused process) runs once for the newest slot, right away
+      const missed = slotsBetween(j.clock, j.lastDue, slot);
+      const previous = j.lastDue;
+      j.lastDue = slot;
+      enqueue({ job: j.spec, slot, previous, missed, why: '' });
+    }
+    arm(j);
+  };
+  for (const j of jobs.values()) {
+    if (o.runNow) enqueue({ job: j.spec, slot: start, previous: new Date(start.getTime() - 60_000), missed: 0, why: '--run-now', allRules: true });
+    arm(j);
+  }
+  for (const d of catchUp) enqueue(d);
+
+  // ---- until SIGTERM / SIGINT
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      if (stopping) {
+        err(`${sig} again: exiting now (each committed batch is kept; the one in flight is rolled back)`);
+        process.exit(143);
+      }
+      stopping = true;
+      for (const j of jobs.values()) clearTimeout(j.timer);
+      queue.length = 0;
+      const running = current;
+      log(`${sig}: stopping${running ? ` after ${running.job.name} reaches a safe point (at most ${Math.round(config.graceMs / 1000)}s)` : ''}`);
+      running?.stop.abort();
+      const grace = setTimeout(() => {
+        logErr(`${running?.job.name} did not stop within serve.grace; exiting (its lease runs out or dies with this process)`);
+        process.exit(1);
+      }, config.graceMs);
+      void (running?.done ?? Promise.resolve()).then(() => {
+        clearTimeout(grace);
+        server.close();
+        server.closeAllConnections?.();
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  process.off('unhandledRejection', onRejection);
+  log('serve stopped.');
+}
+
+/** Selections of the jobs must match something now (a typo is an error at start). Returns the streams sync jobs cover. */
+async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Promise<Set<string>> {
+  const { select } = await import('./commands.js');
+  const covered = new Set<string>();
+  for (const j of config.jobs) {
+    const where = `schedules.${j.name} (${j.declaredAt})`;
+    try {
+      if (j.command === 'alerts') {
+        if (!j.select) continue;
+        const { setupAlerts, selectRules } = await import('./alerts-commands.js');
+        selectRules(setupAlerts(o, undefined, { tests: false, tolerate: true }).rules, j.select);
+      } else if (j.select || j.exclude) select(c.result.manifest, { select: j.select, exclude: j.exclude });
+      if (j.command === 'sync') {
+        const { ids } = select(c.result.manifest, { select: j.select });
+        const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
+        if (!streams.length) throw new UsageError('no source table it selects has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
+        for (const s of streams) covered.add(`${s.source_name}.${s.name}`);
+      }
+    } catch (e) {
+      if (e instanceof UsageError) throw new UsageError(`${where}: ${e.message}`);
+      throw e;
+    }
+  }
+  return covered;
+}
+
+function listen(server: Server, at: { host: string; port: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') reject(new UsageError(`cannot listen on ${at.host}:${at.port}: the port is in use (another vigil serve?); choose another with --listen or serve.listen in project.yaml`));
+      else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EACCES') reject(new UsageError(`cannot listen on ${at.host}:${at.port}: ${e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'no such local address'}`));
+      else reject(e);
+    });
+    server.listen(at.port, at.host, () => resolve());
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * A JSON document with a version, kept in one row of a warehouse table and replaced only by
+ * compare-and-set: the primitive under the alert state (src/alerts/state.ts) and the job
+ * leases of `vigil serve` (src/serve/lease.ts), so scheduled runs on different machines that
+ * share a target coordinate through it. Rows are keyed by `id`; one table holds many documents.
+ */
+import type { Adapter } from '../adapters/adapter.js';
+
+/**
+ * The storage primitive: read the current version, create the empty version-0 document when
+ * there is none (idempotent: concurrent first runs write the same bytes), or replace it only
+ * if it is still `expected`.
+ */
+export interface CasBackend {
+  /** cas() answers for itself (no read-back needed to know whose write won). */
+  readonly atomic?: boolean;
+  get(): Promise<{ version: number; body: string } | undefined>;
+  init(body: string): Promise<void>;
+  cas(expected: number, body: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * The document `id` in table `schema.table` of the warehouse. The table is created on the first
+ * write: reading (dry runs, status) leaves the warehouse untouched. The document, the version
+ * and the id travel as bind parameters, never as SQL text. A cas() that returns true may still
+ * have lost (no affected-row counts on every warehouse): the caller re-reads to see whose write won.
+ */
+export async function warehouseCas(adapter: Adapter, schema: string, table: string, id: string): Promise<CasBackend & { relation: string }> {
+  const d = adapter.dialect;
+  const p = (i: number) => d.param(i);
+  const rel = d.relation({ schema, identifier: table });
+  const pk = adapter.warehouse.capabilities.primaryKeys ? ' primary key' : '';
+  let exists = (await adapter.relationExists({ schema, identifier: table })) !== null;
+  return {
+    relation: rel,
+    get: async () => {
+      if (!exists) return undefined;
+      const rows = await adapter.query<{ version: unknown; body: unknown }>(`select version, body from ${rel} where id = ${p(1)} order by version desc limit 1`, [id]);
+      return rows[0] ? { version: Number(rows[0].version), body: String(rows[0].body) } : undefined;
+    },
+    init: async (body) => {
+      if (!exists) {
+        await adapter.ensureSchema(schema);
+        await adapter.execute(`create table if not exists ${rel} (id ${d.type('string')}${pk}, version ${d.type('int')} not null, body ${d.type('string')} not null, updated_at ${d.type('timestamp')})`);
+        exists = true;
+      }
+      try {
+        // (BigQuery allows WHERE only after a FROM: select from a one-row subquery.) Two first
+        // runs may both insert where keys are not enforced (BigQuery): the rows are identical,
+        // version 0, and the first compare-and-set UPDATE moves them all at once.
+        await adapter.execute(
+          `insert into ${rel} (id, version, body, updated_at) select * from (select cast(${p(1)} as ${d.type('string')}) as id, 0 as version, cast(${p(2)} as ${d.type('string')}) as body, ${d.current_timestamp()} as updated_at) as first_state where not exists (select 1 from ${rel} where id = ${p(3)})`,
+          [id, body, id],
+        );
+      } catch (e) {
+        // a concurrent first run inserted it: fine
+        if (!/duplicate|unique|primary key|constraint|conflict/i.test((e as Error).message)) throw e;
+      }
+    },
+    cas: async (expected, body) => {
+      try {
+        await adapter.execute(`update ${rel} set version = ${p(1)}, body = ${p(2)}, updated_at = ${d.current_timestamp()} where id = ${p(3)} and version = ${p(4)}`, [expected + 1, body, id, expected]);
+      } catch (e) {
+        // BigQuery refuses one of two concurrent DML statements on a table; Postgres may fail serialization
+        if (/concurrent update|could not serialize|serialization failure|deadlock|conflict/i.test((e as Error).message)) return false;
+        throw e;
+      }
+      return true;
+    },
+    close: async () => {},
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * `vigil serve`'s configuration: the `schedules:` and `serve:` blocks of project.yaml, checked
+ * beyond their shape (which keys go with which command, the cron expression, the time zone),
+ * every problem at its file:line with a did-you-mean.
+ */
+import { Cron } from 'croner';
+import { diag, didYouMean, type Diagnostic } from '../errors.js';
+import type { ProjectFiles } from '../project/load-project.js';
+import { PROJECT_FILE } from '../project/load-project.js';
+import { durationMs } from '../time/duration.js';
+
+export const JOB_COMMANDS = ['sync', 'build', 'run', 'test', 'seed', 'snapshot', 'alerts'] as const;
+export type JobCommand = (typeof JOB_COMMANDS)[number];
+
+/** The keys each command takes besides command/cron/timezone. */
+const KEYS: Record<JobCommand, string[]> = {
+  sync: ['select', 'mode', 'lookback', 'build_after'],
+  build: ['select', 'exclude', 'full_refresh', 'threads'],
+  run: ['select', 'exclude', 'full_refresh', 'threads'],
+  test: ['select', 'exclude', 'threads'],
+  seed: ['select', 'exclude', 'full_refresh', 'threads'],
+  snapshot: ['select', 'exclude', 'threads'],
+  alerts: ['select'],
+};
+
+/** An alerts job without cron: ticks every minute and evaluates the rules their own schedule makes due. */
+export const ALERTS_TICK = '* * * * *';
+
+export interface JobSpec {
+  name: string;
+  command: JobCommand;
+  cron: string;
+  timezone: string;
+  /** alerts without cron: each rule on its own schedule */
+  perRuleSchedule: boolean;
+  select?: string[];
+  exclude?: string[];
+  mode?: 'delta' | 'full';
+  lookbackSeconds?: number;
+  buildAfter: boolean;
+  fullRefresh: boolean;
+  threads: number;
+  /** project.yaml:line, for messages */
+  declaredAt: string;
+}
+
+export interface ServeConfig {
+  jobs: JobSpec[];
+  listen: { host: string; port: number };
+  leaseMs: number;
+  maxSyncAgeMs: number;
+  maxDataLagMs?: number;
+  graceMs: number;
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:9464';
+
+/** `127.0.0.1:9464`, `[::1]:9464`, `:9464` (all interfaces) or `9464`; undefined when malformed. */
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/.exec(text.trim());
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port > 65535) return undefined;
+  const host = (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, '') || '0.0.0.0';
+  return { host, port };
+}
+
+/** A time zone's problem, or undefined when the runtime knows it. */
+export function timezoneProblem(tz: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return undefined;
+  } catch {
+    const hint = didYouMean(tz, Intl.supportedValuesOf('timeZone').concat('UTC'));
+    return `unknown time zone '${tz}'${hint ? ` — did you mean '${hint}'?` : ' (an IANA name such as UTC or America/Los_Angeles)'}`;
+  }
+}
+
+/** A cron expression's problem (5 fields, or 6 with seconds first), or undefined. */
+export function cronProblem(expr: string, timezone: string): string | undefined {
+  const fields = expr.trim().split(/\s+/).length;
+  if (fields < 5 || fields > 6) return `cron '${expr}' has ${fields} field${fields === 1 ? '' : 's'}: write 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`;
+  try {
+    const c = new Cron(expr, { timezone, paused: true });
+    if (!c.nextRun()) return `cron '${expr}' never fires`;
+    return undefined;
+  } catch (e) {
+    return `cron '${expr}': ${(e as Error).message.replace(/^CronPattern: /, '')}`;
+  }
+}
+
+/**
+ * The serve configuration of a loaded project. `listenFlag` (--listen) overrides serve.listen.
+ * Diagnostics are errors at project.yaml:line; with any, `config` is undefined.
+ */
+export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?: ServeConfig; diagnostics: Diagnostic[] } {
+  const ds: Diagnostic[] = [];
+  const y = files.projectYaml;
+  const at = (path: PropertyKey[], atKey = false) => ({ file: PROJECT_FILE, ...y.locate(path, atKey) });
+  const p = files.project;
+  const schedules = p.schedules ?? {};
+  const jobs: JobSpec[] = [];
+  for (const [name, s] of Object.entries(schedules)) {
+    const path = ['schedules', name];
+    const command = s.command as JobCommand;
+    if (!JOB_COMMANDS.includes(command)) {
+      const hint = didYouMean(s.command, JOB_COMMANDS);
+      ds.push(diag('E_SCHEDULE', `schedules.${name}: unknown command '${s.command}'${hint ? ` — did you mean '${hint}'?` : ''}`, at([...path, 'command']), `one of ${JOB_COMMANDS.join(', ')}`));
+      continue;
+    }
+    const given = Object.keys(s).filter((k) => !['command', 'cron', 'timezone'].includes(k));
+    for (const k of given.filter((k) => !KEYS[command].includes(k))) {
+      const takes = JOB_COMMANDS.filter((c) => KEYS[c].includes(k));
+      ds.push(diag('E_SCHEDULE', `schedules.${name}: '${k}' does not go with command ${command}${takes.length ? ` (${takes.join(', ')} take${takes.length === 1 ? 's' : ''} it)` : ''}`, at([...path, k], true), `${command} takes ${KEYS[command].join(', ')}`));
+    }
+    if (s.lookback && s.mode !== 'full') ds.push(diag('E_SCHEDULE', `schedules.${name}: lookback goes with mode: full (a delta sync re-reads each stream's own lookback)`, at([...path, 'lookback'], true)));
+    const timezone = s.timezone ?? 'UTC';
+    const tzProblem = timezoneProblem(timezone);
+    if (tzProblem) ds.push(diag('E_SCHEDULE', `schedules.${name}: ${tzProblem}`, at([...path, 'timezone'])));
+    const perRuleSchedule = command === 'alerts' && s.cron === undefined;
+    if (s.cron === undefined && !perRuleSchedule) ds.push(diag('E_SCHEDULE', `schedules.${name}: cron is missing`, at(path, true), 'e.g. cron: "*/5 * * * *" (every 5 minutes)'));
+    const cron = s.cron ?? ALERTS_TICK;
+    if (s.cron !== undefined && !tzProblem) {
+      const cp = cronProblem(s.cron, timezone);
+      if (cp) ds.push(diag('E_SCHEDULE', `schedules.${name}: ${cp}`, at([...path, 'cron'])));
+    }
+    const list = (v: string | string[] | undefined) => (v === undefined ? undefined : Array.isArray(v) ? v : v.split(/\s+/).filter(Boolean));
+    jobs.push({
+      name,
+      command,
+      cron,
+      timezone,
+      perRuleSchedule,
+      select: list(s.select),
+      exclude: list(s.exclude),
+      mode: command === 'sync' ? (s.mode ?? 'delta') : undefined,
+      lookbackSeconds: s.lookback ? durationMs(s.lookback) / 1000 : undefined,
+      buildAfter: !!s.build_after,
+      fullRefresh: !!s.full_refresh,
+      threads: s.threads ?? 4,
+      declaredAt: `${PROJECT_FILE}:${at(path, true).line}`,
+    });
+  }
+  const serve = p.serve ?? {};
+  let listen = parseListen(DEFAULT_LISTEN)!;
+  if (listenFlag !== undefined || serve.listen !== undefined) {
+    const text = listenFlag ?? serve.listen!;
+    const l = parseListen(text);
+    if (!l) ds.push(diag('E_SCHEDULE', `${listenFlag !== undefined ? '--listen' : 'serve.listen'} '${text}' is not an address: write host:port (127.0.0.1:9464), :port for every interface, or a port`, listenFlag !== undefined ? {} : at(['serve', 'listen'])));
+    else listen = l;
+  }
+  if (ds.length) return { diagnostics: ds };
+  return {
+    config: {
+      jobs,
+      listen,
+      leaseMs: serve.lease ? durationMs(serve.lease) : 30 * 60_000,
+      maxSyncAgeMs: serve.max_sync_age ? durationMs(serve.max_sync_age) : 15 * 60_000,
+      maxDataLagMs: serve.max_data_lag ? durationMs(serve.max_data_lag) : undefined,
+      graceMs: serve.grace ? durationMs(serve.grace) : 60_000,
+    },
+    diagnostics: ds,
+  };
+}

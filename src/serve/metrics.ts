@@ -1,0 +1,63 @@
+/**
+ * What `vigil serve` exposes on /metrics, in the Prometheus text format, through prom-client
+ * (no hand-written exposition). Counters and histograms count this process's own runs; the
+ * sync lag gauges are computed at scrape time from the last sync state read from the warehouse,
+ * so they grow while nothing syncs.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StreamHealth } from './health.js';
+
+const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+
+export class ServeMetrics {
+  readonly registry = new Registry();
+  readonly syncRows: Counter<'stream'>;
+  readonly syncDuration: Histogram<'stream' | 'status'>;
+  readonly runStatus: Gauge<'job'>;
+  readonly jobRuns: Counter<'job' | 'result'>;
+  readonly lastSuccess: Gauge<'job'>;
+  readonly modelBuild: Histogram<'model' | 'status'>;
+  readonly alertsFiring: Gauge<'alert'>;
+  readonly notifications: Counter<'result'>;
+
+  constructor(streams: () => StreamHealth[]) {
+    const r = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.syncRows = new Counter({ name: 'vigil_sync_rows_total', help: 'Rows copied by vigil sync jobs of this process, per stream.', labelNames: ['stream'], registers: r });
+    this.syncDuration = new Histogram({ name: 'vigil_sync_duration_seconds', help: 'Duration of each stream sync of this process.', labelNames: ['stream', 'status'], buckets: BUCKETS, registers: r });
+    new Gauge({
+      name: 'vigil_sync_lag_seconds',
+      help: 'Per stream: seconds since the newest source row seen (lag="data") and since the last successful sync (lag="sync"), at scrape time (no sample before the first sync).',
+      labelNames: ['stream', 'lag'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const s of streams()) {
+          // a stream never synced has no lag: no sample (alert on absent() or on vigil_sync_consecutive_failures)
+          if (s.data_lag_seconds !== null) this.set({ stream: s.stream, lag: 'data' }, s.data_lag_seconds);
+          if (s.sync_lag_seconds !== null) this.set({ stream: s.stream, lag: 'sync' }, s.sync_lag_seconds);
+        }
+      },
+    });
+    new Gauge({
+      name: 'vigil_sync_consecutive_failures',
+      help: 'Per stream: failed sync runs since the last successful one.',
+      labelNames: ['stream'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const s of streams()) this.set({ stream: s.stream }, s.consecutive_failures);
+      },
+    });
+    this.runStatus = new Gauge({ name: 'vigil_run_status', help: "Per job: 1 when its last run succeeded, 0 when it failed (seed 000's run_status).", labelNames: ['job'], registers: r });
+    this.jobRuns = new Counter({ name: 'vigil_job_runs_total', help: 'Job runs of this process by result (success, error, skipped: another serve had it or ran that slot).', labelNames: ['job', 'result'], registers: r });
+    this.lastSuccess = new Gauge({ name: 'vigil_job_last_success_timestamp_seconds', help: 'Per job: when its last successful run of this process finished (Unix time).', labelNames: ['job'], registers: r });
+    this.modelBuild = new Histogram({ name: 'vigil_model_build_duration_seconds', help: 'Duration of each model, seed and snapshot built by jobs of this process.', labelNames: ['model', 'status'], buckets: BUCKETS, registers: r });
+    this.alertsFiring = new Gauge({ name: 'vigil_alerts_firing', help: 'Per alert rule: instances firing after its last evaluation.', labelNames: ['alert'], registers: r });
+    this.notifications = new Counter({ name: 'vigil_notifications_total', help: 'Notifications handled by alert evaluations of this process, by result (sent, rejected, pending, uncertain).', labelNames: ['result'], registers: r });
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

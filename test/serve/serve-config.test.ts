@@ -1,0 +1,214 @@
+/**
+ * `vigil serve`'s bad input and its behaviour on DuckDB without a sync source: every mistake in
+ * schedules:/serve: at project.yaml:line with a did-you-mean (exit 2, no stack trace), a port
+ * in use, a job that fails while the others go on (and shows in /health and /metrics), a
+ * paused process catching up once, and a restart catching up a slot missed while it was down.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { loadProject } from '../../src/project/load-project.js';
+import { serveConfig } from '../../src/serve/config.js';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { formatDiagnostic } from '../../src/errors.js';
+import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  dirs.forEach(removeDir);
+});
+
+const HEAD = `name: servecfg
+default_target: dev
+targets:
+  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }
+`;
+
+function project(yamlTail: string, files: Record<string, string> = {}): string {
+  const dir = makeProject({ 'project.yaml': HEAD + yamlTail, 'models/one.sql': 'select 1 as x\n', ...files });
+  dirs.push(dir);
+  return dir;
+}
+
+function problems(yamlTail: string): string[] {
+  const { config, diagnostics } = serveConfig(loadProject(project(yamlTail)));
+  if (diagnostics.length) expect(config).toBeUndefined();
+  return diagnostics.map(formatDiagnostic);
+}
+
+describe('serve configuration', () => {
+  it.each([
+    ['an unknown command', 'schedules:\n  nightly: { command: biuld, cron: "0 9 * * *" }\n', /project\.yaml:6:\d+: .*schedules\.nightly: unknown command 'biuld' — did you mean 'build'\?/],
+    ['a cron with a bad field', 'schedules:\n  often:\n    command: build\n    cron: "61 * * * *"\n', /project\.yaml:8:\d+: .*schedules\.often: cron '61 \* \* \* \*': .*minute/],
+    ['a cron with 3 fields', 'schedules:\n  often: { command: build, cron: "* * *" }\n', /schedules\.often: cron '\* \* \*' has 3 fields: write 5/],
+    ['an unknown time zone', 'schedules:\n  often:\n    command: build\n    cron: "0 * * * *"\n    timezone: Europe/Pari\n', /project\.yaml:9:\d+: .*unknown time zone 'Europe\/Pari' — did you mean 'Europe\/Paris'\?/],
+    ['a key of another command', 'schedules:\n  s:\n    command: build\n    cron: "0 * * * *"\n    build_after: true\n', /project\.yaml:9:\d+: .*schedules\.s: 'build_after' does not go with command build \(sync takes it\)/],
+    ['lookback on a delta sync', 'schedules:\n  s: { command: sync, cron: "0 9 * * *", lookback: 24h }\n', /lookback goes with mode: full/],
+    ['no cron', 'schedules:\n  s: { command: build }\n', /schedules\.s: cron is missing/],
+    ['an unknown key', 'schedules:\n  s: { command: build, cron: "0 * * * *", selct: x }\n', /unknown key 'selct'/],
+    ['a bad listen address', 'serve: { listen: "localhost:99999" }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /project\.yaml:5:\d+: .*serve\.listen 'localhost:99999' is not an address/],
+    ['a bad duration', 'serve: { max_sync_age: 5 minutes }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /serve\.max_sync_age/],
+  ])('%s: an error at its line', (_name, tail, re) => {
+    let ps: string[];
+    try {
+      ps = problems(tail);
+    } catch (e) {
+      // shape errors (zod) are thrown by loadProject, with their lines
+      ps = ((e as { diagnostics?: Parameters<typeof formatDiagnostic>[0][] }).diagnostics ?? []).map(formatDiagnostic);
+    }
+    expect(ps.join('\n')).toMatch(re);
+  });
+
+  it('a good configuration: defaults, 6-field crons, alerts without cron on each rule\'s own schedule', () => {
+    const { config, diagnostics } = serveConfig(
+      loadProject(project('serve: { listen: ":0", max_sync_age: 5m }\nschedules:\n  delta: { command: sync, cron: "*/30 * * * *", build_after: true }\n  full: { command: sync, cron: "0 9 * * *", mode: full, lookback: 24h }\n  fast: { command: build, cron: "*/10 * * * * *", timezone: America/Los_Angeles }\n  alerts: { command: alerts }\n')),
+    );
+    expect(diagnostics).toEqual([]);
+    expect(config!.listen).toEqual({ host: '0.0.0.0', port: 0 });
+    expect(config!.maxSyncAgeMs).toBe(300_000);
+    expect(config!.jobs.map((j) => [j.name, j.command, j.cron, j.timezone, j.perRuleSchedule, j.mode, j.lookbackSeconds, j.buildAfter])).toEqual([
+      ['delta', 'sync', '*/30 * * * *', 'UTC', false, 'delta', undefined, true],
+      ['full', 'sync', '0 9 * * *', 'UTC', false, 'full', 86400, false],
+      ['fast', 'build', '*/10 * * * * *', 'America/Los_Angeles', false, undefined, undefined, false],
+      ['alerts', 'alerts', '* * * * *', 'UTC', true, undefined, undefined, false],
+    ]);
+  });
+});
+
+interface Served {
+  child: ChildProcess;
+  base: string;
+  log: () => string;
+  exited: Promise<number>;
+}
+
+async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, ms: number, what: () => string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out; so far:\n${what()}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+async function serve(dir: string, args: string[] = []): Promise<Served> {
+  const child = spawn(process.execPath, [VIGIL, 'serve', '--listen', '127.0.0.1:0', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let text = '';
+  child.stdout!.on('data', (b: Buffer) => (text += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (text += b.toString()));
+  const exited = new Promise<number>((r) => child.on('exit', (code, sig) => r(code ?? (sig ? 128 : -1))));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const base = await waitFor(
+    () => {
+      if (gone) throw new Error(`vigil serve exited before listening:\n${text}`);
+      return /listening on (http:\/\/[\d.]+:\d+)/.exec(text)?.[1];
+    },
+    30_000,
+    () => text,
+  );
+  return { child, base, log: () => text, exited };
+}
+
+describe('vigil serve on the command line', () => {
+  it('a configuration mistake: exit 2 with file:line, before listening or running anything', () => {
+    const dir = project('schedules:\n  nightly: { command: sync, cron: "0 9 * * *", timezone: Mars/Olympus }\n');
+    const r = vigil(dir, ['serve']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/project\.yaml:6:\d+: .*unknown time zone 'Mars\/Olympus'/);
+    expect(r.stdout + r.stderr).not.toMatch(/listening|\n\s+at /);
+  });
+
+  it('no schedules, a selector that matches nothing, a sync job without synced sources: exit 2, each said plainly', () => {
+    const none = vigil(project(''), ['serve']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no schedules: nothing to serve/);
+    const typo = vigil(project('schedules:\n  b: { command: build, cron: "0 * * * *", select: [onee] }\n'), ['serve']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/schedules\.b \(project\.yaml:6\): selector 'onee' matched nothing — did you mean 'one'\?/);
+    const nosync = vigil(project('schedules:\n  s: { command: sync, cron: "0 * * * *" }\n'), ['serve']);
+    expect(nosync.code).toBe(2);
+    expect(nosync.stderr).toMatch(/schedules\.s \(project\.yaml:6\): .*no source table it selects has a sync block/);
+  });
+
+  it('a port in use: exit 2 naming the address', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = vigil(project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n'), ['serve', '--listen', `127.0.0.1:${port}`]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`));
+    } finally {
+      blocker.close();
+    }
+    const bad = vigil(project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n'), ['serve', '--listen', 'nope:x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--listen 'nope:x' is not an address/);
+  });
+
+  it('a failing job does not stop the others; it shows in /health (degraded) and /metrics; a paused process runs once for the slots it missed', async () => {
+    const dir = project('schedules:\n  broken: { command: build, cron: "*/2 * * * * *", select: [bad] }\n  fine: { command: build, cron: "*/2 * * * * *", select: [one] }\n', { 'models/bad.sql': 'select * from no_such_table\n' });
+    const srv = await serve(dir);
+    const degraded = await waitFor(async () => {
+      const res = await fetch(`${srv.base}/health`);
+      const body = (await res.json()) as { status: string; problems: string[]; jobs: Array<{ job: string; last_run: { status: string } | null }> };
+      return body.jobs.find((j) => j.job === 'fine')?.last_run?.status === 'success' && body.status === 'degraded' ? { code: res.status, body } : undefined;
+    }, 30_000, srv.log);
+    // no synced stream to breach an SLO: degraded, still 200
+    expect(degraded.code).toBe(200);
+    expect(degraded.body.problems.join('\n')).toMatch(/job broken failed at \S+: 1 nodes, 1 failed: bad/);
+    const metrics = await (await fetch(`${srv.base}/metrics`)).text();
+    expect(metrics).toMatch(/^vigil_run_status\{job="broken"\} 0$/m);
+    expect(metrics).toMatch(/^vigil_run_status\{job="fine"\} 1$/m);
+    expect(metrics).toMatch(/^vigil_model_build_duration_seconds_count\{model="one",status="success"\} [1-9]/m);
+    // a pause (SIGSTOP: a suspended VM) over several slots: on waking, each job runs once
+    srv.child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 5000));
+    const before = srv.log().length;
+    srv.child.kill('SIGCONT');
+    await waitFor(() => (/fine: build started .*earlier slots? missed, run once/.test(srv.log().slice(before)) ? true : undefined), 15_000, srv.log);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited).toBe(0);
+    expect(srv.log()).toMatch(/broken: FAILED after [\d.]+s \(\d+ in a row; serve keeps running\)/);
+    expect(srv.log()).not.toMatch(/\n\s+at /);
+  });
+
+  it('after a restart, a job whose last run is older than its latest slot catches up once; --run-now runs everything at start', async () => {
+    const dir = project('schedules:\n  daily: { command: build, cron: "0 0 * * *" }\n');
+    const first = await serve(dir, ['--run-now']);
+    await waitFor(() => (/daily: OK/.test(first.log()) ? true : undefined), 30_000, first.log);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    // restarted right away: nothing to catch up (the run at start is newer than today's midnight)
+    const again = await serve(dir);
+    await new Promise((r) => setTimeout(r, 1500));
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+    expect(again.log()).not.toMatch(/daily: build started/);
+    // the last run was three days ago: one run now, for today's midnight
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    const old = new Date(Date.now() - 3 * 86400_000);
+    old.setUTCHours(0, 0, 0, 0);
+    try {
+      const [row] = await db.query<{ body: string }>("select body from analytics.vigil_serve_leases where id = 'job:daily'");
+      const doc = JSON.parse(row.body);
+      expect(doc.last.status).toBe('success');
+      doc.slot = old.toISOString();
+      await db.execute("update analytics.vigil_serve_leases set body = $1 where id = 'job:daily'", [JSON.stringify(doc)]);
+    } finally {
+      await db.close();
+    }
+    const later = await serve(dir);
+    await waitFor(() => (/daily: OK/.test(later.log()) ? true : undefined), 30_000, later.log);
+    later.child.kill('SIGTERM');
+    expect(await later.exited).toBe(0);
+    const today = new Date();
+    today.setUTCHours(0, 0, 0, 0);
+    expect(later.log()).toContain(`daily: build started for ${today.toISOString()} (catching up: its last run was for ${old.toISOString()}); 2 earlier slots missed, run once`);
+  });
+});

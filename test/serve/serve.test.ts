@@ -1,0 +1,306 @@
+/**
+ * `vigil serve` end to end against a real PostgreSQL source (inject('pgUrl')): the Prometheus
+ * scrape parsed by a text-format parser, /health flipping to 503 when the source stops being
+ * synced, SIGTERM in the middle of a sync losing nothing (row by row), and two serve
+ * processes sharing one Postgres target running each slot of each job once.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import pg from 'pg';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { uniqueSchema } from '../support/postgres.js';
+import { makeProject, REPO, removeDir, VIGIL, vigil } from '../helpers.js';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const url = inject('pgUrl');
+/** Prometheus' own exposition parser and linter (Debian's prometheus package) */
+const PROMTOOL = '/usr/bin/promtool';
+if (!existsSync(PROMTOOL)) console.warn(`serve.test.ts: the promtool check is SKIPPED — ${PROMTOOL} not found (apt-get install prometheus)`);
+let client: pg.Client;
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  client = new pg.Client(url);
+  await client.connect();
+  await client.query("set timezone = 'UTC'");
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await client?.end();
+  dirs.forEach(removeDir);
+});
+
+function project(src: string, opts: { target?: string; schedules: string; serve?: string; batch?: number; models?: Record<string, string> }): string {
+  const dir = makeProject({
+    'project.yaml': `name: servetest
+default_target: dev
+targets:
+  dev: ${opts.target ?? '{ type: duckdb, path: .vigil/dev.duckdb, schema: analytics }'}
+  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }
+serve:
+  listen: 127.0.0.1:0
+${opts.serve ?? ''}
+schedules:
+${opts.schedules}
+`,
+    'models/sources.yml': `sources:
+  - name: raw
+    schema: raw_${src}
+    sync: { from: app, schema: ${src} }
+    tables:
+      - name: events
+        sync: { primary_key: id, cursor: created_at, batch_size: ${opts.batch ?? 1000} }
+`,
+    ...opts.models,
+  });
+  dirs.push(dir);
+  return dir;
+}
+
+interface Served {
+  child: ChildProcess;
+  base: string;
+  log: () => string;
+  exited: Promise<number>;
+}
+
+/** Start `vigil serve` and wait for the address it listens on. */
+async function serve(dir: string, args: string[] = []): Promise<Served> {
+  const child = spawn(process.execPath, [VIGIL, 'serve', ...args], { cwd: dir, env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let text = '';
+  child.stdout!.on('data', (b: Buffer) => (text += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (text += b.toString()));
+  const exited = new Promise<number>((r) => child.on('exit', (code, sig) => r(code ?? (sig ? 128 : -1))));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const base = await waitFor(
+    () => {
+      if (gone) throw new Error(`vigil serve exited before listening:\n${text}`);
+      return /listening on (http:\/\/[\d.]+:\d+)/.exec(text)?.[1];
+    },
+    30_000,
+    () => text,
+  );
+  return { child, base, log: () => text, exited };
+}
+
+async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, ms: number, what: () => string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out; so far:\n${what()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface Family {
+  name: string;
+  type: string;
+  metrics: Array<{ value?: string; labels?: Record<string, string>; buckets?: Record<string, string>; count?: string; sum?: string }>;
+}
+
+/**
+ * GET /metrics: checked by Prometheus' own parser (promtool check metrics: exit 1 on a parse
+ * error, 3 on lint problems, of which only prom-client's default nodejs_* gauges may have any),
+ * and read with a JS text-format parser (which keeps no labels on histograms: those are read
+ * from the text).
+ */
+async function scrape(base: string): Promise<{ families: Map<string, Family>; text: string }> {
+  const res = await fetch(`${base}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  const text = await res.text();
+  if (existsSync(PROMTOOL)) {
+    const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).not.toBe(1);
+    const lint = (check.stdout + check.stderr).split('\n').filter((l) => l.trim() && !l.startsWith('nodejs_'));
+    expect(lint).toEqual([]);
+  }
+  const families = parsePrometheusTextFormat(text) as Family[];
+  return { families: new Map(families.map((f) => [f.name, f])), text };
+}
+
+const sample = (scraped: { families: Map<string, Family> }, name: string, labels: Record<string, string>): number | undefined => {
+  const s = scraped.families.get(name)?.metrics.find((x) => Object.entries(labels).every(([k, v]) => x.labels?.[k] === v));
+  return s ? Number(s.value ?? s.count) : undefined;
+};
+
+async function health(base: string): Promise<{ status: number; body: { status: string; streams: Array<{ stream: string; ok: boolean; problem?: string; consecutive_failures: number; sync_lag_seconds: number | null }>; jobs: Array<{ job: string; last_run: { status: string } | null }>; problems: string[] } }> {
+  const res = await fetch(`${base}/health`);
+  return { status: res.status, body: await res.json() };
+}
+
+async function source(schema: string, rows: number, sql = `jsonb_build_object('durationMs', i % 997, 'prompt', repeat('x', 200))`): Promise<void> {
+  await client.query(`create schema ${schema}; create table ${schema}.events (id bigint primary key, payload jsonb, note text, created_at timestamptz not null)`);
+  if (rows) await client.query(`insert into ${schema}.events select i, ${sql}, 'n' || i, now() - interval '1 hour' + (i / 50) * interval '1 millisecond' from generate_series(1, ${rows}) i`);
+}
+
+describe('vigil serve', () => {
+  it('scrapes parse as Prometheus text; /health turns 503 when the source stops being synced, and says why', async () => {
+    const s = uniqueSchema('serve_health');
+    await source(s, 500);
+    const dir = project(s, { schedules: '  sync_often: { command: sync, cron: "*/2 * * * * *" }', serve: '  max_sync_age: 4s' });
+    const srv = await serve(dir);
+    // healthy once the first sync ran
+    const ok = await waitFor(async () => {
+      const h = await health(srv.base);
+      return h.status === 200 && h.body.streams.length === 1 && h.body.streams.every((x) => x.ok) ? h : undefined;
+    }, 30_000, srv.log);
+    expect(ok.body.status).toBe('ok');
+    expect((await fetch(`${srv.base}/internal/analytics-sync`)).status).toBe(200);
+    // (the job records its result just after the state it wrote is read)
+    const m = await waitFor(async () => {
+      const x = await scrape(srv.base);
+      return sample(x, 'vigil_run_status', { job: 'sync_often' }) !== undefined ? x : undefined;
+    }, 10_000, srv.log);
+    expect(m.text).toMatch(/^vigil_sync_rows_total\{stream="raw\.events"\} \d+$/m);
+    // every source row counted at least once (a delta re-reads its lookback window: more is fine)
+    expect(sample(m, 'vigil_sync_rows_total', { stream: 'raw.events' })).toBeGreaterThanOrEqual(500);
+    expect(sample(m, 'vigil_run_status', { job: 'sync_often' })).toBe(1);
+    expect(sample(m, 'vigil_job_last_success_timestamp_seconds', { job: 'sync_often' })).toBeGreaterThan(Date.now() / 1000 - 30);
+    expect(m.families.get('vigil_sync_duration_seconds')?.type).toBe('HISTOGRAM');
+    expect(Number(/^vigil_sync_duration_seconds_count\{stream="raw\.events",status="success"\} (\d+)$/m.exec(m.text)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(sample(m, 'vigil_sync_lag_seconds', { stream: 'raw.events', lag: 'sync' })).toBeLessThan(4);
+    // the newest source row is about an hour old
+    expect(sample(m, 'vigil_sync_lag_seconds', { stream: 'raw.events', lag: 'data' })).toBeGreaterThan(3500);
+    for (const name of ['vigil_model_build_duration_seconds', 'vigil_alerts_firing', 'vigil_notifications_total', 'process_resident_memory_bytes']) expect(m.families.has(name), name).toBe(true);
+
+    // the source table goes away: every sync fails, and 4 s later the SLO is breached
+    await client.query(`alter table ${s}.events rename to events_gone`);
+    const bad = await waitFor(async () => {
+      const h = await health(srv.base);
+      return h.status === 503 ? h : undefined;
+    }, 30_000, srv.log);
+    expect(bad.body.status).toBe('failing');
+    const ev = bad.body.streams.find((x) => x.stream === 'raw.events')!;
+    expect(ev.ok).toBe(false);
+    expect(ev.consecutive_failures).toBeGreaterThanOrEqual(1);
+    expect(ev.problem).toMatch(/raw\.events: last successful sync \d+s ago \(SLO 4s\), \d+ consecutive failures: .*does not exist/);
+    expect(bad.body.problems.join('\n')).toMatch(/job sync_often failed/);
+    const m2 = await scrape(srv.base);
+    expect(sample(m2, 'vigil_run_status', { job: 'sync_often' })).toBe(0);
+    expect(sample(m2, 'vigil_sync_consecutive_failures', { stream: 'raw.events' })).toBeGreaterThanOrEqual(1);
+    expect(sample(m2, 'vigil_job_runs_total', { job: 'sync_often', result: 'error' })).toBeGreaterThanOrEqual(1);
+    // and back: the table returns, the next sync succeeds, 200 again
+    await client.query(`alter table ${s}.events_gone rename to events`);
+    await waitFor(async () => ((await health(srv.base)).status === 200 ? true : undefined), 30_000, srv.log);
+    expect((await fetch(`${srv.base}/nope`)).status).toBe(404);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited).toBe(0);
+    expect(srv.log()).toMatch(/serve stopped/);
+    expect(srv.log()).toMatch(/sync_often: FAILED after [\d.]+s \(1 in a row; serve keeps running\)/);
+    expect(srv.log()).not.toMatch(/\n\s+at /);
+  });
+
+  it('SIGTERM in the middle of a sync: the batch in progress commits, serve exits 0, and nothing is lost or doubled', async () => {
+    const s = uniqueSchema('serve_term');
+    await source(s, 60_000);
+    const dir = project(s, { schedules: '  sync_yearly: { command: sync, cron: "0 0 1 1 *" }', batch: 2000 });
+    const srv = await serve(dir, ['--run-now']);
+    await waitFor(() => (/batch 4,/.test(srv.log()) ? true : undefined), 60_000, srv.log);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited, srv.log()).toBe(0);
+    expect(srv.log()).toMatch(/SIGTERM: stopping after sync_yearly reaches a safe point/);
+    expect(srv.log()).toMatch(/sync_yearly: stopped at a safe point after [\d.]+s: [\d,]+ rows/);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    let partial: number;
+    try {
+      partial = Number((await db.query<{ n: bigint }>(`select count(*) as n from raw_${s}.events`))[0].n);
+      const [st] = await db.query<{ last_status: string; f: number }>(`select last_status, consecutive_failures as f from raw_${s}.vigil_sync_state`);
+      // stopped, not failed: nothing for the failure alerts to count
+      expect(st).toEqual({ last_status: 'interrupted', f: 0 });
+      const lease = await db.query<{ body: string }>(`select body from analytics.vigil_serve_leases where id = 'job:sync_yearly'`);
+      expect(JSON.parse(lease[0].body)).toMatchObject({ last: { status: 'abandoned' } });
+      expect(JSON.parse(lease[0].body).holder).toBeUndefined();
+    } finally {
+      await db.close();
+    }
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(60_000);
+    // the next run goes on from the cursor; then every row equals its source row
+    const r = vigil(dir, ['sync'], { DATABASE_URL: url });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const src = (await client.query(`select id::text || '|' || payload::text || '|' || note || '|' || to_char(created_at, 'YYYY-MM-DD HH24:MI:SS.US') as r from ${s}.events order by id`)).rows.map((x) => x.r as string);
+    const db2 = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    try {
+      const dst = await db2.query<{ id: string; payload: string; note: string; t: string }>(`select cast(e.id as varchar) as id, cast(e.payload as varchar) as payload, e.note, strftime(e.created_at, '%Y-%m-%d %H:%M:%S.%f') as t from raw_${s}.events e order by e.id`);
+      const norm = (id: string, json: string, note: string, t: string) => `${id}|${JSON.stringify(JSON.parse(json))}|${note}|${t}`;
+      const want = src.map((x) => {
+        const [id, ...rest] = x.split('|');
+        const t = rest.pop()!;
+        const note = rest.pop()!;
+        return norm(id, rest.join('|'), note, t);
+      });
+      const got = dst.map((x) => norm(x.id, x.payload, x.note, x.t));
+      expect(got.length).toBe(60_000);
+      // row by row; only the first differences are shown
+      expect(got.filter((g, i) => g !== want[i]).slice(0, 3)).toEqual([]);
+    } finally {
+      await db2.close();
+    }
+  });
+
+  it('two serve processes sharing one Postgres target run each slot of each job once', async () => {
+    const s = uniqueSchema('serve_two');
+    const wh = uniqueSchema('serve_two_wh');
+    await source(s, 200);
+    const dir = project(s, {
+      target: `{ type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${wh} }`,
+      schedules: '  sync_often: { command: sync, cron: "*/2 * * * * *" }\n  build_often: { command: build, cron: "*/3 * * * * *" }',
+      models: { 'models/event_count.sql': "select count(*) as n from {{ source('raw', 'events') }}\n" },
+    });
+    const a = await serve(dir);
+    const b = await serve(dir);
+    await new Promise((r) => setTimeout(r, 10_000));
+    a.child.kill('SIGTERM');
+    b.child.kill('SIGTERM');
+    expect(await a.exited, a.log()).toBe(0);
+    expect(await b.exited, b.log()).toBe(0);
+    const started = (log: string, job: string) => [...log.matchAll(new RegExp(`${job}: \\w+ started for (\\S+)`, 'g'))].map((x) => x[1]);
+    for (const job of ['sync_often', 'build_often']) {
+      const all = [...started(a.log(), job), ...started(b.log(), job)];
+      // each slot ran in exactly one of the two
+      expect(new Set(all).size, `${job}:\n${a.log()}\n---\n${b.log()}`).toBe(all.length);
+      expect(all.length).toBeGreaterThanOrEqual(2);
+    }
+    // both woke for the slots: the one that lost said so
+    expect(a.log() + b.log()).toMatch(/skipped the run for \S+: (the run for \S+ was already claimed|running on )/);
+    const n = (await client.query(`select n::int as n from ${wh}.event_count`)).rows[0].n;
+    expect(n).toBe(200);
+  });
+  it("the shipped project's schedules: the delta sync, the build of what reads the new rows, and the alerts, under one serve", async () => {
+    const raw = uniqueSchema('serve_shipped');
+    const dir = makeProject({});
+    dirs.push(dir);
+    for (const p of ['project.yaml', 'models', 'macros', 'tests', 'alerts']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    writeFileSync(join(dir, 'models/sources.yml'), readFileSync(join(REPO, 'models/sources.yml'), 'utf8').replace('sync: { from: app }', `sync: { from: app, schema: ${raw} }`));
+    // any free port; the alerts' receivers have no credentials here: their notifications stay in the outbox
+    writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('listen: 127.0.0.1:9464', 'listen: 127.0.0.1:0'));
+    const env = { DATABASE_URL: url };
+    expect(vigil(dir, ['demo', '--target', 'app', '--rows', '5000', '--days', '10', '--schema', raw], env).code).toBe(0);
+    const srv = await serve(dir, ['--run-now', '-s', 'x']).catch(() => undefined);
+    // (-s is not an option of serve: refused like any unknown flag)
+    expect(srv).toBeUndefined();
+    const ok = await serve(dir, ['--run-now']);
+    await waitFor(() => (/alerts: OK/.test(ok.log()) && /sync_delta: OK/.test(ok.log()) && /sync_nightly_full: (OK|skipped)/.test(ok.log()) ? true : undefined), 120_000, ok.log);
+    const h = await health(ok.base);
+    expect(h.status, JSON.stringify(h.body)).toBe(200);
+    expect(h.body.streams.map((x) => x.stream).sort()).toEqual(['raw.ai_audit_logs', 'raw.audit_trails', 'raw.usage_log', 'raw.workflows']);
+    ok.child.kill('SIGTERM');
+    expect(await ok.exited, ok.log()).toBe(0);
+    expect(ok.log()).toMatch(/sync_delta: building what reads raw\.ai_audit_logs, /);
+    expect(ok.log()).toMatch(/alerts: OK in [\d.]+s: \d+ rules, \d+ firing/);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    try {
+      expect(await db.query('select sum(interaction_count)::int as n from analytics.ai_audit_daily')).toEqual([{ n: 5000 }]);
+    } finally {
+      await db.close();
+    }
+  });
+});
