@@ -97,6 +97,27 @@ describe('vigil sync', () => {
     expect(st).toMatchObject({ cursor: '10:00:20', status: 'success', f: 0 });
     const status = vigil(dir, ['sync', 'status'], { DATABASE_URL: url });
     expect(status.stdout).toMatch(/raw\.events: success, \d+ rows, last synced \d+s ago, cursor 2026-01-01 10:00:20/);
+    // --full-refresh empties the table (an empty copy in its place) and reads everything again:
+    // same rows, same column types, and a view on the table still reads it
+    await (async () => {
+      const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+      try {
+        await db.execute('create view raw.events_v as select id, payload from raw.events');
+      } finally {
+        await db.close();
+      }
+    })();
+    const full = sync(dir, ['--full-refresh']);
+    expect(full.code, full.stdout + full.stderr).toBe(0);
+    expect(full.stdout).toMatch(/OK raw\.events: 25 rows/);
+    expect(await expectInSync(dir, s)).toBe(25);
+    expect(await duck(dir, "select data_type from information_schema.columns where table_schema = 'raw' and table_name = 'events' order by ordinal_position")).toEqual([
+      { data_type: 'BIGINT' },
+      { data_type: 'JSON' },
+      { data_type: 'VARCHAR' },
+      { data_type: 'TIMESTAMP WITH TIME ZONE' },
+    ]);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events_v')).toEqual([{ n: 25 }]);
   });
 
   it('picks up a row whose transaction committed late with an earlier timestamp (within lookback)', async () => {
