@@ -5,7 +5,7 @@
 // BENCH_DIR (default bench/.work; use a tmpfs path to take the disk out of the figures).
 // Each comparison is measured in the same run, alternating, best of N, because these
 // machines are noisy: compare the ratios, not the absolute numbers.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -92,7 +92,33 @@ if (want('compile')) {
     report(`compile ${n} models, cold (no cache, writes ${n} files + manifest): whole process best ${fmt(best(cold, 'wall'))} (runs: ${cold.map((c) => c.wall.toFixed(2)).join(', ')}), in-process ${fmt(best(cold, 'inProcess'))}, peak RSS ${Math.max(...cold.map((c) => c.rssMb ?? 0)).toFixed(0)} MB`);
     report(`compile ${n} models, cold, without writing files (vigil ls): whole process best ${fmt(best(noWrite, 'wall'))}`);
     report(`recompile ${n} models after one file changed: whole process best ${fmt(best(warm, 'wall'))}, in-process ${fmt(best(warm, 'inProcess'))}`);
+    // vigil compile --watch: from the write of one model to the manifest written, seen from outside
+    const lat = await watchLatency(dir, join(dir, 'models', 'g0', 'm_00007.sql'), 7);
+    report(`compile --watch ${n} models, one model written -> manifest written: best ${fmt(Math.min(...lat))}, median ${fmt(lat.sort((a, b) => a - b)[Math.floor(lat.length / 2)])} (runs: ${lat.map((x) => x.toFixed(3)).join(', ')})`);
   }
+}
+
+/** Start `vigil compile --watch`, write `file` `times` times, and time each write to the line saying the manifest was written. */
+async function watchLatency(dir, file, times) {
+  const child = spawn(process.execPath, [VIGIL, 'compile', '--watch'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  child.stdout.on('data', (b) => (text += b.toString()));
+  const until = async (re, from) => {
+    while (!re.test(text.slice(from))) await new Promise((r) => setTimeout(r, 2));
+  };
+  await until(/watching/, 0);
+  const out = [];
+  for (let i = 0; i < times; i++) {
+    await new Promise((r) => setTimeout(r, 300));
+    const from = text.length;
+    const t0 = performance.now();
+    appendFileSync(file, `-- watch edit ${i}\n`);
+    await until(/changed: compiled/, from);
+    out.push((performance.now() - t0) / 1000);
+  }
+  child.kill('SIGINT');
+  await new Promise((r) => child.on('exit', r));
+  return out;
 }
 
 if (want('check')) {

@@ -106,11 +106,11 @@ export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmp
 }
 
 /** planRun with the selection checked as select() checks it. */
-export async function plan(manifest: CompileResult['manifest'], o: Omit<Parameters<typeof import('../run/executor.js').planRun>[1], 'state'> & Pick<Common, 'allowEmpty' | 'state'>) {
+export async function plan(manifest: CompileResult['manifest'], o: Omit<Parameters<typeof import('../run/executor.js').planRun>[1], 'state'> & Pick<Common, 'allowEmpty' | 'state'> & { stateManifest?: CompileResult['manifest'] }) {
   const { planRun } = await import('../run/executor.js');
   let p;
   try {
-    p = planRun(manifest, { ...o, state: loadStateManifest(o.state, manifest.metadata.project) });
+    p = planRun(manifest, { ...o, state: o.stateManifest ?? loadStateManifest(o.state, manifest.metadata.project) });
   } catch (e) {
     if (e instanceof SelectorError) throw new UsageError(e.message);
     throw e;
@@ -194,7 +194,7 @@ async function deferTo(c: Compiled, o: Common & { favorState?: boolean }, execut
 
 export async function runExecute(
   command: 'seed' | 'snapshot' | 'run' | 'test' | 'build',
-  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean; signal?: AbortSignal },
+  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean; signal?: AbortSignal; compiled?: Compiled; stateManifest?: CompileResult['manifest'] },
 ): Promise<import('../run/executor.js').RunSummary | undefined> {
   if (o.check) {
     // type-check first: a problem stops here (exit 2), before anything is built or billed
@@ -209,9 +209,10 @@ export async function runExecute(
   }
   if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
   const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
-  const c = compileForCommand(o, { empty: o.empty });
+  // (`--watch` compiles itself and hands the result over)
+  const c = o.compiled ?? compileForCommand(o, { empty: o.empty });
   const { executeRun, summarize } = await import('../run/executor.js');
-  const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, unit, allowEmpty: o.allowEmpty, state: o.state });
+  const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, unit, allowEmpty: o.allowEmpty, state: o.state, stateManifest: o.stateManifest });
   const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   const only = command === 'seed' || command === 'snapshot';
@@ -264,7 +265,7 @@ export async function runExecute(
     const { UnitRunner } = await import('../testing/unit-runner.js');
     unitRunner = count('unit_test') ? new UnitRunner() : undefined;
     const manifest = o.defer && adapter ? await deferTo(c, o, planned.nodes, adapter) : c.result.manifest;
-    const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, state: loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal });
+    const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, state: o.stateManifest ?? loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal });
     out('');
     out(summarize(s));
     const failed = s.results.filter((r) => r.status === 'error' || r.status === 'fail');

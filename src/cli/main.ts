@@ -92,10 +92,16 @@ export function buildProgram(): Command {
     return runDemo({ ...globals(cmd), ...o });
   });
 
-  commonOptions(selectionOptions(program.command('compile').description('render models to target/compiled/**.sql and target/manifest.json'))).action(async (o, cmd: Command) => {
-    const { runCompile } = await import('./commands.js');
-    return runCompile({ ...globals(cmd), ...o });
-  });
+  commonOptions(selectionOptions(program.command('compile').description('render models to target/compiled/**.sql and target/manifest.json')))
+    .option('--watch', 'keep running: recompile when a file of the project changes (errors are shown, the process goes on)')
+    .action(async (o, cmd: Command) => {
+      if (o.watch) {
+        const { runWatch } = await import('./watch-command.js');
+        return runWatch('compile', { ...globals(cmd), ...o });
+      }
+      const { runCompile } = await import('./commands.js');
+      return runCompile({ ...globals(cmd), ...o });
+    });
 
   commonOptions(
     selectionOptions(
@@ -140,7 +146,13 @@ export function buildProgram(): Command {
       c.option('--unit', 'only unit tests (models on given rows, in an in-memory DuckDB; no warehouse needed)');
       c.option('--data', 'only data tests (queries against the built models)');
     }
+    if (name === 'run' || name === 'test' || name === 'build') c.option('--watch', `keep running: on each change of the project, recompile and ${name} what changed and what depends on it (state:modified+ against the previous compile, within -s/--exclude)`);
     c.action(async (o, cmd: Command) => {
+      if (o.watch) {
+        for (const flag of ['dryRun', 'defer', 'state', 'check'] as const) if (o[flag]) throw new UsageError(`--watch does not combine with --${flag.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`);
+        const { runWatch } = await import('./watch-command.js');
+        return runWatch(name as 'run' | 'test' | 'build', { ...globals(cmd), ...o });
+      }
       const { runExecute } = await import('./commands.js');
       await runExecute(name, { ...globals(cmd), ...o });
     });

@@ -66,12 +66,22 @@ export function writeProjectFile(path: string, data: string | Buffer, opts: { at
 const atomicWrite = writeProjectFile;
 
 /** Write target/compiled/** (only files whose content changed) and target/manifest.json. */
+/** In a long-lived process (--watch): the text last written at each path, to skip hashing it again. */
+const lastWritten = new WeakMap<CacheFile, Map<string, string>>();
+
 export function writeCompileArtifacts(files: ProjectFiles, manifest: Manifest, cache: CacheFile): { written: number } {
   let written = 0;
   const dirs = new Set<string>();
+  let texts = lastWritten.get(cache);
+  if (!texts) lastWritten.set(cache, (texts = new Map()));
   // if target/compiled was deleted, the record of what was written is stale
-  if (!existsSync(join(files.root, files.paths.target, 'compiled'))) cache.written.clear();
+  if (!existsSync(join(files.root, files.paths.target, 'compiled'))) {
+    cache.written.clear();
+    texts.clear();
+  }
   const write = (path: string, sql: string) => {
+    if (texts.get(path) === sql) return;
+    texts.set(path, sql);
     const body = sql + '\n';
     const h = createHash('sha1').update(body).digest('hex');
     if (cache.written.get(path) === h) return;

@@ -100,6 +100,29 @@ function statAll(root: string, paths: string[]): RawFile[] {
   });
 }
 
+/** Which files of the project feed a compile, by kind: folders, name pattern, stat only (read lazily) or read. */
+interface FileKind {
+  key: 'models' | 'macros' | 'singularTests' | 'dashboards' | 'seeds' | 'snapshots' | 'docs' | 'properties';
+  dir: string[];
+  re: RegExp;
+  /** stat only (models: read when not cached; seeds: they can be large) */
+  stat?: boolean;
+}
+
+function fileKinds(paths: ProjectFiles['paths']): FileKind[] {
+  const described = [paths.models, paths.seeds, paths.snapshots ?? 'snapshots'];
+  return [
+    { key: 'models', dir: [paths.models], re: /\.sql$/, stat: true },
+    { key: 'macros', dir: [paths.macros], re: /\.sql$/ },
+    { key: 'singularTests', dir: [paths.tests], re: /\.sql$/ },
+    { key: 'dashboards', dir: [paths.dashboards], re: /\.json$/ },
+    { key: 'seeds', dir: [paths.seeds], re: /\.csv$/i, stat: true },
+    { key: 'snapshots', dir: [paths.snapshots ?? 'snapshots'], re: /\.sql$/ },
+    { key: 'docs', dir: described, re: /\.md$/ },
+    { key: 'properties', dir: [...described, `${paths.tests}/unit`], re: /\.ya?ml$/ },
+  ];
+}
+
 /**
  * Read project.yaml and every model, macro, test and properties file. A broken project.yaml
  * throws (nothing can be done without it); problems in other YAML files are collected.
@@ -126,26 +149,81 @@ export function loadProject(projectDir: string): ProjectFiles {
     snapshots: project.paths?.snapshots ?? 'snapshots',
     target: project.paths?.target ?? 'target',
   };
-  const models = statAll(root, listFiles(root, paths.models, /\.sql$/));
-  const macros = readAll(root, listFiles(root, paths.macros, /\.sql$/));
-  const singularTests = readAll(root, listFiles(root, paths.tests, /\.sql$/));
-  const dashboards = readAll(root, listFiles(root, paths.dashboards, /\.json$/));
-  const seeds = statAll(root, listFiles(root, paths.seeds, /\.csv$/i));
-  const snapshots = readAll(root, listFiles(root, paths.snapshots, /\.sql$/));
+  // each folder walked once, whatever kinds of files it holds
+  const walked = new Map<string, string[]>();
+  const list = (k: FileKind) =>
+    k.dir.flatMap((d) => {
+      if (!walked.has(d)) walked.set(d, listFiles(root, d, /./));
+      return walked.get(d)!.filter((p) => k.re.test(p.slice(p.lastIndexOf('/') + 1)));
+    });
+  const kinds = new Map(fileKinds(paths).map((k) => [k.key, k]));
+  const take = (key: FileKind['key']) => {
+    const k = kinds.get(key)!;
+    return k.stat ? statAll(root, list(k)) : readAll(root, list(k));
+  };
+  const models = take('models');
+  const macros = take('macros');
+  const singularTests = take('singularTests');
+  const dashboards = take('dashboards');
+  const seeds = take('seeds');
+  const snapshots = take('snapshots');
+  const docs = take('docs');
   const properties: PropertiesSource[] = [];
-  const described = [paths.models, paths.seeds, paths.snapshots].flatMap((d) => listFiles(root, d, /\.(ya?ml|md)$/));
-  const yamlFiles = [...described.filter((p) => !p.endsWith('.md')), ...listFiles(root, `${paths.tests}/unit`, /\.ya?ml$/)];
-  const docs = readAll(root, described.filter((p) => p.endsWith('.md')));
-  for (const f of readAll(root, yamlFiles)) {
-    const y = parseYaml(f.text, f.path, diagnostics);
-    if (!y) continue;
-    if (y.value === null || y.value === undefined) continue; // empty file
-    const data = validateYaml(y, PropertiesFileSchema, diagnostics);
-    if (data) properties.push({ path: f.path, data, yaml: y });
+  for (const f of take('properties')) {
+    const p = parseProperties(f, diagnostics);
+    if (p) properties.push(p);
   }
   const readFixture = (p: string) => {
     const abs = resolve(root, p);
     return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
   };
   return { root, project, projectYaml, paths, models, seeds, snapshots, macros, singularTests, dashboards, docs, properties, diagnostics, readFixture };
+}
+
+/** A properties YAML file, parsed and checked (undefined: empty, or its problems are in `diagnostics`). */
+function parseProperties(f: RawFile, diagnostics: Diagnostic[]): PropertiesSource | undefined {
+  const y = parseYaml(f.text, f.path, diagnostics);
+  if (!y) return undefined;
+  if (y.value === null || y.value === undefined) return undefined; // empty file
+  const data = validateYaml(y, PropertiesFileSchema, diagnostics);
+  return data ? { path: f.path, data, yaml: y } : undefined;
+}
+
+/**
+ * The project again after the files `changed` (paths relative to the root) changed, reusing
+ * everything else of `prev`: only the changed files are stat'ed, read or parsed (`--watch` on
+ * 10,000 models). project.yaml, a folder, or a path it cannot place means a full reload.
+ */
+export function reloadProject(prev: ProjectFiles, changed: Iterable<string>): ProjectFiles {
+  const { root, paths } = prev;
+  const under = (dir: string, p: string) => p.startsWith(`${toPosix(dir).replace(/\/+$/, '')}/`);
+  const kinds = fileKinds(paths);
+  const next: ProjectFiles = { ...prev, diagnostics: [...prev.diagnostics] };
+  for (const p of new Set(changed)) {
+    if (p === PROJECT_FILE) return loadProject(root);
+    const abs = join(root, p);
+    let st: ReturnType<typeof statSync> | undefined;
+    try {
+      st = statSync(abs);
+    } catch {
+      st = undefined; // deleted
+    }
+    if (st?.isDirectory()) return loadProject(root);
+    const kind = kinds.find((k) => k.dir.some((d) => under(d, p)) && k.re.test(p));
+    if (!kind) continue; // not a file the compile reads (an alert, a CSV fixture is read when used)
+    next.diagnostics = next.diagnostics.filter((d) => d.file !== p);
+    if (kind.key === 'properties') {
+      const props = next.properties.filter((x) => x.path !== p);
+      if (st) {
+        const parsed = parseProperties({ path: p, text: readFileSync(abs, 'utf8') }, next.diagnostics);
+        if (parsed) props.push(parsed);
+      }
+      next.properties = props.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      continue;
+    }
+    const list = (next[kind.key] ?? []).filter((f) => f.path !== p);
+    if (st) list.push(...(kind.stat ? statAll(root, [p]) : readAll(root, [p])));
+    next[kind.key] = list.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+  return next;
 }

@@ -1,0 +1,167 @@
+/**
+ * `vigil compile --watch` / `vigil run|build|test --watch`: one long-lived process that keeps
+ * the render cache in memory, recompiles when a file of the project changes (models, macros,
+ * tests, YAML, docs blocks, seeds, snapshots, dashboards, project.yaml), writes the manifest and
+ * the compiled files that changed, and — for run/build/test — runs what changed and what
+ * depends on it (dbt's `state:modified+` against the previous compile), within the selection
+ * given. A compile error is shown and the process goes on watching; the last good manifest stays.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { relative, sep } from 'node:path';
+import { formatDiagnostic, hasErrors, ProjectError } from '../errors.js';
+import { compileProject, type CompileResult } from '../compile/compile-project.js';
+import { loadProject, reloadProject, type ProjectFiles } from '../project/load-project.js';
+import { loadCache, saveCache, writeCompileArtifacts, type CacheFile } from '../project/artifacts.js';
+import { selectNodes } from '../compile/selector.js';
+import { err, out, parseVars, runExecute, select, type Common, type Compiled } from './commands.js';
+
+type Manifest = CompileResult['manifest'];
+
+/** Paths under the project that never feed a compile (written by Vigil, or not ours). */
+const IGNORED = /^(\.git|node_modules|\.vigil|\.cache)(\/|$)|(^|\/)\.[^/]*\.sw[px]$|~$/;
+
+export async function runWatch(
+  command: 'compile' | 'run' | 'build' | 'test',
+  o: Common & { threads?: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; empty?: boolean },
+): Promise<void> {
+  const vars = parseVars(o.vars);
+  let cache: CacheFile | undefined;
+  let previous: Manifest | undefined;
+  let targetDir = 'target';
+  let root = o.projectDir;
+  const clock = () => new Date().toTimeString().slice(0, 8);
+
+  // the files as last read: a change re-reads only what changed
+  let files: ProjectFiles | undefined;
+
+  /** Load (or reload `changed`) and compile; undefined (with the problems printed) when the project does not compile. */
+  const compile = (changed?: string[]): { c: Compiled; ms: number; written: number } | undefined => {
+    const t0 = performance.now();
+    let c: Compiled;
+    try {
+      files = files && changed ? reloadProject(files, changed) : loadProject(o.projectDir);
+      root = files.root;
+      targetDir = files.paths.target;
+      cache ??= loadCache(files);
+      const result = compileProject(files, { target: o.target, env: process.env, vars, cache: cache.renders, empty: o.empty });
+      for (const d of result.diagnostics.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
+      if (hasErrors(result.diagnostics) || !result.target) throw new ProjectError(result.diagnostics.filter((x) => x.severity === 'error'));
+      c = { files, result, target: result.target };
+    } catch (e) {
+      if (!(e instanceof ProjectError)) throw e;
+      for (const d of e.diagnostics) err(formatDiagnostic(d));
+      err(`${clock()} ${e.diagnostics.length} error${e.diagnostics.length === 1 ? '' : 's'}: the last good manifest stays; watching for changes (Ctrl-C stops)`);
+      return undefined;
+    }
+    const { written } = writeCompileArtifacts(c.files, c.result.manifest, cache);
+    return { c, ms: performance.now() - t0, written };
+  };
+
+  // the render cache goes to disk now and then, not at every keystroke
+  let saveTimer: NodeJS.Timeout | undefined;
+  const saveSoon = (files: Compiled['files']) => {
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(() => {
+      try {
+        if (cache) saveCache(files, cache);
+      } catch {
+        /* only a slower next start */
+      }
+    }, 2000);
+  };
+
+  const execute = async (c: Compiled, changedOnly: boolean) => {
+    if (command === 'compile') return;
+    let selection = o.select;
+    if (changedOnly && previous) {
+      // what changed, and what depends on it, within the user's selection
+      const changed = selectNodes(c.result.manifest, ['state:modified+'], undefined, previous);
+      if (!changed.ids.size) {
+        out(`${clock()} nothing to ${command}: no node changed`);
+        return;
+      }
+      selection = o.select?.length ? o.select.map((s) => `state:modified+,${s}`) : ['state:modified+'];
+    } else if (o.select || o.exclude) select(c.result.manifest, o);
+    try {
+      await runExecute(command, { ...o, threads: o.threads ?? 4, select: selection, compiled: c, stateManifest: changedOnly ? previous : undefined, allowEmpty: true });
+    } catch (e) {
+      err(`${clock()} ${(e as Error).message.split('\n')[0]}; watching for changes`);
+    } finally {
+      // a failing run sets the exit code of a one-shot command: not the watcher's
+      process.exitCode = undefined;
+    }
+  };
+
+  // ---- the first compile (and run): a project that does not compile yet is watched all the same
+  const first = compile();
+  if (first) {
+    const models = Object.values(first.c.result.manifest.nodes).filter((n) => n.resource_type === 'model').length;
+    out(`${clock()} compiled ${models} models in ${Math.round(first.ms)} ms -> ${first.c.files.paths.target}/manifest.json`);
+    saveSoon(first.c.files);
+    await execute(first.c, false);
+    previous = first.c.result.manifest;
+  }
+
+  // ---- then each change
+  const changedPaths = new Set<string>();
+  let firstEventAt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let busy: Promise<void> | undefined;
+  const onChange = () => {
+    timer = undefined;
+    if (busy) {
+      // a change while running: compile again once this round ends
+      void busy.then(() => (changedPaths.size && !timer ? (timer = setTimeout(onChange, 0)) : undefined));
+      return;
+    }
+    const paths = [...changedPaths];
+    changedPaths.clear();
+    const since = firstEventAt;
+    busy = (async () => {
+      const r = compile(paths);
+      if (r) {
+        const latency = performance.now() - since;
+        const models = Object.values(r.c.result.manifest.nodes).filter((n) => n.resource_type === 'model').length;
+        out(`${clock()} ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ` and ${paths.length - 3} more` : ''} changed: compiled ${models} models in ${Math.round(r.ms)} ms (${Math.round(latency)} ms after the change), ${r.written} compiled file${r.written === 1 ? '' : 's'} rewritten`);
+        saveSoon(r.c.files);
+        await execute(r.c, true);
+        previous = r.c.result.manifest;
+      }
+    })()
+      .catch((e) => err(`${clock()} ${(e as Error).message}; watching for changes`))
+      .finally(() => {
+        busy = undefined;
+      });
+  };
+
+  const watcher: FSWatcher = watch(root, { recursive: true }, (_event, name) => {
+    if (!name) return;
+    const rel = (sep === '/' ? String(name) : String(name).split(sep).join('/')).replace(/^\.\//, '');
+    if (IGNORED.test(rel) || rel === targetDir || rel.startsWith(`${targetDir}/`)) return;
+    if (!changedPaths.size) firstEventAt = performance.now();
+    changedPaths.add(rel);
+    // editors write a file in several steps: wait for the burst to end
+    if (!timer && !busy) timer = setTimeout(onChange, 15);
+  });
+  out(`${clock()} watching ${relative(process.cwd(), root) || '.'} for changes (Ctrl-C stops)`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      watcher.close();
+      clearTimeout(timer);
+      void (busy ?? Promise.resolve()).then(() => {
+        clearTimeout(saveTimer);
+        if (cache && previous)
+          try {
+            saveCache(loadProject(o.projectDir), cache);
+          } catch {
+            /* ignore */
+          }
+        resolve();
+      });
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  out(`${clock()} stopped watching.`);
+}

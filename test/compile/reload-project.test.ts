@@ -1,0 +1,79 @@
+/**
+ * reloadProject (what --watch re-reads after a change) against loadProject (everything read
+ * again): after each kind of change — a model edited, added, deleted; properties YAML edited,
+ * broken, fixed; a docs block, a macro, a seed, a new folder, project.yaml — both give the same
+ * project, file for file.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadProject, reloadProject, type ProjectFiles } from '../../src/project/load-project.js';
+import { makeProject, removeDir } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+/** What a compile reads of a project, comparable with toEqual. */
+function view(f: ProjectFiles) {
+  const files = (l: ProjectFiles['models'] | undefined) => (l ?? []).map((x) => [x.path, x.text]);
+  return {
+    project: f.project,
+    models: files(f.models),
+    macros: files(f.macros),
+    tests: files(f.singularTests),
+    dashboards: files(f.dashboards),
+    seeds: (f.seeds ?? []).map((x) => x.path),
+    snapshots: files(f.snapshots),
+    docs: files(f.docs),
+    properties: f.properties.map((p) => [p.path, p.data]),
+    diagnostics: f.diagnostics.map((d) => [d.file, d.line, d.message]).sort(),
+  };
+}
+
+describe('reloadProject', () => {
+  it('re-reads only what changed and agrees with a full load after every kind of change', () => {
+    const dir = makeProject({
+      'models/a.sql': 'select 1 as id\n',
+      'models/sub/b.sql': "select * from {{ ref('a') }}\n",
+      'models/schema.yml': 'models:\n  - name: a\n    description: first\n',
+      'models/docs.md': '{% docs x %}x{% enddocs %}\n',
+      'macros/m.sql': '{% macro m() %}1{% endmacro %}\n',
+      'seeds/s.csv': 'id\n1\n',
+      'tests/t.sql': 'select 1 where false\n',
+      'tests/unit/u.yml': 'unit_tests: []\n',
+    });
+    dirs.push(dir);
+    let files = loadProject(dir);
+    const step = (changed: string[], act: () => void) => {
+      act();
+      files = reloadProject(files, changed);
+      expect(view(files), changed.join(', ')).toEqual(view(loadProject(dir)));
+    };
+    step(['models/a.sql'], () => writeFileSync(join(dir, 'models/a.sql'), 'select 2 as id\n'));
+    step(['models/sub/c.sql'], () => writeFileSync(join(dir, 'models/sub/c.sql'), 'select 3 as id\n'));
+    step(['models/sub/b.sql'], () => rmSync(join(dir, 'models/sub/b.sql')));
+    step(['models/schema.yml'], () => writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: a\n    description: second\n'));
+    step(['models/schema.yml'], () => writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: a\n   description: broken indent\n'));
+    expect(files.diagnostics.some((d) => d.file === 'models/schema.yml')).toBe(true);
+    step(['models/schema.yml'], () => writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: a\n    description: fixed\n'));
+    expect(files.diagnostics).toEqual([]);
+    step(['models/more.yml'], () => writeFileSync(join(dir, 'models/more.yml'), 'models:\n  - name: c\n    description: new file\n'));
+    step(['models/docs.md'], () => writeFileSync(join(dir, 'models/docs.md'), '{% docs x %}y{% enddocs %}\n'));
+    step(['macros/m.sql'], () => writeFileSync(join(dir, 'macros/m.sql'), '{% macro m() %}2{% endmacro %}\n'));
+    step(['seeds/s2.csv'], () => writeFileSync(join(dir, 'seeds/s2.csv'), 'id\n2\n'));
+    step(['tests/t.sql', 'tests/unit/u.yml'], () => {
+      writeFileSync(join(dir, 'tests/t.sql'), 'select 2 where false\n');
+      writeFileSync(join(dir, 'tests/unit/u.yml'), 'unit_tests: []\n# edited\n');
+    });
+    // a new folder arrives as one event for the folder: everything is read again
+    step(['models/newdir'], () => {
+      mkdirSync(join(dir, 'models/newdir'));
+      writeFileSync(join(dir, 'models/newdir/d.sql'), 'select 4 as id\n');
+    });
+    step(['project.yaml'], () => writeFileSync(join(dir, 'project.yaml'), 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: other }\n'));
+    // files no compile reads change nothing
+    const before = view(files);
+    step(['README.md', 'alerts/x.yaml', 'models/notes.txt'], () => writeFileSync(join(dir, 'README.md'), 'hi\n'));
+    expect(view(files)).toEqual(before);
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * `vigil build --watch` / `vigil compile --watch` as a user runs them: the first build, then a
+ * change to one model rebuilds it and what depends on it (not the rest), a broken model is
+ * reported at file:line while the process goes on, the fix rebuilds, a new model file is
+ * picked up, and Ctrl-C ends it with exit 0.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, removeDir, VIGIL } from '../helpers.js';
+
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  dirs.forEach(removeDir);
+});
+
+function start(dir: string, args: string[]) {
+  const child = spawn(process.execPath, [VIGIL, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let text = '';
+  child.stdout!.on('data', (b: Buffer) => (text += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (text += b.toString()));
+  const exited = new Promise<number>((r) => child.on('exit', (code, sig) => r(code ?? (sig ? 128 : -1))));
+  return { child, log: () => text, exited };
+}
+
+async function until(log: () => string, from: number, re: RegExp, ms = 30_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const part = log().slice(from);
+    if (re.test(part)) return part;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}; log:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('--watch', () => {
+  it('build --watch rebuilds what changed and its children; errors do not end it', async () => {
+    const dir = makeProject({
+      'models/a.sql': 'select 1 as id\n',
+      'models/b.sql': "select id, id * 2 as twice from {{ ref('a') }}\n",
+      'models/c.sql': 'select 3 as other\n',
+      'models/schema.yml': 'models:\n  - name: b\n    columns:\n      - name: id\n        tests: [not_null]\n',
+    });
+    dirs.push(dir);
+    const w = start(dir, ['build', '--watch']);
+    let mark = 0;
+    const first = await until(w.log, mark, /watching \. for changes/);
+    expect(first).toMatch(/3 models, 1 test/);
+    expect(first).toMatch(/ERROR=0 SKIP=0 TOTAL=4/);
+    // one model changes: it and its child (and the child's test) are built, c is not
+    mark = w.log().length;
+    writeFileSync(join(dir, 'models/a.sql'), 'select 2 as id\n');
+    const second = await until(w.log, mark, /Finished \d+ nodes/);
+    expect(second).toMatch(/models\/a\.sql changed: compiled 3 models in \d+ ms/);
+    expect(second).toMatch(/analytics\.a\b/);
+    expect(second).toMatch(/analytics\.b\b/);
+    expect(second).not.toMatch(/analytics\.c\b/);
+    expect(second).toMatch(/TOTAL=3/);
+    const manifest = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
+    expect(manifest.nodes['model.fixture.a'].compiled_sql).toBe('select 2 as id');
+    // a broken model: shown at its line; the process goes on
+    mark = w.log().length;
+    writeFileSync(join(dir, 'models/b.sql'), "select id from {{ ref('aa') }}\n");
+    const broken = await until(w.log, mark, /the last good manifest stays; watching for changes/);
+    expect(broken).toMatch(/models\/b\.sql:1:\d+: .*'aa'.*did you mean 'a'/);
+    expect(w.child.exitCode).toBeNull();
+    // fixed, and a new file: both compiled, the new model built
+    mark = w.log().length;
+    writeFileSync(join(dir, 'models/b.sql'), "select id, id * 3 as thrice from {{ ref('a') }}\n");
+    writeFileSync(join(dir, 'models/d.sql'), "select * from {{ ref('c') }}\n");
+    const fixed = await until(w.log, mark, /Finished \d+ nodes/);
+    expect(fixed).toMatch(/compiled 4 models/);
+    expect(w.log().slice(mark)).toMatch(/OK created view analytics\.d\b/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+    expect(w.log()).toMatch(/stopped watching/);
+    expect(w.log()).not.toMatch(/\n\s+at /);
+  });
+
+  it('compile --watch writes the manifest after each change; --watch refuses flags it cannot honour', async () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id\n' });
+    dirs.push(dir);
+    const w = start(dir, ['compile', '--watch']);
+    await until(w.log, 0, /watching/);
+    const mark = w.log().length;
+    writeFileSync(join(dir, 'models/a.sql'), 'select 42 as id\n');
+    await until(w.log, mark, /models\/a\.sql changed: compiled 1 models in \d+ ms \(\d+ ms after the change\), 1 compiled file rewritten/);
+    expect(readFileSync(join(dir, 'target/compiled/fixture/models/a.sql'), 'utf8')).toBe('select 42 as id\n');
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    const bad = start(dir, ['build', '--watch', '--dry-run']);
+    expect(await bad.exited).toBe(2);
+    expect(bad.log()).toMatch(/--watch does not combine with --dry-run/);
+  });
+});
