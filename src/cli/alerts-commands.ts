@@ -6,12 +6,15 @@ import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
-import { redact } from '../secrets.js';
+import { isSecret, redact } from '../secrets.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
 import { durationFlag, err, open, out, parseAt, parseVars, timestampFlag } from './commands.js';
 import { globToRe } from '../compile/selector.js';
-import { compileProject, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
+import { compileProject, resolveTarget, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
+import { parseYaml, type YamlSource } from '../project/yaml-source.js';
+import { VIGIL_VERSION } from '../version.js';
+import { readFileSync } from 'node:fs';
 import type { Adapter } from '../adapters/adapter.js';
 import { loadAlerts, type AlertProject } from '../alerts/load-alerts.js';
 import type { CompiledRule, EvalSummary } from '../alerts/evaluate.js';
@@ -32,19 +35,26 @@ export interface Setup {
   result: CompileResult;
   target: ResolvedTarget;
   rules: CompiledRule[];
+  /** what setting up printed (warnings, tolerated errors): printed again when set up from the snapshot */
+  notes: string[];
 }
 
 /**
  * `tolerate`: a rule whose query no longer compiles (a renamed model) does not stop the others:
  * it is evaluated as an error instance, so someone hears about it (evaluate, run-scheduler).
  */
-export function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; target: string }, opts: { tests?: boolean; tolerate?: boolean } = {}): Setup {
+export function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; target: string }, opts: { tests?: boolean; tolerate?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): Setup {
   const files = targetOverride?.files ?? loadProject(o.projectDir);
+  const notes: string[] = [];
+  const note = (line: string) => {
+    notes.push(line);
+    err(line);
+  };
   const alerts = loadAlerts(files, opts);
   const queries = alerts.rules.filter((r) => r.queryText).map((r) => ({ key: r.rule.name, file: r.file, text: r.queryText!, ...r.queryAt }));
   // the models' render cache (target/.cache) spares re-rendering unchanged models
   const cache = targetOverride ? undefined : loadCache(files);
-  const result = compileProject(files, { target: targetOverride?.target ?? o.target, env: process.env, vars: parseVars(o.vars), queries, cache: cache?.renders });
+  const result = compileProject(files, { target: targetOverride?.target ?? o.target, env, vars: parseVars(o.vars), queries, cache: cache?.renders });
   if (cache) {
     try {
       saveCache(files, cache);
@@ -53,14 +63,14 @@ export function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; t
     }
   }
   const ds: Diagnostic[] = [...result.diagnostics, ...alerts.diagnostics];
-  for (const d of ds.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
+  for (const d of ds.filter((x) => x.severity === 'warn')) note(formatDiagnostic(d));
   const inRule = (r: (typeof alerts.rules)[number], d: Diagnostic) =>
     d.file === r.file && d.line !== undefined && d.line >= r.queryAt.line && d.line <= r.queryAt.line + (r.queryText ?? '').split('\n').length;
   const broken = opts.tolerate ? alerts.rules.filter((r) => r.queryText && !result.queries[r.rule.name]) : [];
   const tolerated = new Set(result.diagnostics.filter((d) => d.severity === 'error' && broken.some((r) => inRule(r, d))));
   const fatal = ds.filter((x) => x.severity === 'error' && !tolerated.has(x));
   if (fatal.length || !result.target) throw new ProjectError(fatal);
-  for (const d of tolerated) err(`${formatDiagnostic(d)}\n  (the alert is evaluated as an error instance until this is fixed)`);
+  for (const d of tolerated) note(`${formatDiagnostic(d)}\n  (the alert is evaluated as an error instance until this is fixed)`);
   const rules: CompiledRule[] = alerts.rules
     .filter((r) => r.rule.enabled)
     .map((r) => {
@@ -68,7 +78,105 @@ export function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; t
       const errs = [...tolerated].filter((d) => inRule(r, d));
       return { ...r, sql, compileError: r.queryText && sql === undefined ? `its query does not compile: ${errs.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('; ') || 'see vigil alerts check'}` : undefined };
     });
-  return { files, alerts, result, target: result.target, rules };
+  return { files, alerts, result, target: result.target, rules, notes };
+}
+
+/** What the alerts snapshot keeps: everything of a Setup but the YAML documents and the resolved target (it may hold secrets). */
+interface AlertsSnapshot {
+  project: ProjectFiles['project'];
+  paths: ProjectFiles['paths'];
+  alerts: Omit<AlertProject, 'routesYaml'>;
+  result: Omit<CompileResult, 'target'>;
+  rules: CompiledRule[];
+  notes: string[];
+}
+
+/**
+ * setupAlerts for evaluations (evaluate, run-scheduler, serve): from the alerts snapshot
+ * (project/snapshot.ts) while nothing it was compiled from changed — no YAML parsed, nothing
+ * compiled; the target is resolved again each time. Otherwise set up in full, and the snapshot
+ * kept for next time.
+ */
+export async function setupAlertsForEvaluation(o: Common): Promise<Setup> {
+  const { findProjectRoot } = await import('../project/paths.js');
+  const { readSnapshot, recordingEnv, snapshotBytes, snapshotPath } = await import('../project/snapshot.js');
+  const key = { version: VIGIL_VERSION, target: o.target, vars: o.vars };
+  const root = findProjectRoot(o.projectDir);
+  const snap = root ? await readSnapshot<AlertsSnapshot>(root, 'alerts', key) : undefined;
+  if (root && snap) {
+    const s = fromAlertsSnapshot(root, snap, o);
+    if (s) {
+      for (const line of s.notes) err(line);
+      return s;
+    }
+  }
+  const recorder = recordingEnv(process.env);
+  const s = setupAlerts(o, undefined, { tests: false, tolerate: true }, recorder.env);
+  if (s.files.paths.target === 'target') {
+    const value: AlertsSnapshot = {
+      project: s.files.project,
+      paths: s.files.paths,
+      alerts: { ...omit(s.alerts, 'routesYaml'), rules: s.alerts.rules.map(withoutYaml) },
+      result: omit(s.result, 'target'),
+      rules: s.rules.map(withoutYaml),
+      notes: s.notes,
+    };
+    const p = s.files.paths;
+    const bytes = await snapshotBytes(s.files.root, key, [p.models, p.macros, p.tests, p.seeds, p.snapshots ?? 'snapshots', p.dashboards, p.alerts], recorder.read, value, isSecret);
+    try {
+      if (bytes) writeProjectFile(snapshotPath(s.files.root, 'alerts'), bytes);
+    } catch {
+      /* a read-only checkout: only a slower next start */
+    }
+  }
+  return s;
+}
+
+function omit<T extends object, K extends keyof T>(o: T, k: K): Omit<T, K> {
+  const { [k]: _dropped, ...rest } = o;
+  return rest;
+}
+
+function withoutYaml<T extends { yaml: YamlSource }>(r: T): T {
+  return { ...r, yaml: undefined as unknown as YamlSource };
+}
+
+/** A Setup from the snapshot; undefined when the target no longer resolves (then the full path reports why). */
+function fromAlertsSnapshot(root: string, snap: AlertsSnapshot, o: Common): Setup | undefined {
+  // a YAML document is parsed again only if something asks for a position in it
+  const docs = new Map<string, YamlSource | undefined>();
+  const yamlOf = (file: string): YamlSource => {
+    if (!docs.has(file)) docs.set(file, parseYaml(readFileSync(join(root, file), 'utf8'), file, []));
+    return docs.get(file)!;
+  };
+  const lazyYaml = <T extends { file: string }>(r: T): T => Object.defineProperty({ ...r }, 'yaml', { get: () => yamlOf(r.file), enumerable: false });
+  const files = {
+    root,
+    project: snap.project,
+    paths: snap.paths,
+    get projectYaml() {
+      return yamlOf('project.yaml');
+    },
+    models: [],
+    macros: [],
+    singularTests: [],
+    properties: [],
+    diagnostics: [],
+  } as unknown as ProjectFiles;
+  const ds: Diagnostic[] = [];
+  const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
+  if (!target || ds.length) return undefined;
+  const loaded = new Map(snap.alerts.rules.map((r) => [r.rule.name, lazyYaml(r)]));
+  return {
+    files,
+    alerts: { ...snap.alerts, rules: [...loaded.values()], get routesYaml() {
+      return snap.alerts.routes ? yamlOf(snap.alerts.routesFile) : undefined;
+    } } as AlertProject,
+    result: { ...snap.result, target },
+    target,
+    rules: snap.rules.map(lazyYaml),
+    notes: snap.notes,
+  };
 }
 
 export function selectRules(rules: CompiledRule[], select: string[] | undefined): CompiledRule[] {
@@ -203,7 +311,7 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
   // flags first: a typo in one is an error even when there is nothing to evaluate
   const at = parseAt(o.at);
   const waitMs = o.wait ? durationFlag('--wait', o.wait) : 0;
-  const s = setupAlerts(o, undefined, { tests: false, tolerate: true });
+  const s = await setupAlertsForEvaluation(o);
   const policyMs = deliveryPolicy(o.deliveryTimeout, s.files) ?? NaN;
   if (!s.rules.length) {
     out(`No alert rules in ${s.files.paths.alerts}/*.yaml: nothing to evaluate (see docs/alerts.md).`);
@@ -560,7 +668,7 @@ export async function scheduledPolicy(s: Setup, deliveryTimeout: string | undefi
 }
 
 export async function runAlertsScheduler(o: Common & { select?: string[]; deliveryTimeout?: string }): Promise<void> {
-  const s = setupAlerts(o, undefined, { tests: false, tolerate: true });
+  const s = await setupAlertsForEvaluation(o);
   if (!s.rules.length) throw new UsageError(`no alert rules in ${s.files.paths.alerts}/*.yaml: nothing to schedule (see docs/alerts.md)`);
   const rules = selectRules(s.rules, o.select);
   const { Cron } = await import('croner');

@@ -3,7 +3,6 @@
  * the project, open the adapter, run, print and write target/ artifacts. Loaded lazily
  * so `vigil --help` stays fast.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { parse as parseYamlText } from 'yaml';
 import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
@@ -11,12 +10,15 @@ import { loadProject, type ProjectFiles } from '../project/load-project.js';
 import { compileProject, resolveTarget, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { parseDuration } from '../time/duration.js';
 import { parseTimestamp } from '../time/timestamp.js';
-import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson } from '../project/artifacts.js';
-import { SelectorError, selectNodes, type SelectionResult } from '../compile/selector.js';
+import { loadCache, saveCache, writeCompileArtifacts, writeProjectFile, writeTargetJson } from '../project/artifacts.js';
+import { recordingEnv, snapshotBytes, snapshotPath } from '../project/snapshot.js';
+import { isSecret } from '../secrets.js';
+import { SelectorError } from '../compile/selector.js';
 import type { Adapter } from '../adapters/adapter.js';
 
 import { err, out } from './output.js';
-export { err, out };
+import { checkUnmatched, loadStateManifest, select } from './selection.js';
+export { err, out, checkUnmatched, loadStateManifest, select };
 
 export interface Common {
   projectDir: string;
@@ -28,27 +30,6 @@ export interface Common {
   allowEmpty?: boolean;
   /** --state: a folder holding a previous run's manifest.json, for state: selectors */
   state?: string;
-}
-
-const stateCache = new Map<string, import('../compile/manifest.js').Manifest>();
-
-/** The manifest --state points at, checked: there, JSON, a Vigil manifest of this project. */
-export function loadStateManifest(dir: string | undefined, project: string): import('../compile/manifest.js').Manifest | undefined {
-  if (!dir) return undefined;
-  const hit = stateCache.get(dir);
-  if (hit) return hit;
-  const path = resolvePath(process.cwd(), dir, 'manifest.json');
-  if (!existsSync(path)) throw new UsageError(`--state ${dir}: no manifest.json there (give the folder of a previous run's target/, e.g. saved from the last deploy)`);
-  let m: import('../compile/manifest.js').Manifest;
-  try {
-    m = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`--state ${dir}: manifest.json is not valid JSON (${(e as Error).message.split('\n')[0]})`);
-  }
-  if (!m || typeof m !== 'object' || !m.metadata?.vigil_version || !m.nodes) throw new UsageError(`--state ${dir}: manifest.json is not a Vigil manifest (no metadata.vigil_version or nodes); a dbt manifest cannot be compared`);
-  if (m.metadata.project !== project) throw new UsageError(`--state ${dir}: that manifest is project '${m.metadata.project}', this is '${project}'`);
-  stateCache.set(dir, m);
-  return m;
 }
 
 export function parseVars(v: string | undefined): Record<string, unknown> | undefined {
@@ -67,42 +48,43 @@ export interface Compiled {
   files: ProjectFiles;
   result: CompileResult;
   target: ResolvedTarget;
+  /** with `snapshot`: the environment variables the compile read, and their values */
+  envRead?: Map<string, string | undefined>;
 }
 
 /** Load, compile (reusing the render cache), write artifacts, print warnings; throw on errors. */
-export function compileForCommand(o: Common, opts: { writeArtifacts?: boolean; empty?: boolean } = {}): Compiled {
+/**
+ * `snapshot`: also keep the manifest as the project snapshot (project/snapshot.ts), for commands
+ * that can answer from it next time (`vigil ls`).
+ */
+export function compileForCommand(o: Common, opts: { writeArtifacts?: boolean; empty?: boolean; snapshot?: boolean } = {}): Compiled {
   const files = loadProject(o.projectDir);
   const cache = loadCache(files);
-  const result = compileProject(files, { target: o.target, env: process.env, vars: parseVars(o.vars), cache: cache.renders, empty: opts.empty });
-  for (const d of result.diagnostics.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
+  const recorder = opts.snapshot ? recordingEnv(process.env) : undefined;
+  const result = compileProject(files, { target: o.target, env: recorder?.env ?? process.env, vars: parseVars(o.vars), cache: cache.renders, empty: opts.empty });
+  const warnings = result.diagnostics.filter((x) => x.severity === 'warn');
+  for (const d of warnings) err(formatDiagnostic(d));
   if (hasErrors(result.diagnostics) || !result.target) throw new ProjectError(result.diagnostics.filter((x) => x.severity === 'error'));
   if (opts.writeArtifacts !== false) writeCompileArtifacts(files, result.manifest, cache);
   saveCache(files, cache);
-  return { files, result, target: result.target };
+  return { files, result, target: result.target, envRead: recorder?.read };
 }
 
 /**
- * The nodes `-s`/`--exclude` select. A selector mistake is a usage error (exit 2), and so is an
- * atom that matches nothing (a typo must not leave CI green), unless --allow-empty.
+ * Keep what `compileForCommand(o, { snapshot: true })` compiled as the project snapshot, unless the
+ * compile read a secret. The snapshot's place is fixed (target/.cache): a project that moves its
+ * target folder keeps none.
  */
-export function select(manifest: CompileResult['manifest'], o: Pick<Common, 'select' | 'exclude' | 'allowEmpty' | 'state'>): SelectionResult {
-  let r: SelectionResult;
+export async function keepSnapshot(c: Compiled, o: Common): Promise<void> {
+  if (!c.envRead || c.files.paths.target !== 'target') return;
+  const p = c.files.paths;
+  const warnings = c.result.diagnostics.filter((x) => x.severity === 'warn');
+  const bytes = await snapshotBytes(c.files.root, { version: VIGIL_VERSION, target: o.target, vars: o.vars }, [p.models, p.macros, p.tests, p.seeds, p.snapshots ?? 'snapshots', p.dashboards], c.envRead, { manifest: c.result.manifest, warnings }, isSecret);
   try {
-    r = selectNodes(manifest, o.select, o.exclude, loadStateManifest(o.state, manifest.metadata.project));
-  } catch (e) {
-    if (e instanceof SelectorError) throw new UsageError(e.message);
-    throw e;
+    if (bytes) writeProjectFile(snapshotPath(c.files.root, 'project'), bytes);
+  } catch {
+    /* a read-only checkout: no snapshot, only a slower next start */
   }
-  checkUnmatched(r.unmatched, o.allowEmpty);
-  return r;
-}
-
-/** Unmatched selector atoms: an error naming each with its nearest match, or warnings with --allow-empty. */
-export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmpty: boolean | undefined): void {
-  if (!unmatched.length) return;
-  const lines = unmatched.map((u) => `selector '${u.atom}' matched nothing${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
-  if (allowEmpty) for (const l of lines) err(`warning: ${l}`);
-  else throw new UsageError(`${lines.join('\n       ')}\n(nothing was run; pass --allow-empty to go on when a selector selects nothing)`);
 }
 
 /** planRun with the selection checked as select() checks it. */
@@ -290,30 +272,10 @@ export async function runExecute(
 }
 
 export async function runLs(o: Common & { resourceType?: string; output: 'name' | 'path' | 'json' }): Promise<void> {
-  const { result } = compileForCommand(o, { writeArtifacts: false });
-  const m = result.manifest;
-  const { ids } = select(m, o);
-  const nodes = [...Object.values(m.nodes), ...Object.values(m.sources), ...Object.values(m.exposures ?? {})]
-    .filter((n) => ids.has(n.unique_id) && (!o.resourceType || n.resource_type === o.resourceType))
-    .sort((a, b) => a.unique_id.localeCompare(b.unique_id));
-  if (o.output === 'json') {
-    for (const n of nodes) {
-      const base = { unique_id: n.unique_id, name: n.name, resource_type: n.resource_type, file: n.file, tags: n.tags };
-      const extra =
-        n.resource_type === 'model'
-          ? { materialized: n.config.materialized, relation: n.relation, depends_on: n.depends_on }
-          : n.resource_type === 'test'
-            ? { test_type: n.test_type, severity: n.severity, depends_on: n.depends_on }
-            : n.resource_type === 'unit_test'
-              ? { model: n.model, depends_on: n.depends_on }
-              : n.resource_type === 'exposure'
-                ? { type: n.type, title: n.title, depends_on: n.depends_on }
-                : { relation: n.relation };
-      out(JSON.stringify({ ...base, ...extra }));
-    }
-  } else {
-    for (const n of nodes) out(o.output === 'path' ? n.file : n.resource_type === 'source' ? `${n.source_name}.${n.name}` : n.name);
-  }
+  const c = compileForCommand(o, { writeArtifacts: false, snapshot: true });
+  await keepSnapshot(c, o);
+  const { printLs } = await import('./ls-command.js');
+  printLs(c.result.manifest, o);
 }
 
 export async function runFreshness(o: Common): Promise<void> {

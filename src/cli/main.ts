@@ -206,8 +206,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--resource-type <type>', 'only this kind of node').choices(['model', 'seed', 'snapshot', 'test', 'unit_test', 'source', 'exposure']))
     .addOption(new Option('--output <format>', 'output format').choices(['name', 'path', 'json']).default('name'))
     .action(async (o, cmd: Command) => {
-      const { runLs } = await import('./commands.js');
-      return runLs({ ...globals(cmd), ...o });
+      const { runLsFast } = await import('./ls-command.js');
+      return runLsFast({ ...globals(cmd), ...o });
     });
 
   const source = program.command('source').description('commands about sources');

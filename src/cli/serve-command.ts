@@ -336,8 +336,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   };
 
   const runAlertsJob = async (d: Due): Promise<{ ok: boolean; message: string }> => {
-    const { setupAlerts, selectRules, evaluateScheduled, scheduledPolicy } = await import('./alerts-commands.js');
-    const s = setupAlerts({ projectDir: o.projectDir, target: o.target, vars: o.vars }, undefined, { tests: false, tolerate: true });
+    const { setupAlertsForEvaluation, selectRules, evaluateScheduled, scheduledPolicy } = await import('./alerts-commands.js');
+    const s = await setupAlertsForEvaluation({ projectDir: o.projectDir, target: o.target, vars: o.vars });
     let rules = selectRules(s.rules, d.job.select);
     if (d.job.perRuleSchedule && !d.allRules) {
       // each rule when its own schedule had a slot since the last tick

@@ -2,9 +2,10 @@
  * Finding and reading a project from disk. This is the only place the compile path touches
  * the filesystem: it returns plain data (texts and parsed YAML) that the pure compiler takes.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
+import { findProjectRoot, listFiles, PROJECT_FILE, toPosix } from './paths.js';
 import { parseYaml, validateYaml, type YamlSource } from './yaml-source.js';
 import { ProjectFileSchema, PropertiesFileSchema, type ProjectFile, type PropertiesFile } from './schema.js';
 
@@ -47,38 +48,7 @@ export interface ProjectFiles {
   readFixture?: (path: string) => string | undefined;
 }
 
-export const PROJECT_FILE = 'project.yaml';
-
-/** Walk up from `start` to the folder holding project.yaml. */
-export function findProjectRoot(start: string): string | undefined {
-  let dir = resolve(start);
-  for (;;) {
-    if (existsSync(join(dir, PROJECT_FILE))) return dir;
-    const up = dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
-}
-
-function toPosix(p: string): string {
-  return sep === '/' ? p : p.split(sep).join('/');
-}
-
-/** All files under `dir` (relative to root) whose name matches `re`, sorted for determinism. */
-export function listFiles(root: string, dir: string, re: RegExp): string[] {
-  if (!existsSync(join(root, dir))) return [];
-  const out: string[] = [];
-  // one readdir per folder with file types: Node 20's recursive readdir stats every entry
-  const walk = (rel: string) => {
-    for (const ent of readdirSync(join(root, rel), { withFileTypes: true })) {
-      const child = `${rel}/${ent.name}`;
-      if (ent.isDirectory()) walk(child);
-      else if (re.test(ent.name) && (ent.isFile() || ent.isSymbolicLink())) out.push(child);
-    }
-  };
-  walk(toPosix(dir).replace(/\/+$/, ''));
-  return out.sort();
-}
+export { findProjectRoot, listFiles, PROJECT_FILE, toPosix };
 
 function readAll(root: string, paths: string[]): RawFile[] {
   return paths.map((p) => ({ path: p, text: readFileSync(join(root, p), 'utf8') }));

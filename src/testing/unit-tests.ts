@@ -147,7 +147,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       current_timestamp: () => `cast('${now.replace(/'/g, "''")}' as timestamptz)`,
       current_date: () => `cast(cast('${now.replace(/'/g, "''")}' as timestamptz) as date)`,
     };
-    te = new TemplateEnv({ dialect: frozen, vars: { ...input.vars, ...(t.vars ?? {}) }, env: { ...input.env, ...(t.env_vars ?? {}) }, target: input.target, registerSecrets: false });
+    te = new TemplateEnv({ dialect: frozen, vars: { ...input.vars, ...(t.vars ?? {}) }, env: overlayEnv(input.env, t.env_vars), target: input.target, registerSecrets: false });
     for (const m of files.macros) te.addMacros(m.path, m.text);
     envCache.set(key, te);
     return te;
@@ -333,3 +333,12 @@ function readRows(
 }
 
 export type { YamlSource };
+
+/**
+ * The environment a unit test renders with: its env_vars over the compile's environment, read
+ * through (not copied: a copy would read, and make a compile depend on, every variable).
+ */
+function overlayEnv(env: NodeJS.ProcessEnv, over: Record<string, string> | undefined): NodeJS.ProcessEnv {
+  if (!over || !Object.keys(over).length) return env;
+  return Object.assign(Object.create(env) as NodeJS.ProcessEnv, over);
+}

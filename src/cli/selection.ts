@@ -1,0 +1,66 @@
+/**
+ * Which nodes a command acts on: `-s`/`--exclude` checked (a selector that matches nothing is
+ * an error unless --allow-empty) and the --state manifest. Light on imports: `vigil ls` answers
+ * from the project snapshot with this and nothing of the compiler.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { UsageError } from '../errors.js';
+import { SelectorError, selectNodes, type SelectionResult } from '../compile/selector.js';
+import type { Manifest } from '../compile/manifest.js';
+import { err } from './output.js';
+
+export interface SelectionFlags {
+  select?: string[];
+  exclude?: string[];
+  /** --allow-empty: a selector atom that matches nothing is a warning, not an error */
+  allowEmpty?: boolean;
+  /** --state: a folder holding a previous run's manifest.json, for state: selectors */
+  state?: string;
+}
+
+const stateCache = new Map<string, Manifest>();
+
+/** The manifest --state points at, checked: there, JSON, a Vigil manifest of this project. */
+export function loadStateManifest(dir: string | undefined, project: string): Manifest | undefined {
+  if (!dir) return undefined;
+  const hit = stateCache.get(dir);
+  if (hit) return hit;
+  const path = resolvePath(process.cwd(), dir, 'manifest.json');
+  if (!existsSync(path)) throw new UsageError(`--state ${dir}: no manifest.json there (give the folder of a previous run's target/, e.g. saved from the last deploy)`);
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--state ${dir}: manifest.json is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (!m || typeof m !== 'object' || !m.metadata?.vigil_version || !m.nodes) throw new UsageError(`--state ${dir}: manifest.json is not a Vigil manifest (no metadata.vigil_version or nodes); a dbt manifest cannot be compared`);
+  if (m.metadata.project !== project) throw new UsageError(`--state ${dir}: that manifest is project '${m.metadata.project}', this is '${project}'`);
+  stateCache.set(dir, m);
+  return m;
+}
+
+/**
+ * The nodes `-s`/`--exclude` select. A selector mistake is a usage error (exit 2), and so is an
+ * atom that matches nothing (a typo must not leave CI green), unless --allow-empty.
+ */
+export function select(manifest: Manifest, o: SelectionFlags): SelectionResult {
+  let r: SelectionResult;
+  try {
+    r = selectNodes(manifest, o.select, o.exclude, loadStateManifest(o.state, manifest.metadata.project));
+  } catch (e) {
+    if (e instanceof SelectorError) throw new UsageError(e.message);
+    throw e;
+  }
+  checkUnmatched(r.unmatched, o.allowEmpty);
+  return r;
+}
+
+/** Unmatched selector atoms: an error naming each with its nearest match, or warnings with --allow-empty. */
+export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmpty: boolean | undefined): void {
+  if (!unmatched.length) return;
+  const lines = unmatched.map((u) => `selector '${u.atom}' matched nothing${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
+  if (allowEmpty) for (const l of lines) err(`warning: ${l}`);
+  else throw new UsageError(`${lines.join('\n       ')}\n(nothing was run; pass --allow-empty to go on when a selector selects nothing)`);
+}
+

@@ -1,0 +1,40 @@
+/**
+ * Where a project is and which files it holds: the walk up to project.yaml and the folder
+ * listing, with nothing else imported (`vigil ls` checks its snapshot with these alone).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
+
+export const PROJECT_FILE = 'project.yaml';
+
+/** Walk up from `start` to the folder holding project.yaml. */
+export function findProjectRoot(start: string): string | undefined {
+  let dir = resolve(start);
+  for (;;) {
+    if (existsSync(join(dir, PROJECT_FILE))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+export function toPosix(p: string): string {
+  return sep === '/' ? p : p.split(sep).join('/');
+}
+
+/** All files under `dir` (relative to root) whose name matches `re`, sorted for determinism. */
+export function listFiles(root: string, dir: string, re: RegExp): string[] {
+  if (!existsSync(join(root, dir))) return [];
+  const out: string[] = [];
+  // one readdir per folder with file types: Node 20's recursive readdir stats every entry
+  const walk = (rel: string) => {
+    for (const ent of readdirSync(join(root, rel), { withFileTypes: true })) {
+      const child = `${rel}/${ent.name}`;
+      if (ent.isDirectory()) walk(child);
+      else if (re.test(ent.name) && (ent.isFile() || ent.isSymbolicLink())) out.push(child);
+    }
+  };
+  walk(toPosix(dir).replace(/\/+$/, ''));
+  return out.sort();
+}
+

@@ -1,0 +1,76 @@
+/**
+ * The alerts snapshot behind `vigil alerts evaluate` (and run-scheduler, serve): the second
+ * evaluation of an unchanged project reads no YAML and compiles nothing, gives the same result,
+ * re-resolves the target each time (its config may hold secrets: never in the snapshot), and
+ * an edited rule file is read again at once.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+const ALERT = `alerts:
+  - name: many
+    severity: critical
+    query: select capability, n from {{ ref('counts') }}
+    group_by: [capability]
+    condition: { type: threshold, column: n, op: ">", value: 10 }
+    summary: "{{ capability }} has {{ n }}"
+`;
+
+describe('alerts snapshot', () => {
+  it('evaluates from the snapshot while the files hold, and reads a changed rule again', () => {
+    const dir = makeProject({
+      'project.yaml': `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: "{{ env_var('VIGIL_TEST_DB', '.vigil/dev.duckdb') }}", schema: analytics }\n`,
+      'models/counts.sql': "select 'chat' as capability, 12 as n union all select 'draft', 3",
+      'alerts/a.yaml': ALERT,
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const evaluate = (env: Record<string, string> = {}) => vigil(dir, ['alerts', 'evaluate', '--dry-run', '--state-file', '.vigil/state.json'], env);
+    const first = evaluate();
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/many {2}1 firing/);
+    expect(first.stdout).toMatch(/inactive -> firing \{capability=chat\} — chat has 12/);
+    expect(existsSync(join(dir, 'target/.cache/alerts.bin'))).toBe(true);
+    // the rule file broken with the same size and time: not read again
+    const file = join(dir, 'alerts/a.yaml');
+    const then = new Date('2026-01-01T00:00:00Z');
+    utimesSync(file, then, then);
+    const second = evaluate();
+    const same = (t: string) => t.replace(/\d+\.\d+s/g, '').replace(/at \S+Z;/, '');
+    expect(same(second.stdout)).toBe(same(first.stdout));
+    const st = statSync(file);
+    writeFileSync(file, ALERT.replace('severity: critical', 'severity: critcal').padEnd(st.size, ' '));
+    utimesSync(file, then, then);
+    expect(evaluate().code).toBe(0);
+    // touched: read again, and the typo is reported at its line
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    const third = evaluate();
+    expect(third.code).toBe(2);
+    expect(third.stderr).toMatch(/alerts\/a\.yaml:3:\d+: .*severity/);
+    // an environment variable the target reads: another database, so the snapshot does not stand
+    writeFileSync(file, ALERT);
+    const other = evaluate({ VIGIL_TEST_DB: '.vigil/other.duckdb' });
+    expect(other.code).toBe(1);
+    expect(other.stdout).toMatch(/many {2}ERROR Catalog Error: Table with name "analytics\.counts" does not exist/);
+    expect(same(evaluate().stdout)).toBe(same(first.stdout));
+  });
+
+  it('a target whose config reads a secret: no snapshot is kept', () => {
+    const dir = makeProject({
+      'project.yaml': `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: "{{ env_var('VIGIL_TEST_DB_PASSWORD') }}.duckdb", schema: analytics }\n`,
+      'models/counts.sql': "select 'chat' as capability, 12 as n",
+      'alerts/a.yaml': ALERT,
+    });
+    dirs.push(dir);
+    const env = { VIGIL_TEST_DB_PASSWORD: 'hunter2-not-for-disk' };
+    expect(vigil(dir, ['build'], env).code).toBe(0);
+    const r = vigil(dir, ['alerts', 'evaluate', '--dry-run', '--state-file', '.vigil/state.json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(dir, 'target/.cache/alerts.bin'))).toBe(false);
+  });
+});

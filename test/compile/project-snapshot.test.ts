@@ -1,0 +1,87 @@
+/**
+ * The project snapshot behind `vigil ls`: answered without reading the project again while the
+ * files' stamps, the target, --vars and the environment variables the compile read are
+ * unchanged; compiled again as soon as one of them changes; never kept when a secret was read.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+const SNAPSHOT = 'target/.cache/project.bin';
+const relations = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { name: string; relation?: { identifier: string } })
+    .filter((n) => n.relation)
+    .map((n) => `${n.name}=${n.relation!.identifier}`);
+
+describe('project snapshot (vigil ls)', () => {
+  it('answers from the snapshot while file stamps hold, and compiles again when one changes', () => {
+    const dir = makeProject({
+      'models/a.sql': 'select 1 as id\n',
+      'models/schema.yml': 'models:\n  - name: a\n    description: first\n',
+    });
+    dirs.push(dir);
+    // whole seconds: a stamp set again later compares equal
+    const yml = join(dir, 'models/schema.yml');
+    const then = new Date('2026-01-01T00:00:00Z');
+    utimesSync(yml, then, then);
+    const first = vigil(dir, ['ls']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toBe('a\n');
+    expect(existsSync(join(dir, SNAPSHOT))).toBe(true);
+    // the YAML broken with the same size and modification time: not read again (like make)
+    const st = statSync(yml);
+    writeFileSync(yml, 'models:\n  - name: a\n   description: first\n'.padEnd(st.size, ' '));
+    utimesSync(yml, then, then);
+    expect(statSync(yml).size).toBe(st.size);
+    const cached = vigil(dir, ['ls']);
+    expect(cached.code, cached.stderr).toBe(0);
+    expect(cached.stdout).toBe('a\n');
+    // touched: read again, and the broken YAML is reported at its line
+    utimesSync(yml, new Date(), new Date(Date.now() + 5000));
+    const fresh = vigil(dir, ['ls']);
+    expect(fresh.code).toBe(2);
+    expect(fresh.stderr).toMatch(/models\/schema\.yml:3:/);
+    // fixed, and a new model: listed
+    writeFileSync(yml, 'models:\n  - name: a\n    description: fixed\n');
+    writeFileSync(join(dir, 'models/b.sql'), 'select 2 as id\n');
+    expect(vigil(dir, ['ls']).stdout).toBe('a\nb\n');
+    expect(vigil(dir, ['ls']).stdout).toBe('a\nb\n');
+  });
+
+  it('a different target, --vars or value of an environment variable the compile read: compiled again', () => {
+    const dir = makeProject({
+      'project.yaml': `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  other: { type: duckdb, path: .vigil/other.duckdb, schema: elsewhere }\nvars:\n  suffix: v1\n`,
+      'models/a.sql': "{{ config(alias='a_' ~ env_var('VIGIL_TEST_ALIAS', 'x') ~ '_' ~ var('suffix')) }}\nselect 1 as id\n",
+    });
+    dirs.push(dir);
+    const ls = (args: string[] = [], env: Record<string, string> = {}) => {
+      const r = vigil(dir, ['ls', '--output', 'json', ...args], env);
+      expect(r.code, r.stderr).toBe(0);
+      return relations(r.stdout);
+    };
+    expect(ls()).toEqual(['a=a_x_v1']);
+    expect(ls([], { VIGIL_TEST_ALIAS: 'y' })).toEqual(['a=a_y_v1']);
+    expect(ls([], { VIGIL_TEST_ALIAS: 'y' })).toEqual(['a=a_y_v1']);
+    expect(ls(['--vars', '{suffix: v2}'], { VIGIL_TEST_ALIAS: 'y' })).toEqual(['a=a_y_v2']);
+    expect(ls([], { VIGIL_TEST_ALIAS: 'y' })).toEqual(['a=a_y_v1']);
+    const other = vigil(dir, ['ls', '--output', 'json', '--target', 'other']);
+    expect(other.stdout).toMatch(/"schema":"elsewhere"/);
+    expect(vigil(dir, ['ls', '--output', 'json']).stdout).toMatch(/"schema":"analytics"/);
+  });
+
+  it('a compile that read a secret keeps no snapshot', () => {
+    const dir = makeProject({ 'models/a.sql': "{{ config(materialized='table') }}\nselect '{{ env_var('VIGIL_TEST_PASSWORD') }}' as p\n" });
+    dirs.push(dir);
+    const r = vigil(dir, ['ls'], { VIGIL_TEST_PASSWORD: 'hunter2-very-secret' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('a\n');
+    expect(existsSync(join(dir, SNAPSHOT))).toBe(false);
+  });
+});
