@@ -1,5 +1,5 @@
 // Benchmarks (npm run bench): prints figures; record them in docs/benchmarks.md.
-//   node bench/run.js [compile] [check] [run] [unit] [sync] [build] [demo] [alerts] [dashboards]     (default: all)
+//   node bench/run.js [compile] [startup] [check] [run] [unit] [sync] [build] [demo] [alerts] [dashboards]     (default: all)
 // Environment: BENCH_BUILD_ROWS (default 10000000), BENCH_RUN_MODELS (default 500),
 // BENCH_REUSE_DEMO=1 (keep the demo database of a previous run),
 // BENCH_DIR (default bench/.work; use a tmpfs path to take the disk out of the figures).
@@ -119,6 +119,32 @@ async function watchLatency(dir, file, times) {
   child.kill('SIGINT');
   await new Promise((r) => child.on('exit', r));
   return out;
+}
+
+if (want('startup')) {
+  // start-up on the shipped project: node alone, --version, ls answered from the project
+  // snapshot, and ls compiling (snapshot removed); best of 10, alternating
+  const dir = join(WORK, 'startup');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const p of ['project.yaml', 'models', 'macros', 'tests', 'alerts', 'dashboards']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+  const wall = (args) => {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${args.join(' ')} failed:\n${r.stderr}`);
+    return (performance.now() - t0) / 1000;
+  };
+  const runs = { node: [], version: [], lsHit: [], lsMiss: [] };
+  wall([VIGIL, 'ls']);
+  for (let i = 0; i < 10; i++) {
+    runs.node.push(wall(['-e', '0']));
+    runs.version.push(wall([VIGIL, '--version']));
+    runs.lsHit.push(wall([VIGIL, 'ls']));
+    rmSync(join(dir, 'target', '.cache', 'project.bin'), { force: true });
+    runs.lsMiss.push(wall([VIGIL, 'ls']));
+  }
+  const b = (xs) => fmt(Math.min(...xs));
+  report(`start-up, shipped project, best of 10: node -e 0 ${b(runs.node)}; vigil --version ${b(runs.version)}; vigil ls from the snapshot ${b(runs.lsHit)}; vigil ls compiling (no snapshot) ${b(runs.lsMiss)}`);
 }
 
 if (want('check')) {
