@@ -17,7 +17,7 @@ import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { warehouseCas, type CasBackend } from '../run/cas-document.js';
+import { leaseLive, warehouseCas, type CasBackend } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
 import type { GroupState, OutboxEntry } from './notify.js';
@@ -67,20 +67,9 @@ export class LockBusyError extends StateError {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
+/** The state lock is a lease like any other: live while not run out and its process runs. */
 export function lockLive(l: LockInfo | undefined, now = Date.now()): boolean {
-  if (!l) return false;
-  if (Date.parse(l.until) <= now) return false;
-  if (l.host === hostname() && !pidAlive(l.pid)) return false;
-  return true;
+  return leaseLive(l, now);
 }
 
 export class StateStore {

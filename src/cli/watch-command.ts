@@ -10,7 +10,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { relative, sep } from 'node:path';
 import { formatDiagnostic, hasErrors, ProjectError } from '../errors.js';
 import { compileProject, type CompileResult } from '../compile/compile-project.js';
-import { loadProject, reloadProject, type ProjectFiles } from '../project/load-project.js';
+import { findProjectRoot, loadProject, reloadProject, type ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeCompileArtifacts, type CacheFile } from '../project/artifacts.js';
 import { selectNodes } from '../compile/selector.js';
 import { err, out, parseVars, runExecute, select, type Common, type Compiled } from './commands.js';
@@ -92,6 +92,9 @@ export async function runWatch(
     }
   };
 
+  // no project at all is a usage error (exit 2), not something to watch for
+  if (!findProjectRoot(o.projectDir)) loadProject(o.projectDir);
+  root = findProjectRoot(o.projectDir)!;
   // ---- the first compile (and run): a project that does not compile yet is watched all the same
   const first = compile();
   if (first) {

@@ -4,6 +4,7 @@
  * leases of `vigil serve` (src/serve/lease.ts), so scheduled runs on different machines that
  * share a target coordinate through it. Rows are keyed by `id`; one table holds many documents.
  */
+import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
 
 /**
@@ -70,4 +71,28 @@ export async function warehouseCas(adapter: Adapter, schema: string, table: stri
     },
     close: async () => {},
   };
+}
+
+/** Who holds a lease kept in such a document: until when, and which process on which host. */
+export interface LeaseHolder {
+  host: string;
+  pid: number;
+  until: string;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A lease still holds: not run out, and (on this host) its process still runs. */
+export function leaseLive(h: LeaseHolder | undefined, now = Date.now()): boolean {
+  if (!h) return false;
+  if (Date.parse(h.until) <= now) return false;
+  if (h.host === hostname() && !pidAlive(h.pid)) return false;
+  return true;
 }

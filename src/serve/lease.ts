@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
-import { warehouseCas } from '../run/cas-document.js';
+import { leaseLive, warehouseCas } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 
 export const LEASE_TABLE = 'vigil_serve_leases';
@@ -34,22 +34,6 @@ export interface LeaseDoc {
 }
 
 export type Claim = { ok: true } | { ok: false; why: string };
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export function holderLive(h: Holder | undefined, now = Date.now()): boolean {
-  if (!h) return false;
-  if (Date.parse(h.until) <= now) return false;
-  if (h.host === hostname() && !pidAlive(h.pid)) return false;
-  return true;
-}
 
 export class JobLeases {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -80,7 +64,7 @@ export class JobLeases {
         cur = (await cas.get())!;
       }
       const d = JSON.parse(cur.body) as LeaseDoc;
-      if (d.holder && d.holder.owner !== this.owner && holderLive(d.holder)) return { ok: false, why: `running on ${d.holder.host} (pid ${d.holder.pid}) since ${d.holder.since}` };
+      if (d.holder && d.holder.owner !== this.owner && leaseLive(d.holder)) return { ok: false, why: `running on ${d.holder.host} (pid ${d.holder.pid}) since ${d.holder.since}` };
       if (d.slot && Date.parse(d.slot) >= slot.getTime()) return { ok: false, why: `the run for ${slot.toISOString()} was already claimed${d.last ? ` (${d.last.by}: ${d.last.status})` : ''}` };
       const now = Date.now();
       const next: LeaseDoc = { ...d, slot: slot.toISOString(), holder: { owner: this.owner, host: hostname(), pid: process.pid, since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString() }, writeId: randomBytes(8).toString('hex') };

@@ -5,18 +5,17 @@
  * paused process catching up once, and a restart catching up a slot missed while it was down.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { loadProject } from '../../src/project/load-project.js';
 import { serveConfig } from '../../src/serve/config.js';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { formatDiagnostic } from '../../src/errors.js';
-import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+import { killAll, startServe, waitFor } from '../support/serve.js';
 
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  killAll();
   dirs.forEach(removeDir);
 });
 
@@ -77,42 +76,8 @@ describe('serve configuration', () => {
   });
 });
 
-interface Served {
-  child: ChildProcess;
-  base: string;
-  log: () => string;
-  exited: Promise<number>;
-}
-
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, ms: number, what: () => string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out; so far:\n${what()}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-async function serve(dir: string, args: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [VIGIL, 'serve', '--listen', '127.0.0.1:0', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let text = '';
-  child.stdout!.on('data', (b: Buffer) => (text += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (text += b.toString()));
-  const exited = new Promise<number>((r) => child.on('exit', (code, sig) => r(code ?? (sig ? 128 : -1))));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const base = await waitFor(
-    () => {
-      if (gone) throw new Error(`vigil serve exited before listening:\n${text}`);
-      return /listening on (http:\/\/[\d.]+:\d+)/.exec(text)?.[1];
-    },
-    30_000,
-    () => text,
-  );
-  return { child, base, log: () => text, exited };
-}
+/** `vigil serve` on any free port */
+const serve = (dir: string, args: string[] = []) => startServe(dir, ['--listen', '127.0.0.1:0', ...args]);
 
 describe('vigil serve on the command line', () => {
   it('a configuration mistake: exit 2 with file:line, before listening or running anything', () => {

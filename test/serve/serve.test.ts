@@ -5,13 +5,14 @@
  * processes sharing one Postgres target running each slot of each job once.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import pg from 'pg';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { uniqueSchema } from '../support/postgres.js';
-import { makeProject, REPO, removeDir, VIGIL, vigil } from '../helpers.js';
+import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
+import { killAll, startServe, waitFor } from '../support/serve.js';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -21,7 +22,6 @@ const PROMTOOL = '/usr/bin/promtool';
 if (!existsSync(PROMTOOL)) console.warn(`serve.test.ts: the promtool check is SKIPPED — ${PROMTOOL} not found (apt-get install prometheus)`);
 let client: pg.Client;
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   client = new pg.Client(url);
@@ -29,7 +29,7 @@ beforeAll(async () => {
   await client.query("set timezone = 'UTC'");
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  killAll();
   await client?.end();
   dirs.forEach(removeDir);
 });
@@ -60,44 +60,8 @@ ${opts.schedules}
   dirs.push(dir);
   return dir;
 }
-
-interface Served {
-  child: ChildProcess;
-  base: string;
-  log: () => string;
-  exited: Promise<number>;
-}
-
-/** Start `vigil serve` and wait for the address it listens on. */
-async function serve(dir: string, args: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [VIGIL, 'serve', ...args], { cwd: dir, env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let text = '';
-  child.stdout!.on('data', (b: Buffer) => (text += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (text += b.toString()));
-  const exited = new Promise<number>((r) => child.on('exit', (code, sig) => r(code ?? (sig ? 128 : -1))));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const base = await waitFor(
-    () => {
-      if (gone) throw new Error(`vigil serve exited before listening:\n${text}`);
-      return /listening on (http:\/\/[\d.]+:\d+)/.exec(text)?.[1];
-    },
-    30_000,
-    () => text,
-  );
-  return { child, base, log: () => text, exited };
-}
-
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, ms: number, what: () => string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out; so far:\n${what()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** `vigil serve` with the test database as the application's */
+const serve = (dir: string, args: string[] = []) => startServe(dir, args, { DATABASE_URL: url });
 
 interface Family {
   name: string;
