@@ -1,6 +1,7 @@
 // Benchmarks (npm run bench): prints figures; record them in docs/benchmarks.md.
 //   node bench/run.js [compile] [startup] [check] [run] [unit] [sync] [build] [demo] [alerts] [dashboards]     (default: all)
 // Environment: BENCH_BUILD_ROWS (default 10000000), BENCH_RUN_MODELS (default 500),
+// DATAFORM_DIR (where @dataform/cli 3.0.69 and @dataform/core 3.0.62 are installed: compile side by side),
 // BENCH_REUSE_DEMO=1 (keep the demo database of a previous run),
 // BENCH_DIR (default bench/.work; use a tmpfs path to take the disk out of the figures).
 // Each comparison is measured in the same run, alternating, best of N, because these
@@ -11,6 +12,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateProject } from './gen-project.js';
+import { dataformBin, generateDataformProject } from './dataform.js';
 import { dependencyOrder } from './statements.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../..');
@@ -92,6 +94,24 @@ if (want('compile')) {
     report(`compile ${n} models, cold (no cache, writes ${n} files + manifest): whole process best ${fmt(best(cold, 'wall'))} (runs: ${cold.map((c) => c.wall.toFixed(2)).join(', ')}), in-process ${fmt(best(cold, 'inProcess'))}, peak RSS ${Math.max(...cold.map((c) => c.rssMb ?? 0)).toFixed(0)} MB`);
     report(`compile ${n} models, cold, without writing files (vigil ls): whole process best ${fmt(best(noWrite, 'wall'))}`);
     report(`recompile ${n} models after one file changed: whole process best ${fmt(best(warm, 'wall'))}, in-process ${fmt(best(warm, 'inProcess'))}`);
+    // side by side with Dataform on the same DAG (DATAFORM_DIR: where @dataform/cli and core are installed)
+    const dfBin = n === 1000 && process.env.DATAFORM_DIR ? dataformBin(process.env.DATAFORM_DIR) : undefined;
+    if (n === 1000 && !dfBin) report('compile vs Dataform: skipped (npm i --prefix /tmp/df @dataform/cli@3.0.69 @dataform/core@3.0.62, then DATAFORM_DIR=/tmp/df)');
+    if (dfBin) {
+      const dfDir = join(WORK, `dataform-${n}`);
+      generateDataformProject(dfDir, n, process.env.DATAFORM_DIR);
+      const df = [];
+      const vg = [];
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        const r = spawnSync(dfBin, ['compile', '--json'], { cwd: dfDir, encoding: 'utf8', maxBuffer: 1 << 30 });
+        if (r.status !== 0 || JSON.parse(r.stdout).tables.length !== n) throw new Error(`dataform compile failed:\n${r.stderr}`);
+        df.push((performance.now() - t0) / 1000);
+        rmSync(join(dir, 'target'), { recursive: true, force: true });
+        vg.push(vigil(dir, ['compile']).wall);
+      }
+      report(`compile ${n} models, cold, whole process: vigil best ${fmt(Math.min(...vg))} vs dataform compile --json best ${fmt(Math.min(...df))} => ${(Math.min(...df) / Math.min(...vg)).toFixed(1)}x faster (vigil ${vg.map((x) => x.toFixed(2)).join(', ')}; dataform ${df.map((x) => x.toFixed(2)).join(', ')})`);
+    }
     // vigil compile --watch: from the write of one model to the manifest written, seen from outside
     const lat = await watchLatency(dir, join(dir, 'models', 'g0', 'm_00007.sql'), 7);
     report(`compile --watch ${n} models, one model written -> manifest written: best ${fmt(Math.min(...lat))}, median ${fmt(lat.sort((a, b) => a - b)[Math.floor(lat.length / 2)])} (runs: ${lat.map((x) => x.toFixed(3)).join(', ')})`);
