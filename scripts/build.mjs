@@ -25,7 +25,8 @@ export async function buildCli(root) {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
   await build({
     absWorkingDir: root,
-    entryPoints: { 'cli/main': 'src/cli/main.ts' },
+    // version.js alone: `vigil --version` answers without loading the command line
+    entryPoints: { 'cli/main': 'src/cli/main.ts', version: 'src/version.ts' },
     outdir: 'dist',
     bundle: true,
     splitting: true,

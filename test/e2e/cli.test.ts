@@ -20,6 +20,17 @@ async function query<T extends Record<string, unknown>>(dir: string, sql: string
   }
 }
 
+describe('vigil --version', () => {
+  it('prints the package version, with -V too, with or without other flags (the fast path and the command line agree)', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+    for (const args of [['--version'], ['-V'], ['--version', '--project-dir', '.']]) {
+      const r = vigil(REPO, args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toBe(`${pkg.version}\n`);
+    }
+  });
+});
+
 describe('vigil init', () => {
   it('--template ai-audit: scaffolds a project that demo + build run green in, and refuses a folder that is already a project', async () => {
     const parent = makeProject({}, false);
