@@ -3,7 +3,7 @@
  * rules), kept in target/.cache/<name>.bin and used again while nothing it depended on changed,
  * so `vigil ls` and `vigil alerts evaluate` skip loading YAML, validating and compiling.
  *
- * It stands only when all of these are as they were: Vigil's version; the target and --vars
+ * It stands only when all of these are as they were: Vigil's version and build; the target and --vars
  * asked for; project.yaml and every file under the project's model, macro, test, seed,
  * snapshot and dashboard folders (path, size, modification time); and every environment
  * variable the compile read, compared by a SHA-256 of its value (a compile that read a secret
@@ -11,6 +11,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { listFiles, PROJECT_FILE } from './paths.js';
 
@@ -38,7 +39,15 @@ interface Stored<T> {
   value: T;
 }
 
-const keyOf = (k: SnapshotKey) => JSON.stringify([k.version, k.target ?? null, k.vars ?? null]);
+/** This build of Vigil: a rebuilt CLI (a developer's, with a compiler that changed but not its version) keeps no old snapshot. */
+const BUILD = (() => {
+  try {
+    return statSync(fileURLToPath(import.meta.url)).mtimeMs;
+  } catch {
+    return 0;
+  }
+})();
+const keyOf = (k: SnapshotKey) => JSON.stringify([k.version, BUILD, k.target ?? null, k.vars ?? null]);
 /** (node:crypto is loaded only when a compile read the environment: a few ms of every `vigil ls`) */
 const envHasher = async () => {
   const { createHash } = await import('node:crypto');
