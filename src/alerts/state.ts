@@ -17,7 +17,7 @@ import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { leaseLive, warehouseCas, type CasBackend } from '../run/cas-document.js';
+import { leaseLive, PROCESS_STARTED, warehouseCas, type CasBackend } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
 import type { GroupState, OutboxEntry } from './notify.js';
@@ -27,6 +27,8 @@ export interface LockInfo {
   owner: string;
   host: string;
   pid: number;
+  /** when the holding process started (see leaseLive) */
+  started?: string;
   acquiredAt: string;
   until: string;
   command: string;
@@ -104,7 +106,7 @@ export class StateStore {
         await sleep(Math.min(500, 50 * 2 ** attempt));
         continue;
       }
-      doc.lock = { owner: this.owner, host: hostname(), pid: process.pid, acquiredAt: new Date().toISOString(), until: new Date(Date.now() + this.leaseMs).toISOString(), command };
+      doc.lock = { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, acquiredAt: new Date().toISOString(), until: new Date(Date.now() + this.leaseMs).toISOString(), command };
       if (await this.write(cur.version, doc)) return doc;
       if (Date.now() >= deadline && attempt > 5) throw new StateError(`could not take the alert state lock in ${this.description}: the state kept changing under us; try again`);
     }

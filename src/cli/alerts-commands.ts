@@ -99,7 +99,7 @@ interface AlertsSnapshot {
  */
 export async function setupAlertsForEvaluation(o: Common): Promise<Setup> {
   const { findProjectRoot } = await import('../project/paths.js');
-  const { readSnapshot, recordingEnv, snapshotBytes, snapshotPath } = await import('../project/snapshot.js');
+  const { readSnapshot, recordingEnv, snapshotBytes, snapshotFolders, snapshotPath, stampBefore } = await import('../project/snapshot.js');
   const key = { version: VIGIL_VERSION, target: o.target, vars: o.vars };
   const root = findProjectRoot(o.projectDir);
   const snap = root ? await readSnapshot<AlertsSnapshot>(root, 'alerts', key) : undefined;
@@ -111,8 +111,10 @@ export async function setupAlertsForEvaluation(o: Common): Promise<Setup> {
     }
   }
   const recorder = recordingEnv(process.env);
+  const before = root ? stampBefore(root) : undefined;
   const s = setupAlerts(o, undefined, { tests: false, tolerate: true }, recorder.env);
-  if (s.files.paths.target === 'target') {
+  // (a project with its folders elsewhere, or queries that read run_started_at, keep none)
+  if (before !== undefined && snapshotFolders(s.files.paths) && !s.result.volatile) {
     const value: AlertsSnapshot = {
       project: s.files.project,
       paths: s.files.paths,
@@ -121,8 +123,7 @@ export async function setupAlertsForEvaluation(o: Common): Promise<Setup> {
       rules: s.rules.map(withoutYaml),
       notes: s.notes,
     };
-    const p = s.files.paths;
-    const bytes = await snapshotBytes(s.files.root, key, [p.models, p.macros, p.tests, p.seeds, p.snapshots ?? 'snapshots', p.dashboards, p.alerts], recorder.read, value, isSecret);
+    const bytes = await snapshotBytes(s.files.root, key, before, recorder.read, value, isSecret);
     try {
       if (bytes) writeProjectFile(snapshotPath(s.files.root, 'alerts'), bytes);
     } catch {

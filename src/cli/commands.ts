@@ -11,7 +11,8 @@ import { compileProject, resolveTarget, VIGIL_VERSION, type CompileResult, type 
 import { parseDuration } from '../time/duration.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { loadCache, saveCache, writeCompileArtifacts, writeProjectFile, writeTargetJson } from '../project/artifacts.js';
-import { recordingEnv, snapshotBytes, snapshotPath } from '../project/snapshot.js';
+import { recordingEnv, snapshotBytes, snapshotFolders, snapshotPath, stampBefore } from '../project/snapshot.js';
+import { findProjectRoot } from '../project/paths.js';
 import { isSecret } from '../secrets.js';
 import { SelectorError } from '../compile/selector.js';
 import type { Adapter } from '../adapters/adapter.js';
@@ -48,8 +49,8 @@ export interface Compiled {
   files: ProjectFiles;
   result: CompileResult;
   target: ResolvedTarget;
-  /** with `snapshot`: the environment variables the compile read, and their values */
-  envRead?: Map<string, string | undefined>;
+  /** with `snapshot`: the files' stamps before the compile, and the environment variables it read */
+  snapshot?: { before: string; envRead: Map<string, string | undefined> };
 }
 
 /** Load, compile (reusing the render cache), write artifacts, print warnings; throw on errors. */
@@ -58,6 +59,9 @@ export interface Compiled {
  * that can answer from it next time (`vigil ls`).
  */
 export function compileForCommand(o: Common, opts: { writeArtifacts?: boolean; empty?: boolean; snapshot?: boolean } = {}): Compiled {
+  // a snapshot is kept under the files' stamps from before anything was read
+  const root = opts.snapshot ? findProjectRoot(o.projectDir) : undefined;
+  const before = root ? stampBefore(root) : undefined;
   const files = loadProject(o.projectDir);
   const cache = loadCache(files);
   const recorder = opts.snapshot ? recordingEnv(process.env) : undefined;
@@ -67,7 +71,7 @@ export function compileForCommand(o: Common, opts: { writeArtifacts?: boolean; e
   if (hasErrors(result.diagnostics) || !result.target) throw new ProjectError(result.diagnostics.filter((x) => x.severity === 'error'));
   if (opts.writeArtifacts !== false) writeCompileArtifacts(files, result.manifest, cache);
   saveCache(files, cache);
-  return { files, result, target: result.target, envRead: recorder?.read };
+  return { files, result, target: result.target, snapshot: recorder && before !== undefined ? { before, envRead: recorder.read } : undefined };
 }
 
 /**
@@ -76,10 +80,10 @@ export function compileForCommand(o: Common, opts: { writeArtifacts?: boolean; e
  * target folder keeps none.
  */
 export async function keepSnapshot(c: Compiled, o: Common): Promise<void> {
-  if (!c.envRead || c.files.paths.target !== 'target') return;
-  const p = c.files.paths;
+  // (a project with its folders elsewhere, or a compile that read run_started_at, keeps none)
+  if (!c.snapshot || !snapshotFolders(c.files.paths) || c.result.volatile) return;
   const warnings = c.result.diagnostics.filter((x) => x.severity === 'warn');
-  const bytes = await snapshotBytes(c.files.root, { version: VIGIL_VERSION, target: o.target, vars: o.vars }, [p.models, p.macros, p.tests, p.seeds, p.snapshots ?? 'snapshots', p.dashboards], c.envRead, { manifest: c.result.manifest, warnings }, isSecret);
+  const bytes = await snapshotBytes(c.files.root, { version: VIGIL_VERSION, target: o.target, vars: o.vars }, c.snapshot.before, c.snapshot.envRead, { manifest: c.result.manifest, warnings }, isSecret);
   try {
     if (bytes) writeProjectFile(snapshotPath(c.files.root, 'project'), bytes);
   } catch {
@@ -230,7 +234,8 @@ export async function runExecute(
     interrupt.abort();
     err('\ninterrupted: no new node starts; waiting for the running ones (Ctrl-C again to stop at once)');
   };
-  if (o.signal) o.signal.addEventListener('abort', () => interrupt.abort(), { once: true });
+  if (o.signal?.aborted) interrupt.abort();
+  else if (o.signal) o.signal.addEventListener('abort', () => interrupt.abort(), { once: true });
   else process.on('SIGINT', onSigint);
   out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
   if (!planned.nodes.length) {
@@ -348,13 +353,18 @@ export async function syncSetup(c: Compiled, o: Common) {
   for (const from of new Set(streams.map((s) => s.sync!.from))) {
     const ds: ReturnType<typeof diag>[] = [];
     const t = resolveTarget(c.files, { target: from, env: process.env }, ds);
-    if (!t) throw new ProjectError(ds);
-    if (!getWarehouse(t.type)!.capabilities.syncSource) {
+    // (a problem with a later source closes the ones already open)
+    const fail = async (e: Error): Promise<never> => {
+      for (const f of froms.values()) await f.close().catch(() => {});
+      throw e;
+    };
+    if (!t) await fail(new ProjectError(ds));
+    if (!getWarehouse(t!.type)!.capabilities.syncSource) {
       const sources = WAREHOUSES.filter((w) => w.capabilities.syncSource).map((w) => w.type);
-      throw new UsageError(`sync.from '${from}' is a ${t.type} target; vigil sync reads from ${sources.join(' or ')} targets`);
+      await fail(new UsageError(`sync.from '${from}' is a ${t!.type} target; vigil sync reads from ${sources.join(' or ')} targets`));
     }
     try {
-      froms.set(from, await openAdapter(t, c.files.root, 2));
+      froms.set(from, await openAdapter(t!, c.files.root, 2));
     } catch (e) {
       problems.push(`source database '${from}': ${(e as Error).message.split('\n')[0]}`);
     }
@@ -368,7 +378,10 @@ export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: stri
   const lookbackSeconds = o.lookback ? durationFlag('--lookback', o.lookback, { min: 1 }) / 1000 : undefined;
   const c = compileForCommand(o, { writeArtifacts: false });
   const { streams, froms, problems } = await syncSetup(c, o);
-  const target = await open(c, 2);
+  const target = await open(c, 2).catch(async (e) => {
+    for (const f of froms.values()) await f.close().catch(() => {});
+    throw e;
+  });
   const t0 = performance.now();
   try {
     out(`vigil ${VIGIL_VERSION} sync (${o.mode}${o.fullRefresh ? ', full refresh' : ''}): ${streams.length} stream${streams.length === 1 ? '' : 's'} into target ${c.target.name} (${c.target.type})`);

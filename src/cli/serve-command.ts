@@ -182,8 +182,10 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     if (current || stopping || !queue.length) return;
     const d = queue.shift()!;
     const stop = new AbortController();
+    const t0 = performance.now();
+    const started = new Date();
     const done = runJob(d, stop.signal)
-      .catch((e) => logErr(`${d.job.name}: internal error: ${redact((e as Error).message)}`))
+      .catch((e) => finish(jobs.get(d.job.name)!, d, started, t0, 'error', `internal error: ${(e as Error).message.split('\n')[0]}`))
       .finally(() => {
         current = undefined;
         pump();
@@ -227,15 +229,22 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       j.lastRun = { slot: d.slot.toISOString(), started_at: started.toISOString(), finished_at: stamp(), status: 'skipped', message: claim.why };
       return;
     }
+    if (signal.aborted) {
+      // stopping while the slot was claimed: give it back, the run did not happen
+      await leases.release(leaseAdapter, name, 'abandoned', 'serve stopped before the job started').catch(() => false);
+      await leaseAdapter.close().catch(() => {});
+      return finish(j, d, started, t0, 'abandoned', 'serve stopped before the job started');
+    }
     // a file database is closed while the job runs (one handle at a time); a server keeps the
     // lease connection to renew it meanwhile
     if (singleProcess) {
       await leaseAdapter.close().catch(() => {});
       leaseAdapter = undefined;
     }
+    let renewing: Promise<unknown> = Promise.resolve();
     const renew = leaseAdapter
       ? setInterval(() => {
-          void leases.renew(leaseAdapter!, name).then(
+          renewing = leases.renew(leaseAdapter!, name).then(
             (ok) => ok || logErr(`${name}: lost its lease (taken over after it ran out); this run goes on, but another serve may start the job`),
             () => undefined,
           );
@@ -253,6 +262,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       message = e instanceof ProjectError ? e.diagnostics.map(formatDiagnostic).join('; ') : (e as Error).message.split('\n')[0];
     } finally {
       clearInterval(renew);
+      await renewing; // (a renewal in flight on the same connection finishes before the release)
       // run_results and the like set the exit code of a one-shot command: not ours
       process.exitCode = undefined;
     }
@@ -293,7 +303,13 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     if (job.command === 'sync') {
       const c = compileForCommand(common, { writeArtifacts: false });
       const { streams, froms, problems } = await syncSetup(c, { ...common, select: job.select });
-      const target = await openTarget(2);
+      let target: Adapter;
+      try {
+        target = await openTarget(2);
+      } catch (e) {
+        for (const f of froms.values()) await f.close().catch(() => {});
+        throw e;
+      }
       try {
         const { syncStreams } = await import('../sync/run-sync.js');
         const readers = new Map([...froms].map(([n, a]) => [n, a.syncReader!()]));
@@ -366,9 +382,13 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       for (const j of jobs.values()) {
         const doc = await leases.read(a, j.spec.name);
         const latest = latestSlot(j.clock, start);
-        if (!o.runNow && doc?.slot && latest && latest.getTime() > Date.parse(doc.slot)) {
-          const missed = slotsBetween(j.clock, new Date(doc.slot), latest);
-          catchUp.push({ job: j.spec, slot: latest, previous: new Date(doc.slot), missed, why: `catching up: its last run was for ${doc.slot}` });
+        const behind = doc?.slot ? latest && latest.getTime() > Date.parse(doc.slot) : doc?.last?.status === 'abandoned' && latest;
+        if (!o.runNow && behind && latest) {
+          const since = doc?.slot ? new Date(doc.slot) : undefined;
+          const missed = since ? slotsBetween(j.clock, since, latest) : 0;
+          catchUp.push({ job: j.spec, slot: latest, previous: since ?? new Date(latest.getTime() - 60_000), missed, why: since ? `catching up: its last run was for ${doc!.slot}` : 'catching up: its first run was stopped before its end' });
+          // the clock goes on from the slot caught up, so that slot is not queued twice
+          j.lastDue = latest;
         }
       }
     } finally {
@@ -431,8 +451,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         resolve();
       });
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
   });
   process.off('unhandledRejection', onRejection);
   log('serve stopped.');

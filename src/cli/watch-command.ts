@@ -8,7 +8,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { relative, sep } from 'node:path';
-import { formatDiagnostic, hasErrors, ProjectError } from '../errors.js';
+import { formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
 import { compileProject, type CompileResult } from '../compile/compile-project.js';
 import { findProjectRoot, loadProject, reloadProject, type ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeCompileArtifacts, type CacheFile } from '../project/artifacts.js';
@@ -48,6 +48,9 @@ export async function runWatch(
       if (hasErrors(result.diagnostics) || !result.target) throw new ProjectError(result.diagnostics.filter((x) => x.severity === 'error'));
       c = { files, result, target: result.target };
     } catch (e) {
+      // the next round reads everything again (a project.yaml that failed to load must not be
+      // replaced by the copy from before it changed)
+      files = undefined;
       if (!(e instanceof ProjectError)) throw e;
       for (const d of e.diagnostics) err(formatDiagnostic(d));
       err(`${clock()} ${e.diagnostics.length} error${e.diagnostics.length === 1 ? '' : 's'}: the last good manifest stays; watching for changes (Ctrl-C stops)`);
@@ -95,32 +98,27 @@ export async function runWatch(
   // no project at all is a usage error (exit 2), not something to watch for
   if (!findProjectRoot(o.projectDir)) loadProject(o.projectDir);
   root = findProjectRoot(o.projectDir)!;
-  // ---- the first compile (and run): a project that does not compile yet is watched all the same
-  const first = compile();
-  if (first) {
-    const models = Object.values(first.c.result.manifest.nodes).filter((n) => n.resource_type === 'model').length;
-    out(`${clock()} compiled ${models} models in ${Math.round(first.ms)} ms -> ${first.c.files.paths.target}/manifest.json`);
-    saveSoon(first.c.files);
-    await execute(first.c, false);
-    previous = first.c.result.manifest;
-  }
-
-  // ---- then each change
+  // ---- each change: the watcher starts before the first compile, so nothing saved meanwhile is missed
   const changedPaths = new Set<string>();
   let firstEventAt = 0;
   let timer: NodeJS.Timeout | undefined;
   let busy: Promise<void> | undefined;
+  /** one round: compile what changed, then run what changed; changes during a round make another */
+  const round = (work: () => Promise<void>) => {
+    busy = work()
+      .catch((e) => err(`${clock()} ${(e as Error).message}; watching for changes`))
+      .finally(() => {
+        busy = undefined;
+        if (changedPaths.size && !timer) timer = setTimeout(onChange, 0);
+      });
+  };
   const onChange = () => {
     timer = undefined;
-    if (busy) {
-      // a change while running: compile again once this round ends
-      void busy.then(() => (changedPaths.size && !timer ? (timer = setTimeout(onChange, 0)) : undefined));
-      return;
-    }
+    if (busy || !changedPaths.size) return; // (the round in progress looks again when it ends)
     const paths = [...changedPaths];
     changedPaths.clear();
     const since = firstEventAt;
-    busy = (async () => {
+    round(async () => {
       const r = compile(paths);
       if (r) {
         const latency = performance.now() - since;
@@ -130,13 +128,8 @@ export async function runWatch(
         await execute(r.c, true);
         previous = r.c.result.manifest;
       }
-    })()
-      .catch((e) => err(`${clock()} ${(e as Error).message}; watching for changes`))
-      .finally(() => {
-        busy = undefined;
-      });
+    });
   };
-
   const watcher: FSWatcher = watch(root, { recursive: true }, (_event, name) => {
     if (!name) return;
     const rel = (sep === '/' ? String(name) : String(name).split(sep).join('/')).replace(/^\.\//, '');
@@ -144,27 +137,54 @@ export async function runWatch(
     if (!changedPaths.size) firstEventAt = performance.now();
     changedPaths.add(rel);
     // editors write a file in several steps: wait for the burst to end
-    if (!timer && !busy) timer = setTimeout(onChange, 15);
+    if (!timer) timer = setTimeout(onChange, 15);
   });
-  out(`${clock()} watching ${relative(process.cwd(), root) || '.'} for changes (Ctrl-C stops)`);
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      watcher.close();
-      clearTimeout(timer);
-      void (busy ?? Promise.resolve()).then(() => {
-        clearTimeout(saveTimer);
-        if (cache && previous)
-          try {
-            saveCache(loadProject(o.projectDir), cache);
-          } catch {
-            /* ignore */
-          }
-        resolve();
-      });
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  // ---- until Ctrl-C / SIGTERM (or a usage mistake in the first round: a selector typo is exit 2)
+  let fatal: Error | undefined;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    watcher.close();
+    clearTimeout(timer);
+    void (busy ?? Promise.resolve()).then(() => {
+      clearTimeout(saveTimer);
+      if (cache && previous)
+        try {
+          saveCache(loadProject(o.projectDir), cache);
+        } catch {
+          /* ignore */
+        }
+      resolveStopped();
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+
+  // ---- the first compile (and run): a project that does not compile yet is watched all the same
+  round(async () => {
+    const first = compile();
+    if (first) {
+      const models = Object.values(first.c.result.manifest.nodes).filter((n) => n.resource_type === 'model').length;
+      out(`${clock()} compiled ${models} models in ${Math.round(first.ms)} ms -> ${first.c.files.paths.target}/manifest.json`);
+      saveSoon(first.c.files);
+      try {
+        await execute(first.c, false);
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        fatal = e;
+        stop();
+        return;
+      }
+      previous = first.c.result.manifest;
+    }
+    out(`${clock()} watching ${relative(process.cwd(), root) || '.'} for changes (Ctrl-C stops)`);
   });
+
+  await stopped;
+  if (fatal) throw fatal;
   out(`${clock()} stopped watching.`);
 }

@@ -83,6 +83,8 @@ export interface CompileResult {
   queries: Record<string, { sql: string; depends_on: string[] }>;
   /** dashboards/*.json, validated against the models' declared columns, with each tile's SQL. */
   dashboards: CompiledDashboard[];
+  /** Something read run_started_at or invocation_id: the result holds only for this run (no snapshot keeps it). */
+  volatile?: boolean;
 }
 
 const sha = (s: string) => createHash('sha1').update(s).digest('hex');
@@ -1070,7 +1072,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const k = `${d.file}:${d.line}:${d.column}:${d.code}:${d.message}`;
     return seen.has(k) ? false : (seen.add(k), true);
   });
-  return { manifest, diagnostics, target, order: order.filter((u) => manifest.nodes[u]), cacheHits, queries, dashboards };
+  return { manifest, diagnostics, target, order: order.filter((u) => manifest.nodes[u]), cacheHits, queries, dashboards, volatile: tenv.readVolatile || [...drafts.values()].some((d) => d.calls.volatile) };
 }
 
 function stripSemicolon(sql: string): string {

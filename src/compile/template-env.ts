@@ -99,6 +99,8 @@ export class TemplateEnv {
   /** The model being rendered (undefined for tests, alert queries): what `model` answers. */
   currentModel?: ModelContext;
   readonly macroNames = new Map<string, string>();
+  /** Whether anything rendered by this environment read run_started_at or invocation_id. */
+  readVolatile = false;
 
   constructor(opts: TemplateEnvOptions) {
     // an undefined value printed into SQL is an error, never an empty string
@@ -194,8 +196,8 @@ export class TemplateEnv {
     const run = opts.run ?? { startedAt: new Date(), invocationId: randomUUID() };
     const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
     // these change every run: a model that reads them is rendered again each time (not cached)
-    Object.defineProperty(globals, 'run_started_at', { enumerable: true, get: () => ((self.current.volatile = true), run.startedAt.toISOString()) });
-    Object.defineProperty(globals, 'invocation_id', { enumerable: true, get: () => ((self.current.volatile = true), run.invocationId) });
+    Object.defineProperty(globals, 'run_started_at', { enumerable: true, get: () => ((self.current.volatile = self.readVolatile = true), run.startedAt.toISOString()) });
+    Object.defineProperty(globals, 'invocation_id', { enumerable: true, get: () => ((self.current.volatile = self.readVolatile = true), run.invocationId) });
     for (const h of TEMPLATE_HELPERS) {
       const impl = h === 'quote_ident' ? opts.dialect.quoteIdent : (opts.dialect as unknown as Record<string, (...a: unknown[]) => string>)[h];
       const fn = (impl as (...a: unknown[]) => string).bind(opts.dialect);

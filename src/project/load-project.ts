@@ -3,7 +3,7 @@
  * the filesystem: it returns plain data (texts and parsed YAML) that the pure compiler takes.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
 import { findProjectRoot, listFiles, PROJECT_FILE, toPosix } from './paths.js';
 import { parseYaml, validateYaml, type YamlSource } from './yaml-source.js';
@@ -109,15 +109,18 @@ export function loadProject(projectDir: string): ProjectFiles {
   const project = projectYaml ? validateYaml(projectYaml, ProjectFileSchema, diagnostics) : undefined;
   if (!project || !projectYaml) throw new ProjectError(diagnostics);
 
+  // folders as plain relative paths (`./models/` is `models`): file paths, the watcher's events
+  // and the snapshot's stamps all compare with them
+  const folder = (p: string | undefined, dflt: string) => (p === undefined ? dflt : posix.normalize(toPosix(p)).replace(/^(\.\/)+/, '').replace(/\/+$/, '') || '.');
   const paths = {
-    models: project.paths?.models ?? 'models',
-    macros: project.paths?.macros ?? 'macros',
-    tests: project.paths?.tests ?? 'tests',
-    alerts: project.paths?.alerts ?? 'alerts',
-    dashboards: project.paths?.dashboards ?? 'dashboards',
-    seeds: project.paths?.seeds ?? 'seeds',
-    snapshots: project.paths?.snapshots ?? 'snapshots',
-    target: project.paths?.target ?? 'target',
+    models: folder(project.paths?.models, 'models'),
+    macros: folder(project.paths?.macros, 'macros'),
+    tests: folder(project.paths?.tests, 'tests'),
+    alerts: folder(project.paths?.alerts, 'alerts'),
+    dashboards: folder(project.paths?.dashboards, 'dashboards'),
+    seeds: folder(project.paths?.seeds, 'seeds'),
+    snapshots: folder(project.paths?.snapshots, 'snapshots'),
+    target: folder(project.paths?.target, 'target'),
   };
   // each folder walked once, whatever kinds of files it holds
   const walked = new Map<string, string[]>();
@@ -179,6 +182,12 @@ export function reloadProject(prev: ProjectFiles, changed: Iterable<string>): Pr
       st = undefined; // deleted
     }
     if (st?.isDirectory()) return loadProject(root);
+    // gone, and not a file we know: a folder moved or deleted (one event for all it held)
+    const known = (l: Array<{ path: string }> | undefined) => !!l?.some((f) => f.path === p);
+    if (!st && ![next.models, next.macros, next.singularTests, next.dashboards, next.seeds, next.snapshots, next.docs, next.properties].some(known)) {
+      if ([next.models, next.macros, next.singularTests, next.dashboards, next.seeds, next.snapshots, next.docs, next.properties].some((l) => l?.some((f) => f.path.startsWith(`${p}/`)))) return loadProject(root);
+      continue;
+    }
     const kind = kinds.find((k) => k.dir.some((d) => under(d, p)) && k.re.test(p));
     if (!kind) continue; // not a file the compile reads (an alert, a CSV fixture is read when used)
     next.diagnostics = next.diagnostics.filter((d) => d.file !== p);

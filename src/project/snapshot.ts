@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { listFiles, PROJECT_FILE } from './paths.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 /** Each kind of snapshot in its own file: `project` (the manifest), `alerts` (the compiled rules). */
 export type SnapshotName = 'project' | 'alerts';
 const fileOf = (name: SnapshotName) => join('target', '.cache', `${name}.bin`);
@@ -27,11 +27,22 @@ export interface SnapshotKey {
   vars?: string;
 }
 
+/**
+ * The folders whose files are stamped (with project.yaml): a project that moves any of them
+ * elsewhere (`paths:` in project.yaml) keeps no snapshot, so the folders are known before
+ * project.yaml is read.
+ */
+export const SNAPSHOT_DIRS = { models: 'models', macros: 'macros', tests: 'tests', seeds: 'seeds', snapshots: 'snapshots', dashboards: 'dashboards', alerts: 'alerts', target: 'target' } as const;
+const STAMPED = Object.values(SNAPSHOT_DIRS).filter((d) => d !== 'target');
+
+/** Whether a project's folders are the ones snapshots stamp. */
+export function snapshotFolders(paths: Record<string, string | undefined>): boolean {
+  return Object.entries(SNAPSHOT_DIRS).every(([k, d]) => (paths[k] ?? d) === d);
+}
+
 interface Stored<T> {
   format: number;
   key: string;
-  /** the folders whose files were stamped */
-  dirs: string[];
   /** `path\tsize\tmtime` of each file, one per line */
   stamps: string;
   /** [name, SHA-256 of name and value] of each environment variable the compile read */
@@ -78,19 +89,27 @@ export async function readSnapshot<T>(root: string, name: SnapshotName, key: Sna
     const envHash = await envHasher();
     if (!s.env.every(([name, h]) => envHash(name, env[name]) === h)) return undefined;
   }
-  if (stampsOf(root, s.dirs) !== s.stamps) return undefined;
+  if (stampsOf(root, STAMPED) !== s.stamps) return undefined;
   return s.value;
 }
 
+/** The files' stamps before a compile reads them (what a snapshot of that compile may be kept under). */
+export function stampBefore(root: string): string {
+  return stampsOf(root, STAMPED);
+}
+
 /**
- * Keep `value` as the snapshot for `key`. `envRead`: the variables the compile read. Returns the
- * bytes to write (the caller writes them through the one file-writing path), or undefined when
- * no snapshot may be kept (a secret was read).
+ * Keep `value` as the snapshot for `key`. `before`: the stamps taken before the compile read
+ * anything (stampBefore); a file that changed while it ran means no snapshot (its stamp would
+ * vouch for content the compile did not see). `envRead`: the variables the compile read.
+ * Returns the bytes to write (the caller writes them through the one file-writing path), or
+ * undefined when no snapshot may be kept.
  */
-export async function snapshotBytes<T>(root: string, key: SnapshotKey, dirs: string[], envRead: Map<string, string | undefined>, value: T, isSecret: (name: string, value: string) => boolean): Promise<Buffer | undefined> {
+export async function snapshotBytes<T>(root: string, key: SnapshotKey, before: string, envRead: Map<string, string | undefined>, value: T, isSecret: (name: string, value: string) => boolean): Promise<Buffer | undefined> {
   for (const [name, v] of envRead) if (v !== undefined && isSecret(name, v)) return undefined;
+  if (stampsOf(root, STAMPED) !== before) return undefined;
   const envHash = await envHasher();
-  const stored: Stored<T> = { format: FORMAT, key: keyOf(key), dirs, stamps: stampsOf(root, dirs), env: [...envRead].map(([n, v]) => [n, envHash(n, v)]), value };
+  const stored: Stored<T> = { format: FORMAT, key: keyOf(key), stamps: before, env: [...envRead].map(([n, v]) => [n, envHash(n, v)]), value };
   return serialize(stored);
 }
 

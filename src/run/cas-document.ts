@@ -32,12 +32,19 @@ export async function warehouseCas(adapter: Adapter, schema: string, table: stri
   const p = (i: number) => d.param(i);
   const rel = d.relation({ schema, identifier: table });
   const pk = adapter.warehouse.capabilities.primaryKeys ? ' primary key' : '';
+  // (asked once, for init(): a table created since is found by get() itself, and `create table if not exists` is harmless)
   let exists = (await adapter.relationExists({ schema, identifier: table })) !== null;
   return {
     relation: rel,
     get: async () => {
-      if (!exists) return undefined;
-      const rows = await adapter.query<{ version: unknown; body: unknown }>(`select version, body from ${rel} where id = ${p(1)} order by version desc limit 1`, [id]);
+      let rows: Array<{ version: unknown; body: unknown }>;
+      try {
+        rows = await adapter.query<{ version: unknown; body: unknown }>(`select version, body from ${rel} where id = ${p(1)} order by version desc limit 1`, [id]);
+      } catch (e) {
+        // no table yet: no document (reading never creates it)
+        if (/does not exist|not found/i.test((e as Error).message)) return undefined;
+        throw e;
+      }
       return rows[0] ? { version: Number(rows[0].version), body: String(rows[0].body) } : undefined;
     },
     init: async (body) => {
@@ -78,7 +85,12 @@ export interface LeaseHolder {
   host: string;
   pid: number;
   until: string;
+  /** when the holding process started (a restarted container may reuse the host name and the pid) */
+  started?: string;
 }
+
+/** When this process started: told apart from an earlier process that had the same pid. */
+export const PROCESS_STARTED = new Date(Math.round(Date.now() - process.uptime() * 1000)).toISOString();
 
 function pidAlive(pid: number): boolean {
   try {
@@ -89,10 +101,15 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** A lease still holds: not run out, and (on this host) its process still runs. */
+/**
+ * A lease still holds: not run out, and (on this host) its process still runs. A lease recorded
+ * with this very pid on this host by a process that started at another time belonged to a
+ * process that is gone (a container restarted with the same host name and pid), not to us.
+ */
 export function leaseLive(h: LeaseHolder | undefined, now = Date.now()): boolean {
   if (!h) return false;
   if (Date.parse(h.until) <= now) return false;
+  if (h.host === hostname() && h.pid === process.pid && h.started !== undefined && h.started !== PROCESS_STARTED) return false;
   if (h.host === hostname() && !pidAlive(h.pid)) return false;
   return true;
 }

@@ -154,7 +154,7 @@ export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?
     config: {
       jobs,
       listen,
-      leaseMs: serve.lease ? durationMs(serve.lease) : 30 * 60_000,
+      leaseMs: serve.lease ? durationMs(serve.lease) : 10 * 60_000,
       maxSyncAgeMs: serve.max_sync_age ? durationMs(serve.max_sync_age) : 15 * 60_000,
       maxDataLagMs: serve.max_data_lag ? durationMs(serve.max_data_lag) : undefined,
       graceMs: serve.grace ? durationMs(serve.grace) : 60_000,

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
-import { leaseLive, warehouseCas } from '../run/cas-document.js';
+import { leaseLive, PROCESS_STARTED, warehouseCas } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 
 export const LEASE_TABLE = 'vigil_serve_leases';
@@ -20,6 +20,7 @@ export interface Holder {
   owner: string;
   host: string;
   pid: number;
+  started?: string;
   since: string;
   until: string;
 }
@@ -27,6 +28,8 @@ export interface Holder {
 export interface LeaseDoc {
   /** the last slot claimed (ISO), by whoever claimed it */
   slot?: string;
+  /** the slot before it: put back when the run is abandoned (SIGTERM), so it runs again */
+  previous_slot?: string;
   holder?: Holder;
   /** how the last run ended */
   last?: { status: 'success' | 'error' | 'abandoned'; finished_at: string; by: string; message?: string };
@@ -67,7 +70,7 @@ export class JobLeases {
       if (d.holder && d.holder.owner !== this.owner && leaseLive(d.holder)) return { ok: false, why: `running on ${d.holder.host} (pid ${d.holder.pid}) since ${d.holder.since}` };
       if (d.slot && Date.parse(d.slot) >= slot.getTime()) return { ok: false, why: `the run for ${slot.toISOString()} was already claimed${d.last ? ` (${d.last.by}: ${d.last.status})` : ''}` };
       const now = Date.now();
-      const next: LeaseDoc = { ...d, slot: slot.toISOString(), holder: { owner: this.owner, host: hostname(), pid: process.pid, since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString() }, writeId: randomBytes(8).toString('hex') };
+      const next: LeaseDoc = { ...d, slot: slot.toISOString(), previous_slot: d.slot, holder: { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString() }, writeId: randomBytes(8).toString('hex') };
       if (!(await cas.cas(cur.version, JSON.stringify(next)))) continue;
       // no affected-row counts everywhere: the write that stands is the one we read back
       const after = await cas.get();
@@ -87,6 +90,8 @@ export class JobLeases {
   async release(adapter: Adapter, job: string, status: 'success' | 'error' | 'abandoned', message?: string): Promise<boolean> {
     return this.update(adapter, job, (d) => {
       delete d.holder;
+      // a run stopped before its end did not happen: its slot is due again (catch-up at the next start)
+      if (status === 'abandoned') d.slot = d.previous_slot;
       d.last = { status, finished_at: new Date().toISOString(), by: `${hostname()} pid ${process.pid}`, ...(message ? { message: redact(message).slice(0, 500) } : {}) };
     });
   }

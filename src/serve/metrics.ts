@@ -50,7 +50,7 @@ export class ServeMetrics {
       },
     });
     this.runStatus = new Gauge({ name: 'vigil_run_status', help: "Per job: 1 when its last run succeeded, 0 when it failed (seed 000's run_status).", labelNames: ['job'], registers: r });
-    this.jobRuns = new Counter({ name: 'vigil_job_runs_total', help: 'Job runs of this process by result (success, error, skipped: another serve had it or ran that slot).', labelNames: ['job', 'result'], registers: r });
+    this.jobRuns = new Counter({ name: 'vigil_job_runs_total', help: 'Job runs of this process by result (success, error, abandoned: stopped by SIGTERM at a safe point, skipped: another serve had it or ran that slot).', labelNames: ['job', 'result'], registers: r });
     this.lastSuccess = new Gauge({ name: 'vigil_job_last_success_timestamp_seconds', help: 'Per job: when its last successful run of this process finished (Unix time).', labelNames: ['job'], registers: r });
     this.modelBuild = new Histogram({ name: 'vigil_model_build_duration_seconds', help: 'Duration of each model, seed and snapshot built by jobs of this process.', labelNames: ['model', 'status'], buckets: BUCKETS, registers: r });
     this.alertsFiring = new Gauge({ name: 'vigil_alerts_firing', help: 'Per alert rule: instances firing after its last evaluation.', labelNames: ['alert'], registers: r });

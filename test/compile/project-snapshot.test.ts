@@ -84,4 +84,22 @@ describe('project snapshot (vigil ls)', () => {
     expect(r.stdout).toBe('a\n');
     expect(existsSync(join(dir, SNAPSHOT))).toBe(false);
   });
+
+  it('a compile that read run_started_at keeps no snapshot (its result holds for that run only)', () => {
+    const dir = makeProject({ 'models/a.sql': "select '{{ run_started_at }}' as started\n" });
+    dirs.push(dir);
+    expect(vigil(dir, ['ls']).code).toBe(0);
+    expect(existsSync(join(dir, SNAPSHOT))).toBe(false);
+  });
+
+  it('a project whose folders are elsewhere (paths: in project.yaml) keeps none', () => {
+    const dir = makeProject({
+      'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\npaths: { models: sql }\n',
+      'sql/a.sql': 'select 1 as id\n',
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['ls']);
+    expect(r.stdout).toBe('a\n');
+    expect(existsSync(join(dir, SNAPSHOT))).toBe(false);
+  });
 });

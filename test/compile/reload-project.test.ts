@@ -5,7 +5,7 @@
  * project, file for file.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadProject, reloadProject, type ProjectFiles } from '../../src/project/load-project.js';
 import { makeProject, removeDir } from '../helpers.js';
@@ -75,5 +75,27 @@ describe('reloadProject', () => {
     const before = view(files);
     step(['README.md', 'alerts/x.yaml', 'models/notes.txt'], () => writeFileSync(join(dir, 'README.md'), 'hi\n'));
     expect(view(files)).toEqual(before);
+  });
+
+  it('folders written ./models/ in project.yaml, and a folder moved away', () => {
+    const dir = makeProject({
+      'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\npaths: { models: ./models/, target: ./target }\n',
+      'models/a.sql': 'select 1 as id\n',
+      'models/sub/b.sql': 'select 2 as id\n',
+    });
+    dirs.push(dir);
+    let files = loadProject(dir);
+    expect(files.paths.models).toBe('models');
+    expect(files.paths.target).toBe('target');
+    expect(files.models.map((m) => m.path)).toEqual(['models/a.sql', 'models/sub/b.sql']);
+    // the watcher names files as models/x.sql
+    writeFileSync(join(dir, 'models/c.sql'), 'select 3 as id\n');
+    files = reloadProject(files, ['models/c.sql']);
+    expect(view(files)).toEqual(view(loadProject(dir)));
+    // a folder moved out of the project: one event, for the folder, which no longer exists
+    renameSync(join(dir, 'models/sub'), join(dir, 'elsewhere'));
+    files = reloadProject(files, ['models/sub']);
+    expect(files.models.map((m) => m.path)).toEqual(['models/a.sql', 'models/c.sql']);
+    expect(view(files)).toEqual(view(loadProject(dir)));
   });
 });

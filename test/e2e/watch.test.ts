@@ -96,4 +96,21 @@ describe('--watch', () => {
     expect(await bad.exited).toBe(2);
     expect(bad.log()).toMatch(/--watch does not combine with --dry-run/);
   });
+
+  it('a file saved while a build runs is compiled and built when that build ends', async () => {
+    const dir = makeProject({
+      // (a model that takes a moment, so the save lands inside the first build)
+      'models/slow.sql': "{{ config(materialized='table') }}\nselect count(*) as n from range(300000000)\n",
+      'models/a.sql': 'select 1 as id\n',
+    });
+    dirs.push(dir);
+    const w = start(dir, ['build', '--watch', '--threads', '1']);
+    await until(w.log, 0, /build: target dev/);
+    writeFileSync(join(dir, 'models/a.sql'), 'select 2 as id\n');
+    const later = await until(w.log, 0, /models\/a\.sql changed: compiled 2 models[\s\S]*Finished 1 node/);
+    // after the first build: the save was neither lost nor built in the middle of it
+    expect(later).toMatch(/Finished 2 nodes[\s\S]*watching \. for changes[\s\S]*models\/a\.sql changed: compiled 2 models[\s\S]*OK created view analytics\.a/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
 });

@@ -27,6 +27,8 @@ export interface FakeSlack {
   messages: Array<Record<string, unknown>>;
   /** Requests received, scripted and failed ones included. */
   readonly requests: number;
+  /** Requests still arriving (their message not recorded yet). */
+  readonly receiving: number;
   script(responses: ScriptStep[]): void;
   down(): Promise<void>;
   up(): Promise<void>;
@@ -82,6 +84,9 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     messages,
     get requests() {
       return scripted.requests;
+    },
+    get receiving() {
+      return scripted.receiving;
     },
     script: (s) => scripted.script(s),
     down: () => scripted.down(),

@@ -45,6 +45,8 @@ export interface ScriptedServer {
   port: number;
   /** Requests received, scripted ones included. */
   readonly requests: number;
+  /** Requests whose body is still arriving: processed (recorded) once it has. */
+  readonly receiving: number;
   script(steps: ScriptStep[]): void;
   down(): Promise<void>;
   up(): Promise<void>;
@@ -55,6 +57,8 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
   const steps: ScriptStep[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let requests = 0;
+  /** requests whose body is still arriving (not processed yet) */
+  let receiving = 0;
 
   const reply = (res: ServerResponse, a: Answer, extra: Record<string, string>, delayMs = 0) => {
     const send = () => {
@@ -73,9 +77,17 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     requests++;
+    receiving++;
+    let received = false;
+    const done = () => {
+      if (!received) receiving--;
+      received = true;
+    };
+    req.on('close', done);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      done();
       const ex: Exchange = {
         method: req.method ?? 'GET',
         path: (req.url ?? '/').split('?')[0],
@@ -110,6 +122,9 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
     port,
     get requests() {
       return requests;
+    },
+    get receiving() {
+      return receiving;
     },
     script(s) {
       steps.push(...s);

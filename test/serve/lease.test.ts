@@ -1,0 +1,64 @@
+/**
+ * serve's job leases on a real DuckDB (the same compare-and-set documents as on Postgres and
+ * BigQuery): one claim per slot, a live holder keeps the job, an abandoned run gives its slot
+ * back, and a holder recorded by an earlier process with this very host and pid (a restarted
+ * container) holds nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostname } from 'node:os';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { leaseLive, PROCESS_STARTED } from '../../src/run/cas-document.js';
+import { JobLeases, LEASE_TABLE, type LeaseDoc } from '../../src/serve/lease.js';
+
+let db: DuckDbAdapter;
+beforeAll(async () => {
+  db = await DuckDbAdapter.open({ type: 'duckdb', path: ':memory:', schema: 'analytics' }, '.', 1);
+});
+afterAll(async () => {
+  await db?.close();
+});
+
+const doc = async (job: string): Promise<LeaseDoc> => JSON.parse(String((await db.query<{ body: string }>(`select body from analytics.${LEASE_TABLE} where id = $1`, [`job:${job}`]))[0].body));
+const slot = (iso: string) => new Date(iso);
+
+describe('job leases', () => {
+  it('one claim per slot; the holder keeps the job; release records how it ended', async () => {
+    const a = new JobLeases('analytics', 60_000);
+    const b = new JobLeases('analytics', 60_000);
+    expect(await a.claim(db, 'j1', slot('2026-12-02T05:00:00Z'))).toEqual({ ok: true });
+    const busy = await b.claim(db, 'j1', slot('2026-12-02T05:05:00Z'));
+    expect(busy.ok).toBe(false);
+    expect(busy.ok ? '' : busy.why).toMatch(/^running on .* \(pid \d+\) since /);
+    expect(await a.release(db, 'j1', 'success')).toBe(true);
+    const again = await b.claim(db, 'j1', slot('2026-12-02T05:00:00Z'));
+    expect(again.ok ? '' : again.why).toMatch(/the run for 2026-12-02T05:00:00\.000Z was already claimed \(.*: success\)/);
+    expect(await b.claim(db, 'j1', slot('2026-12-02T05:05:00Z'))).toEqual({ ok: true });
+    expect(await a.release(db, 'j1', 'error', 'not mine')).toBe(false); // only the holder releases
+  });
+
+  it('an abandoned run gives its slot back, so the same slot can be claimed again', async () => {
+    const a = new JobLeases('analytics', 60_000);
+    expect(await a.claim(db, 'j2', slot('2026-12-02T09:00:00Z'))).toEqual({ ok: true });
+    expect(await a.release(db, 'j2', 'success')).toBe(true);
+    expect(await a.claim(db, 'j2', slot('2026-12-03T09:00:00Z'))).toEqual({ ok: true });
+    expect(await a.release(db, 'j2', 'abandoned', 'SIGTERM')).toBe(true);
+    const d = await doc('j2');
+    expect(d.slot).toBe('2026-12-02T09:00:00.000Z');
+    expect(d.last).toMatchObject({ status: 'abandoned', message: 'SIGTERM' });
+    expect(await new JobLeases('analytics', 60_000).claim(db, 'j2', slot('2026-12-03T09:00:00Z'))).toEqual({ ok: true });
+  });
+
+  it('a holder with this host and pid but another start time is a process that is gone', async () => {
+    const until = new Date(Date.now() + 60_000).toISOString();
+    expect(leaseLive({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, until })).toBe(true);
+    expect(leaseLive({ host: hostname(), pid: process.pid, started: '2000-01-01T00:00:00.000Z', until })).toBe(false);
+    expect(leaseLive({ host: hostname(), pid: process.pid, until })).toBe(true); // (recorded before start times were)
+    expect(leaseLive({ host: 'elsewhere', pid: 1, started: '2000-01-01T00:00:00.000Z', until })).toBe(true);
+    expect(leaseLive({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, until: new Date(Date.now() - 1).toISOString() })).toBe(false);
+    // and a claim goes through such a holder
+    const a = new JobLeases('analytics', 60_000);
+    expect(await a.claim(db, 'j3', slot('2026-12-02T05:00:00Z'))).toEqual({ ok: true });
+    await db.execute(`update analytics.${LEASE_TABLE} set body = replace(body, $1, '2000-01-01T00:00:00.000Z') where id = 'job:j3'`, [PROCESS_STARTED]);
+    expect(await new JobLeases('analytics', 60_000).claim(db, 'j3', slot('2026-12-02T05:05:00Z'))).toEqual({ ok: true });
+  });
+});
