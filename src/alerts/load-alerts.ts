@@ -14,6 +14,7 @@ import { listFiles, type ProjectFiles } from '../project/load-project.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { AlertFileSchema, AlertTestFileSchema, readsSyncState, RoutesFileSchema, type AlertRule, type AlertTest, type RouteIn, type RoutesFile } from './schema.js';
 import { SYNC_STATE_COLUMN_NAMES, SYNC_STATE_COLUMNS } from './sync-state.js';
+import { timezoneProblem } from '../time/schedule.js';
 import { parseActiveHours, type ActiveHours } from './time.js';
 import { durationMs } from '../time/duration.js';
 import { parseMatchers, regexProblem } from './matchers.js';
@@ -116,9 +117,7 @@ function modelColumns(files: ProjectFiles): Map<string, string[]> {
 function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[]) => { file: string; line: number; column: number }, models: Map<string, string[]>, ds: Diagnostic[]): void {
   const { rule, yaml } = lr;
   const c = rule.condition;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: rule.schedule.timezone });
-  } catch {
+  if (timezoneProblem(rule.schedule.timezone)) {
     ds.push(diag('E_ALERT', `alert '${rule.name}': schedule time zone '${rule.schedule.timezone}' is unknown`, at('schedule'), 'use an IANA name like UTC or America/Los_Angeles'));
   }
   for (const key of ['summary', 'details', 'description', 'title'] as const) {

@@ -17,7 +17,7 @@ import { dirname } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { leaseLive, PROCESS_STARTED, warehouseCas, type CasBackend } from '../run/cas-document.js';
+import { casWrite, leaseLive, PROCESS_STARTED, warehouseCas, type CasBackend } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
 import type { GroupState, OutboxEntry } from './notify.js';
@@ -146,20 +146,13 @@ export class StateStore {
   }
 
   private async write(expected: number, doc: StateDoc): Promise<boolean> {
-    doc.writeId = randomBytes(8).toString('hex');
     // the state (file or table) goes through the one redaction path, like every file Vigil writes
-    const ok = await this.backend.cas(expected, redact(JSON.stringify(doc)));
-    if (!ok) return false;
-    if (this.backend.atomic) {
-      this.version = expected + 1;
-      return true;
-    }
-    // confirm it is ours (a backend without affected-row counts re-reads)
-    const now = await this.backend.get();
-    if (!now || parse(now.body, this.description).writeId !== doc.writeId) return false;
-    this.version = now.version;
+    const version = await casWrite(this.backend, expected, doc, (d) => redact(JSON.stringify(d)), (b) => parse(b, this.description));
+    if (version === undefined) return false;
+    this.version = version;
     return true;
   }
+
 }
 
 function parse(body: string, where: string): StateDoc {

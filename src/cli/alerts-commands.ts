@@ -6,14 +6,13 @@ import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
-import { isSecret, redact } from '../secrets.js';
+import { redact } from '../secrets.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
-import { durationFlag, err, open, out, parseAt, parseVars, timestampFlag } from './commands.js';
+import { durationFlag, err, keepSnapshot, open, out, parseAt, parseVars, timestampFlag } from './commands.js';
 import { globToRe } from '../compile/selector.js';
 import { compileProject, resolveTarget, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { parseYaml, type YamlSource } from '../project/yaml-source.js';
-import { VIGIL_VERSION } from '../version.js';
 import { readFileSync } from 'node:fs';
 import type { Adapter } from '../adapters/adapter.js';
 import { loadAlerts, type AlertProject } from '../alerts/load-alerts.js';
@@ -99,10 +98,9 @@ interface AlertsSnapshot {
  */
 export async function setupAlertsForEvaluation(o: Common): Promise<Setup> {
   const { findProjectRoot } = await import('../project/paths.js');
-  const { readSnapshot, recordingEnv, snapshotBytes, snapshotFolders, snapshotPath, stampBefore } = await import('../project/snapshot.js');
-  const key = { version: VIGIL_VERSION, target: o.target, vars: o.vars };
+  const { readSnapshot, startSnapshot } = await import('../project/snapshot.js');
   const root = findProjectRoot(o.projectDir);
-  const snap = root ? await readSnapshot<AlertsSnapshot>(root, 'alerts', key) : undefined;
+  const snap = root ? await readSnapshot<AlertsSnapshot>(root, 'alerts', o) : undefined;
   if (root && snap) {
     const s = fromAlertsSnapshot(root, snap, o);
     if (s) {
@@ -110,26 +108,16 @@ export async function setupAlertsForEvaluation(o: Common): Promise<Setup> {
       return s;
     }
   }
-  const recorder = recordingEnv(process.env);
-  const before = root ? stampBefore(root) : undefined;
-  const s = setupAlerts(o, undefined, { tests: false, tolerate: true }, recorder.env);
-  // (a project with its folders elsewhere, or queries that read run_started_at, keep none)
-  if (before !== undefined && snapshotFolders(s.files.paths) && !s.result.volatile) {
-    const value: AlertsSnapshot = {
-      project: s.files.project,
-      paths: s.files.paths,
-      alerts: { ...omit(s.alerts, 'routesYaml'), rules: s.alerts.rules.map(withoutYaml) },
-      result: omit(s.result, 'target'),
-      rules: s.rules.map(withoutYaml),
-      notes: s.notes,
-    };
-    const bytes = await snapshotBytes(s.files.root, key, before, recorder.read, value, isSecret);
-    try {
-      if (bytes) writeProjectFile(snapshotPath(s.files.root, 'alerts'), bytes);
-    } catch {
-      /* a read-only checkout: only a slower next start */
-    }
-  }
+  const start = startSnapshot(o.projectDir);
+  const s = setupAlerts(o, undefined, { tests: false, tolerate: true }, start?.env);
+  await keepSnapshot('alerts', s, o, start, (): AlertsSnapshot => ({
+    project: s.files.project,
+    paths: s.files.paths,
+    alerts: { ...omit(s.alerts, 'routesYaml'), rules: s.alerts.rules.map(withoutYaml) },
+    result: omit(s.result, 'target'),
+    rules: s.rules.map(withoutYaml),
+    notes: s.notes,
+  }));
   return s;
 }
 

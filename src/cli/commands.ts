@@ -10,9 +10,8 @@ import { loadProject, type ProjectFiles } from '../project/load-project.js';
 import { compileProject, resolveTarget, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { parseDuration } from '../time/duration.js';
 import { parseTimestamp } from '../time/timestamp.js';
-import { loadCache, saveCache, writeCompileArtifacts, writeProjectFile, writeTargetJson } from '../project/artifacts.js';
-import { recordingEnv, snapshotBytes, snapshotFolders, snapshotPath, stampBefore } from '../project/snapshot.js';
-import { findProjectRoot } from '../project/paths.js';
+import { loadCache, saveCache, writeCompileArtifacts, writeProjectFile, writeTargetJson, type CacheFile } from '../project/artifacts.js';
+import { snapshotBytes, snapshotFolders, snapshotPath, startSnapshot, type SnapshotName, type SnapshotStart } from '../project/snapshot.js';
 import { isSecret } from '../secrets.js';
 import { SelectorError } from '../compile/selector.js';
 import type { Adapter } from '../adapters/adapter.js';
@@ -50,7 +49,7 @@ export interface Compiled {
   result: CompileResult;
   target: ResolvedTarget;
   /** with `snapshot`: the files' stamps before the compile, and the environment variables it read */
-  snapshot?: { before: string; envRead: Map<string, string | undefined> };
+  snapshot?: SnapshotStart;
 }
 
 /** Load, compile (reusing the render cache), write artifacts, print warnings; throw on errors. */
@@ -58,34 +57,33 @@ export interface Compiled {
  * `snapshot`: also keep the manifest as the project snapshot (project/snapshot.ts), for commands
  * that can answer from it next time (`vigil ls`).
  */
-export function compileForCommand(o: Common, opts: { writeArtifacts?: boolean; empty?: boolean; snapshot?: boolean } = {}): Compiled {
+export function compileForCommand(
+  o: Common,
+  opts: { writeArtifacts?: boolean; empty?: boolean; snapshot?: boolean; files?: ProjectFiles; cache?: CacheFile; saveCache?: boolean } = {},
+): Compiled & { written: number } {
   // a snapshot is kept under the files' stamps from before anything was read
-  const root = opts.snapshot ? findProjectRoot(o.projectDir) : undefined;
-  const before = root ? stampBefore(root) : undefined;
-  const files = loadProject(o.projectDir);
-  const cache = loadCache(files);
-  const recorder = opts.snapshot ? recordingEnv(process.env) : undefined;
-  const result = compileProject(files, { target: o.target, env: recorder?.env ?? process.env, vars: parseVars(o.vars), cache: cache.renders, empty: opts.empty });
-  const warnings = result.diagnostics.filter((x) => x.severity === 'warn');
-  for (const d of warnings) err(formatDiagnostic(d));
+  const start = opts.snapshot ? startSnapshot(o.projectDir) : undefined;
+  // (`--watch` hands in what it re-read and the render cache it keeps in memory)
+  const files = opts.files ?? loadProject(o.projectDir);
+  const cache = opts.cache ?? loadCache(files);
+  const result = compileProject(files, { target: o.target, env: start?.env ?? process.env, vars: parseVars(o.vars), cache: cache.renders, empty: opts.empty });
+  for (const d of result.diagnostics.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(result.diagnostics) || !result.target) throw new ProjectError(result.diagnostics.filter((x) => x.severity === 'error'));
-  if (opts.writeArtifacts !== false) writeCompileArtifacts(files, result.manifest, cache);
-  saveCache(files, cache);
-  return { files, result, target: result.target, snapshot: recorder && before !== undefined ? { before, envRead: recorder.read } : undefined };
+  const written = opts.writeArtifacts !== false ? writeCompileArtifacts(files, result.manifest, cache).written : 0;
+  if (opts.saveCache !== false) saveCache(files, cache);
+  return { files, result, target: result.target, snapshot: start, written };
 }
 
 /**
- * Keep what `compileForCommand(o, { snapshot: true })` compiled as the project snapshot, unless the
- * compile read a secret. The snapshot's place is fixed (target/.cache): a project that moves its
- * target folder keeps none.
+ * Keep `value` as snapshot `name` of what was compiled from `start` (project/snapshot.ts).
+ * The snapshot's place is fixed (target/.cache): a project that moves its folders keeps none,
+ * and neither does a compile that read run_started_at (its result holds for that run only).
  */
-export async function keepSnapshot(c: Compiled, o: Common): Promise<void> {
-  // (a project with its folders elsewhere, or a compile that read run_started_at, keeps none)
-  if (!c.snapshot || !snapshotFolders(c.files.paths) || c.result.volatile) return;
-  const warnings = c.result.diagnostics.filter((x) => x.severity === 'warn');
-  const bytes = await snapshotBytes(c.files.root, { version: VIGIL_VERSION, target: o.target, vars: o.vars }, c.snapshot.before, c.snapshot.envRead, { manifest: c.result.manifest, warnings }, isSecret);
+export async function keepSnapshot(name: SnapshotName, c: { files: ProjectFiles; result: CompileResult }, o: Common, start: SnapshotStart | undefined, value: () => unknown): Promise<void> {
+  if (!start || !snapshotFolders(c.files.paths) || c.result.volatile) return;
+  const bytes = await snapshotBytes(c.files.root, o, start, value(), isSecret);
   try {
-    if (bytes) writeProjectFile(snapshotPath(c.files.root, 'project'), bytes);
+    if (bytes) writeProjectFile(snapshotPath(c.files.root, name), bytes);
   } catch {
     /* a read-only checkout: no snapshot, only a slower next start */
   }
@@ -278,7 +276,7 @@ export async function runExecute(
 
 export async function runLs(o: Common & { resourceType?: string; output: 'name' | 'path' | 'json' }): Promise<void> {
   const c = compileForCommand(o, { writeArtifacts: false, snapshot: true });
-  await keepSnapshot(c, o);
+  await keepSnapshot('project', c, o, c.snapshot, () => ({ manifest: c.result.manifest, warnings: c.result.diagnostics.filter((x) => x.severity === 'warn') }));
   const { printLs } = await import('./ls-command.js');
   printLs(c.result.manifest, o);
 }
@@ -342,7 +340,12 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
 }
 
 /** Sources with a sync block, selected, and the postgres targets they read from, opened. */
-export async function syncSetup(c: Compiled, o: Common) {
+/**
+ * What a sync needs: the selected streams, their source databases (one that cannot be opened is
+ * a problem for its streams, not for the others) and the target (`openTarget`). Whatever was
+ * opened is closed again when a later step fails.
+ */
+export async function syncSetup(c: Compiled, o: Common, openTarget: () => Promise<Adapter>) {
   const { ids } = select(c.result.manifest, o);
   const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
   if (!streams.length) throw new UsageError('no source table has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
@@ -350,26 +353,27 @@ export async function syncSetup(c: Compiled, o: Common) {
   const { getWarehouse, openAdapter, WAREHOUSES } = await import('../adapters/index.js');
   const froms = new Map<string, Adapter>();
   const problems: string[] = [];
-  for (const from of new Set(streams.map((s) => s.sync!.from))) {
-    const ds: ReturnType<typeof diag>[] = [];
-    const t = resolveTarget(c.files, { target: from, env: process.env }, ds);
-    // (a problem with a later source closes the ones already open)
-    const fail = async (e: Error): Promise<never> => {
-      for (const f of froms.values()) await f.close().catch(() => {});
-      throw e;
-    };
-    if (!t) await fail(new ProjectError(ds));
-    if (!getWarehouse(t!.type)!.capabilities.syncSource) {
-      const sources = WAREHOUSES.filter((w) => w.capabilities.syncSource).map((w) => w.type);
-      await fail(new UsageError(`sync.from '${from}' is a ${t!.type} target; vigil sync reads from ${sources.join(' or ')} targets`));
+  try {
+    for (const from of new Set(streams.map((s) => s.sync!.from))) {
+      const ds: ReturnType<typeof diag>[] = [];
+      const t = resolveTarget(c.files, { target: from, env: process.env }, ds);
+      if (!t) throw new ProjectError(ds);
+      if (!getWarehouse(t.type)!.capabilities.syncSource) {
+        const sources = WAREHOUSES.filter((w) => w.capabilities.syncSource).map((w) => w.type);
+        throw new UsageError(`sync.from '${from}' is a ${t.type} target; vigil sync reads from ${sources.join(' or ')} targets`);
+      }
+      try {
+        froms.set(from, await openAdapter(t, c.files.root, 2));
+      } catch (e) {
+        problems.push(`source database '${from}': ${(e as Error).message.split('\n')[0]}`);
+      }
     }
-    try {
-      froms.set(from, await openAdapter(t!, c.files.root, 2));
-    } catch (e) {
-      problems.push(`source database '${from}': ${(e as Error).message.split('\n')[0]}`);
-    }
+    const target = await openTarget();
+    return { streams, froms, problems, target };
+  } catch (e) {
+    for (const f of froms.values()) await f.close().catch(() => {});
+    throw e;
   }
-  return { streams, froms, problems };
 }
 
 export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: string; lookback?: string; fullRefresh?: boolean }): Promise<void> {
@@ -377,11 +381,7 @@ export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: stri
   if (o.lookback && o.mode !== 'full') throw new UsageError('--lookback goes with --mode full (a delta run already re-reads each stream\'s own lookback)');
   const lookbackSeconds = o.lookback ? durationFlag('--lookback', o.lookback, { min: 1 }) / 1000 : undefined;
   const c = compileForCommand(o, { writeArtifacts: false });
-  const { streams, froms, problems } = await syncSetup(c, o);
-  const target = await open(c, 2).catch(async (e) => {
-    for (const f of froms.values()) await f.close().catch(() => {});
-    throw e;
-  });
+  const { streams, froms, problems, target } = await syncSetup(c, o, () => open(c, 2));
   const t0 = performance.now();
   try {
     out(`vigil ${VIGIL_VERSION} sync (${o.mode}${o.fullRefresh ? ', full refresh' : ''}): ${streams.length} stream${streams.length === 1 ? '' : 's'} into target ${c.target.name} (${c.target.type})`);
@@ -431,18 +431,14 @@ export async function runSyncStatus(o: Common): Promise<void> {
   if (!streams.length) throw new UsageError('no source table has a sync block');
   const target = await open(c, 1);
   try {
-    const { STATE_TABLE } = await import('../sync/sync-types.js');
-    const writer = target.syncWriter();
+    const { readStreamStates } = await import('../sync/sync-types.js');
     const now = Date.now();
     const age = (iso: string | null) => {
       if (!iso) return 'never';
       const s = (now - utcMs(iso)) / 1000;
       return s < 90 ? `${Math.round(s)}s ago` : s < 5400 ? `${Math.round(s / 60)}m ago` : s < 172800 ? `${(s / 3600).toFixed(1)}h ago` : `${(s / 86400).toFixed(1)}d ago`;
     };
-    for (const s of streams) {
-      const stream = `${s.source_name}.${s.name}`;
-      const exists = await target.relationExists({ schema: s.relation.schema, identifier: STATE_TABLE });
-      const st = exists ? await writer.readState({ schema: s.relation.schema, identifier: STATE_TABLE }, stream) : undefined;
+    for (const { stream, state: st } of await readStreamStates(target, streams)) {
       if (!st) {
         out(`${stream}: never synced`);
         continue;

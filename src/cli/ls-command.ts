@@ -9,7 +9,6 @@ import type { Diagnostic } from '../errors.js';
 import { formatDiagnostic } from '../errors.js';
 import { findProjectRoot } from '../project/paths.js';
 import { readSnapshot } from '../project/snapshot.js';
-import { VIGIL_VERSION } from '../version.js';
 import { err, out } from './output.js';
 import { select, type SelectionFlags } from './selection.js';
 
@@ -23,7 +22,7 @@ export interface LsOptions extends SelectionFlags {
 
 export async function runLsFast(o: LsOptions): Promise<void> {
   const root = findProjectRoot(o.projectDir);
-  const snap = root ? await readSnapshot<{ manifest: Manifest; warnings: Diagnostic[] }>(root, 'project', { version: VIGIL_VERSION, target: o.target, vars: o.vars }) : undefined;
+  const snap = root ? await readSnapshot<{ manifest: Manifest; warnings: Diagnostic[] }>(root, 'project', o) : undefined;
   if (!snap) {
     const { runLs } = await import('./commands.js');
     return runLs(o);

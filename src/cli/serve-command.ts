@@ -112,18 +112,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
 
   /** Read every synced stream's state from the target (the warehouse is open for something else). */
   const readStreamStates = async (adapter: Adapter) => {
-    const { STATE_TABLE } = await import('../sync/sync-types.js');
-    const writer = adapter.syncWriter();
-    const states: StreamState[] = [];
-    const exists = new Map<string, boolean>();
-    for (const s of streamsDeclared) {
-      const stream = `${s.source_name}.${s.name}`;
-      const rel = { schema: s.relation.schema, identifier: STATE_TABLE };
-      if (!exists.has(rel.schema)) exists.set(rel.schema, !!(await adapter.relationExists(rel)));
-      const st = exists.get(rel.schema) ? await writer.readState(rel, stream) : undefined;
-      states.push(st ?? neverSynced(stream));
-    }
-    streamStates = states;
+    const { readStreamStates: read } = await import('../sync/sync-types.js');
+    streamStates = (await read(adapter, streamsDeclared)).map((x) => x.state ?? neverSynced(x.stream));
     stateReadAt = new Date();
   };
 
@@ -267,7 +257,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       process.exitCode = undefined;
     }
     try {
-      leaseAdapter ??= await open(compiled, 1);
+      leaseAdapter ??= await openTarget(1);
       await leases.release(leaseAdapter, name, status, status === 'success' ? undefined : message);
     } catch (e) {
       logErr(`${name}: could not release its lease (it runs out by itself): ${redact((e as Error).message.split('\n')[0])}`);
@@ -302,14 +292,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
     if (job.command === 'sync') {
       const c = compileForCommand(common, { writeArtifacts: false });
-      const { streams, froms, problems } = await syncSetup(c, { ...common, select: job.select });
-      let target: Adapter;
-      try {
-        target = await openTarget(2);
-      } catch (e) {
-        for (const f of froms.values()) await f.close().catch(() => {});
-        throw e;
-      }
+      const { streams, froms, problems, target } = await syncSetup(c, { ...common, select: job.select }, () => openTarget(2));
       try {
         const { syncStreams } = await import('../sync/run-sync.js');
         const readers = new Map([...froms].map(([n, a]) => [n, a.syncReader!()]));

@@ -8,12 +8,12 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { relative, sep } from 'node:path';
-import { formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
-import { compileProject, type CompileResult } from '../compile/compile-project.js';
+import { formatDiagnostic, ProjectError, UsageError } from '../errors.js';
+import type { CompileResult } from '../compile/compile-project.js';
 import { findProjectRoot, loadProject, reloadProject, type ProjectFiles } from '../project/load-project.js';
-import { loadCache, saveCache, writeCompileArtifacts, type CacheFile } from '../project/artifacts.js';
+import { loadCache, saveCache, type CacheFile } from '../project/artifacts.js';
 import { selectNodes } from '../compile/selector.js';
-import { err, out, parseVars, runExecute, select, type Common, type Compiled } from './commands.js';
+import { compileForCommand, err, out, parseVars, runExecute, select, type Common, type Compiled } from './commands.js';
 
 type Manifest = CompileResult['manifest'];
 
@@ -24,7 +24,7 @@ export async function runWatch(
   command: 'compile' | 'run' | 'build' | 'test',
   o: Common & { threads?: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; empty?: boolean },
 ): Promise<void> {
-  const vars = parseVars(o.vars);
+  parseVars(o.vars); // (a --vars typo is exit 2 before watching starts)
   let cache: CacheFile | undefined;
   let previous: Manifest | undefined;
   let targetDir = 'target';
@@ -37,16 +37,14 @@ export async function runWatch(
   /** Load (or reload `changed`) and compile; undefined (with the problems printed) when the project does not compile. */
   const compile = (changed?: string[]): { c: Compiled; ms: number; written: number } | undefined => {
     const t0 = performance.now();
-    let c: Compiled;
+    let c: ReturnType<typeof compileForCommand>;
     try {
       files = files && changed ? reloadProject(files, changed) : loadProject(o.projectDir);
       root = files.root;
       targetDir = files.paths.target;
       cache ??= loadCache(files);
-      const result = compileProject(files, { target: o.target, env: process.env, vars, cache: cache.renders, empty: o.empty });
-      for (const d of result.diagnostics.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
-      if (hasErrors(result.diagnostics) || !result.target) throw new ProjectError(result.diagnostics.filter((x) => x.severity === 'error'));
-      c = { files, result, target: result.target };
+      // (the render cache goes to disk now and then, saveSoon, not at every keystroke)
+      c = compileForCommand(o, { files, cache, saveCache: false, empty: o.empty });
     } catch (e) {
       // the next round reads everything again (a project.yaml that failed to load must not be
       // replaced by the copy from before it changed)
@@ -56,8 +54,7 @@ export async function runWatch(
       err(`${clock()} ${e.diagnostics.length} error${e.diagnostics.length === 1 ? '' : 's'}: the last good manifest stays; watching for changes (Ctrl-C stops)`);
       return undefined;
     }
-    const { written } = writeCompileArtifacts(c.files, c.result.manifest, cache);
-    return { c, ms: performance.now() - t0, written };
+    return { c, ms: performance.now() - t0, written: c.written };
   };
 
   // the render cache goes to disk now and then, not at every keystroke

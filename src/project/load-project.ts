@@ -169,40 +169,34 @@ function parseProperties(f: RawFile, diagnostics: Diagnostic[]): PropertiesSourc
  */
 export function reloadProject(prev: ProjectFiles, changed: Iterable<string>): ProjectFiles {
   const { root, paths } = prev;
-  const under = (dir: string, p: string) => p.startsWith(`${toPosix(dir).replace(/\/+$/, '')}/`);
   const kinds = fileKinds(paths);
+  const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   const next: ProjectFiles = { ...prev, diagnostics: [...prev.diagnostics] };
   for (const p of new Set(changed)) {
     if (p === PROJECT_FILE) return loadProject(root);
     const abs = join(root, p);
-    let st: ReturnType<typeof statSync> | undefined;
-    try {
-      st = statSync(abs);
-    } catch {
-      st = undefined; // deleted
-    }
+    const st = statSync(abs, { throwIfNoEntry: false }); // (undefined: deleted)
     if (st?.isDirectory()) return loadProject(root);
-    // gone, and not a file we know: a folder moved or deleted (one event for all it held)
-    const known = (l: Array<{ path: string }> | undefined) => !!l?.some((f) => f.path === p);
-    if (!st && ![next.models, next.macros, next.singularTests, next.dashboards, next.seeds, next.snapshots, next.docs, next.properties].some(known)) {
-      if ([next.models, next.macros, next.singularTests, next.dashboards, next.seeds, next.snapshots, next.docs, next.properties].some((l) => l?.some((f) => f.path.startsWith(`${p}/`)))) return loadProject(root);
-      continue;
+    if (!st) {
+      // gone, and not a file we know: a folder moved or deleted (one event for all it held)
+      const tracked = kinds.flatMap((k) => (next[k.key] ?? []) as Array<{ path: string }>).map((f) => f.path);
+      if (!tracked.includes(p)) {
+        if (tracked.some((t) => t.startsWith(`${p}/`))) return loadProject(root);
+        continue;
+      }
     }
-    const kind = kinds.find((k) => k.dir.some((d) => under(d, p)) && k.re.test(p));
+    const kind = kinds.find((k) => k.dir.some((d) => p.startsWith(`${d}/`)) && k.re.test(p));
     if (!kind) continue; // not a file the compile reads (an alert, a CSV fixture is read when used)
     next.diagnostics = next.diagnostics.filter((d) => d.file !== p);
     if (kind.key === 'properties') {
       const props = next.properties.filter((x) => x.path !== p);
-      if (st) {
-        const parsed = parseProperties({ path: p, text: readFileSync(abs, 'utf8') }, next.diagnostics);
-        if (parsed) props.push(parsed);
-      }
-      next.properties = props.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      const parsed = st ? parseProperties({ path: p, text: readFileSync(abs, 'utf8') }, next.diagnostics) : undefined;
+      next.properties = (parsed ? [...props, parsed] : props).sort(byPath);
       continue;
     }
     const list = (next[kind.key] ?? []).filter((f) => f.path !== p);
     if (st) list.push(...(kind.stat ? statAll(root, [p]) : readAll(root, [p])));
-    next[kind.key] = list.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    next[kind.key] = list.sort(byPath);
   }
   return next;
 }

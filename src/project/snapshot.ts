@@ -13,7 +13,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
-import { listFiles, PROJECT_FILE } from './paths.js';
+import { VIGIL_VERSION } from '../version.js';
+import { findProjectRoot, listFiles, PROJECT_FILE } from './paths.js';
 
 const FORMAT = 2;
 /** Each kind of snapshot in its own file: `project` (the manifest), `alerts` (the compiled rules). */
@@ -22,7 +23,6 @@ const fileOf = (name: SnapshotName) => join('target', '.cache', `${name}.bin`);
 
 /** What the command asked for: a snapshot of another target or other vars does not answer it. */
 export interface SnapshotKey {
-  version: string;
   target?: string;
   vars?: string;
 }
@@ -58,7 +58,7 @@ const BUILD = (() => {
     return 0;
   }
 })();
-const keyOf = (k: SnapshotKey) => JSON.stringify([k.version, BUILD, k.target ?? null, k.vars ?? null]);
+const keyOf = (k: SnapshotKey) => JSON.stringify([VIGIL_VERSION, BUILD, k.target ?? null, k.vars ?? null]);
 /** (node:crypto is loaded only when a compile read the environment: a few ms of every `vigil ls`) */
 const envHasher = async () => {
   const { createHash } = await import('node:crypto');
@@ -93,23 +93,34 @@ export async function readSnapshot<T>(root: string, name: SnapshotName, key: Sna
   return s.value;
 }
 
-/** The files' stamps before a compile reads them (what a snapshot of that compile may be kept under). */
-export function stampBefore(root: string): string {
-  return stampsOf(root, STAMPED);
+/** What a compile whose result may be kept starts from: the files' stamps before it reads anything, and the environment to compile with (recorded). */
+export interface SnapshotStart {
+  before: string;
+  env: NodeJS.ProcessEnv;
+  envRead: Map<string, string | undefined>;
+}
+
+/** Call before loading the project (undefined: there is no project to stamp). */
+export function startSnapshot(projectDir: string): SnapshotStart | undefined {
+  const root = findProjectRoot(projectDir);
+  if (!root) return undefined;
+  const before = stampsOf(root, STAMPED);
+  const { env, read } = recordingEnv(process.env);
+  return { before, env, envRead: read };
 }
 
 /**
- * Keep `value` as the snapshot for `key`. `before`: the stamps taken before the compile read
- * anything (stampBefore); a file that changed while it ran means no snapshot (its stamp would
- * vouch for content the compile did not see). `envRead`: the variables the compile read.
+ * Keep `value` as the snapshot for `key`. `start.before`: the stamps taken before the compile read
+ * anything (startSnapshot); a file that changed while it ran means no snapshot (its stamp would
+ * vouch for content the compile did not see). `start.envRead`: the variables the compile read.
  * Returns the bytes to write (the caller writes them through the one file-writing path), or
  * undefined when no snapshot may be kept.
  */
-export async function snapshotBytes<T>(root: string, key: SnapshotKey, before: string, envRead: Map<string, string | undefined>, value: T, isSecret: (name: string, value: string) => boolean): Promise<Buffer | undefined> {
-  for (const [name, v] of envRead) if (v !== undefined && isSecret(name, v)) return undefined;
-  if (stampsOf(root, STAMPED) !== before) return undefined;
+export async function snapshotBytes<T>(root: string, key: SnapshotKey, start: SnapshotStart, value: T, isSecret: (name: string, value: string) => boolean): Promise<Buffer | undefined> {
+  for (const [name, v] of start.envRead) if (v !== undefined && isSecret(name, v)) return undefined;
+  if (stampsOf(root, STAMPED) !== start.before) return undefined;
   const envHash = await envHasher();
-  const stored: Stored<T> = { format: FORMAT, key: keyOf(key), stamps: before, env: [...envRead].map(([n, v]) => [n, envHash(n, v)]), value };
+  const stored: Stored<T> = { format: FORMAT, key: keyOf(key), stamps: start.before, env: [...start.envRead].map(([n, v]) => [n, envHash(n, v)]), value };
   return serialize(stored);
 }
 
@@ -118,7 +129,7 @@ export function snapshotPath(root: string, name: SnapshotName): string {
 }
 
 /** process.env seen through a recorder: which variables a compile read, and what they held. */
-export function recordingEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; read: Map<string, string | undefined> } {
+function recordingEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; read: Map<string, string | undefined> } {
   const read = new Map<string, string | undefined>();
   const proxy = new Proxy(env, {
     get(t, p) {

@@ -4,6 +4,7 @@
  * leases of `vigil serve` (src/serve/lease.ts), so scheduled runs on different machines that
  * share a target coordinate through it. Rows are keyed by `id`; one table holds many documents.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
 
@@ -19,6 +20,25 @@ export interface CasBackend {
   init(body: string): Promise<void>;
   cas(expected: number, body: string): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/**
+ * Replace the document if it is still at version `expected`, stamping it with a fresh random
+ * `writeId` first. Where cas() cannot tell whose write won (no affected-row counts), the write
+ * that stands is the one read back. Returns the new version, or undefined when another writer won.
+ */
+export async function casWrite<D extends { writeId?: string }>(
+  cas: CasBackend,
+  expected: number,
+  doc: D,
+  serialize: (d: D) => string = (d) => JSON.stringify(d),
+  parse: (body: string) => { writeId?: string } = (b) => JSON.parse(b) as { writeId?: string },
+): Promise<number | undefined> {
+  doc.writeId = randomBytes(8).toString('hex');
+  if (!(await cas.cas(expected, serialize(doc)))) return undefined;
+  if (cas.atomic) return expected + 1;
+  const now = await cas.get();
+  return now && parse(now.body).writeId === doc.writeId ? now.version : undefined;
 }
 
 /**

@@ -3,11 +3,11 @@
  * beyond their shape (which keys go with which command, the cron expression, the time zone),
  * every problem at its file:line with a did-you-mean.
  */
-import { Cron } from 'croner';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
 import { durationMs } from '../time/duration.js';
+import { cronProblem, timezoneProblem } from '../time/schedule.js';
 
 export const JOB_COMMANDS = ['sync', 'build', 'run', 'test', 'seed', 'snapshot', 'alerts'] as const;
 export type JobCommand = (typeof JOB_COMMANDS)[number];
@@ -63,30 +63,6 @@ export function parseListen(text: string): { host: string; port: number } | unde
   if (port > 65535) return undefined;
   const host = (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, '') || '0.0.0.0';
   return { host, port };
-}
-
-/** A time zone's problem, or undefined when the runtime knows it. */
-export function timezoneProblem(tz: string): string | undefined {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return undefined;
-  } catch {
-    const hint = didYouMean(tz, Intl.supportedValuesOf('timeZone').concat('UTC'));
-    return `unknown time zone '${tz}'${hint ? ` — did you mean '${hint}'?` : ' (an IANA name such as UTC or America/Los_Angeles)'}`;
-  }
-}
-
-/** A cron expression's problem (5 fields, or 6 with seconds first), or undefined. */
-export function cronProblem(expr: string, timezone: string): string | undefined {
-  const fields = expr.trim().split(/\s+/).length;
-  if (fields < 5 || fields > 6) return `cron '${expr}' has ${fields} field${fields === 1 ? '' : 's'}: write 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`;
-  try {
-    const c = new Cron(expr, { timezone, paused: true });
-    if (!c.nextRun()) return `cron '${expr}' never fires`;
-    return undefined;
-  } catch (e) {
-    return `cron '${expr}': ${(e as Error).message.replace(/^CronPattern: /, '')}`;
-  }
 }
 
 /**

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
-import { leaseLive, PROCESS_STARTED, warehouseCas } from '../run/cas-document.js';
+import { casWrite, leaseLive, PROCESS_STARTED, warehouseCas } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 
 export const LEASE_TABLE = 'vigil_serve_leases';
@@ -46,9 +46,8 @@ export class JobLeases {
     private readonly leaseMs: number,
   ) {}
 
-  private async doc(adapter: Adapter, job: string) {
-    const cas = await warehouseCas(adapter, this.schema, LEASE_TABLE, `job:${job}`);
-    return cas;
+  private doc(adapter: Adapter, job: string) {
+    return warehouseCas(adapter, this.schema, LEASE_TABLE, `job:${job}`);
   }
 
   /** What the warehouse says about a job (undefined: never run by any serve). */
@@ -70,11 +69,8 @@ export class JobLeases {
       if (d.holder && d.holder.owner !== this.owner && leaseLive(d.holder)) return { ok: false, why: `running on ${d.holder.host} (pid ${d.holder.pid}) since ${d.holder.since}` };
       if (d.slot && Date.parse(d.slot) >= slot.getTime()) return { ok: false, why: `the run for ${slot.toISOString()} was already claimed${d.last ? ` (${d.last.by}: ${d.last.status})` : ''}` };
       const now = Date.now();
-      const next: LeaseDoc = { ...d, slot: slot.toISOString(), previous_slot: d.slot, holder: { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString() }, writeId: randomBytes(8).toString('hex') };
-      if (!(await cas.cas(cur.version, JSON.stringify(next)))) continue;
-      // no affected-row counts everywhere: the write that stands is the one we read back
-      const after = await cas.get();
-      if (after && (JSON.parse(after.body) as LeaseDoc).writeId === next.writeId) return { ok: true };
+      const next: LeaseDoc = { ...d, slot: slot.toISOString(), previous_slot: d.slot, holder: { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString() } };
+      if ((await casWrite(cas, cur.version, next)) !== undefined) return { ok: true };
     }
     return { ok: false, why: 'another serve process claimed it at the same moment' };
   }
@@ -104,10 +100,7 @@ export class JobLeases {
       const d = JSON.parse(cur.body) as LeaseDoc;
       if (d.holder?.owner !== this.owner) return false;
       change(d);
-      d.writeId = randomBytes(8).toString('hex');
-      if (!(await cas.cas(cur.version, JSON.stringify(d)))) continue;
-      const after = await cas.get();
-      if (after && (JSON.parse(after.body) as LeaseDoc).writeId === d.writeId) return true;
+      if ((await casWrite(cas, cur.version, d)) !== undefined) return true;
     }
     return false;
   }

@@ -3,7 +3,9 @@
  * reads a source table in keyset batches into CSV files, a SyncWriter applies each batch with
  * its cursor in one transaction. Each warehouse folder implements the side it supports.
  */
+import type { Adapter } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
+import type { SourceNode } from '../compile/manifest.js';
 
 export const STATE_TABLE = 'vigil_sync_state';
 
@@ -97,4 +99,21 @@ export function normalizeState(r: Record<string, unknown>): StreamState {
     last_error: (r.last_error as string | null) ?? null,
     consecutive_failures: Number(r.consecutive_failures ?? 0),
   };
+}
+
+/**
+ * The state of each synced source in the target, in the order given (`state` undefined: never
+ * synced, or no state table in its schema yet). One existence check per schema.
+ */
+export async function readStreamStates(adapter: Adapter, sources: SourceNode[]): Promise<Array<{ stream: string; state?: StreamState }>> {
+  const writer = adapter.syncWriter();
+  const exists = new Map<string, boolean>();
+  const out: Array<{ stream: string; state?: StreamState }> = [];
+  for (const s of sources.filter((x) => x.sync)) {
+    const stream = `${s.source_name}.${s.name}`;
+    const rel = { schema: s.relation.schema, identifier: STATE_TABLE };
+    if (!exists.has(rel.schema)) exists.set(rel.schema, !!(await adapter.relationExists(rel)));
+    out.push({ stream, state: exists.get(rel.schema) ? await writer.readState(rel, stream) : undefined });
+  }
+  return out;
 }

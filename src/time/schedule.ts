@@ -1,0 +1,31 @@
+/**
+ * Schedules: an IANA time zone and a cron expression (5 fields, or 6 with seconds first), checked
+ * the way the scheduler (croner) will read them. Used by `vigil serve`'s schedules and the
+ * alert rules' `schedule:`.
+ */
+import { Cron } from 'croner';
+import { didYouMean } from '../errors.js';
+
+/** A time zone's problem, or undefined when the runtime knows it. */
+export function timezoneProblem(tz: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return undefined;
+  } catch {
+    const hint = didYouMean(tz, Intl.supportedValuesOf('timeZone').concat('UTC'));
+    return `unknown time zone '${tz}'${hint ? ` — did you mean '${hint}'?` : ' (an IANA name such as UTC or America/Los_Angeles)'}`;
+  }
+}
+
+/** A cron expression's problem (5 fields, or 6 with seconds first), or undefined. */
+export function cronProblem(expr: string, timezone: string): string | undefined {
+  const fields = expr.trim().split(/\s+/).length;
+  if (fields < 5 || fields > 6) return `cron '${expr}' has ${fields} field${fields === 1 ? '' : 's'}: write 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`;
+  try {
+    const c = new Cron(expr, { timezone, paused: true });
+    if (!c.nextRun()) return `cron '${expr}' never fires`;
+    return undefined;
+  } catch (e) {
+    return `cron '${expr}': ${(e as Error).message.replace(/^CronPattern: /, '')}`;
+  }
+}
