@@ -23,6 +23,7 @@ import { loadProject } from '../project/load-project.js';
 import { VIGIL_VERSION } from '../compile/compile-project.js';
 import { serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
 import { JobLeases } from '../serve/lease.js';
+import { leaseLive } from '../run/cas-document.js';
 import { ServeMetrics } from '../serve/metrics.js';
 import { healthReport, streamHealth, type JobHealth, type JobRun } from '../serve/health.js';
 import type { StreamState } from '../sync/sync-types.js';
@@ -365,11 +366,14 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       for (const j of jobs.values()) {
         const doc = await leases.read(a, j.spec.name);
         const latest = latestSlot(j.clock, start);
-        const behind = doc?.slot ? latest && latest.getTime() > Date.parse(doc.slot) : doc?.last?.status === 'abandoned' && latest;
+        // behind: a slot passed since its last run, its first run was stopped, or the process that
+        // held it died mid-run (kill -9: it never released)
+        const died = !!doc?.holder && !leaseLive(doc.holder);
+        const behind = doc?.slot && !died ? latest && latest.getTime() > Date.parse(doc.slot) : (doc?.last?.status === 'abandoned' || died) && latest;
         if (!o.runNow && behind && latest) {
-          const since = doc?.slot ? new Date(doc.slot) : undefined;
+          const since = doc?.slot && !died ? new Date(doc.slot) : undefined;
           const missed = since ? slotsBetween(j.clock, since, latest) : 0;
-          catchUp.push({ job: j.spec, slot: latest, previous: since ?? new Date(latest.getTime() - 60_000), missed, why: since ? `catching up: its last run was for ${doc!.slot}` : 'catching up: its first run was stopped before its end' });
+          catchUp.push({ job: j.spec, slot: latest, previous: since ?? new Date(latest.getTime() - 60_000), missed, why: since ? `catching up: its last run was for ${doc!.slot}` : died ? `catching up: the run for ${doc!.slot} died with its process` : 'catching up: its first run was stopped before its end' });
           // the clock goes on from the slot caught up, so that slot is not queued twice
           j.lastDue = latest;
         }

@@ -67,9 +67,11 @@ export class JobLeases {
       }
       const d = JSON.parse(cur.body) as LeaseDoc;
       if (d.holder && d.holder.owner !== this.owner && leaseLive(d.holder)) return { ok: false, why: `running on ${d.holder.host} (pid ${d.holder.pid}) since ${d.holder.since}` };
-      if (d.slot && Date.parse(d.slot) >= slot.getTime()) return { ok: false, why: `the run for ${slot.toISOString()} was already claimed${d.last ? ` (${d.last.by}: ${d.last.status})` : ''}` };
+      // (a holder that died without releasing, kill -9, did not finish its run: its slot is due again)
+      const died = d.holder !== undefined && d.holder.owner !== this.owner;
+      if (d.slot && Date.parse(d.slot) >= slot.getTime() && !died) return { ok: false, why: `the run for ${slot.toISOString()} was already claimed${d.last ? ` (${d.last.by}: ${d.last.status})` : ''}` };
       const now = Date.now();
-      const next: LeaseDoc = { ...d, slot: slot.toISOString(), previous_slot: d.slot, holder: { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString() } };
+      const next: LeaseDoc = { ...d, slot: slot.toISOString(), previous_slot: died ? d.previous_slot : d.slot, holder: { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString() } };
       if ((await casWrite(cas, cur.version, next)) !== undefined) return { ok: true };
     }
     return { ok: false, why: 'another serve process claimed it at the same moment' };

@@ -61,4 +61,24 @@ describe('job leases', () => {
     await db.execute(`update analytics.${LEASE_TABLE} set body = replace(body, $1, '2000-01-01T00:00:00.000Z') where id = 'job:j3'`, [PROCESS_STARTED]);
     expect(await new JobLeases('analytics', 60_000).claim(db, 'j3', slot('2026-12-02T05:05:00Z'))).toEqual({ ok: true });
   });
+
+  it('a holder that died without releasing (kill -9) did not finish its run: the same slot can be claimed again', async () => {
+    const a = new JobLeases('analytics', 60_000);
+    expect(await a.claim(db, 'j4', slot('2026-12-02T09:00:00Z'))).toEqual({ ok: true });
+    expect(await a.release(db, 'j4', 'success')).toBe(true);
+    expect(await a.claim(db, 'j4', slot('2026-12-03T09:00:00Z'))).toEqual({ ok: true });
+    // the process dies: its start time no longer matches any live process with this pid
+    await db.execute(`update analytics.${LEASE_TABLE} set body = replace(body, $1, '2000-01-01T00:00:00.000Z') where id = 'job:j4'`, [PROCESS_STARTED]);
+    const b = new JobLeases('analytics', 60_000);
+    expect(await b.claim(db, 'j4', slot('2026-12-03T09:00:00Z'))).toEqual({ ok: true });
+    // and if b is stopped, the slot before the dead run's is the one due again
+    expect(await b.release(db, 'j4', 'abandoned')).toBe(true);
+    expect((await doc('j4')).slot).toBe('2026-12-02T09:00:00.000Z');
+    // a finished run's slot, though, is not run twice
+    const c = new JobLeases('analytics', 60_000);
+    expect(await c.claim(db, 'j4', slot('2026-12-03T09:00:00Z'))).toEqual({ ok: true });
+    expect(await c.release(db, 'j4', 'success')).toBe(true);
+    const again = await new JobLeases('analytics', 60_000).claim(db, 'j4', slot('2026-12-03T09:00:00Z'));
+    expect(again.ok).toBe(false);
+  });
 });
