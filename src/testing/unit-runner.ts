@@ -9,6 +9,7 @@ import { offlineDialect } from '../adapters/index.js';
 import { literalStandard } from '../adapters/dialect.js';
 import type { UnitTestNode } from './unit-tests.js';
 import { redact, reveal } from '../secrets.js';
+import { loadDuckDb } from '../adapters/duckdb/duckdb-module.js';
 
 export interface UnitResult {
   status: 'pass' | 'fail' | 'error';
@@ -97,7 +98,7 @@ export class UnitRunner {
 
   private async connection(): Promise<DuckDBConnection> {
     if (!this.conn) {
-      const { DuckDBInstance } = await import('@duckdb/node-api');
+      const { DuckDBInstance } = await loadDuckDb();
       this.instance = await DuckDBInstance.create(':memory:');
       this.conn = await this.instance.connect();
       await this.conn.run("SET TimeZone = 'UTC'");

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
 import { hasHooks, replaceKeys, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
@@ -60,7 +61,7 @@ export class DuckDbAdapter implements Adapter {
 
   /** Open (creating folders as needed) the database file named by the target. */
   static async open(cfg: DuckDbTargetConfig, projectRoot: string, poolSize = 1): Promise<DuckDbAdapter> {
-    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const { DuckDBInstance } = await loadDuckDb();
     const path = cfg.path === ':memory:' ? ':memory:' : resolve(projectRoot, cfg.path);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const options: Record<string, string> = {};

@@ -8,12 +8,13 @@ import { resolve } from 'node:path';
 import { formatBytes } from '../../format.js';
 import type { DebugStep, OpenContext } from '../warehouse.js';
 import type { DuckDbTargetConfig } from './duckdb-config.js';
+import { loadDuckDb } from './duckdb-module.js';
 
 export async function* debugDuckDb(cfg: DuckDbTargetConfig, ctx: OpenContext): AsyncGenerator<DebugStep> {
   const path = cfg.path === ':memory:' ? ':memory:' : resolve(ctx.root, cfg.path);
   const exists = path === ':memory:' || existsSync(path);
   yield { check: `database ${cfg.path}`, ok: true, detail: path === ':memory:' ? 'in memory (gone when vigil exits)' : exists ? `exists (${formatBytes(statSync(path).size)})` : 'does not exist yet: vigil demo or vigil build creates it' };
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const { DuckDBInstance } = await loadDuckDb();
   let instance: Awaited<ReturnType<typeof DuckDBInstance.create>>;
   try {
     instance = await DuckDBInstance.create(exists ? path : ':memory:', exists && path !== ':memory:' ? { access_mode: 'READ_ONLY' } : {});
