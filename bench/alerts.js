@@ -8,6 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { baseline } from './baseline-bundle.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../..');
 const VIGIL = join(REPO, 'bin', 'vigil.js');
@@ -31,7 +32,7 @@ export async function benchEvaluate(dir, report, rows) {
   const v = [];
   const d = [];
   for (let i = 0; i < 3; i++) {
-    const direct = timed(process.execPath, [join(REPO, 'bench', 'direct-alerts.js'), compiled, db, at], { cwd: REPO });
+    const direct = timed(process.execPath, [baseline('direct-alerts.js'), compiled, db, at], { cwd: REPO });
     d.push({ wall: direct.wall, inner: Number(/queries (\d+\.\d+)/.exec(direct.stdout)[1]) });
     rmSync(join(dir, '.vigil', 'bench-alerts.json'), { force: true });
     const viaVigil = timed(process.execPath, [VIGIL, ...args], { cwd: dir });

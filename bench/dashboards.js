@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { baseline } from './baseline-bundle.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../..');
 const VIGIL = join(REPO, 'bin', 'vigil.js');
@@ -27,7 +28,7 @@ export async function benchDashboards(dir, report, rows) {
   const v = [];
   const d = [];
   for (let i = 0; i < 3; i++) {
-    const direct = timed([join(REPO, 'bench', 'direct-dashboards.js'), exp, join(dir, '.vigil', 'dev.duckdb'), at], REPO);
+    const direct = timed([baseline('direct-dashboards.js'), exp, join(dir, '.vigil', 'dev.duckdb'), at], REPO);
     d.push({ wall: direct.wall, inner: Number(/queries (\d+\.\d+)/.exec(direct.stdout)[1]), n: /count (\d+)/.exec(direct.stdout)[1] });
     const r = timed([VIGIL, 'dashboards', 'render', '--out', site, '--at', at], dir);
     const m = /Queried (\d+) tiles in (\d+\.\d+)s \(drawing each as it arrived\), assembled \d+ pages in (\d+\.\d+)s/.exec(r.stdout);

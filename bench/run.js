@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { generateProject } from './gen-project.js';
 import { dataformBin, generateDataformProject } from './dataform.js';
 import { dependencyOrder } from './statements.js';
+import { baseline } from './baseline-bundle.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../..');
 const VIGIL = join(REPO, 'bin', 'vigil.js');
@@ -40,7 +41,7 @@ const fmt = (s) => `${s.toFixed(3)} s`;
 /** The baseline as its own process (bench/direct.js): Node + DuckDB + the statements, nothing else. */
 function directProcess(manifestPath, dbPath, mode) {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(REPO, 'bench', 'direct.js'), manifestPath, dbPath, mode], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [baseline('direct.js'), manifestPath, dbPath, mode], { encoding: 'utf8' });
   const wall = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`direct baseline failed:\n${r.stderr}`);
   return { wall, statements: Number(/statements (\d+\.\d+)/.exec(r.stdout)[1]) };

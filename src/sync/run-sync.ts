@@ -102,7 +102,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             const tWrite = performance.now();
             const lastId = sync.primary_key.length === 1 ? cur.last[1] : JSON.stringify(cur.last.slice(1));
             const b = await writer.applyBatch(rel, columns, cur.file, sync.primary_key, stateRel, stream, sourceMax, replace, { rows: cur.rows, lastCursor: cur.last[0], lastId });
-            if (process.env.VIGIL_SYNC_TIMING) opts.out(`    waited for read ${(tWrite - tRead).toFixed(0)} ms, apply ${(performance.now() - tWrite).toFixed(0)} ms`);
+            if (process.env.VIGIL_SYNC_TIMING) opts.out(`    waited for read ${(tWrite - tRead).toFixed(0)} ms, apply ${(performance.now() - tWrite).toFixed(0)} ms, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
             rmSync(cur.file, { force: true });
             batches++;
             rows += b.rows;

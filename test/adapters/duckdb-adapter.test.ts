@@ -3,8 +3,8 @@
  * replacement, incremental strategies and schema changes.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { removeDir, REPO } from '../helpers.js';
@@ -123,5 +123,36 @@ describe('duckError', () => {
     } finally {
       await db.close();
     }
+  });
+});
+
+describe('a sync into DuckDB', () => {
+  // the settings DuckDB has while it loads a batch: what the target sets, else the sync's own
+  const loadOneBatch = async (cfg: { threads?: number; memory_limit?: string }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-tuning-'));
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: 'x.duckdb', schema: 'raw', ...cfg }, dir, 1);
+    try {
+      const w = db.syncWriter();
+      const rel = { schema: 'raw', identifier: 't' };
+      const columns = [{ name: 'id', pgType: 'bigint' }, { name: 'at', pgType: 'timestamp with time zone' }];
+      await w.ensureTables(rel, columns);
+      const csv = join(dir, 'batch.csv');
+      writeFileSync(csv, '1,2026-11-01 00:00:00+00\n2,2026-11-01 00:01:00+00\n');
+      await w.applyBatch(rel, columns, csv, ['id'], { schema: 'raw', identifier: 'vigil_sync_state' }, 'raw.t', null, false, { rows: 2, lastCursor: '2026-11-01 00:01:00+00', lastId: '2' });
+      const [s] = await db.query<{ threads: number; mem: string; n: number }>("select current_setting('threads') as threads, current_setting('memory_limit') as mem, (select count(*) from raw.t) as n");
+      return { threads: Number(s.threads), mem: String(s.mem), rows: Number(s.n) };
+    } finally {
+      await db.close();
+      removeDir(dir);
+    }
+  };
+
+  it('leaves a core to the source and keeps a small buffer pool, unless the target sets threads or memory_limit', async () => {
+    const tuned = await loadOneBatch({});
+    expect(tuned).toEqual({ threads: Math.max(1, availableParallelism() - 1), mem: expect.stringMatching(/^12[0-9](\.\d+)? MiB$/), rows: 2 });
+    const own = await loadOneBatch({ threads: 3, memory_limit: '300MB' });
+    expect(own.threads).toBe(3);
+    expect(own.mem).toMatch(/^28[0-9](\.\d+)? MiB$/); // DuckDB shows 300 MB in MiB
+    expect(own.rows).toBe(2);
   });
 });

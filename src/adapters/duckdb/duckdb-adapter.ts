@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
@@ -44,6 +45,8 @@ export class DuckDbAdapter implements Adapter {
   readonly type = 'duckdb';
   readonly dialect = duckDbDialect;
   readonly maxConcurrency: number;
+  /** Which of DuckDB's settings the target sets itself (a sync tunes only the others). */
+  configured = { threads: false, memory_limit: false };
   private idle: DuckDBConnection[] = [];
   private waiters: Array<(c: DuckDBConnection) => void> = [];
   private all: DuckDBConnection[] = [];
@@ -80,6 +83,7 @@ export class DuckDbAdapter implements Adapter {
       throw new WarehouseError(`could not open DuckDB database ${cfg.path}: ${msg}`, '', { cause: e });
     }
     const a = new DuckDbAdapter(instance, path, Math.max(1, poolSize));
+    a.configured = { threads: cfg.threads !== undefined, memory_limit: cfg.memory_limit !== undefined };
     for (let i = 0; i < a.maxConcurrency; i++) {
       const c = await instance.connect();
       // dates are computed in UTC whatever the laptop's time zone is
@@ -353,8 +357,13 @@ class DuckDbSyncWriter extends StandardSyncWriter {
     const csv = `read_csv($1, header = false, auto_detect = false, columns = ${colSpec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, new_line = '\\n')`;
     const cols = columns.map((x) => q(x.name)).join(', ');
     if (!this.tuned) {
-      // bound DuckDB's buffer pool during a sync: batches stream through, nothing needs to stay cached
-      await this.db.execute("set memory_limit = '256MB'");
+      // A sync shares the machine with its source: Postgres formats the next batch while DuckDB
+      // loads this one. Unless the target says otherwise, DuckDB gets one core fewer than the
+      // machine (at least one) and a small buffer pool (batches stream through, nothing needs
+      // to stay cached). Measured on 2 cores, 1,000,000 rows: 14.6-15.0 s and 543-546 MB
+      // against 16.2-18.3 s and 512-546 MB with both cores and 256 MB (docs/benchmarks.md).
+      if (!this.db.configured.memory_limit) await this.db.execute("set memory_limit = '128MB'");
+      if (!this.db.configured.threads) await this.db.execute(`set threads = ${Math.max(1, availableParallelism() - 1)}`);
       this.tuned = true;
     }
     return this.db.transaction(async (run) => {

@@ -1,0 +1,32 @@
+// The baselines (bench/direct*.js) load DuckDB the way Vigil's build does: its client bundled
+// into one file, only the native binding from node_modules. Loading @duckdb/node-api file by
+// file costs ~130 ms a process, which would flatter Vigil in every whole-process comparison.
+// `baseline('direct-alerts.js')` returns the path of the bundled copy (next to the original, so
+// node_modules resolves), removed when the bench exits.
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+
+const BENCH = resolve(fileURLToPath(import.meta.url), '..');
+const built = new Map();
+
+export function baseline(script) {
+  if (!built.has(script)) {
+    const out = join(BENCH, `.baseline-${process.pid}-${script.replace(/\.js$/, '.mjs')}`);
+    buildSync({
+      entryPoints: [join(BENCH, script)],
+      outfile: out,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      external: ['@duckdb/node-bindings'],
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+      logLevel: 'warning',
+    });
+    if (!built.size) process.on('exit', () => built.forEach((p) => rmSync(p, { force: true })));
+    built.set(script, out);
+  }
+  return built.get(script);
+}
