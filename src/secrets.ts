@@ -84,12 +84,19 @@ const extra = new Map<string, string>();
 
 /** Remember a secret compiled into a placeholder, so `reveal()` and `redact()` know its value. */
 export function registerCompiledSecret(name: string, value: string): void {
+  if (compiled.get(name) === value) return;
   compiled.set(name, value);
+  registered++;
 }
+/** counts changes to the registered secrets (known() answers again after one) */
+let registered = 0;
 
 /** Register a secret read from a variable whose name does not look secret (a receiver's routing key env var). */
 export function addSecret(name: string, value: string | undefined): void {
-  if (value && value.length >= MIN_REDACTED_LENGTH) extra.set(name, value);
+  if (value && value.length >= MIN_REDACTED_LENGTH && extra.get(name) !== value) {
+    extra.set(name, value);
+    registered++;
+  }
 }
 
 let scannedEnv: NodeJS.ProcessEnv | undefined;
@@ -100,16 +107,25 @@ export function resetSecrets(): void {
   scannedEnv = undefined;
   compiled.clear();
   extra.clear();
+  knownList = undefined;
 }
+
+/** known()'s last answer, while neither the environment nor the registered secrets changed */
+let knownList: Array<[string, string]> | undefined;
+let knownStamp = '';
 
 function known(env: NodeJS.ProcessEnv): Array<[string, string]> {
   if (scannedEnv !== env) {
     scannedEnv = env;
     envSecrets = Object.entries(env).filter((e): e is [string, string] => !!e[1] && e[1].length >= MIN_REDACTED_LENGTH && isSecret(e[0], e[1]));
+    knownList = undefined;
   }
+  const stamp = `${compiled.size}:${extra.size}:${registered}`;
+  if (knownList && stamp === knownStamp) return knownList;
   const all = [...envSecrets];
   for (const m of [compiled, extra]) for (const [k, v] of m) if (v.length >= MIN_REDACTED_LENGTH) all.push([k, v]);
-  return all;
+  knownStamp = stamp;
+  return (knownList = all);
 }
 
 function replaceAll(text: string, value: string, by: string): string {
@@ -132,6 +148,14 @@ export function redact(text: string, env: NodeJS.ProcessEnv = process.env): stri
   // credentials inside connection URLs, whoever they belong to
   if (out.includes('://')) out = out.replace(/(\w+:\/\/[^:@/\s]+:)[^@\s]+@/g, '$1***@');
   return out;
+}
+
+/**
+ * What redact() would remove, as one string (kept in memory only): text redacted under the same
+ * key needs no second pass (the manifest's nodes, redacted once each in a long-lived process).
+ */
+export function redactionKey(env: NodeJS.ProcessEnv = process.env): string {
+  return known(env).map(([k, v]) => `${k}\u0000${v}`).join('\u0001');
 }
 
 /** Whether binary data (a cache) holds a secret value: such data is not written. */

@@ -59,14 +59,14 @@ export interface Compiled {
  */
 export function compileForCommand(
   o: Common,
-  opts: { writeArtifacts?: boolean; empty?: boolean; snapshot?: boolean; files?: ProjectFiles; cache?: CacheFile; saveCache?: boolean } = {},
+  opts: { writeArtifacts?: boolean; empty?: boolean; snapshot?: boolean; files?: ProjectFiles; cache?: CacheFile; saveCache?: boolean; incremental?: boolean } = {},
 ): Compiled & { written: number } {
   // a snapshot is kept under the files' stamps from before anything was read
   const start = opts.snapshot ? startSnapshot(o.projectDir) : undefined;
   // (`--watch` hands in what it re-read and the render cache it keeps in memory)
   const files = opts.files ?? loadProject(o.projectDir);
   const cache = opts.cache ?? loadCache(files);
-  const result = compileProject(files, { target: o.target, env: start?.env ?? process.env, vars: parseVars(o.vars), cache: cache.renders, empty: opts.empty });
+  const result = compileProject(files, { target: o.target, env: start?.env ?? process.env, vars: parseVars(o.vars), cache: cache.renders, empty: opts.empty, incremental: opts.incremental });
   for (const d of result.diagnostics.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(result.diagnostics) || !result.target) throw new ProjectError(result.diagnostics.filter((x) => x.severity === 'error'));
   const written = opts.writeArtifacts !== false ? writeCompileArtifacts(files, result.manifest, cache).written : 0;

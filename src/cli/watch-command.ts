@@ -9,9 +9,9 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { relative, sep } from 'node:path';
 import { formatDiagnostic, ProjectError, UsageError } from '../errors.js';
-import type { CompileResult } from '../compile/compile-project.js';
+import { patchCompile, type CompileResult } from '../compile/compile-project.js';
 import { findProjectRoot, loadProject, reloadProject, type ProjectFiles } from '../project/load-project.js';
-import { loadCache, saveCache, type CacheFile } from '../project/artifacts.js';
+import { loadCache, saveCache, writeCompileArtifacts, type CacheFile } from '../project/artifacts.js';
 import { selectNodes } from '../compile/selector.js';
 import { compileForCommand, err, out, parseVars, runExecute, select, type Common, type Compiled } from './commands.js';
 
@@ -33,6 +33,8 @@ export async function runWatch(
 
   // the files as last read: a change re-reads only what changed
   let files: ProjectFiles | undefined;
+  // the last compile that succeeded, which an edit of model files may patch
+  let last: CompileResult | undefined;
 
   /** Load (or reload `changed`) and compile; undefined (with the problems printed) when the project does not compile. */
   const compile = (changed?: string[]): { c: Compiled; ms: number; written: number } | undefined => {
@@ -43,12 +45,20 @@ export async function runWatch(
       root = files.root;
       targetDir = files.paths.target;
       cache ??= loadCache(files);
+      // an edit of model files only: redo those models when nothing else can have changed
+      const patched = changed && last ? patchCompile(last, files, changed) : undefined;
+      if (patched) {
+        for (const d of patched.diagnostics.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
+        c = { files, result: patched, target: patched.target!, written: writeCompileArtifacts(files, patched.manifest, cache).written };
+      }
       // (the render cache goes to disk now and then, saveSoon, not at every keystroke)
-      c = compileForCommand(o, { files, cache, saveCache: false, empty: o.empty });
+      else c = compileForCommand(o, { files, cache, saveCache: false, empty: o.empty, incremental: true });
+      last = c.result;
     } catch (e) {
       // the next round reads everything again (a project.yaml that failed to load must not be
       // replaced by the copy from before it changed)
       files = undefined;
+      last = undefined;
       if (!(e instanceof ProjectError)) throw e;
       for (const d of e.diagnostics) err(formatDiagnostic(d));
       err(`${clock()} ${e.diagnostics.length} error${e.diagnostics.length === 1 ? '' : 's'}: the last good manifest stays; watching for changes (Ctrl-C stops)`);

@@ -45,6 +45,11 @@ export interface CompileOptions {
   empty?: boolean;
   /** Interpret simple templates directly (default). false renders everything with nunjucks. */
   fastPath?: boolean;
+  /**
+   * A long-lived process (`--watch`) will recompile after edits: keep what this compile built so
+   * `patchCompile()` can redo only the models whose text changed (see there).
+   */
+  incremental?: boolean;
   /** Templated SQL outside models (alert queries) to compile against the same refs and sources.
    * `line`/`column`: where `text` starts in `file`, so diagnostics point into it. */
   queries?: Array<{ key: string; file: string; text: string; line: number; column: number; /** a YAML block scalar's indentation, added to every line's column */ indent?: number }>;
@@ -683,8 +688,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // each macro with the hash of its file, for state:modified.macros
   if (macroNames.length) manifest.macros = Object.fromEntries(macroNames.sort().map((n) => [n, macroFileSha.get(macroOwner.get(n)!)!]));
   const targetDir = files.paths.target;
-  for (const d of drafts.values()) {
-    if (!d.config || d.config.enabled === false) continue;
+  const modelNode = (d: ModelDraft & { config: ModelNode['config'] }): ModelNode => {
     const uid = modelUid(d.name);
     const columns: ColumnInfo[] = (d.props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}) }));
     const body = stripSemicolon(resolve(d.sql, d, !!opts.empty));
@@ -711,6 +715,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       node.compiled_sql_incremental = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d, !!opts.empty)));
       node.compiled_path_incremental = node.compiled_path.replace(/\.sql$/, '') + '.incremental.sql';
     }
+    return node;
+  };
+  for (const d of drafts.values()) {
+    if (!d.config || d.config.enabled === false) continue;
+    const uid = modelUid(d.name);
+    const node = modelNode(d as ModelDraft & { config: ModelNode['config'] });
     manifest.nodes[uid] = node;
     // a view keeps its SQL in the warehouse, readable by whoever can read the view's definition
     if (node.config.materialized === 'view') {
@@ -1072,7 +1082,84 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const k = `${d.file}:${d.line}:${d.column}:${d.code}:${d.message}`;
     return seen.has(k) ? false : (seen.add(k), true);
   });
-  return { manifest, diagnostics, target, order: order.filter((u) => manifest.nodes[u]), cacheHits, queries, dashboards, volatile: tenv.readVolatile || [...drafts.values()].some((d) => d.calls.volatile) };
+  const result: CompileResult = { manifest, diagnostics, target, order: order.filter((u) => manifest.nodes[u]), cacheHits, queries, dashboards, volatile: tenv.readVolatile || [...drafts.values()].some((d) => d.calls.volatile) };
+  if (!opts.incremental || result.volatile || diagnostics.some((d) => d.severity === 'error')) return result;
+
+  // ---- what a recompile after an edit may reuse (patchCompile)
+  let base = { files, result };
+  const draftAt = new Map([...drafts.values()].map((d) => [d.file.path, d]));
+  const unitTested = new Set(Object.values(manifest.nodes).flatMap((n) => (n.resource_type === 'unit_test' ? [n.model] : [])));
+  const patch: Patcher = (next, changed) => {
+    const prev = base.files;
+    const sameInputs =
+      SHARED_INPUTS.every((k) => next[k] === prev[k]) && next.models.length === prev.models.length && next.diagnostics.length === prev.diagnostics.length && next.diagnostics.every((x, i) => x === prev.diagnostics[i]);
+    if (!sameInputs) return undefined;
+    const texts = new Map(next.models.map((f) => [f.path, f]));
+    // first everything that could send the edit to a full compile, then the changes
+    const redo: Array<{ f: RawFile; d: ModelDraft & { config: ModelNode['config'] }; sql: string; sqlIncremental?: string; calls: RenderCalls; checksum: string }> = [];
+    for (const path of new Set(changed)) {
+      const f = texts.get(path);
+      const d = draftAt.get(path);
+      const node = d && base.result.manifest.nodes[modelUid(d.name)];
+      // a new, deleted or renamed model; an ephemeral one (inlined into its children); one with
+      // hooks or a diagnostic (located in its text), or unit tests (they render its text)
+      if (!f || !d?.config || d.failed || node?.resource_type !== 'model' || d.config.materialized === 'ephemeral' || node.pre_hooks || node.post_hooks || unitTested.has(d.name)) return undefined;
+      if (base.result.diagnostics.some((x) => x.file === path)) return undefined;
+      const t = tenv.compileTemplate(f.path, f.text);
+      if (isTemplateError(t)) return undefined;
+      const calls = emptyCalls();
+      const sql = tenv.render(t, f.text, calls, false, { name: d.name, path: f.path });
+      if (typeof sql !== 'string') return undefined;
+      let sqlIncremental: string | undefined;
+      if (d.sqlIncremental !== undefined) {
+        const inc = tenv.render(t, f.text, emptyCalls(), true, { name: d.name, path: f.path });
+        if (typeof inc !== 'string') return undefined;
+        sqlIncremental = inc;
+      }
+      calls.macros = macrosIn(f.text);
+      // what it reads, its config and the macros it calls decide everything else in the manifest
+      if (!sameCalls(calls, d.calls)) return undefined;
+      if (d.config.materialized === 'view' && secretNames(sql).length) return undefined;
+      redo.push({ f, d: d as ModelDraft & { config: ModelNode['config'] }, sql, sqlIncremental, calls, checksum: sha(f.text) });
+    }
+    const nodes = { ...base.result.manifest.nodes };
+    for (const r of redo) {
+      Object.assign(r.d, { file: r.f, sql: r.sql, sqlIncremental: r.sqlIncremental, calls: r.calls, checksum: r.checksum });
+      draftAt.set(r.f.path, r.d);
+      const node = modelNode(r.d);
+      nodes[node.unique_id] = node;
+      opts.cache?.set(r.f.path, { key: sha(globalKey + r.checksum), sql: r.sql, sqlIncremental: r.sqlIncremental, calls: r.calls, stamp: r.f.stamp && { ...r.f.stamp, checksum: r.checksum } });
+    }
+    const patched: CompileResult = { ...base.result, manifest: { ...base.result.manifest, nodes }, cacheHits: drafts.size - redo.length };
+    base = { files: next, result: patched };
+    patchers.set(patched.manifest, patch);
+    return patched;
+  };
+  patchers.set(manifest, patch);
+  return result;
+}
+
+/** Given the files re-read after an edit and the paths that changed: the new result, or undefined (compile in full). */
+type Patcher = (next: ProjectFiles, changed: string[]) => CompileResult | undefined;
+const patchers = new WeakMap<Manifest, Patcher>();
+/** The inputs besides model files that a patch requires unchanged (reloadProject keeps them as they were). */
+const SHARED_INPUTS = ['project', 'projectYaml', 'paths', 'properties', 'macros', 'seeds', 'snapshots', 'singularTests', 'docs', 'dashboards'] as const;
+
+function sameCalls(a: RenderCalls, b: RenderCalls): boolean {
+  const key = (c: RenderCalls) => JSON.stringify([c.refs, c.sources, c.config, c.envUsed, !!c.volatile, c.macros ?? []]);
+  return !a.problems.length && !b.problems.length && key(a) === key(b);
+}
+
+/**
+ * Recompile after an edit of model files only, from a compile made with `incremental: true`
+ * (or an earlier patch): the changed models are rendered again and, when what they read, their
+ * config and the macros they call are what they were, only their nodes are rebuilt — the graph,
+ * tests, hooks, dashboards and docs cannot have changed. Anything else (a new or deleted model,
+ * an ephemeral one, YAML, macros, a diagnostic on the file) returns undefined: compile in full.
+ * The result equals what a full compile of `next` gives (test/compile/patch-compile.test.ts).
+ */
+export function patchCompile(previous: CompileResult, next: ProjectFiles, changed: string[]): CompileResult | undefined {
+  return patchers.get(previous.manifest)?.(next, changed);
 }
 
 function stripSemicolon(sql: string): string {
