@@ -9,11 +9,10 @@ import { formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseBusyErr
 import { redact } from '../secrets.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
-import { durationFlag, err, keepSnapshot, open, out, parseAt, parseVars, timestampFlag } from './commands.js';
+import { durationFlag, err, keepSnapshot, open, out, parseAt, parseVars, projectFromSnapshot, timestampFlag } from './commands.js';
 import { globToRe } from '../compile/selector.js';
-import { compileProject, resolveTarget, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
-import { parseYaml, type YamlSource } from '../project/yaml-source.js';
-import { readFileSync } from 'node:fs';
+import { compileProject, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
+import type { YamlSource } from '../project/yaml-source.js';
 import type { Adapter } from '../adapters/adapter.js';
 import { loadAlerts, type AlertProject } from '../alerts/load-alerts.js';
 import type { CompiledRule, EvalSummary } from '../alerts/evaluate.js';
@@ -132,29 +131,10 @@ function withoutYaml<T extends { yaml: YamlSource }>(r: T): T {
 
 /** A Setup from the snapshot; undefined when the target no longer resolves (then the full path reports why). */
 function fromAlertsSnapshot(root: string, snap: AlertsSnapshot, o: Common): Setup | undefined {
-  // a YAML document is parsed again only if something asks for a position in it
-  const docs = new Map<string, YamlSource | undefined>();
-  const yamlOf = (file: string): YamlSource => {
-    if (!docs.has(file)) docs.set(file, parseYaml(readFileSync(join(root, file), 'utf8'), file, []));
-    return docs.get(file)!;
-  };
+  const p = projectFromSnapshot(root, snap, o);
+  if (!p) return undefined;
+  const { files, target, yamlOf } = p;
   const lazyYaml = <T extends { file: string }>(r: T): T => Object.defineProperty({ ...r }, 'yaml', { get: () => yamlOf(r.file), enumerable: false });
-  const files = {
-    root,
-    project: snap.project,
-    paths: snap.paths,
-    get projectYaml() {
-      return yamlOf('project.yaml');
-    },
-    models: [],
-    macros: [],
-    singularTests: [],
-    properties: [],
-    diagnostics: [],
-  } as unknown as ProjectFiles;
-  const ds: Diagnostic[] = [];
-  const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
-  if (!target || ds.length) return undefined;
   const loaded = new Map(snap.alerts.rules.map((r) => [r.rule.name, lazyYaml(r)]));
   return {
     files,

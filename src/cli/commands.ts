@@ -3,9 +3,11 @@
  * the project, open the adapter, run, print and write target/ artifacts. Loaded lazily
  * so `vigil --help` stays fast.
  */
-import { resolve as resolvePath } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
 import { parse as parseYamlText } from 'yaml';
-import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
+import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
+import { parseYaml, type YamlSource } from '../project/yaml-source.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
 import { compileProject, resolveTarget, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { parseDuration } from '../time/duration.js';
@@ -87,6 +89,36 @@ export async function keepSnapshot(name: SnapshotName, c: { files: ProjectFiles;
   } catch {
     /* a read-only checkout: no snapshot, only a slower next start */
   }
+}
+
+/**
+ * The project as a command answered from a snapshot sees it: project.yaml's settings and the
+ * folders, no files; a YAML document is parsed again only if something asks for a position in
+ * it (`yamlOf`). The target is resolved again (it is never kept: its config may hold secrets);
+ * undefined when it no longer resolves — the full path then reports why.
+ */
+export function projectFromSnapshot(root: string, snap: { project: ProjectFiles['project']; paths: ProjectFiles['paths'] }, o: Pick<Common, 'target'>): { files: ProjectFiles; target: ResolvedTarget; yamlOf: (file: string) => YamlSource } | undefined {
+  const docs = new Map<string, YamlSource | undefined>();
+  const yamlOf = (file: string): YamlSource => {
+    if (!docs.has(file)) docs.set(file, parseYaml(readFileSync(join(root, file), 'utf8'), file, []));
+    return docs.get(file)!;
+  };
+  const files = {
+    root,
+    project: snap.project,
+    paths: snap.paths,
+    get projectYaml() {
+      return yamlOf('project.yaml');
+    },
+    models: [],
+    macros: [],
+    singularTests: [],
+    properties: [],
+    diagnostics: [],
+  } as unknown as ProjectFiles;
+  const ds: Diagnostic[] = [];
+  const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
+  return target && !ds.length ? { files, target, yamlOf } : undefined;
 }
 
 /** planRun with the selection checked as select() checks it. */

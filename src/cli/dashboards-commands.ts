@@ -6,7 +6,9 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { compileForCommand, err, open, out, parseAt } from './commands.js';
+import { compileForCommand, err, keepSnapshot, open, out, parseAt, projectFromSnapshot } from './commands.js';
+import type { ProjectFiles } from '../project/load-project.js';
+import type { ResolvedTarget } from '../compile/compile-project.js';
 import { globToRe } from '../compile/selector.js';
 import { mapLimit } from '../run/concurrency.js';
 import type { Adapter } from '../adapters/adapter.js';
@@ -31,6 +33,38 @@ function compiled(o: Common) {
   const c = compileForCommand(o, { writeArtifacts: false });
   if (!c.result.dashboards.length) throw new UsageError(`no dashboards in ${c.files.paths.dashboards}/*.json (see docs/dashboards.md)`);
   return c;
+}
+
+/** What `vigil dashboards render` needs of a compile, kept as snapshot `dashboards` (project/snapshot.ts). */
+interface DashboardsSnapshot {
+  project: ProjectFiles['project'];
+  paths: ProjectFiles['paths'];
+  dashboards: CompiledDashboard[];
+  /** the compile's warnings, printed again on each use */
+  warnings: string[];
+}
+
+/** The compiled dashboards: from the snapshot while nothing they depend on changed, else compiled (and a snapshot kept). */
+async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; target: ResolvedTarget; dashboards: CompiledDashboard[] }> {
+  const { findProjectRoot } = await import('../project/paths.js');
+  const { readSnapshot } = await import('../project/snapshot.js');
+  const root = findProjectRoot(o.projectDir);
+  const snap = root ? await readSnapshot<DashboardsSnapshot>(root, 'dashboards', o) : undefined;
+  const p = root && snap ? projectFromSnapshot(root, snap, o) : undefined;
+  if (snap && p) {
+    for (const w of snap.warnings) err(w);
+    if (!snap.dashboards.length) throw new UsageError(`no dashboards in ${p.files.paths.dashboards}/*.json (see docs/dashboards.md)`);
+    return { files: p.files, target: p.target, dashboards: snap.dashboards };
+  }
+  const c = compileForCommand(o, { writeArtifacts: false, snapshot: true });
+  await keepSnapshot('dashboards', c, o, c.snapshot, (): DashboardsSnapshot => ({
+    project: c.files.project,
+    paths: c.files.paths,
+    dashboards: c.result.dashboards,
+    warnings: c.result.diagnostics.filter((x) => x.severity === 'warn').map(formatDiagnostic),
+  }));
+  if (!c.result.dashboards.length) throw new UsageError(`no dashboards in ${c.files.paths.dashboards}/*.json (see docs/dashboards.md)`);
+  return { files: c.files, target: c.target, dashboards: c.result.dashboards };
 }
 
 
@@ -107,8 +141,8 @@ export async function queryTiles(
 }
 
 export async function runDashboardsRender(o: Common & { out: string; png?: boolean; pngDir?: string; at?: string }): Promise<void> {
-  const c = compiled(o);
-  const ds = pick(c.result.dashboards, o.select);
+  const c = await compiledForRender(o);
+  const ds = pick(c.dashboards, o.select);
   const at = parseAt(o.at);
   const dir = isAbsolute(o.out) ? o.out : resolve(process.cwd(), o.out);
   mkdirSync(dir, { recursive: true });

@@ -17,8 +17,8 @@ import { VIGIL_VERSION } from '../version.js';
 import { findProjectRoot, listFiles, PROJECT_FILE } from './paths.js';
 
 const FORMAT = 2;
-/** Each kind of snapshot in its own file: `project` (the manifest), `alerts` (the compiled rules). */
-export type SnapshotName = 'project' | 'alerts';
+/** Each kind of snapshot in its own file: `project` (the manifest), `alerts` (the compiled rules), `dashboards` (the compiled tiles). */
+export type SnapshotName = 'project' | 'alerts' | 'dashboards';
 const fileOf = (name: SnapshotName) => join('target', '.cache', `${name}.bin`);
 
 /** What the command asked for: a snapshot of another target or other vars does not answer it. */
