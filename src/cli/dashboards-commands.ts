@@ -180,13 +180,16 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   writeProjectFile(join(dir, 'index.html'), renderIndexHtml(ds, { generatedAt: at.toISOString(), target: `${c.target.name} (${c.target.type})` }));
   const tr = (performance.now() - t1) / 1000;
   out(`Queried ${tiles} tiles in ${tq.toFixed(3)}s (drawing each as it arrived), assembled ${pages.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
-  if (o.png) {
+  // --png-dir says where the pictures go: it asks for them
+  if (o.png || o.pngDir !== undefined) {
     const { screenshotTabs, findChromium } = await import('../dashboards/screenshot.js');
     const chromium = findChromium();
     if (!chromium) throw new UsageError('--png needs Chromium: install Debian\'s package (apt-get install chromium) or set VIGIL_CHROMIUM to its path; vigil never downloads a browser');
-    const pngDir = o.pngDir ? resolve(process.cwd(), o.pngDir) : join(c.files.root, 'docs', 'assets');
+    // under target/ unless asked: a render never writes over files of the repository
+    const pngDir = o.pngDir ? resolve(process.cwd(), o.pngDir) : join(c.files.root, c.files.paths.target, 'screenshots');
+    const taken = new Set<string>();
     for (const p of pages) {
-      const shots = await screenshotTabs(p.file, pngDir, { executablePath: chromium });
+      const shots = await screenshotTabs(p.file, pngDir, { executablePath: chromium, taken });
       for (const s of shots) out(`  ${relative(process.cwd(), s.file) || s.file} (${Math.round(s.bytes / 1024)} KB)`);
     }
   }

@@ -353,7 +353,7 @@ export function buildProgram(): Command {
     .requiredOption('--out <dir>', 'folder to write the site to')
     .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
     .option('--png', "also take one PNG per tab with headless Chromium (Debian's chromium; never downloaded)")
-    .option('--png-dir <dir>', 'where the PNGs go (default: docs/assets)')
+    .option('--png-dir <dir>', 'where the PNGs go, one per tab named after its title (default: target/screenshots; implies --png)')
     .option('--at <iso>', 'render as of this time (default: now)')
     .action(async (o, cmd: Command) => {
       const { runDashboardsRender } = await import('./dashboards-commands.js');

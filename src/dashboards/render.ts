@@ -1169,7 +1169,8 @@ main{padding:8px 0 24px}
 section.tab{max-width:${GRID_WIDTH + 48}px;margin:0 auto;padding:16px 24px 20px;scroll-margin-top:44px;background:#f3f4f6}
 .tab-head{display:flex;justify-content:space-between;align-items:baseline;gap:16px;margin:0 0 12px}
 h2{font-size:18px;margin:0;font-weight:650}
-.tab-context{color:${MUTED};font-size:12px}
+.tab-context{color:${MUTED};font-size:12px;flex:1;text-align:right}
+.tab-asof{color:${MUTED};font-size:12px;white-space:nowrap}
 .grid{display:grid;grid-template-columns:repeat(${GRID_COLUMNS},minmax(0,1fr));grid-auto-rows:${ROW_HEIGHT}px;gap:${GAP}px}
 .tile{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:${PAD_Y}px ${PAD_X}px;display:flex;flex-direction:column;min-width:0;overflow:hidden;box-shadow:0 1px 2px rgba(0,0,0,.04)}
 .tile-head{display:flex;justify-content:space-between;align-items:baseline;gap:8px;height:${HEAD_H}px;flex:none}
@@ -1211,6 +1212,12 @@ footer{max-width:${GRID_WIDTH + 48}px;margin:0 auto;padding:0 24px 24px;color:#9
  * shows "No data", a failed query its error (escaped) in a red box. `prerendered`: tiles already
  * drawn with renderTileHtml, by tile id (the others are drawn here).
  */
+/** '2026-11-01T09:30:00.000Z' -> '2026-11-01 09:30 UTC' (what the page and its screenshots say the data is as of). */
+export function asOf(iso: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
+  return m ? `${m[1]} ${m[2]} UTC` : iso;
+}
+
 export function renderDashboardHtml(d: CompiledDashboard, data: Map<string, TileData>, meta: RenderMeta, prerendered?: Map<string, string>): string {
   const dash = d.dashboard;
   const tabTitles = new Map(d.tabs.map((t) => [t.name, t.title]));
@@ -1241,8 +1248,9 @@ export function renderDashboardHtml(d: CompiledDashboard, data: Map<string, Tile
     const tiles = [...tab.tiles].sort((a, b) => a.tile.layout.y - b.tile.layout.y || a.tile.layout.x - b.tile.layout.x);
     const rows = Math.max(1, ...tiles.map((t) => t.tile.layout.y + t.tile.layout.h));
     return [
-      `<section class="tab" id="tab-${escapeHtml(tab.name)}" data-tab="${escapeHtml(tab.name)}">`,
-      `<div class="tab-head"><h2>${escapeHtml(tab.title)}</h2><span class="tab-context">${escapeHtml([dash.title, ...chipText].join(' · '))}</span></div>`,
+      `<section class="tab" id="tab-${escapeHtml(tab.name)}" data-tab="${escapeHtml(tab.name)}" data-title="${escapeHtml(tab.title)}">`,
+      // as of when: in every tab, so each screenshot of one says it
+      `<div class="tab-head"><h2>${escapeHtml(tab.title)}</h2><span class="tab-context">${escapeHtml([dash.title, ...chipText].join(' · '))}</span><span class="tab-asof">as of <time datetime="${escapeHtml(meta.generatedAt)}">${escapeHtml(asOf(meta.generatedAt))}</time></span></div>`,
       `<div class="grid" style="grid-template-rows:repeat(${rows},${ROW_HEIGHT}px)">`,
       ...tiles.map((ct) => prerendered?.get(ct.tile.id) ?? tileHtml(d, ct, data.get(ct.tile.id), tabTitles)),
       `</div></section>`,

@@ -33,15 +33,31 @@ export class ScreenshotError extends Error {
 }
 
 /**
- * Opens `htmlFile` in headless Chromium and writes `<dashboard>-<tab>.png` into `outDir` for every
- * `<section id="tab-...">`, each the whole section. The dashboard name is the page's
- * `data-dashboard` (else the file name). Console errors, page errors and failed requests make it
- * throw a ScreenshotError (after all screenshots are written) listing them.
+ * A tab's picture is named after its title, as a reader knows it: 'Overview' -> `Overview.png`
+ * (what seed 001 asks for). Characters a file name cannot hold become '-'. A title already
+ * taken in this render (`taken`: two dashboards with a tab of the same title) is prefixed with
+ * its dashboard's name: `cost_governance-Overview.png`.
+ */
+export function pngName(title: string, dashboard: string, taken: Set<string>): string {
+  const safe = (x: string) => x.trim().replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '-').replace(/\s+/g, ' ') || 'tab';
+  let name = `${safe(title)}.png`;
+  if (taken.has(name.toLowerCase())) name = `${safe(dashboard)}-${name}`;
+  for (let i = 2; taken.has(name.toLowerCase()); i++) name = `${safe(dashboard)}-${safe(title)}-${i}.png`;
+  taken.add(name.toLowerCase());
+  return name;
+}
+
+/**
+ * Opens `htmlFile` in headless Chromium and writes one PNG per `<section id="tab-...">` into
+ * `outDir`, each the whole section (which says as of when), named by pngName() after the tab's
+ * `data-title`. The dashboard name is the page's `data-dashboard` (else the file name). Console
+ * errors, page errors and failed requests make it throw a ScreenshotError (after all screenshots
+ * are written) listing them. `opts.taken`: names used by earlier pages of the same render.
  */
 export async function screenshotTabs(
   htmlFile: string,
   outDir: string,
-  opts: ScreenshotOptions = {},
+  opts: ScreenshotOptions & { taken?: Set<string> } = {},
 ): Promise<Array<{ tab: string; file: string; bytes: number }>> {
   const executablePath = opts.executablePath ?? findChromium() ?? '/usr/bin/chromium';
   if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath} (install Debian's chromium or set VIGIL_CHROMIUM)`);
@@ -62,9 +78,10 @@ export async function screenshotTabs(
     // the tab bar sticks to the top when scrolling; in a section's picture it would cover the top
     await page.addStyleTag({ content: 'nav.tabbar{position:static !important} html{scroll-behavior:auto !important}' });
     const dashboard = (await page.getAttribute('body', 'data-dashboard')) || basename(htmlFile).replace(/\.html?$/i, '');
-    const tabs = await page.$$eval('section[id^="tab-"]', (els) => els.map((e) => e.id.slice('tab-'.length)));
-    for (const tab of tabs) {
-      const file = join(outDir, `${dashboard}-${tab}.png`);
+    const tabs = await page.$$eval('section[id^="tab-"]', (els) => els.map((e) => ({ tab: e.id.slice('tab-'.length), title: e.getAttribute('data-title') || e.id.slice('tab-'.length) })));
+    const taken = opts.taken ?? new Set<string>();
+    for (const { tab, title } of tabs) {
+      const file = join(outDir, pngName(title, dashboard, taken));
       await page.locator(`[id="tab-${tab}"]`).screenshot({ path: file, animations: 'disabled' });
       shots.push({ tab, file, bytes: statSync(file).size });
     }

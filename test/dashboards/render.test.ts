@@ -8,9 +8,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml } from '../../src/dashboards/render.js';
+import { asOf, escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml } from '../../src/dashboards/render.js';
 import { pngStats } from '../support/png-stats.js';
-import { findChromium, screenshotTabs } from '../../src/dashboards/screenshot.js';
+import { findChromium, pngName, screenshotTabs } from '../../src/dashboards/screenshot.js';
 import { DashboardSchema, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile, TileData } from '../../src/dashboards/types.js';
 
@@ -288,7 +288,9 @@ describe('renderDashboardHtml', () => {
     const again = renderDashboardHtml(fixtureDashboard(), fixtureData(), META);
     expect(again).toBe(html);
     const later = renderDashboardHtml(fixtureDashboard(), fixtureData(), { ...META, generatedAt: '2026-03-15T00:00:00Z' });
-    expect(later.replace('2026-03-15T00:00:00Z', META.generatedAt)).toBe(html);
+    // only the time stamps differ: the header's and each tab's "as of"
+    expect(later.split('2026-03-15T00:00:00Z').join(META.generatedAt).split(asOf('2026-03-15T00:00:00Z')).join(asOf(META.generatedAt))).toBe(html);
+    expect(html.split(`as of <time datetime="${META.generatedAt}">${asOf(META.generatedAt)}</time>`).length - 1).toBe(fixtureDashboard().tabs.length);
   });
 
   it('accepts tiles drawn beforehand with renderTileHtml (e.g. while other queries run)', () => {
@@ -487,7 +489,8 @@ describe.skipIf(!chromium)('in headless Chromium', () => {
     const shots = await screenshotTabs(htmlFile, out, { executablePath: chromium });
     console.log(`screenshots of ${shots.length} tabs in ${(performance.now() - t0).toFixed(0)} ms: ${shots.map((s) => `${s.tab} ${(s.bytes / 1024).toFixed(0)} KB`).join(', ')}`);
     expect(shots.map((s) => s.tab)).toEqual(['overview', 'workspace', 'capability']);
-    expect(shots.map((s) => s.file.replace(/.*\//, ''))).toEqual(['fixture-overview.png', 'fixture-workspace.png', 'fixture-capability.png']);
+    // named after the tabs' titles
+    expect(shots.map((s) => s.file.replace(/.*\//, ''))).toEqual(['Overview.png', 'Workspaces.png', 'Capabilities.png']);
     for (const s of shots) expect(s.bytes, s.tab).toBeGreaterThan(5 * 1024);
 
     // not blank: decode each PNG in the browser and count its colors
@@ -504,5 +507,20 @@ describe.skipIf(!chromium)('in headless Chromium', () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('pngName', () => {
+  it("names a tab's picture after its title; a title taken in the same render gets its dashboard's name", () => {
+    const taken = new Set<string>();
+    expect(pngName('Overview', 'overview', taken)).toBe('Overview.png');
+    expect(pngName('Cost / month: "EUR"', 'cost', taken)).toBe('Cost - month- -EUR-.png');
+    expect(pngName('overview', 'second', taken)).toBe('second-overview.png');
+    expect(pngName('Overview', 'second', taken)).toBe('second-Overview-2.png');
+    expect(pngName('  ', 'third', taken)).toBe('tab.png');
+  });
+
+  it('every tab says as of when', () => {
+    expect(asOf('2026-11-01T09:30:12.000Z')).toBe('2026-11-01 09:30 UTC');
   });
 });

@@ -13,7 +13,7 @@ import { findChromium } from '../../src/dashboards/screenshot.js';
 const chromium = findChromium();
 if (!chromium) console.warn('shipped-browser.test.ts: browser tests SKIPPED: no Chromium at /usr/bin/chromium, /usr/bin/chromium-browser or $VIGIL_CHROMIUM (apt-get install chromium)');
 
-type Json = { name: string; tabs: Array<{ name: string; tiles: Array<{ id: string; type: string }> }> };
+type Json = { name: string; tabs: Array<{ name: string; title: string; tiles: Array<{ id: string; type: string }> }> };
 const shipped: Json[] = readdirSync(join(REPO, 'dashboards'))
   .filter((f) => f.endsWith('.json'))
   .map((f) => JSON.parse(readFileSync(join(REPO, 'dashboards', f), 'utf8')) as Json);
@@ -69,8 +69,18 @@ describe.skipIf(!chromium)('shipped dashboards in headless Chromium', () => {
     }
   });
 
-  it('one non-blank PNG per tab', async () => {
-    const expected = shipped.flatMap((d) => d.tabs.map((t) => `${d.name}-${t.name}.png`)).sort();
+  it('one non-blank PNG per tab, named after its title; by default under target/, never in the repository', async () => {
+    // seed 001's names for the three tabs it specifies
+    expect(shipped.flatMap((d) => d.tabs.map((t) => t.title))).toEqual(expect.arrayContaining(['Overview', 'Workspace', 'Capability']));
+    const expected = shipped.flatMap((d) => d.tabs.map((t) => `${t.title}.png`)).sort();
+    expect(expected).toEqual(expect.arrayContaining(['Overview.png', 'Workspace.png', 'Capability.png']));
+    // the default place: target/screenshots (one dashboard, to keep it short)
+    const tracked = readdirSync(dir).sort();
+    const byDefault = vigil(dir, ['dashboards', 'render', '--out', 'site2', '-s', 'overview', '--png', '--at', '2026-11-01T09:30:00Z']);
+    expect(byDefault.code, byDefault.stderr).toBe(0);
+    expect(readdirSync(join(dir, 'target', 'screenshots'))).toEqual(['Overview.png']);
+    expect(readdirSync(dir).sort()).toEqual([...tracked, 'site2'].sort());
+    expect(readFileSync(join(dir, 'site2', 'overview.html'), 'utf8')).toContain('as of <time datetime="2026-11-01T09:30:00.000Z">2026-11-01 09:30 UTC</time>');
     expect(readdirSync(join(dir, 'shots')).sort()).toEqual(expected);
     const { chromium: pw } = await import('playwright-core');
     const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox'] });
