@@ -27,6 +27,7 @@
  * "Interactions (24h)") and does not listen to that filter — as Vigil's own SQL does for the
  * date range; in Looker a listening tile would have its own filter replaced.
  */
+import { GAUGE_BELOW, gaugeBands, niceCeil } from './gauge-bands.js';
 import { createHash } from 'node:crypto';
 import YAML from 'yaml';
 import { dialectOf } from '../adapters/index.js';
@@ -633,11 +634,10 @@ function visualizationSettings(t: CompiledTile): Record<string, unknown> {
       break;
     }
     case 'gauge': {
-      const max = tile.max ?? Math.max(1, ...tile.thresholds.map((x) => x.value));
-      const ts = [...tile.thresholds].sort((a, b) => a.value - b.value);
-      const bounds = [0, ...ts.map((x) => x.value).filter((v) => v > 0 && v < max), max];
-      const colorAt = (lo: number) => [...ts].reverse().find((x) => x.value <= lo)?.color ?? ts[0]?.color ?? '#509EE3';
-      vs['gauge.segments'] = bounds.slice(0, -1).map((lo, i) => ({ min: lo, max: bounds[i + 1], color: colorAt(lo), label: [...ts].reverse().find((x) => x.value <= lo)?.label ?? '' }));
+      // the site's bands (gauge-bands.ts); without a max, the scale the site gives thresholds alone
+      const top = Math.max(0, ...tile.thresholds.map((x) => x.value));
+      const max = tile.max ?? (measures[0]?.format === 'percent' ? 1 : niceCeil(Math.max(top * 1.2, 1)));
+      vs['gauge.segments'] = gaugeBands(tile.thresholds, max, GAUGE_BELOW).map((b) => ({ min: b.min, max: b.max, color: b.color, label: b.label ?? '' }));
       break;
     }
     default:

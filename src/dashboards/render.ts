@@ -7,6 +7,7 @@
  * `meta.generatedAt` (ECharts numbers the ids inside each SVG with a process-wide counter; they
  * are renamed per tile, which also keeps the ids of the many SVGs on one page distinct).
  */
+import { GAUGE_BELOW, gaugeBands, niceCeil } from './gauge-bands.js';
 import * as echarts from 'echarts/core';
 import type { EChartsCoreOption } from 'echarts/core';
 import { BarChart, BoxplotChart, GaugeChart, HeatmapChart, LineChart, PieChart, ScatterChart } from 'echarts/charts';
@@ -68,7 +69,7 @@ const TEXT = '#1f2937';
 const MUTED = '#6b7280';
 const AXIS = '#d1d5db';
 const SPLIT = '#eef0f3';
-const GOOD = '#2f7d32';
+const GOOD = GAUGE_BELOW;
 const BAD = '#c62828';
 
 /** At most this many series (or donut slices); the rest become "Other" when additive. */
@@ -434,13 +435,6 @@ function categoryAxis(labels: string[], extra: Record<string, unknown> = {}, spa
   };
 }
 
-/** A round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k) at or above n. */
-function niceCeil(n: number): number {
-  if (n <= 0) return n;
-  const p = Math.pow(10, Math.floor(Math.log10(n)));
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= n - 1e-12) return Number((m * p).toPrecision(6));
-  return 10 * p;
-}
 
 interface ChartResult {
   svg: string;
@@ -880,7 +874,7 @@ function scatter(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
   return { svg: renderSvg(option, w, h, id), notes: [] };
 }
 
-/** Gauge colors: below the first threshold green, then each threshold's color up to the next. */
+/** Gauge colors: the bands of gauge-bands.ts; the value in the color of where it falls. */
 function gauge(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string): ChartResult {
   const f = fieldsOf(ct, rows);
   const m = f.measures[0];
@@ -888,25 +882,16 @@ function gauge(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
   const th = [...ct.tile.thresholds].sort((a, b) => a.value - b.value);
   const max = ct.tile.max ?? (m.format === 'percent' ? 1 : niceCeil(Math.max(th.length ? th[th.length - 1].value * 1.2 : 0, (value ?? 0) * 1.25, 1)));
   let valueColor = PALETTE[0];
-  const stops: Array<[number, string]> = [];
+  // the colored bands, as the exports draw them (gauge-bands.ts)
+  const colored = th.map((t) => ({ ...t, color: safeColor(t.color) ?? BAD }));
+  const stops: Array<[number, string]> = gaugeBands(colored, max, GOOD).map((b) => [b.max / max, b.color]);
   if (th.length && ct.tile.max != null && th[th.length - 1].value >= ct.tile.max) {
-    // bands, as ECharts' gauges have them: the last threshold closes the scale, so each color
-    // runs up to its threshold (15 green, 60 orange, 120 red: 0–15 green, 15–60 orange...)
-    for (const t of th) {
-      const color = safeColor(t.color) ?? BAD;
-      stops.push([Math.min(1, Math.max(0, t.value / max)), color]);
-      if (value != null && value <= t.value && valueColor === PALETTE[0]) valueColor = color;
-    }
-    if (value != null && value > th[th.length - 1].value) valueColor = stops[stops.length - 1][1];
+    // bands: the value takes the color of the band it is in
+    for (const t of colored) if (value != null && value <= t.value && valueColor === PALETTE[0]) valueColor = t.color;
+    if (value != null && value > th[th.length - 1].value) valueColor = colored[colored.length - 1].color;
   } else if (th.length) {
-    // lines, as on the other charts: green below the first, each color from its threshold up
-    let color = GOOD;
-    for (const t of th) {
-      if (t.value > 0 && t.value < max) stops.push([t.value / max, color]);
-      color = safeColor(t.color) ?? BAD;
-      if (value != null && value >= t.value) valueColor = color;
-    }
-    stops.push([1, color]);
+    // lines: the color of the last threshold the value reached, green below the first
+    for (const t of colored) if (value != null && value >= t.value) valueColor = t.color;
     if (value != null && value < th[0].value) valueColor = GOOD;
   }
   // the dial spans 220°: about 2r wide and 1.35r tall, plus the value under it
