@@ -130,7 +130,7 @@ export async function queryTiles(
     let data: TileData;
     try {
       const [rows, prev] = await Promise.all([adapter.query(adapter.dialect.bindEvalTime(t.sql, at)), t.previousSql ? adapter.query(adapter.dialect.bindEvalTime(t.previousSql, at)) : Promise.resolve(undefined)]);
-      data = { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000 };
+      data = { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000, at: at.toISOString() };
     } catch (e) {
       data = { ok: false, error: redact((e as Error).message.split('\n')[0]) };
     }

@@ -318,6 +318,43 @@ function keyOf(v: unknown, f: CompiledField | undefined): Key {
   return { label: String(v), sort: String(v), kind: 'text' };
 }
 
+/**
+ * The period a date category stands for is not over at `at` (today, this week, this month):
+ * its values are partial, and a chart says so instead of showing a drop. Only the last category
+ * can be (a later one would lie in the future). Returns its index, or -1.
+ */
+function partialIndex(keys: Key[], f: CompiledField | undefined, at: number | undefined): number {
+  const last = keys[keys.length - 1];
+  if (at === undefined || !last || last.kind !== 'date' || typeof last.sort !== 'number') return -1;
+  const start = new Date(last.sort);
+  const end = new Date(start);
+  if (f?.granularity === 'month') end.setUTCMonth(end.getUTCMonth() + 1);
+  else end.setUTCDate(end.getUTCDate() + (f?.granularity === 'week' ? 7 : 1));
+  return last.sort <= at && at < end.getTime() ? keys.length - 1 : -1;
+}
+
+/** The segment of a line into its partial point (`from` the point before it): shaded, dashed, labelled "partial". */
+function partialBand(from: string, to: string): Record<string, unknown> {
+  return {
+    type: 'line',
+    data: [],
+    silent: true,
+    markArea: {
+      silent: true,
+      itemStyle: { color: 'rgba(148,163,184,0.16)', borderColor: '#94a3b8', borderWidth: 1, borderType: 'dashed' },
+      label: { show: true, position: 'insideTop', color: MUTED, fontSize: 10, formatter: 'partial' },
+      data: [[{ xAxis: from }, { xAxis: to }]],
+    },
+  };
+}
+
+/** A bar or heatmap cell of a partial period: faded, with a dashed edge. */
+const PARTIAL_ITEM = { opacity: 0.55, borderType: 'dashed', borderColor: '#64748b', borderWidth: 1 };
+
+function partialNote(label: string, at: number): string {
+  return `${label} is partial: data as of ${asOf(new Date(at).toISOString())}`;
+}
+
 /** Distinct keys of a column: in the order of the rows when the tile has a sort (dates are
  * always chronological), else chronological, numeric or alphabetical. */
 function distinctKeys(rows: Array<Record<string, unknown>>, f: CompiledField | undefined, keepRowOrder: boolean): Key[] {
@@ -537,12 +574,15 @@ function axisMaxFor(ct: CompiledTile, series: Series[], stacked: boolean): numbe
   return m > dataMax ? niceCeil(m * 1.1) : undefined;
 }
 
-function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string): ChartResult {
+function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: number): ChartResult {
   const type = ct.tile.type;
   const f = fieldsOf(ct, rows);
   const stacked = !!ct.tile.stacked && (type === 'area' || type === 'bar');
   const { cats, series, notes } = cartesianSeries(ct, rows, f, stacked);
   const horizontal = type === 'bar' && cats.length > 0 && cats.every((c) => c.kind === 'text') && f.x != null;
+  // the period still running at render time is not read as a drop: its axis label says
+  // "partial", a line's segment into it is shaded, a bar in it is drawn faded with a dashed edge
+  const partial = horizontal ? -1 : partialIndex(cats, f.x, at);
   // up to two value axes, by format (e.g. a count and a rate)
   const formats: Array<string | undefined> = [];
   for (const s of series) if (!formats.includes(s.measure.format)) formats.push(s.measure.format);
@@ -584,7 +624,7 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
     return base;
   });
   const catAxis = categoryAxis(
-    cats.map((c) => c.label),
+    cats.map((c, i) => (i === partial ? `${c.label}\n(partial)` : c.label)),
     horizontal ? { inverse: true, axisLine: { show: false } } : { boundaryGap: type === 'bar' },
     horizontal ? undefined : w - 60 * (dual ? 2 : 1),
     cats,
@@ -592,6 +632,11 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
   const valAxes = tops.map(({ fmt, top }, i) =>
     valueAxis(fmt, top, { ...(i === 0 && max != null ? { max } : {}), ...(i === 1 ? { splitLine: { show: false } } : {}) }),
   );
+  if (partial >= 0) {
+    if (type === 'bar') for (const x of es) x.data = (x.data as Array<number | null>).map((v, i) => (i === partial ? { value: v, itemStyle: PARTIAL_ITEM } : v));
+    else if (partial > 0) es.push({ ...partialBand(cats[partial - 1].label, `${cats[partial].label}\n(partial)`), yAxisIndex: 0 });
+    notes.push(partialNote(cats[partial].label, at!));
+  }
   const option: EChartsCoreOption = {
     ...baseOption(),
     legend,
@@ -663,7 +708,7 @@ function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
   return { svg: renderSvg(option, w, h, id), notes };
 }
 
-function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string): ChartResult {
+function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: number): ChartResult {
   const f = fieldsOf(ct, rows);
   const m = f.measures[0];
   const xs = distinctKeys(rows, f.x, ct.tile.sort.length > 0);
@@ -697,11 +742,13 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
   const cellW = (w - 140) / Math.max(1, xs.length);
   const showLabels = cellH >= 16 && cellW >= 34 && data.length <= 200;
   const warm = higherIsWorse(m);
+  // the period still running at render time (its column is marked, not read as a drop)
+  const partial = partialIndex(xs, f.x, at);
   const option: EChartsCoreOption = {
     ...baseOption(),
     grid: { left: 4, right: 8, top: gridTop, bottom: gridBottom },
     xAxis: categoryAxis(
-      xs.map((k) => k.label),
+      xs.map((k, i) => (i === partial ? `${k.label}\n(partial)` : k.label)),
       { splitArea: { show: false } },
       w - 120,
       xs,
@@ -729,14 +776,15 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
       {
         type: 'heatmap',
         // dark cells get white labels
-        data: data.map((v) => ({ value: v, label: { color: (v[2] - min) / (max - min) > 0.55 ? '#ffffff' : TEXT } })),
+        // the column of a partial period faded, with a dashed edge
+        data: data.map((v) => ({ value: v, label: { color: (v[2] - min) / (max - min) > 0.55 ? '#ffffff' : TEXT }, ...(v[0] === partial ? { itemStyle: PARTIAL_ITEM } : {}) })),
         itemStyle: { borderColor: '#fff', borderWidth: 1 },
         label: { show: showLabels, fontSize: 10, formatter: (p: { value: [number, number, number] }) => formatAxisValue(p.value[2], m.format, max) },
         emphasis: { disabled: true },
       },
     ],
   };
-  return { svg: renderSvg(option, w, h, id), notes: [] };
+  return { svg: renderSvg(option, w, h, id), notes: partial >= 0 ? [partialNote(xs[partial].label, at!)] : [] };
 }
 
 /** The quantile a measure stands for, from its aggregation or its name (p95_latency_ms...). */
@@ -1048,7 +1096,8 @@ function tileBox(ct: CompiledTile): { w: number; h: number } {
   return { w: w * COL_W + (w - 1) * GAP, h: h * ROW_HEIGHT + (h - 1) * GAP };
 }
 
-const CHARTS: Record<string, (ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string) => ChartResult> = {
+/** `at`: when the data was read (a period still running then is marked partial). */
+const CHARTS: Record<string, (ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: number) => ChartResult> = {
   line: lineAreaBar,
   area: lineAreaBar,
   bar: lineAreaBar,
@@ -1102,9 +1151,10 @@ function tileHtml(d: CompiledDashboard, ct: CompiledTile, data: TileData | undef
     const chartH = (footH: number) => Math.max(40, Math.round(box.h - 2 * PAD_Y - HEAD_H - (showDesc ? DESC_H : 0) - footH - 4));
     try {
       const draw = CHARTS[t.type];
-      let r = draw(ct, data.rows, chartW, chartH(footParts.length || t.type === 'box' ? FOOT_H : 0), `t-${t.id}`);
+      const at = data.at === undefined ? undefined : Date.parse(data.at);
+      let r = draw(ct, data.rows, chartW, chartH(footParts.length || t.type === 'box' ? FOOT_H : 0), `t-${t.id}`, at);
       // a note appeared ("Other" sums...) where no footer was planned: make room for it
-      if (r.notes.length && !footParts.length && t.type !== 'box') r = draw(ct, data.rows, chartW, chartH(FOOT_H), `t-${t.id}`);
+      if (r.notes.length && !footParts.length && t.type !== 'box') r = draw(ct, data.rows, chartW, chartH(FOOT_H), `t-${t.id}`, at);
       body = `<div class="chart">${r.svg}</div>`;
       notes.push(...r.notes);
     } catch (e) {

@@ -57,5 +57,5 @@ export interface CompiledDashboard {
 
 /** A tile's data after querying the target. */
 export type TileData =
-  | { ok: true; rows: Array<Record<string, unknown>>; previous?: Record<string, unknown>; seconds: number }
+  | { ok: true; rows: Array<Record<string, unknown>>; previous?: Record<string, unknown>; seconds: number; /** when it was read (ISO): a period still running then is drawn as partial */ at?: string }
   | { ok: false; error: string };

@@ -524,3 +524,33 @@ describe('pngName', () => {
     expect(asOf('2026-11-01T09:30:12.000Z')).toBe('2026-11-01 09:30 UTC');
   });
 });
+
+describe('a period still running when the data was read', () => {
+  const d = fixtureDashboard();
+  const tile = (id: string) => d.tabs.flatMap((t) => t.tiles).find((t) => t.tile.id === id)!;
+  const data = fixtureData();
+  const lastDay = new Date(END).toISOString().slice(0, 10);
+  const at = (iso: string, id: string): TileData => ({ ...(data.get(id) as Extract<TileData, { ok: true }>), at: iso });
+
+  it('is marked partial on lines, areas, bars and heatmaps, with the time it was read', () => {
+    for (const id of ['error_rate_trend', 'volume_by_capability', 'activity_heatmap', 'anomaly_states']) {
+      if (!data.get(id)) continue;
+      const html = renderTileHtml(d, tile(id), at(`${lastDay}T09:30:00.000Z`, id));
+      expect(html, id).toContain(`is partial: data as of ${lastDay} 09:30 UTC`);
+      // the axis says it (unless its labels are thinned out on a narrow tile); a bar or cell is faded
+      if (id === 'anomaly_states') expect(html, id).toMatch(/fill-opacity="0\.55"/);
+      else expect(html, id).toContain('(partial)');
+    }
+    expect(renderTileHtml(d, tile('activity_heatmap'), at(`${lastDay}T09:30:00.000Z`, 'activity_heatmap'))).toMatch(/fill-opacity="0\.55"/);
+    // the shaded segment of a line
+    expect(renderTileHtml(d, tile('error_rate_trend'), at(`${lastDay}T09:30:00.000Z`, 'error_rate_trend'))).toMatch(/stroke-dasharray[^>]*ecmeta_series_index="1"|ecmeta_series_index="1"[^>]*stroke-dasharray/);
+  });
+
+  it('is not, once the period is over (or without the time the data was read)', () => {
+    const next = new Date(END + DAY).toISOString().slice(0, 10);
+    for (const id of ['error_rate_trend', 'volume_by_capability', 'activity_heatmap']) {
+      expect(renderTileHtml(d, tile(id), at(`${next}T00:00:00.000Z`, id)), id).not.toContain('partial');
+      expect(renderTileHtml(d, tile(id), data.get(id)), id).not.toContain('partial');
+    }
+  });
+});
