@@ -640,7 +640,8 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
   const option: EChartsCoreOption = {
     ...baseOption(),
     legend,
-    grid: { left: 4, right: horizontal && series.length === 1 ? 56 : 12, top: legendH + 10, bottom: 4 },
+    // (room for the second line of a "(partial)" axis label)
+    grid: { left: 4, right: horizontal && series.length === 1 ? 56 : 12, top: legendH + 10, bottom: partial >= 0 ? 16 : 4 },
     xAxis: horizontal ? valAxes[0] : catAxis,
     yAxis: horizontal ? catAxis : valAxes,
     series: es,
