@@ -65,6 +65,30 @@ const PAGE_FONT = '"Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const OTHER_COLOR = '#c7ccd4';
+
+/**
+ * Colors for categories (a chart's series from a series dimension, a donut's slices) that do not
+ * change between renders: each name hashes to a palette color, in name order, the next free one
+ * when taken — not the rank of its value, which moved colors around as the data changed.
+ * "Other" is grey.
+ */
+export function stableColors(names: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const used = new Set<number>();
+  for (const name of [...new Set(names)].sort()) {
+    if (name === 'Other') {
+      out.set(name, OTHER_COLOR);
+      continue;
+    }
+    let h = 0x811c9dc5;
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+    let slot = h % PALETTE.length;
+    for (let tries = 0; used.has(slot) && tries < PALETTE.length; tries++) slot = (slot + 1) % PALETTE.length;
+    used.add(slot);
+    out.set(name, PALETTE[slot]);
+  }
+  return out;
+}
 const TEXT = '#1f2937';
 const MUTED = '#6b7280';
 const AXIS = '#d1d5db';
@@ -413,8 +437,8 @@ function baseOption(): EChartsCoreOption {
 const approxTextWidth = (s: string, size: number) => s.length * size * 0.54;
 
 /** A legend across the top; returns its option and the height it takes. */
-function topLegend(names: string[], width: number): { legend: Record<string, unknown>; height: number } {
-  if (names.length <= 1) return { legend: { show: false }, height: 0 };
+function topLegend(names: string[], width: number, evenOne = false): { legend: Record<string, unknown>; height: number } {
+  if (names.length === 0 || (names.length === 1 && !evenOne)) return { legend: { show: false }, height: 0 };
   const itemW = (n: string) => 14 + 5 + approxTextWidth(n, 11) + 14;
   let rows = 1;
   let line = 0;
@@ -588,9 +612,11 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
   for (const s of series) if (!formats.includes(s.measure.format)) formats.push(s.measure.format);
   const dual = formats.length > 1 && !horizontal;
   const axisOf = (s: Series) => (dual && s.measure.format === formats[1] ? 1 : 0);
+  // a legend whenever the series are values of a dimension, even one (which value is it?)
   const { legend, height: legendH } = topLegend(
     series.map((s) => s.name),
     w,
+    !!f.series,
   );
   const max = axisMaxFor(ct, series, stacked);
   const manyPoints = cats.length > 24;
@@ -603,6 +629,8 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
     }
     return { fmt, top: i === 0 && max != null ? max : top };
   });
+  // series from a series dimension (capabilities, providers...) keep their color across renders
+  const colorOf = f.series ? stableColors(series.map((s) => s.name)) : undefined;
   const es = series.map((s, i) => {
     const base: Record<string, unknown> = {
       name: s.name,
@@ -611,7 +639,8 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
       yAxisIndex: horizontal ? undefined : axisOf(s),
       emphasis: { disabled: true },
     };
-    if (s.name === 'Other') base.itemStyle = { color: OTHER_COLOR };
+    const color = colorOf?.get(s.name) ?? (s.name === 'Other' ? OTHER_COLOR : undefined);
+    if (color) Object.assign(base, { color, itemStyle: { color } });
     if (stacked) base.stack = 'total';
     if (type === 'bar') {
       Object.assign(base, { barMaxWidth: 28, barCategoryGap: '30%' });
@@ -674,6 +703,7 @@ function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
   const r = (Math.min(areaW, areaH) / 2) * 0.86;
   const cx = wide ? areaW / 2 : w / 2;
   const cy = areaH / 2;
+  const sliceColor = stableColors(items.map((d) => d.name));
   const legendText = (name: string) => {
     const it = items.find((d) => d.name === name);
     return it ? `${name}   ${share(it.value)}` : name;
@@ -698,7 +728,7 @@ function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
         type: 'pie',
         radius: [r * (45 / 70), r],
         center: [cx, cy],
-        data: items.map((d) => (d.name === 'Other' ? { ...d, itemStyle: { color: OTHER_COLOR } } : d)),
+        data: items.map((d) => ({ ...d, itemStyle: { color: sliceColor.get(d.name) } })),
         label: { show: false },
         labelLine: { show: false },
         itemStyle: { borderColor: '#fff', borderWidth: 2 },
@@ -1166,7 +1196,8 @@ function tileHtml(d: CompiledDashboard, ct: CompiledTile, data: TileData | undef
   const tooltip = [t.description, `${ct.relation}${ct.appliesFilters.length ? ` · filters: ${ct.appliesFilters.join(', ')}` : ''}`].filter(Boolean).join('\n');
   const foot = [...notes.map((n) => `<span class="note">${escapeHtml(n)}</span>`), ...footParts];
   return [
-    `<div class="tile" data-tile="${escapeHtml(t.id)}" data-type="${escapeHtml(t.type)}" style="grid-column:${x + 1} / span ${w};grid-row:${y + 1} / span ${h}">`,
+    // a narrow tile gives its title the whole width (the model is in the title's tooltip): no cut titles
+    `<div class="tile${w <= 3 ? ' narrow' : ''}" data-tile="${escapeHtml(t.id)}" data-type="${escapeHtml(t.type)}" style="grid-column:${x + 1} / span ${w};grid-row:${y + 1} / span ${h}">`,
     `<div class="tile-head"><h3 title="${escapeHtml(tooltip)}">${heading}</h3><span class="model">${escapeHtml(ct.model)}</span></div>`,
     showDesc ? `<p class="desc">${escapeHtml(t.description)}</p>` : '',
     `<div class="tile-body">${body}</div>`,
@@ -1213,6 +1244,8 @@ h2{font-size:18px;margin:0;font-weight:650}
 h3{font-size:13px;font-weight:650;margin:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;color:#111827;min-width:0;flex:0 1 auto}
 h3 a{color:#111827;border-bottom:1px dashed #93c5fd}
 .model{font-size:11px;color:#9ca3af;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;min-width:0;flex:0 1000 auto}
+.tile.narrow .model{display:none}
+.tile.narrow h3{font-size:12px}
 .desc{margin:0;height:${DESC_H}px;font-size:12px;color:${MUTED};white-space:nowrap;overflow:hidden;text-overflow:ellipsis;flex:none}
 .tile-body{flex:1;min-height:0;position:relative}
 .chart svg{display:block;width:100%;height:auto}

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asOf, escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml } from '../../src/dashboards/render.js';
+import { asOf, escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml, stableColors } from '../../src/dashboards/render.js';
 import { pngStats } from '../support/png-stats.js';
 import { findChromium, pngName, screenshotTabs } from '../../src/dashboards/screenshot.js';
 import { DashboardSchema, type Tile } from '../../src/dashboards/schema.js';
@@ -195,10 +195,11 @@ const META = { generatedAt: '2026-03-14T13:00:00Z', target: 'dev (duckdb)', filt
 
 /** The HTML of one tile, from its opening div to the next tile or the end of its section. */
 function tileBlock(html: string, id: string): string {
-  const start = html.indexOf(`<div class="tile" data-tile="${id}"`);
-  if (start < 0) return '';
+  const m = new RegExp(`<div class="tile( narrow)?" data-tile="${id}"`).exec(html);
+  if (!m) return '';
+  const start = m.index;
   const rest = html.slice(start + 10);
-  const ends = [rest.indexOf('<div class="tile" '), rest.indexOf('</section>')].filter((i) => i >= 0);
+  const ends = [rest.search(/<div class="tile( narrow)?" /), rest.indexOf('</section>')].filter((i) => i >= 0);
   return html.slice(start, start + 10 + Math.min(...ends));
 }
 
@@ -552,5 +553,36 @@ describe('a period still running when the data was read', () => {
       expect(renderTileHtml(d, tile(id), at(`${next}T00:00:00.000Z`, id)), id).not.toContain('partial');
       expect(renderTileHtml(d, tile(id), data.get(id)), id).not.toContain('partial');
     }
+  });
+});
+
+describe('colors, legends and titles', () => {
+  it('a category keeps its color whatever the data ranks first, and every color is distinct while the palette lasts', () => {
+    const caps = ['summarize', 'chat', 'extract', 'draft', 'classify', 'search', 'code_review', 'unknown'];
+    const a = stableColors(caps);
+    const b = stableColors([...caps].reverse());
+    for (const c of caps) expect(b.get(c), c).toBe(a.get(c));
+    expect(new Set(a.values()).size).toBe(caps.length);
+    expect(stableColors(['x', 'Other']).get('Other')).toBe('#c7ccd4');
+    // in the drawn chart: the same capability, the same color, with the ranking reversed
+    const d = fixtureDashboard();
+    const ct = d.tabs.flatMap((t) => t.tiles).find((t) => t.tile.id === 'volume_by_capability')!;
+    const rows = (k: number) => caps.map((c, i) => ({ date: new Date(END), capability: c, interactions: k > 0 ? 100 + i * 10 : 200 - i * 10 }));
+    const colorOf = (html: string, cap: string) => new RegExp(`fill="(#[0-9a-f]{6})"[^>]*>\\s*</path>\\s*<text[^>]*>${cap}<`).exec(html)?.[1] ?? new RegExp(`<path[^>]*fill="(#[0-9a-f]{6})"[^>]*/>\\s*<text[^>]*>${cap}<`).exec(html)?.[1];
+    const up = renderTileHtml(d, ct, { ok: true, rows: rows(1), seconds: 0 });
+    const down = renderTileHtml(d, ct, { ok: true, rows: rows(-1), seconds: 0 });
+    for (const c of caps) {
+      expect(colorOf(up, c), c).toBeDefined();
+      expect(colorOf(down, c), c).toBe(colorOf(up, c));
+    }
+  });
+
+  it('a legend names the one series a series dimension gave; a narrow tile keeps its whole title', () => {
+    const d = fixtureDashboard();
+    const ct = d.tabs.flatMap((t) => t.tiles).find((t) => t.tile.id === 'anomaly_states')!;
+    const html = renderTileHtml(d, ct, { ok: true, rows: [{ date: new Date(END), deviation_state: 'spike', capabilities: 2 }], seconds: 0 });
+    expect(html).toMatch(/<text[^>]*>spike<\/text>/);
+    const narrow = d.tabs.flatMap((t) => t.tiles).find((t) => t.tile.layout.w <= 3)!;
+    expect(renderTileHtml(d, narrow, undefined)).toContain('<div class="tile narrow"');
   });
 });
