@@ -6,7 +6,7 @@
  * depends on it (dbt's `state:modified+` against the previous compile), within the selection
  * given. A compile error is shown and the process goes on watching; the last good manifest stays.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import chokidar from 'chokidar';
 import { relative, sep } from 'node:path';
 import { formatDiagnostic, ProjectError, UsageError } from '../errors.js';
 import { patchCompile, type CompileResult } from '../compile/compile-project.js';
@@ -137,15 +137,23 @@ export async function runWatch(
       }
     });
   };
-  const watcher: FSWatcher = watch(root, { recursive: true }, (_event, name) => {
-    if (!name) return;
-    const rel = (sep === '/' ? String(name) : String(name).split(sep).join('/')).replace(/^\.\//, '');
-    if (IGNORED.test(rel) || rel === targetDir || rel.startsWith(`${targetDir}/`)) return;
+  // chokidar, not fs.watch(recursive): on Linux, Node 20's recursive watcher follows each file,
+  // and lost a file an editor saved by writing a copy and renaming it over the original (every
+  // later edit of it went unseen); chokidar watches the folders
+  const relOf = (abs: string) => relative(root, abs).split(sep).join('/');
+  const skipped = (rel: string) => rel !== '' && (IGNORED.test(rel) || rel === targetDir || rel.startsWith(`${targetDir}/`));
+  const watcher = chokidar.watch(root, { ignored: (abs: string) => skipped(relOf(abs)), ignoreInitial: true, followSymlinks: false });
+  watcher.on('all', (_event, abs) => {
+    const rel = relOf(abs);
+    if (!rel || skipped(rel)) return;
     if (!changedPaths.size) firstEventAt = performance.now();
     changedPaths.add(rel);
     // editors write a file in several steps: wait for the burst to end
     if (!timer) timer = setTimeout(onChange, 15);
   });
+  watcher.on('error', (e) => err(`${clock()} watching: ${(e as Error).message}`));
+  // what is saved from here on is seen: the first compile starts after the folders are watched
+  await new Promise<void>((r) => watcher.once('ready', () => r()));
 
   // ---- until Ctrl-C / SIGTERM (or a usage mistake in the first round: a selector typo is exit 2)
   let fatal: Error | undefined;
@@ -155,7 +163,7 @@ export async function runWatch(
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    watcher.close();
+    void watcher.close();
     clearTimeout(timer);
     void (busy ?? Promise.resolve()).then(() => {
       clearTimeout(saveTimer);

@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, VIGIL } from '../helpers.js';
 
@@ -95,6 +95,26 @@ describe('--watch', () => {
     const bad = start(dir, ['build', '--watch', '--dry-run']);
     expect(await bad.exited).toBe(2);
     expect(bad.log()).toMatch(/--watch does not combine with --dry-run/);
+  });
+
+  it('a file an editor saves by renaming a copy over it stays watched (each later edit is seen)', async () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id\n' });
+    dirs.push(dir);
+    const w = start(dir, ['compile', '--watch']);
+    await until(w.log, 0, /watching/);
+    const compiled = () => readFileSync(join(dir, 'target/compiled/fixture/models/a.sql'), 'utf8');
+    for (const [i, how] of (['rename', 'write', 'rename', 'write'] as const).entries()) {
+      const mark = w.log().length;
+      const text = `select ${i + 2} as id\n`;
+      if (how === 'rename') {
+        writeFileSync(join(dir, 'models/.a.sql.swp-copy'), text);
+        renameSync(join(dir, 'models/.a.sql.swp-copy'), join(dir, 'models/a.sql'));
+      } else writeFileSync(join(dir, 'models/a.sql'), text);
+      await until(w.log, mark, /models\/a\.sql changed: compiled 1 models/, 15_000);
+      expect(compiled(), `${how} ${i}`).toBe(text);
+    }
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
   });
 
   it('a file saved while a build runs is compiled and built when that build ends', async () => {
