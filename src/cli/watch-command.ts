@@ -41,7 +41,8 @@ export async function runWatch(
     const t0 = performance.now();
     let c: ReturnType<typeof compileForCommand>;
     try {
-      files = files && changed ? reloadProject(files, changed) : loadProject(o.projectDir);
+      files = files && changed ? reloadProject(files, changed) : (preloaded ?? loadProject(o.projectDir));
+      preloaded = undefined;
       root = files.root;
       targetDir = files.paths.target;
       cache ??= loadCache(files);
@@ -105,6 +106,15 @@ export async function runWatch(
   // no project at all is a usage error (exit 2), not something to watch for
   if (!findProjectRoot(o.projectDir)) loadProject(o.projectDir);
   root = findProjectRoot(o.projectDir)!;
+  // the project read before the watcher starts: its target folder (paths.target) is not watched
+  // from the first scan on; the first compile uses what was read here
+  let preloaded: ProjectFiles | undefined;
+  try {
+    preloaded = loadProject(o.projectDir);
+    targetDir = preloaded.paths.target;
+  } catch {
+    /* the first compile reports it */
+  }
   // ---- each change: the watcher starts before the first compile, so nothing saved meanwhile is missed
   const changedPaths = new Set<string>();
   let firstEventAt = 0;

@@ -1097,7 +1097,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const texts = new Map(next.models.map((f) => [f.path, f]));
     // first everything that could send the edit to a full compile, then the changes
     const redo: Array<{ f: RawFile; d: ModelDraft & { config: ModelNode['config'] }; sql: string; sqlIncremental?: string; calls: RenderCalls; checksum: string }> = [];
-    for (const path of new Set(changed)) {
+    // a path that is no model file before or after (an editor's temporary copy, a YAML file whose
+    // change the inputs check above already saw) changes no model
+    for (const path of new Set(changed.filter((p) => texts.has(p) || draftAt.has(p)))) {
       const f = texts.get(path);
       const d = draftAt.get(path);
       const node = d && base.result.manifest.nodes[modelUid(d.name)];
@@ -1105,6 +1107,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       // hooks or a diagnostic (located in its text), or unit tests (they render its text)
       if (!f || !d?.config || d.failed || node?.resource_type !== 'model' || d.config.materialized === 'ephemeral' || node.pre_hooks || node.post_hooks || unitTested.has(d.name)) return undefined;
       if (base.result.diagnostics.some((x) => x.file === path)) return undefined;
+      // descriptions with doc() are resolved against the docs blocks after the nodes are built
+      if ([node.description, ...node.columns.map((c) => c.description)].some((x) => x?.includes('doc('))) return undefined;
+      if ([d.props?.p.description, d.config.description, ...(d.props?.p.columns ?? []).map((c) => c.description)].some((x) => typeof x === 'string' && x.includes('doc('))) return undefined;
       const t = tenv.compileTemplate(f.path, f.text);
       if (isTemplateError(t)) return undefined;
       const calls = emptyCalls();

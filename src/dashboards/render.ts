@@ -351,14 +351,16 @@ function partialIndex(keys: Key[], f: CompiledField | undefined, at: number | un
   const last = keys[keys.length - 1];
   if (at === undefined || !last || last.kind !== 'date' || typeof last.sort !== 'number') return -1;
   const start = new Date(last.sort);
+  // without a granularity only whole days count as periods (an hourly or raw-timestamp axis is not marked)
+  if (!f?.granularity && last.sort % 86_400_000 !== 0) return -1;
   const end = new Date(start);
   if (f?.granularity === 'month') end.setUTCMonth(end.getUTCMonth() + 1);
   else end.setUTCDate(end.getUTCDate() + (f?.granularity === 'week' ? 7 : 1));
   return last.sort <= at && at < end.getTime() ? keys.length - 1 : -1;
 }
 
-/** The segment of a line into its partial point (`from` the point before it): shaded, dashed, labelled "partial". */
-function partialBand(from: string, to: string): Record<string, unknown> {
+/** The segment of a line into its partial point (`from` the point before it, by category index: day labels repeat across years): shaded, dashed, labelled "partial". */
+function partialBand(from: number, to: number): Record<string, unknown> {
   return {
     type: 'line',
     data: [],
@@ -663,7 +665,7 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
   );
   if (partial >= 0) {
     if (type === 'bar') for (const x of es) x.data = (x.data as Array<number | null>).map((v, i) => (i === partial ? { value: v, itemStyle: PARTIAL_ITEM } : v));
-    else if (partial > 0) es.push({ ...partialBand(cats[partial - 1].label, `${cats[partial].label}\n(partial)`), yAxisIndex: 0 });
+    else if (partial > 0) es.push({ ...partialBand(partial - 1, partial), yAxisIndex: 0 });
     notes.push(partialNote(cats[partial].label, at!));
   }
   const option: EChartsCoreOption = {

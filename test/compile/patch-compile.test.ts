@@ -83,6 +83,10 @@ describe('patchCompile', () => {
     // two at once
     expect(edit({ 'models/plain.sql': "select {{ cents('id') }} as c from {{ ref('base') }} -- again\n", 'models/other.sql': "select k, 1 as one from {{ ref('base') }}\n" })).toBe('patched');
 
+    // an editor's temporary copy named with the edit changes no model: still patched
+    writeFileSync(join(dir, 'models/other.sql___jb_tmp___'), 'x');
+    expect(edit({ 'models/other.sql': "select k, 2 as one from {{ ref('base') }}\n", 'models/other.sql___jb_tmp___': 'x' })).toBe('patched');
+
     // declined: each of these can change other nodes
     expect(edit({ 'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect id from {{ ref('base') }}\n" })).toBe('declined');
     expect(edit({ 'models/plain.sql': "select {{ cents('id') }} as c from {{ ref('base') }} join {{ ref('other') }} using (k)\n" })).toBe('declined');
@@ -92,6 +96,11 @@ describe('patchCompile', () => {
     expect(edit({ 'models/tested.sql': "select id from {{ ref('base') }} -- edited\n" })).toBe('declined');
     expect(edit({ 'models/new_one.sql': 'select 1 as x\n' })).toBe('declined');
     expect(edit({ 'models/schema.yml': PROPS.replace('a plain view', 'a plainer view') })).toBe('declined');
+    // a description from a docs block: resolved after the nodes are built, so a full compile
+    expect(edit({ 'models/schema.yml': PROPS.replace('a plain view', "\"{{ doc('plain_doc') }}\""), 'models/docs.md': '{% docs plain_doc %}The plain model{% enddocs %}\n' })).toBe('declined');
+    // (the same refs as before, so only the description decides)
+    expect(edit({ 'models/plain.sql': "select {{ cents('id') }} as c from {{ ref('base') }} join {{ ref('other') }} using (k) -- doc\n" })).toBe('declined');
+    expect(JSON.stringify(last.manifest.nodes['model.fixture.plain'])).toContain('The plain model');
     // and after a full compile, patching goes on
     expect(edit({ 'models/other.sql': "{{ config(materialized='table') }}\nselect k, {{ cents('2') }} as one from {{ ref('base') }}\n" })).toBe('patched');
 

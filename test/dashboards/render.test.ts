@@ -547,6 +547,12 @@ describe('a period still running when the data was read', () => {
     expect(renderTileHtml(d, tile('error_rate_trend'), at(`${lastDay}T09:30:00.000Z`, 'error_rate_trend'))).toMatch(/stroke-dasharray[^>]*ecmeta_series_index="1"|ecmeta_series_index="1"[^>]*stroke-dasharray/);
   });
 
+  it('an hourly axis without a granularity is not taken for days', () => {
+    const ct = tile('error_rate_trend');
+    const rows = Array.from({ length: 6 }, (_, i) => ({ date: new Date(END + i * 3_600_000), error_rate: 0.02 }));
+    expect(renderTileHtml(d, ct, { ok: true, rows, seconds: 0, at: new Date(END + 5.5 * 3_600_000).toISOString() })).not.toContain('partial');
+  });
+
   it('is not, once the period is over (or without the time the data was read)', () => {
     const next = new Date(END + DAY).toISOString().slice(0, 10);
     for (const id of ['error_rate_trend', 'volume_by_capability', 'activity_heatmap']) {
