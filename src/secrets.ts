@@ -112,7 +112,10 @@ export function resetSecrets(): void {
 
 /** known()'s last answer, while neither the environment nor the registered secrets changed */
 let knownList: Array<[string, string]> | undefined;
-let knownStamp = '';
+/** `registered` when knownList was built */
+let knownAt = -1;
+/** Counts the lists known() built: text redacted under one count needs no second pass. */
+let knownVersion = 0;
 
 function known(env: NodeJS.ProcessEnv): Array<[string, string]> {
   if (scannedEnv !== env) {
@@ -120,11 +123,11 @@ function known(env: NodeJS.ProcessEnv): Array<[string, string]> {
     envSecrets = Object.entries(env).filter((e): e is [string, string] => !!e[1] && e[1].length >= MIN_REDACTED_LENGTH && isSecret(e[0], e[1]));
     knownList = undefined;
   }
-  const stamp = `${compiled.size}:${extra.size}:${registered}`;
-  if (knownList && stamp === knownStamp) return knownList;
+  if (knownList && knownAt === registered) return knownList;
   const all = [...envSecrets];
   for (const m of [compiled, extra]) for (const [k, v] of m) if (v.length >= MIN_REDACTED_LENGTH) all.push([k, v]);
-  knownStamp = stamp;
+  knownAt = registered;
+  knownVersion++;
   return (knownList = all);
 }
 
@@ -151,11 +154,13 @@ export function redact(text: string, env: NodeJS.ProcessEnv = process.env): stri
 }
 
 /**
- * What redact() would remove, as one string (kept in memory only): text redacted under the same
- * key needs no second pass (the manifest's nodes, redacted once each in a long-lived process).
+ * Which list of secrets redact() uses now, as a number that changes whenever the list may have
+ * (the environment was scanned again, a secret was registered): text redacted under the same
+ * version needs no second pass (the manifest's nodes, redacted once each in a long-lived process).
  */
-export function redactionKey(env: NodeJS.ProcessEnv = process.env): string {
-  return known(env).map(([k, v]) => `${k}\u0000${v}`).join('\u0001');
+export function redactionVersion(env: NodeJS.ProcessEnv = process.env): number {
+  known(env);
+  return knownVersion;
 }
 
 /** Whether binary data (a cache) holds a secret value: such data is not written. */

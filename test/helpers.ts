@@ -24,6 +24,16 @@ targets:
     schema: analytics
 `;
 
+/** An alert rule file the alert tests share: 'many' fires per capability of model `counts` whose n > 10. */
+export const COUNTS_ALERT = `alerts:
+  - name: many
+    severity: critical
+    query: select capability, n from {{ ref('counts') }}
+    group_by: [capability]
+    condition: { type: threshold, column: n, op: ">", value: 10 }
+    summary: "{{ capability }} has {{ n }}"
+`;
+
 /** Write a project into a fresh temp folder; returns its path. */
 export function makeProject(files: Record<string, string>, withDefaultProjectYaml = true): string {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-test-'));

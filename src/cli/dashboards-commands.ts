@@ -31,8 +31,12 @@ function pick(ds: CompiledDashboard[], select: string[] | undefined): CompiledDa
 
 function compiled(o: Common) {
   const c = compileForCommand(o, { writeArtifacts: false });
-  if (!c.result.dashboards.length) throw new UsageError(`no dashboards in ${c.files.paths.dashboards}/*.json (see docs/dashboards.md)`);
+  someDashboards(c.result.dashboards, c.files.paths);
   return c;
+}
+
+function someDashboards(ds: CompiledDashboard[], paths: ProjectFiles['paths']): void {
+  if (!ds.length) throw new UsageError(`no dashboards in ${paths.dashboards}/*.json (see docs/dashboards.md)`);
 }
 
 /** What `vigil dashboards render` needs of a compile, kept as snapshot `dashboards` (project/snapshot.ts). */
@@ -53,7 +57,7 @@ async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; targ
   const p = root && snap ? projectFromSnapshot(root, snap, o) : undefined;
   if (snap && p) {
     for (const w of snap.warnings) err(w);
-    if (!snap.dashboards.length) throw new UsageError(`no dashboards in ${p.files.paths.dashboards}/*.json (see docs/dashboards.md)`);
+    someDashboards(snap.dashboards, p.files.paths);
     return { files: p.files, target: p.target, dashboards: snap.dashboards };
   }
   const c = compileForCommand(o, { writeArtifacts: false, snapshot: true });
@@ -63,7 +67,7 @@ async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; targ
     dashboards: c.result.dashboards,
     warnings: c.result.diagnostics.filter((x) => x.severity === 'warn').map(formatDiagnostic),
   }));
-  if (!c.result.dashboards.length) throw new UsageError(`no dashboards in ${c.files.paths.dashboards}/*.json (see docs/dashboards.md)`);
+  someDashboards(c.result.dashboards, c.files.paths);
   return { files: c.files, target: c.target, dashboards: c.result.dashboards };
 }
 

@@ -1108,7 +1108,6 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (!f || !d?.config || d.failed || node?.resource_type !== 'model' || d.config.materialized === 'ephemeral' || node.pre_hooks || node.post_hooks || unitTested.has(d.name)) return undefined;
       if (base.result.diagnostics.some((x) => x.file === path)) return undefined;
       // descriptions with doc() are resolved against the docs blocks after the nodes are built
-      if ([node.description, ...node.columns.map((c) => c.description)].some((x) => x?.includes('doc('))) return undefined;
       if ([d.props?.p.description, d.config.description, ...(d.props?.p.columns ?? []).map((c) => c.description)].some((x) => typeof x === 'string' && x.includes('doc('))) return undefined;
       const t = tenv.compileTemplate(f.path, f.text);
       if (isTemplateError(t)) return undefined;

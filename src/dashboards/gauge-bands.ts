@@ -1,12 +1,3 @@
-/**
- * A gauge's colored bands, from its thresholds: one rule for the rendered page and for the
- * exports (Metabase's `gauge.segments`), so a BI tool shows the colors the site shows.
- * - The last threshold closes the scale (it is at or above `max`): each color runs up to its
- *   threshold, as gauges usually read — 15 green, 60 orange, 120 red on a 0–120 scale gives
- *   0–15 green, 15–60 orange, 60–120 red.
- * - Otherwise thresholds are lines, as on the other charts: `below` under the first, then each
- *   threshold's color from it up to the next one (or the end of the scale).
- */
 /** Below a gauge's first threshold (and the site's "good" color). */
 export const GAUGE_BELOW = '#2f7d32';
 
@@ -31,6 +22,15 @@ export interface GaugeBand {
   label?: string;
 }
 
+/**
+ * A gauge's colored bands, from its thresholds: one rule for the rendered page and for the
+ * exports (Metabase's `gauge.segments`), so a BI tool shows the colors the site shows.
+ * - The last threshold closes the scale (it is at or above `max`): each color runs up to its
+ *   threshold, as gauges usually read — 15 green, 60 orange, 120 red on a 0–120 scale gives
+ *   0–15 green, 15–60 orange, 60–120 red.
+ * - Otherwise thresholds are lines, as on the other charts: `below` under the first, then each
+ *   threshold's color from it up to the next one (or the end of the scale).
+ */
 export function gaugeBands(thresholds: GaugeThreshold[], max: number, below: string): GaugeBand[] {
   const th = [...thresholds].sort((a, b) => a.value - b.value);
   if (!th.length || !(max > 0)) return [];

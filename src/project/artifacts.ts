@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { holdsSecret, redact, redactionKey } from '../secrets.js';
+import { holdsSecret, redact, redactionVersion } from '../secrets.js';
 import { dirname, join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { RenderCache } from '../compile/compile-project.js';
@@ -108,7 +108,7 @@ export function writeCompileArtifacts(files: ProjectFiles, manifest: Manifest, c
 
 /** Each part of a manifest as redacted JSON, by identity: a recompile that rebuilt a few nodes (--watch) serializes those only. */
 let partJson = new WeakMap<object, string>();
-let partKey = '';
+let partVersion = -1;
 
 /**
  * The manifest as JSON, redacted: JSON.stringify's text (same keys, same order), put together
@@ -116,10 +116,10 @@ let partKey = '';
  * object is reused (a patched compile keeps every node it did not rebuild).
  */
 export function manifestJson(manifest: Manifest): string {
-  const key = redactionKey();
-  if (key !== partKey) {
+  const version = redactionVersion();
+  if (version !== partVersion) {
     partJson = new WeakMap();
-    partKey = key;
+    partVersion = version;
   }
   const part = (v: object, prefix = ''): string => {
     let j = partJson.get(v);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, REPO, removeDir, vigil, vigilAsync, VIGIL } from '../helpers.js';
+import { COUNTS_ALERT, makeProject, REPO, removeDir, vigil, vigilAsync, VIGIL } from '../helpers.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 
@@ -36,14 +36,6 @@ function project(files: Record<string, string>): string {
   return dir;
 }
 
-const GOOD_ALERT = `alerts:
-  - name: many
-    severity: critical
-    query: select capability, n from {{ ref('counts') }}
-    group_by: [capability]
-    condition: { type: threshold, column: n, op: ">", value: 10 }
-    summary: "{{ capability }} has {{ n }}"
-`;
 
 describe('invalid alert files: one clear error each, at its line', () => {
   it.each([
@@ -68,7 +60,7 @@ describe('invalid alert files: one clear error each, at its line', () => {
   });
 
   it('a route to an undefined receiver', () => {
-    const dir = project({ 'alerts/a.yaml': GOOD_ALERT, 'alerts/routes.yaml': ROUTES.replace('  receiver: pd', '  receiver: pdd') });
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES.replace('  receiver: pd', '  receiver: pdd') });
     const r = vigil(dir, ['alerts', 'check']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("alerts/routes.yaml:5:13: error: receiver 'pdd' is not defined — did you mean 'pd'?");
@@ -83,7 +75,7 @@ describe('a query that fails raises an error notification instead of passing sil
   afterAll(() => pd?.close());
 
   it('fires the error instance, keeps the others, and resolves it once the query works again', async () => {
-    const dir = project({ 'alerts/a.yaml': GOOD_ALERT, 'alerts/routes.yaml': ROUTES });
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
     expect(vigil(dir, ['build']).code).toBe(0);
     const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
     // state in the warehouse (the default): table analytics.vigil_alert_state in the DuckDB file
@@ -127,7 +119,7 @@ describe('rules that break or disappear are never silent', () => {
   afterAll(() => pd?.close());
 
   it('a query that stops compiling, a missing column, a renamed rule', async () => {
-    const dir = project({ 'alerts/a.yaml': GOOD_ALERT, 'alerts/routes.yaml': ROUTES });
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
     expect(vigil(dir, ['build']).code).toBe(0);
     const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
     const ev = (at: string) => vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json', '--at', at], env);
@@ -135,7 +127,7 @@ describe('rules that break or disappear are never silent', () => {
     expect(pd.events.map((e) => e.event_action)).toEqual(['trigger']);
 
     // the model it reads was renamed: the other rules would still run; this one raises its error instance
-    writeFileSync(join(dir, 'alerts/a.yaml'), GOOD_ALERT.replace("ref('counts')", "ref('countz')"));
+    writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT.replace("ref('counts')", "ref('countz')"));
     const broken = await ev('2026-03-10T10:05:00Z');
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain("alerts/a.yaml:4:41: error: ref('countz') not found — did you mean 'counts'?");
@@ -144,14 +136,14 @@ describe('rules that break or disappear are never silent', () => {
     expect(pd.events[1].payload!.summary).toContain('[many] could not be evaluated');
 
     // a condition column the query does not return: an error, not "0 firing"
-    writeFileSync(join(dir, 'alerts/a.yaml'), GOOD_ALERT.replace('column: n,', 'column: nn,'));
+    writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT.replace('column: n,', 'column: nn,'));
     const missing = await ev('2026-03-10T10:10:00Z');
     expect(missing.code).toBe(1);
     expect(missing.stdout).toContain("the query returns no column 'nn' that the rule reads (columns: capability, n)");
     expect(pd.events).toHaveLength(2); // the same error instance, still firing: no new page
 
     // renamed rule: the old rule's instances resolve, the new one fires
-    writeFileSync(join(dir, 'alerts/a.yaml'), GOOD_ALERT.replace('name: many', 'name: many_renamed'));
+    writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT.replace('name: many', 'name: many_renamed'));
     const renamed = await ev('2026-03-10T10:15:00Z');
     expect(renamed.code, renamed.stdout + renamed.stderr).toBe(0);
     expect(renamed.stdout).toContain('many{capability="chat"}: its rule is gone (deleted, renamed or disabled): resolved');
@@ -175,7 +167,7 @@ describe('vigil alerts test', () => {
 
   it('a wrong expectation fails with the difference and its line', () => {
     const dir = project({
-      'alerts/a.yaml': GOOD_ALERT,
+      'alerts/a.yaml': COUNTS_ALERT,
       'alerts/routes.yaml': ROUTES,
       'alerts/tests/a.yaml': `tests:
   - name: draft is quiet
@@ -254,7 +246,7 @@ describe('two evaluations at once, state in Postgres', () => {
     const schema = uniqueSchema('alerts_lock');
     const dir = project({
       'project.yaml': pgProjectYaml(schema),
-      'alerts/a.yaml': GOOD_ALERT,
+      'alerts/a.yaml': COUNTS_ALERT,
       'alerts/routes.yaml': ROUTES,
     });
     const env = { VIGIL_TEST_PG_URL: inject('pgUrl'), PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };

@@ -7,26 +7,18 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { COUNTS_ALERT, makeProject, removeDir, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
-const ALERT = `alerts:
-  - name: many
-    severity: critical
-    query: select capability, n from {{ ref('counts') }}
-    group_by: [capability]
-    condition: { type: threshold, column: n, op: ">", value: 10 }
-    summary: "{{ capability }} has {{ n }}"
-`;
 
 describe('alerts snapshot', () => {
   it('evaluates from the snapshot while the files hold, and reads a changed rule again', () => {
     const dir = makeProject({
       'project.yaml': `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: "{{ env_var('VIGIL_TEST_DB', '.vigil/dev.duckdb') }}", schema: analytics }\n`,
       'models/counts.sql': "select 'chat' as capability, 12 as n union all select 'draft', 3",
-      'alerts/a.yaml': ALERT,
+      'alerts/a.yaml': COUNTS_ALERT,
     });
     dirs.push(dir);
     expect(vigil(dir, ['build']).code).toBe(0);
@@ -44,7 +36,7 @@ describe('alerts snapshot', () => {
     const same = (t: string) => t.replace(/\d+\.\d+s/g, '').replace(/at \S+Z;/, '');
     expect(same(second.stdout)).toBe(same(first.stdout));
     const st = statSync(file);
-    writeFileSync(file, ALERT.replace('severity: critical', 'severity: critcal').padEnd(st.size, ' '));
+    writeFileSync(file, COUNTS_ALERT.replace('severity: critical', 'severity: critcal').padEnd(st.size, ' '));
     utimesSync(file, then, then);
     expect(evaluate().code).toBe(0);
     // touched: read again, and the typo is reported at its line
@@ -53,7 +45,7 @@ describe('alerts snapshot', () => {
     expect(third.code).toBe(2);
     expect(third.stderr).toMatch(/alerts\/a\.yaml:3:\d+: .*severity/);
     // an environment variable the target reads: another database, so the snapshot does not stand
-    writeFileSync(file, ALERT);
+    writeFileSync(file, COUNTS_ALERT);
     const other = evaluate({ VIGIL_TEST_DB: '.vigil/other.duckdb' });
     expect(other.code).toBe(1);
     expect(other.stdout).toMatch(/many {2}ERROR Catalog Error: Table with name "analytics\.counts" does not exist/);
@@ -64,7 +56,7 @@ describe('alerts snapshot', () => {
     const dir = makeProject({
       'project.yaml': `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: "{{ env_var('VIGIL_TEST_DB_PASSWORD') }}.duckdb", schema: analytics }\n`,
       'models/counts.sql': "select 'chat' as capability, 12 as n",
-      'alerts/a.yaml': ALERT,
+      'alerts/a.yaml': COUNTS_ALERT,
     });
     dirs.push(dir);
     const env = { VIGIL_TEST_DB_PASSWORD: 'hunter2-not-for-disk' };

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigil, vigilAsync, VIGIL } from '../helpers.js';
+import { COUNTS_ALERT, makeProject, removeDir, vigil, vigilAsync, VIGIL } from '../helpers.js';
 import { startFakeSlackApi, FAKE_SLACK_DEFAULT_CHANNEL, type FakeSlackApi } from '../support/fake-slack-api.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
@@ -42,14 +42,6 @@ afterAll(async () => {
 });
 
 const ROUTING_KEY = 'R0UT1NGKEY0123456789abcdefDELIVR'; // 32 characters, like a real integration key
-const ALERT = `alerts:
-  - name: many
-    severity: critical
-    query: select capability, n from {{ ref('counts') }}
-    group_by: [capability]
-    condition: { type: threshold, column: n, op: ">", value: 10 }
-    summary: "{{ capability }} has {{ n }}"
-`;
 
 function project(receiver: string, opts: { state?: 'file' | 'warehouse'; extraRoutes?: string } = {}): string {
   const dir = makeProject({
@@ -60,7 +52,7 @@ targets:
 alerts: { state: ${opts.state ?? 'file'}, state_file: .vigil/alert-state.json }
 `,
     'models/counts.sql': "{{ config(materialized='table') }}\nselect 'chat' as capability, {{ var('n', 12) }} as n",
-    'alerts/a.yaml': ALERT,
+    'alerts/a.yaml': COUNTS_ALERT,
     'alerts/routes.yaml': `receivers:
   - name: bot
     slack: { bot_token_env: SLACK_BOT_TOKEN, api_url_env: SLACK_API_URL, channel: ${FAKE_SLACK_DEFAULT_CHANNEL} }
@@ -276,7 +268,7 @@ describe('run-scheduler and group_wait', () => {
     const dir = project('hook', { extraRoutes: '  group_wait: 2s\n' });
     // evaluated every 10 seconds (a start-up slowed by a busy machine only delays the first tick);
     // group_wait is 2s, so "sent when due" is 2s after the evaluation, the next tick 10s after it
-    writeFileSync(join(dir, 'alerts/a.yaml'), ALERT.replace('severity: critical', `severity: critical\n    schedule: "*/10 * * * * *"`));
+    writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT.replace('severity: critical', `severity: critical\n    schedule: "*/10 * * * * *"`));
     build(dir, 12);
     const before = hook.messages.length;
     const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler'], { cwd: dir, env: { ...process.env, ...env() } });
@@ -336,7 +328,7 @@ describe('concurrency and stuck notifications', () => {
 describe('notifications for any domain', () => {
   it('a project about something else: the messages say nothing about AI audit', async () => {
     const dir = project('bot');
-    writeFileSync(join(dir, 'alerts/a.yaml'), ALERT.replace('summary: "{{ capability }} has {{ n }}"', 'title: "Too many {{ capability }} orders"\n    summary: "{{ n }} orders"\n    fields: { Shop: "{{ capability }}", Orders: "{{ n }}" }\n    pagerduty: { component: "{{ capability }}", group: shop }'));
+    writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT.replace('summary: "{{ capability }} has {{ n }}"', 'title: "Too many {{ capability }} orders"\n    summary: "{{ n }} orders"\n    fields: { Shop: "{{ capability }}", Orders: "{{ n }}" }\n    pagerduty: { component: "{{ capability }}", group: shop }'));
     build(dir, 12);
     const before = botMessages().length;
     const r = await evaluate(dir);

@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { isSecret, redact, reveal, secretPlaceholder } from '../../src/secrets.js';
-import { makeProject, removeDir, vigil, vigilAsync, type CliResult } from '../helpers.js';
+import { COUNTS_ALERT, makeProject, removeDir, vigil, vigilAsync, type CliResult } from '../helpers.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { uniqueSchema } from '../support/postgres.js';
@@ -109,14 +109,7 @@ union all select 'draft', 3`,
       // someone pasted a token's value into a model: the files Vigil writes do not repeat it
       'models/pasted.sql': `{{ config(materialized='table') }}\nselect 1 as x where '${SECRETS.model}' <> ''`,
       'models/events.sql': `{{ config(materialized='table') }}\nselect * from {{ source('raw', 'events') }}`,
-      'alerts/a.yaml': `alerts:
-  - name: many
-    severity: critical
-    query: select capability, n from {{ ref('counts') }}
-    group_by: [capability]
-    condition: { type: threshold, column: n, op: ">", value: 10 }
-    summary: "{{ capability }} has {{ n }}"
-`,
+      'alerts/a.yaml': COUNTS_ALERT,
       'alerts/routes.yaml': `receivers:
   - name: pd
     pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }
