@@ -1,7 +1,9 @@
 {{ config(materialized='table', tags=['mart', 'audit', 'anomaly']) }}
 -- Daily interactions per capability against the rolling medians of the preceding 7 and 14
 -- days (the current day excluded). deviation_state follows the seed's view (7-day median);
--- deviation_state_14d is what the spike/drop alert rules use.
+-- deviation_state_14d is what the spike/drop alert rules use. zscore_7d is seed 001's other
+-- test: the day's deviation from the mean of the 7 preceding days, in sample standard
+-- deviations; zscore_state flags it beyond var('anomaly_zscore') (2σ).
 -- The UTC day still in progress is judged only for spikes: a partial day already above
 -- the ratio is a real spike, but a "drop" cannot be told apart from "the day is not over".
 with stats as (
@@ -13,30 +15,56 @@ with stats as (
     error_count,
     {{ rolling_median('interaction_count', 'capability', 'date', 7) }} as median_7d,
     {{ rolling_median('interaction_count', 'capability', 'date', 14) }} as median_14d,
+    -- the 7 preceding days (zero-filled by int_capability_daily), only once there are 7 of them
+    count(*) over (partition by capability order by date rows between 7 preceding and 1 preceding) as days_7d,
+    avg(interaction_count) over (partition by capability order by date rows between 7 preceding and 1 preceding) as mean_7d_all,
+    stddev_samp(interaction_count) over (partition by capability order by date rows between 7 preceding and 1 preceding) as stddev_7d_all,
     date < {{ current_date() }} as is_complete_day
   from {{ ref('int_capability_daily') }}
+),
+scored as (
+  select
+    *,
+    case when days_7d = 7 then cast(mean_7d_all as {{ type_float() }}) end as mean_7d,
+    case when days_7d = 7 then cast(stddev_7d_all as {{ type_float() }}) end as stddev_7d,
+    case when days_7d = 7 then {{ safe_divide('interaction_count - mean_7d_all', 'stddev_7d_all') }} end as zscore_7d
+  from stats
+),
+judged as (
+  select
+    date,
+    capability,
+    interaction_count,
+    error_count,
+    median_7d,
+    median_14d,
+    {{ safe_divide('interaction_count', 'median_7d') }} as ratio_7d,
+    {{ safe_divide('interaction_count', 'median_14d') }} as ratio_14d,
+    date = first_seen_date as is_new_capability,
+    is_complete_day,
+    case
+      when median_7d is null then 'normal'
+      when interaction_count > median_7d * {{ var('anomaly_spike_ratio') }} then 'spike'
+      when is_complete_day and interaction_count < median_7d * {{ var('anomaly_drop_ratio') }} then 'drop'
+      else 'normal'
+    end as deviation_state,
+    case
+      when median_14d is null then 'normal'
+      when interaction_count > median_14d * {{ var('anomaly_spike_ratio') }} then 'spike'
+      when is_complete_day and interaction_count < median_14d * {{ var('anomaly_drop_ratio') }} then 'drop'
+      else 'normal'
+    end as deviation_state_14d,
+    mean_7d,
+    stddev_7d,
+    zscore_7d,
+    case
+      when zscore_7d > {{ var('anomaly_zscore') }} then 'spike'
+      when is_complete_day and zscore_7d < -{{ var('anomaly_zscore') }} then 'drop'
+      else 'normal'
+    end as zscore_state
+  from scored
 )
 select
-  date,
-  capability,
-  interaction_count,
-  error_count,
-  median_7d,
-  median_14d,
-  {{ safe_divide('interaction_count', 'median_7d') }} as ratio_7d,
-  {{ safe_divide('interaction_count', 'median_14d') }} as ratio_14d,
-  date = first_seen_date as is_new_capability,
-  is_complete_day,
-  case
-    when median_7d is null then 'normal'
-    when interaction_count > median_7d * {{ var('anomaly_spike_ratio') }} then 'spike'
-    when is_complete_day and interaction_count < median_7d * {{ var('anomaly_drop_ratio') }} then 'drop'
-    else 'normal'
-  end as deviation_state,
-  case
-    when median_14d is null then 'normal'
-    when interaction_count > median_14d * {{ var('anomaly_spike_ratio') }} then 'spike'
-    when is_complete_day and interaction_count < median_14d * {{ var('anomaly_drop_ratio') }} then 'drop'
-    else 'normal'
-  end as deviation_state_14d
-from stats
+  *,
+  deviation_state_14d <> 'normal' or zscore_state <> 'normal' as is_anomaly
+from judged

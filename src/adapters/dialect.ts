@@ -72,6 +72,8 @@ export interface Dialect {
   count_if(condition: string): string;
   /** a / b as a floating point number, NULL when b is 0. */
   safe_divide(a: string, b: string): string;
+  /** The warehouse's double-precision float type, for casts (dbt's type_float()). */
+  type_float(): string;
   date_trunc(part: DatePart, expr: string): string;
   dateadd(part: DatePart, n: number | string, expr: string): string;
   datediff(part: DatePart, start: string, end: string): string;
@@ -96,6 +98,7 @@ export const TEMPLATE_HELPERS = [
   'rolling_median',
   'count_if',
   'safe_divide',
+  'type_float',
   'date_trunc',
   'dateadd',
   'datediff',

@@ -106,6 +106,13 @@ function median(xs: number[]): number | undefined {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The mean and the sample standard deviation (n - 1), as SQL's stddev_samp computes it. */
+function meanStddev(xs: number[]): { mean: number; stddev: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const variance = xs.length > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1) : 0;
+  return { mean, stddev: Math.sqrt(variance) };
+}
+
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /**
@@ -181,6 +188,25 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
           const drop = (c.direction === 'drop' || c.direction === 'both') && ratio < c.drop_ratio;
           on = spike || drop;
           Object.assign(v, { baseline: round(b), ratio: round(ratio, 3), delta_percent: round((ratio - 1) * 100, 1), direction: spike ? 'spike' : drop ? 'drop' : 'normal' });
+          break;
+        }
+        case 'zscore': {
+          let z: number | undefined;
+          if (c.zscore) z = num(r[c.zscore]);
+          else if (idx >= c.days!) {
+            const x = num(r[c.value!]);
+            const prev = ordered.slice(idx - c.days!, idx).map((p) => num(p[c.value!])).filter((n): n is number => n !== undefined);
+            const { mean, stddev } = meanStddev(prev);
+            if (x !== undefined && prev.length >= 2 && stddev > 0 && mean >= c.min_baseline) {
+              z = (x - mean) / stddev;
+              Object.assign(v, { mean: round(mean), stddev: round(stddev) });
+            }
+          }
+          if (z === undefined || !Number.isFinite(z)) break;
+          const spike = (c.direction === 'spike' || c.direction === 'both') && z > c.threshold;
+          const drop = (c.direction === 'drop' || c.direction === 'both') && z < -c.threshold;
+          on = spike || drop;
+          Object.assign(v, { zscore: round(z, 2), direction: spike ? 'spike' : drop ? 'drop' : 'normal' });
           break;
         }
         case 'freshness': {

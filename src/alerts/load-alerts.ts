@@ -154,6 +154,10 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
   if (rule.where && !rule.model) ds.push(diag('E_ALERT', `alert '${rule.name}': where: filters a model: only goes with model:`, at('where'), 'put the filter inside query: instead'));
   if (c.type === 'anomaly' && !!c.baseline === !!c.days) ds.push(diag('E_ALERT', `alert '${rule.name}': an anomaly condition needs either baseline: (a column) or days: (a rolling median computed over the rows)`, at('condition')));
   if (c.type === 'anomaly' && c.days && !rule.time) ds.push(diag('E_ALERT', `alert '${rule.name}': condition.days needs time: (the column that orders the rows)`, at('condition', 'days')));
+  if (c.type === 'zscore' && !!c.zscore === !!(c.value || c.days))
+    ds.push(diag('E_ALERT', `alert '${rule.name}': a zscore condition needs either zscore: (a column holding the z-score) or value: and days: (computed over the rows)`, at('condition')));
+  else if (c.type === 'zscore' && !c.zscore && !(c.value && c.days)) ds.push(diag('E_ALERT', `alert '${rule.name}': a zscore condition computed over the rows needs both value: and days:`, at('condition', c.value ? 'value' : 'days')));
+  else if (c.type === 'zscore' && c.days && !rule.time) ds.push(diag('E_ALERT', `alert '${rule.name}': condition.days needs time: (the column that orders the rows)`, at('condition', 'days')));
   if (c.type === 'freshness' && rule.sync_state && !c.column) ds.push(diag('E_ALERT', `alert '${rule.name}': a freshness condition on sync_state rows needs column: (${timestampsOf(SYNC_STATE_COLUMNS).join(', ')})`, at('condition')));
   else if (c.type === 'freshness' && !!c.column === !!c.sync) ds.push(diag('E_ALERT', `alert '${rule.name}': a freshness condition needs either column: or sync: true`, at('condition')));
   if (readsSyncState(rule)) {
@@ -162,9 +166,9 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
     const types = new Map(SYNC_STATE_COLUMNS.map((col) => [col.name, col.data_type]));
     for (const [col, p] of columnsRead(rule)) {
       const type = types.get(col);
-      // time: and the column of freshness / no_data are timestamps; threshold and anomaly compare numbers
+      // time: and the column of freshness / no_data are timestamps; threshold, anomaly and zscore compare numbers
       const cond = p[0] === 'condition';
-      const wants = p[0] === 'time' || (cond && (c.type === 'freshness' || c.type === 'no_data')) ? 'timestamptz' : cond && (c.type === 'threshold' || c.type === 'anomaly') ? 'integer' : undefined;
+      const wants = p[0] === 'time' || (cond && (c.type === 'freshness' || c.type === 'no_data')) ? 'timestamptz' : cond && (c.type === 'threshold' || c.type === 'anomaly' || c.type === 'zscore') ? 'integer' : undefined;
       if (type && wants && type !== wants) ds.push(diag('E_ALERT', `alert '${rule.name}': column '${col}' of the sync state rows is not ${wants === 'integer' ? 'a number' : 'a timestamp'}`, at(...p), `${wants === 'integer' ? 'numbers' : 'timestamps'}: ${SYNC_STATE_COLUMNS.filter((x) => x.data_type === wants).map((x) => x.name).join(', ')}`));
     }
   }
@@ -187,7 +191,7 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
 /** The columns a rule reads from its rows, and where each is written: the condition's, group_by, time. */
 function columnsRead(rule: AlertRule): Array<[string, (string | number)[]]> {
   const used: Array<[string, (string | number)[]]> = [];
-  for (const [k, v] of Object.entries(rule.condition)) if (['column', 'value', 'baseline'].includes(k) && typeof v === 'string') used.push([v, ['condition', k]]);
+  for (const [k, v] of Object.entries(rule.condition)) if (['column', 'value', 'baseline', 'zscore'].includes(k) && typeof v === 'string') used.push([v, ['condition', k]]);
   rule.group_by.forEach((g, i) => used.push([g, ['group_by', i]]));
   if (rule.time) used.push([rule.time, ['time']]);
   return used;

@@ -40,6 +40,22 @@ const AnomalyCondition = z
   })
   .strict();
 
+const ZscoreCondition = z
+  .object({
+    type: z.literal('zscore'),
+    /** A column holding the z-score already (e.g. zscore_7d of ai_audit_capability_anomalies)... */
+    zscore: z.string().min(1).optional(),
+    /** ...or: the observed value, compared with the mean and sample standard deviation of its previous `days` rows, ordered by `time`. */
+    value: z.string().min(1).optional(),
+    days: z.number().int().min(2).optional(),
+    direction: z.enum(['spike', 'drop', 'both']).default('both'),
+    /** How many standard deviations away fires (seed 001: 2σ). */
+    threshold: z.number().positive().default(2),
+    /** With value + days: a mean below this never fires (tiny volumes don't page). */
+    min_baseline: z.number().nonnegative().default(0),
+  })
+  .strict();
+
 const NewValueCondition = z
   .object({
     type: z.literal('new_value'),
@@ -71,9 +87,9 @@ const NoDataCondition = z
 
 const SqlCondition = z.object({ type: z.literal('sql') }).strict();
 
-export const ConditionSchema = z.discriminatedUnion('type', [ThresholdCondition, AnomalyCondition, NewValueCondition, FreshnessCondition, NoDataCondition, SqlCondition]);
+export const ConditionSchema = z.discriminatedUnion('type', [ThresholdCondition, AnomalyCondition, ZscoreCondition, NewValueCondition, FreshnessCondition, NoDataCondition, SqlCondition]);
 export type Condition = z.infer<typeof ConditionSchema>;
-export const CONDITION_TYPES = ['threshold', 'anomaly', 'new_value', 'freshness', 'no_data', 'sql'] as const;
+export const CONDITION_TYPES = ['threshold', 'anomaly', 'zscore', 'new_value', 'freshness', 'no_data', 'sql'] as const;
 
 export const ScheduleSchema = z.union([
   z.string().min(1).transform((cron) => ({ cron, timezone: 'UTC' })),

@@ -169,7 +169,12 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         for (const [li, l] of tile.links.entries()) {
           for (const m of l.url.matchAll(/\{\{\s*(\w+)\s*\}\}/g)) if (!names.includes(m[1])) err([...base, 'links', li, 'url'], `the link uses '${m[1]}', which is not one of the tile's fields (${names.join(', ')})`);
         }
-        if (tile.type === 'kpi' && tile.compare && !periodHours(tile, d.filters, columnsOf(tile.model))) err([...base, 'compare'], 'compare: previous_period needs a time window: a relative filter on the tile ("-7d", "-24h", "today") or a date_range dashboard filter with a default that applies to it');
+        if (tile.type === 'kpi' && tile.compare) {
+          const w = kpiWindow(tile, d.filters, columnsOf(tile.model), types);
+          if (!w) err([...base, 'compare'], `compare: ${tile.compare} needs a time window: a relative filter on the tile ("-7d", "-24h", "today") or a date_range dashboard filter with a default that applies to it`);
+          else if (tile.compare === 'previous_period_to_date' && !isTimestamp(w.type))
+            err([...base, 'compare'], `compare: previous_period_to_date cuts the previous period at the same time of day, which needs a timestamp column; ${w.column} is ${w.type ? `a ${w.type}` : 'of undeclared type'}`, w.type ? 'window a timestamp column (e.g. created_at >= "today"), or use compare: previous_period' : `declare data_type: timestamp for ${w.column} in the model's YAML`);
+        }
         if (tile.top_n) {
           checkColumn(tile.model, tile.top_n.column, [...base, 'top_n', 'column']);
           if (!tile.measures.length || tile.measures[0].agg === 'none') err([...base, 'top_n'], 'top_n ranks by the first measure, which must be aggregated');
@@ -259,6 +264,52 @@ function relativeDate(v: unknown, dialect: Dialect, shiftHours: number, colType:
   return dialect.dateBound(days ? dialect.dateadd('day', -days, dialect.current_date()) : dialect.current_date(), colType);
 }
 
+const isTimestamp = (type: string | undefined): boolean => /timestamp|datetime/i.test(type ?? '');
+const isDate = (type: string | undefined): boolean => /^date$/i.test(type ?? '');
+
+/**
+ * Where a relative window ends: now, or `shiftHours` before now (the previous period "to date").
+ * A timestamp column stops at the evaluation time, so a render `--at` a past moment does not read
+ * rows written after it; a date column at today. Undefined when the column's type is unknown.
+ */
+function windowEnd(col: string, type: string | undefined, dialect: Dialect, shiftHours: number): string | undefined {
+  if (isTimestamp(type)) return `${col} < ${shiftHours ? dialect.dateadd('hour', -shiftHours, dialect.current_timestamp()) : dialect.current_timestamp()}`;
+  if (isDate(type) && !shiftHours) return `${col} <= ${dialect.current_date()}`;
+  return undefined;
+}
+
+/** How a KPI's previous period is cut (see `compare` in schema.ts). */
+interface Shift {
+  hours: number;
+  /** previous_period_to_date: the previous period stops at the same point of its length as this one (now). */
+  toDate: boolean;
+}
+const NO_SHIFT: Shift = { hours: 0, toDate: false };
+
+/** The time window of a KPI: its own relative filter, else the dashboard's date_range default. */
+export interface KpiWindow {
+  column: string;
+  /** "today", "-24h", "-6d" */
+  value: string;
+  hours: number;
+  type: string | undefined;
+}
+
+/** "today so far", "last 24 hours", "last 7 days (today included)" — the window as a reader says it. */
+export function windowText(w: KpiWindow): string {
+  if (w.value === 'today') return isTimestamp(w.type) ? 'today so far' : 'today';
+  if (w.value.endsWith('h')) return `last ${w.hours} hours`;
+  const days = w.hours / 24;
+  return days === 2 ? 'yesterday and today' : `last ${days} days (today included)`;
+}
+
+/** What a KPI's change compares with, as a reader says it. */
+export function compareText(w: KpiWindow, compare: 'previous_period' | 'previous_period_to_date'): string {
+  if (compare === 'previous_period_to_date') return w.value === 'today' ? 'same hours yesterday' : w.value.endsWith('h') ? `the ${w.hours} hours before` : `same time ${w.hours / 24} days earlier`;
+  if (w.value === 'today') return 'yesterday (whole day)';
+  return w.value.endsWith('h') ? `the ${w.hours} hours before` : `the ${w.hours / 24} days before`;
+}
+
 function literalOf(v: unknown, dialect: Dialect): string {
   return dialect.literal(v === undefined ? null : (v as string | number | boolean | null));
 }
@@ -298,7 +349,8 @@ function measureSql(m: Measure, q: (c: string) => string, dialect: Dialect): str
 }
 
 /** The WHERE conditions of a tile: its own filters, then the dashboard filters' defaults that apply. */
-function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, cols: string[] | undefined, withDashboard: boolean, shiftHours: number, types: Record<string, string>): { where: string[]; applies: string[] } {
+function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, cols: string[] | undefined, withDashboard: boolean, shift: Shift, types: Record<string, string>): { where: string[]; applies: string[] } {
+  const shiftHours = shift.hours;
   const q = (c: string) => dialect.quoteIdent(c);
   const where: string[] = [];
   for (const f of tile.filters) {
@@ -313,11 +365,8 @@ function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, co
       continue;
     }
     const rel = relativeDate(f.value, dialect, shiftHours, types[f.column]);
-    if (rel && shiftHours && (f.op === '>=' || f.op === '>')) {
-      // the previous period ends where this one starts
-      const end = relativeDate(f.value, dialect, 0, types[f.column])!;
-      where.push(`${col} >= ${rel} and ${col} < ${end}`);
-    } else where.push(`${col} ${f.op} ${rel ?? literalOf(f.value, dialect)}`);
+    if (rel && (f.op === '>=' || f.op === '>')) where.push(windowSql(col, `${col} ${f.op} ${rel}`, f.value as string, types[f.column], dialect, shift));
+    else where.push(`${col} ${f.op} ${rel ?? literalOf(f.value, dialect)}`);
   }
   const applies: string[] = [];
   for (const f of filters) {
@@ -332,10 +381,23 @@ function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, co
       const hasOwnDate = tile.filters.some((x) => x.column === f.column);
       if (hasOwnDate) continue; // the tile's own window wins (e.g. "last 24h" KPIs)
       const start = relativeDate(`-${n - 1}d`, dialect, shiftHours, types[f.column])!;
-      where.push(shiftHours ? `${col} >= ${start} and ${col} < ${relativeDate(`-${n - 1}d`, dialect, 0, types[f.column])}` : `${col} >= ${start}`);
+      where.push(windowSql(col, `${col} >= ${start}`, `-${n - 1}d`, types[f.column], dialect, shift));
     } else where.push(`${col} = ${literalOf(f.default, dialect)}`);
   }
   return { where, applies };
+}
+
+/**
+ * A relative window's conditions: from its start (`from`, already moved back by the shift) to
+ * now; the previous period ends where this one starts, or, to date, at the same point of its length.
+ */
+function windowSql(col: string, from: string, value: string, type: string | undefined, dialect: Dialect, shift: Shift): string {
+  if (!shift.hours) {
+    const end = windowEnd(col, type, dialect, 0);
+    return end ? `${from} and ${end}` : from;
+  }
+  if (shift.toDate) return `${from} and ${windowEnd(col, type, dialect, shift.hours)}`;
+  return `${from} and ${col} < ${relativeDate(value, dialect, 0, type)}`;
 }
 
 /** `types`: the model's declared data_type per column. */
@@ -357,8 +419,8 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
     fields.push({ name, label: m.label ?? `${AGG_LABEL[m.agg]} ${human(m.column === '*' ? 'rows' : m.column).toLowerCase()}`.trim(), kind: 'measure', column: m.column, agg: m.agg, other: m.denominator ?? m.weight, format: m.format });
   }
   const rowLevel = tile.measures.some((m) => m.agg === 'none');
-  const build = (withDashboard: boolean, shiftHours: number) => {
-    const { where, applies } = conditions(tile, filters, dialect, cols, withDashboard, shiftHours, types);
+  const build = (withDashboard: boolean, shift: Shift) => {
+    const { where, applies } = conditions(tile, filters, dialect, cols, withDashboard, shift, types);
     // a warehouse that refuses some reads without a filter (BigQuery's require_partition_filter)
     const required = dialect.readFilter?.(node.config);
     if (required) where.unshift(required);
@@ -377,18 +439,22 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
     if (limit) lines.push(`limit ${limit}`);
     return { sql: lines.join('\n'), applies };
   };
-  const main = build(true, 0);
+  const main = build(true, NO_SHIFT);
   let previousSql: string | undefined;
-  if (tile.type === 'kpi' && tile.compare === 'previous_period') {
-    const hours = periodHours(tile, filters, cols);
-    if (hours) previousSql = build(true, hours).sql;
+  let window: CompiledTile['window'];
+  const w = tile.type === 'kpi' ? kpiWindow(tile, filters, cols, types) : undefined;
+  if (w) window = { text: windowText(w) };
+  if (w && tile.compare) {
+    previousSql = build(true, { hours: w.hours, toDate: tile.compare === 'previous_period_to_date' }).sql;
+    window!.compare = compareText(w, tile.compare);
   }
-  return { tile, tab, model: node.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, 0).sql, previousSql, appliesFilters: main.applies, columnTypes: types };
+  return { tile, tab, model: node.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, NO_SHIFT).sql, previousSql, window, appliesFilters: main.applies, columnTypes: types };
 }
 
-/** The length in hours of a KPI's window: its own relative time filter, else the dashboard's date range default; 0 = none. */
-export function periodHours(tile: Tile, filters: DashboardFilter[], cols: string[] | undefined): number {
-  for (const f of tile.filters) if ((f.op === '>=' || f.op === '>') && typeof f.value === 'string' && RELATIVE_RE.test(f.value)) return relativeHours(f.value);
+/** A KPI's time window: its own relative time filter, else the dashboard's date range default. */
+export function kpiWindow(tile: Tile, filters: DashboardFilter[], cols: string[] | undefined, types: Record<string, string>): KpiWindow | undefined {
+  for (const f of tile.filters) if ((f.op === '>=' || f.op === '>') && typeof f.value === 'string' && RELATIVE_RE.test(f.value)) return { column: f.column, value: f.value, hours: relativeHours(f.value), type: types[f.column] };
   const dr = filters.find((f) => f.type === 'date_range' && f.default !== undefined && f.default !== null && (f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false)));
-  return dr ? Number(/^(\d+)d$/.exec(String(dr.default))?.[1] ?? 0) * 24 : 0;
+  const days = dr ? Number(/^(\d+)d$/.exec(String(dr.default))?.[1] ?? 0) : 0;
+  return dr && days ? { column: dr.column, value: `-${days - 1}d`, hours: days * 24, type: types[dr.column] } : undefined;
 }

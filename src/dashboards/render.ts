@@ -1016,10 +1016,11 @@ function kpiHtml(ct: CompiledTile, data: Extract<TileData, { ok: true }>): strin
   const shown = formatValue(row[m.name], m.format);
   let color = TEXT;
   for (const t of [...ct.tile.thresholds].sort((a, b) => a.value - b.value)) if (v != null && v >= t.value) color = safeColor(t.color) ?? color;
-  const parts = [`<div class="kpi-value" style="color:${color}">${escapeHtml(shown)}</div>`];
+  // the window the number covers, said once per KPI ("today so far", "last 7 days (today included)")
+  const parts = [...(ct.window ? [`<div class="kpi-window">${escapeHtml(ct.window.text)}</div>`] : []), `<div class="kpi-value" style="color:${color}">${escapeHtml(shown)}</div>`];
   if (data.previous && m.name in data.previous) {
     const p = toNumber(data.previous[m.name]);
-    const prevText = `vs ${escapeHtml(formatValue(data.previous[m.name], m.format))} previous period`;
+    const prevText = `vs ${escapeHtml(formatValue(data.previous[m.name], m.format))} ${escapeHtml(ct.window?.compare ?? 'previous period')}`;
     if (v == null || p == null) parts.push(`<div class="kpi-change">${prevText}</div>`);
     else if (p === 0) parts.push(`<div class="kpi-change">${v === 0 ? 'no change' : v > 0 ? '▲ new' : '▼ new'} <span class="muted">${prevText}</span></div>`);
     else {
@@ -1262,6 +1263,7 @@ h3 a{color:#111827;border-bottom:1px dashed #93c5fd}
 .kpi-change.good{color:${GOOD}}.kpi-change.bad{color:${BAD}}
 .kpi-change .muted{color:${MUTED};font-weight:400}
 .kpi-extra{font-size:12px;color:${MUTED}}
+.kpi-window{font-size:12px;color:${MUTED};white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .table-wrap{height:100%;overflow:auto}
 table{border-collapse:collapse;width:100%;font-size:12px}
 th{position:sticky;top:0;background:#f9fafb;text-align:left;font-weight:600;color:#374151;padding:6px 8px;border-bottom:1px solid #e5e7eb;white-space:nowrap}

@@ -73,8 +73,13 @@ export const TileSchema = z
     /** Keep only the `n` values of `column` with the largest first measure (a readable heatmap of the top workspaces). */
     top_n: z.object({ column: z.string().min(1), n: z.number().int().positive().max(1000) }).strict().optional(),
     stacked: z.boolean().optional(),
-    /** kpi: also show the change against the previous period of the same length. */
-    compare: z.enum(['previous_period']).optional(),
+    /**
+     * kpi: also show the change against the previous period of the same length (`previous_period`:
+     * the whole period just before, e.g. all of yesterday), or against the previous period up to
+     * the same point (`previous_period_to_date`: yesterday until this time of day — the fair
+     * comparison while today is still running; needs a timestamp window).
+     */
+    compare: z.enum(['previous_period', 'previous_period_to_date']).optional(),
     thresholds: z.array(z.object({ value: z.number(), color: z.string(), label: z.string().optional() }).strict()).default([]),
     /** A horizontal band (e.g. the 0–5 % error-rate target). */
     target_band: z.object({ min: z.number(), max: z.number(), label: z.string().optional() }).strict().optional(),

@@ -31,8 +31,10 @@ export interface CompiledTile {
   sql: string;
   /** The same query without the dashboard filters (for BI tools that apply their own). */
   sqlUnfiltered: string;
-  /** kpi with compare: previous_period — the same query over the previous period. */
+  /** kpi with compare — the same query over the previous period. */
   previousSql?: string;
+  /** kpi: its time window as a reader says it ("today so far") and what the change compares with ("same hours yesterday"). */
+  window?: { text: string; compare?: string };
   /** Dashboard filters that apply to this tile (its model has the column). */
   appliesFilters: string[];
   /** Optional (export.ts): the declared data_type of the model's columns (models/*.yml or the

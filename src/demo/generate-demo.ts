@@ -103,6 +103,11 @@ function fnv1a64(name: string): bigint {
 /** The stream's salt as a UBIGINT literal. */
 const salt = (name: string): string => `${fnv1a64(name)}::UBIGINT`;
 
+/** Workflows opened without copilot use (no audit record): about 12 % more than the used ones. */
+export function idleWorkflows(used: number): number {
+  return Math.max(3, Math.floor(used * 0.12));
+}
+
 /** A uniform double in [0, 1) for the named stream, from the per-row base hash column `key`. */
 function U(key: string, stream: string): string {
   return `((hash(xor(${key}, ${salt(stream)})) >> 11)::DOUBLE / 9007199254740992.0)`;
@@ -437,6 +442,19 @@ export async function generateDemo(
     (first_at - to_milliseconds(${HOUR_MS} + floor(u_created * u_created * ${120 * DAY_MS})::BIGINT))::TIMESTAMPTZ as created_at,
     last_at::TIMESTAMPTZ as last_accessed_at
   from y
+  union all
+  -- workspaces opened without any copilot use: active but not covered (seed 001's Workspace Coverage)
+  select
+    ('wf_' || printf('%0${wfWidth}d', i))::VARCHAR as id,
+    ${strList(OWNERS)}[owner_idx + 1]::VARCHAR as owner,
+    ${strList(TEAMS)}[owner_idx % ${TEAMS.length} + 1]::VARCHAR as team,
+    ${ts(`last_ms - ${HOUR_MS} - floor(u_created * u_created * ${120 * DAY_MS})::BIGINT`)} as created_at,
+    ${ts('last_ms')} as last_accessed_at
+  from (
+    select i, (${H('hw', 'owner')} % ${OWNERS.length})::INTEGER as owner_idx, ${U('hw', 'created')} as u_created,
+      ${startMs} + floor(${U('hw', 'idle_access')} * ${nowMs - startMs})::BIGINT as last_ms
+    from (select i, hash(i, ${seed}, 7) as hw from range(${nwf}, ${nwf + idleWorkflows(nwf)}) t(i))
+  )
   order by id`);
     });
 

@@ -352,6 +352,44 @@ describe('judge: anomaly with days (median of the previous rows of each group)',
   });
 });
 
+describe('judge: zscore (seed 001: deviation beyond 2σ of the 7-day average)', () => {
+  // the history of the mart's unit test (models/marts/marts_unit_tests.yml): mean 10, sample σ 1
+  const HISTORY = [9, 11, 9, 11, 9, 11, 10];
+  const days = (cap: string, last: number) => [...HISTORY, last].map((n, i) => ({ cap, date: `2026-01-0${i + 1}`, n }));
+  const AT = new Date('2026-01-08T12:00:00Z');
+  const computed = (cond: Record<string, unknown> = {}) => rule({ time: 'date', group_by: ['cap'], condition: { type: 'zscore', value: 'n', days: 7, ...cond } });
+
+  it('computed over the previous rows: beyond the threshold fires, exactly at it does not, both directions', () => {
+    const { instances } = judgeAt(computed(), [...days('at', 12), ...days('up', 13), ...days('down', 7)], AT);
+    expect(activeBy(instances, 'cap')).toEqual({ at: false, up: true, down: true });
+    expect(instances.find((i) => i.labels.cap === 'up')!.values).toMatchObject({ date: '2026-01-08', n: 13, mean: 10, stddev: 1, zscore: 3, direction: 'spike' });
+    expect(instances.find((i) => i.labels.cap === 'down')!.values).toMatchObject({ zscore: -3, direction: 'drop' });
+  });
+
+  it('direction, threshold and min_baseline narrow it; a flat history (σ = 0) or too few rows never fires', () => {
+    const rows = [...days('up', 13), ...days('down', 7)];
+    expect(activeBy(judgeAt(computed({ direction: 'spike' }), rows, AT).instances, 'cap')).toEqual({ up: true, down: false });
+    expect(activeBy(judgeAt(computed({ direction: 'drop' }), rows, AT).instances, 'cap')).toEqual({ up: false, down: true });
+    expect(activeBy(judgeAt(computed({ threshold: 3 }), rows, AT).instances, 'cap')).toEqual({ up: false, down: false });
+    expect(activeBy(judgeAt(computed({ min_baseline: 11 }), rows, AT).instances, 'cap')).toEqual({ up: false, down: false });
+    const flat = [10, 10, 10, 10, 10, 10, 10, 500].map((n, i) => ({ cap: 'flat', date: `2026-01-0${i + 1}`, n }));
+    expect(judgeAt(computed(), flat, AT).instances[0].active).toBe(false);
+    expect(judgeAt(computed(), days('up', 13).slice(1), AT).instances[0].active).toBe(false);
+  });
+
+  it('or read from a column that holds the z-score (zscore_7d of ai_audit_capability_anomalies)', () => {
+    const r = rule({ group_by: ['cap'], condition: { type: 'zscore', zscore: 'z' } });
+    const { instances } = judgeAt(r, [
+      { cap: 'a', z: 2.01 },
+      { cap: 'b', z: -2.5 },
+      { cap: 'c', z: 2 },
+      { cap: 'd', z: null },
+    ]);
+    expect(activeBy(instances, 'cap')).toEqual({ a: true, b: true, c: false, d: false });
+    expect(instances[1].values).toMatchObject({ zscore: -2.5, direction: 'drop' });
+  });
+});
+
 describe('judge: freshness', () => {
   it('fires when the column is older than max_age; null means never', () => {
     const r = rule({ group_by: ['stream'], condition: { type: 'freshness', column: 'ts', max_age: '15m' } });

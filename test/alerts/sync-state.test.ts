@@ -79,6 +79,16 @@ describe('sync_state: true, validated at load time', () => {
     ]);
   });
 
+  it('a zscore condition reads a z-score column, or computes one from value: and days: ordered by time:', () => {
+    const rule = (cond: string, extra = '') => `alerts:\n  - name: a\n    severity: info\n    query: select 1 as n\n${extra}    condition: { type: zscore${cond} }\n    summary: s\n`;
+    expect(check(rule(', zscore: z'))).toEqual([]);
+    expect(check(rule(', value: n, days: 7', '    time: d\n'))).toEqual([]);
+    expect(check(rule(''))).toEqual(["alerts/a.yaml:5:16: alert 'a': a zscore condition needs either zscore: (a column holding the z-score) or value: and days: (computed over the rows)"]);
+    expect(check(rule(', zscore: z, value: n'))).toEqual(["alerts/a.yaml:5:16: alert 'a': a zscore condition needs either zscore: (a column holding the z-score) or value: and days: (computed over the rows)"]);
+    expect(check(rule(', value: n'))).toEqual(["alerts/a.yaml:5:39: alert 'a': a zscore condition computed over the rows needs both value: and days:"]);
+    expect(check(rule(', value: n, days: 7'))).toEqual(["alerts/a.yaml:5:48: alert 'a': condition.days needs time: (the column that orders the rows)"]);
+  });
+
   it('a column the sync state rows do not have is an error at its line, with a did-you-mean', () => {
     expect(check(`alerts:\n  - name: a\n    severity: info\n    sync_state: true\n    condition: { type: threshold, column: consecutive_failure, op: ">", value: 3 }\n    summary: s\n`)).toEqual([
       "alerts/a.yaml:5:43: alert 'a': column 'consecutive_failure' not in the sync state rows — did you mean 'consecutive_failures'?",

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
-import { DEMO_SCENARIOS, generateDemo, type DemoOptions, type DemoScenario } from '../../src/demo/generate-demo.js';
+import { DEMO_SCENARIOS, generateDemo, idleWorkflows, type DemoOptions, type DemoScenario } from '../../src/demo/generate-demo.js';
 import { UsageError } from '../../src/errors.js';
 
 const ROWS = 20_000;
@@ -104,7 +104,9 @@ describe('generateDemo: normal', () => {
     expect(result[0].rows).toBe(ROWS);
     expect(result[2].rows).toBe(ROWS / 4);
     expect(result[3].rows).toBe(ROWS / 4);
-    expect(result[1].rows).toBe(await one(`select count(distinct workflow_id) from ${S}.ai_audit_logs`));
+    // the workflows used in the logs, and about 12 % more opened without copilot use (Workspace Coverage)
+    const used = await one<number>(`select count(distinct workflow_id) from ${S}.ai_audit_logs`);
+    expect(result[1].rows).toBe(used + idleWorkflows(used));
     expect(progress[0]).toMatch(/^ai_audit_logs: 20,000 rows \[\d+\.\ds\]$/);
     expect(progress).toHaveLength(4);
     // no helper tables left behind
@@ -191,7 +193,11 @@ describe('generateDemo: normal', () => {
   it('has a long tail of workflows, all present in workflows, created before first use', async () => {
     expect(await one(`select count(*) from ${S}.ai_audit_logs l anti join ${S}.workflows w on w.id = l.workflow_id`)).toBe(0);
     expect(await one(`select count(*) from ${S}.ai_audit_logs where workflow_id is null or not regexp_full_match(workflow_id, 'wf_[0-9]{5}')`)).toBe(0);
-    expect(await one(`select max(id) <= 'wf_00099' from ${S}.workflows`)).toBe(true); // max(20, rows/200) = 100 workflows
+    expect(await one(`select max(workflow_id) <= 'wf_00099' from ${S}.ai_audit_logs`)).toBe(true); // max(20, rows/200) = 100 workflows
+    // the 12 idle ones, opened in the demo's days without any copilot use: coverage is below 100 %
+    const idle = `from ${S}.workflows w anti join ${S}.ai_audit_logs l on l.workflow_id = w.id`;
+    expect(await one(`select count(*) ${idle}`)).toBe(12);
+    expect(await one(`select count(*) ${idle} where w.id between 'wf_00100' and 'wf_00111' and w.created_at < w.last_accessed_at and w.last_accessed_at between ${NOW_SQL} - interval ${DAYS} day and ${NOW_SQL}`)).toBe(12);
     const top = await one<number>(`select max(n) / sum(n) from (select count(*) as n from ${S}.ai_audit_logs group by workflow_id)`);
     expect(top).toBeGreaterThan(0.1); // the busiest workflow carries a large share
     expect(

@@ -89,6 +89,7 @@ export const bigQueryDialect: Dialect = {
     `${quote(BQ_HELPER_DATASET)}.median(ARRAY_AGG(CAST(${expr} AS FLOAT64) IGNORE NULLS) OVER (PARTITION BY ${partitionBy} ORDER BY ${orderBy} ROWS BETWEEN ${Math.trunc(n)} PRECEDING AND 1 PRECEDING))`,
   count_if: (cond) => `COUNTIF(${cond})`,
   safe_divide: (a, b) => `SAFE_DIVIDE(${a}, ${b})`,
+  type_float: () => 'FLOAT64',
   date_trunc: (part: DatePart, expr) => `TIMESTAMP_TRUNC(${expr}, ${PART[checkDatePart(part)]})`,
   dateadd: (part: DatePart, n, expr) => `(${expr} + INTERVAL (${n}) ${PART[checkDatePart(part)]})`,
   datediff: (part: DatePart, a, b) => {

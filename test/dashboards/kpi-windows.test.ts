@@ -1,0 +1,94 @@
+/**
+ * KPI windows (issue 16 part 1) on the shipped project: demo data with the spike scenario, built,
+ * rendered `--at` moments of the spike day and the day before. The headline "Interactions
+ * (today)" counts today so far against the same hours of yesterday, so the spike shows as a rise
+ * on the day it lands on; at the end of a day it equals the seed's own formula on the daily mart
+ * (`sum(interaction_count) where date = current_date`); rows after `--at` are never read.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
+
+/** The demo's now: the spike lands on the last complete UTC day, 2026-11-19. */
+const NOW = '2026-11-20T12:00:00Z';
+
+interface Kpi {
+  window: string;
+  value: number;
+  change: string;
+  previous: number;
+  against: string;
+}
+
+/** The KPI tile `id` of a rendered page, read back from its HTML. */
+function kpi(html: string, id: string): Kpi {
+  const start = html.indexOf(`data-tile="${id}"`);
+  expect(start, id).toBeGreaterThan(0);
+  const end = html.indexOf('data-tile="', start + 10);
+  const tile = html.slice(start, end < 0 ? undefined : end);
+  const text = (cls: string) => new RegExp(`<div class="${cls}[^"]*"[^>]*>(.*?)</div>`).exec(tile)?.[1].replace(/<[^>]+>/g, '') ?? '';
+  const num = (s: string) => Number(s.replace(/[^\d.]/g, ''));
+  const change = text('kpi-change');
+  const m = /^(.*?)vs ([\d,.]+)(?: ?%| ms)? (.*)$/.exec(change);
+  expect(m, change).not.toBeNull();
+  return { window: text('kpi-window'), value: num(text('kpi-value')), change: m![1].trim(), previous: num(m![2]), against: m![3] };
+}
+
+describe('KPI windows on the shipped dashboards (spike scenario)', () => {
+  let dir: string;
+  const render = (at: string): string => {
+    const out = `site-${at.replace(/\W/g, '')}`;
+    const r = vigil(dir, ['dashboards', 'render', '--out', out, '--at', at, '-s', 'overview']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return readFileSync(join(dir, out, 'overview.html'), 'utf8');
+  };
+  const show = (sql: string): Array<Record<string, unknown>> => {
+    const r = vigil(dir, ['show', '--inline', sql, '--output', 'json', '--limit', '100']);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+  };
+
+  beforeAll(() => {
+    dir = makeProject({}, false);
+    for (const p of ['project.yaml', 'models', 'macros', 'tests', 'dashboards']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    expect(vigil(dir, ['demo', '--rows', '30000', '--days', '21', '--scenario', 'spike', '--now', NOW]).code).toBe(0);
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+  }, 120_000);
+  afterAll(() => dir && removeDir(dir));
+
+  it('the spike shows as a rise in the headline KPI on the day it lands on, against the same hours of the day before', () => {
+    const k = kpi(render('2026-11-19T20:00:00Z'), 'interactions_24h');
+    expect(k.window).toBe('today so far');
+    expect(k.against).toBe('same hours yesterday');
+    expect(k.change).toMatch(/^▲/);
+    expect(k.value).toBeGreaterThan(1.3 * k.previous);
+    // the counts are those of the raw rows in [midnight, 20:00) of each day
+    const [c] = show(
+      "select count(*) filter (where created_at >= '2026-11-19' and created_at < '2026-11-19 20:00:00+00') as today, " +
+        "count(*) filter (where created_at >= '2026-11-18' and created_at < '2026-11-18 20:00:00+00') as yesterday from {{ ref('stg_ai_audit_logs') }}",
+    );
+    expect([k.value, k.previous]).toEqual([Number(c.today), Number(c.yesterday)]);
+  });
+
+  it('a day of normal traffic reads flat, not as the drop a whole previous day would make of a partial one', () => {
+    const k = kpi(render('2026-11-18T09:00:00Z'), 'interactions_24h');
+    expect(Math.abs(k.value / k.previous - 1)).toBeLessThan(0.3);
+  });
+
+  it("at the end of a day the KPIs equal the seed's formulas on ai_audit_daily (date = current_date)", () => {
+    const html = render('2026-11-19T23:59:59.999Z');
+    const [seed] = show(
+      "select sum(interaction_count) as interactions, sum(error_count) * 1.0 / sum(interaction_count) as error_rate from {{ ref('ai_audit_daily') }} where date = '2026-11-19'",
+    );
+    expect(kpi(html, 'interactions_24h').value).toBe(Number(seed.interactions));
+    expect(kpi(html, 'error_rate_24h').value).toBeCloseTo(Number(seed.error_rate) * 100, 1);
+  });
+
+  it('every KPI states its window, and what its change compares with', () => {
+    const html = render('2026-11-19T20:00:00Z');
+    expect(kpi(html, 'active_workspaces_7d')).toMatchObject({ window: 'last 7 days (today included)', against: 'the 7 days before' });
+    for (const id of ['error_rate_24h', 'p95_latency_24h']) expect(kpi(html, id)).toMatchObject({ window: 'today so far', against: 'same hours yesterday' });
+  });
+});
