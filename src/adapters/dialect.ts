@@ -57,6 +57,8 @@ export interface Dialect {
    * Vigil adds it to the queries it generates (data tests, dashboard tiles). Keeps every row.
    */
   readFilter?(config: Record<string, unknown> | undefined, alias?: string): string | undefined;
+  /** A hash of `expr` and `seed` to order rows by: a deterministic random sample is the first n rows in this order. */
+  sampleOrder(expr: string, seed: number): string;
 
   // --- helpers available to models as template functions ---
   /** A JSON key as a number (NULL when missing or not numeric). */

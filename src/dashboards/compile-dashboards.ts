@@ -175,6 +175,16 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           else if (tile.compare === 'previous_period_to_date' && !isTimestamp(w.type))
             err([...base, 'compare'], `compare: previous_period_to_date cuts the previous period at the same time of day, which needs a timestamp column; ${w.column} is ${w.type ? `a ${w.type}` : 'of undeclared type'}`, w.type ? 'window a timestamp column (e.g. created_at >= "today"), or use compare: previous_period' : `declare data_type: timestamp for ${w.column} in the model's YAML`);
         }
+        if (tile.bands && (tile.type !== 'line' || tile.measures.length < 2 || tile.dimensions.some((x) => x.role === 'series')))
+          err([...base, 'bands'], 'bands shade between consecutive measures of a line tile: it needs type line, two or more measures and no series dimension');
+        for (const [name, color] of Object.entries(tile.colors ?? {}))
+          if (!/^#[0-9a-f]{3,8}$/i.test(color) && !/^[a-z]+$/i.test(color)) err([...base, 'colors', name], `'${color}' is not a color`, 'use a hex color like "#59a14f" or a CSS color name');
+        if (tile.sample) {
+          checkColumn(tile.model, tile.sample.key, [...base, 'sample', 'key']);
+          if (!tile.measures.length || tile.measures.some((m) => m.agg !== 'none')) err([...base, 'sample'], "sample draws raw rows: it needs measures with agg 'none'");
+          if (tile.limit !== undefined) err([...base, 'limit'], 'a sample sets how many rows it draws (sample.rows): remove limit');
+        }
+        if (tile.scale && tile.type !== 'scatter') err([...base, 'scale'], 'scale (log axes) is for scatter tiles');
         if (tile.top_n) {
           checkColumn(tile.model, tile.top_n.column, [...base, 'top_n', 'column']);
           if (!tile.measures.length || tile.measures[0].agg === 'none') err([...base, 'top_n'], 'top_n ranks by the first measure, which must be aggregated');
@@ -433,9 +443,10 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
     const lines = [`select ${select.join(', ')}`, `from ${relation}`];
     if (where.length) lines.push(`where ${where.join('\n  and ')}`);
     if (group.length && !rowLevel) lines.push(`group by ${group.join(', ')}`);
-    const sorts = tile.sort.length ? tile.sort.map((s) => `${q(s.field)} ${s.dir}`) : tile.dimensions.length && !rowLevel ? tile.dimensions.map((x) => q(x.column)) : [];
+    // a sample is the first rows in the order of a hash: random-looking, the same on every render
+    const sorts = tile.sample ? [dialect.sampleOrder(q(tile.sample.key), tile.sample.seed)] : tile.sort.length ? tile.sort.map((s) => `${q(s.field)} ${s.dir}`) : tile.dimensions.length && !rowLevel ? tile.dimensions.map((x) => q(x.column)) : [];
     if (sorts.length) lines.push(`order by ${sorts.join(', ')}`);
-    const limit = tile.limit ?? (rowLevel ? 5000 : undefined);
+    const limit = tile.sample?.rows ?? tile.limit ?? (rowLevel ? 5000 : undefined);
     if (limit) lines.push(`limit ${limit}`);
     return { sql: lines.join('\n'), applies };
   };

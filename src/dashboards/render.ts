@@ -65,6 +65,8 @@ const PAGE_FONT = '"Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const OTHER_COLOR = '#c7ccd4';
+/** A base-10 logarithmic value axis (scatter `scale`). */
+const LOG_AXIS = { type: 'log', logBase: 10, scale: false };
 
 /**
  * Colors for categories (a chart's series from a series dimension, a donut's slices) that do not
@@ -600,6 +602,29 @@ function axisMaxFor(ct: CompiledTile, series: Series[], stacked: boolean): numbe
   return m > dataMax ? niceCeil(m * 1.1) : undefined;
 }
 
+/** The tile's own color for a category or series (`colors`), when it sets one. */
+function fixedColor(ct: CompiledTile, name: string): string | undefined {
+  return safeColor(ct.tile.colors?.[name]);
+}
+
+/**
+ * `bands`: the area between each line and the next, shaded in the upper line's color (P50–P90,
+ * P90–P99). Each band is two stacked, invisible lines — the lower one, then the difference —
+ * with the area drawn under the second only; they are not in the legend.
+ */
+function bandSeries(lines: Array<Record<string, unknown>>, series: Series[]): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (let i = 0; i + 1 < series.length; i++) {
+    const lower = series[i].data;
+    const upper = series[i + 1].data;
+    const color = (lines[i + 1].color as string | undefined) ?? PALETTE[(i + 1) % PALETTE.length];
+    const common = { type: 'line', stack: `band${i}`, showSymbol: false, silent: true, lineStyle: { opacity: 0 }, emphasis: { disabled: true }, yAxisIndex: 0, z: 1 };
+    out.push({ ...common, name: `band ${i} base`, data: lower.map((v, k) => (v == null || upper[k] == null ? null : v)) });
+    out.push({ ...common, name: `band ${i}`, data: lower.map((v, k) => (v == null || upper[k] == null ? null : Math.max(0, (upper[k] as number) - v))), areaStyle: { color, opacity: 0.16 } });
+  }
+  return out;
+}
+
 function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: number): ChartResult {
   const type = ct.tile.type;
   const f = fieldsOf(ct, rows);
@@ -641,7 +666,7 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
       yAxisIndex: horizontal ? undefined : axisOf(s),
       emphasis: { disabled: true },
     };
-    const color = colorOf?.get(s.name) ?? (s.name === 'Other' ? OTHER_COLOR : undefined);
+    const color = fixedColor(ct, s.name) ?? colorOf?.get(s.name) ?? (s.name === 'Other' ? OTHER_COLOR : undefined);
     if (color) Object.assign(base, { color, itemStyle: { color } });
     if (stacked) base.stack = 'total';
     if (type === 'bar') {
@@ -663,6 +688,7 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
   const valAxes = tops.map(({ fmt, top }, i) =>
     valueAxis(fmt, top, { ...(i === 0 && max != null ? { max } : {}), ...(i === 1 ? { splitLine: { show: false } } : {}) }),
   );
+  if (ct.tile.bands && type === 'line') es.push(...bandSeries(es, series));
   if (partial >= 0) {
     if (type === 'bar') for (const x of es) x.data = (x.data as Array<number | null>).map((v, i) => (i === partial ? { value: v, itemStyle: PARTIAL_ITEM } : v));
     else if (partial > 0) es.push({ ...partialBand(partial - 1, partial), yAxisIndex: 0 });
@@ -705,7 +731,8 @@ function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
   const r = (Math.min(areaW, areaH) / 2) * 0.86;
   const cx = wide ? areaW / 2 : w / 2;
   const cy = areaH / 2;
-  const sliceColor = stableColors(items.map((d) => d.name));
+  const stable = stableColors(items.map((d) => d.name));
+  const sliceColor = new Map(items.map((d) => [d.name, fixedColor(ct, d.name) ?? stable.get(d.name)!]));
   const legendText = (name: string) => {
     const it = items.find((d) => d.name === name);
     return it ? `${name}   ${share(it.value)}` : name;
@@ -928,10 +955,18 @@ function scatter(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
   }
   const seriesDim = f.series && f.series !== xf ? f.series : undefined;
   const groups = new Map<string, Array<[number, number]>>();
+  const logX = ct.tile.scale?.x === 'log';
+  const logY = ct.tile.scale?.y === 'log';
+  let offScale = 0;
   for (const r of rows) {
     const x = xf ? toNumber(r[xf.name]) : null;
     const y = yf ? toNumber(r[yf.name]) : null;
     if (x == null || y == null) continue;
+    // a log axis has no place for 0 or below: left out, and counted in the footer
+    if ((logX && x <= 0) || (logY && y <= 0)) {
+      offScale++;
+      continue;
+    }
     const k = seriesDim ? keyOf(r[seriesDim.name], seriesDim).label : yf!.label;
     let g = groups.get(k);
     if (!g) groups.set(k, (g = []));
@@ -947,12 +982,16 @@ function scatter(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
     ...baseOption(),
     legend,
     grid: { left: 8, right: 16, top: legendH + 12, bottom: 8 },
-    xAxis: valueAxis(xf?.format, maxOf(0), { ...axisName, name: xf?.label, nameGap: 24, scale: true, splitLine: { lineStyle: { color: SPLIT } } }),
-    yAxis: valueAxis(yf?.format, maxOf(1), { ...axisName, name: yf?.label, nameGap: 44, scale: true }),
+    xAxis: valueAxis(xf?.format, maxOf(0), { ...axisName, name: xf?.label, nameGap: 24, scale: true, splitLine: { lineStyle: { color: SPLIT } }, ...(logX ? LOG_AXIS : {}) }),
+    yAxis: valueAxis(yf?.format, maxOf(1), { ...axisName, name: yf?.label, nameGap: 44, scale: true, ...(logY ? LOG_AXIS : {}) }),
     // large: all points of a series as one SVG path (5,000 points: 6x faster, a quarter of the size)
-    series: names.map((n) => ({ type: 'scatter', name: n, data: groups.get(n), symbolSize: 6, itemStyle: { opacity: 0.6 }, emphasis: { disabled: true }, large: total > 300, largeThreshold: 300 })),
+    series: names.map((n) => {
+      const color = fixedColor(ct, n);
+      return { type: 'scatter', name: n, data: groups.get(n), symbolSize: 6, itemStyle: { opacity: 0.6, ...(color ? { color } : {}) }, emphasis: { disabled: true }, large: total > 300, largeThreshold: 300 };
+    }),
   };
-  return { svg: renderSvg(option, w, h, id), notes: [] };
+  const notes = [...(ct.tile.sample ? [`random sample of ${formatValue(ct.tile.sample.rows, 'integer')} rows (seed ${ct.tile.sample.seed})`] : []), ...(offScale ? [`${formatValue(offScale, 'integer')} point${offScale === 1 ? '' : 's'} at or below 0 left out (log scale)`] : [])];
+  return { svg: renderSvg(option, w, h, id), notes };
 }
 
 /** Gauge colors: the bands of gauge-bands.ts; the value in the color of where it falls. */

@@ -88,6 +88,14 @@ export const TileSchema = z
     /** Clicking a data point opens a tab (of this dashboard, or of `dashboard`) with filters set from the point's values. */
     drilldown: z.object({ dashboard: Ident.optional(), tab: Ident, filters: z.record(z.string(), z.string()).default({}) }).strict().optional(),
     links: z.array(z.object({ label: z.string().min(1), url: z.string().min(1) }).strict()).default([]),
+    /** line: shade the band between each measure and the next (P50–P90–P99 percentile bands). */
+    bands: z.boolean().optional(),
+    /** Fixed colors for categories or series, by name ({"success": "#59a14f", "error": "#e15759"}); the others keep their stable color. */
+    colors: z.record(z.string(), z.string()).optional(),
+    /** Row-level tiles (agg none): a deterministic random sample of `rows` rows, ordered by a hash of the `key` column and `seed`, instead of the first rows. */
+    sample: z.object({ rows: z.number().int().positive().max(100_000), key: z.string().min(1), seed: z.number().int().nonnegative().default(1) }).strict().optional(),
+    /** scatter: logarithmic axes (values at or below 0 are left out, and the tile says how many). */
+    scale: z.object({ x: z.enum(['linear', 'log']).optional(), y: z.enum(['linear', 'log']).optional() }).strict().optional(),
     /** Grid position: 12 columns wide. */
     layout: z.object({ x: z.number().int().min(0).max(11), y: z.number().int().min(0), w: z.number().int().min(1).max(12), h: z.number().int().min(1).max(20) }).strict(),
     /** gauge: the scale. */

@@ -421,6 +421,39 @@ describe('edge cases', () => {
     expect(block).toContain('<a href="workspace.html#tab-workspace">X</a>');
   });
 
+  it('bands shade between consecutive lines in the upper one\'s color, outside the legend', () => {
+    const rows = [1, 2, 3].map((i) => ({ day: `2026-03-0${i}`, p50: 100 * i, p90: 300 * i, p99: 900 * i }));
+    const pct = (n: string) => ({ name: n, column: 'ms', agg: n, label: n.toUpperCase(), format: 'ms' });
+    const tile = { type: 'line', dimensions: [{ column: 'day', role: 'x' }], measures: [pct('p50'), pct('p90'), pct('p99')] };
+    const banded = one({ ...tile, bands: true }, rows);
+    const plain = one(tile, rows);
+    expect(plain).not.toContain('fill-opacity="0.16"');
+    // two bands: P50–P90 in P90's color, P90–P99 in P99's
+    expect(banded.match(/fill-opacity="0\.16"/g)).toHaveLength(2);
+    expect(banded).toMatch(/fill="#f28e2b" fill-opacity="0\.16"|fill-opacity="0\.16"[^>]*fill="#f28e2b"/);
+    expect(banded).toMatch(/fill="#59a14f" fill-opacity="0\.16"|fill-opacity="0\.16"[^>]*fill="#59a14f"/);
+    // the legend lists the three lines only
+    expect(banded.match(/>P\d\d</g)).toEqual(['>P50<', '>P90<', '>P99<']);
+  });
+
+  it('a tile\'s colors fix a category\'s color (success green, error red) over the stable one', () => {
+    const rows = ['success', 'error'].map((status, i) => ({ cap: 'chat', status, n: 100 - 90 * i }));
+    const block = one({ type: 'bar', stacked: true, dimensions: [{ column: 'cap', role: 'x' }, { column: 'status', role: 'series' }], measures: [sum('n')], colors: { success: '#59a14f', error: '#e15759' } }, rows);
+    expect(block).toMatch(/fill="#59a14f"/);
+    expect(block).toMatch(/fill="#e15759"/);
+    const stable = stableColors(['success', 'error']);
+    expect([stable.get('success'), stable.get('error')]).not.toEqual(['#59a14f', '#e15759']);
+  });
+
+  it('a scatter on log axes spans decades and says which points it left out', () => {
+    const rows = [0, 10, 100, 1000, 10_000].map((n, i) => ({ chars: n, ms: 10 ** i }));
+    const m = [{ column: 'chars', agg: 'none', format: 'integer' }, { column: 'ms', agg: 'none', format: 'ms' }];
+    const log = one({ type: 'scatter', measures: m, scale: { x: 'log', y: 'log' } }, rows);
+    expect(log).toContain('1 point at or below 0 left out (log scale)');
+    for (const label of ['>10<', '>100<', '>1k<', '>10k<']) expect(log).toContain(label);
+    expect(one({ type: 'scatter', measures: m }, rows)).not.toContain('left out');
+  });
+
   it('drops colors and links that could inject CSS or script', () => {
     const block = one({ type: 'table', dimensions: [{ column: 'a' }], measures: [sum('n')], conditional_formatting: [{ field: 'n', op: '>', value: 0, color: 'red;background:url(x)' }], links: [{ label: 'L', url: 'javascript:alert({{a}})' }] }, [{ a: 'x', n: 1 }]);
     expect(block).not.toContain('data-cf');

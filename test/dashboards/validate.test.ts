@@ -121,6 +121,13 @@ describe('more broken definitions', () => {
     ['a link to a field the tile does not have', (d) => (d.tabs[0].tiles[4].links = [{ label: 'x', url: 'https://x/{{ capabilty }}' }]), /tabs\[0\]\.tiles\[4\]\.links\[0\]\.url: the link uses 'capabilty'/],
     ['two fields with one name', (d) => d.tabs[0].tiles[5].measures.push({ name: 'interactions', column: 'error_count', agg: 'sum' }), /two fields of this tile are named 'interactions'/],
     ['raw rows mixed with aggregates', (d) => d.tabs[0].tiles[7].measures.push({ column: 'interaction_count', agg: 'sum' }), /agg 'none' \(raw rows\) cannot be mixed/],
+    ['bands on a donut', (d) => (d.tabs[0].tiles[5].bands = true), /tabs\[0\]\.tiles\[5\]\.bands: bands shade between consecutive measures of a line tile/],
+    ['a color that is not one', (d) => (d.tabs[0].tiles[4].colors = { chat: 'url(x)' }), /tabs\[0\]\.tiles\[4\]\.colors\.chat: 'url\(x\)' is not a color/],
+    ['a sample of aggregated rows', (d) => (d.tabs[0].tiles[2].sample = { rows: 10, key: 'date' }), /tabs\[0\]\.tiles\[2\]\.sample: sample draws raw rows/],
+    ['a sample and a limit', (d) => Object.assign(d.tabs[0].tiles[7], { sample: { rows: 10, key: 'provider' }, limit: 5 }), /tabs\[0\]\.tiles\[7\]\.limit: a sample sets how many rows it draws \(sample\.rows\): remove limit/],
+    ['a sample keyed on a column the model does not have', (d) => (d.tabs[0].tiles[7].sample = { rows: 10, key: 'provder' }), /tabs\[0\]\.tiles\[7\]\.sample\.key: column 'provder' not in ai_audit_daily — did you mean 'provider'\?/],
+    ['log axes on a line', (d) => (d.tabs[0].tiles[2].scale = { y: 'log' }), /tabs\[0\]\.tiles\[2\]\.scale: scale \(log axes\) is for scatter tiles/],
+    ['a scale that is not one', (d) => (d.tabs[0].tiles[2].scale = { y: 'logarithmic' }), /tabs\[0\]\.tiles\[2\]\.scale\.y: Invalid option: expected one of "linear"\|"log"/],
     ['a zero-day date range', (d) => (d.filters[0].default = '0d'), /filters\[0\]\.default: a date_range default is a number of days like "7d"/],
   ])('%s', (_name, mutate, expected) => {
     const d = overview();
@@ -129,6 +136,15 @@ describe('more broken definitions', () => {
     const r = vigil(dir, ['dashboards', 'validate']);
     expect(r.code, r.stdout + r.stderr).toBe(2);
     expect(r.stderr).toMatch(expected);
+  });
+
+  it("a sample is ordered by a hash of its key and seed (the same rows on every render, not the first ones)", () => {
+    writeFileSync(join(dir, 'dashboards/overview.json'), readFileSync(join(REPO, 'dashboards/overview.json'), 'utf8'));
+    const r = vigil(dir, ['dashboards', 'export', '--format', 'json', '--out', 'exported', '-s', 'capability']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const exported = JSON.parse(readFileSync(join(dir, 'exported/capability.json'), 'utf8')) as Json;
+    const tile = exported.tiles.prompt_vs_duration;
+    expect(tile.sql).toMatch(/\norder by hash\("id", 1\)\nlimit 1500$/);
   });
 
   it('comments and trailing commas are not JSON', () => {

@@ -90,6 +90,7 @@ export const bigQueryDialect: Dialect = {
   count_if: (cond) => `COUNTIF(${cond})`,
   safe_divide: (a, b) => `SAFE_DIVIDE(${a}, ${b})`,
   type_float: () => 'FLOAT64',
+  sampleOrder: (expr, seed) => `FARM_FINGERPRINT(CONCAT(CAST(${expr} AS STRING), ':${seed}'))`,
   date_trunc: (part: DatePart, expr) => `TIMESTAMP_TRUNC(${expr}, ${PART[checkDatePart(part)]})`,
   dateadd: (part: DatePart, n, expr) => `(${expr} + INTERVAL (${n}) ${PART[checkDatePart(part)]})`,
   datediff: (part: DatePart, a, b) => {

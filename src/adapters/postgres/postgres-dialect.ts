@@ -49,6 +49,7 @@ export const postgresDialect: Dialect = {
     `${PG_HELPER_SCHEMA}.median(array_agg(cast(${expr} as double precision)) over (partition by ${partitionBy} order by ${orderBy} rows between ${Math.trunc(n)} preceding and 1 preceding))`,
   safe_divide: (a, b) => `(cast(${a} as double precision) / nullif(${b}, 0))`,
   type_float: () => 'double precision',
+  sampleOrder: (expr: string, seed: number) => `md5(cast(${expr} as text) || ':${seed}')`,
   date_trunc: (part: DatePart, expr) => `date_trunc('${checkDatePart(part)}', ${expr})`,
   dateadd: (part: DatePart, n, expr) => `(${expr} + (${n}) * interval '1 ${checkDatePart(part)}')`,
   datediff: (part: DatePart, a, b) => diffIn(checkDatePart(part), a, b),
