@@ -105,11 +105,25 @@ export async function runDashboardsValidate(o: Common & { warehouse?: boolean })
   }
 }
 
-export async function runDashboardsExport(o: Common & { format: 'looker' | 'metabase' | 'json'; out: string }): Promise<void> {
+/** A Metabase database id given on the command line (a name is resolved only by publish, which can ask Metabase). */
+function databaseId(v: string): number {
+  if (!/^[1-9]\d*$/.test(v.trim())) throw new UsageError(`--metabase-database must be the database's id (a positive whole number) for export, got '${v}'; vigil dashboards publish also accepts its name (it asks Metabase for the id)`);
+  return Number(v);
+}
+
+export async function runDashboardsExport(o: Common & { format: 'looker' | 'metabase' | 'json'; out: string; lookerConnection?: string; metabaseDatabase?: string; collection?: string }): Promise<void> {
+  // a flag is refused where it would do nothing
+  if (o.lookerConnection !== undefined && o.format !== 'looker') throw new UsageError(`--looker-connection applies to --format looker, not ${o.format}`);
+  for (const [flag, v] of [['--metabase-database', o.metabaseDatabase], ['--collection', o.collection]] as const) if (v !== undefined && o.format !== 'metabase') throw new UsageError(`${flag} applies to --format metabase, not ${o.format}`);
+  if (o.format === 'metabase' && o.metabaseDatabase === undefined) throw new UsageError('--format metabase needs --metabase-database ID: every card names the Metabase database it queries (Admin > Databases shows the id in the URL; vigil dashboards publish can look it up by name)');
+  if (o.lookerConnection !== undefined && !/^[A-Za-z0-9_.-]+$/.test(o.lookerConnection)) throw new UsageError(`--looker-connection '${o.lookerConnection}' is not a Looker connection name (letters, digits, _ . -)`);
+  if (o.collection !== undefined && !o.collection.trim()) throw new UsageError('--collection must not be empty');
   const c = compiled(o);
   const ds = pick(c.result.dashboards, o.select);
-  const { exportDashboards } = await import('../dashboards/export.js');
-  const files = exportDashboards(ds, o.format);
+  const { exportDashboards, exportWarnings } = await import('../dashboards/export.js');
+  const opts = { lookerConnection: o.lookerConnection, metabaseDatabase: o.metabaseDatabase === undefined ? undefined : databaseId(o.metabaseDatabase), collection: o.collection };
+  for (const w of exportWarnings(ds, o.format, opts, projectTargets(c))) err(w);
+  const files = exportDashboards(ds, o.format, opts);
   const dir = isAbsolute(o.out) ? o.out : resolve(process.cwd(), o.out);
   for (const [p, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const abs = join(dir, p);
@@ -117,6 +131,12 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
     out(`  ${relative(process.cwd(), abs) || abs}`);
   }
   out(`Exported ${ds.length} dashboard${ds.length === 1 ? '' : 's'} as ${o.format} (${files.size} files) to ${o.out}`);
+}
+
+/** The target the export is compiled for, and the project's BigQuery targets (for exportWarnings). */
+function projectTargets(c: { target: ResolvedTarget; files: ProjectFiles }): { target: string; bigQueryTargets: string[] } {
+  const targets = (c.files.project.targets ?? {}) as Record<string, { type?: string }>;
+  return { target: c.target.name, bigQueryTargets: Object.entries(targets).filter(([, t]) => t?.type === 'bigquery').map(([n]) => n).sort() };
 }
 
 /** Run every tile's query (and a KPI's previous period) on the target, side by side. */

@@ -341,10 +341,13 @@ export function buildProgram(): Command {
       const { runDashboardsValidate } = await import('./dashboards-commands.js');
       return runDashboardsValidate({ ...globals(cmd), ...o });
     });
-  commonOptions(dashboards.command('export').description('write the dashboards for a BI tool: LookML dashboards + views, Metabase API payloads, or normalized JSON; deterministic'))
+  commonOptions(dashboards.command('export').description('write the dashboards for a BI tool: LookML dashboards + views, Metabase API payloads, or normalized JSON; deterministic. The SQL is written for the target (-t): a BI tool on BigQuery needs the BigQuery target (a warning says so)'))
     .addOption(new Option('--format <format>', 'looker, metabase or json').choices(['looker', 'metabase', 'json']).makeOptionMandatory())
     .requiredOption('--out <dir>', 'folder to write to')
     .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
+    .option('--looker-connection <name>', 'looker: the Looker connection the model uses (default: the project name)')
+    .option('--metabase-database <id>', 'metabase (required): the id of the Metabase database the cards query')
+    .option('--collection <name>', 'metabase: the collection the payloads name (default: the project name)')
     .action(async (o, cmd: Command) => {
       const { runDashboardsExport } = await import('./dashboards-commands.js');
       return runDashboardsExport({ ...globals(cmd), ...o });

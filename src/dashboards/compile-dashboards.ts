@@ -263,7 +263,8 @@ function literalOf(v: unknown, dialect: Dialect): string {
   return dialect.literal(v === undefined ? null : (v as string | number | boolean | null));
 }
 
-function measureSql(m: Measure, q: (c: string) => string, dialect: Dialect): string {
+/** A measure's aggregate expression (exported for the Looker top-N ranking, export.ts). */
+export function measureSql(m: Measure, q: (c: string) => string, dialect: Dialect): string {
   const c = m.column === '*' ? '*' : q(m.column);
   switch (m.agg) {
     case 'sum':
@@ -379,16 +380,26 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
   };
   const main = build(true, 0);
   let previousSql: string | undefined;
+  let previousSqlUnfiltered: string | undefined;
   if (tile.type === 'kpi' && tile.compare === 'previous_period') {
     const hours = periodHours(tile, filters, cols);
     if (hours) previousSql = build(true, hours).sql;
+    // without the dashboard filters, only a window of the tile's own moves back
+    if (hours && ownWindow(tile)) previousSqlUnfiltered = build(false, hours).sql;
   }
-  return { tile, tab, model: node.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, 0).sql, previousSql, appliesFilters: main.applies, columnTypes: types };
+  return { tile, tab, model: node.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, 0).sql, previousSql, previousSqlUnfiltered, appliesFilters: main.applies, columnTypes: types };
+}
+
+/** A KPI's own relative window ("-24h", "-7d", "today" as a lower bound), if it has one. */
+export function ownWindow(tile: Tile): { column: string; value: string } | undefined {
+  const f = tile.filters.find((x) => (x.op === '>=' || x.op === '>') && typeof x.value === 'string' && RELATIVE_RE.test(x.value));
+  return f ? { column: f.column, value: f.value as string } : undefined;
 }
 
 /** The length in hours of a KPI's window: its own relative time filter, else the dashboard's date range default; 0 = none. */
 export function periodHours(tile: Tile, filters: DashboardFilter[], cols: string[] | undefined): number {
-  for (const f of tile.filters) if ((f.op === '>=' || f.op === '>') && typeof f.value === 'string' && RELATIVE_RE.test(f.value)) return relativeHours(f.value);
+  const own = ownWindow(tile);
+  if (own) return relativeHours(own.value);
   const dr = filters.find((f) => f.type === 'date_range' && f.default !== undefined && f.default !== null && (f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false)));
   return dr ? Number(/^(\d+)d$/.exec(String(dr.default))?.[1] ?? 0) * 24 : 0;
 }

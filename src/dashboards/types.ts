@@ -33,6 +33,8 @@ export interface CompiledTile {
   sqlUnfiltered: string;
   /** kpi with compare: previous_period — the same query over the previous period. */
   previousSql?: string;
+  /** The previous period without the dashboard filters (a KPI whose window is its own filter): Metabase's trend card. */
+  previousSqlUnfiltered?: string;
   /** Dashboard filters that apply to this tile (its model has the column). */
   appliesFilters: string[];
   /** Optional (export.ts): the declared data_type of the model's columns (models/*.yml or the
