@@ -3,7 +3,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
+import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { writeProjectFile } from '../project/artifacts.js';
 import { compileForCommand, err, keepSnapshot, open, out, parseAt, projectFromSnapshot } from './commands.js';
@@ -137,6 +137,67 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
 function projectTargets(c: { target: ResolvedTarget; files: ProjectFiles }): { target: string; bigQueryTargets: string[] } {
   const targets = (c.files.project.targets ?? {}) as Record<string, { type?: string }>;
   return { target: c.target.name, bigQueryTargets: Object.entries(targets).filter(([, t]) => t?.type === 'bigquery').map(([n]) => n).sort() };
+}
+
+/** `vigil dashboards publish --metabase URL`: create or update the collection, cards and dashboards (metabase-publish.ts). */
+export async function runDashboardsPublish(o: Common & { metabase: string; metabaseDatabase?: string; collection?: string }): Promise<void> {
+  const { metabaseAuth, MetabaseClient, MetabaseError, MetabasePublisher, listDatabases, engineWarning } = await import('../dashboards/metabase-publish.js');
+  const auth = metabaseAuth();
+  if (!auth) throw new UsageError('publish needs Metabase credentials in the environment: METABASE_API_KEY (an API key, sent as X-API-KEY) or METABASE_SESSION (a session id, sent as X-Metabase-Session); they are never read from flags or files');
+  let base: URL;
+  try {
+    base = new URL(o.metabase);
+  } catch {
+    throw new UsageError(`--metabase must be the URL of a Metabase instance (http:// or https://), got '${redact(o.metabase)}'`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new UsageError(`--metabase must be an http:// or https:// URL, got '${redact(o.metabase)}'`);
+  if (base.username || base.password || base.search || base.hash) throw new UsageError('--metabase takes the instance URL only (no credentials, query or fragment: the credentials come from METABASE_API_KEY or METABASE_SESSION)');
+  const url = base.toString().replace(/\/+$/, '');
+  if (base.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(base.hostname)) err(`warning: ${url} is plain HTTP: the ${auth.variable} travels unencrypted`);
+  if (o.collection !== undefined && !o.collection.trim()) throw new UsageError('--collection must not be empty');
+  const c = compiled(o);
+  const ds = pick(c.result.dashboards, o.select);
+  const { metabasePlan } = await import('../dashboards/export.js');
+  const client = new MetabaseClient(url, auth, undefined, (m) => err(`  ${m}`));
+  try {
+    // the database: by id or name (case-insensitive), or the only one that is not a sample
+    const dbs = await listDatabases(client);
+    const names = dbs.map((x) => `${x.name} (#${x.id})`).join(', ') || 'none';
+    let db: (typeof dbs)[number] | undefined;
+    const want = o.metabaseDatabase?.trim();
+    if (want === undefined) {
+      const real = dbs.filter((x) => !x.is_sample);
+      if (real.length !== 1) throw new UsageError(`--metabase-database <id|name> is needed: Metabase has ${real.length ? `${real.length} databases` : 'no database'} besides the sample (${names})`);
+      db = real[0];
+    } else if (/^[1-9]\d*$/.test(want)) {
+      db = dbs.find((x) => x.id === Number(want));
+      if (!db) throw new UsageError(`--metabase-database ${want}: Metabase has no database #${want} that this key can see (databases: ${names})`);
+    } else {
+      db = dbs.find((x) => x.name === want) ?? dbs.find((x) => x.name.toLowerCase() === want.toLowerCase());
+      if (!db) {
+        const hint = didYouMean(want, dbs.map((x) => x.name));
+        throw new UsageError(`--metabase-database '${want}': no such database in Metabase${hint ? ` — did you mean '${hint}'?` : ''} (databases: ${names})`);
+      }
+    }
+    const dialect = ds[0].dialect;
+    const w = engineWarning(db, dialect, c.target.name);
+    if (w) err(w);
+    const publisher = new MetabasePublisher(client, url, (m) => err(m));
+    const first = metabasePlan(ds[0], { metabaseDatabase: db.id, collection: o.collection });
+    const col = await publisher.collection(first.collection);
+    out(`Publishing ${ds.length} dashboard${ds.length === 1 ? '' : 's'} to ${url}: database '${db.name}' (#${db.id}), collection '${first.collection.name}' (#${col.id}${col.created ? ', created' : ''})`);
+    for (const d of ds) {
+      const plan = metabasePlan(d, { metabaseDatabase: db.id, collection: o.collection });
+      const r = await publisher.dashboard(plan);
+      const n = plan.cards.length;
+      out(`  ${d.dashboard.name}: ${n} card${n === 1 ? '' : 's'} (${r.cards.created} created, ${r.cards.updated} updated, ${r.cards.unchanged} unchanged), dashboard #${r.id} ${r.dashboard} -> ${r.url}`);
+    }
+    out(`Published ${ds.length} dashboard${ds.length === 1 ? '' : 's'}.`);
+  } catch (e) {
+    if (!(e instanceof MetabaseError)) throw e;
+    err(`error: Metabase: ${redact(e.message)}`);
+    process.exitCode = 1;
+  }
 }
 
 /** Run every tile's query (and a KPI's previous period) on the target, side by side. */
