@@ -82,8 +82,8 @@ export function exportWarnings(ds: CompiledDashboard[], format: ExportFormat, op
       ? `the project's BigQuery target${project.bigQueryTargets.length === 1 ? ' is' : 's are'} ${project.bigQueryTargets.join(', ')}`
       : undefined;
   if (!why) return [];
-  const fix = project.bigQueryTargets[0] ?? 'prod';
-  return [`warning: this LookML is written in ${dialect} SQL (target ${project.target}), but ${why}: a Looker connection on BigQuery needs BigQuery SQL — export with --target ${fix}`];
+  const fix = project.bigQueryTargets.length ? `export with --target ${project.bigQueryTargets[0]}` : 'export with --target <a BigQuery target> (this project has none yet: add one to project.yaml, e.g. prod)';
+  return [`warning: this LookML is written in ${dialect} SQL (target ${project.target}), but ${why}: a Looker connection on BigQuery needs BigQuery SQL — ${fix}`];
 }
 
 /** Vigil grid units -> the 24-column grids of Looker (newspaper) and Metabase. */

@@ -157,3 +157,25 @@ describe('vigil dashboards publish --metabase', () => {
     for (const s of ['--metabase <url>', '--metabase-database <id|name>', '--collection <name>', 'METABASE_API_KEY', 'METABASE_SESSION']) expect(r.stdout).toContain(s);
   });
 });
+
+describe('vigil dashboards export: the flags of each format', () => {
+  it('--format metabase needs --metabase-database (an id); a flag of another format is refused (exit 2)', async () => {
+    const run = (args: string[]) => vigilAsync(dir, ['dashboards', 'export', '--out', 'target/exp', ...args]);
+    const missing = await run(['--format', 'metabase']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--format metabase needs --metabase-database ID');
+    expect((await run(['--format', 'metabase', '--metabase-database', 'Analytics'])).stderr).toContain("must be the database's id");
+    expect((await run(['--format', 'json', '--looker-connection', 'x'])).stderr).toContain('--looker-connection applies to --format looker, not json');
+    expect((await run(['--format', 'looker', '--metabase-database', '2'])).code).toBe(2);
+    const ok = await run(['--format', 'metabase', '--metabase-database', '2']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const file = JSON.parse(readFileSync(join(dir, 'target/exp/ops.metabase.json'), 'utf8'));
+    expect(file.cards.every((c: { body: { dataset_query: { database: number } } }) => c.body.dataset_query.database === 2)).toBe(true);
+  });
+  it('looker: a warning (not an error) when DuckDB SQL goes to a connection named for BigQuery', async () => {
+    const r = await vigilAsync(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'target/lk', '--looker-connection', 'bigquery_prod']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("warning: this LookML is written in duckdb SQL (target dev), but the Looker connection 'bigquery_prod' is named for BigQuery");
+    expect(readFileSync(join(dir, 'target/lk/ops_project.model.lkml'), 'utf8')).toContain('connection: "bigquery_prod"');
+  });
+});
