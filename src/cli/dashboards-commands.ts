@@ -157,7 +157,7 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
   if (o.collection !== undefined && !o.collection.trim()) throw new UsageError('--collection must not be empty');
   const c = compiled(o);
   const ds = pick(c.result.dashboards, o.select);
-  const { metabasePlan } = await import('../dashboards/export.js');
+  const { metabasePlans } = await import('../dashboards/export.js');
   const client = new MetabaseClient(url, auth, undefined, (m) => err(`  ${m}`));
   try {
     // the database: by id or name (case-insensitive), or the only one that is not a sample
@@ -183,14 +183,13 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
     const w = engineWarning(db, dialect, c.target.name);
     if (w) err(w);
     const publisher = new MetabasePublisher(client, url, (m) => err(m));
-    const first = metabasePlan(ds[0], { metabaseDatabase: db.id, collection: o.collection });
-    const col = await publisher.collection(first.collection);
-    out(`Publishing ${ds.length} dashboard${ds.length === 1 ? '' : 's'} to ${url}: database '${db.name}' (#${db.id}), collection '${first.collection.name}' (#${col.id}${col.created ? ', created' : ''})`);
-    for (const d of ds) {
-      const plan = metabasePlan(d, { metabaseDatabase: db.id, collection: o.collection });
+    const plans = metabasePlans(ds, { metabaseDatabase: db.id, collection: o.collection });
+    const col = await publisher.collection(plans[0].collection);
+    out(`Publishing ${ds.length} dashboard${ds.length === 1 ? '' : 's'} to ${url}: database '${db.name}' (#${db.id}), collection '${plans[0].collection.name}' (#${col.id}${col.created ? ', created' : ''})`);
+    for (const plan of plans) {
       const r = await publisher.dashboard(plan);
       const n = plan.cards.length;
-      out(`  ${d.dashboard.name}: ${n} card${n === 1 ? '' : 's'} (${r.cards.created} created, ${r.cards.updated} updated, ${r.cards.unchanged} unchanged), dashboard #${r.id} ${r.dashboard} -> ${r.url}`);
+      out(`  ${plan.key}: ${n} card${n === 1 ? '' : 's'} (${r.cards.created} created, ${r.cards.updated} updated, ${r.cards.unchanged} unchanged), dashboard #${r.id} ${r.dashboard} -> ${r.url}`);
     }
     out(`Published ${ds.length} dashboard${ds.length === 1 ? '' : 's'}.`);
   } catch (e) {

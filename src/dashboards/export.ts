@@ -1064,11 +1064,17 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
   };
 }
 
+/** The plans of several dashboards, column kinds inferred across all of them (as the export does). */
+export function metabasePlans(ds: CompiledDashboard[], opts: ExportOptions): MetabasePlan[] {
+  const kindOf = columnKinds(ds);
+  return [...ds].sort((a, b) => cmp(a.dashboard.name, b.dashboard.name)).map((d) => metabasePlan(d, opts, kindOf));
+}
+
 function exportMetabase(ds: CompiledDashboard[], opts: ExportOptions): Map<string, string> {
   const out = new Map<string, string>();
-  const kindOf = columnKinds(ds);
+  const plans = new Map(metabasePlans(ds, opts).map((p) => [p.key, p]));
   for (const d of ds) {
-    const plan = metabasePlan(d, opts, kindOf);
+    const plan = plans.get(d.dashboard.name)!;
     const payload = {
       import_notes:
         'vigil dashboards publish --metabase URL sends these (and finds them again by the "(vigil:...)" line of their descriptions). By hand: ' +

@@ -179,3 +179,34 @@ describe('vigil dashboards export: the flags of each format', () => {
     expect(readFileSync(join(dir, 'target/lk/ops_project.model.lkml'), 'utf8')).toContain('connection: "bigquery_prod"');
   });
 });
+
+describe('MetabaseClient and helpers (in process)', () => {
+  it('a POST answered 500 that did create its object: found by the recheck, not sent again', async () => {
+    const { createServer } = await import('node:http');
+    const { MetabaseClient } = await import('../../src/dashboards/metabase-publish.js');
+    let posts = 0;
+    const server = createServer((req, res) => {
+      if (req.method === 'POST') posts++;
+      res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ message: 'created, then failed' }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const client = new MetabaseClient(`http://127.0.0.1:${port}`, { header: 'X-API-KEY', variable: 'METABASE_API_KEY', value: 'k' }, undefined, () => {}, async () => {});
+      await expect(client.call('POST', '/api/card', { name: 'x' }, async () => ({ id: 5 }))).resolves.toEqual({ id: 5 });
+      expect(posts).toBe(1);
+      // nothing found: sent again, then given up with the status and Metabase's message
+      await expect(client.call('POST', '/api/card', { name: 'x' }, async () => undefined)).rejects.toThrow('POST /api/card: HTTP 500 created, then failed (gave up after 4 attempts)');
+      expect(posts).toBe(5);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+  it("engineWarning: the database's engine against the cards' SQL", async () => {
+    const { engineWarning } = await import('../../src/dashboards/metabase-publish.js');
+    expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'duckdb', 'dev')).toMatch(/duckdb SQL \(target dev\), but Metabase database 'BQ' \(#3\) is bigquery-cloud-sdk: .*--target prod/);
+    expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'bigquery', 'prod')).toBeUndefined();
+    expect(engineWarning({ id: 2, name: 'A', engine: 'duckdb' }, 'duckdb', 'dev')).toBeUndefined();
+  });
+});
