@@ -3,7 +3,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
+import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { writeProjectFile } from '../project/artifacts.js';
 import { compileForCommand, err, keepSnapshot, open, out, parseAt, projectFromSnapshot } from './commands.js';
@@ -105,11 +105,25 @@ export async function runDashboardsValidate(o: Common & { warehouse?: boolean })
   }
 }
 
-export async function runDashboardsExport(o: Common & { format: 'looker' | 'metabase' | 'json'; out: string }): Promise<void> {
+/** A Metabase database id given on the command line (a name is resolved only by publish, which can ask Metabase). */
+function databaseId(v: string): number {
+  if (!/^[1-9]\d*$/.test(v.trim())) throw new UsageError(`--metabase-database must be the database's id (a positive whole number) for export, got '${v}'; vigil dashboards publish also accepts its name (it asks Metabase for the id)`);
+  return Number(v);
+}
+
+export async function runDashboardsExport(o: Common & { format: 'looker' | 'metabase' | 'json'; out: string; lookerConnection?: string; metabaseDatabase?: string; collection?: string }): Promise<void> {
+  // a flag is refused where it would do nothing
+  if (o.lookerConnection !== undefined && o.format !== 'looker') throw new UsageError(`--looker-connection applies to --format looker, not ${o.format}`);
+  for (const [flag, v] of [['--metabase-database', o.metabaseDatabase], ['--collection', o.collection]] as const) if (v !== undefined && o.format !== 'metabase') throw new UsageError(`${flag} applies to --format metabase, not ${o.format}`);
+  if (o.format === 'metabase' && o.metabaseDatabase === undefined) throw new UsageError('--format metabase needs --metabase-database ID: every card names the Metabase database it queries (Admin > Databases shows the id in the URL; vigil dashboards publish can look it up by name)');
+  if (o.lookerConnection !== undefined && !/^[A-Za-z0-9_.-]+$/.test(o.lookerConnection)) throw new UsageError(`--looker-connection '${o.lookerConnection}' is not a Looker connection name (letters, digits, _ . -)`);
+  if (o.collection !== undefined && !o.collection.trim()) throw new UsageError('--collection must not be empty');
   const c = compiled(o);
   const ds = pick(c.result.dashboards, o.select);
-  const { exportDashboards } = await import('../dashboards/export.js');
-  const files = exportDashboards(ds, o.format);
+  const { exportDashboards, exportWarnings } = await import('../dashboards/export.js');
+  const opts = { lookerConnection: o.lookerConnection, metabaseDatabase: o.metabaseDatabase === undefined ? undefined : databaseId(o.metabaseDatabase), collection: o.collection };
+  for (const w of exportWarnings(ds, o.format, opts, projectTargets(c))) err(w);
+  const files = exportDashboards(ds, o.format, opts);
   const dir = isAbsolute(o.out) ? o.out : resolve(process.cwd(), o.out);
   for (const [p, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const abs = join(dir, p);
@@ -117,6 +131,72 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
     out(`  ${relative(process.cwd(), abs) || abs}`);
   }
   out(`Exported ${ds.length} dashboard${ds.length === 1 ? '' : 's'} as ${o.format} (${files.size} files) to ${o.out}`);
+}
+
+/** The target the export is compiled for, and the project's BigQuery targets (for exportWarnings). */
+function projectTargets(c: { target: ResolvedTarget; files: ProjectFiles }): { target: string; bigQueryTargets: string[] } {
+  const targets = (c.files.project.targets ?? {}) as Record<string, { type?: string }>;
+  return { target: c.target.name, bigQueryTargets: Object.entries(targets).filter(([, t]) => t?.type === 'bigquery').map(([n]) => n).sort() };
+}
+
+/** `vigil dashboards publish --metabase URL`: create or update the collection, cards and dashboards (metabase-publish.ts). */
+export async function runDashboardsPublish(o: Common & { metabase: string; metabaseDatabase?: string; collection?: string }): Promise<void> {
+  const { metabaseAuth, MetabaseClient, MetabaseError, MetabasePublisher, listDatabases, engineWarning } = await import('../dashboards/metabase-publish.js');
+  const auth = metabaseAuth();
+  if (!auth) throw new UsageError('publish needs Metabase credentials in the environment: METABASE_API_KEY (an API key, sent as X-API-KEY) or METABASE_SESSION (a session id, sent as X-Metabase-Session); they are never read from flags or files');
+  let base: URL;
+  try {
+    base = new URL(o.metabase);
+  } catch {
+    throw new UsageError(`--metabase must be the URL of a Metabase instance (http:// or https://), got '${redact(o.metabase)}'`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new UsageError(`--metabase must be an http:// or https:// URL, got '${redact(o.metabase)}'`);
+  if (base.username || base.password || base.search || base.hash) throw new UsageError('--metabase takes the instance URL only (no credentials, query or fragment: the credentials come from METABASE_API_KEY or METABASE_SESSION)');
+  const url = base.toString().replace(/\/+$/, '');
+  if (base.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(base.hostname)) err(`warning: ${url} is plain HTTP: the ${auth.variable} travels unencrypted`);
+  if (o.collection !== undefined && !o.collection.trim()) throw new UsageError('--collection must not be empty');
+  const c = compiled(o);
+  const ds = pick(c.result.dashboards, o.select);
+  const { metabasePlans } = await import('../dashboards/export.js');
+  const client = new MetabaseClient(url, auth, undefined, (m) => err(`  ${m}`));
+  try {
+    // the database: by id or name (case-insensitive), or the only one that is not a sample
+    const dbs = await listDatabases(client);
+    const names = dbs.map((x) => `${x.name} (#${x.id})`).join(', ') || 'none';
+    let db: (typeof dbs)[number] | undefined;
+    const want = o.metabaseDatabase?.trim();
+    if (want === undefined) {
+      const real = dbs.filter((x) => !x.is_sample);
+      if (real.length !== 1) throw new UsageError(`--metabase-database <id|name> is needed: Metabase has ${real.length ? `${real.length} databases` : 'no database'} besides the sample (${names})`);
+      db = real[0];
+    } else if (/^[1-9]\d*$/.test(want)) {
+      db = dbs.find((x) => x.id === Number(want));
+      if (!db) throw new UsageError(`--metabase-database ${want}: Metabase has no database #${want} that this key can see (databases: ${names})`);
+    } else {
+      db = dbs.find((x) => x.name === want) ?? dbs.find((x) => x.name.toLowerCase() === want.toLowerCase());
+      if (!db) {
+        const hint = didYouMean(want, dbs.map((x) => x.name));
+        throw new UsageError(`--metabase-database '${want}': no such database in Metabase${hint ? ` — did you mean '${hint}'?` : ''} (databases: ${names})`);
+      }
+    }
+    const dialect = ds[0].dialect;
+    const w = engineWarning(db, dialect, c.target.name);
+    if (w) err(w);
+    const publisher = new MetabasePublisher(client, url, (m) => err(m));
+    const plans = metabasePlans(ds, { metabaseDatabase: db.id, collection: o.collection });
+    const col = await publisher.collection(plans[0].collection);
+    out(`Publishing ${ds.length} dashboard${ds.length === 1 ? '' : 's'} to ${url}: database '${db.name}' (#${db.id}), collection '${plans[0].collection.name}' (#${col.id}${col.created ? ', created' : ''})`);
+    for (const plan of plans) {
+      const r = await publisher.dashboard(plan);
+      const n = plan.cards.length;
+      out(`  ${plan.key}: ${n} card${n === 1 ? '' : 's'} (${r.cards.created} created, ${r.cards.updated} updated, ${r.cards.unchanged} unchanged), dashboard #${r.id} ${r.dashboard} -> ${r.url}`);
+    }
+    out(`Published ${ds.length} dashboard${ds.length === 1 ? '' : 's'}.`);
+  } catch (e) {
+    if (!(e instanceof MetabaseError)) throw e;
+    err(`error: Metabase: ${redact(e.message)}`);
+    process.exitCode = 1;
+  }
 }
 
 /** Run every tile's query (and a KPI's previous period) on the target, side by side. */

@@ -334,20 +334,38 @@ export function buildProgram(): Command {
       return runDocsServe({ ...globals(cmd), ...o });
     });
 
-  const dashboards = program.command('dashboards').description('dashboards as code in dashboards/*.json: validate them against the models, export them for BI tools, render them');
+  const dashboards = program.command('dashboards').description('dashboards as code in dashboards/*.json: validate them against the models, export them for BI tools or publish them to Metabase, render them');
   commonOptions(dashboards.command('validate').description('check every dashboard: models exist, every column exists (declared in YAML; with --warehouse, in the built tables too)'))
     .option('--warehouse', "also check the columns against the target warehouse's catalog (after vigil build)")
     .action(async (o, cmd: Command) => {
       const { runDashboardsValidate } = await import('./dashboards-commands.js');
       return runDashboardsValidate({ ...globals(cmd), ...o });
     });
-  commonOptions(dashboards.command('export').description('write the dashboards for a BI tool: LookML dashboards + views, Metabase API payloads, or normalized JSON; deterministic'))
+  commonOptions(dashboards.command('export').description('write the dashboards for a BI tool: LookML dashboards + views, Metabase API payloads, or normalized JSON; deterministic. The SQL is written for the target (-t): a BI tool on BigQuery needs the BigQuery target (a warning says so)'))
     .addOption(new Option('--format <format>', 'looker, metabase or json').choices(['looker', 'metabase', 'json']).makeOptionMandatory())
     .requiredOption('--out <dir>', 'folder to write to')
     .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
+    .option('--looker-connection <name>', 'looker: the Looker connection the model uses (default: the project name)')
+    .option('--metabase-database <id>', 'metabase (required): the id of the Metabase database the cards query')
+    .option('--collection <name>', 'metabase: the collection the payloads name (default: the project name)')
     .action(async (o, cmd: Command) => {
       const { runDashboardsExport } = await import('./dashboards-commands.js');
       return runDashboardsExport({ ...globals(cmd), ...o });
+    });
+  commonOptions(
+    dashboards
+      .command('publish')
+      .description(
+        'create or update the dashboards in Metabase through its REST API: a collection, one native-SQL card per tile and the dashboards with their filters, tabs and layout. Idempotent: cards and dashboards are found again by a (vigil:<dashboard>/<tile>) line in their descriptions, changed ones updated, nothing created twice. Credentials from the environment only: METABASE_API_KEY (header X-API-KEY) or METABASE_SESSION (header X-Metabase-Session). Exit 1 if Metabase refuses a request',
+      ),
+  )
+    .requiredOption('--metabase <url>', 'the Metabase instance, e.g. https://metabase.example.com')
+    .option('--metabase-database <id|name>', "the Metabase database the cards query, by id or name (default: the only one that is not Metabase's sample)")
+    .option('--collection <name>', 'the top-level collection to publish into, created if missing (default: the project name)')
+    .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
+    .action(async (o, cmd: Command) => {
+      const { runDashboardsPublish } = await import('./dashboards-commands.js');
+      return runDashboardsPublish({ ...globals(cmd), ...o });
     });
   commonOptions(dashboards.command('render').description('a static HTML site, one page per dashboard, charts drawn server-side (SVG, no JavaScript), data from the target'))
     .requiredOption('--out <dir>', 'folder to write the site to')

@@ -324,7 +324,8 @@ function literalOf(v: unknown, dialect: Dialect): string {
   return dialect.literal(v === undefined ? null : (v as string | number | boolean | null));
 }
 
-function measureSql(m: Measure, q: (c: string) => string, dialect: Dialect): string {
+/** A measure's aggregate expression (exported for the Looker top-N ranking, export.ts). */
+export function measureSql(m: Measure, q: (c: string) => string, dialect: Dialect): string {
   const c = m.column === '*' ? '*' : q(m.column);
   switch (m.agg) {
     case 'sum':
@@ -452,19 +453,30 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
   };
   const main = build(true, NO_SHIFT);
   let previousSql: string | undefined;
+  let previousSqlUnfiltered: string | undefined;
   let window: CompiledTile['window'];
   const w = tile.type === 'kpi' ? kpiWindow(tile, filters, cols, types) : undefined;
   if (w) window = { text: windowText(w) };
   if (w && tile.compare) {
-    previousSql = build(true, { hours: w.hours, toDate: tile.compare === 'previous_period_to_date' }).sql;
+    const shift = { hours: w.hours, toDate: tile.compare === 'previous_period_to_date' };
+    previousSql = build(true, shift).sql;
+    // without the dashboard filters, only a window of the tile's own moves back
+    if (ownWindow(tile)) previousSqlUnfiltered = build(false, shift).sql;
     window!.compare = compareText(w, tile.compare);
   }
-  return { tile, tab, model: node.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, NO_SHIFT).sql, previousSql, window, appliesFilters: main.applies, columnTypes: types };
+  return { tile, tab, model: node.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, NO_SHIFT).sql, previousSql, previousSqlUnfiltered, window, appliesFilters: main.applies, columnTypes: types };
+}
+
+/** A KPI's own relative window ("-24h", "-7d", "today" as a lower bound), if it has one. */
+export function ownWindow(tile: Tile): { column: string; value: string } | undefined {
+  const f = tile.filters.find((x) => (x.op === '>=' || x.op === '>') && typeof x.value === 'string' && RELATIVE_RE.test(x.value));
+  return f ? { column: f.column, value: f.value as string } : undefined;
 }
 
 /** A KPI's time window: its own relative time filter, else the dashboard's date range default. */
 export function kpiWindow(tile: Tile, filters: DashboardFilter[], cols: string[] | undefined, types: Record<string, string>): KpiWindow | undefined {
-  for (const f of tile.filters) if ((f.op === '>=' || f.op === '>') && typeof f.value === 'string' && RELATIVE_RE.test(f.value)) return { column: f.column, value: f.value, hours: relativeHours(f.value), type: types[f.column] };
+  const own = ownWindow(tile);
+  if (own) return { ...own, hours: relativeHours(own.value), type: types[own.column] };
   const dr = filters.find((f) => f.type === 'date_range' && f.default !== undefined && f.default !== null && (f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false)));
   const days = dr ? Number(/^(\d+)d$/.exec(String(dr.default))?.[1] ?? 0) : 0;
   return dr && days ? { column: dr.column, value: `-${days - 1}d`, hours: days * 24, type: types[dr.column] } : undefined;

@@ -34,22 +34,56 @@ import { dialectOf } from '../adapters/index.js';
 import type { Dialect } from '../adapters/dialect.js';
 import type { DashboardFilter, Tile, TileType } from './schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from './types.js';
+import { measureSql, ownWindow } from './compile-dashboards.js';
 
 export type ExportFormat = 'looker' | 'metabase' | 'json';
 
+export interface ExportOptions {
+  /** looker: the model's `connection:` (default: the project's name). */
+  lookerConnection?: string;
+  /** metabase: the id of the Metabase database the cards query (required: Metabase refuses a card without one). */
+  metabaseDatabase?: number;
+  /** metabase: the collection the cards and dashboards go into (default: the project's name). */
+  collection?: string;
+}
+
 /** Relative file path -> content. */
-export function exportDashboards(ds: CompiledDashboard[], format: ExportFormat): Map<string, string> {
+export function exportDashboards(ds: CompiledDashboard[], format: ExportFormat, opts: ExportOptions = {}): Map<string, string> {
   const sorted = [...ds].sort((a, b) => cmp(a.dashboard.name, b.dashboard.name));
   switch (format) {
     case 'looker':
-      return exportLooker(sorted);
+      return exportLooker(sorted, opts);
     case 'metabase':
-      return exportMetabase(sorted);
+      return exportMetabase(sorted, opts);
     case 'json':
       return exportJson(sorted);
     default:
       throw new Error(`unknown export format '${String(format)}' (use looker, metabase or json)`);
   }
+}
+
+/** A connection or database named for BigQuery ("bigquery", "bq_prod", "analytics-bq"). */
+export const BIGQUERY_NAME = /bigquery|(^|[^a-z])bq([^a-z]|$)/i;
+
+/**
+ * What an export should say on stderr (never an error): SQL written for another warehouse than
+ * the BI tool's. LookML: the export's dialect is not BigQuery while the Looker connection is
+ * named for BigQuery, or while the project has a BigQuery target (the usual way a BI tool is
+ * set up: dev on DuckDB, prod on BigQuery) — `--target <that target>` writes BigQuery SQL.
+ */
+export function exportWarnings(ds: CompiledDashboard[], format: ExportFormat, opts: ExportOptions, project: { target: string; bigQueryTargets: string[] }): string[] {
+  if (format !== 'looker' || !ds.length) return [];
+  const dialect = ds[0].dialect;
+  if (dialect === 'bigquery') return [];
+  const connection = opts.lookerConnection ?? ds[0].project;
+  const why = BIGQUERY_NAME.test(connection)
+    ? `the Looker connection '${connection}' is named for BigQuery`
+    : project.bigQueryTargets.length
+      ? `the project's BigQuery target${project.bigQueryTargets.length === 1 ? ' is' : 's are'} ${project.bigQueryTargets.join(', ')}`
+      : undefined;
+  if (!why) return [];
+  const fix = project.bigQueryTargets.length ? `export with --target ${project.bigQueryTargets[0]}` : 'export with --target <a BigQuery target> (this project has none yet: add one to project.yaml, e.g. prod)';
+  return [`warning: this LookML is written in ${dialect} SQL (target ${project.target}), but ${why}: a Looker connection on BigQuery needs BigQuery SQL — ${fix}`];
 }
 
 /** Vigil grid units -> the 24-column grids of Looker (newspaper) and Metabase. */
@@ -199,6 +233,14 @@ export const LOOKER_TYPES: Record<TileType, string> = {
 
 const TIMEFRAME: Record<string, string> = { day: 'date', week: 'week', month: 'month' };
 
+/** Pivot columns Looker draws when the pivoted column has no `top_n` (element `column_limit`; Looker's own cap is 200). */
+export const LOOKER_PIVOT_LIMIT = 50;
+
+interface LookerLink {
+  label: string;
+  url: string;
+}
+
 interface LookerMeasure {
   name: string;
   label?: string;
@@ -208,6 +250,9 @@ interface LookerMeasure {
   format?: string;
   /** Only there for another measure's sql: hidden in the field picker. */
   hidden: boolean;
+  /** A filtered measure (a KPI's current or previous period): field -> Looker filter expression. */
+  filters?: Array<[string, string]>;
+  links?: LookerLink[];
 }
 
 interface LookerView {
@@ -217,6 +262,16 @@ interface LookerView {
   /** column -> label (dimensions and dimension groups). */
   columns: Map<string, string | undefined>;
   measures: Map<string, LookerMeasure>;
+  /** column -> links (tile `links` and drill-downs), on the dimension. */
+  links: Map<string, LookerLink[]>;
+}
+
+/** A tile's top-N ranking: a derived table joined to its model's explore, filtered on `in_top_n`. */
+interface LookerTopN {
+  name: string;
+  model: string;
+  column: string;
+  sql: string;
 }
 
 const PERCENTILES: Record<string, number> = { p50: 50, p90: 90, p95: 95, p99: 99 };
@@ -268,17 +323,63 @@ export function lookerFilterExpression(op: string, value: unknown, kind: ColumnK
   return `${op}${list[0]}`;
 }
 
-function exportLooker(ds: CompiledDashboard[]): Map<string, string> {
+/**
+ * A KPI's own relative window as two Looker filter expressions, this period and the one before
+ * (of the same length, ending where this one starts): "-1d" (yesterday and today) is
+ * "1 day ago for 2 days" against "3 days ago for 2 days"; "-24h" is "24 hours ago for 24 hours"
+ * against "48 hours ago for 24 hours" (Looker starts hour windows at the hour); "today" against
+ * "yesterday". The timeframe is `date` for days, `time` for hours.
+ */
+export function lookerPeriods(value: string): { timeframe: 'date' | 'time'; current: string; previous: string } | undefined {
+  if (value === 'today') return { timeframe: 'date', current: 'today', previous: 'yesterday' };
+  const m = /^-(\d+)([dh])$/.exec(value);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = (k: number, u: string) => `${k} ${u}${k === 1 ? '' : 's'}`;
+  if (m[2] === 'h') return { timeframe: 'time', current: `${unit(n, 'hour')} ago for ${unit(n, 'hour')}`, previous: `${unit(2 * n, 'hour')} ago for ${unit(n, 'hour')}` };
+  return { timeframe: 'date', current: `${unit(n, 'day')} ago for ${unit(n + 1, 'day')}`, previous: `${unit(2 * n + 1, 'day')} ago for ${unit(n + 1, 'day')}` };
+}
+
+/** Looker's conditional formatting rule for a Vigil comparison (its `between` includes both ends). */
+function lookerFormattingRule(op: string, value: number): { type: string; value: number | number[] } {
+  switch (op) {
+    case '>':
+      return { type: 'greater than', value };
+    case '<':
+      return { type: 'less than', value };
+    case '=':
+      return { type: 'equal to', value };
+    case '!=':
+      return { type: 'not equal to', value };
+    case '>=':
+      return { type: 'between', value: [value, Number.MAX_SAFE_INTEGER] };
+    default:
+      return { type: 'between', value: [-Number.MAX_SAFE_INTEGER, value] };
+  }
+}
+
+/** `{{ field }}` in a Vigil URL template, as Liquid in a LookML link on `own` (`{{ value }}`) or another field of the row. */
+function lookerLinkUrl(template: string, own: string, refOf: (name: string) => string | undefined): string {
+  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (m, name: string) => {
+    if (name === own) return '{{ value | url_encode }}';
+    const ref = refOf(name);
+    return ref ? `{{ ${ref}._value | url_encode }}` : m;
+  });
+}
+
+function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string, string> {
   const out = new Map<string, string>();
   if (!ds.length) return out;
   const project = ds[0].project;
+  const connection = opts.lookerConnection ?? project;
   const kindOf = columnKinds(ds);
   const views = new Map<string, LookerView>();
+  const topNs = new Map<string, LookerTopN>();
 
   const viewOf = (t: CompiledTile, dialect: Dialect): LookerView => {
     let v = views.get(t.model);
     if (!v) {
-      v = { model: t.model, relation: t.relation, dialect, columns: new Map(), measures: new Map() };
+      v = { model: t.model, relation: t.relation, dialect, columns: new Map(), measures: new Map(), links: new Map() };
       views.set(t.model, v);
     }
     return v;
@@ -314,6 +415,7 @@ function exportLooker(ds: CompiledDashboard[]): Map<string, string> {
       for (const f of t.fields) if (f.kind === 'dimension' || isRaw(f)) addColumn(v, f.column, f.label);
       for (const f of t.tile.filters) addColumn(v, f.column);
       for (const f of listenedFilters(d, t)) addColumn(v, f.column);
+      if (t.tile.top_n) addColumn(v, t.tile.top_n.column);
     }
     // a filter's own field (applies_to models without tiles have no view: no field)
     for (const f of d.dashboard.filters) {
@@ -324,7 +426,7 @@ function exportLooker(ds: CompiledDashboard[]): Map<string, string> {
 
   // 2. measures: CompiledField.name, unless a dimension or a different measure already has it
   const measureRef = new Map<string, string>();
-  const signature = (m: Omit<LookerMeasure, 'name' | 'label' | 'hidden' | 'format'>) => JSON.stringify([m.type, m.sql ?? '', m.percentile ?? '']);
+  const signature = (m: Omit<LookerMeasure, 'name' | 'label' | 'hidden' | 'format' | 'links'>) => JSON.stringify([m.type, m.sql ?? '', m.percentile ?? '', m.filters ?? []]);
   const defineMeasure = (v: LookerView, wanted: string, m: Omit<LookerMeasure, 'name' | 'hidden'>, hidden: boolean): string => {
     const dims = dimensionNames(v);
     const sig = signature(m);
@@ -342,56 +444,68 @@ function exportLooker(ds: CompiledDashboard[]): Map<string, string> {
     }
   };
   const col = (v: LookerView, c: string) => `\${TABLE}.${v.dialect.quoteIdent(c)}`;
-  const measureFor = (v: LookerView, f: CompiledField): string => {
-    const key = `${v.model}\u0000${f.name}\u0000${f.agg}\u0000${f.column}\u0000${f.other ?? ''}`;
+  /** Aggregations a measure's `filters:` applies to (Looker ignores it on type: number, which ratios are built on filtered sums instead). */
+  const filterable = (v: LookerView, f: CompiledField) =>
+    ['sum', 'avg', 'count_distinct', 'median', 'p50', 'p90', 'p95', 'p99', 'share', 'ratio', 'weighted_avg'].includes(f.agg ?? '') ||
+    (f.agg === 'count' && f.column === '*') ||
+    ((f.agg === 'min' || f.agg === 'max') && !isTemporal(v.model, f.column));
+  /**
+   * The measure of a tile field; with `period`, a filtered copy for one period of a KPI's
+   * comparison (`<name>_this_period` / `<name>_previous_period`).
+   */
+  const measureFor = (v: LookerView, f: CompiledField, period?: { suffix: string; field: string; expr: string }): string => {
+    const key = `${v.model}\u0000${f.name}\u0000${f.agg}\u0000${f.column}\u0000${f.other ?? ''}\u0000${period ? `${period.field}=${period.expr}` : ''}`;
     const known = measureRef.get(key);
     if (known) return known;
     const base = { label: f.label, format: f.format };
+    const filters: Array<[string, string]> | undefined = period ? [[period.field, period.expr]] : undefined;
+    const want = (n: string) => (period ? `${n}${period.suffix}` : n);
+    const helper = (n: string) => (period ? `${n}${period.suffix}` : n);
     let name: string;
     switch (f.agg) {
       case 'min':
       case 'max':
         // Looker's min/max measures are numeric; the latest date or time is a `type: date` measure
-        if (['date', 'timestamp'].includes(kindOf(v.model, f.column))) {
-          name = defineMeasure(v, f.name, { ...base, type: 'date', sql: `${f.agg.toUpperCase()}(${col(v, f.column)})` }, false);
+        if (isTemporal(v.model, f.column)) {
+          name = defineMeasure(v, want(f.name), { ...base, type: 'date', sql: `${f.agg.toUpperCase()}(${col(v, f.column)})` }, false);
           break;
         }
-        name = defineMeasure(v, f.name, { ...base, type: f.agg, sql: col(v, f.column) }, false);
+        name = defineMeasure(v, want(f.name), { ...base, type: f.agg, sql: col(v, f.column), filters }, false);
         break;
       case 'sum':
       case 'count_distinct':
       case 'median':
-        name = defineMeasure(v, f.name, { ...base, type: f.agg, sql: col(v, f.column) }, false);
+        name = defineMeasure(v, want(f.name), { ...base, type: f.agg, sql: col(v, f.column), filters }, false);
         break;
       case 'avg':
-        name = defineMeasure(v, f.name, { ...base, type: 'average', sql: col(v, f.column) }, false);
+        name = defineMeasure(v, want(f.name), { ...base, type: 'average', sql: col(v, f.column), filters }, false);
         break;
       case 'p50':
       case 'p90':
       case 'p95':
       case 'p99':
-        name = defineMeasure(v, f.name, { ...base, type: 'percentile', percentile: PERCENTILES[f.agg], sql: col(v, f.column) }, false);
+        name = defineMeasure(v, want(f.name), { ...base, type: 'percentile', percentile: PERCENTILES[f.agg], sql: col(v, f.column), filters }, false);
         break;
       case 'count':
-        name = f.column === '*' ? defineMeasure(v, f.name, { ...base, type: 'count' }, false) : defineMeasure(v, f.name, { ...base, type: 'number', sql: `COUNT(${col(v, f.column)})` }, false);
+        name = f.column === '*' ? defineMeasure(v, want(f.name), { ...base, type: 'count', filters }, false) : defineMeasure(v, want(f.name), { ...base, type: 'number', sql: `COUNT(${col(v, f.column)})` }, false);
         break;
       case 'ratio': {
-        const num = defineMeasure(v, `sum_${f.column}`, { type: 'sum', sql: col(v, f.column) }, true);
-        const den = defineMeasure(v, `sum_${f.other}`, { type: 'sum', sql: col(v, f.other!) }, true);
-        name = defineMeasure(v, f.name, { ...base, type: 'number', sql: v.dialect.safe_divide(`\${${num}}`, `\${${den}}`) }, false);
+        const num = defineMeasure(v, helper(`sum_${f.column}`), { type: 'sum', sql: col(v, f.column), filters }, true);
+        const den = defineMeasure(v, helper(`sum_${f.other}`), { type: 'sum', sql: col(v, f.other!), filters }, true);
+        name = defineMeasure(v, want(f.name), { ...base, type: 'number', sql: v.dialect.safe_divide(`\${${num}}`, `\${${den}}`) }, false);
         break;
       }
       case 'weighted_avg': {
-        const num = defineMeasure(v, `sum_${f.column}_x_${f.other}`, { type: 'sum', sql: `${col(v, f.column)} * ${col(v, f.other!)}` }, true);
-        const den = defineMeasure(v, `sum_${f.other}`, { type: 'sum', sql: col(v, f.other!) }, true);
-        name = defineMeasure(v, f.name, { ...base, type: 'number', sql: v.dialect.safe_divide(`\${${num}}`, `\${${den}}`) }, false);
+        const num = defineMeasure(v, helper(`sum_${f.column}_x_${f.other}`), { type: 'sum', sql: `${col(v, f.column)} * ${col(v, f.other!)}`, filters }, true);
+        const den = defineMeasure(v, helper(`sum_${f.other}`), { type: 'sum', sql: col(v, f.other!), filters }, true);
+        name = defineMeasure(v, want(f.name), { ...base, type: 'number', sql: v.dialect.safe_divide(`\${${num}}`, `\${${den}}`) }, false);
         break;
       }
       case 'age_minutes':
-        name = defineMeasure(v, f.name, { ...base, type: 'number', sql: v.dialect.datediff('minute', `MAX(${col(v, f.column)})`, v.dialect.current_timestamp()) }, false);
+        name = defineMeasure(v, want(f.name), { ...base, type: 'number', sql: v.dialect.datediff('minute', `MAX(${col(v, f.column)})`, v.dialect.current_timestamp()) }, false);
         break;
       case 'share':
-        name = defineMeasure(v, f.name, { ...base, type: 'average', sql: `CASE WHEN ${col(v, f.column)} THEN 1.0 ELSE 0.0 END` }, false);
+        name = defineMeasure(v, want(f.name), { ...base, type: 'average', sql: `CASE WHEN ${col(v, f.column)} THEN 1.0 ELSE 0.0 END`, filters }, false);
         break;
       default:
         throw new Error(`measure '${f.name}': no LookML for agg '${String(f.agg)}'`);
@@ -404,6 +518,35 @@ function exportLooker(ds: CompiledDashboard[]): Map<string, string> {
     if (f.kind === 'dimension') return dimRef(t.model, f.column, f.granularity);
     if (isRaw(f)) return dimRef(t.model, f.column);
     return `${t.model}.${measureFor(views.get(t.model)!, f)}`;
+  };
+  /** Add a link to a column's dimension (not a dimension group: LookML puts links on dimensions and measures), or a measure. */
+  const addLink = (t: CompiledTile, f: CompiledField, link: LookerLink): boolean => {
+    const v = views.get(t.model)!;
+    const put = (list: LookerLink[]) => {
+      if (!list.some((l) => l.label === link.label && l.url === link.url)) list.push(link);
+    };
+    if (f.kind === 'dimension' || isRaw(f)) {
+      if (isTemporal(t.model, f.column)) return false;
+      if (!v.links.has(f.column)) v.links.set(f.column, []);
+      put(v.links.get(f.column)!);
+      return true;
+    }
+    const m = v.measures.get(measureFor(v, f))!;
+    put((m.links ??= []));
+    return true;
+  };
+  /** The field a link hangs on: the first of the URL's fields that can carry one (a non-temporal dimension first). */
+  const linkHolder = (t: CompiledTile, names: string[]): CompiledField | undefined => {
+    const used = t.fields.filter((f) => names.includes(f.name));
+    return used.find((f) => (f.kind === 'dimension' || isRaw(f)) && !isTemporal(t.model, f.column)) ?? used.find((f) => f.kind === 'measure' && !isRaw(f));
+  };
+  const templateNames = (s: string) => [...s.matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1]);
+  const byDashboard = new Map(ds.map((d) => [d.dashboard.name, d]));
+  /** What was not carried into LookML, per dashboard (said in the file's header). */
+  const dropped = new Map<string, string[]>();
+  const drop = (d: CompiledDashboard, what: string) => {
+    if (!dropped.has(d.dashboard.name)) dropped.set(d.dashboard.name, []);
+    dropped.get(d.dashboard.name)!.push(what);
   };
 
   // 3. dashboards
@@ -435,22 +578,54 @@ function exportLooker(ds: CompiledDashboard[]): Map<string, string> {
       top += LOOKER_TAB_HEADING_HEIGHT;
       for (const t of tab.tiles) {
         const tile = t.tile;
+        const v = views.get(t.model)!;
         const e: Record<string, unknown> = { name: tile.id, title: tile.title, type: LOOKER_TYPES[tile.type], model: d.project, explore: t.model };
-        e.fields = t.fields.map((f) => fieldRef(t, f));
-        const pivots = seriesDims(t).map((f) => fieldRef(t, f));
-        if (pivots.length) e.pivots = pivots;
-        if (tile.filters.length) {
-          const fs: Record<string, string> = {};
-          for (const f of tile.filters) {
-            const ref = filterRef(t.model, f.column);
-            const expr = lookerFilterExpression(f.op, f.value, kindOf(t.model, f.column));
-            // two conditions on one field (a window's start and end): one expression (Looker's AND, as in ">=1 AND <=5")
-            fs[ref] = fs[ref] ? `${fs[ref]} AND ${expr}` : expr;
-          }
-          e.filters = fs;
+        // a KPI's comparison: this period and the previous one as two filtered measures, the window off the element's filters
+        const own = tile.type === 'kpi' && tile.compare === 'previous_period' ? ownWindow(tile) : undefined;
+        const periods = own ? lookerPeriods(own.value) : undefined;
+        const measure = t.fields.find((f) => f.kind === 'measure');
+        const compared = !!(own && periods && measure && filterable(v, measure) && (periods.timeframe === 'date' || kindOf(t.model, own.column) === 'timestamp'));
+        if (compared) {
+          const field = `${own!.column}_${periods!.timeframe}`;
+          const cur = measureFor(v, measure!, { suffix: '_this_period', field, expr: periods!.current });
+          const prev = measureFor(v, measure!, { suffix: '_previous_period', field, expr: periods!.previous });
+          e.fields = [`${t.model}.${cur}`, `${t.model}.${prev}`];
+          Object.assign(e, { show_comparison: true, comparison_type: 'change', show_comparison_label: true, comparison_label: 'vs previous period', comparison_reverse_colors: false });
+        } else {
+          if (tile.compare)
+            drop(d, `${tile.id}: the comparison with the previous period (${tile.compare === 'previous_period_to_date' ? "cut at the same time of day, which Looker's date filter expressions cannot say" : !own ? "its window is the dashboard's date range, which a measure's filters cannot follow" : 'an aggregation a LookML measure cannot filter'})`);
+          e.fields = t.fields.map((f) => fieldRef(t, f));
         }
+        const pivots = seriesDims(t).map((f) => fieldRef(t, f));
+        if (pivots.length) {
+          e.pivots = pivots;
+          const pivotCols = seriesDims(t).map((f) => f.column);
+          // Looker caps pivots: the tile's top_n bounds its column, any other pivot gets Looker's column_limit
+          e.column_limit = tile.top_n && pivotCols.includes(tile.top_n.column) ? tile.top_n.n : LOOKER_PIVOT_LIMIT;
+        }
+        const fs: Record<string, string> = {};
+        for (const f of tile.filters) {
+          if (compared && f.column === own!.column && f.value === own!.value) continue;
+          const ref = filterRef(t.model, f.column);
+          const expr = lookerFilterExpression(f.op, f.value, kindOf(t.model, f.column));
+          // two conditions on one field (a window's start and end): one expression (Looker's AND, as in ">=1 AND <=5")
+          fs[ref] = fs[ref] ? `${fs[ref]} AND ${expr}` : expr;
+        }
+        if (tile.top_n && measure) {
+          // the n values with the largest first measure, under the element's own and dashboard filters ({% condition %})
+          const name = `${dash.name}__${tile.id}__top_n`;
+          const q = (c: string) => v.dialect.quoteIdent(c);
+          const conds = [...new Set([...tile.filters.map((f) => f.column), ...listenedFilters(d, t).map((f) => f.column)])].map(
+            (c) => `{% condition ${filterRef(t.model, c)} %} ${q(c)} {% endcondition %}`,
+          );
+          const c = q(tile.top_n.column);
+          const sql = [`select ${c} as ${c}`, `from ${t.relation}`, `where 1 = 1${conds.map((x) => `\n      and ${x}`).join('')}`, `group by ${c}`, `order by ${measureSql(tile.measures[0], q, v.dialect)} desc, ${c}`, `limit ${tile.top_n.n}`].join('\n      ');
+          topNs.set(name, { name, model: t.model, column: tile.top_n.column, sql });
+          fs[`${name}.in_top_n`] = 'Yes';
+        }
+        if (Object.keys(fs).length) e.filters = fs;
         const byName = new Map(t.fields.map((f) => [f.name, f]));
-        const sorts = tile.sort.flatMap((s) => (byName.has(s.field) ? [`${fieldRef(t, byName.get(s.field)!)} ${s.dir}`] : []));
+        const sorts = compared ? [] : tile.sort.flatMap((s) => (byName.has(s.field) ? [`${fieldRef(t, byName.get(s.field)!)} ${s.dir}`] : []));
         if (sorts.length) e.sorts = sorts;
         const limit = tile.limit ?? (t.fields.some(isRaw) ? 5000 : undefined);
         if (limit !== undefined) e.limit = limit;
@@ -460,7 +635,61 @@ function exportLooker(ds: CompiledDashboard[]): Map<string, string> {
         if (tile.type === 'area' && tile.stacked !== false && pivots.length) e.stacking = 'normal';
         else if (tile.stacked) e.stacking = 'normal';
         if (tile.type === 'donut') e.inner_radius = 50;
+        // the target band and threshold lines as reference lines of the value axis
+        const refLines: Array<Record<string, unknown>> = [];
+        if (tile.target_band && ['line', 'area', 'bar', 'box', 'scatter'].includes(tile.type)) {
+          refLines.push({ reference_type: 'range', range_start: tile.target_band.min, range_end: tile.target_band.max, label: tile.target_band.label ?? 'Target', label_position: 'right', color: TARGET_BAND_COLOR });
+        } else if (tile.target_band) drop(d, `${tile.id}: the target band (no value axis on a ${tile.type})`);
+        if (['line', 'area', 'bar', 'box', 'scatter'].includes(tile.type)) {
+          for (const th of tile.thresholds) refLines.push({ reference_type: 'line', line_value: th.value, label: th.label ?? String(th.value), label_position: 'right', color: th.color });
+        }
+        if (refLines.length) e.reference_lines = refLines;
+        // conditional formatting: table cells, and a gauge's bands on its value
+        const rules: Array<Record<string, unknown>> = [];
+        for (const c of tile.conditional_formatting) {
+          const f = byName.get(c.field);
+          if (!f || (f.kind === 'measure' && !isRaw(f) && compared)) continue;
+          rules.push({ ...lookerFormattingRule(c.op, c.value), background_color: c.color, font_color: null, bold: false, italic: false, strikethrough: false, fields: [fieldRef(t, f)] });
+        }
+        if (tile.type === 'gauge' && measure && tile.thresholds.length) {
+          const topValue = Math.max(0, ...tile.thresholds.map((x) => x.value));
+          const max = tile.max ?? (measure.format === 'percent' ? 1 : niceCeil(Math.max(topValue * 1.2, 1)));
+          const bands = gaugeBands(tile.thresholds, max, GAUGE_BELOW);
+          bands.forEach((b, i) => {
+            // the last band also takes what lies beyond the scale
+            const value = i === bands.length - 1 ? [b.min, Number.MAX_SAFE_INTEGER] : [b.min, b.max];
+            rules.push({ type: 'between', value, background_color: null, font_color: b.color, bold: false, italic: false, strikethrough: false, fields: [fieldRef(t, measure)] });
+          });
+        }
+        if (rules.length) Object.assign(e, { enable_conditional_formatting: true, conditional_formatting_include_totals: false, conditional_formatting_include_nulls: false, conditional_formatting: rules });
         if (tile.description) e.note = { text: tile.description, state: 'collapsed', display: 'hover' };
+        // links: each tile link on the row's field it uses, the drill-down as a link to the target dashboard with its filters set
+        const refOf = (name: string) => (byName.has(name) ? fieldRef(t, byName.get(name)!) : undefined);
+        for (const l of tile.links) {
+          const names = templateNames(l.url);
+          const holder = names.length ? linkHolder(t, names) : undefined;
+          if (!holder) {
+            drop(d, `${tile.id}: link '${l.label}' (${names.length ? 'its fields are dates only' : 'no field in its URL'})`);
+            continue;
+          }
+          addLink(t, holder, { label: l.label, url: lookerLinkUrl(l.url, holder.name, refOf) });
+        }
+        if (tile.drilldown) {
+          const dd = tile.drilldown;
+          const target = dd.dashboard ? byDashboard.get(dd.dashboard) : d;
+          const targetName = dd.dashboard ?? dash.name;
+          const names = Object.values(dd.filters).flatMap(templateNames);
+          const holder = names.length ? linkHolder(t, names) : t.fields.find((f) => f.kind === 'dimension' && !isTemporal(t.model, f.column)) ?? t.fields.find((f) => f.kind === 'measure' && !isRaw(f));
+          if (!holder) drop(d, `${tile.id}: the drill-down (no field to hang its link on)`);
+          else {
+            const params = Object.entries(dd.filters).map(([fname, tpl]) => {
+              const title = target?.dashboard.filters.find((x) => x.name === fname)?.label ?? human(fname);
+              return `${encodeURIComponent(title)}=${lookerLinkUrl(tpl, holder.name, refOf)}`;
+            });
+            const tabTitle = target?.tabs.find((x) => x.name === dd.tab)?.title ?? dd.tab;
+            addLink(t, holder, { label: `Open ${tabTitle}`, url: `/dashboards/${d.project}::${targetName}${params.length ? `?${params.join('&')}` : ''}` });
+          }
+        }
         const g = grid(tile.layout);
         Object.assign(e, { row: top + g.row, col: g.col, width: g.width, height: g.height });
         elements.push(e);
@@ -473,19 +702,32 @@ function exportLooker(ds: CompiledDashboard[]): Map<string, string> {
     Object.assign(doc, { layout: 'newspaper', preferred_viewer: 'dashboards-next' });
     if (filters.length) doc.filters = filters;
     doc.elements = elements;
-    const header = `# Generated by \`vigil dashboards export --format looker\` from ${d.file}: edit that file, not this one.\n# Tabs (${d.tabs.map((t) => t.title).join(', ')}) are stacked top to bottom, each under a text element with its title.\n`;
+    const notCarried = dropped.get(dash.name) ?? [];
+    const header =
+      `# Generated by \`vigil dashboards export --format looker\` from ${d.file}: edit that file, not this one.\n` +
+      `# Tabs (${d.tabs.map((t) => t.title).join(', ')}) are stacked top to bottom, each under a text element with its title.\n` +
+      (notCarried.length ? `# Not carried into LookML:\n${notCarried.map((x) => `#   - ${x}\n`).join('')}` : '');
     out.set(`${dash.name}.dashboard.lookml`, header + lookmlYaml([doc]));
   }
 
-  // 4. views and the model
+  // 4. views, the top-N derived tables and the model
   for (const v of [...views.values()].sort((a, b) => cmp(a.model, b.model))) out.set(`${v.model}.view.lkml`, viewLookml(v, kindOf));
-  const explores = [...views.keys()].sort(cmp).map((m) => `explore: ${m} {}\n`);
+  for (const n of [...topNs.values()].sort((a, b) => cmp(a.name, b.name))) out.set(`${n.name}.view.lkml`, topNLookml(n, views.get(n.model)!, kindOf));
+  const explores = [...views.keys()].sort(cmp).map((m) => {
+    const joins = [...topNs.values()].filter((n) => n.model === m).sort((a, b) => cmp(a.name, b.name));
+    if (!joins.length) return `explore: ${m} {}\n`;
+    const body = joins.map((n) => `  join: ${n.name} {\n    type: left_outer\n    relationship: many_to_one\n    sql_on: \${${m}.${isTemporal(m, n.column) ? `${n.column}_raw` : n.column}} = \${${n.name}.${n.column}} ;;\n  }\n`);
+    return `explore: ${m} {\n${body.join('')}}\n`;
+  });
   out.set(
     `${project}.model.lkml`,
-    `# Generated by \`vigil dashboards export --format looker\`. The connection is named after the Vigil project: rename it to your Looker connection.\nconnection: ${lookerQuote(project)}\n\ninclude: "/**/*.view.lkml"\ninclude: "/**/*.dashboard"\n\n${explores.join('\n')}`,
+    `# Generated by \`vigil dashboards export --format looker\`. ${opts.lookerConnection ? 'The connection is --looker-connection.' : 'The connection is named after the Vigil project: set --looker-connection to your Looker connection.'}\n# The SQL is written for ${ds[0].dialect}: the connection must be a ${ds[0].dialect} database.\nconnection: ${lookerQuote(connection)}\n\ninclude: "/**/*.view.lkml"\ninclude: "/**/*.dashboard"\n\n${explores.join('\n')}`,
   );
   return out;
 }
+
+/** The range color of a target band (the site draws it green too). */
+const TARGET_BAND_COLOR = '#12B76A';
 
 function lookmlYaml(v: unknown): string {
   const doc = new YAML.Document(v);
@@ -499,14 +741,20 @@ function lookmlYaml(v: unknown): string {
 
 const VALUE_FORMAT: Record<string, string> = { percent: 'percent_1', usd: 'usd', integer: 'decimal_0', number: 'decimal_2' };
 
+function linkLines(links: LookerLink[] | undefined): string[] {
+  return (links ?? []).flatMap((l) => [`    link: {`, `      label: ${lookerQuote(l.label)}`, `      url: ${lookerQuote(l.url)}`, `    }`]);
+}
+
 function viewLookml(v: LookerView, kindOf: (model: string, column: string) => ColumnKind): string {
   const lines: string[] = [`# Generated by \`vigil dashboards export --format looker\`: the fields the dashboards read.`, `view: ${v.model} {`, `  sql_table_name: ${v.relation} ;;`];
   const q = (c: string) => `\${TABLE}.${v.dialect.quoteIdent(c)}`;
-  for (const c of [...v.columns.keys()].sort(cmp)) {
+  const cols = [...v.columns.keys()].sort(cmp);
+  const temporal = (c: string) => ['date', 'timestamp'].includes(kindOf(v.model, c));
+  for (const c of cols) {
     const kind = kindOf(v.model, c);
     const label = v.columns.get(c);
     lines.push('');
-    if (kind === 'date' || kind === 'timestamp') {
+    if (temporal(c)) {
       lines.push(`  dimension_group: ${c} {`, `    type: time`);
       if (kind === 'date') lines.push(`    datatype: date`, `    convert_tz: no`, `    timeframes: [raw, date, week, month]`);
       else lines.push(`    timeframes: [raw, time, date, week, month]`);
@@ -514,8 +762,11 @@ function viewLookml(v: LookerView, kindOf: (model: string, column: string) => Co
       lines.push(`  dimension: ${c} {`, `    type: ${kind}`);
     }
     if (label) lines.push(`    label: ${lookerQuote(label)}`);
-    lines.push(`    sql: ${q(c)} ;;`, `  }`);
+    lines.push(`    sql: ${q(c)} ;;`, ...linkLines(v.links.get(c)), `  }`);
   }
+  // drilling into a measure lists the rows by the dashboards' dimensions
+  const detail = cols.map((c) => (temporal(c) ? `${c}_date` : c));
+  if (detail.length) lines.push('', `  set: detail {`, `    fields: [${detail.join(', ')}]`, `  }`);
   for (const m of [...v.measures.values()].sort((a, b) => cmp(a.name, b.name))) {
     lines.push('', `  measure: ${m.name} {`, `    type: ${m.type}`);
     if (m.percentile !== undefined) lines.push(`    percentile: ${m.percentile}`);
@@ -523,10 +774,37 @@ function viewLookml(v: LookerView, kindOf: (model: string, column: string) => Co
     if (m.hidden) lines.push(`    hidden: yes`);
     if (m.format && VALUE_FORMAT[m.format]) lines.push(`    value_format_name: ${VALUE_FORMAT[m.format]}`);
     if (m.sql) lines.push(`    sql: ${m.sql} ;;`);
-    lines.push(`  }`);
+    if (m.filters?.length) lines.push(`    filters: [${m.filters.map(([f, x]) => `${f}: ${lookerQuote(x)}`).join(', ')}]`);
+    if (!m.hidden && detail.length) lines.push(`    drill_fields: [detail*]`);
+    lines.push(...linkLines(m.links), `  }`);
   }
   lines.push('}');
   return lines.join('\n') + '\n';
+}
+
+function topNLookml(n: LookerTopN, v: LookerView, kindOf: (model: string, column: string) => ColumnKind): string {
+  const kind = kindOf(n.model, n.column);
+  return [
+    `# Generated by \`vigil dashboards export --format looker\`: the top-N values of ${n.model}.${n.column} one element pivots on,`,
+    `# ranked under that element's filters; joined to explore ${n.model} and filtered with in_top_n.`,
+    `view: ${n.name} {`,
+    `  derived_table: {`,
+    `    sql: ${n.sql} ;;`,
+    `  }`,
+    '',
+    `  dimension: ${n.column} {`,
+    `    primary_key: yes`,
+    `    hidden: yes`,
+    `    type: ${kind === 'number' ? 'number' : 'string'}`,
+    `    sql: \${TABLE}.${v.dialect.quoteIdent(n.column)} ;;`,
+    `  }`,
+    '',
+    `  dimension: in_top_n {`,
+    `    type: yesno`,
+    `    sql: \${${n.column}} IS NOT NULL ;;`,
+    `  }`,
+    `}`,
+  ].join('\n') + '\n';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -650,77 +928,170 @@ function visualizationSettings(t: CompiledTile): Record<string, unknown> {
   return vs;
 }
 
-function exportMetabase(ds: CompiledDashboard[]): Map<string, string> {
-  const out = new Map<string, string>();
-  const kindOf = columnKinds(ds);
-  for (const d of ds) {
-    const dialect = dialectOf(d.dialect);
-    const dash = d.dashboard;
-    const cards: Array<Record<string, unknown>> = [];
-    const dashcards: Array<Record<string, unknown>> = [];
-    const withTabs = d.tabs.length > 1;
-    d.tabs.forEach((tab, ti) => {
-      for (const t of tab.tiles) {
-        const listened = listenedFilters(d, t);
-        const tags: Record<string, unknown> = {};
-        const clauses: string[] = [];
-        const mappings: Array<Record<string, unknown>> = [];
-        for (const f of listened) {
-          const mf = metabaseFilter(f, dialect, kindOf(t.model, f.column));
-          clauses.push(mf.clause);
-          tags[f.name] = { id: stableUuid(`${dash.name}/${t.tile.id}/${f.name}`), name: f.name, 'display-name': mf.label, type: mf.tagType, required: false };
-          mappings.push({ parameter_id: f.name, card_ref: cards.length, target: ['variable', ['template-tag', f.name]] });
-        }
-        const ref = cards.length;
-        cards.push({
-          name: t.tile.title,
-          description: t.tile.description ?? null,
-          display: METABASE_DISPLAY[t.tile.type],
-          dataset_query: { type: 'native', database: null, native: { query: injectClauses(t.sqlUnfiltered, t.relation, clauses), 'template-tags': tags } },
-          visualization_settings: visualizationSettings(t),
-          vigil_tile: `${tab.name}.${t.tile.id}`,
-        });
-        const g = grid(t.tile.layout);
-        dashcards.push({
-          id: -(ref + 1),
-          card_ref: ref,
-          dashboard_tab_id: withTabs ? -(ti + 1) : null,
-          row: g.row,
-          col: g.col,
-          size_x: g.width,
-          size_y: g.height,
-          parameter_mappings: mappings,
-          visualization_settings: {},
-          series: [],
-        });
+/** The line in a card's or dashboard's description that `publish` finds it again by: `(vigil:<dashboard>/<tile>)`, `(vigil:<dashboard>)`. */
+export const METABASE_MARKER = /\(vigil:([A-Za-z_][A-Za-z0-9_]*(?:\/[A-Za-z_][A-Za-z0-9_]*)?)\)/;
+
+function markedDescription(description: string | undefined, key: string, file: string): string {
+  const mark = `Managed by vigil (vigil:${key}): edit ${file}, not this copy.`;
+  return description ? `${description}\n\n${mark}` : mark;
+}
+
+/** One card: its stable key (`<dashboard>/<tile>`) and the body of POST /api/card (collection_id added when the collection is known). */
+export interface MetabaseCard {
+  key: string;
+  tab: string;
+  body: Record<string, unknown>;
+}
+
+/** A dashcard of PUT /api/dashboard/:id, its card named by key (publish puts the card's id in `card_id`). */
+export interface MetabaseDashcard {
+  id: number;
+  card_key: string;
+  dashboard_tab_id: number | null;
+  row: number;
+  col: number;
+  size_x: number;
+  size_y: number;
+  parameter_mappings: Array<{ parameter_id: string; target: unknown[] }>;
+  visualization_settings: Record<string, unknown>;
+  series: unknown[];
+}
+
+/** Everything `publish` sends for one dashboard, and what `export --format metabase` writes. */
+export interface MetabasePlan {
+  key: string;
+  database: number;
+  /** POST /api/collection */
+  collection: { name: string; description: string };
+  cards: MetabaseCard[];
+  /** POST /api/dashboard (collection_id added when known) */
+  dashboard: { name: string; description: string; parameters: Array<Record<string, unknown>> };
+  /** PUT /api/dashboard/:id: negative ids ask Metabase to create the tab or dashcard */
+  tabs: Array<{ id: number; name: string }>;
+  dashcards: MetabaseDashcard[];
+}
+
+/**
+ * A KPI with `compare: previous_period` and its own window as Metabase's trend card
+ * (`smartscalar`): two rows, the previous period and this one, each dated by its start, the
+ * value compared with the previous row. Both halves carry the dashboard filters' clauses.
+ */
+function trendSql(t: CompiledTile, dialect: Dialect, clauses: string[]): string | undefined {
+  const own = ownWindow(t.tile);
+  const m = t.fields.find((f) => f.kind === 'measure');
+  if (!t.previousSqlUnfiltered || !own || !m) return undefined;
+  const hr = /^-(\d+)h$/.exec(own.value);
+  const days = own.value === 'today' ? 1 : Number(/^-(\d+)d$/.exec(own.value)?.[1] ?? 0) + 1;
+  const start = (k: number) => (hr ? dialect.dateadd('hour', -Number(hr[1]) * k, dialect.current_timestamp()) : dialect.dateadd('day', -(days * k - 1), dialect.current_date()));
+  const v = dialect.quoteIdent(m.name);
+  const p = dialect.quoteIdent('period');
+  return [
+    `select ${start(2)} as ${p}, ${v} from (`,
+    injectClauses(t.previousSqlUnfiltered, t.relation, clauses),
+    `) as previous_period`,
+    `union all`,
+    `select ${start(1)} as ${p}, ${v} from (`,
+    injectClauses(t.sqlUnfiltered, t.relation, clauses),
+    `) as this_period`,
+    `order by 1`,
+  ].join('\n');
+}
+
+export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: (model: string, column: string) => ColumnKind = columnKinds([d])): MetabasePlan {
+  if (opts.metabaseDatabase === undefined) throw new Error('metabasePlan: no database id (Metabase refuses a card without one)');
+  const dialect = dialectOf(d.dialect);
+  const dash = d.dashboard;
+  const cards: MetabaseCard[] = [];
+  const dashcards: MetabaseDashcard[] = [];
+  const withTabs = d.tabs.length > 1;
+  d.tabs.forEach((tab, ti) => {
+    for (const t of tab.tiles) {
+      const key = `${dash.name}/${t.tile.id}`;
+      const tags: Record<string, unknown> = {};
+      const clauses: string[] = [];
+      const mappings: MetabaseDashcard['parameter_mappings'] = [];
+      for (const f of listenedFilters(d, t)) {
+        const mf = metabaseFilter(f, dialect, kindOf(t.model, f.column));
+        clauses.push(mf.clause);
+        tags[f.name] = { id: stableUuid(`${dash.name}/${t.tile.id}/${f.name}`), name: f.name, 'display-name': mf.label, type: mf.tagType, required: false };
+        mappings.push({ parameter_id: f.name, target: ['variable', ['template-tag', f.name]] });
       }
-    });
-    const parameters = dash.filters.map((f) => {
-      const t = allTiles(d).find((x) => x.appliesFilters.includes(f.name));
-      const mf = metabaseFilter(f, dialect, t ? kindOf(t.model, f.column) : 'string');
-      const p: Record<string, unknown> = { id: f.name, name: mf.label, slug: f.name, type: mf.parameterType, sectionId: mf.sectionId };
-      if (mf.default) p.default = mf.default;
-      return p;
-    });
+      const trend = t.tile.type === 'kpi' && t.tile.compare ? trendSql(t, dialect, clauses) : undefined;
+      const vs = visualizationSettings(t);
+      if (trend) Object.assign(vs, { 'scalar.field': t.fields.find((f) => f.kind === 'measure')!.name, 'scalar.comparisons': [{ id: stableUuid(`${key}/comparison`), type: 'previousValue' }] });
+      cards.push({
+        key,
+        tab: tab.name,
+        body: {
+          name: t.tile.title,
+          description: markedDescription(t.tile.description, key, d.file),
+          display: trend ? 'smartscalar' : METABASE_DISPLAY[t.tile.type],
+          type: 'question',
+          dataset_query: { type: 'native', database: opts.metabaseDatabase, native: { query: trend ?? injectClauses(t.sqlUnfiltered, t.relation, clauses), 'template-tags': tags } },
+          visualization_settings: vs,
+        },
+      });
+      const g = grid(t.tile.layout);
+      dashcards.push({
+        id: -cards.length,
+        card_key: key,
+        dashboard_tab_id: withTabs ? -(ti + 1) : null,
+        row: g.row,
+        col: g.col,
+        size_x: g.width,
+        size_y: g.height,
+        parameter_mappings: mappings,
+        visualization_settings: {},
+        series: [],
+      });
+    }
+  });
+  const parameters = dash.filters.map((f) => {
+    const t = allTiles(d).find((x) => x.appliesFilters.includes(f.name));
+    const mf = metabaseFilter(f, dialect, t ? kindOf(t.model, f.column) : 'string');
+    const p: Record<string, unknown> = { id: f.name, name: mf.label, slug: f.name, type: mf.parameterType, sectionId: mf.sectionId };
+    if (mf.default) p.default = mf.default;
+    return p;
+  });
+  const collection = opts.collection ?? d.project;
+  return {
+    key: dash.name,
+    database: opts.metabaseDatabase,
+    collection: { name: collection, description: `Dashboards of the Vigil project ${d.project}, published by vigil dashboards publish.` },
+    cards,
+    dashboard: { name: dash.title, description: markedDescription(dash.description, dash.name, d.file), parameters },
+    tabs: withTabs ? d.tabs.map((t, i) => ({ id: -(i + 1), name: t.title })) : [],
+    dashcards,
+  };
+}
+
+/** The plans of several dashboards, column kinds inferred across all of them (as the export does). */
+export function metabasePlans(ds: CompiledDashboard[], opts: ExportOptions): MetabasePlan[] {
+  const kindOf = columnKinds(ds);
+  return [...ds].sort((a, b) => cmp(a.dashboard.name, b.dashboard.name)).map((d) => metabasePlan(d, opts, kindOf));
+}
+
+function exportMetabase(ds: CompiledDashboard[], opts: ExportOptions): Map<string, string> {
+  const out = new Map<string, string>();
+  const plans = new Map(metabasePlans(ds, opts).map((p) => [p.key, p]));
+  for (const d of ds) {
+    const plan = plans.get(d.dashboard.name)!;
     const payload = {
       import_notes:
-        'POST /api/card for each of cards (set dataset_query.database and collection_id; drop vigil_tile), ' +
-        'POST /api/dashboard with dashboard.name and description, then PUT /api/dashboard/:id with parameters, tabs and dashcards, ' +
-        'replacing each card_ref (an index into cards) with the created card_id, also inside parameter_mappings. ' +
-        'Negative ids ask Metabase to create the tab or dashcard. Dashboard filters are basic SQL variables in [[optional clauses]]: ' +
-        'a date range is "last N days" (today included), a select is text matched with IN.',
+        'vigil dashboards publish --metabase URL sends these (and finds them again by the "(vigil:...)" line of their descriptions). By hand: ' +
+        'POST /api/collection with collection (or reuse one), POST /api/card with each card\'s body plus collection_id, ' +
+        'POST /api/dashboard with dashboard plus collection_id, then PUT /api/dashboard/:id with parameters, tabs and dashcards, ' +
+        'each dashcard with card_id = the id POST /api/card returned for its card_key (Metabase assigns ids: a file cannot know them) ' +
+        'and that card_id in each of its parameter_mappings. Negative ids ask Metabase to create the tab or dashcard. ' +
+        'Dashboard filters are basic SQL variables in [[optional clauses]]: a date range is "last N days" (today included), a select is text matched with IN.',
       source: d.file,
       dialect: d.dialect,
-      cards,
-      dashboard: {
-        name: dash.title,
-        description: dash.description ?? null,
-        parameters,
-        tabs: withTabs ? d.tabs.map((t, i) => ({ id: -(i + 1), name: t.title })) : [],
-        dashcards,
-      },
+      database: plan.database,
+      collection: plan.collection,
+      cards: plan.cards,
+      dashboard: { ...plan.dashboard, tabs: plan.tabs, dashcards: plan.dashcards },
     };
-    out.set(`${dash.name}.metabase.json`, stableJson(payload));
+    out.set(`${d.dashboard.name}.metabase.json`, stableJson(payload));
   }
   return out;
 }

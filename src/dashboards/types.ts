@@ -35,6 +35,8 @@ export interface CompiledTile {
   previousSql?: string;
   /** kpi: its time window as a reader says it ("today so far") and what the change compares with ("same hours yesterday"). */
   window?: { text: string; compare?: string };
+  /** The previous period without the dashboard filters (a KPI whose window is its own filter): Metabase's trend card. */
+  previousSqlUnfiltered?: string;
   /** Dashboard filters that apply to this tile (its model has the column). */
   appliesFilters: string[];
   /** Optional (export.ts): the declared data_type of the model's columns (models/*.yml or the

@@ -13,7 +13,8 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { parse as parseSql } from 'sql-parser-cst';
 import { DashboardSchema, type Dashboard, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from '../../src/dashboards/types.js';
-import { exportDashboards, injectClauses, LOOKER_TYPES, lookerFilterExpression, METABASE_DISPLAY, stableJson } from '../../src/dashboards/export.js';
+import { exportDashboards as exportWith, exportWarnings, injectClauses, LOOKER_TYPES, lookerFilterExpression, lookerPeriods, METABASE_DISPLAY, stableJson, type ExportFormat } from '../../src/dashboards/export.js';
+import { lookmlProblems } from '../support/lookml-check.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
 import type { Dialect } from '../../src/adapters/dialect.js';
@@ -25,6 +26,9 @@ import { compileProject } from '../../src/compile/compile-project.js';
 import { REPO } from '../helpers.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
+/** The Metabase database id every export here names. */
+const OPTS = { metabaseDatabase: 7 };
+const exportDashboards = (ds: CompiledDashboard[], fmt: ExportFormat) => exportWith(ds, fmt, OPTS);
 type Json = Record<string, any>;
 
 // ---------------------------------------------------------------------------------------------
@@ -58,7 +62,7 @@ const DEFINITION = {
         { id: 'freshness', type: 'gauge', title: 'Freshness', model: 'workspaces', measures: [{ name: 'minutes_since', column: 'last_interaction_at', agg: 'age_minutes', format: 'minutes' }], max: 120, thresholds: [{ value: 0, color: '#2e7d32' }, { value: 60, color: '#f9a825' }, { value: 90, color: '#c62828', label: 'stale' }], layout: L(6, 0, 3, 2) },
         { id: 'latest_seen', type: 'kpi', title: 'Latest interaction', model: 'workspaces', measures: [{ name: 'latest', column: 'last_interaction_at', agg: 'max' }], layout: L(9, 0, 3, 2) },
         { id: 'latency', type: 'line', title: 'P95 latency (weighted)', model: 'daily', dimensions: [{ column: 'date', granularity: 'day', role: 'x' }], measures: [{ name: 'p95', column: 'p95_latency_ms', agg: 'weighted_avg', weight: 'interaction_count', format: 'ms' }], target_band: { min: 0, max: 500, label: 'SLO' }, layout: L(0, 2, 6, 4) },
-        { id: 'volume', type: 'area', title: 'Volume by capability', model: 'daily', dimensions: [{ column: 'date', granularity: 'week', role: 'x' }, { column: 'capability', role: 'series' }], measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum' }], stacked: true, layout: L(6, 2, 6, 4) },
+        { id: 'volume', type: 'area', title: 'Volume by capability', model: 'daily', dimensions: [{ column: 'date', granularity: 'week', role: 'x' }, { column: 'capability', role: 'series' }], measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum' }], stacked: true, drilldown: { tab: 'detail', filters: { capability: '{{ capability }}' } }, layout: L(6, 2, 6, 4) },
         { id: 'by_provider', type: 'bar', title: 'Interactions by provider', model: 'daily', dimensions: [{ column: 'provider' }], measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum' }], sort: [{ field: 'interactions', dir: 'desc' }], limit: 10, layout: L(0, 6, 6, 4) },
         { id: 'provider_mix', type: 'donut', title: 'Provider mix', model: 'daily', dimensions: [{ column: 'provider' }], measures: [{ column: 'interaction_count', agg: 'sum' }], layout: L(6, 6, 6, 4) },
       ],
@@ -67,7 +71,7 @@ const DEFINITION = {
       name: 'detail',
       title: 'Detail',
       tiles: [
-        { id: 'heat', type: 'heatmap', title: 'Interactions: day x workspace', model: 'workspaces', dimensions: [{ column: 'date', role: 'x' }, { column: 'workspace_id', role: 'y' }], measures: [{ column: 'total_interactions', agg: 'sum' }], layout: L(0, 0, 12, 5) },
+        { id: 'heat', type: 'heatmap', title: 'Interactions: day x workspace', model: 'workspaces', dimensions: [{ column: 'date', role: 'x' }, { column: 'workspace_id', role: 'y' }], measures: [{ column: 'total_interactions', agg: 'sum' }], top_n: { column: 'workspace_id', n: 10 }, layout: L(0, 0, 12, 5) },
         { id: 'latency_box', type: 'box', title: 'Latency by capability', model: 'daily', dimensions: [{ column: 'capability' }], measures: [{ column: 'p95_latency_ms', agg: 'p50' }, { column: 'p95_latency_ms', agg: 'p95' }, { column: 'p95_latency_ms', agg: 'median' }], layout: L(0, 5, 6, 4) },
         { id: 'prompt_vs_duration', type: 'scatter', title: 'Prompt length vs duration', model: 'logs', measures: [{ column: 'prompt_chars', agg: 'none' }, { column: 'duration_ms', agg: 'none' }], filters: [{ column: 'created_at', op: '>=', value: '-1d' }, { column: 'is_error', op: '=', value: false }], limit: 1000, layout: L(6, 5, 6, 4) },
         {
@@ -78,7 +82,8 @@ const DEFINITION = {
           dimensions: [{ column: 'workspace_id' }, { column: 'team' }, { column: 'error_rate', label: 'Error rate (day)' }],
           measures: [{ name: 'interactions', column: 'total_interactions', agg: 'sum' }, { name: 'days', column: '*', agg: 'count' }, { name: 'teams', column: 'team', agg: 'count_distinct' }, { name: 'avg_err', column: 'error_rate', agg: 'avg' }, { name: 'p99_err', column: 'error_rate', agg: 'p99' }, { name: 'rows_with_rate', column: 'error_rate', agg: 'count' }],
           filters: [{ column: 'is_active', op: '=', value: true }, { column: 'status', op: 'in', value: ['ok', 'warn, late'] }, { column: 'team', op: 'is not null' }],
-          conditional_formatting: [{ field: 'avg_err', op: '>', value: 0.05, color: '#f8d7da' }],
+          conditional_formatting: [{ field: 'avg_err', op: '>', value: 0.05, color: '#f8d7da' }, { field: 'interactions', op: '<=', value: 10, color: '#eeeeee' }],
+          links: [{ label: 'Open', url: '/w/{{ workspace_id }}?team={{ team }}' }, { label: 'Runbook', url: 'https://example.com/runbook' }],
           sort: [{ field: 'interactions', dir: 'desc' }],
           limit: 50,
           layout: L(0, 9, 8, 5),
@@ -153,6 +158,8 @@ function compileFixture(def: Dashboard, dialect: Dialect, models = MODELS, diale
         fields,
         sql: build(defaults),
         sqlUnfiltered: build([]),
+        // a stand-in of the same shape (the real compiler moves the window back: 'with compileDashboards()')
+        previousSqlUnfiltered: tile.compare && tile.filters.some((f) => typeof f.value === 'string' && /^-\d+[dh]$/.test(f.value)) ? build([]) : undefined,
         appliesFilters: applies,
         columnTypes: TYPED.has(tile.model) ? { ...models[tile.model].columns } : undefined,
       };
@@ -208,7 +215,7 @@ describe('file names', () => {
   it('one file per dashboard (plus views and the model for Looker)', () => {
     expect([...exportDashboards(DS, 'json').keys()].sort()).toEqual(['aaa_second.json', 'fixture_dash.json']);
     expect([...exportDashboards(DS, 'metabase').keys()].sort()).toEqual(['aaa_second.metabase.json', 'fixture_dash.metabase.json']);
-    expect([...exportDashboards(DS, 'looker').keys()].sort()).toEqual(['aaa_second.dashboard.lookml', 'daily.view.lkml', 'fixture.model.lkml', 'fixture_dash.dashboard.lookml', 'logs.view.lkml', 'workspaces.view.lkml']);
+    expect([...exportDashboards(DS, 'looker').keys()].sort()).toEqual(['aaa_second.dashboard.lookml', 'daily.view.lkml', 'fixture.model.lkml', 'fixture_dash.dashboard.lookml', 'fixture_dash__heat__top_n.view.lkml', 'logs.view.lkml', 'workspaces.view.lkml']);
   });
 });
 
@@ -259,14 +266,18 @@ describe('Looker: dashboards', () => {
     expect(element('volume')).toMatchObject({ model: 'fixture', explore: 'daily', fields: ['daily.date_week', 'daily.capability', 'daily.interactions'], pivots: ['daily.capability'], stacking: 'normal' });
     expect(element('latency')).toMatchObject({ fields: ['daily.date_date', 'daily.p95'] });
     expect(element('latency').pivots).toBeUndefined();
-    expect(element('heat')).toMatchObject({ fields: ['workspaces.date_date', 'workspaces.workspace_id', 'workspaces.sum_total_interactions'], pivots: ['workspaces.workspace_id'] });
+    expect(element('heat')).toMatchObject({ fields: ['workspaces.date_date', 'workspaces.workspace_id', 'workspaces.sum_total_interactions'], pivots: ['workspaces.workspace_id'], column_limit: 10 });
+    // a pivot without top_n is capped at Looker's column_limit
+    expect(element('volume').column_limit).toBe(50);
     expect(element('by_provider')).toMatchObject({ sorts: ['daily.interactions desc'], limit: 10 });
     expect(element('provider_mix')).toMatchObject({ fields: ['daily.provider', 'daily.sum_interaction_count'], inner_radius: 50 });
     // raw rows: dimensions, and the row-level default limit when none is set
     expect(element('prompt_vs_duration')).toMatchObject({ explore: 'logs', fields: ['logs.prompt_chars', 'logs.duration_ms'], limit: 1000 });
   });
   it('tile filters become Looker filter expressions on the right fields', () => {
-    expect(element('interactions_24h').filters).toEqual({ 'daily.date_date': 'after 1 day ago' });
+    // the KPI compared with the previous period has its window in its two filtered measures instead
+    expect(element('interactions_24h').filters).toBeUndefined();
+    expect(element('heat').filters).toEqual({ 'fixture_dash__heat__top_n.in_top_n': 'Yes' });
     expect(element('prompt_vs_duration').filters).toEqual({ 'logs.created_at_date': 'after 1 day ago', 'logs.is_error': 'No' });
     expect(element('leaderboard').filters).toEqual({ 'workspaces.is_active': 'Yes', 'workspaces.status': 'ok,warn^, late', 'workspaces.team': '-NULL' });
   });
@@ -330,7 +341,7 @@ describe('Looker: views and model define every field the dashboards read', () =>
       for (const m of text.matchAll(/\$\{(\w+)\}/g)) if (m[1] !== 'TABLE') expect(fields.has(m[1]), `${file}: \${${m[1]}}`).toBe(true);
     }
     const model = looker.get('fixture.model.lkml')!;
-    for (const e of elements.filter((x) => x.explore)) expect(model).toContain(`explore: ${e.explore} {}`);
+    for (const e of elements.filter((x) => x.explore)) expect(model).toMatch(new RegExp(`^explore: ${e.explore} \\{`, 'm'));
     expect(model).toMatch(/^connection: "fixture"$/m);
     expect(model).toContain('include: "/**/*.view.lkml"');
   });
@@ -387,6 +398,118 @@ describe('Looker: views and model define every field the dashboards read', () =>
   });
 });
 
+describe('Looker: conditional formatting, reference bands, links, drill fields, comparisons, top-N pivots', () => {
+  it('conditional formatting on table cells (>= and <= as Looker\'s inclusive between), enabled on the element', () => {
+    expect(element('leaderboard')).toMatchObject({ enable_conditional_formatting: true, conditional_formatting_include_totals: false, conditional_formatting_include_nulls: false });
+    expect(element('leaderboard').conditional_formatting).toEqual([
+      { type: 'greater than', value: 0.05, background_color: '#f8d7da', font_color: null, bold: false, italic: false, strikethrough: false, fields: ['workspaces.avg_err'] },
+      { type: 'between', value: [-Number.MAX_SAFE_INTEGER, 10], background_color: '#eeeeee', font_color: null, bold: false, italic: false, strikethrough: false, fields: ['workspaces.interactions'] },
+    ]);
+  });
+  it("a gauge's bands color its value (gauge-bands.ts, as the site and Metabase)", () => {
+    expect(element('freshness').conditional_formatting.map((c: Json) => [c.value, c.font_color])).toEqual([
+      [[0, 60], '#2e7d32'],
+      [[60, 90], '#f9a825'],
+      [[90, Number.MAX_SAFE_INTEGER], '#c62828'],
+    ]);
+  });
+  it('the target band is a range reference line of the value axis', () => {
+    expect(element('latency').reference_lines).toEqual([{ reference_type: 'range', range_start: 0, range_end: 500, label: 'SLO', label_position: 'right', color: '#12B76A' }]);
+  });
+  it("tile links are links on the row's dimension, other fields as Liquid _value; the drill-down links to the target dashboard with its filter set", () => {
+    const ws = looker.get('workspaces.view.lkml')!;
+    expect(viewBlock(ws, 'dimension', 'workspace_id')).toContain('link: {\n      label: "Open"\n      url: "/w/{{ value | url_encode }}?team={{ workspaces.team._value | url_encode }}"\n    }');
+    // a link without a field of the row: nothing to hang it on, said in the header
+    expect(looker.get('fixture_dash.dashboard.lookml')).toContain("#   - leaderboard: link 'Runbook' (no field in its URL)");
+    expect(viewBlock(looker.get('daily.view.lkml')!, 'dimension', 'capability')).toContain('link: {\n      label: "Open Detail"\n      url: "/dashboards/fixture::fixture_dash?Capability={{ value | url_encode }}"\n    }');
+  });
+  it('drill fields: every visible measure drills into the set of the dimensions the dashboards use', () => {
+    const daily = looker.get('daily.view.lkml')!;
+    expect(daily).toContain('  set: detail {\n    fields: [capability, date_date, provider]\n  }');
+    expect(viewBlock(daily, 'measure', 'interactions')).toContain('drill_fields: [detail*]');
+    expect(viewBlock(daily, 'measure', 'sum_error_count')).not.toContain('drill_fields');
+  });
+  it('a KPI compared with the previous period: this period and the previous one as filtered measures, and Looker\'s comparison on', () => {
+    expect(element('interactions_24h')).toMatchObject({ fields: ['daily.sum_interaction_count_this_period', 'daily.sum_interaction_count_previous_period'], show_comparison: true, comparison_type: 'change', show_comparison_label: true });
+    const daily = looker.get('daily.view.lkml')!;
+    expect(viewBlock(daily, 'measure', 'sum_interaction_count_this_period')).toMatch(/type: sum\n[\s\S]*filters: \[date_date: "1 day ago for 2 days"\]/);
+    expect(viewBlock(daily, 'measure', 'sum_interaction_count_previous_period')).toContain('filters: [date_date: "3 days ago for 2 days"]');
+  });
+  it('lookerPeriods: this period and the one before, of the same length', () => {
+    expect(lookerPeriods('-1d')).toEqual({ timeframe: 'date', current: '1 day ago for 2 days', previous: '3 days ago for 2 days' });
+    expect(lookerPeriods('-6d')).toEqual({ timeframe: 'date', current: '6 days ago for 7 days', previous: '13 days ago for 7 days' });
+    expect(lookerPeriods('-24h')).toEqual({ timeframe: 'time', current: '24 hours ago for 24 hours', previous: '48 hours ago for 24 hours' });
+    expect(lookerPeriods('today')).toEqual({ timeframe: 'date', current: 'today', previous: 'yesterday' });
+  });
+  it('top-N pivot: a derived table of the n largest values under the element\'s filters, joined to the explore and filtered on in_top_n', () => {
+    const top = looker.get('fixture_dash__heat__top_n.view.lkml')!;
+    expect(top).toContain('{% condition workspaces.date_date %} "date" {% endcondition %}');
+    expect(top).toMatch(/group by "workspace_id"\n\s+order by sum\("total_interactions"\) desc, "workspace_id"\n\s+limit 10 ;;/);
+    expect(looker.get('fixture.model.lkml')).toContain('explore: workspaces {\n  join: fixture_dash__heat__top_n {\n    type: left_outer\n    relationship: many_to_one\n    sql_on: ${workspaces.workspace_id} = ${fixture_dash__heat__top_n.workspace_id} ;;\n  }\n}');
+  });
+});
+
+describe('LookML: parsed by the real parser (lookml-parser), every referenced field resolved', () => {
+  const bigquery = exportDashboards([compileFixture(definition(), bigQueryDialect, MODELS, 'bigquery')], 'looker');
+  it.each([
+    ['fixture (DuckDB)', looker],
+    ['fixture (BigQuery)', bigquery],
+  ])('%s: no problem', (_name, files) => {
+    expect(lookmlProblems(files)).toEqual([]);
+    expect([...files.keys()].filter((f) => f.endsWith('.lkml')).length).toBeGreaterThanOrEqual(4);
+  });
+  const edited = (file: string, from: string | RegExp, to: string) => {
+    const m = new Map(looker);
+    const text = m.get(file)!;
+    expect(text).toMatch(from);
+    m.set(file, text.replace(from, to));
+    return lookmlProblems(m);
+  };
+  it('catches a misspelled field in an element', () => {
+    expect(edited('fixture_dash.dashboard.lookml', 'daily.interactions', 'daily.interactons')).toContainEqual(expect.stringContaining('daily.interactons: view daily has no field interactons'));
+  });
+  it('catches a field of a view the explore does not join', () => {
+    expect(edited('fixture_dash.dashboard.lookml', '[logs.prompt_chars', '[daily.provider')).toContainEqual(expect.stringContaining('view daily is not in the explore'));
+  });
+  it("catches a LookML syntax error, a measure filter on a field that does not exist, a drill set's unknown member", () => {
+    expect(edited('daily.view.lkml', /\n\}\n$/, '\n')).toContainEqual(expect.stringMatching(/^daily\.view\.lkml: LookML syntax: /));
+    expect(edited('daily.view.lkml', 'filters: [date_date:', 'filters: [dte_date:')).toContainEqual(expect.stringContaining("filters 'dte_date' is not a field of the view"));
+    expect(edited('daily.view.lkml', 'fields: [capability,', 'fields: [capabilty,')).toContainEqual(expect.stringContaining("set detail 'capabilty' is not a field of the view"));
+  });
+  it('catches a top-N condition, a join or a link on a field that does not exist', () => {
+    expect(edited('fixture_dash__heat__top_n.view.lkml', 'workspaces.date_date', 'workspaces.day_date')).toContainEqual(expect.stringContaining('workspaces.day_date: view workspaces has no field day_date'));
+    expect(edited('fixture.model.lkml', '${workspaces.workspace_id}', '${workspaces.workspace}')).toContainEqual(expect.stringContaining('view workspaces has no field workspace'));
+    expect(edited('workspaces.view.lkml', 'workspaces.team._value', 'workspaces.tem._value')).toContainEqual(expect.stringContaining('workspace_id link: workspaces.tem: view workspaces has no field tem'));
+  });
+  it('catches a pivot not among the fields and one without a column limit', () => {
+    expect(edited('fixture_dash.dashboard.lookml', /\n\s+column_limit: 10/, '')).toContainEqual(expect.stringContaining('element heat: a pivot without a column_limit'));
+    expect(edited('fixture_dash.dashboard.lookml', 'pivots: [workspaces.workspace_id]', 'pivots: [workspaces.team]')).toContainEqual(expect.stringContaining('element heat: pivot workspaces.team is not among the fields'));
+  });
+});
+
+describe('exportWarnings: the dialect a BI tool on BigQuery needs', () => {
+  const bq = compileFixture(definition(), bigQueryDialect, MODELS, 'bigquery');
+  it('DuckDB SQL for a Looker connection named for BigQuery: a warning naming --target', () => {
+    const w = exportWarnings([fixture], 'looker', { lookerConnection: 'bigquery_prod' }, { target: 'dev', bigQueryTargets: [] });
+    expect(w).toEqual([expect.stringContaining("the Looker connection 'bigquery_prod' is named for BigQuery")]);
+    expect(w[0]).toContain('--target <a BigQuery target> (this project has none yet');
+    expect(exportWarnings([fixture], 'looker', { lookerConnection: 'analytics_bq' }, { target: 'dev', bigQueryTargets: [] })).toHaveLength(1);
+  });
+  it('DuckDB SQL in a project with a BigQuery target: a warning naming that target', () => {
+    expect(exportWarnings([fixture], 'looker', {}, { target: 'dev', bigQueryTargets: ['warehouse'] })).toEqual([expect.stringMatching(/written in duckdb SQL \(target dev\).*BigQuery target is warehouse.*--target warehouse/)]);
+  });
+  it('no warning for BigQuery SQL, for a connection and project with nothing of BigQuery, or for other formats', () => {
+    expect(exportWarnings([bq], 'looker', { lookerConnection: 'bigquery' }, { target: 'prod', bigQueryTargets: ['prod'] })).toEqual([]);
+    expect(exportWarnings([fixture], 'looker', { lookerConnection: 'duck' }, { target: 'dev', bigQueryTargets: [] })).toEqual([]);
+    expect(exportWarnings([fixture], 'json', {}, { target: 'dev', bigQueryTargets: ['prod'] })).toEqual([]);
+  });
+  it('the model names the connection (--looker-connection) and the dialect it is written for', () => {
+    const model = exportWith([fixture], 'looker', { lookerConnection: 'bq_prod' }).get('fixture.model.lkml')!;
+    expect(model).toMatch(/^connection: "bq_prod"$/m);
+    expect(model).toContain('The SQL is written for duckdb');
+  });
+});
+
 describe('lookerFilterExpression', () => {
   it.each<[string, unknown, 'date' | 'timestamp' | 'number' | 'yesno' | 'string', string]>([
     ['=', 'openai', 'string', 'openai'],
@@ -420,10 +543,12 @@ describe('lookerFilterExpression', () => {
 // Metabase
 
 const metabase = JSON.parse(exportDashboards(DS, 'metabase').get('fixture_dash.metabase.json')!) as Json;
-const cards: Json[] = metabase.cards;
+/** The POST /api/card bodies, with their key and tab. */
+const cards: Json[] = metabase.cards.map((c: Json) => ({ ...c.body, key: c.key, tab: c.tab }));
 const mbDash: Json = metabase.dashboard;
-const cardOf = (id: string) => cards.find((c) => c.vigil_tile.endsWith(`.${id}`))!;
-const dashcardOf = (id: string) => mbDash.dashcards.find((d: Json) => d.card_ref === cards.indexOf(cardOf(id)));
+const cardOf = (id: string) => cards.find((c) => c.key === `fixture_dash/${id}`)!;
+const cardByKey = (key: string) => cards.find((c) => c.key === key);
+const dashcardOf = (id: string) => mbDash.dashcards.find((d: Json) => d.card_key === cardOf(id).key);
 
 /** The SQL Metabase runs: optional clauses kept with their variables set, dropped when a variable is empty. */
 function substitute(sql: string, values: Record<string, string | undefined>): string {
@@ -440,12 +565,16 @@ function substitute(sql: string, values: Record<string, string | undefined>): st
 describe('Metabase: cards, tabs, dashcards, parameters', () => {
   it('one native card per tile, with the display its tile type maps to', () => {
     const tiles = allTiles(fixture);
-    expect(cards.map((c) => c.vigil_tile)).toEqual(tiles.map((t) => `${t.tab}.${t.tile.id}`));
+    expect(cards.map((c) => `${c.tab}.${c.key}`)).toEqual(tiles.map((t) => `${t.tab}.fixture_dash/${t.tile.id}`));
     for (const t of tiles) {
       const c = cardOf(t.tile.id);
-      expect(c.display, t.tile.id).toBe(METABASE_DISPLAY[t.tile.type]);
+      // a KPI with its own window and a comparison is Metabase's trend card
+      expect(c.display, t.tile.id).toBe(t.tile.compare && t.previousSqlUnfiltered ? 'smartscalar' : METABASE_DISPLAY[t.tile.type]);
       expect(c.name).toBe(t.tile.title);
-      expect(c.dataset_query).toMatchObject({ type: 'native', database: null, native: { query: expect.any(String), 'template-tags': expect.any(Object) } });
+      expect(c.dataset_query).toMatchObject({ type: 'native', database: 7, native: { query: expect.any(String), 'template-tags': expect.any(Object) } });
+      // found again by publish: the marker line in its description
+      expect(c.description).toContain(`(vigil:fixture_dash/${t.tile.id})`);
+      expect(Object.keys(c).sort()).toEqual(['dataset_query', 'description', 'display', 'key', 'name', 'tab', 'type', 'visualization_settings']);
     }
     expect(METABASE_DISPLAY).toMatchObject({ kpi: 'scalar', line: 'line', area: 'area', bar: 'bar', donut: 'pie', scatter: 'scatter', table: 'table', gauge: 'gauge' });
   });
@@ -453,9 +582,11 @@ describe('Metabase: cards, tabs, dashcards, parameters', () => {
     expect(mbDash.tabs).toEqual([{ id: -1, name: 'Main' }, { id: -2, name: 'Detail' }]);
     const tabIds = new Set(mbDash.tabs.map((t: Json) => t.id));
     expect(mbDash.dashcards).toHaveLength(cards.length);
-    expect(new Set(mbDash.dashcards.map((d: Json) => d.card_ref))).toEqual(new Set(cards.map((_, i) => i)));
+    expect(new Set(mbDash.dashcards.map((d: Json) => d.card_key))).toEqual(new Set(cards.map((c) => c.key)));
     for (const d of mbDash.dashcards) {
-      expect(cards[d.card_ref], `card_ref ${d.card_ref}`).toBeDefined();
+      expect(cardByKey(d.card_key), `card_key ${d.card_key}`).toBeDefined();
+      expect(d).not.toHaveProperty('card_ref');
+      for (const k of ['row', 'col', 'size_x', 'size_y']) expect(Number.isInteger(d[k]) && d[k] >= 0, k).toBe(true);
       expect(tabIds.has(d.dashboard_tab_id)).toBe(true);
       expect(d.id).toBeLessThan(0);
       expect(d.col + d.size_x).toBeLessThanOrEqual(24);
@@ -480,13 +611,12 @@ describe('Metabase: cards, tabs, dashcards, parameters', () => {
     const params = new Set(mbDash.parameters.map((p: Json) => p.id));
     let mapped = 0;
     for (const d of mbDash.dashcards) {
-      const card = cards[d.card_ref];
+      const card = cardByKey(d.card_key)!;
       const tags = card.dataset_query.native['template-tags'];
       const sql: string = card.dataset_query.native.query;
       for (const m of d.parameter_mappings) {
         mapped++;
         expect(params.has(m.parameter_id)).toBe(true);
-        expect(m.card_ref).toBe(d.card_ref);
         expect(m.target[0]).toBe('variable');
         expect(m.target[1][0]).toBe('template-tag');
         expect(tags[m.target[1][1]], `${card.name}: tag ${m.target[1][1]}`).toBeDefined();
@@ -532,7 +662,10 @@ describe('Metabase: cards, tabs, dashcards, parameters', () => {
       { min: 60, max: 90, color: '#f9a825', label: '' },
       { min: 90, max: 120, color: '#c62828', label: 'stale' },
     ]);
-    expect(cardOf('leaderboard').visualization_settings['table.column_formatting']).toEqual([{ columns: ['avg_err'], type: 'single', operator: '>', value: 0.05, color: '#f8d7da', highlight_row: false }]);
+    expect(cardOf('leaderboard').visualization_settings['table.column_formatting']).toEqual([
+      { columns: ['avg_err'], type: 'single', operator: '>', value: 0.05, color: '#f8d7da', highlight_row: false },
+      { columns: ['interactions'], type: 'single', operator: '<=', value: 10, color: '#eeeeee', highlight_row: false },
+    ]);
     expect(cardOf('error_rate_kpi').visualization_settings.column_settings['["name","error_rate"]']).toMatchObject({ number_style: 'percent' });
     expect(cardOf('prompt_vs_duration').visualization_settings).toMatchObject({ 'graph.dimensions': ['prompt_chars'], 'graph.metrics': ['duration_ms'] });
   });
@@ -578,7 +711,7 @@ describe('Metabase SQL runs on DuckDB with the filters empty and set', () => {
   });
   it('BigQuery cards parse with the BigQuery grammar, filters empty and set', () => {
     const bq = JSON.parse(exportDashboards([compileFixture(definition(), bigQueryDialect, MODELS, 'bigquery')], 'metabase').get('fixture_dash.metabase.json')!);
-    for (const card of bq.cards as Json[]) {
+    for (const { body: card } of bq.cards as Json[]) {
       for (const [, values] of cases) {
         const sql = substitute(card.dataset_query.native.query, values);
         expect(() => parseSql(sql, { dialect: 'bigquery' }), `${card.name}:\n${sql}`).not.toThrow();
@@ -643,7 +776,7 @@ describe('with compileDashboards()', () => {
   it('every format exports it; Metabase clauses land in its queries', () => {
     for (const fmt of FORMATS) expect(exportDashboards(compiled, fmt).size).toBeGreaterThan(0);
     const mb = JSON.parse(exportDashboards(compiled, 'metabase').get('fixture_dash.metabase.json')!);
-    const q = mb.cards.find((c: Json) => c.vigil_tile === 'main.volume').dataset_query.native.query as string;
+    const q = mb.cards.find((c: Json) => c.key === 'fixture_dash/volume').body.dataset_query.native.query as string;
     expect(q).toMatch(/\nfrom "analytics"\."daily"\nwhere 1 = 1\n {2}\[\[and "date" >= /);
     const lk = YAML.parse(exportDashboards(compiled, 'looker').get('fixture_dash.dashboard.lookml')!)[0];
     expect(lk.elements.find((e: Json) => e.name === 'prompt_vs_duration').listen).toEqual({ provider: 'logs.provider' });
@@ -675,6 +808,7 @@ describe.skipIf(shippedDashboards.length === 0)('golden exports of the shipped d
     expect(r!.dashboards.map((d) => `${d.dashboard.name}.json`).sort()).toEqual([...shippedDashboards].sort());
   });
   it.each(FORMATS)('%s export matches the golden files', (fmt) => golden(exportDashboards(r!.dashboards, fmt), join(GOLDEN, fmt)));
+  it('their LookML parses and every field it references resolves', () => expect(lookmlProblems(exportDashboards(r!.dashboards, 'looker'))).toEqual([]));
 });
 
 if (shippedDashboards.length === 0) {

@@ -35,9 +35,9 @@ describe('gaugeBands', () => {
 
   it("the Metabase export of the shipped freshness gauge has the site's green, orange and red", () => {
     const r = compileProject(loadProject(REPO), { env: {}, target: 'dev' });
-    const files = exportDashboards(r.dashboards.filter((d) => d.dashboard.name === 'workspace'), 'metabase');
-    const payload = JSON.parse([...files.values()][0]) as { cards: Array<{ visualization_settings: Record<string, unknown> }> };
-    const gauges = payload.cards.map((c) => c.visualization_settings['gauge.segments']).filter(Boolean);
+    const files = exportDashboards(r.dashboards.filter((d) => d.dashboard.name === 'workspace'), 'metabase', { metabaseDatabase: 1 });
+    const payload = JSON.parse([...files.values()][0]) as { cards: Array<{ body: { visualization_settings: Record<string, unknown> } }> };
+    const gauges = payload.cards.map((c) => c.body.visualization_settings['gauge.segments']).filter(Boolean);
     expect(gauges).toEqual([
       [
         { min: 0, max: 15, color: G, label: '' },

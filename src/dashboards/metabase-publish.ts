@@ -1,0 +1,307 @@
+/**
+ * `vigil dashboards publish --metabase URL`: the Metabase payloads of export.ts (metabasePlan)
+ * sent to Metabase's REST API, idempotently.
+ *
+ * - Auth from the environment only: METABASE_API_KEY (header X-API-KEY) or METABASE_SESSION
+ *   (header X-Metabase-Session). Both values are registered with secrets.ts, so redact() hides
+ *   them in anything printed.
+ * - The collection is found by name among the top-level collections (GET /api/collection), else
+ *   created (POST /api/collection). Cards and dashboards are found again by the "(vigil:<key>)"
+ *   line of their descriptions among the collection's items (GET /api/collection/:id/items), so
+ *   a renamed tile title updates its card instead of creating another one.
+ * - A card that exists is compared with what would be sent (GET /api/card/:id) and updated
+ *   (PUT /api/card/:id) only when it differs; a new one is created (POST /api/card). A dashboard
+ *   is created once (POST /api/dashboard), then its parameters, tabs and dashcards are set with
+ *   PUT /api/dashboard/:id and the full `dashcards` array, existing dashcards and tabs keeping
+ *   their ids (matched by card and by tab name), new ones with negative ids — only when
+ *   something differs from GET /api/dashboard/:id.
+ * - Retries (the alert senders' backoff, alerts/delivery/retry.ts): 429 after Retry-After (or
+ *   backoff), 5xx and network failures with backoff, a few attempts. A POST that failed with 5xx
+ *   or a broken connection may have created its object: before sending it again, the object is
+ *   looked for by its marker, and used if it is there.
+ */
+import { backoffDelay, defaultSleep, errorCode, errorMessage, parseRetryAfter, PRE_SEND_CODES } from '../alerts/delivery/retry.js';
+import type { DeliveryPolicy } from '../alerts/delivery/types.js';
+import { addSecret, redact } from '../secrets.js';
+import { METABASE_MARKER, type MetabasePlan } from './export.js';
+
+export interface MetabaseAuth {
+  header: 'X-API-KEY' | 'X-Metabase-Session';
+  variable: 'METABASE_API_KEY' | 'METABASE_SESSION';
+  value: string;
+}
+
+/** The credentials in the environment (an API key wins over a session), registered as secrets. */
+export function metabaseAuth(env: NodeJS.ProcessEnv = process.env): MetabaseAuth | undefined {
+  const key = env.METABASE_API_KEY?.trim();
+  const session = env.METABASE_SESSION?.trim();
+  addSecret('METABASE_API_KEY', key);
+  addSecret('METABASE_SESSION', session);
+  if (key) return { header: 'X-API-KEY', variable: 'METABASE_API_KEY', value: key };
+  if (session) return { header: 'X-Metabase-Session', variable: 'METABASE_SESSION', value: session };
+  return undefined;
+}
+
+/** An answer Metabase gave with an error status (or none at all): exit 1, the message redacted. */
+export class MetabaseError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(redact(message));
+    this.name = 'MetabaseError';
+  }
+}
+
+export const PUBLISH_POLICY: DeliveryPolicy & { attempts: number } = { deadlineMs: 60_000, baseDelayMs: 500, maxDelayMs: 8_000, timeoutMs: 30_000, attempts: 4 };
+
+type Json = Record<string, any>;
+
+/** Metabase's own words from an error body: `message`, else the per-field `errors`, else the text. */
+function metabaseMessage(text: string): string {
+  try {
+    const j = JSON.parse(text) as Json;
+    if (typeof j === 'string') return j;
+    if (typeof j?.message === 'string') return j.message;
+    if (j?.errors) return JSON.stringify(j.errors);
+  } catch {
+    /* not JSON */
+  }
+  return text.trim().slice(0, 500) || '(no message)';
+}
+
+export class MetabaseClient {
+  constructor(
+    private readonly base: string,
+    private readonly auth: MetabaseAuth,
+    private readonly policy = PUBLISH_POLICY,
+    private readonly onRetry: (message: string) => void = () => {},
+    private readonly sleep = defaultSleep,
+  ) {}
+
+  /**
+   * One API call, retried on 429, 5xx and network failures. `recheck` (a POST that creates):
+   * after an ambiguous failure, looks for what the POST would have created, used if found.
+   */
+  async call<T = Json>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, recheck?: () => Promise<T | undefined>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      const last = attempt + 1 >= this.policy.attempts || Date.now() - started > this.policy.deadlineMs;
+      let res: Response;
+      try {
+        res = await fetch(this.base + path, {
+          method,
+          headers: { [this.auth.header]: this.auth.value, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.policy.timeoutMs),
+        });
+      } catch (e) {
+        const code = errorCode(e);
+        const what = `${method} ${path}: ${code ?? ''} ${errorMessage(e)}`.replace(/\s+/g, ' ');
+        // refused before sending: nothing happened; otherwise a POST may have gone through
+        const sent = !(code && PRE_SEND_CODES.has(code));
+        if (last) throw new MetabaseError(`${what} (gave up after ${attempt + 1} attempts)`);
+        if (sent && method === 'POST' && recheck) {
+          const found = await recheck();
+          if (found !== undefined) return found;
+        }
+        const wait = backoffDelay(this.policy, attempt);
+        this.onRetry(redact(`${what}; retrying in ${(wait / 1000).toFixed(1)} s`));
+        await this.sleep(wait);
+        continue;
+      }
+      const text = await res.text();
+      if (res.ok) {
+        try {
+          return (text ? JSON.parse(text) : {}) as T;
+        } catch {
+          throw new MetabaseError(`${method} ${path}: HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`, res.status);
+        }
+      }
+      const retryable = res.status === 429 || res.status >= 500;
+      const message = `${method} ${path}: HTTP ${res.status} ${metabaseMessage(text)}`;
+      if (!retryable || last) throw new MetabaseError(retryable ? `${message} (gave up after ${attempt + 1} attempts)` : message, res.status);
+      // a 5xx answer to a POST: it may have created the object before failing
+      if (res.status >= 500 && method === 'POST' && recheck) {
+        const found = await recheck();
+        if (found !== undefined) return found;
+      }
+      const wait = (res.status === 429 ? parseRetryAfter(res.headers.get('retry-after')) : undefined) ?? backoffDelay(this.policy, attempt);
+      this.onRetry(redact(`${method} ${path}: HTTP ${res.status}; retrying in ${(wait / 1000).toFixed(1)} s`));
+      await this.sleep(wait);
+    }
+  }
+}
+
+export interface MetabaseDatabase {
+  id: number;
+  name: string;
+  engine?: string;
+  is_sample?: boolean;
+}
+
+/** GET /api/database: a list (older Metabase) or `{ data: [...] }`. */
+export async function listDatabases(client: MetabaseClient): Promise<MetabaseDatabase[]> {
+  const r = await client.call<Json | Json[]>('GET', '/api/database');
+  const list = Array.isArray(r) ? r : Array.isArray(r.data) ? r.data : [];
+  return list.filter((x): x is MetabaseDatabase => Number.isInteger(x?.id) && typeof x?.name === 'string');
+}
+
+/** Metabase engines whose SQL is each Vigil dialect's. */
+const ENGINES: Record<string, string[]> = { bigquery: ['bigquery-cloud-sdk', 'bigquery'], duckdb: ['duckdb'], postgres: ['postgres', 'redshift'] };
+
+/** A warning when the database's engine does not speak the SQL the cards are written in. */
+export function engineWarning(db: MetabaseDatabase, dialect: string, target: string): string | undefined {
+  if (!db.engine || (ENGINES[dialect] ?? [dialect]).includes(db.engine)) return undefined;
+  const hint = db.engine.startsWith('bigquery') ? ': a Metabase database on BigQuery needs BigQuery SQL — publish with --target prod (the project\'s BigQuery target)' : '';
+  return `warning: the cards are written in ${dialect} SQL (target ${target}), but Metabase database '${db.name}' (#${db.id}) is ${db.engine}${hint}`;
+}
+
+export interface PublishCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface PublishedDashboard {
+  key: string;
+  id: number;
+  dashboard: 'created' | 'updated' | 'unchanged';
+  cards: PublishCounts;
+  url: string;
+}
+
+/** Compare what Metabase holds with what would be sent: the keys sent, as JSON with sorted keys. */
+function same(have: Json, want: Json): boolean {
+  const norm = (v: unknown): unknown => (Array.isArray(v) ? v.map(norm) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v as Json).sort().map((k) => [k, norm((v as Json)[k])])) : v);
+  return Object.keys(want).every((k) => JSON.stringify(norm(have[k] ?? null)) === JSON.stringify(norm(want[k] ?? null)));
+}
+
+const markerOf = (description: unknown): string | undefined => (typeof description === 'string' ? METABASE_MARKER.exec(description)?.[1] : undefined);
+
+export class MetabasePublisher {
+  private collectionId?: number;
+  /** marker -> { model, id } of the collection's items */
+  private items = new Map<string, { model: string; id: number }>();
+
+  constructor(
+    private readonly client: MetabaseClient,
+    private readonly base: string,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  /** The top-level collection of this name (not archived, not personal), created if missing. */
+  async collection(plan: MetabasePlan['collection']): Promise<{ id: number; created: boolean }> {
+    const find = async () => {
+      const all = await this.client.call<Json[]>('GET', '/api/collection');
+      const hits = (Array.isArray(all) ? all : []).filter((c) => c.name === plan.name && !c.archived && Number.isInteger(c.id) && !c.personal_owner_id && (c.location === undefined || c.location === '/'));
+      return hits.sort((a, b) => a.id - b.id)[0] as Json | undefined;
+    };
+    let c = await find();
+    let created = false;
+    if (!c) {
+      c = await this.client.call<Json>('POST', '/api/collection', { name: plan.name, description: plan.description }, find);
+      created = true;
+    }
+    this.collectionId = c.id as number;
+    await this.loadItems();
+    return { id: this.collectionId, created };
+  }
+
+  private async loadItems(): Promise<void> {
+    const r = await this.client.call<Json>('GET', `/api/collection/${this.collectionId}/items?models=card&models=dashboard`);
+    const list: Json[] = Array.isArray(r) ? r : Array.isArray(r.data) ? r.data : [];
+    this.items.clear();
+    for (const it of [...list].sort((a, b) => a.id - b.id)) {
+      const key = markerOf(it.description);
+      if (!key || (it.model !== 'card' && it.model !== 'dashboard')) continue;
+      const k = `${it.model}:${key}`;
+      if (this.items.has(k)) this.warn(`warning: ${it.model} #${it.id} in the collection also says (vigil:${key}); using #${this.items.get(k)!.id}`);
+      else this.items.set(k, { model: it.model, id: it.id });
+    }
+  }
+
+  /** Look for an item by marker again (after a POST whose outcome is unknown). */
+  private async refind(model: 'card' | 'dashboard', key: string): Promise<Json | undefined> {
+    await this.loadItems();
+    const hit = this.items.get(`${model}:${key}`);
+    return hit ? { id: hit.id } : undefined;
+  }
+
+  async dashboard(plan: MetabasePlan): Promise<PublishedDashboard> {
+    if (this.collectionId === undefined) throw new Error('collection() first');
+    const collection_id = this.collectionId;
+    const counts: PublishCounts = { created: 0, updated: 0, unchanged: 0 };
+    const cardIds = new Map<string, number>();
+    for (const card of plan.cards) {
+      const body = { ...card.body, collection_id };
+      const known = this.items.get(`card:${card.key}`);
+      if (known) {
+        const have = await this.client.call<Json>('GET', `/api/card/${known.id}`);
+        if (same(have, { ...body, archived: false })) counts.unchanged++;
+        else {
+          await this.client.call('PUT', `/api/card/${known.id}`, { ...body, archived: false });
+          counts.updated++;
+        }
+        cardIds.set(card.key, known.id);
+      } else {
+        const made = await this.client.call<Json>('POST', '/api/card', body, () => this.refind('card', card.key));
+        cardIds.set(card.key, made.id);
+        this.items.set(`card:${card.key}`, { model: 'card', id: made.id });
+        counts.created++;
+      }
+    }
+
+    let state: PublishedDashboard['dashboard'] = 'unchanged';
+    const known = this.items.get(`dashboard:${plan.key}`);
+    let id: number;
+    let have: Json;
+    if (known) {
+      id = known.id;
+      have = await this.client.call<Json>('GET', `/api/dashboard/${id}`);
+    } else {
+      const made = await this.client.call<Json>('POST', '/api/dashboard', { ...plan.dashboard, collection_id }, () => this.refind('dashboard', plan.key));
+      id = made.id;
+      this.items.set(`dashboard:${plan.key}`, { model: 'dashboard', id });
+      have = await this.client.call<Json>('GET', `/api/dashboard/${id}`);
+      state = 'created';
+    }
+
+    // tabs keep their ids by name, dashcards by card; the rest are new (negative ids)
+    const haveTabs: Json[] = Array.isArray(have.tabs) ? have.tabs : [];
+    const tabIds = new Map<number, number>();
+    const tabs = plan.tabs.map((t) => {
+      const old = haveTabs.find((x) => x.name === t.name && ![...tabIds.values()].includes(x.id));
+      const tid = old ? (old.id as number) : t.id;
+      tabIds.set(t.id, tid);
+      return { id: tid, name: t.name };
+    });
+    const haveCards: Json[] = Array.isArray(have.dashcards) ? have.dashcards : [];
+    const used = new Set<number>();
+    const dashcards = plan.dashcards.map((dc) => {
+      const card_id = cardIds.get(dc.card_key)!;
+      const old = haveCards.find((x) => x.card_id === card_id && !used.has(x.id));
+      if (old) used.add(old.id);
+      const { card_key: _key, ...rest } = dc;
+      return {
+        ...rest,
+        id: old ? (old.id as number) : dc.id,
+        card_id,
+        dashboard_tab_id: dc.dashboard_tab_id === null ? null : (tabIds.get(dc.dashboard_tab_id) ?? dc.dashboard_tab_id),
+        parameter_mappings: dc.parameter_mappings.map((m) => ({ ...m, card_id })),
+      };
+    });
+    const put = { name: plan.dashboard.name, description: plan.dashboard.description, parameters: plan.dashboard.parameters, collection_id, tabs, dashcards };
+    const pick = (x: Json) => ({ id: x.id, card_id: x.card_id, dashboard_tab_id: x.dashboard_tab_id ?? null, row: x.row, col: x.col, size_x: x.size_x, size_y: x.size_y, parameter_mappings: (x.parameter_mappings ?? []).map((m: Json) => ({ parameter_id: m.parameter_id, card_id: m.card_id, target: m.target })) });
+    const byId = (a: Json, b: Json) => a.id - b.id;
+    const unchanged =
+      same(have, { name: put.name, description: put.description, parameters: put.parameters, collection_id }) &&
+      same({ t: haveTabs.map((t) => ({ id: t.id, name: t.name })).sort(byId) }, { t: [...tabs].sort(byId) }) &&
+      same({ d: haveCards.map(pick).sort(byId) }, { d: dashcards.map(pick).sort(byId) });
+    if (!unchanged) {
+      await this.client.call('PUT', `/api/dashboard/${id}`, put);
+      if (state !== 'created') state = 'updated';
+    }
+    return { key: plan.key, id, dashboard: state, cards: counts, url: `${this.base}/dashboard/${id}` };
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * `vigil dashboards publish --metabase URL`, through the real CLI (dist/), against a fake
+ * Metabase on 127.0.0.1 that validates request shapes as Metabase's API does
+ * (test/support/fake-metabase.ts): credentials only from the environment (missing: exit 2;
+ * wrong: Metabase's 401, exit 1), never printed; a 429 and a 500 on the way are retried without
+ * creating anything twice; the second publish creates nothing and changes nothing; an edited
+ * tile title updates its card (PUT) instead of adding one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, removeDir, vigilAsync, type CliResult } from '../helpers.js';
+import { startFakeMetabase, type FakeMetabase } from '../support/fake-metabase.js';
+
+const API_KEY = 'mb_api_key_0123456789abcdef';
+const SESSION = 'f1e2d3c4-b5a6-4789-9abc-def012345678';
+
+const L = (x: number, y: number, w: number, h: number) => ({ x, y, w, h });
+const DASHBOARD = {
+  name: 'ops',
+  title: 'Ops',
+  filters: [
+    { name: 'date_range', type: 'date_range', column: 'date', default: '7d' },
+    { name: 'capability', type: 'select', column: 'capability', default: null },
+  ],
+  tabs: [
+    {
+      name: 'main',
+      title: 'Main',
+      tiles: [
+        { id: 'total', type: 'kpi', title: 'Total (24h)', model: 'daily', measures: [{ name: 'total', column: 'n', agg: 'sum' }], filters: [{ column: 'date', op: '>=', value: '-1d' }], compare: 'previous_period', layout: L(0, 0, 4, 2) },
+        { id: 'trend', type: 'line', title: 'Error rate', model: 'daily', dimensions: [{ column: 'date', granularity: 'day' }], measures: [{ name: 'err', column: 'err_rate', agg: 'avg', format: 'percent' }], target_band: { min: 0, max: 0.05 }, layout: L(4, 0, 8, 4) },
+      ],
+    },
+    {
+      name: 'detail',
+      title: 'Detail',
+      tiles: [{ id: 'tbl', type: 'table', title: 'By capability', model: 'daily', dimensions: [{ column: 'capability' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], conditional_formatting: [{ field: 'n', op: '>', value: 10, color: '#f04438' }], layout: L(0, 0, 12, 4) }],
+    },
+  ],
+};
+
+let mb: FakeMetabase;
+let dir: string;
+const outputs: CliResult[] = [];
+const publish = async (args: string[] = [], env: Record<string, string> = { METABASE_API_KEY: API_KEY }) => {
+  const r = await vigilAsync(dir, ['dashboards', 'publish', '--metabase', mb.url, ...args], env);
+  outputs.push(r);
+  return r;
+};
+/** The requests of one run: what it logged from `from` on. */
+const since = (from: number) => mb.log.slice(from);
+
+beforeAll(async () => {
+  mb = await startFakeMetabase({ apiKey: API_KEY, session: SESSION });
+  dir = makeProject({
+    'project.yaml': `name: ops_project\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\n    schema: analytics\n`,
+    'models/daily.sql': `select current_date as date, 'chat' as capability, 12 as n, 0.01 as err_rate`,
+    'models/daily.yml': `models:\n  - name: daily\n    columns:\n      - { name: date, data_type: date }\n      - { name: capability, data_type: varchar }\n      - { name: n, data_type: integer }\n      - { name: err_rate, data_type: double }\n`,
+    'dashboards/ops.json': JSON.stringify(DASHBOARD, null, 2),
+  });
+});
+afterAll(async () => {
+  await mb?.close();
+  if (dir) removeDir(dir);
+});
+
+describe('vigil dashboards publish --metabase', () => {
+  it('without METABASE_API_KEY or METABASE_SESSION: exit 2 naming both, nothing sent', async () => {
+    const r = await publish([], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/METABASE_API_KEY .*METABASE_SESSION/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(mb.log).toEqual([]);
+  });
+
+  it('an unknown database name: exit 2 with a did-you-mean', async () => {
+    const r = await publish(['--metabase-database', 'Analytcs']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--metabase-database 'Analytcs': no such database in Metabase — did you mean 'Analytics'?");
+  });
+
+  it('first publish: collection, cards and dashboard created in shapes Metabase accepts; a 429 and a 500 on the way are retried, nothing created twice', async () => {
+    const from = mb.log.length;
+    // GET /api/database answered 429, then the POST /api/collection answered 500 (not processed)
+    mb.script([{ status: 429, retryAfter: 0 }, { status: 200 }, { status: 200 }, { status: 500 }]);
+    const r = await publish(['--metabase-database', 'analytics']);
+    expect(r.stderr).toMatch(/GET \/api\/database: HTTP 429; retrying/);
+    expect(r.stderr).toMatch(/POST \/api\/collection: HTTP 500; retrying/);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("database 'Analytics' (#2), collection 'ops_project'");
+    expect(r.stdout).toMatch(/ops: 3 cards \(3 created, 0 updated, 0 unchanged\), dashboard #\d+ created -> http:\/\/127\.0\.0\.1:\d+\/dashboard\/\d+/);
+    const posts = since(from).filter((x) => x.method === 'POST').map((x) => x.path);
+    expect(posts).toEqual(['/api/collection', '/api/card', '/api/card', '/api/card', '/api/dashboard']);
+    expect(mb.state.collections.filter((c) => c.name === 'ops_project')).toHaveLength(1);
+    // what Metabase holds: every card on the project's collection and database, the dashboard's dashcards on those cards, on its tabs
+    const col = mb.state.collections.find((c) => c.name === 'ops_project')!;
+    expect(mb.state.cards).toHaveLength(3);
+    for (const c of mb.state.cards) expect(c).toMatchObject({ collection_id: col.id, dataset_query: { type: 'native', database: 2 } });
+    const trend = mb.state.cards.find((c) => c.name === 'Total (24h)')!;
+    expect(trend.display).toBe('smartscalar');
+    expect(mb.state.cards.find((c) => c.name === 'Error rate')!.visualization_settings).toMatchObject({ 'graph.goal_value': 0.05, 'graph.show_goal': true });
+    expect(mb.state.cards.find((c) => c.name === 'By capability')!.visualization_settings['table.column_formatting']).toEqual([{ columns: ['n'], type: 'single', operator: '>', value: 10, color: '#f04438', highlight_row: false }]);
+    const [dash] = mb.state.dashboards;
+    expect(dash).toMatchObject({ name: 'Ops', collection_id: col.id });
+    expect(dash.tabs.map((t: any) => t.name)).toEqual(['Main', 'Detail']);
+    expect(dash.dashcards).toHaveLength(3);
+    expect(new Set(dash.dashcards.map((d: any) => d.card_id))).toEqual(new Set(mb.state.cards.map((c) => c.id)));
+    expect(dash.dashcards.find((d: any) => d.card_id === trend.id)).toMatchObject({ row: 0, col: 0, size_x: 8, size_y: 4, dashboard_tab_id: dash.tabs[0].id });
+    expect(dash.parameters.map((p: any) => p.id)).toEqual(['date_range', 'capability']);
+    expect(dash.dashcards.flatMap((d: any) => d.parameter_mappings).length).toBeGreaterThan(0);
+  });
+
+  it('second publish: no POST (nothing created), no PUT (nothing changed)', async () => {
+    const from = mb.log.length;
+    const r = await publish(['--metabase-database', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(since(from).filter((x) => x.method !== 'GET')).toEqual([]);
+    expect(r.stdout).toMatch(/ops: 3 cards \(0 created, 0 updated, 3 unchanged\), dashboard #\d+ unchanged/);
+    expect(mb.state.cards).toHaveLength(3);
+    expect(mb.state.dashboards).toHaveLength(1);
+  });
+
+  it('an edited tile title: its card is updated (PUT), nothing created, the dashboard keeps its dashcards; with a session instead of a key', async () => {
+    const edited = structuredClone(DASHBOARD);
+    edited.tabs[1].tiles[0].title = 'Interactions by capability';
+    writeFileSync(join(dir, 'dashboards/ops.json'), JSON.stringify(edited, null, 2));
+    const dashcards = structuredClone(mb.state.dashboards[0].dashcards);
+    const from = mb.log.length;
+    const r = await publish(['--metabase-database', 'Analytics'], { METABASE_SESSION: SESSION });
+    expect(r.code, r.stderr).toBe(0);
+    const changes = since(from).filter((x) => x.method !== 'GET');
+    expect(changes.map((x) => `${x.method} ${x.path}`)).toEqual([`PUT /api/card/${mb.state.cards.find((c) => c.name === 'Interactions by capability')!.id}`]);
+    expect(changes[0].auth).toBe(SESSION);
+    expect(mb.state.cards.map((c) => c.name).sort()).toEqual(['Error rate', 'Interactions by capability', 'Total (24h)']);
+    expect(mb.state.dashboards[0].dashcards).toEqual(dashcards);
+    expect(r.stdout).toMatch(/\(0 created, 1 updated, 2 unchanged\)/);
+    expect(readFileSync(join(dir, 'dashboards/ops.json'), 'utf8')).toContain('Interactions by capability');
+  });
+
+  it('Metabase refuses (a wrong key: 401): exit 1 with the status and Metabase\'s message', async () => {
+    const r = await publish([], { METABASE_API_KEY: 'mb_wrong_key_fedcba9876543210' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: Metabase: GET /api/database: HTTP 401 Unauthenticated');
+    expect(r.stderr).not.toContain('mb_wrong_key_fedcba9876543210');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('the credentials never appear in any output', () => {
+    expect(outputs.length).toBeGreaterThanOrEqual(6);
+    for (const o of outputs) for (const s of [API_KEY, SESSION]) expect(o.stdout + o.stderr).not.toContain(s);
+  });
+
+  it('--help documents the flags and the environment variables', async () => {
+    const r = await vigilAsync(dir, ['dashboards', 'publish', '--help']);
+    expect(r.code).toBe(0);
+    for (const s of ['--metabase <url>', '--metabase-database <id|name>', '--collection <name>', 'METABASE_API_KEY', 'METABASE_SESSION']) expect(r.stdout).toContain(s);
+  });
+});
+
+describe('vigil dashboards export: the flags of each format', () => {
+  it('--format metabase needs --metabase-database (an id); a flag of another format is refused (exit 2)', async () => {
+    const run = (args: string[]) => vigilAsync(dir, ['dashboards', 'export', '--out', 'target/exp', ...args]);
+    const missing = await run(['--format', 'metabase']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--format metabase needs --metabase-database ID');
+    expect((await run(['--format', 'metabase', '--metabase-database', 'Analytics'])).stderr).toContain("must be the database's id");
+    expect((await run(['--format', 'json', '--looker-connection', 'x'])).stderr).toContain('--looker-connection applies to --format looker, not json');
+    expect((await run(['--format', 'looker', '--metabase-database', '2'])).code).toBe(2);
+    const ok = await run(['--format', 'metabase', '--metabase-database', '2']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const file = JSON.parse(readFileSync(join(dir, 'target/exp/ops.metabase.json'), 'utf8'));
+    expect(file.cards.every((c: { body: { dataset_query: { database: number } } }) => c.body.dataset_query.database === 2)).toBe(true);
+  });
+  it('looker: a warning (not an error) when DuckDB SQL goes to a connection named for BigQuery', async () => {
+    const r = await vigilAsync(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'target/lk', '--looker-connection', 'bigquery_prod']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("warning: this LookML is written in duckdb SQL (target dev), but the Looker connection 'bigquery_prod' is named for BigQuery");
+    expect(readFileSync(join(dir, 'target/lk/ops_project.model.lkml'), 'utf8')).toContain('connection: "bigquery_prod"');
+  });
+});
+
+describe('MetabaseClient and helpers (in process)', () => {
+  it('a POST answered 500 that did create its object: found by the recheck, not sent again', async () => {
+    const { createServer } = await import('node:http');
+    const { MetabaseClient } = await import('../../src/dashboards/metabase-publish.js');
+    let posts = 0;
+    const server = createServer((req, res) => {
+      if (req.method === 'POST') posts++;
+      res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ message: 'created, then failed' }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const client = new MetabaseClient(`http://127.0.0.1:${port}`, { header: 'X-API-KEY', variable: 'METABASE_API_KEY', value: 'k' }, undefined, () => {}, async () => {});
+      await expect(client.call('POST', '/api/card', { name: 'x' }, async () => ({ id: 5 }))).resolves.toEqual({ id: 5 });
+      expect(posts).toBe(1);
+      // nothing found: sent again, then given up with the status and Metabase's message
+      await expect(client.call('POST', '/api/card', { name: 'x' }, async () => undefined)).rejects.toThrow('POST /api/card: HTTP 500 created, then failed (gave up after 4 attempts)');
+      expect(posts).toBe(5);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+  it("engineWarning: the database's engine against the cards' SQL", async () => {
+    const { engineWarning } = await import('../../src/dashboards/metabase-publish.js');
+    expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'duckdb', 'dev')).toMatch(/duckdb SQL \(target dev\), but Metabase database 'BQ' \(#3\) is bigquery-cloud-sdk: .*--target prod/);
+    expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'bigquery', 'prod')).toBeUndefined();
+    expect(engineWarning({ id: 2, name: 'A', engine: 'duckdb' }, 'duckdb', 'dev')).toBeUndefined();
+  });
+});
