@@ -199,6 +199,8 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
   }
 }
 
+const NOT_SYNCED = new Error('not synced yet');
+
 /** Run every tile's query (and a KPI's previous period) on the target, side by side. */
 export async function queryTiles(
   adapter: Adapter,
@@ -213,10 +215,12 @@ export async function queryTiles(
     const t0 = performance.now();
     let data: TileData;
     try {
+      // vigil_sync_state before the first sync: no table, no rows ("not synced yet")
+      if (t.syncState && !(await adapter.columns(t.syncState)).length) throw NOT_SYNCED;
       const [rows, prev] = await Promise.all([adapter.query(adapter.dialect.bindEvalTime(t.sql, at)), t.previousSql ? adapter.query(adapter.dialect.bindEvalTime(t.previousSql, at)) : Promise.resolve(undefined)]);
       data = { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000, at: at.toISOString() };
     } catch (e) {
-      data = { ok: false, error: redact((e as Error).message.split('\n')[0]) };
+      data = e === NOT_SYNCED ? { ok: true, rows: [], seconds: (performance.now() - t0) / 1000, at: at.toISOString() } : { ok: false, error: redact((e as Error).message.split('\n')[0]) };
     }
     result.get(d.dashboard.name)!.set(t.tile.id, data);
     onTile?.(d, t, data);

@@ -12,6 +12,8 @@
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect } from '../adapters/dialect.js';
 import type { Manifest, ModelNode } from '../compile/manifest.js';
+import { STATE_TABLE } from '../sync/sync-types.js';
+import { SYNC_STATE_COLUMNS } from '../alerts/sync-state.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { DashboardSchema, type Dashboard, type DashboardFilter, type Measure, type Tile } from './schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from './types.js';
@@ -60,7 +62,7 @@ export function parseDashboards(files: DashboardFile[], ds: Diagnostic[]): Parse
   return out;
 }
 
-const AGG_LABEL: Record<string, string> = { sum: 'Total', avg: 'Average', min: 'Min', max: 'Max', count: 'Count', count_distinct: 'Distinct', median: 'Median', p50: 'P50', p90: 'P90', p95: 'P95', p99: 'P99', ratio: 'Rate', share: 'Share', weighted_avg: 'Weighted avg', age_minutes: 'Minutes since', none: '' };
+const AGG_LABEL: Record<string, string> = { sum: 'Total', avg: 'Average', min: 'Min', max: 'Max', count: 'Count', count_distinct: 'Distinct', median: 'Median', p50: 'P50', p90: 'P90', p95: 'P95', p99: 'P99', ratio: 'Rate', share: 'Share', weighted_avg: 'Weighted avg', age_minutes: 'Minutes since', oldest_age_minutes: 'Minutes since (oldest)', none: '' };
 const PCT: Record<string, number> = { median: 0.5, p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
 
 export function measureName(m: Measure): string {
@@ -82,6 +84,9 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
   const { manifest, dialect } = input;
   const models = new Map<string, ModelNode>();
   for (const n of Object.values(manifest.nodes)) if (n.resource_type === 'model') models.set(n.name, n);
+  // the sync state table `vigil sync` keeps, readable by tiles as if it were a model (freshness gauges)
+  const syncState = syncStateModel(manifest);
+  if (syncState && !models.has(SYNC_STATE_MODEL)) models.set(SYNC_STATE_MODEL, syncState);
   const out: CompiledDashboard[] = [];
   const byName = new Map(input.parsed.map((p) => [p.dashboard.name, p.dashboard]));
 
@@ -127,6 +132,11 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         if (prev) err([...base, 'id'], `tile id '${tile.id}' is used twice in this dashboard (also ${prev})`);
         tileIds.set(tile.id, `tabs[${ti}].tiles[${xi}]`);
         const node = models.get(tile.model);
+        if (!node && tile.model === SYNC_STATE_MODEL) {
+          const schemas = [...new Set(Object.values(manifest.sources).filter((x) => x.sync).map((x) => x.relation.schema))];
+          err([...base, 'model'], schemas.length ? `vigil_sync_state is read from the one schema sources sync into; these sync into ${schemas.join(', ')}` : 'no source is synced (sync: in a sources .yml), so there is no vigil_sync_state to read', 'see docs/sync.md');
+          return;
+        }
         if (!node) {
           const hint = didYouMean(tile.model, models.keys());
           err([...base, 'model'], `model '${tile.model}' not found${hint ? ` — did you mean '${hint}'?` : ''}`);
@@ -227,6 +237,24 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
     out.push({ dashboard: d, file: p.file, tabs, models: [...tileModels].sort(), dialect: dialect.name, project: input.project });
   }
   return out;
+}
+
+/** The name tiles read the sync state by (`model: "vigil_sync_state"`). */
+export const SYNC_STATE_MODEL = STATE_TABLE;
+
+/**
+ * `vigil_sync_state` as a model a tile can read: the table `vigil sync` keeps in the schema its
+ * sources sync into (one row per stream: last_synced_at, source_max_cursor, last_status...).
+ * Only when the project syncs into one schema; until the first sync the table does not exist,
+ * and such a tile shows "not synced yet" instead of failing (queryTiles).
+ */
+function syncStateModel(manifest: Manifest): ModelNode | undefined {
+  const synced = Object.values(manifest.sources).filter((x) => x.sync);
+  const schemas = [...new Set(synced.map((x) => x.relation.schema))];
+  if (schemas.length !== 1) return undefined;
+  const relation = { ...(synced[0].relation.database ? { database: synced[0].relation.database } : {}), schema: schemas[0], identifier: STATE_TABLE };
+  const node: Partial<ModelNode> = { unique_id: `model.vigil.${STATE_TABLE}`, resource_type: 'model', name: STATE_TABLE, file: '', tags: [], columns: SYNC_STATE_COLUMNS, depends_on: [], relation, compiled_sql: '', compiled_path: '' };
+  return node as ModelNode;
 }
 
 /** What a tile type needs to draw anything. */
@@ -354,6 +382,8 @@ export function measureSql(m: Measure, q: (c: string) => string, dialect: Dialec
       return dialect.safe_divide(`sum(${c} * ${q(m.weight!)})`, `sum(${q(m.weight!)})`);
     case 'age_minutes':
       return dialect.datediff('minute', `max(${c})`, dialect.current_timestamp());
+    case 'oldest_age_minutes':
+      return dialect.datediff('minute', `min(${c})`, dialect.current_timestamp());
     case 'none':
       return c;
   }
@@ -464,7 +494,8 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
     if (ownWindow(tile)) previousSqlUnfiltered = build(false, shift).sql;
     window!.compare = compareText(w, tile.compare);
   }
-  return { tile, tab, model: node.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, NO_SHIFT).sql, previousSql, previousSqlUnfiltered, window, appliesFilters: main.applies, columnTypes: types };
+  const syncState = node.unique_id === `model.vigil.${STATE_TABLE}` ? node.relation! : undefined;
+  return { tile, tab, model: node.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, NO_SHIFT).sql, previousSql, previousSqlUnfiltered, window, appliesFilters: main.applies, columnTypes: types, ...(syncState ? { syncState } : {}) };
 }
 
 /** A KPI's own relative window ("-24h", "-7d", "today" as a lower bound), if it has one. */

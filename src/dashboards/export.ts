@@ -163,7 +163,7 @@ function columnKinds(ds: CompiledDashboard[]): (model: string, column: string) =
         if (!declared.get(t.model)!.has(c)) declared.get(t.model)!.set(c, ty);
       }
       for (const f of t.fields) {
-        if (f.granularity || f.agg === 'age_minutes') add(temporal, t.model, f.column);
+        if (f.granularity || f.agg === 'age_minutes' || f.agg === 'oldest_age_minutes') add(temporal, t.model, f.column);
         if (f.kind === 'measure' && f.agg && NUMERIC_AGGS.has(f.agg)) add(numeric, t.model, f.column);
         if (f.kind === 'measure' && f.other) add(numeric, t.model, f.other);
         // raw values plotted on an axis (scatter, box) are numbers
@@ -502,7 +502,8 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
         break;
       }
       case 'age_minutes':
-        name = defineMeasure(v, want(f.name), { ...base, type: 'number', sql: v.dialect.datediff('minute', `MAX(${col(v, f.column)})`, v.dialect.current_timestamp()) }, false);
+      case 'oldest_age_minutes':
+        name = defineMeasure(v, want(f.name), { ...base, type: 'number', sql: v.dialect.datediff('minute', `${f.agg === 'age_minutes' ? 'MAX' : 'MIN'}(${col(v, f.column)})`, v.dialect.current_timestamp()) }, false);
         break;
       case 'share':
         name = defineMeasure(v, want(f.name), { ...base, type: 'average', sql: `CASE WHEN ${col(v, f.column)} THEN 1.0 ELSE 0.0 END`, filters }, false);

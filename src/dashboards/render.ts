@@ -1215,7 +1215,7 @@ function tileHtml(d: CompiledDashboard, ct: CompiledTile, data: TileData | undef
   const notes: string[] = [];
   if (!data) body = `<div class="nodata">No data (the tile was not queried)</div>`;
   else if (!data.ok) body = `<div class="error" role="alert"><strong>Query failed</strong><pre>${escapeHtml(data.error)}</pre></div>`;
-  else if (data.rows.length === 0) body = `<div class="nodata">No data</div>`;
+  else if (data.rows.length === 0) body = `<div class="nodata">${ct.syncState ? `Not synced yet: no ${escapeHtml(ct.relation)} (vigil sync writes it)` : 'No data'}</div>`;
   else if (t.type === 'kpi') body = kpiHtml(ct, data);
   else if (t.type === 'table') body = tableHtml(ct, data.rows);
   else if (fieldsOf(ct, data.rows).measures.length === 0) body = `<div class="nodata">No data (no measure to plot)</div>`;

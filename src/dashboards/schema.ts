@@ -11,10 +11,11 @@ export type TileType = (typeof TILE_TYPES)[number];
 /**
  * Aggregations. `ratio`: sum(column) / sum(denominator). `share`: the fraction of rows where a
  * boolean column is true (an error rate over raw rows). `weighted_avg`: sum(column * weight) /
- * sum(weight). `age_minutes`: minutes from max(column) to the evaluation time. `none`: the raw
+ * sum(weight). `age_minutes`: minutes from max(column) to the evaluation time; `oldest_age_minutes`:
+ * from min(column) (the stalest of several streams). `none`: the raw
  * column (row-level tiles: table, scatter; needs a limit).
  */
-export const AGGREGATIONS = ['sum', 'avg', 'min', 'max', 'count', 'count_distinct', 'median', 'p50', 'p90', 'p95', 'p99', 'ratio', 'share', 'weighted_avg', 'age_minutes', 'none'] as const;
+export const AGGREGATIONS = ['sum', 'avg', 'min', 'max', 'count', 'count_distinct', 'median', 'p50', 'p90', 'p95', 'p99', 'ratio', 'share', 'weighted_avg', 'age_minutes', 'oldest_age_minutes', 'none'] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
 
 export const FORMATS = ['number', 'integer', 'percent', 'ms', 'usd', 'minutes', 'text', 'date'] as const;

@@ -37,6 +37,8 @@ export interface CompiledTile {
   window?: { text: string; compare?: string };
   /** The previous period without the dashboard filters (a KPI whose window is its own filter): Metabase's trend card. */
   previousSqlUnfiltered?: string;
+  /** The tile reads `vigil_sync_state` (this relation): before the first sync it does not exist, which is "not synced yet", not a failure. */
+  syncState?: { database?: string; schema: string; identifier: string };
   /** Dashboard filters that apply to this tile (its model has the column). */
   appliesFilters: string[];
   /** Optional (export.ts): the declared data_type of the model's columns (models/*.yml or the

@@ -40,9 +40,9 @@ describe('gaugeBands', () => {
     const gauges = payload.cards.map((c) => c.body.visualization_settings['gauge.segments']).filter(Boolean);
     expect(gauges).toEqual([
       [
-        { min: 0, max: 15, color: G, label: '' },
-        { min: 15, max: 60, color: O, label: '' },
-        { min: 60, max: 120, color: R, label: '' },
+        { min: 0, max: 5, color: G, label: '' },
+        { min: 5, max: 15, color: O, label: '' },
+        { min: 15, max: 30, color: R, label: '' },
       ],
     ]);
   });
