@@ -238,14 +238,17 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const { renderIndexHtml } = await import('../dashboards/index-page.js');
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
   out(`Rendering ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${tiles} tiles) from ${c.target.name} (${c.target.type}) into ${o.out}`);
-  const { renderTileHtml } = await import('../dashboards/render.js');
+  const { renderTileHtml, renderStamp } = await import('../dashboards/render.js');
+  const { TileCache } = await import('../dashboards/tile-cache.js');
+  // tiles whose rows did not change since the last render are not drawn again
+  const cache = TileCache.open(join(c.files.root, c.files.paths.target, '.cache', 'dashboard-tiles.json'), renderStamp());
   const adapter = await open(c, 4);
   let data: Awaited<ReturnType<typeof queryTiles>>;
   // each tile is drawn as soon as its rows arrive, while the other queries still run
   const prerendered = new Map<string, Map<string, string>>(ds.map((d) => [d.dashboard.name, new Map()]));
   const t0 = performance.now();
   try {
-    data = await queryTiles(adapter, ds, at, (d, t, x) => prerendered.get(d.dashboard.name)!.set(t.tile.id, renderTileHtml(d, t, x)));
+    data = await queryTiles(adapter, ds, at, (d, t, x) => prerendered.get(d.dashboard.name)!.set(t.tile.id, cache.html(d, t, x, () => renderTileHtml(d, t, x))));
   } finally {
     await adapter.close();
   }
@@ -266,8 +269,10 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
     out(`  ${relative(process.cwd(), file) || file}  (${d.tabs.length} tab${d.tabs.length === 1 ? '' : 's'}, ${m.size} tiles${[...m.values()].some((x) => !x.ok) ? `, ${[...m.values()].filter((x) => !x.ok).length} failed` : ''})`);
   }
   writeProjectFile(join(dir, 'index.html'), renderIndexHtml(ds, { generatedAt: at.toISOString(), target: `${c.target.name} (${c.target.type})` }));
+  cache.save();
   const tr = (performance.now() - t1) / 1000;
-  out(`Queried ${tiles} tiles in ${tq.toFixed(3)}s (drawing each as it arrived), assembled ${pages.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
+  const reused = cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : '';
+  out(`Queried ${tiles} tiles in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
   // --png-dir says where the pictures go: it asks for them
   if (o.png || o.pngDir !== undefined) {
     const { screenshotTabs, findChromium } = await import('../dashboards/screenshot.js');

@@ -15,6 +15,15 @@ import { GridComponent, LegendComponent, MarkAreaComponent, MarkLineComponent, T
 import { SVGRenderer } from 'echarts/renderers';
 import type { Aggregation } from './schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile, TileData } from './types.js';
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { VIGIL_VERSION } from '../version.js';
+
+/** This renderer's code, as a stamp: drawings kept by tile-cache.ts are valid only for it. */
+export function renderStamp(): string {
+  const st = statSync(fileURLToPath(import.meta.url));
+  return `${VIGIL_VERSION}:${st.size}:${Math.round(st.mtimeMs)}`;
+}
 
 echarts.use([
   LineChart,

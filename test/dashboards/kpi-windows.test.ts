@@ -86,6 +86,14 @@ describe('KPI windows on the shipped dashboards (spike scenario)', () => {
     expect(kpi(html, 'error_rate_24h').value).toBeCloseTo(Number(seed.error_rate) * 100, 1);
   });
 
+  it('a second render of unchanged rows reuses the drawings, byte for byte (tile-cache.ts)', () => {
+    const once = render('2026-11-19T21:00:00Z');
+    const r = vigil(dir, ['dashboards', 'render', '--out', 'again', '--at', '2026-11-19T21:00:00Z', '-s', 'overview']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/; 8 unchanged since the last render, not drawn again\)/);
+    expect(readFileSync(join(dir, 'again', 'overview.html'), 'utf8')).toBe(once);
+  });
+
   it('every KPI states its window, and what its change compares with', () => {
     const html = render('2026-11-19T20:00:00Z');
     expect(kpi(html, 'active_workspaces_7d')).toMatchObject({ window: 'last 7 days (today included)', against: 'the 7 days before' });
