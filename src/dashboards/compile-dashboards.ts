@@ -194,17 +194,30 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
               err([...base, 'drilldown', 'tab'], `drill-down to tab '${dd.tab}', which ${dd.dashboard ? `dashboard '${dd.dashboard}'` : 'this dashboard'} does not have${hint ? ` — did you mean '${hint}'?` : ''}`, `tabs: ${[...targetTabs].join(', ')}`);
             }
           }
+          const targetTab = targetDash?.tabs.find((t) => t.name === dd.tab);
           for (const [filter, tpl] of Object.entries(dd.filters)) {
             const fs = (targetDash ?? d).filters;
-            if (!fs.some((f) => f.name === filter)) err([...base, 'drilldown', 'filters', filter], `drill-down sets filter '${filter}', which ${dd.dashboard ? `dashboard '${dd.dashboard}'` : 'the dashboard'} does not define (filters: ${fs.map((f) => f.name).join(', ') || 'none'})`);
-            for (const m of tpl.matchAll(/\{\{\s*(\w+)\s*\}\}/g)) if (!fieldNames.includes(m[1])) err([...base, 'drilldown', 'filters', filter], `drill-down value uses '${m[1]}', which is not one of the tile's fields (${fieldNames.join(', ')})`);
+            const where = [...base, 'drilldown', 'filters', filter];
+            const tf = fs.find((f) => f.name === filter);
+            if (!tf) err(where, `drill-down sets filter '${filter}', which ${dd.dashboard ? `dashboard '${dd.dashboard}'` : 'the dashboard'} does not define (filters: ${fs.map((f) => f.name).join(', ') || 'none'})`);
+            // {{ column }} only: anything else between braces would reach the page as text
+            for (const m of tpl.matchAll(/\{\{(.*?)\}\}/g)) if (!/^\s*[A-Za-z_]\w*\s*$/.test(m[1])) err(where, `drill-down value '${tpl}': '{{${m[1]}}}' is not a field template`, 'write {{ column }} with one of the tile\'s fields');
+            if (/\{\{|\}\}/.test(tpl.replace(/\{\{.*?\}\}/g, ''))) err(where, `drill-down value '${tpl}' has an unclosed {{ or a stray }}`, 'write {{ column }} with one of the tile\'s fields');
+            for (const m of tpl.matchAll(DRILL_TEMPLATE_RE)) if (!fieldNames.includes(m[1])) err(where, `drill-down value uses '${m[1]}', which is not one of the tile's fields (${fieldNames.join(', ')})`);
+            if (tf?.type === 'date_range' && !/^[1-9]\d*d$/.test(tpl)) err(where, `filter '${filter}' is a date range: a drill-down sets it to a number of days like "7d", got '${tpl}'`);
+            // a filter that reaches no tile of the target tab would change nothing on the page it opens
+            if (tf && targetTab && !targetTab.tiles.some((x) => (tf.applies_to ? tf.applies_to.includes(x.model) : (columnsOf(x.model)?.includes(tf.column) ?? true)))) {
+              err(where, `drill-down sets filter '${filter}', which filters no tile of tab '${dd.tab}' (no tile's model there has a column '${tf.column}')`);
+            }
           }
         }
         const needs = shapeProblem(tile);
         if (needs) err([...base, 'type'], needs);
         if (tile.layout.x + tile.layout.w > 12) err([...base, 'layout'], `the tile spans columns ${tile.layout.x}–${tile.layout.x + tile.layout.w - 1}; the grid has 12 (x + w must be <= 12)`);
         if (!ok) return;
-        tiles.push(compileTile(tile, tab.name, node, d.filters, dialect, columnsOf(tile.model), types));
+        const cols = columnsOf(tile.model);
+        const applies = (f: DashboardFilter) => (f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false));
+        tiles.push(compileTile(tile, tab.name, { name: node.name, relation: dialect.relation(node.relation), readFilter: dialect.readFilter?.(node.config) }, d.filters, dialect, applies, types));
       });
       tabs.push({ name: tab.name, title: tab.title, tiles });
     });
@@ -238,6 +251,9 @@ function shapeProblem(t: Tile): string | undefined {
       return dims + m >= 1 ? undefined : 'a table tile needs at least one column';
   }
 }
+
+/** A field in a drill-down value: {{ column }}. */
+export const DRILL_TEMPLATE_RE = /\{\{\s*([A-Za-z_]\w*)\s*\}\}/g;
 
 /** A relative time value: "today", "-7d" (days back from today) or "-24h" (hours back from now). */
 export const RELATIVE_RE = /^(?:today|-(\d+)([dh]))$/;
@@ -298,7 +314,7 @@ function measureSql(m: Measure, q: (c: string) => string, dialect: Dialect): str
 }
 
 /** The WHERE conditions of a tile: its own filters, then the dashboard filters' defaults that apply. */
-function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, cols: string[] | undefined, withDashboard: boolean, shiftHours: number, types: Record<string, string>): { where: string[]; applies: string[] } {
+function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, appliesTo: (f: DashboardFilter) => boolean, withDashboard: boolean, shiftHours: number, types: Record<string, string>): { where: string[]; applies: string[] } {
   const q = (c: string) => dialect.quoteIdent(c);
   const where: string[] = [];
   for (const f of tile.filters) {
@@ -321,8 +337,7 @@ function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, co
   }
   const applies: string[] = [];
   for (const f of filters) {
-    const applicable = f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false);
-    if (!applicable) continue;
+    if (!appliesTo(f)) continue;
     applies.push(f.name);
     if (!withDashboard || f.default === undefined || f.default === null) continue;
     const col = q(f.column);
@@ -338,10 +353,17 @@ function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, co
   return { where, applies };
 }
 
-/** `types`: the model's declared data_type per column. */
-function compileTile(tile: Tile, tab: string, node: ModelNode, filters: DashboardFilter[], dialect: Dialect, cols: string[] | undefined, types: Record<string, string>): CompiledTile {
+/** What a tile reads: its model's name, its relation spelled for the target, and a filter the warehouse requires on every read. */
+interface TileSource {
+  name: string;
+  relation: string;
+  readFilter?: string;
+}
+
+/** `types`: the model's declared data_type per column; `appliesTo`: whether a dashboard filter reaches the tile. */
+function compileTile(tile: Tile, tab: string, src: TileSource, filters: DashboardFilter[], dialect: Dialect, appliesTo: (f: DashboardFilter) => boolean, types: Record<string, string>): CompiledTile {
   const q = (c: string) => dialect.quoteIdent(c);
-  const relation = dialect.relation(node.relation!);
+  const relation = src.relation;
   const fields: CompiledField[] = [];
   const select: string[] = [];
   const group: string[] = [];
@@ -358,10 +380,9 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
   }
   const rowLevel = tile.measures.some((m) => m.agg === 'none');
   const build = (withDashboard: boolean, shiftHours: number) => {
-    const { where, applies } = conditions(tile, filters, dialect, cols, withDashboard, shiftHours, types);
+    const { where, applies } = conditions(tile, filters, dialect, appliesTo, withDashboard, shiftHours, types);
     // a warehouse that refuses some reads without a filter (BigQuery's require_partition_filter)
-    const required = dialect.readFilter?.(node.config);
-    if (required) where.unshift(required);
+    if (src.readFilter) where.unshift(src.readFilter);
     if (tile.top_n && tile.measures[0]) {
       // the n values of the column with the largest first measure, under the same filters
       const c = q(tile.top_n.column);
@@ -380,15 +401,34 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
   const main = build(true, 0);
   let previousSql: string | undefined;
   if (tile.type === 'kpi' && tile.compare === 'previous_period') {
-    const hours = periodHours(tile, filters, cols);
+    const hours = windowHours(tile, filters, appliesTo);
     if (hours) previousSql = build(true, hours).sql;
   }
-  return { tile, tab, model: node.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, 0).sql, previousSql, appliesFilters: main.applies, columnTypes: types };
+  return { tile, tab, model: src.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, 0).sql, previousSql, appliesFilters: main.applies, columnTypes: types, ...(src.readFilter ? { readFilter: src.readFilter } : {}) };
 }
 
 /** The length in hours of a KPI's window: its own relative time filter, else the dashboard's date range default; 0 = none. */
 export function periodHours(tile: Tile, filters: DashboardFilter[], cols: string[] | undefined): number {
+  return windowHours(tile, filters, (f) => (f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false)));
+}
+
+function windowHours(tile: Tile, filters: DashboardFilter[], appliesTo: (f: DashboardFilter) => boolean): number {
   for (const f of tile.filters) if ((f.op === '>=' || f.op === '>') && typeof f.value === 'string' && RELATIVE_RE.test(f.value)) return relativeHours(f.value);
-  const dr = filters.find((f) => f.type === 'date_range' && f.default !== undefined && f.default !== null && (f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false)));
+  const dr = filters.find((f) => f.type === 'date_range' && f.default !== undefined && f.default !== null && appliesTo(f));
   return dr ? Number(/^(\d+)d$/.exec(String(dr.default))?.[1] ?? 0) * 24 : 0;
+}
+
+/** A value a drill-down gives a dashboard filter: a select's value (typed as the row had it), or a date range like "7d". */
+export type FilterValue = string | number | boolean;
+
+/**
+ * A compiled tile again, with some dashboard filters set to other values than their defaults
+ * (the page a drill-down opens): the values go into the SQL as literals spelled by the dialect
+ * (strings quoted, quotes doubled), never as text pasted into the query. Only the filters that
+ * apply to the tile (`appliesFilters`) reach it; its SQL is the same as before when none does.
+ */
+export function compileTileWithFilters(ct: CompiledTile, filters: DashboardFilter[], values: Record<string, FilterValue>, dialect: Dialect): CompiledTile {
+  const set = filters.map((f) => (Object.hasOwn(values, f.name) ? { ...f, default: values[f.name] } : f));
+  const applies = new Set(ct.appliesFilters);
+  return compileTile(ct.tile, ct.tab, { name: ct.model, relation: ct.relation, readFilter: ct.readFilter }, set, dialect, (f) => applies.has(f.name), ct.columnTypes ?? {});
 }
