@@ -4,12 +4,13 @@
 import type { CompiledDashboard } from './types.js';
 import { escapeHtml as esc } from './render.js';
 
-export function renderIndexHtml(ds: CompiledDashboard[], meta: { generatedAt: string; target: string }): string {
+/** `href`: a link to a page of the site (relative by default; absolute under a base URL). */
+export function renderIndexHtml(ds: CompiledDashboard[], meta: { generatedAt: string; target: string }, href: (file: string, anchor?: string) => string = (f, a) => (a ? `${f}#${a}` : f)): string {
   const items = ds
     .map((d) => {
-      const tabs = d.tabs.map((t) => `<a href="${esc(d.dashboard.name)}.html#tab-${esc(t.name)}">${esc(t.title)}</a>`).join(' · ');
+      const tabs = d.tabs.map((t) => `<a href="${esc(href(`${d.dashboard.name}.html`, `tab-${t.name}`))}">${esc(t.title)}</a>`).join(' · ');
       const tiles = d.tabs.reduce((n, t) => n + t.tiles.length, 0);
-      return `<li><h2><a href="${esc(d.dashboard.name)}.html">${esc(d.dashboard.title)}</a></h2><p>${esc(d.dashboard.description ?? '')}</p><p class="meta">${tabs} — ${tiles} tiles, reads ${d.models.map(esc).join(', ')}</p></li>`;
+      return `<li><h2><a href="${esc(href(`${d.dashboard.name}.html`))}">${esc(d.dashboard.title)}</a></h2><p>${esc(d.dashboard.description ?? '')}</p><p class="meta">${tabs} — ${tiles} tiles, reads ${d.models.map(esc).join(', ')}</p></li>`;
     })
     .join('\n');
   return `<!doctype html>
