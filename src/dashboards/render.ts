@@ -1463,11 +1463,12 @@ export interface PageOptions {
 
 /**
  * Clicks on a chart or a table row of a drill-down tile open the page its data-drill attribute
- * names for the element (ClickMap); links (<a>) keep working as links. Only on pages with such
+ * names for the element (ClickMap) — or for the marked element under it (a legend's text lies over
+ * its item) — and links (<a>) keep working as links. Only on pages with such
  * a tile: the site stays readable without it (every drill-down page is also a link in the tile's
  * footer).
  */
-const DRILL_SCRIPT = `document.addEventListener('click',function(e){var t=e.target;if(!(t instanceof Element)||t.closest('a,summary,details'))return;var tile=t.closest('[data-drill]');if(!tile)return;var m=JSON.parse(tile.getAttribute('data-drill')),href=null;var tr=t.closest('tr[data-href]');if(tr)href=tr.getAttribute('data-href');var el=!href&&t.closest('[ecmeta_series_index],[data-s]');if(el){if(el.hasAttribute('data-s'))href=(m.s||[])[+el.getAttribute('data-s')];else{var s=el.getAttribute('ecmeta_series_index'),i=el.getAttribute('ecmeta_data_index');if(el.getAttribute('ecmeta_ssr_type')==='legend')href=m.l?m.l[+i]:(m.s||[])[+s];else href=(m.p||{})[s+':'+i]||(m.s||[])[+s]||(m.c||[])[+i];}}if(href){e.preventDefault();location.href=href;}});`;
+const DRILL_SCRIPT = `document.addEventListener('click',function(e){var t=e.target;if(!(t instanceof Element)||t.closest('a,summary,details'))return;var tile=t.closest('[data-drill]');if(!tile)return;var m=JSON.parse(tile.getAttribute('data-drill')),href=null;var tr=t.closest('tr[data-href]');if(tr)href=tr.getAttribute('data-href');var sel='[ecmeta_series_index],[data-s]',el=!href&&t.closest(sel);if(!href&&!el){var all=document.elementsFromPoint(e.clientX,e.clientY);for(var k=0;k<all.length;k++)if(all[k].matches(sel)&&tile.contains(all[k])){el=all[k];break;}}if(el){if(el.hasAttribute('data-s'))href=(m.s||[])[+el.getAttribute('data-s')];else{var s=el.getAttribute('ecmeta_series_index'),i=el.getAttribute('ecmeta_data_index');if(el.getAttribute('ecmeta_ssr_type')==='legend')href=m.l?m.l[+i]:(m.s||[])[+s];else href=(m.p||{})[s+':'+i]||(m.s||[])[+s]||(m.c||[])[+i];}}if(href){e.preventDefault();location.href=href;}});`;
 
 export function renderDashboardHtml(d: CompiledDashboard, data: Map<string, TileData>, meta: RenderMeta, prerendered?: Map<string, string>, opts: PageOptions = {}): string {
   const dash = d.dashboard;
@@ -1521,6 +1522,8 @@ export function renderDashboardHtml(d: CompiledDashboard, data: Map<string, Tile
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
+    // no icon: a browser asks a static server for /favicon.ico otherwise (a 404 in every site)
+    '<link rel="icon" href="data:,">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<meta name="generator" content="vigil">`,
     `<title>${escapeHtml(dash.title)}</title>`,

@@ -16,7 +16,7 @@ import { checkBaseUrl, drillValues, hrefFrom, pageFor, Site, valueSlug } from '.
 import type { CompiledDashboard } from '../../src/dashboards/types.js';
 import { REPO } from '../helpers.js';
 
-const dev = compileProject(loadProject(REPO), {});
+const dev = compileProject(loadProject(REPO), { env: {} });
 const prod = compileProject(loadProject(REPO), { target: 'prod', env: { AI_AUDIT_BQ_PROJECT: 'vigil-golden' } });
 const dash = (ds: CompiledDashboard[], name: string) => ds.find((d) => d.dashboard.name === name)!;
 const tileOf = (d: CompiledDashboard, id: string) => d.tabs.flatMap((t) => t.tiles).find((t) => t.tile.id === id)!;
