@@ -411,7 +411,14 @@ function distinctKeys(rows: Array<Record<string, unknown>>, f: CompiledField | u
 // ---------------------------------------------------------------------------------------------
 // ECharts
 
+/**
+ * Set while tileHtml asks a chart only for its notes (to size the chart before drawing it once):
+ * renderSvg then draws nothing. The chart functions are synchronous, so nothing else runs meanwhile.
+ */
+let notesOnly = false;
+
 function renderSvg(option: EChartsCoreOption, width: number, height: number, idPrefix: string): string {
+  if (notesOnly) return '';
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
   try {
     chart.setOption(option);
@@ -1332,9 +1339,17 @@ function tileHtml(d: CompiledDashboard, ct: CompiledTile, data: TileData | undef
     try {
       const draw = CHARTS[t.type];
       const at = data.at === undefined ? undefined : Date.parse(data.at);
-      let r = draw(ct, data.rows, chartW, chartH(footParts.length || t.type === 'box' ? FOOT_H : 0), `t-${t.id}`, at, hrefOf);
-      // a note appeared ("Other" sums...) where no footer was planned: make room for it
-      if (r.notes.length && !footParts.length && t.type !== 'box') r = draw(ct, data.rows, chartW, chartH(FOOT_H), `t-${t.id}`, at, hrefOf);
+      let footer = footParts.length > 0 || t.type === 'box';
+      if (!footer) {
+        // a note ("Other" sums..., partial) needs a footer: asked first without drawing, so that the chart is drawn once, at its size
+        notesOnly = true;
+        try {
+          footer = draw(ct, data.rows, chartW, chartH(0), `t-${t.id}`, at, hrefOf).notes.length > 0;
+        } finally {
+          notesOnly = false;
+        }
+      }
+      const r = draw(ct, data.rows, chartW, chartH(footer ? FOOT_H : 0), `t-${t.id}`, at, hrefOf);
       body = `<div class="chart">${r.svg}</div>`;
       notes.push(...r.notes);
       clicks = r.clicks;
