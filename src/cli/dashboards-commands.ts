@@ -224,6 +224,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const warnings: string[] = [];
   const filtered: Array<{ page: SitePage; d: CompiledDashboard }> = [];
   const t0 = performance.now();
+  let mainTiles = 0;
   const tile = (d: CompiledDashboard, file: string, ct: CompiledDashboard['tabs'][number]['tiles'][number], onData?: (x: TileData) => void) => {
     if (!data.has(file)) data.set(file, new Map());
     if (!drawn.has(file)) drawn.set(file, new Map());
@@ -257,6 +258,8 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
         }
       }
     }
+    // (the drill-down pages start as their source tiles' rows arrive)
+    mainTiles = q.queries + q.reused;
     while (pending.length) await Promise.all(pending.splice(0));
   } finally {
     await adapter.close();
@@ -296,8 +299,10 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   removeStalePages(dir, ds, written);
   writeProjectFile(join(dir, 'index.html'), renderIndexHtml(ds, meta, (file, anchor) => site.links(ds[0], 'index.html').href(file, anchor)));
   const tr = (performance.now() - t1) / 1000;
-  const extra = filtered.length ? `, and ${q.queries - new Set(ds.flatMap((d) => d.tabs.flatMap((t) => t.tiles.map((x) => `${x.sql}\u0000${x.previousSql ?? ''}`)))).size} more queries for ${filtered.length} drill-down page${filtered.length === 1 ? '' : 's'} (${q.reused} tile${q.reused === 1 ? '' : 's'} answered by a query already run)` : '';
-  out(`Queried ${tiles} tiles in ${tq.toFixed(3)}s (drawing each as it arrived)${extra}, assembled ${pages.length + filtered.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
+  const more = q.queries + q.reused - mainTiles;
+  const extra = filtered.length ? ` and ${more} more for ${filtered.length} drill-down page${filtered.length === 1 ? '' : 's'}` : '';
+  const reused = q.reused ? `; ${q.reused} answered by a query already run` : '';
+  out(`Queried ${tiles} tiles${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length + filtered.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
   // --png-dir says where the pictures go: it asks for them
   if (o.png || o.pngDir !== undefined) {
     const { screenshotTabs, findChromium } = await import('../dashboards/screenshot.js');
