@@ -161,30 +161,6 @@ export class TileQueries {
   }
 }
 
-/** Run every tile's query (and a KPI's previous period) on the target, side by side. */
-export async function queryTiles(
-  adapter: Adapter,
-  ds: CompiledDashboard[],
-  at: Date,
-  /** Called as each tile's data arrives (rendering it while the other queries run). */
-  onTile?: (d: CompiledDashboard, t: CompiledDashboard['tabs'][number]['tiles'][number], data: TileData) => void,
-): Promise<Map<string, Map<string, TileData>>> {
-  const result = new Map(ds.map((d) => [d.dashboard.name, new Map<string, TileData>()]));
-  const q = new TileQueries(adapter, at);
-  await Promise.all(
-    ds.flatMap((d) =>
-      d.tabs.flatMap((tab) =>
-        tab.tiles.map(async (t) => {
-          const data = await q.get(t);
-          result.get(d.dashboard.name)!.set(t.tile.id, data);
-          onTile?.(d, t, data);
-        }),
-      ),
-    ),
-  );
-  return result;
-}
-
 /** The site's base URL: --base-url, else project.yaml `dashboards: { base_url }` (checked by its schema); undefined: relative links. */
 async function baseUrlOf(flag: string | undefined, project: ProjectFiles['project']): Promise<string | undefined> {
   const { checkBaseUrl } = await import('../dashboards/site.js');
