@@ -1,7 +1,7 @@
 /**
  * `vigil dashboards validate | export | render`. Loaded lazily by main.ts.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
@@ -10,9 +10,10 @@ import { compileForCommand, err, keepSnapshot, open, out, parseAt, projectFromSn
 import type { ProjectFiles } from '../project/load-project.js';
 import type { ResolvedTarget } from '../compile/compile-project.js';
 import { globToRe } from '../compile/selector.js';
-import { mapLimit } from '../run/concurrency.js';
+import { limiter } from '../run/concurrency.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { CompiledDashboard, TileData } from '../dashboards/types.js';
+import type { SitePage } from '../dashboards/site.js';
 
 
 interface Common {
@@ -199,80 +200,173 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
   }
 }
 
-const NOT_SYNCED = new Error('not synced yet');
+/**
+ * Tile queries on the target, side by side (at most the adapter's concurrency), each SQL run
+ * once: a tile whose query (and previous period) is the same as one asked before — a drill-down
+ * page's tile that its filter does not reach — gets that one's result.
+ */
+export class TileQueries {
+  private readonly cache = new Map<string, Promise<TileData>>();
+  private readonly run: ReturnType<typeof limiter>;
+  /** Queries run, and tiles answered by one run before. */
+  queries = 0;
+  reused = 0;
+  constructor(
+    private readonly adapter: Adapter,
+    private readonly at: Date,
+  ) {
+    this.run = limiter(adapter.maxConcurrency);
+  }
 
-/** Run every tile's query (and a KPI's previous period) on the target, side by side. */
-export async function queryTiles(
-  adapter: Adapter,
-  ds: CompiledDashboard[],
-  at: Date,
-  /** Called as each tile's data arrives (rendering it while the other queries run). */
-  onTile?: (d: CompiledDashboard, t: CompiledDashboard['tabs'][number]['tiles'][number], data: TileData) => void,
-): Promise<Map<string, Map<string, TileData>>> {
-  const result = new Map(ds.map((d) => [d.dashboard.name, new Map<string, TileData>()]));
-  const tiles = ds.flatMap((d) => d.tabs.flatMap((tab) => tab.tiles.map((t) => ({ d, t }))));
-  await mapLimit(tiles, adapter.maxConcurrency, async ({ d, t }) => {
-    const t0 = performance.now();
-    let data: TileData;
-    try {
-      // vigil_sync_state before the first sync: no table, no rows ("not synced yet")
-      if (t.syncState && !(await adapter.columns(t.syncState)).length) throw NOT_SYNCED;
-      const [rows, prev] = await Promise.all([adapter.query(adapter.dialect.bindEvalTime(t.sql, at)), t.previousSql ? adapter.query(adapter.dialect.bindEvalTime(t.previousSql, at)) : Promise.resolve(undefined)]);
-      data = { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000, at: at.toISOString() };
-    } catch (e) {
-      data = e === NOT_SYNCED ? { ok: true, rows: [], seconds: (performance.now() - t0) / 1000, at: at.toISOString() } : { ok: false, error: redact((e as Error).message.split('\n')[0]) };
+  get(t: CompiledDashboard['tabs'][number]['tiles'][number]): Promise<TileData> {
+    const key = `${t.sql}\u0000${t.previousSql ?? ''}`;
+    const known = this.cache.get(key);
+    if (known) {
+      this.reused++;
+      return known;
     }
-    result.get(d.dashboard.name)!.set(t.tile.id, data);
-    onTile?.(d, t, data);
-  });
-  return result;
+    this.queries++;
+    const { adapter, at } = this;
+    const p = this.run(async (): Promise<TileData> => {
+      const t0 = performance.now();
+      try {
+        // vigil_sync_state before the first sync: no table, no rows ("not synced yet")
+        if (t.syncState && !(await adapter.columns(t.syncState)).length) return { ok: true, rows: [], seconds: (performance.now() - t0) / 1000, at: at.toISOString() };
+        const [rows, prev] = await Promise.all([adapter.query(adapter.dialect.bindEvalTime(t.sql, at)), t.previousSql ? adapter.query(adapter.dialect.bindEvalTime(t.previousSql, at)) : Promise.resolve(undefined)]);
+        return { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000, at: at.toISOString() };
+      } catch (e) {
+        return { ok: false, error: redact((e as Error).message.split('\n')[0]) };
+      }
+    });
+    this.cache.set(key, p);
+    return p;
+  }
 }
 
-export async function runDashboardsRender(o: Common & { out: string; png?: boolean; pngDir?: string; at?: string }): Promise<void> {
+/** The site's base URL: --base-url, else project.yaml `dashboards: { base_url }` (checked by its schema); undefined: relative links. */
+async function baseUrlOf(flag: string | undefined, project: ProjectFiles['project']): Promise<string | undefined> {
+  const { checkBaseUrl } = await import('../dashboards/site.js');
+  const given = flag ?? project.dashboards?.base_url;
+  if (given === undefined) return undefined;
+  const r = checkBaseUrl(given);
+  if ('error' in r) throw new UsageError(`${flag !== undefined ? '--base-url' : 'project.yaml dashboards.base_url'}: ${r.error}`);
+  return r.url;
+}
+
+export async function runDashboardsRender(o: Common & { out: string; png?: boolean; pngDir?: string; at?: string; baseUrl?: string }): Promise<void> {
   const c = await compiledForRender(o);
   const ds = pick(c.dashboards, o.select);
   const at = parseAt(o.at);
+  const baseUrl = await baseUrlOf(o.baseUrl, c.files.project);
   const dir = isAbsolute(o.out) ? o.out : resolve(process.cwd(), o.out);
   mkdirSync(dir, { recursive: true });
-  const { renderDashboardHtml } = await import('../dashboards/render.js');
+  const { renderDashboardHtml, renderTileHtml } = await import('../dashboards/render.js');
   const { renderIndexHtml } = await import('../dashboards/index-page.js');
+  const { Site } = await import('../dashboards/site.js');
+  const { compileTileWithFilters } = await import('../dashboards/compile-dashboards.js');
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
   out(`Rendering ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${tiles} tiles) from ${c.target.name} (${c.target.type}) into ${o.out}`);
-  const { renderTileHtml, renderStamp } = await import('../dashboards/render.js');
+  const { renderStamp } = await import('../dashboards/render.js');
   const { TileCache } = await import('../dashboards/tile-cache.js');
   // tiles whose rows did not change since the last render are not drawn again
   const cache = TileCache.open(join(c.files.root, c.files.paths.target, '.cache', 'dashboard-tiles.json'), renderStamp());
+  const site = new Site(ds, baseUrl);
+  // root-relative tile links are app routes: without a base URL the site cannot link them
+  if (!baseUrl) {
+    for (const d of ds) for (const tab of d.tabs) for (const t of tab.tiles) for (const l of t.tile.links) if (/^\s*\/(?!\/)/.test(l.url)) err(`warning: ${d.file}: tile ${t.tile.id}: link '${l.label}' (${l.url}) is an app route: shown as text, not linked, without a base URL (--base-url, or dashboards.base_url in project.yaml)`);
+  }
   const adapter = await open(c, 4);
-  let data: Awaited<ReturnType<typeof queryTiles>>;
-  // each tile is drawn as soon as its rows arrive, while the other queries still run
-  const prerendered = new Map<string, Map<string, string>>(ds.map((d) => [d.dashboard.name, new Map()]));
+  const q = new TileQueries(adapter, at);
+  // each page's data and drawn tiles, by page file and tile id
+  const data = new Map<string, Map<string, TileData>>();
+  const drawn = new Map<string, Map<string, string>>();
+  /** tiles drawn last: a drill-down tile links to the pages every source tile registers */
+  const last: Array<() => void> = [];
+  const pending: Array<Promise<unknown>> = [];
+  const warnings: string[] = [];
+  const filtered: Array<{ page: SitePage; d: CompiledDashboard }> = [];
   const t0 = performance.now();
+  let mainTiles = 0;
+  const tile = (d: CompiledDashboard, file: string, ct: CompiledDashboard['tabs'][number]['tiles'][number], onData?: (x: TileData) => void) => {
+    if (!data.has(file)) data.set(file, new Map());
+    if (!drawn.has(file)) drawn.set(file, new Map());
+    pending.push(
+      q.get(ct).then((x) => {
+        data.get(file)!.set(ct.tile.id, x);
+        onData?.(x);
+        // a drill-down tile links to pages other tiles register: drawn each time; any other is kept while its rows, page and base URL stay
+        const draw = () => drawn.get(file)!.set(ct.tile.id, ct.tile.drilldown ? renderTileHtml(d, ct, x, site.links(d, file)) : cache.html(d, ct, x, `${file}\u0000${baseUrl ?? ''}`, () => renderTileHtml(d, ct, x, site.links(d, file))));
+        // each tile is drawn as soon as its rows arrive, while the other queries still run
+        if (ct.tile.drilldown) last.push(draw);
+        else draw();
+      }),
+    );
+  };
+  // a drill-down page: its tab's tiles again with the filter values set (compiled as literals of the dialect)
+  const startPage = (page: SitePage) => {
+    const target = site.dashboards.get(page.dashboard)!;
+    filtered.push({ page, d: target });
+    for (const ct of target.tabs.find((t) => t.name === page.tab)!.tiles) tile(target, page.file, compileTileWithFilters(ct, target.dashboard.filters, page.values, adapter.dialect));
+  };
   try {
-    data = await queryTiles(adapter, ds, at, (d, t, x) => prerendered.get(d.dashboard.name)!.set(t.tile.id, cache.html(d, t, x, () => renderTileHtml(d, t, x))));
+    for (const d of ds) {
+      for (const tab of d.tabs) {
+        for (const ct of tab.tiles) {
+          tile(d, `${d.dashboard.name}.html`, ct, (x) => {
+            if (!ct.tile.drilldown || !x.ok) return;
+            const { added, leftOut } = site.register(d, ct, x.rows);
+            if (leftOut.length) warnings.push(`warning: ${d.file}: tile ${ct.tile.id}: drill-down pages for ${site.cap} values, the most at the top of the tile; left out ${leftOut.length}: ${leftOut.slice(0, 20).join(', ')}${leftOut.length > 20 ? ', ...' : ''}`);
+            for (const p of added) startPage(p);
+          });
+        }
+      }
+    }
+    // (the drill-down pages start as their source tiles' rows arrive)
+    mainTiles = q.queries + q.reused;
+    while (pending.length) await Promise.all(pending.splice(0));
   } finally {
     await adapter.close();
   }
+  for (const draw of last) draw();
+  for (const w of warnings.sort()) err(w);
   const tq = (performance.now() - t0) / 1000;
   const t1 = performance.now();
   const pages: Array<{ name: string; file: string }> = [];
+  const meta = { generatedAt: at.toISOString(), target: `${c.target.name} (${c.target.type})` };
   let failed = 0;
+  // applied values by filter name (the renderer formats them: '7d' -> 'last 7 days', none -> 'All')
+  const defaults = (d: CompiledDashboard) => Object.fromEntries(d.dashboard.filters.map((f) => [f.name, f.default === undefined || f.default === null ? '' : String(f.default)]));
   for (const d of ds) {
-    const m = data.get(d.dashboard.name)!;
+    const own = `${d.dashboard.name}.html`;
+    const m = data.get(own)!;
     failed += [...m.values()].filter((x) => !x.ok).length;
-    // applied values by filter name (the renderer formats them: '7d' -> 'last 7 days', none -> 'All')
-    const filters = Object.fromEntries(d.dashboard.filters.map((f) => [f.name, f.default === undefined || f.default === null ? '' : String(f.default)]));
-    const html = renderDashboardHtml(d, m, { generatedAt: at.toISOString(), target: `${c.target.name} (${c.target.type})`, filters }, prerendered.get(d.dashboard.name));
-    const file = join(dir, `${d.dashboard.name}.html`);
+    const html = renderDashboardHtml(d, m, { ...meta, filters: defaults(d) }, drawn.get(own), { links: site.links(d, own) });
+    const file = join(dir, own);
     writeProjectFile(file, html);
     pages.push({ name: d.dashboard.name, file });
     for (const [id, x] of m) if (!x.ok) err(`  ${d.file}: tile ${id}: ${x.error}`);
-    out(`  ${relative(process.cwd(), file) || file}  (${d.tabs.length} tab${d.tabs.length === 1 ? '' : 's'}, ${m.size} tiles${[...m.values()].some((x) => !x.ok) ? `, ${[...m.values()].filter((x) => !x.ok).length} failed` : ''})`);
+    const more = filtered.filter((f) => f.d === d).length;
+    out(`  ${relative(process.cwd(), file) || file}  (${d.tabs.length} tab${d.tabs.length === 1 ? '' : 's'}, ${m.size} tiles${[...m.values()].some((x) => !x.ok) ? `, ${[...m.values()].filter((x) => !x.ok).length} failed` : ''}${more ? `; ${more} drill-down page${more === 1 ? '' : 's'} in ${join(o.out, d.dashboard.name)}/` : ''})`);
   }
-  writeProjectFile(join(dir, 'index.html'), renderIndexHtml(ds, { generatedAt: at.toISOString(), target: `${c.target.name} (${c.target.type})` }));
+  const written = new Set<string>();
+  for (const { page, d } of filtered.sort((a, b) => a.page.file.localeCompare(b.page.file))) {
+    const m = data.get(page.file)!;
+    const bad = [...m].filter(([, x]) => !x.ok);
+    failed += bad.length;
+    for (const [id, x] of bad) if (!x.ok) err(`  ${d.file}: tile ${id} (${page.file}): ${x.error}`);
+    const applied = Object.fromEntries(Object.entries(page.values).map(([k, v]) => [k, String(v)]));
+    const html = renderDashboardHtml(d, m, { ...meta, filters: { ...defaults(d), ...applied } }, drawn.get(page.file), { links: site.links(d, page.file), tab: page.tab, applied });
+    writeProjectFile(join(dir, ...page.file.split('/')), html);
+    written.add(page.file);
+  }
+  removeStalePages(dir, ds, written);
+  writeProjectFile(join(dir, 'index.html'), renderIndexHtml(ds, meta, (file, anchor) => site.links(ds[0], 'index.html').href(file, anchor)));
   cache.save();
   const tr = (performance.now() - t1) / 1000;
-  const reused = cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : '';
-  out(`Queried ${tiles} tiles in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
+  const more = q.queries + q.reused - mainTiles;
+  const extra = filtered.length ? ` and ${more} more for ${filtered.length} drill-down page${filtered.length === 1 ? '' : 's'}` : '';
+  const reused = `${q.reused ? `; ${q.reused} answered by a query already run` : ''}${cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : ''}`;
+  out(`Queried ${tiles} tiles${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length + filtered.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
   // --png-dir says where the pictures go: it asks for them
   if (o.png || o.pngDir !== undefined) {
     const { screenshotTabs, findChromium } = await import('../dashboards/screenshot.js');
@@ -289,5 +383,25 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   if (failed) {
     err(`${failed} tile${failed === 1 ? '' : 's'} failed to query (shown as errors on the page)`);
     process.exitCode = 1;
+  }
+}
+
+/**
+ * Drill-down pages an earlier render wrote that this one did not (a value that left the data):
+ * only files named like them (`<dashboard>/<tab>--*.html`) in the folders of the dashboards
+ * rendered; nothing else in the output folder is touched.
+ */
+function removeStalePages(dir: string, ds: CompiledDashboard[], written: Set<string>): void {
+  for (const d of ds) {
+    const sub = join(dir, d.dashboard.name);
+    let names: string[];
+    try {
+      if (!statSync(sub).isDirectory()) continue;
+      names = readdirSync(sub);
+    } catch {
+      continue;
+    }
+    const tabs = d.tabs.map((t) => `${t.name}--`);
+    for (const n of names) if (n.endsWith('.html') && tabs.some((t) => n.startsWith(t)) && !written.has(`${d.dashboard.name}/${n}`)) rmSync(join(sub, n), { force: true });
   }
 }

@@ -367,8 +367,9 @@ export function buildProgram(): Command {
       const { runDashboardsPublish } = await import('./dashboards-commands.js');
       return runDashboardsPublish({ ...globals(cmd), ...o });
     });
-  commonOptions(dashboards.command('render').description('a static HTML site, one page per dashboard, charts drawn server-side (SVG, no JavaScript), data from the target'))
+  commonOptions(dashboards.command('render').description('a static HTML site: one page per dashboard and one per drill-down target (the tab with the clicked value as its filter), charts drawn server-side as SVG, data from the target'))
     .requiredOption('--out <dir>', 'folder to write the site to')
+    .option('--base-url <url>', "make the site's links absolute under this URL (http(s)://host/path or /path), and link root-relative tile links (app routes such as /workspaces/42) under it; default: project.yaml dashboards.base_url, else relative links and app routes shown as text")
     .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
     .option('--png', "also take one PNG per tab with headless Chromium (Debian's chromium; never downloaded)")
     .option('--png-dir <dir>', 'where the PNGs go, one per tab named after its title (default: target/screenshots; implies --png)')

@@ -180,7 +180,8 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           for (const m of l.url.matchAll(/\{\{\s*(\w+)\s*\}\}/g)) if (!names.includes(m[1])) err([...base, 'links', li, 'url'], `the link uses '${m[1]}', which is not one of the tile's fields (${names.join(', ')})`);
         }
         if (tile.type === 'kpi' && tile.compare) {
-          const w = kpiWindow(tile, d.filters, columnsOf(tile.model), types);
+          const cols = columnsOf(tile.model);
+          const w = kpiWindow(tile, d.filters, (f) => (f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false)), types);
           if (!w) err([...base, 'compare'], `compare: ${tile.compare} needs a time window: a relative filter on the tile ("-7d", "-24h", "today") or a date_range dashboard filter with a default that applies to it`);
           else if (tile.compare === 'previous_period_to_date' && !isTimestamp(w.type))
             err([...base, 'compare'], `compare: previous_period_to_date cuts the previous period at the same time of day, which needs a timestamp column; ${w.column} is ${w.type ? `a ${w.type}` : 'of undeclared type'}`, w.type ? 'window a timestamp column (e.g. created_at >= "today"), or use compare: previous_period' : `declare data_type: timestamp for ${w.column} in the model's YAML`);
@@ -219,17 +220,31 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
               err([...base, 'drilldown', 'tab'], `drill-down to tab '${dd.tab}', which ${dd.dashboard ? `dashboard '${dd.dashboard}'` : 'this dashboard'} does not have${hint ? ` — did you mean '${hint}'?` : ''}`, `tabs: ${[...targetTabs].join(', ')}`);
             }
           }
+          const targetTab = targetDash?.tabs.find((t) => t.name === dd.tab);
           for (const [filter, tpl] of Object.entries(dd.filters)) {
             const fs = (targetDash ?? d).filters;
-            if (!fs.some((f) => f.name === filter)) err([...base, 'drilldown', 'filters', filter], `drill-down sets filter '${filter}', which ${dd.dashboard ? `dashboard '${dd.dashboard}'` : 'the dashboard'} does not define (filters: ${fs.map((f) => f.name).join(', ') || 'none'})`);
-            for (const m of tpl.matchAll(/\{\{\s*(\w+)\s*\}\}/g)) if (!fieldNames.includes(m[1])) err([...base, 'drilldown', 'filters', filter], `drill-down value uses '${m[1]}', which is not one of the tile's fields (${fieldNames.join(', ')})`);
+            const where = [...base, 'drilldown', 'filters', filter];
+            const tf = fs.find((f) => f.name === filter);
+            if (!tf) err(where, `drill-down sets filter '${filter}', which ${dd.dashboard ? `dashboard '${dd.dashboard}'` : 'the dashboard'} does not define (filters: ${fs.map((f) => f.name).join(', ') || 'none'})`);
+            // {{ column }} only: anything else between braces would reach the page as text
+            for (const m of tpl.matchAll(/\{\{(.*?)\}\}/g)) if (!/^\s*[A-Za-z_]\w*\s*$/.test(m[1])) err(where, `drill-down value '${tpl}': '{{${m[1]}}}' is not a field template`, 'write {{ column }} with one of the tile\'s fields');
+            if (/\{\{|\}\}/.test(tpl.replace(/\{\{.*?\}\}/g, ''))) err(where, `drill-down value '${tpl}' has an unclosed {{ or a stray }}`, 'write {{ column }} with one of the tile\'s fields');
+            for (const m of tpl.matchAll(DRILL_TEMPLATE_RE)) if (!fieldNames.includes(m[1])) err(where, `drill-down value uses '${m[1]}', which is not one of the tile's fields (${fieldNames.join(', ')})`);
+            if (tf?.type === 'date_range' && !/^[1-9]\d*d$/.test(tpl)) err(where, `filter '${filter}' is a date range: a drill-down sets it to a number of days like "7d", got '${tpl}'`);
+            // a filter that reaches no tile of the target tab would change nothing on the page it opens
+            if (tf && targetTab && !targetTab.tiles.some((x) => (tf.applies_to ? tf.applies_to.includes(x.model) : (columnsOf(x.model)?.includes(tf.column) ?? true)))) {
+              err(where, `drill-down sets filter '${filter}', which filters no tile of tab '${dd.tab}' (no tile's model there has a column '${tf.column}')`);
+            }
           }
         }
         const needs = shapeProblem(tile);
         if (needs) err([...base, 'type'], needs);
         if (tile.layout.x + tile.layout.w > 12) err([...base, 'layout'], `the tile spans columns ${tile.layout.x}–${tile.layout.x + tile.layout.w - 1}; the grid has 12 (x + w must be <= 12)`);
         if (!ok) return;
-        tiles.push(compileTile(tile, tab.name, node, d.filters, dialect, columnsOf(tile.model), types));
+        const cols = columnsOf(tile.model);
+        const applies = (f: DashboardFilter) => (f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false));
+        const syncState = node.unique_id === `model.vigil.${STATE_TABLE}` ? node.relation : undefined;
+        tiles.push(compileTile(tile, tab.name, { name: node.name, relation: dialect.relation(node.relation), readFilter: dialect.readFilter?.(node.config), ...(syncState ? { syncState } : {}) }, d.filters, dialect, applies, types));
       });
       tabs.push({ name: tab.name, title: tab.title, tiles });
     });
@@ -281,6 +296,9 @@ function shapeProblem(t: Tile): string | undefined {
       return dims + m >= 1 ? undefined : 'a table tile needs at least one column';
   }
 }
+
+/** A field in a drill-down value: {{ column }}. */
+export const DRILL_TEMPLATE_RE = /\{\{\s*([A-Za-z_]\w*)\s*\}\}/g;
 
 /** A relative time value: "today", "-7d" (days back from today) or "-24h" (hours back from now). */
 export const RELATIVE_RE = /^(?:today|-(\d+)([dh]))$/;
@@ -390,7 +408,7 @@ export function measureSql(m: Measure, q: (c: string) => string, dialect: Dialec
 }
 
 /** The WHERE conditions of a tile: its own filters, then the dashboard filters' defaults that apply. */
-function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, cols: string[] | undefined, withDashboard: boolean, shift: Shift, types: Record<string, string>): { where: string[]; applies: string[] } {
+function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, appliesTo: (f: DashboardFilter) => boolean, withDashboard: boolean, shift: Shift, types: Record<string, string>): { where: string[]; applies: string[] } {
   const shiftHours = shift.hours;
   const q = (c: string) => dialect.quoteIdent(c);
   const where: string[] = [];
@@ -411,8 +429,7 @@ function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, co
   }
   const applies: string[] = [];
   for (const f of filters) {
-    const applicable = f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false);
-    if (!applicable) continue;
+    if (!appliesTo(f)) continue;
     applies.push(f.name);
     if (!withDashboard || f.default === undefined || f.default === null) continue;
     const col = q(f.column);
@@ -441,10 +458,19 @@ function windowSql(col: string, from: string, value: string, type: string | unde
   return `${from} and ${col} < ${relativeDate(value, dialect, 0, type)}`;
 }
 
-/** `types`: the model's declared data_type per column. */
-function compileTile(tile: Tile, tab: string, node: ModelNode, filters: DashboardFilter[], dialect: Dialect, cols: string[] | undefined, types: Record<string, string>): CompiledTile {
+/** What a tile reads: its model's name, its relation spelled for the target, and a filter the warehouse requires on every read. */
+interface TileSource {
+  name: string;
+  relation: string;
+  readFilter?: string;
+  /** the model is vigil_sync_state (syncStateModel): this relation, which may not exist yet */
+  syncState?: { database?: string; schema: string; identifier: string };
+}
+
+/** `types`: the model's declared data_type per column; `appliesTo`: whether a dashboard filter reaches the tile. */
+function compileTile(tile: Tile, tab: string, src: TileSource, filters: DashboardFilter[], dialect: Dialect, appliesTo: (f: DashboardFilter) => boolean, types: Record<string, string>): CompiledTile {
   const q = (c: string) => dialect.quoteIdent(c);
-  const relation = dialect.relation(node.relation!);
+  const relation = src.relation;
   const fields: CompiledField[] = [];
   const select: string[] = [];
   const group: string[] = [];
@@ -461,10 +487,9 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
   }
   const rowLevel = tile.measures.some((m) => m.agg === 'none');
   const build = (withDashboard: boolean, shift: Shift) => {
-    const { where, applies } = conditions(tile, filters, dialect, cols, withDashboard, shift, types);
+    const { where, applies } = conditions(tile, filters, dialect, appliesTo, withDashboard, shift, types);
     // a warehouse that refuses some reads without a filter (BigQuery's require_partition_filter)
-    const required = dialect.readFilter?.(node.config);
-    if (required) where.unshift(required);
+    if (src.readFilter) where.unshift(src.readFilter);
     if (tile.top_n && tile.measures[0]) {
       // the n values of the column with the largest first measure, under the same filters
       const c = q(tile.top_n.column);
@@ -485,7 +510,7 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
   let previousSql: string | undefined;
   let previousSqlUnfiltered: string | undefined;
   let window: CompiledTile['window'];
-  const w = tile.type === 'kpi' ? kpiWindow(tile, filters, cols, types) : undefined;
+  const w = tile.type === 'kpi' ? kpiWindow(tile, filters, appliesTo, types) : undefined;
   if (w) window = { text: windowText(w) };
   if (w && tile.compare) {
     const shift = { hours: w.hours, toDate: tile.compare === 'previous_period_to_date' };
@@ -494,8 +519,22 @@ function compileTile(tile: Tile, tab: string, node: ModelNode, filters: Dashboar
     if (ownWindow(tile)) previousSqlUnfiltered = build(false, shift).sql;
     window!.compare = compareText(w, tile.compare);
   }
-  const syncState = node.unique_id === `model.vigil.${STATE_TABLE}` ? node.relation! : undefined;
-  return { tile, tab, model: node.name, relation, fields, sql: main.sql, sqlUnfiltered: build(false, NO_SHIFT).sql, previousSql, previousSqlUnfiltered, window, appliesFilters: main.applies, columnTypes: types, ...(syncState ? { syncState } : {}) };
+  return {
+    tile,
+    tab,
+    model: src.name,
+    relation,
+    fields,
+    sql: main.sql,
+    sqlUnfiltered: build(false, NO_SHIFT).sql,
+    previousSql,
+    previousSqlUnfiltered,
+    window,
+    appliesFilters: main.applies,
+    columnTypes: types,
+    ...(src.readFilter ? { readFilter: src.readFilter } : {}),
+    ...(src.syncState ? { syncState: src.syncState } : {}),
+  };
 }
 
 /** A KPI's own relative window ("-24h", "-7d", "today" as a lower bound), if it has one. */
@@ -504,11 +543,26 @@ export function ownWindow(tile: Tile): { column: string; value: string } | undef
   return f ? { column: f.column, value: f.value as string } : undefined;
 }
 
-/** A KPI's time window: its own relative time filter, else the dashboard's date range default. */
-export function kpiWindow(tile: Tile, filters: DashboardFilter[], cols: string[] | undefined, types: Record<string, string>): KpiWindow | undefined {
+/** A KPI's time window: its own relative time filter, else the default of a dashboard date range that reaches it. */
+export function kpiWindow(tile: Tile, filters: DashboardFilter[], appliesTo: (f: DashboardFilter) => boolean, types: Record<string, string>): KpiWindow | undefined {
   const own = ownWindow(tile);
   if (own) return { ...own, hours: relativeHours(own.value), type: types[own.column] };
-  const dr = filters.find((f) => f.type === 'date_range' && f.default !== undefined && f.default !== null && (f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false)));
+  const dr = filters.find((f) => f.type === 'date_range' && f.default !== undefined && f.default !== null && appliesTo(f));
   const days = dr ? Number(/^(\d+)d$/.exec(String(dr.default))?.[1] ?? 0) : 0;
   return dr && days ? { column: dr.column, value: `-${days - 1}d`, hours: days * 24, type: types[dr.column] } : undefined;
+}
+
+/** A value a drill-down gives a dashboard filter: a select's value (typed as the row had it), or a date range like "7d". */
+export type FilterValue = string | number | boolean;
+
+/**
+ * A compiled tile again, with some dashboard filters set to other values than their defaults
+ * (the page a drill-down opens): the values go into the SQL as literals spelled by the dialect
+ * (strings quoted, quotes doubled), never as text pasted into the query. Only the filters that
+ * apply to the tile (`appliesFilters`) reach it; its SQL is the same as before when none does.
+ */
+export function compileTileWithFilters(ct: CompiledTile, filters: DashboardFilter[], values: Record<string, FilterValue>, dialect: Dialect): CompiledTile {
+  const set = filters.map((f) => (Object.hasOwn(values, f.name) ? { ...f, default: values[f.name] } : f));
+  const applies = new Set(ct.appliesFilters);
+  return compileTile(ct.tile, ct.tab, { name: ct.model, relation: ct.relation, readFilter: ct.readFilter, ...(ct.syncState ? { syncState: ct.syncState } : {}) }, set, dialect, (f) => applies.has(f.name), ct.columnTypes ?? {});
 }

@@ -15,6 +15,7 @@ import { GridComponent, LegendComponent, MarkAreaComponent, MarkLineComponent, T
 import { SVGRenderer } from 'echarts/renderers';
 import type { Aggregation } from './schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile, TileData } from './types.js';
+import { legacyLinks, tabAnchor, type PageLinks } from './site.js';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VIGIL_VERSION } from '../version.js';
@@ -292,6 +293,16 @@ function safeUrl(u: string): string | undefined {
   return s;
 }
 
+/** Said of a root-relative link (an app route) drawn without a base URL. */
+const APP_ROUTE_NOTE = 'an app route: set dashboards.base_url in project.yaml (or --base-url) to link it';
+
+/** A tile link's URL on this page: safe, and a root-relative one (an app route, /workspaces/42) under the base URL — undefined without one. */
+function linkUrl(u: string, links: PageLinks): string | undefined {
+  const url = safeUrl(u);
+  if (url && url.startsWith('/') && !url.startsWith('//')) return links.app(url);
+  return url;
+}
+
 function fillTemplate(url: string, row: Record<string, unknown> | undefined): string {
   return url.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_m, col: string) => {
     const v = row?.[col];
@@ -411,7 +422,14 @@ function distinctKeys(rows: Array<Record<string, unknown>>, f: CompiledField | u
 // ---------------------------------------------------------------------------------------------
 // ECharts
 
+/**
+ * Set while tileHtml asks a chart only for its notes (to size the chart before drawing it once):
+ * renderSvg then draws nothing. The chart functions are synchronous, so nothing else runs meanwhile.
+ */
+let notesOnly = false;
+
 function renderSvg(option: EChartsCoreOption, width: number, height: number, idPrefix: string): string {
+  if (notesOnly) return '';
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
   try {
     chart.setOption(option);
@@ -514,6 +532,52 @@ interface ChartResult {
   svg: string;
   /** Shown under the chart (what a box shows, series left out). */
   notes: string[];
+  /** Where a click on the chart goes (drill-downs): see ClickMap. */
+  clicks?: ClickMap;
+}
+
+/**
+ * Where a click on a drawn chart leads, read by the page's script from the tile's data-drill
+ * attribute. ECharts' SSR output marks data items and legend items with ecmeta_series_index and
+ * ecmeta_data_index; areas and lines are marked here with data-s (their series). `s`: by series
+ * index; `c`: by data (category) index; `p`: by "series:data"; `l`: by legend item (a donut's
+ * slices), else the legend follows `s`. null: nothing to open (e.g. "Other").
+ */
+export interface ClickMap {
+  s?: Array<string | null>;
+  c?: Array<string | null>;
+  p?: Record<string, string>;
+  l?: Array<string | null>;
+}
+
+/** The page a click on a row's point opens (a drill-down), or undefined. */
+type HrefOf = (row: Record<string, unknown>) => string | undefined;
+
+/** The fields a drill-down's values take from the row. */
+function drillFields(ct: CompiledTile): string[] {
+  const out: string[] = [];
+  for (const tpl of Object.values(ct.tile.drilldown?.filters ?? {})) for (const m of tpl.matchAll(/\{\{\s*([A-Za-z_]\w*)\s*\}\}/g)) if (!out.includes(m[1])) out.push(m[1]);
+  return out;
+}
+
+/** Marks the paths drawn in a series' (unique) color — areas, lines — with data-s="<series index>". */
+function markSeriesPaths(svg: string, colors: Array<string | undefined>): string {
+  const index = new Map<string, number>();
+  const dup = new Set<string>();
+  colors.forEach((c, i) => {
+    if (!c) return;
+    const k = c.toLowerCase();
+    if (index.has(k)) dup.add(k);
+    else index.set(k, i);
+  });
+  for (const k of dup) index.delete(k);
+  return svg.replace(/<path\b([^>]*?)(\/?)>/g, (all, attrs: string, slash: string) => {
+    if (attrs.includes('ecmeta_')) return all;
+    const fill = /\sfill="([^"]+)"/.exec(attrs)?.[1]?.toLowerCase();
+    const stroke = /\sstroke="([^"]+)"/.exec(attrs)?.[1]?.toLowerCase();
+    const i = fill && fill !== 'none' ? index.get(fill) : stroke ? index.get(stroke) : undefined;
+    return i === undefined ? all : `<path${attrs} data-s="${i}"${slash}>`;
+  });
 }
 
 interface Series {
@@ -521,6 +585,8 @@ interface Series {
   data: Array<number | null>;
   measure: CompiledField;
   total: number;
+  /** The series dimension's value label (when the series are values of a dimension). */
+  key?: string;
 }
 
 /** line / area / bar: categories on x, one series per measure, or per value of the series
@@ -538,7 +604,7 @@ function cartesianSeries(ct: CompiledTile, rows: Array<Record<string, unknown>>,
       const name = f.series ? (f.measures.length > 1 ? `${sLabel} · ${m.label}` : sLabel) : m.label;
       let s = byName.get(name);
       if (!s) {
-        s = { name, data: cats.map(() => null), measure: m, total: 0 };
+        s = { name, data: cats.map(() => null), measure: m, total: 0, key: f.series ? sLabel : undefined };
         byName.set(name, s);
         order.push(name);
       }
@@ -634,7 +700,7 @@ function bandSeries(lines: Array<Record<string, unknown>>, series: Series[]): Ar
   return out;
 }
 
-function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: number): ChartResult {
+function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: number, hrefOf?: HrefOf): ChartResult {
   const type = ct.tile.type;
   const f = fieldsOf(ct, rows);
   const stacked = !!ct.tile.stacked && (type === 'area' || type === 'bar');
@@ -712,10 +778,46 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
     yAxis: horizontal ? catAxis : valAxes,
     series: es,
   };
-  return { svg: renderSvg(option, w, h, id), notes };
+  let svg = renderSvg(option, w, h, id);
+  let clicks: ClickMap | undefined;
+  if (hrefOf) {
+    // what a click on a series, a category or a point opens: by the fields the drill-down reads
+    const need = drillFields(ct);
+    const onlyOf = (names: Array<string | undefined>) => need.length > 0 && need.every((n) => names.includes(n));
+    const hrefBy = (key: (r: Record<string, unknown>) => string) => {
+      const m = new Map<string, string>();
+      for (const r of rows) {
+        const k = key(r);
+        if (m.has(k)) continue;
+        const href = hrefOf(r);
+        if (href) m.set(k, href);
+      }
+      return m;
+    };
+    const xKey = (r: Record<string, unknown>) => (f.x ? keyOf(r[f.x.name], f.x).label : 'Total');
+    const sKey = (r: Record<string, unknown>) => (f.series ? keyOf(r[f.series.name], f.series).label : '');
+    if (f.series && onlyOf([f.series.name])) {
+      const by = hrefBy(sKey);
+      clicks = { s: series.map((x) => (x.key !== undefined ? (by.get(x.key) ?? null) : null)) };
+      // areas and lines carry no ECharts metadata: marked by their series' color
+      svg = markSeriesPaths(svg, series.map((x) => colorOf?.get(x.name)));
+    } else if (onlyOf([f.x?.name])) {
+      const by = hrefBy(xKey);
+      clicks = { c: cats.map((c) => by.get(c.label) ?? null) };
+    } else if (f.x && f.series && onlyOf([f.x.name, f.series.name])) {
+      const by = hrefBy((r) => `${sKey(r)}\u0000${xKey(r)}`);
+      const p: Record<string, string> = {};
+      series.forEach((x, si) => cats.forEach((c, ci) => {
+        const href = x.key !== undefined ? by.get(`${x.key}\u0000${c.label}`) : undefined;
+        if (href) p[`${si}:${ci}`] = href;
+      }));
+      clicks = { p };
+    }
+  }
+  return { svg, notes, clicks };
 }
 
-function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string): ChartResult {
+function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, _at?: number, hrefOf?: HrefOf): ChartResult {
   const f = fieldsOf(ct, rows);
   const dim = f.x ?? f.dims[0];
   const m = f.measures[0];
@@ -774,15 +876,28 @@ function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
       },
     ],
   };
-  return { svg: renderSvg(option, w, h, id), notes };
+  let clicks: ClickMap | undefined;
+  if (hrefOf && dim && drillFields(ct).every((n) => n === dim.name) && drillFields(ct).length) {
+    const by = new Map<string, string>();
+    for (const r of rows) {
+      const k = keyOf(r[dim.name], dim).label;
+      const href = by.has(k) ? undefined : hrefOf(r);
+      if (href) by.set(k, href);
+    }
+    const l = items.map((d) => by.get(d.name) ?? null);
+    clicks = { l, p: Object.fromEntries(l.flatMap((href, i) => (href ? [[`0:${i}`, href]] : []))) };
+  }
+  return { svg: renderSvg(option, w, h, id), notes, clicks };
 }
 
-function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: number): ChartResult {
+function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: number, hrefOf?: HrefOf): ChartResult {
   const f = fieldsOf(ct, rows);
   const m = f.measures[0];
   const xs = distinctKeys(rows, f.x, ct.tile.sort.length > 0);
   let ys = distinctKeys(rows, f.y, ct.tile.sort.length > 0);
   const data: Array<[number, number, number]> = [];
+  /** the row of each cell */
+  const cellRows: Array<Record<string, unknown>> = [];
   const xi = new Map(xs.map((k, i) => [k.label, i]));
   if (ys.every((k) => k.kind === 'text') && ct.tile.sort.length === 0) {
     // strings: the largest totals first
@@ -800,6 +915,7 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
     const v = toNumber(r[m.name]);
     if (v == null) continue;
     data.push([xi.get(keyOf(f.x ? r[f.x.name] : undefined, f.x).label)!, yi.get(keyOf(f.y ? r[f.y.name] : undefined, f.y).label)!, v]);
+    cellRows.push(r);
     min = Math.min(min, v);
     max = Math.max(max, v);
   }
@@ -853,7 +969,16 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
       },
     ],
   };
-  return { svg: renderSvg(option, w, h, id), notes: partial >= 0 ? [partialNote(xs[partial].label, at!)] : [] };
+  let clicks: ClickMap | undefined;
+  if (hrefOf) {
+    const p: Record<string, string> = {};
+    cellRows.forEach((r, i) => {
+      const href = hrefOf(r);
+      if (href) p[`0:${i}`] = href;
+    });
+    clicks = { p };
+  }
+  return { svg: renderSvg(option, w, h, id), notes: partial >= 0 ? [partialNote(xs[partial].label, at!)] : [], clicks };
 }
 
 /** The quantile a measure stands for, from its aggregation or its name (p95_latency_ms...). */
@@ -1134,7 +1259,7 @@ function cfStyle(color: string): string {
 
 /** table: formatted cells; conditional formatting (the first rule that holds colors the cell);
  * links with {{column}} templates become a column of per-row links. */
-function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>): string {
+function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>, links: PageLinks): string {
   const fields: CompiledField[] = ct.fields.length
     ? ct.fields
     : Object.keys(rows[0]).map((k) => ({ name: k, label: k, kind: 'dimension' as const, column: k }));
@@ -1142,8 +1267,12 @@ function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>): stri
   const numeric = new Map(fields.map((f) => [f.name, f.kind === 'measure' && f.format !== 'text' && f.format !== 'date' && rows.some((r) => toNumber(r[f.name]) != null)]));
   const rules = ct.tile.conditional_formatting;
   const head = fields.map((f) => `<th${numeric.get(f.name) ? ' class="num"' : ''}>${escapeHtml(f.label)}</th>`).join('') + (rowLinks.length ? '<th></th>' : '');
+  // a drill-down: the cells of the fields it reads link to the row's page (the first cell when it reads none)
+  const drilled = ct.tile.drilldown ? drillFields(ct) : [];
+  const linkCell = (f: CompiledField, i: number) => (drilled.length ? drilled.includes(f.name) : i === 0);
   const body = rows.slice(0, MAX_TABLE_ROWS).map((r) => {
-    const cells = fields.map((f) => {
+    const target = ct.tile.drilldown ? links.row(ct, r) : undefined;
+    const cells = fields.map((f, i) => {
       const v = r[f.name];
       const n = toNumber(v);
       const fmt = f.format ?? (f.granularity ? 'date' : undefined);
@@ -1153,18 +1282,19 @@ function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>): stri
         const color = rule && safeColor(rule.color);
         if (color) attrs += ` data-cf="${escapeHtml(color)}" style="${cfStyle(color)}"`;
       }
-      return `<td${attrs}>${escapeHtml(formatValue(v, fmt))}</td>`;
+      const text = escapeHtml(formatValue(v, fmt));
+      return `<td${attrs}>${target && linkCell(f, i) ? `<a class="drill-link" href="${escapeHtml(target.href)}">${text}</a>` : text}</td>`;
     });
     if (rowLinks.length) {
-      const links = rowLinks
+      const cellLinks = rowLinks
         .map((l) => {
-          const url = safeUrl(fillTemplate(l.url, r));
-          return url ? `<a href="${escapeHtml(url)}">${escapeHtml(l.label)}</a>` : escapeHtml(l.label);
+          const url = linkUrl(fillTemplate(l.url, r), links);
+          return url ? `<a href="${escapeHtml(url)}">${escapeHtml(l.label)}</a>` : `<span title="${escapeHtml(APP_ROUTE_NOTE)}">${escapeHtml(l.label)}</span>`;
         })
         .join(' · ');
-      cells.push(`<td class="links">${links}</td>`);
+      cells.push(`<td class="links">${cellLinks}</td>`);
     }
-    return `<tr>${cells.join('')}</tr>`;
+    return `<tr${target ? ` data-href="${escapeHtml(target.href)}"` : ''}>${cells.join('')}</tr>`;
   });
   const more = rows.length > MAX_TABLE_ROWS ? `<p class="muted small">${rows.length - MAX_TABLE_ROWS} more rows not shown</p>` : '';
   return `<div class="table-wrap"><table><thead><tr>${head}</tr></thead><tbody>${body.join('')}</tbody></table>${more}</div>`;
@@ -1179,7 +1309,7 @@ function tileBox(ct: CompiledTile): { w: number; h: number } {
 }
 
 /** `at`: when the data was read (a period still running then is marked partial). */
-const CHARTS: Record<string, (ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: number) => ChartResult> = {
+const CHARTS: Record<string, (ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: number, hrefOf?: HrefOf) => ChartResult> = {
   line: lineAreaBar,
   area: lineAreaBar,
   bar: lineAreaBar,
@@ -1195,38 +1325,62 @@ const CHARTS: Record<string, (ct: CompiledTile, rows: Array<Record<string, unkno
  * queries tiles concurrently can call it as each result arrives, so that drawing overlaps the
  * other queries, and pass the results to renderDashboardHtml as `prerendered`.
  */
-export function renderTileHtml(d: CompiledDashboard, ct: CompiledTile, data: TileData | undefined): string {
-  return tileHtml(d, ct, data, new Map(d.tabs.map((t) => [t.name, t.title])));
+export function renderTileHtml(d: CompiledDashboard, ct: CompiledTile, data: TileData | undefined, links?: PageLinks): string {
+  return tileHtml(d, ct, data, new Map(d.tabs.map((t) => [t.name, t.title])), links ?? legacyLinks(d));
 }
 
-function tileHtml(d: CompiledDashboard, ct: CompiledTile, data: TileData | undefined, tabTitles: Map<string, string>): string {
+function tileHtml(d: CompiledDashboard, ct: CompiledTile, data: TileData | undefined, tabTitles: Map<string, string>, links: PageLinks): string {
   const t = ct.tile;
   const { x, y, w, h } = t.layout;
   const box = tileBox(ct);
   const showDesc = !!t.description && h >= 3;
   const staticLinks = t.links.filter((l) => !hasTemplate(l.url) || (t.type !== 'table' && data?.ok && data.rows.length === 1));
   const drill = t.drilldown;
+  const rows = data?.ok ? data.rows : [];
+  // a drill-down that reads no field of the row opens one page, whatever is clicked
+  const fixed = drill && !drillFields(ct).length ? links.row(ct, {}) : undefined;
   // another dashboard's tab is on that dashboard's page (<name>.html, as the index links them)
-  const drillHref = drill ? `${drill.dashboard && drill.dashboard !== d.dashboard.name ? `${drill.dashboard}.html` : ''}#tab-${drill.tab}` : '';
+  const drillHref = drill ? (fixed?.href ?? links.target(ct)) : undefined;
+  // the pages the rows open, in the order of the rows
+  const targets = new Map<string, string>();
+  if (drill && !fixed) {
+    for (const r of rows) {
+      const p = links.row(ct, r);
+      if (p && !targets.has(p.href)) targets.set(p.href, p.label);
+    }
+  }
   const footParts: string[] = [];
   if (drill) {
-    const cols = Object.values(drill.filters).map((v) => v.replace(/\{\{\s*([^}]*?)\s*\}\}/g, '$1'));
+    // "by capability" (values from the row), "date_range 7d" (set as written)
+    const cols = Object.entries(drill.filters).map(([k, v]) => (/\{\{/.test(v) ? v.replace(/\{\{\s*([^}]*?)\s*\}\}/g, '$1') : `${k} ${v}`));
     const other = drill.dashboard && drill.dashboard !== d.dashboard.name ? drill.dashboard : undefined;
     const tabTitle = other ? (other === drill.tab ? `${other} dashboard` : `${other} › ${drill.tab}`) : (tabTitles.get(drill.tab) ?? drill.tab);
-    footParts.push(`<span class="drill">Drill-down: <a href="${escapeHtml(drillHref)}">${escapeHtml(tabTitle)}</a>${cols.length ? ` by ${escapeHtml(cols.join(', '))}` : ''}</span>`);
+    const to = drillHref ? `<a href="${escapeHtml(drillHref)}">${escapeHtml(tabTitle)}</a>` : `<span title="not rendered with this site">${escapeHtml(tabTitle)}</span>`;
+    // every page a row opens, as plain links (the chart's clicks need the page's script; these do not)
+    const menu = targets.size && t.type !== 'table' && t.type !== 'kpi'
+      ? ` <details class="drill-menu"><summary>${targets.size} page${targets.size === 1 ? '' : 's'}</summary><div class="menu">${[...targets].map(([href, label]) => `<a href="${escapeHtml(href)}">${escapeHtml(label)}</a>`).join('')}</div></details>`
+      : '';
+    const by = cols.length ? (Object.values(drill.filters).every((v) => /\{\{/.test(v)) ? ` by ${cols.join(', ')}` : `, ${cols.join(', ')}`) : '';
+    footParts.push(`<span class="drill">Drill-down: ${to}${escapeHtml(by)}${menu}</span>`);
   }
   for (const l of staticLinks) {
-    const url = safeUrl(fillTemplate(l.url, data?.ok ? data.rows[0] : undefined));
+    const url = linkUrl(fillTemplate(l.url, data?.ok ? data.rows[0] : undefined), links);
     if (url) footParts.push(`<a class="link" href="${escapeHtml(url)}">${escapeHtml(l.label)} ↗</a>`);
   }
+  const hrefOf: HrefOf | undefined = drill && !fixed && targets.size ? (r) => links.row(ct, r)?.href : undefined;
 
   let body: string;
   const notes: string[] = [];
+  let clicks: ClickMap | undefined;
   if (!data) body = `<div class="nodata">No data (the tile was not queried)</div>`;
   else if (!data.ok) body = `<div class="error" role="alert"><strong>Query failed</strong><pre>${escapeHtml(data.error)}</pre></div>`;
   else if (data.rows.length === 0) body = `<div class="nodata">${ct.syncState ? `Not synced yet: no ${escapeHtml(ct.relation)} (vigil sync writes it)` : 'No data'}</div>`;
-  else if (t.type === 'kpi') body = kpiHtml(ct, data);
-  else if (t.type === 'table') body = tableHtml(ct, data.rows);
+  else if (t.type === 'kpi') {
+    body = kpiHtml(ct, data);
+    // the number itself opens the drill-down
+    const href = fixed?.href ?? (drill ? (links.row(ct, data.rows[0])?.href ?? drillHref) : undefined);
+    if (href) body = `<a class="kpi-link" href="${escapeHtml(href)}">${body}</a>`;
+  } else if (t.type === 'table') body = tableHtml(ct, data.rows, links);
   else if (fieldsOf(ct, data.rows).measures.length === 0) body = `<div class="nodata">No data (no measure to plot)</div>`;
   else {
     const chartW = Math.round(box.w - 2 * PAD_X);
@@ -1234,21 +1388,32 @@ function tileHtml(d: CompiledDashboard, ct: CompiledTile, data: TileData | undef
     try {
       const draw = CHARTS[t.type];
       const at = data.at === undefined ? undefined : Date.parse(data.at);
-      let r = draw(ct, data.rows, chartW, chartH(footParts.length || t.type === 'box' ? FOOT_H : 0), `t-${t.id}`, at);
-      // a note appeared ("Other" sums...) where no footer was planned: make room for it
-      if (r.notes.length && !footParts.length && t.type !== 'box') r = draw(ct, data.rows, chartW, chartH(FOOT_H), `t-${t.id}`, at);
+      let footer = footParts.length > 0 || t.type === 'box';
+      if (!footer) {
+        // a note ("Other" sums..., partial) needs a footer: asked first without drawing, so that the chart is drawn once, at its size
+        notesOnly = true;
+        try {
+          footer = draw(ct, data.rows, chartW, chartH(0), `t-${t.id}`, at, hrefOf).notes.length > 0;
+        } finally {
+          notesOnly = false;
+        }
+      }
+      const r = draw(ct, data.rows, chartW, chartH(footer ? FOOT_H : 0), `t-${t.id}`, at, hrefOf);
       body = `<div class="chart">${r.svg}</div>`;
       notes.push(...r.notes);
+      clicks = r.clicks;
     } catch (e) {
       body = `<div class="error" role="alert"><strong>Could not draw the chart</strong><pre>${escapeHtml(e instanceof Error ? e.message : String(e))}</pre></div>`;
     }
   }
-  const heading = drill ? `<a href="${escapeHtml(drillHref)}">${escapeHtml(t.title)}</a>` : escapeHtml(t.title);
+  if (t.type === 'table' && drill && targets.size) clicks = {};
+  const heading = drillHref ? `<a href="${escapeHtml(drillHref)}">${escapeHtml(t.title)}</a>` : escapeHtml(t.title);
   const tooltip = [t.description, `${ct.relation}${ct.appliesFilters.length ? ` · filters: ${ct.appliesFilters.join(', ')}` : ''}`].filter(Boolean).join('\n');
   const foot = [...notes.map((n) => `<span class="note">${escapeHtml(n)}</span>`), ...footParts];
+  const drillAttr = clicks && (t.type === 'table' || Object.values(clicks).some((v) => (Array.isArray(v) ? v.some(Boolean) : v && Object.keys(v).length))) ? ` data-drill="${escapeHtml(JSON.stringify(clicks))}"` : '';
   return [
     // a narrow tile gives its title the whole width (the model is in the title's tooltip): no cut titles
-    `<div class="tile${w <= 3 ? ' narrow' : ''}" data-tile="${escapeHtml(t.id)}" data-type="${escapeHtml(t.type)}" style="grid-column:${x + 1} / span ${w};grid-row:${y + 1} / span ${h}">`,
+    `<div class="tile${w <= 3 ? ' narrow' : ''}" data-tile="${escapeHtml(t.id)}" data-type="${escapeHtml(t.type)}"${drillAttr} style="grid-column:${x + 1} / span ${w};grid-row:${y + 1} / span ${h}">`,
     `<div class="tile-head"><h3 title="${escapeHtml(tooltip)}">${heading}</h3><span class="model">${escapeHtml(ct.model)}</span></div>`,
     showDesc ? `<p class="desc">${escapeHtml(t.description)}</p>` : '',
     `<div class="tile-body">${body}</div>`,
@@ -1279,6 +1444,18 @@ h1{font-size:22px;margin:0 0 2px;font-weight:650}
 .filters{display:flex;flex-wrap:wrap;gap:8px;margin:12px auto 0;max-width:${GRID_WIDTH}px}
 .chip{display:inline-flex;gap:6px;align-items:center;background:#eef2ff;border:1px solid #c7d2fe;color:#3730a3;border-radius:999px;padding:3px 11px;font-size:12px}
 .chip .k{color:#6366f1}
+.chip.set{background:#e0e7ff;border-color:#818cf8;font-weight:600}
+.chip .clear{font-weight:400;color:#4338ca;margin-left:2px}
+.drill-menu{display:inline}
+.drill-menu summary{display:inline;cursor:pointer;color:#2563eb;list-style:none}
+.drill-menu summary::-webkit-details-marker{display:none}
+.drill-menu summary::after{content:" ▾"}
+.drill-menu[open] .menu{position:fixed;z-index:20;left:50%;top:15vh;transform:translateX(-50%);display:flex;flex-direction:column;gap:3px;max-height:60vh;overflow:auto;background:#fff;border:1px solid #d1d5db;border-radius:8px;box-shadow:0 10px 30px rgba(0,0,0,.18);padding:10px 16px;font-size:12px;white-space:nowrap}
+a.kpi-link{display:block;height:100%;color:inherit;text-decoration:none}
+a.kpi-link:hover .kpi-value{text-decoration:underline dotted}
+a.drill-link{color:inherit;border-bottom:1px dashed #93c5fd}
+.tile[data-drill] [ecmeta_ssr_type]:not([ecmeta_silent]),.tile[data-drill] [data-s],tr[data-href]{cursor:pointer}
+tr[data-href]:hover td{background:#eff6ff!important}
 nav.tabbar{position:sticky;top:0;z-index:5;background:#fff;border-bottom:1px solid #e5e7eb;padding:0 24px}
 nav.tabbar .inner{display:flex;gap:4px;max-width:${GRID_WIDTH}px;margin:0 auto}
 nav.tabbar a{display:block;padding:10px 14px;color:#374151;font-weight:600;font-size:13px;border-bottom:2px solid transparent}
@@ -1339,49 +1516,79 @@ export function asOf(iso: string): string {
   return m ? `${m[1]} ${m[2]} UTC` : iso;
 }
 
-export function renderDashboardHtml(d: CompiledDashboard, data: Map<string, TileData>, meta: RenderMeta, prerendered?: Map<string, string>): string {
+/** How a page of the site is drawn besides its data: see renderDashboardHtml. */
+export interface PageOptions {
+  /** Its links to the rest of the site (site.ts); by default a lone page's. */
+  links?: PageLinks;
+  /** A drill-down page: only this tab is on it. */
+  tab?: string;
+  /** ...with these dashboard filters set by the drill-down (name -> value): their chips say so, with a link back to the dashboard's own page. */
+  applied?: Record<string, string>;
+}
+
+/**
+ * Clicks on a chart or a table row of a drill-down tile open the page its data-drill attribute
+ * names for the element (ClickMap) — or for the marked element under it (a legend's text lies over
+ * its item) — and links (<a>) keep working as links. Only on pages with such
+ * a tile: the site stays readable without it (every drill-down page is also a link in the tile's
+ * footer).
+ */
+const DRILL_SCRIPT = `document.addEventListener('click',function(e){var t=e.target;if(!(t instanceof Element)||t.closest('a,summary,details'))return;var tile=t.closest('[data-drill]');if(!tile)return;var m=JSON.parse(tile.getAttribute('data-drill')),href=null;var tr=t.closest('tr[data-href]');if(tr)href=tr.getAttribute('data-href');var sel='[ecmeta_series_index],[data-s]',el=!href&&t.closest(sel);if(!href&&!el){var all=document.elementsFromPoint(e.clientX,e.clientY);for(var k=0;k<all.length;k++)if(all[k].matches(sel)&&tile.contains(all[k])){el=all[k];break;}}if(el){if(el.hasAttribute('data-s'))href=(m.s||[])[+el.getAttribute('data-s')];else{var s=el.getAttribute('ecmeta_series_index'),i=el.getAttribute('ecmeta_data_index');if(el.getAttribute('ecmeta_ssr_type')==='legend')href=m.l?m.l[+i]:(m.s||[])[+s];else href=(m.p||{})[s+':'+i]||(m.s||[])[+s]||(m.c||[])[+i];}}if(href){e.preventDefault();location.href=href;}});`;
+
+export function renderDashboardHtml(d: CompiledDashboard, data: Map<string, TileData>, meta: RenderMeta, prerendered?: Map<string, string>, opts: PageOptions = {}): string {
   const dash = d.dashboard;
+  const links = opts.links ?? legacyLinks(d);
   const tabTitles = new Map(d.tabs.map((t) => [t.name, t.title]));
   const defined = new Map(dash.filters.map((f) => [f.name, f]));
+  const shownTabs = opts.tab ? d.tabs.filter((t) => t.name === opts.tab) : d.tabs;
+  const applied = opts.applied ?? {};
+  const ownPage = `${dash.name}.html`;
   const chips: string[] = [];
   const chipText: string[] = [];
-  for (const f of dash.filters) {
-    const v = filterValue(f.type, meta.filters[f.name]);
-    chips.push(`<span class="chip" data-filter="${escapeHtml(f.name)}"><span class="k">${escapeHtml(f.label ?? f.name)}</span>${escapeHtml(v)}</span>`);
-    chipText.push(`${f.label ?? f.name}: ${v}`);
-  }
-  for (const name of Object.keys(meta.filters).sort()) {
-    if (defined.has(name)) continue;
-    const v = filterValue(undefined, meta.filters[name]);
-    chips.push(`<span class="chip" data-filter="${escapeHtml(name)}"><span class="k">${escapeHtml(name)}</span>${escapeHtml(v)}</span>`);
-    chipText.push(`${name}: ${v}`);
-  }
+  const chip = (name: string, label: string, v: string) => {
+    const set = Object.hasOwn(applied, name);
+    // a filter a drill-down set: "Capability code_review ✕ clear" back to the dashboard's own page
+    const clear = set ? ` <a class="clear" href="${escapeHtml(links.href(ownPage, tabAnchor(opts.tab ?? d.tabs[0].name)))}" title="the page without this filter">✕ clear</a>` : '';
+    chips.push(`<span class="chip${set ? ' set' : ''}" data-filter="${escapeHtml(name)}"><span class="k">${escapeHtml(label)}</span>${escapeHtml(v)}${clear}</span>`);
+    chipText.push(`${label}: ${v}`);
+  };
+  for (const f of dash.filters) chip(f.name, f.label ?? f.name, filterValue(f.type, Object.hasOwn(applied, f.name) ? applied[f.name] : meta.filters[f.name]));
+  for (const name of Object.keys(meta.filters).sort()) if (!defined.has(name)) chip(name, name, filterValue(undefined, meta.filters[name]));
   // the tab being viewed is underlined (no script: :has() on the targeted section)
-  const activeCss = d.tabs
-    .map((t, i) => {
-      const sel = `body:has(#tab-${t.name}:target) nav.tabbar a[href="#tab-${t.name}"]`;
-      const first = i === 0 ? `,body:not(:has(section.tab:target)) nav.tabbar a[href="#tab-${t.name}"]` : '';
-      return `${sel}${first}`;
-    })
-    .join(',');
+  const activeCss = opts.tab
+    ? `nav.tabbar a[href="#tab-${opts.tab}"]`
+    : d.tabs
+        .map((t, i) => {
+          const sel = `body:has(#tab-${t.name}:target) nav.tabbar a[href="#tab-${t.name}"]`;
+          const first = i === 0 ? `,body:not(:has(section.tab:target)) nav.tabbar a[href="#tab-${t.name}"]` : '';
+          return `${sel}${first}`;
+        })
+        .join(',');
   const css = `${CSS}${activeCss}{color:#1d4ed8;border-bottom-color:#2563eb}\n`;
-  const sections = d.tabs.map((tab) => {
+  let drills = false;
+  const sections = shownTabs.map((tab) => {
     const tiles = [...tab.tiles].sort((a, b) => a.tile.layout.y - b.tile.layout.y || a.tile.layout.x - b.tile.layout.x);
     const rows = Math.max(1, ...tiles.map((t) => t.tile.layout.y + t.tile.layout.h));
+    const html = tiles.map((ct) => prerendered?.get(ct.tile.id) ?? tileHtml(d, ct, data.get(ct.tile.id), tabTitles, links));
+    if (html.some((x) => x.includes(' data-drill="'))) drills = true;
     return [
       `<section class="tab" id="tab-${escapeHtml(tab.name)}" data-tab="${escapeHtml(tab.name)}" data-title="${escapeHtml(tab.title)}">`,
       // as of when: in every tab, so each screenshot of one says it
       `<div class="tab-head"><h2>${escapeHtml(tab.title)}</h2><span class="tab-context">${escapeHtml([dash.title, ...chipText].join(' · '))}</span><span class="tab-asof">as of <time datetime="${escapeHtml(meta.generatedAt)}">${escapeHtml(asOf(meta.generatedAt))}</time></span></div>`,
       `<div class="grid" style="grid-template-rows:repeat(${rows},${ROW_HEIGHT}px)">`,
-      ...tiles.map((ct) => prerendered?.get(ct.tile.id) ?? tileHtml(d, ct, data.get(ct.tile.id), tabTitles)),
+      ...html,
       `</div></section>`,
     ].join('\n');
   });
+  // a drill-down page's other tabs are the dashboard's own (unfiltered)
+  const tabHref = (name: string) => (shownTabs.some((t) => t.name === name) ? `#${tabAnchor(name)}` : links.href(ownPage, tabAnchor(name)));
   return [
     '<!doctype html>',
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
+    // no icon: a browser asks a static server for /favicon.ico otherwise (a 404 in every site)
+    '<link rel="icon" href="data:,">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<meta name="generator" content="vigil">`,
     `<title>${escapeHtml(dash.title)}</title>`,
@@ -1392,11 +1599,12 @@ export function renderDashboardHtml(d: CompiledDashboard, data: Map<string, Tile
     `<div class="meta">target <b>${escapeHtml(meta.target)}</b><br>generated ${escapeHtml(meta.generatedAt)}</div></div>`,
     chips.length ? `<div class="filters">${chips.join('')}</div>` : '',
     `<div style="height:14px"></div></header>`,
-    `<nav class="tabbar"><div class="inner">${d.tabs.map((t) => `<a href="#tab-${escapeHtml(t.name)}">${escapeHtml(t.title)}</a>`).join('')}</div></nav>`,
+    `<nav class="tabbar"><div class="inner">${d.tabs.map((t) => `<a href="${escapeHtml(tabHref(t.name))}">${escapeHtml(t.title)}</a>`).join('')}</div></nav>`,
     '<main>',
     ...sections,
     '</main>',
     `<footer>Vigil · ${escapeHtml(d.project)} · ${escapeHtml(d.file)} · models: ${escapeHtml(d.models.join(', '))}</footer>`,
+    ...(drills ? [`<script>${DRILL_SCRIPT}</script>`] : []),
     '</body>',
     '</html>',
     '',

@@ -49,19 +49,19 @@ export class TileCache {
     return new TileCache(file, stamp, tiles);
   }
 
-  private key(d: CompiledDashboard, ct: CompiledTile, data: Extract<TileData, { ok: true }>): string {
+  private key(d: CompiledDashboard, ct: CompiledTile, data: Extract<TileData, { ok: true }>, context: string): string {
     let dk = this.dashKeys.get(d);
     if (dk === undefined) this.dashKeys.set(d, (dk = createHash('sha256').update(json([d.dashboard, d.file])).digest('hex')));
     // only a chart with categories can have a partial (still running) period that depends on when it was read
     const when = ct.fields.some((f) => f.kind === 'dimension') ? data.at : null;
     const { sql: _sql, sqlUnfiltered: _u, previousSql: _p, previousSqlUnfiltered: _pu, ...shape } = ct;
-    return createHash('sha256').update(json([this.stamp, dk, shape, data.rows, data.previous ?? null, when])).digest('hex');
+    return createHash('sha256').update(json([this.stamp, dk, context, shape, data.rows, data.previous ?? null, when])).digest('hex');
   }
 
-  /** The tile's drawing: kept from an earlier render, or drawn now by `draw` (and kept). */
-  html(d: CompiledDashboard, ct: CompiledTile, data: TileData | undefined, draw: () => string): string {
+  /** The tile's drawing: kept from an earlier render, or drawn now by `draw` (and kept). `context`: anything else the drawing depends on (its page, the site's base URL). */
+  html(d: CompiledDashboard, ct: CompiledTile, data: TileData | undefined, context: string, draw: () => string): string {
     if (!data?.ok) return draw();
-    const k = this.key(d, ct, data);
+    const k = this.key(d, ct, data, context);
     let html = this.used.get(k) ?? this.old.get(k);
     if (html === undefined) {
       html = draw();

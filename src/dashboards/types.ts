@@ -41,6 +41,9 @@ export interface CompiledTile {
   syncState?: { database?: string; schema: string; identifier: string };
   /** Dashboard filters that apply to this tile (its model has the column). */
   appliesFilters: string[];
+  /** A condition the warehouse requires on every read of the model (BigQuery's
+   * require_partition_filter), kept to compile the tile again with other filter values. */
+  readFilter?: string;
   /** Optional (export.ts): the declared data_type of the model's columns (models/*.yml or the
    * warehouse catalog), e.g. { date: 'date', provider: 'varchar' }. The Looker export uses it
    * for dimension types (dimension_group for date/timestamp, number, yesno); without it the

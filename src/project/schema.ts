@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { warehouseModelConfig } from '../adapters/index.js';
 import { Duration } from '../time/duration.js';
+import { checkBaseUrl } from '../dashboards/base-url.js';
 
 /** Config values people write in any case ('TIMESTAMP', 'Day'). */
 const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
@@ -354,6 +355,20 @@ export const ProjectFileSchema = z
           })
           .strict(),
       )
+      .optional(),
+    /** `vigil dashboards render`: where the site is served (docs/dashboards.md). */
+    dashboards: z
+      .object({
+        /** The site's links absolute under this URL (http(s)://host/path or /path), and root-relative tile links (app routes) too; unset: relative links, app routes not linked. */
+        base_url: z
+          .string()
+          .superRefine((u, ctx) => {
+            const r = checkBaseUrl(u);
+            if ('error' in r) ctx.addIssue({ code: 'custom', message: r.error });
+          })
+          .optional(),
+      })
+      .strict()
       .optional(),
     /** `vigil demo` settings: which source schema it fills. */
     demo: z.object({ schema: z.string().optional() }).strict().optional(),

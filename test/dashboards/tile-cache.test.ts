@@ -40,27 +40,30 @@ describe('TileCache', () => {
     let draws = 0;
     const draw = (data: TileData, dd = d, ct = line) => () => (draws++, renderTileHtml(dd, ct, data));
     const first = TileCache.open(file, 's1');
-    const drawn = first.html(d, line, ok(rows(1)), draw(ok(rows(1))));
+    const drawn = first.html(d, line, ok(rows(1)), '', draw(ok(rows(1))));
     first.save();
     const again = TileCache.open(file, 's1');
     // the same rows, read again: kept
-    expect(again.html(d, line, ok(rows(1)), draw(ok(rows(1))))).toBe(drawn);
+    expect(again.html(d, line, ok(rows(1)), '', draw(ok(rows(1))))).toBe(drawn);
     expect([draws, again.hits, again.misses]).toEqual([1, 1, 0]);
     // other rows: drawn
-    again.html(d, line, ok(rows(2)), draw(ok(rows(2))));
+    again.html(d, line, ok(rows(2)), '', draw(ok(rows(2))));
     expect(draws).toBe(2);
     // a chart with categories read at another time (its partial period moves): drawn
-    again.html(d, line, ok(rows(1), '2026-03-04T12:00:00.000Z'), draw(ok(rows(1), '2026-03-04T12:00:00.000Z')));
+    again.html(d, line, ok(rows(1), '2026-03-04T12:00:00.000Z'), '', draw(ok(rows(1), '2026-03-04T12:00:00.000Z')));
     expect(draws).toBe(3);
     // a KPI read at another time with the same value: kept
     const kpi = d.tabs[0].tiles[1];
-    again.html(d, kpi, ok([{ n: 6n }]), draw(ok([{ n: 6n }]), d, kpi));
-    again.html(d, kpi, ok([{ n: 6n }], '2026-03-09T00:00:00.000Z'), draw(ok([{ n: 6n }], '2026-03-09T00:00:00.000Z'), d, kpi));
+    again.html(d, kpi, ok([{ n: 6n }]), '', draw(ok([{ n: 6n }]), d, kpi));
+    again.html(d, kpi, ok([{ n: 6n }], '2026-03-09T00:00:00.000Z'), '', draw(ok([{ n: 6n }], '2026-03-09T00:00:00.000Z'), d, kpi));
     expect(draws).toBe(4);
     // an edited definition: drawn
     const renamed = dashboard('Per day');
-    again.html(renamed, renamed.tabs[0].tiles[0], ok(rows(1)), draw(ok(rows(1)), renamed, renamed.tabs[0].tiles[0]));
+    again.html(renamed, renamed.tabs[0].tiles[0], ok(rows(1)), '', draw(ok(rows(1)), renamed, renamed.tabs[0].tiles[0]));
     expect(draws).toBe(5);
+    // the same rows on another page, or under another base URL (its links differ): drawn
+    again.html(d, line, ok(rows(1)), 'capability/capability--capability=chat.html', draw(ok(rows(1))));
+    expect(draws).toBe(6);
   });
 
   it('a new renderer, a damaged file or a failed tile keeps nothing', () => {
@@ -70,15 +73,15 @@ describe('TileCache', () => {
     let draws = 0;
     const draw = () => (draws++, renderTileHtml(d, line, ok(rows(1))));
     const c = TileCache.open(file, 's1');
-    c.html(d, line, ok(rows(1)), draw);
-    c.html(d, line, { ok: false, error: 'boom' }, draw);
-    c.html(d, line, { ok: false, error: 'boom' }, draw);
+    c.html(d, line, ok(rows(1)), '', draw);
+    c.html(d, line, { ok: false, error: 'boom' }, '', draw);
+    c.html(d, line, { ok: false, error: 'boom' }, '', draw);
     expect(draws).toBe(3);
     c.save();
-    TileCache.open(file, 's2').html(d, line, ok(rows(1)), draw);
+    TileCache.open(file, 's2').html(d, line, ok(rows(1)), '', draw);
     expect(draws).toBe(4);
     writeFileSync(file, '{"stamp": "s1", "tiles": ');
-    TileCache.open(file, 's1').html(d, line, ok(rows(1)), draw);
+    TileCache.open(file, 's1').html(d, line, ok(rows(1)), '', draw);
     expect(draws).toBe(5);
   });
 });

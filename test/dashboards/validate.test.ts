@@ -40,6 +40,18 @@ describe('broken dashboard definitions', () => {
     ['an ephemeral model', (d) => (d.tabs[0].tiles[0].model = 'int_capability_daily'), /model 'int_capability_daily' is ephemeral: it has no table or view to read/],
     ['a tile wider than the grid', (d) => (d.tabs[0].tiles[0].layout.x = 10), /tabs\[0\]\.tiles\[0\]\.layout: the tile spans columns 10–12; the grid has 12/],
     ['ratio without a denominator', (d) => delete d.tabs[0].tiles[2].measures[0].denominator, /tabs\[0\]\.tiles\[2\]\.measures\[0\]: agg 'ratio' needs denominator:/],
+    ['a drill-down value naming a field the tile does not have', (d) => (d.tabs[0].tiles[4].drilldown.filters.capability = '{{ capabilty }}'), /^dashboards\/overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[4\]\.drilldown\.filters\.capability: drill-down value uses 'capabilty', which is not one of the tile's fields \(date, capability, interactions\)/m],
+    ['a drill-down value that is not a field template', (d) => (d.tabs[0].tiles[4].drilldown.filters.capability = '{{ capability | upper }}'), /^dashboards\/overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[4\]\.drilldown\.filters\.capability: drill-down value '\{\{ capability \| upper \}\}': '\{\{ capability \| upper \}\}' is not a field template/m],
+    ['a drill-down value with an unclosed template', (d) => (d.tabs[0].tiles[4].drilldown.filters.capability = '{{ capability'), /drill-down value '\{\{ capability' has an unclosed \{\{ or a stray \}\}/],
+    ['a drill-down date range that is not a number of days', (d) => (d.tabs[0].tiles[1].drilldown.filters.date_range = 'last week'), /^dashboards\/overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[1\]\.drilldown\.filters\.date_range: filter 'date_range' is a date range: a drill-down sets it to a number of days like "7d", got 'last week'/m],
+    [
+      'a drill-down filter that reaches no tile of the target tab',
+      (d) => {
+        d.filters.push({ name: 'model', type: 'select', column: 'model', applies_to: ['ai_cost_daily'] });
+        d.tabs[0].tiles[4].drilldown = { tab: 'overview', filters: { model: '{{ capability }}' } };
+      },
+      /^dashboards\/overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[4\]\.drilldown\.filters\.model: drill-down sets filter 'model', which filters no tile of tab 'overview' \(no tile's model there has a column 'model'\)/m,
+    ],
   ])('%s', (_name, mutate, expected) => {
     const d = overview();
     mutate(d);

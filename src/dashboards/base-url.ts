@@ -1,0 +1,21 @@
+/**
+ * The site's base URL (`vigil dashboards render --base-url`, project.yaml `dashboards: { base_url }`).
+ * Its own module: project.yaml's schema checks it at start-up, without loading the renderer.
+ */
+
+/** Checks a base URL: http(s)://host[/path] or /path, no query or fragment. Returns it ending in '/', or an error message. */
+export function checkBaseUrl(u: string): { url: string } | { error: string } {
+  const s = u.trim();
+  if (!s) return { error: 'is empty' };
+  if (/[?#]/.test(s)) return { error: `'${u}' has a query or fragment; give the folder the site is served from` };
+  if (s.startsWith('/') && !s.startsWith('//')) return /\s/.test(s) ? { error: `'${u}' has spaces` } : { url: s.endsWith('/') ? s : `${s}/` };
+  let parsed: URL;
+  try {
+    parsed = new URL(s);
+  } catch {
+    return { error: `'${u}' is not a URL: give http(s)://host/path or an absolute path such as /dashboards/` };
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return { error: `'${u}' is not an http(s) URL` };
+  const href = parsed.href;
+  return { url: href.endsWith('/') ? href : `${href}/` };
+}

@@ -1,0 +1,202 @@
+/**
+ * `vigil dashboards render` writes a page per drill-down target, end to end on DuckDB, with
+ * values that are hard to put in a file name or a query: quotes, slashes, unicode, two values
+ * that differ only in case, and more values than the cap (50 per tile). Each page's tiles are
+ * filtered in SQL; every link of the site resolves to a file and an anchor; --base-url and
+ * project.yaml's dashboards.base_url make the links absolute and link app routes; bad values
+ * are refused with exit 2.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+import { valueSlug } from '../../src/dashboards/site.js';
+import { escapeHtml } from '../../src/dashboards/render.js';
+
+const WEIRD = ["o'brien", 'a/b', 'café ☕', 'Code_Review', 'code_review', '<b>&"x"</b>'];
+const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
+// the weird values first (largest n), then 60 plain ones: 50 pages per tile, 16 left out
+const MODEL = [
+  ...WEIRD.map((v, i) => `select ${sqlString(v)} as capability, ${1000 - i} as n, current_date as date`),
+  "select 'cap' || lpad(cast(i as varchar), 2, '0') as capability, 100 + i as n, current_date as date from range(60) t(i)",
+].join('\nunion all\n');
+
+const L = (x: number, y: number, w: number, h: number) => ({ x, y, w, h });
+const DASHBOARD = {
+  name: 'd',
+  title: 'Drill fixture',
+  filters: [
+    { name: 'date_range', type: 'date_range', column: 'date', default: '7d' },
+    { name: 'capability', label: 'Capability', type: 'select', column: 'capability', default: null },
+  ],
+  tabs: [
+    {
+      name: 'top',
+      title: 'Top',
+      tiles: [
+        { id: 'list', type: 'table', title: 'All', model: 'caps', dimensions: [{ column: 'capability' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], sort: [{ field: 'n', dir: 'desc' }], limit: 100, drilldown: { tab: 'detail', filters: { capability: '{{ capability }}' } }, links: [{ label: 'Open', url: '/items/{{ capability }}' }], layout: L(0, 0, 6, 6) },
+        { id: 'bars', type: 'bar', title: 'Bars', model: 'caps', dimensions: [{ column: 'capability' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], drilldown: { tab: 'detail', filters: { capability: '{{ capability }}' } }, layout: L(6, 0, 6, 6) },
+      ],
+    },
+    {
+      name: 'detail',
+      title: 'Detail',
+      tiles: [{ id: 'rows', type: 'table', title: 'Rows', model: 'caps', dimensions: [{ column: 'capability' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L(0, 0, 12, 4) }],
+    },
+  ],
+};
+
+const PROJECT = `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n`;
+
+/** Every html file under `dir`, as paths relative to it. */
+function htmlFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.html'))
+    .map((f) => f.split('\\').join('/'))
+    .sort();
+}
+
+/** A tile's block of a page. */
+function tileBlock(html: string, id: string): string {
+  const i = html.indexOf(`data-tile="${id}"`);
+  expect(i, id).toBeGreaterThan(0);
+  const j = html.indexOf(' data-tile="', i + 10);
+  return html.slice(i, j < 0 ? undefined : j);
+}
+
+const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+describe('drill-down pages, rendered', () => {
+  let dir: string;
+  let r: { code: number; stdout: string; stderr: string };
+  beforeAll(() => {
+    dir = makeProject({
+      'project.yaml': PROJECT,
+      'models/caps.sql': MODEL,
+      'models/caps.yml': 'models:\n  - name: caps\n    columns:\n      - name: capability\n      - name: n\n      - name: date\n        data_type: date\n',
+      'dashboards/d.json': JSON.stringify(DASHBOARD, null, 2),
+    });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    // an earlier render's page for a value that is gone, and a file of the user's
+    mkdirSync(join(dir, 'site', 'd'), { recursive: true });
+    writeFileSync(join(dir, 'site', 'd', 'detail--capability=gone.html'), 'old');
+    writeFileSync(join(dir, 'site', 'd', 'notes.txt'), 'mine');
+    r = vigil(dir, ['dashboards', 'render', '--out', 'site']);
+  }, 120_000);
+  afterAll(() => dir && removeDir(dir));
+
+  it('writes one page per value up to the cap, and names the values it left out', () => {
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const pages = htmlFiles(join(dir, 'site'));
+    const drill = pages.filter((p) => p.startsWith('d/'));
+    expect(drill.length).toBe(50);
+    for (const p of drill) expect(p).toMatch(/^d\/detail--capability=[a-z0-9_.~-]+\.html$/);
+    for (const v of WEIRD) expect(drill, v).toContain(`d/detail--capability=${valueSlug(v)}.html`);
+    expect(r.stdout).toMatch(/50 drill-down pages in site\/d\//);
+    const left = Array.from({ length: 16 }, (_, i) => `cap${String(15 - i).padStart(2, '0')}`);
+    expect(r.stderr).toContain(`warning: dashboards/d.json: tile list: drill-down pages for 50 values, the most at the top of the tile; left out 16: ${left.join(', ')}`);
+    expect(r.stderr).toContain('warning: dashboards/d.json: tile bars: drill-down pages for 50 values');
+    // the earlier render's page is gone; the user's file is not
+    expect(existsSync(join(dir, 'site', 'd', 'detail--capability=gone.html'))).toBe(false);
+    expect(readFileSync(join(dir, 'site', 'd', 'notes.txt'), 'utf8')).toBe('mine');
+  });
+
+  it("each page's tiles are filtered in SQL to its value, and its chip says so with a way back", () => {
+    for (const v of WEIRD) {
+      const html = readFileSync(join(dir, 'site', 'd', `detail--capability=${valueSlug(v)}.html`), 'utf8');
+      const rows = tileBlock(html, 'rows');
+      const cells = [...rows.matchAll(/<tr><td>(.*?)<\/td>/g)].map((m) => unescape(m[1]));
+      expect(cells, v).toEqual([v]);
+      expect(html).toContain(`<span class="chip set" data-filter="capability"><span class="k">Capability</span>${escapeHtml(v)} <a class="clear" href="../d.html#tab-detail"`);
+      expect(html).toContain('✕ clear</a>');
+      // only the target tab is on it; the other tab links to the dashboard's own page
+      expect(html).toContain('id="tab-detail"');
+      expect(html).not.toContain('id="tab-top"');
+      expect(html).toContain('<a href="../d.html#tab-top">Top</a>');
+    }
+  });
+
+  it('table rows and bars link to their page; a value left out by the cap has none; app routes are text without a base URL', () => {
+    const html = readFileSync(join(dir, 'site', 'd.html'), 'utf8');
+    const list = tileBlock(html, 'list');
+    expect(list).toContain(`<tr data-href="${escapeHtml(`d/detail--capability=${valueSlug("o'brien")}.html#tab-detail`)}"><td><a class="drill-link" href="${escapeHtml(`d/detail--capability=${valueSlug("o'brien")}.html#tab-detail`)}">o&#39;brien</a></td>`);
+    expect(list).toMatch(/<tr><td>cap00<\/td>/);
+    expect(list).not.toMatch(/href="[^"]*cap00/);
+    expect(list).toContain('title="an app route: set dashboards.base_url in project.yaml (or --base-url) to link it">Open</span>');
+    expect(list).not.toContain('/items/');
+    expect(r.stderr).toContain("warning: dashboards/d.json: tile list: link 'Open' (/items/{{ capability }}) is an app route");
+    // the bar chart: a click on a bar opens its category's page (data-drill, by category index)
+    const bars = tileBlock(html, 'bars');
+    const m = /data-drill="([^"]+)"/.exec(bars);
+    expect(m).not.toBeNull();
+    const map = JSON.parse(unescape(m![1])) as { c: Array<string | null> };
+    expect(map.c.filter(Boolean).length).toBe(50);
+    expect(map.c).toContain(`d/detail--capability=${valueSlug('a/b')}.html#tab-detail`);
+    expect(bars).toContain('ecmeta_data_index');
+    expect(html).toContain('<script>');
+  });
+
+  it('every link of the site resolves to a file, and every #anchor to an element of it', () => {
+    const site = join(dir, 'site');
+    let checked = 0;
+    for (const page of htmlFiles(site)) {
+      const html = readFileSync(join(site, page), 'utf8');
+      const hrefs = [...html.matchAll(/\s(?:href|data-href)="([^"]*)"/g)].map((x) => unescape(x[1]));
+      for (const d of html.matchAll(/data-drill="([^"]+)"/g)) hrefs.push(...JSON.stringify(JSON.parse(unescape(d[1]))).match(/"[^"]+\.html#[^"]+"/g)?.map((s) => JSON.parse(s) as string) ?? []);
+      for (const href of hrefs) {
+        if (/^(https?|data):/.test(href)) continue; // (data: the page's empty icon)
+        const [path, anchor] = href.split('#');
+        const file = path ? resolve(dirname(join(site, page)), decodeURIComponent(path)) : join(site, page);
+        expect(relative(site, file), `${page}: ${href}`).not.toMatch(/^\.\./);
+        expect(existsSync(file), `${page}: ${href}`).toBe(true);
+        if (anchor) expect(readFileSync(file, 'utf8'), `${page}: ${href}`).toContain(`id="${anchor}"`);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(200);
+  });
+
+  it('--base-url makes them absolute under it and links app routes; a bad one is refused', () => {
+    const abs = vigil(dir, ['dashboards', 'render', '--out', 'site-abs', '--base-url', 'https://bi.example.com/ai']);
+    expect(abs.code, abs.stderr).toBe(0);
+    expect(abs.stderr).not.toContain('app route');
+    const html = readFileSync(join(dir, 'site-abs', 'd.html'), 'utf8');
+    expect(html).toContain('href="https://bi.example.com/ai/items/cap59"');
+    expect(html).toContain(`href="https://bi.example.com/ai/d/detail--capability=${valueSlug('a/b')}.html#tab-detail"`);
+    const page = readFileSync(join(dir, 'site-abs', 'd', 'detail--capability=cap59.html'), 'utf8');
+    expect(page).toContain('<a class="clear" href="https://bi.example.com/ai/d.html#tab-detail"');
+    const index = readFileSync(join(dir, 'site-abs', 'index.html'), 'utf8');
+    expect(index).toContain('href="https://bi.example.com/ai/d.html#tab-top"');
+    // no relative link is left
+    for (const p of htmlFiles(join(dir, 'site-abs'))) {
+      for (const m of readFileSync(join(dir, 'site-abs', p), 'utf8').matchAll(/\shref="([^"]*)"/g)) expect(m[1], p).toMatch(/^(https:\/\/bi\.example\.com\/ai\/|https:\/\/|#tab-|data:,$)/);
+    }
+    for (const bad of ['ftp://bi.example.com/', 'bi.example.com', 'https://x/?q=1']) {
+      const b = vigil(dir, ['dashboards', 'render', '--out', 'site-bad', '--base-url', bad]);
+      expect(b.code, bad).toBe(2);
+      expect(b.stderr).toMatch(/--base-url: /);
+      expect(b.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(existsSync(join(dir, 'site-bad'))).toBe(false);
+  });
+
+  it("project.yaml's dashboards.base_url does the same; a bad value or an unknown key is an error at its line", () => {
+    writeFileSync(join(dir, 'project.yaml'), `${PROJECT}dashboards:\n  base_url: /ai\n`);
+    const ok = vigil(dir, ['dashboards', 'render', '--out', 'site-yaml']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'site-yaml', 'd.html'), 'utf8')).toContain('href="/ai/items/cap59"');
+    // the flag wins
+    const flag = vigil(dir, ['dashboards', 'render', '--out', 'site-yaml', '--base-url', 'https://other.example/']);
+    expect(readFileSync(join(dir, 'site-yaml', 'd.html'), 'utf8'), flag.stderr).toContain('href="https://other.example/items/cap59"');
+    writeFileSync(join(dir, 'project.yaml'), `${PROJECT}dashboards:\n  base_url: "ftp://x/"\n`);
+    const bad = vigil(dir, ['dashboards', 'render', '--out', 'site-yaml']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^project\.yaml:6:\d+: error: dashboards\.base_url: 'ftp:\/\/x\/' is not an http\(s\) URL/m);
+    writeFileSync(join(dir, 'project.yaml'), `${PROJECT}dashboards:\n  baseurl: /ai\n`);
+    const unknown = vigil(dir, ['dashboards', 'render', '--out', 'site-yaml']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^project\.yaml:6:\d+: error: dashboards\.baseurl: unknown key 'baseurl'/m);
+    expect(unknown.stderr).not.toMatch(/\n\s+at /);
+    writeFileSync(join(dir, 'project.yaml'), PROJECT);
+  });
+});
