@@ -344,7 +344,8 @@ const ADDITIVE: ReadonlySet<Aggregation | undefined> = new Set<Aggregation | und
 
 /** Whether a rise is bad news for this measure (errors, latency, cost, age...). */
 function higherIsWorse(f: CompiledField): boolean {
-  return /error|fail|latency|duration|_ms$|^p\d\d|blocked|risk|cost|spend|age|stale|lag|drop|spike|anomal|incident/i.test(`${f.name} ${f.column} ${f.label}`);
+  // (age and lag as words, or after an underscore: not the "age" of coverage or the "lag" of flagged)
+  return /error|fail|latency|duration|_ms$|^p\d\d|blocked|risk|cost|spend|(?:^|[^a-z])age|stale|(?:^|[^a-z])lag|drop|spike|anomal|incident/i.test(`${f.name} ${f.column} ${f.label}`);
 }
 
 interface Key {

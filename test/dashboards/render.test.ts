@@ -367,12 +367,12 @@ describe('renderDashboardHtml', () => {
 
 describe('edge cases', () => {
   /** A one-tile dashboard around the given tile definition. */
-  function one(tile: Record<string, unknown>, rows: Array<Record<string, unknown>> | undefined, extra: Record<string, unknown> = {}) {
+  function one(tile: Record<string, unknown>, rows: Array<Record<string, unknown>> | undefined, extra: Record<string, unknown> = {}, previous?: Record<string, unknown>) {
     const def = { ...definition, tabs: [{ name: 't', title: 'T', tiles: [{ id: 'x', title: 'X', model: 'm', layout: L(0, 0, 6, 4), ...tile }] }], ...extra };
     const dashboard = DashboardSchema.parse(def);
     const t = dashboard.tabs[0].tiles[0];
     const d: CompiledDashboard = { dashboard, file: 'f.json', tabs: [{ name: 't', title: 'T', tiles: [{ tile: t, tab: 't', model: 'm', relation: 'm', fields: fieldsOf(t), sql: '', sqlUnfiltered: '', appliesFilters: [] }] }], models: ['m'], dialect: 'duckdb', project: 'p' };
-    const data = new Map<string, TileData>(rows ? [['x', { ok: true, rows, seconds: 0 }]] : []);
+    const data = new Map<string, TileData>(rows ? [['x', { ok: true, rows, previous, seconds: 0 }]] : []);
     return tileBlock(renderDashboardHtml(d, data, META), 'x');
   }
   const sum = (column: string, format?: string) => ({ name: column, column, agg: 'sum', label: column, format });
@@ -452,6 +452,13 @@ describe('edge cases', () => {
     expect(log).toContain('1 point at or below 0 left out (log scale)');
     for (const label of ['>10<', '>100<', '>1k<', '>10k<']) expect(log).toContain(label);
     expect(one({ type: 'scatter', measures: m }, rows)).not.toContain('left out');
+  });
+
+  it('a rise is good or bad by what the KPI measures: coverage up is good, an error rate or data age up is bad', () => {
+    const kpi = (name: string, column: string) => one({ type: 'kpi', measures: [{ name, column, agg: 'avg', format: 'percent' }] }, [{ [name]: 0.96 }], {}, { [name]: 0.95 });
+    expect(kpi('coverage', 'covered_workspaces')).toContain('kpi-change good');
+    expect(kpi('error_rate', 'error_count')).toContain('kpi-change bad');
+    expect(kpi('data_age', 'minutes')).toContain('kpi-change bad');
   });
 
   it('drops colors and links that could inject CSS or script', () => {
