@@ -11,6 +11,7 @@
  * The warehouse does the analysis (`Warehouse.checker`): ZetaSQL for BigQuery, an in-memory
  * DuckDB for DuckDB, a rolled-back transaction for Postgres. This module knows none of them.
  */
+import { SYNC_STATE_COLUMNS } from '../alerts/sync-state.js';
 import { join } from 'node:path';
 import { compiledPosition } from '../adapters/adapter.js';
 import { dialectOf } from '../adapters/index.js';
@@ -229,6 +230,12 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
         ds.push(diag('E_CHECK', `alert ${a.name}: window_start is ${ws.type} but window_end is ${we.type}; both ends of the window must be the same type`, { file: a.file, line: a.at.line, column: a.at.column }, 'cast one of them, e.g. {{ to_date(...) }}'));
       }
     });
+  }
+  // a tile of the sync state (model vigil_sync_state) reads the table vigil sync keeps: declared from its columns
+  const stateTables = new Map(tiles.filter(({ tile }) => tile.syncState).map(({ tile }) => [JSON.stringify(tile.syncState), tile.syncState!]));
+  for (const rel of stateTables.values()) {
+    const problems = await checker.declare(rel, SYNC_STATE_COLUMNS.map((c) => ({ name: c.name, type: c.data_type! })));
+    if (problems.length) throw new Error(`vigil check could not declare ${rel.schema}.${rel.identifier}: ${problems.map((p) => p.message).join('; ')}`);
   }
   for (const { d, tile } of tiles) {
     const text = files.dashboards?.find((f) => f.path === d.file)?.text ?? '';
