@@ -55,6 +55,17 @@ export interface OpenContext {
   target?: string;
 }
 
+export interface BiIdentity {
+  /** The name people use ("BigQuery"). */
+  title: string;
+  /** Connection or database names that mean this warehouse ("bigquery", "bq_prod"). */
+  names?: RegExp;
+  /** Metabase's engine names whose SQL is this warehouse's. */
+  metabaseEngines: string[];
+  /** Where BI tools usually read in production (a project with such a target exports for it). */
+  production?: boolean;
+}
+
 export interface Warehouse<C extends Record<string, unknown> = Record<string, unknown>> {
   /** The `type:` of a target in project.yaml. */
   readonly type: string;
@@ -64,6 +75,8 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
   readonly modelConfig?: Record<string, ZodType>;
   readonly dialect: Dialect;
   readonly capabilities: Capabilities;
+  /** How BI tools know this warehouse (dashboards export and publish warn when the SQL is another warehouse's). */
+  readonly bi: BiIdentity;
   /** Checks across keys of a validated config. */
   checkConfig?(config: C): ConfigProblem[];
   /**

@@ -134,10 +134,10 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   out(`Exported ${ds.length} dashboard${ds.length === 1 ? '' : 's'} as ${o.format} (${files.size} files) to ${o.out}`);
 }
 
-/** The target the export is compiled for, and the project's BigQuery targets (for exportWarnings). */
-function projectTargets(c: { target: ResolvedTarget; files: ProjectFiles }): { target: string; bigQueryTargets: string[] } {
+/** The target the export is compiled for, and every target of the project with its warehouse type (for the dialect warnings). */
+function projectTargets(c: { target: ResolvedTarget; files: ProjectFiles }): { target: string; targets: Array<{ name: string; type: string }> } {
   const targets = (c.files.project.targets ?? {}) as Record<string, { type?: string }>;
-  return { target: c.target.name, bigQueryTargets: Object.entries(targets).filter(([, t]) => t?.type === 'bigquery').map(([n]) => n).sort() };
+  return { target: c.target.name, targets: Object.entries(targets).flatMap(([name, t]) => (t?.type ? [{ name, type: t.type }] : [])) };
 }
 
 /** `vigil dashboards publish --metabase URL`: create or update the collection, cards and dashboards (metabase-publish.ts). */
@@ -181,7 +181,7 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
       }
     }
     const dialect = ds[0].dialect;
-    const w = engineWarning(db, dialect, c.target.name);
+    const w = engineWarning(db, dialect, c.target.name, projectTargets(c).targets);
     if (w) err(w);
     const publisher = new MetabasePublisher(client, url, (m) => err(m));
     const plans = metabasePlans(ds, { metabaseDatabase: db.id, collection: o.collection });

@@ -27,6 +27,7 @@
  * "Interactions (24h)") and does not listen to that filter — as Vigil's own SQL does for the
  * date range; in Looker a listening tile would have its own filter replaced.
  */
+import { WAREHOUSES } from '../adapters/index.js';
 import { GAUGE_BELOW, gaugeBands, niceCeil } from './gauge-bands.js';
 import { createHash } from 'node:crypto';
 import YAML from 'yaml';
@@ -62,28 +63,32 @@ export function exportDashboards(ds: CompiledDashboard[], format: ExportFormat, 
   }
 }
 
-/** A connection or database named for BigQuery ("bigquery", "bq_prod", "analytics-bq"). */
-export const BIGQUERY_NAME = /bigquery|(^|[^a-z])bq([^a-z]|$)/i;
+/** A target of the project: its name and warehouse type (for exportWarnings). */
+export interface ProjectTarget {
+  name: string;
+  type: string;
+}
 
 /**
  * What an export should say on stderr (never an error): SQL written for another warehouse than
- * the BI tool's. LookML: the export's dialect is not BigQuery while the Looker connection is
- * named for BigQuery, or while the project has a BigQuery target (the usual way a BI tool is
- * set up: dev on DuckDB, prod on BigQuery) — `--target <that target>` writes BigQuery SQL.
+ * the BI tool's. LookML: the Looker connection is named for another warehouse (`bi.names` of its
+ * adapter: "bigquery_prod", "analytics_bq"), or the project has a target on a warehouse BI tools
+ * usually read in production (`bi.production`: dev on DuckDB, prod on BigQuery) — `--target
+ * <that target>` writes its SQL.
  */
-export function exportWarnings(ds: CompiledDashboard[], format: ExportFormat, opts: ExportOptions, project: { target: string; bigQueryTargets: string[] }): string[] {
+export function exportWarnings(ds: CompiledDashboard[], format: ExportFormat, opts: ExportOptions, project: { target: string; targets: ProjectTarget[] }): string[] {
   if (format !== 'looker' || !ds.length) return [];
   const dialect = ds[0].dialect;
-  if (dialect === 'bigquery') return [];
   const connection = opts.lookerConnection ?? ds[0].project;
-  const why = BIGQUERY_NAME.test(connection)
-    ? `the Looker connection '${connection}' is named for BigQuery`
-    : project.bigQueryTargets.length
-      ? `the project's BigQuery target${project.bigQueryTargets.length === 1 ? ' is' : 's are'} ${project.bigQueryTargets.join(', ')}`
-      : undefined;
-  if (!why) return [];
-  const fix = project.bigQueryTargets.length ? `export with --target ${project.bigQueryTargets[0]}` : 'export with --target <a BigQuery target> (this project has none yet: add one to project.yaml, e.g. prod)';
-  return [`warning: this LookML is written in ${dialect} SQL (target ${project.target}), but ${why}: a Looker connection on BigQuery needs BigQuery SQL — ${fix}`];
+  const others = WAREHOUSES.filter((w) => w.dialect.name !== dialect);
+  const named = others.find((w) => w.bi.names?.test(connection));
+  const wh = named ?? others.find((w) => w.bi.production && project.targets.some((t) => t.type === w.type));
+  if (!wh) return [];
+  const title = wh.bi.title;
+  const theirs = project.targets.filter((t) => t.type === wh.type).map((t) => t.name).sort();
+  const why = named ? `the Looker connection '${connection}' is named for ${title}` : `the project's ${title} target${theirs.length === 1 ? ' is' : 's are'} ${theirs.join(', ')}`;
+  const fix = theirs.length ? `export with --target ${theirs[0]}` : `export with --target <a ${title} target> (this project has none yet: add one to project.yaml, e.g. prod)`;
+  return [`warning: this LookML is written in ${dialect} SQL (target ${project.target}), but ${why}: a Looker connection on ${title} needs ${title} SQL — ${fix}`];
 }
 
 /** Vigil grid units -> the 24-column grids of Looker (newspaper) and Metabase. */

@@ -20,6 +20,7 @@
  *   or a broken connection may have created its object: before sending it again, the object is
  *   looked for by its marker, and used if it is there.
  */
+import { WAREHOUSES } from '../adapters/index.js';
 import { backoffDelay, defaultSleep, errorCode, errorMessage, parseRetryAfter, PRE_SEND_CODES } from '../alerts/delivery/retry.js';
 import type { DeliveryPolicy } from '../alerts/delivery/types.js';
 import { addSecret, redact } from '../secrets.js';
@@ -147,13 +148,17 @@ export async function listDatabases(client: MetabaseClient): Promise<MetabaseDat
   return list.filter((x): x is MetabaseDatabase => Number.isInteger(x?.id) && typeof x?.name === 'string');
 }
 
-/** Metabase engines whose SQL is each Vigil dialect's. */
-const ENGINES: Record<string, string[]> = { bigquery: ['bigquery-cloud-sdk', 'bigquery'], duckdb: ['duckdb'], postgres: ['postgres', 'redshift'] };
-
-/** A warning when the database's engine does not speak the SQL the cards are written in. */
-export function engineWarning(db: MetabaseDatabase, dialect: string, target: string): string | undefined {
-  if (!db.engine || (ENGINES[dialect] ?? [dialect]).includes(db.engine)) return undefined;
-  const hint = db.engine.startsWith('bigquery') ? ': a Metabase database on BigQuery needs BigQuery SQL — publish with --target prod (the project\'s BigQuery target)' : '';
+/**
+ * A warning when the database's engine does not speak the SQL the cards are written in (each
+ * adapter lists the Metabase engines of its SQL: `bi.metabaseEngines`); `targets`: the project's,
+ * to name the one to publish with.
+ */
+export function engineWarning(db: MetabaseDatabase, dialect: string, target: string, targets: Array<{ name: string; type: string }> = []): string | undefined {
+  const mine = WAREHOUSES.find((w) => w.dialect.name === dialect);
+  if (!db.engine || (mine?.bi.metabaseEngines ?? [dialect]).includes(db.engine)) return undefined;
+  const theirs = WAREHOUSES.find((w) => w.bi.metabaseEngines.includes(db.engine!));
+  const use = theirs ? targets.filter((t) => t.type === theirs.type).map((t) => t.name).sort()[0] : undefined;
+  const hint = theirs ? `: a Metabase database on ${theirs.bi.title} needs ${theirs.bi.title} SQL — publish with --target ${use ?? `<a ${theirs.bi.title} target>`}` : '';
   return `warning: the cards are written in ${dialect} SQL (target ${target}), but Metabase database '${db.name}' (#${db.id}) is ${db.engine}${hint}`;
 }
 

@@ -490,18 +490,18 @@ describe('LookML: parsed by the real parser (lookml-parser), every referenced fi
 describe('exportWarnings: the dialect a BI tool on BigQuery needs', () => {
   const bq = compileFixture(definition(), bigQueryDialect, MODELS, 'bigquery');
   it('DuckDB SQL for a Looker connection named for BigQuery: a warning naming --target', () => {
-    const w = exportWarnings([fixture], 'looker', { lookerConnection: 'bigquery_prod' }, { target: 'dev', bigQueryTargets: [] });
+    const w = exportWarnings([fixture], 'looker', { lookerConnection: 'bigquery_prod' }, { target: 'dev', targets: [] });
     expect(w).toEqual([expect.stringContaining("the Looker connection 'bigquery_prod' is named for BigQuery")]);
     expect(w[0]).toContain('--target <a BigQuery target> (this project has none yet');
-    expect(exportWarnings([fixture], 'looker', { lookerConnection: 'analytics_bq' }, { target: 'dev', bigQueryTargets: [] })).toHaveLength(1);
+    expect(exportWarnings([fixture], 'looker', { lookerConnection: 'analytics_bq' }, { target: 'dev', targets: [] })).toHaveLength(1);
   });
   it('DuckDB SQL in a project with a BigQuery target: a warning naming that target', () => {
-    expect(exportWarnings([fixture], 'looker', {}, { target: 'dev', bigQueryTargets: ['warehouse'] })).toEqual([expect.stringMatching(/written in duckdb SQL \(target dev\).*BigQuery target is warehouse.*--target warehouse/)]);
+    expect(exportWarnings([fixture], 'looker', {}, { target: 'dev', targets: [{ name: 'warehouse', type: 'bigquery' }] })).toEqual([expect.stringMatching(/written in duckdb SQL \(target dev\).*BigQuery target is warehouse.*--target warehouse/)]);
   });
   it('no warning for BigQuery SQL, for a connection and project with nothing of BigQuery, or for other formats', () => {
-    expect(exportWarnings([bq], 'looker', { lookerConnection: 'bigquery' }, { target: 'prod', bigQueryTargets: ['prod'] })).toEqual([]);
-    expect(exportWarnings([fixture], 'looker', { lookerConnection: 'duck' }, { target: 'dev', bigQueryTargets: [] })).toEqual([]);
-    expect(exportWarnings([fixture], 'json', {}, { target: 'dev', bigQueryTargets: ['prod'] })).toEqual([]);
+    expect(exportWarnings([bq], 'looker', { lookerConnection: 'bigquery' }, { target: 'prod', targets: [{ name: 'prod', type: 'bigquery' }] })).toEqual([]);
+    expect(exportWarnings([fixture], 'looker', { lookerConnection: 'duck' }, { target: 'dev', targets: [] })).toEqual([]);
+    expect(exportWarnings([fixture], 'json', {}, { target: 'dev', targets: [{ name: 'prod', type: 'bigquery' }] })).toEqual([]);
   });
   it('the model names the connection (--looker-connection) and the dialect it is written for', () => {
     const model = exportWith([fixture], 'looker', { lookerConnection: 'bq_prod' }).get('fixture.model.lkml')!;

@@ -205,7 +205,7 @@ describe('MetabaseClient and helpers (in process)', () => {
   });
   it("engineWarning: the database's engine against the cards' SQL", async () => {
     const { engineWarning } = await import('../../src/dashboards/metabase-publish.js');
-    expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'duckdb', 'dev')).toMatch(/duckdb SQL \(target dev\), but Metabase database 'BQ' \(#3\) is bigquery-cloud-sdk: .*--target prod/);
+    expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'duckdb', 'dev', [{ name: 'dev', type: 'duckdb' }, { name: 'prod', type: 'bigquery' }])).toMatch(/duckdb SQL \(target dev\), but Metabase database 'BQ' \(#3\) is bigquery-cloud-sdk: .*--target prod/);
     expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'bigquery', 'prod')).toBeUndefined();
     expect(engineWarning({ id: 2, name: 'A', engine: 'duckdb' }, 'duckdb', 'dev')).toBeUndefined();
   });

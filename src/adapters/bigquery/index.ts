@@ -13,6 +13,7 @@ export const warehouse: Warehouse<BigQueryTargetConfig> = {
   modelConfig: bigQueryModelConfig,
   dialect: bigQueryDialect,
   capabilities: { transactions: false, primaryKeys: false, partitions: true, grants: true, duckdbSql: false, syncSource: false, dryRun: true },
+  bi: { title: 'BigQuery', names: /bigquery|(^|[^a-z])bq([^a-z]|$)/i, metabaseEngines: ['bigquery-cloud-sdk', 'bigquery'], production: true },
   location: (config) => ({ schema: config.dataset, database: config.project }),
   fromDbtOutput: bigQueryFromDbt,
   async open(config, ctx) {

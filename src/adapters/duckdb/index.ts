@@ -17,6 +17,7 @@ export const warehouse: Warehouse<DuckDbTargetConfig> = {
   configSchema: duckDbConfigSchema,
   dialect: duckDbDialect,
   capabilities: { transactions: true, primaryKeys: true, partitions: false, grants: false, duckdbSql: true, syncSource: false, dryRun: false, speculativeLoads: true, singleProcess: true },
+  bi: { title: 'DuckDB', names: /duck/i, metabaseEngines: ['duckdb'] },
   checkConfig(config) {
     // DuckDB names the database (catalog) after its file; a schema of the same name makes
     // "x"."table" ambiguous between catalog x and schema x

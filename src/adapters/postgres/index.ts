@@ -12,6 +12,7 @@ export const warehouse: Warehouse<PostgresTargetConfig> = {
   configSchema: postgresConfigSchema,
   dialect: postgresDialect,
   capabilities: { transactions: true, primaryKeys: true, partitions: false, grants: true, duckdbSql: false, syncSource: true, dryRun: false },
+  bi: { title: 'Postgres', names: /postgres|(^|[^a-z])pg([^a-z]|$)/i, metabaseEngines: ['postgres', 'redshift'] },
   location: (config) => {
     let catalog: string | undefined;
     try {
