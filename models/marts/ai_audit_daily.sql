@@ -2,6 +2,7 @@
     materialized='incremental',
     unique_key=['date', 'capability', 'provider'],
     incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
     tags=['mart', 'audit']
 ) }}
 -- Grain: day x capability x provider (seed 001, analytics.ai_audit_daily).
@@ -18,7 +19,9 @@ select
   {{ percentile('duration_ms', 0.5) }} as p50_latency_ms,
   {{ percentile('duration_ms', 0.95) }} as p95_latency_ms,
   {{ percentile('duration_ms', 0.99) }} as p99_latency_ms,
-  max(duration_ms) as max_latency_ms
+  max(duration_ms) as max_latency_ms,
+  {{ percentile('duration_ms', 0.9) }} as p90_latency_ms,
+  {{ count_if('not is_error') }} as success_count
 from {{ ref('stg_ai_audit_logs') }}
 {% if is_incremental() %}
 -- re-aggregate whole trailing days so late rows land in the right day
