@@ -106,6 +106,11 @@ function median(xs: number[]): number | undefined {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The numbers in `column` of the `days` rows before row `idx` (time-ordered rows of one instance). */
+function preceding(ordered: Array<Record<string, Json>>, idx: number, days: number, column: string): number[] {
+  return ordered.slice(idx - days, idx).map((p) => num(p[column])).filter((n): n is number => n !== undefined);
+}
+
 /** The mean and the sample standard deviation (n - 1), as SQL's stddev_samp computes it. */
 function meanStddev(xs: number[]): { mean: number; stddev: number } {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -181,7 +186,7 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
         }
         case 'anomaly': {
           const x = num(r[c.value]);
-          const b = c.baseline ? num(r[c.baseline]) : idx < c.days! ? undefined : median(ordered.slice(idx - c.days!, idx).map((p) => num(p[c.value])).filter((n): n is number => n !== undefined));
+          const b = c.baseline ? num(r[c.baseline]) : idx < c.days! ? undefined : median(preceding(ordered, idx, c.days!, c.value));
           if (x === undefined || b === undefined || b < c.min_baseline || b <= 0) break;
           const ratio = x / b;
           const spike = (c.direction === 'spike' || c.direction === 'both') && ratio > c.spike_ratio;
@@ -195,7 +200,7 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
           if (c.zscore) z = num(r[c.zscore]);
           else if (idx >= c.days!) {
             const x = num(r[c.value!]);
-            const prev = ordered.slice(idx - c.days!, idx).map((p) => num(p[c.value!])).filter((n): n is number => n !== undefined);
+            const prev = preceding(ordered, idx, c.days!, c.value!);
             const { mean, stddev } = meanStddev(prev);
             if (x !== undefined && prev.length >= 2 && stddev > 0 && mean >= c.min_baseline) {
               z = (x - mean) / stddev;

@@ -100,6 +100,8 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
       at(path, msg, hint);
     };
     const columnsOf = (model: string): string[] | undefined => input.catalog?.get(model) ?? (models.get(model)?.columns.length ? models.get(model)!.columns.map((c) => c.name) : undefined);
+    /** Whether a dashboard filter reaches a tile of `model`: it names the model, or the model has its column. */
+    const reaches = (model: string) => (f: DashboardFilter) => (f.applies_to ? f.applies_to.includes(model) : (columnsOf(model)?.includes(f.column) ?? false));
     const checkColumn = (model: string, col: string, path: (string | number)[]) => {
       if (col === '*') return;
       const cols = columnsOf(model);
@@ -180,8 +182,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           for (const m of l.url.matchAll(/\{\{\s*(\w+)\s*\}\}/g)) if (!names.includes(m[1])) err([...base, 'links', li, 'url'], `the link uses '${m[1]}', which is not one of the tile's fields (${names.join(', ')})`);
         }
         if (tile.type === 'kpi' && tile.compare) {
-          const cols = columnsOf(tile.model);
-          const w = kpiWindow(tile, d.filters, (f) => (f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false)), types);
+          const w = kpiWindow(tile, d.filters, reaches(tile.model), types);
           if (!w) err([...base, 'compare'], `compare: ${tile.compare} needs a time window: a relative filter on the tile ("-7d", "-24h", "today") or a date_range dashboard filter with a default that applies to it`);
           else if (tile.compare === 'previous_period_to_date' && !isTimestamp(w.type))
             err([...base, 'compare'], `compare: previous_period_to_date cuts the previous period at the same time of day, which needs a timestamp column; ${w.column} is ${w.type ? `a ${w.type}` : 'of undeclared type'}`, w.type ? 'window a timestamp column (e.g. created_at >= "today"), or use compare: previous_period' : `declare data_type: timestamp for ${w.column} in the model's YAML`);
@@ -241,10 +242,9 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         if (needs) err([...base, 'type'], needs);
         if (tile.layout.x + tile.layout.w > 12) err([...base, 'layout'], `the tile spans columns ${tile.layout.x}–${tile.layout.x + tile.layout.w - 1}; the grid has 12 (x + w must be <= 12)`);
         if (!ok) return;
-        const cols = columnsOf(tile.model);
-        const applies = (f: DashboardFilter) => (f.applies_to ? f.applies_to.includes(tile.model) : (cols?.includes(f.column) ?? false));
-        const syncState = node.unique_id === `model.vigil.${STATE_TABLE}` ? node.relation : undefined;
-        tiles.push(compileTile(tile, tab.name, { name: node.name, relation: dialect.relation(node.relation), readFilter: dialect.readFilter?.(node.config), ...(syncState ? { syncState } : {}) }, d.filters, dialect, applies, types));
+        // the sync state stand-in (syncStateModel) is read where vigil sync keeps it, and may not exist yet
+        const readsSyncState = node === syncState;
+        tiles.push(compileTile(tile, tab.name, { name: node.name, relation: dialect.relation(node.relation), readFilter: dialect.readFilter?.(node.config), ...(readsSyncState ? { syncState: node.relation } : {}) }, d.filters, dialect, reaches(tile.model), types));
       });
       tabs.push({ name: tab.name, title: tab.title, tiles });
     });
