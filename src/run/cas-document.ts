@@ -70,7 +70,13 @@ export async function warehouseCas(adapter: Adapter, schema: string, table: stri
     init: async (body) => {
       if (!exists) {
         await adapter.ensureSchema(schema);
-        await adapter.execute(`create table if not exists ${rel} (id ${d.type('string')}${pk}, version ${d.type('int')} not null, body ${d.type('string')} not null, updated_at ${d.type('timestamp')})`);
+        try {
+          await adapter.execute(`create table if not exists ${rel} (id ${d.type('string')}${pk}, version ${d.type('int')} not null, body ${d.type('string')} not null, updated_at ${d.type('timestamp')})`);
+        } catch (e) {
+          // two first runs creating it at once: Postgres' "if not exists" is not atomic and one of
+          // them fails on its catalog's unique index; the table is there (as ensureSchema does for schemas)
+          if (!/already exists|duplicate key/.test((e as Error).message)) throw e;
+        }
         exists = true;
       }
       try {
