@@ -44,6 +44,8 @@ export interface Dialect {
   syncColumnType(pgType: string): string;
   /** A parameter holding ISO 8601 text, as a timestamp with time zone. */
   timestampParam(index: number): string;
+  /** A parameter holding JSON text, as this warehouse's JSON type (`type('json')`). */
+  jsonParam(index: number): string;
   /**
    * `sql` with `current_date`/`current_timestamp` (as this dialect renders them) replaced by the
    * evaluation time, so alert and dashboard queries see `--at`'s day.

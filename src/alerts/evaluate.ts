@@ -17,6 +17,7 @@ import { addSecret, redact } from '../secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { SourceNode } from '../compile/manifest.js';
 import { advance, inActiveHours, judge, summaryOf, type InstanceState, type Transition } from './engine.js';
+import { alertEvents, statusSnapshot, writeAlertEvents } from './history.js';
 import type { LoadedRule } from './load-alerts.js';
 import { planNotifications, type OutboxEntry } from './notify.js';
 import { AlertSchema, readsSyncState, type AlertRule, type ReceiverConfig, type RoutesFile } from './schema.js';
@@ -50,6 +51,8 @@ export interface EvalContext {
   env: NodeJS.ProcessEnv;
   out: (s: string) => void;
   err: (s: string) => void;
+  /** Write fired/resolved events to vigil_alert_events in this schema (history.ts); undefined: no history. */
+  history?: { schema: string };
 }
 
 export interface EvalOptions {
@@ -61,6 +64,8 @@ export interface EvalOptions {
   lockWaitMs?: number;
   /** Test hook: stop (as if killed) after the outbox is saved, before sending. */
   crashAfterSave?: boolean;
+  /** Test hook: stop (as if killed) after the events were written to vigil_alert_events, before the state says so. */
+  crashAfterHistory?: boolean;
   /** Hold a new group's first notification for its route's group_wait (the scheduler); a one-shot run sends at once. */
   groupWait?: boolean;
   /** Run no query: send what group_wait / group_interval held and is due now, for every rule (the scheduler's timer). */
@@ -87,6 +92,8 @@ export interface EvalSummary {
   delivery: DeliverySummary;
   /** After this run: every notification not settled yet (pending, uncertain or refused), this run's and earlier ones. */
   unsettled: OutboxEntry[];
+  /** Alert events of this run (and earlier unwritten ones) written to vigil_alert_events, or why not. */
+  history: { written: number; already: number; pending: number; error?: string };
 }
 
 export interface DeliverySummary {
@@ -212,6 +219,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
   }
   try {
     const results = await fetched;
+    const before = statusSnapshot(doc.instances);
     const outcomes = ctx.rules.map((r, i) => applyRule(r, results[i], doc, opts.at));
 
     // instances of rules that no longer exist (deleted, renamed, disabled) resolve
@@ -249,8 +257,32 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
       for (const i of Object.values(doc.instances)) if (i.status === 'resolved') delete doc.instances[i.key];
     }
     doc.outbox.push(...planned.entries);
-    const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: planned.entries, suppressed: planned.suppressed, held: planned.held, delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] }, unsettled: [] };
+    const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: planned.entries, suppressed: planned.suppressed, held: planned.held, delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] }, unsettled: [], history: { written: 0, already: 0, pending: 0 } };
     const unsettled = () => doc.outbox.filter(isUnsettled);
+    if (ctx.history) {
+      // the incidents of this run join the history once the state holding them is saved
+      const rules = new Map([...(ctx.allRules ?? ctx.rules).map((r) => [r.rule.name, r.rule] as const), [OUTBOX_ALERT, OUTBOX_RULE]]);
+      const describe = (i: InstanceState) => {
+        const rule = rules.get(i.alert);
+        return rule ? summaryOf(i, rule) : i.key;
+      };
+      const events = alertEvents(before, doc.instances, opts.at, describe, { project: ctx.files.project.name, host: hostname() });
+      if (events.length) doc.events = [...(doc.events ?? []), ...events];
+    } else delete doc.events;
+    summary.history.pending = doc.events?.length ?? 0;
+    // written after a save that holds them: a crash before the next save finds them written and skips them
+    const writeHistory = async () => {
+      if (!ctx.history || !doc.events?.length) return;
+      try {
+        const r = await writeAlertEvents(ctx.adapter, ctx.history.schema, doc.events);
+        if (opts.crashAfterHistory) process.kill(process.pid, 'SIGKILL');
+        Object.assign(summary.history, r, { pending: 0 });
+        doc.events = [];
+      } catch (e) {
+        summary.history.error = redact((e as Error).message.split('\n')[0]).slice(0, 500);
+        ctx.err(`  alert history: ${doc.events.length} event(s) not written to vigil_alert_events (kept in the state for the next run): ${summary.history.error}`);
+      }
+    };
     if (opts.dryRun) {
       summary.evaluationSeconds = (performance.now() - t0) / 1000;
       // what a dry run would queue is shown as such, not as unsettled
@@ -258,7 +290,11 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
       return summary;
     }
     if (!doc.outbox.some((e) => e.status === 'pending' || e.status === 'sending')) {
-      // nothing to send: saving and releasing the lock is one write
+      // nothing to send: saving and releasing the lock is one write (two with history to write)
+      if (ctx.history && doc.events?.length) {
+        await store.save(doc);
+        await writeHistory();
+      }
       pruneOutbox(doc, opts.at);
       await store.unlock(doc);
       summary.evaluationSeconds = (performance.now() - t0) / 1000;
@@ -268,6 +304,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     await store.save(doc); // the outbox is durable before anything is sent
     summary.evaluationSeconds = (performance.now() - t0) / 1000;
     if (opts.crashAfterSave) process.kill(process.pid, 'SIGKILL');
+    await writeHistory();
     summary.delivery = await deliverOutbox(ctx, doc, opts.policy ?? DEFAULT_POLICY);
     pruneOutbox(doc, opts.at);
     await store.unlock(doc);

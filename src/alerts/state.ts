@@ -20,6 +20,7 @@ import { writeProjectFile } from '../project/artifacts.js';
 import { casWrite, leaseLive, PROCESS_STARTED, warehouseCas, type CasBackend } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import type { InstanceState, RuleRuntime } from './engine.js';
+import type { AlertEvent } from './history.js';
 import type { GroupState, OutboxEntry } from './notify.js';
 import type { Silence } from './routing.js';
 
@@ -43,6 +44,8 @@ export interface StateDoc {
   lock?: LockInfo;
   /** Per route and group: when it first fired and last notified (group_wait, group_interval). */
   groups?: Record<string, GroupState>;
+  /** Alert events saved here before they are written to vigil_alert_events (history.ts): exactly once. */
+  events?: AlertEvent[];
   /** Random id of the last write, to tell our compare-and-set from someone else's. */
   writeId?: string;
 }

@@ -190,6 +190,11 @@ async function openBusyAware(s: Setup, waitMs: number): Promise<Adapter | undefi
   }
 }
 
+/** Where fired/resolved events go (project.yaml `alerts.history`, on by default): the target schema. */
+function historyOf(s: Setup): { schema: string } | undefined {
+  return s.files.project.alerts?.history === false ? undefined : { schema: s.target.schema };
+}
+
 async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Promise<StateStore> {
   const { fileStore, warehouseStore } = await import('../alerts/state.js');
   const cfg = s.files.project.alerts ?? {};
@@ -298,8 +303,8 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
     out(`${o.dryRun ? 'Dry run: evaluating' : 'Evaluating'} ${rules.length} alert${rules.length === 1 ? '' : 's'} on ${s.target.name} (${s.target.type}) at ${at.toISOString()}; state in ${store.description}`);
     try {
       summary = await evaluateAlerts(
-        { rules, allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
-        { at, dryRun: !!o.dryRun, command: 'vigil alerts evaluate', lockWaitMs: waitMs, policy: Number.isNaN(policyMs) ? DEFAULT_POLICY : { ...DEFAULT_POLICY, deadlineMs: policyMs }, crashAfterSave: process.env.VIGIL_TEST_CRASH_AFTER_SAVE === '1' },
+        { rules, allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err, history: historyOf(s) },
+        { at, dryRun: !!o.dryRun, command: 'vigil alerts evaluate', lockWaitMs: waitMs, policy: Number.isNaN(policyMs) ? DEFAULT_POLICY : { ...DEFAULT_POLICY, deadlineMs: policyMs }, crashAfterSave: process.env.VIGIL_TEST_CRASH_AFTER_SAVE === '1', crashAfterHistory: process.env.VIGIL_TEST_CRASH_AFTER_HISTORY === '1' },
       );
     } catch (e) {
       if (e instanceof LockBusyError) {
@@ -327,6 +332,9 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
       }
       out('\nDry run: nothing was sent and the state was not changed.');
     } else {
+      const h = summary.history;
+      if (h.written || h.already) out(`History: ${h.written} alert event${h.written === 1 ? '' : 's'} written to vigil_alert_events${h.already ? ` (${h.already} written by an earlier run that stopped before saving it; not written again)` : ''}.`);
+      if (h.error) process.exitCode = 1;
       const d = summary.delivery;
       out(`Delivered: ${d.sent} sent, ${d.pending} pending (retried next run), ${d.rejected} rejected${d.uncertain ? `, ${d.uncertain} uncertain (not resent)` : ''}.`);
       for (const e of d.errors) err(`error: ${e}`);
@@ -612,7 +620,7 @@ export async function evaluateScheduled(
   try {
     const store = await openStore(o, s, adapter);
     const sum = await evaluateAlerts(
-      { rules, allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err },
+      { rules, allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err, history: historyOf(s) },
       { at: opts.at ?? new Date(), dryRun: false, command: opts.command, lockWaitMs: 60_000, policy: opts.policy, groupWait: true, flushHeld: opts.flushHeld },
     );
     const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);

@@ -24,6 +24,7 @@ import { parseDocBlocks, resolveDocCalls } from './docs-blocks.js';
 import { folderLevels, levelsFor } from './folder-config.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode, TestNode } from './manifest.js';
+import { ALERT_EVENTS_TABLE, alertEventColumns } from '../alerts/history.js';
 import { compileUnitTests } from '../testing/unit-tests.js';
 import { compileDashboards, parseDashboards } from '../dashboards/compile-dashboards.js';
 import type { CompiledDashboard } from '../dashboards/types.js';
@@ -584,6 +585,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (r.data.enabled === false) return;
       snapDrafts.set(p.name, { name: p.name, file: { path: pf.path, text: body }, line: at.line, sql: out, calls, config: { ...r.data, tags: asArray(r.data.tags) } });
     });
+  }
+  // ---- built-in sources: the tables Vigil itself writes (the alert history), where a model, a
+  // snapshot or an alert query reads them (from the render calls: no file is read again)
+  if (target && ![...sources.values()].some((x) => x.source_name === BUILTIN_SOURCE)) {
+    const reads = [...drafts.values(), ...snapDrafts.values()].some((d) => d.calls.sources.some(([src]) => src === BUILTIN_SOURCE)) || (opts.queries ?? []).some((q) => BUILTIN_SOURCE_RE.test(q.text));
+    if (reads) for (const b of builtinSources(projectName, target.schema, target.database)) sources.set(b.unique_id, b);
   }
   const snapRelation = (d: { name: string; config?: SnapshotConfig }): Relation => ({ ...(target?.database ? { database: target.database } : {}), schema: d.config?.target_schema ?? d.config?.schema ?? target?.schema ?? 'analytics', identifier: d.config?.alias ?? d.name });
   /** what ref() reads besides models: seeds and snapshots */
@@ -1203,4 +1210,32 @@ function syncSettings(s: SourceProps, t: SourceTableProps, yaml: YamlSource, pat
     batch_size: sync.batch_size ?? 200_000,
     lookback_seconds: durationMs(sync.lookback ?? '5m') / 1000,
   };
+}
+
+/** The source name of the tables Vigil writes itself: `{{ source('vigil', 'alert_events') }}`. */
+export const BUILTIN_SOURCE = 'vigil';
+const BUILTIN_SOURCE_RE = new RegExp(`\\bsource\\s*\\(\\s*["']${BUILTIN_SOURCE}["']`);
+
+/**
+ * The built-in sources, in the target schema: `vigil.alert_events` (vigil_alert_events, the
+ * alert history that `vigil alerts evaluate` appends to; alerts/history.ts). `vigil build` creates
+ * the table when a selected model reads it, so a project builds before any alert has fired. A
+ * project that declares its own source named `vigil` gets none of these.
+ */
+export function builtinSources(project: string, schema: string, database: string | undefined): SourceNode[] {
+  return [
+    {
+      unique_id: `source.${project}.${BUILTIN_SOURCE}.alert_events`,
+      resource_type: 'source',
+      name: 'alert_events',
+      source_name: BUILTIN_SOURCE,
+      file: '(built in)',
+      line: 0,
+      description: 'Every alert instance that started firing or resolved, one row per event, appended by `vigil alerts evaluate` (docs/alerts.md#history).',
+      relation: { ...(database ? { database } : {}), schema, identifier: ALERT_EVENTS_TABLE },
+      columns: alertEventColumns(),
+      tags: [],
+      meta: { vigil_builtin: 'alert_events' },
+    },
+  ];
 }

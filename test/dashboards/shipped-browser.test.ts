@@ -23,16 +23,18 @@ describe.skipIf(!chromium)('shipped dashboards in headless Chromium', () => {
   let render: { code: number; stdout: string; stderr: string };
   beforeAll(() => {
     dir = makeProject({}, false);
-    for (const p of ['project.yaml', 'models', 'macros', 'tests', 'dashboards']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    for (const p of ['project.yaml', 'models', 'macros', 'tests', 'dashboards', 'alerts']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
     expect(vigil(dir, ['demo', '--rows', '40000', '--days', '21', '--scenario', 'spike']).code).toBe(0);
     expect(vigil(dir, ['build']).code).toBe(0);
+    // the spike fires: the alert history has an incident for the Workspace tab's incidents table
+    expect(vigil(dir, ['alerts', 'evaluate', '-s', 'ai_audit_volume_spike']).stdout).toContain('History: 1 alert event written to vigil_alert_events.');
     render = vigil(dir, ['dashboards', 'render', '--out', 'site', '--png', '--png-dir', 'shots']);
   }, 180_000);
   afterAll(() => dir && removeDir(dir));
 
   it('renders every dashboard and tab, with no failed tile', () => {
     expect(render.code, render.stdout + render.stderr).toBe(0);
-    expect(render.stdout).toMatch(/Queried 39 tiles and \d+ more for \d+ drill-down pages in [\d.]+s/);
+    expect(render.stdout).toMatch(/Queried 40 tiles and \d+ more for \d+ drill-down pages in [\d.]+s/);
     for (const d of shipped) expect(existsSync(join(dir, 'site', `${d.name}.html`)), d.name).toBe(true);
     expect(existsSync(join(dir, 'site', 'index.html'))).toBe(true);
   });

@@ -57,6 +57,7 @@ export const bigQueryDialect: Dialect = {
   type: (t) => TYPES[t],
   syncColumnType: bigQueryTypeOf,
   timestampParam: () => 'TIMESTAMP(?)',
+  jsonParam: () => 'PARSE_JSON(?)',
   bindEvalTime(sql, at) {
     const iso = at.toISOString();
     return sql.replace(/\bCURRENT_TIMESTAMP\s*\(\s*\)/gi, `TIMESTAMP '${iso}'`).replace(/\bCURRENT_DATE\s*\(\s*\)/gi, `DATE '${iso.slice(0, 10)}'`);

@@ -33,6 +33,7 @@ export const duckDbDialect: Dialect = {
   ...standardSpelling,
   name: 'duckdb',
   type: (t) => TYPES[t],
+  jsonParam: (i) => `cast($${i} as JSON)`,
   syncColumnType: duckDbTypeOf,
   json_number: (col, key) => `try_cast(json_extract_string(${col}, ${jsonPath(key)}) as double)`,
   json_text: (col, key) => `json_extract_string(${col}, ${jsonPath(key)})`,

@@ -37,6 +37,7 @@ export const postgresDialect: Dialect = {
   ...standardSpelling,
   name: 'postgres',
   type: (t) => TYPES[t],
+  jsonParam: (i) => `cast($${i} as jsonb)`,
   // Postgres to Postgres: the source's own type
   syncColumnType: (pgType) => pgType,
   json_number: (col, k) => `(case when (${col} ->> ${key(k)}) ~ ${NUMBER_RE} then cast(${col} ->> ${key(k)} as double precision) end)`,

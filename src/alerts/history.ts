@@ -1,0 +1,179 @@
+/**
+ * The alert history: every time an alert instance starts firing or resolves, one row in the
+ * warehouse table `vigil_alert_events` (in the target schema), queryable by models and
+ * dashboards as `{{ source('vigil', 'alert_events') }}` (a built-in source, see
+ * compile-project.ts).
+ *
+ * Exactly once, crash or not: an evaluation records its events in the state document
+ * (`doc.events`) and saves it before writing them to the table. Writing inserts only the events
+ * whose `event_id` the table does not have yet (the writer holds the state lock, so no other
+ * writer runs meanwhile), and the next save drops them from the document. A run killed between
+ * the insert and that save leaves events the next run finds already written: none is lost, none
+ * is doubled. A warehouse that refuses the insert keeps them in the document for the next run.
+ */
+import { createHash } from 'node:crypto';
+import type { Adapter } from '../adapters/adapter.js';
+import type { CanonicalType } from '../adapters/dialect.js';
+import type { ColumnInfo } from '../compile/manifest.js';
+import { redact } from '../secrets.js';
+import type { InstanceState } from './engine.js';
+
+export const ALERT_EVENTS_TABLE = 'vigil_alert_events';
+
+/** One row of `vigil_alert_events`. */
+export interface AlertEvent {
+  event_id: string;
+  /** when the evaluation saw the change */
+  event_at: string;
+  /** `firing` (the incident starts) or `resolved` (it ends) */
+  status: 'firing' | 'resolved';
+  alert: string;
+  severity: string;
+  /** the instance key: `alert{label="value",...}` */
+  instance: string;
+  /** when the incident started firing: the same on both events of an incident */
+  fired_at: string;
+  resolved_at: string | null;
+  summary: string;
+  /** the instance's labels, JSON */
+  labels: string;
+  /** the row that made it fire (or the last one seen while firing), JSON */
+  row_values: string;
+  project: string;
+  evaluated_by: string;
+}
+
+const COLUMNS: Array<{ name: keyof AlertEvent; type: CanonicalType; description: string }> = [
+  { name: 'event_id', type: 'string', description: 'Unique id of the event (a hash of the instance, the firing time and the status).' },
+  { name: 'event_at', type: 'timestamp', description: 'When the evaluation saw the change.' },
+  { name: 'status', type: 'string', description: "'firing' (an incident starts) or 'resolved' (it ends)." },
+  { name: 'alert', type: 'string', description: 'The alert rule (alertname).' },
+  { name: 'severity', type: 'string', description: 'critical, error, warning or info.' },
+  { name: 'instance', type: 'string', description: 'The instance key: the rule and its group_by labels.' },
+  { name: 'fired_at', type: 'timestamp', description: 'When the incident started firing; the same on its firing and resolved events.' },
+  { name: 'resolved_at', type: 'timestamp', description: 'When it resolved (NULL on the firing event).' },
+  { name: 'summary', type: 'string', description: "The rule's summary, rendered with the row's values." },
+  { name: 'labels', type: 'json', description: 'The labels of the instance (alertname, severity, the group_by values...).' },
+  { name: 'row_values', type: 'json', description: 'The row of the query that made it fire (on resolve: the last one seen firing).' },
+  { name: 'project', type: 'string', description: 'The Vigil project that evaluated it.' },
+  { name: 'evaluated_by', type: 'string', description: 'The host of the evaluation.' },
+];
+
+/** How a source in YAML would declare them: the same on every target, as a project's own sources (unit tests run on DuckDB whatever the target). */
+const DECLARED: Partial<Record<CanonicalType, string>> = { string: 'varchar', timestamp: 'timestamptz', json: 'json' };
+
+/** The columns as the built-in source declares them. */
+export function alertEventColumns(): ColumnInfo[] {
+  return COLUMNS.map((c) => ({ name: c.name, data_type: DECLARED[c.type] ?? c.type, description: c.description }));
+}
+
+/** The events of one evaluation: instances that started firing, and firing ones that resolved or went away. */
+export function alertEvents(
+  before: Map<string, { status: string; firedAt?: string }>,
+  after: Record<string, InstanceState>,
+  at: Date,
+  describe: (inst: InstanceState) => string,
+  ctx: { project: string; host: string },
+): AlertEvent[] {
+  const iso = at.toISOString();
+  const out: AlertEvent[] = [];
+  const event = (inst: InstanceState, status: AlertEvent['status'], firedAt: string): AlertEvent => ({
+    event_id: createHash('sha256').update(`${inst.key}\n${firedAt}\n${status}`).digest('hex').slice(0, 32),
+    event_at: iso,
+    status,
+    alert: inst.alert,
+    severity: inst.labels.severity ?? '',
+    instance: inst.key,
+    fired_at: firedAt,
+    resolved_at: status === 'resolved' ? (inst.resolvedAt ?? iso) : null,
+    summary: safeDescribe(describe, inst),
+    labels: JSON.stringify(inst.labels),
+    row_values: JSON.stringify(inst.values ?? {}),
+    project: ctx.project,
+    evaluated_by: ctx.host,
+  });
+  for (const inst of Object.values(after)) {
+    const was = before.get(inst.key);
+    const wasFiring = was?.status === 'firing';
+    if (inst.status === 'firing' && inst.firedAt && (!wasFiring || was?.firedAt !== inst.firedAt)) {
+      // fired anew (a firing instance that re-fired in between resolved first)
+      if (wasFiring && was?.firedAt) out.push(event({ ...inst, resolvedAt: iso }, 'resolved', was.firedAt));
+      out.push(event(inst, 'firing', inst.firedAt));
+    } else if (inst.status !== 'firing' && wasFiring && was?.firedAt) out.push(event(inst, 'resolved', was.firedAt));
+  }
+  // instances that were firing and are gone from the state (forgotten right after resolving)
+  for (const [key, was] of before) {
+    if (was.status !== 'firing' || !was.firedAt || after[key]) continue;
+    const alert = key.replace(/\{.*$/, '');
+    out.push({
+      ...event({ key, alert, labels: {}, values: {}, resolvedAt: iso } as unknown as InstanceState, 'resolved', was.firedAt),
+      summary: `${key} resolved`,
+    });
+  }
+  return out;
+}
+
+function safeDescribe(describe: (inst: InstanceState) => string, inst: InstanceState): string {
+  try {
+    return describe(inst);
+  } catch (e) {
+    return `${inst.key} (${(e as Error).message})`;
+  }
+}
+
+/** What each instance was before an evaluation changed them. */
+export function statusSnapshot(instances: Record<string, InstanceState>): Map<string, { status: string; firedAt?: string }> {
+  return new Map(Object.values(instances).map((i) => [i.key, { status: i.status, firedAt: i.firedAt }]));
+}
+
+const INSERT_CHUNK = 100;
+
+/**
+ * Write `events` to `schema`.vigil_alert_events, creating it on first use; returns the events
+ * written now and those the table had already (a run that died before dropping them from the
+ * state). Call only while holding the alert state lock.
+ */
+export async function writeAlertEvents(adapter: Adapter, schema: string, events: AlertEvent[]): Promise<{ written: number; already: number }> {
+  if (!events.length) return { written: 0, already: 0 };
+  await ensureAlertEventsTable(adapter, schema);
+  const d = adapter.dialect;
+  const rel = d.relation({ schema, identifier: ALERT_EVENTS_TABLE });
+  let written = 0;
+  let already = 0;
+  for (let i = 0; i < events.length; i += INSERT_CHUNK) {
+    const chunk = events.slice(i, i + INSERT_CHUNK);
+    const ids = chunk.map((e) => e.event_id);
+    const have = new Set(
+      (await adapter.query<{ event_id: unknown }>(`select event_id from ${rel} where event_id in (${ids.map((_, k) => d.param(k + 1)).join(', ')})`, ids)).map((r) => String(r.event_id)),
+    );
+    const fresh = chunk.filter((e) => !have.has(e.event_id));
+    already += chunk.length - fresh.length;
+    if (!fresh.length) continue;
+    const params: string[] = [];
+    const value = (c: (typeof COLUMNS)[number], e: AlertEvent): string => {
+      const v = e[c.name];
+      if (v === null) return `cast(null as ${d.type(c.type)})`;
+      params.push(redact(String(v)));
+      const p = params.length;
+      return c.type === 'timestamp' ? d.timestampParam(p) : c.type === 'json' ? d.jsonParam(p) : d.param(p);
+    };
+    const rows = fresh.map((e) => `(${COLUMNS.map((c) => value(c, e)).join(', ')})`);
+    await adapter.execute(`insert into ${rel} (${COLUMNS.map((c) => d.quoteIdent(c.name)).join(', ')}) values ${rows.join(',\n  ')}`, params);
+    written += fresh.length;
+  }
+  return { written, already };
+}
+
+/** Create the table if it is not there (the built-in source's relation; `vigil build` calls it too, so models reading it build before any alert fired). */
+export async function ensureAlertEventsTable(adapter: Adapter, schema: string): Promise<void> {
+  const rel = { schema, identifier: ALERT_EVENTS_TABLE };
+  if ((await adapter.relationExists(rel)) !== null) return;
+  await adapter.ensureSchema(schema);
+  const d = adapter.dialect;
+  try {
+    await adapter.execute(`create table if not exists ${d.relation(rel)} (${COLUMNS.map((c) => `${d.quoteIdent(c.name)} ${d.type(c.type)}${c.name === 'event_id' ? ' not null' : ''}`).join(', ')})`);
+  } catch (e) {
+    // two first runs creating it at once (Postgres' "if not exists" is not atomic): it is there
+    if (!/already exists|duplicate key/.test((e as Error).message)) throw e;
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * The alert history (src/alerts/history.ts): fired and resolved instances become rows of
+ * vigil_alert_events exactly once — the events of an evaluation, a run killed before or after
+ * writing them, the same rows on DuckDB and Postgres, statements BigQuery parses — and the
+ * shipped model ai_audit_incidents reads them through the built-in source vigil.alert_events.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'sql-parser-cst';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
+import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
+import type { Adapter } from '../../src/adapters/adapter.js';
+import { alertEvents, statusSnapshot, writeAlertEvents, ALERT_EVENTS_TABLE, type AlertEvent } from '../../src/alerts/history.js';
+import type { InstanceState } from '../../src/alerts/engine.js';
+import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
+import { uniqueSchema } from '../support/postgres.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+const T0 = new Date('2026-03-10T18:00:00Z');
+const inst = (key: string, status: InstanceState['status'], firedAt?: string, extra: Partial<InstanceState> = {}): InstanceState => ({
+  key,
+  alert: key.replace(/\{.*$/, ''),
+  kind: 'row',
+  labels: { alertname: key.replace(/\{.*$/, ''), severity: 'warning', capability: 'search' },
+  status,
+  activeSince: firedAt ?? T0.toISOString(),
+  ...(firedAt ? { firedAt } : {}),
+  lastActiveAt: T0.toISOString(),
+  consecutive: 1,
+  values: { capability: 'search', n: 3 },
+  notified: {},
+  ...extra,
+});
+const ctx = { project: 'p', host: 'h' };
+const describeIt = (i: InstanceState) => `summary of ${i.key}`;
+
+describe('alertEvents: what changed in one evaluation', () => {
+  it('a new firing instance, a resolved one, a pending one (nothing), one that re-fired, one forgotten', () => {
+    const before = statusSnapshot({
+      'a{x="1"}': inst('a{x="1"}', 'firing', '2026-03-10T10:00:00.000Z'),
+      'b{x="1"}': inst('b{x="1"}', 'firing', '2026-03-10T11:00:00.000Z'),
+      'd{x="1"}': inst('d{x="1"}', 'firing', '2026-03-10T09:00:00.000Z'),
+      'e{x="1"}': inst('e{x="1"}', 'firing', '2026-03-10T08:00:00.000Z'),
+    });
+    const after = {
+      // a: still firing, same incident: no event
+      'a{x="1"}': inst('a{x="1"}', 'firing', '2026-03-10T10:00:00.000Z'),
+      // b: resolved now
+      'b{x="1"}': inst('b{x="1"}', 'resolved', '2026-03-10T11:00:00.000Z', { resolvedAt: T0.toISOString() }),
+      // c: new
+      'c{x="1"}': inst('c{x="1"}', 'firing', T0.toISOString()),
+      // p: pending (not an incident yet)
+      'p{x="1"}': inst('p{x="1"}', 'pending'),
+      // d: resolved and fired again within the run: two events
+      'd{x="1"}': inst('d{x="1"}', 'firing', T0.toISOString()),
+      // e: gone from the state
+    };
+    const ev = alertEvents(before, after, T0, describeIt, ctx);
+    const brief = ev.map((e) => `${e.instance} ${e.status} ${e.fired_at} ${e.resolved_at ?? '-'}`).sort();
+    expect(brief).toEqual(
+      [
+        `b{x="1"} resolved 2026-03-10T11:00:00.000Z ${T0.toISOString()}`,
+        `c{x="1"} firing ${T0.toISOString()} -`,
+        `d{x="1"} firing ${T0.toISOString()} -`,
+        `d{x="1"} resolved 2026-03-10T09:00:00.000Z ${T0.toISOString()}`,
+        `e{x="1"} resolved 2026-03-10T08:00:00.000Z ${T0.toISOString()}`,
+      ].sort(),
+    );
+    const c = ev.find((e) => e.instance === 'c{x="1"}')!;
+    expect(c).toMatchObject({ alert: 'c', severity: 'warning', summary: 'summary of c{x="1"}', project: 'p', evaluated_by: 'h' });
+    expect(JSON.parse(c.labels)).toMatchObject({ capability: 'search' });
+    expect(JSON.parse(c.row_values)).toEqual({ capability: 'search', n: 3 });
+    // ids: one per instance, incident and status; the same event computed twice has the same id
+    expect(new Set(ev.map((e) => e.event_id)).size).toBe(ev.length);
+    expect(alertEvents(before, after, T0, describeIt, ctx).map((e) => e.event_id)).toEqual(ev.map((e) => e.event_id));
+  });
+});
+
+const EVENTS: AlertEvent[] = [
+  { event_id: 'e1', event_at: '2026-03-10T18:00:00.000Z', status: 'firing', alert: 'a', severity: 'critical', instance: 'a{capability="search"}', fired_at: '2026-03-10T18:00:00.000Z', resolved_at: null, summary: "it's 5 > 4 ☃", labels: '{"alertname":"a","capability":"search"}', row_values: '{"n":5,"date":"2026-03-09"}', project: 'p', evaluated_by: 'h' },
+  { event_id: 'e2', event_at: '2026-03-11T18:00:00.000Z', status: 'resolved', alert: 'a', severity: 'critical', instance: 'a{capability="search"}', fired_at: '2026-03-10T18:00:00.000Z', resolved_at: '2026-03-11T18:00:00.000Z', summary: 'ok', labels: '{"alertname":"a","capability":"search"}', row_values: '{}', project: 'p', evaluated_by: 'h' },
+];
+
+/** The table's rows as comparable values: timestamps as ISO text, JSON parsed. */
+async function readBack(a: Adapter, schema: string): Promise<Array<Record<string, unknown>>> {
+  const rows = await a.query(`select * from ${a.dialect.relation({ schema, identifier: ALERT_EVENTS_TABLE })} order by event_id`);
+  return rows.map((r) =>
+    Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : (k === 'labels' || k === 'row_values') && v !== null ? JSON.parse(typeof v === 'string' ? v : JSON.stringify(v)) : v]),
+    ),
+  );
+}
+const expected = EVENTS.map((e) => ({ ...e, labels: JSON.parse(e.labels), row_values: JSON.parse(e.row_values) }));
+
+async function writesOnce(a: Adapter, schema: string) {
+  expect(await writeAlertEvents(a, schema, EVENTS.slice(0, 1))).toEqual({ written: 1, already: 0 });
+  // a run that died before saving that the event was written writes it again: it is found, not doubled
+  expect(await writeAlertEvents(a, schema, EVENTS)).toEqual({ written: 1, already: 1 });
+  expect(await writeAlertEvents(a, schema, EVENTS)).toEqual({ written: 0, already: 2 });
+  const got = await readBack(a, schema);
+  expect(got.map((r) => ({ ...r, event_at: new Date(String(r.event_at)).toISOString(), fired_at: new Date(String(r.fired_at)).toISOString(), resolved_at: r.resolved_at === null ? null : new Date(String(r.resolved_at)).toISOString() }))).toEqual(expected);
+}
+
+describe('writeAlertEvents writes each event once, every column kept', () => {
+  it('on DuckDB', async () => {
+    const dir = makeProject({});
+    dirs.push(dir);
+    const a = await DuckDbAdapter.open({ type: 'duckdb', path: 'h.duckdb', schema: 'analytics' } as never, dir);
+    try {
+      await writesOnce(a, 'analytics');
+    } finally {
+      await a.close();
+    }
+  });
+  it('on Postgres', async () => {
+    const a = await PostgresAdapter.open({ type: 'postgres', url: inject('pgUrl'), schema: 'analytics' }, 1);
+    try {
+      const schema = uniqueSchema('alert_history');
+      await writesOnce(a, schema);
+      // JSON stays JSON (jsonb), timestamps stay timestamptz
+      const types = await a.query<{ column_name: string; data_type: string }>(`select column_name, data_type from information_schema.columns where table_schema = $1 and table_name = $2 order by ordinal_position`, [schema, ALERT_EVENTS_TABLE]);
+      expect(Object.fromEntries(types.map((t) => [t.column_name, t.data_type]))).toMatchObject({ labels: 'jsonb', row_values: 'jsonb', fired_at: 'timestamp with time zone', event_id: 'text' });
+    } finally {
+      await a.close();
+    }
+  });
+  it('on BigQuery: statements BigQuery parses, every value a parameter', async () => {
+    const statements: Array<{ sql: string; params: unknown[] }> = [];
+    let exists = false;
+    const adapter = {
+      type: 'bigquery',
+      dialect: bigQueryDialect,
+      async relationExists() {
+        return exists ? 'table' : null;
+      },
+      async ensureSchema() {},
+      async execute(sql: string, params: unknown[] = []) {
+        statements.push({ sql, params });
+        if (/^create table/i.test(sql)) exists = true;
+      },
+      async query(sql: string, params: unknown[] = []) {
+        statements.push({ sql, params });
+        return [];
+      },
+    } as unknown as Adapter;
+    expect(await writeAlertEvents(adapter, 'analytics', EVENTS)).toEqual({ written: 2, already: 0 });
+    expect(statements.map((s) => s.sql.split(' ').slice(0, 2).join(' '))).toEqual(['create table', 'select event_id', 'insert into']);
+    for (const s of statements) {
+      expect(() => parse(s.sql, { dialect: 'bigquery', paramTypes: ['?'] }), s.sql).not.toThrow();
+      expect(s.sql.match(/\?/g)?.length ?? 0, s.sql).toBe(s.params.length);
+      expect(s.sql).not.toContain('☃');
+    }
+    expect(statements[0].sql).toContain('`labels` JSON');
+    expect(statements[2].sql).toContain('PARSE_JSON(?)');
+    expect(statements[2].sql).toContain('TIMESTAMP(?)');
+  });
+});
+
+describe('vigil alerts evaluate keeps the history, exactly once, and ai_audit_incidents reads it', () => {
+  const NOW = '2026-03-10T18:00:00Z';
+  const LATER = '2026-03-13T18:00:00Z';
+  let dir: string;
+  // the spike's events (the built-in vigil_alert_outbox_stuck fires too: nobody is reachable here)
+  const SPIKE = ['alerts', 'evaluate', '-s', 'ai_audit_volume_spike', '--at'];
+  const events = () => {
+    const r = vigil(dir, ['show', '--inline', "select status, alert, instance, fired_at, resolved_at from {{ source('vigil', 'alert_events') }} where alert = 'ai_audit_volume_spike' order by event_at, status", '--output', 'json', '--limit', '50']);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Array<{ status: string; alert: string; instance: string; fired_at: string; resolved_at: string | null }>;
+  };
+  beforeAll(() => {
+    dir = makeProject({}, false);
+    dirs.push(dir);
+    for (const p of ['project.yaml', 'models', 'macros', 'tests', 'alerts']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    expect(vigil(dir, ['demo', '--rows', '40000', '--days', '21', '--scenario', 'spike', '--now', NOW]).code).toBe(0);
+    const b = vigil(dir, ['build', '--full-refresh']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+  });
+
+  it('builds before any alert fired: the table is created empty, the incidents view is empty', () => {
+    const r = vigil(dir, ['show', '-s', 'ai_audit_incidents', '--output', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([]);
+  });
+
+  it('runs killed after saving the state (before writing) and after writing (before saving that it did): one event', () => {
+    const k1 = vigil(dir, [...SPIKE, NOW], { VIGIL_TEST_CRASH_AFTER_SAVE: '1' });
+    expect(k1.code).not.toBe(0);
+    expect(events()).toEqual([]);
+    // the next run writes the saved event, and dies before saving that it did
+    const k2 = vigil(dir, [...SPIKE, NOW], { VIGIL_TEST_CRASH_AFTER_HISTORY: '1' });
+    expect(k2.code).not.toBe(0);
+    expect(events().map((e) => `${e.status} ${e.instance}`)).toEqual(['firing ai_audit_volume_spike{capability="summarize"}']);
+    // the one after finds it written: not written again
+    const r = vigil(dir, [...SPIKE, NOW]);
+    expect(r.stdout).toContain('written by an earlier run that stopped before saving it; not written again)');
+    expect(events()).toHaveLength(1);
+    expect(new Date(events()[0].fired_at).toISOString()).toBe(new Date(NOW).toISOString());
+  });
+
+  it('resolving adds one event with the same fired_at; the incident shows resolved with its duration and log volume', () => {
+    const r = vigil(dir, [...SPIKE, LATER]);
+    expect(r.stdout, r.stderr).toMatch(/History: \d+ alert events? written to vigil_alert_events/);
+    const ev = events();
+    expect(ev.map((e) => e.status)).toEqual(['firing', 'resolved']);
+    expect(ev[1].fired_at).toBe(ev[0].fired_at);
+    expect(new Date(ev[1].resolved_at!).toISOString()).toBe(new Date(LATER).toISOString());
+    // the same evaluation again changes nothing
+    vigil(dir, [...SPIKE, LATER]);
+    expect(events()).toHaveLength(2);
+    const inc = vigil(dir, ['show', '-s', 'ai_audit_incidents', '--output', 'json']);
+    const rows = (JSON.parse(inc.stdout) as Array<Record<string, unknown>>).filter((x) => x.alert === 'ai_audit_volume_spike');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ alert: 'ai_audit_volume_spike', capability: 'summarize', incident_state: 'resolved', duration_minutes: 3 * 24 * 60 });
+    // its log volume: summarize's interactions from the spike day (the firing row's date) to the day it resolved
+    const daily = vigil(dir, ['show', '--inline', "select sum(interaction_count) as n from {{ ref('ai_audit_daily') }} where capability = 'summarize' and date >= date '2026-03-09' and date <= date '2026-03-13'", '--output', 'json']);
+    expect(Number(rows[0].interactions)).toBe(Number((JSON.parse(daily.stdout) as Array<{ n: number }>)[0].n));
+    expect(Number(rows[0].interactions)).toBeGreaterThan(0);
+  });
+
+  it('alerts.history: false writes nothing', () => {
+    const y = join(dir, 'project.yaml');
+    const orig = readFileSync(y, 'utf8');
+    writeFileSync(y, orig.includes('\nalerts:') ? orig.replace('\nalerts:', '\nalerts:\n  history: false') : `${orig}\nalerts:\n  history: false\n`);
+    try {
+      const before = events().length;
+      // the spike fires again, a new incident, written nowhere
+      const r = vigil(dir, [...SPIKE, NOW]);
+      expect(r.stdout).toMatch(/-> firing \{capability=summarize\}/);
+      expect(r.stdout).not.toContain('History:');
+      expect(events()).toHaveLength(before);
+    } finally {
+      writeFileSync(y, orig);
+    }
+  });
+});
