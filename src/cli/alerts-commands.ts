@@ -571,6 +571,8 @@ export async function runAlertsStatus(o: Common): Promise<void> {
       `Outbox: ${by('pending').length} pending, ${by('rejected').length} rejected, ${by('sent').length} sent (kept 7 days)${by('uncertain').length ? `, ${by('uncertain').length} uncertain` : ''}${by('sending').length ? `, ${by('sending').length} being sent (or a run died sending it: the next evaluate decides)` : ''}.`,
     );
     for (const e of open) out(`  ${e.id} ${e.status} ${e.type} -> ${e.receiver}: ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')}${e.lastError ? ` (${e.lastError})` : ''}`);
+    const ev = doc.events ?? [];
+    if (ev.length) out(`History: ${ev.length} alert event${ev.length === 1 ? '' : 's'} not written to vigil_alert_events yet (the next evaluate writes ${ev.length === 1 ? 'it' : 'them'}), the oldest from ${ev[0].event_at}.`);
   });
 }
 

@@ -1231,7 +1231,7 @@ export function builtinSources(project: string, schema: string, database: string
       source_name: BUILTIN_SOURCE,
       file: '(built in)',
       line: 0,
-      description: 'Every alert instance that started firing or resolved, one row per event, appended by `vigil alerts evaluate` (docs/alerts.md#history).',
+      description: 'Every alert instance that started firing or resolved, one row per event, appended by `vigil alerts evaluate` (docs/alerts.md#history-vigil_alert_events).',
       relation: { ...(database ? { database } : {}), schema, identifier: ALERT_EVENTS_TABLE },
       columns: alertEventColumns(),
       tags: [],

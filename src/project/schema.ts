@@ -317,7 +317,7 @@ export const ProjectFileSchema = z
         state_file: z.string().optional(),
         /** How long an evaluation may hold the state lock before another run may take it over. */
         lock_lease: Duration.optional(),
-        /** Write every fired and resolved alert to vigil_alert_events in the target schema (default true; docs/alerts.md#history). */
+        /** Write every fired and resolved alert to vigil_alert_events in the target schema (default true; docs/alerts.md#history-vigil_alert_events). */
         history: z.boolean().optional(),
       })
       .strict()

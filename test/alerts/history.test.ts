@@ -190,6 +190,7 @@ describe('vigil alerts evaluate keeps the history, exactly once, and ai_audit_in
     const k1 = vigil(dir, [...SPIKE, NOW], { VIGIL_TEST_CRASH_AFTER_SAVE: '1' });
     expect(k1.code).not.toBe(0);
     expect(events()).toEqual([]);
+    expect(vigil(dir, ['alerts', 'status']).stdout).toMatch(/History: 1 alert event not written to vigil_alert_events yet \(the next evaluate writes it\), the oldest from 2026-03-10T18:00:00.000Z/);
     // the next run writes the saved event, and dies before saving that it did
     const k2 = vigil(dir, [...SPIKE, NOW], { VIGIL_TEST_CRASH_AFTER_HISTORY: '1' });
     expect(k2.code).not.toBe(0);
