@@ -5,7 +5,7 @@
  */
 import { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, type Node, type Document } from 'yaml';
 import type { ZodType } from 'zod';
-import { diag, type Diagnostic } from '../errors.js';
+import { diag, didYouMean, type Diagnostic } from '../errors.js';
 
 export interface YamlSource {
   file: string;
@@ -72,11 +72,55 @@ export function validateYaml<T>(src: YamlSource, schema: ZodType<T>, diagnostics
     for (const k of keys) {
       const path = k === undefined ? [...basePath, ...issue.path] : [...basePath, ...issue.path, k];
       const pos = src.locate(path, k !== undefined);
-      const message = k === undefined ? issue.message : `unknown key '${String(k)}'`;
+      let message = issue.message;
+      if (k !== undefined) {
+        // a typo in a key: the nearest key the schema has there
+        const hint = didYouMean(String(k), keysAt(schema, issue.path));
+        message = `unknown key '${String(k)}'${hint ? ` — did you mean '${hint}'?` : ''}`;
+      } else if (issue.code === 'invalid_value' && Array.isArray((issue as { values?: unknown[] }).values)) {
+        // a typo in a choice: the nearest allowed value
+        const allowed = (issue as { values: unknown[] }).values.filter((v): v is string => typeof v === 'string');
+        let got: unknown = src.value;
+        for (const seg of path) got = (got as Record<PropertyKey, unknown> | undefined)?.[seg as string];
+        const hint = typeof got === 'string' ? didYouMean(got, allowed) : undefined;
+        if (allowed.length) message = `'${String(got)}' is not one of ${allowed.map((v) => `'${v}'`).join(', ')}${hint ? ` — did you mean '${hint}'?` : ''}`;
+      }
       diagnostics.push(diag('E_SCHEMA', `${showPath(path) || '(document)'}: ${message}`, { file: src.file, ...pos }));
     }
   }
   return undefined;
+}
+
+type ZodDef = { type?: string; innerType?: unknown; in?: unknown; out?: unknown; getter?: () => unknown; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown; options?: unknown[] };
+const defOf = (s: unknown): ZodDef | undefined => (s as { _zod?: { def?: ZodDef } } | undefined)?._zod?.def;
+
+/** Past wrappers (optional, default, nullable, lazy, pipes...) to the schema that holds the value. */
+function unwrap(s: unknown): unknown[] {
+  for (let i = 0; i < 20; i++) {
+    const d = defOf(s);
+    if (!d) return [];
+    if (d.type === 'union') return (d.options ?? []).flatMap(unwrap);
+    if (d.type === 'lazy' && d.getter) s = d.getter();
+    else if (d.type === 'pipe') s = d.in;
+    else if (d.innerType !== undefined) s = d.innerType;
+    else return [s];
+  }
+  return [];
+}
+
+/** The keys the object schema at `path` (an issue's path into the value) accepts; none where it cannot tell. */
+export function keysAt(schema: unknown, path: ReadonlyArray<PropertyKey>): string[] {
+  let here = unwrap(schema);
+  for (const seg of path) {
+    here = here.flatMap((s) => {
+      const d = defOf(s)!;
+      if (d.type === 'object' && typeof seg === 'string' && d.shape && seg in d.shape) return unwrap(d.shape[seg]);
+      if (d.type === 'array' && typeof seg === 'number') return unwrap(d.element);
+      if (d.type === 'record') return unwrap(d.valueType);
+      return [];
+    });
+  }
+  return [...new Set(here.flatMap((s) => (defOf(s)?.type === 'object' ? Object.keys(defOf(s)!.shape ?? {}) : [])))];
 }
 
 export function showPath(path: ReadonlyArray<PropertyKey>): string {

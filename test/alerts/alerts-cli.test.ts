@@ -40,7 +40,7 @@ function project(files: Record<string, string>): string {
 describe('invalid alert files: one clear error each, at its line', () => {
   it.each([
     ['unknown key', `alerts:\n  - name: a\n    severity: critical\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    sumary: typo\n`, 'alerts/a.yaml:7:5: error: alerts[0].sumary: unknown key'],
-    ['bad severity', `alerts:\n  - name: a\n    severity: high\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n`, 'alerts/a.yaml:3:15: error: alerts[0].severity: Invalid option'],
+    ['bad severity', `alerts:\n  - name: a\n    severity: high\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:3:15: error: alerts[0].severity: 'high' is not one of 'critical', 'error', 'warning', 'info'"],
     ['unknown condition type', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: treshold }\n    summary: s\n`, 'alerts/a.yaml:5:24: error: alerts[0].condition.type: Invalid discriminator value'],
     ['bad cron', `alerts:\n  - name: a\n    severity: info\n    schedule: "*/15 * * *"\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:4:15: error: alert 'a': schedule '*/15 * * *' (UTC) is not valid"],
     ['bad time zone in active hours', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    active_hours: Mon-Fri 08:00-19:00 Mars/Olympus\n`, "alerts/a.yaml:7:19: error: alert 'a': active_hours 'Mon-Fri 08:00-19:00 Mars/Olympus': unknown time zone 'Mars/Olympus'"],

@@ -30,10 +30,11 @@ describe('broken dashboard definitions', () => {
     ['unknown column (the issue example)', (d) => (d.tabs[0].tiles[2].measures[0].column = 'error_rte'), /^dashboards\/overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[2\]\.measures\[0\]\.column: column 'error_rte' not in ai_audit_daily — did you mean 'error_rate'\?/m],
     ['unknown model', (d) => (d.tabs[0].tiles[0].model = 'ai_audit_dayly'), /overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[0\]\.model: model 'ai_audit_dayly' not found — did you mean 'ai_audit_daily'\?/],
     ['unknown dimension column', (d) => (d.tabs[0].tiles[4].dimensions[1].column = 'capabilty'), /tabs\[0\]\.tiles\[4\]\.dimensions\[1\]\.column: column 'capabilty' not in ai_audit_daily — did you mean 'capability'\?/],
-    ['bad tile type', (d) => (d.tabs[0].tiles[5].type = 'pie'), /tabs\[0\]\.tiles\[5\]\.type: Invalid option: expected one of "kpi"\|"line"\|"area"/],
+    ['bad tile type', (d) => (d.tabs[0].tiles[5].type = 'pie'), /tabs\[0\]\.tiles\[5\]\.type: 'pie' is not one of 'kpi', 'line', 'area'/],
     ['drill-down to a missing tab', (d) => (d.tabs[0].tiles[4].drilldown.tab = 'capabilities'), /tabs\[0\]\.tiles\[4\]\.drilldown\.tab: drill-down to tab 'capabilities', which dashboard 'capability' does not have — did you mean 'capability'\?/],
     ['drill-down to a missing dashboard', (d) => (d.tabs[0].tiles[4].drilldown.dashboard = 'capabilty'), /drill-down to dashboard 'capabilty', which does not exist — did you mean 'capability'\?/],
-    ['unknown key', (d) => (d.tabs[0].tiles[0].titel = 'x'), /tabs\[0\]\.tiles\[0\]\.titel: unknown key 'titel'/],
+    ['unknown key', (d) => (d.tabs[0].tiles[0].titel = 'x'), /tabs\[0\]\.tiles\[0\]\.titel: unknown key 'titel' — did you mean 'title'\?/],
+    ['a typo in a choice', (d) => (d.tabs[0].tiles[0].type = 'tabel'), /tabs\[0\]\.tiles\[0\]\.type: 'tabel' is not one of 'kpi', .* — did you mean 'table'\?/],
     ['duplicate tile id', (d) => (d.tabs[0].tiles[1].id = 'interactions_24h'), /tabs\[0\]\.tiles\[1\]\.id: tile id 'interactions_24h' is used twice in this dashboard/],
     ['sort on a field the tile does not have', (d) => (d.tabs[0].tiles[5].sort[0].field = 'interaction'), /tabs\[0\]\.tiles\[5\]\.sort\[0\]\.field: sort field 'interaction' is not one of the tile's dimensions or measures/],
     ['a KPI with a dimension', (d) => (d.tabs[0].tiles[0].dimensions = [{ column: 'date' }]), /tabs\[0\]\.tiles\[0\]\.type: a kpi tile shows one number: exactly one measure and no dimensions/],
@@ -139,7 +140,7 @@ describe('more broken definitions', () => {
     ['a sample and a limit', (d) => Object.assign(d.tabs[0].tiles[7], { sample: { rows: 10, key: 'provider' }, limit: 5 }), /tabs\[0\]\.tiles\[7\]\.limit: a sample sets how many rows it draws \(sample\.rows\): remove limit/],
     ['a sample keyed on a column the model does not have', (d) => (d.tabs[0].tiles[7].sample = { rows: 10, key: 'provder' }), /tabs\[0\]\.tiles\[7\]\.sample\.key: column 'provder' not in ai_audit_daily — did you mean 'provider'\?/],
     ['log axes on a line', (d) => (d.tabs[0].tiles[2].scale = { y: 'log' }), /tabs\[0\]\.tiles\[2\]\.scale: scale \(log axes\) is for scatter tiles/],
-    ['a scale that is not one', (d) => (d.tabs[0].tiles[2].scale = { y: 'logarithmic' }), /tabs\[0\]\.tiles\[2\]\.scale\.y: Invalid option: expected one of "linear"\|"log"/],
+    ['a scale that is not one', (d) => (d.tabs[0].tiles[2].scale = { y: 'logarithmic' }), /tabs\[0\]\.tiles\[2\]\.scale\.y: 'logarithmic' is not one of 'linear', 'log'/],
     ['a zero-day date range', (d) => (d.filters[0].default = '0d'), /filters\[0\]\.default: a date_range default is a number of days like "7d"/],
   ])('%s', (_name, mutate, expected) => {
     const d = overview();

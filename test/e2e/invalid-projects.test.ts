@@ -59,7 +59,7 @@ const cases: Case[] = [
     name: 'YAML of the wrong shape',
     files: { 'models/a.sql': OK_MODEL, 'models/a.yml': 'models:\n  - name: a\n    descripton: typo\n    columns:\n      - name: 7\n' },
     code: 2,
-    expect: ["models/a.yml:3:5: error: models[0].descripton: unknown key 'descripton' [E_SCHEMA]", 'models/a.yml:5:15: error: models[0].columns[0].name: Invalid input: expected string, received number [E_SCHEMA]'],
+    expect: ["models/a.yml:3:5: error: models[0].descripton: unknown key 'descripton' — did you mean 'description'? [E_SCHEMA]", 'models/a.yml:5:15: error: models[0].columns[0].name: Invalid input: expected string, received number [E_SCHEMA]'],
   },
   {
     name: 'unknown config key',
@@ -79,6 +79,13 @@ const cases: Case[] = [
     args: ['run'],
     code: 2,
     expect: ["project.yaml:6:5: error: targets.dev.shema: unknown key 'shema' — did you mean 'schema'? [E_TARGET]"],
+  },
+  {
+    name: 'typos in project.yaml keys and choices get the nearest name',
+    files: { 'project.yaml': 'name: fixture\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\nalerts:\n  histroy: false\n  state: fiel\n', 'models/a.sql': OK_MODEL },
+    args: ['run'],
+    code: 2,
+    expect: ["project.yaml:7:3: error: alerts.histroy: unknown key 'histroy' — did you mean 'history'? [E_SCHEMA]", "project.yaml:8:10: error: alerts.state: 'fiel' is not one of 'warehouse', 'file' — did you mean 'file'? [E_SCHEMA]"],
   },
   {
     name: 'unknown target',
