@@ -13,7 +13,7 @@ import { globToRe } from '../compile/selector.js';
 import { limiter } from '../run/concurrency.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { CompiledDashboard, TileData } from '../dashboards/types.js';
-import type { SitePage } from '../dashboards/site.js';
+import type { RawPage, SitePage } from '../dashboards/site.js';
 
 
 interface Common {
@@ -97,7 +97,7 @@ export async function runDashboardsValidate(o: Common & { warehouse?: boolean })
     }
     const { parseDashboards, compileDashboards } = await import('../dashboards/compile-dashboards.js');
     const parsed = parseDashboards(c.files.dashboards ?? [], problems);
-    compileDashboards({ parsed, manifest: c.result.manifest, dialect: adapter.dialect, project: c.files.project.name, catalog }, problems);
+    compileDashboards({ parsed, manifest: c.result.manifest, dialect: adapter.dialect, project: c.files.project.name, catalog, links: c.files.project.dashboards?.links }, problems);
     for (const d of problems.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
     if (hasErrors(problems)) throw new ProjectError(problems.filter((x) => x.severity === 'error'));
     out(`...and against the warehouse catalog of target ${c.target.name}: ${catalog.size} models, every column found.`);
@@ -218,7 +218,7 @@ export class TileQueries {
     this.run = limiter(adapter.maxConcurrency);
   }
 
-  get(t: CompiledDashboard['tabs'][number]['tiles'][number]): Promise<TileData> {
+  get(t: Pick<CompiledDashboard['tabs'][number]['tiles'][number], 'sql' | 'previousSql' | 'syncState'>): Promise<TileData> {
     const key = `${t.sql}\u0000${t.previousSql ?? ''}`;
     const known = this.cache.get(key);
     if (known) {
@@ -260,10 +260,11 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const baseUrl = await baseUrlOf(o.baseUrl, c.files.project);
   const dir = isAbsolute(o.out) ? o.out : resolve(process.cwd(), o.out);
   mkdirSync(dir, { recursive: true });
-  const { renderDashboardHtml, renderTileHtml } = await import('../dashboards/render.js');
+  const { renderDashboardHtml, renderTileHtml, renderRawRowsHtml } = await import('../dashboards/render.js');
   const { renderIndexHtml } = await import('../dashboards/index-page.js');
   const { Site } = await import('../dashboards/site.js');
   const { compileTileWithFilters } = await import('../dashboards/compile-dashboards.js');
+  const { rawRowsSql } = await import('../dashboards/raw-rows.js');
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
   out(`Rendering ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${tiles} tiles) from ${c.target.name} (${c.target.type}) into ${o.out}`);
   const { renderStamp } = await import('../dashboards/render.js');
@@ -295,9 +296,11 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
         data.get(file)!.set(ct.tile.id, x);
         onData?.(x);
         // a drill-down tile links to pages other tiles register: drawn each time; any other is kept while its rows, page and base URL stay
-        const draw = () => drawn.get(file)!.set(ct.tile.id, ct.tile.drilldown ? renderTileHtml(d, ct, x, site.links(d, file)) : cache.html(d, ct, x, `${file}\u0000${baseUrl ?? ''}`, () => renderTileHtml(d, ct, x, site.links(d, file))));
+        // (a tile whose rows link to raw-rows pages too: they are registered as rows arrive)
+        const linksPages = !!(ct.tile.drilldown || ct.rawRows);
+        const draw = () => drawn.get(file)!.set(ct.tile.id, linksPages ? renderTileHtml(d, ct, x, site.links(d, file)) : cache.html(d, ct, x, `${file}\u0000${baseUrl ?? ''}`, () => renderTileHtml(d, ct, x, site.links(d, file))));
         // each tile is drawn as soon as its rows arrive, while the other queries still run
-        if (ct.tile.drilldown) last.push(draw);
+        if (linksPages) last.push(draw);
         else draw();
       }),
     );
@@ -308,11 +311,23 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
     filtered.push({ page, d: target });
     for (const ct of target.tabs.find((t) => t.name === page.tab)!.tiles) tile(target, page.file, compileTileWithFilters(ct, target.dashboard.filters, page.values, adapter.dialect));
   };
+  // a table row's raw rows (raw_rows): one query per page, through the same connections and cache as the tiles
+  const raws: Array<{ page: RawPage; d: CompiledDashboard; ct: CompiledDashboard['tabs'][number]['tiles'][number]; sql: string; data?: TileData }> = [];
+  const startRaw = (d: CompiledDashboard, ct: CompiledDashboard['tabs'][number]['tiles'][number], page: RawPage) => {
+    const r: (typeof raws)[number] = { page, d, ct, sql: rawRowsSql(ct.rawRows!, page.values, adapter.dialect) };
+    raws.push(r);
+    pending.push(q.get({ sql: r.sql }).then((x) => (r.data = x)));
+  };
   try {
     for (const d of ds) {
       for (const tab of d.tabs) {
         for (const ct of tab.tiles) {
           tile(d, `${d.dashboard.name}.html`, ct, (x) => {
+            if (ct.rawRows && x.ok) {
+              const { added, leftOut } = site.registerRaw(d, ct, x.rows);
+              if (leftOut.length) warnings.push(`warning: ${d.file}: tile ${ct.tile.id}: raw-rows pages for ${site.cap} rows, the first of the tile; left out ${leftOut.length}: ${leftOut.slice(0, 20).join(', ')}${leftOut.length > 20 ? ', ...' : ''}`);
+              for (const p of added) startRaw(d, ct, p);
+            }
             if (!ct.tile.drilldown || !x.ok) return;
             const { added, leftOut } = site.register(d, ct, x.rows);
             if (leftOut.length) warnings.push(`warning: ${d.file}: tile ${ct.tile.id}: drill-down pages for ${site.cap} values, the most at the top of the tile; left out ${leftOut.length}: ${leftOut.slice(0, 20).join(', ')}${leftOut.length > 20 ? ', ...' : ''}`);
@@ -359,14 +374,23 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
     writeProjectFile(join(dir, ...page.file.split('/')), html);
     written.add(page.file);
   }
+  for (const r of raws.sort((a, b) => a.page.file.localeCompare(b.page.file))) {
+    if (r.data && !r.data.ok) {
+      failed++;
+      err(`  ${r.d.file}: tile ${r.ct.tile.id} raw rows (${r.page.file}): ${r.data.error}`);
+    }
+    const html = renderRawRowsHtml({ d: r.d, ct: r.ct, values: r.page.values, sql: r.sql, data: r.data, links: site.links(r.d, r.page.file), generatedAt: meta.generatedAt, target: meta.target });
+    writeProjectFile(join(dir, ...r.page.file.split('/')), html);
+    written.add(r.page.file);
+  }
   removeStalePages(dir, ds, written);
   writeProjectFile(join(dir, 'index.html'), renderIndexHtml(ds, meta, (file, anchor) => site.links(ds[0], 'index.html').href(file, anchor)));
   cache.save();
   const tr = (performance.now() - t1) / 1000;
-  const more = q.queries + q.reused - mainTiles;
-  const extra = filtered.length ? ` and ${more} more for ${filtered.length} drill-down page${filtered.length === 1 ? '' : 's'}` : '';
+  const more = q.queries + q.reused - mainTiles - raws.length;
+  const extra = `${filtered.length ? ` and ${more} more for ${filtered.length} drill-down page${filtered.length === 1 ? '' : 's'}` : ''}${raws.length ? `${filtered.length ? ',' : ' and'} ${raws.length} raw-rows quer${raws.length === 1 ? 'y' : 'ies'} (one per page)` : ''}`;
   const reused = `${q.reused ? `; ${q.reused} answered by a query already run` : ''}${cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : ''}`;
-  out(`Queried ${tiles} tiles${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length + filtered.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
+  out(`Queried ${tiles} tiles${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length + filtered.length + raws.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
   // --png-dir says where the pictures go: it asks for them
   if (o.png || o.pngDir !== undefined) {
     const { screenshotTabs, findChromium } = await import('../dashboards/screenshot.js');
@@ -387,9 +411,10 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
 }
 
 /**
- * Drill-down pages an earlier render wrote that this one did not (a value that left the data):
- * only files named like them (`<dashboard>/<tab>--*.html`) in the folders of the dashboards
- * rendered; nothing else in the output folder is touched.
+ * Drill-down and raw-rows pages an earlier render wrote that this one did not (a value that left
+ * the data): only files named like them (`<dashboard>/<tab>--*.html`,
+ * `<dashboard>/rows/<tile>--*.html`) in the folders of the dashboards rendered; nothing else in
+ * the output folder is touched.
  */
 function removeStalePages(dir: string, ds: CompiledDashboard[], written: Set<string>): void {
   for (const d of ds) {
@@ -402,6 +427,15 @@ function removeStalePages(dir: string, ds: CompiledDashboard[], written: Set<str
       continue;
     }
     const tabs = d.tabs.map((t) => `${t.name}--`);
-    for (const n of names) if (n.endsWith('.html') && tabs.some((t) => n.startsWith(t)) && !written.has(`${d.dashboard.name}/${n}`)) rmSync(join(sub, n), { force: true });
+    for (const n of names) if (n.endsWith('.html') && tabs.some((t) => n.startsWith(t)) && !written.has(`${d.dashboard.name}/${n}`)) rmSync(join(sub, n), { force: true });    // raw-rows pages: <dashboard>/rows/<tile>--*.html of the tiles with raw_rows
+    const rowsDir = join(sub, 'rows');
+    let rows: string[] = [];
+    try {
+      if (statSync(rowsDir).isDirectory()) rows = readdirSync(rowsDir);
+    } catch {
+      rows = [];
+    }
+    const tiles = d.tabs.flatMap((t) => t.tiles.filter((x) => x.rawRows).map((x) => `${x.tile.id}--`));
+    for (const n of rows) if (n.endsWith('.html') && tiles.some((t) => n.startsWith(t)) && !written.has(`${d.dashboard.name}/rows/${n}`)) rmSync(join(rowsDir, n), { force: true });
   }
 }

@@ -1060,7 +1060,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // against them would bury its one error under warnings it caused
   if (files.dashboards?.length && !files.diagnostics.some((d) => d.severity === 'error')) {
     const parsed = parseDashboards(files.dashboards, ds);
-    dashboards = compileDashboards({ parsed, manifest, dialect, project: projectName }, ds);
+    dashboards = compileDashboards({ parsed, manifest, dialect, project: projectName, links: files.project.dashboards?.links }, ds);
     manifest.exposures = {};
     for (const d of dashboards) {
       const uid = `exposure.${projectName}.${d.dashboard.name}`;

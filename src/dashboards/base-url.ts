@@ -19,3 +19,16 @@ export function checkBaseUrl(u: string): { url: string } | { error: string } {
   const href = parsed.href;
   return { url: href.endsWith('/') ? href : `${href}/` };
 }
+
+/** A {{ param }} placeholder of a project link template (project.yaml `dashboards.links`). */
+export const LINK_PARAM_RE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/** Checks a project link template: an http(s) URL whose placeholders are {{ name }}. Returns an error message, or undefined. */
+export function checkLinkTemplate(u: string): string | undefined {
+  const s = u.trim();
+  if (!/^https?:\/\/[^/\s{}]+/i.test(s)) return `'${u}' is not an http(s) URL with a host (placeholders go in the path or query: {{ title }})`;
+  const rest = s.replace(LINK_PARAM_RE, '');
+  if (/\{\{|\}\}/.test(rest)) return `'${u}' has a placeholder that is not {{ name }} (letters, digits, _)`;
+  if (/\s/.test(rest)) return `'${u}' has spaces: URL-encode them (%20); the values filled in are encoded for you`;
+  return undefined;
+}

@@ -15,7 +15,9 @@ import type { Manifest, ModelNode } from '../compile/manifest.js';
 import { STATE_TABLE } from '../sync/sync-types.js';
 import { SYNC_STATE_COLUMNS } from '../alerts/sync-state.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
-import { DashboardSchema, type Dashboard, type DashboardFilter, type Measure, type Tile } from './schema.js';
+import { DashboardSchema, type Dashboard, type DashboardFilter, type Measure, type ResolvedTile, type Tile } from './schema.js';
+import { LINK_PARAM_RE } from './base-url.js';
+import { withheldBecause, type CompiledRawRows } from './raw-rows.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from './types.js';
 
 export interface DashboardFile {
@@ -78,6 +80,8 @@ export interface CompileDashboardsInput {
   project: string;
   /** Columns the warehouse reports per model (after a build); overrides the declared ones. */
   catalog?: Map<string, string[]>;
+  /** Link templates tiles refer to by name (project.yaml `dashboards.links`). */
+  links?: Record<string, string>;
 }
 
 export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[]): CompiledDashboard[] {
@@ -113,6 +117,79 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
     };
     const tileIds = new Map<string, string>();
     const warnedUndeclared = new Set<string>();
+    /** A tile's raw-row action (raw-rows.ts): its model, columns and templates checked. */
+    const compileRawRows = (tile: Tile, fields: string[], tileTypes: Record<string, string>, fail: (path: (string | number)[], msg: string, hint?: string) => void): CompiledRawRows | undefined => {
+      const rr = tile.raw_rows!;
+      let good = true;
+      const bad = (path: (string | number)[], msg: string, hint?: string) => {
+        good = false;
+        fail(path, msg, hint);
+      };
+      if (tile.type !== 'table') bad([], `raw_rows is a row action of table tiles; this tile is a ${tile.type}`);
+      const node = models.get(rr.model);
+      if (!node || node === syncState) {
+        const hint = didYouMean(rr.model, models.keys());
+        fail(['model'], `model '${rr.model}' not found${hint ? ` — did you mean '${hint}'?` : ''}`);
+        return undefined;
+      }
+      if (!node.relation) {
+        fail(['model'], `model '${rr.model}' is ephemeral: it has no table or view to read`);
+        return undefined;
+      }
+      const cols = columnsOf(rr.model);
+      const declared = new Map(node.columns.map((c) => [c.name, c]));
+      const has = (col: string, path: (string | number)[]) => {
+        if (!cols || cols.includes(col)) return true;
+        const hint = didYouMean(col, cols);
+        bad(path, `column '${col}' not in ${rr.model}${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : `${rr.model} has: ${cols.join(', ')}`);
+        return false;
+      };
+      const fieldsIn = (tpl: string, path: (string | number)[]) => {
+        for (const m of tpl.matchAll(/\{\{(.*?)\}\}/g)) if (!/^\s*[A-Za-z_]\w*\s*$/.test(m[1])) bad(path, `'${tpl}': '{{${m[1]}}}' is not a field template`, "write {{ field }} with one of the tile's fields");
+        if (/\{\{|\}\}/.test(tpl.replace(/\{\{.*?\}\}/g, ''))) bad(path, `'${tpl}' has an unclosed {{ or a stray }}`, "write {{ field }} with one of the tile's fields");
+        for (const m of tpl.matchAll(DRILL_TEMPLATE_RE)) {
+          if (fields.includes(m[1])) continue;
+          const hint = didYouMean(m[1], fields);
+          bad(path, `'${m[1]}' is not one of the tile's fields${hint ? ` — did you mean '${hint}'?` : ''} (${fields.join(', ')})`);
+        }
+      };
+      for (const [col, tpl] of Object.entries(rr.match)) {
+        has(col, ['match', col]);
+        fieldsIn(tpl, ['match', col]);
+      }
+      let day: CompiledRawRows['day'];
+      if (rr.day) {
+        const type = node.columns.find((c) => c.name === rr.day!.column)?.data_type;
+        if (has(rr.day.column, ['day', 'column']) && type && !isTimestamp(type) && !isDate(type)) bad(['day', 'column'], `day.column '${rr.day.column}' is a ${type}: a day is a range of a timestamp or date column`);
+        const exact = /^\s*\{\{\s*([A-Za-z_]\w*)\s*\}\}\s*$/.exec(rr.day.value);
+        if (!exact) bad(['day', 'value'], `day.value '${rr.day.value}' must be one field of the tile, like "{{ date }}"`);
+        else {
+          fieldsIn(rr.day.value, ['day', 'value']);
+          const ft = tileTypes[exact[1]];
+          if (fields.includes(exact[1]) && ft && !isTimestamp(ft) && !isDate(ft)) bad(['day', 'value'], `day.value reads '${exact[1]}', a ${ft}: the row's day comes from a date or timestamp field`);
+        }
+        day = { column: rr.day.column, value: rr.day.value, type };
+      }
+      if (!Object.keys(rr.match).length && !rr.day) bad([], 'raw_rows needs match (columns equal to the row\'s values) or day (the row\'s day), or it would list any rows');
+      // the masking policy: content and PII columns are never selected
+      const withheld = node.columns.filter((c) => withheldBecause(c)).map((c) => c.name);
+      let columns: string[];
+      if (rr.columns) {
+        columns = rr.columns;
+        rr.columns.forEach((c, i) => {
+          if (!has(c, ['columns', i])) return;
+          const why = declared.has(c) ? withheldBecause(declared.get(c)!) : withheldBecause({ name: c });
+          if (why) bad(['columns', i], `column '${c}' of ${rr.model} is never shown by a raw-row action: ${why}`, 'prompt and response content and PII stay out of dashboards (docs/dashboards.md, Raw rows)');
+        });
+      } else if (!node.columns.length) {
+        bad([], `the columns of ${rr.model} are not declared in YAML, so which of them hold content cannot be known: list the ones to show in raw_rows.columns`);
+        columns = [];
+      } else columns = node.columns.filter((c) => !withheldBecause(c)).map((c) => c.name);
+      if (!good) return undefined;
+      const relation = dialect.relation(node.relation);
+      const columnTypes: Record<string, string> = Object.fromEntries(node.columns.filter((c) => c.data_type).map((c) => [c.name, c.data_type!]));
+      return { label: rr.label, model: rr.model, relation, match: rr.match, ...(day ? { day } : {}), columns, withheld, limit: rr.limit, ...(dialect.readFilter?.(node.config) ? { readFilter: dialect.readFilter(node.config) } : {}), columnTypes };
+    };
 
     // dashboard filters: each must apply to at least one tile's model
     const tileModels = new Set(d.tabs.flatMap((t) => t.tiles.map((x) => x.model)));
@@ -178,9 +255,17 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         if (dup) err([...base, 'measures'], `two fields of this tile are named '${dup}'`, 'give one of the measures its own "name"');
         const raw = tile.measures.filter((m) => m.agg === 'none').length;
         if (raw && raw !== tile.measures.length) err([...base, 'measures'], "agg 'none' (raw rows) cannot be mixed with aggregated measures in one tile");
+        const links: ResolvedTile['links'] = [];
         for (const [li, l] of tile.links.entries()) {
-          for (const m of l.url.matchAll(/\{\{\s*(\w+)\s*\}\}/g)) if (!names.includes(m[1])) err([...base, 'links', li, 'url'], `the link uses '${m[1]}', which is not one of the tile's fields (${names.join(', ')})`);
+          if (l.url !== undefined) {
+            for (const m of l.url.matchAll(/\{\{\s*(\w+)\s*\}\}/g)) if (!names.includes(m[1])) err([...base, 'links', li, 'url'], `the link uses '${m[1]}', which is not one of the tile's fields (${names.join(', ')})`);
+            links.push({ label: l.label, url: l.url });
+            continue;
+          }
+          const url = projectLink(l.template!, l.params ?? {}, input.links ?? {}, names, (path, msg, hint) => err([...base, 'links', li, ...path], msg, hint));
+          if (url) links.push({ label: l.label, url });
         }
+        const rawRows = tile.raw_rows ? compileRawRows(tile, names, types, (path, msg, hint) => err([...base, 'raw_rows', ...path], msg, hint)) : undefined;
         if (tile.type === 'kpi' && tile.compare) {
           const w = kpiWindow(tile, d.filters, reaches(tile.model), types);
           if (!w) err([...base, 'compare'], `compare: ${tile.compare} needs a time window: a relative filter on the tile ("-7d", "-24h", "today") or a date_range dashboard filter with a default that applies to it`);
@@ -244,7 +329,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         if (!ok) return;
         // the sync state stand-in (syncStateModel) is read where vigil sync keeps it, and may not exist yet
         const readsSyncState = node === syncState;
-        tiles.push(compileTile(tile, tab.name, { name: node.name, relation: dialect.relation(node.relation), readFilter: dialect.readFilter?.(node.config), ...(readsSyncState ? { syncState: node.relation } : {}) }, d.filters, dialect, reaches(tile.model), types));
+        tiles.push(compileTile({ ...tile, links }, tab.name, { name: node.name, relation: dialect.relation(node.relation), readFilter: dialect.readFilter?.(node.config), ...(readsSyncState ? { syncState: node.relation } : {}) }, d.filters, dialect, reaches(tile.model), types, rawRows));
       });
       tabs.push({ name: tab.name, title: tab.title, tiles });
     });
@@ -468,7 +553,7 @@ interface TileSource {
 }
 
 /** `types`: the model's declared data_type per column; `appliesTo`: whether a dashboard filter reaches the tile. */
-function compileTile(tile: Tile, tab: string, src: TileSource, filters: DashboardFilter[], dialect: Dialect, appliesTo: (f: DashboardFilter) => boolean, types: Record<string, string>): CompiledTile {
+function compileTile(tile: ResolvedTile, tab: string, src: TileSource, filters: DashboardFilter[], dialect: Dialect, appliesTo: (f: DashboardFilter) => boolean, types: Record<string, string>, rawRows?: CompiledRawRows): CompiledTile {
   const q = (c: string) => dialect.quoteIdent(c);
   const relation = src.relation;
   const fields: CompiledField[] = [];
@@ -534,6 +619,7 @@ function compileTile(tile: Tile, tab: string, src: TileSource, filters: Dashboar
     columnTypes: types,
     ...(src.readFilter ? { readFilter: src.readFilter } : {}),
     ...(src.syncState ? { syncState: src.syncState } : {}),
+    ...(rawRows ? { rawRows } : {}),
   };
 }
 
@@ -564,5 +650,47 @@ export type FilterValue = string | number | boolean;
 export function compileTileWithFilters(ct: CompiledTile, filters: DashboardFilter[], values: Record<string, FilterValue>, dialect: Dialect): CompiledTile {
   const set = filters.map((f) => (Object.hasOwn(values, f.name) ? { ...f, default: values[f.name] } : f));
   const applies = new Set(ct.appliesFilters);
-  return compileTile(ct.tile, ct.tab, { name: ct.model, relation: ct.relation, readFilter: ct.readFilter, ...(ct.syncState ? { syncState: ct.syncState } : {}) }, set, dialect, (f) => applies.has(f.name), ct.columnTypes ?? {});
+  return compileTile(ct.tile, ct.tab, { name: ct.model, relation: ct.relation, readFilter: ct.readFilter, ...(ct.syncState ? { syncState: ct.syncState } : {}) }, set, dialect, (f) => applies.has(f.name), ct.columnTypes ?? {}, ct.rawRows);
+}
+
+/**
+ * A project link template (project.yaml `dashboards.links`) filled with a tile link's `params`,
+ * as a URL template over the row: each param's text is URL-encoded, its {{ field }} templates
+ * kept (they are encoded when filled from the row), so the whole value ends up encoded. Errors
+ * (an unknown template, a placeholder without a param, a param the template does not have, a
+ * field the tile does not have) go to `fail`.
+ */
+export function projectLink(name: string, params: Record<string, string>, templates: Record<string, string>, fields: string[], fail: (path: (string | number)[], msg: string, hint?: string) => void): string | undefined {
+  const tpl = templates[name];
+  if (tpl === undefined) {
+    const hint = didYouMean(name, Object.keys(templates));
+    const known = Object.keys(templates);
+    fail(['template'], `link template '${name}' is not defined${hint ? ` — did you mean '${hint}'?` : ''}`, known.length ? `project.yaml dashboards.links has: ${known.join(', ')}` : 'define it in project.yaml under dashboards: { links: { NAME: "https://..." } }');
+    return undefined;
+  }
+  let ok = true;
+  const placeholders = [...tpl.matchAll(LINK_PARAM_RE)].map((m) => m[1]);
+  for (const p of placeholders) {
+    if (Object.hasOwn(params, p)) continue;
+    ok = false;
+    fail(['params'], `link template '${name}' has {{ ${p} }}: give params.${p}`);
+  }
+  for (const [p, v] of Object.entries(params)) {
+    if (!placeholders.includes(p)) {
+      ok = false;
+      const hint = didYouMean(p, placeholders);
+      fail(['params', p], `link template '${name}' has no {{ ${p} }}${hint ? ` — did you mean '${hint}'?` : ''} (it has: ${placeholders.join(', ') || 'none'})`);
+    }
+    for (const m of v.matchAll(/\{\{(.*?)\}\}/g)) {
+      const f = /^\s*([A-Za-z_]\w*)\s*$/.exec(m[1])?.[1];
+      if (f && fields.includes(f)) continue;
+      ok = false;
+      const hint = f ? didYouMean(f, fields) : undefined;
+      fail(['params', p], f ? `'${f}' is not one of the tile's fields${hint ? ` — did you mean '${hint}'?` : ''} (${fields.join(', ')})` : `'{{${m[1]}}}' is not a field template`);
+    }
+  }
+  if (!ok) return undefined;
+  // literal text encoded, {{ field }} kept for the row
+  const encodeParam = (v: string) => v.split(/(\{\{\s*[A-Za-z_]\w*\s*\}\})/).map((part, i) => (i % 2 ? part.replace(/\s+/g, ' ') : encodeURIComponent(part))).join('');
+  return tpl.replace(LINK_PARAM_RE, (_m, p: string) => encodeParam(params[p]));
 }

@@ -34,6 +34,7 @@ import YAML from 'yaml';
 import { dialectOf } from '../adapters/index.js';
 import type { Dialect } from '../adapters/dialect.js';
 import type { DashboardFilter, Tile, TileType } from './schema.js';
+import { rawRowFields } from './raw-rows.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from './types.js';
 import { measureSql, ownWindow } from './compile-dashboards.js';
 
@@ -163,10 +164,15 @@ function columnKinds(ds: CompiledDashboard[]): (model: string, column: string) =
   };
   for (const d of ds) {
     for (const t of allTiles(d)) {
-      for (const [c, ty] of Object.entries(t.columnTypes ?? {})) {
-        if (!declared.has(t.model)) declared.set(t.model, new Map());
-        if (!declared.get(t.model)!.has(c)) declared.get(t.model)!.set(c, ty);
-      }
+      const declare = (model: string, types: Record<string, string> | undefined) => {
+        for (const [c, ty] of Object.entries(types ?? {})) {
+          if (!declared.has(model)) declared.set(model, new Map());
+          if (!declared.get(model)!.has(c)) declared.get(model)!.set(c, ty);
+        }
+      };
+      declare(t.model, t.columnTypes);
+      // the model a raw-row action reads (its explore link)
+      if (t.rawRows) declare(t.rawRows.model, t.rawRows.columnTypes);
       for (const f of t.fields) {
         if (f.granularity || f.agg === 'age_minutes' || f.agg === 'oldest_age_minutes') add(temporal, t.model, f.column);
         if (f.kind === 'measure' && f.agg && NUMERIC_AGGS.has(f.agg)) add(numeric, t.model, f.column);
@@ -381,7 +387,7 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
   const views = new Map<string, LookerView>();
   const topNs = new Map<string, LookerTopN>();
 
-  const viewOf = (t: CompiledTile, dialect: Dialect): LookerView => {
+  const viewOf = (t: Pick<CompiledTile, 'model' | 'relation'>, dialect: Dialect): LookerView => {
     let v = views.get(t.model);
     if (!v) {
       v = { model: t.model, relation: t.relation, dialect, columns: new Map(), measures: new Map(), links: new Map() };
@@ -421,6 +427,11 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
       for (const f of t.tile.filters) addColumn(v, f.column);
       for (const f of listenedFilters(d, t)) addColumn(v, f.column);
       if (t.tile.top_n) addColumn(v, t.tile.top_n.column);
+      // a raw-row action: the explore of its model, with the columns it shows and filters on
+      if (t.rawRows) {
+        const rv = viewOf(t.rawRows, dialect);
+        for (const c of [...t.rawRows.columns, ...Object.keys(t.rawRows.match), ...(t.rawRows.day ? [t.rawRows.day.column] : [])]) addColumn(rv, c);
+      }
     }
     // a filter's own field (applies_to models without tiles have no view: no field)
     for (const f of d.dashboard.filters) {
@@ -694,6 +705,22 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
             });
             const tabTitle = target?.tabs.find((x) => x.name === dd.tab)?.title ?? dd.tab;
             addLink(t, holder, { label: `Open ${tabTitle}`, url: `/dashboards/${d.project}::${targetName}${params.length ? `?${params.join('&')}` : ''}` });
+          }
+        }
+        if (t.rawRows) {
+          // the row's raw rows: a link to the explore of their model, filtered to the row (its day as the date of the timestamp)
+          const rr = t.rawRows;
+          const holder = linkHolder(t, rawRowFields(t));
+          if (!holder) drop(d, `${tile.id}: the raw-row action '${rr.label}' (no field of the row that is not a date to hang its link on)`);
+          else {
+            const f = (col: string, tpl: string) => `f[${filterRef(rr.model, col)}]=${lookerLinkUrl(tpl, holder.name, refOf)}`;
+            const params = [
+              `fields=${rr.columns.map((c) => dimRef(rr.model, c)).join(',')}`,
+              ...Object.entries(rr.match).map(([c, tpl]) => f(c, tpl)),
+              ...(rr.day ? [f(rr.day.column, rr.day.value), `sorts=${dimRef(rr.model, rr.day.column)}+desc`] : []),
+              `limit=${rr.limit}`,
+            ];
+            addLink(t, holder, { label: rr.label, url: `/explore/${d.project}/${rr.model}?${params.join('&')}` });
           }
         }
         const g = grid(tile.layout);
@@ -1077,6 +1104,20 @@ export function metabasePlans(ds: CompiledDashboard[], opts: ExportOptions): Met
   return [...ds].sort((a, b) => cmp(a.dashboard.name, b.dashboard.name)).map((d) => metabasePlan(d, opts, kindOf));
 }
 
+/**
+ * What a Metabase export leaves out, per tile: links (a click behavior needs the ids Metabase
+ * assigns), drill-downs (the same), raw-row actions (a card per query).
+ */
+function metabaseNotCarried(d: CompiledDashboard): string[] {
+  const out: string[] = [];
+  for (const t of allTiles(d)) {
+    for (const l of t.tile.links) out.push(`${t.tile.id}: link '${l.label}'`);
+    if (t.tile.drilldown) out.push(`${t.tile.id}: the drill-down to ${t.tile.drilldown.dashboard ? `${t.tile.drilldown.dashboard} › ` : ''}${t.tile.drilldown.tab}`);
+    if (t.rawRows) out.push(`${t.tile.id}: the raw-row action '${t.rawRows.label}' (${t.rawRows.model})`);
+  }
+  return out;
+}
+
 function exportMetabase(ds: CompiledDashboard[], opts: ExportOptions): Map<string, string> {
   const out = new Map<string, string>();
   const plans = new Map(metabasePlans(ds, opts).map((p) => [p.key, p]));
@@ -1092,6 +1133,7 @@ function exportMetabase(ds: CompiledDashboard[], opts: ExportOptions): Map<strin
         'Dashboard filters are basic SQL variables in [[optional clauses]]: a date range is "last N days" (today included), a select is text matched with IN.',
       source: d.file,
       dialect: d.dialect,
+      ...(metabaseNotCarried(d).length ? { not_carried: metabaseNotCarried(d) } : {}),
       database: plan.database,
       collection: plan.collection,
       cards: plan.cards,

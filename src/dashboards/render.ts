@@ -1267,7 +1267,8 @@ function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>, links
   const rowLinks = ct.tile.links.filter((l) => hasTemplate(l.url));
   const numeric = new Map(fields.map((f) => [f.name, f.kind === 'measure' && f.format !== 'text' && f.format !== 'date' && rows.some((r) => toNumber(r[f.name]) != null)]));
   const rules = ct.tile.conditional_formatting;
-  const head = fields.map((f) => `<th${numeric.get(f.name) ? ' class="num"' : ''}>${escapeHtml(f.label)}</th>`).join('') + (rowLinks.length ? '<th></th>' : '');
+  const raw = ct.rawRows;
+  const head = fields.map((f) => `<th${numeric.get(f.name) ? ' class="num"' : ''}>${escapeHtml(f.label)}</th>`).join('') + (rowLinks.length || raw ? '<th></th>' : '');
   // a drill-down: the cells of the fields it reads link to the row's page (the first cell when it reads none)
   const drilled = ct.tile.drilldown ? drillFields(ct) : [];
   const linkCell = (f: CompiledField, i: number) => (drilled.length ? drilled.includes(f.name) : i === 0);
@@ -1286,14 +1287,17 @@ function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>, links
       const text = escapeHtml(formatValue(v, fmt));
       return `<td${attrs}>${target && linkCell(f, i) ? `<a class="drill-link" href="${escapeHtml(target.href)}">${text}</a>` : text}</td>`;
     });
-    if (rowLinks.length) {
-      const cellLinks = rowLinks
-        .map((l) => {
-          const url = linkUrl(fillTemplate(l.url, r), links);
-          return url ? `<a href="${escapeHtml(url)}">${escapeHtml(l.label)}</a>` : `<span title="${escapeHtml(APP_ROUTE_NOTE)}">${escapeHtml(l.label)}</span>`;
-        })
-        .join(' · ');
-      cells.push(`<td class="links">${cellLinks}</td>`);
+    if (rowLinks.length || raw) {
+      const cellLinks = rowLinks.map((l) => {
+        const url = linkUrl(fillTemplate(l.url, r), links);
+        return url ? `<a href="${escapeHtml(url)}">${escapeHtml(l.label)}</a>` : `<span title="${escapeHtml(APP_ROUTE_NOTE)}">${escapeHtml(l.label)}</span>`;
+      });
+      if (raw) {
+        // the row's raw rows: a page of the site (registered from the dashboard's own page, at most 50 per tile)
+        const page = links.raw(ct, r);
+        cellLinks.unshift(page ? `<a class="raw-link" href="${escapeHtml(page.href)}" title="${escapeHtml(`${raw.model}: ${page.label}`)}">${escapeHtml(raw.label)}</a>` : `<span class="muted" title="no page for this row on this site (an empty value, or not a row of the dashboard's own page)">${escapeHtml(raw.label)}</span>`);
+      }
+      cells.push(`<td class="links">${cellLinks.join(' · ')}</td>`);
     }
     return `<tr${target ? ` data-href="${escapeHtml(target.href)}"` : ''}>${cells.join('')}</tr>`;
   });
@@ -1606,6 +1610,87 @@ export function renderDashboardHtml(d: CompiledDashboard, data: Map<string, Tile
     '</main>',
     `<footer>Vigil · ${escapeHtml(d.project)} · ${escapeHtml(d.file)} · models: ${escapeHtml(d.models.join(', '))}</footer>`,
     ...(drills ? [`<script>${DRILL_SCRIPT}</script>`] : []),
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
+
+/** The Copy button of a raw-rows page: the SQL to the clipboard (a selection to copy by hand where the clipboard is refused, e.g. file://). */
+const COPY_SCRIPT = `document.addEventListener('click',function(e){var b=e.target instanceof Element&&e.target.closest('button[data-copy]');if(!b)return;var el=document.getElementById(b.getAttribute('data-copy'));var text=el.textContent;var done=function(ok){b.textContent=ok?'Copied':'Press Ctrl+C';setTimeout(function(){b.textContent='Copy';},1500);};var sel=function(){var r=document.createRange();r.selectNodeContents(el);var s=getSelection();s.removeAllRanges();s.addRange(r);var ok=false;try{ok=document.execCommand('copy');}catch(x){}done(ok);};if(navigator.clipboard&&window.isSecureContext)navigator.clipboard.writeText(text).then(function(){done(true);},sel);else sel();});`;
+
+/** A raw value as a cell: a time to the second (UTC), numbers as numbers, the rest as text. */
+function rawCell(v: unknown): string {
+  if (v == null) return '';
+  const d = v instanceof Date ? v : undefined;
+  if (d) return Number.isNaN(d.getTime()) ? '' : isMidnight(d) ? formatDate(d) : `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return formatValue(v);
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+/** What a raw-rows page shows besides its rows. */
+export interface RawRowsPage {
+  d: CompiledDashboard;
+  ct: CompiledTile;
+  /** the row's values by column ({ capability: 'code_review', created_at: '2026-11-19' }) */
+  values: Record<string, string | number | boolean>;
+  /** the query, in the target's dialect */
+  sql: string;
+  data: TileData | undefined;
+  links: PageLinks;
+  generatedAt: string;
+  target: string;
+}
+
+/**
+ * The page of one table row's raw rows (`raw_rows`): the query (copyable), then the rows it
+ * returns, newest first. Content columns are never in it (raw-rows.ts `withheldBecause`).
+ */
+export function renderRawRowsHtml(p: RawRowsPage): string {
+  const rr = p.ct.rawRows!;
+  const dash = p.d.dashboard;
+  const tabTitle = p.d.tabs.find((t) => t.name === p.ct.tab)?.title ?? p.ct.tab;
+  const back = p.links.href(`${dash.name}.html`, tabAnchor(p.ct.tab));
+  const conds = [
+    ...Object.keys(rr.match).map((c) => `${c} = ${String(p.values[c])}`),
+    ...(rr.day ? [`${rr.day.column} on ${String(p.values[rr.day.column])} (UTC)`] : []),
+  ];
+  const title = `${rr.label}: ${conds.join(', ')}`;
+  let body: string;
+  const data = p.data;
+  if (!data) body = `<div class="nodata">No data (the query was not run)</div>`;
+  else if (!data.ok) body = `<div class="error" role="alert"><strong>Query failed</strong><pre>${escapeHtml(data.error)}</pre></div>`;
+  else if (!data.rows.length) body = `<div class="nodata">No rows</div>`;
+  else {
+    const head = rr.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
+    const rows = data.rows.map((r) => `<tr>${rr.columns.map((c) => `<td${typeof r[c] === 'number' || typeof r[c] === 'bigint' ? ' class="num"' : ''}>${escapeHtml(rawCell(r[c]))}</td>`).join('')}</tr>`);
+    body = `<div class="table-wrap raw"><table data-raw-rows><thead><tr>${head}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+  }
+  const count = data?.ok ? `${data.rows.length} row${data.rows.length === 1 ? '' : 's'}${data.rows.length >= rr.limit ? ` (the first ${rr.limit}, newest first).` : ', newest first.'}` : '';
+  const masked = `Prompt and response content and columns marked as PII are never selected${rr.withheld.length ? ` (withheld from ${rr.model}: ${rr.withheld.join(', ')})` : ''}.`;
+  return [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<link rel="icon" href="data:,">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<meta name="generator" content="vigil">`,
+    `<title>${escapeHtml(`${title} — ${dash.title}`)}</title>`,
+    `<style>${CSS}.raw-page{max-width:${GRID_WIDTH + 48}px;margin:0 auto;padding:16px 24px}.sql-box{position:relative;background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;margin:0 0 16px}.sql-box pre{margin:0;white-space:pre-wrap;word-break:break-word;font:12px/1.5 ui-monospace,"DejaVu Sans Mono",monospace}.sql-box button{position:absolute;top:8px;right:8px;font:12px ${PAGE_FONT};padding:3px 10px;border:1px solid #c7d2fe;background:#eef2ff;color:#3730a3;border-radius:6px;cursor:pointer}.raw-rows{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px}.table-wrap.raw{height:auto;max-height:none}</style>`,
+    '</head>',
+    `<body data-dashboard="${escapeHtml(dash.name)}" data-raw-tile="${escapeHtml(p.ct.tile.id)}">`,
+    `<header class="top"><div class="top-row"><div><h1>${escapeHtml(title)}</h1><p class="lede">Rows of ${escapeHtml(rr.model)} behind a row of <a href="${escapeHtml(back)}">${escapeHtml(`${dash.title} › ${tabTitle} › ${p.ct.tile.title}`)}</a></p></div>`,
+    `<div class="meta">target <b>${escapeHtml(p.target)}</b><br>as of <time datetime="${escapeHtml(p.generatedAt)}">${escapeHtml(asOf(p.generatedAt))}</time></div></div>`,
+    `<div class="filters">${conds.map((c) => `<span class="chip set">${escapeHtml(c)}</span>`).join('')}</div><div style="height:14px"></div></header>`,
+    '<main class="raw-page">',
+    `<section class="sql-box" aria-label="SQL"><button type="button" data-copy="raw-sql">Copy</button><pre id="raw-sql">${escapeHtml(p.sql)}</pre></section>`,
+    `<section class="raw-rows"><p class="muted small">${escapeHtml(count)} ${escapeHtml(masked)}</p>${body}</section>`,
+    '</main>',
+    `<footer>Vigil · ${escapeHtml(p.d.project)} · ${escapeHtml(p.d.file)} · tile ${escapeHtml(p.ct.tile.id)} · raw_rows of ${escapeHtml(rr.model)}</footer>`,
+    `<script>${COPY_SCRIPT}</script>`,
     '</body>',
     '</html>',
     '',

@@ -58,6 +58,41 @@ export const TileFilterSchema = z
   })
   .strict();
 
+/** A tile link: a URL template, or a project link template by name with its parameters. */
+export const LinkSchema = z
+  .object({
+    label: z.string().min(1),
+    url: z.string().min(1).optional(),
+    /** a name under project.yaml `dashboards.links` */
+    template: Ident.optional(),
+    /** the template's {{ params }}: text with {{ field }} templates over the row */
+    params: z.record(z.string(), z.string()).optional(),
+  })
+  .strict()
+  .superRefine((l, ctx) => {
+    if ((l.url === undefined) === (l.template === undefined)) ctx.addIssue({ code: 'custom', message: 'a link has either url (a URL template) or template (a project link template by name)' });
+    if (l.params && l.template === undefined) ctx.addIssue({ code: 'custom', path: ['params'], message: 'params fill a project link template: give template too' });
+  });
+
+/**
+ * A table row's action that opens the raw rows behind it: the rows of `model` whose `match`
+ * columns equal the row's values ({{ field }} templates) and, with `day`, whose timestamp
+ * `column` falls on the row's day (`value`, a date field of the tile). Newest first, at most
+ * `limit`. Columns holding content or PII are never selected (raw-rows.ts).
+ */
+export const RawRowsSchema = z
+  .object({
+    model: z.string().min(1),
+    label: z.string().min(1).default('Raw rows'),
+    match: z.record(z.string(), z.string()).default({}),
+    day: z.object({ column: z.string().min(1), value: z.string().min(1) }).strict().optional(),
+    /** the columns shown (default: every declared column the masking policy allows) */
+    columns: z.array(z.string().min(1)).min(1).optional(),
+    limit: z.number().int().positive().max(1000).default(100),
+  })
+  .strict();
+export type RawRows = z.infer<typeof RawRowsSchema>;
+
 export const TileSchema = z
   .object({
     id: Ident,
@@ -88,7 +123,14 @@ export const TileSchema = z
     conditional_formatting: z.array(z.object({ field: z.string().min(1), op: z.enum(['>', '>=', '<', '<=', '=', '!=']), value: z.number(), color: z.string() }).strict()).default([]),
     /** Clicking a data point opens a tab (of this dashboard, or of `dashboard`) with filters set from the point's values. */
     drilldown: z.object({ dashboard: Ident.optional(), tab: Ident, filters: z.record(z.string(), z.string()).default({}) }).strict().optional(),
-    links: z.array(z.object({ label: z.string().min(1), url: z.string().min(1) }).strict()).default([]),
+    /**
+     * Links per row (tables) or of the tile: a `url` with {{ field }} templates over the row, or a
+     * project link template (project.yaml `dashboards.links`, e.g. a PagerDuty incident draft)
+     * by name with `params` filled from the row, each URL-encoded.
+     */
+    links: z.array(LinkSchema).default([]),
+    /** table: each row opens the raw rows of `model` that match it (see RawRowsSchema). */
+    raw_rows: RawRowsSchema.optional(),
     /** line: shade the band between each measure and the next (P50–P90–P99 percentile bands). */
     bands: z.boolean().optional(),
     /** Fixed colors for categories or series, by name ({"success": "#59a14f", "error": "#e15759"}); the others keep their stable color. */
@@ -104,6 +146,8 @@ export const TileSchema = z
   })
   .strict();
 export type Tile = z.infer<typeof TileSchema>;
+/** A tile as compiled: its links resolved to URL templates (project link templates filled in). */
+export type ResolvedTile = Omit<Tile, 'links'> & { links: Array<{ label: string; url: string }> };
 
 export const DashboardFilterSchema = z
   .object({

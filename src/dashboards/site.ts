@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import type { DashboardFilter } from './schema.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
 import type { FilterValue } from './compile-dashboards.js';
+import { rawRowValues } from './raw-rows.js';
 
 export { checkBaseUrl } from './base-url.js';
 
@@ -60,7 +61,7 @@ export function drillValues(tile: CompiledTile['tile'], row: Record<string, unkn
 }
 
 /** A row's value as a filter value: dates as YYYY-MM-DD (or an ISO time), big integers as numbers when exact. */
-function scalar(v: unknown): FilterValue | undefined {
+export function scalar(v: unknown): FilterValue | undefined {
   if (v == null) return undefined;
   if (v instanceof Date) {
     if (Number.isNaN(v.getTime())) return undefined;
@@ -90,6 +91,23 @@ export function valueSlug(v: FilterValue): string {
 /** Whether `v` is what the filter shows anyway (its default). */
 function isDefault(f: DashboardFilter | undefined, v: FilterValue): boolean {
   return f !== undefined && f.default !== undefined && f.default !== null && String(f.default) === String(v);
+}
+
+/**
+ * The page of one row's raw rows (a table tile's `raw_rows`): `<dashboard>/rows/<tile>--<column>=<value>...html`,
+ * columns by name, values spelled as in drill-down pages.
+ */
+export interface RawPage {
+  dashboard: string;
+  tile: string;
+  values: Record<string, FilterValue>;
+  file: string;
+}
+
+export function rawPageFor(d: CompiledDashboard, ct: CompiledTile, values: Record<string, FilterValue>): RawPage {
+  const keys = Object.keys(values).sort();
+  const name = d.dashboard.name;
+  return { dashboard: name, tile: ct.tile.id, values, file: `${name}/rows/${ct.tile.id}--${keys.map((k) => `${k}=${valueSlug(values[k])}`).join('--')}.html` };
 }
 
 /** The page a drill-down with these values opens on `target`'s tab. */
@@ -123,6 +141,8 @@ export interface PageLinks {
   row(ct: CompiledTile, row: Record<string, unknown>): { href: string; label: string } | undefined;
   /** A root-relative link of a tile (an app route such as /workspaces/42) under the base URL; undefined without one. */
   app(url: string): string | undefined;
+  /** The raw-rows page of a table row (`raw_rows`); undefined when there is none (an empty value, or left out by the cap). */
+  raw(ct: CompiledTile, row: Record<string, unknown>): { href: string; label: string } | undefined;
 }
 
 /** The links of a page at `file`: relative, or absolute under `baseUrl` (ending in '/'). */
@@ -146,6 +166,7 @@ export function legacyLinks(d: CompiledDashboard): PageLinks {
     },
     row: () => undefined,
     app: (url) => url,
+    raw: () => undefined,
   };
 }
 
@@ -162,6 +183,8 @@ export function valuesLabel(values: Record<string, FilterValue>): string {
 export class Site {
   readonly dashboards: Map<string, CompiledDashboard>;
   readonly pages = new Map<string, SitePage>();
+  /** Raw-rows pages by file (a table row's raw rows, `raw_rows`). */
+  readonly rawPages = new Map<string, RawPage>();
   constructor(
     ds: CompiledDashboard[],
     readonly baseUrl: string | undefined,
@@ -208,6 +231,36 @@ export class Site {
     return { added, leftOut };
   }
 
+  /**
+   * The raw-rows pages of a table tile's rows (`raw_rows`), in the rows' order, at most `cap`
+   * per tile; returns the new ones and the labels of the rows left out. Only the rows of the
+   * dashboard's own page register pages (as for drill-downs).
+   */
+  registerRaw(d: CompiledDashboard, ct: CompiledTile, rows: Array<Record<string, unknown>>): { added: RawPage[]; leftOut: string[] } {
+    const rr = ct.rawRows;
+    if (!rr) return { added: [], leftOut: [] };
+    const seen = new Map<string, RawPage>();
+    const leftOut: string[] = [];
+    for (const r of rows) {
+      const v = rawRowValues(rr, r);
+      if (!v) continue;
+      const p = rawPageFor(d, ct, v);
+      if (seen.has(p.file)) continue;
+      if (seen.size >= this.cap) {
+        leftOut.push(valuesLabel(v));
+        continue;
+      }
+      seen.set(p.file, p);
+    }
+    const added: RawPage[] = [];
+    for (const p of seen.values()) {
+      if (this.rawPages.has(p.file)) continue;
+      this.rawPages.set(p.file, p);
+      added.push(p);
+    }
+    return { added, leftOut };
+  }
+
   /** How the page at `file` links to the rest of the site. */
   links(from: CompiledDashboard, file: string): PageLinks {
     const base = this.baseUrl;
@@ -227,6 +280,12 @@ export class Site {
         return { href: hrefFrom(file, base, p.file, tabAnchor(ct.tile.drilldown!.tab)), label: valuesLabel(v) };
       },
       app: (url) => (base ? `${base}${url.replace(/^\/+/, '')}` : undefined),
+      raw: (ct, r) => {
+        const v = ct.rawRows && rawRowValues(ct.rawRows, r);
+        if (!v) return undefined;
+        const p = rawPageFor(from, ct, v);
+        return this.rawPages.has(p.file) ? { href: hrefFrom(file, base, p.file), label: valuesLabel(v) } : undefined;
+      },
     };
   }
 }

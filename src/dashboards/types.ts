@@ -2,7 +2,8 @@
  * What `compileDashboards()` (compile-dashboards.ts) produces from dashboards/*.json, and what
  * the renderer (render.ts) and the exporters (export-*.ts) consume.
  */
-import type { Aggregation, Dashboard, Tile } from './schema.js';
+import type { Aggregation, Dashboard, ResolvedTile } from './schema.js';
+import type { CompiledRawRows } from './raw-rows.js';
 
 export interface CompiledField {
   /** Output column name of the tile's query. */
@@ -20,7 +21,8 @@ export interface CompiledField {
 }
 
 export interface CompiledTile {
-  tile: Tile;
+  /** The tile, its links resolved to URL templates (project link templates filled in). */
+  tile: ResolvedTile;
   tab: string;
   /** The model the tile reads, and its relation spelled for the target (e.g. "analytics"."ai_audit_daily"). */
   model: string;
@@ -49,6 +51,8 @@ export interface CompiledTile {
    * for dimension types (dimension_group for date/timestamp, number, yesno); without it the
    * types are inferred from granularities, date filters and measures. */
   columnTypes?: Record<string, string>;
+  /** table: each row's raw rows (raw-rows.ts). */
+  rawRows?: CompiledRawRows;
 }
 
 export interface CompiledDashboard {

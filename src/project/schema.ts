@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { warehouseModelConfig } from '../adapters/index.js';
 import { Duration } from '../time/duration.js';
-import { checkBaseUrl } from '../dashboards/base-url.js';
+import { checkBaseUrl, checkLinkTemplate } from '../dashboards/base-url.js';
 
 /** Config values people write in any case ('TIMESTAMP', 'Day'). */
 const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
@@ -368,6 +368,19 @@ export const ProjectFileSchema = z
             const r = checkBaseUrl(u);
             if ('error' in r) ctx.addIssue({ code: 'custom', message: r.error });
           })
+          .optional(),
+        /**
+         * Link templates tiles refer to by name (`links: [{ template, params }]`), e.g. a
+         * PagerDuty incident draft: an http(s) URL with {{ param }} placeholders the tile fills.
+         */
+        links: z
+          .record(
+            z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a link template name is an identifier (letters, digits, _)'),
+            z.string().superRefine((u, ctx) => {
+              const e = checkLinkTemplate(u);
+              if (e) ctx.addIssue({ code: 'custom', message: e });
+            }),
+          )
           .optional(),
       })
       .strict()

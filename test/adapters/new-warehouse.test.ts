@@ -64,7 +64,9 @@ describe('a warehouse added with its folder and one registry line', () => {
     const schema = uniqueSchema('newwh');
     writeFileSync(
       join(project, 'project.yaml'),
-      `name: ai_audit\ndefault_target: dev\ntargets:\n  dev: { type: memduck, path: .vigil/m.db, schema: analytics, tenant: acme }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\nvars: { anomaly_spike_ratio: 1.75, anomaly_drop_ratio: 0.4, anomaly_zscore: 2, incremental_lookback_days: 2, high_risk_threshold: 0.8 }\n`,
+      `name: ai_audit\ndefault_target: dev\ntargets:\n  dev: { type: memduck, path: .vigil/m.db, schema: analytics, tenant: acme }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\nvars: { anomaly_spike_ratio: 1.75, anomaly_drop_ratio: 0.4, anomaly_zscore: 2, incremental_lookback_days: 2, high_risk_threshold: 0.8 }\n` +
+        // the link template the shipped Capability tab names (its PagerDuty incident draft)
+        `dashboards: { links: { pagerduty_incident: "https://example.pagerduty.com/incidents/new?title={{ title }}" } }\n`,
     );
     const sources = join(project, 'models', 'sources.yml');
     writeFileSync(sources, readFileSync(sources, 'utf8').replace('sync: { from: app }', `sync: { from: app, schema: ${schema} }`));

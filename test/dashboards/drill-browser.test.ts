@@ -156,7 +156,7 @@ describe.skipIf(!chromium)('drill-downs of the shipped dashboards in headless Ch
 
   it('renders the drill-down pages', () => {
     expect(render.code, render.stdout + render.stderr).toBe(0);
-    expect(render.stdout).toMatch(/Queried 40 tiles and \d+ more for \d+ drill-down pages in [\d.]+s \(drawing each as it arrived[^)]*\), assembled \d+ pages in/);
+    expect(render.stdout).toMatch(/Queried 40 tiles and \d+ more for \d+ drill-down pages, \d+ raw-rows quer(y|ies) \(one per page\) in [\d.]+s \(drawing each as it arrived[^)]*\), assembled \d+ pages in/);
     const pages = htmlFiles(site);
     expect(pages.filter((p) => p.startsWith('capability/capability--capability=')).length).toBeGreaterThanOrEqual(4);
     expect(pages.filter((p) => p.startsWith('cost_governance/governance--model=')).length).toBeGreaterThanOrEqual(2);
@@ -256,6 +256,81 @@ describe.skipIf(!chromium)('drill-downs of the shipped dashboards in headless Ch
     // the date cell: not a link itself, the row opens the page
     await Promise.all([page.waitForURL(/capability--capability=/), row.locator('td').first().click()]);
     await expectCapabilityPage(page, capability, await allCapabilities());
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("a row's Raw logs action opens the rows of its capability and day: no prompt text, the SQL shown and copyable", async () => {
+    const { page, errors } = await newPage();
+    await page.goto(`${http.origin}/site/capability.html`);
+    const rows = page.locator('[data-tile="anomaly_table"] tbody tr');
+    expect(await rows.count()).toBeGreaterThan(0);
+    const row = rows.first();
+    const cells = await row.locator('td').allInnerTexts();
+    const [day, capability] = cells;
+    expect(day).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    // the PagerDuty draft: the row's title, encoded
+    expect(await row.locator('a', { hasText: 'PagerDuty incident' }).getAttribute('href')).toBe(`https://example.pagerduty.com/incidents/new?title=${encodeURIComponent(`Volume ${cells[2]}: ${capability} on ${day}`)}`);
+    await row.scrollIntoViewIfNeeded();
+    await Promise.all([page.waitForURL(/\/site\/capability\/rows\/anomaly_table--capability=.*--created_at=.*\.html$/), row.locator('a.raw-link').click()]);
+    // the rows: all of that capability, all on that UTC day, newest first
+    const table = page.locator('table[data-raw-rows]');
+    const head = await table.locator('thead th').allInnerTexts();
+    expect(head).toEqual(['created_at', 'id', 'workspace_id', 'provider', 'model', 'status', 'is_error', 'duration_ms', 'prompt_chars', 'total_tokens']);
+    const shown = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.length).toBeLessThanOrEqual(100);
+    for (const r of shown) expect(r[0].slice(0, 10), r.join(' ')).toBe(day);
+    expect([...shown.map((r) => r[0])].sort().reverse()).toEqual(shown.map((r) => r[0]));
+    // they are the rows of that capability and day in the raw table, and their prompts are nowhere on the page
+    const ids = shown.map((r) => Number(r[1]));
+    const { DuckDbAdapter } = await import('../../src/adapters/duckdb/duckdb-adapter.js');
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    let truth: Array<Record<string, unknown>>;
+    try {
+      truth = await db.query(`select id, coalesce(capability, 'unknown') as capability, request_metadata->>'prompt' as prompt from raw.ai_audit_logs where id in (${ids.join(', ')})`);
+      const all = await db.query(`select count(*)::int as n from analytics.stg_ai_audit_logs where capability = '${capability.replace(/'/g, "''")}' and created_at >= timestamptz '${day} 00:00:00+00' and created_at < timestamptz '${day} 00:00:00+00' + interval 1 day`);
+      expect(shown.length).toBe(Math.min(100, Number(all[0].n)));
+    } finally {
+      await db.close();
+    }
+    expect(truth.length).toBe(ids.length);
+    const text = await page.locator('body').innerText();
+    const html = await page.content();
+    for (const t of truth) {
+      expect(t.capability).toBe(capability);
+      expect(String(t.prompt).length).toBeGreaterThan(10);
+      expect(text, 'a prompt on the page').not.toContain(String(t.prompt));
+      expect(html).not.toContain(String(t.prompt).slice(0, 30));
+    }
+    // the SQL, and its Copy button
+    const sql = await page.locator('#raw-sql').innerText();
+    expect(sql).toContain(`where "capability" = '${capability.replace(/'/g, "''")}'`);
+    expect(sql).toContain(`"created_at" >= cast('${day}T00:00:00.000Z' as timestamptz)`);
+    expect(sql).toMatch(/order by "created_at" desc\nlimit 100$/);
+    const origin = new URL(page.url()).origin;
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+    await page.locator('button[data-copy="raw-sql"]').click();
+    await expect.poll(() => page.locator('button[data-copy="raw-sql"]').innerText()).toBe('Copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(sql);
+    // back to the tab it came from
+    await Promise.all([page.waitForURL(/\/site\/capability\.html#tab-capability$/), page.locator('.lede a').click()]);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('the Workspace incidents table has the action too; a row of it opens its page', async () => {
+    const pages = htmlFiles(site);
+    expect(pages.filter((p) => p.startsWith('capability/rows/anomaly_table--')).length).toBeGreaterThan(0);
+    expect(pages.filter((p) => p.startsWith('workspace/rows/recent_incidents--')).length).toBeGreaterThan(0);
+    const { page, errors } = await newPage();
+    await page.goto(`${http.origin}/site/workspace.html`);
+    const row = page.locator('[data-tile="recent_incidents"] tbody tr').first();
+    const capability = (await row.locator('td').allInnerTexts())[1];
+    await row.scrollIntoViewIfNeeded();
+    // the action is a link: it opens the raw rows, not the drill-down the row itself opens
+    await Promise.all([page.waitForURL(/\/site\/workspace\/rows\/recent_incidents--/), row.locator('a.raw-link').click()]);
+    expect(await page.locator('.chip.set').first().innerText()).toBe(`capability = ${capability}`);
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);

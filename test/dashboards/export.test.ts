@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { parse as parseSql } from 'sql-parser-cst';
-import { DashboardSchema, type Dashboard, type Tile } from '../../src/dashboards/schema.js';
+import { DashboardSchema, type Dashboard, type ResolvedTile, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from '../../src/dashboards/types.js';
 import { exportDashboards as exportWith, exportWarnings, injectClauses, LOOKER_TYPES, lookerFilterExpression, lookerPeriods, METABASE_DISPLAY, stableJson, type ExportFormat } from '../../src/dashboards/export.js';
 import { lookmlProblems } from '../support/lookml-check.js';
@@ -151,7 +151,7 @@ function compileFixture(def: Dashboard, dialect: Dialect, models = MODELS, diale
         .filter((f) => applies.includes(f.name) && f.default !== null && f.default !== undefined && !tile.filters.some((x) => x.column === f.column))
         .map((f) => (f.type === 'date_range' ? `${q(f.column)} >= ${dialect.dateadd('day', -6, dialect.current_date())}` : `${q(f.column)} = ${dialect.literal(f.default as string)}`));
       return {
-        tile,
+        tile: tile as ResolvedTile,
         tab: tab.name,
         model: tile.model,
         relation: rel(tile.model),

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asOf, escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml, stableColors } from '../../src/dashboards/render.js';
 import { pngStats } from '../support/png-stats.js';
 import { findChromium, pngName, screenshotTabs } from '../../src/dashboards/screenshot.js';
-import { DashboardSchema, type Tile } from '../../src/dashboards/schema.js';
+import { DashboardSchema, type ResolvedTile, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile, TileData } from '../../src/dashboards/types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ export function fixtureDashboard(): CompiledDashboard {
     name: t.name,
     title: t.title,
     tiles: t.tiles.map(
-      (tile): CompiledTile => ({ tile, tab: t.name, model: tile.model, relation: `"analytics"."${tile.model}"`, fields: fieldsOf(tile), sql: 'select 1', sqlUnfiltered: 'select 1', appliesFilters: ['date_range'] }),
+      (tile): CompiledTile => ({ tile: tile as ResolvedTile, tab: t.name, model: tile.model, relation: `"analytics"."${tile.model}"`, fields: fieldsOf(tile), sql: 'select 1', sqlUnfiltered: 'select 1', appliesFilters: ['date_range'] }),
     ),
   }));
   const models = [...new Set(tabs.flatMap((t) => t.tiles.map((x) => x.model)))].sort();
@@ -371,7 +371,7 @@ describe('edge cases', () => {
     const def = { ...definition, tabs: [{ name: 't', title: 'T', tiles: [{ id: 'x', title: 'X', model: 'm', layout: L(0, 0, 6, 4), ...tile }] }], ...extra };
     const dashboard = DashboardSchema.parse(def);
     const t = dashboard.tabs[0].tiles[0];
-    const d: CompiledDashboard = { dashboard, file: 'f.json', tabs: [{ name: 't', title: 'T', tiles: [{ tile: t, tab: 't', model: 'm', relation: 'm', fields: fieldsOf(t), sql: '', sqlUnfiltered: '', appliesFilters: [] }] }], models: ['m'], dialect: 'duckdb', project: 'p' };
+    const d: CompiledDashboard = { dashboard, file: 'f.json', tabs: [{ name: 't', title: 'T', tiles: [{ tile: t as ResolvedTile, tab: 't', model: 'm', relation: 'm', fields: fieldsOf(t), sql: '', sqlUnfiltered: '', appliesFilters: [] }] }], models: ['m'], dialect: 'duckdb', project: 'p' };
     const data = new Map<string, TileData>(rows ? [['x', { ok: true, rows, previous, seconds: 0 }]] : []);
     return tileBlock(renderDashboardHtml(d, data, META), 'x');
   }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderTileHtml } from '../../src/dashboards/render.js';
-import { DashboardSchema } from '../../src/dashboards/schema.js';
+import { DashboardSchema, type ResolvedTile } from '../../src/dashboards/schema.js';
 import { TileCache } from '../../src/dashboards/tile-cache.js';
 import type { CompiledDashboard, CompiledField, TileData } from '../../src/dashboards/types.js';
 
@@ -27,7 +27,7 @@ function dashboard(title = 'Daily'): CompiledDashboard {
     ] }],
   });
   const fields = (id: string): CompiledField[] => [...(id === 'line' ? [{ name: 'day', label: 'day', kind: 'dimension' as const, column: 'day', role: 'x' as const }] : []), { name: 'n', label: 'n', kind: 'measure', column: 'n', agg: 'sum' }];
-  return { dashboard: def, file: 'd.json', tabs: [{ name: 't', title: 'T', tiles: def.tabs[0].tiles.map((tile) => ({ tile, tab: 't', model: 'm', relation: 'm', fields: fields(tile.id), sql: '', sqlUnfiltered: '', appliesFilters: [] })) }], models: ['m'], dialect: 'duckdb', project: 'p' };
+  return { dashboard: def, file: 'd.json', tabs: [{ name: 't', title: 'T', tiles: def.tabs[0].tiles.map((tile) => ({ tile: tile as ResolvedTile, tab: 't', model: 'm', relation: 'm', fields: fields(tile.id), sql: '', sqlUnfiltered: '', appliesFilters: [] })) }], models: ['m'], dialect: 'duckdb', project: 'p' };
 }
 const rows = (k: number) => [1, 2, 3].map((i) => ({ day: `2026-03-0${i}`, n: BigInt(i * k) }));
 const ok = (r: Array<Record<string, unknown>>, at = '2026-03-03T12:00:00.000Z'): TileData => ({ ok: true, rows: r, seconds: 0.01, at });

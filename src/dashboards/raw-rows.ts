@@ -1,0 +1,140 @@
+/**
+ * A table row's raw-row action (tile key `raw_rows`, schema.ts): the raw rows of a model that
+ * match the row — e.g. the audit log rows of the row's capability on the row's day — as a
+ * copyable SQL query in the warehouse's dialect and, on the static site, a page per row
+ * listing them (render.ts, dashboards-commands.ts). Pure.
+ *
+ * What may be shown is decided by one function, `withheldBecause` (the masking policy): prompt
+ * and response content and columns marked as PII are never selected. Issue 14's general masking
+ * policy is meant to replace it.
+ */
+import type { Dialect } from '../adapters/dialect.js';
+import type { ColumnInfo } from '../compile/manifest.js';
+import type { FilterValue } from './compile-dashboards.js';
+import { scalar } from './site.js';
+import type { CompiledTile } from './types.js';
+
+/**
+ * Column names that hold prompt or response text: the privacy test's list
+ * (tests/assert_no_prompt_content_in_analytics.sql) and the response side of it.
+ */
+export const CONTENT_COLUMNS = ['request_metadata', 'prompt', 'prompt_text', 'messages', 'content', 'completion_text', 'completion', 'response_text'];
+
+/**
+ * The masking policy of raw-row actions: why a column is never shown, or undefined when it may
+ * be. A column is withheld when its name is one of CONTENT_COLUMNS, or when its YAML marks it:
+ * `meta: { pii: ... }` (as models/sources.yml marks request_metadata) or `meta: { content: true }`
+ * (any value but false / "no" / "none").
+ */
+export function withheldBecause(c: ColumnInfo): string | undefined {
+  if (CONTENT_COLUMNS.includes(c.name.toLowerCase())) return 'it holds prompt or response content';
+  for (const key of ['pii', 'content'] as const) {
+    const v = c.meta?.[key];
+    if (v !== undefined && v !== null && v !== false && !/^(no|none|false)$/i.test(String(v))) return `its YAML marks it meta: { ${key}: ${String(v)} }`;
+  }
+  return undefined;
+}
+
+/** A raw-row action as compiled: what the SQL of a row needs. */
+export interface CompiledRawRows {
+  label: string;
+  model: string;
+  /** the model's relation spelled for the target */
+  relation: string;
+  /** column -> value template over the tile's row ({{ field }}) */
+  match: Record<string, string>;
+  /** the timestamp (or date) column whose day is the row's: [day, day + 1) */
+  day?: { column: string; value: string; type?: string };
+  columns: string[];
+  /** the model's declared columns the masking policy withholds (said on the page) */
+  withheld: string[];
+  limit: number;
+  readFilter?: string;
+  columnTypes: Record<string, string>;
+}
+
+const EXACT = /^\s*\{\{\s*([A-Za-z_]\w*)\s*\}\}\s*$/;
+const TEMPLATE = /\{\{\s*([A-Za-z_]\w*)\s*\}\}/g;
+
+/** A row's day: YYYY-MM-DD from a date (or a timestamp's UTC day); undefined when it is none. */
+export function dayOf(v: unknown): string | undefined {
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : v.toISOString().slice(0, 10);
+  if (typeof v === 'string') {
+    const m = /^(\d{4}-\d{2}-\d{2})(?:$|[T ])/.exec(v.trim());
+    if (m && !Number.isNaN(Date.parse(`${m[1]}T00:00:00Z`))) return m[1];
+  }
+  return undefined;
+}
+
+/**
+ * What one row's raw rows are: the match columns' values and the day, by column name; undefined
+ * when the row has no value for a field they need.
+ */
+export function rawRowValues(rr: CompiledRawRows, row: Record<string, unknown>): Record<string, FilterValue> | undefined {
+  const out: Record<string, FilterValue> = {};
+  for (const [col, tpl] of Object.entries(rr.match)) {
+    const exact = EXACT.exec(tpl);
+    if (exact) {
+      const v = scalar(row[exact[1]]);
+      if (v === undefined) return undefined;
+      out[col] = v;
+      continue;
+    }
+    let missing = false;
+    out[col] = tpl.replace(TEMPLATE, (_m, f: string) => {
+      const v = scalar(row[f]);
+      if (v === undefined) missing = true;
+      return v === undefined ? '' : String(v);
+    });
+    if (missing) return undefined;
+  }
+  if (rr.day) {
+    const f = EXACT.exec(rr.day.value)![1];
+    const day = dayOf(row[f]);
+    if (!day) return undefined;
+    out[rr.day.column] = day;
+  }
+  return out;
+}
+
+const isTimestamp = (type: string | undefined) => /timestamp|datetime/i.test(type ?? '');
+
+/** The UTC midnight starting `day` (YYYY-MM-DD) as a literal of the dialect: a timestamp for a timestamp column, else a date. */
+function dayBound(dialect: Dialect, day: string, type: string | undefined): string {
+  const at = new Date(`${day}T00:00:00Z`);
+  // the dialect's own spelling of a fixed instant (the one --at binds current_timestamp to): no session time zone involved
+  return isTimestamp(type) ? dialect.bindEvalTime(dialect.current_timestamp(), at) : dialect.bindEvalTime(dialect.current_date(), at);
+}
+
+/** The day after `day` (YYYY-MM-DD). */
+export function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * The query of one row's raw rows, in the target's dialect: values as literals (strings quoted,
+ * quotes doubled), the day as a range on the bare column (`created_at >= <day> and created_at <
+ * <day + 1>`, no function on the column, so a partition or index on it is used), newest first.
+ */
+export function rawRowsSql(rr: CompiledRawRows, values: Record<string, FilterValue>, dialect: Dialect): string {
+  const q = (c: string) => dialect.quoteIdent(c);
+  const where: string[] = [];
+  if (rr.readFilter) where.push(rr.readFilter);
+  for (const col of Object.keys(rr.match)) where.push(`${q(col)} = ${dialect.literal(values[col])}`);
+  if (rr.day) {
+    const day = String(values[rr.day.column]);
+    const c = q(rr.day.column);
+    where.push(`${c} >= ${dayBound(dialect, day, rr.day.type)}`, `${c} < ${dayBound(dialect, nextDay(day), rr.day.type)}`);
+  }
+  const order = rr.day ? `${q(rr.day.column)} desc` : undefined;
+  return [`select ${rr.columns.map(q).join(', ')}`, `from ${rr.relation}`, ...(where.length ? [`where ${where.join('\n  and ')}`] : []), ...(order ? [`order by ${order}`] : []), `limit ${rr.limit}`].join('\n');
+}
+
+/** The fields of the tile a raw-row action reads from the row. */
+export function rawRowFields(ct: CompiledTile): string[] {
+  const rr = ct.rawRows;
+  if (!rr) return [];
+  const out: string[] = [];
+  for (const tpl of [...Object.values(rr.match), ...(rr.day ? [rr.day.value] : [])]) for (const m of tpl.matchAll(TEMPLATE)) if (!out.includes(m[1])) out.push(m[1]);
+  return out;
+}
