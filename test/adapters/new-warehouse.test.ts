@@ -91,7 +91,7 @@ describe('a warehouse added with its folder and one registry line', () => {
       expect(r.out).not.toMatch(/\n\s+at .+:\d+:\d+/);
     }
     expect(existsSync(join(project, 'site', 'overview.html'))).toBe(true);
-  });
+  }, 180_000);
 
   it("reports a typo in the target from the new warehouse's own schema", () => {
     writeFileSync(join(project, 'project.yaml'), 'name: ai_audit\ntargets:\n  dev: { type: memduck, tenat: acme }\n');
