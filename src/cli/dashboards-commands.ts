@@ -13,7 +13,7 @@ import { globToRe } from '../compile/selector.js';
 import { limiter } from '../run/concurrency.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { CompiledDashboard, TileData } from '../dashboards/types.js';
-import type { SitePage } from '../dashboards/site.js';
+import type { Site, SitePage } from '../dashboards/site.js';
 
 
 interface Common {
@@ -243,6 +243,95 @@ export class TileQueries {
   }
 }
 
+/** Tile queries a render runs side by side (the adapter's pool, and TileQueries' limit). */
+const RENDER_CONCURRENCY = 4;
+
+type Tile = CompiledDashboard['tabs'][number]['tiles'][number];
+
+/** What a render's walk over the site found. */
+export interface SiteWalk {
+  /** each page's tile results, by page file and tile id */
+  data: Map<string, Map<string, TileData>>;
+  /** the drill-down pages, as their source tiles registered them */
+  filtered: Array<{ page: SitePage; d: CompiledDashboard }>;
+  warnings: string[];
+  queries: TileQueries;
+  /** tiles of the dashboards' own pages */
+  mainTiles: number;
+}
+
+/**
+ * The queries of a render: every tile of the dashboards' own pages, and the tiles of each
+ * drill-down page, started as their source tile's rows arrive and register the page
+ * (site.register). `onTile` gets each tile's result as it arrives (the render draws it then,
+ * while the other queries still run). The adapter is left open.
+ */
+export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Adapter, at: Date, onTile?: (d: CompiledDashboard, file: string, ct: Tile, x: TileData) => void): Promise<SiteWalk> {
+  const { compileTileWithFilters } = await import('../dashboards/compile-dashboards.js');
+  const q = new TileQueries(adapter, at);
+  const data = new Map<string, Map<string, TileData>>();
+  const pending: Array<Promise<unknown>> = [];
+  const warnings: string[] = [];
+  const filtered: SiteWalk['filtered'] = [];
+  const tile = (d: CompiledDashboard, file: string, ct: Tile, onData?: (x: TileData) => void) => {
+    if (!data.has(file)) data.set(file, new Map());
+    pending.push(
+      q.get(ct).then((x) => {
+        data.get(file)!.set(ct.tile.id, x);
+        onData?.(x);
+        onTile?.(d, file, ct, x);
+      }),
+    );
+  };
+  // a drill-down page: its tab's tiles again with the filter values set (compiled as literals of the dialect)
+  const startPage = (page: SitePage) => {
+    const target = site.dashboards.get(page.dashboard)!;
+    filtered.push({ page, d: target });
+    for (const ct of target.tabs.find((t) => t.name === page.tab)!.tiles) tile(target, page.file, compileTileWithFilters(ct, target.dashboard.filters, page.values, adapter.dialect));
+  };
+  for (const d of ds) {
+    for (const tab of d.tabs) {
+      for (const ct of tab.tiles) {
+        tile(d, `${d.dashboard.name}.html`, ct, (x) => {
+          if (!ct.tile.drilldown || !x.ok) return;
+          const { added, leftOut } = site.register(d, ct, x.rows);
+          if (leftOut.length) warnings.push(`warning: ${d.file}: tile ${ct.tile.id}: drill-down pages for ${site.cap} values, the most at the top of the tile; left out ${leftOut.length}: ${leftOut.slice(0, 20).join(', ')}${leftOut.length > 20 ? ', ...' : ''}`);
+          for (const p of added) startPage(p);
+        });
+      }
+    }
+  }
+  // (the drill-down pages start as their source tiles' rows arrive)
+  const mainTiles = q.queries + q.reused;
+  while (pending.length) await Promise.all(pending.splice(0));
+  return { data, filtered, warnings, queries: q, mainTiles };
+}
+
+/**
+ * Every query `vigil dashboards render` would run (the benchmark's baseline runs exactly these,
+ * bench/dashboards.js): the same walk over the site, with nothing drawn or written, each
+ * statement the adapter is asked to run recorded in order (with its parameters), and the
+ * concurrency the render runs them at.
+ */
+export async function renderQueries(o: Common & { at?: string }): Promise<{ concurrency: number; queries: Array<{ sql: string; params?: unknown[] }> }> {
+  const c = await compiledForRender(o);
+  const ds = pick(c.dashboards, o.select);
+  const { Site } = await import('../dashboards/site.js');
+  const adapter = await open(c, RENDER_CONCURRENCY);
+  const queries: Array<{ sql: string; params?: unknown[] }> = [];
+  const query = adapter.query.bind(adapter);
+  adapter.query = ((sql: string, params?: Parameters<Adapter['query']>[1]) => {
+    queries.push(params?.length ? { sql, params } : { sql });
+    return query(sql, params);
+  }) as Adapter['query'];
+  try {
+    await walkSite(ds, new Site(ds, undefined), adapter, parseAt(o.at));
+  } finally {
+    await adapter.close();
+  }
+  return { concurrency: adapter.maxConcurrency, queries };
+}
+
 /** The site's base URL: --base-url, else project.yaml `dashboards: { base_url }` (checked by its schema); undefined: relative links. */
 async function baseUrlOf(flag: string | undefined, project: ProjectFiles['project']): Promise<string | undefined> {
   const { checkBaseUrl } = await import('../dashboards/site.js');
@@ -263,7 +352,6 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const { renderDashboardHtml, renderTileHtml } = await import('../dashboards/render.js');
   const { renderIndexHtml } = await import('../dashboards/index-page.js');
   const { Site } = await import('../dashboards/site.js');
-  const { compileTileWithFilters } = await import('../dashboards/compile-dashboards.js');
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
   out(`Rendering ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${tiles} tiles) from ${c.target.name} (${c.target.type}) into ${o.out}`);
   const { renderStamp } = await import('../dashboards/render.js');
@@ -275,58 +363,26 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   if (!baseUrl) {
     for (const d of ds) for (const tab of d.tabs) for (const t of tab.tiles) for (const l of t.tile.links) if (/^\s*\/(?!\/)/.test(l.url)) err(`warning: ${d.file}: tile ${t.tile.id}: link '${l.label}' (${l.url}) is an app route: shown as text, not linked, without a base URL (--base-url, or dashboards.base_url in project.yaml)`);
   }
-  const adapter = await open(c, 4);
-  const q = new TileQueries(adapter, at);
-  // each page's data and drawn tiles, by page file and tile id
-  const data = new Map<string, Map<string, TileData>>();
+  const adapter = await open(c, RENDER_CONCURRENCY);
+  // each page's drawn tiles, by page file and tile id
   const drawn = new Map<string, Map<string, string>>();
   /** tiles drawn last: a drill-down tile links to the pages every source tile registers */
   const last: Array<() => void> = [];
-  const pending: Array<Promise<unknown>> = [];
-  const warnings: string[] = [];
-  const filtered: Array<{ page: SitePage; d: CompiledDashboard }> = [];
   const t0 = performance.now();
-  let mainTiles = 0;
-  const tile = (d: CompiledDashboard, file: string, ct: CompiledDashboard['tabs'][number]['tiles'][number], onData?: (x: TileData) => void) => {
-    if (!data.has(file)) data.set(file, new Map());
-    if (!drawn.has(file)) drawn.set(file, new Map());
-    pending.push(
-      q.get(ct).then((x) => {
-        data.get(file)!.set(ct.tile.id, x);
-        onData?.(x);
-        // a drill-down tile links to pages other tiles register: drawn each time; any other is kept while its rows, page and base URL stay
-        const draw = () => drawn.get(file)!.set(ct.tile.id, ct.tile.drilldown ? renderTileHtml(d, ct, x, site.links(d, file)) : cache.html(d, ct, x, `${file}\u0000${baseUrl ?? ''}`, () => renderTileHtml(d, ct, x, site.links(d, file))));
-        // each tile is drawn as soon as its rows arrive, while the other queries still run
-        if (ct.tile.drilldown) last.push(draw);
-        else draw();
-      }),
-    );
-  };
-  // a drill-down page: its tab's tiles again with the filter values set (compiled as literals of the dialect)
-  const startPage = (page: SitePage) => {
-    const target = site.dashboards.get(page.dashboard)!;
-    filtered.push({ page, d: target });
-    for (const ct of target.tabs.find((t) => t.name === page.tab)!.tiles) tile(target, page.file, compileTileWithFilters(ct, target.dashboard.filters, page.values, adapter.dialect));
-  };
+  let walk: SiteWalk;
   try {
-    for (const d of ds) {
-      for (const tab of d.tabs) {
-        for (const ct of tab.tiles) {
-          tile(d, `${d.dashboard.name}.html`, ct, (x) => {
-            if (!ct.tile.drilldown || !x.ok) return;
-            const { added, leftOut } = site.register(d, ct, x.rows);
-            if (leftOut.length) warnings.push(`warning: ${d.file}: tile ${ct.tile.id}: drill-down pages for ${site.cap} values, the most at the top of the tile; left out ${leftOut.length}: ${leftOut.slice(0, 20).join(', ')}${leftOut.length > 20 ? ', ...' : ''}`);
-            for (const p of added) startPage(p);
-          });
-        }
-      }
-    }
-    // (the drill-down pages start as their source tiles' rows arrive)
-    mainTiles = q.queries + q.reused;
-    while (pending.length) await Promise.all(pending.splice(0));
+    walk = await walkSite(ds, site, adapter, at, (d, file, ct, x) => {
+      if (!drawn.has(file)) drawn.set(file, new Map());
+      // a drill-down tile links to pages other tiles register: drawn each time; any other is kept while its rows, page and base URL stay
+      const draw = () => drawn.get(file)!.set(ct.tile.id, ct.tile.drilldown ? renderTileHtml(d, ct, x, site.links(d, file)) : cache.html(d, ct, x, `${file}\u0000${baseUrl ?? ''}`, () => renderTileHtml(d, ct, x, site.links(d, file))));
+      // each tile is drawn as soon as its rows arrive, while the other queries still run
+      if (ct.tile.drilldown) last.push(draw);
+      else draw();
+    });
   } finally {
     await adapter.close();
   }
+  const { data, filtered, warnings, queries: q, mainTiles } = walk;
   for (const draw of last) draw();
   for (const w of warnings.sort()) err(w);
   const tq = (performance.now() - t0) / 1000;
