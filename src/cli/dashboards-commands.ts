@@ -349,41 +349,67 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const baseUrl = await baseUrlOf(o.baseUrl, c.files.project);
   const dir = isAbsolute(o.out) ? o.out : resolve(process.cwd(), o.out);
   mkdirSync(dir, { recursive: true });
-  const { renderDashboardHtml, renderTileHtml } = await import('../dashboards/render.js');
-  const { renderIndexHtml } = await import('../dashboards/index-page.js');
-  const { Site } = await import('../dashboards/site.js');
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
-  out(`Rendering ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${tiles} tiles) from ${c.target.name} (${c.target.type}) into ${o.out}`);
-  const { renderStamp } = await import('../dashboards/render.js');
-  const { TileCache } = await import('../dashboards/tile-cache.js');
-  // tiles whose rows did not change since the last render are not drawn again
-  const cache = TileCache.open(join(c.files.root, c.files.paths.target, '.cache', 'dashboard-tiles.json'), renderStamp());
-  const site = new Site(ds, baseUrl);
-  // root-relative tile links are app routes: without a base URL the site cannot link them
-  if (!baseUrl) {
-    for (const d of ds) for (const tab of d.tabs) for (const t of tab.tiles) for (const l of t.tile.links) if (/^\s*\/(?!\/)/.test(l.url)) err(`warning: ${d.file}: tile ${t.tile.id}: link '${l.label}' (${l.url}) is an app route: shown as text, not linked, without a base URL (--base-url, or dashboards.base_url in project.yaml)`);
-  }
-  const adapter = await open(c, RENDER_CONCURRENCY);
-  // each page's drawn tiles, by page file and tile id
-  const drawn = new Map<string, Map<string, string>>();
-  /** tiles drawn last: a drill-down tile links to the pages every source tile registers */
-  const last: Array<() => void> = [];
-  const t0 = performance.now();
+  // DuckDB opens the file (in its own threads) while the renderer and ECharts load
+  const opening = open(c, RENDER_CONCURRENCY);
+  let adapter: Adapter | undefined;
   let walk: SiteWalk;
+  let cache: import('../dashboards/tile-cache.js').TileCache;
+  let site: Site;
+  const drawn = new Map<string, Map<string, string>>();
+  let renderDashboardHtml: typeof import('../dashboards/render.js').renderDashboardHtml;
+  let renderIndexHtml: typeof import('../dashboards/index-page.js').renderIndexHtml;
+  let t0: number;
   try {
+    const render = await import('../dashboards/render.js');
+    renderDashboardHtml = render.renderDashboardHtml;
+    const { renderTileHtml } = render;
+    ({ renderIndexHtml } = await import('../dashboards/index-page.js'));
+    const { Site } = await import('../dashboards/site.js');
+    out(`Rendering ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${tiles} tiles) from ${c.target.name} (${c.target.type}) into ${o.out}`);
+    const { TileCache } = await import('../dashboards/tile-cache.js');
+    // tiles whose rows did not change since the last render are not drawn again
+    cache = TileCache.open(join(c.files.root, c.files.paths.target, '.cache', 'dashboard-tiles.json'), render.renderStamp());
+    site = new Site(ds, baseUrl);
+    // root-relative tile links are app routes: without a base URL the site cannot link them
+    if (!baseUrl) {
+      for (const d of ds) for (const tab of d.tabs) for (const t of tab.tiles) for (const l of t.tile.links) if (/^\s*\/(?!\/)/.test(l.url)) err(`warning: ${d.file}: tile ${t.tile.id}: link '${l.label}' (${l.url}) is an app route: shown as text, not linked, without a base URL (--base-url, or dashboards.base_url in project.yaml)`);
+    }
+    adapter = await opening;
+    /** tiles drawn last: a drill-down tile links to the pages every source tile registers */
+    const last: Array<() => void> = [];
+    const drawing: Array<Promise<void>> = [];
+    t0 = performance.now();
     walk = await walkSite(ds, site, adapter, at, (d, file, ct, x) => {
       if (!drawn.has(file)) drawn.set(file, new Map());
-      // a drill-down tile links to pages other tiles register: drawn each time; any other is kept while its rows, page and base URL stay
-      const draw = () => drawn.get(file)!.set(ct.tile.id, ct.tile.drilldown ? renderTileHtml(d, ct, x, site.links(d, file)) : cache.html(d, ct, x, `${file}\u0000${baseUrl ?? ''}`, () => renderTileHtml(d, ct, x, site.links(d, file))));
-      // each tile is drawn as soon as its rows arrive, while the other queries still run
-      if (ct.tile.drilldown) last.push(draw);
-      else draw();
+      // a tile's drawing depends on its page only through its links: a drill-down tile's are
+      // relative to its page and lead to the pages the site has (known once every source tile's
+      // rows are in: drawn last); any other tile's links depend on the base URL only, so the same
+      // tile with the same rows on several pages is drawn once
+      const draw = (context: string) => drawn.get(file)!.set(ct.tile.id, cache.html(d, ct, x, context, () => renderTileHtml(d, ct, x, site.links(d, file))));
+      if (ct.tile.drilldown) last.push(() => draw(`${file}\u0000${baseUrl ?? ''}\u0000${[...site.pages.keys()].sort().join('\u0000')}`));
+      // each tile is drawn as soon as its rows arrive, while the other queries still run: after
+      // the next query has started (a drawing takes ~10 ms of this thread; DuckDB's are not kept waiting)
+      else {
+        const p = new Promise<void>((res, rej) => setImmediate(() => {
+          try {
+            draw(baseUrl ?? '');
+            res();
+          } catch (e) {
+            rej(e as Error);
+          }
+        }));
+        p.catch(() => undefined); // (thrown by the Promise.all below, once the queries are done)
+        drawing.push(p);
+      }
     });
+    await Promise.all(drawing);
+    for (const draw of last) draw();
   } finally {
-    await adapter.close();
+    // (a failure to open is thrown above; after a failure before that, the adapter still opens: closed)
+    await (adapter ?? (await opening.catch(() => undefined)))?.close();
   }
   const { data, filtered, warnings, queries: q, mainTiles } = walk;
-  for (const draw of last) draw();
   for (const w of warnings.sort()) err(w);
   const tq = (performance.now() - t0) / 1000;
   const t1 = performance.now();
@@ -421,7 +447,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const tr = (performance.now() - t1) / 1000;
   const more = q.queries + q.reused - mainTiles;
   const extra = filtered.length ? ` and ${more} more for ${filtered.length} drill-down page${filtered.length === 1 ? '' : 's'}` : '';
-  const reused = `${q.reused ? `; ${q.reused} answered by a query already run` : ''}${cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : ''}`;
+  const reused = `${q.reused ? `; ${q.reused} answered by a query already run` : ''}${cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : ''}${cache.shared ? `; ${cache.shared} the same as on another page, drawn once` : ''}`;
   out(`Queried ${tiles} tiles${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length + filtered.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
   // --png-dir says where the pictures go: it asks for them
   if (o.png || o.pngDir !== undefined) {
