@@ -11,7 +11,7 @@ import { buildSync } from 'esbuild';
 const BENCH = resolve(fileURLToPath(import.meta.url), '..');
 const built = new Map();
 
-export function baseline(script) {
+export function baseline(script, external = ['@duckdb/node-bindings']) {
   if (!built.has(script)) {
     const out = join(BENCH, `.baseline-${process.pid}-${script.replace(/\.js$/, '.mjs')}`);
     buildSync({
@@ -21,7 +21,7 @@ export function baseline(script) {
       format: 'esm',
       platform: 'node',
       target: 'node20',
-      external: ['@duckdb/node-bindings'],
+      external,
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
       logLevel: 'warning',
     });
@@ -29,4 +29,13 @@ export function baseline(script) {
     built.set(script, out);
   }
   return built.get(script);
+}
+
+/**
+ * A bench script that imports Vigil's TypeScript source (bench/render-queries.js), bundled the
+ * way scripts/build.mjs bundles the CLI (the same packages left outside). Not for timed
+ * processes: only to ask Vigil's own code something.
+ */
+export function fromSource(script) {
+  return baseline(script, ['@duckdb/node-bindings', 'pg', 'pg-native', 'pg-copy-streams', '@google-cloud/bigquery', 'google-auth-library', '@pagerduty/pdjs', '@slack/webhook', '@slack/web-api', 'playwright-core']);
 }

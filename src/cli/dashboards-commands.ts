@@ -13,7 +13,7 @@ import { globToRe } from '../compile/selector.js';
 import { limiter } from '../run/concurrency.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { CompiledDashboard, TileData } from '../dashboards/types.js';
-import type { RawPage, SitePage } from '../dashboards/site.js';
+import type { RawPage, Site, SitePage } from '../dashboards/site.js';
 
 
 interface Common {
@@ -243,6 +243,110 @@ export class TileQueries {
   }
 }
 
+/** Tile queries a render runs side by side (the adapter's pool, and TileQueries' limit). */
+const RENDER_CONCURRENCY = 4;
+
+type Tile = CompiledDashboard['tabs'][number]['tiles'][number];
+
+/** What a render's walk over the site found. */
+export interface SiteWalk {
+  /** each page's tile results, by page file and tile id */
+  data: Map<string, Map<string, TileData>>;
+  /** the drill-down pages, as their source tiles registered them */
+  filtered: Array<{ page: SitePage; d: CompiledDashboard }>;
+  /** the raw-rows pages of table rows (raw_rows), each with its query and result */
+  raws: Array<{ page: RawPage; d: CompiledDashboard; ct: Tile; sql: string; data?: TileData }>;
+  warnings: string[];
+  queries: TileQueries;
+  /** tiles of the dashboards' own pages */
+  mainTiles: number;
+}
+
+/**
+ * The queries of a render: every tile of the dashboards' own pages, and the tiles of each
+ * drill-down page, started as their source tile's rows arrive and register the page
+ * (site.register). `onTile` gets each tile's result as it arrives (the render draws it then,
+ * while the other queries still run). The adapter is left open.
+ */
+export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Adapter, at: Date, onTile?: (d: CompiledDashboard, file: string, ct: Tile, x: TileData) => void): Promise<SiteWalk> {
+  const { compileTileWithFilters } = await import('../dashboards/compile-dashboards.js');
+  const { rawRowsSql } = await import('../dashboards/raw-rows.js');
+  const q = new TileQueries(adapter, at);
+  const data = new Map<string, Map<string, TileData>>();
+  const pending: Array<Promise<unknown>> = [];
+  const warnings: string[] = [];
+  const filtered: SiteWalk['filtered'] = [];
+  const raws: SiteWalk['raws'] = [];
+  const tile = (d: CompiledDashboard, file: string, ct: Tile, onData?: (x: TileData) => void) => {
+    if (!data.has(file)) data.set(file, new Map());
+    pending.push(
+      q.get(ct).then((x) => {
+        data.get(file)!.set(ct.tile.id, x);
+        onData?.(x);
+        onTile?.(d, file, ct, x);
+      }),
+    );
+  };
+  // a drill-down page: its tab's tiles again with the filter values set (compiled as literals of the dialect)
+  const startPage = (page: SitePage) => {
+    const target = site.dashboards.get(page.dashboard)!;
+    filtered.push({ page, d: target });
+    for (const ct of target.tabs.find((t) => t.name === page.tab)!.tiles) tile(target, page.file, compileTileWithFilters(ct, target.dashboard.filters, page.values, adapter.dialect));
+  };
+  // a table row's raw rows (raw_rows): one query per page, through the same connections and cache as the tiles
+  const startRaw = (d: CompiledDashboard, ct: Tile, page: RawPage) => {
+    const r: SiteWalk['raws'][number] = { page, d, ct, sql: rawRowsSql(ct.rawRows!, page.values, adapter.dialect) };
+    raws.push(r);
+    pending.push(q.get({ sql: r.sql }).then((x) => (r.data = x)));
+  };
+  for (const d of ds) {
+    for (const tab of d.tabs) {
+      for (const ct of tab.tiles) {
+        tile(d, `${d.dashboard.name}.html`, ct, (x) => {
+          if (ct.rawRows && x.ok) {
+            const { added, leftOut } = site.registerRaw(d, ct, x.rows);
+            if (leftOut.length) warnings.push(`warning: ${d.file}: tile ${ct.tile.id}: raw-rows pages for ${site.cap} rows, the first of the tile; left out ${leftOut.length}: ${leftOut.slice(0, 20).join(', ')}${leftOut.length > 20 ? ', ...' : ''}`);
+            for (const p of added) startRaw(d, ct, p);
+          }
+          if (!ct.tile.drilldown || !x.ok) return;
+          const { added, leftOut } = site.register(d, ct, x.rows);
+          if (leftOut.length) warnings.push(`warning: ${d.file}: tile ${ct.tile.id}: drill-down pages for ${site.cap} values, the most at the top of the tile; left out ${leftOut.length}: ${leftOut.slice(0, 20).join(', ')}${leftOut.length > 20 ? ', ...' : ''}`);
+          for (const p of added) startPage(p);
+        });
+      }
+    }
+  }
+  // (the drill-down and raw-rows pages start as their source tiles' rows arrive)
+  const mainTiles = q.queries + q.reused;
+  while (pending.length) await Promise.all(pending.splice(0));
+  return { data, filtered, raws, warnings, queries: q, mainTiles };
+}
+
+/**
+ * Every query `vigil dashboards render` would run (the benchmark's baseline runs exactly these,
+ * bench/dashboards.js): the same walk over the site, with nothing drawn or written, each
+ * statement the adapter is asked to run recorded in order (with its parameters), and the
+ * concurrency the render runs them at.
+ */
+export async function renderQueries(o: Common & { at?: string }): Promise<{ concurrency: number; queries: Array<{ sql: string; params?: unknown[] }> }> {
+  const c = await compiledForRender(o);
+  const ds = pick(c.dashboards, o.select);
+  const { Site } = await import('../dashboards/site.js');
+  const adapter = await open(c, RENDER_CONCURRENCY);
+  const queries: Array<{ sql: string; params?: unknown[] }> = [];
+  const query = adapter.query.bind(adapter);
+  adapter.query = ((sql: string, params?: Parameters<Adapter['query']>[1]) => {
+    queries.push(params?.length ? { sql, params } : { sql });
+    return query(sql, params);
+  }) as Adapter['query'];
+  try {
+    await walkSite(ds, new Site(ds, undefined), adapter, parseAt(o.at));
+  } finally {
+    await adapter.close();
+  }
+  return { concurrency: adapter.maxConcurrency, queries };
+}
+
 /** The site's base URL: --base-url, else project.yaml `dashboards: { base_url }` (checked by its schema); undefined: relative links. */
 async function baseUrlOf(flag: string | undefined, project: ProjectFiles['project']): Promise<string | undefined> {
   const { checkBaseUrl } = await import('../dashboards/site.js');
@@ -260,89 +364,70 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const baseUrl = await baseUrlOf(o.baseUrl, c.files.project);
   const dir = isAbsolute(o.out) ? o.out : resolve(process.cwd(), o.out);
   mkdirSync(dir, { recursive: true });
-  const { renderDashboardHtml, renderTileHtml, renderRawRowsHtml } = await import('../dashboards/render.js');
-  const { renderIndexHtml } = await import('../dashboards/index-page.js');
-  const { Site } = await import('../dashboards/site.js');
-  const { compileTileWithFilters } = await import('../dashboards/compile-dashboards.js');
-  const { rawRowsSql } = await import('../dashboards/raw-rows.js');
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
-  out(`Rendering ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${tiles} tiles) from ${c.target.name} (${c.target.type}) into ${o.out}`);
-  const { renderStamp } = await import('../dashboards/render.js');
-  const { TileCache } = await import('../dashboards/tile-cache.js');
-  // tiles whose rows did not change since the last render are not drawn again
-  const cache = TileCache.open(join(c.files.root, c.files.paths.target, '.cache', 'dashboard-tiles.json'), renderStamp());
-  const site = new Site(ds, baseUrl);
-  // root-relative tile links are app routes: without a base URL the site cannot link them
-  if (!baseUrl) {
-    for (const d of ds) for (const tab of d.tabs) for (const t of tab.tiles) for (const l of t.tile.links) if (/^\s*\/(?!\/)/.test(l.url)) err(`warning: ${d.file}: tile ${t.tile.id}: link '${l.label}' (${l.url}) is an app route: shown as text, not linked, without a base URL (--base-url, or dashboards.base_url in project.yaml)`);
-  }
-  const adapter = await open(c, 4);
-  const q = new TileQueries(adapter, at);
-  // each page's data and drawn tiles, by page file and tile id
-  const data = new Map<string, Map<string, TileData>>();
+  // DuckDB opens the file (in its own threads) while the renderer and ECharts load
+  const opening = open(c, RENDER_CONCURRENCY);
+  let adapter: Adapter | undefined;
+  let walk: SiteWalk;
+  let cache: import('../dashboards/tile-cache.js').TileCache;
+  let site: Site;
   const drawn = new Map<string, Map<string, string>>();
-  /** tiles drawn last: a drill-down tile links to the pages every source tile registers */
-  const last: Array<() => void> = [];
-  const pending: Array<Promise<unknown>> = [];
-  const warnings: string[] = [];
-  const filtered: Array<{ page: SitePage; d: CompiledDashboard }> = [];
-  const t0 = performance.now();
-  let mainTiles = 0;
-  const tile = (d: CompiledDashboard, file: string, ct: CompiledDashboard['tabs'][number]['tiles'][number], onData?: (x: TileData) => void) => {
-    if (!data.has(file)) data.set(file, new Map());
-    if (!drawn.has(file)) drawn.set(file, new Map());
-    pending.push(
-      q.get(ct).then((x) => {
-        data.get(file)!.set(ct.tile.id, x);
-        onData?.(x);
-        // a drill-down tile links to pages other tiles register: drawn each time; any other is kept while its rows, page and base URL stay
-        // (a tile whose rows link to raw-rows pages too: they are registered as rows arrive)
-        const linksPages = !!(ct.tile.drilldown || ct.rawRows);
-        const draw = () => drawn.get(file)!.set(ct.tile.id, linksPages ? renderTileHtml(d, ct, x, site.links(d, file)) : cache.html(d, ct, x, `${file}\u0000${baseUrl ?? ''}`, () => renderTileHtml(d, ct, x, site.links(d, file))));
-        // each tile is drawn as soon as its rows arrive, while the other queries still run
-        if (linksPages) last.push(draw);
-        else draw();
-      }),
-    );
-  };
-  // a drill-down page: its tab's tiles again with the filter values set (compiled as literals of the dialect)
-  const startPage = (page: SitePage) => {
-    const target = site.dashboards.get(page.dashboard)!;
-    filtered.push({ page, d: target });
-    for (const ct of target.tabs.find((t) => t.name === page.tab)!.tiles) tile(target, page.file, compileTileWithFilters(ct, target.dashboard.filters, page.values, adapter.dialect));
-  };
-  // a table row's raw rows (raw_rows): one query per page, through the same connections and cache as the tiles
-  const raws: Array<{ page: RawPage; d: CompiledDashboard; ct: CompiledDashboard['tabs'][number]['tiles'][number]; sql: string; data?: TileData }> = [];
-  const startRaw = (d: CompiledDashboard, ct: CompiledDashboard['tabs'][number]['tiles'][number], page: RawPage) => {
-    const r: (typeof raws)[number] = { page, d, ct, sql: rawRowsSql(ct.rawRows!, page.values, adapter.dialect) };
-    raws.push(r);
-    pending.push(q.get({ sql: r.sql }).then((x) => (r.data = x)));
-  };
+  let renderDashboardHtml: typeof import('../dashboards/render.js').renderDashboardHtml;
+  let renderRawRowsHtml: typeof import('../dashboards/render.js').renderRawRowsHtml;
+  let renderIndexHtml: typeof import('../dashboards/index-page.js').renderIndexHtml;
+  let t0: number;
   try {
-    for (const d of ds) {
-      for (const tab of d.tabs) {
-        for (const ct of tab.tiles) {
-          tile(d, `${d.dashboard.name}.html`, ct, (x) => {
-            if (ct.rawRows && x.ok) {
-              const { added, leftOut } = site.registerRaw(d, ct, x.rows);
-              if (leftOut.length) warnings.push(`warning: ${d.file}: tile ${ct.tile.id}: raw-rows pages for ${site.cap} rows, the first of the tile; left out ${leftOut.length}: ${leftOut.slice(0, 20).join(', ')}${leftOut.length > 20 ? ', ...' : ''}`);
-              for (const p of added) startRaw(d, ct, p);
-            }
-            if (!ct.tile.drilldown || !x.ok) return;
-            const { added, leftOut } = site.register(d, ct, x.rows);
-            if (leftOut.length) warnings.push(`warning: ${d.file}: tile ${ct.tile.id}: drill-down pages for ${site.cap} values, the most at the top of the tile; left out ${leftOut.length}: ${leftOut.slice(0, 20).join(', ')}${leftOut.length > 20 ? ', ...' : ''}`);
-            for (const p of added) startPage(p);
-          });
-        }
-      }
+    const render = await import('../dashboards/render.js');
+    renderDashboardHtml = render.renderDashboardHtml;
+    renderRawRowsHtml = render.renderRawRowsHtml;
+    const { renderTileHtml } = render;
+    ({ renderIndexHtml } = await import('../dashboards/index-page.js'));
+    const { Site } = await import('../dashboards/site.js');
+    out(`Rendering ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${tiles} tiles) from ${c.target.name} (${c.target.type}) into ${o.out}`);
+    const { TileCache } = await import('../dashboards/tile-cache.js');
+    // tiles whose rows did not change since the last render are not drawn again
+    cache = TileCache.open(join(c.files.root, c.files.paths.target, '.cache', 'dashboard-tiles.json'), render.renderStamp());
+    site = new Site(ds, baseUrl);
+    // root-relative tile links are app routes: without a base URL the site cannot link them
+    if (!baseUrl) {
+      for (const d of ds) for (const tab of d.tabs) for (const t of tab.tiles) for (const l of t.tile.links) if (/^\s*\/(?!\/)/.test(l.url)) err(`warning: ${d.file}: tile ${t.tile.id}: link '${l.label}' (${l.url}) is an app route: shown as text, not linked, without a base URL (--base-url, or dashboards.base_url in project.yaml)`);
     }
-    // (the drill-down pages start as their source tiles' rows arrive)
-    mainTiles = q.queries + q.reused;
-    while (pending.length) await Promise.all(pending.splice(0));
+    adapter = await opening;
+    /** tiles drawn last: a drill-down tile links to the pages every source tile registers */
+    const last: Array<() => void> = [];
+    const drawing: Array<Promise<void>> = [];
+    t0 = performance.now();
+    walk = await walkSite(ds, site, adapter, at, (d, file, ct, x) => {
+      if (!drawn.has(file)) drawn.set(file, new Map());
+      // a tile's drawing depends on its page only through its links: a drill-down tile's are
+      // relative to its page and lead to the pages the site has (known once every source tile's
+      // rows are in: drawn last); any other tile's links depend on the base URL only, so the same
+      // tile with the same rows on several pages is drawn once
+      const draw = (context: string) => drawn.get(file)!.set(ct.tile.id, cache.html(d, ct, x, context, () => renderTileHtml(d, ct, x, site.links(d, file))));
+      // (a table with raw_rows links its rows to the raw-rows pages the site has: drawn last too)
+      if (ct.tile.drilldown || ct.rawRows) last.push(() => draw(`${file}\u0000${baseUrl ?? ''}\u0000${[...site.pages.keys(), ...site.rawPages.keys()].sort().join('\u0000')}`));
+      // each tile is drawn as soon as its rows arrive, while the other queries still run: after
+      // the next query has started (a drawing takes ~10 ms of this thread; DuckDB's are not kept waiting)
+      else {
+        const p = new Promise<void>((res, rej) => setImmediate(() => {
+          try {
+            draw(baseUrl ?? '');
+            res();
+          } catch (e) {
+            rej(e as Error);
+          }
+        }));
+        p.catch(() => undefined); // (thrown by the Promise.all below, once the queries are done)
+        drawing.push(p);
+      }
+    });
+    await Promise.all(drawing);
+    for (const draw of last) draw();
   } finally {
-    await adapter.close();
+    // (a failure to open is thrown above; after a failure before that, the adapter still opens: closed)
+    await (adapter ?? (await opening.catch(() => undefined)))?.close();
   }
-  for (const draw of last) draw();
+  const { data, filtered, raws, warnings, queries: q, mainTiles } = walk;
   for (const w of warnings.sort()) err(w);
   const tq = (performance.now() - t0) / 1000;
   const t1 = performance.now();
@@ -389,7 +474,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const tr = (performance.now() - t1) / 1000;
   const more = q.queries + q.reused - mainTiles - raws.length;
   const extra = `${filtered.length ? ` and ${more} more for ${filtered.length} drill-down page${filtered.length === 1 ? '' : 's'}` : ''}${raws.length ? `${filtered.length ? ',' : ' and'} ${raws.length} raw-rows quer${raws.length === 1 ? 'y' : 'ies'} (one per page)` : ''}`;
-  const reused = `${q.reused ? `; ${q.reused} answered by a query already run` : ''}${cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : ''}`;
+  const reused = `${q.reused ? `; ${q.reused} answered by a query already run` : ''}${cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : ''}${cache.shared ? `; ${cache.shared} the same as on another page, drawn once` : ''}`;
   out(`Queried ${tiles} tiles${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length + filtered.length + raws.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
   // --png-dir says where the pictures go: it asks for them
   if (o.png || o.pngDir !== undefined) {

@@ -4,6 +4,8 @@
  * evaluation time are unchanged is not drawn again — ECharts' SVG drawing is most of a render's
  * time on small marts. The key is a hash of all of that plus a stamp of the renderer's own code
  * (`renderStamp`), so a new Vigil never reuses an old drawing. A failed tile is never kept.
+ * Within one render, the same tile with the same rows on several pages (a drill-down page's tile
+ * that its filter does not reach, or that comes out the same) is drawn once.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,8 +26,10 @@ export class TileCache {
   private readonly old: Map<string, string>;
   private readonly used = new Map<string, string>();
   private readonly dashKeys = new WeakMap<CompiledDashboard, string>();
+  /** drawings kept from an earlier render, drawn now, and drawn earlier in this render (the same tile and rows on another page) */
   hits = 0;
   misses = 0;
+  shared = 0;
 
   private constructor(
     private readonly file: string,
@@ -58,11 +62,20 @@ export class TileCache {
     return createHash('sha256').update(json([this.stamp, dk, context, shape, data.rows, data.previous ?? null, when])).digest('hex');
   }
 
-  /** The tile's drawing: kept from an earlier render, or drawn now by `draw` (and kept). `context`: anything else the drawing depends on (its page, the site's base URL). */
+  /**
+   * The tile's drawing: kept from an earlier render or from another page of this one, or drawn
+   * now by `draw` (and kept). `context`: anything else the drawing depends on (what its links
+   * depend on: the site's base URL; a drill-down tile's page and the pages of the site).
+   */
   html(d: CompiledDashboard, ct: CompiledTile, data: TileData | undefined, context: string, draw: () => string): string {
     if (!data?.ok) return draw();
     const k = this.key(d, ct, data, context);
-    let html = this.used.get(k) ?? this.old.get(k);
+    let html = this.used.get(k);
+    if (html !== undefined) {
+      this.shared++;
+      return html;
+    }
+    html = this.old.get(k);
     if (html === undefined) {
       html = draw();
       this.misses++;
@@ -71,8 +84,9 @@ export class TileCache {
     return html;
   }
 
-  /** Writes the drawings used this time first, then the older ones, up to MAX_ENTRIES. */
+  /** Writes the drawings used this time first, then the older ones, up to MAX_ENTRIES; nothing when every drawing was kept and used. */
   save(): void {
+    if (!this.misses && this.used.size === this.old.size) return;
     const tiles: Record<string, string> = Object.fromEntries(this.used);
     let n = this.used.size;
     for (const [k, v] of this.old) {
