@@ -1588,16 +1588,7 @@ export function renderDashboardHtml(d: CompiledDashboard, data: Map<string, Tile
   // a drill-down page's other tabs are the dashboard's own (unfiltered)
   const tabHref = (name: string) => (shownTabs.some((t) => t.name === name) ? `#${tabAnchor(name)}` : links.href(ownPage, tabAnchor(name)));
   return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    // no icon: a browser asks a static server for /favicon.ico otherwise (a 404 in every site)
-    '<link rel="icon" href="data:,">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<meta name="generator" content="vigil">`,
-    `<title>${escapeHtml(dash.title)}</title>`,
-    `<style>${css}</style>`,
+    ...pageHead(dash.title, css),
     '</head>',
     `<body data-dashboard="${escapeHtml(dash.name)}">`,
     `<header class="top"><div class="top-row"><div><h1>${escapeHtml(dash.title)}</h1>${dash.description ? `<p class="lede">${escapeHtml(dash.description)}</p>` : ''}</div>`,
@@ -1671,15 +1662,7 @@ export function renderRawRowsHtml(p: RawRowsPage): string {
   const count = data?.ok ? `${data.rows.length} row${data.rows.length === 1 ? '' : 's'}${data.rows.length >= rr.limit ? ` (the first ${rr.limit}, newest first).` : ', newest first.'}` : '';
   const masked = `Prompt and response content and columns marked as PII are never selected${rr.withheld.length ? ` (withheld from ${rr.model}: ${rr.withheld.join(', ')})` : ''}.`;
   return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<link rel="icon" href="data:,">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<meta name="generator" content="vigil">`,
-    `<title>${escapeHtml(`${title} — ${dash.title}`)}</title>`,
-    `<style>${CSS}.raw-page{max-width:${GRID_WIDTH + 48}px;margin:0 auto;padding:16px 24px}.sql-box{position:relative;background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;margin:0 0 16px}.sql-box pre{margin:0;white-space:pre-wrap;word-break:break-word;font:12px/1.5 ui-monospace,"DejaVu Sans Mono",monospace}.sql-box button{position:absolute;top:8px;right:8px;font:12px ${PAGE_FONT};padding:3px 10px;border:1px solid #c7d2fe;background:#eef2ff;color:#3730a3;border-radius:6px;cursor:pointer}.raw-rows{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px}.table-wrap.raw{height:auto;max-height:none}</style>`,
+    ...pageHead(`${title} — ${dash.title}`, `${CSS}.raw-page{max-width:${GRID_WIDTH + 48}px;margin:0 auto;padding:16px 24px}.sql-box{position:relative;background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;margin:0 0 16px}.sql-box pre{margin:0;white-space:pre-wrap;word-break:break-word;font:12px/1.5 ui-monospace,"DejaVu Sans Mono",monospace}.sql-box button{position:absolute;top:8px;right:8px;font:12px ${PAGE_FONT};padding:3px 10px;border:1px solid #c7d2fe;background:#eef2ff;color:#3730a3;border-radius:6px;cursor:pointer}.raw-rows{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px}.table-wrap.raw{height:auto;max-height:none}`),
     '</head>',
     `<body data-dashboard="${escapeHtml(dash.name)}" data-raw-tile="${escapeHtml(p.ct.tile.id)}">`,
     `<header class="top"><div class="top-row"><div><h1>${escapeHtml(title)}</h1><p class="lede">Rows of ${escapeHtml(rr.model)} behind a row of <a href="${escapeHtml(back)}">${escapeHtml(`${dash.title} › ${tabTitle} › ${p.ct.tile.title}`)}</a></p></div>`,
@@ -1695,4 +1678,19 @@ export function renderRawRowsHtml(p: RawRowsPage): string {
     '</html>',
     '',
   ].join('\n');
+}
+
+/** The start of every page Vigil writes, up to its styles: no icon (a browser would ask a static server for /favicon.ico, a 404 in every site). */
+function pageHead(title: string, css: string): string[] {
+  return [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<link rel="icon" href="data:,">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<meta name="generator" content="vigil">`,
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>${css}</style>`,
+  ];
 }
