@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
+import { didYouMean } from '../errors.js';
 import { readsSyncState, type AlertRule, type Severity } from './schema.js';
 import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
 
@@ -351,13 +352,87 @@ const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined
 // `{{ delta_percent | signed }}`: +12.5 / -3 / 0, for deltas in messages
 env.addFilter('signed', (v: unknown) => (typeof v === 'number' && v > 0 ? `+${v}` : String(v ?? '')));
 
-/** Render a summary/details/link template over an instance's labels and values. */
+type TemplateContext = Record<string, unknown>;
+const contextOf = (inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): TemplateContext => ({ ...inst.values, labels: inst.labels, values: inst.values, alert: inst.alert, severity: rule?.severity ?? inst.labels.severity });
+
+/**
+ * Render a summary/details/link template over an instance's labels and values. A name the
+ * template uses that the instance does not have (a typo, a column the query lost) is shown as
+ * written, `{{ capabilty }}`, never as empty text; `unknownTemplateNames` says which.
+ */
 export function renderTemplate(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): string {
   try {
-    return env.renderString(template, { ...inst.values, labels: inst.labels, values: inst.values, alert: inst.alert, severity: rule?.severity ?? inst.labels.severity });
+    const ctx = contextOf(inst, rule);
+    for (const n of missingNames(template, ctx)) ctx[n] = `{{ ${n} }}`;
+    return env.renderString(template, ctx);
   } catch (e) {
     return `${template} (template error: ${(e as Error).message.split('\n').pop()?.trim()})`;
   }
+}
+
+/** The names `template` reads that an instance of `rule` lacks, each with the nearest it has. */
+export function unknownTemplateNames(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): Array<{ name: string; hint?: string }> {
+  const ctx = contextOf(inst, rule);
+  return missingNames(template, ctx).map((name) => ({ name, hint: didYouMean(name, Object.keys(ctx)) }));
+}
+
+function missingNames(template: string, ctx: TemplateContext): string[] {
+  return [...freeNames(template)].filter((n) => !(n in ctx) && !(n in GLOBALS));
+}
+
+const GLOBALS: Record<string, unknown> = { range: 1, cycler: 1, joiner: 1, loop: 1, caller: 1 };
+const freeNameCache = new Map<string, Set<string>>();
+
+/**
+ * The names a template prints as they are: `{{ name }}` or `{{ name | filter }}`, not bound by
+ * {% for %} / {% set %}. A name only tested or combined (`{% if x is defined %}`, `{{ a or b }}`)
+ * may be missing on purpose (rule defaults shared by rules with other columns) and is left alone.
+ */
+function freeNames(template: string): Set<string> {
+  const known = freeNameCache.get(template);
+  if (known) return known;
+  const out = new Set<string>();
+  type N = { typename?: string; fields?: string[]; children?: N[]; value?: unknown; args?: N; [k: string]: unknown };
+  const bound = new Set<string>();
+  const names = (n: unknown): string[] => (Array.isArray(n) ? n.flatMap(names) : (n as N)?.typename === 'Symbol' ? [String((n as N).value)] : (n as N)?.typename === 'Array' ? ((n as N).children ?? []).flatMap(names) : []);
+  /** the name an output prints: itself, or the value at the start of a chain of filters */
+  const printed = (n: N | undefined): string | undefined => {
+    for (let i = 0; n && i < 50; i++) {
+      if (n.typename === 'Symbol') return String(n.value);
+      if (n.typename !== 'Filter') return undefined;
+      n = n.args?.children?.[0];
+    }
+    return undefined;
+  };
+  /** names read anywhere else (conditions, tests, `or`, arguments): their absence may be handled */
+  const guarded = new Set<string>();
+  const walk = (n: unknown): void => {
+    if (!n || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(walk);
+    const node = n as N;
+    if (node.typename === 'Output') {
+      for (const c of node.children ?? []) {
+        const name = printed(c);
+        if (name !== undefined) {
+          if (!bound.has(name)) out.add(name);
+        } else walk(c);
+      }
+      return;
+    }
+    if (node.typename === 'Symbol') guarded.add(String(node.value));
+    if (node.typename === 'For' || node.typename === 'AsyncEach' || node.typename === 'AsyncAll') for (const x of names(node.name)) bound.add(x);
+    if (node.typename === 'Set') for (const x of names(node.targets)) bound.add(x);
+    if (node.children) walk(node.children);
+    for (const f of node.fields ?? []) if (f !== 'children') walk(node[f]);
+  };
+  try {
+    walk((nunjucks as unknown as { parser: { parse: (src: string) => unknown } }).parser.parse(template));
+  } catch {
+    // a template that does not parse is reported when the rules load
+  }
+  for (const g of guarded) out.delete(g);
+  freeNameCache.set(template, out);
+  return out;
 }
 
 export function summaryOf(inst: InstanceState, rule: AlertRule): string {

@@ -153,6 +153,20 @@ describe('rules that break or disappear are never silent', () => {
   });
 });
 
+describe('a message template that reads a name its rows do not have', () => {
+  it('shows it as written, never as empty text, and the evaluation says so with the nearest name', () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('summary: "{{ capability }} has {{ n }}"', 'summary: "{{ capabilty }} has {{ n }} {{ n | round(0) }}"\n    fields: { Cap: "{{ labels.capability }} {{ cap_name }}" }') });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const r = vigil(dir, ['alerts', 'evaluate', '--dry-run', '--at', '2026-03-10T10:00:00Z']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("warning: alert many: its summary uses 'capabilty', which its rows do not have — did you mean 'capability'? (shown as {{ capabilty }})");
+    expect(r.stderr).toContain("warning: alert many: its fields.Cap uses 'cap_name', which its rows do not have");
+    // names it has, filters and labels.x are not reported
+    expect(r.stderr).not.toMatch(/uses '(n|round|labels)'/);
+    expect(r.stdout).toContain('{{ capabilty }} has 12 12');
+  });
+});
+
 describe('vigil alerts test', () => {
   it('the shipped alerts pass their offline tests', () => {
     const dir = makeProject({}, false);

@@ -16,6 +16,7 @@ import {
   dedupKey,
   instanceKey,
   renderTemplate,
+  unknownTemplateNames,
   summaryOf,
   inActiveHours,
   type InstanceState,
@@ -725,10 +726,10 @@ describe('keys and templates', () => {
     expect(instanceKey('a', { x: '1' })).not.toBe(instanceKey('b', { x: '1' }));
   });
 
-  it('renderTemplate sees values, labels and alert; undefined is empty; errors are reported, not thrown', () => {
+  it('renderTemplate sees values, labels and alert; a name it lacks is shown as written (never empty); errors are reported, not thrown', () => {
     const inst = { alert: 'vol', labels: { team: 'data', severity: 'error' }, values: { capability: 'chat', ratio: 2.5 } as Record<string, Json> };
     expect(renderTemplate('{{ capability }} at {{ ratio }}x for {{ labels.team }} ({{ alert }}, {{ severity }})', inst)).toBe('chat at 2.5x for data (vol, error)');
-    expect(renderTemplate('[{{ missing }}]', inst)).toBe('[]');
+    expect(renderTemplate('[{{ missing }}]', inst)).toBe('[{{ missing }}]');
     expect(renderTemplate('{{ capability | urlencode }}', { ...inst, values: { capability: 'a b&c' } })).toBe('a%20b%26c');
     expect(renderTemplate('{% if %}', inst)).toMatch(/template error/);
   });
@@ -1468,5 +1469,17 @@ describe("Alertmanager's timing: group_wait, group_interval, repeat_interval acr
     for (const i of Object.values(s)) i.status = 'resolved';
     at(HOUR + MIN);
     expect(groups).toEqual({});
+  });
+});
+
+describe('templates: a name the instance lacks', () => {
+  const inst = { labels: { alertname: 'a', severity: 'warning', capability: 'chat' }, values: { capability: 'chat', n: 3, last_error: null }, alert: 'a' };
+  it('is shown as written, never as empty text; names only tested, combined or bound are left alone', () => {
+    expect(
+      renderTemplate('Spike on {{ capabilty }}: {{ n }} {{ n | round(1) | string }} {% for k in [1,2] %}{{ k }}{{ loop.index }}{% endfor %}{% set z = 1 %}{{ z }} {{ labels.capability }} {{ range(2) | join(",") }}{% if last_error %}E{% endif %}{% if delta is defined %}D{{ delta }}{% endif %}[{{ labels.capability2 or shop }}]', inst as never),
+    ).toBe('Spike on {{ capabilty }}: 3 3 11221 chat 0,1[]');
+  });
+  it('unknownTemplateNames names each with the nearest name the instance has', () => {
+    expect(unknownTemplateNames('{{ capabilty }} {{ n }} {{ foo | signed }}', inst as never)).toEqual([{ name: 'capabilty', hint: 'capability' }, { name: 'foo', hint: undefined }]);
   });
 });
