@@ -483,10 +483,11 @@ export function measureSql(m: Measure, q: (c: string) => string, dialect: Dialec
       return `avg(case when ${c} then 1.0 else 0.0 end)`;
     case 'weighted_avg':
       return dialect.safe_divide(`sum(${c} * ${q(m.weight!)})`, `sum(${q(m.weight!)})`);
+    // whole minutes elapsed (not minute boundaries crossed: 10:00:58 to 10:03:03 is 2 minutes, not 3)
     case 'age_minutes':
-      return dialect.datediff('minute', `max(${c})`, dialect.current_timestamp());
+      return `floor(${dialect.datediff('second', `max(${c})`, dialect.current_timestamp())} / 60)`;
     case 'oldest_age_minutes':
-      return dialect.datediff('minute', `min(${c})`, dialect.current_timestamp());
+      return `floor(${dialect.datediff('second', `min(${c})`, dialect.current_timestamp())} / 60)`;
     case 'none':
       return c;
   }

@@ -37,7 +37,9 @@ describe('sync freshness gauge (vigil_sync_state.last_synced_at, SLO 5 min)', ()
 
   it('after a sync it shows the stalest stream against the SLO bands', async () => {
     const duck = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
-    const synced = new Date();
+    // at second 58.5 of a minute: 2 min 5 s later crosses three minute boundaries but is 2 minutes
+    // elapsed (the gauge counts elapsed minutes; counting boundaries read 3 here)
+    const synced = new Date(Math.floor(Date.now() / 60_000) * 60_000 + 58_500);
     try {
       const w = duck.syncWriter();
       await w.ensureState('raw');
