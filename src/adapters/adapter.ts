@@ -186,3 +186,18 @@ export function replaceKeys(req: MaterializeRequest): string[] | undefined {
   }
   return req.uniqueKey?.length ? req.uniqueKey : undefined;
 }
+
+/**
+ * Create one of Vigil's own tables (`columns`: its DDL column list), its schema first, unless it
+ * is there. Two first runs creating it at once both come through: Postgres' `if not exists` is
+ * not atomic, and the loser fails on its catalog's unique index while the table is there (as
+ * ensureSchema does for schemas).
+ */
+export async function createOwnTable(adapter: Adapter, rel: Relation, columns: string): Promise<void> {
+  await adapter.ensureSchema(rel.schema);
+  try {
+    await adapter.execute(`create table if not exists ${adapter.dialect.relation(rel)} (${columns})`);
+  } catch (e) {
+    if (!/already exists|duplicate key/.test((e as Error).message)) throw e;
+  }
+}

@@ -12,7 +12,7 @@
  * is doubled. A warehouse that refuses the insert keeps them in the document for the next run.
  */
 import { createHash } from 'node:crypto';
-import type { Adapter } from '../adapters/adapter.js';
+import { createOwnTable, type Adapter } from '../adapters/adapter.js';
 import type { CanonicalType } from '../adapters/dialect.js';
 import type { ColumnInfo } from '../compile/manifest.js';
 import { redact } from '../secrets.js';
@@ -86,7 +86,7 @@ export function alertEvents(
     instance: inst.key,
     fired_at: firedAt,
     resolved_at: status === 'resolved' ? (inst.resolvedAt ?? iso) : null,
-    summary: safeDescribe(describe, inst),
+    summary: describe(inst),
     labels: JSON.stringify(inst.labels),
     row_values: JSON.stringify(inst.values ?? {}),
     project: ctx.project,
@@ -111,14 +111,6 @@ export function alertEvents(
     });
   }
   return out;
-}
-
-function safeDescribe(describe: (inst: InstanceState) => string, inst: InstanceState): string {
-  try {
-    return describe(inst);
-  } catch (e) {
-    return `${inst.key} (${(e as Error).message})`;
-  }
 }
 
 /** What each instance was before an evaluation changed them. */
@@ -168,12 +160,6 @@ export async function writeAlertEvents(adapter: Adapter, schema: string, events:
 export async function ensureAlertEventsTable(adapter: Adapter, schema: string): Promise<void> {
   const rel = { schema, identifier: ALERT_EVENTS_TABLE };
   if ((await adapter.relationExists(rel)) !== null) return;
-  await adapter.ensureSchema(schema);
   const d = adapter.dialect;
-  try {
-    await adapter.execute(`create table if not exists ${d.relation(rel)} (${COLUMNS.map((c) => `${d.quoteIdent(c.name)} ${d.type(c.type)}${c.name === 'event_id' ? ' not null' : ''}`).join(', ')})`);
-  } catch (e) {
-    // two first runs creating it at once (Postgres' "if not exists" is not atomic): it is there
-    if (!/already exists|duplicate key/.test((e as Error).message)) throw e;
-  }
+  await createOwnTable(adapter, rel, COLUMNS.map((c) => `${d.quoteIdent(c.name)} ${d.type(c.type)}${c.name === 'event_id' ? ' not null' : ''}`).join(', '));
 }

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Adapter } from '../adapters/adapter.js';
+import { createOwnTable, type Adapter } from '../adapters/adapter.js';
 
 /**
  * The storage primitive: read the current version, create the empty version-0 document when
@@ -69,14 +69,8 @@ export async function warehouseCas(adapter: Adapter, schema: string, table: stri
     },
     init: async (body) => {
       if (!exists) {
-        await adapter.ensureSchema(schema);
-        try {
-          await adapter.execute(`create table if not exists ${rel} (id ${d.type('string')}${pk}, version ${d.type('int')} not null, body ${d.type('string')} not null, updated_at ${d.type('timestamp')})`);
-        } catch (e) {
-          // two first runs creating it at once: Postgres' "if not exists" is not atomic and one of
-          // them fails on its catalog's unique index; the table is there (as ensureSchema does for schemas)
-          if (!/already exists|duplicate key/.test((e as Error).message)) throw e;
-        }
+        // (two first runs creating it at once both come through: createOwnTable)
+        await createOwnTable(adapter, { schema, identifier: table }, `id ${d.type('string')}${pk}, version ${d.type('int')} not null, body ${d.type('string')} not null, updated_at ${d.type('timestamp')}`);
         exists = true;
       }
       try {
