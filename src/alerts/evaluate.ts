@@ -221,7 +221,9 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     const results = await fetched;
     const before = statusSnapshot(doc.instances);
     const outcomes = ctx.rules.map((r, i) => applyRule(r, results[i], doc, opts.at));
-    warnUnknownTemplateNames(ctx, outcomes);
+    // every rule an instance may belong to: its messages (notifications, history, template warnings)
+    const rules = new Map([...(ctx.allRules ?? ctx.rules).map((r) => [r.rule.name, r.rule] as const), [OUTBOX_ALERT, OUTBOX_RULE]]);
+    warnUnknownTemplateNames(ctx, rules, outcomes);
 
     // instances of rules that no longer exist (deleted, renamed, disabled) resolve
     if (ctx.knownRules) {
@@ -241,7 +243,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     const planned = ctx.routes
       ? planNotifications({
           instances: doc.instances,
-          rules: new Map([...(ctx.allRules ?? ctx.rules).map((r) => [r.rule.name, r.rule] as const), [OUTBOX_ALERT, OUTBOX_RULE]]),
+          rules,
           routes: ctx.routes,
           silences: doc.silences,
           at: opts.at,
@@ -262,7 +264,6 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     const unsettled = () => doc.outbox.filter(isUnsettled);
     if (ctx.history) {
       // the incidents of this run join the history once the state holding them is saved
-      const rules = new Map([...(ctx.allRules ?? ctx.rules).map((r) => [r.rule.name, r.rule] as const), [OUTBOX_ALERT, OUTBOX_RULE]]);
       const describe = (i: InstanceState) => {
         const rule = rules.get(i.alert);
         return rule ? summaryOf(i, rule) : i.key;
@@ -322,8 +323,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
  * no longer returns) shows it as written, `{{ name }}`; say so once per rule and name, with the
  * nearest name the instance has.
  */
-function warnUnknownTemplateNames(ctx: EvalContext, outcomes: RuleOutcome[]): void {
-  const rules = new Map(ctx.rules.map((r) => [r.rule.name, r.rule]));
+function warnUnknownTemplateNames(ctx: EvalContext, rules: Map<string, AlertRule>, outcomes: RuleOutcome[]): void {
   for (const o of outcomes) {
     const rule = rules.get(o.rule);
     const inst = o.transitions.find((t) => t.to === 'firing' && t.instance.kind === 'row')?.instance;
