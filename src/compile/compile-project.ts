@@ -17,7 +17,7 @@ import type { Hook } from '../adapters/adapter.js';
 import { dialectOf, getWarehouse, warehouseTypes } from '../adapters/index.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type SeedProps, type SnapshotConfig, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
-import { showPath, type YamlSource } from '../project/yaml-source.js';
+import { explainIssues, showPath, type YamlSource } from '../project/yaml-source.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
 import { parseDocBlocks, resolveDocCalls } from './docs-blocks.js';
@@ -156,14 +156,9 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
   if (unset) return undefined;
   const r = warehouse.configSchema.safeParse(config);
   if (!r.success) {
-    for (const issue of r.error.issues) {
-      const keys: PropertyKey[] = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [undefined as never];
-      for (const k of keys) {
-        const path = ['targets', name, ...issue.path.map((x) => x as string | number), ...(k === undefined ? [] : [k as string])];
-        const known = k === undefined ? undefined : didYouMean(String(k), Object.keys((warehouse.configSchema as unknown as { shape?: object }).shape ?? {}));
-        const message = k === undefined ? issue.message : `unknown key '${String(k)}'${known ? ` — did you mean '${known}'?` : ''}`;
-        ds.push(diag('E_TARGET', `${showPath(path)}: ${message}`, { file: 'project.yaml', ...files.projectYaml.locate(path, k !== undefined) }));
-      }
+    for (const p of explainIssues(warehouse.configSchema, config, r.error.issues)) {
+      const path = ['targets', name, ...p.path];
+      ds.push(diag('E_TARGET', `${showPath(path)}: ${p.message}`, { file: 'project.yaml', ...files.projectYaml.locate(path, p.key) }));
     }
     return undefined;
   }
@@ -384,9 +379,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     let r = configChecks.get(configKey);
     if (!r) configChecks.set(configKey, (r = ModelConfigSchema.safeParse(known)));
     if (!r.success) {
-      for (const issue of r.error.issues) {
-        const k = String(issue.path[0] ?? '');
-        ds.push(diag('E_CONFIG', `config ${showPath(issue.path)}: ${issue.message}`, { file: d.file.path, ...locate(d.file.text, new RegExp(`\\b${k}\\s*=`)) }));
+      for (const p of explainIssues(ModelConfigSchema, known, r.error.issues)) {
+        const k = String(p.path[0] ?? '');
+        ds.push(diag('E_CONFIG', `config ${showPath(p.path)}: ${p.message}`, { file: d.file.path, ...locate(d.file.text, new RegExp(`\\b${k}\\s*=`)) }));
       }
     }
     // precedence: defaults < folders (outer to inner) < properties YAML < config()
@@ -993,7 +988,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (!c) continue;
     const cfg = SingularTestConfigSchema.safeParse(c.calls.config);
     if (!cfg.success) {
-      for (const issue of cfg.error.issues) ds.push(diag('E_CONFIG', `config ${showPath(issue.path)}: ${issue.message}`, { file: f.path, ...locate(f.text, new RegExp(`\\b${escapeRe(String(issue.path[0] ?? 'config'))}\\s*=`)) }));
+      for (const p of explainIssues(SingularTestConfigSchema, c.calls.config, cfg.error.issues)) ds.push(diag('E_CONFIG', `config ${showPath(p.path)}: ${p.message}`, { file: f.path, ...locate(f.text, new RegExp(`\\b${escapeRe(String(p.path[0] ?? 'config'))}\\s*=`)) }));
       continue;
     }
     if (cfg.data.enabled === false) continue;

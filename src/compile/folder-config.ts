@@ -20,7 +20,7 @@
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
-import { showPath } from '../project/yaml-source.js';
+import { explainIssues, showPath } from '../project/yaml-source.js';
 
 export interface FolderLevel {
   /** the folder, relative to the models path, with a trailing slash ('' for every model) */
@@ -80,7 +80,7 @@ export function folderLevels(tree: unknown, opts: { project: string; folders: Se
     }
     const r = ModelConfigSchema.safeParse(cfg);
     if (!r.success) {
-      for (const issue of r.error.issues) ds.push(diag('E_CONFIG', `models: +${showPath(issue.path)}: ${issue.message}`, at([...path, `+${String(issue.path[0])}`])));
+      for (const p of explainIssues(ModelConfigSchema, cfg, r.error.issues)) ds.push(diag('E_CONFIG', `models: +${showPath(p.path)}: ${p.message}`, at([...path, `+${String(p.path[0])}`])));
       return;
     }
     if (Object.keys(r.data).length) levels.push({ prefix, config: r.data, path });

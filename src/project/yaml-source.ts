@@ -67,28 +67,43 @@ export function validateYaml<T>(src: YamlSource, schema: ZodType<T>, diagnostics
   for (const k of basePath) value = (value as Record<PropertyKey, unknown>)?.[k as string];
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  for (const issue of r.error.issues) {
-    const keys: PropertyKey[] = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [undefined as never];
-    for (const k of keys) {
-      const path = k === undefined ? [...basePath, ...issue.path] : [...basePath, ...issue.path, k];
-      const pos = src.locate(path, k !== undefined);
-      let message = issue.message;
-      if (k !== undefined) {
-        // a typo in a key: the nearest key the schema has there
-        const hint = didYouMean(String(k), keysAt(schema, issue.path));
-        message = `unknown key '${String(k)}'${hint ? ` — did you mean '${hint}'?` : ''}`;
-      } else if (issue.code === 'invalid_value' && Array.isArray((issue as { values?: unknown[] }).values)) {
-        // a typo in a choice: the nearest allowed value
-        const allowed = (issue as { values: unknown[] }).values.filter((v): v is string => typeof v === 'string');
-        let got: unknown = src.value;
-        for (const seg of path) got = (got as Record<PropertyKey, unknown> | undefined)?.[seg as string];
-        const hint = typeof got === 'string' ? didYouMean(got, allowed) : undefined;
-        if (allowed.length) message = `'${String(got)}' is not one of ${allowed.map((v) => `'${v}'`).join(', ')}${hint ? ` — did you mean '${hint}'?` : ''}`;
-      }
-      diagnostics.push(diag('E_SCHEMA', `${showPath(path) || '(document)'}: ${message}`, { file: src.file, ...pos }));
-    }
+  for (const p of explainIssues(schema, value, r.error.issues)) {
+    const path = [...basePath, ...p.path];
+    diagnostics.push(diag('E_SCHEMA', `${showPath(path) || '(document)'}: ${p.message}`, { file: src.file, ...src.locate(path, p.key) }));
   }
   return undefined;
+}
+
+/**
+ * zod's issues about `value` (which `schema` refused) as Vigil words them, one per problem, each
+ * at its path into `value` (`key`: the path ends at a key, not a value): an unknown key names the
+ * nearest key the schema has there, a value that is not one of a choice lists the choices and the
+ * nearest one.
+ */
+export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyArray<{ code: string; path: PropertyKey[]; message: string }>): Array<{ path: PropertyKey[]; key: boolean; message: string }> {
+  const out: Array<{ path: PropertyKey[]; key: boolean; message: string }> = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of (issue as unknown as { keys: string[] }).keys) {
+        // a typo in a key: the nearest key the schema has there
+        const hint = didYouMean(k, keysAt(schema, issue.path));
+        out.push({ path: [...issue.path, k], key: true, message: `unknown key '${k}'${hint ? ` — did you mean '${hint}'?` : ''}` });
+      }
+      continue;
+    }
+    let message = issue.message;
+    const values = (issue as { values?: unknown[] }).values;
+    if (issue.code === 'invalid_value' && Array.isArray(values)) {
+      // a typo in a choice: the nearest allowed value
+      const allowed = values.filter((v): v is string => typeof v === 'string');
+      let got: unknown = value;
+      for (const seg of issue.path) got = (got as Record<PropertyKey, unknown> | undefined)?.[seg as string];
+      const hint = typeof got === 'string' ? didYouMean(got, allowed) : undefined;
+      if (allowed.length) message = `'${String(got)}' is not one of ${allowed.map((v) => `'${v}'`).join(', ')}${hint ? ` — did you mean '${hint}'?` : ''}`;
+    }
+    out.push({ path: [...issue.path], key: false, message });
+  }
+  return out;
 }
 
 type ZodDef = { type?: string; innerType?: unknown; in?: unknown; out?: unknown; getter?: () => unknown; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown; options?: unknown[] };

@@ -72,7 +72,7 @@ describe('models: in project.yaml', () => {
       "project.yaml:5: models: no folder models/stagin holds a model (did you mean 'staging'?)",
       "project.yaml:8: unknown config key '+materialised' in models: (did you mean '+materialized'?)",
       "project.yaml:10: 'tags' in models: is a config key: write it '+tags' (a key without + names a folder) (+tags: [\"x\"])",
-      'project.yaml:11: models: +materialized: Invalid option: expected one of "view"|"table"|"incremental"|"ephemeral"',
+      "project.yaml:11: models: +materialized: 'tabel' is not one of 'view', 'table', 'incremental', 'ephemeral' — did you mean 'table'?",
     ]);
   });
 

@@ -176,7 +176,7 @@ const cases: Case[] = [
     name: "a singular test's config() is checked",
     files: { 'models/a.sql': OK_MODEL, 'tests/t.sql': "{{ config(severity='wran') }}\nselect 1 from {{ ref('a') }} where false" },
     code: 2,
-    expect: ['tests/t.sql:1:11: error: config severity: Invalid option: expected one of "error"|"warn" [E_CONFIG]'],
+    expect: ["tests/t.sql:1:11: error: config severity: 'wran' is not one of 'error', 'warn' — did you mean 'warn'? [E_CONFIG]"],
   },
   {
     name: 'a key a source table does not use is rejected',
