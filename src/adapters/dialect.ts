@@ -47,6 +47,12 @@ export interface Dialect {
   /** A parameter holding JSON text, as this warehouse's JSON type (`type('json')`). */
   jsonParam(index: number): string;
   /**
+   * `expr` — text holding a JSON array of strings (`["GDPR","SOC2"]`), or NULL — as this
+   * warehouse's array of text (DuckDB VARCHAR[], Postgres text[], BigQuery ARRAY<STRING>); NULL
+   * stays NULL. How `vigil sync` and `vigil demo` carry array columns through CSV files.
+   */
+  jsonTextArray(expr: string): string;
+  /**
    * `sql` with `current_date`/`current_timestamp` (as this dialect renders them) replaced by the
    * evaluation time, so alert and dashboard queries see `--at`'s day.
    */
@@ -78,6 +84,12 @@ export interface Dialect {
   safe_divide(a: string, b: string): string;
   /** The warehouse's double-precision float type, for casts (dbt's type_float()). */
   type_float(): string;
+  /**
+   * A FROM-clause item that joins each row with one row per element of the array `expr`, the
+   * element named `name` (`from t {{ cross_join_unnest('t.tags', 'tag') }}`); rows whose array is
+   * empty or NULL drop out, as an inner join.
+   */
+  cross_join_unnest(expr: string, name: string): string;
   date_trunc(part: DatePart, expr: string): string;
   dateadd(part: DatePart, n: number | string, expr: string): string;
   datediff(part: DatePart, start: string, end: string): string;
@@ -103,6 +115,7 @@ export const TEMPLATE_HELPERS = [
   'count_if',
   'safe_divide',
   'type_float',
+  'cross_join_unnest',
   'date_trunc',
   'dateadd',
   'datediff',
@@ -171,4 +184,5 @@ export const standardSpelling = {
   current_date: () => 'current_date',
   createSchema: (schema: string) => `create schema if not exists ${quoteIdentStandard(schema)}`,
   createView: (rel: Relation, sql: string) => `create or replace view ${relationStandard(rel)} as\n${sql}`,
+  cross_join_unnest: (expr: string, name: string) => `cross join unnest(${expr}) as ${quoteIdentStandard(`__unnest_${name}`)}(${quoteIdentStandard(name)})`,
 } satisfies Partial<Dialect>;

@@ -33,6 +33,7 @@ export function typeFamily(type: string, bareTimestamp: 'instant' | 'local'): Ty
   if (/^(bytes|blob|bytea|binary|varbinary)$/.test(base)) return 'bytes';
   if (base === 'interval') return 'interval';
   if (base === 'uuid') return 'uuid';
+  if (/^(inet|cidr)$/.test(base)) return 'inet';
   return base;
 }
 
@@ -46,4 +47,14 @@ const CANONICAL_OF: Record<string, CanonicalType> = { int: 'int', float: 'float'
 export function declaredType(declared: string, dialect: Pick<Dialect, 'type'>, bareTimestamp: 'instant' | 'local'): string {
   const canonical = CANONICAL_OF[typeFamily(declared, bareTimestamp)];
   return canonical ? dialect.type(canonical) : declared;
+}
+
+/**
+ * A declared column type as the offline engine (DuckDB, `dialect`) creates it: the common kinds
+ * in its spelling (`declaredType`: jsonb is JSON), Postgres' inet and cidr — which DuckDB has no
+ * built-in type for and `vigil sync` lands as text — as VARCHAR, anything else as written. Used
+ * where DuckDB stands in for the target (`vigil check` on DuckDB, unit tests).
+ */
+export function offlineType(declared: string, dialect: Pick<Dialect, 'type'>): string {
+  return typeFamily(declared, 'local') === 'inet' ? 'VARCHAR' : declaredType(declared, dialect, 'local');
 }

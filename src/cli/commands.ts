@@ -336,7 +336,7 @@ export async function runFreshness(o: Common): Promise<void> {
   }
 }
 
-export async function runDemo(o: Common & { rows: number; days: number; seed: number; scenario: string; schema?: string; now?: string }): Promise<void> {
+export async function runDemo(o: Common & { rows: number; days: number; seed: number; scenario: string; schema?: string; now?: string; auditEvents?: number }): Promise<void> {
   const files = loadProject(o.projectDir);
   const { resolveTarget } = await import('../compile/compile-project.js');
   const ds: ReturnType<typeof diag>[] = [];
@@ -348,7 +348,7 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   const { generateDemo } = await import('../demo/generate-demo.js');
   const t0 = performance.now();
   out(`Generating demo data (${o.rows.toLocaleString('en-US')} audit rows over ${o.days} days, seed ${o.seed}, scenario ${o.scenario}) into ${target.name}:${schema}`);
-  const opts = { schema, rows: o.rows, days: o.days, seed: o.seed, scenario: o.scenario as never, now };
+  const opts = { schema, rows: o.rows, days: o.days, seed: o.seed, scenario: o.scenario as never, now, auditEvents: o.auditEvents };
   let tables: Array<{ table: string; rows: number }>;
   const adapter = await open({ files, target }, 2);
   try {

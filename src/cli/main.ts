@@ -80,11 +80,16 @@ export function buildProgram(): Command {
   commonOptions(
     program
       .command('demo')
-      .description('generate realistic, deterministic AI-audit source data (ai_audit_logs, workflows, audit_trails, usage_log) into the target')
+      .description('generate realistic, deterministic AI-audit source data (ai_audit_logs, workflows, audit_trails, usage_log, audit_events) into the target')
       .addOption(new Option('--rows <n>', 'rows of ai_audit_logs').default(100_000).argParser(intOption('--rows', 1, 200_000_000)))
       .addOption(new Option('--days <n>', 'days of history, ending now').default(30).argParser(intOption('--days', 1, 3650)))
       .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(intOption('--seed', 0, 2 ** 31 - 1)))
-      .addOption(new Option('--scenario <name>', 'what the last day looks like').choices(['normal', 'spike', 'drop', 'errors', 'new_capability']).default('normal'))
+      .addOption(
+        new Option('--scenario <name>', 'what the last complete day looks like: spike, drop, errors, new_capability in ai_audit_logs; compliance_red (red checks with critical issues for tenant ten_0001), pii_leak (PII in events classified public) in audit_events')
+          .choices(['normal', 'spike', 'drop', 'errors', 'new_capability', 'compliance_red', 'pii_leak'])
+          .default('normal'),
+      )
+      .addOption(new Option('--audit-events <n>', 'rows of audit_events (default: a quarter of --rows)').argParser(intOption('--audit-events', 1, 200_000_000)))
       .option('--schema <name>', 'schema to write the source tables to (default: demo.schema in project.yaml, else raw)')
       .option('--now <iso>', 'end of the generated window (default: now)'),
   ).action(async (o, cmd: Command) => {

@@ -1,6 +1,6 @@
 /**
  * `vigil demo`: realistic, deterministic AI-copilot audit source data (ai_audit_logs,
- * workflows, audit_trails, usage_log), generated entirely inside DuckDB with set-based SQL
+ * workflows, audit_trails, usage_log, audit_events), generated entirely inside DuckDB with set-based SQL
  * (no per-row JavaScript), plus the last-day scenarios the anomaly alerts are demoed with.
  *
  * Randomness: every value derives from `hash(xor(hash(i, seed), <salt>))` where the salt is a
@@ -12,11 +12,17 @@
  */
 import type { Adapter } from '../adapters/adapter.js';
 import { offlineDialect } from '../adapters/index.js';
+import { generateAuditEvents } from './audit-events.js';
+import { byKey, choose, fnv1a64, H, lit, pick, strList, U } from './demo-sql.js';
 import { UsageError } from '../errors.js';
 
-export type DemoScenario = 'normal' | 'spike' | 'drop' | 'errors' | 'new_capability';
+/**
+ * What the last complete day looks like: spike, drop, errors and new_capability change the
+ * copilot logs (ai_audit_logs); compliance_red and pii_leak change audit_events (audit-events.ts).
+ */
+export type DemoScenario = 'normal' | 'spike' | 'drop' | 'errors' | 'new_capability' | 'compliance_red' | 'pii_leak';
 
-export const DEMO_SCENARIOS: readonly DemoScenario[] = Object.freeze(['normal', 'spike', 'drop', 'errors', 'new_capability'] as const);
+export const DEMO_SCENARIOS: readonly DemoScenario[] = Object.freeze(['normal', 'spike', 'drop', 'errors', 'new_capability', 'compliance_red', 'pii_leak'] as const);
 
 export interface DemoOptions {
   schema: string;
@@ -25,6 +31,8 @@ export interface DemoOptions {
   days: number;
   seed: number;
   scenario: DemoScenario;
+  /** Rows of audit_events before a scenario adds some (default: a quarter of `rows`, like audit_trails and usage_log). */
+  auditEvents?: number;
   /** End of the data window; rows fall in [now - days, now). */
   now: Date;
 }
@@ -86,57 +94,9 @@ const OWNERS = [
 ];
 const TEAMS = ['platform', 'legal-ops', 'customer-support', 'sales-engineering', 'research'];
 
-// the generator's SQL is the offline engine's (DuckDB's)
-const lit = (v: string | number | null): string => offlineDialect().literal(v);
-const strList = (xs: readonly string[]): string => `[${xs.map((x) => lit(x)).join(', ')}]`;
-
-/** 64-bit FNV-1a of a stream name. */
-function fnv1a64(name: string): bigint {
-  let h = 0xcbf29ce484222325n;
-  for (const b of Buffer.from(name, 'utf8')) {
-    h ^= BigInt(b);
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return h;
-}
-
-/** The stream's salt as a UBIGINT literal. */
-const salt = (name: string): string => `${fnv1a64(name)}::UBIGINT`;
-
 /** Workflows opened without copilot use (no audit record): about 12 % more than the used ones. */
 export function idleWorkflows(used: number): number {
   return Math.max(3, Math.floor(used * 0.12));
-}
-
-/** A uniform double in [0, 1) for the named stream, from the per-row base hash column `key`. */
-function U(key: string, stream: string): string {
-  return `((hash(xor(${key}, ${salt(stream)})) >> 11)::DOUBLE / 9007199254740992.0)`;
-}
-
-/** A stable unsigned 64-bit value for the named stream (for ids and references). */
-function H(key: string, stream: string): string {
-  return `hash(xor(${key}, ${salt(stream)}))`;
-}
-
-/** `case when u < c1 then 'a' when u < c2 then 'b' ... else 'last' end` over normalised weights. */
-function pick(u: string, items: Array<[string, number]>): string {
-  const total = items.reduce((a, [, w]) => a + w, 0);
-  let cum = 0;
-  const whens = items.slice(0, -1).map(([v, w]) => {
-    cum += w / total;
-    return `when ${u} < ${cum.toFixed(6)} then ${lit(v)}`;
-  });
-  return `case ${whens.join(' ')} else ${lit(items[items.length - 1][0])} end`;
-}
-
-/** `case <col> when 'a' then 1 ... else <dflt> end` */
-function byKey(col: string, m: Record<string, number>, dflt: number): string {
-  return `case ${col} ${Object.entries(m).map(([k, v]) => `when ${lit(k)} then ${v}`).join(' ')} else ${dflt} end`;
-}
-
-/** A random element of a string list (1-based list indexing). */
-function choose(u: string, xs: readonly string[]): string {
-  return `${strList(xs)}[1 + floor(${u} * ${xs.length})::INTEGER]`;
 }
 
 function checkInt(flag: string, v: unknown, min: number, max: number): number {
@@ -149,6 +109,7 @@ function checkInt(flag: string, v: unknown, min: number, max: number): number {
 function validate(opts: DemoOptions): void {
   checkInt('--rows', opts.rows, 1, MAX_ROWS);
   checkInt('--days', opts.days, 1, MAX_DAYS);
+  if (opts.auditEvents !== undefined) checkInt('--audit-events', opts.auditEvents, 1, MAX_ROWS);
   if (typeof opts.seed !== 'number' || !Number.isSafeInteger(opts.seed)) {
     throw new UsageError(`--seed must be a whole number (e.g. 42), got '${String(opts.seed)}'`);
   }
@@ -170,7 +131,7 @@ function validate(opts: DemoOptions): void {
 const fmtCount = (n: number): string => n.toLocaleString('en-US');
 
 /**
- * Create (or replace) the four demo source tables in `opts.schema` and return their row
+ * Create (or replace) the five demo source tables in `opts.schema` and return their row
  * counts, in creation order. Same options, same data, byte for byte.
  */
 export async function generateDemo(
@@ -570,6 +531,11 @@ export async function generateDemo(
     ${ts('created_ms')}::TIMESTAMPTZ as created_at
   from c`);
     });
+
+    // ---------------------------------------------------------------- audit_events (seed 004)
+    await timed('audit_events', () =>
+      generateAuditEvents({ adapter, rel, rowsTable: ROWS, skeleton, seed, startMs, nowMs, lastK, scenarioSlots, days, scenario, rows: opts.auditEvents ?? sideRows, ts }),
+    );
 
   }
 }

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
-import type { CanonicalType } from '../adapters/dialect.js';
+import type { CanonicalType, Relation } from '../adapters/dialect.js';
+import { AUDIT_EVENTS_COLUMNS, AUDIT_EVENTS_INDEXES } from './audit-events.js';
 
 /** The generator's column types (DuckDB's names) as the canonical types every warehouse spells. */
 const CANONICAL: Record<string, CanonicalType> = {
@@ -20,6 +21,20 @@ const CANONICAL: Record<string, CanonicalType> = {
   JSON: 'json',
   'TIMESTAMP WITH TIME ZONE': 'timestamp',
   DATE: 'date',
+  // staged as text and converted into the exact table (EXACT below)
+  UUID: 'string',
+  'VARCHAR[]': 'string',
+  'DECIMAL(5,4)': 'string',
+};
+
+/**
+ * Tables created with a source system's exact column types (seed 004's audit_events: uuid, inet,
+ * text[], numeric(5,4)) rather than the canonical ones: loaded into a stage table as text (arrays
+ * as JSON arrays), then copied in with a cast per column (`Dialect.syncColumnType` of the Postgres
+ * type, arrays through `Dialect.jsonTextArray`) — the conversions `vigil sync` uses.
+ */
+const EXACT: Record<string, { columns: ReadonlyArray<readonly [string, string, string?]>; postgresIndexes: ReadonlyArray<readonly [string, string]> }> = {
+  audit_events: { columns: AUDIT_EVENTS_COLUMNS, postgresIndexes: AUDIT_EVENTS_INDEXES },
 };
 
 /** Keys and indexes that make the demo look like the application's database. */
@@ -44,14 +59,40 @@ export async function loadDemoTables(engine: Adapter, engineSchema: string, targ
         return { name: c.name, type };
       });
       const file = join(dir, `${t}.csv`);
-      // timestamps as ISO 8601 in UTC, which every warehouse's CSV reader parses alike
-      const select = columns.map((c) => (c.type === 'timestamp' ? `strftime(${q(c.name)}, '%Y-%m-%dT%H:%M:%S.%fZ') as ${q(c.name)}` : q(c.name))).join(', ');
+      // timestamps as ISO 8601 in UTC, which every warehouse's CSV reader parses alike; lists as JSON arrays
+      const listCols = new Set(cols.filter((c) => c.data_type.endsWith('[]')).map((c) => c.name));
+      const select = columns
+        .map((c) => (c.type === 'timestamp' ? `strftime(${q(c.name)}, '%Y-%m-%dT%H:%M:%S.%fZ') as ${q(c.name)}` : listCols.has(c.name) ? `to_json(${q(c.name)})::VARCHAR as ${q(c.name)}` : q(c.name)))
+        .join(', ');
       await engine.execute(`copy (select ${select} from ${engine.dialect.relation({ schema: engineSchema, identifier: t })}) to '${file.replace(/'/g, "''")}' (format csv, header false)`);
       const keys = KEYS[t];
-      const rows = await target.loadTable({ relation: { schema, identifier: t }, columns, file, primaryKey: keys && columns.some((c) => c.name === keys.pk) ? [keys.pk] : undefined, indexes: keys?.indexes });
+      const exact = EXACT[t];
+      const rel = { schema, identifier: exact ? `${t}__vigil_load` : t };
+      let rows = await target.loadTable({ relation: rel, columns, file, primaryKey: !exact && keys && columns.some((c) => c.name === keys.pk) ? [keys.pk] : undefined, indexes: exact ? undefined : keys?.indexes });
+      if (exact) rows = await copyIntoExact(target, rel, { schema, identifier: t }, exact);
       progress?.(`loaded ${t} into ${target.type} ${schema}.${t}: ${rows.toLocaleString('en-US')} rows [${((performance.now() - t0) / 1000).toFixed(1)}s]`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Create `rel` with the exact column types and fill it from the text-typed `stage` (then dropped). */
+async function copyIntoExact(target: Adapter, stage: Relation, rel: Relation, exact: (typeof EXACT)[string]): Promise<number> {
+  const d = target.dialect;
+  const q = (x: string) => d.quoteIdent(x);
+  const pg = target.type === 'postgres';
+  // constraints where the warehouse enforces them (Postgres); elsewhere the types alone
+  const defs = exact.columns.map(([name, pgType, constraint]) => `${q(name)} ${d.syncColumnType(pgType)}${pg && constraint ? ` ${constraint}` : ''}`);
+  const values = exact.columns.map(([name, pgType]) => `cast(${pgType.endsWith('[]') ? d.jsonTextArray(q(name)) : q(name)} as ${d.syncColumnType(pgType)}) as ${q(name)}`);
+  await target.execute(`drop table if exists ${d.relation(rel)}${pg ? ' cascade' : ''}`);
+  await target.execute(`create table ${d.relation(rel)} (${defs.join(', ')})`);
+  await target.execute(`insert into ${d.relation(rel)} (${exact.columns.map(([n]) => q(n)).join(', ')}) select ${values.join(', ')} from ${d.relation(stage)}`);
+  await target.execute(`drop table ${d.relation(stage)}`);
+  if (pg) {
+    for (const [name, def] of exact.postgresIndexes) await target.execute(`create index ${q(name)} on ${d.relation(rel)} ${def}`);
+    await target.execute(`analyze ${d.relation(rel)}`);
+  }
+  const n = await target.query<{ n: number | bigint | string }>(`select count(*) as n from ${d.relation(rel)}`);
+  return Number(n[0].n);
 }

@@ -159,12 +159,14 @@ const SourceSchema = z
 export type SourceProps = z.infer<typeof SourceSchema>;
 
 const ScalarValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+/** A given row's value: a scalar, or a list of scalars for an array column (`[GDPR, SOC2]`). */
+const GivenValue = z.union([ScalarValue, z.array(ScalarValue)]);
 const GivenSchema = z
   .object({
     /** ref('model'), source('src', 'table') or this */
     input: z.string().min(1),
     /** inline rows: a list of mappings, or CSV text when format is csv */
-    rows: z.union([z.array(z.record(z.string(), ScalarValue)), z.string()]).optional(),
+    rows: z.union([z.array(z.record(z.string(), GivenValue)), z.string()]).optional(),
     format: z.enum(['dict', 'csv']).optional(),
     /** a CSV file, relative to the project root */
     fixture: z.string().optional(),

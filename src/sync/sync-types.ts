@@ -17,6 +17,12 @@ export interface SyncColumn {
   pgType: string;
 }
 
+/**
+ * An array column (`text[]`, `integer[]` as format_type() prints them). Arrays travel through
+ * the batch files as JSON arrays and each writer converts them back (Dialect.jsonTextArray).
+ */
+export const isArrayColumn = (c: SyncColumn): boolean => c.pgType.endsWith('[]');
+
 export interface StreamState {
   stream: string;
   cursor_value: string | null;

@@ -9,6 +9,7 @@
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { offlineDialect } from '../adapters/index.js';
 import { literalStandard, type Dialect } from '../adapters/dialect.js';
+import { offlineType } from '../adapters/type-family.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
@@ -16,6 +17,8 @@ import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode } from '../c
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
 
 export type Scalar = string | number | boolean | null;
+/** A given row's value: a list for an array column. */
+export type GivenValue = Scalar | Scalar[];
 
 export interface UnitTestNode {
   unique_id: string;
@@ -102,14 +105,15 @@ const engine = offlineDialect();
 const q = (id: string) => engine.quoteIdent(id);
 
 /** A typed SELECT of rows: declared columns cast to their data_type, missing ones as typed NULLs. */
-export function rowsSelect(rows: Array<Record<string, Scalar>>, columns: ColumnInfo[]): string {
+export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: ColumnInfo[]): string {
   const cols = columns.length ? columns : [...new Set(rows.flatMap((r) => Object.keys(r)))].map((name) => ({ name }) as ColumnInfo);
   if (!cols.length) return 'select 1 as __vigil_no_columns where false';
   const given = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const cast = (expr: string, c: ColumnInfo) => (c.data_type ? `cast(${expr} as ${c.data_type})` : expr);
+  const cast = (expr: string, c: ColumnInfo) => (c.data_type ? `cast(${expr} as ${offlineType(c.data_type, engine)})` : expr);
   const select = cols.map((c) => `${given.includes(c.name) ? cast(`v.${q(c.name)}`, c) : cast('NULL', c)} as ${q(c.name)}`).join(', ');
   if (!rows.length || !given.length) return `select ${select} from (select 1) as v where ${rows.length ? 'true' : 'false'}`;
-  const values = rows.map((r) => `(${given.map((g) => literal(r[g] ?? null)).join(', ')})`).join(',\n  ');
+  const value = (v: GivenValue | undefined): string => (Array.isArray(v) ? `[${v.map((x) => literal(x)).join(', ')}]` : literal(v ?? null));
+  const values = rows.map((r) => `(${given.map((g) => value(r[g])).join(', ')})`).join(',\n  ');
   return `select ${select}\nfrom (values\n  ${values}\n) as v(${given.map(q).join(', ')})`;
 }
 
@@ -304,7 +308,8 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         givens,
         compiled_sql: sql,
         ...(t.env_vars ? { env_vars: t.env_vars } : {}),
-        expect_rows: expectRows,
+        // expect: rows are scalars (schema.ts: lists are for given rows only)
+        expect_rows: expectRows as Array<Record<string, Scalar>>,
         expect_line: at(['expect']).line,
         ordered: t.expect.ordered === true,
         tolerance: t.expect.tolerance ?? 1e-9,
@@ -316,10 +321,10 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
 }
 
 function readRows(
-  g: { rows?: Array<Record<string, Scalar>> | string; format?: 'dict' | 'csv'; fixture?: string },
+  g: { rows?: Array<Record<string, GivenValue>> | string; format?: 'dict' | 'csv'; fixture?: string },
   files: ProjectFiles,
   fail: (message: string, path: (string | number)[]) => void,
-): Array<Record<string, Scalar>> | undefined {
+): Array<Record<string, GivenValue>> | undefined {
   if (g.fixture !== undefined) {
     const text = files.readFixture?.(g.fixture);
     if (text === undefined) return void fail(`fixture file ${g.fixture} not found (paths are relative to the project root)`, ['fixture']);

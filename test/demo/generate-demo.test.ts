@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { AUDIT_EVENTS_COLUMNS, COMPLIANCE_RED_TENANT } from '../../src/demo/audit-events.js';
 import { DEMO_SCENARIOS, generateDemo, idleWorkflows, type DemoOptions, type DemoScenario } from '../../src/demo/generate-demo.js';
 import { UsageError } from '../../src/errors.js';
 
@@ -35,7 +36,7 @@ async function one<T = number>(sql: string): Promise<T> {
 /** Per-row fingerprint of every table: equal iff the data is equal (order-independent). */
 async function fingerprint(schema: string): Promise<string> {
   const parts: string[] = [];
-  for (const t of ['ai_audit_logs', 'workflows', 'audit_trails', 'usage_log']) {
+  for (const t of ['ai_audit_logs', 'workflows', 'audit_trails', 'usage_log', 'audit_events']) {
     const cols = (await db.query<{ column_name: string }>(`select column_name from information_schema.columns where table_schema = '${schema}' and table_name = '${t}' order by ordinal_position`)).map(
       (r) => `"${r.column_name}"::VARCHAR`,
     );
@@ -76,7 +77,8 @@ describe('generateDemo: validation', () => {
     [{ days: 0 }, /--days must be a whole number between 1 and 3650/],
     [{ days: 3651 }, /--days/],
     [{ seed: 0.5 }, /--seed must be a whole number/],
-    [{ scenario: 'boom' as DemoScenario }, /--scenario must be one of normal, spike, drop, errors, new_capability, got 'boom'/],
+    [{ auditEvents: 0 }, /--audit-events must be a whole number between 1 and 200000000/],
+    [{ scenario: 'boom' as DemoScenario }, /--scenario must be one of normal, spike, drop, errors, new_capability, compliance_red, pii_leak, got 'boom'/],
     [{ now: new Date('nope') }, /--now/],
   ])('rejects %o', async (over, msg) => {
     const p = generateDemo(noDb, opts('raw', over));
@@ -85,7 +87,7 @@ describe('generateDemo: validation', () => {
   });
 
   it('lists the scenarios', () => {
-    expect([...DEMO_SCENARIOS]).toEqual(['normal', 'spike', 'drop', 'errors', 'new_capability']);
+    expect([...DEMO_SCENARIOS]).toEqual(['normal', 'spike', 'drop', 'errors', 'new_capability', 'compliance_red', 'pii_leak']);
   });
 });
 
@@ -98,19 +100,20 @@ describe('generateDemo: normal', () => {
     result = await generateDemo(db, opts(S), (m) => progress.push(m));
   });
 
-  it('creates the four tables with the expected row counts and reports them', async () => {
-    expect(result.map((r) => r.table)).toEqual(['ai_audit_logs', 'workflows', 'audit_trails', 'usage_log']);
+  it('creates the five tables with the expected row counts and reports them', async () => {
+    expect(result.map((r) => r.table)).toEqual(['ai_audit_logs', 'workflows', 'audit_trails', 'usage_log', 'audit_events']);
     for (const r of result) expect(await one(`select count(*) from ${S}.${r.table}`)).toBe(r.rows);
     expect(result[0].rows).toBe(ROWS);
     expect(result[2].rows).toBe(ROWS / 4);
     expect(result[3].rows).toBe(ROWS / 4);
+    expect(result[4].rows).toBe(ROWS / 4);
     // the workflows used in the logs, and about 12 % more opened without copilot use (Workspace Coverage)
     const used = await one<number>(`select count(distinct workflow_id) from ${S}.ai_audit_logs`);
     expect(result[1].rows).toBe(used + idleWorkflows(used));
     expect(progress[0]).toMatch(/^ai_audit_logs: 20,000 rows \[\d+\.\ds\]$/);
-    expect(progress).toHaveLength(4);
+    expect(progress).toHaveLength(5);
     // no helper tables left behind
-    expect(await one(`select count(*) from information_schema.tables where table_schema = '${S}'`)).toBe(4);
+    expect(await one(`select count(*) from information_schema.tables where table_schema = '${S}'`)).toBe(5);
   });
 
   it('has exactly the documented columns and types', async () => {
@@ -127,6 +130,13 @@ describe('generateDemo: normal', () => {
       'id VARCHAR', 'message_id VARCHAR', 'project_id VARCHAR', 'model VARCHAR', 'context_layers INTEGER', 'tokens JSON', 'cost JSON',
       'timestamp TIMESTAMP WITH TIME ZONE', 'created_at TIMESTAMP WITH TIME ZONE', 'updated_at TIMESTAMP WITH TIME ZONE',
     ]);
+    // seed 004's columns in its order, in DuckDB's closest types (INET as text: DuckDB has no built-in INET)
+    expect(by('audit_events')).toEqual(
+      AUDIT_EVENTS_COLUMNS.map(([name, pg]) => {
+        const duck: Record<string, string> = { uuid: 'UUID', bigint: 'BIGINT', integer: 'INTEGER', boolean: 'BOOLEAN', jsonb: 'JSON', inet: 'VARCHAR', text: 'VARCHAR', 'text[]': 'VARCHAR[]', 'numeric(5,4)': 'DECIMAL(5,4)', 'timestamp with time zone': 'TIMESTAMP WITH TIME ZONE' };
+        return `${name} ${duck[pg] ?? (pg.startsWith('character varying') ? 'VARCHAR' : pg)}`;
+      }),
+    );
     expect(by('usage_log')).toEqual([
       'id VARCHAR', 'customer_id VARCHAR', 'api_key_id VARCHAR', 'model VARCHAR', 'operation VARCHAR', 'risk_score DOUBLE', 'allowed BOOLEAN',
       'reason VARCHAR', 'meta JSON', 'created_at TIMESTAMP WITH TIME ZONE',
@@ -261,6 +271,54 @@ describe('generateDemo: normal', () => {
     expect(sum.last).toBeLessThan(1.75 * sum.median);
     expect(await one<number>(`select avg(${IS_ERROR}::int) from ${S}.ai_audit_logs where ${dayIdx('created_at')} = 0`)).toBeLessThan(0.08);
   });
+
+  describe('audit_events (seed 004)', () => {
+    const AE = `${S}.audit_events`;
+    it('has unique ids; parents exist, come first and share the request id', async () => {
+      expect(await one(`select count(distinct audit_id) = count(*) from ${AE}`)).toBe(true);
+      const r = (await db.query<Record<string, bigint>>(`select count(*) as children,
+          count(p.audit_id) as found,
+          count(*) filter (where p."timestamp" <= c."timestamp" and p.context_request_id = c.context_request_id) as consistent
+        from ${AE} c left join ${AE} p on p.audit_id = c.context_parent_audit_id where c.context_parent_audit_id is not null`))[0];
+      expect(Number(r.children)).toBeGreaterThan(0.08 * (ROWS / 4));
+      expect(r.found).toBe(r.children);
+      expect(r.consistent).toBe(r.children);
+    });
+
+    it('covers every event category and actor type; time fields agree', async () => {
+      const cats = await db.query<{ c: string }>(`select distinct split_part(event_type, '.', 1) as c from ${AE} order by 1`);
+      expect(cats.map((x) => x.c)).toEqual(['admin', 'ai', 'assessment', 'auth', 'compliance', 'document', 'export']);
+      const actors = await db.query<{ a: string }>(`select distinct actor_type as a from ${AE} order by 1`);
+      expect(actors.map((x) => x.a)).toEqual(['ai_agent', 'anonymous', 'service', 'user']);
+      expect(await one(`select count(*) from ${AE} where timestamp_ms <> epoch_ms("timestamp") or created_at < "timestamp" or "timestamp" < ${NOW_SQL} - interval 30 day or "timestamp" >= ${NOW_SQL}`)).toBe(0);
+      // a long tail of tenants: the biggest has several times the median tenant's events
+      const t = (await db.query<{ top: number; med: number; n: bigint }>(`select max(n) as top, median(n) as med, count(*) as n from (select context_tenant_id, count(*) as n from ${AE} group by 1)`))[0];
+      expect(Number(t.n)).toBeGreaterThanOrEqual(6);
+      expect(t.top).toBeGreaterThan(3 * t.med);
+    });
+
+    it('fills AI fields on agent events only, compliance fields on checks only, with sane values', async () => {
+      expect(await one(`select count(*) from ${AE} where (ai_agent_type is null) <> (ai_model is null) or (ai_agent_type is null) <> (ai_prompt_tokens is null) or (ai_agent_type is null) <> (ai_tools_used is null)`)).toBe(0);
+      expect(await one(`select count(*) from ${AE} where ai_confidence_score not between 0 and 1 or ai_completion_tokens < 0 or ai_execution_time_ms <= 0`)).toBe(0);
+      expect(await one(`select count(*) from ${AE} where (event_type = 'compliance.check') <> (compliance_traffic_light is not null) or (event_type = 'compliance.check') <> (compliance_regulations_checked is not null)`)).toBe(0);
+      expect(await one(`select count(*) from ${AE} where len(compliance_regulations_checked) = 0 or not list_has_all(['GDPR', 'HIPAA', 'SOC2', 'ISO27001', 'CCPA'], compliance_regulations_checked)`)).toBe(0);
+      expect(await one(`select count(*) from ${AE} where compliance_critical_issues > compliance_issues_found or (compliance_traffic_light = 'green' and compliance_issues_found > 0)`)).toBe(0);
+      const l = (await db.query<Record<string, bigint>>(`select count(*) filter (where compliance_traffic_light = 'green') as g, count(*) filter (where compliance_traffic_light = 'amber') as a, count(*) filter (where compliance_traffic_light = 'red') as r from ${AE}`))[0];
+      expect(Number(l.g)).toBeGreaterThan(Number(l.a));
+      expect(Number(l.a)).toBeGreaterThan(Number(l.r));
+      expect(Number(l.r)).toBeGreaterThan(0);
+      // data changes only on updates, with before and after
+      expect(await one(`select count(*) from ${AE} where (data_changes is null) <> (data_before is null) or (data_changes is null) <> (data_after is null)`)).toBe(0);
+      expect(await one(`select count(*) from ${AE} where data_changes is not null`)).toBeGreaterThan(0);
+    });
+
+    it('flags PII only where the classification allows it on a normal day; retention follows the classification', async () => {
+      expect(await one(`select count(*) from ${AE} where security_pii_detected and security_data_classification in ('public', 'internal')`)).toBe(0);
+      expect(await one(`select count(*) from ${AE} where security_pii_detected and security_data_classification in ('confidential', 'restricted')`)).toBeGreaterThan(0);
+      expect(await one(`select count(*) from ${AE} where security_retention_period_days not in (365, 400, 1095, 2555)`)).toBe(0);
+      expect(await one(`select count(*) from ${AE} where security_retention_period_days is null`)).toBeGreaterThan(0);
+    });
+  });
 });
 
 describe('generateDemo: determinism', () => {
@@ -335,10 +393,31 @@ describe('generateDemo: scenarios', () => {
     expect(await one(`select count(*) from sc_spike.ai_audit_logs where capability = 'agent_plan'`)).toBe(0);
   });
 
+  it('compliance_red: a burst of red checks with critical issues for one tenant on the last day', async () => {
+    await run('compliance_red');
+    const S = 'sc_compliance_red';
+    const red = `event_type = 'compliance.check' and compliance_traffic_light = 'red' and compliance_critical_issues > 0 and context_tenant_id = '${COMPLIANCE_RED_TENANT}'`;
+    const r = (await db.query<{ last: bigint; before: bigint | null }>(`with d as (select ${dayIdx('"timestamp"')} as d, count(*) as n from ${S}.audit_events where ${red} group by 1)
+      select coalesce((select n from d where d = 0), 0) as last, (select max(n) from d where d > 0) as before`))[0];
+    expect(Number(r.last)).toBeGreaterThanOrEqual(40);
+    expect(Number(r.last)).toBeGreaterThan(5 * Number(r.before ?? 0));
+    // the other tables are those of a normal day
+    expect(await one(`select count(*) from ${S}.ai_audit_logs`)).toBe(ROWS);
+  });
+
+  it('pii_leak: PII detected in events classified public, on the last day only', async () => {
+    await run('pii_leak');
+    const S = 'sc_pii_leak';
+    const days = await db.query<{ d: number; n: bigint }>(`select ${dayIdx('"timestamp"')} as d, count(*) as n from ${S}.audit_events where security_pii_detected and security_data_classification = 'public' group by 1`);
+    expect(days.map((x) => Number(x.d))).toEqual([0]);
+    expect(Number(days[0].n)).toBeGreaterThanOrEqual(25);
+    expect(await one(`select count(*) from sc_compliance_red.audit_events where security_pii_detected and security_data_classification = 'public'`)).toBe(0);
+  });
+
   it('tiny and one-day windows still work', async () => {
     for (const scenario of DEMO_SCENARIOS) {
       const res = await generateDemo(db, opts(`tiny_${scenario}`, { rows: 1, days: 1, scenario }));
-      expect(res).toHaveLength(4);
+      expect(res).toHaveLength(5);
       expect(await one(`select count(distinct id) = count(*) from tiny_${scenario}.ai_audit_logs`)).toBe(true);
     }
   });

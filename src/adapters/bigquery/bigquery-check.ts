@@ -20,7 +20,7 @@ import { bigQueryLanguageOptions, startZetaServer, stopZetaServer, ZetaAnalyzer,
 /** A declared column type (any warehouse's spelling) as BigQuery spells it. */
 export function bigQueryTypeOfDeclared(t: string): string {
   const fam = typeFamily(t, 'instant');
-  const simple: Record<string, string> = { int: 'INT64', float: 'FLOAT64', numeric: 'NUMERIC', string: 'STRING', bool: 'BOOL', date: 'DATE', instant: 'TIMESTAMP', local: 'DATETIME', time: 'TIME', json: 'JSON', bytes: 'BYTES', interval: 'INTERVAL', uuid: 'STRING' };
+  const simple: Record<string, string> = { int: 'INT64', float: 'FLOAT64', numeric: 'NUMERIC', string: 'STRING', bool: 'BOOL', date: 'DATE', instant: 'TIMESTAMP', local: 'DATETIME', time: 'TIME', json: 'JSON', bytes: 'BYTES', interval: 'INTERVAL', uuid: 'STRING', inet: 'STRING' };
   if (simple[fam]) return /^numeric|^decimal/i.test(t.trim()) ? t.trim().toUpperCase() : simple[fam];
   const array = /^array\s*<(.*)>$/i.exec(t.trim()) ?? /^(.*)\[\]$/.exec(t.trim());
   if (array) return `ARRAY<${bigQueryTypeOfDeclared(array[1])}>`;

@@ -16,6 +16,7 @@ const TYPES: Record<CanonicalType, string> = { string: 'STRING', int: 'INT64', f
 /** A Postgres column type (`format_type()`) as BigQuery stores it. */
 export function bigQueryTypeOf(pgType: string): string {
   const t = pgType.toLowerCase();
+  if (t.endsWith('[]')) return `ARRAY<${bigQueryTypeOf(t.slice(0, -2))}>`;
   if (t === 'bigint' || t === 'integer' || t === 'smallint') return 'INT64';
   if (t === 'double precision' || t === 'real') return 'FLOAT64';
   if (t.startsWith('numeric')) return 'NUMERIC';
@@ -58,6 +59,8 @@ export const bigQueryDialect: Dialect = {
   syncColumnType: bigQueryTypeOf,
   timestampParam: () => 'TIMESTAMP(?)',
   jsonParam: () => 'PARSE_JSON(?)',
+  jsonTextArray: (expr) => `JSON_VALUE_ARRAY(${expr})`,
+  cross_join_unnest: (expr, name) => `CROSS JOIN UNNEST(${expr}) AS ${quote(name)}`,
   bindEvalTime(sql, at) {
     const iso = at.toISOString();
     return sql.replace(/\bCURRENT_TIMESTAMP\s*\(\s*\)/gi, `TIMESTAMP '${iso}'`).replace(/\bCURRENT_DATE\s*\(\s*\)/gi, `DATE '${iso.slice(0, 10)}'`);

@@ -5,7 +5,7 @@
  * stage, which the rerun replaces. Stream names, cursors and keys are query parameters.
  */
 import type { Relation, SqlParam } from '../dialect.js';
-import { normalizeState, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
+import { isArrayColumn, normalizeState, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
 import { STATE_TABLE } from '../../sync/sync-types.js';
 import type { BigQueryAdapter } from './bigquery-adapter.js';
 
@@ -60,15 +60,17 @@ WHEN NOT MATCHED THEN INSERT (stream, ${Object.keys(insert).join(', ')}) VALUES 
     const d = this.db.dialect;
     const q = (s: string) => d.quoteIdent(s);
     const stage = { schema: rel.schema, identifier: `${rel.identifier}__vigil_stage` };
-    await this.db.loadCsv(stage, columns.map((c) => ({ name: c.name, type: d.syncColumnType(c.pgType) })), csvFile, 'WRITE_TRUNCATE');
+    // array columns arrive as JSON text (postgres-sync.ts): loaded as STRING, converted on the way in
+    await this.db.loadCsv(stage, columns.map((c) => ({ name: c.name, type: isArrayColumn(c) ? 'STRING' : d.syncColumnType(c.pgType) })), csvFile, 'WRITE_TRUNCATE');
     const cols = columns.map((c) => q(c.name));
+    const from = (c: SyncColumn) => (isArrayColumn(c) ? d.jsonTextArray(`S.${q(c.name)}`) : `S.${q(c.name)}`);
     const merge = replace
       ? `MERGE ${this.rel(rel)} AS T
 USING ${this.rel(stage)} AS S
 ON ${pk.map((k) => `T.${q(k)} = S.${q(k)}`).join(' AND ')}
-WHEN MATCHED THEN UPDATE SET ${cols.map((c) => `${c} = S.${c}`).join(', ')}
-WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `S.${c}`).join(', ')})`
-      : `INSERT INTO ${this.rel(rel)} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${this.rel(stage)}`;
+WHEN MATCHED THEN UPDATE SET ${columns.map((c) => `${q(c.name)} = ${from(c)}`).join(', ')}
+WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${columns.map(from).join(', ')})`
+      : `INSERT INTO ${this.rel(rel)} (${cols.join(', ')}) SELECT ${columns.map(from).join(', ')} FROM ${this.rel(stage)} AS S`;
     const common = { cursor_value: 'TIMESTAMP(S.cursor_value)', cursor_id: 'S.cursor_id', last_synced_at: 'CURRENT_TIMESTAMP()', source_max_cursor: 'TIMESTAMP(S.source_max)', last_status: "'running'", last_run_rows: 'S.batch_rows', last_run_at: 'CURRENT_TIMESTAMP()' };
     const state = this.stateMerge(
       stateRel,

@@ -16,7 +16,7 @@ import { duckDbDialect } from './duckdb-dialect.js';
 import type { DuckDbTargetConfig } from './duckdb-config.js';
 import { warehouse } from './index.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
-import type { BatchInfo, SyncColumn } from '../../sync/sync-types.js';
+import { isArrayColumn, type BatchInfo, type SyncColumn } from '../../sync/sync-types.js';
 
 /**
  * A DuckDB error with its position: DuckDB prints `LINE n: <text>` and a caret under the
@@ -351,7 +351,9 @@ class DuckDbSyncWriter extends StandardSyncWriter {
     const d = this.db.dialect;
     const q = (s: string) => d.quoteIdent(s);
     const target = d.relation(rel);
-    const colSpec = `{${columns.map((c) => `${d.literal(c.name)}: ${d.literal(this.columnType(c))}`).join(', ')}}`;
+    // array columns arrive as JSON text (postgres-sync.ts): read as text, converted on insert
+    const colSpec = `{${columns.map((c) => `${d.literal(c.name)}: ${d.literal(isArrayColumn(c) ? 'VARCHAR' : this.columnType(c))}`).join(', ')}}`;
+    const values = columns.map((c) => (isArrayColumn(c) ? `cast(${d.jsonTextArray(q(c.name))} as ${this.columnType(c)})` : q(c.name))).join(', ');
     // new_line fixed to COPY TO STDOUT's '\n': left to detection, a file whose first row holds a
     // quoted "\r\n" is taken for CRLF-separated and fails ("CSV Parser state machine reached an invalid state")
     const csv = `read_csv($1, header = false, auto_detect = false, columns = ${colSpec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, new_line = '\\n')`;
@@ -373,11 +375,11 @@ class DuckDbSyncWriter extends StandardSyncWriter {
         const keys = pk.map(q);
         const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
         await run(`delete from ${target} where ${tuple} in (select ${keys.join(', ')} from __vigil_stage)`);
-        inserted = await run(`insert into ${target} (${cols}) select ${cols} from __vigil_stage`);
+        inserted = await run(`insert into ${target} (${cols}) select ${values} from __vigil_stage`);
         await run('drop table __vigil_stage');
       } else {
         // nothing to replace: straight from the file into the table
-        inserted = await run(`insert into ${target} (${cols}) select ${cols} from ${csv}`, [csvFile]);
+        inserted = await run(`insert into ${target} (${cols}) select ${values} from ${csv}`, [csvFile]);
       }
       if (inserted !== batch.rows) throw new WarehouseError(`batch of ${batch.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
       const state = this.batchState(stateRel, stream, sourceMax, batch);

@@ -7,7 +7,7 @@
 import { WarehouseError } from '../../errors.js';
 import type { MaterializeRequest } from '../adapter.js';
 import type { Relation } from '../dialect.js';
-import { declaredType, typeFamily } from '../type-family.js';
+import { offlineType, typeFamily } from '../type-family.js';
 import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
 import { DuckDbAdapter } from './duckdb-adapter.js';
 
@@ -23,7 +23,7 @@ export class DuckDbChecker implements Checker {
   async declare(rel: Relation, columns: CheckColumn[]): Promise<Array<{ column: string; message: string }>> {
     const d = this.db.dialect;
     const problems: Array<{ column: string; message: string }> = [];
-    columns = columns.map((c) => ({ ...c, type: declaredType(c.type, this.db.dialect, 'local') }));
+    columns = columns.map((c) => ({ ...c, type: offlineType(c.type, this.db.dialect) }));
     for (const c of columns) {
       try {
         await this.db.query(`select cast(null as ${c.type}) as v`);

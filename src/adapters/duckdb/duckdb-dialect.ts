@@ -11,6 +11,8 @@ const TYPES: Record<CanonicalType, string> = { string: 'VARCHAR', int: 'BIGINT',
 /** A Postgres column type (`format_type()`) as DuckDB stores it. */
 export function duckDbTypeOf(pgType: string): string {
   const t = pgType.toLowerCase();
+  if (t.endsWith('[]')) return `${duckDbTypeOf(t.slice(0, -2))}[]`;
+  if (t === 'uuid') return 'UUID';
   if (t === 'bigint') return 'BIGINT';
   if (t === 'integer') return 'INTEGER';
   if (t === 'smallint') return 'SMALLINT';
@@ -34,6 +36,7 @@ export const duckDbDialect: Dialect = {
   name: 'duckdb',
   type: (t) => TYPES[t],
   jsonParam: (i) => `cast($${i} as JSON)`,
+  jsonTextArray: (expr) => `cast(from_json(${expr}, '["VARCHAR"]') as VARCHAR[])`,
   syncColumnType: duckDbTypeOf,
   json_number: (col, key) => `try_cast(json_extract_string(${col}, ${jsonPath(key)}) as double)`,
   json_text: (col, key) => `json_extract_string(${col}, ${jsonPath(key)})`,

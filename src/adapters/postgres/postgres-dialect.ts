@@ -38,6 +38,7 @@ export const postgresDialect: Dialect = {
   name: 'postgres',
   type: (t) => TYPES[t],
   jsonParam: (i) => `cast($${i} as jsonb)`,
+  jsonTextArray: (expr) => `(case when (${expr}) is null then null else array(select jsonb_array_elements_text(cast(${expr} as jsonb))) end)`,
   // Postgres to Postgres: the source's own type
   syncColumnType: (pgType) => pgType,
   json_number: (col, k) => `(case when (${col} ->> ${key(k)}) ~ ${NUMBER_RE} then cast(${col} ->> ${key(k)} as double precision) end)`,

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { WarehouseError } from '../../errors.js';
 import type { Relation } from '../dialect.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
-import type { BatchInfo, SourceBatch, StreamSpec, SyncColumn, SyncReader } from '../../sync/sync-types.js';
+import { isArrayColumn, type BatchInfo, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
 import { pgError, type PostgresAdapter } from './postgres-adapter.js';
 
 const TIME_TYPES = ['timestamp with time zone', 'timestamp without time zone', 'date'];
@@ -78,8 +78,16 @@ export class PostgresSyncReader implements SyncReader {
     const settings: Array<[string, string]> = [...startParams.map((v, i) => [`vigil.a${i}`, v] as [string, string]), ...(upto ?? []).map((v, i) => [`vigil.u${i}`, v] as [string, string])];
     // timestamps leave Postgres as ISO 8601 in UTC ('2026-01-01T10:00:00.000000Z'), a form every
     // warehouse's CSV reader parses the same way (Postgres' own '+00' suffix is not universal)
+    // arrays leave as JSON arrays ('["GDPR","SOC2"]'), which every writer turns back into its
+    // array type (Dialect.jsonTextArray); Postgres' own '{GDPR,SOC2}' quotes only some elements
     const selectList = columns
-      .map((c) => (c.pgType === 'timestamp with time zone' ? `to_char(${q(c.name)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ${q(c.name)}` : q(c.name)))
+      .map((c) =>
+        c.pgType === 'timestamp with time zone'
+          ? `to_char(${q(c.name)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ${q(c.name)}`
+          : isArrayColumn(c)
+            ? `array_to_json(${q(c.name)})::text as ${q(c.name)}`
+            : q(c.name),
+      )
       .join(', ');
     const where = conds.length ? ` where ${conds.join(' and ')}` : '';
     const select = `select ${selectList} from ${rel}${where} order by ${order}`;
@@ -118,14 +126,18 @@ export class PostgresSyncWriter extends StandardSyncWriter {
     const q = (s: string) => d.quoteIdent(s);
     const target = d.relation(rel);
     const cols = columns.map((x) => q(x.name));
+    const arrays = columns.filter(isArrayColumn);
     return this.db.transaction(async (c, run) => {
       let inserted: number;
-      if (replace) {
+      if (replace || arrays.length) {
+        // array columns arrive as JSON text: staged as text, converted on the way in
         await run(`create temp table __vigil_stage (like ${target}) on commit drop`);
+        for (const a of arrays) await run(`alter table __vigil_stage alter column ${q(a.name)} type text using null`);
         await this.db.copyIn(c, '__vigil_stage', cols, csvFile);
         const keys = pk.map(q);
-        await run(`delete from ${target} as t using __vigil_stage as s where ${keys.map((k) => `t.${k} = s.${k}`).join(' and ')}`);
-        inserted = await run(`insert into ${target} (${cols.join(', ')}) select ${cols.join(', ')} from __vigil_stage`);
+        if (replace) await run(`delete from ${target} as t using __vigil_stage as s where ${keys.map((k) => `t.${k} = s.${k}`).join(' and ')}`);
+        const values = columns.map((x) => (isArrayColumn(x) ? `cast(${d.jsonTextArray(q(x.name))} as ${x.pgType})` : q(x.name)));
+        inserted = await run(`insert into ${target} (${cols.join(', ')}) select ${values.join(', ')} from __vigil_stage`);
       } else inserted = await this.db.copyIn(c, target, cols, csvFile);
       if (inserted !== batch.rows) throw new WarehouseError(`batch of ${batch.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
       const state = this.batchState(stateRel, stream, sourceMax, batch);
