@@ -214,8 +214,8 @@ export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: numb
     `insert into ${log} (run_id, table_name, relation_name, target_name, column_name, keep, override_column, as_of, cutoff, planned_rows, rows_deleted, status, started_at, actor) values (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${d.timestampParam(8)}, ${d.timestampParam(9)}, ${p(10)}, 0, 'running', ${d.timestampParam(11)}, ${p(12)})`,
     [o.runId, e.table, display, e.target, e.column, e.keep, e.override_days, e.as_of, e.cutoff, e.rows, new Date().toISOString(), o.actor],
   );
-  const key = `run_id = ${p(2)} and table_name = ${p(3)}`;
-  const addRows = (n: number) => ({ sql: `update ${log} set rows_deleted = rows_deleted + ${p(1)} where ${key}`, params: [n, o.runId, e.table] as SqlParam[] });
+  // (bind parameters in the order they appear: BigQuery's are positional `?`)
+  const addRows = (n: number) => ({ sql: `update ${log} set rows_deleted = rows_deleted + ${p(1)} where run_id = ${p(2)} and table_name = ${p(3)}`, params: [n, o.runId, e.table] as SqlParam[] });
   const t0 = performance.now();
   let deleted = 0;
   let batch = 0;
@@ -254,9 +254,9 @@ export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: numb
         progress(n);
       }
     }
-    await adapter.execute(`update ${log} set status = ${p(1)}, finished_at = ${d.timestampParam(4)} where ${key}`, [stopped ? 'interrupted' : 'success', o.runId, e.table, new Date().toISOString()]);
+    await adapter.execute(`update ${log} set status = ${p(1)}, finished_at = ${d.timestampParam(2)} where run_id = ${p(3)} and table_name = ${p(4)}`, [stopped ? 'interrupted' : 'success', new Date().toISOString(), o.runId, e.table]);
   } catch (err) {
-    await adapter.execute(`update ${log} set status = 'error', finished_at = ${d.timestampParam(4)} where ${key}`, [null, o.runId, e.table, new Date().toISOString()]).catch(() => {});
+    await adapter.execute(`update ${log} set status = 'error', finished_at = ${d.timestampParam(1)} where run_id = ${p(2)} and table_name = ${p(3)}`, [new Date().toISOString(), o.runId, e.table]).catch(() => {});
     throw err;
   }
   return { deleted, stopped };
