@@ -197,6 +197,17 @@ describe('vigil retention on DuckDB', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(vigil(dir, ['retention', 'apply']).stderr).toMatch(/no plan at target\/retention_plan\.json: run vigil retention plan first/);
     expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]);
+    // the CLI on a config mistake: exit 2, file:line, no stack trace
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'models/sources.yml'), readFileSync(join(dir, 'models/sources.yml'), 'utf8').replace('{ column: note, keep: 30d }', '{ colum: created_at, keep: 30 days }'));
+    for (const cmd of ['plan', 'apply']) {
+      const bad = vigil(dir, ['retention', cmd]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/models\/sources\.yml:5:\d+: error: sources\[0\]\.tables\[0\]\.retention\.colum: unknown key 'colum' — did you mean 'column'\?/);
+      expect(bad.stderr).toMatch(/models\/sources\.yml:5:\d+: error: sources\[0\]\.tables\[0\]\.retention\.keep: must be a duration/);
+      expect(bad.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]);
   });
 });
 
