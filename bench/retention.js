@@ -107,7 +107,7 @@ export async function benchRetention(work, report) {
   project(pdir, schema);
   const pfill = async () => {
     await client.query(`drop schema if exists ${schema} cascade; create schema ${schema};
-      create table ${schema}.events as select i::bigint as id, timestamptz '${AS_OF}' - make_interval(secs => floor(i * ${SPAN_SECONDS}::float8 / ${rows})) as created_at, 'note ' || i as note, i % 97 as n from generate_series(1, ${rows}) i;
+      create table ${schema}.events as select i::bigint as id, timestamptz '${AS_OF}' - make_interval(secs => round(i * ${SPAN_SECONDS}::float8 / ${rows})) as created_at, 'note ' || i as note, i % 97 as n from generate_series(1, ${rows}) i;
       alter table ${schema}.events add primary key (id); create index on ${schema}.events (created_at)`);
     await client.query(`vacuum analyze ${schema}.events`);
   };
@@ -116,6 +116,8 @@ export async function benchRetention(work, report) {
   try {
     for (let i = 0; i < runs; i++) {
       await pfill();
+      const [{ n }] = (await client.query(`select count(*)::int as n from ${schema}.events where created_at < timestamptz '${CUTOFF}'`)).rows;
+      if (n !== expected) throw new Error(`the Postgres table has ${n} rows before the cutoff, expected ${expected}`);
       vigil(pdir, ['retention', 'plan', '--at', AS_OF], { DATABASE_URL: url });
       const a = vigil(pdir, ['retention', 'apply'], { DATABASE_URL: url });
       const deleted = Number(/deleted ([\d,]+) rows/.exec(a.stdout)[1].replace(/,/g, ''));

@@ -135,7 +135,8 @@ export interface Adapter {
   attachReadOnly?(file: string, alias: string): Promise<void>;
   /**
    * `vigil retention apply` (warehouses with transactions): delete at most `limit` rows matching
-   * `where` (bind parameters `params`), then run the statement `then(deleted)` gives (the run's
+   * `where` (bind parameters `params`; `where` is checked again on the rows deleted, so a row a
+   * concurrent writer changed since the batch was picked is left alone), then run the statement `then(deleted)` gives (the run's
    * log), in one transaction; the rows deleted. Without it, retention deletes by ranges of the
    * timestamp column, one statement each (BigQuery: partition-pruned).
    */

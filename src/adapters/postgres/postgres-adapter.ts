@@ -129,7 +129,7 @@ export class PostgresAdapter implements Adapter {
   deleteBatch(rel: Relation, where: string, params: SqlParam[], limit: number, then: (deleted: number) => { sql: string; params: SqlParam[] }): Promise<number> {
     const r = this.dialect.relation(rel);
     return this.transaction(async (_c, run) => {
-      const n = await run(`delete from ${r} where ctid = any(array(select ctid from ${r} where ${where} limit ${Math.floor(limit)}))`, params);
+      const n = await run(`delete from ${r} where ctid = any(array(select ctid from ${r} where ${where} limit ${Math.floor(limit)})) and ${where}`, params);
       const log = then(n);
       await run(log.sql, log.params);
       return n;
