@@ -154,6 +154,7 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
   } catch (e) {
     throw new UsageError(`${o.plan ?? `${c.files.paths.target}/${PLAN_FILE}`} is not a retention plan (${(e as Error).message}); run vigil retention plan again`);
   }
+  if (!(Date.parse(plan.as_of) <= Date.now() + 1000)) throw new UsageError(`the plan is as of ${plan.as_of}, which is not a time in the past: its cutoffs would delete rows still in their retention period; run vigil retention plan again`);
   if (plan.target !== c.target.name) throw new UsageError(`the plan was made for target '${plan.target}', this is target '${c.target.name}': run vigil retention plan --target ${c.target.name}`);
   // the plan's tables, narrowed by -s; each must still have the retention config it was planned with
   const current = new Map(selected(c, o).map((t) => [t.unique_id, t]));
@@ -169,7 +170,12 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
       problems.push(diag('E_RETENTION', `${e.table}: the plan was made for ${JSON.stringify(planned)}, the project now says ${now ? JSON.stringify(now) : 'no retention'}`, t?.at ?? e.at, 'run vigil retention plan again'));
       continue;
     }
-    const { belowMinimum } = cutoffOf(new Date(e.as_of), e.keep, minimum);
+    // the plan's instants must follow from its keep and the project's minimum now (an edited plan, a changed minimum)
+    const { belowMinimum, cutoff, floor } = cutoffOf(new Date(e.as_of), e.keep, minimum);
+    if (!(Date.parse(e.as_of) <= Date.now() + 1000) || cutoff.toISOString() !== e.cutoff || (e.override_days !== null && floor.toISOString() !== e.override_floor)) {
+      problems.push(diag('E_RETENTION', `${e.table}: the plan's cutoff ${e.cutoff}${e.override_days ? ` and floor ${e.override_floor}` : ''} do not follow from keep ${e.keep} and the project's retention minimum ${minimum} as of ${e.as_of}`, t!.at, 'run vigil retention plan again'));
+      continue;
+    }
     if (belowMinimum && !o.force) problems.push(diag('E_RETENTION', `${e.table}: keep ${e.keep} is shorter than the project's retention minimum ${minimum}; nothing was deleted`, t!.at, `lower retention.minimum in project.yaml, or pass --force if ${e.keep} is meant`));
   }
   if (problems.length) throw new ProjectError(problems);

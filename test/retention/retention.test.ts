@@ -189,6 +189,24 @@ describe('vigil retention on DuckDB', () => {
     expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: 73 }]);
   });
 
+  it('an edited plan (a later cutoff) or a changed minimum is refused, exit 2, nothing deleted', async () => {
+    const dir = await duckProject('{ column: created_at, keep: 30d, override_days: days }');
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
+    const file = join(dir, 'target/retention_plan.json');
+    const { writeFileSync } = await import('node:fs');
+    const plan = readFileSync(file, 'utf8');
+    writeFileSync(file, plan.replace('"cutoff": "2026-11-01T00:00:00.000Z"', '"cutoff": "2026-11-30T00:00:00.000Z"'));
+    const edited = vigil(dir, ['retention', 'apply']);
+    expect(edited.code).toBe(2);
+    expect(edited.stderr).toMatch(/raw\.events: the plan's cutoff 2026-11-30T00:00:00\.000Z and floor 2026-11-24T00:00:00\.000Z do not follow from keep 30d and the project's retention minimum 7d/);
+    writeFileSync(file, plan);
+    writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('minimum: 7d', 'minimum: 14d'));
+    const minimum = vigil(dir, ['retention', 'apply']);
+    expect(minimum.code).toBe(2);
+    expect(minimum.stderr).toMatch(/do not follow from keep 30d and the project's retention minimum 14d/);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]);
+  });
+
   it('a column that is not a timestamp in the warehouse (no declared type): plan fails at the YAML line, exit 2, no plan written', async () => {
     const dir = await duckProject('{ column: note, keep: 30d }');
     const r = vigil(dir, ['retention', 'plan']);
