@@ -212,6 +212,7 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
     const t0 = performance.now();
     let total = 0;
     let failed = 0;
+    const logs = new Set<string>();
     for (const [i, e] of entries.entries()) {
       if (stop.signal.aborted) break;
       const adapter = conns.adapterOf(e.target);
@@ -226,6 +227,7 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
       const t1 = performance.now();
       try {
         const log = logRelation(target.schema, target.database);
+        logs.add(`${target.name}:${log.schema}.${log.identifier}`);
         await ensureLog(adapter, log);
         const r = await applyEntry(adapter, e, rest, { runId, actor: who, log, out, signal: stop.signal, crashAfterBatch: process.env.VIGIL_TEST_CRASH_AFTER_BATCH === '1' });
         total += r.deleted;
@@ -237,7 +239,7 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
         out(`${head} ERROR ${e.table}: ${x.message.split('\n')[0]}`);
       }
     }
-    out(`\nFinished in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${plural(total, 'row')} deleted, ${failed} failed${signalled ? `; stopped by ${signalled}` : ''}. Logged in ${'vigil_retention_log'} (run ${runId}).`);
+    out(`\nFinished in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${plural(total, 'row')} deleted, ${failed} failed${signalled ? `; stopped by ${signalled}` : ''}.${logs.size ? ` Logged in ${[...logs].join(', ')} (run ${runId}).` : ''}`);
     if (signalled) process.exitCode = signalled === 'SIGINT' ? 130 : 143;
     else if (failed) process.exitCode = 1;
   } finally {
