@@ -1,6 +1,7 @@
 // Benchmarks (npm run bench): prints figures; record them in docs/benchmarks.md.
-//   node bench/run.js [compile] [startup] [check] [run] [unit] [sync] [build] [demo] [alerts] [dashboards]     (default: all)
+//   node bench/run.js [compile] [startup] [check] [run] [unit] [sync] [retention] [build] [demo] [alerts] [dashboards]     (default: all)
 // Environment: BENCH_BUILD_ROWS (default 10000000), BENCH_RUN_MODELS (default 500),
+// BENCH_RETENTION_ROWS (default 500000; a fifth of them deleted; DATABASE_URL adds Postgres),
 // DATAFORM_DIR (where @dataform/cli 3.0.69 and @dataform/core 3.0.62 are installed: compile side by side),
 // BENCH_REUSE_DEMO=1 (keep the demo database of a previous run),
 // BENCH_DIR (default bench/.work; use a tmpfs path to take the disk out of the figures).
@@ -261,6 +262,11 @@ if (want('sync')) {
     report(`sync ${rows} ai_audit_logs rows Postgres -> DuckDB: whole process best ${fmt(s)} = ${Math.round(rows / s).toLocaleString('en-US')} rows/s, peak RSS ${Math.max(...syncRuns.map((r) => r.rssMb ?? 0)).toFixed(0)} MB; plain psql COPY TO STDOUT of the same rows best ${fmt(c)} = ${Math.round(rows / c).toLocaleString('en-US')} rows/s => ${((c / s) * 100).toFixed(0)}% of its rate`);
     report(`sync delta with nothing new (re-reads the 5 minute lookback): whole process best ${fmt(Math.min(...delta.map((r) => r.wall)))}`);
   }
+}
+
+if (want('retention')) {
+  const { benchRetention } = await import('./retention.js');
+  await benchRetention(WORK, report);
 }
 
 if (want('seed')) {

@@ -133,6 +133,14 @@ export interface Adapter {
   dryRun?(sql: string): Promise<{ bytesProcessed: number }>;
   /** --defer (DuckDB): read another database file under `alias`, read-only, also in later sessions. */
   attachReadOnly?(file: string, alias: string): Promise<void>;
+  /**
+   * `vigil retention apply` (warehouses with transactions): delete at most `limit` rows matching
+   * `where` (bind parameters `params`; `where` is checked again on the rows deleted, so a row a
+   * concurrent writer changed since the batch was picked is left alone), then run the statement `then(deleted)` gives (the run's
+   * log), in one transaction; the rows deleted. Without it, retention deletes by ranges of the
+   * timestamp column, one statement each (BigQuery: partition-pruned).
+   */
+  deleteBatch?(rel: Relation, where: string, params: SqlParam[], limit: number, then: (deleted: number) => { sql: string; params: SqlParam[] }): Promise<number>;
   /** Told, one line each, when a statement is retried or its result polled again (the CLI prints it). */
   onRetry?: (message: string) => void;
   close(): Promise<void>;

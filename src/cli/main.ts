@@ -193,6 +193,41 @@ export function buildProgram(): Command {
     return runSyncStatus({ ...globals(cmd), ...o });
   });
 
+  const retention = program
+    .command('retention')
+    .description(
+      "retention as configuration (docs/governance.md#retention): rows older than a table's retention: { column, keep } are deleted — plan counts them, apply deletes exactly what the plan counted. Source tables are cleaned in the warehouse copy unless they say apply_to: source (the database vigil sync reads)",
+    );
+  commonOptions(
+    selectionOptions(
+      retention
+        .command('plan')
+        .description(
+          "per table with a retention config: its cutoff (now minus keep; years on the calendar), the rows (on BigQuery also the partitions) that would be deleted, the oldest and newest of them; printed and written to target/retention_plan.json. Reads only. A column that is not a timestamp is an error at its YAML line (exit 2)",
+        ),
+    ),
+  )
+    .option('--at <iso>', 'plan as of this time instead of now (not in the future)')
+    .action(async (o, cmd: Command) => {
+      const { runRetentionPlan } = await import('./retention-command.js');
+      return runRetentionPlan({ ...globals(cmd), ...o });
+    });
+  commonOptions(
+    selectionOptions(
+      retention
+        .command('apply')
+        .description(
+          "delete what the plan (target/retention_plan.json) counted: the plan's fixed cutoffs, in batches, each committed with its count in vigil_retention_log (who: VIGIL_ACTOR or the OS user). Refuses, deleting nothing, when more rows fall before a cutoff than the plan counted (plan again), when the project's retention config changed since the plan, or when keep is shorter than project.yaml retention.minimum (default 30d) without --force. A rerun after a crash deletes only the remainder. SIGTERM/Ctrl-C stop after the batch in progress",
+        ),
+    ),
+  )
+    .option('--plan <file>', 'the plan to apply (default: target/retention_plan.json)')
+    .option('--force', "apply a keep shorter than the project's retention.minimum")
+    .action(async (o, cmd: Command) => {
+      const { runRetentionApply } = await import('./retention-command.js');
+      return runRetentionApply({ ...globals(cmd), ...o });
+    });
+
   commonOptions(
     program
       .command('show')

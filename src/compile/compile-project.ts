@@ -32,6 +32,7 @@ import type { CompiledDashboard } from '../dashboards/types.js';
 import { VIGIL_VERSION } from '../version.js';
 import { registerCompiledSecret, isSecret, secretNames } from '../secrets.js';
 import { durationMs } from '../time/duration.js';
+import { typeFamily } from '../adapters/type-family.js';
 export { VIGIL_VERSION };
 
 export interface CompileOptions {
@@ -112,6 +113,8 @@ interface ModelDraft {
   checksum?: string;
   /** pre_hook/post_hook statements from project defaults, properties and config(), in that order */
   hooks?: Record<'pre_hook' | 'post_hook', HookSource[]>;
+  /** where config.retention is written */
+  retentionAt?: { file: string; line?: number; column?: number };
 }
 
 /** A hook as written: its template and where it is. */
@@ -233,6 +236,14 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           meta: t.meta,
           sync: t.sync && t.sync.enabled !== false ? syncSettings(s, t, pf.yaml, ['sources', si, 'tables', ti, 'sync'], pf.path, ds) : undefined,
         };
+        if (t.retention) {
+          const at = (k?: string) => ({ file: pf.path, ...pf.yaml.locate(['sources', si, 'tables', ti, 'retention', ...(k ? [k] : [])]) });
+          node.retention = { ...t.retention, at: at() };
+          if (t.retention.apply_to === 'source' && s.sync?.from) node.retention.source = { target: s.sync.from, relation: { schema: s.sync.schema ?? s.schema ?? s.name, identifier: t.identifier ?? t.name } };
+          ds.push(...retentionProblems(t.retention, node.columns, at, `source ${s.name}.${t.name}`));
+          if (t.retention.apply_to === 'source' && !s.sync?.from)
+            ds.push(diag('E_RETENTION', `source ${s.name}.${t.name}: retention apply_to: source deletes in the database vigil sync reads the table from, but source '${s.name}' has no sync: { from: <target> }`, at('apply_to'), "add sync: { from: <a postgres target> } to the source, or remove apply_to (the warehouse copy is cleaned by default)"));
+        }
         sources.set(uid, node);
         const base = ['sources', si, 'tables', ti];
         [...(t.tests ?? []), ...(t.data_tests ?? [])].forEach((entry, k) =>
@@ -403,6 +414,14 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       return out;
     };
     d.hooks = { pre_hook: hookSources('pre_hook'), post_hook: hookSources('post_hook') };
+    // where the retention config that wins is written (config() < properties < folders < defaults)
+    if (merged.retention) {
+      const inline = r.success && r.data.retention ? { file: d.file.path, ...locate(d.file.text, /\bretention\s*=/) } : undefined;
+      const fromProps = d.props?.p.config?.retention ? { file: d.props.file, ...d.props.src.locate([...d.props.path, 'config', 'retention']) } : undefined;
+      const level = [...folder].reverse().find((l) => l.config.retention);
+      const fromFolder = level ? { file: 'project.yaml', ...files.projectYaml.locate(['models', ...level.path, '+retention']) } : undefined;
+      d.retentionAt = inline ?? fromProps ?? fromFolder ?? { file: 'project.yaml', ...files.projectYaml.locate(['defaults', 'retention']) };
+    }
     const hookConfig = Object.fromEntries((['pre_hook', 'post_hook'] as const).filter((k) => d.hooks![k].length).map((k) => [k, d.hooks![k].map((h) => h.sql)]));
     d.config = { ...merged, ...hookConfig, materialized: merged.materialized ?? 'view', tags };
     if (d.config.materialized === 'ephemeral' && (d.hooks.pre_hook.length || d.hooks.post_hook.length)) {
@@ -713,6 +732,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     };
     // the model's own SQL starts below the CTEs of its ephemeral parents
     if (node.compiled_sql !== body) node.compiled_body_line = node.compiled_sql.split('\n').length - body.split('\n').length;
+    if (d.retentionAt && d.config.retention) {
+      node.retention_at = d.retentionAt;
+      const at = () => d.retentionAt!;
+      ds.push(...retentionProblems(d.config.retention, columns, at, `model '${d.name}'`));
+      if (d.config.materialized === 'view' || d.config.materialized === 'ephemeral')
+        ds.push(diag('E_RETENTION', `model '${d.name}' has retention but is materialized as ${d.config.materialized}: there are no rows of its own to delete`, at(), 'retention goes on incremental models (a table is rebuilt whole by every build) and on source tables'));
+    }
     if (d.sqlIncremental !== undefined) {
       node.compiled_sql_incremental = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d, !!opts.empty)));
       node.compiled_path_incremental = node.compiled_path.replace(/\.sql$/, '') + '.incremental.sql';
@@ -1188,6 +1214,23 @@ function unknownSource(s: string, t: string, sources: Map<string, SourceNode>, f
     { file: f.path, ...locate(f.text, new RegExp(`\\bsource\\s*\\(\\s*["']${escapeRe(s)}["']\\s*,\\s*["']${escapeRe(t)}["']`)) },
     hint ? undefined : 'declare it under sources: in a models/**/*.yml file',
   );
+}
+
+/**
+ * What compile can tell about a retention config without the warehouse: the column and the
+ * override column against their declared data_type (a column declared with no type, or not
+ * declared, is checked against the warehouse by `vigil retention plan`).
+ */
+function retentionProblems(r: { column: string; override_days?: string }, columns: ColumnInfo[], at: (key?: string) => { file: string; line?: number; column?: number }, what: string): Diagnostic[] {
+  const ds: Diagnostic[] = [];
+  const declared = (name: string) => columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.data_type;
+  const t = declared(r.column);
+  if (t && !['instant', 'local', 'date'].includes(typeFamily(t, 'local')))
+    ds.push(diag('E_RETENTION', `${what}: retention column '${r.column}' is declared ${t}, not a timestamp or date: rows cannot be aged by it`, at('column'), 'name a timestamp column (created_at, timestamp...)'));
+  const o = r.override_days === undefined ? undefined : declared(r.override_days);
+  if (o && !['int', 'numeric'].includes(typeFamily(o, 'local')))
+    ds.push(diag('E_RETENTION', `${what}: retention override_days column '${r.override_days}' is declared ${o}, not a number of days`, at('override_days'), 'name an integer column holding days (e.g. security_retention_period_days)'));
+  return ds;
 }
 
 /** A table's sync block, with its source's connection; a table without `from` is an error at its line. */

@@ -4,7 +4,7 @@
  */
 import type { Relation } from '../adapters/dialect.js';
 import type { Hook } from '../adapters/adapter.js';
-import type { Freshness, Materialization, ModelConfig, SeedConfig, SnapshotConfig } from '../project/schema.js';
+import type { Freshness, Materialization, ModelConfig, RetentionConfig, SeedConfig, SnapshotConfig } from '../project/schema.js';
 import type { UnitTestNode } from '../testing/unit-tests.js';
 
 export type { UnitTestNode };
@@ -50,6 +50,15 @@ export interface ModelNode {
   /** Rendered pre_hook/post_hook statements, in the order they run, each with where it is written. */
   pre_hooks?: Hook[];
   post_hooks?: Hook[];
+  /** Where the model's `retention` config (config.retention) is written: its errors point there. */
+  retention_at?: WrittenAt;
+}
+
+/** A place in a file a person edits. */
+export interface WrittenAt {
+  file: string;
+  line?: number;
+  column?: number;
 }
 
 /** A CSV under seeds/, loaded as a table by `vigil seed` and `vigil build`; ref('name') reads it. */
@@ -114,6 +123,12 @@ export interface SourceNode {
     cursor: string;
     batch_size: number;
     lookback_seconds: number;
+  };
+  /** `vigil retention` settings (docs/governance.md#retention), with where they are written. */
+  retention?: RetentionConfig & {
+    at: WrittenAt;
+    /** apply_to: source: the target `vigil sync` reads the table from, and the table there */
+    source?: { target: string; relation: Relation };
   };
 }
 

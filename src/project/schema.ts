@@ -16,6 +16,25 @@ export type Materialization = (typeof MATERIALIZATIONS)[number];
 /** A hook: one SQL statement (a template) or a list of them, run in order. */
 const HookList = z.union([z.string().min(1), z.array(z.string().min(1))]);
 
+/**
+ * `retention:` of a model or a source table (docs/governance.md#retention): rows whose `column`
+ * is older than `keep` are what `vigil retention plan` counts and `vigil retention apply` deletes.
+ */
+const retentionKeys = {
+  /** the timestamp (or date) column that says how old a row is */
+  column: z.string().min(1),
+  /** how long rows are kept: a duration (90d, 7y: calendar years) */
+  keep: Duration,
+  /** a column holding a per-row retention period in days; a row with a value there is kept that many days instead of `keep` (never less than the project's retention.minimum) */
+  override_days: z.string().min(1).optional(),
+  /** rows deleted per transaction (default 50,000) */
+  batch_size: z.number().int().positive().max(10_000_000).optional(),
+};
+export const ModelRetentionSchema = z.object(retentionKeys).strict();
+/** On a source table, `apply_to: source` deletes in the database `vigil sync` reads it from (opt-in); the default is the warehouse copy. */
+export const SourceRetentionSchema = z.object({ ...retentionKeys, apply_to: z.enum(['warehouse', 'source']).optional() }).strict();
+export type RetentionConfig = z.infer<typeof SourceRetentionSchema>;
+
 /** Every key `config()` and the YAML `config:` block accept. Others are E_CONFIG errors. */
 export const ModelConfigSchema = z
   .object({
@@ -32,6 +51,8 @@ export const ModelConfigSchema = z
     post_hook: HookList,
     meta: z.record(z.string(), z.unknown()),
     description: z.string(),
+    /** rows older than `keep` are deleted by `vigil retention apply` (docs/governance.md#retention) */
+    retention: ModelRetentionSchema,
     /** the partition column (insert_overwrite replaces the partitions new rows touch): a column,
      * `{ field, data_type, granularity }`, or an expression like `date(created_at)` */
     partition_by: z.union([
@@ -129,6 +150,8 @@ const SourceTableSchema = z
       })
       .strict()
       .optional(),
+    /** `vigil retention`: rows older than `keep` go (docs/governance.md#retention) */
+    retention: SourceRetentionSchema.optional(),
   })
   .strict();
 export type SourceTableProps = z.infer<typeof SourceTableSchema>;
@@ -324,6 +347,8 @@ export const ProjectFileSchema = z
       })
       .strict()
       .optional(),
+    /** `vigil retention` (docs/governance.md#retention): the shortest `keep` apply accepts without --force (default 30d). */
+    retention: z.object({ minimum: Duration.optional() }).strict().optional(),
     /** `vigil serve`: its HTTP address, job leases, health thresholds (docs/operations.md). */
     serve: z
       .object({

@@ -3,6 +3,11 @@
  * repeated — `30s`, `15m`, `1h30m`, `2d`, `1w`, `1y`, `1.5h`, `500ms`. Units: ms, s, m, h, d, w,
  * y (365 days, as in Prometheus and Alertmanager).
  * Anything else (a bare number, `1 hour`, `P1D`) is refused with what was expected.
+ *
+ * A length of time (`durationMs`) counts a year as 365 days. A point that far back in time
+ * (`durationBefore`, retention cutoffs) counts years on the calendar instead: 7y before
+ * 2026-12-02 is 2019-12-02, not 2019-12-04 (7 × 365 days miss the leap days 2020 and 2024) —
+ * a legal retention period of 7 years means the same date 7 years earlier.
  */
 import { z } from 'zod';
 
@@ -28,6 +33,29 @@ export function parseDuration(what: string, text: string, opts: { min?: number }
   if (Number.isNaN(ms)) return new Error(`${what} must be ${DURATION_HELP}, got '${text}'`);
   if (opts.min !== undefined && ms < opts.min) return new Error(`${what} must be at least ${formatDuration(opts.min)}, got '${text}'`);
   return ms;
+}
+
+/**
+ * The instant `text` (a duration) before `at`: years on the calendar (UTC; 29 February goes to
+ * 28 February in a year without one), every other unit as its fixed length (a day is 24 hours:
+ * in UTC every day is). NaN-dated when `text` is not a duration.
+ */
+export function durationBefore(at: Date, text: string): Date {
+  if (!DURATION_RE.test(text)) return new Date(NaN);
+  let years = 0;
+  let ms = 0;
+  for (const m of text.matchAll(PART_RE)) {
+    if (m[2] === 'y' && Number.isInteger(Number(m[1]))) years += Number(m[1]);
+    else ms += Number(m[1]) * UNIT_MS[m[2]];
+  }
+  const d = new Date(at.getTime());
+  if (years) {
+    const month = d.getUTCMonth();
+    d.setUTCFullYear(d.getUTCFullYear() - years);
+    // 29 February in a year without one rolled over to 1 March: the last day of February
+    if (d.getUTCMonth() !== month) d.setUTCDate(0);
+  }
+  return new Date(d.getTime() - ms);
 }
 
 /** The zod type of every duration in YAML. */

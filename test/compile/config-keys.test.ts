@@ -13,6 +13,7 @@ import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { BigQueryAdapter } from '../../src/adapters/bigquery/bigquery-adapter.js';
 import { executeRun, materializeRequest } from '../../src/run/executor.js';
 import { projectFiles } from '../helpers.js';
+import { applyEntry, cutoffOf, ensureLog, logRelation, retentionTables } from '../../src/retention/retention.js';
 
 const open: DuckDbAdapter[] = [];
 afterEach(async () => {
@@ -116,6 +117,20 @@ const EFFECTS: Record<string, () => Promise<void> | void> = {
     // for what reads the manifest (catalogs, exporters): kept as written
     const m = compile({ 'models/t.sql': "{{ config(meta={'owner': 'data-platform', 'pii': false}) }}\nselect 1 as x" });
     expect(node(m, 't').config.meta).toEqual({ owner: 'data-platform', pii: false });
+  },
+  async retention() {
+    // vigil retention plan/apply delete the model's rows older than keep (test/retention/ runs the CLI)
+    const { db, run } = await duck();
+    const m = compile({ 'models/t.sql': `{{ config(materialized='incremental', retention={'column': 'ts', 'keep': '1y'}) }}\nselect * from (values (1, timestamp '2024-12-01 23:00:00'), (2, timestamp '2024-12-02 00:00:00')) as v(id, ts)` });
+    await run(m);
+    const [t] = retentionTables(m, new Set(['model.fixture.t']));
+    expect(t).toMatchObject({ kind: 'model', column: 'ts', keep: '1y', relation: { schema: 'analytics', identifier: 't' } });
+    const asOf = new Date('2025-12-02T00:00:00Z');
+    const { cutoff } = cutoffOf(asOf, t.keep, '30d');
+    const e = { ...t, table: t.name, target: 'dev', override_days: null, minimum: '30d', as_of: asOf.toISOString(), cutoff: cutoff.toISOString(), override_floor: null, below_minimum: false, rows: 1, oldest: null, newest: null };
+    await ensureLog(db, logRelation('analytics'));
+    await applyEntry(db, e, 1, { runId: 'r', actor: 'test', log: logRelation('analytics'), out: () => {} });
+    expect(await db.query('select id from analytics.t')).toEqual([{ id: 2 }]);
   },
   description() {
     const m = compile({ 'models/t.sql': "{{ config(description='Daily rollup') }}\nselect 1 as x" });

@@ -1,6 +1,6 @@
 /** The one duration grammar and the one timestamp grammar every flag and YAML key uses. */
 import { describe, expect, it } from 'vitest';
-import { Duration, durationMs, formatDuration, parseDuration } from '../../src/time/duration.js';
+import { Duration, durationBefore, durationMs, formatDuration, parseDuration } from '../../src/time/duration.js';
 import { parseTimestamp } from '../../src/time/timestamp.js';
 
 describe('durations', () => {
@@ -21,6 +21,15 @@ describe('durations', () => {
     expect(durationMs(text)).toBeNaN();
     expect(Duration.safeParse(text).success).toBe(false);
     expect((parseDuration('--lookback', text) as Error).message).toBe(`--lookback must be a duration like 30s, 15m, 1h30m, 2d or 1w (units ms, s, m, h, d, w, y), got '${text}'`);
+  });
+
+  it('a point in time that far back counts years on the calendar (retention cutoffs), other units as fixed lengths', () => {
+    const at = new Date('2026-12-02T17:00:00Z');
+    expect(durationBefore(at, '7y').toISOString()).toBe('2019-12-02T17:00:00.000Z'); // 7 x 365 days would be 2019-12-04
+    expect(durationBefore(new Date('2024-02-29T00:00:00Z'), '1y').toISOString()).toBe('2023-02-28T00:00:00.000Z');
+    expect(durationBefore(at, '90d').toISOString()).toBe('2026-09-03T17:00:00.000Z');
+    expect(durationBefore(at, '1y1d12h').toISOString()).toBe('2025-12-01T05:00:00.000Z');
+    expect(durationBefore(at, '90 days').getTime()).toBeNaN();
   });
 
   it('a lower bound, and formatting back', () => {

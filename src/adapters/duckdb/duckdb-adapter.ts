@@ -189,6 +189,17 @@ export class DuckDbAdapter implements Adapter {
     return new DuckDbSyncWriter(this);
   }
 
+  /** Retention: a batch of rows by `rowid`, and the log statement, in one transaction. */
+  deleteBatch(rel: Relation, where: string, params: SqlParam[], limit: number, then: (deleted: number) => { sql: string; params: SqlParam[] }): Promise<number> {
+    const r = this.dialect.relation(rel);
+    return this.transaction(async (run) => {
+      const n = await run(`delete from ${r} where rowid in (select rowid from ${r} where ${where} limit ${Math.floor(limit)}) and ${where}`, params);
+      const log = then(n);
+      await run(log.sql, log.params);
+      return n;
+    });
+  }
+
   async loadTable(req: LoadRequest): Promise<number> {
     const d = this.dialect;
     const rel = d.relation(req.relation);

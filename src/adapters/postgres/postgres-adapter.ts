@@ -125,6 +125,17 @@ export class PostgresAdapter implements Adapter {
     }
   }
 
+  /** Retention: a batch of rows by `ctid` (a TID scan), and the log statement, in one transaction. */
+  deleteBatch(rel: Relation, where: string, params: SqlParam[], limit: number, then: (deleted: number) => { sql: string; params: SqlParam[] }): Promise<number> {
+    const r = this.dialect.relation(rel);
+    return this.transaction(async (_c, run) => {
+      const n = await run(`delete from ${r} where ctid = any(array(select ctid from ${r} where ${where} limit ${Math.floor(limit)})) and ${where}`, params);
+      const log = then(n);
+      await run(log.sql, log.params);
+      return n;
+    });
+  }
+
   /** Run `fn` in one transaction on one client: committed when it returns, rolled back when it throws. */
   async transaction<T>(fn: (c: PoolClient, run: (sql: string, params?: SqlParam[]) => Promise<number>) => Promise<T>): Promise<T> {
     return this.withClient(async (c) => {

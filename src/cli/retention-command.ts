@@ -1,0 +1,250 @@
+/**
+ * `vigil retention plan` and `vigil retention apply` (docs/governance.md#retention): the plan
+ * counts, per table with a `retention:` config, what would go and writes it to
+ * target/retention_plan.json; apply deletes exactly that (the plan's fixed cutoffs), in batches.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Adapter } from '../adapters/adapter.js';
+import { diag, ProjectError, UsageError, WarehouseError, type Diagnostic } from '../errors.js';
+import { writeTargetJson } from '../project/artifacts.js';
+import { VIGIL_VERSION } from '../version.js';
+import {
+  actor,
+  applyEntry,
+  checkColumns,
+  countAffected,
+  cutoffOf,
+  DEFAULT_MINIMUM,
+  ensureLog,
+  logRelation,
+  PLAN_FILE,
+  retentionTables,
+  type PlanEntry,
+  type RetentionPlan,
+  type RetentionTable,
+} from '../retention/retention.js';
+import { compileForCommand, open, select, timestampFlag, type Common, type Compiled } from './commands.js';
+import { err, out } from './output.js';
+
+/** The adapters a retention command needs: the target's, and each source database apply_to: source names. */
+async function openAll(c: Compiled, tables: RetentionTable[]): Promise<{ adapterOf: (target: string) => Adapter; targetOf: (target: string) => { name: string; schema: string; database?: string }; close: () => Promise<void> }> {
+  const { resolveTarget } = await import('../compile/compile-project.js');
+  const { openAdapter } = await import('../adapters/index.js');
+  const opened = new Map<string, Adapter>();
+  const where = new Map<string, { name: string; schema: string; database?: string }>();
+  const close = async () => {
+    for (const a of opened.values()) await a.close().catch(() => {});
+  };
+  try {
+    opened.set(c.target.name, await open(c, 1));
+    where.set(c.target.name, { name: c.target.name, schema: c.target.schema, database: c.target.database });
+    for (const name of new Set(tables.map((t) => t.source_target).filter((x): x is string => !!x && x !== c.target.name))) {
+      const ds: Diagnostic[] = [];
+      const t = resolveTarget(c.files, { target: name, env: process.env }, ds);
+      if (!t) throw new ProjectError(ds);
+      opened.set(name, await openAdapter(t, c.files.root, 1));
+      where.set(name, { name, schema: t.schema, database: t.database });
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return {
+    adapterOf: (name) => opened.get(name)!,
+    targetOf: (name) => where.get(name)!,
+    close,
+  };
+}
+
+function selected(c: Compiled, o: Common): RetentionTable[] {
+  const { ids } = select(c.result.manifest, o);
+  const tables = retentionTables(c.result.manifest, ids);
+  if (!tables.length) {
+    const any = retentionTables(c.result.manifest, new Set([...Object.keys(c.result.manifest.sources), ...Object.keys(c.result.manifest.nodes)])).length;
+    throw new UsageError(any ? 'none of the selected tables has a retention config' : 'no source table or model has a retention config (retention: { column: created_at, keep: 90d } on a source table or in a model\'s config; docs/governance.md#retention)');
+  }
+  return tables;
+}
+
+const plural = (n: number, w: string) => `${n.toLocaleString('en-US')} ${w}${n === 1 ? '' : 's'}`;
+
+function printTable(entries: PlanEntry[]): void {
+  const rows = [
+    ['table', 'where', 'keep', 'cutoff', 'rows', 'oldest', 'newest'],
+    ...entries.map((e) => [
+      e.table,
+      `${e.target}:${e.relation.schema}.${e.relation.identifier}`,
+      `${e.keep}${e.override_days ? ` (or ${e.override_days})` : ''}${e.below_minimum ? ` < minimum ${e.minimum}` : ''}`,
+      e.cutoff,
+      `${e.rows.toLocaleString('en-US')}${e.partitions !== undefined ? ` (${plural(e.partitions, 'partition')})` : ''}`,
+      e.oldest ?? '-',
+      e.newest ?? '-',
+    ]),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  rows.forEach((r, k) => {
+    out(r.map((cell, i) => (i === 4 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd());
+    if (k === 0) out(widths.map((w) => '-'.repeat(w)).join('  '));
+  });
+}
+
+export async function runRetentionPlan(o: Common & { at?: string }): Promise<void> {
+  const asOf = o.at === undefined ? new Date() : timestampFlag('--at', o.at);
+  if (asOf.getTime() > Date.now() + 1000) throw new UsageError(`--at ${o.at} is in the future: a plan for a later time would delete rows that the retention period still keeps`);
+  const c = compileForCommand(o, { writeArtifacts: false });
+  const tables = selected(c, o);
+  const minimum = c.files.project.retention?.minimum ?? DEFAULT_MINIMUM;
+  const { getWarehouse } = await import('../adapters/index.js');
+  const conns = await openAll(c, tables);
+  const entries: PlanEntry[] = [];
+  try {
+    const problems: Diagnostic[] = [];
+    for (const t of tables) {
+      const name = t.source_target ?? c.target.name;
+      problems.push(...(await checkColumns(conns.adapterOf(name), t, `target '${name}'`)));
+    }
+    if (problems.length) throw new ProjectError(problems);
+    out(`vigil ${VIGIL_VERSION} retention plan: target ${c.target.name} (${c.target.type}), ${plural(tables.length, 'table')}, as of ${asOf.toISOString()}, minimum keep ${minimum}`);
+    for (const t of tables) {
+      const adapter = conns.adapterOf(t.source_target ?? c.target.name);
+      const target = conns.targetOf(t.source_target ?? c.target.name);
+      const { cutoff, floor, belowMinimum } = cutoffOf(asOf, t.keep, minimum);
+      const base = {
+        unique_id: t.unique_id,
+        table: t.name,
+        target: target.name,
+        apply_to: t.apply_to,
+        relation: t.relation,
+        column: t.column,
+        keep: t.keep,
+        override_days: t.override_days ?? null,
+        minimum,
+        batch_size: t.batch_size,
+        as_of: asOf.toISOString(),
+        cutoff: cutoff.toISOString(),
+        override_floor: t.override_days ? floor.toISOString() : null,
+        below_minimum: belowMinimum,
+        at: t.at,
+      };
+      const counted = await countAffected(adapter, base, !!getWarehouse(adapter.type)?.capabilities.partitions);
+      entries.push({ ...base, ...counted });
+    }
+  } finally {
+    await conns.close();
+  }
+  out('');
+  printTable(entries);
+  const plan: RetentionPlan = { vigil_version: VIGIL_VERSION, generated_at: new Date().toISOString(), target: c.target.name, as_of: asOf.toISOString(), minimum, tables: entries };
+  const file = writeTargetJson(c.files, PLAN_FILE, plan);
+  const total = entries.reduce((a, e) => a + e.rows, 0);
+  out(`\n${plural(total, 'row')} in ${plural(entries.filter((e) => e.rows).length, 'table')} would be deleted. Plan written to ${file.slice(c.files.root.length + 1)}; vigil retention apply deletes exactly these rows.`);
+  for (const e of entries.filter((x) => x.below_minimum)) err(`warning: ${e.table} keeps ${e.keep}, shorter than the project's retention minimum ${minimum} (${e.at.file}:${e.at.line ?? 1}): apply refuses it without --force`);
+}
+
+export async function runRetentionApply(o: Common & { plan?: string; force?: boolean }): Promise<void> {
+  const c = compileForCommand(o, { writeArtifacts: false });
+  const path = o.plan ? resolve(process.cwd(), o.plan) : join(c.files.root, c.files.paths.target, PLAN_FILE);
+  if (!existsSync(path)) throw new UsageError(`no plan at ${o.plan ?? `${c.files.paths.target}/${PLAN_FILE}`}: run vigil retention plan first (apply deletes exactly what a plan counted)`);
+  let plan: RetentionPlan;
+  try {
+    plan = JSON.parse(readFileSync(path, 'utf8')) as RetentionPlan;
+    if (!Array.isArray(plan.tables) || typeof plan.target !== 'string') throw new Error('not a retention plan');
+  } catch (e) {
+    throw new UsageError(`${o.plan ?? `${c.files.paths.target}/${PLAN_FILE}`} is not a retention plan (${(e as Error).message}); run vigil retention plan again`);
+  }
+  if (!(Date.parse(plan.as_of) <= Date.now() + 1000)) throw new UsageError(`the plan is as of ${plan.as_of}, which is not a time in the past: its cutoffs would delete rows still in their retention period; run vigil retention plan again`);
+  if (plan.target !== c.target.name) throw new UsageError(`the plan was made for target '${plan.target}', this is target '${c.target.name}': run vigil retention plan --target ${c.target.name}`);
+  // the plan's tables, narrowed by -s; each must still have the retention config it was planned with
+  const current = new Map(selected(c, o).map((t) => [t.unique_id, t]));
+  const entries = o.select?.length || o.exclude?.length ? plan.tables.filter((e) => current.has(e.unique_id)) : plan.tables;
+  if (!entries.length) throw new UsageError('the plan has none of the selected tables: run vigil retention plan with the same selection');
+  const minimum = c.files.project.retention?.minimum ?? DEFAULT_MINIMUM;
+  const problems: Diagnostic[] = [];
+  for (const e of entries) {
+    const t = current.get(e.unique_id);
+    const now = t ? { column: t.column, keep: t.keep, override_days: t.override_days ?? null, relation: `${t.relation.schema}.${t.relation.identifier}` } : undefined;
+    const planned = { column: e.column, keep: e.keep, override_days: e.override_days, relation: `${e.relation.schema}.${e.relation.identifier}` };
+    if (JSON.stringify(now) !== JSON.stringify(planned)) {
+      problems.push(diag('E_RETENTION', `${e.table}: the plan was made for ${JSON.stringify(planned)}, the project now says ${now ? JSON.stringify(now) : 'no retention'}`, t?.at ?? e.at, 'run vigil retention plan again'));
+      continue;
+    }
+    // the plan's instants must follow from its keep and the project's minimum now (an edited plan, a changed minimum)
+    const { belowMinimum, cutoff, floor } = cutoffOf(new Date(e.as_of), e.keep, minimum);
+    if (!(Date.parse(e.as_of) <= Date.now() + 1000) || cutoff.toISOString() !== e.cutoff || (e.override_days !== null && floor.toISOString() !== e.override_floor)) {
+      problems.push(diag('E_RETENTION', `${e.table}: the plan's cutoff ${e.cutoff}${e.override_days ? ` and floor ${e.override_floor}` : ''} do not follow from keep ${e.keep} and the project's retention minimum ${minimum} as of ${e.as_of}`, t!.at, 'run vigil retention plan again'));
+      continue;
+    }
+    if (belowMinimum && !o.force) problems.push(diag('E_RETENTION', `${e.table}: keep ${e.keep} is shorter than the project's retention minimum ${minimum}; nothing was deleted`, t!.at, `lower retention.minimum in project.yaml, or pass --force if ${e.keep} is meant`));
+  }
+  if (problems.length) throw new ProjectError(problems);
+
+  const conns = await openAll(c, [...current.values()].filter((t) => entries.some((e) => e.unique_id === t.unique_id)));
+  const runId = randomUUID();
+  const who = actor();
+  const stop = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+    signalled = sig;
+    stop.abort();
+    err(`\n${sig}: stopping after the batch in progress commits (again to stop at once; the warehouse rolls the batch back)`);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    // every table counted again before anything is deleted: more rows before a cutoff than the
+    // plan counted means the data changed under it (a backfill, a moved timestamp)
+    const remaining = new Map<string, number>();
+    const drift: string[] = [];
+    for (const e of entries) {
+      const now = await countAffected(conns.adapterOf(e.target), e, false);
+      remaining.set(e.unique_id, now.rows);
+      if (now.rows > e.rows) drift.push(`${e.table}: the plan counted ${e.rows.toLocaleString('en-US')} rows before ${e.cutoff}, there are ${now.rows.toLocaleString('en-US')} now`);
+    }
+    if (drift.length) {
+      err(`error: the data changed since the plan (${plan.generated_at}); nothing was deleted:\n  ${drift.join('\n  ')}\nRun vigil retention plan again and review it.`);
+      process.exitCode = 1;
+      return;
+    }
+    out(`vigil ${VIGIL_VERSION} retention apply: plan of ${plan.generated_at} (as of ${plan.as_of}), ${plural(entries.length, 'table')}, run ${runId} by ${who}`);
+    const t0 = performance.now();
+    let total = 0;
+    let failed = 0;
+    const logs = new Set<string>();
+    for (const [i, e] of entries.entries()) {
+      if (stop.signal.aborted) break;
+      const adapter = conns.adapterOf(e.target);
+      const target = conns.targetOf(e.target);
+      const rest = remaining.get(e.unique_id)!;
+      const head = `${i + 1} of ${entries.length}`;
+      if (!rest) {
+        out(`${head} OK ${e.table}: nothing before ${e.cutoff}${e.rows ? ` (the plan's ${plural(e.rows, 'row')} are gone already)` : ''}`);
+        continue;
+      }
+      out(`${head} START ${e.table}: ${plural(rest, 'row')} before ${e.cutoff}${rest < e.rows ? ` (${(e.rows - rest).toLocaleString('en-US')} of the plan's ${e.rows.toLocaleString('en-US')} already gone)` : ''}, batches of ${e.batch_size.toLocaleString('en-US')}, in ${e.target}:${e.relation.schema}.${e.relation.identifier}`);
+      const t1 = performance.now();
+      try {
+        const log = logRelation(target.schema, target.database);
+        logs.add(`${target.name}:${log.schema}.${log.identifier}`);
+        await ensureLog(adapter, log);
+        const r = await applyEntry(adapter, e, rest, { runId, actor: who, log, out, signal: stop.signal, crashAfterBatch: process.env.VIGIL_TEST_CRASH_AFTER_BATCH === '1' });
+        total += r.deleted;
+        const s = (performance.now() - t1) / 1000;
+        out(`${head} ${r.stopped ? 'STOPPED' : 'OK'} ${e.table}: deleted ${plural(r.deleted, 'row')} [${s.toFixed(2)}s, ${Math.round(r.deleted / Math.max(s, 1e-3)).toLocaleString('en-US')} rows/s]`);
+      } catch (x) {
+        if (!(x instanceof WarehouseError)) throw x;
+        failed++;
+        out(`${head} ERROR ${e.table}: ${x.message.split('\n')[0]}`);
+      }
+    }
+    out(`\nFinished in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${plural(total, 'row')} deleted, ${failed} failed${signalled ? `; stopped by ${signalled}` : ''}.${logs.size ? ` Logged in ${[...logs].join(', ')} (run ${runId}).` : ''}`);
+    if (signalled) process.exitCode = signalled === 'SIGINT' ? 130 : 143;
+    else if (failed) process.exitCode = 1;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await conns.close();
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * Retention as configuration (docs/governance.md#retention): which tables have a `retention:`
+ * config, what a plan counts (cutoff, rows, oldest and newest affected timestamps) and how
+ * apply deletes exactly what the plan computed — in batches, each committed with its line of
+ * the run log `vigil_retention_log`. The cutoff is fixed in the plan (an instant, not "90 days
+ * ago"): a rerun of the same plan after a crash deletes only what is left before it.
+ *
+ * Warehouse-neutral: the spelling comes from the dialect, the batch from `Adapter.deleteBatch`
+ * (rowid / ctid in one transaction) or, without it, one DELETE per range of the timestamp column
+ * (BigQuery: partition-pruned).
+ */
+import { userInfo } from 'node:os';
+import { createOwnTable, type Adapter } from '../adapters/adapter.js';
+import type { Dialect, Relation, SqlParam } from '../adapters/dialect.js';
+import { typeFamily } from '../adapters/type-family.js';
+import type { Manifest, WrittenAt } from '../compile/manifest.js';
+import { diag, type Diagnostic } from '../errors.js';
+import { durationBefore } from '../time/duration.js';
+
+export const RETENTION_LOG_TABLE = 'vigil_retention_log';
+export const PLAN_FILE = 'retention_plan.json';
+/** The shortest `keep` apply accepts without --force when project.yaml says nothing. */
+export const DEFAULT_MINIMUM = '30d';
+export const DEFAULT_BATCH_SIZE = 50_000;
+/** BigQuery (no deleteBatch): days of the timestamp column one DELETE statement covers. */
+export const RANGE_DAYS = 31;
+
+/** A table with a retention config, and where its rows are deleted. */
+export interface RetentionTable {
+  unique_id: string;
+  /** raw.usage_log (a source table) or the model's name */
+  name: string;
+  kind: 'source' | 'model';
+  /** `warehouse`: the target's relation; `source`: the table in the database `vigil sync` reads (apply_to: source) */
+  apply_to: 'warehouse' | 'source';
+  /** the target name whose database holds the rows (undefined: the command's target) */
+  source_target?: string;
+  relation: Relation;
+  column: string;
+  keep: string;
+  override_days?: string;
+  batch_size: number;
+  at: WrittenAt;
+}
+
+/** One table of a plan: everything apply needs, fixed. */
+export interface PlanEntry {
+  unique_id: string;
+  table: string;
+  /** the target whose database the rows are deleted in */
+  target: string;
+  apply_to: 'warehouse' | 'source';
+  relation: Relation;
+  column: string;
+  keep: string;
+  override_days: string | null;
+  minimum: string;
+  batch_size: number;
+  /** the instant the plan was computed for */
+  as_of: string;
+  /** rows whose column is before this go (rows with an override: their own cutoff) */
+  cutoff: string;
+  /** with override_days: no row is deleted at or after this (as_of minus the project minimum), whatever its value */
+  override_floor: string | null;
+  rows: number;
+  /** warehouses with partitions: the days (partitions) holding affected rows */
+  partitions?: number;
+  oldest: string | null;
+  newest: string | null;
+  /** keep is shorter than the project minimum: apply needs --force */
+  below_minimum: boolean;
+  at: WrittenAt;
+}
+
+export interface RetentionPlan {
+  vigil_version: string;
+  generated_at: string;
+  /** the command's target (the warehouse) */
+  target: string;
+  as_of: string;
+  minimum: string;
+  tables: PlanEntry[];
+}
+
+/** Every selected model and source table with a retention config. */
+export function retentionTables(manifest: Manifest, ids: Set<string>): RetentionTable[] {
+  const out: RetentionTable[] = [];
+  for (const s of Object.values(manifest.sources)) {
+    const r = s.retention;
+    if (!r || !ids.has(s.unique_id)) continue;
+    const toSource = r.apply_to === 'source' && r.source;
+    out.push({
+      unique_id: s.unique_id,
+      name: `${s.source_name}.${s.name}`,
+      kind: 'source',
+      apply_to: toSource ? 'source' : 'warehouse',
+      source_target: toSource ? r.source!.target : undefined,
+      relation: toSource ? r.source!.relation : s.relation,
+      column: r.column,
+      keep: r.keep,
+      override_days: r.override_days,
+      batch_size: r.batch_size ?? DEFAULT_BATCH_SIZE,
+      at: r.at,
+    });
+  }
+  for (const n of Object.values(manifest.nodes)) {
+    if (n.resource_type !== 'model' || !n.config.retention || !n.relation || !ids.has(n.unique_id)) continue;
+    const r = n.config.retention;
+    out.push({ unique_id: n.unique_id, name: n.name, kind: 'model', apply_to: 'warehouse', relation: n.relation, column: r.column, keep: r.keep, override_days: r.override_days, batch_size: r.batch_size ?? DEFAULT_BATCH_SIZE, at: n.retention_at ?? { file: n.file } });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The cutoff of `keep` at `asOf`, and whether it is shorter than `minimum`. */
+export function cutoffOf(asOf: Date, keep: string, minimum: string): { cutoff: Date; floor: Date; belowMinimum: boolean } {
+  const cutoff = durationBefore(asOf, keep);
+  const floor = durationBefore(asOf, minimum);
+  return { cutoff, floor, belowMinimum: cutoff.getTime() > floor.getTime() };
+}
+
+/** The rows a plan entry deletes: a condition with bind parameters (the instants of the plan). */
+export function retentionPredicate(d: Dialect, e: Pick<PlanEntry, 'column' | 'override_days' | 'cutoff' | 'override_floor' | 'as_of'>, first = 1): { sql: string; params: SqlParam[] } {
+  const col = d.quoteIdent(e.column);
+  if (!e.override_days) return { sql: `${col} < ${d.timestampParam(first)}`, params: [e.cutoff] };
+  const ov = d.quoteIdent(e.override_days);
+  // a row with its own period: older than as_of minus that many days, and never newer than the floor
+  return {
+    sql: `((${ov} is null and ${col} < ${d.timestampParam(first)}) or (${ov} is not null and ${col} < ${d.timestampParam(first + 1)} and ${col} < ${d.dateadd('day', `-(${ov})`, d.timestampParam(first + 2))}))`,
+    params: [e.cutoff, e.override_floor, e.as_of],
+  };
+}
+
+/**
+ * The column and override column against the warehouse: a table that is not there, a column it
+ * does not have, or one that holds no timestamps is a problem at the retention config's line.
+ */
+export async function checkColumns(adapter: Adapter, t: RetentionTable, where: string): Promise<Diagnostic[]> {
+  const cols = await adapter.columns(t.relation);
+  const rel = `${t.relation.schema}.${t.relation.identifier}`;
+  const what = t.kind === 'source' ? `source ${t.name}` : `model '${t.name}'`;
+  if (!cols.length) return [diag('E_RETENTION', `${what}: table ${rel} does not exist in ${where}`, t.at, t.kind === 'model' ? 'build the model first (vigil build)' : t.apply_to === 'warehouse' ? 'sync it first (vigil sync), or set apply_to: source to clean the source database' : undefined)];
+  const ds: Diagnostic[] = [];
+  const find = (name: string) => cols.find((c) => c.name.toLowerCase() === name.toLowerCase());
+  const c = find(t.column);
+  if (!c) ds.push(diag('E_RETENTION', `${what}: retention column '${t.column}' is not a column of ${rel} in ${where} (it has ${cols.map((x) => x.name).join(', ')})`, t.at));
+  else if (!['instant', 'local', 'date'].includes(typeFamily(c.data_type, 'local'))) ds.push(diag('E_RETENTION', `${what}: retention column '${t.column}' is ${c.data_type} in ${where}, not a timestamp or date: rows cannot be aged by it`, t.at, 'name a timestamp column'));
+  if (t.override_days) {
+    const o = find(t.override_days);
+    if (!o) ds.push(diag('E_RETENTION', `${what}: retention override_days column '${t.override_days}' is not a column of ${rel} in ${where}`, t.at));
+    else if (!['int', 'numeric'].includes(typeFamily(o.data_type, 'local'))) ds.push(diag('E_RETENTION', `${what}: retention override_days column '${t.override_days}' is ${o.data_type} in ${where}, not a number of days`, t.at));
+  }
+  return ds;
+}
+
+/** Rows (and partitions) a plan entry's predicate matches now, with the oldest and newest of them. */
+export async function countAffected(adapter: Adapter, e: Pick<PlanEntry, 'relation' | 'column' | 'override_days' | 'cutoff' | 'override_floor' | 'as_of'>, partitions: boolean): Promise<{ rows: number; partitions?: number; oldest: string | null; newest: string | null }> {
+  const d = adapter.dialect;
+  const p = retentionPredicate(d, e);
+  const col = d.quoteIdent(e.column);
+  const str = d.type('string');
+  const [r] = await adapter.query<{ n: unknown; parts?: unknown; oldest: string | null; newest: string | null }>(
+    `select count(*) as n${partitions ? `, count(distinct ${d.to_date(col)}) as parts` : ''}, cast(min(${col}) as ${str}) as oldest, cast(max(${col}) as ${str}) as newest from ${d.relation(e.relation)} where ${p.sql}`,
+    p.params,
+  );
+  return { rows: Number(r?.n ?? 0), ...(partitions ? { partitions: Number(r?.parts ?? 0) } : {}), oldest: r?.oldest ?? null, newest: r?.newest ?? null };
+}
+
+/** Who runs it: VIGIL_ACTOR when set (a CI job names itself), else the OS user. */
+export function actor(): string {
+  if (process.env.VIGIL_ACTOR) return process.env.VIGIL_ACTOR;
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The run log's relation in the database of `schema`. */
+export function logRelation(schema: string, database?: string): Relation {
+  return { ...(database ? { database } : {}), schema, identifier: RETENTION_LOG_TABLE };
+}
+
+export async function ensureLog(adapter: Adapter, rel: Relation): Promise<void> {
+  const t = (x: Parameters<Dialect['type']>[0]) => adapter.dialect.type(x);
+  await createOwnTable(
+    adapter,
+    rel,
+    `run_id ${t('string')}, table_name ${t('string')}, relation_name ${t('string')}, target_name ${t('string')}, column_name ${t('string')}, keep ${t('string')}, override_column ${t('string')}, as_of ${t('timestamp')}, cutoff ${t('timestamp')}, planned_rows ${t('int')}, rows_deleted ${t('int')}, status ${t('string')}, started_at ${t('timestamp')}, finished_at ${t('timestamp')}, actor ${t('string')}`,
+  );
+}
+
+export interface ApplyOptions {
+  runId: string;
+  actor: string;
+  log: Relation;
+  out: (line: string) => void;
+  /** stop after the batch in progress */
+  signal?: AbortSignal;
+  /** a test hook: die (SIGKILL) once the first batch is committed */
+  crashAfterBatch?: boolean;
+}
+
+/**
+ * Delete what `e` planned, in batches, each committed with the log's running count. Returns the
+ * rows deleted and whether it was stopped by the signal. Nothing at or after the plan's cutoff
+ * is touched: every statement carries the plan's own predicate.
+ */
+export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: number, o: ApplyOptions): Promise<{ deleted: number; stopped: boolean }> {
+  const d = adapter.dialect;
+  const log = d.relation(o.log);
+  const p = (i: number) => d.param(i);
+  const display = `${e.relation.schema}.${e.relation.identifier}`;
+  await adapter.execute(
+    `insert into ${log} (run_id, table_name, relation_name, target_name, column_name, keep, override_column, as_of, cutoff, planned_rows, rows_deleted, status, started_at, actor) values (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${d.timestampParam(8)}, ${d.timestampParam(9)}, ${p(10)}, 0, 'running', ${d.timestampParam(11)}, ${p(12)})`,
+    [o.runId, e.table, display, e.target, e.column, e.keep, e.override_days, e.as_of, e.cutoff, e.rows, new Date().toISOString(), o.actor],
+  );
+  // (bind parameters in the order they appear: BigQuery's are positional `?`)
+  const addRows = (n: number) => ({ sql: `update ${log} set rows_deleted = rows_deleted + ${p(1)} where run_id = ${p(2)} and table_name = ${p(3)}`, params: [n, o.runId, e.table] as SqlParam[] });
+  const t0 = performance.now();
+  let deleted = 0;
+  let batch = 0;
+  let stopped = false;
+  const progress = (n: number) => {
+    batch++;
+    deleted += n;
+    const s = (performance.now() - t0) / 1000;
+    o.out(`  ${e.table}: batch ${batch}, ${deleted.toLocaleString('en-US')} of ${remaining.toLocaleString('en-US')} rows deleted (${remaining ? Math.min(100, Math.round((deleted / remaining) * 100)) : 100}%) [${s.toFixed(1)}s${deleted ? `, ${Math.round(deleted / Math.max(s, 1e-3)).toLocaleString('en-US')} rows/s` : ''}]`);
+    if (o.crashAfterBatch) process.kill(process.pid, 'SIGKILL');
+  };
+  try {
+    if (adapter.deleteBatch) {
+      const pred = retentionPredicate(d, e);
+      for (;;) {
+        if (o.signal?.aborted) {
+          stopped = true;
+          break;
+        }
+        const n = await adapter.deleteBatch(e.relation, pred.sql, pred.params, e.batch_size, addRows);
+        if (n === 0 && batch > 0) break;
+        progress(n);
+        if (n < e.batch_size) break;
+      }
+    } else {
+      for (const range of rangeStatements(d, e)) {
+        if (o.signal?.aborted) {
+          stopped = true;
+          break;
+        }
+        const [c] = await adapter.query<{ n: unknown }>(range.count, range.params);
+        await adapter.execute(range.delete, range.params);
+        const n = Number(c?.n ?? 0);
+        const u = addRows(n);
+        await adapter.execute(u.sql, u.params);
+        progress(n);
+      }
+    }
+    await adapter.execute(`update ${log} set status = ${p(1)}, finished_at = ${d.timestampParam(2)} where run_id = ${p(3)} and table_name = ${p(4)}`, [stopped ? 'interrupted' : 'success', new Date().toISOString(), o.runId, e.table]);
+  } catch (err) {
+    await adapter.execute(`update ${log} set status = 'error', finished_at = ${d.timestampParam(1)} where run_id = ${p(2)} and table_name = ${p(3)}`, [new Date().toISOString(), o.runId, e.table]).catch(() => {});
+    throw err;
+  }
+  return { deleted, stopped };
+}
+
+/**
+ * Without a transactional batch (BigQuery): one DELETE per range of RANGE_DAYS days of the
+ * timestamp column, oldest first, each bounded by constants on that column so BigQuery prunes
+ * the partitions outside it (a range covering whole partitions deletes them without a scan), and
+ * each also carrying the plan's predicate. A count of the range comes before its DELETE, for the log.
+ */
+export function rangeStatements(d: Dialect, e: PlanEntry): Array<{ from: string; to: string; count: string; delete: string; params: SqlParam[] }> {
+  if (!e.oldest || !e.rows) return [];
+  const oldest = parseWarehouseTime(e.oldest);
+  // ranges start at a UTC midnight and stop at the last affected row
+  const start = Date.UTC(oldest.getUTCFullYear(), oldest.getUTCMonth(), oldest.getUTCDate());
+  const newest = e.newest ? parseWarehouseTime(e.newest).getTime() : Date.parse(e.cutoff);
+  const col = d.quoteIdent(e.column);
+  const rel = d.relation(e.relation);
+  const out: Array<{ from: string; to: string; count: string; delete: string; params: SqlParam[] }> = [];
+  for (let from = start; from <= newest; from += RANGE_DAYS * 86_400_000) {
+    const to = from + RANGE_DAYS * 86_400_000;
+    const pred = retentionPredicate(d, e, 3);
+    const where = `${col} >= ${d.timestampParam(1)} and ${col} < ${d.timestampParam(2)} and ${pred.sql}`;
+    out.push({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), count: `select count(*) as n from ${rel} where ${where}`, delete: `delete from ${rel} where ${where}`, params: [new Date(from).toISOString(), new Date(to).toISOString(), ...pred.params] });
+  }
+  return out;
+}
+
+/** A timestamp as a warehouse prints it (`2026-01-01 10:00:00+00`, `2026-01-01 10:00:00.5 UTC`, a date) as an instant (UTC when it has no zone). */
+export function parseWarehouseTime(text: string): Date {
+  const t = text.trim().replace(' UTC', 'Z').replace(' ', 'T');
+  const withZone = /([Zz]|[+-]\d{2}(:?\d{2})?)$/.test(t) ? t.replace(/([+-]\d{2})$/, '$1:00') : /T/.test(t) ? `${t}Z` : `${t}T00:00:00Z`;
+  return new Date(withZone);
+}

@@ -1,0 +1,272 @@
+/**
+ * Retention as configuration (docs/governance.md#retention): bad configs are errors at their
+ * YAML line (compile, and the warehouse's column types at plan time) with nothing deleted; plan
+ * and apply through the built CLI on a real DuckDB and a real Postgres (apply_to: source), each
+ * compared row by row before and after — every row older than its cutoff gone, every other row
+ * as it was; kill -9 after the first batch and a rerun of the same plan; drift; the minimum.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import pg from 'pg';
+import { compileProject } from '../../src/compile/compile-project.js';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { formatDiagnostic } from '../../src/errors.js';
+import { uniqueSchema } from '../support/postgres.js';
+import { makeProject, projectFiles, removeDir, VIGIL, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+function errorsOf(opts: Parameters<typeof projectFiles>[0]): string[] {
+  return compileProject(projectFiles(opts), { env: {} }).diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+}
+
+const SOURCES = (retention: string, extra = '') => ({
+  'models/sources.yml': `sources:
+  - name: raw
+    tables:
+      - name: events
+        retention: ${retention}
+        columns:
+          - name: created_at
+            data_type: timestamptz
+          - name: note
+            data_type: varchar
+${extra}`,
+});
+
+describe('retention config: bad input is an error at its line', () => {
+  it.each([
+    ['an unknown key, with the nearest one', '{ colum: created_at, keep: 90d }', /models\/sources\.yml:5:\d+: error: sources\[0\]\.tables\[0\]\.retention\.colum: unknown key 'colum' — did you mean 'column'\? \[E_SCHEMA\]/],
+    ['a keep that is not a duration', '{ column: created_at, keep: 90 days }', /models\/sources\.yml:5:\d+: error: sources\[0\]\.tables\[0\]\.retention\.keep: must be a duration like 30s/],
+    ['a column declared as text', '{ column: note, keep: 90d }', /models\/sources\.yml:5:\d+: error: source raw\.events: retention column 'note' is declared varchar, not a timestamp or date: rows cannot be aged by it \[E_RETENTION\]/],
+    ['apply_to: source on a source vigil sync does not read', '{ column: created_at, keep: 90d, apply_to: source }', /models\/sources\.yml:5:\d+: error: source raw\.events: retention apply_to: source deletes in the database vigil sync reads the table from, but source 'raw' has no sync/],
+    ['apply_to with a typo', '{ column: created_at, keep: 90d, apply_to: sources }', /'sources' is not one of 'warehouse', 'source' — did you mean 'source'\?/],
+  ])('%s', (_n, retention, re) => {
+    const errors = errorsOf({ yml: SOURCES(retention) });
+    expect(errors.join('\n')).toMatch(re);
+  });
+
+  it("in a model's config(): a bad keep at the config() line; retention on a view is refused; apply_to is for sources only", () => {
+    expect(errorsOf({ models: { 'models/m.sql': "{{ config(materialized='incremental',\n  retention={'column': 'created_at', 'keep': '3 months'}) }}\nselect now() as created_at" } }).join('\n')).toMatch(/models\/m\.sql:2:\d+: error: config retention\.keep: must be a duration/);
+    expect(errorsOf({ models: { 'models/m.sql': "{{ config(retention={'column': 'created_at', 'keep': '90d'}) }}\nselect now() as created_at" } }).join('\n')).toMatch(/models\/m\.sql:1:\d+: error: model 'm' has retention but is materialized as view/);
+    expect(errorsOf({ models: { 'models/m.sql': "{{ config(materialized='table', retention={'column': 'created_at', 'keep': '90d', 'apply_to': 'source'}) }}\nselect now() as created_at" } }).join('\n')).toMatch(/unknown key 'apply_to'/);
+    const ok = compileProject(projectFiles({ models: { 'models/m.sql': 'select now() as created_at' }, yml: { 'models/m.yml': 'models:\n  - name: m\n    config:\n      materialized: incremental\n      retention: { column: created_at, keep: 7y }\n' } }), { env: {} });
+    expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(ok.manifest.nodes['model.fixture.m']).toMatchObject({ config: { retention: { column: 'created_at', keep: '7y' } }, retention_at: { file: 'models/m.yml', line: 5 } });
+  });
+});
+
+const AS_OF = '2026-12-01T00:00:00Z';
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** 3,000 rows an hour apart back from AS_OF; every 3rd has its own period of 40 days, every 3rd + 1 one of 2 days (below the 7d minimum) */
+const ROWS = 3000;
+const days = (i: number) => (i % 3 === 0 ? 40 : i % 3 === 1 ? 2 : null);
+/** What must be left: a row goes when older than its own cutoff (strictly), never newer than the floor. */
+function expectedKept(keepDays: number, minimumDays: number, override: boolean): number[] {
+  const asOf = Date.parse(AS_OF);
+  const kept: number[] = [];
+  for (let i = 0; i < ROWS; i++) {
+    const ts = asOf - i * HOUR;
+    const d = override ? days(i) : null;
+    const goes = d === null ? ts < asOf - keepDays * DAY : ts < asOf - minimumDays * DAY && ts < asOf - d * DAY;
+    if (!goes) kept.push(i);
+  }
+  return kept;
+}
+
+const PROJECT = (retention: string, minimum = '7d', extraTargets = '', syncFrom = '') => ({
+  'project.yaml': `name: rt
+default_target: dev
+targets:
+  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }
+${extraTargets}retention: { minimum: ${minimum} }
+`,
+  'models/sources.yml': `sources:
+  - name: raw
+${syncFrom}    tables:
+      - name: events
+        retention: ${retention}
+`,
+});
+
+async function duck<T extends Record<string, unknown>>(dir: string, sql: string): Promise<T[]> {
+  const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+  try {
+    return await db.query<T>(sql);
+  } finally {
+    await db.close();
+  }
+}
+
+const ROW_SQL = "select id, strftime(created_at, '%Y-%m-%d %H:%M:%S') as ts, days, note from raw.events order by id";
+
+async function duckProject(retention: string, minimum = '7d'): Promise<string> {
+  const dir = makeProject(PROJECT(retention, minimum));
+  dirs.push(dir);
+  await duck(dir, `create schema raw; create table raw.events as select i as id, timestamptz '2026-12-01 00:00:00+00' - i * interval '1 hour' as created_at, case i % 3 when 0 then 40 when 1 then 2 end as days, 'n' || i as note from range(0, ${ROWS}) t(i)`);
+  return dir;
+}
+
+/** The rows left equal the rows before minus exactly the expired ones, column for column. */
+function expectRowsLeft(before: Array<Record<string, unknown>>, after: Array<Record<string, unknown>>, kept: number[]): void {
+  const keep = new Set(kept);
+  const norm = (r: Record<string, unknown>) => `${Number(r.id)}|${String(r.ts)}|${r.days === null ? '' : Number(r.days)}|${String(r.note)}`;
+  expect(after.map(norm)).toEqual(before.filter((r) => keep.has(Number(r.id))).map(norm));
+}
+
+describe('vigil retention on DuckDB', () => {
+  it('plan counts, apply deletes exactly the expired rows (per-row override floored at the minimum), logs the run; a second apply deletes nothing', async () => {
+    const dir = await duckProject('{ column: created_at, keep: 30d, override_days: days, batch_size: 400 }');
+    const before = await duck(dir, ROW_SQL);
+    const kept = expectedKept(30, 7, true);
+    const p = vigil(dir, ['retention', 'plan', '--at', AS_OF]);
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    const plan = JSON.parse(readFileSync(join(dir, 'target/retention_plan.json'), 'utf8'));
+    expect(plan.tables).toHaveLength(1);
+    expect(plan.tables[0]).toMatchObject({ table: 'raw.events', cutoff: '2026-11-01T00:00:00.000Z', override_floor: '2026-11-24T00:00:00.000Z', rows: ROWS - kept.length, newest: '2026-11-23 23:00:00+00' });
+    expect(p.stdout).toMatch(new RegExp(`raw\\.events .* 30d \\(or days\\) .* 2026-11-01T00:00:00\\.000Z +${(ROWS - kept.length).toLocaleString('en-US')} `));
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]); // plan reads only
+
+    const a = vigil(dir, ['retention', 'apply'], { VIGIL_ACTOR: 'retention-test' });
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(a.stdout).toMatch(/raw\.events: batch 2, 800 of/);
+    expectRowsLeft(before, await duck(dir, ROW_SQL), kept);
+    expect(await duck(dir, 'select table_name, rows_deleted::int as rows_deleted, planned_rows::int as planned_rows, status, actor, target_name from analytics.vigil_retention_log')).toEqual([
+      { table_name: 'raw.events', rows_deleted: ROWS - kept.length, planned_rows: ROWS - kept.length, status: 'success', actor: 'retention-test', target_name: 'dev' },
+    ]);
+    const again = vigil(dir, ['retention', 'apply']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/nothing before 2026-11-01T00:00:00\.000Z/);
+    expectRowsLeft(before, await duck(dir, ROW_SQL), kept);
+  });
+
+  it('kill -9 after the first batch, then a rerun of the same plan: only the remainder goes, nothing newer, nothing twice', async () => {
+    const dir = await duckProject('{ column: created_at, keep: 30d, batch_size: 500 }');
+    const before = await duck(dir, ROW_SQL);
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
+    const killed = spawnSync(process.execPath, [VIGIL, 'retention', 'apply'], { cwd: dir, encoding: 'utf8', env: { ...process.env, VIGIL_TEST_CRASH_AFTER_BATCH: '1' } });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(killed.stdout).toMatch(/batch 1, 500 of 2,279 rows/);
+    // the first batch is committed with its count in the log; the run stays 'running'
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS - 500 }]);
+    expect(await duck(dir, 'select rows_deleted::int as d, status from analytics.vigil_retention_log')).toEqual([{ d: 500, status: 'running' }]);
+    const rerun = vigil(dir, ['retention', 'apply']);
+    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+    expect(rerun.stdout).toMatch(/1,779 rows before 2026-11-01T00:00:00\.000Z \(500 of the plan's 2,279 already gone\)/);
+    expectRowsLeft(before, await duck(dir, ROW_SQL), expectedKept(30, 7, false));
+  });
+
+  it('refuses, deleting nothing: a keep below the minimum without --force (exit 2, at its line), rows that appeared before the cutoff since the plan (exit 1), a changed config (exit 2)', async () => {
+    const dir = await duckProject('{ column: created_at, keep: 3d }', '7d');
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).stderr).toMatch(/warning: raw\.events keeps 3d, shorter than the project's retention minimum 7d/);
+    const refused = vigil(dir, ['retention', 'apply']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/models\/sources\.yml:5:\d+: error: raw\.events: keep 3d is shorter than the project's retention minimum 7d; nothing was deleted/);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]);
+
+    await duck(dir, "insert into raw.events values (99999, timestamptz '2020-01-01 00:00:00+00', null, 'backfilled')");
+    const drift = vigil(dir, ['retention', 'apply', '--force']);
+    expect(drift.code).toBe(1);
+    expect(drift.stderr).toMatch(/the data changed since the plan .*nothing was deleted:\n {2}raw\.events: the plan counted 2,927 rows before 2026-11-28T00:00:00\.000Z, there are 2,928 now/s);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS + 1 }]);
+
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
+    const yml = join(dir, 'models/sources.yml');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace('keep: 3d', 'keep: 2d'));
+    const changed = vigil(dir, ['retention', 'apply', '--force']);
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toMatch(/raw\.events: the plan was made for .*"keep":"3d".*, the project now says .*"keep":"2d"/);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS + 1 }]);
+
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace('keep: 2d', 'keep: 3d'));
+    const forced = vigil(dir, ['retention', 'apply', '--force']);
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: 73 }]);
+  });
+
+  it('an edited plan (a later cutoff) or a changed minimum is refused, exit 2, nothing deleted', async () => {
+    const dir = await duckProject('{ column: created_at, keep: 30d, override_days: days }');
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
+    const file = join(dir, 'target/retention_plan.json');
+    const { writeFileSync } = await import('node:fs');
+    const plan = readFileSync(file, 'utf8');
+    writeFileSync(file, plan.replace('"cutoff": "2026-11-01T00:00:00.000Z"', '"cutoff": "2026-11-30T00:00:00.000Z"'));
+    const edited = vigil(dir, ['retention', 'apply']);
+    expect(edited.code).toBe(2);
+    expect(edited.stderr).toMatch(/raw\.events: the plan's cutoff 2026-11-30T00:00:00\.000Z and floor 2026-11-24T00:00:00\.000Z do not follow from keep 30d and the project's retention minimum 7d/);
+    writeFileSync(file, plan);
+    writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('minimum: 7d', 'minimum: 14d'));
+    const minimum = vigil(dir, ['retention', 'apply']);
+    expect(minimum.code).toBe(2);
+    expect(minimum.stderr).toMatch(/do not follow from keep 30d and the project's retention minimum 14d/);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]);
+  });
+
+  it('a column that is not a timestamp in the warehouse (no declared type): plan fails at the YAML line, exit 2, no plan written', async () => {
+    const dir = await duckProject('{ column: note, keep: 30d }');
+    const r = vigil(dir, ['retention', 'plan']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/models\/sources\.yml:5:\d+: error: source raw\.events: retention column 'note' is VARCHAR in target 'dev', not a timestamp or date/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(vigil(dir, ['retention', 'apply']).stderr).toMatch(/no plan at target\/retention_plan\.json: run vigil retention plan first/);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]);
+    // the CLI on a config mistake: exit 2, file:line, no stack trace
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'models/sources.yml'), readFileSync(join(dir, 'models/sources.yml'), 'utf8').replace('{ column: note, keep: 30d }', '{ colum: created_at, keep: 30 days }'));
+    for (const cmd of ['plan', 'apply']) {
+      const bad = vigil(dir, ['retention', cmd]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/models\/sources\.yml:5:\d+: error: sources\[0\]\.tables\[0\]\.retention\.colum: unknown key 'colum' — did you mean 'column'\?/);
+      expect(bad.stderr).toMatch(/models\/sources\.yml:5:\d+: error: sources\[0\]\.tables\[0\]\.retention\.keep: must be a duration/);
+      expect(bad.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]);
+  });
+});
+
+describe('vigil retention on Postgres (apply_to: source: the database vigil sync reads)', () => {
+  const url = inject('pgUrl');
+  let client: pg.Client;
+  beforeAll(async () => {
+    client = new pg.Client(url);
+    await client.connect();
+    await client.query("set timezone = 'UTC'");
+  });
+  afterAll(async () => {
+    await client?.end();
+  });
+
+  const PG_ROWS = `select id, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS') as ts, days, note from %s.events order by id`;
+
+  it('plan and apply in the source database, row by row; kill -9 after the first batch and a rerun; the log is in that database', async () => {
+    const s = uniqueSchema('ret_src');
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, created_at timestamptz not null, days integer, note text);
+      insert into ${s}.events select i, timestamptz '2026-12-01 00:00:00+00' - i * interval '1 hour', case i % 3 when 0 then 40 when 1 then 2 end, 'n' || i from generate_series(0, ${ROWS - 1}) i`);
+    const dir = makeProject(PROJECT('{ column: created_at, keep: 30d, override_days: days, batch_size: 300, apply_to: source }', '7d', `  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${s} }\n`, `    sync: { from: app, schema: ${s} }\n`));
+    dirs.push(dir);
+    const env = { DATABASE_URL: url };
+    const before = (await client.query(PG_ROWS.replace('%s', s))).rows;
+    const kept = expectedKept(30, 7, true);
+    const p = vigil(dir, ['retention', 'plan', '--at', AS_OF], env);
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    expect(p.stdout).toMatch(new RegExp(`raw\\.events +app:${s}\\.events`));
+
+    const killed = spawnSync(process.execPath, [VIGIL, 'retention', 'apply'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env, VIGIL_TEST_CRASH_AFTER_BATCH: '1' } });
+    expect(killed.signal).toBe('SIGKILL');
+    expect((await client.query(`select count(*)::int as n from ${s}.events`)).rows).toEqual([{ n: ROWS - 300 }]);
+    const rerun = vigil(dir, ['retention', 'apply'], env);
+    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+    expectRowsLeft(before, (await client.query(PG_ROWS.replace('%s', s))).rows, kept);
+    expect((await client.query(`select status, rows_deleted::int as d, target_name from ${s}.vigil_retention_log order by started_at`)).rows).toEqual([
+      { status: 'running', d: 300, target_name: 'app' },
+      { status: 'success', d: ROWS - kept.length - 300, target_name: 'app' },
+    ]);
+    // the warehouse copy was never touched (it does not even exist here)
+    expect(await duck(dir, "select count(*)::int as n from information_schema.tables where table_name = 'events'")).toEqual([{ n: 0 }]);
+  });
+});
