@@ -184,4 +184,25 @@ describe('vigil sync of audit_events', () => {
       guard.restore();
     }
   });
+
+  it("retention (seed 004: 7 years, a row's security_retention_period_days its own period) deletes exactly the expired rows of the application's table", async () => {
+    const dir = shippedProject('  dev:');
+    // four old rows: two expired (2y with a 365-day period; 8y with none), two kept (2y with 2555 days; 8y with 3650)
+    const ids = (await client.query(`select audit_id::text as id from ${raw}.audit_events order by audit_id desc limit 4`)).rows.map((r) => r.id as string);
+    const set = (id: string, age: string, days: number | null) =>
+      client.query(`update ${raw}.audit_events set "timestamp" = now() - $2::interval, security_retention_period_days = $3 where audit_id = $1`, [id, age, days]);
+    await set(ids[0], '2 years', 365);
+    await set(ids[1], '8 years', null);
+    await set(ids[2], '2 years', 2555);
+    await set(ids[3], '8 years', 3650);
+    const before = (await client.query(`select audit_id::text as id from ${raw}.audit_events order by 1`)).rows.map((r) => r.id as string);
+    const plan = vigil(dir, ['retention', 'plan', '-s', 'source:raw.audit_events'], { DATABASE_URL: url });
+    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/audit_events/);
+    const apply = vigil(dir, ['retention', 'apply', '-s', 'source:raw.audit_events'], { DATABASE_URL: url });
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    const after = (await client.query(`select audit_id::text as id from ${raw}.audit_events order by 1`)).rows.map((r) => r.id as string);
+    expect(before.filter((id) => !after.includes(id)).sort()).toEqual([ids[0], ids[1]].sort());
+    expect(after.length).toBe(before.length - 2);
+  });
 });
