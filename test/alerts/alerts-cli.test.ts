@@ -174,7 +174,7 @@ describe('vigil alerts test', () => {
     for (const p of ['project.yaml', 'models', 'macros', 'tests', 'alerts']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
     const r = vigil(dir, ['alerts', 'test']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/Finished 10 alert tests in [\d.]+s: 10 passed, 0 failed/);
+    expect(r.stdout).toMatch(/Finished 16 alert tests in [\d.]+s: 16 passed, 0 failed/);
     // every shipped alert has a test
     for (const name of ['volume_spike', 'volume_drop', 'error_surge', 'error_surge_15m', 'new_capability', 'sync_freshness', 'sync_stalled', 'sync_failing', 'sync_data_latency', 'no_logs_business_hours']) expect(r.stdout).toContain(`PASS ai_audit_${name}`);
   });
