@@ -133,6 +133,8 @@ export interface Adapter {
   dryRun?(sql: string): Promise<{ bytesProcessed: number }>;
   /** --defer (DuckDB): read another database file under `alias`, read-only, also in later sessions. */
   attachReadOnly?(file: string, alias: string): Promise<void>;
+  /** Who may read `rel` besides its owner (`capabilities.grants`): role names, IAM members. */
+  currentGrantees?(rel: Relation): Promise<string[]>;
   /** Told, one line each, when a statement is retried or its result polled again (the CLI prints it). */
   onRetry?: (message: string) => void;
   close(): Promise<void>;

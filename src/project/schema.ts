@@ -16,6 +16,14 @@ export type Materialization = (typeof MATERIALIZATIONS)[number];
 /** A hook: one SQL statement (a template) or a list of them, run in order. */
 const HookList = z.union([z.string().min(1), z.array(z.string().min(1))]);
 
+/** Masking policies a column may have (docs/governance.md#masking): how its published relation shows it. */
+export const POLICIES = ['mask', 'hash', 'redact', 'drop'] as const;
+export type Policy = (typeof POLICIES)[number];
+
+/** `grants: { select: [principal, ...] }`: who may read a relation (Postgres roles, BigQuery IAM members). */
+export const GrantsSchema = z.object({ select: z.array(z.string().min(1)) }).strict();
+export type Grants = z.infer<typeof GrantsSchema>;
+
 /** Every key `config()` and the YAML `config:` block accept. Others are E_CONFIG errors. */
 export const ModelConfigSchema = z
   .object({
@@ -32,6 +40,12 @@ export const ModelConfigSchema = z
     post_hook: HookList,
     meta: z.record(z.string(), z.unknown()),
     description: z.string(),
+    /** read access to the published relation, applied after each build (docs/governance.md#grants) */
+    grants: GrantsSchema,
+    /** replace (default): grants not in the config are revoked; add: only granted */
+    grants_mode: z.enum(['replace', 'add']),
+    /** an unmasked companion `<model>__restricted` (a view), readable by its own grantees only */
+    restricted: z.object({ grants: GrantsSchema.optional() }).strict(),
     /** the partition column (insert_overwrite replaces the partitions new rows touch): a column,
      * `{ field, data_type, granularity }`, or an expression like `date(created_at)` */
     partition_by: z.union([
@@ -86,6 +100,8 @@ const ColumnSchema = z
     data_tests: z.array(TestEntrySchema).optional(),
     meta: z.record(z.string(), z.unknown()).optional(),
     tags: z.array(z.string()).optional(),
+    /** how the published relation shows this column (docs/governance.md#masking) */
+    policy: z.enum(POLICIES).optional(),
   })
   .strict();
 export type ColumnProps = z.infer<typeof ColumnSchema>;
@@ -303,6 +319,8 @@ export const ProjectFileSchema = z
       .strict()
       .optional(),
     defaults: ModelConfigSchema.optional(),
+    /** docs/governance.md#masking: require_policy makes a PII column without a policy an error */
+    masking: z.object({ require_policy: z.boolean().optional() }).strict().optional(),
     /** What `vigil clean` removes besides the target folder: folders under the project root. */
     clean_targets: z.array(z.string().min(1)).optional(),
     /** Folder-level model configs (`staging: { +materialized: view }`): checked by compile/folder-config.ts, which knows the folders. */

@@ -23,6 +23,8 @@ export interface NodeResult {
   failures?: number;
   sample?: Row[];
   relation?: string;
+  /** models: the restricted companion built and the grants changed (docs/governance.md) */
+  governance?: string;
   file: string;
   compiled_path: string;
 }
@@ -236,7 +238,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const t = fmtTime(r.execution_time);
     if (n.resource_type === 'model') {
       const kind = n.config.materialized === 'incremental' ? 'incremental' : n.config.materialized;
-      if (r.status === 'success') opts.out(`${idx} OK ${r.message} ${r.relation} ${t}`);
+      if (r.status === 'success') opts.out(`${idx} OK ${r.message} ${r.relation}${r.governance ? ` (${r.governance})` : ''} ${t}`);
       else if (r.status === 'skipped') opts.out(`${idx} SKIP ${kind} ${r.relation} (${r.message})`);
       else opts.out(`${idx} ERROR creating ${kind} ${r.relation} ${t}\n  ${r.message}`);
     } else if (n.resource_type === 'snapshot') {
@@ -266,10 +268,36 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'model' as const, relation, file: n.file, compiled_path: n.compiled_path };
     try {
       const r = await warehouse().materialize({ ...materializeRequest(n, opts.fullRefresh), preHooks: n.pre_hooks, postHooks: n.post_hooks });
-      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message };
+      const notes = await governance(n);
+      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(notes ? { governance: notes } : {}) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
     }
+  };
+
+  // governance (docs/governance.md): the restricted companion, then the grants of both relations.
+  // A warehouse without access control (DuckDB) says so once per run, and grants nothing.
+  const governed = nodes.filter((n): n is ModelNode => n.resource_type === 'model' && (!!n.config.grants || !!n.restricted));
+  const grantsHere = !!adapter?.warehouse.capabilities.grants;
+  if (governed.length && adapter && !grantsHere) {
+    opts.out(`warning: ${adapter.type} has no access control: the grants of ${governed.length} model${governed.length === 1 ? '' : 's'} (${governed.map((n) => n.name).join(', ')}) are not applied, and a restricted companion is readable by whoever can open the database`);
+  }
+  const governance = async (n: ModelNode): Promise<string> => {
+    const notes: string[] = [];
+    const { applyGrants, describeGrants } = await import('./grants.js');
+    if (n.restricted) {
+      await warehouse().materialize({ kind: 'view', relation: n.restricted.relation, sql: n.restricted.compiled_sql, fullRefresh: false });
+      notes.push(`restricted view ${displayRelation({ ...n, relation: n.restricted.relation })}`);
+      if (grantsHere) {
+        const g = describeGrants(await applyGrants(warehouse(), n.restricted.relation, 'view', n.restricted.grants, 'replace'));
+        if (g) notes.push(`restricted: ${g}`);
+      }
+    }
+    if (n.config.grants && grantsHere) {
+      const g = describeGrants(await applyGrants(warehouse(), n.relation!, n.config.materialized === 'view' ? 'view' : 'table', n.config.grants.select, n.config.grants_mode ?? 'replace'));
+      if (g) notes.push(g);
+    }
+    return notes.join('; ');
   };
 
   const runSnap = async (n: SnapshotNode): Promise<NodeResult> => {

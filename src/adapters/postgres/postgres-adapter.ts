@@ -293,6 +293,15 @@ export class PostgresAdapter implements Adapter {
     });
   }
 
+  async currentGrantees(rel: Relation): Promise<string[]> {
+    // SELECT granted to roles other than the owner (PUBLIC, grantee 0, is not a role Vigil manages)
+    const rows = await this.query<{ grantee: string }>(
+      `select distinct r.rolname as grantee from pg_class c join pg_namespace n on n.oid = c.relnamespace cross join lateral aclexplode(c.relacl) a join pg_roles r on r.oid = a.grantee where n.nspname = $1 and c.relname = $2 and a.privilege_type = 'SELECT' and a.grantee <> c.relowner`,
+      [rel.schema, rel.identifier],
+    );
+    return rows.map((r) => r.grantee);
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
