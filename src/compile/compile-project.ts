@@ -24,7 +24,7 @@ import { parseDocBlocks, resolveDocCalls } from './docs-blocks.js';
 import { folderLevels, levelsFor } from './folder-config.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode, TestNode } from './manifest.js';
-import { isPii, maskedSelect, needsMasking, policyReason } from './masking.js';
+import { isPii, maskedSelect, needsMasking, piiChecks, policyReason } from './masking.js';
 import { ALERT_EVENTS_TABLE, alertEventColumns } from '../alerts/history.js';
 import { compileUnitTests } from '../testing/unit-tests.js';
 import { compileDashboards, parseDashboards } from '../dashboards/compile-dashboards.js';
@@ -918,8 +918,17 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (t.column && declaredCols.length && !declaredCols.includes(t.column)) {
       // the column exists in YAML by construction; nothing to check here
     }
+    let pii: Parameters<typeof genericTestSql>[0]['pii'];
+    if (g === 'no_unmasked_pii') {
+      const on = manifest.nodes[onUid];
+      if (on?.resource_type !== 'model' || !on.relation || t.column) {
+        ds.push(diag('E_TEST', `no_unmasked_pii is declared on a model (its tests:, not a column's): it checks the model's published relation`, loc));
+        return;
+      }
+      pii = piiChecks(on, manifest, dialect);
+    }
     const name = uniqueTestName(typeof args.name === 'string' ? args.name : [g, onName, t.column ?? (g === 'unique_combination_of_columns' ? (args.combination_of_columns as unknown[]).join('_') : '')].filter(Boolean).join('_'));
-    const sql = genericTestSql({ test: g, relation: onRelation, column: t.column, args, toRelation, relationFilter, toRelationFilter, dialect });
+    const sql = genericTestSql({ test: g, relation: onRelation, column: t.column, args, toRelation, relationFilter, toRelationFilter, dialect, pii });
     const tuid = `test.${projectName}.${name}`;
     manifest.nodes[tuid] = {
       unique_id: tuid,

@@ -16,7 +16,7 @@
  * - drop: the column is not published.
  */
 import type { Dialect } from '../adapters/dialect.js';
-import type { ColumnInfo } from './manifest.js';
+import type { ColumnInfo, Manifest, ModelNode } from './manifest.js';
 import type { Policy } from '../project/schema.js';
 
 export { POLICIES, type Policy } from '../project/schema.js';
@@ -107,4 +107,35 @@ export function maskedSelect(columns: ColumnInfo[], inner: string, dialect: Dial
  */
 export function withheldBecause(c: Pick<ColumnInfo, 'name' | 'meta' | 'policy'>): string | undefined {
   return policyOf(c) ? policyReason(c) : undefined;
+}
+
+/**
+ * What the `no_unmasked_pii` test checks on a model's published relation: each masked column
+ * holds only what its policy produces (mask: '****', hash: 64 hex characters, redact: NULL), and
+ * the relation has no column named like a dropped column, a PII column of anything upstream
+ * (transitively) or prompt/response content — unless this model masks or declassifies it.
+ */
+export function piiChecks(node: ModelNode, manifest: Manifest, dialect: Dialect): { masked: Array<{ column: string; policy: 'mask' | 'hash' | 'redact' }>; forbidden: string[]; catalog?: string } {
+  const masked: Array<{ column: string; policy: 'mask' | 'hash' | 'redact' }> = [];
+  const allowed = new Set<string>();
+  const forbidden = new Set(CONTENT_COLUMNS);
+  for (const c of node.columns) {
+    const p = policyOf(c);
+    if (p === 'drop') forbidden.add(c.name.toLowerCase());
+    else if (p) {
+      masked.push({ column: c.name, policy: p });
+      allowed.add(c.name.toLowerCase());
+    } else if (declassified(c)) allowed.add(c.name.toLowerCase());
+  }
+  const seen = new Set<string>();
+  const visit = (id: string) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const n = manifest.nodes[id] ?? manifest.sources[id];
+    if (!n || !('columns' in n)) return;
+    for (const c of n.columns ?? []) if (isPii(c)) forbidden.add(c.name.toLowerCase());
+    for (const d of n.depends_on ?? []) visit(d);
+  };
+  node.depends_on.forEach(visit);
+  return { masked, forbidden: [...forbidden].filter((f) => !allowed.has(f)).sort(), catalog: node.relation ? dialect.catalogColumns?.(node.relation) : undefined };
 }

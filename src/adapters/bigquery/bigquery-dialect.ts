@@ -43,7 +43,10 @@ export const bigQueryDialect: Dialect = {
    * then reads the rest of most statements (parsing needs no function to exist).
    */
   parsableSql(sql: string): string {
-    return sql.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|--[^\n]*|\/\*[\s\S]*?\*\/|`([^`]*)`/g, (m, name: string | undefined) => (name === undefined ? m : `"${name.replace(/"/g, '""')}"`));
+    // and SAFE_CAST(x AS T) as DuckDB's TRY_CAST (the same lineage)
+    return sql.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|--[^\n]*|\/\*[\s\S]*?\*\/|`([^`]*)`|\bSAFE_CAST\s*\(/gi, (m, name: string | undefined) =>
+      name !== undefined ? `"${name.replace(/"/g, '""')}"` : /^SAFE_CAST/i.test(m) ? 'TRY_CAST(' : m,
+    );
   },
   name: 'bigquery',
   quoteIdent: quote,
