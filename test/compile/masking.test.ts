@@ -15,7 +15,7 @@ import { loadProject } from '../../src/project/load-project.js';
 import { formatDiagnostic } from '../../src/errors.js';
 import { piiLeaks } from '../../src/check/pii-lineage.js';
 import { dialectOf } from '../../src/adapters/index.js';
-import { makeProject, projectFiles, removeDir, REPO, vigil } from '../helpers.js';
+import { BASIC_PROJECT_YAML as BASIC_TARGET, makeProject, projectFiles, removeDir, REPO, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -196,6 +196,20 @@ describe('on a real DuckDB, through the CLI', () => {
     expect(t.stdout).toMatch(/FAIL 4 no_unmasked_pii_people/);
     for (const row of [/email +\| not hashed +\| 1/, /prompt +\| not masked +\| 2/, /note +\| not redacted +\| 2/, /n +\| published +\| 1/]) expect(t.stdout).toMatch(row);
     expect(vigil(dir, ['build']).code).toBe(0);
+  });
+
+  it.each([
+    ['an unknown policy', BASIC_TARGET, PEOPLE_YML.replace('policy: redact', 'policy: redcat'), /^models\/people\.yml:10:17: error: models\[0\]\.columns\[3\]\.policy: 'redcat' is not one of 'mask', 'hash', 'redact', 'drop' — did you mean 'redact'\? \[E_SCHEMA\]/m],
+    ['a PII column without a policy under masking.require_policy', `${BASIC_TARGET}masking: { require_policy: true }\n`, PEOPLE_YML, /^models\/people\.yml:7:15: error: column 'prompt' of model 'people' is PII .* \[E_MASKING\]/m],
+    ['a BigQuery member without its kind', 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: p, dataset: analytics }\n', PEOPLE_YML.replace('    columns:', '    config: { grants: { select: ["sre@example.com"] } }\n    columns:'), /^models\/people\.yml:3:34: error: grants\.select: 'sre@example\.com' is not a BigQuery member/m],
+  ])('%s: exit 2 at its YAML line, nothing built, no stack trace', (_what, projectYaml, yml, message) => {
+    const dir = makeProject({ 'project.yaml': projectYaml, 'models/people.sql': 'select 1 as id', 'models/people.yml': yml });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).not.toMatch(/OK created|granted/);
   });
 
   it('PII reaching a published relation unmasked: exit 2 at the column, nothing built, no stack trace', () => {

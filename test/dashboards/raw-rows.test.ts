@@ -103,6 +103,9 @@ describe('the masking policy', () => {
     expect(withheldBecause({ name: 'notes', meta: { pii: 'possible' } })).toMatch(/meta: \{ pii: possible \}/);
     expect(withheldBecause({ name: 'body', meta: { content: true } })).toMatch(/meta: \{ content: true \}/);
     for (const c of [{ name: 'prompt_chars' }, { name: 'capability' }, { name: 'x', meta: { pii: false } }, { name: 'y', meta: { pii: 'none' } }]) expect(withheldBecause(c), c.name).toBeUndefined();
+    // the masking policy decides (compile/masking.ts): a column with any policy is withheld; a content name reviewed as not PII is not
+    for (const policy of ['mask', 'hash', 'redact', 'drop'] as const) expect(withheldBecause({ name: 'user_email', policy }), policy).toBe(`its YAML gives it policy: ${policy}`);
+    expect(withheldBecause({ name: 'messages', meta: { pii: false } })).toBeUndefined();
   });
 
   it('listing a withheld column is an error at its line; left to the default, it is not selected', () => {
