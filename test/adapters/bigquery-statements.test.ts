@@ -102,7 +102,7 @@ describe('BigQuery grants', () => {
     const st = (list: string[]) => list.map((x) => `${x};`);
     return [
       '-- who holds the role on a relation (bind parameters: dataset, table)',
-      ...st([grantedSql('vigil-golden', 'EU', people.relation!)]),
+      ...st([grantedSql('vigil-golden', 'EU')]),
       `-- people (table), held by ${current.join(', ')}`,
       ...st(grantStatements(bq, people.relation!, 'table', planGrants(current, people.config.grants!.select))),
       `-- people__restricted (view), held by ${current.join(', ')}`,
