@@ -169,9 +169,13 @@ describe('on a real DuckDB, through the CLI', () => {
     const dir = makeProject({
       'seeds/raw_people.csv': 'id,email,prompt,note,n\n1,a@x.com,hello there,ok,5\n2,,secret,fine,7\n',
       'models/people.sql': "{{ config(materialized='table', restricted={'grants': {'select': ['auditor']} }) }}\nselect id, email, prompt, note, n from {{ ref('raw_people') }}",
-      'models/people.yml': PEOPLE_YML.replace('  - name: people\n', '  - name: people\n    tests: [no_unmasked_pii]\n'),
+      // declared types describe the unmasked values: vigil check does not hold the published relation to them
+      'models/people.yml': PEOPLE_YML.replace('  - name: people\n', '  - name: people\n    tests: [no_unmasked_pii]\n').replace('        policy: drop\n', '        policy: drop\n        data_type: bigint\n').replace('        policy: hash\n', '        policy: hash\n        data_type: varchar\n'),
     });
     dirs.push(dir);
+    const check = vigil(dir, ['check']);
+    expect(check.stdout + check.stderr).toMatch(/OK: 1 models, 1 tests/);
+    expect(check.code).toBe(0);
     const r = vigil(dir, ['build']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
