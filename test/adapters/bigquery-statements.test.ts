@@ -104,11 +104,11 @@ describe('BigQuery grants', () => {
       '-- who holds the role on a relation (bind parameters: dataset, table)',
       ...st([grantedSql('vigil-golden', 'EU')]),
       `-- people (table), held by ${current.join(', ')}`,
-      ...st(grantStatements(bq, people.relation!, 'table', planGrants(current, people.config.grants!.select))),
+      ...st(grantStatements(bq.dialect, people.relation!, 'table', planGrants(current, people.config.grants!.select))),
       `-- people__restricted (view), held by ${current.join(', ')}`,
-      ...st(grantStatements(bq, people.restricted!.relation, 'view', planGrants(current, people.restricted!.grants))),
+      ...st(grantStatements(bq.dialect, people.restricted!.relation, 'view', planGrants(current, people.restricted!.grants))),
       `-- ops (view, grants_mode add), held by ${current.join(', ')}`,
-      ...st(grantStatements(bq, ops.relation!, 'view', planGrants(current, ops.config.grants!.select, ops.config.grants_mode))),
+      ...st(grantStatements(bq.dialect, ops.relation!, 'view', planGrants(current, ops.config.grants!.select, ops.config.grants_mode))),
     ].join('\n') + '\n';
   };
   const file = join(REPO, 'test/fixtures/golden/bigquery-grants.sql');

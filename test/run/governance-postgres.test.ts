@@ -174,6 +174,20 @@ describe('grants and masking on Postgres', () => {
     expect(await as(ROLES.compliance, `select people from ${schema}.ops_daily`)).toEqual({ rows: [{ people: '2' }] });
   });
 
+  it("grants are part of the build's transaction: a grant Postgres refuses fails the model and keeps the previous table, readable as before", async () => {
+    const schema = uniqueSchema('gov_tx');
+    const dir = project(schema, ROLES.compliance);
+    expect(vigil(dir, ['build'], env()).code).toBe(0);
+    const yml = join(dir, 'models/schema.yml');
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace(`grants: { select: [${ROLES.compliance}] }\n      restricted`, `grants: { select: [${ROLES.compliance}, no_such_role_${suffix}] }\n      restricted`));
+    writeFileSync(join(dir, 'models/people_pub.sql'), `select id, email, prompt, note, n from {{ ref('people') }} where id = 1`);
+    const r = vigil(dir, ['run', '-s', 'people_pub'], env());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`ERROR creating table ${schema}\\.people_pub[\\s\\S]*role "no_such_role_${suffix}" does not exist`));
+    // the previous table (two rows), with its grant
+    expect(await as(ROLES.compliance, `select count(*)::int as n from ${schema}.people_pub`)).toEqual({ rows: [{ n: 2 }] });
+  });
+
   it('a malformed role name is an error at its YAML line, exit 2, and nothing is built or granted', async () => {
     const schema = uniqueSchema('gov_bad');
     const dir = project(schema, `${ROLES.compliance}, "SRE-Team"`);
