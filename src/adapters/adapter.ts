@@ -5,6 +5,7 @@
 import type { CanonicalType, Dialect, Relation, SqlParam } from './dialect.js';
 import type { SyncReader, SyncWriter } from '../sync/sync-types.js';
 import type { Warehouse } from './warehouse.js';
+import type { GrantPlan, GrantRequest } from './grants.js';
 import { WarehouseError } from '../errors.js';
 
 export interface Column {
@@ -34,6 +35,8 @@ export interface MaterializeRequest {
   preHooks?: Hook[];
   /** Statements run after the model's (on the built relation), in the same transaction. */
   postHooks?: Hook[];
+  /** Who may read the built relation (docs/governance.md#grants); an adapter that applies them itself says so in its result. */
+  grants?: GrantRequest;
 }
 
 /** A hook statement (pre_hook, post_hook, on_run_start, on_run_end) and where it is written. */
@@ -83,6 +86,8 @@ export interface MaterializeResult {
   /** e.g. "created view", "created table", "inserted 120 rows" */
   message: string;
   rows?: number;
+  /** The request's grants, applied in the build's transaction: what changed. Absent: not applied (the executor applies them). */
+  grants?: GrantPlan;
 }
 
 /** A table to create and fill from a CSV file (RFC 4180 quoting, empty unquoted field = NULL; LF or CRLF). */
@@ -141,6 +146,8 @@ export interface Adapter {
    * timestamp column, one statement each (BigQuery: partition-pruned).
    */
   deleteBatch?(rel: Relation, where: string, params: SqlParam[], limit: number, then: (deleted: number) => { sql: string; params: SqlParam[] }): Promise<number>;
+  /** Who may read `rel` besides its owner (`capabilities.grants`): role names, IAM members. */
+  currentGrantees?(rel: Relation): Promise<string[]>;
   /** Told, one line each, when a statement is retried or its result polled again (the CLI prints it). */
   onRetry?: (message: string) => void;
   close(): Promise<void>;

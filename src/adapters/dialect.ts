@@ -99,6 +99,18 @@ export interface Dialect {
   current_timestamp(): string;
   current_date(): string;
 
+  // --- governance (docs/governance.md) ---
+  /** The lowercase hex SHA-256 of `expr` as text (NULL stays NULL): the `hash` masking policy. Default: DuckDB's `sha256(cast(x as varchar))`. */
+  sha256Hex?(expr: string): string;
+  /** A SELECT of one column, `column_name`, listing the columns of `rel` from the warehouse's catalog (the no_unmasked_pii test). */
+  catalogColumns?(rel: Relation): string;
+  /** Why `principal` cannot be granted to on this warehouse (a malformed role or member), or undefined when it can. Absent: no grants here. */
+  principalProblem?(principal: string): string | undefined;
+  /** The statement giving `principals` read access to `rel` (a table or view). */
+  grantSelect?(rel: Relation, kind: 'table' | 'view', principals: string[]): string;
+  /** The statement taking read access to `rel` from `principals`. */
+  revokeSelect?(rel: Relation, kind: 'table' | 'view', principals: string[]): string;
+
   // --- DDL/DML ---
   createSchema(schema: string): string;
   createView(rel: Relation, sql: string): string;
@@ -185,4 +197,6 @@ export const standardSpelling = {
   createSchema: (schema: string) => `create schema if not exists ${quoteIdentStandard(schema)}`,
   createView: (rel: Relation, sql: string) => `create or replace view ${relationStandard(rel)} as\n${sql}`,
   cross_join_unnest: (expr: string, name: string) => `cross join unnest(${expr}) as ${quoteIdentStandard(`__unnest_${name}`)}(${quoteIdentStandard(name)})`,
+  catalogColumns: (rel: Relation) =>
+    `select column_name from information_schema.columns where table_schema = ${literalStandard(rel.schema)} and table_name = ${literalStandard(rel.identifier)}`,
 } satisfies Partial<Dialect>;

@@ -11,6 +11,7 @@
  * The warehouse does the analysis (`Warehouse.checker`): ZetaSQL for BigQuery, an in-memory
  * DuckDB for DuckDB, a rolled-back transaction for Postgres. This module knows none of them.
  */
+import { policyOf } from '../compile/masking.js';
 import { SYNC_STATE_COLUMNS } from '../alerts/sync-state.js';
 import { join } from 'node:path';
 import { compiledPosition } from '../adapters/adapter.js';
@@ -176,11 +177,15 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
     const produced = out.ok ? out.columns : out.columns;
     const contract: Diagnostic[] = [];
     for (const c of produced ? n.columns : []) {
+      // a masked column (docs/governance.md#masking): dropped, it is not published; masked, hashed
+      // or redacted, it is published as text, and its declared type is the unmasked value's
+      const policy = policyOf(c);
+      if (policy === 'drop') continue;
       const got = produced!.find((x) => x.name.toLowerCase() === c.name.toLowerCase());
       const at = cols.get(`model:${n.name}.${c.name}`) ?? { file: n.properties_file ?? n.file };
       if (!got) {
         if (produced!.length) contract.push(diag('E_CONTRACT', `model ${n.name}: column '${c.name}' is declared but the model does not produce it (it produces ${produced!.map((x) => x.name).join(', ')})`, at));
-      } else if (c.data_type && !checker.sameType(c.data_type, got.type)) {
+      } else if (c.data_type && !policy && !checker.sameType(c.data_type, got.type)) {
         contract.push(diag('E_CONTRACT', `model ${n.name}: column '${c.name}' is declared ${c.data_type} but the model produces ${got.type}`, at, 'fix the SQL (a cast) or the declared data_type'));
       }
     }

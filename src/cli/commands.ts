@@ -77,6 +77,29 @@ export function compileForCommand(
 }
 
 /**
+ * The compile-time PII check (check/pii-lineage.ts): a column marked PII that reaches a published
+ * relation unmasked is an error at the column's YAML line (or the model's SQL), before anything
+ * is built. Warnings (lineage it could not trace) are printed.
+ */
+export async function checkPii(c: Pick<Compiled, 'files' | 'result' | 'target'>): Promise<void> {
+  const { piiLeaks, hasPii } = await import('../check/pii-lineage.js');
+  if (!hasPii(c.result.manifest)) return;
+  const { dialectOf } = await import('../adapters/index.js');
+  const ds = await piiLeaks(c.result.manifest, c.result.order, dialectOf(c.target.type), (m, column) => {
+    const pf = c.files.properties.find((p) => p.path === m.properties_file);
+    const mi = pf?.data.models?.findIndex((x) => x.name === m.name) ?? -1;
+    const ci = column === undefined || mi < 0 ? -1 : (pf!.data.models![mi].columns ?? []).findIndex((x) => x.name.toLowerCase() === column.toLowerCase());
+    if (pf && ci >= 0) return { file: pf.path, ...pf.yaml.locate(['models', mi, 'columns', ci, 'name']) };
+    const text = c.files.models.find((f) => f.path === m.file)?.text ?? '';
+    const lines = text.split('\n');
+    const at = column === undefined ? -1 : lines.findIndex((l) => new RegExp(`\\b${column.replace(/[^A-Za-z0-9_]/g, '')}\\b`, 'i').test(l));
+    return { file: m.file, line: at >= 0 ? at + 1 : 1, column: 1 };
+  });
+  for (const d of ds.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
+  if (hasErrors(ds)) throw new ProjectError(ds.filter((x) => x.severity === 'error'));
+}
+
+/**
  * Keep `value` as snapshot `name` of what was compiled from `start` (project/snapshot.ts).
  * The snapshot's place is fixed (target/.cache): a project that moves its folders keeps none,
  * and neither does a compile that read run_started_at (its result holds for that run only).
@@ -137,7 +160,9 @@ export async function plan(manifest: CompileResult['manifest'], o: Omit<Paramete
 
 export async function runCompile(o: Common): Promise<void> {
   const t0 = performance.now();
-  const { result, files } = compileForCommand(o);
+  const c = compileForCommand(o);
+  const { result, files } = c;
+  await checkPii(c);
   const { ids } = select(result.manifest, o);
   const models = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'model' && ids.has(n.unique_id)).length;
   const tests = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'test' && ids.has(n.unique_id)).length;
@@ -227,6 +252,8 @@ export async function runExecute(
   const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
   // (`--watch` compiles itself and hands the result over)
   const c = o.compiled ?? compileForCommand(o, { empty: o.empty });
+  // PII that reaches a published relation unmasked stops the run before anything is built (exit 2)
+  if (command === 'run' || command === 'build') await checkPii(c);
   const { executeRun, summarize } = await import('../run/executor.js');
   const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, unit, allowEmpty: o.allowEmpty, state: o.state, stateManifest: o.stateManifest });
   const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;

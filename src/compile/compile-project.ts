@@ -24,6 +24,7 @@ import { parseDocBlocks, resolveDocCalls } from './docs-blocks.js';
 import { folderLevels, levelsFor } from './folder-config.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode, TestNode } from './manifest.js';
+import { isPii, maskedSelect, needsMasking, piiChecks, policyReason } from './masking.js';
 import { ALERT_EVENTS_TABLE, alertEventColumns } from '../alerts/history.js';
 import { compileUnitTests } from '../testing/unit-tests.js';
 import { compileDashboards, parseDashboards } from '../dashboards/compile-dashboards.js';
@@ -231,7 +232,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           relation: { database: s.database, schema: s.schema ?? s.name, identifier: t.identifier ?? t.name },
           loaded_at_field: t.loaded_at_field ?? s.loaded_at_field,
           freshness: t.freshness === undefined ? s.freshness : t.freshness,
-          columns: (t.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}) })),
+          columns: (t.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}) })),
           tags: [...(s.tags ?? []), ...(t.tags ?? [])],
           meta: t.meta,
           sync: t.sync && t.sync.enabled !== false ? syncSettings(s, t, pf.yaml, ['sources', si, 'tables', ti, 'sync'], pf.path, ds) : undefined,
@@ -440,6 +441,39 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         }
       }
     }
+    // governance: principals as this warehouse spells them (docs/governance.md#grants), wherever they are written
+    if (dialect.principalProblem) {
+      const check = (g: ModelConfig | undefined, at: (sub: (string | number)[]) => { file: string; line?: number; column?: number }) => {
+        const lists: Array<[string[] | undefined, (string | number)[]]> = [
+          [g?.grants?.select, ['grants', 'select']],
+          [g?.restricted?.grants?.select, ['restricted', 'grants', 'select']],
+        ];
+        for (const [list, path] of lists)
+          (list ?? []).forEach((p, i) => {
+            const why = dialect.principalProblem!(p);
+            if (why) ds.push(diag('E_GRANTS', `${path.join('.')}: ${why}`, at([...path, i]), `target '${safeTarget.name}' is ${dialect.name}; a project built on several warehouses can choose its principals in config(): grants={'select': [...] if target.type == '${dialect.name}' else [...]}`));
+          });
+      };
+      check(defaults, (sub) => ({ file: 'project.yaml', ...files.projectYaml.locate(['defaults', ...sub]) }));
+      for (const l of folder) check(l.config, (sub) => ({ file: 'project.yaml', ...files.projectYaml.locate(['models', ...l.path, `+${String(sub[0])}`, ...sub.slice(1)]) }));
+      if (d.props) {
+        const pr = d.props;
+        check(pr.p.config, (sub) => ({ file: pr.file, ...pr.src.locate([...pr.path, 'config', ...sub]) }));
+      }
+      if (r.success) check(r.data, (sub) => ({ file: d.file.path, ...locate(d.file.text, new RegExp(`\\b${String(sub[0])}\\s*=`)) }));
+    }
+    if (d.config.restricted && d.config.materialized === 'ephemeral') {
+      ds.push(diag('E_CONFIG', `model '${d.name}' is ephemeral: it has no relation, so no restricted companion`, { file: d.file.path, line: 1, column: 1 }, 'materialize it as a view or table'));
+    }
+    // docs/governance.md#masking: with masking.require_policy, every PII column says how it is published
+    if (files.project.masking?.require_policy && d.props) {
+      const pr = d.props;
+      (pr.p.columns ?? []).forEach((c, ci) => {
+        if (!c.policy && isPii(c)) {
+          ds.push(diag('E_MASKING', `column '${c.name}' of model '${d.name}' is PII (${policyReason(c)}) and has no policy, which masking.require_policy requires`, { file: pr.file, ...pr.src.locate([...pr.path, 'columns', ci, 'name']) }, `give it one: policy: mask | hash | redact | drop`));
+        }
+      });
+    }
     if (d.config.unique_key !== undefined && d.config.materialized !== 'incremental') {
       // harmless, but usually a mistake
       ds.push(diag('W_CONFIG', `unique_key is set but the model is materialized as ${d.config.materialized}; it only applies to incremental models`, { file: d.file.path, ...locate(d.file.text, /\bunique_key\s*=/) }, undefined, 'warn'));
@@ -499,7 +533,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       config: { ...cfg, tags },
       tags,
       description: props?.p.description,
-      columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}) })),
+      columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}) })),
       depends_on: [],
       relation: { ...(target?.database ? { database: target.database } : {}), schema: cfg.schema ?? target?.schema ?? 'analytics', identifier: cfg.alias ?? name },
       compiled_path: f.path,
@@ -711,8 +745,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const targetDir = files.paths.target;
   const modelNode = (d: ModelDraft & { config: ModelNode['config'] }): ModelNode => {
     const uid = modelUid(d.name);
-    const columns: ColumnInfo[] = (d.props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}) }));
+    const columns: ColumnInfo[] = (d.props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}) }));
     const body = stripSemicolon(resolve(d.sql, d, !!opts.empty));
+    const inner = withEphemerals(d, body);
+    // masking (compile/masking.ts): the published relation is the model's SELECT through its policies
+    const masked = d.config.materialized !== 'ephemeral' && needsMasking(columns);
     const node: ModelNode = {
       unique_id: uid,
       resource_type: 'model',
@@ -727,11 +764,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       depends_on: deps.get(uid) ?? [],
       ...(d.calls.macros?.length ? { depends_on_macros: macroClosure(d.calls.macros) } : {}),
       relation: relationOf(d),
-      compiled_sql: withEphemerals(d, body),
+      compiled_sql: masked ? maskedSelect(columns, inner, dialect) : inner,
       compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path}`,
     };
-    // the model's own SQL starts below the CTEs of its ephemeral parents
-    if (node.compiled_sql !== body) node.compiled_body_line = node.compiled_sql.split('\n').length - body.split('\n').length;
+    // the model's own SQL starts below the CTEs of its ephemeral parents (and the mask's first line)
+    const before = inner.split('\n').length - body.split('\n').length + (masked ? 1 : 0);
+    if (before > 0) node.compiled_body_line = before;
+    if (masked) node.unmasked_sql = inner;
     if (d.retentionAt && d.config.retention) {
       node.retention_at = d.retentionAt;
       const at = () => d.retentionAt!;
@@ -740,8 +779,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ds.push(diag('E_RETENTION', `model '${d.name}' has retention but is materialized as ${d.config.materialized}: there are no rows of its own to delete`, at(), 'retention goes on incremental models (a table is rebuilt whole by every build) and on source tables'));
     }
     if (d.sqlIncremental !== undefined) {
-      node.compiled_sql_incremental = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d, !!opts.empty)));
+      const inc = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d, !!opts.empty)));
+      node.compiled_sql_incremental = masked ? maskedSelect(columns, inc, dialect) : inc;
       node.compiled_path_incremental = node.compiled_path.replace(/\.sql$/, '') + '.incremental.sql';
+    }
+    if (d.config.restricted && node.relation) {
+      node.restricted = { relation: { ...node.relation, identifier: `${node.relation.identifier}__restricted` }, compiled_sql: inner, grants: d.config.restricted.grants?.select ?? [] };
     }
     return node;
   };
@@ -901,8 +944,17 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (t.column && declaredCols.length && !declaredCols.includes(t.column)) {
       // the column exists in YAML by construction; nothing to check here
     }
+    let pii: Parameters<typeof genericTestSql>[0]['pii'];
+    if (g === 'no_unmasked_pii') {
+      const on = manifest.nodes[onUid];
+      if (on?.resource_type !== 'model' || !on.relation || t.column) {
+        ds.push(diag('E_TEST', `no_unmasked_pii is declared on a model (its tests:, not a column's): it checks the model's published relation`, loc));
+        return;
+      }
+      pii = piiChecks(on, manifest, dialect);
+    }
     const name = uniqueTestName(typeof args.name === 'string' ? args.name : [g, onName, t.column ?? (g === 'unique_combination_of_columns' ? (args.combination_of_columns as unknown[]).join('_') : '')].filter(Boolean).join('_'));
-    const sql = genericTestSql({ test: g, relation: onRelation, column: t.column, args, toRelation, relationFilter, toRelationFilter, dialect });
+    const sql = genericTestSql({ test: g, relation: onRelation, column: t.column, args, toRelation, relationFilter, toRelationFilter, dialect, pii });
     const tuid = `test.${projectName}.${name}`;
     manifest.nodes[tuid] = {
       unique_id: tuid,

@@ -5,7 +5,7 @@
  */
 import type { Dialect } from '../adapters/dialect.js';
 
-export const GENERIC_TESTS = ['not_null', 'unique', 'accepted_values', 'relationships', 'expression_is_true', 'unique_combination_of_columns'] as const;
+export const GENERIC_TESTS = ['not_null', 'unique', 'accepted_values', 'relationships', 'expression_is_true', 'unique_combination_of_columns', 'no_unmasked_pii'] as const;
 export type GenericTestName = (typeof GENERIC_TESTS)[number];
 
 /** Options every test accepts besides its own arguments. */
@@ -17,6 +17,8 @@ export interface GenericTestInput {
   relation: string;
   column?: string;
   args: Record<string, unknown>;
+  /** no_unmasked_pii: the model's masked columns and the column names its relation must not have (compile/masking.ts piiChecks). */
+  pii?: { masked: Array<{ column: string; policy: 'mask' | 'hash' | 'redact' }>; forbidden: string[]; catalog?: string };
   /** Resolved relation SQL for relationships' `to`. */
   toRelation?: string;
   /** Predicates the warehouse requires on every read of the relation (and of `to`): see Dialect.readFilter. */
@@ -32,6 +34,7 @@ export const REQUIRED_ARGS: Record<GenericTestName, string[]> = {
   relationships: ['to', 'field'],
   expression_is_true: ['expression'],
   unique_combination_of_columns: ['combination_of_columns'],
+  no_unmasked_pii: [],
 };
 
 export const ALLOWED_ARGS: Record<GenericTestName, string[]> = {
@@ -41,6 +44,7 @@ export const ALLOWED_ARGS: Record<GenericTestName, string[]> = {
   relationships: ['to', 'field'],
   expression_is_true: ['expression'],
   unique_combination_of_columns: ['combination_of_columns'],
+  no_unmasked_pii: [],
 };
 
 /** Which tests need a column (defined under `columns:`) vs a model-level definition. */
@@ -51,6 +55,7 @@ export const NEEDS_COLUMN: Record<GenericTestName, boolean> = {
   relationships: true,
   expression_is_true: false,
   unique_combination_of_columns: false,
+  no_unmasked_pii: false,
 };
 
 function filtered(relation: string, ...where: unknown[]): string {
@@ -81,6 +86,23 @@ export function genericTestSql(i: GenericTestInput): string {
     }
     case 'expression_is_true':
       return `select *\nfrom ${rel} as t\nwhere not (${String(i.args.expression)})`;
+    case 'no_unmasked_pii': {
+      // one row per column that shows PII: a masked column holding something its policy never
+      // produces, or a column the relation must not have at all (dropped, or PII upstream)
+      const str = i.dialect.type('string');
+      const lit = (v: string) => `cast(${i.dialect.literal(v)} as ${str})`;
+      const checks = (i.pii?.masked ?? []).map(({ column, policy }) => {
+        const q = i.dialect.quoteIdent(column);
+        const bad = policy === 'mask' ? `${q} <> ${i.dialect.literal('****')}` : policy === 'hash' ? `length(${q}) <> 64` : 'true';
+        return `select ${lit(column)} as column_name, ${lit(`not ${policy}ed`)} as problem, count(*) as n_records from ${rel} as t where ${q} is not null and ${bad}`;
+      });
+      const forbidden = i.pii?.forbidden ?? [];
+      if (forbidden.length && i.pii?.catalog) {
+        checks.push(`select cast(column_name as ${str}) as column_name, ${lit('published')} as problem, count(*) as n_records from (${i.pii.catalog}) as c where lower(column_name) in (${forbidden.map((f) => i.dialect.literal(f.toLowerCase())).join(', ')}) group by column_name`);
+      }
+      if (!checks.length) return `select ${lit('')} as column_name, ${lit('')} as problem, 0 as n_records from ${rel} as t where 1 = 0`;
+      return `select column_name, problem, n_records\nfrom (\n${checks.join('\nunion all\n')}\n) as checks\nwhere n_records > 0`;
+    }
     case 'unique_combination_of_columns': {
       const cols = (i.args.combination_of_columns as unknown[]).map(String).join(', ');
       return `select ${cols}, count(*) as n_records\nfrom ${rel} as t\ngroup by ${cols}\nhaving count(*) > 1`;

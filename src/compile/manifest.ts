@@ -4,7 +4,7 @@
  */
 import type { Relation } from '../adapters/dialect.js';
 import type { Hook } from '../adapters/adapter.js';
-import type { Freshness, Materialization, ModelConfig, RetentionConfig, SeedConfig, SnapshotConfig } from '../project/schema.js';
+import type { Freshness, Materialization, ModelConfig, Policy, RetentionConfig, SeedConfig, SnapshotConfig } from '../project/schema.js';
 import type { UnitTestNode } from '../testing/unit-tests.js';
 
 export type { UnitTestNode };
@@ -16,6 +16,8 @@ export interface ColumnInfo {
   /** as written in YAML: policies (e.g. pii, masking) shown by the docs site */
   meta?: Record<string, unknown>;
   tags?: string[];
+  /** the masking policy written in YAML (compile/masking.ts decides the effective one) */
+  policy?: Policy;
 }
 
 export interface ModelNode {
@@ -50,6 +52,10 @@ export interface ModelNode {
   /** Rendered pre_hook/post_hook statements, in the order they run, each with where it is written. */
   pre_hooks?: Hook[];
   post_hooks?: Hook[];
+  /** When a declared column has a masking policy: the model's own SELECT, before compiled_sql applies the policies. */
+  unmasked_sql?: string;
+  /** config.restricted: the unmasked companion view `<model>__restricted`, readable by its own grantees only. */
+  restricted?: { relation: Relation; compiled_sql: string; grants: string[] };
   /** Where the model's `retention` config (config.retention) is written: its errors point there. */
   retention_at?: WrittenAt;
 }

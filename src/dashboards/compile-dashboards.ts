@@ -17,7 +17,8 @@ import { SYNC_STATE_COLUMNS } from '../alerts/sync-state.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { DashboardSchema, type Dashboard, type DashboardFilter, type Measure, type ResolvedTile, type Tile } from './schema.js';
 import { LINK_PARAM_RE } from './base-url.js';
-import { withheldBecause, type CompiledRawRows } from './raw-rows.js';
+import type { CompiledRawRows } from './raw-rows.js';
+import { withheldBecause } from '../compile/masking.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from './types.js';
 
 export interface DashboardFile {

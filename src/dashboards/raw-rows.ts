@@ -4,36 +4,14 @@
  * copyable SQL query in the warehouse's dialect and, on the static site, a page per row
  * listing them (render.ts, dashboards-commands.ts). Pure.
  *
- * What may be shown is decided by one function, `withheldBecause` (the masking policy): prompt
- * and response content and columns marked as PII are never selected. Issue 14's general masking
- * policy is meant to replace it.
+ * What may be shown is decided by the masking policy (compile/masking.ts, `withheldBecause`): a
+ * column with a policy — marked PII, named like prompt or response content, or given `policy:` —
+ * is never selected.
  */
 import type { Dialect } from '../adapters/dialect.js';
-import type { ColumnInfo } from '../compile/manifest.js';
 import type { FilterValue } from './compile-dashboards.js';
 import { scalar } from './site.js';
 import type { CompiledTile } from './types.js';
-
-/**
- * Column names that hold prompt or response text: the privacy test's list
- * (tests/assert_no_prompt_content_in_analytics.sql) and the response side of it.
- */
-export const CONTENT_COLUMNS = ['request_metadata', 'prompt', 'prompt_text', 'messages', 'content', 'completion_text', 'completion', 'response_text'];
-
-/**
- * The masking policy of raw-row actions: why a column is never shown, or undefined when it may
- * be. A column is withheld when its name is one of CONTENT_COLUMNS, or when its YAML marks it:
- * `meta: { pii: ... }` (as models/sources.yml marks request_metadata) or `meta: { content: true }`
- * (any value but false / "no" / "none").
- */
-export function withheldBecause(c: ColumnInfo): string | undefined {
-  if (CONTENT_COLUMNS.includes(c.name.toLowerCase())) return 'it holds prompt or response content';
-  for (const key of ['pii', 'content'] as const) {
-    const v = c.meta?.[key];
-    if (v !== undefined && v !== null && v !== false && !/^(no|none|false)$/i.test(String(v))) return `its YAML marks it meta: { ${key}: ${String(v)} }`;
-  }
-  return undefined;
-}
 
 /** A raw-row action as compiled: what the SQL of a row needs. */
 export interface CompiledRawRows {

@@ -1637,7 +1637,7 @@ export interface RawRowsPage {
 
 /**
  * The page of one table row's raw rows (`raw_rows`): the query (copyable), then the rows it
- * returns, newest first. Content columns are never in it (raw-rows.ts `withheldBecause`).
+ * returns, newest first. Content columns are never in it (compile/masking.ts `withheldBecause`).
  */
 export function renderRawRowsHtml(p: RawRowsPage): string {
   const rr = p.ct.rawRows!;

@@ -35,6 +35,14 @@ export const ModelRetentionSchema = z.object(retentionKeys).strict();
 export const SourceRetentionSchema = z.object({ ...retentionKeys, apply_to: z.enum(['warehouse', 'source']).optional() }).strict();
 export type RetentionConfig = z.infer<typeof SourceRetentionSchema>;
 
+/** Masking policies a column may have (docs/governance.md#masking): how its published relation shows it. */
+export const POLICIES = ['mask', 'hash', 'redact', 'drop'] as const;
+export type Policy = (typeof POLICIES)[number];
+
+/** `grants: { select: [principal, ...] }`: who may read a relation (Postgres roles, BigQuery IAM members). */
+export const GrantsSchema = z.object({ select: z.array(z.string().min(1)) }).strict();
+export type Grants = z.infer<typeof GrantsSchema>;
+
 /** Every key `config()` and the YAML `config:` block accept. Others are E_CONFIG errors. */
 export const ModelConfigSchema = z
   .object({
@@ -53,6 +61,12 @@ export const ModelConfigSchema = z
     description: z.string(),
     /** rows older than `keep` are deleted by `vigil retention apply` (docs/governance.md#retention) */
     retention: ModelRetentionSchema,
+    /** read access to the published relation, applied after each build (docs/governance.md#grants) */
+    grants: GrantsSchema,
+    /** replace (default): grants not in the config are revoked; add: only granted */
+    grants_mode: z.enum(['replace', 'add']),
+    /** an unmasked companion `<model>__restricted` (a view), readable by its own grantees only */
+    restricted: z.object({ grants: GrantsSchema.optional() }).strict(),
     /** the partition column (insert_overwrite replaces the partitions new rows touch): a column,
      * `{ field, data_type, granularity }`, or an expression like `date(created_at)` */
     partition_by: z.union([
@@ -107,6 +121,8 @@ const ColumnSchema = z
     data_tests: z.array(TestEntrySchema).optional(),
     meta: z.record(z.string(), z.unknown()).optional(),
     tags: z.array(z.string()).optional(),
+    /** how the published relation shows this column (docs/governance.md#masking) */
+    policy: z.enum(POLICIES).optional(),
   })
   .strict();
 export type ColumnProps = z.infer<typeof ColumnSchema>;
@@ -328,6 +344,8 @@ export const ProjectFileSchema = z
       .strict()
       .optional(),
     defaults: ModelConfigSchema.optional(),
+    /** docs/governance.md#masking: require_policy makes a PII column without a policy an error */
+    masking: z.object({ require_policy: z.boolean().optional() }).strict().optional(),
     /** What `vigil clean` removes besides the target folder: folders under the project root. */
     clean_targets: z.array(z.string().min(1)).optional(),
     /** Folder-level model configs (`staging: { +materialized: view }`): checked by compile/folder-config.ts, which knows the folders. */

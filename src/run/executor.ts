@@ -7,6 +7,7 @@
 import { compiledPosition, HookError, runHooks, type Adapter, type Hook, type MaterializeRequest, type Row } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import type { Manifest, ModelNode, SeedNode, SnapshotNode, TestNode, UnitTestNode } from '../compile/manifest.js';
+import type { GrantPlan } from '../adapters/grants.js';
 import { selectNodes } from '../compile/selector.js';
 
 export type Command = 'run' | 'test' | 'build' | 'seed' | 'snapshot';
@@ -23,6 +24,8 @@ export interface NodeResult {
   failures?: number;
   sample?: Row[];
   relation?: string;
+  /** models: the restricted companion built and the grants changed (docs/governance.md) */
+  governance?: string;
   file: string;
   compiled_path: string;
 }
@@ -236,7 +239,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const t = fmtTime(r.execution_time);
     if (n.resource_type === 'model') {
       const kind = n.config.materialized === 'incremental' ? 'incremental' : n.config.materialized;
-      if (r.status === 'success') opts.out(`${idx} OK ${r.message} ${r.relation} ${t}`);
+      if (r.status === 'success') opts.out(`${idx} OK ${r.message} ${r.relation}${r.governance ? ` (${r.governance})` : ''} ${t}`);
       else if (r.status === 'skipped') opts.out(`${idx} SKIP ${kind} ${r.relation} (${r.message})`);
       else opts.out(`${idx} ERROR creating ${kind} ${r.relation} ${t}\n  ${r.message}`);
     } else if (n.resource_type === 'snapshot') {
@@ -265,11 +268,40 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const relation = displayRelation(n);
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'model' as const, relation, file: n.file, compiled_path: n.compiled_path };
     try {
-      const r = await warehouse().materialize({ ...materializeRequest(n, opts.fullRefresh), preHooks: n.pre_hooks, postHooks: n.post_hooks });
-      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message };
+      const grants = n.config.grants && grantsHere ? { select: n.config.grants.select, mode: n.config.grants_mode } : undefined;
+      const r = await warehouse().materialize({ ...materializeRequest(n, opts.fullRefresh), preHooks: n.pre_hooks, postHooks: n.post_hooks, grants });
+      const notes = await governance(n, r.grants);
+      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(notes ? { governance: notes } : {}) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
     }
+  };
+
+  // governance (docs/governance.md): the restricted companion, then the grants of both relations.
+  // A warehouse without access control (DuckDB) says so once per run, and grants nothing.
+  const governed = nodes.filter((n): n is ModelNode => n.resource_type === 'model' && (!!n.config.grants || !!n.restricted));
+  const grantsHere = !!adapter?.warehouse.capabilities.grants;
+  if (governed.length && adapter && !grantsHere) {
+    opts.out(`warning: ${adapter.type} has no access control: the grants of ${governed.length} model${governed.length === 1 ? '' : 's'} (${governed.map((n) => n.name).join(', ')}) are not applied, and a restricted companion is readable by whoever can open the database`);
+  }
+  /** `applied`: the grants the adapter applied in the model's own transaction (the others are applied here). */
+  const governance = async (n: ModelNode, applied: GrantPlan | undefined): Promise<string> => {
+    const notes: string[] = [];
+    const { applyGrants, describeGrants } = await import('./grants.js');
+    if (n.restricted) {
+      const req = { kind: 'view' as const, relation: n.restricted.relation, sql: n.restricted.compiled_sql, fullRefresh: false, grants: grantsHere ? { select: n.restricted.grants } : undefined };
+      const r = await warehouse().materialize(req);
+      notes.push(`restricted view ${displayRelation({ ...n, relation: n.restricted.relation })}`);
+      if (grantsHere) {
+        const g = describeGrants(r.grants ?? (await applyGrants(warehouse(), n.restricted.relation, 'view', n.restricted.grants, 'replace')));
+        if (g) notes.push(`restricted: ${g}`);
+      }
+    }
+    if (n.config.grants && grantsHere) {
+      const g = describeGrants(applied ?? (await applyGrants(warehouse(), n.relation!, n.config.materialized === 'view' ? 'view' : 'table', n.config.grants.select, n.config.grants_mode ?? 'replace')));
+      if (g) notes.push(g);
+    }
+    return notes.join('; ');
   };
 
   const runSnap = async (n: SnapshotNode): Promise<NodeResult> => {

@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { parse } from 'sql-parser-cst';
 import { loadProject } from '../../src/project/load-project.js';
 import { compileProject } from '../../src/compile/compile-project.js';
-import { BigQueryAdapter } from '../../src/adapters/bigquery/bigquery-adapter.js';
+import { BigQueryAdapter, grantedSql } from '../../src/adapters/bigquery/bigquery-adapter.js';
+import { grantStatements, planGrants } from '../../src/run/grants.js';
 import { materializeRequest } from '../../src/run/executor.js';
 import type { ModelNode } from '../../src/compile/manifest.js';
-import { REPO } from '../helpers.js';
+import { projectFiles, REPO } from '../helpers.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
@@ -53,7 +54,7 @@ describe.each(cases)('BigQuery execution SQL: %s', (_name, dir, target, env, gol
   it('matches the golden files', () => golden(all, join(REPO, goldenDir)));
   it.each([...all.entries()])('%s parses', (_f, sql) => {
     // a whole script: sql-parser-cst parses `;`-separated statements itself (comments may hold `;`)
-    expect(() => parse(sql, { dialect: 'bigquery' })).not.toThrow();
+    expect(() => parse(sql, { dialect: 'bigquery', paramTypes: ['?'] })).not.toThrow();
   });
 });
 
@@ -69,5 +70,52 @@ describe('BigQuery DDL details', () => {
   it('merge prunes the target by partition; insert_overwrite replaces the partitions the new rows touch', () => {
     expect(fixture.get('events_hourly.incremental.sql')).toMatch(/DECLARE vigil_min DEFAULT[\s\S]*ON T\.`hour` = S\.`hour` AND T\.`capability` = S\.`capability` AND T\.`hour` >= vigil_min/);
     expect(fixture.get('events_daily_overwrite.incremental.sql')).toMatch(/WHEN NOT MATCHED BY SOURCE AND T\.`day` IN UNNEST\(vigil_partitions\) THEN DELETE/);
+  });
+});
+
+/**
+ * Grants (docs/governance.md#grants): the DCL the BigQuery adapter sends after a build — revokes
+ * of members no longer in the config, then the grant of the new ones — and the query reading who
+ * holds the role now, as golden text, each parsed by sql-parser-cst's BigQuery grammar. Google's
+ * analyzer (ZetaSQL) cannot type-check them: it reads `roles/bigquery.dataViewer` as a dotted path
+ * and stops at the '.', and its catalog has no INFORMATION_SCHEMA.OBJECT_PRIVILEGES.
+ */
+describe('BigQuery grants', () => {
+  const statements = (): string => {
+    const r = compileProject(
+      projectFiles({
+        projectYaml: 'name: fixture\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: vigil-golden, dataset: analytics, location: EU }\n',
+        models: {
+          'models/people.sql': "{{ config(materialized='table', grants={'select': ['group:compliance@example.com', 'serviceAccount:sre@vigil-golden.iam.gserviceaccount.com']}, restricted={'grants': {'select': ['user:auditor@example.com']} }) }}\nselect 1 as id, 'a@x.com' as email",
+          'models/ops.sql': "{{ config(grants={'select': ['domain:example.com']}, grants_mode='add') }}\nselect 1 as n",
+        },
+        yml: { 'models/people.yml': 'models:\n  - name: people\n    columns:\n      - name: id\n      - name: email\n        policy: hash\n' },
+      }),
+      { env: {} },
+    );
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const bq = new BigQueryAdapter({} as never, r.target!.config as never);
+    const people = r.manifest.nodes['model.fixture.people'] as ModelNode;
+    const ops = r.manifest.nodes['model.fixture.ops'] as ModelNode;
+    // what the relations hold before the build: a member removed from the config, one kept
+    const current = ['group:compliance@example.com', 'user:former@example.com'];
+    const st = (list: string[]) => list.map((x) => `${x};`);
+    return [
+      '-- who holds the role on a relation (bind parameters: dataset, table)',
+      ...st([grantedSql('vigil-golden', 'EU')]),
+      `-- people (table), held by ${current.join(', ')}`,
+      ...st(grantStatements(bq.dialect, people.relation!, 'table', planGrants(current, people.config.grants!.select))),
+      `-- people__restricted (view), held by ${current.join(', ')}`,
+      ...st(grantStatements(bq.dialect, people.restricted!.relation, 'view', planGrants(current, people.restricted!.grants))),
+      `-- ops (view, grants_mode add), held by ${current.join(', ')}`,
+      ...st(grantStatements(bq.dialect, ops.relation!, 'view', planGrants(current, ops.config.grants!.select, ops.config.grants_mode))),
+    ].join('\n') + '\n';
+  };
+  const file = join(REPO, 'test/fixtures/golden/bigquery-grants.sql');
+  it('match the golden file and parse', () => {
+    const sql = statements();
+    if (UPDATE) writeFileSync(file, sql);
+    expect(sql).toBe(readFileSync(file, 'utf8'));
+    expect(() => parse(sql, { dialect: 'bigquery', paramTypes: ['?'] })).not.toThrow();
   });
 });

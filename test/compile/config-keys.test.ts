@@ -14,6 +14,7 @@ import { BigQueryAdapter } from '../../src/adapters/bigquery/bigquery-adapter.js
 import { executeRun, materializeRequest } from '../../src/run/executor.js';
 import { projectFiles } from '../helpers.js';
 import { applyEntry, cutoffOf, ensureLog, logRelation, retentionTables } from '../../src/retention/retention.js';
+import { planGrants } from '../../src/run/grants.js';
 
 const open: DuckDbAdapter[] = [];
 afterEach(async () => {
@@ -164,6 +165,34 @@ select * from (values (date '2026-01-01', {% if is_incremental() %}10{% else %}1
   },
   require_partition_filter() {
     expect(bigQueryScript("materialized='table', partition_by={'field': 'd', 'data_type': 'date'}, require_partition_filter=true")).toMatch(/require_partition_filter\s*=\s*true/i);
+  },
+  // grants on a real Postgres: test/run/governance-postgres.test.ts; here what DuckDB (no access control) does with them
+  async grants() {
+    const m = compile({ 'models/t.sql': "{{ config(grants={'select': ['compliance']}) }}\nselect 1 as x", 'models/u.sql': "{{ config(grants={'select': ['sre']}) }}\nselect 1 as x" });
+    expect(node(m, 't').config.grants).toEqual({ select: ['compliance'] });
+    const { db } = await duck();
+    const lines: string[] = [];
+    const s = await executeRun(m, db, { command: 'run', threads: 1, fullRefresh: false, out: (l) => lines.push(l) });
+    expect(s.ok).toBe(true);
+    // said once per run, naming the models; nothing granted
+    expect(lines.filter((l) => /no access control/.test(l))).toEqual(['warning: duckdb has no access control: the grants of 2 models (t, u) are not applied, and a restricted companion is readable by whoever can open the database']);
+  },
+  grants_mode() {
+    expect(node(compile({ 'models/t.sql': "{{ config(grants={'select': ['a']}, grants_mode='add') }}\nselect 1 as x" }), 't').config.grants_mode).toBe('add');
+    expect(planGrants(['a', 'b'], ['a', 'c'], 'add')).toEqual({ grant: ['c'], revoke: [] });
+    expect(planGrants(['a', 'b'], ['a', 'c'])).toEqual({ grant: ['c'], revoke: ['b'] });
+  },
+  async restricted() {
+    const m = compile(
+      { 'models/t.sql': "{{ config(materialized='table', restricted={'grants': {'select': ['auditor']} }) }}\nselect 1 as id, 'a@x.com' as email" },
+      { yml: { 'models/t.yml': 'models:\n  - name: t\n    columns:\n      - name: id\n      - name: email\n        meta: { pii: true }\n' } },
+    );
+    expect(node(m, 't').restricted).toMatchObject({ relation: { schema: 'analytics', identifier: 't__restricted' }, grants: ['auditor'] });
+    const { db, run } = await duck();
+    await run(m);
+    expect(await db.query('select id, email from analytics.t')).toEqual([{ id: 1, email: '****' }]);
+    expect(await db.query('select id, email from analytics.t__restricted')).toEqual([{ id: 1, email: 'a@x.com' }]);
+    expect(await db.relationExists({ schema: 'analytics', identifier: 't__restricted' })).toBe('view');
   },
 };
 

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { loadProject } from '../../src/project/load-project.js';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { compileDashboards, parseDashboards, projectLink } from '../../src/dashboards/compile-dashboards.js';
-import { rawRowsSql, rawRowValues, withheldBecause, type CompiledRawRows } from '../../src/dashboards/raw-rows.js';
+import { rawRowsSql, rawRowValues, type CompiledRawRows } from '../../src/dashboards/raw-rows.js';
+import { withheldBecause } from '../../src/compile/masking.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { postgresDialect } from '../../src/adapters/postgres/postgres-dialect.js';
 import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
@@ -102,6 +103,9 @@ describe('the masking policy', () => {
     expect(withheldBecause({ name: 'notes', meta: { pii: 'possible' } })).toMatch(/meta: \{ pii: possible \}/);
     expect(withheldBecause({ name: 'body', meta: { content: true } })).toMatch(/meta: \{ content: true \}/);
     for (const c of [{ name: 'prompt_chars' }, { name: 'capability' }, { name: 'x', meta: { pii: false } }, { name: 'y', meta: { pii: 'none' } }]) expect(withheldBecause(c), c.name).toBeUndefined();
+    // the masking policy decides (compile/masking.ts): a column with any policy is withheld; a content name reviewed as not PII is not
+    for (const policy of ['mask', 'hash', 'redact', 'drop'] as const) expect(withheldBecause({ name: 'user_email', policy }), policy).toBe(`its YAML gives it policy: ${policy}`);
+    expect(withheldBecause({ name: 'messages', meta: { pii: false } })).toBeUndefined();
   });
 
   it('listing a withheld column is an error at its line; left to the default, it is not selected', () => {

@@ -557,7 +557,20 @@ export class BigQueryAdapter implements Adapter {
     ]);
   }
 
+  /** IAM members holding roles/bigquery.dataViewer on `rel` itself (not inherited from the dataset or project). */
+  async currentGrantees(rel: Relation): Promise<string[]> {
+    const rows = await this.query<{ grantee: string }>(grantedSql(this.cfg.project, this.cfg.location), [rel.schema, rel.identifier]);
+    return rows.map((r) => String(r.grantee));
+  }
+
   async close(): Promise<void> {
     // the client holds no sockets between requests
   }
+}
+
+/** The query listing who holds roles/bigquery.dataViewer on a table or view (INFORMATION_SCHEMA.OBJECT_PRIVILEGES of the region). */
+export function grantedSql(project: string | undefined, location: string | undefined): string {
+  const region = `region-${(location ?? 'US').toLowerCase()}`;
+  const from = [project, region].filter((p): p is string => !!p).map((p) => `\`${p}\``).join('.');
+  return `SELECT grantee FROM ${from}.INFORMATION_SCHEMA.OBJECT_PRIVILEGES WHERE object_schema = ? AND object_name = ? AND privilege_type = 'roles/bigquery.dataViewer'`;
 }

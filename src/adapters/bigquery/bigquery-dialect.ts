@@ -44,7 +44,10 @@ export const bigQueryDialect: Dialect = {
    * then reads the rest of most statements (parsing needs no function to exist).
    */
   parsableSql(sql: string): string {
-    return sql.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|--[^\n]*|\/\*[\s\S]*?\*\/|`([^`]*)`/g, (m, name: string | undefined) => (name === undefined ? m : `"${name.replace(/"/g, '""')}"`));
+    // and SAFE_CAST(x AS T) as DuckDB's TRY_CAST (the same lineage)
+    return sql.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|--[^\n]*|\/\*[\s\S]*?\*\/|`([^`]*)`|\bSAFE_CAST\s*\(/gi, (m, name: string | undefined) =>
+      name !== undefined ? `"${name.replace(/"/g, '""')}"` : /^SAFE_CAST/i.test(m) ? 'TRY_CAST(' : m,
+    );
   },
   name: 'bigquery',
   quoteIdent: quote,
@@ -56,6 +59,21 @@ export const bigQueryDialect: Dialect = {
   },
   param: () => '?',
   type: (t) => TYPES[t],
+  sha256Hex: (expr) => `TO_HEX(SHA256(CAST(${expr} AS STRING)))`,
+  catalogColumns(rel: Relation) {
+    return `SELECT column_name FROM ${[rel.database, rel.schema].filter((p): p is string => !!p).map(quote).join('.')}.INFORMATION_SCHEMA.COLUMNS WHERE table_name = ${this.literal(rel.identifier)}`;
+  },
+  // IAM members: user:, group:, serviceAccount: an e-mail address; domain: a domain
+  principalProblem: (p) =>
+    /^(user|group|serviceAccount):[^\s@"`]+@[^\s@"`]+\.[^\s@"`]+$/.test(p) || /^domain:[A-Za-z0-9.-]+\.[A-Za-z]+$/.test(p)
+      ? undefined
+      : `'${p}' is not a BigQuery member: write user:name@example.com, group:team@example.com, serviceAccount:sa@project.iam.gserviceaccount.com or domain:example.com`,
+  grantSelect(rel: Relation, kind: 'table' | 'view', principals: string[]) {
+    return `GRANT \`roles/bigquery.dataViewer\` ON ${kind === 'view' ? 'VIEW' : 'TABLE'} ${this.relation(rel)} TO ${principals.map((p) => `"${p}"`).join(', ')}`;
+  },
+  revokeSelect(rel: Relation, kind: 'table' | 'view', principals: string[]) {
+    return `REVOKE \`roles/bigquery.dataViewer\` ON ${kind === 'view' ? 'VIEW' : 'TABLE'} ${this.relation(rel)} FROM ${principals.map((p) => `"${p}"`).join(', ')}`;
+  },
   syncColumnType: bigQueryTypeOf,
   timestampParam: () => 'TIMESTAMP(?)',
   jsonParam: () => 'PARSE_JSON(?)',

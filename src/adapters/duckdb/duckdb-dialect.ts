@@ -47,6 +47,7 @@ export const duckDbDialect: Dialect = {
   safe_divide: (a, b) => `(cast(${a} as double) / nullif(${b}, 0))`,
   type_float: () => 'double',
   sampleOrder: (expr: string, seed: number) => `hash(${expr}, ${seed})`,
+  sha256Hex: (expr) => `sha256(cast(${expr} as varchar))`,
   date_trunc: (part: DatePart, expr) => `date_trunc('${checkDatePart(part)}', ${expr})`,
   dateadd: (part: DatePart, n, expr) => `(${expr} + (${n}) * interval '1 ${checkDatePart(part)}')`,
   datediff: (part: DatePart, a, b) => `date_diff('${checkDatePart(part)}', ${a}, ${b})`,

@@ -4,6 +4,7 @@
  * temporary name and swapped in with the old one in one transaction, so readers see either
  * the old or the new table, and a failing build leaves the old one in place.
  */
+import { grantStatements, planGrants, type GrantPlan } from '../grants.js';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
@@ -230,12 +231,20 @@ export class PostgresAdapter implements Adapter {
     const rel = d.relation(req.relation);
     const existing = await this.relationExists(req.relation);
     const remember = (kind: 'table' | 'view') => this.catalog.get(req.relation.schema)?.set(req.relation.identifier, kind);
-    return this.withClient(async (c) => {
-      // every path below is one transaction; the model's hooks run in it, around the build
+    let granted: GrantPlan | undefined;
+    const result = await this.withClient(async (c) => {
+      // every path below is one transaction; the model's hooks run in it, around the build, and
+      // its grants after them: a rebuilt table is never readable without them, a failed grant
+      // keeps the previous relation
       const inTx = async <T>(fn: () => Promise<T>): Promise<T> => {
         await PostgresAdapter.run(c, 'begin');
         try {
           const r = await withHooks(req, (sql) => PostgresAdapter.run(c, sql), fn);
+          if (req.grants) {
+            const current = (await c.query(GRANTEES_SQL, [req.relation.schema, req.relation.identifier])).rows.map((x: { grantee: string }) => x.grantee);
+            granted = planGrants(current, req.grants.select, req.grants.mode);
+            for (const sql of grantStatements(d, req.relation, req.kind === 'view' ? 'view' : 'table', granted)) await PostgresAdapter.run(c, sql);
+          }
           await PostgresAdapter.run(c, 'commit');
           return r;
         } catch (e) {
@@ -302,9 +311,19 @@ export class PostgresAdapter implements Adapter {
       });
       return { message: `inserted ${rows} rows into`, rows };
     });
+    return granted ? { ...result, grants: granted } : result;
+  }
+
+  async currentGrantees(rel: Relation): Promise<string[]> {
+    // SELECT granted to roles other than the owner (PUBLIC, grantee 0, is not a role Vigil manages)
+    const rows = await this.query<{ grantee: string }>(GRANTEES_SQL, [rel.schema, rel.identifier]);
+    return rows.map((r) => r.grantee);
   }
 
   async close(): Promise<void> {
     await this.pool.end();
   }
 }
+
+/** Roles other than the owner granted SELECT on a relation ($1 schema, $2 name); PUBLIC (grantee 0) is not a role Vigil manages. */
+const GRANTEES_SQL = `select distinct r.rolname as grantee from pg_class c join pg_namespace n on n.oid = c.relnamespace cross join lateral aclexplode(c.relacl) a join pg_roles r on r.oid = a.grantee where n.nspname = $1 and c.relname = $2 and a.privilege_type = 'SELECT' and a.grantee <> c.relowner`;

@@ -6,7 +6,7 @@
  * @example postgresDialect.percentile('duration_ms', 0.95)
  *   // percentile_disc(0.95) within group (order by duration_ms)
  */
-import { checkDatePart, checkFraction, standardSpelling, type CanonicalType, type DatePart, type Dialect } from '../dialect.js';
+import { checkDatePart, checkFraction, quoteIdentStandard, relationStandard, standardSpelling, type CanonicalType, type DatePart, type Dialect } from '../dialect.js';
 
 const TYPES: Record<CanonicalType, string> = { string: 'text', int: 'bigint', float: 'double precision', bool: 'boolean', timestamp: 'timestamptz', date: 'date', json: 'jsonb' };
 
@@ -41,6 +41,12 @@ export const postgresDialect: Dialect = {
   jsonTextArray: (expr) => `(case when (${expr}) is null then null else array(select jsonb_array_elements_text(cast(${expr} as jsonb))) end)`,
   // Postgres to Postgres: the source's own type
   syncColumnType: (pgType) => pgType,
+  sha256Hex: (expr) => `encode(sha256(convert_to(cast(${expr} as text), 'UTF8')), 'hex')`,
+  // a principal is a role, as pg_roles spells it (quoted in the statements: no case folding)
+  principalProblem: (p) =>
+    /^[a-z_][a-z0-9_$]*$/.test(p) && p.length <= 63 ? undefined : `'${p}' is not a Postgres role name: lower-case letters, digits, _ and $, starting with a letter or _, at most 63 characters`,
+  grantSelect: (rel, _kind, principals) => `grant select on table ${relationStandard(rel)} to ${principals.map(quoteIdentStandard).join(', ')}`,
+  revokeSelect: (rel, _kind, principals) => `revoke select on table ${relationStandard(rel)} from ${principals.map(quoteIdentStandard).join(', ')}`,
   json_number: (col, k) => `(case when (${col} ->> ${key(k)}) ~ ${NUMBER_RE} then cast(${col} ->> ${key(k)} as double precision) end)`,
   json_text: (col, k) => `(${col} ->> ${key(k)})`,
   json_has: (col, k) => `coalesce(cast(${col} as jsonb) ? ${key(k)}, false)`,

@@ -1,0 +1,34 @@
+/**
+ * Grants, pure (docs/governance.md#grants): what to grant and revoke so that a relation's readers
+ * are what the config says, and the dialect's statements for it. Adapters that apply grants in
+ * the build's own transaction (Postgres) and the executor (the others) share them.
+ */
+import type { Dialect, Relation } from './dialect.js';
+
+/** A model's `grants:` as a build applies it. */
+export interface GrantRequest {
+  select: string[];
+  /** replace (default): revoke the grants not listed; add: only grant */
+  mode?: 'replace' | 'add';
+}
+
+export interface GrantPlan {
+  grant: string[];
+  revoke: string[];
+}
+
+/** What to grant and revoke so that `current` becomes `wanted` (mode replace) or includes it (mode add). */
+export function planGrants(current: string[], wanted: string[], mode: 'replace' | 'add' = 'replace'): GrantPlan {
+  const have = new Set(current);
+  const want = new Set(wanted);
+  return {
+    grant: [...want].filter((p) => !have.has(p)).sort(),
+    revoke: mode === 'add' ? [] : [...have].filter((p) => !want.has(p)).sort(),
+  };
+}
+
+/** The statements of a plan for `rel`, in the order they run (revokes first). */
+export function grantStatements(dialect: Dialect, rel: Relation, kind: 'table' | 'view', plan: GrantPlan): string[] {
+  if (!dialect.grantSelect || !dialect.revokeSelect) return [];
+  return [...(plan.revoke.length ? [dialect.revokeSelect(rel, kind, plan.revoke)] : []), ...(plan.grant.length ? [dialect.grantSelect(rel, kind, plan.grant)] : [])];
+}

@@ -1,0 +1,115 @@
+/**
+ * The compile-time PII check (docs/governance.md#masking): no column marked PII reaches a
+ * published relation unmasked, through any chain of models. Column lineage from the compiled SQL
+ * (docs/column-lineage.ts, DuckDB's parser) says what each output column is derived from; a
+ * column is *live PII* when it is a PII column of a source or model (compile/masking.ts `isPii`)
+ * that its relation publishes unmasked, or a model column derived (directly or through any
+ * expression) from live PII. A model column derived from live PII is an error unless its YAML
+ * gives it a policy (the published relation masks it) or declassifies it (`meta: { pii: false }`:
+ * reviewed, holds no personal data, e.g. a character count). Ephemeral models pass the taint on.
+ *
+ * What it cannot see: anything the lineage leaves untraced (`select *` over a relation whose
+ * columns are unknown, table functions, COLUMNS(...), SQL DuckDB's parser refuses) — reported as
+ * warnings on the models that read live PII — and meaning: a UDF or a JSON path is a derivation
+ * like any other, so `json_extract(prompt_json, '$.length')` is flagged (declassify it) and a
+ * macro that copies PII through a string the parser cannot see is not.
+ */
+import { diag, type Diagnostic } from '../errors.js';
+import type { Dialect } from '../adapters/dialect.js';
+import type { Manifest, ModelNode } from '../compile/manifest.js';
+import { declassified, isPii, policyOf } from '../compile/masking.js';
+
+/** Where a model's column is written: its YAML line, or the model file. */
+export type ColumnLocator = (model: ModelNode, column: string | undefined) => { file: string; line?: number; column?: number };
+
+/** Does the project mark anything PII? (Nothing to check otherwise: no lineage is computed.) */
+export function hasPii(manifest: Manifest): boolean {
+  return [...Object.values(manifest.sources), ...Object.values(manifest.nodes)].some((n) => 'columns' in n && (n.columns ?? []).some((c) => isPii(c)));
+}
+
+export async function piiLeaks(manifest: Manifest, order: string[], dialect: Dialect, where: ColumnLocator): Promise<Diagnostic[]> {
+  if (!hasPii(manifest)) return [];
+  const { columnLineage } = await import('../docs/column-lineage.js');
+  const relKey = (parts: Array<string | undefined>) => parts.filter(Boolean).join('.').toLowerCase();
+  const byRelation = new Map<string, string>();
+  const live = new Map<string, Map<string, string>>();
+  const label = (id: string, col: string) => {
+    const s = manifest.sources[id];
+    return s ? `source ${s.source_name}.${s.name}.${col}` : `${id.split('.').slice(2).join('.')}.${col}`;
+  };
+  for (const s of Object.values(manifest.sources)) {
+    byRelation.set(relKey([s.relation.schema, s.relation.identifier]), s.unique_id);
+    if (s.relation.database) byRelation.set(relKey([s.relation.database, s.relation.schema, s.relation.identifier]), s.unique_id);
+    // a source publishes nothing: its PII columns are live whatever their policy says
+    const pii = new Map(s.columns.filter((c) => isPii(c)).map((c) => [c.name.toLowerCase(), label(s.unique_id, c.name)]));
+    if (pii.size) live.set(s.unique_id, pii);
+  }
+  const nodes = Object.values(manifest.nodes);
+  for (const n of nodes) {
+    if (n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot') {
+      if (n.relation) {
+        byRelation.set(relKey([n.relation.schema, n.relation.identifier]), n.unique_id);
+        if (n.relation.database) byRelation.set(relKey([n.relation.database, n.relation.schema, n.relation.identifier]), n.unique_id);
+      } else byRelation.set(`__vigil_eph_${n.name}`.toLowerCase(), n.unique_id);
+    }
+    // seeds and snapshots publish their PII columns as they are (no masking there)
+    if (n.resource_type === 'seed' || n.resource_type === 'snapshot') {
+      const pii = new Map(n.columns.filter((c) => isPii(c)).map((c) => [c.name.toLowerCase(), label(n.unique_id, c.name)]));
+      if (pii.size) live.set(n.unique_id, pii);
+    }
+  }
+  const models = order.map((id) => manifest.nodes[id]).filter((n): n is ModelNode => n?.resource_type === 'model');
+  const lineage = await columnLineage(
+    models.map((m) => {
+      const sql = m.unmasked_sql ?? m.compiled_sql;
+      return { unique_id: m.unique_id, sql: dialect.parsableSql?.(sql) ?? sql };
+    }),
+    {
+      resolve: (parts) => byRelation.get(relKey(parts.slice(-2))) ?? byRelation.get(relKey(parts)),
+      columnsOf: (id) => {
+        const n = manifest.nodes[id] ?? manifest.sources[id];
+        return n && 'columns' in n && n.columns.length ? n.columns.map((c) => c.name) : undefined;
+      },
+    },
+  );
+  const ds: Diagnostic[] = [];
+  for (const m of models) {
+    const l = lineage.get(m.unique_id);
+    const readsLive = m.depends_on.filter((p) => live.has(p));
+    if (!l) continue;
+    if (l.error || l.untraced.length) {
+      if (readsLive.length) {
+        const what = l.error ? `its SQL does not parse as DuckDB SQL (${l.error.split('\n')[0]})` : l.untraced.join('; ');
+        ds.push(diag('W_PII', `model '${m.name}' reads PII (${readsLive.flatMap((p) => [...live.get(p)!.values()]).join(', ')}) and its column lineage is incomplete: ${what}; PII may reach it unseen`, where(m, undefined), 'name its columns explicitly, or add the no_unmasked_pii test to it', 'warn'));
+      }
+      if (l.error) continue;
+    }
+    const declared = new Map(m.columns.map((c) => [c.name.toLowerCase(), c]));
+    // a model with policies publishes exactly its declared columns
+    const published = (name: string) => !m.unmasked_sql || declared.has(name.toLowerCase());
+    const mine = new Map<string, string>();
+    for (const col of l.columns) {
+      const from = col.from.flatMap((r) => {
+        const o = live.get(r.node)?.get(r.column.toLowerCase());
+        return o ? [o] : [];
+      });
+      if (!from.length || !published(col.name)) continue;
+      const c = declared.get(col.name.toLowerCase());
+      if (declassified(c)) continue;
+      if (m.relation && c && policyOf(c)) continue; // the published relation masks it
+      mine.set(col.name.toLowerCase(), [...new Set(from)].join(', '));
+      if (!m.relation) continue; // ephemeral: inlined into its readers, which are checked
+      ds.push(
+        diag(
+          'E_PII',
+          `column '${col.name}' of model '${m.name}' publishes PII unmasked: it is ${col.kind === 'direct' ? 'a copy of' : 'derived from'} ${[...new Set(from)].join(', ')}`,
+          where(m, col.name),
+          `give it a policy in ${m.properties_file ?? 'its YAML'} (policy: mask | hash | redact | drop), or mark it meta: { pii: false } if it holds no personal data`,
+        ),
+      );
+    }
+    // the model's own PII columns published as they are (a policy-less PII column is masked by compile)
+    if (mine.size) live.set(m.unique_id, mine);
+  }
+  return ds;
+}

@@ -1,0 +1,141 @@
+/**
+ * The masking policy: the one place that decides how a column may be shown (docs/governance.md).
+ * Pure. Compile wraps a model's SELECT with `maskedSelect` to publish it; the dashboards' raw-row
+ * action asks `withheldBecause`; the PII lineage check and the `no_unmasked_pii` test ask
+ * `isPii` / `policyOf`.
+ *
+ * A column's policy is its YAML `policy:` (mask, hash, redact, drop); a column marked PII
+ * (`meta: { pii: ... }` or `meta: { content: ... }`, any value but false / no / none) or named
+ * like prompt or response content (CONTENT_COLUMNS) without one is masked.
+ *
+ * Semantics, the same on every warehouse:
+ * - mask: the text '****' (NULL stays NULL); the column becomes text.
+ * - hash: the lowercase hex SHA-256 of the value as text (NULL stays NULL): equal values hash
+ *   alike on DuckDB, Postgres and BigQuery for text and integers, so joins across warehouses work.
+ * - redact: NULL (of the text type).
+ * - drop: the column is not published.
+ */
+import type { Dialect } from '../adapters/dialect.js';
+import type { ColumnInfo, Manifest, ModelNode } from './manifest.js';
+import type { Policy } from '../project/schema.js';
+
+export { POLICIES, type Policy } from '../project/schema.js';
+
+/** What `mask` shows instead of a value. */
+export const MASK_TEXT = '****';
+
+/**
+ * Column names that hold prompt or response text: the shipped privacy rule (seed 001: prompt and
+ * response content is masked by default) and the response side of it.
+ */
+export const CONTENT_COLUMNS = ['request_metadata', 'prompt', 'prompt_text', 'messages', 'content', 'completion_text', 'completion', 'response_text'];
+
+const marked = (v: unknown) => v !== undefined && v !== null && v !== false && !/^(no|none|false)$/i.test(String(v));
+
+/** The YAML mark that makes a column PII (`meta: { pii: ... }` or `{ content: ... }`), as written; undefined when none. */
+export function piiMark(c: Pick<ColumnInfo, 'meta'>): string | undefined {
+  for (const key of ['pii', 'content'] as const) if (marked(c.meta?.[key])) return `meta: { ${key}: ${String(c.meta![key])} }`;
+  return undefined;
+}
+
+/** The column was reviewed and holds no personal data (`meta: { pii: false }`): what it is derived from does not make it PII. */
+export function declassified(c: Pick<ColumnInfo, 'meta'> | undefined): boolean {
+  const v = c?.meta?.pii;
+  return v !== undefined && v !== null && !marked(v);
+}
+
+/** PII: marked in YAML, given a policy, or named like prompt or response content. */
+export function isPii(c: Pick<ColumnInfo, 'name' | 'meta' | 'policy'>): boolean {
+  return !!c.policy || !!piiMark(c) || (CONTENT_COLUMNS.includes(c.name.toLowerCase()) && !declassified(c));
+}
+
+/** The policy the published relation applies to this column; undefined: shown as it is. */
+export function policyOf(c: Pick<ColumnInfo, 'name' | 'meta' | 'policy'>): Policy | undefined {
+  return c.policy ?? (isPii(c) ? 'mask' : undefined);
+}
+
+/** Why the column is masked, for messages: its policy and where it comes from. */
+export function policyReason(c: Pick<ColumnInfo, 'name' | 'meta' | 'policy'>): string | undefined {
+  if (c.policy) return `its YAML gives it policy: ${c.policy}`;
+  const mark = piiMark(c);
+  if (mark) return `its YAML marks it ${mark}`;
+  if (CONTENT_COLUMNS.includes(c.name.toLowerCase()) && !declassified(c)) return 'it holds prompt or response content';
+  return undefined;
+}
+
+/** The expression publishing `column` under `policy` (undefined for drop). */
+export function maskExpr(policy: Policy, column: string, dialect: Dialect): string | undefined {
+  const q = dialect.quoteIdent(column);
+  switch (policy) {
+    case 'mask':
+      return `case when ${q} is null then null else ${dialect.literal(MASK_TEXT)} end`;
+    case 'hash':
+      return dialect.sha256Hex ? dialect.sha256Hex(q) : `sha256(cast(${q} as varchar))`;
+    case 'redact':
+      return `cast(null as ${dialect.type('string')})`;
+    case 'drop':
+      return undefined;
+  }
+}
+
+/** Does the model publish through a mask: one of its declared columns has a policy. */
+export function needsMasking(columns: ColumnInfo[]): boolean {
+  return columns.some((c) => policyOf(c) !== undefined);
+}
+
+/**
+ * The published SELECT of a model with policies: exactly its declared columns (an allow-list:
+ * a column the SQL returns but the YAML does not declare is not published), each through its
+ * policy, read from the model's own SELECT. The first line holds the list; the model's SQL starts
+ * on the second.
+ */
+export function maskedSelect(columns: ColumnInfo[], inner: string, dialect: Dialect): string {
+  const list = columns.flatMap((c) => {
+    const p = policyOf(c);
+    const q = dialect.quoteIdent(c.name);
+    if (!p) return [q];
+    const e = maskExpr(p, c.name, dialect);
+    return e === undefined ? [] : [`${e} as ${q}`];
+  });
+  return `select ${list.length ? list.join(', ') : dialect.literal(null) + ' as ' + dialect.quoteIdent('__vigil_no_columns')} from (\n${inner}\n) as __vigil_unmasked`;
+}
+
+/**
+ * The raw-row action (dashboards) never selects a column with a policy: its values are masked,
+ * hashed, empty or absent in the relation, and a person debugging rows needs none of them. The
+ * reason, or undefined when the column may be shown.
+ */
+export function withheldBecause(c: Pick<ColumnInfo, 'name' | 'meta' | 'policy'>): string | undefined {
+  return policyOf(c) ? policyReason(c) : undefined;
+}
+
+/**
+ * What the `no_unmasked_pii` test checks on a model's published relation: each masked column
+ * holds only what its policy produces (mask: '****', hash: 64 hex characters, redact: NULL), and
+ * the relation has no column named like a dropped column, a PII column of anything upstream
+ * (transitively) or prompt/response content — unless this model masks or declassifies it.
+ */
+export function piiChecks(node: ModelNode, manifest: Manifest, dialect: Dialect): { masked: Array<{ column: string; policy: 'mask' | 'hash' | 'redact' }>; forbidden: string[]; catalog?: string } {
+  const masked: Array<{ column: string; policy: 'mask' | 'hash' | 'redact' }> = [];
+  const allowed = new Set<string>();
+  const forbidden = new Set(CONTENT_COLUMNS);
+  for (const c of node.columns) {
+    const p = policyOf(c);
+    if (p === 'drop') forbidden.add(c.name.toLowerCase());
+    else if (p) {
+      masked.push({ column: c.name, policy: p });
+      allowed.add(c.name.toLowerCase());
+    } else if (declassified(c)) allowed.add(c.name.toLowerCase());
+  }
+  const seen = new Set<string>();
+  const visit = (id: string) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const n = manifest.nodes[id] ?? manifest.sources[id];
+    if (!n || !('columns' in n)) return;
+    for (const c of n.columns ?? []) if (isPii(c)) forbidden.add(c.name.toLowerCase());
+    for (const d of n.depends_on ?? []) visit(d);
+  };
+  node.depends_on.forEach(visit);
+  return { masked, forbidden: [...forbidden].filter((f) => !allowed.has(f)).sort(), catalog: node.relation ? dialect.catalogColumns?.(node.relation) : undefined };
+}

@@ -1,0 +1,233 @@
+/**
+ * Masking (docs/governance.md#masking): the published SELECT per dialect, what makes a column
+ * PII, the errors at their YAML line (unknown policy, malformed principals, a PII column without
+ * a policy under masking.require_policy), the compile-time PII lineage check (a PII column that
+ * reaches a published relation unmasked, directly, through expressions, ephemeral models or
+ * several models — the shipped project's privacy rule is one case), and the `no_unmasked_pii`
+ * data test on a real DuckDB through the CLI.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileProject } from '../../src/compile/compile-project.js';
+import type { ModelNode } from '../../src/compile/manifest.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { formatDiagnostic } from '../../src/errors.js';
+import { piiLeaks } from '../../src/check/pii-lineage.js';
+import { dialectOf } from '../../src/adapters/index.js';
+import { BASIC_PROJECT_YAML as BASIC_TARGET, makeProject, projectFiles, removeDir, REPO, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+const TARGETS = {
+  duckdb: 'dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }',
+  postgres: 'dev: { type: postgres, url: "postgres://u:p@127.0.0.1:1/db", schema: analytics }',
+  bigquery: 'dev: { type: bigquery, project: p, dataset: analytics, location: US }',
+};
+const projectYaml = (t: keyof typeof TARGETS, extra = '') => `name: fixture\ndefault_target: dev\ntargets:\n  ${TARGETS[t]}\n${extra}`;
+
+const PEOPLE_YML = `models:
+  - name: people
+    columns:
+      - name: id
+      - name: email
+        policy: hash
+      - name: prompt
+        meta: { pii: true }
+      - name: note
+        policy: redact
+      - name: n
+        policy: drop
+`;
+
+function compile(t: keyof typeof TARGETS, models: Record<string, string>, yml: Record<string, string>, extra = '') {
+  const r = compileProject(projectFiles({ projectYaml: projectYaml(t, extra), models, yml }), { env: {} });
+  return { r, errors: r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) };
+}
+const model = (r: ReturnType<typeof compileProject>, name: string) => r.manifest.nodes[`model.fixture.${name}`] as ModelNode;
+
+describe('the published relation applies each policy', () => {
+  const people = { 'models/people.sql': 'select id, email, prompt, note, n, 1 as undeclared from raw_people' };
+  it.each([
+    ['duckdb', `select "id", sha256(cast("email" as varchar)) as "email", case when "prompt" is null then null else '****' end as "prompt", cast(null as VARCHAR) as "note" from (`],
+    ['postgres', `select "id", encode(sha256(convert_to(cast("email" as text), 'UTF8')), 'hex') as "email", case when "prompt" is null then null else '****' end as "prompt", cast(null as text) as "note" from (`],
+    ['bigquery', "select `id`, TO_HEX(SHA256(CAST(`email` AS STRING))) as `email`, case when `prompt` is null then null else '****' end as `prompt`, cast(null as STRING) as `note` from ("],
+  ] as const)('%s', (t, first) => {
+    const { r, errors } = compile(t, people, { 'models/people.yml': PEOPLE_YML });
+    expect(errors).toEqual([]);
+    const m = model(r, 'people');
+    // exactly the declared columns, dropped ones absent, the model's own SELECT inside
+    expect(m.compiled_sql.split('\n')[0]).toBe(first);
+    expect(m.compiled_sql).toBe(`${first}\nselect id, email, prompt, note, n, 1 as undeclared from raw_people\n) as __vigil_unmasked`);
+    expect(m.unmasked_sql).toBe('select id, email, prompt, note, n, 1 as undeclared from raw_people');
+    expect(m.compiled_body_line).toBe(1);
+  });
+
+  it('meta.pii or a content name means mask; meta: { pii: false } and unmarked columns are left alone', () => {
+    const { r } = compile('duckdb', { 'models/a.sql': 'select 1 as id, 2 as prompt, 3 as notes, 4 as messages' }, {
+      'models/a.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n      - name: prompt\n      - name: notes\n        meta: { pii: possible }\n      - name: messages\n        meta: { pii: false }\n',
+    });
+    expect(model(r, 'a').compiled_sql.split('\n')[0]).toBe(`select "id", case when "prompt" is null then null else '****' end as "prompt", case when "notes" is null then null else '****' end as "notes", "messages" from (`);
+    // no policy anywhere: the model's SQL as it is
+    const plain = compile('duckdb', { 'models/b.sql': 'select 1 as id' }, { 'models/b.yml': 'models:\n  - name: b\n    columns:\n      - name: id\n' });
+    expect(model(plain.r, 'b').compiled_sql).toBe('select 1 as id');
+    expect(model(plain.r, 'b').unmasked_sql).toBeUndefined();
+  });
+});
+
+describe('bad input is an error at its YAML line', () => {
+  it('an unknown policy names the nearest one', () => {
+    const { errors } = compile('duckdb', { 'models/people.sql': 'select 1 as id' }, { 'models/people.yml': PEOPLE_YML.replace('policy: hash', 'policy: masc') });
+    expect(errors).toEqual([expect.stringMatching(/^models\/people\.yml:6:17: error: models\[0\]\.columns\[1\]\.policy: 'masc' is not one of 'mask', 'hash', 'redact', 'drop' — did you mean 'mask'\?/)]);
+  });
+
+  it('masking.require_policy: a PII column without a policy', () => {
+    const { errors } = compile('duckdb', { 'models/people.sql': 'select 1 as id' }, { 'models/people.yml': PEOPLE_YML }, 'masking: { require_policy: true }\n');
+    expect(errors).toEqual([expect.stringMatching(/^models\/people\.yml:7:15: error: column 'prompt' of model 'people' is PII \(its YAML marks it meta: \{ pii: true \}\) and has no policy, which masking\.require_policy requires \[E_MASKING\]/)]);
+    // without require_policy it is masked, no error
+    expect(compile('duckdb', { 'models/people.sql': 'select 1 as id' }, { 'models/people.yml': PEOPLE_YML }).errors).toEqual([]);
+  });
+
+  it('a BigQuery member without user:/group:/serviceAccount:/domain:, in YAML, config() and folder configs', () => {
+    const yml = `models:\n  - name: a\n    config:\n      grants: { select: ["group:compliance@example.com", "compliance@example.com"] }\n      restricted: { grants: { select: ["serviceAccount:sa@p.iam.gserviceaccount.com", "group:x"] } }\n`;
+    const { errors } = compile(
+      'bigquery',
+      { 'models/a.sql': 'select 1 as id', 'models/marts/b.sql': "{{ config(grants={'select': ['user:ana@example.com', 'ana']}) }}\nselect 1 as id" },
+      { 'models/a.yml': yml },
+      'models:\n  marts:\n    +grants: { select: ["domain:example.com", "sre"] }\n',
+    );
+    expect(errors.map((e) => e.split('\n')[0]).sort()).toEqual([
+      "models/a.yml:4:58: error: grants.select: 'compliance@example.com' is not a BigQuery member: write user:name@example.com, group:team@example.com, serviceAccount:sa@project.iam.gserviceaccount.com or domain:example.com [E_GRANTS]",
+      "models/a.yml:5:87: error: restricted.grants.select: 'group:x' is not a BigQuery member: write user:name@example.com, group:team@example.com, serviceAccount:sa@project.iam.gserviceaccount.com or domain:example.com [E_GRANTS]",
+      "models/marts/b.sql:1:11: error: grants.select: 'ana' is not a BigQuery member: write user:name@example.com, group:team@example.com, serviceAccount:sa@project.iam.gserviceaccount.com or domain:example.com [E_GRANTS]",
+      "project.yaml:7:47: error: grants.select: 'sre' is not a BigQuery member: write user:name@example.com, group:team@example.com, serviceAccount:sa@project.iam.gserviceaccount.com or domain:example.com [E_GRANTS]",
+    ]);
+  });
+
+  it('no_unmasked_pii belongs to a model, not a column', () => {
+    const { errors } = compile('duckdb', { 'models/a.sql': 'select 1 as id' }, { 'models/a.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        tests: [no_unmasked_pii]\n' });
+    expect(errors).toEqual([expect.stringMatching(/^models\/a\.yml:5:17: error: no_unmasked_pii is declared on a model/)]);
+  });
+});
+
+describe('the compile-time PII check follows column lineage', () => {
+  const SOURCES = `sources:\n  - name: raw\n    tables:\n      - name: people\n        columns:\n          - name: id\n          - name: email\n            meta: { pii: true }\n          - name: bio\n`;
+  const leaks = async (models: Record<string, string>, yml = '') => {
+    const { r, errors } = compile('duckdb', models, { 'models/sources.yml': SOURCES, ...(yml ? { 'models/m.yml': yml } : {}) });
+    expect(errors).toEqual([]);
+    const ds = await piiLeaks(r.manifest, r.order, dialectOf('duckdb'), (m, c) => ({ file: m.file, line: 1, column: c ? 1 : 0 }));
+    return ds.map((d) => `${d.severity}: ${d.message}`);
+  };
+
+  it('a copy, an expression, through an ephemeral model and through a chain of models', async () => {
+    expect(
+      await leaks({
+        'models/copy.sql': "select id, email as contact from {{ source('raw', 'people') }}",
+        'models/expr.sql': "select id, lower(email) || '!' as e, bio from {{ source('raw', 'people') }}",
+        'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect id, email from {{ source('raw', 'people') }}",
+        'models/via_eph.sql': "select id, email from {{ ref('eph') }}",
+        'models/second.sql': "select id, contact from {{ ref('copy') }}",
+      }),
+    ).toEqual([
+      "error: column 'contact' of model 'copy' publishes PII unmasked: it is a copy of source raw.people.email",
+      "error: column 'e' of model 'expr' publishes PII unmasked: it is derived from source raw.people.email",
+      "error: column 'contact' of model 'second' publishes PII unmasked: it is a copy of source raw.people.email",
+      "error: column 'email' of model 'via_eph' publishes PII unmasked: it is a copy of source raw.people.email",
+    ]);
+  });
+
+  it('a policy stops it, and what reads the masked relation is clean; meta: { pii: false } declassifies; select * is expanded', async () => {
+    const yml = 'models:\n  - name: masked\n    columns:\n      - name: id\n      - name: email\n        policy: hash\n  - name: counted\n    columns:\n      - name: n\n        meta: { pii: false }\n';
+    expect(
+      await leaks(
+        {
+          'models/masked.sql': "select id, email from {{ source('raw', 'people') }}",
+          'models/after.sql': "select email as h from {{ ref('masked') }}",
+          'models/counted.sql': "select length(email) as n from {{ source('raw', 'people') }}",
+          'models/star.sql': "select * from {{ source('raw', 'people') }}",
+        },
+        yml,
+      ),
+    ).toEqual(["error: column 'email' of model 'star' publishes PII unmasked: it is a copy of source raw.people.email"]);
+  });
+
+  it("the shipped project: request_metadata (meta.pii in sources.yml) reaching a model is the privacy rule's case", async () => {
+    const r = compileProject(loadProject(REPO), { env: {} });
+    const dialect = dialectOf('duckdb');
+    const where = (m: ModelNode) => ({ file: m.file });
+    expect(await piiLeaks(r.manifest, r.order, dialect, where)).toEqual([]);
+    const stg = r.manifest.nodes['model.ai_audit.stg_ai_audit_logs'] as ModelNode;
+    stg.compiled_sql = stg.compiled_sql.replace('  workspace_snapshot_id,', '  workspace_snapshot_id,\n  request_metadata as context,');
+    expect((await piiLeaks(r.manifest, r.order, dialect, where)).map((d) => d.message)).toEqual(["column 'context' of model 'stg_ai_audit_logs' publishes PII unmasked: it is a copy of source raw.ai_audit_logs.request_metadata"]);
+  });
+});
+
+describe('on a real DuckDB, through the CLI', () => {
+  const SHA256_A = '478abec7430569163161dfea8513b8ce89d05f559456a26e945c66e1fe55a29d';
+  it('publishes masked values, builds the restricted view, and no_unmasked_pii fails on a relation built before its policy', () => {
+    const dir = makeProject({
+      'seeds/raw_people.csv': 'id,email,prompt,note,n\n1,a@x.com,hello there,ok,5\n2,,secret,fine,7\n',
+      'models/people.sql': "{{ config(materialized='table', restricted={'grants': {'select': ['auditor']} }) }}\nselect id, email, prompt, note, n from {{ ref('raw_people') }}",
+      // declared types describe the unmasked values: vigil check does not hold the published relation to them
+      'models/people.yml': PEOPLE_YML.replace('  - name: people\n', '  - name: people\n    tests: [no_unmasked_pii]\n').replace('        policy: drop\n', '        policy: drop\n        data_type: bigint\n').replace('        policy: hash\n', '        policy: hash\n        data_type: varchar\n'),
+    });
+    dirs.push(dir);
+    const check = vigil(dir, ['check']);
+    expect(check.stdout + check.stderr).toMatch(/OK: 1 models, 1 tests/);
+    expect(check.code).toBe(0);
+    const r = vigil(dir, ['build']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/no access control/g)).toHaveLength(1);
+    expect(r.stdout).toMatch(/PASS no_unmasked_pii_people/);
+    const show = (sql: string) => JSON.parse(vigil(dir, ['show', '--inline', sql, '--output', 'json']).stdout);
+    expect(show('select * from analytics.people order by id')).toEqual([
+      { id: 1, email: SHA256_A, prompt: '****', note: null },
+      { id: 2, email: null, prompt: '****', note: null },
+    ]);
+    expect(show('select id, email, prompt, n from analytics.people__restricted order by id')).toEqual([
+      { id: 1, email: 'a@x.com', prompt: 'hello there', n: 5 },
+      { id: 2, email: null, prompt: 'secret', n: 7 },
+    ]);
+
+    // a relation built before the policies were written: the data test sees what it shows
+    writeFileSync(join(dir, 'models/people.yml'), 'models:\n  - name: people\n    columns:\n      - name: id\n      - name: email\n      - name: n\n');
+    expect(vigil(dir, ['run']).code).toBe(0);
+    writeFileSync(join(dir, 'models/people.yml'), PEOPLE_YML.replace('  - name: people\n', '  - name: people\n    tests: [no_unmasked_pii]\n'));
+    const t = vigil(dir, ['test']);
+    expect(t.code).toBe(1);
+    expect(t.stdout).toMatch(/FAIL 4 no_unmasked_pii_people/);
+    for (const row of [/email +\| not hashed +\| 1/, /prompt +\| not masked +\| 2/, /note +\| not redacted +\| 2/, /n +\| published +\| 1/]) expect(t.stdout).toMatch(row);
+    expect(vigil(dir, ['build']).code).toBe(0);
+  });
+
+  it.each([
+    ['an unknown policy', BASIC_TARGET, PEOPLE_YML.replace('policy: redact', 'policy: redcat'), /^models\/people\.yml:10:17: error: models\[0\]\.columns\[3\]\.policy: 'redcat' is not one of 'mask', 'hash', 'redact', 'drop' — did you mean 'redact'\? \[E_SCHEMA\]/m],
+    ['a PII column without a policy under masking.require_policy', `${BASIC_TARGET}masking: { require_policy: true }\n`, PEOPLE_YML, /^models\/people\.yml:7:15: error: column 'prompt' of model 'people' is PII .* \[E_MASKING\]/m],
+    ['a BigQuery member without its kind', 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: p, dataset: analytics }\n', PEOPLE_YML.replace('    columns:', '    config: { grants: { select: ["sre@example.com"] } }\n    columns:'), /^models\/people\.yml:3:34: error: grants\.select: 'sre@example\.com' is not a BigQuery member/m],
+  ])('%s: exit 2 at its YAML line, nothing built, no stack trace', (_what, projectYaml, yml, message) => {
+    const dir = makeProject({ 'project.yaml': projectYaml, 'models/people.sql': 'select 1 as id', 'models/people.yml': yml });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).not.toMatch(/OK created|granted/);
+  });
+
+  it('PII reaching a published relation unmasked: exit 2 at the column, nothing built, no stack trace', () => {
+    const dir = makeProject({
+      'models/sources.yml': 'sources:\n  - name: raw\n    tables:\n      - name: people\n        columns:\n          - name: email\n            meta: { pii: true }\n',
+      'models/contacts.sql': "select email as contact from {{ source('raw', 'people') }}",
+      'models/contacts.yml': 'models:\n  - name: contacts\n    columns:\n      - name: contact\n        description: who to write to\n',
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^models\/contacts\.yml:4:15: error: column 'contact' of model 'contacts' publishes PII unmasked: it is a copy of source raw\.people\.email \[E_PII\]/m);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).not.toMatch(/OK created/);
+    expect(readFileSync(join(dir, 'models/contacts.sql'), 'utf8')).toContain('email');
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * Masking and grants on a real PostgreSQL, with real roles that log in (docs/governance.md):
+ * the `compliance` role reads the masked relation and not its restricted companion, the
+ * `auditor` role reads the restricted companion (unmasked) and not the masked table, `sre`
+ * reads only the view it was granted; a grantee removed from the config loses access on the
+ * next build (the view keeps its grants across `create or replace`, so only the revoke takes
+ * them away); a second build changes no grant; grants_mode: add leaves a grant in place.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { uniqueSchema } from '../support/postgres.js';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+const suffix = `${process.pid.toString(36)}_${randomBytes(2).toString('hex')}`;
+const ROLES = { compliance: `compliance_${suffix}`, sre: `sre_${suffix}`, auditor: `auditor_${suffix}` };
+const PASSWORD = 'vigil_role_pw';
+/** sha256('a@x.com') as lowercase hex: what `policy: hash` publishes on every warehouse (test/compile/masking.test.ts checks DuckDB's) */
+const SHA256_A = '478abec7430569163161dfea8513b8ce89d05f559456a26e945c66e1fe55a29d';
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: inject('pgUrl') });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Connect as `role` and run `sql`: its rows, or the error Postgres gave. */
+async function as(role: string, sql: string): Promise<{ rows: Array<Record<string, unknown>> } | { error: string }> {
+  const url = new URL(inject('pgUrl'));
+  url.username = role;
+  url.password = PASSWORD;
+  const c = new pg.Client({ connectionString: url.toString() });
+  await c.connect();
+  try {
+    return { rows: (await c.query(sql)).rows };
+  } catch (e) {
+    return { error: (e as Error).message };
+  } finally {
+    await c.end();
+  }
+}
+
+beforeAll(async () => {
+  await admin(async (c) => {
+    for (const r of Object.values(ROLES)) await c.query(`create role "${r}" login password '${PASSWORD}'`);
+  });
+});
+afterAll(async () => {
+  dirs.forEach(removeDir);
+  await admin(async (c) => {
+    for (const r of Object.values(ROLES)) await c.query(`drop owned by "${r}"; drop role if exists "${r}"`).catch(() => undefined);
+  });
+});
+
+function project(schema: string, opsGrants: string, opsMode = ''): string {
+  const dir = makeProject({
+    'project.yaml': `name: gov
+default_target: pg
+targets:
+  pg:
+    type: postgres
+    url: "{{ env_var('DATABASE_URL') }}"
+    schema: ${schema}
+# the roles read the schema's relations they are granted (Postgres asks for USAGE on the schema too)
+on_run_start:
+  - "create schema if not exists ${schema}"
+  - "grant usage on schema ${schema} to ${Object.values(ROLES).join(', ')}"
+`,
+    'seeds/people.csv': 'id,email,prompt,note,n\n1,a@x.com,hello there,ok,5\n2,,secret,fine,7\n',
+    'models/people_pub.sql': `select id, email, prompt, note, n from {{ ref('people') }}`,
+    'models/ops_daily.sql': `select count(*) as people from {{ ref('people_pub') }}`,
+    'models/schema.yml': `models:
+  - name: people_pub
+    config:
+      materialized: table
+      grants: { select: [${ROLES.compliance}] }
+      restricted: { grants: { select: [${ROLES.auditor}] } }
+    columns:
+      - name: id
+      - name: email
+        policy: hash
+      - name: prompt
+        meta: { pii: true }
+      - name: note
+        policy: redact
+      - name: n
+        policy: drop
+  - name: ops_daily
+    config:
+      materialized: view
+      grants: { select: [${opsGrants}] }${opsMode ? `\n      grants_mode: ${opsMode}` : ''}
+`,
+  });
+  dirs.push(dir);
+  return dir;
+}
+
+const env = () => ({ DATABASE_URL: inject('pgUrl') });
+const denied = (r: Awaited<ReturnType<typeof as>>) => ('error' in r ? r.error : `read ${JSON.stringify(r.rows)}`);
+
+describe('grants and masking on Postgres', () => {
+  it('each role reads exactly what it was granted: masked for compliance, unmasked for the restricted grantee', async () => {
+    const schema = uniqueSchema('gov_access');
+    const dir = project(schema, `${ROLES.compliance}, ${ROLES.sre}`);
+    const r = vigil(dir, ['build'], env());
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`OK created table ${schema}\\.people_pub \\(restricted view ${schema}\\.people_pub__restricted; restricted: granted select to ${ROLES.auditor}; granted select to ${ROLES.compliance}\\)`));
+    expect(r.stdout).not.toMatch(/no access control/);
+
+    // compliance: the masked table, with the policies applied; not the restricted view
+    const masked = await as(ROLES.compliance, `select * from ${schema}.people_pub order by id`);
+    expect(masked).toEqual({
+      rows: [
+        // sha256('a@x.com') as lowercase hex, the same on every warehouse
+        { id: '1', email: SHA256_A, prompt: '****', note: null },
+        { id: '2', email: null, prompt: '****', note: null },
+      ],
+    });
+    expect(denied(await as(ROLES.compliance, `select * from ${schema}.people_pub__restricted`))).toMatch(/permission denied/);
+    expect(await as(ROLES.compliance, `select people from ${schema}.ops_daily`)).toEqual({ rows: [{ people: '2' }] });
+
+    // auditor: the restricted companion, unmasked; not the masked table
+    expect(await as(ROLES.auditor, `select id, email, prompt, n from ${schema}.people_pub__restricted order by id`)).toEqual({
+      rows: [
+        { id: '1', email: 'a@x.com', prompt: 'hello there', n: '5' },
+        { id: '2', email: null, prompt: 'secret', n: '7' },
+      ],
+    });
+    expect(denied(await as(ROLES.auditor, `select * from ${schema}.people_pub`))).toMatch(/permission denied/);
+
+    // sre: only the view it was granted
+    expect(await as(ROLES.sre, `select people from ${schema}.ops_daily`)).toEqual({ rows: [{ people: '2' }] });
+    expect(denied(await as(ROLES.sre, `select * from ${schema}.people_pub`))).toMatch(/permission denied/);
+    expect(denied(await as(ROLES.sre, `select * from ${schema}.people_pub__restricted`))).toMatch(/permission denied/);
+
+    // the hash is the same as the warehouse's own sha256 of the text
+    const ref = await admin((c) => c.query(`select encode(sha256('a@x.com'::bytea), 'hex') as h`));
+    expect((masked as { rows: Array<{ email: string }> }).rows[0].email).toBe(ref.rows[0].h);
+  });
+
+  it('a grantee removed from the config loses access on the next build; an unchanged config changes nothing; grants_mode add keeps it', async () => {
+    const schema = uniqueSchema('gov_revoke');
+    const dir = project(schema, `${ROLES.compliance}, ${ROLES.sre}`);
+    expect(vigil(dir, ['build'], env()).code).toBe(0);
+    expect(await as(ROLES.sre, `select people from ${schema}.ops_daily`)).toEqual({ rows: [{ people: '2' }] });
+
+    // the same config again: nothing granted or revoked on the view
+    const again = vigil(dir, ['run', '-s', 'ops_daily'], env());
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`OK created view ${schema}\\.ops_daily \\[`));
+
+    // sre removed with grants_mode add: kept
+    const yml = join(dir, 'models/schema.yml');
+    const text = readFileSync(yml, 'utf8');
+    writeFileSync(yml, text.replace(`select: [${ROLES.compliance}, ${ROLES.sre}] }`, `select: [${ROLES.compliance}] }\n      grants_mode: add`));
+    const added = vigil(dir, ['run', '-s', 'ops_daily'], env());
+    expect(added.code).toBe(0);
+    expect(await as(ROLES.sre, `select people from ${schema}.ops_daily`)).toEqual({ rows: [{ people: '2' }] });
+
+    // removed (replace, the default): revoked
+    writeFileSync(yml, text.replace(`select: [${ROLES.compliance}, ${ROLES.sre}] }`, `select: [${ROLES.compliance}] }`));
+    const revoked = vigil(dir, ['run', '-s', 'ops_daily'], env());
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toMatch(new RegExp(`OK created view ${schema}\\.ops_daily \\(revoked ${ROLES.sre}\\)`));
+    expect(denied(await as(ROLES.sre, `select people from ${schema}.ops_daily`))).toMatch(/permission denied/);
+    expect(await as(ROLES.compliance, `select people from ${schema}.ops_daily`)).toEqual({ rows: [{ people: '2' }] });
+  });
+
+  it("grants are part of the build's transaction: a grant Postgres refuses fails the model and keeps the previous table, readable as before", async () => {
+    const schema = uniqueSchema('gov_tx');
+    const dir = project(schema, ROLES.compliance);
+    expect(vigil(dir, ['build'], env()).code).toBe(0);
+    const yml = join(dir, 'models/schema.yml');
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace(`grants: { select: [${ROLES.compliance}] }\n      restricted`, `grants: { select: [${ROLES.compliance}, no_such_role_${suffix}] }\n      restricted`));
+    writeFileSync(join(dir, 'models/people_pub.sql'), `select id, email, prompt, note, n from {{ ref('people') }} where id = 1`);
+    const r = vigil(dir, ['run', '-s', 'people_pub'], env());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`ERROR creating table ${schema}\\.people_pub[\\s\\S]*role "no_such_role_${suffix}" does not exist`));
+    // the previous table (two rows), with its grant
+    expect(await as(ROLES.compliance, `select count(*)::int as n from ${schema}.people_pub`)).toEqual({ rows: [{ n: 2 }] });
+  });
+
+  it('a malformed role name is an error at its YAML line, exit 2, and nothing is built or granted', async () => {
+    const schema = uniqueSchema('gov_bad');
+    const dir = project(schema, `${ROLES.compliance}, "SRE-Team"`);
+    const r = vigil(dir, ['build'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/models\/schema\.yml:20:\d+: error: grants\.select: 'SRE-Team' is not a Postgres role name/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(denied(await as(ROLES.compliance, `select * from ${schema}.people_pub`))).toMatch(/does not exist/);
+  });
+});
