@@ -199,7 +199,8 @@ export async function generateAuditEvents(c: AuditEventsContext): Promise<void> 
       case when ai_agent_type is null then NULL when action_status <> 'success' then 0
         else greatest(1, round(${'case ai_agent_type when \'compliance_checker\' then 600 when \'report_writer\' then 1200 else 350 end'} * exp(0.5 * z2))) end::INTEGER as ai_completion_tokens,
       case traffic_light when 'green' then 0 when 'amber' then 1 + floor(u_issues * 3) when 'red' then 2 + floor(u_issues * 7) end::INTEGER as issues_found,
-      case traffic_light when 'red' then (case when forced = 'compliance_red' then 1 + floor(u_crit * 4) else floor(u_crit * 2.5) end) when 'amber' then 0 when 'green' then 0 end::INTEGER as critical_issues,
+      -- critical issues are exceptional: a normal day has none (so the paging rule stays quiet), the compliance_red burst many
+      case traffic_light when 'red' then (case when forced = 'compliance_red' then 1 + floor(u_crit * 4) else 0 end) when 'amber' then 0 when 'green' then 0 end::INTEGER as critical_issues,
       case
         when forced = 'pii_leak' then true
         when category in ('document', 'ai', 'assessment', 'export') then (case classification when 'confidential' then u_pii < 0.22 when 'restricted' then u_pii < 0.45 else false end)
