@@ -1,14 +1,15 @@
 // Benchmarks (npm run bench): prints figures; record them in docs/benchmarks.md.
-//   node bench/run.js [compile] [startup] [check] [run] [unit] [sync] [retention] [build] [demo] [alerts] [dashboards]     (default: all)
+//   node bench/run.js [compile] [startup] [check] [run] [unit] [sync] [retention] [compliance] [build] [demo] [alerts] [dashboards]     (default: all)
 // Environment: BENCH_BUILD_ROWS (default 10000000), BENCH_RUN_MODELS (default 500),
 // BENCH_RETENTION_ROWS (default 500000; a fifth of them deleted; DATABASE_URL adds Postgres),
+// BENCH_COMPLIANCE_EVENTS (default 5000000: audit_events for the compliance marts),
 // DATAFORM_DIR (where @dataform/cli 3.0.69 and @dataform/core 3.0.62 are installed: compile side by side),
 // BENCH_REUSE_DEMO=1 (keep the demo database of a previous run),
 // BENCH_DIR (default bench/.work; use a tmpfs path to take the disk out of the figures).
 // Each comparison is measured in the same run, alternating, best of N, because these
 // machines are noisy: compare the ratios, not the absolute numbers.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -272,6 +273,44 @@ if (want('retention')) {
 if (want('seed')) {
   const { benchSeed } = await import('./seed.js');
   await benchSeed(WORK, report);
+}
+
+if (want('compliance')) {
+  // seed 004's audit_events: the demo generating them, then `vigil build` of the compliance marts
+  // beside the same statements run directly (bench/direct.js on the compliance part of the manifest)
+  const events = Number(process.env.BENCH_COMPLIANCE_EVENTS ?? 5_000_000);
+  const dir = join(WORK, 'compliance');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const p of ['project.yaml', 'models', 'macros', 'tests']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+  const small = vigil(dir, ['demo', '--rows', '1000', '--audit-events', '1000000', '--days', '60', '--now', '2026-11-01T00:00:00Z']);
+  report(`vigil demo --audit-events 1000000 (and 1,000 copilot logs): whole process ${fmt(small.wall)}, peak RSS ${small.rssMb?.toFixed(0)} MB`);
+  const demo = vigil(dir, ['demo', '--rows', '1000', '--audit-events', String(events), '--days', '60', '--now', '2026-11-01T00:00:00Z']);
+  report(`vigil demo --audit-events ${events}: whole process ${fmt(demo.wall)}, peak RSS ${demo.rssMb?.toFixed(0)} MB`);
+  vigil(dir, ['compile']);
+  const manifest = JSON.parse(readFileSync(join(dir, 'target', 'manifest.json'), 'utf8'));
+  const isCompliance = (n) => n.resource_type === 'model' && (n.config?.tags ?? []).includes('compliance');
+  const ids = new Set(Object.values(manifest.nodes).filter(isCompliance).map((n) => n.unique_id));
+  const part = Object.fromEntries(Object.entries(manifest.nodes).filter(([id, n]) => ids.has(id) || (n.resource_type === 'test' && (n.depends_on?.nodes ?? n.depends_on ?? []).some((d) => ids.has(d)))));
+  const partPath = join(dir, 'target', 'manifest.compliance.json');
+  writeFileSync(partPath, JSON.stringify({ ...manifest, nodes: part }));
+  const models = Object.values(part).filter((n) => n.resource_type === 'model').length;
+  const tests = Object.values(part).filter((n) => n.resource_type === 'test').length;
+  const dbPath = join(dir, '.vigil', 'dev.duckdb');
+  const drop = async () => {
+    const d = await duck(dbPath);
+    await d.c.run('drop schema if exists analytics cascade');
+    d.close();
+  };
+  const direct = [];
+  const viaVigil = [];
+  for (let i = 0; i < 3; i++) {
+    await drop();
+    direct.push(directProcess(partPath, dbPath, 'build'));
+    await drop();
+    viaVigil.push(vigil(dir, ['build', '-s', 'tag:compliance', '--full-refresh']));
+  }
+  compare(`build the compliance marts (${models} models, ${tests} tests) on ${events} audit events`, viaVigil, direct);
 }
 
 if (want('demo') || want('build') || want('alerts') || want('dashboards')) {
