@@ -43,6 +43,10 @@ const KEYS: Record<string, { pk: string; indexes: string[][] }> = {
   workflows: { pk: 'id', indexes: [] },
   audit_trails: { pk: 'id', indexes: [['updated_at', 'id'], ['created_at', 'id']] },
   usage_log: { pk: 'id', indexes: [['created_at', 'id']] },
+  // provenance (seeds 000, 001): synced by their cursor; snapshots are looked up by id, and
+  // workspace snapshots lead to their market snapshot
+  market_snapshots: { pk: 'id', indexes: [['captured_at', 'id'], ['market', 'captured_at']] },
+  workspace_data_snapshots: { pk: 'id', indexes: [['created_at', 'id'], ['market_snapshot_id']] },
 };
 
 export async function loadDemoTables(engine: Adapter, engineSchema: string, target: Adapter, schema: string, tables: string[], progress?: (m: string) => void): Promise<void> {
