@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
+import { getWarehouse } from '../adapters/index.js';
 import type { CanonicalType, Relation } from '../adapters/dialect.js';
 import { AUDIT_EVENTS_COLUMNS, AUDIT_EVENTS_INDEXES } from './audit-events.js';
 
@@ -85,7 +86,8 @@ export async function loadDemoTables(engine: Adapter, engineSchema: string, targ
 async function copyIntoExact(target: Adapter, stage: Relation, rel: Relation, exact: (typeof EXACT)[string]): Promise<number> {
   const d = target.dialect;
   const q = (x: string) => d.quoteIdent(x);
-  const pg = target.type === 'postgres';
+  // the seed's table is the application database's (Postgres'): its constraints and indexes where sync reads from
+  const pg = !!getWarehouse(target.type)?.capabilities.syncSource;
   // constraints where the warehouse enforces them (Postgres); elsewhere the types alone
   const defs = exact.columns.map(([name, pgType, constraint]) => `${q(name)} ${d.syncColumnType(pgType)}${pg && constraint ? ` ${constraint}` : ''}`);
   const values = exact.columns.map(([name, pgType]) => `cast(${pgType.endsWith('[]') ? d.jsonTextArray(q(name)) : q(name)} as ${d.syncColumnType(pgType)}) as ${q(name)}`);
