@@ -218,8 +218,10 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
         case 'freshness': {
           const t = toEpochMs(r[c.column ?? 'last_synced_at']);
           const age = t === undefined ? Infinity : atMs - t;
-          on = age > durationMs(c.max_age);
-          Object.assign(v, { age: t === undefined ? 'never' : formatDuration(age), age_seconds: t === undefined ? null : Math.round(age / 1000), max_age: c.max_age });
+          // source_freshness: the stream's own limit (its source's freshness error_after) where it declares one
+          const own = c.source_freshness ? num(r.source_error_after_seconds) : undefined;
+          on = age > (own !== undefined ? own * 1000 : durationMs(c.max_age));
+          Object.assign(v, { age: t === undefined ? 'never' : formatDuration(age), age_seconds: t === undefined ? null : Math.round(age / 1000), max_age: own !== undefined ? formatDuration(own * 1000) : c.max_age });
           break;
         }
         case 'new_value':

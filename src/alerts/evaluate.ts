@@ -140,7 +140,9 @@ export async function fetchRows(adapter: Adapter, r: CompiledRule, at: Date, sou
   if (r.compileError) throw new Error(r.compileError);
   const sync = readsSyncState(r.rule);
   if (!sync && r.sql === undefined) throw new Error('internal: the rule has no compiled query');
-  const rows = sync ? await syncStateRows(adapter, sources, columnsJudged(r.rule)) : await adapter.query(adapter.dialect.bindEvalTime(r.sql!, at));
+  const c = r.rule.condition;
+  const sourceLimits = c.type === 'freshness' && !!c.source_freshness;
+  const rows = sync ? await syncStateRows(adapter, sources, columnsJudged(r.rule), { sourceLimits }) : await adapter.query(adapter.dialect.bindEvalTime(r.sql!, at));
   const missing = missingColumns(r.rule, rows);
   if (missing.length) throw new Error(`the query returns no column ${missing.map((m) => `'${m}'`).join(', ')} that the rule reads (columns: ${Object.keys(rows[0]).join(', ')})`);
   return rows;

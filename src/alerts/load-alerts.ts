@@ -160,6 +160,8 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
   else if (c.type === 'zscore' && c.days && !rule.time) ds.push(diag('E_ALERT', `alert '${rule.name}': condition.days needs time: (the column that orders the rows)`, at('condition', 'days')));
   if (c.type === 'freshness' && rule.sync_state && !c.column) ds.push(diag('E_ALERT', `alert '${rule.name}': a freshness condition on sync_state rows needs column: (${timestampsOf(SYNC_STATE_COLUMNS).join(', ')})`, at('condition')));
   else if (c.type === 'freshness' && !!c.column === !!c.sync) ds.push(diag('E_ALERT', `alert '${rule.name}': a freshness condition needs either column: or sync: true`, at('condition')));
+  if (c.type === 'freshness' && c.source_freshness && !readsSyncState(rule))
+    ds.push(diag('E_ALERT', `alert '${rule.name}': source_freshness: true judges sync state rows by their source's freshness; this rule reads a query`, at('condition', 'source_freshness'), 'use it with sync_state: true (or sync: true), or remove it'));
   if (readsSyncState(rule)) {
     // the sync state rows have fixed columns: a typo is an error now, not a silent "0 firing" later
     checkColumns(lr, SYNC_STATE_COLUMN_NAMES, 'the sync state rows', at, ds);

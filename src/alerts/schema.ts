@@ -73,6 +73,12 @@ const FreshnessCondition = z
     /** ...or the sync state table (vigil_sync_state.last_synced_at per synced table); no query needed: the shorthand of `sync_state: true` + `column: last_synced_at`. */
     sync: z.boolean().optional(),
     max_age: Duration,
+    /**
+     * On sync state rows: a stream whose source table declares freshness (`error_after`, its own
+     * or its source's) is judged against that limit instead of max_age — tables written every few
+     * hours (market captures) are not late after one.
+     */
+    source_freshness: z.boolean().optional(),
   })
   .strict();
 

@@ -6,6 +6,7 @@
 import type { Adapter } from '../adapters/adapter.js';
 import type { ColumnInfo, SourceNode } from '../compile/manifest.js';
 import { STATE_TABLE } from '../sync/sync-types.js';
+import { limitSeconds } from '../run/freshness.js';
 
 /**
  * The columns of a sync state row, as rules read them and as `given: vigil_sync_state` rows of
@@ -33,8 +34,10 @@ export const SYNC_STATE_COLUMN_NAMES = SYNC_STATE_COLUMNS.map((c) => c.name);
  * and no failures (age "never"). A warehouse where sync never ran at all (no state table) has
  * no rows: nothing to judge. A table made by an older Vigil without some column reads it as
  * NULL, unless the rule judges by it (`needed`): that is an error, never a quiet "0 firing".
+ * `sourceLimits`: each row also carries `source_error_after_seconds`, its source table's
+ * freshness error_after (NULL when it declares none), for `source_freshness: true`.
  */
-export async function syncStateRows(adapter: Adapter, sources: SourceNode[], needed: string[] = []): Promise<Array<Record<string, unknown>>> {
+export async function syncStateRows(adapter: Adapter, sources: SourceNode[], needed: string[] = [], opts: { sourceLimits?: boolean } = {}): Promise<Array<Record<string, unknown>>> {
   const synced = sources.filter((s) => s.sync);
   const schemas = [...new Set(synced.map((s) => s.relation.schema))];
   const rows: Array<Record<string, unknown>> = [];
@@ -54,6 +57,10 @@ export async function syncStateRows(adapter: Adapter, sources: SourceNode[], nee
       const stream = `${s.source_name}.${s.name}`;
       if (!known.has(stream)) rows.push({ ...Object.fromEntries(SYNC_STATE_COLUMN_NAMES.map((c) => [c, null])), stream, last_status: 'never synced', consecutive_failures: 0 });
     }
+  }
+  if (opts.sourceLimits) {
+    const limit = new Map(synced.map((s) => [`${s.source_name}.${s.name}`, limitSeconds(s.freshness?.error_after) ?? null]));
+    for (const r of rows) r.source_error_after_seconds = limit.get(String(r.stream)) ?? null;
   }
   return rows;
 }

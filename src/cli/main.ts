@@ -80,7 +80,7 @@ export function buildProgram(): Command {
   commonOptions(
     program
       .command('demo')
-      .description('generate realistic, deterministic AI-audit source data (ai_audit_logs, workflows, audit_trails, usage_log, audit_events) into the target')
+      .description('generate realistic, deterministic AI-audit source data (ai_audit_logs, workflows, audit_trails, usage_log, audit_events, market_snapshots, workspace_data_snapshots) into the target')
       .addOption(new Option('--rows <n>', 'rows of ai_audit_logs').default(100_000).argParser(intOption('--rows', 1, 200_000_000)))
       .addOption(new Option('--days <n>', 'days of history, ending now').default(30).argParser(intOption('--days', 1, 3650)))
       .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(intOption('--seed', 0, 2 ** 31 - 1)))

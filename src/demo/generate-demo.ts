@@ -1,6 +1,6 @@
 /**
  * `vigil demo`: realistic, deterministic AI-copilot audit source data (ai_audit_logs,
- * workflows, audit_trails, usage_log, audit_events), generated entirely inside DuckDB with set-based SQL
+ * workflows, audit_trails, usage_log, audit_events, market_snapshots, workspace_data_snapshots), generated entirely inside DuckDB with set-based SQL
  * (no per-row JavaScript), plus the last-day scenarios the anomaly alerts are demoed with.
  *
  * Randomness: every value derives from `hash(xor(hash(i, seed), <salt>))` where the salt is a
@@ -13,6 +13,7 @@
 import type { Adapter } from '../adapters/adapter.js';
 import { offlineDialect } from '../adapters/index.js';
 import { generateAuditEvents } from './audit-events.js';
+import { generateMarketSnapshots, generateWorkspaceSnapshots } from './provenance.js';
 import { byKey, choose, fnv1a64, H, lit, pick, strList, U } from './demo-sql.js';
 import { UsageError } from '../errors.js';
 
@@ -131,7 +132,7 @@ function validate(opts: DemoOptions): void {
 const fmtCount = (n: number): string => n.toLocaleString('en-US');
 
 /**
- * Create (or replace) the five demo source tables in `opts.schema` and return their row
+ * Create (or replace) the seven demo source tables in `opts.schema` and return their row
  * counts, in creation order. Same options, same data, byte for byte.
  */
 export async function generateDemo(
@@ -536,6 +537,11 @@ export async function generateDemo(
     await timed('audit_events', () =>
       generateAuditEvents({ adapter, rel, rowsTable: ROWS, skeleton, seed, startMs, nowMs, lastK, scenarioSlots, days, scenario, rows: opts.auditEvents ?? sideRows, ts }),
     );
+
+    // ---------------------------------------------------------------- provenance (seeds 000, 001)
+    const provenance = { adapter, rel, seed, startMs, nowMs, perm, ts };
+    await timed('market_snapshots', () => generateMarketSnapshots(provenance));
+    await timed('workspace_data_snapshots', () => generateWorkspaceSnapshots(provenance));
 
   }
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
+import { getWarehouse } from '../adapters/index.js';
 import type { CanonicalType, Relation } from '../adapters/dialect.js';
 import { AUDIT_EVENTS_COLUMNS, AUDIT_EVENTS_INDEXES } from './audit-events.js';
 
@@ -43,6 +44,10 @@ const KEYS: Record<string, { pk: string; indexes: string[][] }> = {
   workflows: { pk: 'id', indexes: [] },
   audit_trails: { pk: 'id', indexes: [['updated_at', 'id'], ['created_at', 'id']] },
   usage_log: { pk: 'id', indexes: [['created_at', 'id']] },
+  // provenance (seeds 000, 001): synced by their cursor; snapshots are looked up by id, and
+  // workspace snapshots lead to their market snapshot
+  market_snapshots: { pk: 'id', indexes: [['captured_at', 'id'], ['market', 'captured_at']] },
+  workspace_data_snapshots: { pk: 'id', indexes: [['created_at', 'id'], ['market_snapshot_id']] },
 };
 
 export async function loadDemoTables(engine: Adapter, engineSchema: string, target: Adapter, schema: string, tables: string[], progress?: (m: string) => void): Promise<void> {
@@ -81,7 +86,8 @@ export async function loadDemoTables(engine: Adapter, engineSchema: string, targ
 async function copyIntoExact(target: Adapter, stage: Relation, rel: Relation, exact: (typeof EXACT)[string]): Promise<number> {
   const d = target.dialect;
   const q = (x: string) => d.quoteIdent(x);
-  const pg = target.type === 'postgres';
+  // the seed's table is the application database's (Postgres'): its constraints and indexes where sync reads from
+  const pg = !!getWarehouse(target.type)?.capabilities.syncSource;
   // constraints where the warehouse enforces them (Postgres); elsewhere the types alone
   const defs = exact.columns.map(([name, pgType, constraint]) => `${q(name)} ${d.syncColumnType(pgType)}${pg && constraint ? ` ${constraint}` : ''}`);
   const values = exact.columns.map(([name, pgType]) => `cast(${pgType.endsWith('[]') ? d.jsonTextArray(q(name)) : q(name)} as ${d.syncColumnType(pgType)}) as ${q(name)}`);

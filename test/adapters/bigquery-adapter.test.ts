@@ -144,13 +144,13 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     const env = { AI_AUDIT_BQ_PROJECT: 'vigil-cli', VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
     // not spawnSync: the fake server lives in this process and must keep answering
     const r = await vigilAsync(dir, ['build', '--target', 'prod', '--dry-run'], env);
-    expect(r.stdout).toMatch(/dry run: target prod \(bigquery, project vigil-cli\), 20 models; nothing is built/);
+    expect(r.stdout).toMatch(/dry run: target prod \(bigquery, project vigil-cli\), 22 models; nothing is built/);
     expect(r.stdout).toMatch(/OK analytics\.stg_ai_audit_logs: 1\.00 GiB/);
     expect(r.stdout).toMatch(/UNKNOWN analytics\.ai_audit_capability_anomalies: reads a relation that does not exist yet/);
     expect(r.stdout).toMatch(/Total: [\d.]+ GiB processed, about \$[\d.]+ at \$6\.25\/TiB on-demand; \d+ model\(s\) read relations not built yet/);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const dry = fake.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/projects/vigil-cli/jobs'));
-    expect(dry.length).toBe(20);
+    expect(dry.length).toBe(22);
     expect(dry.every((q) => q.body.configuration.dryRun === true)).toBe(true);
   });
 

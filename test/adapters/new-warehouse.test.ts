@@ -73,8 +73,8 @@ describe('a warehouse added with its folder and one registry line', () => {
     const at = '--now=2026-03-10T12:00:00Z';
     const steps: Array<[string[], RegExp]> = [
       // into the application database, then through vigil sync into memduck
-      [['demo', '--target', 'app', '--schema', schema, '--rows', '20000', '--days', '21', at], /Done: 4 tables/],
-      [['sync'], /Finished 4 streams .* 0 failed/],
+      [['demo', '--target', 'app', '--schema', schema, '--rows', '20000', '--days', '21', at], /Done: 7 tables/],
+      [['sync'], /Finished 7 streams .* 0 failed/],
       [['sync', 'status'], /raw\.ai_audit_logs: success, 2\d,\d{3} rows/],
       [['build'], /OK created incremental table analytics\.ai_audit_daily[\s\S]*ERROR=0 SKIP=0/],
       [['alerts', 'evaluate', '--at', '2026-03-10T12:00:00Z'], /evaluated/i],
@@ -82,7 +82,7 @@ describe('a warehouse added with its folder and one registry line', () => {
       [['dashboards', 'render', '--out', 'site', '--at', '2026-03-10T12:00:00Z'], /overview/],
       [['ls', '-s', '+dashboard:overview'], /ai_audit_daily/],
       // memduck runs DuckDB's SQL: the demo generates straight into it
-      [['demo', '--schema', 'raw_direct', '--rows', '5000', '--days', '7', at], /Done: 4 tables/],
+      [['demo', '--schema', 'raw_direct', '--rows', '5000', '--days', '7', at], /Done: 7 tables/],
     ];
     for (const [args, expected] of steps) {
       const r = cli(args);

@@ -120,6 +120,7 @@ describe('parity: the shipped marts on Postgres and DuckDB', () => {
         ['ai_audit_capability_anomalies', 'date, capability'],
         ['ai_cost_daily', 'date, model'],
         ['ai_governance_daily', 'date, model, operation'],
+        ['ai_audit_provenance_daily', 'date, capability'],
       ];
       for (const [t, keys] of marts) {
         const cols = (await duck.columns({ schema: 'analytics', identifier: t })).map((c) => c.name);

@@ -192,6 +192,29 @@ describe('the shipped sync rules against the sync state the DuckDB writer keeps'
     expect(Object.keys(later.ai_audit_sync_stalled).sort()).toEqual(['raw.events', 'raw.orders', 'raw.trails', 'raw.users']);
   });
 
+  it("data latency judges a stream by its source's own freshness where it declares one (market data every 4 hours is not late after 1)", async () => {
+    const at = new Date(now.getTime() + 60_000);
+    const rules = [shipped.get('ai_audit_sync_data_latency')!];
+    const run = async (events: SourceNode) => {
+      const store = fileStore(join(dir, `latency-${Math.random()}.json`));
+      const ev = await evaluateAlerts({ rules, adapter: duck, store, files: { project: { name: 't' } } as never, sources: [events, ...['trails', 'users', 'orders'].map((n) => source(n))], env: {}, out: () => {}, err: () => {} }, { at, dryRun: true, command: 'test' });
+      return Object.fromEntries(ev.outcomes[0].transitions.filter((t) => t.to === 'firing').map((t) => [t.instance.labels.stream, `${t.instance.values.age}/${t.instance.values.max_age}`]));
+    };
+    // events' newest source row is 2h1m old: within a 3-hour limit, beyond a 90-minute one (shown as the limit)
+    expect(await run({ ...source('events'), freshness: { error_after: { count: 3, period: 'hour' } } })).toEqual({ 'raw.users': 'never/1h', 'raw.orders': 'never/1h' });
+    expect(await run({ ...source('events'), freshness: { error_after: { count: 90, period: 'minute' } } })).toEqual({ 'raw.events': '2h1m/1h30m', 'raw.users': 'never/1h', 'raw.orders': 'never/1h' });
+    // a source without error_after keeps the rule's 1h
+    expect(await run({ ...source('events'), freshness: { warn_after: { count: 3, period: 'hour' } } })).toEqual({ 'raw.events': '2h1m/1h', 'raw.users': 'never/1h', 'raw.orders': 'never/1h' });
+    // on a query rule it is refused at load time
+    expect(check(`alerts:
+  - name: q
+    severity: error
+    query: "select max(created_at) as t from {{ source('raw', 'events') }}"
+    condition: { type: freshness, column: t, max_age: 1h, source_freshness: true }
+    summary: s
+`)).toEqual([expect.stringMatching(/^alerts\/a\.yaml:5:\d+: alert 'q': source_freshness: true judges sync state rows by their source's freshness; this rule reads a query \[use it with sync_state: true/)]);
+  });
+
   it('the freshness shorthand (condition.sync) reads the same rows', async () => {
     const rule: CompiledRule = { rule: AlertSchema.parse({ name: 'fresh', severity: 'error', condition: { type: 'freshness', sync: true, max_age: '10m' }, summary: 's' }), file: 'a.yaml', yaml: undefined as never, path: ['alerts', 0], queryAt: { line: 1, column: 1 } };
     shipped.set('fresh', rule);

@@ -63,8 +63,8 @@ afterAll(async () => {
 
 describe('vigil check passes on the shipped and fixture projects', () => {
   it.each([
-    ['shipped', 'dev', /OK: 21 models, \d+ tests, 11 alert queries, \d+ tile queries/],
-    ['shipped', 'prod', /OK: 21 models, \d+ tests, 11 alert queries, \d+ tile queries/],
+    ['shipped', 'dev', /OK: 23 models, \d+ tests, 11 alert queries, \d+ tile queries/],
+    ['shipped', 'prod', /OK: 23 models, \d+ tests, 11 alert queries, \d+ tile queries/],
     ['fixture', 'dev', /OK: 5 models, 9 tests/],
     ['fixture', 'bq', /OK: 5 models, 9 tests/],
   ])('%s project, target %s (the CLI, as a user runs it)', (project, target, expected) => {
@@ -216,7 +216,7 @@ describe('vigil check on Postgres (a transaction on the target, rolled back)', (
       const before = (await client.query("select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('analytics', 'raw') or n.nspname like 'vigil_check_%'")).rows[0].n;
       const { report } = await checkDir({ projectDir: dir, target: 'app' });
       expect(report.diagnostics.map(formatDiagnostic)).toEqual([]);
-      expect(report.counts.models).toBe(21);
+      expect(report.counts.models).toBe(23);
       const problems = await withEdits({ 'models/marts/ai_cost_daily.sql': [['  model,\n', '  modle,\n']] }, 'app');
       expect(problems[0]).toMatch(/^models\/marts\/ai_cost_daily\.sql:5:3: error: column "modle" does not exist/);
       const after = (await client.query("select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('analytics', 'raw') or n.nspname like 'vigil_check_%'")).rows[0].n;
@@ -248,7 +248,7 @@ describe('without the analyzer installed', () => {
       expect(r.stderr.trim().split('\n')).toEqual(['error: vigil check on BigQuery needs Google\'s SQL analyzer: npm install --save-dev @fivetrandevelopers/zetasql@1.13.0 (an optional dependency of vigil; about 110 MB, nothing is downloaded at run time)']);
       expect(r.status).toBe(2);
       const d = cli(['check']);
-      expect(d.stdout).toMatch(/OK: 21 models/);
+      expect(d.stdout).toMatch(/OK: 23 models/);
       expect(d.status).toBe(0);
     } finally {
       rmSync(inst, { recursive: true, force: true });

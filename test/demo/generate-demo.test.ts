@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { AUDIT_EVENTS_COLUMNS, COMPLIANCE_RED_TENANT } from '../../src/demo/audit-events.js';
+import { MARKETS } from '../../src/demo/provenance.js';
 import { DEMO_SCENARIOS, generateDemo, idleWorkflows, type DemoOptions, type DemoScenario } from '../../src/demo/generate-demo.js';
 import { UsageError } from '../../src/errors.js';
 
@@ -36,7 +37,7 @@ async function one<T = number>(sql: string): Promise<T> {
 /** Per-row fingerprint of every table: equal iff the data is equal (order-independent). */
 async function fingerprint(schema: string): Promise<string> {
   const parts: string[] = [];
-  for (const t of ['ai_audit_logs', 'workflows', 'audit_trails', 'usage_log', 'audit_events']) {
+  for (const t of ['ai_audit_logs', 'workflows', 'audit_trails', 'usage_log', 'audit_events', 'market_snapshots', 'workspace_data_snapshots']) {
     const cols = (await db.query<{ column_name: string }>(`select column_name from information_schema.columns where table_schema = '${schema}' and table_name = '${t}' order by ordinal_position`)).map(
       (r) => `"${r.column_name}"::VARCHAR`,
     );
@@ -100,8 +101,8 @@ describe('generateDemo: normal', () => {
     result = await generateDemo(db, opts(S), (m) => progress.push(m));
   });
 
-  it('creates the five tables with the expected row counts and reports them', async () => {
-    expect(result.map((r) => r.table)).toEqual(['ai_audit_logs', 'workflows', 'audit_trails', 'usage_log', 'audit_events']);
+  it('creates the seven tables with the expected row counts and reports them', async () => {
+    expect(result.map((r) => r.table)).toEqual(['ai_audit_logs', 'workflows', 'audit_trails', 'usage_log', 'audit_events', 'market_snapshots', 'workspace_data_snapshots']);
     for (const r of result) expect(await one(`select count(*) from ${S}.${r.table}`)).toBe(r.rows);
     expect(result[0].rows).toBe(ROWS);
     expect(result[2].rows).toBe(ROWS / 4);
@@ -111,9 +112,18 @@ describe('generateDemo: normal', () => {
     const used = await one<number>(`select count(distinct workflow_id) from ${S}.ai_audit_logs`);
     expect(result[1].rows).toBe(used + idleWorkflows(used));
     expect(progress[0]).toMatch(/^ai_audit_logs: 20,000 rows \[\d+\.\ds\]$/);
-    expect(progress).toHaveLength(5);
+    // five markets every 4 hours from two days before the window to now, less ~2 % of outages
+    const grid = 5 * 6 * (DAYS + 2);
+    expect(result[5].rows).toBeGreaterThan(0.96 * grid);
+    expect(result[5].rows).toBeLessThan(grid + 10);
+    // the snapshots the logs name (less the gap) and about 15 % more that nothing used
+    const referenced = await one<number>(`select count(distinct workspace_snapshot_id) from ${S}.ai_audit_logs`);
+    expect(result[6].rows).toBeGreaterThan(1.05 * referenced);
+    expect(result[6].rows).toBeLessThan(1.15 * referenced);
+    expect(progress).toHaveLength(7);
+    expect(progress[6]).toMatch(/^workspace_data_snapshots: \d{1,3}(,\d{3})* rows \[\d+\.\ds\]$/);
     // no helper tables left behind
-    expect(await one(`select count(*) from information_schema.tables where table_schema = '${S}'`)).toBe(5);
+    expect(await one(`select count(*) from information_schema.tables where table_schema = '${S}'`)).toBe(7);
   });
 
   it('has exactly the documented columns and types', async () => {
@@ -141,6 +151,8 @@ describe('generateDemo: normal', () => {
       'id VARCHAR', 'customer_id VARCHAR', 'api_key_id VARCHAR', 'model VARCHAR', 'operation VARCHAR', 'risk_score DOUBLE', 'allowed BOOLEAN',
       'reason VARCHAR', 'meta JSON', 'created_at TIMESTAMP WITH TIME ZONE',
     ]);
+    expect(by('market_snapshots')).toEqual(['id VARCHAR', 'market VARCHAR', 'source VARCHAR', 'as_of TIMESTAMP WITH TIME ZONE', 'captured_at TIMESTAMP WITH TIME ZONE', 'payload JSON']);
+    expect(by('workspace_data_snapshots')).toEqual(['id VARCHAR', 'workflow_id VARCHAR', 'market_snapshot_id VARCHAR', 'row_count BIGINT', 'metadata JSON', 'created_at TIMESTAMP WITH TIME ZONE']);
   });
 
   it('has unique ids', async () => {
@@ -149,6 +161,8 @@ describe('generateDemo: normal', () => {
     expect(await one(`select count(distinct id) = count(*) from ${S}.workflows`)).toBe(true);
     expect(await one(`select count(distinct message_id) = count(*) and count(distinct id) = count(*) from ${S}.audit_trails`)).toBe(true);
     expect(await one(`select count(distinct id) = count(*) from ${S}.usage_log`)).toBe(true);
+    expect(await one(`select count(distinct id) = count(*) and count(id) = count(*) from ${S}.market_snapshots`)).toBe(true);
+    expect(await one(`select count(distinct id) = count(*) and count(id) = count(*) from ${S}.workspace_data_snapshots`)).toBe(true);
   });
 
   it('misses durationMs, status and other fields at the intended rates', async () => {
@@ -270,6 +284,70 @@ describe('generateDemo: normal', () => {
     const sum = await lastDayVsMedian(S, `capability = 'summarize'`);
     expect(sum.last).toBeLessThan(1.75 * sum.median);
     expect(await one<number>(`select avg(${IS_ERROR}::int) from ${S}.ai_audit_logs where ${dayIdx('created_at')} = 0`)).toBeLessThan(0.08);
+  });
+
+  describe('provenance: workspace_data_snapshots and market_snapshots (seeds 000, 001)', () => {
+    const L = `${S}.ai_audit_logs`;
+    const W = `${S}.workspace_data_snapshots`;
+    const M = `${S}.market_snapshots`;
+
+    it('captures five markets every 4 hours, 1 to 15 minutes after their as_of, with a few outages', async () => {
+      const markets = await db.query<{ market: string; source: string }>(`select distinct market, source from ${M} order by 1`);
+      expect(markets).toEqual(MARKETS.map(([market, source]) => ({ market, source })).sort((a, b) => a.market.localeCompare(b.market)));
+      expect(await one(`select count(*) from ${M} where epoch_ms(as_of) % (4 * 3600000) <> 0 or captured_at - as_of not between interval 1 minute and interval 15 minute or captured_at >= ${NOW_SQL}`)).toBe(0);
+      expect(await one(`select min(as_of) <= ${NOW_SQL} - interval ${DAYS + 2} day + interval 4 hour from ${M}`)).toBe(true);
+      // holes in the grid: captures lost to a feed outage
+      const holes = await one<number>(`select count(*) from (select market, as_of, lead(as_of) over (partition by market order by as_of) as nxt from ${M}) where nxt - as_of > interval 4 hour`);
+      expect(holes).toBeGreaterThan(0);
+      expect(holes).toBeLessThan(0.05 * (await one<number>(`select count(*) from ${M}`)));
+      // a random walk per market: never far from where it started, never the same level twice in a row
+      const walk = (await db.query<{ lo: number; hi: number; flat: bigint }>(`select min(l / l0) as lo, max(l / l0) as hi, count(*) filter (where l = prev) as flat from (
+        select json_extract(payload, '$.level')::DOUBLE as l, first_value(json_extract(payload, '$.level')::DOUBLE) over (partition by market order by as_of) as l0,
+          lag(json_extract(payload, '$.level')::DOUBLE) over (partition by market order by as_of) as prev from ${M})`))[0];
+      expect(walk.lo).toBeGreaterThan(0.7);
+      expect(walk.hi).toBeLessThan(1.4);
+      expect(Number(walk.flat)).toBe(0);
+      expect(await one(`select count(*) from ${M} where json_extract_string(payload, '$.benchmark') is null or json_extract(payload, '$.instruments')::INTEGER < 1 or json_extract_string(payload, '$.currency') not in ('USD', 'EUR')`)).toBe(0);
+    });
+
+    it('has a row for every snapshot the logs name, except the documented ~3 % gap; about 15 % more were never used', async () => {
+      const r = (await db.query<Record<string, bigint>>(`select count(*) as ids, count(w.id) as found from (select distinct workspace_snapshot_id as id from ${L} where workspace_snapshot_id is not null) as l left join ${W} as w using (id)`))[0];
+      const gap = 1 - Number(r.found) / Number(r.ids);
+      expect(gap).toBeGreaterThan(0.01);
+      expect(gap).toBeLessThan(0.06);
+      const unused = await one<number>(`select count(*) from ${W} as w anti join ${L} as l on l.workspace_snapshot_id = w.id`);
+      expect(unused / Number(r.ids)).toBeGreaterThan(0.12);
+      expect(unused / Number(r.ids)).toBeLessThan(0.16);
+      expect(await one(`select count(*) from ${W} where not regexp_full_match(id, 'snap_[0-9a-f]{12}')`)).toBe(0);
+    });
+
+    it('belongs to the workspace of the interactions that use it, taken before the first of them', async () => {
+      expect(await one(`select count(*) from ${W} as w anti join ${S}.workflows as f on f.id = w.workflow_id`)).toBe(0);
+      expect(await one(`select count(*) from ${L} as l join ${W} as w on w.id = l.workspace_snapshot_id where w.workflow_id <> l.workflow_id or w.created_at >= l.created_at`)).toBe(0);
+      expect(await one(`select count(*) from ${W} where created_at >= ${NOW_SQL} or created_at < ${NOW_SQL} - interval ${DAYS} day - interval 6 hour or row_count < 1`)).toBe(0);
+      expect(await one(`select count(*) from ${W} where not regexp_full_match(json_extract_string(metadata, '$.checksum'), 'sha256:[0-9a-f]{32}') or json_extract(metadata, '$.sizeBytes')::BIGINT < row_count`)).toBe(0);
+    });
+
+    it('points at the newest market snapshot of its market captured before it (about 10 % at none), and each one exists', async () => {
+      const nullShare = await one<number>(`select avg((market_snapshot_id is null)::int) from ${W}`);
+      expect(nullShare).toBeGreaterThan(0.07);
+      expect(nullShare).toBeLessThan(0.13);
+      expect(await one(`select count(*) from ${W} as w anti join ${M} as m on m.id = w.market_snapshot_id where w.market_snapshot_id is not null`)).toBe(0);
+      // captured before the workspace snapshot, and no later capture of that market before it
+      expect(
+        await one(`select count(*) from ${W} as w join ${M} as m on m.id = w.market_snapshot_id
+          where m.captured_at > w.created_at
+             or exists (select 1 from ${M} as n where n.market = m.market and n.captured_at > m.captured_at and n.captured_at <= w.created_at)`),
+      ).toBe(0);
+      // one market per workspace
+      expect(await one(`select max(n) from (select w.workflow_id, count(distinct m.market) as n from ${W} as w join ${M} as m on m.id = w.market_snapshot_id group by 1)`)).toBe(1);
+    });
+
+    it('gives about half of the interactions a full provenance (snapshot and market snapshot found)', async () => {
+      const share = await one<number>(`select avg((m.id is not null)::int) from ${L} as l left join ${W} as w on w.id = l.workspace_snapshot_id left join ${M} as m on m.id = w.market_snapshot_id`);
+      expect(share).toBeGreaterThan(0.45);
+      expect(share).toBeLessThan(0.58);
+    });
   });
 
   describe('audit_events (seed 004)', () => {
@@ -417,7 +495,8 @@ describe('generateDemo: scenarios', () => {
   it('tiny and one-day windows still work', async () => {
     for (const scenario of DEMO_SCENARIOS) {
       const res = await generateDemo(db, opts(`tiny_${scenario}`, { rows: 1, days: 1, scenario }));
-      expect(res).toHaveLength(5);
+      expect(res).toHaveLength(7);
+      expect(await one(`select count(*) from tiny_${scenario}.workspace_data_snapshots`)).toBeGreaterThanOrEqual(2);
       expect(await one(`select count(distinct id) = count(*) from tiny_${scenario}.ai_audit_logs`)).toBe(true);
     }
   });

@@ -190,7 +190,9 @@ describe('the shipped project on demo data', () => {
     // the demo data ends on 2026-11-20, far older than the 1 hour error limit
     expect(r.stdout).toMatch(/ERROR freshness of raw\.ai_audit_logs: newest created_at 2026-11-20T1\d:\d\d:\d\d\.\d{3}Z is [\d.]+d old \(warn after 15 minute, error after 1 hour\)/);
     expect(r.code).toBe(1);
-    expect(JSON.parse(readFileSync(join(dir, 'target/sources.json'), 'utf8')).results).toHaveLength(4);
+    // the provenance tables have their own limits: market data is captured every 4 hours
+    expect(r.stdout).toMatch(/ERROR freshness of raw\.market_snapshots: newest captured_at 2026-11-20T\d\d:\d\d:\d\d\.\d{3}Z is [\d.]+d old \(warn after 5 hour, error after 9 hour\)/);
+    expect(JSON.parse(readFileSync(join(dir, 'target/sources.json'), 'utf8')).results).toHaveLength(7);
     const fresh = vigil(dir, ['demo', '--rows', '1000', '--days', '1']);
     expect(fresh.code).toBe(0);
     const f2 = vigil(dir, ['source', 'freshness', '-s', 'source:raw.ai_audit_logs']);

@@ -257,7 +257,7 @@ describe('vigil serve', () => {
     await waitFor(() => (/alerts: OK/.test(ok.log()) && /sync_delta: OK/.test(ok.log()) && /sync_nightly_full: (OK|skipped)/.test(ok.log()) ? true : undefined), 120_000, ok.log);
     const h = await health(ok.base);
     expect(h.status, JSON.stringify(h.body)).toBe(200);
-    expect(h.body.streams.map((x) => x.stream).sort()).toEqual(['raw.ai_audit_logs', 'raw.audit_trails', 'raw.usage_log', 'raw.workflows']);
+    expect(h.body.streams.map((x) => x.stream).sort()).toEqual(['raw.ai_audit_logs', 'raw.audit_events', 'raw.audit_trails', 'raw.market_snapshots', 'raw.usage_log', 'raw.workflows', 'raw.workspace_data_snapshots']);
     ok.child.kill('SIGTERM');
     expect(await ok.exited, ok.log()).toBe(0);
     expect(ok.log()).toMatch(/sync_delta: building what reads raw\.ai_audit_logs, /);
