@@ -156,7 +156,7 @@ describe.skipIf(!chromium)('drill-downs of the shipped dashboards in headless Ch
 
   it('renders the drill-down pages', () => {
     expect(render.code, render.stdout + render.stderr).toBe(0);
-    expect(render.stdout).toMatch(/Queried 56 tiles and \d+ more for \d+ drill-down pages, \d+ raw-rows quer(y|ies) \(one per page\) in [\d.]+s \(drawing each as it arrived[^)]*\), assembled \d+ pages in/);
+    expect(render.stdout).toMatch(/Queried 61 tiles and \d+ more for \d+ drill-down pages, \d+ raw-rows quer(y|ies) \(one per page\) in [\d.]+s \(drawing each as it arrived[^)]*\), assembled \d+ pages in/);
     const pages = htmlFiles(site);
     expect(pages.filter((p) => p.startsWith('capability/capability--capability=')).length).toBeGreaterThanOrEqual(4);
     expect(pages.filter((p) => p.startsWith('cost_governance/governance--model=')).length).toBeGreaterThanOrEqual(2);

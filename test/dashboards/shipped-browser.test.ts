@@ -34,7 +34,7 @@ describe.skipIf(!chromium)('shipped dashboards in headless Chromium', () => {
 
   it('renders every dashboard and tab, with no failed tile', () => {
     expect(render.code, render.stdout + render.stderr).toBe(0);
-    expect(render.stdout).toMatch(/Queried 56 tiles and \d+ more for \d+ drill-down pages, \d+ raw-rows quer(y|ies) \(one per page\) in [\d.]+s/);
+    expect(render.stdout).toMatch(/Queried 61 tiles and \d+ more for \d+ drill-down pages, \d+ raw-rows quer(y|ies) \(one per page\) in [\d.]+s/);
     for (const d of shipped) expect(existsSync(join(dir, 'site', `${d.name}.html`)), d.name).toBe(true);
     expect(existsSync(join(dir, 'site', 'index.html'))).toBe(true);
   });

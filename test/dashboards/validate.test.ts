@@ -91,7 +91,7 @@ describe('dashboards in the manifest and against the warehouse', () => {
   it('shipped dashboards validate; exposures select their models', () => {
     const v = vigil(dir, ['dashboards', 'validate']);
     expect(v.code, v.stderr).toBe(0);
-    expect(v.stdout).toMatch(/Validated 5 dashboards \(8 tabs, \d+ tiles\)/);
+    expect(v.stdout).toMatch(/Validated 5 dashboards \(9 tabs, \d+ tiles\)/);
     const ls = vigil(dir, ['ls', '-s', '+dashboard:overview']);
     expect(ls.stdout.split('\n').filter(Boolean).sort()).toEqual(['ai_audit_daily', 'ai_audit_workspace_stats', 'overview', 'raw.ai_audit_logs', 'raw.workflows', 'stg_ai_audit_logs', 'stg_workflows'].sort());
     const down = vigil(dir, ['ls', '-s', 'ai_cost_daily+', '--resource-type', 'exposure']);
