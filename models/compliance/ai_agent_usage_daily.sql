@@ -8,7 +8,7 @@ select
   cast(coalesce(sum(ai_prompt_tokens), 0) as bigint) as prompt_tokens,
   cast(coalesce(sum(ai_completion_tokens), 0) as bigint) as completion_tokens,
   cast(avg(ai_confidence_score) as {{ type_float() }}) as avg_confidence,
-  {{ percentile('ai_execution_time_ms', 0.95) }} as p95_execution_time_ms,
+  cast({{ percentile('ai_execution_time_ms', 0.95) }} as bigint) as p95_execution_time_ms,
   {{ count_if('is_failure') }} as error_count,
   {{ safe_divide(count_if('is_failure'), 'count(*)') }} as error_rate
 from {{ ref('stg_audit_events') }}

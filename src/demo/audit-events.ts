@@ -122,10 +122,14 @@ export async function generateAuditEvents(c: AuditEventsContext): Promise<void> 
   const agentModel = `case when ai_agent_type = 'compliance_checker' then (case when u_model < 0.6 then 'claude-sonnet' else 'gpt-4o' end) else ${pick('u_model', AI_MODELS)} end`;
 
   await adapter.execute(`create or replace table ${rel('audit_events')} as
-  with r as (
-    select i, k, forced, ${h('i')} as h0 from ${ROWS}
+  with s as (
+    -- each hourly slot's first row and row count: a row's offset in its hour grows with its index,
+    -- so time order is index order and an earlier index is an earlier (or the same) instant
+    select k, min(i) as first_i, count(*) as n_slot from ${ROWS} where forced is null group by k
+  ), r as (
+    select x.i, x.k, x.forced, ${h('x.i')} as h0, s.first_i, s.n_slot from ${ROWS} as x left join s on s.k = x.k
   ), u as (
-    select i, k, forced, h0,
+    select i, k, forced, h0, first_i, n_slot,
       ${['type', 'actor', 'tenant', 'proj', 'off', 'status', 'err', 'parent', 'parent_on', 'class', 'pii', 'enc', 'agent', 'model', 'n1', 'n2', 'n3', 'n4', 'conf', 'light', 'issues', 'crit', 'target', 'ua', 'mem', 'ret', 'ing', 'svc', 'dbq', 'rule']
         .map((s) => `${U('h0', `ae_${s}`)} as u_${s}`)
         .join(', ')},
@@ -135,24 +139,19 @@ export async function generateAuditEvents(c: AuditEventsContext): Promise<void> 
     select *,
       case forced when 'compliance_red' then 'compliance.check' when 'pii_leak' then 'document.upload' else ${pick('u_type', EVENT_TYPES)} end as event_type,
       case when forced = 'compliance_red' then ${Number(COMPLIANCE_RED_TENANT.slice(4))} else floor(${nTenants} * pow(u_tenant, 2.2))::BIGINT end as ten_idx,
-      ${c.startMs}::BIGINT + k * ${HOUR_MS} + floor(u_off * ${HOUR_MS})::BIGINT as ts0,
+      ${c.startMs}::BIGINT + k * ${HOUR_MS} + (case when forced is null
+        then floor((i - first_i + u_off) * ${HOUR_MS} / n_slot) else floor(u_off * ${HOUR_MS}) end)::BIGINT as ts_ms,
       case when forced is null and i > 0 then greatest(0, i - 1 - floor(u_parent * 40)::BIGINT) end as parent_cand,
       sqrt(-2 * ln(1 - u_n1)) * cos(2 * pi() * u_n2) as z1,
       sqrt(-2 * ln(1 - u_n1)) * sin(2 * pi() * u_n2) as z2,
       sqrt(-2 * ln(1 - u_n3)) * cos(2 * pi() * u_n4) as z3
     from u
-  ), p as (
-    -- a child event's parent: a document or assessment event among the 40 before it (those never
-    -- have parents themselves, so a child shares its parent's request id); it happens after it
-    select a.*,
-      ${pick(U(h('parent_cand'), 'ae_type'), EVENT_TYPES)} as parent_type,
-      ${c.startMs}::BIGINT + pr.k * ${HOUR_MS} + floor(${U(h('parent_cand'), 'ae_off')} * ${HOUR_MS})::BIGINT as parent_ms
-    from a left join ${ROWS} as pr on pr.i = a.parent_cand
   ), a2 as (
-    select * replace (case when parent_type like 'document.%' or parent_type like 'assessment.%' then parent_cand end as parent_cand),
-      case when parent_type like 'document.%' or parent_type like 'assessment.%'
-        then least(${c.nowMs - 1}::BIGINT, greatest(ts0, parent_ms + 50 + floor(u_ing * 4000)::BIGINT)) else ts0 end as ts_ms
-    from p
+    -- a child event's parent: a document or assessment event among the 40 before it (those never
+    -- have parents themselves, so a child shares its parent's request id; its type follows from
+    -- its index alone), earlier or at the same instant (time order is index order)
+    select * replace (case when ${pick(U(h('parent_cand'), 'ae_type'), EVENT_TYPES)} similar to '(document|assessment)\..*' then parent_cand end as parent_cand)
+    from a
   ), b as (
     select *,
       split_part(event_type, '.', 1) as category,

@@ -14,7 +14,7 @@
  * those models), subqueries in FROM, joins (USING, NATURAL, LATERAL, SEMI/ANTI, ASOF,
  * POSITIONAL), `*` / `t.*` with EXCLUDE / REPLACE / RENAME, set operations (by position, BY
  * NAME; EXCEPT keeps the left side's), VALUES, PIVOT / UNPIVOT with explicit lists,
- * range() / generate_series(). Reported in `untraced`: other table functions (unnest, read_csv...),
+ * range() / generate_series(), unnest(list) in FROM (its column derived from the list). Reported in `untraced`: other table functions (read_csv...),
  * COLUMNS(...), `*` over a relation whose columns are unknown, ambiguous or unknown columns.
  *
  * Unaliased expressions are named as DuckDB names them: the expression is turned back into SQL
@@ -408,12 +408,14 @@ class Tracer {
         const fn = t.function ?? {};
         const fname = String(fn.function_name ?? 'table function');
         const series = SERIES_FUNCTIONS.has(lower(fname));
+        // unnest(list): one column, each element derived from the list argument (traced through args)
+        const unnest = lower(fname) === 'unnest';
         // range() and generate_series() read no table: their one column is traced
-        if (!series) this.note(`${fname}() in FROM`);
+        if (!series && !unnest) this.note(`${fname}() in FROM`);
         const args = fn.class ? this.expr(fn, lat ?? { rels: [], merges: [] }, env) : new Map();
         const alias = t.alias || fname;
         const mk = (name: string): Col => ({ name, refs: new Map(args), direct: false });
-        const names: string[] = t.column_name_alias?.length ? t.column_name_alias : series ? [lower(fname)] : [];
+        const names: string[] = t.column_name_alias?.length ? t.column_name_alias : series || unnest ? [lower(fname)] : [];
         const rel: Rel = names.length ? { quals: [[lower(alias)]], label: alias, cols: names.map(mk) } : { quals: [[lower(alias)]], label: alias, guess: mk };
         return { rels: [rel], merges: [], conds: [], hidden: [] };
       }

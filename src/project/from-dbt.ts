@@ -130,7 +130,6 @@ export function readDbtProjectFile(text: string, file = DBT_FILE): DbtProjectInf
 const CONFIG_HINTS: Record<string, string> = {
   persist_docs: 'descriptions are not written to the warehouse as comments (BigQuery: a model description is its table description)',
   docs: 'show and node_color are not read by Vigil',
-  grants: "write a post_hook instead: grant select on {{ this }} to ...",
   contract: 'Vigil has no contracts: declare data_type on columns and run vigil check',
   database: 'relations live in the target\'s database (DuckDB file, Postgres database, BigQuery project)',
   target_database: 'relations live in the target\'s database',

@@ -19,7 +19,7 @@ function demoProject(scenario: string): string {
   dirs.push(dir);
   const d = vigil(dir, ['demo', '--rows', '20000', '--audit-events', '30000', '--days', '21', '--scenario', scenario, '--now', NOW]);
   expect(d.code, d.stdout + d.stderr).toBe(0);
-  const b = vigil(dir, ['build', '-s', '+tag:compliance']);
+  const b = vigil(dir, ['build']);
   expect(b.code, b.stdout).toBe(0);
   return dir;
 }

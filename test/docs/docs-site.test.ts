@@ -39,7 +39,7 @@ describe('vigil docs generate', () => {
     expect(gen.code, gen.stdout + gen.stderr).toBe(0);
     const m = manifest();
     const nodes = Object.keys(m.nodes).length + Object.keys(m.sources).length + Object.keys(m.exposures).length;
-    const alerts = readFileSync(join(dir, 'alerts/ai_audit.yaml'), 'utf8').match(/^ {2}- name: /gm)!.length;
+    const alerts = ['alerts/ai_audit.yaml', 'alerts/compliance.yaml'].reduce((n, f) => n + readFileSync(join(dir, f), 'utf8').match(/^ {2}- name: /gm)!.length, 0);
     const pages = readdirSync(join(dir, 'target/docs/nodes')).filter((f) => f.endsWith('.html'));
     expect(pages.length).toBe(nodes + alerts);
     expect(gen.stdout).toContain(`Wrote target/docs/: ${pages.length + 1} pages`);

@@ -294,7 +294,6 @@ describe('from-dbt, piece by piece', () => {
     const found = scanTemplate(text, 'model', { project: 'shop', packages: new Set() }).map((x) => `${x.line}: ${x.message.split(':')[0]}`);
     expect(found).toEqual([
       "1: materialized='materialized_view'",
-      '1: config(grants=...)',
       '2: dbt_utils.star',
       '2: target.dbname',
       '3: run_query()',

@@ -180,9 +180,9 @@ const cases: Case[] = [
   },
   {
     name: 'a key a source table does not use is rejected',
-    files: { 'models/a.sql': OK_MODEL, 'models/s.yml': 'sources:\n  - name: raw\n    tables:\n      - name: e\n        retention: {days: 7}\n' },
+    files: { 'models/a.sql': OK_MODEL, 'models/s.yml': 'sources:\n  - name: raw\n    tables:\n      - name: e\n        expiry: {days: 7}\n' },
     code: 2,
-    expect: ["models/s.yml:5:9: error: sources[0].tables[0].retention: unknown key 'retention' [E_SCHEMA]"],
+    expect: ["models/s.yml:5:9: error: sources[0].tables[0].expiry: unknown key 'expiry' [E_SCHEMA]"],
   },
   {
     name: 'a view that reads a secret',

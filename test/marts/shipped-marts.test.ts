@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { AUDIT_EVENTS_COLUMNS } from '../../src/demo/audit-events.js';
+import { duckDbTypeOf } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { makeProject, removeDir, REPO, vigil, type CliResult } from '../helpers.js';
 
 let dir: string;
@@ -72,6 +74,18 @@ insert into raw.usage_log values
   ('u2', 'c1', 'k1', 'gpt-4o', 'chat', 0.2, true, null, '{}', '2026-01-01 09:00:00+00'),
   ('u3', 'c2', 'k2', 'gpt-4o', 'chat', 0.85, true, null, '{}', '2026-01-01 10:00:00+00'),
   ('u4', 'c2', 'k2', 'gpt-4o', 'chat', 0.95, false, 'pii_detected', '{}', '2026-01-01 11:00:00+00');
+create table raw.market_snapshots (id varchar, market varchar, source varchar, as_of timestamptz, captured_at timestamptz, payload json);
+create table raw.workspace_data_snapshots (id varchar, workflow_id varchar, market_snapshot_id varchar, row_count bigint, metadata json, created_at timestamptz);
+create table raw.audit_events (${AUDIT_EVENTS_COLUMNS.map(([name, type]) => `"${name}" ${duckDbTypeOf(type)}`).join(', ')});
+-- seed 004's events as vigil sync lands them in DuckDB: two checks of tenant t1 (one red over GDPR and SOC2 with a critical issue, one green), an
+-- upload with PII classified public, an AI completion; the other columns NULL
+insert into raw.audit_events (audit_id, event_type, "timestamp", timestamp_ms, actor_type, actor_id, action_verb, action_status, context_tenant_id,
+    compliance_regulations_checked, compliance_traffic_light, compliance_issues_found, compliance_critical_issues, security_data_classification, security_pii_detected,
+    ai_agent_type, ai_model, ai_prompt_tokens, ai_completion_tokens, ai_confidence_score, ai_execution_time_ms) values
+  ('00000000-0000-4000-a000-000000000001', 'compliance.check', '2026-01-01 10:00:00+00', 0, 'ai_agent', 'agent_compliance_checker', 'check', 'success', 't1', ['GDPR', 'SOC2'], 'red', 3, 1, 'confidential', false, 'compliance_checker', 'claude-sonnet', 5000, 500, 0.7, 900),
+  ('00000000-0000-4000-a000-000000000002', 'compliance.check', '2026-01-01 11:00:00+00', 0, 'ai_agent', 'agent_compliance_checker', 'check', 'success', 't1', ['GDPR'], 'green', 0, 0, 'confidential', false, 'compliance_checker', 'claude-sonnet', 3000, 300, 0.9, 700),
+  ('00000000-0000-4000-a000-000000000003', 'document.upload', '2026-01-01 12:00:00+00', 0, 'user', 'usr_1', 'create', 'success', 't2', null, null, null, null, 'public', true, null, null, null, null, null, null),
+  ('00000000-0000-4000-a000-000000000004', 'ai.completion', '2026-01-02 09:00:00+00', 0, 'ai_agent', 'agent_qa_assistant', 'generate', 'failure', 't2', null, null, null, null, 'internal', false, 'qa_assistant', 'gpt-4o', 100, 0, 0.5, 100);
 `;
 
 beforeAll(async () => {
@@ -95,6 +109,26 @@ describe('shipped marts on a hand-computed fixture', () => {
     expect(build.stderr).toBe('');
     expect(build.stdout).toMatch(/ERROR=0 SKIP=0/);
     expect(build.code).toBe(0);
+  });
+
+  it('compliance marts: each check once per tenant, once per regulation; PII in a public event is exposed', async () => {
+    const tenants = await q(`select tenant_id, strftime(date, '%Y-%m-%d') as date, check_count::int as checks, red_count::int as red, red_rate, critical_issues::int as critical, pii_exposed_events::int as exposed
+      from analytics.compliance_tenant_daily order by 1, 2`);
+    expect(tenants).toEqual([
+      { tenant_id: 't1', date: '2026-01-01', checks: 2, red: 1, red_rate: 0.5, critical: 1, exposed: 0 },
+      { tenant_id: 't2', date: '2026-01-01', checks: 0, red: 0, red_rate: null, critical: 0, exposed: 1 },
+      { tenant_id: 't2', date: '2026-01-02', checks: 0, red: 0, red_rate: null, critical: 0, exposed: 0 },
+    ]);
+    const regs = await q(`select regulation, check_count::int as checks, red_count::int as red, critical_issues::int as critical from analytics.compliance_checks_daily order by 1`);
+    expect(regs).toEqual([
+      { regulation: 'GDPR', checks: 2, red: 1, critical: 1 },
+      { regulation: 'SOC2', checks: 1, red: 1, critical: 1 },
+    ]);
+    const agents = await q(`select ai_agent_type, event_count::int as n, avg_confidence, error_rate from analytics.ai_agent_usage_daily order by 1`);
+    expect(agents).toEqual([
+      { ai_agent_type: 'compliance_checker', n: 2, avg_confidence: 0.8, error_rate: 0 },
+      { ai_agent_type: 'qa_assistant', n: 1, avg_confidence: 0.5, error_rate: 1 },
+    ]);
   });
 
   it('ai_audit_daily: counts, errors (missing status = error), exact percentile_disc latencies', async () => {
