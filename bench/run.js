@@ -72,6 +72,25 @@ async function duck(path) {
   return { db, c, close: () => { c.closeSync(); db.closeSync(); } };
 }
 
+/** `vigil build <args> --full-refresh` beside bench/direct.js on `manifestPath`, alternating, 3 rounds; the schema dropped before each. */
+async function buildBesideDirect(dir, manifestPath, args) {
+  const dbPath = join(dir, '.vigil', 'dev.duckdb');
+  const drop = async () => {
+    const d = await duck(dbPath);
+    await d.c.run('drop schema if exists analytics cascade');
+    d.close();
+  };
+  const direct = [];
+  const viaVigil = [];
+  for (let i = 0; i < 3; i++) {
+    await drop();
+    direct.push(directProcess(manifestPath, dbPath, 'build'));
+    await drop();
+    viaVigil.push(vigil(dir, ['build', ...args, '--full-refresh']));
+  }
+  return { viaVigil, direct };
+}
+
 report(`# vigil benchmarks — ${new Date().toISOString()} — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, work dir ${WORK}`);
 
 if (want('compile')) {
@@ -296,20 +315,7 @@ if (want('compliance')) {
   writeFileSync(partPath, JSON.stringify({ ...manifest, nodes: part }));
   const models = Object.values(part).filter((n) => n.resource_type === 'model').length;
   const tests = Object.values(part).filter((n) => n.resource_type === 'test').length;
-  const dbPath = join(dir, '.vigil', 'dev.duckdb');
-  const drop = async () => {
-    const d = await duck(dbPath);
-    await d.c.run('drop schema if exists analytics cascade');
-    d.close();
-  };
-  const direct = [];
-  const viaVigil = [];
-  for (let i = 0; i < 3; i++) {
-    await drop();
-    direct.push(directProcess(partPath, dbPath, 'build'));
-    await drop();
-    viaVigil.push(vigil(dir, ['build', '-s', 'tag:compliance', '--full-refresh']));
-  }
+  const { viaVigil, direct } = await buildBesideDirect(dir, partPath, ['-s', 'tag:compliance']);
   compare(`build the compliance marts (${models} models, ${tests} tests) on ${events} audit events`, viaVigil, direct);
 }
 
@@ -330,20 +336,7 @@ if (want('demo') || want('build') || want('alerts') || want('dashboards')) {
     const models = Object.values(manifest.nodes).filter((x) => x.resource_type === 'model');
     const tests = Object.values(manifest.nodes).filter((x) => x.resource_type === 'test');
     const order = dependencyOrder(models);
-    const dbPath = join(dir, '.vigil', 'dev.duckdb');
-    const drop = async () => {
-      const d = await duck(dbPath);
-      await d.c.run('drop schema if exists analytics cascade');
-      d.close();
-    };
-    const direct = [];
-    const viaVigil = [];
-    for (let i = 0; i < 3; i++) {
-      await drop();
-      direct.push(directProcess(join(dir, 'target', 'manifest.json'), dbPath, 'build'));
-      await drop();
-      viaVigil.push(vigil(dir, ['build', '--full-refresh']));
-    }
+    const { viaVigil, direct } = await buildBesideDirect(dir, join(dir, 'target', 'manifest.json'), []);
     compare(`build shipped marts (${order.length} models, ${tests.length} tests) on ${rows} rows`, viaVigil, direct);
   }
   if (want('alerts')) {

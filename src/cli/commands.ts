@@ -448,30 +448,21 @@ export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: stri
     const { syncStreams } = await import('../sync/run-sync.js');
     const readers = new Map([...froms].map(([name, a]) => [name, a.syncReader!()]));
     // SIGTERM / Ctrl-C: the batch being applied commits, nothing further starts; a second one stops at once
-    const stop = new AbortController();
-    let signalled: NodeJS.Signals | undefined;
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (stop.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
-      signalled = sig;
-      stop.abort();
-      err(`\n${sig}: stopping after the batch in progress commits (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to stop at once; the warehouse rolls the batch back)`);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    const { stopBetweenBatches } = await import('./stop-between-batches.js');
+    const stop = stopBetweenBatches(err);
     let results: Awaited<ReturnType<typeof syncStreams>>;
     try {
       results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out, signal: stop.signal });
     } finally {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
+      stop.dispose();
     }
     out('');
     const label = { success: 'OK', error: 'ERROR', interrupted: 'STOPPED' } as const;
     results.forEach((r, i) => out(`${i + 1} of ${results.length} ${label[r.status]} ${r.stream}: ${r.message} [${r.seconds.toFixed(2)}s${r.rows ? `, ${Math.round(r.rows / Math.max(r.seconds, 1e-3)).toLocaleString('en-US')} rows/s` : ''}]`));
     const failed = results.filter((r) => r.status === 'error').length;
     const rows = results.reduce((a, r) => a + r.rows, 0);
-    out(`\nFinished ${results.length} streams in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${rows.toLocaleString('en-US')} rows, ${failed} failed${signalled ? `; stopped by ${signalled}` : ''}`);
-    if (signalled) process.exitCode = signalled === 'SIGINT' ? 130 : 143;
+    out(`\nFinished ${results.length} streams in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${rows.toLocaleString('en-US')} rows, ${failed} failed${stop.signalled() ? `; stopped by ${stop.signalled()}` : ''}`);
+    if (stop.exitCode()) process.exitCode = stop.exitCode();
     else if (failed || problems.length) process.exitCode = 1;
   } finally {
     for (const f of froms.values()) await f.close();

@@ -27,6 +27,7 @@ import {
 } from '../retention/retention.js';
 import { compileForCommand, open, select, timestampFlag, type Common, type Compiled } from './commands.js';
 import { err, out } from './output.js';
+import { stopBetweenBatches } from './stop-between-batches.js';
 
 /** The adapters a retention command needs: the target's, and each source database apply_to: source names. */
 async function openAll(c: Compiled, tables: RetentionTable[]): Promise<{ adapterOf: (target: string) => Adapter; targetOf: (target: string) => { name: string; schema: string; database?: string }; close: () => Promise<void> }> {
@@ -183,16 +184,7 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
   const conns = await openAll(c, [...current.values()].filter((t) => entries.some((e) => e.unique_id === t.unique_id)));
   const runId = randomUUID();
   const who = actor();
-  const stop = new AbortController();
-  let signalled: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (stop.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
-    signalled = sig;
-    stop.abort();
-    err(`\n${sig}: stopping after the batch in progress commits (again to stop at once; the warehouse rolls the batch back)`);
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const stop = stopBetweenBatches(err);
   try {
     // every table counted again before anything is deleted: more rows before a cutoff than the
     // plan counted means the data changed under it (a backfill, a moved timestamp)
@@ -239,12 +231,11 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
         out(`${head} ERROR ${e.table}: ${x.message.split('\n')[0]}`);
       }
     }
-    out(`\nFinished in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${plural(total, 'row')} deleted, ${failed} failed${signalled ? `; stopped by ${signalled}` : ''}.${logs.size ? ` Logged in ${[...logs].join(', ')} (run ${runId}).` : ''}`);
-    if (signalled) process.exitCode = signalled === 'SIGINT' ? 130 : 143;
+    out(`\nFinished in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${plural(total, 'row')} deleted, ${failed} failed${stop.signalled() ? `; stopped by ${stop.signalled()}` : ''}.${logs.size ? ` Logged in ${[...logs].join(', ')} (run ${runId}).` : ''}`);
+    if (stop.exitCode()) process.exitCode = stop.exitCode();
     else if (failed) process.exitCode = 1;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    stop.dispose();
     await conns.close();
   }
 }
