@@ -82,6 +82,22 @@ function withSpec(a: Atom, spec: string): string {
   return a.raw.slice(0, a.raw.length - a.raw.replace(/^@|^\d*\+/, '').length) + spec + a.raw.slice(a.raw.indexOf(a.spec) + a.spec.length);
 }
 
+/** The nearest spec that would match something: a node name, or the value of a source:/tag: selector. */
+function hintFor(spec: string, nodes: ReturnType<typeof allNodes>): string | undefined {
+  const colon = spec.indexOf(':');
+  if (colon < 0) return didYouMean(spec, nodes.map((n) => n.name));
+  const method = spec.slice(0, colon);
+  const value = spec.slice(colon + 1);
+  const values =
+    method === 'source'
+      ? [...new Set(nodes.flatMap((n) => (n.resource_type === 'source' ? [n.source_name, `${n.source_name}.${n.name}`] : [])))]
+      : method === 'tag'
+        ? [...new Set(nodes.flatMap((n) => ('tags' in n && Array.isArray(n.tags) ? (n.tags as string[]) : [])))]
+        : [];
+  const hit = didYouMean(value, values);
+  return hit === undefined ? undefined : `${method}:${hit}`;
+}
+
 function configValueMatches(v: unknown, re: RegExp): boolean {
   if (v === undefined || v === null) return false;
   if (Array.isArray(v)) return v.some((x) => configValueMatches(x, re));
@@ -181,7 +197,7 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
         const base = matchAtom(m, nodes, a.spec, state);
         // state: that matches nothing means nothing changed: not a typo
         if (!base.size && !a.spec.startsWith('state:')) {
-          const hint = a.spec.includes(':') ? undefined : didYouMean(a.spec, nodes.map((n) => n.name));
+          const hint = hintFor(a.spec, nodes);
           unmatched.push({ atom: rawAtom, hint: hint && withSpec(a, hint) });
         }
         const set = new Set(base);

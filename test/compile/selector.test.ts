@@ -35,6 +35,11 @@ describe('selectNodes', () => {
   it('--exclude removes nodes, and unmatched atoms come back with a hint', () => {
     expect(names(selectNodes(manifest, ['path:models'], ['path:models/staging']).ids, 'model')).toEqual(['capability_trend', 'events_daily_overwrite', 'events_hourly']);
     expect(selectNodes(manifest, ['events_hourlie'], undefined).unmatched).toEqual([{ atom: 'events_hourlie', hint: 'events_hourly' }]);
+    // a source: or tag: value gets the nearest source or tag, with its prefix and graph operators kept
+    expect(selectNodes(manifest, ['source:ap+'], undefined).unmatched).toEqual([{ atom: 'source:ap+', hint: 'source:app+' }]);
+    expect(selectNodes(manifest, ['source:app.event'], undefined).unmatched).toEqual([{ atom: 'source:app.event', hint: 'source:app.events' }]);
+    const tag = selectNodes(manifest, ['tag:nope-at-all'], undefined).unmatched;
+    expect(tag).toEqual([{ atom: 'tag:nope-at-all', hint: undefined }]);
   });
   it('an unknown method is an error with the list of methods and a did-you-mean', () => {
     expect(() => selectNodes(manifest, ['colour:red'], undefined)).toThrow(/unknown selector method 'colour:' \(methods: name, tag, path, source, test_type, resource_type, dashboard, exposure, config\.<key>, state, result\)/);
