@@ -6,7 +6,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { formatDiagnostic, ProjectError, UsageError, WarehouseError } from '../errors.js';
+import { didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { VIGIL_VERSION } from '../version.js';
 
 import { err, flushOutput, out } from './output.js';
@@ -46,6 +46,8 @@ export function buildProgram(): Command {
     .version(VIGIL_VERSION)
     .option('--project-dir <dir>', 'project folder (default: the nearest folder with project.yaml, from the current one up)')
     .showHelpAfterError('(run with --help for usage)')
+    // a value outside an option's choices names the nearest choice (subcommands inherit this)
+    .configureOutput({ outputError: (str, write) => write(withChoiceHint(str)) })
     .exitOverride();
 
   program
@@ -438,6 +440,14 @@ export async function main(argv: string[]): Promise<number> {
     code = reportError(e);
   }
   return code;
+}
+
+/** Commander's "argument 'x' is invalid. Allowed choices are a, b." with the nearest choice added. */
+export function withChoiceHint(message: string): string {
+  return message.replace(/argument '([^']*)' is invalid\. Allowed choices are ([^\n]*)\.(?=\n|$)/, (all, value: string, list: string) => {
+    const hint = didYouMean(value, list.split(', '));
+    return hint ? `${all} Did you mean '${hint}'?` : all;
+  });
 }
 
 export function reportError(e: unknown): number {

@@ -31,6 +31,26 @@ describe('vigil --version', () => {
   });
 });
 
+describe('an option value outside its choices', () => {
+  it('names the nearest choice, on the program and on subcommands; exit 2, nothing run', () => {
+    const dir = makeProject({});
+    try {
+      const demo = vigil(dir, ['demo', '--scenario', 'compliance_rde']);
+      expect(demo.code).toBe(2);
+      expect(demo.stderr).toContain("argument 'compliance_rde' is invalid. Allowed choices are normal, spike, drop, errors, new_capability, compliance_red, pii_leak. Did you mean 'compliance_red'?");
+      expect(existsSync(join(dir, '.vigil', 'dev.duckdb'))).toBe(false);
+      const sync = vigil(dir, ['sync', '--mode', 'dleta']);
+      expect(sync.code).toBe(2);
+      expect(sync.stderr).toContain("Allowed choices are delta, full. Did you mean 'delta'?");
+      // nothing near: the list alone
+      const far = vigil(dir, ['demo', '--scenario', 'zzzzzz']);
+      expect(far.stderr).toContain('Allowed choices are normal, spike, drop, errors, new_capability, compliance_red, pii_leak.\n');
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('vigil init', () => {
   it('--template ai-audit: scaffolds a project that demo + build run green in, and refuses a folder that is already a project', async () => {
     const parent = makeProject({}, false);
