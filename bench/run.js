@@ -134,6 +134,12 @@ if (want('compile')) {
       }
       report(`compile ${n} models, cold, whole process: vigil best ${fmt(Math.min(...vg))} vs dataform compile --json best ${fmt(Math.min(...df))} => ${(Math.min(...df) / Math.min(...vg)).toFixed(1)}x faster (vigil ${vg.map((x) => x.toFixed(2)).join(', ')}; dataform ${df.map((x) => x.toFixed(2)).join(', ')})`);
     }
+    // vigil docs generate: a page per model and the column lineage of every model, traced from the
+    // compiled SQL (the speed a timed test used to guard: test/docs/column-lineage.test.ts)
+    const docs = [];
+    for (let i = 0; i < 3; i++) docs.push(vigil(dir, ['docs', 'generate']));
+    const traced = /Column lineage: ([\d,]+ of [\d,]+)/.exec(docs[0].stdout)?.[1] ?? '?';
+    report(`docs generate ${n} models (pages and column lineage, ${traced} columns traced): whole process best ${fmt(best(docs, 'wall'))}, in-process ${fmt(best(docs, 'inProcess'))} (runs: ${docs.map((d) => d.wall.toFixed(2)).join(', ')})`);
     // vigil compile --watch: from the write of one model to the manifest written, seen from outside
     const lat = await watchLatency(dir, join(dir, 'models', 'g0', 'm_00007.sql'), 7);
     report(`compile --watch ${n} models, one model written -> manifest written: best ${fmt(Math.min(...lat))}, median ${fmt(lat.sort((a, b) => a - b)[Math.floor(lat.length / 2)])} (runs: ${lat.map((x) => x.toFixed(3)).join(', ')})`);

@@ -259,8 +259,8 @@ describe('columnLineage: hand-written cases', () => {
     expect(r.get('ok')!.columns.map(show)).toEqual(['a direct relation:t.a']);
   });
 
-  // measured at ~0.6-0.8 s on a busy 2-core machine; the bound only guards against a regression
-  it('1,000 models of 50 lines each: fast', async () => {
+  // its speed is measured by the bench (`node bench/run.js compile`: docs generate of 1,000 models), not here
+  it('1,000 models of 50 lines each: every column traced through the whole chain', async () => {
     const model = (i: number): string => {
       const a = i === 0 ? 'raw.events' : `analytics.m${i - 1}`;
       const lines = [
@@ -343,7 +343,6 @@ describe('columnLineage: hand-written cases', () => {
       '(id + 1) derived m998.id',
     ]);
     console.log(`column lineage of 1,000 models x 50 lines: ${ms.toFixed(0)} ms`);
-    expect(ms).toBeLessThan(5000);
   });
 });
 
