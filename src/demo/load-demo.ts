@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import { getWarehouse } from '../adapters/index.js';
 import type { CanonicalType, Relation } from '../adapters/dialect.js';
+import { fromBatchValue } from '../sync/sync-types.js';
 import { AUDIT_EVENTS_COLUMNS, AUDIT_EVENTS_INDEXES } from './audit-events.js';
 
 /** The generator's column types (DuckDB's names) as the canonical types every warehouse spells. */
@@ -90,7 +91,7 @@ async function copyIntoExact(target: Adapter, stage: Relation, rel: Relation, ex
   const pg = !!getWarehouse(target.type)?.capabilities.syncSource;
   // constraints where the warehouse enforces them (Postgres); elsewhere the types alone
   const defs = exact.columns.map(([name, pgType, constraint]) => `${q(name)} ${d.syncColumnType(pgType)}${pg && constraint ? ` ${constraint}` : ''}`);
-  const values = exact.columns.map(([name, pgType]) => `cast(${pgType.endsWith('[]') ? d.jsonTextArray(q(name)) : q(name)} as ${d.syncColumnType(pgType)}) as ${q(name)}`);
+  const values = exact.columns.map(([name, pgType]) => `cast(${fromBatchValue(d, { name, pgType }, q(name))} as ${d.syncColumnType(pgType)}) as ${q(name)}`);
   await target.execute(`drop table if exists ${d.relation(rel)}${pg ? ' cascade' : ''}`);
   await target.execute(`create table ${d.relation(rel)} (${defs.join(', ')})`);
   await target.execute(`insert into ${d.relation(rel)} (${exact.columns.map(([n]) => q(n)).join(', ')}) select ${values.join(', ')} from ${d.relation(stage)}`);

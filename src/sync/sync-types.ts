@@ -4,7 +4,7 @@
  * its cursor in one transaction. Each warehouse folder implements the side it supports.
  */
 import type { Adapter } from '../adapters/adapter.js';
-import type { Relation } from '../adapters/dialect.js';
+import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { SourceNode } from '../compile/manifest.js';
 
 export const STATE_TABLE = 'vigil_sync_state';
@@ -22,6 +22,15 @@ export interface SyncColumn {
  * the batch files as JSON arrays and each writer converts them back (Dialect.jsonTextArray).
  */
 export const isArrayColumn = (c: SyncColumn): boolean => c.pgType.endsWith('[]');
+
+/**
+ * Column `c`'s value in a batch file (`expr`, as loaded) as the column's type in dialect `d`:
+ * arrays from their JSON text (Dialect.jsonTextArray), every other column as it is. The one
+ * conversion the sync writers and `vigil demo`'s exact-type loads share.
+ */
+export function fromBatchValue(d: Pick<Dialect, 'jsonTextArray' | 'syncColumnType'>, c: SyncColumn, expr: string): string {
+  return isArrayColumn(c) ? `cast(${d.jsonTextArray(expr)} as ${d.syncColumnType(c.pgType)})` : expr;
+}
 
 export interface StreamState {
   stream: string;

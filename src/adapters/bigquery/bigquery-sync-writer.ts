@@ -5,7 +5,7 @@
  * stage, which the rerun replaces. Stream names, cursors and keys are query parameters.
  */
 import type { Relation, SqlParam } from '../dialect.js';
-import { isArrayColumn, normalizeState, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
+import { fromBatchValue, isArrayColumn, normalizeState, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
 import { STATE_TABLE } from '../../sync/sync-types.js';
 import type { BigQueryAdapter } from './bigquery-adapter.js';
 
@@ -63,7 +63,7 @@ WHEN NOT MATCHED THEN INSERT (stream, ${Object.keys(insert).join(', ')}) VALUES 
     // array columns arrive as JSON text (postgres-sync.ts): loaded as STRING, converted on the way in
     await this.db.loadCsv(stage, columns.map((c) => ({ name: c.name, type: isArrayColumn(c) ? 'STRING' : d.syncColumnType(c.pgType) })), csvFile, 'WRITE_TRUNCATE');
     const cols = columns.map((c) => q(c.name));
-    const from = (c: SyncColumn) => (isArrayColumn(c) ? d.jsonTextArray(`S.${q(c.name)}`) : `S.${q(c.name)}`);
+    const from = (c: SyncColumn) => fromBatchValue(d, c, `S.${q(c.name)}`);
     const merge = replace
       ? `MERGE ${this.rel(rel)} AS T
 USING ${this.rel(stage)} AS S

@@ -16,7 +16,7 @@ import { duckDbDialect } from './duckdb-dialect.js';
 import type { DuckDbTargetConfig } from './duckdb-config.js';
 import { warehouse } from './index.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
-import { isArrayColumn, type BatchInfo, type SyncColumn } from '../../sync/sync-types.js';
+import { fromBatchValue, isArrayColumn, type BatchInfo, type SyncColumn } from '../../sync/sync-types.js';
 
 /**
  * A DuckDB error with its position: DuckDB prints `LINE n: <text>` and a caret under the
@@ -364,7 +364,7 @@ class DuckDbSyncWriter extends StandardSyncWriter {
     const target = d.relation(rel);
     // array columns arrive as JSON text (postgres-sync.ts): read as text, converted on insert
     const colSpec = `{${columns.map((c) => `${d.literal(c.name)}: ${d.literal(isArrayColumn(c) ? 'VARCHAR' : this.columnType(c))}`).join(', ')}}`;
-    const values = columns.map((c) => (isArrayColumn(c) ? `cast(${d.jsonTextArray(q(c.name))} as ${this.columnType(c)})` : q(c.name))).join(', ');
+    const values = columns.map((c) => fromBatchValue(d, c, q(c.name))).join(', ');
     // new_line fixed to COPY TO STDOUT's '\n': left to detection, a file whose first row holds a
     // quoted "\r\n" is taken for CRLF-separated and fails ("CSV Parser state machine reached an invalid state")
     const csv = `read_csv($1, header = false, auto_detect = false, columns = ${colSpec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, new_line = '\\n')`;

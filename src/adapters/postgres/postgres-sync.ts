@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { WarehouseError } from '../../errors.js';
 import type { Relation } from '../dialect.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
-import { isArrayColumn, type BatchInfo, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
+import { fromBatchValue, isArrayColumn, type BatchInfo, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
 import { pgError, type PostgresAdapter } from './postgres-adapter.js';
 
 const TIME_TYPES = ['timestamp with time zone', 'timestamp without time zone', 'date'];
@@ -136,7 +136,7 @@ export class PostgresSyncWriter extends StandardSyncWriter {
         await this.db.copyIn(c, '__vigil_stage', cols, csvFile);
         const keys = pk.map(q);
         if (replace) await run(`delete from ${target} as t using __vigil_stage as s where ${keys.map((k) => `t.${k} = s.${k}`).join(' and ')}`);
-        const values = columns.map((x) => (isArrayColumn(x) ? `cast(${d.jsonTextArray(q(x.name))} as ${x.pgType})` : q(x.name)));
+        const values = columns.map((x) => fromBatchValue(d, x, q(x.name)));
         inserted = await run(`insert into ${target} (${cols.join(', ')}) select ${values.join(', ')} from __vigil_stage`);
       } else inserted = await this.db.copyIn(c, target, cols, csvFile);
       if (inserted !== batch.rows) throw new WarehouseError(`batch of ${batch.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
