@@ -137,6 +137,16 @@ describe('sendPagerDuty (pdjs against the fake Events API v2)', () => {
     expect(pd.incidents.has('down-2')).toBe(false);
   });
 
+  it('no retry is started that the deadline would cut off: slow 500s give up cleanly (retry, not ambiguous)', async () => {
+    // each 500 takes 400 ms; after the second one 150 ms of the 1 s budget are left: a third request
+    // would be cut off after it went out, and an answer-less request is an uncertain one
+    pd.script(Array.from({ length: 5 }, () => ({ status: 500, delayMs: 400 })));
+    const r = await send(trigger('slow-500'), { ...POLICY, baseDelayMs: 50, maxDelayMs: 50, deadlineMs: 1000 });
+    expect(r).toMatchObject({ status: 'retry', ambiguous: false, httpStatus: 500, attempts: 2 });
+    expect(r.status === 'retry' && r.error).toMatch(/HTTP 500.*gave up after 2 attempts/);
+    expect(pd.unscript()).toBe(3);
+  });
+
   it('a hang (processed, never answered) times out and is retried: dedup keeps ONE incident', async () => {
     pd.script([{ status: 202, hang: true }]);
     const [r, ms] = await timed(send(trigger('hang-1')));
@@ -287,6 +297,16 @@ describe('sendSlack (@slack/webhook against the fake incoming webhook)', () => {
     expect(r).toMatchObject({ status: 'sent', httpStatus: 200 });
     expect(r.attempts).toBeGreaterThan(2);
     expect(slack.messages.length - n).toBe(1);
+  });
+
+  it('no retry is started that the deadline would cut off: slow 500s give up cleanly (pending, not uncertain)', async () => {
+    const before = slack.requests;
+    slack.script(Array.from({ length: 5 }, () => ({ status: 500, delayMs: 400 })));
+    const r = await send('slow 500s', { ...POLICY, baseDelayMs: 50, maxDelayMs: 50, deadlineMs: 1000 });
+    expect(r).toMatchObject({ status: 'retry', ambiguous: false, httpStatus: 500, attempts: 2 });
+    expect(r.status === 'retry' && r.error).toMatch(/gave up after 2 attempts/);
+    expect(slack.requests - before).toBe(2);
+    expect(slack.unscript()).toBe(3);
   });
 
   it('a hang (posted, never answered) is ambiguous: retry, ambiguous, and NOT retried blindly', async () => {

@@ -71,6 +71,8 @@ export interface FakePagerDuty {
   /** Requests received, scripted and failed ones included. */
   readonly requests: number;
   script(responses: ScriptStep[]): void;
+  /** Drop the scripted answers not used yet; returns how many there were. */
+  unscript(): number;
   down(): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
@@ -187,6 +189,7 @@ export async function startFakePagerDuty(): Promise<FakePagerDuty> {
       return scripted.requests;
     },
     script: (s) => scripted.script(s),
+    unscript: () => scripted.unscript(),
     down: () => scripted.down(),
     up: () => scripted.up(),
     close: () => scripted.close(),

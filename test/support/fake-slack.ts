@@ -30,6 +30,8 @@ export interface FakeSlack {
   /** Requests still arriving (their message not recorded yet). */
   readonly receiving: number;
   script(responses: ScriptStep[]): void;
+  /** Drop the scripted answers not used yet; returns how many there were. */
+  unscript(): number;
   down(): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
@@ -89,6 +91,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       return scripted.receiving;
     },
     script: (s) => scripted.script(s),
+    unscript: () => scripted.unscript(),
     down: () => scripted.down(),
     up: () => scripted.up(),
     close: () => scripted.close(),

@@ -48,6 +48,8 @@ export interface ScriptedServer {
   /** Requests whose body is still arriving: processed (recorded) once it has. */
   readonly receiving: number;
   script(steps: ScriptStep[]): void;
+  /** Drop the scripted steps not used yet; returns how many there were. */
+  unscript(): number;
   down(): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
@@ -128,6 +130,9 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
     },
     script(s) {
       steps.push(...s);
+    },
+    unscript() {
+      return steps.splice(0).length;
     },
     down: stop,
     async up() {

@@ -34,7 +34,7 @@ import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type PagerDutyEvent, type PagerDutyTarget, type SendOptions } from './types.js';
-import { PRE_SEND_CODES, backoffCeiling, backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, redactSecrets } from './retry.js';
+import { PRE_SEND_CODES, backoffCeiling, backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, redactSecrets, retryFits } from './retry.js';
 
 export const PAGERDUTY_DEFAULT_SERVER = 'events.pagerduty.com';
 export const PAGERDUTY_SUMMARY_MAX = 1024;
@@ -215,7 +215,7 @@ export async function sendPagerDuty(
     ambiguous ||= outcome.ambiguous;
     const wait = outcome.retryAfterMs ?? backoffDelay(policy, n);
     const remaining = deadline - Date.now();
-    if (outcome.final || wait >= remaining) {
+    if (outcome.final || !retryFits(policy, wait, deadline)) {
       const why = outcome.final
         ? ''
         : outcome.retryAfterMs !== undefined && outcome.retryAfterMs >= remaining

@@ -18,6 +18,16 @@ export function backoffDelay(policy: DeliveryPolicy, n: number, random: () => nu
   return Math.round(c / 2 + random() * (c / 2));
 }
 
+/**
+ * Whether a retry after `waitMs` still leaves its request a fair time before the delivery
+ * deadline: at least the request timeout, or a second when that is longer. A retry started
+ * with a few milliseconds left would be cut off after its request went out, turning a clean
+ * failure (kept pending, retried by the next run) into an uncertain one (maybe posted, not retried).
+ */
+export function retryFits(policy: DeliveryPolicy, waitMs: number, deadline: number, now = Date.now()): boolean {
+  return deadline - now - waitMs >= Math.min(policy.timeoutMs, 1_000);
+}
+
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; undefined when absent or unparsable. */
 export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
   if (value == null) return undefined;

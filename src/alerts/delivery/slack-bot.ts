@@ -15,7 +15,7 @@
  */
 import type { WebClient as WebClientType } from '@slack/web-api';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type SendOptions, type SlackMessage } from './types.js';
-import { PRE_SEND_CODES, backoffDelay, defaultSleep, redactSecrets } from './retry.js';
+import { PRE_SEND_CODES, backoffDelay, defaultSleep, redactSecrets, retryFits } from './retry.js';
 
 export interface SlackBotTarget {
   token: string;
@@ -125,7 +125,7 @@ export async function sendSlackBot(t: SlackBotTarget, msg: SlackMessage & { chan
       // after an answer that leaves it open, the history decides before anything is posted again
       if (c.kind === 'unknown') look = true;
       const delay = c.retryAfterMs ?? backoffDelay(policy, attempt);
-      if (Date.now() + delay > deadline) return { status: 'retry', attempts, error: clean(c.error), ambiguous: false };
+      if (!retryFits(policy, delay, deadline)) return { status: 'retry', attempts, error: clean(c.error), ambiguous: false };
       opts.onRetry?.({ attempt, delayMs: delay, reason: clean(c.error) });
       await sleep(delay);
     }

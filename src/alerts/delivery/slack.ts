@@ -22,7 +22,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type SendOptions, type SlackMessage, type SlackTarget } from './types.js';
-import { PRE_SEND_CODES, backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, redactSecrets } from './retry.js';
+import { PRE_SEND_CODES, backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, redactSecrets, retryFits } from './retry.js';
 
 type WebhookModule = typeof import('@slack/webhook');
 type FetchFunction = NonNullable<ConstructorParameters<WebhookModule['IncomingWebhook']>[1]>['fetch'] & {};
@@ -185,7 +185,7 @@ export async function sendSlack(
         }
         if (err.code === 'ERR_INVALID_URL' || err.code === 'ABORT_ERR' || isTlsVerifyError(err.code)) throw err;
         const wait = backoffDelay(policy, n);
-        if (wait >= deadline - Date.now()) {
+        if (!retryFits(policy, wait, deadline)) {
           gaveUp('delivery deadline reached');
           throw err;
         }
@@ -197,9 +197,8 @@ export async function sendSlack(
       if (res.status === 429 || res.status === 408 || res.status >= 500) {
         const retryAfter = res.status === 429 ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
         const wait = retryAfter ?? backoffDelay(policy, n);
-        const remaining = deadline - Date.now();
-        if (wait >= remaining) {
-          gaveUp(retryAfter !== undefined ? `Retry-After ${Math.ceil(retryAfter / 1000)} s is past the delivery deadline` : 'delivery deadline reached');
+        if (!retryFits(policy, wait, deadline)) {
+          gaveUp(retryAfter !== undefined && retryAfter >= deadline - Date.now() ? `Retry-After ${Math.ceil(retryAfter / 1000)} s is past the delivery deadline` : 'delivery deadline reached');
           return res;
         }
         const text = (await res.text()).trim().slice(0, 200);
