@@ -7,7 +7,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cron } from 'croner';
-import { isScalar } from 'yaml';
 import nunjucks from 'nunjucks';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { listFiles, type ProjectFiles } from '../project/load-project.js';
@@ -177,8 +176,7 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
   if (rule.query) {
     const pos = yaml.locate([...lr.path, 'query']);
     // a block scalar (query: |) starts on the next line, indented
-    const node = yaml.doc.getIn([...lr.path, 'query'], true) as { type?: string } | undefined;
-    const block = node?.type === 'BLOCK_LITERAL' || node?.type === 'BLOCK_FOLDED';
+    const block = yaml.scalarAt([...lr.path, 'query'])?.block ?? false;
     const indent = block ? (/^( *)\S/m.exec(text.split('\n').slice(pos.line).join('\n'))?.[1].length ?? 0) : 0;
     lr.queryAt = block ? { line: pos.line + 1, column: indent + 1, indent } : pos;
     lr.queryText = rule.query;
@@ -252,8 +250,11 @@ function asWritten(routes: RoutesFile, y: YamlSource): void {
   const fixMap = (m: Record<string, unknown> | undefined, path: (string | number)[]) => {
     for (const k of Object.keys(m ?? {})) {
       if (Array.isArray(m![k])) continue;
-      const node = y.doc.getIn([...path, k], true);
-      if (isScalar(node) && typeof node.value !== 'string' && node.value !== null && typeof node.source === 'string') m![k] = node.source;
+      // the value YAML read (before the schema turned it into a string), and the scalar as written
+      let read: unknown = y.value;
+      for (const seg of [...path, k]) read = (read as Record<string | number, unknown> | undefined)?.[seg];
+      const written = y.scalarAt([...path, k]);
+      if (typeof read !== 'string' && read !== null && written) m![k] = written.source;
     }
   };
   const walk = (r: RouteIn, path: (string | number)[]) => {

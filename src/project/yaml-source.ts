@@ -1,22 +1,115 @@
 /**
- * YAML with positions: parse a document once, keep the LineCounter, and map any
- * value path (['models', 2, 'columns', 0, 'name']) back to `line:col`. Zod issues are
+ * YAML with positions: parse a document once and map any value path
+ * (['models', 2, 'columns', 0, 'name']) back to `line:col`. Zod issues are
  * turned into Diagnostics at the exact node they are about.
  */
-import { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, type Node, type Document } from 'yaml';
+import { parseWithPointers, Kind, type YAMLMapping, type YAMLNode } from '@stoplight/yaml';
+import { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, type Node } from 'yaml';
 import type { ZodType } from 'zod';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 
 export interface YamlSource {
   file: string;
-  doc: Document.Parsed;
-  lines: LineCounter;
   value: unknown;
   /** Position of the node at `path`, or of its nearest existing ancestor. */
   locate(path: ReadonlyArray<PropertyKey>, atKey?: boolean): { line: number; column: number };
+  /** The scalar at `path` as written (`source`), and whether it is a block scalar (`|` or `>`); undefined for anything else. */
+  scalarAt(path: ReadonlyArray<PropertyKey>): { source: string; block: boolean } | undefined;
 }
 
-export function parseYaml(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
+/**
+ * A text with an explicit tag (`!!str 12`, `!Ref x`), a tab or a block scalar that keeps its
+ * trailing lines (`|+`) goes to the yaml package: the fast parser reads `!!str 12` as a number,
+ * lets a tab in an indentation pass with a warning and drops the kept blank lines. (Over-matching
+ * only costs speed: a `!` after a space inside a string sends the file the slow way.)
+ */
+const SLOW_PATH = /(^|[\s[{,:-])!|\t|[|>][1-9]?\+/;
+
+/**
+ * Parse one YAML document (YAML 1.2 core schema, unique keys). The values and positions come from
+ * @stoplight/yaml (yaml-ast-parser, a fork of js-yaml that keeps positions): ~5x faster than the
+ * yaml package's document, which a project with 160 KB of YAML paid on every command (~190 ms).
+ * A text that parser has anything to say about — an error, a warning, a duplicate key — or that
+ * uses tags or tabs is read by the yaml package as before, so every syntax error is worded and
+ * placed as it always was (test/compile/yaml-source.test.ts compares the two on every YAML file
+ * of the repository and on edge cases; `how` forces one path there).
+ */
+export function parseYaml(text: string, file: string, diagnostics: Diagnostic[], how: 'auto' | 'fast' | 'slow' = 'auto'): YamlSource | undefined {
+  if (how === 'fast' || (how === 'auto' && !SLOW_PATH.test(text))) {
+    const r = parseWithPointers<unknown>(text, { ignoreDuplicateKeys: false });
+    if (r.diagnostics.length === 0 || how === 'fast') return fastSource(file, text, r.ast, r.data ?? null);
+  }
+  return slowSource(text, file, diagnostics);
+}
+
+/** Offsets to 1-based line and column. */
+function lineIndex(text: string): (offset: number) => { line: number; column: number } {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - starts[lo] + 1 };
+  };
+}
+
+function fastSource(file: string, text: string, ast: YAMLNode | undefined, value: unknown): YamlSource {
+  const pos = lineIndex(text);
+  // where a node is missing (an empty document, `key:` with nothing, a `-` with nothing) the yaml
+  // package places the empty value itself: those few lookups ask it (parsed once, on first need)
+  let slow: YamlSource | undefined;
+  const viaSlow = () => (slow ??= slowSource(text, file, [])!);
+  // an alias is placed at its `*`, and a path does not go through it (as with the yaml package)
+  const startOf = (n: YAMLNode) => (n.kind === Kind.ANCHOR_REF ? n.startPosition - 1 : n.startPosition);
+  /** the node at `path` (undefined when the path goes past what exists), the offset locate reports, or undefined where an empty value is on the way */
+  const walk = (path: ReadonlyArray<PropertyKey>, atKey: boolean): { node: YAMLNode | undefined; at: number } | undefined => {
+    if (!ast || value === null) return undefined;
+    let node: YAMLNode | undefined = ast;
+    let at = startOf(ast);
+    for (let i = 0; i < path.length && node; i++) {
+      const key = path[i];
+      if (node.kind === Kind.MAP) {
+        const pair: YAMLMapping | undefined = node.mappings.find((m) => m.key && String(m.key.value) === String(key));
+        if (!pair) return { node: undefined, at };
+        at = pair.key.startPosition;
+        if (!pair.value) return atKey && i === path.length - 1 ? { node: undefined, at } : undefined;
+        // point at the value (e.g. a wrong type), or at the key when asked for it
+        if (!(atKey && i === path.length - 1)) at = startOf(pair.value);
+        node = pair.value;
+      } else if (node.kind === Kind.SEQ && typeof key === 'number') {
+        if (key >= node.items.length) return { node: undefined, at };
+        const item: YAMLNode | null = node.items[key];
+        if (!item) return undefined;
+        at = startOf(item);
+        node = item;
+      } else return { node: undefined, at };
+    }
+    return { node, at };
+  };
+  return {
+    file,
+    value,
+    locate: (path, atKey = false) => {
+      const w = walk(path, atKey);
+      return w ? pos(w.at) : viaSlow().locate(path, atKey);
+    },
+    scalarAt: (path) => {
+      const w = walk(path, false);
+      if (!w) return viaSlow().scalarAt(path);
+      if (w.node?.kind !== Kind.SCALAR) return undefined;
+      const source = text.slice(w.node.startPosition, w.node.endPosition).replace(/\s+$/, '');
+      return { source, block: /^[|>]/.test(source) };
+    },
+  };
+}
+
+/** The yaml package's document: the wording and place of syntax errors, and the files the fast parser does not take. */
+function slowSource(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
@@ -30,14 +123,27 @@ export function parseYaml(text: string, file: string, diagnostics: Diagnostic[])
     } else diagnostics.push(diag('E_YAML', doc.errors[0].message.split('\n')[0], { file, line: first.line, column: first.col }, 'fix the YAML syntax'));
     return undefined;
   }
-  const locate = (path: ReadonlyArray<PropertyKey>, atKey = false) => {
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (e) {
+    // an alias before its anchor (`b: *x` with no `&x` above it)
+    const lp = lines.linePos(0);
+    diagnostics.push(diag('E_YAML', (e as Error).message.split('\n')[0], { file, line: lp.line, column: lp.col }, 'define the anchor (&name) before the alias (*name)'));
+    return undefined;
+  }
+  const walk = (path: ReadonlyArray<PropertyKey>, atKey: boolean) => {
     let node: unknown = doc.contents;
     let pos = offsetOf(node) ?? 0;
+    let complete = true;
     for (let i = 0; i < path.length; i++) {
       const key = path[i];
       if (isMap(node)) {
         const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(key));
-        if (!pair) break;
+        if (!pair) {
+          complete = false;
+          break;
+        }
         pos = offsetOf(pair.key) ?? pos;
         node = pair.value;
         // point at the value when it exists (e.g. a wrong type), otherwise at the key
@@ -45,15 +151,32 @@ export function parseYaml(text: string, file: string, diagnostics: Diagnostic[])
         if (vp !== undefined && !(atKey && i === path.length - 1)) pos = vp;
       } else if (isSeq(node) && typeof key === 'number') {
         const item = node.items[key];
-        if (item === undefined) break;
+        if (item === undefined) {
+          complete = false;
+          break;
+        }
         node = item;
         pos = offsetOf(node) ?? pos;
-      } else break;
+      } else {
+        complete = false;
+        break;
+      }
     }
-    const lp = lines.linePos(pos);
-    return { line: lp.line, column: lp.col };
+    return { node: complete ? node : undefined, pos };
   };
-  return { file, doc, lines, value: doc.toJS(), locate };
+  return {
+    file,
+    value,
+    locate: (path, atKey = false) => {
+      const lp = lines.linePos(walk(path, atKey).pos);
+      return { line: lp.line, column: lp.col };
+    },
+    scalarAt: (path) => {
+      const n = walk(path, false).node;
+      if (!isScalar(n) || !n.range) return undefined;
+      return { source: text.slice(n.range[0], n.range[1]).replace(/\s+$/, ''), block: n.type === 'BLOCK_LITERAL' || n.type === 'BLOCK_FOLDED' };
+    },
+  };
 }
 
 function offsetOf(n: unknown): number | undefined {
