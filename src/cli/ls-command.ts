@@ -35,7 +35,9 @@ export function printLs(m: Manifest, o: LsOptions): void {
   const { ids } = select(m, o);
   const nodes = [...Object.values(m.nodes), ...Object.values(m.sources), ...Object.values(m.exposures ?? {})]
     .filter((n) => ids.has(n.unique_id) && (!o.resourceType || n.resource_type === o.resourceType))
-    .sort((a, b) => a.unique_id.localeCompare(b.unique_id));
+    // by code point, as dbt ls (Python's sort) orders them; localeCompare also cost ICU's collator start (~10 ms of a 150 ms command)
+    .sort((a, b) => (a.unique_id < b.unique_id ? -1 : a.unique_id > b.unique_id ? 1 : 0));
+  const lines: string[] = [];
   if (o.output === 'json') {
     for (const n of nodes) {
       const base = { unique_id: n.unique_id, name: n.name, resource_type: n.resource_type, file: n.file, tags: n.tags };
@@ -49,9 +51,11 @@ export function printLs(m: Manifest, o: LsOptions): void {
               : n.resource_type === 'exposure'
                 ? { type: n.type, title: n.title, depends_on: n.depends_on }
                 : { relation: n.relation };
-      out(JSON.stringify({ ...base, ...extra }));
+      lines.push(JSON.stringify({ ...base, ...extra }));
     }
   } else {
-    for (const n of nodes) out(o.output === 'path' ? n.file : n.resource_type === 'source' ? `${n.source_name}.${n.name}` : n.name);
+    for (const n of nodes) lines.push(o.output === 'path' ? n.file : n.resource_type === 'source' ? `${n.source_name}.${n.name}` : n.name);
   }
+  // one write
+  if (lines.length) out(lines.join('\n'));
 }

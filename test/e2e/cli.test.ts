@@ -205,6 +205,16 @@ describe('the shipped project on demo data', () => {
     expect(miss.stderr).toContain("selector 'ai_audit_dayly' matched nothing — did you mean 'ai_audit_daily'?");
   });
 
+  it('vigil ls orders nodes by unique id in code-point order, as dbt ls does (from a compile and from the snapshot alike)', () => {
+    const p = makeProject({ 'models/alpha2.sql': 'select 1 as id\n', 'models/alpha_2.sql': 'select 1 as id\n', 'models/Zeta.sql': 'select 1 as id\n', 'models/beta.sql': 'select 1 as id\n' });
+    try {
+      // (a locale-aware order would put alpha_2 before alpha2 and Zeta last)
+      for (let i = 0; i < 2; i++) expect(vigil(p, ['ls']).stdout.trim().split('\n')).toEqual(['Zeta', 'alpha2', 'alpha_2', 'beta']);
+    } finally {
+      removeDir(p);
+    }
+  });
+
   it('vigil source freshness compares the newest row with warn/error limits', () => {
     const r = vigil(dir, ['source', 'freshness']);
     // the demo data ends on 2026-11-20, far older than the 1 hour error limit
