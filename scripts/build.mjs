@@ -20,6 +20,20 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * nunjucks requires chokidar for its `watch: true` loaders, which Vigil never asks for; bundled,
+ * that require put chokidar and its 15 packages into the chunk every templating command parses.
+ * From nunjucks the require throws as if chokidar were missing (nunjucks' own message); Vigil's
+ * watcher (src/cli/watch-command.ts) imports the real chokidar, in a chunk of its own.
+ */
+const noChokidarForNunjucks = {
+  name: 'no-chokidar-for-nunjucks',
+  setup(b) {
+    b.onResolve({ filter: /^chokidar$/ }, (args) => (/[\\/]nunjucks[\\/]/.test(args.importer) ? { path: 'chokidar', namespace: 'no-chokidar' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'no-chokidar' }, () => ({ contents: "throw new Error('chokidar is not bundled for nunjucks (Vigil never uses its watch option)');", loader: 'js' }));
+  },
+};
+
 /** Bundle `<root>/src/cli/main.ts` into `<root>/dist/`. */
 export async function buildCli(root) {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
@@ -40,7 +54,7 @@ export async function buildCli(root) {
     external: ['@duckdb/node-bindings', 'pg', 'pg-native', 'pg-copy-streams', '@google-cloud/bigquery', 'google-auth-library', '@pagerduty/pdjs', '@slack/webhook', '@slack/web-api', 'playwright-core'],
     banner: { js: "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);" },
     logLevel: 'warning',
-    plugins: [zodEnglishOnly],
+    plugins: [zodEnglishOnly, noChokidarForNunjucks],
   });
 }
 
