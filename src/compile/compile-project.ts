@@ -838,7 +838,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       columns: [],
       depends_on: [...new Set(depends)],
       relation: snapRelation(d),
-      compiled_sql: stripSemicolon(resolve(d.sql, undefined)).trim(),
+      compiled_sql: stripSemicolon(resolve(d.sql, undefined)).replace(/^\s+/, ''),
       compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path.replace(/\.sql$/, '')}/${d.name}.sql`,
     };
   }
@@ -1247,7 +1247,10 @@ export function patchCompile(previous: CompileResult, next: ProjectFiles, change
 }
 
 function stripSemicolon(sql: string): string {
-  return sql.replace(/;\s*$/, '').replace(/\s+$/, '');
+  const s = sql.replace(/;\s*$/, '').replace(/\s+$/, '');
+  // a last line ending in a comment (`-- note`, BigQuery's `# note`) would swallow what a statement
+  // builder appends after the SQL on the same line (`;` before the next statement, a `)`)
+  return /(--|#)[^\n]*$/.test(s) ? `${s}\n` : s;
 }
 
 function locate(text: string, re?: RegExp): { line?: number; column?: number } {

@@ -122,6 +122,13 @@ describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at 
     expect(hit, `expected ${String(expected)} among:\n${problems.join('\n')}`).toBeDefined();
   });
 
+  it.each(['prod', 'dev'])('models whose last line is a comment check clean on %s (the statement builders append after the SQL)', async (target) => {
+    const note: [RegExp, string] = [/\s*$/, '\n-- a trailing note (# and --) with no newline after it'];
+    // an incremental model (MERGE), a table, a view, and a singular test
+    const edits = { 'models/marts/ai_audit_daily.sql': [note], 'models/marts/ai_cost_daily.sql': [note], 'models/staging/stg_audit_trails.sql': [note], 'tests/cost_has_a_model.sql': [[/^$/, "select * from {{ ref('ai_cost_daily') }} where model is null -- none"] as [RegExp, string]] };
+    expect(await withEdits(edits, target)).toEqual([]);
+  });
+
   it('one problem per root cause: what reads a broken model is not checked again', async () => {
     const problems = await withEdits({ 'models/staging/stg_ai_audit_logs.sql': [['  model,\n', '  modle,\n']] }, 'prod');
     expect(problems).toHaveLength(1);
