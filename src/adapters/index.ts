@@ -81,6 +81,7 @@ export function revealingChecker(c: Checker): Checker {
     query: async (sql, opts) => back(sql)(await c.query(reveal(sql), opts)),
     sameType: (a, b) => c.sameType(a, b),
     close: () => c.close(),
+    ...(c.reused ? { reused: () => c.reused!() } : {}),
   };
 }
 

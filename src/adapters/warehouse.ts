@@ -165,6 +165,8 @@ export interface Checker {
   /** Whether a declared column type and the type the analyzer inferred are the same kind of value. */
   sameType(declared: string, inferred: string): boolean;
   close(): Promise<void>;
+  /** After close: one line on what this check reused from earlier ones (a checker that keeps nothing: undefined). */
+  reused?(): string | undefined;
 }
 
 /** One output of a dbt profiles.yml, as `Warehouse.fromDbtOutput` reads it. */

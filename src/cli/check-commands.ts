@@ -16,7 +16,7 @@ export interface CheckOptions extends Common {
 }
 
 /** Compile the project for the target and check it; warnings go to stderr, compile errors throw. */
-export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; target: ResolvedTarget; engine: string; seconds: number }> {
+export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; target: ResolvedTarget; engine: string; seconds: number; reused?: string }> {
   const t0 = performance.now();
   const files = loadProject(o.projectDir);
   const { loadAlerts } = await import('../alerts/load-alerts.js');
@@ -47,15 +47,19 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
       select,
       alerts: alerts.rules.filter((r) => r.queryText && r.rule.enabled && result.queries[r.rule.name]).map((r) => ({ name: r.rule.name, file: r.file, sql: result.queries[r.rule.name].sql, text: r.queryText!, at: r.queryAt })),
     });
-    return { report, target, engine: checker.engine, seconds: (performance.now() - t0) / 1000 };
-  } finally {
+    const seconds = (performance.now() - t0) / 1000;
     await checker.close();
+    return { report, target, engine: checker.engine, seconds, reused: checker.reused?.() };
+  } catch (e) {
+    await checker.close();
+    throw e;
   }
 }
 
 /** Check the project; prints the report and throws a ProjectError (exit 2) when it finds a problem. */
 export async function runCheck(o: CheckOptions): Promise<void> {
-  const { report, seconds } = await checkDir({ ...o, announce: out });
+  const { report, seconds, reused } = await checkDir({ ...o, announce: out });
+  if (reused) out(reused);
   const c = report.counts;
   const what = `${c.models} models, ${c.tests} tests, ${c.alerts} alert queries, ${c.tiles} tile queries (${c.statements} statements)${c.skipped ? `; ${c.skipped} not checked because what they read has a problem` : ''}`;
   if (report.diagnostics.length) {

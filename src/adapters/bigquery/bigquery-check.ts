@@ -15,7 +15,8 @@ import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
 import { BigQueryAdapter } from './bigquery-adapter.js';
 import type { BigQueryTargetConfig } from './bigquery-config.js';
 import { bigQueryHelpersSql } from './bigquery-dialect.js';
-import { bigQueryLanguageOptions, startZetaServer, stopZetaServer, ZetaAnalyzer, ZetaCatalog, type Analysis, type TypeProto } from './zetasql.js';
+import { bigQueryLanguageOptions, stopZetaServer, zetaBuild, zetaWithAnswers, ZetaAnalyzer, ZetaCatalog, type Analysis, type TypeProto } from './zetasql.js';
+import { ZETA_ANSWERS_FILE, ZetaAnswers } from './zeta-answers.js';
 
 /** A declared column type (any warehouse's spelling) as BigQuery spells it. */
 export function bigQueryTypeOfDeclared(t: string): string {
@@ -40,15 +41,19 @@ export class BigQueryChecker implements Checker {
   private constructor(
     private readonly analyzer: ZetaAnalyzer,
     private readonly cfg: BigQueryTargetConfig,
+    private readonly answers?: ZetaAnswers,
   ) {
     this.builder = new BigQueryAdapter(undefined as never, cfg, 1);
   }
 
   static async open(cfg: BigQueryTargetConfig, root: string): Promise<BigQueryChecker> {
-    const srv = await startZetaServer(root);
+    // the analyzer's answers to the same questions are kept in target/.cache: a check after an
+    // edit asks only what changed, and one of an unchanged project starts no analyzer
+    const answers = ZetaAnswers.open(root, zetaBuild(root));
+    const srv = zetaWithAnswers(root, answers);
     const lo = await bigQueryLanguageOptions(srv);
     const analyzer = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, cfg.project), lo);
-    const c = new BigQueryChecker(analyzer, cfg);
+    const c = new BigQueryChecker(analyzer, cfg, answers);
     analyzer.catalog.addInformationSchema([`region-${(cfg.location ?? 'US').toLowerCase()}`]);
     // the UDF rolling_median() calls, as the adapter creates it
     const create = bigQueryHelpersSql(cfg.project).split(';\n').find((s) => /CREATE OR REPLACE FUNCTION/.test(s))!;
@@ -160,8 +165,15 @@ export class BigQueryChecker implements Checker {
     return typeFamily(bigQueryTypeOfDeclared(declared), 'instant') === typeFamily(inferred, 'instant');
   }
 
+  reused(): string | undefined {
+    const a = this.answers;
+    if (!a) return undefined;
+    return `Analyzer answers: ${a.hits} reused, ${a.misses} new (${ZETA_ANSWERS_FILE}; delete it to ask everything again)${a.misses === 0 ? '; the analyzer was not started' : ''}`;
+  }
+
   async close(): Promise<void> {
     await this.analyzer.release();
+    this.answers?.save();
     await stopZetaServer();
   }
 }

@@ -21,8 +21,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { UsageError } from '../../errors.js';
+import type { ZetaAnswers } from './zeta-answers.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- proto-loader objects are dynamic */
 type Proto = any;
@@ -93,10 +95,42 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The analyzer's calls Vigil makes: each a request in, an answer out (or an error). */
+export interface ZetaCalls {
+  analyze(request: Proto): Promise<Proto>;
+  extractTableNamesFromStatement(request: Proto): Promise<Proto>;
+  getLanguageOptions(request: Proto): Promise<Proto>;
+  parse(request: Proto): Promise<Proto>;
+}
+
 export interface ZetaServer {
   z: ZetaModule;
-  client: Proto;
+  client: ZetaCalls;
   stop(): Promise<void>;
+}
+
+const CALLS = ['analyze', 'extractTableNamesFromStatement', 'getLanguageOptions', 'parse'] as const;
+
+/** The analyzer's package and version: what its answers depend on besides the request. */
+export function zetaBuild(projectRoot: string): string {
+  const z = loadZetaSql(projectRoot);
+  try {
+    return `${ZETASQL_PACKAGE}@${(JSON.parse(readFileSync(z.serverBinary.replace(/lib\/zetasql\/[^/]+$/, 'package.json'), 'utf8')) as { version?: string }).version ?? '?'}`;
+  } catch {
+    return `${ZETASQL_PACKAGE}@?`;
+  }
+}
+
+/**
+ * The analyzer through its kept answers (zeta-answers.ts): a question answered before is not
+ * asked again, and the server is started on the first question that is new.
+ */
+export function zetaWithAnswers(projectRoot: string, answers: ZetaAnswers): ZetaServer {
+  const z = loadZetaSql(projectRoot);
+  const client = Object.fromEntries(
+    CALLS.map((m) => [m, (request: Proto) => answers.ask(m, request, async () => (await startZetaServer(projectRoot)).client[m](request))]),
+  ) as unknown as ZetaCalls;
+  return { z, client, stop: () => stopZetaServer() };
 }
 
 let running: Promise<ZetaServer> | undefined;
@@ -151,9 +185,15 @@ export function startZetaServer(projectRoot: string): Promise<ZetaServer> {
         await new Promise((r) => setTimeout(r, 25));
       }
     }
+    const calls: ZetaCalls = {
+      analyze: (r) => client.analyze(r),
+      extractTableNamesFromStatement: (r) => client.extractTableNamesFromStatement(r),
+      getLanguageOptions: (r) => client.getLanguageOptions(r),
+      parse: (r) => new Promise((res, rej) => z.ZetaSQLClient.API.parse(r, (e: unknown, a: Proto) => (e ? rej(e) : res(a)))),
+    };
     return {
       z,
-      client,
+      client: calls,
       async stop() {
         z.ZetaSQLClient.API.close();
         if (exited) return;
@@ -737,7 +777,7 @@ export class ZetaAnalyzer {
     const text = rw.text;
     let parsed: Proto;
     try {
-      parsed = await new Promise((res, rej) => this.srv.z.ZetaSQLClient.API.parse({ sqlStatement: text, allowScript: true, options: this.languageOptions }, (e: unknown, r: Proto) => (e ? rej(e) : res(r))));
+      parsed = await this.srv.client.parse({ sqlStatement: text, allowScript: true, options: this.languageOptions });
     } catch (e) {
       return this.error(e, rw);
     }

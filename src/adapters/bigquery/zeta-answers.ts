@@ -1,0 +1,127 @@
+/**
+ * The answers of Google's SQL analyzer, kept between `vigil check` runs in
+ * `target/.cache/zetasql-answers.bin`. Every request Vigil sends is self-contained — the statement,
+ * BigQuery's language options and, inline, the catalog of just the tables it names (zetasql.ts,
+ * `catalogFor`) — and the analyzer answers it as a pure function of those bytes. So an answer
+ * stands while the request is the same, serialized, and so is the analyzer (its package version
+ * and this file's FORMAT are part of the key): a check after an edit asks only about the
+ * statements whose text or inputs changed, and a check of an unchanged project does not start
+ * the analyzer at all.
+ *
+ * Kept: answers and analysis errors (gRPC INVALID_ARGUMENT: the SQL is wrong); never a failure of
+ * the analyzer itself, nor anything about a statement holding a secret's value. Every answer, fresh or kept, goes through the same structured clone, so
+ * what the checker reads cannot depend on where the answer came from. An answer not used in the
+ * last GENERATIONS runs is dropped when the file is written (atomically: a temporary file
+ * renamed over it); a file that cannot be read is a cache miss, never an error.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import { holdsSecret } from '../../secrets.js';
+
+const FORMAT = 1;
+/** Where, under the project's root. */
+export const ZETA_ANSWERS_FILE = 'target/.cache/zetasql-answers.bin';
+const GENERATIONS = 5;
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- proto-loader objects are dynamic */
+type Proto = any;
+
+type Answer = { ok: Proto } | { error: { code: number; details: string } };
+interface Entry {
+  answer: Answer;
+  /** the run that last used it */
+  run: number;
+}
+interface Stored {
+  format: number;
+  analyzer: string;
+  run: number;
+  entries: Array<[string, Entry]>;
+}
+
+/** gRPC's INVALID_ARGUMENT: the analyzer refused the SQL (a result like any other). */
+const ANALYSIS_ERROR = 3;
+
+export class ZetaAnswers {
+  private readonly entries = new Map<string, Entry>();
+  private readonly run: number;
+  hits = 0;
+  misses = 0;
+
+  private constructor(
+    private readonly file: string | undefined,
+    private readonly analyzer: string,
+    stored: Stored | undefined,
+  ) {
+    this.run = (stored?.run ?? 0) + 1;
+    for (const [k, e] of stored?.entries ?? []) this.entries.set(k, e);
+  }
+
+  /** The answers kept under `<projectRoot>/target/.cache/`; `analyzer` names the analyzer's build (package and version). */
+  static open(projectRoot: string, analyzer: string): ZetaAnswers {
+    const file = join(projectRoot, ZETA_ANSWERS_FILE);
+    let stored: Stored | undefined;
+    try {
+      const s = deserialize(readFileSync(file)) as Stored;
+      if (s?.format === FORMAT && s.analyzer === analyzer && Array.isArray(s.entries)) stored = s;
+    } catch {
+      /* none yet, or unreadable: every question is asked */
+    }
+    return new ZetaAnswers(file, analyzer, stored);
+  }
+
+  /** Answers kept for this process only (nothing read or written). */
+  static inMemory(analyzer: string): ZetaAnswers {
+    return new ZetaAnswers(undefined, analyzer, undefined);
+  }
+
+  /** The answer to `request`: kept, or asked with `call` (and kept when it is an answer or an analysis error). */
+  async ask(method: string, request: unknown, call: () => Promise<Proto>): Promise<Proto> {
+    const text = JSON.stringify(request);
+    // a statement with a secret's value in it (env_var of a secret, revealed for the analyzer) is
+    // asked every time: neither its answer nor a hash of it is kept
+    if (holdsSecret(Buffer.from(text))) {
+      this.misses++;
+      return structuredClone(await call());
+    }
+    const key = createHash('sha256').update(`${FORMAT}\0${this.analyzer}\0${method}\0`).update(text).digest('base64url');
+    const kept = this.entries.get(key);
+    let answer: Answer;
+    if (kept) {
+      this.hits++;
+      kept.run = this.run;
+      answer = kept.answer;
+    } else {
+      this.misses++;
+      try {
+        answer = { ok: structuredClone(await call()) };
+      } catch (e) {
+        const err = e as { code?: unknown; details?: unknown };
+        if (err.code !== ANALYSIS_ERROR || typeof err.details !== 'string') throw e;
+        answer = { error: { code: err.code, details: err.details } };
+      }
+      this.entries.set(key, { answer, run: this.run });
+    }
+    if ('error' in answer) throw Object.assign(new Error(answer.error.details), answer.error);
+    // each caller gets its own copy: the checker may annotate what it reads
+    return structuredClone(answer.ok);
+  }
+
+  /** Write the answers used in the last GENERATIONS runs (when anything was asked this run). */
+  save(): void {
+    if (!this.file || this.misses === 0) return;
+    const entries = [...this.entries].filter(([, e]) => e.run > this.run - GENERATIONS);
+    const bytes = serialize({ format: FORMAT, analyzer: this.analyzer, run: this.run, entries } satisfies Stored);
+    if (holdsSecret(bytes)) return;
+    try {
+      mkdirSync(dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, this.file);
+    } catch {
+      /* a read-only target/: only the next check is slower */
+    }
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The analyzer's kept answers (src/adapters/bigquery/zeta-answers.ts): a question asked before is
+ * answered from target/.cache without the analyzer, errors of the SQL are kept and failures of the
+ * analyzer are not, another analyzer build asks again, nothing about a statement holding a secret
+ * is kept; and end to end, `vigil check --target prod` on the shipped project gives the same
+ * report — OK or a seeded mistake at its line — from kept answers as from the analyzer, which a
+ * second check of an unchanged project does not start.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ZETA_ANSWERS_FILE, ZetaAnswers } from '../../src/adapters/bigquery/zeta-answers.js';
+import { resetSecrets } from '../../src/secrets.js';
+import { REPO, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'vigil-zeta-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A stand-in for one analyzer call: counts how often it is really asked. */
+function analyzer(answer: (req: { sql: string }) => unknown) {
+  const asked: string[] = [];
+  const call = (req: { sql: string }) => async () => {
+    asked.push(req.sql);
+    return answer(req);
+  };
+  return { asked, call };
+}
+
+describe('ZetaAnswers', () => {
+  it('answers a question asked before without asking, from disk in the next run, and each caller gets its own copy', async () => {
+    const root = tmp();
+    const a = analyzer((r) => ({ columns: [{ name: r.sql.length }] }));
+    const one = ZetaAnswers.open(root, 'zeta@1');
+    const first = await one.ask('analyze', { sql: 'select 1' }, a.call({ sql: 'select 1' }));
+    first.columns[0].name = 'changed by the caller';
+    expect(await one.ask('analyze', { sql: 'select 1' }, a.call({ sql: 'select 1' }))).toEqual({ columns: [{ name: 8 }] });
+    expect(a.asked).toEqual(['select 1']);
+    expect([one.hits, one.misses]).toEqual([1, 1]);
+    one.save();
+    expect(existsSync(join(root, ZETA_ANSWERS_FILE))).toBe(true);
+
+    const two = ZetaAnswers.open(root, 'zeta@1');
+    expect(await two.ask('analyze', { sql: 'select 1' }, a.call({ sql: 'select 1' }))).toEqual({ columns: [{ name: 8 }] });
+    // another method, another request: asked
+    await two.ask('parse', { sql: 'select 1' }, a.call({ sql: 'select 1' }));
+    await two.ask('analyze', { sql: 'select 2' }, a.call({ sql: 'select 2' }));
+    expect(a.asked).toEqual(['select 1', 'select 1', 'select 2']);
+    expect([two.hits, two.misses]).toEqual([1, 2]);
+  });
+
+  it("keeps the analyzer's verdict on wrong SQL (INVALID_ARGUMENT) and rethrows it alike; a failure of the analyzer itself is asked again", async () => {
+    const root = tmp();
+    let calls = 0;
+    const refuse = async () => {
+      calls++;
+      throw Object.assign(new Error('3 INVALID_ARGUMENT: Unrecognized name: modle [at 1:8]'), { code: 3, details: 'Unrecognized name: modle [at 1:8]' });
+    };
+    const down = async () => {
+      calls++;
+      throw Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14, details: 'No connection established' });
+    };
+    const kept = ZetaAnswers.open(root, 'zeta@1');
+    for (let i = 0; i < 2; i++) await expect(kept.ask('analyze', { sql: 'select modle' }, refuse)).rejects.toMatchObject({ code: 3, details: 'Unrecognized name: modle [at 1:8]' });
+    expect(calls).toBe(1);
+    for (let i = 0; i < 2; i++) await expect(kept.ask('analyze', { sql: 'select 1' }, down)).rejects.toMatchObject({ code: 14 });
+    expect(calls).toBe(3);
+    kept.save();
+    await expect(ZetaAnswers.open(root, 'zeta@1').ask('analyze', { sql: 'select modle' }, refuse)).rejects.toMatchObject({ code: 3 });
+    expect(calls).toBe(3);
+  });
+
+  it('another analyzer build, a damaged file or an old format: every question is asked again', async () => {
+    const root = tmp();
+    const a = analyzer(() => ({ ok: true }));
+    const s = ZetaAnswers.open(root, 'zeta@1');
+    await s.ask('analyze', { sql: 'x' }, a.call({ sql: 'x' }));
+    s.save();
+    await ZetaAnswers.open(root, 'zeta@2').ask('analyze', { sql: 'x' }, a.call({ sql: 'x' }));
+    expect(a.asked.length).toBe(2);
+    writeFileSync(join(root, ZETA_ANSWERS_FILE), 'not a cache');
+    await ZetaAnswers.open(root, 'zeta@1').ask('analyze', { sql: 'x' }, a.call({ sql: 'x' }));
+    expect(a.asked.length).toBe(3);
+  });
+
+  it('an answer unused for five checks that asked something is dropped', async () => {
+    const root = tmp();
+    const a = analyzer(() => ({ ok: true }));
+    let s = ZetaAnswers.open(root, 'zeta@1');
+    await s.ask('analyze', { sql: 'old' }, a.call({ sql: 'old' }));
+    s.save();
+    for (let i = 0; i < 5; i++) {
+      s = ZetaAnswers.open(root, 'zeta@1');
+      await s.ask('analyze', { sql: `new ${i}` }, a.call({ sql: `new ${i}` }));
+      s.save();
+    }
+    await ZetaAnswers.open(root, 'zeta@1').ask('analyze', { sql: 'new 4' }, a.call({ sql: 'new 4' }));
+    expect(a.asked.filter((x) => x === 'new 4').length).toBe(1);
+    await ZetaAnswers.open(root, 'zeta@1').ask('analyze', { sql: 'old' }, a.call({ sql: 'old' }));
+    expect(a.asked.filter((x) => x === 'old').length).toBe(2);
+  });
+
+  it("a statement holding a secret's value is asked every time and nothing of it reaches the file", async () => {
+    const root = tmp();
+    const value = 'sk-zeta-0123456789abcdef';
+    process.env.VIGIL_SECRET_ZETA_TEST = value;
+    resetSecrets();
+    try {
+      const a = analyzer((r) => ({ literal: r.sql }));
+      const s = ZetaAnswers.open(root, 'zeta@1');
+      const sql = `select '${value}' as k`;
+      expect(await s.ask('analyze', { sql }, a.call({ sql }))).toEqual({ literal: sql });
+      await s.ask('analyze', { sql }, a.call({ sql }));
+      await s.ask('analyze', { sql: 'select 1' }, a.call({ sql: 'select 1' }));
+      s.save();
+      expect(a.asked.filter((x) => x === sql).length).toBe(2);
+      const bytes = readFileSync(join(root, ZETA_ANSWERS_FILE));
+      expect(bytes.includes(value)).toBe(false);
+      expect(ZetaAnswers.open(root, 'zeta@1')).toBeDefined();
+    } finally {
+      delete process.env.VIGIL_SECRET_ZETA_TEST;
+      resetSecrets();
+    }
+  });
+});
+
+describe("vigil check --target prod with kept answers (Google's analyzer)", () => {
+  const ENV = { AI_AUDIT_BQ_PROJECT: 'vigil-check' };
+  let dir: string;
+  beforeAll(() => {
+    dir = tmp();
+    for (const p of ['project.yaml', 'models', 'macros', 'tests', 'alerts', 'dashboards']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+  });
+
+  it('the second check of an unchanged project answers everything from the first and starts no analyzer; a seeded mistake reads the same either way', () => {
+    const first = vigil(dir, ['check', '--target', 'prod'], ENV);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/Analyzer answers: \d+ reused, [1-9]\d* new \(target\/\.cache\/zetasql-answers\.bin; delete it to ask everything again\)\n/);
+    const second = vigil(dir, ['check', '--target', 'prod'], ENV);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/Analyzer answers: [1-9]\d* reused, 0 new .*; the analyzer was not started/);
+    const ok = (s: string) => /OK: .* statements\)/.exec(s)?.[0];
+    expect(ok(second.stdout)).toBe(ok(first.stdout));
+
+    // one model changed: only what it touches is asked; the report is the one a cold check gives
+    const file = join(dir, 'models/marts/ai_cost_daily.sql');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('  model,\n', '  modle,\n'));
+    const warm = vigil(dir, ['check', '--target', 'prod'], ENV);
+    rmSync(join(dir, ZETA_ANSWERS_FILE));
+    const cold = vigil(dir, ['check', '--target', 'prod'], ENV);
+    expect(warm.code).toBe(2);
+    expect(warm.stderr).toContain('models/marts/ai_cost_daily.sql:5:3: error: Unrecognized name: modle');
+    const body = (s: string) => s.replace(/ in \d+\.\d+s/g, '');
+    expect(body(warm.stderr)).toBe(body(cold.stderr));
+    const reused = /Analyzer answers: (\d+) reused, (\d+) new/.exec(warm.stdout)!;
+    expect(Number(reused[1])).toBeGreaterThan(10 * Number(reused[2]));
+  });
+});
