@@ -51,6 +51,8 @@ describe('sendPagerDuty (pdjs against the fake Events API v2)', () => {
   afterAll(() => pd.close());
   beforeEach(() => {
     retries.length = 0;
+    // a test that failed half-way must not hand its unused script to the next one
+    pd.unscript();
   });
 
   it('trigger then resolve: both accepted, one incident opened once and resolved once', async () => {
@@ -138,10 +140,12 @@ describe('sendPagerDuty (pdjs against the fake Events API v2)', () => {
   });
 
   it('no retry is started that the deadline would cut off: slow 500s give up cleanly (retry, not ambiguous)', async () => {
-    // each 500 takes 400 ms; after the second one 150 ms of the 1 s budget are left: a third request
-    // would be cut off after it went out, and an answer-less request is an uncertain one
+    // each 500 takes 400 ms and a retry needs 800 ms (the request timeout) left after its wait: after
+    // the first one ~1050 ms of the 1.5 s budget are left (a second request fits, 250 ms to spare on a
+    // loaded machine); after the second ~600 ms: a third would be cut off after it went out, and an
+    // answer-less request is an uncertain one (a slower machine only leaves less)
     pd.script(Array.from({ length: 5 }, () => ({ status: 500, delayMs: 400 })));
-    const r = await send(trigger('slow-500'), { ...POLICY, baseDelayMs: 50, maxDelayMs: 50, deadlineMs: 1000 });
+    const r = await send(trigger('slow-500'), { ...POLICY, baseDelayMs: 50, maxDelayMs: 50, timeoutMs: 800, deadlineMs: 1500 });
     expect(r).toMatchObject({ status: 'retry', ambiguous: false, httpStatus: 500, attempts: 2 });
     expect(r.status === 'retry' && r.error).toMatch(/HTTP 500.*gave up after 2 attempts/);
     expect(pd.unscript()).toBe(3);

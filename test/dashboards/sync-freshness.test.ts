@@ -46,6 +46,8 @@ describe('sync freshness gauge (vigil_sync_state.last_synced_at, SLO 5 min)', ()
       const rel = { schema: 'raw', identifier: STATE_TABLE };
       await w.recordRun(rel, 'raw.workflows', 'success', null, synced.toISOString());
       await w.recordRun(rel, 'raw.ai_audit_logs', 'success', null, synced.toISOString());
+      // the writer stamps last_synced_at with the clock of the run: pin it to `synced`
+      await duck.execute(`update raw.${STATE_TABLE} set last_synced_at = '${synced.toISOString()}'::timestamptz`);
       // a later failure does not move last_synced_at: the gauge measures successful syncs
       await w.recordRun(rel, 'raw.ai_audit_logs', 'error', 'connection refused', null);
     } finally {
