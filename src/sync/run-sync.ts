@@ -61,7 +61,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         await writer.ensureState(rel.schema);
         const src = sourceDbs.get(sync.from);
         if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened`, '');
-        const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}` };
+        const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, timestamps: writer.timestamps };
         const columns = await src.describe(spec);
         await writer.ensureTables(rel, columns);
         if (opts.fullRefresh) await writer.reset(rel, stateRel, stream);

@@ -255,6 +255,39 @@ describe('vigil sync into a Postgres target, and the whole pipeline', () => {
     expect(st).toEqual([{ n: 51, f: 0, last_status: 'success' }]);
   });
 
+  it("a source whose sessions default to DateStyle 'SQL, DMY' and New York time: timestamps to the microsecond, dates and local timestamps arrive exactly, in DuckDB and in Postgres", async () => {
+    // the writers read Postgres' own timestamp text ('2026-01-01 10:00:00.123456+00'): the
+    // sync's COPY sets UTC and ISO for itself, whatever the server or the role defaults to
+    const s = uniqueSchema('sync_styles');
+    const dest = uniqueSchema('sync_styles_raw');
+    await client.query(`create table ${s}.events (id bigint primary key, d date, local_at timestamp, seen_at timestamptz, created_at timestamptz not null)`.replace(`${s}.events`, `${s}.events`).replace(/^/, `create schema ${s}; `));
+    await client.query(`insert into ${s}.events values
+      (1, '2026-03-15', '2026-03-15 23:59:59.999999', '2026-03-15 23:30:00.000001+00', '2026-01-01 10:00:00.123456+00'),
+      (2, '1999-12-31', '2000-01-01 00:00:00', 'infinity', '2026-01-01 10:00:00.5+05:30'),
+      (3, null, null, null, '2026-07-01 03:00:00.000007-04')`);
+    const u = new URL(url);
+    u.searchParams.set('options', '-c DateStyle=SQL,DMY -c TimeZone=America/New_York');
+    const sources = (schema: string) => `sources:\n  - name: raw\n    schema: ${schema}\n    sync: { from: app, schema: ${s} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at, batch_size: 2 }\n`;
+    const expected = (await client.query(`select id::text, d::text, to_char(local_at, 'YYYY-MM-DD HH24:MI:SS.US') as local_at, case when seen_at = 'infinity' then 'infinity' else to_char(seen_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') end as seen_at, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') as created_at from ${s}.events order by id`)).rows;
+    expect(expected[0]).toEqual({ id: '1', d: '2026-03-15', local_at: '2026-03-15 23:59:59.999999', seen_at: '2026-03-15 23:30:00.000001', created_at: '2026-01-01 10:00:00.123456' });
+
+    const toDuck = makeProject({ 'project.yaml': `name: synctest\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`, 'models/sources.yml': sources('raw') });
+    const toPg = makeProject({ 'project.yaml': `name: synctest\ndefault_target: wh\ntargets:\n  wh: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`, 'models/sources.yml': sources(dest) });
+    dirs.push(toDuck, toPg);
+    for (const dir of [toDuck, toPg]) {
+      const r = vigil(dir, ['sync'], { DATABASE_URL: u.toString() });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/OK raw\.events: 3 rows in 2 batches/);
+    }
+    const inDuck = await duck<Record<string, string | null>>(
+      toDuck,
+      `select cast(id as varchar) as id, cast(d as varchar) as d, strftime(local_at, '%Y-%m-%d %H:%M:%S.%f') as local_at, case when isinf(seen_at) then 'infinity' else strftime(seen_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f') end as seen_at, strftime(created_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f') as created_at from raw.events order by id`,
+    );
+    expect(inDuck).toEqual(expected);
+    const inPg = (await client.query(`select id::text, d::text, to_char(local_at, 'YYYY-MM-DD HH24:MI:SS.US') as local_at, case when seen_at = 'infinity' then 'infinity' else to_char(seen_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') end as seen_at, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') as created_at from ${dest}.events order by id`)).rows;
+    expect(inPg).toEqual(expected);
+  });
+
   it('vigil demo --target app, vigil sync, vigil build: the marts count every source row', async () => {
     const raw = uniqueSchema('pipeline_raw');
     const dir = project(raw);
