@@ -7,14 +7,15 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
-import { loadProject, type ProjectFiles } from '../project/load-project.js';
+import type { ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
-import { durationFlag, err, keepSnapshot, open, out, parseAt, parseVars, projectFromSnapshot, timestampFlag } from './commands.js';
+import { durationFlag, keepSnapshot, open, parseAt, projectFromSnapshot, timestampFlag } from './command-kit.js';
+import { err, out } from './output.js';
 import { globToRe } from '../compile/selector.js';
-import { compileProject, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
+import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import type { YamlSource } from '../project/yaml-source.js';
 import type { Adapter } from '../adapters/adapter.js';
-import { loadAlerts, type AlertProject } from '../alerts/load-alerts.js';
+import type { AlertProject } from '../alerts/load-alerts.js';
 import type { CompiledRule, EvalSummary } from '../alerts/evaluate.js';
 import type { StateStore } from '../alerts/state.js';
 import { durationMs, formatDuration } from '../alerts/time.js';
@@ -41,7 +42,14 @@ export interface Setup {
  * `tolerate`: a rule whose query no longer compiles (a renamed model) does not stop the others:
  * it is evaluated as an error instance, so someone hears about it (evaluate, run-scheduler).
  */
-export function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; target: string }, opts: { tests?: boolean; tolerate?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): Setup {
+export async function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; target: string }, opts: { tests?: boolean; tolerate?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): Promise<Setup> {
+  // loaded here, not with the module: an evaluation answered from the snapshot needs none of them
+  const [{ loadProject }, { compileProject }, { loadAlerts }, { parseVars }] = await Promise.all([
+    import('../project/load-project.js'),
+    import('../compile/compile-project.js'),
+    import('../alerts/load-alerts.js'),
+    import('./commands.js'),
+  ]);
   const files = targetOverride?.files ?? loadProject(o.projectDir);
   const notes: string[] = [];
   const note = (line: string) => {
@@ -108,7 +116,7 @@ export async function setupAlertsForEvaluation(o: Common): Promise<Setup> {
     }
   }
   const start = startSnapshot(o.projectDir);
-  const s = setupAlerts(o, undefined, { tests: false, tolerate: true }, start?.env);
+  const s = await setupAlerts(o, undefined, { tests: false, tolerate: true }, start?.env);
   await keepSnapshot('alerts', s, o, start, (): AlertsSnapshot => ({
     project: s.files.project,
     paths: s.files.paths,
@@ -220,7 +228,7 @@ function deliveryPolicy(value: string | undefined, files: ProjectFiles) {
 // ---- check
 
 export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promise<void> {
-  const s = setupAlerts(o);
+  const s = await setupAlerts(o);
   // like `vigil compile` for models: the compiled query of each alert, to read or run by hand
   const dir = join(s.files.root, s.files.paths.target, 'compiled', s.files.project.name, s.files.paths.alerts);
   for (const r of s.rules) if (r.sql !== undefined) writeProjectFile(join(dir, `${r.rule.name}.sql`), r.sql + '\n');
@@ -357,13 +365,14 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
 // ---- test
 
 export async function runAlertsTest(o: Common & { select?: string[] }): Promise<void> {
+  const { loadProject } = await import('../project/load-project.js');
   const files = loadProject(o.projectDir);
   // alert tests run on the offline engine (an in-memory DuckDB), whatever the default target is
   const { OFFLINE_ENGINE, openAdapter } = await import('../adapters/index.js');
-  const base = setupAlerts(o, { files, target: o.target ?? files.project.default_target ?? Object.keys(files.project.targets)[0] });
+  const base = await setupAlerts(o, { files, target: o.target ?? files.project.default_target ?? Object.keys(files.project.targets)[0] });
   const schema = base.target.schema;
   const testFiles: ProjectFiles = { ...files, project: { ...files.project, targets: { ...files.project.targets, __vigil_alert_tests: { type: OFFLINE_ENGINE, path: ':memory:', schema } } } };
-  const s = setupAlerts(o, { files: testFiles, target: '__vigil_alert_tests' });
+  const s = await setupAlerts(o, { files: testFiles, target: '__vigil_alert_tests' });
   const tests = s.alerts.tests.filter((t) => !o.select?.length || selectRules(s.rules, o.select).some((r) => r.rule.name === t.test.alert));
   if (!tests.length) {
     out(`No alert tests found in ${files.paths.alerts}/tests/*.yaml.`);
@@ -393,6 +402,7 @@ export async function runAlertsTest(o: Common & { select?: string[] }): Promise<
 // ---- route-test
 
 export async function runAlertsRouteTest(o: Common & { labels: string[] }): Promise<void> {
+  const [{ loadProject }, { loadAlerts }] = await Promise.all([import('../project/load-project.js'), import('../alerts/load-alerts.js')]);
   const files = loadProject(o.projectDir);
   const alerts = loadAlerts(files);
   if (hasErrors(alerts.diagnostics)) throw new ProjectError(alerts.diagnostics);
@@ -424,6 +434,7 @@ export async function runAlertsRouteTest(o: Common & { labels: string[] }): Prom
 // ---- notify-test
 
 export async function runAlertsNotifyTest(o: Common & { receiver: string; deliveryTimeout?: string }): Promise<void> {
+  const [{ loadProject }, { loadAlerts }] = await Promise.all([import('../project/load-project.js'), import('../alerts/load-alerts.js')]);
   const files = loadProject(o.projectDir);
   const alerts = loadAlerts(files);
   if (hasErrors(alerts.diagnostics)) throw new ProjectError(alerts.diagnostics);
@@ -480,7 +491,7 @@ export async function runAlertsNotifyTest(o: Common & { receiver: string; delive
 // ---- silences, status, outbox
 
 async function withStore<T>(o: Common, fn: (store: StateStore, s: Setup) => Promise<T>): Promise<T> {
-  const s = setupAlerts(o, undefined, { tests: false });
+  const s = await setupAlerts(o, undefined, { tests: false });
   const needsWarehouse = !(o.stateFile || s.files.project.alerts?.state === 'file');
   const adapter = needsWarehouse ? await openWarehouse(s) : undefined;
   try {

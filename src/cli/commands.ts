@@ -3,35 +3,27 @@
  * the project, open the adapter, run, print and write target/ artifacts. Loaded lazily
  * so `vigil --help` stays fast.
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve as resolvePath } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
 import { parse as parseYamlText } from 'yaml';
-import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
-import { parseYaml, type YamlSource } from '../project/yaml-source.js';
+import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
+import { parseYaml } from '../project/yaml-source.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
-import { compileProject, resolveTarget, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
-import { parseDuration } from '../time/duration.js';
-import { parseTimestamp } from '../time/timestamp.js';
-import { loadCache, saveCache, writeCompileArtifacts, writeProjectFile, writeTargetJson, type CacheFile } from '../project/artifacts.js';
-import { snapshotBytes, snapshotFolders, snapshotPath, startSnapshot, type SnapshotName, type SnapshotStart } from '../project/snapshot.js';
-import { isSecret } from '../secrets.js';
+import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
+import { resolveTarget } from '../compile/resolve-target.js';
+import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson, type CacheFile } from '../project/artifacts.js';
+import { startSnapshot, type SnapshotStart } from '../project/snapshot.js';
 import { SelectorError } from '../compile/selector.js';
 import type { Adapter } from '../adapters/adapter.js';
 
 import { err, out } from './output.js';
 import { checkUnmatched, loadStateManifest, select } from './selection.js';
 export { err, out, checkUnmatched, loadStateManifest, select };
+import { durationFlag, keepSnapshot, open, parseAt, projectFromSnapshot as projectFromSnapshotWith, timestampFlag, type Common } from './command-kit.js';
+export { durationFlag, keepSnapshot, open, parseAt, timestampFlag, type Common };
 
-export interface Common {
-  projectDir: string;
-  target?: string;
-  vars?: string;
-  select?: string[];
-  exclude?: string[];
-  /** --allow-empty: a selector atom that matches nothing is a warning, not an error */
-  allowEmpty?: boolean;
-  /** --state: a folder holding a previous run's manifest.json, for state: selectors */
-  state?: string;
+/** projectFromSnapshot (command-kit.ts) with the YAML reader: positions in the project's files on demand. */
+export function projectFromSnapshot(root: string, snap: Parameters<typeof projectFromSnapshotWith>[1], o: Parameters<typeof projectFromSnapshotWith>[2]) {
+  return projectFromSnapshotWith(root, snap, o, (text, file) => parseYaml(text, file, []));
 }
 
 export function parseVars(v: string | undefined): Record<string, unknown> | undefined {
@@ -99,51 +91,6 @@ export async function checkPii(c: Pick<Compiled, 'files' | 'result' | 'target'>)
   if (hasErrors(ds)) throw new ProjectError(ds.filter((x) => x.severity === 'error'));
 }
 
-/**
- * Keep `value` as snapshot `name` of what was compiled from `start` (project/snapshot.ts).
- * The snapshot's place is fixed (target/.cache): a project that moves its folders keeps none,
- * and neither does a compile that read run_started_at (its result holds for that run only).
- */
-export async function keepSnapshot(name: SnapshotName, c: { files: ProjectFiles; result: CompileResult }, o: Common, start: SnapshotStart | undefined, value: () => unknown): Promise<void> {
-  if (!start || !snapshotFolders(c.files.paths) || c.result.volatile) return;
-  const bytes = await snapshotBytes(c.files.root, o, start, value(), isSecret);
-  try {
-    if (bytes) writeProjectFile(snapshotPath(c.files.root, name), bytes);
-  } catch {
-    /* a read-only checkout: no snapshot, only a slower next start */
-  }
-}
-
-/**
- * The project as a command answered from a snapshot sees it: project.yaml's settings and the
- * folders, no files; a YAML document is parsed again only if something asks for a position in
- * it (`yamlOf`). The target is resolved again (it is never kept: its config may hold secrets);
- * undefined when it no longer resolves — the full path then reports why.
- */
-export function projectFromSnapshot(root: string, snap: { project: ProjectFiles['project']; paths: ProjectFiles['paths'] }, o: Pick<Common, 'target'>): { files: ProjectFiles; target: ResolvedTarget; yamlOf: (file: string) => YamlSource } | undefined {
-  const docs = new Map<string, YamlSource | undefined>();
-  const yamlOf = (file: string): YamlSource => {
-    if (!docs.has(file)) docs.set(file, parseYaml(readFileSync(join(root, file), 'utf8'), file, []));
-    return docs.get(file)!;
-  };
-  const files = {
-    root,
-    project: snap.project,
-    paths: snap.paths,
-    get projectYaml() {
-      return yamlOf('project.yaml');
-    },
-    models: [],
-    macros: [],
-    singularTests: [],
-    properties: [],
-    diagnostics: [],
-  } as unknown as ProjectFiles;
-  const ds: Diagnostic[] = [];
-  const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
-  return target && !ds.length ? { files, target, yamlOf } : undefined;
-}
-
 /** planRun with the selection checked as select() checks it. */
 export async function plan(manifest: CompileResult['manifest'], o: Omit<Parameters<typeof import('../run/executor.js').planRun>[1], 'state'> & Pick<Common, 'allowEmpty' | 'state'> & { stateManifest?: CompileResult['manifest'] }) {
   const { planRun } = await import('../run/executor.js');
@@ -169,32 +116,6 @@ export async function runCompile(o: Common): Promise<void> {
   const dashboards = Object.keys(result.manifest.exposures ?? {}).length;
   const seeds = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'seed' && ids.has(n.unique_id)).length;
   out(`Compiled ${models} models, ${tests} tests, ${Object.keys(result.manifest.sources).length} sources${seeds ? `, ${seeds} seeds` : ''}${dashboards ? `, ${dashboards} dashboards` : ''} for target ${result.target!.name} (${result.target!.type}) in ${((performance.now() - t0) / 1000).toFixed(2)}s -> ${files.paths.target}/manifest.json`);
-}
-
-/** A duration flag (time/duration.ts: 30s, 1h30m, 2d...) in milliseconds; a UsageError otherwise. */
-export function durationFlag(flag: string, value: string, opts: { min?: number } = {}): number {
-  const ms = parseDuration(flag, value, opts);
-  if (ms instanceof Error) throw new UsageError(ms.message);
-  return ms;
-}
-
-/** A timestamp flag (time/timestamp.ts: ISO 8601, UTC unless it has an offset); a UsageError otherwise. */
-export function timestampFlag(flag: string, value: string): Date {
-  const d = parseTimestamp(flag, value);
-  if (d instanceof Error) throw new UsageError(d.message);
-  return d;
-}
-
-/** --at: the evaluation time (default: now). */
-export function parseAt(at: string | undefined): Date {
-  return at === undefined ? new Date() : timestampFlag('--at', at);
-}
-
-export async function open(c: Pick<Compiled, 'files' | 'target'>, threads: number): Promise<Adapter> {
-  const { openAdapter } = await import('../adapters/index.js');
-  const adapter = await openAdapter(c.target, c.files.root, threads);
-  adapter.onRetry = (m) => err(`  ${m}`);
-  return adapter;
 }
 
 /**
@@ -365,7 +286,7 @@ export async function runFreshness(o: Common): Promise<void> {
 
 export async function runDemo(o: Common & { rows: number; days: number; seed: number; scenario: string; schema?: string; now?: string; auditEvents?: number }): Promise<void> {
   const files = loadProject(o.projectDir);
-  const { resolveTarget } = await import('../compile/compile-project.js');
+  const { resolveTarget } = await import('../compile/resolve-target.js');
   const ds: ReturnType<typeof diag>[] = [];
   const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
   if (!target) throw new ProjectError(ds);
@@ -408,7 +329,7 @@ export async function syncSetup(c: Compiled, o: Common, openTarget: () => Promis
   const { ids } = select(c.result.manifest, o);
   const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
   if (!streams.length) throw new UsageError('no source table has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
-  const { resolveTarget } = await import('../compile/compile-project.js');
+  const { resolveTarget } = await import('../compile/resolve-target.js');
   const { getWarehouse, openAdapter, WAREHOUSES } = await import('../adapters/index.js');
   const froms = new Map<string, Adapter>();
   const problems: string[] = [];
@@ -552,7 +473,7 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
 /** `vigil debug`: the target's config, then each of its warehouse's checks, one line each. */
 export async function runDebug(o: Common): Promise<void> {
   const files = loadProject(o.projectDir);
-  const { resolveTarget } = await import('../compile/compile-project.js');
+  const { resolveTarget } = await import('../compile/resolve-target.js');
   const ds: ReturnType<typeof diag>[] = [];
   const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
   out(`vigil ${VIGIL_VERSION} debug: project ${files.project.name} in ${files.root}`);

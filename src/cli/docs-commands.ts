@@ -20,7 +20,7 @@ interface DocsOptions {
 export async function runDocsGenerate(o: DocsOptions): Promise<void> {
   const t0 = performance.now();
   const { setupAlerts } = await import('./alerts-commands.js');
-  const s = setupAlerts(o);
+  const s = await setupAlerts(o);
   const m = s.result.manifest;
   let catalog: Map<string, Array<{ name: string; data_type: string }>> | undefined;
   if (!o.emptyCatalog) {

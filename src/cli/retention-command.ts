@@ -31,7 +31,7 @@ import { stopBetweenBatches } from './stop-between-batches.js';
 
 /** The adapters a retention command needs: the target's, and each source database apply_to: source names. */
 async function openAll(c: Compiled, tables: RetentionTable[]): Promise<{ adapterOf: (target: string) => Adapter; targetOf: (target: string) => { name: string; schema: string; database?: string }; close: () => Promise<void> }> {
-  const { resolveTarget } = await import('../compile/compile-project.js');
+  const { resolveTarget } = await import('../compile/resolve-target.js');
   const { openAdapter } = await import('../adapters/index.js');
   const opened = new Map<string, Adapter>();
   const where = new Map<string, { name: string; schema: string; database?: string }>();

@@ -455,7 +455,7 @@ async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Pro
       if (j.command === 'alerts') {
         if (!j.select) continue;
         const { setupAlerts, selectRules } = await import('./alerts-commands.js');
-        selectRules(setupAlerts(o, undefined, { tests: false, tolerate: true }).rules, j.select);
+        selectRules((await setupAlerts(o, undefined, { tests: false, tolerate: true })).rules, j.select);
       } else if (j.select || j.exclude) select(c.result.manifest, { select: j.select, exclude: j.exclude });
       if (j.command === 'sync') {
         const { ids } = select(c.result.manifest, { select: j.select });

@@ -14,10 +14,12 @@ import { checkColumnTypes, readHeader } from '../seeds/seed-csv.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { Hook } from '../adapters/adapter.js';
-import { dialectOf, getWarehouse, warehouseTypes } from '../adapters/index.js';
+import { dialectOf } from '../adapters/index.js';
+import { resolveTarget } from './resolve-target.js';
 import type { ProjectFiles, RawFile } from '../project/load-project.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type SeedProps, type SnapshotConfig, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
-import { explainIssues, showPath, type YamlSource } from '../project/yaml-source.js';
+import type { YamlSource } from '../project/yaml-source.js';
+import { explainIssues, showPath } from '../project/issues.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
 import { parseDocBlocks, resolveDocCalls } from './docs-blocks.js';
@@ -123,55 +125,6 @@ interface HookSource {
   sql: string;
   file: string;
   at: { line: number; column: number };
-}
-
-/** Render the selected target's config: strings may use env_var(). */
-export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]): ResolvedTarget | undefined {
-  const targets = files.project.targets;
-  const name = opts.target ?? files.project.default_target ?? Object.keys(targets)[0];
-  const raw = targets[name];
-  if (!raw) {
-    const hint = didYouMean(name, Object.keys(targets));
-    ds.push(diag('E_TARGET', `target '${name}' is not defined in project.yaml`, { file: 'project.yaml', ...files.projectYaml.locate(['targets']) }, hint ? `did you mean '${hint}'? (targets: ${Object.keys(targets).join(', ')})` : `targets: ${Object.keys(targets).join(', ')}`));
-    return undefined;
-  }
-  const warehouse = getWarehouse(raw.type);
-  if (!warehouse) {
-    const hint = didYouMean(raw.type, warehouseTypes());
-    ds.push(diag('E_TARGET', `target '${name}': unknown type '${raw.type}'${hint ? ` — did you mean '${hint}'?` : ''}`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, 'type']) }, `supported types: ${warehouseTypes().join(', ')}`));
-    return undefined;
-  }
-  const config: Record<string, unknown> = {};
-  let unset = false;
-  for (const [k, v] of Object.entries(raw)) {
-    if (typeof v === 'string' && v.includes('{{')) {
-      config[k] = v.replace(/\{\{\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\s*\}\}/g, (_m, key: string, dflt?: string) => {
-        const val = opts.env[key] ?? dflt;
-        if (val === undefined) {
-          ds.push(diag('E_ENV_VAR', `target '${name}': environment variable ${key} is not set`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, k]) }, `export ${key}=... or choose another target with --target`));
-          unset = true;
-          return '';
-        }
-        return val;
-      });
-    } else config[k] = v;
-  }
-  // the unset variable is the one root cause: its empty value is not reported again
-  if (unset) return undefined;
-  const r = warehouse.configSchema.safeParse(config);
-  if (!r.success) {
-    for (const p of explainIssues(warehouse.configSchema, config, r.error.issues)) {
-      const path = ['targets', name, ...p.path];
-      ds.push(diag('E_TARGET', `${showPath(path)}: ${p.message}`, { file: 'project.yaml', ...files.projectYaml.locate(path, p.key) }));
-    }
-    return undefined;
-  }
-  Object.assign(config, r.data);
-  const problems = warehouse.checkConfig?.(r.data) ?? [];
-  for (const p of problems) ds.push(diag('E_TARGET', `target '${name}': ${p.message}`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, p.key]) }, p.hint));
-  if (problems.length) return undefined;
-  const where = warehouse.location(r.data);
-  return { name, type: raw.type, schema: where.schema, database: where.database, catalog: where.catalog ?? where.database, config };
 }
 
 function asArray<T>(v: T | T[] | undefined): T[] {

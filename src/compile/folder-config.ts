@@ -20,7 +20,7 @@
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
-import { explainIssues, showPath } from '../project/yaml-source.js';
+import { explainIssues, showPath } from '../project/issues.js';
 
 export interface FolderLevel {
   /** the folder, relative to the models path, with a trailing slash ('' for every model) */

@@ -21,7 +21,8 @@ import { getWarehouse, OFFLINE_ENGINE, offlineDialect, warehouseTypes } from '..
 import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, type GenericTestName } from '../compile/generic-tests.js';
 import { isTemplateError, lineColAt, TemplateEnv } from '../compile/template-env.js';
 import { listFiles } from './load-project.js';
-import { parseYaml, showPath, type YamlSource } from './yaml-source.js';
+import { parseYaml, type YamlSource } from './yaml-source.js';
+import { showPath } from './issues.js';
 import { MATERIALIZATIONS, MODEL_CONFIG_KEYS, ModelConfigSchema, PropertiesFileSchema, SeedConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS } from './schema.js';
 
 /** Something that was not converted, or was converted with a difference worth knowing. */

@@ -6,7 +6,8 @@
 import { parseWithPointers, Kind, type YAMLMapping, type YAMLNode } from '@stoplight/yaml';
 import { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, type Node } from 'yaml';
 import type { ZodType } from 'zod';
-import { diag, didYouMean, type Diagnostic } from '../errors.js';
+import { diag, type Diagnostic } from '../errors.js';
+import { explainIssues, showPath } from './issues.js';
 
 export interface YamlSource {
   file: string;
@@ -197,70 +198,3 @@ export function validateYaml<T>(src: YamlSource, schema: ZodType<T>, diagnostics
   return undefined;
 }
 
-/**
- * zod's issues about `value` (which `schema` refused) as Vigil words them, one per problem, each
- * at its path into `value` (`key`: the path ends at a key, not a value): an unknown key names the
- * nearest key the schema has there, a value that is not one of a choice lists the choices and the
- * nearest one.
- */
-export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyArray<{ code: string; path: PropertyKey[]; message: string }>): Array<{ path: PropertyKey[]; key: boolean; message: string }> {
-  const out: Array<{ path: PropertyKey[]; key: boolean; message: string }> = [];
-  for (const issue of issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const k of (issue as unknown as { keys: string[] }).keys) {
-        // a typo in a key: the nearest key the schema has there
-        const hint = didYouMean(k, keysAt(schema, issue.path));
-        out.push({ path: [...issue.path, k], key: true, message: `unknown key '${k}'${hint ? ` — did you mean '${hint}'?` : ''}` });
-      }
-      continue;
-    }
-    let message = issue.message;
-    const values = (issue as { values?: unknown[] }).values;
-    if (issue.code === 'invalid_value' && Array.isArray(values)) {
-      // a typo in a choice: the nearest allowed value
-      const allowed = values.filter((v): v is string => typeof v === 'string');
-      let got: unknown = value;
-      for (const seg of issue.path) got = (got as Record<PropertyKey, unknown> | undefined)?.[seg as string];
-      const hint = typeof got === 'string' ? didYouMean(got, allowed) : undefined;
-      if (allowed.length) message = `'${String(got)}' is not one of ${allowed.map((v) => `'${v}'`).join(', ')}${hint ? ` — did you mean '${hint}'?` : ''}`;
-    }
-    out.push({ path: [...issue.path], key: false, message });
-  }
-  return out;
-}
-
-type ZodDef = { type?: string; innerType?: unknown; in?: unknown; out?: unknown; getter?: () => unknown; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown; options?: unknown[] };
-const defOf = (s: unknown): ZodDef | undefined => (s as { _zod?: { def?: ZodDef } } | undefined)?._zod?.def;
-
-/** Past wrappers (optional, default, nullable, lazy, pipes...) to the schema that holds the value. */
-function unwrap(s: unknown): unknown[] {
-  for (let i = 0; i < 20; i++) {
-    const d = defOf(s);
-    if (!d) return [];
-    if (d.type === 'union') return (d.options ?? []).flatMap(unwrap);
-    if (d.type === 'lazy' && d.getter) s = d.getter();
-    else if (d.type === 'pipe') s = d.in;
-    else if (d.innerType !== undefined) s = d.innerType;
-    else return [s];
-  }
-  return [];
-}
-
-/** The keys the object schema at `path` (an issue's path into the value) accepts; none where it cannot tell. */
-export function keysAt(schema: unknown, path: ReadonlyArray<PropertyKey>): string[] {
-  let here = unwrap(schema);
-  for (const seg of path) {
-    here = here.flatMap((s) => {
-      const d = defOf(s)!;
-      if (d.type === 'object' && typeof seg === 'string' && d.shape && seg in d.shape) return unwrap(d.shape[seg]);
-      if (d.type === 'array' && typeof seg === 'number') return unwrap(d.element);
-      if (d.type === 'record') return unwrap(d.valueType);
-      return [];
-    });
-  }
-  return [...new Set(here.flatMap((s) => (defOf(s)?.type === 'object' ? Object.keys(defOf(s)!.shape ?? {}) : [])))];
-}
-
-export function showPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-}

@@ -5,8 +5,9 @@
  * an edited rule file is read again at once.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { COUNTS_ALERT, makeProject, removeDir, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -50,6 +51,43 @@ describe('alerts snapshot', () => {
     expect(other.code).toBe(1);
     expect(other.stdout).toMatch(/many {2}ERROR Catalog Error: Table with name "analytics\.counts" does not exist/);
     expect(same(evaluate().stdout)).toBe(same(first.stdout));
+  });
+
+  it('an evaluation from the snapshot loads neither the YAML readers nor the compiler', () => {
+    const dir = makeProject({
+      'project.yaml': `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n`,
+      'models/counts.sql': "select 'chat' as capability, 12 as n union all select 'draft', 3",
+      'alerts/a.yaml': COUNTS_ALERT,
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['build']).code).toBe(0);
+    // a module loader hook (Node's module.register) records every module of dist/ the process loads
+    writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) { if (url.includes('/dist/')) appendFileSync(process.env.VIGIL_TEST_LOADED, url + '\\n'); return next(url, context); }\n`);
+    writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+    /** The source files (src/...) of every bundle chunk the evaluation loaded, from the chunks' source maps. */
+    const sourcesLoaded = (log: string): Set<string> => {
+      const files = new Set<string>();
+      for (const url of readFileSync(join(dir, log), 'utf8').trim().split('\n')) {
+        const map = JSON.parse(readFileSync(new URL(`${url}.map`), 'utf8')) as { sources: string[] };
+        for (const s of map.sources) if (!s.includes('node_modules')) files.add(s.replace(/^(\.\.\/)+/, ''));
+      }
+      return files;
+    };
+    const evaluate = (log: string) => vigil(dir, ['alerts', 'evaluate', '--dry-run', '--state-file', '.vigil/state.json'], { NODE_OPTIONS: `--import=${pathToFileURL(join(dir, 'register.mjs')).href}`, VIGIL_TEST_LOADED: join(dir, log) });
+    const heavy = ['src/project/yaml-source.ts', 'src/project/load-project.ts', 'src/compile/compile-project.ts', 'src/alerts/load-alerts.ts'];
+    // the first evaluation sets up in full (and keeps the snapshot): the hook sees the compiler
+    const first = evaluate('first.log');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/many {2}1 firing/);
+    const full = sourcesLoaded('first.log');
+    for (const f of heavy) expect(full, f).toContain(f);
+    // the second answers from the snapshot: the same evaluation, none of them loaded
+    const second = evaluate('second.log');
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/many {2}1 firing/);
+    const lean = sourcesLoaded('second.log');
+    expect(lean).toContain('src/alerts/evaluate.ts');
+    for (const f of heavy) expect(lean, f).not.toContain(f);
   });
 
   it('a target whose config reads a secret: no snapshot is kept', () => {

@@ -1,0 +1,113 @@
+/**
+ * The light half of the commands' shared code: options every command has, flag parsing, opening
+ * the adapter, and the project as a command answered from its snapshot sees it. Nothing here
+ * loads the YAML readers or the compiler, so a command that answers from the snapshot (`vigil
+ * alerts evaluate`) starts without them; commands.ts (which compiles) builds on it.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError, type Diagnostic } from '../errors.js';
+import { resolveTarget } from '../compile/resolve-target.js';
+import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
+import type { ProjectFiles } from '../project/load-project.js';
+import type { YamlSource } from '../project/yaml-source.js';
+import { writeProjectFile } from '../project/artifacts.js';
+import { snapshotBytes, snapshotFolders, snapshotPath, type SnapshotName, type SnapshotStart } from '../project/snapshot.js';
+import { parseDuration } from '../time/duration.js';
+import { parseTimestamp } from '../time/timestamp.js';
+import { isSecret } from '../secrets.js';
+import type { Adapter } from '../adapters/adapter.js';
+import { err } from './output.js';
+
+export interface Common {
+  projectDir: string;
+  target?: string;
+  vars?: string;
+  select?: string[];
+  exclude?: string[];
+  /** --allow-empty: a selector atom that matches nothing is a warning, not an error */
+  allowEmpty?: boolean;
+  /** --state: a folder holding a previous run's manifest.json, for state: selectors */
+  state?: string;
+}
+
+/**
+ * Keep `value` as snapshot `name` of what was compiled from `start` (project/snapshot.ts).
+ * The snapshot's place is fixed (target/.cache): a project that moves its folders keeps none,
+ * and neither does a compile that read run_started_at (its result holds for that run only).
+ */
+export async function keepSnapshot(name: SnapshotName, c: { files: ProjectFiles; result: CompileResult }, o: Common, start: SnapshotStart | undefined, value: () => unknown): Promise<void> {
+  if (!start || !snapshotFolders(c.files.paths) || c.result.volatile) return;
+  const bytes = await snapshotBytes(c.files.root, o, start, value(), isSecret);
+  try {
+    if (bytes) writeProjectFile(snapshotPath(c.files.root, name), bytes);
+  } catch {
+    /* a read-only checkout: no snapshot, only a slower next start */
+  }
+}
+
+/**
+ * The project as a command answered from a snapshot sees it: project.yaml's settings and the
+ * folders, no files; a YAML document is parsed again only if something asks for a position in
+ * it (`yamlOf`). The target is resolved again (it is never kept: its config may hold secrets);
+ * undefined when it no longer resolves — the full path then reports why.
+ */
+export function projectFromSnapshot(
+  root: string,
+  snap: { project: ProjectFiles['project']; paths: ProjectFiles['paths'] },
+  o: Pick<Common, 'target'>,
+  /** parseYaml (project/yaml-source.ts), from a caller that has the YAML readers loaded */
+  parse?: (text: string, file: string) => YamlSource | undefined,
+): { files: ProjectFiles; target: ResolvedTarget; yamlOf: (file: string) => YamlSource } | undefined {
+  const docs = new Map<string, YamlSource | undefined>();
+  const yamlOf = (file: string): YamlSource => {
+    if (!parse) throw new Error(`internal: ${file} was asked for a position on a path that has no YAML reader loaded`);
+    if (!docs.has(file)) docs.set(file, parse(readFileSync(join(root, file), 'utf8'), file));
+    return docs.get(file)!;
+  };
+  // without a parser a target that fails to resolve is reported by the full path (undefined
+  // below), so its diagnostics here need no positions
+  const noPositions: YamlSource = { file: 'project.yaml', value: snap.project, locate: () => ({ line: 1, column: 1 }), scalarAt: () => undefined };
+  const files = {
+    root,
+    project: snap.project,
+    paths: snap.paths,
+    get projectYaml() {
+      return parse ? yamlOf('project.yaml') : noPositions;
+    },
+    models: [],
+    macros: [],
+    singularTests: [],
+    properties: [],
+    diagnostics: [],
+  } as unknown as ProjectFiles;
+  const ds: Diagnostic[] = [];
+  const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
+  return target && !ds.length ? { files, target, yamlOf } : undefined;
+}
+
+/** A duration flag (time/duration.ts: 30s, 1h30m, 2d...) in milliseconds; a UsageError otherwise. */
+export function durationFlag(flag: string, value: string, opts: { min?: number } = {}): number {
+  const ms = parseDuration(flag, value, opts);
+  if (ms instanceof Error) throw new UsageError(ms.message);
+  return ms;
+}
+
+/** A timestamp flag (time/timestamp.ts: ISO 8601, UTC unless it has an offset); a UsageError otherwise. */
+export function timestampFlag(flag: string, value: string): Date {
+  const d = parseTimestamp(flag, value);
+  if (d instanceof Error) throw new UsageError(d.message);
+  return d;
+}
+
+/** --at: the evaluation time (default: now). */
+export function parseAt(at: string | undefined): Date {
+  return at === undefined ? new Date() : timestampFlag('--at', at);
+}
+
+export async function open(c: { files: ProjectFiles; target: ResolvedTarget }, threads: number): Promise<Adapter> {
+  const { openAdapter } = await import('../adapters/index.js');
+  const adapter = await openAdapter(c.target, c.files.root, threads);
+  adapter.onRetry = (m) => err(`  ${m}`);
+  return adapter;
+}

@@ -1,0 +1,60 @@
+/**
+ * The selected target of project.yaml, resolved: env_var() filled in from the environment, the
+ * warehouse's config schema applied. Its own module: a command answered from the project
+ * snapshot resolves the target again (its config may hold secrets, so it is never kept) without
+ * loading the compiler.
+ */
+import { diag, didYouMean, type Diagnostic } from '../errors.js';
+import { getWarehouse, warehouseTypes } from '../adapters/index.js';
+import { explainIssues, showPath } from '../project/issues.js';
+import type { ProjectFiles } from '../project/load-project.js';
+import type { CompileOptions, ResolvedTarget } from './compile-project.js';
+
+/** Render the selected target's config: strings may use env_var(). */
+export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]): ResolvedTarget | undefined {
+  const targets = files.project.targets;
+  const name = opts.target ?? files.project.default_target ?? Object.keys(targets)[0];
+  const raw = targets[name];
+  if (!raw) {
+    const hint = didYouMean(name, Object.keys(targets));
+    ds.push(diag('E_TARGET', `target '${name}' is not defined in project.yaml`, { file: 'project.yaml', ...files.projectYaml.locate(['targets']) }, hint ? `did you mean '${hint}'? (targets: ${Object.keys(targets).join(', ')})` : `targets: ${Object.keys(targets).join(', ')}`));
+    return undefined;
+  }
+  const warehouse = getWarehouse(raw.type);
+  if (!warehouse) {
+    const hint = didYouMean(raw.type, warehouseTypes());
+    ds.push(diag('E_TARGET', `target '${name}': unknown type '${raw.type}'${hint ? ` — did you mean '${hint}'?` : ''}`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, 'type']) }, `supported types: ${warehouseTypes().join(', ')}`));
+    return undefined;
+  }
+  const config: Record<string, unknown> = {};
+  let unset = false;
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v === 'string' && v.includes('{{')) {
+      config[k] = v.replace(/\{\{\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\s*\}\}/g, (_m, key: string, dflt?: string) => {
+        const val = opts.env[key] ?? dflt;
+        if (val === undefined) {
+          ds.push(diag('E_ENV_VAR', `target '${name}': environment variable ${key} is not set`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, k]) }, `export ${key}=... or choose another target with --target`));
+          unset = true;
+          return '';
+        }
+        return val;
+      });
+    } else config[k] = v;
+  }
+  // the unset variable is the one root cause: its empty value is not reported again
+  if (unset) return undefined;
+  const r = warehouse.configSchema.safeParse(config);
+  if (!r.success) {
+    for (const p of explainIssues(warehouse.configSchema, config, r.error.issues)) {
+      const path = ['targets', name, ...p.path];
+      ds.push(diag('E_TARGET', `${showPath(path)}: ${p.message}`, { file: 'project.yaml', ...files.projectYaml.locate(path, p.key) }));
+    }
+    return undefined;
+  }
+  Object.assign(config, r.data);
+  const problems = warehouse.checkConfig?.(r.data) ?? [];
+  for (const p of problems) ds.push(diag('E_TARGET', `target '${name}': ${p.message}`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, p.key]) }, p.hint));
+  if (problems.length) return undefined;
+  const where = warehouse.location(r.data);
+  return { name, type: raw.type, schema: where.schema, database: where.database, catalog: where.catalog ?? where.database, config };
+}
