@@ -51,7 +51,9 @@ export async function buildCli(root) {
     // native bindings and the cloud SDKs stay external: loaded from node_modules when used.
     // DuckDB's client (@duckdb/node-api, ~120 CommonJS files) is bundled: loading it file by file
     // cost ~130 ms of every command that opens DuckDB; only its native binding stays outside.
-    external: ['@duckdb/node-bindings', 'pg', 'pg-native', 'pg-copy-streams', '@google-cloud/bigquery', 'google-auth-library', '@pagerduty/pdjs', '@slack/webhook', '@slack/web-api', 'playwright-core'],
+    // `yaml` too: it is read only for files the fast YAML reader does not take and a few rare
+    // commands (project/yaml-lib.ts); bundled, every command parsed its 260 KB at start
+    external: ['@duckdb/node-bindings', 'pg', 'pg-native', 'pg-copy-streams', '@google-cloud/bigquery', 'google-auth-library', '@pagerduty/pdjs', '@slack/webhook', '@slack/web-api', 'playwright-core', 'yaml'],
     banner: { js: "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);" },
     logLevel: 'warning',
     plugins: [zodEnglishOnly, noChokidarForNunjucks],

@@ -4,9 +4,9 @@
  * so `vigil --help` stays fast.
  */
 import { resolve as resolvePath } from 'node:path';
-import { parse as parseYamlText } from 'yaml';
 import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
 import { parseYaml } from '../project/yaml-source.js';
+import { yamlLib } from '../project/yaml-lib.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
 import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { resolveTarget } from '../compile/resolve-target.js';
@@ -30,7 +30,7 @@ export function parseVars(v: string | undefined): Record<string, unknown> | unde
   if (!v) return undefined;
   let parsed: unknown;
   try {
-    parsed = parseYamlText(v);
+    parsed = yamlLib().parse(v);
   } catch (e) {
     throw new UsageError(`--vars is not valid YAML/JSON: ${(e as Error).message.split('\n')[0]}`);
   }

@@ -4,7 +4,8 @@
  * turned into Diagnostics at the exact node they are about.
  */
 import { parseWithPointers, Kind, type YAMLMapping, type YAMLNode } from '@stoplight/yaml';
-import { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, type Node } from 'yaml';
+import type { Node } from 'yaml';
+import { yamlLib } from './yaml-lib.js';
 import type { ZodType } from 'zod';
 import { diag, type Diagnostic } from '../errors.js';
 import { explainIssues, showPath } from './issues.js';
@@ -111,6 +112,7 @@ function fastSource(file: string, text: string, ast: YAMLNode | undefined, value
 
 /** The yaml package's document: the wording and place of syntax errors, and the files the fast parser does not take. */
 function slowSource(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
+  const { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair } = yamlLib();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
