@@ -12,6 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
+import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
   typename: string;
@@ -49,8 +50,10 @@ const PYTHON_METHODS = new Set(['items', 'values', 'keys', 'get', 'has_key', 'po
  * front cost as much as rendering): `renderFast` throws UnsupportedTemplate.
  */
 export function fastTemplate(src: string, env: nunjucks.Environment): FastTemplate {
-  // the environment's extensions ({% do %}) parse here too; their nodes are rendered by nunjucks
-  return { root: nj.parser.parse(src, (env as unknown as { extensionsList: unknown[] }).extensionsList ?? [], (env as unknown as { opts: unknown }).opts) };
+  const opts = (env as unknown as { opts: { tags?: unknown } }).opts;
+  // most models are text and {{ calls }}: the same nodes without nunjucks' parser (quick-parse.ts);
+  // the environment's extensions ({% do %}) parse in nunjucks' parser; their nodes are rendered by nunjucks
+  return { root: quickParse(src, opts) ?? nj.parser.parse(src, (env as unknown as { extensionsList: unknown[] }).extensionsList ?? [], opts) };
 }
 
 export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Record<string, unknown>): string {
