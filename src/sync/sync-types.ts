@@ -59,9 +59,9 @@ export interface SyncWriter {
   /** Whether the table holds any row (an empty one needs no replacing). */
   hasRows(rel: Relation): Promise<boolean>;
   /**
-   * How this warehouse's CSV loader takes `timestamp with time zone` values: `iso-utc` (the
-   * default: '2026-01-01T10:00:00.123000Z', formatted by the source with to_char) or `postgres`
-   * (Postgres' own output in UTC, '2026-01-01 10:00:00.123+00': nothing formatted on the source,
+   * How this warehouse's CSV loader takes `timestamp with time zone` values: `iso-z` (the
+   * default: '2026-01-01T10:00:00.123000Z', formatted by the source with to_char) or `sql-offset`
+   * (the source's own output in UTC, '2026-01-01 10:00:00.123+00': nothing formatted on the source,
    * which makes its COPY ~15 % cheaper). Both are exact to the microsecond.
    */
   readonly timestamps?: TimestampText;
@@ -73,7 +73,7 @@ export interface SyncWriter {
   reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
 }
 
-export type TimestampText = 'iso-utc' | 'postgres';
+export type TimestampText = 'iso-z' | 'sql-offset';
 
 /** One source table as `vigil sync` reads it. */
 export interface StreamSpec {
@@ -85,7 +85,7 @@ export interface StreamSpec {
   primaryKey: string[];
   /** where the stream is declared, for messages */
   declaredAt: string;
-  /** how the batch's timestamptz values are written (the writer's `timestamps`); default `iso-utc` */
+  /** how the batch's timestamptz values are written (the writer's `timestamps`); default `iso-z` */
   timestamps?: TimestampText;
 }
 

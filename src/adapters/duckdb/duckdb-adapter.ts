@@ -354,7 +354,7 @@ export class DuckDbAdapter implements Adapter {
 /** DuckDB: each batch goes from its CSV file into the table in one transaction with its cursor. */
 class DuckDbSyncWriter extends StandardSyncWriter {
   /** read_csv parses Postgres' '2026-01-01 10:00:00.123+00' as exactly as ISO 8601 */
-  readonly timestamps = 'postgres' as const;
+  readonly timestamps = 'sql-offset' as const;
   private tuned = false;
   constructor(protected readonly db: DuckDbAdapter) {
     super(db);

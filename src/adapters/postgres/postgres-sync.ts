@@ -86,13 +86,13 @@ export class PostgresSyncReader implements SyncReader {
     const setting = (prefix: string) => (i: number) => `current_setting('vigil.${prefix}${i}')`;
     // timestamps leave Postgres in UTC: as ISO 8601 ('2026-01-01T10:00:00.000000Z'), a form every
     // warehouse's CSV reader parses the same way, or — for a writer that reads Postgres' own '+00'
-    // suffix (spec.timestamps 'postgres': DuckDB, Postgres) — as Postgres writes them, in the
+    // suffix (spec.timestamps 'sql-offset': DuckDB, Postgres) — as Postgres writes them, in the
     // transaction's UTC time zone and ISO date style: to_char on every row costs ~15 % of the COPY
     // arrays leave as JSON arrays ('["GDPR","SOC2"]'), which every writer turns back into its
     // array type (Dialect.jsonTextArray); Postgres' own '{GDPR,SOC2}' quotes only some elements
     const selectList = columns
       .map((c) =>
-        c.pgType === 'timestamp with time zone' && spec.timestamps !== 'postgres'
+        c.pgType === 'timestamp with time zone' && spec.timestamps !== 'sql-offset'
           ? `to_char(${q(c.name)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ${q(c.name)}`
           : isArrayColumn(c)
             ? `array_to_json(${q(c.name)})::text as ${q(c.name)}`
@@ -139,7 +139,7 @@ export class PostgresSyncReader implements SyncReader {
 
 export class PostgresSyncWriter extends StandardSyncWriter {
   /** COPY FROM reads Postgres' own timestamp output */
-  readonly timestamps = 'postgres' as const;
+  readonly timestamps = 'sql-offset' as const;
   constructor(protected readonly db: PostgresAdapter) {
     super(db);
   }
