@@ -379,6 +379,9 @@ class DuckDbSyncWriter extends StandardSyncWriter {
       // against 16.2-18.3 s and 512-546 MB with both cores and 256 MB (docs/benchmarks.md).
       if (!this.db.configured.memory_limit) await this.db.execute("set memory_limit = '128MB'");
       if (!this.db.configured.threads) await this.db.execute(`set threads = ${Math.max(1, availableParallelism() - 1)}`);
+      // memory a batch freed goes back to the system while the next one loads (DuckDB's allocator
+      // otherwise keeps it): peak RSS of 1,000,000 rows 492-550 MB -> 392-434 MB, same speed
+      await this.db.execute('set allocator_background_threads = true');
       this.tuned = true;
     }
     return this.db.transaction(async (run) => {
