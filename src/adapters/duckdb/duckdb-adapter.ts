@@ -380,7 +380,8 @@ class DuckDbSyncWriter extends StandardSyncWriter {
       if (!this.db.configured.memory_limit) await this.db.execute("set memory_limit = '128MB'");
       if (!this.db.configured.threads) await this.db.execute(`set threads = ${Math.max(1, availableParallelism() - 1)}`);
       // memory a batch freed goes back to the system while the next one loads (DuckDB's allocator
-      // otherwise keeps it): peak RSS of 1,000,000 rows 492-550 MB -> 392-434 MB, same speed
+      // otherwise keeps it): peak RSS of 1,000,000 rows 511-568 MB -> 408-434 MB for ~3 % more
+      // time (4 alternating runs, docs/benchmarks.md)
       await this.db.execute('set allocator_background_threads = true');
       this.tuned = true;
     }
