@@ -1242,6 +1242,14 @@ function retentionProblems(r: { column: string; override_days?: string }, column
 }
 
 /** A table's sync block, with its source's connection; a table without `from` is an error at its line. */
+/**
+ * Rows per sync batch unless the table says: two of DuckDB's row groups (122,880 rows). Whole row
+ * groups go to the database file as they are loaded; a batch that ends in a partial one leaves it
+ * for the checkpoint at the end of the sync, which rewrote them all: 0.76-1.0 s of a
+ * 1,000,000-row sync in batches of 200,000, 85 ms in batches of 245,760.
+ */
+export const DEFAULT_SYNC_BATCH = 245_760;
+
 function syncSettings(s: SourceProps, t: SourceTableProps, yaml: YamlSource, path: (string | number)[], file: string, ds: Diagnostic[]): SourceNode['sync'] {
   const sync = t.sync!;
   if (!s.sync?.from) {
@@ -1253,7 +1261,7 @@ function syncSettings(s: SourceProps, t: SourceTableProps, yaml: YamlSource, pat
     schema: s.sync.schema ?? s.schema ?? s.name,
     primary_key: Array.isArray(sync.primary_key) ? sync.primary_key : [sync.primary_key],
     cursor: sync.cursor,
-    batch_size: sync.batch_size ?? 200_000,
+    batch_size: sync.batch_size ?? DEFAULT_SYNC_BATCH,
     lookback_seconds: durationMs(sync.lookback ?? '5m') / 1000,
   };
 }
