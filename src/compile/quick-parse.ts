@@ -66,6 +66,22 @@ export function quickParse(src: string, opts: { tags?: unknown } = {}): AnyNode 
     return src.slice(start, i);
   };
 
+  /** Items separated by commas up to `close` (the opening character read): no trailing comma, as in nunjucks. */
+  const items = (close: string, item: () => void) => {
+    for (let first = true; ; first = false) {
+      skipSpace();
+      if (src[i] === close) {
+        forward();
+        return;
+      }
+      if (!first) {
+        if (src[i] !== ',') fail();
+        forward();
+      }
+      item();
+    }
+  };
+
   /** An expression: a literal, a list, or a name followed by `.name` lookups and calls. */
   const expression = (): AnyNode => {
     skipSpace();
@@ -95,20 +111,7 @@ export function quickParse(src: string, opts: { tags?: unknown } = {}): AnyNode 
     } else if (ch === '[') {
       forward();
       const list = new N.Array(l, c);
-      let first = true;
-      for (;;) {
-        skipSpace();
-        if (src[i] === ']') {
-          forward();
-          break;
-        }
-        if (!first) {
-          if (src[i] !== ',') fail();
-          forward();
-        }
-        list.addChild(expression());
-        first = false;
-      }
+      items(']', () => list.addChild(expression()));
       node = list;
     } else {
       const word = name();
@@ -133,25 +136,14 @@ export function quickParse(src: string, opts: { tags?: unknown } = {}): AnyNode 
         forward();
         const args = new N.NodeList(pl, pc);
         const kwargs = new N.KeywordArgs(pl, pc);
-        let first = true;
-        for (;;) {
-          skipSpace();
-          if (src[i] === ')') {
-            forward();
-            break;
-          }
-          if (!first) {
-            if (src[i] !== ',') fail();
-            forward();
-          }
+        items(')', () => {
           const arg = expression();
           skipSpace();
           if (src[i] === '=' && src[i + 1] !== '=') {
             forward();
             kwargs.addChild(new N.Pair(arg.lineno, arg.colno, arg, expression()));
           } else args.addChild(arg);
-          first = false;
-        }
+        });
         if (kwargs.children.length) args.addChild(kwargs);
         node = new N.FunCall(pl, pc, node, args);
       } else return node;
