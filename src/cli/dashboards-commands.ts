@@ -6,7 +6,8 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { compileForCommand, err, keepSnapshot, open, out, parseAt, projectFromSnapshot } from './commands.js';
+import { keepSnapshot, open, parseAt, projectFromSnapshot } from './command-kit.js';
+import { err, out } from './output.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { ResolvedTarget } from '../compile/compile-project.js';
 import { globToRe } from '../compile/selector.js';
@@ -30,7 +31,8 @@ function pick(ds: CompiledDashboard[], select: string[] | undefined): CompiledDa
   return picked;
 }
 
-function compiled(o: Common) {
+async function compiled(o: Common) {
+  const { compileForCommand } = await import('./commands.js');
   const c = compileForCommand(o, { writeArtifacts: false });
   someDashboards(c.result.dashboards, c.files.paths);
   return c;
@@ -61,6 +63,8 @@ async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; targ
     someDashboards(snap.dashboards, p.files.paths);
     return { files: p.files, target: p.target, dashboards: snap.dashboards };
   }
+  // compiling: loaded here, a render answered from the snapshot needs neither the YAML readers nor the compiler
+  const { compileForCommand } = await import('./commands.js');
   const c = compileForCommand(o, { writeArtifacts: false, snapshot: true });
   await keepSnapshot('dashboards', c, o, c.snapshot, (): DashboardsSnapshot => ({
     project: c.files.project,
@@ -74,7 +78,7 @@ async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; targ
 
 
 export async function runDashboardsValidate(o: Common & { warehouse?: boolean }): Promise<void> {
-  const c = compiled(o);
+  const c = await compiled(o);
   const ds = c.result.dashboards;
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
   out(`Validated ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${ds.reduce((n, d) => n + d.tabs.length, 0)} tabs, ${tiles} tiles) against the columns declared in YAML.`);
@@ -119,7 +123,7 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   if (o.format === 'metabase' && o.metabaseDatabase === undefined) throw new UsageError('--format metabase needs --metabase-database ID: every card names the Metabase database it queries (Admin > Databases shows the id in the URL; vigil dashboards publish can look it up by name)');
   if (o.lookerConnection !== undefined && !/^[A-Za-z0-9_.-]+$/.test(o.lookerConnection)) throw new UsageError(`--looker-connection '${o.lookerConnection}' is not a Looker connection name (letters, digits, _ . -)`);
   if (o.collection !== undefined && !o.collection.trim()) throw new UsageError('--collection must not be empty');
-  const c = compiled(o);
+  const c = await compiled(o);
   const ds = pick(c.result.dashboards, o.select);
   const { exportDashboards, exportWarnings } = await import('../dashboards/export.js');
   const opts = { lookerConnection: o.lookerConnection, metabaseDatabase: o.metabaseDatabase === undefined ? undefined : databaseId(o.metabaseDatabase), collection: o.collection };
@@ -156,7 +160,7 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
   const url = base.toString().replace(/\/+$/, '');
   if (base.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(base.hostname)) err(`warning: ${url} is plain HTTP: the ${auth.variable} travels unencrypted`);
   if (o.collection !== undefined && !o.collection.trim()) throw new UsageError('--collection must not be empty');
-  const c = compiled(o);
+  const c = await compiled(o);
   const ds = pick(c.result.dashboards, o.select);
   const { metabasePlans } = await import('../dashboards/export.js');
   const client = new MetabaseClient(url, auth, undefined, (m) => err(`  ${m}`));
