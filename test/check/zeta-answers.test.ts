@@ -163,5 +163,6 @@ describe("vigil check --target prod with kept answers (Google's analyzer)", () =
     expect(body(warm.stderr)).toBe(body(cold.stderr));
     const reused = /Analyzer answers: (\d+) reused, (\d+) new/.exec(warm.stdout)!;
     expect(Number(reused[1])).toBeGreaterThan(10 * Number(reused[2]));
-  });
+    // four checks, two of them cold: ~10 s alone, over a minute on a loaded 2-core machine
+  }, 240_000);
 });
