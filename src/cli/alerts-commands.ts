@@ -141,7 +141,11 @@ function withoutYaml<T extends { yaml: YamlSource }>(r: T): T {
 function fromAlertsSnapshot(root: string, snap: AlertsSnapshot, o: Common): Setup | undefined {
   const p = projectFromSnapshot(root, snap, o);
   if (!p) return undefined;
-  const { files, target, yamlOf } = p;
+  const { files, target } = p;
+  // nothing an evaluation does asks a rule for a position in its file, and this path loads no YAML reader
+  const yamlOf = (file: string): never => {
+    throw new Error(`internal: a position in ${file} was asked for on the snapshot path, which reads no YAML`);
+  };
   const lazyYaml = <T extends { file: string }>(r: T): T => Object.defineProperty({ ...r }, 'yaml', { get: () => yamlOf(r.file), enumerable: false });
   const loaded = new Map(snap.alerts.rules.map((r) => [r.rule.name, lazyYaml(r)]));
   return {

@@ -4,8 +4,6 @@
  * loads the YAML readers or the compiler, so a command that answers from the snapshot (`vigil
  * alerts evaluate`) starts without them; commands.ts (which compiles) builds on it.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { UsageError, type Diagnostic } from '../errors.js';
 import { resolveTarget } from '../compile/resolve-target.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
@@ -48,33 +46,17 @@ export async function keepSnapshot(name: SnapshotName, c: { files: ProjectFiles;
 
 /**
  * The project as a command answered from a snapshot sees it: project.yaml's settings and the
- * folders, no files; a YAML document is parsed again only if something asks for a position in
- * it (`yamlOf`). The target is resolved again (it is never kept: its config may hold secrets);
- * undefined when it no longer resolves — the full path then reports why.
+ * folders, no files, no YAML documents. The target is resolved again (it is never kept: its
+ * config may hold secrets); undefined when it no longer resolves — the full path then reports
+ * why, at its line, so the diagnostics here need no positions.
  */
-export function projectFromSnapshot(
-  root: string,
-  snap: { project: ProjectFiles['project']; paths: ProjectFiles['paths'] },
-  o: Pick<Common, 'target'>,
-  /** parseYaml (project/yaml-source.ts), from a caller that has the YAML readers loaded */
-  parse?: (text: string, file: string) => YamlSource | undefined,
-): { files: ProjectFiles; target: ResolvedTarget; yamlOf: (file: string) => YamlSource } | undefined {
-  const docs = new Map<string, YamlSource | undefined>();
-  const yamlOf = (file: string): YamlSource => {
-    if (!parse) throw new Error(`internal: ${file} was asked for a position on a path that has no YAML reader loaded`);
-    if (!docs.has(file)) docs.set(file, parse(readFileSync(join(root, file), 'utf8'), file));
-    return docs.get(file)!;
-  };
-  // without a parser a target that fails to resolve is reported by the full path (undefined
-  // below), so its diagnostics here need no positions
+export function projectFromSnapshot(root: string, snap: { project: ProjectFiles['project']; paths: ProjectFiles['paths'] }, o: Pick<Common, 'target'>): { files: ProjectFiles; target: ResolvedTarget } | undefined {
   const noPositions: YamlSource = { file: 'project.yaml', value: snap.project, locate: () => ({ line: 1, column: 1 }), scalarAt: () => undefined };
   const files = {
     root,
     project: snap.project,
     paths: snap.paths,
-    get projectYaml() {
-      return parse ? yamlOf('project.yaml') : noPositions;
-    },
+    projectYaml: noPositions,
     models: [],
     macros: [],
     singularTests: [],
@@ -83,7 +65,7 @@ export function projectFromSnapshot(
   } as unknown as ProjectFiles;
   const ds: Diagnostic[] = [];
   const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
-  return target && !ds.length ? { files, target, yamlOf } : undefined;
+  return target && !ds.length ? { files, target } : undefined;
 }
 
 /** A duration flag (time/duration.ts: 30s, 1h30m, 2d...) in milliseconds; a UsageError otherwise. */

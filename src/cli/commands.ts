@@ -5,7 +5,6 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
-import { parseYaml } from '../project/yaml-source.js';
 import { yamlLib } from '../project/yaml-lib.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
 import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
@@ -18,13 +17,8 @@ import type { Adapter } from '../adapters/adapter.js';
 import { err, out } from './output.js';
 import { checkUnmatched, loadStateManifest, select } from './selection.js';
 export { err, out, checkUnmatched, loadStateManifest, select };
-import { durationFlag, keepSnapshot, open, parseAt, projectFromSnapshot as projectFromSnapshotWith, timestampFlag, type Common } from './command-kit.js';
+import { durationFlag, keepSnapshot, open, parseAt, timestampFlag, type Common } from './command-kit.js';
 export { durationFlag, keepSnapshot, open, parseAt, timestampFlag, type Common };
-
-/** projectFromSnapshot (command-kit.ts) with the YAML reader: positions in the project's files on demand. */
-export function projectFromSnapshot(root: string, snap: Parameters<typeof projectFromSnapshotWith>[1], o: Parameters<typeof projectFromSnapshotWith>[2]) {
-  return projectFromSnapshotWith(root, snap, o, (text, file) => parseYaml(text, file, []));
-}
 
 export function parseVars(v: string | undefined): Record<string, unknown> | undefined {
   if (!v) return undefined;
@@ -286,7 +280,6 @@ export async function runFreshness(o: Common): Promise<void> {
 
 export async function runDemo(o: Common & { rows: number; days: number; seed: number; scenario: string; schema?: string; now?: string; auditEvents?: number }): Promise<void> {
   const files = loadProject(o.projectDir);
-  const { resolveTarget } = await import('../compile/resolve-target.js');
   const ds: ReturnType<typeof diag>[] = [];
   const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
   if (!target) throw new ProjectError(ds);
@@ -329,7 +322,6 @@ export async function syncSetup(c: Compiled, o: Common, openTarget: () => Promis
   const { ids } = select(c.result.manifest, o);
   const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
   if (!streams.length) throw new UsageError('no source table has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
-  const { resolveTarget } = await import('../compile/resolve-target.js');
   const { getWarehouse, openAdapter, WAREHOUSES } = await import('../adapters/index.js');
   const froms = new Map<string, Adapter>();
   const problems: string[] = [];
@@ -473,7 +465,6 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
 /** `vigil debug`: the target's config, then each of its warehouse's checks, one line each. */
 export async function runDebug(o: Common): Promise<void> {
   const files = loadProject(o.projectDir);
-  const { resolveTarget } = await import('../compile/resolve-target.js');
   const ds: ReturnType<typeof diag>[] = [];
   const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
   out(`vigil ${VIGIL_VERSION} debug: project ${files.project.name} in ${files.root}`);

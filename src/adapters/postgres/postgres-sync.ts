@@ -57,15 +57,23 @@ export class PostgresSyncReader implements SyncReader {
     });
   }
 
+  /** The first row of one query, run under SESSION_STYLE. */
+  private firstRow(sql: string, params: unknown[] = []): Promise<Record<string, unknown> | undefined> {
+    return this.styled(async (c) => {
+      const r = await c.query(sql, params).catch((e: unknown) => {
+        throw pgError(e, sql);
+      });
+      return r.rows[0] as Record<string, unknown> | undefined;
+    });
+  }
+
   async maxCursor(spec: StreamSpec): Promise<string | null> {
     const q = (c: string) => this.db.dialect.quoteIdent(c);
-    const sql = `select max(${q(spec.cursor)})::text as m from ${this.rel(spec)}`;
-    return this.styled(async (c) => ((await c.query(sql).catch((e: unknown) => Promise.reject(pgError(e, sql)))).rows[0]?.m as string | null) ?? null);
+    return ((await this.firstRow(`select max(${q(spec.cursor)})::text as m from ${this.rel(spec)}`))?.m as string | null) ?? null;
   }
 
   async lookbackFrom(cursor: string, seconds: number): Promise<string> {
-    const sql = `select (cast($1 as timestamptz) - make_interval(secs => $2))::text as t`;
-    return this.styled(async (c) => String((await c.query(sql, [cursor, seconds]).catch((e: unknown) => Promise.reject(pgError(e, sql)))).rows[0].t));
+    return String((await this.firstRow(`select (cast($1 as timestamptz) - make_interval(secs => $2))::text as t`, [cursor, seconds]))!.t);
   }
 
   async readBatch(spec: StreamSpec, columns: SyncColumn[], from: { lower: string | null; after: string[] | null }, size: number, file: string): Promise<SourceBatch> {
