@@ -4,12 +4,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'dist', 'cli', 'main.js');
 if (!existsSync(entry)) {
   process.stderr.write('vigil: building dist/ (first run)...\n');
+  // (node:child_process only here: loading it costs every start ~9 ms)
+  const { spawnSync } = await import('node:child_process');
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit', cwd: root });
   if (r.status !== 0) process.exit(2);
 }

@@ -8,7 +8,7 @@ import { conceal, redact, reveal } from '../secrets.js';
 import type { Adapter, Hook, MaterializeRequest } from './adapter.js';
 import type { Dialect } from './dialect.js';
 import * as registered from './registry.js';
-import type { Checker, CheckOutcome, Warehouse } from './warehouse.js';
+import type { Checker, CheckOutcome, Warehouse, WarehouseSchemas } from './warehouse.js';
 
 export type { Warehouse } from './warehouse.js';
 
@@ -42,14 +42,26 @@ export function openOfflineEngine(root: string, schema = 'main', threads = 1): P
   return offlineWarehouse().open({ type: OFFLINE_ENGINE, path: ':memory:', schema }, { root, threads });
 }
 
+let schemas: Promise<ReadonlyMap<string, WarehouseSchemas>> | undefined;
+
+/** Every registered warehouse's YAML schemas, by type (this loads zod; the registry alone does not). */
+export function warehouseSchemas(): Promise<ReadonlyMap<string, WarehouseSchemas>> {
+  return (schemas ??= Promise.all(WAREHOUSES.map(async (w) => [w.type, await w.schemas()] as const)).then((e) => new Map(e)));
+}
+
 /** Model config keys the registered warehouses add (partitioning, labels...), merged. */
-export function warehouseModelConfig(): Record<string, ZodType> {
-  return Object.assign({}, ...WAREHOUSES.map((w) => w.modelConfig ?? {}));
+export async function warehouseModelConfig(): Promise<Record<string, ZodType>> {
+  return Object.assign({}, ...[...(await warehouseSchemas()).values()].map((s) => s.model ?? {}));
 }
 
 /** The dialect of a target type (the offline engine's when the type is unknown: its error is reported elsewhere). */
 export function dialectOf(type: string | undefined): Dialect {
   return (type && getWarehouse(type)?.dialect) || offlineDialect();
+}
+
+/** Import the driver of a target type ahead of openAdapter (Warehouse.prepare); nothing for an unknown type. */
+export async function prepareDriver(type: string): Promise<void> {
+  await getWarehouse(type)?.prepare?.();
 }
 
 /** Connect to a resolved target (its config was validated by compile). */

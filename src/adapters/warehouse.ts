@@ -66,13 +66,22 @@ export interface BiIdentity {
   production?: boolean;
 }
 
+export interface WarehouseSchemas<C extends Record<string, unknown> = Record<string, unknown>> {
+  /** The target's YAML (strict: an unknown key is reported at its line). */
+  config: ZodType<C>;
+  /** Model config keys only this warehouse acts on; every target accepts them (one project, many targets). */
+  model?: Record<string, ZodType>;
+}
+
 export interface Warehouse<C extends Record<string, unknown> = Record<string, unknown>> {
   /** The `type:` of a target in project.yaml. */
   readonly type: string;
-  /** The target's YAML (strict: an unknown key is reported at its line). */
-  readonly configSchema: ZodType<C>;
-  /** Model config keys only this warehouse acts on; every target accepts them (one project, many targets). */
-  readonly modelConfig?: Record<string, ZodType>;
+  /**
+   * Its YAML schemas, imported on demand (`() => import('./x-config.js')...`): a command that
+   * only connects to a target it resolved before (an alert evaluation from the project
+   * snapshot) loads no zod.
+   */
+  readonly schemas: () => Promise<WarehouseSchemas<C>>;
   readonly dialect: Dialect;
   readonly capabilities: Capabilities;
   /** How BI tools know this warehouse (dashboards export and publish warn when the SQL is another warehouse's). */
@@ -99,6 +108,11 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
   fromDbtOutput?(o: DbtOutputReader): Record<string, unknown> | undefined;
   /** Connect (importing the driver only now). */
   open(config: C, ctx: OpenContext): Promise<Adapter>;
+  /**
+   * Import the driver without connecting: after it, `open` reaches the driver's own (threaded)
+   * work at once, and a command can do its other work meanwhile (`vigil alerts evaluate`).
+   */
+  prepare?(): Promise<void>;
   /** `vigil check`: type-check the compiled SQL against the declared columns, without building anything. */
   checker?(config: C, ctx: OpenContext): Promise<Checker>;
   /** `vigil debug`: can this target be used? Credentials, reachability, schema, a trivial query: each a step. */

@@ -12,8 +12,13 @@
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { readsSyncState, type AlertRule, type Severity } from './schema.js';
+import type { AlertRule, Severity } from './schema.js';
 import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
+
+/** Whether a rule's rows are the sync state: `sync_state: true`, or its shorthand `condition: { type: freshness, sync: true }`. */
+export function readsSyncState(rule: Pick<AlertRule, 'sync_state' | 'condition'>): boolean {
+  return !!rule.sync_state || (rule.condition.type === 'freshness' && !!rule.condition.sync);
+}
 
 export type Json = string | number | boolean | null;
 export type InstanceKind = 'row' | 'error' | 'nodata';

@@ -4,8 +4,23 @@
  * is reported at its line.
  */
 import { z } from 'zod';
-import { NamedTimeIntervalSchema } from './time-intervals.js';
-import { Duration as DurationType } from '../time/duration.js';
+import { Duration as DurationType } from '../time/duration-schema.js';
+
+/** Alertmanager's time intervals (time-intervals.ts evaluates them). */
+export const TimeIntervalSchema = z
+  .object({
+    times: z.array(z.object({ start_time: z.string(), end_time: z.string() }).strict()).optional(),
+    weekdays: z.array(z.string()).optional(),
+    days_of_month: z.array(z.string()).optional(),
+    months: z.array(z.string()).optional(),
+    years: z.array(z.string()).optional(),
+    location: z.string().optional(),
+  })
+  .strict();
+export type TimeIntervalIn = z.infer<typeof TimeIntervalSchema>;
+
+export const NamedTimeIntervalSchema = z.object({ name: z.string().min(1), time_intervals: z.array(TimeIntervalSchema) }).strict();
+export type NamedTimeInterval = z.infer<typeof NamedTimeIntervalSchema>;
 
 export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -146,10 +161,6 @@ export const AlertSchema = z
   .strict();
 export type AlertRule = z.infer<typeof AlertSchema>;
 
-/** Whether a rule's rows are the sync state: `sync_state: true`, or its shorthand `condition: { type: freshness, sync: true }`. */
-export function readsSyncState(rule: Pick<AlertRule, 'sync_state' | 'condition'>): boolean {
-  return !!rule.sync_state || (rule.condition.type === 'freshness' && !!rule.condition.sync);
-}
 
 /** What every rule of the file has unless it says otherwise: its message fields and PagerDuty fields. */
 const AlertDefaultsSchema = z.object({ fields: SlackFields, pagerduty: PagerDutyFields }).partial().strict();

@@ -9,26 +9,13 @@
  *   months: ['january:march', '12']
  *   years: ['2026:2027']
  *   location: 'Europe/Berlin'                              default UTC
+ *
+ * Their YAML schema is in schema.ts: this module (an evaluation's) loads no zod.
  */
-import { z } from 'zod';
+import type { NamedTimeInterval, TimeIntervalIn } from './schema.js';
 
 const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
 const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
-
-export const TimeIntervalSchema = z
-  .object({
-    times: z.array(z.object({ start_time: z.string(), end_time: z.string() }).strict()).optional(),
-    weekdays: z.array(z.string()).optional(),
-    days_of_month: z.array(z.string()).optional(),
-    months: z.array(z.string()).optional(),
-    years: z.array(z.string()).optional(),
-    location: z.string().optional(),
-  })
-  .strict();
-export type TimeIntervalIn = z.infer<typeof TimeIntervalSchema>;
-
-export const NamedTimeIntervalSchema = z.object({ name: z.string().min(1), time_intervals: z.array(TimeIntervalSchema) }).strict();
-export type NamedTimeInterval = z.infer<typeof NamedTimeIntervalSchema>;
 
 interface Range {
   from: number;

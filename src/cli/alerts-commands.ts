@@ -9,7 +9,7 @@ import { formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseBusyErr
 import { redact } from '../secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
-import { durationFlag, keepSnapshot, open, parseAt, projectFromSnapshot, timestampFlag } from './command-kit.js';
+import { durationFlag, keepSnapshot, keptTarget, open, parseAt, projectFromSnapshot, timestampFlag } from './command-kit.js';
 import { err, out } from './output.js';
 import { globToRe } from '../compile/selector.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
@@ -18,7 +18,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { AlertProject } from '../alerts/load-alerts.js';
 import type { CompiledRule, EvalSummary } from '../alerts/evaluate.js';
 import type { StateStore } from '../alerts/state.js';
-import { durationMs, formatDuration } from '../alerts/time.js';
+import { durationMs, formatDuration, prepareActiveHours } from '../alerts/time.js';
 
 
 export interface Common {
@@ -93,6 +93,8 @@ interface AlertsSnapshot {
   paths: ProjectFiles['paths'];
   alerts: Omit<AlertProject, 'routesYaml'>;
   result: Omit<CompileResult, 'target'>;
+  /** the target it was compiled for, when it may be kept (command-kit.ts keptTarget) */
+  target?: ResolvedTarget;
   rules: CompiledRule[];
   notes: string[];
 }
@@ -109,7 +111,7 @@ export async function setupAlertsForEvaluation(o: Common): Promise<Setup> {
   const root = findProjectRoot(o.projectDir);
   const snap = root ? await readSnapshot<AlertsSnapshot>(root, 'alerts', o) : undefined;
   if (root && snap) {
-    const s = fromAlertsSnapshot(root, snap, o);
+    const s = await fromAlertsSnapshot(root, snap, o);
     if (s) {
       for (const line of s.notes) err(line);
       return s;
@@ -122,6 +124,7 @@ export async function setupAlertsForEvaluation(o: Common): Promise<Setup> {
     paths: s.files.paths,
     alerts: { ...omit(s.alerts, 'routesYaml'), rules: s.alerts.rules.map(withoutYaml) },
     result: omit(s.result, 'target'),
+    target: keptTarget(s.target),
     rules: s.rules.map(withoutYaml),
     notes: s.notes,
   }));
@@ -138,8 +141,8 @@ function withoutYaml<T extends { yaml: YamlSource }>(r: T): T {
 }
 
 /** A Setup from the snapshot; undefined when the target no longer resolves (then the full path reports why). */
-function fromAlertsSnapshot(root: string, snap: AlertsSnapshot, o: Common): Setup | undefined {
-  const p = projectFromSnapshot(root, snap, o);
+async function fromAlertsSnapshot(root: string, snap: AlertsSnapshot, o: Common): Promise<Setup | undefined> {
+  const p = await projectFromSnapshot(root, snap, o);
   if (!p) return undefined;
   const { files, target } = p;
   // nothing an evaluation does asks a rule for a position in its file, and this path loads no YAML reader
@@ -304,14 +307,19 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
     return;
   }
   const rules = selectRules(s.rules, o.select);
-  const adapter = await openBusyAware(s, waitMs);
+  // the driver first; then, while the warehouse opens (DuckDB creates its instance in its own
+  // threads), the evaluation's modules and the formatters of the rules' time zones (~45 ms)
+  await (await import('../adapters/index.js')).prepareDriver(s.target.type);
+  const opening = openBusyAware(s, waitMs);
+  await new Promise((r) => setImmediate(r)); // the calls above have reached the driver
+  const modules = Promise.all([import('../alerts/evaluate.js'), import('../alerts/state.js'), import('../alerts/delivery/types.js')]);
+  prepareActiveHours(rules.map((r) => r.activeHours));
+  const adapter = await opening;
   if (!adapter) return;
   let summary: EvalSummary;
   try {
     const store = await openStore(o, s, adapter);
-    const { evaluateAlerts, describeTransition } = await import('../alerts/evaluate.js');
-    const { LockBusyError } = await import('../alerts/state.js');
-    const { DEFAULT_POLICY } = await import('../alerts/delivery/types.js');
+    const [{ evaluateAlerts, describeTransition }, { LockBusyError }, { DEFAULT_POLICY }] = await modules;
     out(`${o.dryRun ? 'Dry run: evaluating' : 'Evaluating'} ${rules.length} alert${rules.length === 1 ? '' : 's'} on ${s.target.name} (${s.target.type}) at ${at.toISOString()}; state in ${store.description}`);
     try {
       summary = await evaluateAlerts(

@@ -5,7 +5,6 @@
  * alerts evaluate`) starts without them; commands.ts (which compiles) builds on it.
  */
 import { UsageError, type Diagnostic } from '../errors.js';
-import { resolveTarget } from '../compile/resolve-target.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { YamlSource } from '../project/yaml-source.js';
@@ -45,12 +44,27 @@ export async function keepSnapshot(name: SnapshotName, c: { files: ProjectFiles;
 }
 
 /**
- * The project as a command answered from a snapshot sees it: project.yaml's settings and the
- * folders, no files, no YAML documents. The target is resolved again (it is never kept: its
- * config may hold secrets); undefined when it no longer resolves — the full path then reports
- * why, at its line, so the diagnostics here need no positions.
+ * The resolved target, to keep in a snapshot beside what was compiled for it: the snapshot
+ * stands only while project.yaml, --target and every environment variable the compile read are
+ * as they were (and none of those variables was a secret), so the target resolves the same.
+ * Undefined when a value of its config could be a secret under the one rule of secrets.ts (a
+ * key like `password` or `credentials`, a URL with a password): such a target is resolved again
+ * on every use and never written down.
  */
-export function projectFromSnapshot(root: string, snap: { project: ProjectFiles['project']; paths: ProjectFiles['paths'] }, o: Pick<Common, 'target'>): { files: ProjectFiles; target: ResolvedTarget } | undefined {
+export function keptTarget(t: ResolvedTarget): ResolvedTarget | undefined {
+  const secretIn = (key: string, v: unknown): boolean =>
+    typeof v === 'string' ? isSecret(key, v) : v !== null && typeof v === 'object' && Object.entries(v).some(([k, x]) => secretIn(Array.isArray(v) ? key : k, x));
+  return Object.entries(t.config).some(([k, v]) => secretIn(k, v)) ? undefined : t;
+}
+
+/**
+ * The project as a command answered from a snapshot sees it: project.yaml's settings and the
+ * folders, no files, no YAML documents. The target is the one kept with the snapshot
+ * (keptTarget), or else resolved again (resolve-target.ts loads zod for the warehouses'
+ * schemas); undefined when it no longer resolves — the full path then reports why, at its line,
+ * so the diagnostics here need no positions.
+ */
+export async function projectFromSnapshot(root: string, snap: { project: ProjectFiles['project']; paths: ProjectFiles['paths']; target?: ResolvedTarget }, o: Pick<Common, 'target'>): Promise<{ files: ProjectFiles; target: ResolvedTarget } | undefined> {
   const noPositions: YamlSource = { file: 'project.yaml', value: snap.project, locate: () => ({ line: 1, column: 1 }), scalarAt: () => undefined };
   const files = {
     root,
@@ -63,6 +77,8 @@ export function projectFromSnapshot(root: string, snap: { project: ProjectFiles[
     properties: [],
     diagnostics: [],
   } as unknown as ProjectFiles;
+  if (snap.target) return { files, target: snap.target };
+  const { resolveTarget } = await import('../compile/resolve-target.js');
   const ds: Diagnostic[] = [];
   const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
   return target && !ds.length ? { files, target } : undefined;

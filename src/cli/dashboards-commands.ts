@@ -6,7 +6,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { keepSnapshot, open, parseAt, projectFromSnapshot } from './command-kit.js';
+import { keepSnapshot, keptTarget, open, parseAt, projectFromSnapshot } from './command-kit.js';
 import { err, out } from './output.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { ResolvedTarget } from '../compile/compile-project.js';
@@ -47,6 +47,8 @@ interface DashboardsSnapshot {
   project: ProjectFiles['project'];
   paths: ProjectFiles['paths'];
   dashboards: CompiledDashboard[];
+  /** the target it was compiled for, when it may be kept (command-kit.ts keptTarget) */
+  target?: ResolvedTarget;
   /** the compile's warnings, printed again on each use */
   warnings: string[];
 }
@@ -57,7 +59,7 @@ async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; targ
   const { readSnapshot } = await import('../project/snapshot.js');
   const root = findProjectRoot(o.projectDir);
   const snap = root ? await readSnapshot<DashboardsSnapshot>(root, 'dashboards', o) : undefined;
-  const p = root && snap ? projectFromSnapshot(root, snap, o) : undefined;
+  const p = root && snap ? await projectFromSnapshot(root, snap, o) : undefined;
   if (snap && p) {
     for (const w of snap.warnings) err(w);
     someDashboards(snap.dashboards, p.files.paths);
@@ -70,6 +72,7 @@ async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; targ
     project: c.files.project,
     paths: c.files.paths,
     dashboards: c.result.dashboards,
+    target: keptTarget(c.target),
     warnings: c.result.diagnostics.filter((x) => x.severity === 'warn').map(formatDiagnostic),
   }));
   someDashboards(c.result.dashboards, c.files.paths);

@@ -1,14 +1,17 @@
 /**
  * The selected target of project.yaml, resolved: env_var() filled in from the environment, the
  * warehouse's config schema applied. Its own module: a command answered from the project
- * snapshot resolves the target again (its config may hold secrets, so it is never kept) without
- * loading the compiler.
+ * snapshot whose target was not kept with it (its config may hold a secret: command-kit.ts
+ * keptTarget) resolves the target again without loading the compiler.
  */
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
-import { getWarehouse, warehouseTypes } from '../adapters/index.js';
+import { getWarehouse, warehouseSchemas, warehouseTypes } from '../adapters/index.js';
 import { explainIssues, showPath } from '../project/issues.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { CompileOptions, ResolvedTarget } from './compile-project.js';
+
+/** The warehouses' config schemas (zod), imported with this module. */
+const SCHEMAS = await warehouseSchemas();
 
 /** Render the selected target's config: strings may use env_var(). */
 export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]): ResolvedTarget | undefined {
@@ -43,9 +46,10 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
   }
   // the unset variable is the one root cause: its empty value is not reported again
   if (unset) return undefined;
-  const r = warehouse.configSchema.safeParse(config);
+  const schema = SCHEMAS.get(warehouse.type)!.config;
+  const r = schema.safeParse(config);
   if (!r.success) {
-    for (const p of explainIssues(warehouse.configSchema, config, r.error.issues)) {
+    for (const p of explainIssues(schema, config, r.error.issues)) {
       const path = ['targets', name, ...p.path];
       ds.push(diag('E_TARGET', `${showPath(path)}: ${p.message}`, { file: 'project.yaml', ...files.projectYaml.locate(path, p.key) }));
     }

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { warehouseModelConfig } from '../adapters/index.js';
-import { Duration } from '../time/duration.js';
+import { Duration } from '../time/duration-schema.js';
 import { checkBaseUrl, checkLinkTemplate } from '../dashboards/base-url.js';
 
 /** Config values people write in any case ('TIMESTAMP', 'Day'). */
@@ -44,6 +44,9 @@ export const GrantsSchema = z.object({ select: z.array(z.string().min(1)) }).str
 export type Grants = z.infer<typeof GrantsSchema>;
 
 /** Every key `config()` and the YAML `config:` block accept. Others are E_CONFIG errors. */
+/** Model config keys of the registered warehouses (their schemas are imported on demand). */
+const WAREHOUSE_MODEL_CONFIG = await warehouseModelConfig();
+
 export const ModelConfigSchema = z
   .object({
     materialized: z.enum(MATERIALIZATIONS),
@@ -84,7 +87,7 @@ export const ModelConfigSchema = z
     ]),
     // keys only some warehouses act on (BigQuery: cluster_by, labels, ...): accepted for every
     // target, since one project builds on several
-    ...warehouseModelConfig(),
+    ...WAREHOUSE_MODEL_CONFIG,
   })
   .partial()
   .strict();

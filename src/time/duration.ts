@@ -9,7 +9,6 @@
  * 2026-12-02 is 2019-12-02, not 2019-12-04 (7 × 365 days miss the leap days 2020 and 2024) —
  * a legal retention period of 7 years means the same date 7 years earlier.
  */
-import { z } from 'zod';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
 
@@ -57,9 +56,6 @@ export function durationBefore(at: Date, text: string): Date {
   }
   return new Date(d.getTime() - ms);
 }
-
-/** The zod type of every duration in YAML. */
-export const Duration = z.string().refine((v) => !Number.isNaN(durationMs(v)), { message: `must be ${DURATION_HELP}` });
 
 /** 5400000 -> '1h30m'. */
 export function formatDuration(ms: number): string {

@@ -1,14 +1,16 @@
 /**
  * The alerts snapshot behind `vigil alerts evaluate` (and run-scheduler, serve): the second
  * evaluation of an unchanged project reads no YAML and compiles nothing, gives the same result,
- * re-resolves the target each time (its config may hold secrets: never in the snapshot), and
- * an edited rule file is read again at once.
+ * keeps the resolved target only when nothing in its config could be a secret (else resolves it
+ * again each time), and an edited rule file is read again at once.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { COUNTS_ALERT, makeProject, removeDir, vigil } from '../helpers.js';
+import { keptTarget } from '../../src/cli/command-kit.js';
+import type { ResolvedTarget } from '../../src/compile/compile-project.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -69,12 +71,14 @@ describe('alerts snapshot', () => {
       const files = new Set<string>();
       for (const url of readFileSync(join(dir, log), 'utf8').trim().split('\n')) {
         const map = JSON.parse(readFileSync(new URL(`${url}.map`), 'utf8')) as { sources: string[] };
-        for (const s of map.sources) if (!s.includes('node_modules')) files.add(s.replace(/^(\.\.\/)+/, ''));
+        // a bundled package as node_modules/<name>
+        for (const s of map.sources) files.add(s.replace(/^(\.\.\/)+/, '').replace(/^.*(node_modules\/(?:@[^/]+\/)?[^/]+)\/.*$/, '$1'));
       }
       return files;
     };
     const evaluate = (log: string) => vigil(dir, ['alerts', 'evaluate', '--dry-run', '--state-file', '.vigil/state.json'], { NODE_OPTIONS: `--import=${pathToFileURL(join(dir, 'register.mjs')).href}`, VIGIL_TEST_LOADED: join(dir, log) });
-    const heavy = ['src/project/yaml-source.ts', 'src/project/load-project.ts', 'src/compile/compile-project.ts', 'src/alerts/load-alerts.ts'];
+    // the YAML readers, the compiler, and zod with every schema (the DuckDB target is kept with the snapshot)
+    const heavy = ['src/project/yaml-source.ts', 'src/project/load-project.ts', 'src/compile/compile-project.ts', 'src/alerts/load-alerts.ts', 'node_modules/zod', 'src/alerts/schema.ts', 'src/compile/resolve-target.ts', 'src/adapters/duckdb/duckdb-config.ts'];
     // the first evaluation sets up in full (and keeps the snapshot): the hook sees the compiler
     const first = evaluate('first.log');
     expect(first.code, first.stderr).toBe(0);
@@ -102,5 +106,16 @@ describe('alerts snapshot', () => {
     const r = vigil(dir, ['alerts', 'evaluate', '--dry-run', '--state-file', '.vigil/state.json'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(dir, 'target/.cache/alerts.bin'))).toBe(false);
+  });
+
+  it('keeps a resolved target with the snapshot only when no value of its config could be a secret', () => {
+    const target = (config: Record<string, unknown>): ResolvedTarget => ({ name: 't', type: 'x', schema: 'analytics', catalog: 'dev', config: { type: 'x', ...config } });
+    const plain = target({ path: '.vigil/dev.duckdb', schema: 'analytics', threads: 4, labels: { team: 'data' }, tags: ['a'] });
+    expect(keptTarget(plain)).toBe(plain);
+    // the one rule of secrets.ts: a secret's name, or a URL with a password, at any depth
+    for (const config of [{ url: 'postgres://vigil:hunter2@db:5432/app' }, { credentials: '/etc/key.json' }, { password: 'x' }, { labels: { api_key: 'abc' } }, { hosts: ['postgres://u:pw@h/db'] }]) {
+      expect(keptTarget(target(config)), JSON.stringify(config)).toBeUndefined();
+    }
+    expect(keptTarget(target({ url: 'postgres://vigil@db:5432/app' }))).toBeDefined();
   });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { pruneOutbox, resolveIntegration } from '../../src/alerts/evaluate.js';
+import { OUTBOX_RULE, pruneOutbox, resolveIntegration } from '../../src/alerts/evaluate.js';
 import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { emptyState } from '../../src/alerts/state.js';
 import type { OutboxEntry } from '../../src/alerts/notify.js';
-import { ReceiverSchema } from '../../src/alerts/schema.js';
+import { AlertSchema, ReceiverSchema } from '../../src/alerts/schema.js';
 
 describe('receivers', () => {
   it('a fractional rate becomes one message per window', () => {
@@ -15,6 +15,15 @@ describe('receivers', () => {
     const p = resolveIntegration(pd, 'pagerduty', { K: 'x'.repeat(32) });
     expect(typeof p === 'string' ? p : p.limiter).toEqual({ limit: 120, ms: 60_000 });
     expect(resolveIntegration(pd, 'pagerduty', {})).toContain('environment variable K');
+  });
+});
+
+describe('the built-in outbox alert', () => {
+  it('is written out as the alert schema reads it: valid, with every default it would add', () => {
+    // evaluate.ts spells it out so that an evaluation loads no zod; the schema must leave it as it is
+    expect(AlertSchema.parse(structuredClone(OUTBOX_RULE))).toEqual(OUTBOX_RULE);
+    const { timeout: _t, links: _l, ...without } = OUTBOX_RULE;
+    expect(AlertSchema.parse(without)).toEqual(OUTBOX_RULE);
   });
 });
 

@@ -1,6 +1,7 @@
 /** The one duration grammar and the one timestamp grammar every flag and YAML key uses. */
 import { describe, expect, it } from 'vitest';
-import { Duration, durationBefore, durationMs, formatDuration, parseDuration } from '../../src/time/duration.js';
+import { durationBefore, durationMs, formatDuration, parseDuration } from '../../src/time/duration.js';
+import { Duration } from '../../src/time/duration-schema.js';
 import { parseTimestamp } from '../../src/time/timestamp.js';
 
 describe('durations', () => {

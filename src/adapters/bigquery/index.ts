@@ -4,13 +4,15 @@
  */
 import type { Warehouse } from '../warehouse.js';
 import { bigQueryFromDbt } from './bigquery-from-dbt.js';
-import { bigQueryConfigSchema, bigQueryModelConfig, type BigQueryTargetConfig } from './bigquery-config.js';
+import type { BigQueryTargetConfig } from './bigquery-config.js';
 import { bigQueryDialect } from './bigquery-dialect.js';
 
 export const warehouse: Warehouse<BigQueryTargetConfig> = {
   type: 'bigquery',
-  configSchema: bigQueryConfigSchema,
-  modelConfig: bigQueryModelConfig,
+  schemas: async () => {
+    const { bigQueryConfigSchema, bigQueryModelConfig } = await import('./bigquery-config.js');
+    return { config: bigQueryConfigSchema, model: bigQueryModelConfig };
+  },
   dialect: bigQueryDialect,
   capabilities: { transactions: false, primaryKeys: false, partitions: true, grants: true, duckdbSql: false, syncSource: false, dryRun: true },
   bi: { title: 'BigQuery', names: /bigquery|(^|[^a-z])bq([^a-z]|$)/i, metabaseEngines: ['bigquery-cloud-sdk', 'bigquery'], production: true },

@@ -84,13 +84,17 @@ export class DuckDbAdapter implements Adapter {
     }
     const a = new DuckDbAdapter(instance, path, Math.max(1, poolSize));
     a.configured = { threads: cfg.threads !== undefined, memory_limit: cfg.memory_limit !== undefined };
-    for (let i = 0; i < a.maxConcurrency; i++) {
-      const c = await instance.connect();
-      // dates are computed in UTC whatever the laptop's time zone is
-      await c.run("SET TimeZone = 'UTC'");
-      a.all.push(c);
-      a.idle.push(c);
-    }
+    // the pool's connections side by side (DuckDB makes each in its own thread)
+    const pool = await Promise.all(
+      Array.from({ length: a.maxConcurrency }, async () => {
+        const c = await instance.connect();
+        // dates are computed in UTC whatever the laptop's time zone is
+        await c.run("SET TimeZone = 'UTC'");
+        return c;
+      }),
+    );
+    a.all.push(...pool);
+    a.idle.push(...pool);
     if (path !== ':memory:') await a.reattach();
     return a;
   }

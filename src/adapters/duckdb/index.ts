@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Warehouse } from '../warehouse.js';
 import { duckDbFromDbt } from './duckdb-from-dbt.js';
-import { duckDbConfigSchema, type DuckDbTargetConfig } from './duckdb-config.js';
+import type { DuckDbTargetConfig } from './duckdb-config.js';
 import { duckDbDialect } from './duckdb-dialect.js';
 
 /** DuckDB names a database (its catalog) after its file: `.vigil/dev.duckdb` is `dev`. */
@@ -14,7 +14,7 @@ const catalogOf = (path: string) => path.replace(/^.*[\\/]/, '').replace(/\.[^.]
 
 export const warehouse: Warehouse<DuckDbTargetConfig> = {
   type: 'duckdb',
-  configSchema: duckDbConfigSchema,
+  schemas: async () => ({ config: (await import('./duckdb-config.js')).duckDbConfigSchema }),
   dialect: duckDbDialect,
   capabilities: { transactions: true, primaryKeys: true, partitions: false, grants: false, duckdbSql: true, syncSource: false, dryRun: false, speculativeLoads: true, singleProcess: true },
   bi: { title: 'DuckDB', names: /duck/i, metabaseEngines: ['duckdb'] },
@@ -39,6 +39,10 @@ export const warehouse: Warehouse<DuckDbTargetConfig> = {
   async open(config, ctx) {
     const { DuckDbAdapter } = await import('./duckdb-adapter.js');
     return DuckDbAdapter.open(config, ctx.root, ctx.threads);
+  },
+  async prepare() {
+    const [, { loadDuckDb }] = await Promise.all([import('./duckdb-adapter.js'), import('./duckdb-module.js')]);
+    await loadDuckDb();
   },
   async checker(_config, ctx) {
     const { DuckDbChecker } = await import('./duckdb-check.js');

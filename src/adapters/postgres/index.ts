@@ -4,12 +4,12 @@
  */
 import type { Warehouse } from '../warehouse.js';
 import { postgresFromDbt } from './postgres-from-dbt.js';
-import { postgresConfigSchema, type PostgresTargetConfig } from './postgres-config.js';
+import type { PostgresTargetConfig } from './postgres-config.js';
 import { postgresDialect } from './postgres-dialect.js';
 
 export const warehouse: Warehouse<PostgresTargetConfig> = {
   type: 'postgres',
-  configSchema: postgresConfigSchema,
+  schemas: async () => ({ config: (await import('./postgres-config.js')).postgresConfigSchema }),
   dialect: postgresDialect,
   capabilities: { transactions: true, primaryKeys: true, partitions: false, grants: true, duckdbSql: false, syncSource: true, dryRun: false },
   bi: { title: 'Postgres', names: /postgres|(^|[^a-z])pg([^a-z]|$)/i, metabaseEngines: ['postgres', 'redshift'] },
