@@ -16,7 +16,7 @@ import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { Hook } from '../adapters/adapter.js';
 import { dialectOf } from '../adapters/index.js';
 import { resolveTarget } from './resolve-target.js';
-import type { ProjectFiles, RawFile } from '../project/load-project.js';
+import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type SeedProps, type SnapshotConfig, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
 import { explainIssues, showPath } from '../project/issues.js';
@@ -148,6 +148,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // ---- properties: models and sources
   const modelProps = new Map<string, NonNullable<ModelDraft['props']>>();
   const sources = new Map<string, SourceNode>();
+  /** `source.table` declared in properties files that failed validation (their errors are reported) */
+  const unvalidated = unvalidatedSourceNames(files);
   const sourceTests: Array<{ node: SourceNode; entry: TestEntry; column?: string; src: YamlSource; path: (string | number)[]; file: string }> = [];
   const seedProps = new Map<string, { p: SeedProps; src: YamlSource; path: (string | number)[]; file: string }>();
   for (const pf of files.properties) {
@@ -630,7 +632,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         // a source that a seed fills (same table) waits for the seed
         const seed = seedByRelation.get(relKey(src.relation));
         if (seed) ps.push(seed.unique_id);
-      } else ds.push(unknownSource(s, t, sources, d.file));
+      } else {
+        const u = unknownSource(s, t, sources, d.file, unvalidated);
+        if (u) ds.push(u);
+      }
     }
     deps.set(uid, [...new Set(ps)]);
   }
@@ -774,7 +779,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (sources.has(sid)) depends.push(sid);
       else {
         ok = false;
-        ds.push(unknownSource(src, tb, sources, d.file));
+        const u = unknownSource(src, tb, sources, d.file, unvalidated);
+        if (u) ds.push(u);
       }
     }
     if (!ok) continue;
@@ -884,7 +890,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       } else if (mSrc) {
         const s = sources.get(`source.${projectName}.${mSrc[1]}.${mSrc[2]}`);
         if (!s) {
-          ds.push(diag('E_SOURCE', `relationships: source('${mSrc[1]}', '${mSrc[2]}') not found`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
+          if (!unvalidated.has(`${mSrc[1]}.${mSrc[2]}`)) ds.push(diag('E_SOURCE', `relationships: source('${mSrc[1]}', '${mSrc[2]}') not found`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
           return;
         }
         toRelation = dialect.relation(s.relation);
@@ -1002,8 +1008,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (sources.has(sid)) depends.push(sid);
       else {
         ok = false;
-        const d = unknownSource(s, tb, sources, { path: file, text } as RawFile);
-        ds.push({ ...d, ...shift(d) });
+        const d = unknownSource(s, tb, sources, { path: file, text } as RawFile, unvalidated);
+        if (d) ds.push({ ...d, ...shift(d) });
       }
     }
     if (!ok) return undefined;
@@ -1213,7 +1219,9 @@ function locate(text: string, re?: RegExp): { line?: number; column?: number } {
   return lineColAt(text, m.index);
 }
 
-function unknownSource(s: string, t: string, sources: Map<string, SourceNode>, f: RawFile): Diagnostic {
+/** A source() of no declared source; undefined when a properties file that failed validation declares it (that file's error is the one to fix). */
+function unknownSource(s: string, t: string, sources: Map<string, SourceNode>, f: RawFile, unvalidated: ReadonlySet<string>): Diagnostic | undefined {
+  if (unvalidated.has(`${s}.${t}`)) return undefined;
   const all = [...sources.values()].map((x) => `${x.source_name}.${x.name}`);
   const hint = didYouMean(`${s}.${t}`, all);
   return diag(

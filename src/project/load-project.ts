@@ -42,6 +42,12 @@ export interface ProjectFiles {
   /** .md files under models/, seeds/ and snapshots/: {% docs %} blocks */
   docs?: RawFile[];
   properties: PropertiesSource[];
+  /**
+   * By file: the sources (`source.table`) a properties file declares that failed validation (its
+   * problems are in `diagnostics`, at their lines). Compile does not report each use of them as
+   * "not found" too: one typo in a file would bury itself under an error per model.
+   */
+  unvalidatedSources?: Map<string, string[]>;
   /** Problems found while reading (bad YAML); compile reports them with its own. */
   diagnostics: Diagnostic[];
   /** Reads a fixture file (CSV) named by a unit test, relative to the root; undefined if missing. */
@@ -142,24 +148,53 @@ export function loadProject(projectDir: string): ProjectFiles {
   const snapshots = take('snapshots');
   const docs = take('docs');
   const properties: PropertiesSource[] = [];
+  const unvalidatedSources = new Map<string, string[]>();
   for (const f of take('properties')) {
-    const p = parseProperties(f, diagnostics);
+    const p = parseProperties(f, diagnostics, unvalidatedSources);
     if (p) properties.push(p);
   }
   const readFixture = (p: string) => {
     const abs = resolve(root, p);
     return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
   };
-  return { root, project, projectYaml, paths, models, seeds, snapshots, macros, singularTests, dashboards, docs, properties, diagnostics, readFixture };
+  return { root, project, projectYaml, paths, models, seeds, snapshots, macros, singularTests, dashboards, docs, properties, unvalidatedSources, diagnostics, readFixture };
 }
 
-/** A properties YAML file, parsed and checked (undefined: empty, or its problems are in `diagnostics`). */
-function parseProperties(f: RawFile, diagnostics: Diagnostic[]): PropertiesSource | undefined {
+/**
+ * A properties YAML file, parsed and checked (undefined: empty, or its problems are in
+ * `diagnostics`; then the sources it declares, as far as they can be read, go to `unvalidated`).
+ */
+function parseProperties(f: RawFile, diagnostics: Diagnostic[], unvalidated: Map<string, string[]>): PropertiesSource | undefined {
+  unvalidated.delete(f.path);
   const y = parseYaml(f.text, f.path, diagnostics);
   if (!y) return undefined;
   if (y.value === null || y.value === undefined) return undefined; // empty file
   const data = validateYaml(y, PropertiesFileSchema, diagnostics);
-  return data ? { path: f.path, data, yaml: y } : undefined;
+  if (data) return { path: f.path, data, yaml: y };
+  const declared = sourcesDeclared(y.value);
+  if (declared.length) unvalidated.set(f.path, declared);
+  return undefined;
+}
+
+/** Every `source.table` of `unvalidatedSources`, for compile's "not found" checks. */
+export function unvalidatedSourceNames(files: Pick<ProjectFiles, 'unvalidatedSources'>): ReadonlySet<string> {
+  return new Set([...(files.unvalidatedSources?.values() ?? [])].flat());
+}
+
+/** `source.table` of every source table a properties document names, read without its schema. */
+function sourcesDeclared(doc: unknown): string[] {
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  const name = (v: unknown): string | undefined => (v && typeof v === 'object' && typeof (v as { name?: unknown }).name === 'string' ? (v as { name: string }).name : undefined);
+  const out: string[] = [];
+  for (const s of list((doc as { sources?: unknown } | null)?.sources)) {
+    const sn = name(s);
+    if (!sn) continue;
+    for (const t of list((s as { tables?: unknown }).tables)) {
+      const tn = name(t);
+      if (tn) out.push(`${sn}.${tn}`);
+    }
+  }
+  return out;
 }
 
 /**
@@ -190,7 +225,9 @@ export function reloadProject(prev: ProjectFiles, changed: Iterable<string>): Pr
     next.diagnostics = next.diagnostics.filter((d) => d.file !== p);
     if (kind.key === 'properties') {
       const props = next.properties.filter((x) => x.path !== p);
-      const parsed = st ? parseProperties({ path: p, text: readFileSync(abs, 'utf8') }, next.diagnostics) : undefined;
+      next.unvalidatedSources = new Map(next.unvalidatedSources); // (prev's is left as it was)
+      next.unvalidatedSources.delete(p);
+      const parsed = st ? parseProperties({ path: p, text: readFileSync(abs, 'utf8') }, next.diagnostics, next.unvalidatedSources) : undefined;
       next.properties = (parsed ? [...props, parsed] : props).sort(byPath);
       continue;
     }

@@ -10,7 +10,7 @@ import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { offlineDialect } from '../adapters/index.js';
 import { literalStandard, type Dialect } from '../adapters/dialect.js';
 import { offlineType } from '../adapters/type-family.js';
-import type { ProjectFiles, RawFile } from '../project/load-project.js';
+import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode } from '../compile/manifest.js';
@@ -132,6 +132,7 @@ export function parseInput(input: string): { kind: 'ref'; name: string } | { kin
 export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): UnitTestNode[] {
   const { files, manifest } = input;
   const project = files.project.name;
+  const unvalidated = unvalidatedSourceNames(files);
   const out: UnitTestNode[] = [];
   const names = new Map<string, string>();
   const models = new Map<string, ModelNode>();
@@ -167,6 +168,12 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       if (prev) return fail('E_UNIT', `unit test '${t.name}' is defined twice (also in ${prev})`, ['name']);
       names.set(t.name, pf.path);
       if (input.broken?.has(t.model)) return;
+      // a given from a source whose properties file failed validation: that file's error is the one to fix
+      const fromUnvalidated = t.given.some((g) => {
+        const p = parseInput(g.input);
+        return p?.kind === 'source' && unvalidated.has(`${p.source}.${p.table}`);
+      });
+      if (fromUnvalidated) return;
       const model = models.get(t.model);
       const file = input.modelFiles.get(t.model);
       if (!model || !file) {

@@ -26,6 +26,7 @@ function view(f: ProjectFiles) {
     snapshots: files(f.snapshots),
     docs: files(f.docs),
     properties: f.properties.map((p) => [p.path, p.data]),
+    unvalidatedSources: [...(f.unvalidatedSources ?? new Map())].sort(),
     diagnostics: f.diagnostics.map((d) => [d.file, d.line, d.message]).sort(),
   };
 }
@@ -57,6 +58,11 @@ describe('reloadProject', () => {
     expect(files.diagnostics.some((d) => d.file === 'models/schema.yml')).toBe(true);
     step(['models/schema.yml'], () => writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: a\n    description: fixed\n'));
     expect(files.diagnostics).toEqual([]);
+    // a sources file that fails validation: its tables are remembered (compile does not call each use "not found"), until it is fixed
+    step(['models/src.yml'], () => writeFileSync(join(dir, 'models/src.yml'), 'sources:\n  - name: raw\n    tables:\n      - name: e\n        typo: 1\n      - name: f\n'));
+    expect([...files.unvalidatedSources!]).toEqual([['models/src.yml', ['raw.e', 'raw.f']]]);
+    step(['models/src.yml'], () => writeFileSync(join(dir, 'models/src.yml'), 'sources:\n  - name: raw\n    tables:\n      - name: e\n      - name: f\n'));
+    expect(files.unvalidatedSources!.size).toBe(0);
     step(['models/more.yml'], () => writeFileSync(join(dir, 'models/more.yml'), 'models:\n  - name: c\n    description: new file\n'));
     step(['models/docs.md'], () => writeFileSync(join(dir, 'models/docs.md'), '{% docs x %}y{% enddocs %}\n'));
     step(['macros/m.sql'], () => writeFileSync(join(dir, 'macros/m.sql'), '{% macro m() %}2{% endmacro %}\n'));

@@ -185,6 +185,23 @@ const cases: Case[] = [
     expect: ["models/s.yml:5:9: error: sources[0].tables[0].expiry: unknown key 'expiry' [E_SCHEMA]"],
   },
   {
+    // one typo in a sources file: its line, not also a "not found" for each model, data test and
+    // unit test reading a table that file declares (the file is left out until it validates)
+    name: 'a typo in a sources file is one error, not one per use',
+    files: {
+      'models/s.yml': 'sources:\n  - name: raw\n    tables:\n      - name: e\n        sync: { primary_key: id, cursor: ts, batch_sise: 10 }\n      - name: f\n',
+      'models/a.sql': "select * from {{ source('raw', 'e') }}",
+      'models/b.sql': "select * from {{ source('raw', 'f') }}",
+      'models/c.yml': "models:\n  - name: b\n    columns:\n      - name: id\n        tests:\n          - relationships: { to: \"source('raw', 'e')\", field: id }\n",
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: b\n    given:\n      - input: source('raw', 'f')\n        rows: [{ id: 1 }]\n    expect:\n      rows: [{ id: 1 }]\n",
+      // a source declared nowhere is still reported
+      'models/d.sql': "select * from {{ source('raw', 'g') }}",
+    },
+    code: 2,
+    expect: ["models/s.yml:5:46: error: sources[0].tables[0].sync.batch_sise: unknown key 'batch_sise' — did you mean 'batch_size'? [E_SCHEMA]", "models/d.sql:1:18: error: source('raw', 'g') not found"],
+    errors: 2,
+  },
+  {
     name: 'a view that reads a secret',
     files: { 'models/a.sql': "select 1 as x where '{{ env_var('VIGIL_SECRET_TEST') }}' <> ''" },
     env: { VIGIL_SECRET_TEST: 'a-secret-value' },
