@@ -311,8 +311,10 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
   // threads), the evaluation's modules and the formatters of the rules' time zones (~45 ms)
   await (await import('../adapters/index.js')).prepareDriver(s.target.type);
   const opening = openBusyAware(s, waitMs);
+  opening.catch(() => {}); // (a failure is handled where it is awaited, below: not an unhandled rejection meanwhile)
   await new Promise((r) => setImmediate(r)); // the calls above have reached the driver
   const modules = Promise.all([import('../alerts/evaluate.js'), import('../alerts/state.js'), import('../alerts/delivery/types.js')]);
+  modules.catch(() => {});
   prepareActiveHours(rules.map((r) => r.activeHours));
   const adapter = await opening;
   if (!adapter) return;
