@@ -276,7 +276,7 @@ export interface SiteWalk {
  * while the other queries still run). The adapter is left open.
  */
 export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Adapter, at: Date, onTile?: (d: CompiledDashboard, file: string, ct: Tile, x: TileData) => void): Promise<SiteWalk> {
-  const { compileTileWithFilters } = await import('../dashboards/compile-dashboards.js');
+  const { compileTileWithFilters } = await import('../dashboards/tile-sql.js');
   const { rawRowsSql } = await import('../dashboards/raw-rows.js');
   const q = new TileQueries(adapter, at);
   const data = new Map<string, Map<string, TileData>>();

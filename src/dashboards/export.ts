@@ -36,7 +36,7 @@ import type { Dialect } from '../adapters/dialect.js';
 import type { DashboardFilter, Tile, TileType } from './schema.js';
 import { rawRowFields } from './raw-rows.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from './types.js';
-import { measureSql, ownWindow } from './compile-dashboards.js';
+import { measureSql, ownWindow } from './tile-sql.js';
 
 export type ExportFormat = 'looker' | 'metabase' | 'json';
 

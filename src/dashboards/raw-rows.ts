@@ -9,7 +9,7 @@
  * is never selected.
  */
 import type { Dialect } from '../adapters/dialect.js';
-import type { FilterValue } from './compile-dashboards.js';
+import type { FilterValue } from './tile-sql.js';
 import { scalar } from './site.js';
 import type { CompiledTile } from './types.js';
 

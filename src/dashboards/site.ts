@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import type { DashboardFilter } from './schema.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
-import type { FilterValue } from './compile-dashboards.js';
+import type { FilterValue } from './tile-sql.js';
 import { rawRowValues } from './raw-rows.js';
 
 export { checkBaseUrl } from './base-url.js';

@@ -11,7 +11,7 @@ import { loadProject } from '../../src/project/load-project.js';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
-import { compileTileWithFilters } from '../../src/dashboards/compile-dashboards.js';
+import { compileTileWithFilters } from '../../src/dashboards/tile-sql.js';
 import { checkBaseUrl, drillValues, hrefFrom, pageFor, Site, valueSlug } from '../../src/dashboards/site.js';
 import type { CompiledDashboard } from '../../src/dashboards/types.js';
 import { REPO } from '../helpers.js';

@@ -1,0 +1,294 @@
+/**
+ * The SQL of a dashboard tile: its measures, filters, time windows and drill-down filter values,
+ * in the target's dialect. Its own module: `vigil dashboards render` compiles the drill-down
+ * pages' tiles with it from the snapshot without loading the dashboards' YAML schema (zod) or
+ * the YAML readers (compile-dashboards.ts validates the files and calls it too).
+ */
+import type { Dialect } from '../adapters/dialect.js';
+import type { DashboardFilter, Measure, ResolvedTile, Tile } from './schema.js';
+import type { CompiledRawRows } from './raw-rows.js';
+import type { CompiledField, CompiledTile } from './types.js';
+
+const AGG_LABEL: Record<string, string> = { sum: 'Total', avg: 'Average', min: 'Min', max: 'Max', count: 'Count', count_distinct: 'Distinct', median: 'Median', p50: 'P50', p90: 'P90', p95: 'P95', p99: 'P99', ratio: 'Rate', share: 'Share', weighted_avg: 'Weighted avg', age_minutes: 'Minutes since', oldest_age_minutes: 'Minutes since (oldest)', none: '' };
+const PCT: Record<string, number> = { median: 0.5, p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
+
+export function measureName(m: Measure): string {
+  return m.name ?? (m.agg === 'none' ? m.column : `${m.agg}_${m.column === '*' ? 'rows' : m.column}`);
+}
+
+const human = (s: string) => s.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+
+/** A field in a drill-down value: {{ column }}. */
+export const DRILL_TEMPLATE_RE = /\{\{\s*([A-Za-z_]\w*)\s*\}\}/g;
+
+/** A relative time value: "today", "-7d" (days back from today) or "-24h" (hours back from now). */
+export const RELATIVE_RE = /^(?:today|-(\d+)([dh]))$/;
+
+/** Hours the window of a relative value spans up to now: -1d = yesterday and today (48h), -24h = 24h, today = 24h. */
+function relativeHours(v: string): number {
+  const m = RELATIVE_RE.exec(v)!;
+  if (v === 'today') return 24;
+  return m[2] === 'h' ? Number(m[1]) : (Number(m[1]) + 1) * 24;
+}
+
+/** The start of a relative window, moved back by `shiftHours` (the previous period). */
+function relativeDate(v: unknown, dialect: Dialect, shiftHours: number, colType: string | undefined): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const m = RELATIVE_RE.exec(v);
+  if (!m) return undefined;
+  if (v !== 'today' && m[2] === 'h') return dialect.dateadd('hour', -(Number(m[1]) + shiftHours), dialect.current_timestamp());
+  const days = (v === 'today' ? 0 : Number(m[1])) + Math.round(shiftHours / 24);
+  return dialect.dateBound(days ? dialect.dateadd('day', -days, dialect.current_date()) : dialect.current_date(), colType);
+}
+
+export const isTimestamp = (type: string | undefined): boolean => /timestamp|datetime/i.test(type ?? '');
+export const isDate = (type: string | undefined): boolean => /^date$/i.test(type ?? '');
+
+/**
+ * Where a relative window ends: now, or `shiftHours` before now (the previous period "to date").
+ * A timestamp column stops at the evaluation time, so a render `--at` a past moment does not read
+ * rows written after it; a date column at today. Undefined when the column's type is unknown.
+ */
+function windowEnd(col: string, type: string | undefined, dialect: Dialect, shiftHours: number): string | undefined {
+  if (isTimestamp(type)) return `${col} < ${shiftHours ? dialect.dateadd('hour', -shiftHours, dialect.current_timestamp()) : dialect.current_timestamp()}`;
+  if (isDate(type) && !shiftHours) return `${col} <= ${dialect.current_date()}`;
+  return undefined;
+}
+
+/** How a KPI's previous period is cut (see `compare` in schema.ts). */
+interface Shift {
+  hours: number;
+  /** previous_period_to_date: the previous period stops at the same point of its length as this one (now). */
+  toDate: boolean;
+}
+const NO_SHIFT: Shift = { hours: 0, toDate: false };
+
+/** The time window of a KPI: its own relative filter, else the dashboard's date_range default. */
+export interface KpiWindow {
+  column: string;
+  /** "today", "-24h", "-6d" */
+  value: string;
+  hours: number;
+  type: string | undefined;
+}
+
+/** "today so far", "last 24 hours", "last 7 days (today included)" — the window as a reader says it. */
+export function windowText(w: KpiWindow): string {
+  if (w.value === 'today') return isTimestamp(w.type) ? 'today so far' : 'today';
+  if (w.value.endsWith('h')) return `last ${w.hours} hours`;
+  const days = w.hours / 24;
+  return days === 2 ? 'yesterday and today' : `last ${days} days (today included)`;
+}
+
+/** What a KPI's change compares with, as a reader says it. */
+export function compareText(w: KpiWindow, compare: 'previous_period' | 'previous_period_to_date'): string {
+  if (compare === 'previous_period_to_date') return w.value === 'today' ? 'same hours yesterday' : w.value.endsWith('h') ? `the ${w.hours} hours before` : `same time ${w.hours / 24} days earlier`;
+  if (w.value === 'today') return 'yesterday (whole day)';
+  return w.value.endsWith('h') ? `the ${w.hours} hours before` : `the ${w.hours / 24} days before`;
+}
+
+function literalOf(v: unknown, dialect: Dialect): string {
+  return dialect.literal(v === undefined ? null : (v as string | number | boolean | null));
+}
+
+/** A measure's aggregate expression (exported for the Looker top-N ranking, export.ts). */
+export function measureSql(m: Measure, q: (c: string) => string, dialect: Dialect): string {
+  const c = m.column === '*' ? '*' : q(m.column);
+  switch (m.agg) {
+    case 'sum':
+      return `sum(${c})`;
+    case 'avg':
+      return `avg(${c})`;
+    case 'min':
+      return `min(${c})`;
+    case 'max':
+      return `max(${c})`;
+    case 'count':
+      return `count(${c})`;
+    case 'count_distinct':
+      return `count(distinct ${c})`;
+    case 'median':
+    case 'p50':
+    case 'p90':
+    case 'p95':
+    case 'p99':
+      return dialect.percentile(c, PCT[m.agg]);
+    case 'ratio':
+      return dialect.safe_divide(`sum(${c})`, `sum(${q(m.denominator!)})`);
+    case 'share':
+      return `avg(case when ${c} then 1.0 else 0.0 end)`;
+    case 'weighted_avg':
+      return dialect.safe_divide(`sum(${c} * ${q(m.weight!)})`, `sum(${q(m.weight!)})`);
+    // whole minutes elapsed (not minute boundaries crossed: 10:00:58 to 10:03:03 is 2 minutes, not 3)
+    case 'age_minutes':
+      return `floor(${dialect.datediff('second', `max(${c})`, dialect.current_timestamp())} / 60)`;
+    case 'oldest_age_minutes':
+      return `floor(${dialect.datediff('second', `min(${c})`, dialect.current_timestamp())} / 60)`;
+    case 'none':
+      return c;
+  }
+}
+
+/** The WHERE conditions of a tile: its own filters, then the dashboard filters' defaults that apply. */
+function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, appliesTo: (f: DashboardFilter) => boolean, withDashboard: boolean, shift: Shift, types: Record<string, string>): { where: string[]; applies: string[] } {
+  const shiftHours = shift.hours;
+  const q = (c: string) => dialect.quoteIdent(c);
+  const where: string[] = [];
+  for (const f of tile.filters) {
+    const col = q(f.column);
+    if (f.op === 'is null' || f.op === 'is not null') {
+      where.push(`${col} ${f.op}`);
+      continue;
+    }
+    if (f.op === 'in' || f.op === 'not in') {
+      const list = (Array.isArray(f.value) ? f.value : [f.value]).map((v) => literalOf(v, dialect)).join(', ');
+      where.push(`${col} ${f.op} (${list})`);
+      continue;
+    }
+    const rel = relativeDate(f.value, dialect, shiftHours, types[f.column]);
+    if (rel && (f.op === '>=' || f.op === '>')) where.push(windowSql(col, `${col} ${f.op} ${rel}`, f.value as string, types[f.column], dialect, shift));
+    else where.push(`${col} ${f.op} ${rel ?? literalOf(f.value, dialect)}`);
+  }
+  const applies: string[] = [];
+  for (const f of filters) {
+    if (!appliesTo(f)) continue;
+    applies.push(f.name);
+    if (!withDashboard || f.default === undefined || f.default === null) continue;
+    const col = q(f.column);
+    if (f.type === 'date_range') {
+      // "7d": the last 7 days, today included
+      const n = Number(/^(\d+)d$/.exec(String(f.default))?.[1] ?? 7);
+      const hasOwnDate = tile.filters.some((x) => x.column === f.column);
+      if (hasOwnDate) continue; // the tile's own window wins (e.g. "last 24h" KPIs)
+      const start = relativeDate(`-${n - 1}d`, dialect, shiftHours, types[f.column])!;
+      where.push(windowSql(col, `${col} >= ${start}`, `-${n - 1}d`, types[f.column], dialect, shift));
+    } else where.push(`${col} = ${literalOf(f.default, dialect)}`);
+  }
+  return { where, applies };
+}
+
+/**
+ * A relative window's conditions: from its start (`from`, already moved back by the shift) to
+ * now; the previous period ends where this one starts, or, to date, at the same point of its length.
+ */
+function windowSql(col: string, from: string, value: string, type: string | undefined, dialect: Dialect, shift: Shift): string {
+  if (!shift.hours) {
+    const end = windowEnd(col, type, dialect, 0);
+    return end ? `${from} and ${end}` : from;
+  }
+  if (shift.toDate) return `${from} and ${windowEnd(col, type, dialect, shift.hours)}`;
+  return `${from} and ${col} < ${relativeDate(value, dialect, 0, type)}`;
+}
+
+/** What a tile reads: its model's name, its relation spelled for the target, and a filter the warehouse requires on every read. */
+interface TileSource {
+  name: string;
+  relation: string;
+  readFilter?: string;
+  /** the model is vigil_sync_state (syncStateModel): this relation, which may not exist yet */
+  syncState?: { database?: string; schema: string; identifier: string };
+}
+
+/** `types`: the model's declared data_type per column; `appliesTo`: whether a dashboard filter reaches the tile. */
+export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, filters: DashboardFilter[], dialect: Dialect, appliesTo: (f: DashboardFilter) => boolean, types: Record<string, string>, rawRows?: CompiledRawRows): CompiledTile {
+  const q = (c: string) => dialect.quoteIdent(c);
+  const relation = src.relation;
+  const fields: CompiledField[] = [];
+  const select: string[] = [];
+  const group: string[] = [];
+  for (const dim of tile.dimensions) {
+    const expr = dim.granularity ? dialect.date_trunc(dim.granularity, q(dim.column)) : q(dim.column);
+    select.push(`${expr} as ${q(dim.column)}`);
+    group.push(expr);
+    fields.push({ name: dim.column, label: dim.label ?? human(dim.column), kind: 'dimension', column: dim.column, granularity: dim.granularity, role: dim.role });
+  }
+  for (const m of tile.measures) {
+    const name = measureName(m);
+    select.push(`${measureSql(m, q, dialect)} as ${q(name)}`);
+    fields.push({ name, label: m.label ?? `${AGG_LABEL[m.agg]} ${human(m.column === '*' ? 'rows' : m.column).toLowerCase()}`.trim(), kind: 'measure', column: m.column, agg: m.agg, other: m.denominator ?? m.weight, format: m.format });
+  }
+  const rowLevel = tile.measures.some((m) => m.agg === 'none');
+  const build = (withDashboard: boolean, shift: Shift) => {
+    const { where, applies } = conditions(tile, filters, dialect, appliesTo, withDashboard, shift, types);
+    // a warehouse that refuses some reads without a filter (BigQuery's require_partition_filter)
+    if (src.readFilter) where.unshift(src.readFilter);
+    if (tile.top_n && tile.measures[0]) {
+      // the n values of the column with the largest first measure, under the same filters
+      const c = q(tile.top_n.column);
+      const inner = [`select ${c} from ${relation}`, ...(where.length ? [`where ${where.join(' and ')}`] : []), `group by ${c}`, `order by ${measureSql(tile.measures[0], q, dialect)} desc, ${c}`, `limit ${tile.top_n.n}`].join(' ');
+      where.push(`${c} in (select ${c} from (${inner}) as top_n)`);
+    }
+    const lines = [`select ${select.join(', ')}`, `from ${relation}`];
+    if (where.length) lines.push(`where ${where.join('\n  and ')}`);
+    if (group.length && !rowLevel) lines.push(`group by ${group.join(', ')}`);
+    // a sample is the first rows in the order of a hash: random-looking, the same on every render.
+    // A sort on measures ends with the dimensions (one row each): rows that tie come in the same
+    // order on every render, and a limit keeps the same ones
+    const tieBreak = rowLevel ? [] : tile.dimensions.filter((x) => !tile.sort.some((s) => s.field === x.column)).map((x) => q(x.column));
+    const sorts = tile.sample ? [dialect.sampleOrder(q(tile.sample.key), tile.sample.seed)] : tile.sort.length ? [...tile.sort.map((s) => `${q(s.field)} ${s.dir}`), ...tieBreak] : tile.dimensions.length && !rowLevel ? tile.dimensions.map((x) => q(x.column)) : [];
+    if (sorts.length) lines.push(`order by ${sorts.join(', ')}`);
+    const limit = tile.sample?.rows ?? tile.limit ?? (rowLevel ? 5000 : undefined);
+    if (limit) lines.push(`limit ${limit}`);
+    return { sql: lines.join('\n'), applies };
+  };
+  const main = build(true, NO_SHIFT);
+  let previousSql: string | undefined;
+  let previousSqlUnfiltered: string | undefined;
+  let window: CompiledTile['window'];
+  const w = tile.type === 'kpi' ? kpiWindow(tile, filters, appliesTo, types) : undefined;
+  if (w) window = { text: windowText(w) };
+  if (w && tile.compare) {
+    const shift = { hours: w.hours, toDate: tile.compare === 'previous_period_to_date' };
+    previousSql = build(true, shift).sql;
+    // without the dashboard filters, only a window of the tile's own moves back
+    if (ownWindow(tile)) previousSqlUnfiltered = build(false, shift).sql;
+    window!.compare = compareText(w, tile.compare);
+  }
+  return {
+    tile,
+    tab,
+    model: src.name,
+    relation,
+    fields,
+    sql: main.sql,
+    sqlUnfiltered: build(false, NO_SHIFT).sql,
+    previousSql,
+    previousSqlUnfiltered,
+    window,
+    appliesFilters: main.applies,
+    columnTypes: types,
+    ...(src.readFilter ? { readFilter: src.readFilter } : {}),
+    ...(src.syncState ? { syncState: src.syncState } : {}),
+    ...(rawRows ? { rawRows } : {}),
+  };
+}
+
+/** A KPI's own relative window ("-24h", "-7d", "today" as a lower bound), if it has one. */
+export function ownWindow(tile: Tile): { column: string; value: string } | undefined {
+  const f = tile.filters.find((x) => (x.op === '>=' || x.op === '>') && typeof x.value === 'string' && RELATIVE_RE.test(x.value));
+  return f ? { column: f.column, value: f.value as string } : undefined;
+}
+
+/** A KPI's time window: its own relative time filter, else the default of a dashboard date range that reaches it. */
+export function kpiWindow(tile: Tile, filters: DashboardFilter[], appliesTo: (f: DashboardFilter) => boolean, types: Record<string, string>): KpiWindow | undefined {
+  const own = ownWindow(tile);
+  if (own) return { ...own, hours: relativeHours(own.value), type: types[own.column] };
+  const dr = filters.find((f) => f.type === 'date_range' && f.default !== undefined && f.default !== null && appliesTo(f));
+  const days = dr ? Number(/^(\d+)d$/.exec(String(dr.default))?.[1] ?? 0) : 0;
+  return dr && days ? { column: dr.column, value: `-${days - 1}d`, hours: days * 24, type: types[dr.column] } : undefined;
+}
+
+/** A value a drill-down gives a dashboard filter: a select's value (typed as the row had it), or a date range like "7d". */
+export type FilterValue = string | number | boolean;
+
+/**
+ * A compiled tile again, with some dashboard filters set to other values than their defaults
+ * (the page a drill-down opens): the values go into the SQL as literals spelled by the dialect
+ * (strings quoted, quotes doubled), never as text pasted into the query. Only the filters that
+ * apply to the tile (`appliesFilters`) reach it; its SQL is the same as before when none does.
+ */
+export function compileTileWithFilters(ct: CompiledTile, filters: DashboardFilter[], values: Record<string, FilterValue>, dialect: Dialect): CompiledTile {
+  const set = filters.map((f) => (Object.hasOwn(values, f.name) ? { ...f, default: values[f.name] } : f));
+  const applies = new Set(ct.appliesFilters);
+  return compileTile(ct.tile, ct.tab, { name: ct.model, relation: ct.relation, readFilter: ct.readFilter, ...(ct.syncState ? { syncState: ct.syncState } : {}) }, set, dialect, (f) => applies.has(f.name), ct.columnTypes ?? {}, ct.rawRows);
+}
