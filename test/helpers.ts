@@ -3,10 +3,10 @@
  * in-memory project files for the pure compiler.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseYaml, validateYaml } from '../src/project/yaml-source.js';
 import { ProjectFileSchema, PropertiesFileSchema } from '../src/project/schema.js';
 import type { ProjectFiles } from '../src/project/load-project.js';
@@ -60,6 +60,29 @@ export interface CliResult {
 export function vigil(cwd: string, args: string[], env: Record<string, string> = {}): CliResult {
   const r = spawnSync(process.execPath, [VIGIL, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * vigil() with a module loader hook (Node's module.register) that records every chunk of dist/
+ * the process loads; `sources`: their source files from the chunks' source maps (src/..., and a
+ * bundled package as node_modules/<name>). What a command loads is what its start-up pays for.
+ */
+export function vigilLoading(cwd: string, args: string[], env: Record<string, string> = {}): CliResult & { sources: Set<string> } {
+  const hooks = join(cwd, '.vigil-test-hooks.mjs');
+  const register = join(cwd, '.vigil-test-register.mjs');
+  const log = join(cwd, '.vigil-test-loaded.log');
+  if (!existsSync(register)) {
+    writeFileSync(hooks, `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) { if (url.includes('/dist/')) appendFileSync(process.env.VIGIL_TEST_LOADED, url + '\\n'); return next(url, context); }\n`);
+    writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  }
+  rmSync(log, { force: true });
+  const r = vigil(cwd, args, { ...env, NODE_OPTIONS: `--import=${pathToFileURL(register).href}`, VIGIL_TEST_LOADED: log });
+  const sources = new Set<string>();
+  for (const url of existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []) {
+    const map = JSON.parse(readFileSync(new URL(`${url}.map`), 'utf8')) as { sources: string[] };
+    for (const f of map.sources) sources.add(f.replace(/^(\.\.\/)+/, '').replace(/^.*(node_modules\/(?:@[^/]+\/)?[^/]+)\/.*$/, '$1'));
+  }
+  return { ...r, sources };
 }
 
 /** Like vigil(), without blocking this process: needed when a server in this process must answer the CLI. */

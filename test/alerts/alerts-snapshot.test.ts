@@ -5,10 +5,9 @@
  * again each time), and an edited rule file is read again at once.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { COUNTS_ALERT, makeProject, removeDir, vigil } from '../helpers.js';
+import { COUNTS_ALERT, makeProject, removeDir, vigil, vigilLoading } from '../helpers.js';
 import { keptTarget } from '../../src/cli/command-kit.js';
 import type { ResolvedTarget } from '../../src/compile/compile-project.js';
 
@@ -63,33 +62,20 @@ describe('alerts snapshot', () => {
     });
     dirs.push(dir);
     expect(vigil(dir, ['build']).code).toBe(0);
-    // a module loader hook (Node's module.register) records every module of dist/ the process loads
-    writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) { if (url.includes('/dist/')) appendFileSync(process.env.VIGIL_TEST_LOADED, url + '\\n'); return next(url, context); }\n`);
-    writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
-    /** The source files (src/...) of every bundle chunk the evaluation loaded, from the chunks' source maps. */
-    const sourcesLoaded = (log: string): Set<string> => {
-      const files = new Set<string>();
-      for (const url of readFileSync(join(dir, log), 'utf8').trim().split('\n')) {
-        const map = JSON.parse(readFileSync(new URL(`${url}.map`), 'utf8')) as { sources: string[] };
-        // a bundled package as node_modules/<name>
-        for (const s of map.sources) files.add(s.replace(/^(\.\.\/)+/, '').replace(/^.*(node_modules\/(?:@[^/]+\/)?[^/]+)\/.*$/, '$1'));
-      }
-      return files;
-    };
-    const evaluate = (log: string) => vigil(dir, ['alerts', 'evaluate', '--dry-run', '--state-file', '.vigil/state.json'], { NODE_OPTIONS: `--import=${pathToFileURL(join(dir, 'register.mjs')).href}`, VIGIL_TEST_LOADED: join(dir, log) });
+    const evaluate = () => vigilLoading(dir, ['alerts', 'evaluate', '--dry-run', '--state-file', '.vigil/state.json']);
     // the YAML readers, the compiler, and zod with every schema (the DuckDB target is kept with the snapshot)
     const heavy = ['src/project/yaml-source.ts', 'src/project/load-project.ts', 'src/compile/compile-project.ts', 'src/alerts/load-alerts.ts', 'node_modules/zod', 'src/alerts/schema.ts', 'src/compile/resolve-target.ts', 'src/adapters/duckdb/duckdb-config.ts'];
     // the first evaluation sets up in full (and keeps the snapshot): the hook sees the compiler
-    const first = evaluate('first.log');
+    const first = evaluate();
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/many {2}1 firing/);
-    const full = sourcesLoaded('first.log');
+    const full = first.sources;
     for (const f of heavy) expect(full, f).toContain(f);
     // the second answers from the snapshot: the same evaluation, none of them loaded
-    const second = evaluate('second.log');
+    const second = evaluate();
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/many {2}1 firing/);
-    const lean = sourcesLoaded('second.log');
+    const lean = second.sources;
     expect(lean).toContain('src/alerts/evaluate.ts');
     for (const f of heavy) expect(lean, f).not.toContain(f);
   });

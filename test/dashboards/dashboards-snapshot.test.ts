@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { makeProject, removeDir, vigil, vigilLoading } from '../helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -63,6 +63,37 @@ describe('dashboards snapshot', () => {
     const other = render({ VIGIL_TEST_DB: '.vigil/other.duckdb' });
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/tile k: .*counts/);
+  });
+
+  it('a render from the snapshot loads neither the compiler nor zod: the drill-down tiles are compiled by tile-sql.ts alone', () => {
+    const drill = JSON.stringify({
+      name: 'd',
+      title: 'D',
+      filters: [{ name: 'cap', type: 'select', column: 'capability' }],
+      tabs: [
+        {
+          name: 't',
+          title: 'T',
+          tiles: [
+            { id: 'k', type: 'kpi', title: 'Interactions', model: 'counts', measures: [{ column: 'n', agg: 'sum' }], layout: { x: 0, y: 0, w: 4, h: 2 } },
+            { id: 'b', type: 'bar', title: 'By capability', model: 'counts', dimensions: [{ column: 'capability' }], measures: [{ column: 'n', agg: 'sum' }], drilldown: { tab: 't', filters: { cap: '{{ capability }}' } }, layout: { x: 4, y: 0, w: 8, h: 4 } },
+          ],
+        },
+      ],
+    });
+    const dir = makeProject({ ...FILES, 'dashboards/d.json': drill });
+    dirs.push(dir);
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const render = () => vigilLoading(dir, ['dashboards', 'render', '--out', 'site', '--at', '2026-11-01T00:00:00Z']);
+    const first = render();
+    expect(first.code, first.stderr).toBe(0);
+    for (const f of ['src/dashboards/compile-dashboards.ts', 'node_modules/zod']) expect(first.sources, f).toContain(f);
+    const second = render();
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/drill-down pages/);
+    expect(readFileSync(join(dir, 'site', 'd', 't--cap=draft.html'), 'utf8')).toMatch(/>\s*30\s*</);
+    expect(second.sources).toContain('src/dashboards/tile-sql.ts');
+    for (const f of ['src/dashboards/compile-dashboards.ts', 'src/dashboards/schema.ts', 'src/project/yaml-source.ts', 'src/compile/compile-project.ts', 'node_modules/zod']) expect(second.sources, f).not.toContain(f);
   });
 
   it('a target whose config reads a secret: no snapshot is kept', () => {
