@@ -102,7 +102,7 @@ interface AlertsSnapshot {
 /**
  * setupAlerts for evaluations (evaluate, run-scheduler, serve): from the alerts snapshot
  * (project/snapshot.ts) while nothing it was compiled from changed — no YAML parsed, nothing
- * compiled; the target is resolved again each time. Otherwise set up in full, and the snapshot
+ * compiled; the target kept with it (or resolved again: command-kit.ts keptTarget). Otherwise set up in full, and the snapshot
  * kept for next time.
  */
 export async function setupAlertsForEvaluation(o: Common): Promise<Setup> {
