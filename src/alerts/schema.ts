@@ -161,7 +161,6 @@ export const AlertSchema = z
   .strict();
 export type AlertRule = z.infer<typeof AlertSchema>;
 
-
 /** What every rule of the file has unless it says otherwise: its message fields and PagerDuty fields. */
 const AlertDefaultsSchema = z.object({ fields: SlackFields, pagerduty: PagerDutyFields }).partial().strict();
 

@@ -1249,7 +1249,6 @@ function retentionProblems(r: { column: string; override_days?: string }, column
   return ds;
 }
 
-/** A table's sync block, with its source's connection; a table without `from` is an error at its line. */
 /**
  * Rows per sync batch unless the table says: two of DuckDB's row groups (122,880 rows). Whole row
  * groups go to the database file as they are loaded; a batch that ends in a partial one leaves it
@@ -1258,6 +1257,7 @@ function retentionProblems(r: { column: string; override_days?: string }, column
  */
 export const DEFAULT_SYNC_BATCH = 245_760;
 
+/** A table's sync block, with its source's connection; a table without `from` is an error at its line. */
 function syncSettings(s: SourceProps, t: SourceTableProps, yaml: YamlSource, path: (string | number)[], file: string, ds: Diagnostic[]): SourceNode['sync'] {
   const sync = t.sync!;
   if (!s.sync?.from) {

@@ -66,7 +66,6 @@ export function parseDashboards(files: DashboardFile[], ds: Diagnostic[]): Parse
   return out;
 }
 
-
 export interface CompileDashboardsInput {
   parsed: ParsedDashboard[];
   manifest: Manifest;
@@ -375,7 +374,6 @@ function shapeProblem(t: Tile): string | undefined {
       return dims + m >= 1 ? undefined : 'a table tile needs at least one column';
   }
 }
-
 
 /**
  * A project link template (project.yaml `dashboards.links`) filled with a tile link's `params`,

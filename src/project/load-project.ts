@@ -165,7 +165,6 @@ export function loadProject(projectDir: string): ProjectFiles {
  * `diagnostics`; then the sources it declares, as far as they can be read, go to `unvalidated`).
  */
 function parseProperties(f: RawFile, diagnostics: Diagnostic[], unvalidated: Map<string, string[]>): PropertiesSource | undefined {
-  unvalidated.delete(f.path);
   const y = parseYaml(f.text, f.path, diagnostics);
   if (!y) return undefined;
   if (y.value === null || y.value === undefined) return undefined; // empty file

@@ -43,10 +43,10 @@ export type Policy = (typeof POLICIES)[number];
 export const GrantsSchema = z.object({ select: z.array(z.string().min(1)) }).strict();
 export type Grants = z.infer<typeof GrantsSchema>;
 
-/** Every key `config()` and the YAML `config:` block accept. Others are E_CONFIG errors. */
 /** Model config keys of the registered warehouses (their schemas are imported on demand). */
 const WAREHOUSE_MODEL_CONFIG = await warehouseModelConfig();
 
+/** Every key `config()` and the YAML `config:` block accept. Others are E_CONFIG errors. */
 export const ModelConfigSchema = z
   .object({
     materialized: z.enum(MATERIALIZATIONS),
