@@ -34,6 +34,8 @@ const WHITESPACE = ' \n\t\r\u00A0';
 const DELIMITERS = '()[]{}%*-+~/#,:|.<>=!';
 /** Names the parser gives a meaning (operators, tests, inline if): left to nunjucks. */
 const KEYWORDS = new Set(['not', 'and', 'or', 'in', 'is', 'if', 'else']);
+/** Names the lexer reads as literals. */
+const WORD_LITERALS = new Map<string, boolean | null>([['true', true], ['false', false], ['none', null], ['null', null]]);
 
 class Bail extends Error {}
 
@@ -57,12 +59,15 @@ export function quickParse(src: string, opts: { tags?: unknown } = {}): AnyNode 
   const skipSpace = () => {
     while (i < src.length && WHITESPACE.includes(src[i])) forward();
   };
+  /** nunjucks reads a name or a number up to whitespace or a delimiter: anything else would be part of it. */
+  const tokenEnds = () => {
+    if (i < src.length && !WHITESPACE.includes(src[i]) && !DELIMITERS.includes(src[i])) fail();
+  };
   const name = (): string => {
     const start = i;
     if (!/[A-Za-z_]/.test(src[i] ?? '')) fail();
     while (i < src.length && /[A-Za-z0-9_]/.test(src[i])) forward();
-    // nunjucks reads a name up to whitespace or a delimiter: anything else would be part of it
-    if (i < src.length && !WHITESPACE.includes(src[i]) && !DELIMITERS.includes(src[i])) fail();
+    tokenEnds();
     return src.slice(start, i);
   };
 
@@ -105,7 +110,7 @@ export function quickParse(src: string, opts: { tags?: unknown } = {}): AnyNode 
         forward();
         while (i < src.length && src[i] >= '0' && src[i] <= '9') forward();
       }
-      if (i < src.length && !WHITESPACE.includes(src[i]) && !DELIMITERS.includes(src[i])) fail();
+      tokenEnds();
       const text = src.slice(start, i);
       node = new N.Literal(l, c, float ? parseFloat(text) : parseInt(text, 10));
     } else if (ch === '[') {
@@ -116,7 +121,7 @@ export function quickParse(src: string, opts: { tags?: unknown } = {}): AnyNode 
     } else {
       const word = name();
       if (KEYWORDS.has(word)) fail();
-      node = word === 'true' || word === 'false' ? new N.Literal(l, c, word === 'true') : word === 'none' || word === 'null' ? new N.Literal(l, c, null) : new N.Symbol(l, c, word);
+      node = WORD_LITERALS.has(word) ? new N.Literal(l, c, WORD_LITERALS.get(word)) : new N.Symbol(l, c, word);
     }
     // postfix: .name and (arguments)
     for (;;) {
@@ -130,7 +135,7 @@ export function quickParse(src: string, opts: { tags?: unknown } = {}): AnyNode 
         const vc = col;
         const word = name();
         // `true`, `none`... after a dot are not names to nunjucks' lexer
-        if (word === 'true' || word === 'false' || word === 'none' || word === 'null') fail();
+        if (WORD_LITERALS.has(word)) fail();
         node = new N.LookupVal(pl, pc, node, new N.Literal(vl, vc, word));
       } else if (src[i] === '(') {
         forward();
