@@ -117,13 +117,17 @@ export async function generateWorkspaceSnapshots(c: ProvenanceContext): Promise<
     from used
     where ${U('hash(id, ' + seed + ')', 'wds_gap')} >= ${SNAPSHOT_GAP}
   ), wf as (
-    select id as workflow_id, row_number() over (order by id) - 1 as wf_i, count(*) over () as wf_n from ${rel('workflows')}
+    select id as workflow_id, row_number() over (order by id) - 1 as wf_i from ${rel('workflows')}
   ), unused0 as (
     select i, hash(i, ${seed}) as h from range(${nUnref}) t(i)
+  ), unused1 as (
+    -- the workspace's index computed apart, so that the join below is on equality (a hash join):
+    -- with the workflow count inside the join condition it was a nested loop, quadratic in --rows
+    select i, h, floor(${U('h', 'wds_unused_wf')} * (select count(*) from ${rel('workflows')}))::BIGINT as wf_i from unused0
   ), unused as (
     select 'snap_' || printf('%012x', ${c.perm('wds_unused_id')}) as id, wf.workflow_id,
       ${c.startMs}::BIGINT + floor(${U('h', 'wds_unused_at')} * ${span})::BIGINT as created_ms
-    from unused0 join wf on wf.wf_i = floor(${U('h', 'wds_unused_wf')} * wf.wf_n)::BIGINT
+    from unused1 join wf on wf.wf_i = unused1.wf_i
     where 'snap_' || printf('%012x', ${c.perm('wds_unused_id')}) not in (select id from used)
   ), s as (
     select id, workflow_id, created_ms from referenced

@@ -413,6 +413,29 @@ describe('generateDemo: determinism', () => {
   });
 });
 
+describe('generateDemo: scaling', () => {
+  it('joins by hash or as-of, never by a nested loop: the time grows with --rows, not with its square', async () => {
+    // a join condition that is not a plain equality (e.g. a count from the other side inside it)
+    // makes DuckDB compare every pair of rows: at 10,000,000 rows that took minutes
+    const plans: Array<{ sql: string; plan: string }> = [];
+    const explaining = {
+      execute: async (sql: string) => {
+        if (/^\s*create or replace table/i.test(sql)) {
+          const rows = await db.query<{ explain_value: string }>(`explain ${sql}`);
+          plans.push({ sql: sql.slice(0, 80), plan: rows.map((r) => r.explain_value).join('\n') });
+        }
+        return db.execute(sql);
+      },
+      query: db.query.bind(db),
+    };
+    await generateDemo(explaining, opts('plans', { scenario: 'spike' }));
+    // every table, and the helper tables of the skeleton
+    expect(plans.length).toBeGreaterThanOrEqual(7);
+    expect(plans.filter((p) => /HASH_JOIN/.test(p.plan)).length).toBeGreaterThan(0);
+    expect(plans.filter((p) => /NESTED_LOOP_JOIN|BLOCKWISE_NL_JOIN|PIECEWISE_MERGE_JOIN/.test(p.plan)).map((p) => p.sql)).toEqual([]);
+  });
+});
+
 describe('generateDemo: scenarios', () => {
   const run = (scenario: DemoScenario) => generateDemo(db, opts(`sc_${scenario}`, { scenario }));
 
