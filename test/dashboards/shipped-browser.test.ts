@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
+import { sharedBrowser } from '../support/browser.js';
 import { pngStats } from '../support/png-stats.js';
 import { findChromium } from '../../src/dashboards/screenshot.js';
 
@@ -40,8 +41,7 @@ describe.skipIf(!chromium)('shipped dashboards in headless Chromium', () => {
   });
 
   it('every tile is present, drawn and non-empty, with no console errors', async () => {
-    const { chromium: pw } = await import('playwright-core');
-    const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+    const browser = await sharedBrowser();
     try {
       for (const d of shipped) {
         const page = await browser.newPage({ viewport: { width: 1328, height: 900 } });
@@ -86,8 +86,7 @@ describe.skipIf(!chromium)('shipped dashboards in headless Chromium', () => {
     expect(readdirSync(dir).sort()).toEqual([...tracked, 'site2'].sort());
     expect(readFileSync(join(dir, 'site2', 'overview.html'), 'utf8')).toContain('as of <time datetime="2026-11-01T09:30:00.000Z">2026-11-01 09:30 UTC</time>');
     expect(readdirSync(join(dir, 'shots')).sort()).toEqual(expected);
-    const { chromium: pw } = await import('playwright-core');
-    const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+    const browser = await sharedBrowser();
     try {
       const page = await browser.newPage();
       for (const f of expected) {

@@ -10,6 +10,7 @@ import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
 import { findChromium } from '../../src/dashboards/screenshot.js';
+import { sharedBrowser } from '../support/browser.js';
 
 const chromium = findChromium();
 if (!chromium) console.warn('docs-site.test.ts: browser tests SKIPPED: no Chromium at /usr/bin/chromium (apt-get install chromium)');
@@ -123,8 +124,7 @@ describe.skipIf(!chromium)('the docs site in headless Chromium, served by vigil 
   });
 
   it('every page loads with no console error; the graph renders; search finds a column; a click opens the node', async () => {
-    const { chromium: pw } = await import('playwright-core');
-    const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+    const browser = await sharedBrowser();
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
       const errors: string[] = [];
