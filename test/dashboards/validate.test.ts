@@ -2,11 +2,18 @@
  * Dashboards are checked at compile time: a table of broken definitions, each reported at
  * its JSON line with a did-you-mean, and `vigil compile`/`vigil build` refusing them (exit 2).
  * Exposures: `vigil ls -s +dashboard:overview`. The warehouse catalog check after a build.
+ *
+ * The first case of each table runs `vigil dashboards validate` as a user does (exit 2, the
+ * message on stderr, no stack trace); the others run the compile that command runs
+ * (`compileForCommand`) in this process and read the lines it would print: the same messages,
+ * without a process start (~0.85 s of CPU) for each of 40 cases.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
+import { compileForCommand } from '../../src/cli/commands.js';
+import { formatDiagnostic, ProjectError } from '../../src/errors.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -20,6 +27,26 @@ function shipped(): string {
 
 type Json = Record<string, any>;
 const overview = (): Json => JSON.parse(readFileSync(join(REPO, 'dashboards/overview.json'), 'utf8'));
+
+/**
+ * `vigil dashboards validate` on `dir`: through the CLI for `viaCli`, else the compile it runs, in
+ * this process, with the error lines it would print to stderr.
+ */
+function validate(dir: string, viaCli: boolean): { code: number; stderr: string } {
+  if (viaCli) {
+    const r = vigil(dir, ['dashboards', 'validate']);
+    expect(r.stderr, 'no stack trace').not.toMatch(/\n\s+at /);
+    return { code: r.code, stderr: r.stdout + r.stderr };
+  }
+  try {
+    compileForCommand({ projectDir: dir }, { writeArtifacts: false, saveCache: false });
+    return { code: 0, stderr: '' };
+  } catch (e) {
+    if (!(e instanceof ProjectError)) throw e;
+    // what reportError (cli/main.ts) prints for a ProjectError, before its exit 2
+    return { code: 2, stderr: e.diagnostics.map(formatDiagnostic).join('\n') };
+  }
+}
 
 describe('broken dashboard definitions', () => {
   let dir: string;
@@ -53,14 +80,13 @@ describe('broken dashboard definitions', () => {
       },
       /^dashboards\/overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[4\]\.drilldown\.filters\.model: drill-down sets filter 'model', which filters no tile of tab 'overview' \(no tile's model there has a column 'model'\)/m,
     ],
-  ])('%s', (_name, mutate, expected) => {
+  ])('%s', (name, mutate, expected) => {
     const d = overview();
     mutate(d);
     writeFileSync(join(dir, 'dashboards/overview.json'), JSON.stringify(d, null, 2));
-    const r = vigil(dir, ['dashboards', 'validate']);
-    expect(r.code, r.stdout + r.stderr).toBe(2);
+    const r = validate(dir, name === 'unknown column (the issue example)');
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(expected);
-    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('a JSON syntax error is reported at its line', () => {
@@ -142,12 +168,12 @@ describe('more broken definitions', () => {
     ['log axes on a line', (d) => (d.tabs[0].tiles[2].scale = { y: 'log' }), /tabs\[0\]\.tiles\[2\]\.scale: scale \(log axes\) is for scatter tiles/],
     ['a scale that is not one', (d) => (d.tabs[0].tiles[2].scale = { y: 'logarithmic' }), /tabs\[0\]\.tiles\[2\]\.scale\.y: 'logarithmic' is not one of 'linear', 'log'/],
     ['a zero-day date range', (d) => (d.filters[0].default = '0d'), /filters\[0\]\.default: a date_range default is a number of days like "7d"/],
-  ])('%s', (_name, mutate, expected) => {
+  ])('%s', (name, mutate, expected) => {
     const d = overview();
     mutate(d);
     writeFileSync(join(dir, 'dashboards/overview.json'), JSON.stringify(d, null, 2));
-    const r = vigil(dir, ['dashboards', 'validate']);
-    expect(r.code, r.stdout + r.stderr).toBe(2);
+    const r = validate(dir, name === 'a relative time that is not one');
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(expected);
   });
 
