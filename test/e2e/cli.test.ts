@@ -223,9 +223,9 @@ describe('the shipped project on demo data', () => {
     // the provenance tables have their own limits: market data is captured every 4 hours
     expect(r.stdout).toMatch(/ERROR freshness of raw\.market_snapshots: newest captured_at 2026-11-20T\d\d:\d\d:\d\d\.\d{3}Z is [\d.]+d old \(warn after 5 hour, error after 9 hour\)/);
     expect(JSON.parse(readFileSync(join(dir, 'target/sources.json'), 'utf8')).results).toHaveLength(7);
-    // dense enough that the last 15 minutes hold a row even at the quietest hour of a weekend night
-    // (~0.1 % of a day's rows an hour: ~40 rows, all older than 15 minutes with p = 0.75^40 ≈ 1e-5);
-    // with 1,000 rows that hour had one row or none, and the check failed at night
+    // dense enough that the last 15 minutes hold a row even in the quietest hour (a weekend night:
+    // ~0.1 % of a day's rows, ~40 rows, all older than 15 minutes with p = 0.75^40 ≈ 1e-5); with
+    // 1,000 rows a night hour holds ~3 rows or fewer, and the check failed at night
     const fresh = vigil(dir, ['demo', '--rows', '40000', '--days', '1']);
     expect(fresh.code).toBe(0);
     const f2 = vigil(dir, ['source', 'freshness', '-s', 'source:raw.ai_audit_logs']);
