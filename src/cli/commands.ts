@@ -250,8 +250,8 @@ export async function runExecute(
 
 export async function runLs(o: Common & { resourceType?: string; output: 'name' | 'path' | 'json' }): Promise<void> {
   const c = compileForCommand(o, { writeArtifacts: false, snapshot: true });
-  await keepSnapshot('project', c, o, c.snapshot, () => ({ manifest: c.result.manifest, warnings: c.result.diagnostics.filter((x) => x.severity === 'warn') }));
-  const { printLs } = await import('./ls-command.js');
+  const { printLs, lsManifest } = await import('./ls-command.js');
+  await keepSnapshot('project', c, o, c.snapshot, () => ({ manifest: lsManifest(c.result.manifest), warnings: c.result.diagnostics.filter((x) => x.severity === 'warn') }));
   printLs(c.result.manifest, o);
 }
 

@@ -4,9 +4,10 @@
  * unchanged; compiled again as soon as one of them changes; never kept when a secret was read.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { deserialize } from 'node:v8';
+import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -101,5 +102,51 @@ describe('project snapshot (vigil ls)', () => {
     const r = vigil(dir, ['ls']);
     expect(r.stdout).toBe('a\n');
     expect(existsSync(join(dir, SNAPSHOT))).toBe(false);
+  });
+
+  it('the shipped project: every listing from the snapshot is the listing a compile gives, state: selectors included', () => {
+    const dir = makeProject({}, false);
+    dirs.push(dir);
+    for (const p of ['project.yaml', 'models', 'macros', 'tests', 'dashboards']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    // a previous manifest for state: selectors, then a change of a model's body, config and contract
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    mkdirSync(join(dir, 'prev'));
+    cpSync(join(dir, 'target/manifest.json'), join(dir, 'prev/manifest.json'));
+    const daily = join(dir, 'models/marts/ai_audit_daily.sql');
+    writeFileSync(daily, readFileSync(daily, 'utf8').replace(/\n*$/, '\n-- edited\n'));
+    const yml = join(dir, 'models/marts/marts.yml');
+    const declared = '      - name: workspace_count\n        data_type: bigint\n';
+    expect(readFileSync(yml, 'utf8')).toContain(declared);
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace(declared, '      - name: workspace_count\n        data_type: hugeint\n'));
+    const listings = [
+      ['ls'],
+      ['ls', '--output', 'json'],
+      ['ls', '--output', 'path', '--resource-type', 'test'],
+      ['ls', '-s', 'path:models/staging', '+ai_audit_daily+', '--output', 'json'],
+      ['ls', '-s', 'config.materialized:incremental', 'test_type:unique', 'resource_type:unit_test'],
+      ['ls', '-s', 'state:modified', '--state', 'prev'],
+      ['ls', '-s', 'state:modified.contract', '--state', 'prev'],
+      ['ls', '-s', 'state:modified.body+', '--state', 'prev', '--output', 'json'],
+    ];
+    const compiled = listings.map((args) => {
+      rmSync(join(dir, SNAPSHOT), { force: true });
+      const r = vigil(dir, args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(existsSync(join(dir, SNAPSHOT))).toBe(true);
+      return r.stdout;
+    });
+    expect(compiled[0].split('\n').length).toBeGreaterThan(100);
+    expect(compiled[5]).toContain('ai_audit_daily');
+    expect(compiled[6].trim()).toBe('ai_audit_daily');
+    // what only a build reads is not kept: the compiled SQL of a model is not in the snapshot
+    const kept = deserialize(readFileSync(join(dir, SNAPSHOT))) as { value: { manifest: { nodes: Record<string, Record<string, unknown>> } } };
+    const nodes = Object.values(kept.value.manifest.nodes);
+    expect(nodes.length).toBeGreaterThan(100);
+    expect(nodes.filter((n) => 'compiled_sql' in n || 'givens' in n).map((n) => n.unique_id)).toEqual([]);
+    listings.forEach((args, i) => {
+      const r = vigil(dir, args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stdout, args.join(' ')).toBe(compiled[i]);
+    });
   });
 });
