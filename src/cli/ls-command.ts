@@ -35,7 +35,7 @@ export async function runLsFast(o: LsOptions): Promise<void> {
  * What `vigil ls` keeps of a manifest in its snapshot: every node with what selection and the
  * listing read (names, files, tags, config, dependencies, checksums, columns' names and types for
  * `state:modified.contract`), without the text only the build reads (compiled SQL, unit tests'
- * rows, descriptions): 630 KB → ~210 KB for the shipped project, read back on every `vigil ls`.
+ * rows, descriptions): 630 KB → 220 KB for the shipped project, read back on every `vigil ls`.
  * Sources are kept whole: `state:modified` compares a source with its previous version field by field.
  */
 const BUILD_ONLY = new Set(['compiled_sql', 'compiled_sql_incremental', 'unmasked_sql', 'compiled_path', 'compiled_path_incremental', 'compiled_body_line', 'givens', 'expect_rows', 'expect_line', 'description']);
