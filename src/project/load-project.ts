@@ -6,7 +6,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
 import { findProjectRoot, listFiles, PROJECT_FILE, toPosix } from './paths.js';
-import { parseYaml, validateYaml, type YamlSource } from './yaml-source.js';
+import { parseYaml, parseYamlKeeping, validateYaml, yamlFromTree, type YamlSource } from './yaml-source.js';
+import { YamlCache } from './yaml-cache.js';
 import { ProjectFileSchema, PropertiesFileSchema, type ProjectFile, type PropertiesFile } from './schema.js';
 
 export interface RawFile {
@@ -149,10 +150,13 @@ export function loadProject(projectDir: string): ProjectFiles {
   const docs = take('docs');
   const properties: PropertiesSource[] = [];
   const unvalidatedSources = new Map<string, string[]>();
+  // a properties file as the last run read it is not parsed or validated again (yaml-cache.ts)
+  const yamlCache = YamlCache.open(root, paths.target);
   for (const f of take('properties')) {
-    const p = parseProperties(f, diagnostics, unvalidatedSources);
+    const p = parseProperties(f, diagnostics, unvalidatedSources, yamlCache);
     if (p) properties.push(p);
   }
+  yamlCache.save();
   const readFixture = (p: string) => {
     const abs = resolve(root, p);
     return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
@@ -164,12 +168,20 @@ export function loadProject(projectDir: string): ProjectFiles {
  * A properties YAML file, parsed and checked (undefined: empty, or its problems are in
  * `diagnostics`; then the sources it declares, as far as they can be read, go to `unvalidated`).
  */
-function parseProperties(f: RawFile, diagnostics: Diagnostic[], unvalidated: Map<string, string[]>): PropertiesSource | undefined {
-  const y = parseYaml(f.text, f.path, diagnostics);
+function parseProperties(f: RawFile, diagnostics: Diagnostic[], unvalidated: Map<string, string[]>, cache?: YamlCache): PropertiesSource | undefined {
+  const kept = cache?.take(f.path, f.text);
+  if (kept) return kept.data === undefined ? undefined : { path: f.path, data: kept.data as PropertiesFile, yaml: yamlFromTree(f.path, f.text, kept.tree, kept.value) };
+  const { source: y, tree } = parseYamlKeeping(f.text, f.path, diagnostics);
   if (!y) return undefined;
-  if (y.value === null || y.value === undefined) return undefined; // empty file
+  if (y.value === null || y.value === undefined) {
+    if (tree !== undefined) cache?.keep(f.path, f.text, { value: y.value, tree, data: undefined });
+    return undefined; // empty file
+  }
   const data = validateYaml(y, PropertiesFileSchema, diagnostics);
-  if (data) return { path: f.path, data, yaml: y };
+  if (data) {
+    if (tree !== undefined) cache?.keep(f.path, f.text, { value: y.value, tree, data });
+    return { path: f.path, data, yaml: y };
+  }
   const declared = sourcesDeclared(y.value);
   if (declared.length) unvalidated.set(f.path, declared);
   return undefined;

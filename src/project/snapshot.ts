@@ -50,8 +50,8 @@ interface Stored<T> {
   value: T;
 }
 
-/** This build of Vigil: a rebuilt CLI (a developer's, with a compiler that changed but not its version) keeps no old snapshot. */
-const BUILD = (() => {
+/** This build of Vigil: a rebuilt CLI (a developer's, with a compiler that changed but not its version) keeps no old snapshot (nor cache: yaml-cache.ts). */
+export const BUILD = (() => {
   try {
     return statSync(fileURLToPath(import.meta.url)).mtimeMs;
   } catch {

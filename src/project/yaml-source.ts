@@ -3,7 +3,7 @@
  * (['models', 2, 'columns', 0, 'name']) back to `line:col`. Zod issues are
  * turned into Diagnostics at the exact node they are about.
  */
-import { parseWithPointers, Kind, type YAMLMapping, type YAMLNode } from '@stoplight/yaml';
+import { parseWithPointers, Kind, type YAMLNode } from '@stoplight/yaml';
 import type { Node } from 'yaml';
 import { yamlLib } from './yaml-lib.js';
 import type { ZodType } from 'zod';
@@ -37,11 +37,40 @@ const SLOW_PATH = /(^|[\s[{,:-])!|\t|[|>][1-9]?\+/;
  * of the repository and on edge cases; `how` forces one path there).
  */
 export function parseYaml(text: string, file: string, diagnostics: Diagnostic[], how: 'auto' | 'fast' | 'slow' = 'auto'): YamlSource | undefined {
+  return parseYamlKeeping(text, file, diagnostics, how).source;
+}
+
+/**
+ * The places of a document's nodes, as the fast parser gave them: only what `locate` and
+ * `scalarAt` walk (kinds, offsets, keys), plain data that can be kept between runs
+ * (yaml-cache.ts). null: an empty document.
+ */
+export interface YamlTree {
+  kind: number;
+  startPosition: number;
+  endPosition: number;
+  mappings?: Array<{ key: { value: unknown; startPosition: number } | null; value: YamlTree | null }>;
+  items?: Array<YamlTree | null>;
+}
+
+/** parseYaml, and when the fast parser read the text cleanly, its tree (to keep with the value). */
+export function parseYamlKeeping(text: string, file: string, diagnostics: Diagnostic[], how: 'auto' | 'fast' | 'slow' = 'auto'): { source?: YamlSource; tree?: YamlTree | null } {
   if (how === 'fast' || (how === 'auto' && !SLOW_PATH.test(text))) {
     const r = parseWithPointers<unknown>(text, { ignoreDuplicateKeys: false });
-    if (r.diagnostics.length === 0 || how === 'fast') return fastSource(file, text, r.ast, r.data ?? null);
+    if (r.diagnostics.length === 0 || how === 'fast') {
+      const tree = treeOf(r.ast);
+      return { source: yamlFromTree(file, text, tree, r.data ?? null), tree: r.diagnostics.length === 0 ? tree : undefined };
+    }
   }
-  return slowSource(text, file, diagnostics);
+  return { source: slowSource(text, file, diagnostics) };
+}
+
+function treeOf(n: YAMLNode | null | undefined): YamlTree | null {
+  if (!n) return null;
+  const t: YamlTree = { kind: n.kind, startPosition: n.startPosition, endPosition: n.endPosition };
+  if (n.kind === Kind.MAP) t.mappings = n.mappings.map((m) => ({ key: m.key ? { value: m.key.value, startPosition: m.key.startPosition } : null, value: treeOf(m.value) }));
+  else if (n.kind === Kind.SEQ) t.items = n.items.map((x) => treeOf(x));
+  return t;
 }
 
 /** Offsets to 1-based line and column. */
@@ -60,32 +89,33 @@ function lineIndex(text: string): (offset: number) => { line: number; column: nu
   };
 }
 
-function fastSource(file: string, text: string, ast: YAMLNode | undefined, value: unknown): YamlSource {
+/** The YamlSource of a text the fast parser read: its value and tree (fresh, or kept by yaml-cache.ts). */
+export function yamlFromTree(file: string, text: string, ast: YamlTree | null, value: unknown): YamlSource {
   const pos = lineIndex(text);
   // where a node is missing (an empty document, `key:` with nothing, a `-` with nothing) the yaml
   // package places the empty value itself: those few lookups ask it (parsed once, on first need)
   let slow: YamlSource | undefined;
   const viaSlow = () => (slow ??= slowSource(text, file, [])!);
   // an alias is placed at its `*`, and a path does not go through it (as with the yaml package)
-  const startOf = (n: YAMLNode) => (n.kind === Kind.ANCHOR_REF ? n.startPosition - 1 : n.startPosition);
+  const startOf = (n: YamlTree) => (n.kind === Kind.ANCHOR_REF ? n.startPosition - 1 : n.startPosition);
   /** the node at `path` (undefined when the path goes past what exists), the offset locate reports, or undefined where an empty value is on the way */
-  const walk = (path: ReadonlyArray<PropertyKey>, atKey: boolean): { node: YAMLNode | undefined; at: number } | undefined => {
+  const walk = (path: ReadonlyArray<PropertyKey>, atKey: boolean): { node: YamlTree | undefined; at: number } | undefined => {
     if (!ast || value === null) return undefined;
-    let node: YAMLNode | undefined = ast;
+    let node: YamlTree | undefined = ast;
     let at = startOf(ast);
     for (let i = 0; i < path.length && node; i++) {
       const key = path[i];
       if (node.kind === Kind.MAP) {
-        const pair: YAMLMapping | undefined = node.mappings.find((m) => m.key && String(m.key.value) === String(key));
-        if (!pair) return { node: undefined, at };
+        const pair: NonNullable<YamlTree['mappings']>[number] | undefined = node.mappings!.find((m) => m.key && String(m.key.value) === String(key));
+        if (!pair?.key) return { node: undefined, at };
         at = pair.key.startPosition;
         if (!pair.value) return atKey && i === path.length - 1 ? { node: undefined, at } : undefined;
         // point at the value (e.g. a wrong type), or at the key when asked for it
         if (!(atKey && i === path.length - 1)) at = startOf(pair.value);
         node = pair.value;
       } else if (node.kind === Kind.SEQ && typeof key === 'number') {
-        if (key >= node.items.length) return { node: undefined, at };
-        const item: YAMLNode | null = node.items[key];
+        if (key >= node.items!.length) return { node: undefined, at };
+        const item: YamlTree | null = node.items![key];
         if (!item) return undefined;
         at = startOf(item);
         node = item;
