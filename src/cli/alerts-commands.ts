@@ -50,7 +50,7 @@ export async function setupAlerts(o: Common, targetOverride?: { files: ProjectFi
     import('../alerts/load-alerts.js'),
     import('./commands.js'),
   ]);
-  const files = targetOverride?.files ?? loadProject(o.projectDir);
+  const files = targetOverride?.files ?? loadProject(o.projectDir, { keepYaml: true });
   const notes: string[] = [];
   const note = (line: string) => {
     notes.push(line);

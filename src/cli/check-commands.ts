@@ -18,7 +18,7 @@ export interface CheckOptions extends Common {
 /** Compile the project for the target and check it; warnings go to stderr, compile errors throw. */
 export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; target: ResolvedTarget; engine: string; seconds: number; reused?: string }> {
   const t0 = performance.now();
-  const files = loadProject(o.projectDir);
+  const files = loadProject(o.projectDir, { keepYaml: true });
   const { loadAlerts } = await import('../alerts/load-alerts.js');
   const alerts = loadAlerts(files);
   const queries = alerts.rules.filter((r) => r.queryText && r.rule.enabled).map((r) => ({ key: r.rule.name, file: r.file, text: r.queryText!, ...r.queryAt }));

@@ -52,7 +52,7 @@ export function compileForCommand(
   // a snapshot is kept under the files' stamps from before anything was read
   const start = opts.snapshot ? startSnapshot(o.projectDir) : undefined;
   // (`--watch` hands in what it re-read and the render cache it keeps in memory)
-  const files = opts.files ?? loadProject(o.projectDir);
+  const files = opts.files ?? loadProject(o.projectDir, { keepYaml: opts.saveCache !== false });
   const cache = opts.cache ?? loadCache(files);
   const result = compileProject(files, { target: o.target, env: start?.env ?? process.env, vars: parseVars(o.vars), cache: cache.renders, empty: opts.empty, incremental: opts.incremental });
   for (const d of result.diagnostics.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));

@@ -41,7 +41,7 @@ export async function runShow(o: ShowOptions): Promise<void> {
   if (hasSelect === (o.inline !== undefined)) throw new UsageError(hasSelect ? 'give -s or --inline, not both' : "what should it show? -s <model> (a model, test or source), or --inline \"select ... from {{ ref('model') }}\"");
   if (o.inline !== undefined && !o.inline.trim()) throw new UsageError('--inline is empty: give a query, e.g. --inline "select * from {{ ref(\'model\') }}"');
 
-  const files = loadProject(o.projectDir);
+  const files = loadProject(o.projectDir, { keepYaml: true });
   const cache = loadCache(files);
   const result = compileProject(files, {
     target: o.target,

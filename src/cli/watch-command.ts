@@ -41,7 +41,7 @@ export async function runWatch(
     const t0 = performance.now();
     let c: ReturnType<typeof compileForCommand>;
     try {
-      files = files && changed ? reloadProject(files, changed) : (preloaded ?? loadProject(o.projectDir));
+      files = files && changed ? reloadProject(files, changed) : (preloaded ?? loadProject(o.projectDir, { keepYaml: true }));
       preloaded = undefined;
       root = files.root;
       targetDir = files.paths.target;
@@ -110,7 +110,7 @@ export async function runWatch(
   // from the first scan on; the first compile uses what was read here
   let preloaded: ProjectFiles | undefined;
   try {
-    preloaded = loadProject(o.projectDir);
+    preloaded = loadProject(o.projectDir, { keepYaml: true });
     targetDir = preloaded.paths.target;
   } catch {
     /* the first compile reports it */

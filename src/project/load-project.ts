@@ -103,8 +103,12 @@ function fileKinds(paths: ProjectFiles['paths']): FileKind[] {
 /**
  * Read project.yaml and every model, macro, test and properties file. A broken project.yaml
  * throws (nothing can be done without it); problems in other YAML files are collected.
+ * `keepYaml`: also write the properties files read to the YAML cache (yaml-cache.ts) for the next
+ * run — what the commands that compile ask for (they keep the render cache too); the others only
+ * read it, so a command that promises to change nothing (`vigil debug`, `vigil clean`) does not
+ * create target/.
  */
-export function loadProject(projectDir: string): ProjectFiles {
+export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {}): ProjectFiles {
   const root = findProjectRoot(projectDir);
   if (!root) {
     throw new ProjectError([
@@ -156,7 +160,7 @@ export function loadProject(projectDir: string): ProjectFiles {
     const p = parseProperties(f, diagnostics, unvalidatedSources, yamlCache);
     if (p) properties.push(p);
   }
-  yamlCache.save();
+  if (opts.keepYaml) yamlCache.save();
   const readFixture = (p: string) => {
     const abs = resolve(root, p);
     return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;

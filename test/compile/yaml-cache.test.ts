@@ -6,7 +6,7 @@
  * answers from the cache (proven by tampering with it) and gives the same project and manifest
  * as a load without it; any change of a file's text (same size, same modification time
  * included) reads it again; a file with a problem is never kept, so its diagnostics stay whole;
- * a cache that would hold a secret's value is not written.
+ * only loads for a compile write it; a cache that would hold a secret's value is not written.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
@@ -39,7 +39,8 @@ function shipped(): string {
 }
 
 const cacheFile = (dir: string) => join(dir, 'target', '.cache', 'yaml.bin');
-const manifestOf = (dir: string) => JSON.stringify(compileProject(loadProject(dir), { env: {} }).manifest);
+const KEEP = { keepYaml: true };
+const manifestOf = (dir: string) => JSON.stringify(compileProject(loadProject(dir, KEEP), { env: {} }).manifest);
 
 describe('kept YAML', () => {
   it('a kept tree places every node of every YAML file of the repository as the parser does', () => {
@@ -94,13 +95,13 @@ describe('kept YAML', () => {
     const m = marts.data.models!.find((x) => x.name === 'ai_audit_daily')!;
     m.description = 'FROM THE CACHE';
     writeFileSync(cacheFile(dir), serialize(s));
-    const p = loadProject(dir).properties.find((x) => x.path === 'models/marts/marts.yml')!;
+    const p = loadProject(dir, KEEP).properties.find((x) => x.path === 'models/marts/marts.yml')!;
     expect(p.data.models!.find((x) => x.name === 'ai_audit_daily')!.description).toBe('FROM THE CACHE');
   });
 
   it('a changed text is read again, even with the same size and modification time', () => {
     const dir = shipped();
-    loadProject(dir);
+    loadProject(dir, KEEP);
     const f = join(dir, 'models', 'marts', 'marts.yml');
     const before = statSync(f);
     const text = readFileSync(f, 'utf8');
@@ -111,7 +112,7 @@ describe('kept YAML', () => {
     writeFileSync(f, changed);
     utimesSync(f, before.atime, before.mtime);
     expect(statSync(f).size).toBe(before.size);
-    const p = loadProject(dir).properties.find((x) => x.path === 'models/marts/marts.yml')!;
+    const p = loadProject(dir, KEEP).properties.find((x) => x.path === 'models/marts/marts.yml')!;
     const count = (hay: string, needle: string) => hay.split(needle).length - 1;
     const was = text.slice(i + 13, text.indexOf('\n', i)).trim();
     const now = changed.slice(i + 13, changed.indexOf('\n', i)).trim();
@@ -121,21 +122,29 @@ describe('kept YAML', () => {
 
   it('a file with a problem is not kept: its diagnostics are whole on every load', () => {
     const dir = shipped();
-    loadProject(dir);
+    loadProject(dir, KEEP);
     writeFileSync(join(dir, 'models', 'bad.yml'), 'models:\n  - name: ai_audit_daily\n    colums: []\n');
-    const once = loadProject(dir).diagnostics.map((d: Diagnostic) => `${d.file}:${d.line}: ${d.message}`);
+    const once = loadProject(dir, KEEP).diagnostics.map((d: Diagnostic) => `${d.file}:${d.line}: ${d.message}`);
     expect(once.length).toBeGreaterThan(0);
     expect(once.join('\n')).toContain('models/bad.yml:3');
     const s = deserialize(readFileSync(cacheFile(dir))) as { files: Map<string, unknown> };
     expect(s.files.has('models/bad.yml')).toBe(false);
     expect(s.files.has('models/marts/marts.yml')).toBe(true);
-    expect(loadProject(dir).diagnostics.map((d: Diagnostic) => `${d.file}:${d.line}: ${d.message}`)).toEqual(once);
+    expect(loadProject(dir, KEEP).diagnostics.map((d: Diagnostic) => `${d.file}:${d.line}: ${d.message}`)).toEqual(once);
     // and a file deleted is dropped from the cache
     rmSync(join(dir, 'models', 'bad.yml'));
     rmSync(join(dir, 'models', 'staging', 'staging.yml'));
-    loadProject(dir);
+    loadProject(dir, KEEP);
     const after = deserialize(readFileSync(cacheFile(dir))) as { files: Map<string, unknown> };
     expect(after.files.has('models/staging/staging.yml')).toBe(false);
+  });
+
+  it('only commands that compile write it: loading to read (vigil debug, vigil clean) creates no target/', () => {
+    const dir = shipped();
+    loadProject(dir);
+    expect(existsSync(join(dir, 'target'))).toBe(false);
+    loadProject(dir, KEEP);
+    expect(existsSync(cacheFile(dir))).toBe(true);
   });
 
   it("a cache that would hold a secret's value is not written", () => {
@@ -148,13 +157,13 @@ describe('kept YAML', () => {
     process.env.VIGIL_TEST_API_TOKEN = secret;
     resetSecrets();
     try {
-      loadProject(dir);
+      loadProject(dir, KEEP);
       expect(existsSync(cacheFile(dir))).toBe(false);
     } finally {
       delete process.env.VIGIL_TEST_API_TOKEN;
       resetSecrets();
     }
-    loadProject(dir);
+    loadProject(dir, KEEP);
     expect(existsSync(cacheFile(dir))).toBe(true);
     expect(readFileSync(cacheFile(dir)).includes(secret)).toBe(true);
   });
