@@ -46,6 +46,14 @@ export function makeProject(files: Record<string, string>, withDefaultProjectYam
   return dir;
 }
 
+/** Every path into a (YAML) value: maps by key, lists by index, the value itself first. */
+export function valuePaths(v: unknown, at: PropertyKey[] = []): PropertyKey[][] {
+  const out: PropertyKey[][] = [at];
+  if (Array.isArray(v)) v.forEach((x, i) => out.push(...valuePaths(x, [...at, i])));
+  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push(...valuePaths(x, [...at, k]));
+  return out;
+}
+
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }

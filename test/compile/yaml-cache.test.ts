@@ -13,7 +13,7 @@ import { cpSync, existsSync, readFileSync, rmSync, statSync, utimesSync, writeFi
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeProject, REPO, removeDir } from '../helpers.js';
+import { makeProject, REPO, removeDir, valuePaths as paths } from '../helpers.js';
 import { parseYamlKeeping, yamlFromTree } from '../../src/project/yaml-source.js';
 import { YamlCache } from '../../src/project/yaml-cache.js';
 import { loadProject } from '../../src/project/load-project.js';
@@ -23,13 +23,6 @@ import type { Diagnostic } from '../../src/errors.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
-
-function paths(v: unknown, at: PropertyKey[] = []): PropertyKey[][] {
-  const out: PropertyKey[][] = [at];
-  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...at, i])));
-  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...at, k]));
-  return out;
-}
 
 function shipped(): string {
   const dir = makeProject({}, false);

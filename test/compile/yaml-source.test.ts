@@ -10,17 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO } from '../helpers.js';
+import { REPO, valuePaths as paths } from '../helpers.js';
 import { parseYaml, type YamlSource } from '../../src/project/yaml-source.js';
 import type { Diagnostic } from '../../src/errors.js';
-
-/** Every path into a value: maps by key, lists by index, the value itself first. */
-function paths(v: unknown, at: PropertyKey[] = []): PropertyKey[][] {
-  const out: PropertyKey[][] = [at];
-  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...at, i])));
-  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...at, k]));
-  return out;
-}
 
 function both(text: string, file = 'x.yml') {
   const fastDs: Diagnostic[] = [];
