@@ -163,8 +163,15 @@ export function redactionVersion(env: NodeJS.ProcessEnv = process.env): number {
   return knownVersion;
 }
 
-/** Whether binary data (a cache) holds a secret value: such data is not written. */
+/**
+ * Whether binary data (a cache) holds a secret value: such data is not written. Looked for as
+ * UTF-8, and as v8's serializer writes strings: one byte per character (Latin-1) for a string
+ * without characters above U+00FF, else UTF-16 — a secret inside a text with a `σ` is stored
+ * as UTF-16.
+ */
 export function holdsSecret(data: Buffer, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const [k, v] of known(env)) if (data.includes(v)) return k;
+  for (const [k, v] of known(env)) {
+    if (data.includes(v) || data.includes(v, 0, 'utf16le') || (/[\u0080-\u00ff]/.test(v) && !/[^\u0000-\u00ff]/.test(v) && data.includes(v, 0, 'latin1'))) return k;
+  }
   return undefined;
 }

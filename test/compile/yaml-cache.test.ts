@@ -159,5 +159,19 @@ describe('kept YAML', () => {
     loadProject(dir, KEEP);
     expect(existsSync(cacheFile(dir))).toBe(true);
     expect(readFileSync(cacheFile(dir)).includes(secret)).toBe(true);
+
+    // in a text with a character beyond Latin-1, v8 keeps the string (and the secret) as UTF-16
+    writeFileSync(join(dir, 'models/a.yml'), `models:\n  - name: a\n    description: "σ token ${secret}"\n`);
+    process.env.VIGIL_TEST_API_TOKEN = secret;
+    resetSecrets();
+    try {
+      loadProject(dir, KEEP);
+      expect(existsSync(cacheFile(dir))).toBe(false);
+    } finally {
+      delete process.env.VIGIL_TEST_API_TOKEN;
+      resetSecrets();
+    }
+    loadProject(dir, KEEP);
+    expect(readFileSync(cacheFile(dir)).includes(Buffer.from(secret, 'utf16le'))).toBe(true);
   });
 });
