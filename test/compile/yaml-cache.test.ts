@@ -40,8 +40,21 @@ describe('kept YAML', () => {
     const root = makeProject({}, false);
     dirs.push(root);
     const files = execFileSync('git', ['ls-files', '*.yml', '*.yaml'], { cwd: REPO, encoding: 'utf8' }).trim().split('\n');
+    // and what the repository's files do not have: anchors and aliases, empty maps, lists and values
+    const edges: Record<string, string> = {
+      'edge/anchors.yml': 'base: &b\n  a: 1\n  b: [1, 2]\ncopy: *b\nlist:\n  - &x hello\n  - *x\n',
+      'edge/empty.yml': 'm: {}\ns: []\nnothing:\nitems:\n  -\n  - x\n  - {}\n',
+      'edge/flow.yml': '{a: [1, {b: null, c: "q"}], d: \'x\'}\n',
+      'edge/blocks.yml': 'text: |\n  block\n  text\nfolded: >\n  a\n  b\nnull_key: ~\n',
+    };
     const cache = YamlCache.open(root, 'target');
     const fresh = new Map<string, { text: string; source: NonNullable<ReturnType<typeof parseYamlKeeping>['source']> }>();
+    for (const [f, text] of Object.entries(edges)) {
+      const { source, tree } = parseYamlKeeping(text, f, []);
+      expect(tree, f).toBeDefined();
+      fresh.set(f, { text, source: source! });
+      cache.keep(f, text, { value: source!.value, tree: tree!, data: { file: f } });
+    }
     for (const f of files) {
       const text = readFileSync(join(REPO, f), 'utf8');
       const { source, tree } = parseYamlKeeping(text, f, []);

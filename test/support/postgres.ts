@@ -227,9 +227,8 @@ async function hydrateBundledLibraries(): Promise<void> {
   }
 }
 
-/** Remove `vigil-pg-*` dirs left by runs whose process is gone, stopping their orphaned servers. */
-async function removeStaleClusters(): Promise<void> {
-  const base = tmpdir();
+/** Remove `vigil-pg-*` dirs under `base` left by runs whose process is gone, stopping their orphaned servers. */
+export async function removeStaleClusters(base = tmpdir()): Promise<void> {
   const entries = await readdir(base).catch(() => [] as string[]);
   for (const name of entries) {
     if (!name.startsWith(DIR_PREFIX)) continue;

@@ -12,33 +12,80 @@
  *
  * It runs in vitest's main process before the other global setups start PostgreSQL and Chromium,
  * and before the worker processes are forked (they inherit `TMPDIR`, and so do the `vigil`
- * processes tests start); the folder is removed when the run ends.
+ * processes tests start); the folder is removed when the run ends, and the folders of runs that
+ * were killed before their end are removed by the next run.
  */
-import { chmodSync, existsSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { removeStaleClusters } from './postgres.js';
 
 const TMPFS = '/dev/shm';
 const PREFIX = 'vigil-tests-';
 /** what the suite writes at most at once, with room to spare (a few hundred MB measured) */
 const NEEDED_BYTES = 2 * 2 ** 30;
 
-export default function setup(): () => void {
+/** Who created a run folder: a run killed before its teardown leaves the folder (in RAM) behind. */
+const OWNER_FILE = 'owner.json';
+
+export default async function setup(): Promise<() => void> {
+  await removeStaleRunDirs(runBase());
   const dir = useTestTmpDir();
   return () => removeTestTmpDir(dir);
 }
 
-/** Set `TMPDIR` for the run; returns the folder it created (to remove at the end), if any. */
-export function useTestTmpDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+/** Where run folders go: VIGIL_TEST_TMPDIR, else the tmpfs when it has room; undefined: the system's temporary folder. */
+function runBase(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const asked = env.VIGIL_TEST_TMPDIR;
   if (asked === 'system') return undefined;
-  const base = asked || (tmpfsWithRoom() ? TMPFS : undefined);
+  return asked || (tmpfsWithRoom() ? TMPFS : undefined);
+}
+
+/** Set `TMPDIR` for the run; returns the folder it created (to remove at the end), if any. */
+export function useTestTmpDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const base = runBase(env);
   if (!base) return undefined;
   const dir = mkdtempSync(join(base, PREFIX));
   // like /tmp: the embedded PostgreSQL runs as the `postgres` user when the tests run as root,
   // and must reach its data folder inside this one
   chmodSync(dir, 0o1777);
+  writeFileSync(join(dir, OWNER_FILE), JSON.stringify({ pid: process.pid }));
   env.TMPDIR = dir;
   return dir;
+}
+
+/**
+ * Remove the run folders under `base` whose run is gone (killed before its teardown), stopping
+ * the PostgreSQL servers they still run (postgres.ts removeStaleClusters, as the system's
+ * temporary folder is cleaned when runs share it). A folder without an owner file is left alone
+ * for 10 minutes: a run may be creating it.
+ */
+export async function removeStaleRunDirs(base: string | undefined): Promise<string[]> {
+  if (!base) return [];
+  const removed: string[] = [];
+  for (const name of readdirSync(base).filter((n) => n.startsWith(PREFIX))) {
+    const dir = join(base, name);
+    let owner: number | undefined;
+    try {
+      owner = Number(JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')).pid);
+    } catch {
+      const st = statSync(dir, { throwIfNoEntry: false });
+      if (!st || Date.now() - st.mtimeMs < 10 * 60_000) continue;
+    }
+    if (owner !== undefined && alive(owner)) continue;
+    await removeStaleClusters(dir);
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Remove a folder useTestTmpDir created (only one of its own, by name). */
@@ -46,7 +93,8 @@ export function removeTestTmpDir(dir: string | undefined): void {
   if (dir && basename(dir).startsWith(PREFIX)) rmSync(dir, { recursive: true, force: true });
 }
 
-function tmpfsWithRoom(): boolean {
+/** A tmpfs at /dev/shm with room for the run (else the system's temporary folder is used). */
+export function tmpfsWithRoom(): boolean {
   if (!existsSync(TMPFS)) return false;
   try {
     const s = statfsSync(TMPFS);
