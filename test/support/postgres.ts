@@ -265,7 +265,8 @@ function readPostmasterPid(file: string): number | undefined {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether process `pid` exists (also one of another user's). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

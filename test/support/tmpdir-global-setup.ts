@@ -17,7 +17,7 @@
  */
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { removeStaleClusters } from './postgres.js';
+import { pidAlive, removeStaleClusters } from './postgres.js';
 
 const TMPFS = '/dev/shm';
 const PREFIX = 'vigil-tests-';
@@ -71,21 +71,12 @@ export async function removeStaleRunDirs(base: string | undefined): Promise<stri
       const st = statSync(dir, { throwIfNoEntry: false });
       if (!st || Date.now() - st.mtimeMs < 10 * 60_000) continue;
     }
-    if (owner !== undefined && alive(owner)) continue;
+    if (owner !== undefined && pidAlive(owner)) continue;
     await removeStaleClusters(dir);
     rmSync(dir, { recursive: true, force: true });
     removed.push(dir);
   }
   return removed;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Remove a folder useTestTmpDir created (only one of its own, by name). */
