@@ -37,13 +37,13 @@ const SLOW_PATH = /(^|[\s[{,:-])!|\t|[|>][1-9]?\+/;
  * of the repository and on edge cases; `how` forces one path there).
  */
 export function parseYaml(text: string, file: string, diagnostics: Diagnostic[], how: 'auto' | 'fast' | 'slow' = 'auto'): YamlSource | undefined {
-  return parseYamlKeeping(text, file, diagnostics, how).source;
+  return read(text, file, diagnostics, how).source;
 }
 
 /**
  * The places of a document's nodes, as the fast parser gave them: only what `locate` and
  * `scalarAt` walk (kinds, offsets, keys), plain data that can be kept between runs
- * (yaml-cache.ts). null: an empty document.
+ * (yaml-cache.ts). null: an empty document. The parser's own nodes have these fields too.
  */
 export interface YamlTree {
   kind: number;
@@ -53,13 +53,18 @@ export interface YamlTree {
   items?: Array<YamlTree | null>;
 }
 
-/** parseYaml, and when the fast parser read the text cleanly, its tree (to keep with the value). */
+/** parseYaml, and when the fast parser read the text cleanly, its tree reduced to a YamlTree (to keep with the value). */
 export function parseYamlKeeping(text: string, file: string, diagnostics: Diagnostic[], how: 'auto' | 'fast' | 'slow' = 'auto'): { source?: YamlSource; tree?: YamlTree | null } {
+  const r = read(text, file, diagnostics, how);
+  return { source: r.source, tree: r.clean ? treeOf(r.ast) : undefined };
+}
+
+/** One document through the fast parser (its nodes walked as they are), or the yaml package. */
+function read(text: string, file: string, diagnostics: Diagnostic[], how: 'auto' | 'fast' | 'slow'): { source?: YamlSource; ast?: YAMLNode; clean?: boolean } {
   if (how === 'fast' || (how === 'auto' && !SLOW_PATH.test(text))) {
     const r = parseWithPointers<unknown>(text, { ignoreDuplicateKeys: false });
     if (r.diagnostics.length === 0 || how === 'fast') {
-      const tree = treeOf(r.ast);
-      return { source: yamlFromTree(file, text, tree, r.data ?? null), tree: r.diagnostics.length === 0 ? tree : undefined };
+      return { source: yamlFromTree(file, text, (r.ast ?? null) as unknown as YamlTree | null, r.data ?? null), ast: r.ast, clean: r.diagnostics.length === 0 };
     }
   }
   return { source: slowSource(text, file, diagnostics) };
