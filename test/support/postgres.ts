@@ -35,7 +35,8 @@ const USER = 'postgres';
 const PASSWORD = 'vigil';
 const DATABASE = 'vigil_test';
 const DIR_PREFIX = 'vigil-pg-';
-const OWNER_FILE = 'owner.json';
+/** who made a folder: `{ pid }` of the run's process */
+export const OWNER_FILE = 'owner.json';
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
 const LOG_LINES_KEPT = 200;
@@ -227,21 +228,27 @@ async function hydrateBundledLibraries(): Promise<void> {
   }
 }
 
+/**
+ * Whether the run that made `dir` (its owner.json names the process) is gone. Without an owner
+ * file, a run may be just creating the folder (or crashed in that instant): gone only after
+ * 10 minutes. (The test run's tmpfs folders follow the same rule: tmpdir-global-setup.ts.)
+ */
+export async function ownerGone(dir: string): Promise<boolean> {
+  try {
+    return !pidAlive(Number(JSON.parse(await readFile(join(dir, OWNER_FILE), 'utf8')).pid));
+  } catch {
+    const info = await stat(dir).catch(() => undefined);
+    return !!info && Date.now() - info.mtimeMs >= 10 * 60_000;
+  }
+}
+
 /** Remove `vigil-pg-*` dirs under `base` left by runs whose process is gone, stopping their orphaned servers. */
 export async function removeStaleClusters(base = tmpdir()): Promise<void> {
   const entries = await readdir(base).catch(() => [] as string[]);
   for (const name of entries) {
     if (!name.startsWith(DIR_PREFIX)) continue;
     const dir = join(base, name);
-    let ownerPid: number | undefined;
-    try {
-      ownerPid = Number(JSON.parse(await readFile(join(dir, OWNER_FILE), 'utf8')).pid);
-    } catch {
-      // No owner file: either a run is just creating it, or it crashed in that instant.
-      const info = await stat(dir).catch(() => undefined);
-      if (!info || Date.now() - info.mtimeMs < 10 * 60_000) continue;
-    }
-    if (ownerPid !== undefined && pidAlive(ownerPid)) continue;
+    if (!(await ownerGone(dir))) continue;
     const postmasterPid = readPostmasterPid(join(dir, 'data', 'postmaster.pid'));
     if (postmasterPid !== undefined && pidAlive(postmasterPid) && isPostgres(postmasterPid)) {
       try {

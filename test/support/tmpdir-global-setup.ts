@@ -15,17 +15,14 @@
  * processes tests start); the folder is removed when the run ends, and the folders of runs that
  * were killed before their end are removed by the next run.
  */
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { pidAlive, removeStaleClusters } from './postgres.js';
+import { OWNER_FILE, ownerGone, removeStaleClusters } from './postgres.js';
 
 const TMPFS = '/dev/shm';
 const PREFIX = 'vigil-tests-';
 /** what the suite writes at most at once, with room to spare (a few hundred MB measured) */
 const NEEDED_BYTES = 2 * 2 ** 30;
-
-/** Who created a run folder: a run killed before its teardown leaves the folder (in RAM) behind. */
-const OWNER_FILE = 'owner.json';
 
 export default async function setup(): Promise<() => void> {
   await removeStaleRunDirs(runBase());
@@ -54,24 +51,16 @@ export function useTestTmpDir(env: NodeJS.ProcessEnv = process.env): string | un
 }
 
 /**
- * Remove the run folders under `base` whose run is gone (killed before its teardown), stopping
- * the PostgreSQL servers they still run (postgres.ts removeStaleClusters, as the system's
- * temporary folder is cleaned when runs share it). A folder without an owner file is left alone
- * for 10 minutes: a run may be creating it.
+ * Remove the run folders under `base` whose run is gone (killed before its teardown: the folder
+ * stays, in RAM), stopping the PostgreSQL servers they still run. "Gone" and the stopping are
+ * postgres.ts's, as for the clusters it leaves in a shared temporary folder.
  */
 export async function removeStaleRunDirs(base: string | undefined): Promise<string[]> {
   if (!base) return [];
   const removed: string[] = [];
   for (const name of readdirSync(base).filter((n) => n.startsWith(PREFIX))) {
     const dir = join(base, name);
-    let owner: number | undefined;
-    try {
-      owner = Number(JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')).pid);
-    } catch {
-      const st = statSync(dir, { throwIfNoEntry: false });
-      if (!st || Date.now() - st.mtimeMs < 10 * 60_000) continue;
-    }
-    if (owner !== undefined && pidAlive(owner)) continue;
+    if (!(await ownerGone(dir))) continue;
     await removeStaleClusters(dir);
     rmSync(dir, { recursive: true, force: true });
     removed.push(dir);
