@@ -15,7 +15,7 @@ import type { Relation } from '../adapters/dialect.js';
 import type { SourceNode } from '../compile/manifest.js';
 import { WarehouseError } from '../errors.js';
 import { redact } from '../secrets.js';
-import { STATE_TABLE, type SourceBatch, type StreamSpec, type SyncReader } from './sync-types.js';
+import { STATE_TABLE, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader } from './sync-types.js';
 
 export interface SyncRunOptions {
   mode: 'delta' | 'full';
@@ -61,7 +61,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         await writer.ensureState(rel.schema);
         const src = sourceDbs.get(sync.from);
         if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened`, '');
-        const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, timestamps: writer.timestamps };
+        const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, timestamps: writer.timestamps, separators: writer.separators };
         const columns = await src.describe(spec);
         await writer.ensureTables(rel, columns);
         if (opts.fullRefresh) await writer.reset(rel, stateRel, stream);
@@ -75,42 +75,92 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         opts.out(`  ${stream}: reading ${sync.schema}.${s.relation.identifier} from ${lower ? `${sync.cursor} >= ${lower}` : 'the beginning'} in batches of ${sync.batch_size.toLocaleString('en-US')}`);
         // a table that starts empty gets disjoint batches: nothing to replace, skip the deletes
         const replace = await writer.hasRows(rel);
-        // a small first batch lets the warehouse start loading while the source reads the next, full one
-        const sizeOf = (index: number) => (index === 0 ? Math.min(sync.batch_size, 20_000) : sync.batch_size);
-        // files named by position, not after the stream: a source or table name may hold '/' (no
-        // such folder: ENOENT), '..' (a file outside the temp folder) or glob characters
-        const readBatch = (after: string[] | null, index: number): Promise<SourceBatch> =>
-          src.readBatch(spec, columns, { lower: after ? null : lower, after }, sizeOf(index), join(dir, `stream-${streamIndex}.${index}.csv`));
-        // read batch k+1 from the source while the warehouse applies batch k: both cores busy
-        let pending: Promise<SourceBatch> | null = readBatch(null, 0);
+        // A batch (one transaction, batch_size rows) is read as one file, or as the writer's
+        // filesPerBatch files, which it loads one by one as they arrive. The source reads the
+        // next file while the warehouse loads this one: both cores busy. The run's first file
+        // is small, so the warehouse starts loading at once.
+        const fileRows = Math.ceil(sync.batch_size / Math.max(1, writer.filesPerBatch ?? 1));
+        let planned = 0; // rows of the current batch already asked for
+        let fileIndex = 0;
+        /** Ask the source for the next file: the rest of the batch, at most fileRows. */
+        const readNext = (after: string[] | null): Promise<SourceBatch & { endsBatch: boolean }> => {
+          const size = Math.min(sync.batch_size - planned, fileIndex === 0 ? Math.min(fileRows, 20_000) : fileRows);
+          planned = (planned + size) % sync.batch_size;
+          const endsBatch = planned === 0;
+          // files named by position, not after the stream: a source or table name may hold '/' (no
+          // such folder: ENOENT), '..' (a file outside the temp folder) or glob characters
+          const read = src.readBatch(spec, columns, { lower: after ? null : lower, after }, size, join(dir, `stream-${streamIndex}.${fileIndex++}.csv`));
+          return read.then((b) => ({ ...b, endsBatch }));
+        };
+        type FileRead = SourceBatch & { endsBatch: boolean };
+        // Up to two files read ahead, one after the other (each starts after the key where the
+        // previous one ended): the source never waits for the warehouse to take a file, and a slow
+        // file does not stall the warehouse. The files are ~27 MB each at the default batch_size.
+        const ahead: Array<Promise<FileRead | null>> = [readNext(null)];
+        const readAhead = () => {
+          while (ahead.length < 2) {
+            const next = ahead[ahead.length - 1].then((b) => (b?.upto ? readNext(b.upto) : null));
+            next.catch(() => undefined); // awaited when taken; never an unhandled rejection
+            ahead.push(next);
+          }
+        };
         let interrupted = false;
+        let ended = false; // the source has no row beyond the last file taken
+        let waited = 0;
+        /** The next file (null: none), with the reads ahead topped up. */
+        const take = async (): Promise<FileRead | null> => {
+          const tRead = performance.now();
+          const cur = await ahead.shift()!;
+          waited += performance.now() - tRead;
+          if (!cur?.upto) ended = true;
+          else readAhead();
+          return cur;
+        };
+        readAhead();
         try {
-          while (pending) {
+          while (!ended) {
             if (opts.signal?.aborted) {
               // every batch so far is committed with its cursor: the next run goes on from there
               interrupted = true;
               break;
             }
-            const tRead = performance.now();
-            const cur: SourceBatch = await pending;
-            pending = cur.upto ? readBatch(cur.upto, batches + 1) : null;
-            pending?.catch(() => undefined); // awaited on the next turn; never an unhandled rejection
-            if (cur.rows === 0 || !cur.last) {
-              rmSync(cur.file, { force: true });
+            waited = 0;
+            const first = await take();
+            if (!first || first.rows === 0 || !first.last) {
+              if (first) rmSync(first.file, { force: true });
               break;
             }
             const tWrite = performance.now();
-            const lastId = sync.primary_key.length === 1 ? cur.last[1] : JSON.stringify(cur.last.slice(1));
-            const b = await writer.applyBatch(rel, columns, cur.file, sync.primary_key, stateRel, stream, sourceMax, replace, { rows: cur.rows, lastCursor: cur.last[0], lastId });
-            if (process.env.VIGIL_SYNC_TIMING) opts.out(`    waited for read ${(tWrite - tRead).toFixed(0)} ms, apply ${(performance.now() - tWrite).toFixed(0)} ms, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
-            rmSync(cur.file, { force: true });
+            // the batch's files as the writer loads them; each removed once loaded
+            let loaded = { rows: 0, last: first.last };
+            const files = async function* (): AsyncGenerator<string> {
+              let cur = first;
+              for (;;) {
+                try {
+                  if (cur.rows > 0 && cur.last) {
+                    loaded = { rows: loaded.rows + cur.rows, last: cur.last };
+                    yield cur.file;
+                  }
+                } finally {
+                  rmSync(cur.file, { force: true });
+                }
+                if (cur.endsBatch || ended || cur.rows === 0) return;
+                const next = await take();
+                if (!next) return;
+                cur = next;
+              }
+            };
+            const info = (): BatchInfo => ({ rows: loaded.rows, lastCursor: loaded.last[0], lastId: sync.primary_key.length === 1 ? loaded.last[1] : JSON.stringify(loaded.last.slice(1)) });
+            const b = await writer.applyBatch(rel, columns, files(), sync.primary_key, stateRel, stream, sourceMax, replace, info);
+            if (process.env.VIGIL_SYNC_TIMING) opts.out(`    waited for reads ${waited.toFixed(0)} ms, apply ${(performance.now() - tWrite).toFixed(0)} ms, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
             batches++;
             rows += b.rows;
             const secs = (performance.now() - t0) / 1000;
             opts.out(`  ${stream}: batch ${batches}, ${rows.toLocaleString('en-US')} rows, ${Math.round(rows / Math.max(secs, 1e-3)).toLocaleString('en-US')} rows/s`);
           }
         } finally {
-          await pending?.catch(() => undefined);
+          // reads still in flight finish (or fail) before their folder is removed
+          await Promise.all(ahead.map((a) => a.catch(() => undefined)));
         }
         const seconds = (performance.now() - t0) / 1000;
         const done = `${rows.toLocaleString('en-US')} rows in ${batches} batch${batches === 1 ? '' : 'es'}`;

@@ -11,7 +11,7 @@ import { normalizeState, STATE_TABLE, type BatchInfo, type RunStatus, type Strea
 export abstract class StandardSyncWriter implements SyncWriter {
   constructor(protected readonly db: Adapter) {}
 
-  abstract applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo>;
+  abstract applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<string>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo>;
   abstract reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
 
   protected columnType(c: SyncColumn): string {

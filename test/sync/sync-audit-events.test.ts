@@ -49,6 +49,12 @@ beforeAll(async () => {
   // array elements a naive '{a,b}' or '[a, b]' reading would mangle, and an empty array
   await client.query(`update ${raw}.audit_events set data_changes = array['status', 'a "quoted", odd {value}', 'back\\slash', '', E'line\\nbreak', 'café'] where audit_id = (select audit_id from ${raw}.audit_events where data_changes is not null order by audit_id limit 1)`);
   await client.query(`update ${raw}.audit_events set ai_tools_used = '{}' where audit_id = (select audit_id from ${raw}.audit_events where ai_tools_used is not null order by audit_id limit 1)`);
+  // the characters DuckDB's batch files separate and quote with (0x1F, 0x1E; sync-types.ts), in
+  // text, in an array and as a whole value, beside CSV's own: each must arrive as it was
+  await client.query(
+    `update ${raw}.audit_events set action_description = E'unit\\x1fsep, rec\\x1esep, "both"\\x1e\\x1e\\x1f', action_error = E'\\x1e', actor_user_agent = E'\\x1f',
+      ai_tools_used = array[E'a\\x1fb', E'\\x1e', 'plain'] where audit_id = (select audit_id from ${raw}.audit_events order by audit_id limit 1 offset 5)`,
+  );
 }, 120_000);
 afterAll(async () => {
   await client?.end();

@@ -56,12 +56,16 @@ WHEN NOT MATCHED THEN INSERT (stream, ${Object.keys(insert).join(', ')}) VALUES 
     };
   }
 
-  async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo> {
+  async applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<string>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, info: () => BatchInfo): Promise<BatchInfo> {
     const d = this.db.dialect;
     const q = (s: string) => d.quoteIdent(s);
     const stage = { schema: rel.schema, identifier: `${rel.identifier}__vigil_stage` };
     // array columns arrive as JSON text (postgres-sync.ts): loaded as STRING, converted on the way in
-    await this.db.loadCsv(stage, columns.map((c) => ({ name: c.name, type: isArrayColumn(c) ? 'STRING' : d.syncColumnType(c.pgType) })), csvFile, 'WRITE_TRUNCATE');
+    const stageColumns = columns.map((c) => ({ name: c.name, type: isArrayColumn(c) ? 'STRING' : d.syncColumnType(c.pgType) }));
+    // one file per batch (no fileRows): one load job, which replaces what a crashed run left
+    let loads = 0;
+    for await (const file of files) await this.db.loadCsv(stage, stageColumns, file, loads++ === 0 ? 'WRITE_TRUNCATE' : 'WRITE_APPEND');
+    const batch = info();
     const cols = columns.map((c) => q(c.name));
     const from = (c: SyncColumn) => fromBatchValue(d, c, `S.${q(c.name)}`);
     const merge = replace

@@ -16,7 +16,7 @@ import { duckDbDialect } from './duckdb-dialect.js';
 import type { DuckDbTargetConfig } from './duckdb-config.js';
 import { warehouse } from './index.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
-import { fromBatchValue, isArrayColumn, type BatchInfo, type SyncColumn } from '../../sync/sync-types.js';
+import { csvSeparators, fromBatchValue, isArrayColumn, type BatchInfo, type SyncColumn } from '../../sync/sync-types.js';
 
 /**
  * A DuckDB error with its position: DuckDB prints `LINE n: <text>` and a caret under the
@@ -359,29 +359,40 @@ export class DuckDbAdapter implements Adapter {
 class DuckDbSyncWriter extends StandardSyncWriter {
   /** read_csv parses Postgres' '2026-01-01 10:00:00.123+00' as exactly as ISO 8601 */
   readonly timestamps = 'sql-offset' as const;
+  /** read_csv takes any one-byte separators; ~20 % faster on files with no '"' to undo (sync-types.ts) */
+  readonly separators = 'ascii' as const;
+  /**
+   * A batch in four files (61,440 rows each with the default batch_size): DuckDB loads the first
+   * while the source still writes the others. The transaction is still the batch, so a batch of
+   * a multiple of 122,880 rows still writes whole row groups (docs/sync.md).
+   */
+  readonly filesPerBatch = 4;
   private tuned = false;
   constructor(protected readonly db: DuckDbAdapter) {
     super(db);
   }
 
-  async applyBatch(rel: Relation, columns: SyncColumn[], csvFile: string, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: BatchInfo): Promise<BatchInfo> {
+  async applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<string>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo> {
     const d = this.db.dialect;
     const q = (s: string) => d.quoteIdent(s);
     const target = d.relation(rel);
     // array columns arrive as JSON text (postgres-sync.ts): read as text, converted on insert
     const colSpec = `{${columns.map((c) => `${d.literal(c.name)}: ${d.literal(isArrayColumn(c) ? 'VARCHAR' : this.columnType(c))}`).join(', ')}}`;
     const values = columns.map((c) => fromBatchValue(d, c, q(c.name))).join(', ');
+    const { delimiter, quote } = csvSeparators(this.separators);
+    const char = (ch: string) => `chr(${ch.charCodeAt(0)})`;
     // new_line fixed to COPY TO STDOUT's '\n': left to detection, a file whose first row holds a
     // quoted "\r\n" is taken for CRLF-separated and fails ("CSV Parser state machine reached an invalid state")
-    const csv = `read_csv($1, header = false, auto_detect = false, columns = ${colSpec}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, new_line = '\\n')`;
+    const csv = `read_csv($1, header = false, auto_detect = false, columns = ${colSpec}, delim = ${char(delimiter)}, quote = ${char(quote)}, escape = ${char(quote)}, allow_quoted_nulls = false, new_line = '\\n')`;
     const cols = columns.map((x) => q(x.name)).join(', ');
     if (!this.tuned) {
       // A sync shares the machine with its source: Postgres formats the next batch while DuckDB
       // loads this one. Unless the target says otherwise, DuckDB gets one core fewer than the
       // machine (at least one) and a small buffer pool (batches stream through, nothing needs
       // to stay cached). Measured on 2 cores, 1,000,000 rows: 14.6-15.0 s and 543-546 MB
-      // against 16.2-18.3 s and 512-546 MB with both cores and 256 MB (docs/benchmarks.md).
-      if (!this.db.configured.memory_limit) await this.db.execute("set memory_limit = '128MB'");
+      // against 16.2-18.3 s and 512-546 MB with both cores and 256 MB; 96 MB against 128 MB:
+      // peak RSS 353-375 MB against 383-386 MB in the same time (docs/benchmarks.md).
+      if (!this.db.configured.memory_limit) await this.db.execute("set memory_limit = '96MB'");
       if (!this.db.configured.threads) await this.db.execute(`set threads = ${Math.max(1, availableParallelism() - 1)}`);
       // memory a batch freed goes back to the system while the next one loads (DuckDB's allocator
       // otherwise keeps it): peak RSS of 1,000,000 rows 511-568 MB -> 408-434 MB for ~3 % more
@@ -390,22 +401,29 @@ class DuckDbSyncWriter extends StandardSyncWriter {
       this.tuned = true;
     }
     return this.db.transaction(async (run) => {
-      let inserted: number;
-      if (replace) {
-        await run(`create or replace temp table __vigil_stage as select * from ${csv}`, [csvFile]);
+      let inserted = 0;
+      let staged = false;
+      for await (const file of files) {
+        if (!replace) {
+          // nothing to replace: straight from each file into the table
+          inserted += await run(`insert into ${target} (${cols}) select ${values} from ${csv}`, [file]);
+        } else {
+          await run(staged ? `insert into __vigil_stage select * from ${csv}` : `create or replace temp table __vigil_stage as select * from ${csv}`, [file]);
+          staged = true;
+        }
+      }
+      if (staged) {
         const keys = pk.map(q);
         const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
         await run(`delete from ${target} where ${tuple} in (select ${keys.join(', ')} from __vigil_stage)`);
         inserted = await run(`insert into ${target} (${cols}) select ${values} from __vigil_stage`);
         await run('drop table __vigil_stage');
-      } else {
-        // nothing to replace: straight from the file into the table
-        inserted = await run(`insert into ${target} (${cols}) select ${values} from ${csv}`, [csvFile]);
       }
-      if (inserted !== batch.rows) throw new WarehouseError(`batch of ${batch.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
-      const state = this.batchState(stateRel, stream, sourceMax, batch);
+      const info = batch();
+      if (inserted !== info.rows) throw new WarehouseError(`batch of ${info.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
+      const state = this.batchState(stateRel, stream, sourceMax, info);
       await run(state.sql, state.params);
-      return batch;
+      return info;
     });
   }
 

@@ -1,0 +1,106 @@
+/**
+ * How `vigil sync` cuts a stream into files and batches (run-sync.ts), against the real DuckDB
+ * writer: a batch is one transaction of batch_size rows, read as the writer's filesPerBatch
+ * files, the run's first file at most 20,000 rows. The source here is a table in memory that
+ * writes the same CSV files (0x1F / 0x1E separated) the Postgres reader writes, so the split is
+ * visible file by file; the Postgres reader itself is covered end to end in sync.test.ts.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import type { SourceNode } from '../../src/compile/manifest.js';
+import { syncStreams } from '../../src/sync/run-sync.js';
+import { csvSeparators, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../src/sync/sync-types.js';
+import { removeDir } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+/** `n` rows (id, created_at), ten per second, read in (created_at, id) order like the Postgres reader. */
+class MemoryReader implements SyncReader {
+  readonly sizes: number[] = [];
+  private readonly rows: Array<[string, string]>;
+  constructor(n: number) {
+    this.rows = Array.from({ length: n }, (_, i) => [String(i + 1), new Date(Date.UTC(2026, 0, 1) + Math.floor(i / 10) * 1000).toISOString().replace('T', ' ').replace('Z', '+00')]);
+  }
+  async describe(): Promise<SyncColumn[]> {
+    return [{ name: 'id', pgType: 'bigint' }, { name: 'created_at', pgType: 'timestamp with time zone' }];
+  }
+  async maxCursor(): Promise<string | null> {
+    return this.rows.at(-1)?.[1] ?? null;
+  }
+  async lookbackFrom(cursor: string): Promise<string> {
+    return cursor;
+  }
+  async readBatch(spec: StreamSpec, _columns: SyncColumn[], from: { lower: string | null; after: string[] | null }, size: number, file: string): Promise<SourceBatch> {
+    this.sizes.push(size);
+    const start = from.after ? this.rows.findIndex((r) => r[0] === from.after![1]) + 1 : 0;
+    const rows = this.rows.slice(start, start + size);
+    const { delimiter } = csvSeparators(spec.separators);
+    writeFileSync(file, rows.map((r) => `${r[0]}${delimiter}${r[1]}\n`).join(''));
+    const key = (r: [string, string] | undefined) => (r ? [r[1], r[0]] : null);
+    return { file, rows: rows.length, upto: rows.length === size ? key(rows.at(-1)) : null, last: key(rows.at(-1)) };
+  }
+}
+
+const source = (batchSize: number): SourceNode => ({
+  unique_id: 'source.p.raw.events',
+  resource_type: 'source',
+  name: 'events',
+  source_name: 'raw',
+  file: 'models/sources.yml',
+  line: 1,
+  relation: { schema: 'raw', identifier: 'events' },
+  columns: [],
+  tags: [],
+  sync: { from: 'app', schema: 'app', primary_key: ['id'], cursor: 'created_at', batch_size: batchSize, lookback_seconds: 300 },
+});
+
+describe('vigil sync into DuckDB: files and batches', () => {
+  it('reads each batch as four files (the first of the run at most 20,000 rows) and commits each batch with its cursor', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-files-'));
+    dirs.push(dir);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: 'w.duckdb', schema: 'raw' }, dir, 1);
+    try {
+      const reader = new MemoryReader(130_000);
+      const lines: string[] = [];
+      const [r] = await syncStreams([source(100_000)], new Map([['app', reader]]), db, { mode: 'delta', fullRefresh: false, out: (l) => lines.push(l) });
+      expect(r).toMatchObject({ status: 'success', rows: 130_000, batches: 2 });
+      // batch 1: 20,000 then files of 25,000 up to 100,000; batch 2: the 30,000 rows left
+      expect(reader.sizes).toEqual([20_000, 25_000, 25_000, 25_000, 5_000, 25_000, 25_000]);
+      expect(lines.filter((l) => /batch \d/.test(l)).map((l) => /batch \d+, [\d,]+ rows/.exec(l)![0])).toEqual(['batch 1, 100,000 rows', 'batch 2, 130,000 rows']);
+      const [t] = await db.query<{ n: bigint; s: bigint; d: bigint }>('select count(*) as n, sum(id) as s, count(distinct id) as d from raw.events');
+      expect([Number(t.n), Number(t.s), Number(t.d)]).toEqual([130_000, (130_000 * 130_001) / 2, 130_000]);
+      const [st] = await db.query<{ c: string; id: string; n: bigint }>("select cast(cursor_value as varchar) as c, cursor_id as id, rows_synced as n from raw.vigil_sync_state where stream = 'raw.events'");
+      expect({ ...st, n: Number(st.n) }).toEqual({ c: '2026-01-01 03:36:39+00', id: '130000', n: 130_000 });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('a file that fails to load rolls its whole batch back: the cursor stays at the last committed batch', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-files-'));
+    dirs.push(dir);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: 'w.duckdb', schema: 'raw' }, dir, 1);
+    try {
+      const reader = new MemoryReader(40);
+      const read = reader.readBatch.bind(reader);
+      let files = 0;
+      // the third file of the second batch (batch_size 16: files of 4) is not CSV
+      reader.readBatch = async (...args) => {
+        const b = await read(...args);
+        if (++files === 7) writeFileSync(b.file, 'not\x1fa\x1fbatch\n');
+        return b;
+      };
+      const [r] = await syncStreams([source(16)], new Map([['app', reader]]), db, { mode: 'delta', fullRefresh: false, out: () => undefined });
+      expect(r.status).toBe('error');
+      expect(r.rows).toBe(16);
+      expect(await db.query('select count(*)::int as n, max(id)::int as m from raw.events')).toEqual([{ n: 16, m: 16 }]);
+      expect(await db.query("select cursor_id as id, rows_synced::int as n, last_status as s from raw.vigil_sync_state")).toEqual([{ id: '16', n: 16, s: 'error' }]);
+    } finally {
+      await db.close();
+    }
+  });
+});
