@@ -59,11 +59,20 @@ const source = (batchSize: number): SourceNode => ({
 });
 
 describe('vigil sync into DuckDB: files and batches', () => {
-  it('reads each batch as four files (the first of the run at most 20,000 rows) and commits each batch with its cursor', async () => {
+  /** `fn` with a DuckDB warehouse of its own, closed after. */
+  const withDuck = async (fn: (db: DuckDbAdapter) => Promise<void>) => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-files-'));
     dirs.push(dir);
     const db = await DuckDbAdapter.open({ type: 'duckdb', path: 'w.duckdb', schema: 'raw' }, dir, 1);
     try {
+      await fn(db);
+    } finally {
+      await db.close();
+    }
+  };
+
+  it('reads each batch as four files (the first of the run at most 20,000 rows) and commits each batch with its cursor', () =>
+    withDuck(async (db) => {
       const reader = new MemoryReader(130_000);
       const lines: string[] = [];
       const [r] = await syncStreams([source(100_000)], new Map([['app', reader]]), db, { mode: 'delta', fullRefresh: false, out: (l) => lines.push(l) });
@@ -75,16 +84,10 @@ describe('vigil sync into DuckDB: files and batches', () => {
       expect([Number(t.n), Number(t.s), Number(t.d)]).toEqual([130_000, (130_000 * 130_001) / 2, 130_000]);
       const [st] = await db.query<{ c: string; id: string; n: bigint }>("select cast(cursor_value as varchar) as c, cursor_id as id, rows_synced as n from raw.vigil_sync_state where stream = 'raw.events'");
       expect({ ...st, n: Number(st.n) }).toEqual({ c: '2026-01-01 03:36:39+00', id: '130000', n: 130_000 });
-    } finally {
-      await db.close();
-    }
-  });
+    }));
 
-  it('a file that fails to load rolls its whole batch back: the cursor stays at the last committed batch', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-files-'));
-    dirs.push(dir);
-    const db = await DuckDbAdapter.open({ type: 'duckdb', path: 'w.duckdb', schema: 'raw' }, dir, 1);
-    try {
+  it('a file that fails to load rolls its whole batch back: the cursor stays at the last committed batch', () =>
+    withDuck(async (db) => {
       const reader = new MemoryReader(40);
       const read = reader.readBatch.bind(reader);
       let files = 0;
@@ -99,8 +102,5 @@ describe('vigil sync into DuckDB: files and batches', () => {
       expect(r.rows).toBe(16);
       expect(await db.query('select count(*)::int as n, max(id)::int as m from raw.events')).toEqual([{ n: 16, m: 16 }]);
       expect(await db.query("select cursor_id as id, rows_synced::int as n, last_status as s from raw.vigil_sync_state")).toEqual([{ id: '16', n: 16, s: 'error' }]);
-    } finally {
-      await db.close();
-    }
-  });
+    }));
 });
