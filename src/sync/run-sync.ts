@@ -76,30 +76,36 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // a table that starts empty gets disjoint batches: nothing to replace, skip the deletes
         const replace = await writer.hasRows(rel);
         // A batch (one transaction, batch_size rows) is read as one file, or as the writer's
-        // filesPerBatch files, which it loads one by one as they arrive. The source reads the
-        // next file while the warehouse loads this one: both cores busy. The run's first file
-        // is small, so the warehouse starts loading at once.
-        const fileRows = Math.ceil(sync.batch_size / Math.max(1, writer.filesPerBatch ?? 1));
+        // filesPerBatch files, which it loads one by one as they arrive; the files of a batch
+        // read one snapshot of the source. The source reads the next file while the warehouse
+        // loads this one: both cores busy. The run's first file is small (at most 20,000 rows),
+        // so the warehouse starts loading at once; a warehouse that takes a batch as one file
+        // gets it as a batch of its own.
+        const split = Math.max(1, writer.filesPerBatch ?? 1);
+        const fileRows = Math.ceil(sync.batch_size / split);
         let planned = 0; // rows of the current batch already asked for
         let fileIndex = 0;
+        let stopping = false; // no further reads: the loop is done, stopped or failed
+        type FileRead = SourceBatch & { endsBatch: boolean };
         /** Ask the source for the next file: the rest of the batch, at most fileRows. */
-        const readNext = (after: string[] | null): Promise<SourceBatch & { endsBatch: boolean }> => {
-          const size = Math.min(sync.batch_size - planned, fileIndex === 0 ? Math.min(fileRows, 20_000) : fileRows);
-          planned = (planned + size) % sync.batch_size;
+        const readNext = (after: string[] | null): Promise<FileRead> => {
+          const first = fileIndex === 0;
+          const size = Math.min(sync.batch_size - planned, first ? Math.min(fileRows, 20_000) : fileRows);
+          planned = first && split === 1 ? 0 : (planned + size) % sync.batch_size;
           const endsBatch = planned === 0;
           // files named by position, not after the stream: a source or table name may hold '/' (no
           // such folder: ENOENT), '..' (a file outside the temp folder) or glob characters
-          const read = src.readBatch(spec, columns, { lower: after ? null : lower, after }, size, join(dir, `stream-${streamIndex}.${fileIndex++}.csv`));
+          const read = src.readBatch(spec, columns, { lower: after ? null : lower, after }, size, join(dir, `stream-${streamIndex}.${fileIndex++}.csv`), endsBatch);
           return read.then((b) => ({ ...b, endsBatch }));
         };
-        type FileRead = SourceBatch & { endsBatch: boolean };
-        // Up to two files read ahead, one after the other (each starts after the key where the
-        // previous one ended): the source never waits for the warehouse to take a file, and a slow
-        // file does not stall the warehouse. The files are ~27 MB each at the default batch_size.
+        // Files read ahead, one after the other (each starts after the key where the previous one
+        // ended), so the source does not wait for the warehouse to take a file: two of a batch in
+        // several files (~27 MB each at the default batch_size), one whole batch otherwise.
+        const depth = split > 1 ? 2 : 1;
         const ahead: Array<Promise<FileRead | null>> = [readNext(null)];
         const readAhead = () => {
-          while (ahead.length < 2) {
-            const next = ahead[ahead.length - 1].then((b) => (b?.upto ? readNext(b.upto) : null));
+          while (ahead.length < depth) {
+            const next = ahead[ahead.length - 1].then((b) => (b?.upto && !stopping ? readNext(b.upto) : null));
             next.catch(() => undefined); // awaited when taken; never an unhandled rejection
             ahead.push(next);
           }
@@ -113,7 +119,11 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           const cur = await ahead.shift()!;
           waited += performance.now() - tRead;
           if (!cur?.upto) ended = true;
-          else readAhead();
+          // (with one file read ahead, the next read starts when this one is taken)
+          else if (depth > 1 || !ahead.length) {
+            if (!ahead.length) ahead.push(stopping ? Promise.resolve(null) : readNext(cur.upto));
+            readAhead();
+          }
           return cur;
         };
         readAhead();
@@ -133,6 +143,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             const tWrite = performance.now();
             // the batch's files as the writer loads them; each removed once loaded
             let loaded = { rows: 0, last: first.last };
+            let allLoaded = false;
             const files = async function* (): AsyncGenerator<string> {
               let cur = first;
               for (;;) {
@@ -144,13 +155,18 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
                 } finally {
                   rmSync(cur.file, { force: true });
                 }
-                if (cur.endsBatch || ended || cur.rows === 0) return;
+                if (cur.endsBatch || ended || cur.rows === 0) break;
                 const next = await take();
-                if (!next) return;
+                if (!next) break;
                 cur = next;
               }
+              allLoaded = true;
             };
-            const info = (): BatchInfo => ({ rows: loaded.rows, lastCursor: loaded.last[0], lastId: sync.primary_key.length === 1 ? loaded.last[1] : JSON.stringify(loaded.last.slice(1)) });
+            // the cursor moves to the last key of the files loaded: asked only once all are
+            const info = (): BatchInfo => {
+              if (!allLoaded) throw new WarehouseError(`stream ${stream}: the writer asked for the batch's cursor before loading all of its files; nothing was committed`, '');
+              return { rows: loaded.rows, lastCursor: loaded.last[0], lastId: sync.primary_key.length === 1 ? loaded.last[1] : JSON.stringify(loaded.last.slice(1)) };
+            };
             const b = await writer.applyBatch(rel, columns, files(), sync.primary_key, stateRel, stream, sourceMax, replace, info);
             if (process.env.VIGIL_SYNC_TIMING) opts.out(`    waited for reads ${waited.toFixed(0)} ms, apply ${(performance.now() - tWrite).toFixed(0)} ms, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
             batches++;
@@ -159,8 +175,11 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             opts.out(`  ${stream}: batch ${batches}, ${rows.toLocaleString('en-US')} rows, ${Math.round(rows / Math.max(secs, 1e-3)).toLocaleString('en-US')} rows/s`);
           }
         } finally {
-          // reads still in flight finish (or fail) before their folder is removed
-          await Promise.all(ahead.map((a) => a.catch(() => undefined)));
+          // no read starts after this; those in flight finish (or fail), their files go, and a
+          // batch's snapshot left open (stopped or failed mid-batch) is closed
+          stopping = true;
+          for (const b of await Promise.all(ahead.map((a) => a.catch(() => null)))) if (b) rmSync(b.file, { force: true });
+          await src.release();
         }
         const seconds = (performance.now() - t0) / 1000;
         const done = `${rows.toLocaleString('en-US')} rows in ${batches} batch${batches === 1 ? '' : 'es'}`;

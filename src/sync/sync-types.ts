@@ -137,9 +137,13 @@ export interface SyncReader {
   lookbackFrom(cursor: string, seconds: number): Promise<string>;
   /**
    * Read up to `size` rows in (cursor, key) order: from `lower` (cursor >= lower) or strictly
-   * after the key tuple `after`, into `file`.
+   * after the key tuple `after`, into `file`. The files of one batch read one snapshot of the
+   * source (a row is in at most one of them); `endsBatch`: this file is the batch's last (so is
+   * a file that comes back short), and the snapshot closes after it.
    */
-  readBatch(spec: StreamSpec, columns: SyncColumn[], from: { lower: string | null; after: string[] | null }, size: number, file: string): Promise<SourceBatch>;
+  readBatch(spec: StreamSpec, columns: SyncColumn[], from: { lower: string | null; after: string[] | null }, size: number, file: string, endsBatch: boolean): Promise<SourceBatch>;
+  /** Close a batch's snapshot left open by a run that stopped or failed before its last file. */
+  release(): Promise<void>;
 }
 
 export function normalizeState(r: Record<string, unknown>): StreamState {

@@ -21,6 +21,9 @@ afterAll(() => dirs.forEach(removeDir));
 /** `n` rows (id, created_at), ten per second, read in (created_at, id) order like the Postgres reader. */
 class MemoryReader implements SyncReader {
   readonly sizes: number[] = [];
+  /** the files that closed a batch's snapshot (endsBatch), by position */
+  readonly ends: number[] = [];
+  released = 0;
   private readonly rows: Array<[string, string]>;
   constructor(n: number) {
     this.rows = Array.from({ length: n }, (_, i) => [String(i + 1), new Date(Date.UTC(2026, 0, 1) + Math.floor(i / 10) * 1000).toISOString().replace('T', ' ').replace('Z', '+00')]);
@@ -34,7 +37,11 @@ class MemoryReader implements SyncReader {
   async lookbackFrom(cursor: string): Promise<string> {
     return cursor;
   }
-  async readBatch(spec: StreamSpec, _columns: SyncColumn[], from: { lower: string | null; after: string[] | null }, size: number, file: string): Promise<SourceBatch> {
+  async release(): Promise<void> {
+    this.released++;
+  }
+  async readBatch(spec: StreamSpec, _columns: SyncColumn[], from: { lower: string | null; after: string[] | null }, size: number, file: string, endsBatch: boolean): Promise<SourceBatch> {
+    if (endsBatch) this.ends.push(this.sizes.length);
     this.sizes.push(size);
     const start = from.after ? this.rows.findIndex((r) => r[0] === from.after![1]) + 1 : 0;
     const rows = this.rows.slice(start, start + size);
@@ -79,6 +86,8 @@ describe('vigil sync into DuckDB: files and batches', () => {
       expect(r).toMatchObject({ status: 'success', rows: 130_000, batches: 2 });
       // batch 1: 20,000 then files of 25,000 up to 100,000; batch 2: the 30,000 rows left
       expect(reader.sizes).toEqual([20_000, 25_000, 25_000, 25_000, 5_000, 25_000, 25_000]);
+      expect(reader.ends).toEqual([4]);
+      expect(reader.released).toBe(1);
       expect(lines.filter((l) => /batch \d/.test(l)).map((l) => /batch \d+, [\d,]+ rows/.exec(l)![0])).toEqual(['batch 1, 100,000 rows', 'batch 2, 130,000 rows']);
       const [t] = await db.query<{ n: bigint; s: bigint; d: bigint }>('select count(*) as n, sum(id) as s, count(distinct id) as d from raw.events');
       expect([Number(t.n), Number(t.s), Number(t.d)]).toEqual([130_000, (130_000 * 130_001) / 2, 130_000]);

@@ -6,7 +6,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import pg from 'pg';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
 import { uniqueSchema } from '../support/postgres.js';
 import { makeProject, removeDir, VIGIL, vigil, vigilAsync } from '../helpers.js';
 
@@ -164,6 +168,33 @@ describe('vigil sync', () => {
     expect(sync(dir).code).toBe(0);
     expect(await expectInSync(dir, s, 'trails')).toBe(2);
     expect(await duck(dir, "select cost from raw.trails where id = 'a'")).toEqual([{ cost: 9.75 }]);
+  });
+
+  it("the files of one batch read one snapshot: a row whose cursor moves while the batch is read arrives once", async () => {
+    const s = uniqueSchema('sync_snap');
+    await setupSource(s);
+    await client.query(`insert into ${s}.trails select 't' || i, i, timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second' from generate_series(1, 8) i`);
+    const db = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 2);
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-snap-'));
+    dirs.push(dir);
+    try {
+      const reader = db.syncReader!();
+      const spec = { stream: 'raw.trails', schema: s, table: 'trails', cursor: 'updated_at', primaryKey: ['id'], declaredAt: 'models/sources.yml:1', timestamps: 'sql-offset' as const, separators: 'ascii' as const };
+      const columns = await reader.describe(spec);
+      const ids = (f: string) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => l.split('\x1f')[0]);
+      // a batch of 8 in two files of 4: between the two reads, t2 is updated (its cursor moves past both)
+      const a = await reader.readBatch(spec, columns, { lower: null, after: null }, 4, join(dir, 'a.csv'), false);
+      await client.query(`update ${s}.trails set cost = 99, updated_at = timestamptz '2026-01-01 00:00:07.5+00' where id = 't2'`);
+      const b = await reader.readBatch(spec, columns, { lower: null, after: a.upto }, 4, join(dir, 'b.csv'), true);
+      expect([...ids(a.file), ...ids(b.file)]).toEqual(['t1', 't2', 't3', 't4', 't5', 't6', 't7', 't8']);
+      // a later batch reads a new snapshot: it sees the row where it moved (the next run's
+      // lookback re-reads it there, and its delete-by-key replaces the old version)
+      const d = await reader.readBatch(spec, columns, { lower: null, after: a.upto }, 8, join(dir, 'd.csv'), true);
+      expect(ids(d.file)).toEqual(['t5', 't6', 't7', 't2', 't8']);
+      await reader.release();
+    } finally {
+      await db.close();
+    }
   });
 
   it('kill -9 in the middle of a run, then a rerun: the target equals the source', async () => {

@@ -62,7 +62,7 @@ WHEN NOT MATCHED THEN INSERT (stream, ${Object.keys(insert).join(', ')}) VALUES 
     const stage = { schema: rel.schema, identifier: `${rel.identifier}__vigil_stage` };
     // array columns arrive as JSON text (postgres-sync.ts): loaded as STRING, converted on the way in
     const stageColumns = columns.map((c) => ({ name: c.name, type: isArrayColumn(c) ? 'STRING' : d.syncColumnType(c.pgType) }));
-    // one file per batch (no fileRows): one load job, which replaces what a crashed run left
+    // one file per batch (no filesPerBatch): one load job, which replaces what a crashed run left
     let loads = 0;
     for await (const file of files) await this.db.loadCsv(stage, stageColumns, file, loads++ === 0 ? 'WRITE_TRUNCATE' : 'WRITE_APPEND');
     const batch = info();

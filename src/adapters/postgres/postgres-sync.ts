@@ -45,7 +45,50 @@ function separatorOptions(separators: CsvSeparators | undefined): string {
 }
 
 export class PostgresSyncReader implements SyncReader {
+  /**
+   * The snapshot the files of the batch being read share: one REPEATABLE READ transaction from
+   * its first file to its last. Read in separate READ COMMITTED transactions, a row updated
+   * between two files of one batch (its cursor moved past the first file's end) would arrive in
+   * both, twice in one batch, where the delete-by-key of the next batch cannot help.
+   */
+  private snapshot: PoolClient | null = null;
+
   constructor(private readonly db: PostgresAdapter) {}
+
+  /** Run `fn` in the batch's snapshot (opened if none is); closed after it when `endsBatch`, or when it fails. */
+  private async inSnapshot<T>(endsBatch: boolean, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    if (!this.snapshot) {
+      const c = await this.db.pool.connect().catch((e: unknown) => {
+        throw pgError(e, '');
+      });
+      try {
+        await c.query('begin isolation level repeatable read read only');
+        await c.query(SESSION_STYLE);
+      } catch (e) {
+        c.release(true);
+        throw pgError(e, 'begin');
+      }
+      this.snapshot = c;
+    }
+    try {
+      const r = await fn(this.snapshot);
+      if (endsBatch) await this.release();
+      return r;
+    } catch (e) {
+      await this.release(true);
+      throw e;
+    }
+  }
+
+  /** Close the batch's snapshot, if one is open (a run that stopped or failed mid-batch). */
+  async release(broken = false): Promise<void> {
+    const c = this.snapshot;
+    this.snapshot = null;
+    if (!c) return;
+    // read only: ending it either way changes nothing; a client whose query failed is not reused
+    await c.query(broken ? 'rollback' : 'commit').catch(() => undefined);
+    c.release(broken);
+  }
 
   private rel(spec: StreamSpec): string {
     return this.db.dialect.relation({ schema: spec.schema, identifier: spec.table });
@@ -95,7 +138,7 @@ export class PostgresSyncReader implements SyncReader {
     return String((await this.firstRow(`select (cast($1 as timestamptz) - make_interval(secs => $2))::text as t`, [cursor, seconds]))!.t);
   }
 
-  async readBatch(spec: StreamSpec, columns: SyncColumn[], from: { lower: string | null; after: string[] | null }, size: number, file: string): Promise<SourceBatch> {
+  async readBatch(spec: StreamSpec, columns: SyncColumn[], from: { lower: string | null; after: string[] | null }, size: number, file: string, endsBatch: boolean): Promise<SourceBatch> {
     const q = (c: string) => this.db.dialect.quoteIdent(c);
     const typeOf = new Map(columns.map((c) => [c.name, c.pgType]));
     const keyCols = [spec.cursor, ...spec.primaryKey];
@@ -130,7 +173,10 @@ export class PostgresSyncReader implements SyncReader {
     let rows = 0;
     let upto: string[] | null = null;
     let last: string[] | null = null;
-    await this.styled(async (c) => {
+    // the last file of a batch, or of the table, closes the batch's snapshot (a file that comes
+    // back short is the table's last: the batch ends with it)
+    let short = false;
+    await this.inSnapshot(endsBatch, async (c) => {
       const bound = await c.query({ text: `select ${keyText} from ${rel}${startCond ? ` where ${startCond}` : ''} order by ${order} offset ${Math.max(0, size - 1)} limit 1`, values: startParams, rowMode: 'array' }).catch((e: unknown) => {
         throw pgError(e, 'batch bound');
       });
@@ -159,7 +205,9 @@ export class PostgresSyncReader implements SyncReader {
         });
         last = r.rows[0] ? (r.rows[0] as unknown[]).map((v) => String(v)) : null;
       }
+      short = !upto;
     });
+    if (short) await this.release();
     return { file, rows, upto, last };
   }
 }
