@@ -95,8 +95,9 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           const endsBatch = planned === 0;
           // files named by position, not after the stream: a source or table name may hold '/' (no
           // such folder: ENOENT), '..' (a file outside the temp folder) or glob characters
-          const read = src.readBatch(spec, columns, { lower: after ? null : lower, after }, size, join(dir, `stream-${streamIndex}.${fileIndex++}.csv`), endsBatch);
-          return read.then((b) => ({ ...b, endsBatch }));
+          const read = src.readBatch(spec, columns, { lower: after ? null : lower, after }, size, join(dir, `stream-${streamIndex}.${fileIndex++}.csv`), endsBatch).then((b) => ({ ...b, endsBatch }));
+          read.catch(() => undefined); // awaited when taken (or by the cleanup); never an unhandled rejection
+          return read;
         };
         // Files read ahead, one after the other (each starts after the key where the previous one
         // ended), so the source does not wait for the warehouse to take a file: two of a batch in
@@ -167,7 +168,13 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
               if (!allLoaded) throw new WarehouseError(`stream ${stream}: the writer asked for the batch's cursor before loading all of its files; nothing was committed`, '');
               return { rows: loaded.rows, lastCursor: loaded.last[0], lastId: sync.primary_key.length === 1 ? loaded.last[1] : JSON.stringify(loaded.last.slice(1)) };
             };
-            const b = await writer.applyBatch(rel, columns, files(), sync.primary_key, stateRel, stream, sourceMax, replace, info);
+            let b: BatchInfo;
+            try {
+              b = await writer.applyBatch(rel, columns, files(), sync.primary_key, stateRel, stream, sourceMax, replace, info);
+            } finally {
+              // (a writer that failed before taking its first file leaves it: removed here)
+              rmSync(first.file, { force: true });
+            }
             if (process.env.VIGIL_SYNC_TIMING) opts.out(`    waited for reads ${waited.toFixed(0)} ms, apply ${(performance.now() - tWrite).toFixed(0)} ms, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
             batches++;
             rows += b.rows;

@@ -23,7 +23,8 @@ class MemoryReader implements SyncReader {
   readonly sizes: number[] = [];
   /** the files that closed a batch's snapshot (endsBatch), by position */
   readonly ends: number[] = [];
-  released = 0;
+  /** a batch's snapshot is open: from a batch's first file to its last, a short one, or release() */
+  open = false;
   private readonly rows: Array<[string, string]>;
   constructor(n: number) {
     this.rows = Array.from({ length: n }, (_, i) => [String(i + 1), new Date(Date.UTC(2026, 0, 1) + Math.floor(i / 10) * 1000).toISOString().replace('T', ' ').replace('Z', '+00')]);
@@ -38,17 +39,20 @@ class MemoryReader implements SyncReader {
     return cursor;
   }
   async release(): Promise<void> {
-    this.released++;
+    this.open = false;
   }
   async readBatch(spec: StreamSpec, _columns: SyncColumn[], from: { lower: string | null; after: string[] | null }, size: number, file: string, endsBatch: boolean): Promise<SourceBatch> {
     if (endsBatch) this.ends.push(this.sizes.length);
     this.sizes.push(size);
-    const start = from.after ? this.rows.findIndex((r) => r[0] === from.after![1]) + 1 : 0;
+    this.open = true;
+    const start = from.after ? this.rows.findIndex((r) => r[0] === from.after![1]) + 1 : from.lower ? this.rows.findIndex((r) => r[1] >= from.lower!) : 0;
     const rows = this.rows.slice(start, start + size);
     const { delimiter } = csvSeparators(spec.separators);
     writeFileSync(file, rows.map((r) => `${r[0]}${delimiter}${r[1]}\n`).join(''));
     const key = (r: [string, string] | undefined) => (r ? [r[1], r[0]] : null);
-    return { file, rows: rows.length, upto: rows.length === size ? key(rows.at(-1)) : null, last: key(rows.at(-1)) };
+    const upto = rows.length === size ? key(rows.at(-1)) : null;
+    if (endsBatch || !upto) this.open = false;
+    return { file, rows: rows.length, upto, last: key(rows.at(-1)) };
   }
 }
 
@@ -87,7 +91,7 @@ describe('vigil sync into DuckDB: files and batches', () => {
       // batch 1: 20,000 then files of 25,000 up to 100,000; batch 2: the 30,000 rows left
       expect(reader.sizes).toEqual([20_000, 25_000, 25_000, 25_000, 5_000, 25_000, 25_000]);
       expect(reader.ends).toEqual([4]);
-      expect(reader.released).toBe(1);
+      expect(reader.open).toBe(false);
       expect(lines.filter((l) => /batch \d/.test(l)).map((l) => /batch \d+, [\d,]+ rows/.exec(l)![0])).toEqual(['batch 1, 100,000 rows', 'batch 2, 130,000 rows']);
       const [t] = await db.query<{ n: bigint; s: bigint; d: bigint }>('select count(*) as n, sum(id) as s, count(distinct id) as d from raw.events');
       expect([Number(t.n), Number(t.s), Number(t.d)]).toEqual([130_000, (130_000 * 130_001) / 2, 130_000]);
@@ -111,5 +115,46 @@ describe('vigil sync into DuckDB: files and batches', () => {
       expect(r.rows).toBe(16);
       expect(await db.query('select count(*)::int as n, max(id)::int as m from raw.events')).toEqual([{ n: 16, m: 16 }]);
       expect(await db.query("select cursor_id as id, rows_synced::int as n, last_status as s from raw.vigil_sync_state")).toEqual([{ id: '16', n: 16, s: 'error' }]);
+    }));
+  it('a warehouse that takes a batch as one file: the first 20,000 rows are a batch of their own, one read ahead; a read that fails while a batch loads fails the stream (no crash), the loaded batch stays', () =>
+    withDuck(async (db) => {
+      const inner = db.syncWriter();
+      // the DuckDB writer as one that loads a batch as one file (as the Postgres and BigQuery writers do)
+      const single = Object.assign(Object.create(inner) as typeof inner, { filesPerBatch: undefined });
+      const target = { syncWriter: () => single } as unknown as DuckDbAdapter;
+      const reader = new MemoryReader(60_000);
+      const read = reader.readBatch.bind(reader);
+      reader.readBatch = async (...args) => {
+        // the third read fails at once, while the second batch is being loaded
+        if (reader.sizes.length === 2) {
+          reader.sizes.push(args[3]);
+          throw new Error('connection reset by the source');
+        }
+        return read(...args);
+      };
+      const lines: string[] = [];
+      const [r] = await syncStreams([source(30_000)], new Map([['app', reader]]), target, { mode: 'delta', fullRefresh: false, out: (l) => lines.push(l) });
+      expect(r).toMatchObject({ status: 'error', rows: 50_000, batches: 2, message: 'connection reset by the source' });
+      expect(reader.sizes).toEqual([20_000, 30_000, 30_000]);
+      expect(await db.query('select count(*)::int as n, max(id)::int as m from raw.events')).toEqual([{ n: 50_000, m: 50_000 }]);
+      expect(await db.query('select cursor_id as id, rows_synced::int as n, last_status as s from raw.vigil_sync_state')).toEqual([{ id: '50000', n: 50_000, s: 'error' }]);
+    }));
+
+  it('stopped between batches: nothing read beyond the two files ahead, the snapshot closed, the next run goes on from the cursor', () =>
+    withDuck(async (db) => {
+      const reader = new MemoryReader(400);
+      const stop = new AbortController();
+      const out = (l: string) => {
+        if (/batch 1,/.test(l)) stop.abort();
+      };
+      const [r] = await syncStreams([source(40)], new Map([['app', reader]]), db, { mode: 'delta', fullRefresh: false, out, signal: stop.signal });
+      expect(r).toMatchObject({ status: 'interrupted', rows: 40, batches: 1 });
+      // batch 1 (files 1-4) and at most the two read ahead of it
+      expect(reader.sizes.length).toBeLessThanOrEqual(6);
+      expect(reader.open).toBe(false);
+      const [again] = await syncStreams([source(40)], new Map([['app', reader]]), db, { mode: 'delta', fullRefresh: false, out: () => undefined });
+      // from the cursor (the 3rd second: its 10 rows again, as a lookback of 0 re-reads them), not from the start
+      expect(again).toMatchObject({ status: 'success', rows: 370 });
+      expect(await db.query('select count(*)::int as n, count(distinct id)::int as d from raw.events')).toEqual([{ n: 400, d: 400 }]);
     }));
 });

@@ -177,8 +177,8 @@ describe('vigil sync', () => {
     const db = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 2);
     const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-snap-'));
     dirs.push(dir);
+    const reader = db.syncReader!();
     try {
-      const reader = db.syncReader!();
       const spec = { stream: 'raw.trails', schema: s, table: 'trails', cursor: 'updated_at', primaryKey: ['id'], declaredAt: 'models/sources.yml:1', timestamps: 'sql-offset' as const, separators: 'ascii' as const };
       const columns = await reader.describe(spec);
       const ids = (f: string) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => l.split('\x1f')[0]);
@@ -191,8 +191,8 @@ describe('vigil sync', () => {
       // lookback re-reads it there, and its delete-by-key replaces the old version)
       const d = await reader.readBatch(spec, columns, { lower: null, after: a.upto }, 8, join(dir, 'd.csv'), true);
       expect(ids(d.file)).toEqual(['t5', 't6', 't7', 't2', 't8']);
-      await reader.release();
     } finally {
+      await reader.release();
       await db.close();
     }
   });

@@ -63,7 +63,9 @@ export class PostgresSyncReader implements SyncReader {
       });
       try {
         await c.query('begin isolation level repeatable read read only');
-        await c.query(SESSION_STYLE);
+        // idle while the warehouse loads what was read (seconds, a batch at most): a server's
+        // idle_in_transaction_session_timeout must not end the batch's snapshot meanwhile
+        await c.query(`${SESSION_STYLE}; set local idle_in_transaction_session_timeout = 0`);
       } catch (e) {
         c.release(true);
         throw pgError(e, 'begin');
