@@ -42,7 +42,7 @@ const EXACT: Record<string, { columns: ReadonlyArray<readonly [string, string, s
 /** Keys and indexes that make the demo look like the application's database. */
 const KEYS: Record<string, { pk: string; indexes: string[][] }> = {
   ai_audit_logs: { pk: 'id', indexes: [['created_at', 'id']] },
-  workflows: { pk: 'id', indexes: [] },
+  workflows: { pk: 'id', indexes: [['last_accessed_at', 'id']] },
   audit_trails: { pk: 'id', indexes: [['updated_at', 'id'], ['created_at', 'id']] },
   usage_log: { pk: 'id', indexes: [['created_at', 'id']] },
   // provenance (seeds 000, 001): synced by their cursor; snapshots are looked up by id, and

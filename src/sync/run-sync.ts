@@ -63,6 +63,11 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened`, '');
         const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, timestamps: writer.timestamps, separators: writer.separators };
         const columns = await src.describe(spec);
+        const ordered = await src.keyOrdered(spec);
+        if (!ordered) {
+          const q = (c: string) => (/^[a-z_][a-z0-9_]*$/.test(c) ? c : `"${c.replace(/"/g, '""')}"`);
+          opts.out(`  ${stream}: warning: ${sync.schema}.${s.relation.identifier} has no index on (${[sync.cursor, ...sync.primary_key].join(', ')}): every batch sorts the rows left to read (${s.file}:${s.line}); create index on ${q(sync.schema)}.${q(s.relation.identifier)} (${[sync.cursor, ...sync.primary_key].map(q).join(', ')})`);
+        }
         await writer.ensureTables(rel, columns);
         if (opts.fullRefresh) await writer.reset(rel, stateRel, stream);
         const state = await writer.readState(stateRel, stream);
@@ -81,7 +86,8 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // loads this one: both cores busy. The run's first file is small (at most 20,000 rows),
         // so the warehouse starts loading at once; a warehouse that takes a batch as one file
         // gets it as a batch of its own.
-        const split = Math.max(1, writer.filesPerBatch ?? 1);
+        // (without the index each file would sort what is left again: one file per batch then)
+        const split = ordered ? Math.max(1, writer.filesPerBatch ?? 1) : 1;
         const fileRows = Math.ceil(sync.batch_size / split);
         let planned = 0; // rows of the current batch already asked for
         let fileIndex = 0;

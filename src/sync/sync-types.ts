@@ -131,6 +131,11 @@ export interface SourceBatch {
 export interface SyncReader {
   /** The table's columns; a clear error when the table, its key or its cursor is missing or unfit. */
   describe(spec: StreamSpec): Promise<SyncColumn[]>;
+  /**
+   * Whether the source can read the table in (cursor, key) order from an index: without one,
+   * every read sorts the rows left to read, so a batch is read as one file, and the run says so.
+   */
+  keyOrdered(spec: StreamSpec): Promise<boolean>;
   /** The newest cursor value, as exact text. */
   maxCursor(spec: StreamSpec): Promise<string | null>;
   /** `cursor` (exact text) moved `seconds` back, as exact text. */

@@ -38,6 +38,10 @@ class MemoryReader implements SyncReader {
   async lookbackFrom(cursor: string): Promise<string> {
     return cursor;
   }
+  ordered = true;
+  async keyOrdered(): Promise<boolean> {
+    return this.ordered;
+  }
   async release(): Promise<void> {
     this.open = false;
   }
@@ -97,6 +101,17 @@ describe('vigil sync into DuckDB: files and batches', () => {
       expect([Number(t.n), Number(t.s), Number(t.d)]).toEqual([130_000, (130_000 * 130_001) / 2, 130_000]);
       const [st] = await db.query<{ c: string; id: string; n: bigint }>("select cast(cursor_value as varchar) as c, cursor_id as id, rows_synced as n from raw.vigil_sync_state where stream = 'raw.events'");
       expect({ ...st, n: Number(st.n) }).toEqual({ c: '2026-01-01 03:36:39+00', id: '130000', n: 130_000 });
+    }));
+
+  it('a source without an index on (cursor, key): a batch is one file (each read would sort the rest again), and the run says so', () =>
+    withDuck(async (db) => {
+      const reader = new MemoryReader(130_000);
+      reader.ordered = false;
+      const lines: string[] = [];
+      const [r] = await syncStreams([source(100_000)], new Map([['app', reader]]), db, { mode: 'delta', fullRefresh: false, out: (l) => lines.push(l) });
+      expect(r).toMatchObject({ status: 'success', rows: 130_000, batches: 3 });
+      expect(reader.sizes).toEqual([20_000, 100_000, 100_000]);
+      expect(lines.filter((l) => /warning/.test(l))).toEqual(['  raw.events: warning: app.events has no index on (created_at, id): every batch sorts the rows left to read (models/sources.yml:1); create index on app.events (created_at, id)']);
     }));
 
   it('a file that fails to load rolls its whole batch back: the cursor stays at the last committed batch', () =>

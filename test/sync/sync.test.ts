@@ -54,6 +54,7 @@ ${opts.extraTables ?? ''}`,
 async function setupSource(schema: string): Promise<void> {
   await client.query(`create schema ${schema};
     create table ${schema}.events (id bigint primary key, payload jsonb, note text, created_at timestamptz not null);
+    create index on ${schema}.events (created_at, id);
     create table ${schema}.trails (id text primary key, cost double precision, updated_at timestamptz not null);`);
 }
 
@@ -90,6 +91,9 @@ describe('vigil sync', () => {
     const dir = project(s);
     const r = sync(dir);
     expect(r.stdout).toMatch(/OK raw\.events: 20 rows in 7 batches/);
+    // trails has no index on (updated_at, id): said, with the statement that makes one
+    expect(r.stdout).toMatch(/raw\.trails: warning: \w+\.trails has no index on \(updated_at, id\): every batch sorts the rows left to read \(models\/sources\.yml:\d+\); create index on \w+\.trails \(updated_at, id\)/);
+    expect(r.stdout).not.toMatch(/raw\.events: warning/);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(await expectInSync(dir, s)).toBe(20);
     expect(await expectInSync(dir, s, 'trails')).toBe(2);

@@ -113,6 +113,21 @@ export class PostgresSyncReader implements SyncReader {
     return rows.map((r) => ({ name: r.name, pgType: r.type }));
   }
 
+  /**
+   * A btree index (not partial) whose leading columns are (cursor, key...) in that order: keyset
+   * reads walk it instead of sorting the table.
+   */
+  async keyOrdered(spec: StreamSpec): Promise<boolean> {
+    const rows = await this.db.query<{ cols: string[] }>(
+      `select array(select a.attname::text from unnest(i.indkey::int2[]) with ordinality k(attnum, ord) join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum order by k.ord) as cols
+     from pg_index i join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = t.relnamespace join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam
+     where n.nspname = $1 and t.relname = $2 and am.amname = 'btree' and i.indpred is null and i.indisvalid`,
+      [spec.schema, spec.table],
+    );
+    const want = [spec.cursor, ...spec.primaryKey];
+    return rows.some((r) => want.every((c, i) => r.cols[i] === c));
+  }
+
   /** Run `fn` in a transaction under SESSION_STYLE. */
   private styled<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     return this.db.transaction(async (c) => {
