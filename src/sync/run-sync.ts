@@ -126,9 +126,9 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           const cur = await ahead.shift()!;
           waited += performance.now() - tRead;
           if (!cur?.upto) ended = true;
-          // (with one file read ahead, the next read starts when this one is taken)
-          else if (depth > 1 || !ahead.length) {
-            if (!ahead.length) ahead.push(stopping ? Promise.resolve(null) : readNext(cur.upto));
+          else {
+            // (with one file read ahead, the next read starts when this one is taken)
+            if (!ahead.length) ahead.push(readNext(cur.upto));
             readAhead();
           }
           return cur;

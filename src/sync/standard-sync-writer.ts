@@ -5,6 +5,7 @@
  * with its own bulk load (`applyBatch`) and `reset`. Every runtime value is a bind parameter.
  */
 import type { Adapter } from '../adapters/adapter.js';
+import { WarehouseError } from '../errors.js';
 import type { Relation, SqlParam } from '../adapters/dialect.js';
 import { normalizeState, STATE_TABLE, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
 
@@ -57,6 +58,18 @@ export abstract class StandardSyncWriter implements SyncWriter {
          last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor)`,
       [stream, status, error, sourceMax],
     );
+  }
+
+  /**
+   * A batch's last step, inside its transaction: the rows loaded (`inserted`) must be the rows the
+   * source read (`batch()`, asked once every file is loaded); then the cursor moves.
+   */
+  protected async finishBatch(run: (sql: string, params?: SqlParam[]) => Promise<number>, inserted: number, stateRel: Relation, stream: string, sourceMax: string | null, batch: () => BatchInfo): Promise<BatchInfo> {
+    const info = batch();
+    if (inserted !== info.rows) throw new WarehouseError(`batch of ${info.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
+    const state = this.batchState(stateRel, stream, sourceMax, info);
+    await run(state.sql, state.params);
+    return info;
   }
 
   /** The state upsert that moves the cursor with a batch: run it inside the batch's transaction. */

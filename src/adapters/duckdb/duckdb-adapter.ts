@@ -419,11 +419,7 @@ class DuckDbSyncWriter extends StandardSyncWriter {
         inserted = await run(`insert into ${target} (${cols}) select ${values} from __vigil_stage`);
         await run('drop table __vigil_stage');
       }
-      const info = batch();
-      if (inserted !== info.rows) throw new WarehouseError(`batch of ${info.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
-      const state = this.batchState(stateRel, stream, sourceMax, info);
-      await run(state.sql, state.params);
-      return info;
+      return this.finishBatch(run, inserted, stateRel, stream, sourceMax, batch);
     });
   }
 

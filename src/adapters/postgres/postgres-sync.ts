@@ -257,11 +257,7 @@ export class PostgresSyncWriter extends StandardSyncWriter {
         const values = columns.map((x) => fromBatchValue(d, x, q(x.name)));
         inserted = await run(`insert into ${target} (${cols.join(', ')}) select ${values.join(', ')} from __vigil_stage`);
       }
-      const info = batch();
-      if (inserted !== info.rows) throw new WarehouseError(`batch of ${info.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
-      const state = this.batchState(stateRel, stream, sourceMax, info);
-      await run(state.sql, state.params);
-      return info;
+      return this.finishBatch(run, inserted, stateRel, stream, sourceMax, batch);
     });
   }
 
