@@ -112,7 +112,8 @@ export interface LeaseHolder {
 /** When this process started: told apart from an earlier process that had the same pid. */
 export const PROCESS_STARTED = new Date(Math.round(Date.now() - process.uptime() * 1000)).toISOString();
 
-function pidAlive(pid: number): boolean {
+/** Whether process `pid` runs on this host (one of another user's too). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

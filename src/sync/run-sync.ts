@@ -7,13 +7,14 @@
  * saved cursor, so rows whose transaction committed late with an earlier timestamp are picked
  * up; replacing rows by primary key makes the re-read harmless.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
 import type { SourceNode } from '../compile/manifest.js';
 import { WarehouseError } from '../errors.js';
+import { pidAlive } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import { STATE_TABLE, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader } from './sync-types.js';
 
@@ -38,11 +39,34 @@ export interface StreamResult {
   message: string;
 }
 
+/** The batch files' folder in the temporary folder: named after the process that writes it. */
+const BATCH_DIR_PREFIX = 'vigil-sync-';
+const BATCH_DIR = new RegExp(`^${BATCH_DIR_PREFIX}(\\d+)-`);
+
+/**
+ * Remove the batch folders of syncs killed before they could remove their own (kill -9, a lost
+ * machine): up to three files of a batch each (~27-109 MB). A folder whose process still runs,
+ * or one named before folders carried their process, is left alone.
+ */
+export function removeStaleBatchDirs(base = tmpdir()): void {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = BATCH_DIR.exec(name)?.[1];
+    if (pid && !pidAlive(Number(pid))) rmSync(join(base, name), { recursive: true, force: true });
+  }
+}
+
 /** `sourceDbs`: the readers of the sync sources (`sync.from` targets), by target name. */
 export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, SyncReader>, target: Adapter, opts: SyncRunOptions): Promise<StreamResult[]> {
   const writer = target.syncWriter();
   const results: StreamResult[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-'));
+  removeStaleBatchDirs();
+  const dir = mkdtempSync(join(tmpdir(), `${BATCH_DIR_PREFIX}${process.pid}-`));
   try {
     for (const [streamIndex, s] of sources.entries()) {
       const sync = s.sync!;

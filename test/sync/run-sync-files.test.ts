@@ -6,12 +6,13 @@
  * visible file by file; the Postgres reader itself is covered end to end in sync.test.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import type { SourceNode } from '../../src/compile/manifest.js';
-import { syncStreams } from '../../src/sync/run-sync.js';
+import { removeStaleBatchDirs, syncStreams } from '../../src/sync/run-sync.js';
 import { csvSeparators, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../src/sync/sync-types.js';
 import { removeDir } from '../helpers.js';
 
@@ -172,4 +173,28 @@ describe('vigil sync into DuckDB: files and batches', () => {
       expect(again).toMatchObject({ status: 'success', rows: 370 });
       expect(await db.query('select count(*)::int as n, count(distinct id)::int as d from raw.events')).toEqual([{ n: 400, d: 400 }]);
     }));
+  it("a sync removes the batch folders of syncs killed before they could (their process is gone), not a running one's", async () => {
+    const base = mkdtempSync(join(tmpdir(), 'vigil-sync-base-'));
+    dirs.push(base);
+    const gone = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const folder = (name: string) => {
+      mkdirSync(join(base, name));
+      writeFileSync(join(base, name, 'stream-0.3.csv'), '1\x1f2026-01-01 00:00:00+00\n');
+      return join(base, name);
+    };
+    const killed = folder(`vigil-sync-${gone}-AbC123`);
+    const running = folder(`vigil-sync-${process.pid}-XyZ789`);
+    const unnamed = folder('vigil-sync-Qw12Er');
+    const other = folder(`other-${gone}-x`);
+    removeStaleBatchDirs(base);
+    expect([killed, running, unnamed, other].map((d) => existsSync(d))).toEqual([false, true, true, true]);
+    // and a sync does it in the temporary folder before it starts
+    const left = join(tmpdir(), `vigil-sync-${gone}-Left01`);
+    mkdirSync(left);
+    await withDuck(async (db) => {
+      const [r] = await syncStreams([source(10)], new Map([['app', new MemoryReader(5)]]), db, { mode: 'delta', fullRefresh: false, out: () => undefined });
+      expect(r.status).toBe('success');
+    });
+    expect(existsSync(left)).toBe(false);
+  });
 });
