@@ -23,6 +23,7 @@ import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
+import { pidAlive } from '../../src/run/cas-document.js';
 
 export interface TestPostgres {
   /** Connection string of the test database, e.g. `postgres://postgres:vigil@127.0.0.1:5433/vigil_test`. */
@@ -272,15 +273,6 @@ function readPostmasterPid(file: string): number | undefined {
   }
 }
 
-/** Whether process `pid` exists (also one of another user's). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, but belongs to someone else
-  }
-}
 
 /** Guard against pid reuse before signalling: only ever signal a `postgres` process. */
 function isPostgres(pid: number): boolean {
