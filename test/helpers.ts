@@ -65,7 +65,8 @@ export interface CliResult {
 }
 
 /** Run the built CLI (dist/) in `cwd`, as a user would. */
-export function vigil(cwd: string, args: string[], env: Record<string, string> = {}): CliResult {
+/** `env` is added to this process's environment; a variable given as undefined is left out. */
+export function vigil(cwd: string, args: string[], env: Record<string, string | undefined> = {}): CliResult {
   const r = spawnSync(process.execPath, [VIGIL, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

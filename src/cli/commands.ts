@@ -250,8 +250,8 @@ export async function runExecute(
 
 export async function runLs(o: Common & { resourceType?: string; output: 'name' | 'path' | 'json' }): Promise<void> {
   const c = compileForCommand(o, { writeArtifacts: false, snapshot: true });
-  const { printLs, lsManifest } = await import('./ls-command.js');
-  await keepSnapshot('project', c, o, c.snapshot, () => ({ manifest: lsManifest(c.result.manifest), warnings: c.result.diagnostics.filter((x) => x.severity === 'warn') }));
+  const { printLs, projectSnapshot } = await import('./ls-command.js');
+  await keepSnapshot('project', c, o, c.snapshot, () => projectSnapshot(c));
   printLs(c.result.manifest, o);
 }
 
@@ -310,110 +310,6 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   }
   const total = tables.reduce((a, t) => a + t.rows, 0);
   out(`Done: ${tables.length} tables, ${total.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(2)}s. Next: vigil build`);
-}
-
-/** Sources with a sync block, selected, and the postgres targets they read from, opened. */
-/**
- * What a sync needs: the selected streams, their source databases (one that cannot be opened is
- * a problem for its streams, not for the others) and the target (`openTarget`). Whatever was
- * opened is closed again when a later step fails.
- */
-export async function syncSetup(c: Compiled, o: Common, openTarget: () => Promise<Adapter>) {
-  const { ids } = select(c.result.manifest, o);
-  const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
-  if (!streams.length) throw new UsageError('no source table has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
-  const { getWarehouse, openAdapter, WAREHOUSES } = await import('../adapters/index.js');
-  const froms = new Map<string, Adapter>();
-  const problems: string[] = [];
-  try {
-    for (const from of new Set(streams.map((s) => s.sync!.from))) {
-      const ds: ReturnType<typeof diag>[] = [];
-      const t = resolveTarget(c.files, { target: from, env: process.env }, ds);
-      if (!t) throw new ProjectError(ds);
-      if (!getWarehouse(t.type)!.capabilities.syncSource) {
-        const sources = WAREHOUSES.filter((w) => w.capabilities.syncSource).map((w) => w.type);
-        throw new UsageError(`sync.from '${from}' is a ${t.type} target; vigil sync reads from ${sources.join(' or ')} targets`);
-      }
-      try {
-        froms.set(from, await openAdapter(t, c.files.root, 2));
-      } catch (e) {
-        problems.push(`source database '${from}': ${(e as Error).message.split('\n')[0]}`);
-      }
-    }
-    const target = await openTarget();
-    return { streams, froms, problems, target };
-  } catch (e) {
-    for (const f of froms.values()) await f.close().catch(() => {});
-    throw e;
-  }
-}
-
-export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: string; lookback?: string; fullRefresh?: boolean }): Promise<void> {
-  const since = o.since === undefined ? undefined : timestampFlag('--since', o.since);
-  if (o.lookback && o.mode !== 'full') throw new UsageError('--lookback goes with --mode full (a delta run already re-reads each stream\'s own lookback)');
-  const lookbackSeconds = o.lookback ? durationFlag('--lookback', o.lookback, { min: 1 }) / 1000 : undefined;
-  const c = compileForCommand(o, { writeArtifacts: false });
-  const { streams, froms, problems, target } = await syncSetup(c, o, () => open(c, 2));
-  const t0 = performance.now();
-  try {
-    out(`vigil ${VIGIL_VERSION} sync (${o.mode}${o.fullRefresh ? ', full refresh' : ''}): ${streams.length} stream${streams.length === 1 ? '' : 's'} into target ${c.target.name} (${c.target.type})`);
-    for (const p of problems) out(`  ERROR ${p}`);
-    const { syncStreams } = await import('../sync/run-sync.js');
-    const readers = new Map([...froms].map(([name, a]) => [name, a.syncReader!()]));
-    // SIGTERM / Ctrl-C: the batch being applied commits, nothing further starts; a second one stops at once
-    const { stopBetweenBatches } = await import('./stop-between-batches.js');
-    const stop = stopBetweenBatches(err);
-    let results: Awaited<ReturnType<typeof syncStreams>>;
-    try {
-      results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out, signal: stop.signal });
-    } finally {
-      stop.dispose();
-    }
-    out('');
-    const label = { success: 'OK', error: 'ERROR', interrupted: 'STOPPED' } as const;
-    results.forEach((r, i) => out(`${i + 1} of ${results.length} ${label[r.status]} ${r.stream}: ${r.message} [${r.seconds.toFixed(2)}s${r.rows ? `, ${Math.round(r.rows / Math.max(r.seconds, 1e-3)).toLocaleString('en-US')} rows/s` : ''}]`));
-    const failed = results.filter((r) => r.status === 'error').length;
-    const rows = results.reduce((a, r) => a + r.rows, 0);
-    out(`\nFinished ${results.length} streams in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${rows.toLocaleString('en-US')} rows, ${failed} failed${stop.signalled() ? `; stopped by ${stop.signalled()}` : ''}`);
-    if (stop.exitCode()) process.exitCode = stop.exitCode();
-    else if (failed || problems.length) process.exitCode = 1;
-  } finally {
-    for (const f of froms.values()) await f.close();
-    await target.close();
-  }
-}
-
-/** A warehouse's UTC timestamp text (`2026-01-01 10:00:00+00`) in epoch milliseconds. */
-function utcMs(text: string): number {
-  return new Date(text.replace(' ', 'T').replace(/\+00$/, 'Z')).getTime();
-}
-
-export async function runSyncStatus(o: Common): Promise<void> {
-  const c = compileForCommand(o, { writeArtifacts: false });
-  const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync);
-  if (!streams.length) throw new UsageError('no source table has a sync block');
-  const target = await open(c, 1);
-  try {
-    const { readStreamStates } = await import('../sync/sync-types.js');
-    const now = Date.now();
-    const age = (iso: string | null) => {
-      if (!iso) return 'never';
-      const s = (now - utcMs(iso)) / 1000;
-      return s < 90 ? `${Math.round(s)}s ago` : s < 5400 ? `${Math.round(s / 60)}m ago` : s < 172800 ? `${(s / 3600).toFixed(1)}h ago` : `${(s / 86400).toFixed(1)}d ago`;
-    };
-    for (const { stream, state: st } of await readStreamStates(target, streams)) {
-      if (!st) {
-        out(`${stream}: never synced`);
-        continue;
-      }
-      const lagS = st.cursor_value && st.source_max_cursor ? (utcMs(st.source_max_cursor) - utcMs(st.cursor_value)) / 1000 : null;
-      out(
-        `${stream}: ${st.last_status ?? '?'}, ${st.rows_synced.toLocaleString('en-US')} rows, last synced ${age(st.last_synced_at)}, cursor ${st.cursor_value ?? '-'}${lagS !== null ? `, ${Math.max(0, Math.round(lagS))}s behind the source's newest row` : ''}${st.consecutive_failures ? `, ${st.consecutive_failures} consecutive failure${st.consecutive_failures === 1 ? '' : 's'}: ${st.last_error}` : ''}`,
-      );
-    }
-  } finally {
-    await target.close();
-  }
 }
 
 /** `vigil build --dry-run`: every selected model as a BigQuery dry-run job, in DAG order. */

@@ -4,7 +4,10 @@
  * then no YAML is parsed and nothing is compiled; otherwise the project is compiled (and the
  * snapshot kept for next time).
  */
+import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import type { Manifest } from '../compile/manifest.js';
+import type { ProjectFiles } from '../project/load-project.js';
+import { keptTarget } from './command-kit.js';
 import type { Diagnostic } from '../errors.js';
 import { formatDiagnostic } from '../errors.js';
 import { findProjectRoot } from '../project/paths.js';
@@ -20,9 +23,26 @@ export interface LsOptions extends SelectionFlags {
   output: 'name' | 'path' | 'json';
 }
 
+/**
+ * The project snapshot: the manifest as `vigil ls` keeps it, the compile's warnings, and what
+ * `vigil sync` needs besides (sync-command.ts): project.yaml's settings, the folders and the
+ * target when it may be kept (command-kit.ts keptTarget).
+ */
+export interface ProjectSnapshot {
+  manifest: Manifest;
+  warnings: Diagnostic[];
+  project: ProjectFiles['project'];
+  paths: ProjectFiles['paths'];
+  target?: ResolvedTarget;
+}
+
+export function projectSnapshot(c: { files: ProjectFiles; result: CompileResult; target: ResolvedTarget }): ProjectSnapshot {
+  return { manifest: lsManifest(c.result.manifest), warnings: c.result.diagnostics.filter((x) => x.severity === 'warn'), project: c.files.project, paths: c.files.paths, target: keptTarget(c.target) };
+}
+
 export async function runLsFast(o: LsOptions): Promise<void> {
   const root = findProjectRoot(o.projectDir);
-  const snap = root ? await readSnapshot<{ manifest: Manifest; warnings: Diagnostic[] }>(root, 'project', o) : undefined;
+  const snap = root ? await readSnapshot<ProjectSnapshot>(root, 'project', o) : undefined;
   if (!snap) {
     const { runLs } = await import('./commands.js');
     return runLs(o);

@@ -187,11 +187,11 @@ export function buildProgram(): Command {
     .option('--lookback <duration>', 'with --mode full: re-read this far back from now, e.g. 24h (the nightly repair)')
     .option('--full-refresh', 'empty the synced tables and start over')
     .action(async (o, cmd: Command) => {
-      const { runSync } = await import('./commands.js');
+      const { runSync } = await import('./sync-command.js');
       return runSync({ ...globals(cmd), ...o });
     });
   commonOptions(selectionOptions(sync.command('status').description("each stream's cursor, rows, last sync, lag and failures"))).action(async (o, cmd: Command) => {
-    const { runSyncStatus } = await import('./commands.js');
+    const { runSyncStatus } = await import('./sync-command.js');
     return runSyncStatus({ ...globals(cmd), ...o });
   });
 

@@ -28,7 +28,8 @@ import { ServeMetrics } from '../serve/metrics.js';
 import { healthReport, streamHealth, type JobHealth, type JobRun } from '../serve/health.js';
 import type { StreamState } from '../sync/sync-types.js';
 import type { Adapter } from '../adapters/adapter.js';
-import { compileForCommand, err, open, out, runExecute, syncSetup, type Common } from './commands.js';
+import { compileForCommand, err, open, out, runExecute, type Common } from './commands.js';
+import { syncSetup } from './sync-command.js';
 
 type Compiled = ReturnType<typeof compileForCommand>;
 
@@ -293,7 +294,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
     if (job.command === 'sync') {
       const c = compileForCommand(common, { writeArtifacts: false });
-      const { streams, froms, problems, target } = await syncSetup(c, { ...common, select: job.select }, () => openTarget(2));
+      const { streams, froms, problems, target } = await syncSetup({ files: c.files, target: c.target, manifest: c.result.manifest }, { ...common, select: job.select }, () => openTarget(2));
       try {
         const { syncStreams } = await import('../sync/run-sync.js');
         const readers = new Map([...froms].map(([n, a]) => [n, a.syncReader!()]));

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
@@ -237,6 +237,45 @@ describe('vigil sync', () => {
     expect(r.stdout).toMatch(/OK raw\.events/);
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('answers from the project snapshot while the project is unchanged; an edit, or a source target that no longer resolves, goes through the compile', async () => {
+    const s = uniqueSchema('sync_snap');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events select i, null, null, timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' from generate_series(1, 8) i`);
+    const dir = project(s);
+    // whole seconds: a stamp set back later compares equal
+    const yml = join(dir, 'models/sources.yml');
+    const then = new Date('2026-01-01T00:00:00Z');
+    utimesSync(yml, then, then);
+    const first = sync(dir);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/raw\.events: reading \S+ from the beginning in batches of 3\n/);
+    const snapshot = join(dir, 'target/.cache/project.bin');
+    expect(existsSync(snapshot)).toBe(true);
+    // the source's URL (with its password) is read by the sync, never by the compile: not in the snapshot
+    expect(readFileSync(snapshot).includes(url)).toBe(false);
+    expect(readFileSync(snapshot).includes('app')).toBe(true);
+    // batch_size 3 -> 4 with the same size and modification time: not read again (like make), so
+    // the run is the snapshot's: batches of 3
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace('batch_size: 3,', 'batch_size: 4,'));
+    utimesSync(yml, then, then);
+    await client.query(`insert into ${s}.events select i, null, null, timestamptz '2026-01-01 11:00:00+00' + i * interval '1 second' from generate_series(9, 16) i`);
+    const cached = sync(dir, ['--full-refresh', '-s', 'source:raw.events']);
+    expect(cached.code, cached.stdout + cached.stderr).toBe(0);
+    expect(cached.stdout).toMatch(/in batches of 3\n[\s\S]*OK raw\.events: 16 rows in 6 batches/);
+    const status = vigil(dir, ['sync', 'status', '-s', 'source:raw.events'], { DATABASE_URL: url });
+    expect(status.stdout).toMatch(/raw\.events: success, 16 rows/);
+    // touched: compiled again
+    utimesSync(yml, new Date(), new Date(Date.now() + 5000));
+    const fresh = sync(dir, ['--full-refresh', '-s', 'source:raw.events']);
+    expect(fresh.code, fresh.stdout + fresh.stderr).toBe(0);
+    expect(fresh.stdout).toMatch(/in batches of 4\n[\s\S]*OK raw\.events: 16 rows in 4 batches/);
+    expect(await expectInSync(dir, s)).toBe(16);
+    // the snapshot stands again, but the source's URL does not resolve: the error is the compile's, at its line
+    const unset = vigil(dir, ['sync'], { DATABASE_URL: undefined });
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toMatch(/^project\.yaml:5:31: error: target 'app': environment variable DATABASE_URL is not set/m);
   });
 
   it('an unreachable database or wrong credentials: clear error, cursor untouched, failures counted', async () => {
