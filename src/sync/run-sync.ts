@@ -16,7 +16,7 @@ import type { SourceNode } from '../compile/manifest.js';
 import { WarehouseError } from '../errors.js';
 import { pidAlive } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
-import { STATE_TABLE, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader } from './sync-types.js';
+import { STATE_TABLE, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader } from './sync-types.js';
 
 export interface SyncRunOptions {
   mode: 'delta' | 'full';
@@ -175,13 +175,13 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             // the batch's files as the writer loads them; each removed once loaded
             let loaded = { rows: 0, last: first.last };
             let allLoaded = false;
-            const files = async function* (): AsyncGenerator<string> {
+            const files = async function* (): AsyncGenerator<BatchFile> {
               let cur = first;
               for (;;) {
                 try {
                   if (cur.rows > 0 && cur.last) {
                     loaded = { rows: loaded.rows + cur.rows, last: cur.last };
-                    yield cur.file;
+                    yield { path: cur.file, longestRecord: cur.longestRecord };
                   }
                 } finally {
                   rmSync(cur.file, { force: true });

@@ -7,12 +7,12 @@
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import type { Relation, SqlParam } from '../adapters/dialect.js';
-import { normalizeState, STATE_TABLE, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
+import { normalizeState, STATE_TABLE, type BatchFile, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
 
 export abstract class StandardSyncWriter implements SyncWriter {
   constructor(protected readonly db: Adapter) {}
 
-  abstract applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<string>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo>;
+  abstract applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<BatchFile>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo>;
   abstract reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
 
   protected columnType(c: SyncColumn): string {

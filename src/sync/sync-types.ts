@@ -51,6 +51,58 @@ export interface BatchInfo {
   lastId: string | null;
 }
 
+/** A batch file as a writer loads it. */
+export interface BatchFile {
+  path: string;
+  /** bytes of its longest record, newline included; measured for `ascii` files (SourceBatch) */
+  longestRecord?: number;
+}
+
+/**
+ * The longest record of a CSV stream, fed chunk by chunk: exact for a record longer than the
+ * chunks, an upper bound within one chunk otherwise (the chunks are socket reads of ~10-64 KB;
+ * what matters is whether a record needs a larger read buffer, MBs). A chunk with no quote
+ * character, outside a quoted value, costs two memchr calls; one holding a quote is walked
+ * byte by byte, since a newline inside a quoted value does not end the record. Meant for
+ * `ascii` files, where a quote is rare (CsvSeparators).
+ */
+export class RecordMeter {
+  private longest = 0;
+  /** bytes of the record read so far */
+  private open = 0;
+  private quoted = false;
+  constructor(private readonly quote: number) {}
+
+  add(chunk: Buffer): void {
+    if (!this.quoted && chunk.indexOf(this.quote) < 0) {
+      const first = chunk.indexOf(0x0a);
+      if (first < 0) {
+        this.open += chunk.length;
+        return;
+      }
+      const last = chunk.lastIndexOf(0x0a);
+      this.longest = Math.max(this.longest, this.open + first + 1, last - first);
+      this.open = chunk.length - 1 - last;
+      return;
+    }
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      this.open++;
+      // a doubled quote (an escaped one) toggles twice
+      if (b === this.quote) this.quoted = !this.quoted;
+      else if (b === 0x0a && !this.quoted) {
+        if (this.open > this.longest) this.longest = this.open;
+        this.open = 0;
+      }
+    }
+  }
+
+  /** the longest record so far, one not yet ended by a newline included */
+  get max(): number {
+    return Math.max(this.longest, this.open);
+  }
+}
+
 export interface SyncWriter {
   /** The state table alone: failures are recorded even when the source cannot be read. */
   ensureState(schema: string): Promise<void>;
@@ -78,7 +130,7 @@ export interface SyncWriter {
    * `replace`) + insert by `pk`, update the stream's state with `batch()` (asked once every
    * file is loaded): one transaction.
    */
-  applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<string>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo>;
+  applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<BatchFile>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo>;
   /** How a run ended: `interrupted` (stopped between batches, SIGTERM) keeps the failure count and the last success time. */
   recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null): Promise<void>;
   /** --full-refresh: empty the table and forget the stream's cursor, in one transaction. */
@@ -122,6 +174,8 @@ export interface SourceBatch {
   /** the CSV file written (no header) */
   file: string;
   rows: number;
+  /** bytes of the file's longest record, its newline included (RecordMeter): measured for `ascii` files */
+  longestRecord?: number;
   /** the (cursor, key...) of the batch's last row when the batch was full: the next batch starts after it */
   upto: string[] | null;
   /** the (cursor, key...) of the batch's last row, as text */

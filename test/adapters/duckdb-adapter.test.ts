@@ -139,7 +139,7 @@ describe('a sync into DuckDB', () => {
       const csv = join(dir, 'batch.csv');
       writeFileSync(csv, '1\x1f2026-11-01 00:00:00+00\n2\x1f2026-11-01 00:01:00+00\n');
       const files = (async function* () {
-        yield csv;
+        yield { path: csv };
       })();
       await w.applyBatch(rel, columns, files, ['id'], { schema: 'raw', identifier: 'vigil_sync_state' }, 'raw.t', null, false, () => ({ rows: 2, lastCursor: '2026-11-01 00:01:00+00', lastId: '2' }));
       const [s] = await db.query<{ threads: number; mem: string; n: number }>("select current_setting('threads') as threads, current_setting('memory_limit') as mem, (select count(*) from raw.t) as n");

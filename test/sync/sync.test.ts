@@ -239,6 +239,22 @@ describe('vigil sync', () => {
     expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('rows of several MB (a long prompt in JSON, a text holding newlines and both separators) arrive whole: the read buffer and memory grow for them', async () => {
+    const s = uniqueSchema('sync_long');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events select i, jsonb_build_object('durationMs', i), 'n' || i, timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' from generate_series(1, 20) i`);
+    // 6 MB of JSON, and 5 MB of text whose lines hold the batch files' separator and quote (0x1F, 0x1E)
+    await client.query(`insert into ${s}.events values (21, jsonb_build_object('prompt', repeat('why? ', 1200000)), repeat(E'line \x1f with \x1e "quotes"\n', 200000), timestamptz '2026-01-01 10:00:21+00')`);
+    await client.query(`insert into ${s}.events select i, null, 'after', timestamptz '2026-01-01 10:00:21+00' + i * interval '1 second' from generate_series(22, 30) i`);
+    const dir = project(s, { batch: 100 });
+    const r = sync(dir, ['-s', 'source:raw.events']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/OK raw\.events: 30 rows in 1 batch/);
+    expect(await expectInSync(dir, s)).toBe(30);
+    const [long] = await duck<{ p: number; n: number }>(dir, 'select length(payload::varchar)::int as p, length(note)::int as n from raw.events where id = 21');
+    expect(long).toEqual({ p: 6_000_014, n: 4_600_000 });
+  });
+
   it('answers from the project snapshot while the project is unchanged; an edit, or a source target that no longer resolves, goes through the compile', async () => {
     const s = uniqueSchema('sync_snap');
     await setupSource(s);

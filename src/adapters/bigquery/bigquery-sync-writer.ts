@@ -5,7 +5,7 @@
  * stage, which the rerun replaces. Stream names, cursors and keys are query parameters.
  */
 import type { Relation, SqlParam } from '../dialect.js';
-import { fromBatchValue, isArrayColumn, normalizeState, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
+import { fromBatchValue, isArrayColumn, normalizeState, type BatchFile, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
 import { STATE_TABLE } from '../../sync/sync-types.js';
 import type { BigQueryAdapter } from './bigquery-adapter.js';
 
@@ -56,7 +56,7 @@ WHEN NOT MATCHED THEN INSERT (stream, ${Object.keys(insert).join(', ')}) VALUES 
     };
   }
 
-  async applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<string>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, info: () => BatchInfo): Promise<BatchInfo> {
+  async applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<BatchFile>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, info: () => BatchInfo): Promise<BatchInfo> {
     const d = this.db.dialect;
     const q = (s: string) => d.quoteIdent(s);
     const stage = { schema: rel.schema, identifier: `${rel.identifier}__vigil_stage` };
@@ -64,7 +64,7 @@ WHEN NOT MATCHED THEN INSERT (stream, ${Object.keys(insert).join(', ')}) VALUES 
     const stageColumns = columns.map((c) => ({ name: c.name, type: isArrayColumn(c) ? 'STRING' : d.syncColumnType(c.pgType) }));
     // one file per batch (no filesPerBatch): one load job, which replaces what a crashed run left
     let loads = 0;
-    for await (const file of files) await this.db.loadCsv(stage, stageColumns, file, loads++ === 0 ? 'WRITE_TRUNCATE' : 'WRITE_APPEND');
+    for await (const file of files) await this.db.loadCsv(stage, stageColumns, file.path, loads++ === 0 ? 'WRITE_TRUNCATE' : 'WRITE_APPEND');
     const batch = info();
     const cols = columns.map((c) => q(c.name));
     const from = (c: SyncColumn) => fromBatchValue(d, c, `S.${q(c.name)}`);

@@ -16,7 +16,7 @@ import { duckDbDialect } from './duckdb-dialect.js';
 import type { DuckDbTargetConfig } from './duckdb-config.js';
 import { warehouse } from './index.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
-import { csvSeparators, fromBatchValue, isArrayColumn, type BatchInfo, type SyncColumn } from '../../sync/sync-types.js';
+import { csvSeparators, fromBatchValue, isArrayColumn, type BatchFile, type BatchInfo, type SyncColumn } from '../../sync/sync-types.js';
 
 /**
  * A DuckDB error with its position: DuckDB prints `LINE n: <text>` and a caret under the
@@ -368,11 +368,13 @@ class DuckDbSyncWriter extends StandardSyncWriter {
    */
   readonly filesPerBatch = 4;
   private tuned = false;
+  /** the memory_limit set (MB): 128 as tuned, more once a long record needed it (applyBatch) */
+  private memoryMb = 128;
   constructor(protected readonly db: DuckDbAdapter) {
     super(db);
   }
 
-  async applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<string>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo> {
+  async applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<BatchFile>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo> {
     const d = this.db.dialect;
     const q = (s: string) => d.quoteIdent(s);
     const target = d.relation(rel);
@@ -383,10 +385,23 @@ class DuckDbSyncWriter extends StandardSyncWriter {
     const char = (ch: string) => `chr(${ch.charCodeAt(0)})`;
     // new_line fixed to COPY TO STDOUT's '\n': left to detection, a file whose first row holds a
     // quoted "\r\n" is taken for CRLF-separated and fails ("CSV Parser state machine reached an invalid state")
-    // buffer_size: 4 MB read buffers instead of 32 MB ones, which the allocator maps fresh for
-    // each file (page faults on ~420 MB per 1,000,000 rows): ~4 % less time, measured. A line
-    // may be up to ~4 MB long (2 MB with the default).
-    const csv = `read_csv($1, header = false, auto_detect = false, columns = ${colSpec}, delim = ${char(delimiter)}, quote = ${char(quote)}, escape = ${char(quote)}, allow_quoted_nulls = false, new_line = '\\n', buffer_size = ${4 << 20})`;
+    // A record must fit in read_csv's buffer, twice over (one may straddle two buffers). 4 MB
+    // buffers, not the default 32 MB that the allocator maps fresh for each file (page faults on
+    // ~420 MB per 1,000,000 rows): ~4 % less time, measured. A file with a longer record (a 30 MB
+    // prompt in a JSON value) gets buffers that hold it: with the defaults, a record over 2 MB
+    // failed its batch on every run, and the stream never got past it.
+    const readFor = (f: BatchFile) => {
+      const longest = f.longestRecord ?? 0;
+      const maxLine = Math.max(2 << 20, longest + 1024);
+      return {
+        longest,
+        sql: `read_csv($1, header = false, auto_detect = false, columns = ${colSpec}, delim = ${char(delimiter)}, quote = ${char(quote)}, escape = ${char(quote)}, allow_quoted_nulls = false, new_line = '\\n', max_line_size = ${maxLine}, buffer_size = ${Math.max(4 << 20, 2 * maxLine)})`,
+        // the tuned 128 MB takes records of a few MB; a longer one needs ~10 times its size while
+        // it loads (its buffers, then string copies that grow by doubling: a 60 MB JSON value ran
+        // out of 384 MB and loaded in 512 MB), given for as long as the batch lasts
+        memoryMb: longest >= 4 << 20 ? Math.ceil((10 * longest + (128 << 20)) / 2 ** 20) : 0,
+      };
+    };
     const cols = columns.map((x) => q(x.name)).join(', ');
     if (!this.tuned) {
       // A sync shares the machine with its source: Postgres formats the next batch while DuckDB
@@ -403,27 +418,47 @@ class DuckDbSyncWriter extends StandardSyncWriter {
       await this.db.execute('set allocator_background_threads = true');
       this.tuned = true;
     }
-    return this.db.transaction(async (run) => {
-      let inserted = 0;
-      let staged = false;
-      for await (const file of files) {
-        if (!replace) {
-          // nothing to replace: straight from each file into the table
-          inserted += await run(`insert into ${target} (${cols}) select ${values} from ${csv}`, [file]);
-        } else {
-          await run(staged ? `insert into __vigil_stage select * from ${csv}` : `create or replace temp table __vigil_stage as select * from ${csv}`, [file]);
-          staged = true;
+    // raised for a long record, the limit stays raised for the rest of the run: the commit's
+    // checkpoint, and the next ones, pin the blocks that hold such a value (a 150 MB JSON value:
+    // 143 MB), and a checkpoint that cannot is fatal to the database instance
+    let memoryMb = this.memoryMb;
+    try {
+      return await this.db.transaction(async (run) => {
+        let inserted = 0;
+        let staged = false;
+        for await (const file of files) {
+          const read = readFor(file);
+          if (!this.db.configured.memory_limit && read.memoryMb > memoryMb) {
+            memoryMb = read.memoryMb;
+            await run(`set memory_limit = '${memoryMb}MiB'`);
+          }
+          try {
+            if (!replace) {
+              // nothing to replace: straight from each file into the table
+              inserted += await run(`insert into ${target} (${cols}) select ${values} from ${read.sql}`, [file.path]);
+            } else {
+              await run(staged ? `insert into __vigil_stage select * from ${read.sql}` : `create or replace temp table __vigil_stage as select * from ${read.sql}`, [file.path]);
+              staged = true;
+            }
+          } catch (e) {
+            if (read.longest < 4 << 20 || !(e instanceof WarehouseError)) throw e;
+            const mb = (n: number) => `${Math.round(n / 2 ** 20).toLocaleString('en-US')} MB`;
+            const given = this.db.configured.memory_limit ? "the target's memory_limit" : mb(memoryMb * 2 ** 20);
+            throw new WarehouseError(`a row of ${mb(read.longest)} did not load (DuckDB had ${given}; such a row needs ~10 times its size: set a larger memory_limit in the target): ${e.message.split('\n')[0]}`, e.sql, { cause: e });
+          }
         }
-      }
-      if (staged) {
-        const keys = pk.map(q);
-        const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
-        await run(`delete from ${target} where ${tuple} in (select ${keys.join(', ')} from __vigil_stage)`);
-        inserted = await run(`insert into ${target} (${cols}) select ${values} from __vigil_stage`);
-        await run('drop table __vigil_stage');
-      }
-      return this.finishBatch(run, inserted, stateRel, stream, sourceMax, batch);
-    });
+        if (staged) {
+          const keys = pk.map(q);
+          const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
+          await run(`delete from ${target} where ${tuple} in (select ${keys.join(', ')} from __vigil_stage)`);
+          inserted = await run(`insert into ${target} (${cols}) select ${values} from __vigil_stage`);
+          await run('drop table __vigil_stage');
+        }
+        return this.finishBatch(run, inserted, stateRel, stream, sourceMax, batch);
+      });
+    } finally {
+      if (memoryMb > 128) this.memoryMb = memoryMb;
+    }
   }
 
   async reset(rel: Relation, stateRel: Relation, stream: string): Promise<void> {

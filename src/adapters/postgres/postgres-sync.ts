@@ -13,7 +13,7 @@ import type { PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
 import type { Relation } from '../dialect.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
-import { csvSeparators, fromBatchValue, isArrayColumn, type BatchInfo, type CsvSeparators, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
+import { csvSeparators, fromBatchValue, isArrayColumn, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
 import { pgError, type PostgresAdapter } from './postgres-adapter.js';
 
 const TIME_TYPES = ['timestamp with time zone', 'timestamp without time zone', 'date'];
@@ -189,6 +189,8 @@ export class PostgresSyncReader implements SyncReader {
       .join(', ');
     const { to: copyTo } = await import('pg-copy-streams');
     let rows = 0;
+    // the longest record, for a warehouse whose CSV reader needs a buffer that holds it (DuckDB)
+    const meter = spec.separators === 'ascii' ? new RecordMeter(csvSeparators('ascii').quote.charCodeAt(0)) : undefined;
     let upto: string[] | null = null;
     let last: string[] | null = null;
     // the last file of a batch, or of the table, closes the batch's snapshot (a file that comes
@@ -210,7 +212,7 @@ export class PostgresSyncReader implements SyncReader {
       const select = `select ${selectList} from ${rel}${where} order by ${order}`;
       try {
         const copy = c.query(copyTo(`copy (${select}) to stdout with (format csv${separatorOptions(spec.separators)})`));
-        await pipeline(copy, inPieces(WRITE_PIECE), createWriteStream(file));
+        await pipeline(copy, inPieces(WRITE_PIECE, meter), createWriteStream(file));
         rows = Number((copy as unknown as { rowCount: number }).rowCount ?? 0);
       } catch (e) {
         throw pgError(e, select);
@@ -226,7 +228,7 @@ export class PostgresSyncReader implements SyncReader {
       short = !upto;
     });
     if (short) await this.release();
-    return { file, rows, upto, last };
+    return { file, rows, upto, last, longestRecord: meter?.max };
   }
 }
 
@@ -236,7 +238,7 @@ export class PostgresSyncReader implements SyncReader {
  * 245,760 rows, measured, on the two cores the warehouse's load shares.
  */
 const WRITE_PIECE = 1 << 20;
-function inPieces(size: number): Transform {
+function inPieces(size: number, meter?: RecordMeter): Transform {
   let parts: Buffer[] = [];
   let bytes = 0;
   const take = () => {
@@ -247,6 +249,7 @@ function inPieces(size: number): Transform {
   };
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
+      meter?.add(chunk);
       parts.push(chunk);
       bytes += chunk.length;
       done(null, bytes >= size ? take() : undefined);
@@ -264,7 +267,7 @@ export class PostgresSyncWriter extends StandardSyncWriter {
     super(db);
   }
 
-  async applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<string>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo> {
+  async applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<BatchFile>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo> {
     const d = this.db.dialect;
     const q = (s: string) => d.quoteIdent(s);
     const target = d.relation(rel);
@@ -278,7 +281,7 @@ export class PostgresSyncWriter extends StandardSyncWriter {
         await run(`create temp table __vigil_stage (like ${target}) on commit drop`);
         for (const a of arrays) await run(`alter table __vigil_stage alter column ${q(a.name)} type text using null`);
       }
-      for await (const file of files) inserted += await this.db.copyIn(c, stage ? '__vigil_stage' : target, cols, file);
+      for await (const file of files) inserted += await this.db.copyIn(c, stage ? '__vigil_stage' : target, cols, file.path);
       if (stage) {
         const keys = pk.map(q);
         if (replace) await run(`delete from ${target} as t using __vigil_stage as s where ${keys.map((k) => `t.${k} = s.${k}`).join(' and ')}`);
