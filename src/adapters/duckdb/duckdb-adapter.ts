@@ -369,7 +369,7 @@ class DuckDbSyncWriter extends StandardSyncWriter {
   readonly filesPerBatch = 4;
   private tuned = false;
   /** the memory_limit set (MB): 128 as tuned, more once a long record needed it (applyBatch) */
-  private memoryMb = 128;
+  private memoryMb = 96;
   constructor(protected readonly db: DuckDbAdapter) {
     super(db);
   }
@@ -396,7 +396,7 @@ class DuckDbSyncWriter extends StandardSyncWriter {
       return {
         longest,
         sql: `read_csv($1, header = false, auto_detect = false, columns = ${colSpec}, delim = ${char(delimiter)}, quote = ${char(quote)}, escape = ${char(quote)}, allow_quoted_nulls = false, new_line = '\\n', max_line_size = ${maxLine}, buffer_size = ${Math.max(4 << 20, 2 * maxLine)})`,
-        // the tuned 128 MB takes records of a few MB; a longer one needs ~10 times its size while
+        // the tuned 96 MiB takes records of a few MB; a longer one needs ~10 times its size while
         // it loads (its buffers, then string copies that grow by doubling: a 60 MB JSON value ran
         // out of 384 MB and loaded in 512 MB), given for as long as the batch lasts
         memoryMb: longest >= 4 << 20 ? Math.ceil((10 * longest + (128 << 20)) / 2 ** 20) : 0,
@@ -408,9 +408,11 @@ class DuckDbSyncWriter extends StandardSyncWriter {
       // loads this one. Unless the target says otherwise, DuckDB gets one core fewer than the
       // machine (at least one) and a small buffer pool (batches stream through, nothing needs
       // to stay cached). Measured on 2 cores, 1,000,000 rows: 14.6-15.0 s and 543-546 MB
-      // against 16.2-18.3 s and 512-546 MB with both cores and 256 MB. Not less: at 96 MB the
-      // demo's audit_events (250,000 wide rows) ran out of memory (docs/benchmarks.md).
-      if (!this.db.configured.memory_limit) await this.db.execute("set memory_limit = '128MB'");
+      // against 16.2-18.3 s and 512-546 MB with both cores and 256 MB. 96 MiB since read_csv's
+      // buffers are 4 MB (they were 32 MB of the pool each, and the demo's audit_events, 250,000
+      // wide rows, ran out of 96 MB): peak RSS 364-380 MB against 389-435 MB at 128 MB in the same
+      // time (4 alternating rounds); every demo stream loads at 64 MiB too (docs/benchmarks.md).
+      if (!this.db.configured.memory_limit) await this.db.execute(`set memory_limit = '${this.memoryMb}MiB'`);
       if (!this.db.configured.threads) await this.db.execute(`set threads = ${Math.max(1, availableParallelism() - 1)}`);
       // memory a batch freed goes back to the system while the next one loads (DuckDB's allocator
       // otherwise keeps it): peak RSS of 1,000,000 rows 511-568 MB -> 408-434 MB for ~3 % more
@@ -457,7 +459,7 @@ class DuckDbSyncWriter extends StandardSyncWriter {
         return this.finishBatch(run, inserted, stateRel, stream, sourceMax, batch);
       });
     } finally {
-      if (memoryMb > 128) this.memoryMb = memoryMb;
+      this.memoryMb = memoryMb;
     }
   }
 
