@@ -192,7 +192,12 @@ export function buildProgram(): Command {
     });
   commonOptions(selectionOptions(sync.command('status').description("each stream's cursor, rows, last sync, lag and failures"))).action(async (o, cmd: Command) => {
     const { runSyncStatus } = await import('./sync-command.js');
-    return runSyncStatus({ ...globals(cmd), ...o });
+    // `sync` has the same options, so commander gives it those written after `status` (-s, -t, --vars):
+    // read them from both, or `vigil sync status -t prod` quietly showed the default target
+    const own = cmd.parent!;
+    const runOnly = ['mode', 'since', 'lookback', 'fullRefresh'].filter((k) => own.getOptionValueSource(k) === 'cli');
+    if (runOnly.length) throw new UsageError(`${runOnly.map((k) => own.options.find((x) => x.attributeName() === k)!.long).join(', ')}: ${runOnly.length === 1 ? 'an option' : 'options'} of vigil sync, not of vigil sync status`);
+    return runSyncStatus({ ...globals(cmd), ...cmd.optsWithGlobals(), ...o });
   });
 
   const retention = program

@@ -142,8 +142,10 @@ function utcMs(text: string): number {
 
 export async function runSyncStatus(o: Common): Promise<void> {
   const c = await syncProject(o);
-  const streams = Object.values(c.manifest.sources).filter((s) => s.sync);
-  if (!streams.length) throw new UsageError('no source table has a sync block');
+  // the selection flags choose the streams, as for `vigil sync` (a selector that matches nothing is an error there)
+  const { ids } = select(c.manifest, o);
+  const streams = Object.values(c.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
+  if (!streams.length) throw new UsageError(Object.values(c.manifest.sources).some((s) => s.sync) ? 'the selection holds no source table with a sync block' : 'no source table has a sync block');
   const target = await open(c, 1);
   try {
     const { readStreamStates } = await import('../sync/sync-types.js');

@@ -282,6 +282,15 @@ describe('vigil sync', () => {
     expect(cached.stdout).toMatch(/in batches of 3\n[\s\S]*OK raw\.events: 16 rows in 6 batches/);
     const status = vigil(dir, ['sync', 'status', '-s', 'source:raw.events'], { DATABASE_URL: url });
     expect(status.stdout).toMatch(/raw\.events: success, 16 rows/);
+    // the selection and the target are the ones given after `status` (`sync` has the same flags)
+    expect(status.stdout).not.toMatch(/raw\.trails/);
+    expect(vigil(dir, ['sync', 'status', '-s', 'source:raw.trails'], { DATABASE_URL: url }).stdout).toMatch(/^raw\.trails: success, 0 rows, last synced \d+s ago, cursor -\n$/);
+    const typo = vigil(dir, ['sync', 'status', '-s', 'source:raw.event'], { DATABASE_URL: url });
+    expect([typo.code, typo.stderr]).toEqual([2, expect.stringMatching(/selector 'source:raw\.event' matched nothing — did you mean 'source:raw\.events'\?/)]);
+    const runOnly = vigil(dir, ['sync', 'status', '--full-refresh'], { DATABASE_URL: url });
+    expect([runOnly.code, runOnly.stderr]).toEqual([2, 'error: --full-refresh: an option of vigil sync, not of vigil sync status\n']);
+    const target = vigil(dir, ['sync', 'status', '-t', 'nope'], { DATABASE_URL: url });
+    expect([target.code, target.stderr]).toEqual([2, expect.stringMatching(/nope/)]);
     // touched: compiled again
     utimesSync(yml, new Date(), new Date(Date.now() + 5000));
     const fresh = sync(dir, ['--full-refresh', '-s', 'source:raw.events']);
