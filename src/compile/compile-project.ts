@@ -591,9 +591,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   }
   // ---- built-in sources: the tables Vigil itself writes (the alert history), where a model, a
   // snapshot or an alert query reads them (from the render calls: no file is read again)
-  if (target && ![...sources.values()].some((x) => x.source_name === BUILTIN_SOURCE)) {
+  // (declared without a target too, in its default schema: the compile fails on the target, and a
+  // model reading source('vigil', ...) is no second error)
+  if (![...sources.values()].some((x) => x.source_name === BUILTIN_SOURCE)) {
     const reads = [...drafts.values(), ...snapDrafts.values()].some((d) => d.calls.sources.some(([src]) => src === BUILTIN_SOURCE)) || (opts.queries ?? []).some((q) => BUILTIN_SOURCE_RE.test(q.text));
-    if (reads) for (const b of builtinSources(projectName, target.schema, target.database)) sources.set(b.unique_id, b);
+    if (reads) for (const b of builtinSources(projectName, target?.schema ?? 'analytics', target?.database)) sources.set(b.unique_id, b);
   }
   const snapRelation = (d: { name: string; config?: SnapshotConfig }): Relation => ({ ...(target?.database ? { database: target.database } : {}), schema: d.config?.target_schema ?? d.config?.schema ?? target?.schema ?? 'analytics', identifier: d.config?.alias ?? d.name });
   /** what ref() reads besides models: seeds and snapshots */

@@ -229,7 +229,9 @@ describe('compileProject', () => {
   });
 
   it('an unknown target names the targets that exist', () => {
-    const r = compileProject(projectFiles({ models: { 'models/a.sql': 'select 1' } }), { env: {}, target: 'prdo' });
+    // (a model reading Vigil's own tables is no second error: source('vigil', ...) is declared without a target too)
+    const r = compileProject(projectFiles({ models: { 'models/a.sql': 'select 1', 'models/b.sql': "select * from {{ source('vigil', 'alert_events') }}" } }), { env: {}, target: 'prdo' });
+    expect(errors(r).map((d) => d.code)).toEqual(['E_TARGET']);
     expect(errors(r)[0]).toMatchObject({ code: 'E_TARGET', file: 'project.yaml' });
     expect(errors(r)[0].message).toContain("target 'prdo' is not defined");
   });
