@@ -253,6 +253,12 @@ describe('vigil sync', () => {
     expect(await expectInSync(dir, s)).toBe(30);
     const [long] = await duck<{ p: number; n: number }>(dir, 'select length(payload::varchar)::int as p, length(note)::int as n from raw.events where id = 21');
     expect(long).toEqual({ p: 6_000_014, n: 4_600_000 });
+    // a target that sets its own memory_limit keeps it: too small for the row (10 MB with both values), the batch fails and says why
+    const small = project(s, { batch: 100 });
+    writeFileSync(join(small, 'project.yaml'), readFileSync(join(small, 'project.yaml'), 'utf8').replace('schema: analytics }', 'schema: analytics, memory_limit: 24MB }'));
+    const failed = sync(small, ['-s', 'source:raw.events']);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/ERROR raw\.events: a row of 10 MB did not load \(DuckDB had the target's memory_limit; such a row needs ~10 times its size: set a larger memory_limit in the target\): Out of Memory Error/);
   });
 
   it('answers from the project snapshot while the project is unchanged; an edit, or a source target that no longer resolves, goes through the compile', async () => {
