@@ -65,10 +65,10 @@ export async function prepareDriver(type: string): Promise<void> {
 }
 
 /** Connect to a resolved target (its config was validated by compile). */
-export async function openAdapter(target: { name: string; type: string; config: Record<string, unknown> }, root: string, threads = 1): Promise<Adapter> {
+export async function openAdapter(target: { name: string; type: string; config: Record<string, unknown> }, root: string, threads = 1, opts: { readOnly?: boolean } = {}): Promise<Adapter> {
   const w = getWarehouse(target.type);
   if (!w) throw new ProjectError([diag('E_TARGET', `target '${target.name}': unknown type '${target.type}' (supported: ${warehouseTypes().join(', ')})`, { file: 'project.yaml' })]);
-  return revealing(await w.open(target.config, { root, threads: Math.max(1, threads), target: target.name }));
+  return revealing(await w.open(target.config, { root, threads: Math.max(1, threads), target: target.name, readOnly: opts.readOnly }));
 }
 
 /** Every statement of a materialization, for conceal(). */

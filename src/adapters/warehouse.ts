@@ -53,6 +53,12 @@ export interface OpenContext {
   threads: number;
   /** The target's name in project.yaml, for messages. */
   target?: string;
+  /**
+   * The target is only read (a `vigil sync` source: the application's database): nothing may be
+   * created in it, and a role that may only read must do (the helper functions a warehouse
+   * installs for models are left out).
+   */
+  readOnly?: boolean;
 }
 
 export interface BiIdentity {

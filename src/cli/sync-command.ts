@@ -88,7 +88,8 @@ export async function syncSetup(c: SyncProject, o: Common, openTarget: () => Pro
         throw new UsageError(`sync.from '${from}' is a ${t.type} target; vigil sync reads from ${sources.join(' or ')} targets`);
       }
       try {
-        froms.set(from, await openAdapter(t, c.files.root, 2));
+        // read only: the application's database gets nothing created in it (no helper functions)
+        froms.set(from, await openAdapter(t, c.files.root, 2, { readOnly: true }));
       } catch (e) {
         problems.push(`source database '${from}': ${(e as Error).message.split('\n')[0]}`);
       }

@@ -261,6 +261,30 @@ describe('vigil sync', () => {
     expect(failed.stdout).toMatch(/ERROR raw\.events: a row of 10 MB did not load \(DuckDB had the target's memory_limit; such a row needs ~10 times its size: set a larger memory_limit in the target\): Out of Memory Error/);
   });
 
+  it('a role that may only read the source is enough, and the source database gets nothing created in it', async () => {
+    const db = uniqueSchema('sync_ro_db');
+    const role = uniqueSchema('reader');
+    await client.query(`create database ${db}`);
+    const src = new pg.Client({ connectionString: Object.assign(new URL(url), { pathname: `/${db}` }).toString() });
+    await src.connect();
+    try {
+      await src.query(`create schema app; create table app.events (id bigint primary key, payload jsonb, note text, created_at timestamptz not null); create index on app.events (created_at, id);
+        insert into app.events select i, null, 'n', timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' from generate_series(1, 5) i;
+        create role ${role} login password 'ro-Pw-7'; revoke create on schema public from public; grant usage on schema app to ${role}; grant select on app.events to ${role};`);
+      const dir = project('app');
+      const roUrl = Object.assign(new URL(url), { username: role, password: 'ro-Pw-7', pathname: `/${db}` }).toString();
+      const r = vigil(dir, ['sync', '-s', 'source:raw.events'], { DATABASE_URL: roUrl });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/OK raw\.events: 5 rows/);
+      // no schema, function or table of Vigil's in the application's database
+      expect((await src.query("select nspname from pg_namespace where nspname not like 'pg\\_%' and nspname not in ('information_schema', 'public', 'app') order by 1")).rows).toEqual([]);
+    } finally {
+      await src.end();
+      await client.query(`drop database ${db} with (force)`);
+      await client.query(`drop role ${role}`);
+    }
+  });
+
   it('answers from the project snapshot while the project is unchanged; an edit, or a source target that no longer resolves, goes through the compile', async () => {
     const s = uniqueSchema('sync_snap');
     await setupSource(s);

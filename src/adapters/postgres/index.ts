@@ -37,7 +37,7 @@ export const warehouse: Warehouse<PostgresTargetConfig> = {
   },
   async open(config, ctx) {
     const { PostgresAdapter } = await import('./postgres-adapter.js');
-    return PostgresAdapter.open(config, ctx.threads);
+    return PostgresAdapter.open(config, ctx.threads, { helpers: !ctx.readOnly });
   },
   async checker(config) {
     const { PostgresChecker } = await import('./postgres-check.js');
