@@ -15,6 +15,7 @@ import { parseTimestamp } from '../time/timestamp.js';
 import { isSecret } from '../secrets.js';
 import type { Adapter } from '../adapters/adapter.js';
 import { err } from './output.js';
+import { lsManifest, type ProjectSnapshot } from './ls-command.js';
 
 export interface Common {
   projectDir: string;
@@ -55,6 +56,11 @@ export function keptTarget(t: ResolvedTarget): ResolvedTarget | undefined {
   const secretIn = (key: string, v: unknown): boolean =>
     typeof v === 'string' ? isSecret(key, v) : v !== null && typeof v === 'object' && Object.entries(v).some(([k, x]) => secretIn(Array.isArray(v) ? key : k, x));
   return Object.entries(t.config).some(([k, v]) => secretIn(k, v)) ? undefined : t;
+}
+
+/** What a compile leaves in the project snapshot (ls-command.ts ProjectSnapshot). */
+export function projectSnapshot(c: { files: ProjectFiles; result: CompileResult; target: ResolvedTarget }): ProjectSnapshot {
+  return { manifest: lsManifest(c.result.manifest), warnings: c.result.diagnostics.filter((x) => x.severity === 'warn'), project: c.files.project, paths: c.files.paths, target: keptTarget(c.target) };
 }
 
 /**

@@ -17,7 +17,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import { err, out } from './output.js';
 import { checkUnmatched, loadStateManifest, select } from './selection.js';
 export { err, out, checkUnmatched, loadStateManifest, select };
-import { durationFlag, keepSnapshot, open, parseAt, timestampFlag, type Common } from './command-kit.js';
+import { durationFlag, keepSnapshot, open, parseAt, projectSnapshot, timestampFlag, type Common } from './command-kit.js';
 export { durationFlag, keepSnapshot, open, parseAt, timestampFlag, type Common };
 
 export function parseVars(v: string | undefined): Record<string, unknown> | undefined {
@@ -250,7 +250,7 @@ export async function runExecute(
 
 export async function runLs(o: Common & { resourceType?: string; output: 'name' | 'path' | 'json' }): Promise<void> {
   const c = compileForCommand(o, { writeArtifacts: false, snapshot: true });
-  const { printLs, projectSnapshot } = await import('./ls-command.js');
+  const { printLs } = await import('./ls-command.js');
   await keepSnapshot('project', c, o, c.snapshot, () => projectSnapshot(c));
   printLs(c.result.manifest, o);
 }

@@ -4,10 +4,9 @@
  * then no YAML is parsed and nothing is compiled; otherwise the project is compiled (and the
  * snapshot kept for next time).
  */
-import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
+import type { ResolvedTarget } from '../compile/compile-project.js';
 import type { Manifest } from '../compile/manifest.js';
 import type { ProjectFiles } from '../project/load-project.js';
-import { keptTarget } from './command-kit.js';
 import type { Diagnostic } from '../errors.js';
 import { formatDiagnostic } from '../errors.js';
 import { findProjectRoot } from '../project/paths.js';
@@ -26,7 +25,8 @@ export interface LsOptions extends SelectionFlags {
 /**
  * The project snapshot: the manifest as `vigil ls` keeps it, the compile's warnings, and what
  * `vigil sync` needs besides (sync-command.ts): project.yaml's settings, the folders and the
- * target when it may be kept (command-kit.ts keptTarget).
+ * target when it may be kept (command-kit.ts: projectSnapshot, keptTarget). Only types here: the
+ * fast path of `vigil ls` loads nothing it does not read.
  */
 export interface ProjectSnapshot {
   manifest: Manifest;
@@ -34,10 +34,6 @@ export interface ProjectSnapshot {
   project: ProjectFiles['project'];
   paths: ProjectFiles['paths'];
   target?: ResolvedTarget;
-}
-
-export function projectSnapshot(c: { files: ProjectFiles; result: CompileResult; target: ResolvedTarget }): ProjectSnapshot {
-  return { manifest: lsManifest(c.result.manifest), warnings: c.result.diagnostics.filter((x) => x.severity === 'warn'), project: c.files.project, paths: c.files.paths, target: keptTarget(c.target) };
 }
 
 export async function runLsFast(o: LsOptions): Promise<void> {

@@ -8,12 +8,12 @@
 import type { Adapter } from '../adapters/adapter.js';
 import type { ResolvedTarget } from '../compile/compile-project.js';
 import type { Manifest } from '../compile/manifest.js';
-import { diag, formatDiagnostic, ProjectError, UsageError } from '../errors.js';
+import { diag, formatDiagnostic, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { findProjectRoot } from '../project/paths.js';
 import { readSnapshot } from '../project/snapshot.js';
 import { VIGIL_VERSION } from '../version.js';
-import { durationFlag, open, projectFromSnapshot, timestampFlag, type Common } from './command-kit.js';
+import { durationFlag, open, projectFromSnapshot, projectSnapshot, timestampFlag, type Common } from './command-kit.js';
 import type { ProjectSnapshot } from './ls-command.js';
 import { err, out } from './output.js';
 import { select } from './selection.js';
@@ -25,18 +25,17 @@ export interface SyncProject {
   manifest: Manifest;
   /** answered from the project snapshot: `files` holds project.yaml's settings, not its positions */
   fromSnapshot?: boolean;
+  /** the compile's warnings kept in the snapshot, for the caller to print (a compile prints its own) */
+  warnings?: Diagnostic[];
 }
 
-/** From the project snapshot while it stands (its warnings printed again), else compiled. */
+/** From the project snapshot while it stands, else compiled. */
 export async function syncProject(o: Common): Promise<SyncProject> {
   const root = findProjectRoot(o.projectDir);
   const snap = root ? await readSnapshot<ProjectSnapshot>(root, 'project', o) : undefined;
   if (root && snap) {
     const p = await projectFromSnapshot(root, snap, o);
-    if (p) {
-      for (const d of snap.warnings) err(formatDiagnostic(d));
-      return { ...p, manifest: snap.manifest, fromSnapshot: true };
-    }
+    if (p) return { ...p, manifest: snap.manifest, fromSnapshot: true, warnings: snap.warnings };
   }
   return compiledProject(o);
 }
@@ -44,7 +43,6 @@ export async function syncProject(o: Common): Promise<SyncProject> {
 /** Compiled, and the project snapshot kept for the next sync (or `vigil ls`). */
 async function compiledProject(o: Common): Promise<SyncProject> {
   const { compileForCommand, keepSnapshot } = await import('./commands.js');
-  const { projectSnapshot } = await import('./ls-command.js');
   const c = compileForCommand(o, { writeArtifacts: false, snapshot: true });
   await keepSnapshot('project', c, o, c.snapshot, () => projectSnapshot(c));
   return { files: c.files, target: c.target, manifest: c.result.manifest };
@@ -57,12 +55,19 @@ async function compiledProject(o: Common): Promise<SyncProject> {
 async function prepare(o: Common, threads: number) {
   const c = await syncProject(o);
   try {
-    return { c, ...(await syncSetup(c, o, () => open(c, threads))) };
+    const setup = await syncSetup(c, o, () => open(c, threads));
+    printKept(c);
+    return { c, ...setup };
   } catch (e) {
     if (!c.fromSnapshot || !(e instanceof ProjectError)) throw e;
     const full = await compiledProject(o);
     return { c: full, ...(await syncSetup(full, o, () => open(full, threads))) };
   }
+}
+
+/** The snapshot's warnings, as the compile that kept them printed them. */
+function printKept(c: SyncProject): void {
+  for (const d of c.warnings ?? []) err(formatDiagnostic(d));
 }
 
 /**
@@ -143,6 +148,7 @@ function utcMs(text: string): number {
 
 export async function runSyncStatus(o: Common): Promise<void> {
   const c = await syncProject(o);
+  printKept(c);
   // the selection flags choose the streams, as for `vigil sync` (a selector that matches nothing is an error there)
   const { ids } = select(c.manifest, o);
   const streams = Object.values(c.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));

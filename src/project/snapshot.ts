@@ -16,7 +16,7 @@ import { deserialize, serialize } from 'node:v8';
 import { VIGIL_VERSION } from '../version.js';
 import { findProjectRoot, listFiles, PROJECT_FILE } from './paths.js';
 
-const FORMAT = 2;
+const FORMAT = 3;
 /** Each kind of snapshot in its own file: `project` (the manifest), `alerts` (the compiled rules), `dashboards` (the compiled tiles). */
 export type SnapshotName = 'project' | 'alerts' | 'dashboards';
 const fileOf = (name: SnapshotName) => join('target', '.cache', `${name}.bin`);

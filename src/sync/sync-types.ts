@@ -61,10 +61,10 @@ export interface BatchFile {
 /**
  * The longest record of a CSV stream, fed chunk by chunk: exact for a record longer than the
  * chunks, an upper bound within one chunk otherwise (the chunks are socket reads of ~10-64 KB;
- * what matters is whether a record needs a larger read buffer, MBs). A chunk with no quote
- * character, outside a quoted value, costs two memchr calls; one holding a quote is walked
- * byte by byte, since a newline inside a quoted value does not end the record. Meant for
- * `ascii` files, where a quote is rare (CsvSeparators).
+ * what matters is whether a record needs a larger read buffer, MBs). It jumps from quote to
+ * quote with memchr (Buffer.indexOf): a newline inside a quoted value does not end the record,
+ * and between two quotes only the first and the last newline matter. A chunk with no quote
+ * costs two or three calls; a value holding newlines (a multi-line prompt) a few per row.
  */
 export class RecordMeter {
   private longest = 0;
@@ -74,26 +74,35 @@ export class RecordMeter {
   constructor(private readonly quote: number) {}
 
   add(chunk: Buffer): void {
-    if (!this.quoted && chunk.indexOf(this.quote) < 0) {
-      const first = chunk.indexOf(0x0a);
-      if (first < 0) {
-        this.open += chunk.length;
-        return;
+    const len = chunk.length;
+    let i = 0;
+    while (i < len) {
+      if (this.quoted) {
+        // a doubled quote (an escaped one) closes and opens again
+        const q = chunk.indexOf(this.quote, i);
+        if (q < 0) {
+          this.open += len - i;
+          return;
+        }
+        this.open += q + 1 - i;
+        this.quoted = false;
+        i = q + 1;
+        continue;
       }
-      const last = chunk.lastIndexOf(0x0a);
-      this.longest = Math.max(this.longest, this.open + first + 1, last - first);
-      this.open = chunk.length - 1 - last;
-      return;
-    }
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i];
+      let q = chunk.indexOf(this.quote, i);
+      if (q < 0) q = len;
+      // the newlines in [i, q) end records
+      const first = chunk.indexOf(0x0a, i);
+      if (first < 0 || first >= q) this.open += q - i;
+      else {
+        const last = chunk.lastIndexOf(0x0a, q - 1);
+        this.longest = Math.max(this.longest, this.open + first - i + 1, last - first);
+        this.open = q - 1 - last;
+      }
+      if (q === len) return;
       this.open++;
-      // a doubled quote (an escaped one) toggles twice
-      if (b === this.quote) this.quoted = !this.quoted;
-      else if (b === 0x0a && !this.quoted) {
-        if (this.open > this.longest) this.longest = this.open;
-        this.open = 0;
-      }
+      this.quoted = true;
+      i = q + 1;
     }
   }
 

@@ -152,7 +152,11 @@ describe('a sync into DuckDB', () => {
 
   it('leaves a core to the source and keeps a small buffer pool, unless the target sets threads or memory_limit', async () => {
     const tuned = await loadOneBatch({});
-    expect(tuned).toEqual({ threads: Math.max(1, availableParallelism() - 1), mem: '96.0 MiB', rows: 2 });
+    const threads = Math.max(1, availableParallelism() - 1);
+    // 96 MiB, and 16 MiB for each thread beyond the first
+    expect(tuned).toEqual({ threads, mem: `${96 + 16 * (threads - 1)}.0 MiB`, rows: 2 });
+    const ownThreads = await loadOneBatch({ threads: 3 });
+    expect(ownThreads).toEqual({ threads: 3, mem: '128.0 MiB', rows: 2 });
     const own = await loadOneBatch({ threads: 3, memory_limit: '300MB' });
     expect(own.threads).toBe(3);
     expect(own.mem).toMatch(/^28[0-9](\.\d+)? MiB$/); // DuckDB shows 300 MB in MiB

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
@@ -368,7 +368,7 @@ class DuckDbSyncWriter extends StandardSyncWriter {
    */
   readonly filesPerBatch = 4;
   private tuned = false;
-  /** the memory_limit set (MB): 128 as tuned, more once a long record needed it (applyBatch) */
+  /** the memory_limit set (MiB): as tuned, more once a long record needed it (applyBatch) */
   private memoryMb = 96;
   constructor(protected readonly db: DuckDbAdapter) {
     super(db);
@@ -412,8 +412,12 @@ class DuckDbSyncWriter extends StandardSyncWriter {
       // buffers are 4 MB (they were 32 MB of the pool each, and the demo's audit_events, 250,000
       // wide rows, ran out of 96 MB): peak RSS 364-380 MB against 389-435 MB at 128 MB in the same
       // time (4 alternating rounds); every demo stream loads at 64 MiB too (docs/benchmarks.md).
-      if (!this.db.configured.memory_limit) await this.db.execute(`set memory_limit = '${this.memoryMb}MiB'`);
       if (!this.db.configured.threads) await this.db.execute(`set threads = ${Math.max(1, availableParallelism() - 1)}`);
+      // (each thread beyond the first reads with its own buffers and builds its own row groups:
+      // 16 MiB more each, so 96 MiB on 2 cores, 192 MiB on 8)
+      const [t] = await this.db.query<{ threads: number }>("select current_setting('threads')::int as threads");
+      this.memoryMb = 96 + 16 * Math.max(0, Number(t.threads) - 1);
+      if (!this.db.configured.memory_limit) await this.db.execute(`set memory_limit = '${this.memoryMb}MiB'`);
       // memory a batch freed goes back to the system while the next one loads (DuckDB's allocator
       // otherwise keeps it): peak RSS of 1,000,000 rows 511-568 MB -> 408-434 MB for ~3 % more
       // time (4 alternating runs, docs/benchmarks.md)
@@ -424,14 +428,16 @@ class DuckDbSyncWriter extends StandardSyncWriter {
     // checkpoint, and the next ones, pin the blocks that hold such a value (a 150 MB JSON value:
     // 143 MB), and a checkpoint that cannot is fatal to the database instance
     let memoryMb = this.memoryMb;
+    // never past DuckDB's own default: 80 % of the machine's memory
+    const maxMb = Math.floor((0.8 * totalmem()) / 2 ** 20);
     try {
       return await this.db.transaction(async (run) => {
         let inserted = 0;
         let staged = false;
         for await (const file of files) {
           const read = readFor(file);
-          if (!this.db.configured.memory_limit && read.memoryMb > memoryMb) {
-            memoryMb = read.memoryMb;
+          if (!this.db.configured.memory_limit && read.memoryMb > memoryMb && memoryMb < maxMb) {
+            memoryMb = Math.min(read.memoryMb, maxMb);
             await run(`set memory_limit = '${memoryMb}MiB'`);
           }
           try {
@@ -443,10 +449,14 @@ class DuckDbSyncWriter extends StandardSyncWriter {
               staged = true;
             }
           } catch (e) {
-            if (read.longest < 4 << 20 || !(e instanceof WarehouseError)) throw e;
+            if (!(e instanceof WarehouseError) || !/Out of Memory/i.test(e.message)) throw e;
             const mb = (n: number) => `${Math.round(n / 2 ** 20).toLocaleString('en-US')} MB`;
             const given = this.db.configured.memory_limit ? "the target's memory_limit" : mb(memoryMb * 2 ** 20);
-            throw new WarehouseError(`a row of ${mb(read.longest)} did not load (DuckDB had ${given}; such a row needs ~10 times its size: set a larger memory_limit in the target): ${e.message.split('\n')[0]}`, e.sql, { cause: e });
+            const why =
+              read.longest >= 4 << 20
+                ? `a row of ${mb(read.longest)} did not load (DuckDB had ${given}; such a row needs ~10 times its size: set a larger memory_limit in the target)`
+                : `DuckDB ran out of memory loading the batch (it had ${given}): set a larger memory_limit in the target, or a smaller batch_size on the stream`;
+            throw new WarehouseError(`${why}: ${e.message.split('\n')[0]}`, e.sql, { cause: e });
           }
         }
         if (staged) {
