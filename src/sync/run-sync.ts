@@ -181,7 +181,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
                 try {
                   if (cur.rows > 0 && cur.last) {
                     loaded = { rows: loaded.rows + cur.rows, last: cur.last };
-                    yield { path: cur.file, longestRecord: cur.longestRecord };
+                    yield { path: cur.file, rows: cur.rows, longestRecord: cur.longestRecord };
                   }
                 } finally {
                   rmSync(cur.file, { force: true });

@@ -54,6 +54,8 @@ export interface BatchInfo {
 /** A batch file as a writer loads it. */
 export interface BatchFile {
   path: string;
+  /** the rows it holds */
+  rows?: number;
   /** bytes of its longest record, newline included; measured for `ascii` files (SourceBatch) */
   longestRecord?: number;
 }

@@ -261,6 +261,18 @@ describe('vigil sync', () => {
     expect(failed.stdout).toMatch(/ERROR raw\.events: a row of 10 MB did not load \(DuckDB had the target's memory_limit; such a row needs ~10 times its size: set a larger memory_limit in the target\): Out of Memory Error/);
   });
 
+  it('wide rows (1,500 JSON values of 100 KB): DuckDB gets its default memory for them, and every value arrives', async () => {
+    const s = uniqueSchema('sync_wide');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events select i, jsonb_build_object('p', repeat(md5(i::text), 3200)), 'n', timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' from generate_series(1, 1500) i`);
+    const dir = project(s, { batch: 245760 });
+    const r = sync(dir, ['-s', 'source:raw.events']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/OK raw\.events: 1,500 rows in 1 batch/);
+    const [src] = (await client.query(`select md5(string_agg(md5(payload::text), '' order by id)) as m from ${s}.events`)).rows;
+    expect(await duck(dir, "select md5(string_agg(md5(payload::varchar), '' order by id)) as m from raw.events")).toEqual([{ m: src.m }]);
+  });
+
   it('a role that may only read the source is enough, and the source database gets nothing created in it', async () => {
     const db = uniqueSchema('sync_ro_db');
     const role = uniqueSchema('reader');

@@ -3,7 +3,7 @@
  * small pool of connections (one per executor thread). Every replacement is atomic: a
  * failing rebuild leaves the previous table or view readable.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
@@ -396,10 +396,13 @@ class DuckDbSyncWriter extends StandardSyncWriter {
       return {
         longest,
         sql: `read_csv($1, header = false, auto_detect = false, columns = ${colSpec}, delim = ${char(delimiter)}, quote = ${char(quote)}, escape = ${char(quote)}, allow_quoted_nulls = false, new_line = '\\n', max_line_size = ${maxLine}, buffer_size = ${Math.max(4 << 20, 2 * maxLine)})`,
-        // the tuned 96 MiB takes records of a few MB; a longer one needs ~10 times its size while
+        // The tuned pool takes records of a few MB; a longer one needs ~10 times its size while
         // it loads (its buffers, then string copies that grow by doubling: a 60 MB JSON value ran
-        // out of 384 MB and loaded in 512 MB), given for as long as the batch lasts
-        memoryMb: longest >= 4 << 20 ? Math.ceil((10 * longest + (128 << 20)) / 2 ** 20) : 0,
+        // out of 384 MB and loaded in 512 MB). Wide rows need DuckDB's default (80 % of the
+        // machine): it keeps long values in memory until their row group is written, and a commit
+        // or checkpoint pins them all (in 96 MiB, 2,000 values of 100 KB did not commit, nor 600
+        // in batches of 200; 8,000 of 30 KB did)
+        memoryMb: f.rows && statSync(f.path).size / f.rows >= 16 << 10 ? Infinity : longest >= 4 << 20 ? Math.ceil((10 * longest + (128 << 20)) / 2 ** 20) : 0,
       };
     };
     const cols = columns.map((x) => q(x.name)).join(', ');
@@ -430,33 +433,24 @@ class DuckDbSyncWriter extends StandardSyncWriter {
     let memoryMb = this.memoryMb;
     // never past DuckDB's own default: 80 % of the machine's memory
     const maxMb = Math.floor((0.8 * totalmem()) / 2 ** 20);
+    let longest = 0; // the batch's longest record so far
     try {
       return await this.db.transaction(async (run) => {
         let inserted = 0;
         let staged = false;
         for await (const file of files) {
           const read = readFor(file);
+          longest = Math.max(longest, read.longest);
           if (!this.db.configured.memory_limit && read.memoryMb > memoryMb && memoryMb < maxMb) {
             memoryMb = Math.min(read.memoryMb, maxMb);
             await run(`set memory_limit = '${memoryMb}MiB'`);
           }
-          try {
-            if (!replace) {
-              // nothing to replace: straight from each file into the table
-              inserted += await run(`insert into ${target} (${cols}) select ${values} from ${read.sql}`, [file.path]);
-            } else {
-              await run(staged ? `insert into __vigil_stage select * from ${read.sql}` : `create or replace temp table __vigil_stage as select * from ${read.sql}`, [file.path]);
-              staged = true;
-            }
-          } catch (e) {
-            if (!(e instanceof WarehouseError) || !/Out of Memory/i.test(e.message)) throw e;
-            const mb = (n: number) => `${Math.round(n / 2 ** 20).toLocaleString('en-US')} MB`;
-            const given = this.db.configured.memory_limit ? "the target's memory_limit" : mb(memoryMb * 2 ** 20);
-            const why =
-              read.longest >= 4 << 20
-                ? `a row of ${mb(read.longest)} did not load (DuckDB had ${given}; such a row needs ~10 times its size: set a larger memory_limit in the target)`
-                : `DuckDB ran out of memory loading the batch (it had ${given}): set a larger memory_limit in the target, or a smaller batch_size on the stream`;
-            throw new WarehouseError(`${why}: ${e.message.split('\n')[0]}`, e.sql, { cause: e });
+          if (!replace) {
+            // nothing to replace: straight from each file into the table
+            inserted += await run(`insert into ${target} (${cols}) select ${values} from ${read.sql}`, [file.path]);
+          } else {
+            await run(staged ? `insert into __vigil_stage select * from ${read.sql}` : `create or replace temp table __vigil_stage as select * from ${read.sql}`, [file.path]);
+            staged = true;
           }
         }
         if (staged) {
@@ -468,6 +462,17 @@ class DuckDbSyncWriter extends StandardSyncWriter {
         }
         return this.finishBatch(run, inserted, stateRel, stream, sourceMax, batch);
       });
+    } catch (e) {
+      // out of memory loading or committing (DuckDB keeps a batch's long values in memory until
+      // its row group is written: 2,000 values of 100 KB did not commit in 96 MiB): what to change
+      if (!(e instanceof WarehouseError) || !/Out of Memory|failed to pin block/i.test(e.message)) throw e;
+      const mb = (n: number) => `${Math.round(n / 2 ** 20).toLocaleString('en-US')} MB`;
+      const given = this.db.configured.memory_limit ? "the target's memory_limit" : mb(memoryMb * 2 ** 20);
+      const why =
+        longest >= 4 << 20
+          ? `a row of ${mb(longest)} did not load (DuckDB had ${given}; such a row needs ~10 times its size: set a larger memory_limit in the target)`
+          : `DuckDB ran out of memory for the batch (it had ${given}): set a larger memory_limit in the target, or a smaller batch_size on the stream`;
+      throw new WarehouseError(`${why}: ${e.message.split('\n')[0]}`, e.sql, { cause: e });
     } finally {
       this.memoryMb = memoryMb;
     }
