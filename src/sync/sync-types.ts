@@ -201,6 +201,11 @@ export interface SyncReader {
    * every read sorts the rows left to read, so a batch is read as one file, and the run says so.
    */
   keyOrdered(spec: StreamSpec): Promise<boolean>;
+  /**
+   * How many rows have no cursor value (NULL): a keyset read never reaches them, so the run says
+   * how many are left behind. 0 without asking when the column is NOT NULL.
+   */
+  nullCursorRows(spec: StreamSpec): Promise<number>;
   /** The newest cursor value, as exact text. */
   maxCursor(spec: StreamSpec): Promise<string | null>;
   /** `cursor` (exact text) moved `seconds` back, as exact text. */

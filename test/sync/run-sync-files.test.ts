@@ -40,6 +40,9 @@ class MemoryReader implements SyncReader {
     return cursor;
   }
   ordered = true;
+  async nullCursorRows(): Promise<number> {
+    return 0;
+  }
   async keyOrdered(): Promise<boolean> {
     return this.ordered;
   }

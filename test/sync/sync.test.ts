@@ -273,6 +273,21 @@ describe('vigil sync', () => {
     expect(await duck(dir, "select md5(string_agg(md5(payload::varchar), '' order by id)) as m from raw.events")).toEqual([{ m: src.m }]);
   });
 
+  it('rows without a cursor value (NULL) are never reached by a keyset read: the run says how many, at the stream', async () => {
+    const s = uniqueSchema('sync_nullcur');
+    await setupSource(s);
+    await client.query(`alter table ${s}.events alter column created_at drop not null;
+      insert into ${s}.events select i, null, null, case when i > 3 then timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' end from generate_series(1, 8) i`);
+    const dir = project(s);
+    const r = sync(dir, ['-s', 'source:raw.events']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/raw\.events: warning: 3 rows of \w+\.events have no created_at \(NULL\) and are not synced \(models\/sources\.yml:\d+\); the cursor column should be NOT NULL/);
+    expect(r.stdout).toMatch(/OK raw\.events: 5 rows/);
+    // NOT NULL: nothing to say, and nothing counted
+    await client.query(`delete from ${s}.events where created_at is null; alter table ${s}.events alter column created_at set not null`);
+    expect(sync(dir, ['-s', 'source:raw.events']).stdout).not.toMatch(/warning/);
+  });
+
   it('a role that may only read the source is enough, and the source database gets nothing created in it', async () => {
     const db = uniqueSchema('sync_ro_db');
     const role = uniqueSchema('reader');

@@ -129,6 +129,16 @@ export class PostgresSyncReader implements SyncReader {
     return rows.some((r) => want.every((c, i) => r.cols[i] === c));
   }
 
+  async nullCursorRows(spec: StreamSpec): Promise<number> {
+    const [col] = await this.db.query<{ notnull: boolean }>(
+      `select a.attnotnull as notnull from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2 and a.attname = $3`,
+      [spec.schema, spec.table, spec.cursor],
+    );
+    if (!col || col.notnull) return 0;
+    // (the (cursor, key) index holds NULLs: a count of them reads only those entries)
+    return Number((await this.firstRow(`select count(*) as n from ${this.rel(spec)} where ${this.db.dialect.quoteIdent(spec.cursor)} is null`))?.n ?? 0);
+  }
+
   /** Run `fn` in a transaction under SESSION_STYLE. */
   private styled<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     return this.db.transaction(async (c) => {
