@@ -92,7 +92,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           const q = (c: string) => (/^[a-z_][a-z0-9_]*$/.test(c) ? c : `"${c.replace(/"/g, '""')}"`);
           opts.out(`  ${stream}: warning: ${sync.schema}.${s.relation.identifier} has no index on (${[sync.cursor, ...sync.primary_key].join(', ')}): every batch sorts the rows left to read (${s.file}:${s.line}); create index on ${q(sync.schema)}.${q(s.relation.identifier)} (${[sync.cursor, ...sync.primary_key].map(q).join(', ')})`);
         }
-        const nulls = await src.nullCursorRows(spec);
+        const nulls = await src.nullCursorRows(spec, columns);
         if (nulls > 0) opts.out(`  ${stream}: warning: ${nulls.toLocaleString('en-US')} row${nulls === 1 ? '' : 's'} of ${sync.schema}.${s.relation.identifier} ha${nulls === 1 ? 's' : 've'} no ${sync.cursor} (NULL) and ${nulls === 1 ? 'is' : 'are'} not synced (${s.file}:${s.line}); the cursor column should be NOT NULL`);
         await writer.ensureTables(rel, columns);
         if (opts.fullRefresh) await writer.reset(rel, stateRel, stream);

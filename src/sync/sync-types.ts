@@ -15,6 +15,8 @@ export interface SyncColumn {
   name: string;
   /** Postgres type as format_type() prints it */
   pgType: string;
+  /** declared NOT NULL in the source */
+  notNull?: boolean;
 }
 
 /**
@@ -203,9 +205,9 @@ export interface SyncReader {
   keyOrdered(spec: StreamSpec): Promise<boolean>;
   /**
    * How many rows have no cursor value (NULL): a keyset read never reaches them, so the run says
-   * how many are left behind. 0 without asking when the column is NOT NULL.
+   * how many are left behind. 0 without asking when the column is NOT NULL (`columns`: describe's).
    */
-  nullCursorRows(spec: StreamSpec): Promise<number>;
+  nullCursorRows(spec: StreamSpec, columns: SyncColumn[]): Promise<number>;
   /** The newest cursor value, as exact text. */
   maxCursor(spec: StreamSpec): Promise<string | null>;
   /** `cursor` (exact text) moved `seconds` back, as exact text. */

@@ -98,8 +98,8 @@ export class PostgresSyncReader implements SyncReader {
   }
 
   async describe(spec: StreamSpec): Promise<SyncColumn[]> {
-    const rows = await this.db.query<{ name: string; type: string }>(
-      `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+    const rows = await this.db.query<{ name: string; type: string; notnull: boolean }>(
+      `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as notnull from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
      where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped order by a.attnum`,
       [spec.schema, spec.table],
     );
@@ -111,7 +111,7 @@ export class PostgresSyncReader implements SyncReader {
     }
     const cursorType = rows.find((r) => r.name === spec.cursor)!.type;
     if (!TIME_TYPES.includes(cursorType)) throw new WarehouseError(`stream ${spec.stream}: cursor column '${spec.cursor}' is ${cursorType}, not a timestamp (${spec.declaredAt}); use created_at or updated_at`, '');
-    return rows.map((r) => ({ name: r.name, pgType: r.type }));
+    return rows.map((r) => ({ name: r.name, pgType: r.type, notNull: r.notnull }));
   }
 
   /**
@@ -129,12 +129,8 @@ export class PostgresSyncReader implements SyncReader {
     return rows.some((r) => want.every((c, i) => r.cols[i] === c));
   }
 
-  async nullCursorRows(spec: StreamSpec): Promise<number> {
-    const [col] = await this.db.query<{ notnull: boolean }>(
-      `select a.attnotnull as notnull from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2 and a.attname = $3`,
-      [spec.schema, spec.table, spec.cursor],
-    );
-    if (!col || col.notnull) return 0;
+  async nullCursorRows(spec: StreamSpec, columns: SyncColumn[]): Promise<number> {
+    if (columns.find((c) => c.name === spec.cursor)?.notNull) return 0;
     // (the (cursor, key) index holds NULLs: a count of them reads only those entries)
     return Number((await this.firstRow(`select count(*) as n from ${this.rel(spec)} where ${this.db.dialect.quoteIdent(spec.cursor)} is null`))?.n ?? 0);
   }
