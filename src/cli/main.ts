@@ -190,14 +190,14 @@ export function buildProgram(): Command {
       const { runSync } = await import('./sync-command.js');
       return runSync({ ...globals(cmd), ...o });
     });
-  commonOptions(selectionOptions(sync.command('status').description("each stream's cursor, rows, last sync, lag and failures"))).action(async (o, cmd: Command) => {
+  commonOptions(selectionOptions(sync.command('status').description("each stream's cursor, rows, last sync, lag and failures"))).action(async (_o, cmd: Command) => {
     const { runSyncStatus } = await import('./sync-command.js');
     // `sync` has the same options, so commander gives it those written after `status` (-s, -t, --vars):
     // read them from both, or `vigil sync status -t prod` quietly showed the default target
     const own = cmd.parent!;
     const runOnly = ['mode', 'since', 'lookback', 'fullRefresh'].filter((k) => own.getOptionValueSource(k) === 'cli');
     if (runOnly.length) throw new UsageError(`${runOnly.map((k) => own.options.find((x) => x.attributeName() === k)!.long).join(', ')}: ${runOnly.length === 1 ? 'an option' : 'options'} of vigil sync, not of vigil sync status`);
-    return runSyncStatus({ ...globals(cmd), ...cmd.optsWithGlobals(), ...o });
+    return runSyncStatus({ ...globals(cmd), ...cmd.optsWithGlobals() });
   });
 
   const retention = program

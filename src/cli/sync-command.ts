@@ -7,7 +7,7 @@
  */
 import type { Adapter } from '../adapters/adapter.js';
 import type { ResolvedTarget } from '../compile/compile-project.js';
-import type { Manifest } from '../compile/manifest.js';
+import type { Manifest, SourceNode } from '../compile/manifest.js';
 import { diag, formatDiagnostic, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { findProjectRoot } from '../project/paths.js';
@@ -65,6 +65,15 @@ async function prepare(o: Common, threads: number) {
   }
 }
 
+/** The source tables with a sync block that the selection flags choose (a selector that matches nothing is an error). */
+function selectedStreams(manifest: Manifest, o: Common): SourceNode[] {
+  const { ids } = select(manifest, o);
+  const synced = Object.values(manifest.sources).filter((s) => s.sync);
+  const streams = synced.filter((s) => ids.has(s.unique_id));
+  if (streams.length) return streams;
+  throw new UsageError(synced.length ? 'the selection holds no source table with a sync block' : 'no source table has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
+}
+
 /** The snapshot's warnings, as the compile that kept them printed them. */
 function printKept(c: SyncProject): void {
   for (const d of c.warnings ?? []) err(formatDiagnostic(d));
@@ -76,9 +85,7 @@ function printKept(c: SyncProject): void {
  * opened is closed again when a later step fails.
  */
 export async function syncSetup(c: SyncProject, o: Common, openTarget: () => Promise<Adapter>) {
-  const { ids } = select(c.manifest, o);
-  const streams = Object.values(c.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
-  if (!streams.length) throw new UsageError('no source table has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
+  const streams = selectedStreams(c.manifest, o);
   const { getWarehouse, openAdapter, WAREHOUSES } = await import('../adapters/index.js');
   const { resolveTarget } = await import('../compile/resolve-target.js');
   const froms = new Map<string, Adapter>();
@@ -149,10 +156,7 @@ function utcMs(text: string): number {
 export async function runSyncStatus(o: Common): Promise<void> {
   const c = await syncProject(o);
   printKept(c);
-  // the selection flags choose the streams, as for `vigil sync` (a selector that matches nothing is an error there)
-  const { ids } = select(c.manifest, o);
-  const streams = Object.values(c.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
-  if (!streams.length) throw new UsageError(Object.values(c.manifest.sources).some((s) => s.sync) ? 'the selection holds no source table with a sync block' : 'no source table has a sync block');
+  const streams = selectedStreams(c.manifest, o);
   const target = await open(c, 1);
   try {
     const { readStreamStates } = await import('../sync/sync-types.js');

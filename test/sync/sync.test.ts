@@ -344,6 +344,11 @@ describe('vigil sync', () => {
     expect(vigil(dir, ['sync', 'status', '-s', 'source:raw.trails'], { DATABASE_URL: url }).stdout).toMatch(/^raw\.trails: success, 0 rows, last synced \d+s ago, cursor -\n$/);
     const typo = vigil(dir, ['sync', 'status', '-s', 'source:raw.event'], { DATABASE_URL: url });
     expect([typo.code, typo.stderr]).toEqual([2, expect.stringMatching(/selector 'source:raw\.event' matched nothing — did you mean 'source:raw\.events'\?/)]);
+    // a selection without a synced table: said so, by sync and by status alike
+    for (const cmd of [['sync'], ['sync', 'status']]) {
+      const none = vigil(dir, [...cmd, '-s', 'source:raw.events', '--exclude', 'source:raw.events'], { DATABASE_URL: url });
+      expect([none.code, none.stderr]).toEqual([2, 'error: the selection holds no source table with a sync block\n']);
+    }
     const runOnly = vigil(dir, ['sync', 'status', '--full-refresh'], { DATABASE_URL: url });
     expect([runOnly.code, runOnly.stderr]).toEqual([2, 'error: --full-refresh: an option of vigil sync, not of vigil sync status\n']);
     const target = vigil(dir, ['sync', 'status', '-t', 'nope'], { DATABASE_URL: url });
