@@ -39,8 +39,9 @@ export async function buildCli(root) {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
   await build({
     absWorkingDir: root,
-    // version.js alone: `vigil --version` answers without loading the command line
-    entryPoints: { 'cli/main': 'src/cli/main.ts', version: 'src/version.ts' },
+    // version.js alone: `vigil --version` answers without loading the command line; cli/program.js:
+    // the command line without running it (main() for the test suite's command host)
+    entryPoints: { 'cli/main': 'src/cli/main.ts', 'cli/program': 'src/cli/program.ts', version: 'src/version.ts' },
     outdir: 'dist',
     bundle: true,
     splitting: true,

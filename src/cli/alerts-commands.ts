@@ -1,6 +1,6 @@
 /**
  * `vigil alerts ...`: check, evaluate, test, route-test, notify-test, silence(s), status,
- * outbox, run-scheduler. Loaded lazily by main.ts.
+ * outbox, run-scheduler. Loaded lazily by program.ts.
  */
 import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * What each CLI command does, between parsing (main.ts) and the core: load and compile
+ * What each CLI command does, between parsing (program.ts) and the core: load and compile
  * the project, open the adapter, run, print and write target/ artifacts. Loaded lazily
  * so `vigil --help` stays fast.
  */

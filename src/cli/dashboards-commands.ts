@@ -1,5 +1,5 @@
 /**
- * `vigil dashboards validate | export | render`. Loaded lazily by main.ts.
+ * `vigil dashboards validate | export | render`. Loaded lazily by program.ts.
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';

@@ -44,7 +44,7 @@ function validate(dir: string, viaCli: boolean): { code: number; stderr: string 
     return { code: 0, stderr: '' };
   } catch (e) {
     if (!(e instanceof ProjectError)) throw e;
-    // what reportError (cli/main.ts) prints for a ProjectError, before its exit 2
+    // what reportError (cli/program.ts) prints for a ProjectError, before its exit 2
     return { code: 2, stderr: e.diagnostics.map(formatDiagnostic).join('\n') };
   }
 }
