@@ -11,11 +11,15 @@
  */
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
+import { installJinjaCompat } from '../compile/jinja-compat.js';
 import { didYouMean } from '../errors.js';
 import type { AlertRule, Severity } from './schema.js';
 import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
 
 /** Whether a rule's rows are the sync state: `sync_state: true`, or its shorthand `condition: { type: freshness, sync: true }`. */
+// summaries, details and links speak the Jinja that model templates do (slices, Python methods)
+installJinjaCompat();
+
 export function readsSyncState(rule: Pick<AlertRule, 'sync_state' | 'condition'>): boolean {
   return !!rule.sync_state || (rule.condition.type === 'freshness' && !!rule.condition.sync);
 }

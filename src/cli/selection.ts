@@ -3,7 +3,7 @@
  * an error unless --allow-empty) and the --state manifest. Light on imports: `vigil ls` answers
  * from the project snapshot with this and nothing of the compiler.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { UsageError } from '../errors.js';
 import { SelectorError, selectNodes, type SelectionResult } from '../compile/selector.js';
@@ -19,24 +19,31 @@ export interface SelectionFlags {
   state?: string;
 }
 
+/** manifests read for --state, by path and file stamp (a process may select more than once) */
 const stateCache = new Map<string, Manifest>();
 
 /** The manifest --state points at, checked: there, JSON, a Vigil manifest of this project. */
 export function loadStateManifest(dir: string | undefined, project: string): Manifest | undefined {
   if (!dir) return undefined;
-  const hit = stateCache.get(dir);
-  if (hit) return hit;
   const path = resolvePath(process.cwd(), dir, 'manifest.json');
-  if (!existsSync(path)) throw new UsageError(`--state ${dir}: no manifest.json there (give the folder of a previous run's target/, e.g. saved from the last deploy)`);
-  let m: Manifest;
+  let stamp: string;
   try {
-    m = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`--state ${dir}: manifest.json is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+    const st = statSync(path);
+    stamp = `${path}\0${st.mtimeMs}\0${st.size}`;
+  } catch {
+    throw new UsageError(`--state ${dir}: no manifest.json there (give the folder of a previous run's target/, e.g. saved from the last deploy)`);
   }
-  if (!m || typeof m !== 'object' || !m.metadata?.vigil_version || !m.nodes) throw new UsageError(`--state ${dir}: manifest.json is not a Vigil manifest (no metadata.vigil_version or nodes); a dbt manifest cannot be compared`);
+  let m = stateCache.get(stamp);
+  if (!m) {
+    try {
+      m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+    } catch (e) {
+      throw new UsageError(`--state ${dir}: manifest.json is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+    }
+    if (!m || typeof m !== 'object' || !m.metadata?.vigil_version || !m.nodes) throw new UsageError(`--state ${dir}: manifest.json is not a Vigil manifest (no metadata.vigil_version or nodes); a dbt manifest cannot be compared`);
+    stateCache.set(stamp, m);
+  }
   if (m.metadata.project !== project) throw new UsageError(`--state ${dir}: that manifest is project '${m.metadata.project}', this is '${project}'`);
-  stateCache.set(dir, m);
   return m;
 }
 

@@ -115,12 +115,19 @@ export function jinjaToNunjucks(text: string): string {
   return dropTrailingCommas(rewriteAttributeSets(text));
 }
 
+/**
+ * Python methods on dicts/lists/strings, slices, True/False/None: process-wide, as nunjucks does
+ * it. Every module that renders templates installs it when it loads (model templates, alert
+ * templates), so what a template may say never depends on what ran before in the process.
+ */
+export function installJinjaCompat(): void {
+  if (compatInstalled) return;
+  nunjucks.installJinjaCompat();
+  compatInstalled = true;
+}
+
 export function addJinjaCompat(env: nunjucks.Environment): void {
-  if (!compatInstalled) {
-    // Python methods on dicts/lists/strings, slices, True/False/None (process-wide, as nunjucks does it)
-    nunjucks.installJinjaCompat();
-    compatInstalled = true;
-  }
+  installJinjaCompat();
   env.addGlobal('namespace', (...args: unknown[]) => {
     const [pos, kw] = kwargs(args);
     const ns: Record<string, unknown> = {};

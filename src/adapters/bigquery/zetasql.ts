@@ -38,14 +38,14 @@ interface ZetaModule {
   serverBinary: string;
 }
 
-let loaded: ZetaModule | undefined;
+/** the analyzer package loaded, by the path of its package.json (projects may install their own) */
+const loaded = new Map<string, ZetaModule>();
 
 /**
  * The analyzer package, from the project's node_modules or Vigil's own; a UsageError (exit 2)
  * saying how to install it when it is missing or cannot run on this machine.
  */
 export function loadZetaSql(projectRoot: string): ZetaModule {
-  if (loaded) return loaded;
   const requires = [createRequire(`${projectRoot}/package.json`), createRequire(import.meta.url)];
   let pkgJson: string | undefined;
   let req: NodeRequire | undefined;
@@ -61,11 +61,13 @@ export function loadZetaSql(projectRoot: string): ZetaModule {
   if (!pkgJson || !req) {
     throw new UsageError(`vigil check on BigQuery needs Google's SQL analyzer: npm install --save-dev ${ZETASQL_PACKAGE}@1.13.0 (an optional dependency of vigil; about 110 MB, nothing is downloaded at run time)`);
   }
+  const hit = loaded.get(pkgJson);
+  if (hit) return hit;
   const bin = platform() === 'linux' ? (arch() === 'arm64' ? 'remote_server_arm.so' : arch() === 'x64' ? 'remote_server.so' : undefined) : platform() === 'darwin' ? (arch() === 'arm64' ? 'remote_server_arm' : 'remote_server') : undefined;
   if (!bin) throw new UsageError(`${ZETASQL_PACKAGE} ships its analyzer for Linux and macOS (x64, arm64) only; this machine is ${platform()} ${arch()}`);
   const mod = req(ZETASQL_PACKAGE) as Proto;
   const enumOf = (n: string) => (req!(`${ZETASQL_PACKAGE}/lib/types/zetasql/${n}`) as Record<string, Record<string, number>>)[n];
-  loaded = {
+  const zeta: ZetaModule = {
     ZetaSQLClient: mod.ZetaSQLClient,
     TypeKind: mod.TypeKind,
     enums: {
@@ -79,7 +81,8 @@ export function loadZetaSql(projectRoot: string): ZetaModule {
     },
     serverBinary: pkgJson.replace(/package\.json$/, '') + 'lib/zetasql/' + bin,
   };
-  return loaded;
+  loaded.set(pkgJson, zeta);
+  return zeta;
 }
 
 // ---- the server

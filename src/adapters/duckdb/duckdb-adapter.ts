@@ -84,18 +84,23 @@ export class DuckDbAdapter implements Adapter {
     }
     const a = new DuckDbAdapter(instance, path, Math.max(1, poolSize));
     a.configured = { threads: cfg.threads !== undefined, memory_limit: cfg.memory_limit !== undefined };
-    // the pool's connections side by side (DuckDB makes each in its own thread)
-    const pool = await Promise.all(
-      Array.from({ length: a.maxConcurrency }, async () => {
-        const c = await instance.connect();
-        // dates are computed in UTC whatever the laptop's time zone is
-        await c.run("SET TimeZone = 'UTC'");
-        return c;
-      }),
-    );
-    a.all.push(...pool);
-    a.idle.push(...pool);
-    if (path !== ':memory:') await a.reattach();
+    try {
+      // the pool's connections side by side (DuckDB makes each in its own thread)
+      await Promise.all(
+        Array.from({ length: a.maxConcurrency }, async () => {
+          const c = await instance.connect();
+          a.all.push(c);
+          // dates are computed in UTC whatever the laptop's time zone is
+          await c.run("SET TimeZone = 'UTC'");
+        }),
+      );
+      a.idle.push(...a.all);
+      if (path !== ':memory:') await a.reattach();
+    } catch (e) {
+      // not left open (and the file locked) for the rest of the process
+      await a.close().catch(() => undefined);
+      throw e;
+    }
     return a;
   }
 
