@@ -98,11 +98,19 @@ export async function runDocsServe(o: { projectDir: string; host: string; port: 
     }
     const rel = normalize(path.endsWith('/') ? `${path}index.html` : path).replace(/^[/\\]+/, '');
     const abs = join(dir, rel);
-    if (rel.split(sep).includes('..') || !abs.startsWith(dir + sep) || !existsSync(abs) || !statSync(abs).isFile()) {
+    const st = rel.split(sep).includes('..') || !abs.startsWith(dir + sep) ? undefined : statSync(abs, { throwIfNoEntry: false });
+    if (!st?.isFile()) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(abs)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+    // revalidated on every load (a regenerated site shows at once), answered 304 while unchanged:
+    // the browser reuses what it has (search.js is ~100 KB on every page of a large project)
+    const etag = `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { etag, 'cache-control': 'no-cache' }).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(abs)] ?? 'application/octet-stream', 'cache-control': 'no-cache', etag, 'last-modified': st.mtime.toUTCString() });
     if (req.method === 'HEAD') res.end();
     else createReadStream(abs).pipe(res);
   });

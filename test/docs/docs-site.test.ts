@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
 import { findChromium } from '../../src/dashboards/screenshot.js';
@@ -121,6 +121,24 @@ describe.skipIf(!chromium)('the docs site in headless Chromium, served by vigil 
     expect((await fetch(`${url}search.js`)).headers.get('content-type')).toContain('javascript');
     expect((await fetch(`${url}..%2F..%2Fproject.yaml`)).status).toBe(404);
     expect((await fetch(`${url}nodes/nope.html`)).status).toBe(404);
+    // revalidated on each load: unchanged -> 304 (the browser keeps its copy), changed -> 200
+    const first = await fetch(`${url}search.js`);
+    const etag = first.headers.get('etag')!;
+    expect(first.headers.get('cache-control')).toBe('no-cache');
+    expect(etag).toMatch(/^W\/"[0-9a-f]+-[0-9a-f]+"$/);
+    const again = await fetch(`${url}search.js`, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    const file = join(dir, 'target/docs/search.js');
+    const text = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, `${text}\n`);
+      const changed = await fetch(`${url}search.js`, { headers: { 'if-none-match': etag } });
+      expect(changed.status).toBe(200);
+      expect(await changed.text()).toBe(`${text}\n`);
+    } finally {
+      writeFileSync(file, text);
+    }
   });
 
   it('every page loads with no console error; the graph renders; search finds a column; a click opens the node', async () => {
