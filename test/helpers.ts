@@ -11,6 +11,7 @@ import { parseYaml, validateYaml } from '../src/project/yaml-source.js';
 import { ProjectFileSchema, PropertiesFileSchema } from '../src/project/schema.js';
 import type { ProjectFiles } from '../src/project/load-project.js';
 import type { Diagnostic } from '../src/errors.js';
+import { hostBusy, runInHost, runInHostAsync } from './support/cli-client.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const VIGIL = join(REPO, 'bin', 'vigil.js');
@@ -64,9 +65,44 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the built CLI (dist/) in `cwd`, as a user would. */
-/** `env` is added to this process's environment; a variable given as undefined is left out. */
+/** Variables Node reads only when a process starts. */
+const AT_START = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'UV_THREADPOOL_SIZE'];
+
+/**
+ * What only a `vigil` process can run: a variable read at start, a crash the command provokes
+ * (kill -9 of itself), a command that runs until a signal.
+ */
+function needsProcess(args: string[], env: Record<string, string | undefined>): boolean {
+  if (Object.keys(env).some((k) => AT_START.includes(k) || k.startsWith('VIGIL_TEST_CRASH'))) return true;
+  return args.includes('--watch') || args.includes('serve') || args.includes('run-scheduler');
+}
+
+/**
+ * Run the built CLI (dist/) in `cwd`, as a user would: its main(), in the worker's command host
+ * (test/support/cli-host.mjs), which runs command after command without a process start each.
+ * `env` is added to this process's environment; a variable given as undefined is left out.
+ * What needsProcess() names, or VIGIL_TEST_PROCESSES=1 for the whole run, runs a `vigil`
+ * process instead, as vigilProcess() always does.
+ */
 export function vigil(cwd: string, args: string[], env: Record<string, string | undefined> = {}): CliResult {
+  if (!inHost(args, env)) return vigilProcess(cwd, args, env);
+  return runInHost(cwd, args, hostEnv(env), 120_000);
+}
+
+/** Whether a command runs in the host: not what needsProcess() names, nor beside a command the host runs already (two at once stay two). */
+function inHost(args: string[], env: Record<string, string | undefined>): boolean {
+  return process.env.VIGIL_TEST_PROCESSES !== '1' && !needsProcess(args, env) && !hostBusy();
+}
+
+/** This process's environment with `env` added, as a child process would get it. */
+function hostEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const all: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) all[k] = v;
+  return all;
+}
+
+/** A `vigil` process in `cwd` (for what only a process shows: its exit, its start, its signals). */
+export function vigilProcess(cwd: string, args: string[], env: Record<string, string | undefined> = {}): CliResult {
   const r = spawnSync(process.execPath, [VIGIL, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -94,8 +130,17 @@ export function vigilLoading(cwd: string, args: string[], env: Record<string, st
   return { ...r, sources };
 }
 
-/** Like vigil(), without blocking this process: needed when a server in this process must answer the CLI. */
+/**
+ * Like vigil(), without blocking this process: needed when a server in this process must answer
+ * the CLI. In the host when it is free; a second command at once is a process of its own.
+ */
 export function vigilAsync(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  if (inHost(args, env)) return runInHostAsync(cwd, args, hostEnv(env), 120_000);
+  return vigilProcessAsync(cwd, args, env);
+}
+
+/** vigilAsync() as a `vigil` process, always. */
+export function vigilProcessAsync(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [VIGIL, ...args], { cwd, env: { ...process.env, ...env } });
     let stdout = '';

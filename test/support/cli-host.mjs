@@ -1,0 +1,105 @@
+/**
+ * The suite's command host: one long-lived Node process per test worker that runs `vigil`
+ * commands one after another by calling the built CLI's main() (dist/cli/program.js), the code a
+ * `vigil` process runs (dist/cli/main.js adds only the exit). A command that starts a process of
+ * its own pays Node's start, the loading of the CLI's ~1.3 MB of modules and V8's cold start:
+ * 0.3–0.7 s of CPU for a command that takes 10–200 ms warm, over ~800 commands a suite run.
+ *
+ * Protocol (test/support/cli-client.ts writes the other side), in the folder given as argv[2]:
+ * the client writes `req-<n>.json` ({ cwd, args, env }, renamed into place whole); the host runs
+ * it and writes `res-<n>.json` ({ code, stdout, stderr, restart? }) the same way. Each command
+ * runs in its folder (process.chdir), with exactly the environment it was given, with
+ * process.argv as a `vigil` process would see it and its stdout and stderr captured; listeners
+ * it added to the process are removed afterwards. When the client's process goes away (the IPC
+ * channel closes) the host exits; past MAX_RSS it asks to be replaced after answering.
+ */
+import { readdirSync, readFileSync, renameSync, unlinkSync, watch, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const VIGIL = join(REPO, 'bin', 'vigil.js');
+const dir = process.argv[2];
+const MAX_RSS = 1.5 * 1024 ** 3;
+/** process events a command may listen to (SIGINT handlers of long runs, serve's rejection handler) */
+const EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'unhandledRejection', 'uncaughtException', 'warning', 'beforeExit', 'exit'];
+
+const { main } = await import(pathToFileURL(join(REPO, 'dist', 'cli', 'program.js')).href);
+
+process.on('disconnect', () => process.exit(0));
+
+let busy = false;
+
+function next() {
+  if (busy) return;
+  let file;
+  try {
+    file = readdirSync(dir)
+      .filter((f) => /^req-\d+\.json$/.test(f))
+      .sort((a, b) => Number(a.slice(4, -5)) - Number(b.slice(4, -5)))[0];
+  } catch {
+    process.exit(0); // the folder is gone: the client's run is over
+  }
+  if (!file) return;
+  busy = true;
+  const n = file.slice(4, -5);
+  const req = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  unlinkSync(join(dir, file));
+  run(req).then((res) => {
+    const restart = process.memoryUsage().rss > MAX_RSS;
+    writeFileSync(join(dir, `res-${n}.tmp`), JSON.stringify({ ...res, restart }));
+    renameSync(join(dir, `res-${n}.tmp`), join(dir, `res-${n}.json`));
+    if (restart) process.exit(0);
+    busy = false;
+    next();
+  });
+}
+
+/** A captured stream write: the chunk kept, the callback called as a pipe would. */
+function capture(sink) {
+  return (chunk, encoding, cb) => {
+    sink.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8');
+    const done = typeof encoding === 'function' ? encoding : cb;
+    if (done) process.nextTick(done);
+    return true;
+  };
+}
+
+async function run(req) {
+  const cwd = process.cwd();
+  const env = { ...process.env };
+  const argv = process.argv;
+  const writes = { out: process.stdout.write, err: process.stderr.write };
+  const listeners = new Map(EVENTS.map((e) => [e, process.listeners(e)]));
+  const out = { text: '' };
+  const err = { text: '' };
+  let code;
+  try {
+    process.chdir(req.cwd);
+    for (const k of Object.keys(process.env)) if (!(k in req.env)) delete process.env[k];
+    Object.assign(process.env, req.env);
+    process.argv = [process.execPath, VIGIL, ...req.args];
+    process.exitCode = undefined;
+    process.stdout.write = capture(out);
+    process.stderr.write = capture(err);
+    code = await main(process.argv);
+  } catch (e) {
+    err.text += `vigil test host: ${e instanceof Error ? e.stack : String(e)}\n`;
+    code = 3;
+  } finally {
+    process.stdout.write = writes.out;
+    process.stderr.write = writes.err;
+    process.exitCode = undefined;
+    process.argv = argv;
+    for (const k of Object.keys(process.env)) if (!(k in env)) delete process.env[k];
+    Object.assign(process.env, env);
+    process.chdir(cwd);
+    for (const [e, before] of listeners) for (const l of process.listeners(e)) if (!before.includes(l)) process.removeListener(e, l);
+  }
+  return { code, stdout: out.text, stderr: err.text };
+}
+
+watch(dir, next);
+// a change the watcher did not report (it should not happen) still gets an answer
+setInterval(next, 50);
+next();
