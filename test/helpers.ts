@@ -74,6 +74,8 @@ const AT_START = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'UV_THREADPOOL_SIZE'];
  */
 function needsProcess(args: string[], env: Record<string, string | undefined>): boolean {
   if (Object.keys(env).some((k) => AT_START.includes(k) || k.startsWith('VIGIL_TEST_CRASH'))) return true;
+  // a lone --version is answered by bin/vigil.js without the command line
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) return true;
   return args.includes('--watch') || args.includes('serve') || args.includes('run-scheduler');
 }
 

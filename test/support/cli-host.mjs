@@ -13,7 +13,9 @@
  * it added to the process are removed afterwards. When the client's process goes away (the IPC
  * channel closes) the host exits; past MAX_RSS it asks to be replaced after answering.
  */
-import { readdirSync, readFileSync, renameSync, unlinkSync, watch, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, readlinkSync, renameSync, unlinkSync, watch, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -45,14 +47,23 @@ function next() {
   const n = file.slice(4, -5);
   const req = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   unlinkSync(join(dir, file));
-  run(req).then((res) => {
-    const restart = process.memoryUsage().rss > MAX_RSS;
-    writeFileSync(join(dir, `res-${n}.tmp`), JSON.stringify({ ...res, restart }));
-    renameSync(join(dir, `res-${n}.tmp`), join(dir, `res-${n}.json`));
-    if (restart) process.exit(0);
-    busy = false;
-    next();
-  });
+  run(req)
+    .catch((e) => ({ code: 3, stdout: '', stderr: `vigil test host: ${e instanceof Error ? e.stack : String(e)}\n` }))
+    .then((res) => {
+      const left = leftOpen();
+      if (left.length) {
+        const line = `vigil ${req.args.join(' ')} (in ${req.cwd}) left open: ${left.join(', ')}; this host is replaced\n`;
+        process.stderr.write(line);
+        // VIGIL_TEST_HOST_LOG=<file>: every such command of the run in one place
+        if (process.env.VIGIL_TEST_HOST_LOG) appendFileSync(process.env.VIGIL_TEST_HOST_LOG, line);
+      }
+      const restart = process.memoryUsage().rss > MAX_RSS || left.length > 0;
+      writeFileSync(join(dir, `res-${n}.tmp`), JSON.stringify({ ...res, restart }));
+      renameSync(join(dir, `res-${n}.tmp`), join(dir, `res-${n}.json`));
+      if (restart) process.exit(0);
+      busy = false;
+      next();
+    });
 }
 
 /** A captured stream write: the chunk kept, the callback called as a pipe would. */
@@ -65,7 +76,24 @@ function capture(sink) {
   };
 }
 
+/** Database files a command left open (a process would have closed them by exiting). */
+function leftOpen() {
+  if (!existsSync('/proc/self/fd')) return [];
+  const out = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (/\.(duckdb|wal)$/.test(target)) out.push(target);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
+}
+
 async function run(req) {
+  // a folder that does not exist: what spawnSync answers (no process at all)
+  if (!existsSync(req.cwd)) return { code: -1, stdout: '', stderr: `spawnSync ${process.execPath} ENOENT (no folder ${req.cwd})\n` };
   const cwd = process.cwd();
   const env = { ...process.env };
   const argv = process.argv;
@@ -95,6 +123,9 @@ async function run(req) {
     Object.assign(process.env, env);
     process.chdir(cwd);
     for (const [e, before] of listeners) for (const l of process.listeners(e)) if (!before.includes(l)) process.removeListener(e, l);
+    // no kept-alive connection of this command serves the next one (a process would have closed them)
+    http.globalAgent.destroy();
+    https.globalAgent.destroy();
   }
   return { code, stdout: out.text, stderr: err.text };
 }
