@@ -16,10 +16,10 @@ import { didYouMean } from '../errors.js';
 import type { AlertRule, Severity } from './schema.js';
 import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
 
-/** Whether a rule's rows are the sync state: `sync_state: true`, or its shorthand `condition: { type: freshness, sync: true }`. */
-// summaries, details and links speak the Jinja that model templates do (slices, Python methods)
+// summaries, details and links get nunjucks' Jinja additions (list slices, dict methods, True/None)
 installJinjaCompat();
 
+/** Whether a rule's rows are the sync state: `sync_state: true`, or its shorthand `condition: { type: freshness, sync: true }`. */
 export function readsSyncState(rule: Pick<AlertRule, 'sync_state' | 'condition'>): boolean {
   return !!rule.sync_state || (rule.condition.type === 'freshness' && !!rule.condition.sync);
 }

@@ -2,7 +2,7 @@
  * `vigil docs generate` writes the docs site under target/docs/ (src/docs/); `vigil docs serve`
  * serves that folder on localhost.
  */
-import { createReadStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, relative, sep } from 'node:path';
 import { UsageError, WarehouseError } from '../errors.js';
@@ -98,14 +98,20 @@ export async function runDocsServe(o: { projectDir: string; host: string; port: 
     }
     const rel = normalize(path.endsWith('/') ? `${path}index.html` : path).replace(/^[/\\]+/, '');
     const abs = join(dir, rel);
-    const st = rel.split(sep).includes('..') || !abs.startsWith(dir + sep) ? undefined : statSync(abs, { throwIfNoEntry: false });
+    let st: BigIntStats | undefined;
+    try {
+      // (a path through a file, /index.html/x, is ENOTDIR: not found either)
+      st = rel.split(sep).includes('..') || !abs.startsWith(dir + sep) ? undefined : statSync(abs, { bigint: true, throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
     if (!st?.isFile()) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
     // revalidated on every load (a regenerated site shows at once), answered 304 while unchanged:
     // the browser reuses what it has (search.js is ~100 KB on every page of a large project)
-    const etag = `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+    const etag = `W/"${st.ino.toString(16)}-${st.size.toString(16)}-${st.mtimeNs.toString(16)}"`;
     if (req.headers['if-none-match'] === etag) {
       res.writeHead(304, { etag, 'cache-control': 'no-cache' }).end();
       return;

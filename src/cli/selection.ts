@@ -19,8 +19,8 @@ export interface SelectionFlags {
   state?: string;
 }
 
-/** manifests read for --state, by path and file stamp (a process may select more than once) */
-const stateCache = new Map<string, Manifest>();
+/** the manifest last read for --state from each path, with the file's stamp then (a process may select more than once) */
+const stateCache = new Map<string, { stamp: string; manifest: Manifest }>();
 
 /** The manifest --state points at, checked: there, JSON, a Vigil manifest of this project. */
 export function loadStateManifest(dir: string | undefined, project: string): Manifest | undefined {
@@ -28,12 +28,12 @@ export function loadStateManifest(dir: string | undefined, project: string): Man
   const path = resolvePath(process.cwd(), dir, 'manifest.json');
   let stamp: string;
   try {
-    const st = statSync(path);
-    stamp = `${path}\0${st.mtimeMs}\0${st.size}`;
+    const st = statSync(path, { bigint: true });
+    stamp = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   } catch {
     throw new UsageError(`--state ${dir}: no manifest.json there (give the folder of a previous run's target/, e.g. saved from the last deploy)`);
   }
-  let m = stateCache.get(stamp);
+  let m = stateCache.get(path)?.stamp === stamp ? stateCache.get(path)!.manifest : undefined;
   if (!m) {
     try {
       m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
@@ -41,7 +41,7 @@ export function loadStateManifest(dir: string | undefined, project: string): Man
       throw new UsageError(`--state ${dir}: manifest.json is not valid JSON (${(e as Error).message.split('\n')[0]})`);
     }
     if (!m || typeof m !== 'object' || !m.metadata?.vigil_version || !m.nodes) throw new UsageError(`--state ${dir}: manifest.json is not a Vigil manifest (no metadata.vigil_version or nodes); a dbt manifest cannot be compared`);
-    stateCache.set(stamp, m);
+    stateCache.set(path, { stamp, manifest: m });
   }
   if (m.metadata.project !== project) throw new UsageError(`--state ${dir}: that manifest is project '${m.metadata.project}', this is '${project}'`);
   return m;

@@ -121,11 +121,14 @@ describe.skipIf(!chromium)('the docs site in headless Chromium, served by vigil 
     expect((await fetch(`${url}search.js`)).headers.get('content-type')).toContain('javascript');
     expect((await fetch(`${url}..%2F..%2Fproject.yaml`)).status).toBe(404);
     expect((await fetch(`${url}nodes/nope.html`)).status).toBe(404);
+    // a path through a file: not found, and the server still answers
+    expect((await fetch(`${url}index.html/x`)).status).toBe(404);
+    expect((await fetch(url)).status).toBe(200);
     // revalidated on each load: unchanged -> 304 (the browser keeps its copy), changed -> 200
     const first = await fetch(`${url}search.js`);
     const etag = first.headers.get('etag')!;
     expect(first.headers.get('cache-control')).toBe('no-cache');
-    expect(etag).toMatch(/^W\/"[0-9a-f]+-[0-9a-f]+"$/);
+    expect(etag).toMatch(/^W\/"[0-9a-f]+-[0-9a-f]+-[0-9a-f]+"$/);
     const again = await fetch(`${url}search.js`, { headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);
     expect(await again.text()).toBe('');

@@ -85,8 +85,9 @@ export class DuckDbAdapter implements Adapter {
     const a = new DuckDbAdapter(instance, path, Math.max(1, poolSize));
     a.configured = { threads: cfg.threads !== undefined, memory_limit: cfg.memory_limit !== undefined };
     try {
-      // the pool's connections side by side (DuckDB makes each in its own thread)
-      await Promise.all(
+      // the pool's connections side by side (DuckDB makes each in its own thread); all settled
+      // before any is closed, so a failure never closes a connection another thread still uses
+      const made = await Promise.allSettled(
         Array.from({ length: a.maxConcurrency }, async () => {
           const c = await instance.connect();
           a.all.push(c);
@@ -94,6 +95,8 @@ export class DuckDbAdapter implements Adapter {
           await c.run("SET TimeZone = 'UTC'");
         }),
       );
+      const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       a.idle.push(...a.all);
       if (path !== ':memory:') await a.reattach();
     } catch (e) {
