@@ -97,7 +97,7 @@ function inHost(args: string[], env: Record<string, string | undefined>): boolea
 }
 
 /** This process's environment with `env` added, as a child process would get it. */
-function hostEnv(env: Record<string, string | undefined>): Record<string, string> {
+export function hostEnv(env: Record<string, string | undefined>): Record<string, string> {
   const all: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) all[k] = v;
   return all;

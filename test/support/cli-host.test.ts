@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil, vigilProcess } from '../helpers.js';
+import { BASIC_PROJECT_YAML, COUNTS_ALERT, hostEnv, makeProject, removeDir, vigil, vigilProcess } from '../helpers.js';
 import { hostPid, runInHost } from './cli-client.js';
 
 const dirs: string[] = [];
@@ -22,11 +22,7 @@ function project(name: string, models: Record<string, string>): string {
   return dir;
 }
 
-const env = (extra: Record<string, string> = {}): Record<string, string> => {
-  const all: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, ...extra })) if (v !== undefined) all[k] = v;
-  return all;
-};
+const env = (extra: Record<string, string> = {}): Record<string, string> => hostEnv(extra);
 
 describe('the command host answers as a process would', () => {
   it('each command in its own folder, with its own environment, and its own exit code', () => {
@@ -87,14 +83,7 @@ describe('the command host answers as a process would', () => {
   it('an alert template may slice lists and say True whether or not a model was compiled first', () => {
     const dir = makeProject({
       'models/counts.sql': "select 'summarize' as capability, 12 as n",
-      'alerts/a.yml': `alerts:
-  - name: many
-    severity: critical
-    query: select capability, n from {{ ref('counts') }}
-    group_by: [capability]
-    condition: { type: threshold, column: n, op: ">", value: 10 }
-    summary: "{{ capability }} has {{ n }}{% if True %} ({{ [n, 1][0:1] | join(',') }}, {{ {'k': 1}.items() | length }}){% endif %}"
-`,
+      'alerts/a.yml': COUNTS_ALERT.replace('summary: "{{ capability }} has {{ n }}"', `summary: "{{ capability }} has {{ n }}{% if True %} ({{ [n, 1][0:1] | join(',') }}, {{ {'k': 1}.items() | length }}){% endif %}"`),
     });
     dirs.push(dir);
     // a fresh process that compiles nothing before reading the alert files
