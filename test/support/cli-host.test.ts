@@ -100,14 +100,14 @@ describe('the command host answers as a process would', () => {
     const slow = runInHost(dir, ['compile', '--watch'], env(), 3_000);
     expect(slow.code).toBe(-1);
     expect(slow.stderr).toMatch(/vigil test host killed after 3000 ms running vigil compile --watch/);
-    expect(vigil(dir, ['ls']).stdout).toContain('one');
+    expect(runInHost(dir, ['ls'], env(), 60_000).stdout).toContain('one');
     // the host is killed from outside while it runs a command (kill -9, the out-of-memory killer)
     const pid = hostPid()!;
     spawn('sh', ['-c', `sleep 1; kill -9 ${pid}`], { stdio: 'ignore' }).unref();
     const killed = runInHost(dir, ['compile', '--watch'], env(), 60_000);
     expect(killed.code).toBe(-1);
     expect(killed.stderr).toMatch(/vigil test host died running vigil compile --watch/);
-    const next = vigil(dir, ['ls']);
+    const next = runInHost(dir, ['ls'], env(), 60_000);
     expect(next.code).toBe(0);
     expect(hostPid()).not.toBe(pid);
   });
