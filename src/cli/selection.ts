@@ -33,7 +33,8 @@ export function loadStateManifest(dir: string | undefined, project: string): Man
   } catch {
     throw new UsageError(`--state ${dir}: no manifest.json there (give the folder of a previous run's target/, e.g. saved from the last deploy)`);
   }
-  let m = stateCache.get(path)?.stamp === stamp ? stateCache.get(path)!.manifest : undefined;
+  const kept = stateCache.get(path);
+  let m = kept?.stamp === stamp ? kept.manifest : undefined;
   if (!m) {
     try {
       m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;

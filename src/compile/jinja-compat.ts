@@ -116,8 +116,8 @@ export function jinjaToNunjucks(text: string): string {
 }
 
 /**
- * Python methods on dicts/lists/strings, slices, True/False/None: process-wide, as nunjucks does
- * it. Every module that renders templates installs it when it loads (model templates, alert
+ * Python methods on dicts and lists, slices, True/False/None: process-wide, as nunjucks does it.
+ * Every module that renders templates installs it when it loads (model templates, alert
  * templates), so what a template may say never depends on what ran before in the process.
  */
 export function installJinjaCompat(): void {

@@ -90,7 +90,6 @@ export function hostBusy(): boolean {
   return g.__vigilCliHost?.busy === true;
 }
 
-
 /** Hands the request to the host; then each poll() answers the result, or undefined while it runs. */
 function ask(cwd: string, args: string[], env: Record<string, string>, timeoutMs: number, resent = false): { poll: (i: number) => HostResult | undefined } {
   const h = host();

@@ -22,7 +22,6 @@ function project(name: string, models: Record<string, string>): string {
   return dir;
 }
 
-const env = (extra: Record<string, string> = {}): Record<string, string> => hostEnv(extra);
 
 describe('the command host answers as a process would', () => {
   it('each command in its own folder, with its own environment, and its own exit code', () => {
@@ -35,7 +34,7 @@ describe('the command host answers as a process would', () => {
       [b, ['compile'], {}],
       [a, ['compile'], {}],
     ] as Array<[string, string[], Record<string, string>]>) {
-      const inHost = runInHost(dir, args, env(extra), 60_000);
+      const inHost = runInHost(dir, args, hostEnv(extra), 60_000);
       const proc = vigilProcess(dir, args, extra);
       const same = (s: string) => s.replace(/in \d+\.\d+s/g, 'in Ns');
       expect({ code: inHost.code, stdout: same(inHost.stdout), stderr: same(inHost.stderr) }, `${args.join(' ')} in ${dir}`).toEqual({ code: proc.code, stdout: same(proc.stdout), stderr: same(proc.stderr) });
@@ -97,17 +96,17 @@ describe('the command host answers as a process would', () => {
 
   it('a command past its time is killed with its host and answers code -1; a host killed mid-command too; the next command gets a new host', () => {
     const dir = project('delta', { one: 'select 1 as x' });
-    const slow = runInHost(dir, ['compile', '--watch'], env(), 3_000);
+    const slow = runInHost(dir, ['compile', '--watch'], hostEnv({}), 3_000);
     expect(slow.code).toBe(-1);
     expect(slow.stderr).toMatch(/vigil test host killed after 3000 ms running vigil compile --watch/);
-    expect(runInHost(dir, ['ls'], env(), 60_000).stdout).toContain('one');
+    expect(runInHost(dir, ['ls'], hostEnv({}), 60_000).stdout).toContain('one');
     // the host is killed from outside while it runs a command (kill -9, the out-of-memory killer)
     const pid = hostPid()!;
     spawn('sh', ['-c', `sleep 1; kill -9 ${pid}`], { stdio: 'ignore' }).unref();
-    const killed = runInHost(dir, ['compile', '--watch'], env(), 60_000);
+    const killed = runInHost(dir, ['compile', '--watch'], hostEnv({}), 60_000);
     expect(killed.code).toBe(-1);
     expect(killed.stderr).toMatch(/vigil test host died running vigil compile --watch/);
-    const next = runInHost(dir, ['ls'], env(), 60_000);
+    const next = runInHost(dir, ['ls'], hostEnv({}), 60_000);
     expect(next.code).toBe(0);
     expect(hostPid()).not.toBe(pid);
   });
