@@ -65,8 +65,8 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Variables Node reads only when a process starts. */
-const AT_START = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'UV_THREADPOOL_SIZE'];
+/** Variables Node reads only when a process starts (NODE_EXTRA_CA_CERTS too: the command host gives a command's TLS connections its certificates, see cli-host.mjs). */
+const AT_START = ['NODE_OPTIONS', 'UV_THREADPOOL_SIZE'];
 
 /**
  * What only a `vigil` process can run: a variable read at start, a crash the command provokes

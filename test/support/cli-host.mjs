@@ -16,6 +16,7 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, readlinkSync, renameSync, unlinkSync, watch, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -29,6 +30,28 @@ const EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'unhandledRejection', 'uncaughtEx
 const { main } = await import(pathToFileURL(join(REPO, 'dist', 'cli', 'program.js')).href);
 
 process.on('disconnect', () => process.exit(0));
+
+/*
+ * NODE_EXTRA_CA_CERTS, as a process started with it has it: Node reads the file once at start and
+ * adds its certificates to the default root store, the store a TLS connection uses when it is
+ * given no `ca` of its own (a given `ca` replaces the whole store, extra certificates included).
+ * Every TLS client (https.Agent, fetch, pdjs) builds its context through tls.createSecureContext,
+ * so the host gives a command's connections the same store. What a real start does with the
+ * variable is still tested by a process: test/alerts/delivery.test.ts.
+ */
+const atStart = process.env.NODE_EXTRA_CA_CERTS;
+const createSecureContext = tls.createSecureContext;
+tls.createSecureContext = function (options) {
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  if (!extra || extra === atStart || (options && options.ca !== undefined)) return createSecureContext.call(this, options);
+  let pem;
+  try {
+    pem = readFileSync(extra, 'utf8');
+  } catch {
+    return createSecureContext.call(this, options); // Node warns at start and goes on without them
+  }
+  return createSecureContext.call(this, { ...options, ca: [...tls.rootCertificates, pem] });
+};
 
 let busy = false;
 

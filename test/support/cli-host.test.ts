@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASIC_PROJECT_YAML, COUNTS_ALERT, hostEnv, makeProject, removeDir, vigil, vigilProcess } from '../helpers.js';
-import { hostPid, runInHost } from './cli-client.js';
+import { hostPid, runInHost, runInHostAsync } from './cli-client.js';
+import { startFakePagerDuty } from './fake-pagerduty.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -109,5 +110,27 @@ describe('the command host answers as a process would', () => {
     const next = runInHost(dir, ['ls'], hostEnv({}), 60_000);
     expect(next.code).toBe(0);
     expect(hostPid()).not.toBe(pid);
+  });
+
+  it('NODE_EXTRA_CA_CERTS: a command trusts the certificates it names, as a process started with it does, and the next command without it does not', async () => {
+    const pd = await startFakePagerDuty();
+    try {
+      const dir = project('epsilon', { counts: "select 'chat' as capability, 12 as n" });
+      mkdirSync(join(dir, 'alerts'), { recursive: true });
+      writeFileSync(join(dir, 'alerts', 'routes.yaml'), 'receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }\nroute:\n  receiver: pd\n');
+      const env = { PD_KEY: 'R0UT1NGKEY0123456789abcdefHOSTCA', PD_SERVER: pd.server };
+      const args = ['alerts', 'notify-test', 'pd'];
+      const trusted = await runInHostAsync(dir, args, hostEnv({ ...env, NODE_EXTRA_CA_CERTS: pd.caPath }), 60_000);
+      expect(trusted.code, trusted.stderr).toBe(0);
+      expect(trusted.stdout).toContain('sent [TEST] trigger to pd');
+      expect(pd.events.map((e) => e.event_action)).toEqual(['trigger', 'resolve']);
+      // without it the fake's self-signed certificate is refused, in the host as in a process
+      const refused = await runInHostAsync(dir, args, hostEnv(env), 60_000);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/certificate/i);
+      expect(pd.events).toHaveLength(2);
+    } finally {
+      await pd.close();
+    }
   });
 });
