@@ -485,15 +485,21 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   out(`Queried ${tiles} tiles${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length + filtered.length + raws.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
   // --png-dir says where the pictures go: it asks for them
   if (o.png || o.pngDir !== undefined) {
-    const { screenshotTabs, findChromium } = await import('../dashboards/screenshot.js');
+    const { screenshotTabs, findChromium, launchScreenshotBrowser } = await import('../dashboards/screenshot.js');
     const chromium = findChromium();
     if (!chromium) throw new UsageError('--png needs Chromium: install Debian\'s package (apt-get install chromium) or set VIGIL_CHROMIUM to its path; vigil never downloads a browser');
     // under target/ unless asked: a render never writes over files of the repository
     const pngDir = o.pngDir ? resolve(process.cwd(), o.pngDir) : join(c.files.root, c.files.paths.target, 'screenshots');
     const taken = new Set<string>();
-    for (const p of pages) {
-      const shots = await screenshotTabs(p.file, pngDir, { executablePath: chromium, taken });
-      for (const s of shots) out(`  ${relative(process.cwd(), s.file) || s.file} (${Math.round(s.bytes / 1024)} KB)`);
+    // one browser for every page of the render
+    const browser = await launchScreenshotBrowser(chromium);
+    try {
+      for (const p of pages) {
+        const shots = await screenshotTabs(p.file, pngDir, { browser, taken });
+        for (const s of shots) out(`  ${relative(process.cwd(), s.file) || s.file} (${Math.round(s.bytes / 1024)} KB)`);
+      }
+    } finally {
+      await browser.close();
     }
   }
   if (failed) {

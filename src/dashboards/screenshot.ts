@@ -47,47 +47,64 @@ export function pngName(title: string, dashboard: string, taken: Set<string>): s
   return name;
 }
 
+/** Headless Chromium for screenshots (a launch costs ~2 s of CPU: one per render, not one per page). */
+export interface ScreenshotBrowser {
+  browser: import('playwright-core').Browser;
+  close(): Promise<void>;
+}
+
+/** Launches the Chromium at `executablePath` (default: findChromium()) for screenshotTabs(). */
+export async function launchScreenshotBrowser(executablePath = findChromium() ?? '/usr/bin/chromium'): Promise<ScreenshotBrowser> {
+  if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath} (install Debian's chromium or set VIGIL_CHROMIUM)`);
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+  return { browser, close: () => browser.close() };
+}
+
 /**
  * Opens `htmlFile` in headless Chromium and writes one PNG per `<section id="tab-...">` into
  * `outDir`, each the whole section (which says as of when), named by pngName() after the tab's
  * `data-title`. The dashboard name is the page's `data-dashboard` (else the file name). Console
  * errors, page errors and failed requests make it throw a ScreenshotError (after all screenshots
  * are written) listing them. `opts.taken`: names used by earlier pages of the same render.
+ * `opts.browser`: a browser of launchScreenshotBrowser() to open the page in (each page gets a
+ * context of its own); without it one is launched and closed for this page.
  */
 export async function screenshotTabs(
   htmlFile: string,
   outDir: string,
-  opts: ScreenshotOptions & { taken?: Set<string> } = {},
+  opts: ScreenshotOptions & { taken?: Set<string>; browser?: ScreenshotBrowser } = {},
 ): Promise<Array<{ tab: string; file: string; bytes: number }>> {
-  const executablePath = opts.executablePath ?? findChromium() ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath} (install Debian's chromium or set VIGIL_CHROMIUM)`);
-  const { chromium } = await import('playwright-core');
+  const own = opts.browser ? undefined : await launchScreenshotBrowser(opts.executablePath);
+  const { browser } = (opts.browser ?? own)!;
   mkdirSync(outDir, { recursive: true });
-  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
   const errors: string[] = [];
   const shots: Array<{ tab: string; file: string; bytes: number }> = [];
   try {
     const context = await browser.newContext({ viewport: { width: opts.width ?? 1328, height: 900 }, deviceScaleFactor: opts.scale ?? 1 });
-    const page = await context.newPage();
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
-    });
-    page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
-    page.on('requestfailed', (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText ?? 'unknown'})`));
-    await page.goto(pathToFileURL(resolve(htmlFile)).href, { waitUntil: 'load' });
-    // the tab bar sticks to the top when scrolling; in a section's picture it would cover the top
-    await page.addStyleTag({ content: 'nav.tabbar{position:static !important} html{scroll-behavior:auto !important}' });
-    const dashboard = (await page.getAttribute('body', 'data-dashboard')) || basename(htmlFile).replace(/\.html?$/i, '');
-    const tabs = await page.$$eval('section[id^="tab-"]', (els) => els.map((e) => ({ tab: e.id.slice('tab-'.length), title: e.getAttribute('data-title') || e.id.slice('tab-'.length) })));
-    const taken = opts.taken ?? new Set<string>();
-    for (const { tab, title } of tabs) {
-      const file = join(outDir, pngName(title, dashboard, taken));
-      await page.locator(`[id="tab-${tab}"]`).screenshot({ path: file, animations: 'disabled' });
-      shots.push({ tab, file, bytes: statSync(file).size });
+    try {
+      const page = await context.newPage();
+      page.on('console', (msg) => {
+        if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+      });
+      page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+      page.on('requestfailed', (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText ?? 'unknown'})`));
+      await page.goto(pathToFileURL(resolve(htmlFile)).href, { waitUntil: 'load' });
+      // the tab bar sticks to the top when scrolling; in a section's picture it would cover the top
+      await page.addStyleTag({ content: 'nav.tabbar{position:static !important} html{scroll-behavior:auto !important}' });
+      const dashboard = (await page.getAttribute('body', 'data-dashboard')) || basename(htmlFile).replace(/\.html?$/i, '');
+      const tabs = await page.$$eval('section[id^="tab-"]', (els) => els.map((e) => ({ tab: e.id.slice('tab-'.length), title: e.getAttribute('data-title') || e.id.slice('tab-'.length) })));
+      const taken = opts.taken ?? new Set<string>();
+      for (const { tab, title } of tabs) {
+        const file = join(outDir, pngName(title, dashboard, taken));
+        await page.locator(`[id="tab-${tab}"]`).screenshot({ path: file, animations: 'disabled' });
+        shots.push({ tab, file, bytes: statSync(file).size });
+      }
+    } finally {
+      await context.close();
     }
-    await context.close();
   } finally {
-    await browser.close();
+    await own?.close();
   }
   if (errors.length) throw new ScreenshotError(`${htmlFile}: ${errors.length} error(s) in the browser:\n${errors.join('\n')}`, errors, shots);
   return shots;
