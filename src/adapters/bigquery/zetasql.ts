@@ -65,11 +65,15 @@ export function loadZetaSql(projectRoot: string): ZetaModule {
   if (hit) return hit;
   const bin = platform() === 'linux' ? (arch() === 'arm64' ? 'remote_server_arm.so' : arch() === 'x64' ? 'remote_server.so' : undefined) : platform() === 'darwin' ? (arch() === 'arm64' ? 'remote_server_arm' : 'remote_server') : undefined;
   if (!bin) throw new UsageError(`${ZETASQL_PACKAGE} ships its analyzer for Linux and macOS (x64, arm64) only; this machine is ${platform()} ${arch()}`);
-  const mod = req(ZETASQL_PACKAGE) as Proto;
   const enumOf = (n: string) => (req!(`${ZETASQL_PACKAGE}/lib/types/zetasql/${n}`) as Record<string, Record<string, number>>)[n];
+  let client: Proto;
   const zeta: ZetaModule = {
-    ZetaSQLClient: mod.ZetaSQLClient,
-    TypeKind: mod.TypeKind,
+    // the client (gRPC and every generated type: ~70 ms to load) only when a question is asked;
+    // a check whose answers are all kept needs the enums alone
+    get ZetaSQLClient(): Proto {
+      return (client ??= (req!(ZETASQL_PACKAGE) as Proto).ZetaSQLClient);
+    },
+    TypeKind: enumOf('TypeKind'),
     enums: {
       LanguageFeature: enumOf('LanguageFeature'),
       ResolvedNodeKind: enumOf('ResolvedNodeKind'),
