@@ -484,7 +484,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const reused = `${q.reused ? `; ${q.reused} answered by a query already run` : ''}${cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : ''}${cache.shared ? `; ${cache.shared} the same as on another page, drawn once` : ''}`;
   out(`Queried ${tiles} tiles${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length + filtered.length + raws.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
   // --png-dir says where the pictures go: it asks for them
-  if (o.png || o.pngDir !== undefined) {
+  if ((o.png || o.pngDir !== undefined) && pages.length > 0) {
     const { screenshotTabs, findChromium, launchScreenshotBrowser } = await import('../dashboards/screenshot.js');
     const chromium = findChromium();
     if (!chromium) throw new UsageError('--png needs Chromium: install Debian\'s package (apt-get install chromium) or set VIGIL_CHROMIUM to its path; vigil never downloads a browser');

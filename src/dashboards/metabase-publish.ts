@@ -21,7 +21,7 @@
  *   looked for by its marker, and used if it is there.
  */
 import { WAREHOUSES } from '../adapters/index.js';
-import { backoffDelay, defaultSleep, errorCode, errorMessage, parseRetryAfter, PRE_SEND_CODES } from '../alerts/delivery/retry.js';
+import { backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, PRE_SEND_CODES } from '../alerts/delivery/retry.js';
 import type { DeliveryPolicy } from '../alerts/delivery/types.js';
 import { addSecret, redact } from '../secrets.js';
 import { METABASE_MARKER, type MetabasePlan } from './export.js';
@@ -99,6 +99,8 @@ export class MetabaseClient {
       } catch (e) {
         const code = errorCode(e);
         const what = `${method} ${path}: ${code ?? ''} ${errorMessage(e)}`.replace(/\s+/g, ' ');
+        // a certificate the run does not trust: retrying will not change it (nothing was sent)
+        if (isTlsVerifyError(code)) throw new MetabaseError(`${method} ${path}: TLS verification failed (${code}): ${errorMessage((e as { cause?: unknown }).cause ?? e)}; not retried (a private CA: NODE_EXTRA_CA_CERTS=<its .pem>)`);
         // refused before sending: nothing happened; otherwise a POST may have gone through
         const sent = !(code && PRE_SEND_CODES.has(code));
         if (last) throw new MetabaseError(`${what} (gave up after ${attempt + 1} attempts)`);

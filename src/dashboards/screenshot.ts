@@ -75,9 +75,9 @@ export async function screenshotTabs(
   outDir: string,
   opts: ScreenshotOptions & { taken?: Set<string>; browser?: ScreenshotBrowser } = {},
 ): Promise<Array<{ tab: string; file: string; bytes: number }>> {
+  mkdirSync(outDir, { recursive: true });
   const own = opts.browser ? undefined : await launchScreenshotBrowser(opts.executablePath);
   const { browser } = (opts.browser ?? own)!;
-  mkdirSync(outDir, { recursive: true });
   const errors: string[] = [];
   const shots: Array<{ tab: string; file: string; bytes: number }> = [];
   try {

@@ -295,7 +295,7 @@ describe('concurrency and stuck notifications', () => {
     build(dir, 12);
     const before = hook.messages.length;
     hook.script([{ status: 200, delayMs: 3000 }]);
-    // two `vigil alerts evaluate` processes: the second names the first, which holds the file, by its command line
+    // the first evaluation is a `vigil alerts evaluate` process (the second, in the host or a process, names it by its command line)
     const first = vigilProcessAsync(dir, ['alerts', 'evaluate', '--delivery-timeout', '4s'], env());
     await new Promise<void>((resolve) => {
       const check = () => (hook.messages.length > before ? resolve() : setTimeout(check, 20));

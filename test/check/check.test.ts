@@ -261,4 +261,24 @@ describe('without the analyzer installed', () => {
       rmSync(inst, { recursive: true, force: true });
     }
   });
+
+  it("an analyzer package whose client does not load: exit 2 saying so before any analyzer is started, no stack trace", async () => {
+    const { mkdirSync, symlinkSync } = await import('node:fs');
+    // the project's own install of the package, with its client broken (a dependency missing)
+    const proj = copyShipped();
+    try {
+      const real = join(REPO, 'node_modules', '@fivetrandevelopers', 'zetasql');
+      const pkg = join(proj, 'node_modules', '@fivetrandevelopers', 'zetasql');
+      mkdirSync(join(pkg, 'lib'), { recursive: true });
+      cpSync(join(real, 'package.json'), join(pkg, 'package.json'));
+      for (const d of ['types', 'zetasql']) symlinkSync(join(real, 'lib', d), join(pkg, 'lib', d), 'dir');
+      writeFileSync(join(pkg, 'lib', 'index.js'), "throw new Error(\"Cannot find module '@grpc/grpc-js'\");\n");
+      const r = vigil(proj, ['check', '--target', 'prod'], ENV);
+      expect(r.stderr).toContain("error: @fivetrandevelopers/zetasql is installed but its client does not load (reinstall it: npm install --save-dev @fivetrandevelopers/zetasql@1.13.0): Cannot find module '@grpc/grpc-js'");
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.code).toBe(2);
+    } finally {
+      rmSync(proj, { recursive: true, force: true });
+    }
+  });
 });

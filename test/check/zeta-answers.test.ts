@@ -7,9 +7,10 @@
  * second check of an unchanged project does not start.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
 import { ZETA_ANSWERS_FILE, ZetaAnswers } from '../../src/adapters/bigquery/zeta-answers.js';
 import { resetSecrets } from '../../src/secrets.js';
 import { REPO, vigil } from '../helpers.js';
@@ -88,6 +89,32 @@ describe('ZetaAnswers', () => {
     writeFileSync(join(root, ZETA_ANSWERS_FILE), 'not a cache');
     await ZetaAnswers.open(root, 'zeta@1').ask('analyze', { sql: 'x' }, a.call({ sql: 'x' }));
     expect(a.asked.length).toBe(3);
+  });
+
+  it("a file of the first format, or one entry's bytes damaged: that question is asked again and its answer replaced, the others stay answered", async () => {
+    const root = tmp();
+    const file = join(root, ZETA_ANSWERS_FILE);
+    const a = analyzer((r) => ({ columns: [r.sql] }));
+    mkdirSync(dirname(file), { recursive: true });
+    // format 1 kept each answer as an object in the file
+    writeFileSync(file, serialize({ format: 1, analyzer: 'zeta@1', run: 1, entries: [['k', { answer: { ok: { columns: ['stale'] } }, run: 1 }]] }));
+    const s = ZetaAnswers.open(root, 'zeta@1');
+    expect(await s.ask('analyze', { sql: 'x' }, a.call({ sql: 'x' }))).toEqual({ columns: ['x'] });
+    await s.ask('analyze', { sql: 'y' }, a.call({ sql: 'y' }));
+    s.save();
+    expect(a.asked).toEqual(['x', 'y']);
+    // damage the bytes of the first entry only
+    const stored = deserialize(readFileSync(file)) as { entries: Array<[string, { answer: Uint8Array }]> };
+    stored.entries[0][1].answer = Buffer.from('not a serialized answer');
+    writeFileSync(file, serialize(stored));
+    const t = ZetaAnswers.open(root, 'zeta@1');
+    expect(await t.ask('analyze', { sql: 'x' }, a.call({ sql: 'x' }))).toEqual({ columns: ['x'] });
+    expect(await t.ask('analyze', { sql: 'y' }, a.call({ sql: 'y' }))).toEqual({ columns: ['y'] });
+    expect(a.asked).toEqual(['x', 'y', 'x']);
+    expect([t.hits, t.misses]).toEqual([1, 1]);
+    t.save();
+    expect(await ZetaAnswers.open(root, 'zeta@1').ask('analyze', { sql: 'x' }, a.call({ sql: 'x' }))).toEqual({ columns: ['x'] });
+    expect(a.asked).toEqual(['x', 'y', 'x']);
   });
 
   it('an answer unused for five checks that asked something is dropped', async () => {

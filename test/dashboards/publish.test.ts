@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, vigilAsync, type CliResult } from '../helpers.js';
 import { startFakeMetabase, type FakeMetabase } from '../support/fake-metabase.js';
+import { FAKE_PD_CERT_PATH } from '../support/fake-pagerduty.js';
 
 const API_KEY = 'mb_api_key_0123456789abcdef';
 const SESSION = 'f1e2d3c4-b5a6-4789-9abc-def012345678';
@@ -208,5 +209,23 @@ describe('MetabaseClient and helpers (in process)', () => {
     expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'duckdb', 'dev', [{ name: 'dev', type: 'duckdb' }, { name: 'prod', type: 'bigquery' }])).toMatch(/duckdb SQL \(target dev\), but Metabase database 'BQ' \(#3\) is bigquery-cloud-sdk: .*--target prod/);
     expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'bigquery', 'prod')).toBeUndefined();
     expect(engineWarning({ id: 2, name: 'A', engine: 'duckdb' }, 'duckdb', 'dev')).toBeUndefined();
+  });
+});
+
+describe('vigil dashboards publish --metabase https://...', () => {
+  it('a certificate the run does not trust: exit 1 at the first request, not retried, nothing sent; trusted through NODE_EXTRA_CA_CERTS it publishes', async () => {
+    const secure = await startFakeMetabase({ apiKey: API_KEY, tls: true });
+    try {
+      const r = await vigilAsync(dir, ['dashboards', 'publish', '--metabase', secure.url], { METABASE_API_KEY: API_KEY });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain('error: Metabase: GET /api/database: TLS verification failed (DEPTH_ZERO_SELF_SIGNED_CERT): self-signed certificate; not retried (a private CA: NODE_EXTRA_CA_CERTS=<its .pem>)');
+      expect(r.stderr).not.toContain('retrying');
+      expect(secure.log).toEqual([]);
+      const ok = await vigilAsync(dir, ['dashboards', 'publish', '--metabase', secure.url], { METABASE_API_KEY: API_KEY, NODE_EXTRA_CA_CERTS: FAKE_PD_CERT_PATH });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(secure.state.dashboards).toHaveLength(1);
+    } finally {
+      await secure.close();
+    }
   });
 });

@@ -17,6 +17,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, readlinkSync, re
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
+import { syncBuiltinESMExports } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -25,6 +26,8 @@ const VIGIL = join(REPO, 'bin', 'vigil.js');
 const dir = process.argv[2];
 const MAX_RSS = 1.5 * 1024 ** 3;
 /** process events a command may listen to (SIGINT handlers of long runs, serve's rejection handler) */
+/** where fetch (undici, bundled with Node) keeps its connection pool and TLS sessions, once a command used fetch */
+const UNDICI_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 const EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'unhandledRejection', 'uncaughtException', 'warning', 'beforeExit', 'exit'];
 
 const { main } = await import(pathToFileURL(join(REPO, 'dist', 'cli', 'program.js')).href);
@@ -35,15 +38,18 @@ process.on('disconnect', () => process.exit(0));
  * NODE_EXTRA_CA_CERTS, as a process started with it has it: Node reads the file once at start and
  * adds its certificates to the default root store, the store a TLS connection uses when it is
  * given no `ca` of its own (a given `ca` replaces the whole store, extra certificates included).
- * Every TLS client (https.Agent, fetch, pdjs) builds its context through tls.createSecureContext,
- * so the host gives a command's connections the same store. What a real start does with the
- * variable is still tested by a process: test/alerts/delivery.test.ts.
+ * TLS clients (https.Agent, fetch, pdjs) build their contexts through tls.connect, which calls
+ * tls.createSecureContext; the wrapper below gives a command's connections the same store (and
+ * syncBuiltinESMExports() gives it to a named import too). Not emulated: Node's warning at start
+ * when the file cannot be read, and --use-openssl-ca. What a real start does with the variable
+ * is tested by a process: test/alerts/delivery.test.ts.
  */
 const atStart = process.env.NODE_EXTRA_CA_CERTS;
 const createSecureContext = tls.createSecureContext;
 tls.createSecureContext = function (options) {
   const extra = process.env.NODE_EXTRA_CA_CERTS;
-  if (!extra || extra === atStart || (options && options.ca !== undefined)) return createSecureContext.call(this, options);
+  // (Node replaces the store only when `ca` is given a value: null or '' keep it)
+  if (!extra || extra === atStart || options?.ca) return createSecureContext.call(this, options);
   let pem;
   try {
     pem = readFileSync(extra, 'utf8');
@@ -52,6 +58,7 @@ tls.createSecureContext = function (options) {
   }
   return createSecureContext.call(this, { ...options, ca: [...tls.rootCertificates, pem] });
 };
+syncBuiltinESMExports();
 
 let busy = false;
 
@@ -146,9 +153,16 @@ async function run(req) {
     Object.assign(process.env, env);
     process.chdir(cwd);
     for (const [e, before] of listeners) for (const l of process.listeners(e)) if (!before.includes(l)) process.removeListener(e, l);
-    // no kept-alive connection of this command serves the next one (a process would have closed them)
+    // no kept-alive connection or TLS session of this command serves the next one (a process
+    // would have closed them; a resumed session would skip the next command's certificate check)
     http.globalAgent.destroy();
     https.globalAgent.destroy();
+    https.globalAgent = new https.Agent(https.globalAgent.options);
+    const dispatcher = globalThis[UNDICI_DISPATCHER];
+    if (dispatcher) {
+      globalThis[UNDICI_DISPATCHER] = new dispatcher.constructor();
+      await dispatcher.close().catch(() => {});
+    }
   }
   return { code, stdout: out.text, stderr: err.text };
 }

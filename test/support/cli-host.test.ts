@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { BASIC_PROJECT_YAML, COUNTS_ALERT, hostEnv, makeProject, removeDir, vigil, vigilProcess } from '../helpers.js';
 import { hostPid, runInHost, runInHostAsync } from './cli-client.js';
 import { startFakePagerDuty } from './fake-pagerduty.js';
+import { startFakeMetabase } from './fake-metabase.js';
 
+const REPO_TLS = join(import.meta.dirname, 'tls');
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
@@ -131,6 +133,27 @@ describe('the command host answers as a process would', () => {
       expect(pd.events).toHaveLength(2);
     } finally {
       await pd.close();
+    }
+  });
+
+  it("NODE_EXTRA_CA_CERTS: fetch's pooled connections and TLS sessions of one command do not let the next, without the certificate, through", async () => {
+    const mb = await startFakeMetabase({ apiKey: 'mb_api_key_hostca0123456789', tls: true });
+    try {
+      const dir = project('zeta', { daily: "select current_date as date, 12 as n" });
+      mkdirSync(join(dir, 'dashboards'), { recursive: true });
+      writeFileSync(join(dir, 'dashboards', 'ops.json'), JSON.stringify({ name: 'ops', title: 'Ops', tabs: [{ name: 'main', title: 'Main', tiles: [{ id: 'total', type: 'kpi', title: 'Total', model: 'daily', measures: [{ name: 'total', column: 'n', agg: 'sum' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }] }));
+      const args = ['dashboards', 'publish', '--metabase', mb.url];
+      const env = { METABASE_API_KEY: 'mb_api_key_hostca0123456789' };
+      const trusted = await runInHostAsync(dir, args, hostEnv({ ...env, NODE_EXTRA_CA_CERTS: join(REPO_TLS, '127.0.0.1.pem') }), 60_000);
+      expect(trusted.code, trusted.stdout + trusted.stderr).toBe(0);
+      const sent = mb.log.length;
+      expect(sent).toBeGreaterThan(0);
+      const refused = await runInHostAsync(dir, args, hostEnv(env), 60_000);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+      expect(refused.stderr).toMatch(/TLS verification failed \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+      expect(mb.log.length).toBe(sent);
+    } finally {
+      await mb.close();
     }
   });
 });

@@ -29,6 +29,8 @@
  * Every request the handler processed is in `log` (method, path, body); scripted failures
  * (`script`, scripted-server.ts) are answered without processing and are not logged.
  */
+import { readFileSync } from 'node:fs';
+import { FAKE_PD_CERT_PATH, FAKE_PD_KEY_PATH } from './fake-pagerduty.js';
 import { startScriptedServer, type Answer, type ScriptStep } from './scripted-server.js';
 
 type Json = Record<string, any>;
@@ -52,7 +54,8 @@ class Invalid extends Error {
   }
 }
 
-export async function startFakeMetabase(opts: { apiKey?: string; session?: string; databases?: Json[] } = {}): Promise<FakeMetabase> {
+/** `tls`: HTTPS with the fake PagerDuty's self-signed certificate for 127.0.0.1 (FAKE_PD_CERT_PATH trusts it). */
+export async function startFakeMetabase(opts: { apiKey?: string; session?: string; databases?: Json[]; tls?: boolean } = {}): Promise<FakeMetabase> {
   const state: FakeMetabase['state'] = {
     databases: opts.databases ?? [
       { id: 1, name: 'Sample Database', engine: 'h2', is_sample: true },
@@ -232,6 +235,7 @@ export async function startFakeMetabase(opts: { apiKey?: string; session?: strin
   };
 
   const server = await startScriptedServer({
+    ...(opts.tls ? { tls: { cert: readFileSync(FAKE_PD_CERT_PATH, 'utf8'), key: readFileSync(FAKE_PD_KEY_PATH, 'utf8') } } : {}),
     handle(ex) {
       const auth = (ex.headers['x-api-key'] as string | undefined) ?? (ex.headers['x-metabase-session'] as string | undefined);
       const ok = (opts.apiKey !== undefined && ex.headers['x-api-key'] === opts.apiKey) || (opts.session !== undefined && ex.headers['x-metabase-session'] === opts.session);
@@ -255,5 +259,5 @@ export async function startFakeMetabase(opts: { apiKey?: string; session?: strin
     },
     scriptedAnswer: (status) => (status === 429 ? { status, body: 'Too many requests', contentType: 'text/plain' } : json(status, { message: `scripted ${status}` })),
   });
-  return { url: `http://127.0.0.1:${server.port}`, log, state, script: (s) => server.script(s), close: () => server.close() };
+  return { url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${server.port}`, log, state, script: (s) => server.script(s), close: () => server.close() };
 }

@@ -12,8 +12,9 @@
  * the analyzer itself, nor anything about a statement holding a secret's value. Each answer is
  * kept as its own serialized bytes (V8's structured clone), and every answer, fresh or kept, is
  * read back from such bytes, so what the checker reads cannot depend on where the answer came
- * from. Opening the file copies the bytes only: a check reads back the answers it uses, not the
- * whole file (14 MB for the shipped project, ~180 ms to deserialize at once). An answer not used in the
+ * from. Opening the file reads each entry's bytes without decoding them: a check decodes the
+ * answers it uses, not the whole file (14 MB for the shipped project, ~180 ms to decode at once).
+ * An entry that does not decode is a miss: the question is asked again. An answer not used in the
  * last GENERATIONS runs is dropped when the file is written (atomically: a temporary file
  * renamed over it); a file that cannot be read is a cache miss, never an error.
  */
@@ -88,15 +89,25 @@ export class ZetaAnswers {
     // asked every time: neither its answer nor a hash of it is kept
     if (holdsSecret(Buffer.from(text))) {
       this.misses++;
-      return structuredClone(await call());
+      return deserialize(serialize(await call()));
     }
     const key = createHash('sha256').update(`${FORMAT}\0${this.analyzer}\0${method}\0`).update(text).digest('base64url');
-    const kept = this.entries.get(key);
-    let bytes: Uint8Array;
+    let kept = this.entries.get(key);
+    let answer: Answer | undefined;
+    if (kept) {
+      try {
+        answer = deserialize(kept.answer) as Answer;
+        if (!answer || typeof answer !== 'object' || !('ok' in answer || 'error' in answer)) throw new Error('not an answer');
+      } catch {
+        // a damaged entry: asked again below, and replaced
+        this.entries.delete(key);
+        kept = undefined;
+        answer = undefined;
+      }
+    }
     if (kept) {
       this.hits++;
       kept.run = this.run;
-      bytes = kept.answer;
     } else {
       this.misses++;
       let fresh: Answer;
@@ -107,13 +118,13 @@ export class ZetaAnswers {
         if (err.code !== ANALYSIS_ERROR || typeof err.details !== 'string') throw e;
         fresh = { error: { code: err.code, details: err.details } };
       }
-      bytes = serialize(fresh);
+      const bytes = serialize(fresh);
       this.entries.set(key, { answer: bytes, run: this.run });
+      // each caller gets its own copy, read back from the bytes kept (the checker may annotate what it reads)
+      answer = deserialize(bytes) as Answer;
     }
-    // each caller gets its own copy, read back from the bytes kept (the checker may annotate what it reads)
-    const answer = deserialize(bytes) as Answer;
-    if ('error' in answer) throw Object.assign(new Error(answer.error.details), answer.error);
-    return answer.ok;
+    if ('error' in answer!) throw Object.assign(new Error(answer.error.details), answer.error);
+    return answer!.ok;
   }
 
   /** Write the answers used in the last GENERATIONS runs (when anything was asked this run). */

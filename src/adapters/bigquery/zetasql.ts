@@ -168,6 +168,12 @@ const WRAPPER = 'exec 3<&0; "$0" "$@" </dev/null & p=$!; ( while read -r _; do :
 export function startZetaServer(projectRoot: string): Promise<ZetaServer> {
   running ??= (async () => {
     const z = loadZetaSql(projectRoot);
+    try {
+      void z.ZetaSQLClient; // loaded on first use: before a server is started for it
+    } catch (e) {
+      running = undefined;
+      throw new UsageError(`${ZETASQL_PACKAGE} is installed but its client does not load (reinstall it: npm install --save-dev ${ZETASQL_PACKAGE}@1.13.0): ${(e as Error).message.split('\n')[0]}`);
+    }
     const port = await freePort();
     const child: ChildProcess = spawn('/bin/sh', ['-c', WRAPPER, z.serverBinary, 'localhost', String(port)], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
