@@ -4,6 +4,8 @@
  * loads the YAML readers or the compiler, so a command that answers from the snapshot (`vigil
  * alerts evaluate`) starts without them; commands.ts (which compiles) builds on it.
  */
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { UsageError, type Diagnostic } from '../errors.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import type { ProjectFiles } from '../project/load-project.js';
@@ -102,6 +104,27 @@ export function timestampFlag(flag: string, value: string): Date {
   const d = parseTimestamp(flag, value);
   if (d instanceof Error) throw new UsageError(d.message);
   return d;
+}
+
+/**
+ * A folder flag (--out DIR, --png-dir DIR): its absolute path (relative to the working folder).
+ * A file where the folder or one of its parents should be is a UsageError, not a crash when the
+ * command later writes there; a folder that does not exist yet is made by the command.
+ */
+export function folderFlag(flag: string, value: string): string {
+  const abs = resolve(process.cwd(), value);
+  for (let p = abs; ; p = dirname(p)) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(p) !== p) continue;
+      throw e;
+    }
+    if (!isDir) throw new UsageError(`${flag} ${value}: ${p === abs ? 'that is a file' : `${p} is a file`}, not a folder`);
+    return abs;
+  }
 }
 
 /** --at: the evaluation time (default: now). */

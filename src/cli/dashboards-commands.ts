@@ -2,11 +2,11 @@
  * `vigil dashboards validate | export | render`. Loaded lazily by program.ts.
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { keepSnapshot, keptTarget, open, parseAt, projectFromSnapshot } from './command-kit.js';
+import { folderFlag, keepSnapshot, keptTarget, open, parseAt, projectFromSnapshot } from './command-kit.js';
 import { err, out } from './output.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { ResolvedTarget } from '../compile/compile-project.js';
@@ -132,7 +132,7 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   const opts = { lookerConnection: o.lookerConnection, metabaseDatabase: o.metabaseDatabase === undefined ? undefined : databaseId(o.metabaseDatabase), collection: o.collection };
   for (const w of exportWarnings(ds, o.format, opts, projectTargets(c))) err(w);
   const files = exportDashboards(ds, o.format, opts);
-  const dir = isAbsolute(o.out) ? o.out : resolve(process.cwd(), o.out);
+  const dir = folderFlag('--out', o.out);
   for (const [p, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const abs = join(dir, p);
     writeProjectFile(abs, text);
@@ -369,7 +369,10 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const ds = pick(c.dashboards, o.select);
   const at = parseAt(o.at);
   const baseUrl = await baseUrlOf(o.baseUrl, c.files.project);
-  const dir = isAbsolute(o.out) ? o.out : resolve(process.cwd(), o.out);
+  const dir = folderFlag('--out', o.out);
+  // --png-dir says where the pictures go: it asks for them; under target/ unless asked (a render
+  // never writes over files of the repository)
+  const pngDir = o.png || o.pngDir !== undefined ? (o.pngDir ? folderFlag('--png-dir', o.pngDir) : join(c.files.root, c.files.paths.target, 'screenshots')) : undefined;
   mkdirSync(dir, { recursive: true });
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
   // DuckDB opens the file (in its own threads) while the renderer and ECharts load
@@ -483,13 +486,10 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const extra = `${filtered.length ? ` and ${more} more for ${filtered.length} drill-down page${filtered.length === 1 ? '' : 's'}` : ''}${raws.length ? `${filtered.length ? ',' : ' and'} ${raws.length} raw-rows quer${raws.length === 1 ? 'y' : 'ies'} (one per page)` : ''}`;
   const reused = `${q.reused ? `; ${q.reused} answered by a query already run` : ''}${cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : ''}${cache.shared ? `; ${cache.shared} the same as on another page, drawn once` : ''}`;
   out(`Queried ${tiles} tiles${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length + filtered.length + raws.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
-  // --png-dir says where the pictures go: it asks for them
-  if ((o.png || o.pngDir !== undefined) && pages.length > 0) {
+  if (pngDir !== undefined && pages.length > 0) {
     const { screenshotTabs, findChromium, launchScreenshotBrowser } = await import('../dashboards/screenshot.js');
     const chromium = findChromium();
     if (!chromium) throw new UsageError('--png needs Chromium: install Debian\'s package (apt-get install chromium) or set VIGIL_CHROMIUM to its path; vigil never downloads a browser');
-    // under target/ unless asked: a render never writes over files of the repository
-    const pngDir = o.pngDir ? resolve(process.cwd(), o.pngDir) : join(c.files.root, c.files.paths.target, 'screenshots');
     const taken = new Set<string>();
     // one browser for every page of the render
     const browser = await launchScreenshotBrowser(chromium);

@@ -60,7 +60,12 @@ export function writeProjectFile(path: string, data: string | Buffer, opts: { at
   }
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, body);
-  renameSync(tmp, path);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true }); // (a folder in the way): nothing half-written is left behind
+    throw e;
+  }
   return true;
 }
 const atomicWrite = writeProjectFile;

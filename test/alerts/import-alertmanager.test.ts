@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importAlertmanager } from '../../src/alerts/import-alertmanager.js';
@@ -113,6 +113,11 @@ describe('import-alertmanager', () => {
     const missing = vigil(dir, ['alerts', 'import-alertmanager', 'nope.yml']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).not.toMatch(/\n\s+at /);
+    // --out naming a folder, even with --force: exit 2, and no temporary file left beside it
+    const folder = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts', '--force']);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toMatch(/^error: cannot write .*alerts: EISDIR/m);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
 

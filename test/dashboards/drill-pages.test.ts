@@ -180,6 +180,22 @@ describe('drill-down pages, rendered', () => {
     expect(existsSync(join(dir, 'site-bad'))).toBe(false);
   });
 
+  it('--out or --png-dir naming a file (or a folder under one): exit 2 at once, nothing rendered, no stack trace', () => {
+    writeFileSync(join(dir, 'a-file'), 'x');
+    for (const [args, line] of [
+      [['dashboards', 'render', '--out', 'a-file'], "error: --out a-file: that is a file, not a folder"],
+      [['dashboards', 'render', '--out', 'a-file/site'], `error: --out a-file/site: ${join(dir, 'a-file')} is a file, not a folder`],
+      [['dashboards', 'render', '--out', 'site-png', '--png-dir', 'a-file'], "error: --png-dir a-file: that is a file, not a folder"],
+      [['dashboards', 'export', '--format', 'json', '--out', 'a-file'], "error: --out a-file: that is a file, not a folder"],
+    ] as Array<[string[], string]>) {
+      const r = vigil(dir, args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim(), args.join(' ')).toBe(line);
+      expect(r.stdout, args.join(' ')).not.toContain('Queried');
+    }
+    expect(existsSync(join(dir, 'site-png'))).toBe(false);
+  });
+
   it("project.yaml's dashboards.base_url does the same; a bad value or an unknown key is an error at its line", () => {
     writeFileSync(join(dir, 'project.yaml'), `${PROJECT}dashboards:\n  base_url: /ai\n`);
     const ok = vigil(dir, ['dashboards', 'render', '--out', 'site-yaml']);
