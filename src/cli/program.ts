@@ -3,7 +3,7 @@
  * Parses flags, calls a command, prints, and picks the exit code (0 ok, 1 a model/test/source failed, 2 usage or project error).
  * This is the one place that catches errors and turns them into text.
  */
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { VIGIL_VERSION } from '../version.js';
@@ -459,6 +459,34 @@ export function withChoiceHint(message: string): string {
   });
 }
 
+/** Errors of the file system that the machine or the project's layout causes, not vigil: what a user can act on. */
+const FS_IN_THE_WAY: Record<string, string> = {
+  ENOTDIR: 'a file is where a folder should be',
+  EISDIR: 'a folder is where a file should be',
+  EEXIST: 'a file is where a folder should be',
+};
+const FS_REFUSED: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+};
+
+/**
+ * A file-system error on a path (a file named `target` where target/ goes, a read-only or full
+ * disk) as one line and its exit code: 2 when the project's layout is in the way, 1 when the
+ * machine refused; undefined for anything else (a bug of vigil's: the stack is printed).
+ */
+function fileSystemProblem(e: unknown): { message: string; code: number } | undefined {
+  const x = e as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof x.code !== 'string' || typeof x.path !== 'string') return undefined;
+  const why = FS_IN_THE_WAY[x.code] ?? FS_REFUSED[x.code];
+  if (!why) return undefined;
+  const path = relative(process.cwd(), x.path) || x.path;
+  return { message: `cannot ${x.syscall ?? 'use'} ${path.startsWith('..') ? x.path : path}: ${why} (${x.code})`, code: x.code in FS_IN_THE_WAY ? 2 : 1 };
+}
+
 export function reportError(e: unknown): number {
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
@@ -477,6 +505,11 @@ export function reportError(e: unknown): number {
   if (e instanceof WarehouseError) {
     err(`error: ${e.message}`);
     return 1;
+  }
+  const fsProblem = fileSystemProblem(e);
+  if (fsProblem) {
+    err(`error: ${fsProblem.message}`);
+    return fsProblem.code;
   }
   const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
   err(`internal error (this is a bug in vigil, please report it):\n${msg}`);

@@ -51,6 +51,23 @@ describe('an option value outside its choices', () => {
   });
 });
 
+describe('the file system in the way', () => {
+  it('a file named target where target/ goes: one line naming the path, exit 2, no stack trace', () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as x' });
+    try {
+      writeFileSync(join(dir, 'target'), 'not a folder');
+      for (const args of [['compile'], ['ls'], ['build']]) {
+        const r = vigil(dir, args);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr, args.join(' ')).toMatch(/^error: cannot mkdir target\/\S+: a file is where a folder should be \(ENOTDIR\)$/m);
+        expect(r.stderr, args.join(' ')).not.toMatch(/internal error|\n\s+at /);
+      }
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('vigil init', () => {
   it('--template ai-audit: scaffolds a project that demo + build run green in, and refuses a folder that is already a project', async () => {
     const parent = makeProject({}, false);
