@@ -481,7 +481,7 @@ const FS_REFUSED: Record<string, string> = {
 function fileSystemProblem(e: unknown): { message: string; code: number } | undefined {
   const x = e as NodeJS.ErrnoException;
   if (!(e instanceof Error) || typeof x.code !== 'string' || typeof x.path !== 'string') return undefined;
-  const why = FS_IN_THE_WAY[x.code] ?? FS_REFUSED[x.code];
+  const why = x.code === 'EEXIST' && x.syscall !== 'mkdir' ? 'it exists already' : (FS_IN_THE_WAY[x.code] ?? FS_REFUSED[x.code]);
   if (!why) return undefined;
   const path = relative(process.cwd(), x.path) || x.path;
   return { message: `cannot ${x.syscall ?? 'use'} ${path.startsWith('..') ? x.path : path}: ${why} (${x.code})`, code: x.code in FS_IN_THE_WAY ? 2 : 1 };
