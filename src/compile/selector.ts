@@ -88,12 +88,24 @@ function hintFor(spec: string, nodes: ReturnType<typeof allNodes>): string | und
   if (colon < 0) return didYouMean(spec, nodes.map((n) => n.name));
   const method = spec.slice(0, colon);
   const value = spec.slice(colon + 1);
+  const of = (f: (n: ReturnType<typeof allNodes>[number]) => unknown[]): string[] => [...new Set(nodes.flatMap(f).filter((v): v is string => typeof v === 'string'))];
   const values =
     method === 'source'
-      ? [...new Set(nodes.flatMap((n) => (n.resource_type === 'source' ? [n.source_name, `${n.source_name}.${n.name}`] : [])))]
+      ? of((n) => (n.resource_type === 'source' ? [n.source_name, `${n.source_name}.${n.name}`] : []))
       : method === 'tag'
-        ? [...new Set(nodes.flatMap((n) => ('tags' in n && Array.isArray(n.tags) ? (n.tags as string[]) : [])))]
-        : [];
+        ? of((n) => ('tags' in n && Array.isArray(n.tags) ? n.tags : []))
+        : method === 'resource_type'
+          ? of((n) => [n.resource_type])
+          : method === 'test_type'
+            ? of((n) => (n.resource_type === 'test' ? [n.test_type] : []))
+            : method === 'dashboard' || method === 'exposure'
+              ? of((n) => (n.resource_type === 'exposure' ? [n.name] : []))
+              : method.startsWith('config.')
+                ? of((n) => {
+                    const v = (n as { config?: Record<string, unknown> }).config?.[method.slice('config.'.length)];
+                    return Array.isArray(v) ? v.map(String) : v === undefined || v === null || typeof v === 'object' ? [] : [String(v)];
+                  })
+                : [];
   const hit = didYouMean(value, values);
   return hit === undefined ? undefined : `${method}:${hit}`;
 }

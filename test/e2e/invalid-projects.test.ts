@@ -229,6 +229,20 @@ const cases: Case[] = [
     expect: ["error: selector 'tag:nope' matched nothing"],
   },
   {
+    name: 'a typo in a resource_type, a config value or a dashboard: the nearest value that selects something',
+    files: {
+      'models/a.sql': "{{ config(materialized='table') }}\nselect 1 as x",
+      'dashboards/ops.json': JSON.stringify({ name: 'ops', title: 'Ops', tabs: [{ name: 'main', title: 'Main', tiles: [{ id: 't', type: 'table', title: 'T', model: 'a', dimensions: [{ column: 'x' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }] }),
+    },
+    args: ['ls', '-s', 'resource_type:modle', '-s', 'config.materialized:tabel', '-s', 'dashboard:osp'],
+    code: 2,
+    expect: [
+      "error: selector 'resource_type:modle' matched nothing — did you mean 'resource_type:model'?",
+      "selector 'config.materialized:tabel' matched nothing — did you mean 'config.materialized:table'?",
+      "selector 'dashboard:osp' matched nothing — did you mean 'dashboard:ops'?",
+    ],
+  },
+  {
     name: 'an unknown selector method: the list and a did-you-mean',
     files: { 'models/a.sql': OK_MODEL },
     args: ['build', '-s', 'stat:modified'],
