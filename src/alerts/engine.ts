@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
-import { installJinjaCompat } from '../compile/jinja-compat.js';
+import { installJinjaCompat, PRINTED_FUNCTION } from '../compile/jinja-compat.js';
 import { didYouMean } from '../errors.js';
 import type { AlertRule, Severity } from './schema.js';
 import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
@@ -377,7 +377,8 @@ export function renderTemplate(template: string, inst: Pick<InstanceState, 'labe
     for (const n of missingNames(template, ctx)) ctx[n] = `{{ ${n} }}`;
     return env.renderString(template, ctx);
   } catch (e) {
-    return `${template} (template error: ${(e as Error).message.split('\n').pop()?.trim()})`;
+    const message = (e as Error).message.includes(PRINTED_FUNCTION) ? 'a value it prints is a function: call it, e.g. {{ labels.items() }}' : (e as Error).message.split('\n').pop()?.trim();
+    return `${template} (template error: ${message})`;
   }
 }
 

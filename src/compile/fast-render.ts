@@ -56,6 +56,11 @@ export function fastTemplate(src: string, env: nunjucks.Environment): FastTempla
   return { root: quickParse(src, opts) ?? nj.parser.parse(src, (env as unknown as { extensionsList: unknown[] }).extensionsList ?? [], opts) };
 }
 
+/** `{{ ref }}`: a function printed where its call was meant (the message of both renderers). */
+export function printedFunction(expr: string | undefined): string {
+  return `${expr ? `'${expr}'` : 'a value'} is a function: call it (${expr ?? 'name'}(...)); printed, it would put its code into the SQL`;
+}
+
 export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Record<string, unknown>): string {
   const globals = (env as unknown as { globals: Record<string, unknown> }).globals;
   const frame = new Map<string, unknown>();
@@ -237,6 +242,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
             const v = ev(c);
             // printing nothing where a value was meant is an error, never an empty string
             if (v === undefined || v === null) throw new FastRenderError(`'${fnName(c)}' is ${v === null ? 'none' : 'undefined'}: it would print nothing into the SQL`, c.lineno + 1, c.colno + 1);
+            if (typeof v === 'function') throw new FastRenderError(printedFunction(fnName(c)), c.lineno + 1, c.colno + 1);
             out += v as string;
           }
         }

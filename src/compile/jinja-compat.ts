@@ -123,8 +123,19 @@ export function jinjaToNunjucks(text: string): string {
 export function installJinjaCompat(): void {
   if (compatInstalled) return;
   nunjucks.installJinjaCompat();
+  // `{{ ref }}` without its call would print the function's JavaScript source into the SQL (Jinja
+  // prints `<function ...>`): an error at the expression, like an undefined value
+  const runtime = (nunjucks as unknown as { runtime: { suppressValue: (v: unknown, autoescape: boolean) => unknown } }).runtime;
+  const suppressValue = runtime.suppressValue;
+  runtime.suppressValue = (v, autoescape) => {
+    if (typeof v === 'function') throw new Error(PRINTED_FUNCTION);
+    return suppressValue(v, autoescape);
+  };
   compatInstalled = true;
 }
+
+/** The message of a function printed without its call (template-env.ts words it for the author). */
+export const PRINTED_FUNCTION = 'attempted to output a function';
 
 export function addJinjaCompat(env: nunjucks.Environment): void {
   installJinjaCompat();

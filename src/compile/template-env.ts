@@ -12,8 +12,8 @@ import nunjucks from 'nunjucks';
 import { TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
 import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
-import { fastTemplate, FastRenderError, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
-import { addJinjaCompat, jinjaToNunjucks } from './jinja-compat.js';
+import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
+import { addJinjaCompat, jinjaToNunjucks, PRINTED_FUNCTION } from './jinja-compat.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
 export interface CompiledTemplate {
@@ -303,6 +303,11 @@ function explainRuntimeError(e: TemplateError, text: string, known: string[]): T
     const name = call[1].replace(/^the return value of \((.*)\)$/, '$1');
     const hint = didYouMean(name.split('"]')[0].replace(/\["/g, '.'), known);
     return { ...e, message: `unknown function or macro '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (macros are defined in macros/*.sql; helpers: ${TEMPLATE_HELPERS.join(', ')})` };
+  }
+  if (e.message.includes(PRINTED_FUNCTION)) {
+    const lineText = text.split('\n')[(e.line ?? 1) - 1] ?? '';
+    const expr = /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText.slice(Math.max(0, (e.column ?? 1) - 3)))?.[1] ?? /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText)?.[1];
+    return { ...e, message: printedFunction(expr) };
   }
   if (/attempted to output null or undefined value/.test(e.message)) {
     // the expression at the reported position, for the message

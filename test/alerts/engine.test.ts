@@ -732,6 +732,10 @@ describe('keys and templates', () => {
     expect(renderTemplate('[{{ missing }}]', inst)).toBe('[{{ missing }}]');
     expect(renderTemplate('{{ capability | urlencode }}', { ...inst, values: { capability: 'a b&c' } })).toBe('a%20b%26c');
     expect(renderTemplate('{% if %}', inst)).toMatch(/template error/);
+    // a function printed without its call (a dict method): never its JavaScript source
+    const fn = renderTemplate('on {{ labels.items }}', inst);
+    expect(fn).toBe('on {{ labels.items }} (template error: a value it prints is a function: call it, e.g. {{ labels.items() }})');
+    expect(renderTemplate('{% for k, v in labels.items() %}{{ k }}={{ v }} {% endfor %}', inst)).toContain('team=data');
   });
 
   it('summaryOf explains error and nodata instances', () => {

@@ -215,6 +215,16 @@ const cases: Case[] = [
     expect: ["models/a.sql:1:37: error: model 'a' is ephemeral (inlined where it is used, never built): its hooks would never run [E_CONFIG]"],
   },
   {
+    name: 'a function printed without its call (ref, a macro): an error at it, never its code in the SQL',
+    files: { 'models/a.sql': 'select 1 as x', 'models/b.sql': "select x\nfrom {{ ref }}", 'models/c.sql': "{% if true %}select {{ is_incremental }} as y{% endif %}" },
+    code: 2,
+    expect: [
+      "models/b.sql:2:9: error: 'ref' is a function: call it (ref(...)); printed, it would put its code into the SQL",
+      "models/c.sql:1:24: error: 'is_incremental' is a function: call it (is_incremental(...)); printed, it would put its code into the SQL",
+    ],
+    errors: 2,
+  },
+  {
     name: 'a selector that selects nothing (typo): exit 2 with the nearest name',
     files: { 'models/stg_workflows.sql': OK_MODEL },
     args: ['build', '-s', 'stg_workflow'],
