@@ -374,7 +374,11 @@ const contextOf = (inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rul
 export function renderTemplate(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): string {
   try {
     const ctx = contextOf(inst, rule);
-    for (const n of missingNames(template, ctx)) ctx[n] = `{{ ${n} }}`;
+    for (const n of missingNames(template, ctx)) {
+      const mk = mapKey(n);
+      if (mk) ctx[mk[0]] = { ...(ctx[mk[0]] as Record<string, unknown>), [mk[1]]: `{{ ${n} }}` };
+      else ctx[n] = `{{ ${n} }}`;
+    }
     return env.renderString(template, ctx);
   } catch (e) {
     const message = (e as Error).message.includes(PRINTED_FUNCTION) ? 'a value it prints is a function: call it, e.g. {{ labels.items() }}' : (e as Error).message.split('\n').pop()?.trim();
@@ -385,14 +389,31 @@ export function renderTemplate(template: string, inst: Pick<InstanceState, 'labe
 /** The names `template` reads that an instance of `rule` lacks, each with the nearest it has. */
 export function unknownTemplateNames(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): Array<{ name: string; hint?: string }> {
   const ctx = contextOf(inst, rule);
-  return missingNames(template, ctx).map((name) => ({ name, hint: didYouMean(name, Object.keys(ctx)) }));
+  return missingNames(template, ctx).map((name) => {
+    const mk = mapKey(name);
+    if (!mk) return { name, hint: didYouMean(name, Object.keys(ctx)) };
+    const hint = didYouMean(mk[1], Object.keys((ctx[mk[0]] as Record<string, unknown> | undefined) ?? {}));
+    return { name, hint: hint === undefined ? undefined : `${mk[0]}.${hint}` };
+  });
 }
 
 function missingNames(template: string, ctx: TemplateContext): string[] {
-  return [...freeNames(template)].filter((n) => !(n in ctx) && !(n in GLOBALS));
+  return [...freeNames(template)].filter((n) => {
+    const mk = mapKey(n);
+    if (mk) return !(mk[1] in ((ctx[mk[0]] as Record<string, unknown> | undefined) ?? {}));
+    return !(n in ctx) && !(n in GLOBALS);
+  });
 }
 
 const GLOBALS: Record<string, unknown> = { range: 1, cycler: 1, joiner: 1, loop: 1, caller: 1 };
+/** The maps of an instance a template may print keys of: `labels.capability`, `values.n`. */
+const MAPS = new Set(['labels', 'values']);
+
+/** `labels.x` -> ['labels', 'x'] when it names a key of an instance's map. */
+function mapKey(name: string): [string, string] | undefined {
+  const dot = name.indexOf('.');
+  return dot > 0 && MAPS.has(name.slice(0, dot)) ? [name.slice(0, dot), name.slice(dot + 1)] : undefined;
+}
 const freeNameCache = new Map<string, Set<string>>();
 
 /**
@@ -407,10 +428,20 @@ function freeNames(template: string): Set<string> {
   type N = { typename?: string; fields?: string[]; children?: N[]; value?: unknown; args?: N; [k: string]: unknown };
   const bound = new Set<string>();
   const names = (n: unknown): string[] => (Array.isArray(n) ? n.flatMap(names) : (n as N)?.typename === 'Symbol' ? [String((n as N).value)] : (n as N)?.typename === 'Array' ? ((n as N).children ?? []).flatMap(names) : []);
+  /** `labels.x` / `values.x` (or `labels['x']`): the instance's own maps, whose keys are known */
+  const keyOf = (n: N): string | undefined => {
+    if (n.typename !== 'LookupVal') return undefined;
+    const target = n.target as N | undefined;
+    const val = n.val as N | undefined;
+    if (target?.typename !== 'Symbol' || !MAPS.has(String(target.value)) || val?.typename !== 'Literal' || typeof val.value !== 'string') return undefined;
+    return `${String(target.value)}.${val.value}`;
+  };
   /** the name an output prints: itself, or the value at the start of a chain of filters */
   const printed = (n: N | undefined): string | undefined => {
     for (let i = 0; n && i < 50; i++) {
       if (n.typename === 'Symbol') return String(n.value);
+      const key = keyOf(n);
+      if (key !== undefined) return bound.has(key.split('.')[0]) ? undefined : key;
       if (n.typename !== 'Filter') return undefined;
       n = n.args?.children?.[0];
     }
@@ -432,6 +463,8 @@ function freeNames(template: string): Set<string> {
       return;
     }
     if (node.typename === 'Symbol') guarded.add(String(node.value));
+    const key = keyOf(node);
+    if (key !== undefined) guarded.add(key);
     if (node.typename === 'For' || node.typename === 'AsyncEach' || node.typename === 'AsyncAll') for (const x of names(node.name)) bound.add(x);
     if (node.typename === 'Set') for (const x of names(node.targets)) bound.add(x);
     if (node.children) walk(node.children);

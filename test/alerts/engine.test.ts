@@ -1486,4 +1486,13 @@ describe('templates: a name the instance lacks', () => {
   it('unknownTemplateNames names each with the nearest name the instance has', () => {
     expect(unknownTemplateNames('{{ capabilty }} {{ n }} {{ foo | signed }}', inst as never)).toEqual([{ name: 'capabilty', hint: 'capability' }, { name: 'foo', hint: undefined }]);
   });
+  it('a key of labels or values the instance lacks is shown as written too, with the nearest key; tested or combined, it is left alone', () => {
+    expect(renderTemplate("On {{ labels.capabilty }} / {{ values['m'] | string }} / {{ labels.capability }} / {{ values.n }}{% if labels.team %}[{{ labels.team }}]{% endif %}{{ labels.owner or '-' }}", inst as never)).toBe(
+      "On {{ labels.capabilty }} / {{ values.m }} / chat / 3-",
+    );
+    expect(unknownTemplateNames("{{ labels.capabilty }} {{ values['m'] }} {{ labels.capability }}{% if labels.team %}{{ labels.team }}{% endif %}", inst as never)).toEqual([
+      { name: 'labels.capabilty', hint: 'labels.capability' },
+      { name: 'values.m', hint: 'values.n' },
+    ]);
+  });
 });
