@@ -371,17 +371,19 @@ const contextOf = (inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rul
  * template uses that the instance does not have (a typo, a column the query lost) is shown as
  * written, `{{ capabilty }}`, never as empty text; `unknownTemplateNames` says which.
  */
-export function renderTemplate(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): string {
+export function renderTemplate(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'> & { kind?: InstanceState['kind'] }, rule?: AlertRule): string {
   try {
     const ctx = contextOf(inst, rule);
     for (const n of missingNames(template, ctx)) {
       const mk = mapKey(n);
-      if (mk) ctx[mk[0]] = { ...(ctx[mk[0]] as Record<string, unknown>), [mk[1]]: `{{ ${n} }}` };
-      else ctx[n] = `{{ ${n} }}`;
+      // (an error or no-data instance has only the rule's labels: a row's keys are absent on purpose)
+      if (mk) {
+        if (inst.kind === undefined || inst.kind === 'row') ctx[mk[0]] = { ...(ctx[mk[0]] as Record<string, unknown>), [mk[1]]: `{{ ${n} }}` };
+      } else ctx[n] = `{{ ${n} }}`;
     }
     return env.renderString(template, ctx);
   } catch (e) {
-    const message = (e as Error).message.includes(PRINTED_FUNCTION) ? 'a value it prints is a function: call it, e.g. {{ labels.items() }}' : (e as Error).message.split('\n').pop()?.trim();
+    const message = (e as Error).message.includes(PRINTED_FUNCTION) ? 'a value it prints is a function: call it, with ()' : (e as Error).message.split('\n').pop()?.trim();
     return `${template} (template error: ${message})`;
   }
 }
@@ -400,12 +402,16 @@ export function unknownTemplateNames(template: string, inst: Pick<InstanceState,
 function missingNames(template: string, ctx: TemplateContext): string[] {
   return [...freeNames(template)].filter((n) => {
     const mk = mapKey(n);
-    if (mk) return !(mk[1] in ((ctx[mk[0]] as Record<string, unknown> | undefined) ?? {}));
-    return !(n in ctx) && !(n in GLOBALS);
+    // (`labels.items` is the dict method nunjucks' Jinja additions give: not a missing key)
+    if (mk) return !Object.hasOwn((ctx[mk[0]] as object | undefined) ?? {}, mk[1]) && !DICT_METHODS.has(mk[1]);
+    return !Object.hasOwn(ctx, n) && !(n in GLOBALS);
   });
 }
 
 const GLOBALS: Record<string, unknown> = { range: 1, cycler: 1, joiner: 1, loop: 1, caller: 1 };
+/** The methods nunjucks' Jinja additions give a dict (`labels.items()`). */
+const DEFAULT_FILTERS = new Set(['default', 'd']);
+const DICT_METHODS = new Set(['items', 'keys', 'values', 'get', 'has_key', 'pop', 'popitem', 'setdefault', 'update', 'iteritems', 'iterkeys', 'itervalues']);
 /** The maps of an instance a template may print keys of: `labels.capability`, `values.n`. */
 const MAPS = new Set(['labels', 'values']);
 
@@ -443,6 +449,8 @@ function freeNames(template: string): Set<string> {
       const key = keyOf(n);
       if (key !== undefined) return bound.has(key.split('.')[0]) ? undefined : key;
       if (n.typename !== 'Filter') return undefined;
+      // `{{ x | default('-') }}`: its absence is handled
+      if (DEFAULT_FILTERS.has(String((n.name as N | undefined)?.value))) return undefined;
       n = n.args?.children?.[0];
     }
     return undefined;

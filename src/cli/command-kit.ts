@@ -5,7 +5,7 @@
  * alerts evaluate`) starts without them; commands.ts (which compiles) builds on it.
  */
 import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { UsageError, type Diagnostic } from '../errors.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import type { ProjectFiles } from '../project/load-project.js';
@@ -122,7 +122,8 @@ export function folderFlag(flag: string, value: string): string {
       if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(p) !== p) continue;
       throw e;
     }
-    if (!isDir) throw new UsageError(`${flag} ${value}: ${p === abs ? 'that is a file' : `${p} is a file`}, not a folder`);
+    const shown = relative(process.cwd(), p);
+    if (!isDir) throw new UsageError(`${flag} ${value}: ${p === abs ? 'that is a file' : `${shown && !shown.startsWith('..') ? shown : p} is a file`}, not a folder`);
     return abs;
   }
 }

@@ -483,8 +483,11 @@ function fileSystemProblem(e: unknown): { message: string; code: number } | unde
   if (!(e instanceof Error) || typeof x.code !== 'string' || typeof x.path !== 'string') return undefined;
   const why = x.code === 'EEXIST' && x.syscall !== 'mkdir' ? 'it exists already' : (FS_IN_THE_WAY[x.code] ?? FS_REFUSED[x.code]);
   if (!why) return undefined;
-  const path = relative(process.cwd(), x.path) || x.path;
-  return { message: `cannot ${x.syscall ?? 'use'} ${path.startsWith('..') ? x.path : path}: ${why} (${x.code})`, code: x.code in FS_IN_THE_WAY ? 2 : 1 };
+  // (a rename, copy or link names its source in `path` and the place it failed to write in `dest`)
+  const where = (x as { dest?: unknown }).dest;
+  const abs = typeof where === 'string' ? where : x.path;
+  const path = relative(process.cwd(), abs) || abs;
+  return { message: `cannot ${x.syscall ?? 'use'} ${path.startsWith('..') ? abs : path}: ${why} (${x.code})`, code: x.code in FS_IN_THE_WAY ? 2 : 1 };
 }
 
 export function reportError(e: unknown): number {

@@ -125,11 +125,22 @@ export function installJinjaCompat(): void {
   nunjucks.installJinjaCompat();
   // `{{ ref }}` without its call would print the function's JavaScript source into the SQL (Jinja
   // prints `<function ...>`): an error at the expression, like an undefined value
-  const runtime = (nunjucks as unknown as { runtime: { suppressValue: (v: unknown, autoescape: boolean) => unknown } }).runtime;
+  // (where the environment checks printed values, throwOnUndefined: models, the check comes with
+  // the expression's position; elsewhere, alert templates, at the print)
+  const nj = nunjucks as unknown as {
+    runtime: { suppressValue: (v: unknown, autoescape: boolean) => unknown; ensureDefined: (v: unknown, lineno: number, colno: number) => unknown };
+    lib: { TemplateError: new (message: string, lineno: number, colno: number) => Error };
+  };
+  const { runtime } = nj;
   const suppressValue = runtime.suppressValue;
   runtime.suppressValue = (v, autoescape) => {
     if (typeof v === 'function') throw new Error(PRINTED_FUNCTION);
     return suppressValue(v, autoescape);
+  };
+  const ensureDefined = runtime.ensureDefined;
+  runtime.ensureDefined = (v, lineno, colno) => {
+    if (typeof v === 'function') throw new nj.lib.TemplateError(PRINTED_FUNCTION, lineno + 1, colno + 1);
+    return ensureDefined(v, lineno, colno);
   };
   compatInstalled = true;
 }

@@ -101,13 +101,17 @@ function hintFor(spec: string, nodes: ReturnType<typeof allNodes>): string | und
             : method === 'dashboard' || method === 'exposure'
               ? of((n) => (n.resource_type === 'exposure' ? [n.name] : []))
               : method.startsWith('config.')
-                ? of((n) => {
-                    const v = (n as { config?: Record<string, unknown> }).config?.[method.slice('config.'.length)];
-                    return Array.isArray(v) ? v.map(String) : v === undefined || v === null || typeof v === 'object' ? [] : [String(v)];
-                  })
+                ? of((n) => configCandidates((n as { config?: Record<string, unknown> }).config?.[method.slice('config.'.length)]))
                 : [];
   const hit = didYouMean(value, values);
   return hit === undefined ? undefined : `${method}:${hit}`;
+}
+
+/** The texts configValueMatches() compares a config value by (the candidates of a did-you-mean). */
+function configCandidates(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  if (Array.isArray(v)) return v.flatMap(configCandidates);
+  return [typeof v === 'object' ? JSON.stringify(v) : String(v)];
 }
 
 function configValueMatches(v: unknown, re: RegExp): boolean {

@@ -339,7 +339,7 @@ function parseNunjucksError(e: unknown, text: string, parsePhase: boolean): Temp
   let message = (m ? m[3] : raw.replace(/^\([^)]*\)\s*/, '')).trim().replace(/^Error: /, '');
   if (m) {
     // nunjucks reports parse errors 1-based and runtime errors 0-based (but its undefined-output check 1-based)
-    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) ? 0 : 1);
+    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_FUNCTION) ? 0 : 1);
     return { message, line, column: Number(m[2]) };
   }
   const unclosed = /expected (elif|endif|endfor|endmacro|endblock|endcall|endset|endfilter|endraw)|end of file/.test(message) ? findUnclosedBlock(text) : undefined;

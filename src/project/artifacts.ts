@@ -59,11 +59,16 @@ export function writeProjectFile(path: string, data: string | Buffer, opts: { at
     return true;
   }
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, body);
   try {
+    writeFileSync(tmp, body);
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true }); // (a folder in the way): nothing half-written is left behind
+    // (a full disk, a folder in the way): nothing half-written is left behind
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      /* the original error says what went wrong */
+    }
     throw e;
   }
   return true;

@@ -734,7 +734,8 @@ describe('keys and templates', () => {
     expect(renderTemplate('{% if %}', inst)).toMatch(/template error/);
     // a function printed without its call (a dict method): never its JavaScript source
     const fn = renderTemplate('on {{ labels.items }}', inst);
-    expect(fn).toBe('on {{ labels.items }} (template error: a value it prints is a function: call it, e.g. {{ labels.items() }})');
+    expect(fn).toBe('on {{ labels.items }} (template error: a value it prints is a function: call it, with ())');
+    expect(unknownTemplateNames('on {{ labels.items }}', inst)).toEqual([]);
     expect(renderTemplate('{% for k, v in labels.items() %}{{ k }}={{ v }} {% endfor %}', inst)).toContain('team=data');
   });
 
@@ -1490,6 +1491,11 @@ describe('templates: a name the instance lacks', () => {
     expect(renderTemplate("On {{ labels.capabilty }} / {{ values['m'] | string }} / {{ labels.capability }} / {{ values.n }}{% if labels.team %}[{{ labels.team }}]{% endif %}{{ labels.owner or '-' }}", inst as never)).toBe(
       "On {{ labels.capabilty }} / {{ values.m }} / chat / 3-",
     );
+    // a default handles the absence: no placeholder, no warning (a plain name alike)
+    expect(renderTemplate("{{ labels.owner | default('nobody') }} {{ shop | default('-') }}", inst as never)).toBe('nobody -');
+    expect(unknownTemplateNames("{{ labels.owner | default('nobody') }} {{ shop | default('-') }}", inst as never)).toEqual([]);
+    // an error or no-data instance has only the rule's labels: a row's keys are left out, not shown as braces
+    expect(renderTemplate('[{{ labels.shop }}]', { ...inst, kind: 'error' } as never)).toBe('[]');
     expect(unknownTemplateNames("{{ labels.capabilty }} {{ values['m'] }} {{ labels.capability }}{% if labels.team %}{{ labels.team }}{% endif %}", inst as never)).toEqual([
       { name: 'labels.capabilty', hint: 'labels.capability' },
       { name: 'values.m', hint: 'values.n' },

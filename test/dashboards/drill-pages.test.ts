@@ -184,7 +184,7 @@ describe('drill-down pages, rendered', () => {
     writeFileSync(join(dir, 'a-file'), 'x');
     for (const [args, line] of [
       [['dashboards', 'render', '--out', 'a-file'], "error: --out a-file: that is a file, not a folder"],
-      [['dashboards', 'render', '--out', 'a-file/site'], `error: --out a-file/site: ${join(dir, 'a-file')} is a file, not a folder`],
+      [['dashboards', 'render', '--out', 'a-file/site'], 'error: --out a-file/site: a-file is a file, not a folder'],
       [['dashboards', 'render', '--out', 'site-png', '--png-dir', 'a-file'], "error: --png-dir a-file: that is a file, not a folder"],
       [['dashboards', 'export', '--format', 'json', '--out', 'a-file'], "error: --out a-file: that is a file, not a folder"],
     ] as Array<[string[], string]>) {
@@ -194,6 +194,12 @@ describe('drill-down pages, rendered', () => {
       expect(r.stdout, args.join(' ')).not.toContain('Queried');
     }
     expect(existsSync(join(dir, 'site-png'))).toBe(false);
+    // a folder where an exported file goes: named (not the temporary file it wrote first), nothing left behind
+    mkdirSync(join(dir, 'exp', 'd.json'), { recursive: true });
+    const blocked = vigil(dir, ['dashboards', 'export', '--format', 'json', '--out', 'exp']);
+    expect(blocked.code).toBe(2);
+    expect(blocked.stderr.trim()).toBe('error: cannot rename exp/d.json: a folder is where a file should be (EISDIR)');
+    expect(readdirSync(join(dir, 'exp'))).toEqual(['d.json']);
   });
 
   it("project.yaml's dashboards.base_url does the same; a bad value or an unknown key is an error at its line", () => {

@@ -216,13 +216,20 @@ const cases: Case[] = [
   },
   {
     name: 'a function printed without its call (ref, a macro): an error at it, never its code in the SQL',
-    files: { 'models/a.sql': 'select 1 as x', 'models/b.sql': "select x\nfrom {{ ref }}", 'models/c.sql': "{% if true %}select {{ is_incremental }} as y{% endif %}" },
+    files: {
+      'models/a.sql': 'select 1 as x',
+      'models/b.sql': "select x\nfrom {{ ref }}",
+      'models/c.sql': "{% if true %}select {{ is_incremental }} as y{% endif %}",
+      // nunjucks' own renderer (a for loop): the position of the printed function, not of an earlier call
+      'models/d.sql': "{% for i in [1] %}{{ ref('a') }}{% endfor %}\nselect\n  {{ ref }} as z",
+    },
     code: 2,
     expect: [
       "models/b.sql:2:9: error: 'ref' is a function: call it (ref(...)); printed, it would put its code into the SQL",
       "models/c.sql:1:24: error: 'is_incremental' is a function: call it (is_incremental(...)); printed, it would put its code into the SQL",
+      "models/d.sql:3:3: error: 'ref' is a function: call it (ref(...)); printed, it would put its code into the SQL",
     ],
-    errors: 2,
+    errors: 3,
   },
   {
     name: 'a selector that selects nothing (typo): exit 2 with the nearest name',

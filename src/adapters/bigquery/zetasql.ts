@@ -166,12 +166,12 @@ const WRAPPER = 'exec 3<&0; "$0" "$@" </dev/null & p=$!; ( while read -r _; do :
 
 /** Start the analyzer once per process. */
 export function startZetaServer(projectRoot: string): Promise<ZetaServer> {
-  running ??= (async () => {
+  if (running) return running;
+  const starting = (async (): Promise<ZetaServer> => {
     const z = loadZetaSql(projectRoot);
     try {
       void z.ZetaSQLClient; // loaded on first use: before a server is started for it
     } catch (e) {
-      running = undefined;
       throw new UsageError(`${ZETASQL_PACKAGE} is installed but its client does not load (reinstall it: npm install --save-dev ${ZETASQL_PACKAGE}@1.13.0): ${(e as Error).message.split('\n')[0]}`);
     }
     const port = await freePort();
@@ -216,7 +216,12 @@ export function startZetaServer(projectRoot: string): Promise<ZetaServer> {
       },
     };
   })();
-  return running;
+  running = starting;
+  // a start that failed is tried again by the next check in this process (a test host, serve)
+  starting.catch(() => {
+    if (running === starting) running = undefined;
+  });
+  return starting;
 }
 
 // ---- types
