@@ -409,8 +409,9 @@ function missingNames(template: string, ctx: TemplateContext): string[] {
 }
 
 const GLOBALS: Record<string, unknown> = { range: 1, cycler: 1, joiner: 1, loop: 1, caller: 1 };
-/** The methods nunjucks' Jinja additions give a dict (`labels.items()`). */
+/** Filters that give a value when there is none: what they filter may be missing on purpose. */
 const DEFAULT_FILTERS = new Set(['default', 'd']);
+/** The methods nunjucks' Jinja additions give a dict (`labels.items()`). */
 const DICT_METHODS = new Set(['items', 'keys', 'values', 'get', 'has_key', 'pop', 'popitem', 'setdefault', 'update', 'iteritems', 'iterkeys', 'itervalues']);
 /** The maps of an instance a template may print keys of: `labels.capability`, `values.n`. */
 const MAPS = new Set(['labels', 'values']);

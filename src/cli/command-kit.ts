@@ -5,7 +5,7 @@
  * alerts evaluate`) starts without them; commands.ts (which compiles) builds on it.
  */
 import { statSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { UsageError, type Diagnostic } from '../errors.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import type { ProjectFiles } from '../project/load-project.js';
@@ -16,7 +16,7 @@ import { parseDuration } from '../time/duration.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { isSecret } from '../secrets.js';
 import type { Adapter } from '../adapters/adapter.js';
-import { err } from './output.js';
+import { err, shownPath } from './output.js';
 import { lsManifest, type ProjectSnapshot } from './ls-command.js';
 
 export interface Common {
@@ -122,8 +122,7 @@ export function folderFlag(flag: string, value: string): string {
       if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(p) !== p) continue;
       throw e;
     }
-    const shown = relative(process.cwd(), p);
-    if (!isDir) throw new UsageError(`${flag} ${value}: ${p === abs ? 'that is a file' : `${shown && !shown.startsWith('..') ? shown : p} is a file`}, not a folder`);
+    if (!isDir) throw new UsageError(`${flag} ${value}: ${p === abs ? 'that is a file' : `${shownPath(p)} is a file`}, not a folder`);
     return abs;
   }
 }

@@ -3,6 +3,7 @@
  * path. A reader that goes away (`vigil ls | head -5`: EPIPE) only stops the writing: the
  * command finishes what it started and exits with its own status, never with a stack trace.
  */
+import { relative } from 'node:path';
 import { redact } from '../secrets.js';
 
 const closed = { stdout: false, stderr: false };
@@ -12,6 +13,12 @@ for (const [name, stream] of [['stdout', process.stdout], ['stderr', process.std
     if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') closed[name] = true;
     else throw e;
   });
+}
+
+/** A path as a message shows it: relative to the working folder when it is inside it, else absolute. */
+export function shownPath(abs: string): string {
+  const rel = relative(process.cwd(), abs);
+  return rel && !rel.startsWith('..') ? rel : abs;
 }
 
 export const out = (s: string): void => {

@@ -3,13 +3,13 @@
  * Parses flags, calls a command, prints, and picks the exit code (0 ok, 1 a model/test/source failed, 2 usage or project error).
  * This is the one place that catches errors and turns them into text.
  */
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { VIGIL_VERSION } from '../version.js';
 import { resetSecrets } from '../secrets.js';
 
-import { err, out } from './output.js';
+import { err, out, shownPath } from './output.js';
 
 function intOption(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -485,9 +485,7 @@ function fileSystemProblem(e: unknown): { message: string; code: number } | unde
   if (!why) return undefined;
   // (a rename, copy or link names its source in `path` and the place it failed to write in `dest`)
   const where = (x as { dest?: unknown }).dest;
-  const abs = typeof where === 'string' ? where : x.path;
-  const path = relative(process.cwd(), abs) || abs;
-  return { message: `cannot ${x.syscall ?? 'use'} ${path.startsWith('..') ? abs : path}: ${why} (${x.code})`, code: x.code in FS_IN_THE_WAY ? 2 : 1 };
+  return { message: `cannot ${x.syscall ?? 'use'} ${shownPath(typeof where === 'string' ? where : x.path)}: ${why} (${x.code})`, code: x.code in FS_IN_THE_WAY ? 2 : 1 };
 }
 
 export function reportError(e: unknown): number {

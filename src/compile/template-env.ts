@@ -304,20 +304,20 @@ function explainRuntimeError(e: TemplateError, text: string, known: string[]): T
     const hint = didYouMean(name.split('"]')[0].replace(/\["/g, '.'), known);
     return { ...e, message: `unknown function or macro '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (macros are defined in macros/*.sql; helpers: ${TEMPLATE_HELPERS.join(', ')})` };
   }
-  if (e.message.includes(PRINTED_FUNCTION)) {
-    const lineText = text.split('\n')[(e.line ?? 1) - 1] ?? '';
-    const expr = /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText.slice(Math.max(0, (e.column ?? 1) - 3)))?.[1] ?? /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText)?.[1];
-    return { ...e, message: printedFunction(expr) };
-  }
+  if (e.message.includes(PRINTED_FUNCTION)) return { ...e, message: printedFunction(printedAt(e, text)) };
   if (/attempted to output null or undefined value/.test(e.message)) {
-    // the expression at the reported position, for the message
-    const lineText = text.split('\n')[(e.line ?? 1) - 1] ?? '';
-    const expr = /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText.slice(Math.max(0, (e.column ?? 1) - 3)))?.[1] ?? /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText)?.[1];
+    const expr = printedAt(e, text);
     const root = expr?.split(/[.([\s|]/)[0];
     const hint = root && !known.includes(root) ? didYouMean(root, known) : undefined;
     return { ...e, message: `${expr ? `'${expr}'` : 'a value'} is undefined: it would print nothing into the SQL${hint ? ` — did you mean '${hint}'?` : ''}` };
   }
   return e;
+}
+
+/** The `{{ expression }}` at (else on the line of) an error's position, for its message. */
+function printedAt(e: TemplateError, text: string): string | undefined {
+  const lineText = text.split('\n')[(e.line ?? 1) - 1] ?? '';
+  return /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText.slice(Math.max(0, (e.column ?? 1) - 3)))?.[1] ?? /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText)?.[1];
 }
 
 export function lineColAt(text: string, index: number): { line: number; column: number } {

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Browser } from 'playwright-core';
 
 /** The Chromium to use: $VIGIL_CHROMIUM, else Debian's /usr/bin/chromium or chromium-browser. */
 export function findChromium(): string | undefined {
@@ -47,18 +48,14 @@ export function pngName(title: string, dashboard: string, taken: Set<string>): s
   return name;
 }
 
-/** Headless Chromium for screenshots (a launch costs ~2 s of CPU: one per render, not one per page). */
-export interface ScreenshotBrowser {
-  browser: import('playwright-core').Browser;
-  close(): Promise<void>;
-}
-
-/** Launches the Chromium at `executablePath` (default: findChromium()) for screenshotTabs(). */
-export async function launchScreenshotBrowser(executablePath = findChromium() ?? '/usr/bin/chromium'): Promise<ScreenshotBrowser> {
+/**
+ * Launches headless Chromium at `executablePath` (default: findChromium()) for screenshotTabs():
+ * a launch costs ~2 s of CPU, so a render launches one for all its pages.
+ */
+export async function launchScreenshotBrowser(executablePath = findChromium() ?? '/usr/bin/chromium'): Promise<Browser> {
   if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath} (install Debian's chromium or set VIGIL_CHROMIUM)`);
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
-  return { browser, close: () => browser.close() };
+  return chromium.launch({ executablePath, args: ['--no-sandbox'] });
 }
 
 /**
@@ -73,11 +70,11 @@ export async function launchScreenshotBrowser(executablePath = findChromium() ??
 export async function screenshotTabs(
   htmlFile: string,
   outDir: string,
-  opts: ScreenshotOptions & { taken?: Set<string>; browser?: ScreenshotBrowser } = {},
+  opts: ScreenshotOptions & { taken?: Set<string>; browser?: Browser } = {},
 ): Promise<Array<{ tab: string; file: string; bytes: number }>> {
   mkdirSync(outDir, { recursive: true });
   const own = opts.browser ? undefined : await launchScreenshotBrowser(opts.executablePath);
-  const { browser } = (opts.browser ?? own)!;
+  const browser = (opts.browser ?? own)!;
   const errors: string[] = [];
   const shots: Array<{ tab: string; file: string; bytes: number }> = [];
   try {

@@ -25,9 +25,9 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const VIGIL = join(REPO, 'bin', 'vigil.js');
 const dir = process.argv[2];
 const MAX_RSS = 1.5 * 1024 ** 3;
-/** process events a command may listen to (SIGINT handlers of long runs, serve's rejection handler) */
 /** where fetch (undici, bundled with Node) keeps its connection pool and TLS sessions, once a command used fetch */
 const UNDICI_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+/** process events a command may listen to (SIGINT handlers of long runs, serve's rejection handler) */
 const EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'unhandledRejection', 'uncaughtException', 'warning', 'beforeExit', 'exit'];
 
 const { main } = await import(pathToFileURL(join(REPO, 'dist', 'cli', 'program.js')).href);

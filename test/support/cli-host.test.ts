@@ -10,10 +10,9 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASIC_PROJECT_YAML, COUNTS_ALERT, hostEnv, makeProject, removeDir, vigil, vigilProcess } from '../helpers.js';
 import { hostPid, runInHost, runInHostAsync } from './cli-client.js';
-import { startFakePagerDuty } from './fake-pagerduty.js';
+import { FAKE_PD_CERT_PATH, startFakePagerDuty } from './fake-pagerduty.js';
 import { startFakeMetabase } from './fake-metabase.js';
 
-const REPO_TLS = join(import.meta.dirname, 'tls');
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
@@ -144,7 +143,7 @@ describe('the command host answers as a process would', () => {
       writeFileSync(join(dir, 'dashboards', 'ops.json'), JSON.stringify({ name: 'ops', title: 'Ops', tabs: [{ name: 'main', title: 'Main', tiles: [{ id: 'total', type: 'kpi', title: 'Total', model: 'daily', measures: [{ name: 'total', column: 'n', agg: 'sum' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }] }));
       const args = ['dashboards', 'publish', '--metabase', mb.url];
       const env = { METABASE_API_KEY: 'mb_api_key_hostca0123456789' };
-      const trusted = await runInHostAsync(dir, args, hostEnv({ ...env, NODE_EXTRA_CA_CERTS: join(REPO_TLS, '127.0.0.1.pem') }), 60_000);
+      const trusted = await runInHostAsync(dir, args, hostEnv({ ...env, NODE_EXTRA_CA_CERTS: FAKE_PD_CERT_PATH }), 60_000);
       expect(trusted.code, trusted.stdout + trusted.stderr).toBe(0);
       const sent = mb.log.length;
       expect(sent).toBeGreaterThan(0);

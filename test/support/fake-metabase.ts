@@ -29,8 +29,7 @@
  * Every request the handler processed is in `log` (method, path, body); scripted failures
  * (`script`, scripted-server.ts) are answered without processing and are not logged.
  */
-import { readFileSync } from 'node:fs';
-import { FAKE_PD_CERT_PATH, FAKE_PD_KEY_PATH } from './fake-pagerduty.js';
+import { loopbackTls } from './fake-pagerduty.js';
 import { startScriptedServer, type Answer, type ScriptStep } from './scripted-server.js';
 
 type Json = Record<string, any>;
@@ -235,7 +234,7 @@ export async function startFakeMetabase(opts: { apiKey?: string; session?: strin
   };
 
   const server = await startScriptedServer({
-    ...(opts.tls ? { tls: { cert: readFileSync(FAKE_PD_CERT_PATH, 'utf8'), key: readFileSync(FAKE_PD_KEY_PATH, 'utf8') } } : {}),
+    ...(opts.tls ? { tls: loopbackTls() } : {}),
     handle(ex) {
       const auth = (ex.headers['x-api-key'] as string | undefined) ?? (ex.headers['x-metabase-session'] as string | undefined);
       const ok = (opts.apiKey !== undefined && ex.headers['x-api-key'] === opts.apiKey) || (opts.session !== undefined && ex.headers['x-metabase-session'] === opts.session);

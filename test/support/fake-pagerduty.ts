@@ -116,9 +116,13 @@ export function validatePagerDutyEvent(body: unknown): string[] {
   return errors;
 }
 
+/** The self-signed certificate for 127.0.0.1 (and its key) the HTTPS fakes serve with; FAKE_PD_CERT_PATH trusts it. */
+export function loopbackTls(): { cert: string; key: string } {
+  return { cert: readFileSync(FAKE_PD_CERT_PATH, 'utf8'), key: readFileSync(FAKE_PD_KEY_PATH, 'utf8') };
+}
+
 export async function startFakePagerDuty(): Promise<FakePagerDuty> {
-  const cert = readFileSync(new URL('127.0.0.1.pem', TLS_DIR), 'utf8');
-  const key = readFileSync(new URL('127.0.0.1.key', TLS_DIR), 'utf8');
+  const { cert, key } = loopbackTls();
   const events: FakePagerDutyEvent[] = [];
   const invalid: string[][] = [];
   const incidents = new Map<string, FakeIncident>();

@@ -192,7 +192,6 @@ export function startZetaServer(projectRoot: string): Promise<ZetaServer> {
         if ((e as { code?: number }).code !== 14 || exited || Date.now() - t0 > 30_000) {
           z.ZetaSQLClient.API.close();
           child.stdin?.end();
-          running = undefined;
           throw new UsageError(`Google's SQL analyzer (${z.serverBinary}) did not start${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : exited ? ' (it exited at once: a binary for another system? it needs glibc 2.29 or newer)' : `: ${(e as Error).message}`}`);
         }
         await new Promise((r) => setTimeout(r, 25));
