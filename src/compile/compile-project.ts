@@ -804,6 +804,36 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     };
   }
 
+  // ---- one relation, one writer: two nodes that would build the same table (an alias or a
+  // schema pointing at another node's, or at a source's) would overwrite each other's data, the
+  // one built last winning (dbt: "two resources with identical database representations").
+  // A seed and the source it fills share a table on purpose.
+  {
+    const writers = new Map<string, { what: string; file: string }>();
+    for (const src of sources.values()) writers.set(relKey(src.relation), { what: `source '${src.source_name}.${src.name}'`, file: src.file });
+    // (the file's text is read only to place an error: a cached compile reads no unchanged file)
+    const claim = (rel: Relation | null | undefined, what: string, file: string, text: () => string | undefined, kind: string) => {
+      if (!rel) return;
+      const key = relKey(rel);
+      const other = writers.get(key);
+      if (other && !(kind === 'seed' && other.what.startsWith('source '))) {
+        const t = text();
+        const at = t ? locate(t, /\b(alias|schema|target_schema)\s*=/) : {};
+        ds.push(diag('E_DUPLICATE', `${what} and ${other.what} (${other.file}) are the same table, ${dialect.relation(rel)}: building one would overwrite the other`, { file, ...(at.line ? at : { line: 1, column: 1 }) }, 'give one of them another alias (or schema)'));
+        return;
+      }
+      if (!other || kind !== 'seed') writers.set(key, { what, file });
+    };
+    // a node at its own name's table first: the error goes to the one an alias or schema moved
+    const moved = (n: { config: object }) => ['alias', 'schema', 'target_schema'].some((k) => (n.config as Record<string, unknown>)[k] !== undefined);
+    const built = Object.values(manifest.nodes).flatMap((n) => (n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot' ? [n] : []));
+    for (const n of built.sort((a, b) => Number(moved(a)) - Number(moved(b)))) {
+      const text = () => (n.resource_type === 'model' ? drafts.get(n.name)?.file.text : n.resource_type === 'snapshot' ? snapDrafts.get(n.name)?.file.text : undefined);
+      claim(n.relation, `${n.resource_type} '${n.name}'`, n.file, text, n.resource_type);
+      if (n.resource_type === 'model' && n.restricted) claim(n.restricted.relation, `the restricted companion of model '${n.name}'`, n.file, text, 'model');
+    }
+  }
+
   // ---- tests
   const testNames = new Set<string>();
   const uniqueTestName = (base: string) => {

@@ -74,6 +74,20 @@ describe('compileProject', () => {
     expect(errors(r)[0].message).toContain('models/one/x.sql');
   });
 
+  it('two nodes that would build one table are an error at the one an alias moved, naming both (a model over a source too)', () => {
+    const r = compile({ models: { 'models/a.sql': "\n{{ config(alias='B') }}select 1 as id", 'models/b.sql': 'select 2 as id' } });
+    expect(errors(r)).toHaveLength(1);
+    expect(errors(r)[0]).toMatchObject({ code: 'E_DUPLICATE', file: 'models/a.sql', line: 2, column: 11 });
+    expect(errors(r)[0].message).toContain("model 'a' and model 'b' (models/b.sql) are the same table");
+    const s = compile({ yml: { 'models/sources.yml': SOURCES }, models: { 'models/c.sql': "{{ config(schema='raw', alias='events') }}select 1 as id" } });
+    expect(errors(s)[0]).toMatchObject({ code: 'E_DUPLICATE', file: 'models/c.sql' });
+    expect(errors(s)[0].message).toContain("source 'raw.events'");
+    // another schema, another table; a restricted companion's name is taken too
+    expect(errors(compile({ models: { 'models/a.sql': "{{ config(schema='other', alias='b') }}select 1 as id", 'models/b.sql': 'select 2 as id' } }))).toEqual([]);
+    const c = compile({ models: { 'models/a.sql': "{{ config(materialized='table', restricted={}) }}select 1 as id", 'models/a__restricted.sql': 'select 2 as id' } });
+    expect(errors(c).map((e) => e.message).join('\n')).toMatch(/restricted companion of model 'a'.*same table|same table.*restricted companion/);
+  });
+
   it('var() reads project vars, --vars overrides, defaults, and reports a missing var', () => {
     const files = projectFiles({
       projectYaml: 'name: fixture\ntargets: { dev: { type: duckdb } }\nvars: { ratio: 1.75 }\n',
