@@ -21,7 +21,7 @@
  *   looked for by its marker, and used if it is there.
  */
 import { WAREHOUSES } from '../adapters/index.js';
-import { backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, PRE_SEND_CODES } from '../alerts/delivery/retry.js';
+import { backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, PRE_SEND_CODES, retryFits } from '../alerts/delivery/retry.js';
 import type { DeliveryPolicy } from '../alerts/delivery/types.js';
 import { addSecret, redact } from '../secrets.js';
 import { METABASE_MARKER, type MetabasePlan } from './export.js';
@@ -71,6 +71,12 @@ function metabaseMessage(text: string): string {
   return text.trim().slice(0, 500) || '(no message)';
 }
 
+/** The id of what a POST created (or found): an answer without one is Metabase's (or a proxy's) failure, said as such. */
+function createdId(made: Json, what: string): number {
+  if (!Number.isInteger(made?.id)) throw new MetabaseError(`${what}: the answer has no id: ${JSON.stringify(made).slice(0, 200)}`);
+  return made.id as number;
+}
+
 export class MetabaseClient {
   constructor(
     private readonly base: string,
@@ -95,6 +101,9 @@ export class MetabaseClient {
           headers: { [this.auth.header]: this.auth.value, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(this.policy.timeoutMs),
+          // a redirect is not followed: fetch would carry the API key or session header to
+          // wherever it points (it drops only Authorization when the origin changes)
+          redirect: 'manual',
         });
       } catch (e) {
         const code = errorCode(e);
@@ -114,12 +123,20 @@ export class MetabaseClient {
         continue;
       }
       const text = await res.text();
+      if (res.status >= 300 && res.status < 400) {
+        const to = res.headers.get('location');
+        throw new MetabaseError(`${method} ${path}: HTTP ${res.status} redirect${to ? ` to ${to}` : ''}, not followed (the credentials would go with it): give --metabase the address Metabase answers at`, res.status);
+      }
       if (res.ok) {
+        let json: unknown;
         try {
-          return (text ? JSON.parse(text) : {}) as T;
+          json = text ? JSON.parse(text) : {};
         } catch {
           throw new MetabaseError(`${method} ${path}: HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`, res.status);
         }
+        // every answer Vigil reads is an object or a list
+        if (json === null || typeof json !== 'object') throw new MetabaseError(`${method} ${path}: HTTP ${res.status} with an unexpected answer: ${text.slice(0, 200)}`, res.status);
+        return json as T;
       }
       const retryable = res.status === 429 || res.status >= 500;
       const message = `${method} ${path}: HTTP ${res.status} ${metabaseMessage(text)}`;
@@ -129,7 +146,11 @@ export class MetabaseClient {
         const found = await recheck();
         if (found !== undefined) return found;
       }
-      const wait = (res.status === 429 ? parseRetryAfter(res.headers.get('retry-after')) : undefined) ?? backoffDelay(this.policy, attempt);
+      const retryAfter = res.status === 429 ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
+      const wait = retryAfter ?? backoffDelay(this.policy, attempt);
+      if (!retryFits(this.policy, wait, started + this.policy.deadlineMs)) {
+        throw new MetabaseError(`${message} (${retryAfter !== undefined ? `Retry-After ${Math.ceil(retryAfter / 1000)} s is` : 'the next attempt would be'} past the publish deadline of ${this.policy.deadlineMs / 1000} s)`, res.status);
+      }
       this.onRetry(redact(`${method} ${path}: HTTP ${res.status}; retrying in ${(wait / 1000).toFixed(1)} s`));
       await this.sleep(wait);
     }
@@ -210,7 +231,7 @@ export class MetabasePublisher {
       c = await this.client.call<Json>('POST', '/api/collection', { name: plan.name, description: plan.description }, find);
       created = true;
     }
-    this.collectionId = c.id as number;
+    this.collectionId = createdId(c, 'POST /api/collection');
     await this.loadItems();
     return { id: this.collectionId, created };
   }
@@ -253,8 +274,9 @@ export class MetabasePublisher {
         cardIds.set(card.key, known.id);
       } else {
         const made = await this.client.call<Json>('POST', '/api/card', body, () => this.refind('card', card.key));
-        cardIds.set(card.key, made.id);
-        this.items.set(`card:${card.key}`, { model: 'card', id: made.id });
+        const cardId = createdId(made, 'POST /api/card');
+        cardIds.set(card.key, cardId);
+        this.items.set(`card:${card.key}`, { model: 'card', id: cardId });
         counts.created++;
       }
     }
@@ -268,7 +290,7 @@ export class MetabasePublisher {
       have = await this.client.call<Json>('GET', `/api/dashboard/${id}`);
     } else {
       const made = await this.client.call<Json>('POST', '/api/dashboard', { ...plan.dashboard, collection_id }, () => this.refind('dashboard', plan.key));
-      id = made.id;
+      id = createdId(made, 'POST /api/dashboard');
       this.items.set(`dashboard:${plan.key}`, { model: 'dashboard', id });
       have = await this.client.call<Json>('GET', `/api/dashboard/${id}`);
       state = 'created';

@@ -204,6 +204,57 @@ describe('MetabaseClient and helpers (in process)', () => {
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
+  it('a redirect is not followed (the key would go with it); a Retry-After past the deadline, a null answer and a POST answered without an id are failures said as such', async () => {
+    const { createServer } = await import('node:http');
+    const { MetabaseClient, MetabaseError, listDatabases, MetabasePublisher } = await import('../../src/dashboards/metabase-publish.js');
+    const seen: Array<{ port: string; key: string | undefined }> = [];
+    let answer: (res: import('node:http').ServerResponse) => void = () => {};
+    const other = createServer((req, res) => {
+      seen.push({ port: 'other', key: req.headers['x-api-key'] as string | undefined });
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('[]');
+    });
+    const server = createServer((req, res) => {
+      seen.push({ port: 'metabase', key: req.headers['x-api-key'] as string | undefined });
+      answer(res);
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const sleeps: number[] = [];
+    try {
+      const port = (server.address() as { port: number }).port;
+      const otherPort = (other.address() as { port: number }).port;
+      const client = new MetabaseClient(`http://127.0.0.1:${port}`, { header: 'X-API-KEY', variable: 'METABASE_API_KEY', value: 'mb_key' }, undefined, () => {}, async (ms: number) => void sleeps.push(ms));
+      answer = (res) => {
+        res.writeHead(302, { Location: `http://127.0.0.1:${otherPort}/api/database` });
+        res.end();
+      };
+      await expect(client.call('GET', '/api/database')).rejects.toThrow(`GET /api/database: HTTP 302 redirect to http://127.0.0.1:${otherPort}/api/database, not followed`);
+      expect(seen).toEqual([{ port: 'metabase', key: 'mb_key' }]);
+      answer = (res) => {
+        res.writeHead(429, { 'Retry-After': '86400' });
+        res.end('{"message":"slow down"}');
+      };
+      await expect(client.call('GET', '/api/database')).rejects.toThrow('Retry-After 86400 s is past the publish deadline of 60 s');
+      expect(sleeps).toEqual([]);
+      answer = (res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('null');
+      };
+      await expect(listDatabases(client)).rejects.toThrow('GET /api/database: HTTP 200 with an unexpected answer: null');
+      answer = (res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(res.req.method === 'POST' ? '{"name":"ai_audit"}' : '[]');
+      };
+      const publisher = new MetabasePublisher(client, `http://127.0.0.1:${port}`, () => {});
+      const err = await publisher.collection({ name: 'ai_audit', description: null } as never).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MetabaseError);
+      expect((err as Error).message).toBe('POST /api/collection: the answer has no id: {"name":"ai_audit"}');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => other.close(() => r()));
+    }
+  });
   it("engineWarning: the database's engine against the cards' SQL", async () => {
     const { engineWarning } = await import('../../src/dashboards/metabase-publish.js');
     expect(engineWarning({ id: 3, name: 'BQ', engine: 'bigquery-cloud-sdk' }, 'duckdb', 'dev', [{ name: 'dev', type: 'duckdb' }, { name: 'prod', type: 'bigquery' }])).toMatch(/duckdb SQL \(target dev\), but Metabase database 'BQ' \(#3\) is bigquery-cloud-sdk: .*--target prod/);
