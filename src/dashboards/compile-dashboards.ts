@@ -61,6 +61,11 @@ export function parseDashboards(files: DashboardFile[], ds: Diagnostic[]): Parse
       continue;
     }
     names.set(d.name, f.path);
+    // the rendered site's own page: a dashboard of that name would be written over by it
+    if (d.name === 'index') {
+      ds.push(diag('E_DASHBOARD', "dashboard name 'index' is taken: the rendered site's list of dashboards is index.html", { file: f.path, ...y.locate(['name']) }, 'give the dashboard another name'));
+      continue;
+    }
     out.push({ dashboard: d, file: f.path, yaml: y });
   }
   return out;
@@ -184,6 +189,17 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
       return { label: rr.label, model: rr.model, relation, match: rr.match, ...(day ? { day } : {}), columns, withheld, limit: rr.limit, ...(dialect.readFilter?.(node.config) ? { readFilter: dialect.readFilter(node.config) } : {}), columnTypes };
     };
 
+    // names a page or a URL refers to: a tab by its anchor (#tab-<name>), a filter by its parameter
+    const twice = (list: Array<{ name: string }>, key: string, what: string) => {
+      const first = new Map<string, number>();
+      list.forEach((x, i) => {
+        if (first.has(x.name)) err([key, i, 'name'], `${what} name '${x.name}' is used twice in this dashboard (also ${key}[${first.get(x.name)}])`, `${what} names must be unique within a dashboard`);
+        else first.set(x.name, i);
+      });
+    };
+    twice(d.tabs, 'tabs', 'tab');
+    twice(d.filters, 'filters', 'filter');
+
     // dashboard filters: each must apply to at least one tile's model
     const tileModels = new Set(d.tabs.flatMap((t) => t.tiles.map((x) => x.model)));
     d.filters.forEach((f, fi) => {
@@ -239,6 +255,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         tile.filters.forEach((f, i) => {
           checkColumn(tile.model, f.column, [...base, 'filters', i, 'column']);
           const needsValue = !['is null', 'is not null'].includes(f.op);
+          if (!needsValue && f.value !== undefined) err([...base, 'filters', i, 'value'], `op '${f.op}' takes no value`);
           if (needsValue && (f.value === undefined || f.value === null || (Array.isArray(f.value) && !f.value.length))) err([...base, 'filters', i], `op '${f.op}' needs a value`, f.op === '=' ? "use op 'is null' to match missing values" : undefined);
           if (typeof f.value === 'string' && /^-|^today$/i.test(f.value) && !RELATIVE_RE.test(f.value)) err([...base, 'filters', i, 'value'], `'${f.value}' is not a relative time`, 'use "-7d" (days back from today), "-24h" (hours back from now) or "today"');
           if (typeof f.value === 'string' && /^-\d+h$/.test(f.value) && types[f.column]?.toLowerCase() === 'date') err([...base, 'filters', i, 'value'], `'${f.value}' counts hours, but ${f.column} is a date`, 'use days ("-1d") on a date column, hours on a timestamp');

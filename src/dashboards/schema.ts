@@ -56,7 +56,12 @@ export const TileFilterSchema = z
     /** A value, a list (in), or a relative date: "-1d", "-7d", "today". */
     value: z.union([Scalar, z.array(Scalar)]).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((f, ctx) => {
+    // a list is what in / not in compare with; any other operator takes one value (checked here:
+    // the tile's SQL could not be written with it)
+    if (Array.isArray(f.value) && f.op !== 'in' && f.op !== 'not in') ctx.addIssue({ code: 'custom', path: ['value'], message: `a list of values takes op 'in' or 'not in', not '${f.op}'` });
+  });
 
 /** A tile link: a URL template, or a project link template by name with its parameters. */
 export const LinkSchema = z
