@@ -70,7 +70,7 @@ const COL_W = (GRID_WIDTH - (GRID_COLUMNS - 1) * GAP) / GRID_COLUMNS;
 
 /** ECharts measures text without a browser using Arial-like widths; Liberation Sans (Debian)
  * and Arial match them, so labels are laid out where they are drawn. */
-const CHART_FONT = 'Arial, "Liberation Sans", Helvetica, sans-serif';
+const CHART_FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif";
 const PAGE_FONT = '"Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", sans-serif';
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];

@@ -283,6 +283,15 @@ describe('renderDashboardHtml', () => {
     expect(html).not.toContain('javascript:');
   });
 
+  it("keeps the chart font in each label's style attribute (ECharts writes it unescaped: no double quote in it)", () => {
+    const svg = html.slice(html.indexOf('<svg'));
+    const styles = [...svg.matchAll(/<text\b[^>]*?\sstyle="([^"]*)"/g)].map((m) => m[1]);
+    expect(styles.length).toBeGreaterThan(50);
+    for (const st of styles) expect(st).toMatch(/font-family:Arial, 'Liberation Sans', Helvetica, sans-serif;(font-weight:bold;)?$/);
+    // nothing after a cut attribute: every attribute of a label is name="value"
+    for (const m of svg.matchAll(/<text\b([^>]*)>/g)) expect(m[1], m[0]).toMatch(/^(\s+[a-z:-]+="[^"]*")*\s*\/?$/);
+  });
+
   it('keeps SVG ids distinct per tile and the output deterministic', () => {
     const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
     expect(new Set(ids).size).toBe(ids.length);
