@@ -384,10 +384,16 @@ export async function runDebug(o: Common): Promise<void> {
   if (failed) process.exitCode = usage ? 2 : 1;
 }
 
-/** `vigil clean`: remove the target folder and `clean_targets` (folders inside the project, never the project itself). */
+/** `vigil clean`: remove the target folder and `clean_targets` (folders inside the project, never the project itself, its sources or what git tracks). */
 export async function runClean(o: Common): Promise<void> {
   const { existsSync, rmSync, statSync } = await import('node:fs');
   const { isAbsolute, relative, resolve: resolvePath } = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  /** Files under `rel` that git tracks in the repository holding the project (none without git or outside a repository). */
+  const trackedFiles = (root: string, rel: string): string[] => {
+    const r = spawnSync('git', ['ls-files', '-z', '--', rel], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return r.status === 0 && r.stdout ? r.stdout.split('\0').filter(Boolean) : [];
+  };
   const files = loadProject(o.projectDir);
   const wanted = [files.paths.target, ...(files.project.clean_targets ?? [])];
   const problems: string[] = [];
@@ -396,9 +402,15 @@ export async function runClean(o: Common): Promise<void> {
     const abs = resolvePath(files.root, t);
     const rel = relative(files.root, abs);
     if (isAbsolute(t) || !rel || rel.startsWith('..') || isAbsolute(rel)) problems.push(`clean_targets: '${t}' is not a folder inside the project: vigil clean removes only what is under ${files.root}`);
-    else if ([files.paths.models, files.paths.macros, files.paths.tests, files.paths.alerts, files.paths.dashboards, files.paths.seeds].some((p) => resolvePath(files.root, p) === abs || resolvePath(files.root, p).startsWith(abs + '/')))
-      problems.push(`clean_targets: '${t}' holds the project's own files (models, macros, tests, alerts, dashboards or seeds): not removed`);
-    else targets.push(rel);
+    else if ([files.paths.models, files.paths.macros, files.paths.tests, files.paths.alerts, files.paths.dashboards, files.paths.seeds, files.paths.snapshots ?? 'snapshots'].some((p) => resolvePath(files.root, p) === abs || resolvePath(files.root, p).startsWith(abs + '/')))
+      problems.push(`clean_targets: '${t}' holds the project's own files (models, macros, tests, alerts, dashboards, seeds or snapshots): not removed`);
+    else if (rel.split(/[\\/]/).includes('.git')) problems.push(`clean_targets: '${t}' is (or is in) a git repository's own folder: not removed`);
+    else {
+      // what version control keeps is the project's, whatever the folder is called
+      const tracked = trackedFiles(files.root, rel);
+      if (tracked.length) problems.push(`clean_targets: '${t}' holds files tracked by git (${tracked.slice(0, 3).join(', ')}${tracked.length > 3 ? ', ...' : ''}): not removed`);
+      else targets.push(rel);
+    }
   }
   if (problems.length) throw new UsageError(problems.join('\n       '));
   let removed = 0;

@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -79,5 +80,37 @@ describe('vigil clean', () => {
       expect(r.stderr).toMatch(/clean_targets: '.*' (is not a folder inside the project|holds the project's own files)/);
     }
     expect(existsSync(join(dir, 'models/orders.sql'))).toBe(true);
+  });
+
+  it("refuses snapshots/, a repository's .git and any folder holding files git tracks; an untracked folder goes", () => {
+    const dir = project();
+    mkdirSync(join(dir, 'snapshots'));
+    writeFileSync(join(dir, 'snapshots/s.sql'), "{% snapshot s %}{{ config(unique_key='id', strategy='check', check_cols='all') }}select 1 as id{% endsnapshot %}\n");
+    mkdirSync(join(dir, 'docs_src'));
+    writeFileSync(join(dir, 'docs_src/notes.md'), 'kept\n');
+    mkdirSync(join(dir, 'scratch'));
+    writeFileSync(join(dir, 'scratch/tmp.txt'), 'x\n');
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: dir, stdio: 'pipe' });
+    git('init', '-q');
+    git('add', 'docs_src/notes.md');
+    git('commit', '-qm', 'docs');
+    const head = 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n';
+    for (const [bad, why] of [
+      ['snapshots', /holds the project's own files/],
+      ['.git', /a git repository's own folder/],
+      ['docs_src', /holds files tracked by git \(docs_src\/notes\.md\)/],
+    ] as const) {
+      writeFileSync(join(dir, 'project.yaml'), `${head}clean_targets: ['${bad}']\n`);
+      const r = vigil(dir, ['clean']);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr, bad).toMatch(why);
+    }
+    expect(existsSync(join(dir, 'snapshots/s.sql'))).toBe(true);
+    expect(existsSync(join(dir, '.git/HEAD'))).toBe(true);
+    expect(existsSync(join(dir, 'docs_src/notes.md'))).toBe(true);
+    writeFileSync(join(dir, 'project.yaml'), `${head}clean_targets: [scratch]\n`);
+    const ok = vigil(dir, ['clean']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(existsSync(join(dir, 'scratch'))).toBe(false);
   });
 });
