@@ -617,6 +617,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ds.push(diag('E_REF', `model '${d.name}' refers to itself with ref('${r}')`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, 'use {{ this }} to refer to the model being built (e.g. in is_incremental() filters)'));
         continue;
       }
+      if (drafts.get(r)?.config?.enabled === false && d.config?.enabled !== false) {
+        // (dbt: "depends on a node named 'r' which is disabled"): its table, if any, is stale
+        ds.push(diag('E_REF', `ref('${r}'): model '${r}' is disabled (enabled=false), so nothing builds it`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, `enable '${r}', or remove the ref() (and the disabled model's use) from '${d.name}'`));
+        continue;
+      }
       if (drafts.has(r)) {
         ps.push(modelUid(r));
         refLoc.set(`${uid}>${modelUid(r)}`, () => ({ file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }));
@@ -768,7 +773,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const depends: string[] = [];
     let ok = true;
     for (const r of new Set(d.calls.refs)) {
-      if (drafts.has(r)) depends.push(modelUid(r));
+      if (drafts.get(r)?.config?.enabled === false) {
+        ok = false;
+        ds.push(diag('E_REF', `ref('${r}'): model '${r}' is disabled (enabled=false), so nothing builds it`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }));
+      } else if (drafts.has(r)) depends.push(modelUid(r));
       else if (refTables.has(r) && r !== d.name) depends.push(refTables.get(r)!.unique_id);
       else {
         ok = false;

@@ -74,6 +74,13 @@ describe('compileProject', () => {
     expect(errors(r)[0].message).toContain('models/one/x.sql');
   });
 
+  it('ref() to a disabled model is an error at the call (its table would be stale); a disabled model may ref another', () => {
+    const r = compile({ models: { 'models/base.sql': '{{ config(enabled=false) }}select 1 as id', 'models/a.sql': "select *\nfrom {{ ref('base') }}", 'models/off.sql': "{{ config(enabled=false) }}select * from {{ ref('base') }}" } });
+    expect(errors(r)).toHaveLength(1);
+    expect(errors(r)[0]).toMatchObject({ code: 'E_REF', file: 'models/a.sql', line: 2, column: 9 });
+    expect(errors(r)[0].message).toBe("ref('base'): model 'base' is disabled (enabled=false), so nothing builds it");
+  });
+
   it('two nodes that would build one table are an error at the one an alias moved, naming both (a model over a source too)', () => {
     const r = compile({ models: { 'models/a.sql': "\n{{ config(alias='B') }}select 1 as id", 'models/b.sql': 'select 2 as id' } });
     expect(errors(r)).toHaveLength(1);
