@@ -26,9 +26,14 @@ interface Common {
 
 function pick(ds: CompiledDashboard[], select: string[] | undefined): CompiledDashboard[] {
   if (!select?.length) return ds;
-  const picked = ds.filter((d) => select.some((s) => globToRe(s).test(d.dashboard.name)));
-  if (!picked.length) throw new UsageError(`--select ${select.join(' ')} matched no dashboard (dashboards: ${ds.map((d) => d.dashboard.name).join(', ')})`);
-  return picked;
+  // every pattern must select something: a typo beside a good name is not silently dropped
+  const names = ds.map((d) => d.dashboard.name);
+  const none = select.filter((s) => !names.some((n) => globToRe(s).test(n)));
+  if (none.length) {
+    const hints = none.map((s) => didYouMean(s, names)).filter((h): h is string => !!h);
+    throw new UsageError(`--select ${none.join(' ')} matched no dashboard${hints.length ? ` — did you mean ${hints.map((h) => `'${h}'`).join(', ')}?` : ''} (dashboards: ${names.join(', ')})`);
+  }
+  return ds.filter((d) => select.some((s) => globToRe(s).test(d.dashboard.name)));
 }
 
 async function compiled(o: Common) {

@@ -120,6 +120,16 @@ describe('dashboards in the manifest and against the warehouse', () => {
   beforeAll(() => {
     dir = shipped();
   });
+  it('--select: a pattern that selects nothing is exit 2 with a did-you-mean, also beside one that does', () => {
+    const dir = shipped();
+    const r = vigil(dir, ['dashboards', 'export', '--format', 'json', '-s', 'overveiw', '-s', 'overview', '--out', join(dir, 'x.json')]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("error: --select overveiw matched no dashboard — did you mean 'overview'?");
+    const ok = vigil(dir, ['dashboards', 'export', '--format', 'json', '-s', 'over*', '-s', 'capability', '--out', join(dir, 'x.json')]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('Exported 2 dashboards');
+  });
+
   it('shipped dashboards validate; exposures select their models', () => {
     const v = vigil(dir, ['dashboards', 'validate']);
     expect(v.code, v.stderr).toBe(0);
