@@ -12,6 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
+import { ABSENCE_FILTERS } from './jinja-compat.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -166,7 +167,16 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         } catch (e) {
           throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
         }
-        return filter.apply(undefined, evalArgs(n.args as AnyNode));
+        // the value filtered is strict ({{ missing | upper }} is an error, not ''), except for the
+        // filters whose point is its absence
+        const [value, ...rest] = (n.args as AnyNode).children as AnyNode[];
+        const input = value === undefined ? undefined : ABSENCE_FILTERS.has(name) ? loose(evRaw(value)) : ev(value);
+        try {
+          return filter.apply(undefined, [input, ...rest.map((c) => loose(evRaw(c)))]);
+        } catch (e) {
+          if (e instanceof FastRenderError) throw e;
+          throw new FastRenderError(`filter '${name}': ${e instanceof Error ? e.message : String(e)}`, n.lineno + 1, n.colno + 1);
+        }
       }
       case 'InlineIf':
         return ev(n.cond as AnyNode) ? ev(n.body as AnyNode) : n.else_ ? ev(n.else_ as AnyNode) : '';

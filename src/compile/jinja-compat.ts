@@ -142,7 +142,69 @@ export function installJinjaCompat(): void {
     if (typeof v === 'function') throw new nj.lib.TemplateError(PRINTED_FUNCTION, lineno + 1, colno + 1);
     return ensureDefined(v, lineno, colno);
   };
+  strictWhereUsed(nj.lib.TemplateError);
   compatInstalled = true;
+}
+
+/** The message of an undefined value used where it would silently become something (strictWhereUsed). */
+export const UNDEFINED_USE_RE = /^'[^']+' is undefined: /;
+
+/** Filters whose point is an absent value: `{{ x | default('y') }}` takes an undefined x. */
+export const ABSENCE_FILTERS = new Set(['default', 'd']);
+
+/**
+ * An undefined value where it would turn into something else without a word: looped over
+ * (zero times), filtered (`| upper` gives ''), joined with `~` ('c_undefined') or tested by a
+ * bare `{% if %}` (false). Printing one is checked already (throwOnUndefined, ensureDefined);
+ * these are checked by the code nunjucks compiles for them: the expression's value goes through
+ * `runtime.vigilDefined`, which throws at the expression's position, in an environment with
+ * throwOnUndefined (models'). Vigil's fast renderer (fast-render.ts) is strict in the same places.
+ */
+function strictWhereUsed(TemplateError: new (message: string, lineno: number, colno: number) => Error): void {
+  type Node = { typename: string; lineno: number; colno: number; [k: string]: unknown };
+  const n = nunjucks as unknown as { compiler: { Compiler: { prototype: { compile(node: Node, frame: unknown): void; _emit(code: string): void } } }; runtime: Record<string, unknown> };
+  n.runtime.vigilDefined = (env: { opts?: { throwOnUndefined?: boolean } }, v: unknown, expr: string, why: string, lineno: number, colno: number) => {
+    // only where the environment is strict (models); alert templates test and show absent
+    // labels their own way (alerts/engine.ts). 1-based positions, as the other checks' (a 0
+    // would be taken for "no position")
+    if (v === undefined && env?.opts?.throwOnUndefined) throw new TemplateError(`'${expr}' is undefined: ${why}`, lineno + 1, colno + 1);
+    return v;
+  };
+  const strict = new WeakMap<object, string>();
+  const text = (x: Node | undefined): string => {
+    if (!x) return 'a value';
+    if (x.typename === 'Symbol') return String(x.value);
+    if (x.typename === 'LookupVal') {
+      const val = x.val as Node;
+      return `${text(x.target as Node)}${val.typename === 'Literal' && typeof val.value === 'string' ? `.${val.value}` : '[...]'}`;
+    }
+    if (x.typename === 'FunCall') return `${text(x.name as Node)}(...)`;
+    return 'a value';
+  };
+  const proto = n.compiler.Compiler.prototype;
+  const compile = proto.compile;
+  proto.compile = function (node: Node, frame: unknown) {
+    const why = node && strict.get(node);
+    if (why === undefined) {
+      if (node?.typename === 'For' || node?.typename === 'AsyncEach' || node?.typename === 'AsyncAll') strict.set(node.arr as object, 'a {% for %} over it would loop zero times');
+      else if (node?.typename === 'Filter') {
+        const name = String((node.name as Node).value);
+        const input = ((node.args as Node).children as Node[])[0];
+        if (input && !ABSENCE_FILTERS.has(name)) strict.set(input, `filter '${name}' would make something of nothing (| default(...) gives a value when there is none)`);
+      } else if (node?.typename === 'Concat') {
+        strict.set(node.left as object, "joined with ~ it would read 'undefined'");
+        strict.set(node.right as object, "joined with ~ it would read 'undefined'");
+      } else if (node?.typename === 'If' || node?.typename === 'IfAsync') {
+        const cond = node.cond as Node;
+        if (cond.typename === 'Symbol' || cond.typename === 'LookupVal') strict.set(cond, '{% if %} would take it as false (test it with `is defined`)');
+      }
+      return compile.call(this, node, frame);
+    }
+    strict.delete(node);
+    this._emit('runtime.vigilDefined(env, ');
+    compile.call(this, node, frame);
+    this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(why)}, ${node.lineno}, ${node.colno})`);
+  };
 }
 
 /** The message of a function printed without its call (template-env.ts words it for the author). */

@@ -13,7 +13,7 @@ import { TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
 import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
-import { addJinjaCompat, jinjaToNunjucks, PRINTED_FUNCTION } from './jinja-compat.js';
+import { addJinjaCompat, jinjaToNunjucks, PRINTED_FUNCTION, UNDEFINED_USE_RE } from './jinja-compat.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
 export interface CompiledTemplate {
@@ -305,6 +305,12 @@ function explainRuntimeError(e: TemplateError, text: string, known: string[]): T
     return { ...e, message: `unknown function or macro '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (macros are defined in macros/*.sql; helpers: ${TEMPLATE_HELPERS.join(', ')})` };
   }
   if (e.message.includes(PRINTED_FUNCTION)) return { ...e, message: printedFunction(printedAt(e, text)) };
+  // looped over, filtered, joined or tested while undefined (jinja-compat.ts strictWhereUsed)
+  const used = UNDEFINED_USE_RE.test(e.message) ? /^'([A-Za-z_]\w*)/.exec(e.message) : null;
+  if (used && !known.includes(used[1])) {
+    const hint = didYouMean(used[1], known);
+    if (hint) return { ...e, message: `${e.message} — did you mean '${hint}'?` };
+  }
   if (/attempted to output null or undefined value/.test(e.message)) {
     const expr = printedAt(e, text);
     const root = expr?.split(/[.([\s|]/)[0];
@@ -339,7 +345,7 @@ function parseNunjucksError(e: unknown, text: string, parsePhase: boolean): Temp
   let message = (m ? m[3] : raw.replace(/^\([^)]*\)\s*/, '')).trim().replace(/^Error: /, '');
   if (m) {
     // nunjucks reports parse errors 1-based and runtime errors 0-based (but its undefined-output check 1-based)
-    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_FUNCTION) ? 0 : 1);
+    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_FUNCTION) || UNDEFINED_USE_RE.test(message) ? 0 : 1);
     return { message, line, column: Number(m[2]) };
   }
   const unclosed = /expected (elif|endif|endfor|endmacro|endblock|endcall|endset|endfilter|endraw)|end of file/.test(message) ? findUnclosedBlock(text) : undefined;

@@ -65,6 +65,14 @@ describe('fast render path', () => {
         ["select 1\n{# two #}\nwhere x = '{{ var('x', none) }}'", /is (none|undefined)/],
         // a loop sends the template to nunjucks: still strict
         ["{% for c in ['a'] %}{{ c }}{% endfor %}\n{{ tagret.name }}", /tagret/],
+        // filtered, joined with ~ or tested by a bare if, an undefined value is an error too
+        ["select 1\nwhere x = '{{ missing_x | upper }}'", /'missing_x' is undefined/],
+        ["select 1\nwhere x = '{{ 'c_' ~ missing_name }}'", /'missing_name' is undefined/],
+        ['select 1\n{% if missing_flag %}where 1 = 1{% endif %}', /'missing_flag' is undefined/],
+        ["{% for c in ['a'] %}{{ c }}{% endfor %}\nwhere x = '{{ missing_x | upper }}'", /'missing_x' is undefined: filter 'upper'/],
+        ["{% for c in ['a'] %}{{ c }}{% endfor %}\nwhere x = '{{ 'c_' ~ missing_name }}'", /'missing_name' is undefined: joined with ~/],
+        ["{% for c in ['a'] %}{{ c }}{% endfor %}\n{% if missing_flag %}where 1 = 1{% endif %}", /'missing_flag' is undefined: \{% if %\}/],
+        ['select 1 as x\n{% for c in missing_cols %}, {{ c }}{% endfor %}', /'missing_cols' is undefined: a \{% for %\} over it would loop zero times/],
       ] as const) {
         const r = compileProject(projectFiles({ models: { 'models/a.sql': src } }), { env: {}, fastPath });
         const e = r.diagnostics.find((d) => d.severity === 'error');
@@ -72,6 +80,13 @@ describe('fast render path', () => {
         expect(e!.message).toMatch(message);
       }
     }
+    // what takes an absent value: | default, is defined; a macro's body is checked where it is called
+    for (const fastPath of [true, false]) {
+      const ok = compileProject(projectFiles({ models: { 'models/a.sql': "select '{{ missing | default('d') | upper }}' as x{% if missing is defined %}, 1 as y{% endif %}" } }), { env: {}, fastPath });
+      expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    }
+    const inMacro = compileProject(projectFiles({ macros: { 'macros/m.sql': "{% macro m(x) %}'{{ 'c_' ~ missing_name }}'{% endmacro %}" }, models: { 'models/a.sql': 'select {{ m(1) }} as x' } }), { env: {} });
+    expect(inMacro.diagnostics.find((d) => d.severity === 'error')?.message).toMatch(/'missing_name' is undefined: joined with ~ it would read 'undefined'/);
     // the fast path names the nearest known name
     const dym = compileProject(projectFiles({ models: { 'models/a.sql': 'select {{ tagret.name }}' } }), { env: {} });
     expect(dym.diagnostics[0].message).toMatch(/'tagret' is undefined — did you mean 'target'\?/);
