@@ -224,7 +224,7 @@ async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Pro
 
 
 /** --delivery-timeout: a duration, at most half the state lock's lease (so the lock never runs out mid-send). */
-function deliveryPolicy(value: string | undefined, files: ProjectFiles) {
+export function deliveryPolicy(value: string | undefined, files: ProjectFiles) {
   const lease = files.project.alerts?.lock_lease ? durationMs(files.project.alerts.lock_lease) : 10 * 60_000;
   if (value === undefined) return undefined;
   const ms = durationFlag('--delivery-timeout', value, { min: 1 });

@@ -17,7 +17,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Cron } from 'croner';
-import { formatDiagnostic, ProjectError, UsageError, WarehouseBusyError } from '../errors.js';
+import { formatDiagnostic, ProjectError, UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { loadProject } from '../project/load-project.js';
 import { VIGIL_VERSION } from '../compile/compile-project.js';
@@ -82,6 +82,12 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   if (!config) throw new ProjectError(diagnostics);
   if (!config.jobs.length)
     throw new UsageError('project.yaml has no schedules: nothing to serve. Add e.g.\n  schedules:\n    sync_delta: { command: sync, cron: "*/5 * * * *", build_after: true }\n    alerts: { command: alerts }\n(see docs/operations.md)');
+  // --delivery-timeout is for alerts jobs: checked now (not at each alerts run), refused without one
+  if (o.deliveryTimeout !== undefined) {
+    if (!config.jobs.some((j) => j.command === 'alerts')) throw new UsageError('--delivery-timeout: no schedule runs alerts (command: alerts), so it would do nothing');
+    const { deliveryPolicy } = await import('./alerts-commands.js');
+    deliveryPolicy(o.deliveryTimeout, files);
+  }
   // the project must compile now: a mistake is a usage error at start, not a failing job at 3 am
   const compiled = compileForCommand(o, { writeArtifacts: false });
   // the streams some sync job covers: /health judges these
@@ -311,14 +317,17 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         // build what reads the streams that got rows (dbt's source:x+), unless we are stopping
         const changed = results.filter((r) => r.rows > 0).map((r) => r.stream);
         let buildOk = true;
+        let buildStopped = false;
         if (job.buildAfter && changed.length && !signal.aborted) {
           await target.close();
           log(`${job.name}: building what reads ${changed.join(', ')}`);
           const s = await runExecute('build', { ...common, select: changed.map((x) => `source:${x}+`), threads: job.threads, signal });
           recordBuild(s);
-          buildOk = !s || s.ok;
+          // stopped by the signal (nodes skipped) is not a failure: the job is abandoned
+          buildStopped = !!s?.interrupted;
+          buildOk = !s || s.ok || buildStopped;
         }
-        return { ok: !failed.length && !problems.length && buildOk, interrupted, message: buildOk ? message : `${message}; the build after it failed` };
+        return { ok: !failed.length && !problems.length && buildOk, interrupted: interrupted || buildStopped, message: !buildOk ? `${message}; the build after it failed` : buildStopped ? `${message}; the build after it was stopped` : message };
       } finally {
         for (const f of froms.values()) await f.close().catch(() => {});
         await target.close().catch(() => {});
@@ -463,9 +472,17 @@ async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Pro
         const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
         if (!streams.length) throw new UsageError('no source table it selects has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
         for (const s of streams) covered.add(`${s.source_name}.${s.name}`);
+        // the source databases resolve now (an unset DATABASE_URL is a mistake at start, as for
+        // vigil sync, not a failure at each run)
+        const { resolveTarget } = await import('../compile/resolve-target.js');
+        for (const from of new Set(streams.map((s) => s.sync!.from))) {
+          const ds: Diagnostic[] = [];
+          if (!resolveTarget(c.files, { target: from, env: process.env }, ds)) throw new ProjectError(ds);
+        }
       }
     } catch (e) {
-      if (e instanceof UsageError) throw new UsageError(`${where}: ${e.message}`);
+      // (the one-shot commands' --allow-empty is not serve's: a schedule selects something or is a mistake)
+      if (e instanceof UsageError) throw new UsageError(`${where}: ${e.message.replace(/\n\(nothing was run; pass --allow-empty[^)]*\)$/, '')}`);
       throw e;
     }
   }

@@ -194,6 +194,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   const byId = new Map(nodes.map((n) => [n.unique_id, n]));
   let done = 0;
   let stop = false;
+  /** a node was skipped because the signal (Ctrl-C, serve's SIGTERM) had come */
+  let skippedBySignal = false;
 
   // schemas first, once each
   const schemas = new Set(nodes.filter((n): n is ModelNode | SeedNode | SnapshotNode => (n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot') && !!n.relation).map((n) => n.relation!.schema));
@@ -383,6 +385,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         const deps = waitsFor.get(id) ?? [];
         const bad = deps.find((x) => blocked(results.get(x), byId.get(x)));
         const interrupted = !!opts.signal?.aborted;
+        if (interrupted) skippedBySignal = true;
         if (bad || stop || interrupted || startFailed) {
           const why = interrupted ? 'interrupted (Ctrl-C)' : startFailed ? 'an on_run_start hook failed' : stop ? 'stopped after a failure (--fail-fast)' : `upstream ${byId.get(bad!)!.name} ${results.get(bad!)!.status === 'skipped' ? 'was skipped' : 'failed'}`;
           report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: why, relation: n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot' ? displayRelation(n) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
@@ -407,7 +410,10 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     if (!results.has(n.unique_id)) report({ unique_id: n.unique_id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: 'dependencies could not be resolved', file: n.file, compiled_path: n.compiled_path }, n);
   }
 
-  const interrupted = !!opts.signal?.aborted;
+  // interrupted: the signal kept a node from running. One that came during the last node(s) let
+  // the run finish: it is the run it would have been (its on_run_end runs; serve does not give
+  // its slot back to be run again)
+  const interrupted = skippedBySignal;
   // on_run_end: after the last node, whatever happened to the nodes (not after Ctrl-C)
   const startOps = operations.length;
   if (!interrupted) await runOperations(manifest.hooks?.on_run_end);

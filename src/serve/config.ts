@@ -54,6 +54,8 @@ export interface ServeConfig {
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:9464';
+/** The shortest serve.lease: renewed every third of it (at least each second), with room for a slow round trip. */
+export const MIN_LEASE_MS = 10_000;
 
 /** `127.0.0.1:9464`, `[::1]:9464`, `:9464` (all interfaces) or `9464`; undefined when malformed. */
 export function parseListen(text: string): { host: string; port: number } | undefined {
@@ -94,6 +96,8 @@ export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?
     const tzProblem = timezoneProblem(timezone);
     if (tzProblem) ds.push(diag('E_SCHEDULE', `schedules.${name}: ${tzProblem}`, at([...path, 'timezone'])));
     const perRuleSchedule = command === 'alerts' && s.cron === undefined;
+    // each rule's own schedule is in its own time zone (alerts/*.yaml): this one would do nothing
+    if (perRuleSchedule && s.timezone !== undefined) ds.push(diag('E_SCHEDULE', `schedules.${name}: timezone goes with cron; without cron each alert rule runs on its own schedule, in its own time zone`, at([...path, 'timezone'], true), 'give the job a cron, or remove timezone'));
     if (s.cron === undefined && !perRuleSchedule) ds.push(diag('E_SCHEDULE', `schedules.${name}: cron is missing`, at(path, true), 'e.g. cron: "*/5 * * * *" (every 5 minutes)'));
     const cron = s.cron ?? ALERTS_TICK;
     if (s.cron !== undefined && !tzProblem) {
@@ -101,6 +105,11 @@ export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?
       if (cp) ds.push(diag('E_SCHEDULE', `schedules.${name}: ${cp}`, at([...path, 'cron'])));
     }
     const list = (v: string | string[] | undefined) => (v === undefined ? undefined : Array.isArray(v) ? v : v.split(/\s+/).filter(Boolean));
+    // an empty selector is not "everything" by accident (leave the key out for that)
+    for (const k of ['select', 'exclude'] as const) {
+      const v = list(s[k]);
+      if (v && (!v.length || v.some((x) => !x.trim()))) ds.push(diag('E_SCHEDULE', `schedules.${name}: ${k} is empty`, at([...path, k]), k === 'select' ? 'leave select out to run everything' : 'leave exclude out'));
+    }
     jobs.push({
       name,
       command,
@@ -125,6 +134,9 @@ export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?
     if (!l) ds.push(diag('E_SCHEDULE', `${listenFlag !== undefined ? '--listen' : 'serve.listen'} '${text}' is not an address: write host:port (127.0.0.1:9464), :port for every interface, or a port`, listenFlag !== undefined ? {} : at(['serve', 'listen'])));
     else listen = l;
   }
+  // a lease is renewed every third of it while its job runs: one too short to be renewed in time
+  // lets a second serve take the job it still runs (the same slot twice at once)
+  if (serve.lease !== undefined && durationMs(serve.lease) < MIN_LEASE_MS) ds.push(diag('E_SCHEDULE', `serve.lease ${serve.lease} is too short: a running job renews its lease every third of it, so another serve would take it over while it runs; at least ${MIN_LEASE_MS / 1000}s`, at(['serve', 'lease'])));
   if (ds.length) return { diagnostics: ds };
   return {
     config: {

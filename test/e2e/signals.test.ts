@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, removeDir, VIGIL } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, VIGIL } from '../helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -78,5 +78,26 @@ describe('Ctrl-C during a build', () => {
     expect(m0.status).toBe('success'); // the running node finished
     expect(results.results.filter((x: { message: string }) => x.message === 'interrupted (Ctrl-C)').length).toBe(11);
     expect(stdout).toMatch(/SKIP .* \(interrupted \(Ctrl-C\)\)/);
+  });
+
+  it('during the last node: nothing is left to skip, so the run is complete: exit 0, on_run_end runs', async () => {
+    const dir = project({
+      'project.yaml': `${BASIC_PROJECT_YAML}on_run_end: "copy (select 1 as ended) to 'run-ended.csv'"\n`,
+      'models/only.sql': "{{ config(materialized='table', pre_hook=\"copy (select 1 as started) to 'only-started.csv'\") }}\nselect count(*) as id from range(0, 1000000000) as r(i) where i % 7 = 3",
+    });
+    const child = spawn(process.execPath, [VIGIL, 'build', '--threads', '1'], { cwd: dir });
+    let stderr = '';
+    child.stderr.on('data', (b) => (stderr += b));
+    await new Promise<void>((resolve) => {
+      const check = () => (existsSync(join(dir, 'only-started.csv')) ? resolve() : setTimeout(check, 20));
+      check();
+    });
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(stderr).toMatch(/interrupted: no new node starts; waiting for the running ones/);
+    expect(code, stderr).toBe(0);
+    const results = JSON.parse(readFileSync(join(dir, 'target', 'run_results.json'), 'utf8'));
+    expect(results.results.map((x: { name: string; status: string }) => x.status)).toEqual(['success', 'success']);
+    expect(existsSync(join(dir, 'run-ended.csv'))).toBe(true);
   });
 });

@@ -48,6 +48,9 @@ describe('serve configuration', () => {
     ['no cron', 'schedules:\n  s: { command: build }\n', /schedules\.s: cron is missing/],
     ['an unknown key', 'schedules:\n  s: { command: build, cron: "0 * * * *", selct: x }\n', /unknown key 'selct'/],
     ['a bad listen address', 'serve: { listen: "localhost:99999" }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /project\.yaml:5:\d+: .*serve\.listen 'localhost:99999' is not an address/],
+    ['a lease too short to be renewed', 'serve: { lease: 0s }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /project\.yaml:5:\d+: .*serve\.lease 0s is too short: .* at least 10s/],
+    ['a time zone on alerts without cron (each rule has its own)', 'schedules:\n  a: { command: alerts, timezone: Europe/Paris }\n', /project\.yaml:6:\d+: .*schedules\.a: timezone goes with cron/],
+    ['an empty selector', 'schedules:\n  t: { command: test, cron: "0 * * * *", select: " " }\n', /project\.yaml:6:\d+: .*schedules\.t: select is empty/],
     ['a bad duration', 'serve: { max_sync_age: 5 minutes }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /serve\.max_sync_age/],
   ])('%s: an error at its line', (_name, tail, re) => {
     let ps: string[];
@@ -86,6 +89,15 @@ describe('vigil serve on the command line', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/project\.yaml:6:\d+: .*unknown time zone 'Mars\/Olympus'/);
     expect(r.stdout + r.stderr).not.toMatch(/listening|\n\s+at /);
+    // --delivery-timeout is checked at start, and refused where no job runs alerts
+    const alerts = project('schedules:\n  a: { command: alerts }\n');
+    const bad = vigil(alerts, ['serve', '--delivery-timeout', 'abc']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--delivery-timeout.*'abc'/);
+    const unused = vigil(project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n'), ['serve', '--delivery-timeout', '30s']);
+    expect(unused.code).toBe(2);
+    expect(unused.stderr).toMatch(/--delivery-timeout: no schedule runs alerts/);
+    expect(bad.stdout + bad.stderr + unused.stdout + unused.stderr).not.toMatch(/listening|\n\s+at /);
   });
 
   it('no schedules, a selector that matches nothing, a sync job without synced sources: exit 2, each said plainly', () => {
@@ -95,9 +107,20 @@ describe('vigil serve on the command line', () => {
     const typo = vigil(project('schedules:\n  b: { command: build, cron: "0 * * * *", select: [onee] }\n'), ['serve']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/schedules\.b \(project\.yaml:6\): selector 'onee' matched nothing — did you mean 'one'\?/);
+    expect(typo.stderr).not.toContain('--allow-empty'); // a flag of the one-shot commands, not serve's
     const nosync = vigil(project('schedules:\n  s: { command: sync, cron: "0 * * * *" }\n'), ['serve']);
     expect(nosync.code).toBe(2);
     expect(nosync.stderr).toMatch(/schedules\.s \(project\.yaml:6\): .*no source table it selects has a sync block/);
+    // the source database's settings resolve at start: an unset variable is exit 2 there, as for vigil sync
+    const unset = vigil(
+      project("  app: { type: postgres, url: \"{{ env_var('VIGIL_TEST_NEVER_SET_URL') }}\", schema: analytics }\nschedules:\n  s: { command: sync, cron: \"*/5 * * * *\" }\n", {
+        'models/sources.yml': 'sources:\n  - name: raw\n    schema: raw\n    sync: { from: app }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: updated_at }\n',
+      }),
+      ['serve'],
+    );
+    expect(unset.code, unset.stderr).toBe(2);
+    expect(unset.stderr).toMatch(/project\.yaml:5:\d+: error: target 'app': environment variable VIGIL_TEST_NEVER_SET_URL is not set/);
+    expect(unset.stdout + unset.stderr).not.toMatch(/listening|\n\s+at /);
   });
 
   it('a port in use: exit 2 naming the address', async () => {
