@@ -12,7 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { ABSENCE_FILTERS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, STRING_MEMBERS } from './jinja-compat.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -77,6 +77,10 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
     if (frame.has(name)) return frame.get(name);
     if (name in ctx) return ctx[name];
     if (name in globals) return globals[name];
+    // Jinja's constants (nunjucks' installJinjaCompat looks them up the same way, last)
+    if (name === 'True') return true;
+    if (name === 'False') return false;
+    if (name === 'None') return null;
     return new Undef(name, at);
   };
   const strict = (v: unknown): unknown => {
@@ -126,6 +130,11 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         const obj = ev(n.target as AnyNode) as Record<string, unknown> | null | undefined;
         const key = ev(n.val as AnyNode) as string;
         if (obj === undefined || obj === null) throw new FastRenderError(`'${fnName(n.target as AnyNode)}' is ${obj === null ? 'none' : 'undefined'}: it has no attribute '${String(key)}'`, n.lineno + 1, n.colno + 1);
+        // a string's Python methods (jinja-compat.ts), not JavaScript's of the same name
+        if (typeof obj === 'string' && typeof key === 'string' && Object.hasOwn(STRING_MEMBERS, key)) {
+          const f = STRING_MEMBERS[key];
+          return (...a: unknown[]) => f.apply(obj, a);
+        }
         let v: unknown;
         try {
           v = obj[key];

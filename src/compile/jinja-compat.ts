@@ -143,7 +143,65 @@ export function installJinjaCompat(): void {
     return ensureDefined(v, lineno, colno);
   };
   strictWhereUsed(nj.lib.TemplateError);
+  pythonStrings(runtime as unknown as { memberLookup: (...a: unknown[]) => unknown });
   compatInstalled = true;
+}
+
+/** Python's string methods, as Jinja has them (nunjucks gives a string JavaScript's: `.split()` unsplit, `.replace()` once, no `.lower()`). */
+export const STRING_MEMBERS: Record<string, (this: string, ...a: unknown[]) => unknown> = {
+  lower() { return this.toLowerCase(); },
+  upper() { return this.toUpperCase(); },
+  strip(chars?: unknown) { return stripChars(stripChars(this, chars, true), chars, false); },
+  lstrip(chars?: unknown) { return stripChars(this, chars, true); },
+  rstrip(chars?: unknown) { return stripChars(this, chars, false); },
+  startswith(p: unknown) { return (Array.isArray(p) ? p : [p]).some((x) => this.startsWith(String(x))); },
+  endswith(p: unknown) { return (Array.isArray(p) ? p : [p]).some((x) => this.endsWith(String(x))); },
+  split(sep?: unknown, maxsplit?: unknown) {
+    const max = typeof maxsplit === 'number' && maxsplit >= 0 ? maxsplit : Infinity;
+    // no separator: runs of white space, none at the ends
+    const parts = sep === undefined || sep === null ? this.trim().split(/\s+/).filter(Boolean) : this.split(String(sep));
+    if (parts.length - 1 <= max) return parts;
+    const glue = sep === undefined || sep === null ? ' ' : String(sep);
+    return [...parts.slice(0, max), parts.slice(max).join(glue)];
+  },
+  replace(old: unknown, now: unknown, count?: unknown) {
+    const parts = this.split(String(old));
+    const n = typeof count === 'number' && count >= 0 ? Math.min(count, parts.length - 1) : parts.length - 1;
+    return parts.slice(0, n + 1).join(String(now)) + (n + 1 < parts.length ? String(old) + parts.slice(n + 1).join(String(old)) : '');
+  },
+  join(items: unknown) { return (Array.isArray(items) ? items : []).map(String).join(this); },
+  title() { return this.toLowerCase().replace(/(^|[^A-Za-z])([a-z])/g, (_m, a: string, b: string) => a + b.toUpperCase()); },
+  capitalize() { return this.charAt(0).toUpperCase() + this.slice(1).toLowerCase(); },
+  find(sub: unknown) { return this.indexOf(String(sub)); },
+  count(sub: unknown) { return String(sub) === '' ? this.length + 1 : this.split(String(sub)).length - 1; },
+  isdigit() { return /^\d+$/.test(this); },
+  isalpha() { return /^[A-Za-z]+$/.test(this); },
+  isalnum() { return /^[A-Za-z0-9]+$/.test(this); },
+  islower() { return /[a-z]/.test(this) && this === this.toLowerCase(); },
+  isupper() { return /[A-Z]/.test(this) && this === this.toUpperCase(); },
+};
+
+function stripChars(s: string, chars: unknown, left: boolean): string {
+  const set = chars === undefined || chars === null ? undefined : String(chars);
+  const strip = (c: string) => (set === undefined ? /\s/.test(c) : set.includes(c));
+  let i = left ? 0 : s.length;
+  if (left) while (i < s.length && strip(s[i])) i++;
+  else while (i > 0 && strip(s[i - 1])) i--;
+  return left ? s.slice(i) : s.slice(0, i);
+}
+
+/** A string's Python methods, and a string's slice a string (`'abcdef'[2:]` is 'cdef', not a list of letters). */
+function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }): void {
+  const memberLookup = runtime.memberLookup;
+  runtime.memberLookup = function (this: unknown, ...args: unknown[]) {
+    const [obj, val] = args;
+    if (typeof obj === 'string' && args.length < 4 && typeof val === 'string' && Object.hasOwn(STRING_MEMBERS, val)) {
+      const f = STRING_MEMBERS[val];
+      return (...a: unknown[]) => f.apply(obj, a);
+    }
+    const r = memberLookup.apply(this, args);
+    return typeof obj === 'string' && args.length === 4 && Array.isArray(r) ? r.join('') : r;
+  };
 }
 
 /** The message of an undefined value used where it would silently become something (strictWhereUsed). */

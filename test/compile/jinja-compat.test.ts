@@ -46,6 +46,14 @@ const CASES: Array<[string, string, string]> = [
   ['trailing comma in a call', "{{ [1, 2] | join(',',) }}", '1,2'],
   ['trailing comma in a list and a dict, over lines', '{% set l = [\n  "a",\n  "b",\n] %}{% set d = {"k": 1,} %}{{ l | join("") }}{{ d.k }}', 'ab1'],
   ['a comma inside a string is kept', "{{ 'x,)' }}", 'x,)'],
+  // Jinja's constants and Python's str methods ("Python Methods" in the Template Designer
+  // Documentation; the outputs are Python's)
+  ['True, False and None', "{% if True %}t{% endif %}{% if not False %}f{% endif %}{{ 'n' if None is none }}", 'tfn'],
+  ['str.lower(), upper(), strip(), title(), capitalize()', "{{ 'AbC'.lower() }} {{ 'abc'.upper() }} [{{ '  x y  '.strip() }}] {{ 'xxhixx'.strip('x') }} {{ 'hello world'.title() }} {{ 'hELLO'.capitalize() }}", 'abc ABC [x y] hi Hello World Hello'],
+  ['str.split() on white space, with a separator and maxsplit', "{{ ' a  b c '.split() | length }} {{ 'a,b,,c'.split(',') | join('|') }} {{ 'a-b-c'.split('-', 1) | join('|') }}", '3 a|b||c a|b-c'],
+  ['str.replace() replaces every occurrence, or count of them', "{{ 'a-b-c'.replace('-', '_') }} {{ 'a-b-c'.replace('-', '_', 1) }}", 'a_b_c a_b-c'],
+  ['str.startswith(), endswith(), find(), count(), isdigit(), join()', "{{ 'stg_x'.startswith('stg_') }} {{ 'x.sql'.endswith(['.py', '.sql']) }} {{ 'abcabc'.find('c') }} {{ 'abcabc'.count('b') }} {{ '42'.isdigit() }} {{ ', '.join(['a', 'b']) }}", 'true true 2 2 true a, b'],
+  ["a string's slice is a string", "{{ 'abcdef'[2:] }} {{ 'abcdef'[:2] }} {{ 'abcdef'[::-1] }} {{ [1, 2, 3][1:] | join(',') }}", 'cdef ab fedcba 2,3'],
   // ref with the project's name (dbt's two-argument form)
   ["ref('<this project>', 'model')", "{{ ref('shop', 'orders') }}", '\u27E6ref:orders\u27E7'],
 ];
