@@ -43,6 +43,8 @@ export function hasSecretPlaceholder(text: string): boolean {
 
 /** The names of the secrets a text refers to by placeholder, in order of first use. */
 export function secretNames(text: string): string[] {
+  // (matchAll starts where the shared pattern's last test() stopped)
+  PH.lastIndex = 0;
   return [...new Set([...text.matchAll(PH)].map((m) => m[1]))];
 }
 

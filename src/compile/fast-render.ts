@@ -12,7 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { ABSENCE_FILTERS, STRING_MEMBERS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -130,6 +130,8 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         const obj = ev(n.target as AnyNode) as Record<string, unknown> | null | undefined;
         const key = ev(n.val as AnyNode) as string;
         if (obj === undefined || obj === null) throw new FastRenderError(`'${fnName(n.target as AnyNode)}' is ${obj === null ? 'none' : 'undefined'}: it has no attribute '${String(key)}'`, n.lineno + 1, n.colno + 1);
+        const secret = secretTransformed(obj, `.${String(key)}`);
+        if (secret) throw new FastRenderError(secret, n.lineno + 1, n.colno + 1);
         // a string's Python methods (jinja-compat.ts), not JavaScript's of the same name
         if (typeof obj === 'string' && typeof key === 'string' && Object.hasOwn(STRING_MEMBERS, key)) {
           const f = STRING_MEMBERS[key];
@@ -180,6 +182,8 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         // filters whose point is its absence
         const [value, ...rest] = (n.args as AnyNode).children as AnyNode[];
         const input = value === undefined ? undefined : ABSENCE_FILTERS.has(name) ? loose(evRaw(value)) : ev(value);
+        const secret = secretFiltered(input, name);
+        if (secret) throw new FastRenderError(secret, n.lineno + 1, n.colno + 1);
         try {
           return filter.apply(undefined, [input, ...rest.map((c) => loose(evRaw(c)))]);
         } catch (e) {

@@ -10,6 +10,7 @@
  *   `rejectattr` with Jinja's tests (`equalto`, `==`, `ne`, `gt`, `in`, `defined`, `none`, ...).
  */
 import nunjucks from 'nunjucks';
+import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 
 let compatInstalled = false;
 
@@ -195,6 +196,8 @@ function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }):
   const memberLookup = runtime.memberLookup;
   runtime.memberLookup = function (this: unknown, ...args: unknown[]) {
     const [obj, val] = args;
+    const secret = secretTransformed(obj, args.length === 4 ? 'a slice' : `.${String(val)}`);
+    if (secret) throw new Error(secret);
     if (typeof obj === 'string' && args.length < 4 && typeof val === 'string' && Object.hasOwn(STRING_MEMBERS, val)) {
       const f = STRING_MEMBERS[val];
       return (...a: unknown[]) => f.apply(obj, a);
@@ -209,6 +212,28 @@ export const UNDEFINED_USE_RE = /^'[^']+' is undefined: /;
 
 /** Filters whose point is an absent value: `{{ x | default('y') }}` takes an undefined x. */
 export const ABSENCE_FILTERS = new Set(['default', 'd']);
+
+/** Filters that leave a string as it is: a secret's placeholder goes through them. */
+const SAME_TEXT_FILTERS = new Set(['default', 'd', 'safe', 'string']);
+
+/**
+ * A secret's env_var() renders a placeholder that its value replaces when the SQL is sent
+ * (secrets.ts): a filter, a method or a slice would transform the placeholder, and the warehouse
+ * would get the transformed placeholder instead of the value. An error naming the secret.
+ */
+export function secretTransformed(v: unknown, how: string): string | undefined {
+  if (typeof v !== 'string' || !hasSecretPlaceholder(v)) return undefined;
+  const name = secretNames(v)[0];
+  return `${how} would change the placeholder of the secret ${name}, not its value (which is put into the SQL only when it runs): transform it in SQL instead, e.g. upper('{{ env_var('${name}') }}')`;
+}
+
+/** The message of secretTransformed(), for the error's position (template-env.ts). */
+export const SECRET_TRANSFORM_RE = / would change the placeholder of the secret /;
+
+/** Whether `filter` would transform a secret's placeholder: the message, else undefined. */
+export function secretFiltered(v: unknown, filter: string): string | undefined {
+  return SAME_TEXT_FILTERS.has(filter) ? undefined : secretTransformed(v, `filter '${filter}'`);
+}
 
 /**
  * An undefined value where it would turn into something else without a word: looped over
@@ -227,6 +252,12 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     // would be taken for "no position")
     if (v === undefined && env?.opts?.throwOnUndefined) throw new TemplateError(`'${expr}' is undefined: ${why}`, lineno + 1, colno + 1);
     return v;
+  };
+  n.runtime.vigilFilterInput = (env: { opts?: { throwOnUndefined?: boolean } }, v: unknown, expr: string, filter: string, lineno: number, colno: number) => {
+    const secret = secretFiltered(v, filter);
+    if (secret) throw new TemplateError(secret, lineno + 1, colno + 1);
+    if (ABSENCE_FILTERS.has(filter)) return v;
+    return (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(env, v, expr, `filter '${filter}' would make something of nothing (| default(...) gives a value when there is none)`, lineno, colno);
   };
   const strict = new WeakMap<object, string>();
   const text = (x: Node | undefined): string => {
@@ -248,7 +279,7 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
       else if (node?.typename === 'Filter') {
         const name = String((node.name as Node).value);
         const input = ((node.args as Node).children as Node[])[0];
-        if (input && !ABSENCE_FILTERS.has(name)) strict.set(input, `filter '${name}' would make something of nothing (| default(...) gives a value when there is none)`);
+        if (input) strict.set(input, `filter:${name}`);
       } else if (node?.typename === 'Concat') {
         strict.set(node.left as object, "joined with ~ it would read 'undefined'");
         strict.set(node.right as object, "joined with ~ it would read 'undefined'");
@@ -259,6 +290,12 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
       return compile.call(this, node, frame);
     }
     strict.delete(node);
+    if (why.startsWith('filter:')) {
+      this._emit('runtime.vigilFilterInput(env, ');
+      compile.call(this, node, frame);
+      this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(why.slice(7))}, ${node.lineno}, ${node.colno})`);
+      return;
+    }
     this._emit('runtime.vigilDefined(env, ');
     compile.call(this, node, frame);
     this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(why)}, ${node.lineno}, ${node.colno})`);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { isSecret, redact, reveal, secretPlaceholder } from '../../src/secrets.js';
+import { hasSecretPlaceholder, isSecret, redact, reveal, secretNames, secretPlaceholder } from '../../src/secrets.js';
 import { COUNTS_ALERT, makeProject, removeDir, vigil, vigilAsync, type CliResult } from '../helpers.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
@@ -72,6 +72,22 @@ describe('the secret rule', () => {
     expect(redact(`x ab"c\\def-123 y ${JSON.stringify({ t: env.MY_TOKEN })}`, env)).toBe('x <redacted:MY_TOKEN> y {"t":"<redacted:MY_TOKEN>"}');
     expect(reveal(`select '${secretPlaceholder('VIGIL_SECRET_T')}'`, { VIGIL_SECRET_T: 'v' })).toBe(`select 'v'`);
     expect(() => reveal(`select '${secretPlaceholder('VIGIL_SECRET_NOT_SET_ANYWHERE')}'`)).toThrow(/VIGIL_SECRET_NOT_SET_ANYWHERE is not set/);
+  });
+  it("secretNames finds every placeholder, whatever was tested before (a view's secrets are found by it)", () => {
+    const long = `select 1 from t where a = '${secretPlaceholder('VIGIL_SECRET_A')}'`;
+    expect(hasSecretPlaceholder(long)).toBe(true);
+    expect(secretNames(`'${secretPlaceholder('VIGIL_SECRET_B')}'`)).toEqual(['VIGIL_SECRET_B']);
+  });
+  it('a filter, a method or a slice on a secret is an error naming it (it would change the placeholder, not the value)', () => {
+    const dir = makeProject({ 'models/t.sql': "{{ config(materialized='table') }}\nselect '{{ env_var('VIGIL_SECRET_T') | upper }}' as t" });
+    try {
+      const r = vigil(dir, ['compile'], { VIGIL_SECRET_T: 'hunter22hunter' });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("models/t.sql:2:40: error: filter 'upper' would change the placeholder of the secret VIGIL_SECRET_T, not its value");
+      expect(r.stdout + r.stderr).not.toContain('hunter22hunter');
+    } finally {
+      removeDir(dir);
+    }
   });
 });
 
