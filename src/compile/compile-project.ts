@@ -324,7 +324,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   for (const [name, p] of modelProps) {
     if (!drafts.has(name)) {
       const hint = didYouMean(name, drafts.keys());
-      ds.push(diag('E_PROPS', `properties for model '${name}' but there is no models/**/${name}.sql`, { file: p.file, ...p.src.locate([...p.path, 'name']) }, hint ? `did you mean '${hint}'?` : undefined, 'warn'));
+      // an error, not a warning: its tests and docs would be dropped without a word
+      ds.push(diag('E_PROPS', `properties for model '${name}' but there is no models/**/${name}.sql${hint ? ` — did you mean '${hint}'?` : ''}`, { file: p.file, ...p.src.locate([...p.path, 'name']) }, hint ? undefined : 'its tests and descriptions would apply to nothing: fix the name or remove the entry'));
     }
   }
 
@@ -497,7 +498,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   for (const [name, p] of seedProps) {
     if (!seedNodes.has(name) && !(files.seeds ?? []).some((f) => f.path.replace(/^.*\//, '').replace(/\.csv$/i, '') === name)) {
       const hint = didYouMean(name, seedNodes.keys());
-      ds.push(diag('E_PROPS', `properties for seed '${name}' but there is no ${files.paths.seeds}/**/${name}.csv`, { file: p.file, ...p.src.locate([...p.path, 'name']) }, hint ? `did you mean '${hint}'?` : undefined, 'warn'));
+      ds.push(diag('E_PROPS', `properties for seed '${name}' but there is no ${files.paths.seeds}/**/${name}.csv${hint ? ` — did you mean '${hint}'?` : ''}`, { file: p.file, ...p.src.locate([...p.path, 'name']) }, hint ? undefined : 'its tests and descriptions would apply to nothing: fix the name or remove the entry'));
     }
   }
   for (const n of [...seedNodes.values()]) if (n.config.enabled === false) seedNodes.delete(n.name);

@@ -116,7 +116,15 @@ export class TemplateEnv {
       }
       return {};
     };
-    this.env.addGlobal('ref', (first: unknown, second?: unknown) => {
+    const isKw = (a: unknown) => !!a && typeof a === 'object' && !!(a as { __keywords?: boolean }).__keywords;
+    this.env.addGlobal('ref', (...args: unknown[]) => {
+      // dbt's versioned refs (version=2, v=2) and anything else it is not given by name: not
+      // silently resolved to the unversioned model
+      const named = Object.keys(kw(args));
+      if (named.length) throw new Error(`ref() takes no ${named.map((k) => `${k}=`).join(', ')}: ${named.some((k) => k === 'version' || k === 'v') ? 'Vigil has no model versions; ' : ''}write ref('model')`);
+      const pos = args.filter((a) => !isKw(a));
+      if (pos.length > 2 || pos.length === 0) throw new Error(`ref() takes a model name (or the project's name and a model name), got ${pos.length} arguments`);
+      let [first, second] = pos;
       // ref('package', 'model'): Vigil has no packages; the project's own name is accepted
       if (typeof second === 'string') {
         if (opts.project !== undefined && first !== opts.project)
@@ -128,15 +136,19 @@ export class TemplateEnv {
       self.current.refs.push(name);
       return `${PH_OPEN}ref:${name}${PH_CLOSE}`;
     });
-    this.env.addGlobal('source', (source: unknown, table: unknown) => {
-      if (typeof source !== 'string' || typeof table !== 'string') throw new Error("source() takes two strings: source('source_name', 'table_name')");
+    this.env.addGlobal('source', (...args: unknown[]) => {
+      const [source, table] = args;
+      if (args.length !== 2 || typeof source !== 'string' || typeof table !== 'string') throw new Error("source() takes two strings: source('source_name', 'table_name')");
       self.current.sources.push([source, table]);
       return `${PH_OPEN}source:${source}.${table}${PH_CLOSE}`;
     });
     this.env.addGlobal('config', (...args: unknown[]) => {
       const k = kw(args);
-      const positional = args[0];
-      if (positional && typeof positional === 'object' && !(positional as { __keywords?: boolean }).__keywords) Object.assign(k, positional);
+      const positional = args.filter((a) => !isKw(a));
+      // config({'materialized': 'table'}) as dbt takes it; anything else positional is a mistake
+      if (positional.length > 1 || (positional.length === 1 && (!positional[0] || typeof positional[0] !== 'object' || Array.isArray(positional[0]))))
+        throw new Error(`config() takes keyword arguments, e.g. config(materialized='table'); got ${positional.map((p) => JSON.stringify(p) ?? String(p)).join(', ')}`);
+      if (positional.length) Object.assign(k, positional[0]);
       Object.assign(self.current.config, k);
       return '';
     });

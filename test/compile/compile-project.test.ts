@@ -74,6 +74,29 @@ describe('compileProject', () => {
     expect(errors(r)[0].message).toContain('models/one/x.sql');
   });
 
+  it('properties for a model that does not exist are an error with a did-you-mean (their tests would be dropped)', () => {
+    const r = compile({ models: { 'models/orders.sql': 'select 1 as id' }, yml: { 'models/props.yml': 'models:\n  - name: order\n    columns:\n      - name: id\n        tests: [not_null]\n' } });
+    expect(errors(r)).toHaveLength(1);
+    expect(errors(r)[0]).toMatchObject({ code: 'E_PROPS', file: 'models/props.yml', line: 2 });
+    expect(errors(r)[0].message).toBe("properties for model 'order' but there is no models/**/order.sql — did you mean 'orders'?");
+  });
+
+  it("arguments ref(), source() and config() do not take are errors, not ignored (dbt's versioned refs among them)", () => {
+    for (const [sql, message] of [
+      ["select * from {{ ref('b', version=2) }}", /ref\(\) takes no version=: Vigil has no model versions; write ref\('model'\)/],
+      ["select * from {{ ref('b', v=2) }}", /ref\(\) takes no v=/],
+      ["select * from {{ source('raw', 'events', 'x') }}", /source\(\) takes two strings/],
+      ["{{ config('table') }}select 1 as id", /config\(\) takes keyword arguments, e\.g\. config\(materialized='table'\); got "table"/],
+    ] as const) {
+      const r = compile({ yml: { 'models/sources.yml': SOURCES }, models: { 'models/b.sql': 'select 1 as id', 'models/a.sql': sql } });
+      expect(errors(r).map((e) => e.message).join('\n'), sql).toMatch(message);
+    }
+    // dbt's dict form of config() still works
+    const ok = compile({ models: { 'models/a.sql': "{{ config({'materialized': 'table'}) }}select 1 as id" } });
+    expect(errors(ok)).toEqual([]);
+    expect(model(ok, 'a').config.materialized).toBe('table');
+  });
+
   it('ref() to a disabled model is an error at the call (its table would be stale); a disabled model may ref another', () => {
     const r = compile({ models: { 'models/base.sql': '{{ config(enabled=false) }}select 1 as id', 'models/a.sql': "select *\nfrom {{ ref('base') }}", 'models/off.sql': "{{ config(enabled=false) }}select * from {{ ref('base') }}" } });
     expect(errors(r)).toHaveLength(1);
