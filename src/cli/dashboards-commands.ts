@@ -136,7 +136,14 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   const { exportDashboards, exportWarnings } = await import('../dashboards/export.js');
   const opts = { lookerConnection: o.lookerConnection, metabaseDatabase: o.metabaseDatabase === undefined ? undefined : databaseId(o.metabaseDatabase), collection: o.collection };
   for (const w of exportWarnings(ds, o.format, opts, projectTargets(c))) err(w);
-  const files = exportDashboards(ds, o.format, opts);
+  let files = exportDashboards(ds, o.format, opts);
+  if (o.format === 'looker' && ds.length < c.result.dashboards.length) {
+    // the model file and the views serve every dashboard of the LookML project: written from all
+    // of them, so that exporting one into the folder of a full export leaves the others working;
+    // only the selected dashboards' own files are written
+    const others = new Set(c.result.dashboards.filter((d) => !ds.includes(d)).map((d) => `${d.dashboard.name}.dashboard.lookml`));
+    files = new Map([...exportDashboards(c.result.dashboards, o.format, opts)].filter(([p]) => !others.has(p)));
+  }
   const dir = folderFlag('--out', o.out);
   for (const [p, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const abs = join(dir, p);

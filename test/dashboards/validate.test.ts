@@ -130,6 +130,19 @@ describe('dashboards in the manifest and against the warehouse', () => {
     expect(ok.stdout).toContain('Exported 2 dashboards');
   });
 
+  it('looker with --select into the folder of a full export: the model and views stay whole (the other dashboards keep working)', () => {
+    const dir = shipped();
+    const out = join(dir, 'lookml');
+    expect(vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', out]).code).toBe(0);
+    const model = readFileSync(join(out, 'ai_audit.model.lkml'), 'utf8');
+    const view = readFileSync(join(out, 'ai_audit_daily.view.lkml'), 'utf8');
+    const one = vigil(dir, ['dashboards', 'export', '--format', 'looker', '-s', 'overview', '--out', out]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).not.toContain('capability.dashboard.lookml');
+    expect(readFileSync(join(out, 'ai_audit.model.lkml'), 'utf8')).toBe(model);
+    expect(readFileSync(join(out, 'ai_audit_daily.view.lkml'), 'utf8')).toBe(view);
+  });
+
   it('shipped dashboards validate; exposures select their models', () => {
     const v = vigil(dir, ['dashboards', 'validate']);
     expect(v.code, v.stderr).toBe(0);
