@@ -34,6 +34,26 @@ export interface ParsedDashboard {
 }
 
 /** Parse and schema-check every dashboard file; problems go to `ds`. */
+/**
+ * What is wrong with a text of `{{ field }}` templates (a drill-down value, a raw-row match, a
+ * tile link): anything else between braces (a filter, a dash) would reach the page as written, a
+ * brace left open, a name that is not one of the tile's `fields`. `what` names the text in the
+ * messages ("drill-down value"; empty: the text itself).
+ */
+function fieldTemplateProblems(tpl: string, fields: string[], what: string): Array<{ message: string; hint?: string }> {
+  const out: Array<{ message: string; hint?: string }> = [];
+  const fix = "write {{ field }} with one of the tile's fields";
+  const quoted = `${what ? `${what} ` : ''}'${tpl}'`;
+  for (const m of tpl.matchAll(/\{\{(.*?)\}\}/g)) if (!/^\s*[A-Za-z_]\w*\s*$/.test(m[1])) out.push({ message: `${quoted}: '{{${m[1]}}}' is not a field template`, hint: fix });
+  if (/\{\{|\}\}/.test(tpl.replace(/\{\{.*?\}\}/g, ''))) out.push({ message: `${quoted} has an unclosed {{ or a stray }}`, hint: fix });
+  for (const m of tpl.matchAll(DRILL_TEMPLATE_RE)) {
+    if (fields.includes(m[1])) continue;
+    const hint = didYouMean(m[1], fields);
+    out.push({ message: `${what ? `${what} uses ` : ''}'${m[1]}'${what ? ', which' : ''} is not one of the tile's fields${hint ? ` — did you mean '${hint}'?` : ''} (${fields.join(', ')})` });
+  }
+  return out;
+}
+
 export function parseDashboards(files: DashboardFile[], ds: Diagnostic[]): ParsedDashboard[] {
   const out: ParsedDashboard[] = [];
   const names = new Map<string, string>();
@@ -143,13 +163,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         return false;
       };
       const fieldsIn = (tpl: string, path: (string | number)[]) => {
-        for (const m of tpl.matchAll(/\{\{(.*?)\}\}/g)) if (!/^\s*[A-Za-z_]\w*\s*$/.test(m[1])) bad(path, `'${tpl}': '{{${m[1]}}}' is not a field template`, "write {{ field }} with one of the tile's fields");
-        if (/\{\{|\}\}/.test(tpl.replace(/\{\{.*?\}\}/g, ''))) bad(path, `'${tpl}' has an unclosed {{ or a stray }}`, "write {{ field }} with one of the tile's fields");
-        for (const m of tpl.matchAll(DRILL_TEMPLATE_RE)) {
-          if (fields.includes(m[1])) continue;
-          const hint = didYouMean(m[1], fields);
-          bad(path, `'${m[1]}' is not one of the tile's fields${hint ? ` — did you mean '${hint}'?` : ''} (${fields.join(', ')})`);
-        }
+        for (const p of fieldTemplateProblems(tpl, fields, '')) bad(path, p.message, p.hint);
       };
       for (const [col, tpl] of Object.entries(rr.match)) {
         has(col, ['match', col]);
@@ -268,7 +282,10 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         const links: ResolvedTile['links'] = [];
         for (const [li, l] of tile.links.entries()) {
           if (l.url !== undefined) {
-            for (const m of l.url.matchAll(/\{\{\s*(\w+)\s*\}\}/g)) if (!names.includes(m[1])) err([...base, 'links', li, 'url'], `the link uses '${m[1]}', which is not one of the tile's fields (${names.join(', ')})`);
+            for (const p of fieldTemplateProblems(l.url, names, 'the link')) err([...base, 'links', li, 'url'], p.message, p.hint);
+            // what the site would not link (render.ts safeUrl), the exports would carry as written
+            const scheme = /^\s*([a-z][a-z0-9+.-]*):/i.exec(l.url)?.[1];
+            if (scheme && !/^(https?|mailto)$/i.test(scheme)) err([...base, 'links', li, 'url'], `a link is http(s)://, mailto: or a path, not ${scheme}:`);
             links.push({ label: l.label, url: l.url });
             continue;
           }
@@ -323,9 +340,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
             const tf = fs.find((f) => f.name === filter);
             if (!tf) err(where, `drill-down sets filter '${filter}', which ${dd.dashboard ? `dashboard '${dd.dashboard}'` : 'the dashboard'} does not define (filters: ${fs.map((f) => f.name).join(', ') || 'none'})`);
             // {{ column }} only: anything else between braces would reach the page as text
-            for (const m of tpl.matchAll(/\{\{(.*?)\}\}/g)) if (!/^\s*[A-Za-z_]\w*\s*$/.test(m[1])) err(where, `drill-down value '${tpl}': '{{${m[1]}}}' is not a field template`, 'write {{ column }} with one of the tile\'s fields');
-            if (/\{\{|\}\}/.test(tpl.replace(/\{\{.*?\}\}/g, ''))) err(where, `drill-down value '${tpl}' has an unclosed {{ or a stray }}`, 'write {{ column }} with one of the tile\'s fields');
-            for (const m of tpl.matchAll(DRILL_TEMPLATE_RE)) if (!fieldNames.includes(m[1])) err(where, `drill-down value uses '${m[1]}', which is not one of the tile's fields (${fieldNames.join(', ')})`);
+            for (const p of fieldTemplateProblems(tpl, fieldNames, 'drill-down value')) err(where, p.message, p.hint);
             if (tf?.type === 'date_range' && !/^[1-9]\d*d$/.test(tpl)) err(where, `filter '${filter}' is a date range: a drill-down sets it to a number of days like "7d", got '${tpl}'`);
             // a filter that reaches no tile of the target tab would change nothing on the page it opens
             if (tf && targetTab && !targetTab.tiles.some((x) => (tf.applies_to ? tf.applies_to.includes(x.model) : (columnsOf(x.model)?.includes(tf.column) ?? true)))) {
