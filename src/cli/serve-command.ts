@@ -257,7 +257,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       message = r.message;
     } catch (e) {
       status = 'error';
-      message = e instanceof ProjectError ? e.diagnostics.map(formatDiagnostic).join('; ') : (e as Error).message.split('\n')[0];
+      // one line in the log and in /health (a diagnostic's hint goes on its own line elsewhere)
+      message = e instanceof ProjectError ? e.diagnostics.map((x) => formatDiagnostic(x).replace(/\s*\n\s*/g, ' ')).join('; ') : (e as Error).message.split('\n')[0];
     } finally {
       clearInterval(renew);
       await renewing; // (a renewal in flight on the same connection finishes before the release)

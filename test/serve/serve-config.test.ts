@@ -6,6 +6,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadProject } from '../../src/project/load-project.js';
 import { serveConfig } from '../../src/serve/config.js';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
@@ -160,6 +162,11 @@ describe('vigil serve on the command line', () => {
     const before = srv.log().length;
     srv.child.kill('SIGCONT');
     await waitFor(() => (/fine: build started .*earlier slots? missed, run once/.test(srv.log().slice(before)) ? true : undefined), 15_000, srv.log);
+    // a model broken while serve runs: the job's failure is one line (the diagnostic's hint on it)
+    writeFileSync(join(dir, 'models/one.sql'), "select * from {{ ref('onee') }}\n");
+    const line = await waitFor(() => /^.*fine: FAILED.*E_REF.*$/m.exec(srv.log())?.[0], 15_000, srv.log);
+    expect(line).toMatch(/did you mean 'one'/);
+    expect(srv.log()).not.toMatch(/\n\s+hint:/);
     srv.child.kill('SIGTERM');
     expect(await srv.exited).toBe(0);
     expect(srv.log()).toMatch(/broken: FAILED after [\d.]+s \(\d+ in a row; serve keeps running\)/);
