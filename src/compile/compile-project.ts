@@ -814,21 +814,25 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   }
 
   // ---- one relation, one writer: two nodes that would build the same table (an alias or a
-  // schema pointing at another node's, or at a source's) would overwrite each other's data, the
-  // one built last winning (dbt: "two resources with identical database representations").
-  // A seed and the source it fills share a table on purpose.
+  // schema pointing at another node's) would overwrite each other's data, the one built last
+  // winning (dbt: "two resources with identical database representations"). A model over a
+  // source's table is an error where something else fills that table (vigil sync, a seed), a
+  // warning otherwise (a source may read what a model builds). A seed and the source it fills
+  // share a table on purpose.
   {
-    const writers = new Map<string, { what: string; file: string }>();
-    for (const src of sources.values()) writers.set(relKey(src.relation), { what: `source '${src.source_name}.${src.name}'`, file: src.file });
+    const writers = new Map<string, { what: string; file: string; source?: boolean; filled?: boolean }>();
+    for (const src of sources.values()) writers.set(relKey(src.relation), { what: `source '${src.source_name}.${src.name}'`, file: src.file, source: true, filled: !!src.sync || seedByRelation.has(relKey(src.relation)) });
     // (the file's text is read only to place an error: a cached compile reads no unchanged file)
     const claim = (rel: Relation | null | undefined, what: string, file: string, text: () => string | undefined, kind: string) => {
       if (!rel) return;
       const key = relKey(rel);
       const other = writers.get(key);
-      if (other && !(kind === 'seed' && other.what.startsWith('source '))) {
+      if (other && !(kind === 'seed' && other.source)) {
         const t = text();
         const at = t ? locate(t, /\b(alias|schema|target_schema)\s*=/) : {};
-        ds.push(diag('E_DUPLICATE', `${what} and ${other.what} (${other.file}) are the same table, ${dialect.relation(rel)}: building one would overwrite the other`, { file, ...(at.line ? at : { line: 1, column: 1 }) }, 'give one of them another alias (or schema)'));
+        const where = { file, ...(at.line ? at : { line: 1, column: 1 }) };
+        if (other.source && !other.filled) ds.push(diag('W_RELATION', `${what} builds the table ${other.what} (${other.file}) reads, ${dialect.relation(rel)}: if a loader fills that table, building the model replaces its data`, where, 'if the source is meant to read the model, use ref() instead', 'warn'));
+        else ds.push(diag('E_DUPLICATE', `${what} and ${other.what} (${other.file}) are the same table, ${dialect.relation(rel)}: building one would overwrite ${other.source ? 'what fills the other' : 'the other'}`, where, 'give one of them another alias (or schema)'));
         return;
       }
       if (!other || kind !== 'seed') writers.set(key, { what, file });

@@ -109,9 +109,14 @@ describe('compileProject', () => {
     expect(errors(r)).toHaveLength(1);
     expect(errors(r)[0]).toMatchObject({ code: 'E_DUPLICATE', file: 'models/a.sql', line: 2, column: 11 });
     expect(errors(r)[0].message).toContain("model 'a' and model 'b' (models/b.sql) are the same table");
-    const s = compile({ yml: { 'models/sources.yml': SOURCES }, models: { 'models/c.sql': "{{ config(schema='raw', alias='events') }}select 1 as id" } });
+    // over a source's table: an error where vigil sync fills it, a warning where a source may read what the model builds
+    const synced = SOURCES.replace('    schema: raw\n', '    schema: raw\n    sync: { from: dev }\n').replace('      - name: events\n', '      - name: events\n        sync: { primary_key: id, cursor: id }\n');
+    const s = compile({ yml: { 'models/sources.yml': synced }, models: { 'models/c.sql': "{{ config(schema='raw', alias='events') }}select 1 as id" } });
     expect(errors(s)[0]).toMatchObject({ code: 'E_DUPLICATE', file: 'models/c.sql' });
     expect(errors(s)[0].message).toContain("source 'raw.events'");
+    const plain = compile({ yml: { 'models/sources.yml': SOURCES }, models: { 'models/c.sql': "{{ config(schema='raw', alias='events') }}select 1 as id" } });
+    expect(errors(plain)).toEqual([]);
+    expect(plain.diagnostics.find((d) => d.code === 'W_RELATION')?.message).toMatch(/model 'c' builds the table source 'raw\.events' .* reads/);
     // another schema, another table; a restricted companion's name is taken too
     expect(errors(compile({ models: { 'models/a.sql': "{{ config(schema='other', alias='b') }}select 1 as id", 'models/b.sql': 'select 2 as id' } }))).toEqual([]);
     const c = compile({ models: { 'models/a.sql': "{{ config(materialized='table', restricted={}) }}select 1 as id", 'models/a__restricted.sql': 'select 2 as id' } });
