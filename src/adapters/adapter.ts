@@ -188,6 +188,21 @@ export function partitionField(p: unknown): string | undefined {
 }
 
 /**
+ * on_schema_change: fail, as dbt has it: the incremental rows' columns against the table's, by
+ * name and type. A message naming what differs (new, gone, retyped), or undefined when they match.
+ */
+export function schemaChangeFailure(rel: string, table: Array<{ name: string; type: string }>, incoming: Array<{ name: string; type: string }>): string | undefined {
+  const have = new Map(table.map((c) => [c.name, c.type]));
+  const now = new Map(incoming.map((c) => [c.name, c.type]));
+  const added = incoming.filter((c) => !have.has(c.name)).map((c) => c.name);
+  const gone = table.filter((c) => !now.has(c.name)).map((c) => c.name);
+  const retyped = incoming.filter((c) => have.has(c.name) && have.get(c.name)!.toLowerCase() !== c.type.toLowerCase()).map((c) => `${c.name} ${have.get(c.name)} -> ${c.type}`);
+  if (!added.length && !gone.length && !retyped.length) return undefined;
+  const parts = [added.length ? `new columns ${added.join(', ')}` : '', gone.length ? `columns no longer selected: ${gone.join(', ')}` : '', retyped.length ? `types changed: ${retyped.join(', ')}` : ''].filter(Boolean);
+  return `the model's columns differ from ${rel} (on_schema_change: fail): ${parts.join('; ')}; run with --full-refresh to rebuild it`;
+}
+
+/**
  * The columns whose values an incremental run replaces: the unique key (merge, delete+insert),
  * or the partition column (insert_overwrite: every partition the new rows touch); none for append.
  */

@@ -14,7 +14,7 @@ import { checkColumnTypes, readHeader } from '../seeds/seed-csv.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { Hook } from '../adapters/adapter.js';
-import { dialectOf } from '../adapters/index.js';
+import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { resolveTarget } from './resolve-target.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type SeedProps, type SnapshotConfig, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
@@ -429,6 +429,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           ds.push(diag('E_MASKING', `column '${c.name}' of model '${d.name}' is PII (${policyReason(c)}) and has no policy, which masking.require_policy requires`, { file: pr.file, ...pr.src.locate([...pr.path, 'columns', ci, 'name']) }, `give it one: policy: mask | hash | redact | drop`));
         }
       });
+    }
+    // (BigQuery's incremental MERGE writes the table's existing columns: not yet compared with the query's)
+    if (target && getWarehouse(target.type)?.capabilities.incrementalSchemaChange === false && d.config.materialized === 'incremental' && (d.config.on_schema_change === 'fail' || d.config.on_schema_change === 'append_new_columns')) {
+      ds.push(diag('W_CONFIG', `on_schema_change '${d.config.on_schema_change}' is not applied on ${target.type} yet: an incremental run writes the table's existing columns and drops new ones (as 'ignore'); --full-refresh rebuilds it with them`, { file: d.file.path, ...locate(d.file.text, /\bon_schema_change\s*=/) }, undefined, 'warn'));
     }
     if (d.config.unique_key !== undefined && d.config.materialized !== 'incremental') {
       // harmless, but usually a mistake

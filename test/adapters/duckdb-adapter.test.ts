@@ -92,7 +92,11 @@ describe('DuckDbAdapter', () => {
   it('incremental schema changes: ignore drops new columns, append_new_columns adds them, fail refuses', async () => {
     await db.materialize({ kind: 'incremental', relation: rel('s'), sql: 'select 1 as a', fullRefresh: false });
     const next = { kind: 'incremental' as const, relation: rel('s'), sql: 'select 2 as a, 3 as b', fullRefresh: false };
-    await expect(db.materialize({ ...next, onSchemaChange: 'fail' })).rejects.toThrow(/new columns b .*on_schema_change: fail/);
+    await expect(db.materialize({ ...next, onSchemaChange: 'fail' })).rejects.toThrow(/on_schema_change: fail\): new columns b;/);
+    // as dbt's fail: a column no longer selected, or of another type, is a change too (its values
+    // would be NULL, or cast)
+    await expect(db.materialize({ ...next, sql: 'select 2 as z', onSchemaChange: 'fail' })).rejects.toThrow(/new columns z; columns no longer selected: a;/);
+    await expect(db.materialize({ ...next, sql: "select 'x' as a", onSchemaChange: 'fail' })).rejects.toThrow(/types changed: a INTEGER -> VARCHAR;/);
     await db.materialize({ ...next, onSchemaChange: 'ignore' });
     expect((await db.columns(rel('s'))).map((c) => c.name)).toEqual(['a']);
     await db.materialize({ ...next, onSchemaChange: 'append_new_columns' });

@@ -97,6 +97,18 @@ describe('compileProject', () => {
     expect(model(ok, 'a').config.materialized).toBe('table');
   });
 
+  it("on_schema_change that the warehouse does not apply yet (BigQuery) is a warning at the config, not silence", () => {
+    const files = projectFiles({
+      projectYaml: 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: p, dataset: analytics }\n',
+      models: { 'models/a.sql': "{{ config(materialized='incremental',\n  on_schema_change='append_new_columns') }}select 1 as id" },
+    });
+    const r = compileProject(files, { env: {} });
+    expect(errors(r)).toEqual([]);
+    expect(r.diagnostics.find((d) => d.code === 'W_CONFIG')).toMatchObject({ file: 'models/a.sql', line: 2, message: expect.stringMatching(/^on_schema_change 'append_new_columns' is not applied on bigquery yet/) });
+    // DuckDB applies it: no warning
+    expect(compile({ models: { 'models/a.sql': "{{ config(materialized='incremental', on_schema_change='fail') }}select 1 as id" } }).diagnostics).toEqual([]);
+  });
+
   it('ref() to a disabled model is an error at the call (its table would be stale); a disabled model may ref another', () => {
     const r = compile({ models: { 'models/base.sql': '{{ config(enabled=false) }}select 1 as id', 'models/a.sql': "select *\nfrom {{ ref('base') }}", 'models/off.sql': "{{ config(enabled=false) }}select * from {{ ref('base') }}" } });
     expect(errors(r)).toHaveLength(1);

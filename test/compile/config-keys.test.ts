@@ -94,7 +94,7 @@ const EFFECTS: Record<string, () => Promise<void> | void> = {
     await run(compile({ 'models/t.sql': "{{ config(materialized='incremental', on_schema_change='fail') }}\nselect 1 as id" }));
     const r = await run(compile({ 'models/t.sql': "{{ config(materialized='incremental', on_schema_change='fail') }}\nselect 1 as id, 2 as extra" }));
     expect(r[0].status).toBe('error');
-    expect(r[0].message).toMatch(/new columns extra are not in .* \(on_schema_change: fail\)/);
+    expect(r[0].message).toMatch(/the model's columns differ from .* \(on_schema_change: fail\): new columns extra;/);
   },
   async full_refresh() {
     // full_refresh=false: --full-refresh runs the model incrementally all the same

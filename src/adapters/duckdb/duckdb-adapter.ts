@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { hasHooks, replaceKeys, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
+import { hasHooks, replaceKeys, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -328,13 +328,15 @@ export class DuckDbAdapter implements Adapter {
     const tmp = d.quoteIdent(`__vigil_incr_${req.relation.identifier}_${++this.tmpSeq}`);
     await DuckDbAdapter.run(c, `create or replace temp table ${tmp} as\n${req.incrementalSql ?? req.sql}`);
     try {
-      const targetCols = await DuckDbAdapter.read<{ column_name: string }>(c, `select column_name from (describe ${rel})`);
+      const targetCols = await DuckDbAdapter.read<{ column_name: string; column_type: string }>(c, `select column_name, column_type from (describe ${rel})`);
       const newCols = await DuckDbAdapter.read<{ column_name: string; column_type: string }>(c, `select column_name, column_type from (describe ${tmp})`);
       const have = new Set(targetCols.map((r) => r.column_name));
       const added = newCols.filter((r) => !have.has(r.column_name));
       const policy = req.onSchemaChange ?? 'ignore';
-      if (added.length && policy === 'fail') {
-        throw new WarehouseError(`new columns ${added.map((a) => a.column_name).join(', ')} are not in ${rel} (on_schema_change: fail); run with --full-refresh to rebuild it`, '');
+      if (policy === 'fail') {
+        const as = (rows: typeof newCols) => rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+        const failure = schemaChangeFailure(rel, as(targetCols), as(newCols));
+        if (failure) throw new WarehouseError(failure, '');
       }
       const rows = await inTx(async () => {
         if (added.length && policy === 'append_new_columns') {

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { replaceKeys, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
+import { replaceKeys, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -295,8 +295,9 @@ export class PostgresAdapter implements Adapter {
         const have = new Set(targetCols.map((x) => x.name));
         const added = newCols.filter((x) => !have.has(x.name));
         const policy = req.onSchemaChange ?? 'ignore';
-        if (added.length && policy === 'fail') {
-          throw new WarehouseError(`new columns ${added.map((a) => a.name).join(', ')} are not in ${rel} (on_schema_change: fail); run with --full-refresh to rebuild it`, '');
+        if (policy === 'fail') {
+          const failure = schemaChangeFailure(rel, targetCols, newCols);
+          if (failure) throw new WarehouseError(failure, '');
         }
         if (added.length && policy === 'append_new_columns') {
           for (const a of added) await PostgresAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.name)} ${a.type}`);
