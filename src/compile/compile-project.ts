@@ -33,7 +33,7 @@ import { compileDashboards, parseDashboards } from '../dashboards/compile-dashbo
 import type { CompiledDashboard } from '../dashboards/types.js';
 
 import { VIGIL_VERSION } from '../version.js';
-import { registerCompiledSecret, isSecret, secretNames } from '../secrets.js';
+import { registerCompiledSecret, isSecret, secretNames, secretPlaceholder } from '../secrets.js';
 import { durationMs } from '../time/duration.js';
 import { typeFamily } from '../adapters/type-family.js';
 export { VIGIL_VERSION };
@@ -136,7 +136,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const projectName = files.project.name;
   const target = resolveTarget(files, opts, ds);
   const dialect: Dialect = dialectOf(target?.type);
-  const vars = { ...(files.project.vars ?? {}), ...(opts.vars ?? {}) };
+  const vars = { ...projectVars(files, opts, ds), ...(opts.vars ?? {}) };
   // what templates see of the target: never its credentials. A target that did not resolve has
   // its error already; templates still see its name and type (no second error from `target.type`)
   const targetName = opts.target ?? files.project.default_target ?? Object.keys(files.project.targets)[0];
@@ -1259,6 +1259,33 @@ function stripSemicolon(sql: string): string {
   // a last line ending in a comment (`-- note`, BigQuery's `# note`) would swallow what a statement
   // builder appends after the SQL on the same line (`;` before the next statement, a `)`)
   return /(--|#)[^\n]*$/.test(s) ? `${s}\n` : s;
+}
+
+/**
+ * project.yaml `vars:`, with `{{ env_var('NAME', 'default') }}` in a string filled in as dbt
+ * does in dbt_project.yml (a secret's as its placeholder: its value reaches only the warehouse);
+ * anything else between braces is an error at its line, not text passed on to the SQL.
+ */
+function projectVars(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]): Record<string, unknown> {
+  const render = (v: unknown, path: PropertyKey[]): unknown => {
+    if (Array.isArray(v)) return v.map((x, i) => render(x, [...path, i]));
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, render(x, [...path, k])]));
+    if (typeof v !== 'string' || !/\{\{|\{%/.test(v)) return v;
+    const where = { file: 'project.yaml', ...files.projectYaml.locate(path) };
+    const out = v.replace(/\{\{\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\s*\}\}/g, (_m, key: string, dflt?: string) => {
+      const val = opts.env[key] ?? dflt;
+      if (val === undefined) {
+        ds.push(diag('E_ENV_VAR', `${path.join('.')}: environment variable ${key} is not set`, where, `export ${key}=... before running, or give a default: env_var('${key}', 'value')`));
+        return '';
+      }
+      if (opts.env[key] === undefined || !isSecret(key, val)) return val;
+      registerCompiledSecret(key, val);
+      return secretPlaceholder(key);
+    });
+    if (/\{\{|\{%/.test(out)) ds.push(diag('E_VAR', `${path.join('.')}: only {{ env_var('NAME') }} (with an optional default) is filled in in project.yaml; this would reach the SQL as written`, where, 'compute it in the model, or pass the value with --vars'));
+    return out;
+  };
+  return render(files.project.vars ?? {}, ['vars']) as Record<string, unknown>;
 }
 
 function locate(text: string, re?: RegExp): { line?: number; column?: number } {

@@ -109,6 +109,20 @@ describe('compileProject', () => {
     expect(compile({ models: { 'models/a.sql': "{{ config(materialized='incremental', on_schema_change='fail') }}select 1 as id" } }).diagnostics).toEqual([]);
   });
 
+  it("project.yaml vars fill in env_var() as dbt's dbt_project.yml does (a secret as its placeholder); other templates there are errors", () => {
+    const files = (vars: string) =>
+      projectFiles({ projectYaml: `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb }\nvars:\n${vars}`, models: { 'models/a.sql': "{{ config(materialized='table') }}select '{{ var('region') }}' as r, '{{ var('tok', '') }}' as t" } });
+    const ok = compileProject(files("  region: \"{{ env_var('VIGIL_T_REGION', 'eu') }}\"\n  tok: \"{{ env_var('VIGIL_SECRET_T_TOK') }}\"\n"), { env: { VIGIL_T_REGION: 'us', VIGIL_SECRET_T_TOK: 'hunter22hunter' } });
+    expect(errors(ok)).toEqual([]);
+    expect(model(ok, 'a').compiled_sql).toBe("select 'us' as r, '\u27E6secret:VIGIL_SECRET_T_TOK\u27E7' as t");
+    const dflt = compileProject(files("  region: \"{{ env_var('VIGIL_T_REGION', 'eu') }}\"\n"), { env: {} });
+    expect(model(dflt, 'a').compiled_sql).toContain("'eu' as r");
+    const unset = compileProject(files("  region: \"{{ env_var('VIGIL_T_REGION') }}\"\n"), { env: {} });
+    expect(errors(unset)[0]).toMatchObject({ code: 'E_ENV_VAR', file: 'project.yaml', line: 6, message: 'vars.region: environment variable VIGIL_T_REGION is not set' });
+    const other = compileProject(files("  region: \"{{ target.name }}\"\n"), { env: {} });
+    expect(errors(other)[0]).toMatchObject({ code: 'E_VAR', file: 'project.yaml', line: 6 });
+  });
+
   it('ref() to a disabled model is an error at the call (its table would be stale); a disabled model may ref another', () => {
     const r = compile({ models: { 'models/base.sql': '{{ config(enabled=false) }}select 1 as id', 'models/a.sql': "select *\nfrom {{ ref('base') }}", 'models/off.sql': "{{ config(enabled=false) }}select * from {{ ref('base') }}" } });
     expect(errors(r)).toHaveLength(1);
