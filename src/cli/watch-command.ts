@@ -86,12 +86,19 @@ export async function runWatch(
     let selection = o.select;
     if (changedOnly && previous) {
       // what changed, and what depends on it, within the user's selection
-      const changed = selectNodes(c.result.manifest, ['state:modified+'], undefined, previous);
+      // what changed: its file, configs, columns or macros (dbt's state:modified), or its compiled
+      // SQL (a var in project.yaml, an env_var): and what depends on it
+      const prev = previous;
+      const sqlChanged = Object.values(c.result.manifest.nodes)
+        .filter((n) => n.resource_type === 'model' && prev.nodes[n.unique_id] && (prev.nodes[n.unique_id] as { compiled_sql?: string }).compiled_sql !== n.compiled_sql)
+        .map((n) => `${n.name}+`);
+      const changedSel = ['state:modified+', ...sqlChanged];
+      const changed = selectNodes(c.result.manifest, changedSel, undefined, previous);
       if (!changed.ids.size) {
         out(`${clock()} nothing to ${command}: no node changed`);
         return;
       }
-      selection = o.select?.length ? o.select.map((s) => `state:modified+,${s}`) : ['state:modified+'];
+      selection = o.select?.length ? changedSel.flatMap((m) => o.select!.map((s) => `${m},${s}`)) : changedSel;
     } else if (o.select || o.exclude) select(c.result.manifest, o);
     try {
       await runExecute(command, { ...o, threads: o.threads ?? 4, select: selection, compiled: c, stateManifest: changedOnly ? previous : undefined, allowEmpty: true });

@@ -42,7 +42,7 @@ describe('--watch', () => {
     const dir = makeProject({
       'models/a.sql': 'select 1 as id\n',
       'models/b.sql': "select id, id * 2 as twice from {{ ref('a') }}\n",
-      'models/c.sql': 'select 3 as other\n',
+      'models/c.sql': "select {{ var('v', 3) }} as other\n",
       'models/schema.yml': 'models:\n  - name: b\n    columns:\n      - name: id\n        tests: [not_null]\n',
     });
     dirs.push(dir);
@@ -75,6 +75,13 @@ describe('--watch', () => {
     const fixed = await until(w.log, mark, /Finished \d+ nodes/);
     expect(fixed).toMatch(/compiled 4 models/);
     expect(w.log().slice(mark)).toMatch(/OK created view analytics\.d\b/);
+    // a var in project.yaml: the model whose SQL it changes is rebuilt (its file did not change), and its child
+    mark = w.log().length;
+    writeFileSync(join(dir, 'project.yaml'), `${readFileSync(join(dir, 'project.yaml'), 'utf8')}vars:\n  v: 9\n`);
+    const byVar = await until(w.log, mark, /Finished \d+ nodes|nothing to build/);
+    expect(byVar).toMatch(/analytics\.c\b/);
+    expect(byVar).toMatch(/analytics\.d\b/);
+    expect(byVar).not.toMatch(/analytics\.a\b/);
     w.child.kill('SIGINT');
     expect(await w.exited).toBe(0);
     expect(w.log()).toMatch(/stopped watching/);
