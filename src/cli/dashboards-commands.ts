@@ -120,7 +120,8 @@ export async function runDashboardsValidate(o: Common & { warehouse?: boolean })
 
 /** A Metabase database id given on the command line (a name is resolved only by publish, which can ask Metabase). */
 function databaseId(v: string): number {
-  if (!/^[1-9]\d*$/.test(v.trim())) throw new UsageError(`--metabase-database must be the database's id (a positive whole number) for export, got '${v}'; vigil dashboards publish also accepts its name (it asks Metabase for the id)`);
+  // (Metabase's ids are 32-bit integers: a longer number would be rounded in the JSON)
+  if (!/^[1-9]\d*$/.test(v.trim()) || Number(v) > 2 ** 31 - 1) throw new UsageError(`--metabase-database must be the database's id (a positive whole number up to ${2 ** 31 - 1}) for export, got '${v}'; vigil dashboards publish also accepts its name (it asks Metabase for the id)`);
   return Number(v);
 }
 

@@ -265,6 +265,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   let cacheHits = 0;
   for (const f of files.models) {
     const name = f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/, '');
+    // a name a selector, ref() and a relation can all spell (as seeds' file names)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      ds.push(diag('E_MODEL', `model file name '${name}' is not an identifier: ref('${name}') and -s ${name} could not name it`, { file: f.path, line: 1, column: 1 }, 'rename the file (letters, digits, _)'));
+      continue;
+    }
     const dup = drafts.get(name);
     if (dup) {
       ds.push(diag('E_DUPLICATE', `two models are named '${name}': ${dup.file.path} and ${f.path}`, { file: f.path, line: 1, column: 1 }, 'model names must be unique across folders; rename one of the files'));
@@ -606,7 +611,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   /** what ref() reads besides models: seeds and snapshots */
   const refTables = new Map<string, { unique_id: string; relation: Relation }>([...seedNodes.values()].map((n) => [n.name, { unique_id: n.unique_id, relation: n.relation }]));
   for (const d of snapDrafts.values()) refTables.set(d.name, { unique_id: snapUid(d.name), relation: snapRelation(d) });
-  const refNames = () => [...drafts.keys(), ...refTables.keys()];
+  /** What ref() can name, for a did-you-mean: not the node asking (its own name is never the fix) */
+  const refNames = (self?: string) => [...drafts.keys(), ...refTables.keys()].filter((n) => n !== self);
   const relKey = (r: Relation) => `${r.database ?? ''}.${r.schema}.${r.identifier}`.toLowerCase();
   const seedByRelation = new Map([...seedNodes.values()].map((n) => [relKey(n.relation), n]));
 
@@ -632,7 +638,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         refLoc.set(`${uid}>${modelUid(r)}`, () => ({ file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }));
       } else if (refTables.has(r)) ps.push(refTables.get(r)!.unique_id);
       else {
-        const hint = didYouMean(r, refNames());
+        const hint = didYouMean(r, refNames(d.name));
         ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, hint ? undefined : `no model or seed is named '${r}'; models live in ${files.paths.models}/**/*.sql, seeds in ${files.paths.seeds}/**/*.csv`));
       }
     }
@@ -785,7 +791,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       else if (refTables.has(r) && r !== d.name) depends.push(refTables.get(r)!.unique_id);
       else {
         ok = false;
-        const hint = didYouMean(r, refNames());
+        const hint = didYouMean(r, refNames(d.name));
         ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }));
       }
     }
@@ -903,9 +909,22 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ds.push(diag('E_TEST', `${g} must be declared under a column (columns: - name: ... tests: [${g}])`, loc));
       return;
     }
+    // dbt takes any case (ERROR, Warn)
+    if (typeof args.severity === 'string') args.severity = args.severity.toLowerCase();
     if (args.severity !== undefined && args.severity !== 'warn' && args.severity !== 'error') {
       ds.push(diag('E_TEST', `severity must be 'warn' or 'error', got '${String(args.severity)}'`, { file: t.file, ...t.src.locate([...t.path, g, 'severity']) }));
       return;
+    }
+    // arguments of the wrong shape would be SQL that fails at run time (values: []) or a guess (quote: flase)
+    if (g === 'accepted_values') {
+      if (!Array.isArray(args.values) || !args.values.length) {
+        ds.push(diag('E_TEST', `accepted_values: values must be a list of one or more values, got ${JSON.stringify(args.values)}`, { file: t.file, ...t.src.locate([...t.path, g, 'values']) }));
+        return;
+      }
+      if (args.quote !== undefined && typeof args.quote !== 'boolean') {
+        ds.push(diag('E_TEST', `accepted_values: quote is true or false, got ${JSON.stringify(args.quote)}`, { file: t.file, ...t.src.locate([...t.path, g, 'quote']) }));
+        return;
+      }
     }
     const depends = [onUid];
     // a test of a source that a seed fills waits for the seed

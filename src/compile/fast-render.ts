@@ -12,7 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { ABSENCE_FILTERS, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, PRINTED_NON_FINITE, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -266,6 +266,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
             // printing nothing where a value was meant is an error, never an empty string
             if (v === undefined || v === null) throw new FastRenderError(`'${fnName(c)}' is ${v === null ? 'none' : 'undefined'}: it would print nothing into the SQL`, c.lineno + 1, c.colno + 1);
             if (typeof v === 'function') throw new FastRenderError(printedFunction(fnName(c)), c.lineno + 1, c.colno + 1);
+            if (typeof v === 'number' && !Number.isFinite(v)) throw new FastRenderError(`${PRINTED_NON_FINITE} (${v})`, c.lineno + 1, c.colno + 1);
             out += v as string;
           }
         }

@@ -141,6 +141,7 @@ export function installJinjaCompat(): void {
   const ensureDefined = runtime.ensureDefined;
   runtime.ensureDefined = (v, lineno, colno) => {
     if (typeof v === 'function') throw new nj.lib.TemplateError(PRINTED_FUNCTION, lineno + 1, colno + 1);
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new nj.lib.TemplateError(`${PRINTED_NON_FINITE} (${v})`, lineno + 1, colno + 1);
     return ensureDefined(v, lineno, colno);
   };
   strictWhereUsed(nj.lib.TemplateError);
@@ -301,6 +302,9 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(why)}, ${node.lineno}, ${node.colno})`);
   };
 }
+
+/** The message of a number printed that is not one (1/0): it would print Infinity or NaN into the SQL. */
+export const PRINTED_NON_FINITE = 'a value it prints is not a finite number: it would print Infinity or NaN into the SQL';
 
 /** The message of a function printed without its call (template-env.ts words it for the author). */
 export const PRINTED_FUNCTION = 'attempted to output a function';

@@ -123,6 +123,23 @@ describe('compileProject', () => {
     expect(errors(other)[0]).toMatchObject({ code: 'E_VAR', file: 'project.yaml', line: 6 });
   });
 
+  it("accepted_values' arguments are checked at their line (quote: flase was taken for true, values: [] failed at run time); severity in any case, as dbt", () => {
+    const props = (test: string) => ({ 'models/p.yml': `models:\n  - name: orders\n    columns:\n      - name: status\n        tests:\n          - ${test}\n` });
+    const run = (test: string) => compile({ models: { 'models/orders.sql': "select 'a' as status" }, yml: props(test) });
+    expect(errors(run('accepted_values: { values: [a], quote: flase }'))[0]).toMatchObject({ code: 'E_TEST', line: 6, message: 'accepted_values: quote is true or false, got "flase"' });
+    expect(errors(run('accepted_values: { values: [] }'))[0]).toMatchObject({ code: 'E_TEST', message: 'accepted_values: values must be a list of one or more values, got []' });
+    const ok = run('accepted_values: { values: [a], quote: false, severity: WARN }');
+    expect(errors(ok)).toEqual([]);
+    expect(Object.values(ok.manifest.nodes).find((n) => n.resource_type === 'test')).toMatchObject({ severity: 'warn' });
+  });
+
+  it("a model file name that is not an identifier is an error; a ref typo is never 'fixed' to the model itself", () => {
+    const r = compile({ models: { 'models/my model.sql': 'select 1 as id' } });
+    expect(errors(r)[0]).toMatchObject({ code: 'E_MODEL', file: 'models/my model.sql', message: "model file name 'my model' is not an identifier: ref('my model') and -s my model could not name it" });
+    const self = compile({ models: { 'models/c.sql': "select * from {{ ref('cc') }}" } });
+    expect(errors(self)[0].message).toBe("ref('cc') not found");
+  });
+
   it('ref() to a disabled model is an error at the call (its table would be stale); a disabled model may ref another', () => {
     const r = compile({ models: { 'models/base.sql': '{{ config(enabled=false) }}select 1 as id', 'models/a.sql': "select *\nfrom {{ ref('base') }}", 'models/off.sql': "{{ config(enabled=false) }}select * from {{ ref('base') }}" } });
     expect(errors(r)).toHaveLength(1);

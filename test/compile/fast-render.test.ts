@@ -73,6 +73,9 @@ describe('fast render path', () => {
         ["{% for c in ['a'] %}{{ c }}{% endfor %}\nwhere x = '{{ 'c_' ~ missing_name }}'", /'missing_name' is undefined: joined with ~/],
         ["{% for c in ['a'] %}{{ c }}{% endfor %}\n{% if missing_flag %}where 1 = 1{% endif %}", /'missing_flag' is undefined: \{% if %\}/],
         ['select 1 as x\n{% for c in missing_cols %}, {{ c }}{% endfor %}', /'missing_cols' is undefined: a \{% for %\} over it would loop zero times/],
+        // not undefined, but not a number to print either
+        ['select 1 as x,\n {{ 1 / 0 }} as y', /not a finite number: it would print Infinity or NaN into the SQL \(Infinity\)/],
+        ["{% for c in ['a'] %}{{ c }}{% endfor %}\n{{ 0 / 0 }}", /not a finite number.*\(NaN\)/],
       ] as const) {
         const r = compileProject(projectFiles({ models: { 'models/a.sql': src } }), { env: {}, fastPath });
         const e = r.diagnostics.find((d) => d.severity === 'error');

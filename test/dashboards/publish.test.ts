@@ -166,6 +166,8 @@ describe('vigil dashboards export: the flags of each format', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--format metabase needs --metabase-database ID');
     expect((await run(['--format', 'metabase', '--metabase-database', 'Analytics'])).stderr).toContain("must be the database's id");
+    // not rounded into another id in the JSON
+    expect((await run(['--format', 'metabase', '--metabase-database', '99999999999999999999'])).stderr).toContain("must be the database's id (a positive whole number up to 2147483647)");
     expect((await run(['--format', 'json', '--looker-connection', 'x'])).stderr).toContain('--looker-connection applies to --format looker, not json');
     expect((await run(['--format', 'looker', '--metabase-database', '2'])).code).toBe(2);
     const ok = await run(['--format', 'metabase', '--metabase-database', '2']);
