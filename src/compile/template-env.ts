@@ -352,18 +352,69 @@ function parseNunjucksError(e: unknown, text: string, parsePhase: boolean): Temp
   const raw = e instanceof Error ? e.message : String(e);
   const te = e as { lineno?: number; colno?: number; firstUpdate?: boolean };
   // a raw parser error (fast path): 1-based position on the error, message not prettified
-  if (te && te.lineno && te.firstUpdate !== false && !/\[Line \d+/.test(raw)) return { message: raw, line: te.lineno, column: te.colno };
+  if (te && te.lineno && te.firstUpdate !== false && !/\[Line \d+/.test(raw)) return { message: tagHint(raw), line: te.lineno, column: te.colno };
   const m = /\[Line (\d+), Column (\d+)\]\s*\n?\s*([\s\S]*)$/.exec(raw);
   let message = (m ? m[3] : raw.replace(/^\([^)]*\)\s*/, '')).trim().replace(/^Error: /, '');
   if (m) {
     // nunjucks reports parse errors 1-based and runtime errors 0-based (but its undefined-output check 1-based)
     const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_FUNCTION) || m[3].includes(PRINTED_NON_FINITE) || UNDEFINED_USE_RE.test(message) || (SECRET_TRANSFORM_RE.test(message) && !/^Error: /.test(m[3].trim())) ? 0 : 1);
-    return { message, line, column: Number(m[2]) };
+    return { message: tagHint(message), line, column: Number(m[2]) };
+  }
+  // a {{, {% or {# the file never closes: nunjucks says "end of file" (or, inside a call, fails
+  // on its own null token) without a position
+  if (/end of file|expected (variable|block) end|Cannot read properties of null/.test(message)) {
+    const open = findUnclosedDelimiter(text);
+    if (open) return { message: `${open.open} is not closed: expected ${open.close} before the end of the file${open.paren ? ` (and the ( after ${open.paren} is not closed either)` : ''}`, line: open.line, column: open.column };
   }
   const unclosed = /expected (elif|endif|endfor|endmacro|endblock|endcall|endset|endfilter|endraw)|end of file/.test(message) ? findUnclosedBlock(text) : undefined;
   if (unclosed) {
     message = `unclosed {% ${unclosed.tag} %}: expected {% ${BLOCK_TAGS[unclosed.tag]} %} before the end of the file`;
     return { message, line: unclosed.line, column: unclosed.column };
   }
-  return { message };
+  return { message: tagHint(message) };
+}
+
+/** A tag nunjucks does not know ({% sett %}): the nearest it does. */
+function tagHint(message: string): string {
+  const tag = /^unknown block tag: (\w+)/.exec(message);
+  const hint = tag ? didYouMean(tag[1], KNOWN_TAGS) : undefined;
+  return hint ? `${message} — did you mean '${hint}'?` : message;
+}
+
+/** Block tags a model template may use (nunjucks' own and Vigil's do). */
+const KNOWN_TAGS = ['if', 'elif', 'else', 'endif', 'for', 'endfor', 'set', 'endset', 'macro', 'endmacro', 'call', 'endcall', 'filter', 'endfilter', 'raw', 'endraw', 'block', 'endblock', 'include', 'import', 'from', 'do', 'verbatim', 'endverbatim'];
+
+/** The first {{, {% or {# with no closing delimiter after it (outside string literals); also whether a ( inside it is left open. */
+function findUnclosedDelimiter(text: string): { open: string; close: string; line: number; column: number; paren?: string } | undefined {
+  const pairs: Record<string, string> = { '{{': '}}', '{%': '%}', '{#': '#}' };
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) {
+    const open = text.slice(i, i + 2);
+    const close = pairs[open];
+    if (!close) continue;
+    let quote = '';
+    let depth = 0;
+    let callee = '';
+    let j = i + 2;
+    for (; j < text.length; j++) {
+      const c = text[j];
+      if (open === '{#') {
+        if (text.startsWith(close, j)) break;
+        continue;
+      }
+      if (quote) {
+        if (c === '\\') j++;
+        else if (c === quote) quote = '';
+        continue;
+      }
+      if (c === '"' || c === "'") quote = c;
+      else if (c === '(') {
+        if (depth === 0) callee = /([A-Za-z_][\w.]*)\s*$/.exec(text.slice(i + 2, j))?.[1] ?? '';
+        depth++;
+      } else if (c === ')') depth = Math.max(0, depth - 1);
+      else if (text.startsWith(close, j)) break;
+    }
+    if (j >= text.length) return { open, close, ...lineColAt(text, i), ...(depth > 0 && callee ? { paren: callee } : {}) };
+    i = j;
+  }
+  return undefined;
 }

@@ -44,6 +44,24 @@ const cases: Case[] = [
     expect: ["models/staging/events.sql:1:1: error: two models are named 'events': models/marts/events.sql and models/staging/events.sql [E_DUPLICATE]"],
   },
   {
+    name: 'an unclosed {{ in a call (nunjucks failed on a null token: no position)',
+    files: { 'models/a.sql': "select 1 as id\n{{ config(materialized='table'\n" },
+    code: 2,
+    expect: ["models/a.sql:2:1: error: {{ is not closed: expected }} before the end of the file (and the ( after config is not closed either) [E_TEMPLATE]"],
+  },
+  {
+    name: 'an unclosed {# comment',
+    files: { 'models/a.sql': 'select 1 as id {# note\n' },
+    code: 2,
+    expect: ['models/a.sql:1:16: error: {# is not closed: expected #} before the end of the file [E_TEMPLATE]'],
+  },
+  {
+    name: 'a tag typo',
+    files: { 'models/a.sql': 'select 1 as id\n{% sett x = 1 %}\n' },
+    code: 2,
+    expect: ["models/a.sql:2:4: error: unknown block tag: sett — did you mean 'set'? [E_TEMPLATE]"],
+  },
+  {
     name: 'unclosed if',
     files: { 'models/a.sql': "select 1 as id\n{% if var('x', true) %}\n  , 2 as y\n" },
     code: 2,
