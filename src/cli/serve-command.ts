@@ -154,6 +154,18 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
   const shown = config.listen.host.includes(':') ? `[${config.listen.host}]:${port}` : `${config.listen.host}:${port}`;
 
+  // a signal while serve still starts (reading the warehouse may wait for a busy DuckDB file):
+  // nothing runs and no lease is held yet, so it stops at once, as documented (exit 0)
+  const startSignal = (sig: string) => {
+    err(`${sig} while starting: stopped (no job had started)`);
+    server.close();
+    process.exit(0);
+  };
+  const onStartTerm = () => startSignal('SIGTERM');
+  const onStartInt = () => startSignal('SIGINT');
+  process.on('SIGTERM', onStartTerm);
+  process.on('SIGINT', onStartInt);
+
   // a stray rejection in a job must not end the process that runs all the others
   const onRejection = (e: unknown) => logErr(`internal error (serve keeps running): ${redact(e instanceof Error ? (e.stack ?? e.message) : String(e))}`);
   process.on('unhandledRejection', onRejection);
@@ -430,7 +442,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const stop = (sig: string) => {
       if (stopping) {
         err(`${sig} again: exiting now (each committed batch is kept; the one in flight is rolled back)`);
-        process.exit(143);
+        process.exit(sig === 'SIGINT' ? 130 : 143);
       }
       stopping = true;
       for (const j of jobs.values()) clearTimeout(j.timer);
@@ -449,6 +461,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         resolve();
       });
     };
+    process.off('SIGTERM', onStartTerm);
+    process.off('SIGINT', onStartInt);
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });

@@ -125,6 +125,23 @@ describe('vigil serve on the command line', () => {
     expect(unset.stdout + unset.stderr).not.toMatch(/listening|\n\s+at /);
   });
 
+  it('SIGTERM while serve waits at start for a busy DuckDB file: stops at once, exit 0, saying so', async () => {
+    const dir = project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n');
+    expect(vigil(dir, ['build']).code).toBe(0);
+    // another process holds the file (DuckDB allows one)
+    const { spawn } = await import('node:child_process');
+    const holder = spawn(process.execPath, ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; const db = await DuckDBInstance.create(${JSON.stringify(join(dir, '.vigil/dev.duckdb'))}); console.log('held'); setInterval(() => db, 1000);`], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((r) => holder.stdout!.once('data', () => r()));
+      const srv = await serve(dir);
+      srv.child.kill('SIGTERM');
+      expect(await srv.exited).toBe(0);
+      expect(srv.log()).toMatch(/SIGTERM while starting: stopped \(no job had started\)/);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
   it('a port in use: exit 2 naming the address', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
