@@ -351,6 +351,10 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         const needs = shapeProblem(tile);
         if (needs) err([...base, 'type'], needs);
         if (tile.layout.x + tile.layout.w > 12) err([...base, 'layout'], `the tile spans columns ${tile.layout.x}–${tile.layout.x + tile.layout.w - 1}; the grid has 12 (x + w must be <= 12)`);
+        // one tile drawn over another hides it (on the site and in the BI tools' grids)
+        const L = tile.layout;
+        const over = tab.tiles.slice(0, xi).find((o) => o.layout.x < L.x + L.w && L.x < o.layout.x + o.layout.w && o.layout.y < L.y + L.h && L.y < o.layout.y + o.layout.h);
+        if (over) err([...base, 'layout'], `the tile overlaps tile '${over.id}' (rows ${L.y}–${L.y + L.h - 1}, columns ${L.x}–${L.x + L.w - 1} against rows ${over.layout.y}–${over.layout.y + over.layout.h - 1}, columns ${over.layout.x}–${over.layout.x + over.layout.w - 1})`, 'move one of them (layout.y, layout.x)');
         if (!ok) return;
         // the sync state stand-in (syncStateModel) is read where vigil sync keeps it, and may not exist yet
         const readsSyncState = node === syncState;

@@ -145,7 +145,7 @@ export const TileSchema = z
     /** scatter: logarithmic axes (values at or below 0 are left out, and the tile says how many). */
     scale: z.object({ x: z.enum(['linear', 'log']).optional(), y: z.enum(['linear', 'log']).optional() }).strict().optional(),
     /** Grid position: 12 columns wide. */
-    layout: z.object({ x: z.number().int().min(0).max(11), y: z.number().int().min(0), w: z.number().int().min(1).max(12), h: z.number().int().min(1).max(20) }).strict(),
+    layout: z.object({ x: z.number().int().min(0).max(11), y: z.number().int().min(0).max(999), w: z.number().int().min(1).max(12), h: z.number().int().min(1).max(20) }).strict(),
     /** gauge: the scale. */
     max: z.number().optional(),
   })
