@@ -22,6 +22,9 @@ import { withheldBecause } from '../compile/masking.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
 import { compileTile, DRILL_TEMPLATE_RE, isDate, isTimestamp, kpiWindow, measureName, RELATIVE_RE } from './tile-sql.js';
 
+/** Declared column types that hold numbers (a filter value must be one). */
+const NUMERIC_TYPE = /^(tiny|small|big|hug|u)?int(eger)?\d*$|^(double|float\d*|real|numeric|decimal|number|bignumeric)(\(.*\))?$/i;
+
 export interface DashboardFile {
   path: string;
   text: string;
@@ -223,6 +226,16 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
       }
       if (!f.applies_to && ![...tileModels].some((m) => columnsOf(m)?.includes(f.column) ?? true)) err(['filters', fi, 'column'], `no tile's model has a column '${f.column}', so the filter would do nothing`);
       if (f.type === 'date_range' && f.default !== undefined && f.default !== null && !/^[1-9]\d*d$/.test(String(f.default))) err(['filters', fi, 'default'], `a date_range default is a number of days like "7d", got '${String(f.default)}'`);
+      // a date range over a column that is not a date (its declared type, in a model it reaches)
+      if (f.type === 'date_range') {
+        for (const m of f.applies_to ?? [...tileModels]) {
+          const t = models.get(m)?.columns.find((c) => c.name === f.column)?.data_type;
+          if (t && !isDate(t) && !isTimestamp(t)) {
+            err(['filters', fi, 'column'], `a date_range filters a date or timestamp column; ${f.column} of ${m} is a ${t}`);
+            break;
+          }
+        }
+      }
     });
 
     const tabs: CompiledDashboard['tabs'] = [];
@@ -273,6 +286,13 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           if (needsValue && (f.value === undefined || f.value === null || (Array.isArray(f.value) && !f.value.length))) err([...base, 'filters', i], `op '${f.op}' needs a value`, f.op === '=' ? "use op 'is null' to match missing values" : undefined);
           if (typeof f.value === 'string' && /^-|^today$/i.test(f.value) && !RELATIVE_RE.test(f.value)) err([...base, 'filters', i, 'value'], `'${f.value}' is not a relative time`, 'use "-7d" (days back from today), "-24h" (hours back from now) or "today"');
           if (typeof f.value === 'string' && /^-\d+h$/.test(f.value) && types[f.column]?.toLowerCase() === 'date') err([...base, 'filters', i, 'value'], `'${f.value}' counts hours, but ${f.column} is a date`, 'use days ("-1d") on a date column, hours on a timestamp');
+          // values against the column's declared type (the render's query would fail on them)
+          const t = types[f.column];
+          const dated = !!t && (isDate(t) || isTimestamp(t));
+          const values = Array.isArray(f.value) ? f.value : [f.value];
+          if (t && typeof f.value === 'string' && RELATIVE_RE.test(f.value) && !dated) err([...base, 'filters', i, 'value'], `'${f.value}' is a relative time, but ${f.column} is a ${t}`, 'relative times filter date and timestamp columns');
+          if (dated && typeof f.value === 'string' && /^\d+[dh]$/i.test(f.value)) err([...base, 'filters', i, 'value'], `'${f.value}' is not a date: a relative time counts back with a minus — did you mean '-${f.value}'?`);
+          if (t && NUMERIC_TYPE.test(t) && values.some((v) => typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v))))) err([...base, 'filters', i, 'value'], `${f.column} is a ${t}: ${JSON.stringify(values.find((v) => typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v)))))} is not a number`);
         });
         const names = [...tile.dimensions.map((x) => x.column), ...tile.measures.map(measureName)];
         const dup = names.find((n, i) => names.indexOf(n) !== i);
