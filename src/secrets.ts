@@ -149,6 +149,8 @@ export function redact(text: string, env: NodeJS.ProcessEnv = process.env): stri
     out = replaceAll(out, v, by);
     const json = JSON.stringify(v).slice(1, -1);
     if (json !== v) out = replaceAll(out, json, by);
+    // upper- and lower-cased, as SQL's upper()/lower() leave it in an error the warehouse sends back
+    for (const c of [v.toUpperCase(), v.toLowerCase()]) if (c !== v) out = replaceAll(out, c, by);
   }
   // credentials inside connection URLs, whoever they belong to
   if (out.includes('://')) out = out.replace(/(\w+:\/\/[^:@/\s]+:)[^@\s]+@/g, '$1***@');

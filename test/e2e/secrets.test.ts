@@ -70,6 +70,8 @@ describe('the secret rule', () => {
   it('redacts values as written and inside JSON strings; reveal() puts placeholders back', () => {
     const env = { MY_TOKEN: 'ab"c\\def-123' };
     expect(redact(`x ab"c\\def-123 y ${JSON.stringify({ t: env.MY_TOKEN })}`, env)).toBe('x <redacted:MY_TOKEN> y {"t":"<redacted:MY_TOKEN>"}');
+    // as upper() or lower() in SQL leave it (a warehouse error quotes the converted value)
+    expect(redact("Could not convert string 'HUNTER22HUNTER' to INT32; 'hunter22hunter'", { MY_TOKEN: 'Hunter22Hunter' })).toBe("Could not convert string '<redacted:MY_TOKEN>' to INT32; '<redacted:MY_TOKEN>'");
     expect(reveal(`select '${secretPlaceholder('VIGIL_SECRET_T')}'`, { VIGIL_SECRET_T: 'v' })).toBe(`select 'v'`);
     expect(() => reveal(`select '${secretPlaceholder('VIGIL_SECRET_NOT_SET_ANYWHERE')}'`)).toThrow(/VIGIL_SECRET_NOT_SET_ANYWHERE is not set/);
   });
