@@ -880,11 +880,46 @@ export function metabaseFilter(f: DashboardFilter, dialect: Dialect, kind: Colum
 }
 
 /**
+ * Metabase reads `{{ }}` and `[[ ]]` in a native query as variables and optional clauses, inside
+ * string literals too: a tile filter's value `'{{ x }}'` would break the card. In each literal, a
+ * doubled brace or bracket is split by concatenation (`'{' || '{ x }' || '}'`), which every
+ * dialect reads as the same text. `dialect` says whether a backslash escapes in its literals.
+ */
+export function metabaseLiterals(sql: string, dialect: Dialect): string {
+  if (!/\{\{|\}\}|\[\[|\]\]/.test(sql)) return sql;
+  const backslash = dialect.literal('\\') !== "'\\'";
+  let out = '';
+  let inStr = false;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i];
+    if (inStr && backslash && c === '\\') {
+      out += c + (sql[i + 1] ?? '');
+      i++;
+      continue;
+    }
+    if (c === "'") {
+      if (inStr && sql[i + 1] === "'") {
+        out += "''";
+        i++;
+        continue;
+      }
+      inStr = !inStr;
+    } else if (inStr && '{}[]'.includes(c) && sql[i + 1] === c) {
+      out += `${c}' || '`;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+/**
  * The tile's unfiltered SQL with the optional clauses added to its WHERE (or a `where 1 = 1`
  * added after its FROM). Relies on the compiler's layout: `from <relation>` on a line of its own,
  * then `where <condition>` with further conditions on lines starting `  and `.
  */
-export function injectClauses(sql: string, relation: string, clauses: string[]): string {
+export function injectClauses(sql: string, relation: string, clauses: string[], dialect?: Dialect): string {
+  if (dialect) sql = metabaseLiterals(sql, dialect);
   if (!clauses.length) return sql;
   const lines = sql.split('\n');
   const from = lines.findIndex((l) => l === `from ${relation}`);
@@ -1020,11 +1055,11 @@ function trendSql(t: CompiledTile, dialect: Dialect, clauses: string[]): string 
   const p = dialect.quoteIdent('period');
   return [
     `select ${start(2)} as ${p}, ${v} from (`,
-    injectClauses(t.previousSqlUnfiltered, t.relation, clauses),
+    injectClauses(t.previousSqlUnfiltered, t.relation, clauses, dialect),
     `) as previous_period`,
     `union all`,
     `select ${start(1)} as ${p}, ${v} from (`,
-    injectClauses(t.sqlUnfiltered, t.relation, clauses),
+    injectClauses(t.sqlUnfiltered, t.relation, clauses, dialect),
     `) as this_period`,
     `order by 1`,
   ].join('\n');
@@ -1060,7 +1095,7 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
           description: markedDescription(t.tile.description, key, d.file),
           display: trend ? 'smartscalar' : METABASE_DISPLAY[t.tile.type],
           type: 'question',
-          dataset_query: { type: 'native', database: opts.metabaseDatabase, native: { query: trend ?? injectClauses(t.sqlUnfiltered, t.relation, clauses), 'template-tags': tags } },
+          dataset_query: { type: 'native', database: opts.metabaseDatabase, native: { query: trend ?? injectClauses(t.sqlUnfiltered, t.relation, clauses, dialect), 'template-tags': tags } },
           visualization_settings: vs,
         },
       });

@@ -13,7 +13,8 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { parse as parseSql } from 'sql-parser-cst';
 import { DashboardSchema, type Dashboard, type ResolvedTile, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from '../../src/dashboards/types.js';
-import { exportDashboards as exportWith, exportWarnings, injectClauses, LOOKER_TYPES, lookerFilterExpression, lookerPeriods, METABASE_DISPLAY, stableJson, type ExportFormat } from '../../src/dashboards/export.js';
+import { exportDashboards as exportWith, exportWarnings, injectClauses, LOOKER_TYPES, lookerFilterExpression, lookerPeriods, METABASE_DISPLAY, metabaseLiterals, stableJson, type ExportFormat } from '../../src/dashboards/export.js';
+import { dialectOf } from '../../src/adapters/index.js';
 import { lookmlProblems } from '../support/lookml-check.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
@@ -668,6 +669,32 @@ describe('Metabase: cards, tabs, dashcards, parameters', () => {
     ]);
     expect(cardOf('error_rate_kpi').visualization_settings.column_settings['["name","error_rate"]']).toMatchObject({ number_style: 'percent' });
     expect(cardOf('prompt_vs_duration').visualization_settings).toMatchObject({ 'graph.dimensions': ['prompt_chars'], 'graph.metrics': ['duration_ms'] });
+  });
+});
+
+describe('Metabase: braces and brackets in string literals', () => {
+  it('a literal\'s {{ }} and [[ ]] are split by concatenation (Metabase would read them as a variable and an optional clause); the same text in DuckDB and BigQuery', async () => {
+    const duck = dialectOf('duckdb');
+    const bq = dialectOf('bigquery');
+    const sql = "select 1 from t\nwhere x = '{{ provider }}' and y = '[[a]] it''s'";
+    const out = metabaseLiterals(sql, duck);
+    expect(out).not.toMatch(/\{\{|\}\}|\[\[|\]\]/);
+    expect(out).toBe("select 1 from t\nwhere x = '{' || '{ provider }' || '}' and y = '[' || '[a]' || '] it''s'");
+    // DuckDB reads the same text
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    try {
+      const r = await conn.runAndReadAll("select '{' || '{ provider }' || '}' as v, '[' || '[a]' || '] it''s' as w");
+      expect(r.getRowObjects()).toEqual([{ v: '{{ provider }}', w: "[[a]] it's" }]);
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+    // BigQuery literals escape with a backslash: an escaped quote does not end the literal
+    expect(metabaseLiterals("select 'it\\'s {{x}}'", bq)).toBe("select 'it\\'s {' || '{x}' || '}'");
+    // and the clauses Vigil adds stay as Metabase's tags
+    expect(injectClauses("select 1\nfrom t\nwhere a = '{{b}}'", 't', ['[[and c = {{c}}]]'], duck)).toBe("select 1\nfrom t\nwhere a = '{' || '{b}' || '}'\n  [[and c = {{c}}]]");
   });
 });
 
