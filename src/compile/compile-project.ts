@@ -294,7 +294,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       if (cached.error) {
         draft.failed = true;
-        ds.push(diag('E_TEMPLATE', cached.error.message, { file: f.path, line: cached.error.line, column: cached.error.column }));
+        ds.push(diag('E_TEMPLATE', cached.error.message, { file: cached.error.file ?? f.path, line: cached.error.line, column: cached.error.column }));
       }
       continue;
     }
@@ -318,7 +318,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     if (err) {
       draft.failed = true;
-      ds.push(diag('E_TEMPLATE', err.message, { file: f.path, line: err.line, column: err.column }));
+      ds.push(diag('E_TEMPLATE', err.message, { file: err.file ?? f.path, line: err.line, column: err.column }));
     }
     draft.calls.macros = macrosIn(f.text);
     entry.sql = draft.sql;
@@ -534,7 +534,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const calls = emptyCalls();
       const out = isTemplateError(t) ? t : tenv.render(t, body, calls, false, { name, path: f.path });
       if (typeof out !== 'string') {
-        ds.push(diag('E_TEMPLATE', out.message, { file: f.path, line: out.line, column: out.column }));
+        ds.push(diag('E_TEMPLATE', out.message, { file: out.file ?? f.path, line: out.line, column: out.column }));
         continue;
       }
       const where = { file: f.path, ...at };

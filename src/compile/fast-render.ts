@@ -166,7 +166,8 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         try {
           return (f as (...a: unknown[]) => unknown).apply(undefined, args);
         } catch (e) {
-          if (e instanceof FastRenderError) throw e;
+          // (an error in a macro's own code keeps its place in the macro's file: template-env.ts)
+          if (e instanceof FastRenderError || (e as { vigilFile?: string } | null)?.vigilFile) throw e;
           throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
         }
       }

@@ -80,6 +80,8 @@ export interface TemplateError {
   message: string;
   line?: number;
   column?: number;
+  /** where it is, when not in the template rendered: the macro file whose code failed */
+  file?: string;
 }
 
 export function escapeRe(s: string): string {
@@ -99,6 +101,10 @@ export class TemplateEnv {
   /** The model being rendered (undefined for tests, alert queries): what `model` answers. */
   currentModel?: ModelContext;
   readonly macroNames = new Map<string, string>();
+  /** each macro file's text (as nunjucks parsed it), to explain an error in it */
+  private readonly macroTexts = new Map<string, string>();
+  /** the last error raised in a macro's code during this render, and the macro's file */
+  private macroFailure: { file: string; message: string } | undefined;
   /** Whether anything rendered by this environment read run_started_at or invocation_id. */
   readVolatile = false;
 
@@ -229,7 +235,24 @@ export class TemplateEnv {
       });
       if (err) throw err;
       const names = Object.keys(exported);
-      for (const n of names) this.env.addGlobal(n, exported[n]);
+      this.macroTexts.set(path, jinjaToNunjucks(text));
+      const owner = this;
+      for (const n of names) {
+        const macro = exported[n] as (...a: unknown[]) => unknown;
+        // an error in the macro's own code is at its line in its file, not the caller's
+        this.env.addGlobal(n, typeof macro === 'function' ? function (this: unknown, ...args: unknown[]) {
+          try {
+            return macro.apply(this, args);
+          } catch (e) {
+            if (e && typeof e === 'object' && !(e as { vigilFile?: string }).vigilFile) {
+              (e as { vigilFile?: string }).vigilFile = path;
+              // (nunjucks replaces the error object on its way out of a template: known by its message)
+              owner.macroFailure = { file: path, message: String((e as Error).message) };
+            }
+            throw e;
+          }
+        } : macro);
+      }
       return { names };
     } catch (e) {
       return parseNunjucksError(e, text, true);
@@ -256,6 +279,7 @@ export class TemplateEnv {
   }
 
   render(t: CompiledTemplate, text: string, calls: RenderCalls, incremental: boolean, model?: ModelContext): string | TemplateError {
+    this.macroFailure = undefined;
     this.current = calls;
     this.incremental = incremental;
     this.currentModel = model;
@@ -274,7 +298,21 @@ export class TemplateEnv {
       return t.nj!.render({});
     } catch (e) {
       if (e instanceof FastRenderError) return { message: e.message, line: e.line, column: e.column };
-      return explainRuntimeError(parseNunjucksError(e, text, false), text, this.knownNames());
+      // raised in a macro's code: its position is in the macro's file (nunjucks may have wrapped
+      // the error on its way out: the original is its cause)
+      const x = e as { vigilFile?: string; message?: string } | undefined;
+      // (set by a macro while rendering: not the undefined this render started with)
+      const last = this.macroFailure as { file: string; message: string } | undefined;
+      const file = x?.vigilFile ?? (last && String(x?.message ?? '').endsWith(last.message) ? last.file : undefined);
+      const where = file !== undefined ? (this.macroTexts.get(file) ?? text) : text;
+      let err = explainRuntimeError(parseNunjucksError(e, where, false), where, this.knownNames());
+      // an unknown function called: where the call is written, when nunjucks gave no position
+      const called = err.line === undefined ? /^unknown function or macro '([A-Za-z_][\w.]*)'/.exec(err.message)?.[1] : undefined;
+      if (called) {
+        const at = lineAt(where, new RegExp(`\\b${escapeRe(called)}\\s*\\(`));
+        if (at) err = { ...err, ...at };
+      }
+      return file !== undefined && err.line !== undefined ? { ...err, file } : err;
     } finally {
       this.current = emptyCalls();
       this.incremental = false;
@@ -336,6 +374,12 @@ function explainRuntimeError(e: TemplateError, text: string, known: string[]): T
 function printedAt(e: TemplateError, text: string): string | undefined {
   const lineText = text.split('\n')[(e.line ?? 1) - 1] ?? '';
   return /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText.slice(Math.max(0, (e.column ?? 1) - 3)))?.[1] ?? /\{\{\s*([^}]*?)\s*\}\}/.exec(lineText)?.[1];
+}
+
+/** Line and column (1-based) of the first match of `re` in `text`. */
+function lineAt(text: string, re: RegExp): { line: number; column: number } | undefined {
+  const m = re.exec(text);
+  return m ? lineColAt(text, m.index) : undefined;
 }
 
 export function lineColAt(text: string, index: number): { line: number; column: number } {

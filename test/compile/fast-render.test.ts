@@ -90,6 +90,19 @@ describe('fast render path', () => {
     }
     const inMacro = compileProject(projectFiles({ macros: { 'macros/m.sql': "{% macro m(x) %}'{{ 'c_' ~ missing_name }}'{% endmacro %}" }, models: { 'models/a.sql': 'select {{ m(1) }} as x' } }), { env: {} });
     expect(inMacro.diagnostics.find((d) => d.severity === 'error')?.message).toMatch(/'missing_name' is undefined: joined with ~ it would read 'undefined'/);
+    // an error in a macro's own code is reported in the macro's file, at its line, on both paths
+    const macros = { 'macros/m.sql': "{% macro inner(x) %}x{% endmacro %}\n{% macro outer(x) %}\n  {{ innr(x) }}\n{% endmacro %}\n{% macro und(x) %}\n'{{ undefined_var }}'\n{% endmacro %}\n" };
+    for (const fastPath of [true, false]) {
+      for (const [model, at, message] of [
+        ['select {{ outer(1) }} as x', { line: 3, column: 6 }, /unknown function or macro 'innr' — did you mean 'inner'\?/],
+        ["select 1 as x {% for i in [1] %}, {{ und(1) }} as y{% endfor %}", { line: 6, column: 2 }, /'undefined_var' is undefined: it would print nothing into the SQL/],
+      ] as const) {
+        const r = compileProject(projectFiles({ macros, models: { 'models/a.sql': model } }), { env: {}, fastPath });
+        const e = r.diagnostics.find((d) => d.severity === 'error');
+        expect(e, `${model} (fast path: ${fastPath})`).toMatchObject({ file: 'macros/m.sql', ...at });
+        expect(e!.message).toMatch(message);
+      }
+    }
     // the fast path names the nearest known name
     const dym = compileProject(projectFiles({ models: { 'models/a.sql': 'select {{ tagret.name }}' } }), { env: {} });
     expect(dym.diagnostics[0].message).toMatch(/'tagret' is undefined — did you mean 'target'\?/);
