@@ -20,6 +20,7 @@ import { LINK_PARAM_RE } from './base-url.js';
 import type { CompiledRawRows } from './raw-rows.js';
 import { withheldBecause } from '../compile/masking.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
+import { colorProblem } from './colors.js';
 import { compileTile, DRILL_TEMPLATE_RE, isDate, isTimestamp, kpiWindow, measureName, RELATIVE_RE } from './tile-sql.js';
 
 /** Declared column types that hold numbers (a filter value must be one). */
@@ -321,8 +322,14 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         }
         if (tile.bands && (tile.type !== 'line' || tile.measures.length < 2 || tile.dimensions.some((x) => x.role === 'series')))
           err([...base, 'bands'], 'bands shade between consecutive measures of a line tile: it needs type line, two or more measures and no series dimension');
-        for (const [name, color] of Object.entries(tile.colors ?? {}))
-          if (!/^#[0-9a-f]{3,8}$/i.test(color) && !/^[a-z]+$/i.test(color)) err([...base, 'colors', name], `'${color}' is not a color`, 'use a hex color like "#59a14f" or a CSS color name');
+        // every color a definition gives: the site drops what is not one, the exports would carry it
+        const colorAt = (color: string, path: (string | number)[]) => {
+          const p = colorProblem(color);
+          if (p) err(path, p, 'use a hex color like "#59a14f", rgb(...) or a CSS color name');
+        };
+        for (const [name, color] of Object.entries(tile.colors ?? {})) colorAt(color, [...base, 'colors', name]);
+        tile.thresholds.forEach((t, ti2) => colorAt(t.color, [...base, 'thresholds', ti2, 'color']));
+        tile.conditional_formatting.forEach((r, ri) => colorAt(r.color, [...base, 'conditional_formatting', ri, 'color']));
         if (tile.sample) {
           checkColumn(tile.model, tile.sample.key, [...base, 'sample', 'key']);
           if (!tile.measures.length || tile.measures.some((m) => m.agg !== 'none')) err([...base, 'sample'], "sample draws raw rows: it needs measures with agg 'none'");

@@ -19,6 +19,7 @@ import { legacyLinks, tabAnchor, type PageLinks } from './site.js';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VIGIL_VERSION } from '../version.js';
+import { safeColor } from './colors.js';
 
 /** This renderer's code, as a stamp: drawings kept by tile-cache.ts are valid only for it. */
 export function renderStamp(): string {
@@ -274,15 +275,6 @@ export function formatAxisValue(v: unknown, format?: string, scaleMax?: number):
 
 export function escapeHtml(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
-
-/** A color from a definition, if it is one (hex, rgb()/hsl(), a name); anything else is dropped
- * so that a definition cannot inject CSS. */
-function safeColor(c: string | undefined): string | undefined {
-  if (!c) return undefined;
-  const s = c.trim();
-  if (/^#[0-9a-fA-F]{3,8}$/.test(s) || /^[a-zA-Z]{3,30}$/.test(s) || /^(rgb|rgba|hsl|hsla)\([0-9.,%\s/]+\)$/.test(s)) return s;
-  return undefined;
 }
 
 /** Only http(s), mailto and relative URLs become links. */

@@ -82,6 +82,8 @@ describe('broken dashboard definitions', () => {
     ['a relative time without its minus', (d) => (d.tabs[0].tiles[0].filters[0].value = '7d'), /tabs\[0\]\.tiles\[0\]\.filters\[0\]\.value: '7d' is not a date: a relative time counts back with a minus — did you mean '-7d'\?/],
     ['a relative time on a text column', (d) => (d.tabs[0].tiles[5].filters = [{ column: 'provider', op: '>=', value: '-7d' }]), /'-7d' is a relative time, but provider is a varchar/],
     ['a word against a number column', (d) => (d.tabs[0].tiles[5].filters = [{ column: 'interaction_count', op: '>', value: 'lots' }]), /interaction_count is a bigint: "lots" is not a number/],
+    ['a color name typo', (d) => (d.tabs[0].tiles[5].colors = { openai: 'greeen' }), /tabs\[0\]\.tiles\[5\]\.colors\.openai: 'greeen' is not a color — did you mean 'green'\?/],
+    ['CSS in a threshold color', (d) => (d.tabs[0].tiles[0].thresholds = [{ value: 1, color: 'red; background:url(x)' }]), /tabs\[0\]\.tiles\[0\]\.thresholds\[0\]\.color: 'red; background:url\(x\)' is not a color/],
     ['is null with a value', (d) => (d.tabs[0].tiles[5].filters = [{ column: 'provider', op: 'is null', value: 'x' }]), /tabs\[0\]\.tiles\[5\]\.filters\[0\]\.value: op 'is null' takes no value/],
     ['a dashboard named index (the site\'s own page)', (d) => (d.name = 'index'), /overview\.json:\d+:\d+: error: dashboard name 'index' is taken: the rendered site's list of dashboards is index\.html/],
     ['two tabs of one name (one anchor for both)', (d) => d.tabs.push({ name: 'overview', title: 'Again', tiles: [{ ...d.tabs[0].tiles[0], id: 'again' }] }), /error: tabs\[1\]\.name: tab name 'overview' is used twice in this dashboard \(also tabs\[0\]\)/],
