@@ -408,7 +408,7 @@ export async function runClean(o: Common): Promise<void> {
     else {
       // what version control keeps is the project's, whatever the folder is called
       const tracked = trackedFiles(files.root, rel);
-      if (tracked.length) problems.push(`clean_targets: '${t}' holds files tracked by git (${tracked.slice(0, 3).join(', ')}${tracked.length > 3 ? ', ...' : ''}): not removed`);
+      if (tracked.length) problems.push(`${t === files.paths.target ? `the target folder '${t}'` : `clean_targets: '${t}'`} holds files tracked by git (${tracked.slice(0, 3).join(', ')}${tracked.length > 3 ? ', ...' : ''}): not removed${t === files.paths.target ? ' (untrack them: git rm --cached)' : ''}`);
       else targets.push(rel);
     }
   }

@@ -90,7 +90,7 @@ export async function runWatch(
       // SQL (a var in project.yaml, an env_var): and what depends on it
       const prev = previous;
       const sqlChanged = Object.values(c.result.manifest.nodes)
-        .filter((n) => n.resource_type === 'model' && prev.nodes[n.unique_id] && (prev.nodes[n.unique_id] as { compiled_sql?: string }).compiled_sql !== n.compiled_sql)
+        .filter((n) => n.resource_type === 'model' && !(n as { volatile?: boolean }).volatile && prev.nodes[n.unique_id] && (prev.nodes[n.unique_id] as { compiled_sql?: string }).compiled_sql !== n.compiled_sql)
         .map((n) => `${n.name}+`);
       const changedSel = ['state:modified+', ...sqlChanged];
       const changed = selectNodes(c.result.manifest, changedSel, undefined, previous);

@@ -265,9 +265,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   let cacheHits = 0;
   for (const f of files.models) {
     const name = f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/, '');
-    // a name a selector, ref() and a relation can all spell (as seeds' file names)
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      ds.push(diag('E_MODEL', `model file name '${name}' is not an identifier: ref('${name}') and -s ${name} could not name it`, { file: f.path, line: 1, column: 1 }, 'rename the file (letters, digits, _)'));
+    // a name a selector can spell: white space or a selector's own characters would split it
+    // (my-model and 2023_sales are fine: dbt takes them, and ref() quotes the relation)
+    if (/[\s+,:@*]/.test(name)) {
+      ds.push(diag('E_MODEL', `model file name '${name}' has ${/\s/.test(name) ? 'white space' : `'${/[+,:@*]/.exec(name)![0]}'`} in it: -s ${name} could not select it`, { file: f.path, line: 1, column: 1 }, 'rename the file (letters, digits, _ and -)'));
       continue;
     }
     const dup = drafts.get(name);
@@ -611,6 +612,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   /** what ref() reads besides models: seeds and snapshots */
   const refTables = new Map<string, { unique_id: string; relation: Relation }>([...seedNodes.values()].map((n) => [n.name, { unique_id: n.unique_id, relation: n.relation }]));
   for (const d of snapDrafts.values()) refTables.set(d.name, { unique_id: snapUid(d.name), relation: snapRelation(d) });
+  /** ref() of a model that is disabled, from `d` (a model or a snapshot): its table, if any, is stale (dbt: an error too) */
+  const disabledRef = (r: string, d: { name: string; file: RawFile }) =>
+    diag('E_REF', `ref('${r}'): model '${r}' is disabled (enabled=false), so nothing builds it`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, `enable '${r}', or remove the ref() from '${d.name}'`);
   /** What ref() can name, for a did-you-mean: not the node asking (its own name is never the fix) */
   const refNames = (self?: string) => [...drafts.keys(), ...refTables.keys()].filter((n) => n !== self);
   const relKey = (r: Relation) => `${r.database ?? ''}.${r.schema}.${r.identifier}`.toLowerCase();
@@ -630,7 +634,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       if (drafts.get(r)?.config?.enabled === false && d.config?.enabled !== false) {
         // (dbt: "depends on a node named 'r' which is disabled"): its table, if any, is stale
-        ds.push(diag('E_REF', `ref('${r}'): model '${r}' is disabled (enabled=false), so nothing builds it`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, `enable '${r}', or remove the ref() (and the disabled model's use) from '${d.name}'`));
+        ds.push(disabledRef(r, d));
         continue;
       }
       if (drafts.has(r)) {
@@ -768,6 +772,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (!d.config || d.config.enabled === false) continue;
     const uid = modelUid(d.name);
     const node = modelNode(d as ModelDraft & { config: ModelNode['config'] });
+    // its SQL reads run_started_at or invocation_id: different on every compile (watch mode does
+    // not take that for a change). Not enumerable: not in manifest.json
+    if (d.calls.volatile) Object.defineProperty(node, 'volatile', { value: true, enumerable: false });
     manifest.nodes[uid] = node;
     // a view keeps its SQL in the warehouse, readable by whoever can read the view's definition
     if (node.config.materialized === 'view') {
@@ -786,7 +793,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     for (const r of new Set(d.calls.refs)) {
       if (drafts.get(r)?.config?.enabled === false) {
         ok = false;
-        ds.push(diag('E_REF', `ref('${r}'): model '${r}' is disabled (enabled=false), so nothing builds it`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }));
+        ds.push(disabledRef(r, d));
       } else if (drafts.has(r)) depends.push(modelUid(r));
       else if (refTables.has(r) && r !== d.name) depends.push(refTables.get(r)!.unique_id);
       else {
@@ -831,11 +838,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // share a table on purpose.
   {
     const writers = new Map<string, { what: string; file: string; source?: boolean; filled?: boolean }>();
-    for (const src of sources.values()) writers.set(relKey(src.relation), { what: `source '${src.source_name}.${src.name}'`, file: src.file, source: true, filled: !!src.sync || seedByRelation.has(relKey(src.relation)) });
+    // a source's relation names no database where the target gives the nodes' (BigQuery's project)
+    const tableKey = (r: Relation) => relKey({ ...r, database: r.database ?? target?.database });
+    for (const src of sources.values()) writers.set(tableKey(src.relation), { what: `source '${src.source_name}.${src.name}'`, file: src.file, source: true, filled: !!src.sync || seedByRelation.has(relKey(src.relation)) });
     // (the file's text is read only to place an error: a cached compile reads no unchanged file)
     const claim = (rel: Relation | null | undefined, what: string, file: string, text: () => string | undefined, kind: string) => {
       if (!rel) return;
-      const key = relKey(rel);
+      const key = tableKey(rel);
       const other = writers.get(key);
       if (other && !(kind === 'seed' && other.source)) {
         const t = text();
@@ -1291,8 +1300,8 @@ function projectVars(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, render(x, [...path, k])]));
     if (typeof v !== 'string' || !/\{\{|\{%/.test(v)) return v;
     const where = { file: 'project.yaml', ...files.projectYaml.locate(path) };
-    const out = v.replace(/\{\{\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\s*\}\}/g, (_m, key: string, dflt?: string) => {
-      const val = opts.env[key] ?? dflt;
+    const out = v.replace(/\{\{-?\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*(?:['"]([^'"]*)['"]|(-?\d+(?:\.\d+)?))\s*)?\)\s*-?\}\}/g, (_m, key: string, dflt?: string, num?: string) => {
+      const val = opts.env[key] ?? dflt ?? num;
       if (val === undefined) {
         ds.push(diag('E_ENV_VAR', `${path.join('.')}: environment variable ${key} is not set`, where, `export ${key}=... before running, or give a default: env_var('${key}', 'value')`));
         return '';
@@ -1304,7 +1313,9 @@ function projectVars(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]
     if (/\{\{|\{%/.test(out)) ds.push(diag('E_VAR', `${path.join('.')}: only {{ env_var('NAME') }} (with an optional default) is filled in in project.yaml; this would reach the SQL as written`, where, 'compute it in the model, or pass the value with --vars'));
     return out;
   };
-  return render(files.project.vars ?? {}, ['vars']) as Record<string, unknown>;
+  // a var --vars gives is not read from project.yaml (its env_var need not be set)
+  const given = new Set(Object.keys(opts.vars ?? {}));
+  return Object.fromEntries(Object.entries(files.project.vars ?? {}).map(([k, v]) => [k, given.has(k) ? v : render(v, ['vars', k])]));
 }
 
 function locate(text: string, re?: RegExp): { line?: number; column?: number } {

@@ -12,7 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { ABSENCE_FILTERS, PRINTED_NON_FINITE, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, asText, PRINTED_NON_FINITE, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -132,10 +132,12 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         if (obj === undefined || obj === null) throw new FastRenderError(`'${fnName(n.target as AnyNode)}' is ${obj === null ? 'none' : 'undefined'}: it has no attribute '${String(key)}'`, n.lineno + 1, n.colno + 1);
         const secret = secretTransformed(obj, `.${String(key)}`);
         if (secret) throw new FastRenderError(secret, n.lineno + 1, n.colno + 1);
-        // a string's Python methods (jinja-compat.ts), not JavaScript's of the same name
-        if (typeof obj === 'string' && typeof key === 'string' && Object.hasOwn(STRING_MEMBERS, key)) {
+        // a string's Python methods (jinja-compat.ts), not JavaScript's of the same name; a
+        // macro's output (a SafeString) is a string too
+        const str = asText(obj);
+        if (str !== undefined && typeof key === 'string' && Object.hasOwn(STRING_MEMBERS, key)) {
           const f = STRING_MEMBERS[key];
-          return (...a: unknown[]) => f.apply(obj, a);
+          return (...a: unknown[]) => f.apply(str, a);
         }
         let v: unknown;
         try {

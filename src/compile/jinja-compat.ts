@@ -14,7 +14,8 @@ import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 
 let compatInstalled = false;
 
-const isKw = (a: unknown): a is Record<string, unknown> => !!a && typeof a === 'object' && (a as { __keywords?: boolean }).__keywords === true;
+/** A call's keyword arguments (nunjucks passes them last, marked __keywords). */
+export const isKw = (a: unknown): a is Record<string, unknown> => !!a && typeof a === 'object' && (a as { __keywords?: boolean }).__keywords === true;
 const kwargs = (args: unknown[]): [unknown[], Record<string, unknown>] => {
   const last = args[args.length - 1];
   if (!isKw(last)) return [args, {}];
@@ -193,9 +194,17 @@ function stripChars(s: string, chars: unknown, left: boolean): string {
 }
 
 /** A string's Python methods, and a string's slice a string (`'abcdef'[2:]` is 'cdef', not a list of letters). */
+/** A string, or what a macro returns (nunjucks' SafeString), as its text; undefined for anything else. */
+export function asText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  return v instanceof (nunjucks as unknown as { runtime: { SafeString: new (s: string) => object } }).runtime.SafeString ? String(v) : undefined;
+}
+
 function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }): void {
   const memberLookup = runtime.memberLookup;
   runtime.memberLookup = function (this: unknown, ...args: unknown[]) {
+    // a macro's output is a string too
+    if (typeof args[0] !== 'string' && asText(args[0]) !== undefined) args[0] = asText(args[0]);
     const [obj, val] = args;
     const secret = secretTransformed(obj, args.length === 4 ? 'a slice' : `.${String(val)}`);
     if (secret) throw new Error(secret);
@@ -223,8 +232,9 @@ const SAME_TEXT_FILTERS = new Set(['default', 'd', 'safe', 'string']);
  * would get the transformed placeholder instead of the value. An error naming the secret.
  */
 export function secretTransformed(v: unknown, how: string): string | undefined {
-  if (typeof v !== 'string' || !hasSecretPlaceholder(v)) return undefined;
-  const name = secretNames(v)[0];
+  const s = asText(v);
+  if (s === undefined || !hasSecretPlaceholder(s)) return undefined;
+  const name = secretNames(s)[0];
   return `${how} would change the placeholder of the secret ${name}, not its value (which is put into the SQL only when it runs): transform it in SQL instead, e.g. upper('{{ env_var('${name}') }}')`;
 }
 
@@ -247,18 +257,21 @@ export function secretFiltered(v: unknown, filter: string): string | undefined {
 function strictWhereUsed(TemplateError: new (message: string, lineno: number, colno: number) => Error): void {
   type Node = { typename: string; lineno: number; colno: number; [k: string]: unknown };
   const n = nunjucks as unknown as { compiler: { Compiler: { prototype: { compile(node: Node, frame: unknown): void; _emit(code: string): void } } }; runtime: Record<string, unknown> };
-  n.runtime.vigilDefined = (env: { opts?: { throwOnUndefined?: boolean } }, v: unknown, expr: string, why: string, lineno: number, colno: number) => {
+  n.runtime.vigilDefined = (env: { opts?: { throwOnUndefined?: boolean } }, v: unknown, expr: string, why: string, lineno: number, colno: number, declared?: boolean) => {
+    // a name the template declares (a macro's parameter not passed, a {% set %} in a branch not
+    // taken, a loop variable) may be undefined, as in dbt's Jinja; an unknown name may not
+    if (declared) return v;
     // only where the environment is strict (models); alert templates test and show absent
     // labels their own way (alerts/engine.ts). 1-based positions, as the other checks' (a 0
     // would be taken for "no position")
     if (v === undefined && env?.opts?.throwOnUndefined) throw new TemplateError(`'${expr}' is undefined: ${why}`, lineno + 1, colno + 1);
     return v;
   };
-  n.runtime.vigilFilterInput = (env: { opts?: { throwOnUndefined?: boolean } }, v: unknown, expr: string, filter: string, lineno: number, colno: number) => {
+  n.runtime.vigilFilterInput = (env: { opts?: { throwOnUndefined?: boolean } }, v: unknown, expr: string, filter: string, lineno: number, colno: number, declared?: boolean) => {
     const secret = secretFiltered(v, filter);
     if (secret) throw new TemplateError(secret, lineno + 1, colno + 1);
     if (ABSENCE_FILTERS.has(filter)) return v;
-    return (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(env, v, expr, `filter '${filter}' would make something of nothing (| default(...) gives a value when there is none)`, lineno, colno);
+    return (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(env, v, expr, `filter '${filter}' would make something of nothing (| default(...) gives a value when there is none)`, lineno, colno, declared);
   };
   const strict = new WeakMap<object, string>();
   const text = (x: Node | undefined): string => {
@@ -291,15 +304,19 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
       return compile.call(this, node, frame);
     }
     strict.delete(node);
+    // the expression's root name, declared in the template (compiler frame): lenient
+    let root: Node | undefined = node;
+    while (root && root.typename === 'LookupVal') root = root.target as Node;
+    const declared = root?.typename === 'Symbol' && !!(frame as { lookup?(name: string): unknown } | undefined)?.lookup?.(String(root.value));
     if (why.startsWith('filter:')) {
       this._emit('runtime.vigilFilterInput(env, ');
       compile.call(this, node, frame);
-      this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(why.slice(7))}, ${node.lineno}, ${node.colno})`);
+      this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(why.slice(7))}, ${node.lineno}, ${node.colno}, ${declared})`);
       return;
     }
     this._emit('runtime.vigilDefined(env, ');
     compile.call(this, node, frame);
-    this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(why)}, ${node.lineno}, ${node.colno})`);
+    this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(why)}, ${node.lineno}, ${node.colno}, ${declared})`);
   };
 }
 

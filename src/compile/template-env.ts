@@ -13,7 +13,7 @@ import { TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
 import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
-import { addJinjaCompat, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NON_FINITE, SECRET_TRANSFORM_RE, UNDEFINED_USE_RE } from './jinja-compat.js';
+import { addJinjaCompat, isKw, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NON_FINITE, SECRET_TRANSFORM_RE, UNDEFINED_USE_RE } from './jinja-compat.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
 export interface CompiledTemplate {
@@ -122,7 +122,6 @@ export class TemplateEnv {
       }
       return {};
     };
-    const isKw = (a: unknown) => !!a && typeof a === 'object' && !!(a as { __keywords?: boolean }).__keywords;
     this.env.addGlobal('ref', (...args: unknown[]) => {
       // dbt's versioned refs (version=2, v=2) and anything else it is not given by name: not
       // silently resolved to the unversioned model

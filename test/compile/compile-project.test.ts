@@ -121,6 +121,9 @@ describe('compileProject', () => {
     expect(errors(unset)[0]).toMatchObject({ code: 'E_ENV_VAR', file: 'project.yaml', line: 6, message: 'vars.region: environment variable VIGIL_T_REGION is not set' });
     const other = compileProject(files("  region: \"{{ target.name }}\"\n"), { env: {} });
     expect(errors(other)[0]).toMatchObject({ code: 'E_VAR', file: 'project.yaml', line: 6 });
+    // --vars replaces it (its variable need not be set); a number as the default; {{- -}}
+    expect(errors(compileProject(files("  region: \"{{ env_var('VIGIL_T_REGION') }}\"\n"), { env: {}, vars: { region: 'x' } }))).toEqual([]);
+    expect(model(compileProject(files("  region: \"{{- env_var('VIGIL_T_REGION', 5) -}}\"\n"), { env: {} }), 'a').compiled_sql).toContain("'5' as r");
   });
 
   it("accepted_values' arguments are checked at their line (quote: flase was taken for true, values: [] failed at run time); severity in any case, as dbt", () => {
@@ -133,9 +136,12 @@ describe('compileProject', () => {
     expect(Object.values(ok.manifest.nodes).find((n) => n.resource_type === 'test')).toMatchObject({ severity: 'warn' });
   });
 
-  it("a model file name that is not an identifier is an error; a ref typo is never 'fixed' to the model itself", () => {
+  it("a model file name a selector cannot spell is an error; a ref typo is never 'fixed' to the model itself", () => {
     const r = compile({ models: { 'models/my model.sql': 'select 1 as id' } });
-    expect(errors(r)[0]).toMatchObject({ code: 'E_MODEL', file: 'models/my model.sql', message: "model file name 'my model' is not an identifier: ref('my model') and -s my model could not name it" });
+    expect(errors(r)[0]).toMatchObject({ code: 'E_MODEL', file: 'models/my model.sql', message: "model file name 'my model' has white space in it: -s my model could not select it" });
+    // names dbt takes stay fine
+    const ok = compile({ models: { 'models/my-model.sql': 'select 1 as id', 'models/2023_sales.sql': "select * from {{ ref('my-model') }}" } });
+    expect(errors(ok)).toEqual([]);
     const self = compile({ models: { 'models/c.sql': "select * from {{ ref('cc') }}" } });
     expect(errors(self)[0].message).toBe("ref('cc') not found");
   });
@@ -157,6 +163,9 @@ describe('compileProject', () => {
     const s = compile({ yml: { 'models/sources.yml': synced }, models: { 'models/c.sql': "{{ config(schema='raw', alias='events') }}select 1 as id" } });
     expect(errors(s)[0]).toMatchObject({ code: 'E_DUPLICATE', file: 'models/c.sql' });
     expect(errors(s)[0].message).toContain("source 'raw.events'");
+    // on BigQuery the nodes' relations name the project, a source's may not: the same table all the same
+    const bq = compileProject(projectFiles({ projectYaml: 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: p, dataset: analytics }\n', yml: { 'models/sources.yml': synced }, models: { 'models/c.sql': "{{ config(schema='raw', alias='events') }}select 1 as id" } }), { env: {} });
+    expect(errors(bq)[0]).toMatchObject({ code: 'E_DUPLICATE', file: 'models/c.sql' });
     const plain = compile({ yml: { 'models/sources.yml': SOURCES }, models: { 'models/c.sql': "{{ config(schema='raw', alias='events') }}select 1 as id" } });
     expect(errors(plain)).toEqual([]);
     expect(plain.diagnostics.find((d) => d.code === 'W_RELATION')?.message).toMatch(/model 'c' builds the table source 'raw\.events' .* reads/);

@@ -90,6 +90,19 @@ describe('fast render path', () => {
     }
     const inMacro = compileProject(projectFiles({ macros: { 'macros/m.sql': "{% macro m(x) %}'{{ 'c_' ~ missing_name }}'{% endmacro %}" }, models: { 'models/a.sql': 'select {{ m(1) }} as x' } }), { env: {} });
     expect(inMacro.diagnostics.find((d) => d.severity === 'error')?.message).toMatch(/'missing_name' is undefined: joined with ~ it would read 'undefined'/);
+    // a name the template declares may be undefined, as in dbt: a macro's optional parameter not
+    // passed; a macro's output is a string (Python's methods; a secret in it is still a secret)
+    for (const fastPath of [true, false]) {
+      const opt = compileProject(
+        projectFiles({
+          macros: { 'macros/m.sql': "{% macro col(name, alias) %}{{ name }}{% if alias %} as {{ alias }}{% endif %}{% endmacro %}\n{% macro dash() %}a-a{% endmacro %}\n{% macro tok() %}{{ env_var('VIGIL_SECRET_FR_TOK') }}{% endmacro %}" },
+          models: { 'models/a.sql': "select {{ col('x') }}, {{ col('y', 'z') }}, '{{ dash().replace('a', 'b') }}' as d", 'models/t.sql': "{{ config(materialized='table') }}select '{{ tok() | upper }}' as t" },
+        }),
+        { env: { VIGIL_SECRET_FR_TOK: 'hunter22hunter' }, fastPath },
+      );
+      expect((opt.manifest.nodes['model.fixture.a'] as { compiled_sql: string } | undefined)?.compiled_sql, `fast path: ${fastPath}`).toBe("select x, y as z, 'b-b' as d");
+      expect(opt.diagnostics.find((d) => d.severity === 'error' && d.file === 'models/t.sql')?.message).toMatch(/filter 'upper' would change the placeholder of the secret VIGIL_SECRET_FR_TOK/);
+    }
     // an error in a macro's own code is reported in the macro's file, at its line, on both paths
     const macros = { 'macros/m.sql': "{% macro inner(x) %}x{% endmacro %}\n{% macro outer(x) %}\n  {{ innr(x) }}\n{% endmacro %}\n{% macro und(x) %}\n'{{ undefined_var }}'\n{% endmacro %}\n" };
     for (const fastPath of [true, false]) {

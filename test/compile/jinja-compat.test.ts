@@ -47,7 +47,8 @@ const CASES: Array<[string, string, string]> = [
   ['trailing comma in a list and a dict, over lines', '{% set l = [\n  "a",\n  "b",\n] %}{% set d = {"k": 1,} %}{{ l | join("") }}{{ d.k }}', 'ab1'],
   ['a comma inside a string is kept', "{{ 'x,)' }}", 'x,)'],
   // Jinja's constants and Python's str methods ("Python Methods" in the Template Designer
-  // Documentation; the outputs are Python's)
+  // Documentation; the outputs are Python's, except endswith() of a list: Python takes a tuple,
+  // which nunjucks does not have)
   ['True, False and None', "{% if True %}t{% endif %}{% if not False %}f{% endif %}{{ 'n' if None is none }}", 'tfn'],
   ['str.lower(), upper(), strip(), title(), capitalize()', "{{ 'AbC'.lower() }} {{ 'abc'.upper() }} [{{ '  x y  '.strip() }}] {{ 'xxhixx'.strip('x') }} {{ 'hello world'.title() }} {{ 'hELLO'.capitalize() }}", 'abc ABC [x y] hi Hello World Hello'],
   ['str.split() on white space, with a separator and maxsplit', "{{ ' a  b c '.split() | length }} {{ 'a,b,,c'.split(',') | join('|') }} {{ 'a-b-c'.split('-', 1) | join('|') }}", '3 a|b||c a|b-c'],

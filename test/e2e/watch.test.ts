@@ -43,19 +43,22 @@ describe('--watch', () => {
       'models/a.sql': 'select 1 as id\n',
       'models/b.sql': "select id, id * 2 as twice from {{ ref('a') }}\n",
       'models/c.sql': "select {{ var('v', 3) }} as other\n",
+      // its SQL differs on every compile: not a change (watch would rebuild it on every save)
+      'models/vol.sql': "select '{{ run_started_at }}' as at\n",
       'models/schema.yml': 'models:\n  - name: b\n    columns:\n      - name: id\n        tests: [not_null]\n',
     });
     dirs.push(dir);
     const w = start(dir, ['build', '--watch']);
     let mark = 0;
     const first = await until(w.log, mark, /watching \. for changes/);
-    expect(first).toMatch(/3 models, 1 test/);
-    expect(first).toMatch(/ERROR=0 SKIP=0 TOTAL=4/);
+    expect(first).toMatch(/4 models, 1 test/);
+    expect(first).toMatch(/ERROR=0 SKIP=0 TOTAL=5/);
     // one model changes: it and its child (and the child's test) are built, c is not
     mark = w.log().length;
     writeFileSync(join(dir, 'models/a.sql'), 'select 2 as id\n');
     const second = await until(w.log, mark, /Finished \d+ nodes/);
-    expect(second).toMatch(/models\/a\.sql changed: compiled 3 models in \d+ ms/);
+    expect(second).toMatch(/models\/a\.sql changed: compiled 4 models in \d+ ms/);
+    expect(second).not.toMatch(/analytics\.vol\b/);
     expect(second).toMatch(/analytics\.a\b/);
     expect(second).toMatch(/analytics\.b\b/);
     expect(second).not.toMatch(/analytics\.c\b/);
@@ -73,7 +76,7 @@ describe('--watch', () => {
     writeFileSync(join(dir, 'models/b.sql'), "select id, id * 3 as thrice from {{ ref('a') }}\n");
     writeFileSync(join(dir, 'models/d.sql'), "select * from {{ ref('c') }}\n");
     const fixed = await until(w.log, mark, /Finished \d+ nodes/);
-    expect(fixed).toMatch(/compiled 4 models/);
+    expect(fixed).toMatch(/compiled 5 models/);
     expect(w.log().slice(mark)).toMatch(/OK created view analytics\.d\b/);
     // a var in project.yaml: the model whose SQL it changes is rebuilt (its file did not change), and its child
     mark = w.log().length;
@@ -82,6 +85,7 @@ describe('--watch', () => {
     expect(byVar).toMatch(/analytics\.c\b/);
     expect(byVar).toMatch(/analytics\.d\b/);
     expect(byVar).not.toMatch(/analytics\.a\b/);
+    expect(byVar).not.toMatch(/analytics\.vol\b/);
     w.child.kill('SIGINT');
     expect(await w.exited).toBe(0);
     expect(w.log()).toMatch(/stopped watching/);
