@@ -180,9 +180,9 @@ describe('vigil serve on the command line', () => {
     srv.child.kill('SIGCONT');
     await waitFor(() => (/fine: build started .*earlier slots? missed, run once/.test(srv.log().slice(before)) ? true : undefined), 15_000, srv.log);
     // a model broken while serve runs: the job's failure is one line (the diagnostic's hint on it)
-    writeFileSync(join(dir, 'models/one.sql'), "select * from {{ ref('onee') }}\n");
+    writeFileSync(join(dir, 'models/one.sql'), "select * from {{ ref('badd') }}\n");
     const line = await waitFor(() => /^.*fine: FAILED.*E_REF.*$/m.exec(srv.log())?.[0], 15_000, srv.log);
-    expect(line).toMatch(/did you mean 'one'/);
+    expect(line).toMatch(/did you mean 'bad'/);
     expect(srv.log()).not.toMatch(/\n\s+hint:/);
     srv.child.kill('SIGTERM');
     expect(await srv.exited).toBe(0);
