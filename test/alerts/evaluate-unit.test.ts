@@ -15,6 +15,11 @@ describe('receivers', () => {
     const p = resolveIntegration(pd, 'pagerduty', { K: 'x'.repeat(32) });
     expect(typeof p === 'string' ? p : p.limiter).toEqual({ limit: 120, ms: 60_000 });
     expect(resolveIntegration(pd, 'pagerduty', {})).toContain('environment variable K');
+    // server_env holding a URL: an https:// one gives its host; another scheme is refused, not mangled into https://http//...
+    const srv = ReceiverSchema.parse({ name: 'p', pagerduty: { routing_key_env: 'K', server_env: 'PD_SERVER' } });
+    const https = resolveIntegration(srv, 'pagerduty', { K: 'x'.repeat(32), PD_SERVER: 'https://127.0.0.1:19557/' });
+    expect(typeof https === 'string' ? https : https.target).toMatchObject({ server: '127.0.0.1:19557' });
+    expect(resolveIntegration(srv, 'pagerduty', { K: 'x'.repeat(32), PD_SERVER: 'http://127.0.0.1:19557' })).toBe("environment variable PD_SERVER of receiver 'p' is 'http://127.0.0.1:19557': PagerDuty's Events API is reached over https at a host (events.pagerduty.com, or host:port)");
   });
 });
 
