@@ -193,13 +193,13 @@ function stripChars(s: string, chars: unknown, left: boolean): string {
   return left ? s.slice(i) : s.slice(0, i);
 }
 
-/** A string's Python methods, and a string's slice a string (`'abcdef'[2:]` is 'cdef', not a list of letters). */
 /** A string, or what a macro returns (nunjucks' SafeString), as its text; undefined for anything else. */
 export function asText(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   return v instanceof (nunjucks as unknown as { runtime: { SafeString: new (s: string) => object } }).runtime.SafeString ? String(v) : undefined;
 }
 
+/** A string's Python methods, and a string's slice a string (`'abcdef'[2:]` is 'cdef', not a list of letters). */
 function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }): void {
   const memberLookup = runtime.memberLookup;
   runtime.memberLookup = function (this: unknown, ...args: unknown[]) {
@@ -273,7 +273,9 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     if (ABSENCE_FILTERS.has(filter)) return v;
     return (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(env, v, expr, `filter '${filter}' would make something of nothing (| default(...) gives a value when there is none)`, lineno, colno, declared);
   };
-  const strict = new WeakMap<object, string>();
+  /** the expressions to check, each with the runtime function that checks it and what it tells it */
+  const strict = new WeakMap<object, { check: 'vigilDefined' | 'vigilFilterInput'; arg: string }>();
+  const defined = (why: string) => ({ check: 'vigilDefined' as const, arg: why });
   const text = (x: Node | undefined): string => {
     if (!x) return 'a value';
     if (x.typename === 'Symbol') return String(x.value);
@@ -287,19 +289,18 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
   const proto = n.compiler.Compiler.prototype;
   const compile = proto.compile;
   proto.compile = function (node: Node, frame: unknown) {
-    const why = node && strict.get(node);
-    if (why === undefined) {
-      if (node?.typename === 'For' || node?.typename === 'AsyncEach' || node?.typename === 'AsyncAll') strict.set(node.arr as object, 'a {% for %} over it would loop zero times');
+    const mark = node && strict.get(node);
+    if (mark === undefined) {
+      if (node?.typename === 'For' || node?.typename === 'AsyncEach' || node?.typename === 'AsyncAll') strict.set(node.arr as object, defined('a {% for %} over it would loop zero times'));
       else if (node?.typename === 'Filter') {
-        const name = String((node.name as Node).value);
         const input = ((node.args as Node).children as Node[])[0];
-        if (input) strict.set(input, `filter:${name}`);
+        if (input) strict.set(input, { check: 'vigilFilterInput', arg: String((node.name as Node).value) });
       } else if (node?.typename === 'Concat') {
-        strict.set(node.left as object, "joined with ~ it would read 'undefined'");
-        strict.set(node.right as object, "joined with ~ it would read 'undefined'");
+        strict.set(node.left as object, defined("joined with ~ it would read 'undefined'"));
+        strict.set(node.right as object, defined("joined with ~ it would read 'undefined'"));
       } else if (node?.typename === 'If' || node?.typename === 'IfAsync') {
         const cond = node.cond as Node;
-        if (cond.typename === 'Symbol' || cond.typename === 'LookupVal') strict.set(cond, '{% if %} would take it as false (test it with `is defined`)');
+        if (cond.typename === 'Symbol' || cond.typename === 'LookupVal') strict.set(cond, defined('{% if %} would take it as false (test it with `is defined`)'));
       }
       return compile.call(this, node, frame);
     }
@@ -308,15 +309,9 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     let root: Node | undefined = node;
     while (root && root.typename === 'LookupVal') root = root.target as Node;
     const declared = root?.typename === 'Symbol' && !!(frame as { lookup?(name: string): unknown } | undefined)?.lookup?.(String(root.value));
-    if (why.startsWith('filter:')) {
-      this._emit('runtime.vigilFilterInput(env, ');
-      compile.call(this, node, frame);
-      this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(why.slice(7))}, ${node.lineno}, ${node.colno}, ${declared})`);
-      return;
-    }
-    this._emit('runtime.vigilDefined(env, ');
+    this._emit(`runtime.${mark.check}(env, `);
     compile.call(this, node, frame);
-    this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(why)}, ${node.lineno}, ${node.colno}, ${declared})`);
+    this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(mark.arg)}, ${node.lineno}, ${node.colno}, ${declared})`);
   };
 }
 

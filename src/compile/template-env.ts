@@ -297,8 +297,8 @@ export class TemplateEnv {
       return t.nj!.render({});
     } catch (e) {
       if (e instanceof FastRenderError) return { message: e.message, line: e.line, column: e.column };
-      // raised in a macro's code: its position is in the macro's file (nunjucks may have wrapped
-      // the error on its way out: the original is its cause)
+      // raised in a macro's code: its position is in the macro's file (on the fast path the error
+      // carries the file; nunjucks replaces the error object on its way out: known by its message)
       const x = e as { vigilFile?: string; message?: string } | undefined;
       // (set by a macro while rendering: not the undefined this render started with)
       const last = this.macroFailure as { file: string; message: string } | undefined;
