@@ -15,7 +15,7 @@ import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { Hook } from '../adapters/adapter.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
-import { resolveTarget } from './resolve-target.js';
+import { fillEnvVars, resolveTarget } from './resolve-target.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type SeedProps, type SnapshotConfig, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
@@ -1300,13 +1300,12 @@ function projectVars(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, render(x, [...path, k])]));
     if (typeof v !== 'string' || !/\{\{|\{%/.test(v)) return v;
     const where = { file: 'project.yaml', ...files.projectYaml.locate(path) };
-    const out = v.replace(/\{\{-?\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*(?:['"]([^'"]*)['"]|(-?\d+(?:\.\d+)?))\s*)?\)\s*-?\}\}/g, (_m, key: string, dflt?: string, num?: string) => {
-      const val = opts.env[key] ?? dflt ?? num;
+    const out = fillEnvVars(v, opts.env, (key, val, fromEnv) => {
       if (val === undefined) {
         ds.push(diag('E_ENV_VAR', `${path.join('.')}: environment variable ${key} is not set`, where, `export ${key}=... before running, or give a default: env_var('${key}', 'value')`));
         return '';
       }
-      if (opts.env[key] === undefined || !isSecret(key, val)) return val;
+      if (!fromEnv || !isSecret(key, val)) return val;
       registerCompiledSecret(key, val);
       return secretPlaceholder(key);
     });

@@ -10,6 +10,18 @@ import { explainIssues, showPath } from '../project/issues.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { CompileOptions, ResolvedTarget } from './compile-project.js';
 
+/**
+ * `{{ env_var('NAME') }}` in a project.yaml string (a target's config, a var), with an optional
+ * default (a string or a number) and Jinja's `{{-`/`-}}`: each filled in by `value(name, set)`
+ * (`set`: the variable's value, else the default). The one place project.yaml's templates are
+ * read; what else stands between braces is the caller's to judge.
+ */
+export function fillEnvVars(text: string, env: NodeJS.ProcessEnv, value: (name: string, set: string | undefined, fromEnv: boolean) => string): string {
+  return text.replace(/\{\{-?\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*(?:['"]([^'"]*)['"]|(-?\d+(?:\.\d+)?))\s*)?\)\s*-?\}\}/g, (_m, name: string, dflt?: string, num?: string) =>
+    value(name, env[name] ?? dflt ?? num, env[name] !== undefined),
+  );
+}
+
 /** The warehouses' config schemas (zod), imported with this module. */
 const SCHEMAS = await warehouseSchemas();
 
@@ -33,8 +45,7 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
   let unset = false;
   for (const [k, v] of Object.entries(raw)) {
     if (typeof v === 'string' && v.includes('{{')) {
-      config[k] = v.replace(/\{\{\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\s*\}\}/g, (_m, key: string, dflt?: string) => {
-        const val = opts.env[key] ?? dflt;
+      config[k] = fillEnvVars(v, opts.env, (key, val) => {
         if (val === undefined) {
           ds.push(diag('E_ENV_VAR', `target '${name}': environment variable ${key} is not set`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, k]) }, `export ${key}=... or choose another target with --target`));
           unset = true;
