@@ -20,11 +20,9 @@ import { LINK_PARAM_RE } from './base-url.js';
 import type { CompiledRawRows } from './raw-rows.js';
 import { withheldBecause } from '../compile/masking.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
-import { colorProblem } from './colors.js';
+import { colorProblem, safeUrl } from './safe-values.js';
+import { typeFamily } from '../adapters/type-family.js';
 import { compileTile, DRILL_TEMPLATE_RE, isDate, isTimestamp, kpiWindow, measureName, RELATIVE_RE } from './tile-sql.js';
-
-/** Declared column types that hold numbers (a filter value must be one). */
-const NUMERIC_TYPE = /^(tiny|small|big|hug|u)?int(eger)?\d*$|^(double|float\d*|real|numeric|decimal|number|bignumeric)(\(.*\))?$/i;
 
 export interface DashboardFile {
   path: string;
@@ -293,7 +291,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           const values = Array.isArray(f.value) ? f.value : [f.value];
           if (t && typeof f.value === 'string' && RELATIVE_RE.test(f.value) && !dated) err([...base, 'filters', i, 'value'], `'${f.value}' is a relative time, but ${f.column} is a ${t}`, 'relative times filter date and timestamp columns');
           if (dated && typeof f.value === 'string' && /^\d+[dh]$/i.test(f.value)) err([...base, 'filters', i, 'value'], `'${f.value}' is not a date: a relative time counts back with a minus — did you mean '-${f.value}'?`);
-          if (t && NUMERIC_TYPE.test(t) && values.some((v) => typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v))))) err([...base, 'filters', i, 'value'], `${f.column} is a ${t}: ${JSON.stringify(values.find((v) => typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v)))))} is not a number`);
+          if (t && ['int', 'float', 'numeric'].includes(typeFamily(t, 'local')) && values.some((v) => typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v))))) err([...base, 'filters', i, 'value'], `${f.column} is a ${t}: ${JSON.stringify(values.find((v) => typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v)))))} is not a number`);
         });
         const names = [...tile.dimensions.map((x) => x.column), ...tile.measures.map(measureName)];
         const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -304,9 +302,8 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         for (const [li, l] of tile.links.entries()) {
           if (l.url !== undefined) {
             for (const p of fieldTemplateProblems(l.url, names, 'the link')) err([...base, 'links', li, 'url'], p.message, p.hint);
-            // what the site would not link (render.ts safeUrl), the exports would carry as written
-            const scheme = /^\s*([a-z][a-z0-9+.-]*):/i.exec(l.url)?.[1];
-            if (scheme && !/^(https?|mailto)$/i.test(scheme)) err([...base, 'links', li, 'url'], `a link is http(s)://, mailto: or a path, not ${scheme}:`);
+            // what the site would not link, the exports would carry as written
+            if (safeUrl(l.url) === undefined) err([...base, 'links', li, 'url'], `a link is http(s)://, mailto: or a path, not ${/^\s*([a-z][a-z0-9+.-]*):/i.exec(l.url)![1]}:`);
             links.push({ label: l.label, url: l.url });
             continue;
           }

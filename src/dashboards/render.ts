@@ -19,7 +19,7 @@ import { legacyLinks, tabAnchor, type PageLinks } from './site.js';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VIGIL_VERSION } from '../version.js';
-import { safeColor } from './colors.js';
+import { safeColor, safeUrl } from './safe-values.js';
 
 /** This renderer's code, as a stamp: drawings kept by tile-cache.ts are valid only for it. */
 export function renderStamp(): string {
@@ -277,13 +277,6 @@ export function escapeHtml(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-/** Only http(s), mailto and relative URLs become links. */
-function safeUrl(u: string): string | undefined {
-  const s = u.trim();
-  if (/^(https?:|mailto:)/i.test(s)) return s;
-  if (/^[a-z][a-z0-9+.-]*:/i.test(s)) return undefined;
-  return s;
-}
 
 /** Said of a root-relative link (an app route) drawn without a base URL. */
 const APP_ROUTE_NOTE = 'an app route: set dashboards.base_url in project.yaml (or --base-url) to link it';

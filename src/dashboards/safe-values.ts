@@ -1,8 +1,9 @@
 /**
- * Colors a dashboard definition may give (tile colors, thresholds, conditional formatting): hex,
- * rgb()/hsl(), or one of CSS's named colors. One check for the validator (an error at the line,
- * with a did-you-mean) and the renderer (anything else is dropped, so that a definition cannot
- * inject CSS); the exports carry only what passed.
+ * What a dashboard definition may put into a page or an export as written, checked in one place
+ * for the validator (an error at the line) and the renderer (anything else is dropped): colors
+ * (tile colors, thresholds, conditional formatting: hex, rgb()/hsl(), or one of CSS's named
+ * colors, so that a definition cannot inject CSS) and link URLs (http(s), mailto or relative, so
+ * that it cannot inject script). The exports carry only what passed.
  */
 import { didYouMean } from '../errors.js';
 
@@ -35,4 +36,12 @@ export function colorProblem(c: string): string | undefined {
   if (safeColor(c)) return undefined;
   const hint = /^[a-z]+$/i.test(c.trim()) ? didYouMean(c.trim().toLowerCase(), NAMED) : undefined;
   return `'${c}' is not a color${hint ? ` — did you mean '${hint}'?` : ''}`;
+}
+
+/** Only http(s), mailto and relative URLs become links: the URL as written, else undefined. */
+export function safeUrl(u: string): string | undefined {
+  const s = u.trim();
+  if (/^(https?:|mailto:)/i.test(s)) return s;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(s)) return undefined;
+  return s;
 }
