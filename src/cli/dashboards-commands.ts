@@ -28,12 +28,13 @@ function pick(ds: CompiledDashboard[], select: string[] | undefined): CompiledDa
   if (!select?.length) return ds;
   // every pattern must select something: a typo beside a good name is not silently dropped
   const names = ds.map((d) => d.dashboard.name);
-  const none = select.filter((s) => !names.some((n) => globToRe(s).test(n)));
+  const patterns = select.map((s) => ({ s, re: globToRe(s) }));
+  const none = patterns.filter((p) => !names.some((n) => p.re.test(n))).map((p) => p.s);
   if (none.length) {
     const hints = none.map((s) => didYouMean(s, names)).filter((h): h is string => !!h);
     throw new UsageError(`--select ${none.join(' ')} matched no dashboard${hints.length ? ` — did you mean ${hints.map((h) => `'${h}'`).join(', ')}?` : ''} (dashboards: ${names.join(', ')})`);
   }
-  return ds.filter((d) => select.some((s) => globToRe(s).test(d.dashboard.name)));
+  return ds.filter((d) => patterns.some((p) => p.re.test(d.dashboard.name)));
 }
 
 async function compiled(o: Common) {
@@ -137,14 +138,12 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   const { exportDashboards, exportWarnings } = await import('../dashboards/export.js');
   const opts = { lookerConnection: o.lookerConnection, metabaseDatabase: o.metabaseDatabase === undefined ? undefined : databaseId(o.metabaseDatabase), collection: o.collection };
   for (const w of exportWarnings(ds, o.format, opts, projectTargets(c))) err(w);
-  let files = exportDashboards(ds, o.format, opts);
-  if (o.format === 'looker' && ds.length < c.result.dashboards.length) {
-    // the model file and the views serve every dashboard of the LookML project: written from all
-    // of them, so that exporting one into the folder of a full export leaves the others working;
-    // only the selected dashboards' own files are written
-    const others = new Set(c.result.dashboards.filter((d) => !ds.includes(d)).map((d) => `${d.dashboard.name}.dashboard.lookml`));
-    files = new Map([...exportDashboards(c.result.dashboards, o.format, opts)].filter(([p]) => !others.has(p)));
-  }
+  // Looker: the model file and the views serve every dashboard of the LookML project: written
+  // from all of them, so that exporting one into the folder of a full export leaves the others
+  // working; only the selected dashboards' own files are written
+  const whole = o.format === 'looker' && ds.length < c.result.dashboards.length;
+  const others = new Set(whole ? c.result.dashboards.filter((d) => !ds.includes(d)).map((d) => `${d.dashboard.name}.dashboard.lookml`) : []);
+  const files = new Map([...exportDashboards(whole ? c.result.dashboards : ds, o.format, opts)].filter(([p]) => !others.has(p)));
   const dir = folderFlag('--out', o.out);
   for (const [p, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const abs = join(dir, p);
