@@ -386,11 +386,12 @@ export function resolveIntegration(rc: ReceiverConfig, kind: 'pagerduty' | 'slac
     const key = env[rc.pagerduty.routing_key_env];
     if (!key) return `environment variable ${rc.pagerduty.routing_key_env} (routing key of receiver '${rc.name}') is not set`;
     addSecret(rc.pagerduty.routing_key_env, key);
-    const given = (rc.pagerduty.server_env && env[rc.pagerduty.server_env]) || rc.pagerduty.server;
+    const fromEnv = rc.pagerduty.server_env ? env[rc.pagerduty.server_env] : undefined;
+    const given = fromEnv || rc.pagerduty.server;
     // the Events API is reached as https://<server>/v2/enqueue: an https:// URL gives its host;
     // any other scheme cannot be honoured (it became https://http//host)
     const server = given.replace(/^https:\/\/([^/]+)\/?$/i, '$1');
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(server)) return `${rc.pagerduty.server_env && env[rc.pagerduty.server_env] ? `environment variable ${rc.pagerduty.server_env}` : 'server'} of receiver '${rc.name}' is '${server}': PagerDuty's Events API is reached over https at a host (events.pagerduty.com, or host:port)`;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(server)) return `${fromEnv ? `environment variable ${rc.pagerduty.server_env}` : 'server'} of receiver '${rc.name}' is '${server}': PagerDuty's Events API is reached over https at a host (events.pagerduty.com, or host:port)`;
     return { kind: 'pagerduty', target: { routingKey: key, server }, limiter: rateWindow(rc.pagerduty.rate_per_minute, 60_000) };
   }
   const s = rc.slack;

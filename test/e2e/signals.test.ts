@@ -50,6 +50,22 @@ describe('output piped into head', () => {
   });
 });
 
+/** `vigil build --threads 1` in `dir`, Ctrl-C once `marker` exists (a pre_hook writes it: its model is running); its exit code and output. */
+async function ctrlCOnceStarted(dir: string, marker: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [VIGIL, 'build', '--threads', '1'], { cwd: dir });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b) => (stdout += b));
+  child.stderr.on('data', (b) => (stderr += b));
+  await new Promise<void>((resolve) => {
+    const check = () => (existsSync(join(dir, marker)) ? resolve() : setTimeout(check, 20));
+    check();
+  });
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  return { code, stdout, stderr };
+}
+
 describe('Ctrl-C during a build', () => {
   it('stops launching nodes, finishes the running one, writes run_results.json, exit 130', async () => {
     // m0 takes a few seconds; everything else waits for it. Its pre_hook writes a file, so the
@@ -58,18 +74,8 @@ describe('Ctrl-C during a build', () => {
       ...MODELS,
       'models/m0.sql': "{{ config(materialized='table', pre_hook=\"copy (select 1 as started) to 'm0-started.csv'\") }}\nselect count(*) as id from range(0, 1000000000) as r(i) where i % 7 = 3",
     });
-    const child = spawn(process.execPath, [VIGIL, 'build', '--threads', '1'], { cwd: dir });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
     // once m0 is being built
-    await new Promise<void>((resolve) => {
-      const check = () => (existsSync(join(dir, 'm0-started.csv')) ? resolve() : setTimeout(check, 20));
-      check();
-    });
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('close', r));
+    const { code, stdout, stderr } = await ctrlCOnceStarted(dir, 'm0-started.csv');
     expect(stderr).toMatch(/interrupted: no new node starts; waiting for the running ones/);
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(code).toBe(130);
@@ -85,15 +91,7 @@ describe('Ctrl-C during a build', () => {
       'project.yaml': `${BASIC_PROJECT_YAML}on_run_end: "copy (select 1 as ended) to 'run-ended.csv'"\n`,
       'models/only.sql': "{{ config(materialized='table', pre_hook=\"copy (select 1 as started) to 'only-started.csv'\") }}\nselect count(*) as id from range(0, 1000000000) as r(i) where i % 7 = 3",
     });
-    const child = spawn(process.execPath, [VIGIL, 'build', '--threads', '1'], { cwd: dir });
-    let stderr = '';
-    child.stderr.on('data', (b) => (stderr += b));
-    await new Promise<void>((resolve) => {
-      const check = () => (existsSync(join(dir, 'only-started.csv')) ? resolve() : setTimeout(check, 20));
-      check();
-    });
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('close', r));
+    const { code, stderr } = await ctrlCOnceStarted(dir, 'only-started.csv');
     expect(stderr).toMatch(/interrupted: no new node starts; waiting for the running ones/);
     expect(code, stderr).toBe(0);
     const results = JSON.parse(readFileSync(join(dir, 'target', 'run_results.json'), 'utf8'));
