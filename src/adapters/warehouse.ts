@@ -37,11 +37,6 @@ export interface Capabilities {
    * it per job and holds no second handle meanwhile, e.g. to renew a job's lease (default false).
    */
   singleProcess?: boolean;
-  /**
-   * An incremental run applies on_schema_change's append_new_columns and fail (default true);
-   * false: it writes the table's existing columns only, and compile warns where a model asks for more.
-   */
-  incrementalSchemaChange?: boolean;
 }
 
 /** A problem with a target config that its zod schema cannot express, at one of its keys. */

@@ -436,10 +436,6 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         }
       });
     }
-    // (BigQuery's incremental MERGE writes the table's existing columns: not yet compared with the query's)
-    if (target && getWarehouse(target.type)?.capabilities.incrementalSchemaChange === false && d.config.materialized === 'incremental' && (d.config.on_schema_change === 'fail' || d.config.on_schema_change === 'append_new_columns')) {
-      ds.push(diag('W_CONFIG', `on_schema_change '${d.config.on_schema_change}' is not applied on ${target.type} yet: an incremental run writes the table's existing columns and drops new ones (as 'ignore'); --full-refresh rebuilds it with them`, { file: d.file.path, ...locate(d.file.text, /\bon_schema_change\s*=/) }, undefined, 'warn'));
-    }
     if (d.config.unique_key !== undefined && d.config.materialized !== 'incremental') {
       // harmless, but usually a mistake
       ds.push(diag('W_CONFIG', `unique_key is set but the model is materialized as ${d.config.materialized}; it only applies to incremental models`, { file: d.file.path, ...locate(d.file.text, /\bunique_key\s*=/) }, undefined, 'warn'));

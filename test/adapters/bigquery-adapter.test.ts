@@ -100,6 +100,72 @@ describe('BigQueryAdapter on the real client', () => {
     expect(sql).toContain('WHEN MATCHED THEN UPDATE SET `day` = S.`day`, `k` = S.`k`, `n` = S.`n`');
   });
 
+  describe("on_schema_change: the query's schema from its dry run against the table's", () => {
+    const rel = (identifier: string) => ({ database: 'vigil-test', schema: 'analytics', identifier });
+    const tableFields = [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }];
+    const incremental = (identifier: string, onSchemaChange: 'ignore' | 'fail' | 'append_new_columns' | undefined, from: string) =>
+      ({ kind: 'incremental' as const, relation: rel(identifier), sql: 'select 1', incrementalSql: `select * from ${from}`, uniqueKey: ['day', 'k'], fullRefresh: false, config: { partition_by: { field: 'day', data_type: 'date' } }, onSchemaChange });
+    const sent = () => since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path)).map((r) => ({ dryRun: !!r.body.configuration.dryRun, sql: r.body.configuration.query.query as string }));
+
+    it('append_new_columns adds the new columns (legacy names, REPEATED and RECORD in DDL spelling) after the DECLAREs, in the same script as the MERGE that writes them', async () => {
+      fake.addTable('vigil-test', 'analytics', 'grow', { fields: tableFields, timePartitioning: { type: 'DAY', field: 'day' } });
+      fake.onQuery(/from src_grow/, {
+        fields: [...tableFields, { name: 'tags', type: 'STRING', mode: 'REPEATED' }, { name: 'meta', type: 'RECORD', fields: [{ name: 'a', type: 'INTEGER' }, { name: 'ok', type: 'BOOLEAN' }] }, { name: 'cost', type: 'NUMERIC', precision: '10', scale: '2' }],
+        numDmlAffectedRows: 3,
+      });
+      const bq = await adapter();
+      const r = await bq.materialize(incremental('grow', 'append_new_columns', 'src_grow'));
+      expect(r).toEqual({ message: 'added columns tags, meta, cost and merged 3 rows into', rows: 3 });
+      const jobsSent = sent();
+      expect(jobsSent.map((j) => j.dryRun)).toEqual([true, false]);
+      expect(jobsSent[0].sql).toBe('select * from src_grow');
+      const script = jobsSent[1].sql;
+      const alter = 'ALTER TABLE `vigil-test`.`analytics`.`grow` ADD COLUMN IF NOT EXISTS `tags` ARRAY<STRING>, ADD COLUMN IF NOT EXISTS `meta` STRUCT<`a` INT64, `ok` BOOL>, ADD COLUMN IF NOT EXISTS `cost` NUMERIC(10, 2)';
+      expect(script).toContain(alter);
+      expect(script.indexOf('DECLARE vigil_min')).toBeLessThan(script.indexOf(alter));
+      expect(script.indexOf(alter)).toBeLessThan(script.indexOf('MERGE '));
+      expect(script).toContain('WHEN MATCHED THEN UPDATE SET `day` = S.`day`, `k` = S.`k`, `n` = S.`n`, `tags` = S.`tags`, `meta` = S.`meta`, `cost` = S.`cost`');
+    });
+
+    it("append_new_columns: a column the query no longer selects is left out of the write; names match the table's case-insensitively (no ALTER)", async () => {
+      fake.addTable('vigil-test', 'analytics', 'shrink', { fields: tableFields });
+      fake.onQuery(/from src_shrink/, { fields: [{ name: 'DAY', type: 'DATE' }, { name: 'k', type: 'STRING' }], numDmlAffectedRows: 1 });
+      const bq = await adapter();
+      const r = await bq.materialize({ ...incremental('shrink', 'append_new_columns', 'src_shrink'), uniqueKey: [], config: {} });
+      expect(r.message).toBe('merged 1 rows into');
+      const script = sent()[1].sql;
+      expect(script).toBe('INSERT INTO `vigil-test`.`analytics`.`shrink` (`day`, `k`)\nSELECT `day`, `k` FROM (\nselect * from src_shrink\n)');
+    });
+
+    it('fail refuses new, removed and retyped columns before anything is written, naming each', async () => {
+      fake.addTable('vigil-test', 'analytics', 'strict', { fields: tableFields });
+      fake.onQuery(/from src_strict/, { fields: [{ name: 'day', type: 'DATE' }, { name: 'n', type: 'FLOAT' }, { name: 'extra', type: 'STRING' }] });
+      const bq = await adapter();
+      await expect(bq.materialize(incremental('strict', 'fail', 'src_strict'))).rejects.toThrow(
+        "the model's columns differ from `vigil-test`.`analytics`.`strict` (on_schema_change: fail): new columns extra; columns no longer selected: k; types changed: n INT64 -> FLOAT64; run with --full-refresh to rebuild it",
+      );
+      expect(sent().map((j) => j.dryRun)).toEqual([true]);
+      // the same columns (legacy and DDL names alike) pass
+      fake.addTable('vigil-test', 'analytics', 'same', { fields: tableFields });
+      fake.onQuery(/from src_same/, { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INT64' }], numDmlAffectedRows: 2 });
+      expect((await bq.materialize(incremental('same', 'fail', 'src_same'))).message).toBe('merged 2 rows into');
+    });
+
+    it('ignore (the default) costs no dry run and writes the table\'s columns; with maximum_bytes_billed one dry run serves both', async () => {
+      fake.addTable('vigil-test', 'analytics', 'quiet', { fields: tableFields });
+      fake.onQuery(/from src_quiet/, { fields: [...tableFields, { name: 'new_one', type: 'STRING' }], numDmlAffectedRows: 4, totalBytesProcessed: 100 });
+      const bq = await adapter();
+      await bq.materialize(incremental('quiet', undefined, 'src_quiet'));
+      expect(sent().map((j) => j.dryRun)).toEqual([false]);
+      expect(sent()[0].sql).not.toContain('new_one');
+      mark = fake.requests.length;
+      const capped = await adapter({ maximum_bytes_billed: 10 ** 9 });
+      await capped.materialize(incremental('quiet', 'append_new_columns', 'src_quiet'));
+      expect(sent().map((j) => j.dryRun)).toEqual([true, false]);
+      expect(sent()[1].sql).toContain('ADD COLUMN IF NOT EXISTS `new_one` STRING');
+    });
+  });
+
   it('a model over maximum_bytes_billed is refused before it runs', async () => {
     fake.onQuery(/from huge/, { totalBytesProcessed: 3 * 2 ** 40 });
     const bq = await adapter({ maximum_bytes_billed: 2 ** 40 });

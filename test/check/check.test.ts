@@ -195,6 +195,34 @@ describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at 
     expect(await ddl("partition_expiration_days=30, description='x', labels=[('team', 'data')]")).toMatchObject({ ok: true });
     await a.release();
   });
+
+  it('the script an incremental run with on_schema_change append_new_columns sends (DECLARE, ALTER TABLE ADD COLUMN, MERGE / INSERT) passes the analyzer; the same write without the added columns does not', async () => {
+    const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer, typeBuilders } = await import('../../src/adapters/bigquery/zetasql.js');
+    const { BigQueryAdapter } = await import('../../src/adapters/bigquery/bigquery-adapter.js');
+    const srv = await startZetaServer(REPO);
+    const lo = await bigQueryLanguageOptions(srv);
+    const T = typeBuilders(srv.z);
+    // the table as it is after the ALTER (the analyzer does not apply DDL to its catalog); the source as the model selects
+    const cols = [
+      { name: 'day', type: T.DATE }, { name: 'k', type: T.STRING }, { name: 'n', type: T.INT64 },
+      { name: 'tags', type: T.ARRAY(T.STRING) }, { name: 'meta', type: T.STRUCT({ a: T.INT64, ok: T.BOOL }) }, { name: 'cost', type: T.NUMERIC },
+    ];
+    const a = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, 'p').addTable(['p', 'd', 'grow'], cols).addTable(['p', 'd', 'src'], cols), lo);
+    const bq = new BigQueryAdapter({} as never, { type: 'bigquery', project: 'p', dataset: 'd' } as never);
+    const added = [{ name: 'tags', type: 'STRING', mode: 'REPEATED' }, { name: 'meta', type: 'RECORD', fields: [{ name: 'a', type: 'INTEGER' }, { name: 'ok', type: 'BOOLEAN' }] }, { name: 'cost', type: 'NUMERIC' }];
+    const req = (over: object) => ({ kind: 'incremental' as const, relation: { database: 'p', schema: 'd', identifier: 'grow' }, sql: 'select 1', incrementalSql: 'SELECT * FROM `p`.`d`.`src`', fullRefresh: false, onSchemaChange: 'append_new_columns' as const, ...over });
+    const names = cols.map((c) => c.name);
+    for (const over of [{ uniqueKey: ['day', 'k'], config: { partition_by: { field: 'day', data_type: 'date' } } }, { strategy: 'insert_overwrite' as const, config: { partition_by: { field: 'day', data_type: 'date' } } }, {}]) {
+      const script = bq.incrementalStatement(req(over), names, added);
+      expect(script).toContain('ADD COLUMN IF NOT EXISTS `meta` STRUCT<`a` INT64, `ok` BOOL>');
+      expect(await a.script(script), script).toMatchObject({ ok: true });
+    }
+    // the analyzer checks the write's columns for real: against the table as it was before the ALTER, the MERGE is refused
+    const before = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, 'p').addTable(['p', 'd', 'grow'], cols.slice(0, 3)).addTable(['p', 'd', 'src'], cols), lo);
+    const merge = bq.incrementalStatement(req({ uniqueKey: ['day', 'k'] }), names, added);
+    expect(await before.script(merge.split(';\n').slice(1).join(';\n'))).toMatchObject({ ok: false, message: expect.stringMatching(/tags/) });
+    await a.release();
+  });
 });
 
 describe('vigil check on DuckDB (an in-memory database)', () => {

@@ -119,6 +119,9 @@ export interface FakeField {
   mode?: string;
   description?: string;
   fields?: FakeField[];
+  /** NUMERIC / BIGNUMERIC parameters, as strings as the API has them */
+  precision?: string;
+  scale?: string;
 }
 
 export interface FakeError {
@@ -562,7 +565,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
   }
 
   /** The job resource jobs.insert/jobs.get return. */
-  function jobResource(p: string, jobId: string | undefined, location: string, configuration: any, sql: string, bytes: number, error?: FakeError, dmlRows?: number) {
+  function jobResource(p: string, jobId: string | undefined, location: string, configuration: any, sql: string, bytes: number, error?: FakeError, dmlRows?: number, dryRunFields?: FakeField[]) {
     const now = Date.now();
     const stats: any = {
       creationTime: String(now),
@@ -571,6 +574,8 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     };
     if (configuration?.dryRun) {
       stats.query.totalBytesProcessedAccuracy = 'PRECISE';
+      // "the schema of the results; present only for successful dry run of non-legacy SQL queries"
+      if (dryRunFields) stats.query.schema = { fields: dryRunFields };
     } else {
       Object.assign(stats, { startTime: String(now), endTime: String(now) });
       Object.assign(stats.query, { totalBytesBilled: String(bytes === 0 ? 0 : Math.max(bytes, 10 * 1024 * 1024)), totalSlotMs: '0', billingTier: 1 });
@@ -849,7 +854,8 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
         const error = 'error' in answer ? answer.error : undefined;
         if (mode === 'http' && error) return fail(res, error.httpStatus, error.reason, error.message, error.location);
         if (dryRun) {
-          return send(res, 200, jobResource(p, undefined, location, configuration, sql, okAnswer(answer).totalBytesProcessed ?? 0));
+          const ok = okAnswer(answer);
+          return send(res, 200, jobResource(p, undefined, location, configuration, sql, ok.totalBytesProcessed ?? 0, undefined, undefined, ok.fields ?? (ok.rows?.length ? inferFields(ok.rows) : undefined)));
         }
         const job = createJob(p, jobId, location, configuration, sql, answer, error);
         const script = answer as FakeJobScript;

@@ -8,10 +8,10 @@
  */
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
-import { withHooks, partitionField, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
+import { withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
-import { bigQueryDialect, bigQueryHelpersSql } from './bigquery-dialect.js';
+import { bigQueryDdlType, bigQueryDialect, bigQueryHelpersSql, type BqField } from './bigquery-dialect.js';
 import type { BigQueryTargetConfig } from './bigquery-config.js';
 import { warehouse } from './index.js';
 import { formatBytes } from '../../format.js';
@@ -376,11 +376,14 @@ export class BigQueryAdapter implements Adapter {
   }
 
   /** Bytes the statement would process, without running it. */
-  async dryRun(sql: string): Promise<{ bytesProcessed: number }> {
+  /** The bytes a statement would process and, for a query, the schema of its result (`statistics.query.schema`). */
+  async dryRun(sql: string): Promise<{ bytesProcessed: number; fields?: BqField[] }> {
     try {
       const [job] = await this.client.createQueryJob(this.jobOptions(sql, true));
-      const bytes = Number((job.metadata as { statistics?: { totalBytesProcessed?: string } })?.statistics?.totalBytesProcessed ?? 0);
-      return { bytesProcessed: bytes };
+      const stats = (job.metadata as { statistics?: { totalBytesProcessed?: string; query?: { schema?: { fields?: BqField[] } } } })?.statistics;
+      const bytes = Number(stats?.totalBytesProcessed ?? 0);
+      const fields = stats?.query?.schema?.fields;
+      return fields ? { bytesProcessed: bytes, fields } : { bytesProcessed: bytes };
     } catch (e) {
       throw bqError(e, sql);
     }
@@ -477,14 +480,19 @@ export class BigQueryAdapter implements Adapter {
     return statements.filter(Boolean).join(';\n');
   }
 
-  /** With maximum_bytes_billed set, a statement is dry-run first and refused when it is over. */
-  private async guard(sql: string): Promise<void> {
+  /**
+   * With maximum_bytes_billed set, a statement is dry-run first and refused when it is over. With
+   * `schema` the dry run happens anyway and its result schema is returned (one dry run for both).
+   */
+  private async guard(sql: string, schema = false): Promise<BqField[] | undefined> {
     const max = this.cfg.maximum_bytes_billed;
-    if (!max) return;
-    const { bytesProcessed } = await this.dryRun(sql);
-    if (bytesProcessed > max) {
+    if (!max && !schema) return undefined;
+    const { bytesProcessed, fields } = await this.dryRun(sql);
+    if (max && bytesProcessed > max) {
       throw new WarehouseError(`would process ${formatBytes(bytesProcessed)}, over maximum_bytes_billed (${formatBytes(max)}); refused before running. Raise the limit in project.yaml or filter the model`, sql);
     }
+    if (schema && !fields) throw new WarehouseError('the dry run of the incremental query returned no result schema, which on_schema_change needs', sql);
+    return fields;
   }
 
   /** BigQuery has no transaction across jobs: each hook is its own job, before and after the build's. */
@@ -498,13 +506,15 @@ export class BigQueryAdapter implements Adapter {
     await this.helpers(req.incrementalSql ?? req.sql);
     const existing = await this.metadata(req.relation);
     const isView = existing && (existing.type === 'VIEW' || existing.type === 'MATERIALIZED_VIEW');
-    await this.guard(req.kind === 'incremental' && existing && !req.fullRefresh ? (req.incrementalSql ?? req.sql) : req.sql);
+    const incremental = req.kind === 'incremental' && existing && !isView && !req.fullRefresh;
+    const policy = req.onSchemaChange ?? 'ignore';
+    // on_schema_change other than ignore compares the query's schema (from its dry run) with the table's
+    const incoming = await this.guard(incremental ? (req.incrementalSql ?? req.sql) : req.sql, !!incremental && policy !== 'ignore');
     if (req.kind === 'view') {
       await this.execute(this.script([existing && !isView ? `DROP TABLE IF EXISTS ${rel}` : undefined, this.viewDdl(req.relation, req.sql, req), this.columnDescriptions(req.relation, 'VIEW', req.columns)]));
       return { message: 'created view' };
     }
     const c = req.config ?? {};
-    const incremental = req.kind === 'incremental' && existing && !isView && !req.fullRefresh;
     if (!incremental) {
       // CREATE OR REPLACE cannot change a table's partitioning or clustering: drop it first
       const wantPart = partitionField(c.partition_by) ?? null;
@@ -521,21 +531,39 @@ export class BigQueryAdapter implements Adapter {
       );
       return { message: `${changed ? 'recreated' : 'created'} ${req.kind === 'incremental' ? 'incremental table' : 'table'}` };
     }
-    const names = (((existing!.schema as { fields?: Array<{ name: string }> })?.fields) ?? []).map((f) => f.name);
-    const rows = await this.executeCounted(this.incrementalStatement(req, names));
-    return { message: `merged ${rows} rows into`, rows };
+    const table = ((existing!.schema as { fields?: BqField[] })?.fields) ?? [];
+    if (!incoming) {
+      const rows = await this.executeCounted(this.incrementalStatement(req, table.map((f) => f.name)));
+      return { message: `merged ${rows} rows into`, rows };
+    }
+    // BigQuery's column names are case-insensitive: the query's columns in the table's spelling
+    const spelled = new Map(table.map((f) => [f.name.toLowerCase(), f.name]));
+    const query = incoming.map((f) => ({ ...f, name: spelled.get(f.name.toLowerCase()) ?? f.name }));
+    if (policy === 'fail') {
+      const typed = (fs: BqField[]) => fs.map((f) => ({ name: f.name, type: bigQueryDdlType(f) }));
+      const failure = schemaChangeFailure(rel, typed(table), typed(query));
+      if (failure) throw new WarehouseError(failure, '');
+    }
+    // append_new_columns: ALTER TABLE adds what the table lacks (in the same script, before the write);
+    // a column the query no longer selects is left out of the write (NULL in new rows), as on DuckDB
+    const added = query.filter((f) => !spelled.has(f.name.toLowerCase()));
+    const rows = await this.executeCounted(this.incrementalStatement(req, query.map((f) => f.name), added));
+    const adding = added.length ? `added column${added.length > 1 ? 's' : ''} ${added.map((f) => f.name).join(', ')} and ` : '';
+    return { message: `${adding}merged ${rows} rows into`, rows };
   }
 
   /** The statement an incremental run executes against an existing table with `columns` (pure). */
-  incrementalStatement(req: MaterializeRequest, columns: string[]): string {
+  incrementalStatement(req: MaterializeRequest, columns: string[], added: BqField[] = []): string {
     const d = this.dialect;
     const rel = d.relation(req.relation);
     const c = req.config ?? {};
     const src = req.incrementalSql ?? req.sql;
     const cols = columns.map((x) => d.quoteIdent(x));
+    // after the script's DECLAREs (BigQuery wants them first), before the write
+    const alter = added.length ? `ALTER TABLE ${rel} ${added.map((f) => `ADD COLUMN IF NOT EXISTS ${d.quoteIdent(f.name)} ${bigQueryDdlType(f)}`).join(', ')}` : undefined;
     const strategy = req.strategy ?? (req.uniqueKey?.length ? 'merge' : 'append');
     if (strategy === 'append' || (!req.uniqueKey?.length && strategy !== 'insert_overwrite')) {
-      return `INSERT INTO ${rel} (${cols.join(', ')})\nSELECT ${cols.join(', ')} FROM (\n${src}\n)`;
+      return this.script([alter, `INSERT INTO ${rel} (${cols.join(', ')})\nSELECT ${cols.join(', ')} FROM (\n${src}\n)`]);
     }
     if (strategy === 'insert_overwrite') {
       const p = partitionExpr(c.partition_by);
@@ -544,6 +572,7 @@ export class BigQueryAdapter implements Adapter {
       // replace exactly the partitions the new rows touch, in one statement
       return this.script([
         `DECLARE vigil_partitions DEFAULT (SELECT ARRAY_AGG(DISTINCT ${p}) FROM (\n${src}\n))`,
+        alter,
         `MERGE ${rel} AS T\nUSING (\n${src}\n) AS S\nON FALSE\nWHEN NOT MATCHED BY SOURCE AND ${pt} IN UNNEST(vigil_partitions) THEN DELETE\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`,
       ]);
     }
@@ -553,6 +582,7 @@ export class BigQueryAdapter implements Adapter {
     const on = [...req.uniqueKey!.map((k) => `T.${d.quoteIdent(k)} = S.${d.quoteIdent(k)}`), ...(pf ? [`T.${d.quoteIdent(pf)} >= vigil_min`] : [])].join(' AND ');
     return this.script([
       prune,
+      alter,
       `MERGE ${rel} AS T\nUSING (\n${src}\n) AS S\nON ${on}\nWHEN MATCHED THEN UPDATE SET ${cols.map((x) => `${x} = S.${x}`).join(', ')}\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`,
     ]);
   }

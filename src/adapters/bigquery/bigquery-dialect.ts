@@ -28,6 +28,38 @@ export function bigQueryTypeOf(pgType: string): string {
   return 'STRING';
 }
 
+/** A column of a BigQuery schema (`TableFieldSchema`), as tables.get and a dry run's `statistics.query.schema` give it. */
+export interface BqField {
+  name: string;
+  type: string;
+  mode?: string;
+  fields?: BqField[];
+  precision?: string;
+  scale?: string;
+  maxLength?: string;
+  rangeElementType?: { type: string };
+}
+
+/** The REST API's legacy type names, in GoogleSQL's DDL spelling. */
+const DDL_NAMES: Record<string, string> = { INTEGER: 'INT64', FLOAT: 'FLOAT64', BOOLEAN: 'BOOL', RECORD: 'STRUCT' };
+
+/**
+ * A schema field's type as DDL writes it (`ALTER TABLE ... ADD COLUMN c <type>`): legacy names
+ * mapped (INTEGER -> INT64, RECORD -> STRUCT<...>), REPEATED as ARRAY<...>, parameters kept
+ * (NUMERIC(10, 2), STRING(20), RANGE<DATE>). Two fields of the same type give the same text.
+ */
+export function bigQueryDdlType(f: BqField): string {
+  const base = f.type.toUpperCase();
+  const t = DDL_NAMES[base] ?? base;
+  let s: string;
+  if (t === 'STRUCT') s = `STRUCT<${(f.fields ?? []).map((x) => `${quote(x.name)} ${bigQueryDdlType(x)}`).join(', ')}>`;
+  else if (t === 'RANGE') s = `RANGE<${(f.rangeElementType?.type ?? 'DATE').toUpperCase()}>`;
+  else if (f.precision !== undefined) s = `${t}(${f.precision}${f.scale !== undefined ? `, ${f.scale}` : ''})`;
+  else if (f.maxLength !== undefined) s = `${t}(${f.maxLength})`;
+  else s = t;
+  return f.mode?.toUpperCase() === 'REPEATED' ? `ARRAY<${s}>` : s;
+}
+
 export const BQ_HELPER_DATASET = 'vigil_internal';
 
 const quote = (id: string) => `\`${id.replace(/[`\\]/g, (c) => '\\' + c)}\``;

@@ -14,7 +14,7 @@ export const warehouse: Warehouse<BigQueryTargetConfig> = {
     return { config: bigQueryConfigSchema, model: bigQueryModelConfig };
   },
   dialect: bigQueryDialect,
-  capabilities: { transactions: false, primaryKeys: false, partitions: true, grants: true, duckdbSql: false, syncSource: false, dryRun: true, incrementalSchemaChange: false },
+  capabilities: { transactions: false, primaryKeys: false, partitions: true, grants: true, duckdbSql: false, syncSource: false, dryRun: true },
   bi: { title: 'BigQuery', names: /bigquery|(^|[^a-z])bq([^a-z]|$)/i, metabaseEngines: ['bigquery-cloud-sdk', 'bigquery'], production: true },
   location: (config) => ({ schema: config.dataset, database: config.project }),
   fromDbtOutput: bigQueryFromDbt,

@@ -553,6 +553,17 @@ const kindName = (k: string) => k.replace(/^resolved/, '').replace(/(Stmt)?Node$
 /** Positional parameter types by their BigQuery names (the statements Vigil sends bind `?`). */
 export type ParamType = 'STRING' | 'INT64' | 'FLOAT64' | 'BOOL';
 
+/**
+ * The table an ALTER TABLE / ALTER VIEW statement changes, lower-cased `a.b.c`: the analyzer's
+ * list of the tables a statement names leaves it out (it is not read), but resolving the
+ * statement needs it in the catalog.
+ */
+function alteredTable(text: string): string[] {
+  const m = /^\s*ALTER\s+(?:TABLE|VIEW)\s+(?:IF\s+EXISTS\s+)?((?:`[^`]+`|[A-Za-z_][\w-]*)(?:\s*\.\s*(?:`[^`]+`|[A-Za-z_][\w-]*))*)/i.exec(text);
+  if (!m) return [];
+  return [(m[1].match(/`[^`]+`|[A-Za-z_][\w-]*/g) ?? []).map((p) => p.replace(/^`|`$/g, '')).join('.').toLowerCase()];
+}
+
 export class ZetaAnalyzer {
   readonly T: ReturnType<typeof typeBuilders>;
   /**
@@ -602,7 +613,7 @@ export class ZetaAnalyzer {
   private async catalogFor(text: string, catalog: ZetaCatalog = this.catalog, also: Iterable<string> = []): Promise<Proto> {
     try {
       const r = await this.srv.client.extractTableNamesFromStatement({ sqlStatement: text, options: this.languageOptions });
-      const only = new Set<string>([...(r.tableName as Proto[]).map((t) => (t.tableNameSegment as string[]).join('.').toLowerCase()), ...also]);
+      const only = new Set<string>([...(r.tableName as Proto[]).map((t) => (t.tableNameSegment as string[]).join('.').toLowerCase()), ...also, ...alteredTable(text)]);
       return { simpleCatalog: catalog.toProto(only) };
     } catch {
       return { simpleCatalog: catalog.toProto() }; // a syntax error: the analysis reports it
