@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { checkColumnTypes, readHeader } from '../seeds/seed-csv.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
-import type { Hook } from '../adapters/adapter.js';
+import { partitionField, type Hook } from '../adapters/adapter.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
@@ -439,6 +439,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (d.config.unique_key !== undefined && d.config.materialized !== 'incremental') {
       // harmless, but usually a mistake
       ds.push(diag('W_CONFIG', `unique_key is set but the model is materialized as ${d.config.materialized}; it only applies to incremental models`, { file: d.file.path, ...locate(d.file.text, /\bunique_key\s*=/) }, undefined, 'warn'));
+    }
+    // without it the first run builds the table and every incremental run after it fails
+    if (d.config.materialized === 'incremental' && d.config.incremental_strategy === 'insert_overwrite' && !partitionField(d.config.partition_by)) {
+      ds.push(diag('E_CONFIG', `model '${d.name}': incremental_strategy 'insert_overwrite' replaces the partitions the new rows touch, so it needs partition_by${d.config.partition_by === undefined ? '' : ' naming a column'}`, { file: d.file.path, ...locate(d.file.text, /\bincremental_strategy\s*=/) }, "set partition_by='<column>', or use incremental_strategy='merge' with a unique_key"));
     }
   }
   const relationOf = (d: ModelDraft): Relation | null =>
@@ -950,6 +954,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         if (!p || !p.config) {
           const hint = didYouMean(mRef[1], refNames());
           ds.push(diag('E_REF', `relationships: ref('${mRef[1]}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
+          return;
+        }
+        if (p.config.enabled === false) {
+          ds.push(diag('E_REF', `relationships: ref('${p.name}'): model '${p.name}' is disabled (enabled=false), so nothing builds it`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }, `enable '${p.name}', or remove the test`));
           return;
         }
         const rel = relationOf(p);

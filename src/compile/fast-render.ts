@@ -12,7 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { ABSENCE_FILTERS, asText, PRINTED_NON_FINITE, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, asText, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -122,6 +122,8 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         return o;
       }
       case 'KeywordArgs': {
+        const twice = repeatedKeywordIn(n);
+        if (twice) throw new FastRenderError(repeatedKeyword(twice.key), twice.node.lineno + 1, twice.node.colno + 1);
         const o: Record<string, unknown> = {};
         for (const p of n.children as AnyNode[]) o[String((p.key as AnyNode).value)] = ev(p.value as AnyNode);
         return nj.runtime.makeKeywordArgs(o);

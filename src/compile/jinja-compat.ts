@@ -290,6 +290,10 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
   const compile = proto.compile;
   proto.compile = function (node: Node, frame: unknown) {
     const mark = node && strict.get(node);
+    if (node?.typename === 'KeywordArgs') {
+      const twice = repeatedKeywordIn(node);
+      if (twice) throw new TemplateError(repeatedKeyword(twice.key), twice.node.lineno + 1, twice.node.colno + 1);
+    }
     if (mark === undefined) {
       if (node?.typename === 'For' || node?.typename === 'AsyncEach' || node?.typename === 'AsyncAll') strict.set(node.arr as object, defined('a {% for %} over it would loop zero times'));
       else if (node?.typename === 'Filter') {
@@ -313,6 +317,21 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     compile.call(this, node, frame);
     this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(mark.arg)}, ${node.lineno}, ${node.colno}, ${declared})`);
   };
+}
+
+/** A call's keyword argument given twice (`config(materialized='table', materialized='view')`): Jinja refuses the template, nunjucks would keep the last. */
+export const repeatedKeyword = (key: string): string => `keyword argument '${key}' ${REPEATED_KEYWORD} (Jinja refuses that; which one did you mean?)`;
+export const REPEATED_KEYWORD = 'is given twice in one call';
+
+/** The first keyword argument a KeywordArgs node repeats, with its node (for the position). */
+export function repeatedKeywordIn(kw: { [k: string]: unknown }): { key: string; node: { lineno: number; colno: number } } | undefined {
+  const seen = new Set<string>();
+  for (const p of (kw.children ?? []) as Array<{ key: { value: unknown }; lineno: number; colno: number }>) {
+    const k = String(p.key.value);
+    if (seen.has(k)) return { key: k, node: p.key as unknown as { lineno: number; colno: number } };
+    seen.add(k);
+  }
+  return undefined;
 }
 
 /** The message of a number printed that is not one (1/0): it would print Infinity or NaN into the SQL. */

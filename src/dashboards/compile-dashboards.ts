@@ -15,7 +15,7 @@ import type { Manifest, ModelNode } from '../compile/manifest.js';
 import { STATE_TABLE } from '../sync/sync-types.js';
 import { SYNC_STATE_COLUMNS } from '../alerts/sync-state.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
-import { DashboardSchema, type Dashboard, type DashboardFilter, type ResolvedTile, type Tile } from './schema.js';
+import { DashboardSchema, type Dashboard, type DashboardFilter, type ResolvedTile, type Tile, type TileType } from './schema.js';
 import { LINK_PARAM_RE } from './base-url.js';
 import type { CompiledRawRows } from './raw-rows.js';
 import { withheldBecause } from '../compile/masking.js';
@@ -333,6 +333,13 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           if (tile.limit !== undefined) err([...base, 'limit'], 'a sample sets how many rows it draws (sample.rows): remove limit');
         }
         if (tile.scale && tile.type !== 'scatter') err([...base, 'scale'], 'scale (log axes) is for scatter tiles');
+        // a key the tile's type does not draw would be accepted and do nothing
+        for (const [key, types, what] of TYPE_KEYS) {
+          const v = tile[key];
+          if (v === undefined || (Array.isArray(v) && !v.length) || types.includes(tile.type)) continue;
+          err([...base, key], `${key} ${what}, which a ${tile.type} tile does not have: it applies to ${types.join(', ')} tiles`);
+        }
+        if (tile.max !== undefined && tile.max <= 0) err([...base, 'max'], `max is the end of the gauge's scale, which starts at 0: it must be above 0, got ${tile.max}`);
         if (tile.top_n) {
           checkColumn(tile.model, tile.top_n.column, [...base, 'top_n', 'column']);
           if (!tile.measures.length || tile.measures[0].agg === 'none') err([...base, 'top_n'], 'top_n ranks by the first measure, which must be aggregated');
@@ -409,6 +416,17 @@ function syncStateModel(manifest: Manifest): ModelNode | undefined {
   const node: Partial<ModelNode> = { unique_id: `model.vigil.${STATE_TABLE}`, resource_type: 'model', name: STATE_TABLE, file: '', tags: [], columns: SYNC_STATE_COLUMNS, depends_on: [], relation, compiled_sql: '', compiled_path: '' };
   return node as ModelNode;
 }
+
+/** Keys that only some tile types draw: the key, the types, what it acts on (for the message). */
+const TYPE_KEYS: Array<[keyof Tile, TileType[], string]> = [
+  ['stacked', ['area', 'bar'], 'stacks the series of an area or bar chart'],
+  ['compare', ['kpi'], "sets the comparison shown under a KPI's number"],
+  ['thresholds', ['line', 'area', 'bar', 'box', 'scatter', 'gauge', 'kpi'], 'mark values on a value axis, a gauge or a KPI'],
+  ['target_band', ['line', 'area', 'bar', 'box', 'scatter'], 'shades a band of the value axis'],
+  ['colors', ['line', 'area', 'bar', 'donut', 'scatter'], 'colors series or slices'],
+  ['conditional_formatting', ['table'], 'colors the cells of a table'],
+  ['max', ['gauge'], "sets the end of a gauge's scale"],
+];
 
 /** What a tile type needs to draw anything. */
 function shapeProblem(t: Tile): string | undefined {

@@ -1098,16 +1098,19 @@ function scatter(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
   const names = [...groups.keys()].sort((a, b) => groups.get(b)!.length - groups.get(a)!.length || (a < b ? -1 : 1));
   const { legend, height: legendH } = topLegend(seriesDim ? names : [], w);
   const axisName = { nameLocation: 'middle', nameTextStyle: { color: MUTED, fontSize: 11 } };
+  // the target band and thresholds on the y axis, which reaches them (as the Looker export draws them)
+  const marks = [...ct.tile.thresholds.map((t) => t.value), ...(ct.tile.target_band ? [ct.tile.target_band.min, ct.tile.target_band.max] : [])].filter((v) => !logY || v > 0);
+  const reach = marks.length ? { min: (v: { min: number }) => Math.min(v.min, ...marks), max: (v: { max: number }) => Math.max(v.max, ...marks) } : {};
   const option: EChartsCoreOption = {
     ...baseOption(),
     legend,
     grid: { left: 8, right: 16, top: legendH + 12, bottom: 8 },
     xAxis: valueAxis(xf?.format, maxOf(0), { ...axisName, name: xf?.label, nameGap: 24, scale: true, splitLine: { lineStyle: { color: SPLIT } }, ...(logX ? LOG_AXIS : {}) }),
-    yAxis: valueAxis(yf?.format, maxOf(1), { ...axisName, name: yf?.label, nameGap: 44, scale: true, ...(logY ? LOG_AXIS : {}) }),
+    yAxis: valueAxis(yf?.format, Math.max(maxOf(1), ...marks.map(Math.abs)), { ...axisName, name: yf?.label, nameGap: 44, scale: true, ...(logY ? LOG_AXIS : {}), ...reach }),
     // large: all points of a series as one SVG path (5,000 points: 6x faster, a quarter of the size)
-    series: names.map((n) => {
+    series: names.map((n, i) => {
       const color = fixedColor(ct, n);
-      return { type: 'scatter', name: n, data: groups.get(n), symbolSize: 6, itemStyle: { opacity: 0.6, ...(color ? { color } : {}) }, emphasis: { disabled: true }, large: total > 300, largeThreshold: 300 };
+      return { type: 'scatter', name: n, data: groups.get(n), symbolSize: 6, itemStyle: { opacity: 0.6, ...(color ? { color } : {}) }, emphasis: { disabled: true }, large: total > 300, largeThreshold: 300, ...(i === 0 ? markers(ct, yf?.format, 'yAxis') : {}) };
     }),
   };
   const notes = [...(ct.tile.sample ? [`random sample of ${formatValue(ct.tile.sample.rows, 'integer')} rows (seed ${ct.tile.sample.seed})`] : []), ...(offScale ? [`${formatValue(offScale, 'integer')} point${offScale === 1 ? '' : 's'} at or below 0 left out (log scale)`] : [])];

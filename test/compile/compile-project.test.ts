@@ -108,6 +108,16 @@ describe('compileProject', () => {
     expect(compile({ models: { 'models/a.sql': "{{ config(materialized='incremental', on_schema_change='fail') }}select 1 as id" } }).diagnostics).toEqual([]);
   });
 
+  it("insert_overwrite without a partition column is an error at compile, not at the second run", () => {
+    const r = compile({ models: { 'models/a.sql': "{{ config(materialized='incremental',\n  incremental_strategy='insert_overwrite') }}select current_date as day" } });
+    expect(errors(r)).toEqual([expect.objectContaining({ code: 'E_CONFIG', file: 'models/a.sql', line: 2, message: "model 'a': incremental_strategy 'insert_overwrite' replaces the partitions the new rows touch, so it needs partition_by" })]);
+    const odd = compile({ models: { 'models/a.sql': "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by='1 + 2') }}select current_date as day" } });
+    expect(errors(odd).map((d) => d.message)).toEqual([expect.stringMatching(/needs partition_by naming a column$/)]);
+    for (const pb of ["'day'", "'date(ts)'", "{'field': 'day', 'data_type': 'date'}"]) {
+      expect(errors(compile({ models: { 'models/a.sql': `{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by=${pb}) }}select current_date as day, now() as ts` } })), pb).toEqual([]);
+    }
+  });
+
   it("project.yaml vars fill in env_var() as dbt's dbt_project.yml does (a secret as its placeholder); other templates there are errors", () => {
     const files = (vars: string) =>
       projectFiles({ projectYaml: `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb }\nvars:\n${vars}`, models: { 'models/a.sql': "{{ config(materialized='table') }}select '{{ var('region') }}' as r, '{{ var('tok', '') }}' as t" } });
@@ -150,6 +160,12 @@ describe('compileProject', () => {
     expect(errors(r)).toHaveLength(1);
     expect(errors(r)[0]).toMatchObject({ code: 'E_REF', file: 'models/a.sql', line: 2, column: 9 });
     expect(errors(r)[0].message).toBe("ref('base'): model 'base' is disabled (enabled=false), so nothing builds it");
+    // a relationships test pointing at it too (it would read a stale table or none)
+    const rel = compile({
+      models: { 'models/base.sql': '{{ config(enabled=false) }}select 1 as id', 'models/a.sql': 'select 1 as id, 1 as base_id' },
+      yml: { 'models/props.yml': "models:\n  - name: a\n    columns:\n      - name: base_id\n        tests:\n          - relationships: { to: ref('base'), field: id }\n" },
+    });
+    expect(errors(rel)).toEqual([expect.objectContaining({ code: 'E_REF', file: 'models/props.yml', line: 6, message: "relationships: ref('base'): model 'base' is disabled (enabled=false), so nothing builds it" })]);
   });
 
   it('two nodes that would build one table are an error at the one an alias moved, naming both (a model over a source too)', () => {

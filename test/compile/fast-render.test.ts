@@ -126,6 +126,20 @@ describe('fast render path', () => {
     expect(macro.diagnostics[0].message).toMatch(/unknown function or macro 'count_iff' — did you mean 'count_if'\?/);
   });
 
+  it("a keyword argument given twice is an error on both paths, at the second (nunjucks alone would keep the last; Jinja refuses the template)", () => {
+    for (const fastPath of [true, false]) {
+      for (const src of ["{{ config(materialized='table',\n  alias='x', materialized='view') }}select 1 as id", "{% for c in ['a'] %}{% endfor %}{{ config(materialized='table',\n  alias='x', materialized='view') }}select 1 as id"]) {
+        const r = compileProject(projectFiles({ models: { 'models/a.sql': src } }), { env: {}, fastPath });
+        expect(r.diagnostics.filter((d) => d.severity === 'error'), `${src} (fast path: ${fastPath})`).toEqual([
+          expect.objectContaining({ code: 'E_TEMPLATE', file: 'models/a.sql', line: 2, column: 14, message: expect.stringContaining("keyword argument 'materialized' is given twice in one call") }),
+        ]);
+      }
+      // the same key in a dict literal stays Python's (the last wins), as does a key in two calls
+      const ok = compileProject(projectFiles({ models: { 'models/a.sql': "{{ config({'materialized': 'view', 'materialized': 'table'}) }}{{ config(alias='y') }}select 1 as id" } }), { env: {}, fastPath });
+      expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    }
+  });
+
   it('reports errors at the right line on both paths', () => {
     for (const fastPath of [true, false]) {
       const r = compileProject(projectFiles({ models: { 'models/a.sql': 'select 1,\n\n  {{ not_a_function() }}' } }), { env: {}, fastPath });

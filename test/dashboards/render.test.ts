@@ -464,6 +464,20 @@ describe('edge cases', () => {
     expect(one({ type: 'scatter', measures: m }, rows)).not.toContain('left out');
   });
 
+  it('a scatter draws its target band and thresholds on the y axis, which reaches them (as the Looker export does)', () => {
+    const rows = [1, 2, 3].map((i) => ({ chars: 100 * i, ms: 10 * i }));
+    const m = [{ column: 'chars', agg: 'none', format: 'integer' }, { column: 'ms', agg: 'none', format: 'integer' }];
+    const plain = one({ type: 'scatter', measures: m }, rows);
+    const marked = one({ type: 'scatter', measures: m, target_band: { min: 0, max: 20, label: 'fast' }, thresholds: [{ value: 80, color: '#e15759', label: 'slow' }] }, rows);
+    expect(plain).not.toContain('>fast<');
+    expect(marked).toContain('>fast<');
+    expect(marked).toMatch(/>slow \(80\)</);
+    expect(marked).toMatch(/stroke="#e15759"/);
+    // the y axis goes up to the threshold, far above the data (30)
+    expect(marked).toContain('>80<');
+    expect(plain).not.toContain('>80<');
+  });
+
   it('a rise is good or bad by what the KPI measures: coverage up is good, an error rate or data age up is bad', () => {
     const kpi = (name: string, column: string) => one({ type: 'kpi', measures: [{ name, column, agg: 'avg', format: 'percent' }] }, [{ [name]: 0.96 }], {}, { [name]: 0.95 });
     expect(kpi('coverage', 'covered_workspaces')).toContain('kpi-change good');

@@ -207,6 +207,13 @@ describe('more broken definitions', () => {
     ['a sample keyed on a column the model does not have', (d) => (d.tabs[0].tiles[7].sample = { rows: 10, key: 'provder' }), /tabs\[0\]\.tiles\[7\]\.sample\.key: column 'provder' not in ai_audit_daily — did you mean 'provider'\?/],
     ['log axes on a line', (d) => (d.tabs[0].tiles[2].scale = { y: 'log' }), /tabs\[0\]\.tiles\[2\]\.scale: scale \(log axes\) is for scatter tiles/],
     ['a scale that is not one', (d) => (d.tabs[0].tiles[2].scale = { y: 'logarithmic' }), /tabs\[0\]\.tiles\[2\]\.scale\.y: 'logarithmic' is not one of 'linear', 'log'/],
+    ['stacked on a line (a key its type does not draw)', (d) => (d.tabs[0].tiles[2].stacked = true), /tabs\[0\]\.tiles\[2\]\.stacked: stacked stacks the series of an area or bar chart, which a line tile does not have: it applies to area, bar tiles/],
+    ['thresholds on a donut', (d) => (d.tabs[0].tiles[5].thresholds = [{ value: 1, color: '#e15759' }]), /tabs\[0\]\.tiles\[5\]\.thresholds: thresholds mark values .* which a donut tile does not have: it applies to line, area, bar, box, scatter, gauge, kpi tiles/],
+    ['a comparison on a line', (d) => (d.tabs[0].tiles[2].compare = 'previous_period'), /tabs\[0\]\.tiles\[2\]\.compare: compare sets the comparison shown under a KPI's number, which a line tile does not have/],
+    ['colors on a KPI', (d) => (d.tabs[0].tiles[0].colors = { x: '#59a14f' }), /tabs\[0\]\.tiles\[0\]\.colors: colors colors series or slices, which a kpi tile does not have/],
+    ['conditional formatting on a box', (d) => (d.tabs[0].tiles[7].conditional_formatting = [{ field: 'provider', op: '>', value: 1, color: '#e15759' }]), /tabs\[0\]\.tiles\[7\]\.conditional_formatting: conditional_formatting colors the cells of a table, which a box tile does not have/],
+    ['a target band on a donut', (d) => (d.tabs[0].tiles[5].target_band = { min: 0, max: 1 }), /tabs\[0\]\.tiles\[5\]\.target_band: target_band shades a band of the value axis, which a donut tile does not have/],
+    ['a gauge scale on a KPI, and one that ends at 0', (d) => (d.tabs[0].tiles[0].max = 0), /tiles\[0\]\.max: max sets the end of a gauge's scale, which a kpi tile does not have[\s\S]*tiles\[0\]\.max: max is the end of the gauge's scale, which starts at 0: it must be above 0, got 0/],
     ['a zero-day date range', (d) => (d.filters[0].default = '0d'), /filters\[0\]\.default: a date_range default is a number of days like "7d"/],
   ])('%s', (name, mutate, expected) => {
     const d = overview();
