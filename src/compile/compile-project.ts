@@ -14,6 +14,7 @@ import { checkColumnTypes, readHeader } from '../seeds/seed-csv.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import { partitionField, type Hook } from '../adapters/adapter.js';
+import { namingMacros, type NamingNode } from './naming-macros.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
@@ -241,6 +242,20 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   // macros each macro file calls, and a finder for the macros a text calls (state:modified.macros)
   const macroNames = [...macroOwner.keys()];
+  // dbt's generate_schema_name / generate_alias_name, when the project defines them (naming-macros.ts)
+  const naming = namingMacros(tenv, (n) => macroOwner.get(n), ds);
+  const defaultSchema = target?.schema ?? 'analytics';
+  const namingNode = (resource_type: NamingNode['resource_type'], name: string, path: string, config: Record<string, unknown>, tags: string[]): NamingNode => ({
+    name,
+    resource_type,
+    unique_id: `${resource_type}.${projectName}.${name}`,
+    package_name: projectName,
+    path: path.replace(/^[^/]*\//, ''),
+    original_file_path: path,
+    fqn: [projectName, ...path.replace(/^[^/]*\//, '').split('/').slice(0, -1), name],
+    tags,
+    config,
+  });
   const macroCallRe = macroNames.length ? new RegExp(`\\b(${macroNames.map(escapeRe).join('|')})\\s*\\(`, 'g') : undefined;
   const macrosIn = (text: string): string[] => (macroCallRe ? [...new Set([...text.matchAll(macroCallRe)].map((m) => m[1]))] : []);
   const macroFileSha = new Map(files.macros.map((m) => [m.path, sha(m.text)]));
@@ -445,10 +460,18 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ds.push(diag('E_CONFIG', `model '${d.name}': incremental_strategy 'insert_overwrite' replaces the partitions the new rows touch, so it needs partition_by${d.config.partition_by === undefined ? '' : ' naming a column'}`, { file: d.file.path, ...locate(d.file.text, /\bincremental_strategy\s*=/) }, "set partition_by='<column>', or use incremental_strategy='merge' with a unique_key"));
     }
   }
-  const relationOf = (d: ModelDraft): Relation | null =>
-    d.config!.materialized === 'ephemeral'
-      ? null
-      : { ...(target?.database ? { database: target.database } : {}), schema: d.config!.schema ?? target?.schema ?? 'analytics', identifier: d.config!.alias ?? d.name };
+  const relations = new Map<string, Relation>();
+  const relationOf = (d: ModelDraft): Relation | null => {
+    if (d.config!.materialized === 'ephemeral') return null;
+    let rel = relations.get(d.name);
+    if (!rel) {
+      const node = namingNode('model', d.name, d.file.path, d.config! as Record<string, unknown>, d.config!.tags ?? []);
+      const schema = naming.schema(d.config!.schema, node, defaultSchema, () => ({ file: d.file.path, ...locate(d.file.text, /\bschema\s*=/) }));
+      const identifier = naming.alias(d.config!.alias, node, () => ({ file: d.file.path, ...locate(d.file.text, /\balias\s*=/) }));
+      relations.set(d.name, (rel = { ...(target?.database ? { database: target.database } : {}), schema, identifier }));
+    }
+    return rel;
+  };
 
   // ---- seeds: CSVs under seeds/, tables ref() reads (loaded by `vigil seed` / `vigil build`)
   const seedUid = (n: string) => `seed.${projectName}.${n}`;
@@ -501,7 +524,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       description: props?.p.description,
       columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}) })),
       depends_on: [],
-      relation: { ...(target?.database ? { database: target.database } : {}), schema: cfg.schema ?? target?.schema ?? 'analytics', identifier: cfg.alias ?? name },
+      relation: (() => {
+        const node = namingNode('seed', name, f.path, { ...cfg, tags }, tags);
+        return { ...(target?.database ? { database: target.database } : {}), schema: naming.schema(cfg.schema, node, defaultSchema, () => where), identifier: naming.alias(cfg.alias, node, () => where) };
+      })(),
       compiled_path: f.path,
     });
   }
@@ -608,7 +634,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const reads = [...drafts.values(), ...snapDrafts.values()].some((d) => d.calls.sources.some(([src]) => src === BUILTIN_SOURCE)) || (opts.queries ?? []).some((q) => BUILTIN_SOURCE_RE.test(q.text));
     if (reads) for (const b of builtinSources(projectName, target?.schema ?? 'analytics', target?.database)) sources.set(b.unique_id, b);
   }
-  const snapRelation = (d: { name: string; config?: SnapshotConfig }): Relation => ({ ...(target?.database ? { database: target.database } : {}), schema: d.config?.target_schema ?? d.config?.schema ?? target?.schema ?? 'analytics', identifier: d.config?.alias ?? d.name });
+  // (the legacy target_schema is the schema as written, as in dbt: no generate_schema_name)
+  const snapRelation = (d: { name: string; file: RawFile; line?: number; config?: SnapshotConfig }): Relation => {
+    const node = namingNode('snapshot', d.name, d.file.path, (d.config ?? {}) as Record<string, unknown>, asArray(d.config?.tags));
+    const at = () => ({ file: d.file.path, line: d.line });
+    const schema = d.config?.target_schema ?? naming.schema(d.config?.schema, node, defaultSchema, at);
+    return { ...(target?.database ? { database: target.database } : {}), schema, identifier: naming.alias(d.config?.alias, node, at) };
+  };
   /** what ref() reads besides models: seeds and snapshots */
   const refTables = new Map<string, { unique_id: string; relation: Relation }>([...seedNodes.values()].map((n) => [n.name, { unique_id: n.unique_id, relation: n.relation }]));
   for (const d of snapDrafts.values()) refTables.set(d.name, { unique_id: snapUid(d.name), relation: snapRelation(d) });

@@ -277,7 +277,7 @@ export class TemplateEnv {
     return Object.keys((this.env as unknown as { globals: Record<string, unknown> }).globals);
   }
 
-  render(t: CompiledTemplate, text: string, calls: RenderCalls, incremental: boolean, model?: ModelContext): string | TemplateError {
+  render(t: CompiledTemplate, text: string, calls: RenderCalls, incremental: boolean, model?: ModelContext, ctx: Record<string, unknown> = {}): string | TemplateError {
     this.macroFailure = undefined;
     this.current = calls;
     this.incremental = incremental;
@@ -285,7 +285,7 @@ export class TemplateEnv {
     try {
       if (t.fast) {
         try {
-          return renderFast(t.fast, this.env, {});
+          return renderFast(t.fast, this.env, ctx);
         } catch (e) {
           if (!(e instanceof UnsupportedTemplate)) throw e;
           // start again with nunjucks; forget what the partial render recorded
@@ -294,7 +294,7 @@ export class TemplateEnv {
           t.nj = new nunjucks.Template(t.text, this.env, t.path, true);
         }
       }
-      return t.nj!.render({});
+      return t.nj!.render(ctx);
     } catch (e) {
       if (e instanceof FastRenderError) return { message: e.message, line: e.line, column: e.column };
       // raised in a macro's code: its position is in the macro's file (on the fast path the error

@@ -310,7 +310,6 @@ function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLa
     f.nc(file, loc([]), 'models: is not a mapping: not converted');
     return undefined;
   }
-  let schemaNoted = false;
   const walk = (node: Map_, prefix: string, path: (string | number)[]): Map_ => {
     const out: Map_ = {};
     for (const [key, value] of Object.entries(node)) {
@@ -335,10 +334,6 @@ function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLa
         if (!r.success) {
           f.nc(file, at.line, `models: ${showPath([...path, key])}: ${JSON.stringify(val)} is not a value Vigil takes (${r.error?.issues[0]?.message ?? 'invalid'})${bare === 'materialized' ? `; materializations: ${MATERIALIZATIONS.join(', ')}` : ''}`);
           continue;
-        }
-        if (bare === 'schema' && !schemaNoted) {
-          schemaNoted = true;
-          f.note(file, at.line, `+schema: ${String(val)}: Vigil builds in the schema as written, not <target schema>_${String(val)} as dbt's default generate_schema_name does`);
         }
         out[`+${bare}`] = val;
         continue;
@@ -386,7 +381,6 @@ function seedTreeConfigs(tree: unknown, info: DbtProjectInfo, layout: ProjectLay
     for (let i = 1; i <= parts.length; i++) seedFolders.add(parts.slice(0, i).join('/'));
   }
   const levels: Array<{ prefix: string; seed?: string; depth: number; config: Map_ }> = [];
-  let schemaNoted = false;
   const walk = (node: Map_, prefix: string, path: (string | number)[], depth: number, seed?: string) => {
     const cfg: Map_ = {};
     for (const [key, value] of Object.entries(node)) {
@@ -402,10 +396,6 @@ function seedTreeConfigs(tree: unknown, info: DbtProjectInfo, layout: ProjectLay
         if (!r.success) {
           f.nc(file, at, `seeds: ${showPath([...path, key])}: ${JSON.stringify(value)} is not a value Vigil takes (${r.error?.issues[0]?.message ?? 'invalid'})`);
           continue;
-        }
-        if (bare === 'schema' && !schemaNoted) {
-          schemaNoted = true;
-          f.note(file, at, `+schema: ${String(value)}: Vigil loads seeds into the schema as written, not <target schema>_${String(value)} as dbt's default generate_schema_name does`);
         }
         cfg[bare] = value;
         continue;
@@ -612,8 +602,6 @@ const UNSUPPORTED_FUNCTIONS: Record<string, string> = {
   load_relation: 'Vigil renders templates without querying the warehouse',
   load_cached_relation: 'Vigil renders templates without querying the warehouse',
   get_columns_in_query: 'Vigil renders templates without querying the warehouse',
-  generate_schema_name: "Vigil uses a model's schema as written (no generate_schema_name)",
-  generate_alias_name: "Vigil uses a model's alias as written",
   generate_database_name: 'relations live in the target\'s database',
   doc: 'doc() works in YAML descriptions only',
 };
@@ -1540,6 +1528,16 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
     }
   }
 
+  // dbt names schemas with generate_schema_name, <target schema>_<custom schema> by default; Vigil
+  // calls the project's macro as dbt does, but its own default is the custom schema as written:
+  // without a macro of the project's own, dbt's default is written, so the schemas stay dbt's
+  const ownNaming = macros.some((m) => m.rel.endsWith('.sql') && /\{%-?\s*macro\s+generate_schema_name\s*\(/.test(readFileSync(m.abs, 'utf8')));
+  if (!ownNaming) {
+    let rel = `${destDir.macros}/generate_schema_name.sql`;
+    for (let i = 2; destNames.has(rel); i++) rel = `${destDir.macros}/generate_schema_name_${i}.sql`;
+    plan.push({ rel, data: DBT_DEFAULT_SCHEMA_NAME, converted: true });
+  }
+
   // seeds configured in dbt_project.yml without an entry in any properties file: one new file
   if (ctx.seedConfigs.size) {
     let rel = `${destDir.seeds}/_seed_configs.yml`;
@@ -1588,6 +1586,21 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   result.notes = byFileAndLine(f.notes);
   return result;
 }
+
+/** dbt's default generate_schema_name (dbt-core's macro, as its docs print it), which Vigil calls as dbt does. */
+export const DBT_DEFAULT_SCHEMA_NAME = `{#- dbt's default schema naming (written by vigil init --from-dbt, which found no macro of the
+    project's own): a model, seed or snapshot with a custom schema is built in
+    <target schema>_<custom schema>, one without in the target's schema. Vigil calls this macro
+    as dbt does (docs/models.md); delete the file to build in the custom schema as written. -#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- set default_schema = target.schema -%}
+    {%- if custom_schema_name is none -%}
+        {{ default_schema }}
+    {%- else -%}
+        {{ default_schema }}_{{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}
+`;
 
 /** Findings grouped by file (in the order files were met), by line within a file. */
 function byFileAndLine(list: Finding[]): Finding[] {

@@ -108,6 +108,65 @@ describe('compileProject', () => {
     expect(compile({ models: { 'models/a.sql': "{{ config(materialized='incremental', on_schema_change='fail') }}select 1 as id" } }).diagnostics).toEqual([]);
   });
 
+  describe("dbt's generate_schema_name and generate_alias_name, when the project defines them", () => {
+    // dbt's default generate_schema_name, as dbt's docs print it
+    const DBT_DEFAULT = `{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- set default_schema = target.schema -%}
+    {%- if custom_schema_name is none -%}
+        {{ default_schema }}
+    {%- else -%}
+        {{ default_schema }}_{{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}
+`;
+    const withFiles = (macros: Record<string, string>, models: Record<string, string>) => ({
+      ...projectFiles({ macros, models }),
+      seeds: [{ path: 'seeds/countries.csv', text: 'code\nde\n' }],
+      snapshots: [{ path: 'snapshots/snap.sql', text: "{% snapshot snap_a %}\n{{ config(schema='history', unique_key='id', strategy='check', check_cols=['id']) }}\nselect * from {{ ref('a') }}\n{% endsnapshot %}\n{% snapshot snap_legacy %}\n{{ config(target_schema='snapshots', unique_key='id', strategy='check', check_cols=['id']) }}\nselect * from {{ ref('a') }}\n{% endsnapshot %}\n" }],
+    });
+    const rel = (r: ReturnType<typeof compile>, uid: string) => (r.manifest.nodes[uid] as { relation: { schema: string; identifier: string } }).relation;
+
+    it("dbt's default: a custom schema is appended to the target's; no custom schema is the target's; {{ this }} follows; a legacy target_schema stays as written", () => {
+      const r = compileProject(withFiles({ 'macros/generate_schema_name.sql': DBT_DEFAULT }, { 'models/a.sql': 'select 1 as id', 'models/staging/b.sql': "{{ config(schema='staging') }}select '{{ this }}' as me" }), { env: {} });
+      expect(errors(r)).toEqual([]);
+      expect(rel(r, 'model.fixture.a').schema).toBe('analytics');
+      expect(rel(r, 'model.fixture.b').schema).toBe('analytics_staging');
+      expect((r.manifest.nodes['model.fixture.b'] as ModelNode).compiled_sql).toContain('"analytics_staging"."b"');
+      expect(rel(r, 'snapshot.fixture.snap_a').schema).toBe('analytics_history');
+      expect(rel(r, 'snapshot.fixture.snap_legacy').schema).toBe('snapshots');
+      expect(rel(r, 'seed.fixture.countries').schema).toBe('analytics');
+      // without the macro: Vigil's own default, the schema as written
+      const plain = compileProject(withFiles({}, { 'models/a.sql': 'select 1 as id', 'models/staging/b.sql': "{{ config(schema='staging') }}select 1 as id" }), { env: {} });
+      expect(rel(plain, 'model.fixture.b').schema).toBe('staging');
+    });
+
+    it('the macros see the node (resource_type, fqn, config, tags); generate_alias_name names the table', () => {
+      const macros = {
+        'macros/naming.sql': `{% macro generate_schema_name(custom_schema_name, node) -%}
+{%- if node.resource_type == 'seed' -%}seed_data{%- elif 'finance' in node.tags -%}{{ node.fqn[1] }}_{{ node.config.materialized }}{%- else -%}{{ custom_schema_name or target.schema }}{%- endif -%}
+{%- endmacro %}
+{% macro generate_alias_name(custom_alias_name, node) -%}
+{%- if custom_alias_name -%}{{ custom_alias_name }}{%- else -%}{{ node.resource_type[0] }}_{{ node.name }}{%- endif -%}
+{%- endmacro %}
+`,
+      };
+      const r = compileProject(withFiles(macros, { 'models/a.sql': "{{ config(alias='alpha') }}select 1 as id", 'models/fin/b.sql': "{{ config(materialized='table', tags=['finance']) }}select 1 as id" }), { env: {} });
+      expect(errors(r)).toEqual([]);
+      expect(rel(r, 'model.fixture.a')).toMatchObject({ schema: 'analytics', identifier: 'alpha' });
+      expect(rel(r, 'model.fixture.b')).toMatchObject({ schema: 'fin_table', identifier: 'm_b' });
+      expect(rel(r, 'seed.fixture.countries')).toMatchObject({ schema: 'seed_data', identifier: 's_countries' });
+      expect(rel(r, 'snapshot.fixture.snap_a')).toMatchObject({ schema: 'history', identifier: 's_snap_a' });
+    });
+
+    it("an error in the macro is reported in the macro's file at its line; an answer that is not one name is an error naming the node", () => {
+      const broken = compileProject(withFiles({ 'macros/generate_schema_name.sql': '{% macro generate_schema_name(custom_schema_name, node) -%}\n{{ target.schem }}\n{%- endmacro %}\n' }, { 'models/a.sql': 'select 1 as id' }), { env: {} });
+      expect(errors(broken)[0]).toMatchObject({ code: 'E_TEMPLATE', file: 'macros/generate_schema_name.sql', line: 2 });
+      expect(errors(broken)[0].message).toMatch(/^generate_schema_name for (model|seed|snapshot) '\w+': 'target\.schem' is undefined/);
+      const wordy = compileProject(withFiles({ 'macros/generate_schema_name.sql': '{% macro generate_schema_name(custom_schema_name, node) %}\n  schema is {{ target.schema }}\n{% endmacro %}\n' }, { 'models/a.sql': "\n{{ config(schema='x') }}select 1 as id" }), { env: {} });
+      expect(errors(wordy).find((d) => d.file === 'models/a.sql')).toMatchObject({ code: 'E_CONFIG', line: 2, message: "generate_schema_name (macros/generate_schema_name.sql) gave 'schema is analytics' for model 'a': a schema name is one word of letters, digits and _" });
+    });
+  });
+
   it("insert_overwrite without a partition column is an error at compile, not at the second run", () => {
     const r = compile({ models: { 'models/a.sql': "{{ config(materialized='incremental',\n  incremental_strategy='insert_overwrite') }}select current_date as day" } });
     expect(errors(r)).toEqual([expect.objectContaining({ code: 'E_CONFIG', file: 'models/a.sql', line: 2, message: "model 'a': incremental_strategy 'insert_overwrite' replaces the partitions the new rows touch, so it needs partition_by" })]);

@@ -9,7 +9,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync 
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
-import { convertDbtProject, convertProfiles, convertPropertiesYaml, Findings, scanTemplate } from '../../src/project/from-dbt.js';
+import { convertDbtProject, convertProfiles, DBT_DEFAULT_SCHEMA_NAME, convertPropertiesYaml, Findings, scanTemplate } from '../../src/project/from-dbt.js';
 import { PropertiesFileSchema } from '../../src/project/schema.js';
 import { makeProject, removeDir, REPO, vigil, type CliResult } from '../helpers.js';
 
@@ -73,6 +73,22 @@ describe('vigil init --from-dbt on a jaffle_shop-shaped project', () => {
     expect(conv.stderr).toBe('');
   });
 
+  it("writes dbt's default generate_schema_name (the project has none of its own), so schemas stay dbt's: <target schema>_<custom schema>", () => {
+    expect(conv.stdout.split('\n')).toContain('  macros/generate_schema_name.sql');
+    expect(readFileSync(join(dest, 'macros/generate_schema_name.sql'), 'utf8')).toBe(DBT_DEFAULT_SCHEMA_NAME);
+    expect(conv.stdout).not.toMatch(/generate_schema_name does/);
+    // a project with its own: kept as it is, nothing written beside it
+    const own = makeProject({}, false);
+    dirs.push(own);
+    cpSync(FIXTURE, join(own, 'dbt'), { recursive: true });
+    writeFileSync(join(own, 'dbt/macros/naming.sql'), '{% macro generate_schema_name(custom_schema_name, node) -%}\n{{ custom_schema_name or target.schema }}\n{%- endmacro %}\n');
+    const r = vigil(own, ['init', '--from-dbt', 'dbt', 'shop']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(existsSync(join(own, 'shop/macros/generate_schema_name.sql'))).toBe(false);
+    expect(readFileSync(join(own, 'shop/macros/naming.sql'), 'utf8')).toContain('custom_schema_name or target.schema');
+    expect(r.stdout).not.toMatch(/generate_schema_name\(\): /);
+  });
+
   it('copies models, macros, tests, snapshots, docs and seeds byte for byte', () => {
     const copied = walk(FIXTURE)
       .map((p) => relative(FIXTURE, p))
@@ -119,7 +135,8 @@ describe('vigil init --from-dbt on a jaffle_shop-shaped project', () => {
   it('vigil seed and vigil build pass; the marts hold what the CSVs say', async () => {
     const seed = vigil(dest, ['seed']);
     expect(seed.code, seed.stdout + seed.stderr).toBe(0);
-    expect(seed.stdout).toMatch(/OK loaded seed raw\.raw_payments \(53 rows\)/);
+    // dbt's default schema naming: the seeds' +schema: raw is main_raw, as dbt builds it
+    expect(seed.stdout).toMatch(/OK loaded seed main_raw\.raw_payments \(53 rows\)/);
     const build = vigil(dest, ['build']);
     expect(build.code, build.stdout + build.stderr).toBe(0);
     expect(build.stdout).toMatch(/Finished 29 nodes in [\d.]+s: OK=29 WARN=0 ERROR=0 SKIP=0 TOTAL=29/);
