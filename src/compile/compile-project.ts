@@ -225,6 +225,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         const prev = macroOwner.get(n);
         if (prev) ds.push(diag('E_DUPLICATE', `macro '${n}' is defined twice (also in ${prev})`, { file: m.path, ...locate(m.text, new RegExp(`macro\\s+${n}\\b`)) }));
         macroOwner.set(n, m.path);
+        // dbt calls it; Vigil does not (one database per target): said, not silently ignored
+        if (n === 'generate_database_name') ds.push(diag('W_MACRO', "macro 'generate_database_name' is not called by Vigil: relations live in the target's database (generate_schema_name and generate_alias_name are)", { file: m.path, ...locate(m.text, /macro\s+generate_database_name\b/) }, undefined, 'warn'));
       }
     } else ds.push(diag('E_TEMPLATE', r.message, { file: m.path, line: r.line, column: r.column }));
   }

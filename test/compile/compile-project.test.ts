@@ -158,6 +158,11 @@ describe('compileProject', () => {
       expect(rel(r, 'snapshot.fixture.snap_a')).toMatchObject({ schema: 'history', identifier: 's_snap_a' });
     });
 
+    it('generate_database_name is not called: a warning at its definition says so', () => {
+      const r = compileProject(withFiles({ 'macros/db.sql': '\n{% macro generate_database_name(custom_database_name, node) -%}\n{{ target.database }}\n{%- endmacro %}\n' }, { 'models/a.sql': 'select 1 as id' }), { env: {} });
+      expect(r.diagnostics).toEqual([expect.objectContaining({ severity: 'warn', code: 'W_MACRO', file: 'macros/db.sql', line: 2, message: expect.stringMatching(/^macro 'generate_database_name' is not called by Vigil/) })]);
+    });
+
     it("an error in the macro is reported in the macro's file at its line; an answer that is not one name is an error naming the node", () => {
       const broken = compileProject(withFiles({ 'macros/generate_schema_name.sql': '{% macro generate_schema_name(custom_schema_name, node) -%}\n{{ target.schem }}\n{%- endmacro %}\n' }, { 'models/a.sql': 'select 1 as id' }), { env: {} });
       expect(errors(broken)[0]).toMatchObject({ code: 'E_TEMPLATE', file: 'macros/generate_schema_name.sql', line: 2 });
