@@ -15,6 +15,7 @@
 import type { Adapter } from '../adapters/adapter.js';
 import type { Dialect } from '../adapters/dialect.js';
 import type { SnapshotNode } from '../compile/manifest.js';
+import { didYouMean, WarehouseError } from '../errors.js';
 
 export const SNAPSHOT_COLUMNS = ['dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at', 'dbt_scd_id'];
 
@@ -46,10 +47,19 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
   if (!(await adapter.relationExists(n.relation))) {
     // first run: every row is a first version; dbt_valid_to takes dbt_valid_from's type, NULL
     await adapter.execute(`create table ${rel} as ${firstVersionsSql(d, n)}`);
+    // a check column the query does not have would only fail the second run: refused now, and the
+    // table dropped, so that the corrected snapshot's first run starts again
+    const problem = missingColumns(n, (await adapter.columns(n.relation)).map((c) => c.name).filter((c) => !SNAPSHOT_COLUMNS.includes(c)));
+    if (problem) {
+      await adapter.execute(`drop table ${rel}`);
+      throw new WarehouseError(problem, '');
+    }
     const [c] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel}`);
     return `${Number(c?.n ?? 0)} rows, first versions`;
   }
   const cols = (await adapter.columns(n.relation)).map((c) => c.name).filter((c) => !SNAPSHOT_COLUMNS.includes(c));
+  const problem = missingColumns(n, cols);
+  if (problem) throw new WarehouseError(problem, '');
   const checkCols = n.config.strategy === 'check' ? (n.config.check_cols === 'all' ? cols.filter((c) => !keys.includes(c)) : n.config.check_cols!) : [];
   const changed = n.config.strategy === 'timestamp' ? `s.${q(n.config.updated_at!)} > t.${q('dbt_updated_at')}` : checkCols.map((c) => `s.${q(c)} is distinct from t.${q(c)}`).join(' or ') || '1 = 0';
   const before = await count(adapter, rel);
@@ -70,6 +80,24 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
     if (deleted) await adapter.execute(`update ${rel} as t set ${q('dbt_valid_to')} = current_timestamp where ${gone}`);
   }
   return `${inserted} new version${inserted === 1 ? '' : 's'}${n.config.invalidate_hard_deletes ? `, ${deleted} deleted` : ''}`;
+}
+
+/** The configured columns (unique_key, updated_at, check_cols) that are not columns of the snapshot (`cols`), said with a did-you-mean. */
+function missingColumns(n: SnapshotNode, cols: string[]): string | undefined {
+  const keys = Array.isArray(n.config.unique_key) ? n.config.unique_key : [n.config.unique_key];
+  const want: Array<[string, string]> = [
+    ...keys.map((k): [string, string] => ['unique_key', k]),
+    ...(n.config.strategy === 'timestamp' && n.config.updated_at ? [['updated_at', n.config.updated_at] as [string, string]] : []),
+    ...(n.config.strategy === 'check' && Array.isArray(n.config.check_cols) ? n.config.check_cols.map((c): [string, string] => ['check_cols', c]) : []),
+  ];
+  const have = new Set(cols.map((c) => c.toLowerCase()));
+  const missing = want.filter(([, c]) => !have.has(c.toLowerCase()));
+  if (!missing.length) return undefined;
+  const said = missing.map(([key, c]) => {
+    const hint = didYouMean(c, cols);
+    return `${key} '${c}' is not a column of its query${hint ? ` — did you mean '${hint}'?` : ''}`;
+  });
+  return `snapshot '${n.name}': ${said.join('; ')} (its columns: ${cols.join(', ')})`;
 }
 
 async function count(adapter: Adapter, rel: string): Promise<number> {

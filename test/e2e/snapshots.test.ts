@@ -115,4 +115,19 @@ describe('vigil snapshot', () => {
     expect(r.stderr).toMatch(/snapshots\/d\.sql:1:1: error: snapshots\/d\.sql holds no \{% snapshot name %\}/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('a check column the query does not have fails the first run (not only the second), with a did-you-mean; the corrected snapshot starts afresh', () => {
+    const snap = (cols: string) => `{% snapshot s %}\n{{ config(unique_key='id', strategy='check', check_cols=[${cols}]) }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n`;
+    const dir = makeProject({ 'seeds/customers.csv': STATES[0], 'snapshots/s.sql': snap("'nmae'") });
+    dirs.push(dir);
+    expect(vigil(dir, ['seed']).code).toBe(0);
+    const bad = vigil(dir, ['snapshot']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout + bad.stderr).toContain("snapshot 's': check_cols 'nmae' is not a column of its query — did you mean 'name'? (its columns: id, name)");
+    expect(bad.stdout + bad.stderr).not.toMatch(/\n\s+at /);
+    writeFileSync(join(dir, 'snapshots/s.sql'), snap("'name'"));
+    const ok = vigil(dir, ['snapshot']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/OK snapshot \S*\bs \(2 rows, first versions\)/);
+  });
 });
