@@ -28,6 +28,7 @@
  * date range; in Looker a listening tile would have its own filter replaced.
  */
 import { WAREHOUSES } from '../adapters/index.js';
+import { diag, ProjectError, type Diagnostic } from '../errors.js';
 import { GAUGE_BELOW, gaugeBands, niceCeil } from './gauge-bands.js';
 import { createHash } from 'node:crypto';
 import YAML from 'yaml';
@@ -412,7 +413,7 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
   const dimensionNames = (v: LookerView): Set<string> => {
     const names = new Set<string>();
     for (const col of v.columns.keys()) {
-      if (isTemporal(v.model, col)) for (const tf of ['raw', 'time', 'date', 'week', 'month']) names.add(`${col}_${tf}`);
+      if (isTemporal(v.model, col)) for (const tf of LOOKER_TIMEFRAMES) names.add(`${col}_${tf}`);
       else names.add(col);
     }
     return names;
@@ -439,6 +440,20 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
       if (t) addColumn(viewOf(t, dialect), f.column);
     }
   }
+
+  // a column named like a timeframe of another column's dimension group (ts_date beside ts) would
+  // be a second field of one name, which Looker refuses: said before anything is written
+  const clashes: Diagnostic[] = [];
+  for (const v of views.values()) {
+    for (const col of v.columns.keys()) {
+      if (isTemporal(v.model, col)) continue;
+      const group = [...v.columns.keys()].find((g) => isTemporal(v.model, g) && LOOKER_TIMEFRAMES.some((tf) => `${g}_${tf}` === col));
+      if (!group) continue;
+      const d = ds.find((x) => allTiles(x).some((t) => t.model === v.model || t.rawRows?.model === v.model));
+      clashes.push(diag('E_EXPORT', `LookML: model '${v.model}' has a column '${col}' and a ${kindOf(v.model, group)} column '${group}', whose dimension group names a field '${col}' too; Looker refuses two fields of one name`, { file: d?.file }, `alias one of them in the model (e.g. ${col} as ${col}_value)`));
+    }
+  }
+  if (clashes.length) throw new ProjectError(clashes);
 
   // 2. measures: CompiledField.name, unless a dimension or a different measure already has it
   const measureRef = new Map<string, string>();
@@ -758,6 +773,9 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
   );
   return out;
 }
+
+/** The timeframes of the dimension groups the views declare (a date column has no `time`; its names are reserved all the same). */
+const LOOKER_TIMEFRAMES = ['raw', 'time', 'date', 'week', 'month'];
 
 /** The range color of a target band (the site draws it green too). */
 const TARGET_BAND_COLOR = '#12B76A';

@@ -482,6 +482,15 @@ describe('LookML: parsed by the real parser (lookml-parser), every referenced fi
     expect(edited('fixture.model.lkml', '${workspaces.workspace_id}', '${workspaces.workspace}')).toContainEqual(expect.stringContaining('view workspaces has no field workspace'));
     expect(edited('workspaces.view.lkml', 'workspaces.team._value', 'workspaces.tem._value')).toContainEqual(expect.stringContaining('workspace_id link: workspaces.tem: view workspaces has no field tem'));
   });
+  it("catches a dimension named like a dimension group's timeframe; the exporter refuses such a model before writing anything", () => {
+    expect(edited('logs.view.lkml', /(\n  dimension: provider \{)/, '\n  dimension: created_at_date {\n    type: string\n    sql: 1 ;;\n  }\n$1')).toContainEqual(expect.stringContaining('view logs: dimension group created_at names a field created_at_date, which a dimension has'));
+    const models = { ...MODELS, logs: { ...MODELS.logs, columns: { ...MODELS.logs.columns, created_at_date: 'varchar' } } };
+    const def = DashboardSchema.parse({ name: 'clash', title: 'Clash', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'rows', type: 'table', title: 'Rows', model: 'logs', dimensions: [{ column: 'created_at' }, { column: 'created_at_date' }], measures: [{ column: 'duration_ms', agg: 'sum' }], layout: L(0, 0, 12, 4) }] }] });
+    const clash = compileFixture(def, duckDbDialect, models);
+    expect(() => exportDashboards([clash], 'looker')).toThrow(/LookML: model 'logs' has a column 'created_at_date' and a timestamp column 'created_at', whose dimension group names a field 'created_at_date' too/);
+    // the other formats have no such fields
+    expect(exportDashboards([clash], 'metabase').size).toBeGreaterThan(0);
+  });
   it('catches a pivot not among the fields and one without a column limit', () => {
     expect(edited('fixture_dash.dashboard.lookml', /\n\s+column_limit: 10/, '')).toContainEqual(expect.stringContaining('element heat: a pivot without a column_limit'));
     expect(edited('fixture_dash.dashboard.lookml', 'pivots: [workspaces.workspace_id]', 'pivots: [workspaces.team]')).toContainEqual(expect.stringContaining('element heat: pivot workspaces.team is not among the fields'));

@@ -49,7 +49,12 @@ export function lookmlProblems(files: Map<string, string>): string[] {
       if (views.has(name)) problems.push(`${file}: view ${name} defined twice`);
       const fields = new Set<string>();
       for (const d of Object.keys(v.dimension ?? {})) fields.add(d);
-      for (const [g, def] of Object.entries<Json>(v.dimension_group ?? {})) for (const tf of def.timeframes ?? TIMEFRAMES_DEFAULT) fields.add(`${g}_${tf}`);
+      for (const [g, def] of Object.entries<Json>(v.dimension_group ?? {}))
+        for (const tf of def.timeframes ?? TIMEFRAMES_DEFAULT) {
+          // a dimension group's timeframe field and a dimension of the same name: Looker refuses the view
+          if (fields.has(`${g}_${tf}`)) problems.push(`${file}: view ${name}: dimension group ${g} names a field ${g}_${tf}, which a dimension has`);
+          fields.add(`${g}_${tf}`);
+        }
       for (const m of Object.keys(v.measure ?? {})) {
         if (fields.has(m)) problems.push(`${file}: view ${name}: measure ${m} has the name of a dimension`);
         fields.add(m);
