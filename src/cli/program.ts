@@ -453,11 +453,26 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Commander's "argument 'x' is invalid. Allowed choices are a, b." with the nearest choice added. */
 export function withChoiceHint(message: string): string {
-  return message.replace(/argument '([^']*)' is invalid\. Allowed choices are ([^\n]*)\.(?=\n|$)/, (all, value: string, list: string) => {
-    const hint = didYouMean(value, list.split(', '));
-    return hint ? `${all} Did you mean '${hint}'?` : all;
-  });
+  return message
+    .replace(/argument '([^']*)' is invalid\. Allowed choices are ([^\n]*)\.(?=\n|$)/, (all, value: string, list: string) => {
+      const hint = didYouMean(value, list.split(', '));
+      return hint ? `${all} Did you mean '${hint}'?` : all;
+    })
+    .replace(/unknown (option|command) '([^']*)'(?=\n|$)/, (all, _kind: string, name: string) => (DBT_SPELLINGS[name] ? `${all} (${DBT_SPELLINGS[name]})` : all));
 }
+
+/** What a dbt user types where Vigil spells it otherwise (an unknown option or command says so). */
+const DBT_SPELLINGS: Record<string, string> = {
+  '-m': "dbt's -m/--models is -s/--select here",
+  '--models': "dbt's -m/--models is -s/--select here",
+  '--model': "dbt's -m/--models is -s/--select here",
+  list: "dbt's list is vigil ls",
+  parse: 'vigil compile parses and renders the project (vigil check also type-checks it)',
+  'run-operation': 'Vigil has no run-operation: put the statement in a hook, on_run_start / on_run_end in project.yaml or a model\'s pre_hook / post_hook',
+  '--store-failures': 'vigil show -s <test> prints a failing test\'s rows',
+  '--profiles-dir': 'targets live in project.yaml; vigil init --from-dbt converts profiles.yml',
+  '--profile': 'targets live in project.yaml: choose one with -t/--target',
+};
 
 /** Errors of the file system that the machine or the project's layout causes, not vigil: what a user can act on. */
 const FS_IN_THE_WAY: Record<string, string> = {

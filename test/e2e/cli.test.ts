@@ -49,6 +49,28 @@ describe('an option value outside its choices', () => {
       removeDir(dir);
     }
   });
+
+  it("what a dbt user types is refused with Vigil's spelling (exit 2, nothing run)", () => {
+    const dir = makeProject({});
+    try {
+      for (const [args, said] of [
+        [['run', '-m', 'stg_x'], "unknown option '-m' (dbt's -m/--models is -s/--select here)"],
+        [['build', '--models', 'stg_x'], "unknown option '--models' (dbt's -m/--models is -s/--select here)"],
+        [['list'], "unknown command 'list' (dbt's list is vigil ls)"],
+        [['run-operation', 'grant_all'], "unknown command 'run-operation' (Vigil has no run-operation: put the statement in a hook"],
+        [['test', '--store-failures'], "unknown option '--store-failures' (vigil show -s <test> prints a failing test's rows)"],
+      ] as const) {
+        const r = vigil(dir, [...args]);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr).toContain(said);
+      }
+      expect(existsSync(join(dir, 'target'))).toBe(false);
+      // an option dbt does not have either: the nearest of Vigil's, as before
+      expect(vigil(dir, ['run', '--selec', 'x']).stderr).toContain('(Did you mean --select?)');
+    } finally {
+      removeDir(dir);
+    }
+  });
 });
 
 describe('the file system in the way', () => {
