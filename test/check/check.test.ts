@@ -159,9 +159,10 @@ describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at 
     expect(unfiltered.join('\n')).toMatch(/^models\/marts\/cost_cte\.sql:2:\d+: error: vigil-check\.analytics\.ai_cost_daily requires a partition filter/m);
   });
 
-  it('a config the statement builders refuse is a problem at the model, not a crash', async () => {
-    const problems = await withEdits({ 'models/marts/ai_audit_daily.sql': [["incremental_strategy='delete+insert'", "incremental_strategy='insert_overwrite'"]] }, 'prod');
-    expect(problems).toEqual([expect.stringMatching(/^models\/marts\/ai_audit_daily\.sql:1:4: error: incremental_strategy insert_overwrite needs partition_by/)]);
+  it('a config the statement builders would refuse is an error at its line from the compile, before anything is checked, not a crash', async () => {
+    await expect(withEdits({ 'models/marts/ai_audit_daily.sql': [["incremental_strategy='delete+insert'", "incremental_strategy='insert_overwrite'"]] }, 'prod')).rejects.toThrow(
+      /^models\/marts\/ai_audit_daily\.sql:\d+:\d+: error: model 'ai_audit_daily': incremental_strategy 'insert_overwrite' replaces the partitions the new rows touch, so it needs partition_by \[E_CONFIG\]/m,
+    );
   });
 
   it('-s checks the selection, what it reads, its tests, and the alerts and tiles that read it', async () => {
