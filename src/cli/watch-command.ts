@@ -89,8 +89,10 @@ export async function runWatch(
       // what changed: its file, configs, columns or macros (dbt's state:modified), or its compiled
       // SQL (a var in project.yaml, an env_var): and what depends on it
       const prev = previous;
+      // ... or where it is built (a generate_schema_name / generate_alias_name edit moves tables)
+      const relation = (n: unknown) => JSON.stringify((n as { relation?: unknown }).relation ?? null);
       const sqlChanged = Object.values(c.result.manifest.nodes)
-        .filter((n) => n.resource_type === 'model' && !(n as { volatile?: boolean }).volatile && prev.nodes[n.unique_id] && (prev.nodes[n.unique_id] as { compiled_sql?: string }).compiled_sql !== n.compiled_sql)
+        .filter((n) => (n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot') && prev.nodes[n.unique_id] && (relation(prev.nodes[n.unique_id]) !== relation(n) || (n.resource_type === 'model' && !(n as { volatile?: boolean }).volatile && (prev.nodes[n.unique_id] as { compiled_sql?: string }).compiled_sql !== n.compiled_sql)))
         .map((n) => `${n.name}+`);
       const changedSel = ['state:modified+', ...sqlChanged];
       const changed = selectNodes(c.result.manifest, changedSel, undefined, previous);

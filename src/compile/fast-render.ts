@@ -54,7 +54,36 @@ export function fastTemplate(src: string, env: nunjucks.Environment): FastTempla
   const opts = (env as unknown as { opts: { tags?: unknown } }).opts;
   // most models are text and {{ calls }}: the same nodes without nunjucks' parser (quick-parse.ts);
   // the environment's extensions ({% do %}) parse in nunjucks' parser; their nodes are rendered by nunjucks
-  return { root: quickParse(src, opts) ?? nj.parser.parse(src, (env as unknown as { extensionsList: unknown[] }).extensionsList ?? [], opts) };
+  const root = quickParse(src, opts) ?? nj.parser.parse(src, (env as unknown as { extensionsList: unknown[] }).extensionsList ?? [], opts);
+  // a keyword argument given twice is refused with the template, wherever it is, taken or not
+  // (as Jinja does when it parses; nunjucks' compile does the same: jinja-compat.ts)
+  const twice = src.includes('=') ? repeatedKeywordInTree(root) : undefined;
+  if (twice) throw new FastRenderError(repeatedKeyword(twice.key), twice.node.lineno + 1, twice.node.colno + 1);
+  return { root };
+}
+
+/** The first call in `n` that names a keyword argument twice. */
+function repeatedKeywordInTree(n: unknown): ReturnType<typeof repeatedKeywordIn> {
+  if (!n || typeof n !== 'object') return undefined;
+  if (Array.isArray(n)) {
+    for (const c of n) {
+      const r = repeatedKeywordInTree(c);
+      if (r) return r;
+    }
+    return undefined;
+  }
+  const node = n as AnyNode;
+  if (typeof node.typename !== 'string') return undefined;
+  if (node.typename === 'KeywordArgs') {
+    const r = repeatedKeywordIn(node);
+    if (r) return r;
+  }
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'typename' || k === 'lineno' || k === 'colno' || !v || typeof v !== 'object') continue;
+    const r = repeatedKeywordInTree(v);
+    if (r) return r;
+  }
+  return undefined;
 }
 
 /** `{{ ref }}`: a function printed where its call was meant (the message of both renderers). */

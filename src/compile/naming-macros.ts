@@ -37,12 +37,10 @@ export interface Naming {
   schema(custom: string | undefined, node: NamingNode, fallback: string, at: () => NamingSite): string;
   /** The table name for `node`: the macro's answer, or `custom ?? node.name`. */
   alias(custom: string | undefined, node: NamingNode, at: () => NamingSite): string;
-  /** The project defines one of them (what a change to its file invalidates). */
-  readonly active: boolean;
 }
 
-/** A name a relation can take: one word, no quotes, no white space (what a macro's stray output would break). */
-const NAME_RE = /^[A-Za-z0-9_$-]+$/;
+/** A name a relation can take: one word of letters, digits, _ and - (Vigil's model names may hold -); no quotes, no white space. */
+const NAME_RE = /^[A-Za-z0-9_-]+$/;
 
 export function namingMacros(tenv: TemplateEnv, macroFile: (name: string) => string | undefined, ds: Diagnostic[]): Naming {
   const memo = new Map<string, string>();
@@ -59,7 +57,7 @@ export function namingMacros(tenv: TemplateEnv, macroFile: (name: string) => str
     if (typeof out !== 'string') {
       ds.push(diag('E_TEMPLATE', `${macro} for ${node.resource_type} '${node.name}': ${out.message}`, out.file !== undefined ? { file: out.file, line: out.line, column: out.column } : { file }));
     } else if (!NAME_RE.test(out.trim())) {
-      ds.push(diag('E_CONFIG', `${macro} (${file}) gave ${out.trim() ? `'${out.trim()}'` : 'nothing'} for ${node.resource_type} '${node.name}': a ${macro === 'generate_schema_name' ? 'schema' : 'table'} name is one word of letters, digits and _`, at(), 'its output is the name: keep text and white space out of the macro, e.g. {%- if ... -%} and {{ target.schema }}'));
+      ds.push(diag('E_CONFIG', `${macro} (${file}) gave ${out.trim() ? `'${out.trim()}'` : 'nothing'} for ${node.resource_type} '${node.name}': a ${macro === 'generate_schema_name' ? 'schema' : 'table'} name is one word of letters, digits, _ and -`, at(), 'its output is the name: keep text and white space out of the macro, e.g. {%- if ... -%} and {{ target.schema }}'));
     } else name = out.trim();
     memo.set(key, name);
     return name;
@@ -67,6 +65,5 @@ export function namingMacros(tenv: TemplateEnv, macroFile: (name: string) => str
   return {
     schema: (custom, node, fallback, at) => call('generate_schema_name', custom, node, fallback, at),
     alias: (custom, node, at) => call('generate_alias_name', custom, node, node.name, at),
-    active: NAMING_MACROS.some((m) => macroFile(m) !== undefined),
   };
 }

@@ -13,7 +13,7 @@ import { TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
 import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
-import { addJinjaCompat, isKw, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NON_FINITE, REPEATED_KEYWORD, SECRET_TRANSFORM_RE, UNDEFINED_USE_RE } from './jinja-compat.js';
+import { addJinjaCompat, asText, isKw, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NON_FINITE, REPEATED_KEYWORD, SECRET_TRANSFORM_RE, UNDEFINED_USE_RE } from './jinja-compat.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
 export interface CompiledTemplate {
@@ -92,6 +92,38 @@ export function escapeRe(s: string): string {
 export function callFinder(fn: string, arg?: string): RegExp {
   return arg === undefined ? new RegExp(`\\b${escapeRe(fn)}\\s*\\(`) : new RegExp(`\\b${escapeRe(fn)}\\s*\\(\\s*["']${escapeRe(arg)}["']`);
 }
+
+/** The end of the message of exceptions.raise_compiler_error(). */
+const RAISED = ' (exceptions.raise_compiler_error)';
+
+/** Where the built-in dbt macros are said to be (an error in one names it). */
+export const DBT_BUILTIN_MACROS_FILE = '<dbt built-in macros>';
+
+/** dbt-core's naming macros, as dbt defines them (model versions aside: Vigil has none). */
+const DBT_BUILTIN_MACROS = `{% macro default__generate_schema_name(custom_schema_name, node) -%}
+    {%- set default_schema = target.schema -%}
+    {%- if custom_schema_name is none -%}
+        {{ default_schema }}
+    {%- else -%}
+        {{ default_schema }}_{{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}
+{% macro generate_schema_name_for_env(custom_schema_name, node) -%}
+    {%- set default_schema = target.schema -%}
+    {%- if target.name == 'prod' and custom_schema_name is not none -%}
+        {{ custom_schema_name | trim }}
+    {%- else -%}
+        {{ default_schema }}
+    {%- endif -%}
+{%- endmacro %}
+{% macro default__generate_alias_name(custom_alias_name=none, node=none) -%}
+    {%- if custom_alias_name -%}
+        {{ custom_alias_name | trim }}
+    {%- else -%}
+        {{ node.name }}
+    {%- endif -%}
+{%- endmacro %}
+`;
 
 export class TemplateEnv {
   readonly env: nunjucks.Environment;
@@ -220,6 +252,16 @@ export class TemplateEnv {
       const fn = (impl as (...a: unknown[]) => string).bind(opts.dialect);
       this.env.addGlobal(h, (...args: unknown[]) => fn(...args.filter((a) => !(a && typeof a === 'object' && (a as { __keywords?: boolean }).__keywords))));
     }
+    // dbt's `exceptions.raise_compiler_error(msg)`: a project macro stops the compile with its message
+    this.env.addGlobal('exceptions', {
+      raise_compiler_error: (message: unknown) => {
+        throw new Error(`${asText(message) ?? String(message)}${RAISED}`);
+      },
+    });
+    // dbt's own naming macros, which a project's generate_schema_name / generate_alias_name call
+    // (naming-macros.ts); not project macros: a project defining one of them replaces it
+    const builtin = this.addMacros(DBT_BUILTIN_MACROS_FILE, DBT_BUILTIN_MACROS);
+    if ('message' in builtin) throw new Error(`Vigil's built-in macros: ${builtin.message}`);
   }
 
   /** Compile a macro file once and expose its macros as globals. */
@@ -265,6 +307,7 @@ export class TemplateEnv {
       if (this.useFastPath) return { path, text, fast: fastTemplate(text, this.env) };
       return { path, text, nj: new nunjucks.Template(text, this.env, path, true) };
     } catch (e) {
+      if (e instanceof FastRenderError) return { message: e.message, line: e.line, column: e.column };
       return parseNunjucksError(e, text, true);
     }
   }
@@ -309,6 +352,12 @@ export class TemplateEnv {
       const called = err.line === undefined ? /^unknown function or macro '([A-Za-z_][\w.]*)'/.exec(err.message)?.[1] : undefined;
       if (called) {
         const at = lineAt(where, new RegExp(`\\b${escapeRe(called)}\\s*\\(`));
+        if (at) err = { ...err, ...at };
+      }
+      // exceptions.raise_compiler_error: where the call is written (nunjucks gives the caller's
+      // position, or none, for an error raised in a function)
+      if (err.message.endsWith(RAISED)) {
+        const at = lineAt(where, /\bexceptions\.raise_compiler_error\s*\(/);
         if (at) err = { ...err, ...at };
       }
       return file !== undefined && err.line !== undefined ? { ...err, file } : err;

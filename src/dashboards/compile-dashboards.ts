@@ -336,10 +336,11 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         // a key the tile's type does not draw would be accepted and do nothing
         for (const [key, types, what] of TYPE_KEYS) {
           const v = tile[key];
-          if (v === undefined || (Array.isArray(v) && !v.length) || types.includes(tile.type)) continue;
+          // absent, empty or false: asks for nothing
+          if (v === undefined || v === false || (Array.isArray(v) && !v.length) || (v && typeof v === 'object' && !Array.isArray(v) && !Object.keys(v).length) || types.includes(tile.type)) continue;
           err([...base, key], `${key} ${what}, which a ${tile.type} tile does not have: it applies to ${types.join(', ')} tiles`);
         }
-        if (tile.max !== undefined && tile.max <= 0) err([...base, 'max'], `max is the end of the gauge's scale, which starts at 0: it must be above 0, got ${tile.max}`);
+        if (tile.max !== undefined && tile.max <= 0 && tile.type === 'gauge') err([...base, 'max'], `max is the end of the gauge's scale, which starts at 0: it must be above 0, got ${tile.max}`);
         if (tile.top_n) {
           checkColumn(tile.model, tile.top_n.column, [...base, 'top_n', 'column']);
           if (!tile.measures.length || tile.measures[0].agg === 'none') err([...base, 'top_n'], 'top_n ranks by the first measure, which must be aggregated');

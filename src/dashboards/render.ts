@@ -1099,7 +1099,8 @@ function scatter(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
   const { legend, height: legendH } = topLegend(seriesDim ? names : [], w);
   const axisName = { nameLocation: 'middle', nameTextStyle: { color: MUTED, fontSize: 11 } };
   // the target band and thresholds on the y axis, which reaches them (as the Looker export draws them)
-  const marks = [...ct.tile.thresholds.map((t) => t.value), ...(ct.tile.target_band ? [ct.tile.target_band.min, ct.tile.target_band.max] : [])].filter((v) => !logY || v > 0);
+  const allMarks = [...ct.tile.thresholds.map((t) => t.value), ...(ct.tile.target_band ? [ct.tile.target_band.min, ct.tile.target_band.max] : [])];
+  const marks = allMarks.filter((v) => !logY || v > 0);
   const reach = marks.length ? { min: (v: { min: number }) => Math.min(v.min, ...marks), max: (v: { max: number }) => Math.max(v.max, ...marks) } : {};
   const option: EChartsCoreOption = {
     ...baseOption(),
@@ -1113,7 +1114,12 @@ function scatter(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
       return { type: 'scatter', name: n, data: groups.get(n), symbolSize: 6, itemStyle: { opacity: 0.6, ...(color ? { color } : {}) }, emphasis: { disabled: true }, large: total > 300, largeThreshold: 300, ...(i === 0 ? markers(ct, yf?.format, 'yAxis') : {}) };
     }),
   };
-  const notes = [...(ct.tile.sample ? [`random sample of ${formatValue(ct.tile.sample.rows, 'integer')} rows (seed ${ct.tile.sample.seed})`] : []), ...(offScale ? [`${formatValue(offScale, 'integer')} point${offScale === 1 ? '' : 's'} at or below 0 left out (log scale)`] : [])];
+  const offMarks = ct.tile.thresholds.filter((t) => logY && t.value <= 0).length;
+  const notes = [
+    ...(ct.tile.sample ? [`random sample of ${formatValue(ct.tile.sample.rows, 'integer')} rows (seed ${ct.tile.sample.seed})`] : []),
+    ...(offScale ? [`${formatValue(offScale, 'integer')} point${offScale === 1 ? '' : 's'} at or below 0 left out (log scale)`] : []),
+    ...(offMarks ? [`${offMarks} threshold${offMarks === 1 ? '' : 's'} at or below 0 not drawn (log scale)`] : []),
+  ];
   return { svg: renderSvg(option, w, h, id), notes };
 }
 

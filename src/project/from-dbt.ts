@@ -608,7 +608,7 @@ const UNSUPPORTED_FUNCTIONS: Record<string, string> = {
 
 const OBJECTS: Record<string, string> = {
   adapter: 'Vigil has no adapter object',
-  exceptions: 'Vigil has no exceptions object (a template error stops the compile at its line)',
+  exceptions: 'Vigil\'s exceptions object has raise_compiler_error only (a template error stops the compile at its line)',
   modules: 'Python modules are not available in Vigil templates',
   graph: 'the project graph is not available in Vigil templates',
   flags: 'dbt flags are not available in Vigil templates',
@@ -720,7 +720,10 @@ export function scanTemplate(text: string, kind: TemplateKind, opts: ScanOptions
     if (tag === 'test') add(r.start, '{% test %} (a custom generic test): Vigil\'s generic tests are built in (not_null, unique, accepted_values, relationships, expression_is_true, unique_combination_of_columns); write the check as a singular test in tests/');
     if (tag === 'docs') add(r.start, '{% docs %}: doc blocks belong in .md files under models/, seeds/ or snapshots/');
     const objRe = new RegExp(`(?<![\\w.])(${Object.keys(OBJECTS).join('|')})\\.(\\w+)`, 'g');
-    while ((m = objRe.exec(s))) add(at(m.index), `${m[1]}.${m[2]}: ${OBJECTS[m[1]]}${m[1] === 'adapter' && m[2] === 'dispatch' ? ": call the macro's implementation for your warehouse (e.g. default__name()) directly" : ''}`);
+    while ((m = objRe.exec(s))) {
+      if (m[1] === 'exceptions' && m[2] === 'raise_compiler_error') continue; // Vigil has it
+      add(at(m.index), `${m[1]}.${m[2]}: ${OBJECTS[m[1]]}${m[1] === 'adapter' && m[2] === 'dispatch' ? ": call the macro's implementation for your warehouse (e.g. default__name()) directly" : ''}`);
+    }
     if (packages.length) {
       pkgRe.lastIndex = 0;
       while ((m = pkgRe.exec(s))) add(at(m.index), `${m[1]}.${m[2]}: a macro of the package ${m[1]}: Vigil has no packages (write the SQL, or a macro in macros/)`);

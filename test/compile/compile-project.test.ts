@@ -158,6 +158,43 @@ describe('compileProject', () => {
       expect(rel(r, 'snapshot.fixture.snap_a')).toMatchObject({ schema: 'history', identifier: 's_snap_a' });
     });
 
+    it("dbt's own naming macros are there to call (default__generate_schema_name, generate_schema_name_for_env, default__generate_alias_name), as is exceptions.raise_compiler_error", () => {
+      const env = `{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if node.resource_type == 'seed' -%}{{ default__generate_schema_name(custom_schema_name, node) }}
+    {%- else -%}{{ generate_schema_name_for_env(custom_schema_name, node) }}{%- endif -%}
+{%- endmacro %}
+{% macro generate_alias_name(custom_alias_name, node) -%}
+    {%- if node.name == 'forbidden' -%}{{ exceptions.raise_compiler_error('no model may be called ' ~ node.name) }}{%- endif -%}
+    {{ default__generate_alias_name(custom_alias_name, node) }}
+{%- endmacro %}
+`;
+      const files = (prod: boolean) => ({
+        ...withFiles({ 'macros/naming.sql': env }, { 'models/a.sql': "{{ config(schema='marts', alias='alpha') }}select 1 as id" }),
+        ...(prod ? { project: { ...projectFiles({}).project, default_target: 'prod', targets: { prod: { type: 'duckdb', path: '.vigil/p.duckdb', schema: 'analytics' } } } as never } : {}),
+      });
+      const dev = compileProject(files(false), { env: {} });
+      expect(errors(dev)).toEqual([]);
+      expect(rel(dev, 'model.fixture.a')).toMatchObject({ schema: 'analytics', identifier: 'alpha' });
+      expect(rel(dev, 'seed.fixture.countries')).toMatchObject({ schema: 'analytics' });
+      const prod = compileProject(files(true), { env: {} });
+      expect(errors(prod)).toEqual([]);
+      expect(rel(prod, 'model.fixture.a')).toMatchObject({ schema: 'marts', identifier: 'alpha' });
+      const stopped = compileProject({ ...files(false), models: [{ path: 'models/forbidden.sql', text: 'select 1 as id' }] }, { env: {} });
+      expect(errors(stopped)[0]).toMatchObject({ code: 'E_TEMPLATE', file: 'macros/naming.sql', line: 6 });
+      expect(errors(stopped)[0].message).toContain('no model may be called forbidden (exceptions.raise_compiler_error)');
+    });
+
+    it("node.path and node.fqn are within the resource's folder, also where paths: nests it; a seed's and a snapshot's config.materialized is seed, snapshot", () => {
+      const naming = "{% macro generate_schema_name(custom_schema_name, node) -%}\n{{ node.fqn | join('__') }}__{{ node.config.materialized }}\n{%- endmacro %}\n";
+      const f = withFiles({ 'macros/n.sql': naming }, {});
+      const nested = { ...f, paths: { ...f.paths, models: 'transform/models' }, models: [{ path: 'transform/models/marts/core/a.sql', text: 'select 1 as id' }] };
+      const r = compileProject(nested, { env: {} });
+      expect(errors(r)).toEqual([]);
+      expect(rel(r, 'model.fixture.a').schema).toBe('fixture__marts__core__a__view');
+      expect(rel(r, 'seed.fixture.countries').schema).toBe('fixture__countries__seed');
+      expect(rel(r, 'snapshot.fixture.snap_a').schema).toBe('fixture__snap_a__snapshot');
+    });
+
     it('generate_database_name is not called: a warning at its definition says so', () => {
       const r = compileProject(withFiles({ 'macros/db.sql': '\n{% macro generate_database_name(custom_database_name, node) -%}\n{{ target.database }}\n{%- endmacro %}\n' }, { 'models/a.sql': 'select 1 as id' }), { env: {} });
       expect(r.diagnostics).toEqual([expect.objectContaining({ severity: 'warn', code: 'W_MACRO', file: 'macros/db.sql', line: 2, message: expect.stringMatching(/^macro 'generate_database_name' is not called by Vigil/) })]);
@@ -168,7 +205,7 @@ describe('compileProject', () => {
       expect(errors(broken)[0]).toMatchObject({ code: 'E_TEMPLATE', file: 'macros/generate_schema_name.sql', line: 2 });
       expect(errors(broken)[0].message).toMatch(/^generate_schema_name for (model|seed|snapshot) '\w+': 'target\.schem' is undefined/);
       const wordy = compileProject(withFiles({ 'macros/generate_schema_name.sql': '{% macro generate_schema_name(custom_schema_name, node) %}\n  schema is {{ target.schema }}\n{% endmacro %}\n' }, { 'models/a.sql': "\n{{ config(schema='x') }}select 1 as id" }), { env: {} });
-      expect(errors(wordy).find((d) => d.file === 'models/a.sql')).toMatchObject({ code: 'E_CONFIG', line: 2, message: "generate_schema_name (macros/generate_schema_name.sql) gave 'schema is analytics' for model 'a': a schema name is one word of letters, digits and _" });
+      expect(errors(wordy).find((d) => d.file === 'models/a.sql')).toMatchObject({ code: 'E_CONFIG', line: 2, message: "generate_schema_name (macros/generate_schema_name.sql) gave 'schema is analytics' for model 'a': a schema name is one word of letters, digits, _ and -" });
     });
   });
 

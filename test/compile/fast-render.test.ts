@@ -134,9 +134,22 @@ describe('fast render path', () => {
           expect.objectContaining({ code: 'E_TEMPLATE', file: 'models/a.sql', line: 2, column: 14, message: expect.stringContaining("keyword argument 'materialized' is given twice in one call") }),
         ]);
       }
+      // in a branch the render does not take too: Jinja refuses the template as it parses it
+      const untaken = compileProject(projectFiles({ models: { 'models/a.sql': "{% if var('flip', false) %}\n{{ config(materialized='table', materialized='view') }}\n{% endif %}\nselect 1 as x" } }), { env: {}, fastPath });
+      expect(untaken.diagnostics.filter((d) => d.severity === 'error'), `untaken branch (fast path: ${fastPath})`).toEqual([expect.objectContaining({ line: 2, column: 33, message: expect.stringContaining("keyword argument 'materialized' is given twice") })]);
       // the same key in a dict literal stays Python's (the last wins), as does a key in two calls
       const ok = compileProject(projectFiles({ models: { 'models/a.sql': "{{ config({'materialized': 'view', 'materialized': 'table'}) }}{{ config(alias='y') }}select 1 as id" } }), { env: {}, fastPath });
       expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    }
+  });
+
+  it("exceptions.raise_compiler_error stops the compile with its message, at the call, on both paths", () => {
+    for (const fastPath of [true, false]) {
+      const src = `select 1 as id\n{% if var('region', 'eu') not in ['eu', 'us'] %}{{ exceptions.raise_compiler_error("unknown region " ~ var('region', 'eu')) }}{% endif %}`;
+      const ok = compileProject(projectFiles({ models: { 'models/a.sql': src } }), { env: {}, fastPath });
+      expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      const bad = compileProject(projectFiles({ models: { 'models/a.sql': src.replaceAll("'eu')", "'mars')") } }), { env: {}, fastPath });
+      expect(bad.diagnostics.filter((d) => d.severity === 'error'), `fast path: ${fastPath}`).toEqual([expect.objectContaining({ code: 'E_TEMPLATE', file: 'models/a.sql', line: 2, message: 'unknown region mars (exceptions.raise_compiler_error)' })]);
     }
   });
 

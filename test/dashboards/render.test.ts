@@ -476,6 +476,9 @@ describe('edge cases', () => {
     // the y axis goes up to the threshold, far above the data (30)
     expect(marked).toContain('>80<');
     expect(plain).not.toContain('>80<');
+    // on a log axis a threshold at or below 0 has no place: said, as points there are
+    const log = one({ type: 'scatter', measures: m, scale: { y: 'log' }, thresholds: [{ value: 0, color: '#e15759' }, { value: 80, color: '#e15759' }] }, rows);
+    expect(log).toContain('1 threshold at or below 0 not drawn (log scale)');
   });
 
   it('a rise is good or bad by what the KPI measures: coverage up is good, an error rate or data age up is bad', () => {

@@ -213,7 +213,8 @@ describe('more broken definitions', () => {
     ['colors on a KPI', (d) => (d.tabs[0].tiles[0].colors = { x: '#59a14f' }), /tabs\[0\]\.tiles\[0\]\.colors: colors colors series or slices, which a kpi tile does not have/],
     ['conditional formatting on a box', (d) => (d.tabs[0].tiles[7].conditional_formatting = [{ field: 'provider', op: '>', value: 1, color: '#e15759' }]), /tabs\[0\]\.tiles\[7\]\.conditional_formatting: conditional_formatting colors the cells of a table, which a box tile does not have/],
     ['a target band on a donut', (d) => (d.tabs[0].tiles[5].target_band = { min: 0, max: 1 }), /tabs\[0\]\.tiles\[5\]\.target_band: target_band shades a band of the value axis, which a donut tile does not have/],
-    ['a gauge scale on a KPI, and one that ends at 0', (d) => (d.tabs[0].tiles[0].max = 0), /tiles\[0\]\.max: max sets the end of a gauge's scale, which a kpi tile does not have[\s\S]*tiles\[0\]\.max: max is the end of the gauge's scale, which starts at 0: it must be above 0, got 0/],
+    ['a gauge scale on a KPI', (d) => (d.tabs[0].tiles[0].max = 0), /tiles\[0\]\.max: max sets the end of a gauge's scale, which a kpi tile does not have/],
+    ['a gauge whose scale ends at 0', (d) => d.tabs[0].tiles.push({ id: 'g', type: 'gauge', title: 'G', model: 'ai_audit_daily', measures: [{ column: 'error_count', agg: 'sum' }], max: 0, layout: { x: 0, y: 60, w: 3, h: 2 } }), /tiles\[8\]\.max: max is the end of the gauge's scale, which starts at 0: it must be above 0, got 0/],
     ['a zero-day date range', (d) => (d.filters[0].default = '0d'), /filters\[0\]\.default: a date_range default is a number of days like "7d"/],
   ])('%s', (name, mutate, expected) => {
     const d = overview();
@@ -222,6 +223,14 @@ describe('more broken definitions', () => {
     const r = validate(dir, name === 'a relative time that is not one');
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(expected);
+  });
+
+  it('keys that ask for nothing (false, an empty list or map) are no error on any tile type', () => {
+    const d = overview();
+    Object.assign(d.tabs[0].tiles[0], { stacked: false, colors: {}, target_band: undefined, conditional_formatting: [] });
+    writeFileSync(join(dir, 'dashboards/overview.json'), JSON.stringify(d, null, 2));
+    const r = validate(dir, false);
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it("a sample is ordered by a hash of its key and seed (the same rows on every render, not the first ones)", () => {

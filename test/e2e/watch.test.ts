@@ -46,6 +46,7 @@ describe('--watch', () => {
       // its SQL differs on every compile: not a change (watch would rebuild it on every save)
       'models/vol.sql': "select '{{ run_started_at }}' as at\n",
       'models/schema.yml': 'models:\n  - name: b\n    columns:\n      - name: id\n        tests: [not_null]\n',
+      'macros/util.sql': '{% macro noop() %}{% endmacro %}\n',
     });
     dirs.push(dir);
     const w = start(dir, ['build', '--watch']);
@@ -86,6 +87,12 @@ describe('--watch', () => {
     expect(byVar).toMatch(/analytics\.d\b/);
     expect(byVar).not.toMatch(/analytics\.a\b/);
     expect(byVar).not.toMatch(/analytics\.vol\b/);
+    // a generate_schema_name macro moves every table (no model's SQL changed): each is built where it now goes
+    mark = w.log().length;
+    writeFileSync(join(dir, 'macros/naming.sql'), "{% macro generate_schema_name(custom_schema_name, node) -%}\nmoved\n{%- endmacro %}\n");
+    const moved = await until(w.log, mark, /Finished \d+ nodes|nothing to build/);
+    for (const m of ['a', 'b', 'c', 'd']) expect(moved).toMatch(new RegExp(`OK created view moved\\.${m}\\b`));
+    expect(moved).toMatch(/ERROR=0/);
     w.child.kill('SIGINT');
     expect(await w.exited).toBe(0);
     expect(w.log()).toMatch(/stopped watching/);
