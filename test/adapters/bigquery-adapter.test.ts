@@ -145,9 +145,9 @@ describe('BigQueryAdapter on the real client', () => {
         "the model's columns differ from `vigil-test`.`analytics`.`strict` (on_schema_change: fail): new columns extra; columns no longer selected: k; types changed: n INT64 -> FLOAT64; run with --full-refresh to rebuild it",
       );
       expect(sent().map((j) => j.dryRun)).toEqual([true]);
-      // the same columns (legacy and DDL names alike) pass
-      fake.addTable('vigil-test', 'analytics', 'same', { fields: tableFields });
-      fake.onQuery(/from src_same/, { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INT64' }], numDmlAffectedRows: 2 });
+      // the same columns (legacy and DDL names alike, a table's type parameters aside) pass
+      fake.addTable('vigil-test', 'analytics', 'same', { fields: [...tableFields, { name: 'cost', type: 'NUMERIC', precision: '10', scale: '2' }] });
+      fake.onQuery(/from src_same/, { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INT64' }, { name: 'cost', type: 'NUMERIC' }], numDmlAffectedRows: 2 });
       expect((await bq.materialize(incremental('same', 'fail', 'src_same'))).message).toBe('merged 2 rows into');
     });
 
@@ -164,6 +164,26 @@ describe('BigQueryAdapter on the real client', () => {
       expect(sent().map((j) => j.dryRun)).toEqual([true, false]);
       expect(sent()[1].sql).toContain('ADD COLUMN IF NOT EXISTS `new_one` STRING');
     });
+  });
+
+  it("a script's row count is its child jobs' (jobs.list?parentJobId=): a partitioned merge says what it merged; without the permission to list, it says it does not know", async () => {
+    fake.addTable('vigil-test', 'analytics', 'counted', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], timePartitioning: { type: 'DAY', field: 'day' } });
+    fake.onQuery(/from src_counted/, { numDmlAffectedRows: 7 });
+    const bq = await adapter();
+    const req = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'counted' }, sql: 'select 1', incrementalSql: 'select day, k from src_counted', uniqueKey: ['k'], fullRefresh: false, config: { partition_by: { field: 'day', data_type: 'date' } } };
+    const r = await bq.materialize(req);
+    expect(r).toEqual({ message: 'merged 7 rows into', rows: 7 });
+    const script = jobs().at(-1)!;
+    const parent = fake.job('vigil-test', script.body.jobReference.jobId);
+    expect(parent.statistics.query.statementType).toBe('SCRIPT');
+    expect(parent.statistics.query.numDmlAffectedRows).toBeUndefined();
+    expect(since().some((q) => q.method === 'GET' && /\/jobs$/.test(q.path) && q.query?.parentJobId === script.body.jobReference.jobId)).toBe(true);
+    fake.refuseJobList = true;
+    try {
+      expect(await bq.materialize(req)).toEqual({ message: 'merged an unknown number of rows into', rows: undefined });
+    } finally {
+      fake.refuseJobList = false;
+    }
   });
 
   it('a model over maximum_bytes_billed is refused before it runs', async () => {

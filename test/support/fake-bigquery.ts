@@ -219,6 +219,8 @@ export interface FakeTableMeta {
 export interface FakeBigQuery {
   /** `http://127.0.0.1:PORT` — pass as apiEndpoint. */
   url: string;
+  /** jobs.list answers 403 accessDenied (a role without bigquery.jobs.list, as BigQuery Job User alone). */
+  refuseJobList: boolean;
   /** Everything received, in order. */
   requests: FakeRequest[];
   /** How to answer query jobs whose SQL matches (newest rule first; default: a successful job with no rows). */
@@ -261,6 +263,8 @@ interface StoredJob {
   onDone?: () => void;
   /** Query jobs: the statement (dry runs are not stored). */
   sql?: string;
+  /** A child job of this script job (jobs.list with parentJobId lists it). */
+  childOf?: string;
   /** getQueryResults / jobs.get failures left once DONE (FakeJobScript.failPolls). */
   failPolls?: { left: number; with: FakeFailure; on: 'getQueryResults' | 'jobs.get' | 'both' };
 }
@@ -428,7 +432,14 @@ function encodeRows(fields: FakeField[], rows: Array<Record<string, unknown>>, f
   return rows.map((row) => ({ f: fields.map((field) => ({ v: encodeValue(field, row[field.name], fmt) })) }));
 }
 
+/** The statements of a script (split at `;` ending a line: the scripts Vigil sends put none inside a literal). */
+function scriptStatements(sql: string): string[] {
+  return sql.split(/;\s*\n/).map((x) => x.trim()).filter(Boolean);
+}
+
 function statementType(sql: string): string {
+  // more than one statement is a script, whatever it starts with
+  if (scriptStatements(sql.replace(/;\s*$/, '')).length > 1) return 'SCRIPT';
   const s = sql.replace(/^(\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)+/, '').toUpperCase();
   if (/^(SELECT|WITH|\()/.test(s)) return 'SELECT';
   if (/^CREATE\s+(OR\s+REPLACE\s+)?(MATERIALIZED\s+)?VIEW/.test(s)) return 'CREATE_VIEW';
@@ -495,7 +506,8 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     const fn = matcher(match);
     const ids: string[] = [];
     for (const job of jobs.values()) {
-      if (job.sql === undefined || job.runningPolls || !fn(job.sql)) continue;
+      // (a script's child jobs are its statements running, not submissions of their own)
+      if (job.sql === undefined || job.runningPolls || job.childOf !== undefined || !fn(job.sql)) continue;
       const failed = !!job.resource.status?.errorResult;
       if (opts?.outcome === 'succeeded' && failed) continue;
       if (opts?.outcome === 'failed' && !failed) continue;
@@ -572,6 +584,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       totalBytesProcessed: String(bytes),
       query: { totalBytesProcessed: String(bytes), cacheHit: false, statementType: statementType(sql) },
     };
+    const script = stats.query.statementType === 'SCRIPT';
     if (configuration?.dryRun) {
       stats.query.totalBytesProcessedAccuracy = 'PRECISE';
       // "the schema of the results; present only for successful dry run of non-legacy SQL queries"
@@ -579,7 +592,9 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     } else {
       Object.assign(stats, { startTime: String(now), endTime: String(now) });
       Object.assign(stats.query, { totalBytesBilled: String(bytes === 0 ? 0 : Math.max(bytes, 10 * 1024 * 1024)), totalSlotMs: '0', billingTier: 1 });
-      if (dmlRows !== undefined && !error) stats.query.numDmlAffectedRows = String(dmlRows);
+      // a script has no row count of its own: its child jobs have theirs (scriptChildren)
+      if (dmlRows !== undefined && !error && !script) stats.query.numDmlAffectedRows = String(dmlRows);
+      if (script && !error) stats.numChildJobs = String(scriptStatements(sql).length);
     }
     const ref: any = { projectId: p, location };
     if (jobId !== undefined) ref.jobId = jobId;
@@ -642,6 +657,19 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     };
     job.sql = sql;
     jobs.set(`${p}:${jobId}`, job);
+    // a script's statements ran as child jobs (jobs.list?parentJobId= lists them): the last DML one
+    // carries the answer's row count, as BigQuery's children carry their own
+    if (job.resource.statistics.numChildJobs) {
+      const statements = scriptStatements(sql);
+      const types = statements.map(statementType);
+      let lastDml = -1;
+      types.forEach((t, i) => ['INSERT', 'MERGE', 'DELETE', 'UPDATE'].includes(t) && (lastDml = i));
+      statements.forEach((st, i) => {
+        const child = jobResource(p, `script_job_${randomUUID().replace(/-/g, '')}_${i}`, location, { query: { query: st } }, st, 0, undefined, i === lastDml ? ok.numDmlAffectedRows : undefined);
+        child.statistics.parentJobId = jobId;
+        jobs.set(`${p}:${child.jobReference.jobId}`, { resource: child, rows: [], sql: st, childOf: jobId });
+      });
+    }
     return job;
   }
 
@@ -866,6 +894,13 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
         if (script.loseInsertAnswer !== undefined) return failWith(res, script.loseInsertAnswer);
         return send(res, 200, job.runningPolls ? runningView(job.resource) : job.resource);
       }
+      // jobs.list: the child jobs of a script (parentJobId) — the only listing Vigil asks for
+      case 'GET jobs': {
+        if (!query.parentJobId) return fail(res, 400, 'invalid', 'fake BigQuery lists jobs by parentJobId only');
+        if (server.refuseJobList) return fail(res, 403, 'accessDenied', `Access Denied: Project ${p}: User does not have bigquery.jobs.list permission in project ${p}.`);
+        const children = [...jobs.entries()].filter(([k, j]) => k.startsWith(`${p}:`) && j.childOf === query.parentJobId).map(([, j]) => j.resource);
+        return send(res, 200, { kind: 'bigquery#jobList', etag: randomUUID(), jobs: children.map((r) => ({ id: r.id, kind: r.kind, jobReference: r.jobReference, state: r.status.state, statistics: r.statistics, status: r.status, configuration: r.configuration, user_email: r.user_email })) });
+      }
       // jobs.get
       case 'GET jobs/*': {
         const job = jobs.get(`${p}:${rest[1]}`);
@@ -996,6 +1031,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
 
   const server: FakeBigQuery = {
     url: `http://127.0.0.1:${port}`,
+    refuseJobList: false,
     requests,
     onQuery(match, answer) {
       rules.push({ match: matcher(match), answer, left: answer.times });

@@ -339,10 +339,23 @@ export class BigQueryAdapter implements Adapter {
     return (await this.run(sql, params)).rows as T[];
   }
 
-  /** A statement's DML row count (`numDmlAffectedRows`). */
-  async executeCounted(sql: string, params?: SqlParam[]): Promise<number> {
+  /**
+   * A statement's DML row count (`numDmlAffectedRows`). A script (`DECLARE ...; MERGE ...`) has
+   * none of its own: its child jobs, one per statement, carry theirs (summed). Undefined when the
+   * children cannot be listed (the role lacks bigquery.jobs.list): the statement has run all the same.
+   */
+  async executeCounted(sql: string, params?: SqlParam[]): Promise<number | undefined> {
     const { job } = await this.run(sql, params);
-    return Number((job.metadata as { statistics?: { query?: { numDmlAffectedRows?: string } } })?.statistics?.query?.numDmlAffectedRows ?? 0);
+    type Stats = { numChildJobs?: string; query?: { numDmlAffectedRows?: string } };
+    const stats = (job.metadata as { statistics?: Stats } | undefined)?.statistics;
+    if (stats?.query?.numDmlAffectedRows !== undefined) return Number(stats.query.numDmlAffectedRows);
+    if (!Number(stats?.numChildJobs ?? 0)) return 0;
+    try {
+      const [children] = await this.client.getJobs({ parentJobId: job.id, autoPaginate: true } as never);
+      return (children as Job[]).reduce((n, c) => n + Number((c.metadata as { statistics?: Stats } | undefined)?.statistics?.query?.numDmlAffectedRows ?? 0), 0);
+    } catch {
+      return undefined;
+    }
   }
 
   syncWriter(): SyncWriter {
@@ -534,13 +547,15 @@ export class BigQueryAdapter implements Adapter {
     const table = ((existing!.schema as { fields?: BqField[] })?.fields) ?? [];
     if (!incoming) {
       const rows = await this.executeCounted(this.incrementalStatement(req, table.map((f) => f.name)));
-      return { message: `merged ${rows} rows into`, rows };
+      return { message: `merged ${rows ?? 'an unknown number of'} rows into`, rows };
     }
     // BigQuery's column names are case-insensitive: the query's columns in the table's spelling
     const spelled = new Map(table.map((f) => [f.name.toLowerCase(), f.name]));
     const query = incoming.map((f) => ({ ...f, name: spelled.get(f.name.toLowerCase()) ?? f.name }));
     if (policy === 'fail') {
-      const typed = (fs: BqField[]) => fs.map((f) => ({ name: f.name, type: bigQueryDdlType(f) }));
+      // types without their parameters (NUMERIC(10, 2), STRING(20)): a query's result schema has none
+      const bare = (f: BqField): BqField => ({ ...f, precision: undefined, scale: undefined, maxLength: undefined, fields: f.fields?.map(bare) });
+      const typed = (fs: BqField[]) => fs.map((f) => ({ name: f.name, type: bigQueryDdlType(bare(f)) }));
       const failure = schemaChangeFailure(rel, typed(table), typed(query));
       if (failure) throw new WarehouseError(failure, '');
     }
@@ -549,7 +564,7 @@ export class BigQueryAdapter implements Adapter {
     const added = query.filter((f) => !spelled.has(f.name.toLowerCase()));
     const rows = await this.executeCounted(this.incrementalStatement(req, query.map((f) => f.name), added));
     const adding = added.length ? `added column${added.length > 1 ? 's' : ''} ${added.map((f) => f.name).join(', ')} and ` : '';
-    return { message: `${adding}merged ${rows} rows into`, rows };
+    return { message: `${adding}merged ${rows ?? 'an unknown number of'} rows into`, rows };
   }
 
   /** The statement an incremental run executes against an existing table with `columns` (pure). */
