@@ -147,7 +147,31 @@ export function installJinjaCompat(): void {
   };
   strictWhereUsed(nj.lib.TemplateError);
   pythonStrings(runtime as unknown as { memberLookup: (...a: unknown[]) => unknown });
+  keepFirstLinePositions(runtime as unknown as { handleError: (e: unknown, lineno: number, colno: number) => NunjucksError });
   compatInstalled = true;
+}
+
+type NunjucksError = Error & { lineno?: number; colno?: number; firstUpdate?: boolean; Update(path?: string): NunjucksError };
+
+/**
+ * A runtime error on a template's first line: nunjucks wraps it with line 0 (its lines are
+ * 0-based there) and then prints no position at all, as if it had none ("[Line 0, ..." is left
+ * out as falsy). Its position is kept, in the form the other lines have.
+ */
+function keepFirstLinePositions(runtime: { handleError: (e: unknown, lineno: number, colno: number) => NunjucksError }): void {
+  const handleError = runtime.handleError;
+  runtime.handleError = (error, lineno, colno) => {
+    const e = handleError(error, lineno, colno);
+    if (e && e.lineno === 0 && typeof e.colno === 'number' && e.firstUpdate) {
+      e.Update = function (this: NunjucksError, path?: string) {
+        const at = this.firstUpdate ? ` [Line 0, Column ${this.colno}]` : '';
+        this.message = `(${path || 'unknown path'})${at}\n ${this.firstUpdate ? ' ' : ''}${this.message || ''}`;
+        this.firstUpdate = false;
+        return this;
+      };
+    }
+    return e;
+  };
 }
 
 /** Python's string methods, as Jinja has them (nunjucks gives a string JavaScript's: `.split()` unsplit, `.replace()` once, no `.lower()`). */

@@ -136,7 +136,7 @@ export class TemplateEnv {
   /** each macro file's text (as nunjucks parsed it), to explain an error in it */
   private readonly macroTexts = new Map<string, string>();
   /** the last error raised in a macro's code during this render, and the macro's file */
-  private macroFailure: { file: string; message: string } | undefined;
+  private macroFailure: { file: string; message: string; positionless: boolean } | undefined;
   /** Whether anything rendered by this environment read run_started_at or invocation_id. */
   readVolatile = false;
 
@@ -288,7 +288,9 @@ export class TemplateEnv {
             if (e && typeof e === 'object' && !(e as { vigilFile?: string }).vigilFile) {
               (e as { vigilFile?: string }).vigilFile = path;
               // (nunjucks replaces the error object on its way out of a template: known by its message)
-              owner.macroFailure = { file: path, message: String((e as Error).message) };
+              // an error raised with no position of its own (a function's, an unknown name called):
+              // nunjucks gives it the caller's position, which is not one in this file
+              owner.macroFailure = { file: path, message: String((e as Error).message), positionless: !(e as { lineno?: number }).lineno };
             }
             throw e;
           }
@@ -344,10 +346,11 @@ export class TemplateEnv {
       // carries the file; nunjucks replaces the error object on its way out: known by its message)
       const x = e as { vigilFile?: string; message?: string } | undefined;
       // (set by a macro while rendering: not the undefined this render started with)
-      const last = this.macroFailure as { file: string; message: string } | undefined;
+      const last = this.macroFailure as { file: string; message: string; positionless: boolean } | undefined;
       const file = x?.vigilFile ?? (last && String(x?.message ?? '').endsWith(last.message) ? last.file : undefined);
       const where = file !== undefined ? (this.macroTexts.get(file) ?? text) : text;
       let err = explainRuntimeError(parseNunjucksError(e, where, false), where, this.knownNames());
+      if (file !== undefined && !x?.vigilFile && last?.positionless) err = { ...err, line: undefined, column: undefined };
       // an unknown function called: where the call is written, when nunjucks gave no position
       const called = err.line === undefined ? /^unknown function or macro '([A-Za-z_][\w.]*)'/.exec(err.message)?.[1] : undefined;
       if (called) {

@@ -108,6 +108,8 @@ describe('fast render path', () => {
     for (const fastPath of [true, false]) {
       for (const [model, at, message] of [
         ['select {{ outer(1) }} as x', { line: 3, column: 6 }, /unknown function or macro 'innr' — did you mean 'inner'\?/],
+        // called on another line than 1: still the macro's line, not the caller's
+        ['select 1 as y,\n  {{ outer(1) }} as x', { line: 3, column: 6 }, /unknown function or macro 'innr' — did you mean 'inner'\?/],
         ["select 1 as x {% for i in [1] %}, {{ und(1) }} as y{% endfor %}", { line: 6, column: 2 }, /'undefined_var' is undefined: it would print nothing into the SQL/],
       ] as const) {
         const r = compileProject(projectFiles({ macros, models: { 'models/a.sql': model } }), { env: {}, fastPath });
@@ -154,6 +156,11 @@ describe('fast render path', () => {
   });
 
   it('reports errors at the right line on both paths', () => {
+    // a runtime error on the first line keeps its position (nunjucks drops a line 0)
+    for (const fastPath of [true, false]) {
+      const first = compileProject(projectFiles({ models: { 'models/a.sql': "{% for c in [1] %}{% endfor %}select '{{ env_var('VIGIL_SECRET_FR_X')[0:3] }}' as t" } }), { env: { VIGIL_SECRET_FR_X: 'hunter22hunter' }, fastPath });
+      expect(first.diagnostics.filter((d) => d.severity === 'error'), `fast path: ${fastPath}`).toEqual([expect.objectContaining({ code: 'E_TEMPLATE', line: 1, column: expect.any(Number), message: expect.stringMatching(/^a slice would change the placeholder of the secret VIGIL_SECRET_FR_X/) })]);
+    }
     for (const fastPath of [true, false]) {
       const r = compileProject(projectFiles({ models: { 'models/a.sql': 'select 1,\n\n  {{ not_a_function() }}' } }), { env: {}, fastPath });
       expect(r.diagnostics[0]).toMatchObject({ code: 'E_TEMPLATE', line: 3 });
