@@ -458,7 +458,11 @@ export function withChoiceHint(message: string): string {
       const hint = didYouMean(value, list.split(', '));
       return hint ? `${all} Did you mean '${hint}'?` : all;
     })
-    .replace(/unknown (option|command) '([^']*)'(?=\n|$)/, (all, _kind: string, name: string) => (DBT_SPELLINGS[name] ? `${all} (${DBT_SPELLINGS[name]})` : all));
+    .replace(/unknown (option|command) '([^'=]*)(=[^']*)?'(?=\n|$)/, (all, _kind: string, name: string) => {
+      const hint = DBT_SPELLINGS[name];
+      // (where commander names the nearest option of the command, `vigil init --profile`: its own hint)
+      return hint && !/\(Did you mean --/.test(message) ? `${all} (${hint})` : all;
+    });
 }
 
 /** What a dbt user types where Vigil spells it otherwise (an unknown option or command says so). */

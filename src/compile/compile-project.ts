@@ -247,20 +247,23 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // dbt's generate_schema_name / generate_alias_name, when the project defines them (naming-macros.ts)
   const naming = namingMacros(tenv, (n) => macroOwner.get(n), ds);
   const defaultSchema = target?.schema ?? 'analytics';
-  // dbt's node.path: the file's path within its resource folder (paths: may nest them)
-  const resourceDirs = [files.paths.models, files.paths.seeds, files.paths.snapshots ?? 'snapshots'].map((x) => `${x.replace(/\/+$/, '')}/`);
-  const inResourceDir = (path: string) => {
-    const dir = resourceDirs.find((x) => path.startsWith(x));
-    return dir ? path.slice(dir.length) : path;
+  // dbt's node.path: the file's path within its resource's folder (a YAML snapshot's: models/)
+  const folderOf: Record<NamingNode['resource_type'], string> = { model: files.paths.models, seed: files.paths.seeds, snapshot: files.paths.snapshots ?? 'snapshots' };
+  const inFolder = (resource: NamingNode['resource_type'], path: string) => {
+    for (const dir of [folderOf[resource], files.paths.models]) {
+      const prefix = `${dir.replace(/\/+$/, '')}/`;
+      if (path.startsWith(prefix)) return path.slice(prefix.length);
+    }
+    return path;
   };
   const namingNode = (resource_type: NamingNode['resource_type'], name: string, path: string, config: Record<string, unknown>, tags: string[]): NamingNode => ({
     name,
     resource_type,
     unique_id: `${resource_type}.${projectName}.${name}`,
     package_name: projectName,
-    path: inResourceDir(path),
+    path: inFolder(resource_type, path),
     original_file_path: path,
-    fqn: [projectName, ...inResourceDir(path).split('/').slice(0, -1), name],
+    fqn: [projectName, ...inFolder(resource_type, path).split('/').slice(0, -1), name],
     tags,
     // dbt's config.materialized of a seed is 'seed', of a snapshot 'snapshot'
     config: resource_type === 'model' ? config : { materialized: resource_type, ...config },

@@ -57,9 +57,19 @@ export function fastTemplate(src: string, env: nunjucks.Environment): FastTempla
   const root = quickParse(src, opts) ?? nj.parser.parse(src, (env as unknown as { extensionsList: unknown[] }).extensionsList ?? [], opts);
   // a keyword argument given twice is refused with the template, wherever it is, taken or not
   // (as Jinja does when it parses; nunjucks' compile does the same: jinja-compat.ts)
-  const twice = src.includes('=') ? repeatedKeywordInTree(root) : undefined;
+  const twice = mayRepeatKeyword(src) ? repeatedKeywordInTree(root) : undefined;
   if (twice) throw new FastRenderError(repeatedKeyword(twice.key), twice.node.lineno + 1, twice.node.colno + 1);
   return { root };
+}
+
+/** Whether some `name=` (not `==`) is written twice in the text: only then can a call repeat a keyword. */
+function mayRepeatKeyword(src: string): boolean {
+  const seen = new Set<string>();
+  for (const m of src.matchAll(/\b([A-Za-z_]\w*)\s*=(?!=)/g)) {
+    if (seen.has(m[1])) return true;
+    seen.add(m[1]);
+  }
+  return false;
 }
 
 /** The first call in `n` that names a keyword argument twice. */
@@ -151,8 +161,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         return o;
       }
       case 'KeywordArgs': {
-        const twice = repeatedKeywordIn(n);
-        if (twice) throw new FastRenderError(repeatedKeyword(twice.key), twice.node.lineno + 1, twice.node.colno + 1);
+        // (a keyword given twice was refused when the template was parsed: fastTemplate)
         const o: Record<string, unknown> = {};
         for (const p of n.children as AnyNode[]) o[String((p.key as AnyNode).value)] = ev(p.value as AnyNode);
         return nj.runtime.makeKeywordArgs(o);

@@ -44,6 +44,15 @@ const NAME_RE = /^[A-Za-z0-9_-]+$/;
 
 export function namingMacros(tenv: TemplateEnv, macroFile: (name: string) => string | undefined, ds: Diagnostic[]): Naming {
   const memo = new Map<string, string>();
+  /** each macro's call, parsed once */
+  const calls = new Map<string, ReturnType<TemplateEnv['compileTemplate']>>();
+  /** the diagnostics already given (a broken macro fails the same way for every node: said once) */
+  const said = new Set<string>();
+  const push = (d: Diagnostic, k = `${d.code}\u0000${d.file}\u0000${d.line}\u0000${d.message.replace(/ for (model|seed|snapshot) '[^']*'/, '')}`) => {
+    if (said.has(k)) return;
+    said.add(k);
+    ds.push(d);
+  };
   const call = (macro: (typeof NAMING_MACROS)[number], custom: string | undefined, node: NamingNode, fallback: string, at: () => NamingSite): string => {
     const file = macroFile(macro);
     if (!file) return custom ?? fallback;
@@ -51,13 +60,15 @@ export function namingMacros(tenv: TemplateEnv, macroFile: (name: string) => str
     const known = memo.get(key);
     if (known !== undefined) return known;
     const text = `{{ ${macro}(custom_name, node) }}`;
-    const t = tenv.compileTemplate(file, text);
+    let t = calls.get(macro);
+    if (!t) calls.set(macro, (t = tenv.compileTemplate(file, text)));
     const out = isTemplateError(t) ? t : tenv.render(t, text, emptyCalls(), false, undefined, { custom_name: custom ?? null, node });
     let name = fallback;
     if (typeof out !== 'string') {
-      ds.push(diag('E_TEMPLATE', `${macro} for ${node.resource_type} '${node.name}': ${out.message}`, out.file !== undefined ? { file: out.file, line: out.line, column: out.column } : { file }));
+      push(diag('E_TEMPLATE', `${macro} for ${node.resource_type} '${node.name}': ${out.message}`, out.file !== undefined ? { file: out.file, line: out.line, column: out.column } : { file }));
     } else if (!NAME_RE.test(out.trim())) {
-      ds.push(diag('E_CONFIG', `${macro} (${file}) gave ${out.trim() ? `'${out.trim()}'` : 'nothing'} for ${node.resource_type} '${node.name}': a ${macro === 'generate_schema_name' ? 'schema' : 'table'} name is one word of letters, digits, _ and -`, at(), 'its output is the name: keep text and white space out of the macro, e.g. {%- if ... -%} and {{ target.schema }}'));
+      // (the same wrong answer for many nodes: said at the first)
+      push(diag('E_CONFIG', `${macro} (${file}) gave ${out.trim() ? `'${out.trim()}'` : 'nothing'} for ${node.resource_type} '${node.name}': a ${macro === 'generate_schema_name' ? 'schema' : 'table'} name is one word of letters, digits, _ and -`, at(), 'its output is the name: keep text and white space out of the macro, e.g. {%- if ... -%} and {{ target.schema }}'), `E_CONFIG\u0000${macro}\u0000${out.trim()}`);
     } else name = out.trim();
     memo.set(key, name);
     return name;

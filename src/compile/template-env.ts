@@ -93,11 +93,25 @@ export function callFinder(fn: string, arg?: string): RegExp {
   return arg === undefined ? new RegExp(`\\b${escapeRe(fn)}\\s*\\(`) : new RegExp(`\\b${escapeRe(fn)}\\s*\\(\\s*["']${escapeRe(arg)}["']`);
 }
 
+/**
+ * Where exceptions.raise_compiler_error() raised `message`: the call whose quoted text is in the
+ * message (a macro may raise in several branches), else the first call.
+ */
+function raiseCallAt(text: string, message: string): { line: number; column: number } | undefined {
+  const calls = [...text.matchAll(/\bexceptions\.raise_compiler_error\s*\(([^)]*)\)/g)];
+  if (!calls.length) return undefined;
+  const literals = (args: string) => [...args.matchAll(/'([^']+)'|"([^"]+)"/g)].map((m) => m[1] ?? m[2]);
+  const best = calls.find((c) => literals(c[1]).some((l) => message.includes(l))) ?? calls[0];
+  return lineColAt(text, best.index!);
+}
+
 /** The end of the message of exceptions.raise_compiler_error(). */
 const RAISED = ' (exceptions.raise_compiler_error)';
 
 /** Where the built-in dbt macros are said to be (an error in one names it). */
 export const DBT_BUILTIN_MACROS_FILE = '<dbt built-in macros>';
+
+const DBT_BUILTIN_MACRO_NAMES = ['default__generate_schema_name', 'generate_schema_name_for_env', 'default__generate_alias_name'];
 
 /** dbt-core's naming macros, as dbt defines them (model versions aside: Vigil has none). */
 const DBT_BUILTIN_MACROS = `{% macro default__generate_schema_name(custom_schema_name, node) -%}
@@ -259,9 +273,30 @@ export class TemplateEnv {
       },
     });
     // dbt's own naming macros, which a project's generate_schema_name / generate_alias_name call
-    // (naming-macros.ts); not project macros: a project defining one of them replaces it
-    const builtin = this.addMacros(DBT_BUILTIN_MACROS_FILE, DBT_BUILTIN_MACROS);
-    if ('message' in builtin) throw new Error(`Vigil's built-in macros: ${builtin.message}`);
+    // (naming-macros.ts); not project macros: a project defining one of them replaces it. Parsed
+    // when one is first called (most environments never call them)
+    for (const name of DBT_BUILTIN_MACRO_NAMES) {
+      const stub = function (this: unknown, ...args: unknown[]) {
+        const g = (self.env as unknown as { globals: Record<string, unknown> }).globals;
+        if (g[name] === stub) self.addBuiltinMacros();
+        return (g[name] as (...a: unknown[]) => unknown).apply(this, args);
+      };
+      this.builtinStubs.add(stub);
+      this.env.addGlobal(name, stub);
+    }
+  }
+
+  /** the stand-ins of dbt's built-in macros until one is called */
+  private readonly builtinStubs = new Set<unknown>();
+
+  /** dbt's built-in macros, each where no project macro has taken its name since. */
+  private addBuiltinMacros(): void {
+    const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
+    const mine = new Map(DBT_BUILTIN_MACRO_NAMES.map((n) => [n, globals[n]]));
+    const r = this.addMacros(DBT_BUILTIN_MACROS_FILE, DBT_BUILTIN_MACROS);
+    if ('message' in r) throw new Error(`Vigil's built-in macros: ${r.message}`);
+    // (addMacros set them all: a project's own definition, added after the stub, is put back)
+    for (const [n, before] of mine) if (before !== undefined && !this.builtinStubs.has(before)) this.env.addGlobal(n, before);
   }
 
   /** Compile a macro file once and expose its macros as globals. */
@@ -290,7 +325,7 @@ export class TemplateEnv {
               // (nunjucks replaces the error object on its way out of a template: known by its message)
               // an error raised with no position of its own (a function's, an unknown name called):
               // nunjucks gives it the caller's position, which is not one in this file
-              owner.macroFailure = { file: path, message: String((e as Error).message), positionless: !(e as { lineno?: number }).lineno };
+              owner.macroFailure = { file: path, message: String((e as Error).message), positionless: typeof (e as { lineno?: unknown }).lineno !== 'number' };
             }
             throw e;
           }
@@ -359,11 +394,11 @@ export class TemplateEnv {
       }
       // exceptions.raise_compiler_error: where the call is written (nunjucks gives the caller's
       // position, or none, for an error raised in a function)
-      if (err.message.endsWith(RAISED)) {
-        const at = lineAt(where, /\bexceptions\.raise_compiler_error\s*\(/);
+      if (err.message.endsWith(RAISED) && err.line === undefined) {
+        const at = raiseCallAt(where, err.message.slice(0, -RAISED.length));
         if (at) err = { ...err, ...at };
       }
-      return file !== undefined && err.line !== undefined ? { ...err, file } : err;
+      return file !== undefined ? { ...err, file } : err;
     } finally {
       this.current = emptyCalls();
       this.incremental = false;

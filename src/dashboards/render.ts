@@ -1099,9 +1099,15 @@ function scatter(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
   const { legend, height: legendH } = topLegend(seriesDim ? names : [], w);
   const axisName = { nameLocation: 'middle', nameTextStyle: { color: MUTED, fontSize: 11 } };
   // the target band and thresholds on the y axis, which reaches them (as the Looker export draws them)
-  const allMarks = [...ct.tile.thresholds.map((t) => t.value), ...(ct.tile.target_band ? [ct.tile.target_band.min, ct.tile.target_band.max] : [])];
-  const marks = allMarks.filter((v) => !logY || v > 0);
-  const reach = marks.length ? { min: (v: { min: number }) => Math.min(v.min, ...marks), max: (v: { max: number }) => Math.max(v.max, ...marks) } : {};
+  // on a log axis what is at or below 0 has no place: left out (and said, as points are)
+  // (a band from 0 or below starts at the lowest point: where a log axis starts)
+  const yLow = Math.min(...[...groups.values()].flatMap((g) => g.map((p) => p[1])));
+  const band = ct.tile.target_band;
+  const drawable = logY ? { ...ct, tile: { ...ct.tile, thresholds: ct.tile.thresholds.filter((t) => t.value > 0), target_band: band && band.max > 0 ? { ...band, min: band.min > 0 ? band.min : Math.min(band.max, Number.isFinite(yLow) ? yLow : band.max) } : undefined } } : ct;
+  const marks = [...drawable.tile.thresholds.map((t) => t.value), ...(drawable.tile.target_band ? [drawable.tile.target_band.max] : [])];
+  // the y axis reaches a mark above the points (rounded as the other charts' axes: axisMaxFor)
+  const yTop = Math.max(0, ...[...groups.values()].flatMap((g) => g.map((p) => p[1])));
+  const reach = marks.length && Math.max(...marks) > yTop ? { max: niceCeil(Math.max(...marks) * 1.1) } : {};
   const option: EChartsCoreOption = {
     ...baseOption(),
     legend,
@@ -1111,14 +1117,14 @@ function scatter(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
     // large: all points of a series as one SVG path (5,000 points: 6x faster, a quarter of the size)
     series: names.map((n, i) => {
       const color = fixedColor(ct, n);
-      return { type: 'scatter', name: n, data: groups.get(n), symbolSize: 6, itemStyle: { opacity: 0.6, ...(color ? { color } : {}) }, emphasis: { disabled: true }, large: total > 300, largeThreshold: 300, ...(i === 0 ? markers(ct, yf?.format, 'yAxis') : {}) };
+      return { type: 'scatter', name: n, data: groups.get(n), symbolSize: 6, itemStyle: { opacity: 0.6, ...(color ? { color } : {}) }, emphasis: { disabled: true }, large: total > 300, largeThreshold: 300, ...(i === 0 ? markers(drawable, yf?.format, 'yAxis') : {}) };
     }),
   };
-  const offMarks = ct.tile.thresholds.filter((t) => logY && t.value <= 0).length;
+  const offMarks = ct.tile.thresholds.length - drawable.tile.thresholds.length + (ct.tile.target_band && !drawable.tile.target_band ? 1 : 0);
   const notes = [
     ...(ct.tile.sample ? [`random sample of ${formatValue(ct.tile.sample.rows, 'integer')} rows (seed ${ct.tile.sample.seed})`] : []),
     ...(offScale ? [`${formatValue(offScale, 'integer')} point${offScale === 1 ? '' : 's'} at or below 0 left out (log scale)`] : []),
-    ...(offMarks ? [`${offMarks} threshold${offMarks === 1 ? '' : 's'} at or below 0 not drawn (log scale)`] : []),
+    ...(offMarks ? [`${offMarks} threshold${offMarks === 1 ? '' : 's'} or band${offMarks === 1 ? '' : 's'} at or below 0 not drawn (log scale)`] : []),
   ];
   return { svg: renderSvg(option, w, h, id), notes };
 }

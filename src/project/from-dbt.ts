@@ -1590,18 +1590,14 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   return result;
 }
 
-/** dbt's default generate_schema_name (dbt-core's macro, as its docs print it), which Vigil calls as dbt does. */
-export const DBT_DEFAULT_SCHEMA_NAME = `{#- dbt's default schema naming (written by vigil init --from-dbt, which found no macro of the
-    project's own): a model, seed or snapshot with a custom schema is built in
-    <target schema>_<custom schema>, one without in the target's schema. Vigil calls this macro
-    as dbt does (docs/models.md); delete the file to build in the custom schema as written. -#}
+/** dbt's generate_schema_name, which dispatches to default__generate_schema_name (Vigil's built-in is dbt's default). */
+export const DBT_DEFAULT_SCHEMA_NAME = `{#- dbt's schema naming (written by vigil init --from-dbt, which found no generate_schema_name of
+    the project's own): it calls default__generate_schema_name as dbt's does, that is dbt's
+    default (<target schema>_<custom schema>, the target's schema without one) unless the
+    project defines its own default__generate_schema_name. Vigil calls this macro as dbt does
+    (docs/models.md); delete the file to build in the custom schema as written. -#}
 {% macro generate_schema_name(custom_schema_name, node) -%}
-    {%- set default_schema = target.schema -%}
-    {%- if custom_schema_name is none -%}
-        {{ default_schema }}
-    {%- else -%}
-        {{ default_schema }}_{{ custom_schema_name | trim }}
-    {%- endif -%}
+    {{ default__generate_schema_name(custom_schema_name, node) }}
 {%- endmacro %}
 `;
 

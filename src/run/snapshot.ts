@@ -49,7 +49,7 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
     await adapter.execute(`create table ${rel} as ${firstVersionsSql(d, n)}`);
     // a check column the query does not have would only fail the second run: refused now, and the
     // table dropped, so that the corrected snapshot's first run starts again
-    const problem = missingColumns(n, (await adapter.columns(n.relation)).map((c) => c.name).filter((c) => !SNAPSHOT_COLUMNS.includes(c)));
+    const problem = missingColumns(n, keys, (await adapter.columns(n.relation)).map((c) => c.name).filter((c) => !SNAPSHOT_COLUMNS.includes(c)), 'its query');
     if (problem) {
       await adapter.execute(`drop table ${rel}`);
       throw new WarehouseError(problem, '');
@@ -58,7 +58,8 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
     return `${Number(c?.n ?? 0)} rows, first versions`;
   }
   const cols = (await adapter.columns(n.relation)).map((c) => c.name).filter((c) => !SNAPSHOT_COLUMNS.includes(c));
-  const problem = missingColumns(n, cols);
+  // (a later run: the snapshot's table, which keeps the columns of its first run)
+  const problem = missingColumns(n, keys, cols, `the snapshot's table ${rel}`);
   if (problem) throw new WarehouseError(problem, '');
   const checkCols = n.config.strategy === 'check' ? (n.config.check_cols === 'all' ? cols.filter((c) => !keys.includes(c)) : n.config.check_cols!) : [];
   const changed = n.config.strategy === 'timestamp' ? `s.${q(n.config.updated_at!)} > t.${q('dbt_updated_at')}` : checkCols.map((c) => `s.${q(c)} is distinct from t.${q(c)}`).join(' or ') || '1 = 0';
@@ -82,9 +83,8 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
   return `${inserted} new version${inserted === 1 ? '' : 's'}${n.config.invalidate_hard_deletes ? `, ${deleted} deleted` : ''}`;
 }
 
-/** The configured columns (unique_key, updated_at, check_cols) that are not columns of the snapshot (`cols`), said with a did-you-mean. */
-function missingColumns(n: SnapshotNode, cols: string[]): string | undefined {
-  const keys = Array.isArray(n.config.unique_key) ? n.config.unique_key : [n.config.unique_key];
+/** The configured columns (unique_key, updated_at, check_cols) that are not among `cols` (the columns `of` the query or the table), said with a did-you-mean. */
+function missingColumns(n: SnapshotNode, keys: string[], cols: string[], of: string): string | undefined {
   const want: Array<[string, string]> = [
     ...keys.map((k): [string, string] => ['unique_key', k]),
     ...(n.config.strategy === 'timestamp' && n.config.updated_at ? [['updated_at', n.config.updated_at] as [string, string]] : []),
@@ -95,7 +95,7 @@ function missingColumns(n: SnapshotNode, cols: string[]): string | undefined {
   if (!missing.length) return undefined;
   const said = missing.map(([key, c]) => {
     const hint = didYouMean(c, cols);
-    return `${key} '${c}' is not a column of its query${hint ? ` — did you mean '${hint}'?` : ''}`;
+    return `${key} '${c}' is not a column of ${of}${hint ? ` — did you mean '${hint}'?` : ''}`;
   });
   return `snapshot '${n.name}': ${said.join('; ')} (its columns: ${cols.join(', ')})`;
 }

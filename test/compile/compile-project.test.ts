@@ -184,6 +184,19 @@ describe('compileProject', () => {
       expect(errors(stopped)[0].message).toContain('no model may be called forbidden (exceptions.raise_compiler_error)');
     });
 
+    it("a project's own default__generate_schema_name replaces dbt's built-in, also where vigil init --from-dbt's generate_schema_name calls it", async () => {
+      const { DBT_DEFAULT_SCHEMA_NAME } = await import('../../src/project/from-dbt.js');
+      const plain = compileProject(withFiles({ 'macros/generate_schema_name.sql': DBT_DEFAULT_SCHEMA_NAME }, { 'models/a.sql': "{{ config(schema='marts') }}select 1 as id" }), { env: {} });
+      expect(errors(plain)).toEqual([]);
+      expect(rel(plain, 'model.fixture.a').schema).toBe('analytics_marts');
+      const own = compileProject(
+        withFiles({ 'macros/generate_schema_name.sql': DBT_DEFAULT_SCHEMA_NAME, 'macros/own.sql': '{% macro default__generate_schema_name(custom_schema_name, node) -%}\nmine_{{ custom_schema_name or target.schema }}\n{%- endmacro %}\n' }, { 'models/a.sql': "{{ config(schema='marts') }}select 1 as id" }),
+        { env: {} },
+      );
+      expect(errors(own)).toEqual([]);
+      expect(rel(own, 'model.fixture.a').schema).toBe('mine_marts');
+    });
+
     it("node.path and node.fqn are within the resource's folder, also where paths: nests it; a seed's and a snapshot's config.materialized is seed, snapshot", () => {
       const naming = "{% macro generate_schema_name(custom_schema_name, node) -%}\n{{ node.fqn | join('__') }}__{{ node.config.materialized }}\n{%- endmacro %}\n";
       const f = withFiles({ 'macros/n.sql': naming }, {});
@@ -205,7 +218,12 @@ describe('compileProject', () => {
       expect(errors(broken)[0]).toMatchObject({ code: 'E_TEMPLATE', file: 'macros/generate_schema_name.sql', line: 2 });
       expect(errors(broken)[0].message).toMatch(/^generate_schema_name for (model|seed|snapshot) '\w+': 'target\.schem' is undefined/);
       const wordy = compileProject(withFiles({ 'macros/generate_schema_name.sql': '{% macro generate_schema_name(custom_schema_name, node) %}\n  schema is {{ target.schema }}\n{% endmacro %}\n' }, { 'models/a.sql': "\n{{ config(schema='x') }}select 1 as id" }), { env: {} });
-      expect(errors(wordy).find((d) => d.file === 'models/a.sql')).toMatchObject({ code: 'E_CONFIG', line: 2, message: "generate_schema_name (macros/generate_schema_name.sql) gave 'schema is analytics' for model 'a': a schema name is one word of letters, digits, _ and -" });
+      // the same wrong answer for every node: said once, at the first node it named
+      expect(errors(wordy)).toEqual([expect.objectContaining({ code: 'E_CONFIG', message: expect.stringMatching(/^generate_schema_name \(macros\/generate_schema_name\.sql\) gave 'schema is analytics' for (seed|model|snapshot) '\w+': a schema name is one word of letters, digits, _ and -$/) })]);
+      const wordyModel = compileProject({ ...withFiles({ 'macros/generate_schema_name.sql': '{% macro generate_schema_name(custom_schema_name, node) %}\n  {{ node.name }} in {{ target.schema }}\n{% endmacro %}\n' }, { 'models/a.sql': "\n{{ config(schema='x') }}select 1 as id" }), seeds: [], snapshots: [] }, { env: {} });
+      expect(errors(wordyModel)).toEqual([expect.objectContaining({ code: 'E_CONFIG', file: 'models/a.sql', line: 2, message: "generate_schema_name (macros/generate_schema_name.sql) gave 'a in analytics' for model 'a': a schema name is one word of letters, digits, _ and -" })]);
+      // a macro that fails fails the same way for every node: said once
+      expect(errors(broken)).toHaveLength(1);
     });
   });
 

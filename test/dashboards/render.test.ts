@@ -478,7 +478,10 @@ describe('edge cases', () => {
     expect(plain).not.toContain('>80<');
     // on a log axis a threshold at or below 0 has no place: said, as points there are
     const log = one({ type: 'scatter', measures: m, scale: { y: 'log' }, thresholds: [{ value: 0, color: '#e15759' }, { value: 80, color: '#e15759' }] }, rows);
-    expect(log).toContain('1 threshold at or below 0 not drawn (log scale)');
+    expect(log).toContain('1 threshold or band at or below 0 not drawn (log scale)');
+    // the axis still reaches the one above the points, on a nice number; the one at 0 is not drawn
+    expect(log).toContain('>80<');
+    expect(log.match(/stroke="#e15759"/g)?.length).toBe(marked.match(/stroke="#e15759"/g)?.length);
   });
 
   it('a rise is good or bad by what the KPI measures: coverage up is good, an error rate or data age up is bad', () => {

@@ -56,6 +56,7 @@ describe('an option value outside its choices', () => {
       for (const [args, said] of [
         [['run', '-m', 'stg_x'], "unknown option '-m' (dbt's -m/--models is -s/--select here)"],
         [['build', '--models', 'stg_x'], "unknown option '--models' (dbt's -m/--models is -s/--select here)"],
+        [['build', '--models=stg_x'], "unknown option '--models=stg_x' (dbt's -m/--models is -s/--select here)"],
         [['list'], "unknown command 'list' (dbt's list is vigil ls)"],
         [['run-operation', 'grant_all'], "unknown command 'run-operation' (Vigil has no run-operation: put the statement in a hook"],
         [['test', '--store-failures'], "unknown option '--store-failures' (vigil show -s <test> prints a failing test's rows)"],

@@ -346,10 +346,12 @@ export class BigQueryAdapter implements Adapter {
    */
   async executeCounted(sql: string, params?: SqlParam[]): Promise<number | undefined> {
     const { job } = await this.run(sql, params);
-    type Stats = { numChildJobs?: string; query?: { numDmlAffectedRows?: string } };
+    type Stats = { numChildJobs?: string; query?: { numDmlAffectedRows?: string; statementType?: string } };
     const stats = (job.metadata as { statistics?: Stats } | undefined)?.statistics;
     if (stats?.query?.numDmlAffectedRows !== undefined) return Number(stats.query.numDmlAffectedRows);
-    if (!Number(stats?.numChildJobs ?? 0)) return 0;
+    // a statement's own count missing: a script's children have it, else it is not known (the
+    // DONE job could not be read)
+    if (!Number(stats?.numChildJobs ?? 0) && stats?.query?.statementType !== 'SCRIPT') return stats?.query?.statementType ? 0 : undefined;
     try {
       const [children] = await this.client.getJobs({ parentJobId: job.id, autoPaginate: true } as never);
       return (children as Job[]).reduce((n, c) => n + Number((c.metadata as { statistics?: Stats } | undefined)?.statistics?.query?.numDmlAffectedRows ?? 0), 0);
