@@ -12,7 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { ABSENCE_FILTERS, asText, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, asText, noMethod, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -202,7 +202,14 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
           const hint = didYouMean(name, known());
           throw new FastRenderError(`unknown function or macro '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (macros are defined in macros/*.sql)`, f.node.lineno + 1, f.node.colno + 1);
         }
-        if (!f) throw new FastRenderError(`'${name}' is not a function`, n.lineno + 1, n.colno + 1);
+        if (!f) {
+          const callee = n.name as AnyNode;
+          const key = callee.typename === 'LookupVal' ? (callee.val as AnyNode) : undefined;
+          if (key?.typename === 'Literal' && typeof key.value === 'string') {
+            throw new FastRenderError(noMethod(fnName(callee.target as AnyNode), key.value, typeof evRaw(callee.target as AnyNode) === 'string'), n.lineno + 1, n.colno + 1);
+          }
+          throw new FastRenderError(`'${name}' is not a function`, n.lineno + 1, n.colno + 1);
+        }
         if (typeof f !== 'function') throw new FastRenderError(`Unable to call \`${name}\`, which is not a function`, n.lineno + 1, n.colno + 1);
         const args = evalArgs(n.args as AnyNode);
         try {

@@ -10,6 +10,7 @@
  *   `rejectattr` with Jinja's tests (`equalto`, `==`, `ne`, `gt`, `in`, `defined`, `none`, ...).
  */
 import nunjucks from 'nunjucks';
+import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 
 let compatInstalled = false;
@@ -341,6 +342,12 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     compile.call(this, node, frame);
     this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(mark.arg)}, ${node.lineno}, ${node.colno}, ${declared})`);
   };
+}
+
+/** A method called that a value has not (`'abc'.uper()`): with Python's string methods for a did-you-mean when it is a string. */
+export function noMethod(target: string, method: string, isString: boolean): string {
+  const hint = isString ? didYouMean(method, Object.keys(STRING_MEMBERS)) : undefined;
+  return `'${target}' has no method '${method}'${hint ? ` — did you mean '${hint}'?` : ''}`;
 }
 
 /** A call's keyword argument given twice (`config(materialized='table', materialized='view')`): Jinja refuses the template, nunjucks would keep the last. */

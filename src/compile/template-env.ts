@@ -13,7 +13,7 @@ import { TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
 import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
-import { addJinjaCompat, asText, isKw, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NON_FINITE, REPEATED_KEYWORD, SECRET_TRANSFORM_RE, UNDEFINED_USE_RE } from './jinja-compat.js';
+import { addJinjaCompat, asText, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NON_FINITE, REPEATED_KEYWORD, SECRET_TRANSFORM_RE, UNDEFINED_USE_RE } from './jinja-compat.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
 export interface CompiledTemplate {
@@ -437,6 +437,20 @@ function explainRuntimeError(e: TemplateError, text: string, known: string[]): T
   const call = /^Unable to call `([^`]+)`, which is undefined or falsey/.exec(e.message);
   if (call) {
     const name = call[1].replace(/^the return value of \((.*)\)$/, '$1');
+    // a method of a value (`'abc'.nosuch()`, `x.nosuch()`): what the value has not, not an unknown macro
+    const member = /^(.*)\["(\w+)"\]$/.exec(name);
+    if (member && member[1]) {
+      const target = member[1].replace(/\["/g, '.').replace(/"\]/g, '');
+      // (nunjucks names a string literal by its text: 'abc'.uper() reads abc["uper"])
+      const literal = new RegExp(`['"]${escapeRe(target)}['"]\\s*\\.\\s*${member[2]}\\b`).test(text);
+      const root = literal ? undefined : /^[A-Za-z_]\w*/.exec(target)?.[0];
+      // an unknown name before the dot: that is the mistake (dbt_utils.star() without packages)
+      if (root && !known.includes(root)) {
+        const hint = didYouMean(root, known);
+        return { ...e, message: `'${root}' is undefined${hint ? ` — did you mean '${hint}'?` : ''}` };
+      }
+      return { ...e, message: noMethod(target, member[2], !root) };
+    }
     const hint = didYouMean(name.split('"]')[0].replace(/\["/g, '.'), known);
     return { ...e, message: `unknown function or macro '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (macros are defined in macros/*.sql; helpers: ${TEMPLATE_HELPERS.join(', ')})` };
   }

@@ -145,6 +145,24 @@ describe('fast render path', () => {
     }
   });
 
+  it("a method a value has not is said as such on both paths (Python's string methods for a did-you-mean); an unknown name before it is the error", () => {
+    for (const fastPath of [true, false]) {
+      const loop = fastPath ? '' : "{% for c in ['a'] %}{% endfor %}";
+      for (const [expr, message] of [
+        ["'abc'.uper()", "'abc' has no method 'uper' — did you mean 'upper'?"],
+        ['target.nosuch()', /^'target' has no (method|attribute) 'nosuch'/],
+        ['dbt_utils.star()', "'dbt_utils' is undefined"],
+        ['tagret.name.upper()', "'tagret' is undefined — did you mean 'target'?"],
+      ] as const) {
+        const r = compileProject(projectFiles({ models: { 'models/a.sql': `select 1 as x,\n${loop}{{ ${expr} }} as y` } }), { env: {}, fastPath });
+        const e = r.diagnostics.find((d) => d.severity === 'error');
+        expect(e, `${expr} (fast path: ${fastPath})`).toMatchObject({ code: 'E_TEMPLATE', line: 2 });
+        if (typeof message === 'string') expect(e!.message, `${expr} (fast path: ${fastPath})`).toBe(message);
+        else expect(e!.message).toMatch(message);
+      }
+    }
+  });
+
   it("exceptions.raise_compiler_error stops the compile with its message, at the call, on both paths", () => {
     for (const fastPath of [true, false]) {
       const src = `select 1 as id\n{% if var('region', 'eu') not in ['eu', 'us'] %}{{ exceptions.raise_compiler_error("unknown region " ~ var('region', 'eu')) }}{% endif %}`;
