@@ -113,8 +113,8 @@ export const DBT_BUILTIN_MACROS_FILE = '<dbt built-in macros>';
 
 const DBT_BUILTIN_MACRO_NAMES = ['default__generate_schema_name', 'generate_schema_name_for_env', 'default__generate_alias_name'];
 
-/** dbt-core's naming macros, as dbt defines them (model versions aside: Vigil has none). */
-const DBT_BUILTIN_MACROS = `{% macro default__generate_schema_name(custom_schema_name, node) -%}
+/** dbt's default schema naming, as dbt-core defines it: <target schema>_<custom schema>, the target's schema without one. */
+export const DBT_DEFAULT_SCHEMA_MACRO = `{% macro default__generate_schema_name(custom_schema_name, node) -%}
     {%- set default_schema = target.schema -%}
     {%- if custom_schema_name is none -%}
         {{ default_schema }}
@@ -122,7 +122,10 @@ const DBT_BUILTIN_MACROS = `{% macro default__generate_schema_name(custom_schema
         {{ default_schema }}_{{ custom_schema_name | trim }}
     {%- endif -%}
 {%- endmacro %}
-{% macro generate_schema_name_for_env(custom_schema_name, node) -%}
+`;
+
+/** dbt-core's naming macros, as dbt defines them (model versions aside: Vigil has none). */
+const DBT_BUILTIN_MACROS = `${DBT_DEFAULT_SCHEMA_MACRO}{% macro generate_schema_name_for_env(custom_schema_name, node) -%}
     {%- set default_schema = target.schema -%}
     {%- if target.name == 'prod' and custom_schema_name is not none -%}
         {{ custom_schema_name | trim }}

@@ -3,6 +3,7 @@
  * ephemeral CTEs, is_incremental, macros, the render cache and diagnostics.
  */
 import { describe, expect, it } from 'vitest';
+import { DBT_DEFAULT_SCHEMA_MACRO } from '../../src/compile/template-env.js';
 import { compileProject, type RenderCache } from '../../src/compile/compile-project.js';
 import type { ModelNode, TestNode } from '../../src/compile/manifest.js';
 import { projectFiles } from '../helpers.js';
@@ -109,16 +110,8 @@ describe('compileProject', () => {
   });
 
   describe("dbt's generate_schema_name and generate_alias_name, when the project defines them", () => {
-    // dbt's default generate_schema_name, as dbt's docs print it
-    const DBT_DEFAULT = `{% macro generate_schema_name(custom_schema_name, node) -%}
-    {%- set default_schema = target.schema -%}
-    {%- if custom_schema_name is none -%}
-        {{ default_schema }}
-    {%- else -%}
-        {{ default_schema }}_{{ custom_schema_name | trim }}
-    {%- endif -%}
-{%- endmacro %}
-`;
+    // dbt's default (Vigil's built-in default__generate_schema_name), as a project's own generate_schema_name
+    const DBT_DEFAULT = DBT_DEFAULT_SCHEMA_MACRO.replace('macro default__generate_schema_name', 'macro generate_schema_name');
     const withFiles = (macros: Record<string, string>, models: Record<string, string>) => ({
       ...projectFiles({ macros, models }),
       seeds: [{ path: 'seeds/countries.csv', text: 'code\nde\n' }],
