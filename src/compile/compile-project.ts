@@ -119,6 +119,8 @@ interface ModelDraft {
   hooks?: Record<'pre_hook' | 'post_hook', HookSource[]>;
   /** where config.retention is written */
   retentionAt?: { file: string; line?: number; column?: number };
+  /** where the value of a config key that applies is written */
+  configAt?: (key: keyof ModelConfig) => { file: string; line?: number; column?: number };
 }
 
 /** A hook as written: its template and where it is. */
@@ -404,14 +406,18 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       return out;
     };
     d.hooks = { pre_hook: hookSources('pre_hook'), post_hook: hookSources('post_hook') };
-    // where the retention config that wins is written (config() < properties < folders < defaults)
-    if (merged.retention) {
-      const inline = r.success && r.data.retention ? { file: d.file.path, ...locate(d.file.text, /\bretention\s*=/) } : undefined;
-      const fromProps = d.props?.p.config?.retention ? { file: d.props.file, ...d.props.src.locate([...d.props.path, 'config', 'retention']) } : undefined;
-      const level = [...folder].reverse().find((l) => l.config.retention);
-      const fromFolder = level ? { file: 'project.yaml', ...files.projectYaml.locate(['models', ...level.path, '+retention']) } : undefined;
-      d.retentionAt = inline ?? fromProps ?? fromFolder ?? { file: 'project.yaml', ...files.projectYaml.locate(['defaults', 'retention']) };
-    }
+    // where the value of a config key that wins is written: config(), else properties YAML, else
+    // the innermost folder of project.yaml, else its defaults (the model's file when none says it)
+    const parsed = r.success ? r.data : undefined;
+    d.configAt = (key: keyof ModelConfig) => {
+      if (parsed?.[key] !== undefined) return { file: d.file.path, ...locate(d.file.text, new RegExp(`\\b${key}\\s*=`)) };
+      if (d.props?.p.config?.[key] !== undefined) return { file: d.props.file, ...d.props.src.locate([...d.props.path, 'config', key]) };
+      const level = [...folder].reverse().find((l) => l.config[key] !== undefined);
+      if (level) return { file: 'project.yaml', ...files.projectYaml.locate(['models', ...level.path, `+${key}`]) };
+      if (defaults[key] !== undefined) return { file: 'project.yaml', ...files.projectYaml.locate(['defaults', key]) };
+      return { file: d.file.path, line: 1, column: 1 };
+    };
+    if (merged.retention) d.retentionAt = d.configAt('retention');
     const hookConfig = Object.fromEntries((['pre_hook', 'post_hook'] as const).filter((k) => d.hooks![k].length).map((k) => [k, d.hooks![k].map((h) => h.sql)]));
     d.config = { ...merged, ...hookConfig, materialized: merged.materialized ?? 'view', tags };
     if (d.config.materialized === 'ephemeral' && (d.hooks.pre_hook.length || d.hooks.post_hook.length)) {
@@ -465,11 +471,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     if (d.config.unique_key !== undefined && d.config.materialized !== 'incremental') {
       // harmless, but usually a mistake
-      ds.push(diag('W_CONFIG', `unique_key is set but the model is materialized as ${d.config.materialized}; it only applies to incremental models`, { file: d.file.path, ...locate(d.file.text, /\bunique_key\s*=/) }, undefined, 'warn'));
+      ds.push(diag('W_CONFIG', `unique_key is set but the model is materialized as ${d.config.materialized}; it only applies to incremental models`, d.configAt!('unique_key'), undefined, 'warn'));
     }
     // without it the first run builds the table and every incremental run after it fails
     if (d.config.materialized === 'incremental' && d.config.incremental_strategy === 'insert_overwrite' && !partitionField(d.config.partition_by)) {
-      ds.push(diag('E_CONFIG', `model '${d.name}': incremental_strategy 'insert_overwrite' replaces the partitions the new rows touch, so it needs partition_by${d.config.partition_by === undefined ? '' : ' naming a column'}`, { file: d.file.path, ...locate(d.file.text, /\bincremental_strategy\s*=/) }, "set partition_by='<column>', or use incremental_strategy='merge' with a unique_key"));
+      ds.push(diag('E_CONFIG', `model '${d.name}': incremental_strategy 'insert_overwrite' replaces the partitions the new rows touch, so it needs partition_by${d.config.partition_by === undefined ? '' : ' naming a column'}`, d.configAt!('incremental_strategy'), "set partition_by='<column>', or use incremental_strategy='merge' with a unique_key"));
     }
   }
   const relations = new Map<string, Relation>();
@@ -478,8 +484,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     let rel = relations.get(d.name);
     if (!rel) {
       const node = namingNode('model', d.name, d.file.path, d.config! as Record<string, unknown>, d.config!.tags ?? []);
-      const schema = naming.schema(d.config!.schema, node, defaultSchema, () => ({ file: d.file.path, ...locate(d.file.text, /\bschema\s*=/) }));
-      const identifier = naming.alias(d.config!.alias, node, () => ({ file: d.file.path, ...locate(d.file.text, /\balias\s*=/) }));
+      const at = (key: 'schema' | 'alias') => () => d.configAt?.(key) ?? { file: d.file.path, line: 1, column: 1 };
+      const schema = naming.schema(d.config!.schema, node, defaultSchema, at('schema'));
+      const identifier = naming.alias(d.config!.alias, node, at('alias'));
       relations.set(d.name, (rel = { ...(target?.database ? { database: target.database } : {}), schema, identifier }));
     }
     return rel;

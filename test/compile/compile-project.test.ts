@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DBT_DEFAULT_SCHEMA_MACRO } from '../../src/compile/template-env.js';
 import { compileProject, type RenderCache } from '../../src/compile/compile-project.js';
 import type { ModelNode, TestNode } from '../../src/compile/manifest.js';
-import { projectFiles } from '../helpers.js';
+import { BASIC_PROJECT_YAML, projectFiles } from '../helpers.js';
 
 const SOURCES = `sources:
   - name: raw
@@ -225,6 +225,11 @@ describe('compileProject', () => {
     expect(errors(r)).toEqual([expect.objectContaining({ code: 'E_CONFIG', file: 'models/a.sql', line: 2, message: "model 'a': incremental_strategy 'insert_overwrite' replaces the partitions the new rows touch, so it needs partition_by" })]);
     const odd = compile({ models: { 'models/a.sql': "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by='1 + 2') }}select current_date as day" } });
     expect(errors(odd).map((d) => d.message)).toEqual([expect.stringMatching(/needs partition_by naming a column$/)]);
+    // set in properties YAML or project.yaml: the error is at that line
+    const inYaml = compile({ models: { 'models/a.sql': "{{ config(materialized='incremental') }}select current_date as day" }, yml: { 'models/props.yml': 'models:\n  - name: a\n    config:\n      incremental_strategy: insert_overwrite\n' } });
+    expect(errors(inYaml)).toEqual([expect.objectContaining({ code: 'E_CONFIG', file: 'models/props.yml', line: 4 })]);
+    const inProject = compileProject(projectFiles({ projectYaml: `${BASIC_PROJECT_YAML}models:\n  fixture:\n    +materialized: incremental\n    +incremental_strategy: insert_overwrite\n`, models: { 'models/a.sql': 'select current_date as day' } }), { env: {} });
+    expect(errors(inProject)).toEqual([expect.objectContaining({ code: 'E_CONFIG', file: 'project.yaml', line: 11 })]);
     for (const pb of ["'day'", "'date(ts)'", "{'field': 'day', 'data_type': 'date'}"]) {
       expect(errors(compile({ models: { 'models/a.sql': `{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by=${pb}) }}select current_date as day, now() as ts` } })), pb).toEqual([]);
     }
