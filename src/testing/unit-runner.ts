@@ -7,7 +7,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { offlineDialect } from '../adapters/index.js';
 import { literalStandard } from '../adapters/dialect.js';
-import type { UnitTestNode } from './unit-tests.js';
+import { lossyValue, type UnitTestNode } from './unit-tests.js';
 import { redact, reveal } from '../secrets.js';
 import { loadDuckDb } from '../adapters/duckdb/duckdb-module.js';
 
@@ -140,6 +140,14 @@ export class UnitRunner {
     let expected: Array<Record<string, Json>> = [];
     if (t.expect_rows.length && columns.length) {
       const typeOf = (col: string) => types[names.indexOf(col)];
+      // a value the column's type would round or misread (7.5 for a BIGINT, 0 for a BOOLEAN) would
+      // compare equal after the cast: refused instead
+      for (const [ri, row] of t.expect_rows.entries()) {
+        for (const col of columns) {
+          const lossy = col in row ? lossyValue(row[col], typeOf(col)) : undefined;
+          if (lossy) return { status: 'error', message: `${t.file}:${t.expect_line}: expect: row ${ri + 1}, ${col}: ${lossy}` };
+        }
+      }
       const values = t.expect_rows.map((r) => `(${columns.map((col) => lit(r[col] ?? null)).join(', ')})`).join(', ');
       const sql = `select ${columns.map((col) => `cast(v.${q(col)} as ${typeOf(col)}) as ${q(col)}`).join(', ')} from (values ${values}) as v(${columns.map(q).join(', ')})`;
       try {

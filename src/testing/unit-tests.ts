@@ -104,6 +104,25 @@ const literal = literalStandard;
 const engine = offlineDialect();
 const q = (id: string) => engine.quoteIdent(id);
 
+/**
+ * A value a cast would change rather than refuse: a fraction or a fraction's text for an integer
+ * type (DuckDB rounds 7.5 to 8), anything but true/false for a boolean (0 would read false).
+ * Undefined when the value is one of its type, or the type is not one of those.
+ */
+export function lossyValue(v: unknown, type: string): string | undefined {
+  if (v === null || v === undefined || Array.isArray(v)) return undefined;
+  const t = type.toUpperCase().replace(/\(.*$/, '').trim();
+  if (/^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|INT[248]|INT64|LONG|SHORT)$/.test(t)) {
+    const ok = typeof v === 'number' ? Number.isInteger(v) : typeof v === 'string' ? /^\s*[-+]?\d+\s*$/.test(v) : false;
+    return ok ? undefined : `${JSON.stringify(v)} is not a whole number, which ${type} holds (a cast would ${typeof v === 'number' || /^\s*[-+]?[\d.]+\s*$/.test(String(v)) ? 'round it' : 'refuse it'})`;
+  }
+  if (/^(BOOL|BOOLEAN|LOGICAL)$/.test(t)) {
+    const ok = typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v.trim()));
+    return ok ? undefined : `${JSON.stringify(v)} is not true or false, which ${type} holds`;
+  }
+  return undefined;
+}
+
 /** A typed SELECT of rows: declared columns cast to their data_type, missing ones as typed NULLs. */
 export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: ColumnInfo[]): string {
   const cols = columns.length ? columns : [...new Set(rows.flatMap((r) => Object.keys(r)))].map((name) => ({ name }) as ColumnInfo);
@@ -217,7 +236,12 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
               if (!declared.includes(col)) {
                 const hint = didYouMean(col, declared);
                 fail('E_UNIT', `given ${g.input}: column '${col}' is not declared for it${hint ? ` — did you mean '${hint}'?` : ''}`, typeof g.rows === 'object' ? [...path, 'rows', ri, col] : [...path, 'rows'], `declared columns: ${declared.join(', ')}`);
+                continue;
               }
+              // a value its declared type would round or misread: refused before anything runs
+              const type = columns.find((c) => c.name === col)?.data_type;
+              const lossy = type ? lossyValue(rows[ri][col], offlineType(type, engine)) : undefined;
+              if (lossy) fail('E_UNIT', `given ${g.input}: ${col}: ${lossy}`, typeof g.rows === 'object' ? [...path, 'rows', ri, col] : [...path, 'rows']);
             }
           }
         }

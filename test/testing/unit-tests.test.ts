@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileProject } from '../../src/compile/compile-project.js';
-import { parseCsv, rowsSelect, type UnitTestNode } from '../../src/testing/unit-tests.js';
+import { lossyValue, parseCsv, rowsSelect, type UnitTestNode } from '../../src/testing/unit-tests.js';
 import { diffRows, UnitRunner } from '../../src/testing/unit-runner.js';
 import { makeProject, projectFiles, removeDir, REPO, vigil } from '../helpers.js';
 
@@ -36,6 +36,13 @@ describe('pure pieces', () => {
       `select cast(v."id" as BIGINT) as "id", cast(v."name" as VARCHAR) as "name", cast(v."tags" as text[]) as "tags", cast(NULL as TIMESTAMPTZ) as "at", cast(NULL as VARCHAR) as "ip", cast(NULL as JSON) as "doc"\nfrom (values\n  (1, 'o''k', ['a', 'b''c'])\n) as v("id", "name", "tags")`,
     );
     expect(rowsSelect([], [{ name: 'id', data_type: 'bigint' }])).toBe('select cast(NULL as BIGINT) as "id" from (select 1) as v where false');
+  });
+
+  it('lossyValue: what a cast would round or misread instead of refusing', () => {
+    expect(lossyValue(7.5, 'BIGINT')).toMatch(/^7\.5 is not a whole number, which BIGINT holds \(a cast would round it\)$/);
+    expect(lossyValue('8.4', 'INTEGER')).toMatch(/would round it/);
+    expect(lossyValue(0, 'BOOLEAN')).toBe('0 is not true or false, which BOOLEAN holds');
+    for (const [v, t] of [[8, 'BIGINT'], ['-12', 'SMALLINT'], [true, 'BOOLEAN'], ['False', 'BOOLEAN'], [7.5, 'DOUBLE'], ['x', 'VARCHAR'], [null, 'BIGINT'], [3, 'DECIMAL(10,2)']] as const) expect(lossyValue(v, t), `${v} ${t}`).toBeUndefined();
   });
 
   it('diffs rows: missing, extra and changed cells; numbers within tolerance; order when asked', () => {
@@ -94,6 +101,16 @@ describe('unit test compile errors name the file and line', () => {
       { line: 9, message: "expect: 'm' does not produce column 'doubld' — did you mean 'doubled'?" },
     ],
     [
+      'a given value its declared type would round (a fraction for a bigint)',
+      "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 1.5, amount: 3 }\n    expect: { rows: [] }\n",
+      { line: 7, message: "given ref('base'): id: 1.5 is not a whole number, which BIGINT holds (a cast would round it)" },
+    ],
+    [
+      'a given value that is no number at all for a bigint',
+      "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 'one' }\n    expect: { rows: [] }\n",
+      { line: 7, message: 'given ref(\'base\'): id: "one" is not a whole number, which BIGINT holds (a cast would refuse it)' },
+    ],
+    [
       'a ref with no given rows',
       'unit_tests:\n  - name: t\n    model: m\n    expect: { rows: [] }\n',
       { line: 2, message: "unit test 't': m reads ref('base') but the test gives no rows for it" },
@@ -128,10 +145,24 @@ describe('running unit tests', () => {
 
   it('a value that does not cast is an error at the given line', async () => {
     const runner = new UnitRunner();
-    const t = compileOne("unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 'one' }\n    expect: { rows: [] }\n");
+    const t = compileOne("unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 1, amount: 'one' }\n    expect: { rows: [] }\n");
     const r = await runner.run(t);
     expect(r.status).toBe('error');
     expect(r.message).toMatch(/^models\/u\.yml:5: given ref\('base'\): Conversion Error: .*one/);
+    runner.close();
+  });
+
+  it("an expected value the model's column type would round or misread is an error, not a pass", async () => {
+    const runner = new UnitRunner();
+    for (const [row, said] of [
+      ['{ id: 1.5, doubled: 4 }', 'expect: row 1, id: 1.5 is not a whole number, which BIGINT holds (a cast would round it)'],
+      ["{ id: '1.4', doubled: 4 }", 'expect: row 1, id: "1.4" is not a whole number, which BIGINT holds (a cast would round it)'],
+    ] as const) {
+      const t = compileOne(`unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ id: 1, amount: 2 }]\n    expect:\n      rows: [${row}]\n`);
+      expect(await runner.run(t)).toEqual({ status: 'error', message: `models/u.yml:8: ${said}` });
+    }
+    // the same test with the value the column holds passes
+    expect(await runner.run(compileOne("unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ id: 1, amount: 2 }]\n    expect:\n      rows: [{ id: 1, doubled: 4 }]\n"))).toEqual({ status: 'pass', message: 'pass' });
     runner.close();
   });
 
