@@ -96,6 +96,19 @@ export async function plan(manifest: CompileResult['manifest'], o: Omit<Paramete
     throw e;
   }
   checkUnmatched(p.unmatched, o.allowEmpty);
+  // a selection of nodes this command does not run (`vigil seed -s a_model`): said, not "nothing to do"
+  const runs: Partial<Record<string, string>> = { seed: 'seeds', run: 'models (not ephemeral ones)', snapshot: 'snapshots' };
+  if (!p.nodes.length && o.select?.length && runs[o.command] && !o.allowEmpty) {
+    const { selectNodes } = await import('../compile/selector.js');
+    const { ids } = selectNodes(manifest, o.select, o.exclude, o.stateManifest);
+    const kinds = new Map<string, string[]>();
+    for (const id of ids) {
+      const kind = id.split('.')[0];
+      kinds.set(kind, [...(kinds.get(kind) ?? []), id.split('.').slice(2).join('.')]);
+    }
+    const what = [...kinds].map(([k, names]) => `${names.length} ${k}${names.length === 1 ? '' : 's'} (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''})`).join(', ');
+    if (ids.size) throw new UsageError(`the selection selects ${what}, and vigil ${o.command} runs ${runs[o.command]}: nothing to run\n(nothing was run; pass --allow-empty to go on when a selection has nothing to run)`);
+  }
   return p;
 }
 

@@ -67,7 +67,7 @@ export function select(manifest: Manifest, o: SelectionFlags): SelectionResult {
 /** Unmatched selector atoms: an error naming each with its nearest match, or warnings with --allow-empty. */
 export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmpty: boolean | undefined): void {
   if (!unmatched.length) return;
-  const lines = unmatched.map((u) => `selector '${u.atom}' matched nothing${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
+  const lines = unmatched.map((u) => `selector '${u.atom}' matched nothing${u.note ? ` (${u.note})` : ''}${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
   if (allowEmpty) for (const l of lines) err(`warning: ${l}`);
   else throw new UsageError(`${lines.join('\n       ')}\n(nothing was run; pass --allow-empty to go on when a selector selects nothing)`);
 }

@@ -13,7 +13,7 @@ export interface SelectionResult {
   /** Ids matched by --exclude (so eager test selection can leave them out too). */
   excluded: Set<string>;
   /** Selector atoms that matched nothing, with a hint when one is close. */
-  unmatched: Array<{ atom: string; hint?: string }>;
+  unmatched: Array<{ atom: string; hint?: string; note?: string }>;
 }
 
 function allNodes(m: Manifest): ManifestNode[] {
@@ -34,6 +34,16 @@ function children(m: Manifest, id: string): string[] {
   const out = m.child_map[id] ?? [];
   const ex = Object.values(m.exposures ?? {}).filter((e) => e.depends_on.includes(id));
   return ex.length ? [...out, ...ex.map((e) => e.unique_id)] : out;
+}
+
+/** The tests (data and unit) of the nodes of `ids`: those that depend on one of them. */
+function testsOf(m: Manifest, ids: Set<string>): string[] {
+  const out: string[] = [];
+  for (const n of Object.values(m.nodes)) {
+    if (n.resource_type === 'test' && n.depends_on.some((d) => ids.has(d))) out.push(n.unique_id);
+    else if (n.resource_type === 'unit_test' && ids.has(n.attached_to)) out.push(n.unique_id);
+  }
+  return out;
 }
 
 function closure(start: Iterable<string>, next: (id: string) => string[]): Set<string> {
@@ -208,20 +218,28 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
     const union = new Set<string>();
     for (const expr of exprs.flatMap((e) => e.split(/\s+/)).filter(Boolean)) {
       let inter: Set<string> | undefined;
-      for (const rawAtom of expr.split(',')) {
+      const atoms = expr.split(',');
+      let quiet = false;
+      for (const rawAtom of atoms) {
         const a = parseAtom(rawAtom);
         const base = matchAtom(m, nodes, a.spec, state);
         // state: that matches nothing means nothing changed: not a typo
-        if (!base.size && !a.spec.startsWith('state:')) {
+        if (a.spec.startsWith('state:')) quiet = true;
+        else if (!base.size) {
           const hint = hintFor(a.spec, nodes);
           unmatched.push({ atom: rawAtom, hint: hint && withSpec(a, hint) });
+          quiet = true;
         }
         const set = new Set(base);
         if (a.up) for (const x of walk(base, (id) => parents(m, id), a.up)) set.add(x);
         if (a.down || a.at) for (const x of walk(base, (id) => children(m, id), a.at ? Infinity : a.down)) set.add(x);
         if (a.at) for (const x of closure([...set], (id) => parents(m, id))) set.add(x);
+        // in an intersection each part takes the tests of what it selects (dbt's eager indirect
+        // selection): `orders,test_type:unique` is the unique tests of orders
+        if (atoms.length > 1) for (const t of testsOf(m, set)) set.add(t);
         inter = inter ? new Set([...inter].filter((x) => set.has(x))) : set;
       }
+      if (atoms.length > 1 && !quiet && !inter?.size) unmatched.push({ atom: expr, note: 'each part selects something, together nothing' });
       for (const id of inter ?? []) union.add(id);
     }
     return union;

@@ -32,6 +32,15 @@ describe('selectNodes', () => {
     expect(names(selectNodes(manifest, ['*_hourly'], undefined).ids)).toEqual(['events_hourly', 'expression_is_true_events_hourly']);
     expect(names(selectNodes(manifest, ['test_type:unique'], undefined).ids)).toEqual(['unique_app_events_id']);
   });
+  it("in an intersection a part takes the tests of what it selects, as dbt's eager indirect selection does; an intersection of parts that each match but not together is unmatched", () => {
+    expect(names(selectNodes(manifest, ['events_hourly,test_type:expression_is_true'], undefined).ids)).toEqual(['expression_is_true_events_hourly', 'expression_is_true_events_hourly_error_rate']);
+    expect(names(selectNodes(manifest, ['source:app.events,test_type:unique'], undefined).ids)).toEqual(['unique_app_events_id']);
+    const none = selectNodes(manifest, ['events_hourly,test_type:unique'], undefined);
+    expect(none.ids.size).toBe(0);
+    expect(none.unmatched).toEqual([{ atom: 'events_hourly,test_type:unique', note: 'each part selects something, together nothing' }]);
+    // a part that matches nothing is said for itself, not again for the whole
+    expect(selectNodes(manifest, ['events_hourlie,test_type:unique'], undefined).unmatched).toEqual([{ atom: 'events_hourlie', hint: 'events_hourly' }]);
+  });
   it('--exclude removes nodes, and unmatched atoms come back with a hint', () => {
     expect(names(selectNodes(manifest, ['path:models'], ['path:models/staging']).ids, 'model')).toEqual(['capability_trend', 'events_daily_overwrite', 'events_hourly']);
     expect(selectNodes(manifest, ['events_hourlie'], undefined).unmatched).toEqual([{ atom: 'events_hourlie', hint: 'events_hourly' }]);
@@ -61,7 +70,7 @@ describe('selectNodes', () => {
   it('config.<key>:value and bare paths', () => {
     expect(names(selectNodes(manifest, ['config.materialized:incremental'], undefined).ids)).toEqual(['events_daily_overwrite', 'events_hourly']);
     expect(names(selectNodes(manifest, ['config.cluster_by:capability'], undefined).ids)).toEqual(['events_hourly']);
-    expect(names(selectNodes(manifest, ['config.materialized:table,path:models/marts'], undefined).ids)).toEqual(['capability_trend']);
+    expect(names(selectNodes(manifest, ['config.materialized:table,path:models/marts'], undefined).ids, 'model')).toEqual(['capability_trend']);
     expect(names(selectNodes(manifest, ['models/staging'], undefined).ids)).toEqual(['int_buckets', 'stg_events']);
     expect(names(selectNodes(manifest, ['models/marts/events_hourly.sql'], undefined).ids)).toEqual(['events_hourly']);
   });

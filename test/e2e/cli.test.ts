@@ -50,6 +50,29 @@ describe('an option value outside its choices', () => {
     }
   });
 
+  it("a selection of nodes the command does not run is an error naming them; an intersection that selects nothing too; a model's tests by type, as dbt selects them", () => {
+    const dir = makeProject({ 'seeds/countries.csv': 'code\nfr\n', 'seeds/countries.yml': 'seeds:\n  - name: countries\n    columns:\n      - name: code\n        tests: [unique]\n', 'models/m.sql': "select code from {{ ref('countries') }}", 'models/m.yml': 'models:\n  - name: m\n    columns:\n      - name: code\n        tests: [not_null]\n' });
+    try {
+      const seed = vigil(dir, ['seed', '-s', 'm']);
+      expect(seed.code).toBe(2);
+      expect(seed.stderr).toContain('the selection selects 1 model (m), and vigil seed runs seeds: nothing to run');
+      const run = vigil(dir, ['run', '-s', 'countries']);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('the selection selects 1 seed (countries), and vigil run runs models');
+      expect(vigil(dir, ['seed', '-s', 'm', '--allow-empty']).code).toBe(0);
+      expect(vigil(dir, ['build']).code).toBe(0);
+      const none = vigil(dir, ['test', '-s', 'm,test_type:unique']);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toContain("selector 'm,test_type:unique' matched nothing (each part selects something, together nothing)");
+      const typed = vigil(dir, ['test', '-s', 'm,test_type:not_null']);
+      expect(typed.code, typed.stderr).toBe(0);
+      expect(typed.stdout).toMatch(/PASS not_null_m_code/);
+      expect(typed.stdout).toMatch(/TOTAL=1\b/);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it("what a dbt user types is refused with Vigil's spelling (exit 2, nothing run)", () => {
     const dir = makeProject({});
     try {
