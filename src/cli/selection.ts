@@ -66,6 +66,9 @@ export function select(manifest: Manifest, o: SelectionFlags): SelectionResult {
 
 /** Unmatched selector atoms: an error naming each with its nearest match, or warnings with --allow-empty. */
 export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmpty: boolean | undefined): void {
+  // with --allow-empty (and watch mode, which intersects each change with the selection) an
+  // intersection that is empty is no mistake to warn about; an atom that matches nothing still is
+  if (allowEmpty) unmatched = unmatched.filter((u) => !u.note);
   if (!unmatched.length) return;
   const lines = unmatched.map((u) => `selector '${u.atom}' matched nothing${u.note ? ` (${u.note})` : ''}${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
   if (allowEmpty) for (const l of lines) err(`warning: ${l}`);
