@@ -1161,6 +1161,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       continue;
     }
     if (cfg.data.enabled === false) continue;
+    // nothing but comments and white space: the test would run Vigil's wrapper around no query
+    if (!c.sql.replace(/--[^\n]*|\/\*[\s\S]*?\*\/|;/g, '').trim()) {
+      ds.push(diag('E_TEST', `singular test '${name}' holds no query: a singular test is a SELECT of the rows that fail it`, { file: f.path, line: 1, column: 1 }, 'write the query, or delete the file (or config(enabled=false))'));
+      continue;
+    }
     const severity = cfg.data.severity ?? 'error';
     const tuid = `test.${projectName}.${name}`;
     manifest.nodes[tuid] = {

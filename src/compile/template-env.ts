@@ -39,6 +39,8 @@ export interface RenderCalls {
   problems: Array<{ code: string; message: string; find?: RegExp; hint?: string }>;
   /** Project macros the template's text calls (for state:modified.macros), found when it renders. */
   macros?: string[];
+  /** The names var() was asked for while it rendered (a unit test's vars are checked against them). */
+  varsRead?: string[];
 }
 
 export function emptyCalls(): RenderCalls {
@@ -208,6 +210,7 @@ export class TemplateEnv {
     });
     this.env.addGlobal('var', (name: unknown, ...rest: unknown[]) => {
       const key = String(name);
+      (self.current.varsRead ??= []).push(key);
       if (Object.prototype.hasOwnProperty.call(opts.vars, key)) return opts.vars[key];
       if (rest.length > 0) return rest[0];
       self.current.problems.push({

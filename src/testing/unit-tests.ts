@@ -254,12 +254,14 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
 
       // render the model (and any ephemeral parents without a given) with the test's settings
       const reads = new Set<string>();
+      const varsRead = new Set<string>();
       const extraCtes: Array<{ name: string; sql: string }> = [];
       const renderModel = (mf: RawFile, self: ModelNode, incremental: boolean, seen: Set<string>): string | undefined => {
         const tmpl = te.compileTemplate(mf.path, mf.text);
         if (isTemplateError(tmpl)) return void fail('E_UNIT', `${mf.path}: ${tmpl.message}`);
         const calls = emptyCalls();
         const sql = te.render(tmpl, mf.text, calls, incremental);
+        for (const v of calls.varsRead ?? []) varsRead.add(v);
         if (typeof sql !== 'string') return void fail('E_UNIT', `${mf.path}${sql.line ? `:${sql.line}` : ''}: ${sql.message}`);
         for (const p of calls.problems) fail('E_UNIT', `${mf.path}: ${p.message}`, [], p.hint);
         let ok = true;
@@ -303,6 +305,14 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       if (incremental && model.config.materialized !== 'incremental') fail('E_UNIT', `is_incremental: true, but '${model.name}' is materialized as ${model.config.materialized}`, ['is_incremental']);
       const body = renderModel(file, model, incremental, new Set([model.name]));
       if (body === undefined || ds.length > before) return;
+      // a var the test sets that the model (as this test renders it) never asks for: a typo, or a
+      // test that tests less than it says
+      for (const k of Object.keys(t.vars ?? {})) {
+        if (varsRead.has(k)) continue;
+        const hint = didYouMean(k, varsRead);
+        fail('E_UNIT', `vars: '${model.name}' does not read var '${k}' when this test renders it${hint ? ` — did you mean '${hint}'?` : ''}`, ['vars', k], varsRead.size ? `it reads: ${[...varsRead].join(', ')}` : 'it reads no var');
+      }
+      if (ds.length > before) return;
       t.given.forEach((g, gi) => {
         const parsed = parseInput(g.input)!;
         const key = parsed.kind === 'this' ? 'this' : parsed.kind === 'ref' ? `ref:${parsed.name}` : `source:${parsed.source}.${parsed.table}`;

@@ -553,6 +553,15 @@ describe('the template context dbt users expect', () => {
     expect((a.manifest.nodes['model.fixture.m'] as ModelNode).compiled_sql).not.toBe((b.manifest.nodes['model.fixture.m'] as ModelNode).compiled_sql);
   });
 
+  it('a singular test with no query (empty, or comments only) is an error at the file, not a parser error in the wrapper at run time', () => {
+    for (const text of ['', '-- to do\n/* later */\n', "{{ config(severity='warn') }}\n-- nothing yet\n"]) {
+      const r = compile({ models: { 'models/m.sql': 'select 1 as x' }, tests: { 'tests/t.sql': text } });
+      expect(errors(r), JSON.stringify(text)).toEqual([expect.objectContaining({ code: 'E_TEST', file: 'tests/t.sql', line: 1, message: "singular test 't' holds no query: a singular test is a SELECT of the rows that fail it" })]);
+    }
+    // disabled: nothing to say
+    expect(errors(compile({ models: { 'models/m.sql': 'select 1 as x' }, tests: { 'tests/t.sql': '{{ config(enabled=false) }}' } }))).toEqual([]);
+  });
+
   it('model. outside a model is an error, not an empty string', () => {
     const r = compile({ models: { 'models/m.sql': 'select 1 as x' }, tests: { 'tests/t.sql': "select * from {{ ref('m') }} where '{{ model.name }}' = ''" } });
     expect(errors(r)).toEqual([expect.objectContaining({ file: 'tests/t.sql', line: 1, message: expect.stringMatching(/model\.name is only defined while a model renders/) })]);

@@ -111,6 +111,11 @@ describe('unit test compile errors name the file and line', () => {
       { line: 7, message: 'given ref(\'base\'): id: "one" is not a whole number, which BIGINT holds (a cast would refuse it)' },
     ],
     [
+      'a var the model does not read (a typo)',
+      "unit_tests:\n  - name: t\n    model: m\n    vars:\n      factr: 3\n    given:\n      - input: ref('base')\n        rows: []\n    expect: { rows: [] }\n",
+      { line: 5, message: "vars: 'm' does not read var 'factr' when this test renders it — did you mean 'factor'?" },
+    ],
+    [
       'a ref with no given rows',
       'unit_tests:\n  - name: t\n    model: m\n    expect: { rows: [] }\n',
       { line: 2, message: "unit test 't': m reads ref('base') but the test gives no rows for it" },
