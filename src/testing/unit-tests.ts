@@ -15,6 +15,8 @@ import type { UnitTestProps } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode } from '../compile/manifest.js';
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
+import { readHeader } from '../seeds/seed-csv.js';
+import { join } from 'node:path';
 
 export type Scalar = string | number | boolean | null;
 /** A given row's value: a list for an array column. */
@@ -136,6 +138,18 @@ export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: Col
   return `select ${select}\nfrom (values\n  ${values}\n) as v(${given.map(q).join(', ')})`;
 }
 
+/** A seed's columns as `vigil seed` loads them: its CSV header (lower-cased unless quote_columns), typed by column_types. */
+function seedColumns(seed: SeedNode, root: string): ColumnInfo[] {
+  const header = readHeader(join(root, seed.file), seed.config.delimiter ?? ',');
+  if (!header) return seed.columns;
+  const types = Object.entries(seed.config.column_types ?? {});
+  return header.map((h) => {
+    const name = seed.config.quote_columns ? h : h.toLowerCase();
+    const type = types.find(([c]) => (seed.config.quote_columns ? c === h : c.toLowerCase() === name))?.[1];
+    return { name, ...(type ? { data_type: type } : {}) } as ColumnInfo;
+  });
+}
+
 /** `ref('m')`, `source('s', 't')` or `this`, as written in a test's given: keys. */
 export function parseInput(input: string): { kind: 'ref'; name: string } | { kind: 'source'; source: string; table: string } | { kind: 'this' } | undefined {
   const s = input.trim();
@@ -216,7 +230,8 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
             const hint = didYouMean(parsed.name, [...models.keys(), ...seeds.keys()]);
             return fail('E_UNIT', `given ref('${parsed.name}'): no such model or seed${hint ? ` — did you mean '${hint}'?` : ''}`, [...path, 'input']);
           }
-          columns = m.columns;
+          // a seed's columns are its CSV's, typed as it loads them (column_types), whatever its YAML lists
+          columns = m.resource_type === 'seed' ? seedColumns(m, files.root) : m.columns;
           key = `ref:${parsed.name}`;
         } else if (parsed.kind === 'source') {
           const s = sources.get(`${parsed.source}.${parsed.table}`);

@@ -201,6 +201,25 @@ describe('unit tests through the CLI', () => {
     expect(bad.code).toBe(2);
   });
 
+  it("a given for a seed takes the seed's CSV columns, typed as vigil seed loads them (column_types), whatever its YAML lists", () => {
+    const dir = makeProject({
+      'seeds/countries.csv': 'code,name,population\nFR,France,68000000\n',
+      'seeds/countries.yml': 'seeds:\n  - name: countries\n    config:\n      column_types: { population: bigint }\n    columns:\n      - name: code\n        tests: [not_null]\n',
+      'models/big.sql': "select code, name, population > 60000000 as is_big from {{ ref('countries') }}",
+      'tests/unit/big.yml': "unit_tests:\n  - name: big_ones\n    model: big\n    given:\n      - input: ref('countries')\n        rows: [{ code: FR, name: France, population: 70000000 }]\n    expect:\n      rows: [{ code: FR, is_big: true }]\n",
+    });
+    dirs.push(dir);
+    const ok = vigil(dir, ['test', '--unit']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/PASS unit big::big_ones/);
+    // a CSV column misspelled: its nearest; a fraction for the bigint of column_types: refused
+    writeFileSync(join(dir, 'tests/unit/big.yml'), readFileSync(join(dir, 'tests/unit/big.yml'), 'utf8').replace('name: France, population: 70000000', 'nme: France, population: 7.5'));
+    const bad = vigil(dir, ['test', '--unit']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("given ref('countries'): column 'nme' is not declared for it — did you mean 'name'?");
+    expect(bad.stderr).toContain("given ref('countries'): population: 7.5 is not a whole number, which BIGINT holds (a cast would round it)");
+  });
+
   it('vigil test --unit runs without opening the warehouse; a failing unit test in build skips its model and everything downstream', () => {
     const dir = makeProject({}, false);
     dirs.push(dir);
