@@ -107,7 +107,7 @@ function hintFor(spec: string, nodes: ReturnType<typeof allNodes>): string | und
         : method === 'resource_type'
           ? of((n) => [n.resource_type])
           : method === 'test_type'
-            ? of((n) => (n.resource_type === 'test' ? [n.test_type] : []))
+            ? [...of((n) => (n.resource_type === 'test' ? [n.test_type] : [])), 'generic', 'singular', 'unit', 'data']
             : method === 'dashboard' || method === 'exposure'
               ? of((n) => (n.resource_type === 'exposure' ? [n.name] : []))
               : method.startsWith('config.')
@@ -177,7 +177,8 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
           hit = n.resource_type === 'source' && (re.test(n.source_name) || re.test(`${n.source_name}.${n.name}`));
           break;
         case 'test_type':
-          hit = n.resource_type === 'test' && re.test(n.test_type);
+          // a generic test's own name (unique, not_null...), or dbt's kinds: generic, singular, data (both), unit
+          hit = (n.resource_type === 'test' && (re.test(n.test_type) || re.test('data') || (n.test_type !== 'singular' && re.test('generic')))) || (n.resource_type === 'unit_test' && re.test('unit'));
           break;
         case 'resource_type':
           hit = re.test(n.resource_type);

@@ -16,6 +16,7 @@ import type { YamlSource } from '../project/yaml-source.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode } from '../compile/manifest.js';
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
 import { readHeader } from '../seeds/seed-csv.js';
+import { parseTimestamp } from '../time/timestamp.js';
 import { join } from 'node:path';
 
 export type Scalar = string | number | boolean | null;
@@ -212,6 +213,11 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       if (!model || !file) {
         const hint = didYouMean(t.model, models.keys());
         return fail('E_UNIT', `unit test '${t.name}': model '${t.model}' not found${hint ? ` — did you mean '${hint}'?` : ''}`, ['model']);
+      }
+      // the frozen clock: Vigil's one timestamp grammar (a date that does not exist is no time)
+      if (t.now !== undefined) {
+        const when = parseTimestamp('now', String(t.now));
+        if (when instanceof Error) return fail('E_UNIT', `unit test '${t.name}': ${when.message}`, ['now']);
       }
       const te = envFor(t);
       const usedGivens = new Set<number>();

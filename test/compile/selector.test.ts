@@ -41,6 +41,22 @@ describe('selectNodes', () => {
     // a part that matches nothing is said for itself, not again for the whole
     expect(selectNodes(manifest, ['events_hourlie,test_type:unique'], undefined).unmatched).toEqual([{ atom: 'events_hourlie', hint: 'events_hourly' }]);
   });
+  it("test_type: a generic test's name, or dbt's kinds generic, singular, data and unit", () => {
+    const all = names(selectNodes(manifest, ['resource_type:test'], undefined).ids);
+    const generic = names(selectNodes(manifest, ['test_type:generic'], undefined).ids);
+    const singular = names(selectNodes(manifest, ['test_type:singular'], undefined).ids);
+    expect(generic.length).toBeGreaterThan(0);
+    expect(singular.length).toBeGreaterThan(0);
+    expect([...generic, ...singular].sort()).toEqual(all);
+    expect(names(selectNodes(manifest, ['test_type:data'], undefined).ids)).toEqual(all);
+    expect(generic).toContain('unique_app_events_id');
+    // unit tests: the shipped project has them (the golden fixture has none)
+    const shipped = compileProject(loadProject(REPO), { env: {} }).manifest;
+    const unit = [...selectNodes(shipped, ['test_type:unit'], undefined).ids];
+    expect(unit.length).toBe(Object.values(shipped.nodes).filter((n) => n.resource_type === 'unit_test').length);
+    expect(unit.length).toBeGreaterThan(0);
+    expect(unit.every((id) => id.startsWith('unit_test.'))).toBe(true);
+  });
   it('--exclude removes nodes, and unmatched atoms come back with a hint', () => {
     expect(names(selectNodes(manifest, ['path:models'], ['path:models/staging']).ids, 'model')).toEqual(['capability_trend', 'events_daily_overwrite', 'events_hourly']);
     expect(selectNodes(manifest, ['events_hourlie'], undefined).unmatched).toEqual([{ atom: 'events_hourlie', hint: 'events_hourly' }]);

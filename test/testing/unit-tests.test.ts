@@ -111,6 +111,11 @@ describe('unit test compile errors name the file and line', () => {
       { line: 7, message: 'given ref(\'base\'): id: "one" is not a whole number, which BIGINT holds (a cast would refuse it)' },
     ],
     [
+      'a frozen clock that is no time',
+      "unit_tests:\n  - name: t\n    model: m\n    now: '2026-02-30T00:00:00Z'\n    given:\n      - input: ref('base')\n        rows: []\n    expect: { rows: [] }\n",
+      { line: 4, message: "unit test 't': now must be an ISO 8601 timestamp like 2026-11-22T09:00:00Z or 2026-11-22 (UTC unless it has an offset like +02:00), got '2026-02-30T00:00:00Z'" },
+    ],
+    [
       'a var the model does not read (a typo)',
       "unit_tests:\n  - name: t\n    model: m\n    vars:\n      factr: 3\n    given:\n      - input: ref('base')\n        rows: []\n    expect: { rows: [] }\n",
       { line: 5, message: "vars: 'm' does not read var 'factr' when this test renders it — did you mean 'factor'?" },
