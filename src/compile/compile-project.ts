@@ -556,7 +556,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ds.push(diag('E_PROPS', `properties for seed '${name}' but there is no ${files.paths.seeds}/**/${name}.csv${hint ? ` — did you mean '${hint}'?` : ''}`, { file: p.file, ...p.src.locate([...p.path, 'name']) }, hint ? undefined : 'its tests and descriptions would apply to nothing: fix the name or remove the entry'));
     }
   }
-  for (const n of [...seedNodes.values()]) if (n.config.enabled === false) seedNodes.delete(n.name);
+  // disabled seeds: not loaded; a ref() to one says so (as to a disabled model)
+  const disabledSeeds = new Map<string, string>();
+  for (const n of [...seedNodes.values()]) {
+    if (n.config.enabled !== false) continue;
+    seedNodes.delete(n.name);
+    disabledSeeds.set(n.name, n.file);
+  }
 
   // ---- snapshots: {% snapshot name %} select ... {% endsnapshot %} in snapshots/**.sql
   const snapUid = (n: string) => `snapshot.${projectName}.${n}`;
@@ -665,7 +671,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   for (const d of snapDrafts.values()) refTables.set(d.name, { unique_id: snapUid(d.name), relation: snapRelation(d) });
   /** ref() of a model that is disabled, from `d` (a model or a snapshot): its table, if any, is stale (dbt: an error too) */
   const disabledRef = (r: string, d: { name: string; file: RawFile }) =>
-    diag('E_REF', `ref('${r}'): model '${r}' is disabled (enabled=false), so nothing builds it`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, `enable '${r}', or remove the ref() from '${d.name}'`);
+    disabledSeeds.has(r) && !drafts.has(r)
+      ? diag('E_REF', `ref('${r}'): seed '${r}' (${disabledSeeds.get(r)}) is disabled (enabled: false), so nothing loads it`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, `enable '${r}', or remove the ref() from '${d.name}'`)
+      : diag('E_REF', `ref('${r}'): model '${r}' is disabled (enabled=false), so nothing builds it`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, `enable '${r}', or remove the ref() from '${d.name}'`);
   /** What ref() can name, for a did-you-mean: not the node asking (its own name is never the fix) */
   const refNames = (self?: string) => [...drafts.keys(), ...refTables.keys()].filter((n) => n !== self);
   const relKey = (r: Relation) => `${r.database ?? ''}.${r.schema}.${r.identifier}`.toLowerCase();
@@ -692,7 +700,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ps.push(modelUid(r));
         refLoc.set(`${uid}>${modelUid(r)}`, () => ({ file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }));
       } else if (refTables.has(r)) ps.push(refTables.get(r)!.unique_id);
-      else {
+      else if (disabledSeeds.has(r)) {
+        if (d.config?.enabled !== false) ds.push(disabledRef(r, d));
+      } else {
         const hint = didYouMean(r, refNames(d.name));
         ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, hint ? undefined : `no model or seed is named '${r}'; models live in ${files.paths.models}/**/*.sql, seeds in ${files.paths.seeds}/**/*.csv`));
       }

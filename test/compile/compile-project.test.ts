@@ -277,6 +277,12 @@ describe('compileProject', () => {
     expect(errors(r)).toHaveLength(1);
     expect(errors(r)[0]).toMatchObject({ code: 'E_REF', file: 'models/a.sql', line: 2, column: 9 });
     expect(errors(r)[0].message).toBe("ref('base'): model 'base' is disabled (enabled=false), so nothing builds it");
+    // a disabled seed: said as such, not "no model or seed is named"
+    const seed = compileProject(
+      { ...projectFiles({ models: { 'models/a.sql': "select *\nfrom {{ ref('countries') }}" }, yml: { 'seeds/countries.yml': 'seeds:\n  - name: countries\n    config:\n      enabled: false\n' } }), seeds: [{ path: 'seeds/countries.csv', text: 'code\nfr\n' }] },
+      { env: {} },
+    );
+    expect(errors(seed)).toEqual([expect.objectContaining({ code: 'E_REF', file: 'models/a.sql', line: 2, message: "ref('countries'): seed 'countries' (seeds/countries.csv) is disabled (enabled: false), so nothing loads it" })]);
     // a relationships test pointing at it too (it would read a stale table or none)
     const rel = compile({
       models: { 'models/base.sql': '{{ config(enabled=false) }}select 1 as id', 'models/a.sql': 'select 1 as id, 1 as base_id' },
