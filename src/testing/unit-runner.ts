@@ -132,6 +132,12 @@ export class UnitRunner {
       types = r.columnTypes().map((x) => x.toString());
       actual = r.getRowObjectsJson() as Array<Record<string, Json>>;
     } catch (e) {
+      // the model alone runs: the mistake is in expect.where
+      const filter = t.expect_where ? `\nwhere ${t.expect_where.sql}` : undefined;
+      if (filter && t.compiled_sql.endsWith(filter)) {
+        const ok = await c.runAndReadAll(reveal(t.compiled_sql.slice(0, -filter.length), t.env_vars)).then(() => true, () => false);
+        if (ok) return { status: 'error', message: `${t.file}:${t.expect_where!.line}: expect.where: ${redact(firstLine(e))}` };
+      }
       return { status: 'error', message: `${where}: model ${t.model} failed on the given rows (SQL: ${t.compiled_path}): ${redact(firstLine(e))}` };
     }
     const columns = [...new Set(t.expect_rows.flatMap((r) => Object.keys(r)))];

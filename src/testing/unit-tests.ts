@@ -43,6 +43,8 @@ export interface UnitTestNode {
   env_vars?: Record<string, string>;
   expect_rows: Array<Record<string, Scalar>>;
   expect_line: number;
+  /** expect.where, appended to compiled_sql as its last line, and its YAML line (an error in it is said there) */
+  expect_where?: { sql: string; line: number };
   ordered: boolean;
   tolerance: number;
   compiled_path: string;
@@ -373,6 +375,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         // expect: rows are scalars (schema.ts: lists are for given rows only)
         expect_rows: expectRows as Array<Record<string, Scalar>>,
         expect_line: at(['expect']).line,
+        ...(t.expect.where ? { expect_where: { sql: t.expect.where, line: at(['expect', 'where']).line } } : {}),
         ordered: t.expect.ordered === true,
         tolerance: t.expect.tolerance ?? 1e-9,
         compiled_path: `${files.paths.target}/compiled/${project}/${pf.path}/unit/${t.name}.sql`,

@@ -162,6 +162,15 @@ describe('running unit tests', () => {
     runner.close();
   });
 
+  it('a mistake in expect.where is said at its line, not blamed on the model', async () => {
+    const runner = new UnitRunner();
+    const t = compileOne("unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: [{ id: 1, amount: 2 }]\n    expect:\n      where: doubld > 1\n      rows: [{ id: 1, doubled: 4 }]\n");
+    const r = await runner.run(t);
+    expect(r.status).toBe('error');
+    expect(r.message).toMatch(/^models\/u\.yml:8: expect\.where: Binder Error: .*doubld/);
+    runner.close();
+  });
+
   it("an expected value the model's column type would round or misread is an error, not a pass", async () => {
     const runner = new UnitRunner();
     for (const [row, said] of [
