@@ -18,7 +18,8 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
       for (const k of (issue as unknown as { keys: string[] }).keys) {
         // a typo in a key: the nearest key the schema has there
         const hint = didYouMean(k, keysAt(schema, issue.path));
-        out.push({ path: [...issue.path, k], key: true, message: `unknown key '${k}'${hint ? ` — did you mean '${hint}'?` : ''}` });
+        const dbt = hint ? undefined : DBT_KEYS[k];
+        out.push({ path: [...issue.path, k], key: true, message: `unknown key '${k}'${hint ? ` — did you mean '${hint}'?` : dbt ? ` (${dbt})` : ''}` });
       }
       continue;
     }
@@ -36,6 +37,11 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
   }
   return out;
 }
+
+/** Keys of dbt's YAML that Vigil spells otherwise (said where such a key is refused). */
+const DBT_KEYS: Record<string, string> = {
+  overrides: "dbt's unit-test overrides: are vars:, env_vars:, is_incremental: and now: here",
+};
 
 type ZodDef = { type?: string; innerType?: unknown; in?: unknown; out?: unknown; getter?: () => unknown; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown; options?: unknown[] };
 const defOf = (s: unknown): ZodDef | undefined => (s as { _zod?: { def?: ZodDef } } | undefined)?._zod?.def;
