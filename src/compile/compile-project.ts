@@ -929,6 +929,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   // ---- tests
   const testNames = new Set<string>();
+  /** where each data test's name comes from (a singular test's file may not take a name twice) */
+  const testFiles = new Map<string, string>();
   const uniqueTestName = (base: string) => {
     let n = base.replace(/[^A-Za-z0-9_]+/g, '_').slice(0, 120);
     if (testNames.has(n)) {
@@ -1055,6 +1057,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       pii = piiChecks(on, manifest, dialect);
     }
     const name = uniqueTestName(typeof args.name === 'string' ? args.name : [g, onName, t.column ?? (g === 'unique_combination_of_columns' ? (args.combination_of_columns as unknown[]).join('_') : '')].filter(Boolean).join('_'));
+    testFiles.set(name, `${t.file}:${loc.line ?? 1}`);
     const sql = genericTestSql({ test: g, relation: onRelation, column: t.column, args, toRelation, relationFilter, toRelationFilter, dialect, pii });
     const tuid = `test.${projectName}.${name}`;
     manifest.nodes[tuid] = {
@@ -1162,7 +1165,15 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   // singular tests: templated SQL in tests/ that returns failing rows
   for (const f of files.singularTests) {
-    const name = uniqueTestName(f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/, ''));
+    // a singular test is named by its file: a second test of that name is refused (as dbt does),
+    // not renamed (-s and vigil retry would pick one by the order files are read)
+    const wanted = f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/, '').replace(/[^A-Za-z0-9_]+/g, '_').slice(0, 120);
+    if (testNames.has(wanted)) {
+      ds.push(diag('E_DUPLICATE', `singular test '${wanted}' has the name of another test (${testFiles.get(wanted) ?? 'a generic test'}): -s ${wanted} could not tell them apart`, { file: f.path, line: 1, column: 1 }, 'rename the file'));
+      continue;
+    }
+    const name = uniqueTestName(wanted);
+    testFiles.set(name, f.path);
     const c = compileAdHoc(f.path, f.text, undefined, { configKeys: Object.keys(SingularTestConfigSchema.shape) });
     if (!c) continue;
     const cfg = SingularTestConfigSchema.safeParse(c.calls.config);

@@ -559,6 +559,17 @@ describe('the template context dbt users expect', () => {
     expect((a.manifest.nodes['model.fixture.m'] as ModelNode).compiled_sql).not.toBe((b.manifest.nodes['model.fixture.m'] as ModelNode).compiled_sql);
   });
 
+  it('a singular test takes its name once: a second file of that name, or a generic test of it, is an error (as in dbt), not renamed _2', () => {
+    const two = compile({ models: { 'models/m.sql': 'select 1 as x' }, tests: { 'tests/a/dup.sql': "select * from {{ ref('m') }} where x < 0", 'tests/b/dup.sql': "select * from {{ ref('m') }} where x > 9" } });
+    expect(errors(two)).toEqual([expect.objectContaining({ code: 'E_DUPLICATE', file: 'tests/b/dup.sql', line: 1, message: "singular test 'dup' has the name of another test (tests/a/dup.sql): -s dup could not tell them apart" })]);
+    const generic = compile({
+      models: { 'models/m.sql': 'select 1 as x' },
+      yml: { 'models/m.yml': 'models:\n  - name: m\n    columns:\n      - name: x\n        tests: [not_null]\n' },
+      tests: { 'tests/not_null_m_x.sql': "select * from {{ ref('m') }} where x is null" },
+    });
+    expect(errors(generic)).toEqual([expect.objectContaining({ code: 'E_DUPLICATE', file: 'tests/not_null_m_x.sql', message: "singular test 'not_null_m_x' has the name of another test (models/m.yml:5): -s not_null_m_x could not tell them apart" })]);
+  });
+
   it('a singular test with no query (empty, or comments only) is an error at the file, not a parser error in the wrapper at run time', () => {
     for (const text of ['', '-- to do\n/* later */\n', "{{ config(severity='warn') }}\n-- nothing yet\n"]) {
       const r = compile({ models: { 'models/m.sql': 'select 1 as x' }, tests: { 'tests/t.sql': text } });
