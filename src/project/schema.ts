@@ -203,12 +203,14 @@ export type SourceProps = z.infer<typeof SourceSchema>;
 const ScalarValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 /** A given row's value: a scalar, or a list of scalars for an array column (`[GDPR, SOC2]`). */
 const GivenValue = z.union([ScalarValue, z.array(ScalarValue)]);
+/** What a unit test's rows may be (zod alone says "Invalid input"). */
+const ROWS_SHAPE = 'rows are a list of rows, each a map of column to value ([{ id: 1, name: a }]), or CSV text with format: csv';
 const GivenSchema = z
   .object({
     /** ref('model'), source('src', 'table') or this */
     input: z.string().min(1),
     /** inline rows: a list of mappings, or CSV text when format is csv */
-    rows: z.union([z.array(z.record(z.string(), GivenValue)), z.string()]).optional(),
+    rows: z.union([z.array(z.record(z.string(), GivenValue)), z.string()], { error: ROWS_SHAPE }).optional(),
     format: z.enum(['dict', 'csv']).optional(),
     /** a CSV file, relative to the project root */
     fixture: z.string().optional(),
@@ -228,7 +230,7 @@ export const UnitTestSchema = z
     is_incremental: z.boolean().optional(),
     expect: z
       .object({
-        rows: z.union([z.array(z.record(z.string(), ScalarValue)), z.string()]).default([]),
+        rows: z.union([z.array(z.record(z.string(), ScalarValue)), z.string()], { error: ROWS_SHAPE }).default([]),
         format: z.enum(['dict', 'csv']).optional(),
         fixture: z.string().optional(),
         ordered: z.boolean().optional(),

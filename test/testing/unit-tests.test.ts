@@ -138,6 +138,11 @@ describe('unit test compile errors name the file and line', () => {
 });
 
 describe("dbt's spelling of a unit test", () => {
+  it('rows given as a map (not a list of rows) say what rows are', () => {
+    const r = compileProject(projectFiles({ models: MODELS, yml: { 'models/p.yml': PROPS, 'models/u.yml': "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: { id: 1, amount: 2 }\n    expect: { rows: [] }\n" } }), { env: {} });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([expect.objectContaining({ file: 'models/u.yml', line: 6, message: expect.stringContaining('rows are a list of rows, each a map of column to value ([{ id: 1, name: a }]), or CSV text with format: csv') })]);
+  });
+
   it("overrides: is refused with Vigil's keys named", () => {
     const r = compileProject(projectFiles({ models: MODELS, yml: { 'models/p.yml': PROPS, 'models/u.yml': "unit_tests:\n  - name: t\n    model: m\n    overrides:\n      vars: { factor: 3 }\n    given:\n      - input: ref('base')\n        rows: []\n    expect: { rows: [] }\n" } }), { env: {} });
     expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([expect.objectContaining({ file: 'models/u.yml', line: 4, message: "unit_tests[0].overrides: unknown key 'overrides' (dbt's unit-test overrides: are vars:, env_vars:, is_incremental: and now: here)" })]);
