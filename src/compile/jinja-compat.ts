@@ -351,8 +351,7 @@ export function noMethod(target: string, method: string, isString: boolean): str
 }
 
 /** A call's keyword argument given twice (`config(materialized='table', materialized='view')`): Jinja refuses the template, nunjucks would keep the last. */
-export const repeatedKeyword = (key: string): string => `keyword argument '${key}' ${REPEATED_KEYWORD} (Jinja refuses that; which one did you mean?)`;
-export const REPEATED_KEYWORD = 'is given twice in one call';
+export const repeatedKeyword = (key: string): string => `keyword argument '${key}' is given twice in one call (Jinja refuses that; which one did you mean?)`;
 
 /** The first keyword argument a KeywordArgs node repeats, with its node (for the position). */
 export function repeatedKeywordIn(kw: { [k: string]: unknown }): { key: string; node: { lineno: number; colno: number } } | undefined {
