@@ -9,7 +9,7 @@
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { offlineDialect } from '../adapters/index.js';
 import { literalStandard, type Dialect } from '../adapters/dialect.js';
-import { offlineType } from '../adapters/type-family.js';
+import { offlineType, typeFamily } from '../adapters/type-family.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
@@ -116,12 +116,12 @@ const q = (id: string) => engine.quoteIdent(id);
  */
 export function lossyValue(v: unknown, type: string): string | undefined {
   if (v === null || v === undefined || Array.isArray(v)) return undefined;
-  const t = type.toUpperCase().replace(/\(.*$/, '').trim();
-  if (/^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|INT[248]|INT64|LONG|SHORT)$/.test(t)) {
+  const family = typeFamily(type, 'local');
+  if (family === 'int') {
     const ok = typeof v === 'number' ? Number.isInteger(v) : typeof v === 'string' ? /^\s*[-+]?\d+\s*$/.test(v) : false;
     return ok ? undefined : `${JSON.stringify(v)} is not a whole number, which ${type} holds (a cast would ${typeof v === 'number' || /^\s*[-+]?[\d.]+\s*$/.test(String(v)) ? 'round it' : 'refuse it'})`;
   }
-  if (/^(BOOL|BOOLEAN|LOGICAL)$/.test(t)) {
+  if (family === 'bool') {
     const ok = typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v.trim()));
     return ok ? undefined : `${JSON.stringify(v)} is not true or false, which ${type} holds`;
   }
