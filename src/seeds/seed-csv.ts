@@ -352,6 +352,22 @@ export interface ScannedSeed {
   asIs: boolean;
 }
 
+/** A header's column as `vigil seed` names it: as written with quote_columns, else lower-cased. */
+export function seedColumnName(header: string, config: SeedConfig): string {
+  return config.quote_columns ? header : header.toLowerCase();
+}
+
+/** The types column_types gives a seed's columns (`names`, as seedColumnName names them), by index; undefined where it gives none. */
+export function givenSeedTypes(names: string[], config: SeedConfig): Array<CanonicalType | undefined> {
+  const given: Array<CanonicalType | undefined> = names.map(() => undefined);
+  for (const [col, spelled] of Object.entries(config.column_types ?? {})) {
+    const idx = names.indexOf(seedColumnName(col, config));
+    const t = seedType(spelled);
+    if (idx >= 0 && t) given[idx] = t;
+  }
+  return given;
+}
+
 /** Read and check one seed file in one pass, keeping nothing but per-column facts. Problems by line (the header is line 1). */
 export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts: { maxRows?: number } = {}): ScannedSeed | SeedProblem[] {
   const maxRows = opts.maxRows ?? Infinity;
@@ -364,9 +380,8 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
   const problems: SeedProblem[] = [];
   const names = header.map((h, i) => {
     if (!h) problems.push({ line: 1, column: i + 1, message: `column ${i + 1} has no name in the header` });
-    if (config.quote_columns) return h;
-    if (h && !IDENT.test(h)) problems.push({ line: 1, column: i + 1, message: `column name '${h}' is not a plain identifier`, hint: 'rename it (letters, digits, _), or set quote_columns: true to keep names exactly as written' });
-    return h.toLowerCase();
+    if (!config.quote_columns && h && !IDENT.test(h)) problems.push({ line: 1, column: i + 1, message: `column name '${h}' is not a plain identifier`, hint: 'rename it (letters, digits, _), or set quote_columns: true to keep names exactly as written' });
+    return seedColumnName(h, config);
   });
   const seen = new Map<string, number>();
   names.forEach((nm, i) => {
@@ -376,12 +391,7 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
     seen.set(nm, i);
   });
   for (const p of checkColumnTypes(header, config)) problems.push({ line: 1, message: p.message, hint: p.hint });
-  const given: Array<CanonicalType | undefined> = names.map(() => undefined);
-  for (const [col, spelled] of Object.entries(config.column_types ?? {})) {
-    const idx = names.indexOf(config.quote_columns ? col : col.toLowerCase());
-    const t = seedType(spelled);
-    if (idx >= 0 && t) given[idx] = t;
-  }
+  const given = givenSeedTypes(names, config);
   if (problems.length) return problems;
 
   // per column: candidate types still possible, types a value was not canonical for, a quoted ""

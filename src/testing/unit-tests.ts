@@ -15,7 +15,7 @@ import type { UnitTestProps } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode } from '../compile/manifest.js';
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
-import { readHeader } from '../seeds/seed-csv.js';
+import { givenSeedTypes, readHeader, seedColumnName } from '../seeds/seed-csv.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { join } from 'node:path';
 
@@ -145,12 +145,9 @@ export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: Col
 function seedColumns(seed: SeedNode, root: string): ColumnInfo[] {
   const header = readHeader(join(root, seed.file), seed.config.delimiter ?? ',');
   if (!header) return seed.columns;
-  const types = Object.entries(seed.config.column_types ?? {});
-  return header.map((h) => {
-    const name = seed.config.quote_columns ? h : h.toLowerCase();
-    const type = types.find(([c]) => (seed.config.quote_columns ? c === h : c.toLowerCase() === name))?.[1];
-    return { name, ...(type ? { data_type: type } : {}) } as ColumnInfo;
-  });
+  const names = header.map((h) => seedColumnName(h, seed.config));
+  const types = givenSeedTypes(names, seed.config);
+  return names.map((name, i) => ({ name, ...(types[i] ? { data_type: engine.type(types[i]!) } : {}) }) as ColumnInfo);
 }
 
 /** `ref('m')`, `source('s', 't')` or `this`, as written in a test's given: keys. */
