@@ -7,7 +7,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { offlineDialect } from '../adapters/index.js';
 import { literalStandard } from '../adapters/dialect.js';
-import { lossyValue, type UnitTestNode } from './unit-tests.js';
+import { expectFilter, lossyValue, type UnitTestNode } from './unit-tests.js';
 import { redact, reveal } from '../secrets.js';
 import { loadDuckDb } from '../adapters/duckdb/duckdb-module.js';
 
@@ -133,7 +133,7 @@ export class UnitRunner {
       actual = r.getRowObjectsJson() as Array<Record<string, Json>>;
     } catch (e) {
       // the model alone runs: the mistake is in expect.where
-      const filter = t.expect_where ? `\nwhere ${t.expect_where.sql}` : undefined;
+      const filter = t.expect_where ? expectFilter(t.expect_where.sql) : undefined;
       if (filter && t.compiled_sql.endsWith(filter)) {
         const ok = await c.runAndReadAll(reveal(t.compiled_sql.slice(0, -filter.length), t.env_vars)).then(() => true, () => false);
         if (ok) return { status: 'error', message: `${t.file}:${t.expect_where!.line}: expect.where: ${redact(firstLine(e))}` };

@@ -128,6 +128,9 @@ export function lossyValue(v: unknown, type: string): string | undefined {
   return undefined;
 }
 
+/** expect.where as compiled_sql ends with it (the runner takes it off to tell its errors from the model's). */
+export const expectFilter = (where: string): string => `\nwhere ${where}`;
+
 /** A typed SELECT of rows: declared columns cast to their data_type, missing ones as typed NULLs. */
 export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: ColumnInfo[]): string {
   const cols = columns.length ? columns : [...new Set(rows.flatMap((r) => Object.keys(r)))].map((name) => ({ name }) as ColumnInfo);
@@ -353,7 +356,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       }
       if (ds.length > before) return;
       const ctes = [...givens.map((g, i) => `${q(i < t.given.length ? `__vigil_given_${i}` : '__vigil_given_this')} as (\n${g.sql}\n)`), ...extraCtes.map((e) => `${q(e.name)} as (\n${e.sql}\n)`)];
-      const filter = t.expect.where ? `\nwhere ${t.expect.where}` : '';
+      const filter = t.expect.where ? expectFilter(t.expect.where) : '';
       const sql = `with ${ctes.join(',\n')}\nselect * from (\n${body}\n) as __vigil_model${filter}`;
       out.push({
         unique_id: `unit_test.${project}.${t.name}`,
