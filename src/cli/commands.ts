@@ -99,8 +99,7 @@ export async function plan(manifest: CompileResult['manifest'], o: Omit<Paramete
   // a selection of nodes this command does not run (`vigil seed -s a_model`): said, not "nothing to do"
   const runs: Partial<Record<string, string>> = { seed: 'seeds', run: 'models (not ephemeral ones)', snapshot: 'snapshots' };
   if (!p.nodes.length && o.select?.length && runs[o.command] && !o.allowEmpty) {
-    const { selectNodes } = await import('../compile/selector.js');
-    const { ids } = selectNodes(manifest, o.select, o.exclude, o.stateManifest);
+    const ids = p.selected;
     const kinds = new Map<string, string[]>();
     for (const id of ids) {
       const kind = id.split('.')[0];

@@ -64,7 +64,7 @@ export interface RunSummary {
 type PlanNode = ModelNode | SeedNode | SnapshotNode | TestNode | UnitTestNode;
 
 /** Which nodes a command runs, and what each waits for. */
-export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude' | 'unit' | 'state'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched'] } {
+export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude' | 'unit' | 'state'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched']; selected: Set<string> } {
   const { ids, excluded, unmatched } = selectNodes(manifest, opts.select, opts.exclude, opts.state);
   const planned = new Set<string>();
   const wantModels = opts.command === 'run' || opts.command === 'build';
@@ -125,7 +125,7 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
     waitsFor.set(id, [...deps]);
   }
   const nodes = [...planned].map((id) => manifest.nodes[id]);
-  return { nodes, waitsFor, unmatched };
+  return { nodes, waitsFor, unmatched, selected: ids };
 }
 
 /** What a model asks its warehouse to build. */
