@@ -249,6 +249,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // dbt's generate_schema_name / generate_alias_name, when the project defines them (naming-macros.ts)
   const naming = namingMacros(tenv, (n) => macroOwner.get(n), ds);
   const defaultSchema = target?.schema ?? 'analytics';
+  /** A relation of the target's database (BigQuery's project) */
+  const inTarget = (schema: string, identifier: string): Relation => ({ ...(target?.database ? { database: target.database } : {}), schema, identifier });
   // dbt's node.path: the file's path within its resource's folder (a YAML snapshot's: models/)
   const folderOf: Record<NamingNode['resource_type'], string> = { model: files.paths.models, seed: files.paths.seeds, snapshot: files.paths.snapshots ?? 'snapshots' };
   const inFolder = (resource: NamingNode['resource_type'], path: string) => {
@@ -484,10 +486,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     let rel = relations.get(d.name);
     if (!rel) {
       const node = namingNode('model', d.name, d.file.path, d.config! as Record<string, unknown>, d.config!.tags ?? []);
-      const at = (key: 'schema' | 'alias') => () => d.configAt?.(key) ?? { file: d.file.path, line: 1, column: 1 };
-      const schema = naming.schema(d.config!.schema, node, defaultSchema, at('schema'));
-      const identifier = naming.alias(d.config!.alias, node, at('alias'));
-      relations.set(d.name, (rel = { ...(target?.database ? { database: target.database } : {}), schema, identifier }));
+      const schema = naming.schema(d.config!.schema, node, defaultSchema, () => d.configAt!('schema'));
+      const identifier = naming.alias(d.config!.alias, node, () => d.configAt!('alias'));
+      relations.set(d.name, (rel = inTarget(schema, identifier)));
     }
     return rel;
   };
@@ -545,7 +546,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       depends_on: [],
       relation: (() => {
         const node = namingNode('seed', name, f.path, { ...cfg, tags }, tags);
-        return { ...(target?.database ? { database: target.database } : {}), schema: naming.schema(cfg.schema, node, defaultSchema, () => where), identifier: naming.alias(cfg.alias, node, () => where) };
+        return inTarget(naming.schema(cfg.schema, node, defaultSchema, () => where), naming.alias(cfg.alias, node, () => where));
       })(),
       compiled_path: f.path,
     });
@@ -664,16 +665,16 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const node = namingNode('snapshot', d.name, d.file.path, (d.config ?? {}) as Record<string, unknown>, asArray(d.config?.tags));
     const at = () => ({ file: d.file.path, line: d.line });
     const schema = d.config?.target_schema ?? naming.schema(d.config?.schema, node, defaultSchema, at);
-    return { ...(target?.database ? { database: target.database } : {}), schema, identifier: naming.alias(d.config?.alias, node, at) };
+    return inTarget(schema, naming.alias(d.config?.alias, node, at));
   };
   /** what ref() reads besides models: seeds and snapshots */
   const refTables = new Map<string, { unique_id: string; relation: Relation }>([...seedNodes.values()].map((n) => [n.name, { unique_id: n.unique_id, relation: n.relation }]));
   for (const d of snapDrafts.values()) refTables.set(d.name, { unique_id: snapUid(d.name), relation: snapRelation(d) });
   /** ref() of a model that is disabled, from `d` (a model or a snapshot): its table, if any, is stale (dbt: an error too) */
+  /** What a ref() to a disabled model or seed reads: nothing builds or loads it */
+  const disabledNode = (r: string) => (disabledSeeds.has(r) && !drafts.has(r) ? `seed '${r}' (${disabledSeeds.get(r)}) is disabled (enabled: false), so nothing loads it` : `model '${r}' is disabled (enabled=false), so nothing builds it`);
   const disabledRef = (r: string, d: { name: string; file: RawFile }) =>
-    disabledSeeds.has(r) && !drafts.has(r)
-      ? diag('E_REF', `ref('${r}'): seed '${r}' (${disabledSeeds.get(r)}) is disabled (enabled: false), so nothing loads it`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, `enable '${r}', or remove the ref() from '${d.name}'`)
-      : diag('E_REF', `ref('${r}'): model '${r}' is disabled (enabled=false), so nothing builds it`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, `enable '${r}', or remove the ref() from '${d.name}'`);
+    diag('E_REF', `ref('${r}'): ${disabledNode(r)}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, `enable '${r}', or remove the ref() from '${d.name}'`);
   /** What ref() can name, for a did-you-mean: not the node asking (its own name is never the fix) */
   const refNames = (self?: string) => [...drafts.keys(), ...refTables.keys()].filter((n) => n !== self);
   const relKey = (r: Relation) => `${r.database ?? ''}.${r.schema}.${r.identifier}`.toLowerCase();
@@ -931,8 +932,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const testNames = new Set<string>();
   /** where each data test's name comes from (a singular test's file may not take a name twice) */
   const testFiles = new Map<string, string>();
+  /** A test's name from what it is named after: letters, digits and _, at most 120 of them. */
+  const testNameOf = (base: string) => base.replace(/[^A-Za-z0-9_]+/g, '_').slice(0, 120);
   const uniqueTestName = (base: string) => {
-    let n = base.replace(/[^A-Za-z0-9_]+/g, '_').slice(0, 120);
+    let n = testNameOf(base);
     if (testNames.has(n)) {
       let i = 2;
       while (testNames.has(`${n}_${i}`)) i++;
@@ -1020,7 +1023,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           return;
         }
         if (p.config.enabled === false) {
-          ds.push(diag('E_REF', `relationships: ref('${p.name}'): model '${p.name}' is disabled (enabled=false), so nothing builds it`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }, `enable '${p.name}', or remove the test`));
+          ds.push(diag('E_REF', `relationships: ref('${p.name}'): ${disabledNode(p.name)}`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }, `enable '${p.name}', or remove the test`));
           return;
         }
         const rel = relationOf(p);
@@ -1167,12 +1170,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   for (const f of files.singularTests) {
     // a singular test is named by its file: a second test of that name is refused (as dbt does),
     // not renamed (-s and vigil retry would pick one by the order files are read)
-    const wanted = f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/, '').replace(/[^A-Za-z0-9_]+/g, '_').slice(0, 120);
-    if (testNames.has(wanted)) {
-      ds.push(diag('E_DUPLICATE', `singular test '${wanted}' has the name of another test (${testFiles.get(wanted) ?? 'a generic test'}): -s ${wanted} could not tell them apart`, { file: f.path, line: 1, column: 1 }, 'rename the file'));
+    const name = testNameOf(f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/, ''));
+    if (testNames.has(name)) {
+      ds.push(diag('E_DUPLICATE', `singular test '${name}' has the name of another test (${testFiles.get(name) ?? 'a generic test'}): -s ${name} could not tell them apart`, { file: f.path, line: 1, column: 1 }, 'rename the file'));
       continue;
     }
-    const name = uniqueTestName(wanted);
+    testNames.add(name);
     testFiles.set(name, f.path);
     const c = compileAdHoc(f.path, f.text, undefined, { configKeys: Object.keys(SingularTestConfigSchema.shape) });
     if (!c) continue;
