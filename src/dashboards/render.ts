@@ -651,14 +651,23 @@ function markers(ct: CompiledTile, format: string | undefined, axis: 'xAxis' | '
 
 /** The value axis must reach the target band and the thresholds, or they are not drawn. */
 function axisMaxFor(ct: CompiledTile, series: Series[], stacked: boolean): number | undefined {
-  const marks = [...ct.tile.thresholds.map((t) => t.value), ...(ct.tile.target_band ? [ct.tile.target_band.max] : [])];
-  if (marks.length === 0) return undefined;
+  if (!ct.tile.thresholds.length && !ct.tile.target_band) return undefined;
   let dataMax = 0;
   const n = series[0]?.data.length ?? 0;
   for (let i = 0; i < n; i++) {
     if (stacked) dataMax = Math.max(dataMax, series.reduce((a, s) => a + Math.max(0, s.data[i] ?? 0), 0));
     else for (const s of series) dataMax = Math.max(dataMax, s.data[i] ?? 0);
   }
+  return reachMarks(ct, dataMax);
+}
+
+/** The values a tile marks on its value axis: its thresholds and the top of its target band. */
+const marksOf = (ct: CompiledTile): number[] => [...ct.tile.thresholds.map((t) => t.value), ...(ct.tile.target_band ? [ct.tile.target_band.max] : [])];
+
+/** An axis end above `dataMax` that reaches the tile's highest mark (threshold, target band), rounded; undefined when the data reaches it. */
+function reachMarks(ct: CompiledTile, dataMax: number): number | undefined {
+  const marks = marksOf(ct);
+  if (marks.length === 0) return undefined;
   const m = Math.max(...marks);
   return m > dataMax ? niceCeil(m * 1.1) : undefined;
 }
@@ -1101,19 +1110,19 @@ function scatter(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
   // the target band and thresholds on the y axis, which reaches them (as the Looker export draws them)
   // on a log axis what is at or below 0 has no place: left out (and said, as points are)
   // (a band from 0 or below starts at the lowest point: where a log axis starts)
-  const yLow = Math.min(...[...groups.values()].flatMap((g) => g.map((p) => p[1])));
+  const ys = [...groups.values()].flatMap((g) => g.map((p) => p[1]));
+  const yLow = Math.min(...ys);
   const band = ct.tile.target_band;
   const drawable = logY ? { ...ct, tile: { ...ct.tile, thresholds: ct.tile.thresholds.filter((t) => t.value > 0), target_band: band && band.max > 0 ? { ...band, min: band.min > 0 ? band.min : Math.min(band.max, Number.isFinite(yLow) ? yLow : band.max) } : undefined } } : ct;
-  const marks = [...drawable.tile.thresholds.map((t) => t.value), ...(drawable.tile.target_band ? [drawable.tile.target_band.max] : [])];
+  const marks = marksOf(drawable);
   // the y axis reaches a mark above the points (rounded as the other charts' axes: axisMaxFor)
-  const yTop = Math.max(0, ...[...groups.values()].flatMap((g) => g.map((p) => p[1])));
-  const reach = marks.length && Math.max(...marks) > yTop ? { max: niceCeil(Math.max(...marks) * 1.1) } : {};
+  const top = reachMarks(drawable, Math.max(0, ...ys));
   const option: EChartsCoreOption = {
     ...baseOption(),
     legend,
     grid: { left: 8, right: 16, top: legendH + 12, bottom: 8 },
     xAxis: valueAxis(xf?.format, maxOf(0), { ...axisName, name: xf?.label, nameGap: 24, scale: true, splitLine: { lineStyle: { color: SPLIT } }, ...(logX ? LOG_AXIS : {}) }),
-    yAxis: valueAxis(yf?.format, Math.max(maxOf(1), ...marks.map(Math.abs)), { ...axisName, name: yf?.label, nameGap: 44, scale: true, ...(logY ? LOG_AXIS : {}), ...reach }),
+    yAxis: valueAxis(yf?.format, Math.max(maxOf(1), ...marks.map(Math.abs)), { ...axisName, name: yf?.label, nameGap: 44, scale: true, ...(logY ? LOG_AXIS : {}), ...(top !== undefined ? { max: top } : {}) }),
     // large: all points of a series as one SVG path (5,000 points: 6x faster, a quarter of the size)
     series: names.map((n, i) => {
       const color = fixedColor(ct, n);
