@@ -49,7 +49,7 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
     await adapter.execute(`create table ${rel} as ${firstVersionsSql(d, n)}`);
     // a check column the query does not have would only fail the second run: refused now, and the
     // table dropped, so that the corrected snapshot's first run starts again
-    const problem = missingColumns(n, keys, (await adapter.columns(n.relation)).map((c) => c.name).filter((c) => !SNAPSHOT_COLUMNS.includes(c)), 'its query');
+    const problem = missingColumns(n, keys, await dataColumns(adapter, n), 'its query');
     if (problem) {
       await adapter.execute(`drop table ${rel}`);
       throw new WarehouseError(problem, '');
@@ -57,7 +57,7 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
     const [c] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel}`);
     return `${Number(c?.n ?? 0)} rows, first versions`;
   }
-  const cols = (await adapter.columns(n.relation)).map((c) => c.name).filter((c) => !SNAPSHOT_COLUMNS.includes(c));
+  const cols = await dataColumns(adapter, n);
   // (a later run: the snapshot's table, which keeps the columns of its first run)
   const problem = missingColumns(n, keys, cols, `the snapshot's table ${rel}`);
   if (problem) throw new WarehouseError(problem, '');
@@ -81,6 +81,11 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
     if (deleted) await adapter.execute(`update ${rel} as t set ${q('dbt_valid_to')} = current_timestamp where ${gone}`);
   }
   return `${inserted} new version${inserted === 1 ? '' : 's'}${n.config.invalidate_hard_deletes ? `, ${deleted} deleted` : ''}`;
+}
+
+/** The snapshot table's columns but its own four (dbt_valid_from, ...): its query's. */
+async function dataColumns(adapter: Adapter, n: SnapshotNode): Promise<string[]> {
+  return (await adapter.columns(n.relation)).map((c) => c.name).filter((c) => !SNAPSHOT_COLUMNS.includes(c));
 }
 
 /** The configured columns (unique_key, updated_at, check_cols) that are not among `cols` (the columns `of` the query or the table), said with a did-you-mean. */
