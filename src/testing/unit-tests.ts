@@ -256,15 +256,17 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
           const declared = columns.map((c) => c.name);
           for (let ri = 0; ri < rows.length; ri++) {
             for (const col of Object.keys(rows[ri])) {
+              // (CSV rows: the block, which has no position per cell)
+              const cell = typeof g.rows === 'object' ? [...path, 'rows', ri, col] : [...path, 'rows'];
               if (!declared.includes(col)) {
                 const hint = didYouMean(col, declared);
-                fail('E_UNIT', `given ${g.input}: column '${col}' is not declared for it${hint ? ` — did you mean '${hint}'?` : ''}`, typeof g.rows === 'object' ? [...path, 'rows', ri, col] : [...path, 'rows'], `declared columns: ${declared.join(', ')}`);
+                fail('E_UNIT', `given ${g.input}: column '${col}' is not declared for it${hint ? ` — did you mean '${hint}'?` : ''}`, cell, `declared columns: ${declared.join(', ')}`);
                 continue;
               }
               // a value its declared type would round or misread: refused before anything runs
               const type = columns.find((c) => c.name === col)?.data_type;
               const lossy = type ? lossyValue(rows[ri][col], offlineType(type, engine)) : undefined;
-              if (lossy) fail('E_UNIT', `given ${g.input}: ${col}: ${lossy}`, typeof g.rows === 'object' ? [...path, 'rows', ri, col] : [...path, 'rows']);
+              if (lossy) fail('E_UNIT', `given ${g.input}: ${col}: ${lossy}`, cell);
             }
           }
         }
