@@ -150,6 +150,8 @@ export interface TestNode {
   /** The model or source the test is defined on (for generic tests). */
   attached_to?: string;
   column?: string;
+  /** A hash of its definition (a singular test's file; a generic test's name, target and arguments): state:modified. */
+  checksum: string;
   depends_on: string[];
   tags: string[];
   /** A query that returns the failing rows. */

@@ -7,6 +7,7 @@
  */
 import type { Manifest, ManifestNode } from './manifest.js';
 import { didYouMean } from '../errors.js';
+import { canonicalJson } from '../stable-json.js';
 
 export interface SelectionResult {
   ids: Set<string>;
@@ -251,34 +252,49 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
   return { ids, excluded, unmatched };
 }
 
-export const STATE_VALUES = ['new', 'modified', 'modified.body', 'modified.configs', 'modified.contract', 'modified.macros'];
+export const STATE_VALUES = ['new', 'old', 'modified', 'unmodified', 'modified.body', 'modified.configs', 'modified.relation', 'modified.contract', 'modified.macros'];
 
-/** JSON with sorted keys: the same config written in another order is the same config. */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, (x as Record<string, unknown>)[k]])) : x));
+/** The configs that name where a node is written: state:modified.relation, not .configs (as in dbt). */
+const RELATION_CONFIGS = ['database', 'schema', 'alias', 'target_database', 'target_schema'];
+
+function configParts(n: { config?: unknown } | undefined): { relation: string; rest: string } {
+  const c = { ...((n?.config ?? {}) as Record<string, unknown>) };
+  const relation: Record<string, unknown> = {};
+  for (const k of RELATION_CONFIGS) {
+    if (k in c) relation[k] = c[k];
+    delete c[k];
+  }
+  return { relation: canonicalJson(relation), rest: canonicalJson(c) };
 }
 
 /**
- * dbt's state comparison against a previous manifest: new (not there before), modified.body (its
- * file changed), .configs, .contract (columns and their declared types), .macros (a macro it
- * calls, directly or not, changed); `modified` is any of these or new. Relations are not
- * compared (the previous manifest may be another target's). Models, seeds and sources.
+ * dbt's state comparison against a previous manifest, for models, seeds, snapshots, sources, data
+ * tests and unit tests: new (not there before) and old; modified.body (its file changed; a
+ * generic test's definition, a unit test's definition and fixtures); .configs (other than where
+ * it is written); .relation (the configured database/schema/alias, as written: not the relation
+ * a target or a generate_schema_name macro makes of them, so a state from another target
+ * compares); .contract (columns and their declared types); .macros (a macro it calls, directly
+ * or not, changed); `modified` is any of these or new, `unmodified` none of them.
  */
 function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: string): boolean {
-  if (n.resource_type !== 'model' && n.resource_type !== 'seed' && n.resource_type !== 'source') return false;
+  if (n.resource_type === 'exposure') return false;
   const old = n.resource_type === 'source' ? state.sources?.[n.unique_id] : state.nodes?.[n.unique_id];
-  if (!old) return what === 'new' || what === 'modified';
-  if (what === 'new') return false;
-  const body = () => (n.resource_type === 'source' ? canonical({ ...n, file: undefined, line: undefined, relation: undefined }) !== canonical({ ...old, file: undefined, line: undefined, relation: undefined }) : 'checksum' in old && n.checksum !== old.checksum);
-  const configs = () => n.resource_type !== 'source' && canonical((n as { config?: unknown }).config) !== canonical((old as { config?: unknown }).config);
-  const contract = () => canonical(n.columns.map((c) => [c.name, c.data_type ?? null])) !== canonical(((old as { columns?: Array<{ name: string; data_type?: string }> }).columns ?? []).map((c) => [c.name, c.data_type ?? null]));
+  if (what === 'new' || what === 'old') return (what === 'new') === !old;
+  if (!old) return what === 'modified';
+  const body = () => (n.resource_type === 'source' ? canonicalJson({ ...n, file: undefined, line: undefined, relation: undefined }) !== canonicalJson({ ...old, file: undefined, line: undefined, relation: undefined }) : 'checksum' in n && 'checksum' in old && n.checksum !== old.checksum);
+  const configs = () => n.resource_type !== 'source' && configParts(n as { config?: unknown }).rest !== configParts(old as { config?: unknown }).rest;
+  const relation = () => n.resource_type !== 'source' && configParts(n as { config?: unknown }).relation !== configParts(old as { config?: unknown }).relation;
+  const columnsOf = (x: object) => ('columns' in x && Array.isArray(x.columns) ? (x.columns as Array<{ name: string; data_type?: string }>).map((c) => [c.name, c.data_type ?? null]) : []);
+  const contract = () => canonicalJson(columnsOf(n)) !== canonicalJson(columnsOf(old));
   const macros = () => {
     const used = n.resource_type === 'model' ? (n.depends_on_macros ?? []) : [];
     return used.some((x) => m.macros?.[x] !== state.macros?.[x]);
   };
   if (what === 'modified.body') return body();
   if (what === 'modified.configs') return configs();
+  if (what === 'modified.relation') return relation();
   if (what === 'modified.contract') return contract();
   if (what === 'modified.macros') return macros();
-  return body() || configs() || contract() || macros();
+  const modified = body() || configs() || relation() || contract() || macros();
+  return what === 'unmodified' ? !modified : modified;
 }

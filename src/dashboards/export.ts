@@ -38,6 +38,7 @@ import type { DashboardFilter, Tile, TileType } from './schema.js';
 import { rawRowFields } from './raw-rows.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from './types.js';
 import { measureSql, ownWindow } from './tile-sql.js';
+import { stableJson } from '../stable-json.js';
 
 export type ExportFormat = 'looker' | 'metabase' | 'json';
 
@@ -102,24 +103,6 @@ export const LOOKER_TAB_HEADING_HEIGHT = 2;
 // shared helpers
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/** JSON with object keys sorted at every level (arrays keep their order), 2-space indent, final newline. */
-export function stableJson(v: unknown): string {
-  return JSON.stringify(sortKeys(v), null, 2) + '\n';
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v as Record<string, unknown>).sort(cmp)) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined) out[k] = sortKeys(x);
-    }
-    return out;
-  }
-  return v;
-}
 
 const human = (s: string) => s.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 

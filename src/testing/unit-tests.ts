@@ -18,6 +18,8 @@ import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../com
 import { givenSeedTypes, readHeader, seedColumnName } from '../seeds/seed-csv.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../stable-json.js';
 
 export type Scalar = string | number | boolean | null;
 /** A given row's value: a list for an array column. */
@@ -35,6 +37,8 @@ export interface UnitTestNode {
   description?: string;
   tags: string[];
   depends_on: string[];
+  /** A hash of its definition and the fixture files it reads: state:modified. */
+  checksum: string;
   /** Each given input as a typed SELECT, with its YAML line, for a clear error when a value does not cast. */
   givens: Array<{ input: string; sql: string; line: number }>;
   /** The model's SELECT over the given CTEs. */
@@ -371,6 +375,9 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         description: t.description,
         tags: [...(t.tags ?? []), 'unit'],
         depends_on: [model.unique_id],
+        checksum: createHash('sha1')
+          .update(canonicalJson({ test: t, fixtures: [...t.given, t.expect].map((g) => (g.fixture === undefined ? null : (files.readFixture?.(g.fixture) ?? null))) }))
+          .digest('hex'),
         givens,
         compiled_sql: sql,
         ...(t.env_vars ? { env_vars: t.env_vars } : {}),

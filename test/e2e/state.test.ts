@@ -4,7 +4,7 @@
  * selected as dbt selects it, and `vigil build -s state:modified+` building only those.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 
@@ -58,6 +58,51 @@ describe('state: selection', () => {
     expect(b.stdout).toMatch(/OK created view analytics\.c/);
     expect(b.stdout).toMatch(/OK loaded seed analytics\.rates/);
     expect(b.stdout).not.toMatch(/analytics\.(a|b|e) /);
+  });
+
+  it('data tests, unit tests and snapshots are compared too; where a node is written is modified.relation, not .configs', () => {
+    const dir = makeProject({
+      ...FILES,
+      'models/schema.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [not_null]\n',
+      'models/u.yml': "unit_tests:\n  - name: ua\n    model: c\n    given:\n      - input: ref('b')\n        rows: [{ id: 1, c: 5 }]\n    expect:\n      rows: [{ id: 1, c: 5 }]\n",
+      'tests/a_positive.sql': "select * from {{ ref('a') }} where id < 0",
+      'snapshots/s.sql': "{% snapshot s %}{{ config(unique_key='id', strategy='check', check_cols='all') }}select * from {{ ref('a') }}{% endsnapshot %}\n",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const sel = (s: string, type = 'all') => {
+      const r = vigil(dir, ['ls', '-s', s, '--state', 'prev', ...(type === 'all' ? [] : ['--resource-type', type])]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').filter(Boolean);
+    };
+    expect(sel('state:modified')).toEqual([]);
+    expect(sel('state:new')).toEqual([]);
+    expect(sel('state:old', 'test')).toEqual(['a_positive', 'not_null_a_id']);
+
+    writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [not_null, unique]\n'); // a new test on an unchanged model
+    writeFileSync(join(dir, 'tests/a_positive.sql'), "select * from {{ ref('a') }} where id <= 0"); // a singular test's query
+    writeFileSync(join(dir, 'models/u.yml'), readFileSync(join(dir, 'models/u.yml'), 'utf8').replace('expect:\n      rows: [{ id: 1, c: 5 }]', 'expect:\n      rows: [{ id: 1, c: 6 }]')); // a unit test's expectation
+    writeFileSync(join(dir, 'snapshots/s.sql'), readFileSync(join(dir, 'snapshots/s.sql'), 'utf8').replace('select *', 'select id')); // a snapshot's query
+    writeFileSync(join(dir, 'models/c.sql'), "{{ config(alias='c_v2') }}select * from {{ ref('b') }}"); // where c is written
+    writeFileSync(join(dir, 'models/d.sql'), "{{ config(materialized='table') }}select * from {{ ref('rates') }}"); // how d is written
+
+    expect(sel('state:new')).toEqual(['unique_a_id']);
+    expect(sel('state:modified.body', 'test')).toEqual(['a_positive']);
+    expect(sel('state:modified', 'unit_test')).toEqual(['ua']);
+    expect(sel('state:modified', 'snapshot')).toEqual(['s']);
+    expect(sel('state:modified.relation')).toEqual(['c']);
+    expect(sel('state:modified.configs')).toEqual(['d']);
+    expect(sel('state:modified', 'model')).toEqual(['c', 'd']);
+    expect(sel('state:unmodified', 'model')).toEqual(['a', 'b']);
+    expect(sel('state:unmodified', 'test')).toEqual(['not_null_a_id']);
+    expect(sel('state:old', 'test')).toEqual(['a_positive', 'not_null_a_id']);
+
+    // a state written before tests had checksums: old tests are not called modified
+    const prev = JSON.parse(readFileSync(join(dir, 'prev/manifest.json'), 'utf8')) as { nodes: Record<string, { checksum?: string }> };
+    for (const n of Object.values(prev.nodes)) if (n.checksum && !('columns' in n)) delete n.checksum;
+    writeFileSync(join(dir, 'prev/manifest.json'), JSON.stringify(prev));
+    expect(sel('state:modified', 'test')).toEqual(['unique_a_id']);
   });
 
   it('nothing modified is not an error; mistakes about --state are usage errors', () => {
