@@ -16,7 +16,7 @@ import type { SourceNode } from '../compile/manifest.js';
 import { WarehouseError } from '../errors.js';
 import { pidAlive } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
-import { STATE_TABLE, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader } from './sync-types.js';
+import { STATE_TABLE, SyncConflict, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader } from './sync-types.js';
 
 export interface SyncRunOptions {
   mode: 'delta' | 'full';
@@ -104,8 +104,15 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         else if (opts.mode === 'full') lower = opts.lookbackSeconds ? new Date(Date.now() - opts.lookbackSeconds * 1000).toISOString() : null;
         else if (state?.cursor_value && !opts.fullRefresh) lower = await src.lookbackFrom(state.cursor_value, sync.lookback_seconds);
         opts.out(`  ${stream}: reading ${sync.schema}.${s.relation.identifier} from ${lower ? `${sync.cursor} >= ${lower}` : 'the beginning'} in batches of ${sync.batch_size.toLocaleString('en-US')}`);
-        // a table that starts empty gets disjoint batches: nothing to replace, skip the deletes
+        // A table that starts empty is loaded without deletes (nothing to replace), so its run reads
+        // ONE snapshot of the source, from the first file to the last, as Postgres' own initial
+        // table copy does: in a snapshot per batch, a row whose cursor moved past the read position
+        // between two batches (an update during the load) would arrive in both, its old version
+        // never deleted. With rows already there, each batch deletes by key what it replaces and
+        // reads a snapshot of its own (the source's vacuum is held back one batch at most).
         const replace = await writer.hasRows(rel);
+        // the state as this run found it: each batch moves the cursor only from there (BatchInfo.fence)
+        let fence = { rowsSynced: state?.rows_synced ?? 0, cursorId: state?.cursor_id ?? null };
         // A batch (one transaction, batch_size rows) is read as one file, or as the writer's
         // filesPerBatch files, which it loads one by one as they arrive; the files of a batch
         // read one snapshot of the source. The source reads the next file while the warehouse
@@ -127,7 +134,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           const endsBatch = planned === 0;
           // files named by position, not after the stream: a source or table name may hold '/' (no
           // such folder: ENOENT), '..' (a file outside the temp folder) or glob characters
-          const read = src.readBatch(spec, columns, { lower: after ? null : lower, after }, size, join(dir, `stream-${streamIndex}.${fileIndex++}.csv`), endsBatch).then((b) => ({ ...b, endsBatch }));
+          const read = src.readBatch(spec, columns, { lower: after ? null : lower, after }, size, join(dir, `stream-${streamIndex}.${fileIndex++}.csv`), endsBatch && replace).then((b) => ({ ...b, endsBatch }));
           read.catch(() => undefined); // awaited when taken (or by the cleanup); never an unhandled rejection
           return read;
         };
@@ -198,7 +205,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             // the cursor moves to the last key of the files loaded: asked only once all are
             const info = (): BatchInfo => {
               if (!allLoaded) throw new WarehouseError(`stream ${stream}: the writer asked for the batch's cursor before loading all of its files; nothing was committed`, '');
-              return { rows: loaded.rows, lastCursor: loaded.last[0], lastId: sync.primary_key.length === 1 ? loaded.last[1] : JSON.stringify(loaded.last.slice(1)) };
+              return { rows: loaded.rows, lastCursor: loaded.last[0], lastId: sync.primary_key.length === 1 ? loaded.last[1] : JSON.stringify(loaded.last.slice(1)), fence };
             };
             let b: BatchInfo;
             try {
@@ -210,6 +217,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             if (process.env.VIGIL_SYNC_TIMING) opts.out(`    waited for reads ${waited.toFixed(0)} ms, apply ${(performance.now() - tWrite).toFixed(0)} ms, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
             batches++;
             rows += b.rows;
+            fence = { rowsSynced: fence.rowsSynced + b.rows, cursorId: b.lastId };
             const secs = (performance.now() - t0) / 1000;
             opts.out(`  ${stream}: batch ${batches}, ${rows.toLocaleString('en-US')} rows, ${Math.round(rows / Math.max(secs, 1e-3)).toLocaleString('en-US')} rows/s`);
           }
@@ -231,8 +239,9 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         }
       } catch (e) {
         const message = redact(e instanceof Error ? e.message.split('\n')[0] : String(e));
-        // the cursor stays where the last committed batch left it; the failure is counted
-        await writer.recordRun(stateRel, stream, 'error', message, sourceMax).catch(() => undefined);
+        // the cursor stays where the last committed batch left it; the failure is counted — but
+        // not when another run of the stream holds it: the state is that run's to write
+        if (!(e instanceof SyncConflict)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax).catch(() => undefined);
         results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message });
       }
     }

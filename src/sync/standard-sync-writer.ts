@@ -7,7 +7,7 @@
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import type { Relation, SqlParam } from '../adapters/dialect.js';
-import { normalizeState, STATE_TABLE, type BatchFile, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
+import { normalizeState, STATE_TABLE, SyncConflict, type BatchFile, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
 
 export abstract class StandardSyncWriter implements SyncWriter {
   constructor(protected readonly db: Adapter) {}
@@ -68,7 +68,8 @@ export abstract class StandardSyncWriter implements SyncWriter {
     const info = batch();
     if (inserted !== info.rows) throw new WarehouseError(`batch of ${info.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
     const state = this.batchState(stateRel, stream, sourceMax, info);
-    await run(state.sql, state.params);
+    // (0 rows: the state row says another run moved the cursor — its commit came first)
+    if ((await run(state.sql, state.params)) === 0) throw new SyncConflict(`stream ${stream}: another vigil sync of this stream committed a batch since this run read its cursor (two syncs of it at once?): this run's batch is rolled back, nothing doubled; the other run goes on`);
     return info;
   }
 
@@ -82,8 +83,9 @@ export abstract class StandardSyncWriter implements SyncWriter {
            values (${p(1)}, ${d.timestampParam(2)}, ${p(3)}, ${p(4)}, now(), ${d.timestampParam(5)}, 'running', null, 0, ${p(4)}, now())
            on conflict (stream) do update set cursor_value = excluded.cursor_value, cursor_id = excluded.cursor_id,
              rows_synced = ${s}.rows_synced + excluded.rows_synced, last_synced_at = excluded.last_synced_at,
-             source_max_cursor = excluded.source_max_cursor, last_status = 'running'`,
-      params: [stream, batch.lastCursor, batch.lastId, batch.rows, sourceMax],
+             source_max_cursor = excluded.source_max_cursor, last_status = 'running'${batch.fence ? `
+           where ${s}.rows_synced = ${p(6)} and ${s}.cursor_id is not distinct from ${p(7)}` : ''}`,
+      params: [stream, batch.lastCursor, batch.lastId, batch.rows, sourceMax, ...(batch.fence ? [batch.fence.rowsSynced, batch.fence.cursorId] : [])],
     };
   }
 }

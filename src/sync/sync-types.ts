@@ -51,7 +51,16 @@ export interface BatchInfo {
   /** the last row's cursor (text, exact) and primary key (text; JSON array for composite keys) */
   lastCursor: string | null;
   lastId: string | null;
+  /**
+   * The stream's state as this run left it (or found it): its `rows_synced` and `cursor_id`. A
+   * writer that can moves the cursor only while the state still says so, and otherwise rolls the
+   * batch back (SyncConflict): another run of the same stream committed in between.
+   */
+  fence?: { rowsSynced: number; cursorId: string | null };
 }
+
+/** Another run of the stream committed since this run read its state: this batch was rolled back. */
+export class SyncConflict extends Error {}
 
 /** A batch file as a writer loads it. */
 export interface BatchFile {

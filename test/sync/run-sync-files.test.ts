@@ -98,13 +98,21 @@ describe('vigil sync into DuckDB: files and batches', () => {
       expect(r).toMatchObject({ status: 'success', rows: 130_000, batches: 2 });
       // batch 1: 20,000 then files of 25,000 up to 100,000; batch 2: the 30,000 rows left
       expect(reader.sizes).toEqual([20_000, 25_000, 25_000, 25_000, 5_000, 25_000, 25_000]);
-      expect(reader.ends).toEqual([4]);
+      // a first load (the table was empty) reads one snapshot of the source for the whole run
+      expect(reader.ends).toEqual([]);
       expect(reader.open).toBe(false);
       expect(lines.filter((l) => /batch \d/.test(l)).map((l) => /batch \d+, [\d,]+ rows/.exec(l)![0])).toEqual(['batch 1, 100,000 rows', 'batch 2, 130,000 rows']);
       const [t] = await db.query<{ n: bigint; s: bigint; d: bigint }>('select count(*) as n, sum(id) as s, count(distinct id) as d from raw.events');
       expect([Number(t.n), Number(t.s), Number(t.d)]).toEqual([130_000, (130_000 * 130_001) / 2, 130_000]);
       const [st] = await db.query<{ c: string; id: string; n: bigint }>("select cast(cursor_value as varchar) as c, cursor_id as id, rows_synced as n from raw.vigil_sync_state where stream = 'raw.events'");
       expect({ ...st, n: Number(st.n) }).toEqual({ c: '2026-01-01 03:36:39+00', id: '130000', n: 130_000 });
+      // the next run finds rows (each batch deletes by key what it replaces): a snapshot per batch
+      const more = new MemoryReader(230_000);
+      const [r2] = await syncStreams([source(100_000)], new Map([['app', more]]), db, { mode: 'delta', fullRefresh: false, out: () => undefined });
+      // from the last cursor: its second's 10 rows again, then 100,000 new
+      expect(r2).toMatchObject({ status: 'success', rows: 100_010, batches: 2 });
+      expect(more.ends).toEqual([4]);
+      expect(more.open).toBe(false);
     }));
 
   it('a source without an index on (cursor, key): a batch is one file (each read would sort the rest again), and the run says so', () =>

@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
 import { uniqueSchema } from '../support/postgres.js';
+import { syncStreams } from '../../src/sync/run-sync.js';
+import type { SyncReader } from '../../src/sync/sync-types.js';
+import type { SourceNode } from '../../src/compile/manifest.js';
 import { makeProject, removeDir, VIGIL, vigil, vigilAsync } from '../helpers.js';
 
 const url = inject('pgUrl');
@@ -198,6 +201,85 @@ describe('vigil sync', () => {
     } finally {
       await reader.release();
       await db.close();
+    }
+  });
+
+  /** The stream `raw.trails` of `schema`, as syncStreams takes it. */
+  const trails = (schema: string, dest = 'raw', batch = 4): SourceNode => ({
+    unique_id: 'source.synctest.raw.trails',
+    resource_type: 'source',
+    name: 'trails',
+    source_name: 'raw',
+    file: 'models/sources.yml',
+    line: 1,
+    relation: { schema: dest, identifier: 'trails' },
+    columns: [],
+    tags: [],
+    sync: { from: 'app', schema, primary_key: ['id'], cursor: 'updated_at', batch_size: batch, lookback_seconds: 300 },
+  });
+  /** A reader of the source that runs `after` once, when its first file has been read. */
+  const readerWith = (db: PostgresAdapter, after: () => Promise<void>): SyncReader => {
+    const r = db.syncReader!();
+    const read = r.readBatch.bind(r);
+    let first = true;
+    r.readBatch = async (...args) => {
+      const b = await read(...args);
+      if (first) {
+        first = false;
+        await after();
+      }
+      return b;
+    };
+    return r;
+  };
+  const quiet = { mode: 'delta' as const, fullRefresh: false, out: () => undefined };
+
+  it('a first load reads one snapshot: a row updated between two of its batches arrives once (was: twice, its old version never deleted)', async () => {
+    const s = uniqueSchema('sync_first');
+    await setupSource(s);
+    await client.query(`insert into ${s}.trails select 't' || i, i, timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second' from generate_series(1, 8) i`);
+    const src = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 2);
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-first-'));
+    dirs.push(dir);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: 'w.duckdb', schema: 'raw' }, dir, 1);
+    try {
+      // batches of 4: once the first file is read, t2 moves past t7 (an update in the application)
+      const reader = readerWith(src, async () => void (await client.query(`update ${s}.trails set cost = 99, updated_at = timestamptz '2026-01-01 00:00:07.5+00' where id = 't2'`)));
+      const [r] = await syncStreams([trails(s)], new Map([['app', reader]]), db, quiet);
+      expect(r).toMatchObject({ status: 'success', rows: 8 });
+      const ids = async () => (await db.query<{ id: string; cost: number }>('select id, cost from raw.trails order by id, cost')).map((x) => `${x.id}:${x.cost}`);
+      expect(await ids()).toEqual(['t1:1', 't2:2', 't3:3', 't4:4', 't5:5', 't6:6', 't7:7', 't8:8']);
+      // the next run (the table has rows: a snapshot per batch, deletes by key) takes the update
+      const [r2] = await syncStreams([trails(s)], new Map([['app', src.syncReader!()]]), db, quiet);
+      expect(r2.status).toBe('success');
+      expect(await ids()).toEqual(['t1:1', 't2:99', 't3:3', 't4:4', 't5:5', 't6:6', 't7:7', 't8:8']);
+    } finally {
+      await db.close();
+      await src.close();
+    }
+  });
+
+  it('two syncs of one stream at once into Postgres: the batch of the later committer is rolled back, nothing doubled, the state is the winner\'s', async () => {
+    const s = uniqueSchema('sync_race');
+    const dest = uniqueSchema('sync_race_raw');
+    await setupSource(s);
+    await client.query(`insert into ${s}.trails select 't' || i, i, timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second' from generate_series(1, 10) i`);
+    const src = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 4);
+    const wh = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 4);
+    try {
+      // run A reads its first file; meanwhile run B syncs the whole stream (both found the table empty)
+      let b: Awaited<ReturnType<typeof syncStreams>> = [];
+      const reader = readerWith(src, async () => void (b = await syncStreams([trails(s, dest)], new Map([['app', src.syncReader!()]]), wh, quiet)));
+      const [a] = await syncStreams([trails(s, dest)], new Map([['app', reader]]), wh, quiet);
+      expect(b[0]).toMatchObject({ status: 'success', rows: 10 });
+      expect(a.status).toBe('error');
+      expect(a.message).toMatch(/^stream raw\.trails: another vigil sync of this stream committed a batch since this run read its cursor .*nothing doubled/);
+      expect((await client.query(`select count(*)::int as n, count(distinct id)::int as d from ${dest}.trails`)).rows).toEqual([{ n: 10, d: 10 }]);
+      // the loser wrote nothing in the state: B's success stands
+      expect((await client.query(`select rows_synced::int as n, last_status, consecutive_failures as f from ${dest}.vigil_sync_state`)).rows).toEqual([{ n: 10, last_status: 'success', f: 0 }]);
+    } finally {
+      await wh.close();
+      await src.close();
     }
   });
 
