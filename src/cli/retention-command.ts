@@ -165,8 +165,10 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
   const problems: Diagnostic[] = [];
   for (const e of entries) {
     const t = current.get(e.unique_id);
-    const now = t ? { column: t.column, keep: t.keep, override_days: t.override_days ?? null, relation: `${t.relation.schema}.${t.relation.identifier}` } : undefined;
-    const planned = { column: e.column, keep: e.keep, override_days: e.override_days, relation: `${e.relation.schema}.${e.relation.identifier}` };
+    // where the rows are deleted is part of it: the same relation name in the warehouse and in
+    // the application's database (apply_to: source) are two tables
+    const now = t ? { column: t.column, keep: t.keep, override_days: t.override_days ?? null, relation: `${t.relation.schema}.${t.relation.identifier}`, apply_to: t.apply_to ?? null, target: t.source_target ?? c.target.name } : undefined;
+    const planned = { column: e.column, keep: e.keep, override_days: e.override_days, relation: `${e.relation.schema}.${e.relation.identifier}`, apply_to: e.apply_to ?? null, target: e.target };
     if (JSON.stringify(now) !== JSON.stringify(planned)) {
       problems.push(diag('E_RETENTION', `${e.table}: the plan was made for ${JSON.stringify(planned)}, the project now says ${now ? JSON.stringify(now) : 'no retention'}`, t?.at ?? e.at, 'run vigil retention plan again'));
       continue;

@@ -3,6 +3,9 @@
  * that what reads durations at run time (an alert evaluation) loads no zod.
  */
 import { z } from 'zod';
-import { DURATION_HELP, durationMs } from './duration.js';
+import { durationProblem } from './duration.js';
 
-export const Duration = z.string().refine((v) => !Number.isNaN(durationMs(v)), { message: `must be ${DURATION_HELP}` });
+export const Duration = z.string().superRefine((v, ctx) => {
+  const problem = durationProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});

@@ -26,11 +26,27 @@ export function durationMs(text: string): number {
   return total;
 }
 
+/**
+ * The longest duration taken: Prometheus' (2^63 nanoseconds, 292 years). Longer ones have no
+ * use and overflow dates (a retention cutoff 300,000 years back is not a date).
+ */
+export const MAX_DURATION_MS = 292 * UNIT_MS.y;
+export const MAX_DURATION_HELP = 'at most 292y (as in Prometheus)';
+
+/** What is wrong with `text` as a duration ('must be ...'), or undefined. */
+export function durationProblem(text: string): string | undefined {
+  const ms = durationMs(text);
+  if (Number.isNaN(ms)) return `must be ${DURATION_HELP}`;
+  if (ms > MAX_DURATION_MS) return `must be ${MAX_DURATION_HELP}`;
+  return undefined;
+}
+
 /** Milliseconds, or an Error naming `what` (a flag or a key) and the grammar. */
 export function parseDuration(what: string, text: string, opts: { min?: number } = {}): number | Error {
   const ms = durationMs(text);
-  if (Number.isNaN(ms)) return new Error(`${what} must be ${DURATION_HELP}, got '${text}'`);
-  if (opts.min !== undefined && ms < opts.min) return new Error(`${what} must be at least ${formatDuration(opts.min)}, got '${text}'`);
+  const problem = durationProblem(text);
+  if (problem) return new Error(`${what} ${problem}, got '${text}'`);
+  if (opts.min !== undefined && ms < opts.min) return new Error(`${what} must be ${opts.min <= 1 ? 'more than 0s' : `at least ${formatDuration(opts.min)}`}, got '${text}'`);
   return ms;
 }
 

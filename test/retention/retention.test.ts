@@ -6,7 +6,7 @@
  * as it was; kill -9 after the first batch and a rerun of the same plan; drift; the minimum.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
@@ -176,7 +176,6 @@ describe('vigil retention on DuckDB', () => {
 
     expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
     const yml = join(dir, 'models/sources.yml');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(yml, readFileSync(yml, 'utf8').replace('keep: 3d', 'keep: 2d'));
     const changed = vigil(dir, ['retention', 'apply', '--force']);
     expect(changed.code).toBe(2);
@@ -193,7 +192,6 @@ describe('vigil retention on DuckDB', () => {
     const dir = await duckProject('{ column: created_at, keep: 30d, override_days: days }');
     expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
     const file = join(dir, 'target/retention_plan.json');
-    const { writeFileSync } = await import('node:fs');
     const plan = readFileSync(file, 'utf8');
     writeFileSync(file, plan.replace('"cutoff": "2026-11-01T00:00:00.000Z"', '"cutoff": "2026-11-30T00:00:00.000Z"'));
     const edited = vigil(dir, ['retention', 'apply']);
@@ -216,7 +214,6 @@ describe('vigil retention on DuckDB', () => {
     expect(vigil(dir, ['retention', 'apply']).stderr).toMatch(/no plan at target\/retention_plan\.json: run vigil retention plan first/);
     expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]);
     // the CLI on a config mistake: exit 2, file:line, no stack trace
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(join(dir, 'models/sources.yml'), readFileSync(join(dir, 'models/sources.yml'), 'utf8').replace('{ column: note, keep: 30d }', '{ colum: created_at, keep: 30 days }'));
     for (const cmd of ['plan', 'apply']) {
       const bad = vigil(dir, ['retention', cmd]);
@@ -268,5 +265,16 @@ describe('vigil retention on Postgres (apply_to: source: the database vigil sync
     ]);
     // the warehouse copy was never touched (it does not even exist here)
     expect(await duck(dir, "select count(*)::int as n from information_schema.tables where table_name = 'events'")).toEqual([{ n: 0 }]);
+
+    // where a plan deletes is part of it: planned in the source, apply_to since removed (the
+    // warehouse's raw.events is another table) — refused, not a crash, nothing deleted anywhere
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF], env).code).toBe(0);
+    const yml = join(dir, 'models/sources.yml');
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace(', apply_to: source', ''));
+    const moved = vigil(dir, ['retention', 'apply'], env);
+    expect(moved.code, moved.stdout + moved.stderr).toBe(2);
+    expect(moved.stderr).toMatch(/raw\.events: the plan was made for .*"apply_to":"source","target":"app".*, the project now says .*"apply_to":"warehouse","target":"dev"/);
+    expect(moved.stderr).not.toMatch(/\n\s+at /);
+    expectRowsLeft(before, (await client.query(PG_ROWS.replace('%s', s))).rows, kept);
   });
 });

@@ -34,7 +34,16 @@ describe('durations', () => {
   });
 
   it('a lower bound, and formatting back', () => {
-    expect((parseDuration('--for', '0s', { min: 1 }) as Error).message).toMatch(/--for must be at least/);
+    expect((parseDuration('--for', '0s', { min: 1 }) as Error).message).toBe("--for must be more than 0s, got '0s'");
+    expect((parseDuration('--grace', '1m', { min: 120_000 }) as Error).message).toBe("--grace must be at least 2m, got '1m'");
+  });
+
+  it('an upper bound: 292 years, as in Prometheus (longer ones overflow dates), in flags and in YAML', () => {
+    expect(parseDuration('--lookback', '292y')).toBe(292 * 365 * 86_400_000);
+    expect((parseDuration('--lookback', '99999999y') as Error).message).toBe("--lookback must be at most 292y (as in Prometheus), got '99999999y'");
+    expect(Duration.safeParse('10000000000d').error?.issues[0].message).toBe('must be at most 292y (as in Prometheus)');
+    expect(Duration.safeParse('90 days').error?.issues[0].message).toMatch(/^must be a duration like 30s/);
+    expect(Duration.safeParse('7y').success).toBe(true);
     expect([formatDuration(5_400_000), formatDuration(45_000), formatDuration(3 * 86_400_000 + 3_600_000)]).toEqual(['1h30m', '45s', '3d1h']);
   });
 });
