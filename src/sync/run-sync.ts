@@ -16,7 +16,7 @@ import type { SourceNode } from '../compile/manifest.js';
 import { WarehouseError } from '../errors.js';
 import { pidAlive } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
-import { STATE_TABLE, SyncConflict, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader } from './sync-types.js';
+import { STATE_TABLE, SyncConflict, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader } from './sync-types.js';
 
 export interface SyncRunOptions {
   mode: 'delta' | 'full';
@@ -94,7 +94,11 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         }
         const nulls = await src.nullCursorRows(spec, columns);
         if (nulls > 0) opts.out(`  ${stream}: warning: ${nulls.toLocaleString('en-US')} row${nulls === 1 ? '' : 's'} of ${sync.schema}.${s.relation.identifier} ha${nulls === 1 ? 's' : 've'} no ${sync.cursor} (NULL) and ${nulls === 1 ? 'is' : 'are'} not synced (${s.file}:${s.line}); the cursor column should be NOT NULL`);
-        await writer.ensureTables(rel, columns);
+        const changed = await writer.ensureTables(rel, columns);
+        const typed = (c: SyncColumn) => `${c.name} (${c.pgType})`;
+        const table = `${rel.schema}.${rel.identifier}`;
+        if (changed.added.length) opts.out(`  ${stream}: new in the source: ${changed.added.map(typed).join(', ')}; added to ${table}, where the rows synced before hold NULL until vigil sync --mode full (or --full-refresh) reads them again`);
+        if (changed.gone.length) opts.out(`  ${stream}: no longer in the source: ${changed.gone.join(', ')}; kept in ${table}, NULL in the rows synced from now on (a renamed column is one gone and one new)`);
         if (opts.fullRefresh) await writer.reset(rel, stateRel, stream);
         const state = await writer.readState(stateRel, stream);
         sourceMax = await src.maxCursor(spec);

@@ -7,7 +7,7 @@
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import type { Relation, SqlParam } from '../adapters/dialect.js';
-import { normalizeState, STATE_TABLE, SyncConflict, type BatchFile, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
+import { columnChanges, normalizeState, STATE_TABLE, SyncConflict, type BatchFile, type ColumnChanges, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
 
 export abstract class StandardSyncWriter implements SyncWriter {
   constructor(protected readonly db: Adapter) {}
@@ -29,10 +29,13 @@ export abstract class StandardSyncWriter implements SyncWriter {
     );
   }
 
-  async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<void> {
+  async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<ColumnChanges> {
     const d = this.db.dialect;
     await this.ensureState(rel.schema);
     await this.db.execute(`create table if not exists ${d.relation(rel)} (${columns.map((c) => `${d.quoteIdent(c.name)} ${this.columnType(c)}`).join(', ')})`);
+    const changes = columnChanges((await this.db.columns(rel)).map((c) => c.name), columns);
+    for (const c of changes.added) await this.db.execute(`alter table ${d.relation(rel)} add column if not exists ${d.quoteIdent(c.name)} ${this.columnType(c)}`);
+    return changes;
   }
 
   async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {

@@ -46,6 +46,19 @@ export interface StreamState {
   consecutive_failures: number;
 }
 
+/** How a stream's table and its source's columns differ (SyncWriter.ensureTables). */
+export interface ColumnChanges {
+  added: SyncColumn[];
+  gone: string[];
+}
+
+/** Which of the source's `columns` the table's (`existing`) lacks, and which it has beyond them; names compared case-insensitively. */
+export function columnChanges(existing: string[], columns: SyncColumn[]): ColumnChanges {
+  const have = new Set(existing.map((n) => n.toLowerCase()));
+  const want = new Set(columns.map((c) => c.name.toLowerCase()));
+  return { added: existing.length ? columns.filter((c) => !have.has(c.name.toLowerCase())) : [], gone: existing.filter((n) => !want.has(n.toLowerCase())) };
+}
+
 export interface BatchInfo {
   rows: number;
   /** the last row's cursor (text, exact) and primary key (text; JSON array for composite keys) */
@@ -128,7 +141,12 @@ export class RecordMeter {
 export interface SyncWriter {
   /** The state table alone: failures are recorded even when the source cannot be read. */
   ensureState(schema: string): Promise<void>;
-  ensureTables(rel: Relation, columns: SyncColumn[]): Promise<void>;
+  /**
+   * The state table, and the stream's table with the source's columns: created, or — when the
+   * source has gained columns since — those added (`added`; rows synced before hold NULL there).
+   * `gone`: columns the table has that the source no longer has (kept; new rows hold NULL).
+   */
+  ensureTables(rel: Relation, columns: SyncColumn[]): Promise<ColumnChanges>;
   readState(stateRel: Relation, stream: string): Promise<StreamState | undefined>;
   /** Whether the table holds any row (an empty one needs no replacing). */
   hasRows(rel: Relation): Promise<boolean>;

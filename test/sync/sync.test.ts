@@ -283,6 +283,28 @@ describe('vigil sync', () => {
     }
   });
 
+  it('a column added to the source is added to the table (it was: every later run failed), a renamed one is one gone and one new; --mode full fills the rows synced before', async () => {
+    const s = uniqueSchema('sync_cols');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events select i, null, 'n' || i, now() - interval '2 hours' + i * interval '10 minutes' from generate_series(1, 5) i`);
+    const dir = project(s);
+    expect(sync(dir, ['-s', 'source:raw.events']).code).toBe(0);
+    await client.query(`alter table ${s}.events add column tokens integer default 7; alter table ${s}.events rename column note to memo; insert into ${s}.events values (6, null, 'm6', now(), 60)`);
+    const r = sync(dir, ['-s', 'source:raw.events']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('raw.events: new in the source: memo (text), tokens (integer); added to raw.events, where the rows synced before hold NULL until vigil sync --mode full (or --full-refresh) reads them again');
+    expect(r.stdout).toContain('raw.events: no longer in the source: note; kept in raw.events, NULL in the rows synced from now on (a renamed column is one gone and one new)');
+    const rows = () => duck<{ id: bigint; note: string | null; memo: string | null; tokens: number | null }>(dir, 'select id, note, memo, tokens from raw.events order by id');
+    expect((await rows()).map((x) => [Number(x.id), x.note, x.memo, x.tokens])).toEqual([
+      // (row 5 is within the 5-minute lookback of the cursor: read again, in the new shape)
+      [1, 'n1', null, null], [2, 'n2', null, null], [3, 'n3', null, null], [4, 'n4', null, null], [5, null, 'n5', 7], [6, null, 'm6', 60],
+    ]);
+    const full = sync(dir, ['-s', 'source:raw.events', '--mode', 'full']);
+    expect(full.code, full.stdout + full.stderr).toBe(0);
+    expect(full.stdout).not.toContain('new in the source');
+    expect((await rows()).map((x) => [Number(x.id), x.memo, x.tokens])).toEqual([[1, 'n1', 7], [2, 'n2', 7], [3, 'n3', 7], [4, 'n4', 7], [5, 'n5', 7], [6, 'm6', 60]]);
+  });
+
   it('kill -9 in the middle of a run, then a rerun: the target equals the source', async () => {
     const s = uniqueSchema('sync_kill');
     await setupSource(s);

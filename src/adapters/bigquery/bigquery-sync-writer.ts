@@ -5,7 +5,7 @@
  * stage, which the rerun replaces. Stream names, cursors and keys are query parameters.
  */
 import type { Relation, SqlParam } from '../dialect.js';
-import { fromBatchValue, isArrayColumn, normalizeState, type BatchFile, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
+import { columnChanges, fromBatchValue, isArrayColumn, normalizeState, type BatchFile, type ColumnChanges, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
 import { STATE_TABLE } from '../../sync/sync-types.js';
 import type { BigQueryAdapter } from './bigquery-adapter.js';
 
@@ -23,9 +23,12 @@ export class BigQuerySyncWriter implements SyncWriter {
     );
   }
 
-  async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<void> {
+  async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<ColumnChanges> {
     await this.ensureState(rel.schema);
     await this.db.execute(`CREATE TABLE IF NOT EXISTS ${this.rel(rel)} (${columns.map((c) => `${this.db.dialect.quoteIdent(c.name)} ${this.db.dialect.syncColumnType(c.pgType)}`).join(', ')})`);
+    const changes = columnChanges((await this.db.columns(rel)).map((c) => c.name), columns);
+    if (changes.added.length) await this.db.execute(`ALTER TABLE ${this.rel(rel)} ${changes.added.map((c) => `ADD COLUMN IF NOT EXISTS ${this.db.dialect.quoteIdent(c.name)} ${this.db.dialect.syncColumnType(c.pgType)}`).join(', ')}`);
+    return changes;
   }
 
   async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
