@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
 import { installJinjaCompat, PRINTED_FUNCTION } from '../compile/jinja-compat.js';
 import { didYouMean } from '../errors.js';
+import { redact } from '../secrets.js';
 import type { AlertRule, Severity } from './schema.js';
 import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
 
@@ -164,7 +165,11 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
   const groups = new Map<string, { labels: Record<string, string>; rows: Array<Record<string, Json>> }>();
   for (const r of rows) {
     const g: Record<string, string> = {};
-    for (const col of groupBy) g[col] = r[col] === null || r[col] === undefined ? '' : String(r[col]);
+    // label values come from data and go into the state, which is written through the one
+    // redaction path: redacted here, where they are made, so the state read back names the same
+    // instances (a value holding a URL's password, or equal to a secret's value, was redacted
+    // on the way to the state only: the next run saw another instance, resolved and re-fired it)
+    for (const col of groupBy) g[col] = r[col] === null || r[col] === undefined ? '' : redact(String(r[col]));
     const key = instanceKey(rule.name, g);
     let e = groups.get(key);
     if (!e) groups.set(key, (e = { labels: g, rows: [] }));

@@ -111,6 +111,35 @@ describe('a query that fails raises an error notification instead of passing sil
   });
 });
 
+describe('label values that hold a secret', () => {
+  let pd: FakePagerDuty;
+  beforeAll(async () => {
+    pd = await startFakePagerDuty();
+  });
+  afterAll(() => pd?.close());
+
+  it("are redacted where they are made: the state read back names the same instances (was: resolved and fired again every run)", async () => {
+    const model = `select 'ftp://bob:hunter2@files.example.com/x' as capability, 12 as n union all select 'summarize', 13`;
+    const dir = project({ 'models/counts.sql': model, 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    // a secret of the environment that a label value happens to equal
+    const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath, APP_DB_PASSWORD: 'summarize' };
+    const ev = (at: string) => vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json', '--at', at], env);
+    const first = await ev('2026-03-10T10:00:00Z');
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toContain('inactive -> firing {capability=ftp://bob:***@files.example.com/x}');
+    expect(first.stdout).toContain('inactive -> firing {capability=<redacted:APP_DB_PASSWORD>}');
+    expect(pd.events.map((e) => e.event_action)).toEqual(['trigger', 'trigger']);
+    for (const at of ['2026-03-10T10:15:00Z', '2026-03-10T10:30:00Z']) {
+      const again = await ev(at);
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      expect(again.stdout).not.toMatch(/->/);
+    }
+    expect(pd.events.map((e) => e.event_action)).toEqual(['trigger', 'trigger']);
+    expect(pd.events.map((e) => (e.payload!.custom_details as { labels: { capability: string } }).labels.capability).sort()).toEqual(['<redacted:APP_DB_PASSWORD>', 'ftp://bob:***@files.example.com/x']);
+  });
+});
+
 describe('rules that break or disappear are never silent', () => {
   let pd: FakePagerDuty;
   beforeAll(async () => {
