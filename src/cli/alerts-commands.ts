@@ -302,11 +302,7 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
   const waitMs = o.wait ? durationFlag('--wait', o.wait) : 0;
   const s = await setupAlertsForEvaluation(o);
   const policyMs = deliveryPolicy(o.deliveryTimeout, s.files) ?? NaN;
-  if (!s.rules.length) {
-    out(`No alert rules in ${s.files.paths.alerts}/*.yaml: nothing to evaluate (see docs/alerts.md).`);
-    return;
-  }
-  const rules = selectRules(s.rules, o.select);
+  const rules = s.rules.length ? selectRules(s.rules, o.select) : [];
   // the driver first; then, while the warehouse opens (DuckDB creates its instance in its own
   // threads), the evaluation's modules and the formatters of the rules' time zones (~45 ms)
   await (await import('../adapters/index.js')).prepareDriver(s.target.type);
@@ -321,6 +317,16 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
   let summary: EvalSummary;
   try {
     const store = await openStore(o, s, adapter);
+    if (!s.rules.length) {
+      // no rule (all deleted or disabled): nothing to evaluate — unless the state still holds
+      // instances (they resolve, as a deleted rule's do) or notifications to deliver
+      const doc = await store.read();
+      if (!Object.keys(doc.instances).length && !doc.outbox.some((e) => e.status !== 'sent')) {
+        out(`No alert rules in ${s.files.paths.alerts}/*.yaml: nothing to evaluate (see docs/alerts.md).`);
+        return;
+      }
+      out(`No alert rules in ${s.files.paths.alerts}/*.yaml; the state still holds what earlier rules left: resolving and delivering it.`);
+    }
     const [{ evaluateAlerts, describeTransition }, { LockBusyError }, { DEFAULT_POLICY }] = await modules;
     out(`${o.dryRun ? 'Dry run: evaluating' : 'Evaluating'} ${rules.length} alert${rules.length === 1 ? '' : 's'} on ${s.target.name} (${s.target.type}) at ${at.toISOString()}; state in ${store.description}`);
     try {

@@ -140,6 +140,33 @@ describe('label values that hold a secret', () => {
   });
 });
 
+describe('the last rule disabled', () => {
+  let pd: FakePagerDuty;
+  beforeAll(async () => {
+    pd = await startFakePagerDuty();
+  });
+  afterAll(() => pd?.close());
+
+  it('its instances still resolve and the outbox still delivers (was: "nothing to evaluate", exit 0)', async () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const env = { PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
+    const ev = (at: string) => vigilAsync(dir, ['alerts', 'evaluate', '--state-file', 'state.json', '--at', at], env);
+    const before = pd.events.length;
+    expect((await ev('2026-03-10T10:00:00Z')).code).toBe(0);
+    expect(pd.events.slice(before).map((e) => e.event_action)).toEqual(['trigger']);
+    writeFileSync(join(dir, 'alerts/a.yaml'), `${COUNTS_ALERT}    enabled: false\n`);
+    const off = await ev('2026-03-10T10:15:00Z');
+    expect(off.code, off.stdout + off.stderr).toBe(0);
+    expect(off.stdout).toContain('the state still holds what earlier rules left');
+    expect(pd.events.slice(before).map((e) => e.event_action)).toEqual(['trigger', 'resolve']);
+    const idle = await ev('2026-03-10T10:30:00Z');
+    expect(idle.code).toBe(0);
+    expect(idle.stdout).toContain('nothing to evaluate');
+    expect(pd.events.slice(before)).toHaveLength(2);
+  });
+});
+
 describe('rules that break or disappear are never silent', () => {
   let pd: FakePagerDuty;
   beforeAll(async () => {
