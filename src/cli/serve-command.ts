@@ -188,8 +188,50 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     pump();
   };
 
+  // Notifications group_wait / group_interval hold are sent when they are due, not at the alerts
+  // job's next slot (which may be an hour away), as run-scheduler sends them: one timer, at the
+  // earliest, and the send waits its turn in the queue like a job (the state lock keeps two
+  // serve processes from sending one twice)
+  let held: { job: JobSpec; at: number; timer: NodeJS.Timeout } | undefined;
+  let heldDue: JobSpec | undefined;
+  const wakeForHeld = (job: JobSpec, items: Array<{ until: string }>) => {
+    if (!items.length || stopping) return;
+    const at = Math.min(...items.map((h) => Date.parse(h.until)));
+    if (held && held.at <= at) return;
+    if (held) clearTimeout(held.timer);
+    const timer = setTimeout(() => {
+      held = undefined;
+      heldDue = job;
+      pump();
+    }, Math.max(0, at - Date.now()) + 50);
+    held = { job, at, timer };
+  };
+  const sendHeld = async (job: JobSpec): Promise<void> => {
+    try {
+      const { setupAlertsForEvaluation, evaluateScheduled, scheduledPolicy } = await import('./alerts-commands.js');
+      const s = await setupAlertsForEvaluation({ projectDir: o.projectDir, target: o.target, vars: o.vars });
+      const sum = await evaluateScheduled(s, { projectDir: o.projectDir, target: o.target, vars: o.vars }, [], { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: true, command: `vigil serve (${job.name}: held notifications)` });
+      for (const result of ['sent', 'rejected', 'pending', 'uncertain'] as const) if (sum.delivery[result]) metrics.notifications.inc({ result }, sum.delivery[result]);
+      log(`${job.name}: sent what group_wait / group_interval held: ${sum.delivery.sent} sent${sum.delivery.pending ? `, ${sum.delivery.pending} pending` : ''}`);
+      wakeForHeld(job, sum.held);
+    } catch (e) {
+      logErr(`${job.name}: held notifications not sent: ${redact((e as Error).message.split('\n')[0])} (serve keeps running; the job's next run sends them)`);
+    }
+  };
+
   const pump = () => {
-    if (current || stopping || !queue.length) return;
+    if (current || stopping) return;
+    if (heldDue) {
+      const job = heldDue;
+      heldDue = undefined;
+      const done = sendHeld(job).finally(() => {
+        current = undefined;
+        pump();
+      });
+      current = { job, stop: new AbortController(), done };
+      return;
+    }
+    if (!queue.length) return;
     const d = queue.shift()!;
     const stop = new AbortController();
     const t0 = performance.now();
@@ -373,6 +415,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const sum = await evaluateScheduled(s, { projectDir: o.projectDir, target: o.target, vars: o.vars }, rules, { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: false, command: `vigil serve (${d.job.name})` });
     for (const x of sum.outcomes) metrics.alertsFiring.set({ alert: x.rule }, x.firing);
     for (const result of ['sent', 'rejected', 'pending', 'uncertain'] as const) if (sum.delivery[result]) metrics.notifications.inc({ result }, sum.delivery[result]);
+    wakeForHeld(d.job, sum.held);
     const errors = sum.outcomes.filter((x) => x.status === 'error');
     const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
     return { ok: !errors.length, message: `${rules.length} rule${rules.length === 1 ? '' : 's'}, ${firing} firing, ${sum.delivery.sent} sent${errors.length ? `; failed: ${errors.map((e) => `${e.rule} (${e.error})`).join('; ')}` : ''}` };
@@ -446,6 +489,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       }
       stopping = true;
       for (const j of jobs.values()) clearTimeout(j.timer);
+      if (held) clearTimeout(held.timer);
       queue.length = 0;
       const running = current;
       log(`${sig}: stopping${running ? ` after ${running.job.name} reaches a safe point (at most ${Math.round(config.graceMs / 1000)}s)` : ''}`);

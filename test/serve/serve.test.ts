@@ -13,6 +13,7 @@ import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { uniqueSchema } from '../support/postgres.js';
 import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
 import { killAll, startServe, waitFor } from '../support/serve.js';
+import { startFakePagerDuty } from '../support/fake-pagerduty.js';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -240,6 +241,31 @@ describe('vigil serve', () => {
     const n = (await client.query(`select n::int as n from ${wh}.event_count`)).rows[0].n;
     expect(n).toBe(200);
   });
+  it('notifications held by group_wait are sent when due, not at the alerts job\'s next slot (a year away here)', async () => {
+    const pd = await startFakePagerDuty();
+    try {
+      const dir = project('serve_held', {
+        schedules: '  alerts: { command: alerts, cron: "0 0 1 1 *" }',
+        models: {
+          'alerts/a.yaml': 'alerts:\n  - name: always\n    severity: critical\n    query: select 1 as n\n    condition: { type: threshold, column: n, op: ">", value: 0 }\n    summary: "n is {{ n }}"\n',
+          'alerts/routes.yaml': 'receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }\nroute:\n  receiver: pd\n  group_wait: 3s\n',
+        },
+      });
+      const srv = await startServe(dir, ['--run-now'], { DATABASE_URL: url, PD_KEY: 'R0UT1NGKEY0123456789abcdefSECRET', PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath });
+      await waitFor(() => /alerts: OK/.test(srv.log()), 60_000, srv.log);
+      expect(srv.log()).toMatch(/held: always\{\} -> pd until/);
+      expect(pd.events).toHaveLength(0);
+      await waitFor(() => pd.events.length > 0, 30_000, srv.log);
+      expect(pd.events.map((e) => e.event_action)).toEqual(['trigger']);
+      await waitFor(() => /alerts: sent what group_wait \/ group_interval held: 1 sent/.test(srv.log()), 10_000, srv.log);
+      srv.child.kill('SIGTERM');
+      expect(await srv.exited, srv.log()).toBe(0);
+      expect(pd.events).toHaveLength(1);
+    } finally {
+      pd.close();
+    }
+  });
+
   it("the shipped project's schedules: the delta sync, the build of what reads the new rows, and the alerts, under one serve", async () => {
     const raw = uniqueSchema('serve_shipped');
     const dir = makeProject({});
