@@ -369,11 +369,22 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         const interrupted = results.some((r) => r.status === 'interrupted');
         const rows = results.reduce((a, r) => a + r.rows, 0);
         const message = [`${rows.toLocaleString('en-US')} rows in ${results.length} stream${results.length === 1 ? '' : 's'}`, ...problems, ...failed.map((r) => `${r.stream}: ${r.message}`)].join('; ');
-        // build what reads the streams that got rows (dbt's source:x+), unless we are stopping
+        // build what reads the streams that got rows (dbt's source:x+; a delta run re-reads at
+        // least the rows of its cursor's last instant, so a stream with rows always has some)
         const changed = results.filter((r) => r.rows > 0).map((r) => r.stream);
+        if (process.env.VIGIL_TEST_SIGTERM_BEFORE_BUILD === '1') {
+          // (tests: the signal lands between the sync and its build)
+          process.kill(process.pid, 'SIGTERM');
+          await new Promise((r) => setTimeout(r, 50));
+        }
         let buildOk = true;
         let buildStopped = false;
-        if (job.buildAfter && changed.length && !signal.aborted) {
+        if (job.buildAfter && changed.length && signal.aborted) {
+          // stopping before the build: the run is not done (was: recorded a success, no build);
+          // its slot is given back, and its next run (a catch-up at the next start) builds
+          buildStopped = true;
+          log(`${job.name}: stopping before the build of what reads ${changed.join(', ')}; the next run builds it`);
+        } else if (job.buildAfter && changed.length) {
           await target.close();
           log(`${job.name}: building what reads ${changed.join(', ')}`);
           const s = await runExecute('build', { ...common, select: changed.map((x) => `source:${x}+`), threads: job.threads, signal });

@@ -53,7 +53,9 @@ export interface ServeConfig {
   graceMs: number;
 }
 
-export const DEFAULT_LISTEN = '127.0.0.1:9464';
+export /** The longest a Node timer waits (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const DEFAULT_LISTEN = '127.0.0.1:9464';
 /** The shortest serve.lease: renewed every third of it (at least each second), with room for a slow round trip. */
 export const MIN_LEASE_MS = 10_000;
 
@@ -137,6 +139,12 @@ export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?
   // a lease is renewed every third of it while its job runs: one too short to be renewed in time
   // lets a second serve take the job it still runs (the same slot twice at once)
   if (serve.lease !== undefined && durationMs(serve.lease) < MIN_LEASE_MS) ds.push(diag('E_SCHEDULE', `serve.lease ${serve.lease} is too short: a running job renews its lease every third of it, so another serve would take it over while it runs; at least ${MIN_LEASE_MS / 1000}s`, at(['serve', 'lease'])));
+  // serve waits these out with timers, and a timer holds at most 2^31 - 1 ms (24.8 days): longer
+  // ones fired at once (a 30d grace ended a stop after 1 ms)
+  for (const k of ['lease', 'grace'] as const) {
+    const v = serve[k];
+    if (v !== undefined && durationMs(v) > MAX_TIMER_MS) ds.push(diag('E_SCHEDULE', `serve.${k} ${v} is longer than serve can wait: at most 24d`, at(['serve', k])));
+  }
   if (ds.length) return { diagnostics: ds };
   return {
     config: {

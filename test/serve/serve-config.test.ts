@@ -51,6 +51,7 @@ describe('serve configuration', () => {
     ['an unknown key', 'schedules:\n  s: { command: build, cron: "0 * * * *", selct: x }\n', /unknown key 'selct'/],
     ['a bad listen address', 'serve: { listen: "localhost:99999" }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /project\.yaml:5:\d+: .*serve\.listen 'localhost:99999' is not an address/],
     ['a lease too short to be renewed', 'serve: { lease: 0s }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /project\.yaml:5:\d+: .*serve\.lease 0s is too short: .* at least 10s/],
+    ['a grace longer than a timer holds', 'serve: { grace: 30d }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /project\.yaml:5:\d+: .*serve\.grace 30d is longer than serve can wait: at most 24d/],
     ['a time zone on alerts without cron (each rule has its own)', 'schedules:\n  a: { command: alerts, timezone: Europe/Paris }\n', /project\.yaml:6:\d+: .*schedules\.a: timezone goes with cron/],
     ['an empty selector', 'schedules:\n  t: { command: test, cron: "0 * * * *", select: " " }\n', /project\.yaml:6:\d+: .*schedules\.t: select is empty/],
     ['a bad duration', 'serve: { max_sync_age: 5 minutes }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /serve\.max_sync_age/],

@@ -165,6 +165,27 @@ describe('vigil serve', () => {
     expect(srv.log()).not.toMatch(/\n\s+at /);
   });
 
+  it('SIGTERM between the sync of a build_after job and its build: the run is abandoned, not a success without its build', async () => {
+    const s = uniqueSchema('serve_tb');
+    await source(s, 200);
+    const dir = project(s, { schedules: '  sync_yearly: { command: sync, cron: "0 0 1 1 *", build_after: true }', models: { 'models/n.sql': "select count(*) as n from {{ source('raw', 'events') }}" } });
+    // serve signals itself between the sync and its build
+    const srv = await startServe(dir, ['--run-now'], { DATABASE_URL: url, VIGIL_TEST_SIGTERM_BEFORE_BUILD: '1' });
+    expect(await srv.exited, srv.log()).toBe(0);
+    expect(srv.log()).toMatch(/sync_yearly: stopping before the build of what reads raw\.events; the next run builds it/);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    try {
+      const [lease] = await db.query<{ body: string }>(`select body from analytics.vigil_serve_leases where id = 'job:sync_yearly'`);
+      const status = (JSON.parse(lease.body) as { last: { status: string } }).last.status;
+      const built = (await db.query(`select 1 from information_schema.tables where table_schema = 'analytics' and table_name = 'n'`)).length > 0;
+      // abandoned: its slot is given back (a catch-up at the next start runs it again)
+      expect(status).toBe('abandoned');
+      expect(built).toBe(false);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('SIGTERM in the middle of a sync (30,000 rows in batches of 1,000): the batch in progress commits, serve exits 0, and nothing is lost or doubled', async () => {
     const s = uniqueSchema('serve_term');
     await source(s, 30_000);
