@@ -151,6 +151,15 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
     );
     return;
   }
+  // alertname and severity are the rule's: a label or a group_by column of that name would
+  // replace them (routing, silences and PagerDuty's severity read the label)
+  for (const k of ['alertname', 'severity'] as const) {
+    const set = k === 'alertname' ? `name: (${rule.name})` : `severity: (${rule.severity})`;
+    if (rule.labels && k in rule.labels) ds.push(diag('E_ALERT', `alert '${rule.name}': labels.${k} would replace the ${k} the rule's ${set} gives`, at('labels', k), k === 'severity' ? 'set severity: instead' : 'the rule name is the alertname'));
+    const gi = rule.group_by.indexOf(k);
+    if (gi >= 0) ds.push(diag('E_ALERT', `alert '${rule.name}': group_by '${k}' would replace the ${k} the rule's ${set} gives with a column's values`, at('group_by', gi), `rename the column in the query (e.g. select ${k} as source_${k})`));
+  }
+  if (durationMs(rule.timeout) <= 0) ds.push(diag('E_ALERT', `alert '${rule.name}': timeout ${rule.timeout} would stop every evaluation at once: it must be more than 0s`, at('timeout')));
   if (rule.where && !rule.model) ds.push(diag('E_ALERT', `alert '${rule.name}': where: filters a model: only goes with model:`, at('where'), 'put the filter inside query: instead'));
   if (c.type === 'anomaly' && !!c.baseline === !!c.days) ds.push(diag('E_ALERT', `alert '${rule.name}': an anomaly condition needs either baseline: (a column) or days: (a rolling median computed over the rows)`, at('condition')));
   if (c.type === 'anomaly' && c.days && !rule.time) ds.push(diag('E_ALERT', `alert '${rule.name}': condition.days needs time: (the column that orders the rows)`, at('condition', 'days')));

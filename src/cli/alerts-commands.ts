@@ -523,6 +523,7 @@ async function withStore<T>(o: Common, fn: (store: StateStore, s: Setup) => Prom
 
 export async function runAlertsSilence(o: Common & { match?: string[]; for?: string; until?: string; comment?: string; author?: string; expire?: string }): Promise<void> {
   const { parseMatcher } = await import('../alerts/routing.js');
+  const { matches } = await import('../alerts/matchers.js');
   if (o.expire) {
     await withStore(o, async (store) => {
       let found = false;
@@ -545,6 +546,10 @@ export async function runAlertsSilence(o: Common & { match?: string[]; for?: str
     if (typeof r === 'string') throw new UsageError(`--match ${r}`);
     return r;
   });
+  // as Alertmanager: a silence whose every matcher matches the empty string (x=~.*, x="") would
+  // mute every alert, those without the label included
+  if (matchers.every((m) => matches({ name: m.label, op: m.op, value: m.value }, {}))) throw new UsageError(`--match ${o.match.join(' --match ')} matches every alert (each matcher matches a missing label): at least one must not match the empty string, as in Alertmanager`);
+  if (o.until && o.for) throw new UsageError('give --for or --until, not both');
   const start = new Date();
   let end: Date;
   if (o.until) end = timestampFlag('--until', o.until);

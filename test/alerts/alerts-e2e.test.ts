@@ -236,6 +236,16 @@ describe('delivery to PagerDuty and Slack (loopback receivers)', () => {
     expect(d.code, d.stderr).toBe(0);
     expect(vigil(live, ['build', '--full-refresh']).code).toBe(0);
     const ev = () => vigilAsync(live, ['alerts', 'evaluate', '--state-file', '.vigil/alerts.json', '--select', 'ai_audit_volume_spike', '--delivery-timeout', '8s'], env);
+    // as Alertmanager refuses them: a silence that would mute every alert, and two ends
+    for (const [args, msg] of [
+      [['--match', 'capability=~.*', '--for', '2h'], /matches every alert \(each matcher matches a missing label\): at least one must not match the empty string/],
+      [['--match', 'capability!=draft', '--match', 'team=', '--for', '2h'], /matches every alert/],
+      [['--match', 'capability=summarize', '--for', '2h', '--until', '2030-01-01T00:00:00Z'], /give --for or --until, not both/],
+    ] as const) {
+      const bad = vigil(live, ['alerts', 'silence', '--state-file', '.vigil/alerts.json', ...args, '--comment', 'c'], env);
+      expect(bad.code, bad.stdout).toBe(2);
+      expect(bad.stderr).toMatch(msg);
+    }
     const s = vigil(live, ['alerts', 'silence', '--state-file', '.vigil/alerts.json', '--match', 'capability=summarize', '--for', '2h', '--comment', 'known backfill'], env);
     expect(s.code, s.stderr).toBe(0);
     const id = /Silence (\w+) created/.exec(s.stdout)![1];
