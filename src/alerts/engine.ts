@@ -494,6 +494,31 @@ function freeNames(template: string): Set<string> {
   return out;
 }
 
+/**
+ * The filters a template uses that rendering has not (`{{ n | badfilter }}`): nunjucks only
+ * finds out when it renders, and the message would go out as its raw template. Checked when the
+ * rules load; each with the nearest filter there is.
+ */
+export function unknownFilters(template: string): Array<{ name: string; hint?: string }> {
+  const known = Object.keys((env as unknown as { filters: Record<string, unknown> }).filters);
+  const found = new Map<string, string | undefined>();
+  type N = { typename?: string; fields?: string[]; children?: N[]; name?: { value?: unknown }; [k: string]: unknown };
+  const walk = (n: unknown): void => {
+    if (!n || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(walk);
+    const node = n as N;
+    if ((node.typename === 'Filter' || node.typename === 'FilterAsync') && typeof node.name?.value === 'string' && !known.includes(node.name.value)) found.set(node.name.value, didYouMean(node.name.value, known));
+    if (node.children) walk(node.children);
+    for (const f of node.fields ?? []) if (f !== 'children') walk(node[f]);
+  };
+  try {
+    walk((nunjucks as unknown as { parser: { parse: (src: string) => unknown } }).parser.parse(template));
+  } catch {
+    // a template that does not parse is reported as such
+  }
+  return [...found].map(([name, hint]) => ({ name, hint }));
+}
+
 export function summaryOf(inst: InstanceState, rule: AlertRule): string {
   if (inst.kind === 'error') return `[${rule.name}] could not be evaluated: ${String(inst.values.error ?? 'unknown error')}`;
   if (inst.kind === 'nodata') return `[${rule.name}] no data: the query returned no rows`;

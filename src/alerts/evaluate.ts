@@ -347,6 +347,7 @@ function warnUnknownTemplateNames(ctx: EvalContext, rules: Map<string, AlertRule
       ['description', rule.description],
       ...Object.entries(rule.fields ?? {}).map(([k, v]) => [`fields.${k}`, v] as [string, string]),
       ...Object.entries(rule.links ?? {}).map(([k, v]) => [`links.${k}`, v] as [string, string]),
+      ...Object.entries(rule.pagerduty ?? {}).map(([k, v]) => [`pagerduty.${k}`, v] as [string, string]),
     ];
     const seen = new Set<string>();
     for (const [where, tpl] of templates) {

@@ -12,7 +12,7 @@ import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { listFiles, type ProjectFiles } from '../project/load-project.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { AlertFileSchema, AlertTestFileSchema, RoutesFileSchema, type AlertRule, type AlertTest, type RouteIn, type RoutesFile } from './schema.js';
-import { readsSyncState } from './engine.js';
+import { readsSyncState, unknownFilters } from './engine.js';
 import { SYNC_STATE_COLUMN_NAMES, SYNC_STATE_COLUMNS } from './sync-state.js';
 import { timezoneProblem } from '../time/schedule.js';
 import { parseActiveHours, type ActiveHours } from './time.js';
@@ -229,7 +229,9 @@ function checkTemplate(text: string, what: string, rule: string, loc: { file: st
   } catch (e) {
     const msg = (e as Error).message.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? String(e);
     ds.push(diag('E_ALERT', `alert '${rule}': ${what} is not a valid template: ${msg}`, loc, 'templates use {{ column }}, filters like {{ x | round(1) }}'));
+    return;
   }
+  for (const f of unknownFilters(text)) ds.push(diag('E_ALERT', `alert '${rule}': ${what} uses filter '${f.name}', which templates do not have${f.hint ? ` — did you mean '${f.hint}'?` : ''}`, loc, f.hint ? undefined : 'filters: Jinja\'s (round, default, upper, join, ...) and signed'));
 }
 
 /**
