@@ -5,7 +5,7 @@
  * the first pagerduty_configs / slack_configs entry of each, with its secret replaced by the
  * NAME of an environment variable to set (a key never goes into a file). What Vigil has no
  * equivalent for (other integrations, message templates, `global:`) is listed, not dropped
- * silently.
+ * silently; what loses a delivery (`lost`) fails the command unless --allow-partial.
  */
 import { parseDocument, stringify } from 'yaml';
 
@@ -16,6 +16,13 @@ export interface ImportResult {
   env: Array<{ name: string; what: string }>;
   /** what could not be converted, one line each */
   notConverted: string[];
+  /**
+   * Those of them that lose a delivery Alertmanager makes: an integration Vigil has not (its
+   * alerts would go nowhere, or to fewer places), a second config of a receiver, a send_resolved
+   * one receiver cannot hold. The others (message templates, global timeouts) change how a
+   * message reads, not whether it is sent.
+   */
+  lost: string[];
 }
 
 const INTEGRATIONS = ['email_configs', 'pagerduty_configs', 'pushover_configs', 'slack_configs', 'opsgenie_configs', 'webhook_configs', 'victorops_configs', 'wechat_configs', 'telegram_configs', 'sns_configs', 'webex_configs', 'discord_configs', 'msteams_configs'];
@@ -35,9 +42,24 @@ export function importAlertmanager(text: string): ImportResult | string {
   const env: ImportResult['env'] = [];
   const out: Record<string, unknown> = {};
 
+  const lost: string[] = [];
+  /** a line of notConverted that loses a delivery (ImportResult.lost) */
+  const losing = (line: string) => {
+    notConverted.push(line);
+    lost.push(line);
+  };
+  const global = (am.global && typeof am.global === 'object' ? am.global : {}) as Record<string, unknown>;
+  // global.pagerduty_url is the server of every pagerduty config without its own url (an EU
+  // account's events.eu.pagerduty.com); slack_api_url is a secret: an environment variable here
+  const globalPagerDuty = typeof global.pagerduty_url === 'string' ? global.pagerduty_url : undefined;
   for (const k of Object.keys(am)) {
     if (['route', 'receivers', 'inhibit_rules', 'time_intervals', 'mute_time_intervals'].includes(k)) continue;
-    notConverted.push(k === 'global' ? 'global: (resolve_timeout, default API URLs, SMTP...): Vigil has no global settings; receivers read their URLs from environment variables' : k === 'templates' ? 'templates: Go templates are not Vigil\'s: a rule says its own title, summary and fields (docs/alerts.md)' : `${k}: not an Alertmanager key Vigil knows`);
+    if (k === 'global') {
+      const rest = Object.keys(global).filter((g) => g !== 'pagerduty_url' && g !== 'slack_api_url' && g !== 'slack_api_url_file');
+      if (rest.length) notConverted.push(`global: ${rest.join(', ')}: Vigil has no global settings (receivers read their URLs and keys from environment variables)`);
+      continue;
+    }
+    notConverted.push(k === 'templates' ? 'templates: Go templates are not Vigil\'s: a rule says its own title, summary and fields (docs/alerts.md)' : `${k}: not an Alertmanager key Vigil knows`);
   }
 
   const receivers: Array<Record<string, unknown>> = [];
@@ -63,18 +85,20 @@ export function importAlertmanager(text: string): ImportResult | string {
       const p = pd[0];
       const v = unique(envName(name, 'PAGERDUTY_ROUTING_KEY'));
       const cfg: Record<string, unknown> = { routing_key_env: v };
-      if (typeof p.url === 'string') {
+      const url = typeof p.url === 'string' ? p.url : globalPagerDuty;
+      if (url !== undefined) {
         try {
-          cfg.server = new URL(p.url).host;
+          const host = new URL(url).host;
+          if (host !== 'events.pagerduty.com') cfg.server = host;
         } catch {
-          notConverted.push(`receiver '${name}': pagerduty url '${p.url}' is not a URL`);
+          losing(`receiver '${name}': pagerduty url '${url}' is not a URL`);
         }
       }
       rc.pagerduty = cfg;
       env.push({ name: v, what: `the routing key of '${name}'${p.routing_key_file ? ` (Alertmanager read it from ${String(p.routing_key_file)})` : p.service_key ? ' (its service_key: an Events API v1 key; Vigil sends Events API v2, which needs an integration key)' : ''}` });
       // Alertmanager's default for PagerDuty is to send resolves (Vigil's too)
       if (p.send_resolved === false) rc.send_resolved = false;
-      if (pd.length > 1) notConverted.push(`receiver '${name}': ${pd.length - 1} more pagerduty_configs (Vigil has one PagerDuty integration per receiver: make one receiver each)`);
+      if (pd.length > 1) losing(`receiver '${name}': ${pd.length - 1} more pagerduty_configs (Vigil has one PagerDuty integration per receiver: make one receiver each)`);
       const extra = Object.keys(p).filter((k) => !['routing_key', 'routing_key_file', 'service_key', 'service_key_file', 'url', 'send_resolved'].includes(k));
       if (extra.length) notConverted.push(`receiver '${name}': pagerduty_configs ${extra.join(', ')} (a rule's summary, details and pagerduty: fields say this in Vigil)`);
     }
@@ -89,14 +113,15 @@ export function importAlertmanager(text: string): ImportResult | string {
       const slackResolved = s.send_resolved === true;
       if (!pd.length) {
         if (!slackResolved) rc.send_resolved = false;
-      } else if (slackResolved !== (rc.send_resolved !== false)) notConverted.push(`receiver '${name}': its PagerDuty and Slack configs differ in send_resolved (Slack's default is false); Vigil has one per receiver: split it in two receivers`);
-      if (sl.length > 1) notConverted.push(`receiver '${name}': ${sl.length - 1} more slack_configs (make one receiver each)`);
+      } else if (slackResolved !== (rc.send_resolved !== false)) losing(`receiver '${name}': its PagerDuty and Slack configs differ in send_resolved (Slack's default is false); Vigil has one per receiver: split it in two receivers`);
+      if (sl.length > 1) losing(`receiver '${name}': ${sl.length - 1} more slack_configs (make one receiver each)`);
       const extra = Object.keys(s).filter((k) => !['api_url', 'api_url_file', 'channel', 'send_resolved'].includes(k));
       if (extra.length) notConverted.push(`receiver '${name}': slack_configs ${extra.join(', ')} (Go templates: a rule's title, summary and fields say this in Vigil)`);
     }
     for (const k of Object.keys(r)) {
       if (k === 'name' || k === 'pagerduty_configs' || k === 'slack_configs') continue;
-      notConverted.push(INTEGRATIONS.includes(k) ? `receiver '${name}': ${k} (Vigil sends to PagerDuty and Slack only)${!pd.length && !sl.length ? '; the receiver is kept without an integration (alerts routed to it go nowhere)' : ''}` : `receiver '${name}': ${k}`);
+      if (INTEGRATIONS.includes(k)) losing(`receiver '${name}': ${k} (Vigil sends to PagerDuty and Slack only)${!pd.length && !sl.length ? '; the receiver is kept without an integration (alerts routed to it go nowhere)' : ''}`);
+      else notConverted.push(`receiver '${name}': ${k}`);
     }
     receivers.push(rc);
   }
@@ -113,5 +138,5 @@ export function importAlertmanager(text: string): ImportResult | string {
     ...(notConverted.length ? ['# Not converted:', ...notConverted.map((n) => `#   ${n}`)] : []),
     '',
   ];
-  return { text: header.join('\n') + stringify(out, { lineWidth: 0 }), env, notConverted };
+  return { text: header.join('\n') + stringify(out, { lineWidth: 0 }), env, notConverted, lost };
 }

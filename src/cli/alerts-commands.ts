@@ -758,7 +758,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
 
 // ---- import-alertmanager
 
-export async function runAlertsImport(o: { projectDir: string; file: string; out?: string; force?: boolean }): Promise<void> {
+export async function runAlertsImport(o: { projectDir: string; file: string; out?: string; force?: boolean; allowPartial?: boolean }): Promise<void> {
   const { existsSync, readFileSync } = await import('node:fs');
   const src = resolve(process.cwd(), o.file);
   if (!existsSync(src)) throw new UsageError(`${o.file}: no such file`);
@@ -773,6 +773,13 @@ export async function runAlertsImport(o: { projectDir: string; file: string; out
     for (const d of check.diagnostics) err(formatDiagnostic(d));
     throw new UsageError(`${o.file} converts into a routes.yaml Vigil refuses (above, with the converted text and its line numbers); fix it in ${o.file} or in the converted file`);
   }
+  // a routes.yaml that sends less than Alertmanager sent is not written (nor is the command a
+  // success) unless that is what is asked
+  const partial = r.lost.length > 0 && !o.allowPartial;
+  if (o.out && partial) {
+    for (const n of r.lost) err(`not converted: ${n}`);
+    throw new UsageError(`${o.file}: ${r.lost.length} of its deliveries would be lost (above); nothing was written. Make those receivers PagerDuty or Slack ones, or pass --allow-partial to write it as it is`);
+  }
   if (o.out) {
     const dest = resolve(process.cwd(), o.out);
     if (existsSync(dest) && !o.force) throw new UsageError(`${o.out} exists: pass --force to overwrite it, or --out another file`);
@@ -785,4 +792,8 @@ export async function runAlertsImport(o: { projectDir: string; file: string; out
   } else out(r.text);
   for (const e of r.env) err(`set ${e.name}: ${e.what}`);
   for (const n of r.notConverted) err(`not converted: ${n}`);
+  if (partial) {
+    err(`error: ${r.lost.length} of its deliveries would be lost (the lines about integrations and configs above); pass --allow-partial to accept that`);
+    process.exitCode = 1;
+  }
 }

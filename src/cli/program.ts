@@ -303,6 +303,7 @@ export function buildProgram(): Command {
     .argument('<alertmanager.yml>', 'the Alertmanager configuration file')
     .option('--out <file>', 'write the result there (refused if it exists, unless --force); default: print it')
     .option('--force', 'overwrite --out')
+    .option('--allow-partial', 'accept a conversion that loses deliveries (an integration other than PagerDuty and Slack, a second config of a receiver): written, exit 0')
     .action(async (file: string, o, cmd: Command) => {
       const { runAlertsImport } = await import('./alerts-commands.js');
       return runAlertsImport({ ...globals(cmd), ...o, file });

@@ -70,6 +70,16 @@ describe('import-alertmanager', () => {
       expect.stringMatching(/^receiver 'team-db': webhook_configs \(Vigil sends to PagerDuty and Slack only\); the receiver is kept without an integration/),
     ]);
     expect(loaded.routes!.receivers.find((x) => x.name === 'team-db')).toEqual({ name: 'team-db', send_resolved: true });
+    // of these, only the webhook loses a delivery: a title reads differently, a resolve_timeout has no use
+    expect(r.lost).toEqual([expect.stringMatching(/^receiver 'team-db': webhook_configs/)]);
+  });
+
+  it("global.pagerduty_url is the server of the PagerDuty configs without their own url (an EU account's)", () => {
+    const r = importAlertmanager(`global:\n  pagerduty_url: https://events.eu.pagerduty.com/v2/enqueue\nroute: { receiver: eu }\nreceivers:\n  - name: eu\n    pagerduty_configs: [{ routing_key: ${KEY} }]\n  - name: us\n    pagerduty_configs: [{ routing_key: ${KEY}, url: https://events.pagerduty.com/v2/enqueue }]\n`);
+    if (typeof r === 'string') throw new Error(r);
+    const routes = parseRoutes(r.text, 'routes.yaml').routes!;
+    expect(routes.receivers.map((x) => [x.name, x.pagerduty?.server])).toEqual([['eu', 'events.eu.pagerduty.com'], ['us', 'events.pagerduty.com']]);
+    expect(r.notConverted).toEqual([]);
   });
 
   it.skipIf(!existsSync(AMTOOL))('routes every alert as Alertmanager does with the original file (amtool)', () => {
@@ -99,22 +109,29 @@ describe('import-alertmanager', () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as x' });
     dirs.push(dir);
     writeFileSync(join(dir, 'alertmanager.yml'), AM);
+    // the webhook receiver would receive nothing: printed for review, but not a success ...
     const printed = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml']);
-    expect(printed.code, printed.stderr).toBe(0);
+    expect(printed.code, printed.stderr).toBe(1);
+    expect(printed.stderr).toContain('error: 1 of its deliveries would be lost');
     expect(printed.stdout).toContain('routing_key_env: PAGER_PAGERDUTY_ROUTING_KEY');
     expect(printed.stderr).toContain('set PAGER_PAGERDUTY_ROUTING_KEY: the routing key of');
     expect(printed.stdout + printed.stderr).not.toContain(KEY);
-    const written = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts/routes.yaml']);
+    // ... and not written, unless asked
+    const refused = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts/routes.yaml']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not converted: receiver 'team-db': webhook_configs[^]*nothing was written.*--allow-partial/);
+    expect(existsSync(join(dir, 'alerts/routes.yaml'))).toBe(false);
+    const written = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts/routes.yaml', '--allow-partial']);
     expect(written.code, written.stderr).toBe(0);
     expect(readFileSync(join(dir, 'alerts/routes.yaml'), 'utf8')).toContain('receivers:');
-    const again = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts/routes.yaml']);
+    const again = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts/routes.yaml', '--allow-partial']);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('alerts/routes.yaml exists: pass --force to overwrite it');
     const missing = vigil(dir, ['alerts', 'import-alertmanager', 'nope.yml']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).not.toMatch(/\n\s+at /);
     // --out naming a folder, even with --force: exit 2, and no temporary file left beside it
-    const folder = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts', '--force']);
+    const folder = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts', '--force', '--allow-partial']);
     expect(folder.code).toBe(2);
     expect(folder.stderr).toMatch(/^error: cannot write .*alerts: EISDIR/m);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
