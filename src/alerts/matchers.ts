@@ -7,6 +7,8 @@
  * empty string. Used by routes, inhibition rules and silences: one grammar. Checked against
  * amtool in test/alerts/routing-amtool.test.ts.
  */
+import { RE2JS } from 're2js';
+
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
 export interface Matcher {
@@ -94,52 +96,20 @@ export function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-const compiled = new Map<string, RegExp>();
+const compiled = new Map<string, RE2JS>();
 
 /**
- * Go's RE2 syntax in a JavaScript RegExp, anchored. The leading flag group `(?i)` (and `(?s)`,
- * `(?m)`), which RE2 has and JavaScript does not, becomes the RegExp's flags.
+ * A matcher's regex as Alertmanager runs it: Go's RE2, anchored at both ends (`^(?:re)$`). Run
+ * by re2js, a port of RE2 itself, not by JavaScript's RegExp, whose syntax and meaning differ
+ * (`.` and `[^a]` on characters outside the BMP, `\s` on a non-breaking space, `\Q...\E`,
+ * `\x{41}`, `\pL`, `[[:alpha:]]`, inline flags inside a group; and escapes RE2 refuses, like
+ * `\Z`, `\u0041`, `\cA`). Compiled once per expression.
  */
-export function anchored(re: string): RegExp {
+export function anchored(re: string): { test(v: string): boolean } {
   let r = compiled.get(re);
-  if (r) return r;
-  let body = re;
-  let flags = '';
-  const f = /^\(\?([ims]+)\)/.exec(body);
-  if (f) {
-    flags = [...new Set(f[1])].join('');
-    body = body.slice(f[0].length);
-  }
-  r = new RegExp(`^(?:${fromRe2(body)})$`, flags);
-  compiled.set(re, r);
-  return r;
-}
-
-const POSIX: Record<string, string> = {
-  alpha: 'A-Za-z',
-  digit: '0-9',
-  alnum: '0-9A-Za-z',
-  upper: 'A-Z',
-  lower: 'a-z',
-  space: '\\t\\n\\v\\f\\r ',
-  blank: '\\t ',
-  word: '0-9A-Za-z_',
-  xdigit: '0-9A-Fa-f',
-  punct: '!-\\/:-@\\[-`{-~',
-  cntrl: '\\x00-\\x1f\\x7f',
-  graph: '!-~',
-  print: ' -~',
-  ascii: '\\x00-\\x7f',
-};
-
-/** RE2 spellings JavaScript lacks: POSIX classes inside brackets, (?P<name>...) groups. */
-function fromRe2(re: string): string {
-  return re
-    .replace(/\[:(\^?)([a-z]+):\]/g, (m, neg: string, cls: string) => (POSIX[cls] && !neg ? POSIX[cls] : m))
-    .replace(/\(\?P</g, '(?<')
-    // \A and \z: the beginning and end of the text (JavaScript has them as ^ and $ without the m flag)
-    .replace(/(^|[^\\])\\A/g, '$1^')
-    .replace(/(^|[^\\])\\z/g, '$1$');
+  if (!r) compiled.set(re, (r = RE2JS.compile(`^(?:${re})$`)));
+  const p = r;
+  return { test: (v: string) => p.matches(v) };
 }
 
 /** Why a regex matcher's value is not a valid expression, or undefined. */
@@ -152,7 +122,7 @@ export function regexProblem(m: Matcher): string | undefined {
     anchored(m.value);
     return undefined;
   } catch (e) {
-    return `invalid regular expression for '${m.name}': ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`;
+    return `invalid regular expression for '${m.name}': ${(e as Error).message.replace(/^error parsing regexp: /, '')}`;
   }
 }
 

@@ -750,6 +750,8 @@ receivers: [{name: default}, {name: pd}, {name: slack}, {name: never}]
       corner('several matchers in one string, braces, spaces', ['{env="x",team="y"}', 'env=x,team=y', 'env="x", team=~"y|z"', ' env = "x" ', 'env != "x"'], [{}, { env: 'x' }, { env: 'x', team: 'y' }, { env: 'x', team: 'z' }, { team: 'y' }]),
       corner('a quoted comma is part of the value', ['service="a,b"', 'service=~"a,b|c"'], [{ service: 'a,b' }, { service: 'a' }, { service: 'c' }]),
       corner('Go regex syntax JavaScript spells differently', ['service=~"(?i)FOO"', 'service=~"\\\\d+"', 'service=~"[[:alpha:]]+"'], [{ service: 'foo' }, { service: 'FOO' }, { service: '123' }, { service: 'abc' }, { service: 'a1' }]),
+      // RE2 semantics JavaScript's RegExp gives another meaning (Vigil runs them with re2js)
+      corner('RE2 meanings: . and [^a] on a character outside the BMP, \\s and a no-break space, \\Q..\\E, \\x{41}, \\pL, a flag inside a group', ['service=~"."', 'service=~"[^a]"', 'service=~"\\\\s"', 'service=~"\\\\Qa.b\\\\E"', 'service=~"\\\\x{41}"', 'service=~"\\\\pL"', 'service=~"(?i:A)b"'], [{ service: '\u{1F600}' }, { service: '\u00a0' }, { service: ' ' }, { service: 'a.b' }, { service: 'axb' }, { service: 'A' }, { service: 'é' }, { service: 'ab' }, { service: 'AB' }]),
       corner("single quotes are not quotes to Alertmanager: env='x' is the value 'x' with its quotes", ["env='x'"], [{ env: 'x' }, { env: "'x'" }]),
       corner('`==` is = with a value starting with =', ['env==x'], [{ env: 'x' }, { env: '=x' }]),
       corner('an empty matchers string is no matcher', [''], [{}, { env: 'x' }]),
@@ -809,6 +811,9 @@ receivers: [{name: root}, {name: int}, {name: bool}, {name: float}, {name: octal
       ['a bad regex in match_re', `route: {receiver: a, routes: [{receiver: b, match_re: {x: '('}}]}\n${R}`, 'refuses'],
       ['a bad regex in matchers', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=~"("']}]}\n${R}`, 'refuses'],
       ['a lookahead (JavaScript has it, RE2 does not)', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=~"(?=a)a"']}]}\n${R}`, 'refuses'],
+      ['escapes JavaScript has and RE2 refuses: \\Z', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=~"a\\\\Z"']}]}\n${R}`, 'refuses'],
+      ['escapes JavaScript has and RE2 refuses: \\u0041', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=~"\\\\u0041"']}]}\n${R}`, 'refuses'],
+      ['escapes JavaScript has and RE2 refuses: \\cA', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=~"\\\\cA"']}]}\n${R}`, 'refuses'],
       ['a backreference (JavaScript has it, RE2 does not)', `route: {receiver: a, routes: [{receiver: b, match_re: {x: '(a)\\1'}}]}\n${R}`, 'refuses'],
       ['a bad regex in an inhibit rule', `route: {receiver: a}\ninhibit_rules: [{source_matchers: ['x=~"("'], target_matchers: ['y="1"']}]\n${R}`, 'refuses'],
       ['a matcher without an operator', `route: {receiver: a, routes: [{receiver: b, matchers: ['x']}]}\n${R}`, 'refuses'],
