@@ -93,7 +93,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           opts.out(`  ${stream}: warning: ${sync.schema}.${s.relation.identifier} has no index on (${[sync.cursor, ...sync.primary_key].join(', ')}): every batch sorts the rows left to read (${s.file}:${s.line}); create index on ${q(sync.schema)}.${q(s.relation.identifier)} (${[sync.cursor, ...sync.primary_key].map(q).join(', ')})`);
         }
         const nulls = await src.nullCursorRows(spec, columns);
-        if (nulls > 0) opts.out(`  ${stream}: warning: ${nulls.toLocaleString('en-US')} row${nulls === 1 ? '' : 's'} of ${sync.schema}.${s.relation.identifier} ha${nulls === 1 ? 's' : 've'} no ${sync.cursor} (NULL) and ${nulls === 1 ? 'is' : 'are'} not synced (${s.file}:${s.line}); the cursor column should be NOT NULL`);
+        if (nulls > 0) opts.out(`  ${stream}: warning: ${nulls.toLocaleString('en-US')} row${nulls === 1 ? '' : 's'} of ${sync.schema}.${s.relation.identifier} ha${nulls === 1 ? 's' : 've'} no ${sync.cursor} (NULL, or 'infinity', which would stop every later row) and ${nulls === 1 ? 'is' : 'are'} not synced (${s.file}:${s.line}); the cursor column should be NOT NULL and finite`);
         const changed = await writer.ensureTables(rel, columns);
         const typed = (c: SyncColumn) => `${c.name} (${c.pgType})`;
         const table = `${rel.schema}.${rel.identifier}`;

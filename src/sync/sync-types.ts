@@ -231,8 +231,9 @@ export interface SyncReader {
    */
   keyOrdered(spec: StreamSpec): Promise<boolean>;
   /**
-   * How many rows have no cursor value (NULL): a keyset read never reaches them, so the run says
-   * how many are left behind. 0 without asking when the column is NOT NULL (`columns`: describe's).
+   * How many rows have no cursor value (NULL, or 'infinity', which would stop the stream if read):
+   * a keyset read never reaches them (it leaves 'infinity' out), so the run says
+   * how many are left behind.
    */
   nullCursorRows(spec: StreamSpec, columns: SyncColumn[]): Promise<number>;
   /** The newest cursor value, as exact text. */

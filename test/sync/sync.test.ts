@@ -377,18 +377,23 @@ describe('vigil sync', () => {
     expect(await duck(dir, "select md5(string_agg(md5(payload::varchar), '' order by id)) as m from raw.events")).toEqual([{ m: src.m }]);
   });
 
-  it('rows without a cursor value (NULL) are never reached by a keyset read: the run says how many, at the stream', async () => {
+  it("rows without a cursor value (NULL) or stamped 'infinity' are never read: the run says how many, at the stream, and a later row still arrives", async () => {
     const s = uniqueSchema('sync_nullcur');
     await setupSource(s);
     await client.query(`alter table ${s}.events alter column created_at drop not null;
-      insert into ${s}.events select i, null, null, case when i > 3 then timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' end from generate_series(1, 8) i`);
+      insert into ${s}.events select i, null, null, case when i > 3 then timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' end from generate_series(1, 8) i;
+      insert into ${s}.events values (9, null, null, 'infinity')`);
     const dir = project(s);
     const r = sync(dir, ['-s', 'source:raw.events']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/raw\.events: warning: 3 rows of \w+\.events have no created_at \(NULL\) and are not synced \(models\/sources\.yml:\d+\); the cursor column should be NOT NULL/);
+    expect(r.stdout).toMatch(/raw\.events: warning: 4 rows of \w+\.events have no created_at \(NULL, or 'infinity', which would stop every later row\) and are not synced \(models\/sources\.yml:\d+\); the cursor column should be NOT NULL and finite/);
     expect(r.stdout).toMatch(/OK raw\.events: 5 rows/);
-    // NOT NULL: nothing to say, and nothing counted
-    await client.query(`delete from ${s}.events where created_at is null; alter table ${s}.events alter column created_at set not null`);
+    // the 'infinity' row did not become the cursor: a later row still arrives (it stalled the stream)
+    await client.query(`insert into ${s}.events values (10, null, null, timestamptz '2026-01-02 10:00:00+00')`);
+    expect(sync(dir, ['-s', 'source:raw.events']).code).toBe(0);
+    expect((await duck<{ id: bigint }>(dir, 'select id from raw.events order by id')).map((x) => Number(x.id))).toEqual([4, 5, 6, 7, 8, 10]);
+    // NOT NULL and finite: nothing to say, and nothing counted
+    await client.query(`delete from ${s}.events where created_at is null or created_at = 'infinity'; alter table ${s}.events alter column created_at set not null`);
     expect(sync(dir, ['-s', 'source:raw.events']).stdout).not.toMatch(/warning/);
   });
 

@@ -130,9 +130,10 @@ export class PostgresSyncReader implements SyncReader {
   }
 
   async nullCursorRows(spec: StreamSpec, columns: SyncColumn[]): Promise<number> {
-    if (columns.find((c) => c.name === spec.cursor)?.notNull) return 0;
-    // (the (cursor, key) index holds NULLs: a count of them reads only those entries)
-    return Number((await this.firstRow(`select count(*) as n from ${this.rel(spec)} where ${this.db.dialect.quoteIdent(spec.cursor)} is null`))?.n ?? 0);
+    const c = this.db.dialect.quoteIdent(spec.cursor);
+    // (the (cursor, key) index holds NULLs and 'infinity': a count of them reads only those entries)
+    const cond = columns.find((x) => x.name === spec.cursor)?.notNull ? `${c} = 'infinity'` : `${c} is null or ${c} = 'infinity'`;
+    return Number((await this.firstRow(`select count(*) as n from ${this.rel(spec)} where ${cond}`))?.n ?? 0);
   }
 
   /** Run `fn` in a transaction under SESSION_STYLE. */
@@ -155,7 +156,7 @@ export class PostgresSyncReader implements SyncReader {
 
   async maxCursor(spec: StreamSpec): Promise<string | null> {
     const q = (c: string) => this.db.dialect.quoteIdent(c);
-    return ((await this.firstRow(`select max(${q(spec.cursor)})::text as m from ${this.rel(spec)}`))?.m as string | null) ?? null;
+    return ((await this.firstRow(`select max(${q(spec.cursor)})::text as m from ${this.rel(spec)} where ${q(spec.cursor)} < 'infinity'`))?.m as string | null) ?? null;
   }
 
   async lookbackFrom(cursor: string, seconds: number): Promise<string> {
@@ -176,7 +177,10 @@ export class PostgresSyncReader implements SyncReader {
     // the bound query: parameters $1..; the COPY: settings vigil.a0.. (after), vigil.u0.. (upto), vigil.lower
     const afterP = (i: number) => `$${i + 1}`;
     const startParams = from.after ?? (from.lower ? [from.lower] : []);
-    const startCond = from.after ? `(${order}) > ${tuple(afterP)}` : from.lower ? lowerCond(afterP) : '';
+    // a row stamped 'infinity' sorts after every other: read, it would become the cursor and every
+    // later row would sit before it, never read again (nullCursorRows counts such rows, as NULLs)
+    const finite = `${q(spec.cursor)} < 'infinity'`;
+    const startCond = [from.after ? `(${order}) > ${tuple(afterP)}` : from.lower ? lowerCond(afterP) : '', finite].filter(Boolean).join(' and ');
     const setting = (prefix: string) => (i: number) => `current_setting('vigil.${prefix}${i}')`;
     // timestamps leave Postgres in UTC: as ISO 8601 ('2026-01-01T10:00:00.000000Z'), a form every
     // warehouse's CSV reader parses the same way, or — for a writer that reads Postgres' own '+00'
@@ -211,6 +215,7 @@ export class PostgresSyncReader implements SyncReader {
       const conds = [
         from.after ? `(${order}) > ${tuple(setting('a'))}` : from.lower ? lowerCond(setting('a')) : '',
         upto ? `(${order}) <= ${tuple(setting('u'))}` : '',
+        finite,
       ].filter(Boolean);
       const settings: Array<[string, string]> = [...startParams.map((v, i) => [`vigil.a${i}`, v] as [string, string]), ...(upto ?? []).map((v, i) => [`vigil.u${i}`, v] as [string, string])];
       for (const [k, v] of settings) await c.query('select set_config($1, $2, true)', [k, v]);
