@@ -152,6 +152,22 @@ describe('the compile-time PII check follows column lineage', () => {
     ).toEqual(["error: column 'email' of model 'star' publishes PII unmasked: it is a copy of source raw.people.email"]);
   });
 
+  it('a published column named like prompt or response content that no YAML declares (nothing would mask it); declared, it is masked', async () => {
+    expect(
+      await leaks(
+        {
+          'models/named.sql': "select id, bio as prompt, bio as completion_text from {{ source('raw', 'people') }}",
+          'models/declared.sql': "select id, bio as prompt from {{ source('raw', 'people') }}",
+          'models/reviewed.sql': "select id, bio as content from {{ source('raw', 'people') }}",
+        },
+        'models:\n  - name: declared\n    columns:\n      - name: id\n      - name: prompt\n  - name: reviewed\n    columns:\n      - name: id\n      - name: content\n        meta: { pii: false }\n',
+      ),
+    ).toEqual([
+      "error: column 'prompt' of model 'named' is named like prompt or response content and is published unmasked: a content column is masked when its YAML declares it",
+      "error: column 'completion_text' of model 'named' is named like prompt or response content and is published unmasked: a content column is masked when its YAML declares it",
+    ]);
+  });
+
   it("the shipped project: request_metadata (meta.pii in sources.yml) reaching a model is the privacy rule's case", async () => {
     const r = compileProject(loadProject(REPO), { env: {} });
     const dialect = dialectOf('duckdb');
