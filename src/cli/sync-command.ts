@@ -8,7 +8,7 @@
 import type { Adapter } from '../adapters/adapter.js';
 import type { ResolvedTarget } from '../compile/compile-project.js';
 import type { Manifest, SourceNode } from '../compile/manifest.js';
-import { diag, formatDiagnostic, ProjectError, UsageError, type Diagnostic } from '../errors.js';
+import { diag, didYouMean, formatDiagnostic, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { findProjectRoot } from '../project/paths.js';
 import { readSnapshot } from '../project/snapshot.js';
@@ -92,12 +92,20 @@ export async function syncSetup(c: SyncProject, o: Common, openTarget: () => Pro
   const problems: string[] = [];
   try {
     for (const from of new Set(streams.map((s) => s.sync!.from))) {
+      // said at the stream that reads from it (its sources YAML), not at project.yaml's targets
+      const first = streams.find((s) => s.sync!.from === from)!;
+      const where = { file: first.file, line: first.line };
+      const targets = Object.keys(c.files.project.targets);
+      if (!targets.includes(from)) {
+        const hint = didYouMean(from, targets);
+        throw new ProjectError([diag('E_TARGET', `stream ${first.source_name}.${first.name}: sync.from '${from}' is not a target in project.yaml${hint ? ` — did you mean '${hint}'?` : ''}`, where, `targets: ${targets.join(', ')}`)]);
+      }
       const ds: ReturnType<typeof diag>[] = [];
       const t = resolveTarget(c.files, { target: from, env: process.env }, ds);
       if (!t) throw new ProjectError(ds);
       if (!getWarehouse(t.type)!.capabilities.syncSource) {
         const sources = WAREHOUSES.filter((w) => w.capabilities.syncSource).map((w) => w.type);
-        throw new UsageError(`sync.from '${from}' is a ${t.type} target; vigil sync reads from ${sources.join(' or ')} targets`);
+        throw new ProjectError([diag('E_TARGET', `stream ${first.source_name}.${first.name}: sync.from '${from}' is a ${t.type} target; vigil sync reads from ${sources.join(' or ')} targets`, where, 'sync.from names the application database the rows are copied from')]);
       }
       try {
         // read only: the application's database gets nothing created in it (no helper functions)

@@ -159,9 +159,9 @@ const SourceTableSchema = z
     /** `vigil sync`: copy this table from the source database into the target */
     sync: z
       .object({
-        primary_key: z.union([z.string(), z.array(z.string()).min(1)]),
+        primary_key: z.union([z.string().min(1, 'must name a column'), z.array(z.string().min(1, 'must name a column')).min(1)]),
         /** a timestamp column rows are read in order of (created_at, or updated_at for tables whose rows change) */
-        cursor: z.string(),
+        cursor: z.string().min(1, 'must name a timestamp column'),
         batch_size: z.number().int().positive().max(1_000_000).optional(),
         /** re-read this far behind the cursor on every delta run, e.g. 5m, 1h */
         lookback: Duration.optional(),

@@ -328,6 +328,20 @@ describe('vigil sync', () => {
     expect(await expectInSync(dir, s)).toBe(60000);
   });
 
+  it("sync.from naming no target, or a target sync cannot read from: exit 2 at the stream in its YAML (was: at project.yaml's targets, or no place)", () => {
+    const dir = makeProject({
+      'project.yaml': 'name: synctest\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  app: { type: postgres, url: "postgres://u@127.0.0.1:1/x", schema: analytics }\n',
+      'models/sources.yml': 'sources:\n  - name: raw\n    sync: { from: ap }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n  - name: raw2\n    sync: { from: dev }\n    tables:\n      - name: ev2\n        sync: { primary_key: id, cursor: created_at }\n',
+    });
+    dirs.push(dir);
+    const typo = sync(dir, ['-s', 'source:raw.events']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("models/sources.yml:5: error: stream raw.events: sync.from 'ap' is not a target in project.yaml — did you mean 'app'? [E_TARGET]");
+    const duck = sync(dir, ['-s', 'source:raw2.ev2']);
+    expect(duck.code).toBe(2);
+    expect(duck.stderr).toContain("models/sources.yml:10: error: stream raw2.ev2: sync.from 'dev' is a duckdb target; vigil sync reads from postgres targets [E_TARGET]");
+  });
+
   it.each([
     ['an unknown source table', { extraTables: '      - name: nope\n        sync: { primary_key: id, cursor: created_at }\n' }, /ERROR raw\.nope: stream raw\.nope: table \w+\.nope does not exist in the source database \(models\/sources\.yml:\d+\)/],
     ['an unknown column', { extraTables: '      - name: evts\n        identifier: events\n        sync: { primary_key: idd, cursor: created_at }\n' }, /ERROR raw\.evts: stream raw\.evts: column 'idd' is not in \w+\.events/],
