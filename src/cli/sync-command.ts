@@ -90,6 +90,7 @@ export async function syncSetup(c: SyncProject, o: Common, openTarget: () => Pro
   const { resolveTarget } = await import('../compile/resolve-target.js');
   const froms = new Map<string, Adapter>();
   const problems: string[] = [];
+  const sourceErrors = new Map<string, string>();
   try {
     for (const from of new Set(streams.map((s) => s.sync!.from))) {
       // said at the stream that reads from it (its sources YAML), not at project.yaml's targets
@@ -111,11 +112,12 @@ export async function syncSetup(c: SyncProject, o: Common, openTarget: () => Pro
         // read only: the application's database gets nothing created in it (no helper functions)
         froms.set(from, await openAdapter(t, c.files.root, 2, { readOnly: true }));
       } catch (e) {
-        problems.push(`source database '${from}': ${(e as Error).message.split('\n')[0]}`);
+        sourceErrors.set(from, (e as Error).message.split('\n')[0]);
+        problems.push(`source database '${from}': ${sourceErrors.get(from)}`);
       }
     }
     const target = await openTarget();
-    return { streams, froms, problems, target };
+    return { streams, froms, problems, sourceErrors, target };
   } catch (e) {
     for (const f of froms.values()) await f.close().catch(() => {});
     throw e;
@@ -126,7 +128,7 @@ export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: stri
   const since = o.since === undefined ? undefined : timestampFlag('--since', o.since);
   if (o.lookback && o.mode !== 'full') throw new UsageError('--lookback goes with --mode full (a delta run already re-reads each stream\'s own lookback)');
   const lookbackSeconds = o.lookback ? durationFlag('--lookback', o.lookback, { min: 1 }) / 1000 : undefined;
-  const { c, streams, froms, problems, target } = await prepare(o, 2);
+  const { c, streams, froms, problems, sourceErrors, target } = await prepare(o, 2);
   const t0 = performance.now();
   try {
     out(`vigil ${VIGIL_VERSION} sync (${o.mode}${o.fullRefresh ? ', full refresh' : ''}): ${streams.length} stream${streams.length === 1 ? '' : 's'} into target ${c.target.name} (${c.target.type})`);
@@ -138,7 +140,7 @@ export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: stri
     const stop = stopBetweenBatches(err);
     let results: Awaited<ReturnType<typeof syncStreams>>;
     try {
-      results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out, signal: stop.signal });
+      results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out, signal: stop.signal, sourceErrors });
     } finally {
       stop.dispose();
     }

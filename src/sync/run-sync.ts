@@ -28,6 +28,8 @@ export interface SyncRunOptions {
   out: (line: string) => void;
   /** Stop at a safe point: after the batch being applied commits, no further batch or stream starts. */
   signal?: AbortSignal;
+  /** Why each source database that could not be opened was not (its streams' state records it). */
+  sourceErrors?: Map<string, string>;
 }
 
 export interface StreamResult {
@@ -84,7 +86,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
       try {
         await writer.ensureState(rel.schema);
         const src = sourceDbs.get(sync.from);
-        if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened`, '');
+        if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened${opts.sourceErrors?.has(sync.from) ? `: ${opts.sourceErrors.get(sync.from)}` : ''}`, '');
         const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, timestamps: writer.timestamps, separators: writer.separators };
         const columns = await src.describe(spec);
         const ordered = await src.keyOrdered(spec);

@@ -508,10 +508,12 @@ describe('vigil sync', () => {
     const r = vigil(dir, ['sync'], { DATABASE_URL: down.toString() });
     expect(r.stdout + r.stderr).toMatch(/ECONNREFUSED|could not connect/);
     expect(r.code).toBe(1);
-    const after = await duck<{ c: string; f: number; status: string }>(dir, "select cast(cursor_value as varchar) as c, consecutive_failures as f, last_status as status from raw.vigil_sync_state where stream = 'raw.events'");
+    const after = await duck<{ c: string; f: number; status: string; e: string }>(dir, "select cast(cursor_value as varchar) as c, consecutive_failures as f, last_status as status, last_error as e from raw.vigil_sync_state where stream = 'raw.events'");
     expect(after[0].c).toBe(before[0].c);
     expect(after[0].f).toBe(4);
     expect(after[0].status).toBe('error');
+    // the state says why (alerts and /health show it), not only that it could not be opened
+    expect(after[0].e).toMatch(/^stream raw\.events: the source database 'app' could not be opened: .*(ECONNREFUSED|could not connect)/);
   });
 });
 
