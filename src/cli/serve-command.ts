@@ -566,6 +566,8 @@ function listen(server: Server, at: { host: string; port: number }): Promise<voi
       else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EACCES') reject(new UsageError(`cannot listen on ${at.host}:${at.port}: ${e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'no such local address'}`));
       else reject(e);
     });
-    server.listen(at.port, at.host, () => resolve());
+    // every interface: no host, so Node takes :: (dual stack) where there is IPv6, else 0.0.0.0
+    if (at.host === '::') server.listen(at.port, () => resolve());
+    else server.listen(at.port, at.host, () => resolve());
   });
 }

@@ -53,19 +53,23 @@ export interface ServeConfig {
   graceMs: number;
 }
 
-export /** The longest a Node timer waits (2^31 - 1 ms). */
+/** The longest a Node timer waits (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const DEFAULT_LISTEN = '127.0.0.1:9464';
+export const DEFAULT_LISTEN = '127.0.0.1:9464';
 /** The shortest serve.lease: renewed every third of it (at least each second), with room for a slow round trip. */
 export const MIN_LEASE_MS = 10_000;
 
-/** `127.0.0.1:9464`, `[::1]:9464`, `:9464` (all interfaces) or `9464`; undefined when malformed. */
+/**
+ * `127.0.0.1:9464`, `[::1]:9464`, `:9464` (every interface) or `9464`; undefined when malformed.
+ * Every interface is host `::`, which Node serves IPv4 on too (dual stack), or `0.0.0.0` on a
+ * machine without IPv6 (listen() falls back).
+ */
 export function parseListen(text: string): { host: string; port: number } | undefined {
   const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/.exec(text.trim());
   if (!m) return undefined;
   const port = Number(m[2]);
   if (port > 65535) return undefined;
-  const host = (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const host = (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, '') || '::';
   return { host, port };
 }
 

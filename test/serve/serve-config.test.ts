@@ -71,7 +71,8 @@ describe('serve configuration', () => {
       loadProject(project('serve: { listen: ":0", max_sync_age: 5m }\nschedules:\n  delta: { command: sync, cron: "*/30 * * * *", build_after: true }\n  full: { command: sync, cron: "0 9 * * *", mode: full, lookback: 24h }\n  fast: { command: build, cron: "*/10 * * * * *", timezone: America/Los_Angeles }\n  alerts: { command: alerts }\n')),
     );
     expect(diagnostics).toEqual([]);
-    expect(config!.listen).toEqual({ host: '0.0.0.0', port: 0 });
+    // every interface: :: (Node serves IPv4 on it too)
+    expect(config!.listen).toEqual({ host: '::', port: 0 });
     expect(config!.maxSyncAgeMs).toBe(300_000);
     expect(config!.jobs.map((j) => [j.name, j.command, j.cron, j.timezone, j.perRuleSchedule, j.mode, j.lookbackSeconds, j.buildAfter])).toEqual([
       ['delta', 'sync', '*/30 * * * *', 'UTC', false, 'delta', undefined, true],

@@ -272,7 +272,11 @@ describe('vigil serve', () => {
           'alerts/routes.yaml': 'receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }\nroute:\n  receiver: pd\n  group_wait: 3s\n',
         },
       });
-      const srv = await startServe(dir, ['--run-now'], { DATABASE_URL: url, PD_KEY: 'R0UT1NGKEY0123456789abcdefSECRET', PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath });
+      // (and `--listen :0`, every interface: IPv4 and IPv6 both answer)
+      const srv = await startServe(dir, ['--run-now', '--listen', ':0'], { DATABASE_URL: url, PD_KEY: 'R0UT1NGKEY0123456789abcdefSECRET', PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath });
+      const port = new URL(srv.base).port;
+      expect(srv.base).toBe(`http://[::]:${port}`);
+      for (const host of ['127.0.0.1', '[::1]']) expect((await fetch(`http://${host}:${port}/metrics`)).status).toBe(200);
       await waitFor(() => /alerts: OK/.test(srv.log()), 60_000, srv.log);
       expect(srv.log()).toMatch(/held: always\{\} -> pd until/);
       expect(pd.events).toHaveLength(0);

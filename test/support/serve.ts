@@ -34,7 +34,7 @@ export async function startServe(dir: string, args: string[] = [], env: Record<s
   const base = await waitFor(
     () => {
       if (gone) throw new Error(`vigil serve exited before listening:\n${text}`);
-      return /listening on (http:\/\/[\d.]+:\d+)/.exec(text)?.[1];
+      return /listening on (http:\/\/(?:[\d.]+|\[[0-9a-f:]+\]):\d+)/.exec(text)?.[1];
     },
     30_000,
     () => text,
