@@ -84,8 +84,11 @@ export function compileInterval(ti: TimeIntervalIn): Compiled | string {
   const order = (r: Range) => (r.from > r.to ? 'the start comes after the end' : undefined);
   // weekdays by name only, as Alertmanager has them
   const wd = ranges(ti.weekdays, (v) => (WEEKDAYS.includes(v.toLowerCase()) ? WEEKDAYS.indexOf(v.toLowerCase()) : undefined), 'weekday', order);
+  // as Alertmanager orders a range's ends: a negative day counts back from a 30-day month's end,
+  // so '1:-1' (the whole month) is a range and '-1:5' is not
+  const day30 = (d: number) => (d < 0 ? 30 + d : d);
   const dm = ranges(ti.days_of_month, (v) => (/^-?\d+$/.test(v) ? Number(v) : undefined), 'day of month', (r) =>
-    r.from === 0 || r.to === 0 || Math.abs(r.from) > 31 || Math.abs(r.to) > 31 ? 'days are 1..31 or -31..-1' : r.from > 0 !== r.to > 0 ? 'both ends of a range have the same sign' : r.from > r.to ? 'the start comes after the end' : undefined,
+    r.from === 0 || r.to === 0 || Math.abs(r.from) > 31 || Math.abs(r.to) > 31 ? 'days are 1..31 or -31..-1' : day30(r.from) > day30(r.to) ? 'the start comes after the end' : undefined,
   );
   const mo = ranges(ti.months, (v) => named(v, MONTHS, 1), 'month', (r) => (r.from < 1 || r.to > 12 ? 'months are 1..12 or january..december' : order(r)));
   const yr = ranges(ti.years, (v) => (/^\d{4}$/.test(v) ? Number(v) : undefined), 'year', order);

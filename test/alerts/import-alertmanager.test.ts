@@ -155,6 +155,10 @@ describe('time intervals', () => {
   it('days of month from the end, months by name, years', () => {
     expect(holds({ days_of_month: ['-3:-1'] }, '2026-02-26T12:00:00Z')).toBe(true); // Feb 2026 has 28 days
     expect(holds({ days_of_month: ['-3:-1'] }, '2026-02-25T12:00:00Z')).toBe(false);
+    // ends of both signs, as Alertmanager takes them: 1 to the last day
+    expect(['2026-02-01T12:00:00Z', '2026-02-28T12:00:00Z', '2026-03-31T12:00:00Z'].map((t) => holds({ days_of_month: ['1:-1'] }, t))).toEqual([true, true, true]);
+    expect(holds({ days_of_month: ['10:-10'] }, '2026-02-19T12:00:00Z')).toBe(true);
+    expect(holds({ days_of_month: ['10:-10'] }, '2026-02-20T12:00:00Z')).toBe(false);
     expect(holds({ months: ['december'], years: ['2026'] }, '2026-12-01T00:00:00Z')).toBe(true);
     expect(holds({ months: ['december'], years: ['2027:2030'] }, '2026-12-01T00:00:00Z')).toBe(false);
   });

@@ -829,6 +829,8 @@ receivers: [{name: root}, {name: int}, {name: bool}, {name: float}, {name: octal
       ['a duration in words', `route: {receiver: a, group_wait: 5 minutes}\n${R}`, 'refuses'],
       ['an undefined time interval', `${TI}route: {receiver: a, routes: [{receiver: b, mute_time_intervals: [nope]}]}\n${R}`, 'refuses'],
       ['a time interval defined twice', `${TI}  - name: offhours\n    time_intervals: [{weekdays: [sunday]}]\nroute: {receiver: a}\n${R}`, 'refuses'],
+      ['days_of_month from the 1st to the last day (ends of both signs)', `time_intervals: [{name: x, time_intervals: [{days_of_month: ['1:-1']}]}]\nroute: {receiver: a}\n${R}`, 'accepts'],
+      ['days_of_month whose start comes after its end (-1:5)', `time_intervals: [{name: x, time_intervals: [{days_of_month: ['-1:5']}]}]\nroute: {receiver: a}\n${R}`, 'refuses'],
       ['a bad weekday', `time_intervals: [{name: x, time_intervals: [{weekdays: [funday]}]}]\nroute: {receiver: a}\n${R}`, 'refuses'],
       ['a wrapping weekday range saturday:sunday', `time_intervals: [{name: x, time_intervals: [{weekdays: ['saturday:sunday']}]}]\nroute: {receiver: a}\n${R}`, 'refuses'],
       ['a bad time of day', `time_intervals: [{name: x, time_intervals: [{times: [{start_time: '25:00', end_time: '26:00'}]}]}]\nroute: {receiver: a}\n${R}`, 'refuses'],
