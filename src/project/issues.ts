@@ -17,7 +17,17 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
     if (issue.code === 'unrecognized_keys') {
       for (const k of (issue as unknown as { keys: string[] }).keys) {
         // a typo in a key: the nearest key the schema has there
-        const hint = didYouMean(k, keysAt(schema, issue.path));
+        const keys = keysAt(schema, issue.path);
+        // a key of another kind of the same block (a union's other option: condition type sql has
+        // no value:, threshold has): no did-you-mean pointing at itself
+        if (keys.includes(k)) {
+          let here: unknown = value;
+          for (const seg of issue.path) here = (here as Record<PropertyKey, unknown> | undefined)?.[seg as string];
+          const kind = here && typeof here === 'object' && typeof (here as { type?: unknown }).type === 'string' ? ` with type: ${(here as { type: string }).type}` : '';
+          out.push({ path: [...issue.path, k], key: true, message: `unknown key '${k}': not a key of this block${kind} (other kinds have it)` });
+          continue;
+        }
+        const hint = didYouMean(k, keys);
         const dbt = hint ? undefined : DBT_KEYS[k];
         out.push({ path: [...issue.path, k], key: true, message: `unknown key '${k}'${hint ? ` — did you mean '${hint}'?` : dbt ? ` (${dbt})` : ''}` });
       }
@@ -53,7 +63,9 @@ function unwrap(s: unknown): unknown[] {
     if (!d) return [];
     if (d.type === 'union') return (d.options ?? []).flatMap(unwrap);
     if (d.type === 'lazy' && d.getter) s = d.getter();
-    else if (d.type === 'pipe') s = d.in;
+    // a pipe holds the value as its input schema takes it; z.preprocess() is a pipe from a
+    // transform, and the schema after it is what the value is checked against
+    else if (d.type === 'pipe') s = defOf(d.in)?.type === 'transform' ? d.out : d.in;
     else if (d.innerType !== undefined) s = d.innerType;
     else return [s];
   }

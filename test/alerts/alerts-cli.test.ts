@@ -53,6 +53,8 @@ describe('invalid alert files: one clear error each, at its line', () => {
     ['a label that would replace the severity', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    labels: { severity: critical }\n`, "alerts/a.yaml:7:25: error: alert 'a': labels.severity would replace the severity the rule's severity: (info) gives"],
     ['a group_by column that would replace the alertname', `alerts:\n  - name: a\n    severity: info\n    query: select 'x' as alertname\n    group_by: [alertname]\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:5:16: error: alert 'a': group_by 'alertname' would replace the alertname the rule's name: (a) gives with a column's values"],
     ['a filter templates do not have', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: "{{ x | rond(1) }}"\n`, "alerts/a.yaml:6:14: error: alert 'a': summary uses filter 'rond', which templates do not have — did you mean 'round'?"],
+    ['a key of another condition type', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql, value: 3 }\n    summary: s\n`, "alerts/a.yaml:5:29: error: alerts[0].condition.value: unknown key 'value': not a key of this block with type: sql (other kinds have it)"],
+    ['a duration without its unit', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    keep_firing_for: 0\n`, 'alerts/a.yaml:7:22: error: alerts[0].keep_firing_for: must be a duration like 30s, 15m, 1h30m, 2d or 1w (units ms, s, m, h, d, w, y): a number needs its unit (0s, 0m...)'],
     ['a timeout of 0s', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    timeout: 0s\n`, "alerts/a.yaml:7:14: error: alert 'a': timeout 0s would stop every evaluation at once: it must be more than 0s"],
     ['duplicate name', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n  - name: a\n    severity: info\n    query: select 2 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:7:11: error: alert 'a' is defined twice"],
   ])('%s', (_name, yaml, expected) => {
@@ -61,6 +63,13 @@ describe('invalid alert files: one clear error each, at its line', () => {
     expect(r.code, r.stdout).toBe(2);
     expect(r.stderr).toContain(expected);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('a typo in a child route\'s key names the key meant', () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': `${ROUTES}  routes:\n    - receiver: pd\n      contineu: true\n` });
+    const r = vigil(dir, ['alerts', 'check']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("alerts/routes.yaml:8:7: error: route.routes[0].contineu: unknown key 'contineu' — did you mean 'continue'?");
   });
 
   it('a route to an undefined receiver', () => {
