@@ -219,6 +219,7 @@ export function fileStore(path: string, leaseMs?: number): StateStore {
     } catch (e) {
       throw new StateError(`the alert state file ${path} is not valid JSON (${(e as Error).message}); restore it, or delete it to start over (firing alerts would be notified again)`);
     }
+    if (!j || typeof j !== 'object' || !Number.isInteger(j.version) || !j.state || typeof j.state !== 'object') throw new StateError(`the alert state file ${path} is not an alert state (expected {"version": N, "state": {...}} as vigil writes it); restore it, or delete it to start over (firing alerts would be notified again)`);
     return { version: j.version, body: JSON.stringify(j.state) };
   };
   // the version leads the file: a compare-and-set reads it from the first bytes, not the whole document

@@ -5,7 +5,7 @@
 import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
+import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
@@ -437,6 +437,11 @@ export async function runAlertsRouteTest(o: Common & { labels: string[] }): Prom
   const { baseLabels } = await import('../alerts/engine.js');
   const { integrations } = await import('../alerts/evaluate.js');
   const rule = alerts.rules.find((r) => r.rule.name === labels.alertname);
+  if (labels.alertname !== undefined && !rule) {
+    // routed as given (as amtool would), but said: its rule's own labels are not added
+    const hint = didYouMean(labels.alertname, alerts.rules.map((r) => r.rule.name));
+    err(`warning: no alert rule is named '${labels.alertname}'${hint ? ` — did you mean '${hint}'?` : ''}: routing the labels as given, without a rule's severity and labels`);
+  }
   const all = rule ? { ...baseLabels(rule.rule), ...labels } : labels;
   const routed = routeAlert(alerts.routes, all);
   out(`labels: ${Object.entries(all).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}`);

@@ -272,6 +272,10 @@ describe('delivery to PagerDuty and Slack (loopback receivers)', () => {
     expect(rt.stdout).toContain('-> slack_ai_copilot_ops (slack) via route.routes[1]');
     const info = vigil(dir, ['alerts', 'route-test', 'severity=info']);
     expect(info.stdout).not.toContain('pagerduty_ai_audit');
+    // a rule name that is none: routed as given, and said
+    const typo = vigil(dir, ['alerts', 'route-test', 'alertname=ai_audit_volume_spik']);
+    expect(typo.code).toBe(0);
+    expect(typo.stderr).toContain("warning: no alert rule is named 'ai_audit_volume_spik' — did you mean 'ai_audit_volume_spike'?");
     const pdBefore = pd.events.length;
     const t = await vigilAsync(dir, ['alerts', 'notify-test', 'pagerduty_ai_audit'], env);
     expect(t.code, t.stderr).toBe(0);

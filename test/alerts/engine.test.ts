@@ -6,7 +6,7 @@
  * (lease lock, compare-and-set). No warehouse, no network; the whole file runs in well under 3 s.
  */
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { durationMs, formatDuration, parseActiveHours, isActive, toEpochMs, type ActiveHours } from '../../src/alerts/time.js';
@@ -1304,6 +1304,12 @@ describe('state: fileStore', () => {
   it('reads an empty state when there is no file', async () => {
     const doc = await fileStore(path).read();
     expect(doc).toEqual({ format: 1, instances: {}, rules: {}, silences: [], outbox: [] });
+  });
+
+  it('a file that is JSON but not a state says so (was: \'"undefined" is not valid JSON\')', async () => {
+    mkdirSync(join(dir, '.vigil'), { recursive: true });
+    writeFileSync(path, '{"version":1}');
+    await expect(fileStore(path).read()).rejects.toThrow(/alert-state\.json is not an alert state \(expected \{"version": N, "state": \{\.\.\.\}\} as vigil writes it\); restore it, or delete it/);
   });
 
   it('a second store cannot lock while the first holds the lock; it can after unlock', async () => {
