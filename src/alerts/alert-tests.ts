@@ -14,6 +14,7 @@ import { planNotifications, type OutboxEntry } from './notify.js';
 import type { RoutesFile } from './schema.js';
 import { emptyState } from './state.js';
 import { SYNC_STATE_COLUMNS } from './sync-state.js';
+import { parseTimestamp } from '../time/timestamp.js';
 
 export interface AlertTestResult {
   name: string;
@@ -93,9 +94,10 @@ export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: Ro
   }
   for (const [i, ev] of t.test.evaluations.entries()) {
     const where = `evaluations[${i}] (at ${ev.at}, ${t.file}:${t.yaml.locate([...t.path, 'evaluations', i]).line})`;
-    const at = new Date(ev.at);
-    if (Number.isNaN(at.getTime())) {
-      fail(`${where}: at is not an ISO timestamp`);
+    // the one timestamp grammar (UTC without an offset; checked when the tests load)
+    const at = parseTimestamp('at', ev.at);
+    if (at instanceof Error) {
+      fail(`${where}: ${at.message}`);
       return res;
     }
     if (ev.given) {

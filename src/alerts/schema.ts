@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { Duration as DurationType } from '../time/duration-schema.js';
+import { parseTimestamp } from '../time/timestamp.js';
 
 /** Alertmanager's time intervals (time-intervals.ts evaluates them). */
 export const TimeIntervalSchema = z
@@ -323,7 +324,10 @@ export const AlertTestSchema = z
       .array(
         z
           .object({
-            at: z.string().min(1),
+            at: z.string().superRefine((v, ctx) => {
+              const d = parseTimestamp('at', v);
+              if (d instanceof Error) ctx.addIssue({ code: 'custom', message: d.message.replace(/^at /, '') });
+            }),
             /** Rows replacing the given ones from this evaluation on. */
             given: z.record(z.string(), z.union([z.array(z.record(z.string(), Scalar)), z.string()])).optional(),
             /** Exactly the instances not inactive after this evaluation (order-insensitive). */

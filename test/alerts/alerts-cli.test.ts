@@ -275,6 +275,17 @@ describe('vigil alerts test', () => {
     expect(r.stdout).toContain('alerts/tests/a.yaml:9)');
     expect(r.stdout).toContain('1 passed, 1 failed'.replace('1 passed', '0 passed'));
   });
+
+  it("an evaluation's at: that is no timestamp is an error when the tests load, at its line (was: found when that test ran, exit 1)", () => {
+    const dir = project({
+      'alerts/a.yaml': COUNTS_ALERT,
+      'alerts/routes.yaml': ROUTES,
+      'alerts/tests/a.yaml': "tests:\n  - name: t\n    alert: many\n    evaluations:\n      - at: '2026-03-10 25:00'\n        expect: []\n",
+    });
+    const r = vigil(dir, ['alerts', 'test']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("alerts/tests/a.yaml:5:13: error: tests[0].evaluations[0].at: must be an ISO 8601 timestamp like 2026-11-22T09:00:00Z or 2026-11-22 (UTC unless it has an offset like +02:00), got '2026-03-10 25:00'");
+  });
 });
 
 describe('run-scheduler', () => {
