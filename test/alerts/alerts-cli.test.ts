@@ -349,12 +349,16 @@ describe('two evaluations at once, state in Postgres', () => {
     const env = { VIGIL_TEST_PG_URL: inject('pgUrl'), PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
     const b = vigil(dir, ['build'], env);
     expect(b.code, b.stdout + b.stderr).toBe(0);
-    // PagerDuty answers slowly: the first evaluation holds the lock while it delivers
-    pd.script([{ status: 202, delayMs: 2500 }]);
-    const runs = await Promise.all([0, 300].map(async (delay) => {
-      await new Promise((r) => setTimeout(r, delay));
-      return vigilAsync(dir, ['alerts', 'evaluate', '--at', '2026-03-10T10:00:00Z'], env);
-    }));
+    // PagerDuty answers slowly: the first evaluation holds the lock while it delivers, and the
+    // second starts once the first's request has arrived (not after a fixed delay: on a loaded
+    // machine the second process once started too late to meet the lock)
+    pd.script([{ status: 202, delayMs: 6000 }]);
+    const before = pd.requests;
+    const first = vigilAsync(dir, ['alerts', 'evaluate', '--at', '2026-03-10T10:00:00Z'], env);
+    const deadline = Date.now() + 30_000;
+    while (pd.requests === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const second = vigilAsync(dir, ['alerts', 'evaluate', '--at', '2026-03-10T10:00:00Z'], env);
+    const runs = await Promise.all([first, second]);
     const skipped = runs.filter((r) => r.stderr.includes('skipped: another vigil alerts command holds the state lock'));
     expect(skipped, runs.map((r) => r.stdout + r.stderr).join('\n----\n')).toHaveLength(1);
     expect(runs.every((r) => r.code === 0)).toBe(true);
