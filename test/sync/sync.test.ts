@@ -61,6 +61,12 @@ async function setupSource(schema: string): Promise<void> {
     create table ${schema}.trails (id text primary key, cost double precision, updated_at timestamptz not null);`);
 }
 
+/** The source tables, trails holding t1..tn, one second apart from 2026-01-01. */
+async function trailsSource(schema: string, n: number): Promise<void> {
+  await setupSource(schema);
+  await client.query(`insert into ${schema}.trails select 't' || i, i, timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second' from generate_series(1, ${n}) i`);
+}
+
 const sync = (dir: string, args: string[] = []) => vigil(dir, ['sync', ...args], { DATABASE_URL: url });
 
 async function duck<T extends Record<string, unknown>>(dir: string, sql: string): Promise<T[]> {
@@ -179,8 +185,7 @@ describe('vigil sync', () => {
 
   it("the files of one batch read one snapshot: a row whose cursor moves while the batch is read arrives once", async () => {
     const s = uniqueSchema('sync_snap');
-    await setupSource(s);
-    await client.query(`insert into ${s}.trails select 't' || i, i, timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second' from generate_series(1, 8) i`);
+    await trailsSource(s, 8);
     const db = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 2);
     const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-snap-'));
     dirs.push(dir);
@@ -236,8 +241,7 @@ describe('vigil sync', () => {
 
   it('a first load reads one snapshot: a row updated between two of its batches arrives once (was: twice, its old version never deleted)', async () => {
     const s = uniqueSchema('sync_first');
-    await setupSource(s);
-    await client.query(`insert into ${s}.trails select 't' || i, i, timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second' from generate_series(1, 8) i`);
+    await trailsSource(s, 8);
     const src = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 2);
     const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-first-'));
     dirs.push(dir);
@@ -262,8 +266,7 @@ describe('vigil sync', () => {
   it('two syncs of one stream at once into Postgres: the batch of the later committer is rolled back, nothing doubled, the state is the winner\'s', async () => {
     const s = uniqueSchema('sync_race');
     const dest = uniqueSchema('sync_race_raw');
-    await setupSource(s);
-    await client.query(`insert into ${s}.trails select 't' || i, i, timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second' from generate_series(1, 10) i`);
+    await trailsSource(s, 10);
     const src = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 4);
     const wh = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 4);
     try {
