@@ -623,11 +623,18 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
   await withStore(o, async (store) => {
     const which = (o.retry ?? o.drop)!;
     let n = 0;
+    const uncertain: string[] = [];
     await store.update(`vigil alerts outbox --${o.retry ? 'retry' : 'drop'}`, (doc) => {
       const hit = (e: (typeof doc.outbox)[number]) => e.status !== 'sent' && (which === 'all' ? true : e.id === which || e.id.startsWith(which));
       if (o.retry) {
         for (const e of doc.outbox) {
           if (!hit(e) || !e.body) continue;
+          // an uncertain post may have arrived: resent only when named, after someone looked in
+          // the channel — never swept along by `all` (a second post of the same message)
+          if (e.status === 'uncertain' && which === 'all') {
+            uncertain.push(e.id);
+            continue;
+          }
           // someone looked in the channel: an uncertain post is sent without looking again
           if (e.status === 'uncertain') e.checked = true;
           e.status = 'pending';
@@ -639,7 +646,8 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
         n = before - doc.outbox.length;
       }
     });
-    if (!n) throw new UsageError(`no unsent outbox entry matches '${which}' (list them with: vigil alerts status)`);
+    if (uncertain.length) err(`left alone: ${uncertain.length} uncertain notification${uncertain.length === 1 ? '' : 's'} (${uncertain.join(', ')}) may have arrived; look in the channel, then --retry ID (send it again) or --drop ID (it arrived)`);
+    if (!n) throw new UsageError(`no unsent outbox entry matches '${which}'${uncertain.length ? ' that --retry all may resend' : ''} (list them with: vigil alerts status)`);
     out(o.retry ? `${n} notification${n === 1 ? '' : 's'} will be sent by the next vigil alerts evaluate.` : `Dropped ${n} notification${n === 1 ? '' : 's'} from the outbox; they will not be sent.`);
   });
 }

@@ -222,6 +222,11 @@ describe('delivery to PagerDuty and Slack (loopback receivers)', () => {
     const st = vigil(dir, ['alerts', 'outbox', '--state-file', '.vigil/alerts.json']);
     expect(st.stdout).toMatch(/1 uncertain/);
     const id = /^ {2}(\S+) uncertain slack/m.exec(st.stdout)![1];
+    // `--retry all` does not sweep an uncertain post along (it may have arrived: a double post)
+    const all = vigil(dir, ['alerts', 'outbox', '--state-file', '.vigil/alerts.json', '--retry', 'all']);
+    expect(all.code).toBe(2);
+    expect(all.stderr).toContain(`left alone: 1 uncertain notification (${id}) may have arrived; look in the channel, then --retry ID (send it again) or --drop ID (it arrived)`);
+    expect(vigil(dir, ['alerts', 'outbox', '--state-file', '.vigil/alerts.json']).stdout).toMatch(/1 uncertain/);
     const retry = vigil(dir, ['alerts', 'outbox', '--state-file', '.vigil/alerts.json', '--retry', id]);
     expect(retry.code, retry.stderr).toBe(0);
     const third = await evaluate('2026-03-10T18:10:00Z');
