@@ -16,6 +16,9 @@ export function checkBaseUrl(u: string): { url: string } | { error: string } {
     return { error: `'${u}' is not a URL: give http(s)://host/path or an absolute path such as /dashboards/` };
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return { error: `'${u}' is not an http(s) URL` };
+  // every link of the site would carry them, in files anyone who opens the site can read (and
+  // redacted in what Vigil writes, they would not even work)
+  if (parsed.username || parsed.password) return { error: `'${parsed.protocol}//${parsed.host}${parsed.pathname}' with a user or password in it: the site's links would carry them; leave them out (the server asks for them)` };
   const href = parsed.href;
   return { url: href.endsWith('/') ? href : `${href}/` };
 }

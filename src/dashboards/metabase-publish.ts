@@ -72,6 +72,17 @@ function metabaseMessage(text: string): string {
 }
 
 /** The id of what a POST created (or found): an answer without one is Metabase's (or a proxy's) failure, said as such. */
+/**
+ * The list an API answer holds: the answer itself (older Metabase) or its `data`. Anything else
+ * is an answer this code does not know: an error, not an empty list (taken for "none there", a
+ * collection and every card were created again beside the existing ones).
+ */
+function listOf(r: unknown, what: string): Json[] {
+  if (Array.isArray(r)) return r as Json[];
+  if (r && typeof r === 'object' && Array.isArray((r as Json).data)) return (r as Json).data as Json[];
+  throw new MetabaseError(`${what}: expected a list (or { data: [...] }), got ${JSON.stringify(r).slice(0, 200)}; nothing was created from it`);
+}
+
 function createdId(made: Json, what: string): number {
   if (!Number.isInteger(made?.id)) throw new MetabaseError(`${what}: the answer has no id: ${JSON.stringify(made).slice(0, 200)}`);
   return made.id as number;
@@ -166,8 +177,7 @@ export interface MetabaseDatabase {
 
 /** GET /api/database: a list (older Metabase) or `{ data: [...] }`. */
 export async function listDatabases(client: MetabaseClient): Promise<MetabaseDatabase[]> {
-  const r = await client.call<Json | Json[]>('GET', '/api/database');
-  const list = Array.isArray(r) ? r : Array.isArray(r.data) ? r.data : [];
+  const list = listOf(await client.call<Json | Json[]>('GET', '/api/database'), 'GET /api/database');
   return list.filter((x): x is MetabaseDatabase => Number.isInteger(x?.id) && typeof x?.name === 'string');
 }
 
@@ -221,8 +231,8 @@ export class MetabasePublisher {
   /** The top-level collection of this name (not archived, not personal), created if missing. */
   async collection(plan: MetabasePlan['collection']): Promise<{ id: number; created: boolean }> {
     const find = async () => {
-      const all = await this.client.call<Json[]>('GET', '/api/collection');
-      const hits = (Array.isArray(all) ? all : []).filter((c) => c.name === plan.name && !c.archived && Number.isInteger(c.id) && !c.personal_owner_id && (c.location === undefined || c.location === '/'));
+      const all = listOf(await this.client.call<Json[]>('GET', '/api/collection'), 'GET /api/collection');
+      const hits = all.filter((c) => c.name === plan.name && !c.archived && Number.isInteger(c.id) && !c.personal_owner_id && (c.location === undefined || c.location === '/'));
       return hits.sort((a, b) => a.id - b.id)[0] as Json | undefined;
     };
     let c = await find();
@@ -237,8 +247,7 @@ export class MetabasePublisher {
   }
 
   private async loadItems(): Promise<void> {
-    const r = await this.client.call<Json>('GET', `/api/collection/${this.collectionId}/items?models=card&models=dashboard`);
-    const list: Json[] = Array.isArray(r) ? r : Array.isArray(r.data) ? r.data : [];
+    const list = listOf(await this.client.call<Json>('GET', `/api/collection/${this.collectionId}/items?models=card&models=dashboard`), `GET /api/collection/${this.collectionId}/items`);
     this.items.clear();
     for (const it of [...list].sort((a, b) => a.id - b.id)) {
       const key = markerOf(it.description);

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
+import { createHash } from 'node:crypto';
 
 /** The Chromium to use: $VIGIL_CHROMIUM, else Debian's /usr/bin/chromium or chromium-browser. */
 export function findChromium(): string | undefined {
@@ -40,7 +41,17 @@ export class ScreenshotError extends Error {
  * its dashboard's name: `cost_governance-Overview.png`.
  */
 export function pngName(title: string, dashboard: string, taken: Set<string>): string {
-  const safe = (x: string) => x.trim().replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '-').replace(/\s+/g, ' ') || 'tab';
+  // a file name holds 255 bytes: a longer title is cut (at a character) and told apart by a hash
+  const short = (x: string) => {
+    if (Buffer.byteLength(x) <= 100) return x;
+    let cut = '';
+    for (const ch of x) {
+      if (Buffer.byteLength(cut + ch) > 80) break;
+      cut += ch;
+    }
+    return `${cut.trimEnd()}~${createHash('sha256').update(x).digest('hex').slice(0, 8)}`;
+  };
+  const safe = (x: string) => short(x.trim().replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '-').replace(/\s+/g, ' ')) || 'tab';
   let name = `${safe(title)}.png`;
   if (taken.has(name.toLowerCase())) name = `${safe(dashboard)}-${name}`;
   for (let i = 2; taken.has(name.toLowerCase()); i++) name = `${safe(dashboard)}-${safe(title)}-${i}.png`;

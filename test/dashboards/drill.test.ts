@@ -94,6 +94,9 @@ describe('links', () => {
     expect(checkBaseUrl('https://bi.example.com/ai')).toEqual({ url: 'https://bi.example.com/ai/' });
     expect(checkBaseUrl('/dashboards')).toEqual({ url: '/dashboards/' });
     for (const bad of ['', 'ftp://x/', 'bi.example.com', '//cdn.example.com/x', 'https://x/?a=1', '/a#b']) expect(checkBaseUrl(bad), bad).toHaveProperty('error');
+    // credentials would be in every link of the site (and never printed: the message leaves them out)
+    const creds = checkBaseUrl('https://user:s3cret@bi.example.com/x/');
+    expect(creds).toEqual({ error: "'https://bi.example.com/x/' with a user or password in it: the site's links would carry them; leave them out (the server asks for them)" });
   });
 });
 

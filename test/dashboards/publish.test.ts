@@ -139,6 +139,23 @@ describe('vigil dashboards publish --metabase', () => {
     expect(readFileSync(join(dir, 'dashboards/ops.json'), 'utf8')).toContain('Interactions by capability');
   });
 
+  it('a list answered in a shape this code does not know: exit 1 saying so, nothing created (was: taken for "none", a second collection and every card created)', async () => {
+    for (const [steps, what] of [
+      [[{ status: 200 }, { status: 200, body: '{"unexpected":true}' }], 'GET /api/collection'],
+      [[{ status: 200 }, { status: 200 }, { status: 200, body: '{"items":[]}' }], 'GET /api/collection/'],
+    ] as const) {
+      const from = mb.log.length;
+      mb.script([...steps]);
+      const r = await publish(['--metabase-database', '2']);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toContain(`error: Metabase: ${what}`);
+      expect(r.stderr).toMatch(/expected a list \(or \{ data: \[\.\.\.\] \}\), got \{"(unexpected|items)".*nothing was created from it/);
+      expect(since(from).filter((x) => x.method !== 'GET')).toEqual([]);
+    }
+    expect(mb.state.collections.filter((c) => c.name === 'ops_project')).toHaveLength(1);
+    expect(mb.state.cards).toHaveLength(3);
+  });
+
   it('Metabase refuses (a wrong key: 401): exit 1 with the status and Metabase\'s message', async () => {
     const r = await publish([], { METABASE_API_KEY: 'mb_wrong_key_fedcba9876543210' });
     expect(r.code).toBe(1);

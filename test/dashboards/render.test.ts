@@ -589,6 +589,17 @@ describe('pngName', () => {
     expect(pngName('  ', 'third', taken)).toBe('tab.png');
   });
 
+  it('a title too long for a file name (255 bytes) is cut at a character and told apart by a hash (was: ENAMETOOLONG, a stack trace)', () => {
+    const taken = new Set<string>();
+    const long = 'Très long titre '.repeat(20);
+    const a = pngName(long, 'd', taken);
+    const b = pngName(`${long}!`, 'd', taken);
+    expect(a).toMatch(/^Très long titre Très long titre .*~[0-9a-f]{8}\.png$/);
+    expect(Buffer.byteLength(a)).toBeLessThanOrEqual(100);
+    expect(b).not.toBe(a);
+    expect(Buffer.byteLength(pngName('€'.repeat(200), 'd', taken))).toBeLessThanOrEqual(100);
+  });
+
   it('every tab says as of when', () => {
     expect(asOf('2026-11-01T09:30:12.000Z')).toBe('2026-11-01 09:30 UTC');
   });

@@ -105,6 +105,11 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
         opts.handle(ex);
         return; // never answered; close()/down() drop the connection
       }
+      if (step && step.status < 300 && step.body !== undefined) {
+        // a success with a body of the script's choosing (an answer the client does not expect), not processed
+        reply(res, { status: step.status, body: step.body, contentType: 'application/json' }, {}, step.delayMs);
+        return;
+      }
       if (step && step.status >= 300) {
         const a = step.body !== undefined ? { ...opts.scriptedAnswer(step.status), body: step.body } : opts.scriptedAnswer(step.status);
         const extra: Record<string, string> = step.retryAfter !== undefined ? { 'Retry-After': String(step.retryAfter) } : {};
