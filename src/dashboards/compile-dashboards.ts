@@ -278,6 +278,27 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           if (m.column === '*' && m.agg !== 'count') err([...base, 'measures', i, 'column'], `'*' only goes with agg 'count'`);
         });
         const types: Record<string, string> = Object.fromEntries(node.columns.filter((c) => c.data_type).map((c) => [c.name, c.data_type!]));
+        // against the columns' declared types: what the render's query would fail on (date_trunc of
+        // a text, avg of a text, a text read as a boolean)
+        const family = (col: string | undefined) => (col && types[col] ? typeFamily(types[col], 'local') : undefined);
+        const numeric = (f: string | undefined) => f === 'int' || f === 'float' || f === 'numeric';
+        tile.dimensions.forEach((dim, i) => {
+          const t = types[dim.column];
+          if (dim.granularity && t && !isDate(t) && !isTimestamp(t)) err([...base, 'dimensions', i, 'granularity'], `granularity '${dim.granularity}' truncates a date or timestamp, but ${dim.column} is a ${t}`, 'remove granularity, or use a date or timestamp column');
+        });
+        tile.measures.forEach((m, i) => {
+          const NUMERIC_AGGS = ['sum', 'avg', 'median', 'p50', 'p90', 'p95', 'p99', 'ratio', 'weighted_avg'];
+          for (const [key, col] of [['column', m.column], ['denominator', m.agg === 'ratio' ? m.denominator : undefined], ['weight', m.agg === 'weighted_avg' ? m.weight : undefined]] as const) {
+            const f = family(col);
+            if (f && NUMERIC_AGGS.includes(m.agg) && !numeric(f)) err([...base, 'measures', i, key], `agg '${m.agg}' adds up numbers, but ${col} is a ${types[col!]}`, numeric(family(m.column)) || key !== 'column' ? undefined : "count it (agg 'count' or 'count_distinct') instead");
+          }
+          const f = family(m.column);
+          if (m.agg === 'share' && f && f !== 'bool') err([...base, 'measures', i, 'column'], `agg 'share' is the share of rows where ${m.column} is true, but it is a ${types[m.column]}`, 'share a boolean column (e.g. is_error)');
+          if ((m.agg === 'age_minutes' || m.agg === 'oldest_age_minutes') && types[m.column] && !isDate(types[m.column]) && !isTimestamp(types[m.column])) err([...base, 'measures', i, 'column'], `agg '${m.agg}' is the age of a timestamp, but ${m.column} is a ${types[m.column]}`);
+          // keys an aggregation does not read: accepted, they would do nothing
+          if (m.denominator !== undefined && m.agg !== 'ratio') err([...base, 'measures', i, 'denominator'], `denominator: goes with agg 'ratio' (this measure is '${m.agg}')`);
+          if (m.weight !== undefined && m.agg !== 'weighted_avg') err([...base, 'measures', i, 'weight'], `weight: goes with agg 'weighted_avg' (this measure is '${m.agg}')`);
+        });
         tile.filters.forEach((f, i) => {
           checkColumn(tile.model, f.column, [...base, 'filters', i, 'column']);
           const needsValue = !['is null', 'is not null'].includes(f.op);
