@@ -61,6 +61,17 @@ describe('PostgresAdapter', () => {
     ]);
   });
 
+  it('incremental: a table that holds no row (built by --empty) is filled from the full query, in place', async () => {
+    const schema = uniqueSchema('pgt_inc_empty');
+    await db.ensureSchema(schema);
+    await db.execute(`create table ${schema}.src as select i as id from generate_series(1, 3) as i`);
+    await db.execute(`create table ${schema}.inc (id integer); create view ${schema}.reader as select * from ${schema}.inc`);
+    const req = { kind: 'incremental' as const, relation: { schema, identifier: 'inc' }, sql: `select id from ${schema}.src`, incrementalSql: `select id from ${schema}.src where id > (select max(id) from ${schema}.inc)`, uniqueKey: ['id'], fullRefresh: false };
+    await db.materialize(req);
+    // filled, and the view reading it still stands (no drop ... cascade)
+    expect(await db.query(`select id from ${schema}.reader order by id`)).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+  });
+
   it('errors carry the SQL line, like DuckDB', async () => {
     const e = (await db.execute('select 1,\n  no_such_column\nfrom (select 1) t').catch((x: unknown) => x)) as Error;
     expect(e.message).toMatch(/column "no_such_column" does not exist/);

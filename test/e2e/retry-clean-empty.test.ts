@@ -36,6 +36,21 @@ describe('vigil build --empty', () => {
     expect(vigil(dir, ['build']).code).toBe(0);
     expect(csv(dir, "select total, n from {{ ref('totals') }}")).toBe('total,n\n60,2\n');
   });
+
+  it('an incremental model built empty is filled by the next build (its incremental query read max() of nothing: it stayed empty, exit 0)', () => {
+    const dir = project({
+      'models/inc.sql': "{{ config(materialized='incremental', unique_key='id') }}\nselect id, amount from {{ ref('raw_orders') }}\n{% if is_incremental() %}where id > (select max(id) from {{ this }}){% endif %}",
+    });
+    expect(vigil(dir, ['build', '--empty']).code).toBe(0);
+    expect(csv(dir, "select count(*) as n from {{ ref('inc') }}")).toBe('n\n0\n');
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    expect(csv(dir, "select id, amount from {{ ref('inc') }} order by id")).toBe('id,amount\n1,10\n2,20\n');
+    // with rows there, it is incremental again: only the new row comes in
+    writeFileSync(join(dir, 'seeds/raw_orders.csv'), 'id,amount\n1,99\n2,20\n3,30\n');
+    expect(vigil(dir, ['build']).code).toBe(0);
+    expect(csv(dir, "select id, amount from {{ ref('inc') }} order by id")).toBe('id,amount\n1,10\n2,20\n3,30\n');
+  });
 });
 
 describe('vigil retry', () => {

@@ -40,6 +40,15 @@ export function duckError(e: unknown, sql: string): WarehouseError {
   return new WarehouseError(message, sql, { cause: e, position });
 }
 
+/**
+ * An incremental table that holds no row (built by `build --empty`, or emptied by hand) is filled
+ * from the model's full query, in place: its incremental query would read `max(...)` of nothing
+ * (NULL) and add nothing, run after run, while the build said OK.
+ */
+async function emptyTable(c: DuckDBConnection, rel: string): Promise<boolean> {
+  return (await DuckDbAdapter.read(c, `select 1 as one from ${rel} limit 1`)).length === 0;
+}
+
 export class DuckDbAdapter implements Adapter {
   readonly warehouse = warehouse;
   readonly type = 'duckdb';
@@ -326,7 +335,7 @@ export class DuckDbAdapter implements Adapter {
     }
     // incremental: stage the new rows, then delete+insert (or append) in one transaction
     const tmp = d.quoteIdent(`__vigil_incr_${req.relation.identifier}_${++this.tmpSeq}`);
-    await DuckDbAdapter.run(c, `create or replace temp table ${tmp} as\n${req.incrementalSql ?? req.sql}`);
+    await DuckDbAdapter.run(c, `create or replace temp table ${tmp} as\n${(await emptyTable(c, rel)) ? req.sql : (req.incrementalSql ?? req.sql)}`);
     try {
       const targetCols = await DuckDbAdapter.read<{ column_name: string; column_type: string }>(c, `select column_name, column_type from (describe ${rel})`);
       const newCols = await DuckDbAdapter.read<{ column_name: string; column_type: string }>(c, `select column_name, column_type from (describe ${tmp})`);

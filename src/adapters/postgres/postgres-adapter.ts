@@ -286,8 +286,11 @@ export class PostgresAdapter implements Adapter {
         return { message: req.kind === 'incremental' ? 'created incremental table' : 'created table' };
       }
       const tmp = d.quoteIdent(`__vigil_incr_${++this.tmpSeq}`);
+      // an incremental table that holds no row (built by `build --empty`, or emptied) is filled from
+      // the full query, in place: its incremental query would read max(...) of nothing and add nothing
+      const empty = (await c.query(`select 1 as one from ${rel} limit 1`)).rowCount === 0;
       const rows = await inTx(async () => {
-        await PostgresAdapter.run(c, `create temp table ${tmp} on commit drop as\n${req.incrementalSql ?? req.sql}`);
+        await PostgresAdapter.run(c, `create temp table ${tmp} on commit drop as\n${empty ? req.sql : (req.incrementalSql ?? req.sql)}`);
         const typesOf = async (relSql: string) =>
           (await c.query(`select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a where a.attrelid = cast($1 as regclass) and a.attnum > 0 and not a.attisdropped order by a.attnum`, [relSql])).rows as Array<{ name: string; type: string }>;
         const targetCols = await typesOf(rel);
