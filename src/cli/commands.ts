@@ -321,7 +321,7 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
     await adapter.close();
   }
   const total = tables.reduce((a, t) => a + t.rows, 0);
-  out(`Done: ${tables.length} tables, ${total.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(2)}s. Next: vigil build`);
+  out(`Done: ${tables.length} tables, ${total.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(2)}s. Next: vigil build (with --full-refresh if this target holds models built from earlier data: incremental ones keep what they have)`);
 }
 
 /** `vigil build --dry-run`: every selected model as a BigQuery dry-run job, in DAG order. */
@@ -398,7 +398,7 @@ export async function runDebug(o: Common): Promise<void> {
 
 /** `vigil clean`: remove the target folder and `clean_targets` (folders inside the project, never the project itself, its sources or what git tracks). */
 export async function runClean(o: Common): Promise<void> {
-  const { existsSync, rmSync, statSync } = await import('node:fs');
+  const { existsSync, realpathSync, rmSync, statSync } = await import('node:fs');
   const { isAbsolute, relative, resolve: resolvePath } = await import('node:path');
   const { spawnSync } = await import('node:child_process');
   /** Files under `rel` that git tracks in the repository holding the project (none without git or outside a repository). */
@@ -410,11 +410,21 @@ export async function runClean(o: Common): Promise<void> {
   const wanted = [files.paths.target, ...(files.project.clean_targets ?? [])];
   const problems: string[] = [];
   const targets: string[] = [];
+  // where a path really is: through a symlink (`lnk/sub` with lnk -> /elsewhere) it is not
+  // under the project, whatever its text says
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const root = real(files.root);
   for (const t of [...new Set(wanted)]) {
-    const abs = resolvePath(files.root, t);
-    const rel = relative(files.root, abs);
-    if (isAbsolute(t) || !rel || rel.startsWith('..') || isAbsolute(rel)) problems.push(`clean_targets: '${t}' is not a folder inside the project: vigil clean removes only what is under ${files.root}`);
-    else if ([files.paths.models, files.paths.macros, files.paths.tests, files.paths.alerts, files.paths.dashboards, files.paths.seeds, files.paths.snapshots ?? 'snapshots'].some((p) => resolvePath(files.root, p) === abs || resolvePath(files.root, p).startsWith(abs + '/')))
+    const abs = real(resolvePath(files.root, t));
+    const rel = relative(root, abs);
+    if (isAbsolute(t) || !rel || rel.startsWith('..') || isAbsolute(rel)) problems.push(`clean_targets: '${t}' is not a folder inside the project${abs !== resolvePath(files.root, t) ? ` (it is ${abs}, through a symbolic link)` : ''}: vigil clean removes only what is under ${files.root}`);
+    else if ([files.paths.models, files.paths.macros, files.paths.tests, files.paths.alerts, files.paths.dashboards, files.paths.seeds, files.paths.snapshots ?? 'snapshots'].some((p) => real(resolvePath(files.root, p)) === abs || real(resolvePath(files.root, p)).startsWith(abs + '/')))
       problems.push(`clean_targets: '${t}' holds the project's own files (models, macros, tests, alerts, dashboards, seeds or snapshots): not removed`);
     else if (rel.split(/[\\/]/).includes('.git')) problems.push(`clean_targets: '${t}' is (or is in) a git repository's own folder: not removed`);
     else {
@@ -427,7 +437,7 @@ export async function runClean(o: Common): Promise<void> {
   if (problems.length) throw new UsageError(problems.join('\n       '));
   let removed = 0;
   for (const rel of targets) {
-    const abs = resolvePath(files.root, rel);
+    const abs = resolvePath(root, rel);
     if (!existsSync(abs)) continue;
     if (!statSync(abs).isDirectory()) {
       err(`warning: ${rel} is a file, not a folder: left alone`);

@@ -4,7 +4,7 @@
  * never the project's own files), through the real CLI on DuckDB.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { makeProject, removeDir, vigil } from '../helpers.js';
@@ -94,6 +94,19 @@ describe('vigil clean', () => {
       expect(r.code, bad).toBe(2);
       expect(r.stderr).toMatch(/clean_targets: '.*' (is not a folder inside the project|holds the project's own files)/);
     }
+    expect(existsSync(join(dir, 'models/orders.sql'))).toBe(true);
+    // through a symbolic link: where the folder really is counts (was: a folder outside removed)
+    const outside = makeProject({ 'sub/keep.txt': 'x' }, false);
+    dirs.push(outside);
+    symlinkSync(outside, join(dir, 'lnk'));
+    symlinkSync(join(dir, 'models'), join(dir, 'alias'));
+    for (const bad of ['lnk/sub', 'lnk', 'alias']) {
+      writeFileSync(join(dir, 'project.yaml'), `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\nclean_targets: ['${bad}']\n`);
+      const r = vigil(dir, ['clean']);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toMatch(/clean_targets: '.*' (is not a folder inside the project \(it is .*, through a symbolic link\)|holds the project's own files)/);
+    }
+    expect(existsSync(join(outside, 'sub/keep.txt'))).toBe(true);
     expect(existsSync(join(dir, 'models/orders.sql'))).toBe(true);
   });
 
