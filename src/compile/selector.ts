@@ -217,12 +217,17 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
   const nodes = allNodes(m);
   const unmatched: SelectionResult['unmatched'] = [];
   const evalExpr = (exprs: string[]): Set<string> => {
+    // an empty selector (`-s ""`, `-s "$UNSET"` in a CI script) is a mistake, not "nothing":
+    // it selected nothing and the command said OK
+    const blank = exprs.find((e) => !e.trim());
+    if (blank !== undefined) throw new SelectorError(`selector '${blank}' is empty: give what to select (a name, tag:x, path:..., state:modified+), or leave the flag out to select everything`);
     const union = new Set<string>();
     for (const expr of exprs.flatMap((e) => e.split(/\s+/)).filter(Boolean)) {
       let inter: Set<string> | undefined;
       const atoms = expr.split(',');
       let quiet = false;
       for (const rawAtom of atoms) {
+        if (!rawAtom) throw new SelectorError(`selector '${expr}': an empty part between commas (a,b is an intersection of a and b)`);
         const a = parseAtom(rawAtom);
         const base = matchAtom(m, nodes, a.spec, state);
         // state: that matches nothing means nothing changed: not a typo

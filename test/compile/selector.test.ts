@@ -90,6 +90,12 @@ describe('selectNodes', () => {
     expect(names(selectNodes(manifest, ['models/staging'], undefined).ids)).toEqual(['int_buckets', 'stg_events']);
     expect(names(selectNodes(manifest, ['models/marts/events_hourly.sql'], undefined).ids)).toEqual(['events_hourly']);
   });
+  it('an empty selector (-s "", -s "$UNSET") or an empty part of an intersection is an error, not "nothing selected"', () => {
+    for (const sel of ['', '  ']) expect(() => selectNodes(manifest, [sel], undefined), JSON.stringify(sel)).toThrow(/is empty: give what to select/);
+    expect(() => selectNodes(manifest, ['a,'], undefined)).toThrow(/selector 'a,': an empty part between commas/);
+    expect(() => selectNodes(manifest, undefined, [''])).toThrow(/is empty/);
+  });
+
   it('state: needs a previous manifest (--state), result: points at vigil retry: clear errors, not a crash', () => {
     expect(() => selectNodes(manifest, ['state:modified'], undefined)).toThrow(/state: compares with a previous run's manifest: pass --state/);
     expect(() => selectNodes(manifest, ['result:error+'], undefined)).toThrow(/result: is not supported; vigil retry re-runs what failed/);
