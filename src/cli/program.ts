@@ -442,6 +442,16 @@ export async function main(argv: string[]): Promise<number> {
   process.exitCode = undefined;
   resetSecrets();
   const program = buildProgram();
+  // `vigil help biuld`: commander shows the general help and exits 0; a typo is an error
+  const [first, second] = argv.slice(2);
+  if (first === 'help' && second !== undefined && !second.startsWith('-')) {
+    const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+    if (!names.includes(second)) {
+      const hint = didYouMean(second, names);
+      err(`error: unknown command '${second}'${hint ? ` — did you mean '${hint}'?` : ''} (vigil --help lists the commands)`);
+      return 2;
+    }
+  }
   let code = 0;
   try {
     await program.parseAsync(argv);
@@ -477,6 +487,11 @@ const DBT_SPELLINGS: Record<string, string> = {
   '--store-failures': 'vigil show -s <test> prints a failing test\'s rows',
   '--profiles-dir': 'targets live in project.yaml; vigil init --from-dbt converts profiles.yml',
   '--profile': 'targets live in project.yaml: choose one with -t/--target',
+  '-x': "dbt's -x is --fail-fast here",
+  '--target-path': 'the target folder is paths.target in project.yaml',
+  '--indirect-selection': "Vigil selects the tests of what it selects as dbt's default (eager) does; test_type: and resource_type: narrow it",
+  '--selector': 'Vigil has no YAML selectors: write the selection with -s/--select (and --exclude)',
+  deps: 'Vigil has no packages: macros live in macros/ (vigil init --from-dbt copies them)',
 };
 
 /** Errors of the file system that the machine or the project's layout causes, not vigil: what a user can act on. */

@@ -83,6 +83,9 @@ describe('an option value outside its choices', () => {
         [['list'], "unknown command 'list' (dbt's list is vigil ls)"],
         [['run-operation', 'grant_all'], "unknown command 'run-operation' (Vigil has no run-operation: put the statement in a hook"],
         [['test', '--store-failures'], "unknown option '--store-failures' (vigil show -s <test> prints a failing test's rows)"],
+        [['build', '-x'], "unknown option '-x' (dbt's -x is --fail-fast here)"],
+        [['deps'], "unknown command 'deps' (Vigil has no packages"],
+        [['help', 'biuld'], "unknown command 'biuld' — did you mean 'build'?"],
       ] as const) {
         const r = vigil(dir, [...args]);
         expect(r.code, args.join(' ')).toBe(2);
