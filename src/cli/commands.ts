@@ -260,7 +260,7 @@ export async function runExecute(
   }
 }
 
-export async function runLs(o: Common & { resourceType?: string; output: 'name' | 'path' | 'json' }): Promise<void> {
+export async function runLs(o: Common & { resourceType?: string[]; output: 'name' | 'path' | 'json' }): Promise<void> {
   const c = compileForCommand(o, { writeArtifacts: false, snapshot: true });
   const { printLs } = await import('./ls-command.js');
   await keepSnapshot('project', c, o, c.snapshot, () => projectSnapshot(c));

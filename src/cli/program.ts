@@ -4,7 +4,7 @@
  * This is the one place that catches errors and turns them into text.
  */
 import { resolve } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { VIGIL_VERSION } from '../version.js';
 import { resetSecrets } from '../secrets.js';
@@ -35,7 +35,11 @@ function selectionOptions(c: Command): Command {
 function commonOptions(c: Command): Command {
   return c
     .option('-t, --target <name>', 'target from project.yaml (default: default_target)')
-    .option('--vars <yaml>', "override vars, as YAML or JSON: --vars '{anomaly_spike_ratio: 2}'");
+    .option('--vars <yaml>', "override vars, as YAML or JSON: --vars '{anomaly_spike_ratio: 2}'", (v: string, previous: string | undefined) => {
+      // (commander keeps the last of a repeated option: the first's vars were silently dropped)
+      if (previous !== undefined) throw new InvalidArgumentError("given twice: put every var in one --vars '{a: 1, b: 2}'");
+      return v;
+    });
 }
 
 export function buildProgram(): Command {
@@ -250,7 +254,14 @@ export function buildProgram(): Command {
   });
 
   commonOptions(selectionOptions(program.command('ls').description('list nodes (models, tests, sources, dashboards)')))
-    .addOption(new Option('--resource-type <type>', 'only this kind of node').choices(['model', 'seed', 'snapshot', 'test', 'unit_test', 'source', 'exposure']))
+    .addOption(
+      // (choices() would keep only the last of several: the parser checks and collects)
+      new Option('--resource-type <type>', 'only this kind of node: model, seed, snapshot, test, unit_test, source or exposure; give it again for several').argParser((v: string, previous: string[] | undefined) => {
+        const kinds = ['model', 'seed', 'snapshot', 'test', 'unit_test', 'source', 'exposure'];
+        if (!kinds.includes(v)) throw new InvalidArgumentError(`Allowed choices are ${kinds.join(', ')}.`);
+        return [...(previous ?? []), v];
+      }),
+    )
     .addOption(new Option('--output <format>', 'output format').choices(['name', 'path', 'json']).default('name'))
     .action(async (o, cmd: Command) => {
       const { runLsFast } = await import('./ls-command.js');

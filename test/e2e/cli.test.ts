@@ -265,6 +265,16 @@ describe('the shipped project on demo data', () => {
   it('vigil ls lists nodes with selectors, as names or JSON', () => {
     const r = vigil(dir, ['ls', '-s', '+ai_audit_capability_anomalies', '--resource-type', 'model']);
     expect(r.stdout.trim().split('\n').sort()).toEqual(['ai_audit_capability_anomalies', 'ai_audit_daily', 'int_capability_daily', 'stg_ai_audit_logs']);
+    // several kinds, as dbt takes them (was: only the last one)
+    const two = vigil(dir, ['ls', '-s', '+ai_audit_capability_anomalies', '--resource-type', 'model', '--resource-type', 'source']);
+    expect(two.stdout.trim().split('\n').sort()).toEqual(['ai_audit_capability_anomalies', 'ai_audit_daily', 'int_capability_daily', 'raw.ai_audit_logs', 'stg_ai_audit_logs']);
+    const typo = vigil(dir, ['ls', '--resource-type', 'modle']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("Did you mean 'model'?");
+    // --vars twice: the first one's vars were silently dropped
+    const vars = vigil(dir, ['ls', '--vars', 'a: 1', '--vars', 'b: 2']);
+    expect(vars.code).toBe(2);
+    expect(vars.stderr).toContain("given twice: put every var in one --vars '{a: 1, b: 2}'");
     const j = vigil(dir, ['ls', '-s', 'tag:governance', '--output', 'json']);
     expect(JSON.parse(j.stdout.trim())).toMatchObject({ name: 'ai_governance_daily', materialized: 'table' });
     const miss = vigil(dir, ['ls', '-s', 'ai_audit_dayly']);
