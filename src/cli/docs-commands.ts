@@ -9,6 +9,7 @@ import { UsageError, WarehouseError } from '../errors.js';
 import type { Relation } from '../adapters/dialect.js';
 import { err, out } from './output.js';
 import { open } from './commands.js';
+import { listenOn } from './listen.js';
 
 interface DocsOptions {
   projectDir: string;
@@ -120,10 +121,7 @@ export async function runDocsServe(o: { projectDir: string; host: string; port: 
     if (req.method === 'HEAD') res.end();
     else createReadStream(abs).pipe(res);
   });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? new UsageError(`${o.host}:${o.port} is in use: pick another with --port`) : e));
-    server.listen(o.port, o.host, () => resolveListen());
-  });
+  await listenOn(server, { host: o.host, port: o.port }, 'pick another with --port');
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
   out(`Serving ${relative(process.cwd(), dir) || dir} at http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}/ (Ctrl-C to stop)`);

@@ -30,6 +30,7 @@ import type { StreamState } from '../sync/sync-types.js';
 import type { Adapter } from '../adapters/adapter.js';
 import { compileForCommand, err, open, out, runExecute, type Common } from './commands.js';
 import { syncSetup } from './sync-command.js';
+import { listenOn } from './listen.js';
 
 type Compiled = ReturnType<typeof compileForCommand>;
 
@@ -149,7 +150,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
-  await listen(server, config.listen);
+  await listenOn(server, config.listen, 'another vigil serve? choose another with --listen or serve.listen in project.yaml');
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
   const shown = config.listen.host.includes(':') ? `[${config.listen.host}]:${port}` : `${config.listen.host}:${port}`;
@@ -559,15 +560,3 @@ async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Pro
   return covered;
 }
 
-function listen(server: Server, at: { host: string; port: number }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') reject(new UsageError(`cannot listen on ${at.host}:${at.port}: the port is in use (another vigil serve?); choose another with --listen or serve.listen in project.yaml`));
-      else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EACCES') reject(new UsageError(`cannot listen on ${at.host}:${at.port}: ${e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'no such local address'}`));
-      else reject(e);
-    });
-    // every interface: no host, so Node takes :: (dual stack) where there is IPv6, else 0.0.0.0
-    if (at.host === '::') server.listen(at.port, () => resolve());
-    else server.listen(at.port, at.host, () => resolve());
-  });
-}

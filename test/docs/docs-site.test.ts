@@ -94,6 +94,11 @@ describe('vigil docs generate', () => {
     }
     // the full site again for the browser tests
     expect(vigil(dir, ['docs', 'generate']).code).toBe(0);
+    // an address this machine does not have: one line, exit 2 (was: a stack trace, exit 3)
+    const far = vigil(dir, ['docs', 'serve', '--host', '10.254.254.254', '--port', '0']);
+    expect(far.code, far.stderr).toBe(2);
+    expect(far.stderr).toContain('error: cannot listen on 10.254.254.254:0: no such local address');
+    expect(far.stderr).not.toMatch(/\n\s+at /);
   });
 });
 
