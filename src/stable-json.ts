@@ -2,6 +2,8 @@
  * JSON with object keys sorted at every level (arrays keep their order): the same value written
  * in another key order is the same text. One helper for hashes, state comparison and exports.
  */
+import { createHash } from 'node:crypto';
+
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function sortKeys(v: unknown): unknown {
@@ -20,6 +22,11 @@ function sortKeys(v: unknown): unknown {
 /** Compact, for hashes and comparisons. */
 export function canonicalJson(v: unknown): string {
   return JSON.stringify(sortKeys(v));
+}
+
+/** A hash of the value, the same for the same value in any key order (checksums of definitions). */
+export function canonicalHash(v: unknown): string {
+  return createHash('sha1').update(canonicalJson(v)).digest('hex');
 }
 
 /** 2-space indent and a final newline, for files people read and diff. */

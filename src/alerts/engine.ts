@@ -428,6 +428,31 @@ function mapKey(name: string): [string, string] | undefined {
 }
 const freeNameCache = new Map<string, Set<string>>();
 
+/** A node of a template's parse tree (nunjucks' nodes): the fields this module reads. */
+type TemplateNode = { typename?: string; fields?: string[]; children?: TemplateNode[]; value?: unknown; args?: TemplateNode; name?: { value?: unknown }; [k: string]: unknown };
+
+/**
+ * Every node under `n`, depth first: `visit` first, then its children and its other fields. A
+ * visit that returns false has handled the node's insides itself (it may walk some of them).
+ */
+function walkTree(n: unknown, visit: (node: TemplateNode) => boolean | void): void {
+  if (!n || typeof n !== 'object') return;
+  if (Array.isArray(n)) return n.forEach((x) => walkTree(x, visit));
+  const node = n as TemplateNode;
+  if (visit(node) === false) return;
+  if (node.children) walkTree(node.children, visit);
+  for (const f of node.fields ?? []) if (f !== 'children') walkTree(node[f], visit);
+}
+
+/** A template's parse tree; undefined when it does not parse (reported when the rules load). */
+function templateTree(template: string): unknown {
+  try {
+    return (nunjucks as unknown as { parser: { parse: (src: string) => unknown } }).parser.parse(template);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The names a template prints as they are: `{{ name }}` or `{{ name | filter }}`, not bound by
  * {% for %} / {% set %}. A name only tested or combined (`{% if x is defined %}`, `{{ a or b }}`)
@@ -437,7 +462,7 @@ function freeNames(template: string): Set<string> {
   const known = freeNameCache.get(template);
   if (known) return known;
   const out = new Set<string>();
-  type N = { typename?: string; fields?: string[]; children?: N[]; value?: unknown; args?: N; [k: string]: unknown };
+  type N = TemplateNode;
   const bound = new Set<string>();
   const names = (n: unknown): string[] => (Array.isArray(n) ? n.flatMap(names) : (n as N)?.typename === 'Symbol' ? [String((n as N).value)] : (n as N)?.typename === 'Array' ? ((n as N).children ?? []).flatMap(names) : []);
   /** `labels.x` / `values.x` (or `labels['x']`): the instance's own maps, whose keys are known */
@@ -456,39 +481,30 @@ function freeNames(template: string): Set<string> {
       if (key !== undefined) return bound.has(key.split('.')[0]) ? undefined : key;
       if (n.typename !== 'Filter') return undefined;
       // `{{ x | default('-') }}`: its absence is handled
-      if (DEFAULT_FILTERS.has(String((n.name as N | undefined)?.value))) return undefined;
+      if (DEFAULT_FILTERS.has(String(n.name?.value))) return undefined;
       n = n.args?.children?.[0];
     }
     return undefined;
   };
   /** names read anywhere else (conditions, tests, `or`, arguments): their absence may be handled */
   const guarded = new Set<string>();
-  const walk = (n: unknown): void => {
-    if (!n || typeof n !== 'object') return;
-    if (Array.isArray(n)) return n.forEach(walk);
-    const node = n as N;
+  const visit = (node: N): boolean | void => {
     if (node.typename === 'Output') {
       for (const c of node.children ?? []) {
         const name = printed(c);
         if (name !== undefined) {
           if (!bound.has(name)) out.add(name);
-        } else walk(c);
+        } else walkTree(c, visit);
       }
-      return;
+      return false;
     }
     if (node.typename === 'Symbol') guarded.add(String(node.value));
     const key = keyOf(node);
     if (key !== undefined) guarded.add(key);
     if (node.typename === 'For' || node.typename === 'AsyncEach' || node.typename === 'AsyncAll') for (const x of names(node.name)) bound.add(x);
     if (node.typename === 'Set') for (const x of names(node.targets)) bound.add(x);
-    if (node.children) walk(node.children);
-    for (const f of node.fields ?? []) if (f !== 'children') walk(node[f]);
   };
-  try {
-    walk((nunjucks as unknown as { parser: { parse: (src: string) => unknown } }).parser.parse(template));
-  } catch {
-    // a template that does not parse is reported when the rules load
-  }
+  walkTree(templateTree(template), visit);
   for (const g of guarded) out.delete(g);
   freeNameCache.set(template, out);
   return out;
@@ -502,20 +518,10 @@ function freeNames(template: string): Set<string> {
 export function unknownFilters(template: string): Array<{ name: string; hint?: string }> {
   const known = Object.keys((env as unknown as { filters: Record<string, unknown> }).filters);
   const found = new Map<string, string | undefined>();
-  type N = { typename?: string; fields?: string[]; children?: N[]; name?: { value?: unknown }; [k: string]: unknown };
-  const walk = (n: unknown): void => {
-    if (!n || typeof n !== 'object') return;
-    if (Array.isArray(n)) return n.forEach(walk);
-    const node = n as N;
-    if ((node.typename === 'Filter' || node.typename === 'FilterAsync') && typeof node.name?.value === 'string' && !known.includes(node.name.value)) found.set(node.name.value, didYouMean(node.name.value, known));
-    if (node.children) walk(node.children);
-    for (const f of node.fields ?? []) if (f !== 'children') walk(node[f]);
-  };
-  try {
-    walk((nunjucks as unknown as { parser: { parse: (src: string) => unknown } }).parser.parse(template));
-  } catch {
-    // a template that does not parse is reported as such
-  }
+  walkTree(templateTree(template), (node) => {
+    const name = node.name?.value;
+    if ((node.typename === 'Filter' || node.typename === 'FilterAsync') && typeof name === 'string' && !known.includes(name)) found.set(name, didYouMean(name, known));
+  });
   return [...found].map(([name, hint]) => ({ name, hint }));
 }
 

@@ -17,7 +17,7 @@
 import { diag, type Diagnostic } from '../errors.js';
 import type { Dialect } from '../adapters/dialect.js';
 import type { Manifest, ModelNode } from '../compile/manifest.js';
-import { CONTENT_COLUMNS, declassified, isPii, policyOf } from '../compile/masking.js';
+import { declassified, isPii, policyOf } from '../compile/masking.js';
 
 /** Where a model's column is written: its YAML line, or the model file. */
 export type ColumnLocator = (model: ModelNode, column: string | undefined) => { file: string; line?: number; column?: number };
@@ -91,7 +91,7 @@ export async function piiLeaks(manifest: Manifest, order: string[], dialect: Dia
     for (const col of l.columns) {
       // a published column named like prompt or response content is PII by its name (docs/
       // governance.md): masked when declared — undeclared, nothing masks it
-      if (m.relation && published(col.name) && !declared.has(col.name.toLowerCase()) && CONTENT_COLUMNS.includes(col.name.toLowerCase())) {
+      if (m.relation && published(col.name) && !declared.has(col.name.toLowerCase()) && isPii({ name: col.name })) {
         ds.push(diag('E_PII', `column '${col.name}' of model '${m.name}' is named like prompt or response content and is published unmasked: a content column is masked when its YAML declares it`, where(m, col.name), `declare it under the model's columns: in ${m.properties_file ?? 'its YAML'} (masked by default), or with meta: { pii: false } if it holds no content`));
         continue;
       }

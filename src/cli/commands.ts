@@ -420,11 +420,12 @@ export async function runClean(o: Common): Promise<void> {
     }
   };
   const root = real(files.root);
+  const own = [files.paths.models, files.paths.macros, files.paths.tests, files.paths.alerts, files.paths.dashboards, files.paths.seeds, files.paths.snapshots ?? 'snapshots'].map((p) => real(resolvePath(files.root, p)));
   for (const t of [...new Set(wanted)]) {
     const abs = real(resolvePath(files.root, t));
     const rel = relative(root, abs);
     if (isAbsolute(t) || !rel || rel.startsWith('..') || isAbsolute(rel)) problems.push(`clean_targets: '${t}' is not a folder inside the project${abs !== resolvePath(files.root, t) ? ` (it is ${abs}, through a symbolic link)` : ''}: vigil clean removes only what is under ${files.root}`);
-    else if ([files.paths.models, files.paths.macros, files.paths.tests, files.paths.alerts, files.paths.dashboards, files.paths.seeds, files.paths.snapshots ?? 'snapshots'].some((p) => real(resolvePath(files.root, p)) === abs || real(resolvePath(files.root, p)).startsWith(abs + '/')))
+    else if (own.some((p) => p === abs || p.startsWith(abs + '/')))
       problems.push(`clean_targets: '${t}' holds the project's own files (models, macros, tests, alerts, dashboards, seeds or snapshots): not removed`);
     else if (rel.split(/[\\/]/).includes('.git')) problems.push(`clean_targets: '${t}' is (or is in) a git repository's own folder: not removed`);
     else {

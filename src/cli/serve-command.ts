@@ -21,7 +21,7 @@ import { formatDiagnostic, ProjectError, UsageError, WarehouseBusyError, type Di
 import { redact } from '../secrets.js';
 import { loadProject } from '../project/load-project.js';
 import { VIGIL_VERSION } from '../compile/compile-project.js';
-import { serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
+import { MAX_TIMER_MS, serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
 import { JobLeases } from '../serve/lease.js';
 import { leaseLive } from '../run/cas-document.js';
 import { ServeMetrics } from '../serve/metrics.js';
@@ -59,7 +59,6 @@ interface JobState {
 const stamp = () => new Date().toISOString();
 const log = (line: string) => out(`${stamp()} ${line}`);
 const logErr = (line: string) => err(`${stamp()} ${line}`);
-const MAX_TIMER = 2 ** 31 - 1;
 
 /** The latest slot of `clock` at or before `now`. */
 function latestSlot(clock: Cron, now: Date): Date | undefined {
@@ -207,12 +206,16 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     }, Math.max(0, at - Date.now()) + 50);
     held = { job, at, timer };
   };
+  /** An evaluation's deliveries in vigil_notifications_total. */
+  const countDelivery = (sum: { delivery: Record<'sent' | 'rejected' | 'pending' | 'uncertain', number> }) => {
+    for (const result of ['sent', 'rejected', 'pending', 'uncertain'] as const) if (sum.delivery[result]) metrics.notifications.inc({ result }, sum.delivery[result]);
+  };
   const sendHeld = async (job: JobSpec): Promise<void> => {
     try {
       const { setupAlertsForEvaluation, evaluateScheduled, scheduledPolicy } = await import('./alerts-commands.js');
       const s = await setupAlertsForEvaluation({ projectDir: o.projectDir, target: o.target, vars: o.vars });
       const sum = await evaluateScheduled(s, { projectDir: o.projectDir, target: o.target, vars: o.vars }, [], { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: true, command: `vigil serve (${job.name}: held notifications)` });
-      for (const result of ['sent', 'rejected', 'pending', 'uncertain'] as const) if (sum.delivery[result]) metrics.notifications.inc({ result }, sum.delivery[result]);
+      countDelivery(sum);
       log(`${job.name}: sent what group_wait / group_interval held: ${sum.delivery.sent} sent${sum.delivery.pending ? `, ${sum.delivery.pending} pending` : ''}`);
       wakeForHeld(job, sum.held);
     } catch (e) {
@@ -426,7 +429,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     if (!rules.length) return { ok: true, message: 'no rule due' };
     const sum = await evaluateScheduled(s, { projectDir: o.projectDir, target: o.target, vars: o.vars }, rules, { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: false, command: `vigil serve (${d.job.name})` });
     for (const x of sum.outcomes) metrics.alertsFiring.set({ alert: x.rule }, x.firing);
-    for (const result of ['sent', 'rejected', 'pending', 'uncertain'] as const) if (sum.delivery[result]) metrics.notifications.inc({ result }, sum.delivery[result]);
+    countDelivery(sum);
     wakeForHeld(d.job, sum.held);
     const errors = sum.outcomes.filter((x) => x.status === 'error');
     const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
@@ -472,7 +475,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const next = j.clock.nextRun(j.lastDue);
     if (!next) return;
     const wait = next.getTime() - now();
-    j.timer = setTimeout(() => (wait > MAX_TIMER ? arm(j) : wake(j)), Math.min(Math.max(0, wait), MAX_TIMER));
+    j.timer = setTimeout(() => (wait > MAX_TIMER_MS ? arm(j) : wake(j)), Math.min(Math.max(0, wait), MAX_TIMER_MS));
   };
   const wake = (j: JobState) => {
     const at = new Date();

@@ -37,7 +37,7 @@ import { VIGIL_VERSION } from '../version.js';
 import { registerCompiledSecret, isSecret, secretNames, secretPlaceholder } from '../secrets.js';
 import { durationMs } from '../time/duration.js';
 import { typeFamily } from '../adapters/type-family.js';
-import { canonicalJson } from '../stable-json.js';
+import { canonicalHash } from '../stable-json.js';
 export { VIGIL_VERSION };
 
 export interface CompileOptions {
@@ -1074,7 +1074,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       severity: (args.severity as 'warn' | 'error') ?? 'error',
       attached_to: onUid,
       column: t.column,
-      checksum: sha(canonicalJson({ test: g, on: onUid, column: t.column ?? null, args })),
+      checksum: canonicalHash({ test: g, on: onUid, column: t.column ?? null, args }),
       depends_on: [...new Set(depends)],
       tags: asArray(args.tags as string | string[] | undefined),
       compiled_sql: sql,

@@ -287,8 +287,11 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
   if (what === 'new' || what === 'old') return (what === 'new') === !old;
   if (!old) return what === 'modified';
   const body = () => (n.resource_type === 'source' ? canonicalJson({ ...n, file: undefined, line: undefined, relation: undefined }) !== canonicalJson({ ...old, file: undefined, line: undefined, relation: undefined }) : 'checksum' in n && 'checksum' in old && n.checksum !== old.checksum);
-  const configs = () => n.resource_type !== 'source' && configParts(n as { config?: unknown }).rest !== configParts(old as { config?: unknown }).rest;
-  const relation = () => n.resource_type !== 'source' && configParts(n as { config?: unknown }).relation !== configParts(old as { config?: unknown }).relation;
+  // (split once for .configs and .relation both)
+  let parts: [ReturnType<typeof configParts>, ReturnType<typeof configParts>] | undefined;
+  const split = () => (parts ??= [configParts(n as { config?: unknown }), configParts(old as { config?: unknown })]);
+  const configs = () => n.resource_type !== 'source' && split()[0].rest !== split()[1].rest;
+  const relation = () => n.resource_type !== 'source' && split()[0].relation !== split()[1].relation;
   const columnsOf = (x: object) => ('columns' in x && Array.isArray(x.columns) ? (x.columns as Array<{ name: string; data_type?: string }>).map((c) => [c.name, c.data_type ?? null]) : []);
   const contract = () => canonicalJson(columnsOf(n)) !== canonicalJson(columnsOf(old));
   const macros = () => {

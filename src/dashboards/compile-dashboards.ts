@@ -312,7 +312,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           const values = Array.isArray(f.value) ? f.value : [f.value];
           if (t && typeof f.value === 'string' && RELATIVE_RE.test(f.value) && !dated) err([...base, 'filters', i, 'value'], `'${f.value}' is a relative time, but ${f.column} is a ${t}`, 'relative times filter date and timestamp columns');
           if (dated && typeof f.value === 'string' && /^\d+[dh]$/i.test(f.value)) err([...base, 'filters', i, 'value'], `'${f.value}' is not a date: a relative time counts back with a minus — did you mean '-${f.value}'?`);
-          if (t && ['int', 'float', 'numeric'].includes(typeFamily(t, 'local')) && values.some((v) => typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v))))) err([...base, 'filters', i, 'value'], `${f.column} is a ${t}: ${JSON.stringify(values.find((v) => typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v)))))} is not a number`);
+          if (numeric(family(f.column)) && values.some((v) => typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v))))) err([...base, 'filters', i, 'value'], `${f.column} is a ${t}: ${JSON.stringify(values.find((v) => typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v)))))} is not a number`);
         });
         const names = [...tile.dimensions.map((x) => x.column), ...tile.measures.map(measureName)];
         const dup = names.find((n, i) => names.indexOf(n) !== i);

@@ -53,8 +53,8 @@ export interface ServeConfig {
   graceMs: number;
 }
 
-/** The longest a Node timer waits (2^31 - 1 ms). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The longest a Node timer waits (2^31 - 1 ms): serve arms longer waits in steps of it. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 export const DEFAULT_LISTEN = '127.0.0.1:9464';
 /** The shortest serve.lease: renewed every third of it (at least each second), with room for a slow round trip. */
 export const MIN_LEASE_MS = 10_000;

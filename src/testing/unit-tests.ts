@@ -18,8 +18,7 @@ import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../com
 import { givenSeedTypes, readHeader, seedColumnName } from '../seeds/seed-csv.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../stable-json.js';
+import { canonicalHash } from '../stable-json.js';
 
 export type Scalar = string | number | boolean | null;
 /** A given row's value: a list for an array column. */
@@ -375,9 +374,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         description: t.description,
         tags: [...(t.tags ?? []), 'unit'],
         depends_on: [model.unique_id],
-        checksum: createHash('sha1')
-          .update(canonicalJson({ test: t, fixtures: [...t.given, t.expect].map((g) => (g.fixture === undefined ? null : (files.readFixture?.(g.fixture) ?? null))) }))
-          .digest('hex'),
+        checksum: canonicalHash({ test: t, fixtures: [...t.given, t.expect].map((g) => (g.fixture === undefined ? null : (files.readFixture?.(g.fixture) ?? null))) }),
         givens,
         compiled_sql: sql,
         ...(t.env_vars ? { env_vars: t.env_vars } : {}),
