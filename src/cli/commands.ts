@@ -12,6 +12,7 @@ import { resolveTarget } from '../compile/resolve-target.js';
 import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson, type CacheFile } from '../project/artifacts.js';
 import { startSnapshot, type SnapshotStart } from '../project/snapshot.js';
 import { SelectorError } from '../compile/selector.js';
+import { redact } from '../secrets.js';
 import type { Adapter } from '../adapters/adapter.js';
 
 import { err, out } from './output.js';
@@ -245,7 +246,7 @@ export async function runExecute(
       for (const r of failed) out(`  ${r.status === 'fail' ? 'FAIL' : 'ERROR'} ${r.name}: ${r.message.split('\n').slice(0, 2).map((l) => l.trim()).join(' ')}`);
     }
     writeTargetJson(c.files, 'run_results.json', {
-      metadata: { vigil_version: VIGIL_VERSION, command, target: c.target.name, generated_at: new Date().toISOString(), ...(o.state ? { args: { state: resolvePath(process.cwd(), o.state), defer: !!o.defer, favor_state: !!o.favorState, full_refresh: !!o.fullRefresh } } : o.fullRefresh ? { args: { full_refresh: true } } : {}) },
+      metadata: { vigil_version: VIGIL_VERSION, command, target: c.target.name, generated_at: new Date().toISOString(), ...runArgs(o) },
       elapsed_time: s.elapsed,
       success: s.ok,
       results: s.results.map(({ sample, ...r }) => ({ ...r, sample: sample ? JSON.parse(JSON.stringify(sample, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) : undefined })),
@@ -451,6 +452,22 @@ export async function runClean(o: Common): Promise<void> {
   if (!removed) out(`Nothing to clean (${targets.map((t) => `${t}/`).join(', ')} not there).`);
 }
 
+/** What `vigil retry` repeats of a run (as dbt's run_results.json `args`): its state, defer, full refresh, --empty and --vars. */
+interface RunArgs { state?: string; defer?: boolean; favor_state?: boolean; full_refresh?: boolean; empty?: boolean; vars?: string; vars_redacted?: boolean }
+
+function runArgs(o: Common & { fullRefresh?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean }): { args?: RunArgs } {
+  const args: RunArgs = {};
+  if (o.state) Object.assign(args, { state: resolvePath(process.cwd(), o.state), defer: !!o.defer, favor_state: !!o.favorState, full_refresh: !!o.fullRefresh });
+  else if (o.fullRefresh) args.full_refresh = true;
+  if (o.empty) args.empty = true;
+  // a var holding a secret's value is not written (run_results.json is redacted): retry then asks for --vars again
+  if (o.vars !== undefined) {
+    if (redact(o.vars) === o.vars) args.vars = o.vars;
+    else args.vars_redacted = true;
+  }
+  return Object.keys(args).length ? { args } : {};
+}
+
 /** `vigil retry`: the last run/test/build/seed again, for what failed or was skipped in target/run_results.json. */
 export async function runRetry(o: Common & { threads: number; failFast?: boolean }): Promise<void> {
   const { existsSync, readFileSync } = await import('node:fs');
@@ -458,7 +475,7 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
   const files = loadProject(o.projectDir);
   const path = join(files.root, files.paths.target, 'run_results.json');
   if (!existsSync(path)) throw new UsageError(`no ${files.paths.target}/run_results.json: nothing ran here yet (vigil retry re-runs what failed in the last run, build, test or seed)`);
-  let last: { metadata?: { command?: string; target?: string; generated_at?: string; args?: { state?: string; defer?: boolean; favor_state?: boolean; full_refresh?: boolean } }; results?: Array<{ name: string; resource_type: string; status: string }> };
+  let last: { metadata?: { command?: string; target?: string; generated_at?: string; args?: RunArgs }; results?: Array<{ name: string; resource_type: string; status: string }> };
   try {
     last = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
@@ -471,8 +488,12 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
     out(`Nothing to retry: the last ${command} (${last.metadata?.generated_at ?? 'at an unknown time'}) had no failure and skipped nothing.`);
     return;
   }
-  out(`Retrying ${again.length} node${again.length === 1 ? '' : 's'} of the last ${command} (${last.metadata?.generated_at ?? ''}): ${again.map((r) => r.name).join(', ')}`);
-  // as dbt retry does: the flags of the run being retried (--state, --defer, --full-refresh)
+  // as dbt retry does: the flags of the run being retried (--state, --defer, --full-refresh,
+  // --empty, --vars); --vars given to retry replace the stored ones
   const args = last.metadata?.args ?? {};
-  await runExecute(command, { ...o, target: o.target ?? last.metadata?.target, select: [...new Set(again.map((r) => r.name))], state: args.state, defer: args.defer, favorState: args.favor_state, fullRefresh: args.full_refresh });
+  if (args.vars_redacted && o.vars === undefined) throw new UsageError(`the last ${command} ran with --vars holding a secret's value, which ${files.paths.target}/run_results.json does not keep: give the same --vars to vigil retry`);
+  out(`Retrying ${again.length} node${again.length === 1 ? '' : 's'} of the last ${command} (${last.metadata?.generated_at ?? ''}): ${again.map((r) => r.name).join(', ')}`);
+  const kept = [args.full_refresh && '--full-refresh', args.empty && '--empty', args.state && `--state ${args.state}`, args.defer && '--defer', o.vars === undefined && args.vars !== undefined && `--vars '${args.vars}'`].filter(Boolean);
+  if (kept.length) out(`  with the flags of that ${command}: ${kept.join(' ')}`);
+  await runExecute(command, { ...o, target: o.target ?? last.metadata?.target, select: [...new Set(again.map((r) => r.name))], state: args.state, defer: args.defer, favorState: args.favor_state, fullRefresh: args.full_refresh, empty: args.empty, vars: o.vars ?? args.vars });
 }

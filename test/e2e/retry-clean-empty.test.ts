@@ -4,7 +4,7 @@
  * never the project's own files), through the real CLI on DuckDB.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { makeProject, removeDir, vigil } from '../helpers.js';
@@ -72,6 +72,33 @@ describe('vigil retry', () => {
     const again = vigil(dir, ['retry']);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('Nothing to retry: the last build');
+  });
+
+  it('keeps the --vars and --empty of the run it retries (was: dropped, the retried nodes built with the default vars and full rows)', () => {
+    const boom = "{{ config(materialized='table') }}\nselect sum(doubled) * {{ var('mult', 1) }} as total, count(*) as n, cast('x' as int) as boom from {{ ref('orders') }}";
+    const dir = project({ 'models/totals.sql': boom });
+    expect(vigil(dir, ['build', '--vars', '{mult: 3}']).code).toBe(1);
+    writeFileSync(join(dir, 'models/totals.sql'), boom.replace(", cast('x' as int) as boom", ''));
+    const r = vigil(dir, ['retry']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("with the flags of that build: --vars '{mult: 3}'");
+    expect(csv(dir, "select total from {{ ref('totals') }}")).toBe('total\n180\n');
+    // --empty: the retried model is built empty as the run it repeats
+    writeFileSync(join(dir, 'models/totals.sql'), boom);
+    expect(vigil(dir, ['build', '--empty', '-s', 'totals']).code).toBe(1);
+    writeFileSync(join(dir, 'models/totals.sql'), boom.replace(", cast('x' as int) as boom", ''));
+    const e = vigil(dir, ['retry']);
+    expect(e.code, e.stdout + e.stderr).toBe(0);
+    expect(e.stdout).toContain('with the flags of that build: --empty');
+    expect(csv(dir, "select n from {{ ref('totals') }}")).toBe('n\n0\n');
+    // a var holding a secret's value is not written to run_results.json: retry asks for it
+    const secret = { VIGIL_TEST_API_TOKEN: 'tok-9f8e7d6c5b4a' };
+    writeFileSync(join(dir, 'models/totals.sql'), boom);
+    expect(vigil(dir, ['build', '--vars', '{mult: 3, token: tok-9f8e7d6c5b4a}'], secret).code).toBe(1);
+    expect(readFileSync(join(dir, 'target/run_results.json'), 'utf8')).not.toContain('tok-9f8e7d6c5b4a');
+    const s = vigil(dir, ['retry'], secret);
+    expect(s.code).toBe(2);
+    expect(s.stderr).toContain('give the same --vars to vigil retry');
   });
 });
 
