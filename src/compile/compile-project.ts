@@ -17,7 +17,7 @@ import { partitionField, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
-import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
+import { listFiles, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type SeedProps, type SnapshotConfig, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
 import { explainIssues, showPath } from '../project/issues.js';
@@ -141,6 +141,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const target = resolveTarget(files, opts, ds);
   const dialect: Dialect = dialectOf(target?.type);
   const vars = { ...projectVars(files, opts, ds), ...(opts.vars ?? {}) };
+  if (opts.vars) ds.push(...unreadVars(files, Object.keys(opts.vars), opts.queries));
   // what templates see of the target: never its credentials. A target that did not resolve has
   // its error already; templates still see its name and type (no second error from `target.type`)
   const targetName = opts.target ?? files.project.default_target ?? Object.keys(files.project.targets)[0];
@@ -1402,6 +1403,36 @@ function projectVars(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]
   // a var --vars gives is not read from project.yaml (its env_var need not be set)
   const given = new Set(Object.keys(opts.vars ?? {}));
   return Object.fromEntries(Object.entries(files.project.vars ?? {}).map(([k, v]) => [k, given.has(k) ? v : render(v, ['vars', k])]));
+}
+
+/**
+ * --vars keys nothing in the project can read: not declared under project.yaml `vars:` and named
+ * in no model, macro, test, snapshot or properties file (as a quoted name: `var('x')`, also one
+ * kept in a variable or read only in some branch). A typo there would silently build with the
+ * default instead; it is an error with a did-you-mean.
+ */
+function unreadVars(files: ProjectFiles, keys: string[], queries: CompileOptions['queries']): Diagnostic[] {
+  const declared = new Set(Object.keys(files.project.vars ?? {}));
+  const missing = keys.filter((k) => !declared.has(k));
+  if (!missing.length) return [];
+  const quoted = new Set<string>();
+  const called = new Set<string>(declared);
+  const scan = (text: string) => {
+    for (const m of text.matchAll(/\\?["']([A-Za-z_][\w.-]*)\\?["']/g)) quoted.add(m[1]);
+    for (const m of text.matchAll(/\bvar\(\s*\\?["']([A-Za-z_][\w.-]*)/g)) called.add(m[1]);
+  };
+  for (const f of [...files.models, ...files.macros, ...files.singularTests, ...(files.snapshots ?? []), ...(files.dashboards ?? [])]) scan(f.text);
+  for (const p of files.properties) scan(JSON.stringify(p.data));
+  // ad-hoc queries (`vigil show --inline`, alert queries): alert files are read off disk below for the commands that do not compile them
+  for (const q of queries ?? []) scan(q.text);
+  // alert queries are templates too (compiled by the alerts commands only: read here off disk)
+  for (const a of listFiles(files.root, files.paths.alerts, /\.ya?ml$/)) scan(readFileSync(join(files.root, a), 'utf8'));
+  return missing
+    .filter((k) => !quoted.has(k))
+    .map((k) => {
+      const near = didYouMean(k, called);
+      return diag('E_VAR', `--vars: '${k}' is read by no model, macro, test or snapshot${near ? ` (did you mean '${near}'?)` : ''}`, {}, near ? undefined : `the vars read here: ${[...called].sort().join(', ') || 'none'}; a var read under a computed name is declared under vars: in project.yaml`);
+    });
 }
 
 function locate(text: string, re?: RegExp): { line?: number; column?: number } {

@@ -324,6 +324,21 @@ describe('compileProject', () => {
     expect(errors(r)[0]).toMatchObject({ code: 'E_VAR', line: 2, column: 5 });
   });
 
+  it('a --vars key nothing reads is an error with a did-you-mean (was: a typo built silently with the default)', () => {
+    const files = projectFiles({
+      projectYaml: 'name: fixture\ntargets: { dev: { type: duckdb } }\nvars: { ratio: 1.75 }\n',
+      models: { 'models/a.sql': "select {{ var('ratio') }} as r, {{ var('spike_ratio', 7) }} as o", 'models/b.sql': "{% set k = 'in_branch' %}{% if target.name == 'prod' %}{{ var(k) }}{% endif %}select 1 as x" },
+    });
+    const typo = compileProject(files, { env: {}, vars: { spike_ratoi: 2 } });
+    expect(errors(typo)).toEqual([expect.objectContaining({ code: 'E_VAR', message: "--vars: 'spike_ratoi' is read by no model, macro, test or snapshot (did you mean 'spike_ratio'?)" })]);
+    const none = compileProject(files, { env: {}, vars: { zzz: 1 } });
+    expect(errors(none)[0].hint).toContain('the vars read here: ratio, spike_ratio');
+    // declared in project.yaml, read by a model, named in a branch not taken, or read by an inline query: fine
+    for (const vars of [{ ratio: 2 }, { spike_ratio: 3 }, { in_branch: 1 }]) expect(errors(compileProject(files, { env: {}, vars }))).toEqual([]);
+    const q = compileProject(files, { env: {}, vars: { cut: 7 }, queries: [{ key: 'inline', file: '--inline', text: "select {{ var('cut') }} as c", line: 1, column: 1 }] });
+    expect(errors(q)).toEqual([]);
+  });
+
   it('env_var() reads the environment and names the missing variable', () => {
     const ok = compile({ models: { 'models/a.sql': "select '{{ env_var('VIGIL_T') }}' as v" } }, { VIGIL_T: 'hello' });
     expect(model(ok, 'a').compiled_sql).toBe("select 'hello' as v");

@@ -80,7 +80,12 @@ describe('--defer', () => {
     cpSync(join(dir, 'target'), join(dir, 'prod-state'), { recursive: true });
     const failed = vigil(dir, ['run', '-s', 'e', '--defer', '--state', 'prod-state', '--vars', '{break_e: true}']);
     expect(failed.code, failed.stdout).toBe(1);
-    const again = vigil(dir, ['retry']);
+    // retry keeps the run's --vars (it fails again the same way) unless given others
+    const same = vigil(dir, ['retry']);
+    expect(same.code, same.stdout).toBe(1);
+    expect(same.stdout).toContain("with the flags of that run: --state");
+    expect(same.stdout).toContain("--defer --vars '{break_e: true}'");
+    const again = vigil(dir, ['retry', '--vars', '{break_e: false}']);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toContain("Deferred to the state's target 'prod' (1 relation");
     expect(read(dir, 'e')).toBe('prod');
