@@ -100,6 +100,20 @@ describe('BigQueryAdapter on the real client', () => {
     expect(sql).toContain('WHEN MATCHED THEN UPDATE SET `day` = S.`day`, `k` = S.`k`, `n` = S.`n`');
   });
 
+  it('a key without the partition column is not pruned (a stored row in an older partition was not matched: its key inserted twice); require_partition_filter gets a filter keeping every row', async () => {
+    fake.addTable('vigil-test', 'analytics', 'latest', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' } });
+    const bq = await adapter();
+    const req = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'latest' }, sql: 'select 1', incrementalSql: 'select max(day) as day, k, count(*) as n from src group by k', uniqueKey: ['k'], fullRefresh: false };
+    await bq.materialize({ ...req, config: { partition_by: { field: 'day', data_type: 'date' } } });
+    const plain = lastJob().configuration.query.query as string;
+    expect(plain).not.toContain('vigil_min');
+    expect(plain).toMatch(/\nON T\.`k` = S\.`k`\nWHEN MATCHED/);
+    await bq.materialize({ ...req, config: { partition_by: { field: 'day', data_type: 'date' }, require_partition_filter: true } });
+    const required = lastJob().configuration.query.query as string;
+    expect(required).not.toContain('vigil_min');
+    expect(required).toContain("ON T.`k` = S.`k` AND (T.`day` IS NULL OR T.`day` >= DATE '0001-01-01')\n");
+  });
+
   describe("on_schema_change: the query's schema from its dry run against the table's", () => {
     const rel = (identifier: string) => ({ database: 'vigil-test', schema: 'analytics', identifier });
     const tableFields = [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }];
@@ -170,7 +184,7 @@ describe('BigQueryAdapter on the real client', () => {
     fake.addTable('vigil-test', 'analytics', 'counted', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], timePartitioning: { type: 'DAY', field: 'day' } });
     fake.onQuery(/from src_counted/, { numDmlAffectedRows: 7 });
     const bq = await adapter();
-    const req = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'counted' }, sql: 'select 1', incrementalSql: 'select day, k from src_counted', uniqueKey: ['k'], fullRefresh: false, config: { partition_by: { field: 'day', data_type: 'date' } } };
+    const req = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'counted' }, sql: 'select 1', incrementalSql: 'select day, k from src_counted', uniqueKey: ['day', 'k'], fullRefresh: false, config: { partition_by: { field: 'day', data_type: 'date' } } };
     const r = await bq.materialize(req);
     expect(r).toEqual({ message: 'merged 7 rows into', rows: 7 });
     const script = jobs().at(-1)!;

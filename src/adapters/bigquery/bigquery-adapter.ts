@@ -594,9 +594,14 @@ export class BigQueryAdapter implements Adapter {
       ]);
     }
     const pf = partitionField(c.partition_by);
-    // a partition filter on the target keeps require_partition_filter tables mergeable and the scan small
-    const prune = pf ? `DECLARE vigil_min DEFAULT (SELECT MIN(${d.quoteIdent(pf)}) FROM (\n${src}\n))` : undefined;
-    const on = [...req.uniqueKey!.map((k) => `T.${d.quoteIdent(k)} = S.${d.quoteIdent(k)}`), ...(pf ? [`T.${d.quoteIdent(pf)} >= vigil_min`] : [])].join(' AND ');
+    // The target's partitions are pruned to those the new rows reach only when the key holds
+    // the partition column: a stored row with the same key then has the same partition value.
+    // Otherwise a row stored in an older partition would not match and its key be inserted
+    // twice; a require_partition_filter table gets a filter that keeps every row instead.
+    const keyed = !!pf && req.uniqueKey!.some((k) => k.toLowerCase() === pf.toLowerCase());
+    const prune = keyed ? `DECLARE vigil_min DEFAULT (SELECT MIN(${d.quoteIdent(pf)}) FROM (\n${src}\n))` : undefined;
+    const keepAll = keyed ? undefined : d.readFilter?.(c, 'T');
+    const on = [...req.uniqueKey!.map((k) => `T.${d.quoteIdent(k)} = S.${d.quoteIdent(k)}`), ...(keyed ? [`T.${d.quoteIdent(pf)} >= vigil_min`] : keepAll ? [keepAll] : [])].join(' AND ');
     return this.script([
       prune,
       alter,
