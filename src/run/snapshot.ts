@@ -62,7 +62,10 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
   const problem = missingColumns(n, keys, cols, `the snapshot's table ${rel}`);
   if (problem) throw new WarehouseError(problem, '');
   const checkCols = n.config.strategy === 'check' ? (n.config.check_cols === 'all' ? cols.filter((c) => !keys.includes(c)) : n.config.check_cols!) : [];
-  const changed = n.config.strategy === 'timestamp' ? `s.${q(n.config.updated_at!)} > t.${q('dbt_updated_at')}` : checkCols.map((c) => `s.${q(c)} is distinct from t.${q(c)}`).join(' or ') || '1 = 0';
+  // timestamp: a later updated_at, or one where the stored version had none; a NULL updated_at
+  // is no change (the comparison is NULL: `not (NULL)` inserted the row again on every run)
+  const [su, tu] = [`s.${q(n.config.updated_at ?? '')}`, `t.${q('dbt_updated_at')}`];
+  const changed = n.config.strategy === 'timestamp' ? `coalesce(${su} > ${tu}, ${tu} is null and ${su} is not null)` : checkCols.map((c) => `s.${q(c)} is distinct from t.${q(c)}`).join(' or ') || '1 = 0';
   const before = await count(adapter, rel);
   // 1. new versions: no current version of the key, or the current one differs
   await adapter.execute(
@@ -70,7 +73,8 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
   );
   const inserted = (await count(adapter, rel)) - before;
   // 2. a current version with a newer current version of its key is closed where the newer one starts
-  const newer = `from ${rel} as v where ${keyMatch('v', 't')} and v.${q('dbt_valid_to')} is null and v.${q('dbt_valid_from')} > t.${q('dbt_valid_from')}`;
+  const [vf, tf] = [`v.${q('dbt_valid_from')}`, `t.${q('dbt_valid_from')}`];
+  const newer = `from ${rel} as v where ${keyMatch('v', 't')} and v.${q('dbt_valid_to')} is null and coalesce(${vf} > ${tf}, ${tf} is null and ${vf} is not null)`;
   await adapter.execute(`update ${rel} as t set ${q('dbt_valid_to')} = (select min(v.${q('dbt_valid_from')}) ${newer}) where t.${q('dbt_valid_to')} is null and exists (select 1 ${newer})`);
   // 3. keys gone from the query
   let deleted = 0;

@@ -28,11 +28,12 @@ select id, name from {{ ref('customers') }}
 };
 
 const STATES = [
-  'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,2026-01-01 00:00:00\n',
+  // dan has no updated_at: one version, not one more per run (was: `not (NULL > x)` inserted him again each run)
+  'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,2026-01-01 00:00:00\n4,dan,\n',
   // ann renamed (later updated_at), bob deleted, cy new
-  'id,name,updated_at\n1,ann2,2026-01-02 00:00:00\n3,cy,2026-01-02 00:00:00\n',
-  // bob back
-  'id,name,updated_at\n1,ann2,2026-01-02 00:00:00\n2,bob,2026-01-03 00:00:00\n3,cy,2026-01-02 00:00:00\n',
+  'id,name,updated_at\n1,ann2,2026-01-02 00:00:00\n3,cy,2026-01-02 00:00:00\n4,dan,\n',
+  // bob back; dan gets an updated_at: a new version, the one without closed
+  'id,name,updated_at\n1,ann2,2026-01-02 00:00:00\n2,bob,2026-01-03 00:00:00\n3,cy,2026-01-02 00:00:00\n4,dan2,2026-01-03 00:00:00\n',
 ];
 
 function sequence(projectYaml: string, env: Record<string, string>, snapSchema: string) {
@@ -47,7 +48,7 @@ function sequence(projectYaml: string, env: Record<string, string>, snapSchema: 
   const versions = (name: string) =>
     vigil(dir, ['show', '--inline', `select id, name, dbt_valid_to is null as cur from {{ ref('${name}') }} order by id, dbt_valid_from`, '--output', 'csv', '--limit', '50', ...vars], env).stdout;
   run(['seed']);
-  expect(run(['snapshot'])).toMatch(/OK snapshot \S*customers_ts \(2 rows, first versions\)/);
+  expect(run(['snapshot'])).toMatch(/OK snapshot \S*customers_ts \(3 rows, first versions\)/);
   // nothing changed: nothing new
   expect(run(['snapshot'])).toMatch(/customers_ts \(0 new versions, 0 deleted\)/);
   writeFileSync(join(dir, 'seeds/customers.csv'), STATES[1]);
@@ -58,16 +59,16 @@ function sequence(projectYaml: string, env: Record<string, string>, snapSchema: 
   writeFileSync(join(dir, 'seeds/customers.csv'), STATES[2]);
   run(['seed']);
   run(['snapshot']);
-  expect(versions('customers_ts')).toBe('id,name,cur\n1,ann,false\n1,ann2,true\n2,bob,false\n2,bob,true\n3,cy,true\n');
+  expect(versions('customers_ts')).toBe('id,name,cur\n1,ann,false\n1,ann2,true\n2,bob,false\n2,bob,true\n3,cy,true\n4,dan2,true\n4,dan,false\n');
   // check strategy without invalidate_hard_deletes: bob's version stays current while he is gone, and unchanged when he is back
-  expect(versions('customers_check')).toBe('id,name,cur\n1,ann,false\n1,ann2,true\n2,bob,true\n3,cy,true\n');
+  expect(versions('customers_check')).toBe('id,name,cur\n1,ann,false\n1,ann2,true\n2,bob,true\n3,cy,true\n4,dan,false\n4,dan2,true\n');
   // vigil check knows the snapshot's columns (its query's, and dbt_valid_from/to, ...)
   const check = vigil(dir, ['check', ...vars], env);
   expect(check.code, check.stdout + check.stderr).toBe(0);
   // a model reads the snapshot; build orders it after the snapshot
   const b = run(['build']);
   expect(b.indexOf('current_customers')).toBeGreaterThan(b.indexOf('customers_ts'));
-  expect(vigil(dir, ['show', '-s', 'current_customers', '--output', 'csv', ...vars], env).stdout.split('\n').length).toBe(5);
+  expect(vigil(dir, ['show', '-s', 'current_customers', '--output', 'csv', ...vars], env).stdout.split('\n').length).toBe(6);
 }
 
 describe('vigil snapshot', () => {
@@ -87,7 +88,7 @@ describe('vigil snapshot', () => {
     });
     dirs.push(dir);
     expect(vigil(dir, ['seed']).code).toBe(0);
-    expect(vigil(dir, ['snapshot']).stdout).toMatch(/OK snapshot analytics\.customers_yaml \(2 rows, first versions\)/);
+    expect(vigil(dir, ['snapshot']).stdout).toMatch(/OK snapshot analytics\.customers_yaml \(3 rows, first versions\)/);
     writeFileSync(join(dir, 'seeds/customers.csv'), STATES[1]);
     expect(vigil(dir, ['seed']).code).toBe(0);
     // ann's name and updated_at changed (check: all columns), bob gone, cy new
@@ -128,6 +129,6 @@ describe('vigil snapshot', () => {
     writeFileSync(join(dir, 'snapshots/s.sql'), snap("'name'"));
     const ok = vigil(dir, ['snapshot']);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(/OK snapshot \S*\bs \(2 rows, first versions\)/);
+    expect(ok.stdout).toMatch(/OK snapshot \S*\bs \(3 rows, first versions\)/);
   });
 });
