@@ -12,7 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { ABSENCE_FILTERS, asText, noMethod, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, asText, conditionOperands, noMethod, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -142,6 +142,15 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         return '--expression--';
     }
   };
+  // a function tested without its call is always true (jinja-compat.ts vigilCondition)
+  const noFunctionTested = (cond: AnyNode) => {
+    for (const o of conditionOperands(cond)) {
+      let root = o;
+      while (root.typename === 'LookupVal') root = root.target as AnyNode;
+      if (root.typename === 'Symbol' && (frame.has(String(root.value)) || root.value === 'caller')) continue;
+      if (typeof loose(evRaw(o)) === 'function') throw new FastRenderError(testedFunction(fnName(o).replace(/\["(\w+)"\]/g, '.$1')), o.lineno + 1, o.colno + 1);
+    }
+  };
   const evalArgs = (args: AnyNode): unknown[] => (args.children as AnyNode[]).map((c) => loose(evRaw(c)));
   const ev = (n: AnyNode): unknown => strict(evRaw(n));
   const evRaw = (n: AnyNode): unknown => {
@@ -242,6 +251,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         }
       }
       case 'InlineIf':
+        noFunctionTested(n.cond as AnyNode);
         return ev(n.cond as AnyNode) ? ev(n.body as AnyNode) : n.else_ ? ev(n.else_ as AnyNode) : '';
       case 'Or':
         return (ev(n.left as AnyNode) as boolean) || (ev(n.right as AnyNode) as boolean);
@@ -322,6 +332,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         }
         return;
       case 'If':
+        noFunctionTested(n.cond as AnyNode);
         if (ev(n.cond as AnyNode)) exec(n.body as AnyNode);
         else if (n.else_) exec(n.else_ as AnyNode);
         return;

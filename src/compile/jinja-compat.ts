@@ -292,6 +292,12 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     if (v === undefined && env?.opts?.throwOnUndefined) throw new TemplateError(`'${expr}' is undefined: ${why}`, lineno + 1, colno + 1);
     return v;
   };
+  // a function tested by {% if %} is always true (`{% if is_incremental %}`: the incremental
+  // filter applied on a --full-refresh too); Jinja's too, which makes it a silent mistake there
+  n.runtime.vigilCondition = (env: { opts?: { throwOnUndefined?: boolean } }, v: unknown, expr: string, why: string, lineno: number, colno: number, declared?: boolean) => {
+    if (typeof v === 'function' && !declared && expr !== 'caller') throw new TemplateError(testedFunction(expr), lineno + 1, colno + 1);
+    return why ? (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(env, v, expr, why, lineno, colno, declared) : v;
+  };
   n.runtime.vigilFilterInput = (env: { opts?: { throwOnUndefined?: boolean } }, v: unknown, expr: string, filter: string, lineno: number, colno: number, declared?: boolean) => {
     const secret = secretFiltered(v, filter);
     if (secret) throw new TemplateError(secret, lineno + 1, colno + 1);
@@ -299,7 +305,7 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     return (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(env, v, expr, `filter '${filter}' would make something of nothing (| default(...) gives a value when there is none)`, lineno, colno, declared);
   };
   /** the expressions to check, each with the runtime function that checks it and what it tells it */
-  const strict = new WeakMap<object, { check: 'vigilDefined' | 'vigilFilterInput'; arg: string }>();
+  const strict = new WeakMap<object, { check: 'vigilDefined' | 'vigilFilterInput' | 'vigilCondition'; arg: string }>();
   const defined = (why: string) => ({ check: 'vigilDefined' as const, arg: why });
   const text = (x: Node | undefined): string => {
     if (!x) return 'a value';
@@ -327,9 +333,11 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
       } else if (node?.typename === 'Concat') {
         strict.set(node.left as object, defined("joined with ~ it would read 'undefined'"));
         strict.set(node.right as object, defined("joined with ~ it would read 'undefined'"));
-      } else if (node?.typename === 'If' || node?.typename === 'IfAsync') {
+      } else if (node?.typename === 'If' || node?.typename === 'IfAsync' || node?.typename === 'InlineIf') {
         const cond = node.cond as Node;
-        if (cond.typename === 'Symbol' || cond.typename === 'LookupVal') strict.set(cond, defined('{% if %} would take it as false (test it with `is defined`)'));
+        // a bare name: defined, and not a function; one under not/and/or: not a function
+        if (node.typename !== 'InlineIf' && (cond.typename === 'Symbol' || cond.typename === 'LookupVal')) strict.set(cond, { check: 'vigilCondition', arg: '{% if %} would take it as false (test it with `is defined`)' });
+        else for (const o of conditionOperands(cond)) strict.set(o, { check: 'vigilCondition', arg: '' });
       }
       return compile.call(this, node, frame);
     }
@@ -343,6 +351,18 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(mark.arg)}, ${node.lineno}, ${node.colno}, ${declared})`);
   };
 }
+
+/** The names a condition tests as they are (under not, and, or): `is_incremental` in `not is_incremental and x`. */
+export function conditionOperands<N extends { typename: string; [k: string]: unknown }>(cond: N): N[] {
+  if (cond.typename === 'Symbol' || cond.typename === 'LookupVal') return [cond];
+  if (cond.typename === 'Not') return conditionOperands(cond.target as N);
+  if (cond.typename === 'And' || cond.typename === 'Or') return [...conditionOperands(cond.left as N), ...conditionOperands(cond.right as N)];
+  return [];
+}
+
+/** The message of a function tested without its call (`{% if is_incremental %}`). */
+export const testedFunction = (expr: string): string => `'${expr}' is a function: tested without its call it is always true; call it: ${expr}()`;
+export const TESTED_FUNCTION_RE = / is a function: tested without its call it is always true/;
 
 /** A method called that a value has not (`'abc'.uper()`): with Python's string methods for a did-you-mean when it is a string. */
 export function noMethod(target: string, method: string, isString: boolean): string {

@@ -118,6 +118,35 @@ describe('fast render path', () => {
         expect(e!.message).toMatch(message);
       }
     }
+    // a function tested without its call is always true (`{% if is_incremental %}` filtered a
+    // --full-refresh to the new rows): an error at it, on both paths, in macros too; a macro's
+    // parameter holding a function may be tested, and so may `caller`
+    const inc = "{{ config(materialized='incremental') }}\nselect 1 as id\n";
+    for (const fastPath of [true, false]) {
+      for (const [src, expr] of [
+        [`${inc}{% if is_incremental %}where id > 0{% endif %}`, 'is_incremental'],
+        [`${inc}{% if not is_incremental %}where id > 0{% endif %}`, 'is_incremental'],
+        [`${inc}{% if target.name == 'dev' and is_incremental %}where id > 0{% endif %}`, 'is_incremental'],
+        [`${inc}{{ 'where id > 0' if is_incremental else '' }}`, 'is_incremental'],
+        [`${inc}{% for c in [1] %}{% endfor %}{% if is_incremental %}where id > 0{% endif %}`, 'is_incremental'],
+        [`${inc}{% if var %}where id > 0{% endif %}`, 'var'],
+      ] as const) {
+        const r = compileProject(projectFiles({ models: { 'models/a.sql': src } }), { env: {}, fastPath });
+        const e = r.diagnostics.find((d) => d.severity === 'error');
+        expect(e, `${src} (fast path: ${fastPath})`).toMatchObject({ code: 'E_TEMPLATE', file: 'models/a.sql', line: 3 });
+        expect(e!.message).toBe(`'${expr}' is a function: tested without its call it is always true; call it: ${expr}()`);
+      }
+      const ok = compileProject(
+        projectFiles({
+          macros: { 'macros/m.sql': "{% macro wrap(f) %}{% if f %}{{ f() }}{% endif %}{% endmacro %}\n{% macro one() %}1{% endmacro %}\n{% macro c() %}{% if caller %}{{ caller() }}{% endif %}{% endmacro %}" },
+          models: { 'models/a.sql': `${inc}{% if is_incremental() %}where id > 0{% endif %}`, 'models/b.sql': 'select {{ wrap(one) }} as x' },
+        }),
+        { env: {}, fastPath },
+      );
+      expect(ok.diagnostics.filter((d) => d.severity === 'error'), `fast path: ${fastPath}`).toEqual([]);
+    }
+    const inMacroIf = compileProject(projectFiles({ macros: { 'macros/m.sql': '{% macro inc_filter() %}\n{% if is_incremental %}where 1 = 1{% endif %}\n{% endmacro %}' }, models: { 'models/a.sql': 'select 1 as x {{ inc_filter() }}' } }), { env: {} });
+    expect(inMacroIf.diagnostics.find((d) => d.severity === 'error')).toMatchObject({ file: 'macros/m.sql', line: 2, message: expect.stringContaining("'is_incremental' is a function") });
     // the fast path names the nearest known name
     const dym = compileProject(projectFiles({ models: { 'models/a.sql': 'select {{ tagret.name }}' } }), { env: {} });
     expect(dym.diagnostics[0].message).toMatch(/'tagret' is undefined — did you mean 'target'\?/);
