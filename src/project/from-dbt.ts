@@ -520,12 +520,25 @@ export function convertProfiles(text: string, file: string, profileName: string,
     const secret = (k: string, varName: string, what: string): string | undefined => {
       const r = val(k);
       if (!r) return undefined;
-      if (r.templated) return String(r.value);
+      if (r.templated) {
+        // an env_var() default of a secret is the secret written down: not copied, the variable must be set
+        let dropped = false;
+        const v = String(r.value).replace(/\{\{ env_var\('([^']*)', '([^']*)'\) \}\}/g, (_m, n: string, d: string) => {
+          if (d) f.secrets.push(d);
+          dropped = true;
+          return `{{ env_var('${n}') }}`;
+        });
+        if (dropped) f.note(file, at(k), `outputs.${out}.${k}: the default of its env_var() (${what}) is not copied: set the variable`);
+        return v;
+      }
       const s = typeof r.value === 'string' ? r.value : JSON.stringify(r.value);
       f.secrets.push(s);
       if (isObj(r.value)) for (const x of Object.values(r.value)) if (typeof x === 'string' && x.length >= 8) f.secrets.push(x);
-      f.env.push({ name: varName, what: `${what} (profiles.yml outputs.${out}.${k} held it literally; it was not written)` });
-      f.note(file, at(k), `outputs.${out}.${k} is written literally: not copied; the target reads it from the environment variable ${varName}`);
+      // a mapping assembled from env_var() calls (keyfile_json: {private_key: "{{ env_var(...) }}"}) is not written down, but Vigil takes it whole
+      const parts = isObj(r.value) ? [...JSON.stringify(r.value).matchAll(/env_var\(\s*\\?['"]([A-Za-z_]\w*)/g)].map((m) => m[1]) : [];
+      const how = parts.length ? `is assembled from the environment variables ${[...new Set(parts)].join(', ')}: Vigil takes it whole` : 'is written literally: not copied';
+      f.env.push({ name: varName, what: `${what} (profiles.yml outputs.${out}.${k} ${parts.length ? `was assembled from ${[...new Set(parts)].join(', ')}` : 'held it literally; it was not written'})` });
+      f.note(file, at(k), `outputs.${out}.${k} ${how}; the target reads it from the environment variable ${varName}`);
       return `{{ env_var('${varName}') }}`;
     };
     const type = String(o.type ?? '');

@@ -285,6 +285,20 @@ describe('from-dbt, piece by piece', () => {
       type: snowflake
       account: xy
       password: "snowflake-literal-pw"
+    pgdefault:
+      type: postgres
+      host: db
+      user: me
+      password: "{{ env_var('PG_PASSWORD', 'DefaultPassw0rdLeak') }}"
+      dbname: shop
+    bqenv:
+      type: bigquery
+      method: service-account-json
+      project: p1
+      dataset: marts
+      keyfile_json:
+        type: service_account
+        private_key: "{{ env_var('BQ_PRIVATE_KEY') }}"
 `,
       'profiles.yml',
       'shop',
@@ -294,7 +308,13 @@ describe('from-dbt, piece by piece', () => {
     expect(t.targets.dev).toEqual({ type: 'postgres', url: "postgres://me:{{ env_var('DBT_ENV_SECRET_PG') }}@localhost:{{ env_var('PGPORT') }}/shop", ssl: { reject_unauthorized: false } });
     expect(t.targets.bq).toEqual({ type: 'bigquery', project: 'p1', dataset: 'marts', credentials: "{{ env_var('VIGIL_BQ_CREDENTIALS') }}", location: 'EU', timeout_ms: 300000 });
     expect(t.targets.sf).toBeUndefined();
-    expect(f.env.map((e) => e.name)).toEqual(['VIGIL_BQ_CREDENTIALS']);
+    // an env_var() default of a password is the password written down: not copied (was: in project.yaml's url)
+    expect(t.targets.pgdefault).toEqual({ type: 'postgres', url: "postgres://me:{{ env_var('PG_PASSWORD') }}@db/shop" });
+    expect(f.secrets).toContain('DefaultPassw0rdLeak');
+    expect(f.notes.map((x) => x.message)).toContainEqual(expect.stringContaining("outputs.pgdefault.password: the default of its env_var() (the password of the Postgres target 'pgdefault') is not copied"));
+    // a key assembled from variables is not said to be "held literally"
+    expect(f.notes.map((x) => x.message)).toContainEqual('outputs.bqenv.keyfile_json is assembled from the environment variables BQ_PRIVATE_KEY: Vigil takes it whole; the target reads it from the environment variable VIGIL_BQENV_CREDENTIALS');
+    expect(f.env.map((e) => e.name)).toEqual(['VIGIL_BQ_CREDENTIALS', 'VIGIL_BQENV_CREDENTIALS']);
     expect(f.secrets).toContain('snowflake-literal-pw');
     expect(f.secrets).toContain('-----BEGIN PRIVATE KEY-----abcdef');
     expect(f.notConverted.map((x) => `${x.line}: ${x.message}`)).toContainEqual(expect.stringMatching(/^23: outputs\.sf: type snowflake/));
