@@ -57,5 +57,10 @@ export async function runInitFromDbt(o: { dir: string; fromDbt: string; profiles
     for (const d of problems) out(`  ${formatDiagnostic(d)}`);
   } else if (summary) out(`\nvigil compile on the converted project: OK (${summary})`);
   const rel = relative(process.cwd(), resolve(o.dir)) || '.';
-  out(`\nNext: npx vigil seed && npx vigil build${rel === '.' ? '' : `   (in ${rel})`}`);
+  const where = rel === '.' ? '' : `   (in ${rel})`;
+  if (errors) {
+    // the files are written, but the project does not load yet: not a success for a script
+    out(`\nNext: fix the errors above, then npx vigil compile && npx vigil seed && npx vigil build${where}`);
+    process.exitCode = 1;
+  } else out(`\nNext: npx vigil seed && npx vigil build${where}`);
 }

@@ -13,7 +13,8 @@
  * the dbt project, converts everything in memory (a file that cannot be read stops it before
  * anything is written), then writes what `dest` does not have yet (or everything, with force).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { refuseNested } from './scaffold.js';
 import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { diag, ProjectError, UsageError, type Diagnostic } from '../errors.js';
@@ -1334,6 +1335,11 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   const projectFile = [DBT_FILE, 'dbt_project.yaml'].map((n) => join(source, n)).find((p) => existsSync(p));
   if (!projectFile) throw new UsageError(`--from-dbt ${src}: no dbt_project.yml in ${source} (give the folder of the dbt project: the one that holds dbt_project.yml)`);
   const root = resolve(dest);
+  refuseNested(root);
+  // in place, the dbt properties files would be kept as they are (dbt's keys, which Vigil refuses)
+  if (!opts.force && existsSync(root) && realpathSync(root) === realpathSync(source)) {
+    throw new UsageError(`--from-dbt ${src} into ${dest}: that is the dbt project itself, whose files (properties YAML with dbt's keys) would be kept as they are and fail to load: give another folder, or add --force to rewrite them in place (version control keeps the originals)`);
+  }
   const f = new Findings();
   const info = readDbtProjectFile(readFileSync(projectFile, 'utf8'));
   const plan: Planned[] = [];

@@ -9,8 +9,10 @@
  *   staging, a daily mart, a macro, an alert): `vigil demo && vigil build`.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
+import { findProjectRoot } from './paths.js';
+import { yamlLib } from './yaml-lib.js';
 
 export const TEMPLATES = ['blank', 'ai-audit'] as const;
 
@@ -341,6 +343,7 @@ export function scaffoldProject(dir: string, template: Template = 'blank', now =
   if (!(TEMPLATES as readonly string[]).includes(template)) throw new UsageError(`unknown template '${template}': choose ${TEMPLATES.join(' or ')}`);
   const root = resolve(dir);
   if (existsSync(join(root, 'project.yaml'))) throw new UsageError(`${join(root, 'project.yaml')} already exists: this folder is a Vigil project already (vigil init <new dir> starts another)`);
+  refuseNested(root);
   const name = basename(root).replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1') || 'vigil_project';
   const files = scaffoldFiles(name, template, now);
   const r: ScaffoldResult = { root, files: [], kept: [], gitignore: [] };
@@ -366,4 +369,28 @@ export function scaffoldProject(dir: string, template: Template = 'blank', now =
     r.files.push(rel);
   }
   return r;
+}
+
+/**
+ * A new project inside a folder an existing Vigil project reads (its models/, macros/, ...):
+ * refused, since that project would read the new one's files as its own (a second
+ * project.yaml among its models, every model twice). Anywhere else inside it is fine.
+ */
+export function refuseNested(root: string): void {
+  const outer = findProjectRoot(dirname(root));
+  if (!outer) return;
+  let paths: Record<string, unknown> = {};
+  try {
+    const y = yamlLib().parse(readFileSync(join(outer, 'project.yaml'), 'utf8')) as { paths?: unknown } | null;
+    if (y?.paths && typeof y.paths === 'object') paths = y.paths as Record<string, unknown>;
+  } catch {
+    // (a project.yaml that does not parse: its default folders)
+  }
+  for (const kind of ['models', 'macros', 'tests', 'alerts', 'dashboards', 'seeds', 'snapshots', 'target']) {
+    const folder = typeof paths[kind] === 'string' ? (paths[kind] as string) : kind;
+    const abs = resolve(outer, folder);
+    if (root === abs || root.startsWith(abs + sep)) {
+      throw new UsageError(`${root} is inside ${folder}/ of the Vigil project ${outer}: that project would read the new one's files as its own; give a folder outside its ${kind} folder`);
+    }
+  }
 }

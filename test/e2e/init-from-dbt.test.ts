@@ -197,14 +197,14 @@ describe('vigil init --from-dbt: existing files, mistakes', () => {
     const dest = makeProject({ 'models/staging/stg_orders.sql': '-- mine\n', 'project.yaml': '# mine\n' }, false);
     dirs.push(dest);
     const r = vigil(dest, ['init', '--from-dbt', FIXTURE]);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(r.stdout).toContain('  models/staging/stg_orders.sql (already there: kept as it was)');
     expect(r.stdout).toContain('  project.yaml (already there: kept as it was)');
     expect(readFileSync(join(dest, 'models/staging/stg_orders.sql'), 'utf8')).toBe('-- mine\n');
     expect(readFileSync(join(dest, 'project.yaml'), 'utf8')).toBe('# mine\n');
     expect(r.stdout).toMatch(/project\.yaml: already there, kept as it was: it differs from the converted file \(--force writes the converted one\)/);
     expect(readFileSync(join(dest, 'models/staging/stg_customers.sql')).equals(readFileSync(join(FIXTURE, 'models/staging/stg_customers.sql')))).toBe(true);
-    // the kept project.yaml is not a Vigil project: the check after converting says so, without a stack trace
+    // the kept project.yaml is not a Vigil project: the check after converting says so, without a stack trace; exit 1
     expect(r.stdout).toMatch(/vigil compile on the converted project: \d+ errors?/);
 
     const forced = vigil(dest, ['init', '--from-dbt', FIXTURE, '.', '--force']);
@@ -244,6 +244,35 @@ describe('vigil init --from-dbt: existing files, mistakes', () => {
     const p = vigil(parent, ['init', '--from-dbt', src, 'out']);
     expect(p.code).toBe(2);
     expect(p.stderr).toMatch(/^dbt_project\.yml:3:1: error: a tab in the indentation/m);
+  });
+
+  it('in place is refused without --force (the dbt YAML was kept as it was and failed to load); inside a Vigil project\'s models/ is refused (that project read the new one); a result that does not compile exits 1', () => {
+    const src = makeProject({}, false);
+    dirs.push(src);
+    cpSync(FIXTURE, src, { recursive: true });
+    const inPlace = vigil(src, ['init', '--from-dbt', '.', '.']);
+    expect(inPlace.code).toBe(2);
+    expect(inPlace.stderr).toContain('that is the dbt project itself');
+    expect(existsSync(join(src, 'project.yaml'))).toBe(false);
+    // a new project (plain init or converted) inside the models of a Vigil project
+    const outer = makeProject({ 'models/a.sql': 'select 1 as x' });
+    dirs.push(outer);
+    const nested = vigil(join(outer, 'models'), ['init', 'sub']);
+    expect(nested.code).toBe(2);
+    expect(nested.stderr).toMatch(/is inside models\/ of the Vigil project .*: that project would read the new one's files as its own/);
+    expect(vigil(join(outer, 'models'), ['init', '--from-dbt', src, '.']).code).toBe(2);
+    expect(existsSync(join(outer, 'models/project.yaml'))).toBe(false);
+    expect(vigil(outer, ['compile']).code).toBe(0);
+    // beside its folders it is fine
+    expect(vigil(outer, ['init', 'examples/second']).code).toBe(0);
+    // the converted project does not compile: the files are written, exit 1
+    writeFileSync(join(src, 'models/staging/broken.sql'), "select * from {{ ref('no_such_model') }}\n");
+    const parent = makeProject({}, false);
+    dirs.push(parent);
+    const bad = vigil(parent, ['init', '--from-dbt', src, 'out']);
+    expect(bad.code, bad.stdout + bad.stderr).toBe(1);
+    expect(bad.stdout).toContain('Next: fix the errors above, then npx vigil compile');
+    expect(existsSync(join(parent, 'out/project.yaml'))).toBe(true);
   });
 
   it('--profiles and --force need --from-dbt; --template does not go with it', () => {
