@@ -136,6 +136,8 @@ export interface Adapter {
   syncReader?(): SyncReader;
   /** Bytes a statement would process, without running it (`capabilities.dryRun`). */
   dryRun?(sql: string): Promise<{ bytesProcessed: number }>;
+  /** Bytes building `req` would process: every statement the build sends, not only its SELECT (`vigil build --dry-run`). */
+  estimate?(req: MaterializeRequest): Promise<{ bytesProcessed: number; /** a view: the bytes its query reads each time it is read */ viewReads?: number }>;
   /** --defer (DuckDB): read another database file under `alias`, read-only, also in later sessions. */
   attachReadOnly?(file: string, alias: string): Promise<void>;
   /**

@@ -118,7 +118,7 @@ function revealing(a: Adapter): Adapter {
       if (typeof v !== 'function') return v;
       const f = v as (...args: unknown[]) => Promise<unknown>;
       if (p === 'execute' || p === 'query' || p === 'dryRun') return async (sql: string, ...rest: unknown[]) => f.call(t, reveal(sql), ...rest).catch(hide(sql));
-      if (p === 'materialize') {
+      if (p === 'materialize' || p === 'estimate') {
         return async (r: MaterializeRequest) => f.call(t, revealRequest(r)).catch(hide(requestStatements(r)));
       }
       return f.bind(t);

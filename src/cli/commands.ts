@@ -337,6 +337,7 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
   const adapter = await open(c, 1);
   const manifest = o.defer ? await deferTo(c, o, planned.nodes, adapter) : c.result.manifest;
   const { formatBytes } = await import('../format.js');
+  const { materializeRequest } = await import('../run/executor.js');
   const price = (c.target.config.price_per_tib_usd as number | undefined) ?? 6.25;
   const max = c.target.config.maximum_bytes_billed as number | undefined;
   let total = 0;
@@ -350,11 +351,13 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
     const sql = n.config.materialized === 'incremental' && !o.fullRefresh && n.compiled_sql_incremental ? n.compiled_sql_incremental : n.compiled_sql;
     const t0 = performance.now();
     try {
-      const { bytesProcessed } = await adapter.dryRun!(sql);
+      // what the build sends (an incremental run's DECLARE + MERGE read the query twice and the table), else its query
+      const { bytesProcessed, viewReads }: { bytesProcessed: number; viewReads?: number } = adapter.estimate ? await adapter.estimate(materializeRequest(n, !!o.fullRefresh)) : await adapter.dryRun!(sql);
       total += bytesProcessed;
       const over = max !== undefined && bytesProcessed > max;
       if (over) refused++;
-      out(`${i + 1} of ${order.length} ${over ? 'REFUSED' : 'OK'} ${rel}: ${formatBytes(bytesProcessed)}${over ? ` (over maximum_bytes_billed ${formatBytes(max)})` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
+      const view = viewReads !== undefined ? ` (a view: its query reads ${formatBytes(viewReads)} each time it is read)` : '';
+      out(`${i + 1} of ${order.length} ${over ? 'REFUSED' : 'OK'} ${rel}: ${formatBytes(bytesProcessed)}${view}${over ? ` (over maximum_bytes_billed ${formatBytes(max)})` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
     } catch (e) {
       const msg = (e as Error).message;
       if (/notFound/.test(msg)) {

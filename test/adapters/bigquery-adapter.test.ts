@@ -165,7 +165,7 @@ describe('BigQueryAdapter on the real client', () => {
       expect((await bq.materialize(incremental('same', 'fail', 'src_same'))).message).toBe('merged 2 rows into');
     });
 
-    it('ignore (the default) costs no dry run and writes the table\'s columns; with maximum_bytes_billed one dry run serves both', async () => {
+    it('ignore (the default) costs no dry run and writes the table\'s columns; with maximum_bytes_billed the query\'s dry run gives the schema and the script\'s statements the bytes', async () => {
       fake.addTable('vigil-test', 'analytics', 'quiet', { fields: tableFields });
       fake.onQuery(/from src_quiet/, { fields: [...tableFields, { name: 'new_one', type: 'STRING' }], numDmlAffectedRows: 4, totalBytesProcessed: 100 });
       const bq = await adapter();
@@ -175,8 +175,8 @@ describe('BigQueryAdapter on the real client', () => {
       mark = fake.requests.length;
       const capped = await adapter({ maximum_bytes_billed: 10 ** 9 });
       await capped.materialize(incremental('quiet', 'append_new_columns', 'src_quiet'));
-      expect(sent().map((j) => j.dryRun)).toEqual([true, false]);
-      expect(sent()[1].sql).toContain('ADD COLUMN IF NOT EXISTS `new_one` STRING');
+      expect(sent().map((j) => j.dryRun)).toEqual([true, true, true, false]);
+      expect(sent()[3].sql).toContain('ADD COLUMN IF NOT EXISTS `new_one` STRING');
     });
   });
 
@@ -198,6 +198,24 @@ describe('BigQueryAdapter on the real client', () => {
     } finally {
       fake.refuseJobList = false;
     }
+  });
+
+  it('an incremental merge is estimated as the script it runs: the DECLARE\'s query, then the MERGE with that query in the variable\'s place (was: its SELECT alone, half or less of what it processes); a view is built for nothing', async () => {
+    fake.addTable('vigil-test', 'analytics', 'est', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], timePartitioning: { type: 'DAY', field: 'day' } });
+    fake.onQuery(/^SELECT \(SELECT MIN\(`day`\) FROM \(\nselect day, k from src_est\n\)\)$/, { totalBytesProcessed: 100 });
+    fake.onQuery(/^MERGE `vigil-test`\.`analytics`\.`est` AS T[\s\S]*T\.`day` >= \(SELECT MIN\(`day`\) FROM \(\nselect day, k from src_est\n\)\)\nWHEN MATCHED/, { totalBytesProcessed: 250 });
+    const bq = await adapter({ maximum_bytes_billed: 300 });
+    const req = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'est' }, sql: 'select day, k from src_est_full', incrementalSql: 'select day, k from src_est', uniqueKey: ['day', 'k'], fullRefresh: false, config: { partition_by: { field: 'day', data_type: 'date' } } };
+    expect(await bq.estimate(req)).toEqual({ bytesProcessed: 350 });
+    const sent = since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path));
+    expect(sent.every((r) => r.body.configuration.dryRun === true)).toBe(true);
+    // the same estimate guards maximum_bytes_billed: 350 > 300 is refused before anything runs
+    await expect(bq.materialize(req)).rejects.toThrow(/would process 350 B, over maximum_bytes_billed \(300 B\)/);
+    expect(since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path)).every((r) => r.body.configuration.dryRun === true)).toBe(true);
+    // --full-refresh: the table's query; a view: nothing to build, what its query reads said apart
+    fake.onQuery(/^select day, k from src_est_full$/, { totalBytesProcessed: 40 });
+    expect(await bq.estimate({ ...req, fullRefresh: true })).toEqual({ bytesProcessed: 40 });
+    expect(await bq.estimate({ ...req, kind: 'view' })).toEqual({ bytesProcessed: 0, viewReads: 40 });
   });
 
   it('a model over maximum_bytes_billed is refused before it runs', async () => {
@@ -240,12 +258,15 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     dirs.push(dir);
     for (const p of ['project.yaml', 'models', 'macros', 'tests']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
     fake.onQuery(/from `raw`\.`ai_audit_logs`/, { totalBytesProcessed: 2 ** 30 });
+    // (BigQuery counts a view's reads to the query reading it)
+    fake.onQuery(/from `vigil-cli`\.`analytics`\.`stg_ai_audit_logs`/, { totalBytesProcessed: 2 ** 29 });
     fake.onQuery(/from `vigil-cli`\.`analytics`\.`ai_audit_daily`/, { error: { httpStatus: 404, reason: 'notFound', message: 'Not found: Table vigil-cli:analytics.ai_audit_daily was not found in location US' } });
     const env = { AI_AUDIT_BQ_PROJECT: 'vigil-cli', VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
     // not spawnSync: the fake server lives in this process and must keep answering
     const r = await vigilAsync(dir, ['build', '--target', 'prod', '--dry-run'], env);
     expect(r.stdout).toMatch(/dry run: target prod \(bigquery, project vigil-cli\), 22 models; nothing is built/);
-    expect(r.stdout).toMatch(/OK analytics\.stg_ai_audit_logs: 1\.00 GiB/);
+    // a view costs nothing to create: what its query reads is said, and paid by what reads it
+    expect(r.stdout).toMatch(/OK analytics\.stg_ai_audit_logs: 0 B \(a view: its query reads 1\.00 GiB each time it is read\)/);
     expect(r.stdout).toMatch(/UNKNOWN analytics\.ai_audit_capability_anomalies: reads a relation that does not exist yet/);
     expect(r.stdout).toMatch(/Total: [\d.]+ GiB processed, about \$[\d.]+ at \$6\.25\/TiB on-demand; \d+ model\(s\) read relations not built yet/);
     expect(r.code, r.stdout + r.stderr).toBe(0);

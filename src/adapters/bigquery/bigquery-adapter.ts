@@ -496,18 +496,56 @@ export class BigQueryAdapter implements Adapter {
   }
 
   /**
-   * With maximum_bytes_billed set, a statement is dry-run first and refused when it is over. With
-   * `schema` the dry run happens anyway and its result schema is returned (one dry run for both).
+   * With maximum_bytes_billed set, what the build would process is estimated first (buildBytes)
+   * and the build refused when it is over. With `schema` the incremental query is dry-run for
+   * its result schema (on_schema_change), which is returned.
    */
-  private async guard(sql: string, schema = false): Promise<BqField[] | undefined> {
+  private async guard(req: MaterializeRequest, existing: Record<string, unknown> | null, incremental: boolean, schema: boolean): Promise<BqField[] | undefined> {
     const max = this.cfg.maximum_bytes_billed;
-    if (!max && !schema) return undefined;
-    const { bytesProcessed, fields } = await this.dryRun(sql);
-    if (max && bytesProcessed > max) {
-      throw new WarehouseError(`would process ${formatBytes(bytesProcessed)}, over maximum_bytes_billed (${formatBytes(max)}); refused before running. Raise the limit in project.yaml or filter the model`, sql);
+    let fields: BqField[] | undefined;
+    let bytes: number | undefined;
+    if (schema) {
+      const r = await this.dryRun(req.incrementalSql ?? req.sql);
+      if (!r.fields) throw new WarehouseError('the dry run of the incremental query returned no result schema, which on_schema_change needs', req.incrementalSql ?? req.sql);
+      fields = r.fields;
+      // an append's statement reads what the query reads: its bytes are known already
+      if (!req.uniqueKey?.length && req.strategy !== 'insert_overwrite') bytes = r.bytesProcessed;
     }
-    if (schema && !fields) throw new WarehouseError('the dry run of the incremental query returned no result schema, which on_schema_change needs', sql);
+    if (max) {
+      bytes ??= await this.buildBytes(req, existing, incremental);
+      if (bytes > max) throw new WarehouseError(`would process ${formatBytes(bytes)}, over maximum_bytes_billed (${formatBytes(max)}); refused before running. Raise the limit in project.yaml or filter the model`, req.incrementalSql ?? req.sql);
+    }
     return fields;
+  }
+
+  /**
+   * The bytes building `req` would process (`vigil build --dry-run`, maximum_bytes_billed): a
+   * view's DDL none; a table its query's; an incremental run into an existing table every
+   * statement of its script, each dry-run on its own (a DECLARE's query, then the MERGE or INSERT
+   * with the variable's query in its place), the target table's scan by the MERGE included.
+   */
+  async estimate(req: MaterializeRequest): Promise<{ bytesProcessed: number; viewReads?: number }> {
+    // a view's query is dry-run all the same: it is checked, and what its readers will scan is said
+    if (req.kind === 'view') return { bytesProcessed: 0, viewReads: (await this.dryRun(req.sql)).bytesProcessed };
+    const existing = await this.metadata(req.relation);
+    const isView = existing && (existing.type === 'VIEW' || existing.type === 'MATERIALIZED_VIEW');
+    return { bytesProcessed: await this.buildBytes(req, existing, req.kind === 'incremental' && !!existing && !isView && !req.fullRefresh) };
+  }
+
+  private async buildBytes(req: MaterializeRequest, existing: Record<string, unknown> | null, incremental: boolean): Promise<number> {
+    if (req.kind === 'view') return 0;
+    if (!incremental) return (await this.dryRun(req.sql)).bytesProcessed;
+    const columns = (((existing!.schema as { fields?: BqField[] })?.fields) ?? []).map((f) => f.name);
+    const vars = new Map<string, string>();
+    let total = 0;
+    for (const st of this.incrementalStatements(req, columns)) {
+      if (!st) continue;
+      const declared = /^DECLARE (\w+) DEFAULT (\([\s\S]*\))$/.exec(st);
+      const sql = [...vars].reduce((x, [name, expr]) => x.replace(new RegExp(`\\b${name}\\b`, 'g'), expr), declared ? `SELECT ${declared[2]}` : st);
+      if (declared) vars.set(declared[1], declared[2]);
+      total += (await this.dryRun(sql)).bytesProcessed;
+    }
+    return total;
   }
 
   /** BigQuery has no transaction across jobs: each hook is its own job, before and after the build's. */
@@ -524,7 +562,7 @@ export class BigQueryAdapter implements Adapter {
     const incremental = req.kind === 'incremental' && existing && !isView && !req.fullRefresh;
     const policy = req.onSchemaChange ?? 'ignore';
     // on_schema_change other than ignore compares the query's schema (from its dry run) with the table's
-    const incoming = await this.guard(incremental ? (req.incrementalSql ?? req.sql) : req.sql, !!incremental && policy !== 'ignore');
+    const incoming = await this.guard(req, existing, !!incremental, !!incremental && policy !== 'ignore');
     if (req.kind === 'view') {
       await this.execute(this.script([existing && !isView ? `DROP TABLE IF EXISTS ${rel}` : undefined, this.viewDdl(req.relation, req.sql, req), this.columnDescriptions(req.relation, 'VIEW', req.columns)]));
       return { message: 'created view' };
@@ -571,6 +609,11 @@ export class BigQueryAdapter implements Adapter {
 
   /** The statement an incremental run executes against an existing table with `columns` (pure). */
   incrementalStatement(req: MaterializeRequest, columns: string[], added: BqField[] = []): string {
+    return this.script(this.incrementalStatements(req, columns, added));
+  }
+
+  /** incrementalStatement's statements, one by one. */
+  private incrementalStatements(req: MaterializeRequest, columns: string[], added: BqField[] = []): Array<string | undefined> {
     const d = this.dialect;
     const rel = d.relation(req.relation);
     const c = req.config ?? {};
@@ -580,18 +623,18 @@ export class BigQueryAdapter implements Adapter {
     const alter = added.length ? `ALTER TABLE ${rel} ${added.map((f) => `ADD COLUMN IF NOT EXISTS ${d.quoteIdent(f.name)} ${bigQueryDdlType(f)}`).join(', ')}` : undefined;
     const strategy = req.strategy ?? (req.uniqueKey?.length ? 'merge' : 'append');
     if (strategy === 'append' || (!req.uniqueKey?.length && strategy !== 'insert_overwrite')) {
-      return this.script([alter, `INSERT INTO ${rel} (${cols.join(', ')})\nSELECT ${cols.join(', ')} FROM (\n${src}\n)`]);
+      return [alter, `INSERT INTO ${rel} (${cols.join(', ')})\nSELECT ${cols.join(', ')} FROM (\n${src}\n)`];
     }
     if (strategy === 'insert_overwrite') {
       const p = partitionExpr(c.partition_by);
       if (!p) throw new WarehouseError(`incremental_strategy insert_overwrite needs partition_by on ${rel}`, '');
       const pt = p.replace(/`([^`]+)`/g, 'T.`$1`');
       // replace exactly the partitions the new rows touch, in one statement
-      return this.script([
+      return [
         `DECLARE vigil_partitions DEFAULT (SELECT ARRAY_AGG(DISTINCT ${p}) FROM (\n${src}\n))`,
         alter,
         `MERGE ${rel} AS T\nUSING (\n${src}\n) AS S\nON FALSE\nWHEN NOT MATCHED BY SOURCE AND ${pt} IN UNNEST(vigil_partitions) THEN DELETE\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`,
-      ]);
+      ];
     }
     const pf = partitionField(c.partition_by);
     // The target's partitions are pruned to those the new rows reach only when the key holds
@@ -602,11 +645,11 @@ export class BigQueryAdapter implements Adapter {
     const prune = keyed ? `DECLARE vigil_min DEFAULT (SELECT MIN(${d.quoteIdent(pf)}) FROM (\n${src}\n))` : undefined;
     const keepAll = keyed ? undefined : d.readFilter?.(c, 'T');
     const on = [...req.uniqueKey!.map((k) => `T.${d.quoteIdent(k)} = S.${d.quoteIdent(k)}`), ...(keyed ? [`T.${d.quoteIdent(pf)} >= vigil_min`] : keepAll ? [keepAll] : [])].join(' AND ');
-    return this.script([
+    return [
       prune,
       alter,
       `MERGE ${rel} AS T\nUSING (\n${src}\n) AS S\nON ${on}\nWHEN MATCHED THEN UPDATE SET ${cols.map((x) => `${x} = S.${x}`).join(', ')}\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`,
-    ]);
+    ];
   }
 
   /** IAM members holding roles/bigquery.dataViewer on `rel` itself (not inherited from the dataset or project). */
