@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key=['date', 'capability', 'provider'],
-    incremental_strategy='delete+insert',
+    incremental_strategy='merge',
     on_schema_change='append_new_columns',
     tags=['mart', 'audit']
 ) }}

@@ -90,6 +90,8 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
   readonly schemas: () => Promise<WarehouseSchemas<C>>;
   readonly dialect: Dialect;
   readonly capabilities: Capabilities;
+  /** The incremental_strategy values it runs, when not all of them (BigQuery: no delete+insert, as dbt-bigquery). */
+  readonly incrementalStrategies?: ReadonlyArray<'append' | 'merge' | 'delete+insert' | 'insert_overwrite'>;
   /** How BI tools know this warehouse (dashboards export and publish warn when the SQL is another warehouse's). */
   readonly bi: BiIdentity;
   /** Checks across keys of a validated config. */

@@ -477,6 +477,24 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       // harmless, but usually a mistake
       ds.push(diag('W_CONFIG', `unique_key is set but the model is materialized as ${d.config.materialized}; it only applies to incremental models`, d.configAt!('unique_key'), undefined, 'warn'));
     }
+    if (d.config.materialized === 'incremental' && d.config.incremental_strategy === 'append' && d.config.unique_key !== undefined) {
+      ds.push(diag('W_CONFIG', `model '${d.name}': unique_key has no effect with incremental_strategy 'append' (every run inserts its rows; a key already there is inserted again)`, d.configAt!('unique_key'), "use incremental_strategy='merge' (or leave it out) for one row per key", 'warn'));
+    }
+    // BigQuery's table options: on a view, or without partitioning, they would be dropped (or refused by BigQuery)
+    const cfg = d.config as Record<string, unknown>;
+    const at = (k: string) => d.configAt!(k as keyof ModelConfig);
+    const tableOnly = ['partition_by', 'cluster_by', 'require_partition_filter', 'partition_expiration_days'].filter((k) => cfg[k] !== undefined);
+    if (d.config.materialized === 'view' || d.config.materialized === 'ephemeral') {
+      for (const k of tableOnly) ds.push(diag('E_CONFIG', `model '${d.name}' is ${d.config.materialized === 'view' ? 'a view' : 'ephemeral'}: ${k} applies to tables only (it would be ignored)`, at(k), 'materialize it as a table or incremental, or remove the key'));
+    } else {
+      for (const k of tableOnly.filter((x) => x === 'require_partition_filter' || x === 'partition_expiration_days')) {
+        if (cfg[k] !== false && !partitionField(d.config.partition_by)) ds.push(diag('E_CONFIG', `model '${d.name}': ${k} applies to a partitioned table; set partition_by`, at(k), "partition_by={'field': 'day', 'data_type': 'date'}"));
+      }
+    }
+    const strategies = getWarehouse(target?.type ?? '')?.incrementalStrategies;
+    if (d.config.materialized === 'incremental' && d.config.incremental_strategy && strategies && !strategies.includes(d.config.incremental_strategy)) {
+      ds.push(diag('E_CONFIG', `model '${d.name}': incremental_strategy '${d.config.incremental_strategy}' is not one target '${safeTarget.name}' (${target!.type}) runs: ${strategies.join(', ')}`, d.configAt!('incremental_strategy'), `a project built on several warehouses can choose per target: incremental_strategy=('merge' if target.type == '${target!.type}' else '${d.config.incremental_strategy}')`));
+    }
     // without it the first run builds the table and every incremental run after it fails
     if (d.config.materialized === 'incremental' && d.config.incremental_strategy === 'insert_overwrite' && !partitionField(d.config.partition_by)) {
       ds.push(diag('E_CONFIG', `model '${d.name}': incremental_strategy 'insert_overwrite' replaces the partitions the new rows touch, so it needs partition_by${d.config.partition_by === undefined ? '' : ' naming a column'}`, d.configAt!('incremental_strategy'), "set partition_by='<column>', or use incremental_strategy='merge' with a unique_key"));

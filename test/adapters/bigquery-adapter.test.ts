@@ -146,7 +146,7 @@ describe('BigQueryAdapter on the real client', () => {
       fake.onQuery(/from src_shrink/, { fields: [{ name: 'DAY', type: 'DATE' }, { name: 'k', type: 'STRING' }], numDmlAffectedRows: 1 });
       const bq = await adapter();
       const r = await bq.materialize({ ...incremental('shrink', 'append_new_columns', 'src_shrink'), uniqueKey: [], config: {} });
-      expect(r.message).toBe('merged 1 rows into');
+      expect(r.message).toBe('inserted 1 rows into');
       const script = sent()[1].sql;
       expect(script).toBe('INSERT INTO `vigil-test`.`analytics`.`shrink` (`day`, `k`)\nSELECT `day`, `k` FROM (\nselect * from src_shrink\n)');
     });

@@ -160,7 +160,7 @@ describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at 
   });
 
   it('a config the statement builders would refuse is an error at its line from the compile, before anything is checked, not a crash', async () => {
-    await expect(withEdits({ 'models/marts/ai_audit_daily.sql': [["incremental_strategy='delete+insert'", "incremental_strategy='insert_overwrite'"]] }, 'prod')).rejects.toThrow(
+    await expect(withEdits({ 'models/marts/ai_audit_daily.sql': [["incremental_strategy='merge'", "incremental_strategy='insert_overwrite'"]] }, 'prod')).rejects.toThrow(
       /^models\/marts\/ai_audit_daily\.sql:\d+:\d+: error: model 'ai_audit_daily': incremental_strategy 'insert_overwrite' replaces the partitions the new rows touch, so it needs partition_by \[E_CONFIG\]/m,
     );
   });

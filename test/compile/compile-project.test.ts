@@ -324,6 +324,30 @@ describe('compileProject', () => {
     expect(errors(r)[0]).toMatchObject({ code: 'E_VAR', line: 2, column: 5 });
   });
 
+  it("BigQuery's table options where they would be dropped or refused are errors at their line (were compiled and sent, or silently ignored)", () => {
+    const bqYaml = 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: p, dataset: analytics }\n';
+    const one = (sql: string, projectYaml?: string) => {
+      const r = compileProject(projectFiles({ ...(projectYaml ? { projectYaml } : {}), models: { 'models/m.sql': sql } }), { env: {} });
+      return r.diagnostics.map((d) => `${d.severity} ${d.line}: ${d.message}`);
+    };
+    expect(one("{{ config(materialized='view',\n cluster_by=['a'], require_partition_filter=true) }}\nselect 1 as a")).toEqual([
+      "error 2: model 'm' is a view: cluster_by applies to tables only (it would be ignored)",
+      "error 2: model 'm' is a view: require_partition_filter applies to tables only (it would be ignored)",
+    ]);
+    expect(one("{{ config(materialized='table',\n partition_expiration_days=3) }}\nselect 1 as a")).toEqual(["error 2: model 'm': partition_expiration_days applies to a partitioned table; set partition_by"]);
+    expect(one("{{ config(materialized='table', partition_by='d', partition_expiration_days=-3) }}\nselect current_date as d")[0]).toMatch(/partition_expiration_days is a number of days above 0/);
+    expect(one("{{ config(materialized='table', labels={'Bad Label': 'x'}) }}\nselect 1 as a")[0]).toMatch(/label key 'Bad Label' is not one BigQuery takes .*e\.g\. 'bad_label'/);
+    expect(one('select 1 as a', bqYaml.replace('dataset: analytics }', 'dataset: analytics, labels: { team: Data Platform } }'))[0]).toMatch(/label value 'Data Platform' is not one BigQuery takes .*e\.g\. 'data_platform'/);
+    // delete+insert is not a BigQuery strategy (it ran as a MERGE, which fails on duplicate keys); fine on DuckDB
+    const di = "{{ config(materialized='incremental', unique_key='a', incremental_strategy='delete+insert') }}\nselect 1 as a";
+    expect(one(di, bqYaml)[0]).toMatch(/^error 1: model 'm': incremental_strategy 'delete\+insert' is not one target 'prod' \(bigquery\) runs: merge, insert_overwrite, append/);
+    expect(one(di)).toEqual([]);
+    // append ignores a unique_key: said
+    expect(one("{{ config(materialized='incremental', unique_key='a', incremental_strategy='append') }}\nselect 1 as a")).toEqual([expect.stringMatching(/^warn 1: model 'm': unique_key has no effect with incremental_strategy 'append'/)]);
+    // a table with all of them is fine
+    expect(one("{{ config(materialized='table', partition_by='d', cluster_by='a', require_partition_filter=true, partition_expiration_days=30, labels={'team': 'data-platform'}) }}\nselect 1 as a, current_date as d", bqYaml)).toEqual([]);
+  });
+
   it('a --vars key nothing reads is an error with a did-you-mean (was: a typo built silently with the default)', () => {
     const files = projectFiles({
       projectYaml: 'name: fixture\ntargets: { dev: { type: duckdb } }\nvars: { ratio: 1.75 }\n',

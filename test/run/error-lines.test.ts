@@ -76,7 +76,7 @@ describe('error lines of the compiled SQL', () => {
     // an incremental run of a partitioned table: DECLARE vigil_min DEFAULT (... <sql> ...); MERGE ... USING (<sql>):
     // the script holds the SQL twice, and the error is in the MERGE's copy
     bq.fake.addTable('el-proj', 'analytics', 'inc', { fields: [{ name: 'id', type: 'INT64' }, { name: 'day', type: 'DATE' }, { name: 'v', type: 'INT64' }], timePartitioning: { type: 'DAY', field: 'day' } });
-    writeFileSync(join(dir, 'models/inc.sql'), INCREMENTAL.replace("unique_key='id'", "unique_key='id', partition_by={'field': 'day', 'data_type': 'date'}").replace('  id,\n', '  id, current_date() as day,\n'));
+    writeFileSync(join(dir, 'models/inc.sql'), INCREMENTAL.replace("unique_key='id'", "unique_key=['id', 'day'], partition_by={'field': 'day', 'data_type': 'date'}").replace('  id,\n', '  id, current_date() as day,\n'));
     let mergeScript = '';
     bq.fake.onQuery(
       (sql) => {

@@ -587,7 +587,7 @@ export class BigQueryAdapter implements Adapter {
     const table = ((existing!.schema as { fields?: BqField[] })?.fields) ?? [];
     if (!incoming) {
       const rows = await this.executeCounted(this.incrementalStatement(req, table.map((f) => f.name)));
-      return { message: `merged ${rows ?? 'an unknown number of'} rows into`, rows };
+      return { message: `${this.verb(req)} ${rows ?? 'an unknown number of'} rows into`, rows };
     }
     // BigQuery's column names are case-insensitive: the query's columns in the table's spelling
     const spelled = new Map(table.map((f) => [f.name.toLowerCase(), f.name]));
@@ -604,7 +604,12 @@ export class BigQueryAdapter implements Adapter {
     const added = query.filter((f) => !spelled.has(f.name.toLowerCase()));
     const rows = await this.executeCounted(this.incrementalStatement(req, query.map((f) => f.name), added));
     const adding = added.length ? `added column${added.length > 1 ? 's' : ''} ${added.map((f) => f.name).join(', ')} and ` : '';
-    return { message: `${adding}merged ${rows ?? 'an unknown number of'} rows into`, rows };
+    return { message: `${adding}${this.verb(req)} ${rows ?? 'an unknown number of'} rows into`, rows };
+  }
+
+  /** What an incremental run did, as its message says it: an append inserts, the others merge. */
+  private verb(req: MaterializeRequest): string {
+    return (req.strategy ?? (req.uniqueKey?.length ? 'merge' : 'append')) === 'append' || (!req.uniqueKey?.length && req.strategy !== 'insert_overwrite') ? 'inserted' : 'merged';
   }
 
   /** The statement an incremental run executes against an existing table with `columns` (pure). */

@@ -5,6 +5,21 @@
  */
 import { z } from 'zod';
 
+/**
+ * BigQuery's labels: keys and values of lowercase letters (international ones too), digits,
+ * `_` and `-`, at most 63 characters; a key starts with a letter and is not empty. BigQuery
+ * refuses anything else when the job or table is created: said at compile instead.
+ */
+const LABEL_KEY = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
+const LABEL_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
+export const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+  for (const [k, v] of Object.entries(labels)) {
+    const fix = (s: string) => s.toLowerCase().replace(/[^\p{Ll}\p{Lo}\p{N}_-]+/gu, '_').slice(0, 63);
+    if (!LABEL_KEY.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `label key '${k}' is not one BigQuery takes (lowercase letters, digits, _ and -, starting with a letter, at most 63): e.g. '${fix(k).replace(/^[^\p{Ll}\p{Lo}]+/u, '') || 'label'}'` });
+    if (!LABEL_VALUE.test(v)) ctx.addIssue({ code: 'custom', path: [k], message: `label value '${v}' is not one BigQuery takes (lowercase letters, digits, _ and -, at most 63): e.g. '${fix(v)}'` });
+  }
+});
+
 export const bigQueryConfigSchema = z
   .object({
     type: z.literal('bigquery'),
@@ -16,7 +31,7 @@ export const bigQueryConfigSchema = z
     /** a key file path or the key JSON itself; omitted: application default credentials */
     credentials: z.string().optional(),
     maximum_bytes_billed: z.number().int().positive().optional(),
-    labels: z.record(z.string(), z.string()).optional(),
+    labels: labelsSchema.optional(),
     timeout_ms: z.number().int().positive().optional(),
     priority: z.enum(['interactive', 'batch']).optional(),
     /** USD per TiB for the dry-run cost estimate (on-demand pricing) */
@@ -32,7 +47,7 @@ export type BigQueryTargetConfig = z.infer<typeof bigQueryConfigSchema>;
  */
 export const bigQueryModelConfig = {
   cluster_by: z.union([z.string(), z.array(z.string())]),
-  labels: z.record(z.string(), z.string()),
-  partition_expiration_days: z.number(),
+  labels: labelsSchema,
+  partition_expiration_days: z.number().positive('partition_expiration_days is a number of days above 0'),
   require_partition_filter: z.boolean(),
 };

@@ -15,6 +15,8 @@ export const warehouse: Warehouse<BigQueryTargetConfig> = {
   },
   dialect: bigQueryDialect,
   capabilities: { transactions: false, primaryKeys: false, partitions: true, grants: true, duckdbSql: false, syncSource: false, dryRun: true },
+  // (as dbt-bigquery: a MERGE cannot delete a key's rows and insert several; delete+insert was run as a merge)
+  incrementalStrategies: ['merge', 'insert_overwrite', 'append'],
   bi: { title: 'BigQuery', names: /bigquery|(^|[^a-z])bq([^a-z]|$)/i, metabaseEngines: ['bigquery-cloud-sdk', 'bigquery'], production: true },
   location: (config) => ({ schema: config.dataset, database: config.project }),
   fromDbtOutput: bigQueryFromDbt,
