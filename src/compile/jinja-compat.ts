@@ -147,9 +147,41 @@ export function installJinjaCompat(): void {
     return ensureDefined(v, lineno, colno);
   };
   strictWhereUsed(nj.lib.TemplateError);
+  strictMacroArgs(runtime as unknown as MacroRuntime);
   pythonStrings(runtime as unknown as { memberLookup: (...a: unknown[]) => unknown });
   keepFirstLinePositions(runtime as unknown as { handleError: (e: unknown, lineno: number, colno: number) => NunjucksError });
   compatInstalled = true;
+}
+
+type MacroRuntime = { makeMacro: (argNames: string[], kwargNames: string[], func: (...a: unknown[]) => unknown) => (...a: unknown[]) => unknown };
+
+/**
+ * A macro called with more arguments than it has, or a keyword it has not: an error, as in
+ * Jinja ("takes no keyword argument 'c'"); nunjucks dropped them, so a misspelled keyword
+ * silently fell back to the default.
+ */
+function strictMacroArgs(runtime: MacroRuntime): void {
+  const make = runtime.makeMacro;
+  runtime.makeMacro = (argNames, kwargNames, func) => {
+    const macro = make(argNames, kwargNames, func);
+    const known = [...argNames, ...kwargNames];
+    const checked = function (this: unknown, ...args: unknown[]) {
+      const last = args[args.length - 1];
+      const kw = last && typeof last === 'object' && Object.prototype.hasOwnProperty.call(last, '__keywords') ? (last as Record<string, unknown>) : undefined;
+      const positional = kw ? args.length - 1 : args.length;
+      const list = known.length ? `its arguments: ${known.join(', ')}` : 'it has none';
+      // (marked: the macro's own error handling passes it on to where the call is written)
+      const fail = (message: string) => Object.assign(new Error(message), { macroArgs: checked });
+      if (positional > known.length) throw fail(`macro takes ${known.length} argument${known.length === 1 ? '' : 's'} at most, given ${positional} (${list})`);
+      for (const k of Object.keys(kw ?? {})) {
+        if (k === '__keywords' || k === 'caller' || known.includes(k)) continue;
+        const hint = didYouMean(k, known);
+        throw fail(`macro has no argument '${k}'${hint ? ` — did you mean '${hint}'?` : ''} (${list})`);
+      }
+      return macro.apply(this, args);
+    };
+    return checked;
+  };
 }
 
 type NunjucksError = Error & { lineno?: number; colno?: number; firstUpdate?: boolean; Update(path?: string): NunjucksError };

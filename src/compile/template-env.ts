@@ -110,6 +110,9 @@ function raiseCallAt(text: string, message: string): { line: number; column: num
 /** The end of the message of exceptions.raise_compiler_error(). */
 const RAISED = ' (exceptions.raise_compiler_error)';
 
+/** Macros of macro files by their function, for a message naming the macro a call has wrong arguments for. */
+const macroFunctionNames = new WeakMap<object, string>();
+
 /** Where the built-in dbt macros are said to be (an error in one names it). */
 export const DBT_BUILTIN_MACROS_FILE = '<dbt built-in macros>';
 
@@ -319,6 +322,7 @@ export class TemplateEnv {
       const names = Object.keys(exported);
       this.macroTexts.set(path, jinjaToNunjucks(text));
       const owner = this;
+      for (const n of names) if (typeof exported[n] === 'function') macroFunctionNames.set(exported[n] as object, n);
       for (const n of names) {
         const macro = exported[n] as (...a: unknown[]) => unknown;
         // an error in the macro's own code is at its line in its file, not the caller's
@@ -326,6 +330,15 @@ export class TemplateEnv {
           try {
             return macro.apply(this, args);
           } catch (e) {
+            // a call with an argument a macro has not (jinja-compat.ts): the caller's mistake, at
+            // the call: passed on by the macro called, in the file of the macro that called it
+            const callee = e && typeof e === 'object' ? (e as { macroArgs?: object }).macroArgs : undefined;
+            if (callee) {
+              const name = macroFunctionNames.get(callee);
+              if (name) (e as Error).message = (e as Error).message.replace(/^macro (?!')/, `macro '${name}' `);
+              if (callee === macro) throw e;
+              delete (e as { macroArgs?: object }).macroArgs;
+            }
             if (e && typeof e === 'object' && !(e as { vigilFile?: string }).vigilFile) {
               (e as { vigilFile?: string }).vigilFile = path;
               // (nunjucks replaces the error object on its way out of a template: known by its message)
@@ -393,9 +406,9 @@ export class TemplateEnv {
       let err = explainRuntimeError(parseNunjucksError(e, where, false), where, this.knownNames());
       if (file !== undefined && !x?.vigilFile && last?.positionless) err = { ...err, line: undefined, column: undefined };
       // an unknown function called: where the call is written, when nunjucks gave no position
-      const called = err.line === undefined ? /^unknown function or macro '([A-Za-z_][\w.]*)'/.exec(err.message)?.[1] : undefined;
+      const called = err.line === undefined ? /^(?:unknown function or macro|macro) '([A-Za-z_][\w.]*)'/.exec(err.message)?.[1] : undefined;
       if (called) {
-        const at = lineAt(where, new RegExp(`\\b${escapeRe(called)}\\s*\\(`));
+        const at = lineAt(where, new RegExp(`(?<!macro\\s+)\\b${escapeRe(called)}\\s*\\(`));
         if (at) err = { ...err, ...at };
       }
       // exceptions.raise_compiler_error: where the call is written (nunjucks gives the caller's

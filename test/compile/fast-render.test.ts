@@ -147,6 +147,21 @@ describe('fast render path', () => {
     }
     const inMacroIf = compileProject(projectFiles({ macros: { 'macros/m.sql': '{% macro inc_filter() %}\n{% if is_incremental %}where 1 = 1{% endif %}\n{% endmacro %}' }, models: { 'models/a.sql': 'select 1 as x {{ inc_filter() }}' } }), { env: {} });
     expect(inMacroIf.diagnostics.find((d) => d.severity === 'error')).toMatchObject({ file: 'macros/m.sql', line: 2, message: expect.stringContaining("'is_incremental' is a function") });
+    // a macro called with an argument it has not: an error where the call is written, as Jinja's
+    // "takes no keyword argument" (was: dropped, a misspelled keyword silently took the default)
+    const mm = { 'macros/m.sql': '{% macro opt(a, b=none) %}{{ a }}{% if b %}{{ b }}{% endif %}{% endmacro %}\n{% macro cents(x) %}{{ x }}{% endmacro %}\n{% macro outer() %}\n{{ opt(1, q=2) }}\n{% endmacro %}' };
+    for (const fastPath of [true, false]) {
+      for (const [model, at, message] of [
+        ['select\n  {{ opt(1, c=3) }} as x', { file: 'models/a.sql', line: 2 }, "macro 'opt' has no argument 'c' — did you mean 'a'? (its arguments: a, b)"],
+        ['select\n  {{ cents(1, 2) }} as x', { file: 'models/a.sql', line: 2 }, "macro 'cents' takes 1 argument at most, given 2 (its arguments: x)"],
+        ['select {{ outer() }} as x', { file: 'macros/m.sql', line: 4 }, "macro 'opt' has no argument 'q' — did you mean 'a'? (its arguments: a, b)"],
+      ] as const) {
+        const r = compileProject(projectFiles({ macros: mm, models: { 'models/a.sql': model } }), { env: {}, fastPath });
+        expect(r.diagnostics.find((d) => d.severity === 'error'), `${model} (fast path: ${fastPath})`).toMatchObject({ ...at, message });
+      }
+      const ok = compileProject(projectFiles({ macros: mm, models: { 'models/a.sql': "select {{ opt(1) }}, {{ opt(1, 2) }}, {{ opt(a=1, b=2) }}, {{ opt(1, b=2) }}, {{ cents(x=3) }} as x" } }), { env: {}, fastPath });
+      expect((ok.manifest.nodes['model.fixture.a'] as { compiled_sql: string }).compiled_sql, `fast path: ${fastPath}`).toBe('select 1, 12, 12, 12, 3 as x');
+    }
     // the fast path names the nearest known name
     const dym = compileProject(projectFiles({ models: { 'models/a.sql': 'select {{ tagret.name }}' } }), { env: {} });
     expect(dym.diagnostics[0].message).toMatch(/'tagret' is undefined — did you mean 'target'\?/);
