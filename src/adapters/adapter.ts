@@ -96,6 +96,7 @@ export interface LoadRequest {
   /** Called once the bulk load runs on the warehouse's side, so the caller may keep its own thread busy meanwhile. */
   onStarted?: () => void;
   columns: Array<{ name: string; type: CanonicalType }>;
+  /** RFC 4180 CSV whose records end in LF (seeds with CRLF are rewritten first: seed-csv.ts); a quoted field may hold any line break. */
   file: string;
   /** The file's first line is a header, skipped (default: no header). */
   header?: boolean;

@@ -242,6 +242,13 @@ describe('parseSeed', () => {
     expect(how).toEqual({ file: join(dir, 'out.csv'), header: false, delimiter: ',' });
     expect(readFileSync(how.file, 'utf8')).toBe('1,0.5,2020-01-01T10:00:00Z,\n2,5,2020-01-01T10:00:00+02:00,7\n');
   });
+  it('a CRLF file with a CRLF inside a quoted field loads, the field as written (was: DuckDB took the quoted CRLF for the line ending and failed)', () => {
+    const dir = project({ 'seeds/notes.csv': 'id,note\r\n1,"multi\r\nline"\r\n2,x\r\n' });
+    const s = vigil(dir, ['seed', '-s', 'notes']);
+    expect(s.code, s.stdout + s.stderr).toBe(0);
+    const rows = vigil(dir, ['show', '--inline', "select id, replace(replace(note, chr(13), '<CR>'), chr(10), '<LF>') as note from {{ ref('notes') }} order by id", '--output', 'csv']);
+    expect(rows.stdout).toBe('id,note\n1,multi<CR><LF>line\n2,x\n');
+  });
   it('lines are counted through quoted line breaks', () => {
     const r = parseSeed('a,b\n"x\ny",1\n"p",2,3\n');
     expect(r).toEqual([expect.objectContaining({ line: 4, message: 'a ragged row: 3 fields where the header has 2' })]);

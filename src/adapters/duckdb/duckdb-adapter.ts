@@ -231,9 +231,10 @@ export class DuckDbAdapter implements Adapter {
     const rows = await this.transaction(async (run) => {
       await run(`drop table if exists ${rel}`);
       await run(`create table ${rel} (${cols.join(', ')}${pk})`);
-      // the line ending is sniffed (LF or CRLF); the columns and their types are given. One
-      // statement without parameters: the driver hands it to DuckDB's threads at once
-      const loading = run(`insert into ${rel} select * from read_csv(${d.literal(req.file)}, header = ${req.header ? 'true' : 'false'}, auto_detect = false, columns = ${spec}, delim = ${d.literal(req.delimiter ?? ',')}, quote = '"', escape = '"', allow_quoted_nulls = false)`);
+      // records end in LF (LoadRequest.file): said, not sniffed (a quoted CRLF inside the first
+      // record made the sniffer take CRLF, and the parser fail); the columns and their types are
+      // given. One statement without parameters: the driver hands it to DuckDB's threads at once
+      const loading = run(`insert into ${rel} select * from read_csv(${d.literal(req.file)}, header = ${req.header ? 'true' : 'false'}, auto_detect = false, columns = ${spec}, delim = ${d.literal(req.delimiter ?? ',')}, quote = '"', escape = '"', allow_quoted_nulls = false, new_line = '\\n')`);
       req.onStarted?.();
       return loading;
     });
