@@ -179,3 +179,17 @@ describe('hooks that cannot work are compile errors at their line', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('project and folder hooks pass ephemeral models by', () => {
+  it('a project-wide post_hook runs for the built models and skips an ephemeral one, as in dbt (was: an error no config could undo)', () => {
+    const dir = makeProject({
+      'project.yaml': `name: h\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\non_run_start:\n  - "create schema if not exists analytics"\n  - "create table if not exists analytics.hook_log (model varchar)"\nmodels:\n  +post_hook: "insert into analytics.hook_log values ('{{ this.identifier }}')"\n`,
+      'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as x",
+      'models/t.sql': "{{ config(materialized='table') }}\nselect x from {{ ref('eph') }}",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['run']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(vigil(dir, ['show', '--inline', 'select model from analytics.hook_log order by model', '--output', 'csv']).stdout).toBe('model\nt\n');
+  });
+});
