@@ -5,7 +5,7 @@
  * the results that become target/run_results.json.
  */
 import { compiledPosition, HookError, runHooks, type Adapter, type Hook, type MaterializeRequest, type Row } from '../adapters/adapter.js';
-import { WarehouseError } from '../errors.js';
+import { didYouMean, WarehouseError } from '../errors.js';
 import type { Manifest, ModelNode, SeedNode, SnapshotNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import type { GrantPlan } from '../adapters/grants.js';
 import { selectNodes } from '../compile/selector.js';
@@ -271,7 +271,19 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'model' as const, relation, file: n.file, compiled_path: n.compiled_path };
     try {
       const grants = n.config.grants && grantsHere ? { select: n.config.grants.select, mode: n.config.grants_mode } : undefined;
-      const r = await warehouse().materialize({ ...materializeRequest(n, opts.fullRefresh), preHooks: n.pre_hooks, postHooks: n.post_hooks, grants });
+      const req = materializeRequest(n, opts.fullRefresh);
+      const r = await warehouse().materialize({ ...req, preHooks: n.pre_hooks, postHooks: n.post_hooks, grants });
+      // a unique_key the table has not: the first run (or a full refresh) builds fine and every
+      // incremental run after it would fail; said now
+      if (req.kind === 'incremental' && req.uniqueKey?.length) {
+        const cols = (await warehouse().columns(n.relation!)).map((c) => c.name);
+        const have = new Set(cols.map((c) => c.toLowerCase()));
+        const missing = req.uniqueKey.filter((k) => !have.has(k.toLowerCase()));
+        if (missing.length) {
+          const said = missing.map((k) => `'${k}'${didYouMean(k, cols) ? ` (did you mean '${didYouMean(k, cols)}'?)` : ''}`).join(', ');
+          throw new Error(`unique_key ${said} is not a column of ${relation} (its columns: ${cols.join(', ')}): the table is built, but an incremental run would fail on it`);
+        }
+      }
       const notes = await governance(n, r.grants);
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(notes ? { governance: notes } : {}) };
     } catch (e) {

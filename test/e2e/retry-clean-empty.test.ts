@@ -53,6 +53,21 @@ describe('vigil build --empty', () => {
   });
 });
 
+describe('incremental unique_key', () => {
+  it('a unique_key the table has not fails the first run and a full refresh, with a did-you-mean (was: OK, and every incremental run after it failed)', () => {
+    const dir = project({ 'models/inc.sql': "{{ config(materialized='incremental', unique_key=['id', 'amout']) }}\nselect id, amount from {{ ref('raw_orders') }}" });
+    expect(vigil(dir, ['seed']).code).toBe(0);
+    for (const args of [['run', '-s', 'inc'], ['run', '-s', 'inc', '--full-refresh']]) {
+      const r = vigil(dir, args);
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.stdout).toContain("unique_key 'amout' (did you mean 'amount'?) is not a column of analytics.inc (its columns: id, amount)");
+    }
+    writeFileSync(join(dir, 'models/inc.sql'), "{{ config(materialized='incremental', unique_key=['id', 'amount']) }}\nselect id, amount from {{ ref('raw_orders') }}");
+    expect(vigil(dir, ['run', '-s', 'inc']).code).toBe(0);
+    expect(vigil(dir, ['run', '-s', 'inc']).code).toBe(0);
+  });
+});
+
 describe('vigil retry', () => {
   it('re-runs the last build for what failed and what it skipped, nothing else; then there is nothing to retry', () => {
     const dir = project({ 'models/totals.sql': "{{ config(materialized='table') }}\nselect sum(doubled) as total, count(*) as n, cast('x' as int) as boom from {{ ref('orders') }}", 'models/after.sql': "select * from {{ ref('totals') }}" });
@@ -93,7 +108,7 @@ describe('vigil retry', () => {
     expect(csv(dir, "select n from {{ ref('totals') }}")).toBe('n\n0\n');
     // a var holding a secret's value is not written to run_results.json: retry asks for it
     const secret = { VIGIL_TEST_API_TOKEN: 'tok-9f8e7d6c5b4a' };
-    writeFileSync(join(dir, 'models/totals.sql'), boom);
+    writeFileSync(join(dir, 'models/totals.sql'), `{# on prod: var('token') #}\n${boom}`);
     expect(vigil(dir, ['build', '--vars', '{mult: 3, token: tok-9f8e7d6c5b4a}'], secret).code).toBe(1);
     expect(readFileSync(join(dir, 'target/run_results.json'), 'utf8')).not.toContain('tok-9f8e7d6c5b4a');
     const s = vigil(dir, ['retry'], secret);
