@@ -253,6 +253,9 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
   };
   const ids = select && select.length ? evalExpr(select) : new Set(nodes.map((n) => n.unique_id));
   const excluded = exclude && exclude.length ? evalExpr(exclude) : new Set<string>();
+  // the tests of what is excluded go with it (dbt's eager indirect selection): `--exclude m`
+  // does not run m's data tests or unit tests
+  if (excluded.size) for (const t of testsOf(m, excluded)) excluded.add(t);
   for (const id of excluded) ids.delete(id);
   return { ids, excluded, unmatched };
 }

@@ -79,6 +79,7 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
     } else if (n.resource_type === 'model') {
       if (wantModels && ids.has(n.unique_id) && n.config.materialized !== 'ephemeral') planned.add(n.unique_id);
     } else if (n.resource_type === 'unit_test') {
+      // (the tests of an excluded node are excluded with it: selector.ts)
       if (wantUnit && !excluded.has(n.unique_id) && (ids.has(n.unique_id) || ids.has(n.attached_to))) planned.add(n.unique_id);
     } else if (wantTests) {
       // a test runs when it is selected itself or when anything it tests is selected

@@ -135,6 +135,17 @@ describe('planRun', () => {
     const ex = planRun(manifest, { command: 'test', select: ['capability_trend'], exclude: ['not_null_capability_trend_day'] });
     expect(ex.nodes).toEqual([]);
   });
+  it('an excluded node takes its data tests and unit tests with it, however the selection reached them (was: `-s a+ --exclude b` ran b\'s tests)', () => {
+    expect(names(selectNodes(manifest, ['stg_events+'], ['capability_trend']).ids).filter((n) => n.includes('capability_trend'))).toEqual([]);
+    expect(planRun(manifest, { command: 'build', select: ['stg_events+'], exclude: ['capability_trend'] }).nodes.map((n) => n.name)).not.toContain('not_null_capability_trend_day');
+    const shipped = compileProject(loadProject(REPO), { env: {} }).manifest;
+    const unit = Object.values(shipped.nodes).find((n) => n.resource_type === 'unit_test')!;
+    const model = (unit as { attached_to: string }).attached_to.split('.').pop()!;
+    const built = planRun(shipped, { command: 'build', select: [`+${model}+`], exclude: [model] }).nodes;
+    expect(built.map((n) => n.unique_id)).not.toContain(unit.unique_id);
+    expect(built.some((n) => n.resource_type === 'unit_test' && (n as { attached_to: string }).attached_to.endsWith(`.${model}`))).toBe(false);
+    expect(planRun(shipped, { command: 'build', select: [`+${model}+`] }).nodes.map((n) => n.unique_id)).toContain(unit.unique_id);
+  });
 });
 
 describe('graph', () => {
