@@ -272,6 +272,20 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
               if (lossy) fail('E_UNIT', `given ${g.input}: ${col}: ${lossy}`, cell);
             }
           }
+        } else {
+          // no declared columns: the rows' keys are the columns. A key some rows spell one way
+          // and the others another (never both in one row) is one column misspelled, which
+          // would read NULL in the rows that spell it otherwise
+          const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+          for (const col of keys) {
+            const having = rows.filter((r) => col in r);
+            if (having.length === rows.length) continue;
+            const twin = didYouMean(col, keys.filter((k) => k !== col && !having.some((r) => k in r)));
+            if (twin && rows.filter((r) => twin in r).length > having.length) {
+              const ri = rows.findIndex((r) => col in r);
+              fail('E_UNIT', `given ${g.input}: column '${col}' in ${having.length} of ${rows.length} rows, '${twin}' in the others — a misspelling of '${twin}'?`, typeof g.rows === 'object' ? [...path, 'rows', ri, col] : [...path, 'rows'], 'a row may leave a column out (it reads NULL); two spellings are two columns');
+            }
+          }
         }
         const cte = `__vigil_given_${gi}`;
         cteOf.set(key, cte);
@@ -283,6 +297,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       // render the model (and any ephemeral parents without a given) with the test's settings
       const reads = new Set<string>();
       const varsRead = new Set<string>();
+      const envRead = new Set<string>();
       const extraCtes: Array<{ name: string; sql: string }> = [];
       const renderModel = (mf: RawFile, self: ModelNode, incremental: boolean, seen: Set<string>): string | undefined => {
         const tmpl = te.compileTemplate(mf.path, mf.text);
@@ -290,6 +305,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         const calls = emptyCalls();
         const sql = te.render(tmpl, mf.text, calls, incremental);
         for (const v of calls.varsRead ?? []) varsRead.add(v);
+        for (const v of Object.keys(calls.envUsed)) envRead.add(v);
         if (typeof sql !== 'string') return void fail('E_UNIT', `${mf.path}${sql.line ? `:${sql.line}` : ''}: ${sql.message}`);
         for (const p of calls.problems) fail('E_UNIT', `${mf.path}: ${p.message}`, [], p.hint);
         let ok = true;
@@ -299,7 +315,14 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
           const cte = cteOf.get(key);
           if (cte) return q(cte);
           if (kind === 'this') {
-            // no rows given for `this`: an empty table with the model's declared columns
+            // no rows given for `this`: an empty table with the model's declared columns; with
+            // none declared there is no table to make (a stand-in column let a filter on `this`
+            // bind to the model's own columns, or fail far from the cause)
+            if (!model.columns.length) {
+              ok = false;
+              fail('E_UNIT', `unit test '${t.name}': ${self.name} reads {{ this }} but the test gives no rows for it, and '${model.name}' declares no columns to make an empty one of`, ['given'], "add under given:  - input: this  with rows: [] (or the rows already in the table)");
+              return '';
+            }
             cteOf.set('this', '__vigil_given_this');
             givens.push({ input: 'this', sql: rowsSelect([], model.columns), line: at().line });
             return q('__vigil_given_this');
@@ -339,6 +362,11 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         if (varsRead.has(k)) continue;
         const hint = didYouMean(k, varsRead);
         fail('E_UNIT', `vars: '${model.name}' does not read var '${k}' when this test renders it${hint ? ` — did you mean '${hint}'?` : ''}`, ['vars', k], varsRead.size ? `it reads: ${[...varsRead].join(', ')}` : 'it reads no var');
+      }
+      for (const k of Object.keys(t.env_vars ?? {})) {
+        if (envRead.has(k)) continue;
+        const hint = didYouMean(k, envRead);
+        fail('E_UNIT', `env_vars: '${model.name}' does not read the environment variable '${k}' when this test renders it${hint ? ` — did you mean '${hint}'?` : ''}`, ['env_vars', k], envRead.size ? `it reads: ${[...envRead].join(', ')}` : 'it reads no environment variable');
       }
       if (ds.length > before) return;
       t.given.forEach((g, gi) => {

@@ -149,6 +149,37 @@ describe("dbt's spelling of a unit test", () => {
   });
 });
 
+describe('unit tests of models without declared columns', () => {
+  const errs = (unit: string, env: Record<string, string> = {}) =>
+    compileProject(
+      projectFiles({
+        models: {
+          'models/raw.sql': "select 1 as id, 'gold' as tier",
+          'models/gold.sql': "select id from {{ ref('raw') }} where tier = '{{ env_var('VIGIL_TIER', 'gold') }}'",
+          'models/inc.sql': "{{ config(materialized='incremental', unique_key='id') }}\nselect id from {{ ref('raw') }}\n{% if is_incremental() %}where id not in (select id from {{ this }}){% endif %}",
+        },
+        yml: { 'models/u.yml': unit },
+      }),
+      { env },
+    ).diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.line}: ${d.message}`);
+  it('a given column spelt two ways across rows is an error (was: two columns, NULL where it was misspelt); a column some rows leave out is fine', () => {
+    expect(errs("unit_tests:\n  - name: t\n    model: gold\n    given:\n      - input: ref('raw')\n        rows:\n          - { id: 1, tier: gold }\n          - { id: 2, teir: gold }\n          - { id: 3, tier: silver }\n    expect: { rows: [{ id: 1 }] }\n")).toEqual([
+      "8: given ref('raw'): column 'teir' in 1 of 3 rows, 'tier' in the others — a misspelling of 'tier'?",
+    ]);
+    expect(errs("unit_tests:\n  - name: t\n    model: gold\n    given:\n      - input: ref('raw')\n        rows:\n          - { id: 1, tier: gold }\n          - { id: 2 }\n    expect: { rows: [{ id: 1 }] }\n")).toEqual([]);
+  });
+  it('is_incremental with no rows for `this` and no declared columns is an error (was: a stand-in column, and a binder error or a filter bound to the wrong column)', () => {
+    expect(errs("unit_tests:\n  - name: t\n    model: inc\n    is_incremental: true\n    given:\n      - input: ref('raw')\n        rows: [{ id: 1, tier: gold }]\n    expect: { rows: [{ id: 1 }] }\n").join('\n')).toMatch(/inc reads \{\{ this \}\} but the test gives no rows for it, and 'inc' declares no columns/);
+    expect(errs("unit_tests:\n  - name: t\n    model: inc\n    is_incremental: true\n    given:\n      - input: ref('raw')\n        rows: [{ id: 1, tier: gold }]\n      - input: this\n        rows: [{ id: 0 }]\n    expect: { rows: [{ id: 1 }] }\n")).toEqual([]);
+  });
+  it('an env_vars key the model does not read is an error with a did-you-mean, as vars are', () => {
+    expect(errs("unit_tests:\n  - name: t\n    model: gold\n    env_vars: { VIGIL_TEIR: silver }\n    given:\n      - input: ref('raw')\n        rows: [{ id: 1, tier: silver }]\n    expect: { rows: [{ id: 1 }] }\n")).toEqual([
+      "4: env_vars: 'gold' does not read the environment variable 'VIGIL_TEIR' when this test renders it — did you mean 'VIGIL_TIER'?",
+    ]);
+    expect(errs("unit_tests:\n  - name: t\n    model: gold\n    env_vars: { VIGIL_TIER: silver }\n    given:\n      - input: ref('raw')\n        rows: [{ id: 1, tier: silver }]\n    expect: { rows: [{ id: 1 }] }\n")).toEqual([]);
+  });
+});
+
 describe('running unit tests', () => {
   const compileOne = (unit: string): UnitTestNode => {
     const r = compileProject(projectFiles({ models: MODELS, yml: { 'models/p.yml': PROPS, 'models/u.yml': unit } }), { env: {} });
