@@ -132,9 +132,9 @@ export function parseAt(at: string | undefined): Date {
   return at === undefined ? new Date() : timestampFlag('--at', at);
 }
 
-export async function open(c: { files: ProjectFiles; target: ResolvedTarget }, threads: number): Promise<Adapter> {
+export async function open(c: { files: ProjectFiles; target: ResolvedTarget }, threads: number, opts: { readOnly?: boolean } = {}): Promise<Adapter> {
   const { openAdapter } = await import('../adapters/index.js');
-  const adapter = await openAdapter(c.target, c.files.root, threads);
+  const adapter = await openAdapter(c.target, c.files.root, threads, opts);
   adapter.onRetry = (m) => err(`  ${m}`);
   return adapter;
 }

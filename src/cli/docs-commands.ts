@@ -32,7 +32,8 @@ export async function runDocsGenerate(o: DocsOptions): Promise<void> {
     out(`Reading column types of ${relations.length} relations from target ${s.target.name} (${s.target.type})…`);
     let adapter;
     try {
-      adapter = await open({ files: s.files, target: s.target }, 4);
+      // only read: nothing is created in the warehouse (a DuckDB file not built yet stays so)
+      adapter = await open({ files: s.files, target: s.target }, 4, { readOnly: true });
     } catch (e) {
       if (e instanceof WarehouseError) throw new WarehouseError(`${e.message}\n(vigil docs generate --empty-catalog builds the site from YAML types, without the warehouse)`, e.sql, { cause: e });
       throw e;
@@ -72,7 +73,7 @@ export async function runDocsGenerate(o: DocsOptions): Promise<void> {
   const traced = derived.reduce((a, n) => a + n.columns.filter((c) => c.from.length).length, 0);
   const notes = derived.filter((n) => n.lineage_notes.length);
   out(
-    `Wrote ${relative(process.cwd(), dir) || '.'}/: ${files.size - 3} pages (${count('model')} models, ${count('source')} sources, ${count('seed')} seeds, ${count('snapshot')} snapshots, ${count('test')} data tests, ${count('unit_test')} unit tests, ${count('exposure')} dashboards, ${count('alert')} alerts) in ${((performance.now() - t0) / 1000).toFixed(2)}s`,
+    `Wrote ${relative(process.cwd(), dir) || '.'}/: ${files.size - 3} page${files.size - 3 === 1 ? '' : 's'} (${count('model')} models, ${count('source')} sources, ${count('seed')} seeds, ${count('snapshot')} snapshots, ${count('test')} data tests, ${count('unit_test')} unit tests, ${count('exposure')} dashboards, ${count('alert')} alerts) in ${((performance.now() - t0) / 1000).toFixed(2)}s`,
   );
   out(`Column lineage: ${traced} of ${cols} model and snapshot columns traced to upstream columns${notes.length ? `; ${notes.length} node${notes.length === 1 ? '' : 's'} with constructs not traced (listed on their pages)` : ''}`);
   out(`Open ${relative(process.cwd(), join(dir, 'index.html'))} or run: vigil docs serve`);

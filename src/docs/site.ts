@@ -31,6 +31,8 @@ export function pagePath(id: string): string {
 }
 
 const colAnchor = (name: string) => `col-${name.toLowerCase().replace(/[^\w-]/g, '_')}`;
+/** A column's place on its node's page: the row when the page lists the column, else the page (a source that declares no columns). */
+const colHref = (n: DocsNode, column: string, base: string) => `${base}${pagePath(n.id)}${n.columns.some((c) => c.name.toLowerCase() === column.toLowerCase()) ? `#${colAnchor(column)}` : ''}`;
 
 /** Inline Markdown: `code`, **bold**, [text](http...). */
 function inline(text: string): string {
@@ -47,7 +49,15 @@ function prose(text: string | undefined): string {
     .trim()
     .split(/\n\s*\n/)
     .map((p) => {
-      const lines = p.trim().split('\n');
+      let lines = p.trim().split('\n');
+      // a heading (`# Title`): one level under the page's own h1; the lines after it a paragraph
+      const h = /^(#{1,6})\s+(.*?)\s*#*$/.exec(lines[0]);
+      if (h) {
+        const level = Math.min(6, h[1].length + 1);
+        lines = lines.slice(1);
+        const rest = lines.length ? prose(lines.join('\n')) : '';
+        return `<h${level}>${inline(h[2])}</h${level}>${rest ? `\n${rest}` : ''}`;
+      }
       // a list: every line an item or the continuation of one
       if (/^[-*] /.test(lines[0])) {
         const items: string[] = [];
@@ -189,7 +199,7 @@ function columnGraphSvg(n: DocsNode, byId: Map<string, DocsNode>, base: string):
     y += ROW;
     for (const c of cols.sort()) {
       leftY.set(`${node}\u0000${c.toLowerCase()}`, y + 9);
-      const href = up ? `${base}${pagePath(node)}#${colAnchor(c)}` : undefined;
+      const href = up ? colHref(up, c, base) : undefined;
       const box = `<rect x="${PAD + 10}" y="${y}" width="${LW - 10}" height="18" rx="4" fill="#f9fafb" stroke="#d0d5dd"/><text x="${PAD + 18}" y="${y + 13}">${esc(clip(c, 34))}</text>`;
       rows.push(href ? `<a href="${href}">${box}</a>` : box);
       y += ROW;
@@ -232,7 +242,7 @@ const inGraph = (n: DocsNode | undefined) => !!n && n.kind !== 'test' && n.kind 
 
 function refLink(r: { node: string; column: string }, byId: Map<string, DocsNode>, base: string): string {
   const n = byId.get(r.node);
-  return n ? `<a href="${base}${pagePath(r.node)}#${colAnchor(r.column)}">${esc(n.label)}.${esc(r.column)}</a>` : `<span class="none">${esc(r.node.replace(/^relation:/, ''))}.${esc(r.column)}</span>`;
+  return n ? `<a href="${colHref(n, r.column, base)}">${esc(n.label)}.${esc(r.column)}</a>` : `<span class="none">${esc(r.node.replace(/^relation:/, ''))}.${esc(r.column)}</span>`;
 }
 
 function columnsTable(n: DocsNode, byId: Map<string, DocsNode>, base: string): string {

@@ -81,6 +81,33 @@ describe('vigil docs generate', () => {
     const cap = docsJson().nodes.find((n: { id: string }) => n.id === 'source.ai_audit.raw.ai_audit_logs').columns.find((c: { name: string }) => c.name === 'capability');
     expect(cap.type).toBeUndefined();
     expect(cap.declared_type).toBe('varchar');
+    // a project never built: nothing is created to read its types (was: .vigil/dev.duckdb made)
+    const fresh = makeProject({
+      'models/a.sql': "select id from {{ source('raw', 'ev') }}",
+      'models/src.yml': 'sources:\n  - name: raw\n    tables:\n      - name: ev\n',
+      'models/overview.md': '{% docs __overview__ %}\n# Audit analytics\nWhat it <b>is</b>.\n{% enddocs %}\n',
+    });
+    try {
+      const f = vigil(fresh, ['docs', 'generate']);
+      expect(f.code, f.stdout + f.stderr).toBe(0);
+      expect(existsSync(join(fresh, '.vigil'))).toBe(false);
+      expect(f.stderr).toContain('2 of 2 relations are not built in dev');
+      expect(f.stdout).toMatch(/Wrote target\/docs\/: 3 pages/);
+      // every link to a column's row lands on a row: a source that declares no columns is linked as a page (was: #col-id, no such row)
+      const pagesDir = join(fresh, 'target/docs/nodes');
+      const frags: string[] = [];
+      for (const file of readdirSync(pagesDir)) {
+        for (const m of readFileSync(join(pagesDir, file), 'utf8').matchAll(/href="(?:\.\.\/nodes\/|)([^"#/]+\.html)#([^"]+)"/g)) {
+          frags.push(m[2]);
+          expect(readFileSync(join(pagesDir, m[1]), 'utf8'), `${file} -> ${m[1]}#${m[2]}`).toContain(`id="${m[2]}"`);
+        }
+      }
+      expect(readFileSync(join(pagesDir, readdirSync(pagesDir).find((x) => x.startsWith('model.'))!), 'utf8')).toMatch(/href="[^"]*source\.[^"]*ev\.html">raw\.ev\.id</);
+      // the overview's markdown heading is a heading (was: a literal '#'), its text escaped
+      expect(readFileSync(join(fresh, 'target/docs/index.html'), 'utf8')).toContain('<h2>Audit analytics</h2>\n<p>What it &lt;b&gt;is&lt;/b&gt;.</p>');
+    } finally {
+      removeDir(fresh);
+    }
     const broken = makeProject({ 'models/a.sql': "select * from {{ ref('nope') }}" });
     try {
       const b = vigil(broken, ['docs', 'generate']);

@@ -72,11 +72,15 @@ export class DuckDbAdapter implements Adapter {
   }
 
   /** Open (creating folders as needed) the database file named by the target. */
-  static async open(cfg: DuckDbTargetConfig, projectRoot: string, poolSize = 1): Promise<DuckDbAdapter> {
+  static async open(cfg: DuckDbTargetConfig, projectRoot: string, poolSize = 1, readOnly = false): Promise<DuckDbAdapter> {
     const { DuckDBInstance } = await loadDuckDb();
-    const path = cfg.path === ':memory:' ? ':memory:' : resolve(projectRoot, cfg.path);
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    let path = cfg.path === ':memory:' ? ':memory:' : resolve(projectRoot, cfg.path);
+    // only read (`vigil docs generate`): a file not there is an empty database, not one created
+    // (nor its folder); one there is opened read-only, beside a process that writes it
+    if (readOnly && path !== ':memory:' && !existsSync(path)) path = ':memory:';
+    if (path !== ':memory:' && !readOnly) mkdirSync(dirname(path), { recursive: true });
     const options: Record<string, string> = {};
+    if (readOnly && path !== ':memory:') options.access_mode = 'READ_ONLY';
     if (cfg.threads) options.threads = String(cfg.threads);
     if (cfg.memory_limit) options.memory_limit = cfg.memory_limit;
     let instance: DuckDBInstance;

@@ -38,7 +38,7 @@ export const warehouse: Warehouse<DuckDbTargetConfig> = {
   },
   async open(config, ctx) {
     const { DuckDbAdapter } = await import('./duckdb-adapter.js');
-    return DuckDbAdapter.open(config, ctx.root, ctx.threads);
+    return DuckDbAdapter.open(config, ctx.root, ctx.threads, ctx.readOnly);
   },
   async prepare() {
     const [, { loadDuckDb }] = await Promise.all([import('./duckdb-adapter.js'), import('./duckdb-module.js')]);
