@@ -113,9 +113,65 @@ export function dropTrailingCommas(text: string): string {
   });
 }
 
+/**
+ * Jinja ends a `{{ }}` or `{% %}` tag at `}}` / `%}` only outside brackets: `config(range={'start':
+ * 0, 'end': 100})}}` and `{'a': {'b': 1}}` are one tag there. nunjucks ends it at the first `}}`:
+ * a `}` closing a dict right before another `}` gets a space after it (later columns of that
+ * line move by one). Only tags with a `{` inside are scanned.
+ */
+export function splitNestedBraces(text: string): string {
+  if (!/\{[{%][^}%]*\{/.test(text)) return text;
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const open = text.indexOf('{', i);
+    if (open < 0 || open + 1 >= text.length) break;
+    const kind = text[open + 1];
+    if (kind !== '{' && kind !== '%') {
+      out += text.slice(i, open + 1);
+      i = open + 1;
+      continue;
+    }
+    out += text.slice(i, open + 2);
+    const end = kind === '{' ? '}' : '%';
+    const stack: string[] = [];
+    let quote = '';
+    let j = open + 2;
+    for (; j < text.length; j++) {
+      const c = text[j];
+      if (quote) {
+        if (c === '\\') {
+          out += c + (text[j + 1] ?? '');
+          j++;
+          continue;
+        }
+        if (c === quote) quote = '';
+        out += c;
+        continue;
+      }
+      if (c === '"' || c === "'") quote = c;
+      else if (c === '{' || c === '(' || c === '[') stack.push(c);
+      else if ((c === '}' || c === ')' || c === ']') && stack.length) {
+        stack.pop();
+        out += c;
+        // a dict closed right before a `}`: nunjucks would read the two as the tag's end
+        if (c === '}' && text[j + 1] === '}' && (stack.length || end === '%' || text[j + 2] === '}')) out += ' ';
+        continue;
+      } else if (!stack.length && c === end && text[j + 1] === '}') {
+        out += c + '}';
+        j += 2;
+        break;
+      }
+      out += c;
+    }
+    i = j;
+  }
+  return out + text.slice(i);
+}
+
 /** What Vigil rewrites in a template's text before nunjucks parses it (Jinja syntax nunjucks lacks). */
 export function jinjaToNunjucks(text: string): string {
-  return dropTrailingCommas(rewriteAttributeSets(text));
+  return dropTrailingCommas(rewriteAttributeSets(splitNestedBraces(text)));
 }
 
 /**

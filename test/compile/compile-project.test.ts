@@ -348,6 +348,21 @@ describe('compileProject', () => {
     expect(one("{{ config(materialized='table', partition_by='d', cluster_by='a', require_partition_filter=true, partition_expiration_days=30, labels={'team': 'data-platform'}) }}\nselect 1 as a, current_date as d", bqYaml)).toEqual([]);
   });
 
+  it("a dict closed right before the tag's end or another brace is one tag, as in Jinja (was: nunjucks ended the tag at the first }} and failed)", () => {
+    for (const fastPath of [true, false]) {
+      const r = compileProject(
+        projectFiles({
+          projectYaml: 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: p, dataset: analytics }\n',
+          models: { 'models/m.sql': "{{ config(materialized='table', partition_by={'field': 'id', 'data_type': 'int64', 'range': {'start': 0, 'end': 100, 'interval': 10}}) }}\nselect 1 as id\n{% set d = {'a': {'b': '}}'}} %}-- {{ d.a.b }}" } }),
+        { env: {}, fastPath },
+      );
+      expect(errors(r), `fast path: ${fastPath}`).toEqual([]);
+      const m = model(r, 'm');
+      expect(m.config.partition_by).toEqual({ field: 'id', data_type: 'int64', range: { start: 0, end: 100, interval: 10 } });
+      expect(m.compiled_sql.trimEnd()).toBe('\nselect 1 as id\n-- }}');
+    }
+  });
+
   it('a --vars key nothing reads is an error with a did-you-mean (was: a typo built silently with the default)', () => {
     const files = projectFiles({
       projectYaml: 'name: fixture\ntargets: { dev: { type: duckdb } }\nvars: { ratio: 1.75 }\n',
