@@ -33,7 +33,26 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
       }
       continue;
     }
+    if (issue.code === 'invalid_union') {
+      // one of several shapes (a column name or a mapping): the shape the value has, explained
+      // at its own key; "Invalid input" said nothing of which key or why
+      const options = ((issue as { errors?: Array<Array<{ code: string; path: PropertyKey[]; message: string; expected?: string }>> }).errors ?? []).filter((o) => o.length);
+      const inside = options.find((o) => o.every((i) => i.path.length > 0 || i.code !== 'invalid_type'));
+      if (inside) {
+        out.push(...explainIssues(schema, value, inside.map((i) => ({ ...i, path: [...issue.path, ...i.path] }))));
+        continue;
+      }
+      let got: unknown = value;
+      for (const seg of issue.path) got = (got as Record<PropertyKey, unknown> | undefined)?.[seg as string];
+      const kinds = [...new Set(options.flatMap((o) => o.map((i) => i.expected).filter((e): e is string => !!e)))].map((e) => KIND_WORDS[e] ?? e);
+      if (kinds.length) {
+        out.push({ path: [...issue.path], key: false, message: `expected ${kinds.join(' or ')}, got ${Array.isArray(got) ? 'a list' : got === null ? 'null' : typeof got === 'object' ? 'a mapping' : `${typeof got} ${JSON.stringify(got)}`}` });
+        continue;
+      }
+    }
     let message = issue.message;
+    // a key left out: said as such (zod: "Invalid input: expected string, received undefined")
+    if (issue.code === 'invalid_type' && / received undefined$/.test(message)) message = `is required (${KIND_WORDS[String((issue as { expected?: string }).expected)] ?? (issue as { expected?: string }).expected})`;
     const values = (issue as { values?: unknown[] }).values;
     if (issue.code === 'invalid_value' && Array.isArray(values)) {
       // a typo in a choice: the nearest allowed value
@@ -47,6 +66,9 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
   }
   return out;
 }
+
+/** zod's names of kinds, as a YAML author says them. */
+const KIND_WORDS: Record<string, string> = { string: 'a string', object: 'a mapping', array: 'a list', number: 'a number', boolean: 'true or false', record: 'a mapping' };
 
 /** Keys of dbt's YAML that Vigil spells otherwise (said where such a key is refused). */
 const DBT_KEYS: Record<string, string> = {

@@ -102,6 +102,7 @@ const BIGQUERY_CASES: Array<[string, Record<string, Array<[string | RegExp, stri
   ['a source column without a data_type', { 'models/sources.yml': [[/(- name: model\n)\s+data_type: varchar\n/, '$1']] }, /models\/sources\.yml:\d+:\d+: error: source raw\.\w+: column 'model' has no data_type/],
   ['partitioning on a STRING column', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', partition_by='model'"]] }, /models\/marts\/ai_cost_daily\.sql:1:4: error: partition_by: BigQuery partitions by a DATE, TIMESTAMP, DATETIME or INT64 column; 'model' is STRING/],
   ['five clustering columns', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', cluster_by=['date', 'model', 'message_count', 'project_count', 'prompt_tokens']"]] }, /models\/marts\/ai_cost_daily\.sql:1:4: error: cluster_by: BigQuery clusters by at most four columns, got 5/],
+  ['clustering on a misspelt column', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', cluster_by=['modle']"]] }, /models\/marts\/ai_cost_daily\.sql:1:4: error: cluster_by: column 'modle' is not in the model's output — did you mean 'model'\? \(it has date, model, /],
   ['clustering on a FLOAT64 column', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', cluster_by=['prompt_tokens']"]] }, /cluster_by: BigQuery cannot cluster by 'prompt_tokens', a FLOAT64 column/],
   [
     'reading a require_partition_filter table without a partition filter',

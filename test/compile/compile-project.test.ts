@@ -344,6 +344,12 @@ describe('compileProject', () => {
     expect(one(di)).toEqual([]);
     // append ignores a unique_key: said
     expect(one("{{ config(materialized='incremental', unique_key='a', incremental_strategy='append') }}\nselect 1 as a")).toEqual([expect.stringMatching(/^warn 1: model 'm': unique_key has no effect with incremental_strategy 'append'/)]);
+    // partition_by, a column name or a mapping: what is wrong in it, not "Invalid input"
+    const pb = (v: string) => one(`{{ config(materialized='table', partition_by=${v}) }}\nselect current_date as d`).filter((x) => x.startsWith('error'));
+    expect(pb("{'field': 'd', 'data_type': 'dat'}")).toEqual(["error 1: config partition_by.data_type: 'dat' is not one of 'date', 'timestamp', 'datetime', 'int64' — did you mean 'date'?"]);
+    expect(pb('42')).toEqual(['error 1: config partition_by: expected a string or a mapping, got number 42']);
+    expect(pb("['d']")).toEqual(['error 1: config partition_by: expected a string or a mapping, got a list']);
+    expect(pb("{'fild': 'd'}")).toEqual(['error 1: config partition_by.field: is required (a string)', "error 1: config partition_by.fild: unknown key 'fild' — did you mean 'field'?"]);
     // a table with all of them is fine
     expect(one("{{ config(materialized='table', partition_by='d', cluster_by='a', require_partition_filter=true, partition_expiration_days=30, labels={'team': 'data-platform'}) }}\nselect 1 as a, current_date as d", bqYaml)).toEqual([]);
   });

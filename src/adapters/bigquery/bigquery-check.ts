@@ -10,6 +10,7 @@
 import type { MaterializeRequest } from '../adapter.js';
 import { partitionField } from '../adapter.js';
 import type { Relation } from '../dialect.js';
+import { didYouMean } from '../../errors.js';
 import { typeFamily } from '../type-family.js';
 import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
 import { BigQueryAdapter } from './bigquery-adapter.js';
@@ -143,10 +144,14 @@ export class BigQueryChecker implements Checker {
     const c = req.config ?? {};
     const typeOf = (n: string) => columns.find((x) => x.name.toLowerCase() === n.toLowerCase())?.sql;
     const fail = (message: string, rule: string): CheckOutcome => ({ ok: false, message, sql: '', rule });
+    const nearest = (name: string) => {
+      const hint = didYouMean(name, columns.map((x) => x.name));
+      return hint ? ` — did you mean '${hint}'?` : '';
+    };
     const field = partitionField(c.partition_by);
     if (field) {
       const t = typeOf(field);
-      if (!t) return fail(`partition_by: column '${field}' is not in the model's output (it has ${columns.map((x) => x.name).join(', ')})`, 'partition_by');
+      if (!t) return fail(`partition_by: column '${field}' is not in the model's output${nearest(field)} (it has ${columns.map((x) => x.name).join(', ')})`, 'partition_by');
       if (!PARTITIONABLE.test(t)) return fail(`partition_by: BigQuery partitions by a DATE, TIMESTAMP, DATETIME or INT64 column; '${field}' is ${t}`, 'partition_by');
       const declared = typeof c.partition_by === 'object' ? String((c.partition_by as { data_type?: string }).data_type ?? '').toUpperCase() : '';
       if (declared && declared !== t) return fail(`partition_by: data_type is ${declared.toLowerCase()} but '${field}' is ${t}`, 'partition_by');
@@ -155,7 +160,7 @@ export class BigQueryChecker implements Checker {
     if (cluster.length > 4) return fail(`cluster_by: BigQuery clusters by at most four columns, got ${cluster.length} (${cluster.join(', ')})`, 'cluster_by');
     for (const col of cluster) {
       const t = typeOf(col);
-      if (!t) return fail(`cluster_by: column '${col}' is not in the model's output`, 'cluster_by');
+      if (!t) return fail(`cluster_by: column '${col}' is not in the model's output${nearest(col)} (it has ${columns.map((x) => x.name).join(', ')})`, 'cluster_by');
       if (!CLUSTERABLE.test(t)) return fail(`cluster_by: BigQuery cannot cluster by '${col}', a ${t} column (INT64, STRING, DATE, DATETIME, TIMESTAMP, BOOL, NUMERIC, BIGNUMERIC, GEOGRAPHY only)`, 'cluster_by');
     }
     return undefined;
