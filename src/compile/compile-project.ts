@@ -377,6 +377,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const inline = d.calls.config;
     const bad = Object.keys(inline).filter((k) => !MODEL_CONFIG_KEYS.includes(k));
     for (const k of bad) {
+      // `pre-hook='...'`: Jinja reads `pre - hook`, no name (nunjucks gave the key 'undefined')
+      const dashed = k === 'undefined' ? /\b([A-Za-z_]\w*(?:-[A-Za-z_]\w*)+)\s*=(?!=)/.exec(d.file.text) : null;
+      if (dashed) {
+        ds.push(diag('E_CONFIG', `config key '${dashed[1]}' is not a name (Jinja reads it as a subtraction): write ${dashed[1].replace(/-/g, '_')}=`, { file: d.file.path, ...lineColAt(d.file.text, dashed.index) }));
+        continue;
+      }
       const hint = didYouMean(k, MODEL_CONFIG_KEYS);
       ds.push(diag('E_CONFIG', `unknown config key '${k}'`, { file: d.file.path, ...locate(d.file.text, new RegExp(`\\b${k}\\s*=`)) }, hint ? `did you mean '${hint}'?` : `known keys: ${MODEL_CONFIG_KEYS.join(', ')}`));
     }

@@ -540,9 +540,20 @@ function parseNunjucksError(e: unknown, text: string, parsePhase: boolean): Temp
 /** A tag nunjucks does not know ({% sett %}): the nearest it does. */
 function tagHint(message: string): string {
   const tag = /^unknown block tag: (\w+)/.exec(message);
+  // dbt's blocks Vigil has not: said as such, not as a typo of another tag
+  const dbt = tag ? DBT_BLOCKS[tag[1]] : undefined;
+  if (dbt) return `${message}: ${dbt}`;
   const hint = tag ? didYouMean(tag[1], KNOWN_TAGS) : undefined;
   return hint ? `${message} — did you mean '${hint}'?` : message;
 }
+
+/** dbt's block tags Vigil does not have, and what to write instead. */
+const DBT_BLOCKS: Record<string, string> = {
+  test: "dbt's custom generic test ({% test %}) is not supported: write the check as a singular test in tests/ (a query returning the failing rows), or use a built-in generic test (docs/models.md)",
+  materialization: "dbt's custom materializations are not supported: Vigil's are view, table, incremental and ephemeral",
+  snapshot: 'a {% snapshot %} block belongs in a file under snapshots/',
+  docs: 'a {% docs %} block belongs in a .md file under models/, seeds/ or snapshots/',
+};
 
 /** Block tags a model template may use (nunjucks' own and Vigil's do). */
 const KNOWN_TAGS = ['if', 'elif', 'else', 'endif', 'for', 'endfor', 'set', 'endset', 'macro', 'endmacro', 'call', 'endcall', 'filter', 'endfilter', 'raw', 'endraw', 'block', 'endblock', 'include', 'import', 'from', 'do', 'verbatim', 'endverbatim'];

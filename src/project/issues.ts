@@ -33,7 +33,7 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
       }
       continue;
     }
-    if (issue.code === 'invalid_union') {
+    if (issue.code === 'invalid_union' && issue.message === 'Invalid input') {
       // one of several shapes (a column name or a mapping): the shape the value has, explained
       // at its own key; "Invalid input" said nothing of which key or why
       const options = ((issue as { errors?: Array<Array<{ code: string; path: PropertyKey[]; message: string; expected?: string }>> }).errors ?? []).filter((o) => o.length);

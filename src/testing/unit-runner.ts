@@ -24,7 +24,9 @@ const lit = literalStandard;
 
 function show(v: Json): string {
   if (v === null || v === undefined) return 'null';
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  // a string is shown as it is, unless that would read as something else (nothing, a NULL, padding)
+  if (typeof v === 'string') return v === '' || v !== v.trim() || v === 'null' ? JSON.stringify(v) : v;
+  return JSON.stringify(v);
 }
 
 function cellsEqual(a: Json, b: Json, tolerance: number): boolean {

@@ -369,6 +369,13 @@ describe('compileProject', () => {
     }
   });
 
+  it("dbt habits Vigil has not are said as such: a {% test %} block, config(pre-hook=...) (were: did you mean 'set'?, unknown config key 'undefined')", () => {
+    const t = compile({ macros: { 'macros/even.sql': '{% test is_even(model, column_name) %}\nselect 1\n{% endtest %}' }, models: { 'models/a.sql': 'select 1 as x' } });
+    expect(errors(t)[0].message).toMatch(/^unknown block tag: test: dbt's custom generic test \(\{% test %\}\) is not supported: write the check as a singular test/);
+    const h = compile({ models: { 'models/a.sql': "{{ config(materialized='table', pre-hook=\"select 1\") }}\nselect 1 as x" } });
+    expect(errors(h)).toEqual([expect.objectContaining({ line: 1, column: 33, message: "config key 'pre-hook' is not a name (Jinja reads it as a subtraction): write pre_hook=" })]);
+  });
+
   it('a --vars key nothing reads is an error with a did-you-mean (was: a typo built silently with the default)', () => {
     const files = projectFiles({
       projectYaml: 'name: fixture\ntargets: { dev: { type: duckdb } }\nvars: { ratio: 1.75 }\n',

@@ -58,6 +58,8 @@ describe('pure pieces', () => {
     ]);
     expect(diffRows([{ k: 'a' }, { k: 'b' }], [{ k: 'b' }, { k: 'a' }], ['k'], false, 0)).toEqual([]);
     expect(diffRows([{ k: 'a' }, { k: 'b' }], [{ k: 'b' }, { k: 'a' }], ['k'], true, 0)).toEqual(['row 1: k expected a, got b', 'row 2: k expected b, got a']);
+    // an empty string, padding or the text 'null' are shown quoted (an empty string read as nothing)
+    expect(diffRows([{ k: '' }, { k: ' a' }, { k: 'null' }], [{ k: 'x' }, { k: 'a' }, { k: null }], ['k'], true, 0)).toEqual(['row 1: k expected "", got x', 'row 2: k expected " a", got a', 'row 3: k expected "null", got null']);
   });
 });
 
