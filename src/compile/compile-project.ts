@@ -623,14 +623,15 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const bad = Object.keys(calls.config).filter((k) => !SNAPSHOT_CONFIG_KEYS.includes(k));
       for (const k of bad) {
         const hint = didYouMean(k, SNAPSHOT_CONFIG_KEYS);
-        ds.push(diag('E_CONFIG', `snapshot '${name}': unknown config key '${k}'`, { file: f.path, ...locate(f.text, new RegExp(`\\b${escapeRe(k)}\\s*=`)) }, hint ? `did you mean '${hint}'?` : `snapshot keys: ${SNAPSHOT_CONFIG_KEYS.join(', ')}`));
+        // (in this block's text: the same key in an earlier block of the file is not this one)
+        ds.push(diag('E_CONFIG', `snapshot '${name}': unknown config key '${k}'`, { file: f.path, ...locate(body, new RegExp(`\\b${escapeRe(k)}\\s*=`)) }, hint ? `did you mean '${hint}'?` : `snapshot keys: ${SNAPSHOT_CONFIG_KEYS.join(', ')}`));
       }
       if (bad.length) continue;
       const r = SnapshotConfigSchema.safeParse(calls.config);
       if (!r.success) {
         for (const issue of r.error.issues) {
           const k = String(issue.path[0] ?? '');
-          const loc = k && k in calls.config ? locate(f.text, new RegExp(`\\b${escapeRe(k)}\\s*=`)) : at;
+          const loc = k && k in calls.config ? locate(body, new RegExp(`\\b${escapeRe(k)}\\s*=`)) : at;
           ds.push(diag('E_CONFIG', `snapshot '${name}': ${issue.path.length ? `${showPath(issue.path)}: ` : ''}${k && !(k in calls.config) && issue.code !== 'custom' ? 'is required' : issue.message}`, { file: f.path, ...loc }, k === 'unique_key' ? "config(unique_key='id', strategy='timestamp', updated_at='updated_at')" : undefined));
         }
         continue;

@@ -376,6 +376,11 @@ describe('compileProject', () => {
     expect(errors(h)).toEqual([expect.objectContaining({ line: 1, column: 33, message: "config key 'pre-hook' is not a name (Jinja reads it as a subtraction): write pre_hook=" })]);
   });
 
+  it("a config error in a file's second snapshot block is at that block's line (was: the first block's)", () => {
+    const files = { ...projectFiles({ models: { 'models/c.sql': 'select 1 as id, 2 as v' } }), snapshots: [{ path: 'snapshots/s.sql', text: "{% snapshot a %}\n{{ config(unique_key='id', strategy='check', check_cols='all', bogus=1) }}\nselect * from {{ ref('c') }}\n{% endsnapshot %}\n\n{% snapshot b %}\n{{ config(unique_key='id', strategy='check', check_cols='all', bogus=1) }}\nselect * from {{ ref('c') }}\n{% endsnapshot %}\n" }] };
+    expect(errors(compileProject(files, { env: {} })).map((d) => `${d.line}: ${d.message}`)).toEqual(["2: snapshot 'a': unknown config key 'bogus'", "7: snapshot 'b': unknown config key 'bogus'"]);
+  });
+
   it('a --vars key nothing reads is an error with a did-you-mean (was: a typo built silently with the default)', () => {
     const files = projectFiles({
       projectYaml: 'name: fixture\ntargets: { dev: { type: duckdb } }\nvars: { ratio: 1.75 }\n',
