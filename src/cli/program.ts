@@ -503,6 +503,7 @@ const DBT_SPELLINGS: Record<string, string> = {
   '--indirect-selection': "Vigil selects the tests of what it selects as dbt's default (eager) does; test_type: and resource_type: narrow it",
   '--selector': 'Vigil has no YAML selectors: write the selection with -s/--select (and --exclude)',
   deps: 'Vigil has no packages: macros live in macros/ (vigil init --from-dbt copies them)',
+  '--full-refresh': 'vigil seed reloads every seed in full each time; --full-refresh goes with run and build (incremental models) and sync',
 };
 
 /** Errors of the file system that the machine or the project's layout causes, not vigil: what a user can act on. */
