@@ -3,7 +3,7 @@
  * the filesystem: it returns plain data (texts and parsed YAML) that the pure compiler takes.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, posix, resolve } from 'node:path';
+import { isAbsolute, join, posix, resolve } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
 import { findProjectRoot, listFiles, PROJECT_FILE, toPosix } from './paths.js';
 import { parseYaml, parseYamlKeeping, validateYaml, yamlFromTree, type YamlSource } from './yaml-source.js';
@@ -133,6 +133,14 @@ export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {
     snapshots: folder(project.paths?.snapshots, 'snapshots'),
     target: folder(project.paths?.target, 'target'),
   };
+  // target/ is written and cleaned: inside the project, and not where the project's own files are
+  // (compiled SQL under models/ would be read back as models)
+  const t = paths.target;
+  const own = (['models', 'macros', 'tests', 'alerts', 'dashboards', 'seeds', 'snapshots'] as const).find((k) => t === paths[k] || t.startsWith(`${paths[k]}/`) || paths[k] === '.' || paths[k].startsWith(`${t}/`));
+  if (t === '.' || t === '..' || t.startsWith('../') || isAbsolute(t) || own) {
+    const at = projectYaml.locate(['paths', 'target']);
+    throw new ProjectError([diag('E_PATHS', `paths.target: '${project.paths?.target}' ${own ? `overlaps the ${own} folder (${paths[own]})` : 'is not a folder inside the project'}: Vigil writes and cleans it`, { file: PROJECT_FILE, ...at }, "a folder of its own inside the project, e.g. target")]);
+  }
   // each folder walked once, whatever kinds of files it holds
   const walked = new Map<string, string[]>();
   const list = (k: FileKind) =>

@@ -228,6 +228,11 @@ export function validateYaml<T>(src: YamlSource, schema: ZodType<T>, diagnostics
   for (const k of basePath) value = (value as Record<PropertyKey, unknown>)?.[k as string];
   const r = schema.safeParse(value);
   if (r.success) return r.data;
+  // an empty file (or one of comments only): said so, not as "expected object, received null"
+  if ((value === null || value === undefined) && !basePath.length && r.error.issues.some((i) => i.path.length === 0 && i.code === 'invalid_type')) {
+    diagnostics.push(diag('E_SCHEMA', `${src.file} is empty: it holds no mapping`, { file: src.file, line: 1, column: 1 }, src.file === 'project.yaml' ? 'it needs at least name: and targets: (vigil init writes a working one)' : undefined));
+    return undefined;
+  }
   for (const p of explainIssues(schema, value, r.error.issues)) {
     const path = [...basePath, ...p.path];
     diagnostics.push(diag('E_SCHEMA', `${showPath(path) || '(document)'}: ${p.message}`, { file: src.file, ...src.locate(path, p.key) }));

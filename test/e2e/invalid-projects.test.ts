@@ -299,6 +299,24 @@ const cases: Case[] = [
     expect: ["error: --lookback must be a duration like 30s, 15m, 1h30m, 2d or 1w (units ms, s, m, h, d, w, y), got '1h30x'"],
   },
   {
+    name: 'paths.target inside models/ (compiled SQL would be read back as models)',
+    files: { 'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb }\npaths:\n  target: models/out\n', 'models/a.sql': OK_MODEL },
+    code: 2,
+    expect: ["project.yaml:6:11: error: paths.target: 'models/out' overlaps the models folder (models): Vigil writes and cleans it [E_PATHS]"],
+  },
+  {
+    name: 'paths.target outside the project',
+    files: { 'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb }\npaths:\n  target: ../elsewhere\n', 'models/a.sql': OK_MODEL },
+    code: 2,
+    expect: ["paths.target: '../elsewhere' is not a folder inside the project"],
+  },
+  {
+    name: 'an empty project.yaml',
+    files: { 'project.yaml': '# nothing yet\n', 'models/a.sql': OK_MODEL },
+    code: 2,
+    expect: ['project.yaml:1:1: error: project.yaml is empty: it holds no mapping [E_SCHEMA]', 'hint: it needs at least name: and targets:'],
+  },
+  {
     name: 'an impossible timestamp, even with nothing to evaluate',
     files: { 'models/a.sql': OK_MODEL },
     args: ['alerts', 'evaluate', '--at', '2026-02-30T00:00'],
