@@ -157,6 +157,10 @@ export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {
   const macros = take('macros');
   const singularTests = take('singularTests');
   const dashboards = take('dashboards');
+  // a dashboard written in YAML would be left out without a word: dashboards are JSON
+  for (const f of walked.get(paths.dashboards) ?? []) {
+    if (/\.ya?ml$/i.test(f)) diagnostics.push(diag('E_DASHBOARD', `${f}: dashboards are JSON files (${paths.dashboards}/*.json): this one would not be read`, { file: f, line: 1, column: 1 }, 'convert it to JSON (the same keys), or move it out of the folder'));
+  }
   const seeds = take('seeds');
   const snapshots = take('snapshots');
   const docs = take('docs');

@@ -311,6 +311,12 @@ const cases: Case[] = [
     expect: ["paths.target: '../elsewhere' is not a folder inside the project"],
   },
   {
+    name: 'a dashboard written in YAML (was: left out without a word)',
+    files: { 'models/a.sql': OK_MODEL, 'dashboards/ops.yaml': 'name: ops\n' },
+    code: 2,
+    expect: ['dashboards/ops.yaml:1:1: error: dashboards/ops.yaml: dashboards are JSON files (dashboards/*.json): this one would not be read [E_DASHBOARD]'],
+  },
+  {
     name: 'an empty project.yaml',
     files: { 'project.yaml': '# nothing yet\n', 'models/a.sql': OK_MODEL },
     code: 2,
