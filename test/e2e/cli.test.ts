@@ -84,6 +84,7 @@ describe('an option value outside its choices', () => {
         [['run-operation', 'grant_all'], "unknown command 'run-operation' (Vigil has no run-operation: put the statement in a hook"],
         [['test', '--store-failures'], "unknown option '--store-failures' (vigil show -s <test> prints a failing test's rows)"],
         [['build', '-x'], "unknown option '-x' (dbt's -x is --fail-fast here)"],
+        [['demo', '--vars', '{a: 1}'], 'vigil demo compiles no model, so --vars would change nothing'],
         [['seed', '--full-refresh'], "unknown option '--full-refresh' (vigil seed reloads every seed in full each time"],
         [['deps'], "unknown command 'deps' (Vigil has no packages"],
         [['help', 'biuld'], "unknown command 'biuld' — did you mean 'build'?"],
