@@ -42,6 +42,22 @@ describe('PostgresAdapter', () => {
     expect((await db.columns(rel)).map((c) => c.name)).toEqual(['i']);
   });
 
+  it('two builds of one relation at once (two processes): one after the other, nothing doubled (was: every key inserted twice; two first builds, "already exists")', async () => {
+    const schema = uniqueSchema('pgt_race');
+    await db.ensureSchema(schema);
+    await db.execute(`create table ${schema}.src as select i as id from generate_series(1, 3) as i`);
+    const other = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 1);
+    try {
+      // the post_hook holds each build's transaction open long enough for the other to start
+      const req = { kind: 'incremental' as const, relation: { schema, identifier: 'inc' }, sql: `select id from ${schema}.src`, incrementalSql: `select id from ${schema}.src`, uniqueKey: ['id'], fullRefresh: false, postHooks: [{ kind: 'post_hook' as const, sql: 'select pg_sleep(0.4)', origin: 'test' }] };
+      // two first builds, then two incremental runs
+      for (let round = 0; round < 2; round++) await Promise.all([db.materialize(req), other.materialize(req)]);
+      expect(await db.query(`select id, count(*) as n from ${schema}.inc group by id order by id`)).toEqual([1, 2, 3].map((id) => ({ id, n: 1 })));
+    } finally {
+      await other.close();
+    }
+  });
+
   it('incremental: delete+insert on unique_key, append, full refresh, schema change', async () => {
     const schema = uniqueSchema('pgt_inc');
     await db.ensureSchema(schema);

@@ -229,10 +229,35 @@ export class PostgresAdapter implements Adapter {
   async materialize(req: MaterializeRequest): Promise<MaterializeResult> {
     const d = this.dialect;
     const rel = d.relation(req.relation);
-    const existing = await this.relationExists(req.relation);
+    let existing = await this.relationExists(req.relation);
     const remember = (kind: 'table' | 'view') => this.catalog.get(req.relation.schema)?.set(req.relation.identifier, kind);
     let granted: GrantPlan | undefined;
     const result = await this.withClient(async (c) => {
+      // one build of a relation at a time, across processes (two `vigil build`s, `vigil serve` on
+      // two hosts): the later one waits, then sees what the first committed. Without it both
+      // incremental runs deleted nothing of the other's rows and inserted theirs: every key twice
+      const key = `vigil:${req.relation.schema}.${req.relation.identifier}`;
+      const free = (await c.query('select pg_try_advisory_lock(hashtextextended($1, 0)) as ok', [key])).rows[0]?.ok === true;
+      if (!free) {
+        await c.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
+        // what the other build left: asked on this client (the pool may have no other)
+        this.catalog.delete(req.relation.schema);
+        const kind = (await c.query("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p', 'v', 'm')", [req.relation.schema, req.relation.identifier])).rows[0]?.relkind as string | undefined;
+        existing = kind === undefined ? null : kind === 'v' || kind === 'm' ? 'view' : 'table';
+      }
+      try {
+        return await this.build(c, req, rel, existing, remember, (g) => (granted = g));
+      } finally {
+        await c.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
+      }
+    });
+    return granted ? { ...result, grants: granted } : result;
+  }
+
+  /** materialize() with the relation's lock held on `c`. */
+  private async build(c: PoolClient, req: MaterializeRequest, rel: string, existing: 'table' | 'view' | null, remember: (kind: 'table' | 'view') => void, setGranted: (g: GrantPlan) => void): Promise<MaterializeResult> {
+    const d = this.dialect;
+    {
       // every path below is one transaction; the model's hooks run in it, around the build, and
       // its grants after them: a rebuilt table is never readable without them, a failed grant
       // keeps the previous relation
@@ -242,8 +267,9 @@ export class PostgresAdapter implements Adapter {
           const r = await withHooks(req, (sql) => PostgresAdapter.run(c, sql), fn);
           if (req.grants) {
             const current = (await c.query(GRANTEES_SQL, [req.relation.schema, req.relation.identifier])).rows.map((x: { grantee: string }) => x.grantee);
-            granted = planGrants(current, req.grants.select, req.grants.mode);
-            for (const sql of grantStatements(d, req.relation, req.kind === 'view' ? 'view' : 'table', granted)) await PostgresAdapter.run(c, sql);
+            const plan = planGrants(current, req.grants.select, req.grants.mode);
+            setGranted(plan);
+            for (const sql of grantStatements(d, req.relation, req.kind === 'view' ? 'view' : 'table', plan)) await PostgresAdapter.run(c, sql);
           }
           await PostgresAdapter.run(c, 'commit');
           return r;
@@ -314,8 +340,7 @@ export class PostgresAdapter implements Adapter {
         return PostgresAdapter.run(c, `insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
       });
       return { message: `inserted ${rows} rows into`, rows };
-    });
-    return granted ? { ...result, grants: granted } : result;
+    }
   }
 
   async currentGrantees(rel: Relation): Promise<string[]> {
