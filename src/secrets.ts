@@ -128,6 +128,19 @@ function known(env: NodeJS.ProcessEnv): Array<[string, string]> {
   if (knownList && knownAt === registered) return knownList;
   const all = [...envSecrets];
   for (const m of [compiled, extra]) for (const [k, v] of m) if (v.length >= MIN_REDACTED_LENGTH) all.push([k, v]);
+  // the password inside a connection URL is a secret of its own: a part of the URL (substr(),
+  // split_part() in a model, a driver's message) can show it without the rest
+  for (const [k, v] of [...all]) {
+    const pw = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:([^@\s]+)@/i.exec(v)?.[1];
+    if (!pw) continue;
+    let decoded = pw;
+    try {
+      decoded = decodeURIComponent(pw);
+    } catch {
+      // (not percent-encoded as it should be: the raw form only)
+    }
+    for (const x of new Set([pw, decoded])) if (x.length >= MIN_REDACTED_LENGTH) all.push([`${k}:password`, x]);
+  }
   knownAt = registered;
   knownVersion++;
   return (knownList = all);

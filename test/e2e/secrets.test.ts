@@ -72,6 +72,9 @@ describe('the secret rule', () => {
     expect(redact(`x ab"c\\def-123 y ${JSON.stringify({ t: env.MY_TOKEN })}`, env)).toBe('x <redacted:MY_TOKEN> y {"t":"<redacted:MY_TOKEN>"}');
     // as upper() or lower() in SQL leave it (a warehouse error quotes the converted value)
     expect(redact("Could not convert string 'HUNTER22HUNTER' to INT32; 'hunter22hunter'", { MY_TOKEN: 'Hunter22Hunter' })).toBe("Could not convert string '<redacted:MY_TOKEN>' to INT32; '<redacted:MY_TOKEN>'");
+    // a connection URL's password on its own (a part of the URL in a warehouse's message), raw and percent-decoded
+    const url = { DATABASE_URL: 'postgres://app:S3cret%21Pw99@db:5432/prod' };
+    expect(redact('invalid input syntax for type integer: ":S3cret%21Pw99@db:5432/prod"; S3cret!Pw99', url)).toBe('invalid input syntax for type integer: ":<redacted:DATABASE_URL:password>@db:5432/prod"; <redacted:DATABASE_URL:password>');
     expect(reveal(`select '${secretPlaceholder('VIGIL_SECRET_T')}'`, { VIGIL_SECRET_T: 'v' })).toBe(`select 'v'`);
     expect(() => reveal(`select '${secretPlaceholder('VIGIL_SECRET_NOT_SET_ANYWHERE')}'`)).toThrow(/VIGIL_SECRET_NOT_SET_ANYWHERE is not set/);
   });
