@@ -195,6 +195,10 @@ describe('grants and masking on Postgres', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/models\/schema\.yml:20:\d+: error: grants\.select: 'SRE-Team' is not a Postgres role name/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    // PUBLIC is every role, which Vigil would grant and never revoke (was: accepted, and the unmasked view readable by all)
+    const pub = vigil(project(schema, `${ROLES.compliance}, public`), ['build'], env());
+    expect(pub.code).toBe(2);
+    expect(pub.stderr).toMatch(/grants\.select: 'public' is not a role but a key word of Postgres \(PUBLIC: every role/);
     expect(denied(await as(ROLES.compliance, `select * from ${schema}.people_pub`))).toMatch(/does not exist/);
   });
 });

@@ -44,7 +44,12 @@ export const postgresDialect: Dialect = {
   sha256Hex: (expr) => `encode(sha256(convert_to(cast(${expr} as text), 'UTF8')), 'hex')`,
   // a principal is a role, as pg_roles spells it (quoted in the statements: no case folding)
   principalProblem: (p) =>
-    /^[a-z_][a-z0-9_$]*$/.test(p) && p.length <= 63 ? undefined : `'${p}' is not a Postgres role name: lower-case letters, digits, _ and $, starting with a letter or _, at most 63 characters`,
+    // PUBLIC is every role (and never revoked by Vigil, which manages named roles only); the others are no role either
+    ['public', 'current_user', 'current_role', 'session_user', 'none'].includes(p)
+      ? `'${p}' is not a role but a key word of Postgres${p === 'public' ? ' (PUBLIC: every role, which Vigil would grant and never revoke)' : ''}: name the roles`
+      : /^[a-z_][a-z0-9_$]*$/.test(p) && p.length <= 63
+        ? undefined
+        : `'${p}' is not a Postgres role name: lower-case letters, digits, _ and $, starting with a letter or _, at most 63 characters`,
   grantSelect: (rel, _kind, principals) => `grant select on table ${relationStandard(rel)} to ${principals.map(quoteIdentStandard).join(', ')}`,
   revokeSelect: (rel, _kind, principals) => `revoke select on table ${relationStandard(rel)} from ${principals.map(quoteIdentStandard).join(', ')}`,
   json_number: (col, k) => `(case when (${col} ->> ${key(k)}) ~ ${NUMBER_RE} then cast(${col} ->> ${key(k)} as double precision) end)`,
