@@ -63,9 +63,24 @@ function filtered(relation: string, ...where: unknown[]): string {
   return conds.length ? `(select * from ${relation} where ${conds.map((c) => (conds.length > 1 ? `(${c})` : c)).join(' and ')})` : relation;
 }
 
+/**
+ * SQL's reserved words (Postgres' list, which holds the standard's): a column named so is quoted
+ * in a generic test, where unquoted it would mean the key word (`where user is null` is
+ * `current_user is null` on Postgres: a not_null test that always passed). Other names are
+ * written as the YAML has them (an expression stays one; `ID` stays case-folded).
+ */
+const RESERVED = new Set(
+  'all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral leading limit localtime localtimestamp not null offset on only or order placing primary references returning select session_user some symmetric system_user table then to trailing true union unique user using variadic when where window with'.split(' '),
+);
+
+function columnSql(column: string | undefined, dialect: Dialect): string {
+  const c = column ?? '';
+  return RESERVED.has(c) ? dialect.quoteIdent(c) : c;
+}
+
 export function genericTestSql(i: GenericTestInput): string {
   const rel = filtered(i.relation, i.relationFilter, i.args.where);
-  const col = i.column ?? '';
+  const col = columnSql(i.column, i.dialect);
   switch (i.test) {
     case 'not_null':
       return `select *\nfrom ${rel} as t\nwhere ${col} is null`;
@@ -77,7 +92,7 @@ export function genericTestSql(i: GenericTestInput): string {
       return `select ${col} as value_field, count(*) as n_records\nfrom ${rel} as t\nwhere ${col} is not null and ${col} not in (${values})\ngroup by ${col}`;
     }
     case 'relationships': {
-      const field = String(i.args.field);
+      const field = columnSql(String(i.args.field), i.dialect);
       return (
         `select child.${col} as from_field\nfrom ${rel} as child\n` +
         `left join ${filtered(i.toRelation!, i.toRelationFilter)} as parent on child.${col} = parent.${field}\n` +

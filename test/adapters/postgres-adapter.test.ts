@@ -10,7 +10,7 @@ import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js
 import { postgresDialect } from '../../src/adapters/postgres/postgres-dialect.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
-import { uniqueSchema } from '../support/postgres.js';
+import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
 
 const url = inject('pgUrl');
@@ -56,6 +56,21 @@ describe('PostgresAdapter', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('a generic test on a column named like a key word tests the column (was: `where user is null` read current_user, and not_null always passed)', () => {
+    const schema = uniqueSchema('pgt_kw');
+    const dir = makeProject({
+      'project.yaml': pgProjectYaml(schema),
+      'models/kw.sql': 'select cast(null as int) as "user", 1 as "order"',
+      'models/kw.yml': 'models:\n  - name: kw\n    columns:\n      - name: user\n        tests: [not_null]\n      - name: order\n        tests: [not_null, unique]\n',
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build'], { VIGIL_TEST_PG_URL: url });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/FAIL 1 not_null_kw_user/);
+    expect(r.stdout).toMatch(/PASS not_null_kw_order/);
+    expect(r.stdout).toMatch(/PASS unique_kw_order/);
   });
 
   it('incremental: delete+insert on unique_key, append, full refresh, schema change', async () => {
