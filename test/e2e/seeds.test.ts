@@ -163,7 +163,13 @@ describe('seeds in Postgres and BigQuery', () => {
     expect(b.stdout).toMatch(/OK loaded seed \S+\.raw_orders \(3 rows\)/);
     const types = vigil(dir, ['show', '--inline', `select column_name, data_type from information_schema.columns where table_schema = '${schema}' and table_name = 'raw_orders' order by ordinal_position`, '--output', 'csv', '--limit', '20'], env);
     expect(types.stdout).toBe('column_name,data_type\nid,bigint\nuser_id,text\norder_date,date\nstatus,text\namount,double precision\npaid,boolean\nplaced_at,timestamp with time zone\n');
-    expect(vigil(dir, ['show', '--inline', "select * from {{ ref('customers') }} order by id", '--output', 'csv'], env).stdout).toBe('id,first_name,orders,spent\n1,Michael,2,10.5\n2,Shawn,0,\n3,"Kathleen, Jr",1,20\n');
+    const customers = () => vigil(dir, ['show', '--inline', "select * from {{ ref('customers') }} order by id", '--output', 'csv'], env).stdout;
+    expect(customers()).toBe('id,first_name,orders,spent\n1,Michael,2,10.5\n2,Shawn,0,\n3,"Kathleen, Jr",1,20\n');
+    // loading the seeds again keeps the views that read them (was: drop ... cascade dropped them, exit 0)
+    const again = vigil(dir, ['seed'], env);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(vigil(dir, ['show', '--inline', `select table_name from information_schema.views where table_schema = '${schema}' and table_name = 'customers'`, '--output', 'csv'], env).stdout).toBe('table_name\ncustomers\n');
+    expect(customers()).toBe('id,first_name,orders,spent\n1,Michael,2,10.5\n2,Shawn,0,\n3,"Kathleen, Jr",1,20\n');
   });
 
   it('BigQuery: one load job per seed with its schema and the rows, through the real client', async () => {

@@ -159,8 +159,16 @@ export class PostgresAdapter implements Adapter {
     const pk = req.primaryKey?.length ? `, primary key (${req.primaryKey.map(q).join(', ')})` : '';
     await this.ensureSchema(req.relation.schema);
     const rows = await this.transaction(async (c, run) => {
-      await run(`drop table if exists ${rel} cascade`);
-      await run(`create table ${rel} (${req.columns.map((x) => `${q(x.name)} ${d.type(x.type)}`).join(', ')}${pk})`);
+      // a table there with the same columns is emptied and filled (as dbt reloads a seed): the
+      // views that read it stay (dropping it dropped them, a restricted companion and its grants
+      // too, without a word); else it is made again
+      const have = (await c.query(`select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a join pg_class t on t.oid = a.attrelid join pg_namespace n on n.oid = t.relnamespace where n.nspname = $1 and t.relname = $2 and t.relkind = 'r' and a.attnum > 0 and not a.attisdropped order by a.attnum`, [req.relation.schema, req.relation.identifier])).rows as Array<{ name: string; type: string }>;
+      const same = !pk && !req.indexes?.length && have.length === req.columns.length && req.columns.every((x, i) => have[i].name === x.name && have[i].type === (d.type(x.type) === 'timestamptz' ? 'timestamp with time zone' : d.type(x.type)));
+      if (same) await run(`truncate table ${rel}`);
+      else {
+        await run(`drop table if exists ${rel} cascade`);
+        await run(`create table ${rel} (${req.columns.map((x) => `${q(x.name)} ${d.type(x.type)}`).join(', ')}${pk})`);
+      }
       const n = await this.copyIn(c, rel, req.columns.map((x) => q(x.name)), req.file, req);
       for (const ix of req.indexes ?? []) await run(`create index on ${rel} (${ix.map(q).join(', ')})`);
       return n;
