@@ -138,7 +138,7 @@ export interface Adapter {
   /** Bytes a statement would process, without running it (`capabilities.dryRun`). */
   dryRun?(sql: string): Promise<{ bytesProcessed: number }>;
   /** Bytes building `req` would process: every statement the build sends, not only its SELECT (`vigil build --dry-run`). */
-  estimate?(req: MaterializeRequest): Promise<{ bytesProcessed: number; /** a view: the bytes its query reads each time it is read */ viewReads?: number }>;
+  estimate?(req: MaterializeRequest): Promise<{ bytesProcessed: number; /** a view: the bytes its query reads each time it is read */ viewReads?: number; /** counted without the pruning only the run knows */ upperBound?: boolean }>;
   /** --defer (DuckDB): read another database file under `alias`, read-only, also in later sessions. */
   attachReadOnly?(file: string, alias: string): Promise<void>;
   /**

@@ -354,12 +354,12 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
     const t0 = performance.now();
     try {
       // what the build sends (an incremental run's DECLARE + MERGE read the query twice and the table), else its query
-      const { bytesProcessed, viewReads }: { bytesProcessed: number; viewReads?: number } = adapter.estimate ? await adapter.estimate(materializeRequest(n, !!o.fullRefresh)) : await adapter.dryRun!(sql);
+      const { bytesProcessed, viewReads, upperBound }: { bytesProcessed: number; viewReads?: number; upperBound?: boolean } = adapter.estimate ? await adapter.estimate(materializeRequest(n, !!o.fullRefresh)) : await adapter.dryRun!(sql);
       total += bytesProcessed;
       const over = max !== undefined && bytesProcessed > max;
       if (over) refused++;
       const view = viewReads !== undefined ? ` (a view: its query reads ${formatBytes(viewReads)} each time it is read)` : '';
-      out(`${i + 1} of ${order.length} ${over ? 'REFUSED' : 'OK'} ${rel}: ${formatBytes(bytesProcessed)}${view}${over ? ` (over maximum_bytes_billed ${formatBytes(max)})` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
+      out(`${i + 1} of ${order.length} ${over ? 'REFUSED' : 'OK'} ${rel}: ${upperBound ? 'at most ' : ''}${formatBytes(bytesProcessed)}${view}${over ? ` (over maximum_bytes_billed ${formatBytes(max)})` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
     } catch (e) {
       const msg = (e as Error).message;
       if (/notFound/.test(msg)) {

@@ -1435,32 +1435,36 @@ function projectVars(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]
 
 /**
  * --vars keys nothing in the project can read: not declared under project.yaml `vars:` and named
- * in no model, macro, test, snapshot or properties file (as a quoted name: `var('x')`, also one
- * kept in a variable or read only in some branch). A typo there would silently build with the
- * default instead; it is an error with a did-you-mean.
+ * in no model, macro, test, snapshot, properties file, dashboard, alert query or project.yaml
+ * hook (as a quoted name: `var('x')`, also one kept in a variable or read only in some branch).
+ * A typo there would silently build with the default instead; it is an error with a did-you-mean.
+ * Each key is looked for as text (native search, no regex over every file); the did-you-mean
+ * scan runs only for a key found nowhere.
  */
 function unreadVars(files: ProjectFiles, keys: string[], queries: CompileOptions['queries']): Diagnostic[] {
   const declared = new Set(Object.keys(files.project.vars ?? {}));
-  const missing = keys.filter((k) => !declared.has(k));
+  let missing = keys.filter((k) => !declared.has(k));
   if (!missing.length) return [];
-  const quoted = new Set<string>();
-  const called = new Set<string>(declared);
-  const scan = (text: string) => {
-    for (const m of text.matchAll(/\\?["']([A-Za-z_][\w.-]*)\\?["']/g)) quoted.add(m[1]);
-    for (const m of text.matchAll(/\bvar\(\s*\\?["']([A-Za-z_][\w.-]*)/g)) called.add(m[1]);
+  const texts = function* (): Generator<string> {
+    for (const f of [...files.models, ...files.macros, ...files.singularTests, ...(files.snapshots ?? []), ...(files.dashboards ?? [])]) yield f.text;
+    for (const p of files.properties) yield JSON.stringify(p.data);
+    // project.yaml's hooks are templates too; ad-hoc queries (`vigil show --inline`, alert queries)
+    yield JSON.stringify(files.project);
+    for (const q of queries ?? []) yield q.text;
+    // alert files are read off disk for the commands that do not compile them
+    for (const a of listFiles(files.root, files.paths.alerts, /\.ya?ml$/)) yield readFileSync(join(files.root, a), 'utf8');
   };
-  for (const f of [...files.models, ...files.macros, ...files.singularTests, ...(files.snapshots ?? []), ...(files.dashboards ?? [])]) scan(f.text);
-  for (const p of files.properties) scan(JSON.stringify(p.data));
-  // ad-hoc queries (`vigil show --inline`, alert queries): alert files are read off disk below for the commands that do not compile them
-  for (const q of queries ?? []) scan(q.text);
-  // alert queries are templates too (compiled by the alerts commands only: read here off disk)
-  for (const a of listFiles(files.root, files.paths.alerts, /\.ya?ml$/)) scan(readFileSync(join(files.root, a), 'utf8'));
-  return missing
-    .filter((k) => !quoted.has(k))
-    .map((k) => {
-      const near = didYouMean(k, called);
-      return diag('E_VAR', `--vars: '${k}' is read by no model, macro, test or snapshot${near ? ` (did you mean '${near}'?)` : ''}`, {}, near ? undefined : `the vars read here: ${[...called].sort().join(', ') || 'none'}; a var read under a computed name is declared under vars: in project.yaml`);
-    });
+  const quoted = (text: string, k: string) => text.includes(`'${k}'`) || text.includes(`"${k}"`) || text.includes(`\\"${k}\\"`);
+  for (const text of texts()) {
+    missing = missing.filter((k) => !(text.includes(k) && quoted(text, k)));
+    if (!missing.length) return [];
+  }
+  const called = new Set<string>(declared);
+  for (const text of texts()) for (const m of text.matchAll(/\bvar\(\s*\\?["']([A-Za-z_][\w.-]*)/g)) called.add(m[1]);
+  return missing.map((k) => {
+    const near = didYouMean(k, called);
+    return diag('E_VAR', `--vars: '${k}' is read by no model, macro, test, snapshot or hook${near ? ` (did you mean '${near}'?)` : ''}`, {}, near ? undefined : `the vars read here: ${[...called].sort().join(', ') || 'none'}; a var read under a computed name is declared under vars: in project.yaml`);
+  });
 }
 
 function locate(text: string, re?: RegExp): { line?: number; column?: number } {

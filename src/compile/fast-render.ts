@@ -12,7 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { ABSENCE_FILTERS, asText, conditionOperands, noMethod, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, asText, noMethod, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -143,13 +143,20 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
     }
   };
   // a function tested without its call is always true (jinja-compat.ts vigilCondition)
-  const noFunctionTested = (cond: AnyNode) => {
-    for (const o of conditionOperands(cond)) {
-      let root = o;
-      while (root.typename === 'LookupVal') root = root.target as AnyNode;
-      if (root.typename === 'Symbol' && (frame.has(String(root.value)) || root.value === 'caller')) continue;
-      if (typeof loose(evRaw(o)) === 'function') throw new FastRenderError(testedFunction(fnName(o).replace(/\["(\w+)"\]/g, '.$1')), o.lineno + 1, o.colno + 1);
+  // (operands of and/or only as far as they are evaluated: `x is defined and x.y` stays fine)
+  const noFunctionTested = (cond: AnyNode): void => {
+    if (cond.typename === 'Not') return noFunctionTested(cond.target as AnyNode);
+    if (cond.typename === 'And' || cond.typename === 'Or') {
+      noFunctionTested(cond.left as AnyNode);
+      const left = ev(cond.left as AnyNode);
+      if (cond.typename === 'And' ? !left : left) return;
+      return noFunctionTested(cond.right as AnyNode);
     }
+    if (cond.typename !== 'Symbol' && cond.typename !== 'LookupVal') return;
+    let root = cond;
+    while (root.typename === 'LookupVal') root = root.target as AnyNode;
+    if (root.typename === 'Symbol' && (frame.has(String(root.value)) || root.value === 'caller')) return;
+    if (typeof loose(evRaw(cond)) === 'function') throw new FastRenderError(testedFunction(fnName(cond).replace(/\["(\w+)"\]/g, '.$1')), cond.lineno + 1, cond.colno + 1);
   };
   const evalArgs = (args: AnyNode): unknown[] => (args.children as AnyNode[]).map((c) => loose(evRaw(c)));
   const ev = (n: AnyNode): unknown => strict(evRaw(n));

@@ -524,8 +524,9 @@ export function convertProfiles(text: string, file: string, profileName: string,
       if (r.templated) {
         // an env_var() default of a secret is the secret written down: not copied, the variable must be set
         let dropped = false;
-        const v = String(r.value).replace(/\{\{ env_var\('([^']*)', '([^']*)'\) \}\}/g, (_m, n: string, d: string) => {
-          if (d) f.secrets.push(d);
+        // (an empty default, local trust auth, is no secret: kept)
+        const v = String(r.value).replace(/\{\{ env_var\('([^']*)', '([^']+)'\) \}\}/g, (_m, n: string, d: string) => {
+          f.secrets.push(d);
           dropped = true;
           return `{{ env_var('${n}') }}`;
         });

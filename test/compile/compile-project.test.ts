@@ -338,6 +338,8 @@ describe('compileProject', () => {
     expect(one("{{ config(materialized='table', partition_by='d', partition_expiration_days=-3) }}\nselect current_date as d")[0]).toMatch(/partition_expiration_days is a number of days above 0/);
     expect(one("{{ config(materialized='table', labels={'Bad Label': 'x'}) }}\nselect 1 as a")[0]).toMatch(/label key 'Bad Label' is not one BigQuery takes .*e\.g\. 'bad_label'/);
     expect(one('select 1 as a', bqYaml.replace('dataset: analytics }', 'dataset: analytics, labels: { team: Data Platform } }'))[0]).toMatch(/label value 'Data Platform' is not one BigQuery takes .*e\.g\. 'data_platform'/);
+    // a label from the environment is not checked (the target's YAML holds the template)
+    expect(one('select 1 as a', bqYaml.replace('dataset: analytics }', `dataset: analytics, labels: { team: "{{ env_var('VIGIL_T_TEAM', 'data') }}" } }`))).toEqual([]);
     // delete+insert is not a BigQuery strategy (it ran as a MERGE, which fails on duplicate keys); fine on DuckDB
     const di = "{{ config(materialized='incremental', unique_key='a', incremental_strategy='delete+insert') }}\nselect 1 as a";
     expect(one(di, bqYaml)[0]).toMatch(/^error 1: model 'm': incremental_strategy 'delete\+insert' is not one target 'prod' \(bigquery\) runs: merge, insert_overwrite, append/);
@@ -387,13 +389,16 @@ describe('compileProject', () => {
       models: { 'models/a.sql': "select {{ var('ratio') }} as r, {{ var('spike_ratio', 7) }} as o", 'models/b.sql': "{% set k = 'in_branch' %}{% if target.name == 'prod' %}{{ var(k) }}{% endif %}select 1 as x" },
     });
     const typo = compileProject(files, { env: {}, vars: { spike_ratoi: 2 } });
-    expect(errors(typo)).toEqual([expect.objectContaining({ code: 'E_VAR', message: "--vars: 'spike_ratoi' is read by no model, macro, test or snapshot (did you mean 'spike_ratio'?)" })]);
+    expect(errors(typo)).toEqual([expect.objectContaining({ code: 'E_VAR', message: "--vars: 'spike_ratoi' is read by no model, macro, test, snapshot or hook (did you mean 'spike_ratio'?)" })]);
     const none = compileProject(files, { env: {}, vars: { zzz: 1 } });
     expect(errors(none)[0].hint).toContain('the vars read here: ratio, spike_ratio');
     // declared in project.yaml, read by a model, named in a branch not taken, or read by an inline query: fine
     for (const vars of [{ ratio: 2 }, { spike_ratio: 3 }, { in_branch: 1 }]) expect(errors(compileProject(files, { env: {}, vars }))).toEqual([]);
     const q = compileProject(files, { env: {}, vars: { cut: 7 }, queries: [{ key: 'inline', file: '--inline', text: "select {{ var('cut') }} as c", line: 1, column: 1 }] });
     expect(errors(q)).toEqual([]);
+    // a project.yaml hook reads vars too
+    const hooked = projectFiles({ projectYaml: 'name: fixture\ntargets: { dev: { type: duckdb } }\non_run_start:\n  - "select {{ var(\'batch_id\', 0) }}"\n', models: { 'models/a.sql': 'select 1 as x' } });
+    expect(errors(compileProject(hooked, { env: {}, vars: { batch_id: 3 } }))).toEqual([]);
   });
 
   it('env_var() reads the environment and names the missing variable', () => {

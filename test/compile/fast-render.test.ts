@@ -139,7 +139,12 @@ describe('fast render path', () => {
       const ok = compileProject(
         projectFiles({
           macros: { 'macros/m.sql': "{% macro wrap(f) %}{% if f %}{{ f() }}{% endif %}{% endmacro %}\n{% macro one() %}1{% endmacro %}\n{% macro c() %}{% if caller %}{{ caller() }}{% endif %}{% endmacro %}" },
-          models: { 'models/a.sql': `${inc}{% if is_incremental() %}where id > 0{% endif %}`, 'models/b.sql': 'select {{ wrap(one) }} as x' },
+          models: {
+            'models/a.sql': `${inc}{% if is_incremental() %}where id > 0{% endif %}`,
+            'models/b.sql': 'select {{ wrap(one) }} as x',
+            // and/or short-circuit: the right side is checked only when it is evaluated
+            'models/c.sql': "select 1 as x{% if target.type == 'bigquery' and target.dataset %}, 2 as y{% endif %}{% if my_flag is defined and my_flag.x %}, 3 as z{% endif %}{{ ', 4 as w' if my_flag is defined and my_flag.x else '' }}{% if false and is_incremental %}, 5 as v{% endif %}",
+          },
         }),
         { env: {}, fastPath },
       );

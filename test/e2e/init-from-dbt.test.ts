@@ -320,6 +320,12 @@ describe('from-dbt, piece by piece', () => {
       user: me
       password: "{{ env_var('PG_PASSWORD', 'DefaultPassw0rdLeak') }}"
       dbname: shop
+    pgtrust:
+      type: postgres
+      host: db
+      user: me
+      password: "{{ env_var('PG_TRUST_PASSWORD', '') }}"
+      dbname: shop
     bqenv:
       type: bigquery
       method: service-account-json
@@ -340,6 +346,8 @@ describe('from-dbt, piece by piece', () => {
     // an env_var() default of a password is the password written down: not copied (was: in project.yaml's url)
     expect(t.targets.pgdefault).toEqual({ type: 'postgres', url: "postgres://me:{{ env_var('PG_PASSWORD') }}@db/shop" });
     expect(f.secrets).toContain('DefaultPassw0rdLeak');
+    // an empty default (local trust auth) is no secret: kept, the variable need not be set
+    expect(t.targets.pgtrust).toEqual({ type: 'postgres', url: "postgres://me:{{ env_var('PG_TRUST_PASSWORD', '') }}@db/shop" });
     expect(f.notes.map((x) => x.message)).toContainEqual(expect.stringContaining("outputs.pgdefault.password: the default of its env_var() (the password of the Postgres target 'pgdefault') is not copied"));
     // a key assembled from variables is not said to be "held literally"
     expect(f.notes.map((x) => x.message)).toContainEqual('outputs.bqenv.keyfile_json is assembled from the environment variables BQ_PRIVATE_KEY: Vigil takes it whole; the target reads it from the environment variable VIGIL_BQENV_CREDENTIALS');

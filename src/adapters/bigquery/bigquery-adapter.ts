@@ -496,56 +496,52 @@ export class BigQueryAdapter implements Adapter {
   }
 
   /**
-   * With maximum_bytes_billed set, what the build would process is estimated first (buildBytes)
-   * and the build refused when it is over. With `schema` the incremental query is dry-run for
-   * its result schema (on_schema_change), which is returned.
+   * With maximum_bytes_billed set, the build's query is dry-run first and the build refused when
+   * it is over (a view's DDL processes nothing: not refused). BigQuery itself holds every job of
+   * the build to the same limit (jobOptions): this is the early, free refusal. With `schema` the
+   * incremental query's dry run also gives its result schema (on_schema_change), returned.
    */
-  private async guard(req: MaterializeRequest, existing: Record<string, unknown> | null, incremental: boolean, schema: boolean): Promise<BqField[] | undefined> {
+  private async guard(req: MaterializeRequest, incremental: boolean, schema: boolean): Promise<BqField[] | undefined> {
     const max = this.cfg.maximum_bytes_billed;
-    let fields: BqField[] | undefined;
-    let bytes: number | undefined;
-    if (schema) {
-      const r = await this.dryRun(req.incrementalSql ?? req.sql);
-      if (!r.fields) throw new WarehouseError('the dry run of the incremental query returned no result schema, which on_schema_change needs', req.incrementalSql ?? req.sql);
-      fields = r.fields;
-      // an append's statement reads what the query reads: its bytes are known already
-      if (!req.uniqueKey?.length && req.strategy !== 'insert_overwrite') bytes = r.bytesProcessed;
+    if ((!max || req.kind === 'view') && !schema) return undefined;
+    const sql = incremental ? (req.incrementalSql ?? req.sql) : req.sql;
+    const { bytesProcessed, fields } = await this.dryRun(sql);
+    if (max && req.kind !== 'view' && bytesProcessed > max) {
+      throw new WarehouseError(`would process ${formatBytes(bytesProcessed)}, over maximum_bytes_billed (${formatBytes(max)}); refused before running. Raise the limit in project.yaml or filter the model`, sql);
     }
-    if (max) {
-      bytes ??= await this.buildBytes(req, existing, incremental);
-      if (bytes > max) throw new WarehouseError(`would process ${formatBytes(bytes)}, over maximum_bytes_billed (${formatBytes(max)}); refused before running. Raise the limit in project.yaml or filter the model`, req.incrementalSql ?? req.sql);
-    }
+    if (schema && !fields) throw new WarehouseError('the dry run of the incremental query returned no result schema, which on_schema_change needs', sql);
     return fields;
   }
 
   /**
-   * The bytes building `req` would process (`vigil build --dry-run`, maximum_bytes_billed): a
-   * view's DDL none; a table its query's; an incremental run into an existing table every
-   * statement of its script, each dry-run on its own (a DECLARE's query, then the MERGE or INSERT
-   * with the variable's query in its place), the target table's scan by the MERGE included.
+   * What building `req` would process, for `vigil build --dry-run`: a view's DDL nothing (its
+   * query's bytes are said apart: its readers pay them); a table its query; an incremental run
+   * into an existing table every statement of its script, each dry-run on its own — the
+   * DECLARE's query, then the MERGE (or INSERT) with the variable's query in its place. A dry run
+   * cannot prune the target by a value not known yet: the merge's partition filter is replaced by
+   * one that keeps every partition (which a require_partition_filter table accepts), so an
+   * incremental run is counted at its upper bound (`upperBound`).
    */
-  async estimate(req: MaterializeRequest): Promise<{ bytesProcessed: number; viewReads?: number }> {
-    // a view's query is dry-run all the same: it is checked, and what its readers will scan is said
+  async estimate(req: MaterializeRequest): Promise<{ bytesProcessed: number; viewReads?: number; upperBound?: boolean }> {
     if (req.kind === 'view') return { bytesProcessed: 0, viewReads: (await this.dryRun(req.sql)).bytesProcessed };
     const existing = await this.metadata(req.relation);
     const isView = existing && (existing.type === 'VIEW' || existing.type === 'MATERIALIZED_VIEW');
-    return { bytesProcessed: await this.buildBytes(req, existing, req.kind === 'incremental' && !!existing && !isView && !req.fullRefresh) };
-  }
-
-  private async buildBytes(req: MaterializeRequest, existing: Record<string, unknown> | null, incremental: boolean): Promise<number> {
-    if (req.kind === 'view') return 0;
-    if (!incremental) return (await this.dryRun(req.sql)).bytesProcessed;
-    const columns = (((existing!.schema as { fields?: BqField[] })?.fields) ?? []).map((f) => f.name);
+    if (req.kind !== 'incremental' || !existing || isView || req.fullRefresh) return { bytesProcessed: (await this.dryRun(req.sql)).bytesProcessed };
+    const columns = (((existing.schema as { fields?: BqField[] })?.fields) ?? []).map((f) => f.name);
+    const pf = partitionField(req.config?.partition_by);
+    const keepAll = this.dialect.readFilter?.({ ...(req.config ?? {}), require_partition_filter: true }, 'T') ?? 'TRUE';
     const vars = new Map<string, string>();
     let total = 0;
     for (const st of this.incrementalStatements(req, columns)) {
       if (!st) continue;
       const declared = /^DECLARE (\w+) DEFAULT (\([\s\S]*\))$/.exec(st);
-      const sql = [...vars].reduce((x, [name, expr]) => x.replace(new RegExp(`\\b${name}\\b`, 'g'), expr), declared ? `SELECT ${declared[2]}` : st);
+      let sql = declared ? `SELECT ${declared[2]}` : st;
+      if (!declared && pf) sql = sql.replace(`T.${this.dialect.quoteIdent(pf)} >= vigil_min`, keepAll);
+      sql = [...vars].reduce((x, [name, expr]) => x.replace(new RegExp(`\\b${name}\\b`, 'g'), expr), sql);
       if (declared) vars.set(declared[1], declared[2]);
       total += (await this.dryRun(sql)).bytesProcessed;
     }
-    return total;
+    return { bytesProcessed: total, upperBound: true };
   }
 
   /** BigQuery has no transaction across jobs: each hook is its own job, before and after the build's. */
@@ -562,7 +558,7 @@ export class BigQueryAdapter implements Adapter {
     const incremental = req.kind === 'incremental' && existing && !isView && !req.fullRefresh;
     const policy = req.onSchemaChange ?? 'ignore';
     // on_schema_change other than ignore compares the query's schema (from its dry run) with the table's
-    const incoming = await this.guard(req, existing, !!incremental, !!incremental && policy !== 'ignore');
+    const incoming = await this.guard(req, !!incremental, !!incremental && policy !== 'ignore');
     if (req.kind === 'view') {
       await this.execute(this.script([existing && !isView ? `DROP TABLE IF EXISTS ${rel}` : undefined, this.viewDdl(req.relation, req.sql, req), this.columnDescriptions(req.relation, 'VIEW', req.columns)]));
       return { message: 'created view' };

@@ -14,6 +14,8 @@ const LABEL_KEY = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
 const LABEL_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
 export const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
   for (const [k, v] of Object.entries(labels)) {
+    // a target's label from the environment ("{{ env_var('TEAM') }}") is checked by BigQuery only
+    if (k.includes('{{') || v.includes('{{')) continue;
     const fix = (s: string) => s.toLowerCase().replace(/[^\p{Ll}\p{Lo}\p{N}_-]+/gu, '_').slice(0, 63);
     if (!LABEL_KEY.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `label key '${k}' is not one BigQuery takes (lowercase letters, digits, _ and -, starting with a letter, at most 63): e.g. '${fix(k).replace(/^[^\p{Ll}\p{Lo}]+/u, '') || 'label'}'` });
     if (!LABEL_VALUE.test(v)) ctx.addIssue({ code: 'custom', path: [k], message: `label value '${v}' is not one BigQuery takes (lowercase letters, digits, _ and -, at most 63): e.g. '${fix(v)}'` });
