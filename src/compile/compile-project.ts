@@ -17,7 +17,7 @@ import { partitionField, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
-import { listFiles, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
+import { listFiles, PROJECT_FILE, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type SeedProps, type SnapshotConfig, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
 import { explainIssues, showPath } from '../project/issues.js';
@@ -426,8 +426,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (parsed?.[key] !== undefined) return { file: d.file.path, ...locate(d.file.text, new RegExp(`\\b${key}\\s*=`)) };
       if (d.props?.p.config?.[key] !== undefined) return { file: d.props.file, ...d.props.src.locate([...d.props.path, 'config', key]) };
       const level = [...folder].reverse().find((l) => l.config[key] !== undefined);
-      if (level) return { file: 'project.yaml', ...files.projectYaml.locate(['models', ...level.path, `+${key}`]) };
-      if (defaults[key] !== undefined) return { file: 'project.yaml', ...files.projectYaml.locate(['defaults', key]) };
+      if (level) return { file: PROJECT_FILE, ...files.projectYaml.locate(['models', ...level.path, `+${key}`]) };
+      if (defaults[key] !== undefined) return { file: PROJECT_FILE, ...files.projectYaml.locate(['defaults', key]) };
       return { file: d.file.path, line: 1, column: 1 };
     };
     if (merged.retention) d.retentionAt = d.configAt('retention');
@@ -492,12 +492,14 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // BigQuery's table options: on a view, or without partitioning, they would be dropped (or refused by BigQuery)
     const cfg = d.config as Record<string, unknown>;
     const at = (k: string) => d.configAt!(k as keyof ModelConfig);
-    const tableOnly = ['partition_by', 'cluster_by', 'require_partition_filter', 'partition_expiration_days'].filter((k) => cfg[k] !== undefined);
+    // (set on the model itself, in config() or its YAML: a folder's or the defaults' setting
+    // reaches views too, which take no table options, as in dbt)
+    const tableOnly = ['partition_by', 'cluster_by', 'require_partition_filter', 'partition_expiration_days'].filter((k) => cfg[k] !== undefined && cfg[k] !== false && at(k).file !== PROJECT_FILE);
     if (d.config.materialized === 'view' || d.config.materialized === 'ephemeral') {
       for (const k of tableOnly) ds.push(diag('E_CONFIG', `model '${d.name}' is ${d.config.materialized === 'view' ? 'a view' : 'ephemeral'}: ${k} applies to tables only (it would be ignored)`, at(k), 'materialize it as a table or incremental, or remove the key'));
     } else {
       for (const k of tableOnly.filter((x) => x === 'require_partition_filter' || x === 'partition_expiration_days')) {
-        if (cfg[k] !== false && !partitionField(d.config.partition_by)) ds.push(diag('E_CONFIG', `model '${d.name}': ${k} applies to a partitioned table; set partition_by`, at(k), "partition_by={'field': 'day', 'data_type': 'date'}"));
+        if (!partitionField(d.config.partition_by)) ds.push(diag('E_CONFIG', `model '${d.name}': ${k} applies to a partitioned table; set partition_by`, at(k), "partition_by={'field': 'day', 'data_type': 'date'}"));
       }
     }
     const strategies = getWarehouse(target?.type ?? '')?.incrementalStrategies;

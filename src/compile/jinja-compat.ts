@@ -127,6 +127,15 @@ export function splitNestedBraces(text: string): string {
     const open = text.indexOf('{', i);
     if (open < 0 || open + 1 >= text.length) break;
     const kind = text[open + 1];
+    // a comment, and a raw block, are copied as they are
+    const raw = kind === '%' ? /^\{%-?\s*(raw|verbatim)\s*-?%\}/.exec(text.slice(open, open + 40)) : null;
+    if (kind === '#' || raw) {
+      const close = kind === '#' ? text.indexOf('#}', open + 2) : text.slice(open).search(new RegExp(`\\{%-?\\s*end${raw![1]}\\s*-?%\\}`));
+      const stop = close < 0 ? text.length : kind === '#' ? close + 2 : open + close;
+      out += text.slice(i, stop);
+      i = stop;
+      continue;
+    }
     if (kind !== '{' && kind !== '%') {
       out += text.slice(i, open + 1);
       i = open + 1;

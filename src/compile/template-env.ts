@@ -408,7 +408,9 @@ export class TemplateEnv {
       // an unknown function called: where the call is written, when nunjucks gave no position
       const called = err.line === undefined ? /^(?:unknown function or macro|macro) '([A-Za-z_][\w.]*)'/.exec(err.message)?.[1] : undefined;
       if (called) {
-        const at = lineAt(where, new RegExp(`(?<!macro\\s+)\\b${escapeRe(called)}\\s*\\(`));
+        // (a keyword the macro has not: the call that passes it, not the first call)
+        const kw = /^macro '[^']+' has no argument '(\w+)'/.exec(err.message)?.[1];
+        const at = (kw ? lineAt(where, new RegExp(`(?<!macro\\s+)\\b${escapeRe(called)}\\s*\\([^)]*\\b${kw}\\s*=`)) : undefined) ?? lineAt(where, new RegExp(`(?<!macro\\s+)\\b${escapeRe(called)}\\s*\\(`));
         if (at) err = { ...err, ...at };
       }
       // exceptions.raise_compiler_error: where the call is written (nunjucks gives the caller's

@@ -275,8 +275,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       const req = materializeRequest(n, opts.fullRefresh);
       const r = await warehouse().materialize({ ...req, preHooks: n.pre_hooks, postHooks: n.post_hooks, grants });
       // a unique_key the table has not: the first run (or a full refresh) builds fine and every
-      // incremental run after it would fail; said now
-      if (req.kind === 'incremental' && req.uniqueKey?.length) {
+      // incremental run after it would fail; said now (an incremental run fails on it by itself)
+      if (req.kind === 'incremental' && req.uniqueKey?.length && req.strategy !== 'append' && /^(re)?created\b/.test(r.message)) {
         const cols = (await warehouse().columns(n.relation!)).map((c) => c.name);
         const have = new Set(cols.map((c) => c.toLowerCase()));
         const missing = req.uniqueKey.filter((k) => !have.has(k.toLowerCase()));

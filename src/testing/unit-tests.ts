@@ -316,9 +316,10 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
           if (cte) return q(cte);
           if (kind === 'this') {
             // no rows given for `this`: an empty table with the model's declared columns; with
-            // none declared there is no table to make (a stand-in column let a filter on `this`
-            // bind to the model's own columns, or fail far from the cause)
-            if (!model.columns.length) {
+            // none declared and is_incremental there is no table to make (a stand-in column let a
+            // filter on `this` bind to the model's own columns, or fail far from the cause)
+            // (rendered without is_incremental, `this` is only named, in a comment or a label: the stand-in stays)
+            if (!model.columns.length && t.is_incremental === true) {
               ok = false;
               fail('E_UNIT', `unit test '${t.name}': ${self.name} reads {{ this }} but the test gives no rows for it, and '${model.name}' declares no columns to make an empty one of`, ['given'], "add under given:  - input: this  with rows: [] (or the rows already in the table)");
               return '';

@@ -352,6 +352,8 @@ describe('compileProject', () => {
     expect(pb('42')).toEqual(['error 1: config partition_by: expected a string or a mapping, got number 42']);
     expect(pb("['d']")).toEqual(['error 1: config partition_by: expected a string or a mapping, got a list']);
     expect(pb("{'fild': 'd'}")).toEqual(['error 1: config partition_by.field: is required (a string)', "error 1: config partition_by.fild: unknown key 'fild' — did you mean 'field'?"]);
+    // from a folder or the defaults they pass views by (one folder setting for tables and views, as in dbt)
+    expect(one("{{ config(materialized='view') }}\nselect 1 as a", 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb }\nmodels:\n  +cluster_by: a\n  +require_partition_filter: false\n')).toEqual([]);
     // a table with all of them is fine
     expect(one("{{ config(materialized='table', partition_by='d', cluster_by='a', require_partition_filter=true, partition_expiration_days=30, labels={'team': 'data-platform'}) }}\nselect 1 as a, current_date as d", bqYaml)).toEqual([]);
   });

@@ -154,12 +154,13 @@ describe('fast render path', () => {
     expect(inMacroIf.diagnostics.find((d) => d.severity === 'error')).toMatchObject({ file: 'macros/m.sql', line: 2, message: expect.stringContaining("'is_incremental' is a function") });
     // a macro called with an argument it has not: an error where the call is written, as Jinja's
     // "takes no keyword argument" (was: dropped, a misspelled keyword silently took the default)
-    const mm = { 'macros/m.sql': '{% macro opt(a, b=none) %}{{ a }}{% if b %}{{ b }}{% endif %}{% endmacro %}\n{% macro cents(x) %}{{ x }}{% endmacro %}\n{% macro outer() %}\n{{ opt(1, q=2) }}\n{% endmacro %}' };
+    const mm = { 'macros/m.sql': '{% macro opt(a, b=none) %}{{ a }}{% if b %}{{ b }}{% endif %}{% endmacro %}\n{% macro cents(x) %}{{ x }}{% endmacro %}\n{% macro good() %}{{ opt(1, b=2) }}{% endmacro %}\n{% macro outer() %}\n{{ opt(1, q=2) }}\n{% endmacro %}' };
     for (const fastPath of [true, false]) {
       for (const [model, at, message] of [
         ['select\n  {{ opt(1, c=3) }} as x', { file: 'models/a.sql', line: 2 }, "macro 'opt' has no argument 'c' — did you mean 'a'? (its arguments: a, b)"],
         ['select\n  {{ cents(1, 2) }} as x', { file: 'models/a.sql', line: 2 }, "macro 'cents' takes 1 argument at most, given 2 (its arguments: x)"],
-        ['select {{ outer() }} as x', { file: 'macros/m.sql', line: 4 }, "macro 'opt' has no argument 'q' — did you mean 'a'? (its arguments: a, b)"],
+        // (at the call that passes the keyword, not the first call of the macro in the file)
+        ['select {{ outer() }} as x', { file: 'macros/m.sql', line: 5 }, "macro 'opt' has no argument 'q' — did you mean 'a'? (its arguments: a, b)"],
       ] as const) {
         const r = compileProject(projectFiles({ macros: mm, models: { 'models/a.sql': model } }), { env: {}, fastPath });
         expect(r.diagnostics.find((d) => d.severity === 'error'), `${model} (fast path: ${fastPath})`).toMatchObject({ ...at, message });

@@ -76,3 +76,17 @@ describe('Jinja compatibility', () => {
     expect(render('{{ [] | selectattr("a", "equals", 1) | list }}', false)).toMatch(/unknown test 'equals'/);
   });
 });
+
+describe('splitNestedBraces: a dict closed before the tag end is one tag, as Jinja reads it', () => {
+  it('splits "}}" inside a tag, leaves comments, raw blocks and text alone', async () => {
+    const { splitNestedBraces } = await import('../../src/compile/jinja-compat.js');
+    expect(splitNestedBraces("{{ f(d={'a': {'b': 1}}) }}")).toBe("{{ f(d={'a': {'b': 1} }) }}");
+    expect(splitNestedBraces("{{ {'a': 1}}}")).toBe("{{ {'a': 1} }}");
+    expect(splitNestedBraces("{% set d = {'a': {'b': '}}'}} %}")).toBe("{% set d = {'a': {'b': '}}'} } %}");
+    // a raw block and a comment are copied as they are; what follows still splits (was: the scan
+    // ran on from an unbalanced bracket in a comment and changed later tags)
+    expect(splitNestedBraces("{% raw %}{{ {'a': {'b': 1}}}}{% endraw %} {{ {'a': {'b': 1}}}}")).toBe("{% raw %}{{ {'a': {'b': 1}}}}{% endraw %} {{ {'a': {'b': 1} } }}");
+    expect(splitNestedBraces("{# {{ x[ #} {{ y }} {{ f(d={'a':{'b':1}}) }}")).toBe("{# {{ x[ #} {{ y }} {{ f(d={'a':{'b':1} }) }}");
+    expect(splitNestedBraces('select {{ x }} from t')).toBe('select {{ x }} from t');
+  });
+});

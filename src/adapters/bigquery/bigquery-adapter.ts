@@ -605,7 +605,7 @@ export class BigQueryAdapter implements Adapter {
 
   /** What an incremental run did, as its message says it: an append inserts, the others merge. */
   private verb(req: MaterializeRequest): string {
-    return (req.strategy ?? (req.uniqueKey?.length ? 'merge' : 'append')) === 'append' || (!req.uniqueKey?.length && req.strategy !== 'insert_overwrite') ? 'inserted' : 'merged';
+    return appends(req) ? 'inserted' : 'merged';
   }
 
   /** The statement an incremental run executes against an existing table with `columns` (pure). */
@@ -622,11 +622,10 @@ export class BigQueryAdapter implements Adapter {
     const cols = columns.map((x) => d.quoteIdent(x));
     // after the script's DECLAREs (BigQuery wants them first), before the write
     const alter = added.length ? `ALTER TABLE ${rel} ${added.map((f) => `ADD COLUMN IF NOT EXISTS ${d.quoteIdent(f.name)} ${bigQueryDdlType(f)}`).join(', ')}` : undefined;
-    const strategy = req.strategy ?? (req.uniqueKey?.length ? 'merge' : 'append');
-    if (strategy === 'append' || (!req.uniqueKey?.length && strategy !== 'insert_overwrite')) {
+    if (appends(req)) {
       return [alter, `INSERT INTO ${rel} (${cols.join(', ')})\nSELECT ${cols.join(', ')} FROM (\n${src}\n)`];
     }
-    if (strategy === 'insert_overwrite') {
+    if (req.strategy === 'insert_overwrite') {
       const p = partitionExpr(c.partition_by);
       if (!p) throw new WarehouseError(`incremental_strategy insert_overwrite needs partition_by on ${rel}`, '');
       const pt = p.replace(/`([^`]+)`/g, 'T.`$1`');
@@ -662,6 +661,11 @@ export class BigQueryAdapter implements Adapter {
   async close(): Promise<void> {
     // the client holds no sockets between requests
   }
+}
+
+/** An incremental run that only inserts: append, or a merge without a key (insert_overwrite replaces partitions). */
+function appends(req: MaterializeRequest): boolean {
+  return (req.strategy ?? (req.uniqueKey?.length ? 'merge' : 'append')) === 'append' || (!req.uniqueKey?.length && req.strategy !== 'insert_overwrite');
 }
 
 /** The query listing who holds roles/bigquery.dataViewer on a table or view (INFORMATION_SCHEMA.OBJECT_PRIVILEGES of the region). */
