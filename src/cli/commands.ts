@@ -122,7 +122,8 @@ export async function runCompile(o: Common): Promise<void> {
   const tests = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'test' && ids.has(n.unique_id)).length;
   const dashboards = Object.keys(result.manifest.exposures ?? {}).length;
   const seeds = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'seed' && ids.has(n.unique_id)).length;
-  out(`Compiled ${models} models, ${tests} tests, ${Object.keys(result.manifest.sources).length} sources${seeds ? `, ${seeds} seeds` : ''}${dashboards ? `, ${dashboards} dashboards` : ''} for target ${result.target!.name} (${result.target!.type}) in ${((performance.now() - t0) / 1000).toFixed(2)}s -> ${files.paths.target}/manifest.json`);
+  const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
+  out(`Compiled ${n(models, 'model')}, ${n(tests, 'test')}, ${n(Object.keys(result.manifest.sources).length, 'source')}${seeds ? `, ${n(seeds, 'seed')}` : ''}${dashboards ? `, ${n(dashboards, 'dashboard')}` : ''} for target ${result.target!.name} (${result.target!.type}) in ${((performance.now() - t0) / 1000).toFixed(2)}s -> ${files.paths.target}/manifest.json`);
 }
 
 /**
