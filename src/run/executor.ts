@@ -312,6 +312,16 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         if (g) notes.push(`restricted: ${g}`);
       }
     }
+    else if (n.relation && (n.config.grants || n.columns.some((c) => c.policy))) {
+      // `restricted:` taken out of a governed model's config: its companion view (the unmasked
+      // rows, with its grants) would stay readable as it was; dropped, unless a model builds it
+      const rel = { ...n.relation, identifier: `${n.relation.identifier}__restricted` };
+      const named = Object.values(manifest.nodes).some((x) => (x.resource_type === 'model' || x.resource_type === 'seed' || x.resource_type === 'snapshot') && x.relation && x.relation.schema === rel.schema && x.relation.identifier === rel.identifier);
+      if (!named && (await warehouse().relationExists(rel)) === 'view') {
+        await warehouse().execute(`drop view ${warehouse().dialect.relation(rel)}`);
+        notes.push(`dropped the restricted view ${displayRelation({ ...n, relation: rel })} (restricted: is no longer in its config)`);
+      }
+    }
     if (n.config.grants && grantsHere) {
       const g = describeGrants(applied ?? (await applyGrants(warehouse(), n.relation!, n.config.materialized === 'view' ? 'view' : 'table', n.config.grants.select, n.config.grants_mode ?? 'replace')));
       if (g) notes.push(g);

@@ -144,6 +144,14 @@ describe('grants and masking on Postgres', () => {
     // the hash is the same as the warehouse's own sha256 of the text
     const ref = await admin((c) => c.query(`select encode(sha256('a@x.com'::bytea), 'hex') as h`));
     expect((masked as { rows: Array<{ email: string }> }).rows[0].email).toBe(ref.rows[0].h);
+
+    // restricted: taken out of the config: the companion (unmasked, the auditor's grant) goes with it (was: left readable)
+    const yml = join(dir, 'models/schema.yml');
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace(/\n      restricted: \{[^\n]*\}/, ''));
+    const again = vigil(dir, ['run', '-s', 'people_pub'], env());
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain(`dropped the restricted view ${schema}.people_pub__restricted (restricted: is no longer in its config)`);
+    expect(denied(await as(ROLES.auditor, `select * from ${schema}.people_pub__restricted`))).toMatch(/does not exist/);
   });
 
   it('a grantee removed from the config loses access on the next build; an unchanged config changes nothing; grants_mode add keeps it', async () => {
