@@ -181,6 +181,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           ds.push(diag('E_DUPLICATE', `source ${s.name}.${t.name} is declared twice (also in ${sources.get(uid)!.file})`, { file: pf.path, ...pf.yaml.locate(['sources', si, 'tables', ti, 'name']) }));
           return;
         }
+        // dbt renders Jinja in a source's database/schema/identifier; Vigil does not: said at the
+        // line, instead of a relation named "{{ var('raw_schema') }}"
+        for (const [where, v] of [[['sources', si, 'database'], s.database], [['sources', si, 'schema'], s.schema], [['sources', si, 'tables', ti, 'identifier'], t.identifier]] as Array<[(string | number)[], string | undefined]>) {
+          if (v && /\{\{|\{%/.test(v)) ds.push(diag('E_SOURCE', `source ${s.name}.${t.name}: ${String(where.at(-1))} '${v}' is a template, which Vigil does not render in sources YAML: it would name a relation as written`, { file: pf.path, ...pf.yaml.locate(where) }, `write the ${String(where.at(-1))} itself: Vigil renders templates in models, macros and hooks, not in sources YAML`));
+        }
         const node: SourceNode = {
           unique_id: uid,
           resource_type: 'source',

@@ -317,6 +317,12 @@ const cases: Case[] = [
     expect: ['dashboards/ops.yaml:1:1: error: dashboards/ops.yaml: dashboards are JSON files (dashboards/*.json): this one would not be read [E_DASHBOARD]'],
   },
   {
+    name: "a template in a source's schema (dbt renders it; was a relation named as written, exit 0)",
+    files: { 'models/a.sql': "select * from {{ source('raw', 'orders') }}", 'models/src.yml': "sources:\n  - name: raw\n    schema: \"{{ var('raw_schema', 'raw') }}\"\n    tables:\n      - name: orders\n" },
+    code: 2,
+    expect: ["models/src.yml:3:13: error: source raw.orders: schema '{{ var('raw_schema', 'raw') }}' is a template, which Vigil does not render in sources YAML: it would name a relation as written [E_SOURCE]"],
+  },
+  {
     name: 'an empty project.yaml',
     files: { 'project.yaml': '# nothing yet\n', 'models/a.sql': OK_MODEL },
     code: 2,
