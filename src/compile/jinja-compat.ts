@@ -80,25 +80,29 @@ export function rewriteAttributeSets(text: string): string {
  * does not: inside `{{ }}` and `{% %}`, a comma (outside string literals) followed only by white
  * space and a closing bracket becomes a space (columns and lines stay where they were).
  */
+/** The index just past the string literal that starts (with its quote) at `i`: a backslash escapes the next character; the end of `text` if it never closes. */
+function quotedEnd(text: string, i: number): number {
+  const quote = text[i];
+  for (let j = i + 1; j < text.length; j++) {
+    if (text[j] === '\\') j++;
+    else if (text[j] === quote) return j + 1;
+  }
+  return text.length;
+}
+
 export function dropTrailingCommas(text: string): string {
   if (!/,\s*[)\]}]/.test(text)) return text;
   return text.replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g, (tag) => {
     if (!/,\s*[)\]}]/.test(tag.slice(2, -2))) return tag;
     let out = '';
-    let quote = '';
     for (let i = 0; i < tag.length; i++) {
       const c = tag[i];
-      if (quote) {
-        if (c === '\\') {
-          out += c + (tag[i + 1] ?? '');
-          i++;
-          continue;
-        }
-        if (c === quote) quote = '';
-        out += c;
+      if (c === '"' || c === "'") {
+        const e = quotedEnd(tag, i);
+        out += tag.slice(i, e);
+        i = e - 1;
         continue;
       }
-      if (c === '"' || c === "'") quote = c;
       if (c === ',' && i > 1 && i < tag.length - 2) {
         let j = i + 1;
         while (j < tag.length - 2 && /\s/.test(tag[j])) j++;
@@ -144,22 +148,16 @@ export function splitNestedBraces(text: string): string {
     out += text.slice(i, open + 2);
     const end = kind === '{' ? '}' : '%';
     const stack: string[] = [];
-    let quote = '';
     let j = open + 2;
     for (; j < text.length; j++) {
       const c = text[j];
-      if (quote) {
-        if (c === '\\') {
-          out += c + (text[j + 1] ?? '');
-          j++;
-          continue;
-        }
-        if (c === quote) quote = '';
-        out += c;
+      if (c === '"' || c === "'") {
+        const e = quotedEnd(text, j);
+        out += text.slice(j, e);
+        j = e - 1;
         continue;
       }
-      if (c === '"' || c === "'") quote = c;
-      else if (c === '{' || c === '(' || c === '[') stack.push(c);
+      if (c === '{' || c === '(' || c === '[') stack.push(c);
       else if ((c === '}' || c === ')' || c === ']') && stack.length) {
         stack.pop();
         out += c;
