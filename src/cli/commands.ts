@@ -273,9 +273,15 @@ export async function runFreshness(o: Common): Promise<void> {
   const c = compileForCommand(o, { writeArtifacts: false });
   const { checkFreshness } = await import('../run/freshness.js');
   const { ids } = select(c.result.manifest, o);
-  const sources = Object.values(c.result.manifest.sources).filter((s) => ids.has(s.unique_id) && s.loaded_at_field);
+  const selected = Object.values(c.result.manifest.sources).filter((s) => ids.has(s.unique_id));
+  const sources = selected.filter((s) => s.loaded_at_field);
+  // freshness limits without the column they are measured on: said, not left out without a word
+  for (const s of selected) if (!s.loaded_at_field && s.freshness) err(`warning: source ${s.source_name}.${s.name} (${s.file}:${s.line}) has freshness: but no loaded_at_field: not checked`);
   if (!sources.length) {
-    out('No sources with a loaded_at_field (and freshness limits) are selected; add loaded_at_field and freshness: to a source in models/**/*.yml.');
+    const none = 'no selected source has a loaded_at_field (and freshness limits): add loaded_at_field and freshness: to a source in models/**/*.yml';
+    // a selection the command has nothing to do for is an error, as for every command (--allow-empty: a note)
+    if (!o.allowEmpty) throw new UsageError(none);
+    out(`Nothing to check: ${none}.`);
     return;
   }
   const adapter = await open(c, 1);

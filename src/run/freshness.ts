@@ -56,11 +56,20 @@ export async function checkFreshness(sources: SourceNode[], adapter: Adapter, no
       }
       // DuckDB and pg give Dates; BigQuery's client gives { value: '2026-…' } objects
       const raw = max as unknown as { value?: string };
-      const maxDate = max instanceof Date ? max : new Date(typeof raw === 'object' && raw?.value ? raw.value : String(max));
+      const maxDate = max instanceof Date ? max : typeof max === 'string' || (typeof raw === 'object' && raw?.value) ? new Date(typeof raw === 'object' && raw?.value ? raw.value : String(max)) : new Date(NaN);
+      if (Number.isNaN(maxDate.getTime())) {
+        out.push({ ...base, status: 'runtime error', max_loaded_at: null, snapshotted_at: snap.toISOString(), age_seconds: null, message: `${s.file}:${s.line}: loaded_at_field ${s.loaded_at_field} gives ${JSON.stringify(typeof max === 'bigint' ? String(max) : max)}, not a timestamp: name a timestamp column (or an expression giving one)` });
+        continue;
+      }
       const age = (snap.getTime() - maxDate.getTime()) / 1000;
-      const status = freshnessStatus(age, s.freshness ?? undefined);
       const limits = [s.freshness?.warn_after && `warn after ${s.freshness.warn_after.count} ${s.freshness.warn_after.period}`, s.freshness?.error_after && `error after ${s.freshness.error_after.count} ${s.freshness.error_after.period}`].filter(Boolean).join(', ');
-      out.push({ ...base, status, max_loaded_at: maxDate.toISOString(), snapshotted_at: snap.toISOString(), age_seconds: age, message: `newest ${s.loaded_at_field} ${maxDate.toISOString()} is ${humanAge(age)} old${limits ? ` (${limits})` : ''}` });
+      // newer than now (more than a minute of clock skew): a time zone or clock problem, not fresh data
+      if (age < -60) {
+        out.push({ ...base, status: 'warn', max_loaded_at: maxDate.toISOString(), snapshotted_at: snap.toISOString(), age_seconds: age, message: `newest ${s.loaded_at_field} ${maxDate.toISOString()} is ${humanAge(-age)} in the future: a time zone (a local time stored as UTC?) or clock problem${limits ? ` (${limits})` : ''}` });
+        continue;
+      }
+      const status = freshnessStatus(age, s.freshness ?? undefined);
+      out.push({ ...base, status, max_loaded_at: maxDate.toISOString(), snapshotted_at: snap.toISOString(), age_seconds: age, message: `newest ${s.loaded_at_field} ${maxDate.toISOString()} is ${humanAge(Math.max(0, age))} old${limits ? ` (${limits})` : ''}` });
     } catch (e) {
       out.push({ ...base, status: 'runtime error', max_loaded_at: null, snapshotted_at: now().toISOString(), age_seconds: null, message: `${s.file}:${s.line}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` });
     }
