@@ -385,6 +385,7 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
 
 /** `vigil debug`: the target's config, then each of its warehouse's checks, one line each. */
 export async function runDebug(o: Common): Promise<void> {
+  if (o.vars !== undefined) throw new UsageError('vigil debug compiles no model, so --vars would change nothing: give --vars to build, run or compile');
   const files = loadProject(o.projectDir);
   const ds: ReturnType<typeof diag>[] = [];
   const target = resolveTarget(files, { target: o.target, env: process.env }, ds);

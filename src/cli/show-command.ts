@@ -24,10 +24,14 @@ export interface ShowOptions extends Common {
 /** Table cells longer than this are cut (`--output json` or `csv` gives them whole). */
 export const MAX_CELL = 60;
 
-/** --limit: a whole number of rows, at least 1. */
+/** At most this many rows are printed: a preview, held in memory (a bigger number reached the warehouse as an out-of-range LIMIT). */
+const MAX_LIMIT = 1_000_000;
+
+/** --limit: a whole number of rows, at least 1, at most MAX_LIMIT. */
 export function parseLimit(v: string | undefined): number {
   if (v === undefined) return 5;
   if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new UsageError(`--limit must be a whole number of rows, at least 1 (got '${v}')`);
+  if (Number(v) > MAX_LIMIT) throw new UsageError(`--limit ${v.trim()}: vigil show prints at most ${MAX_LIMIT.toLocaleString('en-US')} rows (a preview); export more with the warehouse's own tools`);
   return Number(v);
 }
 

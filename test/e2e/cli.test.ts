@@ -85,6 +85,8 @@ describe('an option value outside its choices', () => {
         [['test', '--store-failures'], "unknown option '--store-failures' (vigil show -s <test> prints a failing test's rows)"],
         [['build', '-x'], "unknown option '-x' (dbt's -x is --fail-fast here)"],
         [['demo', '--vars', '{a: 1}'], 'vigil demo compiles no model, so --vars would change nothing'],
+        [['debug', '--vars', '{a: 1}'], 'vigil debug compiles no model, so --vars would change nothing'],
+        [['show', '--inline', 'select 1 as a', '--limit', '99999999999999999999'], 'vigil show prints at most 1,000,000 rows'],
         [['seed', '--full-refresh'], "unknown option '--full-refresh' (vigil seed reloads every seed in full each time"],
         [['deps'], "unknown command 'deps' (Vigil has no packages"],
         [['help', 'biuld'], "unknown command 'biuld' — did you mean 'build'?"],
