@@ -284,7 +284,7 @@ export async function runFreshness(o: Common): Promise<void> {
     out(`Nothing to check: ${none}.`);
     return;
   }
-  const adapter = await open(c, 1);
+  const adapter = await open(c, 1, { readOnly: true });
   try {
     const results = await checkFreshness(sources, adapter);
     results.forEach((r, i) => out(`${i + 1} of ${results.length} ${r.status.toUpperCase()} freshness of ${r.source}: ${r.message}`));

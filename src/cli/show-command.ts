@@ -89,7 +89,9 @@ export async function runShow(o: ShowOptions): Promise<void> {
     else throw new UsageError(`show cannot run ${describeNode(n)}`);
   }
 
-  const adapter = await open({ files, target: result.target }, 1);
+  // only read: nothing is created (a DuckDB file not built yet stays so) and a statement smuggled
+  // into the query cannot write (DuckDB read-only; Postgres and BigQuery read as the target's role)
+  const adapter = await open({ files, target: result.target }, 1, { readOnly: true });
   let rows: Array<Record<string, unknown>>;
   const t0 = performance.now();
   try {

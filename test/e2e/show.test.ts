@@ -4,6 +4,8 @@
  * project errors (exit 2) with file:line and a did-you-mean; an unbuilt parent is named.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 import { toCsv, toTable } from '../../src/cli/show-command.js';
@@ -128,6 +130,17 @@ describe('vigil show on DuckDB', () => {
     const r = vigil(fresh, ['show', '-s', 'big_orders']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("hint: 'orders' is not built in target dev: vigil build -s orders");
+    // show only reads: the database file of a project never built is not created (was: .vigil/dev.duckdb made)
+    expect(existsSync(join(fresh, '.vigil'))).toBe(false);
+  });
+
+  it('only reads: a statement smuggled into --inline cannot write (was: a table created)', () => {
+    const dir = project();
+    expect(vigil(dir, ['run']).code).toBe(0);
+    const r = vigil(dir, ['show', '--inline', 'select 1 as a) t; create table analytics.smuggled as select 1 as a; select * from (select 1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/read-only/);
+    expect(vigil(dir, ['show', '--inline', "select count(*) as n from information_schema.tables where table_name = 'smuggled'", '--output', 'csv']).stdout).toBe('n\n0\n');
   });
 });
 
