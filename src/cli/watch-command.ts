@@ -81,8 +81,11 @@ export async function runWatch(
     }, 2000);
   };
 
+  /** aborted by Ctrl-C / SIGTERM: no new node starts in the run under way, and no run starts after */
+  const interrupt = new AbortController();
+  let interrupted = false;
   const execute = async (c: Compiled, changedOnly: boolean) => {
-    if (command === 'compile') return;
+    if (command === 'compile' || interrupt.signal.aborted) return;
     let selection = o.select;
     if (changedOnly && previous) {
       // what changed, and what depends on it, within the user's selection
@@ -103,7 +106,10 @@ export async function runWatch(
       selection = o.select?.length ? changedSel.flatMap((m) => o.select!.map((s) => `${m},${s}`)) : changedSel;
     } else if (o.select || o.exclude) select(c.result.manifest, o);
     try {
-      await runExecute(command, { ...o, threads: o.threads ?? 4, select: selection, compiled: c, stateManifest: changedOnly ? previous : undefined, allowEmpty: true });
+      // the watcher's own Ctrl-C reaches the run through `signal`, also one that came while the
+      // project compiled, before the run listened (it was lost: the whole build ran, exit 0)
+      const s = await runExecute(command, { ...o, threads: o.threads ?? 4, select: selection, compiled: c, stateManifest: changedOnly ? previous : undefined, allowEmpty: true, signal: interrupt.signal });
+      if (s?.interrupted) interrupted = true;
     } catch (e) {
       err(`${clock()} ${(e as Error).message.split('\n')[0]}; watching for changes`);
     } finally {
@@ -182,6 +188,7 @@ export async function runWatch(
   const stop = () => {
     if (stopping) return;
     stopping = true;
+    interrupt.abort();
     void watcher.close();
     clearTimeout(timer);
     void (busy ?? Promise.resolve()).then(() => {
@@ -221,4 +228,6 @@ export async function runWatch(
   await stopped;
   if (fatal) throw fatal;
   out(`${clock()} stopped watching.`);
+  // a run the Ctrl-C cut short: 130, as a one-shot run (stopped while only watching: 0)
+  if (interrupted) process.exitCode = 130;
 }

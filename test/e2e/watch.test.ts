@@ -152,4 +152,25 @@ describe('--watch', () => {
     w.child.kill('SIGINT');
     expect(await w.exited).toBe(0);
   });
+
+  it('Ctrl-C as a change is compiled: no node starts after it, exit 130 (was: lost before the run listened, the whole build ran, exit 0)', async () => {
+    const dir = makeProject({
+      // (each takes a moment: the Ctrl-C, sent when the change is seen compiled, lands before the last starts)
+      'models/slow1.sql': "{{ config(materialized='table') }}\nselect sum(hash(i)) as n from range(100000000) as t(i)\n",
+      'models/slow2.sql': "{{ config(materialized='table') }}\nselect n + sum(hash(i)) as n from {{ ref('slow1') }}, range(100000000) as t(i) group by n\n",
+      'models/slow3.sql': "{{ config(materialized='table') }}\nselect n from {{ ref('slow2') }}\n",
+    });
+    dirs.push(dir);
+    const w = start(dir, ['build', '--watch', '--threads', '1']);
+    await until(w.log, 0, /watching \. for changes/, 60_000);
+    const mark = w.log().length;
+    writeFileSync(join(dir, 'models/slow1.sql'), "{{ config(materialized='table') }}\nselect sum(hash(i)) + 1 as n from range(100000000) as t(i)\n");
+    // the moment the change is compiled, before (or as) the run starts
+    await until(w.log, mark, /models\/slow1\.sql changed: compiled 3 models/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(130);
+    const after = w.log().slice(mark);
+    expect(after).not.toMatch(/OK created table analytics\.slow3/);
+    expect(after).toMatch(/stopped watching/);
+  });
 });
