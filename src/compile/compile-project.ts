@@ -186,13 +186,6 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         for (const [where, v] of [[['sources', si, 'database'], s.database], [['sources', si, 'schema'], s.schema], [['sources', si, 'tables', ti, 'identifier'], t.identifier]] as Array<[(string | number)[], string | undefined]>) {
           if (v && /\{\{|\{%/.test(v)) ds.push(diag('E_SOURCE', `source ${s.name}.${t.name}: ${String(where.at(-1))} '${v}' is a template, which Vigil does not render in sources YAML: it would name a relation as written`, { file: pf.path, ...pf.yaml.locate(where) }, `write the ${String(where.at(-1))} itself: Vigil renders templates in models, macros and hooks, not in sources YAML`));
         }
-        // loaded_at_field naming a column the source does not declare (when it declares any): a
-        // typo that `source freshness` met only as the warehouse's binder error
-        const laf = t.loaded_at_field ?? s.loaded_at_field;
-        if (laf && (t.freshness === undefined ? s.freshness : t.freshness) && /^[A-Za-z_]\w*$/.test(laf) && t.columns?.length && !t.columns.some((c) => c.name.toLowerCase() === laf.toLowerCase())) {
-          const near = didYouMean(laf, t.columns.map((c) => c.name));
-          ds.push(diag('E_SOURCE', `source ${s.name}.${t.name}: loaded_at_field '${laf}' is not one of its declared columns${near ? ` — did you mean '${near}'?` : ''}`, { file: pf.path, ...pf.yaml.locate(t.loaded_at_field !== undefined ? ['sources', si, 'tables', ti, 'loaded_at_field'] : ['sources', si, 'loaded_at_field']) }, near ? undefined : `its columns: ${t.columns.map((c) => c.name).join(', ')} (an expression is taken as written)`));
-        }
         const node: SourceNode = {
           unique_id: uid,
           resource_type: 'source',

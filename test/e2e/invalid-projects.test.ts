@@ -323,12 +323,6 @@ const cases: Case[] = [
     expect: ["models/src.yml:3:13: error: source raw.orders: schema '{{ var('raw_schema', 'raw') }}' is a template, which Vigil does not render in sources YAML: it would name a relation as written [E_SOURCE]"],
   },
   {
-    name: "a loaded_at_field the source does not declare (was: found only by source freshness, as the warehouse's binder error)",
-    files: { 'models/a.sql': "select * from {{ source('raw', 'orders') }}", 'models/src.yml': 'sources:\n  - name: raw\n    freshness: { warn_after: { count: 1, period: hour } }\n    tables:\n      - name: orders\n        loaded_at_field: ordered_att\n        columns:\n          - name: id\n          - name: ordered_at\n' },
-    code: 2,
-    expect: ["models/src.yml:6:26: error: source raw.orders: loaded_at_field 'ordered_att' is not one of its declared columns — did you mean 'ordered_at'? [E_SOURCE]"],
-  },
-  {
     name: 'an empty project.yaml',
     files: { 'project.yaml': '# nothing yet\n', 'models/a.sql': OK_MODEL },
     code: 2,
