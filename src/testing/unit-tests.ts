@@ -357,18 +357,17 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       if (incremental && model.config.materialized !== 'incremental') fail('E_UNIT', `is_incremental: true, but '${model.name}' is materialized as ${model.config.materialized}`, ['is_incremental']);
       const body = renderModel(file, model, incremental, new Set([model.name]));
       if (body === undefined || ds.length > before) return;
-      // a var the test sets that the model (as this test renders it) never asks for: a typo, or a
-      // test that tests less than it says
-      for (const k of Object.keys(t.vars ?? {})) {
-        if (varsRead.has(k)) continue;
-        const hint = didYouMean(k, varsRead);
-        fail('E_UNIT', `vars: '${model.name}' does not read var '${k}' when this test renders it${hint ? ` — did you mean '${hint}'?` : ''}`, ['vars', k], varsRead.size ? `it reads: ${[...varsRead].join(', ')}` : 'it reads no var');
-      }
-      for (const k of Object.keys(t.env_vars ?? {})) {
-        if (envRead.has(k)) continue;
-        const hint = didYouMean(k, envRead);
-        fail('E_UNIT', `env_vars: '${model.name}' does not read the environment variable '${k}' when this test renders it${hint ? ` — did you mean '${hint}'?` : ''}`, ['env_vars', k], envRead.size ? `it reads: ${[...envRead].join(', ')}` : 'it reads no environment variable');
-      }
+      // a var or environment variable the test sets that the model (as this test renders it)
+      // never reads: a typo, or a test that tests less than it says
+      const unread = (key: 'vars' | 'env_vars', set: Record<string, unknown> | undefined, read: Set<string>, what: string, none: string) => {
+        for (const k of Object.keys(set ?? {})) {
+          if (read.has(k)) continue;
+          const hint = didYouMean(k, read);
+          fail('E_UNIT', `${key}: '${model.name}' does not read ${what} '${k}' when this test renders it${hint ? ` — did you mean '${hint}'?` : ''}`, [key, k], read.size ? `it reads: ${[...read].join(', ')}` : none);
+        }
+      };
+      unread('vars', t.vars, varsRead, 'var', 'it reads no var');
+      unread('env_vars', t.env_vars, envRead, 'the environment variable', 'it reads no environment variable');
       if (ds.length > before) return;
       t.given.forEach((g, gi) => {
         const parsed = parseInput(g.input)!;
