@@ -6,7 +6,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
 import { yamlLib } from '../project/yaml-lib.js';
-import { loadProject, type ProjectFiles } from '../project/load-project.js';
+import { loadProject, SOURCE_FOLDERS, type ProjectFiles } from '../project/load-project.js';
 import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { resolveTarget } from '../compile/resolve-target.js';
 import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson, type CacheFile } from '../project/artifacts.js';
@@ -434,7 +434,7 @@ export async function runClean(o: Common): Promise<void> {
     }
   };
   const root = real(files.root);
-  const own = [files.paths.models, files.paths.macros, files.paths.tests, files.paths.alerts, files.paths.dashboards, files.paths.seeds, files.paths.snapshots ?? 'snapshots'].map((p) => real(resolvePath(files.root, p)));
+  const own = SOURCE_FOLDERS.map((k) => real(resolvePath(files.root, files.paths[k] ?? k)));
   for (const t of [...new Set(wanted)]) {
     const abs = real(resolvePath(files.root, t));
     const rel = relative(root, abs);

@@ -100,6 +100,27 @@ function fileKinds(paths: ProjectFiles['paths']): FileKind[] {
   ];
 }
 
+/** The folders a project reads its own files from: what `vigil clean`, `paths.target` and a project made inside it keep clear of. */
+export const SOURCE_FOLDERS = ['models', 'macros', 'tests', 'alerts', 'dashboards', 'seeds', 'snapshots'] as const;
+
+/**
+ * project.yaml `paths:` with their defaults, as plain relative paths (`./models/` is `models`):
+ * file paths, the watcher's events and the snapshot's stamps all compare with them.
+ */
+export function projectPaths(p: ProjectFile['paths'] | undefined): Required<ProjectFiles['paths']> {
+  const folder = (v: string | undefined, dflt: string) => (v === undefined ? dflt : posix.normalize(toPosix(v)).replace(/^(\.\/)+/, '').replace(/\/+$/, '') || '.');
+  return {
+    models: folder(p?.models, 'models'),
+    macros: folder(p?.macros, 'macros'),
+    tests: folder(p?.tests, 'tests'),
+    alerts: folder(p?.alerts, 'alerts'),
+    dashboards: folder(p?.dashboards, 'dashboards'),
+    seeds: folder(p?.seeds, 'seeds'),
+    snapshots: folder(p?.snapshots, 'snapshots'),
+    target: folder(p?.target, 'target'),
+  };
+}
+
 /**
  * Read project.yaml and every model, macro, test and properties file. A broken project.yaml
  * throws (nothing can be done without it); problems in other YAML files are collected.
@@ -120,23 +141,11 @@ export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {
   const project = projectYaml ? validateYaml(projectYaml, ProjectFileSchema, diagnostics) : undefined;
   if (!project || !projectYaml) throw new ProjectError(diagnostics);
 
-  // folders as plain relative paths (`./models/` is `models`): file paths, the watcher's events
-  // and the snapshot's stamps all compare with them
-  const folder = (p: string | undefined, dflt: string) => (p === undefined ? dflt : posix.normalize(toPosix(p)).replace(/^(\.\/)+/, '').replace(/\/+$/, '') || '.');
-  const paths = {
-    models: folder(project.paths?.models, 'models'),
-    macros: folder(project.paths?.macros, 'macros'),
-    tests: folder(project.paths?.tests, 'tests'),
-    alerts: folder(project.paths?.alerts, 'alerts'),
-    dashboards: folder(project.paths?.dashboards, 'dashboards'),
-    seeds: folder(project.paths?.seeds, 'seeds'),
-    snapshots: folder(project.paths?.snapshots, 'snapshots'),
-    target: folder(project.paths?.target, 'target'),
-  };
+  const paths = projectPaths(project.paths);
   // target/ is written and cleaned: inside the project, and not where the project's own files are
   // (compiled SQL under models/ would be read back as models)
   const t = paths.target;
-  const own = (['models', 'macros', 'tests', 'alerts', 'dashboards', 'seeds', 'snapshots'] as const).find((k) => t === paths[k] || t.startsWith(`${paths[k]}/`) || paths[k] === '.' || paths[k].startsWith(`${t}/`));
+  const own = SOURCE_FOLDERS.find((k) => t === paths[k] || t.startsWith(`${paths[k]}/`) || paths[k] === '.' || paths[k].startsWith(`${t}/`));
   if (t === '.' || t === '..' || t.startsWith('../') || isAbsolute(t) || own) {
     const at = projectYaml.locate(['paths', 'target']);
     throw new ProjectError([diag('E_PATHS', `paths.target: '${project.paths?.target}' ${own ? `overlaps the ${own} folder (${paths[own]})` : 'is not a folder inside the project'}: Vigil writes and cleans it`, { file: PROJECT_FILE, ...at }, "a folder of its own inside the project, e.g. target")]);

@@ -11,7 +11,9 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
-import { findProjectRoot } from './paths.js';
+import { findProjectRoot, PROJECT_FILE } from './paths.js';
+import { projectPaths, SOURCE_FOLDERS } from './load-project.js';
+import type { ProjectFile } from './schema.js';
 import { yamlLib } from './yaml-lib.js';
 
 export const TEMPLATES = ['blank', 'ai-audit'] as const;
@@ -379,18 +381,18 @@ export function scaffoldProject(dir: string, template: Template = 'blank', now =
 export function refuseNested(root: string): void {
   const outer = findProjectRoot(dirname(root));
   if (!outer) return;
-  let paths: Record<string, unknown> = {};
+  let declared: ProjectFile['paths'];
   try {
-    const y = yamlLib().parse(readFileSync(join(outer, 'project.yaml'), 'utf8')) as { paths?: unknown } | null;
-    if (y?.paths && typeof y.paths === 'object') paths = y.paths as Record<string, unknown>;
+    declared = (yamlLib().parse(readFileSync(join(outer, PROJECT_FILE), 'utf8')) as { paths?: ProjectFile['paths'] } | null)?.paths;
   } catch {
     // (a project.yaml that does not parse: its default folders)
   }
-  for (const kind of ['models', 'macros', 'tests', 'alerts', 'dashboards', 'seeds', 'snapshots', 'target']) {
-    const folder = typeof paths[kind] === 'string' ? (paths[kind] as string) : kind;
-    const abs = resolve(outer, folder);
+  // (only the folders written as text: a project.yaml that is not valid still has its defaults)
+  const paths = projectPaths(declared && typeof declared === 'object' ? Object.fromEntries(Object.entries(declared).filter(([, v]) => typeof v === 'string')) : undefined);
+  for (const kind of [...SOURCE_FOLDERS, 'target'] as const) {
+    const abs = resolve(outer, paths[kind]);
     if (root === abs || root.startsWith(abs + sep)) {
-      throw new UsageError(`${root} is inside ${folder}/ of the Vigil project ${outer}: that project would read the new one's files as its own; give a folder outside its ${kind} folder`);
+      throw new UsageError(`${root} is inside ${paths[kind]}/ of the Vigil project ${outer}: that project would read the new one's files as its own; give a folder outside its ${kind} folder`);
     }
   }
 }
