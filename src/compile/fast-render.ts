@@ -142,21 +142,22 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         return '--expression--';
     }
   };
-  // a function tested without its call is always true (jinja-compat.ts vigilCondition)
-  // (operands of and/or only as far as they are evaluated: `x is defined and x.y` stays fine)
-  const noFunctionTested = (cond: AnyNode): void => {
-    if (cond.typename === 'Not') return noFunctionTested(cond.target as AnyNode);
-    if (cond.typename === 'And' || cond.typename === 'Or') {
-      noFunctionTested(cond.left as AnyNode);
-      const left = ev(cond.left as AnyNode);
-      if (cond.typename === 'And' ? !left : left) return;
-      return noFunctionTested(cond.right as AnyNode);
+  // A condition's truth, as ev() gives it, with and/or short-circuit, and a function tested
+  // without its call refused: always true (jinja-compat.ts vigilCondition). Each operand is
+  // evaluated once, as far as and/or evaluate (`x is defined and x.y` stays fine).
+  const truth = (c: AnyNode): boolean => {
+    if (c.typename === 'Not') return !truth(c.target as AnyNode);
+    if (c.typename === 'And') return truth(c.left as AnyNode) && truth(c.right as AnyNode);
+    if (c.typename === 'Or') return truth(c.left as AnyNode) || truth(c.right as AnyNode);
+    if (c.typename === 'Symbol' || c.typename === 'LookupVal') {
+      let root = c;
+      while (root.typename === 'LookupVal') root = root.target as AnyNode;
+      const exempt = root.typename === 'Symbol' && (frame.has(String(root.value)) || root.value === 'caller');
+      const v = evRaw(c);
+      if (!exempt && typeof loose(v) === 'function') throw new FastRenderError(testedFunction(fnName(c).replace(/\["(\w+)"\]/g, '.$1')), c.lineno + 1, c.colno + 1);
+      return !!strict(v);
     }
-    if (cond.typename !== 'Symbol' && cond.typename !== 'LookupVal') return;
-    let root = cond;
-    while (root.typename === 'LookupVal') root = root.target as AnyNode;
-    if (root.typename === 'Symbol' && (frame.has(String(root.value)) || root.value === 'caller')) return;
-    if (typeof loose(evRaw(cond)) === 'function') throw new FastRenderError(testedFunction(fnName(cond).replace(/\["(\w+)"\]/g, '.$1')), cond.lineno + 1, cond.colno + 1);
+    return !!ev(c);
   };
   const evalArgs = (args: AnyNode): unknown[] => (args.children as AnyNode[]).map((c) => loose(evRaw(c)));
   const ev = (n: AnyNode): unknown => strict(evRaw(n));
@@ -258,8 +259,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         }
       }
       case 'InlineIf':
-        noFunctionTested(n.cond as AnyNode);
-        return ev(n.cond as AnyNode) ? ev(n.body as AnyNode) : n.else_ ? ev(n.else_ as AnyNode) : '';
+        return truth(n.cond as AnyNode) ? ev(n.body as AnyNode) : n.else_ ? ev(n.else_ as AnyNode) : '';
       case 'Or':
         return (ev(n.left as AnyNode) as boolean) || (ev(n.right as AnyNode) as boolean);
       case 'And':
@@ -339,8 +339,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         }
         return;
       case 'If':
-        noFunctionTested(n.cond as AnyNode);
-        if (ev(n.cond as AnyNode)) exec(n.body as AnyNode);
+        if (truth(n.cond as AnyNode)) exec(n.body as AnyNode);
         else if (n.else_) exec(n.else_ as AnyNode);
         return;
       case 'Set':

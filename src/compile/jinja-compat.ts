@@ -75,11 +75,6 @@ export function rewriteAttributeSets(text: string): string {
   return text.replace(/\{%(-?)\s*set\s+([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*=\s*([\s\S]*?)\s*(-?)%\}/g, (_m, l: string, obj: string, key: string, expr: string, r: string) => `{%${l} do __vigil_setattr(${obj}, "${key}", ${expr}) ${r}%}`);
 }
 
-/**
- * Jinja takes a trailing comma in a call, list, tuple or dict (`config(a='x', b='y',)`), nunjucks
- * does not: inside `{{ }}` and `{% %}`, a comma (outside string literals) followed only by white
- * space and a closing bracket becomes a space (columns and lines stay where they were).
- */
 /** The index just past the string literal that starts (with its quote) at `i`: a backslash escapes the next character; the end of `text` if it never closes. */
 function quotedEnd(text: string, i: number): number {
   const quote = text[i];
@@ -90,6 +85,11 @@ function quotedEnd(text: string, i: number): number {
   return text.length;
 }
 
+/**
+ * Jinja takes a trailing comma in a call, list, tuple or dict (`config(a='x', b='y',)`), nunjucks
+ * does not: inside `{{ }}` and `{% %}`, a comma (outside string literals) followed only by white
+ * space and a closing bracket becomes a space (columns and lines stay where they were).
+ */
 export function dropTrailingCommas(text: string): string {
   if (!/,\s*[)\]}]/.test(text)) return text;
   return text.replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g, (tag) => {
@@ -228,18 +228,17 @@ function strictMacroArgs(runtime: MacroRuntime): void {
   runtime.makeMacro = (argNames, kwargNames, func) => {
     const macro = make(argNames, kwargNames, func);
     const known = [...argNames, ...kwargNames];
+    // (marked: the macro's own error handling passes it on to where the call is written)
+    const fail = (message: string) => Object.assign(new Error(`${message} (${known.length ? `its arguments: ${known.join(', ')}` : 'it has none'})`), { macroArgs: checked });
     const checked = function (this: unknown, ...args: unknown[]) {
       const last = args[args.length - 1];
       const kw = last && typeof last === 'object' && Object.prototype.hasOwnProperty.call(last, '__keywords') ? (last as Record<string, unknown>) : undefined;
       const positional = kw ? args.length - 1 : args.length;
-      const list = known.length ? `its arguments: ${known.join(', ')}` : 'it has none';
-      // (marked: the macro's own error handling passes it on to where the call is written)
-      const fail = (message: string) => Object.assign(new Error(message), { macroArgs: checked });
-      if (positional > known.length) throw fail(`macro takes ${known.length} argument${known.length === 1 ? '' : 's'} at most, given ${positional} (${list})`);
+      if (positional > known.length) throw fail(`macro takes ${known.length} argument${known.length === 1 ? '' : 's'} at most, given ${positional}`);
       for (const k of Object.keys(kw ?? {})) {
         if (k === '__keywords' || k === 'caller' || known.includes(k)) continue;
         const hint = didYouMean(k, known);
-        throw fail(`macro has no argument '${k}'${hint ? ` — did you mean '${hint}'?` : ''} (${list})`);
+        throw fail(`macro has no argument '${k}'${hint ? ` — did you mean '${hint}'?` : ''}`);
       }
       return macro.apply(this, args);
     };
