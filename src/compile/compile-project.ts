@@ -423,7 +423,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     d.hooks = { pre_hook: hookSources('pre_hook'), post_hook: hookSources('post_hook') };
     // an ephemeral model is never built: the project's and folders' hooks pass it by, as in dbt
     // (its own, in config() or its YAML, are an error below)
-    if (merged.materialized === 'ephemeral') for (const k of ['pre_hook', 'post_hook'] as const) d.hooks[k] = d.hooks[k].filter((h) => h.file !== 'project.yaml');
+    if (merged.materialized === 'ephemeral') for (const k of ['pre_hook', 'post_hook'] as const) d.hooks[k] = d.hooks[k].filter((h) => h.file !== PROJECT_FILE);
     // where the value of a config key that wins is written: config(), else properties YAML, else
     // the innermost folder of project.yaml, else its defaults (the model's file when none says it)
     const parsed = r.success ? r.data : undefined;

@@ -537,9 +537,9 @@ export function convertProfiles(text: string, file: string, profileName: string,
       f.secrets.push(s);
       if (isObj(r.value)) for (const x of Object.values(r.value)) if (typeof x === 'string' && x.length >= 8) f.secrets.push(x);
       // a mapping assembled from env_var() calls (keyfile_json: {private_key: "{{ env_var(...) }}"}) is not written down, but Vigil takes it whole
-      const parts = isObj(r.value) ? [...JSON.stringify(r.value).matchAll(/env_var\(\s*\\?['"]([A-Za-z_]\w*)/g)].map((m) => m[1]) : [];
-      const how = parts.length ? `is assembled from the environment variables ${[...new Set(parts)].join(', ')}: Vigil takes it whole` : 'is written literally: not copied';
-      f.env.push({ name: varName, what: `${what} (profiles.yml outputs.${out}.${k} ${parts.length ? `was assembled from ${[...new Set(parts)].join(', ')}` : 'held it literally; it was not written'})` });
+      const parts = isObj(r.value) ? [...new Set([...JSON.stringify(r.value).matchAll(/env_var\(\s*\\?['"]([A-Za-z_]\w*)/g)].map((m) => m[1]))].join(', ') : '';
+      const how = parts ? `is assembled from the environment variables ${parts}: Vigil takes it whole` : 'is written literally: not copied';
+      f.env.push({ name: varName, what: `${what} (profiles.yml outputs.${out}.${k} ${parts ? `was assembled from ${parts}` : 'held it literally; it was not written'})` });
       f.note(file, at(k), `outputs.${out}.${k} ${how}; the target reads it from the environment variable ${varName}`);
       return `{{ env_var('${varName}') }}`;
     };

@@ -281,7 +281,10 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         const have = new Set(cols.map((c) => c.toLowerCase()));
         const missing = req.uniqueKey.filter((k) => !have.has(k.toLowerCase()));
         if (missing.length) {
-          const said = missing.map((k) => `'${k}'${didYouMean(k, cols) ? ` (did you mean '${didYouMean(k, cols)}'?)` : ''}`).join(', ');
+          const said = missing.map((k) => {
+            const near = didYouMean(k, cols);
+            return `'${k}'${near ? ` (did you mean '${near}'?)` : ''}`;
+          }).join(', ');
           throw new Error(`unique_key ${said} is not a column of ${relation} (its columns: ${cols.join(', ')}): the table is built, but an incremental run would fail on it`);
         }
       }
@@ -299,6 +302,9 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   if (governed.length && adapter && !grantsHere) {
     opts.out(`warning: ${adapter.type} has no access control: the grants of ${governed.length} model${governed.length === 1 ? '' : 's'} (${governed.map((n) => n.name).join(', ')}) are not applied, and a restricted companion is readable by whoever can open the database`);
   }
+  /** `schema.identifier` of every relation a node of the manifest builds (made once, when a governed model first asks) */
+  let built: Set<string> | undefined;
+  const builtRelations = () => (built ??= new Set(Object.values(manifest.nodes).flatMap((x) => ((x.resource_type === 'model' || x.resource_type === 'seed' || x.resource_type === 'snapshot') && x.relation ? [`${x.relation.schema}.${x.relation.identifier}`] : []))));
   /** `applied`: the grants the adapter applied in the model's own transaction (the others are applied here). */
   const governance = async (n: ModelNode, applied: GrantPlan | undefined): Promise<string> => {
     const notes: string[] = [];
@@ -311,13 +317,11 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         const g = describeGrants(r.grants ?? (await applyGrants(warehouse(), n.restricted.relation, 'view', n.restricted.grants, 'replace')));
         if (g) notes.push(`restricted: ${g}`);
       }
-    }
-    else if (n.relation && (n.config.grants || n.columns.some((c) => c.policy))) {
+    } else if (n.relation && (n.config.grants || n.columns.some((c) => c.policy))) {
       // `restricted:` taken out of a governed model's config: its companion view (the unmasked
-      // rows, with its grants) would stay readable as it was; dropped, unless a model builds it
+      // rows, with its grants) would stay readable as it was; dropped, unless a node builds it
       const rel = { ...n.relation, identifier: `${n.relation.identifier}__restricted` };
-      const named = Object.values(manifest.nodes).some((x) => (x.resource_type === 'model' || x.resource_type === 'seed' || x.resource_type === 'snapshot') && x.relation && x.relation.schema === rel.schema && x.relation.identifier === rel.identifier);
-      if (!named && (await warehouse().relationExists(rel)) === 'view') {
+      if (!builtRelations().has(`${rel.schema}.${rel.identifier}`) && (await warehouse().relationExists(rel)) === 'view') {
         await warehouse().execute(`drop view ${warehouse().dialect.relation(rel)}`);
         notes.push(`dropped the restricted view ${displayRelation({ ...n, relation: rel })} (restricted: is no longer in its config)`);
       }

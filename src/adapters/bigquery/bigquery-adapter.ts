@@ -421,7 +421,7 @@ export class BigQueryAdapter implements Adapter {
   async relationExists(rel: Relation): Promise<'table' | 'view' | null> {
     const m = await this.metadata(rel);
     if (!m) return null;
-    return m.type === 'VIEW' || m.type === 'MATERIALIZED_VIEW' ? 'view' : 'table';
+    return isView(m) ? 'view' : 'table';
   }
 
   async columns(rel: Relation): Promise<Column[]> {
@@ -525,8 +525,7 @@ export class BigQueryAdapter implements Adapter {
   async estimate(req: MaterializeRequest): Promise<{ bytesProcessed: number; viewReads?: number; upperBound?: boolean }> {
     if (req.kind === 'view') return { bytesProcessed: 0, viewReads: (await this.dryRun(req.sql)).bytesProcessed };
     const existing = await this.metadata(req.relation);
-    const isView = existing && (existing.type === 'VIEW' || existing.type === 'MATERIALIZED_VIEW');
-    if (req.kind !== 'incremental' || !existing || isView || req.fullRefresh) return { bytesProcessed: (await this.dryRun(req.sql)).bytesProcessed };
+    if (req.kind !== 'incremental' || !existing || isView(existing) || req.fullRefresh) return { bytesProcessed: (await this.dryRun(req.sql)).bytesProcessed };
     const columns = (((existing.schema as { fields?: BqField[] })?.fields) ?? []).map((f) => f.name);
     const pf = partitionField(req.config?.partition_by);
     const keepAll = this.dialect.readFilter?.({ ...(req.config ?? {}), require_partition_filter: true }, 'T') ?? 'TRUE';
@@ -554,13 +553,13 @@ export class BigQueryAdapter implements Adapter {
     const rel = d.relation(req.relation);
     await this.helpers(req.incrementalSql ?? req.sql);
     const existing = await this.metadata(req.relation);
-    const isView = existing && (existing.type === 'VIEW' || existing.type === 'MATERIALIZED_VIEW');
-    const incremental = req.kind === 'incremental' && existing && !isView && !req.fullRefresh;
+    const existingView = !!existing && isView(existing);
+    const incremental = req.kind === 'incremental' && existing && !existingView && !req.fullRefresh;
     const policy = req.onSchemaChange ?? 'ignore';
     // on_schema_change other than ignore compares the query's schema (from its dry run) with the table's
     const incoming = await this.guard(req, !!incremental, !!incremental && policy !== 'ignore');
     if (req.kind === 'view') {
-      await this.execute(this.script([existing && !isView ? `DROP TABLE IF EXISTS ${rel}` : undefined, this.viewDdl(req.relation, req.sql, req), this.columnDescriptions(req.relation, 'VIEW', req.columns)]));
+      await this.execute(this.script([existing && !existingView ? `DROP TABLE IF EXISTS ${rel}` : undefined, this.viewDdl(req.relation, req.sql, req), this.columnDescriptions(req.relation, 'VIEW', req.columns)]));
       return { message: 'created view' };
     }
     const c = req.config ?? {};
@@ -570,10 +569,10 @@ export class BigQueryAdapter implements Adapter {
       const havePart = (existing?.timePartitioning as { field?: string } | undefined)?.field ?? ((existing?.rangePartitioning as { field?: string } | undefined)?.field ?? null);
       const wantCluster = JSON.stringify(c.cluster_by ? (Array.isArray(c.cluster_by) ? c.cluster_by : [c.cluster_by]) : []);
       const haveCluster = JSON.stringify((existing?.clustering as { fields?: string[] } | undefined)?.fields ?? []);
-      const changed = !!existing && !isView && (wantPart !== havePart || wantCluster !== haveCluster);
+      const changed = !!existing && !existingView && (wantPart !== havePart || wantCluster !== haveCluster);
       await this.execute(
         this.script([
-          isView ? `DROP VIEW IF EXISTS ${rel}` : changed ? `DROP TABLE IF EXISTS ${rel}` : undefined,
+          existingView ? `DROP VIEW IF EXISTS ${rel}` : changed ? `DROP TABLE IF EXISTS ${rel}` : undefined,
           this.tableDdl(req.relation, req.sql, req),
           this.columnDescriptions(req.relation, 'TABLE', req.columns),
         ]),
@@ -661,6 +660,11 @@ export class BigQueryAdapter implements Adapter {
   async close(): Promise<void> {
     // the client holds no sockets between requests
   }
+}
+
+/** Whether a table's metadata (tables.get) is a view's. */
+function isView(m: Record<string, unknown>): boolean {
+  return m.type === 'VIEW' || m.type === 'MATERIALIZED_VIEW';
 }
 
 /** An incremental run that only inserts: append, or a merge without a key (insert_overwrite replaces partitions). */

@@ -162,7 +162,7 @@ export class PostgresAdapter implements Adapter {
       // a table there with the same columns is emptied and filled (as dbt reloads a seed): the
       // views that read it stay (dropping it dropped them, a restricted companion and its grants
       // too, without a word); else it is made again
-      const have = (await c.query(`select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a join pg_class t on t.oid = a.attrelid join pg_namespace n on n.oid = t.relnamespace where n.nspname = $1 and t.relname = $2 and t.relkind = 'r' and a.attnum > 0 and not a.attisdropped order by a.attnum`, [req.relation.schema, req.relation.identifier])).rows as Array<{ name: string; type: string }>;
+      const have = await columnTypes(c, rel);
       const same = !pk && !req.indexes?.length && have.length === req.columns.length && req.columns.every((x, i) => have[i].name === x.name && have[i].type === (d.type(x.type) === 'timestamptz' ? 'timestamp with time zone' : d.type(x.type)));
       if (same) await run(`truncate table ${rel}`);
       else {
@@ -265,90 +265,86 @@ export class PostgresAdapter implements Adapter {
   /** materialize() with the relation's lock held on `c`. */
   private async build(c: PoolClient, req: MaterializeRequest, rel: string, existing: 'table' | 'view' | null, remember: (kind: 'table' | 'view') => void, setGranted: (g: GrantPlan) => void): Promise<MaterializeResult> {
     const d = this.dialect;
-    {
-      // every path below is one transaction; the model's hooks run in it, around the build, and
-      // its grants after them: a rebuilt table is never readable without them, a failed grant
-      // keeps the previous relation
-      const inTx = async <T>(fn: () => Promise<T>): Promise<T> => {
-        await PostgresAdapter.run(c, 'begin');
+    // every path below is one transaction; the model's hooks run in it, around the build, and
+    // its grants after them: a rebuilt table is never readable without them, a failed grant
+    // keeps the previous relation
+    const inTx = async <T>(fn: () => Promise<T>): Promise<T> => {
+      await PostgresAdapter.run(c, 'begin');
+      try {
+        const r = await withHooks(req, (sql) => PostgresAdapter.run(c, sql), fn);
+        if (req.grants) {
+          const current = (await c.query(GRANTEES_SQL, [req.relation.schema, req.relation.identifier])).rows.map((x: { grantee: string }) => x.grantee);
+          const plan = planGrants(current, req.grants.select, req.grants.mode);
+          setGranted(plan);
+          for (const sql of grantStatements(d, req.relation, req.kind === 'view' ? 'view' : 'table', plan)) await PostgresAdapter.run(c, sql);
+        }
+        await PostgresAdapter.run(c, 'commit');
+        return r;
+      } catch (e) {
+        await c.query('rollback').catch(() => undefined);
+        this.catalog.delete(req.relation.schema);
+        throw e;
+      }
+    };
+    if (req.kind === 'view') {
+      await inTx(async () => {
+        if (existing === 'table') await PostgresAdapter.run(c, `drop table ${rel} cascade`);
         try {
-          const r = await withHooks(req, (sql) => PostgresAdapter.run(c, sql), fn);
-          if (req.grants) {
-            const current = (await c.query(GRANTEES_SQL, [req.relation.schema, req.relation.identifier])).rows.map((x: { grantee: string }) => x.grantee);
-            const plan = planGrants(current, req.grants.select, req.grants.mode);
-            setGranted(plan);
-            for (const sql of grantStatements(d, req.relation, req.kind === 'view' ? 'view' : 'table', plan)) await PostgresAdapter.run(c, sql);
-          }
-          await PostgresAdapter.run(c, 'commit');
-          return r;
+          await PostgresAdapter.run(c, 'savepoint vigil_view');
+          await PostgresAdapter.run(c, d.createView(req.relation, req.sql));
         } catch (e) {
-          await c.query('rollback').catch(() => undefined);
-          this.catalog.delete(req.relation.schema);
-          throw e;
+          // create or replace cannot drop or retype columns: replace the view outright
+          if (!/SQLSTATE 42P16/.test((e as Error).message)) throw e;
+          await PostgresAdapter.run(c, 'rollback to savepoint vigil_view');
+          await PostgresAdapter.run(c, `drop view ${rel} cascade`);
+          await PostgresAdapter.run(c, d.createView(req.relation, req.sql));
         }
-      };
-      if (req.kind === 'view') {
-        await inTx(async () => {
-          if (existing === 'table') await PostgresAdapter.run(c, `drop table ${rel} cascade`);
-          try {
-            await PostgresAdapter.run(c, 'savepoint vigil_view');
-            await PostgresAdapter.run(c, d.createView(req.relation, req.sql));
-          } catch (e) {
-            // create or replace cannot drop or retype columns: replace the view outright
-            if (!/SQLSTATE 42P16/.test((e as Error).message)) throw e;
-            await PostgresAdapter.run(c, 'rollback to savepoint vigil_view');
-            await PostgresAdapter.run(c, `drop view ${rel} cascade`);
-            await PostgresAdapter.run(c, d.createView(req.relation, req.sql));
-          }
-        });
-        remember('view');
-        return { message: 'created view' };
-      }
-      const incremental = req.kind === 'incremental' && existing === 'table' && !req.fullRefresh;
-      if (!incremental) {
-        // build beside the old relation, then swap in one transaction
-        const tmpName = `${req.relation.identifier}__vigil_tmp`.slice(0, 63);
-        const tmp = d.relation({ ...req.relation, identifier: tmpName });
-        await PostgresAdapter.run(c, `drop table if exists ${tmp}`);
-        await inTx(async () => {
-          await PostgresAdapter.run(c, d.createTableAs({ ...req.relation, identifier: tmpName }, req.sql));
-          if (existing === 'table') await PostgresAdapter.run(c, `drop table ${rel} cascade`);
-          if (existing === 'view') await PostgresAdapter.run(c, `drop view ${rel} cascade`);
-          await PostgresAdapter.run(c, `alter table ${tmp} rename to ${d.quoteIdent(req.relation.identifier)}`);
-        });
-        remember('table');
-        return { message: req.kind === 'incremental' ? 'created incremental table' : 'created table' };
-      }
-      const tmp = d.quoteIdent(`__vigil_incr_${++this.tmpSeq}`);
-      // an incremental table that holds no row (built by `build --empty`, or emptied) is filled from
-      // the full query, in place: its incremental query would read max(...) of nothing and add nothing
-      const empty = (await c.query(`select 1 as one from ${rel} limit 1`)).rowCount === 0;
-      const rows = await inTx(async () => {
-        await PostgresAdapter.run(c, `create temp table ${tmp} on commit drop as\n${empty ? req.sql : (req.incrementalSql ?? req.sql)}`);
-        const typesOf = async (relSql: string) =>
-          (await c.query(`select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a where a.attrelid = cast($1 as regclass) and a.attnum > 0 and not a.attisdropped order by a.attnum`, [relSql])).rows as Array<{ name: string; type: string }>;
-        const targetCols = await typesOf(rel);
-        const newCols = await typesOf(tmp);
-        const have = new Set(targetCols.map((x) => x.name));
-        const added = newCols.filter((x) => !have.has(x.name));
-        const policy = req.onSchemaChange ?? 'ignore';
-        if (policy === 'fail') {
-          const failure = schemaChangeFailure(rel, targetCols, newCols);
-          if (failure) throw new WarehouseError(failure, '');
-        }
-        if (added.length && policy === 'append_new_columns') {
-          for (const a of added) await PostgresAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.name)} ${a.type}`);
-        }
-        const cols = newCols.filter((x) => policy === 'append_new_columns' || have.has(x.name)).map((x) => d.quoteIdent(x.name));
-        const replace = replaceKeys(req);
-        if (replace) {
-          const on = replace.map((k) => `t.${d.quoteIdent(k)} is not distinct from s.${d.quoteIdent(k)}`).join(' and ');
-          await PostgresAdapter.run(c, `delete from ${rel} as t using ${tmp} as s where ${on}`);
-        }
-        return PostgresAdapter.run(c, `insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
       });
-      return { message: `inserted ${rows} rows into`, rows };
+      remember('view');
+      return { message: 'created view' };
     }
+    const incremental = req.kind === 'incremental' && existing === 'table' && !req.fullRefresh;
+    if (!incremental) {
+      // build beside the old relation, then swap in one transaction
+      const tmpName = `${req.relation.identifier}__vigil_tmp`.slice(0, 63);
+      const tmp = d.relation({ ...req.relation, identifier: tmpName });
+      await PostgresAdapter.run(c, `drop table if exists ${tmp}`);
+      await inTx(async () => {
+        await PostgresAdapter.run(c, d.createTableAs({ ...req.relation, identifier: tmpName }, req.sql));
+        if (existing === 'table') await PostgresAdapter.run(c, `drop table ${rel} cascade`);
+        if (existing === 'view') await PostgresAdapter.run(c, `drop view ${rel} cascade`);
+        await PostgresAdapter.run(c, `alter table ${tmp} rename to ${d.quoteIdent(req.relation.identifier)}`);
+      });
+      remember('table');
+      return { message: req.kind === 'incremental' ? 'created incremental table' : 'created table' };
+    }
+    const tmp = d.quoteIdent(`__vigil_incr_${++this.tmpSeq}`);
+    // an incremental table that holds no row (built by `build --empty`, or emptied) is filled from
+    // the full query, in place: its incremental query would read max(...) of nothing and add nothing
+    const empty = (await c.query(`select 1 as one from ${rel} limit 1`)).rowCount === 0;
+    const rows = await inTx(async () => {
+      await PostgresAdapter.run(c, `create temp table ${tmp} on commit drop as\n${empty ? req.sql : (req.incrementalSql ?? req.sql)}`);
+      const targetCols = await columnTypes(c, rel);
+      const newCols = await columnTypes(c, tmp);
+      const have = new Set(targetCols.map((x) => x.name));
+      const added = newCols.filter((x) => !have.has(x.name));
+      const policy = req.onSchemaChange ?? 'ignore';
+      if (policy === 'fail') {
+        const failure = schemaChangeFailure(rel, targetCols, newCols);
+        if (failure) throw new WarehouseError(failure, '');
+      }
+      if (added.length && policy === 'append_new_columns') {
+        for (const a of added) await PostgresAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.name)} ${a.type}`);
+      }
+      const cols = newCols.filter((x) => policy === 'append_new_columns' || have.has(x.name)).map((x) => d.quoteIdent(x.name));
+      const replace = replaceKeys(req);
+      if (replace) {
+        const on = replace.map((k) => `t.${d.quoteIdent(k)} is not distinct from s.${d.quoteIdent(k)}`).join(' and ');
+        await PostgresAdapter.run(c, `delete from ${rel} as t using ${tmp} as s where ${on}`);
+      }
+      return PostgresAdapter.run(c, `insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
+    });
+    return { message: `inserted ${rows} rows into`, rows };
   }
 
   async currentGrantees(rel: Relation): Promise<string[]> {
@@ -360,6 +356,11 @@ export class PostgresAdapter implements Adapter {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** A relation's columns (`rel` as SQL names it) with their types as Postgres spells them, in order; none when there is no such relation. */
+async function columnTypes(c: PoolClient, rel: string): Promise<Array<{ name: string; type: string }>> {
+  return (await c.query(`select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum`, [rel])).rows;
 }
 
 /** Roles other than the owner granted SELECT on a relation ($1 schema, $2 name); PUBLIC (grantee 0) is not a role Vigil manages. */
