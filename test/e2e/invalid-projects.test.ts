@@ -176,6 +176,25 @@ const cases: Case[] = [
     expect: ["project.yaml:6:10: error: target 'app': environment variable VIGIL_TEST_UNSET_URL is not set [E_ENV_VAR]"],
     errors: 1,
   },
+  ...(
+    [
+      ['postgress://vigil:pw-in-url@localhost/app', "url has the scheme 'postgress://' (did you mean 'postgres://'?)"],
+      ['localhost:5432/app', 'url is not a connection URL (no postgres:// in front)'],
+      ['host=localhost dbname=app password=pw-in-url', 'url is a keyword/value connection string, which the driver does not read'],
+      ['postgres://vigil:pw-in-url@localhost:54x2/app', 'url is not a valid URL'],
+    ] as const
+  ).map(([url, message]): Case => ({
+    // the driver read each of these without a word as localhost:5432 (or under another scheme)
+    name: `a Postgres url the driver would misread is an error at its line: ${url.replace('pw-in-url', '***')}`,
+    files: {
+      'project.yaml': `name: fixture\ndefault_target: app\ntargets:\n  app:\n    type: postgres\n    url: "{{ env_var('VIGIL_TEST_PG_URL') }}"\n`,
+      'models/a.sql': OK_MODEL,
+    },
+    env: { VIGIL_TEST_PG_URL: url },
+    code: 2,
+    expect: [`project.yaml:6:10: error: targets.app.url: ${message}`],
+    errors: 1,
+  })),
   {
     name: 'a tab in YAML indentation is one error at its line',
     files: { 'models/a.sql': OK_MODEL, 'models/a.yml': TAB_YAML },
@@ -348,5 +367,6 @@ describe('invalid projects', () => {
     expect(r.code).toBe(c.code);
     expect(all).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/); // no stack trace
     expect(all).not.toContain('internal error');
+    expect(all).not.toContain('pw-in-url');
   });
 });
