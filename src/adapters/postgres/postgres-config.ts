@@ -31,7 +31,7 @@ export function urlProblem(url: string): string | undefined {
   try {
     new URL(text.replace('@/', '@___DUMMY___/'));
   } catch {
-    return 'url is not a valid URL: characters like @ / : # ? in the user or password must be percent-encoded (@ as %40), and the port must be a number';
+    return 'url is not a valid URL: characters like # / ? : in the user or password must be percent-encoded (# as %23), and the port must be a number';
   }
   return undefined;
 }
