@@ -16,18 +16,19 @@
  */
 import { diag, type Diagnostic } from '../errors.js';
 import type { Dialect } from '../adapters/dialect.js';
-import type { Manifest, ModelNode } from '../compile/manifest.js';
+import type { Manifest, ModelNode, SnapshotNode } from '../compile/manifest.js';
 import { declassified, isPii, policyOf } from '../compile/masking.js';
+import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
 
 /** Where a model's column is written: its YAML line, or the model file. */
-export type ColumnLocator = (model: ModelNode, column: string | undefined) => { file: string; line?: number; column?: number };
+export type ColumnLocator = (model: { name: string; file: string; properties_file?: string }, column: string | undefined) => { file: string; line?: number; column?: number };
 
 /** Does the project mark anything PII? (Nothing to check otherwise: no lineage is computed.) */
 export function hasPii(manifest: Manifest): boolean {
   return [...Object.values(manifest.sources), ...Object.values(manifest.nodes)].some((n) => 'columns' in n && (n.columns ?? []).some((c) => isPii(c)));
 }
 
-export async function piiLeaks(manifest: Manifest, order: string[], dialect: Dialect, where: ColumnLocator): Promise<Diagnostic[]> {
+export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: ColumnLocator): Promise<Diagnostic[]> {
   if (!hasPii(manifest)) return [];
   const { columnLineage } = await import('../docs/column-lineage.js');
   const relKey = (parts: Array<string | undefined>) => parts.filter(Boolean).join('.').toLowerCase();
@@ -58,10 +59,12 @@ export async function piiLeaks(manifest: Manifest, order: string[], dialect: Dia
       if (pii.size) live.set(n.unique_id, pii);
     }
   }
-  const models = order.map((id) => manifest.nodes[id]).filter((n): n is ModelNode => n?.resource_type === 'model');
+  // snapshots too: a snapshot keeps its query's columns as they are, so a column it copies from
+  // live PII is live in it (a model reading the snapshot was not checked: the PII passed through)
+  const models = modelsAndSnapshotsInOrder(manifest.nodes).map((id) => manifest.nodes[id]).filter((n): n is ModelNode | SnapshotNode => n?.resource_type === 'model' || n?.resource_type === 'snapshot');
   const lineage = await columnLineage(
     models.map((m) => {
-      const sql = m.unmasked_sql ?? m.compiled_sql;
+      const sql = (m.resource_type === 'model' ? m.unmasked_sql : undefined) ?? m.compiled_sql;
       return { unique_id: m.unique_id, sql: dialect.parsableSql?.(sql) ?? sql };
     }),
     {
@@ -80,11 +83,22 @@ export async function piiLeaks(manifest: Manifest, order: string[], dialect: Dia
     if (l.error || l.untraced.length) {
       if (readsLive.length) {
         const what = l.error ? `its SQL does not parse as DuckDB SQL (${l.error.split('\n')[0]})` : l.untraced.join('; ');
-        ds.push(diag('W_PII', `model '${m.name}' reads PII (${readsLive.flatMap((p) => [...live.get(p)!.values()]).join(', ')}) and its column lineage is incomplete: ${what}; PII may reach it unseen`, where(m, undefined), 'name its columns explicitly, or add the no_unmasked_pii test to it', 'warn'));
+        ds.push(diag('W_PII', `${m.resource_type} '${m.name}' reads PII (${readsLive.flatMap((p) => [...live.get(p)!.values()]).join(', ')}) and its column lineage is incomplete: ${what}; PII may reach it unseen`, where(m, undefined), 'name its columns explicitly, or add the no_unmasked_pii test to it', 'warn'));
       }
       if (l.error) continue;
     }
     const declared = new Map(m.columns.map((c) => [c.name.toLowerCase(), c]));
+    if (m.resource_type === 'snapshot') {
+      // a stored copy, as a seed (nothing masks it): its columns copied or derived from live PII
+      // are live, as are the ones its YAML marks PII (set above), unless declassified
+      const mine = live.get(m.unique_id) ?? new Map<string, string>();
+      for (const col of l.columns) {
+        const from = col.from.flatMap((r) => live.get(r.node)?.get(r.column.toLowerCase()) ?? []);
+        if (from.length && !declassified(declared.get(col.name.toLowerCase()))) mine.set(col.name.toLowerCase(), [...new Set(from)].join(', '));
+      }
+      if (mine.size) live.set(m.unique_id, mine);
+      continue;
+    }
     // a model with policies publishes exactly its declared columns
     const published = (name: string) => !m.unmasked_sql || declared.has(name.toLowerCase());
     const mine = new Map<string, string>();

@@ -72,7 +72,7 @@ export async function checkPii(c: Pick<Compiled, 'files' | 'result' | 'target'>)
   const { piiLeaks, hasPii } = await import('../check/pii-lineage.js');
   if (!hasPii(c.result.manifest)) return;
   const { dialectOf } = await import('../adapters/index.js');
-  const ds = await piiLeaks(c.result.manifest, c.result.order, dialectOf(c.target.type), (m, column) => {
+  const ds = await piiLeaks(c.result.manifest, dialectOf(c.target.type), (m, column) => {
     const pf = c.files.properties.find((p) => p.path === m.properties_file);
     const mi = pf?.data.models?.findIndex((x) => x.name === m.name) ?? -1;
     const ci = column === undefined || mi < 0 ? -1 : (pf!.data.models![mi].columns ?? []).findIndex((x) => x.name.toLowerCase() === column.toLowerCase());

@@ -18,7 +18,7 @@ import { namingMacros, type NamingNode } from './naming-macros.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
 import { listFiles, PROJECT_FILE, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
-import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type SeedProps, type SnapshotConfig, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
+import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type ColumnProps, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
 import { explainIssues, showPath } from '../project/issues.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
@@ -157,6 +157,15 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const unvalidated = unvalidatedSourceNames(files);
   const sourceTests: Array<{ node: SourceNode; entry: TestEntry; column?: string; src: YamlSource; path: (string | number)[]; file: string }> = [];
   const seedProps = new Map<string, { p: SeedProps; src: YamlSource; path: (string | number)[]; file: string }>();
+  /**
+   * `policy:` says how a model's published relation shows a column; a source, seed or snapshot is
+   * stored as it is and read as it is, so a policy there would mask nothing: an error at its line
+   * (the column is marked PII with meta: { pii: true }, and masked by the model that publishes it).
+   */
+  const storedPolicy = (what: string, columns: ColumnProps[] | undefined, src: YamlSource, path: (string | number)[], file: string) =>
+    (columns ?? []).forEach((c, ci) => {
+      if (c.policy) ds.push(diag('E_MASKING', `column '${c.name}' of ${what}: policy: ${c.policy} masks nothing here — a policy applies to a model's published relation; a ${what.split(' ')[0]} is stored and read as it is`, { file, ...src.locate([...path, 'columns', ci, 'policy']) }, `mark it meta: { pii: true } (the PII check then follows it into the models that read it) and give the policy to the model column that publishes it`));
+    });
   for (const pf of files.properties) {
     (pf.data.seeds ?? []).forEach((p, i) => {
       const prev = seedProps.get(p.name);
@@ -165,6 +174,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         return;
       }
       seedProps.set(p.name, { p, src: pf.yaml, path: ['seeds', i], file: pf.path });
+      storedPolicy(`seed '${p.name}'`, p.columns, pf.yaml, ['seeds', i], pf.path);
     });
     (pf.data.models ?? []).forEach((p, i) => {
       const prev = modelProps.get(p.name);
@@ -186,6 +196,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         for (const [where, v] of [[['sources', si, 'database'], s.database], [['sources', si, 'schema'], s.schema], [['sources', si, 'tables', ti, 'identifier'], t.identifier]] as Array<[(string | number)[], string | undefined]>) {
           if (v && /\{\{|\{%/.test(v)) ds.push(diag('E_SOURCE', `source ${s.name}.${t.name}: ${String(where.at(-1))} '${v}' is a template, which Vigil does not render in sources YAML: it would name a relation as written`, { file: pf.path, ...pf.yaml.locate(where) }, `write the ${String(where.at(-1))} itself: Vigil renders templates in models, macros and hooks, not in sources YAML`));
         }
+        storedPolicy(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
         const node: SourceNode = {
           unique_id: uid,
           resource_type: 'source',
@@ -648,11 +659,34 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     if (!found) ds.push(diag('E_SNAPSHOT', `${f.path} holds no {% snapshot name %} ... {% endsnapshot %} block`, { file: f.path, line: 1, column: 1 }, 'a snapshot file wraps its SELECT in {% snapshot name %} ... {% endsnapshot %}'));
   }
-  // dbt 1.9's YAML snapshots: `relation:` is what is selected, `config:` as config() would set it
+  // dbt 1.9's YAML snapshots: `relation:` is what is selected, `config:` as config() would set it;
+  // an entry without `relation:` describes the {% snapshot %} block of its name (description,
+  // columns and their tests), as dbt's properties of a SQL snapshot
+  const snapProps = new Map<string, { p: SnapshotProps; src: YamlSource; path: (string | number)[]; file: string }>();
   for (const pf of files.properties) {
     (pf.data.snapshots ?? []).forEach((p, i) => {
       const at = pf.yaml.locate(['snapshots', i, 'name']);
       const where = { file: pf.path, ...at };
+      storedPolicy(`snapshot '${p.name}'`, p.columns, pf.yaml, ['snapshots', i], pf.path);
+      const prev = snapProps.get(p.name);
+      if (prev) {
+        ds.push(diag('E_DUPLICATE', `snapshot '${p.name}' is described twice (also in ${prev.file}:${prev.src.locate(prev.path).line})`, where, 'keep one entry per snapshot'));
+        return;
+      }
+      if (p.relation === undefined) {
+        if (!snapDrafts.has(p.name)) {
+          const hint = didYouMean(p.name, [...snapDrafts.keys()]);
+          ds.push(diag('E_SNAPSHOT', `snapshot '${p.name}': no {% snapshot ${p.name} %} block${hint ? ` — did you mean '${hint}'?` : ''}, and no relation: to select from`, where, `describe a snapshot block of that name, or give relation: ref('model') or source('src', 'table') to define one`));
+          return;
+        }
+        if (p.config) {
+          ds.push(diag('E_CONFIG', `snapshot '${p.name}': config: in YAML goes with relation: (a YAML snapshot); a {% snapshot %} block sets its config in its config() call`, { file: pf.path, ...pf.yaml.locate(['snapshots', i, 'config'], true) }, `move these keys into the block's config(...)`));
+          return;
+        }
+        snapProps.set(p.name, { p, src: pf.yaml, path: ['snapshots', i], file: pf.path });
+        return;
+      }
+      snapProps.set(p.name, { p, src: pf.yaml, path: ['snapshots', i], file: pf.path });
       if (drafts.has(p.name) || seedNodes.has(p.name) || snapDrafts.has(p.name)) {
         ds.push(diag('E_DUPLICATE', `snapshot '${p.name}': a model, seed or snapshot has that name already: ref('${p.name}') would be ambiguous`, where, 'rename one of them'));
         return;
@@ -912,16 +946,19 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     if (!ok) continue;
     const uid = snapUid(d.name);
+    const props = snapProps.get(d.name);
     manifest.nodes[uid] = {
       unique_id: uid,
       resource_type: 'snapshot',
       name: d.name,
       file: d.file.path,
       line: d.line,
+      ...(props ? { properties_file: props.file } : {}),
       checksum: sha(d.file.text),
       config: d.config!,
       tags: d.config!.tags,
-      columns: [],
+      ...(props?.p.description ? { description: props.p.description } : {}),
+      columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}) })),
       depends_on: [...new Set(depends)],
       relation: snapRelation(d),
       compiled_sql: stripSemicolon(resolve(d.sql, undefined)).replace(/^\s+/, ''),
@@ -1144,6 +1181,16 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     (p.p.columns ?? []).forEach((c, ci) => {
       const ck = c.tests ? 'tests' : 'data_tests';
       (c.tests ?? c.data_tests ?? []).forEach((e, k) => addGeneric({ entry: e, column: c.name, src: p.src, path: [...p.path, 'columns', ci, ck, k], file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), n.columns.map((c2) => c2.name)));
+    });
+  }
+  for (const [name, p] of snapProps) {
+    const n = manifest.nodes[snapUid(name)];
+    if (n?.resource_type !== 'snapshot') continue;
+    const key = p.p.tests ? 'tests' : 'data_tests';
+    (p.p.tests ?? p.p.data_tests ?? []).forEach((e, k) => addGeneric({ entry: e, src: p.src, path: [...p.path, key, k], file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), []));
+    (p.p.columns ?? []).forEach((c, ci) => {
+      const ck = c.tests ? 'tests' : 'data_tests';
+      (c.tests ?? c.data_tests ?? []).forEach((e, k) => addGeneric({ entry: e, column: c.name, src: p.src, path: [...p.path, 'columns', ci, ck, k], file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), []));
     });
   }
   for (const st of sourceTests) addGeneric(st, st.node.unique_id, `${st.node.source_name}_${st.node.name}`, dialect.relation(st.node.relation), st.node.columns.map((c) => c.name));

@@ -115,3 +115,13 @@ export function descendants(g: Graph, id: string, acc = new Set<string>()): Set<
   }
   return acc;
 }
+
+/**
+ * The models and snapshots of a manifest, parents first (a compile result's `order` holds the
+ * models alone): what column lineage traces, a snapshot's columns feeding the models that read it.
+ */
+export function modelsAndSnapshotsInOrder(nodes: Record<string, { resource_type: string; depends_on: string[] }>): string[] {
+  const deps = new Map<string, string[]>();
+  for (const [id, n] of Object.entries(nodes)) if (n.resource_type === 'model' || n.resource_type === 'snapshot') deps.set(id, n.depends_on);
+  return topoSort(buildGraph(deps));
+}

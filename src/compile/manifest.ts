@@ -98,6 +98,8 @@ export interface SnapshotNode {
   checksum: string;
   config: SnapshotConfig & { tags: string[] };
   tags: string[];
+  /** The properties YAML that describes it (its columns and their tests). */
+  properties_file?: string;
   description?: string;
   columns: ColumnInfo[];
   depends_on: string[];

@@ -14,6 +14,7 @@ import type { ColumnInfo, Manifest } from '../compile/manifest.js';
 import type { CompiledRule } from '../alerts/evaluate.js';
 import type { Dialect } from '../adapters/dialect.js';
 import { columnLineage, type ColumnRef } from './column-lineage.js';
+import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
 
 export type DocsKind = 'source' | 'seed' | 'model' | 'snapshot' | 'test' | 'unit_test' | 'exposure' | 'alert';
 
@@ -220,10 +221,8 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
     if (r.database) byRelation.set(relKey([r.database, r.schema, r.identifier]), n.id);
   }
   for (const n of Object.values(m.nodes)) if (n.resource_type === 'model' && !n.relation) byRelation.set(`__vigil_eph_${n.name}`.toLowerCase(), n.unique_id);
-  const order = result.order.filter((id) => {
-    const k = nodes.get(id)?.kind;
-    return k === 'model' || k === 'snapshot';
-  });
+  // models and snapshots (result.order holds the models alone: a snapshot's columns were not traced)
+  const order = modelsAndSnapshotsInOrder(m.nodes).filter((id) => nodes.has(id));
   const lineage = await columnLineage(
     order.map((id) => ({ unique_id: id, sql: input.dialect.parsableSql?.(nodes.get(id)!.compiled_sql!) ?? nodes.get(id)!.compiled_sql! })),
     {

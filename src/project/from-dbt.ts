@@ -1120,7 +1120,7 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
     note(['seeds', i], `seed '${name}': its configs from dbt_project.yml are written under config:`, s);
   }
 
-  // ---- snapshots: Vigil's YAML snapshots have a relation; properties of SQL snapshots are not read
+  // ---- snapshots: Vigil's YAML snapshots have a relation; the properties of SQL snapshots are kept, their config is not
   const snaps = seqOf(root, 'snapshots');
   if (snaps) {
     for (let i = snaps.items.length - 1; i >= 0; i--) {
@@ -1128,9 +1128,13 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
       if (!isMap(s)) continue;
       const name = String(s.get('name') ?? '');
       if (!s.has('relation')) {
-        nc(['snapshots', i], `snapshot '${name}': properties of a SQL snapshot (description, columns, tests) are not read by Vigil: not converted`, s);
-        snaps.items.splice(i, 1);
-        changed = true;
+        // the properties of a SQL snapshot (description, columns, tests) are read as dbt reads
+        // them; its config belongs in the block's config() in Vigil
+        if (s.has('config')) {
+          nc(['snapshots', i, 'config'], `snapshot '${name}': config in the properties of a SQL snapshot: not converted (Vigil reads a snapshot block's config from its config() call: move the keys there)`, s.get('config', true) as Node);
+          s.delete('config');
+          changed = true;
+        }
         continue;
       }
       const cfg = s.get('config', true);

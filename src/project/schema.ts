@@ -305,9 +305,12 @@ const SnapshotPropsSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier (letters, digits, _)'),
     description: z.string().optional(),
-    relation: z.string().min(1),
+    /** dbt 1.9: what the snapshot selects; without it, the properties of a {% snapshot %} block of that name */
+    relation: z.string().min(1).optional(),
     config: z.record(z.string(), z.unknown()).optional(),
     columns: z.array(ColumnSchema).optional(),
+    tests: z.array(TestEntrySchema).optional(),
+    data_tests: z.array(TestEntrySchema).optional(),
     meta: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();

@@ -12,7 +12,7 @@
  * finishes the work: 1. insert the new versions; 2. close every current version that has a newer
  * current one; 3. close the current versions of deleted keys.
  */
-import type { Adapter } from '../adapters/adapter.js';
+import type { Adapter, Column } from '../adapters/adapter.js';
 import type { Dialect } from '../adapters/dialect.js';
 import type { SnapshotNode } from '../compile/manifest.js';
 import { didYouMean, WarehouseError } from '../errors.js';
@@ -44,6 +44,11 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
   const keyMatch = (a: string, b: string) => keys.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(' and ');
 
   await adapter.ensureSchema(n.relation.schema);
+  // a NULL key matches no stored version (`=`): its rows would get a new version on every run,
+  // none of them current — refused before anything is written
+  const [nk] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${src} as s where ${keys.map((k) => `s.${q(k)} is null`).join(' or ')}`);
+  const nullKeys = Number(nk?.n ?? 0);
+  if (nullKeys) throw new WarehouseError(`snapshot '${n.name}': ${nullKeys} row${nullKeys === 1 ? '' : 's'} of its query ${nullKeys === 1 ? 'has' : 'have'} a NULL unique_key (${keys.join(', ')}): a NULL key matches no stored version, so every run would add ${nullKeys === 1 ? 'it' : 'them'} again; filter ${nullKeys === 1 ? 'it' : 'them'} out in the query (where ${keys.map((k) => `${k} is not null`).join(' and ')}) or give ${nullKeys === 1 ? 'it' : 'them'} a key (coalesce)`, '');
   if (!(await adapter.relationExists(n.relation))) {
     // first run: every row is a first version; dbt_valid_to takes dbt_valid_from's type, NULL
     await adapter.execute(`create table ${rel} as ${firstVersionsSql(d, n)}`);
@@ -57,10 +62,30 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
     const [c] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel}`);
     return `${Number(c?.n ?? 0)} rows, first versions`;
   }
-  const cols = await dataColumns(adapter, n);
-  // (a later run: the snapshot's table, which keeps the columns of its first run)
-  const problem = missingColumns(n, keys, cols, `the snapshot's table ${rel}`);
+  // a later run: the query's columns against the table's (which has those of earlier runs)
+  const [queryCols, tableCols] = [await queryColumns(adapter, n), (await adapter.columns(n.relation)).filter((c) => !SNAPSHOT_COLUMNS.includes(c.name))];
+  const problem = missingColumns(n, keys, queryCols.map((c) => c.name), 'its query');
   if (problem) throw new WarehouseError(problem, '');
+  const stored = new Map(tableCols.map((c) => [c.name.toLowerCase(), c]));
+  // a column whose type changed: inserted, its values would be cast to the stored type (10.7 kept
+  // as 11) and, compared again, differ on every run — refused, with the two ways out
+  const retyped = queryCols.filter((c) => {
+    const t = stored.get(c.name.toLowerCase())?.data_type.toLowerCase();
+    return t !== undefined && t !== c.data_type.toLowerCase() && t !== 'null' && c.data_type.toLowerCase() !== 'null';
+  });
+  if (retyped.length) {
+    const said = retyped.map((c) => `${c.name} is ${c.data_type} in the query, ${stored.get(c.name.toLowerCase())!.data_type} in the table`).join('; ');
+    const first = retyped[0];
+    throw new WarehouseError(`snapshot '${n.name}': ${said}: stored, the values would be cast to the table's type (and differ from the query's on every run); change the table's column (alter table ${rel} alter column ${q(first.name)} type ${first.data_type}${retyped.length > 1 ? ', and the others' : ''}) or cast ${retyped.length > 1 ? 'them' : 'it'} back in the snapshot's query (cast(${first.name} as ${stored.get(first.name.toLowerCase())!.data_type}))`, '');
+  }
+  // columns the query gained are added to the table (earlier versions NULL), as dbt does; columns
+  // it no longer selects stay, NULL in the new versions
+  const added = queryCols.filter((c) => !stored.has(c.name.toLowerCase()));
+  for (const c of added) await adapter.execute(`alter table ${rel} add column ${q(c.name)} ${c.data_type}`);
+  const dropped = tableCols.filter((c) => !queryCols.some((x) => x.name.toLowerCase() === c.name.toLowerCase())).map((c) => c.name);
+  const cols = queryCols.map((c) => c.name);
+  // check_cols: all compares the query's columns (a column added just now differs from the NULL
+  // stored before: every row gets a version holding it, as in dbt)
   const checkCols = n.config.strategy === 'check' ? (n.config.check_cols === 'all' ? cols.filter((c) => !keys.includes(c)) : n.config.check_cols!) : [];
   // timestamp: a later updated_at, or one where the stored version had none; a NULL updated_at
   // is no change (the comparison is NULL: `not (NULL)` inserted the row again on every run)
@@ -84,7 +109,24 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
     deleted = Number(g?.n ?? 0);
     if (deleted) await adapter.execute(`update ${rel} as t set ${q('dbt_valid_to')} = current_timestamp where ${gone}`);
   }
-  return `${inserted} new version${inserted === 1 ? '' : 's'}${n.config.invalidate_hard_deletes ? `, ${deleted} deleted` : ''}`;
+  const notes = [added.length ? `column${added.length === 1 ? '' : 's'} added: ${added.map((c) => c.name).join(', ')}` : '', dropped.length ? `no longer selected (kept, NULL in new versions): ${dropped.join(', ')}` : ''].filter(Boolean);
+  return `${inserted} new version${inserted === 1 ? '' : 's'}${n.config.invalidate_hard_deletes ? `, ${deleted} deleted` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`;
+}
+
+/**
+ * The snapshot query's columns and types, as the warehouse types them: read from a view over the
+ * query, created beside the snapshot's table and dropped again (no rows are read).
+ */
+async function queryColumns(adapter: Adapter, n: SnapshotNode): Promise<Column[]> {
+  const probe = { ...n.relation, identifier: `${n.relation.identifier}__vigil_columns` };
+  const rel = adapter.dialect.relation(probe);
+  await adapter.execute(`drop view if exists ${rel}`);
+  try {
+    await adapter.execute(`create view ${rel} as ${n.compiled_sql}`);
+    return await adapter.columns(probe);
+  } finally {
+    await adapter.execute(`drop view if exists ${rel}`);
+  }
 }
 
 /** The snapshot table's columns but its own four (dbt_valid_from, ...): its query's. */

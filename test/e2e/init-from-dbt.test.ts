@@ -411,6 +411,7 @@ unit_tests:
 snapshots:
   - name: s_sql
     description: properties of a SQL snapshot
+    config: { strategy: check }
 exposures:
   - name: dash
 `,
@@ -423,10 +424,11 @@ exposures:
     expect(v.models[0].columns[0]).toEqual({ name: 'id', tests: [{ not_null: { config: { severity: 'warn' } } }, { accepted_values: { values: ['a', 'b'], quote: true } }] });
     expect(v.models[0].tests).toEqual([{ unique_combination_of_columns: { combination_of_columns: ['a', 'b'] } }]);
     expect(v.unit_tests[0]).toMatchObject({ name: 't1', vars: { x: 1 }, is_incremental: true });
-    expect(v.snapshots).toBeUndefined();
+    // a SQL snapshot's properties are read as dbt reads them; its YAML config is not (config() in the block)
+    expect(v.snapshots).toEqual([{ name: 's_sql', description: 'properties of a SQL snapshot' }]);
     expect(v.exposures).toBeUndefined();
     const lines = f.notConverted.map((x) => `${x.line}: ${x.message}`);
-    for (const re of [/^4: models\[0\]\.latest_version/, /^7: models\[0\]\.columns\[0\]\.constraints/, /^9: test 'unique' is disabled/, /^12: test 'not_null': config error_if/, /^15: test 'my_custom_test'/, /^17: test 'unique' with column_name/, /^30: snapshot 's_sql'/, /^32: exposures/]) {
+    for (const re of [/^4: models\[0\]\.latest_version/, /^7: models\[0\]\.columns\[0\]\.constraints/, /^9: test 'unique' is disabled/, /^12: test 'not_null': config error_if/, /^15: test 'my_custom_test'/, /^17: test 'unique' with column_name/, /^32: snapshot 's_sql': config in the properties of a SQL snapshot/, /^33: exposures/]) {
       expect(lines, String(re)).toContainEqual(expect.stringMatching(re));
     }
   });

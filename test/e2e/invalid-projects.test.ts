@@ -196,6 +196,22 @@ const cases: Case[] = [
     errors: 1,
   })),
   {
+    // a source, seed or snapshot is stored and read as it is: a policy there masked nothing
+    name: 'a policy on a source, seed or snapshot column is an error at its line',
+    files: {
+      'models/a.sql': OK_MODEL,
+      'seeds/people.csv': 'id,ssn\n1,111\n',
+      'models/props.yml': 'sources:\n  - name: app\n    tables:\n      - name: users\n        columns:\n          - name: email\n            policy: drop\nseeds:\n  - name: people\n    columns:\n      - name: ssn\n        policy: mask\n',
+    },
+    code: 2,
+    expect: [
+      "models/props.yml:7:21: error: column 'email' of source app.users: policy: drop masks nothing here — a policy applies to a model's published relation; a source is stored and read as it is [E_MASKING]",
+      "models/props.yml:12:17: error: column 'ssn' of seed 'people': policy: mask masks nothing here",
+      'hint: mark it meta: { pii: true }',
+    ],
+    errors: 2,
+  },
+  {
     name: 'a tab in YAML indentation is one error at its line',
     files: { 'models/a.sql': OK_MODEL, 'models/a.yml': TAB_YAML },
     code: 2,

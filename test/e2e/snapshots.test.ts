@@ -5,7 +5,7 @@
  * with the wrong keys for its strategy is an error at its line.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
@@ -71,6 +71,57 @@ function sequence(projectYaml: string, env: Record<string, string>, snapSchema: 
   expect(vigil(dir, ['show', '-s', 'current_customers', '--output', 'csv', ...vars], env).stdout.split('\n').length).toBe(6);
 }
 
+/**
+ * The query's columns change between runs: a new column is added to the table (dbt), a column no
+ * longer selected is kept (NULL in new versions), a retyped column and a NULL key are refused
+ * before anything is written (were: the new column silently left out, a dropped one a raw binder
+ * error, 10.7 stored as 11 with a new version of every row on every run, a NULL key versioned
+ * again each run).
+ */
+function columnChanges(projectYaml: string, env: Record<string, string>, snapSchema: string) {
+  const dir = makeProject({
+    'project.yaml': projectYaml,
+    'seeds/items.csv': 'id,name,amount\n1,a,10\n2,b,20\n',
+    'snapshots/items.sql': `{% snapshot items_snap %}\n{{ config(target_schema=var('snap_schema'), unique_key='id', strategy='check', check_cols='all') }}\nselect * from {{ ref('items') }}\n{% endsnapshot %}\n`,
+  });
+  dirs.push(dir);
+  const vars = ['--vars', `{snap_schema: ${snapSchema}}`];
+  const run = (args: string[], code = 0) => {
+    const r = vigil(dir, [...args, ...vars], env);
+    expect(r.code, r.stdout + r.stderr).toBe(code);
+    return r.stdout + r.stderr;
+  };
+  const seed = (csv: string) => {
+    writeFileSync(join(dir, 'seeds/items.csv'), csv);
+    run(['seed']);
+  };
+  const rows = () => vigil(dir, ['show', '--inline', "select id, name, amount, email, dbt_valid_to is null as cur from {{ ref('items_snap') }} order by id, dbt_valid_from", '--output', 'csv', '--limit', '50', ...vars], env).stdout;
+  run(['seed']);
+  expect(run(['snapshot'])).toMatch(/items_snap \(2 rows, first versions\)/);
+  // a new column: added, and (check_cols: all) a version of every row holding it
+  seed('id,name,amount,email\n1,a,10,a@x\n2,b,20,\n');
+  expect(run(['snapshot'])).toMatch(/items_snap \(1 new version; column added: email\)/);
+  expect(rows()).toBe('id,name,amount,email,cur\n1,a,10,,false\n1,a,10,a@x,true\n2,b,20,,true\n');
+  // a column no longer selected: kept, NULL in the new versions; the others compared
+  seed('id,amount,email\n1,10,a@x\n2,21,\n');
+  expect(run(['snapshot'])).toMatch(/items_snap \(1 new version; no longer selected \(kept, NULL in new versions\): name\)/);
+  expect(rows()).toBe('id,name,amount,email,cur\n1,a,10,,false\n1,a,10,a@x,true\n2,b,20,,false\n2,,21,,true\n');
+  // a retyped column: refused, nothing written, on every run
+  seed('id,amount,email\n1,10.7,a@x\n2,21,\n');
+  for (let i = 0; i < 2; i++) {
+    const out = run(['snapshot'], 1);
+    expect(out).toMatch(/snapshot 'items_snap': amount is \w[\w ]* in the query, \w+ in the table: stored, the values would be cast to the table's type/);
+    expect(out).toContain('cast(amount as ');
+  }
+  expect(rows()).toBe('id,name,amount,email,cur\n1,a,10,,false\n1,a,10,a@x,true\n2,b,20,,false\n2,,21,,true\n');
+  // a NULL key: refused before anything is written
+  seed('id,amount,email\n1,10,a@x\n,5,nokey\n');
+  const out = run(['snapshot'], 1);
+  expect(out).toContain("snapshot 'items_snap': 1 row of its query has a NULL unique_key (id): a NULL key matches no stored version");
+  expect(out).not.toMatch(/\n\s+at /);
+  expect(rows()).toBe('id,name,amount,email,cur\n1,a,10,,false\n1,a,10,a@x,true\n2,b,20,,false\n2,,21,,true\n');
+}
+
 describe('vigil snapshot', () => {
   it('DuckDB: updates, deletes, new keys and a key back, timestamp and check strategies', () => {
     sequence('name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', {}, 'snapshots');
@@ -79,6 +130,15 @@ describe('vigil snapshot', () => {
   it('Postgres: the same sequence, the same versions', () => {
     const schema = uniqueSchema('snap');
     sequence(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
+  });
+
+  it('DuckDB: columns added, dropped and retyped between runs; NULL keys', () => {
+    columnChanges('name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', {}, 'snapshots');
+  });
+
+  it('Postgres: the same column changes', () => {
+    const schema = uniqueSchema('snapcols');
+    columnChanges(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
   });
 
   it("dbt 1.9's YAML snapshots: relation and config in properties YAML; a relation that is not ref() or source() is an error at its line", () => {
@@ -97,6 +157,29 @@ describe('vigil snapshot', () => {
     const bad = vigil(dir, ['snapshot']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/snapshots\/snapshots\.yml:3:\d+: error: snapshot 'customers_yaml': relation must be ref\('model'\) or source\('src', 'table'\), got 'customers'/);
+  });
+
+  it("a SQL snapshot's properties YAML (as dbt's): description, columns and their tests run after it; an entry naming no block, or with config:, is an error at its line", () => {
+    const dir = makeProject({
+      'seeds/customers.csv': STATES[0],
+      'snapshots/s.sql': "{% snapshot cust_snap %}\n{{ config(unique_key='id', strategy='check', check_cols=['name']) }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n",
+      'snapshots/s.yml': 'snapshots:\n  - name: cust_snap\n    description: every version of a customer\n    columns:\n      - name: name\n        tests: [not_null]\n      - name: id\n        tests: [unique]\n',
+    });
+    dirs.push(dir);
+    const b = vigil(dir, ['build']);
+    expect(b.stdout).toMatch(/PASS not_null_cust_snap_name/);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    // bob renamed: a second version of id 2, so unique fails (was: the tests were never read)
+    writeFileSync(join(dir, 'seeds/customers.csv'), STATES[0].replace('2,bob', '2,bobby'));
+    const again = vigil(dir, ['build']);
+    expect(again.stdout).toMatch(/FAIL unique_cust_snap_id/);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8')).nodes['snapshot.fixture.cust_snap'].description).toBe('every version of a customer');
+    writeFileSync(join(dir, 'snapshots/s.yml'), 'snapshots:\n  - name: cust_snp\n    columns: [{ name: id }]\n  - name: cust_snap\n    config: { strategy: check }\n');
+    const bad = vigil(dir, ['compile']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("snapshots/s.yml:2:11: error: snapshot 'cust_snp': no {% snapshot cust_snp %} block — did you mean 'cust_snap'?, and no relation: to select from");
+    expect(bad.stderr).toMatch(/snapshots\/s\.yml:5:\d+: error: snapshot 'cust_snap': config: in YAML goes with relation:/);
   });
 
   it('a snapshot without unique_key, or without updated_at for timestamp, is an error at its line; so is a file without a snapshot block', () => {
