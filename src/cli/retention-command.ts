@@ -19,6 +19,7 @@ import {
   DEFAULT_MINIMUM,
   ensureLog,
   logRelation,
+  parseWarehouseTime,
   PLAN_FILE,
   retentionTables,
   type PlanEntry,
@@ -189,13 +190,21 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
   const stop = stopBetweenBatches(err);
   try {
     // every table counted again before anything is deleted: more rows before a cutoff than the
-    // plan counted means the data changed under it (a backfill, a moved timestamp)
+    // plan counted, or a row older than its oldest or newer than its newest, means the data
+    // changed under it (a backfill, a moved timestamp) — the count alone passed a backfilled row
+    // beside a planned row moved out of reach. (Rows the plan counted and a stopped apply already
+    // deleted leave fewer rows within the same bounds: deleted oldest first.)
     const remaining = new Map<string, number>();
     const drift: string[] = [];
+    const at = (t: string | null) => (t === null ? undefined : parseWarehouseTime(t).getTime());
     for (const e of entries) {
       const now = await countAffected(conns.adapterOf(e.target), e, false);
       remaining.set(e.unique_id, now.rows);
       if (now.rows > e.rows) drift.push(`${e.table}: the plan counted ${e.rows.toLocaleString('en-US')} rows before ${e.cutoff}, there are ${now.rows.toLocaleString('en-US')} now`);
+      else if (now.rows && (at(now.oldest)! < (at(e.oldest) ?? -Infinity) || at(now.newest)! > (at(e.newest) ?? Infinity))) {
+        const which = at(now.oldest)! < (at(e.oldest) ?? -Infinity) ? `oldest ${now.oldest} (the plan's: ${e.oldest})` : `newest ${now.newest} (the plan's: ${e.newest})`;
+        drift.push(`${e.table}: rows before ${e.cutoff} the plan did not count: the ${which}`);
+      }
     }
     if (drift.length) {
       err(`error: the data changed since the plan (${plan.generated_at}); nothing was deleted:\n  ${drift.join('\n  ')}\nRun vigil retention plan again and review it.`);

@@ -188,6 +188,17 @@ describe('vigil retention on DuckDB', () => {
     expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: 73 }]);
   });
 
+  it('a backfilled old row beside a planned row moved out of reach (the same count) is refused, exit 1, nothing deleted (was: deleted the row the plan never counted)', async () => {
+    const dir = await duckProject('{ column: created_at, keep: 3d }', '1d');
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
+    await duck(dir, "update raw.events set created_at = timestamptz '2026-11-30 12:00:00+00' where id = (select id from raw.events where created_at < timestamptz '2026-11-28 00:00:00+00' order by created_at desc limit 1)");
+    await duck(dir, "insert into raw.events values (99999, timestamptz '2020-01-01 00:00:00+00', null, 'backfilled')");
+    const drift = vigil(dir, ['retention', 'apply']);
+    expect(drift.stderr).toMatch(/the data changed since the plan .*nothing was deleted:\n {2}raw\.events: rows before 2026-11-28T00:00:00\.000Z the plan did not count: the oldest 2020-01-01/s);
+    expect(drift.code).toBe(1);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS + 1 }]);
+  });
+
   it('an edited plan (a later cutoff) or a changed minimum is refused, exit 2, nothing deleted', async () => {
     const dir = await duckProject('{ column: created_at, keep: 30d, override_days: days }');
     expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
