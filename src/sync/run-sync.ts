@@ -118,7 +118,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // reads a snapshot of its own (the source's vacuum is held back one batch at most).
         const replace = await writer.hasRows(rel);
         // the state as this run found it: each batch moves the cursor only from there (BatchInfo.fence)
-        let fence = { rowsSynced: state?.rows_synced ?? 0, cursorId: state?.cursor_id ?? null };
+        let fence = { rowsSynced: state?.rows_synced ?? 0 };
         // A batch (one transaction, batch_size rows) is read as one file, or as the writer's
         // filesPerBatch files, which it loads one by one as they arrive; the files of a batch
         // read one snapshot of the source. The source reads the next file while the warehouse
@@ -223,7 +223,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             if (process.env.VIGIL_SYNC_TIMING) opts.out(`    waited for reads ${waited.toFixed(0)} ms, apply ${(performance.now() - tWrite).toFixed(0)} ms, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
             batches++;
             rows += b.rows;
-            fence = { rowsSynced: fence.rowsSynced + b.rows, cursorId: b.lastId };
+            fence = { rowsSynced: fence.rowsSynced + b.rows };
             const secs = (performance.now() - t0) / 1000;
             opts.out(`  ${stream}: batch ${batches}, ${rows.toLocaleString('en-US')} rows, ${Math.round(rows / Math.max(secs, 1e-3)).toLocaleString('en-US')} rows/s`);
           }
@@ -237,17 +237,17 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         const seconds = (performance.now() - t0) / 1000;
         const done = `${rows.toLocaleString('en-US')} rows in ${batches} batch${batches === 1 ? '' : 'es'}`;
         if (interrupted) {
-          await writer.recordRun(stateRel, stream, 'interrupted', null, sourceMax);
-          results.push({ stream, status: 'interrupted', rows, batches, seconds, message: `stopped after ${done}; the next run continues from its cursor` });
+          await writer.recordRun(stateRel, stream, 'interrupted', null, sourceMax, rows);
+          results.push({ stream, status: 'interrupted', rows, batches, seconds, message: `stopped after ${done}; ${opts.mode === 'full' || opts.since ? 'the cursor stays where this pass found it or took it, whichever is later: a delta run goes on from there, and this pass is not resumed (run it again for the rest)' : 'the next run continues from its cursor'}` });
         } else {
-          await writer.recordRun(stateRel, stream, 'success', null, sourceMax);
+          await writer.recordRun(stateRel, stream, 'success', null, sourceMax, rows);
           results.push({ stream, status: 'success', rows, batches, seconds, message: done });
         }
       } catch (e) {
         const message = redact(e instanceof Error ? e.message.split('\n')[0] : String(e));
         // the cursor stays where the last committed batch left it; the failure is counted — but
         // not when another run of the stream holds it: the state is that run's to write
-        if (!(e instanceof SyncConflict)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax).catch(() => undefined);
+        if (!(e instanceof SyncConflict)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax, rows).catch(() => undefined);
         results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message });
       }
     }

@@ -50,16 +50,16 @@ export abstract class StandardSyncWriter implements SyncWriter {
     return (await this.db.query(`select 1 from ${this.db.dialect.relation(rel)} limit 1`)).length > 0;
   }
 
-  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null): Promise<void> {
+  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number): Promise<void> {
     const d = this.db.dialect;
     const s = d.relation(stateRel);
     const p = (i: number) => d.param(i);
     await this.db.execute(
-      `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor)
-       values (${p(1)}, ${p(2)}, ${p(3)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${d.timestampParam(4)})
+      `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor, last_run_rows)
+       values (${p(1)}, ${p(2)}, ${p(3)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${d.timestampParam(4)}, ${p(5)})
        on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error, consecutive_failures = ${status === 'error' ? `${s}.consecutive_failures + 1` : status === 'interrupted' ? `${s}.consecutive_failures` : '0'},
-         last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor)`,
-      [stream, status, error, sourceMax],
+         last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor), last_run_rows = excluded.last_run_rows`,
+      [stream, status, error, sourceMax, rows],
     );
   }
 
@@ -81,14 +81,20 @@ export abstract class StandardSyncWriter implements SyncWriter {
     const d = this.db.dialect;
     const s = d.relation(stateRel);
     const p = (i: number) => d.param(i);
+    // the cursor only moves forward: a full or --since pass reads from behind it, and stopped
+    // there (kill -9, SIGTERM, a failure) it left the cursor where it stopped — the next delta
+    // read everything from that point again. last_synced_at is the last successful run's
+    // (recordRun): a run that commits batches and then fails is no sync for /health.
+    const ahead = `${s}.cursor_value is null or excluded.cursor_value >= ${s}.cursor_value`;
     return {
-      sql: `insert into ${s} (stream, cursor_value, cursor_id, rows_synced, last_synced_at, source_max_cursor, last_status, last_error, consecutive_failures, last_run_rows, last_run_at)
-           values (${p(1)}, ${d.timestampParam(2)}, ${p(3)}, ${p(4)}, now(), ${d.timestampParam(5)}, 'running', null, 0, ${p(4)}, now())
-           on conflict (stream) do update set cursor_value = excluded.cursor_value, cursor_id = excluded.cursor_id,
-             rows_synced = ${s}.rows_synced + excluded.rows_synced, last_synced_at = excluded.last_synced_at,
+      sql: `insert into ${s} (stream, cursor_value, cursor_id, rows_synced, source_max_cursor, last_status, last_error, consecutive_failures, last_run_at)
+           values (${p(1)}, ${d.timestampParam(2)}, ${p(3)}, ${p(4)}, ${d.timestampParam(5)}, 'running', null, 0, now())
+           on conflict (stream) do update set cursor_value = case when ${ahead} then excluded.cursor_value else ${s}.cursor_value end,
+             cursor_id = case when ${ahead} then excluded.cursor_id else ${s}.cursor_id end,
+             rows_synced = ${s}.rows_synced + excluded.rows_synced,
              source_max_cursor = excluded.source_max_cursor, last_status = 'running'${batch.fence ? `
-           where ${s}.rows_synced = ${p(6)} and ${s}.cursor_id is not distinct from ${p(7)}` : ''}`,
-      params: [stream, batch.lastCursor, batch.lastId, batch.rows, sourceMax, ...(batch.fence ? [batch.fence.rowsSynced, batch.fence.cursorId] : [])],
+           where ${s}.rows_synced = ${p(6)}` : ''}`,
+      params: [stream, batch.lastCursor, batch.lastId, batch.rows, sourceMax, ...(batch.fence ? [batch.fence.rowsSynced] : [])],
     };
   }
 }

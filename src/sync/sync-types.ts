@@ -65,11 +65,12 @@ export interface BatchInfo {
   lastCursor: string | null;
   lastId: string | null;
   /**
-   * The stream's state as this run left it (or found it): its `rows_synced` and `cursor_id`. A
-   * writer that can moves the cursor only while the state still says so, and otherwise rolls the
-   * batch back (SyncConflict): another run of the same stream committed in between.
+   * The stream's state as this run left it (or found it): its `rows_synced` (every batch adds its
+   * rows, more than 0; a reset sets 0). A writer that can moves the cursor only while the state
+   * still says so, and otherwise rolls the batch back (SyncConflict): another run of the same
+   * stream committed in between. (Not the cursor: a pass behind it leaves it as it is.)
    */
-  fence?: { rowsSynced: number; cursorId: string | null };
+  fence?: { rowsSynced: number };
 }
 
 /** Another run of the stream committed since this run read its state: this batch was rolled back. */
@@ -171,8 +172,12 @@ export interface SyncWriter {
    * file is loaded): one transaction.
    */
   applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<BatchFile>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo>;
-  /** How a run ended: `interrupted` (stopped between batches, SIGTERM) keeps the failure count and the last success time. */
-  recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null): Promise<void>;
+  /**
+   * How a run ended, with the rows it committed (`last_run_rows`): `interrupted` (stopped between
+   * batches, SIGTERM) keeps the failure count and the last success time; only `success` sets
+   * `last_synced_at`.
+   */
+  recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number): Promise<void>;
   /** --full-refresh: empty the table and forget the stream's cursor, in one transaction. */
   reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
 }

@@ -42,6 +42,18 @@ describe('PostgresAdapter', () => {
     expect((await db.columns(rel)).map((c) => c.name)).toEqual(['i']);
   });
 
+  it("sessions read dates in ISO and UTC whatever the url's options say; the url's other options are kept (was: a url or role DateStyle 'SQL, DMY' broke every delta sync's cursor)", async () => {
+    const sep = url.includes('?') ? '&' : '?';
+    const styled = await PostgresAdapter.open({ type: 'postgres', url: `${url}${sep}options=${encodeURIComponent('-c DateStyle=SQL,DMY -c TimeZone=Asia/Kolkata -c statement_timeout=4321')}`, schema: 'analytics' }, 1, { helpers: false });
+    try {
+      const [r] = await styled.query<Record<string, string>>("select current_setting('DateStyle') as ds, current_setting('TimeZone') as tz, current_setting('statement_timeout') as st, cast(timestamptz '2026-03-15 10:00:00+00' as varchar) as t, date '2026-03-15' as d");
+      expect(r).toMatchObject({ ds: 'ISO, YMD', tz: 'UTC', st: '4321ms', t: '2026-03-15 10:00:00+00' });
+      expect((r.d as unknown as Date).toISOString()).toBe('2026-03-15T00:00:00.000Z');
+    } finally {
+      await styled.close();
+    }
+  });
+
   it('two builds of one relation at once (two processes): one after the other, nothing doubled (was: every key inserted twice; two first builds, "already exists")', async () => {
     const schema = uniqueSchema('pgt_race');
     await db.ensureSchema(schema);

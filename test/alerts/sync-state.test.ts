@@ -149,12 +149,12 @@ describe('the shipped sync rules against the sync state the DuckDB writer keeps'
     const stateRel = { schema: 'raw', identifier: STATE_TABLE };
     now = new Date();
     // events: synced now; its newest source row is 2 hours old
-    await w.recordRun(stateRel, 'raw.events', 'success', null, new Date(now.getTime() - 2 * 3600_000).toISOString());
+    await w.recordRun(stateRel, 'raw.events', 'success', null, new Date(now.getTime() - 2 * 3600_000).toISOString(), 0);
     // trails: synced once, then four failures in a row; its source was read each time
-    await w.recordRun(stateRel, 'raw.trails', 'success', null, now.toISOString());
-    for (let i = 1; i <= 4; i++) await w.recordRun(stateRel, 'raw.trails', 'error', `stream raw.trails: connection refused (try ${i})`, now.toISOString());
+    await w.recordRun(stateRel, 'raw.trails', 'success', null, now.toISOString(), 0);
+    for (let i = 1; i <= 4; i++) await w.recordRun(stateRel, 'raw.trails', 'error', `stream raw.trails: connection refused (try ${i})`, now.toISOString(), 0);
     // users: three failures, never a success, nothing read from the source
-    for (let i = 1; i <= 3; i++) await w.recordRun(stateRel, 'raw.users', 'error', "relation \"users\" does not exist", null);
+    for (let i = 1; i <= 3; i++) await w.recordRun(stateRel, 'raw.users', 'error', "relation \"users\" does not exist", null, 0);
     // raw.orders is declared but missing from the table: never synced
   });
   afterAll(async () => {

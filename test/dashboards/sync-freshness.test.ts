@@ -44,12 +44,12 @@ describe('sync freshness gauge (vigil_sync_state.last_synced_at, SLO 5 min)', ()
       const w = duck.syncWriter();
       await w.ensureState('raw');
       const rel = { schema: 'raw', identifier: STATE_TABLE };
-      await w.recordRun(rel, 'raw.workflows', 'success', null, synced.toISOString());
-      await w.recordRun(rel, 'raw.ai_audit_logs', 'success', null, synced.toISOString());
+      await w.recordRun(rel, 'raw.workflows', 'success', null, synced.toISOString(), 0);
+      await w.recordRun(rel, 'raw.ai_audit_logs', 'success', null, synced.toISOString(), 0);
       // the writer stamps last_synced_at with the clock of the run: pin it to `synced`
       await duck.execute(`update raw.${STATE_TABLE} set last_synced_at = '${synced.toISOString()}'::timestamptz`);
       // a later failure does not move last_synced_at: the gauge measures successful syncs
-      await w.recordRun(rel, 'raw.ai_audit_logs', 'error', 'connection refused', null);
+      await w.recordRun(rel, 'raw.ai_audit_logs', 'error', 'connection refused', null, 0);
     } finally {
       await duck.close();
     }

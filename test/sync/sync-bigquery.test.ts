@@ -65,7 +65,9 @@ describe('vigil sync into BigQuery', () => {
     expect(txs).toHaveLength(3);
     // the target was empty: plain inserts; the state row moves to the batch's last key in the same script
     expect(txs[0]).toMatch(/INSERT INTO `vigil-sync`\.`raw`\.`events` \(`id`, `payload`, `note`, `created_at`\) SELECT .* FROM `vigil-sync`\.`raw`\.`events__vigil_stage`/);
-    expect(txs[0]).toMatch(/MERGE `vigil-sync`\.`raw`\.`vigil_sync_state` AS T[\s\S]*cursor_value = TIMESTAMP\(S\.cursor_value\), cursor_id = S\.cursor_id/);
+    // (only forward: a pass behind the cursor keeps it; last_synced_at is set by the run's success, not here)
+    expect(txs[0]).toMatch(/MERGE `vigil-sync`\.`raw`\.`vigil_sync_state` AS T[\s\S]*WHEN MATCHED THEN UPDATE SET [^\n]*cursor_value = IF\(T\.cursor_value IS NULL OR TIMESTAMP\(S\.cursor_value\) >= T\.cursor_value, TIMESTAMP\(S\.cursor_value\), T\.cursor_value\), cursor_id = IF\([^\n]*, S\.cursor_id, T\.cursor_id\)/);
+    expect(txs[0]).not.toContain('last_synced_at');
     // stream, cursor and key travel as typed positional parameters, not as SQL text
     const params = (q: (typeof txReqs)[number]) => (q.body.configuration.query.queryParameters as Array<{ parameterType: { type: string }; parameterValue: { value: string } }>).map((p) => [p.parameterType.type, p.parameterValue?.value]);
     expect(txReqs[0].body.configuration.query.parameterMode).toMatch(/^positional$/i);

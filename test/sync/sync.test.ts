@@ -263,6 +263,62 @@ describe('vigil sync', () => {
     }
   });
 
+  it('a full pass stopped behind the cursor leaves the cursor where it was; a run that commits batches and then fails is no successful sync (were: the cursor moved back to where the pass stopped, every batch refreshed last_synced_at, last_run_rows kept its first batch)', async () => {
+    const s = uniqueSchema('sync_behind');
+    await trailsSource(s, 12);
+    const src = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 2);
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-behind-'));
+    dirs.push(dir);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: 'w.duckdb', schema: 'raw' }, dir, 1);
+    const state = async () =>
+      (await db.query<Record<string, unknown>>('select cast(cursor_value as varchar) as c, cursor_id as id, rows_synced::int as n, last_run_rows::int as r, last_status as st, cast(last_synced_at as varchar) as at from raw.vigil_sync_state'))[0];
+    try {
+      const [r1] = await syncStreams([trails(s)], new Map([['app', src.syncReader!()]]), db, quiet);
+      expect(r1).toMatchObject({ status: 'success', rows: 12 });
+      const s1 = await state();
+      expect(s1).toMatchObject({ id: 't12', n: 12, r: 12, st: 'success' });
+      // a full pass (from the beginning), stopped once its first batch is in
+      const stop = new AbortController();
+      const [r2] = await syncStreams([trails(s)], new Map([['app', readerWith(src, async () => stop.abort())]]), db, { ...quiet, mode: 'full', signal: stop.signal });
+      expect(r2).toMatchObject({ status: 'interrupted', rows: 4 });
+      expect(r2.message).toContain('this pass is not resumed');
+      expect(await state()).toEqual({ ...s1, n: 16, r: 4, st: 'interrupted' });
+      // a full pass that commits a batch, then loses its source
+      const failing = src.syncReader!();
+      const read = failing.readBatch.bind(failing);
+      let calls = 0;
+      failing.readBatch = async (...args) => {
+        if (++calls === 2) throw new Error("connection lost"); // (one file per batch here: trails has no (cursor, key) index)
+        return read(...args);
+      };
+      const [r3] = await syncStreams([trails(s)], new Map([['app', failing]]), db, { ...quiet, mode: 'full' });
+      expect(r3).toMatchObject({ status: 'error', rows: 4 });
+      expect(await state()).toEqual({ ...s1, n: 20, r: 4, st: 'error' });
+      expect((await db.query<{ n: number }>('select count(*)::int as n from raw.trails'))[0].n).toBe(12);
+    } finally {
+      await db.close();
+      await src.close();
+    }
+  });
+
+  it('timestamps with a precision (Prisma\'s timestamptz(3)) are cursors and keep their zone in DuckDB (were: refused as a cursor, copied as TIMESTAMP without zone)', async () => {
+    const s = uniqueSchema('sync_prec');
+    await client.query(`create schema ${s}; create table ${s}.prec (id text primary key, updated_at timestamptz(3) not null, seen timestamp(0)); insert into ${s}.prec values ('a', timestamptz '2026-01-01 10:00:00.123+02', timestamp '2026-01-01 08:00:01')`);
+    const src = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 2);
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-prec-'));
+    dirs.push(dir);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: 'w.duckdb', schema: 'raw' }, dir, 1);
+    try {
+      const node = { ...trails(s), name: 'prec', relation: { schema: 'raw', identifier: 'prec' } };
+      const [r] = await syncStreams([node], new Map([['app', src.syncReader!()]]), db, quiet);
+      expect(r, r.message).toMatchObject({ status: 'success', rows: 1 });
+      expect(await db.query("select typeof(updated_at) as t, typeof(seen) as u, strftime(updated_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%g') as v from raw.prec")).toEqual([{ t: 'TIMESTAMP WITH TIME ZONE', u: 'TIMESTAMP', v: '2026-01-01 08:00:00.123' }]);
+    } finally {
+      await db.close();
+      await src.close();
+    }
+  });
+
   it('two syncs of one stream at once into Postgres: the batch of the later committer is rolled back, nothing doubled, the state is the winner\'s', async () => {
     const s = uniqueSchema('sync_race');
     const dest = uniqueSchema('sync_race_raw');

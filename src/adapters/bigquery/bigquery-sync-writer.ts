@@ -78,23 +78,27 @@ ON ${pk.map((k) => `T.${q(k)} = S.${q(k)}`).join(' AND ')}
 WHEN MATCHED THEN UPDATE SET ${columns.map((c) => `${q(c.name)} = ${from(c)}`).join(', ')}
 WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${columns.map(from).join(', ')})`
       : `INSERT INTO ${this.rel(rel)} (${cols.join(', ')}) SELECT ${columns.map(from).join(', ')} FROM ${this.rel(stage)} AS S`;
-    const common = { cursor_value: 'TIMESTAMP(S.cursor_value)', cursor_id: 'S.cursor_id', last_synced_at: 'CURRENT_TIMESTAMP()', source_max_cursor: 'TIMESTAMP(S.source_max)', last_status: "'running'", last_run_rows: 'S.batch_rows', last_run_at: 'CURRENT_TIMESTAMP()' };
+    // the cursor only moves forward (a full or --since pass behind it, stopped, left it where it
+    // stopped); last_synced_at is set by the run's success (recordRun), not by a batch
+    const ahead = 'T.cursor_value IS NULL OR TIMESTAMP(S.cursor_value) >= T.cursor_value';
+    const common = { source_max_cursor: 'TIMESTAMP(S.source_max)', last_status: "'running'", last_run_at: 'CURRENT_TIMESTAMP()' };
     const state = this.stateMerge(
       stateRel,
       { stream, cursor_value: batch.lastCursor, cursor_id: batch.lastId, batch_rows: batch.rows, source_max: sourceMax },
-      { ...common, rows_synced: 'COALESCE(T.rows_synced, 0) + S.batch_rows' },
-      { ...common, rows_synced: 'S.batch_rows', consecutive_failures: '0' },
+      { ...common, cursor_value: `IF(${ahead}, TIMESTAMP(S.cursor_value), T.cursor_value)`, cursor_id: `IF(${ahead}, S.cursor_id, T.cursor_id)`, rows_synced: 'COALESCE(T.rows_synced, 0) + S.batch_rows' },
+      { ...common, cursor_value: 'TIMESTAMP(S.cursor_value)', cursor_id: 'S.cursor_id', rows_synced: 'S.batch_rows', consecutive_failures: '0' },
     );
     // the rows and the cursor move together: one multi-statement transaction
     await this.db.execute(`BEGIN TRANSACTION;\n${merge};\n${state.sql};\nCOMMIT TRANSACTION`, state.params);
     return batch;
   }
 
-  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null): Promise<void> {
+  async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number): Promise<void> {
     const state = this.stateMerge(
       stateRel,
-      { stream, status, error, source_max: sourceMax },
+      { stream, status, error, source_max: sourceMax, run_rows: rows },
       {
+        last_run_rows: 'S.run_rows',
         last_status: 'S.status',
         last_error: 'S.error',
         consecutive_failures: status === 'error' ? 'COALESCE(T.consecutive_failures, 0) + 1' : status === 'interrupted' ? 'COALESCE(T.consecutive_failures, 0)' : '0',
@@ -102,7 +106,7 @@ WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${columns.map(from).jo
         ...(status === 'success' ? { last_synced_at: 'CURRENT_TIMESTAMP()' } : {}),
         source_max_cursor: 'COALESCE(TIMESTAMP(S.source_max), T.source_max_cursor)',
       },
-      { last_status: 'S.status', last_error: 'S.error', consecutive_failures: status === 'error' ? '1' : '0', last_run_at: 'CURRENT_TIMESTAMP()', ...(status === 'success' ? { last_synced_at: 'CURRENT_TIMESTAMP()' } : {}), rows_synced: '0', source_max_cursor: 'TIMESTAMP(S.source_max)' },
+      { last_status: 'S.status', last_error: 'S.error', consecutive_failures: status === 'error' ? '1' : '0', last_run_at: 'CURRENT_TIMESTAMP()', ...(status === 'success' ? { last_synced_at: 'CURRENT_TIMESTAMP()' } : {}), rows_synced: '0', source_max_cursor: 'TIMESTAMP(S.source_max)', last_run_rows: 'S.run_rows' },
     );
     await this.db.execute(state.sql, state.params);
   }

@@ -67,12 +67,28 @@ export class PostgresAdapter implements Adapter {
     };
     const ssl = cfg.ssl === undefined ? undefined : typeof cfg.ssl === 'boolean' ? cfg.ssl : { rejectUnauthorized: cfg.ssl.reject_unauthorized ?? true, ca: cfg.ssl.ca };
     const size = Math.max(1, cfg.pool_size ?? poolSize);
+    // the url's own `options` (pg reads them from the url over the pool's) go first, ours after
+    // them: for the same setting the later -c wins, and the session styles below must hold
+    let connectionString = cfg.url;
+    let urlOptions = '';
+    if (/[?&]options=/.test(cfg.url)) {
+      try {
+        const u = new URL(cfg.url);
+        urlOptions = u.searchParams.get('options') ?? '';
+        u.searchParams.delete('options');
+        connectionString = u.toString();
+      } catch {
+        // not a URL (a socket path): as written
+      }
+    }
     const pool = new pg.Pool({
-      connectionString: cfg.url,
+      connectionString,
       max: size,
       ssl,
       application_name: cfg.application_name ?? 'vigil',
-      options: `-c TimeZone=UTC${cfg.statement_timeout_ms ? ` -c statement_timeout=${cfg.statement_timeout_ms}` : ''}`,
+      // dates and intervals in the styles the driver parses and the sync state is read back in,
+      // whatever the server, database or role set (a 'SQL, DMY' DateStyle broke every delta sync)
+      options: `${urlOptions ? `${urlOptions} ` : ''}-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres${cfg.statement_timeout_ms ? ` -c statement_timeout=${cfg.statement_timeout_ms}` : ''}`,
       connectionTimeoutMillis: 15_000,
       types: types as never,
     });

@@ -98,11 +98,16 @@ export class PostgresSyncReader implements SyncReader {
   }
 
   async describe(spec: StreamSpec): Promise<SyncColumn[]> {
-    const rows = await this.db.query<{ name: string; type: string; notnull: boolean }>(
-      `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as notnull from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+    // a timestamp's precision (timestamptz(3), Prisma's default) is left out: the copy keeps
+    // microseconds, which hold every such value, and the type is the one every writer knows
+    // (timestamptz(3) was refused as a cursor and copied to DuckDB as a TIMESTAMP without zone)
+    const rows = (
+      await this.db.query<{ name: string; type: string; notnull: boolean }>(
+        `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as notnull from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
      where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped order by a.attnum`,
-      [spec.schema, spec.table],
-    );
+        [spec.schema, spec.table],
+      )
+    ).map((r) => ({ ...r, type: r.type.replace(/^(timestamp|time)\(\d+\)/, '$1') }));
     const where = `${spec.schema}.${spec.table}`;
     if (!rows.length) throw new WarehouseError(`stream ${spec.stream}: table ${where} does not exist in the source database (${spec.declaredAt}); check the table name and the source's sync.schema`, '');
     const names = rows.map((r) => r.name);
