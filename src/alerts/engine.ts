@@ -144,22 +144,6 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
   if (rule.time) rows = rows.filter((r) => (toEpochMs(r[rule.time!]) ?? -Infinity) <= atMs);
   const base = baseLabels(rule);
 
-  if (c.type === 'no_data') {
-    const windowMs = durationMs(c.window);
-    let last: number | undefined;
-    for (const r of rows) {
-      const t = toEpochMs(r[c.column]);
-      if (t !== undefined && t <= atMs && (last === undefined || t > last)) last = t;
-    }
-    const active = last === undefined || atMs - last > windowMs;
-    const values: Record<string, Json> = {
-      last_seen_at: last === undefined ? null : new Date(last).toISOString(),
-      window: c.window,
-      silence_for: last === undefined ? 'ever' : formatDuration(atMs - last),
-    };
-    return { instances: [{ key: instanceKey(rule.name, {}), kind: 'row', labels: base, active, values }], noData: false };
-  }
-
   // new_value groups by its column too; sync state rows are one instance per stream unless told otherwise
   const groupBy = c.type === 'new_value' && !rule.group_by.includes(c.column) ? [...rule.group_by, c.column] : rule.group_by.length || !readsSyncState(rule) ? rule.group_by : ['stream'];
   const groups = new Map<string, { labels: Record<string, string>; rows: Array<Record<string, Json>> }>();
@@ -174,6 +158,28 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
     let e = groups.get(key);
     if (!e) groups.set(key, (e = { labels: g, rows: [] }));
     e.rows.push(r);
+  }
+
+  if (c.type === 'no_data') {
+    // like absent_over_time: one instance per group the rows name whose newest row is older than
+    // the window; with no rows at all (no group to name), one instance for the whole rule
+    const windowMs = durationMs(c.window);
+    const silent = (label: Record<string, string>, rs: Array<Record<string, Json>>): Judged => {
+      let last: number | undefined;
+      for (const r of rs) {
+        const t = toEpochMs(r[c.column]);
+        if (t !== undefined && t <= atMs && (last === undefined || t > last)) last = t;
+      }
+      const active = last === undefined || atMs - last > windowMs;
+      const values: Record<string, Json> = {
+        last_seen_at: last === undefined ? null : new Date(last).toISOString(),
+        window: c.window,
+        silence_for: last === undefined ? 'ever' : formatDuration(atMs - last),
+      };
+      return { key: instanceKey(rule.name, label), kind: 'row', labels: { ...base, ...label }, active, values };
+    };
+    const instances = groups.size ? [...groups.values()].map((g) => silent(g.labels, g.rows)) : [silent({}, [])];
+    return { instances, noData: false };
   }
 
   const instances: Judged[] = [];

@@ -25,6 +25,7 @@ import { syncStateRows } from './sync-state.js';
 import type { StateDoc, StateStore } from './state.js';
 import { durationMs } from './time.js';
 import { mapLimit } from '../run/concurrency.js';
+import { PAGERDUTY_HOST_PROBLEM, pagerDutyHost } from './delivery/pagerduty.js';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type PagerDutyEvent, type SlackMessage } from './delivery/types.js';
 import type { SlackBotTarget } from './delivery/slack-bot.js';
 
@@ -390,9 +391,9 @@ export function resolveIntegration(rc: ReceiverConfig, kind: 'pagerduty' | 'slac
     const fromEnv = rc.pagerduty.server_env ? env[rc.pagerduty.server_env] : undefined;
     const given = fromEnv || rc.pagerduty.server;
     // the Events API is reached as https://<server>/v2/enqueue: an https:// URL gives its host;
-    // any other scheme cannot be honoured (it became https://http//host)
-    const server = given.replace(/^https:\/\/([^/]+)\/?$/i, '$1');
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(server)) return `${fromEnv ? `environment variable ${rc.pagerduty.server_env}` : 'server'} of receiver '${rc.name}' is '${server}': PagerDuty's Events API is reached over https at a host (events.pagerduty.com, or host:port)`;
+    // any other scheme cannot be honoured (it became https://http//host), nor a path (posted under)
+    const server = pagerDutyHost(given);
+    if (server === undefined) return `${fromEnv ? `environment variable ${rc.pagerduty.server_env}` : 'server'} of receiver '${rc.name}' is '${given}': ${PAGERDUTY_HOST_PROBLEM}`;
     return { kind: 'pagerduty', target: { routingKey: key, server }, limiter: rateWindow(rc.pagerduty.rate_per_minute, 60_000) };
   }
   const s = rc.slack;

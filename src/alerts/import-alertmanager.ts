@@ -32,6 +32,17 @@ function envName(receiver: string, suffix: string): string {
   return `${/^[0-9]/.test(base) ? `R_${base}` : base}_${suffix}`;
 }
 
+/** The host[:port] of an Events API URL `https://host[:port]/v2/enqueue`; undefined for any other URL. */
+function enqueueHost(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  return u.protocol === 'https:' && u.pathname === '/v2/enqueue' && !u.search && !u.hash && !u.username && !u.password && u.host ? u.host : undefined;
+}
+
 export function importAlertmanager(text: string): ImportResult | string {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length) return `not valid YAML: ${doc.errors[0].message.split('\n')[0]}`;
@@ -87,12 +98,13 @@ export function importAlertmanager(text: string): ImportResult | string {
       const cfg: Record<string, unknown> = { routing_key_env: v };
       const url = typeof p.url === 'string' ? p.url : globalPagerDuty;
       if (url !== undefined) {
-        try {
-          const host = new URL(url).host;
-          if (host !== 'events.pagerduty.com') cfg.server = host;
-        } catch {
-          losing(`receiver '${name}': pagerduty url '${url}' is not a URL`);
-        }
+        // Vigil posts to https://<server>/v2/enqueue: only a URL of that very shape keeps its
+        // destination (a proxy's path or an http:// URL would be changed silently)
+        const host = enqueueHost(url);
+        const from = typeof p.url === 'string' ? 'url' : 'url (global.pagerduty_url)';
+        if (host === undefined)
+          losing(`receiver '${name}': pagerduty ${from} '${url}' is not https://host[:port]/v2/enqueue, where Vigil sends (https://<server>/v2/enqueue); the receiver is written with the default server events.pagerduty.com: set server: to a host that serves /v2/enqueue over https`);
+        else if (host !== 'events.pagerduty.com') cfg.server = host;
       }
       rc.pagerduty = cfg;
       env.push({ name: v, what: `the routing key of '${name}'${p.routing_key_file ? ` (Alertmanager read it from ${String(p.routing_key_file)})` : p.service_key ? ' (its service_key: an Events API v1 key; Vigil sends Events API v2, which needs an integration key)' : ''}` });

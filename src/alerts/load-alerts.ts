@@ -167,6 +167,23 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
     ds.push(diag('E_ALERT', `alert '${rule.name}': a zscore condition needs either zscore: (a column holding the z-score) or value: and days: (computed over the rows)`, at('condition')));
   else if (c.type === 'zscore' && !c.zscore && !(c.value && c.days)) ds.push(diag('E_ALERT', `alert '${rule.name}': a zscore condition computed over the rows needs both value: and days:`, at('condition', c.value ? 'value' : 'days')));
   else if (c.type === 'zscore' && c.days && !rule.time) ds.push(diag('E_ALERT', `alert '${rule.name}': condition.days needs time: (the column that orders the rows)`, at('condition', 'days')));
+  // keys with a default (the ratios, min_baseline) hide whether the rule wrote them: the YAML says
+  const writtenInCondition = (key: string) => {
+    let v: unknown = yaml.value;
+    for (const seg of [...lr.path, 'condition']) v = (v as Record<string | number, unknown> | null | undefined)?.[seg];
+    return !!v && typeof v === 'object' && Object.hasOwn(v, key);
+  };
+  if (c.type === 'anomaly') {
+    for (const [key, only] of [
+      ['drop_ratio', 'spike'],
+      ['spike_ratio', 'drop'],
+    ] as const) {
+      if (c.direction === only && writtenInCondition(key))
+        ds.push(diag('E_ALERT', `alert '${rule.name}': condition.${key} has no effect with direction: ${only} (it judges ${key === 'drop_ratio' ? 'drops' : 'spikes'})`, at('condition', key), `remove it, or set direction: both`));
+    }
+  }
+  if (c.type === 'zscore' && c.zscore && writtenInCondition('min_baseline'))
+    ds.push(diag('E_ALERT', `alert '${rule.name}': condition.min_baseline has no effect with zscore: (a column): it bounds the mean computed from value: and days:`, at('condition', 'min_baseline'), 'remove it, or filter small volumes in the query'));
   if (c.type === 'freshness' && rule.sync_state && !c.column) ds.push(diag('E_ALERT', `alert '${rule.name}': a freshness condition on sync_state rows needs column: (${timestampsOf(SYNC_STATE_COLUMNS).join(', ')})`, at('condition')));
   else if (c.type === 'freshness' && !!c.column === !!c.sync) ds.push(diag('E_ALERT', `alert '${rule.name}': a freshness condition needs either column: or sync: true`, at('condition')));
   if (c.type === 'freshness' && c.source_freshness && !readsSyncState(rule))

@@ -14,6 +14,7 @@ import type { AlertRule, ReceiverConfig, RoutesFile, Severity } from './schema.j
 import { dedupKey, renderTemplate, SEVERITY_ORDER, summaryOf, type InstanceState, type Json } from './engine.js';
 import { groupLabels, inhibitedBy, routeAlert, routeMuted, silencedBy, type RoutedReceiver, type Silence } from './routing.js';
 import type { PagerDutyEvent, SlackMessage } from './delivery/types.js';
+import { truncateSummary } from './delivery/pagerduty.js';
 
 export interface OutboxEntry {
   id: string;
@@ -85,6 +86,12 @@ export function notifyKey(r: Pick<RoutedReceiver, 'key' | 'receiver'>): string {
 export function keyReceiver(key: string): string {
   const i = key.indexOf('\t');
   return i >= 0 ? key.slice(0, i) : key.slice(key.lastIndexOf(' ') + 1);
+}
+
+/** A `notified` key as people read it: `pd_main (route {}/{severity="critical"})`, never its raw TAB. */
+export function describeNotifyKey(key: string): string {
+  const route = keyRoute(key);
+  return route === undefined ? keyReceiver(key) : `${keyReceiver(key)} (route ${route})`;
 }
 
 /** The route of a `notified` key, when it has one. */
@@ -261,7 +268,8 @@ export function pagerDutyEvent(it: Item, source: string): PagerDutyEvent {
     event_action: 'trigger',
     dedup_key,
     payload: {
-      summary: summary.length > 1024 ? summary.slice(0, 1023) + '…' : summary,
+      // (cut where a character ends: a lone surrogate is not text PagerDuty can show)
+      summary: truncateSummary(summary),
       source,
       severity: PD_SEVERITY[(inst.labels.severity as Severity) ?? 'error'] ?? 'error',
       timestamp: inst.firedAt,

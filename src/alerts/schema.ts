@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { Duration as DurationType } from '../time/duration-schema.js';
 import { parseTimestamp } from '../time/timestamp.js';
+import { PAGERDUTY_HOST_PROBLEM, pagerDutyHost } from './delivery/pagerduty.js';
 
 /** Alertmanager's time intervals (time-intervals.ts evaluates them). */
 export const TimeIntervalSchema = z
@@ -177,8 +178,11 @@ const PagerDutyReceiver = z
   .object({
     /** Environment variable holding the integration's routing key (never the key itself). */
     routing_key_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name'),
-    /** Events API host; events.eu.pagerduty.com for EU accounts. */
-    server: z.string().default('events.pagerduty.com'),
+    /** Events API host; events.eu.pagerduty.com for EU accounts. A path or another scheme than https:// cannot be honoured: refused. */
+    server: z
+      .string()
+      .refine((s) => pagerDutyHost(s) !== undefined, { message: PAGERDUTY_HOST_PROBLEM })
+      .default('events.pagerduty.com'),
     /** Environment variable overriding `server` (used by tests and staging). */
     server_env: z.string().optional(),
     /** PagerDuty service this key belongs to, for the docs and route-test output. */

@@ -600,12 +600,13 @@ export async function runAlertsSilences(o: Common & { all?: boolean }): Promise<
 
 export async function runAlertsStatus(o: Common): Promise<void> {
   await withStore(o, async (store) => {
+    const { describeNotifyKey } = await import('../alerts/notify.js');
     const doc = await store.read();
     const inst = Object.values(doc.instances).sort((a, b) => a.key.localeCompare(b.key));
     out(`State in ${store.description}${doc.lock ? ` (locked by ${doc.lock.command} on ${doc.lock.host} until ${doc.lock.until})` : ''}`);
     for (const [name, r] of Object.entries(doc.rules).sort()) out(`  ${name}: ${r.status}${r.error ? ` — ${r.error}` : ''}${r.lastEvaluatedAt ? `, last evaluated ${r.lastEvaluatedAt}` : ''}`);
     out(`${inst.length} instance${inst.length === 1 ? '' : 's'}:`);
-    for (const i of inst) out(`  ${i.status.padEnd(8)} ${i.key} since ${i.activeSince}${Object.keys(i.notified).length ? ` notified ${Object.keys(i.notified).join(', ')}` : ''}`);
+    for (const i of inst) out(`  ${i.status.padEnd(8)} ${i.key} since ${i.activeSince}${Object.keys(i.notified).length ? ` notified ${Object.keys(i.notified).map(describeNotifyKey).join(', ')}` : ''}`);
     const by = (st: string) => doc.outbox.filter((e) => e.status === st);
     const open = [...by('pending'), ...by('sending'), ...by('uncertain'), ...by('rejected')];
     out(
@@ -624,8 +625,12 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
     const which = (o.retry ?? o.drop)!;
     let n = 0;
     const uncertain: string[] = [];
+    let prefixed: string[] = [];
     await store.update(`vigil alerts outbox --${o.retry ? 'retry' : 'drop'}`, (doc) => {
-      const hit = (e: (typeof doc.outbox)[number]) => e.status !== 'sent' && (which === 'all' ? true : e.id === which || e.id.startsWith(which));
+      // an id is matched whole: a prefix (a date) would sweep many entries along, uncertain posts
+      // included, past the care `all` takes with them
+      const hit = (e: (typeof doc.outbox)[number]) => e.status !== 'sent' && (which === 'all' || e.id === which);
+      if (which !== 'all') prefixed = doc.outbox.filter((e) => e.status !== 'sent' && e.id !== which && e.id.startsWith(which)).map((e) => e.id);
       if (o.retry) {
         for (const e of doc.outbox) {
           if (!hit(e) || !e.body) continue;
@@ -647,6 +652,8 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
       }
     });
     if (uncertain.length) err(`left alone: ${uncertain.length} uncertain notification${uncertain.length === 1 ? '' : 's'} (${uncertain.join(', ')}) may have arrived; look in the channel, then --retry ID (send it again) or --drop ID (it arrived)`);
+    if (!n && prefixed.length)
+      throw new UsageError(`no unsent outbox entry has the id '${which}'; ${prefixed.length} start with it (${prefixed.slice(0, 5).join(', ')}${prefixed.length > 5 ? ', ...' : ''}): give one whole id, or all`);
     if (!n) throw new UsageError(`no unsent outbox entry matches '${which}'${uncertain.length ? ' that --retry all may resend' : ''} (list them with: vigil alerts status)`);
     out(o.retry ? `${n} notification${n === 1 ? '' : 's'} will be sent by the next vigil alerts evaluate.` : `Dropped ${n} notification${n === 1 ? '' : 's'} from the outbox; they will not be sent.`);
   });

@@ -350,8 +350,8 @@ export function buildProgram(): Command {
     return runAlertsStatus({ ...globals(cmd), ...o });
   });
   alertOpts(alerts.command('outbox').description('notifications not delivered yet: list them, resend (--retry) or give them up (--drop)'))
-    .option('--retry <id|all>', 'send these again on the next evaluate (uncertain or rejected ones too)')
-    .option('--drop <id|all>', 'remove these unsent notifications for good')
+    .option('--retry <id|all>', 'send this one (a whole id; uncertain or rejected too) or all (not the uncertain ones) again on the next evaluate')
+    .option('--drop <id|all>', 'remove this unsent notification (a whole id), or all, for good')
     .action(async (o, cmd: Command) => {
       const { runAlertsOutbox } = await import('./alerts-commands.js');
       return runAlertsOutbox({ ...globals(cmd), ...o });

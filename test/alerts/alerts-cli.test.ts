@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COUNTS_ALERT, makeProject, REPO, removeDir, vigil, vigilAsync, VIGIL } from '../helpers.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
@@ -56,6 +56,9 @@ describe('invalid alert files: one clear error each, at its line', () => {
     ['a key of another condition type', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql, value: 3 }\n    summary: s\n`, "alerts/a.yaml:5:29: error: alerts[0].condition.value: unknown key 'value': not a key of this block with type: sql (other kinds have it)"],
     ['a duration without its unit', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    keep_firing_for: 0\n`, 'alerts/a.yaml:7:22: error: alerts[0].keep_firing_for: must be a duration like 30s, 15m, 1h30m, 2d or 1w (units ms, s, m, h, d, w, y): a number needs its unit (0s, 0m...)'],
     ['a timeout of 0s', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    timeout: 0s\n`, "alerts/a.yaml:7:14: error: alert 'a': timeout 0s would stop every evaluation at once: it must be more than 0s"],
+    ['drop_ratio with direction: spike (no effect)', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x, 2 as b\n    condition:\n      type: anomaly\n      value: x\n      baseline: b\n      direction: spike\n      drop_ratio: 0.5\n    summary: s\n`, "alerts/a.yaml:10:19: error: alert 'a': condition.drop_ratio has no effect with direction: spike (it judges drops)"],
+    ['spike_ratio with direction: drop (no effect)', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x, 2 as b\n    condition: { type: anomaly, value: x, baseline: b, direction: drop, spike_ratio: 3 }\n    summary: s\n`, "alerts/a.yaml:5:86: error: alert 'a': condition.spike_ratio has no effect with direction: drop (it judges spikes)"],
+    ['zscore min_baseline with a zscore column (no effect)', `alerts:\n  - name: a\n    severity: info\n    query: select 3 as z\n    condition: { type: zscore, zscore: z, min_baseline: 50 }\n    summary: s\n`, "alerts/a.yaml:5:57: error: alert 'a': condition.min_baseline has no effect with zscore: (a column): it bounds the mean computed from value: and days:"],
     ['duplicate name', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n  - name: a\n    severity: info\n    query: select 2 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:7:11: error: alert 'a' is defined twice"],
   ])('%s', (_name, yaml, expected) => {
     const dir = project({ 'alerts/a.yaml': yaml });
@@ -72,11 +75,102 @@ describe('invalid alert files: one clear error each, at its line', () => {
     expect(r.stderr).toContain("alerts/routes.yaml:8:7: error: route.routes[0].contineu: unknown key 'contineu' — did you mean 'continue'?");
   });
 
+  it.each([
+    ['a path', '127.0.0.1:18443/v2/enqueue'],
+    ['an http:// URL', 'http://127.0.0.1:18443'],
+    ['an https:// URL with a path', 'https://pd-proxy.internal/pagerduty'],
+  ])("a PagerDuty server with %s is refused at its line (was: accepted; a path was posted under, /v2/enqueue/v2/enqueue)", (_what, server) => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES.replace('server_env: PD_SERVER', `server: "${server}"`) });
+    const r = vigil(dir, ['alerts', 'check']);
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.stderr).toContain(`alerts/routes.yaml:3:${'    pagerduty: { routing_key_env: PD_KEY, server: '.length + 1}: error: receivers[0].pagerduty.server: PagerDuty's Events API is reached as https://<server>/v2/enqueue`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a PagerDuty server as a host:port or an https:// URL without a path passes', () => {
+    for (const server of ['127.0.0.1:18443', 'https://events.eu.pagerduty.com/']) {
+      const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES.replace('server_env: PD_SERVER', `server: "${server}"`) });
+      const r = vigil(dir, ['alerts', 'check'], { PD_KEY: ROUTING_KEY });
+      expect(r.stderr, server).not.toContain('pagerduty.server');
+      expect(r.code, r.stderr).toBe(0);
+    }
+  });
+
   it('a route to an undefined receiver', () => {
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': ROUTES.replace('  receiver: pd', '  receiver: pdd') });
     const r = vigil(dir, ['alerts', 'check']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("alerts/routes.yaml:5:13: error: receiver 'pdd' is not defined — did you mean 'pd'?");
+  });
+});
+
+describe('the outbox and the status, on a state written by hand', () => {
+  const entry = (id: string, status: string, type = 'slack') => ({
+    id,
+    receiver: type === 'slack' ? 'hook' : 'pd',
+    type,
+    createdAt: '2026-03-10T18:00:00.000Z',
+    status,
+    attempts: 1,
+    items: [{ instance: `many{capability="${id}"}`, alert: 'many', action: 'trigger', labels: {}, summary: id }],
+    body: type === 'slack' ? { text: id } : { event_action: 'trigger', dedup_key: id },
+  });
+  const stateDir = (outbox: unknown[], instances: Record<string, unknown> = {}) => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT });
+    mkdirSync(join(dir, '.vigil'), { recursive: true });
+    writeFileSync(join(dir, '.vigil/s.json'), JSON.stringify({ version: 1, state: { format: 1, instances, rules: {}, silences: [], outbox } }));
+    return dir;
+  };
+  const statuses = (dir: string) => Object.fromEntries((JSON.parse(readFileSync(join(dir, '.vigil/s.json'), 'utf8')).state.outbox as Array<{ id: string; status: string }>).map((e) => [e.id, e.status]));
+  const outbox = (dir: string, ...args: string[]) => vigil(dir, ['alerts', 'outbox', '--state-file', '.vigil/s.json', ...args]);
+
+  it('--retry and --drop take a whole id: a date prefix re-queues nothing, uncertain posts included (was: all of them, past the care of --retry all)', () => {
+    const ids = ['20260310T180000000Z-abc123-0001', '20260310T180000000Z-abc123-0002', '20260310T181500000Z-def456-0001'];
+    const dir = stateDir([entry(ids[0], 'uncertain'), entry(ids[1], 'rejected', 'pagerduty'), entry(ids[2], 'uncertain')]);
+    const before = statuses(dir);
+    for (const flag of ['--retry', '--drop']) {
+      const r = outbox(dir, flag, '20260310');
+      expect(r.code, r.stdout).toBe(2);
+      expect(r.stderr).toContain(`no unsent outbox entry has the id '20260310'; 3 start with it (${ids.join(', ')}): give one whole id, or all`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(statuses(dir)).toEqual(before);
+    }
+    // a whole id: that one only, uncertain or not
+    const one = outbox(dir, '--retry', ids[0]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toContain('1 notification will be sent by the next vigil alerts evaluate.');
+    expect(statuses(dir)).toEqual({ [ids[0]]: 'pending', [ids[1]]: 'rejected', [ids[2]]: 'uncertain' });
+    // all: the refused one, never an uncertain one
+    const all = outbox(dir, '--retry', 'all');
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stderr).toContain(`left alone: 1 uncertain notification (${ids[2]})`);
+    expect(statuses(dir)).toEqual({ [ids[0]]: 'pending', [ids[1]]: 'pending', [ids[2]]: 'uncertain' });
+    const drop = outbox(dir, '--drop', ids[2]);
+    expect(drop.code, drop.stderr).toBe(0);
+    expect(statuses(dir)).toEqual({ [ids[0]]: 'pending', [ids[1]]: 'pending' });
+  });
+
+  it('status names each receiver told, and its route, readably (was: a raw TAB inside the key)', () => {
+    const key = 'many{capability="chat"}';
+    const dir = stateDir([], {
+      [key]: {
+        key,
+        alert: 'many',
+        kind: 'row',
+        labels: { alertname: 'many', severity: 'critical', capability: 'chat' },
+        status: 'firing',
+        activeSince: '2026-03-10T18:00:00.000Z',
+        firedAt: '2026-03-10T18:00:00.000Z',
+        lastActiveAt: '2026-03-10T18:00:00.000Z',
+        consecutive: 1,
+        values: {},
+        notified: { 'pd\t{}/{severity="critical"}': { at: '2026-03-10T18:00:00.000Z', action: 'trigger' }, 'route.routes[1] hook': { at: '2026-03-10T18:00:00.000Z', action: 'trigger' } },
+      },
+    });
+    const r = vigil(dir, ['alerts', 'status', '--state-file', '.vigil/s.json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('\t');
+    expect(r.stdout).toContain(`firing   ${key} since 2026-03-10T18:00:00.000Z notified pd (route {}/{severity="critical"}), hook`);
   });
 });
 

@@ -81,17 +81,26 @@ describe('sendPagerDuty (pdjs against the fake Events API v2)', () => {
     expect(pd.incidents.has('bad-1')).toBe(false);
   });
 
-  it('a 429 burst with Retry-After: 1 then success: sent, every request counted, waited about the Retry-After', async () => {
+  it('a 429 burst with Retry-After: 1 then success: every 429 waits its Retry-After (was: pdjs retried 3 times at once, ignoring it)', async () => {
     const before = pd.requests;
-    // pdjs itself retries a 429 three times after `retryTimeout` (our backoff: 50 ms), then we honour
-    // the final answer's Retry-After (1 s) and call it again
-    pd.script([1, 2, 3, 4].map(() => ({ status: 429, retryAfter: 1 })));
-    const [r, ms] = await timed(send(trigger('burst-1')));
-    expect(r).toEqual({ status: 'sent', httpStatus: 202, attempts: 5 });
-    expect(pd.requests - before).toBe(5);
-    expect(retries).toEqual([{ attempt: 4, delayMs: 1000, reason: expect.stringMatching(/rate limit \(HTTP 429\)/) }]);
-    expect(ms).toBeGreaterThanOrEqual(1000 + 3 * 50 - 20);
-    expect(ms).toBeLessThan(2500);
+    const at: number[] = [];
+    const sendTimes = { onRetry: (i: { attempt: number; delayMs: number; reason: string }) => (retries.push(i), at.push(Date.now())) };
+    pd.script([1, 2].map(() => ({ status: 429, retryAfter: 1 })));
+    const t0 = Date.now();
+    const r = await sendPagerDuty(target, trigger('burst-1'), POLICY, sendTimes);
+    results.push(r);
+    const ms = Date.now() - t0;
+    expect(r).toEqual({ status: 'sent', httpStatus: 202, attempts: 3 });
+    expect(pd.requests - before).toBe(3);
+    const reason = expect.stringMatching(/rate limit \(HTTP 429\)/);
+    expect(retries).toEqual([
+      { attempt: 1, delayMs: 1000, reason },
+      { attempt: 2, delayMs: 1000, reason },
+    ]);
+    // each retry a second after the 429 before it, never sooner
+    expect(at[1] - at[0]).toBeGreaterThanOrEqual(1000 - 20);
+    expect(ms).toBeGreaterThanOrEqual(2000 - 20);
+    expect(ms).toBeLessThan(3500);
     expect(pd.incidents.get('burst-1')?.opened).toBe(1);
   });
 
@@ -187,11 +196,14 @@ describe('sendPagerDuty (pdjs against the fake Events API v2)', () => {
     expect(got).toBe(`${'x'.repeat(1023)}…`);
   });
 
-  it('a Retry-After past the deadline gives up at once', async () => {
+  it('a Retry-After past the deadline gives up at once, after one request', async () => {
+    const before = pd.requests;
     pd.script([1, 2, 3, 4].map(() => ({ status: 429, retryAfter: 120 })));
     const [r, ms] = await timed(send(trigger('slow-1')));
-    expect(r).toMatchObject({ status: 'retry', httpStatus: 429, ambiguous: false, attempts: 4 });
-    expect(r.status === 'retry' && r.error).toMatch(/Retry-After 120 s is past the delivery deadline/);
+    expect(r).toMatchObject({ status: 'retry', httpStatus: 429, ambiguous: false, attempts: 1 });
+    expect(r.status === 'retry' && r.error).toMatch(/Retry-After 120 s is past the delivery deadline\); gave up after 1 attempt /);
+    expect(pd.requests - before).toBe(1);
+    expect(pd.unscript()).toBe(3); // not asked again while PagerDuty said to wait
     expect(ms).toBeLessThan(1000);
   });
 

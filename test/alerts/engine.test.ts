@@ -451,6 +451,28 @@ describe('judge: no_data', () => {
     expect(none.instances[0].key).toBe(instanceKey('r', {}));
     expect(judgeAt(r, [{ last_event_at: null }]).instances[0].active).toBe(true);
   });
+
+  it('with group_by: one instance per group, each judged by its own newest row (was: the newest row of all groups hid a silent one)', () => {
+    const g = rule({ group_by: ['capability'], condition: { type: 'no_data', column: 'ts', window: '1h' } });
+    const rows = [
+      { capability: 'chat', ts: '2026-01-05 11:40:00' },
+      { capability: 'chat', ts: '2026-01-05 09:00:00' },
+      { capability: 'draft', ts: '2025-12-27 12:00:00' }, // 9 days old
+      { capability: 'draft', ts: '2025-12-26 12:00:00' },
+      { capability: 'agent', ts: null },
+    ];
+    const j = judgeAt(g, rows);
+    expect(j.noData).toBe(false);
+    expect(activeBy(j.instances, 'capability')).toEqual({ chat: false, draft: true, agent: true });
+    const draft = j.instances.find((i) => i.labels.capability === 'draft')!;
+    expect(draft.key).toBe(instanceKey('r', { capability: 'draft' }));
+    expect(draft.labels).toMatchObject({ alertname: 'r', capability: 'draft' });
+    expect(draft.values).toEqual({ last_seen_at: '2025-12-27T12:00:00.000Z', window: '1h', silence_for: '9d' });
+    expect(j.instances.find((i) => i.labels.capability === 'agent')!.values.silence_for).toBe('ever');
+    // no rows at all: no group to name, one instance for the rule
+    const none = judgeAt(g, []);
+    expect(none.instances.map((i) => [i.key, i.active])).toEqual([[instanceKey('r', {}), true]]);
+  });
 });
 
 describe('judge: sql, time, group_by and labels', () => {
@@ -1141,6 +1163,17 @@ describe('planNotifications', () => {
       const short = p.entries.find((x) => x.items[0].instance === j.key)!.body as PagerDutyEvent;
       expect(short.payload!.summary).toBe('chat short');
       expect(short.dedup_key).not.toBe(body.dedup_key);
+    });
+
+    it('a summary cut at 1024 never splits a character made of two UTF-16 units (was: a lone surrogate before the ellipsis)', () => {
+      const r = rule({ name: 'crit', severity: 'critical', summary: '{{ long }}' });
+      const i = firing({}, { capability: 'emoji' });
+      // the emoji's two units are at 1022 and 1023: a cut at 1023 would keep only its first half
+      i.values = { long: `${'x'.repeat(1022)}😀${'y'.repeat(50)}` };
+      const p = plan({ [i.key]: i }, T0, { rules: new Map([[r.name, r]]), routes: routes({ receiver: 'pd_main' }) });
+      const summary = (p.entries[0].body as PagerDutyEvent).payload!.summary;
+      expect(summary).toBe(`${'x'.repeat(1022)}…`);
+      expect(summary).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/); // no lone high surrogate
     });
 
     it('maps each severity', () => {

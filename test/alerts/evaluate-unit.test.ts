@@ -19,7 +19,12 @@ describe('receivers', () => {
     const srv = ReceiverSchema.parse({ name: 'p', pagerduty: { routing_key_env: 'K', server_env: 'PD_SERVER' } });
     const https = resolveIntegration(srv, 'pagerduty', { K: 'x'.repeat(32), PD_SERVER: 'https://127.0.0.1:19557/' });
     expect(typeof https === 'string' ? https : https.target).toMatchObject({ server: '127.0.0.1:19557' });
-    expect(resolveIntegration(srv, 'pagerduty', { K: 'x'.repeat(32), PD_SERVER: 'http://127.0.0.1:19557' })).toBe("environment variable PD_SERVER of receiver 'p' is 'http://127.0.0.1:19557': PagerDuty's Events API is reached over https at a host (events.pagerduty.com, or host:port)");
+    const problem = "PagerDuty's Events API is reached as https://<server>/v2/enqueue: give its host (events.pagerduty.com, events.eu.pagerduty.com, host:port) or an https:// URL without a path";
+    expect(resolveIntegration(srv, 'pagerduty', { K: 'x'.repeat(32), PD_SERVER: 'http://127.0.0.1:19557' })).toBe(`environment variable PD_SERVER of receiver 'p' is 'http://127.0.0.1:19557': ${problem}`);
+    // a path would be posted under (was: https://127.0.0.1:19557/v2/enqueue/v2/enqueue)
+    for (const v of ['127.0.0.1:19557/v2/enqueue', 'https://127.0.0.1:19557/v2/enqueue']) {
+      expect(resolveIntegration(srv, 'pagerduty', { K: 'x'.repeat(32), PD_SERVER: v })).toBe(`environment variable PD_SERVER of receiver 'p' is '${v}': ${problem}`);
+    }
   });
 });
 

@@ -82,6 +82,33 @@ describe('import-alertmanager', () => {
     expect(r.notConverted).toEqual([]);
   });
 
+  it('a PagerDuty URL that is not https://host[:port]/v2/enqueue is listed, never changed silently (was: path dropped, http made https)', () => {
+    const am = (url: string, where: 'global' | 'own') =>
+      importAlertmanager(
+        `${where === 'global' ? `global:\n  pagerduty_url: ${url}\n` : ''}route: { receiver: p }\nreceivers:\n  - name: p\n    pagerduty_configs: [{ routing_key: ${KEY}${where === 'own' ? `, url: '${url}'` : ''} }]\n`,
+      );
+    for (const [url, where] of [
+      ['https://pd-proxy.internal:8443/pagerduty/v2/enqueue', 'global'],
+      ['http://localhost:9999/v2/enqueue', 'own'],
+      ['https://events.pagerduty.com/v2/change/enqueue', 'own'],
+      ['not a url', 'own'],
+    ] as const) {
+      const r = am(url, where);
+      if (typeof r === 'string') throw new Error(r);
+      const line = `receiver 'p': pagerduty url${where === 'global' ? ' (global.pagerduty_url)' : ''} '${url}' is not https://host[:port]/v2/enqueue`;
+      expect(r.notConverted, url).toEqual([expect.stringContaining(line)]);
+      expect(r.lost, url).toEqual([expect.stringContaining(line)]); // its events would go elsewhere: exit 2 without --allow-partial
+      expect(r.text, url).toContain(`#   ${line}`);
+      const routes = parseRoutes(r.text, 'routes.yaml').routes!;
+      expect(routes.receivers[0].pagerduty?.server, url).toBe('events.pagerduty.com'); // written as said, not a made-up host
+    }
+    // the shape Vigil sends to keeps its host and port
+    const ok = am('https://pd-proxy.internal:8443/v2/enqueue', 'global');
+    if (typeof ok === 'string') throw new Error(ok);
+    expect(ok.notConverted).toEqual([]);
+    expect(parseRoutes(ok.text, 'routes.yaml').routes!.receivers[0].pagerduty?.server).toBe('pd-proxy.internal:8443');
+  });
+
   it.skipIf(!existsSync(AMTOOL))('routes every alert as Alertmanager does with the original file (amtool)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-am-'));
     dirs.push(dir);

@@ -4,8 +4,8 @@
  * What pdjs `event()` does (build/src/events.js, common.js): POST `https://${server}/v2/enqueue` with
  * `JSON.stringify(data)` through cross-fetch (= node-fetch 2.7 on Node); every other key of its
  * argument is spread into the node-fetch options, so `agent`, `signal`, `timeout` and `redirect` work.
- * On a 429 it sleeps `retryTimeout` (default 20 s, fixed, Retry-After ignored) and retries, 3 times,
- * then resolves with the last 429; it resolves on every other status too (400 included) and then
+ * On a 429 it sleeps `retryTimeout` (default 20 s, fixed, Retry-After ignored) and retries, 3 times
+ * (a count no option changes), then resolves with the last 429; it resolves on every other status too (400 included) and then
  * calls `response.json()` unconditionally, so a non-JSON body (a proxy's 502 page) REJECTS with a
  * node-fetch `invalid-json` FetchError that has lost the status. Its `requestTimeout` (default 30 s)
  * aborts nothing: it is a no-op `setTimeout` that is only cleared on a non-429 answer, so after a final
@@ -14,14 +14,15 @@
  * So this wrapper:
  * - passes its own `https.Agent` (keepAlive off; the extra `ca` of the target, on top of the public
  *   roots and NODE_EXTRA_CA_CERTS, when set) whose `addRequest` is hooked to see every HTTP request
- *   pdjs makes — to count attempts (pdjs's own 429 retries included), to learn the status and
- *   Retry-After of an answer whose body was not JSON, and whether the connection was established
- *   (a failure after that is ambiguous: PagerDuty may have processed the event);
- * - passes `retryTimeout` = our current backoff ceiling instead of 20 s;
+ *   pdjs makes — to count attempts, to learn the status and Retry-After of an answer whose body was
+ *   not JSON or that was aborted, and whether the connection was established (a failure after that
+ *   is ambiguous: PagerDuty may have processed the event);
+ * - keeps pdjs from retrying a 429 itself: the moment an answer's status is 429 the call's signal is
+ *   aborted, so `event()` rejects (AbortError, the status and Retry-After known from the agent) and
+ *   this loop waits Retry-After like for a 5xx. (A `retryTimeout` would only change pdjs's fixed
+ *   sleep: it would still retry 3 times with Retry-After ignored.)
  * - bounds every HTTP request with node-fetch's per-request `timeout: policy.timeoutMs` (headers and
- *   body), and the whole `event()` call with `signal: AbortSignal.timeout(time left of the deadline)`.
- *   (A signal of `timeoutMs` would be shared by pdjs's internal 429 retries and their sleeps, since it
- *   spreads the same options into every retry, so it would cut them short as the backoff grows.)
+ *   body), and the whole `event()` call with the same signal, aborted when the deadline is reached.
  * - classifies: 2xx sent; 408/429/5xx, network errors and timeouts transient (retried with exponential
  *   backoff + jitter, or after Retry-After, until `policy.deadlineMs` is spent; PagerDuty deduplicates
  *   on dedup_key, so even an ambiguous timeout is retried); any other status rejected, with
@@ -34,10 +35,29 @@ import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type PagerDutyEvent, type PagerDutyTarget, type SendOptions } from './types.js';
-import { PRE_SEND_CODES, backoffCeiling, backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, redactSecrets, retryFits } from './retry.js';
+import { PRE_SEND_CODES, backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, redactSecrets, retryFits } from './retry.js';
 
 export const PAGERDUTY_DEFAULT_SERVER = 'events.pagerduty.com';
 export const PAGERDUTY_SUMMARY_MAX = 1024;
+
+/**
+ * The `host[:port]` events go to (pdjs posts to `https://<it>/v2/enqueue`) from a receiver's
+ * `server:` or its `server_env` value: a host (`events.eu.pagerduty.com`, `host:port`), or an
+ * https:// URL without a path. Undefined for anything else: a path would be posted under
+ * (`host/v2/enqueue` became `https://host/v2/enqueue/v2/enqueue`), another scheme cannot be honoured.
+ */
+export function pagerDutyHost(given: string): string | undefined {
+  const m = /^(?:https:\/\/)?([^/?#@\s]+)\/?$/i.exec(given);
+  if (!m) return undefined;
+  try {
+    if (!new URL(`https://${m[1]}`).hostname) return undefined;
+  } catch {
+    return undefined;
+  }
+  return m[1];
+}
+
+export const PAGERDUTY_HOST_PROBLEM = "PagerDuty's Events API is reached as https://<server>/v2/enqueue: give its host (events.pagerduty.com, events.eu.pagerduty.com, host:port) or an https:// URL without a path";
 
 /** Cut to `max` UTF-16 units, the last one an ellipsis; never splits a surrogate pair. */
 export function truncateSummary(summary: string, max = PAGERDUTY_SUMMARY_MAX): string {
@@ -82,7 +102,7 @@ function secureContextFor(extraCa: string): SecureContext {
   return createSecureContext({ ca });
 }
 
-function trackingAgent(secureContext: SecureContext | undefined, hops: Hop[]): https.Agent {
+function trackingAgent(secureContext: SecureContext | undefined, hops: Hop[], onAnswer: (hop: Hop) => void): https.Agent {
   const agent = new https.Agent({ keepAlive: false, ...(secureContext ? { secureContext } : {}) });
   type AddRequest = (this: https.Agent, req: ClientRequest, options: unknown) => void;
   const original = (agent as unknown as { addRequest: AddRequest }).addRequest;
@@ -99,6 +119,7 @@ function trackingAgent(secureContext: SecureContext | undefined, hops: Hop[]): h
       hop.status = res.statusCode;
       const ra = res.headers['retry-after'];
       hop.retryAfter = Array.isArray(ra) ? ra[0] : ra;
+      onAnswer(hop);
     });
     return original.call(this, req, options);
   };
@@ -135,7 +156,7 @@ function fromError(e: unknown, hops: Hop[], policy: DeliveryPolicy): Outcome {
   const last = hops.at(-1);
   const type = (e as { type?: unknown })?.type;
   const name = (e as { name?: unknown })?.name;
-  // an answer arrived (its body was not JSON, timed out, or the deadline hit while pdjs slept after a 429)
+  // an answer arrived (its body was not JSON or timed out; or the call was aborted: a 429, or the deadline while its body came)
   if (last?.status !== undefined && (type === 'invalid-json' || type === 'body-timeout' || name === 'AbortError')) {
     const note = type === 'invalid-json' ? 'answer is not JSON' : type === 'body-timeout' ? 'answer body timed out' : '';
     return fromStatus(last.status, undefined, last.retryAfter, note);
@@ -162,8 +183,8 @@ function fromError(e: unknown, hops: Hop[], policy: DeliveryPolicy): Outcome {
 }
 
 /**
- * Send one event to PagerDuty, retrying transient failures until `policy.deadlineMs` is spent.
- * `attempts` counts HTTP requests, pdjs's own 429 retries included.
+ * Send one event to PagerDuty, retrying transient failures (429 and 5xx after their Retry-After)
+ * until `policy.deadlineMs` is spent. `attempts` counts HTTP requests.
  */
 export async function sendPagerDuty(
   t: PagerDutyTarget,
@@ -187,16 +208,21 @@ export async function sendPagerDuty(
   for (let n = 0; ; n++) {
     const left = deadline - Date.now();
     const hops: Hop[] = [];
-    const agent = trackingAgent(secureContext, hops);
+    // one signal for the deadline and for a 429: pdjs would retry a 429 itself (3 times, Retry-After
+    // ignored), so its request is aborted the moment a 429 arrives, and the loop below waits
+    const stop = new AbortController();
+    const deadlineTimer = setTimeout(() => stop.abort(), Math.max(1, left));
+    const agent = trackingAgent(secureContext, hops, (hop) => {
+      if (hop.status === 429) stop.abort();
+    });
     let outcome: Outcome;
     try {
       const params = {
         server: t.server || PAGERDUTY_DEFAULT_SERVER,
         data,
-        retryTimeout: Math.max(1, Math.min(backoffCeiling(policy, n), left)),
         requestTimeout: 0,
         timeout: policy.timeoutMs,
-        signal: AbortSignal.timeout(Math.max(1, left)),
+        signal: stop.signal,
         agent,
         redirect: 'manual',
       };
@@ -205,6 +231,7 @@ export async function sendPagerDuty(
     } catch (e) {
       outcome = fromError(e, hops, policy);
     } finally {
+      clearTimeout(deadlineTimer);
       agent.destroy();
     }
     attempts += Math.max(1, hops.length);
