@@ -22,7 +22,7 @@ import { withheldBecause } from '../compile/masking.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
 import { colorProblem, safeUrl } from './safe-values.js';
 import { typeFamily } from '../adapters/type-family.js';
-import { compileTile, DRILL_TEMPLATE_RE, isDate, isTimestamp, kpiWindow, measureName, RELATIVE_RE } from './tile-sql.js';
+import { compileTile, DRILL_TEMPLATE_RE, isDate, isTimestamp, kpiWindow, measureLabel, measureName, RELATIVE_RE } from './tile-sql.js';
 
 export interface DashboardFile {
   path: string;
@@ -224,6 +224,19 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         else checkColumn(m, f.column, ['filters', fi, 'column']);
       }
       if (!f.applies_to && ![...tileModels].some((m) => columnsOf(m)?.includes(f.column) ?? true)) err(['filters', fi, 'column'], `no tile's model has a column '${f.column}', so the filter would do nothing`);
+      if (f.applies_to?.length && f.applies_to.every((m) => models.has(m)) && !f.applies_to.some((m) => tileModels.has(m)))
+        err(['filters', fi, 'applies_to'], `applies_to names no model a tile of this dashboard reads (${f.applies_to.join(', ')}), so the filter would do nothing`, `the tiles read: ${[...tileModels].sort().join(', ')}`);
+      // a select's default against the column's declared type, as tile filter values are (every tile it reaches would fail)
+      if (f.type === 'select' && typeof f.default === 'string' && (f.default.trim() === '' || !Number.isFinite(Number(f.default)))) {
+        for (const m of f.applies_to ?? [...tileModels]) {
+          const t = models.get(m)?.columns.find((c) => c.name === f.column)?.data_type;
+          const fam = t ? typeFamily(t, 'local') : undefined;
+          if (fam === 'int' || fam === 'float' || fam === 'numeric') {
+            err(['filters', fi, 'default'], `${f.column} of ${m} is a ${t}: ${JSON.stringify(f.default)} is not a number`);
+            break;
+          }
+        }
+      }
       if (f.type === 'date_range' && f.default !== undefined && f.default !== null && !/^[1-9]\d*d$/.test(String(f.default))) err(['filters', fi, 'default'], `a date_range default is a number of days like "7d", got '${String(f.default)}'`);
       // a date range over a column that is not a date (its declared type, in a model it reaches)
       if (f.type === 'date_range') {
@@ -346,6 +359,21 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           if (p) err(path, p, 'use a hex color like "#59a14f", rgb(...) or a CSS color name');
         };
         for (const [name, color] of Object.entries(tile.colors ?? {})) colorAt(color, [...base, 'colors', name]);
+        // without a series dimension a chart's series are its measures, named by their labels (render.ts
+        // cartesianSeries; a scatter's by its y measure): a key that is none of them colors nothing.
+        // Keys of slices and series dimensions are data values, which cannot be known here.
+        if (tile.colors && ['line', 'area', 'bar', 'scatter'].includes(tile.type) && !tile.dimensions.some((x) => x.role === 'series')) {
+          const labels = (tile.type === 'scatter' ? tile.measures.slice(1, 2) : tile.measures).map(measureLabel);
+          for (const name of Object.keys(tile.colors)) {
+            if (labels.includes(name)) continue;
+            const hint = didYouMean(name, labels);
+            err([...base, 'colors', name], `colors names '${name}', which is none of this tile's series${hint ? ` — did you mean '${hint}'?` : ''} (without a series dimension they are its measures: ${labels.map((l) => `'${l}'`).join(', ')})`, hint ? undefined : "name a series by its measure's label, or give the tile a dimension with role \"series\"");
+          }
+        }
+        // role y is a heatmap's rows; on another chart it takes the dimension off the x axis
+        tile.dimensions.forEach((x, i) => {
+          if (x.role === 'y' && tile.type !== 'heatmap') err([...base, 'dimensions', i, 'role'], `role 'y' is the rows of a heatmap; a ${tile.type} tile has no dimension on its y axis`, tile.type === 'line' || tile.type === 'area' || tile.type === 'bar' ? "use role 'x' for the axis, or 'series' for one series per value" : 'remove role');
+        });
         tile.thresholds.forEach((t, ti2) => colorAt(t.color, [...base, 'thresholds', ti2, 'color']));
         tile.conditional_formatting.forEach((r, ri) => colorAt(r.color, [...base, 'conditional_formatting', ri, 'color']));
         if (tile.sample) {
@@ -391,7 +419,10 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
             const fs = (targetDash ?? d).filters;
             const where = [...base, 'drilldown', 'filters', filter];
             const tf = fs.find((f) => f.name === filter);
-            if (!tf) err(where, `drill-down sets filter '${filter}', which ${dd.dashboard ? `dashboard '${dd.dashboard}'` : 'the dashboard'} does not define (filters: ${fs.map((f) => f.name).join(', ') || 'none'})`);
+            if (!tf) {
+              const hint = didYouMean(filter, fs.map((f) => f.name));
+              err(where, `drill-down sets filter '${filter}', which ${dd.dashboard ? `dashboard '${dd.dashboard}'` : 'the dashboard'} does not define${hint ? ` — did you mean '${hint}'?` : ''} (filters: ${fs.map((f) => f.name).join(', ') || 'none'})`);
+            }
             // {{ column }} only: anything else between braces would reach the page as text
             for (const p of fieldTemplateProblems(tpl, fieldNames, 'drill-down value')) err(where, p.message, p.hint);
             if (tf?.type === 'date_range' && !/^[1-9]\d*d$/.test(tpl)) err(where, `filter '${filter}' is a date range: a drill-down sets it to a number of days like "7d", got '${tpl}'`);
@@ -448,6 +479,8 @@ const TYPE_KEYS: Array<[keyof Tile, TileType[], string]> = [
   ['colors', ['line', 'area', 'bar', 'donut', 'scatter'], 'colors series or slices'],
   ['conditional_formatting', ['table'], 'colors the cells of a table'],
   ['max', ['gauge'], "sets the end of a gauge's scale"],
+  ['limit', ['line', 'area', 'bar', 'donut', 'heatmap', 'box', 'scatter', 'table'], 'caps the rows of a chart or table'],
+  ['sort', ['line', 'area', 'bar', 'donut', 'heatmap', 'box', 'scatter', 'table'], 'orders the rows of a chart or table'],
 ];
 
 /** What a tile type needs to draw anything. */

@@ -280,42 +280,161 @@ function lookerEscape(v: string): string {
   return v.replace(/[\^,%_"]/g, (c) => `^${c}`).replace(/^-/, '^-');
 }
 
-function lookerDate(v: unknown): string {
-  if (v === 'today') return 'today';
-  const m = typeof v === 'string' ? /^-(\d+)([dh])$/.exec(v) : null;
-  if (m) return `${m[1]} ${m[2] === 'h' ? 'hour' : 'day'}${m[1] === '1' ? '' : 's'} ago`;
-  return String(v).replace(/^(\d{4})-(\d{2})-(\d{2})/, '$1/$2/$3');
+/**
+ * Why a string value cannot be matched literally by a Looker string filter expression, if it
+ * cannot: NULL and EMPTY are keywords there (`-NULL` reads "is not null"), no escape makes them
+ * text; Looker trims the spaces around a value; an empty expression is no filter at all.
+ */
+function lookerLiteralProblem(v: string): string | undefined {
+  if (/^(null|empty)$/i.test(v)) return `'${v}' is a keyword in Looker string filters (NULL, EMPTY), which no escape turns into text`;
+  if (v === '') return 'an empty value is no filter in Looker';
+  if (v.trim() !== v) return `Looker trims the spaces around '${v}'`;
+  return undefined;
 }
 
-/** A tile filter as a Looker filter expression for a field of this kind. */
-export function lookerFilterExpression(op: string, value: unknown, kind: ColumnKind): string {
-  const list = (Array.isArray(value) ? value : [value]).map((v) => (v === null ? 'NULL' : String(v)));
-  if (op === 'is null') return 'NULL';
-  if (op === 'is not null') return kind === 'string' ? '-NULL' : 'NOT NULL';
+/** A day a date filter compares with: an absolute date (UTC midnight) or a number of days from today ("-7d": -7). */
+type FilterDay = { date: Date } | { offset: number };
+
+function filterDay(v: unknown, relative: boolean): FilterDay | undefined {
+  if (typeof v !== 'string') return undefined;
+  if (relative && v === 'today') return { offset: 0 };
+  const rel = relative ? /^-(\d+)d$/.exec(v) : null;
+  if (rel) return { offset: -Number(rel[1]) };
+  const abs = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  if (!abs) return undefined;
+  const date = new Date(Date.UTC(Number(abs[1]), Number(abs[2]) - 1, Number(abs[3])));
+  // 2024-02-30 is no day
+  return date.toISOString().slice(0, 10) === v ? { date } : undefined;
+}
+
+const nextDay = (d: FilterDay, n = 1): FilterDay => ('date' in d ? { date: new Date(d.date.getTime() + n * 86_400_000) } : { offset: d.offset + n });
+const days = (n: number) => `${n} day${n === 1 ? '' : 's'}`;
+const slashDate = (d: Date) => d.toISOString().slice(0, 10).replace(/-/g, '/');
+
+/** The day itself ("2024/05/01", "today", "3 days ago"). */
+function lookerOn(d: FilterDay): string | undefined {
+  if ('date' in d) return slashDate(d.date);
+  if (d.offset === 0) return 'today';
+  return d.offset < 0 ? `${days(-d.offset)} ago` : d.offset === 1 ? 'tomorrow' : undefined;
+}
+
+/**
+ * From the start of the day on (Looker's `after` includes its day). Relative: `after N days
+ * ago`; from today on is `today` (Vigil's relative windows end now, and rows from the future are
+ * taken to be none). Undefined where Looker has no phrase for it.
+ */
+function lookerAfter(d: FilterDay): string | undefined {
+  if ('date' in d) return `after ${slashDate(d.date)}`;
+  if (d.offset < 0) return `after ${days(-d.offset)} ago`;
+  if (d.offset === 0) return 'today';
+  return `after ${days(d.offset)} from now`;
+}
+
+/** Up to the start of the day (Looker's `before` excludes its day). Undefined where Looker has no phrase for it. */
+function lookerBefore(d: FilterDay): string | undefined {
+  if ('date' in d) return `before ${slashDate(d.date)}`;
+  if (d.offset < 0) return `before ${days(-d.offset)} ago`;
+  // no "before today" in Looker's grammar ("0 days ago" is not documented)
+  return d.offset > 0 ? `before ${days(d.offset)} from now` : undefined;
+}
+
+/** `after A` and `before B` (absolute) on one date field as Looker's range `A to B` (A included, B not). */
+function lookerDateRange(a: string, b: string): string | undefined {
+  const abs = (s: string, w: string) => new RegExp(`^${w} (\\d{4}/\\d{2}/\\d{2}(?: [\\d:]+)?)$`).exec(s)?.[1];
+  const from = abs(a, 'after') ?? abs(b, 'after');
+  const to = abs(a, 'before') ?? abs(b, 'before');
+  return from && to ? `${from} to ${to}` : undefined;
+}
+
+/** A Looker filter expression, or why none selects the rows the site's SQL selects (the export lists it as not carried). */
+export type LookerFilter = { expr: string } | { why: string };
+
+const NO_PHRASE = "Looker's date filter expressions have no phrase for it";
+
+/**
+ * A tile filter (tile-sql.ts `conditions`) as a Looker filter expression for a field of this
+ * kind, selecting the rows the site's SQL selects, or why there is none. Looker's date filters:
+ * `after D` is on or after D, `before D` strictly before, commas are OR; a relative window
+ * (">= -7d", "today") ends now on the site, with no end in Looker (rows from the future are taken
+ * to be none). Strings have no ordering in Looker, and NULL/EMPTY are keywords.
+ */
+export function lookerFilterExpression(op: string, value: unknown, kind: ColumnKind): LookerFilter {
+  const values = Array.isArray(value) ? value : [value];
+  const list = values.map((v) => (v === null ? 'NULL' : String(v)));
+  if (op === 'is null') return { expr: 'NULL' };
+  if (op === 'is not null') return { expr: kind === 'string' ? '-NULL' : 'NOT NULL' };
+  // SQL's `in (..., null)` never matches the null, `not in (..., null)` matches no row
+  if (op === 'not in' && values.some((v) => v === null)) return { why: 'not in with a null in its list selects no rows' };
+  const kept = op === 'in' ? values.filter((v) => v !== null) : values;
+  if (op === 'in' && !kept.length) return { why: 'in with only nulls selects no rows' };
   if (kind === 'yesno') {
     const yes = value === true || value === 'true' || value === 'yes' || value === 'Yes';
-    return (op === '!=') !== yes ? 'Yes' : 'No';
+    return { expr: (op === '!=') !== yes ? 'Yes' : 'No' };
   }
   if (kind === 'date' || kind === 'timestamp') {
-    const d = lookerDate(value);
-    if (op === '>=' || op === '>') return value === 'today' ? 'today' : `after ${d}`;
-    if (op === '<' || op === '<=') return `before ${d}`;
-    if (op === '!=') return `not ${d}`;
-    return d;
+    if (typeof value === 'string' && /^-\d+h$/.test(value)) return { why: `Looker starts hour windows at the hour, not ${value.slice(1)} before now` };
+    // lists hold values, never relative days (the site's SQL compares them as written)
+    const relative = op !== 'in' && op !== 'not in';
+    // an instant ("2024-05-01 12:00:00") bounds a timestamp: on or after it, strictly before it
+    const instant = typeof value === 'string' ? /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}:\d{2}(?::\d{2})?)$/.exec(value) : null;
+    if (instant && kind === 'timestamp' && (op === '>=' || op === '<')) return { expr: `${op === '>=' ? 'after' : 'before'} ${instant[1]}/${instant[2]}/${instant[3]} ${instant[4]}` };
+    const ds = kept.map((v) => filterDay(v, relative));
+    if (ds.some((x) => !x)) return { why: `${NO_PHRASE} (${JSON.stringify(value)} is not a date like "2024-05-01", "today" or "-7d")` };
+    const day = ds[0]!;
+    if (kind === 'timestamp' && op !== '>=' && op !== '<') return { why: `a timestamp compared with ${op} to midnight of a day: Looker's date filters start and end at a day, not strictly after or on midnight` };
+    const one = (s: string | undefined): LookerFilter => (s ? { expr: s } : { why: NO_PHRASE });
+    switch (op) {
+      case '>=':
+        return one(lookerAfter(day));
+      case '>':
+        return one(lookerAfter(nextDay(day)));
+      case '<':
+        return one(lookerBefore(day));
+      case '<=':
+        return one(lookerBefore(nextDay(day)));
+      case '=':
+        return one(lookerOn(day));
+      case 'in': {
+        const on = ds.map((x) => lookerOn(x!));
+        return on.every(Boolean) ? { expr: [...new Set(on)].join(',') } : { why: NO_PHRASE };
+      }
+      case '!=':
+      case 'not in': {
+        // the days between the listed ones: before the first, ranges between, from the day after the last
+        const sorted = [...new Map(ds.map((x) => [lookerOn(x!) ?? '', x!])).values()];
+        if (sorted.some((x) => 'offset' in x)) {
+          if (sorted.length !== 1) return { why: NO_PHRASE };
+          const before = lookerBefore(sorted[0]);
+          const after = lookerAfter(nextDay(sorted[0]));
+          return before && after && after !== 'today' ? { expr: `${before},${after}` } : { why: NO_PHRASE };
+        }
+        const dates = sorted.map((x) => (x as { date: Date }).date).sort((a, b) => a.getTime() - b.getTime());
+        const parts = [`before ${slashDate(dates[0])}`];
+        for (let i = 0; i + 1 < dates.length; i++) {
+          const from = new Date(dates[i].getTime() + 86_400_000);
+          if (from < dates[i + 1]) parts.push(`${slashDate(from)} to ${slashDate(dates[i + 1])}`);
+        }
+        parts.push(`after ${slashDate(new Date(dates[dates.length - 1].getTime() + 86_400_000))}`);
+        return { expr: parts.join(',') };
+      }
+      default:
+        return { why: NO_PHRASE };
+    }
   }
   if (kind === 'number') {
-    if (op === 'in') return list.join(', ');
-    if (op === 'not in') return `NOT ${list.join(', ')}`;
-    if (op === '!=') return `NOT ${list[0]}`;
-    if (op === '=') return list[0];
-    return `${op}${list[0]}`;
+    if (op === 'in') return { expr: list.join(', ') };
+    if (op === 'not in') return { expr: `NOT ${list.join(', ')}` };
+    if (op === '!=') return { expr: `NOT ${list[0]}` };
+    if (op === '=') return { expr: list[0] };
+    return { expr: `${op}${list[0]}` };
   }
-  if (op === 'in') return list.map(lookerEscape).join(',');
-  if (op === 'not in') return list.map((v) => `-${lookerEscape(v)}`).join(',');
-  if (op === '!=') return `-${lookerEscape(list[0])}`;
-  if (op === '=') return lookerEscape(list[0]);
-  // Looker strings have no ordering operators: the nearest is the raw comparison
-  return `${op}${list[0]}`;
+  if (!['=', '!=', 'in', 'not in'].includes(op)) return { why: `Looker string filters have no ordering (${op})` };
+  const strs = kept.map(String);
+  const bad = strs.map(lookerLiteralProblem).find(Boolean);
+  if (bad) return { why: bad };
+  // Looker's "is not" may keep the nulls the site's SQL (<>, not in) leaves out: -NULL says so (negatives are ANDed)
+  if (op === '!=' || op === 'not in') return { expr: [...strs.map((v) => `-${lookerEscape(v)}`), '-NULL'].join(',') };
+  return { expr: strs.map(lookerEscape).join(',') };
 }
 
 /**
@@ -622,9 +741,22 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
         for (const f of tile.filters) {
           if (compared && f.column === own!.column && f.value === own!.value) continue;
           const ref = filterRef(t.model, f.column);
-          const expr = lookerFilterExpression(f.op, f.value, kindOf(t.model, f.column));
-          // two conditions on one field (a window's start and end): one expression (Looker's AND, as in ">=1 AND <=5")
-          fs[ref] = fs[ref] ? `${fs[ref]} AND ${expr}` : expr;
+          const lf = lookerFilterExpression(f.op, f.value, kindOf(t.model, f.column));
+          if ('why' in lf) {
+            drop(d, `${tile.id}: its filter ${f.column} ${f.op} ${JSON.stringify(f.value)} (${lf.why})`);
+            continue;
+          }
+          const expr = lf.expr;
+          // two conditions on one field (a window's start and end): one expression. Numbers and
+          // strings: Looker's AND (">=1 AND <=5"); dates have no AND, but a start and an end date are a range
+          if (fs[ref] && isTemporal(t.model, f.column)) {
+            const range = lookerDateRange(fs[ref], expr);
+            if (!range) {
+              drop(d, `${tile.id}: its filter ${f.column} ${f.op} ${JSON.stringify(f.value)} (a second condition on a date, which Looker's date filter expressions cannot AND)`);
+              continue;
+            }
+            fs[ref] = range;
+          } else fs[ref] = fs[ref] ? `${fs[ref]} AND ${expr}` : expr;
         }
         if (tile.top_n && measure) {
           // the n values with the largest first measure, under the element's own and dashboard filters ({% condition %})

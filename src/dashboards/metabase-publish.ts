@@ -103,15 +103,21 @@ export class MetabaseClient {
    */
   async call<T = Json>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, recheck?: () => Promise<T | undefined>): Promise<T> {
     const started = Date.now();
+    // the whole call, retries included, ends by the deadline: no attempt starts past it, and
+    // each one waits at most the time left (a Metabase that hangs is given up at the deadline)
+    const deadline = started + this.policy.deadlineMs;
+    const pastDeadline = `past the publish deadline of ${this.policy.deadlineMs / 1000} s`;
     for (let attempt = 0; ; attempt++) {
-      const last = attempt + 1 >= this.policy.attempts || Date.now() - started > this.policy.deadlineMs;
+      const left = deadline - Date.now();
+      if (attempt > 0 && left <= 0) throw new MetabaseError(`${method} ${path}: gave up after ${attempt} attempts, ${pastDeadline}`);
+      const last = attempt + 1 >= this.policy.attempts || left <= 0;
       let res: Response;
       try {
         res = await fetch(this.base + path, {
           method,
           headers: { [this.auth.header]: this.auth.value, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(this.policy.timeoutMs),
+          signal: AbortSignal.timeout(Math.max(1, Math.min(this.policy.timeoutMs, left))),
           // a redirect is not followed: fetch would carry the API key or session header to
           // wherever it points (it drops only Authorization when the origin changes)
           redirect: 'manual',
@@ -129,6 +135,7 @@ export class MetabaseClient {
           if (found !== undefined) return found;
         }
         const wait = backoffDelay(this.policy, attempt);
+        if (!retryFits(this.policy, wait, deadline)) throw new MetabaseError(`${what} (gave up after ${attempt + 1} attempts: the next would be ${pastDeadline})`);
         this.onRetry(redact(`${what}; retrying in ${(wait / 1000).toFixed(1)} s`));
         await this.sleep(wait);
         continue;
@@ -159,8 +166,8 @@ export class MetabaseClient {
       }
       const retryAfter = res.status === 429 ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
       const wait = retryAfter ?? backoffDelay(this.policy, attempt);
-      if (!retryFits(this.policy, wait, started + this.policy.deadlineMs)) {
-        throw new MetabaseError(`${message} (${retryAfter !== undefined ? `Retry-After ${Math.ceil(retryAfter / 1000)} s is` : 'the next attempt would be'} past the publish deadline of ${this.policy.deadlineMs / 1000} s)`, res.status);
+      if (!retryFits(this.policy, wait, deadline)) {
+        throw new MetabaseError(`${message} (${retryAfter !== undefined ? `Retry-After ${Math.ceil(retryAfter / 1000)} s is` : 'the next attempt would be'} ${pastDeadline})`, res.status);
       }
       this.onRetry(redact(`${method} ${path}: HTTP ${res.status}; retrying in ${(wait / 1000).toFixed(1)} s`));
       await this.sleep(wait);

@@ -91,6 +91,11 @@ function literalOf(v: unknown, dialect: Dialect): string {
   return dialect.literal(v === undefined ? null : (v as string | number | boolean | null));
 }
 
+/** A measure's label: its own, else the aggregation and the column ("Total interaction count"); a chart's series are named by it. */
+export function measureLabel(m: Measure): string {
+  return m.label ?? `${AGG_LABEL[m.agg]} ${human(m.column === '*' ? 'rows' : m.column).toLowerCase()}`.trim();
+}
+
 /** A measure's aggregate expression (exported for the Looker top-N ranking, export.ts). */
 export function measureSql(m: Measure, q: (c: string) => string, dialect: Dialect): string {
   const c = m.column === '*' ? '*' : q(m.column);
@@ -205,7 +210,7 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
   for (const m of tile.measures) {
     const name = measureName(m);
     select.push(`${measureSql(m, q, dialect)} as ${q(name)}`);
-    fields.push({ name, label: m.label ?? `${AGG_LABEL[m.agg]} ${human(m.column === '*' ? 'rows' : m.column).toLowerCase()}`.trim(), kind: 'measure', column: m.column, agg: m.agg, other: m.denominator ?? m.weight, format: m.format });
+    fields.push({ name, label: measureLabel(m), kind: 'measure', column: m.column, agg: m.agg, other: m.denominator ?? m.weight, format: m.format });
   }
   const rowLevel = tile.measures.some((m) => m.agg === 'none');
   const build = (withDashboard: boolean, shift: Shift) => {

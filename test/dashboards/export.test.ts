@@ -522,12 +522,18 @@ describe('exportWarnings: the dialect a BI tool on BigQuery needs', () => {
 });
 
 describe('lookerFilterExpression', () => {
+  const expr = (op: string, value: unknown, kind: 'date' | 'timestamp' | 'number' | 'yesno' | 'string') => {
+    const f = lookerFilterExpression(op, value, kind);
+    return 'expr' in f ? f.expr : undefined;
+  };
   it.each<[string, unknown, 'date' | 'timestamp' | 'number' | 'yesno' | 'string', string]>([
     ['=', 'openai', 'string', 'openai'],
-    ['!=', 'normal', 'string', '-normal'],
+    ['!=', 'normal', 'string', '-normal,-NULL'],
     ['in', ['a', 'b,c', '50%_x'], 'string', 'a,b^,c,50^%^_x'],
-    ['not in', ['a', 'b'], 'string', '-a,-b'],
+    ['in', ['a', null], 'string', 'a'],
+    ['not in', ['a', 'b'], 'string', '-a,-b,-NULL'],
     ['=', '-leading', 'string', '^-leading'],
+    ['=', 'a^b"c', 'string', 'a^^b^"c'],
     ['is null', null, 'string', 'NULL'],
     ['is not null', null, 'string', '-NULL'],
     ['is not null', null, 'number', 'NOT NULL'],
@@ -545,8 +551,70 @@ describe('lookerFilterExpression', () => {
     ['<', '-3d', 'date', 'before 3 days ago'],
     ['>=', 'today', 'date', 'today'],
     ['>=', '2024-05-01', 'date', 'after 2024/05/01'],
+    // Looker's `after` includes its day and `before` excludes it: > and <= move to the next day
+    ['>', '2024-05-01', 'date', 'after 2024/05/02'],
+    ['<=', '2024-05-31', 'date', 'before 2024/06/01'],
+    ['<=', '2024-12-31', 'date', 'before 2025/01/01'],
+    ['<', '2024-05-01', 'date', 'before 2024/05/01'],
+    ['=', '2024-05-01', 'date', '2024/05/01'],
+    ['>', '-7d', 'date', 'after 6 days ago'],
+    ['>', '-1d', 'date', 'today'],
+    ['<=', '-3d', 'date', 'before 2 days ago'],
+    ['<=', 'today', 'date', 'before 1 day from now'],
+    ['=', '-1d', 'date', '1 day ago'],
+    ['=', 'today', 'date', 'today'],
+    ['>', 'today', 'date', 'after 1 day from now'],
+    // commas are OR in Looker's date filters: every date of the list, and the days around the excluded ones
+    ['in', ['2024-05-01', '2024-05-03'], 'date', '2024/05/01,2024/05/03'],
+    ['!=', '2024-05-01', 'date', 'before 2024/05/01,after 2024/05/02'],
+    ['not in', ['2024-05-05', '2024-05-01', '2024-05-02'], 'date', 'before 2024/05/01,2024/05/03 to 2024/05/05,after 2024/05/06'],
+    ['!=', '-2d', 'date', 'before 2 days ago,after 1 day ago'],
+    ['>=', '2024-05-01', 'timestamp', 'after 2024/05/01'],
+    ['<', '2024-05-01 12:30:00', 'timestamp', 'before 2024/05/01 12:30:00'],
   ])('%s %j (%s) -> %s', (op, value, kind, expected) => {
-    expect(lookerFilterExpression(op, value, kind)).toBe(expected);
+    expect(expr(op, value, kind)).toBe(expected);
+  });
+  it.each<[string, unknown, 'date' | 'timestamp' | 'number' | 'yesno' | 'string', RegExp]>([
+    // strings have no ordering in Looker: a ">m" would be matched as the text ">m"
+    ['>', 'm', 'string', /no ordering/],
+    ['<=', 'm', 'string', /no ordering/],
+    // NULL and EMPTY are keywords: "-NULL" reads "is not null"
+    ['!=', 'NULL', 'string', /keyword/],
+    ['=', 'empty', 'string', /keyword/],
+    ['in', ['a', 'Null'], 'string', /keyword/],
+    ['=', ' padded', 'string', /trims/],
+    ['not in', ['a', null], 'string', /selects no rows/],
+    // a timestamp strictly after (or on or before) midnight has no Looker phrase
+    ['>', '2024-05-01', 'timestamp', /midnight/],
+    ['<=', '-1d', 'timestamp', /midnight/],
+    ['=', '2024-05-01', 'timestamp', /midnight/],
+    ['>=', '-24h', 'timestamp', /hour/],
+    ['<', 'today', 'date', /no phrase/],
+    ['in', ['today'], 'date', /not a date/],
+  ])('%s %j (%s) is not carried', (op, value, kind, why) => {
+    const f = lookerFilterExpression(op, value, kind);
+    expect('why' in f ? f.why : f.expr).toMatch(why);
+  });
+  it('a filter with no Looker expression is left out of the element and listed in the header; a date window is a range', () => {
+    const def = DashboardSchema.parse({
+      name: 'nc',
+      title: 'NC',
+      tabs: [
+        {
+          name: 't',
+          title: 'T',
+          tiles: [
+            { id: 'by_name', type: 'table', title: 'Rows', model: 'workspaces', dimensions: [{ column: 'status' }], measures: [{ column: 'total_interactions', agg: 'sum' }], filters: [{ column: 'status', op: '>', value: 'm' }, { column: 'date', op: '>=', value: '2024-05-01' }, { column: 'date', op: '<=', value: '2024-05-31' }], layout: L(0, 0, 12, 4) },
+          ],
+        },
+      ],
+    });
+    const files = exportWith([compileFixture(def, duckDbDialect)], 'looker');
+    const lookml = files.get('nc.dashboard.lookml')!;
+    expect(lookml).toContain("#   - by_name: its filter status > \"m\" (Looker string filters have no ordering (>))");
+    const el = (YAML.parse(lookml.replace(/^#.*\n/gm, '')) as Json[])[0].elements.find((e: Json) => e.name === 'by_name');
+    expect(el.filters).toEqual({ 'workspaces.date_date': '2024/05/01 to 2024/06/01' });
+    expect(lookmlProblems(files)).toEqual([]);
   });
 });
 

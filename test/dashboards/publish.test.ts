@@ -223,6 +223,28 @@ describe('MetabaseClient and helpers (in process)', () => {
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
+  it('a Metabase that never answers is given up at the publish deadline, not after every attempt has timed out', async () => {
+    const { createServer } = await import('node:http');
+    const { MetabaseClient, PUBLISH_POLICY } = await import('../../src/dashboards/metabase-publish.js');
+    let requests = 0;
+    // takes the request, never answers
+    const server = createServer(() => void requests++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      // PUBLISH_POLICY scaled down: 4 attempts of 300 ms would be 1.2 s against a deadline of 700 ms
+      const policy = { ...PUBLISH_POLICY, deadlineMs: 700, timeoutMs: 300, baseDelayMs: 5, maxDelayMs: 5, attempts: 4 };
+      const client = new MetabaseClient(`http://127.0.0.1:${port}`, { header: 'X-API-KEY', variable: 'METABASE_API_KEY', value: 'k' }, policy, () => {}, async () => {});
+      const t0 = Date.now();
+      await expect(client.call('GET', '/api/database')).rejects.toThrow(/GET \/api\/database: .*gave up after [12] attempts: the next would be past the publish deadline of 0\.7 s/);
+      // (slack for a loaded machine's timers; every attempt timing out would take 1.2 s)
+      expect(Date.now() - t0).toBeLessThan(policy.deadlineMs + 300);
+      expect(requests).toBeLessThanOrEqual(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
   it('a redirect is not followed (the key would go with it); a Retry-After past the deadline, a null answer and a POST answered without an id are failures said as such', async () => {
     const { createServer } = await import('node:http');
     const { MetabaseClient, MetabaseError, listDatabases, MetabasePublisher } = await import('../../src/dashboards/metabase-publish.js');

@@ -220,6 +220,14 @@ describe('more broken definitions', () => {
     ['a gauge scale on a KPI', (d) => (d.tabs[0].tiles[0].max = 0), /tiles\[0\]\.max: max sets the end of a gauge's scale, which a kpi tile does not have/],
     ['a gauge whose scale ends at 0', (d) => d.tabs[0].tiles.push({ id: 'g', type: 'gauge', title: 'G', model: 'ai_audit_daily', measures: [{ column: 'error_count', agg: 'sum' }], max: 0, layout: { x: 0, y: 60, w: 3, h: 2 } }), /tiles\[8\]\.max: max is the end of the gauge's scale, which starts at 0: it must be above 0, got 0/],
     ['a zero-day date range', (d) => (d.filters[0].default = '0d'), /filters\[0\]\.default: a date_range default is a number of days like "7d"/],
+    // a chart without a series dimension: its series are its measures, named by their labels
+    ['a typo in a series color (the series are the measures)', (d) => (d.tabs[0].tiles[2].colors = { 'Eror rate': '#e15759' }), /tabs\[0\]\.tiles\[2\]\.colors\.Eror rate: colors names 'Eror rate', which is none of this tile's series — did you mean 'Error rate'\?/],
+    ['a select default that is no number, on a number column', (d) => d.filters.push({ name: 'count', type: 'select', column: 'interaction_count', default: 'abc' }), /filters\[3\]\.default: interaction_count of ai_audit_daily is a bigint: "abc" is not a number/],
+    ["role y on a line (a heatmap's rows)", (d) => (d.tabs[0].tiles[2].dimensions[0].role = 'y'), /tabs\[0\]\.tiles\[2\]\.dimensions\[0\]\.role: role 'y' is the rows of a heatmap; a line tile has no dimension on its y axis/],
+    ['a filter that applies only to models no tile reads', (d) => (d.filters[1].applies_to = ['ai_cost_daily']), /filters\[1\]\.applies_to: applies_to names no model a tile of this dashboard reads \(ai_cost_daily\), so the filter would do nothing/],
+    ['a limit on a KPI', (d) => (d.tabs[0].tiles[0].limit = 5), /tabs\[0\]\.tiles\[0\]\.limit: limit caps the rows of a chart or table, which a kpi tile does not have/],
+    ['a sort on a gauge', (d) => d.tabs[0].tiles.push({ id: 'g', type: 'gauge', title: 'G', model: 'ai_audit_daily', measures: [{ name: 'errors', column: 'error_count', agg: 'sum' }], sort: [{ field: 'errors', dir: 'desc' }], layout: { x: 0, y: 60, w: 3, h: 2 } }), /tiles\[8\]\.sort: sort orders the rows of a chart or table, which a gauge tile does not have/],
+    ['a typo in a drill-down filter', (d) => (d.tabs[0].tiles[4].drilldown.filters = { capabilty: '{{ capability }}' }), /tabs\[0\]\.tiles\[4\]\.drilldown\.filters\.capabilty: drill-down sets filter 'capabilty', which dashboard 'capability' does not define — did you mean 'capability'\?/],
   ])('%s', (name, mutate, expected) => {
     const d = overview();
     mutate(d);
@@ -232,6 +240,15 @@ describe('more broken definitions', () => {
   it('keys that ask for nothing (false, an empty list or map) are no error on any tile type', () => {
     const d = overview();
     Object.assign(d.tabs[0].tiles[0], { stacked: false, colors: {}, target_band: undefined, conditional_formatting: [] });
+    writeFileSync(join(dir, 'dashboards/overview.json'), JSON.stringify(d, null, 2));
+    const r = validate(dir, false);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('colors by measure label, and any key where the series are data values, validate', () => {
+    const d = overview();
+    d.tabs[0].tiles[2].colors = { 'Error rate': '#e15759' };
+    d.tabs[0].tiles[4].colors = { any_capability: '#59a14f' };
     writeFileSync(join(dir, 'dashboards/overview.json'), JSON.stringify(d, null, 2));
     const r = validate(dir, false);
     expect(r.code, r.stderr).toBe(0);
