@@ -183,7 +183,7 @@ export async function runSyncStatus(o: Common): Promise<void> {
       }
       const lagS = st.cursor_value && st.source_max_cursor ? (utcMs(st.source_max_cursor) - utcMs(st.cursor_value)) / 1000 : null;
       out(
-        `${stream}: ${st.last_status ?? '?'}, ${st.rows_synced.toLocaleString('en-US')} rows, last synced ${age(st.last_synced_at)}, cursor ${st.cursor_value ?? '-'}${lagS !== null ? `, ${Math.max(0, Math.round(lagS))}s behind the source's newest row` : ''}${st.consecutive_failures ? `, ${st.consecutive_failures} consecutive failure${st.consecutive_failures === 1 ? '' : 's'}: ${st.last_error}` : ''}`,
+        `${stream}: ${st.last_status ?? '?'}, ${st.rows_synced.toLocaleString('en-US')} rows read, last synced ${age(st.last_synced_at)}, cursor ${st.cursor_value ?? '-'}${lagS !== null ? `, ${Math.max(0, Math.round(lagS))}s behind the source's newest row` : ''}${st.consecutive_failures ? `, ${st.consecutive_failures} consecutive failure${st.consecutive_failures === 1 ? '' : 's'}${st.last_error ? `: ${st.last_error}` : ' (the last run was stopped)'}` : ''}`,
       );
     }
   } finally {

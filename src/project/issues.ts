@@ -13,6 +13,8 @@ import { didYouMean } from '../errors.js';
  */
 export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyArray<{ code: string; path: PropertyKey[]; message: string }>): Array<{ path: PropertyKey[]; key: boolean; message: string }> {
   const out: Array<{ path: PropertyKey[]; key: boolean; message: string }> = [];
+  /** keys an unknown key's did-you-mean names: their "is required" is the same mistake, said once */
+  const misspelt = new Set<string>();
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const k of (issue as unknown as { keys: string[] }).keys) {
@@ -28,6 +30,7 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
           continue;
         }
         const hint = didYouMean(k, keys);
+        if (hint) misspelt.add(JSON.stringify([...issue.path, hint]));
         const dbt = hint ? undefined : DBT_KEYS[k];
         out.push({ path: [...issue.path, k], key: true, message: `unknown key '${k}'${hint ? ` — did you mean '${hint}'?` : dbt ? ` (${dbt})` : ''}` });
       }
@@ -46,7 +49,7 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
       for (const seg of issue.path) got = (got as Record<PropertyKey, unknown> | undefined)?.[seg as string];
       const kinds = [...new Set(options.flatMap((o) => o.map((i) => i.expected).filter((e): e is string => !!e)))].map((e) => KIND_WORDS[e] ?? e);
       if (kinds.length) {
-        out.push({ path: [...issue.path], key: false, message: `expected ${kinds.join(' or ')}, got ${Array.isArray(got) ? 'a list' : got === null ? 'null' : typeof got === 'object' ? 'a mapping' : `${typeof got} ${JSON.stringify(got)}`}` });
+        out.push({ path: [...issue.path], key: false, message: got === undefined ? `is required (${kinds.join(' or ')})` : `expected ${kinds.join(' or ')}, got ${Array.isArray(got) ? 'a list' : got === null ? 'null' : typeof got === 'object' ? 'a mapping' : `${typeof got} ${JSON.stringify(got)}`}` });
         continue;
       }
     }
@@ -64,7 +67,7 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
     }
     out.push({ path: [...issue.path], key: false, message });
   }
-  return out;
+  return out.filter((o) => o.key || !o.message.startsWith('is required') || !misspelt.has(JSON.stringify(o.path)));
 }
 
 /** zod's names of kinds, as a YAML author says them. */

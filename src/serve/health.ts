@@ -70,7 +70,7 @@ export function streamHealth(s: StreamState, now: number, slo: { maxSyncAgeMs: n
   const dataLag = newest === undefined ? null : Math.max(0, (now - newest) / 1000);
   let problem: string | undefined;
   if (syncLag === null) problem = `${s.stream} has never been synced`;
-  else if (syncLag * 1000 > slo.maxSyncAgeMs) problem = `${s.stream}: last successful sync ${Math.round(syncLag)}s ago (SLO ${Math.round(slo.maxSyncAgeMs / 1000)}s)${s.consecutive_failures ? `, ${s.consecutive_failures} consecutive failures: ${s.last_error}` : ''}`;
+  else if (syncLag * 1000 > slo.maxSyncAgeMs) problem = `${s.stream}: last successful sync ${Math.round(syncLag)}s ago (SLO ${Math.round(slo.maxSyncAgeMs / 1000)}s)${s.consecutive_failures ? `, ${s.consecutive_failures} consecutive failures${s.last_error ? `: ${s.last_error}` : ''}` : ''}`;
   else if (slo.maxDataLagMs !== undefined && dataLag !== null && dataLag * 1000 > slo.maxDataLagMs) problem = `${s.stream}: newest source row ${Math.round(dataLag)}s old (limit ${Math.round(slo.maxDataLagMs / 1000)}s)`;
   return {
     stream: s.stream,

@@ -212,6 +212,20 @@ const cases: Case[] = [
     errors: 2,
   },
   {
+    // (was two: also "primary_key: expected a string or a list, got undefined undefined")
+    name: 'a misspelt required key is one error, its did-you-mean; left out, it is required',
+    files: {
+      'models/a.sql': OK_MODEL,
+      'models/sources.yml': 'sources:\n  - name: raw\n    tables:\n      - name: events\n        sync: { primery_key: id, cursor: created_at }\n      - name: trails\n        sync: { cursor: created_at }\n',
+    },
+    code: 2,
+    expect: [
+      "models/sources.yml:5:17: error: sources[0].tables[0].sync.primery_key: unknown key 'primery_key' — did you mean 'primary_key'? [E_SCHEMA]",
+      'models/sources.yml:7:15: error: sources[0].tables[1].sync.primary_key: is required (a string or a list) [E_SCHEMA]',
+    ],
+    errors: 2,
+  },
+  {
     name: 'a tab in YAML indentation is one error at its line',
     files: { 'models/a.sql': OK_MODEL, 'models/a.yml': TAB_YAML },
     code: 2,

@@ -113,7 +113,7 @@ describe('vigil sync', () => {
     const [st] = await duck<{ rows_synced: bigint; cursor: string; status: string; f: number }>(dir, `select rows_synced, strftime(cursor_value, '%H:%M:%S') as cursor, last_status as status, consecutive_failures as f from raw.vigil_sync_state where stream = 'raw.events'`);
     expect(st).toMatchObject({ cursor: '10:00:20', status: 'success', f: 0 });
     const status = vigil(dir, ['sync', 'status'], { DATABASE_URL: url });
-    expect(status.stdout).toMatch(/raw\.events: success, \d+ rows, last synced \d+s ago, cursor 2026-01-01 10:00:20/);
+    expect(status.stdout).toMatch(/raw\.events: success, \d+ rows read, last synced \d+s ago, cursor 2026-01-01 10:00:20/);
     // --full-refresh empties the table (an empty copy in its place) and reads everything again:
     // same rows, same column types, and a view on the table still reads it
     await (async () => {
@@ -403,6 +403,7 @@ describe('vigil sync', () => {
 
   it.each([
     ['an unknown source table', { extraTables: '      - name: nope\n        sync: { primary_key: id, cursor: created_at }\n' }, /ERROR raw\.nope: stream raw\.nope: table \w+\.nope does not exist in the source database \(models\/sources\.yml:\d+\)/],
+    ['a misspelt source table', { extraTables: '      - name: trials\n        sync: { primary_key: id, cursor: updated_at }\n' }, /ERROR raw\.trials: stream raw\.trials: table \w+\.trials does not exist in the source database \(models\/sources\.yml:\d+\) — did you mean 'trails'\?/],
     ['an unknown column', { extraTables: '      - name: evts\n        identifier: events\n        sync: { primary_key: idd, cursor: created_at }\n' }, /ERROR raw\.evts: stream raw\.evts: column 'idd' is not in \w+\.events/],
     ['a cursor that is not a timestamp', { extraTables: '      - name: evts2\n        identifier: events\n        sync: { primary_key: id, cursor: note }\n' }, /ERROR raw\.evts2: stream raw\.evts2: cursor column 'note' is text, not a timestamp/],
   ])('%s: a one-line error naming the stream; the other streams still run; exit 1', async (_n, opts, re) => {
@@ -523,7 +524,7 @@ describe('vigil sync', () => {
     expect(status.stdout).toMatch(/raw\.events: success, 16 rows/);
     // the selection and the target are the ones given after `status` (`sync` has the same flags)
     expect(status.stdout).not.toMatch(/raw\.trails/);
-    expect(vigil(dir, ['sync', 'status', '-s', 'source:raw.trails'], { DATABASE_URL: url }).stdout).toMatch(/^raw\.trails: success, 0 rows, last synced \d+s ago, cursor -\n$/);
+    expect(vigil(dir, ['sync', 'status', '-s', 'source:raw.trails'], { DATABASE_URL: url }).stdout).toMatch(/^raw\.trails: success, 0 rows read, last synced \d+s ago, cursor -\n$/);
     const typo = vigil(dir, ['sync', 'status', '-s', 'source:raw.event'], { DATABASE_URL: url });
     expect([typo.code, typo.stderr]).toEqual([2, expect.stringMatching(/selector 'source:raw\.event' matched nothing — did you mean 'source:raw\.events'\?/)]);
     // a selection without a synced table: said so, by sync and by status alike

@@ -15,6 +15,7 @@ import type { Relation } from '../dialect.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
 import { csvSeparators, fromBatchValue, isArrayColumn, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
 import { pgError, type PostgresAdapter } from './postgres-adapter.js';
+import { didYouMean } from '../../errors.js';
 
 const TIME_TYPES = ['timestamp with time zone', 'timestamp without time zone', 'date'];
 
@@ -109,7 +110,11 @@ export class PostgresSyncReader implements SyncReader {
       )
     ).map((r) => ({ ...r, type: r.type.replace(/^(timestamp|time)\(\d+\)/, '$1') }));
     const where = `${spec.schema}.${spec.table}`;
-    if (!rows.length) throw new WarehouseError(`stream ${spec.stream}: table ${where} does not exist in the source database (${spec.declaredAt}); check the table name and the source's sync.schema`, '');
+    if (!rows.length) {
+      const tables = (await this.db.query<{ name: string }>(`select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind in ('r', 'p', 'v', 'm', 'f')`, [spec.schema])).map((r) => r.name);
+      const hint = didYouMean(spec.table, tables);
+      throw new WarehouseError(`stream ${spec.stream}: table ${where} does not exist in the source database (${spec.declaredAt})${hint ? ` — did you mean '${hint}'?` : tables.length ? `; check the table name and the source's sync.schema` : `; schema ${spec.schema} has no tables there: check the source's sync.schema`}`, '');
+    }
     const names = rows.map((r) => r.name);
     for (const col of [...spec.primaryKey, spec.cursor]) {
       if (!names.includes(col)) throw new WarehouseError(`stream ${spec.stream}: column '${col}' is not in ${where} (${spec.declaredAt}); it has: ${names.join(', ')}`, '');
