@@ -119,13 +119,20 @@ export function cutoffOf(asOf: Date, keep: string, minimum: string): { cutoff: D
 }
 
 /** The rows a plan entry deletes: a condition with bind parameters (the instants of the plan). */
+/** The longest per-row period override_days can say, in days (longer is kept as long). */
+const MAX_OVERRIDE_DAYS = 700_000;
+
 export function retentionPredicate(d: Dialect, e: Pick<PlanEntry, 'column' | 'override_days' | 'cutoff' | 'override_floor' | 'as_of'>, first = 1): { sql: string; params: SqlParam[] } {
   const col = d.quoteIdent(e.column);
   if (!e.override_days) return { sql: `${col} < ${d.timestampParam(first)}`, params: [e.cutoff] };
   const ov = d.quoteIdent(e.override_days);
-  // a row with its own period: older than as_of minus that many days, and never newer than the floor
+  // a row with its own period: older than as_of minus that many days, and never newer than the
+  // floor. The period is bounded to ±700,000 days (~1,900 years: within every warehouse's
+  // timestamp range back from today): a "keep forever" sentinel such as 2147483647 overflowed the
+  // date arithmetic and failed the whole table's plan ("ICU date overflows timestamp range")
+  const days = `least(greatest(${ov}, -${MAX_OVERRIDE_DAYS}), ${MAX_OVERRIDE_DAYS})`;
   return {
-    sql: `((${ov} is null and ${col} < ${d.timestampParam(first)}) or (${ov} is not null and ${col} < ${d.timestampParam(first + 1)} and ${col} < ${d.dateadd('day', `-(${ov})`, d.timestampParam(first + 2))}))`,
+    sql: `((${ov} is null and ${col} < ${d.timestampParam(first)}) or (${ov} is not null and ${col} < ${d.timestampParam(first + 1)} and ${col} < ${d.dateadd('day', `-(${days})`, d.timestampParam(first + 2))}))`,
     params: [e.cutoff, e.override_floor, e.as_of],
   };
 }

@@ -383,12 +383,14 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
     if (!config.quote_columns && h && !IDENT.test(h)) problems.push({ line: 1, column: i + 1, message: `column name '${h}' is not a plain identifier`, hint: 'rename it (letters, digits, _), or set quote_columns: true to keep names exactly as written' });
     return seedColumnName(h, config);
   });
+  // names compared without case, quote_columns or not: DuckDB and BigQuery take 'a' and 'A' for
+  // one column even quoted (the load failed "Column with name A already exists", without a line)
   const seen = new Map<string, number>();
   names.forEach((nm, i) => {
     if (!nm) return;
-    const prev = seen.get(nm);
-    if (prev !== undefined) problems.push({ line: 1, column: i + 1, message: `column '${header[i]}' appears twice in the header (also column ${prev + 1})` });
-    seen.set(nm, i);
+    const prev = seen.get(nm.toLowerCase());
+    if (prev !== undefined) problems.push({ line: 1, column: i + 1, message: names[prev] === nm ? `column '${header[i]}' appears twice in the header (also column ${prev + 1})` : `column '${header[i]}' differs from column ${prev + 1} ('${header[prev]}') only in case: DuckDB and BigQuery take them for one column, quoted or not`, ...(names[prev] === nm ? {} : { hint: 'rename one of them' }) });
+    seen.set(nm.toLowerCase(), i);
   });
   for (const p of checkColumnTypes(header, config)) problems.push({ line: 1, message: p.message, hint: p.hint });
   const given = givenSeedTypes(names, config);

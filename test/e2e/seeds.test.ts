@@ -236,6 +236,9 @@ describe('parseSeed', () => {
     const lower = parseSeed('First_Name,ID\nx,1\n');
     if (Array.isArray(lower)) throw new Error(JSON.stringify(lower));
     expect(lower.columns.map((c) => c.name)).toEqual(['first_name', 'id']);
+    // two names that differ only in case are one column to DuckDB and BigQuery, quoted or not
+    // (was: passed the check, then the load failed "Column with name A already exists" with no line)
+    expect(parseSeed('a,A\n1,2\n', { quote_columns: true })).toEqual([{ line: 1, column: 2, message: "column 'A' differs from column 1 ('a') only in case: DuckDB and BigQuery take them for one column, quoted or not", hint: 'rename one of them' }]);
   });
   it('values some reader would take differently are rewritten to one form: +1, .5, a timestamp without seconds or with +0200, "" in a number column, CRLF, a blank line', () => {
     const text = 'a,b,c,d\r\n+1,.5,2020-01-01 10:00,""\r\n\r\n2,5.,2020-01-01T10:00:00+0200,7\r\n';

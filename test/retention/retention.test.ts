@@ -199,6 +199,20 @@ describe('vigil retention on DuckDB', () => {
     expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS + 1 }]);
   });
 
+  it('a "keep forever" override (2147483647 days, or its negative) plans and applies: kept, or floored (was: the whole plan failed "ICU date overflows timestamp range")', async () => {
+    const dir = await duckProject('{ column: created_at, keep: 30d, override_days: days }');
+    await duck(dir, 'update raw.events set days = 2147483647 where id % 3 = 0; update raw.events set days = -2147483647 where id = 1000');
+    const forever = async () => (await duck(dir, 'select count(*)::int as n from raw.events where days = 2147483647'))[0];
+    const before = await forever();
+    const p = vigil(dir, ['retention', 'plan', '--at', AS_OF]);
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    const a = vigil(dir, ['retention', 'apply']);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(await forever()).toEqual(before);
+    // the negative one is floored at the minimum: 1000 hours old, it goes
+    expect(await duck(dir, 'select count(*)::int as n from raw.events where id = 1000')).toEqual([{ n: 0 }]);
+  });
+
   it('an edited plan (a later cutoff) or a changed minimum is refused, exit 2, nothing deleted', async () => {
     const dir = await duckProject('{ column: created_at, keep: 30d, override_days: days }');
     expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
