@@ -531,16 +531,22 @@ export async function runAlertsSilence(o: Common & { match?: string[]; for?: str
   const { matches } = await import('../alerts/matchers.js');
   if (o.expire) {
     await withStore(o, async (store) => {
-      let found = false;
+      let found: string | undefined;
+      let ambiguous: string[] = [];
       await store.update('vigil alerts silence --expire', (doc) => {
-        const sil = doc.silences.find((x) => x.id === o.expire || x.id.startsWith(o.expire!));
-        if (sil) {
-          found = true;
+        // a whole id, or the start of exactly one (two that start alike: none expired, both named)
+        const exact = doc.silences.find((x) => x.id === o.expire);
+        const started = doc.silences.filter((x) => x.id.startsWith(o.expire!));
+        const sil = exact ?? (started.length === 1 ? started[0] : undefined);
+        if (!sil) ambiguous = started.length > 1 ? started.map((x) => x.id) : [];
+        else {
+          found = sil.id;
           sil.endsAt = new Date().toISOString();
         }
       });
+      if (ambiguous.length) throw new UsageError(`'${o.expire}' starts ${ambiguous.length} silence ids (${ambiguous.join(', ')}): give more of the one to expire; nothing was expired`);
       if (!found) throw new UsageError(`no silence with id '${o.expire}' (list them with: vigil alerts silences)`);
-      out(`Expired silence ${o.expire}.`);
+      out(`Expired silence ${found}.`);
     });
     return;
   }

@@ -150,6 +150,23 @@ describe('the outbox and the status, on a state written by hand', () => {
     expect(statuses(dir)).toEqual({ [ids[0]]: 'pending', [ids[1]]: 'pending' });
   });
 
+  it('silence --expire takes a whole id or the start of exactly one (was: the first silence starting so, whichever it was)', () => {
+    const sil = (id: string) => ({ id, matchers: [{ label: 'capability', op: '=', value: id }], startsAt: '2026-03-10T18:00:00.000Z', endsAt: '2099-01-01T00:00:00.000Z', comment: 'c', createdBy: 't', createdAt: '2026-03-10T18:00:00.000Z' });
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT });
+    mkdirSync(join(dir, '.vigil'), { recursive: true });
+    writeFileSync(join(dir, '.vigil/s.json'), JSON.stringify({ version: 1, state: { format: 1, instances: {}, rules: {}, silences: [sil('ab12'), sil('ab34')], outbox: [] } }));
+    const ends = () => Object.fromEntries((JSON.parse(readFileSync(join(dir, '.vigil/s.json'), 'utf8')).state.silences as Array<{ id: string; endsAt: string }>).map((x) => [x.id, x.endsAt === '2099-01-01T00:00:00.000Z' ? 'active' : 'expired']));
+    const expire = (id: string) => vigil(dir, ['alerts', 'silence', '--state-file', '.vigil/s.json', '--expire', id]);
+    const both = expire('ab');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("'ab' starts 2 silence ids (ab12, ab34): give more of the one to expire; nothing was expired");
+    expect(ends()).toEqual({ ab12: 'active', ab34: 'active' });
+    const one = expire('ab3');
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toContain('Expired silence ab34.');
+    expect(ends()).toEqual({ ab12: 'active', ab34: 'expired' });
+  });
+
   it('status names each receiver told, and its route, readably (was: a raw TAB inside the key)', () => {
     const key = 'many{capability="chat"}';
     const dir = stateDir([], {
