@@ -393,7 +393,7 @@ export function resolveIntegration(rc: ReceiverConfig, kind: 'pagerduty' | 'slac
     // the Events API is reached as https://<server>/v2/enqueue: an https:// URL gives its host;
     // any other scheme cannot be honoured (it became https://http//host), nor a path (posted under)
     const server = pagerDutyHost(given);
-    if (server === undefined) return `${fromEnv ? `environment variable ${rc.pagerduty.server_env}` : 'server'} of receiver '${rc.name}' is '${given}': ${PAGERDUTY_HOST_PROBLEM}`;
+    if (server === undefined) return `${fromEnv ? `environment variable ${rc.pagerduty.server_env}` : 'server'} of receiver '${rc.name}' is '${redact(given)}': ${PAGERDUTY_HOST_PROBLEM}`;
     return { kind: 'pagerduty', target: { routingKey: key, server }, limiter: rateWindow(rc.pagerduty.rate_per_minute, 60_000) };
   }
   const s = rc.slack;

@@ -8,6 +8,7 @@
  * silently; what loses a delivery (`lost`) fails the command unless --allow-partial.
  */
 import { parseDocument, stringify } from 'yaml';
+import { redact } from '../secrets.js';
 
 export interface ImportResult {
   /** routes.yaml text */
@@ -103,7 +104,7 @@ export function importAlertmanager(text: string): ImportResult | string {
         const host = enqueueHost(url);
         const from = typeof p.url === 'string' ? 'url' : 'url (global.pagerduty_url)';
         if (host === undefined)
-          losing(`receiver '${name}': pagerduty ${from} '${url}' is not https://host[:port]/v2/enqueue, where Vigil sends (https://<server>/v2/enqueue); the receiver is written with the default server events.pagerduty.com: set server: to a host that serves /v2/enqueue over https`);
+          losing(`receiver '${name}': pagerduty ${from} '${redact(url)}' is not https://host[:port]/v2/enqueue, where Vigil sends (https://<server>/v2/enqueue); the receiver is written with the default server events.pagerduty.com: set server: to a host that serves /v2/enqueue over https`);
         else if (host !== 'events.pagerduty.com') cfg.server = host;
       }
       rc.pagerduty = cfg;

@@ -159,12 +159,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const seedProps = new Map<string, { p: SeedProps; src: YamlSource; path: (string | number)[]; file: string }>();
   /**
    * `policy:` says how a model's published relation shows a column; a source, seed or snapshot is
-   * stored as it is and read as it is, so a policy there would mask nothing: an error at its line
-   * (the column is marked PII with meta: { pii: true }, and masked by the model that publishes it).
+   * stored as it is and read as it is, so a policy there masks nothing: a warning at its line. It
+   * still marks the column PII (the compile-time check follows it), as it always did.
    */
   const storedPolicy = (what: string, columns: ColumnProps[] | undefined, src: YamlSource, path: (string | number)[], file: string) =>
     (columns ?? []).forEach((c, ci) => {
-      if (c.policy) ds.push(diag('E_MASKING', `column '${c.name}' of ${what}: policy: ${c.policy} masks nothing here — a policy applies to a model's published relation; a ${what.split(' ')[0]} is stored and read as it is`, { file, ...src.locate([...path, 'columns', ci, 'policy']) }, `mark it meta: { pii: true } (the PII check then follows it into the models that read it) and give the policy to the model column that publishes it`));
+      if (c.policy) ds.push(diag('W_MASKING', `column '${c.name}' of ${what}: policy: ${c.policy} masks nothing here — a policy applies to a model's published relation; a ${what.split(' ')[0]} is stored and read as it is (the column is taken as PII)`, { file, ...src.locate([...path, 'columns', ci, 'policy']) }, `write meta: { pii: true } instead (the PII check follows it into the models that read it) and give the policy to the model column that publishes it`, 'warn'));
     });
   for (const pf of files.properties) {
     (pf.data.seeds ?? []).forEach((p, i) => {

@@ -16,6 +16,7 @@ import type { Adapter, Column } from '../adapters/adapter.js';
 import type { Dialect } from '../adapters/dialect.js';
 import type { SnapshotNode } from '../compile/manifest.js';
 import { didYouMean, WarehouseError } from '../errors.js';
+import { typeFamily } from '../adapters/type-family.js';
 
 export const SNAPSHOT_COLUMNS = ['dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at', 'dbt_scd_id'];
 
@@ -67,21 +68,34 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
   const problem = missingColumns(n, keys, queryCols.map((c) => c.name), 'its query');
   if (problem) throw new WarehouseError(problem, '');
   const stored = new Map(tableCols.map((c) => [c.name.toLowerCase(), c]));
-  // a column whose type changed: inserted, its values would be cast to the stored type (10.7 kept
-  // as 11) and, compared again, differ on every run — refused, with the two ways out
+  // a column whose kind of value changed (an integer column now holding 10.7): inserted, its
+  // values would be cast to the stored type (10.7 kept as 11) and, compared again, differ on every
+  // run — refused, with the two ways out. What the stored type holds whole passes: the same kind
+  // (bigint into integer, numeric(12,2) into numeric: a value too big is the warehouse's error),
+  // integers into a float or numeric column, a NULL the query selects; a string column whose
+  // length limit the query's type outgrows is widened, as dbt does.
+  const widened: Column[] = [];
   const retyped = queryCols.filter((c) => {
-    const t = stored.get(c.name.toLowerCase())?.data_type.toLowerCase();
-    return t !== undefined && t !== c.data_type.toLowerCase() && t !== 'null' && c.data_type.toLowerCase() !== 'null';
+    const t = stored.get(c.name.toLowerCase());
+    if (!t || isNullType(c.data_type) || isNullType(t.data_type) || c.data_type.toLowerCase() === t.data_type.toLowerCase()) return false;
+    const [was, now] = [typeFamily(t.data_type, 'local'), typeFamily(c.data_type, 'local')];
+    if (was === now) {
+      if (was === 'string' && narrower(t.data_type, c.data_type)) widened.push(c);
+      return false;
+    }
+    return !((now === 'int' && (was === 'float' || was === 'numeric')) || (now === 'numeric' && was === 'float'));
   });
   if (retyped.length) {
     const said = retyped.map((c) => `${c.name} is ${c.data_type} in the query, ${stored.get(c.name.toLowerCase())!.data_type} in the table`).join('; ');
     const first = retyped[0];
     throw new WarehouseError(`snapshot '${n.name}': ${said}: stored, the values would be cast to the table's type (and differ from the query's on every run); change the table's column (alter table ${rel} alter column ${q(first.name)} type ${first.data_type}${retyped.length > 1 ? ', and the others' : ''}) or cast ${retyped.length > 1 ? 'them' : 'it'} back in the snapshot's query (cast(${first.name} as ${stored.get(first.name.toLowerCase())!.data_type}))`, '');
   }
+  for (const c of widened) await adapter.execute(`alter table ${rel} alter column ${q(c.name)} type ${c.data_type}`);
   // columns the query gained are added to the table (earlier versions NULL), as dbt does; columns
-  // it no longer selects stay, NULL in the new versions
+  // it no longer selects stay, NULL in the new versions (a column the query selects as a bare
+  // NULL has no type of its own: added as a string)
   const added = queryCols.filter((c) => !stored.has(c.name.toLowerCase()));
-  for (const c of added) await adapter.execute(`alter table ${rel} add column ${q(c.name)} ${c.data_type}`);
+  for (const c of added) await adapter.execute(`alter table ${rel} add column ${q(c.name)} ${isNullType(c.data_type) ? d.type('string') : c.data_type}`);
   const dropped = tableCols.filter((c) => !queryCols.some((x) => x.name.toLowerCase() === c.name.toLowerCase())).map((c) => c.name);
   const cols = queryCols.map((c) => c.name);
   // check_cols: all compares the query's columns (a column added just now differs from the NULL
@@ -127,6 +141,17 @@ async function queryColumns(adapter: Adapter, n: SnapshotNode): Promise<Column[]
   } finally {
     await adapter.execute(`drop view if exists ${rel}`);
   }
+}
+
+/** The type a view gives a column the query selects as a bare NULL (DuckDB: "NULL", quoted). */
+function isNullType(t: string): boolean {
+  return t.replace(/"/g, '').trim().toLowerCase() === 'null';
+}
+
+/** Whether string type `was` has a length limit `now` outgrows (varchar(20) against varchar(320) or text). */
+function narrower(was: string, now: string): boolean {
+  const len = (t: string) => Number(/\((\d+)\)\s*$/.exec(t)?.[1] ?? Infinity);
+  return len(now) > len(was);
 }
 
 /** The snapshot table's columns but its own four (dbt_valid_from, ...): its query's. */

@@ -118,7 +118,8 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // reads a snapshot of its own (the source's vacuum is held back one batch at most).
         const replace = await writer.hasRows(rel);
         // the state as this run found it: each batch moves the cursor only from there (BatchInfo.fence)
-        let fence = { rowsSynced: state?.rows_synced ?? 0 };
+        const foundId = state?.cursor_id ?? null;
+        let fence: { rowsSynced: number; cursorIds: [string | null, string | null] } = { rowsSynced: state?.rows_synced ?? 0, cursorIds: [foundId, foundId] };
         // A batch (one transaction, batch_size rows) is read as one file, or as the writer's
         // filesPerBatch files, which it loads one by one as they arrive; the files of a batch
         // read one snapshot of the source. The source reads the next file while the warehouse
@@ -223,7 +224,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             if (process.env.VIGIL_SYNC_TIMING) opts.out(`    waited for reads ${waited.toFixed(0)} ms, apply ${(performance.now() - tWrite).toFixed(0)} ms, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
             batches++;
             rows += b.rows;
-            fence = { rowsSynced: fence.rowsSynced + b.rows };
+            fence = { rowsSynced: fence.rowsSynced + b.rows, cursorIds: [foundId, b.lastId] };
             const secs = (performance.now() - t0) / 1000;
             opts.out(`  ${stream}: batch ${batches}, ${rows.toLocaleString('en-US')} rows, ${Math.round(rows / Math.max(secs, 1e-3)).toLocaleString('en-US')} rows/s`);
           }

@@ -93,8 +93,8 @@ export abstract class StandardSyncWriter implements SyncWriter {
              cursor_id = case when ${ahead} then excluded.cursor_id else ${s}.cursor_id end,
              rows_synced = ${s}.rows_synced + excluded.rows_synced,
              source_max_cursor = excluded.source_max_cursor, last_status = 'running'${batch.fence ? `
-           where ${s}.rows_synced = ${p(6)}` : ''}`,
-      params: [stream, batch.lastCursor, batch.lastId, batch.rows, sourceMax, ...(batch.fence ? [batch.fence.rowsSynced] : [])],
+           where ${s}.rows_synced = ${p(6)} and (${s}.cursor_id is not distinct from ${p(7)} or ${s}.cursor_id is not distinct from ${p(8)})` : ''}`,
+      params: [stream, batch.lastCursor, batch.lastId, batch.rows, sourceMax, ...(batch.fence ? [batch.fence.rowsSynced, batch.fence.cursorIds[0], batch.fence.cursorIds[1]] : [])],
     };
   }
 }

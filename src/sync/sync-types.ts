@@ -66,11 +66,12 @@ export interface BatchInfo {
   lastId: string | null;
   /**
    * The stream's state as this run left it (or found it): its `rows_synced` (every batch adds its
-   * rows, more than 0; a reset sets 0). A writer that can moves the cursor only while the state
-   * still says so, and otherwise rolls the batch back (SyncConflict): another run of the same
-   * stream committed in between. (Not the cursor: a pass behind it leaves it as it is.)
+   * rows) and its `cursor_id`, which is the one the run found (while a pass behind the cursor
+   * leaves it as it is) or the last key this run committed (once it moved it): either of the two.
+   * A writer that can moves the cursor only while the state still says so, and otherwise rolls
+   * the batch back (SyncConflict): another run of the same stream committed in between.
    */
-  fence?: { rowsSynced: number };
+  fence?: { rowsSynced: number; cursorIds: [string | null, string | null] };
 }
 
 /** Another run of the stream committed since this run read its state: this batch was rolled back. */

@@ -61,7 +61,7 @@ describe('BigQueryAdapter on the real client', () => {
     const bq = await adapter();
     expect(await bq.relationExists({ database: 'vigil-test', schema: 'analytics', identifier: 'nope' })).toBeNull();
     expect(await bq.relationExists({ database: 'vigil-test', schema: 'analytics', identifier: 'v' })).toBe('view');
-    expect(await bq.columns({ database: 'vigil-test', schema: 'analytics', identifier: 'v' })).toEqual([{ name: 'a', data_type: 'INTEGER' }]);
+    expect(await bq.columns({ database: 'vigil-test', schema: 'analytics', identifier: 'v' })).toEqual([{ name: 'a', data_type: 'INT64' }]);
   });
 
   it('a table whose partitioning changed is dropped and recreated; options and column descriptions are set', async () => {

@@ -712,7 +712,7 @@ describe('BigQuery (the real client against the loopback fake)', () => {
       expect(failed.map((r) => r.status)).toEqual(['error']);
       expect(failed[0].message).toContain(`stream ${streamOf(missing)}: table ${src}.no_such_table does not exist`);
       const recorded = fake.requests.slice(start).filter((r) => /^MERGE .*vigil_sync_state/.test(sqlOf(r) ?? ''));
-      expect(recorded.map(values)).toEqual([[streamOf(missing), 'error', failed[0].message, null]]);
+      expect(recorded.map(values)).toEqual([[streamOf(missing), 'error', failed[0].message, null, 0]]);
       expectParameterized(fake.requests.slice(start), [streamOf(missing), failed[0].message]);
 
       // nor in what the reader sent to the source Postgres

@@ -426,8 +426,10 @@ export class BigQueryAdapter implements Adapter {
 
   async columns(rel: Relation): Promise<Column[]> {
     const m = await this.metadata(rel);
-    const fields = ((m?.schema as { fields?: Array<{ name: string; type: string }> })?.fields ?? []);
-    return fields.map((f) => ({ name: f.name, data_type: f.type }));
+    // as DDL spells them (INT64, STRUCT<...>, ARRAY<...>): the REST API's legacy names (INTEGER,
+    // RECORD without its fields, a REPEATED mode apart) are no type an ALTER TABLE takes
+    const fields = ((m?.schema as { fields?: BqField[] })?.fields ?? []);
+    return fields.map((f) => ({ name: f.name, data_type: bigQueryDdlType(f) }));
   }
 
   async ensureSchema(schema: string): Promise<void> {

@@ -69,18 +69,16 @@ export class PostgresAdapter implements Adapter {
     const size = Math.max(1, cfg.pool_size ?? poolSize);
     // the url's own `options` (pg reads them from the url over the pool's) go first, ours after
     // them: for the same setting the later -c wins, and the session styles below must hold
-    let connectionString = cfg.url;
+    // (taken out of the query string as text: a socket url, postgres://u@/db?host=/sock, is no URL to new URL())
     let urlOptions = '';
-    if (/[?&]options=/.test(cfg.url)) {
+    const connectionString = cfg.url.replace(/([?&])options=([^&#]*)(&?)/, (_m, lead: string, v: string, tail: string) => {
       try {
-        const u = new URL(cfg.url);
-        urlOptions = u.searchParams.get('options') ?? '';
-        u.searchParams.delete('options');
-        connectionString = u.toString();
+        urlOptions = decodeURIComponent(v.replace(/\+/g, ' '));
       } catch {
-        // not a URL (a socket path): as written
+        urlOptions = v;
       }
-    }
+      return tail ? lead : '';
+    });
     const pool = new pg.Pool({
       connectionString,
       max: size,
