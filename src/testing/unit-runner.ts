@@ -10,6 +10,7 @@ import { literalStandard } from '../adapters/dialect.js';
 import { expectFilter, lossyValue, type UnitTestNode } from './unit-tests.js';
 import { redact, reveal } from '../secrets.js';
 import { loadDuckDb } from '../adapters/duckdb/duckdb-module.js';
+import { typeFamily } from '../adapters/type-family.js';
 
 export interface UnitResult {
   status: 'pass' | 'fail' | 'error';
@@ -29,8 +30,15 @@ function show(v: Json): string {
   return JSON.stringify(v);
 }
 
-function cellsEqual(a: Json, b: Json, tolerance: number): boolean {
+/**
+ * `numeric`: whether the column holds floats or decimals (compared within the tolerance); any
+ * other column compares as written — a VARCHAR '007' is not '7', and a BIGINT (exact text in the
+ * rows read) is not rounded to a double. Undefined: told apart by the values (numbers, or text
+ * that reads as one).
+ */
+function cellEq(a: Json, b: Json, tolerance: number, numeric?: boolean): boolean {
   if (a === null || a === undefined || b === null || b === undefined) return (a ?? null) === (b ?? null);
+  if (numeric === false || (numeric && JSON.stringify(a) === JSON.stringify(b))) return JSON.stringify(a) === JSON.stringify(b);
   const na = typeof a === 'number' ? a : typeof a === 'string' && a.trim() !== '' ? Number(a) : NaN;
   const nb = typeof b === 'number' ? b : typeof b === 'string' && b.trim() !== '' ? Number(b) : NaN;
   if (Number.isFinite(na) && Number.isFinite(nb) && (typeof a === 'number' || typeof b === 'number' || /^-?[\d.]+(e[+-]?\d+)?$/i.test(String(a)))) {
@@ -40,11 +48,12 @@ function cellsEqual(a: Json, b: Json, tolerance: number): boolean {
 }
 
 /** Compare expected with actual rows on the expected columns; returns the diff lines (empty = equal). */
-export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Record<string, Json>>, columns: string[], ordered: boolean, tolerance: number): string[] {
+export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Record<string, Json>>, columns: string[], ordered: boolean, tolerance: number, numericColumns?: ReadonlySet<string>): string[] {
+  const cellsEqual = (a: Json, b: Json, tol: number, col?: string) => cellEq(a, b, tol, numericColumns && col !== undefined ? numericColumns.has(col) : undefined);
   const fmt = (r: Record<string, Json>) => `{${columns.filter((c) => c in r).map((c) => `${c}: ${show(r[c])}`).join(', ')}}`;
   // an expected row is compared on the columns it lists
   const cols = (e: Record<string, Json> | undefined) => (e ? columns.filter((c) => c in e) : columns);
-  const same = (e: Record<string, Json>, a: Record<string, Json>) => cols(e).every((c) => cellsEqual(e[c], a[c], tolerance));
+  const same = (e: Record<string, Json>, a: Record<string, Json>) => cols(e).every((c) => cellsEqual(e[c], a[c], tolerance, c));
   const lines: string[] = [];
   if (ordered) {
     const n = Math.max(expected.length, actual.length);
@@ -52,7 +61,7 @@ export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Re
       const e = expected[i];
       const a = actual[i];
       if (e && a) {
-        const changed = cols(e).filter((c) => !cellsEqual(e[c], a[c], tolerance));
+        const changed = cols(e).filter((c) => !cellsEqual(e[c], a[c], tolerance, c));
         if (changed.length) lines.push(`row ${i + 1}: ${changed.map((c) => `${c} expected ${show(e[c])}, got ${show(a[c])}`).join('; ')}`);
       } else if (e) lines.push(`row ${i + 1} missing: ${fmt(e)}`);
       else lines.push(`row ${i + 1} extra: ${fmt(a)}`);
@@ -73,7 +82,7 @@ export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Re
     let best = -1;
     let bestScore = 0;
     remaining.forEach((a, i) => {
-      const score = cols(e).filter((c) => cellsEqual(e[c], a[c], tolerance)).length;
+      const score = cols(e).filter((c) => cellsEqual(e[c], a[c], tolerance, c)).length;
       if (score > bestScore) {
         best = i;
         bestScore = score;
@@ -81,7 +90,7 @@ export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Re
     });
     if (best >= 0 && bestScore >= Math.ceil(cols(e).length / 2)) {
       const a = remaining.splice(best, 1)[0];
-      const diffCols = cols(e).filter((c) => !cellsEqual(e[c], a[c], tolerance));
+      const diffCols = cols(e).filter((c) => !cellsEqual(e[c], a[c], tolerance, c));
       const keyCols = cols(e).filter((c) => !diffCols.includes(c));
       changed.push(`row {${keyCols.map((c) => `${c}: ${show(e[c])}`).join(', ')}}: ${diffCols.map((c) => `${c} expected ${show(e[c])}, got ${show(a[c])}`).join('; ')}`);
     } else stillMissing.push(e);
@@ -168,7 +177,8 @@ export class UnitRunner {
         return { status: 'error', message: `${t.file}:${t.expect_line}: expect: a value does not cast to the model's column type: ${firstLine(e)}` };
       }
     }
-    const diff = diffRows(expected, actual, columns.length ? columns : names, t.ordered, t.tolerance);
+    const numeric = new Set(names.filter((n, i) => ['float', 'numeric'].includes(typeFamily(types[i], 'local'))));
+    const diff = diffRows(expected, actual, columns.length ? columns : names, t.ordered, t.tolerance, numeric);
     if (!diff.length && (t.expect_rows.length > 0 || actual.length === 0)) return { status: 'pass', message: 'pass' };
     if (!diff.length) return { status: 'fail', message: `${where}: expected no rows, got ${actual.length}` };
     return { status: 'fail', message: `${where}: ${t.model} on the given rows differs from expect:\n    ${diff.join('\n    ')}` };

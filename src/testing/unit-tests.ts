@@ -121,6 +121,8 @@ export function lossyValue(v: unknown, type: string): string | undefined {
   if (v === null || v === undefined || Array.isArray(v)) return undefined;
   const family = typeFamily(type, 'local');
   if (family === 'int') {
+    // a YAML number past 2^53 was rounded as it was read (9007199254740993 is 9007199254740992)
+    if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) return `${v} is past 2^53, where a YAML number is no longer exact (it may have been rounded as it was read): quote it ('${BigInt(v)}' if that is the value)`;
     const ok = typeof v === 'number' ? Number.isInteger(v) : typeof v === 'string' ? /^\s*[-+]?\d+\s*$/.test(v) : false;
     return ok ? undefined : `${JSON.stringify(v)} is not a whole number, which ${type} holds (a cast would ${typeof v === 'number' || /^\s*[-+]?[\d.]+\s*$/.test(String(v)) ? 'round it' : 'refuse it'})`;
   }
@@ -390,7 +392,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       if (ds.length > before) return;
       const ctes = [...givens.map((g, i) => `${q(i < t.given.length ? `__vigil_given_${i}` : '__vigil_given_this')} as (\n${g.sql}\n)`), ...extraCtes.map((e) => `${q(e.name)} as (\n${e.sql}\n)`)];
       const filter = t.expect.where ? expectFilter(t.expect.where) : '';
-      const sql = `with ${ctes.join(',\n')}\nselect * from (\n${body}\n) as __vigil_model${filter}`;
+      const sql = `${ctes.length ? `with ${ctes.join(',\n')}\n` : ''}select * from (\n${body}\n) as __vigil_model${filter}`;
       out.push({
         unique_id: `unit_test.${project}.${t.name}`,
         resource_type: 'unit_test',

@@ -240,6 +240,46 @@ describe('running unit tests', () => {
 });
 
 describe('unit tests through the CLI', () => {
+  it('a model that reads no ref or source is unit-tested too (was: a syntax error, "with" with no CTE)', () => {
+    const dir = makeProject({
+      'models/consts.sql': "select '007' as zip",
+      'models/u.yml': "unit_tests:\n  - name: c\n    model: consts\n    given: []\n    expect:\n      rows: [{ zip: '007' }]\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.stdout).toMatch(/PASS unit consts::c/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
+  it('text that reads as a number compares as text, a bigint exactly, a float within the tolerance (were: 007 = 7, 12345678901234567890 = 12345678901234567000, 2^53+1 = 2^53)', () => {
+    const unit = (zip: string, account: string, big: string, price: string) =>
+      `unit_tests:\n  - name: z\n    model: zips\n    given:\n      - input: ref('a')\n        rows: [{ id: 1 }]\n    expect:\n      rows: [{ zip: '${zip}', account_no: '${account}', big: '${big}', price: ${price} }]\n`;
+    const dir = makeProject({
+      'models/a.sql': 'select 1 as id',
+      'models/zips.sql': "select '007' as zip, '12345678901234567890' as account_no, cast(9007199254740993 as bigint) as big, cast(1.5 as double) as price from {{ ref('a') }}",
+      'models/u.yml': unit('7', '12345678901234567000', '9007199254740992', '1.5000000001'),
+    });
+    dirs.push(dir);
+    const bad = vigil(dir, ['test', '--unit']);
+    expect(bad.stdout).toMatch(/FAIL unit zips::z/);
+    expect(bad.stdout).toContain('{zip: 7, account_no: 12345678901234567000, big: 9007199254740992, price: 1.5000000001}');
+    expect(bad.stdout).toContain('{zip: 007, account_no: 12345678901234567890, big: 9007199254740993, price: 1.5}');
+    expect(bad.code).toBe(1);
+    // each of the three alone fails; the price within the tolerance is no difference
+    for (const [z, a, b] of [['7', '12345678901234567890', '9007199254740993'], ['007', '12345678901234567000', '9007199254740993'], ['007', '12345678901234567890', '9007199254740992']]) {
+      writeFileSync(join(dir, 'models/u.yml'), unit(z, a, b, '1.5000000001'));
+      expect(vigil(dir, ['test', '--unit']).code, `${z} ${a} ${b}`).toBe(1);
+    }
+    writeFileSync(join(dir, 'models/u.yml'), unit('007', '12345678901234567890', '9007199254740993', '1.5000000001'));
+    const ok = vigil(dir, ['test', '--unit']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    // unquoted, a bigint past 2^53 was rounded by the YAML reader: said, not compared
+    writeFileSync(join(dir, 'models/u.yml'), unit('007', '12345678901234567890', '9007199254740993', '1.5').replace("big: '9007199254740993'", 'big: 9007199254740993'));
+    const unquoted = vigil(dir, ['test', '--unit']);
+    expect(unquoted.stdout).toContain('big: 9007199254740992 is past 2^53, where a YAML number is no longer exact');
+    expect(unquoted.code).toBe(1);
+  });
+
   it('reads tests/unit/*.yml and CSV fixture files, and lists unit tests', () => {
     const dir = makeProject({
       'models/base.sql': 'select 1 as id, 2.5 as amount',
