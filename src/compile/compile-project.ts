@@ -1074,6 +1074,27 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ds.push(diag('E_TEST', `accepted_values: quote is true or false, got ${JSON.stringify(args.quote)}`, { file: t.file, ...t.src.locate([...t.path, g, 'quote']) }));
         return;
       }
+      // a list or a mapping among the values was written as '[object Object]'
+      const odd = (args.values as unknown[]).findIndex((v) => v !== null && typeof v === 'object');
+      if (odd >= 0) {
+        ds.push(diag('E_TEST', `accepted_values: values are strings, numbers or booleans; value ${odd + 1} is ${JSON.stringify((args.values as unknown[])[odd])}`, { file: t.file, ...t.src.locate([...t.path, g, 'values', odd]) }));
+        return;
+      }
+    }
+    // the other arguments' shapes: a string where a list goes crashed the compile (combination_of_columns:
+    // date), an empty one failed at run time, a `where: false` was dropped and the test ran unfiltered
+    const shapes: Array<[string, (v: unknown) => boolean, string]> = [
+      ['combination_of_columns', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x.trim() !== ''), 'a list of one or more column names'],
+      ['expression', (v) => typeof v === 'string' && v.trim() !== '', 'a SQL expression (a non-empty string)'],
+      ['where', (v) => typeof v === 'string' && v.trim() !== '', 'a SQL condition (a non-empty string)'],
+      ['name', (v) => typeof v === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v), 'an identifier (letters, digits, _)'],
+      ['to', (v) => typeof v === 'string', "ref('model') or source('src', 'table')"],
+      ['field', (v) => typeof v === 'string' && v.trim() !== '', 'a column name'],
+    ];
+    for (const [k, ok, what] of shapes) {
+      if (args[k] === undefined || ok(args[k])) continue;
+      ds.push(diag('E_TEST', `${g}: ${k} must be ${what}, got ${JSON.stringify(args[k])}`, { file: t.file, ...t.src.locate([...t.path, g, k]) }));
+      return;
     }
     const depends = [onUid];
     // a test of a source that a seed fills waits for the seed

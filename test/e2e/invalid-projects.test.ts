@@ -226,6 +226,21 @@ const cases: Case[] = [
     errors: 2,
   },
   {
+    // (combination_of_columns: date crashed the compile with a stack trace, exit 3; where: false was dropped)
+    name: "a generic test's arguments of the wrong shape are errors at their line",
+    files: {
+      'models/a.sql': 'select 1 as id, current_date as d',
+      'models/a.yml': 'models:\n  - name: a\n    tests:\n      - unique_combination_of_columns: { combination_of_columns: d }\n    columns:\n      - name: id\n        tests:\n          - not_null: { where: false }\n          - accepted_values: { values: [1, {k: 1}] }\n',
+    },
+    code: 2,
+    expect: [
+      'models/a.yml:4:66: error: unique_combination_of_columns: combination_of_columns must be a list of one or more column names, got "d" [E_TEST]',
+      'models/a.yml:8:32: error: not_null: where must be a SQL condition (a non-empty string), got false [E_TEST]',
+      'models/a.yml:9:44: error: accepted_values: values are strings, numbers or booleans; value 2 is {"k":1} [E_TEST]',
+    ],
+    errors: 3,
+  },
+  {
     name: 'a tab in YAML indentation is one error at its line',
     files: { 'models/a.sql': OK_MODEL, 'models/a.yml': TAB_YAML },
     code: 2,
