@@ -98,7 +98,8 @@ export async function plan(manifest: CompileResult['manifest'], o: Omit<Paramete
   }
   checkUnmatched(p.unmatched, o.allowEmpty);
   // a selection of nodes this command does not run (`vigil seed -s a_model`): said, not "nothing to do"
-  const runs: Partial<Record<string, string>> = { seed: 'seeds', run: 'models (not ephemeral ones)', snapshot: 'snapshots' };
+  // (vigil test too: a CI step whose selection ran no test passed with "Nothing to do", exit 0)
+  const runs: Partial<Record<string, string>> = { seed: 'seeds', run: 'models (not ephemeral ones)', snapshot: 'snapshots', test: o.unit === 'only' ? 'unit tests (--unit)' : o.unit === 'exclude' ? 'data tests (--data)' : 'data and unit tests' };
   if (!p.nodes.length && o.select?.length && runs[o.command] && !o.allowEmpty) {
     const ids = p.selected;
     const kinds = new Map<string, string[]>();

@@ -241,6 +241,15 @@ const cases: Case[] = [
     errors: 3,
   },
   {
+    // (was "Nothing to do", exit 0: a CI step whose selection ran no test passed)
+    name: 'vigil test whose selection runs no test is exit 2, naming what it selected',
+    files: { 'models/a.sql': OK_MODEL, 'models/a.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        tests: [unique]\n' },
+    args: ['test', '--unit', '-s', 'test_type:unique'],
+    code: 2,
+    expect: ['error: the selection selects 1 test (unique_a_id), and vigil test runs unit tests (--unit): nothing to run'],
+    errors: 1,
+  },
+  {
     name: 'a tab in YAML indentation is one error at its line',
     files: { 'models/a.sql': OK_MODEL, 'models/a.yml': TAB_YAML },
     code: 2,
