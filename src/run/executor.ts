@@ -102,11 +102,49 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
     memo.set(id, arr);
     return arr;
   };
+  // the data tests of each node they read: a generic test's node, and every node a singular or a
+  // relationships test reads (dbt blocks what is downstream of each; a singular test blocked nothing)
   const testsOf = new Map<string, string[]>();
   for (const id of planned) {
     const n = manifest.nodes[id];
-    if (n.resource_type === 'test' && n.attached_to) (testsOf.get(n.attached_to) ?? testsOf.set(n.attached_to, []).get(n.attached_to)!).push(id);
+    if (n.resource_type !== 'test') continue;
+    for (const on of new Set([...(n.attached_to ? [n.attached_to] : []), ...n.depends_on])) (testsOf.get(on) ?? testsOf.set(on, []).get(on)!).push(id);
   }
+  // a test reading a node downstream of a model cannot hold that model back (a relationships test
+  // from a to its descendant c: b would wait for the test, which waits for c, which waits for b)
+  const ancestorsMemo = new Map<string, Set<string>>();
+  const ancestorsOf = (id: string): Set<string> => {
+    let a = ancestorsMemo.get(id);
+    if (a) return a;
+    a = new Set<string>();
+    const stack = [...(manifest.nodes[id]?.depends_on ?? [])];
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (a.has(x)) continue;
+      a.add(x);
+      stack.push(...(manifest.nodes[x]?.depends_on ?? []));
+    }
+    ancestorsMemo.set(id, a);
+    return a;
+  };
+  const readsDownstreamOf = (test: string, model: string): boolean => {
+    const deps = manifest.nodes[test].depends_on;
+    return deps.length > 1 && deps.some((d) => d === model || ancestorsOf(d).has(model));
+  };
+  /** The nodes a model's tests-to-wait-for hang on: its parents, and through every unplanned one (an unselected model, an ephemeral) up to the planned ones. */
+  const upstreamMemo = new Map<string, string[]>();
+  const upstream = (id: string): string[] => {
+    const hit = upstreamMemo.get(id);
+    if (hit) return hit;
+    const out = new Set<string>();
+    for (const p of manifest.nodes[id]?.depends_on ?? []) {
+      out.add(p);
+      if (!planned.has(p) && manifest.nodes[p]) for (const q of upstream(p)) out.add(q);
+    }
+    const arr = [...out];
+    upstreamMemo.set(id, arr);
+    return arr;
+  };
   const unitOf = new Map<string, string[]>();
   for (const id of planned) {
     const n = manifest.nodes[id];
@@ -117,9 +155,10 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
     const n = manifest.nodes[id];
     const deps = new Set(nearest(id));
     if (n.resource_type === 'model' && opts.command === 'build') {
-      // a model also waits for the tests of what it reads: upstream models and sources
-      const sources = n.depends_on.filter((d) => d.startsWith('source.'));
-      for (const d of [...deps, ...sources]) for (const t of testsOf.get(d) ?? []) deps.add(t);
+      // a model also waits for the tests of what it reads: upstream models, seeds, snapshots and
+      // sources — also of those this run does not build (`vigil retry` re-runs a failed test of a
+      // model it does not rebuild: its children were built although the test failed again)
+      for (const d of upstream(id)) for (const t of testsOf.get(d) ?? []) if (!readsDownstreamOf(t, id)) deps.add(t);
       // and for its own unit tests, which run before it is built
       for (const u of unitOf.get(id) ?? []) deps.add(u);
     }

@@ -8,7 +8,7 @@ import { compileProject } from '../../src/compile/compile-project.js';
 import { selectNodes } from '../../src/compile/selector.js';
 import { planRun } from '../../src/run/executor.js';
 import { findCycles, buildGraph, topoSort } from '../../src/compile/graph.js';
-import { REPO } from '../helpers.js';
+import { projectFiles, REPO } from '../helpers.js';
 
 const { manifest } = compileProject(loadProject(join(REPO, 'test/fixtures/projects/golden')), { env: {} });
 const names = (ids: Set<string>, type?: string) =>
@@ -118,8 +118,10 @@ describe('planRun', () => {
     expect(waits('events_hourly')).toEqual(['stg_events']);
     // stg_events reads the source: it waits for the source's tests
     expect(waits('stg_events')).toEqual(['not_null_app_events_id', 'unique_app_events_id']);
+    // (a singular test reading events_hourly holds its children back too, as dbt's build does)
     expect(waits('capability_trend')).toEqual([
       'accepted_values_events_hourly_capability',
+      'assert_hourly_not_in_future',
       'events_hourly',
       'expression_is_true_events_hourly',
       'expression_is_true_events_hourly_error_rate',
@@ -127,6 +129,25 @@ describe('planRun', () => {
       'unique_combination_of_columns_events_hourly_hour_capability',
     ]);
   });
+  it("a model waits for the failing-able tests of parents this run does not build, and of singular tests; a test reading a model's descendant does not hold it (were: built past a failed test under retry or -s; a singular test blocked nothing; a relationships test to a descendant was a cycle, every child skipped)", () => {
+    const m = compileProject(
+      projectFiles({
+        models: { 'models/a.sql': 'select 1 as id, 1 as flag', 'models/b.sql': "select * from {{ ref('a') }}", 'models/c.sql': "select * from {{ ref('b') }}" },
+        yml: { 'models/a.yml': "models:\n  - name: a\n    columns:\n      - name: flag\n        tests: [{ accepted_values: { values: [0], quote: false } }]\n      - name: id\n        tests: [{ relationships: { to: \"ref('c')\", field: id } }]\n" },
+        tests: { 'tests/a_chk.sql': "select * from {{ ref('a') }} where id = 1" },
+      }),
+      { env: {} },
+    ).manifest;
+    const waits = (p: ReturnType<typeof planRun>, name: string) => (p.waitsFor.get(p.nodes.find((n) => n.name === name)!.unique_id) ?? []).map((id) => id.split('.').pop()).sort();
+    const all = planRun(m, { command: 'build' });
+    expect(waits(all, 'b')).toEqual(['a', 'a_chk', 'accepted_values_a_flag']);
+    expect(waits(all, 'c')).toEqual(['b']);
+    expect(waits(all, 'relationships_a_id')).toEqual(['a', 'c']);
+    // a's test selected without a (vigil retry after it failed, or -s): b still waits for it
+    const retry = planRun(m, { command: 'build', select: ['accepted_values_a_flag', 'b'] });
+    expect(waits(retry, 'b')).toEqual(['accepted_values_a_flag']);
+  });
+
   it('run has no tests; test has no models; a selected model brings its tests (eager)', () => {
     expect(planRun(manifest, { command: 'run' }).nodes.every((n) => n.resource_type === 'model')).toBe(true);
     expect(planRun(manifest, { command: 'test' }).nodes.every((n) => n.resource_type === 'test')).toBe(true);
