@@ -221,13 +221,17 @@ export async function runExecute(
     interrupt.abort();
     err('\ninterrupted: no new node starts; waiting for the running ones (Ctrl-C again to stop at once)');
   };
+  // (the relay is taken off when the run ends: a long-lived caller's signal — build --watch, serve —
+  // gathered one per run, and Node warned of a listener leak after ten)
+  const relay = () => interrupt.abort();
   if (o.signal?.aborted) interrupt.abort();
-  else if (o.signal) o.signal.addEventListener('abort', () => interrupt.abort(), { once: true });
+  else if (o.signal) o.signal.addEventListener('abort', relay, { once: true });
   else process.on('SIGINT', onSigint);
   out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
   if (!planned.nodes.length) {
     out('Nothing to do: no nodes match the selection.');
     process.off('SIGINT', onSigint);
+    o.signal?.removeEventListener('abort', relay);
     return undefined;
   }
   // unit tests run in their own in-memory DuckDB; the warehouse is opened only when needed
@@ -257,6 +261,7 @@ export async function runExecute(
     return s;
   } finally {
     process.off('SIGINT', onSigint);
+    o.signal?.removeEventListener('abort', relay);
     await seedLoader?.cleanup();
     unitRunner?.close();
     await adapter?.close();

@@ -175,3 +175,21 @@ describe('--watch', () => {
     expect(after).toMatch(/stopped watching/);
   });
 });
+
+describe('a long-lived caller of runs', () => {
+  it('takes back its abort listener after each run (was: one more per run on the signal of build --watch or serve, and a leak warning after ten)', async () => {
+    const { EventEmitter } = await import('node:events');
+    const { runExecute } = await import('../../src/cli/commands.js');
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id' });
+    dirs.push(dir);
+    const stop = new AbortController();
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (() => true) as typeof process.stdout.write; // the runs' progress lines
+    try {
+      for (let i = 0; i < 3; i++) await runExecute('run', { projectDir: dir, threads: 1, signal: stop.signal });
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(EventEmitter.getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+  });
+});
