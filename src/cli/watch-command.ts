@@ -84,6 +84,12 @@ export async function runWatch(
   /** aborted by Ctrl-C / SIGTERM: no new node starts in the run under way, and no run starts after */
   const interrupt = new AbortController();
   let interrupted = false;
+  /**
+   * Nodes an earlier run of this watcher left failed or skipped: the next run takes them again
+   * with what changed (a fix to a failing test rebuilt only the test; the table it had held back
+   * stayed stale, without a word).
+   */
+  const pending = new Set<string>();
   const execute = async (c: Compiled, changedOnly: boolean) => {
     if (command === 'compile' || interrupt.signal.aborted) return;
     let selection = o.select;
@@ -97,8 +103,11 @@ export async function runWatch(
       const sqlChanged = Object.values(c.result.manifest.nodes)
         .filter((n) => (n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot') && prev.nodes[n.unique_id] && (relation(prev.nodes[n.unique_id]) !== relation(n) || (n.resource_type === 'model' && !(n as { volatile?: boolean }).volatile && (prev.nodes[n.unique_id] as { compiled_sql?: string }).compiled_sql !== n.compiled_sql)))
         .map((n) => `${n.name}+`);
+      const known = new Set([...Object.values(c.result.manifest.nodes)].map((n) => n.name));
       const changedSel = ['state:modified+', ...sqlChanged];
       const changed = selectNodes(c.result.manifest, changedSel, undefined, previous);
+      // (after the check: what is still pending runs again when something changed, not on its own)
+      changedSel.push(...[...pending].filter((n) => known.has(n)));
       if (!changed.ids.size) {
         out(`${clock()} nothing to ${command}: no node changed`);
         return;
@@ -110,6 +119,11 @@ export async function runWatch(
       // project compiled, before the run listened (it was lost: the whole build ran, exit 0)
       const s = await runExecute(command, { ...o, threads: o.threads ?? 4, select: selection, compiled: c, stateManifest: changedOnly ? previous : undefined, allowEmpty: true, signal: interrupt.signal });
       if (s?.interrupted) interrupted = true;
+      for (const r of s?.results ?? []) {
+        if (r.resource_type === 'operation') continue;
+        if (r.status === 'error' || r.status === 'fail' || r.status === 'skipped') pending.add(r.name);
+        else pending.delete(r.name);
+      }
     } catch (e) {
       err(`${clock()} ${(e as Error).message.split('\n')[0]}; watching for changes`);
     } finally {

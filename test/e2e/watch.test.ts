@@ -100,6 +100,29 @@ describe('--watch', () => {
     expect(w.log()).not.toMatch(/\n\s+at /);
   });
 
+  it('what a failed test held back is built once a change makes the test pass (was: only the test ran again, the table stayed stale)', async () => {
+    const dir = makeProject({
+      'models/c.sql': 'select 2 as two\n',
+      'models/e.sql': "{{ config(materialized='table') }}\nselect 42 as answer, * from {{ ref('c') }}\n",
+      'models/schema.yml': 'models:\n  - name: c\n    columns:\n      - name: two\n        tests: [{ accepted_values: { values: [2], quote: false } }]\n',
+    });
+    dirs.push(dir);
+    const w = start(dir, ['build', '--watch']);
+    await until(w.log, 0, /watching \. for changes/);
+    let mark = w.log().length;
+    writeFileSync(join(dir, 'models/c.sql'), 'select 9 as two\n');
+    const failed = await until(w.log, mark, /Finished \d+ nodes/);
+    expect(failed).toMatch(/FAIL 1 accepted_values_c_two/);
+    expect(failed).toMatch(/SKIP table analytics\.e/);
+    mark = w.log().length;
+    writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: c\n    columns:\n      - name: two\n        tests: [{ accepted_values: { values: [9], quote: false } }]\n');
+    const fixed = await until(w.log, mark, /Finished \d+ nodes/);
+    expect(fixed).toMatch(/PASS accepted_values_c_two/);
+    expect(fixed).toMatch(/OK created table analytics\.e\b/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
   it('compile --watch writes the manifest after each change; --watch refuses flags it cannot honour', async () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as id\n' });
     dirs.push(dir);
