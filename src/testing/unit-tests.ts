@@ -130,6 +130,15 @@ export function lossyValue(v: unknown, type: string): string | undefined {
     const ok = typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v.trim()));
     return ok ? undefined : `${JSON.stringify(v)} is not true or false, which ${type} holds`;
   }
+  // more decimals than the type's scale (1.009 for a DECIMAL(10,2): kept as 1.01)
+  const scale = family === 'numeric' ? /\(\s*\d+\s*,\s*(\d+)\s*\)/.exec(type)?.[1] : undefined;
+  if (scale !== undefined && (typeof v === 'number' || typeof v === 'string')) {
+    const decimals = /^\s*[-+]?\d*\.(\d+?)0*\s*$/.exec(String(v))?.[1]?.length ?? 0;
+    if (decimals > Number(scale)) return `${JSON.stringify(v)} has ${decimals} decimals, which ${type} keeps ${scale} of (a cast would round it)`;
+  }
+  // a time of day for a DATE (cut off), a fraction finer than microseconds for a timestamp (rounded)
+  if (family === 'date' && typeof v === 'string' && /^\s*\d{4}-\d{2}-\d{2}[ T](?!00:00(:00(\.0+)?)?\s*$)\d/.test(v)) return `${JSON.stringify(v)} has a time of day, which ${type} does not hold (a cast would cut it off)`;
+  if ((family === 'local' || family === 'instant') && typeof v === 'string' && /:\d{2}\.\d{7,}/.test(v)) return `${JSON.stringify(v)} is finer than microseconds, which ${type} holds (a cast would round it)`;
   return undefined;
 }
 

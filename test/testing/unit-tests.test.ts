@@ -42,7 +42,12 @@ describe('pure pieces', () => {
     expect(lossyValue(7.5, 'BIGINT')).toMatch(/^7\.5 is not a whole number, which BIGINT holds \(a cast would round it\)$/);
     expect(lossyValue('8.4', 'INTEGER')).toMatch(/would round it/);
     expect(lossyValue(0, 'BOOLEAN')).toBe('0 is not true or false, which BOOLEAN holds');
-    for (const [v, t] of [[8, 'BIGINT'], ['-12', 'SMALLINT'], [true, 'BOOLEAN'], ['False', 'BOOLEAN'], [7.5, 'DOUBLE'], ['x', 'VARCHAR'], [null, 'BIGINT'], [3, 'DECIMAL(10,2)']] as const) expect(lossyValue(v, t), `${v} ${t}`).toBeUndefined();
+    // (were silent: 1.009 kept as 1.01, a date's time of day cut off, a tenth of a microsecond rounded)
+    expect(lossyValue(1.009, 'DECIMAL(10,2)')).toBe('1.009 has 3 decimals, which DECIMAL(10,2) keeps 2 of (a cast would round it)');
+    expect(lossyValue('2026-02-03 23:59:59', 'DATE')).toBe('"2026-02-03 23:59:59" has a time of day, which DATE does not hold (a cast would cut it off)');
+    expect(lossyValue('2026-01-01 00:00:00.0000001', 'TIMESTAMP')).toMatch(/finer than microseconds/);
+    expect(lossyValue(9007199254740993, 'BIGINT')).toMatch(/past 2\^53/);
+    for (const [v, t] of [[8, 'BIGINT'], ['-12', 'SMALLINT'], [true, 'BOOLEAN'], ['False', 'BOOLEAN'], [7.5, 'DOUBLE'], ['x', 'VARCHAR'], [null, 'BIGINT'], [3, 'DECIMAL(10,2)'], ['1.010', 'DECIMAL(10,2)'], [1.5, 'DECIMAL(10,2)'], ['2026-02-03', 'DATE'], ['2026-02-03 00:00:00', 'DATE'], ['2026-01-01 00:00:00.123456', 'TIMESTAMP']] as const) expect(lossyValue(v, t), `${v} ${t}`).toBeUndefined();
   });
 
   it('diffs rows: missing, extra and changed cells; numbers within tolerance; order when asked', () => {
