@@ -245,6 +245,22 @@ describe('running unit tests', () => {
 });
 
 describe('unit tests through the CLI', () => {
+  it("an expect column the YAML does not declare but the model produces is compared (was: refused at compile, the declared list taken for all columns); one it does not produce is said when the test runs", () => {
+    const dir = makeProject({
+      'models/a.sql': "select 1 as id, 'x' as name",
+      'models/b.sql': "select * from {{ ref('a') }}",
+      'models/b.yml': 'models:\n  - name: b\n    columns:\n      - name: id\n',
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: b\n    given:\n      - input: ref('a')\n        rows: [{ id: 1, name: y }]\n    expect:\n      rows: [{ id: 1, name: y }]\n",
+    });
+    dirs.push(dir);
+    const ok = vigil(dir, ['test', '--unit']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: t\n    model: b\n    given:\n      - input: ref('a')\n        rows: [{ id: 1, name: y }]\n    expect:\n      rows: [{ id: 1, nick: y }]\n");
+    const bad = vigil(dir, ['test', '--unit']);
+    expect(bad.stdout).toContain("models/u.yml:8: expect: b does not produce 'nick' (it produces: id, name)");
+    expect(bad.code).toBe(1);
+  });
+
   it('a model that reads no ref or source is unit-tested too (was: a syntax error, "with" with no CTE)', () => {
     const dir = makeProject({
       'models/consts.sql': "select '007' as zip",
