@@ -1154,6 +1154,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       pii = piiChecks(on, manifest, dialect);
     }
+    // a name given twice is two tests one selector cannot tell apart (it became my_test_2 silently)
+    if (typeof args.name === 'string' && testNames.has(testNameOf(args.name))) {
+      ds.push(diag('E_DUPLICATE', `${g}: a test named '${args.name}' exists already (${testFiles.get(testNameOf(args.name)) ?? 'earlier in the project'})`, { file: t.file, ...t.src.locate([...t.path, g, 'name']) }, 'give each named test its own name'));
+      return;
+    }
     const name = uniqueTestName(typeof args.name === 'string' ? args.name : [g, onName, t.column ?? (g === 'unique_combination_of_columns' ? (args.combination_of_columns as unknown[]).join('_') : '')].filter(Boolean).join('_'));
     testFiles.set(name, `${t.file}:${loc.line ?? 1}`);
     const sql = genericTestSql({ test: g, relation: onRelation, column: t.column, args, toRelation, relationFilter, toRelationFilter, dialect, pii });

@@ -250,6 +250,14 @@ const cases: Case[] = [
     errors: 1,
   },
   {
+    // (the second became my_test_2 without a word: -s my_test selected one of them)
+    name: 'two generic tests given one name is an error at the second',
+    files: { 'models/a.sql': OK_MODEL, 'models/a.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        tests:\n          - unique: { name: my_test }\n          - not_null: { name: my_test }\n' },
+    code: 2,
+    expect: ["models/a.yml:7:31: error: not_null: a test named 'my_test' exists already (models/a.yml:6) [E_DUPLICATE]"],
+    errors: 1,
+  },
+  {
     name: 'a tab in YAML indentation is one error at its line',
     files: { 'models/a.sql': OK_MODEL, 'models/a.yml': TAB_YAML },
     code: 2,
