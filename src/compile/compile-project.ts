@@ -1041,6 +1041,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     const g = testName as GenericTestName;
     const config = (rawArgs.config ?? {}) as Record<string, unknown>;
+    // a key both beside the test's arguments and in its config: which one counts is a guess
+    const twice = Object.keys(config).find((k) => k !== 'config' && k in rawArgs && JSON.stringify(rawArgs[k]) !== JSON.stringify(config[k]));
+    if (twice) {
+      ds.push(diag('E_TEST', `${testName}: ${twice} is given twice, ${JSON.stringify(rawArgs[twice])} and ${JSON.stringify(config[twice])} in config:`, { file: t.file, ...t.src.locate([...t.path, testName, 'config', twice]) }, 'keep one of them'));
+      return;
+    }
     const args = { ...config, ...rawArgs };
     for (const k of Object.keys(args)) {
       if (!ALLOWED_ARGS[g].includes(k) && !COMMON_TEST_KEYS.includes(k)) {

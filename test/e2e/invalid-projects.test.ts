@@ -258,6 +258,14 @@ const cases: Case[] = [
     errors: 1,
   },
   {
+    // (the one beside the arguments won silently)
+    name: "a test's severity given beside its arguments and in its config, differently, is an error",
+    files: { 'models/a.sql': OK_MODEL, 'models/a.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        tests:\n          - unique: { severity: warn, config: { severity: error } }\n          - not_null: { severity: warn, config: { severity: warn } }\n' },
+    code: 2,
+    expect: ['models/a.yml:6:59: error: unique: severity is given twice, "warn" and "error" in config: [E_TEST]'],
+    errors: 1,
+  },
+  {
     name: 'a tab in YAML indentation is one error at its line',
     files: { 'models/a.sql': OK_MODEL, 'models/a.yml': TAB_YAML },
     code: 2,
