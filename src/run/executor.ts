@@ -9,6 +9,7 @@ import { didYouMean, WarehouseError } from '../errors.js';
 import type { Manifest, ModelNode, SeedNode, SnapshotNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import type { GrantPlan } from '../adapters/grants.js';
 import { selectNodes } from '../compile/selector.js';
+import { buildGraph, topoSort } from '../compile/graph.js';
 
 export type Command = 'run' | 'test' | 'build' | 'seed' | 'snapshot';
 export type NodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 'warn';
@@ -86,64 +87,67 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
       if (!excluded.has(n.unique_id) && (ids.has(n.unique_id) || n.depends_on.some((d) => ids.has(d)))) planned.add(n.unique_id);
     }
   }
-  // nearest planned ancestors, walking through unplanned nodes (ephemerals, unselected models)
-  const memo = new Map<string, string[]>();
-  const nearest = (id: string): string[] => {
-    const hit = memo.get(id);
+  // what each node reads, walking through unplanned nodes (ephemerals, unselected models) up to the
+  // planned ones: `nearest` is its planned part, what the node waits for; `upstream` all of it,
+  // whose tests a model waits for. Iterative (a chain of 10,000 unplanned models overflowed the
+  // stack), memoized per node.
+  const walkMemo = new Map<string, string[]>();
+  const upstream = (id: string): string[] => {
+    const hit = walkMemo.get(id);
     if (hit) return hit;
     const out = new Set<string>();
-    const n = manifest.nodes[id];
-    // unit tests need no warehouse: they wait for nothing
-    for (const p of n?.resource_type === 'unit_test' ? [] : (n?.depends_on ?? [])) {
-      if (planned.has(p)) out.add(p);
-      else if (manifest.nodes[p]) for (const q of nearest(p)) out.add(q);
+    const stack = [...(manifest.nodes[id]?.depends_on ?? [])];
+    while (stack.length) {
+      const p = stack.pop()!;
+      if (out.has(p)) continue;
+      out.add(p);
+      if (planned.has(p) || !manifest.nodes[p]) continue;
+      const known = walkMemo.get(p);
+      if (known) for (const q of known) out.add(q);
+      else stack.push(...manifest.nodes[p].depends_on);
     }
     const arr = [...out];
-    memo.set(id, arr);
+    walkMemo.set(id, arr);
     return arr;
   };
-  // the data tests of each node they read: a generic test's node, and every node a singular or a
-  // relationships test reads (dbt blocks what is downstream of each; a singular test blocked nothing)
+  // unit tests need no warehouse: they wait for nothing
+  const nearest = (id: string): string[] => (manifest.nodes[id]?.resource_type === 'unit_test' ? [] : upstream(id).filter((p) => planned.has(p)));
+  // dbt's rule for the tests a model waits for: those whose every node read is upstream of the
+  // model (a generic test's node, each node a singular or relationships test reads). So a
+  // relationships test from fct_orders to dim_customers holds back what reads fct_orders, not what
+  // reads dim_customers (waiting there made two facts on one dimension a cycle), and one from a to
+  // its descendant c runs after c. Each test is filed under the latest node it reads (in
+  // dependency order): a model finds it through that node, and checks the others are upstream.
+  const rank = new Map<string, number>();
+  {
+    const deps = new Map<string, string[]>();
+    for (const [id, n] of Object.entries(manifest.nodes)) if (n.resource_type !== 'test' && n.resource_type !== 'unit_test') deps.set(id, n.depends_on);
+    for (const id of Object.keys(manifest.sources)) deps.set(id, []);
+    topoSort(buildGraph(deps)).forEach((id, i) => rank.set(id, i));
+  }
   const testsOf = new Map<string, string[]>();
   for (const id of planned) {
     const n = manifest.nodes[id];
     if (n.resource_type !== 'test') continue;
-    for (const on of new Set([...(n.attached_to ? [n.attached_to] : []), ...n.depends_on])) (testsOf.get(on) ?? testsOf.set(on, []).get(on)!).push(id);
+    const reads = n.depends_on.length ? n.depends_on : n.attached_to ? [n.attached_to] : [];
+    const latest = reads.reduce<string | undefined>((a, b) => (a === undefined || (rank.get(b) ?? -1) > (rank.get(a) ?? -1) ? b : a), undefined);
+    if (latest) (testsOf.get(latest) ?? testsOf.set(latest, []).get(latest)!).push(id);
   }
-  // a test reading a node downstream of a model cannot hold that model back (a relationships test
-  // from a to its descendant c: b would wait for the test, which waits for c, which waits for b)
-  const ancestorsMemo = new Map<string, Set<string>>();
-  const ancestorsOf = (id: string): Set<string> => {
-    let a = ancestorsMemo.get(id);
-    if (a) return a;
-    a = new Set<string>();
-    const stack = [...(manifest.nodes[id]?.depends_on ?? [])];
+  /** Whether `a` is upstream of `m`: a walk up from m that leaves out what comes before a in dependency order. */
+  const isUpstream = (a: string, m: string): boolean => {
+    const ra = rank.get(a);
+    if (ra === undefined) return false;
+    const seen = new Set<string>();
+    const stack = [...(manifest.nodes[m]?.depends_on ?? [])];
     while (stack.length) {
       const x = stack.pop()!;
-      if (a.has(x)) continue;
-      a.add(x);
+      if (x === a) return true;
+      if (seen.has(x)) continue;
+      seen.add(x);
+      if ((rank.get(x) ?? -1) < ra) continue;
       stack.push(...(manifest.nodes[x]?.depends_on ?? []));
     }
-    ancestorsMemo.set(id, a);
-    return a;
-  };
-  const readsDownstreamOf = (test: string, model: string): boolean => {
-    const deps = manifest.nodes[test].depends_on;
-    return deps.length > 1 && deps.some((d) => d === model || ancestorsOf(d).has(model));
-  };
-  /** The nodes a model's tests-to-wait-for hang on: its parents, and through every unplanned one (an unselected model, an ephemeral) up to the planned ones. */
-  const upstreamMemo = new Map<string, string[]>();
-  const upstream = (id: string): string[] => {
-    const hit = upstreamMemo.get(id);
-    if (hit) return hit;
-    const out = new Set<string>();
-    for (const p of manifest.nodes[id]?.depends_on ?? []) {
-      out.add(p);
-      if (!planned.has(p) && manifest.nodes[p]) for (const q of upstream(p)) out.add(q);
-    }
-    const arr = [...out];
-    upstreamMemo.set(id, arr);
-    return arr;
+    return false;
   };
   const unitOf = new Map<string, string[]>();
   for (const id of planned) {
@@ -158,7 +162,9 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
       // a model also waits for the tests of what it reads: upstream models, seeds, snapshots and
       // sources — also of those this run does not build (`vigil retry` re-runs a failed test of a
       // model it does not rebuild: its children were built although the test failed again)
-      for (const d of upstream(id)) for (const t of testsOf.get(d) ?? []) if (!readsDownstreamOf(t, id)) deps.add(t);
+      const up = upstream(id);
+      const upSet = new Set(up);
+      for (const d of up) for (const t of testsOf.get(d) ?? []) if (manifest.nodes[t].depends_on.every((r) => upSet.has(r) || isUpstream(r, id))) deps.add(t);
       // and for its own unit tests, which run before it is built
       for (const u of unitOf.get(id) ?? []) deps.add(u);
     }

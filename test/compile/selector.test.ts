@@ -148,6 +148,30 @@ describe('planRun', () => {
     expect(waits(retry, 'b')).toEqual(['accepted_values_a_flag']);
   });
 
+  it("two facts on one dimension, each with a relationships test to it: no cycle; a test holds back what reads all it reads, as dbt's build (the review found a first version of the rule deadlock here)", () => {
+    const m = compileProject(
+      projectFiles({
+        models: {
+          'models/dim.sql': 'select 1 as id',
+          'models/fct_orders.sql': "select 1 as id, id as customer_id from {{ ref('dim') }}",
+          'models/fct_payments.sql': "select 1 as id, id as customer_id from {{ ref('dim') }}",
+          'models/dim_metrics.sql': "select * from {{ ref('dim') }}",
+          'models/orders_daily.sql': "select * from {{ ref('fct_orders') }}",
+        },
+        yml: {
+          'models/f.yml': "models:\n  - name: fct_orders\n    columns:\n      - name: customer_id\n        tests: [{ relationships: { to: \"ref('dim')\", field: id } }]\n  - name: fct_payments\n    columns:\n      - name: customer_id\n        tests: [{ relationships: { to: \"ref('dim')\", field: id } }]\n",
+        },
+      }),
+      { env: {} },
+    ).manifest;
+    const p = planRun(m, { command: 'build' });
+    const waits = (name: string) => (p.waitsFor.get(p.nodes.find((n) => n.name === name)!.unique_id) ?? []).map((id) => id.split('.').pop()).sort();
+    expect(waits('fct_orders')).toEqual(['dim']);
+    expect(waits('fct_payments')).toEqual(['dim']);
+    expect(waits('dim_metrics')).toEqual(['dim']);
+    expect(waits('orders_daily')).toEqual(['fct_orders', 'relationships_fct_orders_customer_id']);
+  });
+
   it('run has no tests; test has no models; a selected model brings its tests (eager)', () => {
     expect(planRun(manifest, { command: 'run' }).nodes.every((n) => n.resource_type === 'model')).toBe(true);
     expect(planRun(manifest, { command: 'test' }).nodes.every((n) => n.resource_type === 'test')).toBe(true);
