@@ -1089,11 +1089,15 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     // the other arguments' shapes: a string where a list goes crashed the compile (combination_of_columns:
     // date), an empty one failed at run time, a `where: false` was dropped and the test ran unfiltered
+    // (`where: null` is no filter, dbt's way of switching a project-level one off; a name or
+    // field written as a YAML number is its text)
+    if (args.where === null) delete args.where;
+    for (const k of ['name', 'field']) if (typeof args[k] === 'number') args[k] = String(args[k]);
     const shapes: Array<[string, (v: unknown) => boolean, string]> = [
       ['combination_of_columns', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x.trim() !== ''), 'a list of one or more column names'],
       ['expression', (v) => typeof v === 'string' && v.trim() !== '', 'a SQL expression (a non-empty string)'],
       ['where', (v) => typeof v === 'string' && v.trim() !== '', 'a SQL condition (a non-empty string)'],
-      ['name', (v) => typeof v === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v), 'an identifier (letters, digits, _)'],
+      ['name', (v) => typeof v === 'string' && v.trim() !== '', 'a name (text)'],
       ['to', (v) => typeof v === 'string', "ref('model') or source('src', 'table')"],
       ['field', (v) => typeof v === 'string' && v.trim() !== '', 'a column name'],
     ];

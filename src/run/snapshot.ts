@@ -81,6 +81,10 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
     const [was, now] = [typeFamily(t.data_type, 'local'), typeFamily(c.data_type, 'local')];
     if (was === now) {
       if (was === 'string' && narrower(t.data_type, c.data_type)) widened.push(c);
+      // within a kind, what the stored type cannot hold: more decimal places or digits than
+      // numeric(p,s) keeps, a double into a 4-byte float
+      if (was === 'numeric') return !holdsDecimal(t.data_type, c.data_type);
+      if (was === 'float') return FLOAT4.test(t.data_type.trim()) && !FLOAT4.test(c.data_type.trim());
       return false;
     }
     return !((now === 'int' && (was === 'float' || was === 'numeric')) || (now === 'numeric' && was === 'float'));
@@ -90,7 +94,7 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
     const first = retyped[0];
     throw new WarehouseError(`snapshot '${n.name}': ${said}: stored, the values would be cast to the table's type (and differ from the query's on every run); change the table's column (alter table ${rel} alter column ${q(first.name)} type ${first.data_type}${retyped.length > 1 ? ', and the others' : ''}) or cast ${retyped.length > 1 ? 'them' : 'it'} back in the snapshot's query (cast(${first.name} as ${stored.get(first.name.toLowerCase())!.data_type}))`, '');
   }
-  for (const c of widened) await adapter.execute(`alter table ${rel} alter column ${q(c.name)} type ${c.data_type}`);
+  for (const c of widened) await adapter.execute(d.name === 'bigquery' ? `alter table ${rel} alter column ${q(c.name)} set data type ${c.data_type}` : `alter table ${rel} alter column ${q(c.name)} type ${c.data_type}`);
   // columns the query gained are added to the table (earlier versions NULL), as dbt does; columns
   // it no longer selects stay, NULL in the new versions (a column the query selects as a bare
   // NULL has no type of its own: added as a string)
@@ -146,6 +150,21 @@ async function queryColumns(adapter: Adapter, n: SnapshotNode): Promise<Column[]
 /** The type a view gives a column the query selects as a bare NULL (DuckDB: "NULL", quoted). */
 function isNullType(t: string): boolean {
   return t.replace(/"/g, '').trim().toLowerCase() === 'null';
+}
+
+/** A 4-byte float type (DuckDB's FLOAT, Postgres' real). */
+const FLOAT4 = /^(real|float4|float)$/i;
+
+/** Whether decimal type `stored` (numeric(p,s), or unbounded) holds every value of `query` without rounding. */
+function holdsDecimal(stored: string, query: string): boolean {
+  const ps = (t: string) => {
+    const m = /\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)/.exec(t);
+    return m ? { p: Number(m[1]), s: Number(m[2] ?? 0) } : undefined;
+  };
+  const [a, b] = [ps(stored), ps(query)];
+  if (!a) return true;
+  if (!b) return false;
+  return b.s <= a.s && b.p - b.s <= a.p - a.s;
 }
 
 /** Whether string type `was` has a length limit `now` outgrows (varchar(20) against varchar(320) or text). */

@@ -137,8 +137,8 @@ export function lossyValue(v: unknown, type: string): string | undefined {
     if (decimals > Number(scale)) return `${JSON.stringify(v)} has ${decimals} decimals, which ${type} keeps ${scale} of (a cast would round it)`;
   }
   // a time of day for a DATE (cut off), a fraction finer than microseconds for a timestamp (rounded)
-  if (family === 'date' && typeof v === 'string' && /^\s*\d{4}-\d{2}-\d{2}[ T](?!00:00(:00(\.0+)?)?\s*$)\d/.test(v)) return `${JSON.stringify(v)} has a time of day, which ${type} does not hold (a cast would cut it off)`;
-  if ((family === 'local' || family === 'instant') && typeof v === 'string' && /:\d{2}\.\d{7,}/.test(v)) return `${JSON.stringify(v)} is finer than microseconds, which ${type} holds (a cast would round it)`;
+  if (family === 'date' && typeof v === 'string' && /^\s*\d{4}-\d{2}-\d{2}[ T](?!00:00(:00(\.0+)?)?\s*(Z|[+-]00(:?00)?)?\s*$)\d/i.test(v)) return `${JSON.stringify(v)} has a time of day, which ${type} does not hold (a cast would cut it off)`;
+  if ((family === 'local' || family === 'instant') && !/_ns\b/i.test(type) && typeof v === 'string' && /:\d{2}\.\d{7,}/.test(v)) return `${JSON.stringify(v)} is finer than microseconds, which ${type} holds (a cast would round it)`;
   return undefined;
 }
 

@@ -151,6 +151,23 @@ describe('vigil snapshot', () => {
     columnChanges(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
   });
 
+  it('DuckDB: a decimal whose scale grows, or a double into a 4-byte float, is refused; a narrower decimal passes (the review found them accepted by kind alone)', () => {
+    const snap = (expr: string) => `{% snapshot d_snap %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect 1 as id, ${expr} as amt\n{% endsnapshot %}\n`;
+    const dir = makeProject({ 'snapshots/d.sql': snap('cast(1.25 as decimal(10,2))'), 'models/a.sql': 'select 1 as id' });
+    dirs.push(dir);
+    expect(vigil(dir, ['snapshot']).code).toBe(0);
+    for (const [expr, code] of [['cast(1.255 as decimal(10,3))', 1], ['cast(1.25 as decimal(12,2))', 1], ['cast(1.25 as decimal(9,2))', 0]] as const) {
+      writeFileSync(join(dir, 'snapshots/d.sql'), snap(expr));
+      const r = vigil(dir, ['snapshot']);
+      expect(r.code, `${expr}: ${r.stdout}`).toBe(code);
+      if (code) expect(r.stdout + r.stderr).toContain("snapshot 'd_snap': amt is DECIMAL(");
+    }
+    writeFileSync(join(dir, 'snapshots/d.sql'), snap('cast(1.25 as float)').replace('d_snap', 'f_snap'));
+    expect(vigil(dir, ['snapshot', '-s', 'f_snap']).code).toBe(0);
+    writeFileSync(join(dir, 'snapshots/d.sql'), snap('cast(1.25 as double)').replace('d_snap', 'f_snap'));
+    expect(vigil(dir, ['snapshot', '-s', 'f_snap']).stdout).toContain("snapshot 'f_snap': amt is DOUBLE in the query, FLOAT in the table");
+  });
+
   it("dbt 1.9's YAML snapshots: relation and config in properties YAML; a relation that is not ref() or source() is an error at its line", () => {
     const dir = makeProject({
       'seeds/customers.csv': STATES[0],

@@ -47,7 +47,7 @@ describe('pure pieces', () => {
     expect(lossyValue('2026-02-03 23:59:59', 'DATE')).toBe('"2026-02-03 23:59:59" has a time of day, which DATE does not hold (a cast would cut it off)');
     expect(lossyValue('2026-01-01 00:00:00.0000001', 'TIMESTAMP')).toMatch(/finer than microseconds/);
     expect(lossyValue(9007199254740993, 'BIGINT')).toMatch(/past 2\^53/);
-    for (const [v, t] of [[8, 'BIGINT'], ['-12', 'SMALLINT'], [true, 'BOOLEAN'], ['False', 'BOOLEAN'], [7.5, 'DOUBLE'], ['x', 'VARCHAR'], [null, 'BIGINT'], [3, 'DECIMAL(10,2)'], ['1.010', 'DECIMAL(10,2)'], [1.5, 'DECIMAL(10,2)'], ['2026-02-03', 'DATE'], ['2026-02-03 00:00:00', 'DATE'], ['2026-01-01 00:00:00.123456', 'TIMESTAMP']] as const) expect(lossyValue(v, t), `${v} ${t}`).toBeUndefined();
+    for (const [v, t] of [[8, 'BIGINT'], ['-12', 'SMALLINT'], [true, 'BOOLEAN'], ['False', 'BOOLEAN'], [7.5, 'DOUBLE'], ['x', 'VARCHAR'], [null, 'BIGINT'], [3, 'DECIMAL(10,2)'], ['1.010', 'DECIMAL(10,2)'], [1.5, 'DECIMAL(10,2)'], ['2026-02-03', 'DATE'], ['2026-02-03 00:00:00', 'DATE'], ['2024-01-01T00:00:00Z', 'DATE'], ['2024-01-01 00:00:00+00', 'DATE'], ['2026-01-01 00:00:00.123456', 'TIMESTAMP'], ['2026-01-01 00:00:00.123456789', 'TIMESTAMP_NS']] as const) expect(lossyValue(v, t), `${v} ${t}`).toBeUndefined();
   });
 
   it('diffs rows: missing, extra and changed cells; numbers within tolerance; order when asked', () => {
