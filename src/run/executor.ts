@@ -479,7 +479,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   });
   // nodes never reached (only possible if the plan had a cycle) are reported, not dropped
   for (const n of nodes) {
-    if (!results.has(n.unique_id)) report({ unique_id: n.unique_id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: 'dependencies could not be resolved', file: n.file, compiled_path: n.compiled_path }, n);
+    if (!results.has(n.unique_id)) report({ unique_id: n.unique_id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: 'dependencies could not be resolved', relation: n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot' ? displayRelation(n) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
   }
 
   // interrupted: the signal kept a node from running. One that came during the last node(s) let
