@@ -38,6 +38,8 @@ export interface Dialect {
   param(index: number): string;
   /** A column type of Vigil's own tables. */
   type(t: CanonicalType): string;
+  /** `alter table ... alter column ... type ...` in this warehouse's spelling; default: the standard one (DuckDB, Postgres). */
+  alterColumnType?(relation: string, column: string, type: string): string;
   /** Compiled SQL as the offline engine's parser reads it (column lineage of the docs site); default: as it is. */
   parsableSql?(sql: string): string;
   /** The warehouse type a Postgres source column (as `format_type()` prints it) lands as in `vigil sync`. */

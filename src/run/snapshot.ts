@@ -94,7 +94,7 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
     const first = retyped[0];
     throw new WarehouseError(`snapshot '${n.name}': ${said}: stored, the values would be cast to the table's type (and differ from the query's on every run); change the table's column (alter table ${rel} alter column ${q(first.name)} type ${first.data_type}${retyped.length > 1 ? ', and the others' : ''}) or cast ${retyped.length > 1 ? 'them' : 'it'} back in the snapshot's query (cast(${first.name} as ${stored.get(first.name.toLowerCase())!.data_type}))`, '');
   }
-  for (const c of widened) await adapter.execute(d.name === 'bigquery' ? `alter table ${rel} alter column ${q(c.name)} set data type ${c.data_type}` : `alter table ${rel} alter column ${q(c.name)} type ${c.data_type}`);
+  for (const c of widened) await adapter.execute(d.alterColumnType?.(rel, q(c.name), c.data_type) ?? `alter table ${rel} alter column ${q(c.name)} type ${c.data_type}`);
   // columns the query gained are added to the table (earlier versions NULL), as dbt does; columns
   // it no longer selects stay, NULL in the new versions (a column the query selects as a bare
   // NULL has no type of its own: added as a string)

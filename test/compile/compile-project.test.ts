@@ -351,7 +351,9 @@ describe('compileProject', () => {
     expect(pb("{'field': 'd', 'data_type': 'dat'}")).toEqual(["error 1: config partition_by.data_type: 'dat' is not one of 'date', 'timestamp', 'datetime', 'int64' — did you mean 'date'?"]);
     expect(pb('42')).toEqual(['error 1: config partition_by: expected a string or a mapping, got number 42']);
     expect(pb("['d']")).toEqual(['error 1: config partition_by: expected a string or a mapping, got a list']);
-    expect(pb("{'fild': 'd'}")).toEqual(['error 1: config partition_by.field: is required (a string)', "error 1: config partition_by.fild: unknown key 'fild' — did you mean 'field'?"]);
+    // one root cause: the misspelt key (its "field is required" was the same mistake said twice)
+    expect(pb("{'fild': 'd'}")).toEqual(["error 1: config partition_by.fild: unknown key 'fild' — did you mean 'field'?"]);
+    expect(pb("{'data_type': 'date'}")).toEqual(['error 1: config partition_by.field: is required (a string)']);
     // from a folder or the defaults they pass views by (one folder setting for tables and views, as in dbt)
     expect(one("{{ config(materialized='view') }}\nselect 1 as a", 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb }\nmodels:\n  +cluster_by: a\n  +require_partition_filter: false\n')).toEqual([]);
     // a table with all of them is fine

@@ -157,6 +157,7 @@ export const bigQueryDialect: Dialect = {
   current_timestamp: () => 'CURRENT_TIMESTAMP()',
   current_date: () => 'CURRENT_DATE()',
   createSchema: (schema) => `CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`,
+  alterColumnType: (relation, column, type) => `ALTER TABLE ${relation} ALTER COLUMN ${column} SET DATA TYPE ${type}`,
   createView(rel, sql) {
     return `CREATE OR REPLACE VIEW ${this.relation(rel)} AS\n${sql}`;
   },
