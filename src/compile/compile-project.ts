@@ -958,7 +958,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       config: d.config!,
       tags: d.config!.tags,
       ...(props?.p.description ? { description: props.p.description } : {}),
-      columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}) })),
+      // (a policy here masks nothing — warned — but marks the column PII, as on a seed or source)
+      columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}) })),
       depends_on: [...new Set(depends)],
       relation: snapRelation(d),
       compiled_sql: stripSemicolon(resolve(d.sql, undefined)).replace(/^\s+/, ''),

@@ -194,6 +194,12 @@ describe('on a real DuckDB, through the CLI', () => {
     writeFileSync(join(dir, 'snapshots/s.yml'), 'snapshots:\n  - name: items_snap\n    columns:\n      - name: name\n        meta: { pii: false }\n');
     const ok = vigil(dir, ['compile']);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    // a policy on a snapshot column masks nothing (warned) and marks it PII, as on a seed or source
+    writeFileSync(join(dir, 'snapshots/s.yml'), 'snapshots:\n  - name: items_snap\n    columns:\n      - name: name\n        meta: { pii: false }\n      - name: id\n        policy: hash\n');
+    const marked = vigil(dir, ['compile']);
+    expect(marked.stderr).toContain("snapshots/s.yml:7:17: warning: column 'id' of snapshot 'items_snap': policy: hash masks nothing here");
+    expect(marked.stdout + marked.stderr).toContain("error: column 'id' of model 'leak' publishes PII unmasked: it is a copy of items_snap.id [E_PII]");
+    expect(marked.code).toBe(2);
   });
 
   const SHA256_A = '478abec7430569163161dfea8513b8ce89d05f559456a26e945c66e1fe55a29d';
