@@ -511,8 +511,20 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
   // --empty, --vars); --vars given to retry replace the stored ones
   const args = last.metadata?.args ?? {};
   if (args.vars_redacted && o.vars === undefined) throw new UsageError(`the last ${command} ran with --vars holding a secret's value, which ${files.paths.target}/run_results.json does not keep: give the same --vars to vigil retry`);
-  out(`Retrying ${again.length} node${again.length === 1 ? '' : 's'} of the last ${command} (${last.metadata?.generated_at ?? ''}): ${again.map((r) => r.name).join(', ')}`);
+  const run = { ...o, target: o.target ?? last.metadata?.target, state: args.state, defer: args.defer, favorState: args.favor_state, fullRefresh: args.full_refresh, empty: args.empty, vars: o.vars ?? args.vars };
+  // a node the project no longer has (deleted or renamed since) is said and left out: as a
+  // selector it matched nothing, and the retry of the rest stopped at exit 2
+  const compiled = compileForCommand(run, { empty: run.empty });
+  const names = new Set(Object.values(compiled.result.manifest.nodes).map((n) => n.name));
+  const gone = [...new Set(again.map((r) => r.name))].filter((n) => !names.has(n));
+  const retried = [...new Set(again.map((r) => r.name))].filter((n) => names.has(n));
+  if (gone.length) out(`No longer in the project, not retried: ${gone.join(', ')}`);
+  if (!retried.length) {
+    out(`Nothing to retry: what failed or was skipped in the last ${command} is no longer in the project.`);
+    return;
+  }
+  out(`Retrying ${retried.length} node${retried.length === 1 ? '' : 's'} of the last ${command} (${last.metadata?.generated_at ?? ''}): ${retried.join(', ')}`);
   const kept = [args.full_refresh && '--full-refresh', args.empty && '--empty', args.state && `--state ${args.state}`, args.defer && '--defer', o.vars === undefined && args.vars !== undefined && `--vars '${args.vars}'`].filter(Boolean);
   if (kept.length) out(`  with the flags of that ${command}: ${kept.join(' ')}`);
-  await runExecute(command, { ...o, target: o.target ?? last.metadata?.target, select: [...new Set(again.map((r) => r.name))], state: args.state, defer: args.defer, favorState: args.favor_state, fullRefresh: args.full_refresh, empty: args.empty, vars: o.vars ?? args.vars });
+  await runExecute(command, { ...run, select: retried, compiled });
 }

@@ -4,7 +4,7 @@
  * never the project's own files), through the real CLI on DuckDB.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { makeProject, removeDir, vigil } from '../helpers.js';
@@ -87,6 +87,23 @@ describe('vigil retry', () => {
     const again = vigil(dir, ['retry']);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('Nothing to retry: the last build');
+  });
+
+  it('a failed node deleted since is said and left out; the rest is retried (was: exit 2, selector matched nothing, nothing retried)', () => {
+    const dir = project({ 'models/totals.sql': "{{ config(materialized='table') }}\nselect cast('x' as int) as boom from {{ ref('orders') }}", 'models/other.sql': "{{ config(materialized='table') }}\nselect cast('y' as int) as boom from {{ ref('orders') }}" });
+    writeFileSync(join(dir, 'models/broken.sql'), 'select nope');
+    expect(vigil(dir, ['build']).code).toBe(1);
+    rmSync(join(dir, 'models/totals.sql'));
+    rmSync(join(dir, 'models/broken.sql'));
+    const r = vigil(dir, ['retry']);
+    expect(r.stdout).toMatch(/No longer in the project, not retried: (totals, broken|broken, totals)\n/);
+    expect(r.stdout).toMatch(/Retrying 1 node of the last build \(.*\): other\n/);
+    expect(r.stdout).toMatch(/ERROR creating table analytics\.other/);
+    expect(r.code).toBe(1);
+    rmSync(join(dir, 'models/other.sql'));
+    const none = vigil(dir, ['retry']);
+    expect(none.stdout).toContain('Nothing to retry: what failed or was skipped in the last build is no longer in the project.');
+    expect(none.code).toBe(0);
   });
 
   it('keeps the --vars and --empty of the run it retries (was: dropped, the retried nodes built with the default vars and full rows)', () => {
