@@ -76,6 +76,8 @@ export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: Colu
     },
   );
   const ds: Diagnostic[] = [];
+  /** The live PII a traced column is read from, by label (its source or model column). */
+  const liveFrom = (col: { from: Array<{ node: string; column: string }> }): string[] => col.from.flatMap((r) => live.get(r.node)?.get(r.column.toLowerCase()) ?? []);
   for (const m of models) {
     const l = lineage.get(m.unique_id);
     const readsLive = m.depends_on.filter((p) => live.has(p));
@@ -93,7 +95,7 @@ export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: Colu
       // are live, as are the ones its YAML marks PII (set above), unless declassified
       const mine = live.get(m.unique_id) ?? new Map<string, string>();
       for (const col of l.columns) {
-        const from = col.from.flatMap((r) => live.get(r.node)?.get(r.column.toLowerCase()) ?? []);
+        const from = liveFrom(col);
         if (from.length && !declassified(declared.get(col.name.toLowerCase()))) mine.set(col.name.toLowerCase(), [...new Set(from)].join(', '));
       }
       if (mine.size) live.set(m.unique_id, mine);
@@ -109,10 +111,7 @@ export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: Colu
         ds.push(diag('E_PII', `column '${col.name}' of model '${m.name}' is named like prompt or response content and is published unmasked: a content column is masked when its YAML declares it`, where(m, col.name), `declare it under the model's columns: in ${m.properties_file ?? 'its YAML'} (masked by default), or with meta: { pii: false } if it holds no content`));
         continue;
       }
-      const from = col.from.flatMap((r) => {
-        const o = live.get(r.node)?.get(r.column.toLowerCase());
-        return o ? [o] : [];
-      });
+      const from = liveFrom(col);
       if (!from.length || !published(col.name)) continue;
       const c = declared.get(col.name.toLowerCase());
       if (declassified(c)) continue;

@@ -243,7 +243,7 @@ export async function runExecute(
     const { UnitRunner } = await import('../testing/unit-runner.js');
     unitRunner = count('unit_test') ? new UnitRunner() : undefined;
     const manifest = o.defer && adapter ? await deferTo(c, o, planned.nodes, adapter) : c.result.manifest;
-    const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, state: o.stateManifest ?? loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal });
+    const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, state: o.stateManifest ?? loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal, plan: planned });
     out('');
     out(summarize(s));
     const failed = s.results.filter((r) => r.status === 'error' || r.status === 'fail');
@@ -516,8 +516,9 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
   // selector it matched nothing, and the retry of the rest stopped at exit 2
   const compiled = compileForCommand(run, { empty: run.empty });
   const names = new Set(Object.values(compiled.result.manifest.nodes).map((n) => n.name));
-  const gone = [...new Set(again.map((r) => r.name))].filter((n) => !names.has(n));
-  const retried = [...new Set(again.map((r) => r.name))].filter((n) => names.has(n));
+  const wanted = [...new Set(again.map((r) => r.name))];
+  const gone = wanted.filter((n) => !names.has(n));
+  const retried = wanted.filter((n) => names.has(n));
   if (gone.length) out(`No longer in the project, not retried: ${gone.join(', ')}`);
   if (!retried.length) {
     out(`Nothing to retry: what failed or was skipped in the last ${command} is no longer in the project.`);

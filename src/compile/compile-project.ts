@@ -1191,11 +1191,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       compiled_path: `${targetDir}/compiled/${projectName}/${t.file}/${name}.sql`,
     } satisfies TestNode;
   };
-  for (const d of drafts.values()) {
-    const node = manifest.nodes[modelUid(d.name)] as ModelNode | undefined;
-    if (!node || !d.props) continue;
-    const p = d.props;
-    const rel = node.relation ? dialect.relation(node.relation) : undefined;
+  /** The data tests a properties entry (a model's, seed's or snapshot's) declares: its own, then its columns', each with its YAML path. */
+  const testEntries = (p: { p: { tests?: TestEntry[]; data_tests?: TestEntry[]; columns?: ColumnProps[] }; path: (string | number)[] }) => {
     const entries: Array<{ entry: TestEntry; column?: string; path: (string | number)[] }> = [];
     const key = p.p.tests ? 'tests' : 'data_tests';
     (p.p.tests ?? p.p.data_tests ?? []).forEach((e, k) => entries.push({ entry: e, path: [...p.path, key, k] }));
@@ -1203,6 +1200,14 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const ck = c.tests ? 'tests' : 'data_tests';
       (c.tests ?? c.data_tests ?? []).forEach((e, k) => entries.push({ entry: e, column: c.name, path: [...p.path, 'columns', ci, ck, k] }));
     });
+    return entries;
+  };
+  for (const d of drafts.values()) {
+    const node = manifest.nodes[modelUid(d.name)] as ModelNode | undefined;
+    if (!node || !d.props) continue;
+    const p = d.props;
+    const rel = node.relation ? dialect.relation(node.relation) : undefined;
+    const entries = testEntries(p);
     if (!rel) {
       if (entries.length) ds.push(diag('E_TEST', `model '${d.name}' is ephemeral; data tests need a relation to query`, { file: p.file, ...p.src.locate(entries[0].path) }, 'materialize it as a view or table, or move the tests to a model that reads it'));
       continue;
@@ -1213,22 +1218,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   for (const n of seedNodes.values()) {
     const p = seedProps.get(n.name);
     if (!p) continue;
-    const key = p.p.tests ? 'tests' : 'data_tests';
-    (p.p.tests ?? p.p.data_tests ?? []).forEach((e, k) => addGeneric({ entry: e, src: p.src, path: [...p.path, key, k], file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), n.columns.map((c) => c.name)));
-    (p.p.columns ?? []).forEach((c, ci) => {
-      const ck = c.tests ? 'tests' : 'data_tests';
-      (c.tests ?? c.data_tests ?? []).forEach((e, k) => addGeneric({ entry: e, column: c.name, src: p.src, path: [...p.path, 'columns', ci, ck, k], file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), n.columns.map((c2) => c2.name)));
-    });
+    for (const e of testEntries(p)) addGeneric({ ...e, src: p.src, file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), n.columns.map((c) => c.name));
   }
   for (const [name, p] of snapProps) {
     const n = manifest.nodes[snapUid(name)];
     if (n?.resource_type !== 'snapshot') continue;
-    const key = p.p.tests ? 'tests' : 'data_tests';
-    (p.p.tests ?? p.p.data_tests ?? []).forEach((e, k) => addGeneric({ entry: e, src: p.src, path: [...p.path, key, k], file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), []));
-    (p.p.columns ?? []).forEach((c, ci) => {
-      const ck = c.tests ? 'tests' : 'data_tests';
-      (c.tests ?? c.data_tests ?? []).forEach((e, k) => addGeneric({ entry: e, column: c.name, src: p.src, path: [...p.path, 'columns', ci, ck, k], file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), []));
-    });
+    for (const e of testEntries(p)) addGeneric({ ...e, src: p.src, file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), []);
   }
   for (const st of sourceTests) addGeneric(st, st.node.unique_id, `${st.node.source_name}_${st.node.name}`, dialect.relation(st.node.relation), st.node.columns.map((c) => c.name));
 

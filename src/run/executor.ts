@@ -49,6 +49,11 @@ export interface RunOptions {
   unitRunner?: { run(t: UnitTestNode): Promise<{ status: 'pass' | 'fail' | 'error'; message: string }> };
   /** Loads a seed (its CSV read and checked before the run): required when the plan has seeds. */
   seedLoader?: (n: SeedNode, adapter: Adapter) => Promise<number>;
+  /**
+   * The plan `planRun` made of this manifest, or of the one it was derived from (`--defer`
+   * rewrites nodes' SQL, not their ids or dependencies): not made a second time.
+   */
+  plan?: Pick<ReturnType<typeof planRun>, 'nodes' | 'waitsFor' | 'unmatched'>;
   out: (line: string) => void;
 }
 
@@ -234,7 +239,9 @@ function indent(message: string): string {
 /** `adapter` may be undefined when the plan holds only unit tests (they need no warehouse). */
 export async function executeRun(manifest: Manifest, adapter: Adapter | undefined, opts: RunOptions): Promise<RunSummary> {
   const started = performance.now();
-  const { nodes, waitsFor, unmatched } = planRun(manifest, opts);
+  const { waitsFor, unmatched, ...planned } = opts.plan ?? planRun(manifest, opts);
+  // (a plan made before --defer holds the nodes of the manifest it was made of: this one's are taken)
+  const nodes = opts.plan ? planned.nodes.map((n) => manifest.nodes[n.unique_id] as PlanNode) : planned.nodes;
   const total = nodes.length;
   const results = new Map<string, NodeResult>();
   const byId = new Map(nodes.map((n) => [n.unique_id, n]));

@@ -55,7 +55,7 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
     await adapter.execute(`create table ${rel} as ${firstVersionsSql(d, n)}`);
     // a check column the query does not have would only fail the second run: refused now, and the
     // table dropped, so that the corrected snapshot's first run starts again
-    const problem = missingColumns(n, keys, await dataColumns(adapter, n), 'its query');
+    const problem = missingColumns(n, keys, (await dataColumns(adapter, n)).map((c) => c.name), 'its query');
     if (problem) {
       await adapter.execute(`drop table ${rel}`);
       throw new WarehouseError(problem, '');
@@ -64,7 +64,7 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
     return `${Number(c?.n ?? 0)} rows, first versions`;
   }
   // a later run: the query's columns against the table's (which has those of earlier runs)
-  const [queryCols, tableCols] = [await queryColumns(adapter, n), (await adapter.columns(n.relation)).filter((c) => !SNAPSHOT_COLUMNS.includes(c.name))];
+  const [queryCols, tableCols] = [await queryColumns(adapter, n), await dataColumns(adapter, n)];
   const problem = missingColumns(n, keys, queryCols.map((c) => c.name), 'its query');
   if (problem) throw new WarehouseError(problem, '');
   const stored = new Map(tableCols.map((c) => [c.name.toLowerCase(), c]));
@@ -174,8 +174,8 @@ function narrower(was: string, now: string): boolean {
 }
 
 /** The snapshot table's columns but its own four (dbt_valid_from, ...): its query's. */
-async function dataColumns(adapter: Adapter, n: SnapshotNode): Promise<string[]> {
-  return (await adapter.columns(n.relation)).map((c) => c.name).filter((c) => !SNAPSHOT_COLUMNS.includes(c));
+async function dataColumns(adapter: Adapter, n: SnapshotNode): Promise<Column[]> {
+  return (await adapter.columns(n.relation)).filter((c) => !SNAPSHOT_COLUMNS.includes(c.name));
 }
 
 /** The configured columns (unique_key, updated_at, check_cols) that are not among `cols` (the columns `of` the query or the table), said with a did-you-mean. */
