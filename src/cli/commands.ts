@@ -229,7 +229,9 @@ export async function runExecute(
   else process.on('SIGINT', onSigint);
   out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
   if (!planned.nodes.length) {
-    out('Nothing to do: no nodes match the selection.');
+    // (no selection: the project has none of what the command runs — as dbt, exit 0)
+    const none: Record<string, string> = { build: 'models, seeds, snapshots or tests', run: 'models (other than ephemeral ones)', test: 'data or unit tests', seed: 'seeds', snapshot: 'snapshots' };
+    out(`Nothing to do: ${o.select?.length || o.exclude?.length ? 'no nodes match the selection' : `the project has no ${none[command] ?? 'nodes to run'}`}.`);
     process.off('SIGINT', onSigint);
     o.signal?.removeEventListener('abort', relay);
     return undefined;

@@ -73,6 +73,19 @@ describe('an option value outside its choices', () => {
     }
   });
 
+  it('a project without what the command runs, no selection: exit 0 as dbt, saying so (was: "no nodes match the selection", with none given)', () => {
+    const dir = makeProject({ 'models/m.sql': 'select 1 as id' });
+    try {
+      for (const [cmd, what] of [['test', 'data or unit tests'], ['seed', 'seeds'], ['snapshot', 'snapshots']]) {
+        const r = vigil(dir, [cmd]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toContain(`Nothing to do: the project has no ${what}.`);
+      }
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it("what a dbt user types is refused with Vigil's spelling (exit 2, nothing run)", () => {
     const dir = makeProject({});
     try {
