@@ -15,6 +15,23 @@ export interface Column {
 
 export type Row = Record<string, unknown>;
 
+/**
+ * A number exactly as the warehouse holds it, where a JavaScript number would not (a DECIMAL's
+ * digits, an integer past 2^53): `vigil show` prints its text, and in JSON as a number.
+ */
+export class ExactNumber {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** Rows for people to read (`vigil show`), with their columns (known with no row too). */
+export interface Preview {
+  columns: Array<{ name: string; numeric: boolean }>;
+  rows: Row[];
+}
+
 export interface MaterializeRequest {
   kind: 'view' | 'table' | 'incremental';
   relation: Relation;
@@ -120,6 +137,12 @@ export interface Adapter {
   readonly maxConcurrency: number;
   execute(sql: string, params?: SqlParam[]): Promise<void>;
   query<T extends Row = Row>(sql: string, params?: SqlParam[]): Promise<T[]>;
+  /**
+   * A query's rows as the warehouse spells them (`vigil show`): numbers exact (ExactNumber where
+   * a JavaScript number is not; NaN and infinities as text), dates, times, timestamps and
+   * intervals as the warehouse's own text, to the microsecond. Without it, `query`'s values.
+   */
+  preview?(sql: string): Promise<Preview>;
   relationExists(rel: Relation): Promise<'table' | 'view' | null>;
   columns(rel: Relation): Promise<Column[]>;
   ensureSchema(schema: string): Promise<void>;

@@ -11,6 +11,7 @@ import { compileProject } from '../compile/compile-project.js';
 import { loadCache, saveCache } from '../project/artifacts.js';
 import type { ManifestNode } from '../compile/manifest.js';
 import type { Relation } from '../adapters/dialect.js';
+import { ExactNumber, type Preview } from '../adapters/adapter.js';
 import { err, out, parseVars, select, open, type Common } from './commands.js';
 
 export type ShowFormat = 'table' | 'json' | 'csv';
@@ -93,11 +94,15 @@ export async function runShow(o: ShowOptions): Promise<void> {
   // into the query cannot write (DuckDB read-only; Postgres and BigQuery read as the target's role)
   const adapter = await open({ files, target: result.target }, 1, { readOnly: true });
   let rows: Array<Record<string, unknown>>;
+  let columns: Preview['columns'] | undefined;
   const t0 = performance.now();
   try {
     if (source) sql = `select * from ${adapter.dialect.relation(source)}`;
     // one row more than asked, to say whether there are more
-    rows = await adapter.query(`select * from (\n${sql}\n) as vigil_show limit ${limit + 1}`).catch(async (e: unknown) => {
+    const shown = `select * from (\n${sql}\n) as vigil_show limit ${limit + 1}`;
+    // (values as the warehouse spells them: a DECIMAL's digits, a TIME, timestamps to the µs)
+    const read = adapter.preview ? adapter.preview(shown).then((p) => ((columns = p.columns), p.rows)) : adapter.query(shown);
+    rows = await read.catch(async (e: unknown) => {
       // the usual reason: what it reads was never built in this target
       const unbuilt: string[] = [];
       for (const id of reads) {
@@ -116,14 +121,27 @@ export async function runShow(o: ShowOptions): Promise<void> {
   const secs = ((performance.now() - t0) / 1000).toFixed(2);
   err(`Previewing ${what} on ${result.target.name} (${result.target.type}): ${rows.length} row${rows.length === 1 ? '' : 's'}${more ? ` (the first ${limit}; --limit N for more)` : ''} in ${secs}s`);
   const format = o.output ?? 'table';
-  if (format === 'json') out(JSON.stringify(rows.map(jsonRow), null, 2));
-  else if (format === 'csv') out(toCsv(rows));
-  else out(toTable(rows));
+  if (format === 'json') out(toJson(rows));
+  else if (format === 'csv') out(toCsv(rows, columns));
+  else out(toTable(rows, columns));
 }
 
-/** A value as JSON can carry it: BigInt as a number when exact (else a string), dates as ISO text. */
+/**
+ * Rows as JSON, numbers exact: a DECIMAL's digits or an integer past 2^53 are written as the
+ * number they are (JSON numbers have no precision limit; JSON.stringify's would round them).
+ */
+export function toJson(rows: Array<Record<string, unknown>>): string {
+  const mark = `\u0000vigil-${Math.random().toString(36).slice(2)}:`;
+  const text = JSON.stringify(rows.map(jsonRow), (_k, v: unknown) => (v instanceof ExactNumber ? `${mark}${v.text}` : v), 2);
+  const escaped = JSON.stringify(mark).slice(1, -1);
+  return text.replace(new RegExp(`"${escaped.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}(-?[0-9][0-9.eE+-]*)"`, 'g'), '$1');
+}
+
+/** A value as JSON can carry it: BigInt as a number when exact (else exactly, as ExactNumber), dates as ISO text. */
 export function jsonValue(v: unknown): unknown {
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (v instanceof ExactNumber) return v;
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : new ExactNumber(v.toString());
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   if (v instanceof Date) return v.toISOString();
   if (Array.isArray(v)) return v.map(jsonValue);
   if (v && typeof v === 'object' && !(v instanceof Uint8Array)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonValue(x)]));
@@ -139,13 +157,13 @@ function jsonRow(r: Record<string, unknown>): Record<string, unknown> {
 export function textValue(v: unknown): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v instanceof ExactNumber) return String(v);
   if (v instanceof Date) return v.toISOString();
   return JSON.stringify(jsonValue(v));
 }
 
-function columnsOf(rows: Array<Record<string, unknown>>): string[] {
-  return rows.length ? Object.keys(rows[0]) : [];
+function columnsOf(rows: Array<Record<string, unknown>>, columns?: Preview['columns']): string[] {
+  return columns ? columns.map((c) => c.name) : rows.length ? Object.keys(rows[0]) : [];
 }
 
 const isMidnight = (v: unknown) => v instanceof Date && v.getTime() % 86_400_000 === 0;
@@ -165,21 +183,21 @@ function texts(rows: Array<Record<string, unknown>>, cols: string[]): Array<Arra
 }
 
 /** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; NULL is an empty field. */
-export function toCsv(rows: Array<Record<string, unknown>>): string {
-  const cols = columnsOf(rows);
+export function toCsv(rows: Array<Record<string, unknown>>, columns?: Preview['columns']): string {
+  const cols = columnsOf(rows, columns);
   const field = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   return [cols.map(field).join(','), ...texts(rows, cols).map((r) => r.map((v) => field(v ?? '')).join(','))].join('\n');
 }
 
 /** An aligned table: numbers right-aligned, NULL shown as NULL, line breaks as ⏎, long cells cut at MAX_CELL with an ellipsis. */
-export function toTable(rows: Array<Record<string, unknown>>): string {
-  const cols = columnsOf(rows);
+export function toTable(rows: Array<Record<string, unknown>>, columns?: Preview['columns']): string {
+  const cols = columnsOf(rows, columns);
   if (!cols.length) return '(no rows)';
   const cell = (v: string | null) => {
     const t = (v ?? 'NULL').replace(/\r?\n/g, '⏎');
     return t.length > MAX_CELL ? t.slice(0, MAX_CELL - 1) + '…' : t;
   };
-  const numeric = cols.map((c) => rows.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === 'number' || typeof r[c] === 'bigint'));
+  const numeric = cols.map((c, i) => columns?.[i].numeric ?? rows.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === 'number' || typeof r[c] === 'bigint'));
   const body = texts(rows, cols).map((r) => r.map(cell));
   const width = cols.map((c, i) => Math.max(c.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[], align = true) => `| ${cells.map((s, i) => (align && numeric[i] ? s.padStart(width[i]) : s.padEnd(width[i]))).join(' | ')} |`;

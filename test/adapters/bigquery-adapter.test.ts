@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { BigQueryAdapter } from '../../src/adapters/bigquery/bigquery-adapter.js';
+import { ExactNumber } from '../../src/adapters/adapter.js';
 import { fakeBigQueryClient, useFakeBigQuery, type blockNonLoopbackConnections, type FakeBigQuery } from '../support/fake-bigquery.js';
 import { makeProject, removeDir, REPO, vigilAsync } from '../helpers.js';
 
@@ -47,6 +48,26 @@ describe('BigQueryAdapter on the real client', () => {
     expect(body.configuration.labels).toEqual({ team: 'data', tool: 'vigil' });
     expect(body.jobReference.location).toBe('US');
     expect(body.configuration.dryRun).toBeFalsy();
+  });
+
+  it("preview (vigil show): values as BigQuery spells them — NUMERIC's digits, TIMESTAMP to the µs, DATE and TIME as text, NaN as text (were: the client's wrapper objects, Big, null)", async () => {
+    fake.onQuery(/select preview/, {
+      rows: [{ d: '12345678901234567890.123456', ts: '2026-01-02T03:04:05.123456Z', day: '2026-01-02', t: '12:34:56.123456', f: 'NaN', n: 3, s: 'x' }],
+      fields: [{ name: 'd', type: 'BIGNUMERIC' }, { name: 'ts', type: 'TIMESTAMP' }, { name: 'day', type: 'DATE' }, { name: 't', type: 'TIME' }, { name: 'f', type: 'FLOAT' }, { name: 'n', type: 'INTEGER' }, { name: 's', type: 'STRING' }],
+    });
+    const bq = await adapter();
+    const p = await bq.preview('select preview');
+    expect(p.columns).toEqual([
+      { name: 'd', numeric: true },
+      { name: 'ts', numeric: false },
+      { name: 'day', numeric: false },
+      { name: 't', numeric: false },
+      { name: 'f', numeric: false },
+      { name: 'n', numeric: true },
+      { name: 's', numeric: false },
+    ]);
+    expect(p.rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, String(v)])))).toEqual([{ d: '12345678901234567890.123456', ts: '2026-01-02T03:04:05.123456Z', day: '2026-01-02', t: '12:34:56.123456', f: 'NaN', n: '3', s: 'x' }]);
+    expect(p.rows[0].d).toBeInstanceOf(ExactNumber);
   });
 
   it('dry runs report the bytes a statement would process', async () => {

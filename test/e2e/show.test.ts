@@ -55,7 +55,7 @@ describe('vigil show on DuckDB', () => {
       '| order_id | customer | amount | ordered_on | note              |',
       '| -------- | -------- | ------ | ---------- | ----------------- |',
       '|        1 | Ann      |  120.5 | 2026-01-02 | line one⏎line two |',
-      '|        2 | Bob, Jr. |      7 | 2026-01-03 | say "hi"          |',
+      '|        2 | Bob, Jr. |    7.0 | 2026-01-03 | say "hi"          |',
       '|        3 | Cy       |   NULL | 2026-01-04 | NULL              |',
     ]);
     expect(r.stderr).toMatch(/^Previewing model orders on dev \(duckdb\): 3 rows in \d/m);
@@ -72,28 +72,55 @@ describe('vigil show on DuckDB', () => {
     const j = vigil(dir, ['show', '-s', 'orders', '--output', 'json']);
     expect(j.code).toBe(0);
     expect(JSON.parse(j.stdout)).toEqual([
-      { order_id: 1, customer: 'Ann', amount: 120.5, ordered_on: '2026-01-02T00:00:00.000Z', note: 'line one\nline two' },
-      { order_id: 2, customer: 'Bob, Jr.', amount: 7, ordered_on: '2026-01-03T00:00:00.000Z', note: 'say "hi"' },
-      { order_id: 3, customer: 'Cy', amount: null, ordered_on: '2026-01-04T00:00:00.000Z', note: null },
+      { order_id: 1, customer: 'Ann', amount: 120.5, ordered_on: '2026-01-02', note: 'line one\nline two' },
+      { order_id: 2, customer: 'Bob, Jr.', amount: 7, ordered_on: '2026-01-03', note: 'say "hi"' },
+      { order_id: 3, customer: 'Cy', amount: null, ordered_on: '2026-01-04', note: null },
     ]);
     const c = vigil(dir, ['show', '-s', 'orders', '--output', 'csv']);
-    expect(c.stdout).toBe('order_id,customer,amount,ordered_on,note\n1,Ann,120.5,2026-01-02,"line one\nline two"\n2,"Bob, Jr.",7,2026-01-03,"say ""hi"""\n3,Cy,,2026-01-04,\n');
+    expect(c.stdout).toBe('order_id,customer,amount,ordered_on,note\n1,Ann,120.5,2026-01-02,"line one\nline two"\n2,"Bob, Jr.",7.0,2026-01-03,"say ""hi"""\n3,Cy,,2026-01-04,\n');
   });
 
   it('--inline compiles refs and vars against the project; a test shows its failing rows; a source its table', () => {
     const r = vigil(dir, ['show', '--inline', "select customer, amount from {{ ref('orders') }} where amount >= {{ var('cut') }} order by amount", '--vars', '{cut: 7}', '--output', 'csv']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe('customer,amount\n"Bob, Jr.",7\nAnn,120.5\n');
+    expect(r.stdout).toBe('customer,amount\n"Bob, Jr.",7.0\nAnn,120.5\n');
     expect(r.stderr).toContain('Previewing the inline query');
     const t = vigil(dir, ['show', '-s', 'no_negative', '--output', 'csv']);
     expect(t.code, t.stderr).toBe(0);
-    expect(t.stdout.split('\n')[1]).toMatch(/^2,"Bob, Jr.",7,/);
+    expect(t.stdout.split('\n')[1]).toMatch(/^2,"Bob, Jr.",7\.0,/);
     const big = vigil(dir, ['show', '-s', 'big_orders', '--vars', '{min_amount: 5}', '--output', 'csv']);
-    expect(big.stdout).toBe('order_id,customer,amount\n1,Ann,120.5\n2,"Bob, Jr.",7\n');
+    expect(big.stdout).toBe('order_id,customer,amount\n1,Ann,120.5\n2,"Bob, Jr.",7.0\n');
     const src = vigil(dir, ['show', '-s', 'source:built.built_orders', '--limit', '1', '--output', 'json']);
     expect(src.code, src.stderr).toBe(0);
     expect(JSON.parse(src.stdout)).toHaveLength(1);
     expect(src.stderr).toContain('Previewing source built.built_orders');
+  });
+
+  it('values as DuckDB holds them (were: a DECIMAL(38,6) rounded to 17 digits, a TIME as microseconds, an INTERVAL as an object, NaN and infinities as null, timestamps cut to ms, no CSV header for no rows)', () => {
+    const q = "select 12345678901234567890.123456::decimal(38,6) as d, 7::decimal(4,1) as d1, 9007199254740993::bigint as big, time '12:34:56.123456' as t, interval '1 day 2 hours 3 minutes' as iv, 'nan'::double as n, '-inf'::double as ninf, date '2026-01-02' as dt, timestamptz '2026-01-02 03:04:05.123456+00' as tz, timestamp '2026-01-02 03:04:05.5' as ts";
+    const j = vigil(dir, ['show', '--inline', q, '--output', 'json']);
+    expect(j.code, j.stderr).toBe(0);
+    // JSON numbers have no precision limit: the digits are written as they are
+    expect(j.stdout).toContain('"d": 12345678901234567890.123456,');
+    expect(j.stdout).toContain('"big": 9007199254740993,');
+    expect(JSON.parse(j.stdout)[0]).toMatchObject({ d1: 7, t: '12:34:56.123456', iv: '1 day 02:03:00', n: 'NaN', ninf: '-Infinity', dt: '2026-01-02', tz: '2026-01-02 03:04:05.123456+00', ts: '2026-01-02 03:04:05.5' });
+    const c = vigil(dir, ['show', '--inline', q, '--output', 'csv']);
+    expect(c.stdout).toBe('d,d1,big,t,iv,n,ninf,dt,tz,ts\n12345678901234567890.123456,7.0,9007199254740993,12:34:56.123456,1 day 02:03:00,NaN,-Infinity,2026-01-02,2026-01-02 03:04:05.123456+00,2026-01-02 03:04:05.5\n');
+    const t = vigil(dir, ['show', '--inline', 'select 1.5::decimal(9,2) as amount union all select 10']);
+    expect(t.stdout.trim().split('\n')).toEqual(['| amount |', '| ------ |', '|   1.50 |', '|  10.00 |']);
+    // no rows: the columns all the same
+    const none = vigil(dir, ['show', '--inline', "select 1 as a, 'x' as b where false", '--output', 'csv']);
+    expect(none.stdout).toBe('a,b\n');
+    expect(vigil(dir, ['show', '--inline', "select 1 as a, 'x' as b where false"]).stdout.trim().split('\n')).toEqual(['| a | b |', '| - | - |']);
+  });
+
+  it("an INTERVAL reads as DuckDB's own cast to text spells it", () => {
+    const ivs = ["interval '0 seconds'", "interval '1 day 2 hours 3 minutes'", "interval '14 months 3 days'", "interval '-1 year -2 months'", "interval '1.5 seconds'", "interval '-90 minutes'", "interval '1 month -1 day 00:00:00.000001'", "interval '100 hours'", "interval '12 months'", "interval '-1 day 01:00:00'"];
+    const r = vigil(dir, ['show', '--inline', ivs.map((iv) => `select ${iv} as iv, cast(${iv} as varchar) as text`).join(' union all '), '--limit', '100', '--output', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ iv: string; text: string }>;
+    expect(rows).toHaveLength(ivs.length);
+    for (const row of rows) expect(row.iv).toBe(row.text);
   });
 
   it('mistakes: exit 2 with what to do, never a stack trace', () => {
@@ -158,6 +185,15 @@ select * from (values (1, 'Ann', 120.5, date '2026-01-02'), (2, 'Bob', 7, date '
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('order_id,customer,amount,ordered_on\n1,Ann,120.5,2026-01-02\n2,Bob,7,2026-01-03\n');
     expect(r.stderr).toContain('on pg (postgres)');
+    // values as Postgres spells them (were: numeric rounded to a double, timestamps cut to ms, an interval an object, NaN as null)
+    const q = "select 12345678901234567890.123456::numeric(38,6) as d, 9007199254740993::int8 as big, time '12:34:56.123456' as t, interval '1 day 2 hours 3 minutes' as iv, 'NaN'::float8 as n, 'Infinity'::float8 as inf, date '2026-01-02' as dt, timestamptz '2026-01-02 03:04:05.123456+00' as tz, 2.5::float8 as f, 3 as i, true as b, array[1, 2] as l, '{\"a\": 1}'::jsonb as j";
+    const j = vigil(dir, ['show', '--inline', q, '--output', 'json'], env);
+    expect(j.code, j.stderr).toBe(0);
+    expect(j.stdout).toContain('"d": 12345678901234567890.123456,');
+    expect(j.stdout).toContain('"big": 9007199254740993,');
+    expect(JSON.parse(j.stdout)[0]).toMatchObject({ t: '12:34:56.123456', iv: '1 day 02:03:00', n: 'NaN', inf: 'Infinity', dt: '2026-01-02', tz: '2026-01-02 03:04:05.123456+00', f: 2.5, i: 3, b: true, l: [1, 2], j: '{"a": 1}' });
+    const none = vigil(dir, ['show', '--inline', "select 1 as a, 'x' as b where false", '--output', 'csv'], env);
+    expect(none.stdout).toBe('a,b\n');
   });
 });
 

@@ -8,7 +8,7 @@
  */
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
-import { withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
+import { ExactNumber, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDdlType, bigQueryDialect, bigQueryHelpersSql, type BqField } from './bigquery-dialect.js';
@@ -337,6 +337,25 @@ export class BigQueryAdapter implements Adapter {
 
   async query<T extends Row = Row>(sql: string, params?: SqlParam[]): Promise<T[]> {
     return (await this.run(sql, params)).rows as T[];
+  }
+
+  async preview(sql: string): Promise<Preview> {
+    const { rows } = await this.run(sql);
+    // the client's wrappers as BigQuery spells them: DATE, DATETIME, TIME, TIMESTAMP hold their
+    // text in .value (to the µs), NUMERIC and BIGNUMERIC arrive as Big (exact digits)
+    const plain = (v: unknown): unknown => {
+      if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+      if (!v || typeof v !== 'object') return v;
+      if (Array.isArray(v)) return v.map(plain);
+      if (v.constructor?.name === 'Big') return new ExactNumber((v as { toFixed(): string }).toFixed());
+      // (a TIMESTAMP's .value has nanosecond digits, zeros past the µs BigQuery keeps)
+      if (Object.keys(v).join() === 'value' && typeof (v as { value: unknown }).value === 'string') return (v as { value: string }).value.replace(/^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6})000Z$/, '$1Z');
+      if (v instanceof Uint8Array) return v;
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+    };
+    const out = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])));
+    const names = out.length ? Object.keys(out[0]) : [];
+    return { columns: names.map((name) => ({ name, numeric: out.every((r) => r[name] === null || typeof r[name] === 'number' || r[name] instanceof ExactNumber) })), rows: out };
   }
 
   /**

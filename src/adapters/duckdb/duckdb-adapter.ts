@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { hasHooks, replaceKeys, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
+import { ExactNumber, hasHooks, replaceKeys, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -17,6 +17,30 @@ import type { DuckDbTargetConfig } from './duckdb-config.js';
 import { warehouse } from './index.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
 import { csvSeparators, fromBatchValue, isArrayColumn, type BatchFile, type BatchInfo, type SyncColumn } from '../../sync/sync-types.js';
+
+const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL|VARINT|BIGNUM)\b/;
+
+function isInterval(v: unknown): v is { months: number; days: number; micros: string | number } {
+  return !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).join() === 'months,days,micros';
+}
+
+/** An INTERVAL as DuckDB casts it to text: `1 year 2 months -3 days 04:05:06.5`. */
+export function intervalText(months: number, days: number, micros: bigint): string {
+  const unit = (n: number, w: string) => `${n} ${w}${Math.abs(n) === 1 ? '' : 's'}`;
+  const parts: string[] = [];
+  const years = Math.trunc(months / 12);
+  if (years) parts.push(unit(years, 'year'));
+  if (months % 12) parts.push(unit(months % 12, 'month'));
+  if (days) parts.push(unit(days, 'day'));
+  if (micros || !parts.length) {
+    const neg = micros < 0n;
+    const m = neg ? -micros : micros;
+    const two = (n: bigint) => String(n).padStart(2, '0');
+    const frac = m % 1_000_000n ? `.${String(m % 1_000_000n).padStart(6, '0').replace(/0+$/, '')}` : '';
+    parts.push(`${neg ? '-' : ''}${two(m / 3_600_000_000n)}:${two((m / 60_000_000n) % 60n)}:${two((m / 1_000_000n) % 60n)}${frac}`);
+  }
+  return parts.join(' ');
+}
 
 /**
  * A DuckDB error with its position: DuckDB prints `LINE n: <text>` and a caret under the
@@ -183,6 +207,30 @@ export class DuckDbAdapter implements Adapter {
     } catch (e) {
       throw duckError(e, sql);
     }
+  }
+
+  async preview(sql: string): Promise<Preview> {
+    return this.withConnection(async (c) => {
+      let r;
+      try {
+        r = await c.runAndReadAll(sql);
+      } catch (e) {
+        throw duckError(e, sql);
+      }
+      // DuckDB's JSON-safe values: exact decimals and big integers as text, dates, times and
+      // timestamps as DuckDB prints them (to the µs, or ns), NaN and infinities as text
+      const types = r.columnTypes();
+      const columns = r.columnNames().map((name, i) => ({ name, numeric: NUMERIC_TYPE.test(String(types[i])) }));
+      const rows = (r.getRowObjectsJson() as Row[]).map((row) => {
+        for (const { name, numeric } of columns) {
+          const v = row[name];
+          if (numeric && typeof v === 'string' && /^-?\d/.test(v)) row[name] = new ExactNumber(v);
+          else if (isInterval(v)) row[name] = intervalText(v.months, v.days, BigInt(v.micros));
+        }
+        return row;
+      });
+      return { columns, rows };
+    });
   }
 
   execute(sql: string, params?: SqlParam[]): Promise<void> {

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { replaceKeys, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Row } from '../adapter.js';
+import { ExactNumber, replaceKeys, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -117,6 +117,32 @@ export class PostgresAdapter implements Adapter {
     } catch (e) {
       throw pgError(e, sql);
     }
+  }
+
+  async preview(sql: string): Promise<Preview> {
+    const pg = (await import('pg')).default;
+    // every value as the server spells it (TimeZone UTC, DateStyle ISO: timestamps to the µs,
+    // numeric exactly), parsed only where JavaScript holds it exactly: booleans, small integers,
+    // floats, arrays of those and of text
+    const parsed = new Set([16, 21, 23, 26, 700, 701, 1000, 1005, 1007, 1009, 1015, 1021, 1022]);
+    const getTypeParser = (oid: number, format?: 'text' | 'binary') => (parsed.has(oid) ? (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format) : (v: string) => v);
+    let r;
+    try {
+      r = await this.pool.query({ text: sql, types: { getTypeParser } as never, rowMode: 'array' });
+    } catch (e) {
+      throw pgError(e, sql);
+    }
+    const columns = r.fields.map((f) => ({ name: f.name, numeric: [20, 21, 23, 26, 700, 701, 1700].includes(f.dataTypeID) }));
+    const rows = (r.rows as unknown[][]).map((values) => {
+      const row: Row = {};
+      columns.forEach((c, i) => {
+        const v = values[i];
+        // int8 and numeric: exact text (NaN as text); floats' NaN and infinities as text
+        row[c.name] = typeof v === 'string' && c.numeric && /^-?\d/.test(v) ? new ExactNumber(v) : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+      });
+      return row;
+    });
+    return { columns, rows };
   }
 
   syncWriter(): SyncWriter {
