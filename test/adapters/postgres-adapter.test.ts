@@ -42,6 +42,23 @@ describe('PostgresAdapter', () => {
     expect((await db.columns(rel)).map((c) => c.name)).toEqual(['i']);
   });
 
+  it("a DATE and a TIMESTAMP without zone come back as UTC whatever the process's zone (were: read in it: under TZ=Asia/Tokyo a date was the evening before)", async () => {
+    const was = process.env.TZ;
+    process.env.TZ = 'Asia/Tokyo';
+    try {
+      expect(new Date(2026, 0, 1).getTimezoneOffset()).toBe(-540);
+      const [r] = await db.query<Record<string, Date>>("select date '2026-01-02' as d, timestamp '2026-01-02 03:04:05.678' as ts, timestamptz '2026-01-02 03:04:05+00' as tz");
+      expect({ d: r.d.toISOString(), ts: r.ts.toISOString(), tz: r.tz.toISOString() }).toEqual({ d: '2026-01-02T00:00:00.000Z', ts: '2026-01-02T03:04:05.678Z', tz: '2026-01-02T03:04:05.000Z' });
+      // what the driver's own parsers keep: infinity, and years before 1 AD
+      const [x] = await db.query<Record<string, unknown>>("select 'infinity'::date as inf, '0044-03-15 BC'::date as bc");
+      expect(x.inf).toBe(Infinity);
+      expect(x.bc).toBeInstanceOf(Date);
+    } finally {
+      if (was === undefined) delete process.env.TZ;
+      else process.env.TZ = was;
+    }
+  });
+
   it("sessions read dates in ISO and UTC whatever the url's options say; the url's other options are kept (was: a url or role DateStyle 'SQL, DMY' broke every delta sync's cursor)", async () => {
     const sep = url.includes('?') ? '&' : '?';
     const styled = await PostgresAdapter.open({ type: 'postgres', url: `${url}${sep}options=${encodeURIComponent('-c DateStyle=SQL,DMY -c TimeZone=Asia/Kolkata -c statement_timeout=4321')}`, schema: 'analytics' }, 1, { helpers: false });

@@ -61,9 +61,18 @@ export class PostgresAdapter implements Adapter {
     const pg = (await import('pg')).default;
     // bigint and numeric arrive as text by default; counts and sums are numbers to people.
     // Per pool, not pg.types.setTypeParser: that would also change what `vigil sync` reads.
+    // A DATE and a TIMESTAMP without zone are read in UTC, as DuckDB hands them over (the driver's
+    // own parsers read them in the process's zone: under TZ=Asia/Tokyo a date came back as the
+    // evening before, and alerts and dashboards showed the day before)
+    const utc = (v: string, suffix: string, fallback: (v: string) => unknown) => (/^\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d(\.\d+)?)?$/.test(v) ? new Date(`${v.replace(' ', 'T')}${suffix}`) : fallback(v));
     const types = {
-      getTypeParser: (oid: number, format?: 'text' | 'binary') =>
-        oid === 20 || oid === 1700 ? (v: string) => Number(v) : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format),
+      getTypeParser: (oid: number, format?: 'text' | 'binary') => {
+        const standard = (pg.types.getTypeParser as (o: number, f?: string) => (v: string) => unknown)(oid, format);
+        if (oid === 20 || oid === 1700) return (v: string) => Number(v);
+        if (oid === 1082 && format !== 'binary') return (v: string) => utc(v, 'T00:00:00Z', standard);
+        if (oid === 1114 && format !== 'binary') return (v: string) => utc(v, 'Z', standard);
+        return standard;
+      },
     };
     const ssl = cfg.ssl === undefined ? undefined : typeof cfg.ssl === 'boolean' ? cfg.ssl : { rejectUnauthorized: cfg.ssl.reject_unauthorized ?? true, ca: cfg.ssl.ca };
     const size = Math.max(1, cfg.pool_size ?? poolSize);
