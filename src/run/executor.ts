@@ -189,7 +189,8 @@ export function materializeRequest(n: ModelNode, fullRefresh: boolean): Material
     incrementalSql: n.compiled_sql_incremental,
     uniqueKey: uk === undefined ? undefined : Array.isArray(uk) ? uk : [uk],
     strategy: n.config.incremental_strategy,
-    fullRefresh: fullRefresh && n.config.full_refresh !== false,
+    // (dbt: true always rebuilds, false never, unset follows --full-refresh)
+    fullRefresh: n.config.full_refresh ?? fullRefresh,
     onSchemaChange: n.config.on_schema_change,
     config: n.config,
     description: n.description,

@@ -103,6 +103,11 @@ const EFFECTS: Record<string, () => Promise<void> | void> = {
     await run(m);
     await run(m, true);
     expect(Number((await db.query<{ n: bigint }>('select count(*) as n from analytics.t'))[0].n)).toBe(5);
+    // full_refresh=true: rebuilt from scratch on every run, without the flag (dbt; it was accepted and did nothing)
+    const always = compile({ 'models/t.sql': INCR('full_refresh=true') });
+    await run(always);
+    await run(always);
+    expect(Number((await db.query<{ n: bigint }>('select count(*) as n from analytics.t'))[0].n)).toBe(2);
   },
   async pre_hook() {
     const { db, run } = await duck();
