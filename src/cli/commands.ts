@@ -282,11 +282,14 @@ export async function runFreshness(o: Common): Promise<void> {
   const { checkFreshness } = await import('../run/freshness.js');
   const { ids } = select(c.result.manifest, o);
   const selected = Object.values(c.result.manifest.sources).filter((s) => ids.has(s.unique_id));
-  const sources = selected.filter((s) => s.loaded_at_field);
+  // (dbt: a table without limits — `freshness: null` on it, or none on it or its source — is not
+  // checked; it was queried, and a missing column failed the command)
+  const limited = (s: (typeof selected)[number]) => !!(s.freshness?.warn_after || s.freshness?.error_after);
+  const sources = selected.filter((s) => s.loaded_at_field && limited(s));
   // freshness limits without the column they are measured on: said, not left out without a word
-  for (const s of selected) if (!s.loaded_at_field && s.freshness) err(`warning: source ${s.source_name}.${s.name} (${s.file}:${s.line}) has freshness: but no loaded_at_field: not checked`);
+  for (const s of selected) if (!s.loaded_at_field && limited(s)) err(`warning: source ${s.source_name}.${s.name} (${s.file}:${s.line}) has freshness: but no loaded_at_field: not checked`);
   if (!sources.length) {
-    const none = 'no selected source has a loaded_at_field (and freshness limits): add loaded_at_field and freshness: to a source in models/**/*.yml';
+    const none = 'no selected source has a loaded_at_field and freshness limits (warn_after or error_after): add them to a source in models/**/*.yml';
     // a selection the command has nothing to do for is an error, as for every command (--allow-empty: a note)
     if (!o.allowEmpty) throw new UsageError(none);
     out(`Nothing to check: ${none}.`);

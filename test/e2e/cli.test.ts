@@ -329,7 +329,7 @@ describe('the shipped project on demo data', () => {
   it('vigil source freshness: a time in the future warns, a field that is no timestamp says so, limits without a loaded_at_field are said, nothing selected is exit 2', () => {
     const fresh = makeProject({
       'seeds/ev.csv': 'id,ts,label\n1,2099-01-01 00:00:00,a\n',
-      'models/src.yml': `sources:\n  - name: app\n    schema: analytics\n    freshness: { warn_after: { count: 1, period: hour } }\n    tables:\n      - name: ev\n        loaded_at_field: ts\n      - name: ev_label\n        identifier: ev\n        loaded_at_field: label\n      - name: ev_nolaf\n        identifier: ev\n`,
+      'models/src.yml': `sources:\n  - name: app\n    schema: analytics\n    freshness: { warn_after: { count: 1, period: hour } }\n    tables:\n      - name: ev\n        loaded_at_field: ts\n      - name: ev_label\n        identifier: ev\n        loaded_at_field: label\n      - name: ev_nolaf\n        identifier: ev\n      - name: ev_off\n        identifier: ev\n        loaded_at_field: no_such_column\n        freshness: null\n`,
       'models/m.sql': "select id from {{ source('app', 'ev') }}",
     });
     dirs.push(fresh);
@@ -339,10 +339,12 @@ describe('the shipped project on demo data', () => {
     expect(r.stdout).toMatch(/WARN freshness of app\.ev: newest ts 2099-01-01T00:00:00\.000Z is [\d.]+d in the future: a time zone/);
     expect(r.stdout).toMatch(/RUNTIME ERROR freshness of app\.ev_label: models\/src\.yml:\d+: loaded_at_field label gives "a", not a timestamp/);
     expect(r.stderr).toContain('warning: source app.ev_nolaf (models/src.yml:11) has freshness: but no loaded_at_field: not checked');
+    // freshness: null leaves a table out of its source's limits: not checked (was: queried, a RUNTIME ERROR for its column)
+    expect(r.stdout).not.toContain('ev_off');
     expect(r.code).toBe(1);
     const none = vigil(fresh, ['source', 'freshness', '-s', 'm']);
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain('no selected source has a loaded_at_field');
+    expect(none.stderr).toContain('no selected source has a loaded_at_field and freshness limits');
     expect(vigil(fresh, ['source', 'freshness', '-s', 'm', '--allow-empty']).code).toBe(0);
   });
 });
