@@ -194,6 +194,8 @@ select * from (values (1, 'Ann', 120.5, date '2026-01-02'), (2, 'Bob', 7, date '
     expect(JSON.parse(j.stdout)[0]).toMatchObject({ t: '12:34:56.123456', iv: '1 day 02:03:00', n: 'NaN', inf: 'Infinity', dt: '2026-01-02', tz: '2026-01-02 03:04:05.123456+00', f: 2.5, i: 3, b: true, l: [1, 2], j: '{"a": 1}' });
     const none = vigil(dir, ['show', '--inline', "select 1 as a, 'x' as b where false", '--output', 'csv'], env);
     expect(none.stdout).toBe('a,b\n');
+    // two columns of one name: both shown, the second as DuckDB names it (was: the first dropped)
+    expect(vigil(dir, ['show', '--inline', 'select 1 as a, 2 as a', '--output', 'csv'], env).stdout).toBe('a,a_1\n1,2\n');
   });
 });
 

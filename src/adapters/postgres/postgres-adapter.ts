@@ -141,7 +141,15 @@ export class PostgresAdapter implements Adapter {
     } catch (e) {
       throw pgError(e, sql);
     }
-    const columns = r.fields.map((f) => ({ name: f.name, numeric: [20, 21, 23, 26, 700, 701, 1700].includes(f.dataTypeID) }));
+    // (two columns of one name: the second is name_1, as DuckDB names it; it was dropped)
+    const seen = new Set<string>();
+    const unique = (name: string) => {
+      let n = name;
+      for (let i = 1; seen.has(n); i++) n = `${name}_${i}`;
+      seen.add(n);
+      return n;
+    };
+    const columns = r.fields.map((f) => ({ name: unique(f.name), numeric: [20, 21, 23, 26, 700, 701, 1700].includes(f.dataTypeID) }));
     const rows = (r.rows as unknown[][]).map((values) => {
       const row: Row = {};
       columns.forEach((c, i) => {
