@@ -182,11 +182,12 @@ function texts(rows: Array<Record<string, unknown>>, cols: string[]): Array<Arra
   return rows.map((r) => cols.map((c) => (dates.has(c) && r[c] instanceof Date ? (r[c] as Date).toISOString().slice(0, 10) : textValue(r[c]))));
 }
 
-/** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; NULL is an empty field. */
+/** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; NULL is an empty field, an empty string `""`. */
 export function toCsv(rows: Array<Record<string, unknown>>, columns?: Preview['columns']): string {
   const cols = columnsOf(rows, columns);
   const field = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  return [cols.map(field).join(','), ...texts(rows, cols).map((r) => r.map((v) => field(v ?? '')).join(','))].join('\n');
+  // (an empty string is "", told from NULL's empty field, as PostgreSQL's COPY ... CSV writes them)
+  return [cols.map(field).join(','), ...texts(rows, cols).map((r) => r.map((v) => (v === '' ? '""' : field(v ?? ''))).join(','))].join('\n');
 }
 
 /** An aligned table: numbers right-aligned, NULL shown as NULL, line breaks as ⏎, long cells cut at MAX_CELL with an ellipsis. */

@@ -108,6 +108,9 @@ describe('vigil show on DuckDB', () => {
     expect(c.stdout).toBe('d,d1,big,t,iv,n,ninf,dt,tz,ts\n12345678901234567890.123456,7.0,9007199254740993,12:34:56.123456,1 day 02:03:00,NaN,-Infinity,2026-01-02,2026-01-02 03:04:05.123456+00,2026-01-02 03:04:05.5\n');
     const t = vigil(dir, ['show', '--inline', 'select 1.5::decimal(9,2) as amount union all select 10']);
     expect(t.stdout.trim().split('\n')).toEqual(['| amount |', '| ------ |', '|   1.50 |', '|  10.00 |']);
+    // a 4-byte FLOAT as its shortest decimal; an empty string told from NULL in CSV
+    const f = vigil(dir, ['show', '--inline', "select 0.1::float as f, 3.4028235e38::float as big, '' as e, null::varchar as n", '--output', 'csv']);
+    expect(f.stdout).toBe('f,big,e,n\n0.1,3.4028235e+38,"",\n');
     // no rows: the columns all the same
     const none = vigil(dir, ['show', '--inline', "select 1 as a, 'x' as b where false", '--output', 'csv']);
     expect(none.stdout).toBe('a,b\n');

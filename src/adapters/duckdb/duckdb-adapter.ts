@@ -24,6 +24,15 @@ function isInterval(v: unknown): v is { months: number; days: number; micros: st
   return !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).join() === 'months,days,micros';
 }
 
+/** The shortest decimal that reads back as the same 4-byte float. */
+function shortestFloat32(v: number): number {
+  for (let p = 1; p < 9; p++) {
+    const x = Number(v.toPrecision(p));
+    if (Math.fround(x) === v) return x;
+  }
+  return v;
+}
+
 /** An INTERVAL as DuckDB casts it to text: `1 year 2 months -3 days 04:05:06.5`. */
 export function intervalText(months: number, days: number, micros: bigint): string {
   const unit = (n: number, w: string) => `${n} ${w}${Math.abs(n) === 1 ? '' : 's'}`;
@@ -221,10 +230,13 @@ export class DuckDbAdapter implements Adapter {
       // timestamps as DuckDB prints them (to the µs, or ns), NaN and infinities as text
       const types = r.columnTypes();
       const columns = r.columnNames().map((name, i) => ({ name, numeric: NUMERIC_TYPE.test(String(types[i])) }));
+      const floats = new Set(columns.filter((_c, i) => String(types[i]) === 'FLOAT').map((c) => c.name));
       const rows = (r.getRowObjectsJson() as Row[]).map((row) => {
         for (const { name, numeric } of columns) {
           const v = row[name];
           if (numeric && typeof v === 'string' && /^-?\d/.test(v)) row[name] = new ExactNumber(v);
+          // a FLOAT (4 bytes) as its shortest decimal: 0.1, not the double 0.10000000149011612
+          else if (typeof v === 'number' && floats.has(name)) row[name] = shortestFloat32(v);
           else if (isInterval(v)) row[name] = intervalText(v.months, v.days, BigInt(v.micros));
         }
         return row;
