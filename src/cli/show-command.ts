@@ -105,9 +105,15 @@ export async function runShow(o: ShowOptions): Promise<void> {
     rows = await read.catch(async (e: unknown) => {
       // the usual reason: what it reads was never built in this target
       const unbuilt: string[] = [];
-      for (const id of reads) {
+      // (through ephemeral models: inlined, they read what they ref)
+      const walk = [...reads];
+      for (const seen = new Set<string>(); walk.length; ) {
+        const id = walk.shift()!;
         const n = m.nodes[id];
-        if ((n?.resource_type === 'model' || n?.resource_type === 'seed') && n.relation && !(await adapter.relationExists(n.relation).catch(() => 'table'))) unbuilt.push(n.name);
+        if (seen.has(id) || !n) continue;
+        seen.add(id);
+        if (n.resource_type === 'model' && n.config?.materialized === 'ephemeral') walk.push(...n.depends_on);
+        else if ((n.resource_type === 'model' || n.resource_type === 'seed') && n.relation && !(await adapter.relationExists(n.relation).catch(() => 'table'))) unbuilt.push(n.name);
       }
       if (source && !reads.length && n0 && !(await adapter.relationExists(source).catch(() => 'table'))) unbuilt.push(n0);
       if (!unbuilt.length || !(e instanceof Error)) throw e;

@@ -162,6 +162,11 @@ describe('vigil show on DuckDB', () => {
     expect(r.stderr).toContain("hint: 'orders' is not built in target dev: vigil build -s orders");
     // show only reads: the database file of a project never built is not created (was: .vigil/dev.duckdb made)
     expect(existsSync(join(fresh, '.vigil'))).toBe(false);
+    // through an ephemeral model (was: a bare Catalog Error)
+    const eph = project({ 'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('orders') }}", 'models/via.sql': "select * from {{ ref('eph') }}" });
+    const v = vigil(eph, ['show', '-s', 'via']);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain("hint: 'orders' is not built in target dev: vigil build -s orders");
   });
 
   it('only reads: a statement smuggled into --inline cannot write (was: a table created)', () => {
