@@ -9,6 +9,7 @@ import { getWarehouse, warehouseSchemas, warehouseTypes } from '../adapters/inde
 import { explainIssues, showPath } from '../project/issues.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { CompileOptions, ResolvedTarget } from './compile-project.js';
+import { addSecret, isSecretName } from '../secrets.js';
 
 /**
  * `{{ env_var('NAME') }}` in a project.yaml string (a target's config, a var), with an optional
@@ -51,6 +52,9 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
           unset = true;
           return '';
         }
+        // a variable read into a key that holds a secret (BigQuery's credentials, a password) is
+        // redacted whatever its name (BQ_CREDS is no name redaction knows for a secret)
+        if (isSecretName(k)) addSecret(key, val);
         return val;
       });
     } else config[k] = v;

@@ -4,7 +4,7 @@
  * `vigil debug` checks a target like `dbt debug` on all three warehouses.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveCredentials } from '../../src/adapters/bigquery/bigquery-credentials.js';
@@ -77,6 +77,26 @@ describe('BigQuery without usable credentials', () => {
       expect(r.code).toBe(2);
       expect(r.stdout + r.stderr).not.toContain('MIIBVQ');
     }
+  });
+
+  it("a key in base64 is read; a value that is no key and no path is never repeated, whatever its variable's name (was: printed whole as 'the key file <cwd>/<the base64 key>')", async () => {
+    const env = bare() as NodeJS.ProcessEnv;
+    const b64 = Buffer.from(JSON.stringify(SERVICE_KEY)).toString('base64');
+    expect(await resolveCredentials(b64, env, 'x')).toMatchObject({ kind: 'key-json', describe: expect.stringContaining('base64-encoded key JSON from x') });
+    const noPrivate = Buffer.from(JSON.stringify({ ...SERVICE_KEY, private_key: undefined })).toString('base64');
+    const bad = await resolveCredentials(noPrivate, env, 'x').catch((e: Error) => e.message);
+    expect(bad).toMatch(/base64-encoded key JSON in x is a service-account key without private_key/);
+    expect(bad).not.toContain(noPrivate.slice(0, 20));
+    // through the CLI, from a variable whose name redaction does not know for a secret
+    const other = makeProject({}, false);
+    dirs.push(other);
+    for (const p of ['models', 'macros', 'tests']) cpSync(join(REPO, p), join(other, p), { recursive: true });
+    writeFileSync(join(other, 'project.yaml'), readFileSync(join(REPO, 'project.yaml'), 'utf8').replace('AI_AUDIT_BQ_CREDENTIALS', 'BQ_CREDS'));
+    const garbled = `${b64.replace(/[/+=]/g, 'A').slice(0, 40)}%%${b64.replace(/[/+=]/g, 'A').slice(40)}`;
+    const r = await vigilAsync(other, ['debug', '--target', 'prod'], bare({ BQ_CREDS: garbled }));
+    expect(r.stdout + r.stderr).toMatch(/the value of targets\.prod\.credentials \(\d+ characters, not shown\) is no key JSON, no base64-encoded key JSON and no key file path/);
+    expect(r.stdout + r.stderr).not.toContain(garbled.slice(0, 30));
+    expect(r.code).toBe(2);
   });
 
   it('finds each kind of credentials in order, and describes them without the secret', async () => {

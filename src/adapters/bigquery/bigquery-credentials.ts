@@ -76,15 +76,27 @@ export function metadataServerAnswers(env: NodeJS.ProcessEnv, timeoutMs = 400): 
  */
 export async function resolveCredentials(credentials: string | undefined, env: NodeJS.ProcessEnv, configKey: string, root = process.cwd()): Promise<CredentialSource> {
   const looked: string[] = [];
-  const given = credentials?.trim();
+  let given = credentials?.trim();
+  // key JSON encoded in base64 (how CI secret stores often hold a key file): decoded
+  let encoded = false;
+  if (given && !given.startsWith('{') && /^[A-Za-z0-9+/_-]{64,}={0,2}$/.test(given.replace(/\s+/g, ''))) {
+    const text = Buffer.from(given.replace(/\s+/g, ''), 'base64').toString('utf8').trim();
+    if (text.startsWith('{')) {
+      given = text;
+      encoded = true;
+    }
+  }
   // a relative key file path is relative to the project, like every path in project.yaml
   const cred = given && !given.startsWith('{') ? resolve(root, given) : given;
   if (cred) {
     if (cred.startsWith('{')) {
-      const k = parseKey(cred, `the key JSON in ${configKey}`);
-      if ('json' in k) return { kind: 'key-json', credentials: k.json, describe: describeKey(k.json, `key JSON from ${configKey}`) };
+      const k = parseKey(cred, `the ${encoded ? 'base64-encoded ' : ''}key JSON in ${configKey}`);
+      if ('json' in k) return { kind: 'key-json', credentials: k.json, describe: describeKey(k.json, `${encoded ? 'base64-encoded ' : ''}key JSON from ${configKey}`) };
       throw new UsageError(`BigQuery credentials: ${k.problem}. Put a service-account key (the JSON file's content) or a key file path in the variable ${configKey} reads, or leave it empty to use application default credentials`);
     }
+    // (a value that is no path — a key in some other encoding — is never repeated: it may be the secret)
+    const pathLike = given!.length <= 512 && !/\s/.test(given!) && (/[/\\]/.test(given!) || /\.json$/i.test(given!));
+    if (!existsSync(cred) && !pathLike) throw new UsageError(`BigQuery credentials: the value of ${configKey} (${given!.length} characters, not shown) is no key JSON, no base64-encoded key JSON and no key file path. Put a service-account key (the JSON file's content, or it in base64) or a key file path in the variable ${configKey} reads, or leave it empty to use application default credentials`);
     if (!existsSync(cred)) throw new UsageError(`BigQuery credentials: the key file ${cred} (from ${configKey}) does not exist. Point ${configKey} at a service-account key file, or leave it empty to use application default credentials (gcloud auth application-default login)`);
     const k = parseKey(readFileSync(cred, 'utf8'), `the key file ${cred}`);
     if ('problem' in k) throw new UsageError(`BigQuery credentials: ${k.problem}`);
