@@ -13,3 +13,8 @@ export function formatBytes(n: number): string {
   }
   return `${v.toFixed(i === 0 ? 0 : 2)} ${i === 0 ? 'B' : `${units[i][0]}iB`}`;
 }
+
+/** 1 -> '1 row', 1500 -> '1,500 rows' (`many`: the plural when it is not `word` + s). */
+export function counted(n: number, word: string, many = `${word}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? word : many}`;
+}

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { counted } from '../format.js';
 import type { Adapter } from '../adapters/adapter.js';
 import { diag, ProjectError, UsageError, WarehouseError, type Diagnostic } from '../errors.js';
 import { writeTargetJson } from '../project/artifacts.js';
@@ -70,7 +71,7 @@ function selected(c: Compiled, o: Common): RetentionTable[] {
   return tables;
 }
 
-const plural = (n: number, w: string) => `${n.toLocaleString('en-US')} ${w}${n === 1 ? '' : 's'}`;
+const plural = counted;
 
 function printTable(entries: PlanEntry[]): void {
   const rows = [

@@ -9,6 +9,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { ResolvedTarget } from '../compile/compile-project.js';
 import type { Manifest, SourceNode } from '../compile/manifest.js';
 import { diag, didYouMean, formatDiagnostic, ProjectError, UsageError, type Diagnostic } from '../errors.js';
+import { counted } from '../format.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { findProjectRoot } from '../project/paths.js';
 import { readSnapshot } from '../project/snapshot.js';
@@ -149,7 +150,7 @@ export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: stri
     results.forEach((r, i) => out(`${i + 1} of ${results.length} ${label[r.status]} ${r.stream}: ${r.message} [${r.seconds.toFixed(2)}s${r.rows ? `, ${Math.round(r.rows / Math.max(r.seconds, 1e-3)).toLocaleString('en-US')} rows/s` : ''}]`));
     const failed = results.filter((r) => r.status === 'error').length;
     const rows = results.reduce((a, r) => a + r.rows, 0);
-    out(`\nFinished ${results.length} streams in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${rows.toLocaleString('en-US')} rows, ${failed} failed${stop.signalled() ? `; stopped by ${stop.signalled()}` : ''}`);
+    out(`\nFinished ${counted(results.length, 'stream')} in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${counted(rows, 'row')}, ${failed} failed${stop.signalled() ? `; stopped by ${stop.signalled()}` : ''}`);
     if (stop.exitCode()) process.exitCode = stop.exitCode();
     else if (failed || problems.length) process.exitCode = 1;
   } finally {

@@ -16,6 +16,7 @@ import type { SourceNode } from '../compile/manifest.js';
 import { WarehouseError } from '../errors.js';
 import { pidAlive } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
+import { counted } from '../format.js';
 import { STATE_TABLE, SyncConflict, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader } from './sync-types.js';
 
 export interface SyncRunOptions {
@@ -226,7 +227,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             rows += b.rows;
             fence = { rowsSynced: fence.rowsSynced + b.rows, cursorIds: [foundId, b.lastId] };
             const secs = (performance.now() - t0) / 1000;
-            opts.out(`  ${stream}: batch ${batches}, ${rows.toLocaleString('en-US')} rows, ${Math.round(rows / Math.max(secs, 1e-3)).toLocaleString('en-US')} rows/s`);
+            opts.out(`  ${stream}: batch ${batches}, ${counted(rows, 'row')}, ${Math.round(rows / Math.max(secs, 1e-3)).toLocaleString('en-US')} rows/s`);
           }
         } finally {
           // no read starts after this; those in flight finish (or fail), their files go, and a
@@ -236,7 +237,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           await src.release();
         }
         const seconds = (performance.now() - t0) / 1000;
-        const done = `${rows.toLocaleString('en-US')} rows in ${batches} batch${batches === 1 ? '' : 'es'}`;
+        const done = `${counted(rows, 'row')} in ${counted(batches, 'batch', 'batches')}`;
         if (interrupted) {
           await writer.recordRun(stateRel, stream, 'interrupted', null, sourceMax, rows);
           results.push({ stream, status: 'interrupted', rows, batches, seconds, message: `stopped after ${done}; ${opts.mode === 'full' || opts.since ? 'the cursor stays where this pass found it or took it, whichever is later: a delta run goes on from there, and this pass is not resumed (run it again for the rest)' : 'the next run continues from its cursor'}` });

@@ -162,7 +162,11 @@ describe('vigil sync', () => {
     await setupSource(s);
     await client.query(`insert into ${s}.events values (1, null, null, now())`);
     const dir = project(s, { lookback: '1m' });
-    expect(sync(dir).code).toBe(0);
+    const first = sync(dir);
+    expect(first.code).toBe(0);
+    // (one of a thing is said in the singular: was "1 rows")
+    expect(first.stdout).toMatch(/OK raw\.events: 1 row in 1 batch \[/);
+    expect(first.stdout).toMatch(/Finished 2 streams in [\d.]+s: 1 row, 0 failed/);
     await client.query(`insert into ${s}.events values (2, null, 'backdated', now() - interval '3 hours')`);
     expect(sync(dir).code).toBe(0);
     expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: 1 }]);
