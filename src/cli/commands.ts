@@ -11,7 +11,7 @@ import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget 
 import { resolveTarget } from '../compile/resolve-target.js';
 import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson, type CacheFile } from '../project/artifacts.js';
 import { startSnapshot, type SnapshotStart } from '../project/snapshot.js';
-import { SelectorError } from '../compile/selector.js';
+import { SelectorError, withTests } from '../compile/selector.js';
 import { redact } from '../secrets.js';
 import type { Adapter } from '../adapters/adapter.js';
 
@@ -118,7 +118,8 @@ export async function runCompile(o: Common): Promise<void> {
   const c = compileForCommand(o);
   const { result, files } = c;
   await checkPii(c);
-  const { ids } = select(result.manifest, o);
+  // (the tests counted are those `vigil test` would run of the selection)
+  const ids = withTests(result.manifest, select(result.manifest, o));
   const models = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'model' && ids.has(n.unique_id)).length;
   const tests = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'test' && ids.has(n.unique_id)).length;
   const dashboards = Object.keys(result.manifest.exposures ?? {}).length;

@@ -13,6 +13,7 @@ import { findProjectRoot } from '../project/paths.js';
 import { readSnapshot } from '../project/snapshot.js';
 import { err, out } from './output.js';
 import { select, type SelectionFlags } from './selection.js';
+import { withTests } from '../compile/selector.js';
 
 export interface LsOptions extends SelectionFlags {
   projectDir: string;
@@ -67,7 +68,8 @@ export function lsManifest(m: Manifest): Manifest {
 }
 
 export function printLs(m: Manifest, o: LsOptions): void {
-  const { ids } = select(m, o);
+  // the tests of what is selected too, as `vigil test`/`build` run them (dbt's ls lists them)
+  const ids = withTests(m, select(m, o));
   const nodes = [...Object.values(m.nodes), ...Object.values(m.sources), ...Object.values(m.exposures ?? {})]
     .filter((n) => ids.has(n.unique_id) && (!o.resourceType?.length || o.resourceType.includes(n.resource_type)))
     // by code point, as dbt ls (Python's sort) orders them; localeCompare also cost ICU's collator start (~10 ms of a 150 ms command)

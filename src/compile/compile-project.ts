@@ -305,6 +305,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     direct.forEach(visit);
     return [...seen].sort();
   };
+  /** A snapshot's or singular test's macros (models record theirs through their render calls). */
+  const macroDeps = (text: string): { depends_on_macros?: string[] } => {
+    const direct = macrosIn(text);
+    return direct.length ? { depends_on_macros: macroClosure(direct) } : {};
+  };
 
   // ---- render models
   const globalKey = sha(
@@ -961,6 +966,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       // (a policy here masks nothing — warned — but marks the column PII, as on a seed or source)
       columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}) })),
       depends_on: [...new Set(depends)],
+      ...macroDeps(d.file.text),
       relation: snapRelation(d),
       compiled_sql: stripSemicolon(resolve(d.sql, undefined)).replace(/^\s+/, ''),
       compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path.replace(/\.sql$/, '')}/${d.name}.sql`,
@@ -1319,6 +1325,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       severity,
       checksum: sha(f.text),
       depends_on: c.depends,
+      ...macroDeps(f.text),
       tags: asArray(cfg.data.tags),
       compiled_sql: c.sql,
       compiled_path: `${targetDir}/compiled/${projectName}/${f.path}`,

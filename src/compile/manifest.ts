@@ -103,6 +103,8 @@ export interface SnapshotNode {
   description?: string;
   columns: ColumnInfo[];
   depends_on: string[];
+  /** Project macros its SQL calls, directly or through other macros (state:modified.macros). */
+  depends_on_macros?: string[];
   relation: Relation;
   /** The SELECT whose rows are versioned. */
   compiled_sql: string;
@@ -155,6 +157,8 @@ export interface TestNode {
   /** A hash of its definition (a singular test's file; a generic test's name, target and arguments): state:modified. */
   checksum: string;
   depends_on: string[];
+  /** A singular test's project macros, directly or through other macros (state:modified.macros). */
+  depends_on_macros?: string[];
   tags: string[];
   /** A query that returns the failing rows. */
   compiled_sql: string;

@@ -1,11 +1,12 @@
 /**
  * Node selection with dbt's grammar: `name`, `+name` (with ancestors), `name+` (with
  * descendants), `n+name` / `name+n` (n generations), `@name` (descendants and their
- * ancestors), `tag:x`, `path:models/marts` or a bare path, `source:raw.table`,
+ * ancestors), `tag:x`, `path:models/marts` or a bare path, `file:orders.sql` or a bare file name,
+ * `source:raw.table`,
  * `test_type:unique`, `resource_type:`, `dashboard:overview`, `config.<key>:value`, `*` globs;
  * space-separated values are a union, comma-joined atoms an intersection. Pure.
  */
-import type { Manifest, ManifestNode } from './manifest.js';
+import type { Manifest, ManifestNode, SourceNode } from './manifest.js';
 import { didYouMean } from '../errors.js';
 import { canonicalJson } from '../stable-json.js';
 
@@ -13,16 +14,77 @@ export interface SelectionResult {
   ids: Set<string>;
   /** Ids matched by --exclude (so eager test selection can leave them out too). */
   excluded: Set<string>;
-  /** Selector atoms that matched nothing, with a hint when one is close. */
-  unmatched: Array<{ atom: string; hint?: string; note?: string }>;
+  /**
+   * Selector atoms that matched nothing, with a hint when one is close; `note` says why an
+   * expression whose parts each match ends empty; `says` replaces "matched nothing".
+   */
+  unmatched: Array<{ atom: string; hint?: string; note?: string; says?: string }>;
 }
 
 function allNodes(m: Manifest): ManifestNode[] {
   return [...Object.values(m.nodes), ...Object.values(m.sources), ...Object.values(m.exposures ?? {})];
 }
 
-export function globToRe(glob: string): RegExp {
-  return new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+/**
+ * A glob as a regular expression, as dbt's fnmatch: `*` any characters, `?` one, `[abc]`, `[a-z]`
+ * and `[!a]` one of a set (a `[` without its `]` is itself). With `path`, as dbt's Path.glob: `*`
+ * and `?` stay within a folder, `**` crosses folders (any number of them, none too).
+ */
+export function globToRe(glob: string, path = false): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*' && path && glob[i + 1] === '*') {
+      const slash = glob[i + 2] === '/';
+      re += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (c === '*') re += path ? '[^/]*' : '.*';
+    else if (c === '?') re += path ? '[^/]' : '.';
+    else if (c === '[') {
+      // (a `]` first in the set, or after `!`, is one of its characters)
+      let j = i + 1;
+      if (glob[j] === '!') j++;
+      if (glob[j] === ']') j++;
+      const end = glob.indexOf(']', j);
+      const body = end < 0 ? '' : glob.slice(i + 1, end);
+      const set = `[${body.startsWith('!') ? '^' : ''}${body.replace(/^!/, '').replace(/[\\\]^]/g, '\\$&')}]`;
+      if (end < 0 || !validRe(set)) re += '\\[';
+      else {
+        re += set;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp('^' + re + '$');
+}
+
+function validRe(re: string): boolean {
+  try {
+    new RegExp(re);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A path and the folders it is in: dbt's path: selects a node whose file or a folder of it the glob matches. */
+function pathAndFolders(file: string): string[] {
+  const out = [file];
+  for (let i = file.lastIndexOf('/'); i > 0; i = file.lastIndexOf('/', i - 1)) out.push(file.slice(0, i));
+  return out;
+}
+
+/** The file name of a path. */
+const baseName = (file: string) => file.slice(file.lastIndexOf('/') + 1);
+
+/**
+ * The method of a spec: its own, or for a bare value dbt's default: a path when it has a `/`, a
+ * file name when it ends in a file type (`orders.sql`, `raw_customers.csv`), else a name.
+ */
+function methodOf(spec: string): { method: string; value: string; bare: boolean } {
+  const colon = spec.indexOf(':');
+  if (colon > 0) return { method: spec.slice(0, colon), value: spec.slice(colon + 1), bare: false };
+  return { method: /[/\\]/.test(spec) ? 'path' : /\.(sql|csv|py|ya?ml|json)$/i.test(spec) ? 'file' : 'name', value: spec, bare: true };
 }
 
 function parents(m: Manifest, id: string): string[] {
@@ -63,7 +125,7 @@ function closure(start: Iterable<string>, next: (id: string) => string[]): Set<s
 }
 
 /** The methods `-s` knows, for messages and did-you-means. */
-export const SELECTOR_METHODS = ['name', 'tag', 'path', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure', 'config.<key>', 'state', 'result'] as const;
+export const SELECTOR_METHODS = ['name', 'tag', 'path', 'file', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure', 'config.<key>', 'state', 'result'] as const;
 
 /** A selector mistake: exit 2 with its message (UsageError in the CLI). */
 export class SelectorError extends Error {}
@@ -84,6 +146,8 @@ function parseAtom(raw: string): Atom {
   const [, at, upN, spec, downN] = m;
   if (!spec) throw new SelectorError(`selector '${raw}' names nothing: a model, tag:x, path:models/x, ... between its graph operators`);
   if (at && (upN !== undefined || raw.startsWith('@+'))) throw new SelectorError(`selector '${raw}': @ already takes the ancestors of every descendant; drop the +`);
+  // (dbt: "'@' prefix and '+' suffix are incompatible")
+  if (at && downN !== undefined) throw new SelectorError(`selector '${raw}': @ already takes every descendant; drop the +`);
   const gens = (n: string | undefined) => (n === undefined ? 0 : n === '' ? Infinity : Number(n));
   return { raw, spec, up: gens(upN), down: gens(downN), at: !!at };
 }
@@ -93,29 +157,38 @@ function withSpec(a: Atom, spec: string): string {
   return a.raw.slice(0, a.raw.length - a.raw.replace(/^@|^\d*\+/, '').length) + spec + a.raw.slice(a.raw.indexOf(a.spec) + a.spec.length);
 }
 
-/** The nearest spec that would match something: a node name, or the value of a source:/tag: selector. */
+/**
+ * The nearest spec that would match something: a node name, a path or a file name, the value of a
+ * source:/tag:/... selector, or a config key.
+ */
 function hintFor(spec: string, nodes: ReturnType<typeof allNodes>): string | undefined {
-  const colon = spec.indexOf(':');
-  if (colon < 0) return didYouMean(spec, nodes.map((n) => n.name));
-  const method = spec.slice(0, colon);
-  const value = spec.slice(colon + 1);
+  const { method, value, bare } = methodOf(spec);
   const of = (f: (n: ReturnType<typeof allNodes>[number]) => unknown[]): string[] => [...new Set(nodes.flatMap(f).filter((v): v is string => typeof v === 'string'))];
-  const values =
-    method === 'source'
-      ? of((n) => (n.resource_type === 'source' ? [n.source_name, `${n.source_name}.${n.name}`] : []))
-      : method === 'tag'
-        ? of((n) => ('tags' in n && Array.isArray(n.tags) ? n.tags : []))
-        : method === 'resource_type'
-          ? of((n) => [n.resource_type])
-          : method === 'test_type'
-            ? [...of((n) => (n.resource_type === 'test' ? [n.test_type] : [])), 'generic', 'singular', 'unit', 'data']
-            : method === 'dashboard' || method === 'exposure'
-              ? of((n) => (n.resource_type === 'exposure' ? [n.name] : []))
-              : method.startsWith('config.')
-                ? of((n) => configCandidates((n as { config?: Record<string, unknown> }).config?.[method.slice('config.'.length)]))
-                : [];
-  const hit = didYouMean(value, values);
-  return hit === undefined ? undefined : `${method}:${hit}`;
+  const configs = (n: ReturnType<typeof allNodes>[number]) => (n as { config?: Record<string, unknown> }).config ?? {};
+  if (method === 'name') return didYouMean(value, nodes.map((n) => n.name));
+  if (method.startsWith('config.')) {
+    // a key no node has: the nearest key, with the value kept
+    const key = method.slice('config.'.length);
+    if (!nodes.some((n) => configs(n)[key] !== undefined)) {
+      const k = didYouMean(key, of((n) => Object.keys(configs(n))));
+      return k === undefined ? undefined : `config.${k}:${value}`;
+    }
+  }
+  // a node's file name under another folder (`models/orders.sql` for models/marts/orders.sql): its path
+  const file = method === 'path' && /\.[a-z]+$/i.test(value) ? nodes.find((n) => baseName(n.file) === baseName(value)) : undefined;
+  const candidates = (): string[] => {
+    if (method === 'path') return of((n) => pathAndFolders(n.file));
+    if (method === 'file') return of((n) => [baseName(n.file)]);
+    if (method === 'source') return of((n) => (n.resource_type === 'source' ? [n.source_name, `${n.source_name}.${n.name}`] : []));
+    if (method === 'tag') return of((n) => ('tags' in n && Array.isArray(n.tags) ? n.tags : []));
+    if (method === 'resource_type') return of((n) => [n.resource_type]);
+    if (method === 'test_type') return [...of((n) => (n.resource_type === 'test' ? [n.test_type] : [])), 'generic', 'singular', 'unit', 'data'];
+    if (method === 'dashboard' || method === 'exposure') return of((n) => (n.resource_type === 'exposure' ? [n.name] : []));
+    if (method.startsWith('config.')) return of((n) => configCandidates(configs(n)[method.slice('config.'.length)]));
+    return [];
+  };
+  const hit = file ? file.file : didYouMean(value, candidates());
+  return hit === undefined ? undefined : bare ? hit : `${method}:${hit}`;
 }
 
 /** The texts configValueMatches() compares a config value by (the candidates of a did-you-mean). */
@@ -134,10 +207,8 @@ function configValueMatches(v: unknown, re: RegExp): boolean {
 
 function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Manifest): Set<string> {
   const out = new Set<string>();
-  const colon = spec.indexOf(':');
-  // a bare path (`models/staging`, `models/x.sql`) selects by path, as in dbt
-  const method = colon > 0 ? spec.slice(0, colon) : /[/\\]|\.(sql|ya?ml|json)$/.test(spec) ? 'path' : 'name';
-  const value = colon > 0 ? spec.slice(colon + 1) : spec;
+  // a bare path (`models/staging`, `models/x.sql`) selects by path, a bare file name by file, as in dbt
+  const { method, value } = methodOf(spec);
   if (!value) throw new SelectorError(`selector '${spec}': ${method}: needs a value`);
   const re = globToRe(value);
   if (method === 'result') throw new SelectorError(`selector '${spec}': result: is not supported; vigil retry re-runs what failed or was skipped in the last run`);
@@ -152,11 +223,12 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
   }
   const configKey = method.startsWith('config.') ? method.slice('config.'.length) : undefined;
   if (method.startsWith('config.') && !configKey) throw new SelectorError(`selector '${spec}': config. needs a key, e.g. config.materialized:table`);
-  const known = ['name', 'tag', 'path', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure'];
+  const known = ['name', 'tag', 'path', 'file', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure'];
   if (!configKey && !known.includes(method)) {
     const hint = didYouMean(method.split('.')[0], [...known, 'config', 'state', 'result']);
     throw new SelectorError(`unknown selector method '${method}:'${hint ? ` — did you mean '${hint === 'config' ? 'config.<key>' : hint}:'?` : ''} (methods: ${SELECTOR_METHODS.join(', ')})`);
   }
+  const pathRe = method === 'path' ? globToRe(value.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/+$/, ''), true) : re;
   for (const n of nodes) {
     let hit = false;
     if (configKey) {
@@ -169,11 +241,13 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
         case 'tag':
           hit = n.tags.some((t) => re.test(t));
           break;
-        case 'path': {
-          const v = value.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/+$/, '');
-          hit = n.file === v || n.file.startsWith(v + '/') || globToRe(v).test(n.file);
+        case 'path':
+          hit = pathAndFolders(n.file).some((p) => pathRe.test(p));
           break;
-        }
+        case 'file':
+          // its file's name, or that name without its type (`file:orders`), as dbt's file:
+          hit = re.test(baseName(n.file)) || re.test(baseName(n.file).replace(/\.[^.]*$/, ''));
+          break;
         case 'source':
           hit = n.resource_type === 'source' && (re.test(n.source_name) || re.test(`${n.source_name}.${n.name}`));
           break;
@@ -216,12 +290,13 @@ function walk(start: Iterable<string>, next: (id: string) => string[], gens: num
 export function selectNodes(m: Manifest, select: string[] | undefined, exclude: string[] | undefined, state?: Manifest): SelectionResult {
   const nodes = allNodes(m);
   const unmatched: SelectionResult['unmatched'] = [];
-  const evalExpr = (exprs: string[]): Set<string> => {
+  /** Each space-separated expression with what it selects; `quiet` when it is said already or may select nothing (state:). */
+  const evalExprs = (exprs: string[]): Array<{ expr: string; ids: Set<string>; quiet: boolean }> => {
     // an empty selector (`-s ""`, `-s "$UNSET"` in a CI script) is a mistake, not "nothing":
     // it selected nothing and the command said OK
     const blank = exprs.find((e) => !e.trim());
     if (blank !== undefined) throw new SelectorError(`selector '${blank}' is empty: give what to select (a name, tag:x, path:..., state:modified+), or leave the flag out to select everything`);
-    const union = new Set<string>();
+    const out: Array<{ expr: string; ids: Set<string>; quiet: boolean }> = [];
     for (const expr of exprs.flatMap((e) => e.split(/\s+/)).filter(Boolean)) {
       let inter: Set<string> | undefined;
       const atoms = expr.split(',');
@@ -246,18 +321,41 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
         if (atoms.length > 1) for (const t of testsOf(m, set)) set.add(t);
         inter = inter ? new Set([...inter].filter((x) => set.has(x))) : set;
       }
-      if (atoms.length > 1 && !quiet && !inter?.size) unmatched.push({ atom: expr, note: 'each part selects something, together nothing' });
-      for (const id of inter ?? []) union.add(id);
+      if (atoms.length > 1 && !quiet && !inter?.size) {
+        unmatched.push({ atom: expr, note: 'each part selects something, together nothing' });
+        quiet = true;
+      }
+      out.push({ expr, ids: inter ?? new Set(), quiet });
     }
-    return union;
+    return out;
   };
-  const ids = select && select.length ? evalExpr(select) : new Set(nodes.map((n) => n.unique_id));
-  const excluded = exclude && exclude.length ? evalExpr(exclude) : new Set<string>();
+  const union = (parts: Array<{ ids: Set<string> }>) => new Set(parts.flatMap((p) => [...p.ids]));
+  const selected = select && select.length ? evalExprs(select) : undefined;
+  const ids = selected ? union(selected) : new Set(nodes.map((n) => n.unique_id));
   // the tests of what is excluded go with it (dbt's eager indirect selection): `--exclude m`
   // does not run m's data tests or unit tests
-  if (excluded.size) for (const t of testsOf(m, excluded)) excluded.add(t);
+  const excludes = (exclude && exclude.length ? evalExprs(exclude) : []).map((p) => ({ ...p, ids: new Set([...p.ids, ...testsOf(m, p.ids)]) }));
+  const excluded = union(excludes);
   for (const id of excluded) ids.delete(id);
+  // `-s a --exclude a`: a selection its --exclude empties is a mistake, as an intersection
+  // that selects nothing is (said for each expression, naming the --exclude that empties it)
+  for (const p of selected ?? []) {
+    if (p.quiet || !p.ids.size || ![...p.ids].every((id) => excluded.has(id))) continue;
+    const by = excludes.filter((x) => [...p.ids].some((id) => x.ids.has(id))).map((x) => `'${x.expr}'`);
+    unmatched.push({ atom: p.expr, says: `selects only what --exclude ${by.join(' ')} excludes` });
+  }
   return { ids, excluded, unmatched };
+}
+
+/**
+ * The selection with dbt's eager indirect selection: the selected nodes, and the data tests that
+ * read one of them and the unit tests of one, unless --exclude excluded them. What `vigil test`
+ * and `vigil build` run of a selection, `vigil ls` lists and `vigil compile` counts.
+ */
+export function withTests(m: Manifest, r: Pick<SelectionResult, 'ids' | 'excluded'>): Set<string> {
+  const out = new Set(r.ids);
+  for (const t of testsOf(m, r.ids)) if (!r.excluded.has(t)) out.add(t);
+  return out;
 }
 
 export const STATE_VALUES = ['new', 'old', 'modified', 'unmodified', 'modified.body', 'modified.configs', 'modified.relation', 'modified.contract', 'modified.macros'];
@@ -278,29 +376,30 @@ function configParts(n: { config?: unknown } | undefined): { relation: string; r
 /**
  * dbt's state comparison against a previous manifest, for models, seeds, snapshots, sources, data
  * tests and unit tests: new (not there before) and old; modified.body (its file changed; a
- * generic test's definition, a unit test's definition and fixtures); .configs (other than where
- * it is written); .relation (the configured database/schema/alias, as written: not the relation
- * a target or a generate_schema_name macro makes of them, so a state from another target
- * compares); .contract (columns and their declared types); .macros (a macro it calls, directly
- * or not, changed); `modified` is any of these or new, `unmodified` none of them.
+ * generic test's definition, a unit test's definition and fixtures; a source's declaration but
+ * its descriptions); .configs (other than where it is written); .relation (the configured
+ * database/schema/alias, as written: not the relation a target or a generate_schema_name macro
+ * makes of them, so a state from another target compares; a source's database/schema/identifier);
+ * .contract (columns and their declared types); .macros (a macro it calls, directly or not,
+ * changed); `modified` is any of these or new, `unmodified` none of them.
  */
 function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: string): boolean {
   if (n.resource_type === 'exposure') return false;
   const old = n.resource_type === 'source' ? state.sources?.[n.unique_id] : state.nodes?.[n.unique_id];
   if (what === 'new' || what === 'old') return (what === 'new') === !old;
   if (!old) return what === 'modified';
-  const body = () => (n.resource_type === 'source' ? canonicalJson({ ...n, file: undefined, line: undefined, relation: undefined }) !== canonicalJson({ ...old, file: undefined, line: undefined, relation: undefined }) : 'checksum' in n && 'checksum' in old && n.checksum !== old.checksum);
+  const body = () => (n.resource_type === 'source' ? sourceContents(n) !== sourceContents(old as SourceNode) : 'checksum' in n && 'checksum' in old && n.checksum !== old.checksum);
   // (split once for .configs and .relation both)
   let parts: [ReturnType<typeof configParts>, ReturnType<typeof configParts>] | undefined;
   const split = () => (parts ??= [configParts(n as { config?: unknown }), configParts(old as { config?: unknown })]);
   const configs = () => n.resource_type !== 'source' && split()[0].rest !== split()[1].rest;
-  const relation = () => n.resource_type !== 'source' && split()[0].relation !== split()[1].relation;
+  // a source's database/schema/identifier as written (a built-in source's follows the target: not compared)
+  const relation = () =>
+    n.resource_type === 'source' ? !n.meta?.vigil_builtin && canonicalJson(n.relation) !== canonicalJson((old as SourceNode).relation) : split()[0].relation !== split()[1].relation;
   const columnsOf = (x: object) => ('columns' in x && Array.isArray(x.columns) ? (x.columns as Array<{ name: string; data_type?: string }>).map((c) => [c.name, c.data_type ?? null]) : []);
   const contract = () => canonicalJson(columnsOf(n)) !== canonicalJson(columnsOf(old));
-  const macros = () => {
-    const used = n.resource_type === 'model' ? (n.depends_on_macros ?? []) : [];
-    return used.some((x) => m.macros?.[x] !== state.macros?.[x]);
-  };
+  // (models, snapshots and singular tests record the macros they call)
+  const macros = () => ('depends_on_macros' in n ? (n.depends_on_macros ?? []) : []).some((x) => m.macros?.[x] !== state.macros?.[x]);
   if (what === 'modified.body') return body();
   if (what === 'modified.configs') return configs();
   if (what === 'modified.relation') return relation();
@@ -308,4 +407,13 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
   if (what === 'modified.macros') return macros();
   const modified = body() || configs() || relation() || contract() || macros();
   return what === 'unmodified' ? !modified : modified;
+}
+
+/**
+ * What a source's .body compares: all it declares but where (file, line), its descriptions (dbt:
+ * "description changes are not changes") and its relation (.relation).
+ */
+function sourceContents(n: SourceNode): string {
+  const { file: _f, line: _l, description: _d, relation: _r, columns, retention, ...rest } = n;
+  return canonicalJson({ ...rest, columns: (columns ?? []).map(({ description: _cd, ...c }) => c), retention: retention && { ...retention, at: undefined } });
 }

@@ -8,7 +8,7 @@ import { compiledPosition, HookError, runHooks, type Adapter, type Hook, type Ma
 import { didYouMean, WarehouseError } from '../errors.js';
 import type { Manifest, ModelNode, SeedNode, SnapshotNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import type { GrantPlan } from '../adapters/grants.js';
-import { selectNodes } from '../compile/selector.js';
+import { selectNodes, withTests } from '../compile/selector.js';
 import { buildGraph, topoSort } from '../compile/graph.js';
 
 export type Command = 'run' | 'test' | 'build' | 'seed' | 'snapshot';
@@ -71,7 +71,11 @@ type PlanNode = ModelNode | SeedNode | SnapshotNode | TestNode | UnitTestNode;
 
 /** Which nodes a command runs, and what each waits for. */
 export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude' | 'unit' | 'state'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched']; selected: Set<string> } {
-  const { ids, excluded, unmatched } = selectNodes(manifest, opts.select, opts.exclude, opts.state);
+  const selection = selectNodes(manifest, opts.select, opts.exclude, opts.state);
+  const { ids, unmatched } = selection;
+  // a test runs when it is selected itself or when anything it tests is selected (the tests of an
+  // excluded node are excluded with it)
+  const withIndirect = withTests(manifest, selection);
   const planned = new Set<string>();
   const wantModels = opts.command === 'run' || opts.command === 'build';
   const wantSeeds = opts.command === 'seed' || opts.command === 'build';
@@ -85,12 +89,8 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
     } else if (n.resource_type === 'model') {
       if (wantModels && ids.has(n.unique_id) && n.config.materialized !== 'ephemeral') planned.add(n.unique_id);
     } else if (n.resource_type === 'unit_test') {
-      // (the tests of an excluded node are excluded with it: selector.ts)
-      if (wantUnit && !excluded.has(n.unique_id) && (ids.has(n.unique_id) || ids.has(n.attached_to))) planned.add(n.unique_id);
-    } else if (wantTests) {
-      // a test runs when it is selected itself or when anything it tests is selected
-      if (!excluded.has(n.unique_id) && (ids.has(n.unique_id) || n.depends_on.some((d) => ids.has(d)))) planned.add(n.unique_id);
-    }
+      if (wantUnit && withIndirect.has(n.unique_id)) planned.add(n.unique_id);
+    } else if (wantTests && withIndirect.has(n.unique_id)) planned.add(n.unique_id);
   }
   // what each node reads, walking through unplanned nodes (ephemerals, unselected models) up to the
   // planned ones: `nearest` is its planned part, what the node waits for; `upstream` all of it,

@@ -137,7 +137,10 @@ describe('project snapshot (vigil ls)', () => {
     });
     expect(compiled[0].split('\n').length).toBeGreaterThan(100);
     expect(compiled[5]).toContain('ai_audit_daily');
-    expect(compiled[6].trim()).toBe('ai_audit_daily');
+    // the model, and its tests as dbt ls lists them (eager indirect selection)
+    const contract = compiled[6].trim().split('\n');
+    expect(contract[0]).toBe('ai_audit_daily');
+    expect(contract).toContain('not_null_ai_audit_daily_date');
     // what only a build reads is not kept: the compiled SQL of a model is not in the snapshot
     const kept = deserialize(readFileSync(join(dir, SNAPSHOT))) as { value: { manifest: { nodes: Record<string, Record<string, unknown>> } } };
     const nodes = Object.values(kept.value.manifest.nodes);

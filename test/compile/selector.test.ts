@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadProject } from '../../src/project/load-project.js';
 import { compileProject } from '../../src/compile/compile-project.js';
-import { selectNodes } from '../../src/compile/selector.js';
+import { selectNodes, withTests } from '../../src/compile/selector.js';
 import { planRun } from '../../src/run/executor.js';
 import { findCycles, buildGraph, topoSort } from '../../src/compile/graph.js';
 import { projectFiles, REPO } from '../helpers.js';
@@ -67,7 +67,7 @@ describe('selectNodes', () => {
     expect(tag).toEqual([{ atom: 'tag:nope-at-all', hint: undefined }]);
   });
   it('an unknown method is an error with the list of methods and a did-you-mean', () => {
-    expect(() => selectNodes(manifest, ['colour:red'], undefined)).toThrow(/unknown selector method 'colour:' \(methods: name, tag, path, source, test_type, resource_type, dashboard, exposure, config\.<key>, state, result\)/);
+    expect(() => selectNodes(manifest, ['colour:red'], undefined)).toThrow(/unknown selector method 'colour:' \(methods: name, tag, path, file, source, test_type, resource_type, dashboard, exposure, config\.<key>, state, result\)/);
     expect(() => selectNodes(manifest, ['tags:x'], undefined)).toThrow(/unknown selector method 'tags:' — did you mean 'tag:'\?/);
     expect(() => selectNodes(manifest, ['confg.materialized:table'], undefined)).toThrow(/did you mean 'config\.<key>:'\?/);
   });
@@ -105,6 +105,63 @@ describe('selectNodes', () => {
     expect(selectNodes(manifest, ['+stg_event+'], undefined).unmatched).toEqual([{ atom: '+stg_event+', hint: '+stg_events+' }]);
     expect(selectNodes(manifest, ['2+stg_event'], undefined).unmatched).toEqual([{ atom: '2+stg_event', hint: '2+stg_events' }]);
     expect(selectNodes(manifest, ['@stg_event'], undefined).unmatched).toEqual([{ atom: '@stg_event', hint: '@stg_events' }]);
+  });
+});
+
+describe('selectNodes: globs, file names, --exclude, hints (a hostile check of node selection)', () => {
+  it("path: globs as dbt's Path.glob: * and ? stay within a folder, ** crosses folders; a glob matching a folder selects what is in it (was: * crossed /)", () => {
+    // the golden models are all in models/staging and models/marts
+    expect(selectNodes(manifest, ['path:models/*.sql'], undefined).unmatched).toEqual([{ atom: 'path:models/*.sql', hint: undefined }]);
+    expect(selectNodes(manifest, ['models/*.sql'], undefined).ids.size).toBe(0);
+    expect(names(selectNodes(manifest, ['models/*/*.sql'], undefined).ids)).toEqual(['capability_trend', 'events_daily_overwrite', 'events_hourly', 'int_buckets', 'stg_events']);
+    expect(names(selectNodes(manifest, ['path:models/**/events_*.sql'], undefined).ids)).toEqual(['events_daily_overwrite', 'events_hourly']);
+    expect(names(selectNodes(manifest, ['path:models/**/stg_?vents.sql'], undefined).ids)).toEqual(['stg_events']);
+    expect(names(selectNodes(manifest, ['path:models/st*'], undefined).ids)).toEqual(['int_buckets', 'stg_events']);
+  });
+  it('[abc], [a-z] and [!a] match one character, as dbt documents; a [ without its ] is itself', () => {
+    expect(names(selectNodes(manifest, ['[cs]t[a-z]*'], undefined).ids)).toEqual(['stg_events']);
+    expect(names(selectNodes(manifest, ['events_[dh]*'], undefined).ids)).toEqual(['events_daily_overwrite', 'events_hourly']);
+    expect(names(selectNodes(manifest, ['events_[!d]*'], undefined).ids)).toEqual(['events_hourly']);
+    expect(names(selectNodes(manifest, ['path:models/[m]arts/capability_trend.sql'], undefined).ids)).toEqual(['capability_trend']);
+    expect(selectNodes(manifest, ['events[hourly'], undefined).unmatched).toEqual([{ atom: 'events[hourly', hint: 'events_hourly' }]);
+    expect(selectNodes(manifest, ['events_[z-a]ourly'], undefined).ids.size).toBe(0);
+  });
+  it("a bare file name selects by file name, as dbt's default method (file:): orders.sql is orders (was: a path from the project root, suggesting a source)", () => {
+    expect(names(selectNodes(manifest, ['events_hourly.sql'], undefined).ids)).toEqual(['events_hourly']);
+    expect(names(selectNodes(manifest, ['file:stg_events'], undefined).ids)).toEqual(['stg_events']);
+    expect(names(selectNodes(manifest, ['file:stg_*.sql+1'], undefined).ids, 'model')).toEqual(['events_daily_overwrite', 'events_hourly', 'int_buckets', 'stg_events']);
+    expect(selectNodes(manifest, ['event_hourly.sql'], undefined).unmatched).toEqual([{ atom: 'event_hourly.sql', hint: 'events_hourly.sql' }]);
+  });
+  it('a path, a bare path or a config key that matches nothing gets the nearest one (were: no did-you-mean)', () => {
+    expect(selectNodes(manifest, ['path:models/mart+'], undefined).unmatched).toEqual([{ atom: 'path:models/mart+', hint: 'path:models/marts+' }]);
+    expect(selectNodes(manifest, ['models/stagin'], undefined).unmatched).toEqual([{ atom: 'models/stagin', hint: 'models/staging' }]);
+    // a model's file in another folder: its path
+    expect(selectNodes(manifest, ['models/events_hourly.sql'], undefined).unmatched).toEqual([{ atom: 'models/events_hourly.sql', hint: 'models/marts/events_hourly.sql' }]);
+    expect(selectNodes(manifest, ['config.materalized:table'], undefined).unmatched).toEqual([{ atom: 'config.materalized:table', hint: 'config.materialized:table' }]);
+    // a key some node has: the nearest value, as before
+    expect(selectNodes(manifest, ['config.materialized:tabel'], undefined).unmatched).toEqual([{ atom: 'config.materialized:tabel', hint: 'config.materialized:table' }]);
+  });
+  it("@name+ is refused, as dbt refuses it ('@' prefix and '+' suffix are incompatible)", () => {
+    expect(() => selectNodes(manifest, ['@int_buckets+'], undefined)).toThrow(/selector '@int_buckets\+': @ already takes every descendant; drop the \+/);
+    expect(() => selectNodes(manifest, ['@int_buckets+1'], undefined)).toThrow(/@ already takes every descendant/);
+  });
+  it('a select expression whose every node --exclude excludes is unmatched, naming the --exclude (was: "Nothing to do", exit 0)', () => {
+    const r = selectNodes(manifest, ['stg_events', 'capability_trend'], ['stg_events', 'tag:nope-at-all']);
+    expect(r.unmatched).toEqual([
+      { atom: 'tag:nope-at-all', hint: undefined },
+      { atom: 'stg_events', says: "selects only what --exclude 'stg_events' excludes" },
+    ]);
+    expect(selectNodes(manifest, ['events_hourly'], ['path:models/marts']).unmatched).toEqual([{ atom: 'events_hourly', says: "selects only what --exclude 'path:models/marts' excludes" }]);
+    // what is left of it is not
+    expect(selectNodes(manifest, ['stg_events+'], ['stg_events']).unmatched).toEqual([]);
+    // nor a state: selection (nothing may be left when nothing changed)
+    expect(selectNodes(manifest, ['state:old'], ['path:models'], manifest).unmatched).toEqual([]);
+  });
+  it('withTests: the selection and the tests of what it selects, not those excluded (dbt\'s eager indirect selection, for ls and compile as for test)', () => {
+    const sel = selectNodes(manifest, ['capability_trend'], undefined);
+    expect(names(withTests(manifest, sel))).toEqual(['capability_trend', 'not_null_capability_trend_day']);
+    expect(names(withTests(manifest, selectNodes(manifest, ['capability_trend'], ['not_null_capability_trend_day'])))).toEqual(['capability_trend']);
+    expect(names(withTests(manifest, selectNodes(manifest, ['source:app'], undefined)))).toEqual(['app.events', 'not_null_app_events_id', 'unique_app_events_id']);
   });
 });
 

@@ -68,6 +68,19 @@ describe('an option value outside its choices', () => {
       expect(typed.code, typed.stderr).toBe(0);
       expect(typed.stdout).toMatch(/PASS not_null_m_code/);
       expect(typed.stdout).toMatch(/TOTAL=1\b/);
+      // ls and compile's count take the tests of what is selected, as vigil test runs them (were: none)
+      const lsTests = vigil(dir, ['ls', '-s', 'm', '--resource-type', 'test']);
+      expect(lsTests.stdout.trim()).toBe('not_null_m_code');
+      expect(vigil(dir, ['compile', '-s', 'm']).stdout).toContain('Compiled 1 model, 1 test,');
+      // a selection --exclude empties: an error naming both (was: "Nothing to do", exit 0)
+      for (const [cmd, name] of [['run', 'm'], ['test', 'countries']]) {
+        const ex = vigil(dir, [cmd, '-s', name, '--exclude', name]);
+        expect(ex.code, ex.stdout + ex.stderr).toBe(2);
+        expect(ex.stderr).toContain(`selector '${name}' selects only what --exclude '${name}' excludes`);
+        expect(ex.stderr).not.toContain('Nothing to do');
+        const allowed = vigil(dir, [cmd, '-s', name, '--exclude', name, '--allow-empty']);
+        expect(allowed.code, allowed.stderr).toBe(0);
+      }
     } finally {
       removeDir(dir);
     }
@@ -293,7 +306,11 @@ describe('the shipped project on demo data', () => {
     expect(vars.code).toBe(2);
     expect(vars.stderr).toContain("given twice: put every var in one --vars '{a: 1, b: 2}'");
     const j = vigil(dir, ['ls', '-s', 'tag:governance', '--output', 'json']);
-    expect(JSON.parse(j.stdout.trim())).toMatchObject({ name: 'ai_governance_daily', materialized: 'table' });
+    // the model, then its tests: dbt ls lists the tests of what it selects (eager indirect selection)
+    const rows = j.stdout.trim().split('\n').map((l) => JSON.parse(l) as { resource_type: string });
+    expect(rows[0]).toMatchObject({ name: 'ai_governance_daily', materialized: 'table' });
+    expect(rows.length).toBeGreaterThan(1);
+    expect(rows.slice(1).every((x) => x.resource_type === 'test')).toBe(true);
     const miss = vigil(dir, ['ls', '-s', 'ai_audit_dayly']);
     expect(miss.stderr).toContain("selector 'ai_audit_dayly' matched nothing — did you mean 'ai_audit_daily'?");
   });

@@ -91,18 +91,66 @@ describe('state: selection', () => {
     expect(sel('state:modified.body', 'test')).toEqual(['a_positive']);
     expect(sel('state:modified', 'unit_test')).toEqual(['ua']);
     expect(sel('state:modified', 'snapshot')).toEqual(['s']);
-    expect(sel('state:modified.relation')).toEqual(['c']);
+    // c, and its unit test: ls lists the tests of what it selects, as dbt ls does (eager indirect selection)
+    expect(sel('state:modified.relation')).toEqual(['c', 'ua']);
     expect(sel('state:modified.configs')).toEqual(['d']);
     expect(sel('state:modified', 'model')).toEqual(['c', 'd']);
     expect(sel('state:unmodified', 'model')).toEqual(['a', 'b']);
-    expect(sel('state:unmodified', 'test')).toEqual(['not_null_a_id']);
-    expect(sel('state:old', 'test')).toEqual(['a_positive', 'not_null_a_id']);
+    expect(sel('state:modified', 'test')).toEqual(['a_positive', 'unique_a_id']);
+    // and the tests of what is unmodified or old, modified or new themselves or not: ls lists the
+    // tests of what it selects, as dbt ls does (eager indirect selection)
+    expect(sel('state:unmodified', 'test')).toEqual(['a_positive', 'not_null_a_id', 'unique_a_id']);
+    expect(sel('state:old', 'test')).toEqual(['a_positive', 'not_null_a_id', 'unique_a_id']);
 
     // a state written before tests had checksums: old tests are not called modified
     const prev = JSON.parse(readFileSync(join(dir, 'prev/manifest.json'), 'utf8')) as { nodes: Record<string, { checksum?: string }> };
     for (const n of Object.values(prev.nodes)) if (n.checksum && !('columns' in n)) delete n.checksum;
     writeFileSync(join(dir, 'prev/manifest.json'), JSON.stringify(prev));
     expect(sel('state:modified', 'test')).toEqual(['unique_a_id']);
+  });
+
+  it("sources: a changed schema or identifier is modified and .relation, a description is not; a singular test or snapshot calling a changed macro is .macros; ls lists the tests of a modified model (were: the reverse for sources, models only for macros, no tests)", () => {
+    const SRC = 'sources:\n  - name: raw\n    schema: main\n    tables:\n      - name: t1\n        columns:\n          - name: id\n      - name: t2\n';
+    const dir = makeProject({
+      ...FILES,
+      'models/schema.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [not_null]\n',
+      'models/src.yml': SRC,
+      'tests/neg.sql': "select * from {{ ref('a') }} where {{ cents('amount') }} < 0",
+      'snapshots/s.sql': "{% snapshot s %}{{ config(unique_key='id', strategy='check', check_cols='all') }}select id, {{ twice('amount') }} as x from {{ ref('a') }}{% endsnapshot %}\n",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const sel = (s: string, type = 'all') => {
+      const r = vigil(dir, ['ls', '-s', s, '--state', 'prev', ...(type === 'all' ? [] : ['--resource-type', type])]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').filter(Boolean);
+    };
+    // descriptions of the source, its table and a column: no change (dbt: description changes are not changes)
+    writeFileSync(join(dir, 'models/src.yml'), SRC.replace('    schema: main\n', '    description: Raw data.\n    schema: main\n').replace('      - name: t1\n', '      - name: t1\n        description: The first table.\n').replace('          - name: id\n', '          - name: id\n            description: Its key.\n'));
+    expect(sel('state:modified')).toEqual([]);
+    // where a table is: its identifier, then its source's schema
+    writeFileSync(join(dir, 'models/src.yml'), SRC.replace('      - name: t1\n', '      - name: t1\n        identifier: t1_v2\n'));
+    expect(sel('state:modified')).toEqual(['raw.t1']);
+    expect(sel('state:modified.relation')).toEqual(['raw.t1']);
+    expect(sel('state:modified.body')).toEqual([]);
+    writeFileSync(join(dir, 'models/src.yml'), SRC.replace('schema: main', 'schema: landing'));
+    expect(sel('state:modified.relation')).toEqual(['raw.t1', 'raw.t2']);
+    writeFileSync(join(dir, 'models/src.yml'), SRC);
+    expect(sel('state:modified')).toEqual([]);
+
+    // a macro the singular test calls, and one the snapshot reaches through twice()
+    writeFileSync(join(dir, 'macros/cents.sql'), FILES['macros/cents.sql'].replace('* 100', '* 1000'));
+    expect(sel('state:modified.macros')).toEqual(['b', 's', 'neg']);
+    expect(sel('state:modified', 'test')).toEqual(['neg']);
+    expect(sel('state:modified', 'snapshot')).toEqual(['s']);
+    writeFileSync(join(dir, 'macros/cents.sql'), FILES['macros/cents.sql']);
+
+    // a's body: its tests are listed with it, as vigil test -s state:modified runs them
+    writeFileSync(join(dir, 'models/a.sql'), 'select 1 as id, 3.5 as amount');
+    expect(sel('state:modified', 'test')).toEqual(['neg', 'not_null_a_id']);
+    const t = vigil(dir, ['compile', '-s', 'state:modified', '--state', 'prev']);
+    expect(t.stdout).toContain('Compiled 1 model, 2 tests');
   });
 
   it('nothing modified is not an error; mistakes about --state are usage errors', () => {
