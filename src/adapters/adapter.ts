@@ -103,6 +103,8 @@ export interface MaterializeResult {
   /** e.g. "created view", "created table", "inserted 120 rows" */
   message: string;
   rows?: number;
+  /** Something the run should say beside its result (new rows whose unique key holds a NULL). */
+  warning?: string;
   /** The request's grants, applied in the build's transaction: what changed. Absent: not applied (the executor applies them). */
   grants?: GrantPlan;
 }
@@ -213,34 +215,101 @@ export function partitionField(p: unknown): string | undefined {
   return (p as { field?: string }).field;
 }
 
+/** A `partition_by` as BigQuery partitions a table: its column, cut to a time unit or into integer ranges (neither: by its values). */
+export interface PartitionSpec {
+  field: string;
+  granularity?: 'hour' | 'day' | 'month' | 'year';
+  range?: { start: number; end: number; interval: number };
+}
+
+/**
+ * What a `partition_by` config means: `{ field, data_type, granularity, range }` as dbt-bigquery
+ * reads it (data_type date by default, granularity day), or BigQuery's PARTITION BY expressions
+ * written as text: `col`, `date(col)`, `timestamp_trunc(col, month)` (and datetime_, date_),
+ * `range_bucket(col, generate_array(0, 100, 10))`. Another expression: by its column's values.
+ */
+export function partitionSpec(p: unknown): PartitionSpec | undefined {
+  const field = partitionField(p);
+  if (!field) return undefined;
+  if (typeof p === 'object') {
+    const o = p as { data_type?: string; granularity?: string; range?: PartitionSpec['range'] };
+    if ((o.data_type ?? 'date').toLowerCase() === 'int64') return o.range ? { field, range: o.range } : { field };
+    return { field, granularity: (o.granularity ?? 'day').toLowerCase() as PartitionSpec['granularity'] };
+  }
+  const s = String(p).trim();
+  if (/^date\s*\(\s*[A-Za-z_]\w*\s*\)$/i.test(s)) return { field, granularity: 'day' };
+  const trunc = /^(?:timestamp|datetime|date)_trunc\s*\(\s*[A-Za-z_]\w*\s*,\s*(hour|day|month|year)\s*\)$/i.exec(s);
+  if (trunc) return { field, granularity: trunc[1].toLowerCase() as PartitionSpec['granularity'] };
+  const range = /^range_bucket\s*\(\s*[A-Za-z_]\w*\s*,\s*generate_array\s*\(\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(\d+)\s*\)\s*\)$/i.exec(s);
+  if (range && Number(range[3]) > 0) return { field, range: { start: Number(range[1]), end: Number(range[2]), interval: Number(range[3]) } };
+  return { field };
+}
+
+/**
+ * The partition a row is in, in the SQL DuckDB and Postgres share (`column`: the partition
+ * column as the statement names it): the time unit it falls in, or BigQuery's RANGE_BUCKET (the
+ * number of range bounds at or below the value); else the value itself.
+ */
+export function partitionKeySql(spec: PartitionSpec, column: string): string {
+  if (spec.range) {
+    const { start, end, interval } = spec.range;
+    const bounds = Math.floor((end - start) / interval) + 1;
+    return `least(greatest(floor((${column} - ${start}) / ${interval}.0) + 1, 0), ${bounds})`;
+  }
+  return spec.granularity ? `date_trunc('${spec.granularity}', ${column})` : column;
+}
+
+/**
+ * A column as the table spells it: `name` itself, else the one column whose name differs from it
+ * only in case (SQL folds an unquoted name: dbt's unique_key='ID' reads the column id); else `name`.
+ */
+export function columnNamed(name: string, columns: string[]): string {
+  if (columns.includes(name)) return name;
+  const same = columns.filter((c) => c.toLowerCase() === name.toLowerCase());
+  return same.length === 1 ? same[0] : name;
+}
+
 /**
  * on_schema_change: fail, as dbt has it: the incremental rows' columns against the table's, by
- * name and type. A message naming what differs (new, gone, retyped), or undefined when they match.
+ * name and type (`fold`: names compared case-insensitively, as the warehouse reads them). A
+ * message naming what differs (new, gone, retyped), or undefined when they match.
  */
-export function schemaChangeFailure(rel: string, table: Array<{ name: string; type: string }>, incoming: Array<{ name: string; type: string }>): string | undefined {
-  const have = new Map(table.map((c) => [c.name, c.type]));
-  const now = new Map(incoming.map((c) => [c.name, c.type]));
-  const added = incoming.filter((c) => !have.has(c.name)).map((c) => c.name);
-  const gone = table.filter((c) => !now.has(c.name)).map((c) => c.name);
-  const retyped = incoming.filter((c) => have.has(c.name) && have.get(c.name)!.toLowerCase() !== c.type.toLowerCase()).map((c) => `${c.name} ${have.get(c.name)} -> ${c.type}`);
+export function schemaChangeFailure(rel: string, table: Array<{ name: string; type: string }>, incoming: Array<{ name: string; type: string }>, fold = false): string | undefined {
+  const key = (n: string) => (fold ? n.toLowerCase() : n);
+  const have = new Map(table.map((c) => [key(c.name), c.type]));
+  const now = new Map(incoming.map((c) => [key(c.name), c.type]));
+  const added = incoming.filter((c) => !have.has(key(c.name))).map((c) => c.name);
+  const gone = table.filter((c) => !now.has(key(c.name))).map((c) => c.name);
+  const retyped = incoming.filter((c) => have.has(key(c.name)) && have.get(key(c.name))!.toLowerCase() !== c.type.toLowerCase()).map((c) => `${c.name} ${have.get(key(c.name))} -> ${c.type}`);
   if (!added.length && !gone.length && !retyped.length) return undefined;
   const parts = [added.length ? `new columns ${added.join(', ')}` : '', gone.length ? `columns no longer selected: ${gone.join(', ')}` : '', retyped.length ? `types changed: ${retyped.join(', ')}` : ''].filter(Boolean);
   return `the model's columns differ from ${rel} (on_schema_change: fail): ${parts.join('; ')}; run with --full-refresh to rebuild it`;
 }
 
 /**
- * The columns whose values an incremental run replaces: the unique key (merge, delete+insert),
- * or the partition column (insert_overwrite: every partition the new rows touch); none for append.
+ * What an incremental run replaces: the rows whose unique key equals a new row's (merge,
+ * delete+insert; a key holding a NULL equals nothing, as in dbt), or the rows in the partitions
+ * the new rows are in (insert_overwrite); nothing for append.
  */
-export function replaceKeys(req: MaterializeRequest): string[] | undefined {
+export function replaceBy(req: MaterializeRequest): { keys: string[] } | { partition: PartitionSpec } | undefined {
   const strategy = req.strategy ?? (req.uniqueKey?.length ? 'delete+insert' : 'append');
   if (strategy === 'append') return undefined;
   if (strategy === 'insert_overwrite') {
-    const f = partitionField(req.config?.partition_by);
-    if (!f) throw new Error('incremental_strategy insert_overwrite needs partition_by (the column whose partitions are replaced)');
-    return [f];
+    const partition = partitionSpec(req.config?.partition_by);
+    if (!partition) throw new Error('incremental_strategy insert_overwrite needs partition_by (the column whose partitions are replaced)');
+    return { partition };
   }
-  return req.uniqueKey?.length ? req.uniqueKey : undefined;
+  return req.uniqueKey?.length ? { keys: req.uniqueKey } : undefined;
+}
+
+/** How many of the new rows (staged in `rel`) have a NULL in a key column (`keys`: as the statement names them). */
+export function nullKeysSql(rel: string, keys: string[]): string {
+  return `select count(*) as n from ${rel} where ${keys.map((k) => `${k} is null`).join(' or ')}`;
+}
+
+/** The line a run adds when `n` new rows have a NULL in their unique key: they match no row (as in dbt), so they are added again on every run. */
+export function nullKeyWarning(n: number, keys: string[]): string {
+  return `${n} new row${n === 1 ? ' has' : 's have'} a NULL in unique_key (${keys.join(', ')}): such a key matches no row, so ${n === 1 ? 'it is' : 'they are'} added again on every run (a not_null test on the key finds them)`;
 }
 
 /**

@@ -3,6 +3,7 @@
  * cross-database helpers models call (`json_number`, `percentile`, `rolling_median`, ...).
  * No I/O here: the compiler uses dialects to render models without touching a database.
  */
+import { createHash } from 'node:crypto';
 
 export interface Relation {
   database?: string;
@@ -29,6 +30,11 @@ export const CANONICAL_TYPES: readonly CanonicalType[] = ['string', 'int', 'floa
 export interface Dialect {
   /** The warehouse type this dialect spells (the `type:` of a target). */
   readonly name: string;
+  /**
+   * The longest schema or relation name the warehouse keeps, in bytes (Postgres: 63; it cuts a
+   * longer one without a word). Absent: none a project reaches.
+   */
+  readonly maxIdentifierBytes?: number;
   quoteIdent(id: string): string;
   /** `"schema"."table"` in this warehouse's spelling. */
   relation(rel: Relation): string;
@@ -149,6 +155,21 @@ export function checkDatePart(part: string): DatePart {
 export function checkFraction(f: number): number {
   if (typeof f !== 'number' || !(f >= 0 && f <= 1)) throw new Error(`percentile fraction must be a number between 0 and 1, got ${String(f)}`);
   return f;
+}
+
+/**
+ * The name of a scratch relation beside `identifier` (a table built before the swap):
+ * `<identifier>__vigil_<tag>`, or, where that is longer than the dialect keeps, the identifier cut
+ * with a hash of all of it: never the identifier itself, nor the scratch name of another.
+ */
+export function scratchIdentifier(d: Pick<Dialect, 'maxIdentifierBytes'>, identifier: string, tag: string): string {
+  const suffix = `__vigil_${tag}`;
+  const max = d.maxIdentifierBytes ?? Infinity;
+  if (Buffer.byteLength(identifier + suffix) <= max) return identifier + suffix;
+  const tail = `_${createHash('sha256').update(identifier).digest('hex').slice(0, 8)}${suffix}`;
+  let head = identifier;
+  while (head && Buffer.byteLength(head + tail) > max) head = [...head].slice(0, -1).join('');
+  return head + tail;
 }
 
 /** `"name"`, with embedded quotes doubled: the standard SQL spelling DuckDB and Postgres share. */

@@ -1007,6 +1007,27 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       claim(n.relation, `${n.resource_type} '${n.name}'`, n.file, text, n.resource_type);
       if (n.resource_type === 'model' && n.restricted) claim(n.restricted.relation, `the restricted companion of model '${n.name}'`, n.file, text, 'model');
     }
+    // a name longer than the warehouse keeps is cut by it (Postgres: 63 bytes): the build would
+    // write over whatever has the cut name, its own table or another node's (dbt-postgres refuses
+    // it too: "Relation name ... is longer than 63 characters")
+    const max = dialect.maxIdentifierBytes;
+    if (max) {
+      for (const n of built) {
+        const where = (key: 'alias' | 'schema') =>
+          n.resource_type === 'model' ? drafts.get(n.name)?.configAt?.(key) ?? { file: n.file, line: 1, column: 1 } : n.resource_type === 'snapshot' ? { file: n.file, line: snapDrafts.get(n.name)?.line ?? 1, column: 1 } : { file: n.file, line: 1, column: 1 };
+        const long = (rel: Relation | null | undefined, what: string) => {
+          if (!rel) return;
+          for (const [key, name] of [['schema', rel.schema], ['alias', rel.identifier]] as const) {
+            const bytes = Buffer.byteLength(name);
+            if (bytes <= max) continue;
+            const kind = key === 'schema' ? 'schema' : 'relation';
+            ds.push(diag('E_NAME', `${what}: ${kind} name '${name}' is ${bytes} bytes long; ${dialect.name} keeps ${max} bytes of a name (it would cut it, and the build would write over whatever has the cut name)`, where(key), `give it a shorter ${key} (at most ${max} bytes)${what.startsWith('the restricted') ? `; the companion is named <relation>__restricted` : ''}`));
+          }
+        };
+        long(n.relation, `${n.resource_type} '${n.name}'`);
+        if (n.resource_type === 'model' && n.restricted) long(n.restricted.relation, `the restricted companion of model '${n.name}'`);
+      }
+    }
   }
 
   // ---- tests

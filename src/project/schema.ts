@@ -54,7 +54,7 @@ export const ModelConfigSchema = z
     alias: z.string().min(1),
     tags: z.union([z.string(), z.array(z.string())]),
     enabled: z.boolean(),
-    unique_key: z.union([z.string(), z.array(z.string()).min(1)]),
+    unique_key: z.union([z.string().min(1, 'is empty: name a column, or a list of columns'), z.array(z.string().min(1, 'is empty: name a column')).min(1)]),
     incremental_strategy: z.enum(['append', 'merge', 'delete+insert', 'insert_overwrite']),
     on_schema_change: z.enum(['ignore', 'fail', 'append_new_columns']),
     full_refresh: z.boolean(),

@@ -4,7 +4,7 @@
  * of a failed model or error-severity test. Prints one progress line per node and returns
  * the results that become target/run_results.json.
  */
-import { compiledPosition, HookError, runHooks, type Adapter, type Hook, type MaterializeRequest, type Row } from '../adapters/adapter.js';
+import { compiledPosition, HookError, partitionField, runHooks, type Adapter, type Hook, type MaterializeRequest, type Row } from '../adapters/adapter.js';
 import { didYouMean, WarehouseError } from '../errors.js';
 import type { Manifest, ModelNode, SeedNode, SnapshotNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import type { GrantPlan } from '../adapters/grants.js';
@@ -27,6 +27,8 @@ export interface NodeResult {
   relation?: string;
   /** models: the restricted companion built and the grants changed (docs/governance.md) */
   governance?: string;
+  /** models: something to know about the build beside its result (new rows with a NULL unique key) */
+  warning?: string;
   file: string;
   compiled_path: string;
 }
@@ -295,7 +297,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const t = fmtTime(r.execution_time);
     if (n.resource_type === 'model') {
       const kind = n.config.materialized === 'incremental' ? 'incremental' : n.config.materialized;
-      if (r.status === 'success') opts.out(`${idx} OK ${r.message} ${r.relation}${r.governance ? ` (${r.governance})` : ''} ${t}`);
+      if (r.status === 'success') opts.out(`${idx} OK ${r.message} ${r.relation}${r.governance ? ` (${r.governance})` : ''} ${t}${r.warning ? `\n  warning: ${r.warning}` : ''}`);
       else if (r.status === 'skipped') opts.out(`${idx} SKIP ${kind} ${r.relation} (${r.message})`);
       else opts.out(`${idx} ERROR creating ${kind} ${r.relation} ${t}\n  ${r.message}`);
     } else if (n.resource_type === 'snapshot') {
@@ -327,22 +329,28 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       const grants = n.config.grants && grantsHere ? { select: n.config.grants.select, mode: n.config.grants_mode } : undefined;
       const req = materializeRequest(n, opts.fullRefresh);
       const r = await warehouse().materialize({ ...req, preHooks: n.pre_hooks, postHooks: n.post_hooks, grants });
-      // a unique_key the table has not: the first run (or a full refresh) builds fine and every
-      // incremental run after it would fail; said now (an incremental run fails on it by itself)
-      if (req.kind === 'incremental' && req.uniqueKey?.length && req.strategy !== 'append' && /^(re)?created\b/.test(r.message)) {
+      // a unique_key (or insert_overwrite's partition column) the table has not: the first run (or
+      // a full refresh) builds fine and every incremental run after it would fail; said now (an
+      // incremental run fails on it by itself)
+      const field = req.strategy === 'insert_overwrite' ? partitionField(n.config.partition_by) : undefined;
+      const keys = req.strategy !== 'append' ? (req.uniqueKey ?? []) : [];
+      if (req.kind === 'incremental' && (field || keys.length) && /^(re)?created\b/.test(r.message)) {
         const cols = (await warehouse().columns(n.relation!)).map((c) => c.name);
         const have = new Set(cols.map((c) => c.toLowerCase()));
-        const missing = req.uniqueKey.filter((k) => !have.has(k.toLowerCase()));
-        if (missing.length) {
+        const absent = (what: string, names: string[]) => {
+          const missing = names.filter((k) => !have.has(k.toLowerCase()));
+          if (!missing.length) return;
           const said = missing.map((k) => {
             const near = didYouMean(k, cols);
             return `'${k}'${near ? ` (did you mean '${near}'?)` : ''}`;
           }).join(', ');
-          throw new Error(`unique_key ${said} is not a column of ${relation} (its columns: ${cols.join(', ')}): the table is built, but an incremental run would fail on it`);
-        }
+          throw new Error(`${what} ${said} is not a column of ${relation} (its columns: ${cols.join(', ')}): the table is built, but an incremental run would fail on it`);
+        };
+        absent('unique_key', keys);
+        absent('partition_by', field ? [field] : []);
       }
       const notes = await governance(n, r.grants);
-      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(notes ? { governance: notes } : {}) };
+      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(notes ? { governance: notes } : {}), ...(r.warning ? { warning: r.warning } : {}) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
     }

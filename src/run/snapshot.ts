@@ -13,7 +13,7 @@
  * current one; 3. close the current versions of deleted keys.
  */
 import type { Adapter, Column } from '../adapters/adapter.js';
-import type { Dialect } from '../adapters/dialect.js';
+import { scratchIdentifier, type Dialect } from '../adapters/dialect.js';
 import type { SnapshotNode } from '../compile/manifest.js';
 import { didYouMean, WarehouseError } from '../errors.js';
 import { typeFamily } from '../adapters/type-family.js';
@@ -136,7 +136,7 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
  * query, created beside the snapshot's table and dropped again (no rows are read).
  */
 async function queryColumns(adapter: Adapter, n: SnapshotNode): Promise<Column[]> {
-  const probe = { ...n.relation, identifier: `${n.relation.identifier}__vigil_columns` };
+  const probe = { ...n.relation, identifier: scratchIdentifier(adapter.dialect, n.relation.identifier, 'columns') };
   const rel = adapter.dialect.relation(probe);
   await adapter.execute(`drop view if exists ${rel}`);
   try {

@@ -107,6 +107,59 @@ describe('DuckDbAdapter', () => {
     ]);
   });
 
+  it('insert_overwrite replaces whole partitions, as BigQuery partitions the table (was: only the rows whose partition column equalled a new row\'s)', async () => {
+    const first = "select timestamp '2026-01-02 09:00' as ts, 'old' as v union all select timestamp '2026-01-01 09:00', 'keep' union all select timestamp '2026-02-02 09:00', 'feb'";
+    const next = "select timestamp '2026-01-02 12:00' as ts, 'new' as v";
+    const day = { field: 'ts', data_type: 'timestamp', granularity: 'day' };
+    for (const [name, partition_by] of [['by_day', day], ['by_date', 'date(ts)'], ['by_trunc', 'timestamp_trunc(ts, day)']] as const) {
+      const req = { kind: 'incremental' as const, relation: rel(name), sql: first, incrementalSql: next, strategy: 'insert_overwrite' as const, config: { partition_by }, fullRefresh: false };
+      await db.materialize(req);
+      await db.materialize(req);
+      expect(await db.query(`select v from analytics.${name} order by ts`), name).toEqual([{ v: 'keep' }, { v: 'new' }, { v: 'feb' }]);
+    }
+    // by month: the whole month of January
+    const month = { kind: 'incremental' as const, relation: rel('by_month'), sql: first, incrementalSql: next, strategy: 'insert_overwrite' as const, config: { partition_by: { ...day, granularity: 'month' } }, fullRefresh: false };
+    await db.materialize(month);
+    await db.materialize(month);
+    expect(await db.query('select v from analytics.by_month order by ts')).toEqual([{ v: 'new' }, { v: 'feb' }]);
+    // integer ranges: RANGE_BUCKET's buckets (below the start one, above the end one)
+    const ranged = {
+      kind: 'incremental' as const,
+      relation: rel('by_range'),
+      sql: "select 11 as n, 'old' as v union all select 25, 'keep' union all select 150, 'high' union all select -5, 'low'",
+      incrementalSql: "select 19 as n, 'new' as v union all select 200, 'higher'",
+      strategy: 'insert_overwrite' as const,
+      config: { partition_by: { field: 'n', data_type: 'int64', range: { start: 0, end: 100, interval: 10 } } },
+      fullRefresh: false,
+    };
+    await db.materialize(ranged);
+    await db.materialize(ranged);
+    expect(await db.query('select n::int as n, v from analytics.by_range order by n')).toEqual([
+      { n: -5, v: 'low' },
+      { n: 19, v: 'new' },
+      { n: 25, v: 'keep' },
+      { n: 200, v: 'higher' },
+    ]);
+  });
+
+  it('a unique key holding a NULL matches no row (as in dbt, and on BigQuery and Postgres): the row is added again, and the result says so', async () => {
+    const req = { kind: 'incremental' as const, relation: rel('nk'), sql: "select 1 as a, 'x' as b union all select null, 'y'", uniqueKey: ['a'], fullRefresh: false };
+    expect((await db.materialize(req)).warning).toBeUndefined();
+    const r = await db.materialize(req);
+    expect(r.warning).toBe('1 new row has a NULL in unique_key (a): such a key matches no row, so it is added again on every run (a not_null test on the key finds them)');
+    expect(await db.query('select a, b from analytics.nk order by b, a')).toEqual([{ a: 1, b: 'x' }, { a: null, b: 'y' }, { a: null, b: 'y' }]);
+  });
+
+  it('a column renamed only in case is the same column, as DuckDB reads names (was: NULL written into it, or "already exists" with append_new_columns)', async () => {
+    await db.materialize({ kind: 'incremental', relation: rel('cs'), sql: 'select 1 as id, 10 as "Total"', fullRefresh: false });
+    const next = { kind: 'incremental' as const, relation: rel('cs'), sql: 'select 2 as id, 20 as total', fullRefresh: false };
+    await db.materialize(next);
+    await db.materialize({ ...next, sql: 'select 3 as id, 30 as total', onSchemaChange: 'append_new_columns' });
+    await db.materialize({ ...next, sql: 'select 4 as id, 40 as TOTAL', onSchemaChange: 'fail' });
+    expect((await db.columns(rel('cs'))).map((c) => c.name)).toEqual(['id', 'Total']);
+    expect(await db.query('select id, "Total" as t from analytics.cs order by id')).toEqual([1, 2, 3, 4].map((id) => ({ id, t: id * 10 })));
+  });
+
   it('warehouse errors carry the failing SQL', async () => {
     const e = await db.execute('select * from nope_table').catch((x: unknown) => x);
     expect(e).toMatchObject({ name: 'WarehouseError', sql: 'select * from nope_table' });

@@ -132,6 +132,82 @@ describe('PostgresAdapter', () => {
     expect(await db.query(`select id from ${schema}.reader order by id`)).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
   });
 
+  it('a table whose name is 63 bytes (all Postgres keeps) is rebuilt in place (was: its scratch name, cut to 63, was its own: dropped, and the build failed)', async () => {
+    const schema = uniqueSchema('pgt_long');
+    await db.ensureSchema(schema);
+    const rel = { schema, identifier: 't'.repeat(63) };
+    const near = { schema, identifier: `${'t'.repeat(62)}u` };
+    await db.materialize({ kind: 'table', relation: near, sql: "select 'near' as who", fullRefresh: false });
+    await db.materialize({ kind: 'table', relation: rel, sql: 'select 1 as i', fullRefresh: false });
+    await db.materialize({ kind: 'table', relation: rel, sql: 'select 2 as i', fullRefresh: false });
+    expect(await db.query(`select i from ${postgresDialect.relation(rel)}`)).toEqual([{ i: 2 }]);
+    expect(await db.query(`select who from ${postgresDialect.relation(near)}`)).toEqual([{ who: 'near' }]);
+    // nothing left beside them
+    expect(await db.query('select count(*) as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1', [schema])).toEqual([{ n: 2 }]);
+  });
+
+  it('insert_overwrite replaces whole partitions (the day, the month), as BigQuery does (was: only rows with an equal partition value)', async () => {
+    const schema = uniqueSchema('pgt_io');
+    await db.ensureSchema(schema);
+    const first = "select timestamp '2026-01-02 09:00' as ts, 'old' as v union all select timestamp '2026-01-01 09:00', 'keep' union all select timestamp '2026-02-02 09:00', 'feb'";
+    const next = "select timestamp '2026-01-02 12:00' as ts, 'new' as v";
+    const cases: Array<[string, unknown, string[]]> = [
+      ['by_day', { field: 'ts', data_type: 'timestamp', granularity: 'day' }, ['keep', 'new', 'feb']],
+      ['by_date', 'date(ts)', ['keep', 'new', 'feb']],
+      ['by_month', { field: 'ts', data_type: 'timestamp', granularity: 'month' }, ['new', 'feb']],
+    ];
+    for (const [name, partition_by, kept] of cases) {
+      const req = { kind: 'incremental' as const, relation: { schema, identifier: name }, sql: first, incrementalSql: next, strategy: 'insert_overwrite' as const, config: { partition_by }, fullRefresh: false };
+      await db.materialize(req);
+      await db.materialize(req);
+      expect((await db.query<{ v: string }>(`select v from ${schema}.${name} order by ts`)).map((r) => r.v), name).toEqual(kept);
+    }
+  });
+
+  it('delete+insert matches keys with =, as dbt-postgres, DuckDB and BigQuery: a NULL key matches nothing, and the result says so (was: is not distinct from, a nested loop over the table)', async () => {
+    const schema = uniqueSchema('pgt_nullkey');
+    await db.ensureSchema(schema);
+    const req = { kind: 'incremental' as const, relation: { schema, identifier: 'nk' }, sql: "select 1 as a, 'x' as b union all select null, 'y'", uniqueKey: ['a'], fullRefresh: false };
+    expect((await db.materialize(req)).warning).toBeUndefined();
+    const r = await db.materialize(req);
+    expect(r.warning).toBe('1 new row has a NULL in unique_key (a): such a key matches no row, so it is added again on every run (a not_null test on the key finds them)');
+    expect(await db.query(`select a, b from ${schema}.nk order by b, a`)).toEqual([{ a: 1, b: 'x' }, { a: null, b: 'y' }, { a: null, b: 'y' }]);
+  });
+
+  it("unique_key and partition_by name the table's column whatever their case, as unquoted SQL reads them (was: column t.ID does not exist on every incremental run)", async () => {
+    const schema = uniqueSchema('pgt_keycase');
+    await db.ensureSchema(schema);
+    await db.execute(`create table ${schema}.src as select i as id, i * 10 as v, date '2026-01-01' + i as d from generate_series(1, 3) as i`);
+    const req = { kind: 'incremental' as const, relation: { schema, identifier: 'inc' }, sql: `select id, v, d from ${schema}.src`, incrementalSql: `select id, v + 1 as v, d from ${schema}.src where id >= 2`, uniqueKey: ['ID'], fullRefresh: false };
+    await db.materialize(req);
+    await db.materialize(req);
+    expect(await db.query(`select id, v from ${schema}.inc order by id`)).toEqual([{ id: 1, v: 10 }, { id: 2, v: 21 }, { id: 3, v: 31 }]);
+    const io = { ...req, relation: { schema, identifier: 'io' }, uniqueKey: undefined, strategy: 'insert_overwrite' as const, config: { partition_by: 'D' } };
+    await db.materialize(io);
+    await db.materialize(io);
+    expect(await db.query(`select id, v from ${schema}.io order by id`)).toEqual([{ id: 1, v: 10 }, { id: 2, v: 21 }, { id: 3, v: 31 }]);
+  });
+
+  it('a view dropped by a cascade is known gone: switched to a table in the same run (was: view "b" does not exist, from the catalog cache)', async () => {
+    const schema = uniqueSchema('pgt_cascade');
+    await db.ensureSchema(schema);
+    const a = { kind: 'table' as const, relation: { schema, identifier: 'a' }, sql: 'select 1 as x', fullRefresh: false };
+    const b = { kind: 'view' as const, relation: { schema, identifier: 'b' }, sql: `select x from ${schema}.a`, fullRefresh: false };
+    await db.materialize(a);
+    await db.materialize(b);
+    // the next run: a rebuilt (drop table a cascade drops the view b), then b as a table
+    await db.materialize(a);
+    await db.materialize({ ...b, kind: 'table' });
+    expect(await db.relationExists(b.relation)).toBe('table');
+    expect(await db.query(`select x from ${schema}.b`)).toEqual([{ x: 1 }]);
+    // and a view that a view rebuild dropped (its columns changed: drop view ... cascade)
+    const c = { kind: 'view' as const, relation: { schema, identifier: 'c' }, sql: `select x from ${schema}.b`, fullRefresh: false };
+    await db.materialize(c);
+    await db.materialize({ ...b, kind: 'view', sql: 'select 1 as y, 2 as x' });
+    await db.materialize({ ...c, kind: 'incremental' });
+    expect(await db.query(`select x from ${schema}.c`)).toEqual([{ x: 2 }]);
+  });
+
   it('errors carry the SQL line, like DuckDB', async () => {
     const e = (await db.execute('select 1,\n  no_such_column\nfrom (select 1) t').catch((x: unknown) => x)) as Error;
     expect(e.message).toMatch(/column "no_such_column" does not exist/);

@@ -360,6 +360,34 @@ describe('compileProject', () => {
     expect(one("{{ config(materialized='table', partition_by='d', cluster_by='a', require_partition_filter=true, partition_expiration_days=30, labels={'team': 'data-platform'}) }}\nselect 1 as a, current_date as d", bqYaml)).toEqual([]);
   });
 
+  it("an empty unique_key is an error at its line, as [] is (was: compiled, and every incremental run failed with a parser error)", () => {
+    const one = (key: string) => errors(compile({ models: { 'models/m.sql': `{{ config(materialized='incremental',\n unique_key=${key}) }}\nselect 1 as a` } })).map((d) => `${d.line}: ${d.message}`);
+    expect(one("''")).toEqual(['2: config unique_key: is empty: name a column, or a list of columns']);
+    expect(one("['a', '']")).toEqual(['2: config unique_key[1]: is empty: name a column']);
+    expect(one('[]')).toHaveLength(1);
+    expect(one("'a'")).toEqual([]);
+  });
+
+  it("a relation or schema name longer than Postgres keeps (63 bytes) is an error at compile on a Postgres target only (was: Postgres cut it, and the build dropped its own table or another model's)", () => {
+    const pgYaml = "name: fixture\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: 'postgres://h/db', schema: analytics }\n";
+    const long = 'm'.repeat(64);
+    const models = {
+      [`models/${long}.sql`]: 'select 1 as a',
+      'models/aliased.sql': `{{ config(materialized='table',\n alias='${'é'.repeat(32)}') }}\nselect 1 as a`,
+      'models/schemad.sql': `{{ config(schema='${'s'.repeat(64)}') }}\nselect 1 as a`,
+      [`models/${'k'.repeat(63)}.sql`]: 'select 1 as a',
+    };
+    const r = compileProject(projectFiles({ projectYaml: pgYaml, models }), { env: {} });
+    expect(errors(r).map((d) => `${d.code} ${d.file}:${d.line}: ${d.message}`)).toEqual([
+      `E_NAME models/${long}.sql:1: model '${long}': relation name '${long}' is 64 bytes long; postgres keeps 63 bytes of a name (it would cut it, and the build would write over whatever has the cut name)`,
+      // 32 characters of two bytes each
+      `E_NAME models/aliased.sql:2: model 'aliased': relation name '${'é'.repeat(32)}' is 64 bytes long; postgres keeps 63 bytes of a name (it would cut it, and the build would write over whatever has the cut name)`,
+      `E_NAME models/schemad.sql:1: model 'schemad': schema name '${'s'.repeat(64)}' is 64 bytes long; postgres keeps 63 bytes of a name (it would cut it, and the build would write over whatever has the cut name)`,
+    ]);
+    // DuckDB keeps any length
+    expect(errors(compileProject(projectFiles({ models }), { env: {} }))).toEqual([]);
+  });
+
   it("a dict closed right before the tag's end or another brace is one tag, as in Jinja (was: nunjucks ended the tag at the first }} and failed)", () => {
     for (const fastPath of [true, false]) {
       const r = compileProject(

@@ -66,6 +66,28 @@ describe('incremental unique_key', () => {
     expect(vigil(dir, ['run', '-s', 'inc']).code).toBe(0);
     expect(vigil(dir, ['run', '-s', 'inc']).code).toBe(0);
   });
+
+  it("insert_overwrite's partition_by column the table has not fails the first run, with a did-you-mean (was: OK, and every incremental run after it failed with a Binder Error)", () => {
+    const dir = project({ 'models/io.sql': "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by={'field': 'dte', 'data_type': 'date'}) }}\nselect id, amount, date '2026-01-01' + cast(id as integer) as dt from {{ ref('raw_orders') }}" });
+    expect(vigil(dir, ['seed']).code).toBe(0);
+    const r = vigil(dir, ['run', '-s', 'io']);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stdout).toContain("partition_by 'dte' (did you mean 'dt'?) is not a column of analytics.io (its columns: id, amount, dt)");
+    writeFileSync(join(dir, 'models/io.sql'), "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by={'field': 'dt', 'data_type': 'date'}) }}\nselect id, amount, date '2026-01-01' + cast(id as integer) as dt from {{ ref('raw_orders') }}");
+    expect(vigil(dir, ['run', '-s', 'io']).code).toBe(0);
+    expect(vigil(dir, ['run', '-s', 'io']).code).toBe(0);
+    expect(csv(dir, "select count(*) as n from {{ ref('io') }}")).toBe('n\n2\n');
+  });
+
+  it('new rows whose unique_key holds a NULL are said under the OK line (they match no row: added again on every run, as in dbt)', () => {
+    const dir = project({ 'models/inc.sql': "{{ config(materialized='incremental', unique_key='id') }}\nselect case when id = 2 then null else id end as id, amount from {{ ref('raw_orders') }}" });
+    expect(vigil(dir, ['seed']).code).toBe(0);
+    expect(vigil(dir, ['run', '-s', 'inc']).stdout).not.toContain('warning');
+    const r = vigil(dir, ['run', '-s', 'inc']);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/OK inserted 2 rows into analytics\.inc \[[\d.]+s\]\n  warning: 1 new row has a NULL in unique_key \(id\): such a key matches no row, so it is added again on every run \(a not_null test on the key finds them\)\n/);
+    expect(csv(dir, "select count(*) as n from {{ ref('inc') }} where id is null")).toBe('n\n2\n');
+  });
 });
 
 describe('vigil retry', () => {

@@ -142,6 +142,27 @@ describe('vigil snapshot', () => {
     sequence(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
   });
 
+  it('Postgres: a snapshot named with all 63 bytes Postgres keeps runs again (was: its column probe, cut to 63, was the snapshot: "is not a view")', () => {
+    const schema = uniqueSchema('snaplong');
+    const name = 's'.repeat(63);
+    const dir = makeProject({
+      'project.yaml': pgProjectYaml(schema),
+      'seeds/customers.csv': STATES[0],
+      'snapshots/long.sql': `{% snapshot ${name} %}\n{{ config(unique_key='id', strategy='check', check_cols=['name']) }}\nselect id, name from {{ ref('customers') }}\n{% endsnapshot %}\n`,
+    });
+    dirs.push(dir);
+    const env = { VIGIL_TEST_PG_URL: inject('pgUrl') };
+    expect(vigil(dir, ['seed'], env).code).toBe(0);
+    for (let run = 0; run < 2; run++) {
+      const r = vigil(dir, ['snapshot'], env);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    writeFileSync(join(dir, 'seeds/customers.csv'), STATES[1]);
+    expect(vigil(dir, ['seed'], env).code).toBe(0);
+    expect(vigil(dir, ['snapshot'], env).code).toBe(0);
+    expect(vigil(dir, ['show', '--inline', `select count(*) as n from {{ ref('${name}') }}`, '--output', 'csv'], env).stdout).toBe('n\n5\n');
+  });
+
   it('DuckDB: columns added, dropped and retyped between runs; NULL keys', () => {
     columnChanges('name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', {}, 'snapshots');
   });

@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { ExactNumber, hasHooks, replaceKeys, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { ExactNumber, hasHooks, nullKeysSql, nullKeyWarning, partitionKeySql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -404,28 +404,36 @@ export class DuckDbAdapter implements Adapter {
     try {
       const targetCols = await DuckDbAdapter.read<{ column_name: string; column_type: string }>(c, `select column_name, column_type from (describe ${rel})`);
       const newCols = await DuckDbAdapter.read<{ column_name: string; column_type: string }>(c, `select column_name, column_type from (describe ${tmp})`);
-      const have = new Set(targetCols.map((r) => r.column_name));
-      const added = newCols.filter((r) => !have.has(r.column_name));
+      // DuckDB's names are case-insensitive: a column renamed only in case is the same column
+      const have = new Map(targetCols.map((r) => [r.column_name.toLowerCase(), r.column_name]));
+      const added = newCols.filter((r) => !have.has(r.column_name.toLowerCase()));
       const policy = req.onSchemaChange ?? 'ignore';
       if (policy === 'fail') {
         const as = (rows: typeof newCols) => rows.map((r) => ({ name: r.column_name, type: r.column_type }));
-        const failure = schemaChangeFailure(rel, as(targetCols), as(newCols));
+        const failure = schemaChangeFailure(rel, as(targetCols), as(newCols), true);
         if (failure) throw new WarehouseError(failure, '');
       }
+      const replace = replaceBy(req);
+      const nullKeys = replace && 'keys' in replace ? Number((await DuckDbAdapter.read<{ n: unknown }>(c, nullKeysSql(tmp, replace.keys.map((k) => d.quoteIdent(k)))))[0].n) : 0;
       const rows = await inTx(async () => {
         if (added.length && policy === 'append_new_columns') {
           for (const a of added) await DuckDbAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.column_name)} ${a.column_type}`);
         }
-        const cols = newCols.filter((r) => policy === 'append_new_columns' || have.has(r.column_name)).map((r) => d.quoteIdent(r.column_name));
-        const replace = replaceKeys(req);
-        if (replace) {
-          const keys = replace.map((k) => d.quoteIdent(k));
+        // (written under the table's spelling of each name)
+        const written = newCols.filter((r) => policy === 'append_new_columns' || have.has(r.column_name.toLowerCase()));
+        const into = written.map((r) => d.quoteIdent(have.get(r.column_name.toLowerCase()) ?? r.column_name));
+        const from = written.map((r) => d.quoteIdent(r.column_name));
+        if (replace && 'keys' in replace) {
+          const keys = replace.keys.map((k) => d.quoteIdent(k));
           const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
           await DuckDbAdapter.run(c, `delete from ${rel} where ${tuple} in (select ${keys.join(', ')} from ${tmp})`);
+        } else if (replace) {
+          const f = d.quoteIdent(replace.partition.field);
+          await DuckDbAdapter.run(c, `delete from ${rel} where ${partitionKeySql(replace.partition, f)} in (select ${partitionKeySql(replace.partition, f)} from ${tmp})`);
         }
-        return DuckDbAdapter.run(c, `insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
+        return DuckDbAdapter.run(c, `insert into ${rel} (${into.join(', ')}) select ${from.join(', ')} from ${tmp}`);
       });
-      return { message: `inserted ${rows} rows into`, rows };
+      return { message: `inserted ${rows} rows into`, rows, ...(nullKeys ? { warning: nullKeyWarning(nullKeys, (replace as { keys: string[] }).keys) } : {}) };
     } finally {
       await c.run(`drop table if exists ${tmp}`).catch(() => undefined);
     }

@@ -9,8 +9,8 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { ExactNumber, replaceKeys, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
-import type { Relation, SqlParam } from '../dialect.js';
+import { columnNamed, ExactNumber, nullKeysSql, nullKeyWarning, partitionKeySql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
@@ -44,6 +44,8 @@ export class PostgresAdapter implements Adapter {
   readonly dialect = postgresDialect;
   readonly maxConcurrency: number;
   private catalog = new Map<string, Map<string, 'table' | 'view'>>();
+  /** bumped when the cache is dropped: a listing that started before is not kept */
+  private catalogEpoch = 0;
   private tmpSeq = 0;
 
   private constructor(
@@ -215,6 +217,7 @@ export class PostgresAdapter implements Adapter {
     const rel = d.relation(req.relation);
     const pk = req.primaryKey?.length ? `, primary key (${req.primaryKey.map(q).join(', ')})` : '';
     await this.ensureSchema(req.relation.schema);
+    let cascaded = false;
     const rows = await this.transaction(async (c, run) => {
       // a table there with the same columns is emptied and filled (as dbt reloads a seed): the
       // views that read it stay (dropping it dropped them, a restricted companion and its grants
@@ -224,6 +227,7 @@ export class PostgresAdapter implements Adapter {
       if (same) await run(`truncate table ${rel}`);
       else {
         await run(`drop table if exists ${rel} cascade`);
+        cascaded = true;
         await run(`create table ${rel} (${req.columns.map((x) => `${q(x.name)} ${d.type(x.type)}`).join(', ')}${pk})`);
       }
       const n = await this.copyIn(c, rel, req.columns.map((x) => q(x.name)), req.file, req);
@@ -231,19 +235,27 @@ export class PostgresAdapter implements Adapter {
       return n;
     });
     await this.execute(`analyze ${rel}`);
+    if (cascaded) this.forgetCatalog();
     this.catalog.get(req.relation.schema)?.set(req.relation.identifier, 'table');
     return rows;
+  }
+
+  /** Drop what the catalog cache knows (a `drop ... cascade` dropped views it listed); a listing asked for before is not kept. */
+  private forgetCatalog(): void {
+    this.catalog.clear();
+    this.catalogEpoch++;
   }
 
   async relationExists(rel: Relation): Promise<'table' | 'view' | null> {
     let known = this.catalog.get(rel.schema);
     if (!known) {
+      const epoch = this.catalogEpoch;
       const rows = await this.query<{ relname: string; relkind: string }>(
         `select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind in ('r', 'v', 'm', 'p')`,
         [rel.schema],
       );
       known = new Map(rows.map((r) => [r.relname, r.relkind === 'v' || r.relkind === 'm' ? 'view' : 'table']));
-      this.catalog.set(rel.schema, known);
+      if (epoch === this.catalogEpoch) this.catalog.set(rel.schema, known);
     }
     return known.get(rel.identifier) ?? null;
   }
@@ -343,9 +355,16 @@ export class PostgresAdapter implements Adapter {
         throw e;
       }
     };
+    // `drop ... cascade` drops the views that read the relation too, wherever they are: what the
+    // catalog cache knows is asked again after such a build (it said they were there)
+    let cascaded = false;
+    const drop = async (kind: 'table' | 'view') => {
+      await PostgresAdapter.run(c, `drop ${kind} ${rel} cascade`);
+      cascaded = true;
+    };
     if (req.kind === 'view') {
       await inTx(async () => {
-        if (existing === 'table') await PostgresAdapter.run(c, `drop table ${rel} cascade`);
+        if (existing === 'table') await drop('table');
         try {
           await PostgresAdapter.run(c, 'savepoint vigil_view');
           await PostgresAdapter.run(c, d.createView(req.relation, req.sql));
@@ -353,25 +372,26 @@ export class PostgresAdapter implements Adapter {
           // create or replace cannot drop or retype columns: replace the view outright
           if (!/SQLSTATE 42P16/.test((e as Error).message)) throw e;
           await PostgresAdapter.run(c, 'rollback to savepoint vigil_view');
-          await PostgresAdapter.run(c, `drop view ${rel} cascade`);
+          await drop('view');
           await PostgresAdapter.run(c, d.createView(req.relation, req.sql));
         }
       });
+      if (cascaded) this.forgetCatalog();
       remember('view');
       return { message: 'created view' };
     }
     const incremental = req.kind === 'incremental' && existing === 'table' && !req.fullRefresh;
     if (!incremental) {
       // build beside the old relation, then swap in one transaction
-      const tmpName = `${req.relation.identifier}__vigil_tmp`.slice(0, 63);
+      const tmpName = scratchIdentifier(d, req.relation.identifier, 'tmp');
       const tmp = d.relation({ ...req.relation, identifier: tmpName });
       await PostgresAdapter.run(c, `drop table if exists ${tmp}`);
       await inTx(async () => {
         await PostgresAdapter.run(c, d.createTableAs({ ...req.relation, identifier: tmpName }, req.sql));
-        if (existing === 'table') await PostgresAdapter.run(c, `drop table ${rel} cascade`);
-        if (existing === 'view') await PostgresAdapter.run(c, `drop view ${rel} cascade`);
+        if (existing) await drop(existing);
         await PostgresAdapter.run(c, `alter table ${tmp} rename to ${d.quoteIdent(req.relation.identifier)}`);
       });
+      if (cascaded) this.forgetCatalog();
       remember('table');
       return { message: req.kind === 'incremental' ? 'created incremental table' : 'created table' };
     }
@@ -379,6 +399,7 @@ export class PostgresAdapter implements Adapter {
     // an incremental table that holds no row (built by `build --empty`, or emptied) is filled from
     // the full query, in place: its incremental query would read max(...) of nothing and add nothing
     const empty = (await c.query(`select 1 as one from ${rel} limit 1`)).rowCount === 0;
+    let nullKeys = 0;
     const rows = await inTx(async () => {
       await PostgresAdapter.run(c, `create temp table ${tmp} on commit drop as\n${empty ? req.sql : (req.incrementalSql ?? req.sql)}`);
       const targetCols = await columnTypes(c, rel);
@@ -394,14 +415,23 @@ export class PostgresAdapter implements Adapter {
         for (const a of added) await PostgresAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.name)} ${a.type}`);
       }
       const cols = newCols.filter((x) => policy === 'append_new_columns' || have.has(x.name)).map((x) => d.quoteIdent(x.name));
-      const replace = replaceKeys(req);
-      if (replace) {
-        const on = replace.map((k) => `t.${d.quoteIdent(k)} is not distinct from s.${d.quoteIdent(k)}`).join(' and ');
+      const replace = replaceBy(req);
+      // names as the table spells them (unique_key='ID' is the column id, as unquoted SQL reads it)
+      const names = targetCols.map((x) => x.name);
+      if (replace && 'keys' in replace) {
+        const keys = replace.keys.map((k) => d.quoteIdent(columnNamed(k, names)));
+        nullKeys = Number((await c.query(nullKeysSql(tmp, keys))).rows[0].n);
+        // `=`, as dbt-postgres: a key holding a NULL matches nothing (as on DuckDB and BigQuery), and
+        // the join is a hash join (`is not distinct from` was a nested loop over the whole table)
+        const on = keys.map((k) => `t.${k} = s.${k}`).join(' and ');
         await PostgresAdapter.run(c, `delete from ${rel} as t using ${tmp} as s where ${on}`);
+      } else if (replace) {
+        const f = d.quoteIdent(columnNamed(replace.partition.field, names));
+        await PostgresAdapter.run(c, `delete from ${rel} where ${partitionKeySql(replace.partition, f)} in (select ${partitionKeySql(replace.partition, f)} from ${tmp})`);
       }
       return PostgresAdapter.run(c, `insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
     });
-    return { message: `inserted ${rows} rows into`, rows };
+    return { message: `inserted ${rows} rows into`, rows, ...(nullKeys ? { warning: nullKeyWarning(nullKeys, req.uniqueKey ?? []) } : {}) };
   }
 
   async currentGrantees(rel: Relation): Promise<string[]> {

@@ -36,6 +36,8 @@ function diffIn(part: DatePart, a: string, b: string): string {
 export const postgresDialect: Dialect = {
   ...standardSpelling,
   name: 'postgres',
+  // NAMEDATALEN - 1
+  maxIdentifierBytes: 63,
   type: (t) => TYPES[t],
   jsonParam: (i) => `cast($${i} as jsonb)`,
   jsonTextArray: (expr) => `(case when (${expr}) is null then null else array(select jsonb_array_elements_text(cast(${expr} as jsonb))) end)`,
