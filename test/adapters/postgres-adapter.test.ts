@@ -11,7 +11,8 @@ import { postgresDialect } from '../../src/adapters/postgres/postgres-dialect.js
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
-import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
+import { makeProject, removeDir, REPO, vigil, VIGIL } from '../helpers.js';
+import { spawn } from 'node:child_process';
 
 const url = inject('pgUrl');
 let db: PostgresAdapter;
@@ -57,6 +58,29 @@ describe('PostgresAdapter', () => {
       if (was === undefined) delete process.env.TZ;
       else process.env.TZ = was;
     }
+  });
+
+  it('a connection the server ends while a model builds fails that model, not the process (was: an unhandled error event killed vigil, and vigil serve with every schedule; a sync's reader holds its client the same way)', async () => {
+    const schema = uniqueSchema('conn_killed');
+    const dir = makeProject({ 'project.yaml': pgProjectYaml(schema), 'models/slow.sql': "{{ config(materialized='table') }}\nselect 1 as x from pg_sleep(60)", 'models/other.sql': 'select 1 as y' });
+    dirs.push(dir);
+    const child = spawn(process.execPath, [VIGIL, 'run', '--threads', '1', '-s', 'slow'], { cwd: dir, env: { ...process.env, VIGIL_TEST_PG_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (b: Buffer) => (text += b));
+    child.stderr.on('data', (b: Buffer) => (text += b));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    // the backend running the model's query, ended as a restart or an admin would end it
+    let killed = 0;
+    for (const deadline = Date.now() + 30_000; !killed && Date.now() < deadline; ) {
+      const r = await db.query<{ n: number }>("select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where query like $1 and pid <> pg_backend_pid()", [`%${schema}%pg_sleep(60)%`]);
+      killed = r[0].n;
+      if (!killed) await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(killed, text).toBe(1);
+    expect(await exited, text).toBe(1);
+    expect(text).toMatch(/ERROR creating table .*slow/);
+    expect(text).toMatch(/terminating connection due to administrator command|Connection terminated/);
+    expect(text).not.toMatch(/Unhandled 'error' event|\n\s+at /);
   });
 
   it("sessions read dates in ISO and UTC whatever the url's options say; the url's other options are kept (was: a url or role DateStyle 'SQL, DMY' broke every delta sync's cursor)", async () => {

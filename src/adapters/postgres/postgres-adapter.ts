@@ -18,6 +18,32 @@ import { warehouse } from './index.js';
 import { PostgresSyncReader, PostgresSyncWriter } from './postgres-sync.js';
 
 /** Turn a driver error into a WarehouseError whose message carries `LINE n:` like DuckDB's. */
+/**
+ * A client of the pool for a while (a transaction, a sync batch's snapshot): pg emits 'error' on
+ * a checked-out client whose connection the server ends (a restart, a failover,
+ * pg_terminate_backend), and with no listener that killed the process — `vigil serve` and every
+ * schedule with it. Listened to while it is out: the query in flight fails instead, and a client
+ * that saw an error is not given back to the pool (`release()` destroys it).
+ */
+export async function checkout(pool: Pool): Promise<PoolClient> {
+  let c: PoolClient;
+  try {
+    c = await pool.connect();
+  } catch (e) {
+    throw pgError(e, '');
+  }
+  let broken: Error | undefined;
+  const onError = (e: Error) => (broken = e);
+  c.on('error', onError);
+  const release = c.release.bind(c);
+  c.release = (destroy?: boolean | Error) => {
+    c.off('error', onError);
+    c.release = release;
+    return release(destroy ?? broken ?? false);
+  };
+  return c;
+}
+
 export function pgError(e: unknown, sql: string): WarehouseError {
   const err = e as { message?: string; position?: string; code?: string; detail?: string; hint?: string };
   let message = err.message ?? String(e);
@@ -281,12 +307,7 @@ export class PostgresAdapter implements Adapter {
   }
 
   async withClient<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    let c: PoolClient;
-    try {
-      c = await this.pool.connect();
-    } catch (e) {
-      throw pgError(e, '');
-    }
+    const c = await checkout(this.pool);
     try {
       return await fn(c);
     } finally {

@@ -16,7 +16,7 @@ import type { MaterializeRequest } from '../adapter.js';
 import type { Relation } from '../dialect.js';
 import { declaredType, typeFamily } from '../type-family.js';
 import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
-import { pgError, PostgresAdapter } from './postgres-adapter.js';
+import { checkout, pgError, PostgresAdapter } from './postgres-adapter.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
 import { PG_HELPERS_SQL } from './postgres-dialect.js';
 
@@ -43,7 +43,7 @@ export class PostgresChecker implements Checker {
     const db = await PostgresAdapter.open(cfg, 1, { helpers: false });
     let c: PoolClient | undefined;
     try {
-      c = await db.pool.connect();
+      c = await checkout(db.pool);
       await c.query("begin; set local lock_timeout = '3s'");
       // the helpers models call, for this transaction only, when the server does not have them
       const have = await c.query("select to_regprocedure('vigil_internal.median(double precision[])') is not null as ok");

@@ -14,7 +14,7 @@ import { WarehouseError } from '../../errors.js';
 import type { Relation } from '../dialect.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
 import { csvSeparators, fromBatchValue, isArrayColumn, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
-import { pgError, type PostgresAdapter } from './postgres-adapter.js';
+import { checkout, pgError, type PostgresAdapter } from './postgres-adapter.js';
 import { didYouMean } from '../../errors.js';
 
 const TIME_TYPES = ['timestamp with time zone', 'timestamp without time zone', 'date'];
@@ -60,9 +60,7 @@ export class PostgresSyncReader implements SyncReader {
   /** Run `fn` in the batch's snapshot (opened if none is); closed after it when `endsBatch`, or when it fails. */
   private async inSnapshot<T>(endsBatch: boolean, fn: (c: PoolClient) => Promise<T>): Promise<T> {
     if (!this.snapshot) {
-      const c = await this.db.pool.connect().catch((e: unknown) => {
-        throw pgError(e, '');
-      });
+      const c = await checkout(this.db.pool);
       try {
         await c.query('begin isolation level repeatable read read only');
         // idle while the warehouse loads what was read (seconds, a batch at most): a server's
