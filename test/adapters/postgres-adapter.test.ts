@@ -60,7 +60,7 @@ describe('PostgresAdapter', () => {
     }
   });
 
-  it('a connection the server ends while a model builds fails that model, not the process (was: an unhandled error event killed vigil, and vigil serve with every schedule; a sync's reader holds its client the same way)', async () => {
+  it("a connection the server ends while a model builds fails that model, not the process (was: an unhandled error event killed vigil, and vigil serve with every schedule; a sync's reader holds its client the same way)", async () => {
     const schema = uniqueSchema('conn_killed');
     const dir = makeProject({ 'project.yaml': pgProjectYaml(schema), 'models/slow.sql': "{{ config(materialized='table') }}\nselect 1 as x from pg_sleep(60)", 'models/other.sql': 'select 1 as y' });
     dirs.push(dir);
