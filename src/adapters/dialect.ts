@@ -146,8 +146,32 @@ export const TEMPLATE_HELPERS = [
   'quote_ident',
 ] as const;
 
+/**
+ * Each helper's parameters, by the names a call may give them with (dbt's cross-database
+ * macros' and dbt_utils' names where a helper is theirs): a call gives each, by position or name.
+ */
+export const TEMPLATE_HELPER_PARAMS: Record<(typeof TEMPLATE_HELPERS)[number], readonly string[]> = {
+  json_number: ['column', 'key'],
+  json_text: ['column', 'key'],
+  json_has: ['column', 'key'],
+  percentile: ['expr', 'fraction'],
+  rolling_median: ['expr', 'partition_by', 'order_by', 'n'],
+  count_if: ['condition'],
+  safe_divide: ['numerator', 'denominator'],
+  type_float: [],
+  cross_join_unnest: ['expr', 'name'],
+  date_trunc: ['datepart', 'date'],
+  dateadd: ['datepart', 'interval', 'from_date_or_timestamp'],
+  datediff: ['datepart', 'first_date', 'second_date'],
+  to_date: ['expr'],
+  date_spine: ['start_date', 'end_date'],
+  current_timestamp: [],
+  current_date: [],
+  quote_ident: ['name'],
+};
+
 export function checkDatePart(part: string): DatePart {
-  const p = part.toLowerCase() as DatePart;
+  const p = String(part).toLowerCase() as DatePart;
   if (!DATE_PARTS.includes(p)) throw new Error(`unknown date part '${part}' (use one of ${DATE_PARTS.join(', ')})`);
   return p;
 }

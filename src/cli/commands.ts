@@ -5,7 +5,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
-import { yamlLib } from '../project/yaml-lib.js';
+import { inexactInteger, yamlLib } from '../project/yaml-lib.js';
 import { loadProject, SOURCE_FOLDERS, type ProjectFiles } from '../project/load-project.js';
 import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { resolveTarget } from '../compile/resolve-target.js';
@@ -30,6 +30,17 @@ export function parseVars(v: string | undefined): Record<string, unknown> | unde
     throw new UsageError(`--vars is not valid YAML/JSON: ${(e as Error).message.split('\n')[0]}`);
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`--vars must be a mapping, e.g. --vars '{anomaly_spike_ratio: 2}'`);
+  // an integer past 2^53 was rounded as it was read: refused, with its digits as written
+  const exact = (x: unknown, path: string[]): void => {
+    if (Array.isArray(x)) x.forEach((y, i) => exact(y, [...path, String(i)]));
+    else if (x && typeof x === 'object') for (const [k, y] of Object.entries(x)) exact(y, [...path, k]);
+    else if (inexactInteger(x)) {
+      let digits: unknown = yamlLib().parse(v, { intAsBigInt: true });
+      for (const p of path) digits = (digits as Record<string, unknown>)?.[p];
+      throw new UsageError(`--vars: ${path.join('.')}: ${inexactInteger(x, typeof digits === 'bigint' ? String(digits) : undefined)}`);
+    }
+  };
+  exact(parsed, []);
   return parsed as Record<string, unknown>;
 }
 

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkColumnTypes, readHeader } from '../seeds/seed-csv.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
+import { inexactInteger } from '../project/yaml-lib.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import { partitionField, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
@@ -240,6 +241,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const macroOwner = new Map<string, string>();
   for (const m of files.macros) {
     const r = tenv.addMacros(m.path, m.text);
+    // a macro defined twice in one file: nunjucks keeps the last without a word
+    const defined = new Map<string, number>();
+    for (const d of m.text.matchAll(/\{%-?\s*macro\s+([A-Za-z_]\w*)/g)) {
+      const first = defined.get(d[1]);
+      if (first === undefined) defined.set(d[1], d.index!);
+      else ds.push(diag('E_DUPLICATE', `macro '${d[1]}' is defined twice in this file (first at line ${lineColAt(m.text, first).line}): the last definition would silently win`, { file: m.path, ...lineColAt(m.text, d.index! + d[0].length - d[1].length) }, 'rename one of them, or remove the one not meant'));
+    }
     if ('names' in r) {
       for (const n of r.names) {
         const prev = macroOwner.get(n);
@@ -421,6 +429,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // precedence: defaults < folders (outer to inner) < properties YAML < config()
     const folder = folderConfigs(d.file.path);
     const merged: ModelConfig = { ...defaults, ...Object.assign({}, ...folder.map((l) => l.config)), ...(d.props?.p.config ?? {}), ...(r.success ? r.data : {}) };
+    // meta merges across the levels, key by key (as dbt merges it); the nearer level wins a key
+    const metas = [defaults.meta, ...folder.map((l) => l.config.meta), d.props?.p.config?.meta, r.success ? r.data.meta : undefined].filter((m) => m !== undefined);
+    if (metas.length > 1) merged.meta = Object.assign({}, ...metas);
     const tags = [...new Set([...asArray(defaults.tags), ...folder.flatMap((l) => asArray(l.config.tags)), ...asArray(d.props?.p.config?.tags), ...(d.props?.p.tags ?? []), ...asArray(r.success ? r.data.tags : undefined)])];
     // hooks add up (as in dbt): the project's defaults run first, then the folders', the properties', then config()'s
     const hookSources = (kind: 'pre_hook' | 'post_hook'): HookSource[] => {
@@ -431,8 +442,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       for (const l of folder) fromYaml(l.config[kind], files.projectYaml, ['models', ...l.path, `+${kind}`], 'project.yaml');
       if (d.props) fromYaml(d.props.p.config?.[kind], d.props.src, [...d.props.path, 'config', kind], d.props.file);
       if (r.success && r.data[kind] !== undefined) {
-        const at = locate(d.file.text, new RegExp(`\\b${kind}\\s*=`));
-        for (const sql of asArray(r.data[kind])) out.push({ sql, file: d.file.path, at: { line: at.line ?? 1, column: at.column ?? 1 } });
+        // each where its config() call writes it: the n-th `post_hook=` for the n-th call giving one
+        const written = [...d.file.text.matchAll(new RegExp(`\\b${kind}\\s*=`, 'g'))];
+        asArray(r.data[kind]).forEach((sql, i) => {
+          const m = written[d.calls.hookCalls?.[kind]?.[i] ?? 0] ?? written[0];
+          out.push({ sql, file: d.file.path, at: m ? lineColAt(d.file.text, m.index!) : { line: 1, column: 1 } });
+        });
       }
       return out;
     };
@@ -810,10 +825,21 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   // --empty: a model's refs and sources read no rows, so every model is built with its columns and no data
   const emptied = (rel: string, empty: boolean) => (empty ? `(select * from ${rel} where 1 = 0)` : rel);
+  const thisRefused = new Set<string>();
   const resolve = (sql: string, self: ModelDraft | undefined, empty = false): string =>
     sql.replace(PLACEHOLDER_RE, (_m, kind: string, arg: string) => {
       if (kind === 'this') {
         const rel = self && relationOf(self);
+        if (!rel && self?.config?.materialized === 'ephemeral') {
+          // an ephemeral model is a CTE: `this` is the CTE's name (as dbt renders it); it has no schema
+          const cte = `__vigil_eph_${self.name}`;
+          if (arg === 'identifier' || arg === 'name') return cte;
+          if (arg && !thisRefused.has(self.name)) {
+            thisRefused.add(self.name);
+            ds.push(diag('E_TEMPLATE', `this.${arg} of the ephemeral model '${self.name}': an ephemeral model is a CTE, which has no ${arg}`, { file: self.file.path, ...locate(self.file.text, new RegExp(`\\bthis\\.${arg}\\b`)) }, 'materialize it as a view or a table, or use this (the CTE) or this.name'));
+          }
+          return arg ? '' : dialect.quoteIdent(cte);
+        }
         if (!rel) return '__this__';
         // this.schema, this.identifier / this.name, this.database: the parts, unquoted (as in dbt)
         if (arg === 'schema') return rel.schema;
@@ -1528,6 +1554,8 @@ function projectVars(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]
   const render = (v: unknown, path: PropertyKey[]): unknown => {
     if (Array.isArray(v)) return v.map((x, i) => render(x, [...path, i]));
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, render(x, [...path, k])]));
+    const inexact = inexactInteger(v, files.projectYaml.scalarAt(path)?.source);
+    if (inexact) ds.push(diag('E_VAR', `${path.join('.')}: ${inexact}`, { file: 'project.yaml', ...files.projectYaml.locate(path) }));
     if (typeof v !== 'string' || !/\{\{|\{%/.test(v)) return v;
     const where = { file: 'project.yaml', ...files.projectYaml.locate(path) };
     const out = fillEnvVars(v, opts.env, (key, val, fromEnv) => {

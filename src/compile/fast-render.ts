@@ -12,7 +12,8 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { ABSENCE_FILTERS, asText, noMethod, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, secretFiltered, secretTransformed, STRING_MEMBERS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, asText, compareValues, inOperator, noMethod, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, RelationPlaceholder, STRING_MEMBERS } from './jinja-compat.js';
+import { pyArith, pyStr, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -41,6 +42,8 @@ export class FastRenderError extends Error {
 
 /** Thrown when a template uses a node type this path does not interpret: render with nunjucks. */
 export class UnsupportedTemplate extends Error {}
+
+const ARITH: Record<string, string> = { Add: '+', Sub: '-', Mul: '*', Div: '/', Mod: '%', FloorDiv: '//', Pow: '**' };
 
 /** Methods nunjucks' installJinjaCompat() gives dicts, lists and strings. */
 const PYTHON_METHODS = new Set(['items', 'values', 'keys', 'get', 'has_key', 'pop', 'popitem', 'setdefault', 'update', 'append', 'insert', 'index', 'count', 'remove', 'find', 'capitalize', 'upper', 'lower', 'strip', 'lstrip', 'rstrip', 'split', 'startswith', 'endswith', 'isdigit', 'isalpha', 'replace', 'join', 'title', 'center']);
@@ -169,6 +172,8 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
       case 'Symbol':
         return lookup(String(n.value), n);
       case 'Group':
+        // `(a, b)`, `(a,)`, `()`: a tuple (jinja-compat.ts pythonSyntax); `(a)` is a
+        if (n.tuple) return tuple((n.children as AnyNode[]).map(ev));
         return (n.children as AnyNode[]).reduce<unknown>((_, c) => ev(c), undefined);
       case 'Array':
         return (n.children as AnyNode[]).map(ev);
@@ -187,7 +192,8 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         const obj = ev(n.target as AnyNode) as Record<string, unknown> | null | undefined;
         const key = ev(n.val as AnyNode) as string;
         if (obj === undefined || obj === null) throw new FastRenderError(`'${fnName(n.target as AnyNode)}' is ${obj === null ? 'none' : 'undefined'}: it has no attribute '${String(key)}'`, n.lineno + 1, n.colno + 1);
-        const secret = secretTransformed(obj, `.${String(key)}`);
+        // (`this.schema`: one of this's parts, not a use of its placeholder)
+        const secret = obj instanceof RelationPlaceholder ? undefined : placeholderUsed(obj, `.${String(key)}`);
         if (secret) throw new FastRenderError(secret, n.lineno + 1, n.colno + 1);
         // a string's Python methods (jinja-compat.ts), not JavaScript's of the same name; a
         // macro's output (a SafeString) is a string too
@@ -249,13 +255,15 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         // filters whose point is its absence
         const [value, ...rest] = (n.args as AnyNode).children as AnyNode[];
         const input = value === undefined ? undefined : ABSENCE_FILTERS.has(name) ? loose(evRaw(value)) : ev(value);
-        const secret = secretFiltered(input, name);
+        const secret = placeholderFiltered(input, name);
         if (secret) throw new FastRenderError(secret, n.lineno + 1, n.colno + 1);
         try {
-          return filter.apply(undefined, [input, ...rest.map((c) => loose(evRaw(c)))]);
+          // (nunjucks calls a filter on the render's context: sort, select, groupby read its env)
+          return filter.apply({ env, ctx }, [input, ...rest.map((c) => loose(evRaw(c)))]);
         } catch (e) {
           if (e instanceof FastRenderError) throw e;
-          throw new FastRenderError(`filter '${name}': ${e instanceof Error ? e.message : String(e)}`, n.lineno + 1, n.colno + 1);
+          const message = e instanceof Error ? e.message : String(e);
+          throw new FastRenderError(message.startsWith(`filter '${name}'`) ? message : `filter '${name}': ${message}`, n.lineno + 1, n.colno + 1);
         }
       }
       case 'InlineIf':
@@ -267,52 +275,36 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
       case 'Not':
         return !ev(n.target as AnyNode);
       case 'Neg':
-        return -(ev(n.target as AnyNode) as number);
+        return pyArith('-', 0, ev(n.target as AnyNode));
       case 'Pos':
         return +(ev(n.target as AnyNode) as number);
       case 'Add':
-        return (ev(n.left as AnyNode) as number) + (ev(n.right as AnyNode) as number);
-      case 'Concat':
-        return '' + (ev(n.left as AnyNode) as string) + '' + (ev(n.right as AnyNode) as string);
       case 'Sub':
-        return (ev(n.left as AnyNode) as number) - (ev(n.right as AnyNode) as number);
       case 'Mul':
-        return (ev(n.left as AnyNode) as number) * (ev(n.right as AnyNode) as number);
       case 'Div':
-        return (ev(n.left as AnyNode) as number) / (ev(n.right as AnyNode) as number);
       case 'Mod':
-        return (ev(n.left as AnyNode) as number) % (ev(n.right as AnyNode) as number);
       case 'FloorDiv':
-        return Math.floor((ev(n.left as AnyNode) as number) / (ev(n.right as AnyNode) as number));
-      case 'In': {
-        const key = ev(n.left as AnyNode);
-        const coll = ev(n.right as AnyNode) as unknown;
-        if (Array.isArray(coll) || typeof coll === 'string') return (coll as string).indexOf(key as string) !== -1;
-        if (coll && typeof coll === 'object') return (key as string) in (coll as object);
-        throw new FastRenderError(`Cannot use "in" operator to search for "${String(key)}" in unexpected types.`, n.lineno + 1, n.colno + 1);
-      }
-      case 'Compare': {
-        let left = ev(n.expr as AnyNode) as number;
-        let ok = true;
-        for (const op of n.ops as AnyNode[]) {
-          const right = ev(op.expr as AnyNode) as number;
-          // nunjucks emits `a < b < c` as a JS expression chain; evaluate the same way
-          let r: unknown;
-          switch (op.type) {
-            case '==': r = left == right; break; // eslint-disable-line eqeqeq
-            case '===': r = left === right; break;
-            case '!=': r = left != right; break; // eslint-disable-line eqeqeq
-            case '!==': r = left !== right; break;
-            case '<': r = left < right; break;
-            case '>': r = left > right; break;
-            case '<=': r = left <= right; break;
-            case '>=': r = left >= right; break;
-            default: throw new FastRenderError(`unknown comparison ${String(op.type)}`, n.lineno + 1, n.colno + 1);
-          }
-          ok = r as boolean;
-          left = r as unknown as number;
+      case 'Pow':
+        return pyArith(ARITH[n.typename], ev(n.left as AnyNode), ev(n.right as AnyNode));
+      case 'Concat':
+        return `${String(pyStr(ev(n.left as AnyNode)))}${String(pyStr(ev(n.right as AnyNode)))}`;
+      case 'In':
+        try {
+          return inOperator(ev(n.left as AnyNode), ev(n.right as AnyNode));
+        } catch (e) {
+          throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
         }
-        return ok;
+      case 'Compare': {
+        // `a < b < c` as nunjucks reads it: (a < b) < c
+        let left = ev(n.expr as AnyNode);
+        for (const op of n.ops as AnyNode[]) {
+          try {
+            left = compareValues(left, String(op.type), ev(op.expr as AnyNode));
+          } catch (e) {
+            throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
+          }
+        }
+        return left;
       }
       default:
         throw new UnsupportedTemplate(n.typename);
@@ -334,7 +326,8 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
             if (v === undefined || v === null) throw new FastRenderError(`'${fnName(c)}' is ${v === null ? 'none' : 'undefined'}: it would print nothing into the SQL`, c.lineno + 1, c.colno + 1);
             if (typeof v === 'function') throw new FastRenderError(printedFunction(fnName(c)), c.lineno + 1, c.colno + 1);
             if (typeof v === 'number' && !Number.isFinite(v)) throw new FastRenderError(`${PRINTED_NON_FINITE} (${v})`, c.lineno + 1, c.colno + 1);
-            out += v as string;
+            // a list, a dict, a whole float: as Python prints them (py-values.ts)
+            out += typeof v === 'string' ? v : (pyStr(v) as string);
           }
         }
         return;

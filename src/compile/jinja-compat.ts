@@ -7,11 +7,14 @@
  * - Python methods on dicts, lists and strings (`d.items()`, `.keys()`, `.values()`, `.get()`,
  *   `l.append()`, ...), slices, `True`/`False`/`None`: nunjucks' own `installJinjaCompat()`;
  * - filters `tojson` (with `indent`), `map` (`attribute=` or a filter's name), `selectattr` and
- *   `rejectattr` with Jinja's tests (`equalto`, `==`, `ne`, `gt`, `in`, `defined`, `none`, ...).
+ *   `rejectattr` with Jinja's tests (`equalto`, `==`, `ne`, `gt`, `in`, `defined`, `none`, ...);
+ * - Python's values (py-values.ts): tuples, floats, `/`, a dict looped over or printed, the loop
+ *   filter `{% for x in seq if cond %}`, filters' keyword arguments.
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
+import { isPlainObject, pyArith, pyFloat, PyFloat, pyStr, tuple, unbox } from './py-values.js';
 
 let compatInstalled = false;
 
@@ -95,6 +98,7 @@ export function dropTrailingCommas(text: string): string {
   return text.replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g, (tag) => {
     if (!/,\s*[)\]}]/.test(tag.slice(2, -2))) return tag;
     let out = '';
+    const opens: string[] = [];
     for (let i = 0; i < tag.length; i++) {
       const c = tag[i];
       if (c === '"' || c === "'") {
@@ -103,10 +107,13 @@ export function dropTrailingCommas(text: string): string {
         i = e - 1;
         continue;
       }
+      if (c === '(' || c === '[' || c === '{') opens.push(c === '(' && !/[\w)\]]\s*$/.test(out.replace(/\b(?:in|and|or|not|if|else|is)\s*$/, ' ')) ? 'group' : c);
+      else if (c === ')' || c === ']' || c === '}') opens.pop();
       if (c === ',' && i > 1 && i < tag.length - 2) {
         let j = i + 1;
         while (j < tag.length - 2 && /\s/.test(tag[j])) j++;
-        if (j < tag.length - 2 && /[)\]}]/.test(tag[j])) {
+        // `(x,)` is a tuple of one (parsed as one: pythonSyntax); a call's trailing comma is dropped
+        if (j < tag.length - 2 && /[)\]}]/.test(tag[j]) && !(tag[j] === ')' && opens[opens.length - 1] === 'group')) {
           out += ' ';
           continue;
         }
@@ -176,9 +183,42 @@ export function splitNestedBraces(text: string): string {
   return out + text.slice(i);
 }
 
+/** The index of the first top-level `word` (outside strings and brackets) in `s`, else -1. */
+function topLevelWord(s: string, word: string, from = 0): number {
+  let depth = 0;
+  for (let i = from; i < s.length; i++) {
+    const c = s[i];
+    if (c === '"' || c === "'") i = quotedEnd(s, i) - 1;
+    else if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (depth === 0 && s.startsWith(word, i) && !/\w/.test(s[i - 1] ?? ' ') && !/\w/.test(s[i + word.length] ?? ' ')) return i;
+  }
+  return -1;
+}
+
+/**
+ * Jinja's loop filter, `{% for x in seq if cond %}`: nunjucks reads `seq if cond` as an inline if
+ * on the whole sequence. Rewritten, on the same line, into a loop that collects the items the
+ * condition keeps and the loop over them (so loop.index, loop.length and loop.last count the
+ * items kept, as in Jinja): `{% set l = [] %}{% for x in seq %}{% if cond %}{% do l.append(x)
+ * %}{% endif %}{% endfor %}{% for x in l %}`. `seq if c else d` is an inline if, left as it is.
+ */
+export function rewriteLoopFilters(text: string): string {
+  if (!/\{%-?\s*for\b[^%]*\bif\b/.test(text)) return text;
+  let n = 0;
+  return text.replace(/\{%(-?)(\s*)for\s+([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+in\b((?:[^%'"]|'[^']*'|"[^"]*"|%(?!\}))*?)(-?)%\}/g, (tag, l: string, sp: string, targets: string, rest: string, r: string) => {
+    const at = topLevelWord(rest, 'if');
+    if (at < 0 || topLevelWord(rest, 'else', at) >= 0 || /\brecursive\s*$/.test(rest)) return tag;
+    const list = `__vigil_loop_${n++}`;
+    const names = targets.split(',').map((t) => t.trim());
+    const item = names.length === 1 ? names[0] : `[${names.join(', ')}]`;
+    return `{%${l}${sp}set ${list} = [] %}{% for ${targets} in ${rest.slice(0, at)}%}{% if ${rest.slice(at + 2)}%}{% do ${list}.append(${item}) %}{% endif %}{% endfor %}{% for ${targets} in ${list} ${r}%}`;
+  });
+}
+
 /** What Vigil rewrites in a template's text before nunjucks parses it (Jinja syntax nunjucks lacks). */
 export function jinjaToNunjucks(text: string): string {
-  return dropTrailingCommas(rewriteAttributeSets(splitNestedBraces(text)));
+  return dropTrailingCommas(rewriteAttributeSets(rewriteLoopFilters(splitNestedBraces(text))));
 }
 
 /**
@@ -201,7 +241,8 @@ export function installJinjaCompat(): void {
   const suppressValue = runtime.suppressValue;
   runtime.suppressValue = (v, autoescape) => {
     if (typeof v === 'function') throw new Error(PRINTED_FUNCTION);
-    return suppressValue(v, autoescape);
+    // a list, a dict, a whole float: as Python prints them (py-values.ts)
+    return suppressValue(typeof v === 'string' ? v : pyStr(v), autoescape);
   };
   const ensureDefined = runtime.ensureDefined;
   runtime.ensureDefined = (v, lineno, colno) => {
@@ -210,6 +251,7 @@ export function installJinjaCompat(): void {
     return ensureDefined(v, lineno, colno);
   };
   strictWhereUsed(nj.lib.TemplateError);
+  pythonSyntax(nj.lib.TemplateError);
   strictMacroArgs(runtime as unknown as MacroRuntime);
   pythonStrings(runtime as unknown as { memberLookup: (...a: unknown[]) => unknown });
   keepFirstLinePositions(runtime as unknown as { handleError: (e: unknown, lineno: number, colno: number) => NunjucksError });
@@ -235,6 +277,8 @@ function strictMacroArgs(runtime: MacroRuntime): void {
       const kw = last && typeof last === 'object' && Object.prototype.hasOwnProperty.call(last, '__keywords') ? (last as Record<string, unknown>) : undefined;
       const positional = kw ? args.length - 1 : args.length;
       if (positional > known.length) throw fail(`macro takes ${known.length} argument${known.length === 1 ? '' : 's'} at most, given ${positional}`);
+      // given by position and by name: Jinja refuses it; nunjucks kept the positional one
+      for (let i = 0; i < positional; i++) if (kw && Object.hasOwn(kw, known[i])) throw fail(`macro got multiple values for argument '${known[i]}'`);
       for (const k of Object.keys(kw ?? {})) {
         if (k === '__keywords' || k === 'caller' || known.includes(k)) continue;
         const hint = didYouMean(k, known);
@@ -325,7 +369,8 @@ function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }):
     // a macro's output is a string too
     if (typeof args[0] !== 'string' && asText(args[0]) !== undefined) args[0] = asText(args[0]);
     const [obj, val] = args;
-    const secret = secretTransformed(obj, args.length === 4 ? 'a slice' : `.${String(val)}`);
+    // (`this.schema`: one of this's parts, not a use of its placeholder)
+    const secret = obj instanceof RelationPlaceholder ? undefined : placeholderUsed(obj, args.length === 4 ? 'a slice' : `.${String(val)}`);
     if (secret) throw new Error(secret);
     if (typeof obj === 'string' && args.length < 4 && typeof val === 'string' && Object.hasOwn(STRING_MEMBERS, val)) {
       const f = STRING_MEMBERS[val];
@@ -345,24 +390,88 @@ export const ABSENCE_FILTERS = new Set(['default', 'd']);
 /** Filters that leave a string as it is: a secret's placeholder goes through them. */
 const SAME_TEXT_FILTERS = new Set(['default', 'd', 'safe', 'string']);
 
-/**
- * A secret's env_var() renders a placeholder that its value replaces when the SQL is sent
- * (secrets.ts): a filter, a method or a slice would transform the placeholder, and the warehouse
- * would get the transformed placeholder instead of the value. An error naming the secret.
- */
-export function secretTransformed(v: unknown, how: string): string | undefined {
-  const s = asText(v);
-  if (s === undefined || !hasSecretPlaceholder(s)) return undefined;
-  const name = secretNames(s)[0];
-  return `${how} would change the placeholder of the secret ${name}, not its value (which is put into the SQL only when it runs): transform it in SQL instead, e.g. upper('{{ env_var('${name}') }}')`;
+/** `this` while a model renders: prints as its placeholder, and is one for placeholderUsed(). */
+export class RelationPlaceholder {
+  constructor(private readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
 }
 
-/** The message of secretTransformed(), for the error's position (template-env.ts). */
-export const SECRET_TRANSFORM_RE = / would change the placeholder of the secret /;
+/** ref(), source() and this (and its parts) while a model renders (template-env.ts PLACEHOLDER_RE). */
+const RELATION_PLACEHOLDER = /\u27E6(ref|source|this):?([^\u27E7]*)\u27E7/;
 
-/** Whether `filter` would transform a secret's placeholder: the message, else undefined. */
-export function secretFiltered(v: unknown, filter: string): string | undefined {
-  return SAME_TEXT_FILTERS.has(filter) ? undefined : secretTransformed(v, `filter '${filter}'`);
+/**
+ * A placeholder is text that something else replaces later: a secret's env_var() (its value
+ * replaces it when the SQL is sent, secrets.ts), ref(), source() and `this` (the relation,
+ * known only after every model has rendered). A filter, a method, a slice, a comparison or `in`
+ * would act on the placeholder, not on what replaces it: the message of the error, else undefined.
+ */
+export function placeholderUsed(v: unknown, how: string): string | undefined {
+  const s = v instanceof RelationPlaceholder ? v.toString() : asText(v);
+  if (s === undefined || !s.includes('\u27E6')) return undefined;
+  if (hasSecretPlaceholder(s)) {
+    const name = secretNames(s)[0];
+    return `${how} would change the placeholder of the secret ${name}, not its value (which is put into the SQL only when it runs): transform it in SQL instead, e.g. upper('{{ env_var('${name}') }}')`;
+  }
+  const m = RELATION_PLACEHOLDER.exec(s);
+  if (!m) return undefined;
+  const what = m[1] === 'this' ? (m[2] ? `this.${m[2]}` : 'this') : m[1] === 'ref' ? `ref('${m[2]}')` : `source('${m[2].replace('.', "', '")}')`;
+  const instead = m[1] === 'this' ? "for the model's own name use model.name" : 'put the relation into the SQL as it is, and compare or transform names as strings';
+  return `${how} would see the placeholder of ${what}, not the relation (which Vigil puts in after every model has rendered): ${instead}`;
+}
+
+/** The message of placeholderUsed(), for the error's position (template-env.ts). */
+export const PLACEHOLDER_USE_RE = / would (?:change|see) the placeholder of /;
+
+/** Whether `filter` would transform a placeholder: the message, else undefined. */
+export function placeholderFiltered(v: unknown, filter: string): string | undefined {
+  return SAME_TEXT_FILTERS.has(filter) ? undefined : placeholderUsed(v, `filter '${filter}'`);
+}
+
+/** Python's == on values: lists, tuples and dicts by their items; a whole float equals its int. */
+export function pyEqual(a: unknown, b: unknown): boolean {
+  a = unbox(a);
+  b = unbox(b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => pyEqual(x, b[i]));
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const ka = Object.keys(a);
+    return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && pyEqual(a[k], b[k]));
+  }
+  const ta = asText(a);
+  const tb = asText(b);
+  // eslint-disable-next-line eqeqeq
+  return ta !== undefined && tb !== undefined ? ta === tb : a == b;
+}
+
+/** A comparison (`==`, `<`, ...), refused on a placeholder (placeholderUsed). */
+export function compareValues(a: unknown, op: string, b: unknown): boolean {
+  const p = placeholderUsed(a, `comparing with ${op}`) ?? placeholderUsed(b, `comparing with ${op}`);
+  if (p) throw new Error(p);
+  const x = unbox(a) as number;
+  const y = unbox(b) as number;
+  switch (op) {
+    case '==': return pyEqual(x, y);
+    case '!=': return !pyEqual(x, y);
+    case '===': return x === y;
+    case '!==': return x !== y;
+    case '<': return x < y;
+    case '>': return x > y;
+    case '<=': return x <= y;
+    case '>=': return x >= y;
+    default: throw new Error(`unknown comparison ${op}`);
+  }
+}
+
+/** Python's `in`: an item of a list or tuple, a key of a dict, a part of a string; refused on a placeholder. */
+export function inOperator(key: unknown, coll: unknown): boolean {
+  const p = placeholderUsed(key, "'in'") ?? placeholderUsed(coll, "'in'");
+  if (p) throw new Error(p);
+  const text = asText(coll);
+  if (text !== undefined) return text.includes(String(asText(key) ?? unbox(key)));
+  if (Array.isArray(coll)) return coll.some((x) => pyEqual(x, key));
+  if (coll && typeof coll === 'object') return String(unbox(key)) in coll;
+  throw new Error(`Cannot use "in" operator to search for "${String(key)}" in unexpected types.`);
 }
 
 /**
@@ -393,13 +502,17 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     return why ? (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(env, v, expr, why, lineno, colno, declared) : v;
   };
   n.runtime.vigilFilterInput = (env: { opts?: { throwOnUndefined?: boolean } }, v: unknown, expr: string, filter: string, lineno: number, colno: number, declared?: boolean) => {
-    const secret = secretFiltered(v, filter);
+    const secret = placeholderFiltered(v, filter);
     if (secret) throw new TemplateError(secret, lineno + 1, colno + 1);
     if (ABSENCE_FILTERS.has(filter)) return v;
     return (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(env, v, expr, `filter '${filter}' would make something of nothing (| default(...) gives a value when there is none)`, lineno, colno, declared);
   };
+  n.runtime.vigilLoop = (...a: unknown[]) => {
+    const v = (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(...a);
+    return isPlainObject(v) ? Object.keys(v) : v;
+  };
   /** the expressions to check, each with the runtime function that checks it and what it tells it */
-  const strict = new WeakMap<object, { check: 'vigilDefined' | 'vigilFilterInput' | 'vigilCondition'; arg: string }>();
+  const strict = new WeakMap<object, { check: 'vigilDefined' | 'vigilFilterInput' | 'vigilCondition' | 'vigilLoop'; arg: string }>();
   const defined = (why: string) => ({ check: 'vigilDefined' as const, arg: why });
   const text = (x: Node | undefined): string => {
     if (!x) return 'a value';
@@ -420,7 +533,8 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
       if (twice) throw new TemplateError(repeatedKeyword(twice.key), twice.node.lineno + 1, twice.node.colno + 1);
     }
     if (mark === undefined) {
-      if (node?.typename === 'For' || node?.typename === 'AsyncEach' || node?.typename === 'AsyncAll') strict.set(node.arr as object, defined('a {% for %} over it would loop zero times'));
+      // (one loop variable over a dict: its keys, as in Jinja; nunjucks looped zero times)
+      if (node?.typename === 'For' || node?.typename === 'AsyncEach' || node?.typename === 'AsyncAll') strict.set(node.arr as object, { check: (node.name as Node).typename === 'Symbol' ? 'vigilLoop' : 'vigilDefined', arg: 'a {% for %} over it would loop zero times' });
       else if (node?.typename === 'Filter') {
         const input = ((node.args as Node).children as Node[])[0];
         if (input) strict.set(input, { check: 'vigilFilterInput', arg: String((node.name as Node).value) });
@@ -443,6 +557,123 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     this._emit(`runtime.${mark.check}(env, `);
     compile.call(this, node, frame);
     this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(mark.arg)}, ${node.lineno}, ${node.colno}, ${declared})`);
+  };
+}
+
+/**
+ * Python's syntax where nunjucks reads it otherwise: `(a, b)`, `(a,)` and `()` are tuples (nunjucks
+ * kept the last item: `x in ('dev', 'prod')` was `x in 'prod'`); a float literal stays a float
+ * (`1.0` printed 1); arithmetic as Python's (`10 / 5` is 2.0; a float in, a float out);
+ * comparisons and `in` as Python's, refused on a placeholder. Both renderers (fast-render.ts).
+ */
+function pythonSyntax(TemplateError: new (message: string, lineno: number, colno: number) => Error): void {
+  type Node = { typename: string; lineno: number; colno: number; [k: string]: unknown };
+  type Compiler = { compile(n: unknown, f: unknown): void; _emit(code: string): void; _compileAggregate(n: unknown, f: unknown, open: string, close: string): void; [k: string]: unknown };
+  type Parser = { peekToken(): { type: string; lineno: number; colno: number }; nextToken(): unknown; skip(type: string): boolean; fail(m: string, l?: number, c?: number): never; parseExpression(): Node; [k: string]: unknown };
+  const n = nunjucks as unknown as {
+    parser: { Parser: { prototype: Parser } };
+    compiler: { Compiler: { prototype: Compiler } };
+    lexer: Record<string, string>;
+    nodes: { Group: new (l: number, c: number) => Node & { addChild(x: Node): void; children: Node[] } };
+    runtime: Record<string, unknown>;
+  };
+  const { lexer, nodes, runtime } = n;
+  const P = n.parser.Parser.prototype;
+  const C = n.compiler.Compiler.prototype;
+  const parseAggregate = P.parseAggregate as (this: Parser) => Node;
+  P.parseAggregate = function (this: Parser) {
+    const tok = this.peekToken();
+    if (tok.type !== lexer.TOKEN_LEFT_PAREN) return parseAggregate.call(this);
+    this.nextToken();
+    const group = new nodes.Group(tok.lineno, tok.colno);
+    let trailing = false;
+    for (;;) {
+      if (this.skip(lexer.TOKEN_RIGHT_PAREN)) break;
+      if (group.children.length > 0) {
+        if (!this.skip(lexer.TOKEN_COMMA)) this.fail('parseAggregate: expected comma after expression', tok.lineno, tok.colno);
+        if (this.skip(lexer.TOKEN_RIGHT_PAREN)) {
+          trailing = true;
+          break;
+        }
+      }
+      group.addChild(this.parseExpression());
+    }
+    if (trailing || group.children.length !== 1) group.tuple = true;
+    return group;
+  };
+  const parsePrimary = P.parsePrimary as (this: Parser, noPostfix?: boolean) => Node;
+  P.parsePrimary = function (this: Parser, noPostfix?: boolean) {
+    const tok = this.peekToken();
+    const node = parsePrimary.call(this, noPostfix);
+    if (tok?.type === lexer.TOKEN_FLOAT) {
+      let lit: Node | undefined = node;
+      while (lit && lit.typename !== 'Literal') lit = (lit.target ?? lit.name) as Node | undefined;
+      if (lit && typeof lit.value === 'number') lit.value = pyFloat(lit.value);
+    }
+    return node;
+  };
+  runtime.vigilTuple = tuple;
+  runtime.vigilFloat = (v: number) => new PyFloat(v);
+  runtime.vigilArith = pyArith;
+  runtime.vigilConcat = (a: unknown, b: unknown) => `${String(pyStr(a))}${String(pyStr(b))}`;
+  const positioned = (f: () => unknown, lineno: number, colno: number) => {
+    try {
+      return f();
+    } catch (e) {
+      throw new TemplateError(e instanceof Error ? e.message : String(e), lineno + 1, colno + 1);
+    }
+  };
+  runtime.vigilCompare = (a: unknown, op: string, b: unknown, lineno: number, colno: number) => positioned(() => compareValues(a, op, b), lineno, colno);
+  runtime.vigilIn = (key: unknown, coll: unknown, lineno: number, colno: number) => positioned(() => inOperator(key, coll), lineno, colno);
+  const compileLiteral = C.compileLiteral as (this: Compiler, node: Node, frame: unknown) => void;
+  C.compileLiteral = function (this: Compiler, node: Node, frame: unknown) {
+    if (node.value instanceof PyFloat) this._emit(`runtime.vigilFloat(${node.value.value})`);
+    else compileLiteral.call(this, node, frame);
+  };
+  const compileGroup = C.compileGroup as (this: Compiler, node: Node, frame: unknown) => void;
+  C.compileGroup = function (this: Compiler, node: Node, frame: unknown) {
+    if (node.tuple) this._compileAggregate(node, frame, 'runtime.vigilTuple([', '])');
+    else compileGroup.call(this, node, frame);
+  };
+  const binary = (op: string, fn: string) => {
+    C[`compile${fn}`] = function (this: Compiler, node: Node, frame: unknown) {
+      this._emit(`runtime.vigilArith(${JSON.stringify(op)}, `);
+      this.compile(node.left, frame);
+      this._emit(', ');
+      this.compile(node.right, frame);
+      this._emit(')');
+    };
+  };
+  for (const [op, fn] of [['+', 'Add'], ['-', 'Sub'], ['*', 'Mul'], ['/', 'Div'], ['%', 'Mod'], ['//', 'FloorDiv'], ['**', 'Pow']]) binary(op, fn);
+  C.compileNeg = function (this: Compiler, node: Node, frame: unknown) {
+    this._emit('runtime.vigilArith("-", 0, ');
+    this.compile(node.target, frame);
+    this._emit(')');
+  };
+  C.compileConcat = function (this: Compiler, node: Node, frame: unknown) {
+    this._emit('runtime.vigilConcat(');
+    this.compile(node.left, frame);
+    this._emit(', ');
+    this.compile(node.right, frame);
+    this._emit(')');
+  };
+  C.compileIn = function (this: Compiler, node: Node, frame: unknown) {
+    this._emit('runtime.vigilIn(');
+    this.compile(node.left, frame);
+    this._emit(', ');
+    this.compile(node.right, frame);
+    this._emit(`, ${node.lineno}, ${node.colno})`);
+  };
+  C.compileCompare = function (this: Compiler, node: Node, frame: unknown) {
+    // `a < b < c` as nunjucks (and the fast path) read it: (a < b) < c
+    const ops = node.ops as Node[];
+    for (let i = 0; i < ops.length; i++) this._emit('runtime.vigilCompare(');
+    this.compile(node.expr, frame);
+    for (const op of ops) {
+      this._emit(`, ${JSON.stringify(op.type)}, `);
+      this.compile(op.expr, frame);
+      this._emit(`, ${node.lineno}, ${node.colno})`);
+    }
   };
 }
 
@@ -523,4 +754,84 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
   });
   env.addFilter('selectattr', selectBy(true));
   env.addFilter('rejectattr', selectBy(false));
+  pythonFilters(env);
+}
+
+/**
+ * Jinja's parameters of the filters nunjucks has as plain functions (positional only): a keyword
+ * argument is put in its place (`sum(attribute='a')`), an unknown one is an error (nunjucks took
+ * the keywords' object for the first parameter).
+ */
+const FILTER_PARAMS: Record<string, string[]> = {
+  abs: [], batch: ['linecount', 'fill_with'], capitalize: [], center: ['width'], default: ['default_value', 'boolean'], d: ['default_value', 'boolean'],
+  dictsort: ['case_sensitive', 'by'], escape: [], e: [], first: [], float: ['default'], groupby: ['attribute'], indent: ['width', 'first'], join: ['d', 'attribute'],
+  last: [], length: [], count: [], list: [], lower: [], replace: ['old', 'new', 'count'], reverse: [], round: ['precision', 'method'], safe: [], slice: ['slices', 'fill_with'],
+  string: [], striptags: [], sum: ['attribute', 'start'], title: [], trim: [], truncate: ['length', 'killwords', 'end'], upper: [], urlencode: [], wordcount: [],
+};
+
+/** A dict where Jinja iterates one: its keys. */
+const keysOf = (v: unknown): unknown => (isPlainObject(v) ? Object.keys(v) : v);
+
+function pythonFilters(env: nunjucks.Environment): void {
+  const get = (name: string) => env.getFilter(name) as (this: unknown, ...a: unknown[]) => unknown;
+  // Python's float(): `7 | float` is 7.0, printed so (py-values.ts); round() gives a float too
+  const round = get('round');
+  env.addFilter('float', (v: unknown, def?: unknown) => {
+    const x = parseFloat(String(unbox(v)));
+    return Number.isNaN(x) ? (def === undefined ? 0 : def) : pyFloat(x);
+  });
+  env.addFilter('round', function (this: unknown, v: unknown, ...a: unknown[]) {
+    const r = round.call(this, unbox(v), ...a);
+    return typeof r === 'number' ? pyFloat(r) : r;
+  });
+  // a dict iterated: its keys, as Jinja (`d | list`, `d | sort`, `d | join(',')`)
+  for (const name of ['list', 'sort', 'reverse', 'first', 'last', 'select', 'reject']) {
+    const f = get(name);
+    env.addFilter(name, function (this: unknown, v: unknown, ...a: unknown[]) {
+      return f.call(this, keysOf(v), ...a);
+    });
+  }
+  // joined and made a string as Python's str() makes them (`2.0`, `{'a': 1}`), not `[object Object]`
+  const join = get('join');
+  env.addFilter('join', function (this: unknown, v: unknown, ...a: unknown[]) {
+    const items = keysOf(v);
+    return join.call(this, Array.isArray(items) && !(typeof a[1] === 'string') ? items.map((x) => pyStr(x)) : items, ...a);
+  });
+  const string = get('string');
+  env.addFilter('string', function (this: unknown, v: unknown) {
+    return string.call(this, typeof v === 'string' ? v : pyStr(v));
+  });
+  const filters = (env as unknown as { filters: Record<string, unknown> }).filters;
+  for (const [name, params] of Object.entries(FILTER_PARAMS)) {
+    if (!filters[name]) continue;
+    const f = get(name);
+    const known = params;
+    env.addFilter(name, function (this: unknown, v: unknown, ...raw: unknown[]) {
+      const last = raw[raw.length - 1];
+      if (!isKw(last)) return f.call(this, v, ...raw);
+      const [args, kw] = kwargs(raw);
+      const out = [...args];
+      for (const [k, x] of Object.entries(kw)) {
+        const i = known.indexOf(k);
+        if (i < 0) {
+          const hint = didYouMean(k, known);
+          throw new Error(`filter '${name}' has no argument '${k}'${hint ? ` — did you mean '${hint}'?` : ''} (${known.length ? `its arguments: ${known.join(', ')}` : 'it has none'})`);
+        }
+        if (i < args.length) throw new Error(`filter '${name}' got multiple values for argument '${k}'`);
+        out[i] = x;
+      }
+      return f.call(this, v, ...out);
+    });
+  }
+  // an unknown filter: with the nearest known one
+  const getFilter = env.getFilter.bind(env);
+  env.getFilter = (name: string) => {
+    try {
+      return getFilter(name);
+    } catch (e) {
+      void e;
+      const hint = didYouMean(name, Object.keys(filters));
+      throw new Error(`filter not found: ${name}${hint ? ` — did you mean '${hint}'?` : ''}`);
+    }
+  };
 }

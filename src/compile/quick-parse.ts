@@ -11,6 +11,7 @@
  * does not take — so nunjucks parses that template (and reports its errors) as before.
  */
 import nunjucks from 'nunjucks';
+import { pyFloat } from './py-values.js';
 
 type AnyNode = { typename: string; lineno: number; colno: number; [k: string]: unknown };
 
@@ -112,7 +113,8 @@ export function quickParse(src: string, opts: { tags?: unknown } = {}): AnyNode 
       }
       tokenEnds();
       const text = src.slice(start, i);
-      node = new N.Literal(l, c, float ? parseFloat(text) : parseInt(text, 10));
+      // (a float stays one: `1.0`, as nunjucks' parser gives it with Vigil's jinja-compat.ts)
+      node = new N.Literal(l, c, float ? pyFloat(parseFloat(text)) : parseInt(text, 10));
     } else if (ch === '[') {
       forward();
       const list = new N.Array(l, c);

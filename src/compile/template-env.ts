@@ -9,11 +9,12 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import nunjucks from 'nunjucks';
-import { TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
+import { TEMPLATE_HELPER_PARAMS, TEMPLATE_HELPERS, type Dialect } from '../adapters/dialect.js';
 import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
-import { addJinjaCompat, asText, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NON_FINITE, SECRET_TRANSFORM_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE } from './jinja-compat.js';
+import { isPlainObject, unbox } from './py-values.js';
+import { addJinjaCompat, asText, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE } from './jinja-compat.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
 export interface CompiledTemplate {
@@ -41,6 +42,65 @@ export interface RenderCalls {
   macros?: string[];
   /** The names var() was asked for while it rendered (a unit test's vars are checked against them). */
   varsRead?: string[];
+  /** For each pre_hook/post_hook of config(), in order: which config() call that gave the key gave it (0 the first), to find where it is written. */
+  hookCalls?: Partial<Record<'pre_hook' | 'post_hook', number[]>>;
+}
+
+/**
+ * One config() call added to what the model's earlier calls said, as dbt adds them up: hooks
+ * and tags are appended, meta dicts merged, any other key replaced.
+ */
+function mergeConfigCall(calls: RenderCalls, k: Record<string, unknown>): void {
+  const config = calls.config;
+  for (const [key, raw] of Object.entries(k)) {
+    const v = plainConfigValue(raw);
+    const before = config[key];
+    if ((key === 'pre_hook' || key === 'post_hook' || key === 'tags') && before !== undefined && v !== undefined && v !== null) config[key] = [...(Array.isArray(before) ? before : [before]), ...(Array.isArray(v) ? v : [v])];
+    else if (key === 'meta' && before && typeof before === 'object' && v && typeof v === 'object' && !Array.isArray(v)) config[key] = { ...before, ...v };
+    else config[key] = v;
+    if (key === 'pre_hook' || key === 'post_hook') {
+      const given = (calls.hookCalls ??= {});
+      const ordinal = new Set(given[key] ?? []).size;
+      given[key] = [...(given[key] ?? []), ...(Array.isArray(v) ? v : [v]).map(() => ordinal)];
+    }
+  }
+}
+
+/** A config() value as YAML would give it: a whole float (PyFloat, `1.0`) as its number. */
+function plainConfigValue(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plainConfigValue);
+  if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainConfigValue(x)]));
+  return unbox(v);
+}
+
+/**
+ * A helper's arguments in its parameters' order: keywords by the parameter names
+ * (TEMPLATE_HELPER_PARAMS); one missing, one too many, an unknown keyword or none/undefined
+ * given is an error (it would print `undefined` into the SQL, or be dropped).
+ */
+function helperArgs(helper: (typeof TEMPLATE_HELPERS)[number], raw: unknown[]): unknown[] {
+  const params: readonly string[] = TEMPLATE_HELPER_PARAMS[helper];
+  const sig = `${helper}(${params.join(', ')})`;
+  const last = raw[raw.length - 1];
+  const kw = isKw(last) ? (last as Record<string, unknown>) : {};
+  const args = isKw(last) ? raw.slice(0, -1) : [...raw];
+  // dbt_utils' date_spine(datepart, start_date, end_date) is not this one
+  const spine = helper === 'date_spine' ? ": Vigil's gives one row per day, end_date included (dbt_utils' datepart is not taken)" : '';
+  if (args.length > params.length) throw new Error(`${sig} takes ${params.length} argument${params.length === 1 ? '' : 's'}, given ${args.length}${spine}`);
+  for (const [k, v] of Object.entries(kw)) {
+    if (k === '__keywords') continue;
+    const i = params.indexOf(k);
+    if (i < 0) {
+      const hint = didYouMean(k, params);
+      throw new Error(`${sig} has no argument '${k}'${hint ? ` — did you mean '${hint}'?` : spine}`);
+    }
+    if (i < args.length) throw new Error(`${sig} got multiple values for argument '${k}'`);
+    args[i] = v;
+  }
+  params.forEach((p, i) => {
+    if (args[i] === undefined || args[i] === null) throw new Error(`${sig}: argument '${p}' is ${args[i] === null ? 'none' : 'missing'}`);
+  });
+  return args.map((a) => (typeof a === 'string' ? a : (unbox(a) as unknown)));
 }
 
 export function emptyCalls(): RenderCalls {
@@ -208,7 +268,7 @@ export class TemplateEnv {
       if (positional.length > 1 || (positional.length === 1 && (!positional[0] || typeof positional[0] !== 'object' || Array.isArray(positional[0]))))
         throw new Error(`config() takes keyword arguments, e.g. config(materialized='table'); got ${positional.map((p) => JSON.stringify(p) ?? String(p)).join(', ')}`);
       if (positional.length) Object.assign(k, positional[0]);
-      Object.assign(self.current.config, k);
+      mergeConfigCall(self.current, k);
       return '';
     });
     this.env.addGlobal('var', (name: unknown, ...rest: unknown[]) => {
@@ -216,9 +276,10 @@ export class TemplateEnv {
       (self.current.varsRead ??= []).push(key);
       if (Object.prototype.hasOwnProperty.call(opts.vars, key)) return opts.vars[key];
       if (rest.length > 0) return rest[0];
+      const nearVar = didYouMean(key, Object.keys(opts.vars));
       self.current.problems.push({
         code: 'E_VAR',
-        message: `var('${key}') is not defined`,
+        message: `var('${key}') is not defined${nearVar ? ` — did you mean '${nearVar}'?` : ''}`,
         find: callFinder('var', key),
         hint: `add it under vars: in project.yaml, pass --vars '{${key}: ...}', or give a default: var('${key}', ...)`,
       });
@@ -229,7 +290,8 @@ export class TemplateEnv {
       const v = opts.env[key];
       if (v !== undefined) {
         self.current.envUsed[key] = envStamp(v);
-        if (!isSecret(key, v)) return v;
+        // (an empty value has nothing to hide: `{% if env_var('X_TOKEN', '') %}` tests the value)
+        if (v === '' || !isSecret(key, v)) return v;
         // a secret never reaches compiled SQL, the manifest or the cache: reveal() puts it back
         // into the statement sent to the warehouse
         if (opts.registerSecrets !== false) registerCompiledSecret(key, v);
@@ -237,9 +299,11 @@ export class TemplateEnv {
       }
       self.current.envUsed[key] = null;
       if (rest.length > 0) return rest[0];
+      // (a set variable of a near name: only the name is said, never its value)
+      const nearEnv = didYouMean(key, Object.keys(opts.env).filter((k) => opts.env[k] !== undefined));
       self.current.problems.push({
         code: 'E_ENV_VAR',
-        message: `environment variable ${key} is not set`,
+        message: `environment variable ${key} is not set${nearEnv ? ` — did you mean '${nearEnv}'?` : ''}`,
         find: callFinder('env_var', key),
         hint: `export ${key}=... before running, or give a default: env_var('${key}', 'value')`,
       });
@@ -247,7 +311,7 @@ export class TemplateEnv {
     });
     this.env.addGlobal('is_incremental', () => self.incremental);
     // `this`: the model's relation; `this.schema` / `.identifier` / `.name` / `.database` its parts
-    const thisObj: Record<string, unknown> = { toString: () => `${PH_OPEN}this${PH_CLOSE}` };
+    const thisObj = new RelationPlaceholder(`${PH_OPEN}this${PH_CLOSE}`) as unknown as Record<string, unknown>;
     for (const a of THIS_ATTRIBUTES) Object.defineProperty(thisObj, a, { enumerable: true, get: () => `${PH_OPEN}this:${a}${PH_CLOSE}` });
     this.env.addGlobal('this', thisObj);
     this.env.addGlobal('target', opts.target);
@@ -273,7 +337,7 @@ export class TemplateEnv {
     for (const h of TEMPLATE_HELPERS) {
       const impl = h === 'quote_ident' ? opts.dialect.quoteIdent : (opts.dialect as unknown as Record<string, (...a: unknown[]) => string>)[h];
       const fn = (impl as (...a: unknown[]) => string).bind(opts.dialect);
-      this.env.addGlobal(h, (...args: unknown[]) => fn(...args.filter((a) => !(a && typeof a === 'object' && (a as { __keywords?: boolean }).__keywords))));
+      this.env.addGlobal(h, (...args: unknown[]) => fn(...helperArgs(h, args)));
     }
     // dbt's `exceptions.raise_compiler_error(msg)`: a project macro stops the compile with its message
     this.env.addGlobal('exceptions', {
@@ -522,7 +586,7 @@ function parseNunjucksError(e: unknown, text: string, parsePhase: boolean): Temp
   let message = (m ? m[3] : raw.replace(/^\([^)]*\)\s*/, '')).trim().replace(/^Error: /, '');
   if (m) {
     // nunjucks reports parse errors 1-based and runtime errors 0-based (but its undefined-output check 1-based)
-    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_FUNCTION) || TESTED_FUNCTION_RE.test(m[3]) || m[3].includes(PRINTED_NON_FINITE) || UNDEFINED_USE_RE.test(message) || (SECRET_TRANSFORM_RE.test(message) && !/^Error: /.test(m[3].trim())) ? 0 : 1);
+    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_FUNCTION) || TESTED_FUNCTION_RE.test(m[3]) || m[3].includes(PRINTED_NON_FINITE) || UNDEFINED_USE_RE.test(message) || (PLACEHOLDER_USE_RE.test(message) && !/^Error: /.test(m[3].trim())) ? 0 : 1);
     return { message: tagHint(message), line, column: Number(m[2]) };
   }
   // a {{, {% or {# the file never closes: nunjucks says "end of file" (or, inside a call, fails

@@ -23,6 +23,7 @@ import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, type GenericTestName } from 
 import { isTemplateError, lineColAt, TemplateEnv } from '../compile/template-env.js';
 import { listFiles } from './load-project.js';
 import { parseYaml, type YamlSource } from './yaml-source.js';
+import { inexactInteger } from './yaml-lib.js';
 import { showPath } from './issues.js';
 import { MATERIALIZATIONS, MODEL_CONFIG_KEYS, ModelConfigSchema, PropertiesFileSchema, SeedConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS } from './schema.js';
 
@@ -229,7 +230,18 @@ export function convertDbtProjectFile(info: DbtProjectInfo, layout: ProjectLayou
     else {
       const vars: Map_ = {};
       const scoped: Map_ = {};
-      for (const [k, val] of Object.entries(v.vars)) {
+      // an integer past 2^53 is exact only as written: copied as its digits, quoted (a number
+      // there would be rounded as project.yaml is read, and refused)
+      const exact = (x: unknown, path: (string | number)[]): unknown => {
+        if (Array.isArray(x)) return x.map((y, i) => exact(y, [...path, i]));
+        if (isObj(x)) return Object.fromEntries(Object.entries(x).map(([k, y]) => [k, exact(y, [...path, k])]));
+        const written = inexactInteger(x) ? info.yaml.scalarAt(path)?.source : undefined;
+        if (written === undefined) return x;
+        f.note(file, line(path), `${path.slice(1).join('.')}: ${written} is past 2^53, where a YAML number is no longer exact: copied as the string '${written}'`);
+        return written;
+      };
+      for (const [k, raw] of Object.entries(v.vars)) {
+        const val = exact(raw, ['vars', k]);
         if (k === info.name && isObj(val)) Object.assign(scoped, val);
         else if (layout.packages.has(k) && isObj(val)) f.nc(file, line(['vars', k]), `vars for the package '${k}': Vigil has no packages`);
         else vars[k] = val;

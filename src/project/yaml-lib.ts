@@ -13,3 +13,14 @@ let lib: YamlLib | undefined;
 export function yamlLib(): YamlLib {
   return (lib ??= createRequire(import.meta.url)('yaml') as YamlLib);
 }
+
+/**
+ * A number past 2^53 written as an integer: reading it rounded it (9007199254740993 reads
+ * 9007199254740992), so it is refused, to be quoted. `written`: its digits as written, where
+ * the caller has them. The message, else undefined.
+ */
+export function inexactInteger(v: unknown, written?: string): string | undefined {
+  if (typeof v !== 'number' || !Number.isInteger(v) || Number.isSafeInteger(v)) return undefined;
+  return written ? `${written} is past 2^53, where a YAML number is no longer exact (it is rounded as it is read, to ${v}): quote it ('${written}')` : `${v} is past 2^53, where a YAML number is no longer exact (it may have been rounded as it was read): quote it ('${BigInt(v)}' if that is the value)`;
+}
+

@@ -13,6 +13,7 @@ import { offlineType, typeFamily } from '../adapters/type-family.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
+import { inexactInteger } from '../project/yaml-lib.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode } from '../compile/manifest.js';
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
 import { givenSeedTypes, readHeader, seedColumnName } from '../seeds/seed-csv.js';
@@ -122,7 +123,8 @@ export function lossyValue(v: unknown, type: string): string | undefined {
   const family = typeFamily(type, 'local');
   if (family === 'int') {
     // a YAML number past 2^53 was rounded as it was read (9007199254740993 is 9007199254740992)
-    if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) return `${v} is past 2^53, where a YAML number is no longer exact (it may have been rounded as it was read): quote it ('${BigInt(v)}' if that is the value)`;
+    const inexact = inexactInteger(v);
+    if (inexact) return inexact;
     const ok = typeof v === 'number' ? Number.isInteger(v) : typeof v === 'string' ? /^\s*[-+]?\d+\s*$/.test(v) : false;
     return ok ? undefined : `${JSON.stringify(v)} is not a whole number, which ${type} holds (a cast would ${typeof v === 'number' || /^\s*[-+]?[\d.]+\s*$/.test(String(v)) ? 'round it' : 'refuse it'})`;
   }

@@ -313,6 +313,47 @@ describe('compileProject', () => {
     expect(errors(c).map((e) => e.message).join('\n')).toMatch(/restricted companion of model 'a'.*same table|same table.*restricted companion/);
   });
 
+  it('config() called twice adds hooks and tags, each hook at its own line, and merges meta; meta merges across levels (as dbt)', () => {
+    const r = compile({
+      projectYaml: `${BASIC_PROJECT_YAML}models:\n  fixture:\n    +meta: { owner: ann, tier: 1 }\n`,
+      yml: { 'models/m.yml': 'models:\n  - name: m\n    config:\n      meta: { b: 2 }\n' },
+      models: { 'models/m.sql': "{{ config(post_hook='select 1', tags=['x'], meta={'c': 3}) }}\n{{ config(post_hook='select 2', tags=['y'], meta={'tier': 2}) }}\nselect 1 as a" },
+    });
+    expect(errors(r)).toEqual([]);
+    const m = model(r, 'm');
+    expect(m.post_hooks?.map((h) => [h.sql, h.origin])).toEqual([['select 1', 'models/m.sql:1'], ['select 2', 'models/m.sql:2']]);
+    expect(m.config.tags).toEqual(['x', 'y']);
+    expect(m.config.meta).toEqual({ owner: 'ann', tier: 2, b: 2, c: 3 });
+  });
+
+  it("`this` in an ephemeral model is its CTE's name (was the internal __this__); this.schema of one is an error at its line", () => {
+    const r = compile({
+      models: {
+        'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect '{{ this.name }}' as n, {{ this }}.x from t",
+        'models/m.sql': "select * from {{ ref('eph') }}",
+        'models/eph2.sql': "{{ config(materialized='ephemeral') }}\n\nselect '{{ this.schema }}' as s",
+      },
+    });
+    expect(model(r, 'm').compiled_sql).toContain(`select '__vigil_eph_eph' as n, "__vigil_eph_eph".x from t`);
+    expect(errors(r).map((d) => [d.code, d.file, d.line, d.message])).toEqual([['E_TEMPLATE', 'models/eph2.sql', 3, "this.schema of the ephemeral model 'eph2': an ephemeral model is a CTE, which has no schema"]]);
+  });
+
+  it('a macro defined twice in one file is E_DUPLICATE at the second (the last silently won)', () => {
+    const r = compile({ macros: { 'macros/m.sql': '{% macro a() %}1{% endmacro %}\n\n{% macro a() %}2{% endmacro %}\n' }, models: { 'models/m.sql': 'select {{ a() }} as x' } });
+    expect(errors(r).map((d) => [d.code, d.file, d.line, d.column])).toEqual([['E_DUPLICATE', 'macros/m.sql', 3, 10]]);
+    expect(errors(r)[0].message).toMatch(/macro 'a' is defined twice in this file \(first at line 1\)/);
+  });
+
+  it('a project.yaml var past 2^53 is refused at its line, with its digits as written (was rounded: 1234567890123456800)', () => {
+    const r = compile({ projectYaml: `${BASIC_PROJECT_YAML}vars:\n  ok: 9007199254740991\n  big_id: 1234567890123456789\n`, models: { 'models/m.sql': "select {{ var('big_id') }} as x" } });
+    expect(errors(r).map((d) => [d.code, d.file, d.line, d.message])).toEqual([['E_VAR', 'project.yaml', 10, "vars.big_id: 1234567890123456789 is past 2^53, where a YAML number is no longer exact (it is rounded as it is read, to 1234567890123456800): quote it ('1234567890123456789')"]]);
+  });
+
+  it('a missing var() or env_var() of a near name that is set says which', () => {
+    const r = compileProject(projectFiles({ projectYaml: `${BASIC_PROJECT_YAML}vars:\n  start_date: '2024-01-01'\n`, models: { 'models/m.sql': "select '{{ var('start_dat') }}', '{{ env_var('VIGIL_REGOIN') }}'" } }), { env: { VIGIL_REGION: 'eu' } });
+    expect(errors(r).map((d) => d.message)).toEqual(["var('start_dat') is not defined — did you mean 'start_date'?", "environment variable VIGIL_REGOIN is not set — did you mean 'VIGIL_REGION'?"]);
+  });
+
   it('var() reads project vars, --vars overrides, defaults, and reports a missing var', () => {
     const files = projectFiles({
       projectYaml: 'name: fixture\ntargets: { dev: { type: duckdb } }\nvars: { ratio: 1.75 }\n',

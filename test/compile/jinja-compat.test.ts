@@ -8,14 +8,15 @@
 import { describe, expect, it } from 'vitest';
 import { dialectOf } from '../../src/adapters/index.js';
 import { emptyCalls, TemplateEnv } from '../../src/compile/template-env.js';
+import { makeProject, removeDir, vigil } from '../helpers.js';
 
-function render(src: string, fast: boolean): string {
-  const env = new TemplateEnv({ dialect: dialectOf('duckdb'), vars: { cols: ['a', 'b'] }, env: {}, target: { name: 'dev' }, project: 'shop' });
+function render(src: string, fast: boolean, env_: Record<string, string> = {}): string {
+  const env = new TemplateEnv({ dialect: dialectOf('duckdb'), vars: { cols: ['a', 'b'], nested: { k: 'v', n: [1, 2] } }, env: env_, target: { name: 'dev' }, project: 'shop' });
   env.useFastPath = fast;
   const t = env.compileTemplate('m.sql', src);
-  if ('message' in t) return `ERROR ${t.message}`;
+  if ('message' in t) return `ERROR ${t.message} @${t.line}:${t.column}`;
   const out = env.render(t, src, emptyCalls(), false);
-  return typeof out === 'string' ? out : `ERROR ${out.message}`;
+  return typeof out === 'string' ? out : `ERROR ${out.message} @${out.line}:${out.column}`;
 }
 
 const CASES: Array<[string, string, string]> = [
@@ -55,6 +56,20 @@ const CASES: Array<[string, string, string]> = [
   ['str.replace() replaces every occurrence, or count of them', "{{ 'a-b-c'.replace('-', '_') }} {{ 'a-b-c'.replace('-', '_', 1) }}", 'a_b_c a_b-c'],
   ['str.startswith(), endswith(), find(), count(), isdigit(), join()', "{{ 'stg_x'.startswith('stg_') }} {{ 'x.sql'.endswith(['.py', '.sql']) }} {{ 'abcabc'.find('c') }} {{ 'abcabc'.count('b') }} {{ '42'.isdigit() }} {{ ', '.join(['a', 'b']) }}", 'true true 2 2 true a, b'],
   ["a string's slice is a string", "{{ 'abcdef'[2:] }} {{ 'abcdef'[:2] }} {{ 'abcdef'[::-1] }} {{ [1, 2, 3][1:] | join(',') }}", 'cdef ab fedcba 2,3'],
+  // Jinja iterates a dict's keys (Python 3.7+ dicts keep insertion order); nunjucks looped zero times
+  ['a loop over a dict, one variable: its keys', "{% set d = {'b': 1, 'a': 2} %}{% for k in d %}{{ k }}{% endfor %}|{{ d | list | join(',') }}|{{ d | sort | join(',') }}|{{ d | reverse | join(',') }}|{{ d | first }}", 'ba|b,a|a,b|a,b|b'],
+  // a dict or a list printed: Python's repr, as dbt prints it (was [object Object], or 1,2)
+  ['a dict or a list printed as Python prints it', "{{ var('nested') }} {{ [1, 'a', none, true] }} {{ 'x' ~ {'a': 1} }} {{ [{'a': 1}] | join(';') }} {{ {'a': 1} | string }}", "{'k': 'v', 'n': [1, 2]} [1, 'a', None, True] x{'a': 1} {'a': 1} {'a': 1}"],
+  // Jinja's loop filter: loop.index, loop.length and loop.last count the items kept
+  ['{% for x in seq if cond %} filters the loop', "{% for x in [1, 2, 3] if x != 2 %}{{ x }}:{{ loop.index }}/{{ loop.length }}{{ ',' if not loop.last }}{% endfor %}", '1:1/2,3:2/2'],
+  ['a loop filter with two variables, and the else of an empty one', "{% for k, v in {'a': 1, 'b': 0}.items() if v %}{{ k }}{{ v }}{% endfor %}|{% for x in [1] if x > 5 %}{{ x }}{% else %}none{% endfor %}|{{ [1, 2] if true else [] | length }}", 'a1|none|[1, 2]'],
+  // tuples: (a, b), (a,) and () are tuples; (a) is a
+  ['a tuple is a sequence, printed as Python prints one', "{{ 'dev' in ('dev', 'prod') }} {{ 'x' in ('a',) }} {{ (1, 2) }} {{ (1,) }} {{ () }} {{ (3) }} {{ ('a', 'b') | join('-') }}", 'true false (1, 2) (1,) () 3 a-b'],
+  // Python's floats: `/` gives a float, `| float` and `| round` give one, 1.0 prints 1.0; ints stay ints
+  ['floats print as Python prints them', "{{ 7 | float }} {{ 1.0 }} {{ 10 / 5 }} {{ 1.5 | round }} {{ 7 / (2 | float) }} {{ 7 // 2 }} {{ 3 * 2 }} {{ 2.0 * 3 }} {{ -1.0 }} {{ 2.5 }} {{ 4 / 2 == 2 }}", '7.0 1.0 2.0 2.0 3.5 3 6 6.0 -1.0 2.5 true'],
+  // filters that read the render's environment, and keyword arguments of filters
+  ['sort, select, reject outside a loop; keyword arguments of filters', "{{ [3, 1, 2] | sort | join(',') }} {{ [3, 1, 2] | sort(reverse=true) | join(',') }} {{ [1, 2, 3] | select('odd') | join(',') }} {{ [1, 2, 3] | reject('odd') | join(',') }} {{ [{'a': 1}, {'a': 2}] | sum(attribute='a') }} {{ 'a-b' | replace('-', '+', count=1) }}", '1,2,3 3,2,1 1,3 2 3 a+b'],
+  ['helpers take their arguments by the documented names', "{{ safe_divide(numerator='a', denominator='b') }} {{ dateadd(datepart='day', interval=1, from_date_or_timestamp='d') }}", "(cast(a as double) / nullif(b, 0)) (d + (1) * interval '1 day')"],
   // ref with the project's name (dbt's two-argument form)
   ["ref('<this project>', 'model')", "{{ ref('shop', 'orders') }}", '\u27E6ref:orders\u27E7'],
 ];
@@ -68,6 +83,37 @@ describe('Jinja compatibility', () => {
   }
   it("ref('other_package', 'model') is a clear error: Vigil has no packages", () => {
     expect(render("{{ ref('dbt_utils', 'x') }}", false)).toMatch(/ref\('dbt_utils', 'x'\): 'dbt_utils' is not this project \(shop\) and Vigil has no packages; write ref\('x'\)/);
+  });
+  // errors: each at its line and column, the same on both paths
+  const ERRORS: Array<[string, string, RegExp, Record<string, string>?]> = [
+    // this and ref() are placeholders while a model renders: a comparison, `in`, a filter would see the placeholder
+    ["this.name compared", "\n{{ this.name == 't2' }}", /^comparing with == would see the placeholder of this\.name, not the relation .*use model\.name @2:/],
+    ["'in' on this.name", "{{ 't' in this.name }}", /^'in' would see the placeholder of this\.name/],
+    ['a filter on this', '{{ this | upper }}', /^filter 'upper' would see the placeholder of this, /],
+    ['a filter on ref()', "{{ ref('a') | length }}", /^filter 'length' would see the placeholder of ref\('a'\)/],
+    // a secret's placeholder compared: refused as a filter on it is
+    ['a secret compared', "{{ env_var('MY_API_TOKEN') == 'abc' }}", /^comparing with == would change the placeholder of the secret MY_API_TOKEN/, { MY_API_TOKEN: 'abc' }],
+    // helpers' arguments
+    ['a helper missing an argument', '{{ safe_divide(1) }}', /^safe_divide\(numerator, denominator\): argument 'denominator' is missing @1:/],
+    ['a helper given one too many', '{{ safe_divide(1, 2, 3) }}', /^safe_divide\(numerator, denominator\) takes 2 arguments, given 3/],
+    ['a helper given an unknown keyword', "{{ dateadd(datepart='day', n=1, from_date_or_timestamp='d') }}", /^dateadd\(datepart, interval, from_date_or_timestamp\) has no argument 'n'/],
+    ["dbt_utils' date_spine(datepart, ...)", "{{ date_spine('day', 'a', 'b') }}", /^date_spine\(start_date, end_date\) takes 2 arguments, given 3: Vigil's gives one row per day/],
+    // Jinja: "got multiple values for argument 'b'"
+    ['a macro argument by position and by name', '{% macro opt(a, b=0) %}{{ a }}{{ b }}{% endmacro %}\n{{ opt(1, 2, b=3) }}', /^macro got multiple values for argument 'b' .* @2:/],
+    ['an unknown filter', "{{ 'a' | lowr }}", /^filter not found: lowr — did you mean 'lower'\?/],
+    ['an unknown keyword of a filter', "{{ [1] | join(sep=',') }}", /^filter 'join' has no argument 'sep'/],
+  ];
+  for (const [name, src, expected, env] of ERRORS) {
+    it(`error: ${name}`, () => {
+      for (const fast of [true, false]) expect(render(src, fast, env).replace(/^ERROR /, ''), `fast: ${fast}`).toMatch(expected);
+    });
+  }
+  it("{% if env_var(...) %} tests the value: an empty secret is false, a set one true (its placeholder is never empty)", () => {
+    const src = "{% if env_var('MY_API_TOKEN', '') %}set{% else %}empty{% endif %}";
+    for (const fast of [true, false]) {
+      expect(render(src, fast, { MY_API_TOKEN: '' })).toBe('empty');
+      expect(render(src, fast, { MY_API_TOKEN: 'x' })).toBe('set');
+    }
   });
   it('set on something that is not a namespace is an error', () => {
     expect(render('{% set s = "x" %}{% set s.a = 1 %}', false)).toMatch(/only a namespace\(\) \(or a dict\)/);
@@ -88,5 +134,21 @@ describe('splitNestedBraces: a dict closed before the tag end is one tag, as Jin
     expect(splitNestedBraces("{% raw %}{{ {'a': {'b': 1}}}}{% endraw %} {{ {'a': {'b': 1}}}}")).toBe("{% raw %}{{ {'a': {'b': 1}}}}{% endraw %} {{ {'a': {'b': 1} } }}");
     expect(splitNestedBraces("{# {{ x[ #} {{ y }} {{ f(d={'a':{'b':1}}) }}")).toBe("{# {{ x[ #} {{ y }} {{ f(d={'a':{'b':1} }) }}");
     expect(splitNestedBraces('select {{ x }} from t')).toBe('select {{ x }} from t');
+  });
+});
+
+describe('through the CLI: errors at file:line, exit 2', () => {
+  it("a comparison on this.name, and a --vars integer past 2^53 (was rounded silently to 1234567890123456800)", () => {
+    const dir = makeProject({ 'models/m.sql': "select 1 as x\n{% if this.name == 'm' %}where false{% endif %}\n" });
+    try {
+      const r = vigil(dir, ['compile']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/models\/m\.sql:2:\d+: error: comparing with == would see the placeholder of this\.name, .*use model\.name/);
+      const big = vigil(dir, ['compile', '--vars', '{big_id: 1234567890123456789}']);
+      expect(big.code).toBe(2);
+      expect(big.stderr).toContain("--vars: big_id: 1234567890123456789 is past 2^53, where a YAML number is no longer exact (it is rounded as it is read, to 1234567890123456800): quote it ('1234567890123456789')");
+    } finally {
+      removeDir(dir);
+    }
   });
 });

@@ -9,8 +9,11 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import { quickParse } from '../../src/compile/quick-parse.js';
-import { jinjaToNunjucks } from '../../src/compile/jinja-compat.js';
+import { installJinjaCompat, jinjaToNunjucks } from '../../src/compile/jinja-compat.js';
 import { REPO } from '../helpers.js';
+
+// nunjucks' parser as Vigil renders with it (a float literal stays a float: py-values.ts)
+installJinjaCompat();
 
 type AnyNode = { typename: string; lineno: number; colno: number; fields?: string[]; children?: AnyNode[]; [k: string]: unknown };
 const nj = nunjucks as unknown as { parser: { parse(src: string, ext: unknown[], opts: unknown): AnyNode } };

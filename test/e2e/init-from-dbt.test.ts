@@ -433,6 +433,18 @@ exposures:
     }
   });
 
+  it('a var past 2^53 is copied with its exact digits, quoted, and listed (a number there would be rounded)', () => {
+    const own = makeProject({}, false);
+    dirs.push(own);
+    cpSync(FIXTURE, join(own, 'dbt'), { recursive: true });
+    const yml = readFileSync(join(own, 'dbt/dbt_project.yml'), 'utf8').replace(/^vars:\n/m, 'vars:\n  big_id: 1234567890123456789\n');
+    writeFileSync(join(own, 'dbt/dbt_project.yml'), yml);
+    const r = vigil(own, ['init', '--from-dbt', 'dbt', 'shop']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(parse(readFileSync(join(own, 'shop/project.yaml'), 'utf8')).vars.big_id).toBe('1234567890123456789');
+    expect(r.stdout).toMatch(/dbt_project\.yml:\d+: .*big_id: 1234567890123456789 is past 2\^53, where a YAML number is no longer exact: copied as the string '1234567890123456789'/);
+  });
+
   it('a project with a Python model, a custom generic test and a package macro: listed; what Vigil cannot load is not written', () => {
     const src = makeProject(
       {
