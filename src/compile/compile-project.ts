@@ -522,6 +522,17 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       // harmless, but usually a mistake
       ds.push(diag('W_CONFIG', `unique_key is set but the model is materialized as ${d.config.materialized}; it only applies to incremental models`, d.configAt!('unique_key'), undefined, 'warn'));
     }
+    // incremental-only keys set on the model itself (config() or its YAML: a folder's reaches every
+    // kind) of one that is not incremental: harmless, but usually a mistake, as unique_key
+    if (d.config.materialized !== 'incremental') {
+      for (const k of ['incremental_strategy', 'on_schema_change', 'full_refresh'] as const) {
+        if (d.config[k] !== undefined && d.configAt!(k).file !== PROJECT_FILE) ds.push(diag('W_CONFIG', `${k} is set but model '${d.name}' is materialized as ${d.config.materialized}; it only applies to incremental models`, d.configAt!(k), undefined, 'warn'));
+      }
+    }
+    // grants on an ephemeral model would never be applied: it has no relation (hooks there are an error too)
+    if (d.config.materialized === 'ephemeral' && d.config.grants && d.configAt!('grants').file !== PROJECT_FILE) {
+      ds.push(diag('E_CONFIG', `model '${d.name}' is ephemeral (inlined where it is used, never built): its grants would never be applied`, d.configAt!('grants'), 'materialize it as a view or table, or remove grants'));
+    }
     if (d.config.materialized === 'incremental' && d.config.incremental_strategy === 'append' && d.config.unique_key !== undefined) {
       ds.push(diag('W_CONFIG', `model '${d.name}': unique_key has no effect with incremental_strategy 'append' (every run inserts its rows; a key already there is inserted again)`, d.configAt!('unique_key'), "use incremental_strategy='merge' (or leave it out) for one row per key", 'warn'));
     }

@@ -322,6 +322,26 @@ const cases: Case[] = [
     expect: ["models/a.sql:1:37: error: model 'a' is ephemeral (inlined where it is used, never built): its hooks would never run [E_CONFIG]"],
   },
   {
+    // (was: accepted and never applied, without a word)
+    name: 'grants on an ephemeral model',
+    files: { 'models/a.sql': "{{ config(materialized='ephemeral', grants={'select': ['reader']}) }}\nselect 1 as x" },
+    code: 2,
+    expect: ["models/a.sql:1:37: error: model 'a' is ephemeral (inlined where it is used, never built): its grants would never be applied [E_CONFIG]"],
+    errors: 1,
+  },
+  {
+    // (unique_key there was warned of; these were not)
+    name: 'incremental-only keys on a table model are warnings at their line',
+    files: { 'models/a.sql': "{{ config(materialized='table', incremental_strategy='merge', on_schema_change='fail', full_refresh=false) }}\nselect 1 as x" },
+    code: 0,
+    expect: [
+      "models/a.sql:1:33: warning: incremental_strategy is set but model 'a' is materialized as table; it only applies to incremental models [W_CONFIG]",
+      "models/a.sql:1:63: warning: on_schema_change is set but model 'a' is materialized as table",
+      "models/a.sql:1:88: warning: full_refresh is set but model 'a' is materialized as table",
+    ],
+    errors: 0,
+  },
+  {
     name: 'a function printed without its call (ref, a macro): an error at it, never its code in the SQL',
     files: {
       'models/a.sql': 'select 1 as x',
