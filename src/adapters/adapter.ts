@@ -105,6 +105,8 @@ export interface MaterializeResult {
   rows?: number;
   /** Something the run should say beside its result (new rows whose unique key holds a NULL). */
   warning?: string;
+  /** Views the build dropped with the relation they read (Postgres' `drop ... cascade`): gone until they are built again. */
+  dropped?: Relation[];
   /** The request's grants, applied in the build's transaction: what changed. Absent: not applied (the executor applies them). */
   grants?: GrantPlan;
 }

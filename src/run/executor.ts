@@ -350,7 +350,13 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         absent('partition_by', field ? [field] : []);
       }
       const notes = await governance(n, r.grants);
-      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(notes ? { governance: notes } : {}), ...(r.warning ? { warning: r.warning } : {}) };
+      // views the build dropped with it (Postgres' cascade) that no node of this run builds again
+      // (the model's restricted companion is: governance() above)
+      const again = (v: { schema: string; identifier: string }) => rebuiltRelations().has(`${v.schema}.${v.identifier}`) || (!!n.restricted && n.restricted.relation.schema === v.schema && n.restricted.relation.identifier === v.identifier);
+      const gone = (r.dropped ?? []).filter((v) => !again(v)).map((v) => `${v.schema}.${v.identifier}`);
+      const lost = gone.length ? `rebuilding it dropped ${gone.length === 1 ? 'the view' : `${gone.length} views`} that ${gone.length === 1 ? 'reads' : 'read'} it (Postgres' drop ... cascade), not rebuilt by this run: ${gone.join(', ')}; vigil run -s ${n.name}+ builds ${gone.length === 1 ? 'it' : 'them'} again` : '';
+      const warning = [r.warning, lost].filter(Boolean).join('\n  warning: ');
+      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(notes ? { governance: notes } : {}), ...(warning ? { warning } : {}) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
     }
@@ -366,6 +372,9 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   /** `schema.identifier` of every relation a node of the manifest builds (made once, when a governed model first asks) */
   let built: Set<string> | undefined;
   const builtRelations = () => (built ??= new Set(Object.values(manifest.nodes).flatMap((x) => ((x.resource_type === 'model' || x.resource_type === 'seed' || x.resource_type === 'snapshot') && x.relation ? [`${x.relation.schema}.${x.relation.identifier}`] : []))));
+  /** The relations the models of this run build (and their restricted companions): asked once, when a build dropped views. */
+  let rebuilt: Set<string> | undefined;
+  const rebuiltRelations = () => (rebuilt ??= new Set(nodes.flatMap((x) => (x.resource_type === 'model' && x.relation ? [`${x.relation.schema}.${x.relation.identifier}`, ...(x.restricted ? [`${x.restricted.relation.schema}.${x.restricted.relation.identifier}`] : [])] : []))));
   /** `applied`: the grants the adapter applied in the model's own transaction (the others are applied here). */
   const governance = async (n: ModelNode, applied: GrantPlan | undefined): Promise<string> => {
     const notes: string[] = [];

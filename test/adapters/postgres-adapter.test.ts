@@ -60,6 +60,28 @@ describe('PostgresAdapter', () => {
     }
   });
 
+  it('a rebuild that drops the views reading the table (cascade) names those this run does not build again (was: gone without a word)', () => {
+    const schema = uniqueSchema('pg_cascade_named'.replace(/^pg_/, ''));
+    const dir = makeProject({
+      'project.yaml': pgProjectYaml(schema),
+      'models/a.sql': "{{ config(materialized='table') }}\nselect 1 as x",
+      'models/b.sql': "select x from {{ ref('a') }}",
+      'models/c.sql': "select x from {{ ref('b') }}",
+    });
+    dirs.push(dir);
+    const env = { VIGIL_TEST_PG_URL: url };
+    const all = vigil(dir, ['run'], env);
+    expect(all.code, all.stdout + all.stderr).toBe(0);
+    const again = vigil(dir, ['run'], env);
+    expect(again.stdout).not.toContain('warning');
+    const one = vigil(dir, ['run', '-s', 'a'], env);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toContain(`warning: rebuilding it dropped 2 views that read it (Postgres' drop ... cascade), not rebuilt by this run: ${schema}.b, ${schema}.c; vigil run -s a+ builds them again`);
+    expect(vigil(dir, ['run'], env).code).toBe(0);
+    const some = vigil(dir, ['run', '-s', 'a', 'b'], env);
+    expect(some.stdout).toContain(`warning: rebuilding it dropped the view that reads it (Postgres' drop ... cascade), not rebuilt by this run: ${schema}.c; vigil run -s a+ builds it again`);
+  });
+
   it("a connection the server ends while a model builds fails that model, not the process (was: an unhandled error event killed vigil, and vigil serve with every schedule; a sync's reader holds its client the same way)", async () => {
     const schema = uniqueSchema('conn_killed');
     const dir = makeProject({ 'project.yaml': pgProjectYaml(schema), 'models/slow.sql': "{{ config(materialized='table') }}\nselect 1 as x from pg_sleep(60)", 'models/other.sql': 'select 1 as y' });

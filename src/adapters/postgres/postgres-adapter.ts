@@ -18,6 +18,16 @@ import { warehouse } from './index.js';
 import { PostgresSyncReader, PostgresSyncWriter } from './postgres-sync.js';
 
 /** Turn a driver error into a WarehouseError whose message carries `LINE n:` like DuckDB's. */
+/** The views that read a relation ($1, as SQL names it), directly or through other views: what `drop ... cascade` drops with it. */
+const DEPENDENT_VIEWS_SQL = `with recursive deps(oid) as (
+    select r.ev_class from pg_depend d join pg_rewrite r on r.oid = d.objid
+     where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass and d.refobjid = to_regclass($1) and r.ev_class <> d.refobjid
+    union
+    select r.ev_class from deps join pg_depend d on d.refobjid = deps.oid and d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass
+      join pg_rewrite r on r.oid = d.objid where r.ev_class <> d.refobjid
+  )
+  select distinct n.nspname as schema, c.relname as name from deps join pg_class c on c.oid = deps.oid join pg_namespace n on n.oid = c.relnamespace order by 1, 2`;
+
 /**
  * A client of the pool for a while (a transaction, a sync batch's snapshot): pg emits 'error' on
  * a checked-out client whose connection the server ends (a restart, a failover,
@@ -379,10 +389,15 @@ export class PostgresAdapter implements Adapter {
     // `drop ... cascade` drops the views that read the relation too, wherever they are: what the
     // catalog cache knows is asked again after such a build (it said they were there)
     let cascaded = false;
+    // the views the cascade drops (they read the relation, or a view that does): named in the
+    // result, so a run that does not rebuild them says they are gone
+    let dropped: Relation[] = [];
     const drop = async (kind: 'table' | 'view') => {
+      dropped = (await c.query(DEPENDENT_VIEWS_SQL, [rel])).rows.map((x: { schema: string; name: string }) => ({ schema: x.schema, identifier: x.name }));
       await PostgresAdapter.run(c, `drop ${kind} ${rel} cascade`);
       cascaded = true;
     };
+    const withDropped = (r: MaterializeResult): MaterializeResult => (dropped.length ? { ...r, dropped } : r);
     if (req.kind === 'view') {
       await inTx(async () => {
         if (existing === 'table') await drop('table');
@@ -399,7 +414,7 @@ export class PostgresAdapter implements Adapter {
       });
       if (cascaded) this.forgetCatalog();
       remember('view');
-      return { message: 'created view' };
+      return withDropped({ message: 'created view' });
     }
     const incremental = req.kind === 'incremental' && existing === 'table' && !req.fullRefresh;
     if (!incremental) {
@@ -414,7 +429,7 @@ export class PostgresAdapter implements Adapter {
       });
       if (cascaded) this.forgetCatalog();
       remember('table');
-      return { message: req.kind === 'incremental' ? 'created incremental table' : 'created table' };
+      return withDropped({ message: req.kind === 'incremental' ? 'created incremental table' : 'created table' });
     }
     const tmp = d.quoteIdent(`__vigil_incr_${++this.tmpSeq}`);
     // an incremental table that holds no row (built by `build --empty`, or emptied) is filled from
