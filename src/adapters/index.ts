@@ -88,7 +88,7 @@ export function revealingChecker(c: Checker): Checker {
   return {
     engine: c.engine,
     concurrency: c.concurrency,
-    declare: (rel, cols) => c.declare(rel, cols),
+    declare: (rel, cols, table) => c.declare(rel, cols, table),
     model: async (r) => back(requestStatements(r))(await c.model(revealRequest(r))),
     query: async (sql, opts) => back(sql)(await c.query(reveal(sql), opts)),
     sameType: (a, b) => c.sameType(a, b),

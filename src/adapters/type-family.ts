@@ -18,7 +18,8 @@ export function typeFamily(type: string, bareTimestamp: 'instant' | 'local'): Ty
   const array = /^array\s*<(.*)>$/.exec(t) ?? /^(.*)\[\]$/.exec(t);
   if (array) return `array<${typeFamily(array[1], bareTimestamp)}>`;
   if (/^(struct|row|record)\b/.test(t)) return 'struct';
-  const base = t.replace(/\(.*\)$/, '').trim();
+  // without its parameters: numeric(10, 2), timestamp(3) with time zone
+  const base = t.replace(/\s*\([^)]*\)/, '').trim();
   if (/^(tinyint|smallint|int|integer|bigint|hugeint|int2|int4|int8|int16|int32|int64|byteint|long|short|signed|serial|bigserial|utinyint|usmallint|uinteger|ubigint|uhugeint)$/.test(base)) return 'int';
   if (/^(double|double precision|float|float4|float8|float32|float64|real)$/.test(base)) return 'float';
   if (/^(numeric|decimal|bignumeric|bigdecimal|number)$/.test(base)) return 'numeric';

@@ -139,6 +139,14 @@ export interface DebugStep {
 }
 
 /** A column as a checker sees it: the type in the warehouse's own spelling. */
+/** A source table as `vigil check` declares it. */
+export interface DeclaredTable {
+  /** `vigil sync` creates it from a Postgres table: its declared column types are Postgres'. */
+  synced?: boolean;
+  /** partitioned by ingestion time (BigQuery's _PARTITIONTIME and _PARTITIONDATE) */
+  timeIngestionPartitioning?: boolean;
+}
+
 export interface CheckColumn {
   name: string;
   type: string;
@@ -170,8 +178,11 @@ export interface Checker {
   readonly engine: string;
   /** How many `query` calls may run at once (models are always checked one after another, in DAG order). */
   readonly concurrency: number;
-  /** Declare a source table. A column whose type the warehouse does not know comes back by name (an empty name: the table). */
-  declare(rel: Relation, columns: CheckColumn[]): Promise<Array<{ column: string; message: string }>>;
+  /**
+   * Declare a source table. A column whose type the warehouse does not know comes back by name (an
+   * empty name: the table). `table`: what the project says of it besides its columns.
+   */
+  declare(rel: Relation, columns: CheckColumn[], table?: DeclaredTable): Promise<Array<{ column: string; message: string }>>;
   /**
    * A model: its SELECT, then the exact statements the adapter would send to build it (and,
    * for incremental models, to update it), each checked; afterwards the relation is declared

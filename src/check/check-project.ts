@@ -122,7 +122,11 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
       failed.add(s.unique_id);
       continue;
     }
-    const problems = await checker.declare(s.relation, s.columns.map((c) => ({ name: c.name, type: c.data_type! })));
+    const problems = await checker.declare(
+      s.relation,
+      s.columns.map((c) => ({ name: c.name, type: c.data_type! })),
+      { synced: !!s.sync, timeIngestionPartitioning: s.time_ingestion_partitioning },
+    );
     for (const p of problems) ds.push(diag('E_CHECK', `source ${s.source_name}.${s.name}: ${p.column ? `column '${p.column}': ` : ''}${p.message}`, cols.get(`source:${s.source_name}.${s.name}.${p.column}`) ?? where));
     if (problems.length) failed.add(s.unique_id);
   }
@@ -285,7 +289,10 @@ function modelProblem(n: ModelNode, out: Extract<CheckOutcome, { ok: false }>, t
     const t = template !== undefined && bodyLine >= 1 ? templatePosition(template, body, { line: bodyLine, column: p.column }) : undefined;
     return diag('E_CHECK', out.message, { file: n.file, line: t?.line ?? 1, column: t?.column }, `compiled SQL: ${path}:${p.line}${p.column ? `:${p.column}` : ''}`);
   }
-  // the statement Vigil builds around the model (its config: partitioning, options, ...)
+  // the statement Vigil builds around the model (its config: partitioning, options, ...): a rule
+  // about one key points where that key is written (config(), the properties YAML, project.yaml)
+  const keyAt = out.rule ? n.config_at?.[out.rule] : undefined;
+  if (keyAt) return diag('E_CHECK', out.message, keyAt, `from the model's config: ${out.rule}`);
   const cfgAt = template ? positionOf(template, /\bconfig\s*\(/) : undefined;
   const stmtLine = out.position ? ` (line ${out.position.line}${out.position.column ? `:${out.position.column}` : ''} of the statement Vigil sends)` : '';
   return diag('E_CHECK', `${out.message}${out.rule ? '' : stmtLine}`, { file: n.file, ...(cfgAt ?? { line: 1 }) }, out.rule ? `from the model's config: ${out.rule}` : "the statement is generated from the model's config() and YAML");

@@ -213,6 +213,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           tags: [...(s.tags ?? []), ...(t.tags ?? [])],
           meta: t.meta,
           sync: t.sync && t.sync.enabled !== false ? syncSettings(s, t, pf.yaml, ['sources', si, 'tables', ti, 'sync'], pf.path, ds) : undefined,
+          ...(t.time_ingestion_partitioning ? { time_ingestion_partitioning: true } : {}),
         };
         if (t.retention) {
           const at = (k?: string) => ({ file: pf.path, ...pf.yaml.locate(['sources', si, 'tables', ti, 'retention', ...(k ? [k] : [])]) });
@@ -926,6 +927,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const before = inner.split('\n').length - body.split('\n').length + (masked ? 1 : 0);
     if (before > 0) node.compiled_body_line = before;
     if (masked) node.unmasked_sql = inner;
+    const written = Object.keys(d.config).filter((k) => k !== 'tags' && k !== 'pre_hook' && k !== 'post_hook' && d.config[k as keyof ModelConfig] !== undefined);
+    if (written.length && d.configAt) node.config_at = Object.fromEntries(written.map((k) => [k, d.configAt!(k as keyof ModelConfig)]));
     if (d.retentionAt && d.config.retention) {
       node.retention_at = d.retentionAt;
       const at = () => d.retentionAt!;

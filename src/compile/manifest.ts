@@ -58,6 +58,8 @@ export interface ModelNode {
   restricted?: { relation: Relation; compiled_sql: string; grants: string[] };
   /** Where the model's `retention` config (config.retention) is written: its errors point there. */
   retention_at?: WrittenAt;
+  /** Where each config key that applies is written (config(), properties YAML, project.yaml): problems with its value point there. */
+  config_at?: Record<string, WrittenAt>;
 }
 
 /** A place in a file a person edits. */
@@ -134,6 +136,8 @@ export interface SourceNode {
     batch_size: number;
     lookback_seconds: number;
   };
+  /** BigQuery: partitioned by ingestion time, so it has the _PARTITIONTIME and _PARTITIONDATE pseudo-columns. */
+  time_ingestion_partitioning?: boolean;
   /** `vigil retention` settings (docs/governance.md#retention), with where they are written. */
   retention?: RetentionConfig & {
     at: WrittenAt;

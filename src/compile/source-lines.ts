@@ -2,9 +2,11 @@
  * Which line of a template produced a line of its rendering, so an error the warehouse or the
  * analyzer reports in compiled SQL points at the model file the user edits. Templates keep
  * their plain SQL lines as they are, so the two texts are aligned on equal lines (a longest
- * common subsequence); a rendered line that came out of template code (a macro, a ref) lies
- * between two aligned lines and is placed by its distance from the one before. The column is
- * kept only where the rendered line is the template line unchanged.
+ * common subsequence); the lines between two aligned ones are matched to the template lines
+ * between, each template line a pattern whose template code stands for any text (so a macro
+ * call that renders several lines takes them all, a loop's body each iteration), and a line
+ * left unmatched is placed by its distance from the aligned one before. The column is kept only
+ * where the rendered line starts as the template line does.
  */
 
 /** The template line (1-based) of rendered line `n`, and the column when the line is verbatim. */
@@ -24,16 +26,175 @@ export function templatePosition(template: string, rendered: string, pos: { line
     }
   }
   if (before && before[1] === n) return { line: before[0] + 1, column: pos.column };
-  const guess = before ? before[0] + (n - before[1]) : n;
   const upper = after ? after[0] - 1 : t.length - 1;
   const lower = before ? before[0] + 1 : 0;
-  const line = Math.max(lower, Math.min(guess, upper, t.length - 1));
-  // the column holds up to where the rendered line starts to differ (e.g. at a {{ ref() }})
+  // the template lines between the aligned ones, matched as patterns (their template code
+  // standing for any text, over several rendered lines) against the rendered lines between
+  const block = gapBlocks(template, lower, upper, r, before ? before[1] + 1 : 0, after ? after[1] - 1 : r.length - 1).get(n);
+  const guess = before ? before[0] + (n - before[1]) : n;
+  const line = block ? block.line : Math.max(lower, Math.min(guess, upper, t.length - 1));
+  // the column holds up to where the rendered line starts to differ (e.g. at a {{ ref() }}),
+  // on the first line a template line renders to
+  if (block && !block.first) return { line: line + 1 };
   const a = t[line] ?? '';
   const b = r[n] ?? '';
   let same = 0;
   while (same < a.length && same < b.length && a[same] === b[same]) same++;
   return { line: line + 1, ...(pos.column !== undefined && pos.column - 1 <= same ? { column: pos.column } : {}) };
+}
+
+const TAG = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}|\{#[\s\S]*?#\}/g;
+/** the widest gap matched line by line (template lines x rendered lines), and the most lines one template line renders to */
+const MAX_GAP = 10_000;
+const MAX_BLOCK = 100;
+
+/**
+ * A template line as a pattern: its text outside template code, in pieces the code separates
+ * (whitespace left out: code may trim it, {%- -%}); whether it holds code, and whether it holds
+ * an expression (`{{ }}`, which may render to several lines).
+ */
+interface LinePattern {
+  pieces: string[];
+  code: boolean;
+  expression: boolean;
+  literal: number;
+}
+
+function linePatterns(template: string): LinePattern[] {
+  // every character inside template code (tags may span lines)
+  const code = new Uint8Array(template.length);
+  const expr = new Uint8Array(template.length);
+  for (const m of template.matchAll(TAG)) {
+    code.fill(1, m.index, m.index + m[0].length);
+    if (m[0].startsWith('{{')) expr.fill(1, m.index, m.index + m[0].length);
+  }
+  const out: LinePattern[] = [];
+  let start = 0;
+  for (const line of template.split('\n')) {
+    const p: LinePattern = { pieces: [''], code: false, expression: false, literal: 0 };
+    let lastCode = false;
+    for (let i = 0; i < line.length; i++) {
+      const c = code[start + i] === 1;
+      if (c) {
+        p.code = true;
+        p.expression ||= expr[start + i] === 1;
+        if (!lastCode) p.pieces.push('');
+      } else if (!/\s/.test(line[i])) {
+        p.pieces[p.pieces.length - 1] += line[i];
+        p.literal++;
+      }
+      lastCode = c;
+    }
+    out.push(p);
+    start += line.length + 1;
+  }
+  return out;
+}
+
+/** Whether `text` (whitespace left out) is the line's pieces with anything in place of its code. */
+function matches(p: LinePattern, text: string): boolean {
+  const ps = p.pieces;
+  if (!p.code) return text === ps[0];
+  // a line of {% %} or {# #} alone renders blank (or nothing)
+  if (!p.expression && !p.literal) return text === '';
+  const first = ps[0];
+  const last = ps[ps.length - 1];
+  if (text.length < first.length + last.length || !text.startsWith(first) || !text.endsWith(last)) return false;
+  // the pieces between, leftmost first (any text matches code)
+  let at = first.length;
+  const end = text.length - last.length;
+  for (let k = 1; k < ps.length - 1; k++) {
+    if (!ps[k]) continue;
+    const found = text.indexOf(ps[k], at);
+    if (found < 0 || found + ps[k].length > end) return false;
+    at = found + ps[k].length;
+  }
+  return true;
+}
+
+/**
+ * Rendered lines `r0..r1` assigned to template lines `t0..t1` (both inclusive). Each template line
+ * takes a run of consecutive rendered lines its pattern matches as a whole (one line for plain
+ * SQL, a blank one for a {% %} line, one or more for a line with {{ }}), in order, keeping as
+ * much of the template's text as possible, then as many template lines, in the fewest rendered
+ * lines (a loop's body repeats: its first iteration is the one matched). A rendered line left
+ * over just before a run whose line starts with {{ }} (a macro's output starting with a newline),
+ * or just after one whose line ends with it, is that code's output. By rendered line: its
+ * template line, and whether it is the first line of the run.
+ */
+function gapBlocks(template: string, t0: number, t1: number, r: string[], r0: number, r1: number): Map<number, { line: number; first: boolean }> {
+  const out = new Map<number, { line: number; first: boolean }>();
+  const nt = t1 - t0 + 1;
+  const nr = r1 - r0 + 1;
+  if (nt <= 0 || nr <= 0 || nt * nr > MAX_GAP) return out;
+  const pats = linePatterns(template).slice(t0, t1 + 1);
+  const lines = template.split('\n');
+  // a loop repeats its body: after its {% endfor %} line the match may go on at the line after its {% for %}
+  const again = new Map<number, number>();
+  const open: number[] = [];
+  for (let i = 0; i < nt; i++) {
+    const line = lines[t0 + i] ?? '';
+    if (/^\s*\{%-?\s*for\b[\s\S]*%\}\s*$/.test(line)) open.push(i);
+    else if (/^\s*\{%-?\s*endfor\s*-?%\}\s*$/.test(line) && open.length) again.set(i, open.pop()! + 1);
+  }
+  // best[i][j]: the best score for template lines i.. and rendered lines j.. (computed by
+  // descending j, then i: every step consumes a rendered line or moves to a later template line)
+  const w = nr + 1;
+  const best = new Float64Array((nt + 1) * w);
+  const choice = new Int32Array((nt + 1) * w).fill(-1);
+  const next = new Int32Array((nt + 1) * w);
+  for (let j = nr; j >= 0; j--) {
+    for (let i = nt - 1; i >= 0; i--) {
+      const p = pats[i];
+      let score = best[(i + 1) * w + j];
+      let pick = -1; // the template line is matched by no rendered line
+      let after = i + 1;
+      // rendered line j is left over (it costs: a line some template line explains is better)
+      if (j < nr && best[i * w + j + 1] - 2 > score) {
+        score = best[i * w + j + 1] - 2;
+        pick = -2;
+      }
+      const most = p.expression ? Math.min(nr - j, MAX_BLOCK) : Math.min(nr - j, 1);
+      let text = '';
+      for (let k = 0; k < most; k++) {
+        text += r[r0 + j + k].replace(/\s+/g, '');
+        if (!matches(p, text)) continue;
+        // the template's own text first, then a template line matched, in the fewest rendered lines
+        const gain = p.literal * 1000 + 10 - (k + 1);
+        for (const to of again.has(i) ? [i + 1, again.get(i)!] : [i + 1]) {
+          const s = gain + best[to * w + j + k + 1];
+          if (s > score) {
+            score = s;
+            pick = k;
+            after = to;
+          }
+        }
+      }
+      best[i * w + j] = score;
+      choice[i * w + j] = pick;
+      next[i * w + j] = after;
+    }
+  }
+  const runs: Array<{ line: number; from: number; to: number }> = [];
+  for (let i = 0, j = 0; i < nt && j < nr; ) {
+    const c = choice[i * w + j];
+    if (c === -1) i++;
+    else if (c === -2) j++;
+    else {
+      runs.push({ line: t0 + i, from: r0 + j, to: r0 + j + c });
+      i = next[i * w + j];
+      j += c + 1;
+    }
+  }
+  runs.forEach((run, k) => {
+    const p = pats[run.line - t0];
+    const last = p.pieces[p.pieces.length - 1];
+    // left over lines before it (back to the previous run) / after it (up to the next one)
+    if (p.expression && p.pieces[0] === '') run.from = k ? Math.max(runs[k - 1].to + 1, run.from) : r0;
+    if (p.expression && last === '' && p.pieces.length > 1) run.to = k + 1 < runs.length ? runs[k + 1].from - 1 : r1;
+  });
+  for (const run of runs) for (let n = run.from; n <= run.to; n++) if (!out.has(n)) out.set(n, { line: run.line, first: n === run.from });
+  return out;
 }
 
 /** Indices [template line, rendered line] of a longest common subsequence of equal, non-blank lines. */

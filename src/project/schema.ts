@@ -171,6 +171,8 @@ const SourceTableSchema = z
       .optional(),
     /** `vigil retention`: rows older than `keep` go (docs/governance.md#retention) */
     retention: SourceRetentionSchema.optional(),
+    /** BigQuery: the table is partitioned by ingestion time (it has _PARTITIONTIME and _PARTITIONDATE) */
+    time_ingestion_partitioning: z.boolean().optional(),
   })
   .strict();
 export type SourceTableProps = z.infer<typeof SourceTableSchema>;

@@ -103,6 +103,41 @@ describe('BigQueryAdapter on the real client', () => {
     expect(sql).toContain("ALTER TABLE `vigil-test`.`analytics`.`daily` ALTER COLUMN `day` SET OPTIONS(description='UTC day')");
   });
 
+  it('a changed granularity or integer range is a changed partitioning (dropped first); the same spec in another spelling is not', async () => {
+    const bq = await adapter();
+    const build = async (identifier: string, partition_by: unknown) => {
+      const r = await bq.materialize({ kind: 'table', relation: { database: 'vigil-test', schema: 'analytics', identifier }, sql: 'select 1 as x', fullRefresh: false, config: { partition_by } });
+      return { message: r.message, sql: lastJob().configuration.query.query as string };
+    };
+    const drop = (t: string) => `DROP TABLE IF EXISTS \`vigil-test\`.\`analytics\`.\`${t}\`;\nCREATE OR REPLACE TABLE`;
+    // DAY -> MONTH on the same column (BigQuery: "Cannot replace a table with a different partitioning spec")
+    fake.addTable('vigil-test', 'analytics', 'by_day', { fields: [{ name: 'created_date', type: 'DATE' }], timePartitioning: { type: 'DAY', field: 'created_date' } });
+    const month = await build('by_day', { field: 'created_date', data_type: 'date', granularity: 'month' });
+    expect(month.sql.startsWith(drop('by_day')), month.sql).toBe(true);
+    expect(month.sql).toContain('PARTITION BY DATE_TRUNC(`created_date`, MONTH)');
+    expect(month.message).toBe('recreated table');
+    // HOUR -> DAY on a timestamp column
+    fake.addTable('vigil-test', 'analytics', 'by_hour', { fields: [{ name: 'ts', type: 'TIMESTAMP' }], timePartitioning: { type: 'HOUR', field: 'ts' } });
+    expect((await build('by_hour', { field: 'ts', data_type: 'timestamp' })).sql.startsWith(drop('by_hour'))).toBe(true);
+    // an integer range 0..100 step 10 -> 0..1000 step 100 (the REST API gives the bounds as strings)
+    fake.addTable('vigil-test', 'analytics', 'by_n', { fields: [{ name: 'n', type: 'INTEGER' }], rangePartitioning: { field: 'n', range: { start: '0', end: '100', interval: '10' } } });
+    const range = await build('by_n', { field: 'n', data_type: 'int64', range: { start: 0, end: 1000, interval: 100 } });
+    expect(range.sql.startsWith(drop('by_n')), range.sql).toBe(true);
+    expect(range.sql).toContain('PARTITION BY RANGE_BUCKET(`n`, GENERATE_ARRAY(0, 1000, 100))');
+    // ingestion-time partitioning (no field) -> none
+    fake.addTable('vigil-test', 'analytics', 'ingested', { fields: [{ name: 'x', type: 'INTEGER' }], timePartitioning: { type: 'DAY' } });
+    expect((await build('ingested', undefined)).sql.startsWith(drop('ingested'))).toBe(true);
+    // the same spec: replaced in place, whichever way partition_by spells it
+    fake.addTable('vigil-test', 'analytics', 'same', { fields: [{ name: 'Created_Date', type: 'DATE' }, { name: 'n', type: 'INTEGER' }, { name: 'ts', type: 'TIMESTAMP' }], timePartitioning: { type: 'MONTH', field: 'Created_Date' } });
+    for (const p of [{ field: 'created_date', granularity: 'MONTH' }, 'date_trunc(created_date, month)']) {
+      const same = await build('same', p);
+      expect(same.sql, JSON.stringify(p)).toMatch(/^CREATE OR REPLACE TABLE/);
+      expect(same.message).toBe('created table');
+    }
+    fake.addTable('vigil-test', 'analytics', 'same_range', { fields: [{ name: 'n', type: 'INTEGER' }], rangePartitioning: { field: 'n', range: { start: '0', end: '100', interval: '10' } } });
+    expect((await build('same_range', { field: 'n', data_type: 'int64', range: { start: 0, end: 100, interval: 10 } })).sql).toMatch(/^CREATE OR REPLACE TABLE/);
+  });
+
   it('incremental merge on the unique key, pruned by the partition column', async () => {
     fake.addTable('vigil-test', 'analytics', 'inc', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' } });
     const bq = await adapter();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { checkDir } from '../../src/cli/check-commands.js';
 import { formatDiagnostic } from '../../src/errors.js';
-import { REPO, vigil } from '../helpers.js';
+import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
 
 const ENV = { AI_AUDIT_BQ_PROJECT: 'vigil-check' };
 let dir: string;
@@ -100,9 +100,9 @@ const BIGQUERY_CASES: Array<[string, Record<string, Array<[string | RegExp, stri
   ['an aggregate percentile (BigQuery has only the analytic one)', { 'models/marts/ai_cost_daily.sql': [['sum(total_tokens) as total_tokens', 'percentile_cont(total_tokens, 0.5) as total_tokens']] }, /models\/marts\/ai_cost_daily\.sql:10:3: error: PERCENTILE_CONT is only an analytic function in BigQuery/],
   ['a declared column type the model does not produce (contract)', { 'models/marts/marts.yml': [[/(- name: ai_cost_daily[\s\S]*?- name: message_count\n\s+data_type: )bigint/, '$1double']] }, /models\/marts\/marts\.yml:\d+:\d+: error: model ai_cost_daily: column 'message_count' is declared double but the model produces INT64 \[E_CONTRACT\]/],
   ['a source column without a data_type', { 'models/sources.yml': [[/(- name: model\n)\s+data_type: varchar\n/, '$1']] }, /models\/sources\.yml:\d+:\d+: error: source raw\.\w+: column 'model' has no data_type/],
-  ['partitioning on a STRING column', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', partition_by='model'"]] }, /models\/marts\/ai_cost_daily\.sql:1:4: error: partition_by: BigQuery partitions by a DATE, TIMESTAMP, DATETIME or INT64 column; 'model' is STRING/],
-  ['five clustering columns', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', cluster_by=['date', 'model', 'message_count', 'project_count', 'prompt_tokens']"]] }, /models\/marts\/ai_cost_daily\.sql:1:4: error: cluster_by: BigQuery clusters by at most four columns, got 5/],
-  ['clustering on a misspelt column', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', cluster_by=['modle']"]] }, /models\/marts\/ai_cost_daily\.sql:1:4: error: cluster_by: column 'modle' is not in the model's output — did you mean 'model'\? \(it has date, model, /],
+  ['partitioning on a STRING column', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', partition_by='model'"]] }, /models\/marts\/ai_cost_daily\.sql:1:33: error: partition_by: BigQuery partitions by a DATE, TIMESTAMP, DATETIME or INT64 column; 'model' is STRING/],
+  ['five clustering columns', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', cluster_by=['date', 'model', 'message_count', 'project_count', 'prompt_tokens']"]] }, /models\/marts\/ai_cost_daily\.sql:1:33: error: cluster_by: BigQuery clusters by at most four columns, got 5/],
+  ['clustering on a misspelt column', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', cluster_by=['modle']"]] }, /models\/marts\/ai_cost_daily\.sql:1:33: error: cluster_by: column 'modle' is not in the model's output — did you mean 'model'\? \(it has date, model, /],
   ['clustering on a FLOAT64 column', { 'models/marts/ai_cost_daily.sql': [["materialized='table'", "materialized='table', cluster_by=['prompt_tokens']"]] }, /cluster_by: BigQuery cannot cluster by 'prompt_tokens', a FLOAT64 column/],
   [
     'reading a require_partition_filter table without a partition filter',
@@ -224,6 +224,117 @@ describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at 
     const merge = bq.incrementalStatement(req({ uniqueKey: ['day', 'k'] }), names, added);
     expect(await before.script(merge.split(';\n').slice(1).join(';\n'))).toMatchObject({ ok: false, message: expect.stringMatching(/tags/) });
     await a.release();
+  });
+});
+
+describe('vigil check on BigQuery: what BigQuery itself would say of sources, pseudo-columns, partitioning and config', () => {
+  let proj: string;
+  let problems: string[];
+  const YAML = `name: bqs
+default_target: prod
+targets:
+  app: { type: postgres, url: "postgres://postgres@127.0.0.1:1/app", schema: raw }
+  prod: { type: bigquery, project: p1, dataset: analytics, location: US }
+`;
+  const SOURCES = `sources:
+  - name: app
+    schema: raw
+    sync: { from: app }
+    tables:
+      - name: events
+        sync: { primary_key: id, cursor: created_at }
+        columns:
+          - { name: id, data_type: bigint }
+          - { name: amount, data_type: double precision }
+          - { name: created_at, data_type: timestamptz }
+          - { name: local_ts, data_type: timestamp }
+          - { name: at_ms, data_type: timestamp(3) with time zone }
+          - { name: clock, data_type: time }
+  - name: ga4
+    schema: analytics_123
+    tables:
+      - name: events
+        identifier: 'events_*'
+        columns:
+          - { name: event_name, data_type: string }
+          - { name: ts, data_type: timestamp }
+      - name: logs
+        time_ingestion_partitioning: true
+        columns: [{ name: msg, data_type: string }]
+      - name: plain
+        columns: [{ name: msg, data_type: string }]
+`;
+  const ev = "{{ source('app', 'events') }}";
+  const MODELS: Record<string, string> = {
+    // sync creates a Postgres timestamp (no time zone) as DATETIME, timestamptz as TIMESTAMP, time as STRING
+    'models/synced_local.sql': `select id\nfrom ${ev}\nwhere local_ts > timestamp_sub(current_timestamp(), interval 1 day)\n`,
+    'models/synced_ok.sql': `select id, concat(clock, '') as c\nfrom ${ev}\nwhere local_ts > datetime_sub(current_datetime(), interval 1 day)\n  and created_at > timestamp_sub(current_timestamp(), interval 1 day)\n  and at_ms > timestamp_sub(current_timestamp(), interval 1 day)\n`,
+    // a source vigil sync does not fill lives in BigQuery: its timestamp is BigQuery's (an instant)
+    'models/ga4.sql': "select event_name\nfrom {{ source('ga4', 'events') }}\nwhere ts > timestamp_sub(current_timestamp(), interval 1 day)\n  and _table_suffix between '20240101' and '20240131'\n",
+    'models/ingested.sql': "select msg, _PARTITIONDATE as day\nfrom {{ source('ga4', 'logs') }}\nwhere _PARTITIONTIME >= timestamp '2024-01-01'\n",
+    'models/not_ingested.sql': "select msg\nfrom {{ source('ga4', 'plain') }}\nwhere _PARTITIONTIME >= timestamp '2024-01-01'\n",
+    'models/array_equality.sql': `select id\nfrom ${ev}\nwhere [id] = [1]\n`,
+    'models/part_ts_no_type.sql': `{{ config(materialized='table',\n    partition_by={'field': 'created_at'}) }}\nselect id, created_at from ${ev}\n`,
+    'models/part_ts_string.sql': `{{ config(materialized='table', partition_by='created_at') }}\nselect id, created_at from ${ev}\n`,
+    'models/part_int_no_type.sql': `{{ config(materialized='table', partition_by={'field': 'id'}) }}\nselect id from ${ev}\n`,
+    'models/part_ok.sql': `{{ config(materialized='table', partition_by={'field': 'created_at', 'data_type': 'timestamp', 'granularity': 'month'}) }}\nselect id, created_at, date(created_at) as day from ${ev}\n`,
+    // a config key set in the properties YAML: its problem points at the YAML line
+    'models/props.yml': `models:\n  - name: cluster_yaml\n    config:\n      materialized: table\n      cluster_by: [amount]\n`,
+    'models/cluster_yaml.sql': `select id, amount from ${ev}\n`,
+    // an error inside the output of a multi-line macro: at the line of its call
+    'macros/m.sql': "{% macro bad_expr(c) %}\n  {{ c }} + 'x'\n{% endmacro %}\n",
+    'models/macro_error.sql': `select\n  id,\n  {{ bad_expr('id') }} as z\nfrom ${ev}\n`,
+    'models/part_date_ok.sql': `{{ config(materialized='table', partition_by='day') }}\nselect id, date(created_at) as day from ${ev}\n`,
+  };
+
+  beforeAll(async () => {
+    proj = makeProject({ 'project.yaml': YAML, 'models/sources.yml': SOURCES, ...MODELS });
+    const { report } = await checkDir({ projectDir: proj, target: 'prod' });
+    problems = report.diagnostics.map(formatDiagnostic);
+  });
+  afterAll(() => removeDir(proj));
+  const at = (file: string) => problems.filter((p) => p.startsWith(`models/${file}`));
+
+  it("a synced source's declared types are read as sync creates them: timestamp is a DATETIME, timestamptz (any precision) a TIMESTAMP, time a STRING", () => {
+    expect(at('synced_local.sql')).toEqual([expect.stringMatching(/^models\/synced_local\.sql:3:7: error: No matching signature for operator > for argument types: DATETIME, TIMESTAMP/)]);
+    expect(at('synced_ok.sql')).toEqual([]);
+  });
+
+  it('a source not synced: timestamp is TIMESTAMP; a wildcard table has _TABLE_SUFFIX; _PARTITIONTIME/_PARTITIONDATE on a table declared time_ingestion_partitioning only', () => {
+    expect(at('ga4.sql')).toEqual([]);
+    expect(at('ingested.sql')).toEqual([]);
+    expect(at('not_ingested.sql')).toEqual([expect.stringMatching(/^models\/not_ingested\.sql:3:7: error: Unrecognized name: _PARTITIONTIME .*time_ingestion_partitioning: true/)]);
+  });
+
+  it('arrays are not compared (BigQuery: "Equality is not defined for arguments of type ARRAY<INT64>")', () => {
+    expect(at('array_equality.sql')).toEqual([expect.stringMatching(/^models\/array_equality\.sql:3:\d+: error: .*ARRAY<INT64>/)]);
+  });
+
+  it('partition_by on a TIMESTAMP column without data_type (dbt: date, the column as it is) or as a bare name, or an INT64 one without data_type: an error at the key naming the fix', () => {
+    expect(at('part_ts_no_type.sql')).toEqual([expect.stringMatching(/^models\/part_ts_no_type\.sql:2:5: error: partition_by has no data_type, which means date \(as in dbt\), but 'created_at' is TIMESTAMP: .*'data_type': 'timestamp'.*date\(created_at\)/)]);
+    expect(at('part_ts_string.sql')).toEqual([expect.stringMatching(/^models\/part_ts_string\.sql:1:\d+: error: partition_by='created_at' partitions by the column as it is, which BigQuery takes of a DATE column only; 'created_at' is TIMESTAMP/)]);
+    expect(at('part_int_no_type.sql')).toEqual([expect.stringMatching(/^models\/part_int_no_type\.sql:1:\d+: error: partition_by has no data_type, which means date \(as in dbt\), but 'id' is INT64: .*'data_type': 'int64', 'range'/)]);
+    expect(at('part_ok.sql')).toEqual([]);
+    expect(at('part_date_ok.sql')).toEqual([]);
+  });
+
+  it("a rule about a config key set in the properties YAML points at the key's line there, not at the model's line 1", () => {
+    expect(at('props.yml')).toEqual([expect.stringMatching(/^models\/props\.yml:5:19: error: cluster_by: BigQuery cannot cluster by 'amount', a FLOAT64 column/)]);
+    expect(at('cluster_yaml.sql')).toEqual([]);
+  });
+
+  it("an error in a multi-line macro's output is at the line of the macro's call, not the line after it", () => {
+    expect(at('macro_error.sql')).toEqual([expect.stringMatching(/^models\/macro_error\.sql:3: error: Could not cast literal "x" to type DATE .*\n\s+hint: compiled SQL: target\/compiled\/bqs\/models\/macro_error\.sql:4:/)]);
+  });
+
+  it("a second check, whose analyzer answers are all kept ones, reports the same (the rules and hints are Vigil's, applied to every answer)", async () => {
+    const again = await checkDir({ projectDir: proj, target: 'prod' });
+    expect(again.reused).toMatch(/Analyzer answers: [1-9]\d* reused, 0 new/);
+    expect(again.report.diagnostics.map(formatDiagnostic)).toEqual(problems);
+  });
+
+  it('nothing else is reported', () => {
+    expect(problems.filter((p) => !/^models\/((synced_local|not_ingested|array_equality|part_ts_no_type|part_ts_string|part_int_no_type|macro_error)\.sql|props\.yml):/.test(p))).toEqual([]);
   });
 });
 

@@ -44,4 +44,31 @@ describe('templatePosition', () => {
   it('a multi-line config() that renders to one empty line shifts everything below it', () => {
     expect(templatePosition(TEMPLATE, RENDERED, { line: 2, column: 1 })).toEqual({ line: 4, column: 1 });
   });
+  it('every line a multi-line macro call expands into maps to the call, even with no line after it that matches', () => {
+    // macros/m.sql: {% macro bad_expr(c) %}\n  {{ c }} + 'x'\n{% endmacro %}; the ref renders differently
+    const template = "select\n  id,\n  {{ bad_expr('n') }} as z\nfrom {{ ref('stg_events') }}";
+    const rendered = "select\n  id,\n  \n  n + 'x'\n as z\nfrom `p`.`analytics`.`stg_events`";
+    for (const l of [3, 4, 5]) expect(templatePosition(template, rendered, { line: l, column: 3 }).line, `rendered line ${l}`).toBe(3);
+    expect(templatePosition(template, rendered, { line: 6, column: 1 })).toEqual({ line: 4, column: 1 });
+  });
+  it('lines of a loop and of a macro listing columns map to their template lines; template code spanning lines is code on each', () => {
+    const template = [
+      '{{ config(',
+      "    materialized='table'",
+      ') }}',
+      '{% set xs = [1, 2] %}',
+      'select',
+      "  {{ cols('s') }},",
+      '  {% for x in xs %}',
+      '  {{ x }} as c{{ x }},',
+      '  {% endfor %}',
+      "  s.amount * 'a' as oops",
+      "from {{ ref('stg') }} as s",
+    ].join('\n');
+    const rendered = ['', '', 'select', '  ', '  s.id,', '  s.user_id', ',', '  ', '  1 as c1,', '  ', '  2 as c2,', '  ', "  s.amount * 'a' as oops", 'from `p`.`d`.`stg` as s'].join('\n');
+    for (const l of [4, 5, 6, 7]) expect(templatePosition(template, rendered, { line: l }).line, `rendered line ${l}`).toBe(6);
+    expect(templatePosition(template, rendered, { line: 9 }).line).toBe(8);
+    expect(templatePosition(template, rendered, { line: 13, column: 3 })).toEqual({ line: 10, column: 3 });
+    expect(templatePosition(template, rendered, { line: 14, column: 1 })).toEqual({ line: 11, column: 1 });
+  });
 });

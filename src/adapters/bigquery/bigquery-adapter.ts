@@ -105,6 +105,34 @@ function partitionExpr(p: unknown): string | undefined {
   return g === 'DAY' ? f : `DATE_TRUNC(${f}, ${g})`;
 }
 
+/**
+ * A table's partitioning as one comparable text: `time:<TYPE>:<field>` (no field: ingestion
+ * time) or `range:<field>:<start>:<end>:<interval>`; '' for none. From a PARTITION BY expression
+ * as partitionExpr writes it (and the forms BigQuery takes), or from tables.get's metadata.
+ * Undefined for an expression of another form.
+ */
+export function partitionSpec(expr: string | undefined): string | undefined {
+  if (!expr) return '';
+  const id = '`?([A-Za-z_][A-Za-z0-9_]*)`?';
+  const time = (type: string, field: string) => `time:${type.toUpperCase()}:${/^_PARTITION(TIME|DATE)$/i.test(field) ? '' : field.toLowerCase()}`;
+  const e = expr.trim();
+  let m: RegExpExecArray | null;
+  if ((m = new RegExp(`^${id}$`).exec(e))) return time('DAY', m[1]);
+  if ((m = new RegExp(`^DATE\\s*\\(\\s*${id}\\s*\\)$`, 'i').exec(e))) return time('DAY', m[1]);
+  if ((m = new RegExp(`^(?:DATE|DATETIME|TIMESTAMP)_TRUNC\\s*\\(\\s*${id}\\s*,\\s*(HOUR|DAY|MONTH|YEAR)\\s*\\)$`, 'i').exec(e))) return time(m[2], m[1]);
+  m = new RegExp(`^RANGE_BUCKET\\s*\\(\\s*${id}\\s*,\\s*GENERATE_ARRAY\\s*\\(\\s*(-?\\d+)\\s*,\\s*(-?\\d+)\\s*,\\s*(-?\\d+)\\s*\\)\\s*\\)$`, 'i').exec(e);
+  return m ? `range:${m[1].toLowerCase()}:${BigInt(m[2])}:${BigInt(m[3])}:${BigInt(m[4])}` : undefined;
+}
+
+/** partitionSpec of a table's metadata (tables.get). */
+function tablePartitionSpec(meta: Record<string, unknown>): string {
+  const t = meta.timePartitioning as { type?: string; field?: string } | undefined;
+  if (t) return `time:${(t.type ?? 'DAY').toUpperCase()}:${(t.field ?? '').toLowerCase()}`;
+  const r = meta.rangePartitioning as { field?: string; range?: { start?: string; end?: string; interval?: string } } | undefined;
+  if (r) return `range:${(r.field ?? '').toLowerCase()}:${BigInt(r.range?.start ?? 0)}:${BigInt(r.range?.end ?? 0)}:${BigInt(r.range?.interval ?? 0)}`;
+  return '';
+}
+
 const str = (v: string) => bigQueryDialect.literal(v);
 
 /** BigQuery's type of a positional parameter (a NULL needs one too). */
@@ -585,12 +613,16 @@ export class BigQueryAdapter implements Adapter {
     }
     const c = req.config ?? {};
     if (!incremental) {
-      // CREATE OR REPLACE cannot change a table's partitioning or clustering: drop it first
-      const wantPart = partitionField(c.partition_by) ?? null;
-      const havePart = (existing?.timePartitioning as { field?: string } | undefined)?.field ?? ((existing?.rangePartitioning as { field?: string } | undefined)?.field ?? null);
+      // CREATE OR REPLACE cannot change a table's partitioning (column, granularity, integer
+      // range) or clustering: drop it first
+      const wantSpec = partitionSpec(partitionExpr(c.partition_by));
+      const haveSpec = existing ? tablePartitionSpec(existing) : '';
+      // an expression of another form: its column alone is compared
+      const haveField = haveSpec.split(':')[haveSpec.startsWith('range:') ? 1 : 2] ?? '';
+      const partChanged = wantSpec !== undefined ? wantSpec !== haveSpec : (partitionField(c.partition_by) ?? '').toLowerCase() !== haveField;
       const wantCluster = JSON.stringify(c.cluster_by ? (Array.isArray(c.cluster_by) ? c.cluster_by : [c.cluster_by]) : []);
       const haveCluster = JSON.stringify((existing?.clustering as { fields?: string[] } | undefined)?.fields ?? []);
-      const changed = !!existing && !existingView && (wantPart !== havePart || wantCluster !== haveCluster);
+      const changed = !!existing && !existingView && (partChanged || wantCluster !== haveCluster);
       await this.execute(
         this.script([
           existingView ? `DROP VIEW IF EXISTS ${rel}` : changed ? `DROP TABLE IF EXISTS ${rel}` : undefined,

@@ -12,10 +12,10 @@ import { partitionField } from '../adapter.js';
 import type { Relation } from '../dialect.js';
 import { didYouMean } from '../../errors.js';
 import { typeFamily } from '../type-family.js';
-import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
+import type { CheckColumn, Checker, CheckOutcome, DeclaredTable } from '../warehouse.js';
 import { BigQueryAdapter } from './bigquery-adapter.js';
 import type { BigQueryTargetConfig } from './bigquery-config.js';
-import { bigQueryHelpersSql } from './bigquery-dialect.js';
+import { bigQueryHelpersSql, bigQueryTypeOf } from './bigquery-dialect.js';
 import { bigQueryLanguageOptions, stopZetaServer, zetaBuild, zetaWithAnswers, ZetaAnalyzer, ZetaCatalog, type Analysis, type TypeProto } from './zetasql.js';
 import { ZETA_ANSWERS_FILE, ZetaAnswers } from './zeta-answers.js';
 
@@ -29,9 +29,52 @@ export function bigQueryTypeOfDeclared(t: string): string {
   return t.trim();
 }
 
+/** A Postgres type of each kind, as `format_type()` spells it (what bigQueryTypeOf reads). */
+const POSTGRES_SPELLING: Record<string, string> = {
+  int: 'bigint', float: 'double precision', numeric: 'numeric', string: 'text', bool: 'boolean', date: 'date', instant: 'timestamp with time zone',
+  local: 'timestamp without time zone', json: 'jsonb', time: 'time without time zone', bytes: 'bytea', interval: 'interval', uuid: 'uuid', inet: 'inet',
+};
+
+/**
+ * A declared column type of a source `vigil sync` copies from Postgres, as sync creates the column
+ * in BigQuery (bigQueryTypeOf): the declared types are the Postgres table's, so a bare `timestamp`
+ * has no time zone (DATETIME), `timestamptz` is a TIMESTAMP, and what sync lands as text (time,
+ * interval, bytea, uuid, ...) is a STRING.
+ */
+export function bigQueryTypeOfSynced(t: string): string {
+  const array = /^array\s*<(.*)>$/i.exec(t.trim()) ?? /^(.*)\[\]$/.exec(t.trim());
+  if (array) return `ARRAY<${bigQueryTypeOfSynced(array[1])}>`;
+  return bigQueryTypeOf(POSTGRES_SPELLING[typeFamily(t, 'local')] ?? t);
+}
+
 /** Column types BigQuery clusters by (not FLOAT64, JSON, BYTES, ARRAY, STRUCT). */
 const CLUSTERABLE = /^(INT64|STRING|DATE|DATETIME|TIMESTAMP|BOOL|NUMERIC|BIGNUMERIC|GEOGRAPHY|RANGE<.*>)$/;
 const PARTITIONABLE = /^(DATE|DATETIME|TIMESTAMP|INT64)$/;
+
+/**
+ * What BigQuery refuses in the PARTITION BY that `partition_by` gives on a `type` column (its
+ * list: a DATE column, DATE(<timestamp or datetime>), TIMESTAMP_TRUNC / DATETIME_TRUNC of their
+ * own type, DATE_TRUNC(<date>, MONTH/YEAR), RANGE_BUCKET(<int64>, ...)). As in dbt, a missing
+ * data_type is `date`, whose day partitions are the column as it is: a TIMESTAMP or DATETIME
+ * column then needs its data_type said (the fix is named rather than guessed).
+ */
+function partitionProblem(p: unknown, field: string, type: string): string | undefined {
+  const lower = type.toLowerCase();
+  const fix =
+    type === 'INT64'
+      ? `partition_by={'field': '${field}', 'data_type': 'int64', 'range': {'start': 0, 'end': 100000, 'interval': 1000}} (RANGE_BUCKET)`
+      : `partition_by={'field': '${field}', 'data_type': '${lower}'} (${type}_TRUNC(${field}, DAY); add 'granularity' for hour, month or year), or partition_by='date(${field})'`;
+  if (typeof p === 'string') {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(p) || type === 'DATE') return undefined;
+    return `partition_by='${field}' partitions by the column as it is, which BigQuery takes of a DATE column only; '${field}' is ${type}: write ${fix}`;
+  }
+  // (data_type int64 without range is refused at compile)
+  const o = (p ?? {}) as { data_type?: string };
+  const declared = String(o.data_type ?? '').toUpperCase();
+  if (declared && declared !== type) return `partition_by: data_type is ${declared.toLowerCase()} but '${field}' is ${type}`;
+  if (!declared && type !== 'DATE') return `partition_by has no data_type, which means date (as in dbt), but '${field}' is ${type}: BigQuery refuses PARTITION BY ${field} on a ${type} column. Write ${fix}`;
+  return undefined;
+}
 
 export class BigQueryChecker implements Checker {
   readonly engine = "Google's SQL analyzer (ZetaSQL)";
@@ -68,22 +111,26 @@ export class BigQueryChecker implements Checker {
   }
 
 
-  async declare(rel: Relation, columns: CheckColumn[]): Promise<Array<{ column: string; message: string }>> {
+  async declare(rel: Relation, columns: CheckColumn[], table: DeclaredTable = {}): Promise<Array<{ column: string; message: string }>> {
     const problems: Array<{ column: string; message: string }> = [];
-    const cols: Array<{ name: string; type: TypeProto }> = [];
+    const cols: Array<{ name: string; type: TypeProto; isPseudoColumn?: boolean }> = [];
     for (const c of columns) {
-      const bq = bigQueryTypeOfDeclared(c.type);
+      const bq = table.synced ? bigQueryTypeOfSynced(c.type) : bigQueryTypeOfDeclared(c.type);
       const t = await this.analyzer.typeFromSql(bq);
       if (t.type) cols.push({ name: c.name, type: t.type });
       else problems.push({ column: c.name, message: `'${c.type}' is not a BigQuery type${bq !== c.type ? ` (read as ${bq})` : ''}: ${t.message}` });
     }
+    // BigQuery's pseudo-columns (not in SELECT *): a wildcard table's suffix, an ingestion-time partition's time
+    const T = this.analyzer.T;
+    if (rel.identifier.endsWith('*')) cols.push({ name: '_TABLE_SUFFIX', type: T.STRING, isPseudoColumn: true });
+    if (table.timeIngestionPartitioning) cols.push({ name: '_PARTITIONTIME', type: T.TIMESTAMP, isPseudoColumn: true }, { name: '_PARTITIONDATE', type: T.DATE, isPseudoColumn: true });
     if (!problems.length) this.table(rel, cols);
     return problems;
   }
 
   private readonly datasets = new Set<string>();
 
-  private table(rel: Relation, cols: Array<{ name: string; type: TypeProto }>): void {
+  private table(rel: Relation, cols: Array<{ name: string; type: TypeProto; isPseudoColumn?: boolean }>): void {
     const parts = this.parts(rel);
     this.analyzer.catalog.addTable(parts, cols);
     // data tests read a dataset's INFORMATION_SCHEMA (e.g. which columns exist)
@@ -96,7 +143,11 @@ export class BigQueryChecker implements Checker {
 
   private outcome(a: Analysis, sql: string): CheckOutcome {
     if (a.ok) return { ok: true, columns: (a.columns ?? []).map((c) => ({ name: c.name, type: c.sql })) };
-    return { ok: false, message: a.message, sql, position: a.line === undefined ? undefined : { line: a.line, column: a.column } };
+    // (an answer of the analyzer may be a kept one: what is added to it is added here, every time)
+    const hint = /^Unrecognized name: _PARTITION(TIME|DATE)\b/i.test(a.message)
+      ? ' (BigQuery has _PARTITIONTIME and _PARTITIONDATE on tables partitioned by ingestion time only: say so of a source table with time_ingestion_partitioning: true)'
+      : '';
+    return { ok: false, message: a.message + hint, sql, position: a.line === undefined ? undefined : { line: a.line, column: a.column } };
   }
 
   async query(sql: string, opts: { partial?: boolean } = {}): Promise<CheckOutcome> {
@@ -153,8 +204,8 @@ export class BigQueryChecker implements Checker {
       const t = typeOf(field);
       if (!t) return fail(`partition_by: column '${field}' is not in the model's output${nearest(field)} (it has ${columns.map((x) => x.name).join(', ')})`, 'partition_by');
       if (!PARTITIONABLE.test(t)) return fail(`partition_by: BigQuery partitions by a DATE, TIMESTAMP, DATETIME or INT64 column; '${field}' is ${t}`, 'partition_by');
-      const declared = typeof c.partition_by === 'object' ? String((c.partition_by as { data_type?: string }).data_type ?? '').toUpperCase() : '';
-      if (declared && declared !== t) return fail(`partition_by: data_type is ${declared.toLowerCase()} but '${field}' is ${t}`, 'partition_by');
+      const problem = partitionProblem(c.partition_by, field, t);
+      if (problem) return fail(problem, 'partition_by');
     } else if (c.require_partition_filter === true) return fail('require_partition_filter needs partition_by', 'require_partition_filter');
     const cluster = c.cluster_by === undefined ? [] : Array.isArray(c.cluster_by) ? c.cluster_by.map(String) : [String(c.cluster_by)];
     if (cluster.length > 4) return fail(`cluster_by: BigQuery clusters by at most four columns, got ${cluster.length} (${cluster.join(', ')})`, 'cluster_by');

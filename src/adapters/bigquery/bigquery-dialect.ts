@@ -22,7 +22,8 @@ export function bigQueryTypeOf(pgType: string): string {
   if (t.startsWith('numeric')) return 'NUMERIC';
   if (t === 'boolean') return 'BOOL';
   if (t === 'json' || t === 'jsonb') return 'JSON';
-  if (t === 'timestamp with time zone') return 'TIMESTAMP';
+  // (with a precision: timestamp(3) with time zone)
+  if (/^timestamp(\(\d+\))? with time zone$/.test(t)) return 'TIMESTAMP';
   if (t.startsWith('timestamp')) return 'DATETIME';
   if (t === 'date') return 'DATE';
   return 'STRING';

@@ -14,6 +14,7 @@
  * - BIGINT, INT, SMALLINT, INTEGER, TINYINT, BYTEINT are declared as INT64;
  * - OPTIONS(...) are type-checked against BigQuery's option list (ZetaSQL checks none by default);
  * - aggregate PERCENTILE_CONT/DISC (ZetaSQL has them, BigQuery does not) is refused after analysis;
+ * - language features BigQuery lacks (array equality, ...) are taken out of ZetaSQL's maximum set;
  * - scripts (DECLARE, SET, IF, BEGIN...END) are split with the Parse call; declared variables
  *   become typed catalog constants and each statement is analyzed in place.
  * The optional dependency is loaded lazily; without it `loadZetaSql` says how to install it.
@@ -258,8 +259,12 @@ export function typeToSql(z: ZetaModule, t: TypeProto): string {
 // ---- BigQuery's language profile
 
 const EXTRA_FEATURES = ['FEATURE_INTERVAL_TYPE', 'FEATURE_V_1_4_GROUPING_SETS', 'FEATURE_V_1_4_GROUPING_BUILTIN', 'FEATURE_CREATE_TABLE_CLONE', 'FEATURE_ALTER_COLUMN_SET_DATA_TYPE'];
-/** ZetaSQL behaviours BigQuery does not have. */
-const REMOVED_FEATURES = ['FEATURE_V_1_3_CONCAT_MIXED_TYPES', 'FEATURE_V_1_3_ARRAY_ORDERING', 'FEATURE_V_1_2_GROUP_BY_ARRAY', 'FEATURE_V_1_2_GROUP_BY_STRUCT'];
+/**
+ * ZetaSQL behaviours BigQuery does not have: CONCAT of non-strings, ordering, grouping and
+ * comparing (`=`, `!=`, IN) ARRAYs ("Equality is not defined for arguments of type ARRAY<...>"),
+ * grouping STRUCTs (BigQuery's data types: ARRAY and STRUCT are not groupable, ARRAY not comparable).
+ */
+const REMOVED_FEATURES = ['FEATURE_V_1_3_CONCAT_MIXED_TYPES', 'FEATURE_V_1_3_ARRAY_ORDERING', 'FEATURE_V_1_2_GROUP_BY_ARRAY', 'FEATURE_V_1_2_GROUP_BY_STRUCT', 'FEATURE_V_1_1_ARRAY_EQUALITY'];
 const STATEMENT_KINDS = [
   'QUERY', 'CREATE_TABLE', 'CREATE_TABLE_AS_SELECT', 'CREATE_VIEW', 'CREATE_MATERIALIZED_VIEW', 'CREATE_FUNCTION', 'CREATE_TABLE_FUNCTION',
   'CREATE_SCHEMA', 'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'TRUNCATE', 'ALTER_TABLE', 'ALTER_TABLE_SET_OPTIONS', 'ALTER_VIEW',
@@ -278,7 +283,10 @@ export async function bigQueryLanguageOptions(srv: ZetaServer): Promise<Proto> {
   const max = await client.getLanguageOptions({ maximumFeatures: true });
   const f = new Set<number>(max.enabledLanguageFeatures);
   for (const n of EXTRA_FEATURES) f.add(z.enums.LanguageFeature[n]);
-  for (const n of REMOVED_FEATURES) f.delete(z.enums.LanguageFeature[n]);
+  for (const n of REMOVED_FEATURES) {
+    if (z.enums.LanguageFeature[n] === undefined) throw new Error(`internal: the analyzer has no language feature ${n}`);
+    f.delete(z.enums.LanguageFeature[n]);
+  }
   return {
     // FLOAT64 (not DOUBLE) in messages; no INT32/UINT64/FLOAT type names
     productMode: z.enums.ProductMode.PRODUCT_EXTERNAL,
