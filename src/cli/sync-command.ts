@@ -72,7 +72,22 @@ function selectedStreams(manifest: Manifest, o: Common): SourceNode[] {
   const synced = Object.values(manifest.sources).filter((s) => s.sync);
   const streams = synced.filter((s) => ids.has(s.unique_id));
   if (streams.length) return streams;
+  // (--allow-empty: a note and exit 0, as for every command)
+  if (synced.length && o.allowEmpty) throw new NothingSelected('the selection holds no source table with a sync block');
   throw new UsageError(synced.length ? 'the selection holds no source table with a sync block' : 'no source table has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
+}
+
+/** A selection with nothing to sync, given --allow-empty: said, exit 0. */
+class NothingSelected extends Error {}
+
+/** `run`, or the note that the selection holds nothing to sync (--allow-empty). */
+async function unlessNothing(run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (e) {
+    if (!(e instanceof NothingSelected)) throw e;
+    out(`Nothing to do: ${e.message}.`);
+  }
 }
 
 /** The snapshot's warnings, as the compile that kept them printed them. */
@@ -125,7 +140,11 @@ export async function syncSetup(c: SyncProject, o: Common, openTarget: () => Pro
   }
 }
 
-export async function runSync(o: Common & { mode: 'delta' | 'full'; since?: string; lookback?: string; fullRefresh?: boolean }): Promise<void> {
+export function runSync(o: Common & { mode: 'delta' | 'full'; since?: string; lookback?: string; fullRefresh?: boolean }): Promise<void> {
+  return unlessNothing(() => syncRun(o));
+}
+
+async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; lookback?: string; fullRefresh?: boolean }): Promise<void> {
   const since = o.since === undefined ? undefined : timestampFlag('--since', o.since);
   if (o.lookback && o.mode !== 'full') throw new UsageError('--lookback goes with --mode full (a delta run already re-reads each stream\'s own lookback)');
   const lookbackSeconds = o.lookback ? durationFlag('--lookback', o.lookback, { min: 1 }) / 1000 : undefined;
@@ -164,7 +183,11 @@ function utcMs(text: string): number {
   return new Date(text.replace(' ', 'T').replace(/\+00$/, 'Z')).getTime();
 }
 
-export async function runSyncStatus(o: Common): Promise<void> {
+export function runSyncStatus(o: Common): Promise<void> {
+  return unlessNothing(() => syncStatus(o));
+}
+
+async function syncStatus(o: Common): Promise<void> {
   const c = await syncProject(o);
   printKept(c);
   const streams = selectedStreams(c.manifest, o);

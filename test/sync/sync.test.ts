@@ -531,10 +531,12 @@ describe('vigil sync', () => {
     expect(vigil(dir, ['sync', 'status', '-s', 'source:raw.trails'], { DATABASE_URL: url }).stdout).toMatch(/^raw\.trails: success, 0 rows read, last synced \d+s ago, cursor -\n$/);
     const typo = vigil(dir, ['sync', 'status', '-s', 'source:raw.event'], { DATABASE_URL: url });
     expect([typo.code, typo.stderr]).toEqual([2, expect.stringMatching(/selector 'source:raw\.event' matched nothing — did you mean 'source:raw\.events'\?/)]);
-    // a selection without a synced table: said so, by sync and by status alike
+    // a selection its --exclude empties: said so, by sync and by status alike; with --allow-empty, that it holds no synced table
     for (const cmd of [['sync'], ['sync', 'status']]) {
       const none = vigil(dir, [...cmd, '-s', 'source:raw.events', '--exclude', 'source:raw.events'], { DATABASE_URL: url });
-      expect([none.code, none.stderr]).toEqual([2, 'error: the selection holds no source table with a sync block\n']);
+      expect([none.code, none.stderr]).toEqual([2, "error: selector 'source:raw.events' selects only what --exclude 'source:raw.events' excludes\n(nothing was run; pass --allow-empty to go on when a selector selects nothing)\n"]);
+      const allowed = vigil(dir, [...cmd, '-s', 'source:raw.events', '--exclude', 'source:raw.events', '--allow-empty'], { DATABASE_URL: url });
+      expect([allowed.code, allowed.stdout]).toEqual([0, expect.stringContaining('Nothing to do: the selection holds no source table with a sync block.\n')]);
     }
     const runOnly = vigil(dir, ['sync', 'status', '--full-refresh'], { DATABASE_URL: url });
     expect([runOnly.code, runOnly.stderr]).toEqual([2, 'error: --full-refresh: an option of vigil sync, not of vigil sync status\n']);
