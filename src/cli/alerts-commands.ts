@@ -701,6 +701,28 @@ export async function evaluateScheduled(
   }
 }
 
+/**
+ * What a scheduled evaluation left in the state, read without the lock and without a query (a
+ * dry run of the flush that sends what group_wait / group_interval held): `due`, something to
+ * send now (a held notification whose time came, one to retry); `held`, those still waiting;
+ * `unsettled`, the notifications not delivered yet (as `vigil alerts evaluate` lists them).
+ */
+export async function peekScheduled(s: Setup, o: Common): Promise<{ due: boolean; held: EvalSummary['held']; unsettled: EvalSummary['unsettled'] }> {
+  const { evaluateAlerts } = await import('../alerts/evaluate.js');
+  const adapter = await openWarehouse(s);
+  try {
+    const store = await openStore(o, s, adapter);
+    const quiet = () => {};
+    const sum = await evaluateAlerts(
+      { rules: [], allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out: quiet, err: quiet },
+      { at: new Date(), dryRun: true, command: 'peek', groupWait: true, flushHeld: true },
+    );
+    return { due: sum.queued.length > 0 || sum.unsettled.some((e) => e.status === 'pending' || e.status === 'sending'), held: sum.held, unsettled: sum.unsettled };
+  } finally {
+    await adapter.close().catch(() => {});
+  }
+}
+
 /** The delivery policy of scheduled evaluations: --delivery-timeout, else the defaults. */
 export async function scheduledPolicy(s: Setup, deliveryTimeout: string | undefined): Promise<import('../alerts/delivery/types.js').DeliveryPolicy> {
   const { DEFAULT_POLICY } = await import('../alerts/delivery/types.js');
@@ -720,18 +742,16 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
   let flushTimer: NodeJS.Timeout | undefined;
   // notifications held by group_wait / group_interval are sent when they are due, not at the next cron tick
   let heldDue = false;
-  let heldTimer: NodeJS.Timeout | undefined;
+  let heldTimer: { cancel: () => void } | undefined;
+  const { timerAt } = await import('../time/timer.js');
   const wakeForHeld = (held: Array<{ until: string }>) => {
-    clearTimeout(heldTimer);
+    heldTimer?.cancel();
     if (!held.length || stopping) return;
-    const at = Math.min(...held.map((h) => Date.parse(h.until)));
-    heldTimer = setTimeout(
-      () => {
-        heldDue = true;
-        void flush();
-      },
-      Math.max(0, at - Date.now()) + 50,
-    );
+    // (a group_wait beyond 24.8 days is waited out in steps: a longer timer fired at once, in a loop)
+    heldTimer = timerAt(Math.min(...held.map((h) => Date.parse(h.until))) + 50, () => {
+      heldDue = true;
+      void flush();
+    });
   };
 
   const flush = async () => {
@@ -773,7 +793,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
       out(`${sig}: stopping${running ? ' after the evaluation in progress' : ''}...`);
       for (const j of jobs) j.stop();
       clearTimeout(flushTimer);
-      clearTimeout(heldTimer);
+      heldTimer?.cancel();
       void (running ?? Promise.resolve()).then(() => resolve());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -230,13 +230,13 @@ export async function runExecute(
   const interrupt = new AbortController();
   const onSigint = () => {
     if (interrupt.signal.aborted) process.exit(130);
-    interrupt.abort();
+    interrupt.abort('SIGINT');
     err('\ninterrupted: no new node starts; waiting for the running ones (Ctrl-C again to stop at once)');
   };
   // (the relay is taken off when the run ends: a long-lived caller's signal — build --watch, serve —
   // gathered one per run, and Node warned of a listener leak after ten)
-  const relay = () => interrupt.abort();
-  if (o.signal?.aborted) interrupt.abort();
+  const relay = () => interrupt.abort(o.signal!.reason);
+  if (o.signal?.aborted) interrupt.abort(o.signal.reason);
   else if (o.signal) o.signal.addEventListener('abort', relay, { once: true });
   else process.on('SIGINT', onSigint);
   out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);

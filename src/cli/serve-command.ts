@@ -22,14 +22,17 @@ import { redact } from '../secrets.js';
 import { loadProject } from '../project/load-project.js';
 import { VIGIL_VERSION } from '../compile/compile-project.js';
 import { MAX_TIMER_MS, serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
+import { timerAt } from '../time/timer.js';
 import { JobLeases } from '../serve/lease.js';
 import { leaseLive } from '../run/cas-document.js';
 import { ServeMetrics } from '../serve/metrics.js';
 import { healthReport, streamHealth, type JobHealth, type JobRun } from '../serve/health.js';
 import type { StreamState } from '../sync/sync-types.js';
 import type { Adapter } from '../adapters/adapter.js';
-import { compileForCommand, err, open, out, runExecute, type Common } from './commands.js';
+import type { Manifest, SourceNode } from '../compile/manifest.js';
+import { compileForCommand, err, open, out, runExecute, select, type Common } from './commands.js';
 import { syncSetup } from './sync-command.js';
+import type { Setup } from './alerts-commands.js';
 import { listenOn } from './listen.js';
 
 type Compiled = ReturnType<typeof compileForCommand>;
@@ -90,9 +93,11 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   }
   // the project must compile now: a mistake is a usage error at start, not a failing job at 3 am
   const compiled = compileForCommand(o, { writeArtifacts: false });
-  // the streams some sync job covers: /health judges these
-  const covered = await checkSelections(compiled, o, config);
-  const streamsDeclared = Object.values(compiled.result.manifest.sources).filter((s) => s.sync);
+  // the streams some sync job covers: /health judges these. Both follow the project as each job
+  // compiles it (a stream added to or removed from sources.yml while serve runs)
+  const checked = await checkSelections(compiled, o, config);
+  let covered = checked.covered;
+  let streamsDeclared: SourceNode[] = Object.values(compiled.result.manifest.sources).filter((s) => s.sync);
   const leases = new JobLeases(compiled.target.schema, config.leaseMs);
   const { getWarehouse } = await import('../adapters/index.js');
   const singleProcess = !!getWarehouse(compiled.target.type)?.capabilities.singleProcess;
@@ -101,9 +106,23 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   // until the warehouse is read, every stream counts as never synced (unhealthy, not unknown)
   let streamStates: StreamState[] = streamsDeclared.map((s) => neverSynced(`${s.source_name}.${s.name}`));
   let stateReadAt: Date | undefined;
+  /** a stream declared since the state was last read: read it at the next chance */
+  let unread = false;
   const now = () => Date.now();
   const streamsNow = () => streamStates.map((s) => streamHealth(s, now(), config, covered.has(s.stream)));
-  const metrics = new ServeMetrics(streamsNow);
+  /** The job running now (a hung one holds up every schedule: /health and /metrics say which). */
+  const runningNow = () => (current ? { job: current.job.name, since: current.since } : undefined);
+  const metrics = new ServeMetrics(streamsNow, runningNow);
+  /** The synced streams of `manifest`, the one a job just compiled: what /health and /metrics follow. */
+  const followStreams = (manifest: Manifest) => {
+    const declared = Object.values(manifest.sources).filter((s) => s.sync);
+    covered = coveredStreams(manifest, config);
+    const known = new Map(streamStates.map((s) => [s.stream, s]));
+    const names = declared.map((s) => `${s.source_name}.${s.name}`);
+    if (names.some((n) => !known.has(n))) unread = true;
+    streamsDeclared = declared;
+    streamStates = names.map((n) => known.get(n) ?? neverSynced(n));
+  };
   const jobs = new Map<string, JobState>(config.jobs.map((spec) => [spec.name, { spec, clock: new Cron(spec.cron, { timezone: spec.timezone, paused: true }), lastDue: new Date(), lastRun: null, lastSuccessAt: null, consecutiveFailures: 0 }]));
 
   const jobHealth = (): JobHealth[] =>
@@ -123,6 +142,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const { readStreamStates: read } = await import('../sync/sync-types.js');
     streamStates = (await read(adapter, streamsDeclared)).map((x) => x.state ?? neverSynced(x.stream));
     stateReadAt = new Date();
+    unread = false;
   };
 
   // ---- the HTTP server: listening before any job runs, so a port in use stops us at once
@@ -137,7 +157,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         const body = await metrics.text();
         res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
       } else if (path === '/health' || path === '/internal/analytics-sync') {
-        const r = healthReport(streamsNow(), jobHealth(), config, stateReadAt, new Date());
+        const r = healthReport(streamsNow(), jobHealth(), config, stateReadAt, new Date(), runningNow());
         res.writeHead(r.status === 'failing' ? 503 : 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(redact(JSON.stringify(r, null, 2)) + '\n');
       } else if (path === '/livez') {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('ok\n');
@@ -172,7 +192,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
 
   // ---- the queue: one job at a time
   const queue: Due[] = [];
-  let current: { job: JobSpec; stop: AbortController; done: Promise<void> } | undefined;
+  let current: { job: JobSpec; since: Date; stop: AbortController; done: Promise<void> } | undefined;
   let stopping = false;
 
   const enqueue = (d: Due) => {
@@ -192,18 +212,19 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   // job's next slot (which may be an hour away), as run-scheduler sends them: one timer, at the
   // earliest, and the send waits its turn in the queue like a job (the state lock keeps two
   // serve processes from sending one twice)
-  let held: { job: JobSpec; at: number; timer: NodeJS.Timeout } | undefined;
+  let held: { job: JobSpec; at: number; timer: { cancel: () => void } } | undefined;
   let heldDue: JobSpec | undefined;
   const wakeForHeld = (job: JobSpec, items: Array<{ until: string }>) => {
     if (!items.length || stopping) return;
     const at = Math.min(...items.map((h) => Date.parse(h.until)));
     if (held && held.at <= at) return;
-    if (held) clearTimeout(held.timer);
-    const timer = setTimeout(() => {
+    held?.timer.cancel();
+    // (a group_wait beyond 24.8 days is waited out in steps of MAX_TIMER_MS, as the job clocks are)
+    const timer = timerAt(at + 50, () => {
       held = undefined;
       heldDue = job;
       pump();
-    }, Math.max(0, at - Date.now()) + 50);
+    });
     held = { job, at, timer };
   };
   /** An evaluation's deliveries in vigil_notifications_total. */
@@ -214,6 +235,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     try {
       const { setupAlertsForEvaluation, evaluateScheduled, scheduledPolicy } = await import('./alerts-commands.js');
       const s = await setupAlertsForEvaluation({ projectDir: o.projectDir, target: o.target, vars: o.vars });
+      followStreams(s.result.manifest);
       const sum = await evaluateScheduled(s, { projectDir: o.projectDir, target: o.target, vars: o.vars }, [], { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: true, command: `vigil serve (${job.name}: held notifications)` });
       countDelivery(sum);
       log(`${job.name}: sent what group_wait / group_interval held: ${sum.delivery.sent} sent${sum.delivery.pending ? `, ${sum.delivery.pending} pending` : ''}`);
@@ -232,7 +254,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         current = undefined;
         pump();
       });
-      current = { job, stop: new AbortController(), done };
+      current = { job, since: new Date(), stop: new AbortController(), done };
       return;
     }
     if (!queue.length) return;
@@ -246,7 +268,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         current = undefined;
         pump();
       });
-    current = { job: d.job, stop, done };
+    current = { job: d.job, since: started, stop, done };
   };
 
   /** Open the target, waiting up to 30 s for a DuckDB file another process holds. */
@@ -326,6 +348,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     try {
       leaseAdapter ??= await openTarget(1);
       await leases.release(leaseAdapter, name, status, status === 'success' ? undefined : message);
+      // a stream the job's compile found new: its state, so /health judges what the warehouse has
+      if (unread) await readStreamStates(leaseAdapter).catch((e) => logErr(`${name}: could not read the sync state: ${(e as Error).message}`));
     } catch (e) {
       logErr(`${name}: could not release its lease (it runs out by itself): ${redact((e as Error).message.split('\n')[0])}`);
     } finally {
@@ -359,6 +383,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
     if (job.command === 'sync') {
       const c = compileForCommand(common, { writeArtifacts: false });
+      followStreams(c.result.manifest);
       const { streams, froms, problems, sourceErrors, target } = await syncSetup({ files: c.files, target: c.target, manifest: c.result.manifest }, { ...common, select: job.select }, () => openTarget(2));
       try {
         const { syncStreams } = await import('../sync/run-sync.js');
@@ -404,7 +429,9 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       }
     }
     if (job.command === 'alerts') return runAlertsJob(d);
-    const s = await runExecute(job.command, { ...common, select: job.select, exclude: job.exclude, threads: job.threads, fullRefresh: job.fullRefresh, signal });
+    const c = compileForCommand(common);
+    followStreams(c.result.manifest);
+    const s = await runExecute(job.command, { ...common, select: job.select, exclude: job.exclude, threads: job.threads, fullRefresh: job.fullRefresh, signal, compiled: c });
     recordBuild(s);
     if (!s) return { ok: true, message: 'nothing selected' };
     const bad = s.results.filter((r) => r.status === 'error' || r.status === 'fail');
@@ -416,8 +443,10 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   };
 
   const runAlertsJob = async (d: Due): Promise<{ ok: boolean; message: string }> => {
-    const { setupAlertsForEvaluation, selectRules, evaluateScheduled, scheduledPolicy } = await import('./alerts-commands.js');
-    const s = await setupAlertsForEvaluation({ projectDir: o.projectDir, target: o.target, vars: o.vars });
+    const { setupAlertsForEvaluation, selectRules, evaluateScheduled, scheduledPolicy, peekScheduled } = await import('./alerts-commands.js');
+    const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
+    const s = await setupAlertsForEvaluation(common);
+    followStreams(s.result.manifest);
     let rules = selectRules(s.rules, d.job.select);
     if (d.job.perRuleSchedule && !d.allRules) {
       // each rule when its own schedule had a slot since the last tick
@@ -426,14 +455,27 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         return !!next && next <= d.slot;
       });
     }
-    if (!rules.length) return { ok: true, message: 'no rule due' };
-    const sum = await evaluateScheduled(s, { projectDir: o.projectDir, target: o.target, vars: o.vars }, rules, { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: false, command: `vigil serve (${d.job.name})` });
+    if (!rules.length) {
+      // no rule due: what earlier runs left (held by group_wait / group_interval, or to retry) is
+      // sent when due, also after a restart; the state says it without its lock
+      const peek = await peekScheduled(s, common);
+      if (!peek.due) {
+        wakeForHeld(d.job, peek.held);
+        return { ok: !peek.unsettled.length, message: `no rule due${unsettledNote(peek.unsettled)}` };
+      }
+    }
+    const sum = await evaluateScheduled(s, common, rules, { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: !rules.length, command: `vigil serve (${d.job.name}${rules.length ? '' : ': held notifications'})` });
     for (const x of sum.outcomes) metrics.alertsFiring.set({ alert: x.rule }, x.firing);
     countDelivery(sum);
     wakeForHeld(d.job, sum.held);
     const errors = sum.outcomes.filter((x) => x.status === 'error');
     const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
-    return { ok: !errors.length, message: `${rules.length} rule${rules.length === 1 ? '' : 's'}, ${firing} firing, ${sum.delivery.sent} sent${errors.length ? `; failed: ${errors.map((e) => `${e.rule} (${e.error})`).join('; ')}` : ''}` };
+    // as `vigil alerts evaluate` exits 1: a rule that failed, a notification not delivered, history not written
+    const what = rules.length ? `${rules.length} rule${rules.length === 1 ? '' : 's'}, ${firing} firing, ${sum.delivery.sent} sent` : `no rule due; sent what group_wait / group_interval held or was left to retry: ${sum.delivery.sent} sent`;
+    return {
+      ok: !errors.length && !sum.unsettled.length && !sum.history.error,
+      message: `${what}${errors.length ? `; failed: ${errors.map((e) => `${e.rule} (${e.error})`).join('; ')}` : ''}${unsettledNote(sum.unsettled)}${sum.history.error ? `; alert history not written: ${sum.history.error}` : ''}`,
+    };
   };
 
   // ---- start: what the warehouse knows (sync state, the slots each job last ran), then the clocks
@@ -465,6 +507,19 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   } catch (e) {
     logErr(`could not read the warehouse at start (${redact((e as Error).message.split('\n')[0])}); jobs will try at their times`);
   }
+  // notifications an earlier serve held (group_wait / group_interval) or left to retry: sent when
+  // due, not at the alerts job's next evaluation (the state lock keeps them from going out twice)
+  const alertsJob = config.jobs.find((j) => j.command === 'alerts');
+  if (alertsJob) {
+    try {
+      const { peekScheduled } = await import('./alerts-commands.js');
+      const peek = await peekScheduled(checked.alerts!, { projectDir: o.projectDir, target: o.target, vars: o.vars });
+      if (peek.due) heldDue = alertsJob;
+      else wakeForHeld(alertsJob, peek.held);
+    } catch (e) {
+      logErr(`${alertsJob.name}: could not read the alert state at start (${redact((e as Error).message.split('\n')[0])}); its next run sends what is due`);
+    }
+  }
   for (const j of jobs.values()) {
     const next = j.clock.nextRun(start);
     out(`  ${j.spec.name}: ${j.spec.command}${j.spec.perRuleSchedule ? ', each alert on its own schedule' : `, "${j.spec.cron}" ${j.spec.timezone}`}, next ${next?.toISOString() ?? 'never'}`);
@@ -494,6 +549,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     arm(j);
   }
   for (const d of catchUp) enqueue(d);
+  pump(); // (what the alert state had due at start)
 
   // ---- until SIGTERM / SIGINT
   await new Promise<void>((resolve) => {
@@ -504,11 +560,11 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       }
       stopping = true;
       for (const j of jobs.values()) clearTimeout(j.timer);
-      if (held) clearTimeout(held.timer);
+      held?.timer.cancel();
       queue.length = 0;
       const running = current;
       log(`${sig}: stopping${running ? ` after ${running.job.name} reaches a safe point (at most ${Math.round(config.graceMs / 1000)}s)` : ''}`);
-      running?.stop.abort();
+      running?.stop.abort(sig);
       const grace = setTimeout(() => {
         logErr(`${running?.job.name} did not stop within serve.grace; exiting (its lease runs out or dies with this process)`);
         process.exit(1);
@@ -529,17 +585,22 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   log('serve stopped.');
 }
 
-/** Selections of the jobs must match something now (a typo is an error at start). Returns the streams sync jobs cover. */
-async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Promise<Set<string>> {
-  const { select } = await import('./commands.js');
+/**
+ * Selections of the jobs must match something now (a typo is an error at start). Returns the
+ * streams sync jobs cover, and the alerts as loaded (when a job runs them).
+ */
+async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Promise<{ covered: Set<string>; alerts?: Setup }> {
   const covered = new Set<string>();
+  let alerts: Setup | undefined;
   for (const j of config.jobs) {
     const where = `schedules.${j.name} (${j.declaredAt})`;
     try {
       if (j.command === 'alerts') {
-        if (!j.select) continue;
+        // the alert files load now, with a select or without: a mistake is exit 2 at start, not a
+        // job failing every minute
         const { setupAlerts, selectRules } = await import('./alerts-commands.js');
-        selectRules((await setupAlerts(o, undefined, { tests: false, tolerate: true })).rules, j.select);
+        alerts ??= await setupAlerts(o, undefined, { tests: false, tolerate: true });
+        selectRules(alerts.rules, j.select);
       } else if (j.select || j.exclude) select(c.result.manifest, { select: j.select, exclude: j.exclude });
       if (j.command === 'sync') {
         const { ids } = select(c.result.manifest, { select: j.select });
@@ -560,6 +621,26 @@ async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Pro
       throw e;
     }
   }
+  return { covered, alerts };
+}
+
+/** The streams the sync jobs select in `manifest` (a selection that no longer matches covers none). */
+function coveredStreams(manifest: Manifest, config: ServeConfig): Set<string> {
+  const covered = new Set<string>();
+  for (const j of config.jobs.filter((x) => x.command === 'sync')) {
+    let ids: Set<string>;
+    try {
+      ids = select(manifest, { select: j.select }).ids;
+    } catch {
+      continue;
+    }
+    for (const s of Object.values(manifest.sources)) if (s.sync && ids.has(s.unique_id)) covered.add(`${s.source_name}.${s.name}`);
+  }
   return covered;
 }
 
+/** `; 2 notifications not delivered (pending, uncertain): see vigil alerts status`, or nothing. */
+function unsettledNote(unsettled: Array<{ status: string }>): string {
+  if (!unsettled.length) return '';
+  return `; ${unsettled.length} notification${unsettled.length === 1 ? '' : 's'} not delivered (${[...new Set(unsettled.map((e) => e.status))].join(', ')}): see vigil alerts status`;
+}

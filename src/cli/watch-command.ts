@@ -199,10 +199,10 @@ export async function runWatch(
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping = false;
-  const stop = () => {
+  const stop = (sig?: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    interrupt.abort();
+    interrupt.abort(sig);
     void watcher.close();
     clearTimeout(timer);
     void (busy ?? Promise.resolve()).then(() => {

@@ -380,8 +380,8 @@ export const ProjectFileSchema = z
     /** `vigil serve`: its HTTP address, job leases, health thresholds (docs/operations.md). */
     serve: z
       .object({
-        /** host:port of /health, /internal/analytics-sync and /metrics (--listen overrides it) */
-        listen: z.string().min(1).optional(),
+        /** host:port (or a bare port) of /health, /internal/analytics-sync and /metrics (--listen overrides it) */
+        listen: z.union([z.string().min(1), z.number().int()]).optional(),
         /** How long a job's lease holds before another `serve` may take the job over (renewed while it runs). */
         lease: Duration.optional(),
         /** /health answers 503 when a synced stream's last successful sync is older than this. */

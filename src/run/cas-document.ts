@@ -5,6 +5,7 @@
  * share a target coordinate through it. Rows are keyed by `id`; one table holds many documents.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createOwnTable, type Adapter } from '../adapters/adapter.js';
 
@@ -107,10 +108,26 @@ export interface LeaseHolder {
   until: string;
   /** when the holding process started (a restarted container may reuse the host name and the pid) */
   started?: string;
+  /** Linux: its start in clock ticks since boot (/proc/<pid>/stat), which no clock step moves */
+  proc_start?: string;
 }
 
 /** When this process started: told apart from an earlier process that had the same pid. */
 export const PROCESS_STARTED = new Date(Math.round(Date.now() - process.uptime() * 1000)).toISOString();
+
+/** Linux: when process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat); undefined elsewhere. */
+export function procStart(pid: number | 'self'): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // (the name in parentheses may hold spaces: the fields are counted after its closing one, from field 3)
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's procStart, recorded with its leases. */
+export const PROC_START = procStart('self');
 
 /** Whether process `pid` runs on this host (one of another user's too). */
 export function pidAlive(pid: number): boolean {
@@ -126,11 +143,15 @@ export function pidAlive(pid: number): boolean {
  * A lease still holds: not run out, and (on this host) its process still runs. A lease recorded
  * with this very pid on this host by a process that started at another time belonged to a
  * process that is gone (a container restarted with the same host name and pid), not to us.
+ * On this host, a holder whose process still runs (the same pid and the same start, proc_start)
+ * holds whatever `until` says: a clock stepped forward, or a process suspended past its lease,
+ * does not hand its job to another. Across hosts only `until` tells (see docs/operations.md).
  */
 export function leaseLive(h: LeaseHolder | undefined, now = Date.now()): boolean {
   if (!h) return false;
-  if (Date.parse(h.until) <= now) return false;
-  if (h.host === hostname() && h.pid === process.pid && h.started !== undefined && h.started !== PROCESS_STARTED) return false;
-  if (h.host === hostname() && !pidAlive(h.pid)) return false;
-  return true;
+  const here = h.host === hostname();
+  if (here && h.pid === process.pid && h.started !== undefined && h.started !== PROCESS_STARTED) return false;
+  if (here && !pidAlive(h.pid)) return false;
+  if (here && h.proc_start !== undefined && procStart(h.pid) === h.proc_start) return true;
+  return Date.parse(h.until) > now;
 }

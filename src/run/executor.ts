@@ -43,7 +43,7 @@ export interface RunOptions {
   fullRefresh: boolean;
   /** Stop scheduling new nodes after the first failure. */
   failFast?: boolean;
-  /** Aborted (Ctrl-C): no new node starts; the running ones finish; the rest are skipped. */
+  /** Aborted (Ctrl-C): no new node starts; the running ones finish; the rest are skipped. Its reason names the signal ('SIGINT', 'SIGTERM'). */
   signal?: AbortSignal;
   /** Unit tests: 'only' (vigil test --unit), 'exclude' (vigil test --data), default both. */
   unit?: 'only' | 'exclude';
@@ -237,6 +237,12 @@ function describeError(e: unknown, node: PlanNode): string {
 
 function indent(message: string): string {
   return message.split('\n').filter((l, i) => i === 0 || l.trim()).join('\n    ');
+}
+
+/** Why a node was skipped after the run's signal came: its reason names the signal ('SIGINT' is Ctrl-C). */
+function stoppedBy(reason: unknown): string {
+  if (reason === 'SIGINT') return 'interrupted (Ctrl-C)';
+  return typeof reason === 'string' && /^SIG[A-Z0-9]+$/.test(reason) ? `interrupted (${reason})` : 'interrupted';
 }
 
 /** `adapter` may be undefined when the plan holds only unit tests (they need no warehouse). */
@@ -484,7 +490,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         const interrupted = !!opts.signal?.aborted;
         if (interrupted) skippedBySignal = true;
         if (bad || stop || interrupted || startFailed) {
-          const why = interrupted ? 'interrupted (Ctrl-C)' : startFailed ? 'an on_run_start hook failed' : stop ? 'stopped after a failure (--fail-fast)' : `upstream ${byId.get(bad!)!.name} ${results.get(bad!)!.status === 'skipped' ? 'was skipped' : 'failed'}`;
+          const why = interrupted ? stoppedBy(opts.signal!.reason) : startFailed ? 'an on_run_start hook failed' : stop ? 'stopped after a failure (--fail-fast)' : `upstream ${byId.get(bad!)!.name} ${results.get(bad!)!.status === 'skipped' ? 'was skipped' : 'failed'}`;
           report({ unique_id: id, name: n.name, resource_type: n.resource_type, status: 'skipped', execution_time: 0, message: why, relation: n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot' ? displayRelation(n) : undefined, file: n.file, compiled_path: n.compiled_path }, n);
           finished(id);
           continue;

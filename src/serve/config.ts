@@ -8,6 +8,7 @@ import type { ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
 import { durationMs } from '../time/duration.js';
 import { cronProblem, timezoneProblem } from '../time/schedule.js';
+import { MAX_TIMER_MS } from '../time/timer.js';
 
 export const JOB_COMMANDS = ['sync', 'build', 'run', 'test', 'seed', 'snapshot', 'alerts'] as const;
 export type JobCommand = (typeof JOB_COMMANDS)[number];
@@ -54,7 +55,7 @@ export interface ServeConfig {
 }
 
 /** The longest a Node timer waits (2^31 - 1 ms): serve arms longer waits in steps of it. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+export { MAX_TIMER_MS };
 export const DEFAULT_LISTEN = '127.0.0.1:9464';
 /** The shortest serve.lease: renewed every third of it (at least each second), with room for a slow round trip. */
 export const MIN_LEASE_MS = 10_000;
@@ -135,7 +136,8 @@ export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?
   const serve = p.serve ?? {};
   let listen = parseListen(DEFAULT_LISTEN)!;
   if (listenFlag !== undefined || serve.listen !== undefined) {
-    const text = listenFlag ?? serve.listen!;
+    // (a bare port in YAML is a number: `listen: 9464`)
+    const text = listenFlag ?? String(serve.listen!);
     const l = parseListen(text);
     if (!l) ds.push(diag('E_SCHEDULE', `${listenFlag !== undefined ? '--listen' : 'serve.listen'} '${text}' is not an address: write host:port (127.0.0.1:9464), :port for every interface, or a port`, listenFlag !== undefined ? {} : at(['serve', 'listen'])));
     else listen = l;
@@ -143,6 +145,11 @@ export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?
   // a lease is renewed every third of it while its job runs: one too short to be renewed in time
   // lets a second serve take the job it still runs (the same slot twice at once)
   if (serve.lease !== undefined && durationMs(serve.lease) < MIN_LEASE_MS) ds.push(diag('E_SCHEDULE', `serve.lease ${serve.lease} is too short: a running job renews its lease every third of it, so another serve would take it over while it runs; at least ${MIN_LEASE_MS / 1000}s`, at(['serve', 'lease'])));
+  // a zero age is breached at once: /health would answer 503 for ever
+  for (const k of ['max_sync_age', 'max_data_lag'] as const) {
+    const v = serve[k];
+    if (v !== undefined && durationMs(v) <= 0) ds.push(diag('E_SCHEDULE', `serve.${k} ${v} must be longer than 0: /health would answer 503 whatever the sync does`, at(['serve', k]), k === 'max_sync_age' ? 'e.g. 15m' : 'e.g. 1h, or leave it out (not judged)'));
+  }
   // serve waits these out with timers, and a timer holds at most 2^31 - 1 ms (24.8 days): longer
   // ones fired at once (a 30d grace ended a stop after 1 ms)
   for (const k of ['lease', 'grace'] as const) {

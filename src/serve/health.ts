@@ -52,6 +52,8 @@ export interface HealthReport {
   /** when the sync state was last read from the warehouse */
   state_read_at: string | null;
   slo: { max_sync_age_seconds: number; max_data_lag_seconds: number | null };
+  /** the job running now (jobs run one at a time: a hung one holds up every schedule) */
+  running: { job: string; since: string; seconds: number } | null;
   streams: StreamHealth[];
   jobs: JobHealth[];
   problems: string[];
@@ -88,7 +90,7 @@ export function streamHealth(s: StreamState, now: number, slo: { maxSyncAgeMs: n
   };
 }
 
-export function healthReport(streams: StreamHealth[], jobs: JobHealth[], slo: { maxSyncAgeMs: number; maxDataLagMs?: number }, stateReadAt: Date | undefined, now: Date): HealthReport {
+export function healthReport(streams: StreamHealth[], jobs: JobHealth[], slo: { maxSyncAgeMs: number; maxDataLagMs?: number }, stateReadAt: Date | undefined, now: Date, running?: { job: string; since: Date }): HealthReport {
   const problems = streams.filter((s) => !s.ok).map((s) => s.problem!);
   const jobProblems = jobs.filter((j) => j.last_run?.status === 'error').map((j) => `job ${j.job} failed at ${j.last_run!.finished_at}: ${j.last_run!.message ?? 'see the log'}`);
   return {
@@ -96,6 +98,7 @@ export function healthReport(streams: StreamHealth[], jobs: JobHealth[], slo: { 
     checked_at: now.toISOString(),
     state_read_at: stateReadAt?.toISOString() ?? null,
     slo: { max_sync_age_seconds: slo.maxSyncAgeMs / 1000, max_data_lag_seconds: slo.maxDataLagMs === undefined ? null : slo.maxDataLagMs / 1000 },
+    running: running ? { job: running.job, since: running.since.toISOString(), seconds: Math.round((now.getTime() - running.since.getTime()) / 100) / 10 } : null,
     streams,
     jobs,
     problems: [...problems, ...jobProblems],

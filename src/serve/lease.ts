@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
-import { casWrite, leaseLive, PROCESS_STARTED, warehouseCas } from '../run/cas-document.js';
+import { casWrite, leaseLive, PROC_START, PROCESS_STARTED, warehouseCas } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 
 export const LEASE_TABLE = 'vigil_serve_leases';
@@ -21,6 +21,7 @@ export interface Holder {
   host: string;
   pid: number;
   started?: string;
+  proc_start?: string;
   since: string;
   until: string;
 }
@@ -71,7 +72,7 @@ export class JobLeases {
       const died = d.holder !== undefined && d.holder.owner !== this.owner;
       if (d.slot && Date.parse(d.slot) >= slot.getTime() && !died) return { ok: false, why: `the run for ${slot.toISOString()} was already claimed${d.last ? ` (${d.last.by}: ${d.last.status})` : ''}` };
       const now = Date.now();
-      const next: LeaseDoc = { ...d, slot: slot.toISOString(), previous_slot: died ? d.previous_slot : d.slot, holder: { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString() } };
+      const next: LeaseDoc = { ...d, slot: slot.toISOString(), previous_slot: died ? d.previous_slot : d.slot, holder: { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}), since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString() } };
       if ((await casWrite(cas, cur.version, next)) !== undefined) return { ok: true };
     }
     return { ok: false, why: 'another serve process claimed it at the same moment' };

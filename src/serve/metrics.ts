@@ -20,7 +20,7 @@ export class ServeMetrics {
   readonly alertsFiring: Gauge<'alert'>;
   readonly notifications: Counter<'result'>;
 
-  constructor(streams: () => StreamHealth[]) {
+  constructor(streams: () => StreamHealth[], running: () => { job: string; since: Date } | undefined) {
     const r = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.syncRows = new Counter({ name: 'vigil_sync_rows_total', help: 'Rows copied by vigil sync jobs of this process, per stream.', labelNames: ['stream'], registers: r });
@@ -47,6 +47,17 @@ export class ServeMetrics {
       collect() {
         this.reset();
         for (const s of streams()) this.set({ stream: s.stream }, s.consecutive_failures);
+      },
+    });
+    new Gauge({
+      name: 'vigil_job_running_seconds',
+      help: 'The job running now (one at a time): seconds since it started, at scrape time (no sample while none runs).',
+      labelNames: ['job'],
+      registers: r,
+      collect() {
+        this.reset();
+        const now = running();
+        if (now) this.set({ job: now.job }, (Date.now() - now.since.getTime()) / 1000);
       },
     });
     this.runStatus = new Gauge({ name: 'vigil_run_status', help: "Per job: 1 when its last run succeeded, 0 when it failed (seed 000's run_status).", labelNames: ['job'], registers: r });

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
-import { leaseLive, PROCESS_STARTED } from '../../src/run/cas-document.js';
+import { leaseLive, PROC_START, procStart, PROCESS_STARTED } from '../../src/run/cas-document.js';
 import { JobLeases, LEASE_TABLE, type LeaseDoc } from '../../src/serve/lease.js';
 
 let db: DuckDbAdapter;
@@ -80,5 +80,26 @@ describe('job leases', () => {
     expect(await c.release(db, 'j4', 'success')).toBe(true);
     const again = await new JobLeases('analytics', 60_000).claim(db, 'j4', slot('2026-12-03T09:00:00Z'));
     expect(again.ok).toBe(false);
+  });
+
+  it('on this host a holder whose process still runs keeps the job past its until (a clock stepped forward, a suspended process): only its own end or a crash frees it', async () => {
+    expect(PROC_START).toMatch(/^\d+$/); // (Linux: /proc/self/stat)
+    const past = new Date(Date.now() - 3600_000).toISOString();
+    expect(leaseLive({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, proc_start: PROC_START, until: past })).toBe(true);
+    // a pid reused by another process (another start) is not the holder; nor is a process that is gone
+    expect(leaseLive({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, proc_start: '1', until: past })).toBe(false);
+    expect(leaseLive({ host: hostname(), pid: 2 ** 22 + 1, proc_start: PROC_START, until: new Date(Date.now() + 60_000).toISOString() })).toBe(false);
+    expect(procStart(process.ppid)).toMatch(/^\d+$/);
+    // across hosts only until tells
+    expect(leaseLive({ host: 'elsewhere', pid: process.pid, proc_start: PROC_START, until: past })).toBe(false);
+    // a claim does not go through such a holder
+    const a = new JobLeases('analytics', 60_000);
+    expect(await a.claim(db, 'j5', slot('2026-12-02T05:00:00Z'))).toEqual({ ok: true });
+    const d = await doc('j5');
+    expect(d.holder?.proc_start).toBe(PROC_START);
+    d.holder!.until = past;
+    await db.execute(`update analytics.${LEASE_TABLE} set body = $1 where id = 'job:j5'`, [JSON.stringify(d)]);
+    const busy = await new JobLeases('analytics', 60_000).claim(db, 'j5', slot('2026-12-02T05:05:00Z'));
+    expect(busy.ok ? '' : busy.why).toMatch(/^running on .* \(pid \d+\) since /);
   });
 });

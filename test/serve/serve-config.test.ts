@@ -12,7 +12,8 @@ import { loadProject } from '../../src/project/load-project.js';
 import { serveConfig } from '../../src/serve/config.js';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { formatDiagnostic } from '../../src/errors.js';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { spawn } from 'node:child_process';
+import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
 import { killAll, startServe, waitFor } from '../support/serve.js';
 
 const dirs: string[] = [];
@@ -55,6 +56,10 @@ describe('serve configuration', () => {
     ['a time zone on alerts without cron (each rule has its own)', 'schedules:\n  a: { command: alerts, timezone: Europe/Paris }\n', /project\.yaml:6:\d+: .*schedules\.a: timezone goes with cron/],
     ['an empty selector', 'schedules:\n  t: { command: test, cron: "0 * * * *", select: " " }\n', /project\.yaml:6:\d+: .*schedules\.t: select is empty/],
     ['a bad duration', 'serve: { max_sync_age: 5 minutes }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /serve\.max_sync_age/],
+    // (a zero age is breached at once: /health would answer 503 for ever)
+    ['a zero max_sync_age', 'serve:\n  max_sync_age: 0s\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /project\.yaml:6:\d+: .*serve\.max_sync_age 0s must be longer than 0/],
+    ['a zero max_data_lag', 'serve: { max_data_lag: 0m }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /project\.yaml:5:\d+: .*serve\.max_data_lag 0m must be longer than 0/],
+    ['a bare port out of range', 'serve: { listen: 99999 }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /project\.yaml:5:\d+: .*serve\.listen '99999' is not an address/],
   ])('%s: an error at its line', (_name, tail, re) => {
     let ps: string[];
     try {
@@ -73,6 +78,8 @@ describe('serve configuration', () => {
     expect(diagnostics).toEqual([]);
     // every interface: :: (Node serves IPv4 on it too)
     expect(config!.listen).toEqual({ host: '::', port: 0 });
+    // a bare port, as --listen takes it (YAML reads it as a number)
+    expect(serveConfig(loadProject(project('serve: { listen: 19465 }\nschedules:\n  b: { command: build, cron: "0 * * * *" }\n'))).config!.listen).toEqual({ host: '127.0.0.1', port: 19465 });
     expect(config!.maxSyncAgeMs).toBe(300_000);
     expect(config!.jobs.map((j) => [j.name, j.command, j.cron, j.timezone, j.perRuleSchedule, j.mode, j.lookbackSeconds, j.buildAfter])).toEqual([
       ['delta', 'sync', '*/30 * * * *', 'UTC', false, 'delta', undefined, true],
@@ -131,7 +138,6 @@ describe('vigil serve on the command line', () => {
     const dir = project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n');
     expect(vigil(dir, ['build']).code).toBe(0);
     // another process holds the file (DuckDB allows one)
-    const { spawn } = await import('node:child_process');
     const holder = spawn(process.execPath, ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; const db = await DuckDBInstance.create(${JSON.stringify(join(dir, '.vigil/dev.duckdb'))}); console.log('held'); setInterval(() => db, 1000);`], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       await new Promise<void>((r) => holder.stdout!.once('data', () => r()));
@@ -224,5 +230,69 @@ describe('vigil serve on the command line', () => {
     const today = new Date();
     today.setUTCHours(0, 0, 0, 0);
     expect(later.log()).toContain(`daily: build started for ${today.toISOString()} (catching up: its last run was for ${old.toISOString()}); 2 earlier slots missed, run once`);
+  });
+});
+
+const ALWAYS = 'alerts:\n  - name: always\n    severity: critical\n    schedule: "0 0 1 1 *"\n    query: select 1 as n\n    condition: { type: threshold, column: n, op: ">", value: 0 }\n    summary: "n is {{ n }}"\n';
+const routes = (groupWait: string) => `receivers:\n  - name: pd\n    pagerduty: { routing_key_env: VIGIL_TEST_PD_KEY }\nroute:\n  receiver: pd\n  group_wait: ${groupWait}\n`;
+
+describe('vigil serve: its alerts job and its project.yaml', () => {
+  it('serve.listen takes a bare port, as --listen does (0: any free port)', async () => {
+    const srv = await startServe(project('serve: { listen: 0 }\nschedules:\n  b: { command: build, cron: "0 * * * *" }\n'));
+    expect(srv.base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await fetch(`${srv.base}/livez`)).status).toBe(200);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited).toBe(0);
+  });
+
+  it('a mistake in alerts/*.yaml is exit 2 at start with its file:line, also when the alerts job selects nothing in particular', () => {
+    const typo = ALWAYS.replace('    summary:', '    sumary:');
+    for (const job of ['{ command: alerts }', '{ command: alerts, select: [always] }']) {
+      const r = vigil(project(`schedules:\n  alerts: ${job}\n`, { 'alerts/a.yaml': typo }), ['serve', '--listen', '127.0.0.1:0']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/alerts[/\\]a\.yaml:7:\d+: .*sumary/);
+      expect(r.stdout + r.stderr).not.toMatch(/listening|\n\s+at /);
+    }
+  });
+
+  it('an alerts job whose notification is not delivered fails, as `vigil alerts evaluate` exits 1 (/metrics, /health, the log line)', async () => {
+    // no routing key: the notification stays pending in the outbox
+    const dir = project('schedules:\n  alerts: { command: alerts }\n', { 'alerts/a.yaml': ALWAYS, 'alerts/routes.yaml': routes('0s') });
+    const srv = await serve(dir, ['--run-now']);
+    const line = await waitFor(() => /^.*alerts: (OK|FAILED).*$/m.exec(srv.log())?.[0], 60_000, srv.log);
+    expect(line).toMatch(/alerts: FAILED after [\d.]+s \(1 in a row; serve keeps running\): 1 rule, 1 firing, 0 sent; 1 notification not delivered \(pending\): see vigil alerts status/);
+    expect(await (await fetch(`${srv.base}/metrics`)).text()).toMatch(/^vigil_run_status\{job="alerts"\} 0$/m);
+    const health = (await (await fetch(`${srv.base}/health`)).json()) as { status: string; problems: string[] };
+    expect(health.status).toBe('degraded');
+    expect(health.problems.join('\n')).toMatch(/job alerts failed at \S+: .*1 notification not delivered \(pending\)/);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited).toBe(0);
+    const evaluate = vigil(dir, ['alerts', 'evaluate']);
+    expect(evaluate.code).toBe(1);
+  });
+
+  it('a group_wait longer than a timer holds (30d) is waited out, not a flush in a loop (serve and run-scheduler)', async () => {
+    const dir = project('schedules:\n  alerts: { command: alerts }\n', { 'alerts/a.yaml': ALWAYS, 'alerts/routes.yaml': routes('30d') });
+    const srv = await serve(dir, ['--run-now']);
+    await waitFor(() => /alerts: OK/.test(srv.log()), 60_000, srv.log);
+    expect(srv.log()).toMatch(/held: always\{\} -> pd until/);
+    await new Promise((r) => setTimeout(r, 3000));
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited).toBe(0);
+    // (was: the timer fired after 1 ms, again and again)
+    expect(srv.log()).not.toMatch(/sent what group_wait/);
+    expect(srv.log()).not.toMatch(/TimeoutOverflowWarning/);
+
+    const sched = project('', { 'alerts/a.yaml': ALWAYS.replace('"0 0 1 1 *"', '"*/2 * * * * *"'), 'alerts/routes.yaml': routes('30d') });
+    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: sched });
+    let text = '';
+    child.stdout.on('data', (b: Buffer) => (text += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (text += b.toString()));
+    await waitFor(() => /held: always\{\} -> pd until/.test(text), 30_000, () => text);
+    await new Promise((r) => setTimeout(r, 3000));
+    child.kill('SIGTERM');
+    expect(await new Promise<number | null>((r) => child.on('close', r))).toBe(0);
+    expect(text).toMatch(/evaluated always: 1 firing/);
+    expect(text).not.toMatch(/sent what group_wait|TimeoutOverflowWarning/);
   });
 });

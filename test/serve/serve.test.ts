@@ -291,6 +291,133 @@ describe('vigil serve', () => {
     }
   });
 
+  it('a notification group_wait held when serve stopped is sent when due by the next serve, and once only', async () => {
+    const pd = await startFakePagerDuty();
+    try {
+      const dir = project('serve_held_restart', {
+        schedules: '  alerts: { command: alerts }',
+        models: {
+          'alerts/a.yaml': 'alerts:\n  - name: always\n    severity: critical\n    schedule: "0 0 1 1 *"\n    query: select 1 as n\n    condition: { type: threshold, column: n, op: ">", value: 0 }\n    summary: "n is {{ n }}"\n',
+          'alerts/routes.yaml': 'receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }\nroute:\n  receiver: pd\n  group_wait: 8s\n',
+        },
+      });
+      const env = { DATABASE_URL: url, PD_KEY: 'R0UT1NGKEY0123456789abcdefSECRET', PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
+      // the rule runs once a year: --run-now evaluates it, group_wait holds its notification, serve stops
+      const first = await startServe(dir, ['--run-now'], env);
+      await waitFor(() => /alerts: OK/.test(first.log()), 60_000, first.log);
+      expect(first.log()).toMatch(/held: always\{\} -> pd until/);
+      first.child.kill('SIGTERM');
+      expect(await first.exited, first.log()).toBe(0);
+      expect(pd.events).toHaveLength(0);
+      // the next serve has no rule due for a year: it sends the held notification when its time comes
+      const second = await startServe(dir, [], env);
+      await waitFor(() => pd.events.length > 0, 30_000, second.log);
+      await waitFor(() => /alerts: sent what group_wait \/ group_interval held: 1 sent/.test(second.log()), 10_000, second.log);
+      second.child.kill('SIGTERM');
+      expect(await second.exited, second.log()).toBe(0);
+      // and a third finds nothing left to send
+      const third = await startServe(dir, [], env);
+      await new Promise((r) => setTimeout(r, 3000));
+      third.child.kill('SIGTERM');
+      expect(await third.exited, third.log()).toBe(0);
+      expect(third.log()).not.toMatch(/sent what group_wait/);
+      expect(pd.events.map((e) => e.event_action)).toEqual(['trigger']);
+    } finally {
+      pd.close();
+    }
+  });
+
+  it('a notification left pending (no routing key) is sent by the next serve at start, though no rule is due, and once only', async () => {
+    const pd = await startFakePagerDuty();
+    try {
+      const dir = project('serve_pending_restart', {
+        schedules: '  alerts: { command: alerts }',
+        models: {
+          'alerts/a.yaml': 'alerts:\n  - name: always\n    severity: critical\n    schedule: "0 0 1 1 *"\n    query: select 1 as n\n    condition: { type: threshold, column: n, op: ">", value: 0 }\n    summary: "n is {{ n }}"\n',
+          'alerts/routes.yaml': 'receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY, server_env: PD_SERVER }\nroute:\n  receiver: pd\n  group_wait: 0s\n',
+        },
+      });
+      const env = { DATABASE_URL: url, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
+      const first = await startServe(dir, ['--run-now'], env);
+      await waitFor(() => /alerts: FAILED.*1 notification not delivered \(pending\)/.test(first.log()), 60_000, first.log);
+      first.child.kill('SIGTERM');
+      expect(await first.exited, first.log()).toBe(0);
+      // the key is set now: the next serve sends it at start (its rule is not due for a year)
+      const second = await startServe(dir, [], { ...env, PD_KEY: 'R0UT1NGKEY0123456789abcdefSECRET' });
+      await waitFor(() => pd.events.length > 0, 30_000, second.log);
+      await new Promise((r) => setTimeout(r, 2000));
+      second.child.kill('SIGTERM');
+      expect(await second.exited, second.log()).toBe(0);
+      expect(pd.events.map((e) => e.event_action)).toEqual(['trigger']);
+    } finally {
+      pd.close();
+    }
+  });
+
+  it('a stream removed from or added to sources.yml while serve runs: /health and /metrics follow the project each job compiles', async () => {
+    const s = uniqueSchema('serve_streams');
+    await source(s, 50);
+    for (const t of ['events2', 'events3']) await client.query(`create table ${s}.${t} (like ${s}.events including all); insert into ${s}.${t} select * from ${s}.events`);
+    const dir = project(s, { schedules: '  sync_often: { command: sync, cron: "*/2 * * * * *" }', serve: '  max_sync_age: 4s' });
+    const sources = (tables: string[]) =>
+      `sources:\n  - name: raw\n    schema: raw_${s}\n    sync: { from: app, schema: ${s} }\n    tables:\n${tables.map((t) => `      - name: ${t}\n        sync: { primary_key: id, cursor: created_at }\n`).join('')}`;
+    writeFileSync(join(dir, 'models/sources.yml'), sources(['events', 'events2']));
+    const srv = await serve(dir);
+    const streams = async () => {
+      const h = await health(srv.base);
+      return { h, names: h.body.streams.map((x) => x.stream).sort().join(' ') };
+    };
+    await waitFor(async () => {
+      const { h, names } = await streams();
+      return h.status === 200 && names === 'raw.events raw.events2' ? true : undefined;
+    }, 30_000, srv.log);
+    // removed: gone from /health at the next run, and its lag no longer grows in /metrics
+    writeFileSync(join(dir, 'models/sources.yml'), sources(['events']));
+    await waitFor(async () => ((await streams()).names === 'raw.events' ? true : undefined), 15_000, srv.log);
+    await new Promise((r) => setTimeout(r, 5000)); // longer than max_sync_age: raw.events2 would breach it
+    const after = await streams();
+    expect(after.names).toBe('raw.events');
+    expect(after.h.status, JSON.stringify(after.h.body)).toBe(200);
+    // (the counters and histograms keep what this process did for it)
+    expect((await scrape(srv.base)).text).not.toMatch(/^vigil_sync_(lag_seconds|consecutive_failures)\{stream="raw\.events2"/m);
+    // added: synced, judged, and measured
+    writeFileSync(join(dir, 'models/sources.yml'), sources(['events', 'events3']));
+    const added = await waitFor(async () => {
+      const { h, names } = await streams();
+      const ev3 = h.body.streams.find((x) => x.stream === 'raw.events3') as { judged?: boolean; ok: boolean; sync_lag_seconds: number | null } | undefined;
+      return names === 'raw.events raw.events3' && ev3?.judged && ev3.ok && ev3.sync_lag_seconds !== null ? h : undefined;
+    }, 30_000, srv.log);
+    expect(added.status).toBe(200);
+    const m = await scrape(srv.base);
+    expect(sample(m, 'vigil_sync_lag_seconds', { stream: 'raw.events3', lag: 'sync' })).toBeLessThan(10);
+    expect(sample(m, 'vigil_sync_consecutive_failures', { stream: 'raw.events3' })).toBe(0);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited, srv.log()).toBe(0);
+  });
+
+  it('a long build: /health and /metrics name the job running and since when; SIGTERM skips the rest naming SIGTERM (not Ctrl-C)', async () => {
+    const wh = uniqueSchema('serve_slow_wh');
+    const dir = project('serve_slow', {
+      target: `{ type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${wh} }`,
+      schedules: '  slow_build: { command: build, cron: "0 0 1 1 *" }',
+      models: { 'models/slow.sql': "{{ config(materialized='table') }}\nselect 1 as x from (select pg_sleep(6)) as s\n", 'models/after_slow.sql': "select * from {{ ref('slow') }}\n" },
+    });
+    const srv = await serve(dir, ['--run-now']);
+    const h = await waitFor(async () => {
+      const r = (await (await fetch(`${srv.base}/health`)).json()) as { running: { job: string; since: string; seconds: number } | null };
+      return r.running?.job === 'slow_build' && /vigil [\d.]+ build: target/.test(srv.log()) ? r : undefined;
+    }, 30_000, srv.log);
+    expect(Date.parse(h.running!.since)).toBeLessThanOrEqual(Date.now());
+    expect(h.running!.seconds).toBeGreaterThanOrEqual(0);
+    await new Promise((r) => setTimeout(r, 1000));
+    const m = await scrape(srv.base);
+    expect(sample(m, 'vigil_job_running_seconds', { job: 'slow_build' })).toBeGreaterThan(0.5);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited, srv.log()).toBe(0);
+    expect(srv.log()).toMatch(/SKIP .*after_slow.* \(interrupted \(SIGTERM\)\)/);
+    expect(srv.log()).not.toMatch(/Ctrl-C/);
+  });
+
   it("the shipped project's schedules: the delta sync, the build of what reads the new rows, and the alerts, under one serve", async () => {
     const raw = uniqueSchema('serve_shipped');
     const dir = makeProject({});
