@@ -21,10 +21,18 @@ const FILES = {
   'models/schema.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        data_type: integer\n',
 };
 
+/** `vigil ls -s <selector> --state prev` in `dir` (of one resource type): the names it lists. */
+function stateLs(dir: string) {
+  return (s: string, type = 'all'): string[] => {
+    const r = vigil(dir, ['ls', '-s', s, '--state', 'prev', ...(type === 'all' ? [] : ['--resource-type', type])]);
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout.trim().split('\n').filter(Boolean);
+  };
+}
+
+/** The models `vigil ls -s <sel> --state prev` lists. */
 function ls(dir: string, sel: string) {
-  const r = vigil(dir, ['ls', '-s', sel, '--state', 'prev', '--resource-type', 'model']);
-  expect(r.code, r.stderr).toBe(0);
-  return r.stdout.trim().split('\n').filter(Boolean);
+  return stateLs(dir)(sel, 'model');
 }
 
 describe('state: selection', () => {
@@ -71,11 +79,7 @@ describe('state: selection', () => {
     dirs.push(dir);
     expect(vigil(dir, ['compile']).code).toBe(0);
     cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
-    const sel = (s: string, type = 'all') => {
-      const r = vigil(dir, ['ls', '-s', s, '--state', 'prev', ...(type === 'all' ? [] : ['--resource-type', type])]);
-      expect(r.code, r.stderr).toBe(0);
-      return r.stdout.trim().split('\n').filter(Boolean);
-    };
+    const sel = stateLs(dir);
     expect(sel('state:modified')).toEqual([]);
     expect(sel('state:new')).toEqual([]);
     expect(sel('state:old', 'test')).toEqual(['a_positive', 'not_null_a_id']);
@@ -121,11 +125,7 @@ describe('state: selection', () => {
     dirs.push(dir);
     expect(vigil(dir, ['compile']).code).toBe(0);
     cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
-    const sel = (s: string, type = 'all') => {
-      const r = vigil(dir, ['ls', '-s', s, '--state', 'prev', ...(type === 'all' ? [] : ['--resource-type', type])]);
-      expect(r.code, r.stderr).toBe(0);
-      return r.stdout.trim().split('\n').filter(Boolean);
-    };
+    const sel = stateLs(dir);
     // descriptions of the source, its table and a column: no change (dbt: description changes are not changes)
     writeFileSync(join(dir, 'models/src.yml'), SRC.replace('    schema: main\n', '    description: Raw data.\n    schema: main\n').replace('      - name: t1\n', '      - name: t1\n        description: The first table.\n').replace('          - name: id\n', '          - name: id\n            description: Its key.\n'));
     expect(sel('state:modified')).toEqual([]);
