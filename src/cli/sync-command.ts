@@ -147,6 +147,9 @@ export function runSync(o: Common & { mode: 'delta' | 'full'; since?: string; lo
 async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; lookback?: string; fullRefresh?: boolean }): Promise<void> {
   const since = o.since === undefined ? undefined : timestampFlag('--since', o.since);
   if (o.lookback && o.mode !== 'full') throw new UsageError('--lookback goes with --mode full (a delta run already re-reads each stream\'s own lookback)');
+  // (the copy emptied, then read back from a point: the rest was gone, and the next delta run
+  // went on from the cursor, never reading it again — status said success)
+  if (o.fullRefresh && (o.since !== undefined || o.lookback)) throw new UsageError(`--full-refresh empties each copy and reads everything again: it takes no ${o.since !== undefined ? '--since' : '--lookback'} (to re-read a window into the copy as it is, leave --full-refresh out)`);
   const lookbackSeconds = o.lookback ? durationFlag('--lookback', o.lookback, { min: 1 }) / 1000 : undefined;
   const { c, streams, froms, problems, sourceErrors, target } = await prepare(o, 2);
   const t0 = performance.now();

@@ -538,6 +538,11 @@ describe('vigil sync', () => {
       const allowed = vigil(dir, [...cmd, '-s', 'source:raw.events', '--exclude', 'source:raw.events', '--allow-empty'], { DATABASE_URL: url });
       expect([allowed.code, allowed.stdout]).toEqual([0, expect.stringContaining('Nothing to do: the selection holds no source table with a sync block.\n')]);
     }
+    // --full-refresh reads everything again: a window with it emptied the copy and refilled part of it (exit 0, status success)
+    for (const w of [['--since', '2026-01-01'], ['--mode', 'full', '--lookback', '1h']]) {
+      const partial = vigil(dir, ['sync', '--full-refresh', ...w], { DATABASE_URL: url });
+      expect([partial.code, partial.stderr]).toEqual([2, expect.stringMatching(/^error: --full-refresh empties each copy and reads everything again: it takes no --(since|lookback)/)]);
+    }
     const runOnly = vigil(dir, ['sync', 'status', '--full-refresh'], { DATABASE_URL: url });
     expect([runOnly.code, runOnly.stderr]).toEqual([2, 'error: --full-refresh: an option of vigil sync, not of vigil sync status\n']);
     const target = vigil(dir, ['sync', 'status', '-t', 'nope'], { DATABASE_URL: url });
