@@ -3,7 +3,8 @@
  * Parses flags, calls a command, prints, and picks the exit code (0 ok, 1 a model/test/source failed, 2 usage or project error).
  * This is the one place that catches errors and turns them into text.
  */
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { VIGIL_VERSION } from '../version.js';
@@ -444,7 +445,17 @@ export function buildProgram(): Command {
 function globals(cmd: Command): { projectDir: string } {
   let c: Command | null = cmd;
   while (c?.parent) c = c.parent;
-  return { projectDir: (c?.opts().projectDir as string) ?? process.cwd() };
+  const given = c?.opts().projectDir as string | undefined;
+  if (given === undefined) return { projectDir: process.cwd() };
+  // a folder given is the project's: looked for from there up, a typo (`analytcs`) ran the
+  // project of a folder above it (`vigil clean` removed its target/)
+  const abs = resolve(given);
+  if (!existsSync(join(abs, 'project.yaml'))) {
+    const why = !existsSync(abs) ? 'no such folder' : !statSync(abs).isDirectory() ? 'not a folder' : 'no project.yaml in it';
+    const near = existsSync(dirname(abs)) ? didYouMean(basename(abs), readdirSync(dirname(abs)).filter((f) => existsSync(join(dirname(abs), f, 'project.yaml')))) : undefined;
+    throw new UsageError(`--project-dir ${given}: ${why}${near ? ` — did you mean '${join(dirname(given), near)}'?` : ''} (give the folder that holds project.yaml; without --project-dir, vigil looks from the current folder up)`);
+  }
+  return { projectDir: abs };
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -130,6 +130,26 @@ describe('an option value outside its choices', () => {
   });
 });
 
+describe('--project-dir', () => {
+  it("a folder without project.yaml is exit 2 with the nearest project folder (was: the project of a folder above it ran — vigil clean removed its target/)", () => {
+    const parent = makeProject({ 'models/a.sql': 'select 1 as id' });
+    const inner = join(parent, 'analytics');
+    cpSync(join(parent, 'project.yaml'), join(inner, 'project.yaml'));
+    try {
+      expect(vigil(parent, ['compile']).code).toBe(0);
+      const typo = vigil(parent, ['--project-dir', join(parent, 'analytcs'), 'clean']);
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toContain(`--project-dir ${join(parent, 'analytcs')}: no such folder — did you mean '${inner}'?`);
+      expect(existsSync(join(parent, 'target'))).toBe(true);
+      const sub = vigil(parent, ['--project-dir', join(parent, 'models'), 'ls']);
+      expect([sub.code, sub.stderr]).toEqual([2, expect.stringContaining('no project.yaml in it')]);
+      expect(vigil('/', ['--project-dir', parent, 'ls']).stdout.trim()).toBe('a');
+    } finally {
+      removeDir(parent);
+    }
+  });
+});
+
 describe('the file system in the way', () => {
   it('a file named target where target/ goes: one line naming the path, exit 2, no stack trace', () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as x' });
