@@ -548,7 +548,10 @@ function fileSystemProblem(e: unknown): { message: string; code: number } | unde
 
 export function reportError(e: unknown): number {
   if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    // (commander.help with an error exit code: a command group without its subcommand, `vigil
+    // alerts` from a script whose $SUBCMD is unset, or help for a typo: help shown, exit 2)
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+    if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : 2;
     return 2; // commander already printed the message
   }
   if (e instanceof ProjectError) {

@@ -130,6 +130,23 @@ describe('an option value outside its choices', () => {
   });
 });
 
+describe('a command group without its subcommand', () => {
+  it('shows its help and exits 2 (was 0: `vigil alerts $SUBCMD` with SUBCMD unset passed in CI); --help is 0', () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id' });
+    try {
+      for (const args of [['alerts'], ['docs'], ['dashboards'], ['alerts', 'help', 'evaluat'], []]) {
+        const r = vigil(dir, args);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr + r.stdout).toMatch(/Usage: vigil/);
+      }
+      expect(vigil(dir, ['alerts', '--help']).code).toBe(0);
+      expect(vigil(dir, ['help', 'alerts']).code).toBe(0);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('--project-dir', () => {
   it("a folder without project.yaml is exit 2 with the nearest project folder (was: the project of a folder above it ran — vigil clean removed its target/)", () => {
     const parent = makeProject({ 'models/a.sql': 'select 1 as id' });
