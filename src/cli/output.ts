@@ -7,12 +7,27 @@ import { relative } from 'node:path';
 import { redact } from '../secrets.js';
 
 const closed = { stdout: false, stderr: false };
+/** A write the system refused (a full disk, a read-only file: not a reader gone away), by stream. */
+const failed: { stdout?: string; stderr?: string } = {};
+
+/** A stream that cannot be written any more: the command goes on without it (and, refused, exits 1: outputFailure). */
+function broke(name: 'stdout' | 'stderr', e: NodeJS.ErrnoException): void {
+  closed[name] = true;
+  if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') failed[name] ??= e.code ? `${e.code}: ${e.message.replace(/^\w+: /, '')}` : e.message;
+}
 
 for (const [name, stream] of [['stdout', process.stdout], ['stderr', process.stderr]] as const) {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') closed[name] = true;
-    else throw e;
-  });
+  stream.on('error', (e: NodeJS.ErrnoException) => broke(name, e));
+}
+
+/**
+ * What the system refused to take of the output (`vigil build > /dev/full`): the command ran to
+ * its end, and says it here (exit 1) instead of a stack trace half-way. Forgotten once told.
+ */
+export function outputFailure(): string | undefined {
+  const f = failed.stdout ? `could not write the output (stdout): ${failed.stdout}` : failed.stderr ? `could not write to stderr: ${failed.stderr}` : undefined;
+  failed.stdout = failed.stderr = undefined;
+  return f;
 }
 
 /** A path as a message shows it: relative to the working folder when it is inside it, else absolute. */
@@ -21,11 +36,22 @@ export function shownPath(abs: string): string {
   return rel && !rel.startsWith('..') ? rel : abs;
 }
 
+// (a file as stdout is written synchronously: a refused write throws here)
 export const out = (s: string): void => {
-  if (!closed.stdout) process.stdout.write(redact(s) + '\n');
+  if (closed.stdout) return;
+  try {
+    process.stdout.write(redact(s) + '\n');
+  } catch (e) {
+    broke('stdout', e as NodeJS.ErrnoException);
+  }
 };
 export const err = (s: string): void => {
-  if (!closed.stderr) process.stderr.write(redact(s) + '\n');
+  if (closed.stderr) return;
+  try {
+    process.stderr.write(redact(s) + '\n');
+  } catch (e) {
+    broke('stderr', e as NodeJS.ErrnoException);
+  }
 };
 
 /** Wait until what was written is handed to the OS (not for a reader that went away). */

@@ -35,6 +35,17 @@ describe('output piped into head', () => {
     expect(r.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
   });
 
+  it.runIf(existsSync('/dev/full'))('output the system refuses (a full disk: /dev/full): the command runs to its end, one line, exit 1 (was: a stack trace half-way, run_results.json not written; ls exited 0)', () => {
+    const dir = project(MODELS);
+    for (const args of [['build', '--threads', '1'], ['ls']]) {
+      const r = spawnSync('bash', ['-c', `"${process.execPath}" "${VIGIL}" ${args.join(' ')} > /dev/full`], { cwd: dir, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^error: could not write the output \(stdout\): ENOSPC/m);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(JSON.parse(readFileSync(join(dir, 'target', 'run_results.json'), 'utf8')).results).toHaveLength(12);
+  });
+
   it('vigil build | head -2: the build still finishes (run_results.json) and exits with its status', () => {
     const dir = project(MODELS);
     const r = piped(dir, ['build', '--threads', '1'], 2);
