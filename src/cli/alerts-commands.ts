@@ -530,6 +530,9 @@ export async function runAlertsSilence(o: Common & { match?: string[]; for?: str
   const { parseMatcher } = await import('../alerts/routing.js');
   const { matches } = await import('../alerts/matchers.js');
   if (o.expire) {
+    // (they were ignored without a word: no new silence made)
+    const other = (['match', 'for', 'until', 'comment', 'author'] as const).filter((k) => (Array.isArray(o[k]) ? o[k]!.length : o[k] !== undefined));
+    if (other.length) throw new UsageError(`--expire ends a silence and takes no ${other.map((k) => `--${k}`).join(', ')} (to silence again, run vigil alerts silence --match ... --for ... on its own)`);
     await withStore(o, async (store) => {
       let found: string | undefined;
       let ambiguous: string[] = [];

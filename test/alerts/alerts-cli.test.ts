@@ -161,6 +161,10 @@ describe('the outbox and the status, on a state written by hand', () => {
     expect(both.code).toBe(2);
     expect(both.stderr).toContain("'ab' starts 2 silence ids (ab12, ab34): give more of the one to expire; nothing was expired");
     expect(ends()).toEqual({ ab12: 'active', ab34: 'active' });
+    // the flags of a new silence beside --expire: refused, nothing expired (were ignored without a word)
+    const mixed = vigil(dir, ['alerts', 'silence', '--state-file', '.vigil/s.json', '--expire', 'ab34', '--match', 'a=b', '--for', '3h']);
+    expect([mixed.code, mixed.stderr]).toEqual([2, expect.stringContaining('--expire ends a silence and takes no --match, --for')]);
+    expect(ends()).toEqual({ ab12: 'active', ab34: 'active' });
     const one = expire('ab3');
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toContain('Expired silence ab34.');
