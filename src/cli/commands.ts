@@ -521,6 +521,8 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
   if (command !== 'run' && command !== 'test' && command !== 'build' && command !== 'seed' && command !== 'snapshot') throw new UsageError(`${files.paths.target}/run_results.json is from '${command ?? 'an unknown command'}', which vigil retry cannot repeat`);
   const again = (last.results ?? []).filter((r) => r.resource_type !== 'operation' && (r.status === 'error' || r.status === 'fail' || r.status === 'skipped'));
   if (!again.length) {
+    // a --target or --vars given is checked all the same (a typo there was exit 0)
+    if (o.target !== undefined || o.vars !== undefined) compileForCommand({ ...o, target: o.target ?? last.metadata?.target }, { writeArtifacts: false });
     out(`Nothing to retry: the last ${command} (${last.metadata?.generated_at ?? 'at an unknown time'}) had no failure and skipped nothing.`);
     return;
   }

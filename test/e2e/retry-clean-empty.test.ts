@@ -109,6 +109,10 @@ describe('vigil retry', () => {
     const again = vigil(dir, ['retry']);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('Nothing to retry: the last build');
+    // a typo in --target or --vars is one with nothing to retry too (was: exit 0)
+    const target = vigil(dir, ['retry', '-t', 'dve']);
+    expect([target.code, target.stderr]).toEqual([2, expect.stringContaining("did you mean 'dev'?")]);
+    expect(vigil(dir, ['retry', '--vars', '{nope: 1}']).code).toBe(2);
   });
 
   it('a failed node deleted since is said and left out; the rest is retried (was: exit 2, selector matched nothing, nothing retried)', () => {
