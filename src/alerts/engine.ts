@@ -11,7 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
-import { installJinjaCompat, PRINTED_FUNCTION } from '../compile/jinja-compat.js';
+import { addPyTests, installJinjaCompat, PRINTED_FUNCTION } from '../compile/jinja-compat.js';
+import { unbox } from '../compile/py-values.js';
 import { didYouMean } from '../errors.js';
 import { redact } from '../secrets.js';
 import type { AlertRule, Severity } from './schema.js';
@@ -371,8 +372,10 @@ export function advance(
 // ---- annotations
 
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
+addPyTests(env);
 // `{{ delta_percent | signed }}`: +12.5 / -3 / 0, for deltas in messages
-env.addFilter('signed', (v: unknown) => (typeof v === 'number' && v > 0 ? `+${v}` : String(v ?? '')));
+// (a whole float, PyFloat, prints as Python does: +25.0)
+env.addFilter('signed', (v: unknown) => (typeof unbox(v) === 'number' && (unbox(v) as number) > 0 ? `+${v}` : String(v ?? '')));
 
 type TemplateContext = Record<string, unknown>;
 const contextOf = (inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): TemplateContext => ({ ...inst.values, labels: inst.labels, values: inst.values, alert: inst.alert, severity: rule?.severity ?? inst.labels.severity });

@@ -37,7 +37,8 @@ export function parseVars(v: string | undefined): Record<string, unknown> | unde
     else if (inexactInteger(x)) {
       let digits: unknown = yamlLib().parse(v, { intAsBigInt: true });
       for (const p of path) digits = (digits as Record<string, unknown>)?.[p];
-      throw new UsageError(`--vars: ${path.join('.')}: ${inexactInteger(x, typeof digits === 'bigint' ? String(digits) : undefined)}`);
+      // (a float written as one, 1.0e20, reads as a float: nothing was rounded)
+      if (typeof digits === 'bigint') throw new UsageError(`--vars: ${path.join('.')}: ${inexactInteger(x, String(digits))}`);
     }
   };
   exact(parsed, []);

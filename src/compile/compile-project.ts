@@ -35,6 +35,7 @@ import { compileDashboards, parseDashboards } from '../dashboards/compile-dashbo
 import type { CompiledDashboard } from '../dashboards/types.js';
 
 import { VIGIL_VERSION } from '../version.js';
+import { BUILD } from '../project/snapshot.js';
 import { registerCompiledSecret, isSecret, secretNames, secretPlaceholder } from '../secrets.js';
 import { durationMs } from '../time/duration.js';
 import { typeFamily } from '../adapters/type-family.js';
@@ -322,7 +323,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   // ---- render models
   const globalKey = sha(
-    JSON.stringify([VIGIL_VERSION, 'calls:macros', dialect.name, safeTarget, vars, files.macros.map((m) => [m.path, sha(m.text)])]),
+    // (BUILD: a CLI rebuilt with a template engine that renders otherwise, its version unchanged,
+    // renders again — a tuple, a float rendered before an upgrade stayed in the cache)
+    JSON.stringify([VIGIL_VERSION, BUILD, 'calls:macros', dialect.name, safeTarget, vars, files.macros.map((m) => [m.path, sha(m.text)])]),
   );
   const drafts = new Map<string, ModelDraft>();
   let cacheHits = 0;

@@ -37,11 +37,12 @@ const TESTS: Record<string, (v: unknown, arg?: unknown) => boolean> = {
   false: (v) => v === false,
   truthy: (v) => !!v,
   falsy: (v) => !v,
-  equalto: (v, a) => v === a,
-  eq: (v, a) => v === a,
-  '==': (v, a) => v === a,
-  ne: (v, a) => v !== a,
-  '!=': (v, a) => v !== a,
+  // (a whole float is a PyFloat: compared by its number)
+  equalto: (v, a) => unbox(v) === unbox(a),
+  eq: (v, a) => unbox(v) === unbox(a),
+  '==': (v, a) => unbox(v) === unbox(a),
+  ne: (v, a) => unbox(v) !== unbox(a),
+  '!=': (v, a) => unbox(v) !== unbox(a),
   gt: (v, a) => (v as number) > (a as number),
   '>': (v, a) => (v as number) > (a as number),
   ge: (v, a) => (v as number) >= (a as number),
@@ -52,7 +53,7 @@ const TESTS: Record<string, (v: unknown, arg?: unknown) => boolean> = {
   '<=': (v, a) => (v as number) <= (a as number),
   in: (v, a) => (Array.isArray(a) || typeof a === 'string' ? (a as unknown[] | string).includes(v as never) : !!a && typeof a === 'object' && Object.prototype.hasOwnProperty.call(a, v as string)),
   string: (v) => typeof v === 'string',
-  number: (v) => typeof v === 'number',
+  number: (v) => typeof unbox(v) === 'number',
 };
 
 function attr(item: unknown, path: string): unknown {
@@ -715,8 +716,18 @@ export const PRINTED_NON_FINITE = 'a value it prints is not a finite number: it 
 /** The message of a function printed without its call (template-env.ts words it for the author). */
 export const PRINTED_FUNCTION = 'attempted to output a function';
 
+/** `x is number`, `x is equalto(2)`, `is float`: a whole float is a PyFloat (py-values.ts), a number all the same. */
+export function addPyTests(env: nunjucks.Environment): void {
+  // (nunjucks has addTest; its types do not say so)
+  const add = (name: string, fn: (v: unknown, a?: unknown) => boolean) => (env as unknown as { addTest(n: string, f: (v: unknown, a?: unknown) => boolean): void }).addTest(name, fn);
+  for (const t of ['number', 'equalto', 'eq', '==', 'ne', '!=', 'sameas'] as const) add(t, (v, a) => (t === 'sameas' ? unbox(v) === unbox(a) : TESTS[t](v, a)));
+  add('float', (v) => v instanceof PyFloat || (typeof v === 'number' && !Number.isInteger(v)));
+  add('integer', (v) => typeof v === 'number' && Number.isInteger(v));
+}
+
 export function addJinjaCompat(env: nunjucks.Environment): void {
   installJinjaCompat();
+  addPyTests(env);
   env.addGlobal('namespace', (...args: unknown[]) => {
     const [pos, kw] = kwargs(args);
     const ns: Record<string, unknown> = {};

@@ -236,7 +236,7 @@ export function convertDbtProjectFile(info: DbtProjectInfo, layout: ProjectLayou
         if (Array.isArray(x)) return x.map((y, i) => exact(y, [...path, i]));
         if (isObj(x)) return Object.fromEntries(Object.entries(x).map(([k, y]) => [k, exact(y, [...path, k])]));
         const written = inexactInteger(x) ? info.yaml.scalarAt(path)?.source : undefined;
-        if (written === undefined) return x;
+        if (written === undefined || !inexactInteger(x, written)) return x;
         f.note(file, line(path), `${path.slice(1).join('.')}: ${written} is past 2^53, where a YAML number is no longer exact: copied as the string '${written}'`);
         return written;
       };

@@ -1523,6 +1523,10 @@ describe('templates: a name the instance lacks', () => {
       renderTemplate('Spike on {{ capabilty }}: {{ n }} {{ n | round(1) | string }} {% for k in [1,2] %}{{ k }}{{ loop.index }}{% endfor %}{% set z = 1 %}{{ z }} {{ labels.capability }} {{ range(2) | join(",") }}{% if last_error %}E{% endif %}{% if delta is defined %}D{{ delta }}{% endif %}[{{ labels.capability2 or shop }}]', inst as never),
     ).toBe('Spike on {{ capabilty }}: 3 3 11221 chat 0,1[]');
   });
+  it('signed and the number tests take a whole float (was: 25.0 unsigned, `is number` false)', () => {
+    const v = { labels: { alertname: 'a', severity: 'warning' }, values: { delta: 0.25, a: 1, b: 2 }, alert: 'a' };
+    expect(renderTemplate('{{ (delta * 100) | signed }} {{ (a / b * 100) | signed }} {{ (4 / 2) is number }} {{ (0 - delta) | signed }}', v as never)).toBe('+25.0 +50.0 true -0.25');
+  });
   it('unknownTemplateNames names each with the nearest name the instance has', () => {
     expect(unknownTemplateNames('{{ capabilty }} {{ n }} {{ foo | signed }}', inst as never)).toEqual([{ name: 'capabilty', hint: 'capability' }, { name: 'foo', hint: undefined }]);
   });

@@ -79,7 +79,8 @@ export async function resolveCredentials(credentials: string | undefined, env: N
   let given = credentials?.trim();
   // key JSON encoded in base64 (how CI secret stores often hold a key file): decoded
   let encoded = false;
-  if (given && !given.startsWith('{') && /^[A-Za-z0-9+/_-]{64,}={0,2}$/.test(given.replace(/\s+/g, ''))) {
+  // (a key file whose path happens to look like base64 is a file: looked for first)
+  if (given && !given.startsWith('{') && !existsSync(resolve(root, given)) && /^[A-Za-z0-9+/_-]{64,}={0,2}$/.test(given.replace(/\s+/g, ''))) {
     const text = Buffer.from(given.replace(/\s+/g, ''), 'base64').toString('utf8').trim();
     if (text.startsWith('{')) {
       given = text;
