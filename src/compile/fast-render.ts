@@ -12,7 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { ABSENCE_FILTERS, asText, compareValues, inOperator, noMethod, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, RelationPlaceholder, STRING_MEMBERS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, asText, compareValues, inOperator, noMethod, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS } from './jinja-compat.js';
 import { pyArith, pyStr, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
 
@@ -193,7 +193,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         const key = ev(n.val as AnyNode) as string;
         if (obj === undefined || obj === null) throw new FastRenderError(`'${fnName(n.target as AnyNode)}' is ${obj === null ? 'none' : 'undefined'}: it has no attribute '${String(key)}'`, n.lineno + 1, n.colno + 1);
         // (`this.schema`: one of this's parts, not a use of its placeholder)
-        const secret = obj instanceof RelationPlaceholder ? undefined : placeholderUsed(obj, `.${String(key)}`);
+        const secret = obj instanceof RelationPlaceholder ? undefined : placeholderUsed(obj, `.${String(key)}`, KEEPING_METHODS.has(String(key)));
         if (secret) throw new FastRenderError(secret, n.lineno + 1, n.colno + 1);
         // a string's Python methods (jinja-compat.ts), not JavaScript's of the same name; a
         // macro's output (a SafeString) is a string too

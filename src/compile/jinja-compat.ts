@@ -371,7 +371,7 @@ function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }):
     if (typeof args[0] !== 'string' && asText(args[0]) !== undefined) args[0] = asText(args[0]);
     const [obj, val] = args;
     // (`this.schema`: one of this's parts, not a use of its placeholder)
-    const secret = obj instanceof RelationPlaceholder ? undefined : placeholderUsed(obj, args.length === 4 ? 'a slice' : `.${String(val)}`);
+    const secret = obj instanceof RelationPlaceholder ? undefined : placeholderUsed(obj, args.length === 4 ? 'a slice' : `.${String(val)}`, args.length !== 4 && KEEPING_METHODS.has(String(val)));
     if (secret) throw new Error(secret);
     if (typeof obj === 'string' && args.length < 4 && typeof val === 'string' && Object.hasOwn(STRING_MEMBERS, val)) {
       const f = STRING_MEMBERS[val];
@@ -401,6 +401,12 @@ export class RelationPlaceholder {
 
 /** ref(), source() and this (and its parts) while a model renders (template-env.ts PLACEHOLDER_RE). */
 const RELATION_PLACEHOLDER = /\u27E6(ref|source|this):?([^\u27E7]*)\u27E7/;
+/** A value that is one relation placeholder and nothing else (`this.name`, `ref('a')`). */
+const RELATION_PLACEHOLDER_WHOLE = /^\u27E6(ref|source|this):?([^\u27E7]*)\u27E7$/;
+/** Methods that keep the characters of a placeholder inside longer text. */
+export const KEEPING_METHODS = new Set(['strip', 'lstrip', 'rstrip', 'startswith', 'endswith', 'splitlines']);
+/** Filters that keep the characters of a placeholder inside longer text (they trim, indent or measure it). */
+const KEEPING_FILTERS = new Set(['trim', 'indent', 'length', 'count', 'wordcount']);
 
 /**
  * A placeholder is text that something else replaces later: a secret's env_var() (its value
@@ -408,9 +414,13 @@ const RELATION_PLACEHOLDER = /\u27E6(ref|source|this):?([^\u27E7]*)\u27E7/;
  * known only after every model has rendered). A filter, a method, a slice, a comparison or `in`
  * would act on the placeholder, not on what replaces it: the message of the error, else undefined.
  */
-export function placeholderUsed(v: unknown, how: string): string | undefined {
+export function placeholderUsed(v: unknown, how: string, keeps = false): string | undefined {
   const s = v instanceof RelationPlaceholder ? v.toString() : asText(v);
   if (s === undefined || !s.includes('\u27E6')) return undefined;
+  // text that holds a relation among other text (`{% set q %}select ... from {{ ref('a') }}{% endset %}`):
+  // trimmed, measured, compared with other text, it is the SQL it will be (`q | trim`, `q != ''`);
+  // only what would change the placeholder's own characters (upper, replace, a slice) is refused
+  if (keeps && !hasSecretPlaceholder(s) && !RELATION_PLACEHOLDER_WHOLE.test(s.trim())) return undefined;
   if (hasSecretPlaceholder(s)) {
     const name = secretNames(s)[0];
     return `${how} would change the placeholder of the secret ${name}, not its value (which is put into the SQL only when it runs): transform it in SQL instead, e.g. upper('{{ env_var('${name}') }}')`;
@@ -427,7 +437,7 @@ export const PLACEHOLDER_USE_RE = / would (?:change|see) the placeholder of /;
 
 /** Whether `filter` would transform a placeholder: the message, else undefined. */
 export function placeholderFiltered(v: unknown, filter: string): string | undefined {
-  return SAME_TEXT_FILTERS.has(filter) ? undefined : placeholderUsed(v, `filter '${filter}'`);
+  return SAME_TEXT_FILTERS.has(filter) ? undefined : placeholderUsed(v, `filter '${filter}'`, KEEPING_FILTERS.has(filter));
 }
 
 /** Python's == on values: lists, tuples and dicts by their items; a whole float equals its int. */
@@ -447,7 +457,7 @@ export function pyEqual(a: unknown, b: unknown): boolean {
 
 /** A comparison (`==`, `<`, ...), refused on a placeholder (placeholderUsed). */
 export function compareValues(a: unknown, op: string, b: unknown): boolean {
-  const p = placeholderUsed(a, `comparing with ${op}`) ?? placeholderUsed(b, `comparing with ${op}`);
+  const p = placeholderUsed(a, `comparing with ${op}`, true) ?? placeholderUsed(b, `comparing with ${op}`, true);
   if (p) throw new Error(p);
   const x = unbox(a) as number;
   const y = unbox(b) as number;
@@ -466,7 +476,7 @@ export function compareValues(a: unknown, op: string, b: unknown): boolean {
 
 /** Python's `in`: an item of a list or tuple, a key of a dict, a part of a string; refused on a placeholder. */
 export function inOperator(key: unknown, coll: unknown): boolean {
-  const p = placeholderUsed(key, "'in'") ?? placeholderUsed(coll, "'in'");
+  const p = placeholderUsed(key, "'in'", true) ?? placeholderUsed(coll, "'in'", true);
   if (p) throw new Error(p);
   const text = asText(coll);
   if (text !== undefined) return text.includes(String(asText(key) ?? unbox(key)));

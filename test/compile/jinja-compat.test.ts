@@ -72,6 +72,8 @@ const CASES: Array<[string, string, string]> = [
   // filters that read the render's environment, and keyword arguments of filters
   ['sort, select, reject outside a loop; keyword arguments of filters', "{{ [3, 1, 2] | sort | join(',') }} {{ [3, 1, 2] | sort(reverse=true) | join(',') }} {{ [1, 2, 3] | select('odd') | join(',') }} {{ [1, 2, 3] | reject('odd') | join(',') }} {{ [{'a': 1}, {'a': 2}] | sum(attribute='a') }} {{ 'a-b' | replace('-', '+', count=1) }}", '1,2,3 3,2,1 1,3 2 3 a+b'],
   ['helpers take their arguments by the documented names', "{{ safe_divide(numerator='a', denominator='b') }} {{ dateadd(datepart='day', interval=1, from_date_or_timestamp='d') }}", "(cast(a as double) / nullif(b, 0)) (d + (1) * interval '1 day')"],
+  // text holding a relation among other text is the SQL it will be: trimmed, measured, compared (were refused as a placeholder)
+  ['text that holds a ref() may be trimmed, measured and compared', "{% set q %}  select id from {{ ref('a') }} {% endset %}{% if q | length > 0 and q != '' and 'select' in q %}[{{ q | trim }}][{{ q.strip() }}]{% endif %}", '[select id from \u27E6ref:a\u27E7][select id from \u27E6ref:a\u27E7]'],
   // ref with the project's name (dbt's two-argument form)
   ["ref('<this project>', 'model')", "{{ ref('shop', 'orders') }}", '\u27E6ref:orders\u27E7'],
 ];
