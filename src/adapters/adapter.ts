@@ -236,6 +236,9 @@ export function partitionSpec(p: unknown): PartitionSpec | undefined {
   if (typeof p === 'object') {
     const o = p as { data_type?: string; granularity?: string; range?: PartitionSpec['range'] };
     if ((o.data_type ?? 'date').toLowerCase() === 'int64') return o.range ? { field, range: o.range } : { field };
+    // neither a type nor a granularity: by the column's values (for a DATE column, its days; a
+    // text column, partitioned so on DuckDB or Postgres, failed in date_trunc on every incremental run)
+    if (o.data_type === undefined && o.granularity === undefined) return { field };
     return { field, granularity: (o.granularity ?? 'day').toLowerCase() as PartitionSpec['granularity'] };
   }
   const s = String(p).trim();

@@ -122,6 +122,11 @@ describe('DuckDbAdapter', () => {
     await db.materialize(month);
     await db.materialize(month);
     expect(await db.query('select v from analytics.by_month order by ts')).toEqual([{ v: 'new' }, { v: 'feb' }]);
+    // neither data_type nor granularity: by the column's values, whatever its type (a text column failed in date_trunc)
+    const byText = { kind: 'incremental' as const, relation: rel('by_region'), sql: "select 'eu' as region, 1 as n union all select 'us', 2", incrementalSql: "select 'eu' as region, 3 as n", strategy: 'insert_overwrite' as const, config: { partition_by: { field: 'region' } }, fullRefresh: false };
+    await db.materialize(byText);
+    await db.materialize(byText);
+    expect(await db.query('select region, n::int as n from analytics.by_region order by region')).toEqual([{ region: 'eu', n: 3 }, { region: 'us', n: 2 }]);
     // integer ranges: RANGE_BUCKET's buckets (below the start one, above the end one)
     const ranged = {
       kind: 'incremental' as const,
