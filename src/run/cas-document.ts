@@ -110,6 +110,8 @@ export interface LeaseHolder {
   started?: string;
   /** Linux: its start in clock ticks since boot (/proc/<pid>/stat), which no clock step moves */
   proc_start?: string;
+  /** when the lease was taken (with `until`: how long a lease is) */
+  since?: string;
 }
 
 /** When this process started: told apart from an earlier process that had the same pid. */
@@ -120,7 +122,10 @@ export function procStart(pid: number | 'self'): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // (the name in parentheses may hold spaces: the fields are counted after its closing one, from field 3)
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // a zombie, or a stopped process (SIGSTOP, a frozen cgroup), runs no job: as gone
+    if (/^[ZXTt]$/.test(fields[0])) return undefined;
+    return fields[19];
   } catch {
     return undefined;
   }
@@ -143,15 +148,18 @@ export function pidAlive(pid: number): boolean {
  * A lease still holds: not run out, and (on this host) its process still runs. A lease recorded
  * with this very pid on this host by a process that started at another time belonged to a
  * process that is gone (a container restarted with the same host name and pid), not to us.
- * On this host, a holder whose process still runs (the same pid and the same start, proc_start)
- * holds whatever `until` says: a clock stepped forward, or a process suspended past its lease,
- * does not hand its job to another. Across hosts only `until` tells (see docs/operations.md).
+ * On this host, a holder whose process still runs (the same pid and the same start, proc_start;
+ * not stopped, not a zombie) holds for one lease past `until`: a clock stepped forward, a process
+ * suspended a moment, does not hand its job to another; one that has not renewed for a whole
+ * lease more is wedged and does. Across hosts only `until` tells (see docs/operations.md).
  */
 export function leaseLive(h: LeaseHolder | undefined, now = Date.now()): boolean {
   if (!h) return false;
   const here = h.host === hostname();
   if (here && h.pid === process.pid && h.started !== undefined && h.started !== PROCESS_STARTED) return false;
   if (here && !pidAlive(h.pid)) return false;
-  if (here && h.proc_start !== undefined && procStart(h.pid) === h.proc_start) return true;
+  // (for one lease more at most: a holder that has not renewed by then is wedged, whatever its pid)
+  const lease = h.since ? Math.max(0, Date.parse(h.until) - Date.parse(h.since)) : 0;
+  if (here && h.proc_start !== undefined && procStart(h.pid) === h.proc_start && Date.parse(h.until) + lease > now) return true;
   return Date.parse(h.until) > now;
 }

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
+import { spawn } from 'node:child_process';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { leaseLive, PROC_START, procStart, PROCESS_STARTED } from '../../src/run/cas-document.js';
 import { JobLeases, LEASE_TABLE, type LeaseDoc } from '../../src/serve/lease.js';
@@ -82,10 +83,26 @@ describe('job leases', () => {
     expect(again.ok).toBe(false);
   });
 
-  it('on this host a holder whose process still runs keeps the job past its until (a clock stepped forward, a suspended process): only its own end or a crash frees it', async () => {
+  it('on this host a holder whose process still runs keeps the job for one lease past its until (a clock stepped forward, a suspended process); a stopped process, or one that has not renewed for a lease more, does not', async () => {
     expect(PROC_START).toMatch(/^\d+$/); // (Linux: /proc/self/stat)
-    const past = new Date(Date.now() - 3600_000).toISOString();
-    expect(leaseLive({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, proc_start: PROC_START, until: past })).toBe(true);
+    const ago = (min: number) => new Date(Date.now() - min * 60_000).toISOString();
+    const past = ago(1);
+    expect(leaseLive({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, proc_start: PROC_START, since: ago(11), until: past })).toBe(true);
+    // a lease more without renewing: wedged, whatever its pid (was: held for ever)
+    expect(leaseLive({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, proc_start: PROC_START, since: ago(70), until: ago(60) })).toBe(false);
+    // a stopped process (SIGSTOP) runs no job
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const start = procStart(child.pid!);
+      expect(start).toMatch(/^\d+$/);
+      child.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(procStart(child.pid!)).toBeUndefined();
+      expect(leaseLive({ host: hostname(), pid: child.pid!, proc_start: start, since: ago(11), until: past })).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
     // a pid reused by another process (another start) is not the holder; nor is a process that is gone
     expect(leaseLive({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, proc_start: '1', until: past })).toBe(false);
     expect(leaseLive({ host: hostname(), pid: 2 ** 22 + 1, proc_start: PROC_START, until: new Date(Date.now() + 60_000).toISOString() })).toBe(false);
@@ -97,6 +114,7 @@ describe('job leases', () => {
     expect(await a.claim(db, 'j5', slot('2026-12-02T05:00:00Z'))).toEqual({ ok: true });
     const d = await doc('j5');
     expect(d.holder?.proc_start).toBe(PROC_START);
+    d.holder!.since = ago(11);
     d.holder!.until = past;
     await db.execute(`update analytics.${LEASE_TABLE} set body = $1 where id = 'job:j5'`, [JSON.stringify(d)]);
     const busy = await new JobLeases('analytics', 60_000).claim(db, 'j5', slot('2026-12-02T05:05:00Z'));
