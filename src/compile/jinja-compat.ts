@@ -205,7 +205,8 @@ function topLevelWord(s: string, word: string, from = 0): number {
  * %}{% endif %}{% endfor %}{% for x in l %}`. `seq if c else d` is an inline if, left as it is.
  */
 export function rewriteLoopFilters(text: string): string {
-  if (!/\{%-?\s*for\b[^%]*\bif\b/.test(text)) return text;
+  // (a `%` in a string of the tag, `['a%b'] if x`, ended the quick look early: the filter was dropped)
+  if (!/\{%-?\s*for\b/.test(text) || !/\bif\b/.test(text)) return text;
   let n = 0;
   return text.replace(/\{%(-?)(\s*)for\s+([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+in\b((?:[^%'"]|'[^']*'|"[^"]*"|%(?!\}))*?)(-?)%\}/g, (tag, l: string, sp: string, targets: string, rest: string, r: string) => {
     const at = topLevelWord(rest, 'if');

@@ -63,6 +63,7 @@ const CASES: Array<[string, string, string]> = [
   // Jinja's loop filter: loop.index, loop.length and loop.last count the items kept
   ['{% for x in seq if cond %} filters the loop', "{% for x in [1, 2, 3] if x != 2 %}{{ x }}:{{ loop.index }}/{{ loop.length }}{{ ',' if not loop.last }}{% endfor %}", '1:1/2,3:2/2'],
   ['a loop filter with two variables, and the else of an empty one', "{% for k, v in {'a': 1, 'b': 0}.items() if v %}{{ k }}{{ v }}{% endfor %}|{% for x in [1] if x > 5 %}{{ x }}{% else %}none{% endfor %}|{{ [1, 2] if true else [] | length }}", 'a1|none|[1, 2]'],
+  ['a loop filter after a string holding %', "{% for x in ['a%b', 'c'] if x != 'c' %}{{ x }}{% endfor %}", 'a%b'],
   // tuples: (a, b), (a,) and () are tuples; (a) is a
   ['a tuple is a sequence, printed as Python prints one', "{{ 'dev' in ('dev', 'prod') }} {{ 'x' in ('a',) }} {{ (1, 2) }} {{ (1,) }} {{ () }} {{ (3) }} {{ ('a', 'b') | join('-') }}", 'true false (1, 2) (1,) () 3 a-b'],
   // Python's floats: `/` gives a float, `| float` and `| round` give one, 1.0 prints 1.0; ints stay ints
