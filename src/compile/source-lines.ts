@@ -47,6 +47,8 @@ const TAG = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}|\{#[\s\S]*?#\}/g;
 /** the widest gap matched line by line (template lines x rendered lines), and the most lines one template line renders to */
 const MAX_GAP = 10_000;
 const MAX_BLOCK = 100;
+/** the most characters the matching compares in one gap (~50 ms) */
+const MAX_WORK = 20_000_000;
 
 /**
  * A template line as a pattern: its text outside template code, in pieces the code separates
@@ -128,6 +130,10 @@ function gapBlocks(template: string, t0: number, t1: number, r: string[], r0: nu
   const nr = r1 - r0 + 1;
   if (nt <= 0 || nr <= 0 || nt * nr > MAX_GAP) return out;
   const pats = linePatterns(template).slice(t0, t1 + 1);
+  // the rendered lines without white space, once; and a bound on the characters compared in all
+  // (a macro rendering thousands of long lines: the guess below is the answer, not seconds of this)
+  const flat = r.slice(r0, r1 + 1).map((x) => x.replace(/\s+/g, ''));
+  let work = 0;
   const lines = template.split('\n');
   // a loop repeats its body: after its {% endfor %} line the match may go on at the line after its {% for %}
   const again = new Map<number, number>();
@@ -157,7 +163,11 @@ function gapBlocks(template: string, t0: number, t1: number, r: string[], r0: nu
       const most = p.expression ? Math.min(nr - j, MAX_BLOCK) : Math.min(nr - j, 1);
       let text = '';
       for (let k = 0; k < most; k++) {
-        text += r[r0 + j + k].replace(/\s+/g, '');
+        text += flat[j + k];
+        work += text.length;
+        if (work > MAX_WORK) return new Map();
+        // (text that no longer starts as the line does matches no longer run of it)
+        if (!text.startsWith(p.pieces[0].slice(0, text.length)) ) break;
         if (!matches(p, text)) continue;
         // the template's own text first, then a template line matched, in the fewest rendered lines
         const gain = p.literal * 1000 + 10 - (k + 1);
