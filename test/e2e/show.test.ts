@@ -200,6 +200,9 @@ select * from (values (1, 'Ann', 120.5, date '2026-01-02'), (2, 'Bob', 7, date '
     expect(j.stdout).toContain('"d": 12345678901234567890.123456,');
     expect(j.stdout).toContain('"big": 9007199254740993,');
     expect(JSON.parse(j.stdout)[0]).toMatchObject({ t: '12:34:56.123456', iv: '1 day 02:03:00', n: 'NaN', inf: 'Infinity', dt: '2026-01-02', tz: '2026-01-02 03:04:05.123456+00', f: 2.5, i: 3, b: true, l: [1, 2], j: '{"a": 1}' });
+    // arrays are lists, as DuckDB's (were Postgres' text: "{1,2}"), their exact items as text
+    const arrays = vigil(dir, ['show', '--inline', "select array[1, 2]::int8[] as a, array[1.50, 2.5]::numeric[] as b, array[date '2026-01-02'] as d", '--output', 'json'], env);
+    expect(JSON.parse(arrays.stdout)).toEqual([{ a: ['1', '2'], b: ['1.50', '2.5'], d: ['2026-01-02'] }]);
     const none = vigil(dir, ['show', '--inline', "select 1 as a, 'x' as b where false", '--output', 'csv'], env);
     expect(none.stdout).toBe('a,b\n');
     // two columns of one name: both shown, the second as DuckDB names it (was: the first dropped)

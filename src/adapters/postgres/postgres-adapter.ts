@@ -171,8 +171,11 @@ export class PostgresAdapter implements Adapter {
     // every value as the server spells it (TimeZone UTC, DateStyle ISO: timestamps to the µs,
     // numeric exactly), parsed only where JavaScript holds it exactly: booleans, small integers,
     // floats, arrays of those and of text
-    const parsed = new Set([16, 21, 23, 26, 700, 701, 1000, 1005, 1007, 1009, 1015, 1021, 1022]);
-    const getTypeParser = (oid: number, format?: 'text' | 'binary') => (parsed.has(oid) ? (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format) : (v: string) => v);
+    const parsed = new Set([16, 21, 23, 26, 700, 701, 1000, 1005, 1007, 1009, 1014, 1015, 1021, 1022]);
+    // arrays of bigint, numeric, dates, times, intervals, json, uuid: lists (as DuckDB's) of their items as Postgres spells them
+    const textArrays = new Set([1016, 1231, 1182, 1115, 1185, 1183, 1187, 1270, 199, 3807, 2951]);
+    const arrayOf = (v: string) => (pg.types as unknown as { arrayParser: { create(s: string, f: (x: string) => string): { parse(): unknown[] } } }).arrayParser.create(v, (x) => x).parse();
+    const getTypeParser = (oid: number, format?: 'text' | 'binary') => (parsed.has(oid) ? (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format) : textArrays.has(oid) ? arrayOf : (v: string) => v);
     let r;
     try {
       r = await this.pool.query({ text: sql, types: { getTypeParser } as never, rowMode: 'array' });
