@@ -279,7 +279,8 @@ export function buildProgram(): Command {
     .command('alerts')
     .description('declarative alerts in alerts/*.yaml: evaluate them on a schedule, keep their state, notify PagerDuty and Slack');
   const alertOpts = (c: Command) => commonOptions(c).option('--state-file <path>', 'keep alert state in this JSON file instead of the warehouse table vigil_alert_state (for development)');
-  alertOpts(alerts.command('check').description('validate alert files and routes, compile every query, check the receivers\' environment variables'))
+  // (check and test read no alert state: --state-file there did nothing)
+  commonOptions(alerts.command('check').description('validate alert files and routes, compile every query, check the receivers\' environment variables'))
     .option('--warehouse', "also prepare every query in the target warehouse (catches unknown columns)")
     .action(async (o, cmd: Command) => {
       const { runAlertsCheck } = await import('./alerts-commands.js');
@@ -295,7 +296,7 @@ export function buildProgram(): Command {
       const { runAlertsEvaluate } = await import('./alerts-commands.js');
       return runAlertsEvaluate({ ...globals(cmd), ...o });
     });
-  alertOpts(alerts.command('test').description('run the offline alert tests in alerts/tests/*.yaml (fixture rows, evaluation times, expected states and notifications) on an in-memory DuckDB'))
+  commonOptions(alerts.command('test').description('run the offline alert tests in alerts/tests/*.yaml (fixture rows, evaluation times, expected states and notifications) on an in-memory DuckDB'))
     .option('-s, --select <alert...>', 'only the tests of these alerts')
     .action(async (o, cmd: Command) => {
       const { runAlertsTest } = await import('./alerts-commands.js');

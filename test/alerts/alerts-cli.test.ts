@@ -150,6 +150,14 @@ describe('the outbox and the status, on a state written by hand', () => {
     expect(statuses(dir)).toEqual({ [ids[0]]: 'pending', [ids[1]]: 'pending' });
   });
 
+  it('check and test take no --state-file: they read no alert state (it was accepted and did nothing)', () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT });
+    for (const cmd of ['check', 'test']) {
+      const r = vigil(dir, ['alerts', cmd, '--state-file', 'x.json']);
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("unknown option '--state-file'")]);
+    }
+  });
+
   it('silence --expire takes a whole id or the start of exactly one (was: the first silence starting so, whichever it was)', () => {
     const sil = (id: string) => ({ id, matchers: [{ label: 'capability', op: '=', value: id }], startsAt: '2026-03-10T18:00:00.000Z', endsAt: '2099-01-01T00:00:00.000Z', comment: 'c', createdBy: 't', createdAt: '2026-03-10T18:00:00.000Z' });
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT });
