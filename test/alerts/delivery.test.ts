@@ -400,7 +400,8 @@ describe('RateLimiter', () => {
     expect(at[1]).toBeLessThan(50);
     expect(at[2]).toBeGreaterThanOrEqual(195);
     expect(at[4]).toBeGreaterThanOrEqual(395);
-    expect(at[4]).toBeLessThan(700);
+    // (no upper bound in real time: on a loaded machine the timers fire late — 757 ms was seen
+    // with a correct limiter; the fake-clock test below holds the exact times, no waiting too long)
   });
 
   it('spaces calls per a fake clock: never more than `limit` in any window', async () => {
