@@ -26,6 +26,7 @@ import { diag, type Diagnostic } from '../errors.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { mapLimit } from '../run/concurrency.js';
 import { materializeRequest } from '../run/executor.js';
+import { counted } from '../format.js';
 
 /** An alert's compiled query and where its template sits in the alert's YAML. */
 export interface CheckedQuery {
@@ -269,7 +270,7 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
   await mapLimit(jobs, checker.concurrency, (job) => job());
   // the same report whatever order the answers came in
   ds.sort((a, b) => (a.file ?? '').localeCompare(b.file ?? '') || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-  input.progress?.(`checked ${counts.models} models, ${counts.tests} tests, ${counts.alerts} alert queries, ${counts.tiles} tile queries`);
+  input.progress?.(`checked ${counted(counts.models, 'model')}, ${counted(counts.tests, 'test')}, ${counted(counts.alerts, 'alert query', 'alert queries')}, ${counted(counts.tiles, 'tile query', 'tile queries')}`);
   return { diagnostics: ds, counts };
 }
 

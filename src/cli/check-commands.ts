@@ -9,6 +9,7 @@ import { loadCache, saveCache, writeCompileArtifacts } from '../project/artifact
 import { compileProject, VIGIL_VERSION, type ResolvedTarget } from '../compile/compile-project.js';
 import type { CheckReport } from '../check/check-project.js';
 import { err, out, parseVars, select as selectFor, type Common } from './commands.js';
+import { counted } from '../format.js';
 
 export interface CheckOptions extends Common {
   /** told the first line (target and engine) once the checker is up */
@@ -61,7 +62,7 @@ export async function runCheck(o: CheckOptions): Promise<void> {
   const { report, seconds, reused } = await checkDir({ ...o, announce: out });
   if (reused) out(reused);
   const c = report.counts;
-  const what = `${c.models} models, ${c.tests} tests, ${c.alerts} alert queries, ${c.tiles} tile queries (${c.statements} statements)${c.skipped ? `; ${c.skipped} not checked because what they read has a problem` : ''}`;
+  const what = `${counted(c.models, 'model')}, ${counted(c.tests, 'test')}, ${counted(c.alerts, 'alert query', 'alert queries')}, ${counted(c.tiles, 'tile query', 'tile queries')} (${counted(c.statements, 'statement')})${c.skipped ? `; ${c.skipped} not checked because what they read has a problem` : ''}`;
   if (report.diagnostics.length) {
     err(`vigil check found ${report.diagnostics.length} problem${report.diagnostics.length === 1 ? '' : 's'} in ${what} in ${seconds.toFixed(2)}s:\n`);
     throw new ProjectError(report.diagnostics);

@@ -19,6 +19,7 @@ import { err, out } from './output.js';
 import { checkUnmatched, loadStateManifest, select } from './selection.js';
 export { err, out, checkUnmatched, loadStateManifest, select };
 import { durationFlag, keepSnapshot, open, parseAt, projectSnapshot, timestampFlag, type Common } from './command-kit.js';
+import { counted } from '../format.js';
 export { durationFlag, keepSnapshot, open, parseAt, timestampFlag, type Common };
 
 export function parseVars(v: string | undefined): Record<string, unknown> | undefined {
@@ -334,7 +335,7 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   const { getWarehouse, openOfflineEngine } = await import('../adapters/index.js');
   const { generateDemo } = await import('../demo/generate-demo.js');
   const t0 = performance.now();
-  out(`Generating demo data (${o.rows.toLocaleString('en-US')} audit rows over ${o.days} days, seed ${o.seed}, scenario ${o.scenario}) into ${target.name}:${schema}`);
+  out(`Generating demo data (${o.rows.toLocaleString('en-US')} audit rows over ${counted(o.days, 'day')}, seed ${o.seed}, scenario ${o.scenario}) into ${target.name}:${schema}`);
   const opts = { schema, rows: o.rows, days: o.days, seed: o.seed, scenario: o.scenario as never, now, auditEvents: o.auditEvents };
   let tables: Array<{ table: string; rows: number }>;
   const adapter = await open({ files, target }, 2);
@@ -376,7 +377,7 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
   let total = 0;
   let refused = 0;
   let unknown = 0;
-  out(`vigil ${VIGIL_VERSION} dry run: target ${c.target.name} (${c.target.type}${c.target.database ? `, project ${c.target.database}` : ''}), ${order.length} models; nothing is built`);
+  out(`vigil ${VIGIL_VERSION} dry run: target ${c.target.name} (${c.target.type}${c.target.database ? `, project ${c.target.database}` : ''}), ${counted(order.length, 'model')}; nothing is built`);
   for (const [i, id] of order.entries()) {
     const n = manifest.nodes[id];
     if (n.resource_type !== 'model' || !n.relation) continue;

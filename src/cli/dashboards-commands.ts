@@ -15,6 +15,7 @@ import { limiter } from '../run/concurrency.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { CompiledDashboard, TileData } from '../dashboards/types.js';
 import type { RawPage, Site, SitePage } from '../dashboards/site.js';
+import { counted } from '../format.js';
 
 
 interface Common {
@@ -113,7 +114,7 @@ export async function runDashboardsValidate(o: Common & { warehouse?: boolean })
     compileDashboards({ parsed, manifest: c.result.manifest, dialect: adapter.dialect, project: c.files.project.name, catalog, links: c.files.project.dashboards?.links }, problems);
     for (const d of problems.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
     if (hasErrors(problems)) throw new ProjectError(problems.filter((x) => x.severity === 'error'));
-    out(`...and against the warehouse catalog of target ${c.target.name}: ${catalog.size} models, every column found.`);
+    out(`...and against the warehouse catalog of target ${c.target.name}: ${counted(catalog.size, 'model')}, every column found.`);
   } finally {
     await adapter.close();
   }

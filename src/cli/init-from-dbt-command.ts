@@ -6,6 +6,7 @@
 import { relative, resolve } from 'node:path';
 import { formatDiagnostic, ProjectError, type Diagnostic } from '../errors.js';
 import { out } from './output.js';
+import { counted } from '../format.js';
 
 export async function runInitFromDbt(o: { dir: string; fromDbt: string; profiles?: string; force?: boolean }): Promise<void> {
   const { convertDbtProject, formatFinding } = await import('../project/from-dbt.js');
@@ -25,7 +26,7 @@ export async function runInitFromDbt(o: { dir: string; fromDbt: string; profiles
     const c = compileProject(files, { env: process.env });
     problems = c.diagnostics;
     const count = (t: string) => Object.values(c.manifest.nodes).filter((n) => n.resource_type === t).length;
-    summary = `${count('model')} models, ${count('seed')} seeds, ${count('snapshot')} snapshots, ${count('test')} data tests, ${count('unit_test')} unit tests`;
+    summary = `${counted(count('model'), 'model')}, ${counted(count('seed'), 'seed')}, ${counted(count('snapshot'), 'snapshot')}, ${counted(count('test'), 'data test')}, ${counted(count('unit_test'), 'unit test')}`;
   } catch (e) {
     if (!(e instanceof ProjectError)) throw e;
     problems = e.diagnostics;

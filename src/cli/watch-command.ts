@@ -14,6 +14,7 @@ import { findProjectRoot, loadProject, reloadProject, type ProjectFiles } from '
 import { loadCache, saveCache, writeCompileArtifacts, type CacheFile } from '../project/artifacts.js';
 import { selectNodes } from '../compile/selector.js';
 import { compileForCommand, err, out, parseVars, runExecute, select, type Common, type Compiled } from './commands.js';
+import { counted } from '../format.js';
 
 type Manifest = CompileResult['manifest'];
 
@@ -169,7 +170,7 @@ export async function runWatch(
       if (r) {
         const latency = performance.now() - since;
         const models = Object.values(r.c.result.manifest.nodes).filter((n) => n.resource_type === 'model').length;
-        out(`${clock()} ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ` and ${paths.length - 3} more` : ''} changed: compiled ${models} models in ${Math.round(r.ms)} ms (${Math.round(latency)} ms after the change), ${r.written} compiled file${r.written === 1 ? '' : 's'} rewritten`);
+        out(`${clock()} ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ` and ${paths.length - 3} more` : ''} changed: compiled ${counted(models, 'model')} in ${Math.round(r.ms)} ms (${Math.round(latency)} ms after the change), ${counted(r.written, 'compiled file')} rewritten`);
         saveSoon(r.c.files);
         await execute(r.c, true);
         previous = r.c.result.manifest;
@@ -224,7 +225,7 @@ export async function runWatch(
     const first = compile();
     if (first) {
       const models = Object.values(first.c.result.manifest.nodes).filter((n) => n.resource_type === 'model').length;
-      out(`${clock()} compiled ${models} models in ${Math.round(first.ms)} ms -> ${first.c.files.paths.target}/manifest.json`);
+      out(`${clock()} compiled ${counted(models, 'model')} in ${Math.round(first.ms)} ms -> ${first.c.files.paths.target}/manifest.json`);
       saveSoon(first.c.files);
       try {
         await execute(first.c, false);

@@ -201,7 +201,7 @@ tests:
 
 function aiAuditFiles(name: string): Record<string, string> {
   return {
-    'project.yaml': `# Vigil project: https://github.com/ (see docs/ in the vigil repository)
+    'project.yaml': `# Vigil project (https://www.npmjs.com/package/vigil-analytics): vigil demo writes the demo logs, vigil build builds and tests
 name: ${name}
 default_target: dev
 targets:

@@ -68,7 +68,7 @@ describe('vigil init --from-dbt on a jaffle_shop-shaped project', () => {
     expect(nc).toMatch(/store_failures: not converted/);
     expect(nc).toMatch(/analyses\/orders_by_month\.sql: 1 analysis/);
     expect(conv.stdout).toMatch(/VIGIL_PROD_PASSWORD/);
-    expect(conv.stdout).toContain('vigil compile on the converted project: OK (5 models, 3 seeds, 1 snapshots, 20 data tests');
+    expect(conv.stdout).toContain('vigil compile on the converted project: OK (5 models, 3 seeds, 1 snapshot, 20 data tests');
     expect(conv.stdout).toContain('Next: npx vigil seed && npx vigil build');
     expect(conv.stderr).toBe('');
   });

@@ -130,7 +130,7 @@ describe('--watch', () => {
     await until(w.log, 0, /watching/);
     const mark = w.log().length;
     writeFileSync(join(dir, 'models/a.sql'), 'select 42 as id\n');
-    await until(w.log, mark, /models\/a\.sql changed: compiled 1 models in \d+ ms \(\d+ ms after the change\), 1 compiled file rewritten/);
+    await until(w.log, mark, /models\/a\.sql changed: compiled 1 model in \d+ ms \(\d+ ms after the change\), 1 compiled file rewritten/);
     expect(readFileSync(join(dir, 'target/compiled/fixture/models/a.sql'), 'utf8')).toBe('select 42 as id\n');
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
@@ -153,7 +153,7 @@ describe('--watch', () => {
         renameSync(join(dir, 'models/.a.sql.swp-copy'), join(dir, 'models/a.sql'));
       } else writeFileSync(join(dir, 'models/a.sql'), text);
       // (the copy may be named in the same line: the watcher coalesces a burst of events)
-      await until(w.log, mark, /models\/a\.sql[^\n]* changed: compiled 1 models/, 15_000);
+      await until(w.log, mark, /models\/a\.sql[^\n]* changed: compiled 1 model/, 15_000);
       // (a late event of the last save may be the one logged: the edit must be compiled soon after)
       for (const deadline = Date.now() + 15_000; compiled() !== text && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
       expect(compiled(), `${how} ${i}`).toBe(text);
