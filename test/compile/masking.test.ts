@@ -212,7 +212,7 @@ describe('on a real DuckDB, through the CLI', () => {
     });
     dirs.push(dir);
     const check = vigil(dir, ['check']);
-    expect(check.stdout + check.stderr).toMatch(/OK: 1 models, 1 tests/);
+    expect(check.stdout + check.stderr).toMatch(/OK: 1 model, 1 test, /);
     expect(check.code).toBe(0);
     const r = vigil(dir, ['build']);
     expect(r.stderr).toBe('');
