@@ -264,6 +264,12 @@ export function partitionKeySql(spec: PartitionSpec, column: string): string {
   return spec.granularity ? `date_trunc('${spec.granularity}', ${column})` : column;
 }
 
+/** insert_overwrite on DuckDB and Postgres: delete from `rel` the rows in the partitions the new rows (staged in `staged`) are in. */
+export function partitionDeleteSql(rel: string, staged: string, spec: PartitionSpec, column: string): string {
+  const key = partitionKeySql(spec, column);
+  return `delete from ${rel} where ${key} in (select ${key} from ${staged})`;
+}
+
 /**
  * A column as the table spells it: `name` itself, else the one column whose name differs from it
  * only in case (SQL folds an unquoted name: dbt's unique_key='ID' reads the column id); else `name`.

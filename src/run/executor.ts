@@ -357,9 +357,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       }
       const notes = await governance(n, r.grants);
       // views the build dropped with it (Postgres' cascade) that no node of this run builds again
-      // (the model's restricted companion is: governance() above)
-      const again = (v: { schema: string; identifier: string }) => rebuiltRelations().has(`${v.schema}.${v.identifier}`) || (!!n.restricted && n.restricted.relation.schema === v.schema && n.restricted.relation.identifier === v.identifier);
-      const gone = (r.dropped ?? []).filter((v) => !again(v)).map((v) => `${v.schema}.${v.identifier}`);
+      // (the model's own restricted companion is among them: governance() above)
+      const gone = (r.dropped ?? []).map((v) => `${v.schema}.${v.identifier}`).filter((v) => !rebuiltRelations().has(v));
       const lost = gone.length ? `rebuilding it dropped ${gone.length === 1 ? 'the view' : `${gone.length} views`} that ${gone.length === 1 ? 'reads' : 'read'} it (Postgres' drop ... cascade), not rebuilt by this run: ${gone.join(', ')}; vigil run -s ${n.name}+ builds ${gone.length === 1 ? 'it' : 'them'} again` : '';
       const warning = [r.warning, lost].filter(Boolean).join('\n  warning: ');
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(notes ? { governance: notes } : {}), ...(warning ? { warning } : {}) };

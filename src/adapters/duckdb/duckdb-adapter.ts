@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { ExactNumber, hasHooks, nullKeysSql, nullKeyWarning, partitionKeySql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { ExactNumber, hasHooks, nullKeysSql, nullKeyWarning, partitionDeleteSql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -428,8 +428,7 @@ export class DuckDbAdapter implements Adapter {
           const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
           await DuckDbAdapter.run(c, `delete from ${rel} where ${tuple} in (select ${keys.join(', ')} from ${tmp})`);
         } else if (replace) {
-          const f = d.quoteIdent(replace.partition.field);
-          await DuckDbAdapter.run(c, `delete from ${rel} where ${partitionKeySql(replace.partition, f)} in (select ${partitionKeySql(replace.partition, f)} from ${tmp})`);
+          await DuckDbAdapter.run(c, partitionDeleteSql(rel, tmp, replace.partition, d.quoteIdent(replace.partition.field)));
         }
         return DuckDbAdapter.run(c, `insert into ${rel} (${into.join(', ')}) select ${from.join(', ')} from ${tmp}`);
       });

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { columnNamed, ExactNumber, nullKeysSql, nullKeyWarning, partitionKeySql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { columnNamed, ExactNumber, nullKeysSql, nullKeyWarning, partitionDeleteSql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -17,7 +17,6 @@ import type { PostgresTargetConfig } from './postgres-config.js';
 import { warehouse } from './index.js';
 import { PostgresSyncReader, PostgresSyncWriter } from './postgres-sync.js';
 
-/** Turn a driver error into a WarehouseError whose message carries `LINE n:` like DuckDB's. */
 /** The views that read a relation ($1, as SQL names it), directly or through other views: what `drop ... cascade` drops with it. */
 const DEPENDENT_VIEWS_SQL = `with recursive deps(oid) as (
     select r.ev_class from pg_depend d join pg_rewrite r on r.oid = d.objid
@@ -54,6 +53,7 @@ export async function checkout(pool: Pool): Promise<PoolClient> {
   return c;
 }
 
+/** Turn a driver error into a WarehouseError whose message carries `LINE n:` like DuckDB's. */
 export function pgError(e: unknown, sql: string): WarehouseError {
   const err = e as { message?: string; position?: string; code?: string; detail?: string; hint?: string };
   let message = err.message ?? String(e);
@@ -389,18 +389,15 @@ export class PostgresAdapter implements Adapter {
         throw e;
       }
     };
-    // `drop ... cascade` drops the views that read the relation too, wherever they are: what the
-    // catalog cache knows is asked again after such a build (it said they were there)
-    let cascaded = false;
-    // the views the cascade drops (they read the relation, or a view that does): named in the
-    // result, so a run that does not rebuild them says they are gone
-    let dropped: Relation[] = [];
+    // `drop ... cascade` drops the views that read the relation too (or a view that does),
+    // wherever they are: named in the result, so a run that does not rebuild them says they are
+    // gone; and what the catalog cache knows is asked again after such a build (undefined: no drop)
+    let dropped: Relation[] | undefined;
     const drop = async (kind: 'table' | 'view') => {
       dropped = (await c.query(DEPENDENT_VIEWS_SQL, [rel])).rows.map((x: { schema: string; name: string }) => ({ schema: x.schema, identifier: x.name }));
       await PostgresAdapter.run(c, `drop ${kind} ${rel} cascade`);
-      cascaded = true;
     };
-    const withDropped = (r: MaterializeResult): MaterializeResult => (dropped.length ? { ...r, dropped } : r);
+    const withDropped = (r: MaterializeResult): MaterializeResult => (dropped?.length ? { ...r, dropped } : r);
     if (req.kind === 'view') {
       await inTx(async () => {
         if (existing === 'table') await drop('table');
@@ -415,7 +412,7 @@ export class PostgresAdapter implements Adapter {
           await PostgresAdapter.run(c, d.createView(req.relation, req.sql));
         }
       });
-      if (cascaded) this.forgetCatalog();
+      if (dropped) this.forgetCatalog();
       remember('view');
       return withDropped({ message: 'created view' });
     }
@@ -430,7 +427,7 @@ export class PostgresAdapter implements Adapter {
         if (existing) await drop(existing);
         await PostgresAdapter.run(c, `alter table ${tmp} rename to ${d.quoteIdent(req.relation.identifier)}`);
       });
-      if (cascaded) this.forgetCatalog();
+      if (dropped) this.forgetCatalog();
       remember('table');
       return withDropped({ message: req.kind === 'incremental' ? 'created incremental table' : 'created table' });
     }
@@ -465,8 +462,7 @@ export class PostgresAdapter implements Adapter {
         const on = keys.map((k) => `t.${k} = s.${k}`).join(' and ');
         await PostgresAdapter.run(c, `delete from ${rel} as t using ${tmp} as s where ${on}`);
       } else if (replace) {
-        const f = d.quoteIdent(columnNamed(replace.partition.field, names));
-        await PostgresAdapter.run(c, `delete from ${rel} where ${partitionKeySql(replace.partition, f)} in (select ${partitionKeySql(replace.partition, f)} from ${tmp})`);
+        await PostgresAdapter.run(c, partitionDeleteSql(rel, tmp, replace.partition, d.quoteIdent(columnNamed(replace.partition.field, names))));
       }
       return PostgresAdapter.run(c, `insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
     });
