@@ -22,12 +22,20 @@ for (const [name, stream] of [['stdout', process.stdout], ['stderr', process.std
 
 /**
  * What the system refused to take of the output (`vigil build > /dev/full`): the command ran to
- * its end, and says it here (exit 1) instead of a stack trace half-way. Forgotten once told.
+ * its end, and says it here, on stderr, with an exit code of at least 1 (`code`: the command's),
+ * instead of a stack trace half-way. Forgotten once told.
  */
-export function outputFailure(): string | undefined {
-  const f = failed.stdout ? `could not write the output (stdout): ${failed.stdout}` : failed.stderr ? `could not write to stderr: ${failed.stderr}` : undefined;
+/** Forget a refused write an earlier command of this process left (the test suite's command host runs many). */
+export function clearOutputFailure(): void {
   failed.stdout = failed.stderr = undefined;
-  return f;
+}
+
+export function withOutputFailure(code: number): number {
+  const f = failed.stdout ? `could not write the output (stdout): ${failed.stdout}` : failed.stderr ? `could not write to stderr: ${failed.stderr}` : undefined;
+  clearOutputFailure();
+  if (!f) return code;
+  err(`error: ${f}`);
+  return Math.max(code, 1);
 }
 
 /** A path as a message shows it: relative to the working folder when it is inside it, else absolute. */
@@ -36,23 +44,17 @@ export function shownPath(abs: string): string {
   return rel && !rel.startsWith('..') ? rel : abs;
 }
 
-// (a file as stdout is written synchronously: a refused write throws here)
-export const out = (s: string): void => {
-  if (closed.stdout) return;
+/** A line to stdout or stderr, redacted (a file as the stream is written synchronously: a refused write throws here). */
+function writeLine(name: 'stdout' | 'stderr', s: string): void {
+  if (closed[name]) return;
   try {
-    process.stdout.write(redact(s) + '\n');
+    process[name].write(redact(s) + '\n');
   } catch (e) {
-    broke('stdout', e as NodeJS.ErrnoException);
+    broke(name, e as NodeJS.ErrnoException);
   }
-};
-export const err = (s: string): void => {
-  if (closed.stderr) return;
-  try {
-    process.stderr.write(redact(s) + '\n');
-  } catch (e) {
-    broke('stderr', e as NodeJS.ErrnoException);
-  }
-};
+}
+export const out = (s: string): void => writeLine('stdout', s);
+export const err = (s: string): void => writeLine('stderr', s);
 
 /** Wait until what was written is handed to the OS (not for a reader that went away). */
 export async function flushOutput(): Promise<void> {

@@ -10,7 +10,7 @@ import { didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseError 
 import { VIGIL_VERSION } from '../version.js';
 import { resetSecrets } from '../secrets.js';
 
-import { err, out, outputFailure, shownPath } from './output.js';
+import { clearOutputFailure, err, out, shownPath, withOutputFailure } from './output.js';
 
 function intOption(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -476,19 +476,14 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   let code = 0;
-  outputFailure();
+  clearOutputFailure();
   try {
     await program.parseAsync(argv);
     code = process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (e) {
     code = reportError(e);
   }
-  const refused = outputFailure();
-  if (refused) {
-    err(`error: ${refused}`);
-    code = Math.max(code, 1);
-  }
-  return code;
+  return withOutputFailure(code);
 }
 
 /** Commander's "argument 'x' is invalid. Allowed choices are a, b." with the nearest choice added. */
