@@ -96,7 +96,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   // the streams some sync job covers: /health judges these. Both follow the project as each job
   // compiles it (a stream added to or removed from sources.yml while serve runs)
   const checked = await checkSelections(compiled, o, config);
-  let covered = checked.covered;
+  let covered = coveredStreams(compiled.result.manifest, config);
   let streamsDeclared: SourceNode[] = Object.values(compiled.result.manifest.sources).filter((s) => s.sync);
   const leases = new JobLeases(compiled.target.schema, config.leaseMs);
   const { getWarehouse } = await import('../adapters/index.js');
@@ -587,10 +587,9 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
 
 /**
  * Selections of the jobs must match something now (a typo is an error at start). Returns the
- * streams sync jobs cover, and the alerts as loaded (when a job runs them).
+ * alerts as loaded (when a job runs them); the streams the sync jobs cover are coveredStreams().
  */
-async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Promise<{ covered: Set<string>; alerts?: Setup }> {
-  const covered = new Set<string>();
+async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Promise<{ alerts?: Setup }> {
   let alerts: Setup | undefined;
   for (const j of config.jobs) {
     const where = `schedules.${j.name} (${j.declaredAt})`;
@@ -606,7 +605,6 @@ async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Pro
         const { ids } = select(c.result.manifest, { select: j.select });
         const streams = Object.values(c.result.manifest.sources).filter((s) => s.sync && ids.has(s.unique_id));
         if (!streams.length) throw new UsageError('no source table it selects has a sync block (sync: { primary_key, cursor } under a table, and sync: { from: <postgres target> } on its source)');
-        for (const s of streams) covered.add(`${s.source_name}.${s.name}`);
         // the source databases resolve now (an unset DATABASE_URL is a mistake at start, as for
         // vigil sync, not a failure at each run)
         const { resolveTarget } = await import('../compile/resolve-target.js');
@@ -621,7 +619,7 @@ async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Pro
       throw e;
     }
   }
-  return { covered, alerts };
+  return { alerts };
 }
 
 /** The streams the sync jobs select in `manifest` (a selection that no longer matches covers none). */
