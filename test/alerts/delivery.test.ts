@@ -373,7 +373,9 @@ describe('sendSlack (@slack/webhook against the fake incoming webhook)', () => {
     try {
       const r = await send('into the void', { ...POLICY, deadlineMs: 600 });
       expect(r).toMatchObject({ status: 'retry', ambiguous: false });
-      expect(r.status === 'retry' && r.error).toMatch(/ECONNREFUSED.*gave up after \d+ attempts/);
+      // how many attempts fit in 600 ms depends on the machine's load (one was seen on a busy
+      // runner): the count is named, singular or plural, whatever it is
+      expect(r.status === 'retry' && r.error).toMatch(/ECONNREFUSED.*gave up after (1 attempt|[2-9]\d* attempts|1\d+ attempts) in /);
     } finally {
       await slack.up();
     }
