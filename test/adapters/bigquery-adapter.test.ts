@@ -70,6 +70,21 @@ describe('BigQueryAdapter on the real client', () => {
     expect(p.rows[0].d).toBeInstanceOf(ExactNumber);
   });
 
+  it('INT64 past 2^53 (FARM_FINGERPRINT ids): read exactly — a bigint from query(), its digits in preview (was: the client threw "outside the range of safe integer")', async () => {
+    fake.onQuery(/select fingerprint/, {
+      rows: [{ id: '-7079256474011520491', small: '42', neg: '-3' }],
+      fields: [{ name: 'id', type: 'INTEGER' }, { name: 'small', type: 'INTEGER' }, { name: 'neg', type: 'INT64' }],
+    });
+    const bq = await adapter();
+    const rows = await bq.query('select fingerprint');
+    expect(rows).toEqual([{ id: -7079256474011520491n, small: 42, neg: -3 }]);
+    const p = await bq.preview('select fingerprint');
+    expect(p.columns.map((c) => c.numeric)).toEqual([true, true, true]);
+    expect(String(p.rows[0].id)).toBe('-7079256474011520491');
+    expect(p.rows[0].id).toBeInstanceOf(ExactNumber);
+    expect(p.rows[0].small).toBe(42);
+  });
+
   it('dry runs report the bytes a statement would process', async () => {
     fake.onQuery(/from big_table/, { totalBytesProcessed: 5 * 2 ** 30 });
     const bq = await adapter();

@@ -142,6 +142,17 @@ function paramType(v: SqlParam): string {
   return 'STRING';
 }
 
+/**
+ * INT64 as DuckDB's reader hands BIGINT: a number while it is exact, a bigint past 2^53 (ids from
+ * FARM_FINGERPRINT, nanosecond counts). The client's default is Number(), which rounds silently.
+ */
+const INT64_EXACT = {
+  integerTypeCastFunction: (v: string): number | bigint => {
+    const n = Number(v);
+    return Number.isSafeInteger(n) ? n : BigInt(v);
+  },
+};
+
 export class BigQueryAdapter implements Adapter {
   readonly warehouse = warehouse;
   readonly type = 'bigquery';
@@ -313,7 +324,7 @@ export class BigQueryAdapter implements Adapter {
     for (;;) {
       let err: unknown;
       try {
-        const [rows, , response] = (await job.getQueryResults()) as unknown as [Row[], unknown, { numDmlAffectedRows?: string } | undefined];
+        const [rows, , response] = (await job.getQueryResults({ wrapIntegers: INT64_EXACT })) as unknown as [Row[], unknown, { numDmlAffectedRows?: string } | undefined];
         await this.finalMetadata(job, response);
         return { rows, job };
       } catch (e) {
@@ -373,6 +384,7 @@ export class BigQueryAdapter implements Adapter {
     // text in .value (to the µs), NUMERIC and BIGNUMERIC arrive as Big (exact digits)
     const plain = (v: unknown): unknown => {
       if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+      if (typeof v === 'bigint') return new ExactNumber(String(v));
       if (!v || typeof v !== 'object') return v;
       if (Array.isArray(v)) return v.map(plain);
       if (v.constructor?.name === 'Big') return new ExactNumber((v as { toFixed(): string }).toFixed());
