@@ -788,6 +788,18 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
   );
   out(`Scheduler started for ${rules.length} alert${rules.length === 1 ? '' : 's'} (Ctrl-C or SIGTERM stops it):`);
   for (const [i, r] of rules.entries()) out(`  ${r.rule.name}: "${r.rule.schedule.cron}" ${r.rule.schedule.timezone}, next ${jobs[i].nextRun()?.toISOString() ?? 'never'}`);
+  // notifications an earlier scheduler held (group_wait / group_interval) or left to retry: sent
+  // when due, not at the next cron tick of their rule (a year away for a yearly rule); the state
+  // lock keeps them from going out twice (as `vigil serve` does at its start)
+  try {
+    const peek = await peekScheduled(s, o);
+    if (peek.due) {
+      heldDue = true;
+      void flush();
+    } else wakeForHeld(peek.held);
+  } catch (e) {
+    err(`${new Date().toISOString()} could not read the alert state at start (${redact((e as Error).message.split('\n')[0])}); the next evaluation sends what is due`);
+  }
 
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

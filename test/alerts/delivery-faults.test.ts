@@ -289,6 +289,49 @@ describe('run-scheduler and group_wait', () => {
   });
 });
 
+describe('run-scheduler restarted', () => {
+  const scheduler = () => {
+    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler'], { cwd: dir, env: { ...process.env, ...env() } });
+    let log = '';
+    child.stdout.on('data', (b: Buffer) => (log += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (log += b.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', r));
+    const until = async (re: RegExp, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!re.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      return re.test(log);
+    };
+    return { child, log: () => log, closed, until };
+  };
+  let dir = '';
+
+  it('a notification group_wait held when the scheduler stopped is sent when due by the next one, though its rule is not due for a year, and once only', async () => {
+    dir = project('hook', { extraRoutes: '  group_wait: 6s\n' });
+    writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "*/3 * * * * *"'));
+    build(dir, 12);
+    const before = hook.messages.length;
+    const first = scheduler();
+    expect(await first.until(/held: many\{capability="chat"\} -> hook until/, 40_000), first.log()).toBe(true);
+    first.child.kill('SIGTERM');
+    expect(await first.closed, first.log()).toBe(0);
+    expect(hook.messages.length - before, first.log()).toBe(0);
+    // the rule now runs once a year: only the held notification's own time can send it
+    writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "0 0 1 1 *"'));
+    const second = scheduler();
+    expect(await second.until(/sent what group_wait \/ group_interval held: 1 queued, 1 sent/, 30_000), second.log()).toBe(true);
+    second.child.kill('SIGTERM');
+    expect(await second.closed, second.log()).toBe(0);
+    expect(hook.messages.length - before).toBe(1);
+    // a third finds nothing left to send
+    const third = scheduler();
+    await third.until(/sent what group_wait/, 3_000);
+    third.child.kill('SIGTERM');
+    expect(await third.closed, third.log()).toBe(0);
+    expect(third.log()).not.toMatch(/sent what group_wait/);
+    expect(hook.messages.length - before).toBe(1);
+  });
+});
+
 describe('concurrency and stuck notifications', () => {
   it('a second evaluation while one holds the DuckDB state is skipped, exit 0', async () => {
     const dir = project('hook', { state: 'warehouse' });
