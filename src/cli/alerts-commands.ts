@@ -215,7 +215,9 @@ async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Pro
   const cfg = s.files.project.alerts ?? {};
   const lease = cfg.lock_lease ? durationMs(cfg.lock_lease) : undefined;
   if (o.stateFile || cfg.state === 'file') {
-    const p = o.stateFile ?? cfg.state_file ?? '.vigil/alert-state.json';
+    // a flag's path is the working folder's, as every path flag; project.yaml's is the project's
+    if (o.stateFile) return fileStore(resolve(process.cwd(), o.stateFile), lease);
+    const p = cfg.state_file ?? '.vigil/alert-state.json';
     return fileStore(isAbsolute(p) ? p : join(s.files.root, p), lease);
   }
   if (!adapter) throw new Error('internal: warehouse state without an adapter');

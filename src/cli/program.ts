@@ -278,7 +278,7 @@ export function buildProgram(): Command {
   const alerts = program
     .command('alerts')
     .description('declarative alerts in alerts/*.yaml: evaluate them on a schedule, keep their state, notify PagerDuty and Slack');
-  const alertOpts = (c: Command) => commonOptions(c).option('--state-file <path>', 'keep alert state in this JSON file instead of the warehouse table vigil_alert_state (for development)');
+  const alertOpts = (c: Command) => commonOptions(c).option('--state-file <path>', 'keep alert state in this JSON file (relative to the working folder) instead of the warehouse table vigil_alert_state (for development)');
   // (check and test read no alert state: --state-file there did nothing)
   commonOptions(alerts.command('check').description('validate alert files and routes, compile every query, check the receivers\' environment variables'))
     .option('--warehouse', "also prepare every query in the target warehouse (catches unknown columns)")

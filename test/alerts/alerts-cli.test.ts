@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COUNTS_ALERT, makeProject, REPO, removeDir, vigil, vigilAsync, VIGIL } from '../helpers.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
@@ -156,6 +156,18 @@ describe('the outbox and the status, on a state written by hand', () => {
       const r = vigil(dir, ['alerts', cmd, '--state-file', 'x.json']);
       expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("unknown option '--state-file'")]);
     }
+  });
+
+  it('--state-file is a path from the working folder, as every path flag (was: from the project folder)', () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT });
+    const parent = join(dir, '..');
+    const name = dir.slice(parent.length + 1);
+    const r = vigil(parent, ['alerts', 'silence', '--project-dir', name, '--state-file', `${name}-state.json`, '--match', 'capability=chat', '--for', '1h', '--comment', 'c']);
+    expect(r.code, r.stderr).toBe(0);
+    const kept = JSON.parse(readFileSync(join(parent, `${name}-state.json`), 'utf8')) as { state: { silences: unknown[] } };
+    expect(kept.state.silences).toHaveLength(1);
+    expect(existsSync(join(dir, `${name}-state.json`))).toBe(false);
+    rmSync(join(parent, `${name}-state.json`));
   });
 
   it('silence --expire takes a whole id or the start of exactly one (was: the first silence starting so, whichever it was)', () => {
