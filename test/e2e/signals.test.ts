@@ -83,7 +83,7 @@ describe('Ctrl-C during a build', () => {
     // test knows m0 is running (not merely that the run started) before it presses Ctrl-C
     const dir = project({
       ...MODELS,
-      'models/m0.sql': "{{ config(materialized='table', pre_hook=\"copy (select 1 as started) to 'm0-started.csv'\") }}\nselect count(*) as id from range(0, 1000000000) as r(i) where i % 7 = 3",
+      'models/m0.sql': "{{ config(materialized='table', pre_hook=\"copy (select 1 as started) to 'm0-started.csv'\") }}\nselect count(*) as id from range(0, 400000000) as r(i) where i % 7 = 3",
     });
     // once m0 is being built
     const { code, stdout, stderr } = await ctrlCOnceStarted(dir, 'm0-started.csv');
@@ -95,12 +95,13 @@ describe('Ctrl-C during a build', () => {
     expect(m0.status).toBe('success'); // the running node finished
     expect(results.results.filter((x: { message: string }) => x.message === 'interrupted (Ctrl-C)').length).toBe(11);
     expect(stdout).toMatch(/SKIP .* \(interrupted \(Ctrl-C\)\)/);
-  });
+    // (a node of seconds on a quiet machine took over a minute beside other work: 400M rows, not 1G, and more time)
+  }, 180_000);
 
   it('during the last node: nothing is left to skip, so the run is complete: exit 0, on_run_end runs', async () => {
     const dir = project({
       'project.yaml': `${BASIC_PROJECT_YAML}on_run_end: "copy (select 1 as ended) to 'run-ended.csv'"\n`,
-      'models/only.sql': "{{ config(materialized='table', pre_hook=\"copy (select 1 as started) to 'only-started.csv'\") }}\nselect count(*) as id from range(0, 1000000000) as r(i) where i % 7 = 3",
+      'models/only.sql': "{{ config(materialized='table', pre_hook=\"copy (select 1 as started) to 'only-started.csv'\") }}\nselect count(*) as id from range(0, 400000000) as r(i) where i % 7 = 3",
     });
     const { code, stderr } = await ctrlCOnceStarted(dir, 'only-started.csv');
     expect(stderr).toMatch(/interrupted: no new node starts; waiting for the running ones/);
@@ -108,5 +109,5 @@ describe('Ctrl-C during a build', () => {
     const results = JSON.parse(readFileSync(join(dir, 'target', 'run_results.json'), 'utf8'));
     expect(results.results.map((x: { name: string; status: string }) => x.status)).toEqual(['success', 'success']);
     expect(existsSync(join(dir, 'run-ended.csv'))).toBe(true);
-  });
+  }, 180_000);
 });
