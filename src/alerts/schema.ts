@@ -8,14 +8,17 @@ import { Duration as DurationType } from '../time/duration-schema.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { PAGERDUTY_HOST_PROBLEM, pagerDutyHost } from './delivery/pagerduty.js';
 
+const RangeItem = z.union([z.string(), z.number().int()]).transform((v) => String(v));
+
 /** Alertmanager's time intervals (time-intervals.ts evaluates them). */
 export const TimeIntervalSchema = z
   .object({
     times: z.array(z.object({ start_time: z.string(), end_time: z.string() }).strict()).optional(),
     weekdays: z.array(z.string()).optional(),
-    days_of_month: z.array(z.string()).optional(),
-    months: z.array(z.string()).optional(),
-    years: z.array(z.string()).optional(),
+    // numbers too, as Alertmanager reads `days_of_month: [1, 15]`
+    days_of_month: z.array(RangeItem).optional(),
+    months: z.array(RangeItem).optional(),
+    years: z.array(RangeItem).optional(),
     location: z.string().optional(),
   })
   .strict();

@@ -43,8 +43,11 @@ function minutes(t: string): number | undefined {
 function named(v: string, names: string[], offset: number): number | undefined {
   const i = names.indexOf(v.toLowerCase());
   if (i >= 0) return i + offset;
-  return /^-?\d+$/.test(v) ? Number(v) : undefined;
+  return INTEGER.test(v) ? Number(v) : undefined;
 }
+
+/** An integer as Go's strconv.Atoi reads it: `5`, `05`, `+5`, `-5`. */
+const INTEGER = /^[-+]?\d+$/;
 
 function ranges(items: string[] | undefined, parse: (v: string) => number | undefined, what: string, check: (r: Range) => string | undefined): Range[] | string | undefined {
   if (!items) return undefined;
@@ -52,8 +55,9 @@ function ranges(items: string[] | undefined, parse: (v: string) => number | unde
   for (const item of items) {
     const [a, b, extra] = item.split(':');
     if (extra !== undefined) return `${what} '${item}' is not a value or a range 'a:b'`;
-    const from = parse(a.trim());
-    const to = b === undefined ? from : parse(b.trim());
+    // no spaces around the ends, as Alertmanager reads them ('monday : friday' is refused there)
+    const from = parse(a);
+    const to = b === undefined ? from : parse(b);
     if (from === undefined || to === undefined) return `${what} '${item}' is not valid`;
     const bad = check({ from, to });
     if (bad) return `${what} '${item}': ${bad}`;
@@ -65,12 +69,16 @@ function ranges(items: string[] | undefined, parse: (v: string) => number | unde
 /** Validate and compile one interval; a message when it is not valid. */
 export function compileInterval(ti: TimeIntervalIn): Compiled | string {
   // `Local` is the machine's own zone, as in Alertmanager
-  const c: Compiled = { location: ti.location === 'Local' ? Intl.DateTimeFormat().resolvedOptions().timeZone : (ti.location ?? 'UTC') };
+  // (an empty location is UTC, as in Alertmanager)
+  const c: Compiled = { location: ti.location === 'Local' ? Intl.DateTimeFormat().resolvedOptions().timeZone : ti.location || 'UTC' };
+  let resolved: string;
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: c.location });
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone: c.location }).resolvedOptions().timeZone;
   } catch {
     return `location '${c.location}' is not a known time zone`;
   }
+  // zone names are exact in Alertmanager (Go reads the zone's file): 'utc' is refused there
+  if (resolved !== c.location && resolved.toLowerCase() === c.location.toLowerCase()) return `location '${c.location}' is not a known time zone (did you mean '${resolved}'?)`;
   if (ti.times) {
     c.times = [];
     for (const t of ti.times) {
@@ -84,14 +92,21 @@ export function compileInterval(ti: TimeIntervalIn): Compiled | string {
   const order = (r: Range) => (r.from > r.to ? 'the start comes after the end' : undefined);
   // weekdays by name only, as Alertmanager has them
   const wd = ranges(ti.weekdays, (v) => (WEEKDAYS.includes(v.toLowerCase()) ? WEEKDAYS.indexOf(v.toLowerCase()) : undefined), 'weekday', order);
-  // as Alertmanager orders a range's ends: a negative day counts back from a 30-day month's end,
-  // so '1:-1' (the whole month) is a range and '-1:5' is not
-  const day30 = (d: number) => (d < 0 ? 30 + d : d);
-  const dm = ranges(ti.days_of_month, (v) => (/^-?\d+$/.test(v) ? Number(v) : undefined), 'day of month', (r) =>
-    r.from === 0 || r.to === 0 || Math.abs(r.from) > 31 || Math.abs(r.to) > 31 ? 'days are 1..31 or -31..-1' : day30(r.from) > day30(r.to) ? 'the start comes after the end' : undefined,
+  // as Alertmanager checks a range's ends: a negative start needs a negative end, and a negative
+  // day counts back from the shortest month's end (28 days): '1:-1' (the whole month) and
+  // '25:-3' are ranges, '26:-3' is not (in February it would end before it starts)
+  const day28 = (d: number) => (d < 0 ? 28 + d : d);
+  const dm = ranges(ti.days_of_month, (v) => (INTEGER.test(v) ? Number(v) : undefined), 'day of month', (r) =>
+    r.from === 0 || r.to === 0 || Math.abs(r.from) > 31 || Math.abs(r.to) > 31
+      ? 'days are 1..31 or -31..-1'
+      : r.from < 0 && r.to > 0
+        ? 'a range that starts from the end of the month must end from it too (a negative end)'
+        : day28(r.from) > day28(r.to)
+          ? 'the start comes after the end in some months (a negative day counts from the end of a 28-day February)'
+          : undefined,
   );
   const mo = ranges(ti.months, (v) => named(v, MONTHS, 1), 'month', (r) => (r.from < 1 || r.to > 12 ? 'months are 1..12 or january..december' : order(r)));
-  const yr = ranges(ti.years, (v) => (/^\d{4}$/.test(v) ? Number(v) : undefined), 'year', order);
+  const yr = ranges(ti.years, (v) => (/^\+?\d{4}$/.test(v) ? Number(v) : undefined), 'year', order);
   for (const r of [wd, dm, mo, yr]) if (typeof r === 'string') return r;
   c.weekdays = wd as Range[] | undefined;
   c.days = dm as Range[] | undefined;

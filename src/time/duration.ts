@@ -12,7 +12,12 @@
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
 
-export const DURATION_RE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y))+$/;
+// units largest first, each at most once, as Prometheus and Alertmanager read them (`1h30m`;
+// `30m1h` and `1h1h` are refused there, and here)
+const N = '\\d+(?:\\.\\d+)?';
+export const DURATION_RE = new RegExp(`^(?=\\d)(?:${N}y)?(?:${N}w)?(?:${N}d)?(?:${N}h)?(?:${N}m)?(?:${N}s)?(?:${N}ms)?$`);
+/** Number-unit pairs in any order: a duration whose units are only out of order or repeated. */
+const LOOSE_RE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y))+$/;
 const PART_RE = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)/g;
 
 export const DURATION_HELP = 'a duration like 30s, 15m, 1h30m, 2d or 1w (units ms, s, m, h, d, w, y)';
@@ -36,6 +41,7 @@ export const MAX_DURATION_HELP = 'at most 292y (as in Prometheus)';
 /** What is wrong with `text` as a duration ('must be ...'), or undefined. */
 export function durationProblem(text: string): string | undefined {
   const ms = durationMs(text);
+  if (Number.isNaN(ms) && LOOSE_RE.test(text)) return `must name its units largest first, each once, like 1h30m (as in Prometheus and Alertmanager)`;
   if (Number.isNaN(ms)) return `must be ${DURATION_HELP}`;
   if (ms > MAX_DURATION_MS) return `must be ${MAX_DURATION_HELP}`;
   return undefined;

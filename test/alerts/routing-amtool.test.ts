@@ -779,6 +779,7 @@ receivers: [{name: root}, {name: int}, {name: bool}, {name: float}, {name: octal
 
   describe('validation: amtool check-config fails exactly when parseRoutes reports an error', () => {
     const R = 'receivers: [{name: a}, {name: b}]\n';
+    const ti = (fields: string) => `time_intervals: [{name: x, time_intervals: [{${fields}}]}]\nroute: {receiver: a}\n${R}`;
     const TI = "time_intervals:\n  - name: offhours\n    time_intervals:\n      - weekdays: ['monday:friday']\n        times: [{start_time: '18:00', end_time: '24:00'}]\n";
     /** [what, yaml, what amtool 0.25 says (from experiment; informational)] */
     const fixed: Array<[string, string, 'accepts' | 'refuses']> = [
@@ -850,6 +851,44 @@ receivers: [{name: root}, {name: int}, {name: bool}, {name: float}, {name: octal
       ['a negative duration', `route: {receiver: a, repeat_interval: -1m}\n${R}`, 'refuses'],
       ["end_time '24:00'", `time_intervals: [{name: x, time_intervals: [{times: [{start_time: '00:00', end_time: '24:00'}]}]}]\nroute: {receiver: a, routes: [{receiver: b, mute_time_intervals: [x]}]}\n${R}`, 'accepts'],
       ['a time interval with no intervals', `time_intervals: [{name: x, time_intervals: []}]\nroute: {receiver: a, routes: [{receiver: b, active_time_intervals: [x]}]}\n${R}`, 'accepts'],
+      // days of month as Alertmanager checks a range: a negative day counts from a 28-day month's
+      // end, a negative start needs a negative end (were: counted from a 30-day month, no sign rule)
+      ...(
+        [
+          ["'25:-3'", 'accepts'],
+          ["'26:-3'", 'refuses'],
+          ["'27:-3'", 'refuses'],
+          ["'28:-2'", 'refuses'],
+          ["'29:-1'", 'refuses'],
+          ["'1:-27'", 'accepts'],
+          ["'1:-28'", 'refuses'],
+          ["'2:-28'", 'refuses'],
+          ["'-31:5'", 'refuses'],
+          ["'-30:3'", 'refuses'],
+          ["'-31:-1'", 'accepts'],
+          ["'-1:-3'", 'refuses'],
+          ["'+5'", 'accepts'],
+          ["'05'", 'accepts'],
+          ["' 1:5'", 'refuses'],
+          ["'1: 5'", 'refuses'],
+          ['1, 15', 'accepts'],
+        ] as const
+      ).map(([d, v]): [string, string, 'accepts' | 'refuses'] => [`days_of_month: [${d}]`, ti(`days_of_month: [${d}]`), v]),
+      ['months as numbers: [1, 12]', ti('months: [1, 12]'), 'accepts'],
+      ['years as a number: [2026]', ti('years: [2026]'), 'accepts'],
+      ["weekdays: ['monday : friday'] (spaces)", ti("weekdays: ['monday : friday']"), 'refuses'],
+      ["weekdays: [' monday']", ti("weekdays: [' monday']"), 'refuses'],
+      ["weekdays: ['Monday:Friday', 'SATURDAY'] (any case)", ti("weekdays: ['Monday:Friday', 'SATURDAY']"), 'accepts'],
+      ["location: 'utc' (zone names are exact)", ti("weekdays: [sunday], location: 'utc'"), 'refuses'],
+      ["location: 'america/new_york'", ti("weekdays: [sunday], location: 'america/new_york'"), 'refuses'],
+      ["location: '' (UTC)", ti("weekdays: [sunday], location: ''"), 'accepts'],
+      ["location: 'Etc/GMT+5'", ti("weekdays: [sunday], location: 'Etc/GMT+5'"), 'accepts'],
+      ["location: 'Local'", ti("weekdays: [sunday], location: 'Local'"), 'accepts'],
+      // durations: units largest first, each once (were: any order, repeats added up)
+      ['a duration with its units out of order (30m1h)', `route: {receiver: a, group_interval: 30m1h}\n${R}`, 'refuses'],
+      ['a duration with a unit twice (1h1h)', `route: {receiver: a, group_interval: 1h1h}\n${R}`, 'refuses'],
+      ['a duration 100ms500ms', `route: {receiver: a, group_wait: 100ms500ms}\n${R}`, 'refuses'],
+      ['a duration with every unit (1y2w3d4h5m6s7ms)', `route: {receiver: a, repeat_interval: 1y2w3d4h5m6s7ms}\n${R}`, 'accepts'],
     ];
     /**
      * Deliberate differences: Vigil accepts these, Alertmanager refuses them. Pinned so that a
@@ -867,6 +906,11 @@ receivers: [{name: root}, {name: int}, {name: bool}, {name: float}, {name: octal
     const stricter: Array<[string, string]> = [
       // Alertmanager trims the trailing } of a bare value, matching the literal `a{2`
       ['a bare regex value ending in } (quote it)', `route: {receiver: a, routes: [{receiver: b, matchers: ['service=~a{2}']}]}\n${R}`],
+      // months and years that never come: Alertmanager takes them and the interval never holds
+      ["months: ['13']", ti("months: ['13']")],
+      ["months: ['0']", ti("months: ['0']")],
+      ["years: ['26'] (the year 26)", ti("years: ['26']")],
+      ["years: ['-5']", ti("years: ['-5']")],
     ];
     // and random valid trees, each broken in one way
     const breakers: Array<[string, (f: GenFile) => void]> = [

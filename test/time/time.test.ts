@@ -15,8 +15,14 @@ describe('durations', () => {
     ['500ms', 500],
     ['1d12h', 129_600_000],
     ['1y', 31_536_000_000],
+    ['1y2w3d4h5m6s7ms', 31_536_000_000 + 2 * 604_800_000 + 3 * 86_400_000 + 4 * 3_600_000 + 5 * 60_000 + 6_007],
 
   ])('%s', (text, ms) => expect(durationMs(text)).toBe(ms));
+
+  it.each(['30m1h', '1h1h', '100ms500ms', '1s1m', '1d1w'])('refuses %j: units out of order or repeated, as Prometheus and Alertmanager do (was: read as their sum)', (text) => {
+    expect(durationMs(text)).toBeNaN();
+    expect((parseDuration('group_wait', text) as Error).message).toBe(`group_wait must name its units largest first, each once, like 1h30m (as in Prometheus and Alertmanager), got '${text}'`);
+  });
 
   it.each(['', '5', '1 hour', 'P1D', '-5m', '5M', '1h 30m', 'h', '1x', ' 5m'])('refuses %j', (text) => {
     expect(durationMs(text)).toBeNaN();
