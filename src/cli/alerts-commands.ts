@@ -275,13 +275,24 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
   }
   if (o.warehouse) {
     const adapter = await openWarehouse(s);
+    const { columnsJudged } = await import('../alerts/evaluate.js');
     try {
       for (const r of s.rules) {
         if (r.sql === undefined) continue;
+        let columns: string[];
         try {
-          await adapter.query(`select * from (\n${r.sql}\n) as vigil_check limit 0`);
+          const sql = `select * from (\n${r.sql}\n) as vigil_check limit 0`;
+          columns = adapter.preview ? (await adapter.preview(sql)).columns.map((c) => c.name) : (await adapter.query(sql), []);
         } catch (e) {
           problems.push(`${r.file}: alert ${r.rule.name}: the warehouse refused its query: ${(e as Error).message.split('\n')[0]}`);
+          continue;
+        }
+        // a column the rule reads that the query does not return fails every evaluation: say so
+        // now (a warehouse that names no columns for an empty result, BigQuery, is not judged)
+        if (!columns.length) continue;
+        for (const col of columnsJudged(r.rule).filter((c) => !columns.includes(c))) {
+          const hint = didYouMean(col, columns);
+          problems.push(`${r.file}: alert ${r.rule.name}: its query returns no column '${col}'${hint ? ` — did you mean '${hint}'?` : ''} (columns: ${columns.join(', ')})`);
         }
       }
       out(`  queries prepared in the warehouse: ${s.rules.filter((r) => r.sql !== undefined).length}`);

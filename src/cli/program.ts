@@ -281,7 +281,7 @@ export function buildProgram(): Command {
   const alertOpts = (c: Command) => commonOptions(c).option('--state-file <path>', 'keep alert state in this JSON file (relative to the working folder) instead of the warehouse table vigil_alert_state (for development)');
   // (check and test read no alert state: --state-file there did nothing)
   commonOptions(alerts.command('check').description('validate alert files and routes, compile every query, check the receivers\' environment variables'))
-    .option('--warehouse', "also prepare every query in the target warehouse (catches unknown columns)")
+    .option('--warehouse', "also prepare every query in the target warehouse: unknown columns in the query, and columns the rule reads (group_by, condition, time) that the query does not return")
     .action(async (o, cmd: Command) => {
       const { runAlertsCheck } = await import('./alerts-commands.js');
       return runAlertsCheck({ ...globals(cmd), ...o });

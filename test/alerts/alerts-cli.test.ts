@@ -68,6 +68,20 @@ describe('invalid alert files: one clear error each, at its line', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it('check --warehouse: a column the rule reads that its query does not return fails the check, with the column meant (was: OK, and every evaluation failed)', () => {
+    const rule = COUNTS_ALERT.replace('group_by: [capability]', 'group_by: [capabilty]').replace('column: n,', 'column: nn,');
+    const dir = project({ 'alerts/a.yaml': rule });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const r = vigil(dir, ['alerts', 'check', '--warehouse']);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stderr).toContain("error: alerts/a.yaml: alert many: its query returns no column 'capabilty' — did you mean 'capability'? (columns: capability, n)");
+    expect(r.stderr).toContain("its query returns no column 'nn'");
+    // and the rule as written passes
+    writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT);
+    const ok = vigil(dir, ['alerts', 'check', '--warehouse']);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
   it('a typo in a child route\'s key names the key meant', () => {
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': `${ROUTES}  routes:\n    - receiver: pd\n      contineu: true\n` });
     const r = vigil(dir, ['alerts', 'check']);
