@@ -142,7 +142,8 @@ export const AlertSchema = z
     sync_state: z.boolean().optional(),
     /** Rows whose `time` column is after the evaluation time (--at) are ignored. */
     time: z.string().min(1).optional(),
-    group_by: z.array(z.string().min(1)).default([]),
+    // each becomes a label: a name routes, silences and inhibit rules can match (Alertmanager's)
+    group_by: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'becomes a label, so must be a label name (letters, digits, _; alias the column in the query)')).default([]),
     condition: ConditionSchema,
     /** Evaluations in a row (a number) or how long (a duration) the condition must hold before firing. */
     for: z.union([z.number().int().nonnegative(), Duration]).default(0),
