@@ -48,9 +48,9 @@ export interface MaterializeRequest {
   /** Documentation that warehouses which store it (BigQuery) put on the table and its columns. */
   description?: string;
   columns?: Array<{ name: string; description?: string }>;
-  /** Statements run before the model's, in its transaction where the warehouse has them. */
+  /** Statements run before the model's, in its transaction where the warehouse has them (transaction: false: before it begins). */
   preHooks?: Hook[];
-  /** Statements run after the model's (on the built relation), in the same transaction. */
+  /** Statements run after the model's (on the built relation), in the same transaction (transaction: false: after it commits). */
   postHooks?: Hook[];
   /** Who may read the built relation (docs/governance.md#grants); an adapter that applies them itself says so in its result. */
   grants?: GrantRequest;
@@ -62,6 +62,8 @@ export interface Hook {
   sql: string;
   /** file:line of its definition */
   origin: string;
+  /** false: run outside the model's transaction, a pre_hook before it begins, a post_hook after it commits (absent: in it) */
+  transaction?: false;
 }
 
 /** A hook's statement failed: the message names the hook and where it is written. */
@@ -92,6 +94,20 @@ export async function withHooks<T>(req: Pick<MaterializeRequest, 'preHooks' | 'p
   await runHooks(req.preHooks, run);
   const r = await build();
   await runHooks(req.postHooks, run);
+  return r;
+}
+
+/**
+ * The model's hooks around its transaction, in dbt's order: pre-hooks with transaction: false
+ * first, each on its own (autocommit); then `tx` given the other hooks (the transaction: its
+ * pre-hooks, the build, its post-hooks); post-hooks with transaction: false once `tx` has
+ * returned (committed): a failed build runs none of those.
+ */
+export async function aroundTransaction<T>(req: Pick<MaterializeRequest, 'preHooks' | 'postHooks'>, run: (sql: string) => Promise<unknown>, tx: (inside: Pick<MaterializeRequest, 'preHooks' | 'postHooks'>) => Promise<T>): Promise<T> {
+  const inside = (h: Hook) => h.transaction !== false;
+  await runHooks(req.preHooks?.filter((h) => !inside(h)), run);
+  const r = await tx({ preHooks: req.preHooks?.filter(inside), postHooks: req.postHooks?.filter(inside) });
+  await runHooks(req.postHooks?.filter((h) => !inside(h)), run);
   return r;
 }
 

@@ -19,7 +19,7 @@ import { namingMacros, type NamingNode } from './naming-macros.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
 import { listFiles, PROJECT_FILE, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
-import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type ColumnProps, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
+import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type ColumnProps, type HookValue, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
 import { explainIssues, showPath } from '../project/issues.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
@@ -129,8 +129,15 @@ interface ModelDraft {
 /** A hook as written: its template and where it is. */
 interface HookSource {
   sql: string;
+  /** false: run outside the model's transaction */
+  transaction?: false;
   file: string;
   at: { line: number; column: number };
+}
+
+/** A pre_hook/post_hook value as written (a statement or `{sql, transaction}`): its statement and whether it runs in the transaction. */
+function hookOf(h: HookValue): { sql: string; transaction?: false } {
+  return typeof h === 'string' ? { sql: h } : h.transaction === false ? { sql: h.sql, transaction: false } : { sql: h.sql };
 }
 
 function asArray<T>(v: T | T[] | undefined): T[] {
@@ -440,17 +447,21 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // hooks add up (as in dbt): the project's defaults run first, then the folders', the properties', then config()'s
     const hookSources = (kind: 'pre_hook' | 'post_hook'): HookSource[] => {
       const out: HookSource[] = [];
-      const fromYaml = (v: string | string[] | undefined, src: YamlSource, path: (string | number)[], file: string) =>
-        asArray(v).forEach((sql, i) => out.push({ sql, file, at: src.locate(Array.isArray(v) ? [...path, i] : path) }));
+      const fromYaml = (v: HookValue | HookValue[] | undefined, src: YamlSource, path: (string | number)[], file: string) =>
+        asArray(v).forEach((h, i) => {
+          const where = Array.isArray(v) ? [...path, i] : path;
+          // (a mapping's template is its sql:, located there)
+          out.push({ ...hookOf(h), file, at: src.locate(typeof h === 'string' ? where : [...where, 'sql']) });
+        });
       fromYaml(defaults[kind], files.projectYaml, ['defaults', kind], 'project.yaml');
       for (const l of folder) fromYaml(l.config[kind], files.projectYaml, ['models', ...l.path, `+${kind}`], 'project.yaml');
       if (d.props) fromYaml(d.props.p.config?.[kind], d.props.src, [...d.props.path, 'config', kind], d.props.file);
       if (r.success && r.data[kind] !== undefined) {
         // each where its config() call writes it: the n-th `post_hook=` for the n-th call giving one
         const written = [...d.file.text.matchAll(new RegExp(`\\b${kind}\\s*=`, 'g'))];
-        asArray(r.data[kind]).forEach((sql, i) => {
+        asArray(r.data[kind]).forEach((h, i) => {
           const m = written[d.calls.hookCalls?.[kind]?.[i] ?? 0] ?? written[0];
-          out.push({ sql, file: d.file.path, at: m ? lineColAt(d.file.text, m.index!) : { line: 1, column: 1 } });
+          out.push({ ...hookOf(h), file: d.file.path, at: m ? lineColAt(d.file.text, m.index!) : { line: 1, column: 1 } });
         });
       }
       return out;
@@ -471,7 +482,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       return { file: d.file.path, line: 1, column: 1 };
     };
     if (merged.retention) d.retentionAt = d.configAt('retention');
-    const hookConfig = Object.fromEntries((['pre_hook', 'post_hook'] as const).filter((k) => d.hooks![k].length).map((k) => [k, d.hooks![k].map((h) => h.sql)]));
+    // (a hook in the transaction as its statement, one outside it as dbt's mapping)
+    const hookConfig = Object.fromEntries((['pre_hook', 'post_hook'] as const).filter((k) => d.hooks![k].length).map((k) => [k, d.hooks![k].map((h) => (h.transaction === false ? { sql: h.sql, transaction: false } : h.sql))]));
     d.config = { ...merged, ...hookConfig, materialized: merged.materialized ?? 'view', tags };
     if (d.config.materialized === 'ephemeral' && (d.hooks.pre_hook.length || d.hooks.post_hook.length)) {
       const h = [...d.hooks.pre_hook, ...d.hooks.post_hook][0];
@@ -1417,7 +1429,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const list: Hook[] = [];
       for (const h of d.hooks[kind]) {
         const c = compileAdHoc(h.file, h.sql, h.at, { self: d, hook: true });
-        if (c) list.push({ kind, sql: c.sql, origin: `${h.file}:${h.at.line}` });
+        if (c) list.push({ kind, sql: c.sql, origin: `${h.file}:${h.at.line}`, ...(h.transaction === false ? { transaction: false as const } : {}) });
       }
       if (list.length) node[kind === 'pre_hook' ? 'pre_hooks' : 'post_hooks'] = list;
     }

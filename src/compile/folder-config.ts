@@ -80,7 +80,8 @@ export function folderLevels(tree: unknown, opts: { project: string; folders: Se
     }
     const r = ModelConfigSchema.safeParse(cfg);
     if (!r.success) {
-      for (const p of explainIssues(ModelConfigSchema, cfg, r.error.issues)) ds.push(diag('E_CONFIG', `models: +${showPath(p.path)}: ${p.message}`, at([...path, `+${String(p.path[0])}`])));
+      // (a mistake inside a value, a hook's mapping: at its own line)
+      for (const p of explainIssues(ModelConfigSchema, cfg, r.error.issues)) ds.push(diag('E_CONFIG', `models: +${showPath(p.path)}: ${p.message}`, p.path.length > 1 ? at([...path, `+${String(p.path[0])}`, ...(p.path.slice(1) as Array<string | number>)], p.key) : at([...path, `+${String(p.path[0])}`])));
       return;
     }
     if (Object.keys(r.data).length) levels.push({ prefix, config: r.data, path });

@@ -271,6 +271,18 @@ export class TemplateEnv {
       mergeConfigCall(self.current, k);
       return '';
     });
+    // dbt's before_begin("sql") / after_commit("sql"): a pre_hook/post_hook run outside the model's transaction
+    for (const name of ['before_begin', 'after_commit']) {
+      this.env.addGlobal(name, (...args: unknown[]) => {
+        const k = kw(args);
+        const given = [...args.filter((a) => !isKw(a)), ...Object.values(k)];
+        const other = Object.keys(k).find((x) => x !== 'sql');
+        if (other) throw new Error(`${name}(sql) has no argument '${other}'${didYouMean(other, ['sql']) ? " — did you mean 'sql'?" : ''}`);
+        const sql = asText(given[0]);
+        if (given.length !== 1 || !sql) throw new Error(`${name}() takes one statement, e.g. ${name}("vacuum {{ this }}")`);
+        return { sql, transaction: false };
+      });
+    }
     this.env.addGlobal('var', (name: unknown, ...rest: unknown[]) => {
       const key = String(name);
       (self.current.varsRead ??= []).push(key);

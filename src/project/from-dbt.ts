@@ -166,15 +166,16 @@ const configShape = ModelConfigSchema.shape as unknown as Record<string, { safeP
 const seedShape = SeedConfigSchema.shape as unknown as Record<string, { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ message: string }> } } }>;
 const SEED_CONFIG_KEYS = Object.keys(SeedConfigSchema.shape);
 
-/** dbt's `+pre-hook: [{sql: ..., transaction: false}]` as Vigil's list of statements. */
-function hookValue(v: unknown, at: { file: string; line?: number }, f: Findings): string[] | undefined {
-  const out: string[] = [];
+/** A hook as Vigil writes it: its statement, and transaction: false when it runs outside the model's transaction. */
+type HookEntry = { sql: string; transaction?: false };
+
+/** dbt's `+pre-hook: [{sql: ..., transaction: false}]` as Vigil's list of hooks. */
+function hookValue(v: unknown, at: { file: string; line?: number }, f: Findings): HookEntry[] | undefined {
+  const out: HookEntry[] = [];
   for (const h of asList(v)) {
-    if (typeof h === 'string') out.push(h);
-    else if (isObj(h) && typeof h.sql === 'string') {
-      out.push(h.sql);
-      if (h.transaction === false) f.note(at.file, at.line, 'a hook with transaction: false runs in the model\'s transaction in Vigil (DuckDB, Postgres)');
-    } else {
+    if (typeof h === 'string') out.push({ sql: h });
+    else if (isObj(h) && typeof h.sql === 'string') out.push(h.transaction === false ? { sql: h.sql, transaction: false } : { sql: h.sql });
+    else {
       f.nc(at.file, at.line, 'a hook that is neither SQL text nor {sql: ...}: not converted');
       return undefined;
     }
@@ -183,9 +184,9 @@ function hookValue(v: unknown, at: { file: string; line?: number }, f: Findings)
 }
 
 /** A hook kept only when Vigil can render it (no log(), run_query(), ...). */
-function usableHooks(sqls: string[], at: { file: string; line?: number }, key: string, f: Findings, scan: ScanOptions): string[] {
-  return sqls.filter((sql) => {
-    const problems = scanTemplate(sql, 'hook', scan);
+function usableHooks(hooks: HookEntry[], at: { file: string; line?: number }, key: string, f: Findings, scan: ScanOptions): HookEntry[] {
+  return hooks.filter((h) => {
+    const problems = scanTemplate(h.sql, 'hook', scan);
     for (const p of problems) f.nc(at.file, at.line, `${key}: ${p.message}; the hook is not converted`);
     return problems.length === 0;
   });
@@ -275,9 +276,10 @@ export function convertDbtProjectFile(info: DbtProjectInfo, layout: ProjectLayou
   ] as const) {
     if (v[dbtKey] === undefined || v[dbtKey] === null) continue;
     const at = { file, line: line([dbtKey]) };
-    const sqls = hookValue(v[dbtKey], at, f);
-    if (!sqls) continue;
-    const ok = usableHooks(sqls, at, dbtKey, f, scan);
+    const hooks = hookValue(v[dbtKey], at, f);
+    if (!hooks) continue;
+    // (Vigil runs each of these by itself, never in a transaction: transaction: false is what they do already)
+    const ok = usableHooks(hooks, at, dbtKey, f, scan).map((h) => h.sql);
     if (ok.length) project[key] = ok;
   }
 
@@ -337,9 +339,10 @@ function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLa
         }
         let val: unknown = value;
         if (bare === 'pre_hook' || bare === 'post_hook') {
-          const sqls = hookValue(value, at, f);
-          if (!sqls) continue;
-          const ok = usableHooks(sqls, at, key, f, scan);
+          const hooks = hookValue(value, at, f);
+          if (!hooks) continue;
+          // a statement, or a mapping for one outside the model's transaction (as dbt writes it)
+          const ok = usableHooks(hooks, at, key, f, scan).map((h) => (h.transaction === false ? h : h.sql));
           if (!ok.length) continue;
           val = ok.length === 1 && !Array.isArray(value) ? ok[0] : ok;
         }

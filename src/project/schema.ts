@@ -13,8 +13,18 @@ const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
 export const MATERIALIZATIONS = ['view', 'table', 'incremental', 'ephemeral'] as const;
 export type Materialization = (typeof MATERIALIZATIONS)[number];
 
-/** A hook: one SQL statement (a template) or a list of them, run in order. */
-const HookList = z.union([z.string().min(1), z.array(z.string().min(1))]);
+/**
+ * A model's hook: one SQL statement (a template), or dbt's `{sql, transaction}`, where
+ * transaction: false runs it outside the model's transaction (docs/models.md#hooks).
+ */
+const HookSql = z.string().min(1);
+const HookMapping = z.object({ sql: z.string().min(1), transaction: z.boolean().optional() }).strict();
+const Hook = z.union([HookSql, HookMapping]);
+export type HookValue = z.infer<typeof Hook>;
+/** A model's pre_hook/post_hook: one hook or a list of them, run in order (one union: its mistakes are explained at their key). */
+const HookList = z.union([HookSql, HookMapping, z.array(Hook)]);
+/** on_run_start/on_run_end: statements, each run by itself (never in a transaction). */
+const RunHookList = z.union([HookSql, z.array(HookSql)]);
 
 /**
  * `retention:` of a model or a source table (docs/governance.md#retention): rows whose `column`
@@ -361,8 +371,8 @@ export const ProjectFileSchema = z
     /** Folder-level model configs (`staging: { +materialized: view }`): checked by compile/folder-config.ts, which knows the folders. */
     models: z.unknown().optional(),
     /** Statements run once before the first node of run/test/build, and once after the last. */
-    on_run_start: HookList.optional(),
-    on_run_end: HookList.optional(),
+    on_run_start: RunHookList.optional(),
+    on_run_end: RunHookList.optional(),
     /** Where `vigil alerts` keeps its state: in the warehouse (shared by scheduled CI runs) or a local file. */
     alerts: z
       .object({

@@ -216,7 +216,11 @@ function fmtTime(s: number): string {
  */
 function describeError(e: unknown, node: PlanNode): string {
   // a hook's failure points at the hook, where it is written
-  if (e instanceof HookError) return `${e.hook.origin} (${e.hook.kind} of ${node.file})\n    ${indent(e.cause instanceof Error ? e.cause.message : String(e.cause))}`;
+  // (one run after the build committed: the relation is the new one already)
+  if (e instanceof HookError) {
+    const after = e.hook.kind === 'post_hook' && e.hook.transaction === false ? `, run after the build committed: the build of ${node.name} stays` : '';
+    return `${e.hook.origin} (${e.hook.kind} of ${node.file}${after})\n    ${indent(e.cause instanceof Error ? e.cause.message : String(e.cause))}`;
+  }
   const raw = e instanceof Error ? e.message : String(e);
   const candidates: Array<[string | undefined, string]> =
     node.resource_type === 'model' ? [[node.compiled_sql_incremental, node.compiled_path_incremental ?? node.compiled_path], [node.compiled_sql, node.compiled_path]] : node.resource_type === 'seed' ? [] : [[node.compiled_sql, node.compiled_path]];

@@ -153,6 +153,21 @@ describe('BigQueryAdapter on the real client', () => {
     expect((await build('same_range', { field: 'n', data_type: 'int64', range: { start: 0, end: 100, interval: 10 } })).sql).toMatch(/^CREATE OR REPLACE TABLE/);
   });
 
+  it("hooks are jobs of their own around the build's; transaction: false is accepted and ordered as dbt orders it (before_begin pre-hooks first, after_commit post-hooks last)", async () => {
+    const bq = await adapter();
+    const hook = (kind: 'pre_hook' | 'post_hook', sql: string, transaction?: false) => ({ kind, sql, origin: 'models/h.sql:1', ...(transaction === false ? { transaction } : {}) });
+    await bq.materialize({
+      kind: 'table',
+      relation: { database: 'vigil-test', schema: 'analytics', identifier: 'hooked' },
+      sql: 'select 1 as x',
+      fullRefresh: false,
+      preHooks: [hook('pre_hook', 'select "pre, in"'), hook('pre_hook', 'select "pre, before begin"', false)],
+      postHooks: [hook('post_hook', 'select "post, after commit"', false), hook('post_hook', 'select "post, in"')],
+    });
+    const sent = since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path) && !r.body.configuration.dryRun).map((r) => r.body.configuration.query.query as string);
+    expect(sent.map((q) => /^select "(.*)"$/.exec(q)?.[1] ?? (/CREATE OR REPLACE TABLE/.test(q) ? 'build' : q))).toEqual(['pre, before begin', 'pre, in', 'build', 'post, in', 'post, after commit']);
+  });
+
   it('incremental merge on the unique key, pruned by the partition column', async () => {
     fake.addTable('vigil-test', 'analytics', 'inc', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' } });
     const bq = await adapter();

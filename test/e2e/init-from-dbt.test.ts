@@ -445,6 +445,39 @@ exposures:
     expect(r.stdout).toMatch(/dbt_project\.yml:\d+: .*big_id: 1234567890123456789 is past 2\^53, where a YAML number is no longer exact: copied as the string '1234567890123456789'/);
   });
 
+  it("a hook with transaction: false keeps it (was: a note that it would run in the model's transaction), and runs after the model's commit", () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': `name: p
+on-run-start:
+  - {sql: "create schema if not exists analytics", transaction: false}
+  - "create table if not exists analytics.hook_log (what varchar)"
+models:
+  p:
+    +materialized: table
+    +post-hook:
+      - sql: "checkpoint"
+        transaction: false
+      - "insert into analytics.hook_log values ('{{ this.name }}')"
+`,
+        'models/one.sql': "{{ config(pre_hook=before_begin(\"insert into analytics.hook_log values ('before')\")) }}\nselect 1 as x\n",
+      },
+      false,
+    );
+    const dest = makeProject({}, false);
+    dirs.push(src, dest);
+    const r = convertDbtProject(src, dest);
+    expect([...r.notConverted, ...r.notes].map((x) => x.message).join('\n')).not.toMatch(/transaction/);
+    const p = parse(readFileSync(join(dest, 'project.yaml'), 'utf8'));
+    expect(p.models).toEqual({ p: { '+materialized': 'table', '+post_hook': [{ sql: 'checkpoint', transaction: false }, "insert into analytics.hook_log values ('{{ this.name }}')"] } });
+    // Vigil runs each on-run-start statement by itself, outside any transaction already
+    expect(p.on_run_start).toEqual(['create schema if not exists analytics', 'create table if not exists analytics.hook_log (what varchar)']);
+    // DuckDB refuses a checkpoint in a transaction that wrote: it runs once the build committed
+    const b = vigil(dest, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    expect(vigil(dest, ['show', '--inline', 'select what from analytics.hook_log', '--output', 'csv']).stdout).toBe('what\nbefore\none\n');
+  });
+
   it('a project with a Python model, a custom generic test and a package macro: listed; what Vigil cannot load is not written', () => {
     const src = makeProject(
       {

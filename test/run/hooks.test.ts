@@ -3,7 +3,8 @@
  * the model's properties and config() (all of them, in that order, rendered with `this` and
  * `model`), on_run_start before the first node and on_run_end after the last. A model's hooks
  * run in its transaction: a failing post_hook fails the node at the hook's file:line, leaves the
- * previous table as it was, and skips what reads the model.
+ * previous table as it was, and skips what reads the model. Those with transaction: false (dbt's
+ * mapping, before_begin(), after_commit()) run before it begins or after it commits.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,8 @@ interface Warehouse {
   open: (dir: string, schema: string) => Promise<Adapter>;
   /** a statement granting read access on {{ this }}, and the query telling whether it was granted */
   grant?: { hook: string; granted: (schema: string, table: string) => string };
+  /** a statement the warehouse refuses inside a transaction (after the build's statements) */
+  outsideOnly: string;
 }
 
 const WAREHOUSES: Warehouse[] = [
@@ -32,6 +35,8 @@ const WAREHOUSES: Warehouse[] = [
     target: (schema) => `type: duckdb\n    path: .vigil/dev.duckdb\n    schema: ${schema}`,
     env: () => ({}),
     open: (dir, schema) => DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema }, dir, 1),
+    // "Cannot CHECKPOINT: the current transaction has transaction local changes"
+    outsideOnly: 'checkpoint',
   },
   {
     name: 'Postgres',
@@ -42,6 +47,8 @@ const WAREHOUSES: Warehouse[] = [
       hook: 'grant select on {{ this }} to public',
       granted: (schema, table) => `select count(*)::int as n from information_schema.role_table_grants where grantee = 'PUBLIC' and table_schema = '${schema}' and table_name = '${table}' and privilege_type = 'SELECT'`,
     },
+    // "VACUUM cannot run inside a transaction block": dbt's reason for transaction: false
+    outsideOnly: 'vacuum analyze {{ this }}',
   },
 ];
 
@@ -128,6 +135,79 @@ select 1 as id union all select 2`,
     expect((await rows<{ what: string }>(w, dir, schema, `select what from ${schema}.hook_log where model = 'run'`)).length).toBe(2);
   });
 
+  it('transaction: false (a mapping, before_begin(), after_commit()): pre-hooks before the transaction begins, post-hooks after it commits, each in written order (was: refused)', async () => {
+    const schema = uniqueSchema('hooks_outside');
+    const log = (what: string) => `insert into ${schema}.hook_log select '{{ this.name }}', '${what}', 0`;
+    const dir = project(w, schema, {
+      'models/orders.sql': `{{ config(materialized='table',
+  pre_hook=["${log('config pre, in')}", before_begin("${log('config pre, before begin')}")],
+  post_hook=[after_commit("${log('config post, after commit')}"), "${log('config post, in')}"]) }}
+select 1 as id union all select 2`,
+      'models/orders.yml': `models:
+  - name: orders
+    config:
+      pre_hook: {sql: "${log('properties pre, before begin')}", transaction: false}
+      post_hook:
+        - sql: "${w.outsideOnly}"
+          transaction: false
+        - sql: "insert into ${schema}.hook_log select '{{ this.name }}', 'properties post, after commit ' || (select count(*) from {{ this }}), 0"
+          transaction: false
+        - sql: "${log('properties post, in (transaction: true)')}"
+          transaction: true
+`,
+    });
+    const r = vigil(dir, ['build'], w.env());
+    expect(r.stderr).toBe('');
+    expect(r.code, r.stdout).toBe(0);
+    const rows2 = await rows<{ what: string }>(w, dir, schema, `select what from ${schema}.hook_log where model = 'orders'`);
+    // (a table without order: the inserts of one session come back in the order they ran)
+    expect(rows2.map((x) => x.what)).toEqual([
+      'properties pre, before begin',
+      'config pre, before begin',
+      'config pre, in',
+      'defaults post_hook',
+      'properties post, in (transaction: true)',
+      'config post, in',
+      'properties post, after commit 2',
+      'config post, after commit',
+    ]);
+    // the manifest says which hooks run outside the transaction (absent: in it)
+    const node = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8')).nodes['model.hooks.orders'];
+    expect(node.pre_hooks.map((h: { origin: string; transaction?: boolean }) => [h.origin, h.transaction])).toEqual([['models/orders.yml:4', false], ['models/orders.sql:2', undefined], ['models/orders.sql:2', false]]);
+    expect(node.post_hooks.map((h: { transaction?: boolean }) => h.transaction)).toEqual([undefined, false, false, undefined, false, undefined]);
+    expect(node.post_hooks[1].sql).toBe(w.outsideOnly.replace('{{ this }}', `"${schema}"."orders"`));
+  });
+
+  it('a failed build: a before_begin pre-hook stays, the transaction\'s pre-hook is rolled back, no after_commit post-hook runs', async () => {
+    const schema = uniqueSchema('hooks_outside_fail');
+    const log = (what: string) => `insert into ${schema}.hook_log select '{{ this.name }}', '${what}', 0`;
+    const dir = project(w, schema, {
+      'models/orders.sql': `{{ config(materialized='table', pre_hook=[before_begin("${log('before begin')}"), "${log('in the transaction')}"], post_hook=after_commit("${log('after commit')}")) }}
+select cast('not a number' as int) as id`,
+    });
+    const r = vigil(dir, ['build'], w.env());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/ERROR creating table .*orders/);
+    const what = (await rows<{ model: string; what: string }>(w, dir, schema, `select model, what from ${schema}.hook_log`)).map((x) => `${x.model}: ${x.what}`);
+    expect(what).toEqual(['orders: before begin', 'run: on_run_end']);
+  });
+
+  it('a failing after_commit post-hook fails the node and says the build stays (it committed)', async () => {
+    const schema = uniqueSchema('hooks_outside_post');
+    const dir = project(w, schema, {
+      'models/orders.sql': `{{ config(materialized='table') }}\nselect 1 as id`,
+      'models/later.sql': `select * from {{ ref('orders') }}`,
+    });
+    expect(vigil(dir, ['build'], w.env()).code).toBe(0);
+    writeFileSync(join(dir, 'models/orders.sql'), `{{ config(materialized='table',\n  post_hook=after_commit("insert into {{ this }} (id) values ('not a number')")) }}\nselect 1 as id union all select 2`);
+    const r = vigil(dir, ['build'], w.env());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('models/orders.sql:2 (post_hook of models/orders.sql, run after the build committed: the build of orders stays)');
+    expect(r.stdout).toMatch(/SKIP view .*later \(upstream orders failed\)/);
+    expect(r.stdout).not.toMatch(/\n\s+at /);
+    expect(await rows(w, dir, schema, `select id from ${schema}.orders order by id`)).toEqual([{ id: 1 }, { id: 2 }]);
+  });
+
   it('a failing on_run_start hook: no node runs, on_run_end still does, exit 1', async () => {
     const schema = uniqueSchema('hooks_start');
     const dir = project(w, schema, { 'models/orders.sql': `select 1 as id` });
@@ -167,6 +247,42 @@ describe('hooks that cannot work are compile errors at their line', () => {
       files: { 'models/a.sql': `{{ config(materialized='table') }}\nselect 1 as x`, 'models/a.yml': `models:\n  - name: a\n    config:\n      post_hook: "insert into {{ ref('audit_lg') }} select 1"\n`, 'models/audit_log.sql': `{{ config(materialized='table') }}\nselect 1 as x` },
       message: /ref\('audit_lg'\) not found — did you mean 'audit_log'\?/,
       at: 'models/a.yml:4',
+    },
+    {
+      name: "a mistyped key in a hook's mapping (properties YAML)",
+      files: { 'models/a.sql': `{{ config(materialized='table') }}\nselect 1 as x`, 'models/a.yml': `models:\n  - name: a\n    config:\n      post_hook:\n        - "select 1"\n        - {sql: "vacuum {{ this }}", transation: false}\n` },
+      message: /models\[0\]\.config\.post_hook\[1\]\.transation: unknown key 'transation' — did you mean 'transaction'\?/,
+      at: 'models/a.yml:6',
+    },
+    {
+      name: "a hook's mapping without sql (config())",
+      files: { 'models/a.sql': `{{ config(materialized='table', post_hook={'transaction': False}) }}\nselect 1 as x` },
+      message: /config post_hook\.sql: is required \(a string\)/,
+      at: 'models/a.sql:1',
+    },
+    {
+      name: "a hook's sql that is not text (project defaults)",
+      files: { 'project.yaml': `name: h\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\ndefaults:\n  post_hook: {sql: 42}\n`, 'models/a.sql': 'select 1 as x' },
+      message: /defaults\.post_hook\.sql: .*expected string, received number/,
+      at: 'project.yaml:6',
+    },
+    {
+      name: "a hook's transaction that is not true or false (folder config), at its own line",
+      files: { 'project.yaml': `name: h\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\nmodels:\n  +pre_hook:\n    - sql: "select 1"\n      transaction: "no"\n`, 'models/a.sql': 'select 1 as x' },
+      message: /models: \+pre_hook\[0\]\.transaction: .*expected boolean, received string/,
+      at: 'project.yaml:8',
+    },
+    {
+      name: 'after_commit() with two statements',
+      files: { 'models/a.sql': `{{ config(materialized='table', post_hook=after_commit('select 1', 'select 2')) }}\nselect 1 as x` },
+      message: /after_commit\(\) takes one statement/,
+      at: 'models/a.sql:1',
+    },
+    {
+      name: 'before_begin() with a mistyped keyword',
+      files: { 'models/a.sql': `{{ config(materialized='table', pre_hook=before_begin(sq='select 1')) }}\nselect 1 as x` },
+      message: /before_begin\(sql\) has no argument 'sq' — did you mean 'sql'\?/,
+      at: 'models/a.sql:1',
     },
   ];
   it.each(cases)('$name', ({ files, message, at }) => {

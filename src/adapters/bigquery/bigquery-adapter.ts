@@ -8,7 +8,7 @@
  */
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
-import { ExactNumber, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, ExactNumber, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDdlType, bigQueryDialect, bigQueryHelpersSql, type BqField } from './bigquery-dialect.js';
@@ -604,9 +604,13 @@ export class BigQueryAdapter implements Adapter {
     return { bytesProcessed: total, upperBound: true };
   }
 
-  /** BigQuery has no transaction across jobs: each hook is its own job, before and after the build's. */
+  /**
+   * BigQuery has no transaction across jobs: each hook is its own job, before and after the
+   * build's; transaction: false only orders them as on the other warehouses.
+   */
   materialize(req: MaterializeRequest): Promise<MaterializeResult> {
-    return withHooks(req, (sql) => this.execute(sql), () => this.build(req));
+    const run = (sql: string) => this.execute(sql);
+    return aroundTransaction(req, run, (inside) => withHooks(inside, run, () => this.build(req)));
   }
 
   private async build(req: MaterializeRequest): Promise<MaterializeResult> {

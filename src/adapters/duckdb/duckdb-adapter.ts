@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { ExactNumber, hasHooks, nullKeysSql, nullKeyWarning, partitionDeleteSql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, ExactNumber, hasHooks, nullKeysSql, nullKeyWarning, partitionDeleteSql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -365,10 +365,12 @@ export class DuckDbAdapter implements Adapter {
           open = false;
         }
       };
-      // hooks and the build commit together or not at all
       if (!hasHooks(req)) return this.build(c, req, existing, inTx);
+      const run = (sql: string) => DuckDbAdapter.run(c, sql);
       try {
-        return await inTx(() => withHooks(req, (sql) => DuckDbAdapter.run(c, sql), () => this.build(c, req, existing, inTx)));
+        // hooks and the build commit together or not at all; those with transaction: false run
+        // before it begins and after it commits
+        return await aroundTransaction(req, run, (inside) => (hasHooks(inside) ? inTx(() => withHooks(inside, run, () => this.build(c, req, existing, inTx))) : this.build(c, req, existing, inTx)));
       } catch (e) {
         this.catalog.delete(req.relation.schema);
         throw e;

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { columnNamed, ExactNumber, nullKeysSql, nullKeyWarning, partitionDeleteSql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, columnNamed, ExactNumber, nullKeysSql, nullKeyWarning, partitionDeleteSql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -357,7 +357,8 @@ export class PostgresAdapter implements Adapter {
         existing = kind === undefined ? null : kind === 'v' || kind === 'm' ? 'view' : 'table';
       }
       try {
-        return await this.build(c, req, rel, existing, remember, (g) => (granted = g));
+        // hooks with transaction: false on this client outside the build's transaction (VACUUM can run there)
+        return await aroundTransaction(req, (sql) => PostgresAdapter.run(c, sql), (inside) => this.build(c, { ...req, ...inside }, rel, existing, remember, (g) => (granted = g)));
       } finally {
         await c.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
       }
@@ -368,9 +369,10 @@ export class PostgresAdapter implements Adapter {
   /** materialize() with the relation's lock held on `c`. */
   private async build(c: PoolClient, req: MaterializeRequest, rel: string, existing: 'table' | 'view' | null, remember: (kind: 'table' | 'view') => void, setGranted: (g: GrantPlan) => void): Promise<MaterializeResult> {
     const d = this.dialect;
-    // every path below is one transaction; the model's hooks run in it, around the build, and
-    // its grants after them: a rebuilt table is never readable without them, a failed grant
-    // keeps the previous relation
+    // every path below is one transaction; the model's hooks run in it, around the build (those
+    // with transaction: false are not in `req`: materialize() runs them outside it), and its
+    // grants after them: a rebuilt table is never readable without them, a failed grant keeps
+    // the previous relation
     const inTx = async <T>(fn: () => Promise<T>): Promise<T> => {
       await PostgresAdapter.run(c, 'begin');
       try {
