@@ -191,7 +191,13 @@ export function buildProgram(): Command {
     .option('--since <iso>', 'start at this timestamp instead of the saved cursor')
     .option('--lookback <duration>', 'with --mode full: re-read this far back from now, e.g. 24h (the nightly repair)')
     .option('--full-refresh', 'empty the synced tables and start over')
+    // a word after `sync` is a mistyped subcommand (`vigil sync statu`), not "too many arguments"
+    .allowExcessArguments(true)
     .action(async (o, cmd: Command) => {
+      if (cmd.args.length) {
+        const hint = didYouMean(cmd.args[0], cmd.commands.map((c) => c.name()));
+        throw new UsageError(`unknown command '${cmd.args[0]}' for vigil sync${hint ? ` — did you mean '${hint}'?` : ''} (vigil sync takes no arguments: select streams with -s)`);
+      }
       const { runSync } = await import('./sync-command.js');
       return runSync({ ...globals(cmd), ...o });
     });

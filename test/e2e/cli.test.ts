@@ -147,6 +147,23 @@ describe('a command group without its subcommand', () => {
   });
 });
 
+describe('a mistyped subcommand', () => {
+  it("of a command that also runs by itself (vigil sync statu): the subcommand meant, exit 2 (was: 'too many arguments for sync')", () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id' });
+    try {
+      const r = vigil(dir, ['sync', 'statu']);
+      expect([r.code, r.stderr.trim()]).toEqual([2, "error: unknown command 'statu' for vigil sync — did you mean 'status'? (vigil sync takes no arguments: select streams with -s)"]);
+      for (const args of [['retention', 'plna'], ['dashboards', 'rendr']]) {
+        const x = vigil(dir, args);
+        expect(x.code, args.join(' ')).toBe(2);
+        expect(x.stderr).toContain(`unknown command '${args[1]}'`);
+      }
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('--project-dir', () => {
   it("a folder without project.yaml is exit 2 with the nearest project folder (was: the project of a folder above it ran — vigil clean removed its target/)", () => {
     const parent = makeProject({ 'models/a.sql': 'select 1 as id' });
