@@ -95,4 +95,6 @@ export function printLs(m: Manifest, o: LsOptions): void {
   }
   // one write
   if (lines.length) out(lines.join('\n'));
+  // as dbt ls: nothing printed is said, on stderr (stdout stays a clean list), exit 0
+  else if (ids.size && o.resourceType?.length) err(`warning: no nodes selected: --resource-type ${o.resourceType.join(' ')} leaves none of the ${ids.size} selected (${[...new Set([...ids].map((id) => id.split('.')[0]))].sort().join(', ')})`);
 }

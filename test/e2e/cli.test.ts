@@ -352,6 +352,10 @@ describe('the shipped project on demo data', () => {
     // several kinds, as dbt takes them (was: only the last one)
     const two = vigil(dir, ['ls', '-s', '+ai_audit_capability_anomalies', '--resource-type', 'model', '--resource-type', 'source']);
     expect(two.stdout.trim().split('\n').sort()).toEqual(['ai_audit_capability_anomalies', 'ai_audit_daily', 'int_capability_daily', 'raw.ai_audit_logs', 'stg_ai_audit_logs']);
+    // a selection --resource-type empties: said on stderr as dbt's "No nodes selected!", exit 0 (was: nothing at all)
+    const none = vigil(dir, ['ls', '-s', 'ai_audit_daily', '--resource-type', 'seed']);
+    expect([none.code, none.stdout]).toEqual([0, '']);
+    expect(none.stderr).toMatch(/^warning: no nodes selected: --resource-type seed leaves none of the \d+ selected \(model, test, unit_test\)$/m);
     const typo = vigil(dir, ['ls', '--resource-type', 'modle']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("Did you mean 'model'?");
