@@ -132,6 +132,8 @@ export interface LoadRequest {
   relation: Relation;
   /** Called once the bulk load runs on the warehouse's side, so the caller may keep its own thread busy meanwhile. */
   onStarted?: () => void;
+  /** Called with the views the load dropped with the table they read (Postgres' `drop ... cascade`, the columns changed): gone until they are built again. */
+  onDropped?: (views: Relation[]) => void;
   columns: Array<{ name: string; type: CanonicalType }>;
   /** RFC 4180 CSV whose records end in LF (seeds with CRLF are rewritten first: seed-csv.ts); a quoted field may hold any line break. */
   file: string;

@@ -14,11 +14,13 @@
  * like any other, so `json_extract(prompt_json, '$.length')` is flagged (declassify it) and a
  * macro that copies PII through a string the parser cannot see is not.
  */
+import { join } from 'node:path';
 import { diag, type Diagnostic } from '../errors.js';
 import type { Dialect } from '../adapters/dialect.js';
 import type { Manifest, ModelNode, SnapshotNode } from '../compile/manifest.js';
 import { declassified, isPii, policyOf } from '../compile/masking.js';
 import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
+import { seedHeaderNames } from '../seeds/seed-csv.js';
 
 /** Where a model's column is written: its YAML line, or the model file. */
 export type ColumnLocator = (model: { name: string; file: string; properties_file?: string }, column: string | undefined) => { file: string; line?: number; column?: number };
@@ -28,7 +30,8 @@ export function hasPii(manifest: Manifest): boolean {
   return [...Object.values(manifest.sources), ...Object.values(manifest.nodes)].some((n) => 'columns' in n && (n.columns ?? []).some((c) => isPii(c)));
 }
 
-export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: ColumnLocator): Promise<Diagnostic[]> {
+/** `root`: the project's folder, where a seed's CSV header gives its columns (else its YAML's). */
+export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: ColumnLocator, root?: string): Promise<Diagnostic[]> {
   if (!hasPii(manifest)) return [];
   const { columnLineage } = await import('../docs/column-lineage.js');
   const relKey = (parts: Array<string | undefined>) => parts.filter(Boolean).join('.').toLowerCase();
@@ -71,7 +74,8 @@ export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: Colu
       resolve: (parts) => byRelation.get(relKey(parts.slice(-2))) ?? byRelation.get(relKey(parts)),
       columnsOf: (id) => {
         const n = manifest.nodes[id] ?? manifest.sources[id];
-        return n && 'columns' in n && n.columns.length ? n.columns.map((c) => c.name) : undefined;
+        const header = n?.resource_type === 'seed' && root !== undefined ? seedHeaderNames(join(root, n.file), n.config) : undefined;
+        return header ?? (n && 'columns' in n && n.columns.length ? n.columns.map((c) => c.name) : undefined);
       },
     },
   );

@@ -94,7 +94,7 @@ export async function checkPii(c: Pick<Compiled, 'files' | 'result' | 'target'>)
     const lines = text.split('\n');
     const at = column === undefined ? -1 : lines.findIndex((l) => new RegExp(`\\b${column.replace(/[^A-Za-z0-9_]/g, '')}\\b`, 'i').test(l));
     return { file: m.file, line: at >= 0 ? at + 1 : 1, column: 1 };
-  });
+  }, c.files.root);
   for (const d of ds.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(ds)) throw new ProjectError(ds.filter((x) => x.severity === 'error'));
 }

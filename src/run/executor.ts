@@ -8,6 +8,8 @@ import { compiledPosition, HookError, partitionField, runHooks, type Adapter, ty
 import { didYouMean, WarehouseError } from '../errors.js';
 import type { Manifest, ModelNode, SeedNode, SnapshotNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import type { GrantPlan } from '../adapters/grants.js';
+import type { Relation } from '../adapters/dialect.js';
+import type { SeedLoaded } from '../seeds/load-seeds.js';
 import { selectNodes, withTests } from '../compile/selector.js';
 import { buildGraph, topoSort } from '../compile/graph.js';
 
@@ -50,7 +52,7 @@ export interface RunOptions {
   /** Runs unit tests (an in-memory DuckDB); required when the plan has unit tests. */
   unitRunner?: { run(t: UnitTestNode): Promise<{ status: 'pass' | 'fail' | 'error'; message: string }> };
   /** Loads a seed (its CSV read and checked before the run): required when the plan has seeds. */
-  seedLoader?: (n: SeedNode, adapter: Adapter) => Promise<number>;
+  seedLoader?: (n: SeedNode, adapter: Adapter) => Promise<SeedLoaded>;
   /**
    * The plan `planRun` made of this manifest, or of the one it was derived from (`--defer`
    * rewrites nodes' SQL, not their ids or dependencies): not made a second time.
@@ -315,7 +317,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       else if (r.status === 'skipped') opts.out(`${idx} SKIP snapshot ${r.relation} (${r.message})`);
       else opts.out(`${idx} ERROR snapshot ${r.relation} ${t}\n  ${r.message}`);
     } else if (n.resource_type === 'seed') {
-      if (r.status === 'success') opts.out(`${idx} OK loaded seed ${r.relation} (${r.message}) ${t}`);
+      if (r.status === 'success') opts.out(`${idx} OK loaded seed ${r.relation} (${r.message}) ${t}${r.warning ? `\n  warning: ${r.warning}` : ''}`);
       else if (r.status === 'skipped') opts.out(`${idx} SKIP seed ${r.relation} (${r.message})`);
       else opts.out(`${idx} ERROR loading seed ${r.relation} ${t}\n  ${r.message}`);
     } else if (n.resource_type === 'unit_test') {
@@ -360,11 +362,9 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         absent('partition_by', field ? [field] : []);
       }
       const notes = await governance(n, r.grants);
-      // views the build dropped with it (Postgres' cascade) that no node of this run builds again
-      // (the model's own restricted companion is among them: governance() above)
-      const gone = (r.dropped ?? []).map((v) => `${v.schema}.${v.identifier}`).filter((v) => !rebuiltRelations().has(v));
-      const lost = gone.length ? `rebuilding it dropped ${gone.length === 1 ? 'the view' : `${gone.length} views`} that ${gone.length === 1 ? 'reads' : 'read'} it (Postgres' drop ... cascade), not rebuilt by this run: ${gone.join(', ')}; vigil run -s ${n.name}+ builds ${gone.length === 1 ? 'it' : 'them'} again` : '';
-      const warning = [r.warning, lost].filter(Boolean).join('\n  warning: ');
+      // views the build dropped that this run does not build again (the model's own restricted
+      // companion, among them, was made again by governance() above)
+      const warning = [r.warning, lostViews(n.name, 'rebuilding', r.dropped)].filter(Boolean).join('\n  warning: ');
       return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(notes ? { governance: notes } : {}), ...(warning ? { warning } : {}) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
@@ -384,6 +384,11 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   /** The relations the models of this run build (and their restricted companions): asked once, when a build dropped views. */
   let rebuilt: Set<string> | undefined;
   const rebuiltRelations = () => (rebuilt ??= new Set(nodes.flatMap((x) => (x.resource_type === 'model' && x.relation ? [`${x.relation.schema}.${x.relation.identifier}`, ...(x.restricted ? [`${x.restricted.relation.schema}.${x.restricted.relation.identifier}`] : [])] : []))));
+  /** Views a build or load (`doing`) of node `name` dropped with it (Postgres' cascade) that no node of this run builds again, said; '' when none. */
+  const lostViews = (name: string, doing: string, dropped: Relation[] | undefined): string => {
+    const gone = (dropped ?? []).map((v) => `${v.schema}.${v.identifier}`).filter((v) => !rebuiltRelations().has(v));
+    return gone.length ? `${doing} it dropped ${gone.length === 1 ? 'the view' : `${gone.length} views`} that ${gone.length === 1 ? 'reads' : 'read'} it (Postgres' drop ... cascade), not rebuilt by this run: ${gone.join(', ')}; vigil run -s ${name}+ builds ${gone.length === 1 ? 'it' : 'them'} again` : '';
+  };
   /** `applied`: the grants the adapter applied in the model's own transaction (the others are applied here). */
   const governance = async (n: ModelNode, applied: GrantPlan | undefined): Promise<string> => {
     const notes: string[] = [];
@@ -428,8 +433,10 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'seed' as const, relation: displayRelation(n), file: n.file, compiled_path: n.compiled_path };
     try {
       if (!opts.seedLoader) throw new Error('no seed loader');
-      const rows = await opts.seedLoader(n, warehouse());
-      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: `${rows} row${rows === 1 ? '' : 's'}` };
+      const r = await opts.seedLoader(n, warehouse());
+      // its columns changed: the views that read it were dropped with it (Postgres)
+      const warning = lostViews(n.name, 'loading', r.dropped);
+      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: `${r.rows} row${r.rows === 1 ? '' : 's'}`, ...(warning ? { warning } : {}) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: `${n.file}\n    ${indent(e instanceof Error ? e.message : String(e))}` };
     }

@@ -61,7 +61,7 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
       throw new WarehouseError(problem, '');
     }
     const [c] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel}`);
-    return `${Number(c?.n ?? 0)} rows, first versions`;
+    return `${(await import('../format.js')).counted(Number(c?.n ?? 0), 'row')}, first versions`;
   }
   // a later run: the query's columns against the table's (which has those of earlier runs)
   const [queryCols, tableCols] = [await queryColumns(adapter, n), await dataColumns(adapter, n)];

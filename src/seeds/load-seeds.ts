@@ -21,9 +21,15 @@ import type { ProjectFiles } from '../project/load-project.js';
 import { loadFileFor, parseSeed, readSeedFile, type ScannedSeed } from './seed-csv.js';
 
 export interface SeedLoader {
-  load(n: SeedNode, adapter: Adapter): Promise<number>;
+  /** rows loaded, and the views the load dropped (Postgres, when the seed's columns changed) */
+  load(n: SeedNode, adapter: Adapter): Promise<SeedLoaded>;
   /** the temporary files, and the staging tables of seeds the run did not reach (a failure upstream, Ctrl-C) */
   cleanup(): Promise<void>;
+}
+
+export interface SeedLoaded {
+  rows: number;
+  dropped: Relation[];
 }
 
 /** Rows of a seed whose types guess the whole file's for a speculative load. */
@@ -96,14 +102,16 @@ export async function prepareSeeds(files: ProjectFiles, nodes: ManifestNode[], o
         const rows = await spec.rows;
         if (rows !== undefined && rows === seed.rows && seed.asIs && sameColumns(spec.columns, seed.columns) && target.replaceTable) {
           await target.replaceTable(spec.stage, n.relation);
-          return rows;
+          return { rows, dropped: [] };
         }
         await target.execute(`drop table if exists ${target.dialect.relation(spec.stage)}`);
       }
       const tmp = join((dir ??= mkdtempSync(join(tmpdir(), 'vigil-seed-'))), `${n.name}.csv`);
       const how = seed.asIs ? { file: abs(n), header: true, delimiter: n.config.delimiter ?? ',' } : loadFileFor(seed, readSeedFile(abs(n)), abs(n), tmp, n.config.delimiter);
+      let dropped: Relation[] = [];
       try {
-        return await target.loadTable({ relation: n.relation, columns: seed.columns, ...how });
+        const rows = await target.loadTable({ relation: n.relation, columns: seed.columns, ...how, onDropped: (views) => (dropped = views) });
+        return { rows, dropped };
       } finally {
         rmSync(tmp, { force: true });
       }

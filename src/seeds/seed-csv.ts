@@ -37,18 +37,52 @@ export function seedType(spelled: string): CanonicalType | undefined {
   return TYPE_ALIASES[t];
 }
 
-const INT = /^[-+]?\d{1,18}$/;
+const INT = /^[-+]?\d+$/;
 const FLOAT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 const BOOL = /^(true|false)$/i;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** An integer's digits fit a bigint (int64, every warehouse's integer): up to 18 digits always, more compared exactly. */
+function inInt64(v: string, digits: number): boolean {
+  if (digits <= 18) return true;
+  const x = BigInt(v);
+  return x >= INT64_MIN && x <= INT64_MAX;
+}
+
+/**
+ * A float a double holds: not beyond ±1.8e308 (DuckDB loaded 1e400 as Infinity, Postgres
+ * refused it), not a non-zero value below 5e-324 (DuckDB loaded 1e-400 as 0, Postgres refused).
+ */
+function finiteFloat(v: string): boolean {
+  const x = Number(v);
+  return Number.isFinite(x) && (x !== 0 || !/[1-9]/.test(v.replace(/[eE].*$/, '')));
+}
+
 function validDate(y: string, m: string, d: string): boolean {
   return validDay(+y, +m, +d);
 }
 
+/** A time of day every warehouse reads alike: no 24:00, no leap second (Postgres took 23:59:60 for the next day, DuckDB for NULL). */
+const validTime = (hh: number, mi: number, ss: number) => hh < 24 && mi < 60 && ss < 60;
+
+/**
+ * A UTC offset within ±14:00, the range of the world's time zones, which every warehouse takes
+ * (Postgres refused +16:00; DuckDB shifted +99:00 by 99 hours).
+ */
+function validOffset(off: string | undefined): boolean {
+  if (off === undefined || off === 'Z') return true;
+  const hh = +off.slice(1, 3);
+  const mi = off.length > 3 ? +off.slice(-2) : 0;
+  return mi < 60 && hh * 60 + mi <= 14 * 60;
+}
+
 function validDay(yy: number, mm: number, dd: number): boolean {
-  if (mm < 1 || mm > 12 || dd < 1) return false;
+  // no year 0: Postgres refuses it, DuckDB reads 1 BC
+  if (yy < 1 || mm < 1 || mm > 12 || dd < 1) return false;
   const leap = (yy % 4 === 0 && yy % 100 !== 0) || yy % 400 === 0;
   return dd <= (mm === 2 ? (leap ? 29 : 28) : mm === 4 || mm === 6 || mm === 9 || mm === 11 ? 30 : 31);
 }
@@ -58,8 +92,8 @@ const dateLike = (v: string) => v.length >= 10 && v.charCodeAt(4) === 45;
 
 const CHECK: Record<CanonicalType, (v: string) => boolean> = {
   string: () => true,
-  int: (v) => INT.test(v),
-  float: (v) => FLOAT.test(v),
+  int: (v) => INT.test(v) && inInt64(v, v.length - (v.charCodeAt(0) === 45 || v.charCodeAt(0) === 43 ? 1 : 0)),
+  float: (v) => FLOAT.test(v) && finiteFloat(v),
   bool: (v) => BOOL.test(v),
   date: (v) => {
     if (v.length !== 10 || !dateLike(v)) return false;
@@ -69,7 +103,7 @@ const CHECK: Record<CanonicalType, (v: string) => boolean> = {
   timestamp: (v) => {
     if (!dateLike(v)) return false;
     const m = TIMESTAMP.exec(v);
-    return !!m && validDate(m[1], m[2], m[3]) && +m[4] < 24 && +m[5] < 60;
+    return !!m && validDate(m[1], m[2], m[3]) && validTime(+m[4], +m[5], m[6] ? +m[6].slice(1, 3) : 0) && validOffset(m[8]);
   },
   json: (v) => {
     try {
@@ -81,6 +115,14 @@ const CHECK: Record<CanonicalType, (v: string) => boolean> = {
   },
 };
 
+/** Why a value of a type's shape is still not one, for the message. */
+function whyNot(t: CanonicalType, v: string): string | undefined {
+  if (t === 'int' && INT.test(v)) return 'beyond the bigint range (-9223372036854775808 to 9223372036854775807): make the column text (or float, losing digits)';
+  if (t === 'float' && FLOAT.test(v)) return 'beyond the range of a double (about ±1.8e308, and no non-zero value nearer 0 than 5e-324)';
+  if (t === 'date' && DATE.test(v)) return 'not a real date: a day the month has, a year from 0001';
+  if (t === 'timestamp' && TIMESTAMP.test(v)) return 'not a real timestamp: a day the month has, a year from 0001, hours 00-23, minutes and seconds 00-59 (no leap second), a UTC offset within ±14:00';
+  return undefined;
+}
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -266,11 +308,10 @@ export function classify(v: string): { fits: number; odd: number } {
     let digits = 0;
     while (i < n && v.charCodeAt(i) >= 48 && v.charCodeAt(i) <= 57) i++, digits++;
     if (i === n && digits > 0) {
-      // an integer (a float too); beyond 18 digits only a float
-      const odd = c0 === 43 ? 3 : 0;
-      return digits <= 18 ? { fits: 3, odd } : { fits: 2, odd: c0 === 43 ? 2 : 0 };
+      // an integer (a float too) in the int64 range; beyond it neither (a double would drop digits)
+      return inInt64(v, digits) ? { fits: 3, odd: c0 === 43 ? 3 : 0 } : { fits: 0, odd: 0 };
     }
-    if (i < n && v.charCodeAt(i) !== 45 && FLOAT.test(v)) return { fits: 2, odd: CANONICAL.float!.test(v) ? 0 : 2 };
+    if (i < n && v.charCodeAt(i) !== 45 && FLOAT.test(v)) return finiteFloat(v) ? { fits: 2, odd: CANONICAL.float!.test(v) ? 0 : 2 } : { fits: 0, odd: 0 };
     if (!dateLike(v)) return { fits: 0, odd: 0 };
     let fits = 0;
     let odd = 0;
@@ -302,11 +343,12 @@ export function classifyBytes(b: Buffer, start: number, end: number): number {
     const first = i;
     while (i < end && b[i] >= 48 && b[i] <= 57) i++;
     const digits = i - first;
-    if (i === end) return digits === 0 ? -1 : digits <= 18 ? 3 : 2;
-    if (b[i] === 46 && digits > 0) {
+    if (i === end) return digits === 0 || digits > 18 ? -1 : 3;
+    if (b[i] === 46 && digits > 0 && digits <= 18) {
       let k = i + 1;
       while (k < end && b[k] >= 48 && b[k] <= 57) k++;
-      return k === end && k > i + 1 ? 2 : -1;
+      // at most 18 + 299 digits: within a double's range at either end (longer: classify() decides)
+      return k === end && k > i + 1 && k - i <= 300 ? 2 : -1;
     }
     if (c0 === 45 || digits !== 4 || b[i] !== 45 || (n !== 10 && n !== 19)) return -1;
     const s = start;
@@ -315,7 +357,7 @@ export function classifyBytes(b: Buffer, start: number, end: number): number {
     if (n === 10) return ok ? 8 : 0;
     const sep = b[s + 10];
     if (!((sep === 32 || sep === 84) && digitAt(b, s + 11) && digitAt(b, s + 12) && b[s + 13] === 58 && digitAt(b, s + 14) && digitAt(b, s + 15) && b[s + 16] === 58 && digitAt(b, s + 17) && digitAt(b, s + 18))) return -1;
-    return ok && two(b, s + 11) < 24 && two(b, s + 14) < 60 ? 16 : 0;
+    return ok && validTime(two(b, s + 11), two(b, s + 14), two(b, s + 17)) ? 16 : 0;
   }
   if (n === 4 || n === 5) {
     // true / false in any case
@@ -355,6 +397,11 @@ export interface ScannedSeed {
 /** A header's column as `vigil seed` names it: as written with quote_columns, else lower-cased. */
 export function seedColumnName(header: string, config: SeedConfig): string {
   return config.quote_columns ? header : header.toLowerCase();
+}
+
+/** A seed's columns as `vigil seed` names them, from its CSV's header (`abs`); undefined when the header cannot be read. */
+export function seedHeaderNames(abs: string, config: SeedConfig): string[] | undefined {
+  return readHeader(abs, config.delimiter ?? ',')?.map((h) => seedColumnName(h, config));
 }
 
 /** The types column_types gives a seed's columns (`names`, as seedColumnName names them), by index; undefined where it gives none. */
@@ -423,7 +470,7 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
           const v = fieldText(b, start, end, escaped, t !== 'json');
           if (!CHECK[t](v)) {
             const shown = fieldText(b, start, end, escaped);
-            bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${t} (column_types) but this row has '${shown.length > 40 ? shown.slice(0, 39) + '…' : shown}'` };
+            bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${t} (column_types) but this row has '${shown.length > 40 ? shown.slice(0, 39) + '…' : shown}'`, hint: whyNot(t, v) };
           } else if (CANONICAL[t] && !CANONICAL[t]!.test(v)) odd[c] |= BIT[t];
           return;
         }

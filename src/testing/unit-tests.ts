@@ -16,7 +16,7 @@ import type { YamlSource } from '../project/yaml-source.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode } from '../compile/manifest.js';
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
-import { givenSeedTypes, readHeader, seedColumnName } from '../seeds/seed-csv.js';
+import { givenSeedTypes, seedHeaderNames } from '../seeds/seed-csv.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { join } from 'node:path';
 import { canonicalHash } from '../stable-json.js';
@@ -162,9 +162,8 @@ export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: Col
 
 /** A seed's columns as `vigil seed` loads them: its CSV header (lower-cased unless quote_columns), typed by column_types. */
 function seedColumns(seed: SeedNode, root: string): ColumnInfo[] {
-  const header = readHeader(join(root, seed.file), seed.config.delimiter ?? ',');
-  if (!header) return seed.columns;
-  const names = header.map((h) => seedColumnName(h, seed.config));
+  const names = seedHeaderNames(join(root, seed.file), seed.config);
+  if (!names) return seed.columns;
   const types = givenSeedTypes(names, seed.config);
   return names.map((name, i) => ({ name, ...(types[i] ? { data_type: engine.type(types[i]!) } : {}) }) as ColumnInfo);
 }

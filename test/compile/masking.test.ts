@@ -254,6 +254,26 @@ describe('on a real DuckDB, through the CLI', () => {
     expect(r.stdout).not.toMatch(/OK created|granted/);
   });
 
+  it("a seed's columns are its CSV header's, declared in YAML or not (was: W_PII 'column id: not among the known columns' for a header column the YAML left out)", () => {
+    const dir = makeProject({
+      'seeds/raw_people.csv': 'id,email,note\n1,a@x.com,hi\n',
+      'seeds/seeds.yml': 'seeds:\n  - name: raw_people\n    columns:\n      - name: email\n        meta: { pii: true }\n',
+      'models/people.sql': "select id, note from {{ ref('raw_people') }}",
+      'models/everyone.sql': "select * from {{ ref('raw_people') }}",
+      'models/everyone.yml': 'models:\n  - name: everyone\n    columns:\n      - name: email\n        policy: hash\n',
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['compile']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('W_PII');
+    // select * sees the header's columns: the PII one reaches a model that does not mask it
+    writeFileSync(join(dir, 'models/everyone.yml'), 'models:\n  - name: everyone\n    columns:\n      - name: id\n');
+    const leak = vigil(dir, ['compile']);
+    expect(leak.code).toBe(2);
+    expect(leak.stderr).toContain("error: column 'email' of model 'everyone' publishes PII unmasked: it is a copy of raw_people.email [E_PII]");
+    expect(leak.stderr).not.toContain('W_PII');
+  });
+
   it('PII reaching a published relation unmasked: exit 2 at the column, nothing built, no stack trace', () => {
     const dir = makeProject({
       'models/sources.yml': 'sources:\n  - name: raw\n    tables:\n      - name: people\n        columns:\n          - name: email\n            meta: { pii: true }\n',

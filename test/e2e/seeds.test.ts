@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 import { useFakeBigQuery } from '../support/fake-bigquery.js';
+import pg from 'pg';
 import { classify, classifyBytes, loadFileFor, parseSeed } from '../../src/seeds/seed-csv.js';
 
 const dirs: string[] = [];
@@ -131,6 +132,11 @@ describe('bad seeds: file:line, exit 2, nothing loaded', () => {
   const cases: Array<[string, Record<string, string>, RegExp]> = [
     ['a ragged row', { 'seeds/raw_customers.csv': 'id,first_name,last_name\n1,Michael,P.\n2,Shawn\n' }, /seeds\/raw_customers\.csv:3: error: seed 'raw_customers': a ragged row: 2 fields where the header has 3/],
     ['a value that is not its column_types type', { 'seeds/sub/raw_orders.csv': 'id,user_id,order_date,status,amount,paid,placed_at\n1,1,2018-01-01,returned,ten,true,\n' }, /seeds\/sub\/raw_orders\.csv:2:5: error: seed 'raw_orders': column 'amount' is float \(column_types\) but this row has 'ten'/],
+    ['a timestamp with second 99 in a column_types timestamp column', { 'seeds/badts.csv': 'id,ts\n1,2024-01-01 10:00:00\n2,2024-01-01 10:00:99\n', 'seeds/more.yml': 'seeds:\n  - name: badts\n    config: { column_types: { ts: timestamp } }\n' }, /seeds\/badts\.csv:3:2: error: seed 'badts': column 'ts' is timestamp \(column_types\) but this row has '2024-01-01 10:00:99'.*\n {2}hint: not a real timestamp/],
+    ['a leap second in a column_types timestamptz column', { 'seeds/leap.csv': 'id,ts\n1,2024-12-31 23:59:60\n', 'seeds/more.yml': 'seeds:\n  - name: leap\n    config: { column_types: { ts: timestamptz } }\n' }, /seeds\/leap\.csv:2:2: error: seed 'leap': column 'ts' is timestamp \(column_types\) but this row has '2024-12-31 23:59:60'/],
+    ['a UTC offset of +99:00 in a column_types timestamp column', { 'seeds/badoff.csv': 'id,ts\n1,2024-01-01 10:00:00+99:00\n', 'seeds/more.yml': 'seeds:\n  - name: badoff\n    config: { column_types: { ts: timestamp } }\n' }, /seeds\/badoff\.csv:2:2: error: seed 'badoff': column 'ts' is timestamp \(column_types\) but this row has '2024-01-01 10:00:00\+99:00'/],
+    ['1e400 in a column_types double column', { 'seeds/bigf.csv': 'id,f\n1,1.5\n2,1e400\n', 'seeds/more.yml': 'seeds:\n  - name: bigf\n    config: { column_types: { f: double } }\n' }, /seeds\/bigf\.csv:3:2: error: seed 'bigf': column 'f' is float \(column_types\) but this row has '1e400'.*\n {2}hint: beyond the range of a double/],
+    ['an integer beyond int64 in a column_types bigint column', { 'seeds/big.csv': 'id\n9223372036854775807\n9223372036854775808\n', 'seeds/more.yml': 'seeds:\n  - name: big\n    config: { column_types: { id: bigint } }\n' }, /seeds\/big\.csv:3:1: error: seed 'big': column 'id' is int \(column_types\) but this row has '9223372036854775808'.*\n {2}hint: beyond the bigint range/],
     ['column_types naming no column', { 'seeds/seeds.yml': SEEDS['seeds/seeds.yml'].replace('amount: "decimal(10,2)"', 'amont: "decimal(10,2)"') }, /seeds\/seeds\.yml:5:\d+: error: seed 'raw_orders': column_types names 'amont', which is not a column .*\n {2}hint: did you mean 'amount'\?/],
     ['a type Vigil does not know', { 'seeds/seeds.yml': SEEDS['seeds/seeds.yml'].replace('user_id: varchar', 'user_id: varchr') }, /seeds\/seeds\.yml:5:\d+: error: .*'varchr' \(column 'user_id'\) is not a type .*\n {2}hint: did you mean 'varchar'\?/],
     ['a header with a name that is not an identifier', { 'seeds/raw_customers.csv': 'id,first name\n1,x\n' }, /seeds\/raw_customers\.csv:1:2: error: .*column name 'first name' is not a plain identifier.*\n {2}hint: .*quote_columns: true/],
@@ -172,6 +178,83 @@ describe('seeds in Postgres and BigQuery', () => {
     expect(customers()).toBe('id,first_name,orders,spent\n1,Michael,2,10.5\n2,Shawn,0,\n3,"Kathleen, Jr",1,20\n');
   });
 
+  it('DuckDB and Postgres load the same values: integers over the whole int64 range exact, real timestamps at the edges alike, values that only look like timestamps or numbers as text (was: DuckDB NULL or shifted, Postgres the next day or a raw SQLSTATE error)', () => {
+    const csv = 'id,big,huge,ts,odd,g\n1234567890123456789,9223372036854775807,12345678901234567890,2024-12-31 23:59:59.999999+14:00,2024-12-31 23:59:60,1.5\n-9223372036854775808,-12,1,2024-01-01T00:00:00-12:00,2024-01-01 10:00:00+99:00,1e400\n';
+    const sql = "select cast(id as varchar) as id, cast(big as varchar) as big, huge, cast(ts at time zone 'UTC' as varchar) as ts_utc, odd, g from {{ ref('edge') }} order by id";
+    const expected = 'id,big,huge,ts_utc,odd,g\n-9223372036854775808,-12,1,2024-01-01 12:00:00,2024-01-01 10:00:00+99:00,1e400\n1234567890123456789,9223372036854775807,12345678901234567890,2024-12-31 09:59:59.999999,2024-12-31 23:59:60,1.5\n';
+    const schema = uniqueSchema('seed_edge');
+    const targets: Array<[string, Record<string, string>, string]> = [
+      ['duckdb', {}, 'BIGINT,BIGINT,VARCHAR,TIMESTAMP WITH TIME ZONE,VARCHAR,VARCHAR'],
+      ['postgres', { 'project.yaml': pgProjectYaml(schema) }, 'bigint,bigint,text,timestamp with time zone,text,text'],
+    ];
+    for (const [name, files, types] of targets) {
+      const dir = makeProject({ 'seeds/edge.csv': csv, ...files });
+      dirs.push(dir);
+      const env = { VIGIL_TEST_PG_URL: inject('pgUrl') };
+      const s = vigil(dir, ['seed'], env);
+      expect(s.code, `${name}: ${s.stdout}${s.stderr}`).toBe(0);
+      const t = vigil(dir, ['show', '--inline', "select data_type from information_schema.columns where table_name = 'edge' and table_schema = '" + (name === 'duckdb' ? 'analytics' : schema) + "' order by ordinal_position", '--output', 'csv', '--limit', '20'], env);
+      expect(t.stdout.trim().split('\n').slice(1).join(','), name).toBe(types);
+      expect(vigil(dir, ['show', '--inline', sql, '--output', 'csv'], env).stdout, name).toBe(expected);
+    }
+  });
+
+  it('Postgres: a load that changes a seed\'s columns says which views it dropped (a restricted companion too) and how to make them again; a build that rebuilds them says nothing (was: dropped without a word, exit 0)', async () => {
+    const schema = uniqueSchema('seed_views');
+    const role = `seed_reader_${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+    const admin = new pg.Client({ connectionString: inject('pgUrl') });
+    await admin.connect();
+    try {
+      await admin.query(`create role ${role}`);
+      const dir = makeProject({
+        'project.yaml': pgProjectYaml(schema),
+        'seeds/people.csv': 'id,email,note\n1,a@x.com,hi\n',
+        'models/people_pub.sql': `{{ config(materialized='view', restricted={'grants': {'select': ['${role}']}}) }}\nselect id, email, note from {{ ref('people') }}`,
+        'models/people_pub.yml': 'models:\n  - name: people_pub\n    columns:\n      - name: id\n      - name: email\n        policy: hash\n      - name: note\n',
+        'models/people_count.sql': "select count(*) as n from {{ ref('people_pub') }}",
+      });
+      dirs.push(dir);
+      const env = { VIGIL_TEST_PG_URL: inject('pgUrl') };
+      const views = async () => (await admin.query(`select table_name from information_schema.views where table_schema = $1 order by 1`, [schema])).rows.map((r) => r.table_name).join(',');
+      const granted = async () => (await admin.query(`select has_table_privilege($1, $2, 'select') as ok`, [role, `${schema}.people_pub__restricted`])).rows[0].ok;
+      const b = vigil(dir, ['build', '-s', 'people+'], env);
+      expect(b.code, b.stdout + b.stderr).toBe(0);
+      expect(await views()).toBe('people_count,people_pub,people_pub__restricted');
+      // the same columns: the table is emptied and filled, the views stay, nothing said
+      writeFileSync(join(dir, 'seeds/people.csv'), 'id,email,note\n2,b@x.com,yo\n');
+      const same = vigil(dir, ['seed', '-s', 'people'], env);
+      expect(same.code, same.stdout + same.stderr).toBe(0);
+      expect(same.stdout).not.toContain('warning');
+      expect(await views()).toBe('people_count,people_pub,people_pub__restricted');
+      // a column more: made again, and the cascade's views named
+      writeFileSync(join(dir, 'seeds/people.csv'), 'id,email,note,age\n1,a@x.com,hi,5\n');
+      const s = vigil(dir, ['seed', '-s', 'people'], env);
+      expect(s.code, s.stdout + s.stderr).toBe(0);
+      expect(s.stdout).toContain(`OK loaded seed ${schema}.people (1 row)`);
+      expect(s.stdout).toContain(`\n  warning: loading it dropped 3 views that read it (Postgres' drop ... cascade), not rebuilt by this run: ${schema}.people_count, ${schema}.people_pub, ${schema}.people_pub__restricted; vigil run -s people+ builds them again\n`);
+      expect(await views()).toBe('');
+      // the command it names brings them back, with the restricted companion's grants
+      const r = vigil(dir, ['run', '-s', 'people+'], env);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(await views()).toBe('people_count,people_pub,people_pub__restricted');
+      expect(await granted()).toBe(true);
+      // vigil build loads the seed and rebuilds what reads it: nothing to say
+      writeFileSync(join(dir, 'seeds/people.csv'), 'id,email,note\n1,a@x.com,hi\n');
+      const full = vigil(dir, ['build'], env);
+      expect(full.code, full.stdout + full.stderr).toBe(0);
+      expect(full.stdout).not.toContain('warning');
+      expect(await views()).toBe('people_count,people_pub,people_pub__restricted');
+      // a build of the seed alone does not rebuild them: said
+      writeFileSync(join(dir, 'seeds/people.csv'), 'id,email,note,age\n1,a@x.com,hi,5\n');
+      const one = vigil(dir, ['build', '-s', 'people'], env);
+      expect(one.code, one.stdout + one.stderr).toBe(0);
+      expect(one.stdout).toMatch(/warning: loading it dropped 3 views .*; vigil run -s people\+ builds them again/);
+    } finally {
+      await admin.query(`drop owned by ${role}; drop role if exists ${role}`).catch(() => undefined);
+      await admin.end();
+    }
+  });
+
   it('BigQuery: one load job per seed with its schema and the rows, through the real client', async () => {
     const dir = project({ 'project.yaml': 'name: fixture\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: vigil-seeds, dataset: analytics, location: EU }\n' });
     const env = { VIGIL_BIGQUERY_API_ENDPOINT: bq.fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
@@ -194,7 +277,8 @@ describe('classifyBytes (the byte fast path) agrees with classify', () => {
   it('on edge cases and 20,000 generated values', () => {
     const edge = ['0', '-0', '007', '-', '+5', '1.', '.5', '-1.5', '1.5e3', '1e5', '123456789012345678', '1234567890123456789', '2020-02-29', '2021-02-29', '2020-13-01', '2020-00-10', '2020-01-32', '0000-01-01',
       '2020-01-01 23:59:59', '2020-01-01 24:00:00', '2020-01-01 10:60:00', '2020-01-01T10:00:00', '2020-01-01 10:00', '2020-01-01 10:00:00Z', '2020-01-01 10:00:00.5', '2020-1-01', '-2020-01-01',
-      'true', 'FALSE', 'tRuE', 'truth', 'T', 'yes', '12:30', '1,5', '', ' 1', '1 ', '١٢', 'é', '2020/01/01'];
+      'true', 'FALSE', 'tRuE', 'truth', 'T', 'yes', '12:30', '1,5', '', ' 1', '1 ', '١٢', 'é', '2020/01/01',
+      '2020-01-01 10:00:59', '2020-01-01 10:00:60', '2024-12-31 23:59:60', '2020-01-01 10:00:99', '0001-01-01', '0000-01-01 10:00:00', '123456789012345678.5', '1e400', '-1e400', '1e-400'];
     let x = 7;
     const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
     const alphabet = '0123456789-.:T eE+tfrualsZ';
@@ -223,6 +307,33 @@ describe('parseSeed', () => {
     expect(r.columns.map((c) => `${c.name}:${c.type}`)).toEqual(['a:int', 'b:float', 'c:bool', 'd:date', 'e:timestamp', 'f:string']);
     expect(r.rows).toBe(2);
     expect(r.asIs).toBe(true);
+  });
+  it('a value that only looks like a timestamp or a number makes its column text (was: a timestamp with second 99, 60 or offset +99:00, or 1e400, passed the check and DuckDB loaded NULL, a shifted time or Infinity)', () => {
+    const types = (csv: string) => {
+      const r = parseSeed(csv);
+      if (Array.isArray(r)) throw new Error(JSON.stringify(r));
+      return r.columns.map((c) => `${c.name}:${c.type}`);
+    };
+    expect(types('a,b,c,d,e\n2024-01-01 10:00:00,2024-12-31 23:59:59,2024-01-01 10:00:00+14:00,2024-01-01T10:00-12:00,0001-01-01 00:00:00\n')).toEqual(['a:timestamp', 'b:timestamp', 'c:timestamp', 'd:timestamp', 'e:timestamp']);
+    expect(types('a,b,c,d,e,f\n2024-01-01 10:00:99,2024-12-31 23:59:60,2024-01-01 10:00:00+99:00,2024-01-01 10:00:00+14:01,2024-01-01 10:00:00+05:99,0000-01-01 10:00:00\n')).toEqual(['a:string', 'b:string', 'c:string', 'd:string', 'e:string', 'f:string']);
+    // one bad value among good ones is enough
+    expect(types('ts\n2024-01-01 10:00:00\n2024-01-01 10:00:99\n')).toEqual(['ts:string']);
+    expect(types('d\n0000-01-01\n')).toEqual(['d:string']);
+    expect(types('f,g,h,i\n1.5,1e308,5e-324,0e-400\n1e400,-1e400,1e-400,0.0\n')).toEqual(['f:string', 'g:string', 'h:string', 'i:float']);
+    expect(types('f,g\n1.5,-1.7976931348623157e308\n2,4.9e-324\n')).toEqual(['f:float', 'g:float']);
+  });
+  it('an integer is a bigint over the whole int64 range; beyond it the column is text, never a double that drops digits (was: 19 digits inferred as DOUBLE, 1234567890123456789 read back ...768)', () => {
+    const types = (csv: string, config = {}) => {
+      const r = parseSeed(csv, config);
+      if (Array.isArray(r)) return r;
+      return r.columns.map((c) => `${c.name}:${c.type}`);
+    };
+    expect(types('a,b,c\n1234567890123456789,9223372036854775807,-9223372036854775808\n2,+0009223372036854775807,1\n')).toEqual(['a:int', 'b:int', 'c:int']);
+    expect(types('a,b,c\n9223372036854775808,-9223372036854775809,12345678901234567890123\n')).toEqual(['a:string', 'b:string', 'c:string']);
+    expect(types('a\n1.5\n12345678901234567890\n')).toEqual(['a:string']);
+    // column_types bigint takes the whole range, and refuses beyond it at its line
+    expect(types('id\n1234567890123456789\n9223372036854775807\n-9223372036854775808\n', { column_types: { id: 'bigint' } })).toEqual(['id:int']);
+    expect(types('id\n1\n9223372036854775808\n', { column_types: { id: 'bigint' } })).toEqual([expect.objectContaining({ line: 3, column: 1, message: "column 'id' is int (column_types) but this row has '9223372036854775808'", hint: expect.stringMatching(/^beyond the bigint range/) })]);
   });
   it('an impossible date is not a date; a column with no values is a string', () => {
     const r = parseSeed('d,e\n2021-02-29,\n');

@@ -189,6 +189,16 @@ describe('vigil snapshot', () => {
     expect(vigil(dir, ['snapshot', '-s', 'f_snap']).stdout).toContain("snapshot 'f_snap': amt is DOUBLE in the query, FLOAT in the table");
   });
 
+  it('a first run of one row says "1 row, first versions" (was: "1 rows")', () => {
+    const dir = makeProject({
+      'seeds/one.csv': 'id,name\n1,ann\n',
+      'snapshots/snapshots.yml': "snapshots:\n  - name: one_snap\n    relation: ref('one')\n    config: { unique_key: id, strategy: check, check_cols: all }\n",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['seed']).code).toBe(0);
+    expect(vigil(dir, ['snapshot']).stdout).toMatch(/OK snapshot analytics\.one_snap \(1 row, first versions\)/);
+  });
+
   it("dbt 1.9's YAML snapshots: relation and config in properties YAML; a relation that is not ref() or source() is an error at its line", () => {
     const dir = makeProject({
       'seeds/customers.csv': STATES[0],

@@ -257,14 +257,16 @@ export class PostgresAdapter implements Adapter {
     const pk = req.primaryKey?.length ? `, primary key (${req.primaryKey.map(q).join(', ')})` : '';
     await this.ensureSchema(req.relation.schema);
     let cascaded = false;
+    let dropped: Relation[] = [];
     const rows = await this.transaction(async (c, run) => {
       // a table there with the same columns is emptied and filled (as dbt reloads a seed): the
       // views that read it stay (dropping it dropped them, a restricted companion and its grants
-      // too, without a word); else it is made again
+      // too, without a word); else it is made again, and the views the cascade drops are said
       const have = await columnTypes(c, rel);
       const same = !pk && !req.indexes?.length && have.length === req.columns.length && req.columns.every((x, i) => have[i].name === x.name && have[i].type === (d.type(x.type) === 'timestamptz' ? 'timestamp with time zone' : d.type(x.type)));
       if (same) await run(`truncate table ${rel}`);
       else {
+        dropped = await dependentViews(c, rel);
         await run(`drop table if exists ${rel} cascade`);
         cascaded = true;
         await run(`create table ${rel} (${req.columns.map((x) => `${q(x.name)} ${d.type(x.type)}`).join(', ')}${pk})`);
@@ -276,6 +278,7 @@ export class PostgresAdapter implements Adapter {
     await this.execute(`analyze ${rel}`);
     if (cascaded) this.forgetCatalog();
     this.catalog.get(req.relation.schema)?.set(req.relation.identifier, 'table');
+    if (dropped.length) req.onDropped?.(dropped);
     return rows;
   }
 
@@ -396,7 +399,7 @@ export class PostgresAdapter implements Adapter {
     // gone; and what the catalog cache knows is asked again after such a build (undefined: no drop)
     let dropped: Relation[] | undefined;
     const drop = async (kind: 'table' | 'view') => {
-      dropped = (await c.query(DEPENDENT_VIEWS_SQL, [rel])).rows.map((x: { schema: string; name: string }) => ({ schema: x.schema, identifier: x.name }));
+      dropped = await dependentViews(c, rel);
       await PostgresAdapter.run(c, `drop ${kind} ${rel} cascade`);
     };
     const withDropped = (r: MaterializeResult): MaterializeResult => (dropped?.length ? { ...r, dropped } : r);
@@ -480,6 +483,11 @@ export class PostgresAdapter implements Adapter {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** The views `drop ... cascade` of `rel` (as SQL names it) drops with it. */
+async function dependentViews(c: PoolClient, rel: string): Promise<Relation[]> {
+  return (await c.query(DEPENDENT_VIEWS_SQL, [rel])).rows.map((x: { schema: string; name: string }) => ({ schema: x.schema, identifier: x.name }));
 }
 
 /** A relation's columns (`rel` as SQL names it) with their types as Postgres spells them, in order; none when there is no such relation. */
