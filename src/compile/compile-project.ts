@@ -309,9 +309,20 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   });
   const macroCallRe = macroNames.length ? new RegExp(`\\b(${macroNames.map(escapeRe).join('|')})\\s*\\(`, 'g') : undefined;
   const macrosIn = (text: string): string[] => (macroCallRe ? [...new Set([...text.matchAll(macroCallRe)].map((m) => m[1]))] : []);
-  const macroFileSha = new Map(files.macros.map((m) => [m.path, sha(m.text)]));
+  // each macro's own text, {% macro %} to {% endmacro %}: hashed (dbt's macro checksum) and
+  // read for the macros it calls, so a change to one macro of a file modifies what calls it,
+  // not what calls the file's other macros
+  const macroText = new Map<string, string>();
+  for (const m of files.macros) {
+    for (const d of m.text.matchAll(/\{%[-+]?\s*macro\s+([A-Za-z_]\w*)/g)) {
+      const end = /\{%[-+]?\s*endmacro\b[^%]*%\}/g;
+      end.lastIndex = d.index!;
+      const e = end.exec(m.text);
+      if (macroOwner.get(d[1]) === m.path) macroText.set(d[1], m.text.slice(d.index!, e ? e.index + e[0].length : m.text.length));
+    }
+  }
   const macroCalls = new Map<string, string[]>();
-  for (const m of files.macros) for (const n of macroNames.filter((x) => macroOwner.get(x) === m.path)) macroCalls.set(n, macrosIn(m.text).filter((x) => x !== n));
+  for (const n of macroNames) macroCalls.set(n, macrosIn(macroText.get(n) ?? files.macros.find((m) => m.path === macroOwner.get(n))!.text).filter((x) => x !== n));
   const macroClosure = (direct: string[]): string[] => {
     const seen = new Set<string>();
     const visit = (n: string) => {
@@ -911,8 +922,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   const manifest = emptyManifest();
   manifest.sources = Object.fromEntries(sources);
-  // each macro with the hash of its file, for state:modified.macros
-  if (macroNames.length) manifest.macros = Object.fromEntries(macroNames.sort().map((n) => [n, macroFileSha.get(macroOwner.get(n)!)!]));
+  // each macro with the hash of its text, for state:modified.macros
+  if (macroNames.length) manifest.macros = Object.fromEntries(macroNames.sort().map((n) => [n, sha(macroText.get(n) ?? files.macros.find((m) => m.path === macroOwner.get(n))!.text)]));
   const targetDir = files.paths.target;
   const modelNode = (d: ModelDraft & { config: ModelNode['config'] }): ModelNode => {
     const uid = modelUid(d.name);

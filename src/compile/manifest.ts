@@ -193,7 +193,7 @@ export interface Manifest {
   exposures?: Record<string, ExposureNode>;
   /** unique_id -> unique ids that depend on it */
   child_map: Record<string, string[]>;
-  /** Each project macro with a hash of the file defining it (state:modified.macros). */
+  /** Each project macro with a hash of its own text, from {% macro %} to {% endmacro %} (state:modified.macros). */
   macros?: Record<string, string>;
   /** Documentation blocks ({% docs name %} in .md files), their text as written. */
   docs?: Record<string, { file: string; line: number; text: string }>;

@@ -68,6 +68,21 @@ describe('state: selection', () => {
     expect(b.stdout).not.toMatch(/analytics\.(a|b|e) /);
   });
 
+  it('a macro is compared by its own text, as dbt checksums each macro: a change to one macro of a file modifies only what calls it (was: what called any macro of the file)', () => {
+    const dir = makeProject({ ...FILES, 'macros/cents.sql': `${FILES['macros/cents.sql']}{% macro label(x) %}upper({{ x }}){% endmacro %}\n`, 'models/f.sql': "select {{ label(\"'a'\") }} as l" });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const text = readFileSync(join(dir, 'macros/cents.sql'), 'utf8');
+    writeFileSync(join(dir, 'macros/cents.sql'), text.replace('* 100', '* 1000'));
+    expect(ls(dir, 'state:modified.macros')).toEqual(['b']);
+    writeFileSync(join(dir, 'macros/cents.sql'), text.replace('upper(', 'lower('));
+    expect(ls(dir, 'state:modified.macros')).toEqual(['f']);
+    // text outside any macro (a comment) modifies nothing
+    writeFileSync(join(dir, 'macros/cents.sql'), `{# money helpers #}\n${text}`);
+    expect(ls(dir, 'state:modified')).toEqual([]);
+  });
+
   it('data tests, unit tests and snapshots are compared too; where a node is written is modified.relation, not .configs', () => {
     const dir = makeProject({
       ...FILES,
