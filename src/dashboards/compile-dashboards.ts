@@ -20,9 +20,9 @@ import { LINK_PARAM_RE } from './base-url.js';
 import type { CompiledRawRows } from './raw-rows.js';
 import { withheldBecause } from '../compile/masking.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
-import { colorProblem, safeUrl } from './safe-values.js';
+import { colorProblem, linkShapeProblem, safeUrl } from './safe-values.js';
 import { typeFamily } from '../adapters/type-family.js';
-import { compileTile, DRILL_TEMPLATE_RE, isDate, isTimestamp, kpiWindow, measureLabel, measureName, RELATIVE_RE } from './tile-sql.js';
+import { compileTile, DRILL_TEMPLATE_RE, isDate, isTimestamp, keepsOwnWindow, kpiWindow, measureLabel, measureName, RELATIVE_RE } from './tile-sql.js';
 
 export interface DashboardFile {
   path: string;
@@ -54,6 +54,78 @@ function fieldTemplateProblems(tpl: string, fields: string[], what: string): Arr
     out.push({ message: `${what ? `${what} uses ` : ''}'${m[1]}'${what ? ', which' : ''} is not one of the tile's fields${hint ? ` — did you mean '${hint}'?` : ''} (${fields.join(', ')})` });
   }
   return out;
+}
+
+/** YYYY-MM-DD, and a timestamp: the date, then optionally a time of day and a zone. */
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$/i;
+
+/** What a column type's values are, for the checks of filter values: undefined when not one of these. */
+function valueKind(type: string | undefined): 'number' | 'boolean' | 'date' | 'timestamp' | 'text' | undefined {
+  if (!type) return undefined;
+  const f = typeFamily(type, 'local');
+  if (f === 'int' || f === 'float' || f === 'numeric') return 'number';
+  if (f === 'bool') return 'boolean';
+  if (f === 'date') return 'date';
+  if (f === 'instant' || f === 'local') return 'timestamp';
+  if (f === 'string') return 'text';
+  return undefined;
+}
+
+/**
+ * What is wrong with a filter value for a column of declared `type` — what the warehouse would
+ * fail to compare it with (a text on a number, 2026-02-30 on a date), or undefined. `relative`:
+ * the relative times of tile filters ("-7d", "today") count as dates.
+ */
+function filterValueProblem(v: unknown, type: string | undefined, relative: boolean): string | undefined {
+  const kind = valueKind(type);
+  if (v === null || v === undefined || !kind) return undefined;
+  const shown = JSON.stringify(v);
+  switch (kind) {
+    case 'number':
+      return typeof v === 'number' || (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) ? undefined : `${shown} is not a number`;
+    case 'boolean':
+      // a quoted "true" is a string literal, which BigQuery does not compare with a BOOL
+      if (typeof v === 'string' && /^(true|false)$/i.test(v.trim())) return `${shown} is a string: write ${v.trim().toLowerCase()}, without quotes`;
+      return typeof v === 'boolean' ? undefined : `${shown} is not a boolean (true or false)`;
+    case 'text':
+      return typeof v === 'string' ? undefined : `${shown} is not text: write it as a string ("${String(v)}")`;
+    case 'date':
+    case 'timestamp': {
+      if (typeof v === 'string' && relative && RELATIVE_RE.test(v)) return undefined;
+      const m = typeof v === 'string' ? (kind === 'date' ? DATE_RE : TIMESTAMP_RE).exec(v) : null;
+      if (!m) return `${shown} is not a ${kind === 'date' ? 'date (YYYY-MM-DD)' : 'timestamp (YYYY-MM-DD, or YYYY-MM-DD HH:MM:SS)'}${relative ? ' or a relative time ("-7d", "-24h", "today")' : ''}`;
+      const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      const day = new Date(0);
+      day.setUTCFullYear(y, mo - 1, d);
+      return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d ? undefined : `${shown} is not a date of the calendar`;
+    }
+  }
+}
+
+/** Aggregations whose value is a number whatever the column (min, max and none keep its type). */
+const NUMBER_AGGS = new Set(['sum', 'avg', 'count', 'count_distinct', 'median', 'p50', 'p90', 'p95', 'p99', 'ratio', 'share', 'weighted_avg', 'age_minutes', 'oldest_age_minutes']);
+
+/**
+ * What is wrong with a drill-down's value for a select filter over a column of `targetType`: a
+ * lone {{ field }} carries the row's value as it is typed (its column's declared type in the
+ * source model, a number for most aggregates); a value with text in it is text. Undefined when
+ * it fits, or when a type is not known.
+ */
+function drillValueProblem(tpl: string, tile: Tile, types: Record<string, string>, targetType: string | undefined): string | undefined {
+  const want = valueKind(targetType);
+  if (!want) return undefined;
+  const lone = /^\s*\{\{\s*([A-Za-z_]\w*)\s*\}\}\s*$/.exec(tpl)?.[1];
+  if (!lone) return tpl.includes('{{') ? (want === 'number' || want === 'boolean' ? `'${tpl}' makes a text, not a ${want}` : undefined) : filterValueProblem(tpl, targetType, false);
+  const dim = tile.dimensions.find((x) => x.column === lone);
+  const m = dim ? undefined : tile.measures.find((x) => measureName(x) === lone);
+  const have = dim ? valueKind(types[dim.column]) : m ? (NUMBER_AGGS.has(m.agg) ? 'number' : valueKind(types[m.column])) : undefined;
+  if (!have || have === want) return undefined;
+  // a date or timestamp comes as its text (YYYY-MM-DD, ISO), compared with a date, timestamp or text; a text may hold dates
+  const dated = (k: string) => k === 'date' || k === 'timestamp';
+  if ((dated(have) && (dated(want) || want === 'text')) || (have === 'text' && dated(want))) return undefined;
+  const what = dim ? `${lone} is a ${types[dim.column]}` : `${lone} (${m!.agg}) is a ${have}`;
+  return `the row's ${what}, which it cannot be compared with`;
 }
 
 export function parseDashboards(files: DashboardFile[], ds: Diagnostic[]): ParsedDashboard[] {
@@ -227,12 +299,12 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
       if (f.applies_to?.length && f.applies_to.every((m) => models.has(m)) && !f.applies_to.some((m) => tileModels.has(m)))
         err(['filters', fi, 'applies_to'], `applies_to names no model a tile of this dashboard reads (${f.applies_to.join(', ')}), so the filter would do nothing`, `the tiles read: ${[...tileModels].sort().join(', ')}`);
       // a select's default against the column's declared type, as tile filter values are (every tile it reaches would fail)
-      if (f.type === 'select' && typeof f.default === 'string' && (f.default.trim() === '' || !Number.isFinite(Number(f.default)))) {
+      if (f.type === 'select') {
         for (const m of f.applies_to ?? [...tileModels]) {
           const t = models.get(m)?.columns.find((c) => c.name === f.column)?.data_type;
-          const fam = t ? typeFamily(t, 'local') : undefined;
-          if (fam === 'int' || fam === 'float' || fam === 'numeric') {
-            err(['filters', fi, 'default'], `${f.column} of ${m} is a ${t}: ${JSON.stringify(f.default)} is not a number`);
+          const problem = filterValueProblem(f.default, t, false);
+          if (problem) {
+            err(['filters', fi, 'default'], `${f.column} of ${m} is a ${t}: ${problem}`);
             break;
           }
         }
@@ -325,7 +397,19 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           const values = Array.isArray(f.value) ? f.value : [f.value];
           if (t && typeof f.value === 'string' && RELATIVE_RE.test(f.value) && !dated) err([...base, 'filters', i, 'value'], `'${f.value}' is a relative time, but ${f.column} is a ${t}`, 'relative times filter date and timestamp columns');
           if (dated && typeof f.value === 'string' && /^\d+[dh]$/i.test(f.value)) err([...base, 'filters', i, 'value'], `'${f.value}' is not a date: a relative time counts back with a minus — did you mean '-${f.value}'?`);
-          if (numeric(family(f.column)) && values.some((v) => typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v))))) err([...base, 'filters', i, 'value'], `${f.column} is a ${t}: ${JSON.stringify(values.find((v) => typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v)))))} is not a number`);
+          // (a relative time, well formed or not, is checked above)
+          const relativeLike = typeof f.value === 'string' && (/^-|^today$/i.test(f.value) || (dated && /^\d+[dh]$/i.test(f.value)));
+          const typed = relativeLike ? [] : values.map((v) => filterValueProblem(v, t, true));
+          typed.forEach((problem, vi) => {
+            if (problem) err([...base, 'filters', i, 'value', ...(Array.isArray(f.value) ? [vi] : [])], `${f.column} is a ${t}: ${problem}`);
+          });
+          // null in a list: `in` compares with =, never true for null; a `not in` with a null is true for no row
+          if (Array.isArray(f.value))
+            f.value.forEach((v, vi) => {
+              if (v !== null) return;
+              if (f.op === 'in') err([...base, 'filters', i, 'value', vi], `null in an 'in' list matches no row (null equals nothing)`, `leave it out; op 'is null' selects the rows where ${f.column} is null`);
+              else err([...base, 'filters', i, 'value', vi], `null in a 'not in' list: the filter selects no rows (${f.column} not in (..., null) is never true)`, `leave it out: 'not in' already leaves out the rows where ${f.column} is null (op 'is not null' says so)`);
+            });
         });
         const names = [...tile.dimensions.map((x) => x.column), ...tile.measures.map(measureName)];
         const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -338,6 +422,8 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
             for (const p of fieldTemplateProblems(l.url, names, 'the link')) err([...base, 'links', li, 'url'], p.message, p.hint);
             // what the site would not link, the exports would carry as written
             if (safeUrl(l.url) === undefined) err([...base, 'links', li, 'url'], `a link is http(s)://, mailto: or a path, not ${/^\s*([a-z][a-z0-9+.-]*):/i.exec(l.url)![1]}:`);
+            const shape = linkShapeProblem(l.url);
+            if (shape) err([...base, 'links', li, 'url'], shape.message, shape.hint);
             links.push({ label: l.label, url: l.url });
             continue;
           }
@@ -374,6 +460,15 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         tile.dimensions.forEach((x, i) => {
           if (x.role === 'y' && tile.type !== 'heatmap') err([...base, 'dimensions', i, 'role'], `role 'y' is the rows of a heatmap; a ${tile.type} tile has no dimension on its y axis`, tile.type === 'line' || tile.type === 'area' || tile.type === 'bar' ? "use role 'x' for the axis, or 'series' for one series per value" : 'remove role');
         });
+        // role series: one line, stack or point color per value (line, area, bar, scatter; a heatmap
+        // takes it as its rows); on a box or donut it takes the dimension off the boxes or slices, a table has none
+        const seriesAt = tile.dimensions.flatMap((x, i) => (x.role === 'series' ? [i] : []));
+        const SERIES_ELSE: Partial<Record<TileType, string>> = { box: 'the dimension gives one box per value', donut: 'the dimension is the slices', table: 'a table shows each dimension as a column' };
+        for (const i of seriesAt) {
+          if (SERIES_ELSE[tile.type]) err([...base, 'dimensions', i, 'role'], `role 'series' is one line, stack or point color per value (line, area, bar and scatter tiles); a ${tile.type} tile has no series`, `remove role: ${SERIES_ELSE[tile.type]}`);
+          else if (['line', 'area', 'bar'].includes(tile.type) && tile.dimensions.length === 1) err([...base, 'dimensions', i, 'role'], `role 'series' splits the ${tile.type} chart by a second dimension; its only dimension must be the x axis`, "remove role, or add the x dimension (e.g. the date) beside it");
+        }
+        if (seriesAt.length > 1 && !SERIES_ELSE[tile.type]) err([...base, 'dimensions', seriesAt[1], 'role'], `a tile has one series dimension (also dimensions[${seriesAt[0]}])`);
         tile.thresholds.forEach((t, ti2) => colorAt(t.color, [...base, 'thresholds', ti2, 'color']));
         tile.conditional_formatting.forEach((r, ri) => colorAt(r.color, [...base, 'conditional_formatting', ri, 'color']));
         if (tile.sample) {
@@ -427,8 +522,16 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
             for (const p of fieldTemplateProblems(tpl, fieldNames, 'drill-down value')) err(where, p.message, p.hint);
             if (tf?.type === 'date_range' && !/^[1-9]\d*d$/.test(tpl)) err(where, `filter '${filter}' is a date range: a drill-down sets it to a number of days like "7d", got '${tpl}'`);
             // a filter that reaches no tile of the target tab would change nothing on the page it opens
-            if (tf && targetTab && !targetTab.tiles.some((x) => (tf.applies_to ? tf.applies_to.includes(x.model) : (columnsOf(x.model)?.includes(tf.column) ?? true)))) {
-              err(where, `drill-down sets filter '${filter}', which filters no tile of tab '${dd.tab}' (no tile's model there has a column '${tf.column}')`);
+            // (a date range does not reach a tile that keeps its own window on its column)
+            const reached = tf && targetTab ? targetTab.tiles.filter((x) => (tf.applies_to ? tf.applies_to.includes(x.model) : (columnsOf(x.model)?.includes(tf.column) ?? true))) : [];
+            if (tf && targetTab && !reached.some((x) => !keepsOwnWindow(x, tf))) {
+              err(where, reached.length ? `drill-down sets filter '${filter}', which filters no tile of tab '${dd.tab}' (each tile there with a column '${tf.column}' keeps its own window on it)` : `drill-down sets filter '${filter}', which filters no tile of tab '${dd.tab}' (no tile's model there has a column '${tf.column}')`);
+            }
+            // a select set from the row: the value's type against the column's declared type there
+            if (tf?.type === 'select') {
+              const targetType = reached.map((x) => models.get(x.model)?.columns.find((c) => c.name === tf.column)?.data_type).find((t) => t);
+              const problem = drillValueProblem(tpl, tile, types, targetType);
+              if (problem) err(where, `filter '${filter}' filters ${tf.column}, a ${targetType}: ${problem}`);
             }
           }
         }

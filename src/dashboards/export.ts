@@ -23,9 +23,9 @@
  * both doubled, keeping each tile's aspect ratio (a KPI of h 2 becomes 4 rows, a chart of h 4
  * becomes 8: the usual sizes in both tools).
  *
- * A tile whose own filters constrain a dashboard filter's column keeps its own window (e.g.
- * "Interactions (24h)") and does not listen to that filter — as Vigil's own SQL does for the
- * date range; in Looker a listening tile would have its own filter replaced.
+ * A tile whose own filters constrain a dashboard filter's column does not listen to that filter;
+ * for a date range, only a relative window of its own (e.g. "Interactions (24h)") does that, as
+ * in Vigil's own SQL. In Looker a listening element has its own filter on the field replaced.
  */
 import { WAREHOUSES } from '../adapters/index.js';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
@@ -36,8 +36,9 @@ import { dialectOf } from '../adapters/index.js';
 import type { Dialect } from '../adapters/dialect.js';
 import type { DashboardFilter, Tile, TileType } from './schema.js';
 import { rawRowFields } from './raw-rows.js';
+import { loneLinkField } from './safe-values.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from './types.js';
-import { measureSql, ownWindow } from './tile-sql.js';
+import { keepsOwnWindow, measureSql, ownWindow } from './tile-sql.js';
 import { stableJson } from '../stable-json.js';
 
 export type ExportFormat = 'looker' | 'metabase' | 'json';
@@ -110,9 +111,9 @@ function allTiles(d: CompiledDashboard): CompiledTile[] {
   return d.tabs.flatMap((t) => t.tiles);
 }
 
-/** The dashboard filters a tile listens to: those that apply to it, unless it filters the column itself. */
+/** The dashboard filters a tile listens to: those that apply to it, unless it filters the column itself (a date range: unless it keeps its own window there). */
 export function listenedFilters(d: CompiledDashboard, t: CompiledTile): DashboardFilter[] {
-  return d.dashboard.filters.filter((f) => t.appliesFilters.includes(f.name) && !t.tile.filters.some((x) => x.column === f.column));
+  return d.dashboard.filters.filter((f) => t.appliesFilters.includes(f.name) && !(f.type === 'date_range' ? keepsOwnWindow(t.tile, f) : t.tile.filters.some((x) => x.column === f.column)));
 }
 
 type ColumnKind = 'date' | 'timestamp' | 'number' | 'yesno' | 'string';
@@ -473,11 +474,12 @@ function lookerFormattingRule(op: string, value: number): { type: string; value:
 }
 
 /** `{{ field }}` in a Vigil URL template, as Liquid in a LookML link on `own` (`{{ value }}`) or another field of the row. */
-function lookerLinkUrl(template: string, own: string, refOf: (name: string) => string | undefined): string {
+function lookerLinkUrl(template: string, own: string, refOf: (name: string) => string | undefined, encoded = true): string {
+  const encode = encoded ? ' | url_encode' : '';
   return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (m, name: string) => {
-    if (name === own) return '{{ value | url_encode }}';
+    if (name === own) return `{{ value${encode} }}`;
     const ref = refOf(name);
-    return ref ? `{{ ${ref}._value | url_encode }}` : m;
+    return ref ? `{{ ${ref}._value${encode} }}` : m;
   });
 }
 
@@ -636,7 +638,8 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
       }
       case 'age_minutes':
       case 'oldest_age_minutes':
-        name = defineMeasure(v, want(f.name), { ...base, type: 'number', sql: v.dialect.datediff('minute', `${f.agg === 'age_minutes' ? 'MAX' : 'MIN'}(${col(v, f.column)})`, v.dialect.current_timestamp()) }, false);
+        // the site's expression (whole minutes elapsed, not minute boundaries crossed)
+        name = defineMeasure(v, want(f.name), { ...base, type: 'number', sql: measureSql({ column: f.column, agg: f.agg }, (c) => col(v, c), v.dialect) }, false);
         break;
       case 'share':
         name = defineMeasure(v, want(f.name), { ...base, type: 'average', sql: `CASE WHEN ${col(v, f.column)} THEN 1.0 ELSE 0.0 END`, filters }, false);
@@ -741,6 +744,12 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
         for (const f of tile.filters) {
           if (compared && f.column === own!.column && f.value === own!.value) continue;
           const ref = filterRef(t.model, f.column);
+          // Looker puts the dashboard filter's value in place of the element's own on that field
+          const over = listenedFilters(d, t).find((x) => x.column === f.column);
+          if (over) {
+            drop(d, `${tile.id}: its filter ${f.column} ${f.op}${f.value === undefined ? '' : ` ${JSON.stringify(f.value)}`} (the element listens to ${over.name}, whose value replaces it)`);
+            continue;
+          }
           const lf = lookerFilterExpression(f.op, f.value, kindOf(t.model, f.column));
           if ('why' in lf) {
             drop(d, `${tile.id}: its filter ${f.column} ${f.op} ${JSON.stringify(f.value)} (${lf.why})`);
@@ -819,7 +828,8 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
             drop(d, `${tile.id}: link '${l.label}' (${names.length ? 'its fields are dates only' : 'no field in its URL'})`);
             continue;
           }
-          addLink(t, holder, { label: l.label, url: lookerLinkUrl(l.url, holder.name, refOf) });
+          // a link that is one field: its value is the URL, not a part of one to encode
+          addLink(t, holder, { label: l.label, url: lookerLinkUrl(l.url, holder.name, refOf, !loneLinkField(l.url)) });
         }
         if (tile.drilldown) {
           const dd = tile.drilldown;

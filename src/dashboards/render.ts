@@ -19,7 +19,7 @@ import { legacyLinks, tabAnchor, type PageLinks } from './site.js';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VIGIL_VERSION } from '../version.js';
-import { safeColor, safeUrl } from './safe-values.js';
+import { absoluteHttpUrl, loneLinkField, safeColor, safeUrl } from './safe-values.js';
 
 /** This renderer's code, as a stamp: drawings kept by tile-cache.ts are valid only for it. */
 export function renderStamp(): string {
@@ -162,11 +162,34 @@ export function formatDate(d: Date): string {
   return isMidnight(d) ? day : `${day} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`;
 }
 
-/** Short axis label: "Mar 5", "Mar 2026" (monthly), "Mar 5 14:00". */
-function formatDateShort(d: Date, granularity?: string): string {
+/** What a short date label shows besides the day: see dateLabels. */
+interface ShortDate {
+  year?: boolean;
+  seconds?: boolean;
+  millis?: boolean;
+}
+
+/** Short axis label: "Mar 5", "Mar 2026" (monthly), "Mar 5 14:00"; "Mar 5, 2026", "Mar 5 14:00:05", "Mar 5 14:00:05.250" as `show` asks. */
+function formatDateShort(d: Date, granularity?: string, show: ShortDate = {}): string {
   if (granularity === 'month') return `${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
-  const day = `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}`;
-  return isMidnight(d) ? day : `${day} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`;
+  const day = `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}${show.year ? `, ${d.getUTCFullYear()}` : ''}`;
+  if (isMidnight(d)) return day;
+  const sec = show.seconds || show.millis ? `:${pad2(d.getUTCSeconds())}${show.millis ? `.${String(d.getUTCMilliseconds()).padStart(3, '0')}` : ''}` : '';
+  return `${day} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}${sec}`;
+}
+
+/**
+ * Labels of date categories that tell them apart: with the year when they span more than one
+ * calendar year, with seconds when one is not on a whole minute (milliseconds when not on a whole
+ * second); otherwise "Mar 5", "Mar 5 14:00".
+ */
+function dateLabels(dates: Date[], granularity?: string): string[] {
+  const show: ShortDate = {
+    year: new Set(dates.map((d) => d.getUTCFullYear())).size > 1,
+    seconds: dates.some((d) => d.getUTCSeconds() !== 0),
+    millis: dates.some((d) => d.getUTCMilliseconds() !== 0),
+  };
+  return dates.map((d) => formatDateShort(d, granularity, show));
 }
 
 const NF0 = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -205,10 +228,12 @@ function formatPlainNumber(n: number): string {
 /**
  * A value for people, by the field's format: percent 0.053 → "5.3 %", ms → "1,234 ms",
  * usd → "$1,234.50", integer → "12,345", minutes → "42 min" / "2 h 5 min", date → "2026-03-05".
- * Null is "—"; text that is not a number is shown as is.
+ * Null is "—"; booleans are true / false (as `vigil show` prints them); text that is not a
+ * number is shown as is.
  */
 export function formatValue(v: unknown, format?: string): string {
   if (v == null) return '—';
+  if (typeof v === 'boolean') return String(v);
   if (format === 'date' || v instanceof Date || (format === 'text' && typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:/.test(v))) {
     const d = toDate(v);
     if (d) return formatDate(d);
@@ -289,6 +314,9 @@ function linkUrl(u: string, links: PageLinks): string | undefined {
 }
 
 function fillTemplate(url: string, row: Record<string, unknown> | undefined): string {
+  // one field: its value is the whole URL, linked only when it is an absolute http(s) one
+  const lone = loneLinkField(url);
+  if (lone) return absoluteHttpUrl(row?.[lone]) ?? '';
   return url.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_m, col: string) => {
     const v = row?.[col];
     const d = v instanceof Date ? formatDate(v) : v == null ? '' : String(v);
@@ -334,20 +362,22 @@ function higherIsWorse(f: CompiledField): boolean {
 }
 
 interface Key {
+  /** The value itself (dates as ISO times): what tells categories apart, as labels can repeat. */
+  id: string;
   label: string;
   sort: number | string;
   kind: 'date' | 'number' | 'text';
 }
 
 function keyOf(v: unknown, f: CompiledField | undefined): Key {
-  if (v == null) return { label: '(none)', sort: '', kind: 'text' };
+  if (v == null) return { id: '\u0000none', label: '(none)', sort: '', kind: 'text' };
   const d = v instanceof Date || f?.granularity || f?.format === 'date' || typeof v === 'string' ? toDate(v) : null;
-  if (d) return { label: formatDateShort(d, f?.granularity), sort: d.getTime(), kind: 'date' };
+  if (d) return { id: d.toISOString(), label: formatDateShort(d, f?.granularity), sort: d.getTime(), kind: 'date' };
   if (typeof v === 'number' || typeof v === 'bigint') {
     const n = Number(v);
-    return { label: f?.format && f.format !== 'text' ? formatValue(n, f.format) : String(v), sort: n, kind: 'number' };
+    return { id: String(v), label: f?.format && f.format !== 'text' ? formatValue(n, f.format) : String(v), sort: n, kind: 'number' };
   }
-  return { label: String(v), sort: String(v), kind: 'text' };
+  return { id: String(v), label: String(v), sort: String(v), kind: 'text' };
 }
 
 /**
@@ -367,7 +397,7 @@ function partialIndex(keys: Key[], f: CompiledField | undefined, at: number | un
   return last.sort <= at && at < end.getTime() ? keys.length - 1 : -1;
 }
 
-/** The segment of a line into its partial point (`from` the point before it, by category index: day labels repeat across years): shaded, dashed, labelled "partial". */
+/** The segment of a line into its partial point (`from` the point before it, by category index): shaded, dashed, labelled "partial". */
 function partialBand(from: number, to: number): Record<string, unknown> {
   return {
     type: 'line',
@@ -389,21 +419,33 @@ function partialNote(label: string, at: number): string {
   return `${label} is partial: data as of ${asOf(new Date(at).toISOString())}`;
 }
 
-/** Distinct keys of a column: in the order of the rows when the tile has a sort (dates are
- * always chronological), else chronological, numeric or alphabetical. */
+/** Distinct values of a column, by value (two days a year apart are two categories): in the order
+ * of the rows when the tile has a sort (dates are always chronological), else chronological,
+ * numeric or alphabetical. Dates are labelled by dateLabels. */
 function distinctKeys(rows: Array<Record<string, unknown>>, f: CompiledField | undefined, keepRowOrder: boolean): Key[] {
   const seen = new Map<string, Key>();
   for (const r of rows) {
     const k = keyOf(f ? r[f.name] : undefined, f);
-    if (!seen.has(k.label)) seen.set(k.label, k);
+    if (!seen.has(k.id)) seen.set(k.id, k);
   }
   const keys = [...seen.values()];
+  const dates = keys.filter((k) => k.kind === 'date');
+  const labels = dateLabels(dates.map((k) => new Date(k.sort as number)), f?.granularity);
+  dates.forEach((k, i) => (k.label = labels[i]));
   const same = keys.length > 0 && keys.every((k) => k.kind === keys[0].kind);
   if (same && keys[0].kind !== 'text' && (!keepRowOrder || keys[0].kind === 'date')) keys.sort((a, b) => (a.sort as number) - (b.sort as number));
   // without a sort of its own a tile's rows come in any order (row-level tiles have no order by)
   else if (!keepRowOrder) keys.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
   return keys;
 }
+
+/** A row's key among `keys` (from distinctKeys: labelled as they are drawn). */
+function keyIn(keys: Map<string, Key>, r: Record<string, unknown>, f: CompiledField | undefined): Key {
+  const k = keyOf(f ? r[f.name] : undefined, f);
+  return keys.get(k.id) ?? k;
+}
+
+const byId = (keys: Key[]) => new Map(keys.map((k) => [k.id, k]));
 
 // ---------------------------------------------------------------------------------------------
 // ECharts
@@ -571,7 +613,7 @@ interface Series {
   data: Array<number | null>;
   measure: CompiledField;
   total: number;
-  /** The series dimension's value label (when the series are values of a dimension). */
+  /** The series dimension's value (its Key id), when the series are values of a dimension. */
   key?: string;
 }
 
@@ -579,20 +621,23 @@ interface Series {
  * dimension (x per measure). */
 function cartesianSeries(ct: CompiledTile, rows: Array<Record<string, unknown>>, f: Fields, stackedZeroes: boolean) {
   const keepOrder = ct.tile.sort.length > 0;
-  const cats = f.x ? distinctKeys(rows, f.x, keepOrder) : [{ label: 'Total', sort: 0, kind: 'text' as const }];
-  const catIndex = new Map(cats.map((c, i) => [c.label, i]));
-  const byName = new Map<string, Series>();
+  const cats: Key[] = f.x ? distinctKeys(rows, f.x, keepOrder) : [{ id: 'Total', label: 'Total', sort: 0, kind: 'text' }];
+  const catIndex = new Map(cats.map((c, i) => [c.id, i]));
+  const seriesKeys = byId(f.series ? distinctKeys(rows, f.series, true) : []);
+  // by value, not label: categories (and series) whose labels match are still apart
+  const byKey = new Map<string, Series>();
   const order: string[] = [];
   for (const r of rows) {
-    const ci = f.x ? catIndex.get(keyOf(r[f.x.name], f.x).label)! : 0;
-    const sLabel = f.series ? keyOf(r[f.series.name], f.series).label : '';
+    const ci = f.x ? catIndex.get(keyOf(r[f.x.name], f.x).id)! : 0;
+    const sk = f.series ? keyIn(seriesKeys, r, f.series) : undefined;
     for (const m of f.measures) {
-      const name = f.series ? (f.measures.length > 1 ? `${sLabel} · ${m.label}` : sLabel) : m.label;
-      let s = byName.get(name);
+      const name = sk ? (f.measures.length > 1 ? `${sk.label} · ${m.label}` : sk.label) : m.label;
+      const id = `${sk?.id ?? ''}\u0000${m.name}`;
+      let s = byKey.get(id);
       if (!s) {
-        s = { name, data: cats.map(() => null), measure: m, total: 0, key: f.series ? sLabel : undefined };
-        byName.set(name, s);
-        order.push(name);
+        s = { name, data: cats.map(() => null), measure: m, total: 0, key: sk?.id };
+        byKey.set(id, s);
+        order.push(id);
       }
       const v = toNumber(r[m.name]);
       if (v == null) continue;
@@ -600,7 +645,7 @@ function cartesianSeries(ct: CompiledTile, rows: Array<Record<string, unknown>>,
       s.data[ci] = prev != null && ADDITIVE.has(m.agg) ? prev + v : v;
     }
   }
-  let series = order.map((n) => byName.get(n)!);
+  let series = order.map((n) => byKey.get(n)!);
   for (const s of series) s.total = s.data.reduce<number>((a, v) => a + Math.abs(v ?? 0), 0);
   const notes: string[] = [];
   if (f.series) {
@@ -789,8 +834,8 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
       }
       return m;
     };
-    const xKey = (r: Record<string, unknown>) => (f.x ? keyOf(r[f.x.name], f.x).label : 'Total');
-    const sKey = (r: Record<string, unknown>) => (f.series ? keyOf(r[f.series.name], f.series).label : '');
+    const xKey = (r: Record<string, unknown>) => (f.x ? keyOf(r[f.x.name], f.x).id : 'Total');
+    const sKey = (r: Record<string, unknown>) => (f.series ? keyOf(r[f.series.name], f.series).id : '');
     if (f.series && onlyOf([f.series.name])) {
       const by = hrefBy(sKey);
       clicks = { s: series.map((x) => (x.key !== undefined ? (by.get(x.key) ?? null) : null)) };
@@ -798,12 +843,12 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
       svg = markSeriesPaths(svg, series.map((x) => colorOf?.get(x.name)));
     } else if (onlyOf([f.x?.name])) {
       const by = hrefBy(xKey);
-      clicks = { c: cats.map((c) => by.get(c.label) ?? null) };
+      clicks = { c: cats.map((c) => by.get(c.id) ?? null) };
     } else if (f.x && f.series && onlyOf([f.x.name, f.series.name])) {
       const by = hrefBy((r) => `${sKey(r)}\u0000${xKey(r)}`);
       const p: Record<string, string> = {};
       series.forEach((x, si) => cats.forEach((c, ci) => {
-        const href = x.key !== undefined ? by.get(`${x.key}\u0000${c.label}`) : undefined;
+        const href = x.key !== undefined ? by.get(`${x.key}\u0000${c.id}`) : undefined;
         if (href) p[`${si}:${ci}`] = href;
       }));
       clicks = { p };
@@ -816,8 +861,9 @@ function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
   const f = fieldsOf(ct, rows);
   const dim = f.x ?? f.dims[0];
   const m = f.measures[0];
+  const keys = byId(dim ? distinctKeys(rows, dim, true) : []);
   let items = rows
-    .map((r) => ({ name: dim ? keyOf(r[dim.name], dim).label : m.label, value: toNumber(r[m.name]) ?? 0 }))
+    .map((r) => ({ name: dim ? keyIn(keys, r, dim).label : m.label, value: toNumber(r[m.name]) ?? 0 }))
     .filter((d) => d.value > 0);
   items.sort((a, b) => b.value - a.value || (a.name < b.name ? -1 : 1));
   const notes: string[] = [];
@@ -875,7 +921,7 @@ function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
   if (hrefOf && dim && drillFields(ct).every((n) => n === dim.name) && drillFields(ct).length) {
     const by = new Map<string, string>();
     for (const r of rows) {
-      const k = keyOf(r[dim.name], dim).label;
+      const k = keyIn(keys, r, dim).label;
       const href = by.has(k) ? undefined : hrefOf(r);
       if (href) by.set(k, href);
     }
@@ -893,23 +939,23 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
   const data: Array<[number, number, number]> = [];
   /** the row of each cell */
   const cellRows: Array<Record<string, unknown>> = [];
-  const xi = new Map(xs.map((k, i) => [k.label, i]));
+  const xi = new Map(xs.map((k, i) => [k.id, i]));
   if (ys.every((k) => k.kind === 'text') && ct.tile.sort.length === 0) {
     // strings: the largest totals first
     const totals = new Map<string, number>();
     for (const r of rows) {
-      const k = keyOf(f.y ? r[f.y.name] : undefined, f.y).label;
+      const k = keyOf(f.y ? r[f.y.name] : undefined, f.y).id;
       totals.set(k, (totals.get(k) ?? 0) + (toNumber(r[m.name]) ?? 0));
     }
-    ys = [...ys].sort((a, b) => (totals.get(b.label) ?? 0) - (totals.get(a.label) ?? 0) || (a.label < b.label ? -1 : 1));
+    ys = [...ys].sort((a, b) => (totals.get(b.id) ?? 0) - (totals.get(a.id) ?? 0) || (a.label < b.label ? -1 : 1));
   }
-  const yi = new Map(ys.map((k, i) => [k.label, i]));
+  const yi = new Map(ys.map((k, i) => [k.id, i]));
   let min = Infinity;
   let max = -Infinity;
   for (const r of rows) {
     const v = toNumber(r[m.name]);
     if (v == null) continue;
-    data.push([xi.get(keyOf(f.x ? r[f.x.name] : undefined, f.x).label)!, yi.get(keyOf(f.y ? r[f.y.name] : undefined, f.y).label)!, v]);
+    data.push([xi.get(keyOf(f.x ? r[f.x.name] : undefined, f.x).id)!, yi.get(keyOf(f.y ? r[f.y.name] : undefined, f.y).id)!, v]);
     cellRows.push(r);
     min = Math.min(min, v);
     max = Math.max(max, v);
@@ -1008,8 +1054,8 @@ function box(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, 
   const f = fieldsOf(ct, rows);
   const ranked = f.measures.map((m) => ({ m, q: quantileRank(m) })).filter((r): r is { m: CompiledField; q: number } => r.q != null);
   ranked.sort((a, b) => a.q - b.q);
-  const cats = f.x ? distinctKeys(rows, f.x, ct.tile.sort.length > 0) : [{ label: f.measures[0]?.label ?? '', sort: 0, kind: 'text' as const }];
-  const ci = new Map(cats.map((c, i) => [c.label, i]));
+  const cats: Key[] = f.x ? distinctKeys(rows, f.x, ct.tile.sort.length > 0) : [{ id: '', label: f.measures[0]?.label ?? '', sort: 0, kind: 'text' }];
+  const ci = new Map(cats.map((c, i) => [c.id, i]));
   const boxes: Array<number[] | null> = cats.map(() => null);
   const notes: string[] = [];
   const format = (ranked[0]?.m ?? f.measures[0]).format;
@@ -1023,7 +1069,7 @@ function box(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, 
     const q3 = above.length ? above[0] : med;
     const five = [lo, q1, med, q3, hi];
     for (const r of rows) {
-      const i = f.x ? ci.get(keyOf(r[f.x.name], f.x).label)! : 0;
+      const i = f.x ? ci.get(keyOf(r[f.x.name], f.x).id)! : 0;
       const vals = five.map((p) => toNumber(r[p.m.name]));
       if (vals.every((v) => v != null)) boxes[i] = vals as number[];
     }
@@ -1039,7 +1085,7 @@ function box(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, 
     for (const r of rows) {
       const v = toNumber(r[m.name]);
       if (v == null) continue;
-      groups[f.x ? ci.get(keyOf(r[f.x.name], f.x).label)! : 0].push(v);
+      groups[f.x ? ci.get(keyOf(r[f.x.name], f.x).id)! : 0].push(v);
     }
     groups.forEach((g, i) => {
       if (!g.length) return;
@@ -1083,6 +1129,7 @@ function scatter(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
     yf = f.measures[0];
   }
   const seriesDim = f.series && f.series !== xf ? f.series : undefined;
+  const seriesKeys = byId(seriesDim ? distinctKeys(rows, seriesDim, true) : []);
   const groups = new Map<string, Array<[number, number]>>();
   const logX = ct.tile.scale?.x === 'log';
   const logY = ct.tile.scale?.y === 'log';
@@ -1096,7 +1143,7 @@ function scatter(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
       offScale++;
       continue;
     }
-    const k = seriesDim ? keyOf(r[seriesDim.name], seriesDim).label : yf!.label;
+    const k = seriesDim ? keyIn(seriesKeys, r, seriesDim).label : yf!.label;
     let g = groups.get(k);
     if (!g) groups.set(k, (g = []));
     g.push([x, y]);
@@ -1148,7 +1195,8 @@ function gauge(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
   let valueColor = PALETTE[0];
   // the colored bands, as the exports draw them (gauge-bands.ts)
   const colored = th.map((t) => ({ ...t, color: safeColor(t.color) ?? BAD }));
-  const stops: Array<[number, string]> = gaugeBands(colored, max, GOOD).map((b) => [b.max / max, b.color]);
+  const bands = gaugeBands(colored, max, GOOD);
+  const stops: Array<[number, string]> = bands.map((b) => [b.max / max, b.color]);
   if (th.length && ct.tile.max != null && th[th.length - 1].value >= ct.tile.max) {
     // bands: the value takes the color of the band it is in
     for (const t of colored) if (value != null && value <= t.value && valueColor === PALETTE[0]) valueColor = t.color;
@@ -1158,10 +1206,27 @@ function gauge(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
     for (const t of colored) if (value != null && value >= t.value) valueColor = t.color;
     if (value != null && value < th[0].value) valueColor = GOOD;
   }
+  // the bands named by their thresholds' labels, in a line under the dial (as Metabase's gauge.segments name them)
+  const named = bands.filter((b) => b.label);
+  const keyH = named.length ? 18 : 0;
+  const dialH = h - keyH;
   // the dial spans 220°: about 2r wide and 1.35r tall, plus the value under it
-  const r = Math.max(30, Math.min(w / 2 - 12, (h - 16) / 1.75));
+  const r = Math.max(30, Math.min(w / 2 - 12, (dialH - 16) / 1.75));
+  // (braces would be read as ECharts rich-text markup)
+  const plain = (t: string) => t.replace(/\{/g, '(').replace(/\}/g, ')');
+  const key = named.length
+    ? {
+        title: {
+          text: named.map((b, i) => `{m${i}|●} ${plain(b.label!)}`).join('   '),
+          left: 'center',
+          bottom: 0,
+          textStyle: { fontSize: 11, color: MUTED, fontWeight: 'normal', width: w - 8, overflow: 'truncate', rich: Object.fromEntries(named.map((b, i) => [`m${i}`, { color: b.color, fontSize: 11 }])) },
+        },
+      }
+    : {};
   const option: EChartsCoreOption = {
     ...baseOption(),
+    ...key,
     series: [
       {
         type: 'gauge',
@@ -1170,7 +1235,7 @@ function gauge(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
         startAngle: 200,
         endAngle: -20,
         radius: r,
-        center: [w / 2, (h - 1.75 * r) / 2 + r + 4],
+        center: [w / 2, (dialH - 1.75 * r) / 2 + r + 4],
         splitNumber: 4,
         progress: { show: th.length === 0, width: 12, itemStyle: { color: PALETTE[0] } },
         axisLine: { lineStyle: { width: 12, color: th.length ? stops : [[1, '#e5e7eb']] } },
@@ -1218,6 +1283,12 @@ function kpiHtml(ct: CompiledTile, data: Extract<TileData, { ok: true }>): strin
     }
   }
   for (const o of others) parts.push(`<div class="kpi-extra">${escapeHtml(o.label)}: <b>${escapeHtml(formatValue(row[o.name], o.format))}</b></div>`);
+  // named thresholds, as the charts' threshold lines are labelled: "5 % target (5 %)"
+  const named = [...ct.tile.thresholds].sort((a, b) => a.value - b.value).filter((t) => t.label);
+  if (named.length) {
+    const items = named.map((t) => `<span class="th"><i style="border-color:${safeColor(t.color) ?? BAD}"></i>${escapeHtml(`${t.label} (${formatAxisValue(t.value, m.format)})`)}</span>`);
+    parts.push(`<div class="kpi-threshold">${items.join(' ')}</div>`);
+  }
   return `<div class="kpi${ct.tile.layout.h >= 2 ? ' tall' : ''}">${parts.join('')}</div>`;
 }
 
@@ -1299,7 +1370,7 @@ function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>, links
     if (rowLinks.length || raw) {
       const cellLinks = rowLinks.map((l) => {
         const url = linkUrl(fillTemplate(l.url, r), links);
-        return url ? `<a href="${escapeHtml(url)}">${escapeHtml(l.label)}</a>` : `<span title="${escapeHtml(APP_ROUTE_NOTE)}">${escapeHtml(l.label)}</span>`;
+        return url ? `<a href="${escapeHtml(url)}">${escapeHtml(l.label)}</a>` : `<span title="${escapeHtml(loneLinkField(l.url) ? 'no http(s) URL in this row' : APP_ROUTE_NOTE)}">${escapeHtml(l.label)}</span>`;
       });
       if (raw) {
         // the row's raw rows: a page of the site (registered from the dashboard's own page, at most 50 per tile)
@@ -1502,6 +1573,9 @@ h3 a{color:#111827;border-bottom:1px dashed #93c5fd}
 .kpi-change.good{color:${GOOD}}.kpi-change.bad{color:${BAD}}
 .kpi-change .muted{color:${MUTED};font-weight:400}
 .kpi-extra{font-size:12px;color:${MUTED}}
+.kpi-threshold{font-size:12px;color:${MUTED};margin-top:3px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.kpi-threshold .th+.th{margin-left:10px}
+.kpi-threshold i{display:inline-block;width:14px;border-top:2px dashed;vertical-align:middle;margin-right:5px}
 .kpi-window{font-size:12px;color:${MUTED};white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .table-wrap{height:100%;overflow:auto}
 table{border-collapse:collapse;width:100%;font-size:12px}

@@ -3,7 +3,8 @@
  * for the validator (an error at the line) and the renderer (anything else is dropped): colors
  * (tile colors, thresholds, conditional formatting: hex, rgb()/hsl(), or one of CSS's named
  * colors, so that a definition cannot inject CSS) and link URLs (http(s), mailto or relative, so
- * that it cannot inject script). The exports carry only what passed.
+ * that it cannot inject script; the validator also refuses a relative one the site cannot
+ * resolve, linkShapeProblem). The exports carry only what passed.
  */
 import { didYouMean } from '../errors.js';
 
@@ -44,4 +45,29 @@ export function safeUrl(u: string): string | undefined {
   if (/^(https?:|mailto:)/i.test(s)) return s;
   if (/^[a-z][a-z0-9+.-]*:/i.test(s)) return undefined;
   return s;
+}
+
+/** A link template that is one field ("{{ trace_url }}"): the field's name — the row's value is the whole URL. */
+export function loneLinkField(tpl: string): string | undefined {
+  return /^\s*\{\{\s*([A-Za-z_]\w*)\s*\}\}\s*$/.exec(tpl)?.[1];
+}
+
+/** A row's value as a whole link: an absolute http(s) URL as written, else undefined (not linked). */
+export function absoluteHttpUrl(v: unknown): string | undefined {
+  const s = typeof v === 'string' ? v.trim() : '';
+  return /^https?:\/\/[^\s/]+/i.test(s) && !/\s/.test(s) ? s : undefined;
+}
+
+/**
+ * What is wrong with the shape of a tile link template: on the site a relative link resolves
+ * against the page's folder, where there is no such page. A link starts with http(s)://,
+ * mailto: or / (an app route, linked under the base URL), or is one field holding an absolute
+ * http(s) URL. Undefined when it is one of these (or not a safe URL at all: reported apart).
+ */
+export function linkShapeProblem(tpl: string): { message: string; hint: string } | undefined {
+  const s = tpl.trim();
+  if (safeUrl(s) === undefined || loneLinkField(s) || /^(https?:\/\/|mailto:|\/)/i.test(s)) return undefined;
+  const hint = 'start it with http(s)://, mailto: or / (an app route, linked under the base URL), or make it one field whose values are http(s) URLs ("{{ url }}")';
+  if (s.startsWith('{{')) return { message: `link '${tpl}' starts with a field, so it is relative: the field's value goes into it URL-encoded`, hint };
+  return { message: `link '${tpl}' is relative: on the site it would lead to a page beside the dashboard's, which does not exist`, hint };
 }

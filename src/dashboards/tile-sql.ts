@@ -163,8 +163,7 @@ function conditions(tile: Tile, filters: DashboardFilter[], dialect: Dialect, ap
     if (f.type === 'date_range') {
       // "7d": the last 7 days, today included
       const n = Number(/^(\d+)d$/.exec(String(f.default))?.[1] ?? 7);
-      const hasOwnDate = tile.filters.some((x) => x.column === f.column);
-      if (hasOwnDate) continue; // the tile's own window wins (e.g. "last 24h" KPIs)
+      if (keepsOwnWindow(tile, f)) continue; // the tile's own window wins (e.g. "last 24h" KPIs)
       const start = relativeDate(`-${n - 1}d`, dialect, shiftHours, types[f.column])!;
       where.push(windowSql(col, `${col} >= ${start}`, `-${n - 1}d`, types[f.column], dialect, shift));
     } else where.push(`${col} = ${literalOf(f.default, dialect)}`);
@@ -268,10 +267,22 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
   };
 }
 
+/** A tile filter that is a relative window: a lower bound "-24h", "-7d" or "today". */
+const isWindow = (x: Tile['filters'][number]) => (x.op === '>=' || x.op === '>') && typeof x.value === 'string' && RELATIVE_RE.test(x.value);
+
 /** A KPI's own relative window ("-24h", "-7d", "today" as a lower bound), if it has one. */
 export function ownWindow(tile: Tile): { column: string; value: string } | undefined {
-  const f = tile.filters.find((x) => (x.op === '>=' || x.op === '>') && typeof x.value === 'string' && RELATIVE_RE.test(x.value));
+  const f = tile.filters.find(isWindow);
   return f ? { column: f.column, value: f.value as string } : undefined;
+}
+
+/**
+ * Whether a tile keeps its own window instead of dashboard filter `f`: `f` is a date range and
+ * the tile has a relative window on its column. Any other filter of the tile on that column (an
+ * upper bound, `is not null`) is not a window: the date range applies as well.
+ */
+export function keepsOwnWindow(tile: Tile, f: DashboardFilter): boolean {
+  return f.type === 'date_range' && tile.filters.some((x) => x.column === f.column && isWindow(x));
 }
 
 /** A KPI's time window: its own relative time filter, else the default of a dashboard date range that reaches it. */

@@ -166,9 +166,10 @@ export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {
   const macros = take('macros');
   const singularTests = take('singularTests');
   const dashboards = take('dashboards');
-  // a dashboard written in YAML would be left out without a word: dashboards are JSON
+  // a dashboard written in YAML, or named .JSON, would be left out without a word: dashboards are *.json
   for (const f of walked.get(paths.dashboards) ?? []) {
     if (/\.ya?ml$/i.test(f)) diagnostics.push(diag('E_DASHBOARD', `${f}: dashboards are JSON files (${paths.dashboards}/*.json): this one would not be read`, { file: f, line: 1, column: 1 }, 'convert it to JSON (the same keys), or move it out of the folder'));
+    else if (/\.json$/i.test(f) && !f.endsWith('.json')) diagnostics.push(diag('E_DASHBOARD', `${f}: dashboards are read from ${paths.dashboards}/*.json, with the extension in lower case: this one would not be read`, { file: f, line: 1, column: 1 }, `rename it to ${f.replace(/\.json$/i, '.json')}`));
   }
   const seeds = take('seeds');
   const snapshots = take('snapshots');

@@ -5,7 +5,7 @@
  * tabs and parameter mappings that point at things that exist, and Metabase SQL that DuckDB
  * runs with the filters empty and set. Then golden files for the shipped dashboards.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -19,6 +19,8 @@ import { dialectOf } from '../../src/adapters/index.js';
 import { lookmlProblems } from '../support/lookml-check.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
+import { postgresDialect } from '../../src/adapters/postgres/postgres-dialect.js';
+import pg from 'pg';
 import type { Dialect } from '../../src/adapters/dialect.js';
 import { compileDashboards, parseDashboards } from '../../src/dashboards/compile-dashboards.js';
 import type { Manifest } from '../../src/compile/manifest.js';
@@ -124,7 +126,7 @@ function compileFixture(def: Dashboard, dialect: Dialect, models = MODELS, diale
           sum: () => `sum(${c})`, avg: () => `avg(${c})`, min: () => `min(${c})`, max: () => `max(${c})`, count: () => `count(${c})`, count_distinct: () => `count(distinct ${c})`,
           ratio: () => dialect.safe_divide(`sum(${c})`, `sum(${q(m.denominator!)})`),
           weighted_avg: () => dialect.safe_divide(`sum(${c} * ${q(m.weight!)})`, `sum(${q(m.weight!)})`),
-          age_minutes: () => dialect.datediff('minute', `max(${c})`, dialect.current_timestamp()),
+          age_minutes: () => `floor(${dialect.datediff('second', `max(${c})`, dialect.current_timestamp())} / 60)`,
           none: () => c,
         };
         select.push(`${(sql[m.agg] ?? (() => dialect.percentile(c, PCT[m.agg])))()} as ${q(name)}`);
@@ -373,7 +375,8 @@ describe('Looker: views and model define every field the dashboards read', () =>
     expect(viewBlock(daily, 'measure', 'sum_interaction_count')).not.toContain('hidden');
     expect(viewBlock(daily, 'measure', 'p95')).toContain('sql: (cast(${sum_p95_latency_ms_x_interaction_count} as double) / nullif(${sum_interaction_count}, 0)) ;;');
     expect(viewBlock(daily, 'measure', 'sum_p95_latency_ms_x_interaction_count')).toContain('sql: ${TABLE}."p95_latency_ms" * ${TABLE}."interaction_count" ;;');
-    expect(viewBlock(ws, 'measure', 'minutes_since')).toContain(`sql: date_diff('minute', MAX(\${TABLE}."last_interaction_at"), current_timestamp) ;;`);
+    // whole minutes elapsed, as the site computes them (tile-sql.ts), not minute boundaries crossed
+    expect(viewBlock(ws, 'measure', 'minutes_since')).toContain(`sql: floor(date_diff('second', max(\${TABLE}."last_interaction_at"), current_timestamp) / 60) ;;`);
     expect(viewBlock(ws, 'measure', 'latest')).toMatch(/type: date\n[\s\S]*sql: MAX\(\$\{TABLE\}\."last_interaction_at"\) ;;/);
     expect(viewBlock(ws, 'measure', 'days')).toMatch(/type: count\n/);
     expect(viewBlock(ws, 'measure', 'days')).not.toContain('sql:');
@@ -397,6 +400,44 @@ describe('Looker: views and model define every field the dashboards read', () =>
     expect(bq.get('daily.view.lkml')).toContain('sql_table_name: `proj`.`analytics`.`daily` ;;');
     expect(bq.get('daily.view.lkml')).toContain('sql: ${TABLE}.`interaction_count` ;;');
     expect(bq.get('daily.view.lkml')).toContain('SAFE_DIVIDE(${sum_error_count}, ${sum_interaction_count})');
+  });
+});
+
+describe("LookML age_minutes: whole minutes elapsed, as the site's tiles compute them", () => {
+  /** The measure's SQL of the export in `dialect`, run on one row at `now`. */
+  const ageSql = (dialect: Dialect, name: CompiledDashboard['dialect'], last: string, now: string, literal: (ts: string) => string) => {
+    const ws = exportDashboards([compileFixture(definition(), dialect, MODELS, name)], 'looker').get('workspaces.view.lkml')!;
+    const expr = /sql: (.*) ;;/.exec(viewBlock(ws, 'measure', 'minutes_since'))![1];
+    return `select ${dialect.bindEvalTime(expr.replaceAll('${TABLE}', 't'), new Date(now))} as age from (select ${literal(last)} as last_interaction_at) t`;
+  };
+  // 10:00:58 to 10:03:03 is 2 minutes and 5 seconds: 2 (three minute boundaries are crossed)
+  const LAST = '2026-03-01T10:00:58Z';
+  const NOW = '2026-03-01T10:03:03Z';
+  it('DuckDB', async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(':memory:');
+    const c = await instance.connect();
+    try {
+      const rows = (await c.runAndReadAll(ageSql(duckDbDialect, 'duckdb', LAST, NOW, (ts) => `cast('${ts}' as timestamptz)`))).getRowObjectsJS();
+      expect(Number(rows[0].age)).toBe(2);
+    } finally {
+      c.closeSync();
+      instance.closeSync();
+    }
+  });
+  it('Postgres', async () => {
+    const client = new pg.Client(inject('pgUrl'));
+    await client.connect();
+    try {
+      const r = await client.query(ageSql(postgresDialect, 'postgres', LAST, NOW, (ts) => `cast('${ts}' as timestamptz)`));
+      expect(Number(r.rows[0].age)).toBe(2);
+    } finally {
+      await client.end();
+    }
+  });
+  it('BigQuery: the same arithmetic in its functions', () => {
+    const ws = exportDashboards([compileFixture(definition(), bigQueryDialect, MODELS, 'bigquery')], 'looker').get('workspaces.view.lkml')!;
+    expect(viewBlock(ws, 'measure', 'minutes_since')).toContain('sql: floor(TIMESTAMP_DIFF(TIMESTAMP_TRUNC(CURRENT_TIMESTAMP(), SECOND), TIMESTAMP_TRUNC(max(${TABLE}.`last_interaction_at`), SECOND), SECOND) / 60) ;;');
   });
 });
 

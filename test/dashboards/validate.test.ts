@@ -9,7 +9,7 @@
  * without a process start (~0.85 s of CPU) for each of 40 cases.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
 import { compileForCommand } from '../../src/cli/commands.js';
@@ -158,6 +158,45 @@ describe('dashboards in the manifest and against the warehouse', () => {
     expect(readFileSync(join(out, 'ai_audit_daily.view.lkml'), 'utf8')).toBe(view);
   });
 
+  it("an export removes the files an earlier export in its format wrote there and this one did not (a renamed dashboard, a removed top_n), and nothing else", () => {
+    const heat = { id: 'heat', type: 'heatmap', title: 'Heat', model: 'counts', dimensions: [{ column: 'day', role: 'x' }, { column: 'capability', role: 'y' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], top_n: { column: 'capability', n: 5 }, layout: { x: 0, y: 0, w: 12, h: 4 } };
+    const board = (name: string, tile: Json) => JSON.stringify({ name, title: name, tabs: [{ name: 't', title: 'T', tiles: [tile] }] });
+    const dir = makeProject({
+      'models/counts.sql': "select 'chat' as capability, 12 as n, current_date as day",
+      'models/counts.yml': 'models:\n  - name: counts\n    columns:\n      - name: capability\n      - name: n\n      - name: day\n        data_type: date\n',
+      'dashboards/g.json': board('g', heat),
+      'dashboards/other.json': board('other', { ...heat, top_n: undefined }),
+    });
+    dirs.push(dir);
+    const out = join(dir, 'lookml');
+    const first = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', out]);
+    expect(first.code, first.stderr).toBe(0);
+    const before = readdirSync(out).sort();
+    const topN = before.filter((f) => f.endsWith('.view.lkml') && f !== 'counts.view.lkml');
+    expect(topN).toHaveLength(1);
+    expect(before).toEqual(['counts.view.lkml', 'fixture.model.lkml', 'g.dashboard.lookml', 'other.dashboard.lookml', ...topN].sort());
+    // the user's files stay: one without the header, one with another format's
+    writeFileSync(join(out, 'notes.lkml'), '# mine\nview: mine {}\n');
+    writeFileSync(join(out, 'g.json'), '{}');
+    // g renamed g2, its top_n removed
+    rmSync(join(dir, 'dashboards/g.json'));
+    writeFileSync(join(dir, 'dashboards/g2.json'), board('g2', { ...heat, top_n: undefined }));
+    const again = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', out]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['counts.view.lkml', 'fixture.model.lkml', 'g.json', 'g2.dashboard.lookml', 'notes.lkml', 'other.dashboard.lookml']);
+    expect(again.stdout).toContain(`removed lookml/g.dashboard.lookml`);
+    expect(again.stdout).toContain(`removed lookml/${topN[0]}`);
+    expect(again.stdout).toMatch(/\(4 files\) to .*; removed 2 files an earlier export wrote$/m);
+    // -s: the dashboards not selected keep their files; another format removes none of these
+    const one = vigil(dir, ['dashboards', 'export', '--format', 'looker', '-s', 'g2', '--out', out]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).not.toContain('removed');
+    const json = vigil(dir, ['dashboards', 'export', '--format', 'json', '--out', out]);
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stdout).not.toContain('removed');
+    expect(readdirSync(out).sort()).toEqual(['counts.view.lkml', 'fixture.model.lkml', 'g.json', 'g2.dashboard.lookml', 'g2.json', 'notes.lkml', 'other.dashboard.lookml', 'other.json']);
+  });
+
   it('shipped dashboards validate; exposures select their models', () => {
     const v = vigil(dir, ['dashboards', 'validate']);
     expect(v.code, v.stderr).toBe(0);
@@ -229,6 +268,40 @@ describe('more broken definitions', () => {
     ['a limit on a KPI', (d) => (d.tabs[0].tiles[0].limit = 5), /tabs\[0\]\.tiles\[0\]\.limit: limit caps the rows of a chart or table, which a kpi tile does not have/],
     ['a sort on a gauge', (d) => d.tabs[0].tiles.push({ id: 'g', type: 'gauge', title: 'G', model: 'ai_audit_daily', measures: [{ name: 'errors', column: 'error_count', agg: 'sum' }], sort: [{ field: 'errors', dir: 'desc' }], layout: { x: 0, y: 60, w: 3, h: 2 } }), /tiles\[8\]\.sort: sort orders the rows of a chart or table, which a gauge tile does not have/],
     ['a typo in a drill-down filter', (d) => (d.tabs[0].tiles[4].drilldown.filters = { capabilty: '{{ capability }}' }), /tabs\[0\]\.tiles\[4\]\.drilldown\.filters\.capabilty: drill-down sets filter 'capabilty', which dashboard 'capability' does not define — did you mean 'capability'\?/],
+    // role series where it does nothing or takes the dimension off the boxes or slices
+    ['role series on a box (one box for all rows)', (d) => (d.tabs[0].tiles[7].dimensions[0].role = 'series'), /tabs\[0\]\.tiles\[7\]\.dimensions\[0\]\.role: role 'series' is one line, stack or point color per value \(line, area, bar and scatter tiles\); a box tile has no series \[E_DASHBOARD\]\n {2}hint: remove role: the dimension gives one box per value/],
+    ['role series on a donut', (d) => (d.tabs[0].tiles[5].dimensions[0].role = 'series'), /tabs\[0\]\.tiles\[5\]\.dimensions\[0\]\.role: role 'series' .* a donut tile has no series/],
+    ['role series on the only dimension of a line (no x axis left)', (d) => (d.tabs[0].tiles[2].dimensions[0].role = 'series'), /tabs\[0\]\.tiles\[2\]\.dimensions\[0\]\.role: role 'series' splits the line chart by a second dimension; its only dimension must be the x axis/],
+    // filter values against the columns' declared types (the render's query failed on them)
+    ['a word on a date column', (d) => (d.tabs[0].tiles[5].filters = [{ column: 'date', op: '=', value: 'notadate' }]), /tabs\[0\]\.tiles\[5\]\.filters\[0\]\.value: date is a date: "notadate" is not a date \(YYYY-MM-DD\) or a relative time/],
+    ['a day that is not in the calendar', (d) => (d.tabs[0].tiles[5].filters = [{ column: 'date', op: 'in', value: ['2026-02-28', '2026-02-30'] }]), /tabs\[0\]\.tiles\[5\]\.filters\[0\]\.value\[1\]: date is a date: "2026-02-30" is not a date of the calendar/],
+    ['a word on a boolean column', (d) => d.tabs[0].tiles[0].filters.push({ column: 'is_error', op: '=', value: 'abc' }), /tabs\[0\]\.tiles\[0\]\.filters\[1\]\.value: is_error is a boolean: "abc" is not a boolean \(true or false\)/],
+    ['a quoted true on a boolean column (a string to BigQuery)', (d) => d.tabs[0].tiles[0].filters.push({ column: 'is_error', op: '=', value: 'true' }), /tabs\[0\]\.tiles\[0\]\.filters\[1\]\.value: is_error is a boolean: "true" is a string: write true, without quotes/],
+    ['an hour that is not one on a timestamp column', (d) => d.tabs[0].tiles[0].filters.push({ column: 'created_at', op: '<', value: '2026-03-01 25:00' }), /tabs\[0\]\.tiles\[0\]\.filters\[1\]\.value: created_at is a \w+: "2026-03-01 25:00" is not a timestamp/],
+    ['a number on a text column', (d) => (d.tabs[0].tiles[5].filters = [{ column: 'provider', op: '=', value: 5 }]), /tabs\[0\]\.tiles\[5\]\.filters\[0\]\.value: provider is a varchar: 5 is not text/],
+    ['a select default that is no date, on a date column', (d) => d.filters.push({ name: 'day', type: 'select', column: 'date', default: 'yesterday' }), /filters\[3\]\.default: date of \w+ is a date: "yesterday" is not a date \(YYYY-MM-DD\)/],
+    // null in a list: the tile would always be empty (not in) or never match null (in)
+    ['null in a not in list', (d) => (d.tabs[0].tiles[5].filters = [{ column: 'capability', op: 'not in', value: [null, 'plain'] }]), /tabs\[0\]\.tiles\[5\]\.filters\[0\]\.value\[0\]: null in a 'not in' list: the filter selects no rows .*\n {2}hint: .*'is not null'/],
+    ['null in an in list', (d) => (d.tabs[0].tiles[5].filters = [{ column: 'capability', op: 'in', value: ['plain', null] }]), /tabs\[0\]\.tiles\[5\]\.filters\[0\]\.value\[1\]: null in an 'in' list matches no row .*\n {2}hint: .*'is null'/],
+    // a relative link resolves against the page's folder on the site: nothing is there
+    ['a relative link', (d) => (d.tabs[0].tiles[5].links = [{ label: 'x', url: 'workspaces/{{ interactions }}' }]), /tabs\[0\]\.tiles\[5\]\.links\[0\]\.url: link 'workspaces\/\{\{ interactions \}\}' is relative/],
+    ['a link that starts with a field', (d) => (d.tabs[0].tiles[5].links = [{ label: 'x', url: '{{ provider }}/runbook' }]), /tabs\[0\]\.tiles\[5\]\.links\[0\]\.url: link '\{\{ provider \}\}\/runbook' starts with a field, so it is relative/],
+    [
+      'a drill-down setting a select on a number column from a text field',
+      (d) => {
+        d.filters.push({ name: 'count', type: 'select', column: 'interaction_count' });
+        d.tabs[0].tiles[4].drilldown = { tab: 'overview', filters: { count: '{{ capability }}' } };
+      },
+      /tabs\[0\]\.tiles\[4\]\.drilldown\.filters\.count: filter 'count' filters interaction_count, a bigint: the row's capability is a varchar, which it cannot be compared with/,
+    ],
+    [
+      'a drill-down date range into a tab whose tiles keep their own windows',
+      (d) => {
+        d.tabs.push({ name: 'week', title: 'Week', tiles: [{ id: 'week_errors', type: 'kpi', title: 'Errors (7d)', model: 'ai_audit_daily', measures: [{ column: 'error_count', agg: 'sum' }], filters: [{ column: 'date', op: '>=', value: '-6d' }], layout: { x: 0, y: 0, w: 3, h: 2 } }] });
+        d.tabs[0].tiles[4].drilldown = { tab: 'week', filters: { date_range: '30d' } };
+      },
+      /tabs\[0\]\.tiles\[4\]\.drilldown\.filters\.date_range: drill-down sets filter 'date_range', which filters no tile of tab 'week' \(each tile there with a column 'date' keeps its own window on it\)/,
+    ],
   ])('%s', (name, mutate, expected) => {
     const d = overview();
     mutate(d);
@@ -236,6 +309,17 @@ describe('more broken definitions', () => {
     const r = validate(dir, name === 'a relative time that is not one');
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(expected);
+  });
+
+  it('filter values of the declared types validate: dates, relative times as bounds, timestamps, booleans, lists', () => {
+    const d = overview();
+    d.tabs[0].tiles[0].filters.push({ column: 'is_error', op: '=', value: false }, { column: 'is_error', op: '!=', value: true }, { column: 'created_at', op: '<', value: '2026-03-01T10:00:00Z' }, { column: 'created_at', op: '<', value: '2026-03-01 10:00:00.5' });
+    d.tabs[0].tiles[5].filters = [{ column: 'date', op: '<', value: 'today' }, { column: 'date', op: 'not in', value: ['2024-02-29', '2026-01-31'] }, { column: 'interaction_count', op: '>', value: '0' }];
+    d.tabs[0].tiles[5].links = [{ label: 'Trace', url: '{{ provider }}' }, { label: 'App', url: '/providers/{{ provider }}' }, { label: 'Mail', url: 'mailto:ops@example.com?subject={{ provider }}' }];
+    d.tabs[0].tiles[4].drilldown = { tab: 'overview', filters: { provider: '{{ date }}' } };
+    writeFileSync(join(dir, 'dashboards/overview.json'), JSON.stringify(d, null, 2));
+    const r = validate(dir, false);
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it('keys that ask for nothing (false, an empty list or map) are no error on any tile type', () => {
