@@ -46,6 +46,11 @@ export interface Dialect {
   type(t: CanonicalType): string;
   /** `alter table ... alter column ... type ...` in this warehouse's spelling; default: the standard one (DuckDB, Postgres). */
   alterColumnType?(relation: string, column: string, type: string): string;
+  /**
+   * `expr`, a column of warehouse type `type`, as a value `is distinct from` compares (Postgres'
+   * json has no equality operator: compared as jsonb); default: as it is.
+   */
+  comparable?(expr: string, type: string): string;
   /** Compiled SQL as the offline engine's parser reads it (column lineage of the docs site); default: as it is. */
   parsableSql?(sql: string): string;
   /** The warehouse type a Postgres source column (as `format_type()` prints it) lands as in `vigil sync`. */

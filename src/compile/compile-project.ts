@@ -20,13 +20,13 @@ import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
 import { listFiles, PROJECT_FILE, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type ColumnProps, type HookValue, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
-import type { YamlSource } from '../project/yaml-source.js';
+import { stringTextAt, type YamlSource } from '../project/yaml-source.js';
 import { explainIssues, showPath } from '../project/issues.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
 import { buildGraph, findCycles, topoSort } from './graph.js';
 import { parseDocBlocks, resolveDocCalls } from './docs-blocks.js';
 import { folderLevels, levelsFor } from './folder-config.js';
-import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, type GenericTestName } from './generic-tests.js';
+import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, TEST_TEMPLATE_ARGS, type GenericTestName } from './generic-tests.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode, TestNode, WrittenAt } from './manifest.js';
 import { isPii, maskedSelect, needsMasking, piiChecks, policyReason } from './masking.js';
 import { ALERT_EVENTS_TABLE, alertEventColumns } from '../alerts/history.js';
@@ -965,8 +965,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       node.retention_at = d.retentionAt;
       const at = () => d.retentionAt!;
       ds.push(...retentionProblems(d.config.retention, columns, at, `model '${d.name}'`));
-      if (d.config.materialized === 'view' || d.config.materialized === 'ephemeral')
-        ds.push(diag('E_RETENTION', `model '${d.name}' has retention but is materialized as ${d.config.materialized}: there are no rows of its own to delete`, at(), 'retention goes on incremental models (a table is rebuilt whole by every build) and on source tables'));
+      // a table is rebuilt whole by every build: the rows retention deletes would come back
+      if (d.config.materialized !== 'incremental')
+        ds.push(diag('E_RETENTION', `model '${d.name}' has retention but is materialized as ${d.config.materialized}: ${d.config.materialized === 'table' ? 'every build rebuilds it whole from its query, so deleted rows would come back on the next build' : 'there are no rows of its own to delete'}`, at(), d.config.materialized === 'table' ? "materialize it as incremental, or filter its query by the same window" : 'retention goes on incremental models and on source tables'));
     }
     if (d.sqlIncremental !== undefined) {
       const inc = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d, !!opts.empty)));
@@ -1118,6 +1119,64 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     testNames.add(n);
     return n;
   };
+  /**
+   * Render templated SQL outside models (singular tests, alert queries, hooks, a data test's
+   * arguments); diagnostics shifted by `at`. `self`: the model whose hook this is (`this` and
+   * `model` are it); `configKeys`: what config() may set here (nothing, unless said); `part`:
+   * what a piece of SQL placed into another statement is (ephemerals cannot be inlined there).
+   */
+  const compileAdHoc = (file: string, text: string, at: { line: number; column: number; indent?: number } = { line: 1, column: 1 }, how: { self?: ModelDraft; hook?: boolean; part?: string; configKeys?: readonly string[] } = {}) => {
+    const part = how.hook ? 'a hook' : how.part;
+    const shift = (l?: { line?: number; column?: number }) =>
+      l?.line === undefined ? { line: at.line, column: at.column } : { line: l.line + at.line - 1, column: (l.column ?? 1) + (l.line === 1 ? at.column - 1 : (at.indent ?? 0)) };
+    const t = tenv.compileTemplate(file, text);
+    const calls = emptyCalls();
+    const out: string | TemplateError = isTemplateError(t) ? t : tenv.render(t, text, calls, false, how.self ? { name: how.self.name, path: how.self.file.path } : undefined);
+    if (typeof out !== 'string') {
+      ds.push(diag('E_TEMPLATE', out.message, { file, ...shift(out) }));
+      return undefined;
+    }
+    for (const p of calls.problems) ds.push(diag(p.code, p.message, { file, ...shift(locate(text, p.find)) }, p.hint));
+    let ok = true;
+    for (const k of Object.keys(calls.config)) {
+      if (how.configKeys?.includes(k)) continue;
+      ok = false;
+      const hint = how.configKeys?.length ? didYouMean(k, how.configKeys) : undefined;
+      ds.push(diag('E_CONFIG', how.configKeys?.length ? `unknown config key '${k}' in a test` : `config() has no effect here (only in models and singular tests)`, { file, ...shift(locate(text, new RegExp(`\\b${escapeRe(k)}\\s*=`))) }, hint ? `did you mean '${hint}'?` : how.configKeys?.length ? `known keys: ${how.configKeys.join(', ')}` : undefined));
+    }
+    if (!how.self && out.includes(`${PH_OPEN}this`)) {
+      ok = false;
+      ds.push(diag('E_TEMPLATE', '`this` is the model being built: it exists only in a model and its pre_hook/post_hook', { file, ...shift(locate(text, /\bthis\b/)) }, "name the relation with ref('model') or source('source', 'table')"));
+    }
+    const depends: string[] = [];
+    for (const r of new Set(calls.refs)) {
+      const target = drafts.get(r);
+      if (target && part && target.config?.materialized === 'ephemeral') {
+        ok = false;
+        ds.push(diag('E_REF', `ref('${r}') in ${part}: '${r}' is ephemeral and has no relation a statement can use`, { file, ...shift(locate(text, callFinder('ref', r))) }, `materialize '${r}' as a view or table`));
+      } else if (target) depends.push(modelUid(r));
+      else if (refTables.has(r)) depends.push(refTables.get(r)!.unique_id);
+      else {
+        ok = false;
+        const hint = didYouMean(r, refNames());
+        ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file, ...shift(locate(text, callFinder('ref', r))) }));
+      }
+    }
+    for (const [s, tb] of calls.sources) {
+      const sid = `source.${projectName}.${s}.${tb}`;
+      if (sources.has(sid)) depends.push(sid);
+      else {
+        ok = false;
+        const d = unknownSource(s, tb, sources, { path: file, text } as RawFile, unvalidated);
+        if (d) ds.push({ ...d, ...shift(d) });
+      }
+    }
+    if (!ok) return undefined;
+    if (part) return { sql: stripSemicolon(resolve(out, how.self)), depends, calls };
+    const fake: ModelDraft = { file: { path: file, text }, name: file, calls, sql: out, failed: false, config: { materialized: 'ephemeral', tags: [] } };
+    return { sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))), depends, calls };
+  };
+
   const addGeneric = (t: { entry: TestEntry; column?: string; src: YamlSource; path: (string | number)[]; file: string }, onUid: string, onName: string, onRelation: string, declaredCols: string[], relationFilter?: string) => {
     const loc = { file: t.file, ...t.src.locate(t.path) };
     let testName: string;
@@ -1207,6 +1266,22 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       return;
     }
     const depends = [onUid];
+    // string arguments are templates, as in dbt (`where: "id > {{ var('min_id') }}"`): var,
+    // env_var (a secret as its placeholder), ref and source; what they ref is a dependency
+    const sqlArgs = { ...args };
+    let unrendered = false;
+    for (const k of TEST_TEMPLATE_ARGS) {
+      const render = (text: unknown, i?: number): unknown => {
+        if (typeof text !== 'string' || !/\{[{%#]/.test(text)) return text;
+        const c = compileAdHoc(t.file, text, stringTextAt(t.src, [...t.path, g, ...(k in rawArgs ? [] : ['config']), k, ...(i === undefined ? [] : [i])]), { part: `${g}'s ${k}` });
+        if (!c) unrendered = true;
+        else depends.push(...c.depends);
+        return c?.sql;
+      };
+      const v = args[k];
+      if (v !== undefined) sqlArgs[k] = Array.isArray(v) ? v.map((x, i) => render(x, i)) : render(v);
+    }
+    if (unrendered) return;
     // a test of a source that a seed fills waits for the seed
     const fillingSeed = onUid.startsWith('source.') ? seedByRelation.get(relKey(sources.get(onUid)!.relation)) : undefined;
     if (fillingSeed) depends.push(fillingSeed.unique_id);
@@ -1271,7 +1346,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     const name = uniqueTestName(typeof args.name === 'string' ? args.name : [g, onName, t.column ?? (g === 'unique_combination_of_columns' ? (args.combination_of_columns as unknown[]).join('_') : '')].filter(Boolean).join('_'));
     testFiles.set(name, `${t.file}:${loc.line ?? 1}`);
-    const sql = genericTestSql({ test: g, relation: onRelation, column: t.column, args, toRelation, relationFilter, toRelationFilter, dialect, pii });
+    const sql = genericTestSql({ test: g, relation: onRelation, column: t.column, args: sqlArgs, toRelation, relationFilter, toRelationFilter, dialect, pii });
     const tuid = `test.${projectName}.${name}`;
     manifest.nodes[tuid] = {
       unique_id: tuid,
@@ -1325,62 +1400,6 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     for (const e of testEntries(p)) addGeneric({ ...e, src: p.src, file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), []);
   }
   for (const st of sourceTests) addGeneric(st, st.node.unique_id, `${st.node.source_name}_${st.node.name}`, dialect.relation(st.node.relation), st.node.columns.map((c) => c.name));
-
-  /**
-   * Render templated SQL outside models (singular tests, alert queries, hooks); diagnostics
-   * shifted by `at`. `self`: the model whose hook this is (`this` and `model` are it);
-   * `configKeys`: what config() may set here (nothing, unless said).
-   */
-  const compileAdHoc = (file: string, text: string, at: { line: number; column: number; indent?: number } = { line: 1, column: 1 }, how: { self?: ModelDraft; hook?: boolean; configKeys?: readonly string[] } = {}) => {
-    const shift = (l?: { line?: number; column?: number }) =>
-      l?.line === undefined ? { line: at.line, column: at.column } : { line: l.line + at.line - 1, column: (l.column ?? 1) + (l.line === 1 ? at.column - 1 : (at.indent ?? 0)) };
-    const t = tenv.compileTemplate(file, text);
-    const calls = emptyCalls();
-    const out: string | TemplateError = isTemplateError(t) ? t : tenv.render(t, text, calls, false, how.self ? { name: how.self.name, path: how.self.file.path } : undefined);
-    if (typeof out !== 'string') {
-      ds.push(diag('E_TEMPLATE', out.message, { file, ...shift(out) }));
-      return undefined;
-    }
-    for (const p of calls.problems) ds.push(diag(p.code, p.message, { file, ...shift(locate(text, p.find)) }, p.hint));
-    let ok = true;
-    for (const k of Object.keys(calls.config)) {
-      if (how.configKeys?.includes(k)) continue;
-      ok = false;
-      const hint = how.configKeys?.length ? didYouMean(k, how.configKeys) : undefined;
-      ds.push(diag('E_CONFIG', how.configKeys?.length ? `unknown config key '${k}' in a test` : `config() has no effect here (only in models and singular tests)`, { file, ...shift(locate(text, new RegExp(`\\b${escapeRe(k)}\\s*=`))) }, hint ? `did you mean '${hint}'?` : how.configKeys?.length ? `known keys: ${how.configKeys.join(', ')}` : undefined));
-    }
-    if (!how.self && out.includes(`${PH_OPEN}this`)) {
-      ok = false;
-      ds.push(diag('E_TEMPLATE', '`this` is the model being built: it exists only in a model and its pre_hook/post_hook', { file, ...shift(locate(text, /\bthis\b/)) }, "name the relation with ref('model') or source('source', 'table')"));
-    }
-    const depends: string[] = [];
-    for (const r of new Set(calls.refs)) {
-      const target = drafts.get(r);
-      if (target && how.hook && target.config?.materialized === 'ephemeral') {
-        ok = false;
-        ds.push(diag('E_REF', `ref('${r}') in a hook: '${r}' is ephemeral and has no relation a statement can use`, { file, ...shift(locate(text, callFinder('ref', r))) }, `materialize '${r}' as a view or table`));
-      } else if (target) depends.push(modelUid(r));
-      else if (refTables.has(r)) depends.push(refTables.get(r)!.unique_id);
-      else {
-        ok = false;
-        const hint = didYouMean(r, refNames());
-        ds.push(diag('E_REF', `ref('${r}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file, ...shift(locate(text, callFinder('ref', r))) }));
-      }
-    }
-    for (const [s, tb] of calls.sources) {
-      const sid = `source.${projectName}.${s}.${tb}`;
-      if (sources.has(sid)) depends.push(sid);
-      else {
-        ok = false;
-        const d = unknownSource(s, tb, sources, { path: file, text } as RawFile, unvalidated);
-        if (d) ds.push({ ...d, ...shift(d) });
-      }
-    }
-    if (!ok) return undefined;
-    if (how.hook) return { sql: stripSemicolon(resolve(out, how.self)), depends, calls };
-    const fake: ModelDraft = { file: { path: file, text }, name: file, calls, sql: out, failed: false, config: { materialized: 'ephemeral', tags: [] } };
-    return { sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))), depends, calls };
-  };
 
   // singular tests: templated SQL in tests/ that returns failing rows
   for (const f of files.singularTests) {

@@ -47,6 +47,9 @@ export const ALLOWED_ARGS: Record<GenericTestName, string[]> = {
   no_unmasked_pii: [],
 };
 
+/** The arguments that are SQL (or a list of it): templates, rendered as a model is (var, env_var, ref, source). */
+export const TEST_TEMPLATE_ARGS = ['where', 'expression', 'field', 'values', 'combination_of_columns'];
+
 /** Which tests need a column (defined under `columns:`) vs a model-level definition. */
 export const NEEDS_COLUMN: Record<GenericTestName, boolean> = {
   not_null: true,

@@ -19,7 +19,7 @@ import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { diag, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { getWarehouse, OFFLINE_ENGINE, offlineDialect, warehouseTypes } from '../adapters/index.js';
-import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, type GenericTestName } from '../compile/generic-tests.js';
+import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, TEST_TEMPLATE_ARGS, type GenericTestName } from '../compile/generic-tests.js';
 import { isTemplateError, lineColAt, TemplateEnv } from '../compile/template-env.js';
 import { listFiles } from './load-project.js';
 import { parseYaml, type YamlSource } from './yaml-source.js';
@@ -944,7 +944,9 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
           continue;
         }
         if (k !== 'description') {
-          if (/\{\{|\{%/.test(v.value)) nc([...path, k], `${showPath([...path, k])}: Jinja in a YAML value is not rendered by Vigil: '${v.value}' is read as written`, v);
+          // a data test's SQL arguments are rendered (compile-project.ts), as in dbt
+          const testArg = TEST_TEMPLATE_ARGS.includes(k) && path.some((p) => p === 'tests' || p === 'data_tests');
+          if (!testArg && /\{\{|\{%/.test(v.value)) nc([...path, k], `${showPath([...path, k])}: Jinja in a YAML value is not rendered by Vigil: '${v.value}' is read as written`, v);
           continue;
         }
         // doc('this_project', 'name') is doc('name') in Vigil

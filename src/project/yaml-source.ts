@@ -222,6 +222,20 @@ function offsetOf(n: unknown): number | undefined {
   return r ? r[0] : undefined;
 }
 
+/**
+ * Where the text of the string at `path` starts, to place a position in it: past the quote of a
+ * quoted scalar; a block scalar (`|`, `>`) on its next line, each line shifted by its indentation.
+ */
+export function stringTextAt(src: YamlSource, path: ReadonlyArray<PropertyKey>): { line: number; column: number; indent?: number } {
+  const at = src.locate(path);
+  const s = src.scalarAt(path);
+  if (s?.block) {
+    const indent = /\n( *)\S/.exec(s.source)?.[1].length ?? 0;
+    return { line: at.line + 1, column: indent + 1, indent };
+  }
+  return s && /^["']/.test(s.source) ? { line: at.line, column: at.column + 1 } : at;
+}
+
 /** Validate a YAML source with zod; every issue becomes a `file:line:col: path: message` diagnostic. */
 export function validateYaml<T>(src: YamlSource, schema: ZodType<T>, diagnostics: Diagnostic[], basePath: PropertyKey[] = []): T | undefined {
   let value: unknown = src.value;

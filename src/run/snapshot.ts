@@ -12,11 +12,12 @@
  * finishes the work: 1. insert the new versions; 2. close every current version that has a newer
  * current one; 3. close the current versions of deleted keys.
  */
-import type { Adapter, Column } from '../adapters/adapter.js';
+import { columnNamed, type Adapter, type Column } from '../adapters/adapter.js';
 import { scratchIdentifier, type Dialect } from '../adapters/dialect.js';
 import type { SnapshotNode } from '../compile/manifest.js';
 import { didYouMean, WarehouseError } from '../errors.js';
 import { typeFamily } from '../adapters/type-family.js';
+import { counted } from '../format.js';
 
 export const SNAPSHOT_COLUMNS = ['dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at', 'dbt_scd_id'];
 
@@ -37,14 +38,20 @@ export function firstVersionsSql(d: Dialect, n: SnapshotNode): string {
   return `select s.*, ${vf} as ${q('dbt_valid_from')}, case when 1 = 0 then ${vf} end as ${q('dbt_valid_to')}, ${vf} as ${q('dbt_updated_at')}, ${scd('s')} as ${q('dbt_scd_id')} from (\n${n.compiled_sql}\n) as s`;
 }
 
-export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<string> {
+export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise<string> {
   const d = adapter.dialect;
+  await adapter.ensureSchema(node.relation.schema);
+  // a configured column the query does not have would fail a run (a check column only the
+  // second): refused before anything is written
+  const queryCols = await queryColumns(adapter, node);
+  const problem = missingColumns(node, pieces(d, node).keys, queryCols.map((c) => c.name), 'its query');
+  if (problem) throw new WarehouseError(problem, '');
+  const n = spelledAsQuery(node, queryCols.map((c) => c.name));
   const { q, keys, validFrom, scd } = pieces(d, n);
   const rel = d.relation(n.relation);
   const src = `(\n${n.compiled_sql}\n)`;
   const keyMatch = (a: string, b: string) => keys.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(' and ');
 
-  await adapter.ensureSchema(n.relation.schema);
   // a NULL key matches no stored version (`=`): its rows would get a new version on every run,
   // none of them current — refused before anything is written
   const [nk] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${src} as s where ${keys.map((k) => `s.${q(k)} is null`).join(' or ')}`);
@@ -53,20 +60,11 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
   if (!(await adapter.relationExists(n.relation))) {
     // first run: every row is a first version; dbt_valid_to takes dbt_valid_from's type, NULL
     await adapter.execute(`create table ${rel} as ${firstVersionsSql(d, n)}`);
-    // a check column the query does not have would only fail the second run: refused now, and the
-    // table dropped, so that the corrected snapshot's first run starts again
-    const problem = missingColumns(n, keys, (await dataColumns(adapter, n)).map((c) => c.name), 'its query');
-    if (problem) {
-      await adapter.execute(`drop table ${rel}`);
-      throw new WarehouseError(problem, '');
-    }
     const [c] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel}`);
-    return `${(await import('../format.js')).counted(Number(c?.n ?? 0), 'row')}, first versions`;
+    return `${counted(Number(c?.n ?? 0), 'row')}, first versions`;
   }
   // a later run: the query's columns against the table's (which has those of earlier runs)
-  const [queryCols, tableCols] = [await queryColumns(adapter, n), await dataColumns(adapter, n)];
-  const problem = missingColumns(n, keys, queryCols.map((c) => c.name), 'its query');
-  if (problem) throw new WarehouseError(problem, '');
+  const tableCols = await dataColumns(adapter, n);
   const stored = new Map(tableCols.map((c) => [c.name.toLowerCase(), c]));
   // a column whose kind of value changed (an integer column now holding 10.7): inserted, its
   // values would be cast to the stored type (10.7 kept as 11) and, compared again, differ on every
@@ -108,7 +106,9 @@ export async function runSnapshot(adapter: Adapter, n: SnapshotNode): Promise<st
   // timestamp: a later updated_at, or one where the stored version had none; a NULL updated_at
   // is no change (the comparison is NULL: `not (NULL)` inserted the row again on every run)
   const [su, tu] = [`s.${q(n.config.updated_at ?? '')}`, `t.${q('dbt_updated_at')}`];
-  const changed = n.config.strategy === 'timestamp' ? `coalesce(${su} > ${tu}, ${tu} is null and ${su} is not null)` : checkCols.map((c) => `s.${q(c)} is distinct from t.${q(c)}`).join(' or ') || '1 = 0';
+  const typeOf = new Map(queryCols.map((c) => [c.name, c.data_type]));
+  const cmp = (a: string, c: string) => (d.comparable ? d.comparable(`${a}.${q(c)}`, typeOf.get(c) ?? '') : `${a}.${q(c)}`);
+  const changed = n.config.strategy === 'timestamp' ? `coalesce(${su} > ${tu}, ${tu} is null and ${su} is not null)` : checkCols.map((c) => `${cmp('s', c)} is distinct from ${cmp('t', c)}`).join(' or ') || '1 = 0';
   const before = await count(adapter, rel);
   // 1. new versions: no current version of the key, or the current one differs
   await adapter.execute(
@@ -176,6 +176,23 @@ function narrower(was: string, now: string): boolean {
 /** The snapshot table's columns but its own four (dbt_valid_from, ...): its query's. */
 async function dataColumns(adapter: Adapter, n: SnapshotNode): Promise<Column[]> {
   return (await adapter.columns(n.relation)).filter((c) => !SNAPSHOT_COLUMNS.includes(c.name));
+}
+
+/**
+ * The node with its configured columns (unique_key, updated_at, check_cols) as the query spells
+ * them: a name differing only in case is the query's column, as unquoted SQL reads it (quoted as
+ * configured, Postgres found no "ID" for unique_key='ID' over a column id).
+ */
+function spelledAsQuery(n: SnapshotNode, cols: string[]): SnapshotNode {
+  const named = (c: string) => columnNamed(c, cols);
+  const c = n.config;
+  const config = {
+    ...c,
+    unique_key: Array.isArray(c.unique_key) ? c.unique_key.map(named) : named(c.unique_key),
+    ...(c.updated_at !== undefined ? { updated_at: named(c.updated_at) } : {}),
+    ...(Array.isArray(c.check_cols) ? { check_cols: c.check_cols.map(named) } : {}),
+  };
+  return { ...n, config };
 }
 
 /** The configured columns (unique_key, updated_at, check_cols) that are not among `cols` (the columns `of` the query or the table), said with a did-you-mean. */

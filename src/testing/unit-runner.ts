@@ -68,13 +68,12 @@ export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Re
     }
     return lines;
   }
-  const remaining = [...actual];
-  const missing: Array<Record<string, Json>> = [];
-  for (const e of expected) {
-    const i = remaining.findIndex((a) => same(e, a));
-    if (i >= 0) remaining.splice(i, 1);
-    else missing.push(e);
-  }
+  // as many expected rows as can be paired with an actual row each (not the first fit: {id: 1}
+  // taking the row {id: 1, cat: a} that {id: 1, cat: a} needs)
+  const pairOf = maxMatching(expected.map((e) => actual.flatMap((a, i) => (same(e, a) ? [i] : []))), actual.length);
+  const paired = new Set(pairOf.filter((i) => i >= 0));
+  const remaining = actual.filter((_, i) => !paired.has(i));
+  const missing = expected.filter((_, i) => pairOf[i] < 0);
   // pair a missing row with the extra row it shares the most cells with: that is a changed row
   const changed: string[] = [];
   const stillMissing: Array<Record<string, Json>> = [];
@@ -99,6 +98,53 @@ export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Re
   if (remaining.length) lines.push('extra rows (produced, not expected):', ...remaining.map((r) => `  ${fmt(r)}`));
   if (changed.length) lines.push('changed cells:', ...changed.map((c) => `  ${c}`));
   return lines;
+}
+
+/**
+ * A maximum bipartite matching: `adj[l]` the right vertices left vertex l may pair with; returns
+ * each left vertex's right vertex, or -1. Augmenting paths found breadth-first (no recursion: a
+ * test may expect thousands of rows), after a first-fit start.
+ */
+export function maxMatching(adj: number[][], nRight: number): number[] {
+  const left = adj.map(() => -1);
+  const right = new Array<number>(nRight).fill(-1);
+  adj.forEach((vs, l) => {
+    const v = vs.find((x) => right[x] < 0);
+    if (v !== undefined) [left[l], right[v]] = [v, l];
+  });
+  for (let start = 0; start < adj.length; start++) {
+    if (left[start] >= 0) continue;
+    // from a right vertex: the right vertex that led to the left vertex holding it
+    const via = new Map<number, number>();
+    const from = new Map<number, number>();
+    let queue = [start];
+    let free = -1;
+    while (queue.length && free < 0) {
+      const next: number[] = [];
+      for (const l of queue) {
+        for (const v of adj[l]) {
+          if (from.has(v)) continue;
+          from.set(v, l);
+          if (right[v] < 0) {
+            free = v;
+            break;
+          }
+          via.set(right[v], v);
+          next.push(right[v]);
+        }
+        if (free >= 0) break;
+      }
+      queue = next;
+    }
+    // flip the path: each right vertex on it to the left vertex that reached it
+    for (let v = free; v >= 0; ) {
+      const l = from.get(v)!;
+      const prev = l === start ? -1 : via.get(l)!;
+      [left[l], right[v]] = [v, l];
+      v = prev;
+    }
+  }
+  return left;
 }
 
 export class UnitRunner {

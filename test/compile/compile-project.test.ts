@@ -584,6 +584,41 @@ describe('compileProject', () => {
     expect(t('unique_raw_events_id').attached_to).toBe('source.fixture.raw.events');
   });
 
+  it("a data test's SQL arguments are templates, as in dbt: var, env_var, ref rendered (a ref a dependency); an unknown var is an error at its YAML line, with the nearest name", () => {
+    const projectYaml = `${BASIC_PROJECT_YAML}vars:\n  min_id: 5\n  region: eu\n`;
+    const yml = (where: string) => `models:
+  - name: a
+    tests:
+      - expression_is_true: { expression: "id >= {{ var('min_id') }}" }
+    columns:
+      - name: id
+        tests:
+          - not_null: { where: "${where}" }
+          - accepted_values:
+              values: [1, "{{ env_var('VIGIL_TEST_OTHER_ID', '2') }}"]
+              quote: false
+              config:
+                where: |
+                  id in (select id from {{ ref('b') }})
+                  and '{{ var("region") }}' = 'eu'
+`;
+    const r = compile({ projectYaml, models: { 'models/a.sql': 'select 1 as id', 'models/b.sql': 'select 1 as id' }, yml: { 'models/p.yml': yml("id > {{ var('min_id', 0) }}") } });
+    expect(errors(r)).toEqual([]);
+    const t = (name: string) => r.manifest.nodes[`test.fixture.${name}`] as TestNode;
+    expect(t('not_null_a_id').compiled_sql).toBe('select *\nfrom (select * from "analytics"."a" where id > 5) as t\nwhere id is null');
+    expect(t('expression_is_true_a').compiled_sql).toContain('where not (id >= 5)');
+    expect(t('accepted_values_a_id').compiled_sql).toContain(`from (select * from "analytics"."a" where id in (select id from "analytics"."b")\nand 'eu' = 'eu') as t`);
+    expect(t('accepted_values_a_id').compiled_sql).toContain('not in (1, 2)');
+    expect(t('accepted_values_a_id').depends_on).toEqual(['model.fixture.a', 'model.fixture.b']);
+
+    const bad = compile({ projectYaml, models: { 'models/a.sql': 'select 1 as id' }, yml: { 'models/p.yml': yml("id > {{ var('min_idd') }}").replace("ref('b')", "ref('aa')").replace('var("region")', 'env_var("VIGIL_TEST_UNSET_X")') } });
+    expect(errors(bad).map((d) => [d.code, d.file, d.line, d.column, d.message])).toEqual([
+      ['E_VAR', 'models/p.yml', 8, 41, "var('min_idd') is not defined — did you mean 'min_id'?"],
+      ['E_ENV_VAR', 'models/p.yml', 15, 27, 'environment variable VIGIL_TEST_UNSET_X is not set'],
+      ['E_REF', 'models/p.yml', 14, 44, "ref('aa') not found — did you mean 'a'?"],
+    ]);
+  });
+
   it('reports unknown tests and unknown test arguments at their YAML line', () => {
     const r = compile({
       yml: { 'models/p.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        tests:\n          - not_nul\n          - accepted_values: { valuez: [1] }\n' },

@@ -467,3 +467,25 @@ describe('demo scenarios through the shipped marts (default --now: the real cloc
     check(rows);
   });
 });
+
+describe("a data test's where: is a template", () => {
+  it("var() in it is rendered (with --vars too); a mistyped var is exit 2 at its line with the nearest name (was: pasted into the SQL, compile exit 0, a parser error at test time)", () => {
+    const dir = makeProject({
+      'project.yaml': 'name: fixture\ndefault_target: dev\nvars:\n  min_id: 1\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\n    schema: analytics\n',
+      'models/m.sql': "select 1 as id, 'a' as cat union all select 0, null",
+      'models/m.yml': "models:\n  - name: m\n    columns:\n      - name: cat\n        tests:\n          - not_null: { where: \"id > {{ var('min_id', 0) }}\" }\n",
+    });
+    dirs.push(dir);
+    const ok = vigil(dir, ['build']);
+    expect(ok.stdout + ok.stderr).toMatch(/PASS not_null_m_cat/);
+    expect(ok.code).toBe(0);
+    // the row with id 0 has no cat: found once the where lets it in
+    const all = vigil(dir, ['test', '--vars', '{min_id: -1}']);
+    expect(all.stdout).toMatch(/FAIL 1 not_null_m_cat/);
+    expect(all.code).toBe(1);
+    writeFileSync(join(dir, 'models/m.yml'), "models:\n  - name: m\n    columns:\n      - name: cat\n        tests:\n          - not_null: { where: \"id > {{ var('min_idd') }}\" }\n");
+    const bad = vigil(dir, ['compile']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/models\/m\.yml:6:41: error: var\('min_idd'\) is not defined — did you mean 'min_id'\? \[E_VAR\]/);
+  });
+});

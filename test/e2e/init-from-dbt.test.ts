@@ -433,6 +433,28 @@ exposures:
     }
   });
 
+  it("Jinja in a data test's SQL arguments is kept and not listed (Vigil renders it, as dbt); elsewhere in a YAML value it is listed", () => {
+    const f = new Findings();
+    const r = convertPropertiesYaml(
+      `version: 2
+models:
+  - name: m
+    meta: { owner: "{{ var('owner') }}" }
+    columns:
+      - name: id
+        tests:
+          - not_null:
+              config: { where: "id > {{ var('min_id', 0) }}" }
+          - accepted_values: { values: [a], where: "{{ env_var('X', 'true') }}" }
+`,
+      'models/props.yml',
+      { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
+      f,
+    );
+    expect(parse(r.text).models[0].columns[0].tests).toEqual([{ not_null: { config: { where: "id > {{ var('min_id', 0) }}" } } }, { accepted_values: { values: ['a'], where: "{{ env_var('X', 'true') }}" } }]);
+    expect(f.notConverted.map((x) => `${x.line}: ${x.message}`)).toEqual([expect.stringMatching(/^4: models\[0\]\.meta\.owner: Jinja in a YAML value is not rendered by Vigil/)]);
+  });
+
   it('a var past 2^53 is copied with its exact digits, quoted, and listed (a number there would be rounded)', () => {
     const own = makeProject({}, false);
     dirs.push(own);

@@ -49,13 +49,24 @@ describe('retention config: bad input is an error at its line', () => {
     expect(errors.join('\n')).toMatch(re);
   });
 
-  it("in a model's config(): a bad keep at the config() line; retention on a view is refused; apply_to is for sources only", () => {
+  it("in a model's config(): a bad keep at the config() line; retention on a view or a table is refused; apply_to is for sources only", () => {
     expect(errorsOf({ models: { 'models/m.sql': "{{ config(materialized='incremental',\n  retention={'column': 'created_at', 'keep': '3 months'}) }}\nselect now() as created_at" } }).join('\n')).toMatch(/models\/m\.sql:2:\d+: error: config retention\.keep: must be a duration/);
     expect(errorsOf({ models: { 'models/m.sql': "{{ config(retention={'column': 'created_at', 'keep': '90d'}) }}\nselect now() as created_at" } }).join('\n')).toMatch(/models\/m\.sql:1:\d+: error: model 'm' has retention but is materialized as view/);
-    expect(errorsOf({ models: { 'models/m.sql': "{{ config(materialized='table', retention={'column': 'created_at', 'keep': '90d', 'apply_to': 'source'}) }}\nselect now() as created_at" } }).join('\n')).toMatch(/unknown key 'apply_to'/);
+    expect(errorsOf({ models: { 'models/m.sql': "{{ config(materialized='incremental', retention={'column': 'created_at', 'keep': '90d', 'apply_to': 'source'}) }}\nselect now() as created_at" } }).join('\n')).toMatch(/unknown key 'apply_to'/);
+    expect(errorsOf({ models: { 'models/m.sql': "{{ config(materialized='table', retention={'column': 'created_at', 'keep': '90d'}) }}\nselect now() as created_at" } }).join('\n')).toMatch(/models\/m\.sql:1:\d+: error: model 'm' has retention but is materialized as table: every build rebuilds it whole from its query, so deleted rows would come back on the next build \[E_RETENTION\]/);
     const ok = compileProject(projectFiles({ models: { 'models/m.sql': 'select now() as created_at' }, yml: { 'models/m.yml': 'models:\n  - name: m\n    config:\n      materialized: incremental\n      retention: { column: created_at, keep: 7y }\n' } }), { env: {} });
     expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(ok.manifest.nodes['model.fixture.m']).toMatchObject({ config: { retention: { column: 'created_at', keep: '7y' } }, retention_at: { file: 'models/m.yml', line: 5 } });
+  });
+
+  it('retention on a table model: vigil run refuses it (exit 2, at the config line) before building anything', () => {
+    const dir = makeProject({ 'models/v.sql': "-- a table\n{{ config(materialized='table', retention={'column': 'ts', 'keep': '40d'}) }}\nselect now() - interval 100 day as ts\n" });
+    dirs.push(dir);
+    const r = vigil(dir, ['run', '-s', 'v']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/models\/v\.sql:2:\d+: error: model 'v' has retention but is materialized as table/);
+    expect(r.stderr).toMatch(/materialize it as incremental, or filter its query by the same window/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
 

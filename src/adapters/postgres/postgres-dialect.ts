@@ -41,6 +41,12 @@ export const postgresDialect: Dialect = {
   type: (t) => TYPES[t],
   jsonParam: (i) => `cast($${i} as jsonb)`,
   jsonTextArray: (expr) => `(case when (${expr}) is null then null else array(select jsonb_array_elements_text(cast(${expr} as jsonb))) end)`,
+  // json: jsonb's equality (keys in any order, no whitespace); types without `=` (xml, point...) or
+  // whose `=` compares something else (box, circle: their areas): their text
+  comparable: (expr, type) => {
+    const m = /^(json|xml|point|line|lseg|box|path|polygon|circle)((?:\[\])*)$/i.exec(type.trim());
+    return m ? `cast(${expr} as ${m[1].toLowerCase() === 'json' ? 'jsonb' : 'text'}${m[2]})` : expr;
+  },
   // Postgres to Postgres: the source's own type
   syncColumnType: (pgType) => pgType,
   sha256Hex: (expr) => `encode(sha256(convert_to(cast(${expr} as text), 'UTF8')), 'hex')`,
