@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
-import { addPyTests, installJinjaCompat, PRINTED_FUNCTION } from '../compile/jinja-compat.js';
+import { ABSENCE_FILTERS, addPyTests, installJinjaCompat, PRINTED_FUNCTION, STRING_MEMBERS } from '../compile/jinja-compat.js';
 import { unbox } from '../compile/py-values.js';
 import { didYouMean } from '../errors.js';
 import { redact } from '../secrets.js';
@@ -132,6 +132,25 @@ function meanStddev(xs: number[]): { mean: number; stddev: number } {
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
+/** The columns whose values make an instance (its labels besides the rule's). */
+export function groupColumns(rule: AlertRule): string[] {
+  const c = rule.condition;
+  // new_value groups by its column too; sync state rows are one instance per stream unless told otherwise
+  return c.type === 'new_value' && !rule.group_by.includes(c.column) ? [...rule.group_by, c.column] : rule.group_by.length || !readsSyncState(rule) ? rule.group_by : ['stream'];
+}
+
+/** The values judge() adds to a row's (no_data: its only values), as docs/alerts.md lists them per condition. */
+export function derivedValues(rule: AlertRule): string[] {
+  const c = rule.condition;
+  if (c.type === 'threshold') return ['threshold'];
+  if (c.type === 'anomaly') return ['baseline', 'ratio', 'delta_percent', 'direction'];
+  if (c.type === 'zscore') return ['zscore', 'direction', 'mean', 'stddev'];
+  if (c.type === 'freshness') return ['age', 'age_seconds', 'max_age'];
+  if (c.type === 'new_value') return ['first_seen_by_vigil'];
+  if (c.type === 'no_data') return ['last_seen_at', 'window', 'silence_for'];
+  return [];
+}
+
 /**
  * Judge the rows of one evaluation. `rows` are the query's result (time-filtered to <= at
  * here when the rule has `time:`). Returns the instances seen this time; ones not returned
@@ -145,8 +164,7 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
   if (rule.time) rows = rows.filter((r) => (toEpochMs(r[rule.time!]) ?? -Infinity) <= atMs);
   const base = baseLabels(rule);
 
-  // new_value groups by its column too; sync state rows are one instance per stream unless told otherwise
-  const groupBy = c.type === 'new_value' && !rule.group_by.includes(c.column) ? [...rule.group_by, c.column] : rule.group_by.length || !readsSyncState(rule) ? rule.group_by : ['stream'];
+  const groupBy = groupColumns(rule);
   const groups = new Map<string, { labels: Record<string, string>; rows: Array<Record<string, Json>> }>();
   for (const r of rows) {
     const g: Record<string, string> = {};
@@ -381,64 +399,94 @@ type TemplateContext = Record<string, unknown>;
 const contextOf = (inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): TemplateContext => ({ ...inst.values, labels: inst.labels, values: inst.values, alert: inst.alert, severity: rule?.severity ?? inst.labels.severity });
 
 /**
- * Render a summary/details/link template over an instance's labels and values. A name the
- * template uses that the instance does not have (a typo, a column the query lost) is shown as
- * written, `{{ capabilty }}`, never as empty text; `unknownTemplateNames` says which.
+ * Render a summary/details/link template over an instance's labels and values. A name it reads
+ * that the instance does not have (a typo, a column the query lost) never becomes empty text or
+ * 'undefined', wherever it is read (printed, filtered, an operand, a filter's argument): the
+ * `{{ }}` reading it is shown as written, `{{ capabilty | upper }}`; read by a tag
+ * (`{% if capabilty %}`), the whole template is, with `(template error: ...)`. Only the guards
+ * the docs give let a name be missing: `is defined`, `| default(...)`, `a or b`.
+ * `unknownTemplateNames` says which.
  */
 export function renderTemplate(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'> & { kind?: InstanceState['kind'] }, rule?: AlertRule): string {
   try {
     const ctx = contextOf(inst, rule);
-    for (const n of missingNames(template, ctx)) {
-      const mk = mapKey(n);
-      // (an error or no-data instance has only the rule's labels: a row's keys are absent on purpose)
-      if (mk) {
-        if (inst.kind === undefined || inst.kind === 'row') ctx[mk[0]] = { ...(ctx[mk[0]] as Record<string, unknown>), [mk[1]]: `{{ ${n} }}` };
-      } else ctx[n] = `{{ ${n} }}`;
-    }
-    return env.renderString(template, ctx);
+    const missing = missingReads(template, ctx, inst.kind);
+    const inTag = missing.find((m) => !m.output);
+    if (inTag) return `${template} (template error: '${inTag.name}' is undefined)`;
+    let text = template;
+    // from the last: the spans before keep their offsets
+    const spans = [...new Map(missing.map((m) => [m.output![0], m.output!])).values()].sort((a, b) => b[0] - a[0]);
+    for (const [s, e] of spans) text = `${text.slice(0, s)}{% raw %}${text.slice(s, e)}{% endraw %}${text.slice(e)}`;
+    return env.renderString(text, ctx);
   } catch (e) {
     const message = (e as Error).message.includes(PRINTED_FUNCTION) ? 'a value it prints is a function: call it, with ()' : (e as Error).message.split('\n').pop()?.trim();
     return `${template} (template error: ${message})`;
   }
 }
 
-/** The names `template` reads that an instance of `rule` lacks, each with the nearest it has. */
-export function unknownTemplateNames(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): Array<{ name: string; hint?: string }> {
+/**
+ * The names `template` reads that an instance of `rule` lacks, each with the nearest it has (or
+ * `why`, for an attribute or an `a or b`) and what is shown in its place (the `{{ }}` as written;
+ * undefined: the whole template).
+ */
+export function unknownTemplateNames(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): Array<{ name: string; hint?: string; shown?: string; why?: string }> {
   const ctx = contextOf(inst, rule);
-  return missingNames(template, ctx).map((name) => {
-    const mk = mapKey(name);
-    if (!mk) return { name, hint: didYouMean(name, Object.keys(ctx)) };
-    const hint = didYouMean(mk[1], Object.keys((ctx[mk[0]] as Record<string, unknown> | undefined) ?? {}));
-    return { name, hint: hint === undefined ? undefined : `${mk[0]}.${hint}` };
-  });
+  const seen = new Map<string, { name: string; hint?: string; shown?: string; why?: string }>();
+  for (const m of missingReads(template, ctx)) {
+    if (seen.has(m.name)) continue;
+    const shown = m.output && template.slice(...m.output);
+    if (m.attribute) {
+      seen.set(m.name, { name: m.name, shown, why: `${m.name.slice(0, m.name.lastIndexOf('.'))} has no attribute '${m.name.slice(m.name.lastIndexOf('.') + 1)}'` });
+      continue;
+    }
+    const mk = mapKey(m.name);
+    if (!mk) seen.set(m.name, { name: m.name, hint: didYouMean(m.name, Object.keys(ctx)), shown });
+    else {
+      const hint = didYouMean(mk[1], Object.keys((ctx[mk[0]] as Record<string, unknown> | undefined) ?? {}));
+      seen.set(m.name, { name: m.name, hint: hint === undefined ? undefined : `${mk[0]}.${hint}`, shown });
+    }
+  }
+  return [...seen.values()];
 }
 
-function missingNames(template: string, ctx: TemplateContext): string[] {
-  return [...freeNames(template)].filter((n) => {
+/** The reads of `template` an instance (its context) cannot answer. */
+function missingReads(template: string, ctx: TemplateContext, kind?: InstanceState['kind']): Array<Read & { attribute?: boolean }> {
+  const uses = templateUses(template);
+  const lacks = (n: string): boolean => {
     const mk = mapKey(n);
-    // (`labels.items` is the dict method nunjucks' Jinja additions give: not a missing key)
-    if (mk) return !Object.hasOwn((ctx[mk[0]] as object | undefined) ?? {}, mk[1]) && !DICT_METHODS.has(mk[1]);
-    return !Object.hasOwn(ctx, n) && !(n in GLOBALS);
-  });
+    // (an error or no-data instance has only the rule's labels: a row's keys are absent on purpose)
+    if (mk) return (kind === undefined || kind === 'row') && !Object.hasOwn((ctx[mk[0]] as object | undefined) ?? {}, mk[1]) && !DICT_METHODS.has(mk[1]);
+    return !Object.hasOwn(ctx, n);
+  };
+  const out: Array<Read & { attribute?: boolean }> = uses.reads.filter((r) => lacks(r.name));
+  for (const a of uses.attributes) {
+    if (lacks(a.of)) continue;
+    const mk = mapKey(a.of);
+    const v = mk ? (ctx[mk[0]] as Record<string, unknown>)[mk[1]] : ctx[a.of];
+    if (!attributeOk(v, a.attr)) out.push({ name: `${a.of}.${a.attr}`, output: a.output, attribute: true });
+  }
+  return out;
 }
+
+/** An instance's values are text, numbers, booleans or NULL: the attributes they have are a string's methods. */
+const attributeOk = (v: unknown, attr: string): boolean => typeof v === 'string' && Object.hasOwn(STRING_MEMBERS, attr);
 
 const GLOBALS: Record<string, unknown> = { range: 1, cycler: 1, joiner: 1, loop: 1, caller: 1 };
-/** Filters that give a value when there is none: what they filter may be missing on purpose. */
-const DEFAULT_FILTERS = new Set(['default', 'd']);
 /** The methods nunjucks' Jinja additions give a dict (`labels.items()`). */
 const DICT_METHODS = new Set(['items', 'keys', 'values', 'get', 'has_key', 'pop', 'popitem', 'setdefault', 'update', 'iteritems', 'iterkeys', 'itervalues']);
 /** The maps of an instance a template may print keys of: `labels.capability`, `values.n`. */
 const MAPS = new Set(['labels', 'values']);
+/** What a template sees besides the row's values (contextOf). */
+const TEMPLATE_VARIABLES = ['labels', 'values', 'alert', 'severity'];
 
 /** `labels.x` -> ['labels', 'x'] when it names a key of an instance's map. */
 function mapKey(name: string): [string, string] | undefined {
   const dot = name.indexOf('.');
   return dot > 0 && MAPS.has(name.slice(0, dot)) ? [name.slice(0, dot), name.slice(dot + 1)] : undefined;
 }
-const freeNameCache = new Map<string, Set<string>>();
 
 /** A node of a template's parse tree (nunjucks' nodes): the fields this module reads. */
-type TemplateNode = { typename?: string; fields?: string[]; children?: TemplateNode[]; value?: unknown; args?: TemplateNode; name?: { value?: unknown }; [k: string]: unknown };
+type TemplateNode = { typename?: string; fields?: string[]; children?: TemplateNode[]; value?: unknown; args?: TemplateNode; name?: { value?: unknown }; lineno?: number; colno?: number; [k: string]: unknown };
 
 /**
  * Every node under `n`, depth first: `visit` first, then its children and its other fields. A
@@ -462,61 +510,195 @@ function templateTree(template: string): unknown {
   }
 }
 
+/** A read of a name an instance gives: `capability`, or a key of its maps, `labels.team`; `output`: the `{{ }}` it is in (offsets), none in a tag. */
+interface Read {
+  name: string;
+  output?: [number, number];
+}
+interface TemplateUses {
+  /** the names read whose absence nothing handles */
+  reads: Read[];
+  /** `alert.name`: an attribute of a name's value (a map's are its keys: `labels.team` is a read) */
+  attributes: Array<{ of: string; attr: string; output?: [number, number] }>;
+}
+const usesCache = new Map<string, TemplateUses>();
+
 /**
- * The names a template prints as they are: `{{ name }}` or `{{ name | filter }}`, not bound by
- * {% for %} / {% set %}. A name only tested or combined (`{% if x is defined %}`, `{{ a or b }}`)
- * may be missing on purpose (rule defaults shared by rules with other columns) and is left alone.
+ * The names a template reads, anywhere (printed, operands, filters and their arguments,
+ * attribute chains, conditions), not bound by {% for %} / {% set %} / {% macro %}, except where
+ * the docs let one be missing: tested by `is defined` / `is undefined` (and read in the branch
+ * where it is defined), given `| default(...)`, or an operand of `a or b`.
  */
-function freeNames(template: string): Set<string> {
-  const known = freeNameCache.get(template);
+function templateUses(template: string): TemplateUses {
+  const known = usesCache.get(template);
   if (known) return known;
-  const out = new Set<string>();
   type N = TemplateNode;
+  const uses: TemplateUses = { reads: [], attributes: [] };
+  const tree = templateTree(template);
   const bound = new Set<string>();
-  const names = (n: unknown): string[] => (Array.isArray(n) ? n.flatMap(names) : (n as N)?.typename === 'Symbol' ? [String((n as N).value)] : (n as N)?.typename === 'Array' ? ((n as N).children ?? []).flatMap(names) : []);
-  /** `labels.x` / `values.x` (or `labels['x']`): the instance's own maps, whose keys are known */
-  const keyOf = (n: N): string | undefined => {
-    if (n.typename !== 'LookupVal') return undefined;
-    const target = n.target as N | undefined;
-    const val = n.val as N | undefined;
-    if (target?.typename !== 'Symbol' || !MAPS.has(String(target.value)) || val?.typename !== 'Literal' || typeof val.value !== 'string') return undefined;
-    return `${String(target.value)}.${val.value}`;
-  };
-  /** the name an output prints: itself, or the value at the start of a chain of filters */
-  const printed = (n: N | undefined): string | undefined => {
-    for (let i = 0; n && i < 50; i++) {
-      if (n.typename === 'Symbol') return String(n.value);
-      const key = keyOf(n);
-      if (key !== undefined) return bound.has(key.split('.')[0]) ? undefined : key;
-      if (n.typename !== 'Filter') return undefined;
-      // `{{ x | default('-') }}`: its absence is handled
-      if (DEFAULT_FILTERS.has(String(n.name?.value))) return undefined;
-      n = n.args?.children?.[0];
-    }
-    return undefined;
-  };
-  /** names read anywhere else (conditions, tests, `or`, arguments): their absence may be handled */
-  const guarded = new Set<string>();
-  const visit = (node: N): boolean | void => {
-    if (node.typename === 'Output') {
-      for (const c of node.children ?? []) {
-        const name = printed(c);
-        if (name !== undefined) {
-          if (!bound.has(name)) out.add(name);
-        } else walkTree(c, visit);
-      }
-      return false;
-    }
-    if (node.typename === 'Symbol') guarded.add(String(node.value));
-    const key = keyOf(node);
-    if (key !== undefined) guarded.add(key);
+  const names = (n: unknown): string[] => (Array.isArray(n) ? n.flatMap(names) : (n as N)?.typename === 'Symbol' ? [String((n as N).value)] : (n as N)?.typename === 'Array' || (n as N)?.typename === 'NodeList' ? ((n as N).children ?? []).flatMap(names) : []);
+  walkTree(tree, (node) => {
     if (node.typename === 'For' || node.typename === 'AsyncEach' || node.typename === 'AsyncAll') for (const x of names(node.name)) bound.add(x);
     if (node.typename === 'Set') for (const x of names(node.targets)) bound.add(x);
+    if (node.typename === 'Macro') {
+      // its name, its parameters and those with a default (`b=1`: a keyword's pair)
+      const kw = ((node.args as TemplateNode | undefined)?.children ?? []).filter((c) => c.typename === 'KeywordArgs').flatMap((c) => (c.children ?? []).map((p) => p.key));
+      for (const x of [...names(node.name), ...names(node.args), ...names(kw)]) bound.add(x);
+    }
+  });
+  /** the name an expression is: a symbol, or `labels.x` / `values.x` (`labels['x']`) */
+  const nameOf = (n: N | undefined): string | undefined => {
+    if (n?.typename === 'Symbol') {
+      const v = String(n.value);
+      return bound.has(v) || v in GLOBALS ? undefined : v;
+    }
+    if (n?.typename !== 'LookupVal') return undefined;
+    const target = n.target as N | undefined;
+    const val = n.val as N | undefined;
+    if (target?.typename !== 'Symbol' || !MAPS.has(String(target.value)) || bound.has(String(target.value)) || val?.typename !== 'Literal' || typeof val.value !== 'string') return undefined;
+    return `${String(target.value)}.${val.value}`;
   };
-  walkTree(templateTree(template), visit);
-  for (const g of guarded) out.delete(g);
-  freeNameCache.set(template, out);
-  return out;
+  const testOf = (n: N): string | undefined => {
+    const t = n.right as N | undefined;
+    return String(t?.typename === 'FunCall' ? (t.name as N | undefined)?.value : t?.value);
+  };
+  /** the names known defined where `cond` is `when` */
+  const definedIf = (cond: N | undefined, when: boolean): string[] => {
+    if (!cond) return [];
+    if (cond.typename === 'Not') return definedIf(cond.target as N, !when);
+    if (cond.typename === 'Group' && cond.children?.length === 1) return definedIf(cond.children[0], when);
+    if (cond.typename === 'Is') {
+      const name = nameOf(cond.left as N);
+      const t = testOf(cond);
+      return name !== undefined && (t === 'defined' || t === 'undefined') && (t === 'defined') === when ? [name] : [];
+    }
+    if (cond.typename === (when ? 'And' : 'Or')) return [...definedIf(cond.left as N, when), ...definedIf(cond.right as N, when)];
+    return [];
+  };
+  const lines = [0];
+  for (let i = 0; i < template.length; i++) if (template[i] === '\n') lines.push(i + 1);
+  /** the source of an output `{{ ... }}`, as offsets */
+  const spanOf = (node: N): [number, number] | undefined => {
+    const start = (lines[node.lineno ?? 0] ?? 0) + (node.colno ?? 0);
+    if (!template.startsWith('{{', start)) return undefined;
+    const lx = (nunjucks as unknown as { lexer: { lex: (s: string) => { nextToken(): { type: string } | null; index: number } } }).lexer.lex(template.slice(start));
+    for (let t = lx.nextToken(); t; t = lx.nextToken()) if (t.type === 'variable-end') return [start, start + lx.index];
+    return undefined;
+  };
+  type Cx = { defined: Set<string>; output?: [number, number] };
+  const more = (cx: Cx, defined: string[]): Cx => (defined.length ? { ...cx, defined: new Set([...cx.defined, ...defined]) } : cx);
+  const walk = (n: unknown, cx: Cx): void => {
+    if (!n || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach((x) => walk(x, cx));
+    const node = n as N;
+    switch (node.typename) {
+      case 'Output': {
+        const output = spanOf(node);
+        for (const c of node.children ?? []) if (c.typename !== 'TemplateData') walk(c, { ...cx, output });
+        return;
+      }
+      case 'If':
+      case 'IfAsync':
+      case 'InlineIf':
+        walk(node.cond, cx);
+        walk(node.body, more(cx, definedIf(node.cond as N, true)));
+        walk(node.else_, more(cx, definedIf(node.cond as N, false)));
+        return;
+      case 'Is': {
+        const t = testOf(node);
+        // `x is defined` asks what a read would need
+        if ((t === 'defined' || t === 'undefined') && nameOf(node.left as N) !== undefined) return;
+        walk(node.left, cx);
+        if ((node.right as N | undefined)?.typename === 'FunCall') walk((node.right as N).args, cx);
+        return;
+      }
+      case 'And':
+        walk(node.left, cx);
+        walk(node.right, more(cx, definedIf(node.left as N, true)));
+        return;
+      case 'Or': {
+        const ops: N[] = [];
+        const flat = (x: N): void => {
+          if (x.typename !== 'Or') ops.push(x);
+          else (flat(x.left as N), flat(x.right as N));
+        };
+        flat(node);
+        // a name operand may be missing (defaults shared by rules with other columns: docs/alerts.md)
+        let at = cx;
+        for (const o of ops) {
+          if (nameOf(o) === undefined) walk(o, at);
+          at = more(at, definedIf(o, false));
+        }
+        return;
+      }
+      case 'Filter': {
+        const [input, ...rest] = node.args?.children ?? [];
+        if (!(ABSENCE_FILTERS.has(String(node.name?.value)) && nameOf(input) !== undefined)) walk(input, cx);
+        walk(rest, cx);
+        return;
+      }
+      case 'Symbol': {
+        const name = nameOf(node);
+        if (name !== undefined && !cx.defined.has(name)) uses.reads.push({ name, output: cx.output });
+        return;
+      }
+      case 'LookupVal': {
+        const name = nameOf(node);
+        if (name !== undefined) {
+          if (!cx.defined.has(name)) uses.reads.push({ name, output: cx.output });
+          return;
+        }
+        walk(node.target, cx);
+        const val = node.val as N | undefined;
+        const of = nameOf(node.target as N);
+        if (val?.typename === 'Literal' && typeof val.value === 'string') {
+          if (of !== undefined && !MAPS.has(of)) uses.attributes.push({ of, attr: val.value, output: cx.output });
+        } else walk(val, cx);
+        return;
+      }
+      case 'Pair':
+        // a dict's key, a keyword argument's name: no read
+        walk(node.value, cx);
+        return;
+    }
+    if (node.children) walk(node.children, cx);
+    for (const f of node.fields ?? []) if (f !== 'children') walk(node[f], cx);
+  };
+  walk(tree, { defined: new Set() });
+  usesCache.set(template, uses);
+  return uses;
+}
+
+/**
+ * What a template may read of an instance of `rule`, as far as the rule says before its query
+ * runs: `columns`, the row's columns when they are known (a documented model, the sync state
+ * rows); undefined when only the query's result will tell.
+ */
+export function templateProblems(template: string, rule: AlertRule, columns: string[] | undefined): Array<{ name: string; hint?: string; why?: string; attribute?: boolean }> {
+  const uses = templateUses(template);
+  const labels = [...Object.keys(baseLabels(rule)), ...groupColumns(rule)];
+  const values = rule.condition.type === 'no_data' ? derivedValues(rule) : columns && [...columns, ...derivedValues(rule)];
+  const top = values && [...values, ...TEMPLATE_VARIABLES];
+  const lacks = (n: string): boolean => {
+    const mk = mapKey(n);
+    if (mk) return !DICT_METHODS.has(mk[1]) && (mk[0] === 'labels' ? !labels.includes(mk[1]) : !!values && !values.includes(mk[1]));
+    return !!top && !top.includes(n);
+  };
+  const hintFor = (n: string): string | undefined => {
+    const mk = mapKey(n);
+    if (!mk) return top && didYouMean(n, top);
+    const h = didYouMean(mk[1], mk[0] === 'labels' ? labels : (values ?? []));
+    return h === undefined ? undefined : `${mk[0]}.${h}`;
+  };
+  const out = new Map<string, { name: string; hint?: string; why?: string; attribute?: boolean }>();
+  for (const r of uses.reads) if (lacks(r.name) && !out.has(r.name)) out.set(r.name, { name: r.name, hint: hintFor(r.name) });
+  for (const a of uses.attributes) {
+    if (lacks(a.of) || Object.hasOwn(STRING_MEMBERS, a.attr)) continue;
+    const name = `${a.of}.${a.attr}`;
+    const what = a.of === 'alert' ? "the rule's name (text)" : a.of === 'severity' ? "the rule's severity (text)" : mapKey(a.of)?.[0] === 'labels' ? 'a label value (text)' : "a row's value (text, a number or NULL)";
+    if (!out.has(name)) out.set(name, { name, why: `but ${a.of} is ${what}, which has no attribute '${a.attr}'`, attribute: true });
+  }
+  return [...out.values()];
 }
 
 /**
@@ -532,6 +714,14 @@ export function unknownFilters(template: string): Array<{ name: string; hint?: s
     if ((node.typename === 'Filter' || node.typename === 'FilterAsync') && typeof name === 'string' && !known.includes(name)) found.set(name, didYouMean(name, known));
   });
   return [...found].map(([name, hint]) => ({ name, hint }));
+}
+
+/** A rule's message templates: where each is (its key, and its path in the rule) and its text. */
+export function messageTemplates(rule: AlertRule): Array<{ where: string; path: string[]; text: string }> {
+  const out: Array<{ where: string; path: string[]; text: string }> = [];
+  for (const key of ['summary', 'title', 'details', 'description'] as const) if (rule[key]) out.push({ where: key, path: [key], text: rule[key]! });
+  for (const key of ['fields', 'links', 'pagerduty'] as const) for (const [k, v] of Object.entries(rule[key] ?? {})) if (typeof v === 'string') out.push({ where: `${key}.${k}`, path: [key, k], text: v });
+  return out;
 }
 
 export function summaryOf(inst: InstanceState, rule: AlertRule): string {

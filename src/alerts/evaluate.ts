@@ -16,7 +16,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import { addSecret, redact } from '../secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { SourceNode } from '../compile/manifest.js';
-import { advance, inActiveHours, judge, readsSyncState, summaryOf, unknownTemplateNames, type InstanceState, type Transition } from './engine.js';
+import { advance, inActiveHours, judge, messageTemplates, readsSyncState, summaryOf, unknownTemplateNames, type InstanceState, type Transition } from './engine.js';
 import { alertEvents, statusSnapshot, writeAlertEvents } from './history.js';
 import type { LoadedRule } from './load-alerts.js';
 import { planNotifications, type OutboxEntry } from './notify.js';
@@ -333,30 +333,21 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
 
 /**
  * A message template that reads a name its instance does not have (a typo, a column the query
- * no longer returns) shows it as written, `{{ name }}`; say so once per rule and name, with the
- * nearest name the instance has.
+ * no longer returns) shows the `{{ }}` reading it as written (engine.ts renderTemplate); say so
+ * once per rule and name, with the nearest name the instance has.
  */
 function warnUnknownTemplateNames(ctx: EvalContext, rules: Map<string, AlertRule>, outcomes: RuleOutcome[]): void {
   for (const o of outcomes) {
     const rule = rules.get(o.rule);
     const inst = o.transitions.find((t) => t.to === 'firing' && t.instance.kind === 'row')?.instance;
     if (!rule || !inst) continue;
-    const templates: Array<[string, string | undefined]> = [
-      ['summary', rule.summary],
-      ['title', rule.title],
-      ['details', rule.details],
-      ['description', rule.description],
-      ...Object.entries(rule.fields ?? {}).map(([k, v]) => [`fields.${k}`, v] as [string, string]),
-      ...Object.entries(rule.links ?? {}).map(([k, v]) => [`links.${k}`, v] as [string, string]),
-      ...Object.entries(rule.pagerduty ?? {}).map(([k, v]) => [`pagerduty.${k}`, v] as [string, string]),
-    ];
     const seen = new Set<string>();
-    for (const [where, tpl] of templates) {
-      if (!tpl) continue;
+    for (const { where, text: tpl } of messageTemplates(rule)) {
       for (const u of unknownTemplateNames(tpl, inst, rule)) {
         if (seen.has(u.name)) continue;
         seen.add(u.name);
-        ctx.err(`warning: alert ${rule.name}: its ${where} uses '${u.name}', which its rows do not have${u.hint ? ` — did you mean '${u.hint}'?` : ''} (shown as {{ ${u.name} }})`);
+        const shown = u.shown === undefined ? `the ${where} is shown as written` : `shown as ${u.shown}`;
+        ctx.err(`warning: alert ${rule.name}: its ${where} uses '${u.name}', ${u.why ?? 'which its rows do not have'}${u.hint ? ` — did you mean '${u.hint}'?` : ''} (${shown})`);
       }
     }
   }

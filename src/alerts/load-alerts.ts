@@ -12,7 +12,7 @@ import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { listFiles, type ProjectFiles } from '../project/load-project.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { AlertFileSchema, AlertTestFileSchema, RoutesFileSchema, type AlertRule, type AlertTest, type RouteIn, type RoutesFile } from './schema.js';
-import { readsSyncState, unknownFilters } from './engine.js';
+import { messageTemplates, readsSyncState, templateProblems, unknownFilters } from './engine.js';
 import { SYNC_STATE_COLUMN_NAMES, SYNC_STATE_COLUMNS } from './sync-state.js';
 import { timezoneProblem } from '../time/schedule.js';
 import { parseActiveHours, type ActiveHours } from './time.js';
@@ -30,6 +30,8 @@ export interface LoadedRule {
   queryText?: string;
   queryAt: { line: number; column: number; indent?: number };
   activeHours?: ActiveHours;
+  /** The columns of its rows, when known before its query runs (a documented model, the sync state rows). */
+  columns?: string[];
 }
 
 export interface LoadedTest {
@@ -120,13 +122,10 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
   if (timezoneProblem(rule.schedule.timezone)) {
     ds.push(diag('E_ALERT', `alert '${rule.name}': schedule time zone '${rule.schedule.timezone}' is unknown`, at('schedule'), 'use an IANA name like UTC or America/Los_Angeles'));
   }
-  for (const key of ['summary', 'details', 'description', 'title'] as const) {
-    const t = rule[key];
-    if (t) checkTemplate(t, `${key}`, rule.name, at(key), ds);
-  }
-  for (const [k, t] of Object.entries(rule.fields ?? {})) checkTemplate(t, `fields.${k}`, rule.name, at('fields', k), ds);
-  for (const [k, t] of Object.entries(rule.pagerduty ?? {})) checkTemplate(t, `pagerduty.${k}`, rule.name, at('pagerduty', k), ds);
-  for (const [k, t] of Object.entries(rule.links)) checkTemplate(t, `links.${k}`, rule.name, at('links', k), ds);
+  for (const t of messageTemplates(rule)) checkTemplate(t.text, t.where, rule.name, at(...t.path), ds);
+  // the row's columns, where known before the query runs (else `alerts check --warehouse` asks the query)
+  lr.columns = readsSyncState(rule) ? [...SYNC_STATE_COLUMN_NAMES, ...(c.type === 'freshness' && c.source_freshness ? ['source_error_after_seconds'] : [])] : rule.model && !rule.query ? models.get(rule.model) : undefined;
+  checkTemplateNames(lr, lr.columns, ds);
   try {
     new Cron(rule.schedule.cron, { timezone: rule.schedule.timezone, paused: true });
   } catch (e) {
@@ -249,6 +248,22 @@ function checkTemplate(text: string, what: string, rule: string, loc: { file: st
     return;
   }
   for (const f of unknownFilters(text)) ds.push(diag('E_ALERT', `alert '${rule}': ${what} uses filter '${f.name}', which templates do not have${f.hint ? ` — did you mean '${f.hint}'?` : ''}`, loc, f.hint ? undefined : 'filters: Jinja\'s (round, default, upper, join, ...) and signed'));
+}
+
+/**
+ * A name a rule's templates read that its instances cannot have (`columns`: its rows', when
+ * known; labels and template variables always are) or an attribute of a value that has none
+ * (`alert.name`): an error at the template, with the nearest name.
+ */
+export function checkTemplateNames(lr: Pick<LoadedRule, 'rule' | 'file' | 'yaml' | 'path'>, columns: string[] | undefined, ds: Diagnostic[]): void {
+  const { rule } = lr;
+  for (const t of messageTemplates(rule)) {
+    for (const p of templateProblems(t.text, rule, columns)) {
+      const loc = { file: lr.file, ...lr.yaml.locate([...lr.path, ...t.path]) };
+      const why = p.why ?? 'which its instances do not have';
+      ds.push(diag('E_ALERT', `alert '${rule.name}': ${t.where} reads '${p.name}', ${why}${p.hint ? ` — did you mean '${p.hint}'?` : ''}`, loc, p.hint || p.attribute ? undefined : "a name that may be missing needs a guard: {% if x is defined %}, {{ x | default('-') }} or {{ x or y }}"));
+    }
+  }
 }
 
 /**

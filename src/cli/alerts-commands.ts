@@ -274,6 +274,7 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
     }
   }
   if (o.warehouse) {
+    const { checkTemplateNames } = await import('../alerts/load-alerts.js');
     const adapter = await openWarehouse(s);
     const { columnsJudged } = await import('../alerts/evaluate.js');
     try {
@@ -290,6 +291,12 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
         // a column the rule reads that the query does not return fails every evaluation: say so
         // now (a warehouse that names no columns for an empty result, BigQuery, is not judged)
         if (!columns.length) continue;
+        if (r.columns === undefined) {
+          // the names its templates read, against the columns it returns
+          const ds: Diagnostic[] = [];
+          checkTemplateNames(r, columns, ds);
+          for (const d of ds) problems.push(`${d.file}:${d.line}:${d.column}: ${d.message}`);
+        }
         for (const col of columnsJudged(r.rule).filter((c) => !columns.includes(c))) {
           const hint = didYouMean(col, columns);
           problems.push(`${r.file}: alert ${r.rule.name}: its query returns no column '${col}'${hint ? ` — did you mean '${hint}'?` : ''} (columns: ${columns.join(', ')})`);

@@ -56,14 +56,16 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
     let message = issue.message;
     // a key left out: said as such (zod: "Invalid input: expected string, received undefined")
     if (issue.code === 'invalid_type' && / received undefined$/.test(message)) message = `is required (${KIND_WORDS[String((issue as { expected?: string }).expected)] ?? (issue as { expected?: string }).expected})`;
-    const values = (issue as { values?: unknown[] }).values;
-    if (issue.code === 'invalid_value' && Array.isArray(values)) {
-      // a typo in a choice: the nearest allowed value
+    // a choice (an enum, a union's `type:`): its values; zod's "Invalid discriminator value" gave no did-you-mean
+    const values = issue.code === 'invalid_value' ? (issue as { values?: unknown[] }).values : issue.code === 'invalid_union' && (issue as { discriminator?: string }).discriminator ? (issue as { options?: unknown[] }).options : undefined;
+    if (Array.isArray(values)) {
+      // a typo in a choice: the nearest allowed value; none given: required
       const allowed = values.filter((v): v is string => typeof v === 'string');
       let got: unknown = value;
       for (const seg of issue.path) got = (got as Record<PropertyKey, unknown> | undefined)?.[seg as string];
       const hint = typeof got === 'string' ? didYouMean(got, allowed) : undefined;
-      if (allowed.length) message = `'${String(got)}' is not one of ${allowed.map((v) => `'${v}'`).join(', ')}${hint ? ` — did you mean '${hint}'?` : ''}`;
+      const choices = allowed.map((v) => `'${v}'`).join(', ');
+      if (allowed.length) message = got === undefined ? `is required (one of ${choices})` : `${typeof got === 'string' ? `'${got}'` : JSON.stringify(got)} is not one of ${choices}${hint ? ` — did you mean '${hint}'?` : ''}`;
     }
     out.push({ path: [...issue.path], key: false, message });
   }

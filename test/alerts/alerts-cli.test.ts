@@ -41,7 +41,9 @@ describe('invalid alert files: one clear error each, at its line', () => {
   it.each([
     ['unknown key', `alerts:\n  - name: a\n    severity: critical\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    sumary: typo\n`, 'alerts/a.yaml:7:5: error: alerts[0].sumary: unknown key'],
     ['bad severity', `alerts:\n  - name: a\n    severity: high\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:3:15: error: alerts[0].severity: 'high' is not one of 'critical', 'error', 'warning', 'info'"],
-    ['unknown condition type', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: treshold }\n    summary: s\n`, 'alerts/a.yaml:5:24: error: alerts[0].condition.type: Invalid discriminator value'],
+    ['unknown condition type', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: treshold }\n    summary: s\n`, "alerts/a.yaml:5:24: error: alerts[0].condition.type: 'treshold' is not one of 'threshold', 'anomaly', 'zscore', 'new_value', 'freshness', 'no_data', 'sql' — did you mean 'threshold'?"],
+    ['no condition type', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { column: x }\n    summary: s\n`, "alerts/a.yaml:5:16: error: alerts[0].condition.type: is required (one of 'threshold', 'anomaly', 'zscore', 'new_value', 'freshness', 'no_data', 'sql')"],
+    ['no severity', `alerts:\n  - name: a\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:2:5: error: alerts[0].severity: is required (one of 'critical', 'error', 'warning', 'info')"],
     ['bad cron', `alerts:\n  - name: a\n    severity: info\n    schedule: "*/15 * * *"\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:4:15: error: alert 'a': schedule '*/15 * * *' (UTC) is not valid"],
     ['bad time zone in active hours', `alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n    active_hours: Mon-Fri 08:00-19:00 Mars/Olympus\n`, "alerts/a.yaml:7:19: error: alert 'a': active_hours 'Mon-Fri 08:00-19:00 Mars/Olympus': unknown time zone 'Mars/Olympus'"],
     ['ref typo inside a block query', `alerts:\n  - name: a\n    severity: info\n    query: |\n      select capability\n      from {{ ref('countz') }}\n    condition: { type: sql }\n    summary: s\n`, "alerts/a.yaml:6:15: error: ref('countz') not found — did you mean 'counts'?"],
@@ -372,6 +374,70 @@ describe('rules that break or disappear are never silent', () => {
   });
 });
 
+/** Rule `many` on model counts (documented: capability, n) with labels {team: ml} and this summary. */
+const MANY = (summary: string, source = 'model: counts', condition = '{ type: threshold, column: n, op: ">", value: 10 }') =>
+  `alerts:\n  - name: many\n    severity: critical\n    labels: { team: ml }\n    ${source}\n    group_by: [capability]\n    condition: ${condition}\n    summary: "${summary}"\n`;
+
+describe('a template name an instance cannot have: an error when the rules load', () => {
+  const typo = "summary reads 'capabilty', which its instances do not have — did you mean 'capability'?";
+  it.each([
+    ["A={{ capabilty }} L={{ 'x' if capabilty }}", typo],
+    ['{{ capability ~ suffx }}', "summary reads 'suffx', which its instances do not have"],
+    ['{{ capability + suffx }}', "summary reads 'suffx'"],
+    ["{{ labels.team | replace('m', capabilty) }}", typo],
+    ["{{ [capability, suffx] | join('-') }}", "summary reads 'suffx'"],
+    ['{{ alert.name }}', "summary reads 'alert.name', but alert is the rule's name (text), which has no attribute 'name'"],
+    ['{{ capability.x }}', "summary reads 'capability.x', but capability is a row's value (text, a number or NULL), which has no attribute 'x'"],
+    ['{{ capabilty.x }}', typo],
+    ['{{ nn | round(1) }}', "summary reads 'nn', which its instances do not have — did you mean 'n'?"],
+    ['{{ capabilty | upper }}', typo],
+    ["{% if capabilty == 'chat' %}hot{% endif %}", typo],
+    ['{% if capabilty %}{{ capabilty }}{% endif %}', typo],
+    ['{% if x is defined %}{% endif %}{{ x }}', "summary reads 'x'"],
+    ["{{ labels.shop or capabilty ~ '!' }}", typo],
+  ])('%s', (summary, expected) => {
+    const dir = project({ 'alerts/a.yaml': MANY(summary) });
+    const r = vigil(dir, ['alerts', 'check']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain(`alerts/a.yaml:8:14: error: alert 'many': ${expected}`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("a query's rule: labels and attributes at once, its columns with --warehouse; a no_data rule's values are its own", () => {
+    const query = "query: select capability, n from {{ ref('counts') }}";
+    let dir = project({ 'alerts/a.yaml': MANY('{{ labels.tem }} {{ severity.level }} {{ capabilty }}', query) });
+    let r = vigil(dir, ['alerts', 'check']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("alerts/a.yaml:8:14: error: alert 'many': summary reads 'labels.tem', which its instances do not have — did you mean 'labels.team'?");
+    expect(r.stderr).toContain("summary reads 'severity.level', but severity is the rule's severity (text)");
+    // its columns are the query's: known once it runs
+    expect(r.stderr).not.toContain("'capabilty'");
+    dir = project({ 'alerts/a.yaml': MANY('{{ capabilty | upper }} {{ n }}', query) });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    r = vigil(dir, ['alerts', 'check', '--warehouse']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error: alerts/a.yaml:8:14: alert 'many': summary reads 'capabilty', which its instances do not have — did you mean 'capability'?");
+    expect(r.stderr).not.toContain("'n'");
+    dir = project({ 'alerts/a.yaml': MANY('{{ n }} silent for {{ silence_for }}', query, '{ type: no_data, column: n, window: 1h }') });
+    r = vigil(dir, ['alerts', 'check']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("summary reads 'n', which its instances do not have");
+    expect(r.stderr).not.toContain('silence_for');
+  });
+
+  it('the documented guards pass, and render', () => {
+    const summary = "{{ capability | upper }}{% if delta_percent is defined %} {{ delta_percent | signed }}%{% endif %} [{{ shop | default('-') }}] {{ labels.shop or capability }} {{ threshold }} {{ capability.upper() }} {{ labels.items() | length }} {{ alert }}/{{ severity }}";
+    const dir = project({ 'alerts/a.yaml': MANY(summary) });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const check = vigil(dir, ['alerts', 'check']);
+    expect(check.code, check.stderr).toBe(0);
+    const r = vigil(dir, ['alerts', 'evaluate', '--dry-run', '--at', '2026-03-10T12:00:00Z']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('warning');
+    expect(r.stdout).toContain('CHAT [-] chat 10 CHAT 4 many/critical');
+  });
+});
+
 describe('a message template that reads a name its rows do not have', () => {
   it('shows it as written, never as empty text, and the evaluation says so with the nearest name', () => {
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('summary: "{{ capability }} has {{ n }}"', 'summary: "{{ capabilty }} has {{ n }} {{ n | round(0) }}"\n    fields: { Cap: "{{ labels.capability }} {{ cap_name }}" }') });
@@ -383,6 +449,17 @@ describe('a message template that reads a name its rows do not have', () => {
     // names it has, filters and labels.x are not reported
     expect(r.stderr).not.toMatch(/uses '(n|round|labels)'/);
     expect(r.stdout).toContain('{{ capabilty }} has 12 12');
+  });
+  it('wherever it is read, the `{{ }}` reading it is shown as written, and the warning says what is shown', () => {
+    const summary = "A={{ capabilty }} L={{ 'x' if capabilty }} {{ capability ~ suffx }} {{ nn | round(1) }} {{ capabilty | upper }} {{ [capability, suffx] | join('-') }} {{ labels.team | replace('m', capabilty) }} {{ capability }}";
+    const dir = project({ 'alerts/a.yaml': MANY(summary, "query: select capability, n from {{ ref('counts') }}") });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const r = vigil(dir, ['alerts', 'evaluate', '--dry-run', '--at', '2026-03-10T12:00:00Z']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`{capability=chat} — A={{ capabilty }} L={{ 'x' if capabilty }} {{ capability ~ suffx }} {{ nn | round(1) }} {{ capabilty | upper }} {{ [capability, suffx] | join('-') }} {{ labels.team | replace('m', capabilty) }} chat`);
+    expect(r.stderr).toContain("warning: alert many: its summary uses 'nn', which its rows do not have — did you mean 'n'? (shown as {{ nn | round(1) }})");
+    expect(r.stderr).toContain("warning: alert many: its summary uses 'suffx', which its rows do not have (shown as {{ capability ~ suffx }})");
+    expect(r.stdout).not.toMatch(/undefined|NaN|CAPABILTY/);
   });
 });
 

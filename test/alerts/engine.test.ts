@@ -1520,28 +1520,67 @@ describe('templates: a name the instance lacks', () => {
   const inst = { labels: { alertname: 'a', severity: 'warning', capability: 'chat' }, values: { capability: 'chat', n: 3, last_error: null }, alert: 'a' };
   it('is shown as written, never as empty text; names only tested, combined or bound are left alone', () => {
     expect(
-      renderTemplate('Spike on {{ capabilty }}: {{ n }} {{ n | round(1) | string }} {% for k in [1,2] %}{{ k }}{{ loop.index }}{% endfor %}{% set z = 1 %}{{ z }} {{ labels.capability }} {{ range(2) | join(",") }}{% if last_error %}E{% endif %}{% if delta is defined %}D{{ delta }}{% endif %}[{{ labels.capability2 or shop }}]', inst as never),
-    ).toBe('Spike on {{ capabilty }}: 3 3 11221 chat 0,1[]');
+      renderTemplate('Spike on {{ capabilty }}: {{ n }} {{ n | round(1) | string }} {% for k in [1,2] %}{{ k }}{{ loop.index }}{% endfor %}{% set z = 1 %}{{ z }} {{ labels.capability }} {{ range(2) | join(",") }}{% if last_error %}E{% endif %}{% if delta is defined %}D{{ delta }}{% endif %}[{{ labels.capability2 or capability }}]', inst as never),
+    ).toBe('Spike on {{ capabilty }}: 3 3 11221 chat 0,1[chat]');
+    // `a or b` may have neither: defaults shared by rules with other columns (docs/alerts.md)
+    expect(renderTemplate('[{{ labels.capability2 or shop }}]', inst as never)).toBe('[]');
+  });
+  // a hostile check: each rendered empty, 'undefined' or NaN, or ran the placeholder through a filter
+  it.each([
+    ["A={{ capabilty }} L={{ 'x' if capabilty }}", "A={{ capabilty }} L={{ 'x' if capabilty }}"],
+    ['{{ capability ~ suffx }}', '{{ capability ~ suffx }}'],
+    ['{{ capability + suffx }}', '{{ capability + suffx }}'],
+    ["{{ labels.capability | replace('a', capabilty) }}", "{{ labels.capability | replace('a', capabilty) }}"],
+    ["{{ [capability, suffx] | join('-') }}", "{{ [capability, suffx] | join('-') }}"],
+    ['{{ alert.name }} {{ severity.x }} {{ labels.capability.x }}', '{{ alert.name }} {{ severity.x }} {{ labels.capability.x }}'],
+    ['{{ capabilty.x }}', '{{ capabilty.x }}'],
+    ['{{ nn | round(1) }}', '{{ nn | round(1) }}'],
+    ['{{ capabilty | upper }} {{ capability | upper }}', '{{ capabilty | upper }} CHAT'],
+    ['{{ capability.upper() }} {{ labels.items() | length }}', 'CHAT 3'],
+    ["{% if capabilty == 'chat' %}hot{% endif %}", "{% if capabilty == 'chat' %}hot{% endif %} (template error: 'capabilty' is undefined)"],
+    ["{% for x in capabilty %}{{ x }}{% endfor %}", "{% for x in capabilty %}{{ x }}{% endfor %} (template error: 'capabilty' is undefined)"],
+  ])('wherever it is read: %s', (tpl, shown) => {
+    expect(renderTemplate(tpl, inst as never)).toBe(shown);
+  });
+  it('the guards the docs give: is defined (and its branch), default, or', () => {
+    expect(renderTemplate("{% if delta is defined and delta > 1 %}D{% elif n is defined %}{{ n }}{% endif %}|{% if delta is undefined %}-{% else %}{{ delta }}{% endif %}|{{ delta if delta is defined else 'none' }}|{{ delta | default(n) }}|{{ delta or shop or 'x' }}", inst as never)).toBe('3|-|none|3|x');
+    // a guard guards its own read, not the name everywhere (was: `x is defined` anywhere let `{{ x }}` elsewhere print empty)
+    expect(renderTemplate('{% if delta is defined %}{% endif %}[{{ delta }}]', inst as never)).toBe('[{{ delta }}]');
+    expect(renderTemplate("{{ delta | default(capabilty) }}", inst as never)).toBe('{{ delta | default(capabilty) }}');
+    // names the template binds are its own
+    expect(renderTemplate('{% macro m(a, b=1) %}[{{ a }}{{ b }}]{% endmacro %}{{ m(capability) }}{% set x = n %}{{ x }}', inst as never)).toBe('[chat1]3');
   });
   it('signed and the number tests take a whole float (was: 25.0 unsigned, `is number` false)', () => {
     const v = { labels: { alertname: 'a', severity: 'warning' }, values: { delta: 0.25, a: 1, b: 2 }, alert: 'a' };
     expect(renderTemplate('{{ (delta * 100) | signed }} {{ (a / b * 100) | signed }} {{ (4 / 2) is number }} {{ (0 - delta) | signed }}', v as never)).toBe('+25.0 +50.0 true -0.25');
   });
   it('unknownTemplateNames names each with the nearest name the instance has', () => {
-    expect(unknownTemplateNames('{{ capabilty }} {{ n }} {{ foo | signed }}', inst as never)).toEqual([{ name: 'capabilty', hint: 'capability' }, { name: 'foo', hint: undefined }]);
+    expect(unknownTemplateNames('{{ capabilty }} {{ n }} {{ foo | signed }}', inst as never)).toEqual([
+      { name: 'capabilty', hint: 'capability', shown: '{{ capabilty }}' },
+      { name: 'foo', hint: undefined, shown: '{{ foo | signed }}' },
+    ]);
+    // what is shown is what the warning says (was: "(shown as {{ nn }})" while NaN was shown)
+    expect(unknownTemplateNames('{{ nn | round(1) }}', inst as never)).toEqual([{ name: 'nn', hint: 'n', shown: '{{ nn | round(1) }}' }]);
+    expect(unknownTemplateNames('{% if capabilty %}x{% endif %} {{ alert.name }}', inst as never)).toEqual([
+      { name: 'capabilty', hint: 'capability', shown: undefined },
+      { name: 'alert.name', shown: '{{ alert.name }}', why: "alert has no attribute 'name'" },
+    ]);
   });
   it('a key of labels or values the instance lacks is shown as written too, with the nearest key; tested or combined, it is left alone', () => {
-    expect(renderTemplate("On {{ labels.capabilty }} / {{ values['m'] | string }} / {{ labels.capability }} / {{ values.n }}{% if labels.team %}[{{ labels.team }}]{% endif %}{{ labels.owner or '-' }}", inst as never)).toBe(
-      "On {{ labels.capabilty }} / {{ values.m }} / chat / 3-",
+    // (as written: `{{ values['m'] | string }}`, not a placeholder run through the filter)
+    expect(renderTemplate("On {{ labels.capabilty }} / {{ values['m'] | string }} / {{ labels.capability }} / {{ values.n }}{% if labels.team is defined %}[{{ labels.team }}]{% endif %}{{ labels.owner or '-' }}", inst as never)).toBe(
+      "On {{ labels.capabilty }} / {{ values['m'] | string }} / chat / 3-",
     );
+    // a bare {% if %} is no test of presence: it would take the missing key as false
+    expect(renderTemplate('{% if labels.team %}[{{ labels.team }}]{% endif %}', inst as never)).toBe("{% if labels.team %}[{{ labels.team }}]{% endif %} (template error: 'labels.team' is undefined)");
     // a default handles the absence: no placeholder, no warning (a plain name alike)
     expect(renderTemplate("{{ labels.owner | default('nobody') }} {{ shop | default('-') }}", inst as never)).toBe('nobody -');
     expect(unknownTemplateNames("{{ labels.owner | default('nobody') }} {{ shop | default('-') }}", inst as never)).toEqual([]);
     // an error or no-data instance has only the rule's labels: a row's keys are left out, not shown as braces
     expect(renderTemplate('[{{ labels.shop }}]', { ...inst, kind: 'error' } as never)).toBe('[]');
-    expect(unknownTemplateNames("{{ labels.capabilty }} {{ values['m'] }} {{ labels.capability }}{% if labels.team %}{{ labels.team }}{% endif %}", inst as never)).toEqual([
-      { name: 'labels.capabilty', hint: 'labels.capability' },
-      { name: 'values.m', hint: 'values.n' },
+    expect(unknownTemplateNames("{{ labels.capabilty }} {{ values['m'] }} {{ labels.capability }}{% if labels.team is defined %}{{ labels.team }}{% endif %}", inst as never)).toEqual([
+      { name: 'labels.capabilty', hint: 'labels.capability', shown: '{{ labels.capabilty }}' },
+      { name: 'values.m', hint: 'values.n', shown: "{{ values['m'] }}" },
     ]);
   });
 });
