@@ -1,12 +1,14 @@
 /**
  * From instance states to outbox entries: who must hear what after an evaluation.
  *
- * - A firing instance, not silenced or inhibited, is sent to every receiver its labels route
- *   to that has not heard of it yet (or last heard longer than repeat_interval ago).
+ * - Alerts are notified by Alertmanager's groups (route, receiver, group_by values): a group
+ *   notifies when an alert of it is new to its receiver (after group_wait / group_interval),
+ *   when one resolves, or repeat_interval after its last notification.
  * - A resolved instance is sent as a resolve to the receivers that were told it fired (and
  *   want resolves), then dropped from the state.
- * - PagerDuty gets one event per instance (trigger/resolve with a stable dedup_key); Slack
- *   gets one Block Kit message per receiver, route group and evaluation.
+ * - Slack gets one Block Kit message per group notification holding the whole group (every
+ *   firing alert of it not muted, and the resolves); PagerDuty one event per instance that
+ *   changed (trigger/resolve with a stable dedup_key), and per firing instance on a repeat.
  *
  * The entries carry no secret: routing keys and webhook URLs are added at send time.
  */
@@ -110,54 +112,71 @@ export interface Item {
   groupBy: string[] | '...';
 }
 
+/** An alert of a route's group: a firing instance that is not muted, or a resolve to send. */
+interface Member {
+  inst: InstanceState;
+  rule?: AlertRule;
+  /** its rule was evaluated this run: only these make a group notify */
+  evaluated: boolean;
+  /** the receiver has not been told it fires */
+  isNew: boolean;
+}
+
+interface Group {
+  key: string;
+  /** undefined for a resolve whose route is gone from routes.yaml */
+  r?: RoutedReceiver;
+  groupBy: string[] | '...';
+  firing: Member[];
+  resolves: Member[];
+}
+
 export function planNotifications(p: PlanInput): Planned {
   const receivers = new Map(p.routes.receivers.map((r) => [r.name, r]));
   const iso = p.at.toISOString();
   const now = p.at.getTime();
-  const queued = new Map<string, Item[]>(); // notify key (route + receiver) -> items
   const suppressed: Planned['suppressed'] = [];
   const held: Planned['held'] = [];
   const groups = p.groups ?? {};
   const touched = new Set<string>();
-  const flushing = new Set<string>();
-  const candidates: Array<{ inst: InstanceState; rule?: AlertRule; r: RoutedReceiver; key: string; gk: string; due: number }> = [];
-  const push = (key: string, item: Item) => {
-    let l = queued.get(key);
-    if (!l) queued.set(key, (l = []));
-    l.push(item);
+  // Alertmanager's aggregation groups: per route, receiver and group labels
+  const byGroup = new Map<string, Group>();
+  const groupKey = (key: string, groupBy: string[] | '...', labels: Record<string, string>) => `${key} ${JSON.stringify(groupLabels(groupBy, labels))}`;
+  const member = (gk: string, key: string, r: RoutedReceiver | undefined): Group => {
+    let g = byGroup.get(gk);
+    if (!g) byGroup.set(gk, (g = { key, r, groupBy: r?.groupBy ?? [], firing: [], resolves: [] }));
+    return g;
   };
-  const groupKey = (r: RoutedReceiver, labels: Record<string, string>) => `${notifyKey(r)} ${JSON.stringify(groupLabels(r.groupBy, labels))}`;
 
   const all = Object.values(p.instances).sort((a, b) => a.key.localeCompare(b.key));
   for (const inst of all) {
     const rule = p.rules.get(inst.alert);
     if (inst.status === 'firing') {
-      if (p.evaluated && !p.evaluated.has(inst.alert)) {
-        // not evaluated this run: its groups stay as they are
-        for (const r of routeAlert(p.routes, inst.labels)) touched.add(groupKey(r, inst.labels));
-        continue;
-      }
+      // an alert not evaluated this run keeps its groups and goes along when they notify, but makes none notify
+      const evaluated = !p.evaluated || p.evaluated.has(inst.alert);
+      const routed = routeAlert(p.routes, inst.labels);
+      if (!evaluated) for (const r of routed) touched.add(groupKey(notifyKey(r), r.groupBy, inst.labels));
       const sil = silencedBy(p.silences, inst.labels, p.at);
       if (sil) {
-        suppressed.push({ instance: inst.key, reason: `silenced by ${sil.id} until ${sil.endsAt} (${sil.comment})` });
+        if (evaluated) suppressed.push({ instance: inst.key, reason: `silenced by ${sil.id} until ${sil.endsAt} (${sil.comment})` });
         continue;
       }
       const inh = inhibitedBy(p.routes, all, inst);
       if (inh) {
-        suppressed.push({ instance: inst.key, reason: `inhibited by ${inh.key}` });
+        if (evaluated) suppressed.push({ instance: inst.key, reason: `inhibited by ${inh.key}` });
         continue;
       }
-      for (const r of routeAlert(p.routes, inst.labels)) {
+      for (const r of routed) {
         const rc = receivers.get(r.receiver);
         // a receiver without an integration is a blackhole, as in Alertmanager
         if (!rc || (!rc.pagerduty && !rc.slack)) continue;
         const key = notifyKey(r);
-        const gk = groupKey(r, inst.labels);
+        const gk = groupKey(key, r.groupBy, inst.labels);
         touched.add(gk);
-        const group = (groups[gk] ??= { firstAt: iso });
+        groups[gk] ??= { firstAt: iso };
         const muted = routeMuted(p.routes, r, p.at);
         if (muted) {
-          suppressed.push({ instance: inst.key, reason: `${r.path} -> ${r.receiver}: ${muted}` });
+          if (evaluated) suppressed.push({ instance: inst.key, reason: `${r.path} -> ${r.receiver}: ${muted}` });
           continue;
         }
         // a notification recorded under an older key (the receiver, or the route's position): it counts for this route
@@ -167,12 +186,7 @@ export function planNotifications(p: PlanInput): Planned {
           delete inst.notified[legacy];
         }
         const n = inst.notified[key];
-        const isNew = !n || n.action !== 'trigger';
-        if (!isNew && now - Date.parse(n.at) < r.repeatMs) continue;
-        // Alertmanager's timing: a new group waits group_wait, an existing one group_interval
-        const due = !isNew ? now : group.lastAt ? Date.parse(group.lastAt) + r.groupIntervalMs : Date.parse(group.firstAt) + (p.groupWait ? r.groupWaitMs : 0);
-        if (due <= now) flushing.add(gk);
-        candidates.push({ inst, rule, r, key, gk, due });
+        member(gk, key, r).firing.push({ inst, rule, evaluated, isNew: !n || n.action !== 'trigger' });
       }
     } else if (inst.status === 'resolved') {
       // as in Alertmanager, a resolve is muted like a trigger: silenced, inhibited, or its route in a mute interval
@@ -190,21 +204,36 @@ export function planNotifications(p: PlanInput): Planned {
           suppressed.push({ instance: inst.key, reason: `its resolve to ${rc.name} is not sent: ${muted}` });
           continue;
         }
-        push(key, { inst, rule, action: 'resolve', groupBy: r?.groupBy ?? [] });
+        member(groupKey(key, r?.groupBy ?? [], inst.labels), key, r).resolves.push({ inst, rule, evaluated: true, isNew: false });
       }
       delete p.instances[inst.key];
     }
   }
-  // a group that notifies now takes every alert it has along (those that joined since too);
-  // the others wait for their group's time
-  for (const c of candidates) {
-    if (!flushing.has(c.gk)) {
-      held.push({ instance: c.inst.key, receiver: c.r.receiver, until: new Date(c.due).toISOString() });
+
+  // A group notifies, as Alertmanager's does, when an evaluated alert is new to it (a new group
+  // after group_wait, an existing one group_interval after its last notification), when it has
+  // a resolve (sent at once), or repeat_interval after its last notification. Its notification
+  // carries the whole group: every firing alert and the resolves.
+  const flushed: Array<{ g: Group; items: Item[]; changed: Item[] }> = [];
+  for (const [gk, g] of byGroup) {
+    const state = groups[gk];
+    const notifiedAt = g.firing.filter((m) => !m.isNew).map((m) => Date.parse(m.inst.notified[g.key].at));
+    // (a state from before groups were kept: its alerts' own times)
+    const last = state?.lastAt ? Date.parse(state.lastAt) : notifiedAt.length ? Math.max(...notifiedAt) : undefined;
+    const evaluated = g.firing.filter((m) => m.evaluated);
+    const fresh = evaluated.filter((m) => m.isNew);
+    const repeat = g.r !== undefined && last !== undefined && evaluated.some((m) => !m.isNew) && now - last >= g.r.repeatMs;
+    const due = !fresh.length || !g.r ? Infinity : last !== undefined ? last + g.r.groupIntervalMs : Date.parse(state!.firstAt) + (p.groupWait ? g.r.groupWaitMs : 0);
+    if (!g.resolves.length && !repeat && due > now) {
+      for (const m of fresh) held.push({ instance: m.inst.key, receiver: g.r!.receiver, until: new Date(due).toISOString() });
       continue;
     }
-    c.inst.notified[c.key] = { at: iso, action: 'trigger' };
-    groups[c.gk].lastAt = iso;
-    push(c.key, { inst: c.inst, rule: c.rule, action: 'trigger', groupBy: c.r.groupBy });
+    const trigger = (m: Member): Item => ({ inst: m.inst, rule: m.rule, action: 'trigger', groupBy: g.groupBy });
+    const resolves = g.resolves.map((m): Item => ({ inst: m.inst, rule: m.rule, action: 'resolve', groupBy: g.groupBy }));
+    for (const m of g.firing) m.inst.notified[g.key] = { at: iso, action: 'trigger' };
+    if (state && g.firing.length) state.lastAt = iso;
+    // PagerDuty's events are per instance: what changed, and every firing one on a repeat
+    flushed.push({ g, items: [...g.firing.map(trigger), ...resolves], changed: [...g.firing.filter((m) => m.isNew || repeat).map(trigger), ...resolves] });
   }
   // a group none of whose alerts fires any more is forgotten (Alertmanager drops empty groups)
   for (const gk of Object.keys(groups)) if (!touched.has(gk)) delete groups[gk];
@@ -212,28 +241,19 @@ export function planNotifications(p: PlanInput): Planned {
   const entries: OutboxEntry[] = [];
   let n = 0;
   const nextId = () => `${p.idPrefix}-${String(++n).padStart(4, '0')}`;
-  for (const [key, items] of queued) {
-    const name = keyReceiver(key);
-    const route = keyRoute(key);
+  const info = (it: Item) => ({ instance: it.inst.key, alert: it.inst.alert, action: it.action, labels: it.inst.labels, summary: it.rule ? summaryOf(it.inst, it.rule) : it.inst.key });
+  for (const { g, items, changed } of flushed) {
+    const name = keyReceiver(g.key);
+    const route = keyRoute(g.key);
     const rc = receivers.get(name)!;
-    const info = (it: Item) => ({ instance: it.inst.key, alert: it.inst.alert, action: it.action, labels: it.inst.labels, summary: it.rule ? summaryOf(it.inst, it.rule) : it.inst.key });
     if (rc.pagerduty) {
-      for (const it of items) entries.push({ id: nextId(), receiver: name, route, type: 'pagerduty', createdAt: iso, status: 'pending', attempts: 0, items: [info(it)], body: pagerDutyEvent(it, p.source) });
+      for (const it of changed) entries.push({ id: nextId(), receiver: name, route, type: 'pagerduty', createdAt: iso, status: 'pending', attempts: 0, items: [info(it)], body: pagerDutyEvent(it, p.source) });
     }
+    // Slack: one message per group, the whole group; Slack takes at most 100 attachments (and 50 blocks) per message, so a big group goes out in parts
     if (rc.slack) {
-      const groups = new Map<string, Item[]>();
-      for (const it of items) {
-        const k = JSON.stringify(groupLabels(it.groupBy, it.inst.labels));
-        let g = groups.get(k);
-        if (!g) groups.set(k, (g = []));
-        g.push(it);
-      }
-      // Slack takes at most 100 attachments (and 50 blocks) per message: big groups go out in parts
-      for (const g of groups.values()) {
-        for (let i = 0; i < g.length; i += SLACK_MAX_ITEMS) {
-          const part = g.slice(i, i + SLACK_MAX_ITEMS);
-          entries.push({ id: nextId(), receiver: name, route, type: 'slack', createdAt: iso, status: 'pending', attempts: 0, items: part.map(info), body: slackMessage(part, rc, p.project) });
-        }
+      for (let i = 0; i < items.length; i += SLACK_MAX_ITEMS) {
+        const part = items.slice(i, i + SLACK_MAX_ITEMS);
+        entries.push({ id: nextId(), receiver: name, route, type: 'slack', createdAt: iso, status: 'pending', attempts: 0, items: part.map(info), body: slackMessage(part, rc, p.project) });
       }
     }
   }

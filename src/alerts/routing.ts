@@ -184,7 +184,9 @@ function sides(r: InhibitRuleIn): { source: Matcher[]; target: Matcher[] } {
  * The firing instance that inhibits `target`, as Alertmanager decides it: a rule whose
  * target side matches, a firing alert matching its source side with the same values for
  * `equal` (a missing label equal to a missing one); an alert matching both sides is not
- * inhibited by another that matches both sides too.
+ * inhibited by another that matches both sides too. An error instance (a query that failed)
+ * never inhibits: Prometheus raises no alert when a rule cannot be evaluated, and an unknown
+ * answer must not mute the pages of other rules. A nodata instance does, like any alert.
  */
 export function inhibitedBy(routes: RoutesFile | undefined, instances: Iterable<InstanceState>, target: InstanceState): InstanceState | undefined {
   if (!routes?.inhibit_rules.length) return undefined;
@@ -197,6 +199,7 @@ export function inhibitedBy(routes: RoutesFile | undefined, instances: Iterable<
       (s) =>
         s !== target &&
         s.status === 'firing' &&
+        s.kind !== 'error' &&
         matchesAll(source, s.labels) &&
         r.equal.every((l) => (s.labels[l] ?? '') === (target.labels[l] ?? '')) &&
         !(twoSided && matchesAll(tm, s.labels)),

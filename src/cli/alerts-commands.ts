@@ -456,12 +456,11 @@ export async function runAlertsRouteTest(o: Common & { labels: string[] }): Prom
   const { routeAlert } = await import('../alerts/routing.js');
   const { baseLabels } = await import('../alerts/engine.js');
   const { integrations } = await import('../alerts/evaluate.js');
+  const { unknownAlertname } = await import('../alerts/label-names.js');
   const rule = alerts.rules.find((r) => r.rule.name === labels.alertname);
-  if (labels.alertname !== undefined && !rule) {
-    // routed as given (as amtool would), but said: its rule's own labels are not added
-    const hint = didYouMean(labels.alertname, alerts.rules.map((r) => r.rule.name));
-    err(`warning: no alert rule is named '${labels.alertname}'${hint ? ` — did you mean '${hint}'?` : ''}: routing the labels as given, without a rule's severity and labels`);
-  }
+  const unknown = labels.alertname === undefined ? undefined : unknownAlertname(labels.alertname, alerts.rules.map((r) => r.rule));
+  // routed as given (as amtool would), but said: its rule's own labels are not added
+  if (unknown) err(`warning: ${unknown}: routing the labels as given, without a rule's severity and labels`);
   const all = rule ? { ...baseLabels(rule.rule), ...labels } : labels;
   const routed = routeAlert(alerts.routes, all);
   out(`labels: ${Object.entries(all).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}`);
@@ -546,12 +545,12 @@ async function withStore<T>(o: Common, fn: (store: StateStore, s: Setup) => Prom
   }
 }
 
-export async function runAlertsSilence(o: Common & { match?: string[]; for?: string; until?: string; comment?: string; author?: string; expire?: string }): Promise<void> {
+export async function runAlertsSilence(o: Common & { match?: string[]; for?: string; until?: string; comment?: string; author?: string; expire?: string; force?: boolean }): Promise<void> {
   const { parseMatcher } = await import('../alerts/routing.js');
   const { matches } = await import('../alerts/matchers.js');
   if (o.expire) {
     // (they were ignored without a word: no new silence made)
-    const other = (['match', 'for', 'until', 'comment', 'author'] as const).filter((k) => (Array.isArray(o[k]) ? o[k]!.length : o[k] !== undefined));
+    const other = (['match', 'for', 'until', 'comment', 'author', 'force'] as const).filter((k) => (Array.isArray(o[k]) ? o[k]!.length : o[k] !== undefined));
     if (other.length) throw new UsageError(`--expire ends a silence and takes no ${other.map((k) => `--${k}`).join(', ')} (to silence again, run vigil alerts silence --match ... --for ... on its own)`);
     await withStore(o, async (store) => {
       let found: string | undefined;
@@ -563,6 +562,8 @@ export async function runAlertsSilence(o: Common & { match?: string[]; for?: str
         const sil = exact ?? (started.length === 1 ? started[0] : undefined);
         if (!sil) ambiguous = started.length > 1 ? started.map((x) => x.id) : [];
         else {
+          // as Alertmanager: an expired silence stays as it ended (nothing is saved)
+          if (Date.parse(sil.endsAt) <= Date.now()) throw new UsageError(`silence ${sil.id} already expired (at ${sil.endsAt})`);
           found = sil.id;
           sil.endsAt = new Date().toISOString();
         }
@@ -593,7 +594,15 @@ export async function runAlertsSilence(o: Common & { match?: string[]; for?: str
   }
   if (end <= start) throw new UsageError('the silence would end before it starts');
   const id = randomBytes(4).toString('hex');
-  await withStore(o, async (store) => {
+  await withStore(o, async (store, s) => {
+    // a label or alertname no rule produces is a typo far more often than a silence made ahead of its rule
+    const { unknownMatcherNames } = await import('../alerts/label-names.js');
+    const unknown = unknownMatcherNames(
+      matchers.map((m) => ({ name: m.label, op: m.op, value: m.value })),
+      s.alerts.rules.map((r) => r.rule),
+    );
+    for (const u of unknown) err(`warning: --match: ${u}`);
+    if (unknown.length && !o.force) throw new UsageError(`--match names what no alert rule produces (a typo?): no silence was created; --force creates it anyway`);
     await store.update('vigil alerts silence', (doc) => {
       doc.silences.push({ id, matchers, startsAt: start.toISOString(), endsAt: end.toISOString(), comment: o.comment!, createdBy: o.author ?? safeUser(), createdAt: start.toISOString() });
       // expired silences older than a week are dropped

@@ -343,6 +343,7 @@ export function buildProgram(): Command {
     .option('--comment <text>', 'why (required)')
     .option('--author <name>', 'who (default: the current user)')
     .option('--expire <id>', 'end the silence with this id now')
+    .option('--force', 'create it though a --match names a label or alertname no alert rule produces (refused otherwise, exit 2)')
     .action(async (o, cmd: Command) => {
       const { runAlertsSilence } = await import('./alerts-commands.js');
       return runAlertsSilence({ ...globals(cmd), ...o });

@@ -206,6 +206,41 @@ describe('the outbox and the status, on a state written by hand', () => {
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toContain('Expired silence ab34.');
     expect(ends()).toEqual({ ab12: 'active', ab34: 'expired' });
+    // as Alertmanager: an expired silence is not expired again, and keeps its end (was: exit 0, its end moved to now each time)
+    const endedAt = () => (JSON.parse(readFileSync(join(dir, '.vigil/s.json'), 'utf8')).state.silences as Array<{ id: string; endsAt: string }>).find((x) => x.id === 'ab34')!.endsAt;
+    const end = endedAt();
+    const again = expire('ab34');
+    expect([again.code, again.stderr.trim()]).toEqual([2, `error: silence ab34 already expired (at ${end})`]);
+    expect(again.stdout).not.toContain('Expired');
+    expect(endedAt()).toBe(end);
+  });
+
+  it('silence --match with a label or alertname no rule produces: refused with the nearest name, exit 2, unless --force (was: exit 0, muting nothing)', () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT });
+    const silence = (...args: string[]) => vigil(dir, ['alerts', 'silence', '--state-file', '.vigil/s.json', '--for', '1h', '--comment', 'c', ...args]);
+    const silences = () => (existsSync(join(dir, '.vigil/s.json')) ? (JSON.parse(readFileSync(join(dir, '.vigil/s.json'), 'utf8')).state.silences as unknown[]).length : 0);
+    for (const [match, warning] of [
+      ['capabilty=code', "warning: --match: no alert has a label 'capabilty' — did you mean 'capability'?"],
+      ['alertname=mnay', "warning: --match: no alert rule is named 'mnay' — did you mean 'many'?"],
+      ['alertname=~mnay|other', "warning: --match: alertname=~mnay|other matches no alert rule's name"],
+    ]) {
+      const r = silence('--match', match);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain(warning);
+      expect(r.stderr).toContain('no silence was created; --force creates it anyway');
+      expect(silences()).toBe(0);
+    }
+    // the labels rules produce: their labels, instance columns, alertname, severity, vigil_state; Vigil's own alert
+    for (const ok of [['--match', 'capability=code'], ['--match', 'alertname=many', '--match', 'severity=critical'], ['--match', 'vigil_state=error'], ['--match', 'alertname=vigil_alert_outbox_stuck', '--match', 'receiver=pd'], ['--match', 'alertname=~ma.*']]) {
+      const r = silence(...ok);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('warning');
+    }
+    const forced = silence('--match', 'alertname=mnay', '--force');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toContain("no alert rule is named 'mnay' — did you mean 'many'?");
+    expect(forced.stdout).toMatch(/Silence \w+ created: alertname=mnay/);
+    expect(silences()).toBe(6);
   });
 
   it('status names each receiver told, and its route, readably (was: a raw TAB inside the key)', () => {

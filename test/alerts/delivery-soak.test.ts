@@ -25,10 +25,15 @@
  *   cause at most one resend; nothing else reaches the fake twice (429/5xx/reset steps are not
  *   processed). So sum over keys of (events - 2) <= kills x SEND_CHUNK + PD hangs, and per key
  *   triggers <= 1 + kills + PD hangs of that round. The trigger count per key is reported.
- * - Slack bot: every (instance, action) in exactly one message; delivery ids unique; each trigger's
- *   ts before its resolve's.
- * - Slack webhook (on_uncertain: hold): every (instance, action) arrived exactly once (never missing;
- *   a duplicate would need Vigil to say "it may appear twice", which hold never does), trigger first.
+ * - Slack: a message holds its whole group (Alertmanager's), so an instance's trigger is in every
+ *   message of its group until it resolves. Every message (its set of (instance, action)) arrived
+ *   exactly once: a group's messages differ, each one having a new alert or a resolve (no repeat
+ *   is due in a soak), so a message seen twice is a double post. Every trigger arrived (never
+ *   missing), every resolve exactly once, after the instance's first trigger, and no trigger
+ *   after it.
+ * - Slack bot: delivery ids unique too.
+ * - Slack webhook (on_uncertain: hold): a duplicate would need Vigil to say "it may appear twice",
+ *   which hold never does.
  * - Vigil: no pending/sending/uncertain/rejected entries at the end, no instance left; every
  *   finished run exited 0 or 1, no stack trace, no secret in any output.
  *
@@ -236,6 +241,9 @@ interface Pair {
   action: 'trigger' | 'resolve';
   dedup?: string;
 }
+/** A message as its set of (instance, action) pairs: what tells two messages apart. */
+const contentOf = (pairs: Array<{ cap: string; action: string }>) => pairs.map((p) => `${p.action}:${p.cap}`).sort().join(' ');
+
 /** The (instance, action) pairs of a Slack message, from its attachments. */
 function pairsOf(msg: { attachments?: unknown }): Pair[] {
   const out: Pair[] = [];
@@ -543,8 +551,8 @@ async function soak(expect: ExpectStatic, variant: 'file' | 'warehouse', seed: n
       }
       for (const u of open.filter((x) => x.status === 'uncertain')) {
         if (u.receiver !== 'hook') problems.push(`${u.id}: ${u.receiver} has an uncertain entry (only a webhook may)`);
-        const have = new Set(hookPairs().map((p) => `${p.cap}|${p.action}`));
-        const arrived = u.items.length > 0 && u.items.every((it) => have.has(`${it.cap}|${it.action}`));
+        // the message itself (its whole group), not just its alerts: they are in other messages of the group too
+        const arrived = u.items.length > 0 && f.hook.messages.some((m) => contentOf(pairsOf(m)) === contentOf(u.items));
         const cmd = vigil(dir, ['alerts', 'outbox', arrived ? '--drop' : '--retry', u.id], env);
         journal.push(`  outbox ${arrived ? '--drop' : '--retry'} ${u.id} (${u.items.map((x) => `${x.action} ${x.cap}`).join(', ')}): exit ${cmd.code}`);
         if (cmd.code !== 0) problems.push(`outbox ${arrived ? '--drop' : '--retry'} ${u.id}: exit ${cmd.code}: ${cmd.stdout}${cmd.stderr}`);
@@ -680,19 +688,24 @@ async function soak(expect: ExpectStatic, variant: 'file' | 'warehouse', seed: n
   expect(bot.filter((p) => !allCaps.includes(p.cap)), `Slack bot: messages about unknown instances${why}`).toEqual([]);
   const hook = hookPairs();
   expect(hook.filter((p) => !allCaps.includes(p.cap)), `Slack webhook: messages about unknown instances${why}`).toEqual([]);
+  const twice = (msgs: Array<{ attachments?: unknown }>) => msgs.map((m) => contentOf(pairsOf(m))).filter((c, i, all) => all.indexOf(c) !== i);
+  expect(twice(botMsgs), `Slack bot: a message posted twice${why}`).toEqual([]);
+  expect(twice(f.hook.messages), `Slack webhook: a message arrived twice (a double Vigil never announced)${why}`).toEqual([]);
   for (const cap of allCaps) {
     const dk = [...pdv.keysOf.get(cap)!][0];
-    for (const action of ['trigger', 'resolve'] as const) {
-      const b = bot.filter((p) => p.cap === cap && p.action === action);
-      expect(b.length, `Slack bot: ${action} of ${cap} posted ${b.length} times (exactly once expected)${why}`).toBe(1);
-      expect(b[0].dedup, `Slack bot: ${cap} carries another dedup key than PagerDuty's${why}`).toBe(dk);
-      const h = hook.filter((p) => p.cap === cap && p.action === action);
-      expect(h.length, `Slack webhook: ${action} of ${cap} arrived ${h.length} times (${h.length ? 'a double Vigil never announced' : 'silently missing'})${why}`).toBe(1);
+    for (const [name, pairs, at] of [
+      ['Slack bot', bot, (p: (typeof bot)[number]) => Number(p.ts)],
+      ['Slack webhook', hook, (p: (typeof hook)[number]) => p.index],
+    ] as const) {
+      const mine = (pairs as Array<Pair & { ts?: string; index?: number }>).filter((p) => p.cap === cap);
+      const triggers = mine.filter((p) => p.action === 'trigger');
+      const resolves = mine.filter((p) => p.action === 'resolve');
+      expect(triggers.length, `${name}: the trigger of ${cap} silently missing${why}`).toBeGreaterThan(0);
+      expect(resolves.length, `${name}: resolve of ${cap} arrived ${resolves.length} times (exactly once expected)${why}`).toBe(1);
+      const when = at as (p: Pair & { ts?: string; index?: number }) => number;
+      expect(triggers.every((p) => when(p) < when(resolves[0])), `${name}: a trigger of ${cap} after its resolve, or the resolve before its first trigger${why}`).toBe(true);
+      for (const p of mine) expect(p.dedup, `${name}: ${cap} carries another dedup key than PagerDuty's${why}`).toBe(dk);
     }
-    const [bt, br] = (['trigger', 'resolve'] as const).map((a) => bot.find((p) => p.cap === cap && p.action === a)!.ts);
-    expect(Number(bt) < Number(br), `Slack bot: the resolve of ${cap} (ts ${br}) is before its trigger (ts ${bt})${why}`).toBe(true);
-    const [ht, hr] = (['trigger', 'resolve'] as const).map((a) => hook.find((p) => p.cap === cap && p.action === a)!.index);
-    expect(ht < hr, `Slack webhook: the resolve of ${cap} arrived before its trigger${why}`).toBe(true);
   }
 
   // Vigil's own view: nothing open, nothing left

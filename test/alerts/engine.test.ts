@@ -996,6 +996,13 @@ describe('routing: inhibition', () => {
     expect(inhibitedBy(undefined, [src, tgt], tgt)).toBeUndefined();
   });
 
+  it("a rule's error instance (its query failed) never inhibits; its nodata instance (on_no_data: nodata) does, like any alert", () => {
+    const broken = inst('freshness', { service: 'a', vigil_state: 'error' }, { kind: 'error' });
+    expect(inhibitedBy(R, [broken, tgt], tgt)).toBeUndefined();
+    const nodata = inst('freshness', { service: 'a', vigil_state: 'nodata' }, { kind: 'nodata' });
+    expect(inhibitedBy(R, [nodata, tgt], tgt)).toBe(nodata);
+  });
+
   it('an instance does not inhibit itself', () => {
     const R2 = routes({ receiver: 'slack_ops' }, [{ source_match: { signal: 'volume_drop' }, target_match: { signal: 'volume_drop' } }]);
     expect(inhibitedBy(R2, [tgt], tgt)).toBeUndefined();
@@ -1268,11 +1275,13 @@ describe('planNotifications', () => {
       a.resolvedAt = plus(T0, 5 * MIN).toISOString();
       const c = mk('new', 100);
       s[c.key] = c;
-      // after the group's group_interval (5m by default) the new one joins the group's next message
+      // after the group's group_interval (5m by default) the new one joins the group's next message,
+      // which carries the whole group as Alertmanager's does: b, still firing, too
       const p = plan(s, plus(T0, 5 * MIN), opts);
       expect(p.entries).toHaveLength(1);
       const msg = p.entries[0].body as SlackMessage;
-      expect((msg.blocks as Array<{ text: { text: string } }>)[0].text.text).toBe('AI Copilot Audit — 1 firing, 1 resolved');
+      expect((msg.blocks as Array<{ text: { text: string } }>)[0].text.text).toBe('AI Copilot Audit — 2 firing, 1 resolved');
+      expect(p.entries[0].items.map((x) => `${x.action} ${x.instance}`).sort()).toEqual([`resolve ${a.key}`, `trigger ${b.key}`, `trigger ${c.key}`].sort());
       const att = msg.attachments as Array<{ color: string; blocks: Array<Record<string, any>> }>;
       const resolved = att.find((x) => x.color === '#2EB67D')!;
       expect(resolved).toBeDefined();
@@ -1280,7 +1289,7 @@ describe('planNotifications', () => {
       expect(resolved.blocks.at(-1)!.elements[0].text).toContain(`resolved ${a.resolvedAt}`);
       // a resolve's button is not the primary one
       expect(resolved.blocks.find((b) => b.type === 'actions')!.elements[0].style).toBeUndefined();
-      expect(att.filter((x) => x.color === '#E01E5A')).toHaveLength(1);
+      expect(att.filter((x) => x.color === '#E01E5A')).toHaveLength(2);
     });
 
     it('info alerts are purple and say NEW', () => {
@@ -1495,7 +1504,7 @@ describe("Alertmanager's timing: group_wait, group_interval, repeat_interval acr
     expect(items(planNotifications({ instances: { [c.key]: c }, rules: new Map([[r.name, r]]), routes: R, silences: [], at: T0, source: 's', idPrefix: 'p', groups: {} }))).toEqual([`trigger ${c.key}`]);
   });
 
-  it('an alert joining a group that notified waits group_interval; repeats wait repeat_interval', () => {
+  it('an alert joining a group that notified waits group_interval; the group notifies whole; repeats wait repeat_interval, once per group', () => {
     const groups = {};
     const a = mk('chat');
     const s: Record<string, InstanceState> = { [a.key]: a };
@@ -1506,13 +1515,41 @@ describe("Alertmanager's timing: group_wait, group_interval, repeat_interval acr
     const held = at(2 * MIN);
     expect(held.entries).toEqual([]);
     expect(held.held.map((h) => h.until)).toEqual([plus(T0, 5 * MIN).toISOString()]);
-    expect(items(at(5 * MIN))).toEqual([`trigger ${b.key}`]);
+    // as Alertmanager: the group's next message holds every alert of the group, a as well as b
+    const joined = at(5 * MIN);
+    expect(joined.entries).toHaveLength(1);
+    expect(items(joined).sort()).toEqual([`trigger ${a.key}`, `trigger ${b.key}`].sort());
     expect(items(at(30 * MIN))).toEqual([]);
-    expect(items(at(HOUR)).sort()).toEqual([`trigger ${a.key}`]); // a's repeat; b's comes at 1h05
+    // the repeat timer is the group's: from its last message (5m), not a's own first one
+    expect(items(at(HOUR))).toEqual([]);
+    const repeat = at(HOUR + 5 * MIN);
+    expect(repeat.entries).toHaveLength(1);
+    expect(items(repeat).sort()).toEqual([`trigger ${a.key}`, `trigger ${b.key}`].sort());
+    // a resolve goes at once, in a message with the rest of the group
+    a.status = 'resolved';
+    const resolved = at(HOUR + 6 * MIN);
+    expect(resolved.entries).toHaveLength(1);
+    expect(items(resolved).sort()).toEqual([`resolve ${a.key}`, `trigger ${b.key}`].sort());
     // a group whose alerts all resolved is forgotten: a new alert then starts a new group
     for (const i of Object.values(s)) i.status = 'resolved';
-    at(HOUR + MIN);
+    at(HOUR + 7 * MIN);
     expect(groups).toEqual({});
+  });
+
+  it('PagerDuty gets one event per instance: what changed when the group notifies, every firing one on the group\'s repeat', () => {
+    const RP = routes({ receiver: 'pd_main', group_by: ['alertname'], group_wait: '30s', group_interval: '5m', repeat_interval: '1h' });
+    const groups = {};
+    const a = mk('chat');
+    const s: Record<string, InstanceState> = { [a.key]: a };
+    const at = (ms: number) => planNotifications({ instances: s, rules: new Map([[r.name, r]]), routes: RP, silences: [], at: plus(T0, ms), source: 's', idPrefix: 'p', groups });
+    const events = (p: ReturnType<typeof planNotifications>) => p.entries.map((e) => `${(e.body as PagerDutyEvent).event_action} ${e.items.map((x) => x.instance).join()}`);
+    expect(events(at(0))).toEqual([`trigger ${a.key}`]);
+    const b = mk('code');
+    s[b.key] = b;
+    expect(events(at(2 * MIN))).toEqual([]);
+    expect(events(at(5 * MIN))).toEqual([`trigger ${b.key}`]); // a's incident is open already
+    expect(events(at(HOUR))).toEqual([]);
+    expect(events(at(HOUR + 5 * MIN)).sort()).toEqual([`trigger ${a.key}`, `trigger ${b.key}`].sort());
   });
 });
 
