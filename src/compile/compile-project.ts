@@ -919,6 +919,16 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const ctes = chain.map((e) => `${dialect.quoteIdent(`__vigil_eph_${e.name}`)} as (\n${stripSemicolon(resolve(e.sql, e, !!opts.empty))}\n)`).join(',\n');
     return `with ${ctes}\nselect * from (\n${stripSemicolon(body)}\n) as __vigil_model`;
   };
+  /**
+   * A test's SQL over ephemeral models (dbt tests them as it inlines them into children): each
+   * model and the ephemerals it reads as CTEs, in dependency order, the test as the last select.
+   */
+  const withEphemeralSubjects = (subjects: ModelDraft[], sql: string): string => {
+    const chain: ModelDraft[] = [];
+    for (const d of subjects) for (const e of [...ephemeralChain(d), d]) if (!chain.includes(e)) chain.push(e);
+    const ctes = chain.map((e) => `${dialect.quoteIdent(`__vigil_eph_${e.name}`)} as (\n${stripSemicolon(resolve(e.sql, e, !!opts.empty))}\n)`).join(',\n');
+    return `with ${ctes}\nselect * from (\n${stripSemicolon(sql)}\n) as __vigil_test`;
+  };
 
   const manifest = emptyManifest();
   manifest.sources = Object.fromEntries(sources);
@@ -1177,7 +1187,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     return { sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))), depends, calls };
   };
 
-  const addGeneric = (t: { entry: TestEntry; column?: string; src: YamlSource; path: (string | number)[]; file: string }, onUid: string, onName: string, onRelation: string, declaredCols: string[], relationFilter?: string) => {
+  const addGeneric = (t: { entry: TestEntry; column?: string; src: YamlSource; path: (string | number)[]; file: string }, onUid: string, onName: string, onRelation: string, declaredCols: string[], relationFilter?: string, ephemeralSubject?: ModelDraft) => {
+    const ephemerals: ModelDraft[] = ephemeralSubject ? [ephemeralSubject] : [];
     const loc = { file: t.file, ...t.src.locate(t.path) };
     let testName: string;
     let rawArgs: Record<string, unknown>;
@@ -1307,12 +1318,14 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           return;
         }
         const rel = relationOf(p);
-        if (!rel) {
-          ds.push(diag('E_TEST', `relationships: '${p.name}' is ephemeral and cannot be tested against`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
-          return;
+        if (rel) {
+          toRelation = dialect.relation(rel);
+          toRelationFilter = dialect.readFilter?.(p.config);
+        } else {
+          // an ephemeral parent table: its SQL as a CTE of the test, as dbt inlines it
+          toRelation = dialect.quoteIdent(`__vigil_eph_${p.name}`);
+          ephemerals.push(p);
         }
-        toRelation = dialect.relation(rel);
-        toRelationFilter = dialect.readFilter?.(p.config);
         depends.push(modelUid(p.name));
       } else if (mSrc) {
         const s = sources.get(`source.${projectName}.${mSrc[1]}.${mSrc[2]}`);
@@ -1346,7 +1359,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     const name = uniqueTestName(typeof args.name === 'string' ? args.name : [g, onName, t.column ?? (g === 'unique_combination_of_columns' ? (args.combination_of_columns as unknown[]).join('_') : '')].filter(Boolean).join('_'));
     testFiles.set(name, `${t.file}:${loc.line ?? 1}`);
-    const sql = genericTestSql({ test: g, relation: onRelation, column: t.column, args: sqlArgs, toRelation, relationFilter, toRelationFilter, dialect, pii });
+    const testSql = genericTestSql({ test: g, relation: onRelation, column: t.column, args: sqlArgs, toRelation, relationFilter, toRelationFilter, dialect, pii });
+    const sql = ephemerals.length ? withEphemeralSubjects(ephemerals, testSql) : testSql;
     const tuid = `test.${projectName}.${name}`;
     manifest.nodes[tuid] = {
       unique_id: tuid,
@@ -1383,7 +1397,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const rel = node.relation ? dialect.relation(node.relation) : undefined;
     const entries = testEntries(p);
     if (!rel) {
-      if (entries.length) ds.push(diag('E_TEST', `model '${d.name}' is ephemeral; data tests need a relation to query`, { file: p.file, ...p.src.locate(entries[0].path) }, 'materialize it as a view or table, or move the tests to a model that reads it'));
+      // an ephemeral model is tested through its SQL, inlined into the test as into its children (dbt's way)
+      for (const e of entries) addGeneric({ ...e, src: p.src, file: p.file }, node.unique_id, d.name, dialect.quoteIdent(`__vigil_eph_${d.name}`), node.columns.map((c) => c.name), undefined, d);
       continue;
     }
     const readFilter = dialect.readFilter?.(node.config);

@@ -424,6 +424,48 @@ describe('the shipped project on demo data', () => {
   });
 });
 
+describe('data tests on ephemeral models', () => {
+  it('run over the model inlined as CTEs, as dbt tests them (was: an error, "data tests need a relation to query"); relationships to one too', () => {
+    const dir = makeProject({
+      'models/base.sql': "select * from (values (1, 'a'), (2, 'b'), (2, 'c'), (null, 'd')) t(id, k)",
+      'models/e1.sql': "{{ config(materialized='ephemeral') }}\nselect id, k from {{ ref('base') }}",
+      // its own with, over another ephemeral
+      'models/e2.sql': "{{ config(materialized='ephemeral') }}\nwith x as (select * from {{ ref('e1') }}) select id, upper(k) as k from x",
+      'models/m.sql': 'select 3 as id union all select 1',
+      'models/s.yml': `models:
+  - name: e2
+    columns:
+      - name: id
+        tests: [not_null, unique]
+      - name: k
+        tests:
+          - accepted_values: { values: ['A', 'B', 'C'] }
+  - name: m
+    columns:
+      - name: id
+        tests:
+          - relationships: { to: ref('e2'), field: id }
+`,
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.code, r.stderr).toBe(1);
+    // each finds exactly the rows it should: the NULL id, the id 2 twice, 'D', and m's 3
+    expect(r.stdout).toMatch(/FAIL 1 not_null_e2_id/);
+    expect(r.stdout).toMatch(/FAIL 1 unique_e2_id/);
+    expect(r.stdout).toMatch(/FAIL 1 accepted_values_e2_k/);
+    expect(r.stdout).toMatch(/FAIL 1 relationships_m_id/);
+    expect(r.stdout).toContain('OK=2 WARN=0 ERROR=4');
+    const shown = vigil(dir, ['show', '-s', 'relationships_m_id', '--output', 'json']);
+    expect(JSON.parse(shown.stdout)).toEqual([{ from_field: 3 }]);
+    // fixed data: every test passes
+    writeFileSync(join(dir, 'models/base.sql'), "select * from (values (1, 'a'), (2, 'b'), (3, 'c')) t(id, k)");
+    const ok = vigil(dir, ['build']);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toContain('OK=6');
+  });
+});
+
 describe('the golden fixture project runs against demo data', () => {
   it('builds twice (full, then incremental with ephemeral CTEs) without errors', () => {
     const dir = makeProject({}, false);
