@@ -817,6 +817,20 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
   );
   out(`Scheduler started for ${rules.length} alert${rules.length === 1 ? '' : 's'} (Ctrl-C or SIGTERM stops it):`);
   for (const [i, r] of rules.entries()) out(`  ${r.rule.name}: "${r.rule.schedule.cron}" ${r.rule.schedule.timezone}, next ${jobs[i].nextRun()?.toISOString() ?? 'never'}`);
+  // (listening first: a SIGTERM while the state is read at start stops it as at any other time)
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      out(`${sig}: stopping${running ? ' after the evaluation in progress' : ''}...`);
+      for (const j of jobs) j.stop();
+      clearTimeout(flushTimer);
+      heldTimer?.cancel();
+      void (running ?? Promise.resolve()).then(() => resolve());
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
   // notifications an earlier scheduler held (group_wait / group_interval) or left to retry: sent
   // when due, not at the next cron tick of their rule (a year away for a yearly rule); the state
   // lock keeps them from going out twice (as `vigil serve` does at its start)
@@ -830,19 +844,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
     err(`${new Date().toISOString()} could not read the alert state at start (${redact((e as Error).message.split('\n')[0])}); the next evaluation sends what is due`);
   }
 
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string) => {
-      if (stopping) return;
-      stopping = true;
-      out(`${sig}: stopping${running ? ' after the evaluation in progress' : ''}...`);
-      for (const j of jobs) j.stop();
-      clearTimeout(flushTimer);
-      heldTimer?.cancel();
-      void (running ?? Promise.resolve()).then(() => resolve());
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await stopped;
   out('Scheduler stopped.');
 }
 
