@@ -329,6 +329,12 @@ describe('run-scheduler restarted', () => {
     expect(await third.closed, third.log()).toBe(0);
     expect(third.log()).not.toMatch(/sent what group_wait/);
     expect(hook.messages.length - before).toBe(1);
+    // a SIGTERM as soon as it has started (while it reads the state) stops it cleanly (was: killed by the signal)
+    const fourth = scheduler();
+    expect(await fourth.until(/Scheduler started/, 30_000), fourth.log()).toBe(true);
+    fourth.child.kill('SIGTERM');
+    expect(await fourth.closed, fourth.log()).toBe(0);
+    expect(fourth.log()).toMatch(/Scheduler stopped/);
   });
 });
 
