@@ -5,6 +5,7 @@
  * routing and payload builders; state lives in memory; nothing is sent.
  */
 import type { Adapter } from '../adapters/adapter.js';
+import { didYouMean } from '../errors.js';
 import type { ColumnInfo, Manifest } from '../compile/manifest.js';
 import { parseCsv, parseInput, rowsSelect, type Scalar } from '../testing/unit-tests.js';
 import { advance, inActiveHours, judge, type InstanceState } from './engine.js';
@@ -30,13 +31,19 @@ function relationFor(key: string, manifest: Manifest): { rel: { schema: string; 
   const input = parseInput(key);
   if (input?.kind === 'ref') {
     const m = Object.values(manifest.nodes).find((n) => n.resource_type === 'model' && n.name === input.name);
-    if (!m || m.resource_type !== 'model') return `ref('${input.name}') is not a model of this project`;
+    if (!m || m.resource_type !== 'model') {
+      const hint = didYouMean(input.name, Object.values(manifest.nodes).flatMap((n) => (n.resource_type === 'model' ? [n.name] : [])));
+      return `ref('${input.name}') is not a model of this project${hint ? ` — did you mean '${hint}'?` : ''}`;
+    }
     if (!m.relation) return `ref('${input.name}') is ephemeral: give the relations it reads instead`;
     return { rel: { schema: m.relation.schema, identifier: m.relation.identifier }, columns: m.columns };
   }
   if (input?.kind === 'source') {
     const n = Object.values(manifest.sources).find((x) => x.source_name === input.source && x.name === input.table);
-    if (!n) return `source('${input.source}', '${input.table}') is not declared`;
+    if (!n) {
+      const hint = didYouMean(`${input.source}.${input.table}`, Object.values(manifest.sources).map((x) => `${x.source_name}.${x.name}`));
+      return `source('${input.source}', '${input.table}') is not declared${hint ? ` — did you mean source('${hint.split('.')[0]}', '${hint.split('.').slice(1).join('.')}')?` : ''}`;
+    }
     return { rel: { schema: n.relation.schema, identifier: n.relation.identifier }, columns: n.columns };
   }
   return `'${key}' is not ref('model'), source('source', 'table') or vigil_sync_state`;

@@ -538,6 +538,17 @@ describe('vigil alerts test', () => {
     expect(r.stdout).toContain('1 passed, 1 failed'.replace('1 passed', '0 passed'));
   });
 
+  it('a given naming a model or source that does not exist names the one meant', () => {
+    const dir = project({
+      'alerts/a.yaml': COUNTS_ALERT,
+      'alerts/routes.yaml': ROUTES,
+      'alerts/tests/a.yaml': "tests:\n  - name: t\n    alert: many\n    given:\n      ref('count'):\n        - { capability: chat, n: 11 }\n    evaluations:\n      - at: 2026-03-10T10:00:00Z\n        expect: []\n",
+    });
+    const r = vigil(dir, ['alerts', 'test']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("given ref('count'): ref('count') is not a model of this project — did you mean 'counts'?");
+  });
+
   it("an evaluation's at: that is no timestamp is an error when the tests load, at its line (was: found when that test ran, exit 1)", () => {
     const dir = project({
       'alerts/a.yaml': COUNTS_ALERT,
