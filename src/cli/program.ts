@@ -98,7 +98,8 @@ export function buildProgram(): Command {
       )
       .addOption(new Option('--audit-events <n>', 'rows of audit_events (default: a quarter of --rows)').argParser(intOption('--audit-events', 1, 200_000_000)))
       .option('--schema <name>', 'schema to write the source tables to (default: demo.schema in project.yaml, else raw)')
-      .option('--now <iso>', 'end of the generated window (default: now)'),
+      .option('--now <iso>', 'end of the generated window (default: now)')
+      .option('--force', 'replace tables of the demo\'s names that vigil demo did not create (refused otherwise, exit 2)'),
   ).action(async (o, cmd: Command) => {
     const { runDemo } = await import('./commands.js');
     return runDemo({ ...globals(cmd), ...o });

@@ -16,6 +16,7 @@ import { generateAuditEvents } from './audit-events.js';
 import { generateMarketSnapshots, generateWorkspaceSnapshots } from './provenance.js';
 import { byKey, choose, fnv1a64, H, lit, pick, strList, U } from './demo-sql.js';
 import { UsageError } from '../errors.js';
+import { DEMO_MARK } from './demo-guard.js';
 
 /**
  * What the last complete day looks like: spike, drop, errors and new_capability change the
@@ -178,6 +179,8 @@ export async function generateDemo(
   const timed = async (table: string, fn: () => Promise<void>): Promise<void> => {
     const t0 = performance.now();
     await fn();
+    // what marks the table as the demo's, to replace without asking next time (demo-guard.ts)
+    await adapter.execute(`comment on table ${rel(table)} is ${offlineDialect().literal(DEMO_MARK)}`);
     const n = await count(table);
     results.push({ table, rows: n });
     progress?.(`${table}: ${fmtCount(n)} rows [${((performance.now() - t0) / 1000).toFixed(1)}s]`);

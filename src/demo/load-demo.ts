@@ -12,6 +12,7 @@ import { getWarehouse } from '../adapters/index.js';
 import type { CanonicalType, Relation } from '../adapters/dialect.js';
 import { fromBatchValue } from '../sync/sync-types.js';
 import { AUDIT_EVENTS_COLUMNS, AUDIT_EVENTS_INDEXES } from './audit-events.js';
+import { DEMO_MARK } from './demo-guard.js';
 
 /** The generator's column types (DuckDB's names) as the canonical types every warehouse spells. */
 const CANONICAL: Record<string, CanonicalType> = {
@@ -51,7 +52,8 @@ const KEYS: Record<string, { pk: string; indexes: string[][] }> = {
   workspace_data_snapshots: { pk: 'id', indexes: [['created_at', 'id'], ['market_snapshot_id']] },
 };
 
-export async function loadDemoTables(engine: Adapter, engineSchema: string, target: Adapter, schema: string, tables: string[], progress?: (m: string) => void): Promise<void> {
+/** Load `tables` into `target`, each marked as the demo's (DEMO_MARK); `onDropped`: the views a replacement dropped with a table. */
+export async function loadDemoTables(engine: Adapter, engineSchema: string, target: Adapter, schema: string, tables: string[], progress?: (m: string) => void, onDropped?: (table: Relation, views: Relation[]) => void): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-demo-'));
   const q = (id: string) => engine.dialect.quoteIdent(id);
   try {
@@ -74,8 +76,10 @@ export async function loadDemoTables(engine: Adapter, engineSchema: string, targ
       const keys = KEYS[t];
       const exact = EXACT[t];
       const rel = { schema, identifier: exact ? `${t}__vigil_load` : t };
-      let rows = await target.loadTable({ relation: rel, columns, file, primaryKey: !exact && keys && columns.some((c) => c.name === keys.pk) ? [keys.pk] : undefined, indexes: exact ? undefined : keys?.indexes });
-      if (exact) rows = await copyIntoExact(target, rel, { schema, identifier: t }, exact);
+      const table = { schema, identifier: t };
+      let rows = await target.loadTable({ relation: rel, columns, file, primaryKey: !exact && keys && columns.some((c) => c.name === keys.pk) ? [keys.pk] : undefined, indexes: exact ? undefined : keys?.indexes, onDropped: (views) => onDropped?.(table, views) });
+      if (exact) rows = await copyIntoExact(target, rel, table, exact, (views) => onDropped?.(table, views));
+      await target.commentTable?.(table, DEMO_MARK);
       progress?.(`loaded ${t} into ${target.type} ${schema}.${t}: ${rows.toLocaleString('en-US')} rows [${((performance.now() - t0) / 1000).toFixed(1)}s]`);
     }
   } finally {
@@ -84,7 +88,7 @@ export async function loadDemoTables(engine: Adapter, engineSchema: string, targ
 }
 
 /** Create `rel` with the exact column types and fill it from the text-typed `stage` (then dropped). */
-async function copyIntoExact(target: Adapter, stage: Relation, rel: Relation, exact: (typeof EXACT)[string]): Promise<number> {
+async function copyIntoExact(target: Adapter, stage: Relation, rel: Relation, exact: (typeof EXACT)[string], onDropped: (views: Relation[]) => void): Promise<number> {
   const d = target.dialect;
   const q = (x: string) => d.quoteIdent(x);
   // the seed's table is the application database's (Postgres'): its constraints and indexes where sync reads from
@@ -92,7 +96,9 @@ async function copyIntoExact(target: Adapter, stage: Relation, rel: Relation, ex
   // constraints where the warehouse enforces them (Postgres); elsewhere the types alone
   const defs = exact.columns.map(([name, pgType, constraint]) => `${q(name)} ${d.syncColumnType(pgType)}${pg && constraint ? ` ${constraint}` : ''}`);
   const values = exact.columns.map(([name, pgType]) => `cast(${fromBatchValue(d, { name, pgType }, q(name))} as ${d.syncColumnType(pgType)}) as ${q(name)}`);
+  const dropped = pg ? ((await target.dependentViews?.(rel)) ?? []) : [];
   await target.execute(`drop table if exists ${d.relation(rel)}${pg ? ' cascade' : ''}`);
+  if (dropped.length) onDropped(dropped);
   await target.execute(`create table ${d.relation(rel)} (${defs.join(', ')})`);
   await target.execute(`insert into ${d.relation(rel)} (${exact.columns.map(([n]) => q(n)).join(', ')}) select ${values.join(', ')} from ${d.relation(stage)}`);
   await target.execute(`drop table ${d.relation(stage)}`);

@@ -76,6 +76,10 @@ describe('the published package', () => {
     expect(existsSync(join(app, 'node_modules', 'vigil-analytics', 'dist'))).toBe(true);
     // no devDependency came along (vitest, the BigQuery analyzer, ...)
     expect(existsSync(join(app, 'node_modules', 'vitest'))).toBe(false);
+    // no script an install runs (or npm 11 warns of): `prepare` ran scripts/, which is not shipped
+    const scripts = (JSON.parse(readFileSync(join(app, 'node_modules', 'vigil-analytics', 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+    expect(Object.keys(scripts).filter((k) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(k))).toEqual([]);
+    expect(install.out).not.toMatch(/vigil-analytics@\S+ \(/);
 
     const version = run('npx', ['--offline', 'vigil', '--version'], app);
     expect(version.code, version.out).toBe(0);

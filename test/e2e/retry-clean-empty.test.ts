@@ -226,4 +226,52 @@ describe('vigil clean', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(existsSync(join(dir, 'scratch'))).toBe(false);
   });
+
+  it('refuses a git worktree or a nested repository inside the folder, and files a nested repository tracks (was: removed with their uncommitted work)', () => {
+    const dir = project();
+    const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd, stdio: 'pipe' });
+    git(dir, 'init', '-q');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'one');
+    git(dir, 'branch', 'pages');
+    mkdirSync(join(dir, 'target'));
+    git(dir, 'worktree', 'add', '-q', 'target/site', 'pages');
+    writeFileSync(join(dir, 'target/site/unpublished.md'), 'draft\n');
+    const worktree = vigil(dir, ['clean']);
+    expect(worktree.code, worktree.stdout).toBe(2);
+    expect(worktree.stderr).toBe("error: the target folder 'target' holds a git repository or worktree (target/site/.git): not removed\n");
+    expect(readFileSync(join(dir, 'target/site/unpublished.md'), 'utf8')).toBe('draft\n');
+    git(dir, 'worktree', 'remove', '--force', 'target/site');
+    // a repository of its own, deep inside
+    mkdirSync(join(dir, 'target/a/b'), { recursive: true });
+    git(join(dir, 'target/a/b'), 'init', '-q');
+    writeFileSync(join(dir, 'target/a/b/notes.md'), 'draft\n');
+    const nested = vigil(dir, ['clean']);
+    expect(nested.code).toBe(2);
+    expect(nested.stderr).toContain("the target folder 'target' holds a git repository or worktree (target/a/b/.git): not removed");
+    expect(existsSync(join(dir, 'target/a/b/notes.md'))).toBe(true);
+    // files a repository nested in the project tracks (the outer one's git ls-files does not list them)
+    rmSync(join(dir, 'target'), { recursive: true });
+    mkdirSync(join(dir, 'vendor/build'), { recursive: true });
+    writeFileSync(join(dir, 'vendor/build/keep.txt'), 'x\n');
+    git(join(dir, 'vendor'), 'init', '-q');
+    git(join(dir, 'vendor'), 'add', 'build/keep.txt');
+    git(join(dir, 'vendor'), 'commit', '-qm', 'v');
+    writeFileSync(join(dir, 'project.yaml'), `${readFileSync(join(dir, 'project.yaml'), 'utf8')}clean_targets: [vendor/build]\n`);
+    const tracked = vigil(dir, ['clean']);
+    expect(tracked.code).toBe(2);
+    expect(tracked.stderr).toContain("clean_targets: 'vendor/build' holds files tracked by git (vendor/build/keep.txt): not removed");
+    expect(existsSync(join(dir, 'vendor/build/keep.txt'))).toBe(true);
+  });
+
+  it('names a target folder that is a symbolic link out of the project as the target folder', () => {
+    const dir = project();
+    const outside = makeProject({ 'keep.txt': 'x' }, false);
+    dirs.push(outside);
+    symlinkSync(outside, join(dir, 'target'));
+    const r = vigil(dir, ['clean']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: the target folder 'target' is not a folder inside the project \(it is .*, through a symbolic link\)/);
+    expect(existsSync(join(outside, 'keep.txt'))).toBe(true);
+  });
 });

@@ -483,6 +483,15 @@ export class BigQueryAdapter implements Adapter {
     return isView(m) ? 'view' : 'table';
   }
 
+  async tableComment(rel: Relation): Promise<string | null> {
+    const d = (await this.metadata(rel))?.description;
+    return typeof d === 'string' ? d : null;
+  }
+
+  async commentTable(rel: Relation, comment: string): Promise<void> {
+    await this.execute(`ALTER TABLE ${this.dialect.relation(rel)} SET OPTIONS(description=${this.dialect.literal(comment)})`);
+  }
+
   async columns(rel: Relation): Promise<Column[]> {
     const m = await this.metadata(rel);
     // as DDL spells them (INT64, STRUCT<...>, ARRAY<...>): the REST API's legacy names (INTEGER,

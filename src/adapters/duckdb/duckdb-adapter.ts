@@ -329,6 +329,15 @@ export class DuckDbAdapter implements Adapter {
     return known.get(rel.identifier) ?? null;
   }
 
+  async tableComment(rel: Relation): Promise<string | null> {
+    const rows = await this.query<{ comment: string | null }>(`select comment from duckdb_tables() where database_name = current_database() and schema_name = $1 and table_name = $2`, [rel.schema, rel.identifier]);
+    return rows[0]?.comment ?? null;
+  }
+
+  async commentTable(rel: Relation, comment: string): Promise<void> {
+    await this.execute(`comment on table ${this.dialect.relation(rel)} is ${this.dialect.literal(comment)}`);
+  }
+
   remember(rel: Relation, kind: 'table' | 'view'): void {
     this.catalog.get(rel.schema)?.set(rel.identifier, kind);
   }

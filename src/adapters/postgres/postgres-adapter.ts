@@ -302,6 +302,19 @@ export class PostgresAdapter implements Adapter {
     return known.get(rel.identifier) ?? null;
   }
 
+  async tableComment(rel: Relation): Promise<string | null> {
+    const rows = await this.query<{ comment: string | null }>(`select obj_description(to_regclass($1), 'pg_class') as comment`, [this.dialect.relation(rel)]);
+    return rows[0]?.comment ?? null;
+  }
+
+  async commentTable(rel: Relation, comment: string): Promise<void> {
+    await this.execute(`comment on table ${this.dialect.relation(rel)} is ${this.dialect.literal(comment)}`);
+  }
+
+  dependentViews(rel: Relation): Promise<Relation[]> {
+    return this.withClient((c) => dependentViews(c, this.dialect.relation(rel)));
+  }
+
   async columns(rel: Relation): Promise<Column[]> {
     const rows = await this.query<{ column_name: string; data_type: string }>(
       `select a.attname as column_name, format_type(a.atttypid, a.atttypmod) as data_type

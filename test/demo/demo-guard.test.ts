@@ -1,0 +1,107 @@
+/**
+ * `vigil demo` never replaces a table it did not create: a table of a demo table's name without
+ * the demo's comment is refused (exit 2, naming it and the views its replacement would drop),
+ * left as it was; --force replaces it and names the views Postgres' cascade dropped. In a real
+ * Postgres (the application database) and a real DuckDB file (the dev target).
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import pg from 'pg';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { uniqueSchema } from '../support/postgres.js';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+
+const url = inject('pgUrl');
+let client: pg.Client;
+const dirs: string[] = [];
+const demo = ['demo', '--rows', '100', '--days', '3', '--now', '2026-03-02T12:00:00Z'];
+
+function project(): string {
+  const dir = makeProject({
+    'project.yaml': `name: p\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: public }\n`,
+  });
+  dirs.push(dir);
+  return dir;
+}
+
+beforeAll(async () => {
+  client = new pg.Client(url);
+  await client.connect();
+});
+afterAll(async () => {
+  await client?.end();
+  for (const d of dirs) removeDir(d);
+});
+
+describe('vigil demo --target app (Postgres)', () => {
+  it("refuses to replace the application's own tables, then with --force names the views it dropped", async () => {
+    const raw = uniqueSchema('demo_guard');
+    await client.query(`create schema ${raw}; create table ${raw}.workflows (id bigint primary key, name text); insert into ${raw}.workflows values (1, 'precious');
+      create view ${raw}.my_report as select count(*) from ${raw}.workflows; create table ${raw}.audit_events (id int); create view ${raw}.ae_view as select * from ${raw}.audit_events`);
+    const dir = project();
+    const refused = vigil(dir, [...demo, '--target', 'app', '--schema', raw], { DATABASE_URL: url });
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(`${raw}.workflows (and the view replacing it would drop: ${raw}.my_report), ${raw}.audit_events (and the view replacing it would drop: ${raw}.ae_view); their rows would be lost`);
+    expect(refused.stderr).toContain('--force to replace them');
+    expect(refused.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
+    // nothing touched: the row, both views, and no demo table beside them
+    expect((await client.query(`select name from ${raw}.workflows`)).rows).toEqual([{ name: 'precious' }]);
+    expect((await client.query(`select table_name from information_schema.tables where table_schema = $1 order by 1`, [raw])).rows.map((r) => r.table_name)).toEqual(['ae_view', 'audit_events', 'my_report', 'workflows']);
+
+    const forced = vigil(dir, [...demo, '--target', 'app', '--schema', raw, '--force'], { DATABASE_URL: url });
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+    expect(forced.stderr).toContain(`warning: --force: replacing ${raw}.workflows, not created by vigil demo`);
+    expect(forced.stderr).toContain(`warning: replacing ${raw}.workflows dropped the view that reads it (Postgres' drop ... cascade): ${raw}.my_report; create it again`);
+    expect(forced.stderr).toContain(`warning: replacing ${raw}.audit_events dropped the view that reads it (Postgres' drop ... cascade): ${raw}.ae_view; create it again`);
+    const marks = await client.query(`select c.relname, obj_description(c.oid, 'pg_class') as mark from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind = 'r' order by 1`, [raw]);
+    expect(marks.rows.length).toBe(7);
+    expect(marks.rows.every((r) => r.mark === 'vigil demo data')).toBe(true);
+
+    // its own tables again: replaced without asking, a view on one named as dropped
+    await client.query(`create view ${raw}.my_report as select count(*) from ${raw}.workflows`);
+    const again = vigil(dir, [...demo, '--target', 'app', '--schema', raw], { DATABASE_URL: url });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stderr).not.toContain('--force');
+    expect(again.stderr).toContain(`warning: replacing ${raw}.workflows dropped the view that reads it (Postgres' drop ... cascade): ${raw}.my_report; create it again`);
+  }, 60_000);
+
+  it('refuses a view of a demo table’s name, --force or not', async () => {
+    const raw = uniqueSchema('demo_guard_v');
+    await client.query(`create schema ${raw}; create view ${raw}.usage_log as select 1 as id`);
+    const r = vigil(project(), [...demo, '--target', 'app', '--schema', raw, '--force'], { DATABASE_URL: url });
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain(`app:${raw} has views of their names: ${raw}.usage_log`);
+  });
+});
+
+describe('vigil demo (DuckDB)', () => {
+  it('refuses to replace a table of the dev database it did not create; --force replaces it', async () => {
+    const dir = project();
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    await db.execute(`create schema raw; create table raw.workflows (id bigint, name varchar); insert into raw.workflows values (1, 'precious')`);
+    await db.close();
+    const refused = vigil(dir, demo);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr).toContain("dev:raw has a table of their names not created by vigil demo (no 'vigil demo data' comment): raw.workflows; their rows would be lost");
+    const look = async (sql: string) => {
+      const d = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+      try {
+        return await d.query(sql);
+      } finally {
+        await d.close();
+      }
+    };
+    expect(await look('select id, name from raw.workflows')).toEqual([{ id: 1n, name: 'precious' }]);
+    expect(await look(`select table_name from duckdb_tables() where schema_name = 'raw' order by 1`)).toEqual([{ table_name: 'workflows' }]);
+
+    const forced = vigil(dir, [...demo, '--force']);
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+    expect(forced.stderr).toContain('warning: --force: replacing raw.workflows, not created by vigil demo');
+    const marks = await look(`select table_name, comment from duckdb_tables() where schema_name = 'raw' order by 1`);
+    expect(marks.length).toBe(7);
+    expect(marks.every((r) => r.comment === 'vigil demo data')).toBe(true);
+    // its own tables: replaced again without asking
+    const again = vigil(dir, demo);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stderr).toBe('');
+  }, 60_000);
+});
