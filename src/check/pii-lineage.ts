@@ -33,29 +33,19 @@ export function hasPii(manifest: Manifest): boolean {
 /** `root`: the project's folder, where a seed's CSV header gives its columns (else its YAML's). */
 export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: ColumnLocator, root?: string): Promise<Diagnostic[]> {
   if (!hasPii(manifest)) return [];
-  const { columnLineage } = await import('../docs/column-lineage.js');
-  const relKey = (parts: Array<string | undefined>) => parts.filter(Boolean).join('.').toLowerCase();
-  const byRelation = new Map<string, string>();
+  const { columnLineage, relationResolver } = await import('../docs/column-lineage.js');
   const live = new Map<string, Map<string, string>>();
   const label = (id: string, col: string) => {
     const s = manifest.sources[id];
     return s ? `source ${s.source_name}.${s.name}.${col}` : `${id.split('.').slice(2).join('.')}.${col}`;
   };
   for (const s of Object.values(manifest.sources)) {
-    byRelation.set(relKey([s.relation.schema, s.relation.identifier]), s.unique_id);
-    if (s.relation.database) byRelation.set(relKey([s.relation.database, s.relation.schema, s.relation.identifier]), s.unique_id);
     // a source publishes nothing: its PII columns are live whatever their policy says
     const pii = new Map(s.columns.filter((c) => isPii(c)).map((c) => [c.name.toLowerCase(), label(s.unique_id, c.name)]));
     if (pii.size) live.set(s.unique_id, pii);
   }
   const nodes = Object.values(manifest.nodes);
   for (const n of nodes) {
-    if (n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot') {
-      if (n.relation) {
-        byRelation.set(relKey([n.relation.schema, n.relation.identifier]), n.unique_id);
-        if (n.relation.database) byRelation.set(relKey([n.relation.database, n.relation.schema, n.relation.identifier]), n.unique_id);
-      } else byRelation.set(`__vigil_eph_${n.name}`.toLowerCase(), n.unique_id);
-    }
     // seeds and snapshots publish their PII columns as they are (no masking there)
     if (n.resource_type === 'seed' || n.resource_type === 'snapshot') {
       const pii = new Map(n.columns.filter((c) => isPii(c)).map((c) => [c.name.toLowerCase(), label(n.unique_id, c.name)]));
@@ -71,7 +61,7 @@ export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: Colu
       return { unique_id: m.unique_id, sql: dialect.parsableSql?.(sql) ?? sql };
     }),
     {
-      resolve: (parts) => byRelation.get(relKey(parts.slice(-2))) ?? byRelation.get(relKey(parts)),
+      resolve: relationResolver(manifest),
       columnsOf: (id) => {
         const n = manifest.nodes[id] ?? manifest.sources[id];
         const header = n?.resource_type === 'seed' && root !== undefined ? seedHeaderNames(join(root, n.file), n.config) : undefined;

@@ -4,9 +4,8 @@
  * command would, so what it still refuses is said now rather than at the first build.
  */
 import { relative, resolve } from 'node:path';
-import { formatDiagnostic, ProjectError, type Diagnostic } from '../errors.js';
+import { formatDiagnostic } from '../errors.js';
 import { out } from './output.js';
-import { counted } from '../format.js';
 
 export async function runInitFromDbt(o: { dir: string; fromDbt: string; profiles?: string; force?: boolean }): Promise<void> {
   const { convertDbtProject, formatFinding } = await import('../project/from-dbt.js');
@@ -17,20 +16,9 @@ export async function runInitFromDbt(o: { dir: string; fromDbt: string; profiles
   if (r.gitignore.length) out(`  .gitignore (added ${r.gitignore.join(', ')})`);
 
   // what comes out must load: compile it as `vigil compile` would (nothing is written)
-  let problems: Diagnostic[] = [];
-  let summary = '';
-  try {
-    const { loadProject } = await import('../project/load-project.js');
-    const { compileProject } = await import('../compile/compile-project.js');
-    const files = loadProject(r.root);
-    const c = compileProject(files, { env: process.env });
-    problems = c.diagnostics;
-    const count = (t: string) => Object.values(c.manifest.nodes).filter((n) => n.resource_type === t).length;
-    summary = `${counted(count('model'), 'model')}, ${counted(count('seed'), 'seed')}, ${counted(count('snapshot'), 'snapshot')}, ${counted(count('test'), 'data test')}, ${counted(count('unit_test'), 'unit test')}`;
-  } catch (e) {
-    if (!(e instanceof ProjectError)) throw e;
-    problems = e.diagnostics;
-  }
+  const { compileWritten } = await import('./init-command.js');
+  const { summary, problems: found } = await compileWritten(r.root);
+  let problems = found;
   // a problem the conversion listed already (same file and line) is not said twice
   const said = new Set(r.notConverted.filter((f) => f.file && f.line).map((f) => `${f.file}:${f.line}`));
   const errors = problems.filter((d) => d.severity === 'error').length;

@@ -10,7 +10,7 @@ import { didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseError 
 import { VIGIL_VERSION } from '../version.js';
 import { resetSecrets } from '../secrets.js';
 
-import { clearOutputFailure, err, out, shownPath, withOutputFailure } from './output.js';
+import { clearOutputFailure, err, shownPath, withOutputFailure } from './output.js';
 
 function intOption(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -33,9 +33,12 @@ function selectionOptions(c: Command): Command {
     .option('--allow-empty', 'a selector that matches nothing is a warning instead of an error');
 }
 
+function targetOption(c: Command): Command {
+  return c.option('-t, --target <name>', 'target from project.yaml (default: default_target)');
+}
+
 function commonOptions(c: Command): Command {
-  return c
-    .option('-t, --target <name>', 'target from project.yaml (default: default_target)')
+  return targetOption(c)
     .option('--vars <yaml>', "override vars, as YAML or JSON: --vars '{anomaly_spike_ratio: 2}'", (v: string, previous: string | undefined) => {
       // (commander keeps the last of a repeated option: the first's vars were silently dropped)
       if (previous !== undefined) throw new InvalidArgumentError("given twice: put every var in one --vars '{a: 1, b: 2}'");
@@ -51,7 +54,7 @@ export function buildProgram(): Command {
     .version(VIGIL_VERSION)
     .option('--project-dir <dir>', 'project folder (default: the nearest folder with project.yaml, from the current one up)')
     .showHelpAfterError('(run with --help for usage)')
-    // a value outside an option's choices names the nearest choice (subcommands inherit this)
+    // a value outside an option's choices names the nearest choice (each command: below)
     .configureOutput({ outputError: (str, write) => write(withChoiceHint(str)) })
     .exitOverride();
 
@@ -70,21 +73,12 @@ export function buildProgram(): Command {
         const { runInitFromDbt } = await import('./init-from-dbt-command.js');
         return runInitFromDbt({ dir, fromDbt: o.fromDbt, profiles: o.profiles, force: o.force });
       }
-      const { scaffoldProject } = await import('../project/scaffold.js');
-      const r = scaffoldProject(dir, o.template);
-      out(`${r.kept.length || r.gitignore.length ? 'Added a Vigil project to' : 'Created a Vigil project in'} ${r.root} (template ${o.template}):`);
-      for (const f of r.files) out(`  ${f}`);
-      for (const f of r.kept) out(`  ${f} (already there: kept as it was)`);
-      if (r.gitignore.length) out(`  .gitignore (added ${r.gitignore.join(', ')})`);
-      const cd = resolve(dir) === process.cwd() ? '' : `  cd ${dir}\n`;
-      out(
-        o.template === 'ai-audit'
-          ? `\nNext:\n${cd}  npx vigil demo     # generate demo audit logs into .vigil/dev.duckdb\n  npx vigil build    # build the models and run their tests`
-          : `\nNext:\n${cd}  npx vigil build    # load the sample (seeds/), build the model, run the tests\n  npx vigil show -s events_daily\n  npx vigil alerts evaluate --dry-run`,
-      );
+      const { runInit } = await import('./init-command.js');
+      return runInit({ dir, template: o.template });
     });
 
-  commonOptions(
+  // (demo and debug compile no model: no --vars)
+  targetOption(
     program
       .command('demo')
       .description('generate realistic, deterministic AI-audit source data (ai_audit_logs, workflows, audit_trails, usage_log, audit_events, market_snapshots, workspace_data_snapshots) into the target')
@@ -129,7 +123,7 @@ export function buildProgram(): Command {
     return runCheck({ ...globals(cmd), ...o });
   });
 
-  commonOptions(program.command('debug').description("can Vigil use the target? its config, credentials (never printed), connection, schema or dataset, and a trivial query: one line each, OK or the reason")).action(
+  targetOption(program.command('debug').description("can Vigil use the target? its config, credentials (never printed), connection, schema or dataset, and a trivial query: one line each, OK or the reason")).action(
     async (o, cmd: Command) => {
       const { runDebug } = await import('./commands.js');
       return runDebug({ ...globals(cmd), ...o });
@@ -250,7 +244,7 @@ export function buildProgram(): Command {
   commonOptions(
     program
       .command('show')
-      .description("preview data: run one model's compiled SQL (or a test's failing rows, or a source's table) or an inline query against the target, and print the first rows. Nothing is built or written")
+      .description("preview data: run one model's compiled SQL (or a test's failing rows, or a source's table) or an inline query against the target, and print the first rows. Nothing is built in the warehouse (only Vigil's compile cache under target/ is written)")
       .option('-s, --select <selector...>', 'the one model, test or source to show (same grammar as other commands; it must select exactly one)')
       .option('--inline <sql>', "a query to compile and run instead, with ref()/source()/var(): --inline \"select * from {{ ref('orders') }} where amount > 100\"")
       .option('--limit <n>', 'rows to print (default 5)')
@@ -261,7 +255,7 @@ export function buildProgram(): Command {
     return runShow({ ...globals(cmd), ...o });
   });
 
-  commonOptions(selectionOptions(program.command('ls').description('list nodes (models, tests, sources, dashboards)')))
+  commonOptions(selectionOptions(program.command('ls').description('list nodes (models, seeds, snapshots, data and unit tests, sources, dashboards)')))
     .addOption(
       // (choices() would keep only the last of several: the parser checks and collects)
       new Option('--resource-type <type>', 'only this kind of node: model, seed, snapshot, test, unit_test, source or exposure; give it again for several').argParser((v: string, previous: string[] | undefined) => {
@@ -411,8 +405,8 @@ export function buildProgram(): Command {
       return runDashboardsValidate({ ...globals(cmd), ...o });
     });
   commonOptions(dashboards.command('export').description('write the dashboards for a BI tool: LookML dashboards + views, Metabase API payloads, or normalized JSON; deterministic. The SQL is written for the target (-t): a BI tool on BigQuery needs the BigQuery target (a warning says so)'))
-    .addOption(new Option('--format <format>', 'looker, metabase or json').choices(['looker', 'metabase', 'json']).makeOptionMandatory())
-    .requiredOption('--out <dir>', 'folder to write to')
+    .addOption(new Option('--format <format>', 'looker, metabase or json (required)').choices(['looker', 'metabase', 'json']).makeOptionMandatory())
+    .requiredOption('--out <dir>', 'folder to write to (required)')
     .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
     .option('--looker-connection <name>', 'looker: the Looker connection the model uses (default: the project name)')
     .option('--metabase-database <id>', 'metabase (required): the id of the Metabase database the cards query')
@@ -428,7 +422,7 @@ export function buildProgram(): Command {
         'create or update the dashboards in Metabase through its REST API: a collection, one native-SQL card per tile and the dashboards with their filters, tabs and layout. Idempotent: cards and dashboards are found again by a (vigil:<dashboard>/<tile>) line in their descriptions, changed ones updated, nothing created twice. Credentials from the environment only: METABASE_API_KEY (header X-API-KEY) or METABASE_SESSION (header X-Metabase-Session). Exit 1 if Metabase refuses a request',
       ),
   )
-    .requiredOption('--metabase <url>', 'the Metabase instance, e.g. https://metabase.example.com')
+    .requiredOption('--metabase <url>', 'the Metabase instance, e.g. https://metabase.example.com (required)')
     .option('--metabase-database <id|name>', "the Metabase database the cards query, by id or name (default: the only one that is not Metabase's sample)")
     .option('--collection <name>', 'the top-level collection to publish into, created if missing (default: the project name)')
     .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
@@ -437,7 +431,7 @@ export function buildProgram(): Command {
       return runDashboardsPublish({ ...globals(cmd), ...o });
     });
   commonOptions(dashboards.command('render').description('a static HTML site: one page per dashboard and one per drill-down target (the tab with the clicked value as its filter), charts drawn server-side as SVG, data from the target'))
-    .requiredOption('--out <dir>', 'folder to write the site to')
+    .requiredOption('--out <dir>', 'folder to write the site to (required)')
     .option('--base-url <url>', "make the site's links absolute under this URL (http(s)://host/path or /path), and link root-relative tile links (app routes such as /workspaces/42) under it; default: project.yaml dashboards.base_url, else relative links and app routes shown as text")
     .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
     .option('--png', "also take one PNG per tab with headless Chromium (Debian's chromium; never downloaded)")
@@ -448,6 +442,12 @@ export function buildProgram(): Command {
       return runDashboardsRender({ ...globals(cmd), ...o });
     });
 
+  // an unknown option's hint depends on the command it was given to
+  const withHints = (c: Command, path: string): void => {
+    c.configureOutput({ outputError: (str, write) => write(withChoiceHint(str, path)) });
+    for (const sub of c.commands) withHints(sub, `${path} ${sub.name()}`.trim());
+  };
+  withHints(program, '');
   return program;
 }
 
@@ -494,22 +494,26 @@ export async function main(argv: string[]): Promise<number> {
   return withOutputFailure(code);
 }
 
-/** Commander's "argument 'x' is invalid. Allowed choices are a, b." with the nearest choice added. */
-export function withChoiceHint(message: string): string {
+/** Commander's "argument 'x' is invalid. Allowed choices are a, b." with the nearest choice added; an unknown option or command with how Vigil spells it (`command`: the command it was given to, e.g. 'retry', 'alerts test'). */
+export function withChoiceHint(message: string, command = ''): string {
   return message
     .replace(/argument '([^']*)' is invalid\. Allowed choices are ([^\n]*)\.(?=\n|$)/, (all, value: string, list: string) => {
       const hint = didYouMean(value, list.split(', '));
       return hint ? `${all} Did you mean '${hint}'?` : all;
     })
-    .replace(/unknown (option|command) '([^'=]*)(=[^']*)?'(?=\n|$)/, (all, _kind: string, name: string) => {
-      const hint = DBT_SPELLINGS[name];
-      // (where commander names the nearest option of the command, `vigil init --profile`: its own hint)
-      return hint && !/\(Did you mean --/.test(message) ? `${all} (${hint})` : all;
+    .replace(/unknown (option|command) '([^'=]*)(=[^']*)?'(?=\n|$)(\n\(Did you mean --[^\n]*\))?/, (all, _kind: string, name: string, _value: string | undefined, guess: string | undefined) => {
+      const spelled = DBT_SPELLINGS[name];
+      const hint = typeof spelled === 'function' ? spelled(command) : spelled;
+      if (!hint) return all;
+      // (where commander names the nearest option of the command, `vigil init --profile`: its own
+      // hint; a hint for this very command, `vigil demo --vars`, replaces that guess)
+      if (!guess) return `${all} (${hint})`;
+      return typeof spelled === 'function' ? `${all.slice(0, -guess.length)} (${hint})` : all;
     });
 }
 
-/** What a dbt user types where Vigil spells it otherwise (an unknown option or command says so). */
-const DBT_SPELLINGS: Record<string, string> = {
+/** What a dbt user types where Vigil spells it otherwise (an unknown option or command says so), for every command or by command. */
+const DBT_SPELLINGS: Record<string, string | ((command: string) => string | undefined)> = {
   '-m': "dbt's -m/--models is -s/--select here",
   '--models': "dbt's -m/--models is -s/--select here",
   '--model': "dbt's -m/--models is -s/--select here",
@@ -524,7 +528,14 @@ const DBT_SPELLINGS: Record<string, string> = {
   '--indirect-selection': "Vigil selects the tests of what it selects as dbt's default (eager) does; test_type: and resource_type: narrow it",
   '--selector': 'Vigil has no YAML selectors: write the selection with -s/--select (and --exclude)',
   deps: 'Vigil has no packages: macros live in macros/ (vigil init --from-dbt copies them)',
-  '--full-refresh': 'vigil seed reloads every seed in full each time; --full-refresh goes with run and build (incremental models) and sync',
+  '--full-refresh': (command) =>
+    command === 'seed'
+      ? 'vigil seed reloads every seed in full each time; --full-refresh goes with run and build (incremental models) and sync'
+      : command === 'retry'
+        ? 'vigil retry re-uses the --full-refresh of the run it retries, when that run had it'
+        : `${command ? `vigil ${command} takes no --full-refresh: ` : ''}it goes with run and build (incremental models) and sync`,
+  // (demo and debug take -t alone)
+  '--vars': (command) => (command === 'demo' || command === 'debug' ? `vigil ${command} compiles no model, so --vars would change nothing: give --vars to build, run or compile` : undefined),
 };
 
 /** Errors of the file system that the machine or the project's layout causes, not vigil: what a user can act on. */

@@ -13,7 +13,7 @@ import type { CompileResult } from '../compile/compile-project.js';
 import type { ColumnInfo, Manifest } from '../compile/manifest.js';
 import type { CompiledRule } from '../alerts/evaluate.js';
 import type { Dialect } from '../adapters/dialect.js';
-import { columnLineage, type ColumnRef } from './column-lineage.js';
+import { columnLineage, relationResolver, type ColumnRef } from './column-lineage.js';
 import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
 
 export type DocsKind = 'source' | 'seed' | 'model' | 'snapshot' | 'test' | 'unit_test' | 'exposure' | 'alert';
@@ -80,7 +80,6 @@ export interface CollectInput {
   dialect: Dialect;
 }
 
-const relKey = (parts: Array<string | undefined>) => parts.filter(Boolean).join('.').toLowerCase();
 
 function readRaw(root: string, file: string | undefined): string | undefined {
   if (!file || !/\.sql$/.test(file)) return undefined;
@@ -213,20 +212,12 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
   }
 
   // column lineage from the compiled SQL, parents first
-  const byRelation = new Map<string, string>();
-  for (const n of nodes.values()) {
-    const r = n.kind === 'source' ? m.sources[n.id]?.relation : (m.nodes[n.id] as { relation?: { database?: string; schema: string; identifier: string } | null } | undefined)?.relation;
-    if (!r) continue;
-    byRelation.set(relKey([r.schema, r.identifier]), n.id);
-    if (r.database) byRelation.set(relKey([r.database, r.schema, r.identifier]), n.id);
-  }
-  for (const n of Object.values(m.nodes)) if (n.resource_type === 'model' && !n.relation) byRelation.set(`__vigil_eph_${n.name}`.toLowerCase(), n.unique_id);
   // models and snapshots (result.order holds the models alone: a snapshot's columns were not traced)
   const order = modelsAndSnapshotsInOrder(m.nodes).filter((id) => nodes.has(id));
   const lineage = await columnLineage(
     order.map((id) => ({ unique_id: id, sql: input.dialect.parsableSql?.(nodes.get(id)!.compiled_sql!) ?? nodes.get(id)!.compiled_sql! })),
     {
-      resolve: (parts) => byRelation.get(relKey(parts.slice(-2))) ?? byRelation.get(relKey(parts)),
+      resolve: relationResolver(m),
       columnsOf: (id) => {
         const n = nodes.get(id);
         return n && n.columns.length ? n.columns.map((c) => c.name) : undefined;

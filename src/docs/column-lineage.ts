@@ -22,6 +22,7 @@
  * types, `lambda x:` syntax); duplicate names get DuckDB's `_1`, `_2` suffixes.
  */
 import { openOfflineEngine } from '../adapters/index.js';
+import type { Manifest } from '../compile/manifest.js';
 
 export interface ColumnRef { node: string; column: string }
 export interface ColumnLineage {
@@ -39,8 +40,8 @@ export interface NodeLineage {
 }
 export interface LineageInput { unique_id: string; sql: string }
 export interface LineageContext {
-  /** resolves a table reference to a node's unique id: called with the parts as written, lower-cased: [catalog?, schema?, table]; return undefined if it is not a project node (then columns read from it are reported with node = 'relation:<as written>') */
-  resolve(parts: string[]): string | undefined;
+  /** resolves a table reference to a node's unique id: called with the parts as written, lower-cased: [catalog?, schema?, table], and the id of the node whose SQL reads it; return undefined if it is not a project node (then columns read from it are reported with node = 'relation:<as written>') */
+  resolve(parts: string[], from: string): string | undefined;
   /** the columns of a node when known (from the warehouse catalog or declared YAML) — needed to expand `select *`; for nodes given in `inputs` earlier in the same call, their computed lineage columns are used instead */
   columnsOf(uniqueId: string): string[] | undefined;
 }
@@ -258,6 +259,8 @@ class Tracer {
   private columnsSeen = 0;
 
   constructor(
+    /** the node whose SQL is traced */
+    private readonly reader: string,
     private readonly ctx: LineageContext,
     private readonly columnsOf: (id: string) => string[] | undefined,
     private readonly names: WeakMap<object, string | null>,
@@ -446,13 +449,13 @@ class Tracer {
     if (parts.length === 1) {
       const cte = this.findCte(env, lower(table));
       // an inlined ephemeral model is a reference to that model, not a query to descend into
-      if (cte && lower(table).startsWith('__vigil_eph_')) id = this.ctx.resolve([lower(table)]);
+      if (cte && lower(table).startsWith('__vigil_eph_')) id = this.ctx.resolve([lower(table)], this.reader);
       if (cte && !id) {
         const cols = renamed(this.cteCols(cte), t.column_name_alias);
         return { quals: [[lower(alias || table)]], label: alias || table, cols };
       }
     }
-    id ??= this.ctx.resolve(parts.map(lower));
+    id ??= this.ctx.resolve(parts.map(lower), this.reader);
     const node = id ?? `relation:${parts.join('.')}`;
     const quals = alias ? [[lower(alias)]] : parts.map((_, i) => parts.slice(i).map(lower));
     const label = alias || parts.join('.');
@@ -1064,9 +1067,9 @@ export async function columnLineage(inputs: LineageInput[], ctx: LineageContext)
       return declared ?? own?.names;
     };
     const safeCtx: LineageContext = {
-      resolve: (parts) => {
+      resolve: (parts, from) => {
         try {
-          return ctx.resolve(parts);
+          return ctx.resolve(parts, from);
         } catch {
           return undefined;
         }
@@ -1084,7 +1087,7 @@ export async function columnLineage(inputs: LineageInput[], ctx: LineageContext)
         result.set(input.unique_id, { columns: [], untraced: [], error: 'no SQL statement' });
         return;
       }
-      const tracer = new Tracer(safeCtx, columnsOf, names);
+      const tracer = new Tracer(input.unique_id, safeCtx, columnsOf, names);
       let cols: Col[] = [];
       try {
         cols = tracer.query(stmts[0].node, undefined, undefined);
@@ -1109,4 +1112,30 @@ export async function columnLineage(inputs: LineageInput[], ctx: LineageContext)
   } finally {
     await engine.close();
   }
+}
+
+/**
+ * LineageContext.resolve for a compiled project: a table reference as the source, model, seed or
+ * snapshot whose relation it names (`__vigil_eph_<name>`: the ephemeral model inlined). A
+ * relation two nodes name (a source declared on a seed's table) is the one the reading node
+ * depends on (its source() or ref()), else the last declared.
+ */
+export function relationResolver(m: Pick<Manifest, 'nodes' | 'sources'>): (parts: string[], from: string) => string | undefined {
+  const key = (parts: Array<string | undefined>) => parts.filter(Boolean).join('.').toLowerCase();
+  const byRelation = new Map<string, string[]>();
+  const add = (k: string, id: string) => byRelation.set(k, [...(byRelation.get(k) ?? []).filter((x) => x !== id), id]);
+  for (const n of [...Object.values(m.sources), ...Object.values(m.nodes)]) {
+    if (n.resource_type !== 'source' && n.resource_type !== 'model' && n.resource_type !== 'seed' && n.resource_type !== 'snapshot') continue;
+    const r = n.relation;
+    if (r) {
+      add(key([r.schema, r.identifier]), n.unique_id);
+      if (r.database) add(key([r.database, r.schema, r.identifier]), n.unique_id);
+    } else add(`__vigil_eph_${n.name}`.toLowerCase(), n.unique_id);
+  }
+  return (parts, from) => {
+    const ids = byRelation.get(key(parts.slice(-2))) ?? byRelation.get(key(parts));
+    if (!ids) return undefined;
+    const parents = (m.nodes[from] as { depends_on?: string[] } | undefined)?.depends_on ?? [];
+    return ids.find((id) => parents.includes(id)) ?? ids[ids.length - 1];
+  };
 }

@@ -30,7 +30,8 @@ export function pagePath(id: string): string {
   return `nodes/${id.replace(/[^\w.-]/g, '_')}.html`;
 }
 
-const colAnchor = (name: string) => `col-${name.toLowerCase().replace(/[^\w-]/g, '_')}`;
+/** A column's row id: its lower-cased name with each other byte as .XX (one id per name: "a b" and a_b differ). */
+const colAnchor = (name: string) => `col-${[...Buffer.from(name.toLowerCase(), 'utf8')].map((b) => (/[a-z0-9_-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `.${b.toString(16).padStart(2, '0')}`)).join('')}`;
 /** A column's place on its node's page: the row when the page lists the column, else the page (a source that declares no columns). */
 const colHref = (n: DocsNode, column: string, base: string) => `${base}${pagePath(n.id)}${n.columns.some((c) => c.name.toLowerCase() === column.toLowerCase()) ? `#${colAnchor(column)}` : ''}`;
 

@@ -13,8 +13,9 @@
  * the dbt project, converts everything in memory (a file that cannot be read stops it before
  * anything is written), then writes what `dest` does not have yet (or everything, with force).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { refuseNested } from './scaffold.js';
+import { ensureIgnored } from './gitignore.js';
 import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { diag, ProjectError, UsageError, type Diagnostic } from '../errors.js';
@@ -1613,19 +1614,9 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   const ignore = ['.vigil/', 'target/'];
   for (const t of Object.values(targets.targets)) if (t.type === OFFLINE_ENGINE && typeof t.path === 'string' && !t.path.startsWith('.vigil/') && !isAbsolute(t.path) && t.path !== ':memory:') ignore.push(t.path, `${t.path}.wal`);
   if (paths.target) ignore.push(`${paths.target}/`);
-  const gi = join(root, '.gitignore');
-  if (existsSync(gi)) {
-    const cur = readFileSync(gi, 'utf8');
-    const have = new Set(cur.split(/\r?\n/).map((l) => l.trim()));
-    const add = [...new Set(ignore)].filter((l) => !have.has(l) && !have.has(`/${l}`));
-    if (add.length) {
-      appendFileSync(gi, `${cur && !cur.endsWith('\n') ? '\n' : ''}# Vigil\n${add.join('\n')}\n`);
-      result.gitignore.push(...add);
-    }
-  } else {
-    writeFileSync(gi, `${[...new Set(ignore)].join('\n')}\n`);
-    result.files.push('.gitignore');
-  }
+  const gi = ensureIgnored(root, ignore);
+  if (gi.created) result.files.push('.gitignore');
+  result.gitignore.push(...gi.added);
   result.notConverted = byFileAndLine(f.notConverted);
   result.notes = byFileAndLine(f.notes);
   return result;

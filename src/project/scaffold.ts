@@ -1,6 +1,7 @@
 /**
  * `vigil init [dir] [--template blank|ai-audit]`: a small working project in a new folder, or the
- * missing pieces of one in an existing repository (nothing there is overwritten).
+ * missing pieces of one in an existing repository (nothing there is overwritten, and what would
+ * need one of its files in the template's version is left out).
  *
  * - blank (default): a generated sample of app events as a seed, a source on it, a daily model
  *   with tests, an alert with its routes and offline test, a dashboard. `vigil build` works in it
@@ -8,9 +9,10 @@
  * - ai-audit: the AI-copilot audit domain of the shipped project (source `raw.ai_audit_logs`,
  *   staging, a daily mart, a macro, an alert): `vigil demo && vigil build`.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
+import { ensureIgnored } from './gitignore.js';
 import { findProjectRoot, PROJECT_FILE } from './paths.js';
 import { projectPaths, SOURCE_FOLDERS } from './load-project.js';
 import type { ProjectFile } from './schema.js';
@@ -224,9 +226,26 @@ vars:
     tables:
       - name: ai_audit_logs
         description: One row per copilot interaction.
+        # every column the models read, with its type (vigil check types the source from these)
         columns:
           - name: id
+            data_type: bigint
             tests: [not_null, unique]
+          - name: workflow_id
+            data_type: varchar
+            description: The analyst workspace the interaction belongs to.
+          - name: capability
+            data_type: varchar
+            description: Copilot feature invoked; may be NULL.
+          - name: response_status
+            data_type: varchar
+            description: success, error, timeout; NULL when the copilot did not record it.
+          - name: response_metadata
+            data_type: json
+            description: JSON with durationMs, status, token counts; any key may be missing.
+          - name: created_at
+            data_type: timestamptz
+            description: When the interaction happened (UTC).
 `,
     'models/staging/stg_events.sql': `{{ config(materialized='view') }}
 -- one row per interaction; no prompt content leaves the source
@@ -326,20 +345,51 @@ export function scaffoldFiles(name: string, template: Template = 'blank', now = 
   return template === 'ai-audit' ? aiAuditFiles(name) : blankFiles(name, now);
 }
 
+/**
+ * The template's files each file is right only beside (the names, columns and tables it reads):
+ * when one of them is already in the folder, the user's, the file is not written either.
+ */
+const NEEDS: Record<Template, Record<string, string[]>> = {
+  blank: {
+    // (the seed's YAML types a column of its CSV; a YAML of the user's describes another CSV)
+    'seeds/sample_events.csv': ['seeds/sample_events.yml'],
+    'seeds/sample_events.yml': ['seeds/sample_events.csv'],
+    'models/sources.yml': ['seeds/sample_events.csv'],
+    'models/events_daily.sql': ['models/sources.yml', 'models/events_daily.yml'],
+    'models/events_daily.yml': ['models/events_daily.sql'],
+    'alerts/events.yaml': ['models/events_daily.sql'],
+    'alerts/tests/events_tests.yaml': ['alerts/events.yaml', 'alerts/routes.yaml'],
+    'dashboards/events.json': ['models/events_daily.sql'],
+  },
+  'ai-audit': {
+    'models/staging/stg_events.sql': ['models/sources.yml'],
+    'models/marts/events_daily.sql': ['models/staging/stg_events.sql', 'macros/status.sql', 'models/marts/events_daily.yml'],
+    'models/marts/events_daily.yml': ['models/marts/events_daily.sql'],
+    'tests/assert_no_future_events.sql': ['models/staging/stg_events.sql'],
+    'alerts/events.yaml': ['models/marts/events_daily.sql'],
+    'alerts/tests/events_tests.yaml': ['alerts/events.yaml', 'alerts/routes.yaml'],
+  },
+};
+
 export interface ScaffoldResult {
   root: string;
+  /** the folder held files before */
+  existed: boolean;
   /** written */
   files: string[];
   /** there already, left as they were */
   kept: string[];
+  /** not written: they need a template file that is kept (`because`), not the user's */
+  skipped: Array<{ file: string; because: string }>;
   /** .gitignore lines added to an existing .gitignore */
   gitignore: string[];
 }
 
 /**
  * Write a template into `dir`: a new or empty folder gets all of it; an existing folder (a
- * repository) gets only what it does not have yet, never an overwritten file. A folder that is
- * already a Vigil project (project.yaml) is refused.
+ * repository) gets only what it does not have yet, never an overwritten file, and none of the
+ * template's files that need one of those it keeps. A folder that is already a Vigil project
+ * (project.yaml) is refused.
  */
 export function scaffoldProject(dir: string, template: Template = 'blank', now = new Date()): ScaffoldResult {
   if (!(TEMPLATES as readonly string[]).includes(template)) throw new UsageError(`unknown template '${template}': choose ${TEMPLATES.join(' or ')}`);
@@ -348,27 +398,33 @@ export function scaffoldProject(dir: string, template: Template = 'blank', now =
   refuseNested(root);
   const name = basename(root).replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1') || 'vigil_project';
   const files = scaffoldFiles(name, template, now);
-  const r: ScaffoldResult = { root, files: [], kept: [], gitignore: [] };
+  const r: ScaffoldResult = { root, existed: existsSync(root) && readdirSync(root).length > 0, files: [], kept: [], skipped: [], gitignore: [] };
+  const kept = new Set(Object.keys(files).filter((rel) => rel !== '.gitignore' && existsSync(join(root, rel))));
+  // what a kept file leaves out, and what that leaves out in turn
+  const because = new Map<string, string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [rel, needs] of Object.entries(NEEDS[template])) {
+      if (kept.has(rel) || because.has(rel)) continue;
+      const missing = needs.find((n) => kept.has(n) || because.has(n));
+      if (missing === undefined) continue;
+      because.set(rel, kept.has(missing) ? missing : because.get(missing)!);
+      changed = true;
+    }
+  }
   for (const [rel, text] of Object.entries(files)) {
-    const abs = join(root, rel);
-    if (rel === '.gitignore' && existsSync(abs)) {
-      // an existing .gitignore gets the lines it lacks, appended
-      const have = new Set(readFileSync(abs, 'utf8').split(/\r?\n/).map((l) => l.trim()));
-      const add = text.split('\n').filter((l) => l && !have.has(l) && !have.has(`/${l}`));
-      if (add.length) {
-        const cur = readFileSync(abs, 'utf8');
-        appendFileSync(abs, `${cur && !cur.endsWith('\n') ? '\n' : ''}# Vigil\n${add.join('\n')}\n`);
-        r.gitignore.push(...add);
-      }
-      continue;
+    if (rel === '.gitignore') {
+      const gi = ensureIgnored(root, text.split('\n').filter(Boolean));
+      if (gi.created) r.files.push(rel);
+      r.gitignore.push(...gi.added);
+    } else if (kept.has(rel)) r.kept.push(rel);
+    else if (because.has(rel)) r.skipped.push({ file: rel, because: because.get(rel)! });
+    else {
+      const abs = join(root, rel);
+      mkdirSync(dirname(abs), { recursive: true });
+      writeFileSync(abs, text);
+      r.files.push(rel);
     }
-    if (existsSync(abs)) {
-      r.kept.push(rel);
-      continue;
-    }
-    mkdirSync(join(abs, '..'), { recursive: true });
-    writeFileSync(abs, text);
-    r.files.push(rel);
   }
   return r;
 }

@@ -274,6 +274,19 @@ describe('on a real DuckDB, through the CLI', () => {
     expect(leak.stderr).not.toContain('W_PII');
   });
 
+  it("a source declared on a seed's table: a model reading the source is checked against the source's PII (was: traced to the seed, the leak unseen)", () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'id,email\n1,a@x.com\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    config: { schema: raw }\n',
+      'models/sources.yml': 'sources:\n  - name: app\n    schema: raw\n    tables:\n      - name: people\n        columns:\n          - name: email\n            meta: { pii: true }\n',
+      'models/contacts.sql': "select email as contact from {{ source('app', 'people') }}",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['compile']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain("error: column 'contact' of model 'contacts' publishes PII unmasked: it is a copy of source app.people.email [E_PII]");
+  });
+
   it('PII reaching a published relation unmasked: exit 2 at the column, nothing built, no stack trace', () => {
     const dir = makeProject({
       'models/sources.yml': 'sources:\n  - name: raw\n    tables:\n      - name: people\n        columns:\n          - name: email\n            meta: { pii: true }\n',

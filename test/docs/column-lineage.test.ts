@@ -232,7 +232,7 @@ describe('columnLineage: hand-written cases', () => {
 
   it('a CTE named like an ephemeral model that resolve() does not know is descended into', async () => {
     const r = await columnLineage([{ unique_id: 'm', sql: 'with __vigil_eph_other as (select id from analytics.orders) select * from __vigil_eph_other' }], {
-      resolve: (parts) => ctx.resolve(parts.length === 1 && parts[0] === '__vigil_eph_other' ? ['nothing'] : parts),
+      resolve: (parts, from) => ctx.resolve(parts.length === 1 && parts[0] === '__vigil_eph_other' ? ['nothing'] : parts, from),
       columnsOf: ctx.columnsOf,
     });
     expect(r.get('m')!.columns.map(show)).toEqual(['id direct orders.id']);
@@ -320,7 +320,7 @@ describe('columnLineage: hand-written cases', () => {
     };
     const inputs = Array.from({ length: 1000 }, (_, i) => ({ unique_id: `model.shop.m${i}`, sql: model(i) }));
     const bigCtx: LineageContext = {
-      resolve: (parts) => (parts[0] === 'analytics' && /^m\d+$/.test(parts[1]) ? `model.shop.${parts[1]}` : ctx.resolve(parts)),
+      resolve: (parts, from) => (parts[0] === 'analytics' && /^m\d+$/.test(parts[1]) ? `model.shop.${parts[1]}` : ctx.resolve(parts, from)),
       columnsOf: ctx.columnsOf,
     };
     await columnLineage(inputs.slice(0, 5), bigCtx); // warm up (loading DuckDB)

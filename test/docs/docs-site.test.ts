@@ -129,6 +129,35 @@ describe('vigil docs generate', () => {
   });
 });
 
+describe('vigil docs generate: a source on a seed\'s table, and columns whose names differ only in spelling', () => {
+  it("a model's columns trace to the source it names, not the seed loaded into the same table; every column has its own row id", () => {
+    const p = makeProject({
+      'seeds/ev.csv': 'event_id,user_id\n1,u1\n',
+      'seeds/ev.yml': 'seeds:\n  - name: ev\n    config: { schema: raw }\n',
+      'models/src.yml': 'sources:\n  - name: app\n    schema: raw\n    tables:\n      - name: events\n        identifier: ev\n        columns:\n          - name: event_id\n          - name: user_id\n',
+      'models/m.sql': `select event_id as "a b", user_id as "a_b", event_id as "a.b" from {{ source('app', 'events') }}\n`,
+    });
+    try {
+      const g = vigil(p, ['docs', 'generate', '--empty-catalog']);
+      expect(g.code, g.stdout + g.stderr).toBe(0);
+      const nodes = JSON.parse(readFileSync(join(p, 'target/docs/docs.json'), 'utf8')).nodes as Array<{ id: string; columns: Array<{ name: string; from: unknown[]; used_by: unknown[] }> }>;
+      const col = (id: string, name: string) => nodes.find((n) => n.id === id)!.columns.find((c) => c.name === name)!;
+      // (was: from seed.fixture.ev, and the source's columns used by nothing)
+      expect(col('model.fixture.m', 'a_b').from).toEqual([{ node: 'source.fixture.app.events', column: 'user_id' }]);
+      expect(col('source.fixture.app.events', 'user_id').used_by).toEqual([{ node: 'model.fixture.m', column: 'a_b' }]);
+      // one row id per column (was: "a b" and a_b both col-a_b), and search lands on the column's own row
+      const html = readFileSync(join(p, 'target/docs/nodes/model.fixture.m.html'), 'utf8');
+      const ids = [...html.matchAll(/<tr id="(col-[^"]+)"><td><strong>([^<]+)</g)].map((x) => [x[1], x[2]]);
+      expect(ids).toHaveLength(3);
+      expect(new Set(ids.map((x) => x[0])).size).toBe(3);
+      const search = JSON.parse(readFileSync(join(p, 'target/docs/search.js'), 'utf8').replace(/^window\.VIGIL_SEARCH = /, '').replace(/;\s*$/, '')) as Array<{ n: string; u: string }>;
+      for (const [id, name] of ids) expect(search.find((e) => e.n === `m.${name}`)?.u, name).toBe(`nodes/model.fixture.m.html#${id}`);
+    } finally {
+      removeDir(p);
+    }
+  });
+});
+
 describe.skipIf(!chromium)('the docs site in headless Chromium, served by vigil docs serve', () => {
   beforeAll(async () => {
     server = spawn(process.execPath, [join(REPO, 'bin/vigil.js'), 'docs', 'serve', '--port', '0'], { cwd: dir });

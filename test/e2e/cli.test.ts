@@ -3,6 +3,7 @@
  * DuckDB file queried afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
@@ -114,6 +115,10 @@ describe('an option value outside its choices', () => {
         [['debug', '--vars', '{a: 1}'], 'vigil debug compiles no model, so --vars would change nothing'],
         [['show', '--inline', 'select 1 as a', '--limit', '99999999999999999999'], 'vigil show prints at most 1,000,000 rows'],
         [['seed', '--full-refresh'], "unknown option '--full-refresh' (vigil seed reloads every seed in full each time"],
+        // (was: the seed hint on every command)
+        [['retry', '--full-refresh'], "unknown option '--full-refresh' (vigil retry re-uses the --full-refresh of the run it retries, when that run had it)"],
+        [['test', '--full-refresh'], "unknown option '--full-refresh' (vigil test takes no --full-refresh: it goes with run and build (incremental models) and sync)"],
+        [['alerts', 'test', '--full-refresh'], "unknown option '--full-refresh' (vigil alerts test takes no --full-refresh: it goes with run and build"],
         [['deps'], "unknown command 'deps' (Vigil has no packages"],
         [['help', 'biuld'], "unknown command 'biuld' — did you mean 'build'?"],
       ] as const) {
@@ -122,6 +127,15 @@ describe('an option value outside its choices', () => {
         expect(r.stderr).toContain(said);
       }
       expect(existsSync(join(dir, 'target'))).toBe(false);
+      // demo and debug offer no --vars (was: listed in their --help, then always refused), and it is not guessed as --days
+      for (const c of ['demo', 'debug']) {
+        const help = vigil(dir, [c, '--help']);
+        expect(help.code).toBe(0);
+        expect(help.stdout).toContain('--target');
+        expect(help.stdout).not.toContain('--vars');
+        expect(vigil(dir, [c, '--vars', '{a: 1}']).stderr).not.toContain('Did you mean');
+      }
+      expect(vigil(dir, ['seed', '--full-refresh']).stderr).not.toContain('vigil seed takes no');
       // an option dbt does not have either: the nearest of Vigil's, as before
       expect(vigil(dir, ['run', '--selec', 'x']).stderr).toContain('(Did you mean --select?)');
     } finally {
@@ -262,10 +276,93 @@ describe('vigil init --template blank (the default)', () => {
     expect(init.code, init.stderr).toBe(0);
     expect(init.stdout).toContain('models/sources.yml (already there: kept as it was)');
     expect(readFileSync(join(dir, 'models/sources.yml'), 'utf8')).toBe('# mine\n');
-    expect(existsSync(join(dir, 'models/events_daily.sql'))).toBe(true);
+    // (the template's model reads source('app', 'events') of the template's sources.yml: left out with it)
+    expect(existsSync(join(dir, 'models/events_daily.sql'))).toBe(false);
+    expect(existsSync(join(dir, 'seeds/sample_events.csv'))).toBe(true);
     const bad = vigil(dir, ['init', 'x', '--template', 'blnk']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/blnk.*(blank|Allowed choices)/i);
+  });
+});
+
+describe('vigil init: every template type-checks as written', () => {
+  it.each(['blank', 'ai-audit'])('%s: vigil check and vigil build --check pass straight after init (+ vigil demo for ai-audit)', (template) => {
+    const parent = makeProject({}, false);
+    dirs.push(parent);
+    expect(vigil(parent, ['init', 'p', '--template', template]).code).toBe(0);
+    const dir = join(parent, 'p');
+    if (template === 'ai-audit') expect(vigil(dir, ['demo', '--rows', '2000', '--days', '5']).code).toBe(0);
+    const check = vigil(dir, ['check']);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    const build = vigil(dir, ['build', '--check']);
+    expect(build.code, build.stdout + build.stderr).toBe(0);
+    expect(build.stdout).toMatch(/ERROR=0 SKIP=0/);
+  });
+});
+
+describe('vigil init in a folder with files of the same names', () => {
+  it("a kept file leaves out the template's files that read it, and what is left builds", () => {
+    // a repository's own seeds/sample_events.csv: the template's YAML typed a column it does not have
+    const dir = makeProject({ 'seeds/sample_events.csv': 'a,b\n1,2\n' }, false);
+    dirs.push(dir);
+    const init = vigil(dir, ['init', '.']);
+    expect(init.code, init.stdout + init.stderr).toBe(0);
+    expect(init.stdout).toContain('Added a Vigil project to');
+    expect(init.stdout).toContain('seeds/sample_events.csv (already there: kept as it was)');
+    for (const f of ['seeds/sample_events.yml', 'models/sources.yml', 'models/events_daily.sql', 'alerts/events.yaml', 'dashboards/events.json']) {
+      expect(init.stdout).toContain(`${f} (not written: it needs the template's seeds/sample_events.csv, and yours is kept)`);
+      expect(existsSync(join(dir, f)), f).toBe(false);
+    }
+    expect(init.stdout).not.toContain('vigil show -s events_daily');
+    const b = vigil(dir, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+
+    // a models/sources.yml of its own: the model on source('app', 'events') is left out, the sample is written
+    const dir2 = makeProject({ 'models/sources.yml': 'sources:\n  - name: other\n    tables: [{ name: t }]\n' }, false);
+    dirs.push(dir2);
+    const init2 = vigil(dir2, ['init', '.']);
+    expect(init2.code, init2.stdout + init2.stderr).toBe(0);
+    expect(init2.stdout).toContain("models/events_daily.sql (not written: it needs the template's models/sources.yml, and yours is kept)");
+    expect(existsSync(join(dir2, 'seeds/sample_events.csv'))).toBe(true);
+    const b2 = vigil(dir2, ['build']);
+    expect(b2.code, b2.stdout + b2.stderr).toBe(0);
+  });
+
+  it('a folder whose own files do not compile: init says so, with file:line, instead of "Next: npx vigil build", and exits 1', () => {
+    const dir = makeProject({ 'models/mine.sql': "select * from {{ source('crm', 'users') }}\n" }, false);
+    dirs.push(dir);
+    const init = vigil(dir, ['init', '.']);
+    expect(init.code).toBe(1);
+    expect(init.stdout).toMatch(/^ {2}models\/mine\.sql:1:\d+: error: source\('crm', 'users'\) not found/m);
+    expect(init.stdout).toContain('Next: fix the errors above');
+    expect(init.stdout).not.toContain('npx vigil build    #');
+    expect(existsSync(join(dir, 'project.yaml'))).toBe(true);
+  });
+
+  it('.gitignore: a line that ignores .vigil/ or target/ already (.vigil, /target/, target/*, *) adds nothing, in a git repository or not', () => {
+    for (const [lines, git] of [
+      ['.vigil\n/target/\n', true],
+      ['target/*\n.vigil/\n', true],
+      ['*\n', true],
+      ['.vigil\n/target/\n', false],
+      ['/.vigil/\ntarget/*\n', false],
+      ['*\n', false],
+    ] as const) {
+      const dir = makeProject({ '.gitignore': lines }, false);
+      dirs.push(dir);
+      if (git) expect(spawnSync('git', ['init', '-q'], { cwd: dir }).status).toBe(0);
+      const init = vigil(dir, ['init', '.']);
+      expect(init.code, init.stdout + init.stderr).toBe(0);
+      expect(readFileSync(join(dir, '.gitignore'), 'utf8'), `${JSON.stringify(lines)} git=${git}`).toBe(lines);
+      expect(init.stdout).not.toContain('.gitignore (added');
+    }
+    // what it does not cover is added
+    const dir = makeProject({ '.gitignore': 'node_modules/\n.vigil\n' }, false);
+    dirs.push(dir);
+    expect(spawnSync('git', ['init', '-q'], { cwd: dir }).status).toBe(0);
+    const init = vigil(dir, ['init', '.']);
+    expect(init.stdout).toContain('.gitignore (added target/)');
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('node_modules/\n.vigil\n# Vigil\ntarget/\n');
   });
 });
 
