@@ -232,6 +232,11 @@ export class PostgresSyncReader implements SyncReader {
       try {
         const copy = c.query(copyTo(`copy (${select}) to stdout with (format csv${separatorOptions(spec.separators)})`));
         await pipeline(copy, inPieces(WRITE_PIECE, meter), createWriteStream(file));
+        // the stream ends at COPY's CopyDone; its row count comes with the CommandComplete after
+        // it, which the client may not have read yet when the file is written (a count of 0 then
+        // ended the batch early and lost the file's rows): a query queued behind the COPY
+        // resolves only once the client has read all of it
+        await c.query('select 1');
         rows = Number((copy as unknown as { rowCount: number }).rowCount ?? 0);
       } catch (e) {
         throw pgError(e, select);
