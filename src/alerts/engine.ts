@@ -411,12 +411,15 @@ export function renderTemplate(template: string, inst: Pick<InstanceState, 'labe
   try {
     const ctx = contextOf(inst, rule);
     const missing = missingReads(template, ctx, inst.kind);
-    const inTag = missing.find((m) => !m.output);
+    // an error or no-data instance has no row: what reads a row's value is left empty (a link
+    // stays a link, to the unfiltered page), a tag sees it undefined — as its label keys
+    const rowless = inst.kind !== undefined && inst.kind !== 'row';
+    const inTag = rowless ? undefined : missing.find((m) => !m.output);
     if (inTag) return `${template} (template error: '${inTag.name}' is undefined)`;
     let text = template;
     // from the last: the spans before keep their offsets
-    const spans = [...new Map(missing.map((m) => [m.output![0], m.output!])).values()].sort((a, b) => b[0] - a[0]);
-    for (const [s, e] of spans) text = `${text.slice(0, s)}{% raw %}${text.slice(s, e)}{% endraw %}${text.slice(e)}`;
+    const spans = [...new Map(missing.filter((m) => m.output).map((m) => [m.output![0], m.output!])).values()].sort((a, b) => b[0] - a[0]);
+    for (const [s, e] of spans) text = `${text.slice(0, s)}${rowless ? '' : `{% raw %}${text.slice(s, e)}{% endraw %}`}${text.slice(e)}`;
     return env.renderString(text, ctx);
   } catch (e) {
     const message = (e as Error).message.includes(PRINTED_FUNCTION) ? 'a value it prints is a function: call it, with ()' : (e as Error).message.split('\n').pop()?.trim();
@@ -471,7 +474,8 @@ function missingReads(template: string, ctx: TemplateContext, kind?: InstanceSta
 /** An instance's values are text, numbers, booleans or NULL: the attributes they have are a string's methods. */
 const attributeOk = (v: unknown, attr: string): boolean => typeof v === 'string' && Object.hasOwn(STRING_MEMBERS, attr);
 
-const GLOBALS: Record<string, unknown> = { range: 1, cycler: 1, joiner: 1, loop: 1, caller: 1 };
+// (True, False and None are names to nunjucks' parser, values at render: Jinja's spellings)
+const GLOBALS: Record<string, unknown> = { range: 1, cycler: 1, joiner: 1, loop: 1, caller: 1, True: 1, False: 1, None: 1 };
 /** The methods nunjucks' Jinja additions give a dict (`labels.items()`). */
 const DICT_METHODS = new Set(['items', 'keys', 'values', 'get', 'has_key', 'pop', 'popitem', 'setdefault', 'update', 'iteritems', 'iterkeys', 'itervalues']);
 /** The maps of an instance a template may print keys of: `labels.capability`, `values.n`. */

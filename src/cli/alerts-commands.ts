@@ -216,7 +216,15 @@ async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Pro
   const lease = cfg.lock_lease ? durationMs(cfg.lock_lease) : undefined;
   if (o.stateFile || cfg.state === 'file') {
     // a flag's path is the working folder's, as every path flag; project.yaml's is the project's
-    if (o.stateFile) return fileStore(resolve(process.cwd(), o.stateFile), lease);
+    if (o.stateFile) {
+      const path = resolve(process.cwd(), o.stateFile);
+      // (it was read from the project folder: a state kept there is not silently left for a new, empty one)
+      const before = resolve(s.files.root, o.stateFile);
+      const { existsSync } = await import('node:fs');
+      if (before !== path && !existsSync(path) && existsSync(before))
+        throw new UsageError(`--state-file ${o.stateFile}: there is no such file from the working folder (${path}), but ${before} exists: --state-file is read from the working folder, as every path flag (earlier versions read it from the project folder); give --state-file ${before} to keep that state`);
+      return fileStore(path, lease);
+    }
     const p = cfg.state_file ?? '.vigil/alert-state.json';
     return fileStore(isAbsolute(p) ? p : join(s.files.root, p), lease);
   }
@@ -736,10 +744,11 @@ export async function evaluateScheduled(
 /**
  * What a scheduled evaluation left in the state, read without the lock and without a query (a
  * dry run of the flush that sends what group_wait / group_interval held): `due`, something to
- * send now (a held notification whose time came, one to retry); `held`, those still waiting;
+ * send now (a held notification whose time came, one to retry); `ready`, a held one whose time
+ * came; `held`, those still waiting;
  * `unsettled`, the notifications not delivered yet (as `vigil alerts evaluate` lists them).
  */
-export async function peekScheduled(s: Setup, o: Common): Promise<{ due: boolean; held: EvalSummary['held']; unsettled: EvalSummary['unsettled'] }> {
+export async function peekScheduled(s: Setup, o: Common): Promise<{ due: boolean; ready: boolean; held: EvalSummary['held']; unsettled: EvalSummary['unsettled'] }> {
   const { evaluateAlerts } = await import('../alerts/evaluate.js');
   const adapter = await openWarehouse(s);
   try {
@@ -749,7 +758,7 @@ export async function peekScheduled(s: Setup, o: Common): Promise<{ due: boolean
       { rules: [], allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out: quiet, err: quiet },
       { at: new Date(), dryRun: true, command: 'peek', groupWait: true, flushHeld: true },
     );
-    return { due: sum.queued.length > 0 || sum.unsettled.some((e) => e.status === 'pending' || e.status === 'sending'), held: sum.held, unsettled: sum.unsettled };
+    return { due: sum.queued.length > 0 || sum.unsettled.some((e) => e.status === 'pending' || e.status === 'sending'), ready: sum.queued.length > 0, held: sum.held, unsettled: sum.unsettled };
   } finally {
     await adapter.close().catch(() => {});
   }
@@ -795,7 +804,12 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
     running = (async () => {
       try {
         const sum = await evaluateScheduled(s, o, batch, { policy, flushHeld, command: 'vigil alerts run-scheduler' });
-        wakeForHeld(sum.held);
+        // what this run held is not all that is held: another rule's notification may wait too
+        // (waking only for this run's dropped the earlier rule's wake-up)
+        const peek = await peekScheduled(s, o).catch(() => undefined);
+        // (one whose time came while this run ran is sent now, below: not waited for)
+        if (peek?.ready) heldDue = true;
+        wakeForHeld(peek?.held ?? sum.held);
       } catch (e) {
         err(`${new Date().toISOString()} evaluation failed: ${redact((e as Error).message)} (the scheduler keeps running)`);
       } finally {

@@ -185,6 +185,11 @@ describe('the outbox and the status, on a state written by hand', () => {
     expect(kept.state.silences).toHaveLength(1);
     expect(existsSync(join(dir, `${name}-state.json`))).toBe(false);
     rmSync(join(parent, `${name}-state.json`));
+    // a state an earlier version kept under the project folder is not left for a new, empty one
+    expect(vigil(dir, ['alerts', 'silence', '--state-file', 'kept.json', '--match', 'capability=chat', '--for', '1h', '--comment', 'c']).code).toBe(0);
+    const moved = vigil(parent, ['alerts', 'silences', '--project-dir', name, '--state-file', 'kept.json']);
+    expect(moved.code).toBe(2);
+    expect(moved.stderr).toContain(`but ${join(dir, 'kept.json')} exists: --state-file is read from the working folder`);
   });
 
   it('silence --expire takes a whole id or the start of exactly one (was: the first silence starting so, whichever it was)', () => {

@@ -289,6 +289,35 @@ describe('run-scheduler and group_wait', () => {
   });
 });
 
+describe('run-scheduler and two rules', () => {
+  it("a notification one rule's evaluation held is sent when due though another rule is evaluated meanwhile (was: its wake-up was dropped until the rule's next tick)", async () => {
+    const dir = project('hook', { extraRoutes: '  group_wait: 6s\n' });
+    // many fires twice a minute and holds its notification for 6 s; quiet runs every 2 s and holds nothing
+    writeFileSync(
+      join(dir, 'alerts/a.yaml'),
+      COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "0,30 * * * * *"') +
+        '  - name: quiet\n    severity: info\n    schedule: "*/2 * * * * *"\n    query: select 1 as n\n    condition: { type: threshold, column: n, op: ">", value: 5 }\n    summary: "n is {{ n }}"\n',
+    );
+    build(dir, 12);
+    const before = hook.messages.length;
+    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler'], { cwd: dir, env: { ...process.env, ...env() } });
+    let log = '';
+    child.stdout.on('data', (b: Buffer) => (log += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (log += b.toString()));
+    const deadline = Date.now() + 75_000;
+    while (!/sent what group_wait/.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const heldAt = /held: many\{capability="chat"\} -> hook until (\S+)/.exec(log)?.[1];
+    const sentAt = Date.now();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('close', r));
+    expect(heldAt, log).toBeDefined();
+    expect(log).toMatch(/sent what group_wait \/ group_interval held: 1 queued, 1 sent/);
+    // within a few seconds of its group_wait, not at many's next tick 30 s after its evaluation
+    expect(sentAt - Date.parse(heldAt!), log).toBeLessThan(10_000);
+    expect(hook.messages.length - before).toBe(1);
+  }, 120_000);
+});
+
 describe('run-scheduler restarted', () => {
   const scheduler = () => {
     const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler'], { cwd: dir, env: { ...process.env, ...env() } });

@@ -1615,6 +1615,13 @@ describe('templates: a name the instance lacks', () => {
     expect(unknownTemplateNames("{{ labels.owner | default('nobody') }} {{ shop | default('-') }}", inst as never)).toEqual([]);
     // an error or no-data instance has only the rule's labels: a row's keys are left out, not shown as braces
     expect(renderTemplate('[{{ labels.shop }}]', { ...inst, kind: 'error' } as never)).toBe('[]');
+    // and its row's values too: a link stays a link (to the unfiltered page), a tag reads them as undefined
+    const rowless = { labels: { team: 'data' }, values: {}, alert: 'vol', kind: 'error' };
+    expect(renderTemplate('https://bi.example/d?capability={{ capability | urlencode }}', rowless as never)).toBe('https://bi.example/d?capability=');
+    expect(renderTemplate('{% if ratio > 2 %}big{% endif %}[{{ ratio | round(1) }}]', rowless as never)).toBe('[]');
+    // Jinja's True, False and None are values, not names an instance lacks
+    expect(renderTemplate("{% if n == None %}none{% elif (labels.capability == 'x') == True %}yes{% else %}{{ n if n != None else '-' }}{% endif %}", inst as never)).toBe('3');
+    expect(unknownTemplateNames('{{ True }} {{ False }} {{ None }}', inst as never)).toEqual([]);
     expect(unknownTemplateNames("{{ labels.capabilty }} {{ values['m'] }} {{ labels.capability }}{% if labels.team is defined %}{{ labels.team }}{% endif %}", inst as never)).toEqual([
       { name: 'labels.capabilty', hint: 'labels.capability', shown: '{{ labels.capabilty }}' },
       { name: 'values.m', hint: 'values.n', shown: "{{ values['m'] }}" },

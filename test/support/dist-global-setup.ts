@@ -1,17 +1,17 @@
 /**
  * Vitest global setup: the CLI the tests run is the built one (dist/). `npm test` builds it
  * first; `npm ci` does not (no `prepare` script: the published package.json would carry it
- * without scripts/). In a fresh clone, `npx vitest` builds it here when it is missing, as
- * bin/vigil.js does on a first run.
+ * without scripts/). One `vigil --version` here, before any test starts, builds it when it is
+ * missing or older than src/ (bin/vigil.js decides): the tests' many CLI processes would
+ * otherwise each find it stale and build it at the same time.
  */
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export default async function setup(): Promise<void> {
-  if (existsSync(join(REPO, 'dist', 'cli', 'program.js'))) return;
-  const { buildCli } = (await import(pathToFileURL(join(REPO, 'scripts', 'build.mjs')).href)) as { buildCli: (root: string) => Promise<void> };
-  await buildCli(REPO);
+export default function setup(): void {
+  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'vigil.js'), '--version'], { cwd: REPO, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`building dist/ failed:\n${r.stdout}${r.stderr}`);
 }
