@@ -17,7 +17,7 @@ import { WarehouseError } from '../errors.js';
 import { pidAlive } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import { counted } from '../format.js';
-import { STATE_TABLE, SyncConflict, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader } from './sync-types.js';
+import { STATE_TABLE, SyncConflict, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, keyColumns, numbersAsText, primaryKeyOf } from './sync-types.js';
 
 export interface SyncRunOptions {
   mode: 'delta' | 'full';
@@ -64,6 +64,22 @@ export function removeStaleBatchDirs(base = tmpdir()): void {
   }
 }
 
+/** A batch's last primary key as the state keeps it (`cursor_id`): the value, or a JSON array for a composite key. */
+function lastId(pk: string[]): string {
+  return pk.length === 1 ? pk[0] : JSON.stringify(pk);
+}
+
+/**
+ * A failure as the state records it: its first line, and DuckDB's line naming the column a CSV
+ * value did not convert for (`Error when converting column "n". Could not convert string "NaN"
+ * to 'DECIMAL'`); never its `Original Line:`, which holds a row of the source.
+ */
+export function failureText(message: string): string {
+  const lines = message.split('\n');
+  const column = lines.find((l) => l.startsWith('Error when converting column '));
+  return column && column !== lines[0] ? `${lines[0]}; ${column}` : lines[0];
+}
+
 /** `sourceDbs`: the readers of the sync sources (`sync.from` targets), by target name. */
 export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, SyncReader>, target: Adapter, opts: SyncRunOptions): Promise<StreamResult[]> {
   const writer = target.syncWriter();
@@ -90,10 +106,13 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened${opts.sourceErrors?.has(sync.from) ? `: ${opts.sourceErrors.get(sync.from)}` : ''}`, '');
         const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, timestamps: writer.timestamps, separators: writer.separators };
         const columns = await src.describe(spec);
-        const ordered = await src.keyOrdered(spec);
+        const indexed = await src.keyOrdered(spec);
+        const ordered = indexed === true;
         if (!ordered) {
           const q = (c: string) => (/^[a-z_][a-z0-9_]*$/.test(c) ? c : `"${c.replace(/"/g, '""')}"`);
-          opts.out(`  ${stream}: warning: ${sync.schema}.${s.relation.identifier} has no index on (${[sync.cursor, ...sync.primary_key].join(', ')}): every batch sorts the rows left to read (${s.file}:${s.line}); create index on ${q(sync.schema)}.${q(s.relation.identifier)} (${[sync.cursor, ...sync.primary_key].map(q).join(', ')})`);
+          const key = keyColumns(sync.cursor, sync.primary_key);
+          const advice = indexed === 'view' ? '(a view: index its base table)' : `create index on ${q(sync.schema)}.${q(s.relation.identifier)} (${key.map(q).join(', ')})`;
+          opts.out(`  ${stream}: warning: ${sync.schema}.${s.relation.identifier} has no index on (${key.join(', ')}): every batch sorts the rows left to read (${s.file}:${s.line}); ${advice}`);
         }
         const nulls = await src.nullCursorRows(spec, columns);
         if (nulls > 0) opts.out(`  ${stream}: warning: ${nulls.toLocaleString('en-US')} row${nulls === 1 ? '' : 's'} of ${sync.schema}.${s.relation.identifier} ha${nulls === 1 ? 's' : 've'} no ${sync.cursor} (NULL, or 'infinity', which would stop every later row) and ${nulls === 1 ? 'is' : 'are'} not synced (${s.file}:${s.line}); the cursor column should be NOT NULL and finite`);
@@ -101,6 +120,9 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         const typed = (c: SyncColumn) => `${c.name} (${c.pgType})`;
         const table = `${rel.schema}.${rel.identifier}`;
         if (changed.added.length) opts.out(`  ${stream}: new in the source: ${changed.added.map(typed).join(', ')}; added to ${table}, where the rows synced before hold NULL until vigil sync --mode full (or --full-refresh) reads them again`);
+        const asText = numbersAsText(changed.created ? columns : changed.added, (t) => target.dialect.syncColumnType(t));
+        if (asText.length) opts.out(`  ${stream}: warning: ${asText.map(typed).join(', ')} ${asText.length === 1 ? 'is' : 'are'} copied into ${table} as text, exact: a number type there would round or refuse ${asText.length === 1 ? 'its values' : 'their values'}; a source column declared numeric(p,s) with p at most 38 is copied as a decimal (${s.file}:${s.line})`);
+        for (const r of changed.retyped ?? []) opts.out(`  ${stream}: warning: ${typed(r.column)} lands in ${table}'s ${r.copyType} column (a new copy makes it ${r.type}: the source's type changed, or the copy is older than that rule), which rounds or refuses its values; drop ${table} and sync again (--full-refresh empties the table but keeps its column types) (${s.file}:${s.line})`);
         if (changed.gone.length) opts.out(`  ${stream}: no longer in the source: ${changed.gone.join(', ')}; kept in ${table}, NULL in the rows synced from now on (a renamed column is one gone and one new)`);
         if (opts.fullRefresh) await writer.reset(rel, stateRel, stream);
         const state = await writer.readState(stateRel, stream);
@@ -213,7 +235,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             // the cursor moves to the last key of the files loaded: asked only once all are
             const info = (): BatchInfo => {
               if (!allLoaded) throw new WarehouseError(`stream ${stream}: the writer asked for the batch's cursor before loading all of its files; nothing was committed`, '');
-              return { rows: loaded.rows, lastCursor: loaded.last[0], lastId: sync.primary_key.length === 1 ? loaded.last[1] : JSON.stringify(loaded.last.slice(1)), fence };
+              return { rows: loaded.rows, lastCursor: loaded.last[0], lastId: lastId(primaryKeyOf(sync.cursor, sync.primary_key, loaded.last)), fence };
             };
             let b: BatchInfo;
             try {
@@ -246,7 +268,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           results.push({ stream, status: 'success', rows, batches, seconds, message: done });
         }
       } catch (e) {
-        const message = redact(e instanceof Error ? e.message.split('\n')[0] : String(e));
+        const message = redact(e instanceof Error ? failureText(e.message) : String(e));
         // the cursor stays where the last committed batch left it; the failure is counted — but
         // not when another run of the stream holds it: the state is that run's to write
         if (!(e instanceof SyncConflict)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax, rows).catch(() => undefined);

@@ -7,7 +7,7 @@
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import type { Relation, SqlParam } from '../adapters/dialect.js';
-import { columnChanges, normalizeState, STATE_TABLE, SyncConflict, type BatchFile, type ColumnChanges, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
+import { columnChanges, normalizeState, numericRetyped, STATE_TABLE, SyncConflict, type BatchFile, type ColumnChanges, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
 
 export abstract class StandardSyncWriter implements SyncWriter {
   constructor(protected readonly db: Adapter) {}
@@ -32,10 +32,17 @@ export abstract class StandardSyncWriter implements SyncWriter {
   async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<ColumnChanges> {
     const d = this.db.dialect;
     await this.ensureState(rel.schema);
+    const created = (await this.db.columns(rel)).length === 0;
     await this.db.execute(`create table if not exists ${d.relation(rel)} (${columns.map((c) => `${d.quoteIdent(c.name)} ${this.columnType(c)}`).join(', ')})`);
-    const changes = columnChanges((await this.db.columns(rel)).map((c) => c.name), columns);
+    const existing = await this.db.columns(rel);
+    const changes = columnChanges(existing.map((c) => c.name), columns);
     for (const c of changes.added) await this.db.execute(`alter table ${d.relation(rel)} add column if not exists ${d.quoteIdent(c.name)} ${this.columnType(c)}`);
-    return changes;
+    const copyType = new Map(existing.map((c) => [c.name.toLowerCase(), c.data_type]));
+    const retyped = columns.flatMap((c) => {
+      const had = copyType.get(c.name.toLowerCase());
+      return had && numericRetyped(c, had, this.columnType(c)) ? [{ column: c, copyType: had, type: this.columnType(c) }] : [];
+    });
+    return { ...changes, created, retyped };
   }
 
   async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {

@@ -13,8 +13,13 @@ export type RunStatus = 'success' | 'error' | 'interrupted';
 
 export interface SyncColumn {
   name: string;
-  /** Postgres type as format_type() prints it */
+  /**
+   * Postgres type as format_type() prints it; a user-defined type as one every target has (an
+   * enum as text, a domain as its base type: PostgresSyncReader.describe)
+   */
   pgType: string;
+  /** the source's own type, when pgType is not it: the reader's key casts compare with it */
+  sourceType?: string;
   /** declared NOT NULL in the source */
   notNull?: boolean;
 }
@@ -50,6 +55,48 @@ export interface StreamState {
 export interface ColumnChanges {
   added: SyncColumn[];
   gone: string[];
+  /** the table was created by this call */
+  created?: boolean;
+  /** numeric columns the copy holds as another type than the source's now maps to (`copyType`: the copy's) */
+  retyped?: Array<{ column: SyncColumn; copyType: string; type: string }>;
+}
+
+/**
+ * Whether the copy's type of a numeric column `c` (`copyType`, as the warehouse lists it) differs
+ * from the type the source's column now maps to (`type`): a numeric(5,2) widened to numeric(12,4)
+ * would be rounded into DECIMAL(5,2) without a word, and so would a numeric copied into a DOUBLE
+ * before such numerics were copied as text. Only numerics are compared: other types are spelt differently
+ * by a warehouse's catalog and by its DDL (TIMESTAMPTZ, TIMESTAMP WITH TIME ZONE), and a value
+ * the copy's type cannot hold fails its batch.
+ */
+export function numericRetyped(c: SyncColumn, copyType: string, type: string): boolean {
+  const norm = (t: string) => t.toLowerCase().replace(/\s+/g, '').replace(/^decimal/, 'numeric');
+  const [a, b] = [norm(copyType), norm(type)];
+  return [a, b, c.pgType].some((t) => t.startsWith('numeric')) && a !== b;
+}
+
+/**
+ * The order a stream is read in and its keyset position: the cursor, then the primary key's
+ * columns, the cursor left out of them when the key holds it (a time-partitioned table's key
+ * must: `primary key (id, created_at)` reads in (created_at, id)).
+ */
+export function keyColumns(cursor: string, primaryKey: string[]): string[] {
+  return [cursor, ...primaryKey.filter((k) => k !== cursor)];
+}
+
+/** The primary key's values of a key tuple in keyColumns' order (`last`, `upto`). */
+export function primaryKeyOf(cursor: string, primaryKey: string[], tuple: string[]): string[] {
+  const order = keyColumns(cursor, primaryKey);
+  return primaryKey.map((k) => tuple[order.indexOf(k)]);
+}
+
+/**
+ * The columns of `columns` that a copy with `columnType` holds as text although the source has
+ * them as numbers: a `numeric` without precision, or wider than the warehouse's decimals
+ * (DuckDB: 38 digits), kept exact as its text rather than rounded into a DOUBLE.
+ */
+export function numbersAsText(columns: SyncColumn[], columnType: (pgType: string) => string): SyncColumn[] {
+  return columns.filter((c) => /^numeric\b/.test(c.pgType) && !/^(numeric|decimal)/i.test(columnType(c.pgType)));
 }
 
 /** Which of the source's `columns` the table's (`existing`) lacks, and which it has beyond them; names compared case-insensitively. */
@@ -222,9 +269,9 @@ export interface SourceBatch {
   rows: number;
   /** bytes of the file's longest record, its newline included (RecordMeter): measured for `ascii` files */
   longestRecord?: number;
-  /** the (cursor, key...) of the batch's last row when the batch was full: the next batch starts after it */
+  /** the key (keyColumns) of the batch's last row when the batch was full: the next batch starts after it */
   upto: string[] | null;
-  /** the (cursor, key...) of the batch's last row, as text */
+  /** the key (keyColumns) of the batch's last row, as text */
   last: string[] | null;
 }
 
@@ -234,8 +281,9 @@ export interface SyncReader {
   /**
    * Whether the source can read the table in (cursor, key) order from an index: without one,
    * every read sorts the rows left to read, so a batch is read as one file, and the run says so.
+   * `view`: the table is a view, which has no index of its own (its base table may).
    */
-  keyOrdered(spec: StreamSpec): Promise<boolean>;
+  keyOrdered(spec: StreamSpec): Promise<boolean | 'view'>;
   /**
    * How many rows have no cursor value (NULL, or 'infinity', which would stop the stream if read):
    * a keyset read never reaches them (it leaves 'infinity' out), so the run says

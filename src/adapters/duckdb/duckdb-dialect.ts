@@ -18,7 +18,13 @@ export function duckDbTypeOf(pgType: string): string {
   if (t === 'smallint') return 'SMALLINT';
   if (t === 'double precision') return 'DOUBLE';
   if (t === 'real') return 'FLOAT';
-  if (t.startsWith('numeric')) return t.includes('(') ? t.replace('numeric', 'DECIMAL').toUpperCase() : 'DOUBLE';
+  if (t.startsWith('numeric')) {
+    // DECIMAL(p,s) holds 38 digits at most, 0 <= s <= p; any other numeric (no precision, wider,
+    // a negative scale) its exact text (as a DOUBLE, 9007199254740993 became 9007199254740992)
+    const m = /^numeric\((\d+),(-?\d+)\)$/.exec(t);
+    const [p, s] = m ? [Number(m[1]), Number(m[2])] : [0, -1];
+    return p <= 38 && s >= 0 && s <= p ? `DECIMAL(${p},${s})` : 'VARCHAR';
+  }
   if (t === 'boolean') return 'BOOLEAN';
   if (t === 'json' || t === 'jsonb') return 'JSON';
   if (t === 'timestamp with time zone') return 'TIMESTAMPTZ';

@@ -13,7 +13,7 @@ import type { PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
 import type { Relation } from '../dialect.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
-import { csvSeparators, fromBatchValue, isArrayColumn, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
+import { csvSeparators, fromBatchValue, isArrayColumn, keyColumns, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
 import { checkout, pgError, type PostgresAdapter } from './postgres-adapter.js';
 import { didYouMean } from '../../errors.js';
 
@@ -100,9 +100,20 @@ export class PostgresSyncReader implements SyncReader {
     // a timestamp's precision (timestamptz(3), Prisma's default) is left out: the copy keeps
     // microseconds, which hold every such value, and the type is the one every writer knows
     // (timestamptz(3) was refused as a cursor and copied to DuckDB as a TIMESTAMP without zone)
+    // a user-defined type (an enum, a domain, an extension's or a composite type) exists in the
+    // source only: a domain is copied as its base type, any other as text (`type "mood" does not
+    // exist` blocked a Postgres target on every run); `source` keeps the source's own type
     const rows = (
-      await this.db.query<{ name: string; type: string; notnull: boolean }>(
-        `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as notnull from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+      await this.db.query<{ name: string; type: string; source: string; notnull: boolean }>(
+        `select a.attname as name, format_type(a.atttypid, a.atttypmod) as source, a.attnotnull as notnull,
+       case when b.oid = e.oid and e.oid < 16384 then format_type(a.atttypid, a.atttypmod)
+            else (case when b.oid < 16384 then format_type(b.oid, b.typmod) else 'text' end) || case when e.oid <> a.atttypid then '[]' else '' end end as type
+     from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid
+     cross join lateral (select case when t.typcategory = 'A' and t.typelem <> 0 then t.typelem else t.oid end as oid) e
+     cross join lateral (
+       with recursive d(oid, typmod, depth) as (select e.oid, a.atttypmod, 0
+         union all select bt.typbasetype, bt.typtypmod, d.depth + 1 from d join pg_type bt on bt.oid = d.oid where bt.typtype = 'd')
+       select d.oid, d.typmod from d order by d.depth desc limit 1) b
      where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped order by a.attnum`,
         [spec.schema, spec.table],
       )
@@ -119,21 +130,23 @@ export class PostgresSyncReader implements SyncReader {
     }
     const cursorType = rows.find((r) => r.name === spec.cursor)!.type;
     if (!TIME_TYPES.includes(cursorType)) throw new WarehouseError(`stream ${spec.stream}: cursor column '${spec.cursor}' is ${cursorType}, not a timestamp (${spec.declaredAt}); use created_at or updated_at`, '');
-    return rows.map((r) => ({ name: r.name, pgType: r.type, notNull: r.notnull }));
+    return rows.map((r) => ({ name: r.name, pgType: r.type, notNull: r.notnull, ...(r.type !== r.source ? { sourceType: r.source } : {}) }));
   }
 
   /**
    * A btree index (not partial) whose leading columns are (cursor, key...) in that order: keyset
    * reads walk it instead of sorting the table.
    */
-  async keyOrdered(spec: StreamSpec): Promise<boolean> {
+  async keyOrdered(spec: StreamSpec): Promise<boolean | 'view'> {
+    const kind = await this.db.query<{ relkind: string }>(`select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2`, [spec.schema, spec.table]);
+    if (kind[0]?.relkind === 'v') return 'view';
     const rows = await this.db.query<{ cols: string[] }>(
       `select array(select a.attname::text from unnest(i.indkey::int2[]) with ordinality k(attnum, ord) join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum order by k.ord) as cols
      from pg_index i join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = t.relnamespace join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam
      where n.nspname = $1 and t.relname = $2 and am.amname = 'btree' and i.indpred is null and i.indisvalid`,
       [spec.schema, spec.table],
     );
-    const want = [spec.cursor, ...spec.primaryKey];
+    const want = keyColumns(spec.cursor, spec.primaryKey);
     return rows.some((r) => want.every((c, i) => r.cols[i] === c));
   }
 
@@ -173,8 +186,8 @@ export class PostgresSyncReader implements SyncReader {
 
   async readBatch(spec: StreamSpec, columns: SyncColumn[], from: { lower: string | null; after: string[] | null }, size: number, file: string, endsBatch: boolean): Promise<SourceBatch> {
     const q = (c: string) => this.db.dialect.quoteIdent(c);
-    const typeOf = new Map(columns.map((c) => [c.name, c.pgType]));
-    const keyCols = [spec.cursor, ...spec.primaryKey];
+    const typeOf = new Map(columns.map((c) => [c.name, c.sourceType ?? c.pgType]));
+    const keyCols = keyColumns(spec.cursor, spec.primaryKey);
     const order = keyCols.map(q).join(', ');
     // aliased: ORDER BY would otherwise sort by these text outputs instead of the columns
     const keyText = keyCols.map((k, i) => `${q(k)}::text as __vigil_k${i}`).join(', ');
@@ -201,7 +214,8 @@ export class PostgresSyncReader implements SyncReader {
         c.pgType === 'timestamp with time zone' && spec.timestamps !== 'sql-offset'
           ? `to_char(${q(c.name)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ${q(c.name)}`
           : isArrayColumn(c)
-            ? `array_to_json(${q(c.name)})::text as ${q(c.name)}`
+            ? // numeric elements as JSON strings: a JSON number is read back as a double (0.1234567890123456789 -> 0.12345678901234568)
+              `array_to_json(${q(c.name)}${/^numeric\b/.test(c.pgType) ? '::text[]' : ''})::text as ${q(c.name)}`
             : q(c.name),
       )
       .join(', ');
