@@ -312,13 +312,28 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // each macro's own text, {% macro %} to {% endmacro %}: hashed (dbt's macro checksum) and
   // read for the macros it calls, so a change to one macro of a file modifies what calls it,
   // not what calls the file's other macros
+  // (with the file's text outside its macros: a top-level {% set %} or import they may read)
   const macroText = new Map<string, string>();
+  const macroHashText = new Map<string, string>();
   for (const m of files.macros) {
+    const spans: Array<[string, number, number]> = [];
     for (const d of m.text.matchAll(/\{%[-+]?\s*macro\s+([A-Za-z_]\w*)/g)) {
       const end = /\{%[-+]?\s*endmacro\b[^%]*%\}/g;
       end.lastIndex = d.index!;
       const e = end.exec(m.text);
-      if (macroOwner.get(d[1]) === m.path) macroText.set(d[1], m.text.slice(d.index!, e ? e.index + e[0].length : m.text.length));
+      spans.push([d[1], d.index!, e ? e.index + e[0].length : m.text.length]);
+    }
+    let outside = '';
+    let at = 0;
+    for (const [, s0, e0] of spans) {
+      if (s0 >= at) outside += m.text.slice(at, s0);
+      at = Math.max(at, e0);
+    }
+    outside += m.text.slice(at);
+    for (const [n, s0, e0] of spans) {
+      if (macroOwner.get(n) !== m.path) continue;
+      macroText.set(n, m.text.slice(s0, e0));
+      macroHashText.set(n, `${m.text.slice(s0, e0)}\u0000${outside.replace(/\{#[\s\S]*?#\}/g, '').trim()}`);
     }
   }
   const macroCalls = new Map<string, string[]>();
@@ -933,7 +948,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const manifest = emptyManifest();
   manifest.sources = Object.fromEntries(sources);
   // each macro with the hash of its text, for state:modified.macros
-  if (macroNames.length) manifest.macros = Object.fromEntries(macroNames.sort().map((n) => [n, sha(macroText.get(n) ?? files.macros.find((m) => m.path === macroOwner.get(n))!.text)]));
+  if (macroNames.length) manifest.macros = Object.fromEntries(macroNames.sort().map((n) => [n, sha(macroHashText.get(n) ?? files.macros.find((m) => m.path === macroOwner.get(n))!.text)]));
   const targetDir = files.paths.target;
   const modelNode = (d: ModelDraft & { config: ModelNode['config'] }): ModelNode => {
     const uid = modelUid(d.name);

@@ -1,7 +1,8 @@
 /**
  * What `vigil demo` may replace: the tables it creates carry a comment (DEMO_MARK); a table of
  * the same name without it is someone's data, refused unless --force, with the views its
- * replacement would drop (Postgres' `drop ... cascade`) named.
+ * replacement would drop (Postgres' `drop ... cascade`) named — unless it has no comment and
+ * exactly the demo's columns (an earlier `vigil demo`'s, from before the mark).
  */
 import type { Adapter } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
@@ -14,6 +15,22 @@ export const DEMO_MARK = 'vigil demo data';
 export const DEMO_TABLES: readonly string[] = Object.freeze(['ai_audit_logs', 'workflows', 'audit_trails', 'usage_log', 'audit_events', 'market_snapshots', 'workspace_data_snapshots']);
 
 const name = (r: Relation) => `${r.schema}.${r.identifier}`;
+
+/**
+ * The columns of each demo table, in order, as generate-demo.ts creates them (a test holds the
+ * two together): a table of a demo name with exactly these columns and no comment at all was
+ * made by a `vigil demo` from before the mark, and is replaced as the demo's own.
+ */
+export const DEMO_COLUMNS: Readonly<Record<string, string>> = Object.freeze({
+  ai_audit_logs: 'id,workflow_id,capability,provider,model,response_status,request_metadata,response_metadata,workspace_snapshot_id,created_at',
+  workflows: 'id,owner,team,created_at,last_accessed_at',
+  audit_trails: 'id,message_id,project_id,model,context_layers,tokens,cost,timestamp,created_at,updated_at',
+  usage_log: 'id,customer_id,api_key_id,model,operation,risk_score,allowed,reason,meta,created_at',
+  audit_events:
+    'audit_id,event_type,timestamp,timestamp_ms,actor_type,actor_id,actor_name,actor_ip_address,actor_user_agent,actor_session_id,target_type,target_id,target_name,target_metadata,action_verb,action_description,action_status,action_error,context_tenant_id,context_project_id,context_request_id,context_parent_audit_id,data_before,data_after,data_changes,data_metadata,ai_agent_type,ai_model,ai_prompt_tokens,ai_completion_tokens,ai_confidence_score,ai_reasoning,ai_tools_used,ai_execution_time_ms,compliance_regulations_checked,compliance_traffic_light,compliance_issues_found,compliance_critical_issues,compliance_findings,security_encryption_used,security_data_classification,security_retention_period_days,security_pii_detected,performance_response_time_ms,performance_db_query_time_ms,performance_external_api_time_ms,performance_memory_used_mb,created_at',
+  market_snapshots: 'id,market,source,as_of,captured_at,payload',
+  workspace_data_snapshots: 'id,workflow_id,market_snapshot_id,row_count,metadata,created_at',
+});
 
 /** Views a replacement dropped, said: `replacing raw.workflows dropped ...`; '' when none. */
 export function droppedViews(table: Relation, views: Relation[]): string {
@@ -33,7 +50,12 @@ export async function checkDemoTables(target: Adapter, schema: string, where: st
     const kind = await target.relationExists(rel);
     if (!kind) continue;
     if (kind === 'view') views.push(name(rel));
-    else if (!target.tableComment || (await target.tableComment(rel)) !== DEMO_MARK) foreign.push({ rel, dependents: (await target.dependentViews?.(rel)) ?? [] });
+    else if (!target.tableComment || (await target.tableComment(rel)) !== DEMO_MARK) {
+      // an earlier vigil demo's table (no comment, exactly the demo's columns): the demo's own
+      const comment = await target.tableComment?.(rel);
+      if (target.tableComment && !comment && (await target.columns(rel)).map((c) => c.name).join(',') === DEMO_COLUMNS[t]) continue;
+      foreign.push({ rel, dependents: (await target.dependentViews?.(rel)) ?? [] });
+    }
   }
   if (views.length) throw new UsageError(`vigil demo creates tables, and ${where} has views of their names: ${views.join(', ')}; give another --schema (or demo.schema in project.yaml), or drop or rename ${views.length === 1 ? 'it' : 'them'}`);
   if (!foreign.length) return [];

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { uniqueSchema } from '../support/postgres.js';
 import { makeProject, removeDir, vigil } from '../helpers.js';
+import { DEMO_COLUMNS, DEMO_TABLES } from '../../src/demo/demo-guard.js';
 
 const url = inject('pgUrl');
 let client: pg.Client;
@@ -103,5 +104,16 @@ describe('vigil demo (DuckDB)', () => {
     const again = vigil(dir, demo);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stderr).toBe('');
-  }, 60_000);
+    // the guard knows the demo's columns as the generator makes them
+    const cols = await look(`select table_name as t, string_agg(column_name, ',' order by ordinal_position) as c from information_schema.columns where table_schema = 'raw' group by 1 order by 1`);
+    expect(Object.fromEntries(cols.map((r) => [r.t, r.c]))).toEqual(Object.fromEntries(Object.entries(DEMO_COLUMNS).sort()));
+    // an earlier vigil demo's tables (no comment: from before the mark) are the demo's own (was: refused after the upgrade)
+    await look(DEMO_TABLES.map((t) => `comment on table raw.${t} is null`).join('; '));
+    const upgraded = vigil(dir, demo);
+    expect(upgraded.code, upgraded.stdout + upgraded.stderr).toBe(0);
+    expect((await look(`select count(*)::int as n from duckdb_tables() where schema_name = 'raw' and comment = 'vigil demo data'`))[0]).toEqual({ n: 7 });
+    // with the demo's columns but another comment, or another table's columns: someone's, refused
+    await look(`comment on table raw.workflows is 'crm export'`);
+    expect(vigil(dir, demo).code).toBe(2);
+  }, 90_000);
 });

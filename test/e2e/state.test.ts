@@ -81,6 +81,9 @@ describe('state: selection', () => {
     // text outside any macro (a comment) modifies nothing
     writeFileSync(join(dir, 'macros/cents.sql'), `{# money helpers #}\n${text}`);
     expect(ls(dir, 'state:modified')).toEqual([]);
+    // but a top-level {% set %} the file's macros may read changes them all
+    writeFileSync(join(dir, 'macros/cents.sql'), `{% set unit = 100 %}\n${text}`);
+    expect(ls(dir, 'state:modified.macros')).toEqual(['b', 'f']);
   });
 
   it('data tests, unit tests and snapshots are compared too; where a node is written is modified.relation, not .configs', () => {
