@@ -10,7 +10,7 @@
  *   for a rule it cannot evaluate.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
+import { COUNTS_ALERT, makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerduty.js';
 
@@ -58,14 +58,7 @@ const evaluate = async (dir: string, at: string) => {
 describe("a group's notification carries the whole group, as Alertmanager's", () => {
   it('Slack: the message after a new alert joins holds every firing alert of the group; the repeat is one message per group; a resolve comes with the rest', async () => {
     const dir = project({
-      'alerts/a.yaml': `alerts:
-  - name: many
-    severity: critical
-    query: select capability, n from {{ ref('counts') }}
-    group_by: [capability]
-    condition: { type: threshold, column: n, op: ">", value: 10 }
-    summary: "{{ capability }} has {{ n }}"
-`,
+      'alerts/a.yaml': COUNTS_ALERT,
       'alerts/routes.yaml': `receivers:
   - name: hook
     slack: { webhook_url_env: SLACK_WEBHOOK_URL }
