@@ -829,9 +829,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
         flushTimer = setTimeout(() => void flush(), 200);
       }),
   );
-  out(`Scheduler started for ${rules.length} alert${rules.length === 1 ? '' : 's'} (Ctrl-C or SIGTERM stops it):`);
-  for (const [i, r] of rules.entries()) out(`  ${r.rule.name}: "${r.rule.schedule.cron}" ${r.rule.schedule.timezone}, next ${jobs[i].nextRun()?.toISOString() ?? 'never'}`);
-  // (listening first: a SIGTERM while the state is read at start stops it as at any other time)
+  // (listening before it says it started: a SIGTERM from then on, while the state is read too, stops it cleanly)
   const stopped = new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       if (stopping) return;
@@ -845,6 +843,8 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  out(`Scheduler started for ${rules.length} alert${rules.length === 1 ? '' : 's'} (Ctrl-C or SIGTERM stops it):`);
+  for (const [i, r] of rules.entries()) out(`  ${r.rule.name}: "${r.rule.schedule.cron}" ${r.rule.schedule.timezone}, next ${jobs[i].nextRun()?.toISOString() ?? 'never'}`);
   // notifications an earlier scheduler held (group_wait / group_interval) or left to retry: sent
   // when due, not at the next cron tick of their rule (a year away for a yearly rule); the state
   // lock keeps them from going out twice (as `vigil serve` does at its start)
