@@ -162,7 +162,7 @@ export async function fetchRows(adapter: Adapter, r: CompiledRule, at: Date, sou
 /** The columns a rule judges its rows by: group_by, time and the condition's (the sync freshness shorthand: last_synced_at). */
 export function columnsJudged(rule: CompiledRule['rule']): string[] {
   const c = rule.condition as Record<string, unknown>;
-  const cols = ['column', 'value', 'baseline'].map((k) => c[k]).filter((v): v is string => typeof v === 'string');
+  const cols = ['column', 'value', 'baseline', 'zscore'].map((k) => c[k]).filter((v): v is string => typeof v === 'string');
   if (c.type === 'freshness' && c.sync) cols.push('last_synced_at');
   return [...new Set([...rule.group_by, ...(rule.time ? [rule.time] : []), ...cols])];
 }

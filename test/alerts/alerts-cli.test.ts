@@ -79,6 +79,11 @@ describe('invalid alert files: one clear error each, at its line', () => {
     expect(r.code, r.stdout).toBe(1);
     expect(r.stderr).toContain("error: alerts/a.yaml: alert many: its query returns no column 'capabilty' — did you mean 'capability'? (columns: capability, n)");
     expect(r.stderr).toContain("its query returns no column 'nn'");
+    // a zscore: column too (was not among the columns checked: a typo there never fired, silently)
+    writeFileSync(join(dir, 'alerts/a.yaml'), 'alerts:\n  - name: z\n    severity: info\n    query: select capability, n as z from {{ ref(\'counts\') }}\n    group_by: [capability]\n    condition: { type: zscore, zscore: zz }\n    summary: s\n');
+    const z = vigil(dir, ['alerts', 'check', '--warehouse']);
+    expect(z.code, z.stdout).toBe(1);
+    expect(z.stderr).toContain("alert z: its query returns no column 'zz' — did you mean 'z'?");
     // and the rule as written passes
     writeFileSync(join(dir, 'alerts/a.yaml'), COUNTS_ALERT);
     const ok = vigil(dir, ['alerts', 'check', '--warehouse']);
