@@ -248,15 +248,21 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const tenv = new TemplateEnv({ dialect, vars, env: opts.env, target: safeTarget, project: projectName });
   tenv.useFastPath = opts.fastPath !== false;
   const macroOwner = new Map<string, string>();
+  /** Each macro file's `{% macro name %}` ... `{% endmacro %}` spans: [name, start, end]. */
+  const macroSpans = new Map<string, Array<[string, number, number]>>();
   for (const m of files.macros) {
     const r = tenv.addMacros(m.path, m.text);
-    // a macro defined twice in one file: nunjucks keeps the last without a word
-    const defined = new Map<string, number>();
-    for (const d of m.text.matchAll(/\{%-?\s*macro\s+([A-Za-z_]\w*)/g)) {
-      const first = defined.get(d[1]);
-      if (first === undefined) defined.set(d[1], d.index!);
-      else ds.push(diag('E_DUPLICATE', `macro '${d[1]}' is defined twice in this file (first at line ${lineColAt(m.text, first).line}): the last definition would silently win`, { file: m.path, ...lineColAt(m.text, d.index! + d[0].length - d[1].length) }, 'rename one of them, or remove the one not meant'));
+    const spans: Array<[string, number, number]> = [];
+    for (const d of m.text.matchAll(/\{%[-+]?\s*macro\s+([A-Za-z_]\w*)/g)) {
+      const end = /\{%[-+]?\s*endmacro\b[^%]*%\}/g;
+      end.lastIndex = d.index!;
+      const e = end.exec(m.text);
+      // a macro defined twice in one file: nunjucks keeps the last without a word
+      const first = spans.find(([n]) => n === d[1]);
+      if (first) ds.push(diag('E_DUPLICATE', `macro '${d[1]}' is defined twice in this file (first at line ${lineColAt(m.text, first[1]).line}): the last definition would silently win`, { file: m.path, ...lineColAt(m.text, d.index! + d[0].length - d[1].length) }, 'rename one of them, or remove the one not meant'));
+      spans.push([d[1], d.index!, e ? e.index + e[0].length : m.text.length]);
     }
+    macroSpans.set(m.path, spans);
     if ('names' in r) {
       for (const n of r.names) {
         const prev = macroOwner.get(n);
@@ -316,13 +322,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const macroText = new Map<string, string>();
   const macroHashText = new Map<string, string>();
   for (const m of files.macros) {
-    const spans: Array<[string, number, number]> = [];
-    for (const d of m.text.matchAll(/\{%[-+]?\s*macro\s+([A-Za-z_]\w*)/g)) {
-      const end = /\{%[-+]?\s*endmacro\b[^%]*%\}/g;
-      end.lastIndex = d.index!;
-      const e = end.exec(m.text);
-      spans.push([d[1], d.index!, e ? e.index + e[0].length : m.text.length]);
-    }
+    const spans = macroSpans.get(m.path)!;
     let outside = '';
     let at = 0;
     for (const [, s0, e0] of spans) {
