@@ -18,3 +18,8 @@ export function formatBytes(n: number): string {
 export function counted(n: number, word: string, many = `${word}s`): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? word : many}`;
 }
+
+/** `dropped the view that reads it (Postgres' drop ... cascade)`, or `dropped 3 views that read it (...)`: a build's, a load's or the demo's. */
+export function droppedViewsPhrase(n: number): string {
+  return `dropped ${n === 1 ? 'the view' : `${n} views`} that ${n === 1 ? 'reads' : 'read'} it (Postgres' drop ... cascade)`;
+}

@@ -7,6 +7,7 @@
 import type { Adapter } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
 import { UsageError } from '../errors.js';
+import { droppedViewsPhrase } from '../format.js';
 
 /** The comment on every table `vigil demo` creates. */
 export const DEMO_MARK = 'vigil demo data';
@@ -34,7 +35,7 @@ export const DEMO_COLUMNS: Readonly<Record<string, string>> = Object.freeze({
 
 /** Views a replacement dropped, said: `replacing raw.workflows dropped ...`; '' when none. */
 export function droppedViews(table: Relation, views: Relation[]): string {
-  return views.length ? `replacing ${name(table)} dropped ${views.length === 1 ? 'the view' : `${views.length} views`} that ${views.length === 1 ? 'reads' : 'read'} it (Postgres' drop ... cascade): ${views.map(name).join(', ')}; create ${views.length === 1 ? 'it' : 'them'} again` : '';
+  return views.length ? `replacing ${name(table)} ${droppedViewsPhrase(views.length)}: ${views.map(name).join(', ')}; create ${views.length === 1 ? 'it' : 'them'} again` : '';
 }
 
 /**

@@ -12,6 +12,7 @@ import type { Relation } from '../adapters/dialect.js';
 import type { SeedLoaded } from '../seeds/load-seeds.js';
 import { selectNodes, withTests } from '../compile/selector.js';
 import { buildGraph, topoSort } from '../compile/graph.js';
+import { droppedViewsPhrase } from '../format.js';
 
 export type Command = 'run' | 'test' | 'build' | 'seed' | 'snapshot';
 export type NodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 'warn';
@@ -387,7 +388,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   /** Views a build or load (`doing`) of node `name` dropped with it (Postgres' cascade) that no node of this run builds again, said; '' when none. */
   const lostViews = (name: string, doing: string, dropped: Relation[] | undefined): string => {
     const gone = (dropped ?? []).map((v) => `${v.schema}.${v.identifier}`).filter((v) => !rebuiltRelations().has(v));
-    return gone.length ? `${doing} it dropped ${gone.length === 1 ? 'the view' : `${gone.length} views`} that ${gone.length === 1 ? 'reads' : 'read'} it (Postgres' drop ... cascade), not rebuilt by this run: ${gone.join(', ')}; vigil run -s ${name}+ builds ${gone.length === 1 ? 'it' : 'them'} again` : '';
+    return gone.length ? `${doing} it ${droppedViewsPhrase(gone.length)}, not rebuilt by this run: ${gone.join(', ')}; vigil run -s ${name}+ builds ${gone.length === 1 ? 'it' : 'them'} again` : '';
   };
   /** `applied`: the grants the adapter applied in the model's own transaction (the others are applied here). */
   const governance = async (n: ModelNode, applied: GrantPlan | undefined): Promise<string> => {
