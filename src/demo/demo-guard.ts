@@ -50,13 +50,16 @@ export async function checkDemoTables(target: Adapter, schema: string, where: st
     const rel = { schema, identifier: t };
     const kind = await target.relationExists(rel);
     if (!kind) continue;
-    if (kind === 'view') views.push(name(rel));
-    else if (!target.tableComment || (await target.tableComment(rel)) !== DEMO_MARK) {
-      // an earlier vigil demo's table (no comment, exactly the demo's columns): the demo's own
-      const comment = await target.tableComment?.(rel);
-      if (target.tableComment && !comment && (await target.columns(rel)).map((c) => c.name).join(',') === DEMO_COLUMNS[t]) continue;
-      foreign.push({ rel, dependents: (await target.dependentViews?.(rel)) ?? [] });
+    if (kind === 'view') {
+      views.push(name(rel));
+      continue;
     }
+    // (undefined: the warehouse keeps no comment Vigil reads)
+    const comment = target.tableComment ? await target.tableComment(rel) : undefined;
+    if (comment === DEMO_MARK) continue;
+    // an earlier vigil demo's table (no comment, exactly the demo's columns): the demo's own
+    if (comment !== undefined && !comment && (await target.columns(rel)).map((c) => c.name).join(',') === DEMO_COLUMNS[t]) continue;
+    foreign.push({ rel, dependents: (await target.dependentViews?.(rel)) ?? [] });
   }
   if (views.length) throw new UsageError(`vigil demo creates tables, and ${where} has views of their names: ${views.join(', ')}; give another --schema (or demo.schema in project.yaml), or drop or rename ${views.length === 1 ? 'it' : 'them'}`);
   if (!foreign.length) return [];
