@@ -363,7 +363,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const drafts = new Map<string, ModelDraft>();
   let cacheHits = 0;
   for (const f of files.models) {
-    const name = f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/, '');
+    const name = f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/i, '');
     // a name a selector can spell: white space or a selector's own characters would split it
     // (my-model and 2023_sales are fine: dbt takes them, and ref() quotes the relation)
     if (/[\s+,:@*]/.test(name)) {
@@ -997,7 +997,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (d.sqlIncremental !== undefined) {
       const inc = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d, !!opts.empty)));
       node.compiled_sql_incremental = masked ? maskedSelect(columns, inc, dialect) : inc;
-      node.compiled_path_incremental = node.compiled_path.replace(/\.sql$/, '') + '.incremental.sql';
+      node.compiled_path_incremental = node.compiled_path.replace(/\.sql$/i, '') + '.incremental.sql';
     }
     if (d.config.restricted && node.relation) {
       node.restricted = { relation: { ...node.relation, identifier: `${node.relation.identifier}__restricted` }, compiled_sql: inner, grants: d.config.restricted.grants?.select ?? [] };
@@ -1067,7 +1067,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ...macroDeps(d.file.text),
       relation: snapRelation(d),
       compiled_sql: stripSemicolon(resolve(d.sql, undefined)).replace(/^\s+/, ''),
-      compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path.replace(/\.sql$/, '')}/${d.name}.sql`,
+      compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path.replace(/\.sql$/i, '')}/${d.name}.sql`,
     };
   }
 
@@ -1435,7 +1435,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   for (const f of files.singularTests) {
     // a singular test is named by its file: a second test of that name is refused (as dbt does),
     // not renamed (-s and vigil retry would pick one by the order files are read)
-    const name = testNameOf(f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/, ''));
+    const name = testNameOf(f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/i, ''));
     if (testNames.has(name)) {
       ds.push(diag('E_DUPLICATE', `singular test '${name}' has the name of another test (${testFiles.get(name) ?? 'a generic test'}): -s ${name} could not tell them apart`, { file: f.path, line: 1, column: 1 }, 'rename the file'));
       continue;

@@ -82,7 +82,7 @@ export interface CollectInput {
 
 
 function readRaw(root: string, file: string | undefined): string | undefined {
-  if (!file || !/\.sql$/.test(file)) return undefined;
+  if (!file || !/\.sql$/i.test(file)) return undefined;
   try {
     return readFileSync(join(root, file), 'utf8');
   } catch {

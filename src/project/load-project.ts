@@ -89,12 +89,13 @@ interface FileKind {
 function fileKinds(paths: ProjectFiles['paths']): FileKind[] {
   const described = [paths.models, paths.seeds, paths.snapshots ?? 'snapshots'];
   return [
-    { key: 'models', dir: [paths.models], re: /\.sql$/, stat: true },
-    { key: 'macros', dir: [paths.macros], re: /\.sql$/ },
-    { key: 'singularTests', dir: [paths.tests], re: /\.sql$/ },
+    // (.sql in any case, as dbt finds them: orders.SQL is the model orders)
+    { key: 'models', dir: [paths.models], re: /\.sql$/i, stat: true },
+    { key: 'macros', dir: [paths.macros], re: /\.sql$/i },
+    { key: 'singularTests', dir: [paths.tests], re: /\.sql$/i },
     { key: 'dashboards', dir: [paths.dashboards], re: /\.json$/ },
     { key: 'seeds', dir: [paths.seeds], re: /\.csv$/i, stat: true },
-    { key: 'snapshots', dir: [paths.snapshots ?? 'snapshots'], re: /\.sql$/ },
+    { key: 'snapshots', dir: [paths.snapshots ?? 'snapshots'], re: /\.sql$/i },
     { key: 'docs', dir: described, re: /\.md$/ },
     { key: 'properties', dir: [...described, `${paths.tests}/unit`], re: /\.ya?ml$/ },
   ];

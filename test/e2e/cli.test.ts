@@ -480,6 +480,25 @@ describe('the shipped project on demo data', () => {
     }
   });
 
+
+  it('.sql files in any case are models, macros, tests and snapshots, as dbt finds them (orders.SQL was ignored without a word)', () => {
+    const p = makeProject({
+      'models/Orders.SQL': "select {{ one() }} as id\n",
+      'models/lower.Sql': "select * from {{ ref('Orders') }}\n",
+      'macros/m.SQL': '{% macro one() %}1{% endmacro %}\n',
+      'tests/no_rows.SQL': "select * from {{ ref('lower') }} where id <> 1\n",
+    });
+    try {
+      expect(vigil(p, ['ls']).stdout.trim().split('\n')).toEqual(['Orders', 'lower', 'no_rows']);
+      const b = vigil(p, ['build']);
+      expect(b.stderr).toBe('');
+      expect(b.code).toBe(0);
+      expect(b.stdout).toMatch(/OK=3 WARN=0 ERROR=0 SKIP=0 TOTAL=3/);
+      expect(existsSync(join(p, 'target/compiled/fixture/models/Orders.SQL'))).toBe(true);
+    } finally {
+      removeDir(p);
+    }
+  });
   it('vigil source freshness compares the newest row with warn/error limits', () => {
     const r = vigil(dir, ['source', 'freshness']);
     // the demo data ends on 2026-11-20, far older than the 1 hour error limit
