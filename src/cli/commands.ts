@@ -332,10 +332,11 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   const now = o.now === undefined ? new Date() : timestampFlag('--now', o.now);
   const schema = o.schema ?? files.project.demo?.schema ?? 'raw';
   const { getWarehouse, openOfflineEngine } = await import('../adapters/index.js');
-  const { generateDemo } = await import('../demo/generate-demo.js');
+  const { generateDemo, validateDemoOptions } = await import('../demo/generate-demo.js');
   const t0 = performance.now();
-  out(`Generating demo data (${o.rows.toLocaleString('en-US')} audit rows over ${counted(o.days, 'day')}, seed ${o.seed}, scenario ${o.scenario}) into ${target.name}:${schema}`);
   const opts = { schema, rows: o.rows, days: o.days, seed: o.seed, scenario: o.scenario as never, now, auditEvents: o.auditEvents };
+  validateDemoOptions(opts);
+  out(`Generating demo data (${o.rows.toLocaleString('en-US')} audit rows over ${counted(o.days, 'day')}, seed ${o.seed}, scenario ${o.scenario}) into ${target.name}:${schema}`);
   let tables: Array<{ table: string; rows: number }>;
   const adapter = await open({ files, target }, 2);
   try {

@@ -108,7 +108,8 @@ function checkInt(flag: string, v: unknown, min: number, max: number): number {
   return v;
 }
 
-function validate(opts: DemoOptions): void {
+/** The options' ranges: a usage error before anything is opened or said. */
+export function validateDemoOptions(opts: DemoOptions): void {
   checkInt('--rows', opts.rows, 1, MAX_ROWS);
   checkInt('--days', opts.days, 1, MAX_DAYS);
   if (opts.auditEvents !== undefined) checkInt('--audit-events', opts.auditEvents, 1, MAX_ROWS);
@@ -125,9 +126,8 @@ function validate(opts: DemoOptions): void {
     throw new UsageError(`--now must be a valid timestamp like 2026-11-22T12:00:00Z, got '${String(opts.now)}'`);
   }
   const start = opts.now.getTime() - opts.days * DAY_MS;
-  if (start < Date.UTC(1971, 0, 1) || opts.now.getTime() > Date.UTC(9999, 0, 1)) {
-    throw new UsageError(`--now minus --days must fall between 1971 and 9999, got a window starting ${new Date(start).toISOString()}`);
-  }
+  if (start < Date.UTC(1971, 0, 1)) throw new UsageError(`--now minus --days must not start before 1971, got a window starting ${new Date(start).toISOString()}`);
+  if (opts.now.getTime() > Date.UTC(9999, 0, 1)) throw new UsageError(`--now must not be later than 9999-01-01 (the generated rows reach past --now), got ${opts.now.toISOString()}`);
 }
 
 const fmtCount = (n: number): string => n.toLocaleString('en-US');
@@ -141,7 +141,7 @@ export async function generateDemo(
   opts: DemoOptions,
   progress?: (msg: string) => void,
 ): Promise<DemoTableResult[]> {
-  validate(opts);
+  validateDemoOptions(opts);
   const { rows, days, scenario } = opts;
   const seed = `${opts.seed}::BIGINT`;
   const qi = (id: string): string => offlineDialect().quoteIdent(id);

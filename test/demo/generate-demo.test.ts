@@ -81,6 +81,9 @@ describe('generateDemo: validation', () => {
     [{ auditEvents: 0 }, /--audit-events must be a whole number between 1 and 200000000/],
     [{ scenario: 'boom' as DemoScenario }, /--scenario must be one of normal, spike, drop, errors, new_capability, compliance_red, pii_leak, got 'boom'/],
     [{ now: new Date('nope') }, /--now/],
+    // (was: "must fall between 1971 and 9999, got a window starting 9999-12-01", which is between them)
+    [{ now: new Date('9999-12-31T00:00:00Z') }, /^--now must not be later than 9999-01-01 \(the generated rows reach past --now\), got 9999-12-31T00:00:00.000Z$/],
+    [{ now: new Date('1971-01-10T00:00:00Z'), days: 30 }, /^--now minus --days must not start before 1971, got a window starting 1970-12-11T00:00:00.000Z$/],
   ])('rejects %o', async (over, msg) => {
     const p = generateDemo(noDb, opts('raw', over));
     await expect(p).rejects.toBeInstanceOf(UsageError);

@@ -375,6 +375,12 @@ describe('the shipped project on demo data', () => {
   });
 
   it('vigil demo writes the source tables, deterministically', async () => {
+    // an option out of range: refused before anything is said or opened (was: "Generating demo
+    // data ..." printed, the warehouse file created, then the refusal)
+    const bad = vigil(dir, ['demo', '--now', '9999-12-31']);
+    expect([bad.code, bad.stdout]).toEqual([2, '']);
+    expect(bad.stderr).toContain('--now must not be later than 9999-01-01');
+    expect(existsSync(join(dir, '.vigil/dev.duckdb'))).toBe(false);
     const r = vigil(dir, ['demo', '--rows', '30000', '--days', '21', '--seed', '7', '--now', '2026-11-20T12:00:00Z']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/ai_audit_logs/);
