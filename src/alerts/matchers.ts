@@ -62,7 +62,8 @@ export function parseMatchers(text: string): Matcher[] | string {
       const start = i;
       while (i < s.length && s[i] !== ',') i++;
       const raw = s.slice(start, i).trim();
-      if (raw.includes('"')) return `'${text}': unexpected " in the value of '${name}' (quote the whole value)`;
+      // (an escaped one, `a\\"b`, is the value a"b, as Alertmanager reads it)
+      if (raw.replace(/\\./g, '').includes('"')) return `'${text}': unexpected " in the value of '${name}' (quote the whole value)`;
       // Alertmanager would drop a closing brace here (it trims one around the whole string): refused, quote it
       if (raw.endsWith('}')) return `'${text}': the value of '${name}' ends in '}', which Alertmanager would drop: quote the value ("...")`;
       // bare values take the same escapes as quoted ones

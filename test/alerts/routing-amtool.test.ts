@@ -846,6 +846,9 @@ receivers: [{name: root}, {name: int}, {name: bool}, {name: float}, {name: octal
       ['a number as a receiver name', `route: {receiver: 1}\nreceivers: [{name: '1'}]\n`, 'accepts'],
       ['continue: yes (a YAML 1.1 boolean)', `route: {receiver: a, routes: [{receiver: b, continue: yes}]}\n${R}`, 'accepts'],
       ['a label name with a colon in matchers', `route: {receiver: a, routes: [{receiver: b, matchers: ['a:b="1"']}]}\n${R}`, 'accepts'],
+      // (Vigil refused it: a " in a bare value, escaped)
+      ['a bare value with an escaped quote', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=a\\"b']}]}\n${R}`, 'accepts'],
+      ['a bare value with an unescaped quote', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=a"b']}]}\n${R}`, 'refuses'],
       ['group_wait: 0 (no unit)', `route: {receiver: a, group_wait: 0}\n${R}`, 'accepts'],
       ['durations 1w and 1y', `route: {receiver: a, group_interval: 1w, repeat_interval: 1y}\n${R}`, 'accepts'],
       ['a negative duration', `route: {receiver: a, repeat_interval: -1m}\n${R}`, 'refuses'],
@@ -906,6 +909,9 @@ receivers: [{name: root}, {name: int}, {name: bool}, {name: float}, {name: octal
     const stricter: Array<[string, string]> = [
       // Alertmanager trims the trailing } of a bare value, matching the literal `a{2`
       ['a bare regex value ending in } (quote it)', `route: {receiver: a, routes: [{receiver: b, matchers: ['service=~a{2}']}]}\n${R}`],
+      // Alertmanager trims a leading { and a trailing } each on its own: an unclosed brace is a slip
+      ["an opening brace without its closing one", `route: {receiver: a, routes: [{receiver: b, matchers: ['{x="a"']}]}\n${R}`],
+      ["a closing brace without its opening one", `route: {receiver: a, routes: [{receiver: b, matchers: ['x="a"}']}]}\n${R}`],
       // months and years that never come: Alertmanager takes them and the interval never holds
       ["months: ['13']", ti("months: ['13']")],
       ["months: ['0']", ti("months: ['0']")],
