@@ -322,6 +322,20 @@ export function schemaChangeFailure(rel: string, table: Array<{ name: string; ty
 }
 
 /**
+ * on_schema_change ignore and append_new_columns when the model no longer selects columns the
+ * table has (`gone`): ignore fails, as dbt's (its insert names the table's columns);
+ * append_new_columns keeps them (as dbt's) and fails only when the run replaces stored rows
+ * (`replaces`), whose values in them would be lost. A message naming them and the ways out, or
+ * undefined when the write may go ahead (append_new_columns appending: NULL in the new rows).
+ */
+export function droppedColumnsFailure(rel: string, gone: string[], policy: 'ignore' | 'append_new_columns', replaces: boolean): string | undefined {
+  if (!gone.length || (policy === 'append_new_columns' && !replaces)) return undefined;
+  const them = gone.length === 1 ? 'it' : 'them';
+  const why = policy === 'ignore' ? `writing without ${them} would leave ${them} NULL in the rows this run adds${replaces ? ` and erase ${gone.length === 1 ? 'its' : 'their'} values in the rows it replaces` : ''}` : `the rows this run replaces would lose their values in ${them}`;
+  return `the model no longer selects column${gone.length === 1 ? '' : 's'} ${gone.join(', ')} of ${rel} (on_schema_change: ${policy}): ${why}; select ${them} again, or run with --full-refresh to rebuild the table without ${them}`;
+}
+
+/**
  * What an incremental run replaces: the rows whose unique key equals a new row's (merge,
  * delete+insert; a key holding a NULL equals nothing, as in dbt), or the rows in the partitions
  * the new rows are in (insert_overwrite); nothing for append.

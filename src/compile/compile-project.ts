@@ -993,6 +993,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       // a table is rebuilt whole by every build: the rows retention deletes would come back
       if (d.config.materialized !== 'incremental')
         ds.push(diag('E_RETENTION', `model '${d.name}' has retention but is materialized as ${d.config.materialized}: ${d.config.materialized === 'table' ? 'every build rebuilds it whole from its query, so deleted rows would come back on the next build' : 'there are no rows of its own to delete'}`, at(), d.config.materialized === 'table' ? "materialize it as incremental, or filter its query by the same window" : 'retention goes on incremental models and on source tables'));
+      // so is an incremental model with full_refresh: true (at that config's line)
+      else if (d.config.full_refresh === true)
+        ds.push(diag('E_RETENTION', `model '${d.name}' has retention but full_refresh: true: every build rebuilds it whole from its query, so deleted rows would come back on the next build`, d.configAt?.('full_refresh') ?? at(), 'remove full_refresh: true, or filter its query by the same window'));
     }
     if (d.sqlIncremental !== undefined) {
       const inc = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d, !!opts.empty)));

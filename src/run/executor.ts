@@ -203,6 +203,17 @@ export function materializeRequest(n: ModelNode, fullRefresh: boolean): Material
   };
 }
 
+/**
+ * An incremental model with retention rebuilt whole (--full-refresh): the rows `vigil retention
+ * apply` deleted are back unless its query filters them; said, not filtered here (retention
+ * deletes only what a reviewed plan counted, and logs it). '' without retention.
+ */
+function retentionRebuilt(n: ModelNode): string {
+  const rt = n.config.retention;
+  if (!rt) return '';
+  return `--full-refresh rebuilt it whole from its query: any rows vigil retention apply deleted (retention: ${rt.column} older than ${rt.keep}) are back unless the query filters them out; vigil retention plan -s ${n.name}, then vigil retention apply, deletes them again`;
+}
+
 /** `analytics.ai_audit_daily`: how a person names a relation in a progress line. */
 function displayRelation(n: ModelNode | SeedNode | SnapshotNode): string {
   return n.relation ? [n.relation.database, n.relation.schema, n.relation.identifier].filter(Boolean).join('.') : n.name;
@@ -310,7 +321,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const t = fmtTime(r.execution_time);
     if (n.resource_type === 'model') {
       const kind = n.config.materialized === 'incremental' ? 'incremental' : n.config.materialized;
-      if (r.status === 'success') opts.out(`${idx} OK ${r.message} ${r.relation}${r.governance ? ` (${r.governance})` : ''} ${t}${r.warning ? `\n  warning: ${r.warning}` : ''}`);
+      if (r.status === 'success') opts.out(`${idx} OK ${r.message}${r.governance ? ` (${r.governance})` : ''} ${t}${r.warning ? `\n  warning: ${r.warning}` : ''}`);
       else if (r.status === 'skipped') opts.out(`${idx} SKIP ${kind} ${r.relation} (${r.message})`);
       else opts.out(`${idx} ERROR creating ${kind} ${r.relation} ${t}\n  ${r.message}`);
     } else if (n.resource_type === 'snapshot') {
@@ -365,8 +376,9 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       const notes = await governance(n, r.grants);
       // views the build dropped that this run does not build again (the model's own restricted
       // companion, among them, was made again by governance() above)
-      const warning = [r.warning, lostViews(n.name, 'rebuilding', r.dropped)].filter(Boolean).join('\n  warning: ');
-      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(notes ? { governance: notes } : {}), ...(warning ? { warning } : {}) };
+      const warning = [r.warning, lostViews(n.name, 'rebuilding', r.dropped), req.kind === 'incremental' && req.fullRefresh ? retentionRebuilt(n) : ''].filter(Boolean).join('\n  warning: ');
+      // the message as the progress line says it: the relation after the adapter's verb ("inserted 5 rows into")
+      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: `${r.message} ${relation}`, ...(notes ? { governance: notes } : {}), ...(warning ? { warning } : {}) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
     }

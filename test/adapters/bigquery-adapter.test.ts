@@ -237,6 +237,19 @@ describe('BigQueryAdapter on the real client', () => {
       expect(script).toBe('INSERT INTO `vigil-test`.`analytics`.`shrink` (`day`, `k`)\nSELECT `day`, `k` FROM (\nselect * from src_shrink\n)');
     });
 
+    it('append_new_columns: a column the query no longer selects is refused, nothing written, where insert_overwrite would erase it in the partitions it replaces (was: rewritten NULL); a merge keeps stored values and goes ahead', async () => {
+      fake.addTable('vigil-test', 'analytics', 'shrink_ow', { fields: tableFields, timePartitioning: { type: 'DAY', field: 'day' } });
+      fake.onQuery(/from src_shrink_ow/, { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], numDmlAffectedRows: 1 });
+      const bq = await adapter();
+      await expect(bq.materialize({ ...incremental('shrink_ow', 'append_new_columns', 'src_shrink_ow'), strategy: 'insert_overwrite' })).rejects.toThrow(
+        'the model no longer selects column n of `vigil-test`.`analytics`.`shrink_ow` (on_schema_change: append_new_columns): the rows this run replaces would lose their values in it; select it again, or run with --full-refresh to rebuild the table without it',
+      );
+      expect(sent().map((j) => j.dryRun)).toEqual([true]);
+      mark = fake.requests.length;
+      expect((await bq.materialize(incremental('shrink_ow', 'append_new_columns', 'src_shrink_ow'))).message).toBe('merged 1 rows into');
+      expect(sent()[1].sql).toContain('WHEN MATCHED THEN UPDATE SET `day` = S.`day`, `k` = S.`k`\n');
+    });
+
     it('fail refuses new, removed and retyped columns before anything is written, naming each', async () => {
       fake.addTable('vigil-test', 'analytics', 'strict', { fields: tableFields });
       fake.onQuery(/from src_strict/, { fields: [{ name: 'day', type: 'DATE' }, { name: 'n', type: 'FLOAT' }, { name: 'extra', type: 'STRING' }] });

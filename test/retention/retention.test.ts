@@ -59,6 +59,37 @@ describe('retention config: bad input is an error at its line', () => {
     expect(ok.manifest.nodes['model.fixture.m']).toMatchObject({ config: { retention: { column: 'created_at', keep: '7y' } }, retention_at: { file: 'models/m.yml', line: 5 } });
   });
 
+  it('retention on an incremental model with full_refresh: true is refused at the full_refresh line, in config() or its YAML (was: accepted, and every build brought deleted rows back)', () => {
+    expect(errorsOf({ models: { 'models/m.sql': "{{ config(materialized='incremental',\n  retention={'column': 'created_at', 'keep': '90d'},\n  full_refresh=true) }}\nselect now() as created_at" } }).join('\n')).toMatch(
+      /models\/m\.sql:3:\d+: error: model 'm' has retention but full_refresh: true: every build rebuilds it whole from its query, so deleted rows would come back on the next build \[E_RETENTION\]/,
+    );
+    expect(errorsOf({ models: { 'models/m.sql': 'select now() as created_at' }, yml: { 'models/m.yml': 'models:\n  - name: m\n    config:\n      materialized: incremental\n      retention: { column: created_at, keep: 90d }\n      full_refresh: true\n' } }).join('\n')).toMatch(/models\/m\.yml:6:\d+: error: model 'm' has retention but full_refresh: true/);
+    // full_refresh: false (never rebuilt whole) is fine
+    expect(errorsOf({ models: { 'models/m.sql': "{{ config(materialized='incremental', full_refresh=false, retention={'column': 'created_at', 'keep': '90d'}) }}\nselect now() as created_at" } })).toEqual([]);
+  });
+
+  it('vigil run --full-refresh of an incremental model with retention warns that the rows retention apply deleted are back (a plain run, or full_refresh: false, does not)', async () => {
+    const sql = (extra: string) => `{{ config(materialized='incremental', retention={'column': 'ts', 'keep': '40d'}${extra}) }}\nselect i as id, now() - (i * 24 + 12) * interval 1 hour as ts from range(100) r(i)\n{% if is_incremental() %} where false {% endif %}\n`;
+    const dir = makeProject({ 'models/inc.sql': sql('') });
+    dirs.push(dir);
+    expect(vigil(dir, ['run']).code).toBe(0);
+    expect(vigil(dir, ['retention', 'plan']).code).toBe(0);
+    expect(vigil(dir, ['retention', 'apply']).code).toBe(0);
+    const count = async () => Number((await duck(dir, 'select count(*) as n from analytics.inc'))[0].n);
+    expect(await count()).toBe(40);
+    const plain = vigil(dir, ['run', '-s', 'inc']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).not.toMatch(/warning/);
+    const full = vigil(dir, ['run', '-s', 'inc', '--full-refresh']);
+    expect(full.code, full.stdout + full.stderr).toBe(0);
+    expect(full.stdout).toMatch(/OK created incremental table analytics\.inc \[[\d.]+s\]\n  warning: --full-refresh rebuilt it whole from its query: any rows vigil retention apply deleted \(retention: ts older than 40d\) are back unless the query filters them out; vigil retention plan -s inc, then vigil retention apply, deletes them again\n/);
+    expect(await count()).toBe(100);
+    writeFileSync(join(dir, 'models/inc.sql'), sql(', full_refresh=false'));
+    const kept = vigil(dir, ['run', '-s', 'inc', '--full-refresh']);
+    expect(kept.code).toBe(0);
+    expect(kept.stdout).not.toMatch(/warning/);
+  });
+
   it('retention on a table model: vigil run refuses it (exit 2, at the config line) before building anything', () => {
     const dir = makeProject({ 'models/v.sql': "-- a table\n{{ config(materialized='table', retention={'column': 'ts', 'keep': '40d'}) }}\nselect now() - interval 100 day as ts\n" });
     dirs.push(dir);

@@ -8,7 +8,7 @@
  */
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, ExactNumber, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, ExactNumber, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDdlType, bigQueryDialect, bigQueryHelpersSql, type BqField } from './bigquery-dialect.js';
@@ -673,7 +673,14 @@ export class BigQueryAdapter implements Adapter {
       if (failure) throw new WarehouseError(failure, '');
     }
     // append_new_columns: ALTER TABLE adds what the table lacks (in the same script, before the write);
-    // a column the query no longer selects is left out of the write (NULL in new rows), as on DuckDB
+    // a column the query no longer selects is left out of the write (NULL in new rows; a merge
+    // keeps stored rows' values), refused where insert_overwrite would erase it (ignore names the
+    // table's columns: BigQuery itself refuses a query that lacks one)
+    if (policy === 'append_new_columns') {
+      const now = new Set(query.map((f) => f.name.toLowerCase()));
+      const gone = droppedColumnsFailure(rel, table.filter((f) => !now.has(f.name.toLowerCase())).map((f) => f.name), policy, req.strategy === 'insert_overwrite');
+      if (gone) throw new WarehouseError(gone, '');
+    }
     const added = query.filter((f) => !spelled.has(f.name.toLowerCase()));
     const rows = await this.executeCounted(this.incrementalStatement(req, query.map((f) => f.name), added));
     const adding = added.length ? `added column${added.length > 1 ? 's' : ''} ${added.map((f) => f.name).join(', ')} and ` : '';

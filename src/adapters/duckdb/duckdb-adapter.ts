@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { aroundTransaction, ExactNumber, hasHooks, nullKeysSql, nullKeyWarning, partitionDeleteSql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, nullKeysSql, nullKeyWarning, partitionDeleteSql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -425,12 +425,18 @@ export class DuckDbAdapter implements Adapter {
         if (failure) throw new WarehouseError(failure, '');
       }
       const replace = replaceBy(req);
+      if (policy !== 'fail') {
+        const now = new Set(newCols.map((r) => r.column_name.toLowerCase()));
+        const gone = droppedColumnsFailure(rel, targetCols.filter((r) => !now.has(r.column_name.toLowerCase())).map((r) => r.column_name), policy, !!replace);
+        if (gone) throw new WarehouseError(gone, '');
+      }
       const nullKeys = replace && 'keys' in replace ? Number((await DuckDbAdapter.read<{ n: unknown }>(c, nullKeysSql(tmp, replace.keys.map((k) => d.quoteIdent(k)))))[0].n) : 0;
       const rows = await inTx(async () => {
         if (added.length && policy === 'append_new_columns') {
           for (const a of added) await DuckDbAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.column_name)} ${a.column_type}`);
         }
-        // (written under the table's spelling of each name)
+        // (written under the table's spelling of each name; a column no longer selected is
+        // refused above unless append_new_columns appends, which leaves it NULL in the new rows)
         const written = newCols.filter((r) => policy === 'append_new_columns' || have.has(r.column_name.toLowerCase()));
         const into = written.map((r) => d.quoteIdent(have.get(r.column_name.toLowerCase()) ?? r.column_name));
         const from = written.map((r) => d.quoteIdent(r.column_name));

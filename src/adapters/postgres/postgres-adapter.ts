@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, columnNamed, ExactNumber, nullKeysSql, nullKeyWarning, partitionDeleteSql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, nullKeysSql, nullKeyWarning, partitionDeleteSql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -465,11 +465,16 @@ export class PostgresAdapter implements Adapter {
         const failure = schemaChangeFailure(rel, targetCols, newCols);
         if (failure) throw new WarehouseError(failure, '');
       }
+      const replace = replaceBy(req);
+      if (policy !== 'fail') {
+        const now = new Set(newCols.map((x) => x.name));
+        const gone = droppedColumnsFailure(rel, targetCols.filter((x) => !now.has(x.name)).map((x) => x.name), policy, !!replace);
+        if (gone) throw new WarehouseError(gone, '');
+      }
       if (added.length && policy === 'append_new_columns') {
         for (const a of added) await PostgresAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.name)} ${a.type}`);
       }
       const cols = newCols.filter((x) => policy === 'append_new_columns' || have.has(x.name)).map((x) => d.quoteIdent(x.name));
-      const replace = replaceBy(req);
       // names as the table spells them (unique_key='ID' is the column id, as unquoted SQL reads it)
       const names = targetCols.map((x) => x.name);
       if (replace && 'keys' in replace) {

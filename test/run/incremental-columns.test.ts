@@ -1,0 +1,102 @@
+/**
+ * An incremental model whose query no longer selects a column its table has, through the built
+ * CLI on a real DuckDB and a real Postgres: on_schema_change ignore (the default) fails the node,
+ * as dbt's run does, and append_new_columns fails when the run replaces stored rows (delete+insert
+ * on unique_key), leaving the table as it was (was: exit 0, the column NULL in every re-inserted
+ * row); append_new_columns appending leaves it NULL in the new rows only. run_results.json
+ * carries the message the progress line shows (was: "inserted 5 rows into", the relation cut).
+ */
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+const SEED = 'id,k2,val,updated_at\n1,a,10,2026-01-01\n2,b,20,2026-01-02\n3,c,30,2026-01-03\n4,d,40,2026-01-04\n5,e,50,2026-01-05\n';
+const model = (config: string, cols: string) => `{{ config(materialized='incremental'${config}) }}\nselect ${cols} from {{ ref('src') }}\n`;
+
+interface Warehouse {
+  name: string;
+  project: () => { dir: string; env: Record<string, string>; schema: string };
+  rows: (dir: string, sql: string) => Promise<Array<Record<string, unknown>>>;
+}
+
+const duckdb: Warehouse = {
+  name: 'DuckDB',
+  project: () => ({ dir: makeProject({ 'seeds/src.csv': SEED, 'models/.keep': '' }), env: {}, schema: 'analytics' }),
+  rows: async (dir, sql) => {
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    try {
+      return await db.query(sql);
+    } finally {
+      await db.close();
+    }
+  },
+};
+
+const postgres: Warehouse = {
+  name: 'Postgres',
+  project: () => {
+    const schema = uniqueSchema('incr_cols');
+    return { dir: makeProject({ 'project.yaml': pgProjectYaml(schema), 'seeds/src.csv': SEED, 'models/.keep': '' }), env: { VIGIL_TEST_PG_URL: inject('pgUrl') }, schema };
+  },
+  rows: async (_dir, sql) => {
+    const c = new pg.Client({ connectionString: inject('pgUrl') });
+    await c.connect();
+    try {
+      return (await c.query(sql)).rows;
+    } finally {
+      await c.end();
+    }
+  },
+};
+
+describe.each([duckdb, postgres])('a column the incremental query no longer selects ($name)', (w) => {
+  const setup = (config: string) => {
+    const p = w.project();
+    dirs.push(p.dir);
+    writeFileSync(join(p.dir, 'models/osc.sql'), model(config, 'id, val, k2'));
+    const built = vigil(p.dir, ['build'], p.env);
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    return p;
+  };
+  const vals = (dir: string, schema: string) => w.rows(dir, `select cast(id as integer) as id, cast(val as integer) as val from ${schema}.osc order by id, val nulls last`);
+  const before = [10, 20, 30, 40, 50].map((val, i) => ({ id: i + 1, val }));
+
+  it.each([
+    ['ignore (the default)', ", unique_key='id'", 'ignore', 'writing without it would leave it NULL in the rows this run adds and erase its values in the rows it replaces'],
+    ['append_new_columns, replacing rows on unique_key', ", unique_key='id', on_schema_change='append_new_columns'", 'append_new_columns', 'the rows this run replaces would lose their values in it'],
+  ])('%s: the node fails (exit 1) naming the column and the ways out; the table keeps its values', async (_n, config, policy, why) => {
+    const { dir, env, schema } = setup(config);
+    writeFileSync(join(dir, 'models/osc.sql'), model(config, 'id, k2'));
+    const r = vigil(dir, ['run', '-s', 'osc'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain(`ERROR creating incremental ${schema}.osc`);
+    expect(r.stdout).toMatch(new RegExp(`the model no longer selects column val of "${schema}"\\."osc" \\(on_schema_change: ${policy}\\): ${why}; select it again, or run with --full-refresh to rebuild the table without it`));
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(await vals(dir, schema)).toEqual(before);
+    // the ways out: selecting it again, or --full-refresh (the table rebuilt without it)
+    writeFileSync(join(dir, 'models/osc.sql'), model(config, 'id, val, k2'));
+    expect(vigil(dir, ['run', '-s', 'osc'], env).code).toBe(0);
+    writeFileSync(join(dir, 'models/osc.sql'), model(config, 'id, k2'));
+    const rebuilt = vigil(dir, ['run', '-s', 'osc', '--full-refresh'], env);
+    expect(rebuilt.code, rebuilt.stdout + rebuilt.stderr).toBe(0);
+    expect((await w.rows(dir, `select * from ${schema}.osc order by id`)).map((x) => Object.keys(x))[0]).toEqual(['id', 'k2']);
+  });
+
+  it('append_new_columns appending (no unique_key): the column stays, NULL in the new rows only; run_results.json says what the progress line says', async () => {
+    const { dir, env, schema } = setup(", on_schema_change='append_new_columns'");
+    writeFileSync(join(dir, 'models/osc.sql'), model(", on_schema_change='append_new_columns'", 'id, k2'));
+    const r = vigil(dir, ['run', '-s', 'osc'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`1 of 1 OK inserted 5 rows into ${schema}\\.osc \\[`));
+    expect(await vals(dir, schema)).toEqual(before.flatMap((x) => [x, { id: x.id, val: null }]));
+    const results = JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8')).results;
+    expect(results.map((x: { name: string; message: string }) => [x.name, x.message])).toEqual([['osc', `inserted 5 rows into ${schema}.osc`]]);
+  });
+});
