@@ -15,7 +15,18 @@ export interface GrantRequest {
 export interface GrantPlan {
   grant: string[];
   revoke: string[];
+  /** grants_mode add: the privileges of the relation the build replaced, granted again on the new one */
+  carried?: Privilege[];
 }
+
+/** A privilege a role other than the owner holds on a relation (grantee `public`: every role). */
+export interface Privilege {
+  grantee: string;
+  /** as the warehouse names it: SELECT, INSERT, ... */
+  privilege: string;
+  grantable: boolean;
+}
+
 
 /** What to grant and revoke so that `current` becomes `wanted` (mode replace) or includes it (mode add). */
 export function planGrants(current: string[], wanted: string[], mode: 'replace' | 'add' = 'replace'): GrantPlan {

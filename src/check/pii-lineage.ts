@@ -20,6 +20,7 @@ import type { Dialect } from '../adapters/dialect.js';
 import type { Manifest, ModelNode, SnapshotNode } from '../compile/manifest.js';
 import { declassified, isPii, policyOf } from '../compile/masking.js';
 import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
+import { firstVersionsSql } from '../run/snapshot.js';
 import { seedHeaderNames } from '../seeds/seed-csv.js';
 
 /** Where a model's column is written: its YAML line, or the model file. */
@@ -57,7 +58,8 @@ export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: Colu
   const models = modelsAndSnapshotsInOrder(manifest.nodes).map((id) => manifest.nodes[id]).filter((n): n is ModelNode | SnapshotNode => n?.resource_type === 'model' || n?.resource_type === 'snapshot');
   const lineage = await columnLineage(
     models.map((m) => {
-      const sql = (m.resource_type === 'model' ? m.unmasked_sql : undefined) ?? m.compiled_sql;
+      // a snapshot as the SELECT that builds it: dbt_scd_id holds its key columns as text
+      const sql = m.resource_type === 'model' ? (m.unmasked_sql ?? m.compiled_sql) : firstVersionsSql(dialect, m);
       return { unique_id: m.unique_id, sql: dialect.parsableSql?.(sql) ?? sql };
     }),
     {

@@ -15,6 +15,7 @@ import type { CompiledRule } from '../alerts/evaluate.js';
 import type { Dialect } from '../adapters/dialect.js';
 import { columnLineage, relationResolver, type ColumnRef } from './column-lineage.js';
 import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
+import { firstVersionsSql } from '../run/snapshot.js';
 
 export type DocsKind = 'source' | 'seed' | 'model' | 'snapshot' | 'test' | 'unit_test' | 'exposure' | 'alert';
 
@@ -212,10 +213,15 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
   }
 
   // column lineage from the compiled SQL, parents first
-  // models and snapshots (result.order holds the models alone: a snapshot's columns were not traced)
+  // models and snapshots (result.order holds the models alone: a snapshot's columns were not traced);
+  // a snapshot as the SELECT that builds it: its query's columns, then dbt_valid_from, ... (derived there)
   const order = modelsAndSnapshotsInOrder(m.nodes).filter((id) => nodes.has(id));
+  const built = (id: string): string => {
+    const n = m.nodes[id];
+    return n?.resource_type === 'snapshot' ? firstVersionsSql(input.dialect, n) : nodes.get(id)!.compiled_sql!;
+  };
   const lineage = await columnLineage(
-    order.map((id) => ({ unique_id: id, sql: input.dialect.parsableSql?.(nodes.get(id)!.compiled_sql!) ?? nodes.get(id)!.compiled_sql! })),
+    order.map((id) => ({ unique_id: id, sql: input.dialect.parsableSql?.(built(id)) ?? built(id) })),
     {
       resolve: relationResolver(m),
       columnsOf: (id) => {

@@ -20,7 +20,10 @@ export async function applyGrants(adapter: Adapter, rel: Relation, kind: 'table'
   return plan;
 }
 
-/** `granted select to a, b; revoked c` — empty when nothing changed. */
+/** `granted select to a, b; revoked c; carried over select to a, d from the replaced relation` — empty when nothing changed. */
 export function describeGrants(plan: GrantPlan): string {
-  return [plan.grant.length ? `granted select to ${plan.grant.join(', ')}` : '', plan.revoke.length ? `revoked ${plan.revoke.join(', ')}` : ''].filter(Boolean).join('; ');
+  const carried = new Map<string, string[]>();
+  for (const p of plan.carried ?? []) carried.set(p.privilege.toLowerCase(), [...(carried.get(p.privilege.toLowerCase()) ?? []), p.grantee]);
+  const kept = [...carried].map(([privilege, grantees]) => `${privilege} to ${[...new Set(grantees)].join(', ')}`).join(' and ');
+  return [plan.grant.length ? `granted select to ${plan.grant.join(', ')}` : '', plan.revoke.length ? `revoked ${plan.revoke.join(', ')}` : '', kept ? `carried over ${kept} from the replaced relation` : ''].filter(Boolean).join('; ');
 }

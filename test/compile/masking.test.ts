@@ -202,6 +202,19 @@ describe('on a real DuckDB, through the CLI', () => {
     expect(marked.code).toBe(2);
   });
 
+  it("a snapshot's dbt_scd_id holds its unique_key as text: a PII key makes it PII (was: not among the snapshot's known columns, a warning)", () => {
+    const dir = makeProject({
+      'models/sources.yml': 'sources:\n  - name: app\n    schema: raw\n    tables:\n      - name: items\n        columns:\n          - name: email\n            meta: { pii: true }\n          - name: name\n',
+      'snapshots/s.sql': "{% snapshot items_snap %}\n{{ config(unique_key='email', strategy='check', check_cols='all') }}\nselect * from {{ source('app', 'items') }}\n{% endsnapshot %}\n",
+      'models/leak.sql': "select dbt_scd_id, dbt_valid_from, name from {{ ref('items_snap') }}",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['compile']);
+    expect(r.stdout + r.stderr).toContain("error: column 'dbt_scd_id' of model 'leak' publishes PII unmasked: it is a copy of source app.items.email [E_PII]");
+    expect(r.stdout + r.stderr).not.toMatch(/dbt_valid_from|W_PII/);
+    expect(r.code).toBe(2);
+  });
+
   const SHA256_A = '478abec7430569163161dfea8513b8ce89d05f559456a26e945c66e1fe55a29d';
   it('publishes masked values, builds the restricted view, and no_unmasked_pii fails on a relation built before its policy', () => {
     const dir = makeProject({

@@ -1,13 +1,14 @@
 /**
  * Column-level lineage from compiled SQL (src/docs/column-lineage.ts): hand-written expected
- * lineage for a table of SQL shapes, then the shipped project's real compiled SQL.
+ * lineage for a table of SQL shapes, then the shipped project's real compiled SQL, then a
+ * snapshot's columns through `vigil docs generate`.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { columnLineage, type ColumnLineage, type LineageContext, type NodeLineage } from '../../src/docs/column-lineage.js';
-import { removeDir, REPO, vigil } from '../helpers.js';
+import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
 
 const ORDERS = 'model.shop.orders';
 const CUSTOMERS = 'model.shop.customers';
@@ -430,5 +431,41 @@ describe('columnLineage: the shipped project, compiled', () => {
       from: [{ node: 'model.ai_audit.int_capability_daily', column: 'interaction_count' }],
     });
     expect(sourcesOf('model.ai_audit.ai_audit_capability_anomalies', 'capability')).toEqual([`${logs}.capability`]);
+  });
+});
+
+describe("vigil docs generate: a snapshot's columns are its query's, then the four it adds", () => {
+  it('dbt_valid_from, dbt_valid_to, dbt_updated_at, dbt_scd_id trace to the snapshot, and from it to what they are made of', () => {
+    const dir = makeProject({
+      'seeds/src.csv': 'id,k2,v,u\n1,a,x,2024-01-01\n2,b,y,2024-01-02\n',
+      'snapshots/snap.sql': "{% snapshot snap %}\n{{ config(unique_key=['id', 'k2'], strategy='check', check_cols=['v']) }}\nselect id, k2, v from {{ ref('src') }}\n{% endsnapshot %}\n",
+      'snapshots/snapts.sql': "{% snapshot snapts %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='u') }}\nselect id, v, u from {{ ref('src') }}\n{% endsnapshot %}\n",
+      'models/fct.sql': "select s.id, s.dbt_valid_from, t.dbt_scd_id from {{ ref('snap') }} as s join {{ ref('snapts') }} as t on t.id = s.id",
+      'models/snapall.sql': "select * from {{ ref('snap') }}",
+    });
+    try {
+      expect(vigil(dir, ['build']).code).toBe(0);
+      const g = vigil(dir, ['docs', 'generate']);
+      expect(g.code, g.stdout + g.stderr).toBe(0);
+      // (was: "1 node with constructs not traced": s.dbt_valid_from not among the known columns of s)
+      expect(g.stdout).not.toMatch(/not traced/);
+      const nodes = JSON.parse(readFileSync(join(dir, 'target/docs/docs.json'), 'utf8')).nodes as Array<{ id: string; lineage_notes: string[]; columns: Array<{ name: string; how?: string; from: Array<{ node: string; column: string }> }> }>;
+      const lineage = (id: string) => {
+        const n = nodes.find((x) => x.id === id)!;
+        return { notes: n.lineage_notes, columns: n.columns.map((c) => `${c.name} ${c.how} ${c.from.map((f) => `${f.node.split('.').pop()}.${f.column}`).join(', ')}`.trim()) };
+      };
+      // check strategy: the run's time, from no column; the key columns make dbt_scd_id
+      expect(lineage('snapshot.fixture.snap')).toEqual({
+        notes: [],
+        columns: ['id direct src.id', 'k2 direct src.k2', 'v direct src.v', 'dbt_valid_from derived', 'dbt_valid_to derived', 'dbt_updated_at derived', 'dbt_scd_id derived src.id, src.k2'],
+      });
+      // timestamp strategy: updated_at's column
+      expect(lineage('snapshot.fixture.snapts').columns).toEqual(['id direct src.id', 'v direct src.v', 'u direct src.u', 'dbt_valid_from direct src.u', 'dbt_valid_to derived src.u', 'dbt_updated_at direct src.u', 'dbt_scd_id derived src.id, src.u']);
+      expect(lineage('model.fixture.fct')).toEqual({ notes: [], columns: ['id direct snap.id', 'dbt_valid_from direct snap.dbt_valid_from', 'dbt_scd_id direct snapts.dbt_scd_id'] });
+      // select *: every column of the snapshot (was: its four with no lineage)
+      expect(lineage('model.fixture.snapall').columns).toEqual(['id', 'k2', 'v', 'dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at', 'dbt_scd_id'].map((c) => `${c} direct snap.${c}`));
+    } finally {
+      removeDir(dir);
+    }
   });
 });

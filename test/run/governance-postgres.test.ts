@@ -4,7 +4,8 @@
  * `auditor` role reads the restricted companion (unmasked) and not the masked table, `sre`
  * reads only the view it was granted; a grantee removed from the config loses access on the
  * next build (the view keeps its grants across `create or replace`, so only the revoke takes
- * them away); a second build changes no grant; grants_mode: add leaves a grant in place.
+ * them away); a second build changes no grant; grants_mode: add leaves a grant in place, also
+ * one made outside Vigil on a relation a build drops and makes again.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { makeProject, removeDir, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
 const suffix = `${process.pid.toString(36)}_${randomBytes(2).toString('hex')}`;
-const ROLES = { compliance: `compliance_${suffix}`, sre: `sre_${suffix}`, auditor: `auditor_${suffix}` };
+const ROLES = { compliance: `compliance_${suffix}`, sre: `sre_${suffix}`, auditor: `auditor_${suffix}`, outside: `outside_${suffix}` };
 const PASSWORD = 'vigil_role_pw';
 /** sha256('a@x.com') as lowercase hex: what `policy: hash` publishes on every warehouse (test/compile/masking.test.ts checks DuckDB's) */
 const SHA256_A = '478abec7430569163161dfea8513b8ce89d05f559456a26e945c66e1fe55a29d';
@@ -180,6 +181,69 @@ describe('grants and masking on Postgres', () => {
     expect(revoked.stdout).toMatch(new RegExp(`OK created view ${schema}\\.ops_daily \\(revoked ${ROLES.sre}\\)`));
     expect(denied(await as(ROLES.sre, `select people from ${schema}.ops_daily`))).toMatch(/permission denied/);
     expect(await as(ROLES.compliance, `select people from ${schema}.ops_daily`)).toEqual({ rows: [{ people: '2' }] });
+  });
+
+  it('grants_mode add never revokes: a rebuilt table, a full refresh, a view replaced outright or dropped by a cascade keep the grants made outside Vigil; replace keeps only the config', async () => {
+    const schema = uniqueSchema('gov_carry');
+    const o = ROLES.outside;
+    const add = `config: { grants: { select: [${ROLES.compliance}] }, grants_mode: add }`;
+    const dir = makeProject({
+      'project.yaml': `name: carry
+default_target: pg
+targets:
+  pg:
+    type: postgres
+    url: "{{ env_var('DATABASE_URL') }}"
+    schema: ${schema}
+on_run_start:
+  - "create schema if not exists ${schema}"
+  - "grant usage on schema ${schema} to ${Object.values(ROLES).join(', ')}"
+`,
+      'seeds/src.csv': 'id,k\n1,a\n2,b\n',
+      'models/g_tab.sql': `select id, k from {{ ref('src') }}`,
+      'models/g_inc.sql': `select id, k from {{ ref('src') }}`,
+      'models/g_view.sql': `select id from {{ ref('g_tab') }}`,
+      'models/g_swap.sql': `select id, k from {{ ref('src') }}`,
+      'models/g_rep.sql': `select id from {{ ref('src') }}`,
+      'models/schema.yml': `models:
+  - name: g_tab
+    config: { materialized: table, grants: { select: [${ROLES.compliance}] }, grants_mode: add }
+  - name: g_inc
+    config: { materialized: incremental, unique_key: id, grants: { select: [${ROLES.compliance}] }, grants_mode: add }
+  - name: g_view
+    ${add}
+  - name: g_swap
+    config: { materialized: view, grants: { select: [${ROLES.compliance}] }, grants_mode: add }
+  - name: g_rep
+    config: { materialized: table, grants: { select: [${ROLES.compliance}] } }
+`,
+    });
+    dirs.push(dir);
+    const built = vigil(dir, ['build'], env());
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    await admin(async (c) => {
+      for (const t of ['g_tab', 'g_inc', 'g_view', 'g_swap', 'g_rep']) await c.query(`grant select on ${schema}.${t} to ${o}`);
+      await c.query(`grant insert on ${schema}.g_tab to ${o}`);
+      await c.query(`grant references on ${schema}.g_tab to public`);
+      await c.query(`grant select on ${schema}.g_inc to ${ROLES.sre} with grant option`);
+    });
+    // g_swap loses a column: create or replace view cannot, the view is dropped and made again
+    writeFileSync(join(dir, 'models/g_swap.sql'), `select id from {{ ref('src') }}`);
+    const r = vigil(dir, ['run', '--full-refresh', '-s', 'g_tab+', 'g_inc', 'g_swap', 'g_rep'], env());
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`OK created table ${schema}.g_tab (carried over insert to ${o} and references to public and select to ${ROLES.compliance}, ${o} from the replaced relation)`);
+    expect(r.stdout).toContain(`OK created incremental table ${schema}.g_inc (carried over select to ${ROLES.compliance}, ${o}, ${ROLES.sre} from the replaced relation)`);
+    expect(r.stdout).toContain(`OK created view ${schema}.g_view (carried over select to ${ROLES.compliance}, ${o} from the replaced relation)`);
+    expect(r.stdout).toContain(`OK created view ${schema}.g_swap (carried over select to ${ROLES.compliance}, ${o} from the replaced relation)`);
+    // replace (the default): the config is the whole truth, as dbt's
+    expect(r.stdout).toMatch(new RegExp(`OK created table ${schema}\\.g_rep \\(granted select to ${ROLES.compliance}\\)`));
+
+    for (const t of ['g_tab', 'g_inc', 'g_view', 'g_swap']) expect(await as(o, `select count(*)::int as n from ${schema}.${t}`), t).toEqual({ rows: [{ n: 2 }] });
+    expect(denied(await as(o, `select * from ${schema}.g_rep`))).toMatch(/permission denied/);
+    const held = await admin((c) =>
+      c.query(`select has_table_privilege($1, $3, 'INSERT') as ins, has_table_privilege($2, $4, 'SELECT WITH GRANT OPTION') as opt, has_table_privilege($5, $3, 'SELECT') as comp, has_table_privilege('public', $3, 'REFERENCES') as pub`, [o, ROLES.sre, `${schema}.g_tab`, `${schema}.g_inc`, ROLES.compliance]),
+    );
+    expect(held.rows[0]).toEqual({ ins: true, opt: true, comp: true, pub: true });
   });
 
   it("grants are part of the build's transaction: a grant Postgres refuses fails the model and keeps the previous table, readable as before", async () => {

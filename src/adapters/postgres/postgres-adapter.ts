@@ -4,7 +4,7 @@
  * temporary name and swapped in with the old one in one transaction, so readers see either
  * the old or the new table, and a failing build leaves the old one in place.
  */
-import { grantStatements, planGrants, type GrantPlan } from '../grants.js';
+import { grantStatements, planGrants, type GrantPlan, type Privilege } from '../grants.js';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
@@ -83,6 +83,8 @@ export class PostgresAdapter implements Adapter {
   /** bumped when the cache is dropped: a listing that started before is not kept */
   private catalogEpoch = 0;
   private tmpSeq = 0;
+  /** the privileges of views a `drop ... cascade` dropped (rememberPrivileges) */
+  private cascaded = new Map<string, Privilege[]>();
 
   private constructor(
     readonly pool: Pool,
@@ -267,6 +269,7 @@ export class PostgresAdapter implements Adapter {
       if (same) await run(`truncate table ${rel}`);
       else {
         dropped = await dependentViews(c, rel);
+        await this.rememberPrivileges(c, dropped);
         await run(`drop table if exists ${rel} cascade`);
         cascaded = true;
         await run(`create table ${rel} (${req.columns.map((x) => `${q(x.name)} ${d.type(x.type)}`).join(', ')}${pk})`);
@@ -280,6 +283,14 @@ export class PostgresAdapter implements Adapter {
     this.catalog.get(req.relation.schema)?.set(req.relation.identifier, 'table');
     if (dropped.length) req.onDropped?.(dropped);
     return rows;
+  }
+
+  /** The privileges of views a `drop ... cascade` drops, for a later build of one with grants_mode add (`schema.name` → privileges). */
+  private async rememberPrivileges(c: PoolClient, views: Relation[]): Promise<void> {
+    for (const v of views) {
+      const held = await privileges(c, this.dialect.relation(v));
+      if (held.length) this.cascaded.set(`${v.schema}.${v.identifier}`, held);
+    }
   }
 
   /** Drop what the catalog cache knows (a `drop ... cascade` dropped views it listed); a listing asked for before is not kept. */
@@ -385,6 +396,13 @@ export class PostgresAdapter implements Adapter {
   /** materialize() with the relation's lock held on `c`. */
   private async build(c: PoolClient, req: MaterializeRequest, rel: string, existing: 'table' | 'view' | null, remember: (kind: 'table' | 'view') => void, setGranted: (g: GrantPlan) => void): Promise<MaterializeResult> {
     const d = this.dialect;
+    // grants_mode add never revokes: a relation the build drops (the table swapped out, a view
+    // replaced outright, a view a cascade dropped earlier in this process) hands its privileges,
+    // read before the drop, to the new one in the same transaction
+    const carry = req.grants?.mode === 'add';
+    const key = `${req.relation.schema}.${req.relation.identifier}`;
+    let carried: Privilege[] = (carry && !existing && this.cascaded.get(key)) || [];
+    this.cascaded.delete(key);
     // every path below is one transaction; the model's hooks run in it, around the build (those
     // with transaction: false are not in `req`: materialize() runs them outside it), and its
     // grants after them: a rebuilt table is never readable without them, a failed grant keeps
@@ -396,7 +414,7 @@ export class PostgresAdapter implements Adapter {
         if (req.grants) {
           const current = (await c.query(GRANTEES_SQL, [req.relation.schema, req.relation.identifier])).rows.map((x: { grantee: string }) => x.grantee);
           const plan = planGrants(current, req.grants.select, req.grants.mode);
-          setGranted(plan);
+          setGranted(carried.length ? { ...plan, carried } : plan);
           for (const sql of grantStatements(d, req.relation, req.kind === 'view' ? 'view' : 'table', plan)) await PostgresAdapter.run(c, sql);
         }
         await PostgresAdapter.run(c, 'commit');
@@ -413,6 +431,8 @@ export class PostgresAdapter implements Adapter {
     let dropped: Relation[] | undefined;
     const drop = async (kind: 'table' | 'view') => {
       dropped = await dependentViews(c, rel);
+      await this.rememberPrivileges(c, dropped);
+      if (carry) carried = await privileges(c, rel);
       await PostgresAdapter.run(c, `drop ${kind} ${rel} cascade`);
     };
     const withDropped = (r: MaterializeResult): MaterializeResult => (dropped?.length ? { ...r, dropped } : r);
@@ -429,6 +449,7 @@ export class PostgresAdapter implements Adapter {
           await drop('view');
           await PostgresAdapter.run(c, d.createView(req.relation, req.sql));
         }
+        await grantPrivileges(c, rel, carried);
       });
       if (dropped) this.forgetCatalog();
       remember('view');
@@ -444,6 +465,7 @@ export class PostgresAdapter implements Adapter {
         await PostgresAdapter.run(c, d.createTableAs({ ...req.relation, identifier: tmpName }, req.sql));
         if (existing) await drop(existing);
         await PostgresAdapter.run(c, `alter table ${tmp} rename to ${d.quoteIdent(req.relation.identifier)}`);
+        await grantPrivileges(c, rel, carried);
       });
       if (dropped) this.forgetCatalog();
       remember('table');
@@ -513,5 +535,25 @@ async function columnTypes(c: PoolClient, rel: string): Promise<Array<{ name: st
   return (await c.query(`select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum`, [rel])).rows;
 }
 
+/** The privileges on a relation (`rel` as SQL names it) of the roles other than its owner, PUBLIC's too (grantee `public`). */
+async function privileges(c: PoolClient, rel: string): Promise<Privilege[]> {
+  return (await c.query(PRIVILEGES_SQL, [rel])).rows;
+}
+
+/** Grant `held` on `rel` (as SQL names it): one statement per privilege and grant option. */
+async function grantPrivileges(c: PoolClient, rel: string, held: Privilege[]): Promise<void> {
+  const groups = new Map<string, { privilege: string; grantable: boolean; to: string[] }>();
+  for (const p of held) {
+    const k = `${p.privilege} ${p.grantable}`;
+    if (!groups.has(k)) groups.set(k, { privilege: p.privilege, grantable: p.grantable, to: [] });
+    groups.get(k)!.to.push(p.grantee === 'public' ? 'public' : postgresDialect.quoteIdent(p.grantee));
+  }
+  for (const g of groups.values()) await PostgresAdapter.run(c, `grant ${g.privilege.toLowerCase()} on table ${rel} to ${g.to.join(', ')}${g.grantable ? ' with grant option' : ''}`);
+}
+
+/** (PUBLIC, grantee 0, as `public`: no role can be named so) */
+const PRIVILEGES_SQL = `select case when a.grantee = 0 then 'public' else r.rolname end as grantee, a.privilege_type as privilege, a.is_grantable as grantable
+  from pg_class c cross join lateral aclexplode(c.relacl) a left join pg_roles r on r.oid = a.grantee
+  where c.oid = to_regclass($1) and a.grantee <> c.relowner order by 2, 1`;
 /** Roles other than the owner granted SELECT on a relation ($1 schema, $2 name); PUBLIC (grantee 0) is not a role Vigil manages. */
 const GRANTEES_SQL = `select distinct r.rolname as grantee from pg_class c join pg_namespace n on n.oid = c.relnamespace cross join lateral aclexplode(c.relacl) a join pg_roles r on r.oid = a.grantee where n.nspname = $1 and c.relname = $2 and a.privilege_type = 'SELECT' and a.grantee <> c.relowner`;
