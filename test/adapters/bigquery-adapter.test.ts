@@ -114,7 +114,7 @@ describe('BigQueryAdapter on the real client', () => {
     });
     expect(r.message).toBe('recreated table');
     const sql = lastJob().configuration.query.query as string;
-    expect(sql).toMatch(/^DROP TABLE IF EXISTS `vigil-test`\.`analytics`\.`daily`;\nCREATE OR REPLACE TABLE `vigil-test`\.`analytics`\.`daily`\nPARTITION BY `day`\nCLUSTER BY `n`\nOPTIONS\(description='Daily counts', labels=\[\('team', 'data'\)\]\)\nAS\n/);
+    expect(sql).toMatch(/^DROP TABLE IF EXISTS `vigil-test`\.`analytics`\.`daily`;\nCREATE OR REPLACE TABLE `vigil-test`\.`analytics`\.`daily`\nPARTITION BY `day`\nCLUSTER BY `n`\nOPTIONS\(description='Daily counts', labels=\[\('team', 'data'\), \('tool', 'vigil'\)\]\)\nAS\n/);
     expect(sql).toContain("ALTER TABLE `vigil-test`.`analytics`.`daily` ALTER COLUMN `day` SET OPTIONS(description='UTC day')");
   });
 
@@ -151,6 +151,39 @@ describe('BigQueryAdapter on the real client', () => {
     }
     fake.addTable('vigil-test', 'analytics', 'same_range', { fields: [{ name: 'n', type: 'INTEGER' }], rangePartitioning: { field: 'n', range: { start: '0', end: '100', interval: '10' } } });
     expect((await build('same_range', { field: 'n', data_type: 'int64', range: { start: 0, end: 100, interval: 10 } })).sql).toMatch(/^CREATE OR REPLACE TABLE/);
+  });
+
+  it('clustering compared case-insensitively, as BigQuery compares column names: a table clustered by User_Id is not recreated for cluster_by user_id (was: recreated on every build); another column or order is', async () => {
+    fake.addTable('vigil-test', 'analytics', 'clustered', { fields: [{ name: 'User_Id', type: 'STRING' }, { name: 'Day', type: 'DATE' }], clustering: { fields: ['User_Id', 'Day'] } });
+    const bq = await adapter();
+    const build = async (cluster_by: unknown) => {
+      const r = await bq.materialize({ kind: 'table', relation: { database: 'vigil-test', schema: 'analytics', identifier: 'clustered' }, sql: 'select 1 as x', fullRefresh: false, config: { cluster_by } });
+      return { message: r.message, sql: lastJob().configuration.query.query as string };
+    };
+    const same = await build(['user_id', 'day']);
+    expect(same.message).toBe('created table');
+    expect(same.sql).toMatch(/^CREATE OR REPLACE TABLE/);
+    expect((await build(['day', 'user_id'])).message).toBe('recreated table');
+    fake.addTable('vigil-test', 'analytics', 'clustered', { fields: [{ name: 'User_Id', type: 'STRING' }], clustering: { fields: ['User_Id'] } });
+    expect((await build('USER_ID')).message).toBe('created table');
+  });
+
+  it('tables, views and incremental tables carry the target\'s labels, the model\'s and tool=vigil, as jobs do (was: tool=vigil on jobs only)', async () => {
+    const bq = await adapter();
+    const rel = (identifier: string) => ({ database: 'vigil-test', schema: 'analytics', identifier });
+    const ddl = async (kind: 'table' | 'view' | 'incremental', identifier: string, labels?: Record<string, string>) => {
+      await bq.materialize({ kind, relation: rel(identifier), sql: 'select 1 as x', fullRefresh: false, ...(kind === 'incremental' ? { uniqueKey: ['x'] } : {}), config: labels ? { labels } : {} });
+      const body = lastJob();
+      expect(body.configuration.labels).toEqual({ team: 'data', tool: 'vigil' });
+      return body.configuration.query.query as string;
+    };
+    expect(await ddl('table', 'labelled_t', { layer: 'mart' })).toMatch(/^CREATE OR REPLACE TABLE `vigil-test`\.`analytics`\.`labelled_t`\nOPTIONS\(labels=\[\('team', 'data'\), \('layer', 'mart'\), \('tool', 'vigil'\)\]\)\nAS\n/);
+    expect(await ddl('view', 'labelled_v')).toMatch(/^CREATE OR REPLACE VIEW `vigil-test`\.`analytics`\.`labelled_v`\nOPTIONS\(labels=\[\('team', 'data'\), \('tool', 'vigil'\)\]\)\nAS\n/);
+    expect(await ddl('incremental', 'labelled_i', { team: 'growth' })).toMatch(/^CREATE OR REPLACE TABLE `vigil-test`\.`analytics`\.`labelled_i`\nOPTIONS\(labels=\[\('team', 'growth'\), \('tool', 'vigil'\)\]\)\nAS\n/);
+    // a target without labels: tool=vigil alone
+    const bare = await adapter({ labels: undefined } as never);
+    await bare.materialize({ kind: 'view', relation: rel('labelled_bare'), sql: 'select 1 as x', fullRefresh: false });
+    expect(lastJob().configuration.query.query).toMatch(/\nOPTIONS\(labels=\[\('tool', 'vigil'\)\]\)\nAS\n/);
   });
 
   it("hooks are jobs of their own around the build's; transaction: false is accepted and ordered as dbt orders it (before_begin pre-hooks first, after_commit post-hooks last)", async () => {
@@ -197,7 +230,18 @@ describe('BigQueryAdapter on the real client', () => {
     await bq.materialize({ ...req, config: { partition_by: { field: 'day', data_type: 'date' }, require_partition_filter: true } });
     const required = lastJob().configuration.query.query as string;
     expect(required).not.toContain('vigil_min');
-    expect(required).toContain("ON T.`k` = S.`k` AND (T.`day` IS NULL OR T.`day` >= DATE '0001-01-01')\n");
+    expect(required).toContain('ON T.`k` = S.`k` AND (T.`day` IS NULL OR T.`day` IS NOT NULL)\n');
+  });
+
+  it('insert_overwrite: the partitions to replace without NULL (BigQuery refuses an array holding one), and the MERGE only when there is one to replace, else the new rows inserted', async () => {
+    fake.addTable('vigil-test', 'analytics', 'ow', { fields: [{ name: 'day', type: 'DATE' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' } });
+    fake.onQuery(/from src_ow/, { numDmlAffectedRows: 2 });
+    const bq = await adapter();
+    const r = await bq.materialize({ kind: 'incremental', relation: { database: 'vigil-test', schema: 'analytics', identifier: 'ow' }, sql: 'select 1', incrementalSql: 'select day, n from src_ow', strategy: 'insert_overwrite', fullRefresh: false, config: { partition_by: 'day', require_partition_filter: true } });
+    expect(r).toEqual({ message: 'merged 2 rows into', rows: 2 });
+    const script = lastJob().configuration.query.query as string;
+    expect(script).toMatch(/^DECLARE vigil_partitions DEFAULT \(SELECT ARRAY_AGG\(DISTINCT `day` IGNORE NULLS\) FROM \(\nselect day, n from src_ow\n\)\);\nIF IFNULL\(ARRAY_LENGTH\(vigil_partitions\), 0\) > 0 THEN\nMERGE `vigil-test`\.`analytics`\.`ow` AS T\n/);
+    expect(script).toMatch(/\nWHEN NOT MATCHED BY SOURCE AND T\.`day` IN UNNEST\(vigil_partitions\) THEN DELETE\n[^;]*;\nELSE\nINSERT INTO `vigil-test`\.`analytics`\.`ow` \(`day`, `n`\)\nSELECT `day`, `n` FROM \(\nselect day, n from src_ow\n\);\nEND IF$/);
   });
 
   describe("on_schema_change: the query's schema from its dry run against the table's", () => {
@@ -303,7 +347,7 @@ describe('BigQueryAdapter on the real client', () => {
     fake.addTable('vigil-test', 'analytics', 'est', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], timePartitioning: { type: 'DAY', field: 'day' } });
     fake.onQuery(/^SELECT \(SELECT MIN\(`day`\) FROM \(\nselect day, k from src_est\n\)\)$/, { totalBytesProcessed: 100 });
     // (a dry run cannot prune by the value the DECLARE computes: the merge is counted over every partition, an upper bound)
-    fake.onQuery(/^MERGE `vigil-test`\.`analytics`\.`est` AS T[\s\S]*ON T\.`day` = S\.`day` AND T\.`k` = S\.`k` AND \(T\.`day` IS NULL OR T\.`day` >= DATE '0001-01-01'\)\nWHEN MATCHED/, { totalBytesProcessed: 250 });
+    fake.onQuery(/^MERGE `vigil-test`\.`analytics`\.`est` AS T[\s\S]*ON T\.`day` = S\.`day` AND T\.`k` = S\.`k` AND \(T\.`day` IS NULL OR T\.`day` IS NOT NULL\)\nWHEN MATCHED/, { totalBytesProcessed: 250 });
     const bq = await adapter({ maximum_bytes_billed: 300 });
     const req = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'est' }, sql: 'select day, k from src_est_full', incrementalSql: 'select day, k from src_est', uniqueKey: ['day', 'k'], fullRefresh: false, config: { partition_by: { field: 'day', data_type: 'date' } } };
     expect(await bq.estimate(req)).toEqual({ bytesProcessed: 350, upperBound: true });
@@ -317,6 +361,16 @@ describe('BigQueryAdapter on the real client', () => {
     fake.onQuery(/^select day, k from src_est_full$/, { totalBytesProcessed: 40 });
     expect(await bq.estimate({ ...req, fullRefresh: true })).toEqual({ bytesProcessed: 40 });
     expect(await bq.estimate({ ...req, kind: 'view' })).toEqual({ bytesProcessed: 0, viewReads: 40 });
+  });
+
+  it("--dry-run of a merge into a table partitioned by text (timestamp_trunc(created_at, hour)): the keep-every-partition filter holds for its TIMESTAMP column (was: `created_at >= DATE '0001-01-01'`, which BigQuery refuses)", async () => {
+    fake.addTable('vigil-test', 'analytics', 'est_ts', { fields: [{ name: 'created_at', type: 'TIMESTAMP' }, { name: 'k', type: 'STRING' }], timePartitioning: { type: 'HOUR', field: 'created_at' } });
+    const bq = await adapter();
+    const req = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'est_ts' }, sql: 'select 1', incrementalSql: 'select created_at, k from src_est_ts', uniqueKey: ['created_at', 'k'], fullRefresh: false, config: { partition_by: 'timestamp_trunc(created_at, hour)' } };
+    expect(await bq.estimate(req)).toMatchObject({ upperBound: true });
+    const merge = since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path) && /^MERGE /.test(r.body.configuration.query.query)).map((r) => r.body.configuration.query.query as string);
+    expect(merge).toHaveLength(1);
+    expect(merge[0]).toContain('ON T.`created_at` = S.`created_at` AND T.`k` = S.`k` AND (T.`created_at` IS NULL OR T.`created_at` IS NOT NULL)\nWHEN MATCHED');
   });
 
   it('a model over maximum_bytes_billed is refused before it runs', async () => {

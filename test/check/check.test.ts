@@ -225,6 +225,41 @@ describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at 
     expect(await before.script(merge.split(';\n').slice(1).join(';\n'))).toMatchObject({ ok: false, message: expect.stringMatching(/tags/) });
     await a.release();
   });
+  it("insert_overwrite with new rows of a NULL partition value: the DECLARE's array holds no NULL (BigQuery fails the job on 'Array cannot have a null element'), the rows are inserted and the table's NULL-partition rows kept; with no partition to replace, no MERGE (Google's reference implementation evaluates the script's expressions)", async () => {
+    const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer, typeBuilders } = await import('../../src/adapters/bigquery/zetasql.js');
+    const { BigQueryAdapter } = await import('../../src/adapters/bigquery/bigquery-adapter.js');
+    const srv = await startZetaServer(REPO);
+    const lo = await bigQueryLanguageOptions(srv);
+    const T = typeBuilders(srv.z);
+    const cols = [{ name: 'day', type: T.DATE }, { name: 'n', type: T.INT64 }];
+    const cat = new ZetaCatalog(srv.z, lo, 'p').addTable(['p', 'd', 't'], cols).addTable(['s'], cols);
+    const bq = new BigQueryAdapter({} as never, { type: 'bigquery', project: 'p', dataset: 'd' } as never);
+    const script = bq.incrementalStatement({ kind: 'incremental', relation: { database: 'p', schema: 'd', identifier: 't' }, sql: 'select 1', incrementalSql: 'SELECT * FROM s', strategy: 'insert_overwrite', fullRefresh: false, config: { partition_by: 'day' } }, ['day', 'n']);
+    const a = new ZetaAnalyzer(srv, cat, lo);
+    expect(await a.script(script), script).toMatchObject({ ok: true });
+    await a.release();
+    // the MERGE when the condition holds, else the new rows inserted as they are
+    expect(script).toMatch(/\nIF (.+) THEN\nMERGE [\s\S]*\nWHEN NOT MATCHED BY SOURCE AND T\.`day` IN UNNEST\(vigil_partitions\) THEN DELETE\nWHEN NOT MATCHED THEN INSERT [^;]*;\nELSE\nINSERT INTO `p`\.`d`\.`t` \(`day`, `n`\)\nSELECT `day`, `n` FROM \(\nSELECT \* FROM s\n\);\nEND IF$/);
+    const partitions = /^DECLARE vigil_partitions DEFAULT (\([\s\S]*?\n\)\))/.exec(script)![1];
+    const merges = /\nIF (.+) THEN\n/.exec(script)![1].replace('vigil_partitions', partitions);
+    const api = (srv.z.ZetaSQLClient as { API: Record<string, (r: unknown, cb: (e: unknown, a: unknown) => void) => void> }).API;
+    const day = (d: string | null) => (d === null ? {} : { dateValue: Date.parse(d) / 86_400_000 });
+    const evaluate = (sql: string, days: Array<string | null>) =>
+      new Promise<Array<Record<string, unknown>>>((res, rej) =>
+        api.evaluateQuery({ sql, options: { languageOptions: lo }, simpleCatalog: cat.toProto(), tableContent: { s: { tableData: { row: days.map((d, i) => ({ cell: [day(d), { int64Value: String(i) }] })) } } } }, (e, r) =>
+          e ? rej(e) : res((r as { content: { tableData: { row: Array<{ cell: Array<Record<string, unknown>> }> } } }).content.tableData.row[0].cell),
+        ),
+      );
+    // a day and a NULL: the array holds the day alone, and the MERGE runs
+    const [arr, merge] = await evaluate(`SELECT ${partitions}, ${merges}`, ['2024-01-01', null, '2024-01-01']);
+    expect((arr.arrayValue as { element: unknown[] }).element).toEqual([expect.objectContaining(day('2024-01-01'))]);
+    expect(merge).toMatchObject({ boolValue: true });
+    // the MERGE's ON FALSE inserts every new row; a stored row whose partition value is NULL is never IN the array: kept
+    expect((await evaluate(`SELECT (CAST(NULL AS DATE) IN UNNEST(${partitions})) IS TRUE`, ['2024-01-01', null]))[0]).toMatchObject({ boolValue: false });
+    // only NULLs, or no new rows: nothing to replace, no MERGE (which would read the table's partitions)
+    expect((await evaluate(`SELECT ${merges}`, [null, null]))[0]).toMatchObject({ boolValue: false });
+    expect((await evaluate(`SELECT ${merges}`, []))[0]).toMatchObject({ boolValue: false });
+  });
 });
 
 describe('vigil check on BigQuery: what BigQuery itself would say of sources, pseudo-columns, partitioning and config', () => {
@@ -285,12 +320,27 @@ targets:
     'macros/m.sql': "{% macro bad_expr(c) %}\n  {{ c }} + 'x'\n{% endmacro %}\n",
     'models/macro_error.sql': `select\n  id,\n  {{ bad_expr('id') }} as z\nfrom ${ev}\n`,
     'models/part_date_ok.sql': `{{ config(materialized='table', partition_by='day') }}\nselect id, date(created_at) as day from ${ev}\n`,
+    // partition_by as text on a TIMESTAMP or DATETIME column, require_partition_filter: the filter
+    // Vigil adds to its data tests and to the MERGE of a key without the partition column
+    'models/part_text_ts.sql': `{{ config(materialized='incremental', unique_key='id', partition_by='timestamp_trunc(created_at, hour)', require_partition_filter=true) }}\nselect id, created_at from ${ev}\n`,
+    'models/part_text_date.sql': `{{ config(materialized='incremental', unique_key='id', partition_by='date(created_at)', require_partition_filter=true) }}\nselect id, created_at from ${ev}\n`,
+    'models/part_text_dt.sql': `{{ config(materialized='incremental', unique_key='id', partition_by='datetime_trunc(local_ts, day)', require_partition_filter=true) }}\nselect id, local_ts from ${ev}\n`,
+    'models/part_text.yml': `models:
+  - name: part_text_ts
+    columns: [{ name: id, tests: [not_null, unique] }]
+  - name: part_text_date
+    columns: [{ name: id, tests: [not_null, { relationships: { to: "ref('part_text_ts')", field: id } }] }]
+  - name: part_text_dt
+    columns: [{ name: id, tests: [not_null] }]
+`,
   };
 
+  let tests = 0;
   beforeAll(async () => {
     proj = makeProject({ 'project.yaml': YAML, 'models/sources.yml': SOURCES, ...MODELS });
     const { report } = await checkDir({ projectDir: proj, target: 'prod' });
     problems = report.diagnostics.map(formatDiagnostic);
+    tests = report.counts.tests;
   });
   afterAll(() => removeDir(proj));
   const at = (file: string) => problems.filter((p) => p.startsWith(`models/${file}`));
@@ -316,6 +366,11 @@ targets:
     expect(at('part_int_no_type.sql')).toEqual([expect.stringMatching(/^models\/part_int_no_type\.sql:1:\d+: error: partition_by has no data_type, which means date \(as in dbt\), but 'id' is INT64: .*'data_type': 'int64', 'range'/)]);
     expect(at('part_ok.sql')).toEqual([]);
     expect(at('part_date_ok.sql')).toEqual([]);
+  });
+
+  it("partition_by as text (timestamp_trunc(ts, hour), date(ts), datetime_trunc(dt, day)) with require_partition_filter: the data tests and the MERGE pass (was: `created_at >= DATE '0001-01-01'`, no matching signature for TIMESTAMP >= DATE)", () => {
+    expect(at('part_text')).toEqual([]);
+    expect(tests).toBe(5);
   });
 
   it("a rule about a config key set in the properties YAML points at the key's line there, not at the model's line 1", () => {

@@ -163,7 +163,7 @@ select * from (values (date '2026-01-01', {% if is_incremental() %}10{% else %}1
     expect(bigQueryScript("materialized='table', cluster_by=['id']")).toMatch(/^CLUSTER BY `id`$/m);
   },
   labels() {
-    expect(bigQueryScript("materialized='table', labels={'team': 'data'}")).toContain("OPTIONS(labels=[('team', 'data')])");
+    expect(bigQueryScript("materialized='table', labels={'team': 'data'}")).toContain("OPTIONS(labels=[('team', 'data'), ('tool', 'vigil')])");
   },
   partition_expiration_days() {
     expect(bigQueryScript("materialized='table', partition_by={'field': 'd', 'data_type': 'date'}, partition_expiration_days=30")).toMatch(/partition_expiration_days\s*=\s*30/i);

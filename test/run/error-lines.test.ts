@@ -68,11 +68,11 @@ describe('error lines of the compiled SQL', () => {
   it('BigQuery: positions inside the CREATE TABLE script and inside the MERGE script (which holds the SQL twice)', async () => {
     const dir = project(`name: el\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: el-proj, dataset: analytics, location: US }\n`, "{{ config(materialized='table') }}\nselect 1 as id, 2 as v");
     const env = { VIGIL_BIGQUERY_API_ENDPOINT: bq.fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
-    // CREATE OR REPLACE TABLE `el-proj`.`analytics`.`t` / AS / <the compiled SQL>: line 4 of it is line 6
-    bq.fake.onQuery(/CREATE OR REPLACE TABLE `el-proj`\.`analytics`\.`t`/, { error: { httpStatus: 400, reason: 'invalidQuery', message: 'Unrecognized name: nope at [6:7]' }, as: 'job' });
+    // CREATE OR REPLACE TABLE `el-proj`.`analytics`.`t` / OPTIONS(labels=...) / AS / <the compiled SQL>: line 4 of it is line 7
+    bq.fake.onQuery(/CREATE OR REPLACE TABLE `el-proj`\.`analytics`\.`t`/, { error: { httpStatus: 400, reason: 'invalidQuery', message: 'Unrecognized name: nope at [7:7]' }, as: 'job' });
     const r = await vigilAsync(dir, ['run', '-s', 't'], env);
     expect(r.stdout).toContain('models/t.sql (compiled SQL: target/compiled/el/models/t.sql:4:7)');
-    expect(r.stdout).toMatch(/invalidQuery: Unrecognized name: nope at \[6:7\]/);
+    expect(r.stdout).toMatch(/invalidQuery: Unrecognized name: nope at \[7:7\]/);
     // an incremental run of a partitioned table: DECLARE vigil_min DEFAULT (... <sql> ...); MERGE ... USING (<sql>):
     // the script holds the SQL twice, and the error is in the MERGE's copy
     bq.fake.addTable('el-proj', 'analytics', 'inc', { fields: [{ name: 'id', type: 'INT64' }, { name: 'day', type: 'DATE' }, { name: 'v', type: 'INT64' }], timePartitioning: { type: 'DAY', field: 'day' } });

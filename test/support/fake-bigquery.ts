@@ -437,6 +437,23 @@ function scriptStatements(sql: string): string[] {
   return sql.split(/;\s*\n/).map((x) => x.trim()).filter(Boolean);
 }
 
+/**
+ * The statements of a script that run, each a child job: of an `IF c THEN a; ELSE b; END IF` the
+ * THEN branch's (the fake evaluates no condition).
+ */
+function executedStatements(sql: string): string[] {
+  const out: string[] = [];
+  let skipping = false;
+  for (const st of scriptStatements(sql)) {
+    const then = /^IF\b[\s\S]*?\bTHEN\s+([\s\S]*)$/i.exec(st);
+    if (then) out.push(then[1]);
+    else if (/^ELSE\b/i.test(st)) skipping = true;
+    else if (/^END\s+IF$/i.test(st)) skipping = false;
+    else if (!skipping) out.push(st);
+  }
+  return out;
+}
+
 function statementType(sql: string): string {
   // more than one statement is a script, whatever it starts with
   if (scriptStatements(sql.replace(/;\s*$/, '')).length > 1) return 'SCRIPT';
@@ -660,7 +677,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     // a script's statements ran as child jobs (jobs.list?parentJobId= lists them): the last DML one
     // carries the answer's row count, as BigQuery's children carry their own
     if (job.resource.statistics.numChildJobs) {
-      const statements = scriptStatements(sql);
+      const statements = executedStatements(sql);
       const types = statements.map(statementType);
       let lastDml = -1;
       types.forEach((t, i) => ['INSERT', 'MERGE', 'DELETE', 'UPDATE'].includes(t) && (lastDml = i));

@@ -206,12 +206,17 @@ export class BigQueryAdapter implements Adapter {
       ...(params?.length ? { params, types: params.map(paramType) } : {}),
       useLegacySql: false,
       location: this.cfg.location,
-      labels: { ...(this.cfg.labels ?? {}), tool: 'vigil' },
+      labels: this.labels(),
       dryRun,
       maximumBytesBilled: this.cfg.maximum_bytes_billed ? String(this.cfg.maximum_bytes_billed) : undefined,
       jobTimeoutMs: this.cfg.timeout_ms,
       priority: this.cfg.priority === 'batch' ? 'BATCH' : 'INTERACTIVE',
     };
+  }
+
+  /** The labels of a job, or (with a model's own) of a table or view it creates: the target's, the model's, tool=vigil. */
+  private labels(model?: Record<string, string>): Record<string, string> {
+    return { ...(this.cfg.labels ?? {}), ...(model ?? {}), tool: 'vigil' };
   }
 
   /**
@@ -517,8 +522,7 @@ export class BigQueryAdapter implements Adapter {
 
   /** The DDL for a view with its description and labels (pure). */
   viewDdl(rel: Relation, sql: string, req: Pick<MaterializeRequest, 'config' | 'description'>): string {
-    const opts = this.options(req, true);
-    return `CREATE OR REPLACE VIEW ${this.dialect.relation(rel)}${opts ? `\n${opts}` : ''}\nAS\n${sql}`;
+    return `CREATE OR REPLACE VIEW ${this.dialect.relation(rel)}\n${this.options(req, true)}\nAS\n${sql}`;
   }
 
   /** Everything a full build of the model runs, as one script (pure; golden-tested). */
@@ -538,20 +542,18 @@ export class BigQueryAdapter implements Adapter {
     if (p) parts.push(`PARTITION BY ${p}`);
     const cluster = c.cluster_by ? (Array.isArray(c.cluster_by) ? c.cluster_by : [c.cluster_by]) : [];
     if (cluster.length) parts.push(`CLUSTER BY ${cluster.map((x) => this.dialect.quoteIdent(String(x))).join(', ')}`);
-    const opts = this.options(req);
-    if (opts) parts.push(opts);
+    parts.push(this.options(req));
     return `${parts.join('\n')}\nAS\n${sql}`;
   }
 
-  private options(req: Pick<MaterializeRequest, 'config' | 'description'>, forView = false): string | undefined {
+  private options(req: Pick<MaterializeRequest, 'config' | 'description'>, forView = false): string {
     const c = req.config ?? {};
     const o: string[] = [];
     if (req.description) o.push(`description=${str(req.description)}`);
-    const labels = { ...(this.cfg.labels ?? {}), ...((c.labels as Record<string, string>) ?? {}) };
-    if (Object.keys(labels).length) o.push(`labels=[${Object.entries(labels).map(([k, v]) => `(${str(k)}, ${str(v)})`).join(', ')}]`);
+    o.push(`labels=[${Object.entries(this.labels(c.labels as Record<string, string> | undefined)).map(([k, v]) => `(${str(k)}, ${str(v)})`).join(', ')}]`);
     if (!forView && typeof c.partition_expiration_days === 'number') o.push(`partition_expiration_days=${c.partition_expiration_days}`);
     if (!forView && c.require_partition_filter === true) o.push('require_partition_filter=true');
-    return o.length ? `OPTIONS(${o.join(', ')})` : undefined;
+    return `OPTIONS(${o.join(', ')})`;
   }
 
   /** Column descriptions, as one ALTER statement (none when no column is described). */
@@ -645,8 +647,9 @@ export class BigQueryAdapter implements Adapter {
       // an expression of another form: its column alone is compared
       const haveField = haveSpec.split(':')[haveSpec.startsWith('range:') ? 1 : 2] ?? '';
       const partChanged = wantSpec !== undefined ? wantSpec !== haveSpec : (partitionField(c.partition_by) ?? '').toLowerCase() !== haveField;
-      const wantCluster = JSON.stringify(c.cluster_by ? (Array.isArray(c.cluster_by) ? c.cluster_by : [c.cluster_by]) : []);
-      const haveCluster = JSON.stringify((existing?.clustering as { fields?: string[] } | undefined)?.fields ?? []);
+      // column names compared as BigQuery compares them: case-insensitively
+      const wantCluster = JSON.stringify((c.cluster_by ? (Array.isArray(c.cluster_by) ? c.cluster_by : [c.cluster_by]) : []).map((x) => String(x).toLowerCase()));
+      const haveCluster = JSON.stringify(((existing?.clustering as { fields?: string[] } | undefined)?.fields ?? []).map((x) => x.toLowerCase()));
       const changed = !!existing && !existingView && (partChanged || wantCluster !== haveCluster);
       await this.execute(
         this.script([
@@ -692,9 +695,25 @@ export class BigQueryAdapter implements Adapter {
     return appends(req) ? 'inserted' : 'merged';
   }
 
-  /** The statement an incremental run executes against an existing table with `columns` (pure). */
+  /**
+   * The statement an incremental run executes against an existing table with `columns` (pure).
+   * insert_overwrite merges only when the new rows have a partition to replace; else (no new
+   * rows, or only rows with a NULL partition value) it inserts, reading none of the table's
+   * partitions (a MERGE would, which a require_partition_filter table refuses).
+   */
   incrementalStatement(req: MaterializeRequest, columns: string[], added: BqField[] = []): string {
-    return this.script(this.incrementalStatements(req, columns, added));
+    const statements = this.incrementalStatements(req, columns, added);
+    if (req.strategy === 'insert_overwrite') {
+      const merge = statements.pop();
+      statements.push(`IF IFNULL(ARRAY_LENGTH(vigil_partitions), 0) > 0 THEN\n${merge};\nELSE\n${this.insertStatement(req, columns)};\nEND IF`);
+    }
+    return this.script(statements);
+  }
+
+  /** The new rows inserted as they are. */
+  private insertStatement(req: MaterializeRequest, columns: string[]): string {
+    const cols = columns.map((x) => this.dialect.quoteIdent(x)).join(', ');
+    return `INSERT INTO ${this.dialect.relation(req.relation)} (${cols})\nSELECT ${cols} FROM (\n${req.incrementalSql ?? req.sql}\n)`;
   }
 
   /** incrementalStatement's statements, one by one. */
@@ -707,15 +726,17 @@ export class BigQueryAdapter implements Adapter {
     // after the script's DECLAREs (BigQuery wants them first), before the write
     const alter = added.length ? `ALTER TABLE ${rel} ${added.map((f) => `ADD COLUMN IF NOT EXISTS ${d.quoteIdent(f.name)} ${bigQueryDdlType(f)}`).join(', ')}` : undefined;
     if (appends(req)) {
-      return [alter, `INSERT INTO ${rel} (${cols.join(', ')})\nSELECT ${cols.join(', ')} FROM (\n${src}\n)`];
+      return [alter, this.insertStatement(req, columns)];
     }
     if (req.strategy === 'insert_overwrite') {
       const p = partitionExpr(c.partition_by);
       if (!p) throw new WarehouseError(`incremental_strategy insert_overwrite needs partition_by on ${rel}`, '');
       const pt = p.replace(/`([^`]+)`/g, 'T.`$1`');
-      // replace exactly the partitions the new rows touch, in one statement
+      // replace exactly the partitions the new rows touch, in one statement; a NULL partition
+      // value is no partition to replace (and BigQuery refuses an array holding NULL): its rows
+      // are inserted, and the table's rows with one are kept
       return [
-        `DECLARE vigil_partitions DEFAULT (SELECT ARRAY_AGG(DISTINCT ${p}) FROM (\n${src}\n))`,
+        `DECLARE vigil_partitions DEFAULT (SELECT ARRAY_AGG(DISTINCT ${p} IGNORE NULLS) FROM (\n${src}\n))`,
         alter,
         `MERGE ${rel} AS T\nUSING (\n${src}\n) AS S\nON FALSE\nWHEN NOT MATCHED BY SOURCE AND ${pt} IN UNNEST(vigil_partitions) THEN DELETE\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`,
       ];

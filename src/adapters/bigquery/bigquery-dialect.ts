@@ -10,6 +10,7 @@
  * (PERCENTILE_CONT cannot take a window frame).
  */
 import { checkDatePart, checkFraction, type CanonicalType, type DatePart, type Dialect, type Relation } from '../dialect.js';
+import { partitionField } from '../adapter.js';
 
 const TYPES: Record<CanonicalType, string> = { string: 'STRING', int: 'INT64', float: 'FLOAT64', bool: 'BOOL', timestamp: 'TIMESTAMP', date: 'DATE', json: 'JSON' };
 
@@ -120,14 +121,12 @@ export const bigQueryDialect: Dialect = {
   dateBound: (expr, columnType) => (/timestamp/i.test(columnType ?? '') ? `TIMESTAMP(${expr})` : expr),
   readFilter(config, alias) {
     if (config?.require_partition_filter !== true) return undefined;
-    const p = config.partition_by;
-    const field = typeof p === 'string' ? (/^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? p : /\(([A-Za-z_][A-Za-z0-9_]*)/.exec(p)?.[1]) : (p as { field?: string } | undefined)?.field;
+    const field = partitionField(config.partition_by);
     if (!field) return undefined;
-    const dataType = typeof p === 'object' && p ? String((p as { data_type?: string }).data_type ?? 'date').toLowerCase() : 'date';
-    const lowest: Record<string, string> = { date: "DATE '0001-01-01'", timestamp: "TIMESTAMP '0001-01-01 00:00:00+00'", datetime: "DATETIME '0001-01-01 00:00:00'", int64: '-9223372036854775808' };
     const col = `${alias ? `${alias}.` : ''}${quote(field)}`;
-    // qualifies for partition elimination (it names only the partition column) and drops no row
-    return `(${col} IS NULL OR ${col} >= ${lowest[dataType] ?? lowest.date})`;
+    // dbt-bigquery's predicate for the same purpose: names only the partition column (so it
+    // counts as a partition filter), keeps every row, and holds for any column type
+    return `(${col} IS NULL OR ${col} IS NOT NULL)`;
   },
   literal(v) {
     if (v === null) return 'NULL';
