@@ -96,6 +96,8 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
   readonly bi: BiIdentity;
   /** Checks across keys of a validated config. */
   checkConfig?(config: C): ConfigProblem[];
+  /** Why it refuses a schema name (BigQuery: a dataset's), said at compile; undefined when it takes it. */
+  schemaNameProblem?(name: string): string | undefined;
   /**
    * The schema models are built in by default, the database relations are qualified with, and
    * the name of the database for templates (`{{ target.database }}`) when relations are not
@@ -145,6 +147,8 @@ export interface DeclaredTable {
   synced?: boolean;
   /** partitioned by ingestion time (BigQuery's _PARTITIONTIME and _PARTITIONDATE) */
   timeIngestionPartitioning?: boolean;
+  /** Vigil creates it (a seed): its column names must be ones the warehouse takes. */
+  created?: boolean;
 }
 
 export interface CheckColumn {

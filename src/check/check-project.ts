@@ -135,15 +135,19 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
   // ---- seeds, from their CSV's column types (as `vigil seed` would load them)
   for (const n of Object.values(m.nodes)) {
     if (n.resource_type !== 'seed' || !needed.has(n.unique_id)) continue;
-    const parsed = parseSeed(readSeedFile(join(files.root, n.file)), n.config);
+    const raw = readSeedFile(join(files.root, n.file));
+    const parsed = parseSeed(raw, n.config);
     if (Array.isArray(parsed)) {
       for (const p of parsed) ds.push(diag('E_SEED', `seed '${n.name}': ${p.message}`, { file: n.file, line: p.line, column: p.column }, p.hint));
       failed.add(n.unique_id);
       continue;
     }
     const dialect = dialectOf(result.target?.type);
-    const problems = await checker.declare(n.relation, parsed.columns.map((c) => ({ name: c.name, type: dialect.type(c.type) })));
-    for (const p of problems) ds.push(diag('E_CHECK', `seed '${n.name}': ${p.column ? `column '${p.column}': ` : ''}${p.message}`, { file: n.file, line: 1 }));
+    const problems = await checker.declare(n.relation, parsed.columns.map((c) => ({ name: c.name, type: dialect.type(c.type) })), { created: true });
+    // (a column is named in the CSV's header line)
+    const header = raw.toString('utf8').split('\n')[0].toLowerCase();
+    const at = (c: string) => (c && header.includes(c.toLowerCase()) ? header.indexOf(c.toLowerCase()) + 1 : undefined);
+    for (const p of problems) ds.push(diag('E_CHECK', `seed '${n.name}': ${p.column ? `column '${p.column}': ` : ''}${p.message}`, { file: n.file, line: 1, column: at(p.column) }));
     if (problems.length) failed.add(n.unique_id);
   }
 

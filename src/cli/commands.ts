@@ -14,6 +14,8 @@ import { startSnapshot, type SnapshotStart } from '../project/snapshot.js';
 import { SelectorError, withTests } from '../compile/selector.js';
 import { redact } from '../secrets.js';
 import type { Adapter } from '../adapters/adapter.js';
+import type { Relation } from '../adapters/dialect.js';
+import type { ModelNode, SeedNode, SnapshotNode } from '../compile/manifest.js';
 
 import { err, out } from './output.js';
 import { checkUnmatched, loadStateManifest, select } from './selection.js';
@@ -362,6 +364,38 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   out(`Done: ${tables.length} tables, ${total.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(2)}s. Next: vigil build (with --full-refresh if this target holds models built from earlier data: incremental ones keep what they have)`);
 }
 
+/**
+ * What a dry run's `Not found: Table p:d.t` / `Not found: Dataset p:d` names: a model, seed or
+ * snapshot Vigil builds (`built`: the dry run cannot know its bytes yet) or anything else — a
+ * source, or a relation nothing declares — which the build would fail on (`problem`).
+ * `earlier`: what this run builds before the node.
+ */
+function missingRelation(manifest: CompileResult['manifest'], id: string, message: string, project: string | undefined, earlier: Set<string>): { built?: string; problem?: string } | undefined {
+  const m = /Not found: Table (.+):([A-Za-z0-9_]+)\.(.+?)(?: was not found in location \S+)?$/.exec(message) ?? /Not found: Dataset (.+):([A-Za-z0-9_]+)(?: was not found in location \S+)?$/.exec(message);
+  if (!m) return undefined;
+  const [, p, dataset, table] = m;
+  const at = (r: Relation | null | undefined) => !!r && (r.database ?? project) === p && r.schema === dataset && (table === undefined || r.identifier === table);
+  // what the node reads, through ephemeral models and views
+  const upstream = new Set<string>();
+  for (const stack = [...(manifest.nodes[id]?.depends_on ?? [])]; stack.length; ) {
+    const u = stack.pop()!;
+    if (upstream.has(u)) continue;
+    upstream.add(u);
+    stack.push(...(manifest.nodes[u]?.depends_on ?? []));
+  }
+  const sources = Object.values(manifest.sources).filter((s) => at(s.relation)).sort((a, b) => Number(upstream.has(b.unique_id)) - Number(upstream.has(a.unique_id)));
+  const nodes = Object.values(manifest.nodes).filter((x): x is ModelNode | SeedNode | SnapshotNode => (x.resource_type === 'model' || x.resource_type === 'seed' || x.resource_type === 'snapshot') && at(x.relation));
+  const built = nodes.find((x) => upstream.has(x.unique_id)) ?? nodes[0];
+  const source = sources[0];
+  // a missing dataset holding a source the node reads: that source is missing whatever Vigil builds
+  if (built && !(table === undefined && source && upstream.has(source.unique_id))) {
+    const when = earlier.has(built.unique_id) ? 'which this run builds first' : 'which this run does not build (build it first)';
+    return { built: `${built.resource_type} ${built.name}, ${when}` };
+  }
+  if (source) return { problem: `reads source ${source.source_name}.${source.name} (${source.file}:${source.line}), ${table === undefined ? 'whose dataset' : 'which'} does not exist in BigQuery` };
+  return { problem: `reads ${table === undefined ? `dataset ${p}:${dataset}` : `${p}:${dataset}.${table}`}, which no model, seed, snapshot or source declares and which does not exist in BigQuery` };
+}
+
 /** `vigil build --dry-run`: every selected model as a BigQuery dry-run job, in DAG order. */
 async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; favorState?: boolean }): Promise<void> {
   const c = compileForCommand(o);
@@ -397,9 +431,13 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
       out(`${i + 1} of ${order.length} ${over ? 'REFUSED' : 'OK'} ${rel}: ${upperBound ? 'at most ' : ''}${formatBytes(bytesProcessed)}${view}${over ? ` (over maximum_bytes_billed ${formatBytes(max)})` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
     } catch (e) {
       const msg = (e as Error).message;
-      if (/notFound/.test(msg)) {
+      const missing = /^notFound:/.test(msg) ? missingRelation(manifest, id, msg.split('\n')[0], c.target.database, new Set(order.slice(0, i))) : undefined;
+      if (missing?.built) {
         unknown++;
-        out(`${i + 1} of ${order.length} UNKNOWN ${rel}: reads a relation that does not exist yet (${msg.split('\n')[0]})`);
+        out(`${i + 1} of ${order.length} UNKNOWN ${rel}: reads a relation that does not exist yet: ${missing.built} (${msg.split('\n')[0]})`);
+      } else if (missing?.problem) {
+        refused++;
+        out(`${i + 1} of ${order.length} ERROR ${rel}: ${n.file} ${missing.problem}: ${msg.split('\n')[0].replace(/^notFound: /, '')}`);
       } else {
         refused++;
         out(`${i + 1} of ${order.length} ERROR ${rel}: ${n.file} (compiled SQL: ${n.compiled_path})\n  ${msg.split('\n').join('\n  ')}`);

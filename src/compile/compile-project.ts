@@ -1108,14 +1108,28 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       claim(n.relation, `${n.resource_type} '${n.name}'`, n.file, text, n.resource_type);
       if (n.resource_type === 'model' && n.restricted) claim(n.restricted.relation, `the restricted companion of model '${n.name}'`, n.file, text, 'model');
     }
+    const whereIn = (n: (typeof built)[number], key: 'alias' | 'schema') =>
+      n.resource_type === 'model' ? drafts.get(n.name)?.configAt?.(key) ?? { file: n.file, line: 1, column: 1 } : n.resource_type === 'snapshot' ? { file: n.file, line: snapDrafts.get(n.name)?.line ?? 1, column: 1 } : { file: n.file, line: 1, column: 1 };
+    // a schema name the warehouse refuses (BigQuery: a dataset's): the build would fail on it
+    const refuse = getWarehouse(target?.type ?? '')?.schemaNameProblem;
+    const refused = new Set<string>();
+    for (const n of refuse ? built : []) {
+      const problem = n.relation && refuse!(n.relation.schema);
+      if (!problem) continue;
+      const at = whereIn(n, 'schema');
+      // (a folder's schema in project.yaml: said once, at its line)
+      const key = `${at.file}\u0000${at.line}\u0000${n.relation!.schema}`;
+      if (refused.has(key)) continue;
+      refused.add(key);
+      ds.push(diag('E_NAME', `${n.resource_type} '${n.name}': ${problem}`, at, `give it another schema, e.g. '${n.relation!.schema.replace(/[^A-Za-z0-9_]+/g, '_')}'`));
+    }
     // a name longer than the warehouse keeps is cut by it (Postgres: 63 bytes): the build would
     // write over whatever has the cut name, its own table or another node's (dbt-postgres refuses
     // it too: "Relation name ... is longer than 63 characters")
     const max = dialect.maxIdentifierBytes;
     if (max) {
       for (const n of built) {
-        const where = (key: 'alias' | 'schema') =>
-          n.resource_type === 'model' ? drafts.get(n.name)?.configAt?.(key) ?? { file: n.file, line: 1, column: 1 } : n.resource_type === 'snapshot' ? { file: n.file, line: snapDrafts.get(n.name)?.line ?? 1, column: 1 } : { file: n.file, line: 1, column: 1 };
+        const where = (key: 'alias' | 'schema') => whereIn(n, key);
         const long = (rel: Relation | null | undefined, what: string) => {
           if (!rel) return;
           for (const [key, name] of [['schema', rel.schema], ['alias', rel.identifier]] as const) {

@@ -430,6 +430,33 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     expect(dry.every((q) => q.body.configuration.dryRun === true)).toBe(true);
   });
 
+  it('a SOURCE table that does not exist is an ERROR naming the source and its YAML line, exit 1 (was: UNKNOWN, "not built yet", exit 0); a missing model upstream stays UNKNOWN', async () => {
+    const dir = makeProject(
+      {
+        'project.yaml': 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: vigil-nosrc, dataset: analytics, location: US }\n',
+        'models/sources.yml': 'sources:\n  - name: raw\n    tables:\n      - name: events\n      - name: users\n',
+        'models/a.sql': "{{ config(materialized='table') }}\nselect * from {{ source('raw', 'events') }}",
+        'models/b.sql': "select * from {{ ref('a') }}",
+        'models/c.sql': "select * from {{ source('raw', 'users') }}",
+        'models/d.sql': 'select * from other.undeclared',
+      },
+      false,
+    );
+    dirs.push(dir);
+    fake.onQuery(/from `raw`\.`events`/, { error: { httpStatus: 404, reason: 'notFound', message: 'Not found: Table vigil-nosrc:raw.events was not found in location US' } });
+    fake.onQuery(/from `vigil-nosrc`\.`analytics`\.`a`/, { error: { httpStatus: 404, reason: 'notFound', message: 'Not found: Table vigil-nosrc:analytics.a was not found in location US' } });
+    fake.onQuery(/from `raw`\.`users`/, { error: { httpStatus: 404, reason: 'notFound', message: 'Not found: Dataset vigil-nosrc:raw was not found in location US' } });
+    fake.onQuery(/from other\.undeclared/, { error: { httpStatus: 404, reason: 'notFound', message: 'Not found: Table vigil-nosrc:other.undeclared was not found in location US' } });
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const r = await vigilAsync(dir, ['build', '--dry-run'], env);
+    expect(r.stdout).toMatch(/ERROR analytics\.d: models\/d\.sql reads vigil-nosrc:other\.undeclared, which no model, seed, snapshot or source declares and which does not exist in BigQuery/);
+    expect(r.stdout).toMatch(/ERROR analytics\.a: models\/a\.sql reads source raw\.events \(models\/sources\.yml:4\), which does not exist in BigQuery: Not found: Table vigil-nosrc:raw\.events/);
+    expect(r.stdout).toMatch(/ERROR analytics\.c: models\/c\.sql reads source raw\.users \(models\/sources\.yml:5\), whose dataset does not exist in BigQuery: Not found: Dataset vigil-nosrc:raw/);
+    expect(r.stdout).toMatch(/UNKNOWN analytics\.b: reads a relation that does not exist yet: model a, which this run builds first \(notFound: Not found: Table vigil-nosrc:analytics\.a/);
+    expect(r.stdout).not.toMatch(/upstream model may not be built yet/);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+  });
+
   it('--defer: a model not built here and missing from the CI dataset is read from the state\'s dataset; one that exists is not', async () => {
     const dir = makeProject(
       {

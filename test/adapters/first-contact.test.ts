@@ -4,6 +4,7 @@
  * `vigil debug` checks a target like `dbt debug` on all three warehouses.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +35,11 @@ function run(args: string[], env: Record<string, string>) {
   }
 }
 
-const SERVICE_KEY = { type: 'service_account', project_id: 'p', private_key_id: 'k1', private_key: '-----BEGIN PRIVATE KEY-----\nMIIBVQ-not-a-real-key\n-----END PRIVATE KEY-----\n', client_email: 'vigil-ci@p.iam.gserviceaccount.com', client_id: '123' };
+/** A service-account key with a real (throwaway) private key: a key that is no PEM key is refused. */
+const PEM = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+const SERVICE_KEY = { type: 'service_account', project_id: 'p', private_key_id: 'k1', private_key: PEM, client_email: 'vigil-ci@p.iam.gserviceaccount.com', client_id: '123' };
+/** A line of the private key's body, which no output may hold. */
+const SECRET_LINE = PEM.split('\n')[3];
 
 beforeAll(async () => {
   fake = await startFakeBigQuery();
@@ -75,7 +80,28 @@ describe('BigQuery without usable credentials', () => {
       const r = await run(['build', '--target', 'prod'], bare({ AI_AUDIT_BQ_CREDENTIALS: value }));
       expect(r.stdout + r.stderr).toMatch(expected);
       expect(r.code).toBe(2);
-      expect(r.stdout + r.stderr).not.toContain('MIIBVQ');
+      expect(r.stdout + r.stderr).not.toContain(SECRET_LINE);
+    }
+  });
+
+  it('a private_key that is no PEM key stops debug and build at the credentials, exit 2, naming the config key, never the value (was: OK credentials, then a bare ERR_OSSL_UNSUPPORTED, exit 1)', async () => {
+    const keyFile = join(home, 'escaped.json');
+    // a real key whose line breaks were stored as the two characters \n
+    writeFileSync(keyFile, JSON.stringify({ ...SERVICE_KEY, private_key: PEM.replace(/\n/g, '\\n') }));
+    for (const [value, expected] of [
+      [JSON.stringify({ ...SERVICE_KEY, private_key: 'SECRET-not-a-pem' }), /the key JSON in targets\.prod\.credentials has a private_key that is not a PEM private key \(one starts with -----BEGIN PRIVATE KEY-----/],
+      [keyFile, /the key file .* \(from targets\.prod\.credentials\) has a private_key that is not a PEM private key: its line breaks are the two characters \\n, not line breaks/],
+    ] as const) {
+      for (const command of ['debug', 'build']) {
+        const r = await run([command, '--target', 'prod'], bare({ AI_AUDIT_BQ_CREDENTIALS: value, VIGIL_BIGQUERY_API_ENDPOINT: fake.url }));
+        const all = r.stdout + r.stderr;
+        expect(all).toMatch(expected);
+        if (command === 'debug') expect(r.stdout).toMatch(/FAIL credentials: BigQuery credentials: /);
+        expect(all).not.toMatch(/ERR_OSSL|DECODER|SECRET-not|\n\s+at .+:\d+:\d+/);
+        expect(all).not.toContain(SECRET_LINE);
+        expect(all).not.toMatch(/\d+ of \d+ (OK|ERROR)/);
+        expect(r.code, all).toBe(2);
+      }
     }
   });
 
@@ -105,7 +131,7 @@ describe('BigQuery without usable credentials', () => {
     writeFileSync(keyFile, JSON.stringify(SERVICE_KEY));
     const fromFile = await resolveCredentials(keyFile, env, 'targets.prod.credentials');
     expect(fromFile).toMatchObject({ kind: 'key-file', describe: expect.stringContaining('service_account vigil-ci@p.iam.gserviceaccount.com') });
-    expect(JSON.stringify(fromFile)).not.toContain('MIIBVQ');
+    expect(JSON.stringify(fromFile)).not.toContain(SECRET_LINE);
     expect(await resolveCredentials(JSON.stringify(SERVICE_KEY), env, 'x')).toMatchObject({ kind: 'key-json' });
     // a relative key file path is relative to the project root, wherever vigil runs from
     expect(await resolveCredentials('sa.json', env, 'x', home)).toMatchObject({ kind: 'key-file', path: keyFile });

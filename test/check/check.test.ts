@@ -5,9 +5,9 @@
  * Postgres a rolled-back transaction on the test server.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { checkDir } from '../../src/cli/check-commands.js';
 import { formatDiagnostic } from '../../src/errors.js';
@@ -35,6 +35,7 @@ async function withEdits(edits: Record<string, Array<[string | RegExp, string]>>
       next = next.replace(a, b);
       if (next === before) throw new Error(`seed did not apply: ${String(a)} in ${f}`);
     }
+    mkdirSync(dirname(abs), { recursive: true });
     writeFileSync(abs, next);
   }
   try {
@@ -112,6 +113,23 @@ const BIGQUERY_CASES: Array<[string, Record<string, Array<[string | RegExp, stri
     },
     /^tests\/cost_has_a_model\.sql:3:6: error: test cost_has_a_model: vigil-check\.analytics\.ai_cost_daily requires a partition filter \(require_partition_filter\): BigQuery refuses to read it without a WHERE on 'date'/,
   ],
+  [
+    'a column name with a prefix BigQuery reserves, in any case (was: passed; BigQuery refuses the table)',
+    { 'models/marts/ai_cost_daily.sql': [['  sum(total_tokens) as total_tokens,\n', '  sum(total_tokens) as total_tokens,\n  count(*) as _Partition_rows,\n']] },
+    /^models\/marts\/ai_cost_daily\.sql:11:15: error: column '_Partition_rows': BigQuery refuses a column name that starts with _PARTITION, a prefix it reserves \(in any case\)/,
+  ],
+  [
+    'a _CHANGE_TYPE column in an incremental model',
+    { 'models/marts/ai_audit_daily.sql': [['  provider,\n  count(*)', '  provider,\n  provider as _change_type,\n  count(*)']] },
+    /^models\/marts\/ai_audit_daily\.sql:\d+:\d+: error: column '_change_type': BigQuery refuses a column name that starts with _CHANGE_TYPE/,
+  ],
+  [
+    'a column name longer than 300 characters',
+    { 'models/marts/ai_cost_daily.sql': [['  sum(total_tokens) as total_tokens,\n', `  count(*) as ${'n'.repeat(301)},\n  sum(total_tokens) as total_tokens,\n`]] },
+    /^models\/marts\/ai_cost_daily\.sql:10:15: error: column 'n{60}\.\.\.': BigQuery takes column names of at most 300 characters; this one has 301/,
+  ],
+  ['a character BigQuery refuses in a column name', { 'models/marts/ai_cost_daily.sql': [['sum(total_tokens) as total_tokens', 'sum(total_tokens) as total_tokens, count(*) as `rows (all)`']] }, /^models\/marts\/ai_cost_daily\.sql:10:\d+: error: column 'rows \(all\)': BigQuery refuses '\(' in a column name/],
+  ["a seed's CSV header that BigQuery refuses as a column name", { 'seeds/codes.csv': [[/^$/, 'code,_FILE_NAME\n1,a\n']] }, /^seeds\/codes\.csv:1:6: error: seed 'codes': column '_file_name': BigQuery refuses a column name that starts with _FILE_/],
   ['an alert window whose ends differ in type', { 'alerts/ai_audit.yaml': [["{{ to_date(dateadd('day', 1, 'date')) }} as window_end", "{{ dateadd('day', 1, 'date') }} as window_end"]] }, /alerts\/ai_audit\.yaml:28:7: error: alert ai_audit_volume_spike: window_start is DATE but window_end is DATETIME/],
 ];
 
@@ -158,6 +176,21 @@ describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at 
     );
     // one of the two reads of the CTE has no filter above it
     expect(unfiltered.join('\n')).toMatch(/^models\/marts\/cost_cte\.sql:2:\d+: error: vigil-check\.analytics\.ai_cost_daily requires a partition filter/m);
+  });
+
+  it('require_partition_filter: a filter counts when one of its ANDed predicates names the partition column alone, as BigQuery documents (was: any filter naming it, `date >= x OR model = y` too)', async () => {
+    const cfg = "materialized='table', partition_by={'field': 'date', 'data_type': 'DATE'}, require_partition_filter=true";
+    const reader = (where: string) => ({
+      'models/marts/ai_cost_daily.sql': [["materialized='table'", cfg]] as Array<[string, string]>,
+      'models/marts/cost_reader.sql': [[/^$/, `{{ config(materialized='table') }}\nselect model\nfrom {{ ref('ai_cost_daily') }}\nwhere ${where}\n`]] as Array<[RegExp, string]>,
+    });
+    for (const where of ["date >= '2026-01-01' or model = 'x'", "model = 'x' and (date >= '2026-01-01' or message_count > 1)", 'date_diff(current_date(), date, day) < message_count']) {
+      const problems = await withEdits(reader(where), 'prod');
+      expect(problems.join('\n'), where).toMatch(/^models\/marts\/cost_reader\.sql:3:6: error: vigil-check\.analytics\.ai_cost_daily requires a partition filter/m);
+    }
+    for (const where of ["model = 'x' and date >= '2026-01-01'", "(date is null or date >= '2026-01-01') and (model = 'x' or message_count > 1)", "date between '2026-01-01' and '2026-02-01'", `date in (select max(date) from {{ ref('ai_cost_daily') }} where date >= '2026-01-01')`]) {
+      expect(await withEdits(reader(where), 'prod'), where).toEqual([]);
+    }
   });
 
   it('a config the statement builders would refuse is an error at its line from the compile, before anything is checked, not a crash', async () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DBT_DEFAULT_SCHEMA_MACRO } from '../../src/compile/template-env.js';
 import { compileProject, type RenderCache } from '../../src/compile/compile-project.js';
 import type { ModelNode, TestNode } from '../../src/compile/manifest.js';
-import { BASIC_PROJECT_YAML, projectFiles } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, projectFiles, removeDir, vigil } from '../helpers.js';
 
 const SOURCES = `sources:
   - name: raw
@@ -428,6 +428,34 @@ describe('compileProject', () => {
     ]);
     // DuckDB keeps any length
     expect(errors(compileProject(projectFiles({ models }), { env: {} }))).toEqual([]);
+  });
+
+  it("a dataset name BigQuery refuses (letters, digits and _ only) is an error at the target's dataset line or the schema config, exit 2 (was: compiled and checked clean)", () => {
+    const bqYaml = (dataset: string) => `name: fixture\ndefault_target: prod\ntargets:\n  prod:\n    type: bigquery\n    project: p\n    dataset: ${dataset}\n`;
+    const models = {
+      'models/spaced.sql': "{{ config(materialized='table',\n schema='my schema') }}\nselect 1 as a",
+      'models/dashed.sql': "{{ config(schema='raw-copy') }}\nselect 1 as a",
+      'models/fine.sql': "{{ config(schema='Marts_2') }}\nselect 1 as a",
+    };
+    const r = compileProject(projectFiles({ projectYaml: bqYaml('analytics'), models }), { env: {} });
+    expect(errors(r).map((d) => `${d.code} ${d.file}:${d.line}: ${d.message}`)).toEqual([
+      "E_NAME models/spaced.sql:2: model 'spaced': BigQuery refuses the dataset name 'my schema': a dataset name is letters, digits and _, at most 1,024 characters",
+      "E_NAME models/dashed.sql:1: model 'dashed': BigQuery refuses the dataset name 'raw-copy': a dataset name is letters, digits and _, at most 1,024 characters",
+    ]);
+    // the target's own dataset, also from the environment
+    for (const [dataset, env] of [['analytics-prod', {}], ["\"{{ env_var('VIGIL_T_DS') }}\"", { VIGIL_T_DS: 'analytics prod' }], ['d'.repeat(1025), {}]] as const) {
+      const t = compileProject(projectFiles({ projectYaml: bqYaml(dataset), models: { 'models/m.sql': 'select 1 as a' } }), { env });
+      expect(errors(t).map((d) => `${d.code} ${d.file}:${d.line}`)).toEqual(['E_TARGET project.yaml:7']);
+      expect(errors(t)[0].message).toMatch(/^target 'prod': BigQuery refuses the dataset name '.*': a dataset name is letters, digits and _, at most 1,024 characters/);
+    }
+    // DuckDB and Postgres schemas are not BigQuery datasets
+    expect(errors(compileProject(projectFiles({ models }), { env: {} }))).toEqual([]);
+    // through the CLI: exit 2
+    const dir = makeProject({ 'project.yaml': bqYaml('analytics-prod'), 'models/m.sql': 'select 1 as a' }, false);
+    const cli = vigil(dir, ['compile']);
+    removeDir(dir);
+    expect(cli.stderr + cli.stdout).toMatch(/project\.yaml:7:\d+: error: target 'prod': BigQuery refuses the dataset name 'analytics-prod'.*\n\s+hint: e\.g\. dataset: analytics_prod/);
+    expect(cli.code).toBe(2);
   });
 
   it("a dict closed right before the tag's end or another brace is one tag, as in Jinja (was: nunjucks ended the tag at the first }} and failed)", () => {

@@ -5,7 +5,7 @@
  * CREATE ... PARTITION BY / CLUSTER BY / OPTIONS script, the MERGE / insert_overwrite scripts
  * with their DECLAREs) are analyzed too, and so are Vigil's own rules BigQuery enforces but no
  * analyzer sees: partitioning and clustering column types, at most four clustering columns,
- * require_partition_filter reads, aggregate percentiles.
+ * require_partition_filter reads, aggregate percentiles, the column names of a table or seed.
  */
 import type { MaterializeRequest } from '../adapter.js';
 import { partitionField } from '../adapter.js';
@@ -45,6 +45,36 @@ export function bigQueryTypeOfSynced(t: string): string {
   const array = /^array\s*<(.*)>$/i.exec(t.trim()) ?? /^(.*)\[\]$/.exec(t.trim());
   if (array) return `ARRAY<${bigQueryTypeOfSynced(array[1])}>`;
   return bigQueryTypeOf(POSTGRES_SPELLING[typeFamily(t, 'local')] ?? t);
+}
+
+/** Column-name prefixes BigQuery reserves, in any case (docs: "Specify a schema" > Column names). */
+const RESERVED_COLUMN_PREFIXES = ['_TABLE_', '_FILE_', '_PARTITION', '_ROW_TIMESTAMP', '__ROOT__', '_COLIDENTIFIER', '_CHANGE_SEQUENCE_NUMBER', '_CHANGE_TYPE', '_CHANGE_TIMESTAMP'];
+
+/**
+ * Why BigQuery refuses a column name of a table it creates, as its docs state ("Specify a schema":
+ * Column names, Flexible column names): a reserved prefix, more than 300 characters, or a
+ * character outside letters, marks, numbers, connectors, dashes, & % = + : ' < > # | and
+ * whitespace. Undefined when it takes it.
+ */
+export function bigQueryColumnNameProblem(name: string): string | undefined {
+  const prefix = RESERVED_COLUMN_PREFIXES.find((p) => name.toUpperCase().startsWith(p));
+  if (prefix) return `BigQuery refuses a column name that starts with ${prefix}, a prefix it reserves (in any case)`;
+  const length = [...name].length;
+  if (length > 300) return `BigQuery takes column names of at most 300 characters; this one has ${length}`;
+  const bad = /[^\p{L}\p{M}\p{N}\p{Pc}\p{Pd}&%=+:'<>#|\s]/u.exec(name);
+  if (bad) return `BigQuery refuses '${bad[0]}' in a column name (it takes letters, numbers, _, -, & % = + : ' < > # | and spaces)`;
+  return undefined;
+}
+
+/** Where `name` is written in `sql` as an output column: its last `AS name`, else its first mention (1-based). */
+function columnPosition(sql: string, name: string): { line: number; column: number } | undefined {
+  const n = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const word = `(?:\`${n}\`|(?<![\\w\`])${n}(?![\\w\`]))`;
+  const aliases = [...sql.matchAll(new RegExp(`\\bas\\s+(${word})`, 'gi'))];
+  const at = aliases.length ? aliases[aliases.length - 1].index! + aliases[aliases.length - 1][0].length - aliases[aliases.length - 1][1].length : new RegExp(word, 'i').exec(sql)?.index;
+  if (at === undefined) return undefined;
+  const before = sql.slice(0, at);
+  return { line: before.split('\n').length, column: at - before.lastIndexOf('\n') };
 }
 
 /** Column types BigQuery clusters by (not FLOAT64, JSON, BYTES, ARRAY, STRUCT). */
@@ -124,6 +154,13 @@ export class BigQueryChecker implements Checker {
     const T = this.analyzer.T;
     if (rel.identifier.endsWith('*')) cols.push({ name: '_TABLE_SUFFIX', type: T.STRING, isPseudoColumn: true });
     if (table.timeIngestionPartitioning) cols.push({ name: '_PARTITIONTIME', type: T.TIMESTAMP, isPseudoColumn: true }, { name: '_PARTITIONDATE', type: T.DATE, isPseudoColumn: true });
+    // a table Vigil creates (a seed): BigQuery must take its column names
+    if (table.created) {
+      for (const c of columns) {
+        const problem = bigQueryColumnNameProblem(c.name);
+        if (problem) problems.push({ column: c.name, message: problem });
+      }
+    }
     if (!problems.length) this.table(rel, cols);
     return problems;
   }
@@ -192,6 +229,11 @@ export class BigQueryChecker implements Checker {
   /** What BigQuery refuses in a table's config and no analyzer checks. */
   private tableRules(req: MaterializeRequest, columns: Array<{ name: string; sql: string }>): CheckOutcome | undefined {
     if (req.kind === 'view') return undefined;
+    // (BigQuery documents these for a table's schema, not for a view's columns)
+    for (const col of columns) {
+      const problem = bigQueryColumnNameProblem(col.name);
+      if (problem) return { ok: false, message: `column '${col.name.length > 60 ? `${col.name.slice(0, 60)}...` : col.name}': ${problem}`, sql: req.sql, position: columnPosition(req.sql, col.name) };
+    }
     const c = req.config ?? {};
     const typeOf = (n: string) => columns.find((x) => x.name.toLowerCase() === n.toLowerCase())?.sql;
     const fail = (message: string, rule: string): CheckOutcome => ({ ok: false, message, sql: '', rule });

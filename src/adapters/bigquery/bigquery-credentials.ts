@@ -7,6 +7,7 @@
  * the client's MetadataLookupWarning noise and minutes of retries against a metadata server
  * that does not exist here.
  */
+import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { homedir, platform } from 'node:os';
@@ -43,6 +44,21 @@ function parseKey(text: string, where: string): { json: Record<string, unknown> 
   if (o.type === 'service_account' && (typeof o.private_key !== 'string' || typeof o.client_email !== 'string')) return { problem: `${where} is a service-account key without private_key or client_email` };
   if (o.type === 'authorized_user' && (typeof o.refresh_token !== 'string' || typeof o.client_id !== 'string')) return { problem: `${where} is an authorized_user key without refresh_token or client_id` };
   if (!KEY_TYPES.includes(String(o.type))) return { problem: `${where} has type '${String(o.type)}', not a Google credential (${KEY_TYPES.join(', ')})` };
+  // google-auth-library signs with it as it is, at the first job (ERR_OSSL_UNSUPPORTED): it is read now
+  if (typeof o.private_key === 'string') {
+    try {
+      createPrivateKey(o.private_key);
+    } catch {
+      const escaped = !o.private_key.includes('\n') && o.private_key.includes('\\n');
+      return {
+        problem: `${where} has a private_key that is not a PEM private key${
+          escaped
+            ? ': its line breaks are the two characters \\n, not line breaks (the key JSON was escaped twice, e.g. by a secret store or a shell); use the key file\'s content exactly as Google gave it'
+            : ' (one starts with -----BEGIN PRIVATE KEY----- and keeps the line breaks of the key file)'
+        }`,
+      };
+    }
+  }
   return { json: o };
 }
 
@@ -99,7 +115,7 @@ export async function resolveCredentials(credentials: string | undefined, env: N
     const pathLike = given!.length <= 512 && !/\s/.test(given!) && (/[/\\]/.test(given!) || /\.json$/i.test(given!));
     if (!existsSync(cred) && !pathLike) throw new UsageError(`BigQuery credentials: the value of ${configKey} (${given!.length} characters, not shown) is no key JSON, no base64-encoded key JSON and no key file path. Put a service-account key (the JSON file's content, or it in base64) or a key file path in the variable ${configKey} reads, or leave it empty to use application default credentials`);
     if (!existsSync(cred)) throw new UsageError(`BigQuery credentials: the key file ${cred} (from ${configKey}) does not exist. Point ${configKey} at a service-account key file, or leave it empty to use application default credentials (gcloud auth application-default login)`);
-    const k = parseKey(readFileSync(cred, 'utf8'), `the key file ${cred}`);
+    const k = parseKey(readFileSync(cred, 'utf8'), `the key file ${cred} (from ${configKey})`);
     if ('problem' in k) throw new UsageError(`BigQuery credentials: ${k.problem}`);
     return { kind: 'key-file', path: cred, describe: describeKey(k.json, `key file ${cred}`) };
   }

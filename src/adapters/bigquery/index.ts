@@ -7,6 +7,15 @@ import { bigQueryFromDbt } from './bigquery-from-dbt.js';
 import type { BigQueryTargetConfig } from './bigquery-config.js';
 import { bigQueryDialect } from './bigquery-dialect.js';
 
+/**
+ * Why BigQuery refuses a dataset name: its docs say a dataset ID is letters (a-z, A-Z), numbers
+ * (0-9) and underscores, at most 1,024 characters.
+ */
+function datasetNameProblem(name: string): string | undefined {
+  if (/^[A-Za-z0-9_]{1,1024}$/.test(name)) return undefined;
+  return `BigQuery refuses the dataset name '${name.length > 80 ? `${name.slice(0, 80)}...` : name}': a dataset name is letters, digits and _, at most 1,024 characters${name.length > 1024 ? ` (it has ${name.length})` : ''}`;
+}
+
 export const warehouse: Warehouse<BigQueryTargetConfig> = {
   type: 'bigquery',
   schemas: async () => {
@@ -19,6 +28,11 @@ export const warehouse: Warehouse<BigQueryTargetConfig> = {
   incrementalStrategies: ['merge', 'insert_overwrite', 'append'],
   bi: { title: 'BigQuery', names: /bigquery|(^|[^a-z])bq([^a-z]|$)/i, metabaseEngines: ['bigquery-cloud-sdk', 'bigquery'], production: true },
   location: (config) => ({ schema: config.dataset, database: config.project }),
+  checkConfig(config) {
+    const problem = datasetNameProblem(config.dataset);
+    return problem ? [{ key: 'dataset', message: problem, hint: `e.g. dataset: ${config.dataset.replace(/[^A-Za-z0-9_]+/g, '_').slice(0, 1024) || 'analytics'}` }] : [];
+  },
+  schemaNameProblem: datasetNameProblem,
   fromDbtOutput: bigQueryFromDbt,
   async open(config, ctx) {
     const { BigQueryAdapter } = await import('./bigquery-adapter.js');

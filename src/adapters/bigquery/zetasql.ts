@@ -666,14 +666,27 @@ export class ZetaAnalyzer {
   private unfilteredRead(root: Proto, rw: Rewritten): Analysis | undefined {
     if (!this.requirePartitionFilter.size) return undefined;
     const idKey = (c: Proto) => `${c?.columnId?.low}:${c?.columnId?.high}`;
-    const refs = (expr: Proto, into: Set<string>): Set<string> => {
+    /**
+     * The columns some predicate of `expr` (its top-level ANDs) references alone. BigQuery's docs
+     * ("Query partitioned tables", require a partition filter): "There must be at least one
+     * predicate that only references a partitioning column"; `WHERE partition_id = "20221231" OR
+     * f = "20221130"` is not sufficient. (Columns inside a subquery's own query are not counted.)
+     */
+    const alone = (expr: Proto, into: Set<string>): Set<string> => {
+      const call = expr?.resolvedFunctionCallBaseNode?.resolvedFunctionCallNode?.parent;
+      if (call?.function?.name === 'ZetaSQL:$and') {
+        for (const arg of call.argumentList as Proto[]) alone(arg, into);
+        return into;
+      }
+      const cols = new Set<string>();
       const walk = (o: Proto) => {
         if (!o || typeof o !== 'object') return;
         if (Array.isArray(o)) return o.forEach(walk);
-        if (o.resolvedColumnRefNode) into.add(idKey(o.resolvedColumnRefNode.column));
-        for (const v of Object.values(o)) walk(v);
+        if (o.resolvedColumnRefNode) cols.add(idKey(o.resolvedColumnRefNode.column));
+        for (const [k, v] of Object.entries(o)) if (!(k === 'subquery' && o.subqueryType !== undefined)) walk(v);
       };
       walk(expr);
+      if (cols.size === 1) into.add([...cols][0]);
       return into;
     };
     let found: Analysis | undefined;
@@ -714,11 +727,11 @@ export class ZetaAnalyzer {
       const filter = o.resolvedFilterScanNode;
       if (filter) {
         visit(filter.filterExpr, filtered);
-        return visit(filter.inputScan, refs(filter.filterExpr, new Set(filtered)));
+        return visit(filter.inputScan, alone(filter.filterExpr, new Set(filtered)));
       }
       const dml = o.resolvedMergeStmtNode ?? o.resolvedDeleteStmtNode ?? o.resolvedUpdateStmtNode;
       if (dml?.tableScan) {
-        const on = refs(dml.mergeExpr ?? dml.whereExpr, new Set(filtered));
+        const on = alone(dml.mergeExpr ?? dml.whereExpr, new Set(filtered));
         for (const [k, v] of Object.entries(dml)) visit(v, k === 'tableScan' ? on : filtered);
         return;
       }
