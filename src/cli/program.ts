@@ -46,8 +46,34 @@ function commonOptions(c: Command): Command {
     });
 }
 
-export function buildProgram(): Command {
+/**
+ * The top-level command `argv` runs (`ls` for `vigil --project-dir x ls -s y`), or undefined when
+ * help is asked for or no command is named (every command is defined then).
+ */
+function commandAsked(argv: string[]): string | undefined {
+  const args = argv.slice(2);
+  if (args.some((a) => a === '-h' || a === '--help')) return undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--project-dir') i++;
+    else if (!a.startsWith('-')) return a === 'help' ? undefined : a;
+  }
+  return undefined;
+}
+
+/**
+ * The command line. Given the process's `argv`, only the command it runs is defined with its
+ * options and subcommands (the others by name and description: enough to name the nearest one
+ * to a typo): defining all of them is ~15 ms of every start.
+ */
+export function buildProgram(argv: string[] = []): Command {
   const program = new Command();
+  const asked = commandAsked(argv);
+  /** A top-level command: `define` adds its arguments, options, subcommands and action when it is the one asked for. */
+  const top = (name: string, description: string, define: (c: Command) => unknown): void => {
+    const c = program.command(name).description(description);
+    if (asked === undefined || asked === name) define(c);
+  };
   program
     .name('vigil')
     .description('Version-controlled SQL and YAML into trustworthy analytics and alerts.\n\nQuick start:  vigil demo && vigil build')
@@ -58,10 +84,8 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(withChoiceHint(str)) })
     .exitOverride();
 
-  program
-    .command('init')
+  top('init', 'scaffold a working project: project.yaml (DuckDB target), sample data, a source, a model with tests, an alert, a dashboard', (c) => c
     .argument('[dir]', 'folder for the project: a new one, or an existing repository (only missing files are added, nothing is overwritten)', '.')
-    .description('scaffold a working project: project.yaml (DuckDB target), sample data, a source, a model with tests, an alert, a dashboard')
     .addOption(new Option('--template <name>', 'blank: generated app events as a seed (vigil build works at once); ai-audit: the AI-copilot audit domain (vigil demo, then vigil build)').choices(['blank', 'ai-audit']).default('blank'))
     .option('--from-dbt <path>', 'convert the dbt project in <path> (the folder with dbt_project.yml) into [dir]: models, macros, tests, snapshots and seeds copied, dbt_project.yml and profiles.yml turned into project.yaml, properties YAML into the keys Vigil accepts; what cannot be converted is listed with its file:line')
     .option('--profiles <file>', 'with --from-dbt: the profiles.yml whose outputs become targets (default: the one beside dbt_project.yml, if any)')
@@ -75,13 +99,11 @@ export function buildProgram(): Command {
       }
       const { runInit } = await import('./init-command.js');
       return runInit({ dir, template: o.template });
-    });
+    }));
 
   // (demo and debug compile no model: no --vars)
-  targetOption(
-    program
-      .command('demo')
-      .description('generate realistic, deterministic AI-audit source data (ai_audit_logs, workflows, audit_trails, usage_log, audit_events, market_snapshots, workspace_data_snapshots) into the target')
+  top('demo', 'generate realistic, deterministic AI-audit source data (ai_audit_logs, workflows, audit_trails, usage_log, audit_events, market_snapshots, workspace_data_snapshots) into the target', (c) => targetOption(
+    c
       .addOption(new Option('--rows <n>', 'rows of ai_audit_logs').default(100_000).argParser(intOption('--rows', 1, 200_000_000)))
       .addOption(new Option('--days <n>', 'days of history, ending now').default(30).argParser(intOption('--days', 1, 3650)))
       .addOption(new Option('--seed <n>', 'random seed (same seed, same data)').default(42).argParser(intOption('--seed', 0, 2 ** 31 - 1)))
@@ -97,9 +119,9 @@ export function buildProgram(): Command {
   ).action(async (o, cmd: Command) => {
     const { runDemo } = await import('./commands.js');
     return runDemo({ ...globals(cmd), ...o });
-  });
+  }));
 
-  commonOptions(selectionOptions(program.command('compile').description('render models to target/compiled/**.sql and target/manifest.json')))
+  top('compile', 'render models to target/compiled/**.sql and target/manifest.json', (c) => commonOptions(selectionOptions(c))
     .option('--watch', 'keep running: recompile when a file of the project changes (errors are shown, the process goes on)')
     .action(async (o, cmd: Command) => {
       if (o.watch) {
@@ -108,37 +130,27 @@ export function buildProgram(): Command {
       }
       const { runCompile } = await import('./commands.js');
       return runCompile({ ...globals(cmd), ...o });
-    });
+    }));
 
-  commonOptions(
-    selectionOptions(
-      program
-        .command('check')
-        .description(
-          "type-check everything compiled for the target without touching its data: models (with the DDL/MERGE Vigil sends), declared column types (contracts), data tests, alert queries and dashboard tiles. BigQuery: offline, with Google's SQL analyzer (npm i -D @fivetrandevelopers/zetasql); DuckDB: an in-memory database; Postgres: a transaction on the target that is rolled back",
-        ),
-    ),
-  ).action(async (o, cmd: Command) => {
-    const { runCheck } = await import('./check-commands.js');
-    return runCheck({ ...globals(cmd), ...o });
-  });
-
-  targetOption(program.command('debug').description("can Vigil use the target? its config, credentials (never printed), connection, schema or dataset, and a trivial query: one line each, OK or the reason")).action(
-    async (o, cmd: Command) => {
-      const { runDebug } = await import('./commands.js');
-      return runDebug({ ...globals(cmd), ...o });
-    },
+  top(
+    'check',
+    "type-check everything compiled for the target without touching its data: models (with the DDL/MERGE Vigil sends), declared column types (contracts), data tests, alert queries and dashboard tiles. BigQuery: offline, with Google's SQL analyzer (npm i -D @fivetrandevelopers/zetasql); DuckDB: an in-memory database; Postgres: a transaction on the target that is rolled back",
+    (c) =>
+      commonOptions(selectionOptions(c)).action(async (o, cmd: Command) => {
+        const { runCheck } = await import('./check-commands.js');
+        return runCheck({ ...globals(cmd), ...o });
+      }),
   );
 
-  for (const name of ['seed', 'snapshot', 'run', 'test', 'build'] as const) {
-    const desc = {
-      snapshot: 'record every version of the rows of each snapshot query (snapshots/*.sql: {% snapshot name %} ... {% endsnapshot %}): SCD type 2 with dbt_valid_from / dbt_valid_to, by unique_key, strategy timestamp or check',
-      seed: `load the CSV files under seeds/ as tables (replaced whole each time); ref('name') reads them. Every file is read and checked first: a ragged row or a value that is not its column's type stops everything at file:line, before anything is loaded`,
-      run: 'build the selected models in dependency order',
-      test: 'run unit tests (models on given rows, in-memory) and data tests (generic tests from YAML, SQL tests in tests/)',
-      build: "load seeds, build models and snapshots, run their tests in DAG order (a model's unit tests first); a failing seed, model or error test skips everything downstream",
-    }[name];
-    const c = commonOptions(selectionOptions(program.command(name).description(desc)))
+  top('debug', 'can Vigil use the target? its config, credentials (never printed), connection, schema or dataset, and a trivial query: one line each, OK or the reason', (c) =>
+    targetOption(c).action(async (o, cmd: Command) => {
+      const { runDebug } = await import('./commands.js');
+      return runDebug({ ...globals(cmd), ...o });
+    }),
+  );
+
+  const defineExecute = (name: 'seed' | 'snapshot' | 'run' | 'test' | 'build', command: Command): void => {
+    const c = commonOptions(selectionOptions(command))
       .addOption(new Option('--threads <n>', 'statements to run at once').default(4).argParser(intOption('--threads', 1, 64)))
       .option('--fail-fast', 'stop scheduling new nodes after the first failure');
     if (name === 'run' || name === 'build') c.option('--full-refresh', 'rebuild incremental models from scratch');
@@ -163,88 +175,93 @@ export function buildProgram(): Command {
       const { runExecute } = await import('./commands.js');
       await runExecute(name, { ...globals(cmd), ...o });
     });
+  };
+  for (const name of ['seed', 'snapshot', 'run', 'test', 'build'] as const) {
+    const desc = {
+      snapshot: 'record every version of the rows of each snapshot query (snapshots/*.sql: {% snapshot name %} ... {% endsnapshot %}): SCD type 2 with dbt_valid_from / dbt_valid_to, by unique_key, strategy timestamp or check',
+      seed: `load the CSV files under seeds/ as tables (replaced whole each time); ref('name') reads them. Every file is read and checked first: a ragged row or a value that is not its column's type stops everything at file:line, before anything is loaded`,
+      run: 'build the selected models in dependency order',
+      test: 'run unit tests (models on given rows, in-memory) and data tests (generic tests from YAML, SQL tests in tests/)',
+      build: "load seeds, build models and snapshots, run their tests in DAG order (a model's unit tests first); a failing seed, model or error test skips everything downstream",
+    }[name];
+    top(name, desc, (cmd) => defineExecute(name, cmd));
   }
 
-  commonOptions(program.command('retry').description('run the last run, test, build or seed again, for the nodes that failed or were skipped (from target/run_results.json)'))
+  top('retry', 'run the last run, test, build or seed again, for the nodes that failed or were skipped (from target/run_results.json)', (c) => commonOptions(c)
     .addOption(new Option('--threads <n>', 'statements to run at once').default(4).argParser(intOption('--threads', 1, 64)))
     .option('--fail-fast', 'stop scheduling new nodes after the first failure')
     .action(async (o, cmd: Command) => {
       const { runRetry } = await import('./commands.js');
       return runRetry({ ...globals(cmd), ...o });
-    });
-  program
-    .command('clean')
-    .description('remove the target folder (compiled SQL, manifest, run results, caches) and the folders clean_targets lists in project.yaml')
-    .action(async (_o, cmd: Command) => {
+    }));
+  top('clean', 'remove the target folder (compiled SQL, manifest, run results, caches) and the folders clean_targets lists in project.yaml', (c) =>
+    c.action(async (_o, cmd: Command) => {
       const { runClean } = await import('./commands.js');
       return runClean({ ...globals(cmd) });
-    });
+    }),
+  );
 
-  const sync = program.command('sync').description('copy source tables from the application database (Postgres) into the target, exactly once');
-  commonOptions(selectionOptions(sync))
-    .addOption(new Option('--mode <mode>', 'delta: from the saved cursor (minus lookback); full: everything, or --lookback back from now').choices(['delta', 'full']).default('delta'))
-    .option('--since <iso>', 'start at this timestamp instead of the saved cursor')
-    .option('--lookback <duration>', 'with --mode full: re-read this far back from now, e.g. 24h (the nightly repair)')
-    .option('--full-refresh', 'empty the synced tables and start over')
-    // a word after `sync` is a mistyped subcommand (`vigil sync statu`), not "too many arguments"
-    .allowExcessArguments(true)
-    .action(async (o, cmd: Command) => {
-      if (cmd.args.length) {
-        const hint = didYouMean(cmd.args[0], cmd.commands.map((c) => c.name()));
-        throw new UsageError(`unknown command '${cmd.args[0]}' for vigil sync${hint ? ` — did you mean '${hint}'?` : ''} (vigil sync takes no arguments: select streams with -s)`);
-      }
-      const { runSync } = await import('./sync-command.js');
-      return runSync({ ...globals(cmd), ...o });
+  top('sync', 'copy source tables from the application database (Postgres) into the target, exactly once', (sync) => {
+    commonOptions(selectionOptions(sync))
+      .addOption(new Option('--mode <mode>', 'delta: from the saved cursor (minus lookback); full: everything, or --lookback back from now').choices(['delta', 'full']).default('delta'))
+      .option('--since <iso>', 'start at this timestamp instead of the saved cursor')
+      .option('--lookback <duration>', 'with --mode full: re-read this far back from now, e.g. 24h (the nightly repair)')
+      .option('--full-refresh', 'empty the synced tables and start over')
+      // a word after `sync` is a mistyped subcommand (`vigil sync statu`), not "too many arguments"
+      .allowExcessArguments(true)
+      .action(async (o, cmd: Command) => {
+        if (cmd.args.length) {
+          const hint = didYouMean(cmd.args[0], cmd.commands.map((c) => c.name()));
+          throw new UsageError(`unknown command '${cmd.args[0]}' for vigil sync${hint ? ` — did you mean '${hint}'?` : ''} (vigil sync takes no arguments: select streams with -s)`);
+        }
+        const { runSync } = await import('./sync-command.js');
+        return runSync({ ...globals(cmd), ...o });
+      });
+    commonOptions(selectionOptions(sync.command('status').description("each stream's cursor, rows, last sync, lag and failures"))).action(async (_o, cmd: Command) => {
+      const { runSyncStatus } = await import('./sync-command.js');
+      // `sync` has the same options, so commander gives it those written after `status` (-s, -t, --vars):
+      // read them from both, or `vigil sync status -t prod` quietly showed the default target
+      const own = cmd.parent!;
+      const runOnly = ['mode', 'since', 'lookback', 'fullRefresh'].filter((k) => own.getOptionValueSource(k) === 'cli');
+      if (runOnly.length) throw new UsageError(`${runOnly.map((k) => own.options.find((x) => x.attributeName() === k)!.long).join(', ')}: ${runOnly.length === 1 ? 'an option' : 'options'} of vigil sync, not of vigil sync status`);
+      return runSyncStatus({ ...globals(cmd), ...cmd.optsWithGlobals() });
     });
-  commonOptions(selectionOptions(sync.command('status').description("each stream's cursor, rows, last sync, lag and failures"))).action(async (_o, cmd: Command) => {
-    const { runSyncStatus } = await import('./sync-command.js');
-    // `sync` has the same options, so commander gives it those written after `status` (-s, -t, --vars):
-    // read them from both, or `vigil sync status -t prod` quietly showed the default target
-    const own = cmd.parent!;
-    const runOnly = ['mode', 'since', 'lookback', 'fullRefresh'].filter((k) => own.getOptionValueSource(k) === 'cli');
-    if (runOnly.length) throw new UsageError(`${runOnly.map((k) => own.options.find((x) => x.attributeName() === k)!.long).join(', ')}: ${runOnly.length === 1 ? 'an option' : 'options'} of vigil sync, not of vigil sync status`);
-    return runSyncStatus({ ...globals(cmd), ...cmd.optsWithGlobals() });
   });
 
-  const retention = program
-    .command('retention')
-    .description(
-      "retention as configuration (docs/governance.md#retention): rows older than a table's retention: { column, keep } are deleted — plan counts them, apply deletes exactly what the plan counted. Source tables are cleaned in the warehouse copy unless they say apply_to: source (the database vigil sync reads)",
-    );
-  commonOptions(
-    selectionOptions(
-      retention
-        .command('plan')
-        .description(
-          "per table with a retention config: its cutoff (now minus keep; years on the calendar), the rows (on BigQuery also the partitions) that would be deleted, the oldest and newest of them; printed and written to target/retention_plan.json. Reads only. A column that is not a timestamp is an error at its YAML line (exit 2)",
-        ),
-    ),
-  )
-    .option('--at <iso>', 'plan as of this time instead of now (not in the future)')
-    .action(async (o, cmd: Command) => {
-      const { runRetentionPlan } = await import('./retention-command.js');
-      return runRetentionPlan({ ...globals(cmd), ...o });
-    });
-  commonOptions(
-    selectionOptions(
-      retention
-        .command('apply')
-        .description(
-          "delete what the plan (target/retention_plan.json) counted: the plan's fixed cutoffs, in batches, each committed with its count in vigil_retention_log (who: VIGIL_ACTOR or the OS user). Refuses, deleting nothing, when more rows fall before a cutoff than the plan counted (plan again), when the project's retention config changed since the plan, or when keep is shorter than project.yaml retention.minimum (default 30d) without --force. A rerun after a crash deletes only the remainder. SIGTERM/Ctrl-C stop after the batch in progress",
-        ),
-    ),
-  )
-    .option('--plan <file>', 'the plan to apply (default: target/retention_plan.json)')
-    .option('--force', "apply a keep shorter than the project's retention.minimum")
-    .action(async (o, cmd: Command) => {
-      const { runRetentionApply } = await import('./retention-command.js');
-      return runRetentionApply({ ...globals(cmd), ...o });
-    });
+  top('retention', "retention as configuration (docs/governance.md#retention): rows older than a table's retention: { column, keep } are deleted — plan counts them, apply deletes exactly what the plan counted. Source tables are cleaned in the warehouse copy unless they say apply_to: source (the database vigil sync reads)", (retention) => {
+    commonOptions(
+      selectionOptions(
+        retention
+          .command('plan')
+          .description(
+            "per table with a retention config: its cutoff (now minus keep; years on the calendar), the rows (on BigQuery also the partitions) that would be deleted, the oldest and newest of them; printed and written to target/retention_plan.json. Reads only. A column that is not a timestamp is an error at its YAML line (exit 2)",
+          ),
+      ),
+    )
+      .option('--at <iso>', 'plan as of this time instead of now (not in the future)')
+      .action(async (o, cmd: Command) => {
+        const { runRetentionPlan } = await import('./retention-command.js');
+        return runRetentionPlan({ ...globals(cmd), ...o });
+      });
+    commonOptions(
+      selectionOptions(
+        retention
+          .command('apply')
+          .description(
+            "delete what the plan (target/retention_plan.json) counted: the plan's fixed cutoffs, in batches, each committed with its count in vigil_retention_log (who: VIGIL_ACTOR or the OS user). Refuses, deleting nothing, when more rows fall before a cutoff than the plan counted (plan again), when the project's retention config changed since the plan, or when keep is shorter than project.yaml retention.minimum (default 30d) without --force. A rerun after a crash deletes only the remainder. SIGTERM/Ctrl-C stop after the batch in progress",
+          ),
+      ),
+    )
+      .option('--plan <file>', 'the plan to apply (default: target/retention_plan.json)')
+      .option('--force', "apply a keep shorter than the project's retention.minimum")
+      .action(async (o, cmd: Command) => {
+        const { runRetentionApply } = await import('./retention-command.js');
+        return runRetentionApply({ ...globals(cmd), ...o });
+      });
+  });
 
-  commonOptions(
-    program
-      .command('show')
-      .description("preview data: run one model's compiled SQL (or a test's failing rows, or a source's table) or an inline query against the target, and print the first rows. Nothing is built in the warehouse (only Vigil's compile cache under target/ is written)")
+  top('show', "preview data: run one model's compiled SQL (or a test's failing rows, or a source's table) or an inline query against the target, and print the first rows. Nothing is built in the warehouse (only Vigil's compile cache under target/ is written)", (c) => commonOptions(
+    c
       .option('-s, --select <selector...>', 'the one model, test or source to show (same grammar as other commands; it must select exactly one)')
       .option('--inline <sql>', "a query to compile and run instead, with ref()/source()/var(): --inline \"select * from {{ ref('orders') }} where amount > 100\"")
       .option('--limit <n>', 'rows to print (default 5)')
@@ -253,9 +270,9 @@ export function buildProgram(): Command {
   ).action(async (o, cmd: Command) => {
     const { runShow } = await import('./show-command.js');
     return runShow({ ...globals(cmd), ...o });
-  });
+  }));
 
-  commonOptions(selectionOptions(program.command('ls').description('list nodes (models, seeds, snapshots, data and unit tests, sources, dashboards)')))
+  top('ls', 'list nodes (models, seeds, snapshots, data and unit tests, sources, dashboards)', (c) => commonOptions(selectionOptions(c))
     .addOption(
       // (choices() would keep only the last of several: the parser checks and collects)
       new Option('--resource-type <type>', 'only this kind of node: model, seed, snapshot, test, unit_test, source or exposure; give it again for several').argParser((v: string, previous: string[] | undefined) => {
@@ -268,179 +285,179 @@ export function buildProgram(): Command {
     .action(async (o, cmd: Command) => {
       const { runLsFast } = await import('./ls-command.js');
       return runLsFast({ ...globals(cmd), ...o });
-    });
+    }));
 
-  const source = program.command('source').description('commands about sources');
-  commonOptions(selectionOptions(source.command('freshness').description("age of each source's newest loaded_at_field against its warn/error limits"))).action(async (o, cmd: Command) => {
-    const { runFreshness } = await import('./commands.js');
-    return runFreshness({ ...globals(cmd), ...o });
+  top('source', 'commands about sources', (source) =>
+    commonOptions(selectionOptions(source.command('freshness').description("age of each source's newest loaded_at_field against its warn/error limits"))).action(async (o, cmd: Command) => {
+      const { runFreshness } = await import('./commands.js');
+      return runFreshness({ ...globals(cmd), ...o });
+    }),
+  );
+
+  top('alerts', 'declarative alerts in alerts/*.yaml: evaluate them on a schedule, keep their state, notify PagerDuty and Slack', (alerts) => {
+    const alertOpts = (c: Command) => commonOptions(c).option('--state-file <path>', 'keep alert state in this JSON file (relative to the working folder) instead of the warehouse table vigil_alert_state (for development)');
+    // (check and test read no alert state: --state-file there did nothing)
+    commonOptions(alerts.command('check').description('validate alert files and routes, compile every query, check the receivers\' environment variables'))
+      .option('--warehouse', "also prepare every query in the target warehouse: unknown columns in the query, and columns the rule reads (group_by, condition, time) that the query does not return")
+      .action(async (o, cmd: Command) => {
+        const { runAlertsCheck } = await import('./alerts-commands.js');
+        return runAlertsCheck({ ...globals(cmd), ...o });
+      });
+    alertOpts(alerts.command('evaluate').description('run the alerts once: query, update state, queue and send notifications (exit 1 if a query failed or a notification could not be delivered)'))
+      .option('-s, --select <alert...>', 'alerts to evaluate: names, globs (ai_audit_*), or label=value')
+      .option('--dry-run', 'print the notifications it would send (the payloads) without sending or saving state')
+      .option('--at <iso>', 'evaluate as of this time (default: now)')
+      .option('--delivery-timeout <duration>', 'time budget per notification, retries included (default 60s); what misses it stays in the outbox for the next run')
+      .option('--wait <duration>', 'if another evaluation holds the state lock, wait this long for it (default: skip at once)')
+      .action(async (o, cmd: Command) => {
+        const { runAlertsEvaluate } = await import('./alerts-commands.js');
+        return runAlertsEvaluate({ ...globals(cmd), ...o });
+      });
+    commonOptions(alerts.command('test').description('run the offline alert tests in alerts/tests/*.yaml (fixture rows, evaluation times, expected states and notifications) on an in-memory DuckDB'))
+      .option('-s, --select <alert...>', 'only the tests of these alerts')
+      .action(async (o, cmd: Command) => {
+        const { runAlertsTest } = await import('./alerts-commands.js');
+        return runAlertsTest({ ...globals(cmd), ...o });
+      });
+    alerts
+      .command('route-test')
+      .description('show which receivers an alert with these labels reaches, e.g. vigil alerts route-test severity=critical team=ml')
+      .argument('<label=value...>', 'labels of the alert (alertname=<rule> adds the rule\'s own labels)')
+      .action(async (labels: string[], o, cmd: Command) => {
+        const { runAlertsRouteTest } = await import('./alerts-commands.js');
+        return runAlertsRouteTest({ ...globals(cmd), ...o, labels });
+      });
+    alerts
+      .command('import-alertmanager')
+      .description("convert an Alertmanager configuration (alertmanager.yml) into alerts/routes.yaml: the routing tree, inhibit rules and time intervals as they are, PagerDuty and Slack receivers with environment variable names for their secrets; what cannot be converted is listed")
+      .argument('<alertmanager.yml>', 'the Alertmanager configuration file')
+      .option('--out <file>', 'write the result there (refused if it exists, unless --force); default: print it')
+      .option('--force', 'overwrite --out')
+      .option('--allow-partial', 'accept a conversion that loses deliveries (an integration other than PagerDuty and Slack, a second config of a receiver): written, exit 0')
+      .action(async (file: string, o, cmd: Command) => {
+        const { runAlertsImport } = await import('./alerts-commands.js');
+        return runAlertsImport({ ...globals(cmd), ...o, file });
+      });
+    alerts
+      .command('notify-test')
+      .description('send a [TEST] trigger and its resolve to one receiver, to check its routing key or webhook')
+      .argument('<receiver>', 'receiver name from alerts/routes.yaml')
+      .option('--delivery-timeout <duration>', 'time budget per notification, retries included', '30s')
+      .action(async (receiver: string, o, cmd: Command) => {
+        const { runAlertsNotifyTest } = await import('./alerts-commands.js');
+        return runAlertsNotifyTest({ ...globals(cmd), ...o, receiver });
+      });
+    alertOpts(alerts.command('silence').description('mute matching alert instances for a while: vigil alerts silence --match capability=draft --for 2h --comment "known backfill"'))
+      .option('-m, --match <matcher>', 'label=value, label!=value or label=~regex; repeat for several (all must match)', collect)
+      .option('--for <duration>', 'how long, e.g. 2h')
+      .option('--until <iso>', 'or until when')
+      .option('--comment <text>', 'why (required)')
+      .option('--author <name>', 'who (default: the current user)')
+      .option('--expire <id>', 'end the silence with this id now')
+      .option('--force', 'create it though a --match names a label or alertname no alert rule produces (refused otherwise, exit 2)')
+      .action(async (o, cmd: Command) => {
+        const { runAlertsSilence } = await import('./alerts-commands.js');
+        return runAlertsSilence({ ...globals(cmd), ...o });
+      });
+    alertOpts(alerts.command('silences').description('list active silences'))
+      .option('--all', 'include expired ones')
+      .action(async (o, cmd: Command) => {
+        const { runAlertsSilences } = await import('./alerts-commands.js');
+        return runAlertsSilences({ ...globals(cmd), ...o });
+      });
+    alertOpts(alerts.command('status').description('alert instances, their state, and the outbox')).action(async (o, cmd: Command) => {
+      const { runAlertsStatus } = await import('./alerts-commands.js');
+      return runAlertsStatus({ ...globals(cmd), ...o });
+    });
+    alertOpts(alerts.command('outbox').description('notifications not delivered yet: list them, resend (--retry) or give them up (--drop)'))
+      .option('--retry <id|all>', 'send this one (a whole id; uncertain or rejected too) or all (not the uncertain ones) again on the next evaluate')
+      .option('--drop <id|all>', 'remove this unsent notification (a whole id), or all, for good')
+      .action(async (o, cmd: Command) => {
+        const { runAlertsOutbox } = await import('./alerts-commands.js');
+        return runAlertsOutbox({ ...globals(cmd), ...o });
+      });
+    alertOpts(alerts.command('run-scheduler').description("long-running: evaluate each alert on its own cron schedule until SIGTERM; a failing alert never stops the others"))
+      .option('-s, --select <alert...>', 'only these alerts')
+      .option('--delivery-timeout <duration>', 'time budget per notification, retries included (default 60s)')
+      .action(async (o, cmd: Command) => {
+        const { runAlertsScheduler } = await import('./alerts-commands.js');
+        return runAlertsScheduler({ ...globals(cmd), ...o });
+      });
   });
 
-  const alerts = program
-    .command('alerts')
-    .description('declarative alerts in alerts/*.yaml: evaluate them on a schedule, keep their state, notify PagerDuty and Slack');
-  const alertOpts = (c: Command) => commonOptions(c).option('--state-file <path>', 'keep alert state in this JSON file (relative to the working folder) instead of the warehouse table vigil_alert_state (for development)');
-  // (check and test read no alert state: --state-file there did nothing)
-  commonOptions(alerts.command('check').description('validate alert files and routes, compile every query, check the receivers\' environment variables'))
-    .option('--warehouse', "also prepare every query in the target warehouse: unknown columns in the query, and columns the rule reads (group_by, condition, time) that the query does not return")
-    .action(async (o, cmd: Command) => {
-      const { runAlertsCheck } = await import('./alerts-commands.js');
-      return runAlertsCheck({ ...globals(cmd), ...o });
-    });
-  alertOpts(alerts.command('evaluate').description('run the alerts once: query, update state, queue and send notifications (exit 1 if a query failed or a notification could not be delivered)'))
-    .option('-s, --select <alert...>', 'alerts to evaluate: names, globs (ai_audit_*), or label=value')
-    .option('--dry-run', 'print the notifications it would send (the payloads) without sending or saving state')
-    .option('--at <iso>', 'evaluate as of this time (default: now)')
-    .option('--delivery-timeout <duration>', 'time budget per notification, retries included (default 60s); what misses it stays in the outbox for the next run')
-    .option('--wait <duration>', 'if another evaluation holds the state lock, wait this long for it (default: skip at once)')
-    .action(async (o, cmd: Command) => {
-      const { runAlertsEvaluate } = await import('./alerts-commands.js');
-      return runAlertsEvaluate({ ...globals(cmd), ...o });
-    });
-  commonOptions(alerts.command('test').description('run the offline alert tests in alerts/tests/*.yaml (fixture rows, evaluation times, expected states and notifications) on an in-memory DuckDB'))
-    .option('-s, --select <alert...>', 'only the tests of these alerts')
-    .action(async (o, cmd: Command) => {
-      const { runAlertsTest } = await import('./alerts-commands.js');
-      return runAlertsTest({ ...globals(cmd), ...o });
-    });
-  alerts
-    .command('route-test')
-    .description('show which receivers an alert with these labels reaches, e.g. vigil alerts route-test severity=critical team=ml')
-    .argument('<label=value...>', 'labels of the alert (alertname=<rule> adds the rule\'s own labels)')
-    .action(async (labels: string[], o, cmd: Command) => {
-      const { runAlertsRouteTest } = await import('./alerts-commands.js');
-      return runAlertsRouteTest({ ...globals(cmd), ...o, labels });
-    });
-  alerts
-    .command('import-alertmanager')
-    .description("convert an Alertmanager configuration (alertmanager.yml) into alerts/routes.yaml: the routing tree, inhibit rules and time intervals as they are, PagerDuty and Slack receivers with environment variable names for their secrets; what cannot be converted is listed")
-    .argument('<alertmanager.yml>', 'the Alertmanager configuration file')
-    .option('--out <file>', 'write the result there (refused if it exists, unless --force); default: print it')
-    .option('--force', 'overwrite --out')
-    .option('--allow-partial', 'accept a conversion that loses deliveries (an integration other than PagerDuty and Slack, a second config of a receiver): written, exit 0')
-    .action(async (file: string, o, cmd: Command) => {
-      const { runAlertsImport } = await import('./alerts-commands.js');
-      return runAlertsImport({ ...globals(cmd), ...o, file });
-    });
-  alerts
-    .command('notify-test')
-    .description('send a [TEST] trigger and its resolve to one receiver, to check its routing key or webhook')
-    .argument('<receiver>', 'receiver name from alerts/routes.yaml')
-    .option('--delivery-timeout <duration>', 'time budget per notification, retries included', '30s')
-    .action(async (receiver: string, o, cmd: Command) => {
-      const { runAlertsNotifyTest } = await import('./alerts-commands.js');
-      return runAlertsNotifyTest({ ...globals(cmd), ...o, receiver });
-    });
-  alertOpts(alerts.command('silence').description('mute matching alert instances for a while: vigil alerts silence --match capability=draft --for 2h --comment "known backfill"'))
-    .option('-m, --match <matcher>', 'label=value, label!=value or label=~regex; repeat for several (all must match)', collect)
-    .option('--for <duration>', 'how long, e.g. 2h')
-    .option('--until <iso>', 'or until when')
-    .option('--comment <text>', 'why (required)')
-    .option('--author <name>', 'who (default: the current user)')
-    .option('--expire <id>', 'end the silence with this id now')
-    .option('--force', 'create it though a --match names a label or alertname no alert rule produces (refused otherwise, exit 2)')
-    .action(async (o, cmd: Command) => {
-      const { runAlertsSilence } = await import('./alerts-commands.js');
-      return runAlertsSilence({ ...globals(cmd), ...o });
-    });
-  alertOpts(alerts.command('silences').description('list active silences'))
-    .option('--all', 'include expired ones')
-    .action(async (o, cmd: Command) => {
-      const { runAlertsSilences } = await import('./alerts-commands.js');
-      return runAlertsSilences({ ...globals(cmd), ...o });
-    });
-  alertOpts(alerts.command('status').description('alert instances, their state, and the outbox')).action(async (o, cmd: Command) => {
-    const { runAlertsStatus } = await import('./alerts-commands.js');
-    return runAlertsStatus({ ...globals(cmd), ...o });
-  });
-  alertOpts(alerts.command('outbox').description('notifications not delivered yet: list them, resend (--retry) or give them up (--drop)'))
-    .option('--retry <id|all>', 'send this one (a whole id; uncertain or rejected too) or all (not the uncertain ones) again on the next evaluate')
-    .option('--drop <id|all>', 'remove this unsent notification (a whole id), or all, for good')
-    .action(async (o, cmd: Command) => {
-      const { runAlertsOutbox } = await import('./alerts-commands.js');
-      return runAlertsOutbox({ ...globals(cmd), ...o });
-    });
-  alertOpts(alerts.command('run-scheduler').description("long-running: evaluate each alert on its own cron schedule until SIGTERM; a failing alert never stops the others"))
-    .option('-s, --select <alert...>', 'only these alerts')
-    .option('--delivery-timeout <duration>', 'time budget per notification, retries included (default 60s)')
-    .action(async (o, cmd: Command) => {
-      const { runAlertsScheduler } = await import('./alerts-commands.js');
-      return runAlertsScheduler({ ...globals(cmd), ...o });
-    });
-
-  commonOptions(
-    program
-      .command('serve')
-      .description("long-running: run the project's schedules (project.yaml schedules:) — sync, build, alerts — one job at a time, each slot once across serve processes sharing the target; answer /health, /internal/analytics-sync and /metrics. SIGTERM stops at a safe point (docs/operations.md)")
+  top('serve', "long-running: run the project's schedules (project.yaml schedules:) — sync, build, alerts — one job at a time, each slot once across serve processes sharing the target; answer /health, /internal/analytics-sync and /metrics. SIGTERM stops at a safe point (docs/operations.md)", (c) => commonOptions(
+    c
       .option('--listen <host:port>', 'address of the HTTP server (default serve.listen in project.yaml, else 127.0.0.1:9464; port 0 picks a free one)')
       .option('--run-now', 'run every job once at start, then on its schedule (otherwise a job waits for its first slot, or catches up a slot missed while serve was down)')
       .option('--delivery-timeout <duration>', 'alerts jobs: time budget per notification, retries included (default 60s)'),
   ).action(async (o, cmd: Command) => {
     const { runServe } = await import('./serve-command.js');
     return runServe({ ...globals(cmd), ...o });
+  }));
+
+  top('docs', 'a static documentation site of the project: every node with descriptions, columns, tests and SQL, table- and column-level lineage, search', (docs) => {
+    commonOptions(docs.command('generate').description("write target/docs/: a page per model, source, seed, snapshot, test, unit test, dashboard and alert, the lineage graph, column lineage traced from the compiled SQL; column types from the target's warehouse"))
+      .option('--empty-catalog', 'do not open the warehouse: column types from YAML only')
+      .action(async (o, cmd: Command) => {
+        const { runDocsGenerate } = await import('./docs-commands.js');
+        return runDocsGenerate({ ...globals(cmd), ...o });
+      });
+    docs
+      .command('serve')
+      .description('serve target/docs/ (from vigil docs generate) over HTTP until Ctrl-C')
+      .option('--host <address>', 'address to listen on', '127.0.0.1')
+      .addOption(new Option('--port <n>', 'port (0: any free port)').default(8080).argParser(intOption('--port', 0, 65535)))
+      .action(async (o, cmd: Command) => {
+        const { runDocsServe } = await import('./docs-commands.js');
+        return runDocsServe({ ...globals(cmd), ...o });
+      });
   });
 
-  const docs = program.command('docs').description('a static documentation site of the project: every node with descriptions, columns, tests and SQL, table- and column-level lineage, search');
-  commonOptions(docs.command('generate').description("write target/docs/: a page per model, source, seed, snapshot, test, unit test, dashboard and alert, the lineage graph, column lineage traced from the compiled SQL; column types from the target's warehouse"))
-    .option('--empty-catalog', 'do not open the warehouse: column types from YAML only')
-    .action(async (o, cmd: Command) => {
-      const { runDocsGenerate } = await import('./docs-commands.js');
-      return runDocsGenerate({ ...globals(cmd), ...o });
-    });
-  docs
-    .command('serve')
-    .description('serve target/docs/ (from vigil docs generate) over HTTP until Ctrl-C')
-    .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .addOption(new Option('--port <n>', 'port (0: any free port)').default(8080).argParser(intOption('--port', 0, 65535)))
-    .action(async (o, cmd: Command) => {
-      const { runDocsServe } = await import('./docs-commands.js');
-      return runDocsServe({ ...globals(cmd), ...o });
-    });
-
-  const dashboards = program.command('dashboards').description('dashboards as code in dashboards/*.json: validate them against the models, export them for BI tools or publish them to Metabase, render them');
-  commonOptions(dashboards.command('validate').description('check every dashboard: models exist, every column exists (declared in YAML; with --warehouse, in the built tables too)'))
-    .option('--warehouse', "also check the columns against the target warehouse's catalog (after vigil build)")
-    .action(async (o, cmd: Command) => {
-      const { runDashboardsValidate } = await import('./dashboards-commands.js');
-      return runDashboardsValidate({ ...globals(cmd), ...o });
-    });
-  commonOptions(dashboards.command('export').description('write the dashboards for a BI tool: LookML dashboards + views, Metabase API payloads, or normalized JSON; deterministic. The SQL is written for the target (-t): a BI tool on BigQuery needs the BigQuery target (a warning says so)'))
-    .addOption(new Option('--format <format>', 'looker, metabase or json (required)').choices(['looker', 'metabase', 'json']).makeOptionMandatory())
-    .requiredOption('--out <dir>', 'folder to write to (required)')
-    .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
-    .option('--looker-connection <name>', 'looker: the Looker connection the model uses (default: the project name)')
-    .option('--metabase-database <id>', 'metabase (required): the id of the Metabase database the cards query')
-    .option('--collection <name>', 'metabase: the collection the payloads name (default: the project name)')
-    .action(async (o, cmd: Command) => {
-      const { runDashboardsExport } = await import('./dashboards-commands.js');
-      return runDashboardsExport({ ...globals(cmd), ...o });
-    });
-  commonOptions(
-    dashboards
-      .command('publish')
-      .description(
-        'create or update the dashboards in Metabase through its REST API: a collection, one native-SQL card per tile and the dashboards with their filters, tabs and layout. Idempotent: cards and dashboards are found again by a (vigil:<dashboard>/<tile>) line in their descriptions, changed ones updated, nothing created twice. Credentials from the environment only: METABASE_API_KEY (header X-API-KEY) or METABASE_SESSION (header X-Metabase-Session). Exit 1 if Metabase refuses a request',
-      ),
-  )
-    .requiredOption('--metabase <url>', 'the Metabase instance, e.g. https://metabase.example.com (required)')
-    .option('--metabase-database <id|name>', "the Metabase database the cards query, by id or name (default: the only one that is not Metabase's sample)")
-    .option('--collection <name>', 'the top-level collection to publish into, created if missing (default: the project name)')
-    .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
-    .action(async (o, cmd: Command) => {
-      const { runDashboardsPublish } = await import('./dashboards-commands.js');
-      return runDashboardsPublish({ ...globals(cmd), ...o });
-    });
-  commonOptions(dashboards.command('render').description('a static HTML site: one page per dashboard and one per drill-down target (the tab with the clicked value as its filter), charts drawn server-side as SVG, data from the target'))
-    .requiredOption('--out <dir>', 'folder to write the site to (required)')
-    .option('--base-url <url>', "make the site's links absolute under this URL (http(s)://host/path or /path), and link root-relative tile links (app routes such as /workspaces/42) under it; default: project.yaml dashboards.base_url, else relative links and app routes shown as text")
-    .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
-    .option('--png', "also take one PNG per tab with headless Chromium (Debian's chromium; never downloaded)")
-    .option('--png-dir <dir>', 'where the PNGs go, one per tab named after its title (default: target/screenshots; implies --png)')
-    .option('--at <iso>', 'render as of this time (default: now)')
-    .action(async (o, cmd: Command) => {
-      const { runDashboardsRender } = await import('./dashboards-commands.js');
-      return runDashboardsRender({ ...globals(cmd), ...o });
-    });
+  top('dashboards', 'dashboards as code in dashboards/*.json: validate them against the models, export them for BI tools or publish them to Metabase, render them', (dashboards) => {
+    commonOptions(dashboards.command('validate').description('check every dashboard: models exist, every column exists (declared in YAML; with --warehouse, in the built tables too)'))
+      .option('--warehouse', "also check the columns against the target warehouse's catalog (after vigil build)")
+      .action(async (o, cmd: Command) => {
+        const { runDashboardsValidate } = await import('./dashboards-commands.js');
+        return runDashboardsValidate({ ...globals(cmd), ...o });
+      });
+    commonOptions(dashboards.command('export').description('write the dashboards for a BI tool: LookML dashboards + views, Metabase API payloads, or normalized JSON; deterministic. The SQL is written for the target (-t): a BI tool on BigQuery needs the BigQuery target (a warning says so)'))
+      .addOption(new Option('--format <format>', 'looker, metabase or json (required)').choices(['looker', 'metabase', 'json']).makeOptionMandatory())
+      .requiredOption('--out <dir>', 'folder to write to (required)')
+      .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
+      .option('--looker-connection <name>', 'looker: the Looker connection the model uses (default: the project name)')
+      .option('--metabase-database <id>', 'metabase (required): the id of the Metabase database the cards query')
+      .option('--collection <name>', 'metabase: the collection the payloads name (default: the project name)')
+      .action(async (o, cmd: Command) => {
+        const { runDashboardsExport } = await import('./dashboards-commands.js');
+        return runDashboardsExport({ ...globals(cmd), ...o });
+      });
+    commonOptions(
+      dashboards
+        .command('publish')
+        .description(
+          'create or update the dashboards in Metabase through its REST API: a collection, one native-SQL card per tile and the dashboards with their filters, tabs and layout. Idempotent: cards and dashboards are found again by a (vigil:<dashboard>/<tile>) line in their descriptions, changed ones updated, nothing created twice. Credentials from the environment only: METABASE_API_KEY (header X-API-KEY) or METABASE_SESSION (header X-Metabase-Session). Exit 1 if Metabase refuses a request',
+        ),
+    )
+      .requiredOption('--metabase <url>', 'the Metabase instance, e.g. https://metabase.example.com (required)')
+      .option('--metabase-database <id|name>', "the Metabase database the cards query, by id or name (default: the only one that is not Metabase's sample)")
+      .option('--collection <name>', 'the top-level collection to publish into, created if missing (default: the project name)')
+      .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
+      .action(async (o, cmd: Command) => {
+        const { runDashboardsPublish } = await import('./dashboards-commands.js');
+        return runDashboardsPublish({ ...globals(cmd), ...o });
+      });
+    commonOptions(dashboards.command('render').description('a static HTML site: one page per dashboard and one per drill-down target (the tab with the clicked value as its filter), charts drawn server-side as SVG, data from the target'))
+      .requiredOption('--out <dir>', 'folder to write the site to (required)')
+      .option('--base-url <url>', "make the site's links absolute under this URL (http(s)://host/path or /path), and link root-relative tile links (app routes such as /workspaces/42) under it; default: project.yaml dashboards.base_url, else relative links and app routes shown as text")
+      .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
+      .option('--png', "also take one PNG per tab with headless Chromium (Debian's chromium; never downloaded)")
+      .option('--png-dir <dir>', 'where the PNGs go, one per tab named after its title (default: target/screenshots; implies --png)')
+      .option('--at <iso>', 'render as of this time (default: now)')
+      .action(async (o, cmd: Command) => {
+        const { runDashboardsRender } = await import('./dashboards-commands.js');
+        return runDashboardsRender({ ...globals(cmd), ...o });
+      });
+  });
 
   // an unknown option's hint depends on the command it was given to
   const withHints = (c: Command, path: string): void => {
@@ -472,7 +489,7 @@ export async function main(argv: string[]): Promise<number> {
   // host runs many): no exit code set, no secret remembered from another environment
   process.exitCode = undefined;
   resetSecrets();
-  const program = buildProgram();
+  const program = buildProgram(argv);
   // `vigil help biuld`: commander shows the general help and exits 0; a typo is an error
   const [first, second] = argv.slice(2);
   if (first === 'help' && second !== undefined && !second.startsWith('-')) {

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { buildProgram } from '../../src/cli/program.js';
 import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -20,6 +21,26 @@ async function query<T extends Record<string, unknown>>(dir: string, sql: string
     await db.close();
   }
 }
+
+describe('the command line defined for one command', () => {
+  it('defines the command asked for exactly as the whole command line does (its help, options and subcommands), and the others by name', () => {
+    type C = ReturnType<typeof buildProgram>;
+    const all = buildProgram([]);
+    const helps = (c: C): string[] => [c.helpInformation(), ...c.commands.flatMap(helps)];
+    for (const c of all.commands) {
+      for (const argv of [[c.name()], ['--project-dir', 'x', c.name(), '-s', 'y']]) {
+        const one = buildProgram(['node', 'vigil', ...argv]);
+        expect(one.commands.map((x) => x.name())).toEqual(all.commands.map((x) => x.name()));
+        expect(helps(one.commands.find((x) => x.name() === c.name())!), argv.join(' ')).toEqual(helps(c));
+        // (the others: name and description only)
+        const other = one.commands.find((x) => x.name() !== c.name())!;
+        expect(other.options.length + other.commands.length).toBe(0);
+      }
+    }
+    // help, or no command named: all of them
+    for (const argv of [['--help'], ['ls', '-h'], ['help', 'ls'], []]) expect(helps(buildProgram(['node', 'vigil', ...argv]))).toEqual(helps(all));
+  });
+});
 
 describe('vigil --version', () => {
   it('prints the package version, with -V too, with or without other flags (the fast path and the command line agree)', () => {
