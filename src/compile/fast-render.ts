@@ -13,7 +13,7 @@
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { ABSENCE_FILTERS, asText, compareValues, inOperator, noMethod, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS } from './jinja-compat.js';
-import { pyArith, pyStr, tuple } from './py-values.js';
+import { pyArith, pyIndex, pyStr, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -162,6 +162,14 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
     }
     return !!ev(c);
   };
+  /** `f()`, an error it throws at `n`'s position. */
+  const at = <T>(n: AnyNode, f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
+    }
+  };
   const evalArgs = (args: AnyNode): unknown[] => (args.children as AnyNode[]).map((c) => loose(evRaw(c)));
   const ev = (n: AnyNode): unknown => strict(evRaw(n));
   const evRaw = (n: AnyNode): unknown => {
@@ -204,7 +212,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         }
         let v: unknown;
         try {
-          v = obj[key];
+          v = obj[pyIndex(obj, key) as string];
         } catch (e) {
           throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
         }
@@ -274,8 +282,10 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         return (ev(n.left as AnyNode) as boolean) && (ev(n.right as AnyNode) as boolean);
       case 'Not':
         return !ev(n.target as AnyNode);
-      case 'Neg':
-        return pyArith('-', 0, ev(n.target as AnyNode));
+      case 'Neg': {
+        const v = ev(n.target as AnyNode);
+        return at(n, () => pyArith('neg', 0, v));
+      }
       case 'Pos':
         return +(ev(n.target as AnyNode) as number);
       case 'Add':
@@ -285,7 +295,11 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
       case 'Mod':
       case 'FloorDiv':
       case 'Pow':
-        return pyArith(ARITH[n.typename], ev(n.left as AnyNode), ev(n.right as AnyNode));
+      {
+        const a = ev(n.left as AnyNode);
+        const b = ev(n.right as AnyNode);
+        return at(n, () => pyArith(ARITH[n.typename], a, b));
+      }
       case 'Concat':
         return `${String(pyStr(ev(n.left as AnyNode)))}${String(pyStr(ev(n.right as AnyNode)))}`;
       case 'In':
@@ -295,16 +309,16 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
           throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
         }
       case 'Compare': {
-        // `a < b < c` as nunjucks reads it: (a < b) < c
+        // `a < b < c` is `a < b and b < c` (Python's chain): c evaluated only when a < b
         let left = ev(n.expr as AnyNode);
+        let result: unknown = true;
         for (const op of n.ops as AnyNode[]) {
-          try {
-            left = compareValues(left, String(op.type), ev(op.expr as AnyNode));
-          } catch (e) {
-            throw new FastRenderError(e instanceof Error ? e.message : String(e), n.lineno + 1, n.colno + 1);
-          }
+          const right = ev(op.expr as AnyNode);
+          result = at(n, () => compareValues(left, String(op.type), right));
+          if (!result) return result;
+          left = right;
         }
-        return left;
+        return result;
       }
       default:
         throw new UnsupportedTemplate(n.typename);

@@ -8,15 +8,25 @@
  *   `l.append()`, ...), slices, `True`/`False`/`None`: nunjucks' own `installJinjaCompat()`;
  * - filters `tojson` (with `indent`), `map` (`attribute=` or a filter's name), `selectattr` and
  *   `rejectattr` with Jinja's tests (`equalto`, `==`, `ne`, `gt`, `in`, `defined`, `none`, ...);
- * - Python's values (py-values.ts): tuples, floats, `/`, a dict looped over or printed, the loop
- *   filter `{% for x in seq if cond %}`, filters' keyword arguments.
+ * - Python's values (py-values.ts, py-format.ts): tuples, floats, operators, a chain of
+ *   comparisons, a negative index, a dict looped over or printed, the loop filter
+ *   `{% for x in seq if cond %}`, filters' keyword arguments and Jinja's `round`, `truncate`,
+ *   `groupby`, `dictsort`, `sum`; a macro's `kwargs` / `varargs`; `{% set x -%}`.
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
-import { isPlainObject, pyArith, pyFloat, PyFloat, pyStr, tuple, unbox } from './py-values.js';
+import { pyJson, pyRound } from './py-format.js';
+import { isPlainObject, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyStr, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
 
 let compatInstalled = false;
+
+/** The environments with Jinja's values (addJinjaCompat: models'): Python's operators on anything, not only numbers. */
+const JINJA_ENVIRONMENTS = new WeakSet<object>();
+
+/** Python's arithmetic operators, with the nodes nunjucks parses them into. */
+const ARITHMETIC: Array<[string, string]> = [['+', 'Add'], ['-', 'Sub'], ['*', 'Mul'], ['/', 'Div'], ['%', 'Mod'], ['//', 'FloorDiv'], ['**', 'Pow']];
+const ARITHMETIC_NODES = new Map(ARITHMETIC.map(([op, node]) => [node, op]));
 
 /** A call's keyword arguments (nunjucks passes them last, marked __keywords). */
 export const isKw = (a: unknown): a is Record<string, unknown> => !!a && typeof a === 'object' && (a as { __keywords?: boolean }).__keywords === true;
@@ -260,12 +270,28 @@ export function installJinjaCompat(): void {
   compatInstalled = true;
 }
 
-type MacroRuntime = { makeMacro: (argNames: string[], kwargNames: string[], func: (...a: unknown[]) => unknown) => (...a: unknown[]) => unknown };
+type MacroRuntime = { makeMacro: (argNames: string[], kwargNames: string[], func: (...a: unknown[]) => unknown) => (...a: unknown[]) => unknown; [k: string]: unknown };
+
+/** The macros whose body reads `kwargs` or `varargs`: they take extra keyword or positional arguments, as in Jinja. */
+const MACRO_READS = new WeakMap<object, { kwargs: boolean; varargs: boolean }>();
+/** Where a macro's extra arguments travel to its body: in the keyword arguments' object nunjucks passes it. */
+const EXTRA_ARGS = Symbol('extraArgs');
+
+/** Whether a node, or one under it, reads the name `name`. */
+function readsName(n: unknown, name: string): boolean {
+  if (!n || typeof n !== 'object') return false;
+  if (Array.isArray(n)) return n.some((c) => readsName(c, name));
+  const node = n as { typename?: unknown; value?: unknown };
+  if (typeof node.typename !== 'string') return false;
+  if (node.typename === 'Symbol' && node.value === name) return true;
+  return Object.entries(node).some(([k, v]) => k !== 'typename' && readsName(v, name));
+}
 
 /**
  * A macro called with more arguments than it has, or a keyword it has not: an error, as in
  * Jinja ("takes no keyword argument 'c'"); nunjucks dropped them, so a misspelled keyword
- * silently fell back to the default.
+ * silently fell back to the default. A macro whose body reads `kwargs` (`varargs`) takes the
+ * keywords (the positional arguments) it has not, there as a dict (a tuple), as in Jinja.
  */
 function strictMacroArgs(runtime: MacroRuntime): void {
   const make = runtime.makeMacro;
@@ -275,20 +301,58 @@ function strictMacroArgs(runtime: MacroRuntime): void {
     // (marked: the macro's own error handling passes it on to where the call is written)
     const fail = (message: string) => Object.assign(new Error(`${message} (${known.length ? `its arguments: ${known.join(', ')}` : 'it has none'})`), { macroArgs: checked });
     const checked = function (this: unknown, ...args: unknown[]) {
+      const reads = MACRO_READS.get(checked);
       const last = args[args.length - 1];
       const kw = last && typeof last === 'object' && Object.prototype.hasOwnProperty.call(last, '__keywords') ? (last as Record<string, unknown>) : undefined;
       const positional = kw ? args.length - 1 : args.length;
-      if (positional > known.length) throw fail(`macro takes ${known.length} argument${known.length === 1 ? '' : 's'} at most, given ${positional}`);
+      if (positional > known.length && !reads?.varargs) throw fail(`macro takes ${known.length} argument${known.length === 1 ? '' : 's'} at most, given ${positional}`);
       // given by position and by name: Jinja refuses it; nunjucks kept the positional one
-      for (let i = 0; i < positional; i++) if (kw && Object.hasOwn(kw, known[i])) throw fail(`macro got multiple values for argument '${known[i]}'`);
+      for (let i = 0; i < Math.min(positional, known.length); i++) if (kw && Object.hasOwn(kw, known[i])) throw fail(`macro got multiple values for argument '${known[i]}'`);
+      const extra: Record<string, unknown> = {};
       for (const k of Object.keys(kw ?? {})) {
         if (k === '__keywords' || k === 'caller' || known.includes(k)) continue;
+        if (reads?.kwargs) {
+          extra[k] = kw![k];
+          continue;
+        }
         const hint = didYouMean(k, known);
         throw fail(`macro has no argument '${k}'${hint ? ` — did you mean '${hint}'?` : ''}`);
       }
-      return macro.apply(this, args);
+      if (!reads) return macro.apply(this, args);
+      // the arguments it has, and the others for its body (vigilMacroExtra)
+      const own = Object.fromEntries(Object.entries(kw ?? {}).filter(([k]) => k === '__keywords' || k === 'caller' || known.includes(k)));
+      const kwOut = Object.assign(own, { __keywords: true, [EXTRA_ARGS]: { kwargs: extra, varargs: tuple(args.slice(known.length, positional)) } });
+      return macro.apply(this, [...args.slice(0, Math.min(positional, known.length)), kwOut]);
     };
     return checked;
+  };
+  runtime.vigilMacroReads = (macro: object, kwargs: boolean, varargs: boolean) => MACRO_READS.set(macro, { kwargs, varargs });
+  runtime.vigilMacroExtra = (kw: Record<symbol, Record<string, unknown>> | undefined, name: 'kwargs' | 'varargs') => kw?.[EXTRA_ARGS]?.[name] ?? (name === 'kwargs' ? {} : tuple([]));
+  // a macro whose body reads kwargs or varargs: set in its frame, and the macro marked as taking them
+  type Compiler = { _compileMacro(node: { body: unknown }, frame: unknown): string; _emitLines(...lines: string[]): void; _emitLine(line: string): void };
+  const C = (nunjucks as unknown as { compiler: { Compiler: { prototype: Compiler } } }).compiler.Compiler.prototype;
+  const compileMacro = C._compileMacro;
+  C._compileMacro = function (this: Compiler, node, frame) {
+    const reads = { kwargs: readsName(node.body, 'kwargs'), varargs: readsName(node.body, 'varargs') };
+    if (!reads.kwargs && !reads.varargs) return compileMacro.call(this, node, frame);
+    const emitLines = this._emitLines;
+    let done = false;
+    // (the macro function's first lines, where nunjucks sets `caller` in its frame)
+    this._emitLines = function (this: Compiler, ...lines: string[]) {
+      if (!done && lines.includes('kwargs = kwargs || {};')) {
+        done = true;
+        for (const name of ['kwargs', 'varargs'] as const) if (reads[name]) lines.push(`frame.set("${name}", runtime.vigilMacroExtra(kwargs, "${name}"));`);
+      }
+      return emitLines.apply(this, lines);
+    };
+    let id: string;
+    try {
+      id = compileMacro.call(this, node, frame);
+    } finally {
+      this._emitLines = emitLines;
+    }
+    this._emitLine(`runtime.vigilMacroReads(${id}, ${reads.kwargs}, ${reads.varargs});`);
+    return id;
   };
 }
 
@@ -364,12 +428,14 @@ export function asText(v: unknown): string | undefined {
   return v instanceof (nunjucks as unknown as { runtime: { SafeString: new (s: string) => object } }).runtime.SafeString ? String(v) : undefined;
 }
 
-/** A string's Python methods, and a string's slice a string (`'abcdef'[2:]` is 'cdef', not a list of letters). */
+/** A string's Python methods, a string's slice a string (`'abcdef'[2:]` is 'cdef', not a list of letters), a negative index from the end. */
 function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }): void {
   const memberLookup = runtime.memberLookup;
   runtime.memberLookup = function (this: unknown, ...args: unknown[]) {
     // a macro's output is a string too
     if (typeof args[0] !== 'string' && asText(args[0]) !== undefined) args[0] = asText(args[0]);
+    // `[1, 2, 3][-1]` is 3, as in Python
+    if (args.length < 4) args[1] = pyIndex(args[0], args[1]);
     const [obj, val] = args;
     // (`this.schema`: one of this's parts, not a use of its placeholder)
     const secret = obj instanceof RelationPlaceholder ? undefined : placeholderUsed(obj, args.length === 4 ? 'a slice' : `.${String(val)}`, args.length !== 4 && KEEPING_METHODS.has(String(val)));
@@ -394,6 +460,8 @@ const SAME_TEXT_FILTERS = new Set(['default', 'd', 'safe', 'string']);
 
 /** `this` while a model renders: prints as its placeholder, and is one for placeholderUsed(). */
 export class RelationPlaceholder {
+  /** (dbt's `this` is a Relation: Python's TypeError names it so) */
+  readonly [PY_TYPE_NAME] = 'Relation';
   constructor(private readonly text: string) {}
   toString(): string {
     return this.text;
@@ -550,6 +618,12 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
       else if (node?.typename === 'Filter') {
         const input = ((node.args as Node).children as Node[])[0];
         if (input) strict.set(input, { check: 'vigilFilterInput', arg: String((node.name as Node).value) });
+      } else if (ARITHMETIC_NODES.has(node?.typename)) {
+        const why = defined(`an operand of ${ARITHMETIC_NODES.get(node.typename)} (Jinja refuses arithmetic on an undefined value)`);
+        strict.set(node.left as object, why);
+        strict.set(node.right as object, why);
+      } else if (node?.typename === 'Neg') {
+        strict.set(node.target as object, defined('negated (Jinja refuses arithmetic on an undefined value)'));
       } else if (node?.typename === 'Concat') {
         strict.set(node.left as object, defined("joined with ~ it would read 'undefined'"));
         strict.set(node.right as object, defined("joined with ~ it would read 'undefined'"));
@@ -575,13 +649,15 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
 /**
  * Python's syntax where nunjucks reads it otherwise: `(a, b)`, `(a,)` and `()` are tuples (nunjucks
  * kept the last item: `x in ('dev', 'prod')` was `x in 'prod'`); a float literal stays a float
- * (`1.0` printed 1); arithmetic as Python's (`10 / 5` is 2.0; a float in, a float out);
- * comparisons and `in` as Python's, refused on a placeholder. Both renderers (fast-render.ts).
+ * (`1.0` printed 1), with an exponent too (`1e3`); arithmetic as Python's (`10 / 5` is 2.0; a
+ * float in, a float out; py-values.ts pyArith); comparisons and `in` as Python's, a chain
+ * (`a < b < c`) as `a < b and b < c`, refused on a placeholder; `{% set x -%}` strips the body's
+ * leading white space. Both renderers (fast-render.ts).
  */
 function pythonSyntax(TemplateError: new (message: string, lineno: number, colno: number) => Error): void {
   type Node = { typename: string; lineno: number; colno: number; [k: string]: unknown };
   type Compiler = { compile(n: unknown, f: unknown): void; _emit(code: string): void; _compileAggregate(n: unknown, f: unknown, open: string, close: string): void; [k: string]: unknown };
-  type Parser = { peekToken(): { type: string; lineno: number; colno: number }; nextToken(): unknown; skip(type: string): boolean; fail(m: string, l?: number, c?: number): never; parseExpression(): Node; [k: string]: unknown };
+  type Parser = { peekToken(): { type: string; value: string; lineno: number; colno: number }; nextToken(): unknown; skip(type: string): boolean; fail(m: string, l?: number, c?: number): never; parseExpression(): Node; dropLeadingWhitespace: boolean; [k: string]: unknown };
   const n = nunjucks as unknown as {
     parser: { Parser: { prototype: Parser } };
     compiler: { Compiler: { prototype: Compiler } };
@@ -613,6 +689,34 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
     if (trailing || group.children.length !== 1) group.tuple = true;
     return group;
   };
+  // `{% set x -%}`: nunjucks' parseSet steps over the tag's end without its `-` (the only
+  // statement that skips one: the others advance past it, which reads the `-`); Jinja strips
+  // the white space the body starts with
+  const skip = P.skip as (this: Parser, type: string) => boolean;
+  P.skip = function (this: Parser, type: string) {
+    const tok = type === lexer.TOKEN_BLOCK_END ? this.peekToken() : undefined;
+    const skipped = skip.call(this, type);
+    if (skipped && tok?.value.charAt(0) === '-') this.dropLeadingWhitespace = true;
+    return skipped;
+  };
+  // a float with an exponent (`1e3`, `1.5e-3`): nunjucks' lexer read `1e3` as a name and stopped `1e-3` at the `-`
+  type Tokenizer = { str: string; index: number; forward(): void; nextToken(): { type: string; value: string } | null };
+  const tokenizer = Object.getPrototypeOf((n.lexer as unknown as { lex(s: string, o: object): Tokenizer }).lex('', {})) as Tokenizer;
+  const nextToken = tokenizer.nextToken;
+  const exponentFloat = /\d+(?:\.\d+)?[eE][-+]?\d+/y;
+  tokenizer.nextToken = function (this: Tokenizer) {
+    const start = this.index;
+    const tok = nextToken.call(this);
+    if (tok && (tok.type === lexer.TOKEN_INT || tok.type === lexer.TOKEN_FLOAT || (tok.type === lexer.TOKEN_SYMBOL && /^\d/.test(tok.value)))) {
+      exponentFloat.lastIndex = start;
+      const float = exponentFloat.exec(this.str)?.[0];
+      if (float && start + float.length >= this.index) {
+        while (this.index < start + float.length) this.forward();
+        return { ...tok, type: lexer.TOKEN_FLOAT, value: float };
+      }
+    }
+    return tok;
+  };
   const parsePrimary = P.parsePrimary as (this: Parser, noPostfix?: boolean) => Node;
   P.parsePrimary = function (this: Parser, noPostfix?: boolean) {
     const tok = this.peekToken();
@@ -626,7 +730,6 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
   };
   runtime.vigilTuple = tuple;
   runtime.vigilFloat = (v: number) => new PyFloat(v);
-  runtime.vigilArith = pyArith;
   runtime.vigilConcat = (a: unknown, b: unknown) => `${String(pyStr(a))}${String(pyStr(b))}`;
   const positioned = (f: () => unknown, lineno: number, colno: number) => {
     try {
@@ -635,7 +738,23 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
       throw new TemplateError(e instanceof Error ? e.message : String(e), lineno + 1, colno + 1);
     }
   };
+  // Python's operators where the environment has Jinja's values (addJinjaCompat: models); alert
+  // templates keep JavaScript's on anything but numbers (a row's number may arrive as text)
+  runtime.vigilArith = (op: string, a: unknown, b: unknown, lineno: number, colno: number, env: object) => positioned(() => pyArith(op, a, b, JINJA_ENVIRONMENTS.has(env)), lineno, colno);
   runtime.vigilCompare = (a: unknown, op: string, b: unknown, lineno: number, colno: number) => positioned(() => compareValues(a, op, b), lineno, colno);
+  // `a < b < c` is `a < b and b < c`, b evaluated once, c only when a < b (Python's chain)
+  runtime.vigilCompareChain = (a: unknown, rest: Array<[string, () => unknown]>, lineno: number, colno: number) =>
+    positioned(() => {
+      let left = a;
+      let result: unknown = true;
+      for (const [op, right] of rest) {
+        const b = right();
+        result = compareValues(left, op, b);
+        if (!result) return result;
+        left = b;
+      }
+      return result;
+    }, lineno, colno);
   runtime.vigilIn = (key: unknown, coll: unknown, lineno: number, colno: number) => positioned(() => inOperator(key, coll), lineno, colno);
   const compileLiteral = C.compileLiteral as (this: Compiler, node: Node, frame: unknown) => void;
   C.compileLiteral = function (this: Compiler, node: Node, frame: unknown) {
@@ -653,13 +772,20 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
       this.compile(node.left, frame);
       this._emit(', ');
       this.compile(node.right, frame);
-      this._emit(')');
+      this._emit(`, ${node.lineno}, ${node.colno}, env)`);
     };
   };
-  for (const [op, fn] of [['+', 'Add'], ['-', 'Sub'], ['*', 'Mul'], ['/', 'Div'], ['%', 'Mod'], ['//', 'FloorDiv'], ['**', 'Pow']]) binary(op, fn);
+  for (const [op, fn] of ARITHMETIC) binary(op, fn);
   C.compileNeg = function (this: Compiler, node: Node, frame: unknown) {
-    this._emit('runtime.vigilArith("-", 0, ');
+    this._emit('runtime.vigilArith("neg", 0, ');
     this.compile(node.target, frame);
+    this._emit(`, ${node.lineno}, ${node.colno}, env)`);
+  };
+  // a filter's error at the filter (nunjucks' position is the last call's before it, else the template's start)
+  const compileFilter = C.compileFilter as (this: Compiler, node: Node, frame: unknown) => void;
+  C.compileFilter = function (this: Compiler, node: Node, frame: unknown) {
+    this._emit(`(lineno = ${node.lineno}, colno = ${node.colno + 1}, `);
+    compileFilter.call(this, node, frame);
     this._emit(')');
   };
   C.compileConcat = function (this: Compiler, node: Node, frame: unknown) {
@@ -677,15 +803,25 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
     this._emit(`, ${node.lineno}, ${node.colno})`);
   };
   C.compileCompare = function (this: Compiler, node: Node, frame: unknown) {
-    // `a < b < c` as nunjucks (and the fast path) read it: (a < b) < c
     const ops = node.ops as Node[];
-    for (let i = 0; i < ops.length; i++) this._emit('runtime.vigilCompare(');
-    this.compile(node.expr, frame);
-    for (const op of ops) {
-      this._emit(`, ${JSON.stringify(op.type)}, `);
-      this.compile(op.expr, frame);
+    if (ops.length === 1) {
+      this._emit('runtime.vigilCompare(');
+      this.compile(node.expr, frame);
+      this._emit(`, ${JSON.stringify(ops[0].type)}, `);
+      this.compile(ops[0].expr, frame);
       this._emit(`, ${node.lineno}, ${node.colno})`);
+      return;
     }
+    // a chain: each operand after the first evaluated only when the comparisons before it hold
+    this._emit('runtime.vigilCompareChain(');
+    this.compile(node.expr, frame);
+    this._emit(', [');
+    for (const op of ops) {
+      this._emit(`[${JSON.stringify(op.type)}, () => (`);
+      this.compile(op.expr, frame);
+      this._emit(')], ');
+    }
+    this._emit(`], ${node.lineno}, ${node.colno})`);
   };
 }
 
@@ -738,6 +874,7 @@ export function addPyTests(env: nunjucks.Environment): void {
 
 export function addJinjaCompat(env: nunjucks.Environment): void {
   installJinjaCompat();
+  JINJA_ENVIRONMENTS.add(env);
   addPyTests(env);
   env.addGlobal('namespace', (...args: unknown[]) => {
     const [pos, kw] = kwargs(args);
@@ -762,8 +899,7 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
   } as unknown as nunjucks.Extension);
   env.addFilter('tojson', (v: unknown, ...raw: unknown[]) => {
     const [args, kw] = kwargs(raw);
-    const indent = (kw.indent ?? args[0]) as number | undefined;
-    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x), indent);
+    return pyJson(v, unbox(kw.indent ?? args[0]));
   });
   env.addFilter('map', function (this: { env: nunjucks.Environment }, seq: unknown, ...raw: unknown[]) {
     const [args, kw] = kwargs(raw);
@@ -786,25 +922,86 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
  */
 const FILTER_PARAMS: Record<string, string[]> = {
   abs: [], batch: ['linecount', 'fill_with'], capitalize: [], center: ['width'], default: ['default_value', 'boolean'], d: ['default_value', 'boolean'],
-  dictsort: ['case_sensitive', 'by'], escape: [], e: [], first: [], float: ['default'], groupby: ['attribute'], indent: ['width', 'first'], join: ['d', 'attribute'],
+  dictsort: ['case_sensitive', 'by', 'reverse'], escape: [], e: [], first: [], float: ['default'], groupby: ['attribute', 'default', 'case_sensitive'], indent: ['width', 'first'], join: ['d', 'attribute'],
   last: [], length: [], count: [], list: [], lower: [], replace: ['old', 'new', 'count'], reverse: [], round: ['precision', 'method'], safe: [], slice: ['slices', 'fill_with'],
-  string: [], striptags: [], sum: ['attribute', 'start'], title: [], trim: [], truncate: ['length', 'killwords', 'end'], upper: [], urlencode: [], wordcount: [],
+  string: [], striptags: [], sum: ['attribute', 'start'], title: [], trim: [], truncate: ['length', 'killwords', 'end', 'leeway'], upper: [], urlencode: [], wordcount: [],
 };
+
+/** `f()`, an error it throws named by the filter (as the fast path names it: fast-render.ts). */
+function named(filter: string, f: () => unknown): unknown {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof Error && !e.message.startsWith(`filter '${filter}'`) && !(e as { lineno?: unknown }).lineno) e.message = `filter '${filter}': ${e.message}`;
+    throw e;
+  }
+}
 
 /** A dict where Jinja iterates one: its keys. */
 const keysOf = (v: unknown): unknown => (isPlainObject(v) ? Object.keys(v) : v);
 
 function pythonFilters(env: nunjucks.Environment): void {
   const get = (name: string) => env.getFilter(name) as (this: unknown, ...a: unknown[]) => unknown;
-  // Python's float(): `7 | float` is 7.0, printed so (py-values.ts); round() gives a float too
-  const round = get('round');
+  // Python's float(): `7 | float` is 7.0, printed so (py-values.ts)
   env.addFilter('float', (v: unknown, def?: unknown) => {
     const x = parseFloat(String(unbox(v)));
     return Number.isNaN(x) ? (def === undefined ? 0 : def) : pyFloat(x);
   });
-  env.addFilter('round', function (this: unknown, v: unknown, ...a: unknown[]) {
-    const r = round.call(this, unbox(v), ...a);
-    return typeof r === 'number' ? pyFloat(r) : r;
+  // Jinja's round: Python's round() (a tie to even, on the float's exact value; an int stays an
+  // int), or math.ceil / math.floor at the precision (a float)
+  env.addFilter('round', (v: unknown, precision: unknown = 0, method: unknown = 'common') => {
+    const places = unbox(precision) as number;
+    if (method === 'common') return pyRound(v, places);
+    if (method !== 'ceil' && method !== 'floor') throw new Error('method must be common, ceil or floor');
+    const x = typeof v === 'boolean' ? Number(v) : unbox(v);
+    if (typeof x !== 'number') throw new Error(`must be real number, not ${pyType(v)}`);
+    return pyFloat(Math[method](x * 10 ** places) / 10 ** places);
+  });
+  // Jinja's truncate: the length counts the end marker; a text at most `leeway` (5) longer is left whole
+  env.addFilter('truncate', (v: unknown, length: unknown = 255, killwords: unknown = false, end: unknown = '...', leeway: unknown = 5) => {
+    const chars = [...(asText(v) ?? String(pyStr(v)))];
+    const [n, marker, slack] = [unbox(length) as number, String(end), (unbox(leeway) ?? 5) as number];
+    if (n < marker.length) throw new Error(`expected length >= ${marker.length}, got ${n}`);
+    if (slack < 0) throw new Error(`expected leeway >= 0, got ${slack}`);
+    if (chars.length <= n + slack) return chars.join('');
+    const head = chars.slice(0, n - marker.length).join('');
+    // (else the last word cut is dropped: Python's rsplit(' ', 1)[0])
+    return (killwords || !head.includes(' ') ? head : head.slice(0, head.lastIndexOf(' '))) + marker;
+  });
+  // Jinja's groupby: (grouper, list) tuples sorted by the grouper (case-insensitive unless asked),
+  // each with .grouper and .list; nunjucks gave a dict
+  env.addFilter('groupby', (v: unknown, attribute: unknown, def: unknown = null, caseSensitive: unknown = false) => {
+    const items = keysOf(v);
+    if (!Array.isArray(items)) throw new Error(`groupby() takes a list, not ${pyType(v)}`);
+    const key = (x: unknown, fold: boolean) => {
+      const found = attr(x, String(attribute));
+      const k = found === undefined && def !== null ? def : found;
+      return fold && typeof k === 'string' ? k.toLowerCase() : k;
+    };
+    const groups: unknown[][] = [];
+    for (const x of [...items].sort((a, b) => pyCompare(key(a, !caseSensitive), key(b, !caseSensitive)))) {
+      const last = groups[groups.length - 1];
+      if (last && pyEqual(key(last[0], !caseSensitive), key(x, !caseSensitive))) last.push(x);
+      else groups.push([x]);
+    }
+    return groups.map((list) => {
+      const grouper = key(list[0], false);
+      return Object.defineProperties(tuple([grouper, list]), { grouper: { value: grouper }, list: { value: list } });
+    });
+  });
+  // Jinja's dictsort: (key, value) tuples, by key or by value, case-insensitive unless asked
+  env.addFilter('dictsort', (v: unknown, caseSensitive: unknown = false, by: unknown = 'key', reverse: unknown = false) => {
+    if (!isPlainObject(v)) throw new Error(`dictsort() takes a dict, not ${pyType(v)}`);
+    if (by !== 'key' && by !== 'value') throw new Error('You can only sort by either "key" or "value"');
+    const at = by === 'key' ? 0 : 1;
+    const fold = (x: unknown) => (!caseSensitive && typeof x === 'string' ? x.toLowerCase() : x);
+    return Object.entries(v).map((e) => tuple(e)).sort((a, b) => pyCompare(fold(a[at]), fold(b[at])) * (reverse ? -1 : 1));
+  });
+  // Python's sum(): `+` as Python's (lists joined with start=[]), from `start`
+  env.addFilter('sum', (v: unknown, attribute: unknown = null, start: unknown = 0) => {
+    const items = keysOf(v);
+    if (!Array.isArray(items)) throw new Error(`sum() takes a list, not ${pyType(v)}`);
+    return items.reduce((acc: unknown, x) => pyArith('+', acc, attribute === null ? x : attr(x, String(attribute))), start);
   });
   // a dict iterated: its keys, as Jinja (`d | list`, `d | sort`, `d | join(',')`)
   for (const name of ['list', 'sort', 'reverse', 'first', 'last', 'select', 'reject']) {
@@ -830,7 +1027,7 @@ function pythonFilters(env: nunjucks.Environment): void {
     const known = params;
     env.addFilter(name, function (this: unknown, v: unknown, ...raw: unknown[]) {
       const last = raw[raw.length - 1];
-      if (!isKw(last)) return f.call(this, v, ...raw);
+      if (!isKw(last)) return named(name, () => f.call(this, v, ...raw));
       const [args, kw] = kwargs(raw);
       const out = [...args];
       for (const [k, x] of Object.entries(kw)) {
@@ -842,7 +1039,7 @@ function pythonFilters(env: nunjucks.Environment): void {
         if (i < args.length) throw new Error(`filter '${name}' got multiple values for argument '${k}'`);
         out[i] = x;
       }
-      return f.call(this, v, ...out);
+      return named(name, () => f.call(this, v, ...out));
     });
   }
   // an unknown filter: with the nearest known one

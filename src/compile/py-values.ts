@@ -7,9 +7,12 @@
  *   float (falsy in Python, an object is not) and any fraction are plain numbers;
  * - a tuple (`('a', 'b')`) is a list marked as one: it prints as Python prints a tuple;
  * - a list or a dict printed (`{{ d }}`, `'x' ~ d`, `| join`) reads as Python's repr
- *   (`{'a': 1}`, `['x', 'y']`), never JavaScript's `[object Object]` or `x,y`.
+ *   (`{'a': 1}`, `['x', 'y']`), never JavaScript's `[object Object]` or `x,y`;
+ * - Python's operators (`['a'] + ['b']` a list, `'x' * 3`, `-7 % 3` is 2, `'%s' % x`; `1 + 'a'`
+ *   Python's TypeError), ordering and negative indexes.
  */
 import nunjucks from 'nunjucks';
+import { pyFormat } from './py-format.js';
 
 const SafeString = (nunjucks as unknown as { runtime: { SafeString: new (s: string) => object } }).runtime.SafeString;
 
@@ -38,22 +41,125 @@ export const unbox = (v: unknown): unknown => (v instanceof PyFloat ? v.value : 
 /** Whether `v` is a float in Python's sense (a PyFloat, or a number with a fraction). */
 const isFloat = (v: unknown): boolean => v instanceof PyFloat || (typeof v === 'number' && !Number.isInteger(v));
 
-/** Python's arithmetic on numbers: a float in gives a float out, `/` always a float. Anything else: JavaScript's operator (`+` joins strings). */
-export function pyArith(op: string, a: unknown, b: unknown): unknown {
-  const x = unbox(a) as number;
-  const y = unbox(b) as number;
+/** A number to Python's arithmetic: a bool is an int (True + 1 is 2), a PyFloat its number; undefined for anything else. */
+const arithNumber = (v: unknown): number | undefined => (typeof v === 'number' ? v : v instanceof PyFloat ? v.value : typeof v === 'boolean' ? Number(v) : undefined);
+
+/** What a JavaScript string is to Python's operators: a string, or a macro's output (a SafeString). */
+const textOf = (v: unknown): string | undefined => (typeof v === 'string' ? v : v instanceof SafeString ? String(v) : undefined);
+
+/** A class whose instances Python names otherwise than `object` in a TypeError (`this`: a Relation). */
+export const PY_TYPE_NAME = Symbol('pyTypeName');
+
+/** Python's name of a value's type, as a TypeError names it. */
+export function pyType(v: unknown): string {
+  if (v === null) return 'NoneType';
+  if (v === undefined) return 'Undefined';
+  if (typeof v === 'boolean') return 'bool';
+  if (v instanceof PyFloat) return 'float';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  if (textOf(v) !== undefined) return 'str';
+  if (Array.isArray(v)) return isTuple(v) ? 'tuple' : 'list';
+  if (isPlainObject(v)) return 'dict';
+  if (typeof v === 'function') return 'function';
+  return (v as Record<symbol, string>)[PY_TYPE_NAME] ?? 'object';
+}
+
+/** Python's arithmetic on two numbers: a float in gives a float out, `/` always a float, `%` and `//` floor. */
+function numberArith(op: string, x: number, y: number, float: boolean): unknown {
   let r: number;
   switch (op) {
     case '+': r = x + y; break;
     case '-': r = x - y; break;
     case '*': r = x * y; break;
-    case '/': return typeof x === 'number' && typeof y === 'number' ? pyFloat(x / y) : x / y;
-    case '%': r = x % y; break;
+    case '/': return pyFloat(x / y);
+    // the remainder has the divisor's sign (-7 % 3 is 2); by zero: NaN, refused where it prints
+    case '%': r = x % y; if (r !== 0 && r < 0 !== y < 0) r += y; break;
     case '//': r = Math.floor(x / y); break;
-    case '**': r = Math.pow(x, y); break;
+    // an int to a negative int's power is a float (2 ** -1 is 0.5, 1 ** -1 is 1.0)
+    case '**': r = Math.pow(x, y); float ||= y < 0; break;
     default: throw new Error(`unknown operator ${op}`);
   }
-  return typeof r === 'number' && (isFloat(a) || isFloat(b)) ? pyFloat(r) : r;
+  return float ? pyFloat(r) : r;
+}
+
+/**
+ * Python's operators (`+ - * / % // **`), as Jinja has them: on numbers (numberArith); `+` joins two
+ * strings, two lists or two tuples, `*` repeats one by an int, a string's `%` formats
+ * (py-format.ts); anything else is Python's TypeError (`1 + 'a'`). `strict` false: on anything
+ * but numbers, JavaScript's operator, as before (alert templates, whose row values may be numbers as text).
+ */
+export function pyArith(op: string, a: unknown, b: unknown, strict = true): unknown {
+  if (op === 'neg') {
+    const n = arithNumber(b);
+    if (n !== undefined) return numberArith('-', 0, n, isFloat(b));
+    if (strict) throw new Error(`bad operand type for unary -: '${pyType(b)}'`);
+    return -(unbox(b) as number);
+  }
+  const x = arithNumber(a);
+  const y = arithNumber(b);
+  if (x !== undefined && y !== undefined) return numberArith(op, x, y, isFloat(a) || isFloat(b));
+  if (!strict) return jsArith(op, unbox(a), unbox(b));
+  const sa = textOf(a);
+  const sb = textOf(b);
+  if (op === '+') {
+    if (sa !== undefined && sb !== undefined) return sa + sb;
+    if (Array.isArray(a) && Array.isArray(b) && isTuple(a) === isTuple(b)) return isTuple(a) ? tuple([...a, ...b]) : [...a, ...b];
+    if (sa !== undefined || Array.isArray(a)) throw new Error(`can only concatenate ${pyType(a)} (not "${pyType(b)}") to ${pyType(a)}${sa !== undefined ? ' (to join values as text, use ~)' : ''}`);
+  } else if (op === '*') {
+    // a string, list or tuple repeated by an int (either side)
+    const [s, n, count] = x === undefined ? [a, b, y] : [b, a, x];
+    if (textOf(s) !== undefined || Array.isArray(s)) {
+      if (count === undefined || !Number.isInteger(count) || n instanceof PyFloat) throw new Error(`can't multiply sequence by non-int of type '${pyType(n)}'`);
+      const times = Math.max(0, count);
+      if (textOf(s) !== undefined) return textOf(s)!.repeat(times);
+      const items = Array.from({ length: times }, () => s as unknown[]).flat();
+      return isTuple(s) ? tuple(items) : items;
+    }
+  } else if (op === '%' && sa !== undefined) {
+    return pyFormat(sa, b);
+  }
+  throw new Error(`unsupported operand type(s) for ${op}: '${pyType(a)}' and '${pyType(b)}'${op === '+' && sb !== undefined ? ' (to join values as text, use ~)' : ''}`);
+}
+
+/** The start of the messages of Python's TypeErrors above and of py-format.ts (raised at the expression's position). */
+export const PY_ERROR_RE = /^(?:unsupported operand type|can only concatenate|can't multiply sequence|bad operand type|not enough arguments for format|not all arguments converted|incomplete format|unsupported format character|format requires a mapping|KeyError|%\w format|must be real number|%c requires|a '\*' width)/;
+
+/** JavaScript's operator, as templates had it before (alert templates, on anything but numbers). */
+function jsArith(op: string, x: unknown, y: unknown): unknown {
+  const [a, b] = [x as number, y as number];
+  switch (op) {
+    case '+': return a + b;
+    case '-': return a - b;
+    case '*': return a * b;
+    case '/': return a / b;
+    case '%': return a % b;
+    case '//': return Math.floor(a / b);
+    case '**': return Math.pow(a, b);
+    default: throw new Error(`unknown operator ${op}`);
+  }
+}
+
+/** Python's ordering of two values (sorted(), groupby, dictsort): numbers, strings, lists or tuples item by item; anything else is its TypeError. */
+export function pyCompare(a: unknown, b: unknown): number {
+  const x = arithNumber(a);
+  const y = arithNumber(b);
+  if (x !== undefined && y !== undefined) return x < y ? -1 : x > y ? 1 : 0;
+  const s = textOf(a);
+  const t = textOf(b);
+  if (s !== undefined && t !== undefined) return s < t ? -1 : s > t ? 1 : 0;
+  if (Array.isArray(a) && Array.isArray(b) && isTuple(a) === isTuple(b)) {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      const c = pyCompare(a[i], b[i]);
+      if (c) return c;
+    }
+    return Math.sign(a.length - b.length);
+  }
+  throw new Error(`'<' not supported between instances of '${pyType(a)}' and '${pyType(b)}'`);
+}
+
+/** Python's index of a list, a tuple or a string: a negative one counts from the end (`[1, 2, 3][-1]` is 3). */
+export function pyIndex(obj: unknown, key: unknown): unknown {
+  return typeof key === 'number' && key < 0 && Number.isInteger(key) && (Array.isArray(obj) || typeof obj === 'string') ? obj.length + key : key;
 }
 
 const TUPLE = Symbol('tuple');

@@ -13,7 +13,7 @@ import { TEMPLATE_HELPER_PARAMS, TEMPLATE_HELPERS, type Dialect } from '../adapt
 import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
-import { isPlainObject, unbox } from './py-values.js';
+import { isPlainObject, PY_ERROR_RE, unbox } from './py-values.js';
 import { addJinjaCompat, asText, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE } from './jinja-compat.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
@@ -598,7 +598,7 @@ function parseNunjucksError(e: unknown, text: string, parsePhase: boolean): Temp
   let message = (m ? m[3] : raw.replace(/^\([^)]*\)\s*/, '')).trim().replace(/^Error: /, '');
   if (m) {
     // nunjucks reports parse errors 1-based and runtime errors 0-based (but its undefined-output check 1-based)
-    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_FUNCTION) || TESTED_FUNCTION_RE.test(m[3]) || m[3].includes(PRINTED_NON_FINITE) || UNDEFINED_USE_RE.test(message) || (PLACEHOLDER_USE_RE.test(message) && !/^Error: /.test(m[3].trim())) ? 0 : 1);
+    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_FUNCTION) || TESTED_FUNCTION_RE.test(m[3]) || m[3].includes(PRINTED_NON_FINITE) || UNDEFINED_USE_RE.test(message) || PY_ERROR_RE.test(message) || (PLACEHOLDER_USE_RE.test(message) && !/^Error: /.test(m[3].trim())) ? 0 : 1);
     return { message: tagHint(message), line, column: Number(m[2]) };
   }
   // a {{, {% or {# the file never closes: nunjucks says "end of file" (or, inside a call, fails

@@ -35,6 +35,8 @@ describe('fast render path', () => {
     ["{{ [1, 2, 'x'] }} {{ {'a': 1}['a'] }} {{ obj.name }}", { obj: { name: 'n' } }],
     ["{{ 'abc' | upper }} {{ [3,1,2] | join('-') }} {{ name | default('anon') }} {{ 'x' in ['x'] }}", {}],
     ['{# comment #}a\n{%- if true %}\n  b\n{%- endif %}\nc {{ "{{" }}', {}],
+    // Python's: a chain is `a > b and b > c`, a negative index counts from the end, % floors, 1e3 a float
+    ["{{ 3 > 2 > 1 }} {{ 0 < 5 < 3 }} {{ [1, 2, 3][-1] }} {{ 'abc'[-2] }} {{ -7 % 3 }} {{ 1e3 }} {{ -x // 3 }}", { x: 7 }],
     ['{{ f(1, k=2) }} {{ obj.say("hi") }}', { f: (...a: unknown[]) => JSON.stringify(a), obj: { w: 'w', say(x: string) { return x + (this as { w: string }).w; } } }],
   ];
   it.each(cases)('edge case %s', (src, ctx) => {

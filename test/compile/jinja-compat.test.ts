@@ -8,6 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { dialectOf } from '../../src/adapters/index.js';
 import { emptyCalls, TemplateEnv } from '../../src/compile/template-env.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 
 function render(src: string, fast: boolean, env_: Record<string, string> = {}): string {
@@ -30,9 +32,13 @@ const CASES: Array<[string, string, string]> = [
   ['dict.items() in a for loop', '{% set d = {"x": 1, "y": 2} %}{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}', 'x=1;y=2;'],
   ['dict.keys() and dict.values()', '{% set d = {"x": 1, "y": 2} %}{{ d.keys() | join(",") }}|{{ d.values() | join(",") }}', 'x,y|1,2'],
   ['dict.get() with a default', '{% set d = {"x": 1} %}{{ d.get("x") }}{{ d.get("z", 0) }}', '10'],
-  // tojson: "Serialize an object to a string of JSON"
-  ['tojson of a dict', '{{ {"a": [1, 2], "b": "x"} | tojson }}', '{"a":[1,2],"b":"x"}'],
-  ['tojson of a string', '{{ "it\'s" | tojson }}', '"it\'s"'],
+  // tojson: "Serialize an object to a string of JSON" with htmlsafe_json_dumps: json.dumps with
+  // sort_keys, Python's separators ", " and ": ", and < > & ' as \u escapes (was JSON.stringify:
+  // keys unsorted, no spaces, an apostrophe kept, which ended a SQL string literal around it)
+  ['tojson of a dict', '{{ {"b": "x", "a": [1, 2]} | tojson }}', '{"a": [1, 2], "b": "x"}'],
+  ['tojson of a string', '{{ "it\'s" | tojson }}', '"it\\u0027s"'],
+  ['tojson escapes < > & \' and what is past ASCII, keeps a float a float', "select '{{ {'q': \"it's <b> & é\", 'n': 1.0, 'z': none} | tojson }}'", "select '{\"n\": 1.0, \"q\": \"it\\u0027s \\u003cb\\u003e \\u0026 \\u00e9\", \"z\": null}'"],
+  ['tojson(indent=2): sorted keys, items on lines of their own', "{{ {'b': [1, 2], 'a': {'d': 1, 'c': 2}, 'e': []} | tojson(indent=2) }}", '{\n  "a": {\n    "c": 2,\n    "d": 1\n  },\n  "b": [\n    1,\n    2\n  ],\n  "e": []\n}'],
   // map: "Applies a filter on a sequence of objects or looks up an attribute"
   ['map(attribute=...)', '{% set users = [{"name": "ann"}, {"name": "bob"}] %}{{ users | map(attribute="name") | join(", ") }}', 'ann, bob'],
   ['map a filter over a list', '{{ ["a", "b"] | map("upper") | join(",") }}', 'A,B'],
@@ -70,6 +76,29 @@ const CASES: Array<[string, string, string]> = [
   ['floats print as Python prints them', "{{ 7 | float }} {{ 1.0 }} {{ 10 / 5 }} {{ 1.5 | round }} {{ 7 / (2 | float) }} {{ 7 // 2 }} {{ 3 * 2 }} {{ 2.0 * 3 }} {{ -1.0 }} {{ 2.5 }} {{ 4 / 2 == 2 }}", '7.0 1.0 2.0 2.0 3.5 3 6 6.0 -1.0 2.5 true'],
   // a whole float is a number to the tests (was: `is number` false, `is equalto(2)` false: a macro printed null)
   ['a whole float passes the number tests', "{% macro lit(v) %}{% if v is number %}{{ v }}{% else %}null{% endif %}{% endmacro %}{{ (4 / 2) is number }} {{ (4 / 2) is equalto(2) }} {{ lit(1.0) }} {{ lit(10 / 5) }} {{ 2.0 is float }} {{ 2 is float }} {{ 2 is integer }} {{ [1.0, 2] | select('equalto', 1) | list | length }}", 'true true 1.0 2.0 true false true 1'],
+  // Python's operators on lists and strings (were JavaScript's: ['a','b'] + ['c'] was 'a,bc')
+  ['+ joins lists and tuples, * repeats a list or a string', "{% set cols = ['a', 'b'] %}where x in ('{{ (cols + ['c']) | join(\"', '\") }}') {{ [1] * 2 }} {{ 'x' * 3 }}{{ 2 * 'y' }} {{ (1, 2) + (3,) }} [{{ 'x' * 0 }}]", "where x in ('a', 'b', 'c') [1, 1] xxxyy (1, 2, 3) []"],
+  ["sum(start=[]) joins lists", "{{ [[1, 2], [3]] | sum(start=[]) }} {{ [1, 2.5] | sum }}", '[1, 2, 3] 3.5'],
+  // Python's % and //: the remainder has the divisor's sign, // floors
+  ['% and // as Python', '{{ -7 % 3 }} {{ 7 % -3 }} {{ 7 % 3 }} {{ -7 // 2 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }} {{ 2 ** -1 }}', '2 -2 1 -4 3.0 0.5 0.5'],
+  // printf-style formatting of a string (was "not a finite number (NaN)")
+  ['a string % values formats as Python', "{{ '%s-%s' % ('x', 'y') }} {{ '%d' % 3.9 }} {{ '%i' % 3 }} {{ '%f' % 1.5 }} {{ '%.2f' % 2.675 }} {{ '%.2f' % 0.125 }} {{ '%r' % 'a' }} {{ '100%%' % () }} {{ '%05d|%-4s|%5.1f' % (42, 'ab', 3.14159) }} {{ '%(n)s=%(v)d' % {'n': 'x', 'v': 2} }} {{ '%s' % [1, 'a'] }} {{ '%e %g %x' % (12345.678, 0.0001, 255) }}", "x-y 3 3 1.500000 2.67 0.12 'a' 100% 00042|ab  |  3.1 x=2 [1, 'a'] 1.234568e+04 0.0001 ff"],
+  // chained comparisons: `a < b < c` is `a < b and b < c` (was (a < b) < c: `3 > 2 > 1` false)
+  ['a chain of comparisons is Python\'s', '{{ 3 > 2 > 1 }} {{ 0 < 5 < 3 }} {{ 1 < 2 == 2 }} {{ 1 == 1 < 0 }} {% set n = 5 %}{{ 1 <= n <= 10 }}', 'true false true false true'],
+  ['a chain stops at the first comparison that fails', '{% set l = [] %}{% if 2 > 3 > l.append(1) %}{% endif %}{{ l | length }}', '0'],
+  // `{%- set x -%}` strips the body's leading white space (nunjucks' parseSet ignored the `-`)
+  ['{% set x -%} strips the white space the body starts with', '{%- set region -%}\n  eu\n{%- endset -%}[{{ region }}]{% set a -%}\n  x  {% endset %}[{{ a }}]{% set b %}\n  y{%- endset %}[{{ b }}]', '[eu][x  ][\n  y]'],
+  // Jinja's round: Python's round(), a tie to even on the float's exact value; an int stays an int
+  ['round as Python rounds', "{{ 2.5 | round }} {{ 3.5 | round }} {{ 2.55 | round(1) }} {{ 2.675 | round(2) }} {{ -2.5 | round }} {{ 2 | round }} {{ 15 | round(-1) }} {{ 1234.5 | round(-1) }} {{ 2.1 | round(method='ceil') }} {{ 2.7 | round(0, 'floor') }} {{ 42.55 | round(1, 'floor') }}", '2.0 4.0 2.5 2.67 -2.0 2 20 1230.0 3.0 2.0 42.5'],
+  // Jinja's truncate: the length counts the end marker; leeway 5 (the filter's documented examples)
+  ['truncate as Jinja', "{{ 'Hello World' | truncate(5) }}|{{ 'Hello World' | truncate(9) }}|{{ 'foo bar baz qux' | truncate(9) }}|{{ 'foo bar baz qux' | truncate(9, true) }}|{{ 'foo bar baz qux' | truncate(11) }}|{{ 'foo bar baz qux' | truncate(11, false, '...', 0) }}|{{ 'Hello World' | truncate(10, leeway=0, end='!') }}", 'He...|Hello World|foo...|foo ba...|foo bar baz qux|foo bar...|Hello!'],
+  // groupby: (grouper, list) pairs sorted by the grouper, case-insensitive, with .grouper and .list
+  ['groupby yields (grouper, list)', "{% set rows = [{'k': 'b', 'v': 1}, {'k': 'a', 'v': 2}, {'k': 'B', 'v': 3}] %}{% for g, items in rows | groupby('k') %}{{ g }}:{{ items | map(attribute='v') | join(',') }};{% endfor %}{% for g in rows | groupby('k', case_sensitive=true) %}{{ g.grouper }}={{ g.list | length }};{% endfor %}{{ (rows | groupby('k'))[0] }}", "a:2;b:1,3;B=1;a=1;b=1;('a', [{'k': 'a', 'v': 2}])"],
+  ['dictsort yields (key, value) pairs', "{% for k, v in {'b': 1, 'a': 2, 'C': 0} | dictsort %}{{ k }}={{ v }};{% endfor %} {{ {'b': 1, 'a': 2} | dictsort }} {{ {'b': 1, 'a': 2, 'c': 0} | dictsort(by='value', reverse=true) | map('first') | join }}", "a=2;b=1;C=0; [('a', 2), ('b', 1)] abc"],
+  // a negative index counts from the end; a float literal may have an exponent
+  ['negative indexes and 1e3', "{{ [1, 2, 3][-1] }} {{ (1, 2, 3)[-2] }} {{ 'abc'[-1] }} {{ [1][-2] is defined }} {{ 1e3 }} {{ 2.5e-3 }} {{ 1E2 + 1 }}", '3 2 c false 1000.0 0.0025 101.0'],
+  // a macro whose body reads kwargs / varargs takes the keywords / positional arguments it has not
+  ['a macro reading kwargs and varargs takes extra arguments', "{% macro kw(a) %}{{ a }}{{ kwargs }}{% endmacro %}{% macro va(a, b=2) %}{{ a }}{{ b }}{{ varargs }}{% endmacro %}{{ kw(1, z=3) }} {{ kw(a=1) }} {{ va(1, 3, 4, 5) }} {{ va(1) }}", "1{'z': 3} 1{} 13(4, 5) 12()"],
   // filters that read the render's environment, and keyword arguments of filters
   ['sort, select, reject outside a loop; keyword arguments of filters', "{{ [3, 1, 2] | sort | join(',') }} {{ [3, 1, 2] | sort(reverse=true) | join(',') }} {{ [1, 2, 3] | select('odd') | join(',') }} {{ [1, 2, 3] | reject('odd') | join(',') }} {{ [{'a': 1}, {'a': 2}] | sum(attribute='a') }} {{ 'a-b' | replace('-', '+', count=1) }}", '1,2,3 3,2,1 1,3 2 3 a+b'],
   ['helpers take their arguments by the documented names', "{{ safe_divide(numerator='a', denominator='b') }} {{ dateadd(datepart='day', interval=1, from_date_or_timestamp='d') }}", "(cast(a as double) / nullif(b, 0)) (d + (1) * interval '1 day')"],
@@ -105,6 +134,22 @@ describe('Jinja compatibility', () => {
     ["dbt_utils' date_spine(datepart, ...)", "{{ date_spine('day', 'a', 'b') }}", /^date_spine\(start_date, end_date\) takes 2 arguments, given 3: Vigil's gives one row per day/],
     // Jinja: "got multiple values for argument 'b'"
     ['a macro argument by position and by name', '{% macro opt(a, b=0) %}{{ a }}{{ b }}{% endmacro %}\n{{ opt(1, 2, b=3) }}', /^macro got multiple values for argument 'b' .* @2:/],
+    // Python's TypeErrors, at the expression (were JavaScript's: '1a', 'aaa...', "not a finite number (NaN)")
+    ['a number plus a string', "select 1\n{{ 1 + 'a' }}", /^unsupported operand type\(s\) for \+: 'int' and 'str' \(to join values as text, use ~\) @2:/],
+    ['a string plus a number', "{{ 'a' + 1 }}", /^can only concatenate str \(not "int"\) to str/],
+    ['a list plus a tuple', '\n\n{{ [1] + (2,) }}', /^can only concatenate list \(not "tuple"\) to list @3:/],
+    ['a string times a float', "{{ 'a' * 2.0 }}", /^can't multiply sequence by non-int of type 'float'/],
+    ['a string minus a string', "{{ 'a' - 'b' }}", /^unsupported operand type\(s\) for -: 'str' and 'str'/],
+    ['a string negated', "{{ -'a' }}", /^bad operand type for unary -: 'str'/],
+    ['%d of a string', "\n{{ '%d' % 'x' }}", /^%d format: a real number is required, not str @2:/],
+    ['too few values to format', "{{ '%s %s' % ('a',) }}", /^not enough arguments for format string/],
+    ['too many values to format', "{{ '%s' % ('a', 'b') }}", /^not all arguments converted during string formatting/],
+    ['an unknown conversion', "{{ '%q' % 1 }}", /^unsupported format character 'q' \(0x71\) at index 1/],
+    ['sum of lists without start=[]', "\n{{ [[1], [2]] | sum }}", /^filter 'sum': unsupported operand type\(s\) for \+: 'int' and 'list' @2:/],
+    ["truncate's length shorter than its end", "\n{{ 'abc' | truncate(2) }}", /^filter 'truncate': expected length >= 3, got 2 @2:/],
+    // a macro that does not read kwargs / varargs still refuses extra arguments, as Jinja does
+    ['an extra keyword to a macro that does not read kwargs', '{% macro m(a) %}{{ a }}{{ varargs }}{% endmacro %}\n{{ m(1, z=3) }}', /^macro has no argument 'z'.* @2:/],
+    ['an extra positional argument to a macro that does not read varargs', '{% macro m(a) %}{{ a }}{{ kwargs }}{% endmacro %}\n{{ m(1, 2) }}', /^macro takes 1 argument at most, given 2 .* @2:/],
     ['an unknown filter', "{{ 'a' | lowr }}", /^filter not found: lowr — did you mean 'lower'\?/],
     ['an unknown keyword of a filter', "{{ [1] | join(sep=',') }}", /^filter 'join' has no argument 'sep'/],
   ];
@@ -128,6 +173,13 @@ describe('Jinja compatibility', () => {
   });
 });
 
+describe("alert templates: Python's arithmetic on numbers, their own on text", () => {
+  it("a row's number that arrives as text (a BigQuery NUMERIC) is still multiplied, not repeated", async () => {
+    const { renderTemplate } = await import('../../src/alerts/engine.js');
+    expect(renderTemplate('{{ (rate * 100) | round(1) }}% {{ n % 3 }}', { labels: {}, values: { rate: '0.05', n: -7 }, alert: 'a' } as never)).toBe('5% 2');
+  });
+});
+
 describe('splitNestedBraces: a dict closed before the tag end is one tag, as Jinja reads it', () => {
   it('splits "}}" inside a tag, leaves comments, raw blocks and text alone', async () => {
     const { splitNestedBraces } = await import('../../src/compile/jinja-compat.js');
@@ -142,7 +194,44 @@ describe('splitNestedBraces: a dict closed before the tag end is one tag, as Jin
   });
 });
 
+describe('through the CLI: Python values in a model run on DuckDB', () => {
+  it("lists joined with +, a macro's kwargs, tojson in a string literal, a chain, {% set -%}: the SQL as Jinja renders it", () => {
+    const dir = makeProject({
+      'macros/cols.sql': "{% macro in_list(values) %}('{{ values | join(\"', '\") }}'){{ ' -- ' ~ kwargs.note if kwargs.note }}{% endmacro %}\n",
+      'models/m.sql': [
+        "{%- set base = ['eu', 'us'] -%}",
+        '{%- set region -%}',
+        '  apac',
+        '{%- endset -%}',
+        "select '{{ {'who': \"o'brien\", 'a': 1} | tojson }}' as doc, {{ 1 < 2 < 3 }} as chained, '{{ '%s-%03d' % (region, 7) }}' as code",
+        "from (select 'us' as r) t where r in {{ in_list(base + [region], note='regions') }}",
+        '',
+      ].join('\n'),
+    });
+    try {
+      const r = vigil(dir, ['run']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const sql = readFileSync(join(dir, 'target/compiled/fixture/models/m.sql'), 'utf8');
+      expect(sql).toContain(`select '{"a": 1, "who": "o\\u0027brien"}' as doc, true as chained, 'apac-007' as code`);
+      expect(sql).toContain("where r in ('eu', 'us', 'apac') -- regions");
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('through the CLI: errors at file:line, exit 2', () => {
+  it("a number plus a string is Python's TypeError at its line", () => {
+    const dir = makeProject({ 'models/m.sql': "select 1 as x,\n  {{ 1 + 'a' }} as y\n" });
+    try {
+      const r = vigil(dir, ['compile']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/models\/m\.sql:2:\d+: error: unsupported operand type\(s\) for \+: 'int' and 'str'/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      removeDir(dir);
+    }
+  });
   it("a comparison on this.name, and a --vars integer past 2^53 (was rounded silently to 1234567890123456800)", () => {
     const dir = makeProject({ 'models/m.sql': "select 1 as x\n{% if this.name == 'm' %}where false{% endif %}\n" });
     try {
