@@ -13,7 +13,9 @@ export function listenOn(server: Server, at: { host: string; port: number }, inU
       if (e.code === 'EADDRINUSE') reject(new UsageError(`cannot listen on ${where}: the port is in use; ${inUse}`));
       else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') reject(new UsageError(`cannot listen on ${where}: no such local address`));
       else if (e.code === 'EACCES') reject(new UsageError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`));
-      else reject(e);
+      // (EINVAL: e.g. a link-local IPv6 address, fe80::1, which needs an interface no address here names)
+      else if (e.code === 'EINVAL') reject(new UsageError(`cannot listen on ${where}: not an address this machine can listen on (EINVAL)`));
+      else reject(new UsageError(`cannot listen on ${where}: ${e.message.split('\n')[0]}`));
     });
     // every interface: no host, so Node takes :: (dual stack) where there is IPv6, else 0.0.0.0
     if (at.host === '::') server.listen(at.port, () => resolve());

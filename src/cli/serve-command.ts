@@ -9,7 +9,9 @@
  *   one target run each slot of a job once, and never one job twice at the same time.
  * - After a pause (a suspended VM, a long job ahead in the queue) a job runs once for the
  *   slots it missed, at once, without jitter; after a restart, a job whose last claimed slot
- *   is older than its latest slot catches up the same way.
+ *   is older than its latest slot catches up the same way. A job another serve process runs is
+ *   checked again until that run ends: stopped before its end, or its process gone, it is caught
+ *   up here (the claim keeps it to one run).
  * - SIGTERM/SIGINT: no new job starts, the running one stops at its next safe point (sync:
  *   after the batch in progress commits; build: after the running models), its lease is
  *   released; after serve.grace the process exits anyway (every batch is its own transaction).
@@ -23,7 +25,7 @@ import { loadProject } from '../project/load-project.js';
 import { VIGIL_VERSION } from '../compile/compile-project.js';
 import { MAX_TIMER_MS, serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
 import { timerAt } from '../time/timer.js';
-import { JobLeases } from '../serve/lease.js';
+import { JobLeases, type Holder, type LeaseDoc } from '../serve/lease.js';
 import { leaseLive } from '../run/cas-document.js';
 import { ServeMetrics } from '../serve/metrics.js';
 import { healthReport, streamHealth, type JobHealth, type JobRun } from '../serve/health.js';
@@ -46,6 +48,8 @@ interface Due {
   why: string;
   /** alerts jobs: every selected rule, whatever its own schedule (--run-now) */
   allRules?: boolean;
+  /** not a run: read the job's lease again (another serve held it) and catch up if its run did not end */
+  recheck?: boolean;
 }
 
 interface JobState {
@@ -54,6 +58,8 @@ interface JobState {
   /** the latest slot handed to the queue */
   lastDue: Date;
   timer?: NodeJS.Timeout;
+  /** when to read the lease again while another serve holds the job */
+  watch?: NodeJS.Timeout;
   lastRun: JobRun | null;
   lastSuccessAt: string | null;
   consecutiveFailures: number;
@@ -68,15 +74,24 @@ function latestSlot(clock: Cron, now: Date): Date | undefined {
   return clock.previousRuns(1, new Date(now.getTime() + 1))[0] ?? undefined;
 }
 
-/** How many slots of `clock` lie strictly between `after` and `upto` (counted up to 10,000). */
+/** Missed slots are counted up to this many. */
+const MAX_COUNTED = 10_000;
+
+/** How many slots of `clock` lie strictly between `after` and `upto` (counted up to MAX_COUNTED). */
 function slotsBetween(clock: Cron, after: Date, upto: Date): number {
   let n = 0;
   let t = clock.nextRun(after);
-  while (t && t < upto && n < 10_000) {
+  while (t && t < upto && n < MAX_COUNTED) {
     n++;
     t = clock.nextRun(t);
   }
   return n;
+}
+
+/** `; 3 earlier slots missed, run once`, or nothing. */
+function missedNote(n: number): string {
+  if (!n) return '';
+  return `; ${n >= MAX_COUNTED ? `${MAX_COUNTED.toLocaleString('en-US')} or more` : n.toLocaleString('en-US')} earlier slot${n === 1 ? '' : 's'} missed, run once`;
 }
 
 export async function runServe(o: Common & { listen?: string; runNow?: boolean; deliveryTimeout?: string }): Promise<void> {
@@ -198,12 +213,14 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   const enqueue = (d: Due) => {
     if (stopping) return;
     const waiting = queue.find((q) => q.job.name === d.job.name);
-    if (waiting) {
+    // a recheck waiting is replaced by a run (its claim says whether another serve still holds the job)
+    if (waiting?.recheck && !d.recheck) Object.assign(waiting, d, { recheck: undefined });
+    else if (waiting && !d.recheck && !waiting.recheck) {
       // due again while it still waits: one run, for the newest slot
       waiting.missed += 1 + d.missed;
       waiting.slot = d.slot;
-      return;
     }
+    if (waiting) return;
     queue.push(d);
     pump();
   };
@@ -262,7 +279,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const stop = new AbortController();
     const t0 = performance.now();
     const started = new Date();
-    const done = runJob(d, stop.signal)
+    const done = (d.recheck ? recheck(jobs.get(d.job.name)!) : Promise.resolve(d))
+      .then((due) => due && runJob(due, stop.signal))
       .catch((e) => finish(jobs.get(d.job.name)!, d, started, t0, 'error', `internal error: ${(e as Error).message.split('\n')[0]}`))
       .finally(() => {
         current = undefined;
@@ -271,9 +289,9 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     current = { job: d.job, since: started, stop, done };
   };
 
-  /** Open the target, waiting up to 30 s for a DuckDB file another process holds. */
-  const openTarget = async (threads: number): Promise<Adapter> => {
-    const deadline = now() + 30_000;
+  /** Open the target, waiting up to `waitMs` for a DuckDB file another process holds. */
+  const openTarget = async (threads: number, waitMs = 30_000): Promise<Adapter> => {
+    const deadline = now() + waitMs;
     for (;;) {
       try {
         return await open(compiled, threads);
@@ -302,6 +320,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     }
     if (!claim.ok) {
       await leaseAdapter.close().catch(() => {});
+      // another serve runs the job: if that run does not reach its end, this one catches it up
+      if (claim.holder) watch(j, claim.holder);
       log(`${name}: skipped the run for ${d.slot.toISOString()}: ${claim.why}`);
       metrics.jobRuns.inc({ job: name, result: 'skipped' });
       j.lastRun = { slot: d.slot.toISOString(), started_at: started.toISOString(), finished_at: stamp(), status: 'skipped', message: claim.why };
@@ -328,7 +348,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
           );
         }, Math.max(1000, config.leaseMs / 3))
       : undefined;
-    log(`${name}: ${d.job.command} started for ${d.slot.toISOString()}${d.why ? ` (${d.why})` : ''}${d.missed ? `; ${d.missed} earlier slot${d.missed === 1 ? '' : 's'} missed, run once` : ''}`);
+    log(`${name}: ${d.job.command} started for ${d.slot.toISOString()}${d.why ? ` (${d.why})` : ''}${missedNote(d.missed)}`);
     let status: 'success' | 'error' | 'abandoned' = 'error';
     let message = '';
     try {
@@ -478,6 +498,62 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     };
   };
 
+  /**
+   * The run a job owes, from its lease document: behind when a slot passed since its last run,
+   * its last run was stopped before its end, or the process that held it died mid-run (kill -9:
+   * it never released). At start, and when a run another serve held is over.
+   */
+  const catchUpDue = (j: JobState, doc: LeaseDoc | undefined, at: Date): Due | undefined => {
+    const latest = latestSlot(j.clock, at);
+    const died = !!doc?.holder && doc.holder.owner !== leases.owner && !leaseLive(doc.holder, at.getTime(), config.leaseMs);
+    const abandoned = doc?.last?.status === 'abandoned';
+    const behind = doc?.slot && !died ? latest && latest.getTime() > Date.parse(doc.slot) : (abandoned || died) && latest;
+    if (!behind || !latest) return undefined;
+    const since = doc?.slot && !died ? new Date(doc.slot) : undefined;
+    const missed = since ? slotsBetween(j.clock, since, latest) : 0;
+    const why = died
+      ? `catching up: the run for ${doc!.slot} died with its process`
+      : abandoned
+        ? `catching up: the last run (${doc!.last!.by}) was stopped before its end${since ? `; the run before it was for ${doc!.slot}` : ''}`
+        : `catching up: its last run was for ${doc!.slot}`;
+    return { job: j.spec, slot: latest, previous: since ?? new Date(latest.getTime() - 60_000), missed, why };
+  };
+
+  /** Read the lease of `j` again when another serve's lease on it ends, and every third of a lease before. */
+  const watch = (j: JobState, holder?: Holder) => {
+    clearTimeout(j.watch);
+    if (stopping) return;
+    const period = Math.max(1000, config.leaseMs / 3);
+    const until = holder ? Date.parse(holder.until) - now() : NaN;
+    j.watch = setTimeout(() => enqueue({ job: j.spec, slot: new Date(), previous: new Date(), missed: 0, why: '', recheck: true }), until > 0 ? Math.min(until + 50, period) : period);
+  };
+
+  /** A recheck's turn in the queue: the catch-up to run when the other serve's run is over without its end, else nothing. */
+  const recheck = async (j: JobState): Promise<Due | undefined> => {
+    let doc: LeaseDoc | undefined;
+    try {
+      // (no waiting for a DuckDB file: the process that holds it runs; checked again later)
+      const a = await openTarget(1, 0);
+      try {
+        doc = await leases.read(a, j.spec.name);
+      } finally {
+        await a.close().catch(() => {});
+      }
+    } catch (e) {
+      if (!(e instanceof WarehouseBusyError)) logErr(`${j.spec.name}: could not read its lease to see whether another serve's run of it ended (${redact((e as Error).message.split('\n')[0])}); trying again`);
+      watch(j);
+      return undefined;
+    }
+    const at = new Date();
+    if (doc?.holder && doc.holder.owner !== leases.owner && leaseLive(doc.holder, at.getTime(), config.leaseMs)) {
+      watch(j, doc.holder);
+      return undefined;
+    }
+    const due = catchUpDue(j, doc, at);
+    if (due && due.slot > j.lastDue) j.lastDue = due.slot;
+    return due;
+  };
+
   // ---- start: what the warehouse knows (sync state, the slots each job last ran), then the clocks
   out(`vigil ${VIGIL_VERSION} serve: project ${files.project.name}, target ${compiled.target.name} (${compiled.target.type}), listening on http://${shown} (/health, /internal/analytics-sync, /metrics)`);
   const start = new Date();
@@ -488,17 +564,14 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       await readStreamStates(a);
       for (const j of jobs.values()) {
         const doc = await leases.read(a, j.spec.name);
-        const latest = latestSlot(j.clock, start);
-        // behind: a slot passed since its last run, its first run was stopped, or the process that
-        // held it died mid-run (kill -9: it never released)
-        const died = !!doc?.holder && !leaseLive(doc.holder);
-        const behind = doc?.slot && !died ? latest && latest.getTime() > Date.parse(doc.slot) : (doc?.last?.status === 'abandoned' || died) && latest;
-        if (!o.runNow && behind && latest) {
-          const since = doc?.slot && !died ? new Date(doc.slot) : undefined;
-          const missed = since ? slotsBetween(j.clock, since, latest) : 0;
-          catchUp.push({ job: j.spec, slot: latest, previous: since ?? new Date(latest.getTime() - 60_000), missed, why: since ? `catching up: its last run was for ${doc!.slot}` : died ? `catching up: the run for ${doc!.slot} died with its process` : 'catching up: its first run was stopped before its end' });
+        const due = o.runNow ? undefined : catchUpDue(j, doc, start);
+        if (due) {
+          catchUp.push(due);
           // the clock goes on from the slot caught up, so that slot is not queued twice
-          j.lastDue = latest;
+          j.lastDue = due.slot;
+        } else if (doc?.holder && leaseLive(doc.holder, start.getTime(), config.leaseMs)) {
+          // another serve runs it now: caught up here if that run does not reach its end
+          watch(j, doc.holder);
         }
       }
     } finally {
@@ -559,7 +632,10 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         process.exit(sig === 'SIGINT' ? 130 : 143);
       }
       stopping = true;
-      for (const j of jobs.values()) clearTimeout(j.timer);
+      for (const j of jobs.values()) {
+        clearTimeout(j.timer);
+        clearTimeout(j.watch);
+      }
       held?.timer.cancel();
       queue.length = 0;
       const running = current;
@@ -596,9 +672,10 @@ async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Pro
     try {
       if (j.command === 'alerts') {
         // the alert files load now, with a select or without: a mistake is exit 2 at start, not a
-        // job failing every minute
+        // job failing every minute. A query that does not compile too (each job's own load
+        // tolerates one broken while serve runs: that rule's error instance, the others run)
         const { setupAlerts, selectRules } = await import('./alerts-commands.js');
-        alerts ??= await setupAlerts(o, undefined, { tests: false, tolerate: true });
+        alerts ??= await setupAlerts(o, undefined, { tests: false });
         selectRules(alerts.rules, j.select);
       } else if (j.select || j.exclude) select(c.result.manifest, { select: j.select, exclude: j.exclude });
       if (j.command === 'sync') {

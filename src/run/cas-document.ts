@@ -110,8 +110,10 @@ export interface LeaseHolder {
   started?: string;
   /** Linux: its start in clock ticks since boot (/proc/<pid>/stat), which no clock step moves */
   proc_start?: string;
-  /** when the lease was taken (with `until`: how long a lease is) */
+  /** when the lease was taken */
   since?: string;
+  /** how long a lease is: a renewal moves `until` by it (documents without it: until − since) */
+  lease_ms?: number;
 }
 
 /** When this process started: told apart from an earlier process that had the same pid. */
@@ -152,14 +154,16 @@ export function pidAlive(pid: number): boolean {
  * not stopped, not a zombie) holds for one lease past `until`: a clock stepped forward, a process
  * suspended a moment, does not hand its job to another; one that has not renewed for a whole
  * lease more is wedged and does. Across hosts only `until` tells (see docs/operations.md).
+ * `leaseMs`: the reader's own lease, the most a holder recorded without `lease_ms` is given.
  */
-export function leaseLive(h: LeaseHolder | undefined, now = Date.now()): boolean {
+export function leaseLive(h: LeaseHolder | undefined, now = Date.now(), leaseMs = Infinity): boolean {
   if (!h) return false;
   const here = h.host === hostname();
   if (here && h.pid === process.pid && h.started !== undefined && h.started !== PROCESS_STARTED) return false;
   if (here && !pidAlive(h.pid)) return false;
-  // (for one lease more at most: a holder that has not renewed by then is wedged, whatever its pid)
-  const lease = h.since ? Math.max(0, Date.parse(h.until) - Date.parse(h.since)) : 0;
+  // (for one lease more at most: a holder that has not renewed by then is wedged, whatever its pid.
+  // until − since is a lease only until the first renewal: after a 3 h run it was 3 h)
+  const lease = typeof h.lease_ms === 'number' ? h.lease_ms : (h.since ? Math.min(leaseMs, Math.max(0, Date.parse(h.until) - Date.parse(h.since))) : 0);
   if (here && h.proc_start !== undefined && procStart(h.pid) === h.proc_start && Date.parse(h.until) + lease > now) return true;
   return Date.parse(h.until) > now;
 }

@@ -6,7 +6,7 @@
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
-import { durationMs } from '../time/duration.js';
+import { durationMs, parseDuration } from '../time/duration.js';
 import { cronProblem, timezoneProblem } from '../time/schedule.js';
 import { MAX_TIMER_MS } from '../time/timer.js';
 
@@ -99,6 +99,9 @@ export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?
       ds.push(diag('E_SCHEDULE', `schedules.${name}: '${k}' does not go with command ${command}${takes.length ? ` (${takes.join(', ')} take${takes.length === 1 ? 's' : ''} it)` : ''}`, at([...path, k], true), `${command} takes ${KEYS[command].join(', ')}`));
     }
     if (s.lookback && s.mode !== 'full') ds.push(diag('E_SCHEDULE', `schedules.${name}: lookback goes with mode: full (a delta sync re-reads each stream's own lookback)`, at([...path, 'lookback'], true)));
+    // as --lookback: 0 would read the whole table (a full sync without lookback), not nothing
+    const lookback = s.lookback ? parseDuration(`schedules.${name}: lookback`, s.lookback, { min: 1 }) : undefined;
+    if (lookback instanceof Error) ds.push(diag('E_SCHEDULE', lookback.message, at([...path, 'lookback'])));
     const timezone = s.timezone ?? 'UTC';
     const tzProblem = timezoneProblem(timezone);
     if (tzProblem) ds.push(diag('E_SCHEDULE', `schedules.${name}: ${tzProblem}`, at([...path, 'timezone'])));
@@ -126,7 +129,7 @@ export function serveConfig(files: ProjectFiles, listenFlag?: string): { config?
       select: list(s.select),
       exclude: list(s.exclude),
       mode: command === 'sync' ? (s.mode ?? 'delta') : undefined,
-      lookbackSeconds: s.lookback ? durationMs(s.lookback) / 1000 : undefined,
+      lookbackSeconds: typeof lookback === 'number' ? lookback / 1000 : undefined,
       buildAfter: !!s.build_after,
       fullRefresh: !!s.full_refresh,
       threads: s.threads ?? 4,

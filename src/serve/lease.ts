@@ -24,6 +24,8 @@ export interface Holder {
   proc_start?: string;
   since: string;
   until: string;
+  /** how long the lease is (each renewal moves `until` by it) */
+  lease_ms?: number;
 }
 
 export interface LeaseDoc {
@@ -37,7 +39,8 @@ export interface LeaseDoc {
   writeId?: string;
 }
 
-export type Claim = { ok: true } | { ok: false; why: string };
+/** `holder`: the live holder that has the job (a run still going), when that is why not. */
+export type Claim = { ok: true } | { ok: false; why: string; holder?: Holder };
 
 export class JobLeases {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -67,12 +70,12 @@ export class JobLeases {
         cur = (await cas.get())!;
       }
       const d = JSON.parse(cur.body) as LeaseDoc;
-      if (d.holder && d.holder.owner !== this.owner && leaseLive(d.holder)) return { ok: false, why: `running on ${d.holder.host} (pid ${d.holder.pid}) since ${d.holder.since}` };
+      if (d.holder && d.holder.owner !== this.owner && leaseLive(d.holder, Date.now(), this.leaseMs)) return { ok: false, why: `running on ${d.holder.host} (pid ${d.holder.pid}) since ${d.holder.since}`, holder: d.holder };
       // (a holder that died without releasing, kill -9, did not finish its run: its slot is due again)
       const died = d.holder !== undefined && d.holder.owner !== this.owner;
       if (d.slot && Date.parse(d.slot) >= slot.getTime() && !died) return { ok: false, why: `the run for ${slot.toISOString()} was already claimed${d.last ? ` (${d.last.by}: ${d.last.status})` : ''}` };
       const now = Date.now();
-      const next: LeaseDoc = { ...d, slot: slot.toISOString(), previous_slot: died ? d.previous_slot : d.slot, holder: { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}), since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString() } };
+      const next: LeaseDoc = { ...d, slot: slot.toISOString(), previous_slot: died ? d.previous_slot : d.slot, holder: { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}), since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString(), lease_ms: this.leaseMs } };
       if ((await casWrite(cas, cur.version, next)) !== undefined) return { ok: true };
     }
     return { ok: false, why: 'another serve process claimed it at the same moment' };

@@ -109,15 +109,40 @@ describe('job leases', () => {
     expect(procStart(process.ppid)).toMatch(/^\d+$/);
     // across hosts only until tells
     expect(leaseLive({ host: 'elsewhere', pid: process.pid, proc_start: PROC_START, until: past })).toBe(false);
-    // a claim does not go through such a holder
-    const a = new JobLeases('analytics', 60_000);
+    // a claim does not go through such a holder (a 10-minute lease, as since/until say)
+    const a = new JobLeases('analytics', 10 * 60_000);
     expect(await a.claim(db, 'j5', slot('2026-12-02T05:00:00Z'))).toEqual({ ok: true });
     const d = await doc('j5');
     expect(d.holder?.proc_start).toBe(PROC_START);
+    expect(d.holder?.lease_ms).toBe(10 * 60_000);
     d.holder!.since = ago(11);
     d.holder!.until = past;
     await db.execute(`update analytics.${LEASE_TABLE} set body = $1 where id = 'job:j5'`, [JSON.stringify(d)]);
     const busy = await new JobLeases('analytics', 60_000).claim(db, 'j5', slot('2026-12-02T05:05:00Z'));
     expect(busy.ok ? '' : busy.why).toMatch(/^running on .* \(pid \d+\) since /);
+  });
+
+  it('a holder that renewed through a long run and then stopped keeps the job one lease past its until, not one lease plus how long it had run', async () => {
+    const ago = (min: number) => new Date(Date.now() - min * 60_000).toISOString();
+    const here = { host: hostname(), pid: process.pid, started: PROCESS_STARTED, proc_start: PROC_START };
+    // a 3 h run with a 10-minute lease, last renewed 21 minutes ago: wedged (was: held for 2 h 49 min more)
+    expect(leaseLive({ ...here, since: ago(180), until: ago(11), lease_ms: 10 * 60_000 })).toBe(false);
+    // renewed 15 minutes ago: within one lease past its until
+    expect(leaseLive({ ...here, since: ago(180), until: ago(5), lease_ms: 10 * 60_000 })).toBe(true);
+    // a document written before lease_ms was: until − since, at most the reader's own lease
+    expect(leaseLive({ ...here, since: ago(180), until: ago(11) }, Date.now(), 10 * 60_000)).toBe(false);
+    expect(leaseLive({ ...here, since: ago(180), until: ago(5) }, Date.now(), 10 * 60_000)).toBe(true);
+    expect(leaseLive({ ...here, since: ago(11), until: ago(1) }, Date.now(), 60 * 60_000)).toBe(true);
+    // and a claim goes through such a holder, with the lease recorded or without it
+    for (const recorded of [true, false]) {
+      const job = recorded ? 'j6' : 'j7';
+      expect(await new JobLeases('analytics', 10 * 60_000).claim(db, job, slot('2026-12-02T09:00:00Z'))).toEqual({ ok: true });
+      const d = await doc(job);
+      d.holder!.since = ago(180);
+      d.holder!.until = ago(11);
+      if (!recorded) delete d.holder!.lease_ms;
+      await db.execute(`update analytics.${LEASE_TABLE} set body = $1 where id = $2`, [JSON.stringify(d), `job:${job}`]);
+      expect(await new JobLeases('analytics', 10 * 60_000).claim(db, job, slot('2026-12-03T09:00:00Z'))).toEqual({ ok: true });
+    }
   });
 });

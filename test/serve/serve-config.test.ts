@@ -48,6 +48,8 @@ describe('serve configuration', () => {
     ['an unknown time zone', 'schedules:\n  often:\n    command: build\n    cron: "0 * * * *"\n    timezone: Europe/Pari\n', /project\.yaml:9:\d+: .*unknown time zone 'Europe\/Pari' — did you mean 'Europe\/Paris'\?/],
     ['a key of another command', 'schedules:\n  s:\n    command: build\n    cron: "0 * * * *"\n    build_after: true\n', /project\.yaml:9:\d+: .*schedules\.s: 'build_after' does not go with command build \(sync takes it\)/],
     ['lookback on a delta sync', 'schedules:\n  s: { command: sync, cron: "0 9 * * *", lookback: 24h }\n', /lookback goes with mode: full/],
+    // (as vigil sync --mode full --lookback 0s: a full sync without lookback reads the whole table)
+    ['a zero lookback', 'schedules:\n  s:\n    command: sync\n    cron: "0 9 * * *"\n    mode: full\n    lookback: 0s\n', /project\.yaml:10:\d+: error: schedules\.s: lookback must be more than 0s, got '0s' \[E_SCHEDULE\]/],
     ['no cron', 'schedules:\n  s: { command: build }\n', /schedules\.s: cron is missing/],
     ['an unknown key', 'schedules:\n  s: { command: build, cron: "0 * * * *", selct: x }\n', /unknown key 'selct'/],
     ['a bad listen address', 'serve: { listen: "localhost:99999" }\nschedules:\n  s: { command: build, cron: "0 * * * *" }\n', /project\.yaml:5:\d+: .*serve\.listen 'localhost:99999' is not an address/],
@@ -164,6 +166,11 @@ describe('vigil serve on the command line', () => {
     const bad = vigil(project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n'), ['serve', '--listen', 'nope:x']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--listen 'nope:x' is not an address/);
+    // a link-local IPv6 address (it needs an interface): one line, not a stack trace (was: exit 3)
+    const linkLocal = vigil(project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n'), ['serve', '--listen', '[fe80::1]:0']);
+    expect(linkLocal.code, linkLocal.stderr).toBe(2);
+    expect(linkLocal.stderr).toMatch(/^error: cannot listen on \[fe80::1\]:0: not an address this machine can listen on \(EINVAL\)$/m);
+    expect(linkLocal.stderr).not.toMatch(/\n\s+at |internal error/);
   });
 
   it('a failing job does not stop the others; it shows in /health (degraded) and /metrics; a paused process runs once for the slots it missed', async () => {
@@ -231,6 +238,29 @@ describe('vigil serve on the command line', () => {
     today.setUTCHours(0, 0, 0, 0);
     expect(later.log()).toContain(`daily: build started for ${today.toISOString()} (catching up: its last run was for ${old.toISOString()}); 2 earlier slots missed, run once`);
   });
+
+  it('a catch-up past the most slots counted says "10,000 or more", not 10000', async () => {
+    const dir = project('schedules:\n  minutely: { command: build, cron: "* * * * *" }\n');
+    const first = await serve(dir, ['--run-now']);
+    await waitFor(() => (/minutely: OK/.test(first.log()) ? true : undefined), 30_000, first.log);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    // its last run was 8 days ago: 11,520 minutes
+    const old = new Date(Date.now() - 8 * 86400_000);
+    old.setUTCSeconds(0, 0);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    try {
+      const [row] = await db.query<{ body: string }>("select body from analytics.vigil_serve_leases where id = 'job:minutely'");
+      await db.execute("update analytics.vigil_serve_leases set body = $1 where id = 'job:minutely'", [JSON.stringify({ ...JSON.parse(row.body), slot: old.toISOString() })]);
+    } finally {
+      await db.close();
+    }
+    const later = await serve(dir);
+    await waitFor(() => (/minutely: OK/.test(later.log()) ? true : undefined), 30_000, later.log);
+    later.child.kill('SIGTERM');
+    expect(await later.exited).toBe(0);
+    expect(later.log()).toMatch(new RegExp(`minutely: build started for \\S+ \\(catching up: its last run was for ${old.toISOString().replace(/\./g, '\\.')}\\); 10,000 or more earlier slots missed, run once`));
+  });
 });
 
 const ALWAYS = 'alerts:\n  - name: always\n    severity: critical\n    schedule: "0 0 1 1 *"\n    query: select 1 as n\n    condition: { type: threshold, column: n, op: ">", value: 0 }\n    summary: "n is {{ n }}"\n';
@@ -253,6 +283,25 @@ describe('vigil serve: its alerts job and its project.yaml', () => {
       expect(r.stderr).toMatch(/alerts[/\\]a\.yaml:7:\d+: .*sumary/);
       expect(r.stdout + r.stderr).not.toMatch(/listening|\n\s+at /);
     }
+  });
+
+  it('an alert query that does not compile is exit 2 at start with its file:line; one broken while serve runs fails its job, serve goes on', async () => {
+    const missing = ALWAYS.replace('query: select 1 as n', "query: select count(*) as n from {{ ref('onee') }}");
+    const r = vigil(project('schedules:\n  alerts: { command: alerts }\n', { 'alerts/a.yaml': missing }), ['serve', '--listen', '127.0.0.1:0']);
+    // (was: serve started, the rule an error instance at each run)
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/alerts[/\\]a\.yaml:5:\d+: error: ref\('onee'\) not found — did you mean 'one'\? \[E_REF\]/);
+    expect(r.stdout + r.stderr).not.toMatch(/listening|\n\s+at /);
+    // broken after start: each run loads the alerts again, tolerating it (that rule's error instance)
+    const dir = project('schedules:\n  alerts: { command: alerts, cron: "*/2 * * * * *" }\n', { 'alerts/a.yaml': ALWAYS.replace('query: select 1 as n', 'query: select 0 as n') });
+    const srv = await serve(dir);
+    await waitFor(() => /alerts: OK/.test(srv.log()), 30_000, srv.log);
+    writeFileSync(join(dir, 'alerts/a.yaml'), missing);
+    const line = await waitFor(() => /^.*alerts: FAILED.*$/m.exec(srv.log())?.[0], 30_000, srv.log);
+    expect(line).toMatch(/always \(.*its query does not compile: alerts[/\\]a\.yaml:5:\d+: ref\('onee'\) not found/);
+    expect((await fetch(`${srv.base}/livez`)).status).toBe(200);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited).toBe(0);
   });
 
   it('an alerts job whose notification is not delivered fails, as `vigil alerts evaluate` exits 1 (/metrics, /health, the log line)', async () => {

@@ -262,6 +262,42 @@ describe('vigil serve', () => {
     const n = (await client.query(`select n::int as n from ${wh}.event_count`)).rows[0].n;
     expect(n).toBe(200);
   });
+  it.each(['SIGTERM', 'SIGKILL'] as const)('a run the other serve holds, stopped mid-sync by %s, is caught up by the serve already running within a lease, once: every row, none twice', async (sig) => {
+    const s = uniqueSchema(`serve_take_${sig.toLowerCase()}`);
+    const wh = uniqueSchema(`serve_take_${sig.toLowerCase()}_wh`);
+    await source(s, 30_000);
+    const dir = project(s, { target: `{ type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${wh} }`, serve: '  lease: 10s', schedules: '  sync_yearly: { command: sync, cron: "0 0 1 1 *" }', batch: 500 });
+    const a = await serve(dir, ['--run-now']);
+    await waitFor(() => (/batch 2,/.test(a.log()) ? true : undefined), 60_000, a.log);
+    // b starts while a holds the job (it reads the lease at start: a live holder, nothing to catch up yet)
+    const b = await serve(dir);
+    await waitFor(() => (/ {2}sync_yearly: sync, "0 0 1 1 \*" UTC, next /.test(b.log()) ? true : undefined), 30_000, b.log);
+    expect(a.log(), 'a finished before b started: the source is too small for this machine').not.toMatch(/sync_yearly: (OK|FAILED)/);
+    a.child.kill(sig);
+    expect(await a.exited, a.log()).toBe(sig === 'SIGTERM' ? 0 : 128);
+    const stoppedAt = Date.now();
+    if (sig === 'SIGTERM') expect(a.log()).toMatch(/sync_yearly: stopped at a safe point/);
+    // (was: not before b's own next slot, a year away)
+    await waitFor(() => (/sync_yearly: sync started for /.test(b.log()) ? true : undefined), 10_000, b.log);
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+    expect(b.log()).toMatch(sig === 'SIGTERM' ? /sync_yearly: sync started for \S+ \(catching up: the last run \(\S+ pid \d+\) was stopped before its end\)/ : /sync_yearly: sync started for \S+ \(catching up: the run for \S+ died with its process\)/);
+    await waitFor(() => (/sync_yearly: (OK|FAILED)/.test(b.log()) ? true : undefined), 60_000, b.log);
+    expect(b.log()).toMatch(/sync_yearly: OK/);
+    // once: b ran it once, and no one else
+    await new Promise((r) => setTimeout(r, 4000));
+    b.child.kill('SIGTERM');
+    expect(await b.exited, b.log()).toBe(0);
+    expect([...b.log().matchAll(/sync_yearly: sync started/g)].length).toBe(1);
+    expect([...a.log().matchAll(/sync_yearly: sync started/g)].length).toBe(1);
+    const [copy] = (await client.query(`select count(*)::int as n, count(distinct id)::int as ids from raw_${s}.events`)).rows;
+    expect(copy).toEqual({ n: 30_000, ids: 30_000 });
+    const differ = (await client.query(`select count(*)::int as n from ${s}.events e full join raw_${s}.events c using (id) where c.id is null or e.id is null or c.payload::jsonb <> e.payload or c.note <> e.note or c.created_at <> e.created_at`)).rows[0].n;
+    expect(differ).toBe(0);
+    const lease = JSON.parse((await client.query(`select body from ${wh}.vigil_serve_leases where id = 'job:sync_yearly'`)).rows[0].body);
+    expect(lease.last.status).toBe('success');
+    expect(lease.holder).toBeUndefined();
+  });
+
   it('notifications held by group_wait are sent when due, not at the alerts job\'s next slot (a year away here)', async () => {
     const pd = await startFakePagerDuty();
     try {
