@@ -525,6 +525,8 @@ export async function runClean(o: Common): Promise<void> {
     let inner: string | undefined;
     if (isAbsolute(t) || !rel || rel.startsWith('..') || isAbsolute(rel)) problems.push(`${what} is not a folder inside the project${abs !== resolvePath(files.root, t) ? ` (it is ${abs}, through a symbolic link)` : ''}: vigil clean removes only what is under ${files.root}`);
     else if (own.some((p) => p === abs || p.startsWith(abs + '/'))) problems.push(`${what} holds the project's own files (models, macros, tests, alerts, dashboards, seeds or snapshots): not removed`);
+    // (a folder inside one of them: its models or seeds are the project's too)
+    else if ((inner = SOURCE_FOLDERS.find((_k, i) => abs.startsWith(own[i] + '/')))) problems.push(`${what} is inside the project's ${inner} folder (${files.paths[inner as (typeof SOURCE_FOLDERS)[number]] ?? inner}): its files are the project's own, not removed`);
     else if (rel.split(/[\\/]/).includes('.git')) problems.push(`${what} is (or is in) a git repository's own folder: not removed`);
     // a repository, a worktree or a submodule inside: its uncommitted work would go with it
     else if ((inner = gitInside(root, rel))) problems.push(`${what} holds a git repository or worktree (${inner}): not removed`);

@@ -173,6 +173,14 @@ describe('vigil clean', () => {
     expect(existsSync(join(dir, 'target'))).toBe(false);
     expect(existsSync(join(dir, 'models/orders.sql'))).toBe(true);
     expect(vigil(dir, ['clean']).stdout).toContain('Nothing to clean');
+    // a folder inside models/ (was: removed, its models with it, exit 0)
+    mkdirSync(join(dir, 'models/staging'));
+    writeFileSync(join(dir, 'models/staging/stg.sql'), 'select 1 as id\n');
+    writeFileSync(join(dir, 'project.yaml'), `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\nclean_targets: [models/staging]\n`);
+    const sub = vigil(dir, ['clean']);
+    expect([sub.code, sub.stdout]).toEqual([2, '']);
+    expect(sub.stderr).toContain("clean_targets: 'models/staging' is inside the project's models folder (models): its files are the project's own, not removed");
+    expect(existsSync(join(dir, 'models/staging/stg.sql'))).toBe(true);
     for (const bad of ['..', '.', '/tmp', 'models', '../elsewhere']) {
       writeFileSync(join(dir, 'project.yaml'), `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\nclean_targets: ['${bad}']\n`);
       const r = vigil(dir, ['clean']);
