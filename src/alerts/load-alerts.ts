@@ -4,12 +4,12 @@
  * expressions, time zones, active hours, duplicate names, receivers named by routes, the
  * columns a condition reads when the alert reads a documented model.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cron } from 'croner';
 import nunjucks from 'nunjucks';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
-import { listFiles, type ProjectFiles } from '../project/load-project.js';
+import { listFiles, readProjectText, type ProjectFiles } from '../project/load-project.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { AlertFileSchema, AlertTestFileSchema, RoutesFileSchema, type AlertRule, type AlertTest, type RouteIn, type RoutesFile } from './schema.js';
 import { messageTemplates, readsSyncState, templateProblems, unknownFilters } from './engine.js';
@@ -60,7 +60,7 @@ export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean } = {}):
 
   for (const path of listFiles(files.root, dir, /\.ya?ml$/)) {
     if (path.startsWith(`${dir}/tests/`) || /\/routes\.ya?ml$/.test(path)) continue;
-    const text = readFileSync(join(files.root, path), 'utf8');
+    const text = readProjectText(join(files.root, path));
     const y = parseYaml(text, path, ds);
     if (!y || y.value == null) continue;
     const data = validateYaml(y, AlertFileSchema, ds);
@@ -86,7 +86,7 @@ export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean } = {}):
   let routesYaml: YamlSource | undefined;
   const routesPath = [routesFile, `${dir}/routes.yml`].find((p) => existsSync(join(files.root, p)));
   if (routesPath) {
-    const r = parseRoutes(readFileSync(join(files.root, routesPath), 'utf8'), routesPath);
+    const r = parseRoutes(readProjectText(join(files.root, routesPath)), routesPath);
     ds.push(...r.diagnostics);
     routes = r.routes;
     routesYaml = r.yaml;
@@ -94,7 +94,7 @@ export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean } = {}):
 
   const tests: LoadedTest[] = [];
   for (const path of opts.tests === false ? [] : listFiles(files.root, `${dir}/tests`, /\.ya?ml$/)) {
-    const y = parseYaml(readFileSync(join(files.root, path), 'utf8'), path, ds);
+    const y = parseYaml(readProjectText(join(files.root, path)), path, ds);
     if (!y || y.value == null) continue;
     const data = validateYaml(y, AlertTestFileSchema, ds);
     if (!data) continue;

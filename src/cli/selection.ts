@@ -71,7 +71,7 @@ export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmp
   // (nor a selection its --exclude empties)
   if (allowEmpty) unmatched = unmatched.filter((u) => !u.note && !u.says);
   if (!unmatched.length) return;
-  const lines = unmatched.map((u) => `selector '${u.atom}' ${u.says ?? 'matched nothing'}${u.note ? ` (${u.note})` : ''}${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
+  const lines = unmatched.map((u) => `selector '${u.atom}' ${u.says ?? 'matched nothing'}${u.disabled ? `: ${u.disabled}` : ''}${u.note ? ` (${u.note})` : ''}${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
   if (allowEmpty) for (const l of lines) err(`warning: ${l}`);
   else throw new UsageError(`${lines.join('\n       ')}\n(nothing was run; pass --allow-empty to go on when a selector selects nothing)`);
 }

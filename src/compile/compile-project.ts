@@ -8,7 +8,6 @@
  * ref/source placeholders -> graph + cycles -> ephemeral CTEs -> tests -> manifest.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkColumnTypes, readHeader } from '../seeds/seed-csv.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
@@ -18,7 +17,7 @@ import { partitionField, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
-import { listFiles, PROJECT_FILE, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
+import { listFiles, PROJECT_FILE, readProjectText, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type ColumnProps, type HookValue, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
 import { stringTextAt, type YamlSource } from '../project/yaml-source.js';
 import { explainIssues, showPath } from '../project/issues.js';
@@ -111,7 +110,8 @@ function sameStamp(cached: CachedRender | undefined, f: RawFile): boolean {
 interface ModelDraft {
   file: RawFile;
   name: string;
-  props?: { p: ModelProps; src: YamlSource; path: (string | number)[]; file: string };
+  /** `meta`: its config.meta or meta property (propsMeta) */
+  props?: { p: ModelProps; src: YamlSource; path: (string | number)[]; file: string; meta?: Record<string, unknown> };
   calls: RenderCalls;
   sql: string;
   sqlIncremental?: string;
@@ -165,7 +165,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   /** `source.table` declared in properties files that failed validation (their errors are reported) */
   const unvalidated = unvalidatedSourceNames(files);
   const sourceTests: Array<{ node: SourceNode; entry: TestEntry; column?: string; src: YamlSource; path: (string | number)[]; file: string }> = [];
-  const seedProps = new Map<string, { p: SeedProps; src: YamlSource; path: (string | number)[]; file: string }>();
+  const seedProps = new Map<string, { p: SeedProps; src: YamlSource; path: (string | number)[]; file: string; meta?: Record<string, unknown> }>();
   /**
    * `policy:` says how a model's published relation shows a column; a source, seed or snapshot is
    * stored as it is and read as it is, so a policy there masks nothing: a warning at its line. It
@@ -175,6 +175,15 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     (columns ?? []).forEach((c, ci) => {
       if (c.policy) ds.push(diag('W_MASKING', `column '${c.name}' of ${what}: policy: ${c.policy} masks nothing here — a policy applies to a model's published relation; a ${what.split(' ')[0]} is stored and read as it is (the column is taken as PII)`, { file, ...src.locate([...path, 'columns', ci, 'policy']) }, `write meta: { pii: true } instead (the PII check follows it into the models that read it) and give the policy to the model column that publishes it`, 'warn'));
     });
+  /**
+   * The meta of a properties entry: `config: { meta }`, or the `meta:` property, which dbt moves
+   * into config.meta; both is an error, as in dbt (which of the two would win is not said).
+   */
+  const propsMeta = (what: string, p: { meta?: Record<string, unknown>; config?: { meta?: unknown } }, src: YamlSource, path: (string | number)[], file: string): Record<string, unknown> | undefined => {
+    const inConfig = p.config?.meta as Record<string, unknown> | undefined;
+    if (p.meta && inConfig) ds.push(diag('E_PROPS', `${what}: meta is given both as a property and in config:`, { file, ...src.locate([...path, 'meta'], true) }, 'keep one: move these keys into config: { meta: ... } (as dbt asks)'));
+    return inConfig ?? p.meta;
+  };
   for (const pf of files.properties) {
     (pf.data.seeds ?? []).forEach((p, i) => {
       const prev = seedProps.get(p.name);
@@ -182,7 +191,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ds.push(diag('E_DUPLICATE', `seed '${p.name}' is described twice (also in ${prev.file}:${prev.src.locate(prev.path).line})`, { file: pf.path, ...pf.yaml.locate(['seeds', i, 'name']) }, 'keep one entry per seed'));
         return;
       }
-      seedProps.set(p.name, { p, src: pf.yaml, path: ['seeds', i], file: pf.path });
+      seedProps.set(p.name, { p, src: pf.yaml, path: ['seeds', i], file: pf.path, meta: propsMeta(`seed '${p.name}'`, p, pf.yaml, ['seeds', i], pf.path) });
       storedPolicy(`seed '${p.name}'`, p.columns, pf.yaml, ['seeds', i], pf.path);
     });
     (pf.data.models ?? []).forEach((p, i) => {
@@ -191,7 +200,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ds.push(diag('E_DUPLICATE', `model '${p.name}' is described twice (also in ${prev.file}:${prev.src.locate(prev.path).line})`, { file: pf.path, ...pf.yaml.locate(['models', i, 'name']) }, 'keep one entry per model'));
         return;
       }
-      modelProps.set(p.name, { p, src: pf.yaml, path: ['models', i], file: pf.path });
+      modelProps.set(p.name, { p, src: pf.yaml, path: ['models', i], file: pf.path, meta: propsMeta(`model '${p.name}'`, p, pf.yaml, ['models', i], pf.path) });
     });
     (pf.data.sources ?? []).forEach((s: SourceProps, si) => {
       s.tables.forEach((t: SourceTableProps, ti) => {
@@ -220,6 +229,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           columns: (t.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}) })),
           tags: [...(s.tags ?? []), ...(t.tags ?? [])],
           meta: t.meta,
+          // the source's own meta, beside its table's (dbt's source_meta)
+          ...(s.meta ? { source_meta: s.meta } : {}),
           sync: t.sync && t.sync.enabled !== false ? syncSettings(s, t, pf.yaml, ['sources', si, 'tables', ti, 'sync'], pf.path, ds) : undefined,
           ...(t.time_ingestion_partitioning ? { time_ingestion_partitioning: true } : {}),
         };
@@ -292,15 +303,23 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const defaultSchema = target?.schema ?? 'analytics';
   /** A relation of the target's database (BigQuery's project) */
   const inTarget = (schema: string, identifier: string): Relation => ({ ...(target?.database ? { database: target.database } : {}), schema, identifier });
-  // dbt's node.path: the file's path within its resource's folder (a YAML snapshot's: models/)
-  const folderOf: Record<NamingNode['resource_type'], string> = { model: files.paths.models, seed: files.paths.seeds, snapshot: files.paths.snapshots ?? 'snapshots' };
-  const inFolder = (resource: NamingNode['resource_type'], path: string) => {
-    for (const dir of [folderOf[resource], files.paths.models]) {
+  // dbt's node.path: the file's path within its resource's folder (a YAML snapshot's: models/; a
+  // generic test's: its YAML file's)
+  const folderOf: Record<NamingNode['resource_type'] | 'test', string[]> = {
+    model: [files.paths.models],
+    seed: [files.paths.seeds, files.paths.models],
+    snapshot: [files.paths.snapshots ?? 'snapshots', files.paths.models],
+    test: [files.paths.tests, files.paths.models, files.paths.seeds, files.paths.snapshots ?? 'snapshots'],
+  };
+  const inFolder = (resource: NamingNode['resource_type'] | 'test', path: string) => {
+    for (const dir of folderOf[resource]) {
       const prefix = `${dir.replace(/\/+$/, '')}/`;
       if (path.startsWith(prefix)) return path.slice(prefix.length);
     }
     return path;
   };
+  /** dbt's fqn: the project, the folders of its file within its resource's folder, its name (`-s staging`, `-s fqn:pb.staging.b`) */
+  const fqnOf = (resource: NamingNode['resource_type'] | 'test', path: string, name: string) => [projectName, ...inFolder(resource, path).split('/').slice(0, -1), name];
   const namingNode = (resource_type: NamingNode['resource_type'], name: string, path: string, config: Record<string, unknown>, tags: string[]): NamingNode => ({
     name,
     resource_type,
@@ -308,7 +327,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     package_name: projectName,
     path: inFolder(resource_type, path),
     original_file_path: path,
-    fqn: [projectName, ...inFolder(resource_type, path).split('/').slice(0, -1), name],
+    fqn: fqnOf(resource_type, path, name),
     tags,
     // dbt's config.materialized of a seed is 'seed', of a snapshot 'snapshot'
     config: resource_type === 'model' ? config : { materialized: resource_type, ...config },
@@ -467,8 +486,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const folder = folderConfigs(d.file.path);
     const merged: ModelConfig = { ...defaults, ...Object.assign({}, ...folder.map((l) => l.config)), ...(d.props?.p.config ?? {}), ...(r.success ? r.data : {}) };
     // meta merges across the levels, key by key (as dbt merges it); the nearer level wins a key
-    const metas = [defaults.meta, ...folder.map((l) => l.config.meta), d.props?.p.config?.meta, r.success ? r.data.meta : undefined].filter((m) => m !== undefined);
-    if (metas.length > 1) merged.meta = Object.assign({}, ...metas);
+    const metas = [defaults.meta, ...folder.map((l) => l.config.meta), d.props?.meta, r.success ? r.data.meta : undefined].filter((m) => m !== undefined);
+    if (metas.length) merged.meta = Object.assign({}, ...metas);
     const tags = [...new Set([...asArray(defaults.tags), ...folder.flatMap((l) => asArray(l.config.tags)), ...asArray(d.props?.p.config?.tags), ...(d.props?.p.tags ?? []), ...asArray(r.success ? r.data.tags : undefined)])];
     // hooks add up (as in dbt): the project's defaults run first, then the folders', the properties', then config()'s
     const hookSources = (kind: 'pre_hook' | 'post_hook'): HookSource[] => {
@@ -643,7 +662,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       continue;
     }
     const props = seedProps.get(name);
-    const cfg = props?.p.config ?? {};
+    const cfg = { ...props?.p.config, ...(props?.meta ? { meta: props.meta } : {}) };
     const tags = [...new Set([...asArray(cfg.tags)])];
     if (props && cfg.column_types && Object.keys(cfg.column_types).length) {
       // column_types against the CSV's header, reported where they are written
@@ -656,6 +675,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       unique_id: seedUid(name),
       resource_type: 'seed',
       name,
+      fqn: fqnOf('seed', f.path, name),
       file: f.path,
       properties_file: props?.file,
       checksum: seedChecksum(f),
@@ -677,12 +697,15 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ds.push(diag('E_PROPS', `properties for seed '${name}' but there is no ${files.paths.seeds}/**/${name}.csv${hint ? ` — did you mean '${hint}'?` : ''}`, { file: p.file, ...p.src.locate([...p.path, 'name']) }, hint ? undefined : 'its tests and descriptions would apply to nothing: fix the name or remove the entry'));
     }
   }
+  /** the nodes enabled: false leaves out, by unique id: a selector naming one says so */
+  const disabled: NonNullable<Manifest['disabled']> = {};
   // disabled seeds: not loaded; a ref() to one says so (as to a disabled model)
   const disabledSeeds = new Map<string, string>();
   for (const n of [...seedNodes.values()]) {
     if (n.config.enabled !== false) continue;
     seedNodes.delete(n.name);
     disabledSeeds.set(n.name, n.file);
+    disabled[n.unique_id] = { resource_type: 'seed', name: n.name, file: n.file };
   }
 
   // ---- snapshots: {% snapshot name %} select ... {% endsnapshot %} in snapshots/**.sql
@@ -727,7 +750,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         }
         continue;
       }
-      if (r.data.enabled === false) continue;
+      if (r.data.enabled === false) {
+        disabled[snapUid(name)] = { resource_type: 'snapshot', name, file: f.path };
+        continue;
+      }
       snapDrafts.set(name, { name, file: f, line: where.line, sql: out, calls, config: { ...r.data, tags: asArray(r.data.tags) } });
     }
     if (!found) ds.push(diag('E_SNAPSHOT', `${f.path} holds no {% snapshot name %} ... {% endsnapshot %} block`, { file: f.path, line: 1, column: 1 }, 'a snapshot file wraps its SELECT in {% snapshot name %} ... {% endsnapshot %}'));
@@ -735,7 +761,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // dbt 1.9's YAML snapshots: `relation:` is what is selected, `config:` as config() would set it;
   // an entry without `relation:` describes the {% snapshot %} block of its name (description,
   // columns and their tests), as dbt's properties of a SQL snapshot
-  const snapProps = new Map<string, { p: SnapshotProps; src: YamlSource; path: (string | number)[]; file: string }>();
+  const snapProps = new Map<string, { p: SnapshotProps; src: YamlSource; path: (string | number)[]; file: string; meta?: Record<string, unknown> }>();
   for (const pf of files.properties) {
     (pf.data.snapshots ?? []).forEach((p, i) => {
       const at = pf.yaml.locate(['snapshots', i, 'name']);
@@ -756,10 +782,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           ds.push(diag('E_CONFIG', `snapshot '${p.name}': config: in YAML goes with relation: (a YAML snapshot); a {% snapshot %} block sets its config in its config() call`, { file: pf.path, ...pf.yaml.locate(['snapshots', i, 'config'], true) }, `move these keys into the block's config(...)`));
           return;
         }
-        snapProps.set(p.name, { p, src: pf.yaml, path: ['snapshots', i], file: pf.path });
+        snapProps.set(p.name, { p, src: pf.yaml, path: ['snapshots', i], file: pf.path, meta: p.meta });
         return;
       }
-      snapProps.set(p.name, { p, src: pf.yaml, path: ['snapshots', i], file: pf.path });
+      const meta = propsMeta(`snapshot '${p.name}'`, p, pf.yaml, ['snapshots', i], pf.path);
+      snapProps.set(p.name, { p, src: pf.yaml, path: ['snapshots', i], file: pf.path, meta });
       if (drafts.has(p.name) || seedNodes.has(p.name) || snapDrafts.has(p.name)) {
         ds.push(diag('E_DUPLICATE', `snapshot '${p.name}': a model, seed or snapshot has that name already: ref('${p.name}') would be ambiguous`, where, 'rename one of them'));
         return;
@@ -792,8 +819,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         }
         return;
       }
-      if (r.data.enabled === false) return;
-      snapDrafts.set(p.name, { name: p.name, file: { path: pf.path, text: body }, line: at.line, sql: out, calls, config: { ...r.data, tags: asArray(r.data.tags) } });
+      if (r.data.enabled === false) {
+        disabled[snapUid(p.name)] = { resource_type: 'snapshot', name: p.name, file: pf.path };
+        return;
+      }
+      snapDrafts.set(p.name, { name: p.name, file: { path: pf.path, text: body }, line: at.line, sql: out, calls, config: { ...r.data, ...(meta ? { meta } : {}), tags: asArray(r.data.tags) } });
     });
   }
   // ---- built-in sources: the tables Vigil itself writes (the alert history), where a model, a
@@ -961,6 +991,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       unique_id: uid,
       resource_type: 'model',
       name: d.name,
+      fqn: fqnOf('model', d.file.path, d.name),
       file: d.file.path,
       properties_file: d.props?.file,
       checksum: d.checksum ?? sha(d.file.text),
@@ -1000,7 +1031,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (d.sqlIncremental !== undefined) {
       const inc = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d, !!opts.empty)));
       node.compiled_sql_incremental = masked ? maskedSelect(columns, inc, dialect) : inc;
-      node.compiled_path_incremental = node.compiled_path.replace(/\.sql$/i, '') + '.incremental.sql';
+      // `<model>@incremental.sql`: a model's name holds no @, so no model's compiled file is at this path
+      node.compiled_path_incremental = node.compiled_path.replace(/\.sql$/i, '') + '@incremental.sql';
     }
     if (d.config.restricted && node.relation) {
       node.restricted = { relation: { ...node.relation, identifier: `${node.relation.identifier}__restricted` }, compiled_sql: inner, grants: d.config.restricted.grants?.select ?? [] };
@@ -1008,6 +1040,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     return node;
   };
   for (const d of drafts.values()) {
+    if (d.config?.enabled === false) disabled[modelUid(d.name)] = { resource_type: 'model', name: d.name, file: d.file.path };
     if (!d.config || d.config.enabled === false) continue;
     const uid = modelUid(d.name);
     const node = modelNode(d as ModelDraft & { config: ModelNode['config'] });
@@ -1057,11 +1090,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       unique_id: uid,
       resource_type: 'snapshot',
       name: d.name,
+      fqn: fqnOf('snapshot', d.file.path, d.name),
       file: d.file.path,
       line: d.line,
       ...(props ? { properties_file: props.file } : {}),
       checksum: sha(d.file.text),
-      config: d.config!,
+      // a block's properties meta under its config() meta, key by key (as a model's levels merge)
+      config: props?.meta && props.p.relation === undefined ? { ...d.config!, meta: { ...props.meta, ...d.config!.meta } } : d.config!,
       tags: d.config!.tags,
       ...(props?.p.description ? { description: props.p.description } : {}),
       // (a policy here masks nothing — warned — but marks the column PII, as on a seed or source)
@@ -1398,6 +1433,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       unique_id: tuid,
       resource_type: 'test',
       name,
+      fqn: fqnOf('test', t.file, name),
       test_type: g,
       file: t.file,
       line: loc.line,
@@ -1466,7 +1502,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       for (const p of explainIssues(SingularTestConfigSchema, c.calls.config, cfg.error.issues)) ds.push(diag('E_CONFIG', `config ${showPath(p.path)}: ${p.message}`, { file: f.path, ...locate(f.text, new RegExp(`\\b${escapeRe(String(p.path[0] ?? 'config'))}\\s*=`)) }));
       continue;
     }
-    if (cfg.data.enabled === false) continue;
+    if (cfg.data.enabled === false) {
+      disabled[`test.${projectName}.${name}`] = { resource_type: 'test', name, file: f.path };
+      continue;
+    }
     // nothing but comments and white space: the test would run Vigil's wrapper around no query
     if (!c.sql.replace(/--[^\n]*|\/\*[\s\S]*?\*\/|;/g, '').trim()) {
       ds.push(diag('E_TEST', `singular test '${name}' holds no query: a singular test is a SELECT of the rows that fail it`, { file: f.path, line: 1, column: 1 }, 'write the query, or delete the file (or config(enabled=false))'));
@@ -1478,6 +1517,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       unique_id: tuid,
       resource_type: 'test',
       name,
+      fqn: fqnOf('test', f.path, name),
       test_type: 'singular',
       file: f.path,
       line: 1,
@@ -1548,11 +1588,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // ---- {% docs %} blocks and doc() in descriptions
   resolveDocCalls(manifest, parseDocBlocks(files.docs ?? [], ds), (f) => {
     try {
-      return readFileSync(join(files.root, f), 'utf8');
+      return readProjectText(join(files.root, f));
     } catch {
       return undefined;
     }
   }, ds);
+
+  if (Object.keys(disabled).length) manifest.disabled = disabled;
 
   // ---- child map
   const childMap: Record<string, string[]> = {};
@@ -1706,7 +1748,7 @@ function unreadVars(files: ProjectFiles, keys: string[], queries: CompileOptions
     yield JSON.stringify(files.project);
     for (const q of queries ?? []) yield q.text;
     // alert files are read off disk for the commands that do not compile them
-    for (const a of listFiles(files.root, files.paths.alerts, /\.ya?ml$/)) yield readFileSync(join(files.root, a), 'utf8');
+    for (const a of listFiles(files.root, files.paths.alerts, /\.ya?ml$/)) yield readProjectText(join(files.root, a));
   };
   const quoted = (text: string, k: string) => text.includes(`'${k}'`) || text.includes(`"${k}"`) || text.includes(`\\"${k}\\"`);
   for (const text of texts()) {

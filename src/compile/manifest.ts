@@ -24,6 +24,8 @@ export interface ModelNode {
   unique_id: string;
   resource_type: 'model';
   name: string;
+  /** dbt's fully qualified name: the project, the folders its file is in (under models/, seeds/, ...), its name. */
+  fqn?: string[];
   /** Path of the .sql file, relative to the project root. */
   file: string;
   /** YAML file that documents this model, when there is one. */
@@ -45,7 +47,7 @@ export interface ModelNode {
   compiled_sql_incremental?: string;
   /** Where compile wrote compiled_sql, relative to the project root. */
   compiled_path: string;
-  /** Where compile wrote compiled_sql_incremental (`<model>.incremental.sql`). */
+  /** Where compile wrote compiled_sql_incremental (`<model>@incremental.sql`: no model's name holds an @). */
   compiled_path_incremental?: string;
   /** The line of compiled_sql where the model's own SQL starts, when ephemeral parents' CTEs come first. */
   compiled_body_line?: number;
@@ -74,6 +76,8 @@ export interface SeedNode {
   unique_id: string;
   resource_type: 'seed';
   name: string;
+  /** dbt's fully qualified name: the project, the folders its file is in (under models/, seeds/, ...), its name. */
+  fqn?: string[];
   /** The CSV, relative to the project root. */
   file: string;
   properties_file?: string;
@@ -95,6 +99,8 @@ export interface SnapshotNode {
   unique_id: string;
   resource_type: 'snapshot';
   name: string;
+  /** dbt's fully qualified name: the project, the folders its file is in (under models/, seeds/, ...), its name. */
+  fqn?: string[];
   file: string;
   line: number;
   checksum: string;
@@ -127,6 +133,8 @@ export interface SourceNode {
   columns: ColumnInfo[];
   tags: string[];
   meta?: Record<string, unknown>;
+  /** The `meta` of the source the table is declared in (dbt's source_meta). */
+  source_meta?: Record<string, unknown>;
   /** `vigil sync` settings: the table's own block merged with its source's `from`/`schema`. */
   sync?: {
     from: string;
@@ -150,6 +158,8 @@ export interface TestNode {
   unique_id: string;
   resource_type: 'test';
   name: string;
+  /** dbt's fully qualified name: the project, the folders its file is in (under models/, seeds/, ...), its name. */
+  fqn?: string[];
   /** generic test name (not_null, ...) or 'singular' */
   test_type: string;
   file: string;
@@ -197,6 +207,8 @@ export interface Manifest {
   macros?: Record<string, string>;
   /** Documentation blocks ({% docs name %} in .md files), their text as written. */
   docs?: Record<string, { file: string; line: number; text: string }>;
+  /** The nodes enabled: false leaves out, by unique id (a selector naming one says it is disabled). */
+  disabled?: Record<string, { resource_type: 'model' | 'seed' | 'snapshot' | 'test'; name: string; file: string }>;
   /** project.yaml's on_run_start / on_run_end, rendered. */
   hooks?: { on_run_start: Hook[]; on_run_end: Hook[] };
 }

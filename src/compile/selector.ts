@@ -2,7 +2,7 @@
  * Node selection with dbt's grammar: `name`, `+name` (with ancestors), `name+` (with
  * descendants), `n+name` / `name+n` (n generations), `@name` (descendants and their
  * ancestors), `tag:x`, `path:models/marts` or a bare path, `file:orders.sql` or a bare file name,
- * `source:raw.table`,
+ * `fqn:project.folder.name` or a bare one (a name, a folder, the project), `package:`, `source:raw.table`,
  * `test_type:unique`, `resource_type:`, `dashboard:overview`, `config.<key>:value`, `*` globs;
  * space-separated values are a union, comma-joined atoms an intersection. Pure.
  */
@@ -18,7 +18,7 @@ export interface SelectionResult {
    * Selector atoms that matched nothing, with a hint when one is close; `note` says why an
    * expression whose parts each match ends empty; `says` replaces "matched nothing".
    */
-  unmatched: Array<{ atom: string; hint?: string; note?: string; says?: string }>;
+  unmatched: Array<{ atom: string; hint?: string; note?: string; says?: string; disabled?: string }>;
 }
 
 function allNodes(m: Manifest): ManifestNode[] {
@@ -79,12 +79,38 @@ const baseName = (file: string) => file.slice(file.lastIndexOf('/') + 1);
 
 /**
  * The method of a spec: its own, or for a bare value dbt's default: a path when it has a `/`, a
- * file name when it ends in a file type (`orders.sql`, `raw_customers.csv`), else a name.
+ * file name when it ends in a file type (`orders.sql`, `raw_customers.csv`), else fqn (which a
+ * bare value widens to any node's name: a source's `raw.table`, a dashboard's).
  */
 function methodOf(spec: string): { method: string; value: string; bare: boolean } {
   const colon = spec.indexOf(':');
   if (colon > 0) return { method: spec.slice(0, colon), value: spec.slice(colon + 1), bare: false };
-  return { method: /[/\\]/.test(spec) ? 'path' : /\.(sql|csv|py|ya?ml|json)$/i.test(spec) ? 'file' : 'name', value: spec, bare: true };
+  return { method: /[/\\]/.test(spec) ? 'path' : /\.(sql|csv|py|ya?ml|json)$/i.test(spec) ? 'file' : 'fqn', value: spec, bare: true };
+}
+
+/** A node's fqn (a manifest from before Vigil wrote fqn: the project and its name). */
+function fqnOf(m: Manifest, n: ManifestNode): string[] | undefined {
+  if (n.resource_type === 'source' || n.resource_type === 'exposure' || n.resource_type === 'unit_test') return undefined;
+  return n.fqn ?? [m.metadata.project, n.name];
+}
+
+/**
+ * dbt's fqn match: the selector is the node's name, or the first parts of its fqn (dots in a name
+ * split it too) from the project or from the folder under it, a part with a glob matching the rest.
+ */
+function fqnMatches(fqn: string[], selector: string): boolean {
+  const matches = (f: string[]) => {
+    if (f[f.length - 1] === selector) return true;
+    const flat = f.flatMap((x) => x.split('.'));
+    const parts = selector.split('.');
+    if (flat.length < parts.length) return false;
+    for (let i = 0; i < parts.length; i++) {
+      if (/[*?[\]]/.test(parts[i])) return globToRe(parts.slice(i).join('.')).test(flat.slice(i).join('.'));
+      if (flat[i] !== parts[i]) return false;
+    }
+    return true;
+  };
+  return matches(fqn) || matches(fqn.slice(1));
 }
 
 function parents(m: Manifest, id: string): string[] {
@@ -125,7 +151,7 @@ function closure(start: Iterable<string>, next: (id: string) => string[]): Set<s
 }
 
 /** The methods `-s` knows, for messages and did-you-means. */
-export const SELECTOR_METHODS = ['name', 'tag', 'path', 'file', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure', 'config.<key>', 'state', 'result'] as const;
+export const SELECTOR_METHODS = ['name', 'fqn', 'package', 'tag', 'path', 'file', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure', 'config.<key>', 'state', 'result'] as const;
 
 /** A selector mistake: exit 2 with its message (UsageError in the CLI). */
 export class SelectorError extends Error {}
@@ -161,7 +187,7 @@ function withSpec(a: Atom, spec: string): string {
  * The nearest spec that would match something: a node name, a path or a file name, the value of a
  * source:/tag:/... selector, or a config key.
  */
-function hintFor(spec: string, nodes: ReturnType<typeof allNodes>): string | undefined {
+function hintFor(m: Manifest, spec: string, nodes: ReturnType<typeof allNodes>): string | undefined {
   const { method, value, bare } = methodOf(spec);
   const of = (f: (n: ReturnType<typeof allNodes>[number]) => unknown[]): string[] => [...new Set(nodes.flatMap(f).filter((v): v is string => typeof v === 'string'))];
   const configs = (n: ReturnType<typeof allNodes>[number]) => (n as { config?: Record<string, unknown> }).config ?? {};
@@ -177,6 +203,14 @@ function hintFor(spec: string, nodes: ReturnType<typeof allNodes>): string | und
   // a node's file name under another folder (`models/orders.sql` for models/marts/orders.sql): its path
   const file = method === 'path' && /\.[a-z]+$/i.test(value) ? nodes.find((n) => baseName(n.file) === baseName(value)) : undefined;
   const candidates = (): string[] => {
+    // a name, or a folder the fqn names (`staging`, `project.staging`)
+    if (method === 'fqn')
+      return of((n) => {
+        const f = fqnOf(m, n);
+        const folders = (f ?? []).slice(1, -1).map((_, i, all) => all.slice(0, i + 1).join('.'));
+        return [n.name, ...folders, ...(f ? [f.join('.')] : [])];
+      });
+    if (method === 'package') return [m.metadata.project];
     if (method === 'path') return of((n) => pathAndFolders(n.file));
     if (method === 'file') return of((n) => [baseName(n.file)]);
     if (method === 'source') return of((n) => (n.resource_type === 'source' ? [n.source_name, `${n.source_name}.${n.name}`] : []));
@@ -208,7 +242,7 @@ function configValueMatches(v: unknown, re: RegExp): boolean {
 function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Manifest): Set<string> {
   const out = new Set<string>();
   // a bare path (`models/staging`, `models/x.sql`) selects by path, a bare file name by file, as in dbt
-  const { method, value } = methodOf(spec);
+  const { method, value, bare } = methodOf(spec);
   if (!value) throw new SelectorError(`selector '${spec}': ${method}: needs a value`);
   const re = globToRe(value);
   if (method === 'result') throw new SelectorError(`selector '${spec}': result: is not supported; vigil retry re-runs what failed or was skipped in the last run`);
@@ -223,7 +257,7 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
   }
   const configKey = method.startsWith('config.') ? method.slice('config.'.length) : undefined;
   if (method.startsWith('config.') && !configKey) throw new SelectorError(`selector '${spec}': config. needs a key, e.g. config.materialized:table`);
-  const known = ['name', 'tag', 'path', 'file', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure'];
+  const known = ['name', 'fqn', 'package', 'tag', 'path', 'file', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure'];
   if (!configKey && !known.includes(method)) {
     const hint = didYouMean(method.split('.')[0], [...known, 'config', 'state', 'result']);
     throw new SelectorError(`unknown selector method '${method}:'${hint ? ` — did you mean '${hint === 'config' ? 'config.<key>' : hint}:'?` : ''} (methods: ${SELECTOR_METHODS.join(', ')})`);
@@ -235,8 +269,17 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
       hit = 'config' in n && configValueMatches((n.config as Record<string, unknown>)[configKey], re);
     } else
       switch (method) {
+        case 'fqn': {
+          const f = fqnOf(m, n);
+          hit = (f !== undefined && fqnMatches(f, value)) || (bare && nameMatches(n, re));
+          break;
+        }
+        case 'package':
+          // (one project: every node is of it)
+          hit = re.test(m.metadata.project);
+          break;
         case 'name':
-          hit = re.test(n.name) || (n.resource_type === 'source' && re.test(`${n.source_name}.${n.name}`));
+          hit = nameMatches(n, re);
           break;
         case 'tag':
           hit = n.tags.some((t) => re.test(t));
@@ -266,6 +309,25 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
     if (hit) out.add(n.unique_id);
   }
   return out;
+}
+
+/** `name:`: a node's name, a source's `source.table` too. */
+function nameMatches(n: ManifestNode, re: RegExp): boolean {
+  return re.test(n.name) || (n.resource_type === 'source' && re.test(`${n.source_name}.${n.name}`));
+}
+
+/**
+ * What a name or fqn selector that matched nothing would have matched but for enabled: false
+ * (said instead of a did-you-mean of another node).
+ */
+function disabledBy(m: Manifest, spec: string): string | undefined {
+  const { method, value } = methodOf(spec);
+  if (method !== 'name' && method !== 'fqn') return undefined;
+  const re = globToRe(value);
+  const off = Object.values(m.disabled ?? {}).filter((d) => re.test(d.name) || (method === 'fqn' && fqnMatches([m.metadata.project, d.name], value)));
+  if (!off.length) return undefined;
+  const d = off[0];
+  return `${d.resource_type} '${d.name}' (${d.file}) is disabled (enabled: false)${off.length > 1 ? ` and ${off.length - 1} more` : ''}`;
 }
 
 /** Nodes `gens` steps away through `next` (Infinity: all of them). */
@@ -308,8 +370,9 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
         // state: that matches nothing means nothing changed: not a typo
         if (a.spec.startsWith('state:')) quiet = true;
         else if (!base.size) {
-          const hint = hintFor(a.spec, nodes);
-          unmatched.push({ atom: rawAtom, hint: hint && withSpec(a, hint) });
+          const off = disabledBy(m, a.spec);
+          const hint = off ? undefined : hintFor(m, a.spec, nodes);
+          unmatched.push({ atom: rawAtom, ...(off ? { disabled: off } : { hint: hint && withSpec(a, hint) }) });
           quiet = true;
         }
         const set = new Set(base);

@@ -7,9 +7,9 @@
  *
  * Pure apart from reading raw SQL files: the warehouse catalog is passed in.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompileResult } from '../compile/compile-project.js';
+import { readProjectText } from '../project/paths.js';
 import type { ColumnInfo, Manifest } from '../compile/manifest.js';
 import type { CompiledRule } from '../alerts/evaluate.js';
 import type { Dialect } from '../adapters/dialect.js';
@@ -85,7 +85,7 @@ export interface CollectInput {
 function readRaw(root: string, file: string | undefined): string | undefined {
   if (!file || !/\.sql$/i.test(file)) return undefined;
   try {
-    return readFileSync(join(root, file), 'utf8');
+    return readProjectText(join(root, file));
   } catch {
     return undefined;
   }

@@ -2,10 +2,10 @@
  * Finding and reading a project from disk. This is the only place the compile path touches
  * the filesystem: it returns plain data (texts and parsed YAML) that the pure compiler takes.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
-import { findProjectRoot, listFiles, PROJECT_FILE, toPosix } from './paths.js';
+import { findProjectRoot, listFiles, PROJECT_FILE, readProjectText, toPosix } from './paths.js';
 import { parseYaml, parseYamlKeeping, validateYaml, yamlFromTree, type YamlSource } from './yaml-source.js';
 import { YamlCache } from './yaml-cache.js';
 import { ProjectFileSchema, PropertiesFileSchema, type ProjectFile, type PropertiesFile } from './schema.js';
@@ -55,10 +55,10 @@ export interface ProjectFiles {
   readFixture?: (path: string) => string | undefined;
 }
 
-export { findProjectRoot, listFiles, PROJECT_FILE, toPosix };
+export { findProjectRoot, listFiles, PROJECT_FILE, readProjectText, toPosix };
 
 function readAll(root: string, paths: string[]): RawFile[] {
-  return paths.map((p) => ({ path: p, text: readFileSync(join(root, p), 'utf8') }));
+  return paths.map((p) => ({ path: p, text: readProjectText(join(root, p)) }));
 }
 
 /** Files with their stamp and a lazily read `text`. */
@@ -71,7 +71,7 @@ function statAll(root: string, paths: string[]): RawFile[] {
       path: p,
       stamp: { size: st.size, mtimeMs: st.mtimeMs },
       get text() {
-        return (text ??= readFileSync(abs, 'utf8'));
+        return (text ??= readProjectText(abs));
       },
     };
   });
@@ -138,7 +138,7 @@ export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {
     ]);
   }
   const diagnostics: Diagnostic[] = [];
-  const projectYaml = parseYaml(readFileSync(join(root, PROJECT_FILE), 'utf8'), PROJECT_FILE, diagnostics);
+  const projectYaml = parseYaml(readProjectText(join(root, PROJECT_FILE)), PROJECT_FILE, diagnostics);
   const project = projectYaml ? validateYaml(projectYaml, ProjectFileSchema, diagnostics) : undefined;
   if (!project || !projectYaml) throw new ProjectError(diagnostics);
 
@@ -186,7 +186,7 @@ export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {
   if (opts.keepYaml) yamlCache.save();
   const readFixture = (p: string) => {
     const abs = resolve(root, p);
-    return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
+    return existsSync(abs) ? readProjectText(abs) : undefined;
   };
   return { root, project, projectYaml, paths, models, seeds, snapshots, macros, singularTests, dashboards, docs, properties, unvalidatedSources, diagnostics, readFixture };
 }
@@ -265,7 +265,7 @@ export function reloadProject(prev: ProjectFiles, changed: Iterable<string>): Pr
       const props = next.properties.filter((x) => x.path !== p);
       next.unvalidatedSources = new Map(next.unvalidatedSources); // (prev's is left as it was)
       next.unvalidatedSources.delete(p);
-      const parsed = st ? parseProperties({ path: p, text: readFileSync(abs, 'utf8') }, next.diagnostics, next.unvalidatedSources) : undefined;
+      const parsed = st ? parseProperties({ path: p, text: readProjectText(abs) }, next.diagnostics, next.unvalidatedSources) : undefined;
       next.properties = (parsed ? [...props, parsed] : props).sort(byPath);
       continue;
     }

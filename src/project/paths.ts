@@ -2,7 +2,7 @@
  * Where a project is and which files it holds: the walk up to project.yaml and the folder
  * listing, with nothing else imported (`vigil ls` checks its snapshot with these alone).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 
 export const PROJECT_FILE = 'project.yaml';
@@ -16,6 +16,15 @@ export function findProjectRoot(start: string): string | undefined {
     if (up === dir) return undefined;
     dir = up;
   }
+}
+
+/**
+ * A project file's text, without a leading byte order mark (U+FEFF): editors on Windows write one,
+ * and in SQL it is a character the warehouse reads (Postgres: syntax error at or near "\uFEFF").
+ */
+export function readProjectText(abs: string): string {
+  const text = readFileSync(abs, 'utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 export function toPosix(p: string): string {

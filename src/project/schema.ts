@@ -270,6 +270,7 @@ export const SeedConfigSchema = z
     alias: z.string().min(1).optional(),
     enabled: z.boolean().optional(),
     tags: z.union([z.string(), z.array(z.string())]).optional(),
+    meta: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 export type SeedConfig = z.infer<typeof SeedConfigSchema>;
@@ -290,6 +291,7 @@ export const SnapshotConfigSchema = z
     alias: z.string().min(1).optional(),
     tags: z.union([z.string(), z.array(z.string())]).optional(),
     enabled: z.boolean().optional(),
+    meta: z.record(z.string(), z.unknown()).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -297,7 +299,7 @@ export const SnapshotConfigSchema = z
     if (c.strategy === 'check' && !c.check_cols) ctx.addIssue({ code: 'custom', path: ['check_cols'], message: "strategy 'check' needs check_cols: a list of columns, or 'all'" });
   });
 export type SnapshotConfig = z.infer<typeof SnapshotConfigSchema>;
-export const SNAPSHOT_CONFIG_KEYS = ['strategy', 'unique_key', 'updated_at', 'check_cols', 'invalidate_hard_deletes', 'target_schema', 'schema', 'alias', 'tags', 'enabled'];
+export const SNAPSHOT_CONFIG_KEYS = ['strategy', 'unique_key', 'updated_at', 'check_cols', 'invalidate_hard_deletes', 'target_schema', 'schema', 'alias', 'tags', 'enabled', 'meta'];
 
 const SeedPropsSchema = z
   .object({

@@ -10,7 +10,7 @@ import type { Manifest, ModelNode, SeedNode, SnapshotNode, TestNode, UnitTestNod
 import type { GrantPlan } from '../adapters/grants.js';
 import type { Relation } from '../adapters/dialect.js';
 import type { SeedLoaded } from '../seeds/load-seeds.js';
-import { selectNodes, withTests } from '../compile/selector.js';
+import { selectNodes, withTests, type SelectionResult } from '../compile/selector.js';
 import { buildGraph, topoSort } from '../compile/graph.js';
 import { droppedViewsPhrase } from '../format.js';
 
@@ -66,7 +66,7 @@ export interface RunSummary {
   results: NodeResult[];
   elapsed: number;
   /** Selector atoms that matched nothing. */
-  unmatched: Array<{ atom: string; hint?: string }>;
+  unmatched: SelectionResult['unmatched'];
   ok: boolean;
   /** Stopped by opts.signal before every node ran. */
   interrupted?: boolean;
@@ -224,7 +224,7 @@ function fmtTime(s: number): string {
 }
 
 /**
- * A failed node's message: its file, and the compiled file (the `.incremental.sql` one when an
+ * A failed node's message: its file, and the compiled file (the `@incremental.sql` one when an
  * incremental run failed) with the line:column the warehouse's error points at, found by where
  * that SQL sits in the statement that was executed.
  */

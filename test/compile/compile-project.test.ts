@@ -2,10 +2,11 @@
  * Unit tests of the pure compile core: template functions, configs, refs, sources,
  * ephemeral CTEs, is_incremental, macros, the render cache and diagnostics.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DBT_DEFAULT_SCHEMA_MACRO } from '../../src/compile/template-env.js';
 import { compileProject, type RenderCache } from '../../src/compile/compile-project.js';
 import type { ModelNode, TestNode } from '../../src/compile/manifest.js';
+import { loadProject } from '../../src/project/load-project.js';
 import { BASIC_PROJECT_YAML, makeProject, projectFiles, removeDir, vigil } from '../helpers.js';
 
 const SOURCES = `sources:
@@ -23,6 +24,8 @@ function compile(opts: Parameters<typeof projectFiles>[0], env: Record<string, s
 }
 const model = (r: ReturnType<typeof compile>, name: string) => r.manifest.nodes[`model.fixture.${name}`] as ModelNode;
 const errors = (r: ReturnType<typeof compile>) => r.diagnostics.filter((d) => d.severity === 'error');
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
 
 describe('compileProject', () => {
   it('resolves ref() and source() to relations and records dependencies', () => {
@@ -324,6 +327,34 @@ describe('compileProject', () => {
     expect(m.post_hooks?.map((h) => [h.sql, h.origin])).toEqual([['select 1', 'models/m.sql:1'], ['select 2', 'models/m.sql:2']]);
     expect(m.config.tags).toEqual(['x', 'y']);
     expect(m.config.meta).toEqual({ owner: 'ann', tier: 2, b: 2, c: 3 });
+  });
+
+  it("the meta property of a model, seed, snapshot is its config.meta, as dbt moves it there (was: dropped); both is an error at the line, as in dbt; a source's meta is its source_meta", () => {
+    const dir = makeProject({
+      'models/m.sql': "{{ config(meta={'c': 3}) }}\nselect 1 as a",
+      'models/n.sql': 'select 1 as a',
+      'models/m.yml': 'models:\n  - name: m\n    meta: { b: 2, c: 0 }\n  - name: n\n    meta: { owner: ann }\n',
+      'seeds/s.csv': 'id\n1\n',
+      'seeds/s.yml': 'seeds:\n  - name: s\n    meta: { owner: bob }\n',
+      'snapshots/snap.sql': "{% snapshot snap %}{{ config(strategy='check', unique_key='a', check_cols='all', meta={'c': 3}) }}select * from {{ ref('n') }}{% endsnapshot %}",
+      'snapshots/snap.yml': "snapshots:\n  - name: snap\n    meta: { b: 2, c: 0 }\n  - name: ysnap\n    relation: ref('n')\n    meta: { owner: cy }\n    config: { strategy: check, unique_key: a, check_cols: all }\n",
+      'models/src.yml': 'sources:\n  - name: raw\n    meta: { loader: fivetran }\n    tables:\n      - name: t\n        meta: { pii: true }\n',
+    });
+    dirs.push(dir);
+    const r = compileProject(loadProject(dir), { env: {} });
+    expect(errors(r)).toEqual([]);
+    const node = (id: string) => r.manifest.nodes[id] as { config: { meta?: unknown } };
+    expect(node('model.fixture.m').config.meta).toEqual({ b: 2, c: 3 });
+    expect(node('model.fixture.n').config.meta).toEqual({ owner: 'ann' });
+    expect(node('seed.fixture.s').config.meta).toEqual({ owner: 'bob' });
+    expect(node('snapshot.fixture.snap').config.meta).toEqual({ b: 2, c: 3 });
+    expect(node('snapshot.fixture.ysnap').config.meta).toEqual({ owner: 'cy' });
+    expect(r.manifest.sources['source.fixture.raw.t']).toMatchObject({ meta: { pii: true }, source_meta: { loader: 'fivetran' } });
+    const both = compile({
+      yml: { 'models/m.yml': 'models:\n  - name: m\n    meta: { b: 2 }\n    config:\n      meta: { a: 1 }\n' },
+      models: { 'models/m.sql': 'select 1 as a' },
+    });
+    expect(errors(both).map((d) => [d.code, d.file, d.line, d.message])).toEqual([['E_PROPS', 'models/m.yml', 3, "model 'm': meta is given both as a property and in config:"]]);
   });
 
   it("`this` in an ephemeral model is its CTE's name (was the internal __this__); this.schema of one is an error at its line", () => {

@@ -1,14 +1,14 @@
 /**
  * Selector grammar and run planning on the golden fixture's manifest (pure, no database).
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadProject } from '../../src/project/load-project.js';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { selectNodes, withTests } from '../../src/compile/selector.js';
 import { planRun } from '../../src/run/executor.js';
 import { findCycles, buildGraph, topoSort } from '../../src/compile/graph.js';
-import { projectFiles, REPO } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, projectFiles, removeDir, REPO } from '../helpers.js';
 
 const { manifest } = compileProject(loadProject(join(REPO, 'test/fixtures/projects/golden')), { env: {} });
 const names = (ids: Set<string>, type?: string) =>
@@ -67,7 +67,7 @@ describe('selectNodes', () => {
     expect(tag).toEqual([{ atom: 'tag:nope-at-all', hint: undefined }]);
   });
   it('an unknown method is an error with the list of methods and a did-you-mean', () => {
-    expect(() => selectNodes(manifest, ['colour:red'], undefined)).toThrow(/unknown selector method 'colour:' \(methods: name, tag, path, file, source, test_type, resource_type, dashboard, exposure, config\.<key>, state, result\)/);
+    expect(() => selectNodes(manifest, ['colour:red'], undefined)).toThrow(/unknown selector method 'colour:' \(methods: name, fqn, package, tag, path, file, source, test_type, resource_type, dashboard, exposure, config\.<key>, state, result\)/);
     expect(() => selectNodes(manifest, ['tags:x'], undefined)).toThrow(/unknown selector method 'tags:' — did you mean 'tag:'\?/);
     expect(() => selectNodes(manifest, ['confg.materialized:table'], undefined)).toThrow(/did you mean 'config\.<key>:'\?/);
   });
@@ -119,7 +119,9 @@ describe('selectNodes: globs, file names, --exclude, hints (a hostile check of n
     expect(names(selectNodes(manifest, ['path:models/st*'], undefined).ids)).toEqual(['int_buckets', 'stg_events']);
   });
   it('[abc], [a-z] and [!a] match one character, as dbt documents; a [ without its ] is itself', () => {
-    expect(names(selectNodes(manifest, ['[cs]t[a-z]*'], undefined).ids)).toEqual(['stg_events']);
+    expect(names(selectNodes(manifest, ['name:[cs]t[a-z]*'], undefined).ids)).toEqual(['stg_events']);
+    // bare, the glob is dbt's fqn too: `staging.int_buckets` matches it
+    expect(names(selectNodes(manifest, ['[cs]t[a-z]*'], undefined).ids)).toEqual(['int_buckets', 'stg_events']);
     expect(names(selectNodes(manifest, ['events_[dh]*'], undefined).ids)).toEqual(['events_daily_overwrite', 'events_hourly']);
     expect(names(selectNodes(manifest, ['events_[!d]*'], undefined).ids)).toEqual(['events_hourly']);
     expect(names(selectNodes(manifest, ['path:models/[m]arts/capability_trend.sql'], undefined).ids)).toEqual(['capability_trend']);
@@ -162,6 +164,45 @@ describe('selectNodes: globs, file names, --exclude, hints (a hostile check of n
     expect(names(withTests(manifest, sel))).toEqual(['capability_trend', 'not_null_capability_trend_day']);
     expect(names(withTests(manifest, selectNodes(manifest, ['capability_trend'], ['not_null_capability_trend_day'])))).toEqual(['capability_trend']);
     expect(names(withTests(manifest, selectNodes(manifest, ['source:app'], undefined)))).toEqual(['app.events', 'not_null_app_events_id', 'unique_app_events_id']);
+  });
+});
+
+describe("selectNodes: dbt's fqn and package methods, the default method, disabled nodes", () => {
+  const dir = makeProject({
+    'project.yaml': BASIC_PROJECT_YAML.replace('name: fixture', 'name: pb'),
+    'models/a.sql': 'select 1 as id',
+    'models/staging/b.sql': "select * from {{ ref('a') }}",
+    'models/staging/deep/c.sql': 'select 1 as x',
+    'models/s1.sql': 'select 1 as y',
+    'models/s2.sql': "{{ config(enabled=false) }}\nselect 1 as y",
+    'seeds/staging/sd.csv': 'id\n1\n',
+  });
+  afterAll(() => removeDir(dir));
+  const m = compileProject(loadProject(dir), { env: {} }).manifest;
+  const sel = (s: string, ex?: string) => selectNodes(m, [s], ex === undefined ? undefined : [ex]);
+  it('a bare value that is no path or file name is an fqn, as dbt defaults: a folder, the project, dotted parts, globs over them (were: matched nothing)', () => {
+    expect(m.nodes['model.pb.c']).toMatchObject({ fqn: ['pb', 'staging', 'deep', 'c'] });
+    expect(m.nodes['seed.pb.sd']).toMatchObject({ fqn: ['pb', 'staging', 'sd'] });
+    expect(names(sel('staging').ids)).toEqual(['b', 'c', 'sd']);
+    expect(names(sel('staging.deep').ids)).toEqual(['c']);
+    expect(names(sel('pb').ids)).toEqual(['a', 'b', 'c', 's1', 'sd']);
+    expect(names(sel('pb.staging.b').ids)).toEqual(['b']);
+    expect(names(sel('*.staging.*').ids)).toEqual(['b', 'c', 'sd']);
+    expect(names(sel('fqn:b').ids)).toEqual(['b']);
+    expect(names(sel('fqn:pb.staging').ids)).toEqual(['b', 'c', 'sd']);
+    expect(names(sel('package:pb').ids)).toEqual(['a', 'b', 'c', 's1', 'sd']);
+    expect(names(sel('package:p*').ids)).toEqual(['a', 'b', 'c', 's1', 'sd']);
+    for (const s of ['staging', 'pb', 'pb.staging.b', '*.staging.*', 'fqn:b', 'package:pb']) expect(sel(s).unmatched, s).toEqual([]);
+    // a miss still gets its did-you-mean, a folder among the candidates
+    expect(sel('stagin').unmatched).toEqual([{ atom: 'stagin', hint: 'staging' }]);
+    expect(sel('package:other').unmatched).toEqual([{ atom: 'package:other', hint: undefined }]);
+  });
+  it("a selector naming a disabled node says it is disabled (was: did you mean 's1'?), in -s and --exclude", () => {
+    const said = [{ atom: 's2', disabled: "model 's2' (models/s2.sql) is disabled (enabled: false)" }];
+    expect(sel('s2').unmatched).toEqual(said);
+    expect(sel('a', 's2').unmatched).toEqual(said);
+    expect(sel('name:s2').unmatched).toEqual([{ atom: 'name:s2', disabled: "model 's2' (models/s2.sql) is disabled (enabled: false)" }]);
+    expect(m.disabled).toEqual({ 'model.pb.s2': { resource_type: 'model', name: 's2', file: 'models/s2.sql' } });
   });
 });
 

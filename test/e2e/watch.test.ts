@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, VIGIL } from '../helpers.js';
 
@@ -139,6 +139,19 @@ describe('--watch', () => {
     expect(bad.log()).toMatch(/--watch does not combine with --dry-run/);
   });
 
+  it("compile --watch writes again a compiled file deleted while it watches, of a model that did not change (was: left missing)", async () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id\n', 'models/b.sql': 'select 2 as id\n' });
+    dirs.push(dir);
+    const w = start(dir, ['compile', '--watch']);
+    await until(w.log, 0, /watching/);
+    rmSync(join(dir, 'target/compiled/fixture/models/b.sql'));
+    const mark = w.log().length;
+    writeFileSync(join(dir, 'models/a.sql'), 'select 42 as id\n');
+    await until(w.log, mark, /models\/a\.sql changed: compiled \d+ models? in \d+ ms \(\d+ ms after the change\), 2 compiled files rewritten/);
+    expect(readFileSync(join(dir, 'target/compiled/fixture/models/b.sql'), 'utf8')).toBe('select 2 as id\n');
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  });
   it('a file an editor saves by renaming a copy over it stays watched (each later edit is seen)', async () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as id\n' });
     dirs.push(dir);

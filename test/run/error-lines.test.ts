@@ -3,7 +3,7 @@
  * the statement wrapped around it (DDL, an incremental delete+insert, BigQuery's DECLARE + MERGE
  * script that holds the SQL twice), on DuckDB, Postgres and (through the loopback fake, which
  * answers with BigQuery's `at [line:col]` positions) BigQuery. An incremental run points at the
- * SQL it actually ran: `<model>.incremental.sql`, which compile writes.
+ * SQL it actually ran: `<model>@incremental.sql`, which compile writes.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -47,8 +47,8 @@ describe('error lines of the compiled SQL', () => {
     expect(vigil(dir, ['run', '-s', 'base', 'inc']).code).toBe(0);
     // first run: the full build works (the else branch); the incremental run fails in its own SQL
     const r2 = vigil(dir, ['run', '-s', 'inc']);
-    expect(r2.stdout).toContain('models/inc.sql (compiled SQL: target/compiled/el/models/inc.incremental.sql:4:3)');
-    expect(readFileSync(join(dir, 'target/compiled/el/models/inc.incremental.sql'), 'utf8').split('\n')[3]).toBe('  no_such_column as v');
+    expect(r2.stdout).toContain('models/inc.sql (compiled SQL: target/compiled/el/models/inc@incremental.sql:4:3)');
+    expect(readFileSync(join(dir, 'target/compiled/el/models/inc@incremental.sql'), 'utf8').split('\n')[3]).toBe('  no_such_column as v');
     expect(r2.code).toBe(1);
   });
 
@@ -61,7 +61,7 @@ describe('error lines of the compiled SQL', () => {
     writeFileSync(join(dir, 'models/inc.sql'), INCREMENTAL);
     vigil(dir, ['run', '-s', 'base', 'inc'], env);
     const r2 = vigil(dir, ['run', '-s', 'inc'], env);
-    expect(r2.stdout).toContain('models/inc.sql (compiled SQL: target/compiled/el/models/inc.incremental.sql:4:3)');
+    expect(r2.stdout).toContain('models/inc.sql (compiled SQL: target/compiled/el/models/inc@incremental.sql:4:3)');
     expect(r2.code).toBe(1);
   });
 
@@ -90,8 +90,8 @@ describe('error lines of the compiled SQL', () => {
     const lines = mergeScript.split('\n');
     expect(lines.filter((l) => l === '  no_such_column as v')).toHaveLength(2);
     expect(lines[13]).toBe('  no_such_column as v'); // line 14 of the script: the MERGE's copy, line 4 of the SQL
-    expect(r2.stdout).toContain('models/inc.sql (compiled SQL: target/compiled/el/models/inc.incremental.sql:4:3)');
-    expect(existsSync(join(dir, 'target/compiled/el/models/inc.incremental.sql'))).toBe(true);
+    expect(r2.stdout).toContain('models/inc.sql (compiled SQL: target/compiled/el/models/inc@incremental.sql:4:3)');
+    expect(existsSync(join(dir, 'target/compiled/el/models/inc@incremental.sql'))).toBe(true);
     expect(r2.code).toBe(1);
   });
 });
