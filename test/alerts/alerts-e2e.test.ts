@@ -117,7 +117,9 @@ describe('delivery to PagerDuty and Slack (loopback receivers)', () => {
 
   it('triggers once through a 429 burst and a 500, dedups the next evaluation, resolves once', async () => {
     pd.script([{ status: 429, retryAfter: 1 }, { status: 429, retryAfter: 1 }, { status: 500 }]);
-    const first = await evaluate(NOW);
+    // (a budget the four attempts and their back-offs fit in on a loaded machine: with 8 s, a CI
+    // run under load gave up after the third, 4.7 s in, its next back-off past the budget)
+    const first = await evaluate(NOW, {}, ['--delivery-timeout', '30s']);
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(first.stdout).toContain('Delivered: 2 sent, 0 pending (retried next run), 0 rejected.');
     const spikeKey = [...pd.incidents.keys()];
