@@ -13,6 +13,7 @@ export async function runInitFromDbt(o: { dir: string; fromDbt: string; profiles
   out(`Converted the dbt project ${r.name} (${r.source}) into ${r.root}:`);
   for (const f of r.files) out(`  ${f}`);
   for (const f of r.kept) out(`  ${f} (already there: kept as it was)`);
+  for (const f of r.removed) out(`  ${f} (removed: an earlier conversion wrote it, this one does not)`);
   if (r.gitignore.length) out(`  .gitignore (added ${r.gitignore.join(', ')})`);
 
   // what comes out must load: compile it as `vigil compile` would (nothing is written)

@@ -15,7 +15,8 @@
  * except tags and hooks, which add up. Precedence: `defaults:` < folders (outer to inner) <
  * properties YAML < `config()` in the model. Mistakes are errors at their project.yaml line: an
  * unknown config key or a bad value, a folder that does not exist (with a did-you-mean), a config
- * key written without its `+`.
+ * key written without its `+`, Jinja in a name (schema, alias, tags), which is read as written
+ * (only hooks are templates).
  */
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, type ModelConfig } from '../project/schema.js';
@@ -29,6 +30,9 @@ export interface FolderLevel {
   /** where it is written, to locate hooks: the YAML path of this level */
   path: (string | number)[];
 }
+
+/** Configs that name something (a schema, a table, a tag): a folder config's value is the name as written. */
+const LITERAL_NAMES = ['schema', 'alias', 'tags'];
 
 const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -52,6 +56,11 @@ export function folderLevels(tree: unknown, opts: { project: string; folders: Se
         if (!MODEL_CONFIG_KEYS.includes(k)) {
           const hint = didYouMean(k, MODEL_CONFIG_KEYS);
           ds.push(diag('E_CONFIG', `unknown config key '${key}' in models:`, at([...path, key]), hint ? `did you mean '+${hint}'?` : `known keys: ${MODEL_CONFIG_KEYS.map((x) => `+${x}`).join(', ')}`));
+          continue;
+        }
+        const jinja = LITERAL_NAMES.includes(k) ? [value].flat().find((x) => typeof x === 'string' && /\{\{|\{%/.test(x)) : undefined;
+        if (jinja !== undefined) {
+          ds.push(diag('E_CONFIG', `models: +${k}: '${jinja}' is Jinja, which a folder config does not render (it would be the ${k === 'tags' ? 'tag' : k} as written; only hooks are templates)`, at([...path, key]), `set it in the models' config(), where it is rendered: config(${k}=...)`));
           continue;
         }
         cfg[k] = value;

@@ -13,19 +13,20 @@
  * the dbt project, converts everything in memory (a file that cannot be read stops it before
  * anything is written), then writes what `dest` does not have yet (or everything, with force).
  */
-import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { refuseNested } from './scaffold.js';
 import { ensureIgnored } from './gitignore.js';
 import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
-import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify, YAMLMap, YAMLSeq, type Node } from 'yaml';
+import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify, visit, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { diag, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { getWarehouse, OFFLINE_ENGINE, offlineDialect, warehouseTypes } from '../adapters/index.js';
 import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, TEST_TEMPLATE_ARGS, type GenericTestName } from '../compile/generic-tests.js';
 import { isTemplateError, lineColAt, TemplateEnv } from '../compile/template-env.js';
 import { listFiles } from './load-project.js';
-import { parseYaml, type YamlSource } from './yaml-source.js';
+import { DBT_YAML_OPTIONS, parseDbtYaml, readingDifferences, showReading } from './dbt-yaml.js';
 import { inexactInteger } from './yaml-lib.js';
 import { showPath } from './issues.js';
+import { keptOnlyQuoted, readHeader } from '../seeds/seed-csv.js';
 import { MATERIALIZATIONS, MODEL_CONFIG_KEYS, ModelConfigSchema, PropertiesFileSchema, SeedConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS } from './schema.js';
 
 /** Something that was not converted, or was converted with a difference worth knowing. */
@@ -95,7 +96,8 @@ export interface DbtProjectInfo {
   name: string;
   profile?: string;
   paths: DbtPaths;
-  yaml: YamlSource;
+  /** read as dbt reads it (YAML 1.1): `differences` are where YAML 1.2 reads otherwise */
+  yaml: NonNullable<ReturnType<typeof parseDbtYaml>>;
 }
 
 const DBT_FILE = 'dbt_project.yml';
@@ -103,7 +105,7 @@ const DBT_FILE = 'dbt_project.yml';
 /** Read dbt_project.yml: the project's name, profile and paths. Broken YAML is a ProjectError (exit 2). */
 export function readDbtProjectFile(text: string, file = DBT_FILE): DbtProjectInfo {
   const ds: Diagnostic[] = [];
-  const yaml = parseYaml(text, file, ds);
+  const yaml = parseDbtYaml(text, file, ds);
   if (!yaml) throw new ProjectError(ds);
   const v = yaml.value;
   if (!isObj(v)) throw new ProjectError([diag('E_DBT', `${file} is not a mapping of settings (name:, models:, ...)`, { file, line: 1 })]);
@@ -225,6 +227,8 @@ export function convertDbtProjectFile(info: DbtProjectInfo, layout: ProjectLayou
   }
   project.name = name;
   if (typeof v.version === 'string' || typeof v.version === 'number') project.version = v.version;
+  // dbt reads YAML 1.1 (no is false, 0755 is 493): the values are written typed, as dbt read them
+  for (const d of info.yaml.differences) f.note(file, line(d.path), showReading(d, showPath(d.path)));
 
   // vars: global ones, then the project's own scope (dbt: vars: { my_project: { x: 1 } })
   if (v.vars !== undefined) {
@@ -285,7 +289,8 @@ export function convertDbtProjectFile(info: DbtProjectInfo, layout: ProjectLayou
   }
 
   const models = v.models === undefined || v.models === null ? undefined : convertModelTree(v.models, info, layout, f, scan);
-  if (models && Object.keys(models).length) project.models = models;
+  if (models?.defaults) project.defaults = models.defaults;
+  if (models?.tree) project.models = models.tree;
   const seedConfigs = v.seeds === undefined || v.seeds === null ? new Map<string, Map_>() : seedTreeConfigs(v.seeds, info, layout, f);
 
   const consumed = new Set(['name', 'version', 'profile', 'config-version', 'require-dbt-version', 'vars', 'models', 'seeds', 'clean-targets', 'on-run-start', 'on-run-end',
@@ -318,8 +323,23 @@ export function convertDbtProjectFile(info: DbtProjectInfo, layout: ProjectLayou
   return { project, seedConfigs };
 }
 
-/** The dbt `models:` tree as Vigil's (same shape: the project's name, folders, +configs). */
-function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLayout, f: Findings, scan: ScanOptions): Map_ | undefined {
+/** A string of a value that holds Jinja (`{{ target.name }}`), if any. */
+function jinjaIn(v: unknown): string | undefined {
+  if (typeof v === 'string') return /\{\{|\{%/.test(v) ? v : undefined;
+  for (const x of Array.isArray(v) ? v : isObj(v) ? Object.values(v) : []) {
+    const j = jinjaIn(x);
+    if (j !== undefined) return j;
+  }
+  return undefined;
+}
+
+/**
+ * The dbt `models:` tree as Vigil's: the configs directly under `models:` (every model) as
+ * project.yaml's `defaults:`, the project's own tree as its `models:` (same shape: the project's
+ * name, folders, +configs). dbt combines the two levels as Vigil combines defaults and folders:
+ * the project's level wins a config, tags and hooks add up (the outer first), meta merges key by key.
+ */
+function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLayout, f: Findings, scan: ScanOptions): { defaults?: Map_; tree?: Map_ } | undefined {
   const file = DBT_FILE;
   const loc = (path: (string | number)[]) => info.yaml.locate(['models', ...path], true).line;
   if (!isObj(tree)) {
@@ -339,6 +359,12 @@ function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLa
           continue;
         }
         let val: unknown = value;
+        const jinja = bare === 'pre_hook' || bare === 'post_hook' ? undefined : jinjaIn(value);
+        if (jinja !== undefined) {
+          // dbt renders it as it reads dbt_project.yml; Vigil's folder configs are read as written (hooks are rendered as they run)
+          f.nc(file, at.line, `models: ${showPath([...path, key])}: '${jinja}' is Jinja, which Vigil does not render in project.yaml's folder configs (only hooks): not converted; set it in the models' config(), where it is rendered`);
+          continue;
+        }
         if (bare === 'pre_hook' || bare === 'post_hook') {
           const hooks = hookValue(value, at, f);
           if (!hooks) continue;
@@ -377,15 +403,20 @@ function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLa
     else if (isObj(value)) f.nc(file, loc([key]), `models: ${key}: configs for another package: Vigil has no packages`);
     else top[key] = value;
   }
-  const converted = { ...walk(top, '', []), ...walk(own, '', [info.name]) };
-  if (!Object.keys(converted).length) return undefined;
-  // the project's name first, as in dbt_project.yml (unless a folder has that name too)
-  return layout.modelFolders.has(info.name) ? converted : { [info.name]: converted };
+  // defaults: keys without the +
+  const defaults = Object.fromEntries(Object.entries(walk(top, '', [])).map(([k, x]) => [k.replace(/^\+/, ''), x]));
+  const converted = walk(own, '', [info.name]);
+  return {
+    defaults: Object.keys(defaults).length ? defaults : undefined,
+    // the project's name first, as in dbt_project.yml (unless a folder has that name too)
+    tree: !Object.keys(converted).length ? undefined : layout.modelFolders.has(info.name) ? converted : { [info.name]: converted },
+  };
 }
 
 /** The dbt `seeds:` tree, resolved per seed (Vigil configures seeds in their YAML entries). */
 function seedTreeConfigs(tree: unknown, info: DbtProjectInfo, layout: ProjectLayout, f: Findings): Map<string, Map_> {
   const file = DBT_FILE;
+  const seedsDir = info.paths.seeds[0] ?? 'seeds';
   const loc = (path: (string | number)[]) => info.yaml.locate(['seeds', ...path], true).line;
   const out = new Map<string, Map_>();
   if (!isObj(tree)) {
@@ -409,6 +440,11 @@ function seedTreeConfigs(tree: unknown, info: DbtProjectInfo, layout: ProjectLay
           f.nc(file, at, `seeds: ${showPath([...path, key])}: not converted${hintFor(bare) || ` (seed configs Vigil has: ${SEED_CONFIG_KEYS.join(', ')})`}`);
           continue;
         }
+        const jinja = jinjaIn(value);
+        if (jinja !== undefined) {
+          f.nc(file, at, `seeds: ${showPath([...path, key])}: '${jinja}' is Jinja, which Vigil does not render in a seed's config: not converted`);
+          continue;
+        }
         const r = seedShape[bare].safeParse(value);
         if (!r.success) {
           f.nc(file, at, `seeds: ${showPath([...path, key])}: ${JSON.stringify(value)} is not a value Vigil takes (${r.error?.issues[0]?.message ?? 'invalid'})`);
@@ -422,8 +458,11 @@ function seedTreeConfigs(tree: unknown, info: DbtProjectInfo, layout: ProjectLay
         continue;
       }
       const folder = `${prefix}${key}`;
+      // dbt matches the path exactly (project, folders, seed), as the seed's fqn; another is unused (dbt warns of it)
+      const seedAt = layout.seeds.get(key);
       if (seedFolders.has(folder)) walk(value, `${folder}/`, [...path, key], depth + 1);
-      else if (layout.seeds.has(key) && layout.seeds.get(key)!.startsWith(prefix)) walk(value, prefix, [...path, key], depth + 1, key);
+      else if (seedAt !== undefined && seedAt.replace(/\.csv$/i, '') === folder) walk(value, prefix, [...path, key], depth + 1, key);
+      else if (seedAt !== undefined) f.nc(file, at, `seeds: ${showPath([...path, key])}: the seed ${key} is ${seedsDir}/${seedAt}, whose path in seeds: is ${showPath([info.name, ...seedAt.replace(/\.csv$/i, '').split('/')])}: dbt does not apply configs at this path to it (it warns of an unused configuration path): not converted`);
       else f.nc(file, at, `seeds: ${showPath([...path, key])}: no seed or seed folder is named '${key}': not converted`);
     }
     if (Object.keys(cfg).length) levels.push({ prefix, seed, depth, config: cfg });
@@ -432,7 +471,8 @@ function seedTreeConfigs(tree: unknown, info: DbtProjectInfo, layout: ProjectLay
   let own: Map_ = {};
   for (const [key, value] of Object.entries(tree)) {
     if (key === info.name && isObj(value)) own = value;
-    else if (!key.startsWith('+') && isObj(value) && !seedFolders.has(key) && !layout.seeds.has(key)) f.nc(file, loc([key]), `seeds: ${key}: configs for another package: Vigil has no packages`);
+    // (dbt matches the first level below seeds: with the project's name: a folder's name there is another package's)
+    else if (!key.startsWith('+') && isObj(value)) f.nc(file, loc([key]), `seeds: ${key}: configs for another package: Vigil has no packages${seedFolders.has(key) || layout.seeds.has(key) ? ` (dbt applies them to the project's seeds under seeds: ${info.name}: ${key}:)` : ''}`);
     else top[key] = value;
   }
   walk(top, '', [], 0);
@@ -487,7 +527,7 @@ const envSafe = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]+/g, '_').repla
 /** profiles.yml's profile -> Vigil targets. Literal secrets become environment variables (never written). */
 export function convertProfiles(text: string, file: string, profileName: string, f: Findings): TargetsConversion | undefined {
   const ds: Diagnostic[] = [];
-  const yaml = parseYaml(text, file, ds);
+  const yaml = parseDbtYaml(text, file, ds);
   if (!yaml) throw new ProjectError(ds);
   const all = yaml.value;
   const line = (path: (string | number)[]) => yaml.locate(path, true).line;
@@ -914,7 +954,8 @@ const TEST_KEY_HINTS: Record<string, string> = {
  */
 export function convertPropertiesYaml(text: string, file: string, ctx: PropertiesContext, f: Findings): { text: string; changed: boolean } {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  // read as dbt reads it (YAML 1.1); written as YAML 1.2 (Vigil's) below
+  const doc = parseDocument(text, { ...DBT_YAML_OPTIONS, lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length) {
     const p = lc.linePos(doc.errors[0].pos[0]);
     throw new ProjectError([diag('E_YAML', doc.errors[0].message.split('\n')[0], { file, line: p.line, column: p.col }, 'fix the YAML syntax in the dbt project, then convert again')]);
@@ -928,6 +969,9 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
     return { text, changed: false };
   }
   const root = doc.contents;
+  // a value YAML 1.2 reads otherwise (enabled: no, 0755) is written as dbt read it (said below, where it is still written)
+  const differences = readingDifferences(doc.toJS({ maxAliasCount: -1 }), parseDocument(text, { uniqueKeys: false }).toJS({ maxAliasCount: -1 })).map((d) => ({ d, node: doc.getIn(d.path, true) }));
+  if (differences.length) changed = true;
   const seqOf = (m: YAMLMap, key: string): YAMLSeq | undefined => {
     const v = m.get(key, true);
     return isSeq(v) ? v : undefined;
@@ -1181,6 +1225,15 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
   // ---- unit tests: dbt's overrides and fixtures
   for (const [u, i] of mapItems(seqOf(root, 'unit_tests'))) {
     const name = String(u.get('name') ?? '');
+    const cfg0 = u.get('config', true);
+    if (isMap(cfg0) && cfg0.get('enabled') === false) {
+      // dbt does not run it: left out, as a disabled data test is
+      nc(['unit_tests', i], `unit test '${name}' is disabled (enabled: false): left out`, u);
+      const seq = seqOf(root, 'unit_tests')!;
+      seq.items.splice(seq.items.indexOf(u), 1);
+      changed = true;
+      continue;
+    }
     const ov = u.get('overrides', true);
     if (isMap(ov)) {
       for (const pair of [...ov.items]) {
@@ -1203,7 +1256,8 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
       if (tags !== undefined && !u.has('tags')) u.set('tags', isSeq(tags) ? tags : doc.createNode([String((tags as Scalar).value)]));
       for (const pair of cfg.items) {
         const k = isScalar(pair.key) ? String(pair.key.value) : '';
-        if (k !== 'tags') nc(['unit_tests', i, 'config', k], `unit test '${name}': config ${k}: not converted`, pair.key);
+        // (enabled: true is what a unit test is without it)
+        if (k !== 'tags' && !(k === 'enabled' && isScalar(pair.value) && pair.value.value === true)) nc(['unit_tests', i, 'config', k], `unit test '${name}': config ${k}: not converted`, pair.key);
       }
       u.delete('config');
       changed = true;
@@ -1232,6 +1286,9 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
       changed = true;
     }
   }
+
+  const units = seqOf(root, 'unit_tests');
+  if (units && !units.items.length && changed) root.delete('unit_tests');
 
   // ---- whatever the schema still refuses: removed, each with its line
   for (let round = 0; round < 200; round++) {
@@ -1281,7 +1338,12 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
     } else if (isSeq(node)) node.items.forEach(prune);
   };
   if (changed) prune(root);
-  return changed ? { text: doc.toString({ lineWidth: 0, flowCollectionPadding: false }), changed } : { text, changed };
+  if (!changed) return { text, changed };
+  const written = new Set<unknown>();
+  visit(doc, { Scalar: (_k, n) => void written.add(n) });
+  for (const { d, node } of differences) if (!node || written.has(node)) note(d.path, showReading(d, showPath(d.path)), node);
+  doc.setSchema('1.2', { merge: true });
+  return { text: doc.toString({ lineWidth: 0, flowCollectionPadding: false }), changed };
 }
 
 /** `{% docs name %}...{% enddocs %}` blocks of a .md file. */
@@ -1332,6 +1394,8 @@ export interface ConvertResult {
   kept: string[];
   /** lines added to an existing .gitignore */
   gitignore: string[];
+  /** files an earlier conversion generated that this one does not (--force): removed (relative to root) */
+  removed: string[];
   notConverted: Finding[];
   notes: Finding[];
   env: EnvNeed[];
@@ -1442,6 +1506,20 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   const layout: ProjectLayout = { modelFolders, modelNames, seeds: seedMap, paths, packages };
   const conv = convertDbtProjectFile(info, layout, f);
 
+  // dbt quotes a seed's column names unless quote_columns: false (the default of Postgres' and
+  // DuckDB's adapters; BigQuery names the columns as written); Vigil lower-cases them unless
+  // quote_columns: true. Where that changes a name (CountryCode), dbt's setting is written.
+  for (const s of seeds) {
+    const name = s.rel.replace(/^.*\//, '').replace(/\.csv$/i, '');
+    if (!/\.csv$/i.test(s.rel) || seedMap.get(name) !== s.rel) continue;
+    const cfg = conv.seedConfigs.get(name) ?? {};
+    if (cfg.quote_columns !== undefined) continue;
+    const kept = (readHeader(s.abs, typeof cfg.delimiter === 'string' ? cfg.delimiter : ',') ?? []).filter(keptOnlyQuoted);
+    if (!kept.length) continue;
+    conv.seedConfigs.set(name, { ...cfg, quote_columns: true });
+    f.note(s.from, 1, `seed '${name}': dbt quotes its column names (quote_columns is true unless set), so ${kept.map((h) => `"${h}"`).join(', ')} keep${kept.length === 1 ? 's its name' : ' their names'} as written: written with quote_columns: true (Vigil lower-cases them otherwise)`);
+  }
+
   // analyses
   const analyses = info.paths.analyses.filter((p) => !p.startsWith('..') && !isAbsolute(p) && p !== '.').flatMap((d) => listFiles(source, d, /\.sql$/));
   if (analyses.length) f.nc(analyses.length === 1 ? analyses[0] : `${info.paths.analyses[0]}/`, undefined, `${analyses.length} ${analyses.length === 1 ? 'analysis' : 'analyses'}: Vigil has no analyses (run one with vigil show --inline, or make it a model)`);
@@ -1466,7 +1544,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   if (p.version !== undefined) ordered.version = p.version;
   ordered.default_target = targets.default_target;
   ordered.targets = targets.targets;
-  for (const k of ['vars', 'paths', 'clean_targets', 'on_run_start', 'on_run_end', 'models']) if (p[k] !== undefined) ordered[k] = p[k];
+  for (const k of ['vars', 'paths', 'clean_targets', 'on_run_start', 'on_run_end', 'defaults', 'models']) if (p[k] !== undefined) ordered[k] = p[k];
   const header = `# Vigil project, converted from the dbt project ${info.name} by vigil init --from-dbt (docs/models.md)\n`;
   plan.push({ rel: 'project.yaml', data: header + stringify(ordered, { lineWidth: 0 }), converted: true });
 
@@ -1588,11 +1666,11 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
     let rel = `${destDir.seeds}/_seed_configs.yml`;
     for (let i = 2; destNames.has(rel); i++) rel = `${destDir.seeds}/_seed_configs_${i}.yml`;
     const entries = [...ctx.seedConfigs].map(([name, config]) => ({ name, config }));
-    plan.push({ rel, data: `# Seed configs from dbt_project.yml's seeds: tree (vigil init --from-dbt)\n${stringify({ seeds: entries }, { lineWidth: 0 })}`, converted: true });
+    plan.push({ rel, data: `${SEED_CONFIGS_HEADER}\n${stringify({ seeds: entries }, { lineWidth: 0 })}`, converted: true });
   }
 
   // ---- write
-  const result: ConvertResult = { source, root, name: String(p.name), files: [], kept: [], gitignore: [], notConverted: f.notConverted, notes: f.notes, env: f.env, profiles: profilesPath };
+  const result: ConvertResult = { source, root, name: String(p.name), files: [], kept: [], gitignore: [], removed: [], notConverted: f.notConverted, notes: f.notes, env: f.env, profiles: profilesPath };
   const secrets = [...new Set(f.secrets)].filter((s) => s.length >= 6);
   for (const item of plan) {
     const abs = join(root, item.rel);
@@ -1610,9 +1688,41 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
     writeFileSync(abs, item.data);
     result.files.push(item.rel);
   }
+  // with --force, what an earlier conversion generated (its header says so) and this one does not
+  // write goes: a seed's configs there would be said twice, a schema macro would be defined twice
+  if (opts.force) {
+    const planned = new Set(plan.map((x) => x.rel));
+    const generated: Array<[string, RegExp, string]> = [
+      [destDir.seeds, /^_seed_configs(_\d+)?\.yml$/, SEED_CONFIGS_HEADER],
+      [destDir.macros, /^generate_schema_name(_\d+)?\.sql$/, DBT_DEFAULT_SCHEMA_NAME.slice(0, DBT_DEFAULT_SCHEMA_NAME.indexOf('\n'))],
+    ];
+    for (const [dir, re, header] of generated) {
+      const abs = join(root, dir);
+      if (!existsSync(abs)) continue;
+      for (const e of readdirSync(abs, { withFileTypes: true })) {
+        const rel = `${dir}/${e.name}`;
+        if (!e.isFile() || !re.test(e.name) || planned.has(rel) || !readFileSync(join(abs, e.name), 'utf8').startsWith(header)) continue;
+        rmSync(join(abs, e.name));
+        result.removed.push(rel);
+      }
+    }
+  }
   // .gitignore: what Vigil writes (and a DuckDB file of the project)
   const ignore = ['.vigil/', 'target/'];
-  for (const t of Object.values(targets.targets)) if (t.type === OFFLINE_ENGINE && typeof t.path === 'string' && !t.path.startsWith('.vigil/') && !isAbsolute(t.path) && t.path !== ':memory:') ignore.push(t.path, `${t.path}.wal`);
+  for (const [tn, t] of Object.entries(targets.targets)) {
+    if (t.type !== OFFLINE_ENGINE || typeof t.path !== 'string') continue;
+    let path = t.path;
+    if (/\{\{|\{%/.test(path)) {
+      // named by the environment: its default's file, when the whole path is one env_var() with one
+      const dflt = /^\{\{ env_var\('[^']*', '([^']+)'\) \}\}$/.exec(path)?.[1];
+      if (dflt === undefined) {
+        f.note('.gitignore', undefined, `the DuckDB file of the target '${tn}' is named by a template (${path}): not added`);
+        continue;
+      }
+      path = dflt;
+    }
+    if (!path.startsWith('.vigil/') && !isAbsolute(path) && path !== ':memory:') ignore.push(path, `${path}.wal`);
+  }
   if (paths.target) ignore.push(`${paths.target}/`);
   const gi = ensureIgnored(root, ignore);
   if (gi.created) result.files.push('.gitignore');
@@ -1621,6 +1731,9 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   result.notes = byFileAndLine(f.notes);
   return result;
 }
+
+/** The first line of the seed configs file a conversion writes (seeds/_seed_configs.yml). */
+const SEED_CONFIGS_HEADER = "# Seed configs from dbt_project.yml's seeds: tree (vigil init --from-dbt)";
 
 /** dbt's generate_schema_name, which dispatches to default__generate_schema_name (Vigil's built-in is dbt's default). */
 export const DBT_DEFAULT_SCHEMA_NAME = `{#- dbt's schema naming (written by vigil init --from-dbt, which found no generate_schema_name of

@@ -126,6 +126,11 @@ function whyNot(t: CanonicalType, v: string): string | undefined {
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** A header's name `vigil seed` keeps as written only with quote_columns: true (upper case, or not a plain identifier). */
+export function keptOnlyQuoted(header: string): boolean {
+  return header !== header.toLowerCase() || !IDENT.test(header);
+}
+
 /** The header's column names, from the file's first 64 KB (compile checks column_types against them). */
 export function readHeader(abs: string, delimiter = ','): string[] | undefined {
   let head: Buffer;

@@ -76,6 +76,16 @@ describe('models: in project.yaml', () => {
     ]);
   });
 
+  it('Jinja in a schema, alias or tag is an error at its line: a folder config is read as written (a hook is a template)', () => {
+    const { errors, node } = compile(`  staging:\n    +schema: "{{ target.name }}_stg"\n    +tags: [ok, "{% if x %}a{% endif %}"]\n  marts:\n    +alias: "{{ 'x' }}"\n    +post_hook: "select '{{ this }}'"\n`);
+    expect(errors).toEqual([
+      "project.yaml:6: models: +schema: '{{ target.name }}_stg' is Jinja, which a folder config does not render (it would be the schema as written; only hooks are templates) (set it in the models' config(), where it is rendered: config(schema=...))",
+      "project.yaml:7: models: +tags: '{% if x %}a{% endif %}' is Jinja, which a folder config does not render (it would be the tag as written; only hooks are templates) (set it in the models' config(), where it is rendered: config(tags=...))",
+      "project.yaml:9: models: +alias: '{{ 'x' }}' is Jinja, which a folder config does not render (it would be the alias as written; only hooks are templates) (set it in the models' config(), where it is rendered: config(alias=...))",
+    ]);
+    expect(node('m1').config.post_hook).toContain("select '{{ this }}'");
+  });
+
   it('models: that is not a mapping is an error', () => {
     const r = compileProject(projectFiles({ projectYaml: 'name: shop\ntargets: { dev: { type: duckdb } }\nmodels: [staging]\n', models: MODELS }), { env: {} });
     expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual(['models: must be a mapping of folders (staging:) and +configs (+materialized: view)']);

@@ -4,14 +4,16 @@
  * run green in, its numbers checked against the CSVs; what cannot be converted is listed at
  * its file:line; a literal password never reaches a written file; existing files are kept.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { convertDbtProject, convertProfiles, DBT_DEFAULT_SCHEMA_NAME, convertPropertiesYaml, Findings, scanTemplate } from '../../src/project/from-dbt.js';
+import { dbtYamlValue } from '../../src/project/dbt-yaml.js';
 import { PropertiesFileSchema } from '../../src/project/schema.js';
-import { makeProject, removeDir, REPO, vigil, type CliResult } from '../helpers.js';
+import { uniqueSchema } from '../support/postgres.js';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, REPO, vigil, type CliResult } from '../helpers.js';
 
 const FIXTURE = join(REPO, 'test/fixtures/projects/dbt-jaffle');
 const PASSWORD = 'Sup3r-Literal-Jaffle-Pw';
@@ -532,5 +534,319 @@ models:
     // no profiles.yml: the DuckDB target vigil init writes
     expect(parse(readFileSync(join(dest, 'project.yaml'), 'utf8')).targets).toEqual({ dev: { type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' } });
     expect(statSync(join(dest, 'models/one_model.sql')).size).toBeGreaterThan(0);
+  });
+});
+
+describe("from-dbt: every dbt setting keeps dbt's meaning, or is listed", () => {
+  it("configs directly under models: add up with the project's as dbt combines them (tags and hooks add up, meta merges, the project's level wins a config); were dropped where the project's level set the same key", () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': `name: shop
+models:
+  +tags: ['global']
+  +post-hook: "select 1 as global_hook"
+  +meta: {owner: data, tier: 1}
+  +materialized: table
+  shop:
+    +tags: ['proj']
+    +meta: {team: core, tier: 2}
+    +post-hook: "select 2 as proj_hook"
+    +materialized: view
+    staging:
+      +tags: staging
+`,
+        'models/staging/s1.sql': 'select 1 as x\n',
+        'models/m1.sql': 'select 1 as x\n',
+      },
+      false,
+    );
+    const dest = makeProject({}, false);
+    dirs.push(src, dest);
+    const r = vigil(dest, ['init', '--from-dbt', src, '.']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const p = parse(readFileSync(join(dest, 'project.yaml'), 'utf8'));
+    expect(p.defaults).toEqual({ tags: ['global'], post_hook: 'select 1 as global_hook', meta: { owner: 'data', tier: 1 }, materialized: 'table' });
+    expect(vigil(dest, ['compile']).code).toBe(0);
+    const nodes = JSON.parse(readFileSync(join(dest, 'target/manifest.json'), 'utf8')).nodes;
+    const s1 = nodes['model.shop.s1'].config;
+    expect(s1.tags).toEqual(['global', 'proj', 'staging']);
+    expect(s1.post_hook).toEqual(['select 1 as global_hook', 'select 2 as proj_hook']);
+    expect(s1.meta).toEqual({ owner: 'data', tier: 2, team: 'core' });
+    expect(s1.materialized).toBe('view');
+    expect(nodes['model.shop.m1'].config.tags).toEqual(['global', 'proj']);
+  });
+
+  it('reads YAML as dbt does (1.1: no is false, 0755 is 493, 1_000 is 1000, 1e3 a string) and writes the values typed, each listed', () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': `name: shop
+vars:
+  include_test_accounts: no
+  flag: off
+  under: 1_000
+  exp: 1e3
+  octal: 0755
+  sexa: 1:30
+  y: y
+  date: 2024-01-01
+models:
+  shop:
+    +enabled: yes
+`,
+        'models/m.sql': "select 1 as id {% if var('include_test_accounts') %}where false{% endif %}\n",
+        'models/m.yml': `models:
+  - name: m
+    columns:
+      - name: id
+        data_tests:
+          - unique
+          - not_null:
+              config: {enabled: no}
+`,
+        // nothing else to convert here: the file was copied as it was, read as 'on' by Vigil
+        'models/other.yml': 'models:\n  - name: other\n    config: {enabled: off}\n',
+        'models/other.sql': 'select 1 as x\n',
+      },
+      false,
+    );
+    const dest = makeProject({}, false);
+    dirs.push(src, dest);
+    const r = vigil(dest, ['init', '--from-dbt', src, '.']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const p = parse(readFileSync(join(dest, 'project.yaml'), 'utf8'));
+    expect(p.vars).toEqual({ include_test_accounts: false, flag: false, under: 1000, exp: '1e3', octal: 493, sexa: 90, y: 'y', date: '2024-01-01' });
+    expect(p.models).toEqual({ shop: { '+enabled': true } });
+    expect(r.stdout).toContain("dbt_project.yml:3: vars.include_test_accounts: dbt reads false here (YAML 1.1), Vigil would read the string 'no' (YAML 1.2): written as false");
+    expect(r.stdout).toContain("dbt_project.yml:6: vars.exp: dbt reads the string '1e3' here (YAML 1.1), Vigil would read 1000 (YAML 1.2): written as the string '1e3'");
+    // the disabled test is left out (was: enabled: 'no', a string the schema refused)
+    expect(parse(readFileSync(join(dest, 'models/m.yml'), 'utf8')).models[0].columns[0].data_tests).toEqual(['unique']);
+    expect(r.stdout).toMatch(/models\/m\.yml:7: test 'not_null' is disabled \(enabled: false\): left out/);
+    expect(parse(readFileSync(join(dest, 'models/other.yml'), 'utf8')).models[0].config).toEqual({ enabled: false });
+    expect(r.stdout).toContain("models/other.yml:3: models[0].config.enabled: dbt reads false here (YAML 1.1), Vigil would read the string 'off' (YAML 1.2): written as false");
+    // (the disabled test's enabled: no is not said to be written: the test is not)
+    expect(r.stdout).not.toMatch(/models\/m\.yml:\d+: .*dbt reads/);
+    const ls = vigil(dest, ['ls']);
+    expect(ls.stdout).not.toMatch(/other/);
+    expect(vigil(dest, ['compile']).code).toBe(0);
+    // the filter dbt never applied is not applied by Vigil either
+    expect(readFileSync(join(dest, 'target/compiled/shop/models/m.sql'), 'utf8')).not.toContain('where false');
+  });
+
+  it("the yaml package's 1.1 reading is PyYAML's (dbt's): y and 1e3 stay strings, 08 is no octal, a datetime stays as written", () => {
+    const text = ['y', 'Y', 'n', 'NO', 'On', 'tRue', '~', 'NULL', '1_000', '1e3', '1.0e3', '1.0e+3', '0755', '0o755', '0x_1f', '0b1_01', '1:30', '1:30.5', '01:30', '08', '-0755', '+.5', '-.5', '.5', '2024-1-1', '2024-01-01 10:00:00']
+      .map((v, i) => `k${i}: ${v}`)
+      .join('\n');
+    const v = dbtYamlValue(text) as Record<string, unknown>;
+    // (as PyYAML 6's yaml.safe_load reads each)
+    expect(Object.values(v)).toEqual(['y', 'Y', 'n', false, true, 'tRue', null, null, 1000, '1e3', '1.0e3', 1000, 493, '0o755', 31, 5, 90, 90.5, '01:30', '08', -493, '+.5', '-.5', 0.5, '2024-1-1', '2024-01-01 10:00:00']);
+  });
+
+  it('configs with Jinja in dbt_project.yml (rendered by dbt, read as written by Vigil) are listed; a hook keeps its Jinja (Vigil renders hooks); project.yaml refuses Jinja in a folder schema, alias or tag', () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': `name: j7
+models:
+  j7:
+    marts:
+      +schema: "{{ var('marts_schema', 'marts') }}"
+      +alias: "{{ 'x' }}"
+      +tags: "{{ target.name }}"
+      +post-hook: "select '{{ this }}' as t"
+seeds:
+  j7:
+    +schema: "{{ target.name }}_raw"
+`,
+        'models/marts/a.sql': 'select 1 as x\n',
+        'seeds/s.csv': 'a\n1\n',
+      },
+      false,
+    );
+    const dest = makeProject({}, false);
+    dirs.push(src, dest);
+    const r = vigil(dest, ['init', '--from-dbt', src, '.']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    for (const [line, key] of [
+      [5, 'schema'],
+      [6, 'alias'],
+      [7, 'tags'],
+    ] as const)
+      expect(r.stdout).toMatch(new RegExp(`dbt_project\\.yml:${line}: models: j7\\.marts\\.\\+${key}: '.*' is Jinja, which Vigil does not render in project\\.yaml's folder configs \\(only hooks\\): not converted`));
+    expect(r.stdout).toMatch(/dbt_project\.yml:11: seeds: j7\.\+schema: '\{\{ target\.name \}\}_raw' is Jinja, which Vigil does not render in a seed's config: not converted/);
+    expect(parse(readFileSync(join(dest, 'project.yaml'), 'utf8')).models).toEqual({ j7: { marts: { '+post_hook': "select '{{ this }}' as t" } } });
+    expect(existsSync(join(dest, 'seeds/_seed_configs.yml'))).toBe(false);
+    const b = vigil(dest, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/OK created view analytics\.a /);
+    // Vigil's own folder configs: such a name is refused at its line (was: a tag '{{ target.name }}', a table named {{ 'x' }})
+    const own = makeProject({ 'models/marts/a.sql': 'select 1 as x\n', 'project.yaml': `${BASIC_PROJECT_YAML}models:\n  marts:\n    +tags: [ok, "{{ target.name }}"]\n    +alias: "{{ 'x' }}"\n` });
+    dirs.push(own);
+    const c = vigil(own, ['compile']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/^project\.yaml:\d+:\d+: error: models: \+tags: '\{\{ target\.name \}\}' is Jinja, which a folder config does not render \(it would be the tag as written; only hooks are templates\) \[E_CONFIG\]/m);
+    expect(c.stderr).toMatch(/^project\.yaml:\d+:\d+: error: models: \+alias: '\{\{ 'x' \}\}' is Jinja/m);
+    expect(c.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a disabled unit test is left out, listed (was: converted, enabled, and failing the build)', () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': 'name: u\n',
+        'models/m.sql': 'select 1 as id\n',
+        'models/m.yml': `unit_tests:
+  - name: off_test
+    model: m
+    config: {enabled: false, tags: [x]}
+    given: []
+    expect: {rows: [{id: 2}]}
+  - name: on_test
+    model: m
+    config: {enabled: true}
+    given: []
+    expect: {rows: [{id: 1}]}
+`,
+      },
+      false,
+    );
+    const dest = makeProject({}, false);
+    dirs.push(src, dest);
+    const r = vigil(dest, ['init', '--from-dbt', src, '.']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("models/m.yml:2: unit test 'off_test' is disabled (enabled: false): left out");
+    // enabled: true is what it is without it: not listed
+    expect(r.stdout).not.toMatch(/config enabled/);
+    expect(parse(readFileSync(join(dest, 'models/m.yml'), 'utf8')).unit_tests.map((u: { name: string }) => u.name)).toEqual(['on_test']);
+    const b = vigil(dest, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+  });
+
+  it('a seed config at a path dbt does not match (the seed is in a subfolder) is not applied, listed as dbt warns of it; a folder directly under seeds: is another package', () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': `name: s9
+seeds:
+  lookups:
+    +tags: [wrong_level]
+  s9:
+    country_codes:
+      +column_types:
+        code: varchar
+    lookups:
+      names:
+        +column_types: {code: varchar}
+`,
+        'seeds/lookups/country_codes.csv': 'code,name\n007,x\n',
+        'seeds/lookups/names.csv': 'code,name\n007,x\n',
+      },
+      false,
+    );
+    const dest = makeProject({}, false);
+    dirs.push(src, dest);
+    const r = vigil(dest, ['init', '--from-dbt', src, '.']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('dbt_project.yml:6: seeds: s9.country_codes: the seed country_codes is seeds/lookups/country_codes.csv, whose path in seeds: is s9.lookups.country_codes: dbt does not apply configs at this path to it (it warns of an unused configuration path): not converted');
+    expect(r.stdout).toContain("dbt_project.yml:3: seeds: lookups: configs for another package: Vigil has no packages (dbt applies them to the project's seeds under seeds: s9: lookups:)");
+    expect(parse(readFileSync(join(dest, 'seeds/_seed_configs.yml'), 'utf8')).seeds).toEqual([{ name: 'names', config: { column_types: { code: 'varchar' } } }]);
+    expect(vigil(dest, ['seed']).code).toBe(0);
+    expect(vigil(dest, ['show', '--inline', 'select (select code from analytics.country_codes) as a, (select code from analytics.names) as b', '--output', 'csv']).stdout).toBe('a,b\n7,007\n');
+  });
+
+  it(".gitignore: a DuckDB path named by env_var() ignores its default's file (was: the template itself); another template is skipped, said", () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': 'name: acme\nprofile: acme\n',
+        'profiles.yml': `acme:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: "{{ env_var('ACME_DUCKDB', 'acme.duckdb') }}"
+    ci:
+      type: duckdb
+      path: "ci_{{ env_var('CI_RUN') }}.duckdb"
+`,
+        'models/m.sql': 'select 1 as x\n',
+      },
+      false,
+    );
+    const dest = makeProject({}, false);
+    dirs.push(src, dest);
+    const r = vigil(dest, ['init', '--from-dbt', src, '.']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const gi = readFileSync(join(dest, '.gitignore'), 'utf8').split('\n');
+    expect(gi).toContain('acme.duckdb');
+    expect(gi).toContain('acme.duckdb.wal');
+    expect(gi.join('\n')).not.toContain('{{');
+    expect(r.stdout).toContain(".gitignore: the DuckDB file of the target 'ci' is named by a template (ci_{{ env_var('CI_RUN') }}.duckdb): not added");
+  });
+
+  it('--force removes what an earlier conversion generated and this one does not write (a seed said twice was an error), never a file of the user', () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': 'name: shop\nseeds:\n  shop:\n    +schema: raw\n',
+        'seeds/codes.csv': 'code\nA\n',
+        'macros/keep.sql': '{% macro keep() %}1{% endmacro %}\n',
+      },
+      false,
+    );
+    const dest = makeProject({}, false);
+    dirs.push(src, dest);
+    expect(vigil(dest, ['init', '--from-dbt', src, '.']).code).toBe(0);
+    expect(existsSync(join(dest, 'seeds/_seed_configs.yml'))).toBe(true);
+    // the seed gets a properties entry in dbt, and the project its own schema naming
+    writeFileSync(join(src, 'seeds/props.yml'), 'seeds:\n  - name: codes\n    description: codes\n');
+    writeFileSync(join(src, 'macros/naming.sql'), '{% macro generate_schema_name(custom_schema_name, node) -%}\n{{ custom_schema_name or target.schema }}\n{%- endmacro %}\n');
+    writeFileSync(join(dest, 'seeds/_seed_configs_mine.yml'), 'seeds: []\n');
+    const r = vigil(dest, ['init', '--from-dbt', src, '.', '--force']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('  seeds/_seed_configs.yml (removed: an earlier conversion wrote it, this one does not)');
+    expect(r.stdout).toContain('  macros/generate_schema_name.sql (removed: an earlier conversion wrote it, this one does not)');
+    expect(existsSync(join(dest, 'seeds/_seed_configs.yml'))).toBe(false);
+    expect(existsSync(join(dest, 'macros/generate_schema_name.sql'))).toBe(false);
+    expect(existsSync(join(dest, 'seeds/_seed_configs_mine.yml'))).toBe(true);
+    expect(parse(readFileSync(join(dest, 'seeds/props.yml'), 'utf8')).seeds[0].config).toEqual({ schema: 'raw' });
+    expect(r.stdout).toContain('vigil compile on the converted project: OK');
+  });
+
+  it('seed columns: dbt quotes them unless quote_columns: false, so a header CountryCode keeps its case; quote_columns: true is written (Postgres: the model reading "CountryCode" failed)', () => {
+    const url = new URL(inject('pgUrl'));
+    const schema = uniqueSchema('dbt_quote');
+    const src = makeProject(
+      {
+        'dbt_project.yml': 'name: q4\nprofile: q4\nseeds:\n  q4:\n    plain:\n      +quote_columns: false\n',
+        'profiles.yml': `q4:
+  target: dev
+  outputs:
+    dev:
+      type: postgres
+      host: ${url.hostname}
+      port: ${url.port || 5432}
+      user: ${decodeURIComponent(url.username)}
+      password: "{{ env_var('Q4_PG_PASSWORD', '') }}"
+      dbname: ${url.pathname.slice(1)}
+      schema: ${schema}
+`,
+        'models/dim_country.sql': 'select "CountryCode" as country_code, "Name" as country_name from {{ ref(\'countries\') }}\n',
+        'seeds/countries.csv': 'CountryCode,Name\nUS,United States\nFR,France\n',
+        'seeds/lower.csv': 'code,name\nUS,x\n',
+        'seeds/plain/plain.csv': 'Code\nUS\n',
+      },
+      false,
+    );
+    const dest = makeProject({}, false);
+    dirs.push(src, dest);
+    const env = { Q4_PG_PASSWORD: decodeURIComponent(url.password) };
+    const r = vigil(dest, ['init', '--from-dbt', src, '.'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`seeds/countries.csv:1: seed 'countries': dbt quotes its column names (quote_columns is true unless set), so "CountryCode", "Name" keep their names as written: written with quote_columns: true`);
+    // a lower-case header is named alike either way; quote_columns: false set in dbt is kept
+    expect(parse(readFileSync(join(dest, 'seeds/_seed_configs.yml'), 'utf8')).seeds).toEqual([
+      { name: 'plain', config: { quote_columns: false } },
+      { name: 'countries', config: { quote_columns: true } },
+    ]);
+    const seed = vigil(dest, ['seed'], env);
+    expect(seed.code, seed.stdout + seed.stderr).toBe(0);
+    const b = vigil(dest, ['build'], env);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    expect(vigil(dest, ['show', '--inline', `select country_name from ${schema}.dim_country order by 1`, '--output', 'csv'], env).stdout).toBe('country_name\nFrance\nUnited States\n');
   });
 });
