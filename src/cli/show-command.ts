@@ -8,10 +8,10 @@
 import { formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { loadProject } from '../project/load-project.js';
 import { compileProject } from '../compile/compile-project.js';
-import { loadCache, saveCache } from '../project/artifacts.js';
+import { loadCache, saveCache, writeCompiledSql } from '../project/artifacts.js';
 import type { ManifestNode } from '../compile/manifest.js';
 import type { Relation } from '../adapters/dialect.js';
-import { ExactNumber, type Preview } from '../adapters/adapter.js';
+import { compiledPosition, ExactNumber, type Preview } from '../adapters/adapter.js';
 import { err, out, parseVars, select, open, type Common } from './commands.js';
 
 export type ShowFormat = 'table' | 'json' | 'csv';
@@ -66,6 +66,8 @@ export async function runShow(o: ShowOptions): Promise<void> {
   let reads: string[] = [];
   /** a seed shown: named when it was never loaded */
   let n0: string | undefined;
+  /** a model or test shown: its files, which a warehouse error names as build's do */
+  let node: { file: string; compiled_path: string } | undefined;
   if (o.inline !== undefined) {
     what = 'the inline query';
     sql = result.queries.inline.sql;
@@ -86,6 +88,9 @@ export async function runShow(o: ShowOptions): Promise<void> {
     else if (n.resource_type === 'model' || n.resource_type === 'test') {
       sql = n.compiled_sql;
       reads = n.depends_on;
+      node = { file: `${n.file}${n.resource_type === 'test' && n.line ? `:${n.line}` : ''}`, compiled_path: n.compiled_path };
+      // as dbt show compiles it: the SQL run is in its file under target/compiled
+      if (writeCompiledSql(files, cache, n.compiled_path, n.compiled_sql)) saveCache(files, cache);
     }
     else throw new UsageError(`show cannot run ${describeNode(n)}`);
   }
@@ -98,11 +103,15 @@ export async function runShow(o: ShowOptions): Promise<void> {
   const t0 = performance.now();
   try {
     if (source) sql = `select * from ${adapter.dialect.relation(source)}`;
-    // one row more than asked, to say whether there are more
-    const shown = `select * from (\n${sql}\n) as vigil_show limit ${limit + 1}`;
+    // one row more than asked, to say whether there are more; the SQL starts on line 1, so a
+    // warehouse error's LINE n is the compiled SQL's line n
+    const shown = `select * from (${sql}\n) as vigil_show limit ${limit + 1}`;
     // (values as the warehouse spells them: a DECIMAL's digits, a TIME, timestamps to the µs)
     const read = adapter.preview ? adapter.preview(shown).then((p) => ((columns = p.columns), p.rows)) : adapter.query(shown);
     rows = await read.catch(async (e: unknown) => {
+      // a model's or test's error names its file and the compiled SQL's line, as build's do
+      const pos = node && e instanceof WarehouseError ? compiledPosition(e.sql, e.position, sql) : undefined;
+      const where = node ? `${node.file} (compiled SQL: ${node.compiled_path}${pos ? `:${pos.line}${pos.column ? `:${pos.column}` : ''}` : ''})\n  ` : '';
       // the usual reason: what it reads was never built in this target
       const unbuilt: string[] = [];
       // (through ephemeral models: inlined, they read what they ref)
@@ -116,8 +125,9 @@ export async function runShow(o: ShowOptions): Promise<void> {
         else if ((n.resource_type === 'model' || n.resource_type === 'seed') && n.relation && !(await adapter.relationExists(n.relation).catch(() => 'table'))) unbuilt.push(n.name);
       }
       if (source && !reads.length && n0 && !(await adapter.relationExists(source).catch(() => 'table'))) unbuilt.push(n0);
-      if (!unbuilt.length || !(e instanceof Error)) throw e;
-      throw new WarehouseError(`${e.message.split('\n')[0]}\n  hint: ${unbuilt.map((x) => `'${x}'`).join(', ')} ${unbuilt.length === 1 ? 'is' : 'are'} not built in target ${result.target!.name}: vigil build -s ${unbuilt.join(' ')} (show runs the SQL, which reads the tables of what it refs)`, sql, { cause: e });
+      if (!(e instanceof Error)) throw e;
+      if (!unbuilt.length) throw e instanceof WarehouseError && where ? new WarehouseError(`${where}${e.message.split('\n').filter((l, i) => i === 0 || l.trim()).join('\n  ')}`, e.sql, { cause: e, position: e.position }) : e;
+      throw new WarehouseError(`${where}${e.message.split('\n')[0]}\n  hint: ${unbuilt.map((x) => `'${x}'`).join(', ')} ${unbuilt.length === 1 ? 'is' : 'are'} not built in target ${result.target!.name}: vigil build -s ${unbuilt.join(' ')} (show runs the SQL, which reads the tables of what it refs)`, sql, { cause: e });
     });
   } finally {
     await adapter.close();
@@ -196,17 +206,23 @@ export function toCsv(rows: Array<Record<string, unknown>>, columns?: Preview['c
   return [cols.map(field).join(','), ...texts(rows, cols).map((r) => r.map((v) => (v === '' ? '""' : field(v ?? ''))).join(','))].join('\n');
 }
 
-/** An aligned table: numbers right-aligned, NULL shown as NULL, line breaks as ⏎, long cells cut at MAX_CELL with an ellipsis. */
+/**
+ * An aligned table: numbers right-aligned, NULL shown as NULL, line breaks as ⏎ and the other
+ * control characters as their Unicode symbol (a tab ␉: printed raw, they broke the alignment),
+ * long cells cut at MAX_CELL with an ellipsis.
+ */
 export function toTable(rows: Array<Record<string, unknown>>, columns?: Preview['columns']): string {
   const cols = columnsOf(rows, columns);
   if (!cols.length) return '(no rows)';
+  const visible = (t: string) => t.replace(/\r?\n/g, '⏎').replace(/[\u0000-\u001f\u007f]/g, (c) => String.fromCharCode(c === '\u007f' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
   const cell = (v: string | null) => {
-    const t = (v ?? 'NULL').replace(/\r?\n/g, '⏎');
+    const t = visible(v ?? 'NULL');
     return t.length > MAX_CELL ? t.slice(0, MAX_CELL - 1) + '…' : t;
   };
   const numeric = cols.map((c, i) => columns?.[i].numeric ?? rows.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === 'number' || typeof r[c] === 'bigint'));
   const body = texts(rows, cols).map((r) => r.map(cell));
-  const width = cols.map((c, i) => Math.max(c.length, ...body.map((b) => b[i].length)));
+  const head = cols.map(visible);
+  const width = head.map((c, i) => Math.max(c.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[], align = true) => `| ${cells.map((s, i) => (align && numeric[i] ? s.padStart(width[i]) : s.padEnd(width[i]))).join(' | ')} |`;
-  return [line(cols, false), `| ${width.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map((b) => line(b))].join('\n');
+  return [line(head, false), `| ${width.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map((b) => line(b))].join('\n');
 }

@@ -18,7 +18,7 @@ import { namingMacros, type NamingNode } from './naming-macros.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
 import { listFiles, PROJECT_FILE, readProjectText, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
-import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type ColumnProps, type HookValue, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry } from '../project/schema.js';
+import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type ColumnProps, type HookValue, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry, type Freshness } from '../project/schema.js';
 import { stringTextAt, type YamlSource } from '../project/yaml-source.js';
 import { explainIssues, showPath } from '../project/issues.js';
 import { callFinder, emptyCalls, escapeRe, envStamp, isTemplateError, lineColAt, PH_OPEN, PLACEHOLDER_RE, TemplateEnv, type RenderCalls, type TemplateError } from './template-env.js';
@@ -209,10 +209,14 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           ds.push(diag('E_DUPLICATE', `source ${s.name}.${t.name} is declared twice (also in ${sources.get(uid)!.file})`, { file: pf.path, ...pf.yaml.locate(['sources', si, 'tables', ti, 'name']) }));
           return;
         }
-        // dbt renders Jinja in a source's database/schema/identifier; Vigil does not: said at the
-        // line, instead of a relation named "{{ var('raw_schema') }}"
-        for (const [where, v] of [[['sources', si, 'database'], s.database], [['sources', si, 'schema'], s.schema], [['sources', si, 'tables', ti, 'identifier'], t.identifier]] as Array<[(string | number)[], string | undefined]>) {
-          if (v && /\{\{|\{%/.test(v)) ds.push(diag('E_SOURCE', `source ${s.name}.${t.name}: ${String(where.at(-1))} '${v}' is a template, which Vigil does not render in sources YAML: it would name a relation as written`, { file: pf.path, ...pf.yaml.locate(where) }, `write the ${String(where.at(-1))} itself: Vigil renders templates in models, macros and hooks, not in sources YAML`));
+        // dbt renders Jinja in sources YAML; Vigil does not: said at the line, instead of a relation
+        // named "{{ var('raw_schema') }}" or a freshness query the warehouse cannot parse
+        const own = t.loaded_at_field === undefined ? ['sources', si] : ['sources', si, 'tables', ti];
+        const filterAt = t.freshness?.filter === undefined ? ['sources', si, 'freshness', 'filter'] : ['sources', si, 'tables', ti, 'freshness', 'filter'];
+        for (const [where, v] of [[['sources', si, 'database'], s.database], [['sources', si, 'schema'], s.schema], [['sources', si, 'tables', ti, 'identifier'], t.identifier], [[...own, 'loaded_at_field'], t.loaded_at_field ?? s.loaded_at_field], [filterAt, t.freshness === null ? undefined : (t.freshness?.filter ?? s.freshness?.filter)]] as Array<[(string | number)[], string | undefined]>) {
+          const key = String(where.at(-1));
+          const names = key === 'database' || key === 'schema' || key === 'identifier';
+          if (v && /\{\{|\{%/.test(v)) ds.push(diag('E_SOURCE', `source ${s.name}.${t.name}: ${key === 'filter' ? 'freshness filter' : key} '${v}' is a template, which Vigil does not render in sources YAML: it would ${names ? 'name a relation' : 'reach the warehouse'} as written`, { file: pf.path, ...pf.yaml.locate(where) }, `write the ${key === 'filter' ? 'filter' : key} itself: Vigil renders templates in models, macros and hooks, not in sources YAML`));
         }
         storedPolicy(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
         const node: SourceNode = {
@@ -225,7 +229,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           description: t.description,
           relation: { database: s.database, schema: s.schema ?? s.name, identifier: t.identifier ?? t.name },
           loaded_at_field: t.loaded_at_field ?? s.loaded_at_field,
-          freshness: t.freshness === undefined ? s.freshness : t.freshness,
+          freshness: mergeFreshness(s.freshness, t.freshness),
           columns: (t.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}) })),
           tags: [...(s.tags ?? []), ...(t.tags ?? [])],
           meta: t.meta,
@@ -298,8 +302,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   // macros each macro file calls, and a finder for the macros a text calls (state:modified.macros)
   const macroNames = [...macroOwner.keys()];
-  // dbt's generate_schema_name / generate_alias_name, when the project defines them (naming-macros.ts)
-  const naming = namingMacros(tenv, (n) => macroOwner.get(n), ds);
+  // dbt's generate_schema_name / generate_alias_name, when the project defines them (naming-macros.ts);
+  // not called when the target did not resolve: its error is the one to fix (an empty target.schema
+  // gave a second one, blaming the macro)
+  const naming = namingMacros(tenv, (n) => (target ? macroOwner.get(n) : undefined), ds);
   const defaultSchema = target?.schema ?? 'analytics';
   /** A relation of the target's database (BigQuery's project) */
   const inTarget = (schema: string, identifier: string): Relation => ({ ...(target?.database ? { database: target.database } : {}), schema, identifier });
@@ -1690,6 +1696,21 @@ function sameCalls(a: RenderCalls, b: RenderCalls): boolean {
  */
 export function patchCompile(previous: CompileResult, next: ProjectFiles, changed: string[]): CompileResult | undefined {
   return patchers.get(previous.manifest)?.(next, changed);
+}
+
+/**
+ * A table's `freshness:` over its source's, as dbt merges them (merge_source_freshness): key by
+ * key, so a table setting only warn_after keeps its source's error_after and filter; a rule set
+ * to null is no limit; the table's `freshness: null` is no freshness at all.
+ */
+function mergeFreshness(source: Freshness | undefined, table: Freshness | undefined): Freshness | undefined {
+  if (table === null || (table === undefined && source === null)) return null;
+  const out: NonNullable<Freshness> = {};
+  for (const k of ['warn_after', 'error_after', 'filter'] as const) {
+    const v = table?.[k] !== undefined ? table[k] : source?.[k];
+    if (v !== undefined && v !== null) Object.assign(out, { [k]: v });
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 function stripSemicolon(sql: string): string {

@@ -101,28 +101,7 @@ export function writeCompileArtifacts(files: ProjectFiles, manifest: Manifest, c
     return names.has(basename(abs));
   };
   const write = (path: string, sql: string) => {
-    const abs = join(files.root, path);
-    const was = cache.written.get(path);
-    if (was && texts.get(path) === sql && listed(abs)) return;
-    const body = sql + '\n';
-    const h = createHash('sha1').update(body).digest('hex');
-    if (was?.sha1 === h) {
-      const st = statSync(abs, { throwIfNoEntry: false });
-      if (st && st.size === was.size && st.mtimeMs <= (cache.savedAtMs ?? 0)) {
-        texts.set(path, sql);
-        return;
-      }
-    }
-    const dir = dirname(abs);
-    if (!dirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
-      dirs.add(dir);
-    }
-    // thousands of files: plain writes, directories made once each
-    writeProjectFile(abs, body, { atomic: false, mkdir: false });
-    cache.written.set(path, { sha1: h, size: Buffer.byteLength(body) });
-    texts.set(path, sql);
-    written++;
+    if (writeCompiledSql(files, cache, path, sql, { dirs, texts, listed })) written++;
   };
   for (const n of Object.values(manifest.nodes)) {
     if (n.resource_type === 'seed') continue; // its CSV is its source; nothing is compiled
@@ -132,6 +111,37 @@ export function writeCompileArtifacts(files: ProjectFiles, manifest: Manifest, c
   }
   writeProjectFile(join(files.root, files.paths.target, 'manifest.json'), manifestJson(manifest), { redacted: true });
   return { written };
+}
+
+/**
+ * One compiled SQL file, written by the rule of writeCompileArtifacts (its content changed, or
+ * the file is not as it was written). `dirs`, `texts`, `listed`: a full compile's shortcuts (the
+ * folders made, the texts this process wrote, the folders' listings); without them, one stat.
+ * Returns whether it wrote.
+ */
+export function writeCompiledSql(files: ProjectFiles, cache: CacheFile, path: string, sql: string, opts: { dirs?: Set<string>; texts?: Map<string, string>; listed?: (abs: string) => boolean } = {}): boolean {
+  const abs = join(files.root, path);
+  const was = cache.written.get(path);
+  if (was && opts.texts?.get(path) === sql && opts.listed?.(abs)) return false;
+  const body = sql + '\n';
+  const h = createHash('sha1').update(body).digest('hex');
+  if (was?.sha1 === h) {
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (st && st.size === was.size && st.mtimeMs <= (cache.savedAtMs ?? 0)) {
+      opts.texts?.set(path, sql);
+      return false;
+    }
+  }
+  const dir = dirname(abs);
+  if (!opts.dirs?.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    opts.dirs?.add(dir);
+  }
+  // thousands of files: plain writes, directories made once each
+  writeProjectFile(abs, body, { atomic: false, mkdir: false });
+  cache.written.set(path, { sha1: h, size: Buffer.byteLength(body) });
+  opts.texts?.set(path, sql);
+  return true;
 }
 
 /** Each part of a manifest as redacted JSON, by identity: a recompile that rebuilt a few nodes (--watch) serializes those only. */

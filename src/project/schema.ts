@@ -115,8 +115,9 @@ export const SingularTestConfigSchema = z
 
 const Period = z.enum(['minute', 'hour', 'day']);
 const FreshnessRule = z.object({ count: z.number().positive(), period: Period }).strict();
+/** A table's block is merged into its source's per key (dbt's merge_source_freshness); a rule set to null is no limit. */
 export const FreshnessSchema = z
-  .object({ warn_after: FreshnessRule.optional(), error_after: FreshnessRule.optional(), filter: z.string().optional() })
+  .object({ warn_after: FreshnessRule.nullable().optional(), error_after: FreshnessRule.nullable().optional(), filter: z.string().optional() })
   .strict()
   .nullable();
 export type Freshness = z.infer<typeof FreshnessSchema>;

@@ -5,6 +5,7 @@
 import type { Adapter } from '../adapters/adapter.js';
 import type { Freshness } from '../project/schema.js';
 import type { SourceNode } from '../compile/manifest.js';
+import { parseTimestamp } from '../time/timestamp.js';
 
 export interface FreshnessResult {
   unique_id: string;
@@ -19,7 +20,7 @@ export interface FreshnessResult {
 
 const PERIOD_S = { minute: 60, hour: 3600, day: 86400 } as const;
 
-export function limitSeconds(rule: { count: number; period: keyof typeof PERIOD_S } | undefined): number | undefined {
+export function limitSeconds(rule: { count: number; period: keyof typeof PERIOD_S } | null | undefined): number | undefined {
   return rule ? rule.count * PERIOD_S[rule.period] : undefined;
 }
 
@@ -54,11 +55,9 @@ export async function checkFreshness(sources: SourceNode[], adapter: Adapter, no
         out.push({ ...base, status: 'no data', max_loaded_at: null, snapshotted_at: snap.toISOString(), age_seconds: null, message: `${rel} has no rows` });
         continue;
       }
-      // DuckDB and pg give Dates; BigQuery's client gives { value: '2026-…' } objects
-      const raw = max as unknown as { value?: string };
-      const maxDate = max instanceof Date ? max : typeof max === 'string' || (typeof raw === 'object' && raw?.value) ? new Date(typeof raw === 'object' && raw?.value ? raw.value : String(max)) : new Date(NaN);
-      if (Number.isNaN(maxDate.getTime())) {
-        out.push({ ...base, status: 'runtime error', max_loaded_at: null, snapshotted_at: snap.toISOString(), age_seconds: null, message: `${s.file}:${s.line}: loaded_at_field ${s.loaded_at_field} gives ${JSON.stringify(typeof max === 'bigint' ? String(max) : max)}, not a timestamp: name a timestamp column (or an expression giving one)` });
+      const maxDate = loadedAt(max);
+      if (!maxDate) {
+        out.push({ ...base, status: 'runtime error', max_loaded_at: null, snapshotted_at: snap.toISOString(), age_seconds: null, message: `${s.file}:${s.line}: ${await notATimestamp(s, max, adapter)}` });
         continue;
       }
       const age = (snap.getTime() - maxDate.getTime()) / 1000;
@@ -75,4 +74,29 @@ export async function checkFreshness(sources: SourceNode[], adapter: Adapter, no
     }
   }
   return out;
+}
+
+/**
+ * The instant a timestamp or date value stands for, as the warehouses give them: a Date (DuckDB,
+ * Postgres; a timestamp without zone read as UTC), BigQuery's `{ value: '2026-…' }` (a DATETIME's
+ * naive value read as UTC). Any other value (text, a number) is none: text is not guessed at.
+ */
+export function loadedAt(v: unknown): Date | undefined {
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : v;
+  const value = v && typeof v === 'object' ? (v as { value?: unknown }).value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const d = parseTimestamp('loaded_at_field', value);
+  return d instanceof Error ? undefined : d;
+}
+
+/** Why a loaded_at_field's value is no timestamp: the column's type (an expression's kind of value) and how to make it one. */
+async function notATimestamp(s: SourceNode, max: unknown, adapter: Adapter): Promise<string> {
+  const field = s.loaded_at_field!;
+  const shown = JSON.stringify(typeof max === 'bigint' ? String(max) : max);
+  const column = /^["`]?([A-Za-z_][\w$]*)["`]?$/.exec(field.trim())?.[1];
+  const type = column ? (await adapter.columns(s.relation).catch(() => [])).find((c) => c.name.toLowerCase() === column.toLowerCase())?.data_type : undefined;
+  const kind = typeof max === 'string' ? 'text' : typeof max === 'number' || typeof max === 'bigint' ? 'a number' : typeof max === 'boolean' ? 'a boolean' : 'a value';
+  const what = type ? `is a column of type ${type}` : `gives ${kind}`;
+  const hint = typeof max === 'string' ? `cast it in loaded_at_field, e.g. loaded_at_field: "cast(${field} as timestamp)"` : 'convert it to a timestamp in loaded_at_field (an expression is allowed there)';
+  return `loaded_at_field ${field} ${what} (newest ${shown}), not a timestamp or date: ${hint}`;
 }

@@ -432,6 +432,43 @@ const cases: Case[] = [
     expect: ["models/src.yml:3:13: error: source raw.orders: schema '{{ var('raw_schema', 'raw') }}' is a template, which Vigil does not render in sources YAML: it would name a relation as written [E_SOURCE]"],
   },
   {
+    name: "a template in a source's freshness filter or loaded_at_field (was: sent to the warehouse as written, a parser error at freshness time)",
+    files: {
+      'models/a.sql': "select * from {{ source('raw', 'orders') }}",
+      'models/src.yml': "sources:\n  - name: raw\n    loaded_at_field: \"{{ var('ts_col', 'loaded_at') }}\"\n    tables:\n      - name: orders\n        freshness:\n          warn_after: { count: 1, period: hour }\n          filter: \"{{ var('x', 'true') }}\"\n",
+    },
+    code: 2,
+    expect: [
+      "models/src.yml:3:22: error: source raw.orders: loaded_at_field '{{ var('ts_col', 'loaded_at') }}' is a template, which Vigil does not render in sources YAML: it would reach the warehouse as written [E_SOURCE]",
+      "models/src.yml:8:19: error: source raw.orders: freshness filter '{{ var('x', 'true') }}' is a template, which Vigil does not render in sources YAML: it would reach the warehouse as written [E_SOURCE]",
+      'hint: write the filter itself: Vigil renders templates in models, macros and hooks, not in sources YAML',
+    ],
+    errors: 2,
+  },
+  {
+    name: "an unknown target is one error, not also the project's generate_schema_name blamed for the empty schema",
+    files: {
+      'macros/generate_schema_name.sql': '{% macro generate_schema_name(custom_schema_name, node) -%}\n    {{ default__generate_schema_name(custom_schema_name, node) }}\n{%- endmacro %}\n',
+      'seeds/raw_orders.csv': 'id\n1\n',
+      'models/a.sql': "select * from {{ ref('raw_orders') }}",
+    },
+    args: ['build', '--target', 'nope'],
+    code: 2,
+    expect: ["project.yaml:4:3: error: target 'nope' is not defined in project.yaml [E_TARGET]"],
+    errors: 1,
+  },
+  {
+    name: "an unset variable in a target is one error, not also the project's generate_schema_name blamed",
+    files: {
+      'project.yaml': `name: fixture\ndefault_target: app\ntargets:\n  app:\n    type: postgres\n    url: "{{ env_var('VIGIL_TEST_UNSET_URL') }}"\n`,
+      'macros/generate_schema_name.sql': '{% macro generate_schema_name(custom_schema_name, node) -%}\n    {{ target.schema }}\n{%- endmacro %}\n',
+      'models/a.sql': OK_MODEL,
+    },
+    code: 2,
+    expect: ["project.yaml:6:10: error: target 'app': environment variable VIGIL_TEST_UNSET_URL is not set [E_ENV_VAR]"],
+    errors: 1,
+  },
+  {
     name: 'an empty project.yaml',
     files: { 'project.yaml': '# nothing yet\n', 'models/a.sql': OK_MODEL },
     code: 2,

@@ -4,7 +4,7 @@
  * project errors (exit 2) with file:line and a did-you-mean; an unbuilt parent is named.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
@@ -169,6 +169,20 @@ describe('vigil show on DuckDB', () => {
     expect(v.stderr).toContain("hint: 'orders' is not built in target dev: vigil build -s orders");
   });
 
+  it("a warehouse error names the model's file and its compiled SQL at the line:column, whose LINE n is the compiled SQL's (was: LINE 3 for line 2, no file named)", () => {
+    const p = project({ 'models/bad.sql': "select order_id,\n  no_such_col\nfrom {{ ref('orders') }}" });
+    expect(vigil(p, ['run', '-s', 'orders']).code).toBe(0);
+    const r = vigil(p, ['show', '-s', 'bad']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: models/bad.sql (compiled SQL: target/compiled/fixture/models/bad.sql:2:3)\n');
+    expect(r.stderr).toMatch(/LINE 2: {3}no_such_col/);
+    // the file it names holds the SQL that ran, as after a build
+    expect(readFileSync(join(p, 'target/compiled/fixture/models/bad.sql'), 'utf8')).toMatch(/^select order_id,\n {2}no_such_col\nfrom "analytics"\."orders"\n$/);
+    // a tab in a value is shown as ␉ in the table (was: printed raw, the columns out of line)
+    const t = vigil(p, ['show', '--inline', "select 'a' || chr(9) || 'b' as x, 1 as n"]);
+    expect(t.stdout.trim().split('\n')).toEqual(['| x   | n |', '| --- | - |', '| a␉b | 1 |']);
+  });
+
   it('only reads: a statement smuggled into --inline cannot write (was: a table created)', () => {
     const dir = project();
     expect(vigil(dir, ['run']).code).toBe(0);
@@ -207,6 +221,12 @@ select * from (values (1, 'Ann', 120.5, date '2026-01-02'), (2, 'Bob', 7, date '
     expect(none.stdout).toBe('a,b\n');
     // two columns of one name: both shown, the second as DuckDB names it (was: the first dropped)
     expect(vigil(dir, ['show', '--inline', 'select 1 as a, 2 as a', '--output', 'csv'], env).stdout).toBe('a,a_1\n1,2\n');
+    // an error's LINE is the compiled SQL's, its file named (was: LINE 2 for line 1)
+    writeFileSync(join(dir, 'models/bad.sql'), "select no_such_col from {{ ref('orders') }}");
+    const bad = vigil(dir, ['show', '-s', 'bad'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('error: models/bad.sql (compiled SQL: target/compiled/fixture/models/bad.sql:1:8)\n');
+    expect(bad.stderr).toMatch(/LINE 1: .*no_such_col/);
   });
 });
 
@@ -217,5 +237,15 @@ describe('formatting', () => {
     expect(t).toContain('| 12345678901234567890 | ' + 'x'.repeat(59) + '… |');
     expect(toCsv([{ id: 12345678901234567890n, s: long }])).toBe(`id,s\n12345678901234567890,${long}`);
     expect(toTable([])).toBe('(no rows)');
+  });
+
+  it('shows control characters as their symbols in the table, so the columns stay in line (a tab was printed raw)', () => {
+    expect(toTable([{ 'a\tb': 'x\ty', c: 'bell\u0007\r\nend\u007f' }]).split('\n')).toEqual([
+      '| a␉b | c          |',
+      '| --- | ---------- |',
+      '| x␉y | bell␇⏎end␡ |',
+    ]);
+    // CSV and JSON keep the values whole
+    expect(toCsv([{ x: 'a\tb' }])).toBe('x\na\tb');
   });
 });

@@ -1,6 +1,6 @@
 /** Pure helpers of the run layer: freshness thresholds, error line mapping, summaries. */
 import { describe, expect, it } from 'vitest';
-import { freshnessStatus, humanAge, limitSeconds } from '../../src/run/freshness.js';
+import { freshnessStatus, humanAge, limitSeconds, loadedAt } from '../../src/run/freshness.js';
 import { summarize } from '../../src/run/executor.js';
 import { compiledPosition } from '../../src/adapters/adapter.js';
 
@@ -17,6 +17,21 @@ describe('freshness', () => {
   });
   it('prints ages for people', () => {
     expect([humanAge(30), humanAge(600), humanAge(7200), humanAge(3 * 86400)]).toEqual(['30s', '10m', '2.0h', '3.0d']);
+  });
+  it("reads a timestamp or date as the warehouses give it, a naive one (BigQuery's DATETIME) in UTC whatever the machine's zone; text is no timestamp (was: parsed by Date, '12' the year 2001)", () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'Asia/Tokyo';
+    try {
+      const d = new Date('2026-01-02T03:04:05.123Z');
+      expect(loadedAt(d)).toBe(d);
+      expect(loadedAt({ value: '2026-01-02T03:04:05.123456' })?.toISOString()).toBe('2026-01-02T03:04:05.123Z');
+      expect(loadedAt({ value: '2026-01-02T03:04:05.123456Z' })?.toISOString()).toBe('2026-01-02T03:04:05.123Z');
+      expect(loadedAt({ value: '2026-01-02' })?.toISOString()).toBe('2026-01-02T00:00:00.000Z');
+      for (const v of ['12', '2026-01-02 03:04:05', 12, 12n, true, { value: '12:00:00' }, new Date(NaN)]) expect(loadedAt(v), String(v)).toBeUndefined();
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
   });
 });
 
