@@ -18,7 +18,11 @@ export interface CacheFile {
   renders: RenderCache;
   /** compiled_path -> what was last written there: its sha1 and size */
   written: Map<string, { sha1: string; size: number }>;
-  /** when the cache was saved (after the files it records were written): a file changed since is newer */
+  /**
+   * The modification time of the cache file, read when it is loaded or saved (after the files it
+   * records were written): a file of the same time or newer may have changed since. (The file
+   * system's clock, not Date.now(): Linux stamps files with a coarse clock a few ms behind it.)
+   */
   savedAtMs?: number;
 }
 
@@ -31,7 +35,7 @@ export function loadCache(files: ProjectFiles): CacheFile {
   if (existsSync(p)) {
     try {
       const c = deserialize(readFileSync(p)) as CacheFile;
-      if (c.version === CACHE_VERSION) return c;
+      if (c.version === CACHE_VERSION) return { ...c, savedAtMs: statSync(p).mtimeMs };
     } catch {
       // a corrupt cache is only a slower compile
     }
@@ -40,8 +44,8 @@ export function loadCache(files: ProjectFiles): CacheFile {
 }
 
 export function saveCache(files: ProjectFiles, cache: CacheFile): void {
-  cache.savedAtMs = Date.now();
-  atomicWrite(cachePath(files), serialize(cache));
+  const p = cachePath(files);
+  if (atomicWrite(p, serialize({ ...cache, savedAtMs: undefined }))) cache.savedAtMs = statSync(p).mtimeMs;
 }
 
 /**
@@ -127,7 +131,7 @@ export function writeCompiledSql(files: ProjectFiles, cache: CacheFile, path: st
   const h = createHash('sha1').update(body).digest('hex');
   if (was?.sha1 === h) {
     const st = statSync(abs, { throwIfNoEntry: false });
-    if (st && st.size === was.size && st.mtimeMs <= (cache.savedAtMs ?? 0)) {
+    if (st && st.size === was.size && st.mtimeMs < (cache.savedAtMs ?? 0)) {
       opts.texts?.set(path, sql);
       return false;
     }
