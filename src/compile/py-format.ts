@@ -157,7 +157,8 @@ export function pyFormat(fmt: string, values: unknown): string {
     let sign = '';
     let zeros = false;
     if (conv === 's' || conv === 'r' || conv === 'a') {
-      body = conv === 's' ? String(pyStr(v)) : pyRepr(v);
+      // (None as Python prints it: pyStr keeps null, which String() would make 'null')
+      body = conv === 's' ? (v === null || v === undefined ? 'None' : String(pyStr(v))) : pyRepr(v);
       if (precision !== undefined) body = body.slice(0, precision);
     } else if (conv === 'c') {
       const code = typeof v === 'number' && Number.isInteger(v) ? v : undefined;

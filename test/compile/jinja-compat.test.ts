@@ -82,7 +82,7 @@ const CASES: Array<[string, string, string]> = [
   // Python's % and //: the remainder has the divisor's sign, // floors
   ['% and // as Python', '{{ -7 % 3 }} {{ 7 % -3 }} {{ 7 % 3 }} {{ -7 // 2 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }} {{ 2 ** -1 }}', '2 -2 1 -4 3.0 0.5 0.5'],
   // printf-style formatting of a string (was "not a finite number (NaN)")
-  ['a string % values formats as Python', "{{ '%s-%s' % ('x', 'y') }} {{ '%d' % 3.9 }} {{ '%i' % 3 }} {{ '%f' % 1.5 }} {{ '%.2f' % 2.675 }} {{ '%.2f' % 0.125 }} {{ '%r' % 'a' }} {{ '100%%' % () }} {{ '%05d|%-4s|%5.1f' % (42, 'ab', 3.14159) }} {{ '%(n)s=%(v)d' % {'n': 'x', 'v': 2} }} {{ '%s' % [1, 'a'] }} {{ '%e %g %x' % (12345.678, 0.0001, 255) }}", "x-y 3 3 1.500000 2.67 0.12 'a' 100% 00042|ab  |  3.1 x=2 [1, 'a'] 1.234568e+04 0.0001 ff"],
+  ['a string % values formats as Python', "{{ '%s-%s' % ('x', 'y') }} {{ '%d' % 3.9 }} {{ '%i' % 3 }} {{ '%f' % 1.5 }} {{ '%.2f' % 2.675 }} {{ '%.2f' % 0.125 }} {{ '%r' % 'a' }} {{ '100%%' % () }} {{ '%05d|%-4s|%5.1f' % (42, 'ab', 3.14159) }} {{ '%(n)s=%(v)d' % {'n': 'x', 'v': 2} }} {{ '%s' % [1, 'a'] }} {{ '%e %g %x' % (12345.678, 0.0001, 255) }} {{ '%s' % none }}", "x-y 3 3 1.500000 2.67 0.12 'a' 100% 00042|ab  |  3.1 x=2 [1, 'a'] 1.234568e+04 0.0001 ff None"],
   // chained comparisons: `a < b < c` is `a < b and b < c` (was (a < b) < c: `3 > 2 > 1` false)
   ['a chain of comparisons is Python\'s', '{{ 3 > 2 > 1 }} {{ 0 < 5 < 3 }} {{ 1 < 2 == 2 }} {{ 1 == 1 < 0 }} {% set n = 5 %}{{ 1 <= n <= 10 }}', 'true false true false true'],
   ['a chain stops at the first comparison that fails', '{% set l = [] %}{% if 2 > 3 > l.append(1) %}{% endif %}{{ l | length }}', '0'],
@@ -158,6 +158,9 @@ describe('Jinja compatibility', () => {
       for (const fast of [true, false]) expect(render(src, fast, env).replace(/^ERROR /, ''), `fast: ${fast}`).toMatch(expected);
     });
   }
+  it("nunjucks' own KeyError (its runtime errors' lines are 0-based) is at its line (was one line up)", () => {
+    expect(render('select 1\n{% set l = [1, 2] %}\n{{ l.pop(-1) }}', false).replace(/^ERROR /, '')).toMatch(/^KeyError @3:/);
+  });
   it("{% if env_var(...) %} tests the value: an empty secret is false, a set one true (its placeholder is never empty)", () => {
     const src = "{% if env_var('MY_API_TOKEN', '') %}set{% else %}empty{% endif %}";
     for (const fast of [true, false]) {

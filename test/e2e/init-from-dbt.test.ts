@@ -230,6 +230,18 @@ describe('vigil init --from-dbt: existing files, mistakes', () => {
     expect(none.stderr).toContain('no such folder');
   });
 
+  it('a model file ending in .SQL is converted as the model it is for dbt and Vigil (was: left out, its folder config "holds no model")', () => {
+    const src = makeProject({ 'dbt_project.yml': 'name: proj\nprofile: proj\nmodels:\n  proj:\n    staging:\n      +materialized: table\n', 'models/staging/Orders.SQL': 'select 1 as id\n' }, false);
+    dirs.push(src);
+    const parent = makeProject({}, false);
+    dirs.push(parent);
+    const r = vigil(parent, ['init', '--from-dbt', src, 'out']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('OK (1 model,');
+    expect(r.stdout).not.toContain('holds a model');
+    expect(readFileSync(join(parent, 'out/models/staging/Orders.SQL'), 'utf8')).toBe('select 1 as id\n');
+  });
+
   it('YAML that does not parse: exit 2 at its file:line, nothing written', () => {
     const src = makeProject({}, false);
     dirs.push(src);
