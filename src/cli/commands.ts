@@ -554,10 +554,12 @@ export async function runClean(o: Common): Promise<void> {
 }
 
 /** What `vigil retry` repeats of a run (as dbt's run_results.json `args`): its state, defer, full refresh, --empty and --vars. */
-interface RunArgs { state?: string; defer?: boolean; favor_state?: boolean; full_refresh?: boolean; empty?: boolean; vars?: string; vars_redacted?: boolean }
+interface RunArgs { state?: string; defer?: boolean; favor_state?: boolean; full_refresh?: boolean; empty?: boolean; vars?: string; vars_redacted?: boolean; threads?: number; fail_fast?: boolean }
 
-function runArgs(o: Common & { fullRefresh?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean }): { args?: RunArgs } {
+function runArgs(o: Common & { threads?: number; failFast?: boolean; fullRefresh?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean }): { args?: RunArgs } {
   const args: RunArgs = {};
+  if (o.threads !== undefined) args.threads = o.threads;
+  if (o.failFast) args.fail_fast = true;
   if (o.state) Object.assign(args, { state: resolvePath(process.cwd(), o.state), defer: !!o.defer, favor_state: !!o.favorState, full_refresh: !!o.fullRefresh });
   else if (o.fullRefresh) args.full_refresh = true;
   if (o.empty) args.empty = true;
@@ -570,7 +572,7 @@ function runArgs(o: Common & { fullRefresh?: boolean; empty?: boolean; defer?: b
 }
 
 /** `vigil retry`: the last run/test/build/seed again, for what failed or was skipped in target/run_results.json. */
-export async function runRetry(o: Common & { threads: number; failFast?: boolean }): Promise<void> {
+export async function runRetry(o: Common & { threads: number; failFast?: boolean; /** --threads given to retry (not its default) */ threadsGiven?: boolean }): Promise<void> {
   const { existsSync, readFileSync } = await import('node:fs');
   const { join } = await import('node:path');
   const files = loadProject(o.projectDir);
@@ -592,10 +594,12 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
     return;
   }
   // as dbt retry does: the flags of the run being retried (--state, --defer, --full-refresh,
-  // --empty, --vars); --vars given to retry replace the stored ones
+  // --empty, --vars, --threads, --fail-fast); --vars and --threads given to retry replace the
+  // stored ones, --fail-fast adds
   const args = last.metadata?.args ?? {};
   if (args.vars_redacted && o.vars === undefined) throw new UsageError(`the last ${command} ran with --vars holding a secret's value, which ${files.paths.target}/run_results.json does not keep: give the same --vars to vigil retry`);
-  const run = { ...o, target: o.target ?? last.metadata?.target, state: args.state, defer: args.defer, favorState: args.favor_state, fullRefresh: args.full_refresh, empty: args.empty, vars: o.vars ?? args.vars };
+  const threads = !o.threadsGiven && args.threads !== undefined ? args.threads : o.threads;
+  const run = { ...o, threads, failFast: o.failFast || args.fail_fast, target: o.target ?? last.metadata?.target, state: args.state, defer: args.defer, favorState: args.favor_state, fullRefresh: args.full_refresh, empty: args.empty, vars: o.vars ?? args.vars };
   // a node the project no longer has (deleted or renamed since) is said and left out: as a
   // selector it matched nothing, and the retry of the rest stopped at exit 2
   const compiled = compileForCommand(run, { empty: run.empty });
@@ -609,7 +613,7 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
     return;
   }
   out(`Retrying ${retried.length} node${retried.length === 1 ? '' : 's'} of the last ${command} (${last.metadata?.generated_at ?? ''}): ${retried.join(', ')}`);
-  const kept = [args.full_refresh && '--full-refresh', args.empty && '--empty', args.state && `--state ${args.state}`, args.defer && '--defer', o.vars === undefined && args.vars !== undefined && `--vars '${args.vars}'`].filter(Boolean);
+  const kept = [args.full_refresh && '--full-refresh', args.empty && '--empty', args.state && `--state ${args.state}`, args.defer && '--defer', o.vars === undefined && args.vars !== undefined && `--vars '${args.vars}'`, !o.threadsGiven && args.threads !== undefined && args.threads !== o.threads && `--threads ${args.threads}`, !o.failFast && args.fail_fast && '--fail-fast'].filter(Boolean);
   if (kept.length) out(`  with the flags of that ${command}: ${kept.join(' ')}`);
   await runExecute(command, { ...run, select: retried, compiled });
 }

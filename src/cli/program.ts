@@ -192,7 +192,7 @@ export function buildProgram(argv: string[] = []): Command {
     .option('--fail-fast', 'stop scheduling new nodes after the first failure')
     .action(async (o, cmd: Command) => {
       const { runRetry } = await import('./commands.js');
-      return runRetry({ ...globals(cmd), ...o });
+      return runRetry({ ...globals(cmd), ...o, threadsGiven: cmd.getOptionValueSource('threads') === 'cli' });
     }));
   top('clean', 'remove the target folder (compiled SQL, manifest, run results, caches) and the folders clean_targets lists in project.yaml', (c) =>
     c.action(async (_o, cmd: Command) => {

@@ -141,6 +141,15 @@ describe('vigil retry', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain("with the flags of that build: --vars '{mult: 3}'");
     expect(csv(dir, "select total from {{ ref('totals') }}")).toBe('total\n180\n');
+    // --threads and --fail-fast too (were: retried with 4 threads, no fail-fast); --threads given to retry wins
+    writeFileSync(join(dir, 'models/totals.sql'), boom);
+    expect(vigil(dir, ['build', '--threads', '1', '--fail-fast']).code).toBe(1);
+    const t = vigil(dir, ['retry']);
+    expect(t.stdout).toContain('with the flags of that build: --threads 1 --fail-fast');
+    expect(t.stdout).toMatch(/^vigil \S+ build: .*, 1 thread$/m);
+    const t2 = vigil(dir, ['retry', '--threads', '2']);
+    expect(t2.stdout).toContain('with the flags of that build: --fail-fast');
+    expect(t2.stdout).toMatch(/^vigil \S+ build: .*, 2 threads$/m);
     // --empty: the retried model is built empty as the run it repeats
     writeFileSync(join(dir, 'models/totals.sql'), boom);
     expect(vigil(dir, ['build', '--empty', '-s', 'totals']).code).toBe(1);
