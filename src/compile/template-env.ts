@@ -152,7 +152,10 @@ export function escapeRe(s: string): string {
 
 /** A regex that finds `fn('arg'` in template source, to point diagnostics at the call. */
 export function callFinder(fn: string, arg?: string): RegExp {
-  return arg === undefined ? new RegExp(`\\b${escapeRe(fn)}\\s*\\(`) : new RegExp(`\\b${escapeRe(fn)}\\s*\\(\\s*["']${escapeRe(arg)}["']`);
+  if (arg === undefined) return new RegExp(`\\b${escapeRe(fn)}\\s*\\(`);
+  // (ref's two-argument form, ref('project', 'model'): the name is its second argument)
+  const first = fn === 'ref' ? `(?:["'][^"'\\n]*["']\\s*,\\s*)?` : '';
+  return new RegExp(`\\b${escapeRe(fn)}\\s*\\(\\s*${first}["']${escapeRe(arg)}["']`);
 }
 
 /**

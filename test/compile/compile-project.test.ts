@@ -53,6 +53,9 @@ describe('compileProject', () => {
   it('reports an unknown ref with file, line, column and a did-you-mean', () => {
     const r = compile({ models: { 'models/ai_audit_daily.sql': 'select 1', 'models/x.sql': "select 1\nfrom\n    {{ ref('ai_audit_dayly') }}" } });
     expect(errors(r)).toMatchObject([{ code: 'E_REF', file: 'models/x.sql', line: 3, column: 8, message: "ref('ai_audit_dayly') not found — did you mean 'ai_audit_daily'?" }]);
+    // the two-argument form too (was: at 1:1)
+    const two = compile({ models: { 'models/ai_audit_daily.sql': 'select 1', 'models/x.sql': "select 1\nfrom\n    {{ ref('fixture', 'ai_audit_dayly') }}" } });
+    expect(errors(two)).toMatchObject([{ code: 'E_REF', file: 'models/x.sql', line: 3, column: 8 }]);
   });
 
   it('reports every problem at once', () => {
