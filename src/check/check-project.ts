@@ -153,26 +153,35 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
 
   const blockedBy = (deps: string[]) => deps.find((d) => failed.has(d));
 
-  // ---- snapshots that read sources and seeds: their first-run SELECT declares their columns
-  // (a snapshot reading a model is not checked yet)
-  for (const n of Object.values(m.nodes)) {
-    if (n.resource_type !== 'snapshot' || !needed.has(n.unique_id)) continue;
-    if (n.depends_on.some((d) => d.startsWith('model.'))) continue;
-    if (blockedBy(n.depends_on)) {
-      failed.add(n.unique_id);
+  // ---- models and snapshots, in DAG order (result.order holds models only: a snapshot reading a
+  // model comes after it, a model reading a snapshot after that)
+  const sequence: string[] = [];
+  const placed = new Set<string>();
+  const place = (id: string) => {
+    const n = m.nodes[id];
+    if (placed.has(id) || (n?.resource_type !== 'model' && n?.resource_type !== 'snapshot')) return;
+    placed.add(id);
+    for (const d of n.depends_on) place(d);
+    sequence.push(id);
+  };
+  for (const id of [...result.order, ...Object.keys(m.nodes)]) place(id);
+  for (const id of sequence) {
+    const n = m.nodes[id];
+    if (!needed.has(id)) continue;
+    if (n.resource_type === 'snapshot') {
+      // its first-run SELECT declares its columns
+      if (blockedBy(n.depends_on)) {
+        failed.add(id);
+        continue;
+      }
+      const out = await checker.model({ kind: 'table', relation: n.relation, sql: firstVersionsSql(dialectOf(result.target?.type), n), fullRefresh: true });
+      if (!out.ok) {
+        ds.push(diag('E_CHECK', `snapshot '${n.name}': ${out.message}`, { file: n.file, line: n.line }));
+        failed.add(id);
+      }
       continue;
     }
-    const out = await checker.model({ kind: 'table', relation: n.relation, sql: firstVersionsSql(dialectOf(result.target?.type), n), fullRefresh: true });
-    if (!out.ok) {
-      ds.push(diag('E_CHECK', `snapshot '${n.name}': ${out.message}`, { file: n.file, line: n.line }));
-      failed.add(n.unique_id);
-    }
-  }
-
-  // ---- models, in DAG order
-  for (const id of result.order) {
-    const n = m.nodes[id];
-    if (n?.resource_type !== 'model' || !needed.has(id)) continue;
+    if (n.resource_type !== 'model') continue;
     if (blockedBy(n.depends_on)) {
       failed.add(id);
       counts.skipped++;

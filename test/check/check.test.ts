@@ -12,6 +12,7 @@ import pg from 'pg';
 import { checkDir } from '../../src/cli/check-commands.js';
 import { formatDiagnostic } from '../../src/errors.js';
 import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
+import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 
 const ENV = { AI_AUDIT_BQ_PROJECT: 'vigil-check' };
 let dir: string;
@@ -463,6 +464,79 @@ describe('vigil check on Postgres (a transaction on the target, rolled back)', (
       await client.query('drop table if exists analytics.ai_cost_daily');
       await client.end();
     }
+  });
+});
+
+/** check a small project (files over a Postgres project.yaml of its own schema, or DuckDB's): its problems as text. */
+async function checkFiles(files: Record<string, string>, target: 'dev' | 'pg'): Promise<string[]> {
+  const d = makeProject(target === 'pg' ? { 'project.yaml': pgProjectYaml(uniqueSchema('chk')), ...files } : files);
+  try {
+    const { report } = await checkDir({ projectDir: d, target });
+    return report.diagnostics.map(formatDiagnostic);
+  } finally {
+    removeDir(d);
+  }
+}
+
+describe('vigil check: snapshots, incremental runs, query columns and schema names, on DuckDB and Postgres', () => {
+  const url = inject('pgUrl');
+  beforeAll(() => {
+    process.env.VIGIL_TEST_PG_URL = url;
+  });
+  const seed = { 'seeds/raw_orders.csv': 'id,customer,amount,created_at\n1,a,10.5,2024-01-01 10:00:00\n2,b,20,2024-01-02 11:00:00\n' };
+  const snapshotOfModel = {
+    ...seed,
+    'models/stg.sql': "select * from {{ ref('raw_orders') }}\n",
+    'snapshots/snap_m.sql': "{% snapshot snap_m %}\n{{ config(unique_key='id', strategy='check', check_cols=['amount']) }}\nselect id, amount from {{ ref('stg') }}\n{% endsnapshot %}\n",
+    'models/reads_snap.sql': "select id, amount, dbt_valid_from from {{ ref('snap_m') }}\n",
+  };
+
+  it.each(['dev', 'pg'] as const)('%s: a model reading a snapshot of a model is checked after the snapshot (was: "snap_m does not exist"), and what it gets wrong is reported', async (target) => {
+    expect(await checkFiles(snapshotOfModel, target)).toEqual([]);
+    const wrong = await checkFiles({ ...snapshotOfModel, 'models/reads_snap.sql': "select id, amount, dbt_valid_frm from {{ ref('snap_m') }}\n" }, target);
+    expect(wrong).toHaveLength(1);
+    expect(wrong[0]).toMatch(/^models\/reads_snap\.sql:1:\d+: error: .*dbt_valid_frm/);
+  });
+
+  it('pg: an incremental run on the empty table is checked with the adapter\'s own statements: a unique_key or insert_overwrite partition_by the model does not select fails, as on DuckDB (was: passed, and the second build failed)', async () => {
+    const problems = await checkFiles({
+      ...seed,
+      'models/inc_badkey.sql': "{{ config(materialized='incremental', unique_key='order_id') }}\nselect id, amount from {{ ref('raw_orders') }}\n",
+      'models/inc_ow.sql': "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by='dayx') }}\nselect id, cast(created_at as date) as day from {{ ref('raw_orders') }}\n",
+      'models/inc_ok.sql': "{{ config(materialized='incremental', unique_key='ID') }}\nselect id, amount from {{ ref('raw_orders') }}\n{% if is_incremental() %}where id > (select max(id) from {{ this }}){% endif %}\n",
+    }, 'pg');
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^models\/inc_badkey\.sql:1:\d+: error: column "order_id" does not exist/);
+    expect(problems[1]).toMatch(/^models\/inc_ow\.sql:1:\d+: error: column "dayx" does not exist/);
+  });
+
+  it.each(['dev', 'pg'] as const)("%s: an ephemeral model's contract and an alert's window types are checked from the query's columns (was: skipped on Postgres)", async (target) => {
+    const problems = await checkFiles({
+      ...seed,
+      'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect id, customer from {{ ref('raw_orders') }}\n",
+      'models/reads_eph.sql': "select * from {{ ref('eph') }}\n",
+      'models/props.yml': 'models:\n  - name: eph\n    columns:\n      - name: id\n        data_type: date\n      - name: region\n        data_type: text\n',
+      'alerts/a.yaml': 'alerts:\n  - name: many\n    severity: critical\n    query: select customer, count(*) as n, cast(now() as date) as window_start, now() as window_end from {{ ref(\'reads_eph\') }} group by 1\n    group_by: [customer]\n    condition: { type: threshold, column: n, op: ">", value: 10 }\n    summary: "{{ customer }} has {{ n }}"\n',
+    }, target);
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^alerts\/a\.yaml:4:\d+: error: alert many: window_start is date but window_end is timestamp with time zone/i);
+    expect(problems[1]).toMatch(/^models\/props\.yml:5:\d+: error: model eph: column 'id' is declared date but the model produces (integer|bigint)/i);
+    expect(problems[2]).toMatch(/^models\/props\.yml:7:\d+: error: model eph: column 'region' is declared but the model does not produce it \(it produces id, customer\)/);
+  });
+
+  it('pg: two schemas whose names share their first 47 characters get two scratch schemas (was: "schema vigil_check_..._v already exists"), and an error names the schema, not its scratch one', async () => {
+    const eu = 'analytics_customer_success_reporting_layer_v2_eu';
+    const files = {
+      'models/a_eu.sql': `{{ config(schema='${eu}', materialized='table') }}\nselect 1 as id, 'eu' as region\n`,
+      'models/a_us.sql': "{{ config(schema='analytics_customer_success_reporting_layer_v2_us', materialized='table') }}\nselect 2 as id, 'us' as region\n",
+      'models/both.sql': "select * from {{ ref('a_eu') }} union all select * from {{ ref('a_us') }}\n",
+    };
+    expect(await checkFiles(files, 'pg')).toEqual([]);
+    // (a relation of the schema that is not built: named in the schema's own name)
+    const missing = await checkFiles({ ...files, 'models/both.sql': `select * from {{ ref('a_eu') }} union all select * from {{ ref('a_us') }} union all select * from "${eu}"."nope"\n` }, 'pg');
+    expect(missing).toHaveLength(1);
+    expect(missing[0]).toMatch(new RegExp(`^models/both\\.sql:1(:\\d+)?: error: relation "${eu}\\.nope" does not exist`));
+    expect(missing[0]).not.toMatch(/vigil_check/);
   });
 });
 

@@ -477,39 +477,9 @@ export class PostgresAdapter implements Adapter {
     const empty = (await c.query(`select 1 as one from ${rel} limit 1`)).rowCount === 0;
     let nullKeys = 0;
     const rows = await inTx(async () => {
-      await PostgresAdapter.run(c, `create temp table ${tmp} on commit drop as\n${empty ? req.sql : (req.incrementalSql ?? req.sql)}`);
-      const targetCols = await columnTypes(c, rel);
-      const newCols = await columnTypes(c, tmp);
-      const have = new Set(targetCols.map((x) => x.name));
-      const added = newCols.filter((x) => !have.has(x.name));
-      const policy = req.onSchemaChange ?? 'ignore';
-      if (policy === 'fail') {
-        const failure = schemaChangeFailure(rel, targetCols, newCols);
-        if (failure) throw new WarehouseError(failure, '');
-      }
-      const replace = replaceBy(req);
-      if (policy !== 'fail') {
-        const now = new Set(newCols.map((x) => x.name));
-        const gone = droppedColumnsFailure(rel, targetCols.filter((x) => !now.has(x.name)).map((x) => x.name), policy, !!replace);
-        if (gone) throw new WarehouseError(gone, '');
-      }
-      if (added.length && policy === 'append_new_columns') {
-        for (const a of added) await PostgresAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.name)} ${a.type}`);
-      }
-      const cols = newCols.filter((x) => policy === 'append_new_columns' || have.has(x.name)).map((x) => d.quoteIdent(x.name));
-      // names as the table spells them (unique_key='ID' is the column id, as unquoted SQL reads it)
-      const names = targetCols.map((x) => x.name);
-      if (replace && 'keys' in replace) {
-        const keys = replace.keys.map((k) => d.quoteIdent(columnNamed(k, names)));
-        nullKeys = Number((await c.query(nullKeysSql(tmp, keys))).rows[0].n);
-        // `=`, as dbt-postgres: a key holding a NULL matches nothing (as on DuckDB and BigQuery), and
-        // the join is a hash join (`is not distinct from` was a nested loop over the whole table)
-        const on = keys.map((k) => `t.${k} = s.${k}`).join(' and ');
-        await PostgresAdapter.run(c, `delete from ${rel} as t using ${tmp} as s where ${on}`);
-      } else if (replace) {
-        await PostgresAdapter.run(c, partitionDeleteSql(rel, tmp, replace.partition, d.quoteIdent(columnNamed(replace.partition.field, names))));
-      }
-      return PostgresAdapter.run(c, `insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
+      const w = await incrementalWrite({ run: (sql) => PostgresAdapter.run(c, sql), rows: async (sql) => (await c.query(sql)).rows, columns: (r) => columnTypes(c, r) }, req, rel, tmp, empty ? req.sql : (req.incrementalSql ?? req.sql));
+      nullKeys = w.nullKeys;
+      return w.rows;
     });
     return { message: `inserted ${rows} rows into`, rows, ...(nullKeys ? { warning: nullKeyWarning(nullKeys, req.uniqueKey ?? []) } : {}) };
   }
@@ -523,6 +493,58 @@ export class PostgresAdapter implements Adapter {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** What incrementalWrite() sends statements through: the adapter's client, or `vigil check`'s savepoints. */
+export interface IncrementalIo {
+  run(sql: string): Promise<number>;
+  rows(sql: string): Promise<Row[]>;
+  /** a relation's columns (as SQL names it), as columnTypes() reads them */
+  columns(rel: string): Promise<Array<{ name: string; type: string }>>;
+}
+
+/**
+ * An incremental run into the table `rel` (as SQL names it), in the caller's transaction: the new
+ * rows of `source` staged in the temp table `tmp`, on_schema_change applied, the rows they
+ * replace deleted, and they inserted. `vigil check` sends the same on its empty scratch table.
+ */
+export async function incrementalWrite(io: IncrementalIo, req: MaterializeRequest, rel: string, tmp: string, source: string): Promise<{ rows: number; nullKeys: number }> {
+  const d = postgresDialect;
+  let nullKeys = 0;
+  await io.run(`create temp table ${tmp} on commit drop as\n${source}`);
+  const targetCols = await io.columns(rel);
+  const newCols = await io.columns(tmp);
+  const have = new Set(targetCols.map((x) => x.name));
+  const added = newCols.filter((x) => !have.has(x.name));
+  const policy = req.onSchemaChange ?? 'ignore';
+  if (policy === 'fail') {
+    const failure = schemaChangeFailure(rel, targetCols, newCols);
+    if (failure) throw new WarehouseError(failure, '');
+  }
+  const replace = replaceBy(req);
+  if (policy !== 'fail') {
+    const now = new Set(newCols.map((x) => x.name));
+    const gone = droppedColumnsFailure(rel, targetCols.filter((x) => !now.has(x.name)).map((x) => x.name), policy, !!replace);
+    if (gone) throw new WarehouseError(gone, '');
+  }
+  if (added.length && policy === 'append_new_columns') {
+    for (const a of added) await io.run(`alter table ${rel} add column ${d.quoteIdent(a.name)} ${a.type}`);
+  }
+  const cols = newCols.filter((x) => policy === 'append_new_columns' || have.has(x.name)).map((x) => d.quoteIdent(x.name));
+  // names as the table spells them (unique_key='ID' is the column id, as unquoted SQL reads it)
+  const names = targetCols.map((x) => x.name);
+  if (replace && 'keys' in replace) {
+    const keys = replace.keys.map((k) => d.quoteIdent(columnNamed(k, names)));
+    nullKeys = Number((await io.rows(nullKeysSql(tmp, keys)))[0].n);
+    // `=`, as dbt-postgres: a key holding a NULL matches nothing (as on DuckDB and BigQuery), and
+    // the join is a hash join (`is not distinct from` was a nested loop over the whole table)
+    const on = keys.map((k) => `t.${k} = s.${k}`).join(' and ');
+    await io.run(`delete from ${rel} as t using ${tmp} as s where ${on}`);
+  } else if (replace) {
+    await io.run(partitionDeleteSql(rel, tmp, replace.partition, d.quoteIdent(columnNamed(replace.partition.field, names))));
+  }
+  const rows = await io.run(`insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
+  return { rows, nullKeys };
 }
 
 /** The views `drop ... cascade` of `rel` (as SQL names it) drops with it. */

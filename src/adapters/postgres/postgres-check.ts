@@ -1,13 +1,15 @@
 /**
  * `vigil check` on Postgres needs the target's server (Postgres has no offline analyzer), and
  * must not get in anyone's way there. Everything happens in one transaction that is always
- * rolled back, in scratch schemas of its own (`vigil_check_<random>_<schema>` for each schema the
- * project uses): sources become empty tables from their declared columns, models empty tables
- * (`CREATE TABLE ... AS <model> WITH NO DATA`) or views, and queries are PREPAREd, which
- * resolves names and types without running them. Relation names in the SQL are pointed at the
- * scratch schemas, and error positions mapped back. No existing relation is read, replaced or
- * locked; nothing is committed (not even Vigil's helper functions, created in the transaction
- * when the server does not have them yet).
+ * rolled back, in scratch schemas of its own (`vigil_check_<random>_<n>_<schema>` for each schema
+ * the project uses): sources become empty tables from their declared columns, models empty tables
+ * (`CREATE TABLE ... AS <model> WITH NO DATA`) or views, an incremental model's run on its empty
+ * table is the adapter's own (incrementalWrite: staging, on_schema_change, DELETE, INSERT), and
+ * queries are PREPAREd, which resolves names and types without running them (their columns are
+ * read from a cursor declared for them and never fetched from). Relation names in the SQL are
+ * pointed at the scratch schemas, and error positions and scratch names mapped back. No existing
+ * relation is read, replaced or locked; nothing is committed (not even Vigil's helper functions,
+ * created in the transaction when the server does not have them yet).
  */
 import { randomBytes } from 'node:crypto';
 import type { PoolClient } from 'pg';
@@ -16,7 +18,7 @@ import type { MaterializeRequest } from '../adapter.js';
 import type { Relation } from '../dialect.js';
 import { declaredType, typeFamily } from '../type-family.js';
 import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
-import { checkout, pgError, PostgresAdapter } from './postgres-adapter.js';
+import { checkout, incrementalWrite, pgError, PostgresAdapter } from './postgres-adapter.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
 import { PG_HELPERS_SQL } from './postgres-dialect.js';
 
@@ -73,11 +75,18 @@ export class PostgresChecker implements Checker {
   private async scratch(schema: string): Promise<string> {
     let s = this.schemas.get(schema);
     if (!s) {
-      s = (this.prefix + schema).slice(0, 63);
+      // (numbered: two long names that share their first characters are two scratch schemas)
+      s = `${this.prefix}${this.schemas.size + 1}_${schema}`.slice(0, 63);
       await this.step(`create schema ${this.db.dialect.quoteIdent(s)}`);
       this.schemas.set(schema, s);
     }
     return s;
+  }
+
+  /** `message` with every scratch schema's name replaced by the schema it stands for. */
+  private unscratch(message: string): string {
+    for (const [real, s] of [...this.schemas].sort((a, b) => b[1].length - a[1].length)) message = message.replaceAll(s, real);
+    return message;
   }
 
   /** `sql` with `"schema".` of every scratched schema pointing at its scratch schema. */
@@ -113,14 +122,14 @@ export class PostgresChecker implements Checker {
       return await this.step(r.text);
     } catch (e) {
       const w = pgError(e, r.text);
-      const message = w.message.split('\n')[0].replaceAll(this.prefix, '');
+      const message = this.unscratch(w.message.split('\n')[0]);
       throw new WarehouseError(message, original, { cause: e, position: w.position && r.original(w.position) });
     }
   }
 
   private failure(e: unknown, sql: string): CheckOutcome {
     const w = e instanceof WarehouseError ? e : undefined;
-    const message = (w?.message ?? (e as Error).message).split('\n')[0];
+    const message = this.unscratch((w?.message ?? (e as Error).message).split('\n')[0]);
     return { ok: false, message, sql: w?.sql || sql, position: w?.position };
   }
 
@@ -140,7 +149,7 @@ export class PostgresChecker implements Checker {
       await this.scratch(rel.schema);
       await this.run(`create table ${d.relation(rel)} (${columns.map((c) => `${d.quoteIdent(c.name)} ${c.type}`).join(', ')})`);
     } catch (e) {
-      return [{ column: '', message: (e as Error).message.split('\n')[0] }];
+      return [{ column: '', message: this.unscratch((e as Error).message.split('\n')[0]) }];
     }
     return [];
   }
@@ -151,28 +160,56 @@ export class PostgresChecker implements Checker {
     try {
       await this.run(executed);
       await this.step(`deallocate ${name}`);
-      return { ok: true, columns: [] };
     } catch (e) {
       return this.failure(e, executed);
+    }
+    return { ok: true, columns: await this.resultColumns(sql) };
+  }
+
+  /**
+   * The columns `sql` returns: a cursor declared for it (planned, not run) and a FETCH of no row
+   * describe them. None when the cursor cannot be declared (an error only the planner raises,
+   * as 1/0 folded: the PREPARE above is what the check reports).
+   */
+  private async resultColumns(sql: string): Promise<CheckColumn[]> {
+    const cursor = `vigil_check_${++this.seq}`;
+    await this.c.query('savepoint vigil_check');
+    try {
+      await this.c.query(`declare ${cursor} no scroll cursor for\n${this.remap(sql).text}`);
+      const { fields } = await this.c.query(`fetch forward 0 from ${cursor}`);
+      const types = await this.c.query('select format_type(t.oid, t.mod) as type from unnest(cast($1 as oid[]), cast($2 as int[])) with ordinality as t(oid, mod, i) order by t.i', [fields.map((f) => f.dataTypeID), fields.map((f) => f.dataTypeModifier)]);
+      await this.c.query('rollback to savepoint vigil_check');
+      return fields.map((f, i) => ({ name: f.name, type: String(types.rows[i].type) }));
+    } catch {
+      await this.c.query('rollback to savepoint vigil_check');
+      return [];
     }
   }
 
   async model(req: MaterializeRequest): Promise<CheckOutcome> {
     const d = this.db.dialect;
     const rel = d.relation(req.relation);
-    const create = req.kind === 'view' ? `create view ${rel} as\n${req.sql}` : `create table ${rel} as\n${req.sql}\nwith no data`;
+    const create = req.kind === 'view' ? d.createView(req.relation, req.sql) : `${d.createTableAs(req.relation, req.sql)}\nwith no data`;
     try {
       await this.scratch(req.relation.schema);
       await this.run(create);
     } catch (e) {
       return this.failure(e, create);
     }
-    if (req.kind === 'incremental' && req.incrementalSql) {
-      const inc = await this.query(req.incrementalSql);
-      if (!inc.ok) return inc;
+    if (req.kind === 'incremental') {
+      // the next run, on the empty table: what `vigil build` sends then (the incremental SELECT,
+      // unique_key / partition_by in the DELETE, on_schema_change)
+      let last = '';
+      const run = (sql: string) => ((last = sql), this.run(sql));
+      const io = { run: async (sql: string) => (await run(sql)).length, rows: run, columns: async (r: string) => (await this.step(COLUMNS_SQL, [this.remap(r).text])) as Array<{ name: string; type: string }> };
+      try {
+        await incrementalWrite(io, { ...req, fullRefresh: false }, rel, d.quoteIdent(`__vigil_check_incr_${++this.seq}`), req.incrementalSql ?? req.sql);
+      } catch (e) {
+        return this.failure(e, last);
+      }
     }
     const scratchRel = d.relation({ ...req.relation, schema: this.schemas.get(req.relation.schema)! });
-    const cols = await this.step('select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a where a.attrelid = cast($1 as regclass) and a.attnum > 0 and not a.attisdropped order by a.attnum', [scratchRel]);
+    const cols = await this.step(COLUMNS_SQL, [scratchRel]);
     return { ok: true, columns: cols.map((r) => ({ name: String(r.name), type: String(r.type) })) };
   }
 
@@ -186,3 +223,6 @@ export class PostgresChecker implements Checker {
     await this.db.close();
   }
 }
+
+/** A relation's columns ($1, as SQL names it) with their types as Postgres spells them. */
+const COLUMNS_SQL = 'select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum';
