@@ -3,7 +3,7 @@
  * the project, open the adapter, run, print and write target/ artifacts. Loaded lazily
  * so `vigil --help` stays fast.
  */
-import { resolve as resolvePath } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
 import { inexactInteger, yamlLib } from '../project/yaml-lib.js';
 import { loadProject, SOURCE_FOLDERS, type ProjectFiles } from '../project/load-project.js';
@@ -18,7 +18,7 @@ import type { Relation } from '../adapters/dialect.js';
 import type { ModelNode, SeedNode, SnapshotNode } from '../compile/manifest.js';
 
 import { err, out } from './output.js';
-import { checkUnmatched, loadStateManifest, select } from './selection.js';
+import { checkUnmatched, keepStateBeforeCompile, loadStateManifest, select } from './selection.js';
 export { err, out, checkUnmatched, loadStateManifest, select };
 import { durationFlag, keepSnapshot, open, parseAt, projectSnapshot, timestampFlag, type Common } from './command-kit.js';
 import { counted } from '../format.js';
@@ -73,6 +73,8 @@ export function compileForCommand(
   const result = compileProject(files, { target: o.target, env: start?.env ?? process.env, vars: parseVars(o.vars), cache: cache.renders, empty: opts.empty, incremental: opts.incremental });
   for (const d of result.diagnostics.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(result.diagnostics) || !result.target) throw new ProjectError(result.diagnostics.filter((x) => x.severity === 'error'));
+  // (`--state target`: the state is the manifest this compile is about to overwrite)
+  if (opts.writeArtifacts !== false) keepStateBeforeCompile(o.state, join(files.root, files.paths.target));
   const written = opts.writeArtifacts !== false ? writeCompileArtifacts(files, result.manifest, cache).written : 0;
   if (opts.saveCache !== false) saveCache(files, cache);
   return { files, result, target: result.target, snapshot: start, written };

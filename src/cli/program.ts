@@ -9,6 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { VIGIL_VERSION } from '../version.js';
 import { resetSecrets } from '../secrets.js';
+import { forgetKeptState } from './kept-state.js';
 
 import { clearOutputFailure, err, shownPath, withOutputFailure } from './output.js';
 
@@ -155,7 +156,7 @@ export function buildProgram(argv: string[] = []): Command {
       .option('--fail-fast', 'stop scheduling new nodes after the first failure');
     if (name === 'run' || name === 'build') c.option('--full-refresh', 'rebuild incremental models from scratch');
     if (name === 'run' || name === 'build') c.option('--check', 'run vigil check first and build nothing if it finds a problem');
-    if (name === 'run' || name === 'build') c.option('--empty', 'build every model with its columns and no rows (refs and sources read as empty): a fast check in CI that everything builds; incremental tables that hold rows keep them, and one built empty is filled by the next build');
+    if (name === 'run' || name === 'build') c.option('--empty', 'build every model with its columns and no rows (refs, sources and each model\'s query read as empty): a fast check in CI that everything builds; incremental tables that hold rows keep them, and one built empty is filled by the next build');
     if (name === 'run' || name === 'build') c.option('--dry-run', 'BigQuery: send every model as a dry-run job in DAG order and print bytes and the on-demand cost; nothing is built');
     if (name !== 'seed') {
       c.option('--defer', "read the models, seeds and snapshots this run does not build from where the --state run built them (e.g. production), unless they exist in this target; needs --state <dir>");
@@ -489,6 +490,7 @@ export async function main(argv: string[]): Promise<number> {
   // host runs many): no exit code set, no secret remembered from another environment
   process.exitCode = undefined;
   resetSecrets();
+  forgetKeptState();
   const program = buildProgram(argv);
   // `vigil help biuld`: commander shows the general help and exits 0; a typo is an error
   const [first, second] = argv.slice(2);

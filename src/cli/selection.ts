@@ -3,11 +3,12 @@
  * an error unless --allow-empty) and the --state manifest. Light on imports: `vigil ls` answers
  * from the project snapshot with this and nothing of the compiler.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { UsageError } from '../errors.js';
 import { SelectorError, selectNodes, type SelectionResult } from '../compile/selector.js';
 import type { Manifest } from '../compile/manifest.js';
+import { keptState } from './kept-state.js';
 import { err } from './output.js';
 
 export interface SelectionFlags {
@@ -22,10 +23,49 @@ export interface SelectionFlags {
 /** the manifest last read for --state from each path, with the file's stamp then (a process may select more than once) */
 const stateCache = new Map<string, { stamp: string; manifest: Manifest }>();
 
+/**
+ * `--state` naming the folder the compile writes its manifest to (`--state target`): the manifest
+ * there before the compile overwrote it, the previous compile's (read after, it was this one's and
+ * nothing was modified). The error when it could not be read, or undefined when there was none.
+ */
+const beforeCompile = keptState as Map<string, { manifest?: Manifest; error?: unknown }>;
+
+/** Called by a compile before it writes `<targetDir>/manifest.json`: keeps the --state manifest there as it is now. */
+export function keepStateBeforeCompile(dir: string | undefined, targetDir: string): void {
+  if (!dir) return;
+  const path = resolvePath(process.cwd(), dir, 'manifest.json');
+  if (!samePath(path, resolvePath(targetDir, 'manifest.json'))) return;
+  beforeCompile.delete(path);
+  let kept: { manifest?: Manifest; error?: unknown };
+  try {
+    kept = { manifest: readState(dir, path) };
+  } catch (e) {
+    kept = { error: e };
+  }
+  beforeCompile.set(path, kept);
+}
+
+function samePath(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return realpathSync(dirname(a)) === realpathSync(dirname(b)) && basename(a) === basename(b);
+  } catch {
+    return false;
+  }
+}
+
 /** The manifest --state points at, checked: there, JSON, a Vigil manifest of this project. */
 export function loadStateManifest(dir: string | undefined, project: string): Manifest | undefined {
   if (!dir) return undefined;
   const path = resolvePath(process.cwd(), dir, 'manifest.json');
+  const kept = beforeCompile.get(path);
+  if (kept?.error) throw kept.error;
+  const m = kept?.manifest ?? readState(dir, path);
+  if (m.metadata.project !== project) throw new UsageError(`--state ${dir}: that manifest is project '${m.metadata.project}', this is '${project}'`);
+  return m;
+}
+
+function readState(dir: string, path: string): Manifest {
   let stamp: string;
   try {
     const st = statSync(path, { bigint: true });
@@ -44,7 +84,6 @@ export function loadStateManifest(dir: string | undefined, project: string): Man
     if (!m || typeof m !== 'object' || !m.metadata?.vigil_version || !m.nodes) throw new UsageError(`--state ${dir}: manifest.json is not a Vigil manifest (no metadata.vigil_version or nodes); a dbt manifest cannot be compared`);
     stateCache.set(path, { stamp, manifest: m });
   }
-  if (m.metadata.project !== project) throw new UsageError(`--state ${dir}: that manifest is project '${m.metadata.project}', this is '${project}'`);
   return m;
 }
 

@@ -26,7 +26,8 @@ import { buildGraph, findCycles, topoSort } from './graph.js';
 import { parseDocBlocks, resolveDocCalls } from './docs-blocks.js';
 import { folderLevels, levelsFor } from './folder-config.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, TEST_TEMPLATE_ARGS, type GenericTestName } from './generic-tests.js';
-import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode, TestNode, WrittenAt } from './manifest.js';
+import { RELATION_CONFIGS, type ColumnInfo, type Manifest, type ModelNode, type SeedNode, type SourceNode, type TestNode, type WrittenAt } from './manifest.js';
+import { configArgsAsWritten } from './jinja-compat.js';
 import { isPii, maskedSelect, needsMasking, piiChecks, policyReason } from './masking.js';
 import { ALERT_EVENTS_TABLE, alertEventColumns } from '../alerts/history.js';
 import { compileUnitTests } from '../testing/unit-tests.js';
@@ -49,7 +50,7 @@ export interface CompileOptions {
   vars?: Record<string, unknown>;
   /** Render cache from a previous compile (path -> entry); updated in place. */
   cache?: RenderCache;
-  /** `--empty`: models read their refs and sources as `(select * from x where 1 = 0)`: built with their columns, no rows. */
+  /** `--empty`: models read their refs and sources as `(select * from x where 1 = 0)`, and their own query the same way: built with their columns, no rows. */
   empty?: boolean;
   /** Interpret simple templates directly (default). false renders everything with nunjucks. */
   fastPath?: boolean;
@@ -122,6 +123,8 @@ interface ModelDraft {
   hooks?: Record<'pre_hook' | 'post_hook', HookSource[]>;
   /** where config.retention is written */
   retentionAt?: { file: string; line?: number; column?: number };
+  /** RELATION_CONFIGS its config() sets, as written */
+  relationWritten?: Record<string, string>;
   /** where the value of a config key that applies is written */
   configAt?: (key: keyof ModelConfig) => { file: string; line?: number; column?: number };
 }
@@ -524,6 +527,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // where the value of a config key that wins is written: config(), else properties YAML, else
     // the innermost folder of project.yaml, else its defaults (the model's file when none says it)
     const parsed = r.success ? r.data : undefined;
+    if (parsed && RELATION_CONFIGS.some((k) => parsed[k as keyof ModelConfig] !== undefined)) {
+      const written = Object.entries(configArgsAsWritten(d.file.text, RELATION_CONFIGS)).filter(([k]) => parsed[k as keyof ModelConfig] !== undefined);
+      if (written.length) d.relationWritten = Object.fromEntries(written);
+    }
     d.configAt = (key: keyof ModelConfig) => {
       if (parsed?.[key] !== undefined) return { file: d.file.path, ...locate(d.file.text, new RegExp(`\\b${key}\\s*=`)) };
       if (d.props?.p.config?.[key] !== undefined) return { file: d.props.file, ...d.props.src.locate([...d.props.path, 'config', key]) };
@@ -716,7 +723,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
 
   // ---- snapshots: {% snapshot name %} select ... {% endsnapshot %} in snapshots/**.sql
   const snapUid = (n: string) => `snapshot.${projectName}.${n}`;
-  const snapDrafts = new Map<string, { name: string; file: RawFile; line: number; sql: string; calls: RenderCalls; config?: SnapshotConfig & { tags: string[] } }>();
+  const snapDrafts = new Map<string, { name: string; file: RawFile; line: number; sql: string; calls: RenderCalls; config?: SnapshotConfig & { tags: string[] }; relationWritten?: Record<string, string> }>();
   for (const f of files.snapshots ?? []) {
     const re = /\{%-?\s*snapshot\s+([A-Za-z_]\w*)\s*-?%\}([\s\S]*?)\{%-?\s*endsnapshot\s*-?%\}/g;
     let m: RegExpExecArray | null;
@@ -760,7 +767,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         disabled[snapUid(name)] = { resource_type: 'snapshot', name, file: f.path };
         continue;
       }
-      snapDrafts.set(name, { name, file: f, line: where.line, sql: out, calls, config: { ...r.data, tags: asArray(r.data.tags) } });
+      const written = Object.entries(configArgsAsWritten(body, RELATION_CONFIGS)).filter(([k]) => calls.config[k] !== undefined);
+      snapDrafts.set(name, { name, file: f, line: where.line, sql: out, calls, config: { ...r.data, tags: asArray(r.data.tags) }, ...(written.length ? { relationWritten: Object.fromEntries(written) } : {}) });
     }
     if (!found) ds.push(diag('E_SNAPSHOT', `${f.path} holds no {% snapshot name %} ... {% endsnapshot %} block`, { file: f.path, line: 1, column: 1 }, 'a snapshot file wraps its SELECT in {% snapshot name %} ... {% endsnapshot %}'));
   }
@@ -912,8 +920,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   }
   const order = topoSort(graph);
 
-  // --empty: a model's refs and sources read no rows, so every model is built with its columns and no data
+  // --empty: a model's refs and sources read no rows, and so does the model's own query (an aggregate
+  // without group by makes a row of no input), so every model is built with its columns and no data
   const emptied = (rel: string, empty: boolean) => (empty ? `(select * from ${rel} where 1 = 0)` : rel);
+  // (opened on the query's first line: the compiled SQL keeps the template's line numbers)
+  const emptiedQuery = (sql: string) => (opts.empty ? `select * from (${sql}\n) as __vigil_empty where 1 = 0` : sql);
   const thisRefused = new Set<string>();
   const resolve = (sql: string, self: ModelDraft | undefined, empty = false): string =>
     sql.replace(PLACEHOLDER_RE, (_m, kind: string, arg: string) => {
@@ -990,7 +1001,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const uid = modelUid(d.name);
     const columns: ColumnInfo[] = (d.props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}) }));
     const body = stripSemicolon(resolve(d.sql, d, !!opts.empty));
-    const inner = withEphemerals(d, body);
+    const inner = emptiedQuery(withEphemerals(d, body));
     // masking (compile/masking.ts): the published relation is the model's SELECT through its policies
     const masked = d.config.materialized !== 'ephemeral' && needsMasking(columns);
     const node: ModelNode = {
@@ -1008,11 +1019,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       depends_on: deps.get(uid) ?? [],
       ...(d.calls.macros?.length ? { depends_on_macros: macroClosure(d.calls.macros) } : {}),
       relation: relationOf(d),
+      ...(d.relationWritten ? { unrendered_config: d.relationWritten } : {}),
       compiled_sql: masked ? maskedSelect(columns, inner, dialect) : inner,
       compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path}`,
     };
     // the model's own SQL starts below the CTEs of its ephemeral parents (and the mask's first line)
-    const before = inner.split('\n').length - body.split('\n').length + (masked ? 1 : 0);
+    // (--empty's wrapper adds a line after it all)
+    const before = inner.split('\n').length - body.split('\n').length - (opts.empty ? 1 : 0) + (masked ? 1 : 0);
     if (before > 0) node.compiled_body_line = before;
     if (masked) node.unmasked_sql = inner;
     const written = Object.keys(d.config).filter((k) => k !== 'tags' && k !== 'pre_hook' && k !== 'post_hook' && d.config[k as keyof ModelConfig] !== undefined);
@@ -1035,7 +1048,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ds.push(diag('E_RETENTION', `model '${d.name}' has retention but full_refresh: true: every build rebuilds it whole from its query, so deleted rows would come back on the next build`, d.configAt?.('full_refresh') ?? at(), 'remove full_refresh: true, or filter its query by the same window'));
     }
     if (d.sqlIncremental !== undefined) {
-      const inc = withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d, !!opts.empty)));
+      const inc = emptiedQuery(withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d, !!opts.empty))));
       node.compiled_sql_incremental = masked ? maskedSelect(columns, inc, dialect) : inc;
       // `<model>@incremental.sql`: a model's name holds no @, so no model's compiled file is at this path
       node.compiled_path_incremental = node.compiled_path.replace(/\.sql$/i, '') + '@incremental.sql';
@@ -1110,6 +1123,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       depends_on: [...new Set(depends)],
       ...macroDeps(d.file.text),
       relation: snapRelation(d),
+      ...(d.relationWritten ? { unrendered_config: d.relationWritten } : {}),
       compiled_sql: stripSemicolon(resolve(d.sql, undefined)).replace(/^\s+/, ''),
       compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path.replace(/\.sql$/i, '')}/${d.name}.sql`,
     };

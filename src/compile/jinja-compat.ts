@@ -100,6 +100,38 @@ function quotedEnd(text: string, i: number): number {
 }
 
 /**
+ * The keyword arguments of a template's `config(...)` calls as written, of `keys`: each one's
+ * expression text (white space collapsed), the last call's where two give a key.
+ */
+export function configArgsAsWritten(text: string, keys: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/(?<![\w.])config\s*\(/g)) {
+    const args: string[] = [];
+    let start = m.index + m[0].length;
+    let depth = 0;
+    let i = start;
+    for (; i < text.length; i++) {
+      const c = text[i];
+      if (c === '"' || c === "'") i = quotedEnd(text, i) - 1;
+      else if (c === '(' || c === '[' || c === '{') depth++;
+      else if (c === ')' || c === ']' || c === '}') {
+        if (!depth) break;
+        depth--;
+      } else if (c === ',' && !depth) {
+        args.push(text.slice(start, i));
+        start = i + 1;
+      }
+    }
+    args.push(text.slice(start, i));
+    for (const a of args) {
+      const kv = /^\s*([A-Za-z_]\w*)\s*=(?!=)([\s\S]*)$/.exec(a);
+      if (kv && keys.includes(kv[1])) out[kv[1]] = kv[2].replace(/\s+/g, ' ').trim();
+    }
+  }
+  return out;
+}
+
+/**
  * Jinja takes a trailing comma in a call, list, tuple or dict (`config(a='x', b='y',)`), nunjucks
  * does not: inside `{{ }}` and `{% %}`, a comma (outside string literals) followed only by white
  * space and a closing bracket becomes a space (columns and lines stay where they were).

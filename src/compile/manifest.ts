@@ -7,6 +7,9 @@ import type { Hook } from '../adapters/adapter.js';
 import type { Freshness, Materialization, ModelConfig, Policy, RetentionConfig, SeedConfig, SnapshotConfig } from '../project/schema.js';
 import type { UnitTestNode } from '../testing/unit-tests.js';
 
+/** The configs that name where a node is written: state:modified.relation, not .configs (as in dbt). */
+export const RELATION_CONFIGS = ['database', 'schema', 'alias', 'target_database', 'target_schema'];
+
 export type { UnitTestNode };
 
 export interface ColumnInfo {
@@ -41,6 +44,8 @@ export interface ModelNode {
   depends_on_macros?: string[];
   /** null for ephemeral models. */
   relation: Relation | null;
+  /** RELATION_CONFIGS set in config(), as written (`'s_' ~ target.name`): what state:modified.relation compares. */
+  unrendered_config?: Record<string, string>;
   /** The SELECT that builds the model (ephemeral parents inlined as CTEs). */
   compiled_sql: string;
   /** For incremental models: the SELECT with is_incremental() true. */
@@ -114,6 +119,8 @@ export interface SnapshotNode {
   /** Project macros its SQL calls, directly or through other macros (state:modified.macros). */
   depends_on_macros?: string[];
   relation: Relation;
+  /** RELATION_CONFIGS set in config(), as written: what state:modified.relation compares. */
+  unrendered_config?: Record<string, string>;
   /** The SELECT whose rows are versioned. */
   compiled_sql: string;
   compiled_path: string;

@@ -6,7 +6,7 @@
  * `test_type:unique`, `resource_type:`, `dashboard:overview`, `config.<key>:value`, `*` globs;
  * space-separated values are a union, comma-joined atoms an intersection. Pure.
  */
-import type { Manifest, ManifestNode, SourceNode } from './manifest.js';
+import { RELATION_CONFIGS, type Manifest, type ManifestNode, type SourceNode } from './manifest.js';
 import { didYouMean } from '../errors.js';
 import { canonicalJson } from '../stable-json.js';
 
@@ -423,14 +423,12 @@ export function withTests(m: Manifest, r: Pick<SelectionResult, 'ids' | 'exclude
 
 export const STATE_VALUES = ['new', 'old', 'modified', 'unmodified', 'modified.body', 'modified.configs', 'modified.relation', 'modified.contract', 'modified.macros'];
 
-/** The configs that name where a node is written: state:modified.relation, not .configs (as in dbt). */
-const RELATION_CONFIGS = ['database', 'schema', 'alias', 'target_database', 'target_schema'];
-
-function configParts(n: { config?: unknown } | undefined): { relation: string; rest: string } {
+/** `written`: the config's text as written, where both manifests have it (a model's or snapshot's config()), else its value. */
+function configParts(n: { config?: unknown } | undefined, written: (k: string) => string | undefined): { relation: string; rest: string } {
   const c = { ...((n?.config ?? {}) as Record<string, unknown>) };
   const relation: Record<string, unknown> = {};
   for (const k of RELATION_CONFIGS) {
-    if (k in c) relation[k] = c[k];
+    if (k in c) relation[k] = written(k) ?? c[k];
     delete c[k];
   }
   return { relation: canonicalJson(relation), rest: canonicalJson(c) };
@@ -441,8 +439,9 @@ function configParts(n: { config?: unknown } | undefined): { relation: string; r
  * tests and unit tests: new (not there before) and old; modified.body (its file changed; a
  * generic test's definition, a unit test's definition and fixtures; a source's declaration but
  * its descriptions); .configs (other than where it is written); .relation (the configured
- * database/schema/alias, as written: not the relation a target or a generate_schema_name macro
- * makes of them, so a state from another target compares; a source's database/schema/identifier);
+ * database/schema/alias, as written — config() by its text: not the relation a target
+ * or a generate_schema_name macro makes of them, so a state from another target compares; a
+ * source's database/schema/identifier);
  * .contract (columns and their declared types); .macros (a macro it calls, directly or not,
  * changed); `modified` is any of these or new, `unmodified` none of them.
  */
@@ -454,7 +453,11 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
   const body = () => (n.resource_type === 'source' ? sourceContents(n) !== sourceContents(old as SourceNode) : 'checksum' in n && 'checksum' in old && n.checksum !== old.checksum);
   // (split once for .configs and .relation both)
   let parts: [ReturnType<typeof configParts>, ReturnType<typeof configParts>] | undefined;
-  const split = () => (parts ??= [configParts(n as { config?: unknown }), configParts(old as { config?: unknown })]);
+  // (a key config() sets in both is compared as written: `schema='s_' ~ target.name` is the same
+  // on every target; a state written before manifests kept the text compares the values)
+  const [now, was] = [n, old].map((x) => ('unrendered_config' in x ? x.unrendered_config : undefined) ?? {});
+  const written = (mine: Record<string, string>) => (k: string) => (now[k] !== undefined && was[k] !== undefined ? mine[k] : undefined);
+  const split = () => (parts ??= [configParts(n as { config?: unknown }, written(now)), configParts(old as { config?: unknown }, written(was))]);
   const configs = () => n.resource_type !== 'source' && split()[0].rest !== split()[1].rest;
   // a source's database/schema/identifier as written (a built-in source's follows the target: not compared)
   const relation = () =>

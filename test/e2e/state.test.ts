@@ -171,6 +171,55 @@ describe('state: selection', () => {
     expect(t.stdout).toContain('Compiled 1 model, 2 tests');
   });
 
+  it('--state target: the manifest the last compile wrote, read before this one overwrites it (was: this compile\'s own, so nothing was modified, exit 0)', () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id', 'models/b.sql': "select * from {{ ref('a') }}", 'models/c.sql': 'select 3 as id' });
+    dirs.push(dir);
+    // no manifest there yet: said (was: compared with the one this build wrote: "Nothing to do")
+    const first = vigil(dir, ['build', '-s', 'state:modified+', '--state', 'target']);
+    expect(first.code).toBe(2);
+    expect(first.stderr).toContain('--state target: no manifest.json there');
+    expect(vigil(dir, ['build']).code).toBe(0);
+    writeFileSync(join(dir, 'models/a.sql'), 'select 2 as id');
+    const b = vigil(dir, ['build', '-s', 'state:modified+', '--state', 'target']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout).toContain('OK created view analytics.a');
+    expect(b.stdout).toContain('OK created view analytics.b');
+    expect(b.stdout).not.toContain('analytics.c');
+    // that build's manifest is the state now: nothing modified since
+    expect(vigil(dir, ['build', '-s', 'state:modified+', '--state', 'target']).stdout).toContain('Nothing to do');
+    writeFileSync(join(dir, 'models/c.sql'), 'select 4 as id');
+    const r = vigil(dir, ['run', '-s', 'state:modified', '--state', 'target']);
+    expect(r.stdout).toContain('1 of 1 OK created view analytics.c');
+    writeFileSync(join(dir, 'models/c.sql'), 'select 5 as id');
+    expect(vigil(dir, ['compile', '-s', 'state:modified', '--state', 'target']).stdout).toContain('Compiled 1 model,');
+    // (--state given as the target folder's absolute path is the same folder)
+    writeFileSync(join(dir, 'models/b.sql'), "select id from {{ ref('a') }}");
+    expect(vigil(dir, ['run', '-s', 'state:modified', '--state', join(dir, 'target')]).stdout).toContain('1 of 1 OK created view analytics.b');
+  });
+
+  it('modified.relation compares config() as written: a schema made of the target is the same on another target (was: modified, prod\'s s_prod against dev\'s s_dev)', () => {
+    const dir = makeProject({
+      'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: dev.duckdb, schema: analytics }\n  prod: { type: duckdb, path: prod.duckdb, schema: analytics }\n',
+      'models/m.sql': "{{ config(schema='s_' ~ target.name,\n  materialized='table') }}\nselect 1 as id",
+      'models/n.sql': "{{ config(alias='n_' ~ target.name) }}select 1 as id",
+      'snapshots/s.sql': "{% snapshot s %}{{ config(unique_key='id', strategy='check', check_cols='all', target_schema='snap_' ~ target.name) }}select 1 as id{% endsnapshot %}\n",
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile', '--target', 'prod']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    expect(stateLs(dir)('state:modified')).toEqual([]);
+    // the text changed: modified, on any target (white space is not a change)
+    writeFileSync(join(dir, 'models/m.sql'), "{{ config(schema = 't_' ~  target.name, materialized='table') }}\nselect 1 as id");
+    writeFileSync(join(dir, 'models/n.sql'), "{{ config(alias = 'n_' ~ target.name) }}select 1 as id");
+    expect(ls(dir, 'state:modified.relation')).toEqual(['m']);
+    // a state that has not the text (written before it was kept): the values are compared
+    const prev = JSON.parse(readFileSync(join(dir, 'prev/manifest.json'), 'utf8')) as { nodes: Record<string, { unrendered_config?: unknown }> };
+    for (const node of Object.values(prev.nodes)) delete node.unrendered_config;
+    writeFileSync(join(dir, 'prev/manifest.json'), JSON.stringify(prev));
+    expect(ls(dir, 'state:modified.relation')).toEqual(['m', 'n']);
+    expect(stateLs(dir)('state:modified.relation', 'snapshot')).toEqual(['s']);
+  });
+
   it('nothing modified is not an error; mistakes about --state are usage errors', () => {
     const dir = makeProject(FILES);
     dirs.push(dir);
