@@ -30,6 +30,20 @@ export function clearOutputFailure(): void {
   failed.stdout = failed.stderr = undefined;
 }
 
+/** What modules keep for one command only (perCommand), forgotten when the next command of this process starts. */
+const perCommand = new Set<() => void>();
+
+/** `forget` drops what a module kept for the command that ran: called by startCommand(). */
+export function perCommandState(forget: () => void): void {
+  perCommand.add(forget);
+}
+
+/** A command starts (main()): nothing an earlier command of this process left is kept. */
+export function startCommand(): void {
+  clearOutputFailure();
+  for (const forget of perCommand) forget();
+}
+
 export function withOutputFailure(code: number): number {
   const f = failed.stdout ? `could not write the output (stdout): ${failed.stdout}` : failed.stderr ? `could not write to stderr: ${failed.stderr}` : undefined;
   clearOutputFailure();

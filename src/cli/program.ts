@@ -9,9 +9,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { VIGIL_VERSION } from '../version.js';
 import { resetSecrets } from '../secrets.js';
-import { forgetKeptState } from './kept-state.js';
 
-import { clearOutputFailure, err, shownPath, withOutputFailure } from './output.js';
+import { err, shownPath, startCommand, withOutputFailure } from './output.js';
 
 function intOption(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -490,7 +489,6 @@ export async function main(argv: string[]): Promise<number> {
   // host runs many): no exit code set, no secret remembered from another environment
   process.exitCode = undefined;
   resetSecrets();
-  forgetKeptState();
   const program = buildProgram(argv);
   // `vigil help biuld`: commander shows the general help and exits 0; a typo is an error
   const [first, second] = argv.slice(2);
@@ -503,7 +501,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   let code = 0;
-  clearOutputFailure();
+  startCommand();
   try {
     await program.parseAsync(argv);
     code = process.exitCode === undefined ? 0 : Number(process.exitCode);

@@ -8,7 +8,7 @@ import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { UsageError } from '../errors.js';
 import { SelectorError, selectNodes, type SelectionResult } from '../compile/selector.js';
 import type { Manifest } from '../compile/manifest.js';
-import { keptState } from './kept-state.js';
+import { perCommandState } from './output.js';
 import { err } from './output.js';
 
 export interface SelectionFlags {
@@ -28,7 +28,9 @@ const stateCache = new Map<string, { stamp: string; manifest: Manifest }>();
  * there before the compile overwrote it, the previous compile's (read after, it was this one's and
  * nothing was modified). The error when it could not be read, or undefined when there was none.
  */
-const beforeCompile = keptState as Map<string, { manifest?: Manifest; error?: unknown }>;
+const beforeCompile = new Map<string, { manifest?: Manifest; error?: unknown }>();
+// (one command's: a later command of the process reads the file anew)
+perCommandState(() => beforeCompile.clear());
 
 /** Called by a compile before it writes `<targetDir>/manifest.json`: keeps the --state manifest there as it is now. */
 export function keepStateBeforeCompile(dir: string | undefined, targetDir: string): void {
