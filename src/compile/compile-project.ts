@@ -17,7 +17,7 @@ import { partitionField, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
-import { listFiles, PROJECT_FILE, readProjectText, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
+import { listFiles, PROJECT_FILE, readProjectText, SQL_FILE, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type ColumnProps, type HookValue, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry, type Freshness } from '../project/schema.js';
 import { stringTextAt, type YamlSource } from '../project/yaml-source.js';
 import { explainIssues, showPath } from '../project/issues.js';
@@ -391,7 +391,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const drafts = new Map<string, ModelDraft>();
   let cacheHits = 0;
   for (const f of files.models) {
-    const name = f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/i, '');
+    const name = f.path.slice(f.path.lastIndexOf('/') + 1).replace(SQL_FILE, '');
     // a name a selector can spell: white space or a selector's own characters would split it
     // (my-model and 2023_sales are fine: dbt takes them, and ref() quotes the relation)
     if (/[\s+,:@*]/.test(name)) {
@@ -1051,7 +1051,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const inc = emptiedQuery(withEphemerals(d, stripSemicolon(resolve(d.sqlIncremental, d, !!opts.empty))));
       node.compiled_sql_incremental = masked ? maskedSelect(columns, inc, dialect) : inc;
       // `<model>@incremental.sql`: a model's name holds no @, so no model's compiled file is at this path
-      node.compiled_path_incremental = node.compiled_path.replace(/\.sql$/i, '') + '@incremental.sql';
+      node.compiled_path_incremental = node.compiled_path.replace(SQL_FILE, '') + '@incremental.sql';
     }
     if (d.config.restricted && node.relation) {
       node.restricted = { relation: { ...node.relation, identifier: `${node.relation.identifier}__restricted` }, compiled_sql: inner, grants: d.config.restricted.grants?.select ?? [] };
@@ -1125,7 +1125,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       relation: snapRelation(d),
       ...(d.relationWritten ? { unrendered_config: d.relationWritten } : {}),
       compiled_sql: stripSemicolon(resolve(d.sql, undefined)).replace(/^\s+/, ''),
-      compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path.replace(/\.sql$/i, '')}/${d.name}.sql`,
+      compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path.replace(SQL_FILE, '')}/${d.name}.sql`,
     };
   }
 
@@ -1184,14 +1184,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const max = dialect.maxIdentifierBytes;
     if (max) {
       for (const n of built) {
-        const where = (key: 'alias' | 'schema') => whereIn(n, key);
         const long = (rel: Relation | null | undefined, what: string) => {
           if (!rel) return;
           for (const [key, name] of [['schema', rel.schema], ['alias', rel.identifier]] as const) {
             const bytes = Buffer.byteLength(name);
             if (bytes <= max) continue;
             const kind = key === 'schema' ? 'schema' : 'relation';
-            ds.push(diag('E_NAME', `${what}: ${kind} name '${name}' is ${bytes} bytes long; ${dialect.name} keeps ${max} bytes of a name (it would cut it, and the build would write over whatever has the cut name)`, where(key), `give it a shorter ${key} (at most ${max} bytes)${what.startsWith('the restricted') ? `; the companion is named <relation>__restricted` : ''}`));
+            ds.push(diag('E_NAME', `${what}: ${kind} name '${name}' is ${bytes} bytes long; ${dialect.name} keeps ${max} bytes of a name (it would cut it, and the build would write over whatever has the cut name)`, whereIn(n, key), `give it a shorter ${key} (at most ${max} bytes)${what.startsWith('the restricted') ? `; the companion is named <relation>__restricted` : ''}`));
           }
         };
         long(n.relation, `${n.resource_type} '${n.name}'`);
@@ -1508,7 +1507,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   for (const f of files.singularTests) {
     // a singular test is named by its file: a second test of that name is refused (as dbt does),
     // not renamed (-s and vigil retry would pick one by the order files are read)
-    const name = testNameOf(f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.sql$/i, ''));
+    const name = testNameOf(f.path.slice(f.path.lastIndexOf('/') + 1).replace(SQL_FILE, ''));
     if (testNames.has(name)) {
       ds.push(diag('E_DUPLICATE', `singular test '${name}' has the name of another test (${testFiles.get(name) ?? 'a generic test'}): -s ${name} could not tell them apart`, { file: f.path, line: 1, column: 1 }, 'rename the file'));
       continue;

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { CompileResult } from '../compile/compile-project.js';
-import { readProjectText } from '../project/paths.js';
+import { readProjectText, SQL_FILE } from '../project/paths.js';
 import type { ColumnInfo, Manifest } from '../compile/manifest.js';
 import type { CompiledRule } from '../alerts/evaluate.js';
 import type { Dialect } from '../adapters/dialect.js';
@@ -83,7 +83,7 @@ export interface CollectInput {
 
 
 function readRaw(root: string, file: string | undefined): string | undefined {
-  if (!file || !/\.sql$/i.test(file)) return undefined;
+  if (!file || !SQL_FILE.test(file)) return undefined;
   try {
     return readProjectText(join(root, file));
   } catch {

@@ -22,7 +22,7 @@ import { diag, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { getWarehouse, OFFLINE_ENGINE, offlineDialect, warehouseTypes } from '../adapters/index.js';
 import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, TEST_TEMPLATE_ARGS, type GenericTestName } from '../compile/generic-tests.js';
 import { isTemplateError, lineColAt, TemplateEnv } from '../compile/template-env.js';
-import { listFiles } from './load-project.js';
+import { listFiles, SQL_FILE } from './load-project.js';
 import { DBT_YAML_OPTIONS, parseDbtYaml, readingDifferences, showReading } from './dbt-yaml.js';
 import { inexactInteger } from './yaml-lib.js';
 import { showPath } from './issues.js';
@@ -1496,8 +1496,8 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   const modelFolders = new Set<string>();
   const modelNames = new Set<string>();
   for (const m of models) {
-    if (!m.rel.toLowerCase().endsWith('.sql')) continue;
-    modelNames.add(m.rel.replace(/^.*\//, '').replace(/\.sql$/i, ''));
+    if (!SQL_FILE.test(m.rel)) continue;
+    modelNames.add(m.rel.replace(/^.*\//, '').replace(SQL_FILE, ''));
     const parts = m.rel.split('/').slice(0, -1);
     for (let i = 1; i <= parts.length; i++) modelFolders.add(parts.slice(0, i).join('/'));
   }
@@ -1521,7 +1521,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   }
 
   // analyses
-  const analyses = info.paths.analyses.filter((p) => !p.startsWith('..') && !isAbsolute(p) && p !== '.').flatMap((d) => listFiles(source, d, /\.sql$/i));
+  const analyses = info.paths.analyses.filter((p) => !p.startsWith('..') && !isAbsolute(p) && p !== '.').flatMap((d) => listFiles(source, d, SQL_FILE));
   if (analyses.length) f.nc(analyses.length === 1 ? analyses[0] : `${info.paths.analyses[0]}/`, undefined, `${analyses.length} ${analyses.length === 1 ? 'analysis' : 'analyses'}: Vigil has no analyses (run one with vigil show --inline, or make it a model)`);
 
   // profiles.yml
@@ -1599,7 +1599,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
 
   for (const m of models) {
     if (!unique(m)) continue;
-    if (m.rel.toLowerCase().endsWith('.sql')) template(m, 'model');
+    if (SQL_FILE.test(m.rel)) template(m, 'model');
     else if (m.rel.endsWith('.py')) f.nc(m.from, undefined, 'a Python model: Vigil models are SQL: not converted');
     else if (/\.ya?ml$/.test(m.rel)) props(m, ctx);
     else if (/\.md$/i.test(m.rel)) plan.push({ rel: m.dest, data: readFileSync(m.abs), converted: false });
@@ -1615,7 +1615,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   }
   for (const s of snapshots) {
     if (!unique(s)) continue;
-    if (s.rel.toLowerCase().endsWith('.sql')) template(s, 'snapshot');
+    if (SQL_FILE.test(s.rel)) template(s, 'snapshot');
     else if (/\.ya?ml$/.test(s.rel)) props(s, ctx);
     else if (/\.md$/i.test(s.rel)) plan.push({ rel: s.dest, data: readFileSync(s.abs), converted: false });
   }
@@ -1628,7 +1628,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   for (const t of tests) {
     if (!unique(t)) continue;
     if (/^generic\//.test(t.rel)) {
-      if (t.rel.toLowerCase().endsWith('.sql')) f.nc(t.from, scanTemplate(readFileSync(t.abs, 'utf8'), 'test', scan).find((x) => x.message.startsWith('{% test'))?.line, "a custom generic test: Vigil's generic tests are built in (not_null, unique, accepted_values, relationships, expression_is_true, unique_combination_of_columns): not converted; write the check as a singular test");
+      if (SQL_FILE.test(t.rel)) f.nc(t.from, scanTemplate(readFileSync(t.abs, 'utf8'), 'test', scan).find((x) => x.message.startsWith('{% test'))?.line, "a custom generic test: Vigil's generic tests are built in (not_null, unique, accepted_values, relationships, expression_is_true, unique_combination_of_columns): not converted; write the check as a singular test");
       continue;
     }
     if (/^fixtures\//.test(t.rel)) {
@@ -1636,7 +1636,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
       else f.nc(t.from, undefined, 'a unit test fixture Vigil cannot read (it takes CSV): not converted');
       continue;
     }
-    if (t.rel.toLowerCase().endsWith('.sql')) template(t, 'test');
+    if (SQL_FILE.test(t.rel)) template(t, 'test');
     else if (/\.ya?ml$/.test(t.rel)) {
       if (/^unit\//.test(t.rel)) props(t, ctx);
       else f.nc(t.from, undefined, `properties of singular tests are not read by Vigil (it reads unit tests from ${destDir.tests}/unit/*.yml): not converted`);
@@ -1644,7 +1644,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   }
   for (const m of macros) {
     if (!unique(m)) continue;
-    if (m.rel.toLowerCase().endsWith('.sql')) template(m, 'macro');
+    if (SQL_FILE.test(m.rel)) template(m, 'macro');
     else if (/\.ya?ml$/.test(m.rel)) {
       const v = parseDocument(readFileSync(m.abs, 'utf8')).toJS() as unknown;
       if (isObj(v) && Object.keys(v).some((k) => k !== 'version')) f.nc(m.from, undefined, 'macro properties are not read by Vigil: not converted');
@@ -1654,7 +1654,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   // dbt names schemas with generate_schema_name, <target schema>_<custom schema> by default; Vigil
   // calls the project's macro as dbt does, but its own default is the custom schema as written:
   // without a macro of the project's own, dbt's default is written, so the schemas stay dbt's
-  const ownNaming = macros.some((m) => m.rel.toLowerCase().endsWith('.sql') && /\{%-?\s*macro\s+generate_schema_name\s*\(/.test(readFileSync(m.abs, 'utf8')));
+  const ownNaming = macros.some((m) => SQL_FILE.test(m.rel) && /\{%-?\s*macro\s+generate_schema_name\s*\(/.test(readFileSync(m.abs, 'utf8')));
   if (!ownNaming) {
     let rel = `${destDir.macros}/generate_schema_name.sql`;
     for (let i = 2; destNames.has(rel); i++) rel = `${destDir.macros}/generate_schema_name_${i}.sql`;

@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
-import { findProjectRoot, listFiles, PROJECT_FILE, readProjectText, toPosix } from './paths.js';
+import { findProjectRoot, listFiles, PROJECT_FILE, readProjectText, SQL_FILE, toPosix } from './paths.js';
 import { parseYaml, parseYamlKeeping, validateYaml, yamlFromTree, type YamlSource } from './yaml-source.js';
 import { YamlCache } from './yaml-cache.js';
 import { ProjectFileSchema, PropertiesFileSchema, type ProjectFile, type PropertiesFile } from './schema.js';
@@ -55,7 +55,7 @@ export interface ProjectFiles {
   readFixture?: (path: string) => string | undefined;
 }
 
-export { findProjectRoot, listFiles, PROJECT_FILE, readProjectText, toPosix };
+export { findProjectRoot, listFiles, PROJECT_FILE, readProjectText, SQL_FILE, toPosix };
 
 function readAll(root: string, paths: string[]): RawFile[] {
   return paths.map((p) => ({ path: p, text: readProjectText(join(root, p)) }));
@@ -89,13 +89,12 @@ interface FileKind {
 function fileKinds(paths: ProjectFiles['paths']): FileKind[] {
   const described = [paths.models, paths.seeds, paths.snapshots ?? 'snapshots'];
   return [
-    // (.sql in any case, as dbt finds them: orders.SQL is the model orders)
-    { key: 'models', dir: [paths.models], re: /\.sql$/i, stat: true },
-    { key: 'macros', dir: [paths.macros], re: /\.sql$/i },
-    { key: 'singularTests', dir: [paths.tests], re: /\.sql$/i },
+    { key: 'models', dir: [paths.models], re: SQL_FILE, stat: true },
+    { key: 'macros', dir: [paths.macros], re: SQL_FILE },
+    { key: 'singularTests', dir: [paths.tests], re: SQL_FILE },
     { key: 'dashboards', dir: [paths.dashboards], re: /\.json$/ },
     { key: 'seeds', dir: [paths.seeds], re: /\.csv$/i, stat: true },
-    { key: 'snapshots', dir: [paths.snapshots ?? 'snapshots'], re: /\.sql$/i },
+    { key: 'snapshots', dir: [paths.snapshots ?? 'snapshots'], re: SQL_FILE },
     { key: 'docs', dir: described, re: /\.md$/ },
     { key: 'properties', dir: [...described, `${paths.tests}/unit`], re: /\.ya?ml$/ },
   ];

@@ -7,6 +7,9 @@ import { dirname, join, resolve, sep } from 'node:path';
 
 export const PROJECT_FILE = 'project.yaml';
 
+/** A model, macro, test or snapshot file: `.sql` in any case, as dbt finds them (`Orders.SQL` is the model Orders). */
+export const SQL_FILE = /\.sql$/i;
+
 /** Walk up from `start` to the folder holding project.yaml. */
 export function findProjectRoot(start: string): string | undefined {
   let dir = resolve(start);
