@@ -11,6 +11,7 @@
  * The warehouse does the analysis (`Warehouse.checker`): ZetaSQL for BigQuery, an in-memory
  * DuckDB for DuckDB, a rolled-back transaction for Postgres. This module knows none of them.
  */
+import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
 import { policyOf } from '../compile/masking.js';
 import { SYNC_STATE_COLUMNS } from '../alerts/sync-state.js';
 import { join } from 'node:path';
@@ -155,17 +156,7 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
 
   // ---- models and snapshots, in DAG order (result.order holds models only: a snapshot reading a
   // model comes after it, a model reading a snapshot after that)
-  const sequence: string[] = [];
-  const placed = new Set<string>();
-  const place = (id: string) => {
-    const n = m.nodes[id];
-    if (placed.has(id) || (n?.resource_type !== 'model' && n?.resource_type !== 'snapshot')) return;
-    placed.add(id);
-    for (const d of n.depends_on) place(d);
-    sequence.push(id);
-  };
-  for (const id of [...result.order, ...Object.keys(m.nodes)]) place(id);
-  for (const id of sequence) {
+  for (const id of modelsAndSnapshotsInOrder(m.nodes)) {
     const n = m.nodes[id];
     if (!needed.has(id)) continue;
     if (n.resource_type === 'snapshot') {
