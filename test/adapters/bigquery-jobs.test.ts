@@ -207,7 +207,7 @@ describe('BigQuery statements run once', () => {
   it('results that keep failing beyond the bound: an error naming the job and saying the statement may have completed; never a second job', { timeout: T }, async () => {
     const merge = /^MERGE `vigil-test`\.`analytics`\.`never_answers`/;
     fake.onQuery(merge, { failPolls: { times: 10_000, with: 503, on: 'getQueryResults' } });
-    const { bq, retries } = await adapter({ patienceMs: 200 });
+    const { bq, retries } = await adapter({ patienceMs: 1_000 });
     const sql = 'MERGE `vigil-test`.`analytics`.`never_answers` AS T USING (SELECT 1 AS k) AS S ON T.k = S.k WHEN NOT MATCHED THEN INSERT (k) VALUES (S.k)';
     const e = await rejection(bq.execute(sql));
     const [jobId] = fake.executedJobIds(merge);
