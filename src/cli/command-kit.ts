@@ -16,7 +16,7 @@ import { parseDuration } from '../time/duration.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { isSecret } from '../secrets.js';
 import type { Adapter } from '../adapters/adapter.js';
-import { err, shownPath } from './output.js';
+import { err, pathFlag, shownPath } from './output.js';
 import { lsManifest, type ProjectSnapshot } from './ls-command.js';
 
 export interface Common {
@@ -109,10 +109,11 @@ export function timestampFlag(flag: string, value: string): Date {
 /**
  * A folder flag (--out DIR, --png-dir DIR): its absolute path (relative to the working folder).
  * A file where the folder or one of its parents should be is a UsageError, not a crash when the
- * command later writes there; a folder that does not exist yet is made by the command.
+ * command later writes there; a folder that does not exist yet is made by the command. An empty
+ * value is a UsageError too (output.ts pathFlag), not the working folder.
  */
 export function folderFlag(flag: string, value: string): string {
-  const abs = resolve(process.cwd(), value);
+  const abs = resolve(process.cwd(), pathFlag(flag, value, 'folder'));
   for (let p = abs; ; p = dirname(p)) {
     let isDir: boolean;
     try {

@@ -91,8 +91,11 @@ export async function runDashboardsValidate(o: Common & { warehouse?: boolean })
   const c = await compiled(o);
   const ds = c.result.dashboards;
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
-  out(`Validated ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${ds.reduce((n, d) => n + d.tabs.length, 0)} tabs, ${tiles} tiles) against the columns declared in YAML.`);
-  if (!o.warehouse) return;
+  const validated = `Validated ${counted(ds.length, 'dashboard')} (${counted(ds.reduce((n, d) => n + d.tabs.length, 0), 'tab')}, ${counted(tiles, 'tile')})`;
+  if (!o.warehouse) {
+    out(`${validated} against the columns declared in YAML.`);
+    return;
+  }
   // after a build: the warehouse's own catalog is the truth
   const adapter = await open(c, 1);
   try {
@@ -114,7 +117,8 @@ export async function runDashboardsValidate(o: Common & { warehouse?: boolean })
     compileDashboards({ parsed, manifest: c.result.manifest, dialect: adapter.dialect, project: c.files.project.name, catalog, links: c.files.project.dashboards?.links }, problems);
     for (const d of problems.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
     if (hasErrors(problems)) throw new ProjectError(problems.filter((x) => x.severity === 'error'));
-    out(`...and against the warehouse catalog of target ${c.target.name}: ${counted(catalog.size, 'model')}, every column found.`);
+    // (said once it holds: a column the warehouse lacks is an error above)
+    out(`${validated} against the warehouse catalog of target ${c.target.name}: ${counted(catalog.size, 'model')}, every column found.`);
   } finally {
     await adapter.close();
   }
@@ -427,7 +431,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const dir = folderFlag('--out', o.out);
   // --png-dir says where the pictures go: it asks for them; under target/ unless asked (a render
   // never writes over files of the repository)
-  const pngDir = o.png || o.pngDir !== undefined ? (o.pngDir ? folderFlag('--png-dir', o.pngDir) : join(c.files.root, c.files.paths.target, 'screenshots')) : undefined;
+  const pngDir = o.png || o.pngDir !== undefined ? (o.pngDir !== undefined ? folderFlag('--png-dir', o.pngDir) : join(c.files.root, c.files.paths.target, 'screenshots')) : undefined;
   mkdirSync(dir, { recursive: true });
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
   // DuckDB opens the file (in its own threads) while the renderer and ECharts load

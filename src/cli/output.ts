@@ -5,6 +5,7 @@
  */
 import { relative } from 'node:path';
 import { redact } from '../secrets.js';
+import { UsageError } from '../errors.js';
 
 const closed = { stdout: false, stderr: false };
 /** A write the system refused (a full disk, a read-only file: not a reader gone away), by stream. */
@@ -50,6 +51,16 @@ export function withOutputFailure(code: number): number {
   if (!f) return code;
   err(`error: ${f}`);
   return Math.max(code, 1);
+}
+
+/**
+ * The value of path flag `flag` as given; a UsageError when it is empty or only spaces, which
+ * would silently be the working folder (`resolve(cwd, '')` is cwd) or the flag's default — an
+ * unset variable (`--out "$SITE"`) writing into the project's root.
+ */
+export function pathFlag(flag: string, value: string, kind: 'folder' | 'file' = 'file'): string {
+  if (!value.trim()) throw new UsageError(`${flag} is ${value ? 'only spaces' : 'empty'}: give a path${kind === 'folder' ? " ('.' for the working folder)" : ''}`);
+  return value;
 }
 
 /** A path as a message shows it: relative to the working folder when it is inside it, else absolute. */

@@ -10,7 +10,7 @@ import { didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseError 
 import { VIGIL_VERSION } from '../version.js';
 import { resetSecrets } from '../secrets.js';
 
-import { err, shownPath, startCommand, withOutputFailure } from './output.js';
+import { err, pathFlag, shownPath, startCommand, withOutputFailure } from './output.js';
 
 function intOption(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -22,6 +22,9 @@ function intOption(name: string, min: number, max: number) {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** A path flag or argument: an empty value is refused while parsing (output.ts pathFlag), in every command. */
+const pathOption = (flag: string, kind: 'folder' | 'file' = 'file') => (v: string): string => pathFlag(flag, v, kind);
+
 function selectionOptions(c: Command): Command {
   return c
     .option(
@@ -29,7 +32,7 @@ function selectionOptions(c: Command): Command {
       'nodes to include: name, +name (and ancestors), name+ (and descendants), 2+name+1 (generations), @name (descendants and their ancestors), tag:x, path:models/marts (or just models/marts; * within a folder, ** across), file:orders.sql (or just orders.sql), source:raw.table, test_type:unique, resource_type:model, dashboard:overview, config.materialized:table, globs (stg_*, stg_[ab]*); spaces = union, commas = intersection. A selector that matches nothing is an error',
     )
     .option('--exclude <selector...>', 'nodes to leave out (same grammar as --select)')
-    .option('--state <dir>', 'a folder with a previous run\'s manifest.json (e.g. the last deploy\'s target/): enables state:new, state:old, state:modified[.body|.configs|.relation|.contract|.macros] and state:unmodified selectors')
+    .option('--state <dir>', 'a folder with a previous run\'s manifest.json (e.g. the last deploy\'s target/): enables state:new, state:old, state:modified[.body|.configs|.relation|.contract|.macros] and state:unmodified selectors', pathOption('--state', 'folder'))
     .option('--allow-empty', 'a selector that matches nothing is a warning instead of an error');
 }
 
@@ -78,17 +81,17 @@ export function buildProgram(argv: string[] = []): Command {
     .name('vigil')
     .description('Version-controlled SQL and YAML into trustworthy analytics and alerts.\n\nQuick start:  vigil demo && vigil build')
     .version(VIGIL_VERSION)
-    .option('--project-dir <dir>', 'project folder (default: the nearest folder with project.yaml, from the current one up)')
+    .option('--project-dir <dir>', 'project folder (default: the nearest folder with project.yaml, from the current one up)', pathOption('--project-dir', 'folder'))
     .showHelpAfterError('(run with --help for usage)')
     // a value outside an option's choices names the nearest choice (each command: below)
     .configureOutput({ outputError: (str, write) => write(withChoiceHint(str)) })
     .exitOverride();
 
   top('init', 'scaffold a working project: project.yaml (DuckDB target), sample data, a source, a model with tests, an alert, a dashboard', (c) => c
-    .argument('[dir]', 'folder for the project: a new one, or an existing repository (only missing files are added, nothing is overwritten)', '.')
+    .argument('[dir]', 'folder for the project: a new one, or an existing repository (only missing files are added, nothing is overwritten)', pathOption('[dir]', 'folder'), '.')
     .addOption(new Option('--template <name>', 'blank: generated app events as a seed (vigil build works at once); ai-audit: the AI-copilot audit domain (vigil demo, then vigil build)').choices(['blank', 'ai-audit']).default('blank'))
-    .option('--from-dbt <path>', 'convert the dbt project in <path> (the folder with dbt_project.yml) into [dir]: models, macros, tests, snapshots and seeds copied, dbt_project.yml and profiles.yml turned into project.yaml, properties YAML into the keys Vigil accepts; what cannot be converted is listed with its file:line')
-    .option('--profiles <file>', 'with --from-dbt: the profiles.yml whose outputs become targets (default: the one beside dbt_project.yml, if any)')
+    .option('--from-dbt <path>', 'convert the dbt project in <path> (the folder with dbt_project.yml) into [dir]: models, macros, tests, snapshots and seeds copied, dbt_project.yml and profiles.yml turned into project.yaml, properties YAML into the keys Vigil accepts; what cannot be converted is listed with its file:line', pathOption('--from-dbt', 'folder'))
+    .option('--profiles <file>', 'with --from-dbt: the profiles.yml whose outputs become targets (default: the one beside dbt_project.yml, if any)', pathOption('--profiles'))
     .option('--force', 'with --from-dbt: overwrite files that already exist in [dir]')
     .action(async (dir: string, o: { template: 'blank' | 'ai-audit'; fromDbt?: string; profiles?: string; force?: boolean }, cmd: Command) => {
       if (o.fromDbt === undefined && (o.profiles !== undefined || o.force)) throw new UsageError('--profiles and --force go with --from-dbt <path>');
@@ -252,7 +255,7 @@ export function buildProgram(argv: string[] = []): Command {
           ),
       ),
     )
-      .option('--plan <file>', 'the plan to apply (default: target/retention_plan.json)')
+      .option('--plan <file>', 'the plan to apply (default: target/retention_plan.json)', pathOption('--plan'))
       .option('--force', "apply a keep shorter than the project's retention.minimum")
       .action(async (o, cmd: Command) => {
         const { runRetentionApply } = await import('./retention-command.js');
@@ -295,7 +298,7 @@ export function buildProgram(argv: string[] = []): Command {
   );
 
   top('alerts', 'declarative alerts in alerts/*.yaml: evaluate them on a schedule, keep their state, notify PagerDuty and Slack', (alerts) => {
-    const alertOpts = (c: Command) => commonOptions(c).option('--state-file <path>', 'keep alert state in this JSON file (relative to the working folder) instead of the warehouse table vigil_alert_state (for development)');
+    const alertOpts = (c: Command) => commonOptions(c).option('--state-file <path>', 'keep alert state in this JSON file (relative to the working folder) instead of the warehouse table vigil_alert_state (for development)', pathOption('--state-file'));
     // (check and test read no alert state: --state-file there did nothing)
     commonOptions(alerts.command('check').description('validate alert files and routes, compile every query, check the receivers\' environment variables'))
       .option('--warehouse', "also prepare every query in the target warehouse: unknown columns in the query, and columns the rule reads (group_by, condition, time) that the query does not return")
@@ -330,8 +333,8 @@ export function buildProgram(argv: string[] = []): Command {
     alerts
       .command('import-alertmanager')
       .description("convert an Alertmanager configuration (alertmanager.yml) into alerts/routes.yaml: the routing tree, inhibit rules and time intervals as they are, PagerDuty and Slack receivers with environment variable names for their secrets; what cannot be converted is listed")
-      .argument('<alertmanager.yml>', 'the Alertmanager configuration file')
-      .option('--out <file>', 'write the result there (refused if it exists, unless --force); default: print it')
+      .argument('<alertmanager.yml>', 'the Alertmanager configuration file', pathOption('<alertmanager.yml>'))
+      .option('--out <file>', 'write the result there (refused if it exists, unless --force); default: print it', pathOption('--out'))
       .option('--force', 'overwrite --out')
       .option('--allow-partial', 'accept a conversion that loses deliveries (an integration other than PagerDuty and Slack, a second config of a receiver): written, exit 0')
       .action(async (file: string, o, cmd: Command) => {
@@ -422,7 +425,7 @@ export function buildProgram(argv: string[] = []): Command {
       });
     commonOptions(dashboards.command('export').description('write the dashboards for a BI tool: LookML dashboards + views, Metabase API payloads, or normalized JSON; deterministic. The SQL is written for the target (-t): a BI tool on BigQuery needs the BigQuery target (a warning says so)'))
       .addOption(new Option('--format <format>', 'looker, metabase or json (required)').choices(['looker', 'metabase', 'json']).makeOptionMandatory())
-      .requiredOption('--out <dir>', 'folder to write to (required)')
+      .requiredOption('--out <dir>', 'folder to write to (required)', pathOption('--out', 'folder'))
       .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
       .option('--looker-connection <name>', 'looker: the Looker connection the model uses (default: the project name)')
       .option('--metabase-database <id>', 'metabase (required): the id of the Metabase database the cards query')
@@ -447,11 +450,11 @@ export function buildProgram(argv: string[] = []): Command {
         return runDashboardsPublish({ ...globals(cmd), ...o });
       });
     commonOptions(dashboards.command('render').description('a static HTML site: one page per dashboard and one per drill-down target (the tab with the clicked value as its filter), charts drawn server-side as SVG, data from the target'))
-      .requiredOption('--out <dir>', 'folder to write the site to (required)')
+      .requiredOption('--out <dir>', 'folder to write the site to (required)', pathOption('--out', 'folder'))
       .option('--base-url <url>', "make the site's links absolute under this URL (http(s)://host/path or /path), and link root-relative tile links (app routes such as /workspaces/42) under it; default: project.yaml dashboards.base_url, else relative links and app routes shown as text")
       .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')
       .option('--png', "also take one PNG per tab with headless Chromium (Debian's chromium; never downloaded)")
-      .option('--png-dir <dir>', 'where the PNGs go, one per tab named after its title (default: target/screenshots; implies --png)')
+      .option('--png-dir <dir>', 'where the PNGs go, one per tab named after its title (default: target/screenshots; implies --png)', pathOption('--png-dir', 'folder'))
       .option('--at <iso>', 'render as of this time (default: now)')
       .action(async (o, cmd: Command) => {
         const { runDashboardsRender } = await import('./dashboards-commands.js');

@@ -20,7 +20,7 @@ import { LINK_PARAM_RE } from './base-url.js';
 import type { CompiledRawRows } from './raw-rows.js';
 import { withheldBecause } from '../compile/masking.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
-import { colorProblem, linkShapeProblem, safeUrl } from './safe-values.js';
+import { colorProblem, linkShapeProblem, unsafeUrlProblem } from './safe-values.js';
 import { typeFamily } from '../adapters/type-family.js';
 import { compileTile, DRILL_TEMPLATE_RE, isDate, isTimestamp, keepsOwnWindow, kpiWindow, measureLabel, measureName, RELATIVE_RE } from './tile-sql.js';
 
@@ -35,17 +35,19 @@ export interface ParsedDashboard {
   yaml: YamlSource;
 }
 
-/** Parse and schema-check every dashboard file; problems go to `ds`. */
 /**
  * What is wrong with a text of `{{ field }}` templates (a drill-down value, a raw-row match, a
- * tile link): anything else between braces (a filter, a dash) would reach the page as written, a
- * brace left open, a name that is not one of the tile's `fields`. `what` names the text in the
- * messages ("drill-down value"; empty: the text itself).
+ * tile link or a link template's param): anything else between braces (a filter, a dash, a
+ * `{% tag %}` or `{# comment #}`) would reach the page as written, a brace left open, a name that
+ * is not one of the tile's `fields`. `what` names the text in the messages ("drill-down value";
+ * empty: the text itself).
  */
 function fieldTemplateProblems(tpl: string, fields: string[], what: string): Array<{ message: string; hint?: string }> {
   const out: Array<{ message: string; hint?: string }> = [];
   const fix = "write {{ field }} with one of the tile's fields";
   const quoted = `${what ? `${what} ` : ''}'${tpl}'`;
+  const tag = TAG_RE.exec(tpl)?.[0];
+  if (tag) out.push({ message: `${quoted} has '${tag}': only {{ field }} is filled in from the row, a tag or comment would reach the page as written`, hint: fix });
   for (const m of tpl.matchAll(/\{\{(.*?)\}\}/g)) if (!/^\s*[A-Za-z_]\w*\s*$/.test(m[1])) out.push({ message: `${quoted}: '{{${m[1]}}}' is not a field template`, hint: fix });
   if (/\{\{|\}\}/.test(tpl.replace(/\{\{.*?\}\}/g, ''))) out.push({ message: `${quoted} has an unclosed {{ or a stray }}`, hint: fix });
   for (const m of tpl.matchAll(DRILL_TEMPLATE_RE)) {
@@ -54,6 +56,22 @@ function fieldTemplateProblems(tpl: string, fields: string[], what: string): Arr
     out.push({ message: `${what ? `${what} uses ` : ''}'${m[1]}'${what ? ', which' : ''} is not one of the tile's fields${hint ? ` — did you mean '${hint}'?` : ''} (${fields.join(', ')})` });
   }
   return out;
+}
+
+/** A template's tag or comment delimiter: nothing fills them in a dashboard. */
+const TAG_RE = /\{%|%\}|\{#|#\}/;
+
+/**
+ * What is wrong with a text shown as written (a title, label or description): template braces,
+ * which nothing fills in, or undefined.
+ */
+function plainTextProblem(text: string, what: 'title' | 'label' | 'description'): { message: string; hint: string } | undefined {
+  const found = /\{\{|\}\}/.exec(text)?.[0] ?? TAG_RE.exec(text)?.[0];
+  if (!found) return undefined;
+  return {
+    message: `${what} '${text}' has '${found}', but a ${what} is shown as written: it is not a template`,
+    hint: 'write the text itself; {{ field }} templates go in drill-down filter values, link URLs and params, and raw_rows.match',
+  };
 }
 
 /** YYYY-MM-DD, and a timestamp: the date, then optionally a time of day and a zone. */
@@ -128,6 +146,15 @@ function drillValueProblem(tpl: string, tile: Tile, types: Record<string, string
   return `the row's ${what}, which it cannot be compared with`;
 }
 
+/** A YAML parser's error on a dashboard file that is valid JSON, as an error of JSON (E_JSON). */
+function jsonWorded(x: Diagnostic, text: string): Diagnostic {
+  if (!/keys must be unique/i.test(x.message)) return { ...x, code: 'E_JSON', hint: 'the file is read as strict JSON' };
+  const at = x.line ? text.split('\n')[x.line - 1]?.slice((x.column ?? 1) - 1) : undefined;
+  const key = at ? /^"((?:[^"\\]|\\.)*)"/.exec(at)?.[1] : undefined;
+  return { ...x, code: 'E_JSON', message: `${key === undefined ? 'a key' : `key "${key}"`} is given twice in one object`, hint: 'keep one of them: a JSON reader silently keeps the last and drops the other' };
+}
+
+/** Parse and schema-check every dashboard file; problems go to `ds`. */
 export function parseDashboards(files: DashboardFile[], ds: Diagnostic[]): ParsedDashboard[] {
   const out: ParsedDashboard[] = [];
   const names = new Map<string, string>();
@@ -144,8 +171,11 @@ export function parseDashboards(files: DashboardFile[], ds: Diagnostic[]): Parse
       ds.push(diag('E_JSON', `not valid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '')}`, { file: f.path, line, column }, 'JSON has no comments or trailing commas; strings use double quotes'));
       continue;
     }
-    // JSON is YAML 1.2: the YAML parser gives every node its line and column
-    const y = parseYaml(f.text, f.path, ds);
+    // JSON is YAML 1.2: the YAML parser gives every node its line and column. What it refuses of a
+    // text JSON.parse read is a key given twice (JSON.parse keeps the last): said in JSON's words
+    const yamlDs: Diagnostic[] = [];
+    const y = parseYaml(f.text, f.path, yamlDs);
+    for (const x of yamlDs) ds.push(x.code === 'E_YAML' ? jsonWorded(x, f.text) : x);
     if (!y) continue;
     const d = validateYaml(y, DashboardSchema, ds);
     if (!d) continue;
@@ -276,6 +306,29 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
       const columnTypes: Record<string, string> = Object.fromEntries(node.columns.filter((c) => c.data_type).map((c) => [c.name, c.data_type!]));
       return { label: rr.label, model: rr.model, relation, match: rr.match, ...(day ? { day } : {}), columns, withheld, limit: rr.limit, ...(dialect.readFilter?.(node.config) ? { readFilter: dialect.readFilter(node.config) } : {}), columnTypes };
     };
+
+    // titles, labels and descriptions are shown as written, on the site and in the exports
+    const plain = (text: string | undefined, path: (string | number)[], what: 'title' | 'label' | 'description') => {
+      const p = text === undefined ? undefined : plainTextProblem(text, what);
+      if (p) err(path, p.message, p.hint);
+    };
+    plain(d.title, ['title'], 'title');
+    plain(d.description, ['description'], 'description');
+    d.filters.forEach((f, i) => plain(f.label, ['filters', i, 'label'], 'label'));
+    d.tabs.forEach((tab, ti) => {
+      plain(tab.title, ['tabs', ti, 'title'], 'title');
+      tab.tiles.forEach((t, xi) => {
+        const base = ['tabs', ti, 'tiles', xi];
+        plain(t.title, [...base, 'title'], 'title');
+        plain(t.description, [...base, 'description'], 'description');
+        t.dimensions.forEach((x, i) => plain(x.label, [...base, 'dimensions', i, 'label'], 'label'));
+        t.measures.forEach((x, i) => plain(x.label, [...base, 'measures', i, 'label'], 'label'));
+        t.thresholds.forEach((x, i) => plain(x.label, [...base, 'thresholds', i, 'label'], 'label'));
+        plain(t.target_band?.label, [...base, 'target_band', 'label'], 'label');
+        t.links.forEach((x, i) => plain(x.label, [...base, 'links', i, 'label'], 'label'));
+        plain(t.raw_rows?.label, [...base, 'raw_rows', 'label'], 'label');
+      });
+    });
 
     // names a page or a URL refers to: a tab by its anchor (#tab-<name>), a filter by its parameter
     const twice = (list: Array<{ name: string }>, key: string, what: string) => {
@@ -421,7 +474,8 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           if (l.url !== undefined) {
             for (const p of fieldTemplateProblems(l.url, names, 'the link')) err([...base, 'links', li, 'url'], p.message, p.hint);
             // what the site would not link, the exports would carry as written
-            if (safeUrl(l.url) === undefined) err([...base, 'links', li, 'url'], `a link is http(s)://, mailto: or a path, not ${/^\s*([a-z][a-z0-9+.-]*):/i.exec(l.url)![1]}:`);
+            const unsafe = unsafeUrlProblem(l.url);
+            if (unsafe) err([...base, 'links', li, 'url'], unsafe.message, unsafe.hint);
             const shape = linkShapeProblem(l.url);
             if (shape) err([...base, 'links', li, 'url'], shape.message, shape.hint);
             links.push({ label: l.label, url: l.url });
@@ -639,12 +693,9 @@ export function projectLink(name: string, params: Record<string, string>, templa
       const hint = didYouMean(p, placeholders);
       fail(['params', p], `link template '${name}' has no {{ ${p} }}${hint ? ` — did you mean '${hint}'?` : ''} (it has: ${placeholders.join(', ') || 'none'})`);
     }
-    for (const m of v.matchAll(/\{\{(.*?)\}\}/g)) {
-      const f = /^\s*([A-Za-z_]\w*)\s*$/.exec(m[1])?.[1];
-      if (f && fields.includes(f)) continue;
+    for (const problem of fieldTemplateProblems(v, fields, '')) {
       ok = false;
-      const hint = f ? didYouMean(f, fields) : undefined;
-      fail(['params', p], f ? `'${f}' is not one of the tile's fields${hint ? ` — did you mean '${hint}'?` : ''} (${fields.join(', ')})` : `'{{${m[1]}}}' is not a field template`);
+      fail(['params', p], problem.message, problem.hint);
     }
   }
   if (!ok) return undefined;

@@ -733,6 +733,17 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
             drop(d, `${tile.id}: the comparison with the previous period (${tile.compare === 'previous_period_to_date' ? "cut at the same time of day, which Looker's date filter expressions cannot say" : !own ? "its window is the dashboard's date range, which a measure's filters cannot follow" : 'an aggregation a LookML measure cannot filter'})`);
           e.fields = t.fields.map((f) => fieldRef(t, f));
         }
+        // a view field has one label (the first tile's): where this tile labels it otherwise, the
+        // element says so (Looker's series_labels; a single value shows the element's title)
+        if (!compared && e.type !== 'single_value') {
+          const labels: Record<string, string> = {};
+          for (const f of t.fields) {
+            const ref = fieldRef(t, f);
+            const own = f.kind === 'dimension' || isRaw(f) ? v.columns.get(f.column) : v.measures.get(ref.slice(t.model.length + 1))?.label;
+            if (f.label && f.label !== own) labels[ref] = f.label;
+          }
+          if (Object.keys(labels).length) e.series_labels = labels;
+        }
         const pivots = seriesDims(t).map((f) => fieldRef(t, f));
         if (pivots.length) {
           e.pivots = pivots;

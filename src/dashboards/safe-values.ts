@@ -2,9 +2,9 @@
  * What a dashboard definition may put into a page or an export as written, checked in one place
  * for the validator (an error at the line) and the renderer (anything else is dropped): colors
  * (tile colors, thresholds, conditional formatting: hex, rgb()/hsl(), or one of CSS's named
- * colors, so that a definition cannot inject CSS) and link URLs (http(s), mailto or relative, so
- * that it cannot inject script; the validator also refuses a relative one the site cannot
- * resolve, linkShapeProblem). The exports carry only what passed.
+ * colors, so that a definition cannot inject CSS) and link URLs (http(s), mailto or relative on
+ * the same host, so that it cannot inject script or lead off-site; the validator also refuses a
+ * relative one the site cannot resolve, linkShapeProblem). The exports carry only what passed.
  */
 import { didYouMean } from '../errors.js';
 
@@ -39,12 +39,29 @@ export function colorProblem(c: string): string | undefined {
   return `'${c}' is not a color${hint ? ` — did you mean '${hint}'?` : ''}`;
 }
 
-/** Only http(s), mailto and relative URLs become links: the URL as written, else undefined. */
+/** A URL as a browser reads it: without control characters and spaces around it, nor tabs and newlines inside ("java\tscript:"). */
+function browserRead(u: string): string {
+  return u.replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, '').replace(/[\t\n\r]/g, '');
+}
+
+/** A protocol-relative URL (//host, and /\host, which browsers read alike): another site, with the page's scheme. */
+const PROTOCOL_RELATIVE_RE = /^[/\\]{2}/;
+
+/** Only http(s), mailto and relative URLs (on the same host) become links: the URL as written, else undefined. */
 export function safeUrl(u: string): string | undefined {
   const s = u.trim();
-  if (/^(https?:|mailto:)/i.test(s)) return s;
-  if (/^[a-z][a-z0-9+.-]*:/i.test(s)) return undefined;
+  const read = browserRead(u);
+  if (/^(https?:|mailto:)/i.test(read)) return s;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(read) || PROTOCOL_RELATIVE_RE.test(read)) return undefined;
   return s;
+}
+
+/** What is wrong with a URL safeUrl refuses (for the validator), or undefined. */
+export function unsafeUrlProblem(u: string): { message: string; hint?: string } | undefined {
+  if (safeUrl(u) !== undefined) return undefined;
+  const read = browserRead(u);
+  if (PROTOCOL_RELATIVE_RE.test(read)) return { message: `link '${u}' is protocol-relative (it starts with ${read.slice(0, 2)}): it leads to another site`, hint: `spell out the scheme (https://${read.slice(2)}); a link into the app starts with a single / (an app route)` };
+  return { message: `a link is http(s)://, mailto: or a path, not ${/^([^:]*):/.exec(read)![1]}:` };
 }
 
 /** A link template that is one field ("{{ trace_url }}"): the field's name — the row's value is the whole URL. */

@@ -202,6 +202,25 @@ describe('drill-down pages, rendered', () => {
     expect(readdirSync(join(dir, 'exp'))).toEqual(['d.json']);
   });
 
+  it('an empty or blank --out or --png-dir: exit 2 at once (was: the site written into the project root over its index.html, main.json into the root, the PNGs into target/screenshots)', () => {
+    writeFileSync(join(dir, 'index.html'), 'mine');
+    for (const [args, line] of [
+      [['dashboards', 'render', '--out', ''], "error: --out is empty: give a path ('.' for the working folder)"],
+      [['dashboards', 'render', '--out', '  '], "error: --out is only spaces: give a path ('.' for the working folder)"],
+      [['dashboards', 'render', '--out=', '--png'], "error: --out is empty: give a path ('.' for the working folder)"],
+      [['dashboards', 'render', '--out', 'site-empty-png', '--png-dir', ''], "error: --png-dir is empty: give a path ('.' for the working folder)"],
+      [['dashboards', 'export', '--format', 'json', '--out', ''], "error: --out is empty: give a path ('.' for the working folder)"],
+      [['dashboards', 'export', '--format', 'looker', '--out', ' '], "error: --out is only spaces: give a path ('.' for the working folder)"],
+    ] as Array<[string[], string]>) {
+      const r = vigil(dir, args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim(), args.join(' ')).toBe(line);
+      expect(r.stdout, args.join(' ')).toBe('');
+    }
+    expect(readFileSync(join(dir, 'index.html'), 'utf8')).toBe('mine');
+    for (const f of ['d.html', 'd.json', 'fixture.model.lkml', 'site-empty-png', '  ', ' ', join('target', 'screenshots')]) expect(existsSync(join(dir, f)), f).toBe(false);
+  });
+
   it("project.yaml's dashboards.base_url does the same; a bad value or an unknown key is an error at its line", () => {
     writeFileSync(join(dir, 'project.yaml'), `${PROJECT}dashboards:\n  base_url: /ai\n`);
     const ok = vigil(dir, ['dashboards', 'render', '--out', 'site-yaml']);

@@ -27,7 +27,8 @@ import type { Manifest } from '../../src/compile/manifest.js';
 import type { Diagnostic } from '../../src/errors.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { compileProject } from '../../src/compile/compile-project.js';
-import { REPO } from '../helpers.js';
+import lookml from 'lookml-parser';
+import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 /** The Metabase database id every export here names. */
@@ -536,6 +537,44 @@ describe('LookML: parsed by the real parser (lookml-parser), every referenced fi
   it('catches a pivot not among the fields and one without a column limit', () => {
     expect(edited('fixture_dash.dashboard.lookml', /\n\s+column_limit: 10/, '')).toContainEqual(expect.stringContaining('element heat: a pivot without a column_limit'));
     expect(edited('fixture_dash.dashboard.lookml', 'pivots: [workspaces.workspace_id]', 'pivots: [workspaces.team]')).toContainEqual(expect.stringContaining('element heat: pivot workspaces.team is not among the fields'));
+  });
+});
+
+describe('LookML labels: one view field, a label per tile', () => {
+  it("a tile labelling a shared measure or dimension otherwise keeps its label, as the element's series_labels (was: the first tile's label everywhere)", () => {
+    const tile = (id: string, type: string, x: number, extra: Json) => ({ id, type, title: id, model: 't', measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L(x, 0, 4, 4), ...extra });
+    const label = 'lbl " ;; } { \\ end';
+    const board = {
+      name: 'd',
+      title: 'D',
+      tabs: [{ name: 'a', title: 'A', tiles: [
+        tile('total', 'kpi', 0, {}),
+        tile('by_team', 'table', 4, { dimensions: [{ column: 'team', label: 'Squad' }], measures: [{ name: 'n', column: 'n', agg: 'sum', label }] }),
+        tile('by_team_bars', 'bar', 8, { dimensions: [{ column: 'team' }] }),
+      ] }],
+    };
+    const dir = makeProject({
+      'models/t.sql': "select 'a' as team, 3 as n",
+      'models/t.yml': 'models:\n  - name: t\n    columns:\n      - name: team\n      - name: n\n',
+      'dashboards/d.json': JSON.stringify(board),
+    });
+    try {
+      const r = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lookml']);
+      expect(r.code, r.stderr).toBe(0);
+      const files = new Map(readdirSync(join(dir, 'lookml')).map((f) => [f, readFileSync(join(dir, 'lookml', f), 'utf8')]));
+      expect(lookmlProblems(files)).toEqual([]);
+      // one measure, labelled by the first tile that reads it
+      const view = lookml.parse(files.get('t.view.lkml')!).view.t;
+      expect(Object.keys(view.measure)).toEqual(['n']);
+      expect(view.measure.n.label).toBe('Total n');
+      expect(view.dimension.team.label).toBe('Squad');
+      const elements = Object.fromEntries((YAML.parse(files.get('d.dashboard.lookml')!)[0].elements as Json[]).map((e) => [e.name, e]));
+      expect(elements.by_team.series_labels).toEqual({ 't.n': label });
+      expect(elements.by_team_bars.series_labels).toEqual({ 't.team': 'Team' });
+      expect(elements.total.series_labels).toBeUndefined();
+    } finally {
+      removeDir(dir);
+    }
   });
 });
 

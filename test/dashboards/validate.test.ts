@@ -117,6 +117,17 @@ describe('broken dashboard definitions', () => {
     expect(r.stderr).toMatch(/^dashboards\/overview\.json:5:\d+: error: /m);
   });
 
+  it('a key given twice (JSON.parse keeps the last) is an error of JSON at the second one (was: E_YAML, "fix the YAML syntax")', () => {
+    const text = JSON.stringify(overview(), null, 2).replace('\n  "title": ', '\n  "title": "First",\n  "title": ');
+    writeFileSync(join(dir, 'dashboards/overview.json'), text);
+    const r = vigil(dir, ['dashboards', 'validate']);
+    expect(r.code).toBe(2);
+    const line = text.split('\n').findIndex((l, i, all) => l.startsWith('  "title": ') && all[i - 1].startsWith('  "title": ')) + 1;
+    expect(r.stderr).toContain(`dashboards/overview.json:${line}:3: error: key "title" is given twice in one object [E_JSON]\n  hint: keep one of them: a JSON reader silently keeps the last and drops the other`);
+    expect(r.stderr).not.toContain('YAML');
+    cpSync(join(REPO, 'dashboards/overview.json'), join(dir, 'dashboards/overview.json'));
+  });
+
   it('vigil compile and vigil build refuse a broken dashboard', () => {
     const d = overview();
     d.tabs[0].tiles[2].measures[0].column = 'error_rte';
@@ -215,7 +226,8 @@ describe('dashboards in the manifest and against the warehouse', () => {
     expect(vigil(dir, ['build']).code).toBe(0);
     const ok = vigil(dir, ['dashboards', 'validate', '--warehouse']);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout).toContain('every column found');
+    // one line, saying what it checked against
+    expect(ok.stdout.trim()).toMatch(/^Validated 5 dashboards \(9 tabs, \d+ tiles\) against the warehouse catalog of target dev: \d+ models, every column found\.$/);
     // declare a column the model does not produce, and use it
     const yml = join(dir, 'models/marts/marts.yml');
     writeFileSync(yml, readFileSync(yml, 'utf8').replace('      - name: workspace_count\n', '      - name: seats\n        data_type: bigint\n      - name: workspace_count\n'));
@@ -226,6 +238,8 @@ describe('dashboards in the manifest and against the warehouse', () => {
     const bad = vigil(dir, ['dashboards', 'validate', '--warehouse']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/column 'seats' not in ai_audit_daily/);
+    // (was: "Validated 5 dashboards ..." printed before the error)
+    expect(bad.stdout).not.toContain('Validated');
   });
 });
 
@@ -286,6 +300,25 @@ describe('more broken definitions', () => {
     // a relative link resolves against the page's folder on the site: nothing is there
     ['a relative link', (d) => (d.tabs[0].tiles[5].links = [{ label: 'x', url: 'workspaces/{{ interactions }}' }]), /tabs\[0\]\.tiles\[5\]\.links\[0\]\.url: link 'workspaces\/\{\{ interactions \}\}' is relative/],
     ['a link that starts with a field', (d) => (d.tabs[0].tiles[5].links = [{ label: 'x', url: '{{ provider }}/runbook' }]), /tabs\[0\]\.tiles\[5\]\.links\[0\]\.url: link '\{\{ provider \}\}\/runbook' starts with a field, so it is relative/],
+    // a protocol-relative link leads to another site (was: linked off-site, with or without a base URL)
+    ['a protocol-relative link', (d) => (d.tabs[0].tiles[5].links = [{ label: 'x', url: '//evil.example/{{ provider }}' }]), /^dashboards\/overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[5\]\.links\[0\]\.url: link '\/\/evil\.example\/\{\{ provider \}\}' is protocol-relative \(it starts with \/\/\): it leads to another site \[E_DASHBOARD\]\n {2}hint: spell out the scheme \(https:\/\/evil\.example\/\{\{ provider \}\}\)/m],
+    ['a link a browser reads as protocol-relative (/\\host)', (d) => (d.tabs[0].tiles[5].links = [{ label: 'x', url: '/\\evil.example/{{ provider }}' }]), /tabs\[0\]\.tiles\[5\]\.links\[0\]\.url: link '\/\\evil\.example\/\{\{ provider \}\}' is protocol-relative/],
+    ['a scheme split by a tab (a browser drops it: javascript:)', (d) => (d.tabs[0].tiles[5].links = [{ label: 'x', url: 'java\tscript:alert(1)//{{ provider }}' }]), /tabs\[0\]\.tiles\[5\]\.links\[0\]\.url: a link is http\(s\):\/\/, mailto: or a path, not javascript:/],
+    // a tag or comment between braces reaches the page as written (was: accepted, the literal text used)
+    ['a tag in a drill-down value', (d) => (d.tabs[0].tiles[4].drilldown.filters.capability = '{% if capability %}{{ capability }}{% endif %}'), /^dashboards\/overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[4\]\.drilldown\.filters\.capability: drill-down value '\{% if capability %\}\{\{ capability \}\}\{% endif %\}' has '\{%': only \{\{ field \}\} is filled in from the row.*\n {2}hint: write \{\{ field \}\} with one of the tile's fields/m],
+    ['a comment in a link', (d) => (d.tabs[0].tiles[5].links = [{ label: 'x', url: 'https://x.example/{# note #}{{ provider }}' }]), /tabs\[0\]\.tiles\[5\]\.links\[0\]\.url: the link 'https:\/\/x\.example\/\{# note #\}\{\{ provider \}\}' has '\{#'/],
+    ['a tag in a raw-row match', (d) => Object.assign(d.tabs[0].tiles[5], { type: 'table', colors: undefined, raw_rows: { model: 'stg_ai_audit_logs', match: { provider: '{% raw %}{{ provider }}' }, columns: ['created_at', 'provider'] } }), /tabs\[0\]\.tiles\[5\]\.raw_rows\.match\.provider: '\{% raw %\}\{\{ provider \}\}' has '\{%'/],
+    // titles, labels and descriptions are shown as written (was: 'Total {{ team }}' on the site and in the LookML)
+    ['a template in a tile title', (d) => (d.tabs[0].tiles[5].title = 'Mix of {{ provider }}'), /^dashboards\/overview\.json:\d+:\d+: error: tabs\[0\]\.tiles\[5\]\.title: title 'Mix of \{\{ provider \}\}' has '\{\{', but a title is shown as written: it is not a template \[E_DASHBOARD\]\n {2}hint: write the text itself; \{\{ field \}\} templates go in drill-down filter values, link URLs and params, and raw_rows\.match/m],
+    ['a tag in a tab title', (d) => (d.tabs[0].title = '{% if x %}Overview{% endif %}'), /tabs\[0\]\.title: title '\{% if x %\}Overview\{% endif %\}' has '\{%'/],
+    ['a template in the dashboard title', (d) => (d.title = 'Audit {{ provider }}'), /overview\.json:\d+:\d+: error: title: title 'Audit \{\{ provider \}\}' has '\{\{'/],
+    ['a comment in the dashboard description', (d) => (d.description = 'x {# y #}'), /overview\.json:\d+:\d+: error: description: description 'x \{# y #\}' has '\{#'/],
+    ['a template in a filter label', (d) => (d.filters[1].label = '{{ provider }}'), /filters\[1\]\.label: label '\{\{ provider \}\}' has '\{\{', but a label is shown as written/],
+    ['a template in a measure label', (d) => (d.tabs[0].tiles[5].measures[0].label = 'Total {{ x }}'), /tabs\[0\]\.tiles\[5\]\.measures\[0\]\.label: label 'Total \{\{ x \}\}' has '\{\{'/],
+    ['a template in a dimension label', (d) => (d.tabs[0].tiles[5].dimensions[0].label = '}} x'), /tabs\[0\]\.tiles\[5\]\.dimensions\[0\]\.label: label '\}\} x' has '\}\}'/],
+    ['a tag in a tile description', (d) => (d.tabs[0].tiles[5].description = '{% if x %}y{% endif %}'), /tabs\[0\]\.tiles\[5\]\.description: description '\{% if x %\}y\{% endif %\}' has '\{%'/],
+    ['a template in a link label', (d) => (d.tabs[0].tiles[5].links = [{ label: 'Open {{ provider }}', url: 'https://x.example/{{ provider }}' }]), /tabs\[0\]\.tiles\[5\]\.links\[0\]\.label: label 'Open \{\{ provider \}\}' has '\{\{'/],
+    ['a template in a threshold label', (d) => (d.tabs[0].tiles[2].thresholds = [{ value: 0.05, color: '#e15759', label: '{{ x }}' }]), /tabs\[0\]\.tiles\[2\]\.thresholds\[0\]\.label: label '\{\{ x \}\}' has '\{\{'/],
     [
       'a drill-down setting a select on a number column from a text field',
       (d) => {
@@ -306,7 +339,7 @@ describe('more broken definitions', () => {
     const d = overview();
     mutate(d);
     writeFileSync(join(dir, 'dashboards/overview.json'), JSON.stringify(d, null, 2));
-    const r = validate(dir, name === 'a relative time that is not one');
+    const r = validate(dir, ['a relative time that is not one', 'a protocol-relative link', 'a tag in a drill-down value', 'a template in a tile title'].includes(name));
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(expected);
   });

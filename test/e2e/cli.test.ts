@@ -219,6 +219,35 @@ describe('--project-dir', () => {
   });
 });
 
+describe('a path flag given empty', () => {
+  it('is exit 2 naming the flag, in every command that takes a path (was: the working folder, or the default: --state-file "" kept the state in the warehouse)', () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id' });
+    try {
+      for (const [args, line] of [
+        [['--project-dir', '', 'ls'], "--project-dir is empty: give a path ('.' for the working folder)"],
+        [['ls', '--state', ''], "--state is empty: give a path ('.' for the working folder)"],
+        [['build', '--state', ' ', '-s', 'state:modified'], "--state is only spaces: give a path ('.' for the working folder)"],
+        [['init', ''], "[dir] is empty: give a path ('.' for the working folder)"],
+        [['init', 'new', '--from-dbt', ''], "--from-dbt is empty: give a path ('.' for the working folder)"],
+        [['init', 'new', '--from-dbt', 'dbt', '--profiles', ''], '--profiles is empty: give a path'],
+        [['retention', 'apply', '--plan', ''], '--plan is empty: give a path'],
+        [['alerts', 'evaluate', '--dry-run', '--state-file', ''], '--state-file is empty: give a path'],
+        [['alerts', 'import-alertmanager', ''], '<alertmanager.yml> is empty: give a path'],
+        [['alerts', 'import-alertmanager', 'am.yml', '--out', ''], '--out is empty: give a path'],
+      ] as Array<[string[], string]>) {
+        const r = vigil(dir, args);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr.trim(), args.join(' ')).toBe(`error: ${line}`);
+        expect(r.stdout, args.join(' ')).toBe('');
+      }
+      expect(existsSync(join(dir, 'new'))).toBe(false);
+      expect(existsSync(join(dir, 'target'))).toBe(false);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('the file system in the way', () => {
   it('a file named target where target/ goes: one line naming the path, exit 2, no stack trace', () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as x' });

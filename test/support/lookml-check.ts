@@ -9,7 +9,7 @@
  * - Every field reference is resolved to a declared dimension (a dimension group: one per
  *   timeframe) or measure of its view, and the view must be reachable from the explore the
  *   element or filter names (the explore's own view or one it joins): element `fields`,
- *   `pivots`, `sorts`, `filters`, `listen`, conditional formatting fields, dashboard filters'
+ *   `pivots`, `sorts`, `filters`, `listen`, `series_labels`, conditional formatting fields, dashboard filters'
  *   `field`; in views: `${field}` in sql, a measure's `filters:` keys, `drill_fields` and sets,
  *   `{% condition view.field %}` in derived tables, `{{ view.field._value }}` in links; in the
  *   model: each explore's view and its joins' `sql_on`.
@@ -185,6 +185,10 @@ export function lookmlProblems(files: Map<string, string>): string[] {
         if (dir && dir !== 'desc' && dir !== 'asc') problems.push(`${where}: sort direction ${dir}`);
       }
       for (const r of Object.keys(e.filters ?? {})) check(`${where}: filters`, r, s);
+      for (const [r, label] of Object.entries<unknown>(e.series_labels ?? {})) {
+        if (!fields.includes(r)) problems.push(`${where}: series label of ${r}, not among the fields`);
+        if (typeof label !== 'string' || !label) problems.push(`${where}: series label of ${r} is not a text`);
+      }
       for (const [fname, r] of Object.entries<string>(e.listen ?? {})) {
         if (!names.has(fname)) problems.push(`${where}: listens to filter ${fname}, which the dashboard does not have`);
         check(`${where}: listen`, r, s);
