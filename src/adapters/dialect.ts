@@ -62,9 +62,11 @@ export interface Dialect {
   /**
    * `expr` — text holding a JSON array of strings (`["GDPR","SOC2"]`), or NULL — as this
    * warehouse's array of text (DuckDB VARCHAR[], Postgres text[], BigQuery ARRAY<STRING>); NULL
-   * stays NULL. How `vigil sync` and `vigil demo` carry array columns through CSV files.
+   * stays NULL. How `vigil sync` and `vigil demo` carry array columns through CSV files. `dims`:
+   * the levels of nesting the column's type has (2: `[["a","b"],["c","d"]]` as VARCHAR[][]); a
+   * value nested otherwise fails, naming `column`, where the warehouse's type fixes them (DuckDB).
    */
-  jsonTextArray(expr: string): string;
+  jsonTextArray(expr: string, dims?: number, column?: string): string;
   /**
    * `sql` with `current_date`/`current_timestamp` (as this dialect renders them) replaced by the
    * evaluation time, so alert and dashboard queries see `--at`'s day.

@@ -196,7 +196,7 @@ async function syncStatus(o: Common): Promise<void> {
   const streams = selectedStreams(c.manifest, o);
   const target = await open(c, 1);
   try {
-    const { readStreamStates } = await import('../sync/sync-types.js');
+    const { readStreamStates, statusText } = await import('../sync/sync-types.js');
     const now = Date.now();
     const age = (iso: string | null) => {
       if (!iso) return 'never';
@@ -210,7 +210,7 @@ async function syncStatus(o: Common): Promise<void> {
       }
       const lagS = st.cursor_value && st.source_max_cursor ? (utcMs(st.source_max_cursor) - utcMs(st.cursor_value)) / 1000 : null;
       out(
-        `${stream}: ${st.last_status ?? '?'}, ${st.rows_synced.toLocaleString('en-US')} rows read, last synced ${age(st.last_synced_at)}, cursor ${st.cursor_value ?? '-'}${lagS !== null ? `, ${Math.max(0, Math.round(lagS))}s behind the source's newest row` : ''}${st.consecutive_failures ? `, ${st.consecutive_failures} consecutive failure${st.consecutive_failures === 1 ? '' : 's'}${st.last_error ? `: ${st.last_error}` : ' (the last run was stopped)'}` : ''}`,
+        `${stream}: ${statusText(st)}, ${st.rows_synced.toLocaleString('en-US')} rows read, last synced ${age(st.last_synced_at)}, cursor ${st.cursor_value ?? '-'}${lagS !== null ? `, ${Math.max(0, Math.round(lagS))}s behind the source's newest row` : ''}${st.consecutive_failures ? `, ${st.consecutive_failures} consecutive failure${st.consecutive_failures === 1 ? '' : 's'}${st.last_error ? `: ${st.last_error}` : ' (the last run was stopped)'}` : ''}`,
       );
     }
   } finally {

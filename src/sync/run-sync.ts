@@ -104,7 +104,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         await writer.ensureState(rel.schema);
         const src = sourceDbs.get(sync.from);
         if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened${opts.sourceErrors?.has(sync.from) ? `: ${opts.sourceErrors.get(sync.from)}` : ''}`, '');
-        const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, timestamps: writer.timestamps, separators: writer.separators };
+        const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, timestamps: writer.timestamps, separators: writer.separators, bcDates: writer.bcDates };
         const columns = await src.describe(spec);
         const indexed = await src.keyOrdered(spec);
         const ordered = indexed === true;

@@ -7,9 +7,11 @@
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import type { Relation, SqlParam } from '../adapters/dialect.js';
-import { columnChanges, normalizeState, numericRetyped, STATE_TABLE, SyncConflict, type BatchFile, type ColumnChanges, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
+import { columnChanges, normalizeState, numericRetyped, runOwner, STATE_TABLE, SyncConflict, type BatchFile, type ColumnChanges, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
 
 export abstract class StandardSyncWriter implements SyncWriter {
+  /** Whether each state table (by schema) has `run_owner`, added to those made before it */
+  private owned = new Map<string, boolean>();
   constructor(protected readonly db: Adapter) {}
 
   abstract applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<BatchFile>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo>;
@@ -25,8 +27,17 @@ export abstract class StandardSyncWriter implements SyncWriter {
     await this.db.execute(
       `create table if not exists ${this.db.dialect.relation({ schema, identifier: STATE_TABLE })} (stream ${t('string')} primary key, cursor_value ${t('timestamp')}, cursor_id ${t('string')}, rows_synced ${t('int')} not null default 0,
   last_synced_at ${t('timestamp')}, source_max_cursor ${t('timestamp')}, last_status ${t('string')}, last_error ${t('string')}, consecutive_failures integer not null default 0,
-  last_run_rows ${t('int')}, last_run_at ${t('timestamp')})`,
+  last_run_rows ${t('int')}, last_run_at ${t('timestamp')}, run_owner ${t('string')})`,
     );
+    // (asked first: an ALTER waits for every open transaction on the table, a batch of another stream's run)
+    if (!(await this.hasOwner({ schema, identifier: STATE_TABLE }))) await this.db.execute(`alter table ${this.db.dialect.relation({ schema, identifier: STATE_TABLE })} add column if not exists run_owner ${t('string')}`);
+    this.owned.set(schema, true);
+  }
+
+  /** Whether the state table has `run_owner` (a table made by an older vigil has not, until its next sync). */
+  private async hasOwner(stateRel: Relation): Promise<boolean> {
+    if (!this.owned.has(stateRel.schema)) this.owned.set(stateRel.schema, (await this.db.columns(stateRel)).some((c) => c.name.toLowerCase() === 'run_owner'));
+    return this.owned.get(stateRel.schema)!;
   }
 
   async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<ColumnChanges> {
@@ -47,7 +58,7 @@ export abstract class StandardSyncWriter implements SyncWriter {
 
   async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
     const rows = await this.db.query<Record<string, unknown>>(
-      `select stream, cast(cursor_value as varchar) as cursor_value, cursor_id, rows_synced, cast(last_synced_at as varchar) as last_synced_at, cast(source_max_cursor as varchar) as source_max_cursor, last_status, last_error, consecutive_failures from ${this.db.dialect.relation(stateRel)} where stream = ${this.db.dialect.param(1)}`,
+      `select stream, cast(cursor_value as varchar) as cursor_value, cursor_id, rows_synced, cast(last_synced_at as varchar) as last_synced_at, cast(source_max_cursor as varchar) as source_max_cursor, last_status, last_error, consecutive_failures${(await this.hasOwner(stateRel)) ? ', run_owner' : ''} from ${this.db.dialect.relation(stateRel)} where stream = ${this.db.dialect.param(1)}`,
       [stream],
     );
     return rows[0] ? normalizeState(rows[0]) : undefined;
@@ -64,7 +75,7 @@ export abstract class StandardSyncWriter implements SyncWriter {
     await this.db.execute(
       `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor, last_run_rows)
        values (${p(1)}, ${p(2)}, ${p(3)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${d.timestampParam(4)}, ${p(5)})
-       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error, consecutive_failures = ${status === 'error' ? `${s}.consecutive_failures + 1` : status === 'interrupted' ? `${s}.consecutive_failures` : '0'},
+       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error, run_owner = null, consecutive_failures = ${status === 'error' ? `${s}.consecutive_failures + 1` : status === 'interrupted' ? `${s}.consecutive_failures` : '0'},
          last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor), last_run_rows = excluded.last_run_rows`,
       [stream, status, error, sourceMax, rows],
     );
@@ -93,15 +104,17 @@ export abstract class StandardSyncWriter implements SyncWriter {
     // read everything from that point again. last_synced_at is the last successful run's
     // (recordRun): a run that commits batches and then fails is no sync for /health.
     const ahead = `${s}.cursor_value is null or excluded.cursor_value >= ${s}.cursor_value`;
+    // 'running' says who runs it (runOwner): a run killed by kill -9 leaves it, and `vigil sync
+    // status` tells such a run, gone, from one still going
     return {
-      sql: `insert into ${s} (stream, cursor_value, cursor_id, rows_synced, source_max_cursor, last_status, last_error, consecutive_failures, last_run_at)
-           values (${p(1)}, ${d.timestampParam(2)}, ${p(3)}, ${p(4)}, ${d.timestampParam(5)}, 'running', null, 0, now())
+      sql: `insert into ${s} (stream, cursor_value, cursor_id, rows_synced, source_max_cursor, last_status, last_error, consecutive_failures, last_run_at, run_owner)
+           values (${p(1)}, ${d.timestampParam(2)}, ${p(3)}, ${p(4)}, ${d.timestampParam(5)}, 'running', null, 0, now(), ${p(6)})
            on conflict (stream) do update set cursor_value = case when ${ahead} then excluded.cursor_value else ${s}.cursor_value end,
              cursor_id = case when ${ahead} then excluded.cursor_id else ${s}.cursor_id end,
              rows_synced = ${s}.rows_synced + excluded.rows_synced,
-             source_max_cursor = excluded.source_max_cursor, last_status = 'running'${batch.fence ? `
-           where ${s}.rows_synced = ${p(6)} and (${s}.cursor_id is not distinct from ${p(7)} or ${s}.cursor_id is not distinct from ${p(8)})` : ''}`,
-      params: [stream, batch.lastCursor, batch.lastId, batch.rows, sourceMax, ...(batch.fence ? [batch.fence.rowsSynced, batch.fence.cursorIds[0], batch.fence.cursorIds[1]] : [])],
+             source_max_cursor = excluded.source_max_cursor, last_status = 'running', run_owner = excluded.run_owner${batch.fence ? `
+           where ${s}.rows_synced = ${p(7)} and (${s}.cursor_id is not distinct from ${p(8)} or ${s}.cursor_id is not distinct from ${p(9)})` : ''}`,
+      params: [stream, batch.lastCursor, batch.lastId, batch.rows, sourceMax, runOwner(), ...(batch.fence ? [batch.fence.rowsSynced, batch.fence.cursorIds[0], batch.fence.cursorIds[1]] : [])],
     };
   }
 }

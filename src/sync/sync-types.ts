@@ -6,6 +6,8 @@
 import type { Adapter } from '../adapters/adapter.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { SourceNode } from '../compile/manifest.js';
+import { hostname } from 'node:os';
+import { pidAlive, PROC_START, PROCESS_STARTED, procStart } from '../run/cas-document.js';
 
 export const STATE_TABLE = 'vigil_sync_state';
 
@@ -36,7 +38,12 @@ export const isArrayColumn = (c: SyncColumn): boolean => c.pgType.endsWith('[]')
  * conversion the sync writers and `vigil demo`'s exact-type loads share.
  */
 export function fromBatchValue(d: Pick<Dialect, 'jsonTextArray' | 'syncColumnType'>, c: SyncColumn, expr: string): string {
-  return isArrayColumn(c) ? `cast(${d.jsonTextArray(expr)} as ${d.syncColumnType(c.pgType)})` : expr;
+  return isArrayColumn(c) ? `cast(${d.jsonTextArray(expr, arrayDims(c.pgType), `${c.name} (${c.pgType})`)} as ${d.syncColumnType(c.pgType)})` : expr;
+}
+
+/** The dimensions of array type `pgType` (`integer[][]`: 2); 0 for any other type. */
+export function arrayDims(pgType: string): number {
+  return /(\[\])*$/.exec(pgType)![0].length / 2;
 }
 
 export interface StreamState {
@@ -49,6 +56,33 @@ export interface StreamState {
   last_status: string | null;
   last_error: string | null;
   consecutive_failures: number;
+  /** who runs the stream while `last_status` is 'running' (runOwner's JSON); absent in a state table older than it */
+  run_owner?: string | null;
+}
+
+/** This process as the owner of a running sync: `{"host","pid","started","proc_start"}` (cas-document.ts's terms). */
+export function runOwner(): string {
+  return JSON.stringify({ host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}) });
+}
+
+/**
+ * A state's `last_status` as `vigil sync status` says it: a 'running' one with who runs it, and
+ * whether that process is gone (on this host: a run killed by kill -9, or a machine that
+ * rebooted, leaves 'running' behind until the stream's next run).
+ */
+export function statusText(st: Pick<StreamState, 'last_status' | 'run_owner'>): string {
+  if (st.last_status !== 'running' || !st.run_owner) return st.last_status ?? '?';
+  let o: { host?: string; pid?: number; proc_start?: string };
+  try {
+    o = JSON.parse(st.run_owner) as typeof o;
+  } catch {
+    return 'running';
+  }
+  if (typeof o.pid !== 'number' || typeof o.host !== 'string') return 'running';
+  if (o.host !== hostname()) return `running (pid ${o.pid} on host ${o.host}: not this host, not checked)`;
+  // the same pid, started at another time, is another process
+  const alive = pidAlive(o.pid) && (!o.proc_start || !procStart(o.pid) || procStart(o.pid) === o.proc_start);
+  return alive ? `running (pid ${o.pid} on ${o.host})` : `interrupted (pid ${o.pid} on ${o.host} ended mid-run; the next run continues from the cursor)`;
 }
 
 /** How a stream's table and its source's columns differ (SyncWriter.ensureTables). */
@@ -208,6 +242,8 @@ export interface SyncWriter {
   readonly timestamps?: TimestampText;
   /** How this warehouse's CSV loader takes the batch files' separators (CsvSeparators); default `rfc4180`. */
   readonly separators?: CsvSeparators;
+  /** How this warehouse's CSV loader takes a date or timestamp before year 1 (BcText); default `after-date`. */
+  readonly bcDates?: BcText;
   /**
    * In how many files the source writes each batch, when this warehouse loads them one by one
    * as they arrive (all in the batch's transaction): it starts loading sooner and waits less.
@@ -231,6 +267,14 @@ export interface SyncWriter {
 }
 
 export type TimestampText = 'iso-z' | 'sql-offset';
+
+/**
+ * How a date or timestamp before year 1 is written: `trailing` as Postgres writes it
+ * ('0044-03-15 12:00:00+00 BC'), or `after-date` ('0044-03-15 (BC) 12:00:00+00'), as DuckDB
+ * writes and reads it: DuckDB reads the trailing ' BC' as no era at all (44 BC became AD 44, a
+ * timestamptz NULL, a timestamp failed its batch). BigQuery holds no such value and refuses either.
+ */
+export type BcText = 'trailing' | 'after-date';
 
 /**
  * How a batch file separates fields and quotes them. `rfc4180`: ',' and '"', which every CSV
@@ -261,6 +305,8 @@ export interface StreamSpec {
   timestamps?: TimestampText;
   /** how the batch files separate and quote fields (the writer's `separators`); default `rfc4180` */
   separators?: CsvSeparators;
+  /** how the batch's dates and timestamps before year 1 are written (the writer's `bcDates`); default `after-date` */
+  bcDates?: BcText;
 }
 
 export interface SourceBatch {
@@ -316,6 +362,7 @@ export function normalizeState(r: Record<string, unknown>): StreamState {
     last_status: (r.last_status as string | null) ?? null,
     last_error: (r.last_error as string | null) ?? null,
     consecutive_failures: Number(r.consecutive_failures ?? 0),
+    ...(r.run_owner !== undefined ? { run_owner: (r.run_owner as string | null) ?? null } : {}),
   };
 }
 

@@ -33,6 +33,17 @@ function diffIn(part: DatePart, a: string, b: string): string {
   return `cast(extract(year from ${b}) - extract(year from ${a}) as bigint)`;
 }
 
+/**
+ * A JSON array of arrays (`expr`, text; `[[1,2],[3,4]]`) as a text[] of as many dimensions, any
+ * number Postgres allows (6): one nested ARRAY(...) per level, chosen by the '[' it starts with.
+ * A Postgres array column holds values of any dimensions, whatever it declares.
+ */
+function nestedTextArray(expr: string): string {
+  const level = (k: number, j: string): string => (k === 1 ? `array(select jsonb_array_elements_text(${j}))` : `array(select ${level(k - 1, `e${k}`)} from jsonb_array_elements(${j}) as t${k}(e${k}))`);
+  const when = [2, 3, 4, 5, 6].map((k) => `when ${k} then ${level(k, `cast(${expr} as jsonb)`)}`).join(' ');
+  return `(case length(${expr}) - length(ltrim(${expr}, '[')) ${when} end)`;
+}
+
 export const postgresDialect: Dialect = {
   ...standardSpelling,
   name: 'postgres',
@@ -40,7 +51,7 @@ export const postgresDialect: Dialect = {
   maxIdentifierBytes: 63,
   type: (t) => TYPES[t],
   jsonParam: (i) => `cast($${i} as jsonb)`,
-  jsonTextArray: (expr) => `(case when (${expr}) is null then null else array(select jsonb_array_elements_text(cast(${expr} as jsonb))) end)`,
+  jsonTextArray: (expr) => `(case when (${expr}) is null then null when left(${expr}, 2) <> '[[' then array(select jsonb_array_elements_text(cast(${expr} as jsonb))) else ${nestedTextArray(expr)} end)`,
   // json: jsonb's equality (keys in any order, no whitespace); types without `=` (xml, point...) or
   // whose `=` compares something else (box, circle: their areas): their text
   comparable: (expr, type) => {

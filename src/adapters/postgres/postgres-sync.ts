@@ -20,6 +20,16 @@ import { didYouMean } from '../../errors.js';
 const TIME_TYPES = ['timestamp with time zone', 'timestamp without time zone', 'date'];
 
 /**
+ * Array type `type` (format_type() prints `integer[]` for any dimensions) with the `dims` its
+ * column declares (attndims: `integer[][]` for 2; 0 when made by CREATE TABLE AS, as 1).
+ * DuckDB's list types fix the levels: `integer[][]` is INTEGER[][] (a value with other
+ * dimensions fails its batch, naming the column: duckDbDialect.jsonTextArray).
+ */
+function withDims(type: string, dims: number): string {
+  return type.endsWith('[]') && dims > 1 ? type + '[]'.repeat(dims - 1) : type;
+}
+
+/**
  * How the reader's queries are planned. A batch is a range of the (cursor, primary key) index,
  * read in that order; left to itself, Postgres chose a parallel bitmap scan and an external merge
  * sort (three processes, ~50 MB written to disk per 100,000 rows) over walking the index, which
@@ -34,9 +44,12 @@ const READ_PLAN = 'set local max_parallel_workers_per_gather = 0; set local enab
  * What every statement of the reader runs under: dates and timestamps as ISO text and timestamptz
  * in UTC, whatever the server, the role or the url's `options` default to (a 'SQL, DMY' DateStyle
  * writes 15/03/2026 and '01/01/2026 05:00:00 EST'). The cursor texts it returns are kept in the
- * target's state and read back by another session: they must not depend on one.
+ * target's state and read back by another session: they must not depend on one. So must every
+ * value's text: floats with every digit they need (an extra_float_digits of 0 wrote
+ * 0.12345678901234568 as 0.123456789012346), bytea as hex (escape wrote \000\377 into DuckDB's
+ * text column), intervals in Postgres' own style.
  */
-const SESSION_STYLE = "set local timezone = 'UTC'; set local datestyle = 'ISO, YMD'; " + READ_PLAN;
+const SESSION_STYLE = "set local timezone = 'UTC'; set local datestyle = 'ISO, YMD'; set local extra_float_digits = 3; set local bytea_output = 'hex'; set local intervalstyle = 'postgres'; " + READ_PLAN;
 
 /** COPY's options for `separators` beyond CSV's defaults, each character as an escape (E'\x1f'). */
 function separatorOptions(separators: CsvSeparators | undefined): string {
@@ -104,8 +117,8 @@ export class PostgresSyncReader implements SyncReader {
     // source only: a domain is copied as its base type, any other as text (`type "mood" does not
     // exist` blocked a Postgres target on every run); `source` keeps the source's own type
     const rows = (
-      await this.db.query<{ name: string; type: string; source: string; notnull: boolean }>(
-        `select a.attname as name, format_type(a.atttypid, a.atttypmod) as source, a.attnotnull as notnull,
+      await this.db.query<{ name: string; type: string; source: string; notnull: boolean; dims: number }>(
+        `select a.attname as name, format_type(a.atttypid, a.atttypmod) as source, a.attnotnull as notnull, a.attndims as dims,
        case when b.oid = e.oid and e.oid < 16384 then format_type(a.atttypid, a.atttypmod)
             else (case when b.oid < 16384 then format_type(b.oid, b.typmod) else 'text' end) || case when e.oid <> a.atttypid then '[]' else '' end end as type
      from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid
@@ -117,7 +130,7 @@ export class PostgresSyncReader implements SyncReader {
      where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped order by a.attnum`,
         [spec.schema, spec.table],
       )
-    ).map((r) => ({ ...r, type: r.type.replace(/^(timestamp|time)\(\d+\)/, '$1') }));
+    ).map((r) => ({ ...r, type: withDims(r.type.replace(/^(timestamp|time)\(\d+\)/, '$1'), r.dims), source: withDims(r.source, r.dims) }));
     const where = `${spec.schema}.${spec.table}`;
     if (!rows.length) {
       const tables = (await this.db.query<{ name: string }>(`select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind in ('r', 'p', 'v', 'm', 'f')`, [spec.schema])).map((r) => r.name);
@@ -209,15 +222,23 @@ export class PostgresSyncReader implements SyncReader {
     // transaction's UTC time zone and ISO date style: to_char on every row costs ~15 % of the COPY
     // arrays leave as JSON arrays ('["GDPR","SOC2"]'), which every writer turns back into its
     // array type (Dialect.jsonTextArray); Postgres' own '{GDPR,SOC2}' quotes only some elements
+    // a date or timestamp before year 1 leaves as DuckDB writes it ('0044-03-15 (BC) 12:00:00+00',
+    // BcText), unless the writer reads Postgres' '... BC' (`trailing`): only such values are rewritten, but
+    // every value of such a column is cast to text for it (~0.15 s per 1,000,000 values)
+    const bc = spec.bcDates !== 'trailing';
+    const dated = (c: SyncColumn) => TIME_TYPES.includes(c.pgType.replace(/(\[\])+$/, ''));
     const selectList = columns
-      .map((c) =>
-        c.pgType === 'timestamp with time zone' && spec.timestamps !== 'sql-offset'
-          ? `to_char(${q(c.name)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ${q(c.name)}`
-          : isArrayColumn(c)
-            ? // numeric elements as JSON strings: a JSON number is read back as a double (0.1234567890123456789 -> 0.12345678901234568)
-              `array_to_json(${q(c.name)}${/^numeric\b/.test(c.pgType) ? '::text[]' : ''})::text as ${q(c.name)}`
-            : q(c.name),
-      )
+      .map((c) => {
+        const col = q(c.name);
+        if (isArrayColumn(c)) {
+          // numeric elements as JSON strings: a JSON number is read back as a double (0.1234567890123456789 -> 0.12345678901234568)
+          const json = `array_to_json(${col}${/^numeric\b/.test(c.pgType) ? '::text[]' : ''})::text`;
+          return `${bc && dated(c) ? `regexp_replace(${json}, '"([0-9]+-[0-9]{2}-[0-9]{2})T?([^"]*) BC"', '"\\1 (BC) \\2"', 'g')` : json} as ${col}`;
+        }
+        const text = c.pgType === 'timestamp with time zone' && spec.timestamps !== 'sql-offset' ? `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` : null;
+        if (bc && dated(c)) return `case when ${col} < '0001-01-01' then regexp_replace(${col}::text, '^([^ ]+)(.*) BC$', '\\1 (BC)\\2') else ${text ?? `${col}::text`} end as ${col}`;
+        return text ? `${text} as ${col}` : col;
+      })
       .join(', ');
     const { to: copyTo } = await import('pg-copy-streams');
     let rows = 0;
@@ -301,6 +322,8 @@ function inPieces(size: number, meter?: RecordMeter): Transform {
 export class PostgresSyncWriter extends StandardSyncWriter {
   /** COPY FROM reads Postgres' own timestamp output */
   readonly timestamps = 'sql-offset' as const;
+  /** ...and its own '0044-03-15 BC' */
+  readonly bcDates = 'trailing' as const;
   constructor(protected readonly db: PostgresAdapter) {
     super(db);
   }

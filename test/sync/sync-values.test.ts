@@ -1,0 +1,244 @@
+/**
+ * `vigil sync`'s values against a real PostgreSQL server, whatever the source's sessions default
+ * to: floats to their last digit and bytea as hex under a role with extra_float_digits 0 and
+ * bytea_output escape; dates and timestamps before year 1 and 'infinity' in their era on DuckDB;
+ * arrays of two and more dimensions as nested lists (DuckDB) or as they are (Postgres); and
+ * `vigil sync status` for a run killed mid-run.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import pg from 'pg';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { uniqueSchema } from '../support/postgres.js';
+import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
+
+const url = inject('pgUrl');
+let client: pg.Client;
+const dirs: string[] = [];
+const roles: string[] = [];
+
+beforeAll(async () => {
+  client = new pg.Client(url);
+  await client.connect();
+  await client.query("set timezone = 'UTC'");
+});
+afterAll(async () => {
+  for (const r of roles) await client.query(`drop owned by ${r}; drop role ${r}`).catch(() => undefined);
+  await client?.end();
+  dirs.forEach(removeDir);
+});
+
+/** A project syncing `tables` of schema `src` into `dest`: DuckDB, or the Postgres of DATABASE_URL; the source is APP_URL. */
+function project(target: 'duckdb' | 'postgres', dest: string, src: string, tables: string): string {
+  const app = `app: { type: postgres, url: "{{ env_var('APP_URL') }}", schema: analytics }`;
+  const yaml =
+    target === 'duckdb'
+      ? `name: synctest\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  ${app}\n`
+      : `name: synctest\ndefault_target: wh\ntargets:\n  wh: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n  ${app}\n`;
+  const dir = makeProject({ 'project.yaml': yaml, 'models/sources.yml': `sources:\n  - name: raw\n    schema: ${dest}\n    sync: { from: app, schema: ${src} }\n    tables:\n${tables}` });
+  dirs.push(dir);
+  return dir;
+}
+
+const sync = (dir: string, app = url, args: string[] = []) => vigil(dir, ['sync', ...args], { DATABASE_URL: url, APP_URL: app });
+
+async function duck<T extends Record<string, unknown>>(dir: string, sql: string): Promise<T[]> {
+  const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+  try {
+    return await db.query<T>(sql);
+  } finally {
+    await db.close();
+  }
+}
+
+describe('vigil sync: values', () => {
+  it("a role whose sessions print floats with fewer digits and bytea escaped: doubles, reals, their arrays and bytea arrive exactly, in DuckDB and in Postgres (were: 0.12345678901234568 -> 0.123456789012346; DuckDB's text of a bytea '\\000\\377...')", async () => {
+    const s = uniqueSchema('sync_float');
+    const dest = uniqueSchema('sync_float_raw');
+    const role = uniqueSchema('vigil_reader');
+    roles.push(role);
+    await client.query(`create schema ${s};
+      create table ${s}.vals (id int primary key, created_at timestamptz not null, f double precision, r real, fa double precision[], b bytea, iv interval);
+      insert into ${s}.vals values
+        (1, '2026-01-01 10:00:00+00', 0.12345678901234568, 0.1234567, '{0.12345678901234568,1e-300,NaN}', '\\x00ff0102', '1 year 2 mons 3 days 04:05:06.000007'),
+        (2, '2026-01-01 10:00:01+00', 1.0000000000000002, 3.4028235e38, null, '\\x', '-1 days +02:00:00'),
+        (3, '2026-01-01 10:00:02+00', null, null, '{}', null, null);
+      create role ${role} login password 'vigil';
+      grant usage on schema ${s} to ${role};
+      grant select on all tables in schema ${s} to ${role};
+      alter role ${role} set extra_float_digits = 0;
+      alter role ${role} set bytea_output = 'escape';
+      alter role ${role} set intervalstyle = 'sql_standard'`);
+    const app = new URL(url);
+    app.username = role;
+    app.password = 'vigil';
+    const tables = `      - name: vals\n        sync: { primary_key: id, cursor: created_at, batch_size: 2 }\n`;
+    const expected = (await client.query(`set extra_float_digits = 3; select id, f::text, r::text, fa::text, b::text, iv::text from ${s}.vals order by id`).then((r) => (r as unknown as pg.QueryResult[])[1])).rows;
+    expect(expected[0]).toMatchObject({ f: '0.12345678901234568', r: '0.1234567', b: '\\x00ff0102' });
+
+    const toDuck = project('duckdb', 'raw', s, tables);
+    const toPg = project('postgres', dest, s, tables);
+    for (const dir of [toDuck, toPg]) {
+      const r = sync(dir, app.toString());
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/OK raw\.vals: 3 rows/);
+    }
+    const inDuck = await duck<Record<string, unknown>>(toDuck, `select id, f, r, cast(fa as varchar) as fa, b, iv from raw.vals order by id`);
+    expect(inDuck.map((x) => [x.f, x.r === null ? null : Math.fround(Number(x.r)), x.fa, x.b, x.iv])).toEqual([
+      [0.12345678901234568, Math.fround(0.1234567), '[0.12345678901234568, 1e-300, nan]', '\\x00ff0102', '1 year 2 mons 3 days 04:05:06.000007'],
+      [1.0000000000000002, Math.fround(3.4028235e38), null, '\\x', '-1 days +02:00:00'],
+      [null, null, '[]', null, null],
+    ]);
+    const inPg = (await client.query(`set extra_float_digits = 3; select id, f::text, r::text, fa::text, b::text, iv::text from ${dest}.vals order by id`).then((r) => (r as unknown as pg.QueryResult[])[1])).rows;
+    expect(inPg).toEqual(expected);
+  });
+
+  it("dates and timestamps before year 1 keep their era in DuckDB, 'infinity' holds up, and arrays of them too (were: 44 BC became AD 44, a timestamptz NULL, a timestamp failed every run)", async () => {
+    const s = uniqueSchema('sync_bc');
+    const dest = uniqueSchema('sync_bc_raw');
+    await client.query(`create schema ${s};
+      create table ${s}.eras (id int primary key, created_at timestamptz not null, tsz timestamptz, ts timestamp, d date, da date[], tsa timestamptz[]);
+      insert into ${s}.eras values
+        (1, '2026-01-01 10:00:00+00', '0044-03-15 12:00:00.5+00 BC', '0044-03-15 12:00:00 BC', '0044-03-15 BC', '{0044-03-15 BC,2020-02-29}', '{0044-03-15 12:00:00+00 BC,2026-01-01 10:00:00.25+00}'),
+        (2, '2026-01-01 10:00:01+00', '0001-12-31 23:59:59.999999+00 BC', '0001-01-01 00:00:00 BC', '0001-12-31 BC', '{0001-01-01 BC}', null),
+        (3, '2026-01-01 10:00:02+00', '4713-01-01 00:00:00+00 BC', '0001-01-01 00:00:00', '0001-01-01', '{infinity,-infinity}', '{infinity}'),
+        (4, '2026-01-01 10:00:03+00', 'infinity', '-infinity', 'infinity', '{}', '{}'),
+        (5, '2026-01-01 10:00:04+00', '-infinity', 'infinity', '-infinity', null, null),
+        (6, '2026-01-01 10:00:05+00', '2026-03-15 10:00:00.000001+00', '2026-03-15 10:00:00', '2026-03-15', null, null)`);
+    const tables = `      - name: eras\n        sync: { primary_key: id, cursor: created_at, batch_size: 4 }\n`;
+    // microseconds since 1970 (both count a proleptic Gregorian calendar with a year 0 before AD 1), or the infinity
+    const us = (c: string) => `case when isfinite(${c}) then cast(cast(round(extract(epoch from ${c}) * 1000000) as bigint) as text) else ${c}::text end`;
+    const expected = (await client.query(`select id, ${us('tsz')} as tsz, ${us('ts')} as ts, ${us('d::timestamp')} as d from ${s}.eras order by id`)).rows;
+    expect(expected[0]).toEqual({ id: 1, tsz: '-63517780799500000', ts: '-63517780800000000', d: '-63517824000000000' });
+
+    const toDuck = project('duckdb', 'raw', s, tables);
+    const toPg = project('postgres', dest, s, tables);
+    for (const dir of [toDuck, toPg]) {
+      const r = sync(dir);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/OK raw\.eras: 6 rows/);
+    }
+    const dus = (c: string) => `case when isfinite(${c}) then cast(epoch_us(${c}) as varchar) else cast(${c} as varchar) end`;
+    const inDuck = await duck<Record<string, unknown>>(toDuck, `select id, ${dus('tsz')} as tsz, ${dus('ts')} as ts, ${dus('cast(d as timestamp)')} as d, cast(da as varchar) as da, cast(tsa as varchar) as tsa from raw.eras order by id`);
+    expect(inDuck.map((x) => ({ id: x.id, tsz: x.tsz, ts: x.ts, d: x.d }))).toEqual(expected);
+    expect(inDuck.map((x) => [x.da, x.tsa])).toEqual([
+      ["['0044-03-15 (BC)', 2020-02-29]", "['0044-03-15 (BC) 12:00:00+00', '2026-01-01 10:00:00.25+00']"],
+      ["['0001-01-01 (BC)']", null],
+      ['[infinity, -infinity]', '[infinity]'],
+      ['[]', '[]'],
+      [null, null],
+      [null, null],
+    ]);
+    const text = (rel: string) => client.query(`select id, tsz::text, ts::text, d::text, da::text, tsa::text from ${rel} order by id`).then((r) => r.rows);
+    expect(await text(`${dest}.eras`)).toEqual(await text(`${s}.eras`));
+  });
+
+  it('arrays of two and more dimensions: nested lists in DuckDB as the column declares them, exact in Postgres whatever it declares; a value with other dimensions than DuckDB\'s list type fails naming its column (were: every run failed, both targets)', async () => {
+    const s = uniqueSchema('sync_ndim');
+    const dest = uniqueSchema('sync_ndim_raw');
+    await client.query(`create schema ${s};
+      create table ${s}.grid (id int primary key, created_at timestamptz not null, ia2 int[][], ta2 text[][], na3 numeric[][][]);
+      insert into ${s}.grid values
+        (1, '2026-01-01 10:00:00+00', '{{1,2},{3,4}}', '{{"a,b","}"},{"\\\\\\"q","x y"}}', '{{{1.5,2}},{{3,0.1234567890123456789}}}'),
+        (2, '2026-01-01 10:00:01+00', '{{5,6,7}}', '{{NULL,"[x"}}', '{{{NaN}}}'),
+        (3, '2026-01-01 10:00:02+00', '{}', '{}', '{}'),
+        (4, '2026-01-01 10:00:03+00', null, null, null),
+        (5, '2026-01-01 10:00:04+00', '{{1,NULL}}', '{{""}}', null);
+      create table ${s}.loose (id int primary key, created_at timestamptz not null, ia int[]);
+      insert into ${s}.loose values (1, '2026-01-01 10:00:00+00', '{1,2}'), (2, '2026-01-01 10:00:01+00', '{{1,2},{3,4}}'), (3, '2026-01-01 10:00:02+00', '{{{1}},{{2}}}')`);
+    const tables = `      - name: grid\n        sync: { primary_key: id, cursor: created_at, batch_size: 2 }\n      - name: loose\n        sync: { primary_key: id, cursor: created_at }\n`;
+    const toDuck = project('duckdb', 'raw', s, tables);
+    const toPg = project('postgres', dest, s, tables);
+
+    const r = sync(toDuck);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/OK raw\.grid: 5 rows/);
+    // int[] holds a 2-D value: refused by name, nothing of the batch committed
+    expect(r.stdout).toMatch(/ERROR raw\.loose: .*column ia \(integer\[\]\): a 2-dimensional array, where the column declares 1 dimension/);
+    const types = await duck<{ data_type: string }>(toDuck, `select data_type from information_schema.columns where table_schema = 'raw' and table_name = 'grid' order by ordinal_position`);
+    expect(types.map((t) => t.data_type)).toEqual(['INTEGER', 'TIMESTAMP WITH TIME ZONE', 'INTEGER[][]', 'VARCHAR[][]', 'VARCHAR[][][]']);
+    const grid = await duck<Record<string, unknown>>(toDuck, `select id, ia2, ta2, na3 from raw.grid order by id`);
+    expect(grid.map((x) => [x.id, x.ia2, x.ta2, x.na3])).toEqual([
+      [1, [[1, 2], [3, 4]], [['a,b', '}'], ['\\"q', 'x y']], [[['1.5', '2']], [['3', '0.1234567890123456789']]]],
+      [2, [[5, 6, 7]], [[null, '[x']], [[['NaN']]]],
+      [3, [], [], []],
+      [4, null, null, null],
+      [5, [[1, null]], [['']], null],
+    ]);
+    expect(await duck(toDuck, `select count(*)::int as n from raw.loose`)).toEqual([{ n: 0 }]);
+
+    const p = sync(toPg);
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/OK raw\.grid: 5 rows/);
+    expect(p.stdout).toMatch(/OK raw\.loose: 3 rows/);
+    for (const t of ['grid', 'loose']) {
+      const text = (rel: string) => client.query(`select * from ${rel} order by id`).then((x) => x.rows.map((row) => JSON.stringify(Object.values(row).map((v) => (v === null ? null : Array.isArray(v) ? v : String(v))))));
+      expect(await text(`${dest}.${t}`)).toEqual(await text(`${s}.${t}`));
+    }
+    const dims = await client.query(`select array_ndims(ia) as n from ${dest}.loose order by id`);
+    expect(dims.rows.map((x) => x.n)).toEqual([1, 2, 3]);
+  });
+
+  it("vigil sync status of a run killed mid-run says it is gone, not running (was: 'running' until the next run); one still going, or on another host, is named", async () => {
+    const s = uniqueSchema('sync_gone');
+    await client.query(`create schema ${s};
+      create table ${s}.events (id bigint primary key, note text, created_at timestamptz not null);
+      create index on ${s}.events (created_at, id);
+      insert into ${s}.events select i, repeat('x', 200), timestamptz '2026-01-01 00:00:00+00' + (i / 7) * interval '1 second' from generate_series(1, 30000) i`);
+    const dir = project('duckdb', 'raw', s, `      - name: events\n        sync: { primary_key: id, cursor: created_at, batch_size: 2000 }\n`);
+    const child = spawn(process.execPath, [VIGIL, 'sync'], { cwd: dir, env: { ...process.env, DATABASE_URL: url, APP_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = '';
+    await new Promise<void>((done) => {
+      child.stdout.on('data', (b: Buffer) => {
+        seen += b.toString();
+        if (/batch 3,/.test(seen) && !child.killed) child.kill('SIGKILL');
+      });
+      child.on('exit', () => done());
+    });
+    expect(seen).not.toMatch(/Finished/);
+    const status = () => vigil(dir, ['sync', 'status'], { DATABASE_URL: url, APP_URL: url });
+    const gone = status();
+    expect(gone.code, gone.stdout + gone.stderr).toBe(0);
+    expect(gone.stdout).toContain(`raw.events: interrupted (pid ${child.pid} on ${hostname()} ended mid-run; the next run continues from the cursor), `);
+    // a process that runs (this one), and one on another host
+    const setOwner = async (owner: object) => {
+      const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+      try {
+        await db.execute(`update raw.vigil_sync_state set run_owner = $1 where stream = 'raw.events'`, [JSON.stringify(owner)]);
+      } finally {
+        await db.close();
+      }
+    };
+    await setOwner({ host: hostname(), pid: process.pid });
+    expect(status().stdout).toContain(`raw.events: running (pid ${process.pid} on ${hostname()}), `);
+    await setOwner({ host: 'elsewhere-7', pid: 4242 });
+    expect(status().stdout).toContain('raw.events: running (pid 4242 on host elsewhere-7: not this host, not checked), ');
+    const rerun = sync(dir);
+    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+    expect(status().stdout).toMatch(/^raw\.events: success, /);
+    expect(await duck(dir, `select run_owner from raw.vigil_sync_state`)).toEqual([{ run_owner: null }]);
+  });
+
+  it('a state table made before run_owner gets it on the next sync, and vigil sync status reads it before then', async () => {
+    const s = uniqueSchema('sync_old_state');
+    await client.query(`create schema ${s};
+      create table ${s}.events (id bigint primary key, created_at timestamptz not null);
+      insert into ${s}.events values (1, '2026-01-01 10:00:00+00')`);
+    const dir = project('duckdb', 'raw', s, `      - name: events\n        sync: { primary_key: id, cursor: created_at }\n`);
+    expect(sync(dir).code).toBe(0);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    try {
+      await db.execute(`alter table raw.vigil_sync_state drop column run_owner`);
+      await db.execute(`update raw.vigil_sync_state set last_status = 'running'`);
+    } finally {
+      await db.close();
+    }
+    const st = vigil(dir, ['sync', 'status'], { DATABASE_URL: url, APP_URL: url });
+    expect(st.code, st.stdout + st.stderr).toBe(0);
+    expect(st.stdout).toMatch(/^raw\.events: running, 1 rows read/);
+    const again = sync(dir);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect((await duck<{ column_name: string }>(dir, `select column_name from information_schema.columns where table_schema = 'raw' and table_name = 'vigil_sync_state' and column_name = 'run_owner'`)).length).toBe(1);
+  });
+});
