@@ -1,6 +1,7 @@
 /**
  * `vigil check` (and `vigil build --check`): compile for the target (models, tests, alert queries,
- * dashboards), hand everything to the warehouse's checker, print each problem at its file:line:col.
+ * dashboards), run the compile-time PII check, hand everything to the warehouse's checker, print
+ * each problem at its file:line:col.
  * Exit 2 when anything is wrong (a project error found before anything ran), 0 otherwise.
  */
 import { formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
@@ -8,7 +9,7 @@ import { loadProject } from '../project/load-project.js';
 import { loadCache, saveCache, writeCompileArtifacts } from '../project/artifacts.js';
 import { compileProject, VIGIL_VERSION, type ResolvedTarget } from '../compile/compile-project.js';
 import type { CheckReport } from '../check/check-project.js';
-import { err, out, parseVars, select as selectFor, type Common } from './commands.js';
+import { checkPii, err, out, parseVars, select as selectFor, type Common } from './commands.js';
 import { counted } from '../format.js';
 
 export interface CheckOptions extends Common {
@@ -28,6 +29,8 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
   const compileDs: Diagnostic[] = [...result.diagnostics, ...alerts.diagnostics];
   for (const d of compileDs.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(compileDs) || !result.target) throw new ProjectError(compileDs.filter((x) => x.severity === 'error'));
+  // the compile-time PII check, as vigil compile and build run it (E_PII: exit 2, nothing written)
+  await checkPii({ files, result, target: result.target });
   // the compiled files the report points at (as vigil compile writes them)
   writeCompileArtifacts(files, result.manifest, cache);
   saveCache(files, cache);

@@ -54,17 +54,34 @@ export interface Compiled {
   target: ResolvedTarget;
   /** with `snapshot`: the files' stamps before the compile, and the environment variables it read */
   snapshot?: SnapshotStart;
+  /** compileChecked's: the PII check passed (runExecute does not check it again) */
+  piiChecked?: boolean;
 }
+
+type CompileOptions = { writeArtifacts?: boolean; empty?: boolean; snapshot?: boolean; files?: ProjectFiles; cache?: CacheFile; saveCache?: boolean; incremental?: boolean };
 
 /** Load, compile (reusing the render cache), write artifacts, print warnings; throw on errors. */
 /**
  * `snapshot`: also keep the manifest as the project snapshot (project/snapshot.ts), for commands
  * that can answer from it next time (`vigil ls`).
  */
-export function compileForCommand(
-  o: Common,
-  opts: { writeArtifacts?: boolean; empty?: boolean; snapshot?: boolean; files?: ProjectFiles; cache?: CacheFile; saveCache?: boolean; incremental?: boolean } = {},
-): Compiled & { written: number } {
+export function compileForCommand(o: Common, opts: CompileOptions = {}): Compiled & { written: number } {
+  const c = compileOnly(o, opts);
+  return { ...c.compiled, written: keepCompile(o, opts, c) };
+}
+
+/**
+ * compileForCommand with the compile-time PII check (checkPii) before anything is written: a
+ * project it refuses leaves target/ (manifest, compiled SQL) as it was, as a compile error does.
+ * What `vigil compile`, `run` and `build` use.
+ */
+export async function compileChecked(o: Common, opts: CompileOptions = {}): Promise<Compiled & { written: number }> {
+  const c = compileOnly(o, opts);
+  await checkPii(c.compiled);
+  return { ...c.compiled, piiChecked: true, written: keepCompile(o, opts, c) };
+}
+
+function compileOnly(o: Common, opts: CompileOptions): { compiled: Compiled; cache: CacheFile } {
   // a snapshot is kept under the files' stamps from before anything was read
   const start = opts.snapshot ? startSnapshot(o.projectDir) : undefined;
   // (`--watch` hands in what it re-read and the render cache it keeps in memory)
@@ -73,11 +90,16 @@ export function compileForCommand(
   const result = compileProject(files, { target: o.target, env: start?.env ?? process.env, vars: parseVars(o.vars), cache: cache.renders, empty: opts.empty, incremental: opts.incremental });
   for (const d of result.diagnostics.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(result.diagnostics) || !result.target) throw new ProjectError(result.diagnostics.filter((x) => x.severity === 'error'));
+  return { compiled: { files, result, target: result.target, snapshot: start }, cache };
+}
+
+/** Write the compile's artifacts and the render cache (as opts say); the compiled files written. */
+function keepCompile(o: Common, opts: CompileOptions, { compiled: { files, result }, cache }: { compiled: Compiled; cache: CacheFile }): number {
   // (`--state target`: the state is the manifest this compile is about to overwrite)
   if (opts.writeArtifacts !== false) keepStateBeforeCompile(o.state, join(files.root, files.paths.target));
   const written = opts.writeArtifacts !== false ? writeCompileArtifacts(files, result.manifest, cache).written : 0;
   if (opts.saveCache !== false) saveCache(files, cache);
-  return { files, result, target: result.target, snapshot: start, written };
+  return written;
 }
 
 /**
@@ -132,9 +154,8 @@ export async function plan(manifest: CompileResult['manifest'], o: Omit<Paramete
 
 export async function runCompile(o: Common): Promise<void> {
   const t0 = performance.now();
-  const c = compileForCommand(o);
-  const { result, files } = c;
-  await checkPii(c);
+  // (PII checked before target/ is written: a refused project leaves the last manifest there)
+  const { result, files } = await compileChecked(o);
   // (the tests counted are those `vigil test` would run of the selection)
   const ids = withTests(result.manifest, select(result.manifest, o));
   const models = Object.values(result.manifest.nodes).filter((n) => n.resource_type === 'model' && ids.has(n.unique_id)).length;
@@ -199,9 +220,11 @@ export async function runExecute(
   if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
   const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
   // (`--watch` compiles itself and hands the result over)
-  const c = o.compiled ?? compileForCommand(o, { empty: o.empty });
-  // PII that reaches a published relation unmasked stops the run before anything is built (exit 2)
-  if (command === 'run' || command === 'build') await checkPii(c);
+  // PII that reaches a published relation unmasked stops the run before anything is built or
+  // written (exit 2)
+  const pii = command === 'run' || command === 'build';
+  const c = o.compiled ?? (pii ? await compileChecked(o, { empty: o.empty }) : compileForCommand(o, { empty: o.empty }));
+  if (pii && !c.piiChecked) await checkPii(c);
   const { executeRun, summarize } = await import('../run/executor.js');
   const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, unit, allowEmpty: o.allowEmpty, state: o.state, stateManifest: o.stateManifest });
   const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
@@ -604,7 +627,7 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
   const run = { ...o, threads, failFast: o.failFast || args.fail_fast, target: o.target ?? last.metadata?.target, state: args.state, defer: args.defer, favorState: args.favor_state, fullRefresh: args.full_refresh, empty: args.empty, vars: o.vars ?? args.vars };
   // a node the project no longer has (deleted or renamed since) is said and left out: as a
   // selector it matched nothing, and the retry of the rest stopped at exit 2
-  const compiled = compileForCommand(run, { empty: run.empty });
+  const compiled = command === 'run' || command === 'build' ? await compileChecked(run, { empty: run.empty }) : compileForCommand(run, { empty: run.empty });
   const names = new Set(Object.values(compiled.result.manifest.nodes).map((n) => n.name));
   const wanted = [...new Set(again.map((r) => r.name))];
   const gone = wanted.filter((n) => !names.has(n));

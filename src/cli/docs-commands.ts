@@ -10,6 +10,7 @@ import type { Relation } from '../adapters/dialect.js';
 import { err, out } from './output.js';
 import { open } from './commands.js';
 import { listenOn } from './listen.js';
+import { counted } from '../format.js';
 
 interface DocsOptions {
   projectDir: string;
@@ -29,7 +30,7 @@ export async function runDocsGenerate(o: DocsOptions): Promise<void> {
       ...Object.values(m.sources).map((x) => [x.unique_id, x.relation] as [string, Relation]),
       ...Object.values(m.nodes).flatMap((n) => ((n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot') && n.relation ? [[n.unique_id, n.relation] as [string, Relation]] : [])),
     ];
-    out(`Reading column types of ${relations.length} relations from target ${s.target.name} (${s.target.type})…`);
+    out(`Reading column types of ${counted(relations.length, 'relation')} from target ${s.target.name} (${s.target.type})…`);
     let adapter;
     try {
       // only read: nothing is created in the warehouse (a DuckDB file not built yet stays so)
@@ -53,7 +54,7 @@ export async function runDocsGenerate(o: DocsOptions): Promise<void> {
     } finally {
       await adapter.close();
     }
-    if (missing) err(`  ${missing} of ${relations.length} relations are not built in ${s.target.name}: their columns come from YAML and lineage (vigil build first for types)`);
+    if (missing) err(`  ${missing} of ${counted(relations.length, 'relation')} ${missing === 1 ? 'is' : 'are'} not built in ${s.target.name}: their columns come from YAML and lineage (vigil build first for types)`);
   }
   const { collectDocs } = await import('../docs/collect.js');
   const { renderSite } = await import('../docs/site.js');

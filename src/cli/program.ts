@@ -168,7 +168,7 @@ export function buildProgram(argv: string[] = []): Command {
       c.option('--unit', 'only unit tests (models on given rows, in an in-memory DuckDB; no warehouse needed)');
       c.option('--data', 'only data tests (queries against the built models)');
     }
-    if (name === 'run' || name === 'test' || name === 'build') c.option('--watch', `keep running: on each change of the project, recompile and ${name} what changed and what depends on it (state:modified+ against the previous compile, within -s/--exclude)`);
+    if (name === 'run' || name === 'test' || name === 'build') c.option('--watch', `keep running: on each change of the project, recompile and ${name} what changed and what depends on it (state:modified+ against the compile of the last run that started, within -s/--exclude)`);
     c.action(async (o, cmd: Command) => {
       if (o.watch) {
         for (const flag of ['dryRun', 'defer', 'state', 'check'] as const) if (o[flag]) throw new UsageError(`--watch does not combine with --${flag.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`);

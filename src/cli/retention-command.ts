@@ -142,7 +142,10 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
   const plan: RetentionPlan = { vigil_version: VIGIL_VERSION, generated_at: new Date().toISOString(), target: c.target.name, as_of: asOf.toISOString(), minimum, tables: entries };
   const file = writeTargetJson(c.files, PLAN_FILE, plan);
   const total = entries.reduce((a, e) => a + e.rows, 0);
-  out(`\n${plural(total, 'row')} in ${plural(entries.filter((e) => e.rows).length, 'table')} would be deleted. Plan written to ${file.slice(c.files.root.length + 1)}; vigil retention apply deletes exactly these rows.`);
+  // (the tables with rows to delete, of the tables planned: "0 rows in 0 tables" hid that 1 was planned)
+  const affected = entries.filter((e) => e.rows).length;
+  const where = affected === entries.length ? plural(affected, 'table') : `${affected} of ${plural(entries.length, 'table')}`;
+  out(`\n${total ? `${plural(total, 'row')} in ${where} would be deleted` : `No rows would be deleted (${plural(entries.length, 'table')} planned, none past its cutoff)`}. Plan written to ${file.slice(c.files.root.length + 1)}; vigil retention apply deletes exactly these rows.`);
   for (const e of entries.filter((x) => x.below_minimum)) err(`warning: ${e.table} keeps ${e.keep}, shorter than the project's retention minimum ${minimum} (${e.at.file}:${e.at.line ?? 1}): apply refuses it without --force`);
 }
 

@@ -32,7 +32,7 @@ import { healthReport, streamHealth, type JobHealth, type JobRun } from '../serv
 import type { StreamState } from '../sync/sync-types.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { Manifest, SourceNode } from '../compile/manifest.js';
-import { compileForCommand, err, open, out, runExecute, select, type Common } from './commands.js';
+import { compileChecked, compileForCommand, err, open, out, runExecute, select, type Common } from './commands.js';
 import { syncSetup } from './sync-command.js';
 import type { Setup } from './alerts-commands.js';
 import { listenOn } from './listen.js';
@@ -449,7 +449,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       }
     }
     if (job.command === 'alerts') return runAlertsJob(d);
-    const c = compileForCommand(common);
+    // (run/build: the PII check before target/ is written)
+    const c = job.command === 'run' || job.command === 'build' ? await compileChecked(common) : compileForCommand(common);
     followStreams(c.result.manifest);
     const s = await runExecute(job.command, { ...common, select: job.select, exclude: job.exclude, threads: job.threads, fullRefresh: job.fullRefresh, signal, compiled: c });
     recordBuild(s);

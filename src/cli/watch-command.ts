@@ -3,8 +3,9 @@
  * the render cache in memory, recompiles when a file of the project changes (models, macros,
  * tests, YAML, docs blocks, seeds, snapshots, dashboards, project.yaml), writes the manifest and
  * the compiled files that changed, and — for run/build/test — runs what changed and what
- * depends on it (dbt's `state:modified+` against the previous compile), within the selection
- * given. A compile error is shown and the process goes on watching; the last good manifest stays.
+ * depends on it (dbt's `state:modified+` against the compile of the last run that started), within
+ * the selection given. A compile error, or PII the compile-time check refuses (compile, run,
+ * build), is shown and the process goes on watching; the last good manifest stays.
  */
 import chokidar from 'chokidar';
 import { relative, sep } from 'node:path';
@@ -13,7 +14,7 @@ import { patchCompile, type CompileResult } from '../compile/compile-project.js'
 import { findProjectRoot, loadProject, reloadProject, type ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeCompileArtifacts, type CacheFile } from '../project/artifacts.js';
 import { selectNodes } from '../compile/selector.js';
-import { compileForCommand, err, out, parseVars, runExecute, select, type Common, type Compiled } from './commands.js';
+import { checkPii, compileForCommand, err, out, parseVars, runExecute, select, type Common, type Compiled } from './commands.js';
 import { counted } from '../format.js';
 
 type Manifest = CompileResult['manifest'];
@@ -37,10 +38,18 @@ export async function runWatch(
   // the last compile that succeeded, which an edit of model files may patch
   let last: CompileResult | undefined;
 
-  /** Load (or reload `changed`) and compile; undefined (with the problems printed) when the project does not compile. */
-  const compile = (changed?: string[]): { c: Compiled; ms: number; written: number } | undefined => {
+  const refused = (e: ProjectError) => {
+    for (const d of e.diagnostics) err(formatDiagnostic(d));
+    err(`${clock()} ${e.diagnostics.length} error${e.diagnostics.length === 1 ? '' : 's'}: the last good manifest stays; watching for changes (Ctrl-C stops)`);
+  };
+  /**
+   * Load (or reload `changed`), compile, check PII (not for `test`, as vigil test does not), write
+   * the artifacts; undefined (with the problems printed, nothing written) when the project does not
+   * compile or the PII check refuses it.
+   */
+  const compile = async (changed?: string[]): Promise<{ c: Compiled; ms: number; written: number } | undefined> => {
     const t0 = performance.now();
-    let c: ReturnType<typeof compileForCommand>;
+    let c: Compiled;
     try {
       files = files && changed ? reloadProject(files, changed) : (preloaded ?? loadProject(o.projectDir, { keepYaml: true }));
       preloaded = undefined;
@@ -51,10 +60,10 @@ export async function runWatch(
       const patched = changed && last ? patchCompile(last, files, changed) : undefined;
       if (patched) {
         for (const d of patched.diagnostics.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
-        c = { files, result: patched, target: patched.target!, written: writeCompileArtifacts(files, patched.manifest, cache).written };
+        c = { files, result: patched, target: patched.target! };
       }
       // (the render cache goes to disk now and then, saveSoon, not at every keystroke)
-      else c = compileForCommand(o, { files, cache, saveCache: false, empty: o.empty, incremental: true });
+      else c = compileForCommand(o, { files, cache, saveCache: false, writeArtifacts: false, empty: o.empty, incremental: true });
       last = c.result;
     } catch (e) {
       // the next round reads everything again (a project.yaml that failed to load must not be
@@ -62,11 +71,23 @@ export async function runWatch(
       files = undefined;
       last = undefined;
       if (!(e instanceof ProjectError)) throw e;
-      for (const d of e.diagnostics) err(formatDiagnostic(d));
-      err(`${clock()} ${e.diagnostics.length} error${e.diagnostics.length === 1 ? '' : 's'}: the last good manifest stays; watching for changes (Ctrl-C stops)`);
+      refused(e);
       return undefined;
     }
-    return { c, ms: performance.now() - t0, written: c.written };
+    // (checked before anything is written, as vigil compile does; the compile stands, for the next
+    // edit to patch)
+    if (command !== 'test') {
+      try {
+        await checkPii(c);
+        c = { ...c, piiChecked: true };
+      } catch (e) {
+        if (!(e instanceof ProjectError)) throw e;
+        refused(e);
+        return undefined;
+      }
+    }
+    const written = writeCompileArtifacts(c.files, c.result.manifest, cache!).written;
+    return { c, ms: performance.now() - t0, written };
   };
 
   // the render cache goes to disk now and then, not at every keystroke
@@ -91,8 +112,13 @@ export async function runWatch(
    * stayed stale, without a word).
    */
   const pending = new Set<string>();
-  const execute = async (c: Compiled, changedOnly: boolean) => {
-    if (command === 'compile' || interrupt.signal.aborted) return;
+  /**
+   * Run what changed; false when the run threw (it could not start: the warehouse in use by another
+   * process, a connection refused): `previous` then stays, so what changed now runs with the next
+   * change (nodes that ran and failed are `pending`).
+   */
+  const execute = async (c: Compiled, changedOnly: boolean): Promise<boolean> => {
+    if (command === 'compile' || interrupt.signal.aborted) return true;
     let selection = o.select;
     if (changedOnly && previous) {
       // what changed, and what depends on it, within the user's selection
@@ -111,7 +137,7 @@ export async function runWatch(
       changedSel.push(...[...pending].filter((n) => known.has(n)));
       if (!changed.ids.size) {
         out(`${clock()} nothing to ${command}: no node changed`);
-        return;
+        return true;
       }
       selection = o.select?.length ? changedSel.flatMap((m) => o.select!.map((s) => `${m},${s}`)) : changedSel;
     } else if (o.select || o.exclude) select(c.result.manifest, o);
@@ -125,8 +151,10 @@ export async function runWatch(
         if (r.status === 'error' || r.status === 'fail' || r.status === 'skipped') pending.add(r.name);
         else pending.delete(r.name);
       }
+      return true;
     } catch (e) {
       err(`${clock()} ${(e as Error).message.split('\n')[0]}; watching for changes`);
+      return false;
     } finally {
       // a failing run sets the exit code of a one-shot command: not the watcher's
       process.exitCode = undefined;
@@ -166,14 +194,14 @@ export async function runWatch(
     changedPaths.clear();
     const since = firstEventAt;
     round(async () => {
-      const r = compile(paths);
+      const r = await compile(paths);
       if (r) {
         const latency = performance.now() - since;
         const models = Object.values(r.c.result.manifest.nodes).filter((n) => n.resource_type === 'model').length;
         out(`${clock()} ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ` and ${paths.length - 3} more` : ''} changed: compiled ${counted(models, 'model')} in ${Math.round(r.ms)} ms (${Math.round(latency)} ms after the change), ${counted(r.written, 'compiled file')} rewritten`);
         saveSoon(r.c.files);
-        await execute(r.c, true);
-        previous = r.c.result.manifest;
+        // (the manifest the next change is compared with: this one once its run started)
+        if (await execute(r.c, true)) previous = r.c.result.manifest;
       }
     });
   };
@@ -208,7 +236,7 @@ export async function runWatch(
     clearTimeout(timer);
     void (busy ?? Promise.resolve()).then(() => {
       clearTimeout(saveTimer);
-      if (cache && previous)
+      if (cache && (previous ?? last))
         try {
           saveCache(loadProject(o.projectDir), cache);
         } catch {
@@ -222,20 +250,22 @@ export async function runWatch(
 
   // ---- the first compile (and run): a project that does not compile yet is watched all the same
   round(async () => {
-    const first = compile();
+    const first = await compile();
     if (first) {
       const models = Object.values(first.c.result.manifest.nodes).filter((n) => n.resource_type === 'model').length;
       out(`${clock()} compiled ${counted(models, 'model')} in ${Math.round(first.ms)} ms -> ${first.c.files.paths.target}/manifest.json`);
       saveSoon(first.c.files);
+      let ran: boolean;
       try {
-        await execute(first.c, false);
+        ran = await execute(first.c, false);
       } catch (e) {
         if (!(e instanceof UsageError)) throw e;
         fatal = e;
         stop();
         return;
       }
-      previous = first.c.result.manifest;
+      // (a first build that could not start: the next change builds the whole selection)
+      if (ran) previous = first.c.result.manifest;
     }
     out(`${clock()} watching ${relative(process.cwd(), root) || '.'} for changes (Ctrl-C stops)`);
   });

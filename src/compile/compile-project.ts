@@ -583,8 +583,16 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (d.config.restricted && d.config.materialized === 'ephemeral') {
       ds.push(diag('E_CONFIG', `model '${d.name}' is ephemeral: it has no relation, so no restricted companion`, { file: d.file.path, line: 1, column: 1 }, 'materialize it as a view or table'));
     }
+    // an ephemeral model publishes nothing: a policy there masks nothing (its readers publish the column)
+    if (d.config.materialized === 'ephemeral' && d.props) {
+      const pr = d.props;
+      (pr.p.columns ?? []).forEach((c, ci) => {
+        if (c.policy) ds.push(diag('W_MASKING', `column '${c.name}' of model '${d.name}': policy: ${c.policy} masks nothing here — model '${d.name}' is ephemeral: it has no relation of its own, its SQL is inlined into the models that read it (the column is taken as PII)`, { file: pr.file, ...pr.src.locate([...pr.path, 'columns', ci, 'policy']) }, `write meta: { pii: true } instead (the PII check follows it into the models that read it) and give the policy to the model column that publishes it`, 'warn'));
+      });
+    }
     // docs/governance.md#masking: with masking.require_policy, every PII column says how it is published
-    if (files.project.masking?.require_policy && d.props) {
+    // (an ephemeral model publishes nothing: its readers' columns do)
+    if (files.project.masking?.require_policy && d.props && d.config.materialized !== 'ephemeral') {
       const pr = d.props;
       (pr.p.columns ?? []).forEach((c, ci) => {
         if (!c.policy && isPii(c)) {

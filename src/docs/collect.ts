@@ -1,8 +1,8 @@
 /**
  * What the docs site shows, gathered once: every node of the manifest (models, sources, seeds,
  * snapshots, data tests, unit tests, dashboards) and every alert, with descriptions (doc()
- * resolved at compile), columns with their declared and built types, policies (column meta and
- * tags) and tests, raw and compiled SQL, table-level edges and column-level lineage derived
+ * resolved at compile), columns with their declared and built types, policies (a model column's
+ * masking policy, column meta and tags) and tests, raw and compiled SQL, table-level edges and column-level lineage derived
  * from the compiled SQL (src/docs/column-lineage.ts).
  *
  * Pure apart from reading raw SQL files: the warehouse catalog is passed in.
@@ -15,6 +15,7 @@ import type { CompiledRule } from '../alerts/evaluate.js';
 import type { Dialect } from '../adapters/dialect.js';
 import { columnLineage, relationResolver, type ColumnRef } from './column-lineage.js';
 import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
+import { policyOf } from '../compile/masking.js';
 import { firstVersionsSql } from '../run/snapshot.js';
 
 export type DocsKind = 'source' | 'seed' | 'model' | 'snapshot' | 'test' | 'unit_test' | 'exposure' | 'alert';
@@ -27,6 +28,8 @@ export interface DocsColumn {
   declared_type?: string;
   description?: string;
   meta?: Record<string, unknown>;
+  /** how a model's published relation shows it (compile/masking.ts policyOf): mask, hash, redact or drop */
+  policy?: string;
   tags?: string[];
   /** names of the data tests on this column */
   tests: Array<{ id: string; name: string }>;
@@ -96,16 +99,18 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
   const m: Manifest = result.manifest;
   const project = m.metadata.project;
   const nodes = new Map<string, DocsNode>();
-  const columnsFrom = (cols: ColumnInfo[], built: Array<{ name: string; data_type: string }> | undefined): DocsColumn[] => {
+  /** `published`: a model's relation, which applies the columns' policies (elsewhere a policy masks nothing) */
+  const columnsFrom = (cols: ColumnInfo[], built: Array<{ name: string; data_type: string }> | undefined, published = false): DocsColumn[] => {
     const out: DocsColumn[] = [];
     const declared = new Map(cols.map((c) => [c.name.toLowerCase(), c]));
     const seen = new Set<string>();
+    const policy = (c: ColumnInfo | undefined) => (published && c ? policyOf(c) : undefined);
     for (const b of built ?? []) {
       const d = declared.get(b.name.toLowerCase());
       seen.add(b.name.toLowerCase());
-      out.push({ name: b.name, type: b.data_type, declared_type: d?.data_type, description: d?.description, meta: d?.meta, tags: d?.tags, tests: [], from: [], used_by: [] });
+      out.push({ name: b.name, type: b.data_type, declared_type: d?.data_type, description: d?.description, meta: d?.meta, policy: policy(d), tags: d?.tags, tests: [], from: [], used_by: [] });
     }
-    for (const c of cols) if (!seen.has(c.name.toLowerCase())) out.push({ name: c.name, declared_type: c.data_type, description: c.description, meta: c.meta, tags: c.tags, tests: [], from: [], used_by: [] });
+    for (const c of cols) if (!seen.has(c.name.toLowerCase())) out.push({ name: c.name, declared_type: c.data_type, description: c.description, meta: c.meta, policy: policy(c), tags: c.tags, tests: [], from: [], used_by: [] });
     return out;
   };
   const add = (n: DocsNode) => nodes.set(n.id, n);
@@ -129,7 +134,7 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
     });
   }
   // models and snapshots: SQL files with upstream nodes
-  const fromSql = (kind: 'model' | 'snapshot', x: { unique_id: string; name: string; description?: string; file: string; tags: string[]; columns: ColumnInfo[]; depends_on: string[]; compiled_sql: string }, facts: Array<[string, string]>): DocsNode => ({
+  const fromSql = (kind: 'model' | 'snapshot', x: { unique_id: string; name: string; description?: string; file: string; tags: string[]; columns: ColumnInfo[]; depends_on: string[]; compiled_sql: string; relation?: unknown }, facts: Array<[string, string]>): DocsNode => ({
     id: x.unique_id,
     kind,
     name: x.name,
@@ -138,7 +143,7 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
     file: x.file,
     tags: x.tags,
     facts,
-    columns: columnsFrom(x.columns, catalog?.get(x.unique_id)),
+    columns: columnsFrom(x.columns, catalog?.get(x.unique_id), kind === 'model' && !!x.relation),
     parents: [...x.depends_on],
     children: [],
     tests: [],

@@ -14,8 +14,11 @@
  * those models), subqueries in FROM, joins (USING, NATURAL, LATERAL, SEMI/ANTI, ASOF,
  * POSITIONAL), `*` / `t.*` with EXCLUDE / REPLACE / RENAME, set operations (by position, BY
  * NAME; EXCEPT keeps the left side's), VALUES, PIVOT / UNPIVOT with explicit lists,
- * range() / generate_series(), unnest(list) in FROM (its column derived from the list). Reported in `untraced`: other table functions (read_csv...),
- * COLUMNS(...), `*` over a relation whose columns are unknown, ambiguous or unknown columns.
+ * range() / generate_series(), unnest(list) in FROM (its column derived from the list), a FROM
+ * item's alias used as a value (`to_json(t)`: the whole row, all its columns; `(t).a` is t.a).
+ * Reported in `untraced`: other table functions (read_csv...), COLUMNS(...), `*` over a relation
+ * whose columns are unknown or only partly known (LineageContext.partial), ambiguous or unknown
+ * columns.
  *
  * Unaliased expressions are named as DuckDB names them: the expression is turned back into SQL
  * by `json_deserialize_sql()` (its ToString), with what the JSON loses redone (quoted cast
@@ -37,6 +40,8 @@ export interface NodeLineage {
   untraced: string[];
   /** set when the SQL could not be parsed by DuckDB: the parser's message */
   error?: string;
+  /** whether `columns` are all the query's output columns (no `*` or COLUMNS(...) left unexpanded, no unnamed one) */
+  complete: boolean;
 }
 export interface LineageInput { unique_id: string; sql: string }
 export interface LineageContext {
@@ -44,6 +49,13 @@ export interface LineageContext {
   resolve(parts: string[], from: string): string | undefined;
   /** the columns of a node when known (from the warehouse catalog or declared YAML) — needed to expand `select *`; for nodes given in `inputs` earlier in the same call, their computed lineage columns are used instead */
   columnsOf(uniqueId: string): string[] | undefined;
+  /**
+   * whether the columns columnsOf gives are only some of the relation's (a source's declared
+   * ones): `*` over it is then not fully traced, and a name not among them is still its column.
+   * undefined: for a node traced earlier in the same call, whether its lineage was incomplete.
+   * Without this function, every known column list is taken as complete.
+   */
+  partial?(uniqueId: string): boolean | undefined;
 }
 
 /** A node of DuckDB's JSON parse tree (its shapes vary by node type; read defensively). */
@@ -64,8 +76,10 @@ interface Rel {
   /** its columns, when known */
   cols?: Col[];
   index?: Map<string, Col>;
-  /** a column of a relation whose columns are unknown (any name is accepted) */
+  /** a column of a relation whose columns are unknown or partial (any name is accepted) */
   guess?: (name: string) => Col;
+  /** its known columns may not be all of them (a source's declared ones) */
+  partial?: boolean;
   /** the node (or `relation:...`) when it is a table */
   node?: string;
 }
@@ -113,9 +127,13 @@ function indexOf(rel: Rel): Map<string, Col> | undefined {
   return rel.index;
 }
 function colIn(rel: Rel, name: string): Col | undefined {
-  const idx = indexOf(rel);
-  if (idx) return idx.get(lower(name));
-  return rel.guess?.(name);
+  return indexOf(rel)?.get(lower(name)) ?? rel.guess?.(name);
+}
+/** `its 2 known ones (a, b)`, for notes. */
+function knownOnes(cols: Col[]): string {
+  const names = cols.filter((c) => !c.unnamed).map((c) => c.name);
+  if (!names.length) return 'its known ones (none)';
+  return `its ${names.length === 1 ? 'known one' : `${names.length} known ones`} (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''})`;
 }
 /** Rename columns by position (`t(a, b)`, `with x(a, b) as`); extra names are ignored. */
 function renamed(cols: Col[], names: string[] | undefined): Col[] {
@@ -131,6 +149,14 @@ function columnNames(e: J, into: Set<string>): Set<string> {
     else for (const x of Object.values(e)) if (x && typeof x === 'object') columnNames(x, into);
   }
   return into;
+}
+/** `(t).a`, `(t.s).a`: a field of a column reference, read as `t.a` (the column a of FROM item t, or the field a of column t). */
+function fieldPath(e: J): string[] | undefined {
+  if (e?.class !== 'OPERATOR' || e.type !== 'STRUCT_EXTRACT' || !Array.isArray(e.children) || e.children.length !== 2) return undefined;
+  const [of, field] = e.children;
+  if (field?.class !== 'CONSTANT' || typeof field.value?.value !== 'string') return undefined;
+  const base: string[] | undefined = of?.class === 'COLUMN_REF' && Array.isArray(of.column_names) ? of.column_names.map(String) : fieldPath(of);
+  return base ? [...base, field.value.value] : undefined;
 }
 /** DuckDB's renaming of duplicate column names (case-insensitive): a, a_1, a_2... */
 function deduplicated(cols: Col[]): Col[] {
@@ -461,6 +487,11 @@ class Tracer {
     const label = alias || parts.join('.');
     const known = id ? this.columnsOf(id) : undefined;
     const direct = (column: string): Col => ({ name: column, refs: refsOf({ node, column }), direct: true });
+    if (known && id && this.ctx.partial?.(id)) {
+      // declared columns: a name not among them is still one of its own
+      if (t.column_name_alias?.length) this.note(`${label}(${(t.column_name_alias as string[]).join(', ')}): columns renamed by position, but only some columns of ${parts.join('.')} are known`);
+      return { quals, label, node, cols: renamed(known.map(direct), t.column_name_alias), guess: direct, partial: true };
+    }
     if (known) return { quals, label, node, cols: renamed(known.map(direct), t.column_name_alias) };
     if (t.column_name_alias?.length) this.note(`${label}(${(t.column_name_alias as string[]).join(', ')}): columns renamed by position, but the columns of ${parts.join('.')} are unknown`);
     return { quals, label, node, guess: direct };
@@ -493,7 +524,7 @@ class Tracer {
       const names = (rels: Rel[]): string[] | undefined => {
         const out: string[] = [];
         for (const r of rels) {
-          if (!r.cols) return undefined;
+          if (!r.cols || r.partial) return undefined;
           out.push(...r.cols.filter((c) => !c.unnamed).map((c) => c.name));
         }
         return out;
@@ -517,7 +548,7 @@ class Tracer {
     const quals = [[lower(alias)]];
     const pivots: J[] = Array.isArray(t.pivots) ? t.pivots : [];
     const srcCol = (name: string): Col => ({ name, ...traced(this.column([name], scope, undefined)) });
-    const srcNames = src.rels.every((r) => r.cols) ? this.star({ relation_name: '' }, scope, env).map((c) => c.name) : undefined;
+    const srcNames = src.rels.every((r) => r.cols && !r.partial) ? this.star({ relation_name: '' }, scope, env).map((c) => c.name) : undefined;
     if (unpivot) {
       const valueNames: string[] = t.unpivot_names.map(String);
       const nameNames: string[] = pivots.flatMap((p) => (p.unpivot_names ?? []) as string[]).map(String);
@@ -634,6 +665,7 @@ class Tracer {
         this.note(`${qual ? `${qual}.*` : '*'}: the columns of ${rel.label} are unknown`);
         continue;
       }
+      if (rel.partial) this.note(`${qual ? `${qual}.*` : '*'}: ${rel.label} may have columns besides ${knownOnes(rel.cols)}`);
       for (const c of rel.cols) {
         if (c.unnamed) {
           this.note(`*: a column of ${rel.label} has a name DuckDB generates that could not be derived`);
@@ -662,6 +694,8 @@ class Tracer {
   /** An expression's sources; direct when it is a column reference, possibly cast. */
   private top(e: J, scope: Scope, env: CteEnv | undefined): Traced {
     if (e?.class === 'COLUMN_REF') return this.column(e.column_names ?? [], scope, undefined);
+    const path = fieldPath(e);
+    if (path) return this.column(path, scope, undefined);
     if (e?.class === 'CAST') return this.top(e.child, scope, env);
     return { refs: this.expr(e, scope, env), direct: false };
   }
@@ -674,6 +708,11 @@ class Tracer {
         return;
       }
       if (!v || typeof v !== 'object') return;
+      const path = fieldPath(v);
+      if (path) {
+        addAll(refs, this.column(path, scope, lam).refs);
+        return;
+      }
       switch (v.class) {
         case 'COLUMN_REF':
           addAll(refs, this.column(v.column_names ?? [], scope, lam).refs);
@@ -782,13 +821,10 @@ class Tracer {
     const unknown: Rel[] = [];
     const labels: string[] = [];
     for (const r of s.rels) {
-      const idx = indexOf(r);
-      if (idx) {
-        const c = idx.get(n);
-        if (c) {
-          matches.push(c);
-          labels.push(r.label);
-        }
+      const c = indexOf(r)?.get(n);
+      if (c) {
+        matches.push(c);
+        labels.push(r.label);
       } else if (r.guess) unknown.push(r);
     }
     if (matches.length === 1) return matches[0];
@@ -798,12 +834,26 @@ class Tracer {
     }
     // current_date, current_timestamp...: a column when one has the name, else DuckDB's function
     if (VALUE_FUNCTIONS.has(n)) return { refs: new Map(), direct: false };
+    // a FROM item's alias as a value (`to_json(t)`, `t` as a struct): its whole row, when no
+    // column has the name (a relation whose columns are not all known might: both, then)
+    const row = s.rels.find((r) => r.quals.some((q) => q.length === 1 && q[0] === n));
+    if (row) {
+      const whole = this.wholeRow(row);
+      return unknown.length ? { refs: union([whole, ...unknown.map((r) => r.guess!(name))]).refs, direct: false } : whole;
+    }
     if (unknown.length === 1) return unknown[0].guess!(name);
     if (unknown.length > 1) {
       this.note(`column ${name}: could come from any of ${unknown.map((r) => r.label).join(', ')}, whose columns are unknown (attributed to each)`);
       return union(unknown.map((r) => r.guess!(name)));
     }
     return s.aliases?.get(n);
+  }
+
+  /** A FROM item's whole row as one value: derived from all its columns. */
+  private wholeRow(rel: Rel): Traced {
+    if (!rel.cols) this.note(`${rel.label} as a value (its whole row): the columns of ${rel.label} are unknown`);
+    else if (rel.partial) this.note(`${rel.label} as a value (its whole row): ${rel.label} may have columns besides ${knownOnes(rel.cols)}`);
+    return { refs: union(rel.cols ?? []).refs, direct: false };
   }
 
   private mergeCol(m: Merge, name: string, s: Scope): Traced {
@@ -1055,8 +1105,10 @@ export async function columnLineage(inputs: LineageInput[], ctx: LineageContext)
 
     // 3. trace, parents first
     const computed = new Map<string, { names: string[]; complete: boolean }>();
+    // a restricted companion has its model's columns (unmasked)
+    const traced = (id: string) => computed.get(id) ?? computed.get(companionModel(id) ?? '');
     const columnsOf = (id: string): string[] | undefined => {
-      const own = computed.get(id);
+      const own = traced(id);
       if (own?.complete) return own.names;
       let declared: string[] | undefined;
       try {
@@ -1075,16 +1127,27 @@ export async function columnLineage(inputs: LineageInput[], ctx: LineageContext)
         }
       },
       columnsOf,
+      partial: (id) => {
+        if (!ctx.partial) return false;
+        let p: boolean | undefined;
+        try {
+          p = ctx.partial(id);
+        } catch {
+          p = undefined;
+        }
+        const own = traced(id);
+        return p ?? (own ? !own.complete : false);
+      },
     };
     inputs.forEach((input, i) => {
       const tree = trees[i];
       if (tree?.error) {
-        result.set(input.unique_id, { columns: [], untraced: [], error: String(tree.error_message ?? 'could not be parsed') });
+        result.set(input.unique_id, { columns: [], untraced: [], error: String(tree.error_message ?? 'could not be parsed'), complete: false });
         return;
       }
       const stmts: J[] = Array.isArray(tree?.statements) ? tree.statements : [];
       if (!stmts.length) {
-        result.set(input.unique_id, { columns: [], untraced: [], error: 'no SQL statement' });
+        result.set(input.unique_id, { columns: [], untraced: [], error: 'no SQL statement', complete: false });
         return;
       }
       const tracer = new Tracer(input.unique_id, safeCtx, columnsOf, names);
@@ -1105,8 +1168,9 @@ export async function columnLineage(inputs: LineageInput[], ctx: LineageContext)
         columns.push({ name: c.name, from, kind: c.direct && from.length > 0 ? 'direct' : 'derived' });
       }
       const untraced = [...tracer.notes];
-      computed.set(input.unique_id, { names: columns.map((x) => x.name), complete: !untraced.some((n) => /^\*|\.\*|COLUMNS|unaliased|not traced/.test(n)) });
-      result.set(input.unique_id, { columns, untraced });
+      const complete = !untraced.some((n) => /^\*|\.\*|COLUMNS|unaliased|not traced/.test(n));
+      computed.set(input.unique_id, { names: columns.map((x) => x.name), complete });
+      result.set(input.unique_id, { columns, untraced, complete });
     });
     return result;
   } finally {
@@ -1114,13 +1178,19 @@ export async function columnLineage(inputs: LineageInput[], ctx: LineageContext)
   }
 }
 
+/** The id a model's restricted companion (`<model>__restricted`, its unmasked rows) resolves to with `companions`. */
+export const companionOf = (modelId: string): string => `${modelId}#restricted`;
+/** The model of a companion id (companionOf), else undefined. */
+export const companionModel = (id: string): string | undefined => (id.endsWith('#restricted') ? id.slice(0, -'#restricted'.length) : undefined);
+
 /**
  * LineageContext.resolve for a compiled project: a table reference as the source, model, seed or
  * snapshot whose relation it names (`__vigil_eph_<name>`: the ephemeral model inlined). A
  * relation two nodes name (a source declared on a seed's table) is the one the reading node
- * depends on (its source() or ref()), else the last declared.
+ * depends on (its source() or ref()), else the last declared. A model's restricted companion
+ * resolves to the model, or with `companions` to companionOf(the model) (its unmasked rows).
  */
-export function relationResolver(m: Pick<Manifest, 'nodes' | 'sources'>): (parts: string[], from: string) => string | undefined {
+export function relationResolver(m: Pick<Manifest, 'nodes' | 'sources'>, opts: { companions?: boolean } = {}): (parts: string[], from: string) => string | undefined {
   const key = (parts: Array<string | undefined>) => parts.filter(Boolean).join('.').toLowerCase();
   const byRelation = new Map<string, string[]>();
   const add = (k: string, id: string) => byRelation.set(k, [...(byRelation.get(k) ?? []).filter((x) => x !== id), id]);
@@ -1131,6 +1201,12 @@ export function relationResolver(m: Pick<Manifest, 'nodes' | 'sources'>): (parts
       add(key([r.schema, r.identifier]), n.unique_id);
       if (r.database) add(key([r.database, r.schema, r.identifier]), n.unique_id);
     } else add(`__vigil_eph_${n.name}`.toLowerCase(), n.unique_id);
+    const c = n.resource_type === 'model' ? n.restricted?.relation : undefined;
+    if (c) {
+      const id = opts.companions ? companionOf(n.unique_id) : n.unique_id;
+      add(key([c.schema, c.identifier]), id);
+      if (c.database) add(key([c.database, c.schema, c.identifier]), id);
+    }
   }
   return (parts, from) => {
     const ids = byRelation.get(key(parts.slice(-2))) ?? byRelation.get(key(parts));

@@ -6,7 +6,7 @@
  * several models — the shipped project's privacy rule is one case), and the `no_unmasked_pii`
  * data test on a real DuckDB through the CLI.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileProject } from '../../src/compile/compile-project.js';
@@ -15,6 +15,8 @@ import { loadProject } from '../../src/project/load-project.js';
 import { formatDiagnostic } from '../../src/errors.js';
 import { piiLeaks } from '../../src/check/pii-lineage.js';
 import { dialectOf } from '../../src/adapters/index.js';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 import { BASIC_PROJECT_YAML as BASIC_TARGET, makeProject, projectFiles, removeDir, REPO, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -149,7 +151,11 @@ describe('the compile-time PII check follows column lineage', () => {
         },
         yml,
       ),
-    ).toEqual(["error: column 'email' of model 'star' publishes PII unmasked: it is a copy of source raw.people.email"]);
+    ).toEqual([
+      // a source's YAML need not list all its columns: what * brings besides them is unseen
+      "warn: model 'star' reads PII (source raw.people.email) and its column lineage is incomplete: *: raw.people may have columns besides its 3 known ones (id, email, bio); PII may reach it unseen",
+      "error: column 'email' of model 'star' publishes PII unmasked: it is a copy of source raw.people.email",
+    ]);
   });
 
   it('a published column named like prompt or response content that no YAML declares (nothing would mask it); declared, it is masked', async () => {
@@ -205,7 +211,8 @@ describe('on a real DuckDB, through the CLI', () => {
   it("a snapshot's dbt_scd_id holds its unique_key as text: a PII key makes it PII (was: not among the snapshot's known columns, a warning)", () => {
     const dir = makeProject({
       'models/sources.yml': 'sources:\n  - name: app\n    schema: raw\n    tables:\n      - name: items\n        columns:\n          - name: email\n            meta: { pii: true }\n          - name: name\n',
-      'snapshots/s.sql': "{% snapshot items_snap %}\n{{ config(unique_key='email', strategy='check', check_cols='all') }}\nselect * from {{ source('app', 'items') }}\n{% endsnapshot %}\n",
+      // (its columns named: * over a source is a warning of its own)
+      'snapshots/s.sql': "{% snapshot items_snap %}\n{{ config(unique_key='email', strategy='check', check_cols='all') }}\nselect email, name from {{ source('app', 'items') }}\n{% endsnapshot %}\n",
       'models/leak.sql': "select dbt_scd_id, dbt_valid_from, name from {{ ref('items_snap') }}",
     });
     dirs.push(dir);
@@ -313,5 +320,140 @@ describe('on a real DuckDB, through the CLI', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stdout).not.toMatch(/OK created/);
     expect(readFileSync(join(dir, 'models/contacts.sql'), 'utf8')).toContain('email');
+  });
+});
+
+/** SQL on the project's DuckDB file (the tables a source names). */
+async function duck(dir: string, sql: string): Promise<void> {
+  const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+  try {
+    await db.query(sql);
+  } finally {
+    await db.close();
+  }
+}
+
+describe('the compile-time PII check: what a hostile review found', () => {
+  const CONTACTS = {
+    'seeds/people_raw.csv': 'id,email,note\n1,a@x.com,hi\n',
+    'seeds/seeds.yml': 'seeds:\n  - name: people_raw\n    columns:\n      - name: email\n        meta: { pii: true }\n',
+    'models/contacts.sql': "{{ config(materialized='table', restricted={'grants': {'select': ['compliance']}}) }}\nselect id, email, note from {{ ref('people_raw') }}",
+    'models/contacts.yml': 'models:\n  - name: contacts\n    columns:\n      - name: id\n      - name: email\n        policy: hash\n      - name: note\n        policy: mask\n',
+  };
+
+  it("select * over a source: its YAML's columns need not be all of them, a warning naming it (was: the declared list taken as complete, undeclared content published with no word)", async () => {
+    const dir = makeProject({
+      'models/sources.yml': 'sources:\n  - name: raw\n    tables:\n      - name: logs\n        columns:\n          - name: email\n            meta: { pii: true }\n',
+      'models/leak.sql': "select * exclude (email) from {{ source('raw', 'logs') }}",
+    });
+    dirs.push(dir);
+    await duck(dir, "create schema raw; create table raw.logs as select 1 as id, 'a@x.com' as email, 'my secret' as prompt, '123-45-6789' as ssn");
+    const r = vigil(dir, ['build', '-s', 'leak']);
+    expect(r.stderr).toContain("models/leak.sql:1:1: warning: model 'leak' reads PII (source raw.logs.email) and its column lineage is incomplete: *: raw.logs may have columns besides its known one (email); PII may reach it unseen [W_PII]");
+    expect(r.code).toBe(0);
+    // named, a column the YAML leaves out is still the source's: prompt is content (an error), ssn is traced (no warning)
+    writeFileSync(join(dir, 'models/leak.sql'), "select id, prompt, ssn from {{ source('raw', 'logs') }}");
+    const named = vigil(dir, ['compile']);
+    expect(named.stderr).toContain("error: column 'prompt' of model 'leak' is named like prompt or response content and is published unmasked");
+    expect(named.stderr).not.toContain('W_PII');
+    expect(named.code).toBe(2);
+  });
+
+  it('a model reading <model>__restricted by name: its unmasked rows, every PII column live (was: compiled and built, the raw values published)', () => {
+    const dir = makeProject({ ...CONTACTS, 'models/leak.sql': "-- depends_on: {{ ref('contacts') }}\nselect email as e, note, id from analytics.contacts__restricted" });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.stderr).toContain("error: column 'e' of model 'leak' publishes PII unmasked: it is a copy of people_raw.email [E_PII]");
+    expect(r.stderr).toContain("error: column 'note' of model 'leak' publishes PII unmasked: it is a copy of contacts__restricted.note [E_PII]");
+    expect(r.stderr).not.toMatch(/'id'|W_PII/);
+    expect(r.code).toBe(2);
+    expect(r.stdout).not.toMatch(/OK created/);
+    // with the database's name too
+    writeFileSync(join(dir, 'models/leak.sql'), "-- depends_on: {{ ref('contacts') }}\nselect note from dev.analytics.contacts__restricted");
+    const full = vigil(dir, ['compile']);
+    expect(full.stderr).toContain("error: column 'note' of model 'leak' publishes PII unmasked: it is a copy of contacts__restricted.note [E_PII]");
+    expect(full.code).toBe(2);
+    // the published relation is masked: reading it is clean
+    writeFileSync(join(dir, 'models/leak.sql'), "select email as e, note from {{ ref('contacts') }}");
+    const ok = vigil(dir, ['build']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  });
+
+  it("a FROM item's alias as a value is its whole row: p, to_json(p), (p).email (was: W_PII 'not among the known columns', the row with the raw email published)", () => {
+    const dir = makeProject({
+      ...CONTACTS,
+      'models/row.sql': "select p as r from {{ ref('people_raw') }} p",
+      'models/as_json.sql': "select id, to_json(p) as j from {{ ref('people_raw') }} p",
+      'models/field.sql': "select (l).email as x, (l).id as y from {{ ref('people_raw') }} l",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.stderr).toContain("error: column 'r' of model 'row' publishes PII unmasked: it is derived from people_raw.email [E_PII]");
+    expect(r.stderr).toContain("error: column 'j' of model 'as_json' publishes PII unmasked: it is derived from people_raw.email [E_PII]");
+    expect(r.stderr).toContain("error: column 'x' of model 'field' publishes PII unmasked: it is a copy of people_raw.email [E_PII]");
+    expect(r.stderr).not.toMatch(/'y'|'id'|W_PII/);
+    expect(r.code).toBe(2);
+    expect(r.stdout).not.toMatch(/OK created/);
+  });
+
+  it("Postgres: row_to_json(p) of a relation with a PII column is an error; with a policy it builds, hashed", () => {
+    const schema = uniqueSchema('pii_row');
+    const env = { VIGIL_TEST_PG_URL: inject('pgUrl') };
+    const dir = makeProject({
+      'project.yaml': pgProjectYaml(schema),
+      'seeds/people_raw.csv': CONTACTS['seeds/people_raw.csv'],
+      'seeds/seeds.yml': CONTACTS['seeds/seeds.yml'],
+      'models/leak.sql': "select p.id, row_to_json(p) as r from {{ ref('people_raw') }} p",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build'], env);
+    expect(r.stderr).toContain("error: column 'r' of model 'leak' publishes PII unmasked: it is derived from people_raw.email [E_PII]");
+    expect(r.stderr).not.toContain('W_PII');
+    expect(r.code).toBe(2);
+    writeFileSync(join(dir, 'models/leak.yml'), 'models:\n  - name: leak\n    columns:\n      - name: id\n      - name: r\n        policy: hash\n');
+    const ok = vigil(dir, ['build'], env);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    const rows = JSON.parse(vigil(dir, ['show', '--inline', `select id, r from ${schema}.leak`, '--output', 'json'], env).stdout);
+    expect(rows).toEqual([{ id: 1, r: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+  });
+
+  it("a declared column the SQL of a model with policies does not return: exit 2 at its YAML line with the nearest column (was: DuckDB's Binder Error at build, exit 1, no file:line)", () => {
+    const dir = makeProject({ ...CONTACTS, 'models/contacts.yml': CONTACTS['models/contacts.yml'].replace('- name: email', '- name: emial') });
+    dirs.push(dir);
+    const r = vigil(dir, ['build', '-s', 'contacts']);
+    expect(r.stderr).toMatch(/^models\/contacts\.yml:5:15: error: column 'emial' of model 'contacts' is declared, but its SQL returns no such column \(a model with policies publishes exactly its declared columns: its relation would not build\) — did you mean 'email'\? \[E_MASKING\]/m);
+    expect(r.stderr).not.toMatch(/Binder Error|\n\s+at /);
+    expect(r.code).toBe(2);
+    expect(r.stdout).not.toMatch(/OK created/);
+  });
+
+  it('a policy on an ephemeral model column masks nothing: a warning at its line, and the column is PII in its readers (was: silently nothing)', () => {
+    const dir = makeProject({
+      'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as id, 'a@x.com' as email",
+      'models/eph.yml': 'models:\n  - name: eph\n    columns:\n      - name: id\n      - name: email\n        policy: hash\n',
+      'models/reader.sql': "select id, email as contact from {{ ref('eph') }}",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['compile']);
+    expect(r.stderr).toContain("models/eph.yml:6:17: warning: column 'email' of model 'eph': policy: hash masks nothing here — model 'eph' is ephemeral: it has no relation of its own, its SQL is inlined into the models that read it (the column is taken as PII) [W_MASKING]");
+    expect(r.stderr).toContain("error: column 'contact' of model 'reader' publishes PII unmasked: it is a copy of eph.email [E_PII]");
+    expect(r.code).toBe(2);
+  });
+
+  it("the docs site shows a published column's policy; one relation is 'relation'", () => {
+    const dir = makeProject({
+      'models/people.sql': "{{ config(materialized='table') }}\nselect 1 as id, 'a@x.com' as email, 'hi' as note",
+      'models/people.yml': 'models:\n  - name: people\n    columns:\n      - name: id\n      - name: email\n        policy: hash\n      - name: note\n        meta: { pii: true }\n',
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const g = vigil(dir, ['docs', 'generate']);
+    expect(g.code, g.stdout + g.stderr).toBe(0);
+    expect(g.stdout).toContain('Reading column types of 1 relation from target dev');
+    const html = readFileSync(join(dir, 'target/docs/nodes/model.fixture.people.html'), 'utf8');
+    const row = (c: string) => html.match(new RegExp(`<tr id="col-${c}">.*?</tr>`))?.[0] ?? '';
+    expect(row('email')).toContain('<span class="tag policy">policy: hash</span>');
+    expect(row('note')).toContain('<span class="tag policy">policy: mask</span>');
+    expect(row('id')).not.toContain('policy');
   });
 });

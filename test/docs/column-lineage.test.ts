@@ -199,6 +199,21 @@ const cases: Case[] = [
     sql: `select * from analytics.orders pivot (sum(amount) for status in ('paid', 'open') group by customer_id)`,
     columns: ['customer_id direct orders.customer_id', 'paid derived orders.amount, orders.status', 'open derived orders.amount, orders.status'],
   },
+  {
+    name: "a FROM item's alias as a value is its whole row; (t).a is t.a",
+    sql: `select o as r, to_json(c) as j, (o).amount as a, ((c).name) as n from analytics.orders o join analytics.customers c on c.id = o.customer_id`,
+    columns: ['r derived orders.amount, orders.created_at, orders.customer_id, orders.id, orders.status', 'j derived customers.country, customers.id, customers.name', 'a direct orders.amount', 'n direct customers.name'],
+  },
+  {
+    name: "a column named like a FROM item's alias is the column",
+    sql: `select status from analytics.orders status`,
+    columns: ['status direct orders.status'],
+  },
+  {
+    name: 'a struct column: (s).f is a field of it',
+    sql: `select (s).id as i from (select struct_pack(id := id, n := name) as s from analytics.customers) t`,
+    columns: ['i derived customers.id, customers.name'],
+  },
 ];
 
 describe('columnLineage: hand-written cases', () => {
@@ -229,6 +244,30 @@ describe('columnLineage: hand-written cases', () => {
     expect(r.get('model.shop.eph')!.columns.map(show)).toEqual(['id direct orders.id', 'double_amount derived orders.amount']);
     expect(r.get('model.shop.mart')!.columns.map(show)).toEqual(['id direct eph.id', 'double_amount direct eph.double_amount', 'next_id derived eph.id']);
     expect(r.get('model.shop.mart')!.untraced).toEqual([]);
+  });
+
+  it("a relation whose columns are only partly known (a source's declared ones): * says so, other names are its columns, a model traced incomplete is partial too", async () => {
+    const r = await columnLineage(
+      [
+        { unique_id: 'star', sql: 'select * exclude (payload) from raw.events' },
+        { unique_id: 'named', sql: 'select e.id, prompt, e.ssn from raw.events e' },
+        { unique_id: 'row', sql: 'select e as r from raw.events e' },
+        { unique_id: 'model.shop.wide', sql: 'select o.id, x.* from analytics.orders o, other.t x' },
+        { unique_id: 'reader', sql: 'select * from analytics.wide' },
+        { unique_id: 'full', sql: 'select * from analytics.orders' },
+      ],
+      { ...ctx, resolve: (parts, from) => (parts.join('.') === 'analytics.wide' ? 'model.shop.wide' : ctx.resolve(parts, from)), partial: (id) => (id === EVENTS ? true : undefined) },
+    );
+    expect(r.get('star')!.columns.map(show)).toEqual(['id direct raw.events.id', 'created_at direct raw.events.created_at']);
+    expect(r.get('star')!.untraced).toEqual(['*: raw.events may have columns besides its 3 known ones (id, payload, created_at)']);
+    expect(r.get('star')!.complete).toBe(false);
+    expect(r.get('named')!.columns.map(show)).toEqual(['id direct raw.events.id', 'prompt direct raw.events.prompt', 'ssn direct raw.events.ssn']);
+    expect(r.get('named')!.untraced).toEqual([]);
+    expect(r.get('row')!.columns.map(show)).toEqual(['r derived raw.events.created_at, raw.events.e, raw.events.id, raw.events.payload']);
+    expect(r.get('row')!.untraced).toEqual(['e as a value (its whole row): e may have columns besides its 3 known ones (id, payload, created_at)']);
+    expect(r.get('reader')!.untraced).toEqual(['*: analytics.wide may have columns besides its known one (id)']);
+    expect(r.get('full')!.untraced).toEqual([]);
+    expect(r.get('full')!.complete).toBe(true);
   });
 
   it('a CTE named like an ephemeral model that resolve() does not know is descended into', async () => {

@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, VIGIL } from '../helpers.js';
 
@@ -120,6 +120,98 @@ describe('--watch', () => {
     expect(fixed).toMatch(/PASS accepted_values_c_two/);
     expect(fixed).toMatch(/OK created table analytics\.e\b/);
     w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
+  it('a change whose run could not start (the DuckDB file held by another process) is built with the next change (was: dropped, the table stayed stale)', async () => {
+    const dir = makeProject({
+      'models/contacts.sql': "{{ config(materialized='table') }}\nselect 'Ann' as name\n",
+      'models/safe.sql': 'select 1 as id\n',
+    });
+    dirs.push(dir);
+    const w = start(dir, ['build', '--watch']);
+    await until(w.log, 0, /watching \. for changes/);
+    // another process holds the file (DuckDB allows one writer) while contacts.sql changes
+    const holder = spawn(process.execPath, ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; const db = await DuckDBInstance.create(${JSON.stringify(join(dir, '.vigil/dev.duckdb'))}); console.log('held'); setInterval(() => db, 1000);`], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(holder);
+    await new Promise<void>((r) => holder.stdout!.once('data', () => r()));
+    let mark = w.log().length;
+    writeFileSync(join(dir, 'models/contacts.sql'), "{{ config(materialized='table') }}\nselect lower('Ann') as name\n");
+    const busy = await until(w.log, mark, /is in use by another process.*; watching for changes/);
+    expect(busy).not.toMatch(/OK created/);
+    holder.kill('SIGKILL');
+    await new Promise((r) => holder.once('exit', r));
+    // the next change: contacts gets its edit with it
+    mark = w.log().length;
+    writeFileSync(join(dir, 'models/safe.sql'), 'select 2 as id\n');
+    const next = await until(w.log, mark, /Finished \d+ nodes?/);
+    expect(next).toMatch(/OK created table analytics\.contacts\b/);
+    expect(next).toMatch(/OK created view analytics\.safe\b/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
+  it('the PII check refuses a change: nothing written or run, the last good manifest stays; the fix builds what changed meanwhile (was: build --watch wrote the manifest and dropped the other edit)', async () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'id,name,email\n1,Ann,a@x.com\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    columns:\n      - name: email\n        meta: { pii: true }\n',
+      'models/contacts.sql': "{{ config(materialized='table') }}\nselect id, name from {{ ref('people') }}\n",
+      'models/safe.sql': "select id from {{ ref('people') }}\n",
+    });
+    dirs.push(dir);
+    const w = start(dir, ['build', '--watch']);
+    await until(w.log, 0, /watching \. for changes/);
+    const manifest = () => readFileSync(join(dir, 'target/manifest.json'), 'utf8');
+    const compiled = () => readFileSync(join(dir, 'target/compiled/fixture/models/safe.sql'), 'utf8');
+    const [before, safeBefore] = [manifest(), compiled()];
+    let mark = w.log().length;
+    writeFileSync(join(dir, 'models/safe.sql'), "select id, email as leaked from {{ ref('people') }}\n");
+    const refused = await until(w.log, mark, /the last good manifest stays; watching for changes/);
+    expect(refused).toMatch(/models\/safe\.sql:1:\d+: error: column 'leaked' of model 'safe' publishes PII unmasked: it is a copy of people\.email \[E_PII\]/);
+    expect(refused).not.toMatch(/build: target|compiled \d+ models?/);
+    expect(manifest()).toBe(before);
+    expect(compiled()).toBe(safeBefore);
+    // contacts changes while safe still leaks: refused too
+    mark = w.log().length;
+    writeFileSync(join(dir, 'models/contacts.sql'), "{{ config(materialized='table') }}\nselect id, lower(name) as name from {{ ref('people') }}\n");
+    await until(w.log, mark, /the last good manifest stays; watching for changes/);
+    // the fix: both edits are built
+    mark = w.log().length;
+    writeFileSync(join(dir, 'models/safe.sql'), "select id, 1 as one from {{ ref('people') }}\n");
+    const fixed = await until(w.log, mark, /Finished \d+ nodes?/);
+    expect(fixed).toMatch(/OK created table analytics\.contacts\b/);
+    expect(fixed).toMatch(/OK created view analytics\.safe\b/);
+    expect(JSON.parse(manifest()).nodes['model.fixture.safe'].compiled_sql).toContain('1 as one');
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+    expect(w.log()).not.toMatch(/\n\s+at /);
+  });
+
+  it('compile --watch runs the PII check as vigil compile does, and writes nothing it refuses (was: compiled and wrote the manifest, no error)', async () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'id,name,email\n1,Ann,a@x.com\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    columns:\n      - name: email\n        meta: { pii: true }\n',
+      'models/safe.sql': "select id, name, email as leaked from {{ ref('people') }}\n",
+    });
+    dirs.push(dir);
+    const w = start(dir, ['compile', '--watch']);
+    const first = await until(w.log, 0, /watching \. for changes/);
+    expect(first).toMatch(/models\/safe\.sql:1:\d+: error: column 'leaked' of model 'safe' publishes PII unmasked: it is a copy of people\.email \[E_PII\]/);
+    expect(first).toMatch(/1 error: the last good manifest stays/);
+    expect(first).not.toMatch(/compiled \d+ models?/);
+    expect(existsSync(join(dir, 'target/manifest.json'))).toBe(false);
+    let mark = w.log().length;
+    writeFileSync(join(dir, 'models/safe.sql'), "select id, name from {{ ref('people') }}\n");
+    await until(w.log, mark, /models\/safe\.sql changed: compiled 1 model/);
+    expect(readFileSync(join(dir, 'target/compiled/fixture/models/safe.sql'), 'utf8')).not.toContain('email');
+    const good = readFileSync(join(dir, 'target/manifest.json'), 'utf8');
+    // leaking again (an edit the last compile is patched with): refused, the manifest stays
+    mark = w.log().length;
+    writeFileSync(join(dir, 'models/safe.sql'), "select id, name, email as leaked from {{ ref('people') }}\n");
+    await until(w.log, mark, /\[E_PII\][\s\S]*the last good manifest stays/);
+    expect(readFileSync(join(dir, 'target/manifest.json'), 'utf8')).toBe(good);
+    expect(readFileSync(join(dir, 'target/compiled/fixture/models/safe.sql'), 'utf8')).not.toContain('email');
+    w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
   });
 

@@ -186,6 +186,15 @@ describe('vigil retention on DuckDB', () => {
     expectRowsLeft(before, await duck(dir, ROW_SQL), kept);
   });
 
+  it('a plan with nothing past its cutoff says so, with the tables it planned (was: "0 rows in 0 tables would be deleted" for 1 table planned)', async () => {
+    const dir = await duckProject('{ column: created_at, keep: 1000d }');
+    const p = vigil(dir, ['retention', 'plan', '--at', AS_OF]);
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    expect(p.stdout).toContain('\nNo rows would be deleted (1 table planned, none past its cutoff). Plan written to target/retention_plan.json');
+    const some = await duckProject('{ column: created_at, keep: 30d }');
+    expect(vigil(some, ['retention', 'plan', '--at', AS_OF]).stdout).toMatch(/\n2,279 rows in 1 table would be deleted\. Plan written/);
+  });
+
   it('kill -9 after the first batch, then a rerun of the same plan: only the remainder goes, nothing newer, nothing twice', async () => {
     const dir = await duckProject('{ column: created_at, keep: 30d, batch_size: 500 }');
     const before = await duck(dir, ROW_SQL);

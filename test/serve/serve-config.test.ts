@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadProject } from '../../src/project/load-project.js';
 import { serveConfig } from '../../src/serve/config.js';
@@ -203,6 +203,21 @@ describe('vigil serve on the command line', () => {
     expect(await srv.exited).toBe(0);
     expect(srv.log()).toMatch(/broken: FAILED after [\d.]+s \(\d+ in a row; serve keeps running\)/);
     expect(srv.log()).not.toMatch(/\n\s+at /);
+  });
+
+  it('a build job refused by the PII check fails with E_PII and leaves target/manifest.json as it was (was: rewritten before the check)', async () => {
+    const dir = project('schedules:\n  b: { command: build, cron: "*/2 * * * * *" }\n', {
+      'seeds/people.csv': 'id,email\n1,a@x.com\n',
+      'seeds/people.yml': 'seeds:\n  - name: people\n    columns:\n      - name: email\n        meta: { pii: true }\n',
+    });
+    const srv = await serve(dir, ['--run-now']);
+    await waitFor(() => (/b: OK/.test(srv.log()) ? true : undefined), 30_000, srv.log);
+    const manifest = readFileSync(join(dir, 'target/manifest.json'), 'utf8');
+    writeFileSync(join(dir, 'models/one.sql'), "select email from {{ ref('people') }}\n");
+    await waitFor(() => /^.*b: FAILED.*E_PII.*$/m.exec(srv.log())?.[0], 15_000, srv.log);
+    expect(readFileSync(join(dir, 'target/manifest.json'), 'utf8')).toBe(manifest);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited).toBe(0);
   });
 
   it('after a restart, a job whose last run is older than its latest slot catches up once; --run-now runs everything at start', async () => {
