@@ -28,7 +28,8 @@ export class ExactNumber {
 
 /** Rows for people to read (`vigil show`), with their columns (known with no row too). */
 export interface Preview {
-  columns: Array<{ name: string; numeric: boolean }>;
+  /** `time`: a date or a timestamp; `type`: the warehouse's name of the type (where the adapter knows them) */
+  columns: Array<{ name: string; numeric: boolean; time?: boolean; type?: string }>;
   rows: Row[];
 }
 

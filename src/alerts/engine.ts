@@ -40,6 +40,8 @@ export interface InstanceState {
   firedAt?: string;
   resolvedAt?: string;
   lastActiveAt: string;
+  /** keep_firing_for: the first evaluation that found the condition off while firing (Prometheus' KeepFiringSince); absent while it holds. */
+  keepFiringSince?: string;
   /** Consecutive evaluations the condition held. */
   consecutive: number;
   /** The row that made it active (with derived values like ratio, age). */
@@ -52,7 +54,7 @@ export interface RuleRuntime {
   lastEvaluatedAt?: string;
   status: 'ok' | 'error' | 'nodata' | 'outside_active_hours';
   error?: string;
-  /** new_value: each value seen, when Vigil first saw it, and whether it was announced (vs learned quietly). */
+  /** new_value: each value seen, when Vigil first saw it, and whether it was announced (vs learned quietly); absent until a query of the rule first worked. */
   seen?: Record<string, { first: string; announced: boolean }>;
 }
 
@@ -102,6 +104,8 @@ function toJson(v: unknown): Json {
     return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
   }
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  // BigQuery's DATE, DATETIME and TIMESTAMP values: their text in .value
+  if (typeof v === 'object' && typeof (v as { value?: unknown }).value === 'string' && Object.keys(v).join() === 'value') return (v as { value: string }).value;
   return String(v);
 }
 
@@ -123,8 +127,13 @@ function preceding(ordered: Array<Record<string, Json>>, idx: number, days: numb
   return ordered.slice(idx - days, idx).map((p) => num(p[column])).filter((n): n is number => n !== undefined);
 }
 
-/** The mean and the sample standard deviation (n - 1), as SQL's stddev_samp computes it. */
+/**
+ * The mean and the sample standard deviation (n - 1), as SQL's stddev_samp computes it. Values
+ * all equal have σ exactly 0, as stddev_samp gives it (the sum's rounding left 1.7e-17 for
+ * 0.1, 0.1, 0.1: a flat history then fired at z = 5.9e9).
+ */
 function meanStddev(xs: number[]): { mean: number; stddev: number } {
+  if (xs.length && xs.every((x) => x === xs[0])) return { mean: xs[0], stddev: 0 };
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   const variance = xs.length > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1) : 0;
   return { mean, stddev: Math.sqrt(variance) };
@@ -149,6 +158,57 @@ export function derivedValues(rule: AlertRule): string[] {
   if (c.type === 'new_value') return ['first_seen_by_vigil'];
   if (c.type === 'no_data') return ['last_seen_at', 'window', 'silence_for'];
   return [];
+}
+
+/** A column a rule judges by, and what its values must be: numbers (threshold, anomaly, zscore) or points in time (freshness, no_data, time:). */
+export interface ColumnKind {
+  column: string;
+  kind: 'number' | 'time';
+  /** where the rule names it: ['condition', 'column'], ['time'] */
+  key: string[];
+}
+
+export function columnKinds(rule: AlertRule): ColumnKind[] {
+  const c = rule.condition as Record<string, unknown>;
+  const out: ColumnKind[] = rule.time ? [{ column: rule.time, kind: 'time', key: ['time'] }] : [];
+  const kind = c.type === 'threshold' || c.type === 'anomaly' || c.type === 'zscore' ? 'number' : c.type === 'freshness' || c.type === 'no_data' ? 'time' : undefined;
+  if (kind) for (const k of ['column', 'value', 'baseline', 'zscore']) if (typeof c[k] === 'string') out.push({ column: c[k] as string, kind, key: ['condition', k] });
+  if (c.type === 'freshness' && c.sync && !c.column) out.push({ column: 'last_synced_at', kind: 'time', key: ['condition', 'sync'] });
+  return out;
+}
+
+/** A value as a message names it: text ('a'), a number (20), a boolean (true), a timestamp (...). */
+function describeValue(v: unknown): string {
+  const shown = (x: unknown) => redact(String(x)).slice(0, 40);
+  if (typeof v === 'string') return `text ('${shown(v)}')`;
+  if (typeof v === 'number' || typeof v === 'bigint') return `a number (${shown(v)})`;
+  if (typeof v === 'boolean') return `a boolean (${v})`;
+  if (v instanceof Date) return `a timestamp (${Number.isNaN(v.getTime()) ? 'invalid' : v.toISOString()})`;
+  return `a value of another type (${shown(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x)))})`;
+}
+
+/** Text that is a date or a timestamp (2026-03-01, 2026-03-01 10:00:00+00, ISO), as toEpochMs reads it. */
+const isTimeText = (s: string) => /^\d{4}-\d{2}-\d{2}(?:[T ]|$)/.test(s.trim()) && toEpochMs(s) !== undefined;
+
+/**
+ * The first value of a column the rule judges by that is not what its condition needs (text in
+ * a threshold's column, a number in a freshness column): an error naming the column and the
+ * value's type, never a quiet "0 firing" nor an age counted from 1970. NULLs are no data.
+ */
+export function valueKindProblem(rule: AlertRule, rows: Array<Record<string, unknown>>): string | undefined {
+  const kinds = columnKinds(rule);
+  for (const r of rows) {
+    for (const { column, kind, key } of kinds) {
+      const v = r[column];
+      if (v === null || v === undefined) continue;
+      const text = typeof v === 'string' ? v : toJson(v);
+      const ok = kind === 'number' ? typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && num(v) !== undefined) : v instanceof Date ? !Number.isNaN(v.getTime()) : typeof text === 'string' && isTimeText(text);
+      if (ok) continue;
+      const why = key[0] === 'time' ? 'time: orders the rows and leaves out those after the evaluation time' : `a ${rule.condition.type} condition ${kind === 'number' ? 'compares numbers' : rule.condition.type === 'freshness' ? 'measures the age of a timestamp' : 'looks for timestamps in its window'}`;
+      return `column '${column}' (${key.join('.')}) holds ${describeValue(v)}, not ${kind === 'number' ? 'a number' : 'a timestamp or a date'}: ${why}; cast it in the query`;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -202,8 +262,10 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
   }
 
   const instances: Judged[] = [];
-  const seen = (runtime.seen ??= {});
-  const bootstrapping = c.type === 'new_value' && runtime.lastEvaluatedAt === undefined && Object.keys(seen).length === 0;
+  // new_value: the first rows judged (a query that worked; not an evaluation skipped outside
+  // active hours or failed) are learned quietly
+  const bootstrapping = c.type === 'new_value' && runtime.seen === undefined;
+  const seen = c.type === 'new_value' ? (runtime.seen ??= {}) : {};
 
   for (const [key, g] of groups) {
     let activeBest: Record<string, Json> | undefined;
@@ -242,7 +304,8 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
             const x = num(r[c.value!]);
             const prev = preceding(ordered, idx, c.days!, c.value!);
             const { mean, stddev } = meanStddev(prev);
-            if (x !== undefined && prev.length >= 2 && stddev > 0 && mean >= c.min_baseline) {
+            // (min_baseline only when given: a series of negative values has a negative mean)
+            if (x !== undefined && prev.length >= 2 && stddev > 0 && (c.min_baseline === undefined || mean >= c.min_baseline)) {
               z = (x - mean) / stddev;
               Object.assign(v, { mean: round(mean), stddev: round(stddev) });
             }
@@ -277,7 +340,7 @@ export function judge(ctx: RuleContext, rawRows: Array<Record<string, unknown>>,
       if (known) active = known.announced && atMs - Date.parse(known.first) < durationMs(c.window);
       else {
         // never seen: new when its first row is inside the window (with time:), or, without
-        // time:, unless this is the first evaluation (which learns the existing values quietly)
+        // time:, unless these are the first rows judged (the existing values, learned quietly)
         const firstData = rule.time ? Math.min(...g.rows.map((r) => toEpochMs(r[rule.time!]) ?? Infinity)) : undefined;
         // (a value whose time is NULL cannot be dated: it is learned quietly)
         active = firstData !== undefined ? Number.isFinite(firstData) && atMs - firstData < durationMs(c.window) : !bootstrapping;
@@ -360,6 +423,7 @@ export function advance(
     cur.values = j.values;
     cur.labels = j.labels;
     cur.lastActiveAt = iso;
+    delete cur.keepFiringSince;
     if (cur.status === 'pending' && cur.consecutive >= forN && at.getTime() - Date.parse(cur.activeSince) >= forMs) {
       cur.status = 'firing';
       cur.firedAt = iso;
@@ -378,7 +442,13 @@ export function advance(
       out.push({ instance: cur, from: 'pending', to: 'inactive' });
     } else if (cur.status === 'firing') {
       if (j) cur.values = { ...cur.values, ...j.values };
-      if (keepMs && at.getTime() - Date.parse(cur.lastActiveAt) < keepMs) continue;
+      // as Prometheus: the hold starts at the first evaluation that finds the condition off (a
+      // state without keepFiringSince, an older Vigil's, starts it now)
+      if (keepMs) {
+        cur.keepFiringSince ??= iso;
+        if (at.getTime() - Date.parse(cur.keepFiringSince) < keepMs) continue;
+      }
+      delete cur.keepFiringSince;
       cur.status = 'resolved';
       cur.resolvedAt = iso;
       out.push({ instance: cur, from: 'firing', to: 'resolved' });

@@ -13,10 +13,11 @@
  */
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
+import { UsageError } from '../errors.js';
 import { addSecret, redact } from '../secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { SourceNode } from '../compile/manifest.js';
-import { advance, inActiveHours, judge, messageTemplates, readsSyncState, summaryOf, unknownTemplateNames, type InstanceState, type Transition } from './engine.js';
+import { advance, inActiveHours, judge, messageTemplates, readsSyncState, summaryOf, unknownTemplateNames, valueKindProblem, type InstanceState, type Transition } from './engine.js';
 import { alertEvents, statusSnapshot, writeAlertEvents } from './history.js';
 import type { LoadedRule } from './load-alerts.js';
 import { planNotifications, type OutboxEntry } from './notify.js';
@@ -71,6 +72,8 @@ export interface EvalOptions {
   groupWait?: boolean;
   /** Run no query: send what group_wait / group_interval held and is due now, for every rule (the scheduler's timer). */
   flushHeld?: boolean;
+  /** `at` was given (--at): one before the state's last evaluation is refused unless dryRun (its incidents would resolve before they fired). */
+  atGiven?: boolean;
 }
 
 export interface RuleOutcome {
@@ -156,6 +159,8 @@ export async function fetchRows(adapter: Adapter, r: CompiledRule, at: Date, sou
   const rows = sync ? await syncStateRows(adapter, sources, columnsJudged(r.rule), { sourceLimits }) : await adapter.query(adapter.dialect.bindEvalTime(r.sql!, at));
   const missing = missingColumns(r.rule, rows);
   if (missing.length) throw new Error(`the query returns no column ${missing.map((m) => `'${m}'`).join(', ')} that the rule reads (columns: ${Object.keys(rows[0]).join(', ')})`);
+  const wrong = valueKindProblem(r.rule, rows);
+  if (wrong) throw new Error(wrong);
   return rows;
 }
 
@@ -190,6 +195,13 @@ async function fetchRule(ctx: EvalContext, r: CompiledRule, at: Date): Promise<F
   }
 }
 
+/** The latest evaluation the state records (any rule's), if any. */
+function lastEvaluation(doc: StateDoc): { at: string; rule: string } | undefined {
+  let last: { at: string; rule: string } | undefined;
+  for (const [rule, r] of Object.entries(doc.rules)) if (r.lastEvaluatedAt && (!last || Date.parse(r.lastEvaluatedAt) > Date.parse(last.at))) last = { at: r.lastEvaluatedAt, rule };
+  return last;
+}
+
 /** Judge a rule's rows against the state and advance its instances. */
 function applyRule(r: CompiledRule, f: Fetched, doc: StateDoc, at: Date): RuleOutcome {
   const rule = r.rule;
@@ -211,7 +223,7 @@ function applyRule(r: CompiledRule, f: Fetched, doc: StateDoc, at: Date): RuleOu
     runtime.status = j.noData && rule.on_no_data === 'nodata' ? 'nodata' : 'ok';
     delete runtime.error;
   }
-  // after judging: a new_value rule's first evaluation (none before) learns its values quietly
+  // (also when skipped or failed: --at may not go back before it; a new_value rule learns quietly from its first rows judged, engine.ts)
   runtime.lastEvaluatedAt = at.toISOString();
   const firing = Object.values(doc.instances).filter((i) => i.alert === rule.name && i.status === 'firing').length;
   return { rule: rule.name, status: runtime.status, error, seconds: f.seconds, transitions, firing };
@@ -231,6 +243,11 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     throw e;
   }
   try {
+    const last = opts.atGiven && !opts.dryRun ? lastEvaluation(doc) : undefined;
+    if (last && Date.parse(last.at) > opts.at.getTime()) {
+      await fetched;
+      throw new UsageError(`--at ${opts.at.toISOString()} is before the state's last evaluation (${last.at}, alert ${last.rule}): its incidents would resolve before they fired, and notifications go out of order; nothing was evaluated or sent. Look at an earlier time with --dry-run, or evaluate it on another state (--state-file)`);
+    }
     const results = await fetched;
     const before = statusSnapshot(doc.instances);
     const outcomes = ctx.rules.map((r, i) => applyRule(r, results[i], doc, opts.at));

@@ -6,15 +6,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cron } from 'croner';
 import nunjucks from 'nunjucks';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { listFiles, readProjectText, type ProjectFiles } from '../project/load-project.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { AlertFileSchema, AlertTestFileSchema, RoutesFileSchema, type AlertRule, type AlertTest, type RouteIn, type RoutesFile } from './schema.js';
-import { messageTemplates, readsSyncState, templateProblems, unknownFilters } from './engine.js';
+import { columnKinds, messageTemplates, readsSyncState, templateProblems, unknownFilters } from './engine.js';
 import { SYNC_STATE_COLUMN_NAMES, SYNC_STATE_COLUMNS } from './sync-state.js';
-import { timezoneProblem } from '../time/schedule.js';
+import { cronProblem, timezoneProblem } from '../time/schedule.js';
 import { parseActiveHours, type ActiveHours } from './time.js';
 import { durationMs } from '../time/duration.js';
 import { parseMatchers, regexProblem } from './matchers.js';
@@ -126,10 +125,11 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
   // the row's columns, where known before the query runs (else `alerts check --warehouse` asks the query)
   lr.columns = readsSyncState(rule) ? [...SYNC_STATE_COLUMN_NAMES, ...(c.type === 'freshness' && c.source_freshness ? ['source_error_after_seconds'] : [])] : rule.model && !rule.query ? models.get(rule.model) : undefined;
   checkTemplateNames(lr, lr.columns, ds);
-  try {
-    new Cron(rule.schedule.cron, { timezone: rule.schedule.timezone, paused: true });
-  } catch (e) {
-    ds.push(diag('E_ALERT', `alert '${rule.name}': schedule '${rule.schedule.cron}' (${rule.schedule.timezone}) is not valid: ${(e as Error).message}`, at('schedule'), 'a five-field cron like "*/15 * * * *", and an IANA time zone'));
+  // checked as vigil serve's schedules are (a cron that never fires, 0 9 31 2 *, is an error too)
+  const cron = timezoneProblem(rule.schedule.timezone) ? undefined : cronProblem(rule.schedule.cron, rule.schedule.timezone);
+  if (cron) {
+    const why = cron.replace(`cron '${rule.schedule.cron}'`, 'it').replace(/^it: /, '');
+    ds.push(diag('E_ALERT', `alert '${rule.name}': schedule '${rule.schedule.cron}' (${rule.schedule.timezone}) is not valid: ${why}`, at('schedule'), 'a five-field cron like "*/15 * * * *", and an IANA time zone'));
   }
   if (rule.active_hours) {
     const h = parseActiveHours(rule.active_hours);
@@ -181,6 +181,15 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
         ds.push(diag('E_ALERT', `alert '${rule.name}': condition.${key} has no effect with direction: ${only} (it judges ${key === 'drop_ratio' ? 'drops' : 'spikes'})`, at('condition', key), `remove it, or set direction: both`));
     }
   }
+  if (c.type === 'anomaly') {
+    // a spike is above the baseline, a drop below it: a ratio on the wrong side of 1 fires on ordinary rows
+    if (c.direction !== 'drop' && c.spike_ratio <= 1)
+      ds.push(diag('E_ALERT', `alert '${rule.name}': condition.spike_ratio ${c.spike_ratio} must be above 1 (a spike is a value above spike_ratio x the baseline: with ${c.spike_ratio}, ordinary values are spikes)`, at('condition', 'spike_ratio'), 'e.g. spike_ratio: 1.75 (75 % above the baseline)'));
+    if (c.direction !== 'spike' && c.drop_ratio >= 1)
+      ds.push(diag('E_ALERT', `alert '${rule.name}': condition.drop_ratio ${c.drop_ratio} must be below 1 (a drop is a value below drop_ratio x the baseline: with ${c.drop_ratio}, ordinary values are drops)`, at('condition', 'drop_ratio'), 'e.g. drop_ratio: 0.4 (60 % below the baseline)'));
+  }
+  if ((c.type === 'new_value' || c.type === 'no_data') && !(durationMs(c.window) > 0))
+    ds.push(diag('E_ALERT', `alert '${rule.name}': condition.window ${c.window} must be more than 0s (${c.type === 'new_value' ? 'a value would never be new' : 'every evaluation would find the rows silent'})`, at('condition', 'window'), c.type === 'new_value' ? 'e.g. window: 24h (the default)' : 'e.g. window: 1d'));
   if (c.type === 'zscore' && c.zscore && writtenInCondition('min_baseline'))
     ds.push(diag('E_ALERT', `alert '${rule.name}': condition.min_baseline has no effect with zscore: (a column): it bounds the mean computed from value: and days:`, at('condition', 'min_baseline'), 'remove it, or filter small volumes in the query'));
   if (c.type === 'freshness' && rule.sync_state && !c.column) ds.push(diag('E_ALERT', `alert '${rule.name}': a freshness condition on sync_state rows needs column: (${timestampsOf(SYNC_STATE_COLUMNS).join(', ')})`, at('condition')));
@@ -191,12 +200,11 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
     // the sync state rows have fixed columns: a typo is an error now, not a silent "0 firing" later
     checkColumns(lr, SYNC_STATE_COLUMN_NAMES, 'the sync state rows', at, ds);
     const types = new Map(SYNC_STATE_COLUMNS.map((col) => [col.name, col.data_type]));
-    for (const [col, p] of columnsRead(rule)) {
+    // time: and the column of freshness / no_data are timestamps; threshold, anomaly and zscore compare numbers
+    for (const { column: col, kind, key } of columnKinds(rule)) {
       const type = types.get(col);
-      // time: and the column of freshness / no_data are timestamps; threshold, anomaly and zscore compare numbers
-      const cond = p[0] === 'condition';
-      const wants = p[0] === 'time' || (cond && (c.type === 'freshness' || c.type === 'no_data')) ? 'timestamptz' : cond && (c.type === 'threshold' || c.type === 'anomaly' || c.type === 'zscore') ? 'integer' : undefined;
-      if (type && wants && type !== wants) ds.push(diag('E_ALERT', `alert '${rule.name}': column '${col}' of the sync state rows is not ${wants === 'integer' ? 'a number' : 'a timestamp'}`, at(...p), `${wants === 'integer' ? 'numbers' : 'timestamps'}: ${SYNC_STATE_COLUMNS.filter((x) => x.data_type === wants).map((x) => x.name).join(', ')}`));
+      const wants = kind === 'number' ? 'integer' : 'timestamptz';
+      if (type && type !== wants) ds.push(diag('E_ALERT', `alert '${rule.name}': column '${col}' of the sync state rows is not ${wants === 'integer' ? 'a number' : 'a timestamp'}`, at(...key), `${wants === 'integer' ? 'numbers' : 'timestamps'}: ${SYNC_STATE_COLUMNS.filter((x) => x.data_type === wants).map((x) => x.name).join(', ')}`));
     }
   }
   if (rule.query) {

@@ -71,8 +71,8 @@ const ZscoreCondition = z
     direction: z.enum(['spike', 'drop', 'both']).default('both'),
     /** How many standard deviations away fires (seed 001: 2σ). */
     threshold: z.number().positive().default(2),
-    /** With value + days: a mean below this never fires (tiny volumes don't page). */
-    min_baseline: z.number().nonnegative().default(0),
+    /** With value + days: a mean below this never fires (tiny volumes don't page). Unset: no bound (a series of negative values has a negative mean). */
+    min_baseline: z.number().nonnegative().optional(),
   })
   .strict();
 

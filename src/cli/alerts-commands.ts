@@ -14,7 +14,7 @@ import { err, out } from './output.js';
 import { globToRe } from '../compile/selector.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import type { YamlSource } from '../project/yaml-source.js';
-import type { Adapter } from '../adapters/adapter.js';
+import type { Adapter, Preview } from '../adapters/adapter.js';
 import type { AlertProject } from '../alerts/load-alerts.js';
 import type { CompiledRule, EvalSummary } from '../alerts/evaluate.js';
 import type { StateStore } from '../alerts/state.js';
@@ -285,13 +285,16 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
     const { checkTemplateNames } = await import('../alerts/load-alerts.js');
     const adapter = await openWarehouse(s);
     const { columnsJudged } = await import('../alerts/evaluate.js');
+    const { columnKinds } = await import('../alerts/engine.js');
     try {
       for (const r of s.rules) {
         if (r.sql === undefined) continue;
         let columns: string[];
+        let types: Preview['columns'];
         try {
           const sql = `select * from (\n${r.sql}\n) as vigil_check limit 0`;
-          columns = adapter.preview ? (await adapter.preview(sql)).columns.map((c) => c.name) : (await adapter.query(sql), []);
+          types = adapter.preview ? (await adapter.preview(sql)).columns : (await adapter.query(sql), []);
+          columns = types.map((c) => c.name);
         } catch (e) {
           problems.push(`${r.file}: alert ${r.rule.name}: the warehouse refused its query: ${(e as Error).message.split('\n')[0]}`);
           continue;
@@ -308,6 +311,13 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
         for (const col of columnsJudged(r.rule).filter((c) => !columns.includes(c))) {
           const hint = didYouMean(col, columns);
           problems.push(`${r.file}: alert ${r.rule.name}: its query returns no column '${col}'${hint ? ` — did you mean '${hint}'?` : ''} (columns: ${columns.join(', ')})`);
+        }
+        // a column of the wrong type: every evaluation would raise the rule's error instance
+        for (const { column, kind, key } of columnKinds(r.rule)) {
+          const t = types.find((c) => c.name === column);
+          if (!t || (kind === 'number' ? t.numeric : t.time !== false)) continue;
+          const loc = r.yaml.locate([...r.path, ...key]);
+          problems.push(`${r.file}:${loc.line}:${loc.column}: alert ${r.rule.name}: column '${column}' of its query is ${t.type ?? 'of another type'}, not ${kind === 'number' ? 'a number' : 'a timestamp or a date'}: ${key[0] === 'time' ? 'time: orders the rows by it' : `a ${r.rule.condition.type} condition ${kind === 'number' ? 'compares numbers' : 'reads timestamps'}`}; cast it in the query`);
         }
       }
       out(`  queries prepared in the warehouse: ${s.rules.filter((r) => r.sql !== undefined).length}`);
@@ -360,7 +370,7 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
     try {
       summary = await evaluateAlerts(
         { rules, allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err, history: historyOf(s) },
-        { at, dryRun: !!o.dryRun, command: 'vigil alerts evaluate', lockWaitMs: waitMs, policy: Number.isNaN(policyMs) ? DEFAULT_POLICY : { ...DEFAULT_POLICY, deadlineMs: policyMs }, crashAfterSave: process.env.VIGIL_TEST_CRASH_AFTER_SAVE === '1', crashAfterHistory: process.env.VIGIL_TEST_CRASH_AFTER_HISTORY === '1' },
+        { at, atGiven: o.at !== undefined, dryRun: !!o.dryRun, command: 'vigil alerts evaluate', lockWaitMs: waitMs, policy: Number.isNaN(policyMs) ? DEFAULT_POLICY : { ...DEFAULT_POLICY, deadlineMs: policyMs }, crashAfterSave: process.env.VIGIL_TEST_CRASH_AFTER_SAVE === '1', crashAfterHistory: process.env.VIGIL_TEST_CRASH_AFTER_HISTORY === '1' },
       );
     } catch (e) {
       if (e instanceof LockBusyError) {

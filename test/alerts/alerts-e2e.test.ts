@@ -141,15 +141,23 @@ describe('delivery to PagerDuty and Slack (loopback receivers)', () => {
     expect(pd.events).toHaveLength(1);
     expect(slack.messages).toHaveLength(1);
 
-    // Saturday: the spike day left the query's window (and no_logs is outside business hours)
-    const third = await evaluate('2026-03-14T18:00:00Z');
+    // Saturday: the spike day left the query's window (and no_logs is outside business hours);
+    // keep_firing_for (1h) holds it firing from this first evaluation without it, and as it has
+    // fired for four days the repeat (repeat_interval 4h) goes out, to the same PagerDuty incident
+    const held = await evaluate('2026-03-14T18:00:00Z');
+    expect(held.code, held.stdout + held.stderr).toBe(0);
+    expect(held.stdout).toMatch(/ai_audit_volume_spike +1 firing/);
+    expect(pd.incidents.get(spikeKey[0])).toMatchObject({ status: 'triggered', opened: 1, triggers: 2 });
+    expect(slack.messages).toHaveLength(2);
+    // an hour later the hold is over
+    const third = await evaluate('2026-03-14T19:00:00Z');
     expect(third.code, third.stdout + third.stderr).toBe(0);
     expect(third.stdout).toContain('firing -> resolved {capability=summarize}');
     expect(pd.incidents.get(spikeKey[0])).toMatchObject({ status: 'resolved', opened: 1, resolved: 1 });
-    expect(slack.messages).toHaveLength(2);
-    expect(JSON.stringify(slack.messages[1])).toContain('#2EB67D');
-    expect(JSON.stringify(slack.messages[1])).toContain('RESOLVED');
-    secretFree(first.stdout, first.stderr, second.stdout, third.stdout, third.stderr, readFileSync(join(dir, '.vigil/alerts.json'), 'utf8'));
+    expect(slack.messages).toHaveLength(3);
+    expect(JSON.stringify(slack.messages[2])).toContain('#2EB67D');
+    expect(JSON.stringify(slack.messages[2])).toContain('RESOLVED');
+    secretFree(first.stdout, first.stderr, second.stdout, held.stdout, held.stderr, third.stdout, third.stderr, readFileSync(join(dir, '.vigil/alerts.json'), 'utf8'));
   });
 
   it('a receiver down keeps its notifications in the outbox; the next run sends each exactly once', async () => {

@@ -24,7 +24,9 @@ import {
   type RuleRuntime,
   type Transition,
   type Json,
+  valueKindProblem,
 } from '../../src/alerts/engine.js';
+import { BigQueryDate, BigQueryTimestamp } from '@google-cloud/bigquery';
 import { AlertSchema, RoutesFileSchema, type AlertRule, type RoutesFile } from '../../src/alerts/schema.js';
 import { routeAlert, parseMatcher, silenceMatches, silenceActive, silencedBy, inhibitedBy, type Silence } from '../../src/alerts/routing.js';
 import { planNotifications, SLACK_MAX_ITEMS, type OutboxEntry, type PlanInput } from '../../src/alerts/notify.js';
@@ -375,7 +377,16 @@ describe('judge: zscore (seed 001: deviation beyond 2σ of the 7-day average)', 
     expect(activeBy(judgeAt(computed({ min_baseline: 11 }), rows, AT).instances, 'cap')).toEqual({ up: false, down: false });
     const flat = [10, 10, 10, 10, 10, 10, 10, 500].map((n, i) => ({ cap: 'flat', date: `2026-01-0${i + 1}`, n }));
     expect(judgeAt(computed(), flat, AT).instances[0].active).toBe(false);
+    // values all equal have σ exactly 0, as stddev_samp (was: 0.1 x 7 gave σ 1.7e-17, and z = 5.9e9 fired)
+    const flat01 = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1000001].map((n, i) => ({ cap: 'flat01', date: `2026-01-0${i + 1}`, n }));
+    expect(judgeAt(computed(), flat01, AT).instances[0]).toMatchObject({ active: false });
     expect(judgeAt(computed(), days('up', 13).slice(1), AT).instances[0].active).toBe(false);
+  });
+
+  it('a series of negative values fires without min_baseline (was: its default 0 kept every negative mean from firing); given, min_baseline bounds the mean', () => {
+    const neg = [-10, -11, -10, -11, -10, -11, -10, -100].map((n, i) => ({ cap: 'neg', date: `2026-01-0${i + 1}`, n }));
+    expect(judgeAt(computed(), neg, AT).instances[0]).toMatchObject({ active: true, values: { direction: 'drop', mean: -10.43 } });
+    expect(judgeAt(computed({ min_baseline: 0 }), neg, AT).instances[0].active).toBe(false);
   });
 
   it('or read from a column that holds the z-score (zscore_7d of ai_audit_capability_anomalies)', () => {
@@ -408,6 +419,18 @@ describe('judge: freshness', () => {
     expect(v.never.active).toBe(true);
     expect(v.never.values).toMatchObject({ age: 'never', age_seconds: null });
     expect(v.edge.active).toBe(false); // exactly max_age old: not older
+  });
+
+  it("reads BigQuery's TIMESTAMP and DATE values (the client's wrappers, their text in .value) as their time (was: '[object Object]', age never)", () => {
+    const r = rule({ group_by: ['stream'], condition: { type: 'freshness', column: 'ts', max_age: '2h' } });
+    const rows = [
+      { stream: 'ts', ts: new BigQueryTimestamp('2026-01-05T11:00:00Z') },
+      { stream: 'date', ts: new BigQueryDate('2026-01-04') },
+    ];
+    expect(valueKindProblem(r, rows)).toBeUndefined();
+    const v = Object.fromEntries(judgeAt(r, rows).instances.map((i) => [i.labels.stream, i]));
+    expect(v.ts).toMatchObject({ active: false, values: { age: '1h' } });
+    expect(v.date).toMatchObject({ active: true, values: { age: '36h' } });
   });
 
   it('sync: true reads last_synced_at and groups by stream', () => {
@@ -572,6 +595,15 @@ describe('judge: new_value', () => {
     expect(runtime.seen!.c.first).toBe(t1.toISOString()); // not re-learned
   });
 
+  it('without time: an evaluation skipped (outside active hours) or failed before the first rows judged learns nothing; those rows are learned quietly (was: they all fired)', () => {
+    const r = rule({ condition: { type: 'new_value', column: 'cap' } });
+    // what evaluate.ts leaves after a skipped or failed evaluation: a time, no seen values
+    const runtime: RuleRuntime = { status: 'outside_active_hours', lastEvaluatedAt: T0.toISOString() };
+    const first = judgeAt(r, [{ cap: 'a' }, { cap: 'b' }], plus(T0, HOUR), runtime);
+    expect(activeBy(first.instances, 'cap')).toEqual({ a: false, b: false });
+    expect(activeBy(judgeAt(r, [{ cap: 'a' }, { cap: 'b' }, { cap: 'c' }], plus(T0, 2 * HOUR), runtime).instances, 'cap')).toEqual({ a: false, b: false, c: true });
+  });
+
   it('with time: a fresh value fires even on the first evaluation, an old one is learned quietly', () => {
     const r = rule({ time: 'first_seen', condition: { type: 'new_value', column: 'cap', window: '2d' } });
     const runtime: RuleRuntime = { status: 'ok' };
@@ -649,16 +681,30 @@ describe('advance', () => {
     expect(tr(evaluate(r, s2, [], plus(T0, MIN)))).toEqual([`${KEY}:firing->resolved`]);
   });
 
-  it('keep_firing_for holds a firing instance after the condition stops', () => {
+  // (was: timed from the last evaluation the condition held, so an instance off at the next
+  // evaluation 15 minutes later was resolved at once with keep_firing_for: 15m)
+  it("keep_firing_for holds a firing instance for that long from the first evaluation that finds the condition off (Prometheus' KeepFiringSince)", () => {
     const r = rule({ keep_firing_for: '30m' });
     evaluate(r, state, [{}], T0);
+    expect(state[KEY].keepFiringSince).toBeUndefined();
     expect(tr(evaluate(r, state, [], plus(T0, 10 * MIN)))).toEqual([]);
-    expect(state[KEY].status).toBe('firing');
+    expect(state[KEY]).toMatchObject({ status: 'firing', keepFiringSince: plus(T0, 10 * MIN).toISOString() });
+    expect(tr(evaluate(r, state, [], plus(T0, 39 * MIN)))).toEqual([]);
+    // active again ends the hold; the next one starts when it is off again
+    evaluate(r, state, [{}], plus(T0, 39 * MIN));
+    expect(state[KEY].keepFiringSince).toBeUndefined();
+    expect(tr(evaluate(r, state, [], plus(T0, 50 * MIN)))).toEqual([]);
+    expect(tr(evaluate(r, state, [], plus(T0, 79 * MIN)))).toEqual([]);
+    expect(tr(evaluate(r, state, [], plus(T0, 80 * MIN)))).toEqual([`${KEY}:firing->resolved`]);
+    expect(state[KEY].keepFiringSince).toBeUndefined();
+  });
+
+  it('keep_firing_for: off at the very next evaluation (15m later, keep_firing_for: 15m) stays firing until 15m after that', () => {
+    const r = rule({ keep_firing_for: '15m' });
+    evaluate(r, state, [{}], T0);
+    expect(tr(evaluate(r, state, [], plus(T0, 15 * MIN)))).toEqual([]);
     expect(tr(evaluate(r, state, [], plus(T0, 29 * MIN)))).toEqual([]);
-    // active again renews lastActiveAt
-    evaluate(r, state, [{}], plus(T0, 29 * MIN));
-    expect(tr(evaluate(r, state, [], plus(T0, 58 * MIN)))).toEqual([]);
-    expect(tr(evaluate(r, state, [], plus(T0, 59 * MIN)))).toEqual([`${KEY}:firing->resolved`]);
+    expect(tr(evaluate(r, state, [], plus(T0, 30 * MIN)))).toEqual([`${KEY}:firing->resolved`]);
   });
 
   it('an error raises a firing #error instance and leaves the firing (and pending) instances alone', () => {

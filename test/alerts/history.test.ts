@@ -163,6 +163,8 @@ describe('writeAlertEvents writes each event once, every column kept', () => {
 describe('vigil alerts evaluate keeps the history, exactly once, and ai_audit_incidents reads it', () => {
   const NOW = '2026-03-10T18:00:00Z';
   const LATER = '2026-03-13T18:00:00Z';
+  // the spike rule's keep_firing_for (1h) holds it from LATER, the first evaluation without it
+  const HELD_UNTIL = '2026-03-13T19:00:00Z';
   let dir: string;
   // the spike's events (the built-in vigil_alert_outbox_stuck fires too: nobody is reachable here)
   const SPIKE = ['alerts', 'evaluate', '-s', 'ai_audit_volume_spike', '--at'];
@@ -203,19 +205,20 @@ describe('vigil alerts evaluate keeps the history, exactly once, and ai_audit_in
   });
 
   it('resolving adds one event with the same fired_at; the incident shows resolved with its duration and log volume', () => {
-    const r = vigil(dir, [...SPIKE, LATER]);
+    expect(vigil(dir, [...SPIKE, LATER]).stdout).toContain('ai_audit_volume_spike  1 firing');
+    const r = vigil(dir, [...SPIKE, HELD_UNTIL]);
     expect(r.stdout, r.stderr).toMatch(/History: \d+ alert events? written to vigil_alert_events/);
     const ev = events();
     expect(ev.map((e) => e.status)).toEqual(['firing', 'resolved']);
     expect(ev[1].fired_at).toBe(ev[0].fired_at);
-    expect(new Date(ev[1].resolved_at!).toISOString()).toBe(new Date(LATER).toISOString());
+    expect(new Date(ev[1].resolved_at!).toISOString()).toBe(new Date(HELD_UNTIL).toISOString());
     // the same evaluation again changes nothing
-    vigil(dir, [...SPIKE, LATER]);
+    vigil(dir, [...SPIKE, HELD_UNTIL]);
     expect(events()).toHaveLength(2);
     const inc = vigil(dir, ['show', '-s', 'ai_audit_incidents', '--output', 'json']);
     const rows = (JSON.parse(inc.stdout) as Array<Record<string, unknown>>).filter((x) => x.alert === 'ai_audit_volume_spike');
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ alert: 'ai_audit_volume_spike', capability: 'summarize', incident_state: 'resolved', duration_minutes: 3 * 24 * 60 });
+    expect(rows[0]).toMatchObject({ alert: 'ai_audit_volume_spike', capability: 'summarize', incident_state: 'resolved', duration_minutes: 3 * 24 * 60 + 60 });
     // its log volume: summarize's interactions from the spike day (the firing row's date) to the day it resolved
     const daily = vigil(dir, ['show', '--inline', "select sum(interaction_count) as n from {{ ref('ai_audit_daily') }} where capability = 'summarize' and date >= date '2026-03-09' and date <= date '2026-03-13'", '--output', 'json']);
     expect(Number(rows[0].interactions)).toBe(Number((JSON.parse(daily.stdout) as Array<{ n: number }>)[0].n));
@@ -228,8 +231,9 @@ describe('vigil alerts evaluate keeps the history, exactly once, and ai_audit_in
     writeFileSync(y, orig.includes('\nalerts:') ? orig.replace('\nalerts:', '\nalerts:\n  history: false') : `${orig}\nalerts:\n  history: false\n`);
     try {
       const before = events().length;
-      // the spike fires again, a new incident, written nowhere
-      const r = vigil(dir, [...SPIKE, NOW]);
+      // the spike fires again, a new incident, written nowhere (on a state of its own: the
+      // project's has evaluated LATER, and --at may not go back before it)
+      const r = vigil(dir, [...SPIKE, NOW, '--state-file', 'again.json']);
       expect(r.stdout).toMatch(/-> firing \{capability=summarize\}/);
       expect(r.stdout).not.toContain('History:');
       expect(events()).toHaveLength(before);

@@ -229,7 +229,7 @@ export class DuckDbAdapter implements Adapter {
       // DuckDB's JSON-safe values: exact decimals and big integers as text, dates, times and
       // timestamps as DuckDB prints them (to the µs, or ns), NaN and infinities as text
       const types = r.columnTypes();
-      const columns = r.columnNames().map((name, i) => ({ name, numeric: NUMERIC_TYPE.test(String(types[i])) }));
+      const columns = r.columnNames().map((name, i) => ({ name, numeric: NUMERIC_TYPE.test(String(types[i])), time: /^(DATE$|TIMESTAMP)/.test(String(types[i])), type: String(types[i]) }));
       const floats = new Set(columns.filter((_c, i) => String(types[i]) === 'FLOAT').map((c) => c.name));
       const rows = (r.getRowObjectsJson() as Row[]).map((row) => {
         for (const { name, numeric } of columns) {

@@ -192,7 +192,9 @@ export class PostgresAdapter implements Adapter {
       seen.add(n);
       return n;
     };
-    const columns = r.fields.map((f) => ({ name: unique(f.name), numeric: [20, 21, 23, 26, 700, 701, 1700].includes(f.dataTypeID) }));
+    const typeName = new Map(Object.entries(pg.types.builtins).map(([k, v]) => [v as number, k.toLowerCase()]));
+    // (date, timestamp, timestamptz)
+    const columns = r.fields.map((f) => ({ name: unique(f.name), numeric: [20, 21, 23, 26, 700, 701, 1700].includes(f.dataTypeID), time: [1082, 1114, 1184].includes(f.dataTypeID), type: typeName.get(f.dataTypeID) }));
     const rows = (r.rows as unknown[][]).map((values) => {
       const row: Row = {};
       columns.forEach((c, i) => {
