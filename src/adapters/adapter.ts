@@ -33,6 +33,28 @@ export interface Preview {
   rows: Row[];
 }
 
+/**
+ * A timestamp with digits a Date does not hold (DuckDB's and Postgres' microseconds): a Date to
+ * the millisecond, and `iso`, the instant in UTC to the digit ('2026-11-20T10:00:00.123456Z').
+ * `query` returns one only where a plain Date would lose digits; what compares values again (a
+ * dashboard's drill-down and raw-rows pages) reads `iso`.
+ */
+export class PreciseTime extends Date {
+  constructor(
+    ms: number,
+    readonly iso: string,
+  ) {
+    super(ms);
+  }
+}
+
+/** A timestamp from a whole number of milliseconds and the digits below them ('456' of .123456). */
+export function preciseTime(ms: number, below: string): Date {
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime()) || !/[1-9]/.test(below)) return d;
+  return new PreciseTime(ms, `${d.toISOString().slice(0, -1)}${below.replace(/0+$/, '')}Z`);
+}
+
 export interface MaterializeRequest {
   kind: 'view' | 'table' | 'incremental';
   relation: Relation;

@@ -20,6 +20,8 @@ import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VIGIL_VERSION } from '../version.js';
 import { absoluteHttpUrl, loneLinkField, safeColor, safeUrl } from './safe-values.js';
+import { isDate, isTimestamp } from './tile-sql.js';
+import { PreciseTime } from '../adapters/adapter.js';
 
 /** This renderer's code, as a stamp: drawings kept by tile-cache.ts are valid only for it. */
 export function renderStamp(): string {
@@ -225,25 +227,50 @@ function formatPlainNumber(n: number): string {
   return String(Number(n.toPrecision(3)));
 }
 
+/** An integer a double does not hold (a BIGINT sum past 2^53): as a bigint, to be printed digit for digit. */
+function bigInteger(v: unknown): bigint | undefined {
+  const b = typeof v === 'bigint' ? v : typeof v === 'string' && /^\s*-?\d{16,}\s*$/.test(v) ? BigInt(v.trim()) : undefined;
+  return b !== undefined && !Number.isSafeInteger(Number(b)) ? b : undefined;
+}
+
+/** formatValue of an integer past 2^53, exactly: "132,463,988,267,086,686", "$9,007,199,254,740,993.00". */
+function formatBigInteger(b: bigint, format: string | undefined): string {
+  const neg = b < 0n ? '-' : '';
+  const a = b < 0n ? -b : b;
+  switch (format) {
+    case 'percent':
+      return `${b * 100n}.0 %`;
+    case 'ms':
+      return `${NF0.format(b)} ms`;
+    case 'usd':
+      return `${neg}$${NF0.format(a)}.00`;
+    case 'minutes': {
+      const h = (a % 1440n) / 60n;
+      return `${neg}${NF0.format(a / 1440n)} d${h ? ` ${h} h` : ''}`;
+    }
+    default:
+      return NF0.format(b);
+  }
+}
+
 /**
  * A value for people, by the field's format: percent 0.053 → "5.3 %", ms → "1,234 ms",
  * usd → "$1,234.50", integer → "12,345", minutes → "42 min" / "2 h 5 min", date → "2026-03-05".
- * Null is "—"; booleans are true / false (as `vigil show` prints them); text that is not a
- * number is shown as is.
+ * Null is "—"; booleans are true / false (as `vigil show` prints them); text is shown as is
+ * (a date only with the format date: see fieldFormat); integers past 2^53 to the last digit.
  */
 export function formatValue(v: unknown, format?: string): string {
   if (v == null) return '—';
   if (typeof v === 'boolean') return String(v);
-  if (format === 'date' || v instanceof Date || (format === 'text' && typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:/.test(v))) {
+  if (v instanceof Date || (format === 'date' && typeof v === 'string')) {
     const d = toDate(v);
     if (d) return formatDate(d);
   }
   if (format === 'text') return String(v);
+  const big = bigInteger(v);
+  if (big !== undefined) return formatBigInteger(big, format);
   const n = toNumber(v);
-  if (n == null) {
-    const d = toDate(v);
-    return d ? formatDate(d) : String(v);
-  }
+  if (n == null) return String(v);
   switch (format) {
     case 'percent':
       return `${(n * 100).toFixed(1)} %`;
@@ -313,21 +340,59 @@ function linkUrl(u: string, links: PageLinks): string | undefined {
   return url;
 }
 
-function fillTemplate(url: string, row: Record<string, unknown> | undefined): string {
+/** A link's URL for a row; undefined when a field it needs is empty (NULL or ''): no link, as a drill-down has none. */
+function fillTemplate(url: string, row: Record<string, unknown> | undefined): string | undefined {
   // one field: its value is the whole URL, linked only when it is an absolute http(s) one
   const lone = loneLinkField(url);
-  if (lone) return absoluteHttpUrl(row?.[lone]) ?? '';
-  return url.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_m, col: string) => {
+  if (lone) return absoluteHttpUrl(row?.[lone]);
+  let empty = false;
+  const filled = url.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_m, col: string) => {
     const v = row?.[col];
     const d = v instanceof Date ? formatDate(v) : v == null ? '' : String(v);
+    if (d === '') empty = true;
     return encodeURIComponent(d);
   });
+  return empty ? undefined : filled;
+}
+
+/** Why a row's link is its label as text: an empty field, no http(s) URL, or an app route without a base URL. */
+function noLinkNote(url: string, row: Record<string, unknown>): string {
+  const lone = loneLinkField(url);
+  if (lone) return 'no http(s) URL in this row';
+  const empty = [...url.matchAll(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g)].map((m) => m[1]).find((c) => row[c] == null || String(row[c]) === '');
+  return empty ? `no ${empty} in this row` : APP_ROUTE_NOTE;
 }
 
 const hasTemplate = (url: string) => /\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}/.test(url);
 
 // ---------------------------------------------------------------------------------------------
 // Fields
+
+/** Whether a field holds dates: by its granularity, its format, or the declared type of its column. */
+function datedField(f: CompiledField | undefined): boolean {
+  return !!f && (!!f.granularity || f.format === 'date' || isDate(f.type) || isTimestamp(f.type));
+}
+
+/** How a table cell of the field is formatted: its format; a date in a date field; text as is in a text field ('00123' is not 123). */
+function fieldFormat(f: CompiledField): string | undefined {
+  if (datedField(f) && (!f.format || f.format === 'text')) return 'date';
+  return f.format ?? (/char|text|string/i.test(f.type ?? '') ? 'text' : undefined);
+}
+
+/**
+ * The tile with its fields' declared column types (ct.columnTypes): a dimension's, and that of a
+ * measure that returns its column's values (none, min, max).
+ */
+function typedTile(ct: CompiledTile): CompiledTile {
+  const types = ct.columnTypes;
+  if (!types) return ct;
+  const typeOf = (c: string) => types[c] ?? Object.entries(types).find(([k]) => k.toLowerCase() === c.toLowerCase())?.[1];
+  const fields = ct.fields.map((f) => {
+    const type = f.kind === 'dimension' || f.agg === 'none' || f.agg === 'min' || f.agg === 'max' ? typeOf(f.column) : undefined;
+    return type ? { ...f, type } : f;
+  });
+  return { ...ct, fields };
+}
 
 interface Fields {
   dims: CompiledField[];
@@ -371,11 +436,12 @@ interface Key {
 
 function keyOf(v: unknown, f: CompiledField | undefined): Key {
   if (v == null) return { id: '\u0000none', label: '(none)', sort: '', kind: 'text' };
-  const d = v instanceof Date || f?.granularity || f?.format === 'date' || typeof v === 'string' ? toDate(v) : null;
-  if (d) return { id: d.toISOString(), label: formatDateShort(d, f?.granularity), sort: d.getTime(), kind: 'date' };
+  // text is a date only in a date field: '2026-11-20' and '2026-11-20 00:00' of a varchar are two values
+  const d = v instanceof Date ? v : typeof v === 'string' && datedField(f) ? toDate(v) : null;
+  if (d) return { id: d instanceof PreciseTime ? d.iso : d.toISOString(), label: formatDateShort(d, f?.granularity), sort: d.getTime(), kind: 'date' };
   if (typeof v === 'number' || typeof v === 'bigint') {
     const n = Number(v);
-    return { id: String(v), label: f?.format && f.format !== 'text' ? formatValue(n, f.format) : String(v), sort: n, kind: 'number' };
+    return { id: String(v), label: f?.format && f.format !== 'text' ? formatValue(v, f.format) : String(v), sort: n, kind: 'number' };
   }
   return { id: String(v), label: String(v), sort: String(v), kind: 'text' };
 }
@@ -461,6 +527,11 @@ function renderSvg(option: EChartsCoreOption, width: number, height: number, idP
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
   try {
     chart.setOption(option);
+    // zrender's SVG gives every element that is not silent a :hover fill lifted from its own: of a
+    // gradient (the heatmap's colour scale) an object, written as "fill:[object Object]". Nothing
+    // is hovered in a drawn SVG: such elements are made silent (pointer-events:none).
+    const storage = (chart.getZr() as unknown as { storage: { getDisplayList(update?: boolean): Array<{ silent: boolean; style?: { fill?: unknown } }> } }).storage;
+    for (const el of storage.getDisplayList(true)) if (el.style?.fill && typeof el.style.fill === 'object') el.silent = true;
     const svg = chart.renderToSVGString();
     // ids/classes are numbered by a process-wide counter: rename them per tile
     const m = /(?:id|class)="(zr\d+)-/.exec(svg);
@@ -1357,7 +1428,7 @@ function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>, links
     const cells = fields.map((f, i) => {
       const v = r[f.name];
       const n = toNumber(v);
-      const fmt = f.format ?? (f.granularity ? 'date' : undefined);
+      const fmt = fieldFormat(f);
       let attrs = numeric.get(f.name) ? ' class="num"' : '';
       if (n != null) {
         const rule = rules.find((c) => (c.field === f.name || c.field === f.column) && cfMatch(c.op, n, c.value));
@@ -1369,8 +1440,9 @@ function tableHtml(ct: CompiledTile, rows: Array<Record<string, unknown>>, links
     });
     if (rowLinks.length || raw) {
       const cellLinks = rowLinks.map((l) => {
-        const url = linkUrl(fillTemplate(l.url, r), links);
-        return url ? `<a href="${escapeHtml(url)}">${escapeHtml(l.label)}</a>` : `<span title="${escapeHtml(loneLinkField(l.url) ? 'no http(s) URL in this row' : APP_ROUTE_NOTE)}">${escapeHtml(l.label)}</span>`;
+        const filled = fillTemplate(l.url, r);
+        const url = filled && linkUrl(filled, links);
+        return url ? `<a href="${escapeHtml(url)}">${escapeHtml(l.label)}</a>` : `<span title="${escapeHtml(noLinkNote(l.url, r))}">${escapeHtml(l.label)}</span>`;
       });
       if (raw) {
         // the row's raw rows: a page of the site (registered from the dashboard's own page, at most 50 per tile)
@@ -1414,7 +1486,8 @@ export function renderTileHtml(d: CompiledDashboard, ct: CompiledTile, data: Til
   return tileHtml(d, ct, data, new Map(d.tabs.map((t) => [t.name, t.title])), links ?? legacyLinks(d));
 }
 
-function tileHtml(d: CompiledDashboard, ct: CompiledTile, data: TileData | undefined, tabTitles: Map<string, string>, links: PageLinks): string {
+function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | undefined, tabTitles: Map<string, string>, links: PageLinks): string {
+  const ct = typedTile(untyped);
   const t = ct.tile;
   const { x, y, w, h } = t.layout;
   const box = tileBox(ct);
@@ -1449,7 +1522,8 @@ function tileHtml(d: CompiledDashboard, ct: CompiledTile, data: TileData | undef
     footParts.push(`<span class="drill">Drill-down: ${to}${escapeHtml(by)}${menu}</span>`);
   }
   for (const l of staticLinks) {
-    const url = linkUrl(fillTemplate(l.url, data?.ok ? data.rows[0] : undefined), links);
+    const filled = fillTemplate(l.url, data?.ok ? data.rows[0] : undefined);
+    const url = filled && linkUrl(filled, links);
     if (url) footParts.push(`<a class="link" href="${escapeHtml(url)}">${escapeHtml(l.label)} ↗</a>`);
   }
   const hrefOf: HrefOf | undefined = drill && !fixed && targets.size ? (r) => links.row(ct, r)?.href : undefined;
@@ -1720,7 +1794,8 @@ export interface RawRowsPage {
 
 /**
  * The page of one table row's raw rows (`raw_rows`): the query (copyable), then the rows it
- * returns, newest first. Content columns are never in it (compile/masking.ts `withheldBecause`).
+ * returns, newest first when it has a `day`. Content columns are never in it (compile/masking.ts
+ * `withheldBecause`).
  */
 export function renderRawRowsHtml(p: RawRowsPage): string {
   const rr = p.ct.rawRows!;
@@ -1742,7 +1817,10 @@ export function renderRawRowsHtml(p: RawRowsPage): string {
     const rows = data.rows.map((r) => `<tr>${rr.columns.map((c) => `<td${typeof r[c] === 'number' || typeof r[c] === 'bigint' ? ' class="num"' : ''}>${escapeHtml(rawCell(r[c]))}</td>`).join('')}</tr>`);
     body = `<div class="table-wrap raw"><table data-raw-rows><thead><tr>${head}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
   }
-  const count = data?.ok ? `${data.rows.length} row${data.rows.length === 1 ? '' : 's'}${data.rows.length >= rr.limit ? ` (the first ${rr.limit}, newest first).` : ', newest first.'}` : '';
+  // newest first by the day column; without one the query has no order by, and the page says none
+  const n = data?.ok ? data.rows.length : 0;
+  const order = n >= rr.limit ? ` (the first ${rr.limit}${rr.day ? ', newest first' : ' the warehouse returned'}).` : rr.day ? ', newest first.' : '.';
+  const count = data?.ok ? `${n} row${n === 1 ? '' : 's'}${order}` : '';
   const masked = `Prompt and response content and columns marked as PII are never selected${rr.withheld.length ? ` (withheld from ${rr.model}: ${rr.withheld.join(', ')})` : ''}.`;
   return [
     ...pageHead(`${title} — ${dash.title}`, `${CSS}.raw-page{max-width:${GRID_WIDTH + 48}px;margin:0 auto;padding:16px 24px}.sql-box{position:relative;background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;margin:0 0 16px}.sql-box pre{margin:0;white-space:pre-wrap;word-break:break-word;font:12px/1.5 ui-monospace,"DejaVu Sans Mono",monospace}.sql-box button{position:absolute;top:8px;right:8px;font:12px ${PAGE_FONT};padding:3px 10px;border:1px solid #c7d2fe;background:#eef2ff;color:#3730a3;border-radius:6px;cursor:pointer}.raw-rows{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px}.table-wrap.raw{height:auto;max-height:none}`),

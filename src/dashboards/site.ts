@@ -19,6 +19,7 @@ import type { DashboardFilter } from './schema.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
 import type { FilterValue } from './tile-sql.js';
 import { rawRowValues } from './raw-rows.js';
+import { PreciseTime } from '../adapters/adapter.js';
 
 export { checkBaseUrl } from './base-url.js';
 
@@ -60,11 +61,15 @@ export function drillValues(tile: CompiledTile['tile'], row: Record<string, unkn
   return out;
 }
 
-/** A row's value as a filter value: dates as YYYY-MM-DD (or an ISO time), big integers as numbers when exact. */
+/**
+ * A row's value as a filter value: dates as YYYY-MM-DD (or an ISO time, to the digit the
+ * warehouse has: 10:00:00.123456, not a Date's .123), big integers as numbers when exact.
+ */
 export function scalar(v: unknown): FilterValue | undefined {
   if (v == null) return undefined;
   if (v instanceof Date) {
     if (Number.isNaN(v.getTime())) return undefined;
+    if (v instanceof PreciseTime) return v.iso;
     const iso = v.toISOString();
     return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
   }

@@ -18,6 +18,8 @@ export interface CompiledField {
   format?: string;
   granularity?: 'day' | 'week' | 'month';
   role?: 'x' | 'series' | 'y';
+  /** The declared data_type of its column (render.ts, from columnTypes): text is a date only in a date or timestamp field. */
+  type?: string;
 }
 
 export interface CompiledTile {

@@ -38,6 +38,8 @@ describe.skipIf(!chromium)('shipped dashboards in headless Chromium', () => {
     expect(render.stdout).toMatch(/Queried 61 tiles and \d+ more for \d+ drill-down pages, \d+ raw-rows quer(y|ies) \(one per page\) in [\d.]+s/);
     for (const d of shipped) expect(existsSync(join(dir, 'site', `${d.name}.html`)), d.name).toBe(true);
     expect(existsSync(join(dir, 'site', 'index.html'))).toBe(true);
+    // no object where a string belongs (was: the heatmaps' colour scale, "fill:[object Object]" in its SVG styles)
+    for (const d of shipped) expect(readFileSync(join(dir, 'site', `${d.name}.html`), 'utf8'), d.name).not.toContain('[object Object]');
   });
 
   it('every tile is present, drawn and non-empty, with no console errors', async () => {

@@ -6,10 +6,10 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { availableParallelism, totalmem } from 'node:os';
-import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, nullKeysSql, nullKeyWarning, partitionDeleteSql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -31,6 +31,30 @@ function shortestFloat32(v: number): number {
     if (Math.fround(x) === v) return x;
   }
   return v;
+}
+
+let converter: Promise<DuckDBValueConverter<unknown>> | undefined;
+
+/**
+ * `query`'s values: getRowObjectsJS's, except a timestamp with digits below the millisecond,
+ * which keeps them (PreciseTime): a Date would round 10:00:00.123456 to .123, another value.
+ */
+function jsConverter(): Promise<DuckDBValueConverter<unknown>> {
+  converter ??= loadDuckDb().then((api) => {
+    const js = api.JSDuckDBValueConverter as DuckDBValueConverter<unknown>;
+    const precise = (units: bigint, perMs: bigint, digits: number): Date | undefined => {
+      const ms = units / perMs - (units % perMs < 0n ? 1n : 0n);
+      // (beyond a Date's range: DuckDB's own converter says so)
+      return ms >= -8_640_000_000_000_000n && ms <= 8_640_000_000_000_000n ? preciseTime(Number(ms), String(units - ms * perMs).padStart(digits, '0')) : undefined;
+    };
+    const convert: DuckDBValueConverter<unknown> = (value, type, self) => {
+      if ((value instanceof api.DuckDBTimestampValue || value instanceof api.DuckDBTimestampTZValue) && value.micros % 1000n !== 0n) return precise(value.micros, 1000n, 3) ?? js(value, type, self);
+      if (value instanceof api.DuckDBTimestampNanosecondsValue && value.nanos % 1_000_000n !== 0n) return precise(value.nanos, 1_000_000n, 6) ?? js(value, type, self);
+      return js(value, type, self);
+    };
+    return convert;
+  });
+  return converter;
 }
 
 /** An INTERVAL as DuckDB casts it to text: `1 year 2 months -3 days 04:05:06.5`. */
@@ -210,9 +234,10 @@ export class DuckDbAdapter implements Adapter {
   }
 
   static async read<T extends Row>(c: DuckDBConnection, sql: string, params?: SqlParam[]): Promise<T[]> {
+    const convert = await jsConverter();
     try {
       const r = params?.length ? await c.runAndReadAll(sql, params as DuckDBValue[]) : await c.runAndReadAll(sql);
-      return r.getRowObjectsJS() as T[];
+      return r.convertRowObjects(convert) as T[];
     } catch (e) {
       throw duckError(e, sql);
     }

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, nullKeysSql, nullKeyWarning, partitionDeleteSql, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -99,18 +99,30 @@ export class PostgresAdapter implements Adapter {
    */
   static async open(cfg: PostgresTargetConfig, poolSize = 4, opts: { helpers?: boolean } = {}): Promise<PostgresAdapter> {
     const pg = (await import('pg')).default;
-    // bigint and numeric arrive as text by default; counts and sums are numbers to people.
+    // bigint and numeric arrive as text by default; counts and sums are numbers to people (bigints past 2^53).
     // Per pool, not pg.types.setTypeParser: that would also change what `vigil sync` reads.
     // A DATE and a TIMESTAMP without zone are read in UTC, as DuckDB hands them over (the driver's
     // own parsers read them in the process's zone: under TZ=Asia/Tokyo a date came back as the
     // evening before, and alerts and dashboards showed the day before)
     const utc = (v: string, suffix: string, fallback: (v: string) => unknown) => (/^\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d(\.\d+)?)?$/.test(v) ? new Date(`${v.replace(' ', 'T')}${suffix}`) : fallback(v));
+    // a timestamp's digits below the millisecond (its µs) are kept (PreciseTime): a Date rounds them away
+    const fine = (v: string, d: unknown) => {
+      const frac = /:\d\d\.(\d{4,})/.exec(v)?.[1];
+      if (!frac || !(d instanceof Date) || Number.isNaN(d.getTime())) return d;
+      return preciseTime(Math.floor(d.getTime() / 1000) * 1000 + Number(frac.slice(0, 3)), frac.slice(3));
+    };
+    // an integer past 2^53 as a bigint (as DuckDB's reader hands BIGINT): Number() would round it
+    const exact = (v: string) => {
+      const n = Number(v);
+      return Number.isSafeInteger(n) || !/^-?\d+$/.test(v) ? n : BigInt(v);
+    };
     const types = {
       getTypeParser: (oid: number, format?: 'text' | 'binary') => {
         const standard = (pg.types.getTypeParser as (o: number, f?: string) => (v: string) => unknown)(oid, format);
-        if (oid === 20 || oid === 1700) return (v: string) => Number(v);
+        if (oid === 20 || oid === 1700) return exact;
         if (oid === 1082 && format !== 'binary') return (v: string) => utc(v, 'T00:00:00Z', standard);
-        if (oid === 1114 && format !== 'binary') return (v: string) => utc(v, 'Z', standard);
+        if (oid === 1114 && format !== 'binary') return (v: string) => fine(v, utc(v, 'Z', standard));
+        if (oid === 1184 && format !== 'binary') return (v: string) => fine(v, standard(v));
         return standard;
       },
     };
