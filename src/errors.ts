@@ -93,12 +93,14 @@ export function hasErrors(ds: Diagnostic[]): boolean {
   return ds.some((d) => d.severity === 'error');
 }
 
-/** Levenshtein distance, for did-you-mean hints. */
+/** Levenshtein distance with a swap of two neighbours counting one (`=>` is one from `>=`), for did-you-mean hints. */
 export function editDistance(a: string, b: string): number {
   const m = a.length;
   const n = b.length;
   if (m === 0) return n;
   if (n === 0) return m;
+  // rows i-2, i-1 and i
+  let prev2 = new Array<number>(n + 1).fill(0);
   let prev = new Array<number>(n + 1);
   let cur = new Array<number>(n + 1);
   for (let j = 0; j <= n; j++) prev[j] = j;
@@ -107,23 +109,36 @@ export function editDistance(a: string, b: string): number {
     for (let j = 1; j <= n; j++) {
       const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
       cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
+      if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) cur[j] = Math.min(cur[j], prev2[j - 2] + 1);
     }
-    [prev, cur] = [cur, prev];
+    [prev2, prev, cur] = [prev, cur, prev2];
   }
   return prev[n];
 }
 
-/** The closest candidate within a sensible distance, or undefined. */
+/**
+ * The closest candidate within a sensible distance, or undefined. Of equally close ones, one
+ * with the same characters (`=>`: `>=`, not `>`). Failing that, a candidate that is the name
+ * and more words (`keep_firing`: `keep_firing_for`).
+ */
 export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
+  let bestSame = false;
+  const low = name.toLowerCase();
+  const sorted = (x: string) => [...x].sort().join('');
+  const mine = sorted(low);
   const limit = Math.max(2, Math.floor(name.length / 3));
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (d < bestD) {
+  const all = [...candidates];
+  for (const c of all) {
+    const d = editDistance(low, c.toLowerCase());
+    const same = sorted(c.toLowerCase()) === mine;
+    if (d < bestD || (d === bestD && same && !bestSame)) {
       bestD = d;
       best = c;
+      bestSame = same;
     }
   }
-  return bestD <= limit ? best : undefined;
+  if (bestD <= limit) return best;
+  return name.length >= 4 ? all.find((c) => c.toLowerCase().startsWith(`${low}_`)) : undefined;
 }

@@ -128,6 +128,9 @@ function known(env: NodeJS.ProcessEnv): Array<[string, string]> {
   if (knownList && knownAt === registered) return knownList;
   const all = [...envSecrets];
   for (const m of [compiled, extra]) for (const [k, v] of m) if (v.length >= MIN_REDACTED_LENGTH) all.push([k, v]);
+  // the parts of a secret URL that carry its secret show without the rest: a receiver's error
+  // echoes the request's path and query (docs/alerts.md "Secrets")
+  for (const [k, v] of [...all]) for (const [part, x] of urlSecretParts(v)) if (x.length >= MIN_REDACTED_LENGTH) all.push([`${k}:${part}`, x]);
   // the password inside a connection URL is a secret of its own: a part of the URL (substr(),
   // split_part() in a model, a driver's message) can show it without the rest
   for (const [k, v] of [...all]) {
@@ -144,6 +147,62 @@ function known(env: NodeJS.ProcessEnv): Array<[string, string]> {
   knownAt = registered;
   knownVersion++;
   return (knownList = all);
+}
+
+/**
+ * The parts of a URL held in a secret that hold its secret too, longest first: its path with
+ * the query, each query value (as written and decoded), and for an http(s) URL its path and the
+ * path's last segment (a webhook's token: Slack's /services/T../B../<token>). A database URL's
+ * path is its database's name, not a secret.
+ */
+export function urlSecretParts(value: string): Array<[part: string, value: string]> {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return [];
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return [];
+  }
+  const out: Array<[string, string]> = [];
+  const web = u.protocol === 'http:' || u.protocol === 'https:';
+  // as written: URL normalizes what it parses (percent-encoding, an empty query)
+  const written = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^#]*)/i.exec(value)?.[1] ?? '';
+  const query = written.includes('?') ? written.slice(written.indexOf('?') + 1) : '';
+  if (query) out.push(['path', written], ['path', `${u.pathname}${u.search}`]);
+  for (const pair of query.split('&')) {
+    const raw = pair.slice(pair.indexOf('=') + 1);
+    if (!pair.includes('=') || !raw) continue;
+    const name = pair.slice(0, pair.indexOf('='));
+    let decoded = raw;
+    try {
+      decoded = decodeURIComponent(raw.replace(/\+/g, ' '));
+    } catch {
+      // (not percent-encoded as it should be: the raw form only)
+    }
+    for (const x of new Set([raw, decoded])) out.push([`query:${name}`, x]);
+  }
+  if (web && u.pathname !== '/') {
+    out.push(['path', u.pathname]);
+    const last = u.pathname.split('/').filter(Boolean).at(-1);
+    if (last && last.length >= 8) out.push(['token', last]);
+  }
+  return out;
+}
+
+/**
+ * Register the query values of a URL from the environment that is not a secret as a whole (an
+ * API or server URL: its host may show): a token in its query string is one.
+ */
+export function addUrlSecrets(name: string, url: string | undefined): void {
+  if (!url) return;
+  const used = new Map<string, number>();
+  for (const [part, x] of urlSecretParts(url)) {
+    if (!part.startsWith('query:')) continue;
+    // (a value as written and decoded: two secrets under one label)
+    const n = (used.get(part) ?? 0) + 1;
+    used.set(part, n);
+    addSecret(`${name}:${part}${n > 1 ? `#${n}` : ''}`, x);
+  }
 }
 
 function replaceAll(text: string, value: string, by: string): string {

@@ -5,7 +5,7 @@
  * routing and payload builders; state lives in memory; nothing is sent.
  */
 import type { Adapter } from '../adapters/adapter.js';
-import { didYouMean } from '../errors.js';
+import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { ColumnInfo, Manifest } from '../compile/manifest.js';
 import { parseCsv, parseInput, rowsSelect, type Scalar } from '../testing/unit-tests.js';
 import { advance, inActiveHours, judge, type InstanceState } from './engine.js';
@@ -79,6 +79,26 @@ async function load(adapter: Adapter, given: Given, manifest: Manifest, readFixt
     }
   }
   return undefined;
+}
+
+/**
+ * The givens of a test that cannot be loaded, before any test runs (exit 2): an empty one of a
+ * relation whose columns are not documented has no column to create its table with.
+ */
+export function givenProblems(t: LoadedTest, manifest: Manifest): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const check = (given: Given | undefined, at: (string | number)[]) => {
+    for (const [key, rowsIn] of Object.entries(given ?? {})) {
+      const empty = Array.isArray(rowsIn) ? rowsIn.length === 0 : typeof rowsIn === 'string' && (rowsIn.includes('\n') || !/\.csv$/i.test(rowsIn.trim())) && parseCsv(rowsIn).length === 0;
+      if (!empty || key.trim() === 'vigil_sync_state') continue;
+      const r = relationFor(key, manifest);
+      if (typeof r === 'string' || r.columns.length) continue;
+      out.push(diag('E_ALERT_TEST', `test '${t.test.name}': cannot type an empty given ${key}: document the ${parseInput(key)?.kind === 'source' ? "source table's" : "model's"} columns (or give one row)`, { file: t.file, ...t.yaml.locate([...at, key]) }));
+    }
+  };
+  check(t.test.given, [...t.path, 'given']);
+  t.test.evaluations.forEach((ev, i) => check(ev.given, [...t.path, 'evaluations', i, 'given']));
+  return out;
 }
 
 function labelsMatch(want: Record<string, string>, have: Record<string, string>): boolean {

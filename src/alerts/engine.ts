@@ -469,6 +469,62 @@ type TemplateContext = Record<string, unknown>;
 const contextOf = (inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): TemplateContext => ({ ...inst.values, labels: inst.labels, values: inst.values, alert: inst.alert, severity: rule?.severity ?? inst.labels.severity });
 
 /**
+ * The `labels` and `values` a row's template renders with: a key they lack, read where the scan
+ * of the template cannot see which (`values['n' ~ 'n']`, `(labels).x`, `{% set l = labels %}`),
+ * is an error at render, never ''. The keys the template names are left to the scan (it
+ * decided about them: shown as written, or guarded), and so are the maps a guard reads by a
+ * computed key (`values[k] | default('-')`).
+ */
+const strictMaps = new WeakMap<object, { map: string; lenient: ReadonlySet<string> }>();
+/** The strict lookup that failed in the render under way. */
+let strictMiss: { map: string; key: string; hint?: string } | undefined;
+{
+  const rt = (nunjucks as unknown as { runtime: { memberLookup: (...a: unknown[]) => unknown } }).runtime;
+  const memberLookup = rt.memberLookup;
+  rt.memberLookup = function (this: unknown, ...args: unknown[]) {
+    const [obj, val] = args;
+    const m = args.length < 4 && obj && typeof obj === 'object' ? strictMaps.get(obj) : undefined;
+    if (m && (typeof val === 'string' || typeof val === 'number')) {
+      const key = String(val);
+      if (!Object.hasOwn(obj as object, key) && !DICT_METHODS.has(key) && !m.lenient.has(key)) {
+        strictMiss = { map: m.map, key, hint: didYouMean(key, Object.keys(obj as object)) };
+        throw new Error(`'${m.map}' has no key '${key}'`);
+      }
+    }
+    return memberLookup.apply(this, args);
+  };
+}
+
+/** Where each rule's templates are (file:line, by text): named by an error found when one renders. */
+const templatePlaces = new WeakMap<AlertRule, Map<string, string>>();
+/** Say where `rule`'s template `text` is written (load-alerts.ts). */
+export function placeTemplate(rule: AlertRule, text: string, place: string): void {
+  let m = templatePlaces.get(rule);
+  if (!m) templatePlaces.set(rule, (m = new Map()));
+  if (!m.has(text)) m.set(text, place);
+}
+
+/** The context of a row's render, its maps strict (an error or no-data instance's stay lenient: a row's keys are absent on purpose). */
+function strictContext(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'> & { kind?: InstanceState['kind'] }, rule?: AlertRule, maps: ReadonlySet<string> = MAPS): TemplateContext {
+  const ctx = contextOf(inst, rule);
+  if (inst.kind !== undefined && inst.kind !== 'row') return ctx;
+  const uses = templateUses(template);
+  for (const map of maps) {
+    if (uses.guardedMaps.has(map)) continue;
+    const copy = { ...(ctx[map] as Record<string, unknown>) };
+    strictMaps.set(copy, { map, lenient: uses.named });
+    ctx[map] = copy;
+  }
+  return ctx;
+}
+
+/** The message of a strict lookup's failure, with the nearest key and where the template is. */
+function strictMissMessage(miss: NonNullable<typeof strictMiss>, template: string, rule?: AlertRule): string {
+  const place = rule && templatePlaces.get(rule)?.get(template);
+  return `'${miss.map}' has no key '${miss.key}'${miss.hint !== undefined ? ` — did you mean '${miss.hint}'?` : ''}${place ? ` (${place})` : ''}`;
+}
+
+/**
  * Render a summary/details/link template over an instance's labels and values. A name it reads
  * that the instance does not have (a typo, a column the query lost) never becomes empty text or
  * 'undefined', wherever it is read (printed, filtered, an operand, a filter's argument): the
@@ -490,11 +546,23 @@ export function renderTemplate(template: string, inst: Pick<InstanceState, 'labe
     // from the last: the spans before keep their offsets
     const spans = [...new Map(missing.filter((m) => m.output).map((m) => [m.output![0], m.output!])).values()].sort((a, b) => b[0] - a[0]);
     for (const [s, e] of spans) text = `${text.slice(0, s)}${rowless ? '' : `{% raw %}${text.slice(s, e)}{% endraw %}`}${text.slice(e)}`;
-    return env.renderString(text, ctx);
+    strictMiss = undefined;
+    return env.renderString(text, strictContext(template, inst, rule));
   } catch (e) {
-    const message = (e as Error).message.includes(PRINTED_FUNCTION) ? 'a value it prints is a function: call it, with ()' : (e as Error).message.split('\n').pop()?.trim();
+    const message = strictMiss ? strictMissMessage(strictMiss, template, rule) : (e as Error).message.includes(PRINTED_FUNCTION) ? 'a value it prints is a function: call it, with ()' : (e as Error).message.split('\n').pop()?.trim();
     return `${template} (template error: ${message})`;
   }
+}
+
+/** The key of `labels` or `values` a template reads by a computed key (or through a variable) that the instance lacks: found by rendering it. */
+function strictReadMiss(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule, maps?: ReadonlySet<string>): NonNullable<typeof strictMiss> | undefined {
+  strictMiss = undefined;
+  try {
+    env.renderString(template, strictContext(template, inst, rule, maps));
+  } catch {
+    return strictMiss;
+  }
+  return undefined;
 }
 
 /**
@@ -517,6 +585,13 @@ export function unknownTemplateNames(template: string, inst: Pick<InstanceState,
     else {
       const hint = didYouMean(mk[1], Object.keys((ctx[mk[0]] as Record<string, unknown> | undefined) ?? {}));
       seen.set(m.name, { name: m.name, hint: hint === undefined ? undefined : `${mk[0]}.${hint}`, shown });
+    }
+  }
+  if (!seen.size) {
+    const miss = strictReadMiss(template, inst, rule);
+    if (miss) {
+      const place = rule && templatePlaces.get(rule)?.get(template);
+      seen.set(`${miss.map}.${miss.key}`, { name: `${miss.map}.${miss.key}`, hint: miss.hint === undefined ? undefined : `${miss.map}.${miss.hint}`, why: `read by a computed key${place ? ` at ${place}` : ''}, which its rows do not have` });
     }
   }
   return [...seen.values()];
@@ -575,6 +650,15 @@ function walkTree(n: unknown, visit: (node: TemplateNode) => boolean | void): vo
   for (const f of node.fields ?? []) if (f !== 'children') walkTree(node[f], visit);
 }
 
+/** The stand-in for every value of a row a template is tried on when the rules are checked. */
+const MARK = '\u0000';
+
+/** `(x)` is `x`. */
+function ungroup(n: TemplateNode | undefined): TemplateNode | undefined {
+  while (n?.typename === 'Group' && n.children?.length === 1) n = n.children[0];
+  return n;
+}
+
 /** A template's parse tree; undefined when it does not parse (reported when the rules load). */
 function templateTree(template: string): unknown {
   try {
@@ -592,6 +676,10 @@ interface Read {
 interface TemplateUses {
   /** the names read whose absence nothing handles */
   reads: Read[];
+  /** the keys of `labels` / `values` the template names (`labels.team`), guarded or not */
+  named: Set<string>;
+  /** the maps a guard reads by a computed key (`values[k] | default('-')`): lenient at render */
+  guardedMaps: Set<string>;
   /** `alert.name`: an attribute of a name's value (a map's are its keys: `labels.team` is a read) */
   attributes: Array<{ of: string; attr: string; output?: [number, number] }>;
 }
@@ -607,7 +695,7 @@ function templateUses(template: string): TemplateUses {
   const known = usesCache.get(template);
   if (known) return known;
   type N = TemplateNode;
-  const uses: TemplateUses = { reads: [], attributes: [] };
+  const uses: TemplateUses = { reads: [], named: new Set(), guardedMaps: new Set(), attributes: [] };
   const tree = templateTree(template);
   const bound = new Set<string>();
   const names = (n: unknown): string[] => (Array.isArray(n) ? n.flatMap(names) : (n as N)?.typename === 'Symbol' ? [String((n as N).value)] : (n as N)?.typename === 'Array' || (n as N)?.typename === 'NodeList' ? ((n as N).children ?? []).flatMap(names) : []);
@@ -627,10 +715,25 @@ function templateUses(template: string): TemplateUses {
       return bound.has(v) || v in GLOBALS ? undefined : v;
     }
     if (n?.typename !== 'LookupVal') return undefined;
-    const target = n.target as N | undefined;
+    // (`(labels).team` is `labels.team`)
+    const target = ungroup(n.target as N | undefined);
     const val = n.val as N | undefined;
     if (target?.typename !== 'Symbol' || !MAPS.has(String(target.value)) || bound.has(String(target.value)) || val?.typename !== 'Literal' || typeof val.value !== 'string') return undefined;
+    uses.named.add(val.value);
     return `${String(target.value)}.${val.value}`;
+  };
+  /** the map `n` reads by a computed key (`values['n' ~ 'n']`) */
+  const computedMap = (n: N | undefined): string | undefined => {
+    if (n?.typename !== 'LookupVal') return undefined;
+    const target = ungroup(n.target as N | undefined);
+    const val = n.val as N | undefined;
+    const map = target?.typename === 'Symbol' ? String(target.value) : undefined;
+    return map && MAPS.has(map) && !bound.has(map) && !(val?.typename === 'Literal' && typeof val.value === 'string') ? map : undefined;
+  };
+  /** a guard's operand: a computed key of a map leaves the map lenient */
+  const guarded = (n: N | undefined): void => {
+    const map = computedMap(ungroup(n));
+    if (map) uses.guardedMaps.add(map);
   };
   const testOf = (n: N): string | undefined => {
     const t = n.right as N | undefined;
@@ -680,6 +783,7 @@ function templateUses(template: string): TemplateUses {
         return;
       case 'Is': {
         const t = testOf(node);
+        if (t === 'defined' || t === 'undefined') guarded(node.left as N);
         // `x is defined` asks what a read would need
         if ((t === 'defined' || t === 'undefined') && nameOf(node.left as N) !== undefined) return;
         walk(node.left, cx);
@@ -700,6 +804,7 @@ function templateUses(template: string): TemplateUses {
         // a name operand may be missing (defaults shared by rules with other columns: docs/alerts.md)
         let at = cx;
         for (const o of ops) {
+          guarded(o);
           if (nameOf(o) === undefined) walk(o, at);
           at = more(at, definedIf(o, false));
         }
@@ -707,6 +812,7 @@ function templateUses(template: string): TemplateUses {
       }
       case 'Filter': {
         const [input, ...rest] = node.args?.children ?? [];
+        if (ABSENCE_FILTERS.has(String(node.name?.value))) guarded(input);
         if (!(ABSENCE_FILTERS.has(String(node.name?.value)) && nameOf(input) !== undefined)) walk(input, cx);
         walk(rest, cx);
         return;
@@ -724,7 +830,7 @@ function templateUses(template: string): TemplateUses {
         }
         walk(node.target, cx);
         const val = node.val as N | undefined;
-        const of = nameOf(node.target as N);
+        const of = nameOf(ungroup(node.target as N));
         if (val?.typename === 'Literal' && typeof val.value === 'string') {
           if (of !== undefined && !MAPS.has(of)) uses.attributes.push({ of, attr: val.value, output: cx.output });
         } else walk(val, cx);
@@ -766,6 +872,15 @@ export function templateProblems(template: string, rule: AlertRule, columns: str
   };
   const out = new Map<string, { name: string; hint?: string; why?: string; attribute?: boolean }>();
   for (const r of uses.reads) if (lacks(r.name) && !out.has(r.name)) out.set(r.name, { name: r.name, hint: hintFor(r.name) });
+  if (!out.size) {
+    // a key computed from constants (`values['n' ~ 'n']`): rendered over a stand-in row, each
+    // value MARK; a key made of a value (`values[labels.col]`) has MARK in it and is left to the render
+    const miss = strictReadMiss(template, { alert: rule.name, labels: Object.fromEntries(labels.map((k) => [k, MARK])), values: Object.fromEntries((values ?? []).map((k) => [k, MARK])) }, rule, new Set(values ? MAPS : ['labels']));
+    if (miss && !miss.key.includes(MARK)) {
+      const name = `${miss.map}.${miss.key}`;
+      out.set(name, { name, hint: miss.hint === undefined ? undefined : `${miss.map}.${miss.hint}`, why: 'a key computed in the template, which its instances do not have' });
+    }
+  }
   for (const a of uses.attributes) {
     if (lacks(a.of) || Object.hasOwn(STRING_MEMBERS, a.attr)) continue;
     const name = `${a.of}.${a.attr}`;

@@ -14,7 +14,7 @@
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
 import { UsageError } from '../errors.js';
-import { addSecret, redact } from '../secrets.js';
+import { addSecret, addUrlSecrets, redact } from '../secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { SourceNode } from '../compile/manifest.js';
 import { advance, inActiveHours, judge, messageTemplates, readsSyncState, summaryOf, unknownTemplateNames, valueKindProblem, type InstanceState, type Transition } from './engine.js';
@@ -397,6 +397,7 @@ export function resolveIntegration(rc: ReceiverConfig, kind: 'pagerduty' | 'slac
     if (!key) return `environment variable ${rc.pagerduty.routing_key_env} (routing key of receiver '${rc.name}') is not set`;
     addSecret(rc.pagerduty.routing_key_env, key);
     const fromEnv = rc.pagerduty.server_env ? env[rc.pagerduty.server_env] : undefined;
+    if (fromEnv) addUrlSecrets(rc.pagerduty.server_env!, fromEnv);
     const given = fromEnv || rc.pagerduty.server;
     // the Events API is reached as https://<server>/v2/enqueue: an https:// URL gives its host;
     // any other scheme cannot be honoured (it became https://http//host), nor a path (posted under)
@@ -411,6 +412,7 @@ export function resolveIntegration(rc: ReceiverConfig, kind: 'pagerduty' | 'slac
     if (!token) return `environment variable ${s.bot_token_env} (bot token of receiver '${rc.name}') is not set`;
     addSecret(s.bot_token_env, token);
     const apiUrl = s.api_url_env ? env[s.api_url_env] : undefined;
+    if (apiUrl) addUrlSecrets(s.api_url_env!, apiUrl);
     return { kind: 'slack-bot', target: { token, channel: s.channel!, apiUrl: apiUrl || undefined }, limiter: rateWindow(s.rate_per_second, 1000) };
   }
   const v = s.webhook_url_env!;

@@ -11,9 +11,9 @@ import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { listFiles, readProjectText, type ProjectFiles } from '../project/load-project.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { AlertFileSchema, AlertTestFileSchema, RoutesFileSchema, type AlertRule, type AlertTest, type RouteIn, type RoutesFile } from './schema.js';
-import { columnKinds, messageTemplates, readsSyncState, templateProblems, unknownFilters } from './engine.js';
+import { columnKinds, messageTemplates, placeTemplate, readsSyncState, templateProblems, unknownFilters } from './engine.js';
 import { SYNC_STATE_COLUMN_NAMES, SYNC_STATE_COLUMNS } from './sync-state.js';
-import { cronProblem, timezoneProblem } from '../time/schedule.js';
+import { cronProblem, timezoneHint, timezoneProblem } from '../time/schedule.js';
 import { parseActiveHours, type ActiveHours } from './time.js';
 import { durationMs } from '../time/duration.js';
 import { parseMatchers, regexProblem } from './matchers.js';
@@ -119,9 +119,14 @@ function checkRule(lr: LoadedRule, text: string, at: (...p: (string | number)[])
   const { rule, yaml } = lr;
   const c = rule.condition;
   if (timezoneProblem(rule.schedule.timezone)) {
-    ds.push(diag('E_ALERT', `alert '${rule.name}': schedule time zone '${rule.schedule.timezone}' is unknown`, at('schedule'), 'use an IANA name like UTC or America/Los_Angeles'));
+    const hint = timezoneHint(rule.schedule.timezone);
+    ds.push(diag('E_ALERT', `alert '${rule.name}': schedule time zone '${rule.schedule.timezone}' is unknown${hint ? ` — did you mean '${hint}'?` : ''}`, at('schedule'), hint ? undefined : 'use an IANA name like UTC or America/Los_Angeles'));
   }
-  for (const t of messageTemplates(rule)) checkTemplate(t.text, t.where, rule.name, at(...t.path), ds);
+  for (const t of messageTemplates(rule)) {
+    const loc = at(...t.path);
+    checkTemplate(t.text, t.where, rule.name, loc, ds);
+    placeTemplate(rule, t.text, `${loc.file}:${loc.line}`);
+  }
   // the row's columns, where known before the query runs (else `alerts check --warehouse` asks the query)
   lr.columns = readsSyncState(rule) ? [...SYNC_STATE_COLUMN_NAMES, ...(c.type === 'freshness' && c.source_freshness ? ['source_error_after_seconds'] : [])] : rule.model && !rule.query ? models.get(rule.model) : undefined;
   checkTemplateNames(lr, lr.columns, ds);

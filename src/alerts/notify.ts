@@ -155,6 +155,7 @@ export function planNotifications(p: PlanInput): Planned {
       // an alert not evaluated this run keeps its groups and goes along when they notify, but makes none notify
       const evaluated = !p.evaluated || p.evaluated.has(inst.alert);
       const routed = routeAlert(p.routes, inst.labels);
+      const routedKeys = new Set(routed.map(notifyKey));
       if (!evaluated) for (const r of routed) touched.add(groupKey(notifyKey(r), r.groupBy, inst.labels));
       const sil = silencedBy(p.silences, inst.labels, p.at);
       if (sil) {
@@ -179,11 +180,13 @@ export function planNotifications(p: PlanInput): Planned {
           if (evaluated) suppressed.push({ instance: inst.key, reason: `${r.path} -> ${r.receiver}: ${muted}` });
           continue;
         }
-        // a notification recorded under an older key (the receiver, or the route's position): it counts for this route
-        const legacy = inst.notified[key] ? undefined : Object.keys(inst.notified).find((k) => !k.includes('\t') && keyReceiver(k) === r.receiver);
-        if (legacy) {
-          inst.notified[key] = inst.notified[legacy];
-          delete inst.notified[legacy];
+        // what this receiver was told under a route that no longer carries the alert (its matchers
+        // were edited, the routes changed; or an older key: the receiver, the route's position)
+        // counts for this route: the receiver hears of the alert once, and of its resolve once
+        const moved = inst.notified[key] ? undefined : Object.keys(inst.notified).find((k) => !routedKeys.has(k) && keyReceiver(k) === r.receiver);
+        if (moved) {
+          inst.notified[key] = inst.notified[moved];
+          delete inst.notified[moved];
         }
         const n = inst.notified[key];
         member(gk, key, r).firing.push({ inst, rule, evaluated, isNew: !n || n.action !== 'trigger' });
@@ -251,9 +254,10 @@ export function planNotifications(p: PlanInput): Planned {
     }
     // Slack: one message per group, the whole group; Slack takes at most 100 attachments (and 50 blocks) per message, so a big group goes out in parts
     if (rc.slack) {
+      const whole = items.length > SLACK_MAX_ITEMS ? { firing: items.filter((it) => it.action === 'trigger').length, resolved: items.filter((it) => it.action === 'resolve').length } : undefined;
       for (let i = 0; i < items.length; i += SLACK_MAX_ITEMS) {
         const part = items.slice(i, i + SLACK_MAX_ITEMS);
-        entries.push({ id: nextId(), receiver: name, route, type: 'slack', createdAt: iso, status: 'pending', attempts: 0, items: part.map(info), body: slackMessage(part, rc, p.project) });
+        entries.push({ id: nextId(), receiver: name, route, type: 'slack', createdAt: iso, status: 'pending', attempts: 0, items: part.map(info), body: slackMessage(part, rc, p.project, whole && { ...whole, from: i + 1, to: i + part.length }) });
       }
     }
   }
@@ -312,14 +316,16 @@ function fmt(v: Json | undefined): string {
 }
 
 /**
- * One Block Kit message for a group: the receiver's title (default: the project's name), then
+ * One Block Kit message for a group (`part`: one part of a group too big for one message): the receiver's title (default: the project's name), then
  * per instance its rule's title and summary, the rule's fields (templates) followed by Window
  * and Severity, and its links as buttons (the first one primary); resolves in green.
  */
-export function slackMessage(items: Item[], rc: ReceiverConfig, project = 'Vigil'): SlackMessage {
+export function slackMessage(items: Item[], rc: ReceiverConfig, project = 'Vigil', part?: { firing: number; resolved: number; from: number; to: number }): SlackMessage {
   const firing = items.filter((i) => i.action === 'trigger').sort((a, b) => SEVERITY_ORDER[(a.inst.labels.severity as Severity) ?? 'info'] - SEVERITY_ORDER[(b.inst.labels.severity as Severity) ?? 'info']);
   const resolved = items.filter((i) => i.action === 'resolve');
-  const title = [firing.length ? `${firing.length} firing` : '', resolved.length ? `${resolved.length} resolved` : ''].filter(Boolean).join(', ');
+  // a part of a big group is headed by the group's counts and which of its alerts it holds: "44 firing (1–20)"
+  const counts = part ?? { firing: firing.length, resolved: resolved.length };
+  const title = [counts.firing ? `${counts.firing} firing` : '', counts.resolved ? `${counts.resolved} resolved` : ''].filter(Boolean).join(', ') + (part ? ` (${part.from}–${part.to})` : '');
   const alertNames = [...new Set(items.map((i) => i.inst.alert))].join(', ');
   const attachments = [...firing, ...resolved].map((it) => {
     const { inst, rule } = it;

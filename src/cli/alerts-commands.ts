@@ -172,7 +172,10 @@ export function selectRules(rules: CompiledRule[], select: string[] | undefined)
       return globToRe(s).test(r.rule.name);
     }),
   );
-  if (!picked.length) throw new UsageError(`--select ${select.join(' ')} matched no alert (alerts: ${rules.map((r) => r.rule.name).join(', ')})`);
+  if (!picked.length) {
+    const hint = select.length === 1 && !/[=*?[]/.test(select[0]) ? didYouMean(select[0], rules.map((r) => r.rule.name)) : undefined;
+    throw new UsageError(`--select ${select.join(' ')} matched no alert${hint ? ` — did you mean '${hint}'?` : ''} (alerts: ${rules.map((r) => r.rule.name).join(', ') || 'none'})`);
+  }
   return picked;
 }
 
@@ -431,12 +434,16 @@ export async function runAlertsTest(o: Common & { select?: string[] }): Promise<
   const schema = base.target.schema;
   const testFiles: ProjectFiles = { ...files, project: { ...files.project, targets: { ...files.project.targets, __vigil_alert_tests: { type: OFFLINE_ENGINE, path: ':memory:', schema } } } };
   const s = await setupAlerts(o, { files: testFiles, target: '__vigil_alert_tests' });
-  const tests = s.alerts.tests.filter((t) => !o.select?.length || selectRules(s.rules, o.select).some((r) => r.rule.name === t.test.alert));
+  // a selector matching no rule is a mistake, whether or not there are tests
+  const selected = o.select?.length ? new Set(selectRules(s.rules, o.select).map((r) => r.rule.name)) : undefined;
+  const tests = s.alerts.tests.filter((t) => !selected || selected.has(t.test.alert));
   if (!tests.length) {
-    out(`No alert tests found in ${files.paths.alerts}/tests/*.yaml.`);
+    out(`No alert tests found in ${files.paths.alerts}/tests/*.yaml${selected ? ` for ${[...selected].join(', ')}` : ''}.`);
     return;
   }
-  const { runAlertTest } = await import('../alerts/alert-tests.js');
+  const { runAlertTest, givenProblems } = await import('../alerts/alert-tests.js');
+  const problems = tests.flatMap((t) => givenProblems(t, s.result.manifest));
+  if (problems.length) throw new ProjectError(problems);
   const t0 = performance.now();
   let failed = 0;
   for (const [i, t] of tests.entries()) {

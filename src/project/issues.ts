@@ -29,6 +29,12 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
           out.push({ path: [...issue.path, k], key: true, message: `unknown key '${k}': not a key of this block${kind} (other kinds have it)` });
           continue;
         }
+        // a key of the enclosing block written one level too deep (`time:` inside an alert's `condition:`)
+        const up = enclosing(issue.path);
+        if (up && issue.path.length && keysAt(schema, up).includes(k)) {
+          out.push({ path: [...issue.path, k], key: true, message: `unknown key '${k}': it is a key of ${up.length ? showPath(up) : 'the top level'}, not of ${String(issue.path.at(-1))}: move it up a level` });
+          continue;
+        }
         const hint = didYouMean(k, keys);
         if (hint) misspelt.add(JSON.stringify([...issue.path, hint]));
         const dbt = hint ? undefined : DBT_KEYS[k];
@@ -70,6 +76,14 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
     out.push({ path: [...issue.path], key: false, message });
   }
   return out.filter((o) => o.key || !o.message.startsWith('is required') || !misspelt.has(JSON.stringify(o.path)));
+}
+
+/** The path of the block around the one at `path` (past list items); undefined at the top. */
+function enclosing(path: ReadonlyArray<PropertyKey>): PropertyKey[] | undefined {
+  const p = [...path];
+  if (typeof p.at(-1) === 'number') return undefined;
+  p.pop();
+  return p;
 }
 
 /** zod's names of kinds, as a YAML author says them. */

@@ -12,9 +12,14 @@ export function timezoneProblem(tz: string): string | undefined {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return undefined;
   } catch {
-    const hint = didYouMean(tz, Intl.supportedValuesOf('timeZone').concat('UTC'));
+    const hint = timezoneHint(tz);
     return `unknown time zone '${tz}'${hint ? ` — did you mean '${hint}'?` : ' (an IANA name such as UTC or America/Los_Angeles)'}`;
   }
+}
+
+/** The IANA time zone nearest to a mistyped one (`Europe/Pariss`: `Europe/Paris`). */
+export function timezoneHint(tz: string): string | undefined {
+  return didYouMean(tz, Intl.supportedValuesOf('timeZone').concat('UTC'));
 }
 
 /** A cron expression's problem (5 fields, or 6 with seconds first), or undefined. */

@@ -9,6 +9,8 @@
  * - A rule whose query fails (its error instance) inhibits nothing: Prometheus raises no alert
  *   for a rule it cannot evaluate.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COUNTS_ALERT, makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
@@ -108,6 +110,43 @@ route:
 
     // PagerDuty: one event per instance (its incidents are per instance): the new ones, then every one on the group's repeat
     expect(pdSent()).toEqual(['trigger chat', 'trigger code', 'trigger draft', 'trigger chat', 'trigger code', 'trigger draft', 'resolve']);
+  });
+});
+
+describe("a route whose matchers are edited while its alerts fire", () => {
+  // Alertmanager keys a group by its route's matchers; a reload drops every group and builds them
+  // again, so the edited route's old group never sends again (no resolve from it). Here what the
+  // receiver was told under the old route counts for the route that carries the alert now: no
+  // second post of the same alerts, and one resolve.
+  const routes = (matcher: string) => `receivers:
+  - name: hook
+    slack: { webhook_url_env: SLACK_WEBHOOK_URL }
+  - name: nobody
+route:
+  receiver: nobody
+  group_by: [alertname]
+  group_interval: 1m
+  repeat_interval: 4h
+  routes:
+    - matchers: ['${matcher}']
+      receiver: hook
+`;
+  it('Slack hears the firing group once and its resolve once (was: a second "2 firing" post, then two resolve posts)', async () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': routes('severity="critical"') });
+    const slack0 = hook.messages.length;
+    const sent = () => hook.messages.slice(slack0).map((m) => m.text as string);
+    build(dir, ['chat', 'code']);
+    await evaluate(dir, '2026-03-10T10:00:00Z');
+    expect(sent()).toEqual(['groups — 2 firing: many']);
+    writeFileSync(join(dir, 'alerts/routes.yaml'), routes('severity=~"critical|error"'));
+    await evaluate(dir, '2026-03-10T10:10:00Z');
+    expect(sent()).toHaveLength(1);
+    const status = vigil(dir, ['alerts', 'status'], env());
+    expect(status.stdout).toContain('notified hook (route {}/{severity=~"critical|error"})');
+    expect(status.stdout).not.toContain('{severity="critical"}');
+    build(dir, ['chat']);
+    await evaluate(dir, '2026-03-10T10:20:00Z');
+    expect(sent()).toEqual(['groups — 2 firing: many', 'groups — 1 firing, 1 resolved: many']);
   });
 });
 

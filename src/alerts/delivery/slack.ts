@@ -23,6 +23,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type SendOptions, type SlackMessage, type SlackTarget } from './types.js';
 import { PRE_SEND_CODES, backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, redactSecrets, retryFits } from './retry.js';
+import { urlSecretParts } from '../../secrets.js';
 
 type WebhookModule = typeof import('@slack/webhook');
 type FetchFunction = NonNullable<ConstructorParameters<WebhookModule['IncomingWebhook']>[1]>['fetch'] & {};
@@ -151,15 +152,8 @@ export async function sendSlack(
   policy: DeliveryPolicy = DEFAULT_POLICY,
   opts: SendOptions = {},
 ): Promise<DeliveryResult> {
-  const secrets: Array<[string, string | undefined]> = [['slack_webhook_url', t.url]];
-  try {
-    const u = new URL(t.url);
-    secrets.push(['slack_webhook_url', u.href], ['slack_webhook_path', u.pathname]);
-    const token = u.pathname.split('/').at(-1);
-    if (token && token.length >= 8) secrets.push(['slack_webhook_token', token]);
-  } catch {
-    // not a URL: redacted as a whole above
-  }
+  // the URL, then what of it a message can show without the rest (its path and query: secrets.ts)
+  const secrets: Array<[string, string | undefined]> = [['slack_webhook_url', t.url], ...urlSecretParts(t.url).map(([part, v]): [string, string] => [`slack_webhook_${part}`, v])];
   const clean = (s: string) => redactSecrets(s, secrets);
   const sleep = opts.sleep ?? defaultSleep;
   const started = Date.now();

@@ -1,0 +1,223 @@
+/**
+ * `vigil alerts` after a hostile review, through the real CLI and the fake receivers of
+ * test/support: a secret in a webhook URL's query string, template reads the scan of a template
+ * cannot see, an empty given of an undocumented model, a selector matching nothing, did-you-mean
+ * hints, and the headers of a big group's Slack parts.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COUNTS_ALERT, makeProject, removeDir, vigil, vigilAsync } from '../helpers.js';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+
+const dirs: string[] = [];
+let hook: FakeSlack;
+beforeAll(async () => {
+  hook = await startFakeSlack();
+});
+afterAll(async () => {
+  await hook?.close();
+  dirs.forEach(removeDir);
+});
+
+const PROJECT_YAML = `name: review
+default_target: dev
+targets:
+  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }
+alerts: { state: file, state_file: .vigil/alert-state.json }
+`;
+const ROUTES = `receivers:
+  - name: sl
+    slack: { webhook_url_env: SLACK_WEBHOOK_URL }
+route:
+  receiver: sl
+  group_by: [alertname]
+`;
+function project(files: Record<string, string>): string {
+  const dir = makeProject({
+    'project.yaml': PROJECT_YAML,
+    // one row per capability of the var caps, n = 12 (over the threshold of 'many')
+    'models/counts.sql': "{{ config(materialized='table') }}\n{% for c in var('caps', ['chat']) %}select '{{ c }}' as capability, 12 as n{% if not loop.last %} union all {% endif %}{% endfor %}",
+    'alerts/routes.yaml': ROUTES,
+    ...files,
+  });
+  dirs.push(dir);
+  return dir;
+}
+const build = (dir: string, caps: string[] = ['chat']) => {
+  const b = vigil(dir, ['build', '--vars', JSON.stringify({ caps })]);
+  expect(b.code, b.stdout + b.stderr).toBe(0);
+};
+
+describe('a secret in the webhook URL', () => {
+  it("its query string is redacted from notify-test, the state file and status, when the receiver echoes the request's URL", async () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT });
+    build(dir);
+    const url = `${hook.url}?token=MYTOKENSECRET77`;
+    const echo = (): void => hook.script([{ status: 400, body: `bad request for ${new URL(url).pathname}?token=MYTOKENSECRET77` }]);
+    const env = { SLACK_WEBHOOK_URL: url };
+
+    echo();
+    const t = await vigilAsync(dir, ['alerts', 'notify-test', 'sl'], env);
+    expect(t.code).toBe(1);
+    // was: bad request for <redacted:slack_webhook_path>?token=MYTOKENSECRET77
+    expect(t.stdout + t.stderr).toContain('bad request for <redacted:');
+    expect(t.stdout + t.stderr).not.toContain('MYTOKENSECRET77');
+
+    echo();
+    const e = await vigilAsync(dir, ['alerts', 'evaluate', '--delivery-timeout', '4s', '--at', '2026-03-10T12:00:00Z'], env);
+    expect(e.code).toBe(1);
+    expect(e.stdout + e.stderr).toContain('Slack rejected the message (HTTP 400): bad request for <redacted:');
+    expect(e.stdout + e.stderr).not.toContain('MYTOKENSECRET77');
+    const state = readFileSync(join(dir, '.vigil/alert-state.json'), 'utf8');
+    expect(state).toContain('bad request for <redacted:');
+    expect(state).not.toContain('MYTOKENSECRET77');
+    const s = vigil(dir, ['alerts', 'status'], env);
+    expect(s.stdout).toContain('bad request for <redacted:');
+    expect(s.stdout + s.stderr).not.toContain('MYTOKENSECRET77');
+    // and without the variable set: what was stored never held it
+    const bare = vigil(dir, ['alerts', 'status']);
+    expect(bare.stdout + bare.stderr).not.toContain('MYTOKENSECRET77');
+  });
+
+  it("a PagerDuty server_env or a bot's api_url_env: a token in its query string is not printed", async () => {
+    const dir = project({
+      'alerts/a.yaml': COUNTS_ALERT,
+      'alerts/routes.yaml': `receivers:
+  - name: pd
+    pagerduty: { routing_key_env: PD_ROUTING, server_env: PD_SERVER }
+route:
+  receiver: pd
+`,
+    });
+    const r = await vigilAsync(dir, ['alerts', 'notify-test', 'pd'], { PD_ROUTING: 'R0UT1NGKEY0123456789abcdefREVIEW', PD_SERVER: 'https://events.example.com/?token=PDQUERYSECRET9' });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toContain("environment variable PD_SERVER of receiver 'pd' is 'https://events.example.com/?token=<redacted:");
+    expect(r.stdout + r.stderr).not.toContain('PDQUERYSECRET9');
+  });
+});
+
+describe('template reads the scan cannot see by name', () => {
+  const rule = (summary: string) => `alerts:
+  - name: many
+    severity: critical
+    query: select capability, n from {{ ref('counts') }}
+    group_by: [capability]
+    condition: { type: threshold, column: n, op: ">", value: 10 }
+    summary: "${summary}"
+`;
+  it('`(labels).tem` is a read of labels.tem: an error when the rules load; `(values).nn` and a key computed from constants, with the columns (--warehouse)', () => {
+    const labels = project({ 'alerts/a.yaml': rule('{{ capability }} {{ (labels).tem }}') });
+    const c = vigil(labels, ['alerts', 'check'], { SLACK_WEBHOOK_URL: hook.url });
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain("alerts/a.yaml:7:14: error: alert 'many': summary reads 'labels.tem', which its instances do not have");
+
+    for (const [read, message] of [
+      ['(values).nn', "summary reads 'values.nn', which its instances do not have — did you mean 'values.n'?"],
+      ["values['n' ~ 'n']", "summary reads 'values.nn', a key computed in the template, which its instances do not have — did you mean 'values.n'?"],
+    ]) {
+      const dir = project({ 'alerts/a.yaml': rule(`{{ capability }} {{ ${read} }}`) });
+      build(dir);
+      const w = vigil(dir, ['alerts', 'check', '--warehouse'], { SLACK_WEBHOOK_URL: hook.url });
+      // (what the warehouse tells is a failed check: exit 1)
+      expect(w.code, read).toBe(1);
+      expect(w.stderr, read).toContain(`alerts/a.yaml:7:14: alert 'many': ${message}`);
+    }
+  });
+
+  it("a key made of a value the row lacks is an error at render, never '' — with the template's file:line; a guard still lets it be missing", async () => {
+    const guards = "{{ values['x' ~ capability] | default('-') }}|{{ labels.get('tem', 'none') }}|{{ values['n'] }}";
+    const dir = project({ 'alerts/a.yaml': `${rule('{{ capability }} {{ values[capability] }}')}    fields: { G: "${guards}" }
+` });
+    build(dir);
+    const check = vigil(dir, ['alerts', 'check', '--warehouse'], { SLACK_WEBHOOK_URL: hook.url });
+    expect(check.code, check.stderr).toBe(0);
+    const r = await vigilAsync(dir, ['alerts', 'evaluate', '--dry-run', '--at', '2026-03-10T12:00:00Z'], { SLACK_WEBHOOK_URL: hook.url });
+    expect(r.code, r.stderr).toBe(0);
+    // was: "chat "
+    expect(r.stdout).toContain("inactive -> firing {capability=chat} — {{ capability }} {{ values[capability] }} (template error: 'values' has no key 'chat' (alerts/a.yaml:7))");
+    expect(r.stderr).toContain("warning: alert many: its summary uses 'values.chat', read by a computed key at alerts/a.yaml:7, which its rows do not have (the summary is shown as written)");
+    // the guards render: a default, .get() with its default
+    expect(r.stdout).toContain('"text": "*G*\\n-|none|12"');
+    expect(r.stderr).not.toContain("uses 'values.x");
+  });
+});
+
+describe('alerts test', () => {
+  it("an empty given of a model whose columns are not documented is refused at its line, before any test runs (was: a Binder Error reported as an 'unexpected instance')", () => {
+    const dir = project({
+      'alerts/a.yaml': COUNTS_ALERT,
+      'alerts/tests/t.yaml': `tests:
+  - name: nothing fires
+    alert: many
+    given:
+      ref('counts'): []
+    evaluations:
+      - at: 2026-03-10T12:00:00Z
+        expect: []
+`,
+    });
+    const r = vigil(dir, ['alerts', 'test']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("alerts/tests/t.yaml:5:22: error: test 'nothing fires': cannot type an empty given ref('counts'): document the model's columns (or give one row)");
+    expect(r.stdout).not.toContain('FAIL');
+
+    // documented columns type it: the test runs
+    const typed = project({
+      'alerts/a.yaml': COUNTS_ALERT,
+      'alerts/tests/t.yaml': readFileSync(join(dir, 'alerts/tests/t.yaml'), 'utf8'),
+      'models/counts.yml': 'models:\n  - name: counts\n    columns:\n      - { name: capability, data_type: varchar }\n      - { name: n, data_type: integer }\n',
+    });
+    const t = vigil(typed, ['alerts', 'test']);
+    expect(t.code, t.stdout + t.stderr).toBe(0);
+    expect(t.stdout).toContain('1 passed, 0 failed');
+  });
+
+  it('-s naming no alert exits 2 with the nearest name, also when there are no test files', () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT });
+    const r = vigil(dir, ['alerts', 'test', '-s', 'mnay']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--select mnay matched no alert — did you mean 'many'? (alerts: many)");
+    const none = vigil(dir, ['alerts', 'test', '-s', 'many']);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toContain('No alert tests found in alerts/tests/*.yaml for many.');
+  });
+});
+
+describe('did-you-mean', () => {
+  const base = `alerts:
+  - name: many
+    severity: critical
+    query: select capability, n from {{ ref('counts') }}
+    group_by: [capability]
+    condition: { type: threshold, column: n, op: ">", value: 10 }
+    summary: "{{ capability }}"
+`;
+  it.each([
+    ['a key that is the start of one (keep_firing)', base.replace('    group_by', '    keep_firing: 1h\n    group_by'), "alerts/a.yaml:5:5: error: alerts[0].keep_firing: unknown key 'keep_firing' — did you mean 'keep_firing_for'?"],
+    ['two characters swapped (=>)', base.replace('op: ">"', 'op: "=>"'), "alerts[0].condition.op: '=>' is not one of '>', '>=', '<', '<=', '==', '!=' — did you mean '>='?"],
+    ['a time zone', base.replace('    group_by', '    schedule: { cron: "* * * * *", timezone: Europe/Pariss }\n    group_by'), "alerts/a.yaml:5:15: error: alert 'many': schedule time zone 'Europe/Pariss' is unknown — did you mean 'Europe/Paris'?"],
+    ["the rule's key inside its condition (time)", base.replace('value: 10 }', 'value: 10, time: n }'), "alerts[0].condition.time: unknown key 'time': it is a key of alerts[0], not of condition: move it up a level"],
+  ])('%s', (_what, yaml, message) => {
+    const dir = project({ 'alerts/a.yaml': yaml });
+    const r = vigil(dir, ['alerts', 'check'], { SLACK_WEBHOOK_URL: hook.url });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+});
+
+describe('a group too big for one Slack message', () => {
+  it("each part is headed by the group's count and which of its alerts it holds (was: 20 firing, 20 firing, 4 firing)", async () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT });
+    build(dir, Array.from({ length: 44 }, (_, i) => `c${String(i).padStart(2, '0')}`));
+    const slack0 = hook.messages.length;
+    const r = await vigilAsync(dir, ['alerts', 'evaluate', '--delivery-timeout', '10s', '--at', '2026-03-10T12:00:00Z'], { SLACK_WEBHOOK_URL: hook.url });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const got = hook.messages.slice(slack0).map((m) => [m.text as string, (m.attachments as unknown[]).length]);
+    expect(got).toEqual([
+      ['review — 44 firing (1–20): many', 20],
+      ['review — 44 firing (21–40): many', 20],
+      ['review — 44 firing (41–44): many', 4],
+    ]);
+  });
+});
