@@ -173,7 +173,11 @@ async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; loo
     const failed = results.filter((r) => r.status === 'error').length;
     const rows = results.reduce((a, r) => a + r.rows, 0);
     out(`\nFinished ${counted(results.length, 'stream')} in ${((performance.now() - t0) / 1000).toFixed(2)}s: ${counted(rows, 'row')}, ${failed} failed${stop.signalled() ? `; stopped by ${stop.signalled()}` : ''}`);
+    // streams declared wrongly for their source: said at their lines, exit 2 (the others ran)
+    const wrong = results.flatMap((r) => r.diagnostics ?? []);
+    for (const d of wrong) err(formatDiagnostic(d));
     if (stop.exitCode()) process.exitCode = stop.exitCode();
+    else if (wrong.length) process.exitCode = 2;
     else if (failed || problems.length) process.exitCode = 1;
   } finally {
     for (const f of froms.values()) await f.close();

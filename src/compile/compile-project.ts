@@ -1864,6 +1864,7 @@ function syncSettings(s: SourceProps, t: SourceTableProps, yaml: YamlSource, pat
     cursor: sync.cursor,
     batch_size: sync.batch_size ?? DEFAULT_SYNC_BATCH,
     lookback_seconds: durationMs(sync.lookback ?? '5m') / 1000,
+    lines: { primary_key: yaml.locate([...path, 'primary_key']).line, cursor: yaml.locate([...path, 'cursor']).line },
   };
 }
 

@@ -150,6 +150,8 @@ export interface SourceNode {
     cursor: string;
     batch_size: number;
     lookback_seconds: number;
+    /** the lines of `primary_key` and `cursor` in the table's file, for messages */
+    lines?: { primary_key?: number; cursor?: number };
   };
   /** BigQuery: partitioned by ingestion time, so it has the _PARTITIONTIME and _PARTITIONDATE pseudo-columns. */
   time_ingestion_partitioning?: boolean;

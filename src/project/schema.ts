@@ -170,7 +170,18 @@ const SourceTableSchema = z
     /** `vigil sync`: copy this table from the source database into the target */
     sync: z
       .object({
-        primary_key: z.union([z.string().min(1, 'must name a column'), z.array(z.string().min(1, 'must name a column')).min(1)]),
+        primary_key: z.union([
+          z.string().min(1, 'must name a column'),
+          z
+            .array(z.string().min(1, 'must name a column'))
+            .min(1)
+            .superRefine((cols, ctx) => {
+              // (a column named twice was read as a key of two, and advised into an index on (created_at, id, id))
+              cols.forEach((c, i) => {
+                if (cols.indexOf(c) < i) ctx.addIssue({ code: 'custom', path: [i], message: `names '${c}' twice: each column of the key once` });
+              });
+            }),
+        ]),
         /** a timestamp column rows are read in order of (created_at, or updated_at for tables whose rows change) */
         cursor: z.string().min(1, 'must name a timestamp column'),
         batch_size: z.number().int().positive().max(1_000_000).optional(),

@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import type { Adapter } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
 import type { SourceNode } from '../compile/manifest.js';
-import { WarehouseError } from '../errors.js';
+import { ProjectError, WarehouseError, type Diagnostic } from '../errors.js';
 import { pidAlive } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import { counted } from '../format.js';
-import { STATE_TABLE, SyncConflict, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, keyColumns, numbersAsText, primaryKeyOf } from './sync-types.js';
+import { STATE_TABLE, SyncConflict, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
 
 export interface SyncRunOptions {
   mode: 'delta' | 'full';
@@ -40,6 +40,8 @@ export interface StreamResult {
   batches: number;
   seconds: number;
   message: string;
+  /** the stream is declared wrongly for its source (exit 2): nothing read, no failure recorded */
+  diagnostics?: Diagnostic[];
 }
 
 /** The batch files' folder in the temporary folder: named after the process that writes it. */
@@ -80,6 +82,29 @@ export function failureText(message: string): string {
   return column && column !== lines[0] ? `${lines[0]}; ${column}` : lines[0];
 }
 
+/**
+ * The key must identify a row: deletes by key and keyset positions match no NULL (a NULL key's
+ * row was inserted again on every re-read, or skipped at a batch edge), and a key two rows share
+ * lets one replace the other. A table's key columns must be NOT NULL and covered by its primary
+ * key or a unique index; a view can be checked for neither, so its rows with a NULL key are left
+ * out, counted, and its uniqueness is the project's to keep.
+ */
+async function checkKey(spec: StreamSpec, columns: SyncColumn[], src: SyncReader, out: (line: string) => void): Promise<void> {
+  const where = `${spec.schema}.${spec.table}`;
+  const key = `(${spec.primaryKey.join(', ')})`;
+  const unique = await src.uniqueKey(spec);
+  if (unique === 'view') {
+    const nulls = await src.nullKeyRows(spec, columns);
+    if (nulls > 0) out(`  ${spec.stream}: warning: ${counted(nulls, 'row')} of ${where} ha${nulls === 1 ? 's' : 've'} a NULL in the primary key ${key} and ${nulls === 1 ? 'is' : 'are'} not synced (${spec.declaredAt})`);
+    return;
+  }
+  const nullable = spec.primaryKey.filter((k) => !columns.find((c) => c.name === k)?.notNull);
+  if (nullable.length)
+    throw streamProblem(spec, `primary_key ${nullable.map((k) => `'${k}'`).join(', ')} may be NULL in ${where}: a row with a NULL key is never matched by key (it doubled on every re-read, or was skipped at a batch edge)`, 'primary_key', `name columns declared NOT NULL (the table's primary key), or sync a view that leaves such rows out`);
+  if (!unique)
+    throw streamProblem(spec, `primary_key ${key} is not unique in ${where}: no primary key or unique index holds only its columns, and rows sharing a key would replace each other in the copy`, 'primary_key', `name the table's primary key (or the columns of a unique index)`);
+}
+
 /** `sourceDbs`: the readers of the sync sources (`sync.from` targets), by target name. */
 export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, SyncReader>, target: Adapter, opts: SyncRunOptions): Promise<StreamResult[]> {
   const writer = target.syncWriter();
@@ -104,8 +129,9 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         await writer.ensureState(rel.schema);
         const src = sourceDbs.get(sync.from);
         if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened${opts.sourceErrors?.has(sync.from) ? `: ${opts.sourceErrors.get(sync.from)}` : ''}`, '');
-        const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, timestamps: writer.timestamps, separators: writer.separators, bcDates: writer.bcDates };
+        const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, at: { file: s.file, line: s.line, ...sync.lines }, timestamps: writer.timestamps, separators: writer.separators, bcDates: writer.bcDates };
         const columns = await src.describe(spec);
+        await checkKey(spec, columns, src, opts.out);
         const indexed = await src.keyOrdered(spec);
         const ordered = indexed === true;
         if (!ordered) {
@@ -125,11 +151,22 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         for (const r of changed.retyped ?? []) opts.out(`  ${stream}: warning: ${typed(r.column)} lands in ${table}'s ${r.copyType} column (a new copy makes it ${r.type}: the source's type changed, or the copy is older than that rule), which rounds or refuses its values; drop ${table} and sync again (--full-refresh empties the table but keeps its column types) (${s.file}:${s.line})`);
         if (changed.gone.length) opts.out(`  ${stream}: no longer in the source: ${changed.gone.join(', ')}; kept in ${table}, NULL in the rows synced from now on (a renamed column is one gone and one new)`);
         if (opts.fullRefresh) await writer.reset(rel, stateRel, stream);
-        const state = await writer.readState(stateRel, stream);
+        let state = await writer.readState(stateRel, stream);
+        // a copy created by this run (its table dropped: what a type change asks for) or found empty
+        // while the state has a cursor holds none of the rows before the cursor: read them all
+        // again (was: from the cursor, the copy kept the last few minutes). The cursor goes first
+        // (one transaction), so a run stopped on the way goes on from where it stopped.
+        const restart = !opts.fullRefresh && !!state?.cursor_value && (changed.created || !(await writer.hasRows(rel)));
+        if (restart) {
+          opts.out(`  ${stream}: ${table} is ${changed.created ? 'new' : 'empty'} but the state has a cursor (${state!.cursor_value}): the stream starts again from the beginning${opts.since || opts.mode === 'full' ? ` (not from ${opts.since ? '--since' : 'the --mode full window'})` : ''}`);
+          await writer.reset(rel, stateRel, stream);
+          state = await writer.readState(stateRel, stream);
+        }
         sourceMax = await src.maxCursor(spec);
         // where this run starts
         let lower: string | null = null;
-        if (opts.since) lower = opts.since.toISOString();
+        if (restart) lower = null;
+        else if (opts.since) lower = opts.since.toISOString();
         else if (opts.mode === 'full') lower = opts.lookbackSeconds ? new Date(Date.now() - opts.lookbackSeconds * 1000).toISOString() : null;
         else if (state?.cursor_value && !opts.fullRefresh) lower = await src.lookbackFrom(state.cursor_value, sync.lookback_seconds);
         opts.out(`  ${stream}: reading ${sync.schema}.${s.relation.identifier} from ${lower ? `${sync.cursor} >= ${lower}` : 'the beginning'} in batches of ${sync.batch_size.toLocaleString('en-US')}`);
@@ -268,6 +305,11 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           results.push({ stream, status: 'success', rows, batches, seconds, message: done });
         }
       } catch (e) {
+        if (e instanceof ProjectError) {
+          // the project's mistake, not the stream's: no failure recorded (the state says when it last synced)
+          results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message: e.diagnostics.map((d) => `${d.message}${d.file ? ` (${d.file}${d.line ? `:${d.line}` : ''})` : ''}`).join('; '), diagnostics: e.diagnostics });
+          continue;
+        }
         const message = redact(e instanceof Error ? failureText(e.message) : String(e));
         // the cursor stays where the last committed batch left it; the failure is counted — but
         // not when another run of the stream holds it: the state is that run's to write

@@ -8,6 +8,7 @@ import type { Dialect, Relation } from '../adapters/dialect.js';
 import type { SourceNode } from '../compile/manifest.js';
 import { hostname } from 'node:os';
 import { pidAlive, PROC_START, PROCESS_STARTED, procStart } from '../run/cas-document.js';
+import { diag, ProjectError } from '../errors.js';
 
 export const STATE_TABLE = 'vigil_sync_state';
 
@@ -301,12 +302,24 @@ export interface StreamSpec {
   primaryKey: string[];
   /** where the stream is declared, for messages */
   declaredAt: string;
+  /** the same as a place: the table's file and line, and the lines of its key and cursor */
+  at?: { file: string; line: number; primary_key?: number; cursor?: number };
   /** how the batch's timestamptz values are written (the writer's `timestamps`); default `iso-z` */
   timestamps?: TimestampText;
   /** how the batch files separate and quote fields (the writer's `separators`); default `rfc4180` */
   separators?: CsvSeparators;
   /** how the batch's dates and timestamps before year 1 are written (the writer's `bcDates`); default `after-date` */
   bcDates?: BcText;
+}
+
+/**
+ * A stream the project declares wrongly for its source (a table or column that is not there, a
+ * key that is no key): exit 2 at the stream's `key` line (default: the table's), not a failure of
+ * the stream — its state is left as it is.
+ */
+export function streamProblem(spec: StreamSpec, message: string, key?: 'primary_key' | 'cursor', hint?: string): ProjectError {
+  const at = spec.at;
+  return new ProjectError([diag('E_SYNC', `stream ${spec.stream}: ${message}`, at ? { file: at.file, line: (key && at[key]) || at.line } : {}, hint)]);
 }
 
 export interface SourceBatch {
@@ -330,6 +343,15 @@ export interface SyncReader {
    * `view`: the table is a view, which has no index of its own (its base table may).
    */
   keyOrdered(spec: StreamSpec): Promise<boolean | 'view'>;
+  /**
+   * Whether the primary key or a unique index of the table (valid, not partial, on columns only)
+   * holds nothing but the stream's key columns: no two rows share a key. `view`: a view, a
+   * materialized view or a foreign table, whose key can be neither checked by an index nor
+   * (a view's columns) declared NOT NULL.
+   */
+  uniqueKey(spec: StreamSpec): Promise<boolean | 'view'>;
+  /** How many rows have a NULL in a key column that `columns` does not declare NOT NULL: never read. */
+  nullKeyRows(spec: StreamSpec, columns: SyncColumn[]): Promise<number>;
   /**
    * How many rows have no cursor value (NULL, or 'infinity', which would stop the stream if read):
    * a keyset read never reaches them (it leaves 'infinity' out), so the run says

@@ -403,10 +403,11 @@ async function syncAndCompare(target: Adapter, targetSchema: string, read: (sql:
     expect(await state(nodes[1])).toEqual([{ cursor_id: JSON.stringify([HOSTILE[6], HOSTILE[7]]), rows_synced: p3, last_status: 'success' }]);
 
     // a stream that fails: its error message, which names the odd stream, is stored exactly
+    // (its source database could not be opened: a missing table is the project's mistake, exit 2, and not recorded)
     const missing = syncNode(ODD_SOURCE, `no such ${ODD_TABLE}`, targetSchema, src, ['id'], 2);
-    const failed = await syncStreams([missing], new Map([['app', reader]]), target, { mode: 'delta', fullRefresh: false, out: () => {} });
+    const failed = await syncStreams([missing], new Map(), target, { mode: 'delta', fullRefresh: false, out: () => {}, sourceErrors: new Map([['app', `it's down: ${HOSTILE[1]}`]]) });
     expect(failed.map((r) => r.status)).toEqual(['error']);
-    expect(failed[0].message).toContain(`stream ${streamOf(missing)}: table ${src}.no such ${ODD_TABLE} does not exist`);
+    expect(failed[0].message).toContain(`stream ${streamOf(missing)}: the source database 'app' could not be opened: it's down: ${HOSTILE[1]}`);
     const failure = await read(`select last_status, last_error, consecutive_failures from ${target.dialect.relation({ schema: targetSchema, identifier: STATE_TABLE })} where stream = ${target.dialect.param(1)}`, [streamOf(missing)]);
     expect(failure.map((r) => ({ ...r, consecutive_failures: Number(r.consecutive_failures) }))).toEqual([{ last_status: 'error', last_error: failed[0].message, consecutive_failures: 1 }]);
 
@@ -706,11 +707,12 @@ describe('BigQuery (the real client against the loopback fake)', () => {
       await check(start, null, false);
 
       // a stream that fails: its error message, which names the odd stream, is a parameter
+      // (its source database could not be opened: a missing table is the project's mistake, exit 2, and not recorded)
       const missing = syncNode(ODD_SOURCE, 'no_such_table', 'raw', src, ['id'], 3);
       start = fake.requests.length;
-      const failed = await syncStreams([missing], new Map([['app', pgReader.syncReader()]]), adapter, { mode: 'delta', fullRefresh: false, out: () => {} });
+      const failed = await syncStreams([missing], new Map(), adapter, { mode: 'delta', fullRefresh: false, out: () => {}, sourceErrors: new Map([['app', `it's down: ${HOSTILE[1]}`]]) });
       expect(failed.map((r) => r.status)).toEqual(['error']);
-      expect(failed[0].message).toContain(`stream ${streamOf(missing)}: table ${src}.no_such_table does not exist`);
+      expect(failed[0].message).toContain(`stream ${streamOf(missing)}: the source database 'app' could not be opened: it's down: ${HOSTILE[1]}`);
       const recorded = fake.requests.slice(start).filter((r) => /^MERGE .*vigil_sync_state/.test(sqlOf(r) ?? ''));
       expect(recorded.map(values)).toEqual([[streamOf(missing), 'error', failed[0].message, null, 0]]);
       expectParameterized(fake.requests.slice(start), [streamOf(missing), failed[0].message]);

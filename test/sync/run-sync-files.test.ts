@@ -31,7 +31,7 @@ class MemoryReader implements SyncReader {
     this.rows = Array.from({ length: n }, (_, i) => [String(i + 1), new Date(Date.UTC(2026, 0, 1) + Math.floor(i / 10) * 1000).toISOString().replace('T', ' ').replace('Z', '+00')]);
   }
   async describe(): Promise<SyncColumn[]> {
-    return [{ name: 'id', pgType: 'bigint' }, { name: 'created_at', pgType: 'timestamp with time zone' }];
+    return [{ name: 'id', pgType: 'bigint', notNull: true }, { name: 'created_at', pgType: 'timestamp with time zone' }];
   }
   async maxCursor(): Promise<string | null> {
     return this.rows.at(-1)?.[1] ?? null;
@@ -45,6 +45,12 @@ class MemoryReader implements SyncReader {
   }
   async keyOrdered(): Promise<boolean> {
     return this.ordered;
+  }
+  async uniqueKey(): Promise<boolean> {
+    return true;
+  }
+  async nullKeyRows(): Promise<number> {
+    return 0;
   }
   async release(): Promise<void> {
     this.open = false;

@@ -406,18 +406,19 @@ describe('vigil sync', () => {
   });
 
   it.each([
-    ['an unknown source table', { extraTables: '      - name: nope\n        sync: { primary_key: id, cursor: created_at }\n' }, /ERROR raw\.nope: stream raw\.nope: table \w+\.nope does not exist in the source database \(models\/sources\.yml:\d+\)/],
-    ['a misspelt source table', { extraTables: '      - name: trials\n        sync: { primary_key: id, cursor: updated_at }\n' }, /ERROR raw\.trials: stream raw\.trials: table \w+\.trials does not exist in the source database \(models\/sources\.yml:\d+\) — did you mean 'trails'\?/],
-    ['an unknown column', { extraTables: '      - name: evts\n        identifier: events\n        sync: { primary_key: idd, cursor: created_at }\n' }, /ERROR raw\.evts: stream raw\.evts: column 'idd' is not in \w+\.events/],
+    ['an unknown source table', { extraTables: '      - name: nope\n        sync: { primary_key: id, cursor: created_at }\n' }, /ERROR raw\.nope: stream raw\.nope: table \w+\.nope does not exist in the source database; check the table name and the source's sync\.schema \(models\/sources\.yml:\d+\)/],
+    ['a misspelt source table', { extraTables: '      - name: trials\n        sync: { primary_key: id, cursor: updated_at }\n' }, /ERROR raw\.trials: stream raw\.trials: table \w+\.trials does not exist in the source database — did you mean 'trails'\? \(models\/sources\.yml:\d+\)/],
+    ['an unknown column', { extraTables: '      - name: evts\n        identifier: events\n        sync: { primary_key: idd, cursor: created_at }\n' }, /ERROR raw\.evts: stream raw\.evts: primary_key column 'idd' is not in \w+\.events — did you mean 'id'\?/],
     ['a cursor that is not a timestamp', { extraTables: '      - name: evts2\n        identifier: events\n        sync: { primary_key: id, cursor: note }\n' }, /ERROR raw\.evts2: stream raw\.evts2: cursor column 'note' is text, not a timestamp/],
-  ])('%s: a one-line error naming the stream; the other streams still run; exit 1', async (_n, opts, re) => {
+  ])('%s: a one-line error naming the stream, at its line; the other streams still run; exit 2 (the project is wrong: was exit 1, counted as a failure of the stream)', async (_n, opts, re) => {
     const s = uniqueSchema('sync_bad');
     await setupSource(s);
     const dir = project(s, opts);
     const r = sync(dir);
     expect(r.stdout).toMatch(re);
     expect(r.stdout).toMatch(/OK raw\.events/);
-    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/models\/sources\.yml:\d+: error: stream raw\.\w+: .*\[E_SYNC\]/);
+    expect(r.code).toBe(2);
     expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);
   });
 
@@ -570,7 +571,7 @@ describe('vigil sync', () => {
     bad.password = 'wrong-password';
     for (let i = 0; i < 3; i++) {
       const r = vigil(dir, ['sync'], { DATABASE_URL: bad.toString() });
-      expect(r.code).toBe(1);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
       expect(r.stdout + r.stderr).toMatch(/source database 'app': could not connect to Postgres: password authentication failed/);
       expect(r.stdout + r.stderr).not.toContain('wrong-password');
     }

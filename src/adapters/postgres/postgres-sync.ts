@@ -10,12 +10,12 @@ import { createWriteStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
-import { WarehouseError } from '../../errors.js';
 import type { Relation } from '../dialect.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
 import { csvSeparators, fromBatchValue, isArrayColumn, keyColumns, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
 import { checkout, pgError, type PostgresAdapter } from './postgres-adapter.js';
 import { didYouMean } from '../../errors.js';
+import { streamProblem } from '../../sync/sync-types.js';
 
 const TIME_TYPES = ['timestamp with time zone', 'timestamp without time zone', 'date'];
 
@@ -57,6 +57,12 @@ function separatorOptions(separators: CsvSeparators | undefined): string {
   const hex = (ch: string) => `E'\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}'`;
   const { delimiter, quote } = csvSeparators(separators);
   return `, delimiter ${hex(delimiter)}, quote ${hex(quote)}`;
+}
+
+/** `k is null` for each key column the source does not declare NOT NULL; undefined: none. */
+function nullKey(spec: StreamSpec, columns: SyncColumn[], q: (c: string) => string): string[] | undefined {
+  const cols = spec.primaryKey.filter((k) => !columns.find((c) => c.name === k)?.notNull);
+  return cols.length ? cols.map((k) => `${q(k)} is null`) : undefined;
 }
 
 export class PostgresSyncReader implements SyncReader {
@@ -135,14 +141,15 @@ export class PostgresSyncReader implements SyncReader {
     if (!rows.length) {
       const tables = (await this.db.query<{ name: string }>(`select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind in ('r', 'p', 'v', 'm', 'f')`, [spec.schema])).map((r) => r.name);
       const hint = didYouMean(spec.table, tables);
-      throw new WarehouseError(`stream ${spec.stream}: table ${where} does not exist in the source database (${spec.declaredAt})${hint ? ` — did you mean '${hint}'?` : tables.length ? `; check the table name and the source's sync.schema` : `; schema ${spec.schema} has no tables there: check the source's sync.schema`}`, '');
+      throw streamProblem(spec, `table ${where} does not exist in the source database${hint ? ` — did you mean '${hint}'?` : tables.length ? `; check the table name and the source's sync.schema` : `; schema ${spec.schema} has no tables there: check the source's sync.schema`}`);
     }
     const names = rows.map((r) => r.name);
-    for (const col of [...spec.primaryKey, spec.cursor]) {
-      if (!names.includes(col)) throw new WarehouseError(`stream ${spec.stream}: column '${col}' is not in ${where} (${spec.declaredAt}); it has: ${names.join(', ')}`, '');
+    for (const [key, col] of [...spec.primaryKey.map((c) => ['primary_key', c] as const), ['cursor', spec.cursor] as const]) {
+      const hint = didYouMean(col, names);
+      if (!names.includes(col)) throw streamProblem(spec, `${key} column '${col}' is not in ${where}${hint ? ` — did you mean '${hint}'?` : ''}`, key, `${where} has: ${names.join(', ')}`);
     }
     const cursorType = rows.find((r) => r.name === spec.cursor)!.type;
-    if (!TIME_TYPES.includes(cursorType)) throw new WarehouseError(`stream ${spec.stream}: cursor column '${spec.cursor}' is ${cursorType}, not a timestamp (${spec.declaredAt}); use created_at or updated_at`, '');
+    if (!TIME_TYPES.includes(cursorType)) throw streamProblem(spec, `cursor column '${spec.cursor}' is ${cursorType}, not a timestamp`, 'cursor', 'use created_at or updated_at');
     return rows.map((r) => ({ name: r.name, pgType: r.type, notNull: r.notnull, ...(r.type !== r.source ? { sourceType: r.source } : {}) }));
   }
 
@@ -161,6 +168,24 @@ export class PostgresSyncReader implements SyncReader {
     );
     const want = keyColumns(spec.cursor, spec.primaryKey);
     return rows.some((r) => want.every((c, i) => r.cols[i] === c));
+  }
+
+  async uniqueKey(spec: StreamSpec): Promise<boolean | 'view'> {
+    const kind = await this.db.query<{ relkind: string }>(`select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2`, [spec.schema, spec.table]);
+    if (['v', 'm', 'f'].includes(kind[0]?.relkind ?? '')) return 'view';
+    // (indkey 0: an expression, never one of the key's columns; the INCLUDE columns after indnkeyatts do not count)
+    const rows = await this.db.query<{ ok: boolean }>(
+      `select exists (select 1 from pg_index i join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = t.relnamespace
+       where n.nspname = $1 and t.relname = $2 and i.indisunique and i.indpred is null and i.indisvalid
+         and not exists (select 1 from unnest(i.indkey::int2[]) with ordinality k(attnum, ord) left join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum where k.ord <= i.indnkeyatts and (a.attname is null or a.attname::text not in (select jsonb_array_elements_text($3::jsonb))))) as ok`,
+      [spec.schema, spec.table, JSON.stringify(spec.primaryKey)],
+    );
+    return !!rows[0]?.ok;
+  }
+
+  async nullKeyRows(spec: StreamSpec, columns: SyncColumn[]): Promise<number> {
+    const cond = nullKey(spec, columns, (c) => this.db.dialect.quoteIdent(c));
+    return cond ? Number((await this.firstRow(`select count(*) as n from ${this.rel(spec)} where ${cond.join(' or ')}`))?.n ?? 0) : 0;
   }
 
   async nullCursorRows(spec: StreamSpec, columns: SyncColumn[]): Promise<number> {
@@ -213,7 +238,8 @@ export class PostgresSyncReader implements SyncReader {
     const startParams = from.after ?? (from.lower ? [from.lower] : []);
     // a row stamped 'infinity' sorts after every other: read, it would become the cursor and every
     // later row would sit before it, never read again (nullCursorRows counts such rows, as NULLs)
-    const finite = `${q(spec.cursor)} < 'infinity'`;
+    // (so would a NULL in a key column, which no keyset position or delete by key matches: a view's, left out and counted)
+    const finite = [`${q(spec.cursor)} < 'infinity'`, ...(nullKey(spec, columns, q) ?? []).map((c) => `not ${c}`)].join(' and ');
     const startCond = [from.after ? `(${order}) > ${tuple(afterP)}` : from.lower ? lowerCond(afterP) : '', finite].filter(Boolean).join(' and ');
     const setting = (prefix: string) => (i: number) => `current_setting('vigil.${prefix}${i}')`;
     // timestamps leave Postgres in UTC: as ISO 8601 ('2026-01-01T10:00:00.000000Z'), a form every
