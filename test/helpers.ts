@@ -187,3 +187,14 @@ export function projectFiles(opts: {
     diagnostics,
   };
 }
+
+/** `sql`'s rows in the DuckDB of the project in `dir` (.vigil/dev.duckdb, schema analytics), opened and closed around it. */
+export async function duckRows<T extends Record<string, unknown>>(dir: string, sql: string): Promise<T[]> {
+  const { DuckDbAdapter } = await import('../src/adapters/duckdb/duckdb-adapter.js');
+  const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+  try {
+    return await db.query<T>(sql);
+  } finally {
+    await db.close();
+  }
+}

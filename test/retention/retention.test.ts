@@ -11,10 +11,9 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { compileProject } from '../../src/compile/compile-project.js';
-import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { formatDiagnostic } from '../../src/errors.js';
 import { uniqueSchema } from '../support/postgres.js';
-import { makeProject, projectFiles, removeDir, VIGIL, vigil } from '../helpers.js';
+import { makeProject, projectFiles, removeDir, VIGIL, vigil, duckRows as duck } from '../helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -134,15 +133,6 @@ ${syncFrom}    tables:
         retention: ${retention}
 `,
 });
-
-async function duck<T extends Record<string, unknown>>(dir: string, sql: string): Promise<T[]> {
-  const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
-  try {
-    return await db.query<T>(sql);
-  } finally {
-    await db.close();
-  }
-}
 
 const ROW_SQL = "select id, strftime(created_at, '%Y-%m-%d %H:%M:%S') as ts, days, note from raw.events order by id";
 

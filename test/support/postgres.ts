@@ -324,3 +324,9 @@ async function withUmask<T>(mask: number, fn: () => Promise<T>): Promise<T> {
 export function pgProjectYaml(schema: string): string {
   return `name: fixture\ndefault_target: pg\ntargets:\n  pg: { type: postgres, url: "{{ env_var('VIGIL_TEST_PG_URL') }}", schema: ${schema} }\n`;
 }
+
+/** project.yaml of a sync test: the Postgres of DATABASE_URL as the source `app`, DuckDB (`duckdb`) or that Postgres (`postgres`) as the target. */
+export const SYNC_TARGETS = {
+  duckdb: `name: synctest\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
+  postgres: `name: synctest\ndefault_target: wh\ntargets:\n  wh: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
+};

@@ -7,9 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
-import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
-import { uniqueSchema } from '../support/postgres.js';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { uniqueSchema, SYNC_TARGETS as TARGETS } from '../support/postgres.js';
+import { makeProject, removeDir, vigil, duckRows } from '../helpers.js';
 
 const url = inject('pgUrl');
 let client: pg.Client;
@@ -25,10 +24,6 @@ afterAll(async () => {
   dirs.forEach(removeDir);
 });
 
-const TARGETS = {
-  duckdb: `name: synctest\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
-  postgres: `name: synctest\ndefault_target: wh\ntargets:\n  wh: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
-};
 type Target = keyof typeof TARGETS;
 
 function project(target: Target, dest: string, src: string, tables: string): string {
@@ -41,13 +36,7 @@ const sync = (dir: string, args: string[] = []) => vigil(dir, ['sync', ...args],
 
 /** A query of the copy's warehouse: DuckDB's file, or the Postgres server. */
 async function copy<T extends Record<string, unknown>>(target: Target, dir: string, sql: string): Promise<T[]> {
-  if (target === 'postgres') return (await client.query(sql)).rows as T[];
-  const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
-  try {
-    return await db.query<T>(sql);
-  } finally {
-    await db.close();
-  }
+  return target === 'postgres' ? ((await client.query(sql)).rows as T[]) : duckRows<T>(dir, sql);
 }
 
 const ids = async (target: Target, dir: string, table: string) => (await copy<{ id: number }>(target, dir, `select id from ${table} order by id`)).map((r) => Number(r.id));

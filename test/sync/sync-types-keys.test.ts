@@ -6,9 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
-import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
-import { uniqueSchema } from '../support/postgres.js';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { uniqueSchema, SYNC_TARGETS as TARGETS } from '../support/postgres.js';
+import { makeProject, removeDir, vigil, duckRows as duck } from '../helpers.js';
 
 const url = inject('pgUrl');
 let client: pg.Client;
@@ -24,10 +23,6 @@ afterAll(async () => {
   dirs.forEach(removeDir);
 });
 
-const TARGETS = {
-  duckdb: `name: synctest\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
-  postgres: `name: synctest\ndefault_target: wh\ntargets:\n  wh: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
-};
 
 function project(target: keyof typeof TARGETS, dest: string, src: string, tables: string): string {
   const dir = makeProject({ 'project.yaml': TARGETS[target], 'models/sources.yml': `sources:\n  - name: raw\n    schema: ${dest}\n    sync: { from: app, schema: ${src} }\n    tables:\n${tables}` });
@@ -36,15 +31,6 @@ function project(target: keyof typeof TARGETS, dest: string, src: string, tables
 }
 
 const sync = (dir: string, args: string[] = []) => vigil(dir, ['sync', ...args], { DATABASE_URL: url });
-
-async function duck<T extends Record<string, unknown>>(dir: string, sql: string): Promise<T[]> {
-  const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
-  try {
-    return await db.query<T>(sql);
-  } finally {
-    await db.close();
-  }
-}
 
 describe('vigil sync: types and keys', () => {
   it('a numeric without precision or wider than 38 digits arrives in DuckDB as its exact text, said once when the copy is created (was: a DOUBLE, 9007199254740993 -> 9007199254740992; numeric(40,2) failed every run)', async () => {

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { uniqueSchema } from '../support/postgres.js';
-import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
+import { makeProject, removeDir, VIGIL, vigil, duckRows as duck } from '../helpers.js';
 
 const url = inject('pgUrl');
 let client: pg.Client;
@@ -42,15 +42,6 @@ function project(target: 'duckdb' | 'postgres', dest: string, src: string, table
 }
 
 const sync = (dir: string, app = url, args: string[] = []) => vigil(dir, ['sync', ...args], { DATABASE_URL: url, APP_URL: app });
-
-async function duck<T extends Record<string, unknown>>(dir: string, sql: string): Promise<T[]> {
-  const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
-  try {
-    return await db.query<T>(sql);
-  } finally {
-    await db.close();
-  }
-}
 
 describe('vigil sync: values', () => {
   it("a role whose sessions print floats with fewer digits and bytea escaped: doubles, reals, their arrays and bytea arrive exactly, in DuckDB and in Postgres (were: 0.12345678901234568 -> 0.123456789012346; DuckDB's text of a bytea '\\000\\377...')", async () => {

@@ -15,7 +15,7 @@ import { uniqueSchema } from '../support/postgres.js';
 import { syncStreams } from '../../src/sync/run-sync.js';
 import type { SyncReader } from '../../src/sync/sync-types.js';
 import type { SourceNode } from '../../src/compile/manifest.js';
-import { makeProject, removeDir, VIGIL, vigil, vigilAsync } from '../helpers.js';
+import { makeProject, removeDir, VIGIL, vigil, vigilAsync, duckRows as duck } from '../helpers.js';
 
 const url = inject('pgUrl');
 let client: pg.Client;
@@ -68,15 +68,6 @@ async function trailsSource(schema: string, n: number): Promise<void> {
 }
 
 const sync = (dir: string, args: string[] = []) => vigil(dir, ['sync', ...args], { DATABASE_URL: url });
-
-async function duck<T extends Record<string, unknown>>(dir: string, sql: string): Promise<T[]> {
-  const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
-  try {
-    return await db.query<T>(sql);
-  } finally {
-    await db.close();
-  }
-}
 
 /** Every source row equals its target row, and there are no extra rows: compared as text. */
 async function expectInSync(dir: string, schema: string, table = 'events'): Promise<number> {
