@@ -48,6 +48,15 @@ export class PreciseTime extends Date {
   }
 }
 
+/**
+ * An integer's text as DuckDB's reader hands BIGINT: a number while it is exact, a bigint past
+ * 2^53 (Number() rounds silently); text that is no integer (a numeric's '1.5') as a number.
+ */
+export function exactInteger(v: string): number | bigint {
+  const n = Number(v);
+  return Number.isSafeInteger(n) || !/^-?\d+$/.test(v) ? n : BigInt(v);
+}
+
 /** A timestamp from a whole number of milliseconds and the digits below them ('456' of .123456). */
 export function preciseTime(ms: number, below: string): Date {
   const d = new Date(ms);

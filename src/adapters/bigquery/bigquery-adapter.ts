@@ -8,7 +8,7 @@
  */
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, droppedColumnsFailure, ExactNumber, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, ExactNumber, exactInteger, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDdlType, bigQueryDialect, bigQueryHelpersSql, type BqField } from './bigquery-dialect.js';
@@ -146,12 +146,7 @@ function paramType(v: SqlParam): string {
  * INT64 as DuckDB's reader hands BIGINT: a number while it is exact, a bigint past 2^53 (ids from
  * FARM_FINGERPRINT, nanosecond counts). The client's default is Number(), which rounds silently.
  */
-const INT64_EXACT = {
-  integerTypeCastFunction: (v: string): number | bigint => {
-    const n = Number(v);
-    return Number.isSafeInteger(n) ? n : BigInt(v);
-  },
-};
+const INT64_EXACT = { integerTypeCastFunction: exactInteger };
 
 export class BigQueryAdapter implements Adapter {
   readonly warehouse = warehouse;

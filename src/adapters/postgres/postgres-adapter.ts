@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -111,15 +111,10 @@ export class PostgresAdapter implements Adapter {
       if (!frac || !(d instanceof Date) || Number.isNaN(d.getTime())) return d;
       return preciseTime(Math.floor(d.getTime() / 1000) * 1000 + Number(frac.slice(0, 3)), frac.slice(3));
     };
-    // an integer past 2^53 as a bigint (as DuckDB's reader hands BIGINT): Number() would round it
-    const exact = (v: string) => {
-      const n = Number(v);
-      return Number.isSafeInteger(n) || !/^-?\d+$/.test(v) ? n : BigInt(v);
-    };
     const types = {
       getTypeParser: (oid: number, format?: 'text' | 'binary') => {
         const standard = (pg.types.getTypeParser as (o: number, f?: string) => (v: string) => unknown)(oid, format);
-        if (oid === 20 || oid === 1700) return exact;
+        if (oid === 20 || oid === 1700) return exactInteger;
         if (oid === 1082 && format !== 'binary') return (v: string) => utc(v, 'T00:00:00Z', standard);
         if (oid === 1114 && format !== 'binary') return (v: string) => fine(v, utc(v, 'Z', standard));
         if (oid === 1184 && format !== 'binary') return (v: string) => fine(v, standard(v));
