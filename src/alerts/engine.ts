@@ -177,6 +177,21 @@ export function columnKinds(rule: AlertRule): ColumnKind[] {
   return out;
 }
 
+/**
+ * Whether a column of this warehouse type can hold values of the kind (`alerts check
+ * --warehouse`): text can (evaluation judges its values), and so can a type the adapter does not
+ * name; a number or a boolean is no time, a date or a timestamp no number, and times of day,
+ * intervals, bytes, UUIDs, lists and structs neither. A boolean is a number (1 or 0).
+ */
+export function typeCanHold(t: { numeric: boolean; time?: boolean; type?: string }, kind: ColumnKind['kind']): boolean {
+  if (kind === 'number' ? t.numeric : t.time) return true;
+  if (t.type === undefined) return true;
+  const type = t.type.toUpperCase();
+  if (type === 'BOOLEAN' || type === 'BOOL') return kind === 'number';
+  if (t.numeric || t.time) return false;
+  return !/^(TIME|TIMETZ|TIME WITH TIME ZONE|INTERVAL|BLOB|BYTEA|UUID|BIT|VARBIT)$|^(STRUCT|MAP|UNION)\b|\[\d*\]$/.test(type);
+}
+
 /** A value as a message names it: text ('a'), a number (20), a boolean (true), a timestamp (...). */
 function describeValue(v: unknown): string {
   const shown = (x: unknown) => redact(String(x)).slice(0, 40);
@@ -201,8 +216,14 @@ export function valueKindProblem(rule: AlertRule, rows: Array<Record<string, unk
     for (const { column, kind, key } of kinds) {
       const v = r[column];
       if (v === null || v === undefined) continue;
-      const text = typeof v === 'string' ? v : toJson(v);
-      const ok = kind === 'number' ? typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && num(v) !== undefined) : v instanceof Date ? !Number.isNaN(v.getTime()) : typeof text === 'string' && isTimeText(text);
+      // judged on the value as judge() reads it: BigQuery's NUMERIC (big.js) as its text, a
+      // boolean as 1 or 0 (threshold == 1 on a flag)
+      let ok: boolean;
+      if (v instanceof Date) ok = kind === 'time' && !Number.isNaN(v.getTime());
+      else {
+        const j = toJson(v);
+        ok = kind === 'number' ? num(j) !== undefined : typeof j === 'string' && isTimeText(j);
+      }
       if (ok) continue;
       const why = key[0] === 'time' ? 'time: orders the rows and leaves out those after the evaluation time' : `a ${rule.condition.type} condition ${kind === 'number' ? 'compares numbers' : rule.condition.type === 'freshness' ? 'measures the age of a timestamp' : 'looks for timestamps in its window'}`;
       return `column '${column}' (${key.join('.')}) holds ${describeValue(v)}, not ${kind === 'number' ? 'a number' : 'a timestamp or a date'}: ${why}; cast it in the query`;

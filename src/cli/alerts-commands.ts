@@ -288,7 +288,7 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
     const { checkTemplateNames } = await import('../alerts/load-alerts.js');
     const adapter = await openWarehouse(s);
     const { columnsJudged } = await import('../alerts/evaluate.js');
-    const { columnKinds } = await import('../alerts/engine.js');
+    const { columnKinds, typeCanHold } = await import('../alerts/engine.js');
     try {
       for (const r of s.rules) {
         if (r.sql === undefined) continue;
@@ -315,10 +315,11 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
           const hint = didYouMean(col, columns);
           problems.push(`${r.file}: alert ${r.rule.name}: its query returns no column '${col}'${hint ? ` — did you mean '${hint}'?` : ''} (columns: ${columns.join(', ')})`);
         }
-        // a column of the wrong type: every evaluation would raise the rule's error instance
+        // a column of a type that can never hold the kind: every evaluation would raise the rule's
+        // error instance (text passes: evaluation judges its values)
         for (const { column, kind, key } of columnKinds(r.rule)) {
           const t = types.find((c) => c.name === column);
-          if (!t || (kind === 'number' ? t.numeric : t.time !== false)) continue;
+          if (!t || typeCanHold(t, kind)) continue;
           const loc = r.yaml.locate([...r.path, ...key]);
           problems.push(`${r.file}:${loc.line}:${loc.column}: alert ${r.rule.name}: column '${column}' of its query is ${t.type ?? 'of another type'}, not ${kind === 'number' ? 'a number' : 'a timestamp or a date'}: ${key[0] === 'time' ? 'time: orders the rows by it' : `a ${r.rule.condition.type} condition ${kind === 'number' ? 'compares numbers' : 'reads timestamps'}`}; cast it in the query`);
         }

@@ -26,7 +26,7 @@ import {
   type Json,
   valueKindProblem,
 } from '../../src/alerts/engine.js';
-import { BigQueryDate, BigQueryTimestamp } from '@google-cloud/bigquery';
+import { BigQuery, BigQueryDate, BigQueryTimestamp } from '@google-cloud/bigquery';
 import { AlertSchema, RoutesFileSchema, type AlertRule, type RoutesFile } from '../../src/alerts/schema.js';
 import { routeAlert, parseMatcher, silenceMatches, silenceActive, silencedBy, inhibitedBy, type Silence } from '../../src/alerts/routing.js';
 import { planNotifications, SLACK_MAX_ITEMS, type OutboxEntry, type PlanInput } from '../../src/alerts/notify.js';
@@ -239,6 +239,39 @@ describe('judge: threshold', () => {
     const r = rule({ condition: { type: 'threshold', column: 'v', op: '>', value: 5 } });
     const { instances } = judgeAt(r, [{ v: 9 }]);
     expect(instances[0].values).toMatchObject({ v: 9, threshold: 5 });
+  });
+
+  // the rows as the BigQuery client decodes them: NUMERIC and BIGNUMERIC as big.js values
+  const bq = () =>
+    BigQuery.mergeSchemaWithRows_(
+      { fields: [{ name: 'id', type: 'STRING' }, { name: 'v', type: 'NUMERIC' }, { name: 'b', type: 'BIGNUMERIC' }] },
+      [{ f: [{ v: 'a' }, { v: '12.5' }, { v: '123456789012345678901234567890.5' }] }, { f: [{ v: 'b' }, { v: '2.25' }, { v: '-1.5' }] }],
+      { wrapIntegers: false },
+    ) as Row[];
+
+  it("reads BigQuery's NUMERIC and BIGNUMERIC values (big.js) as numbers (was: 'holds a value of another type (\"12.5\"), not a number')", () => {
+    const rows = bq();
+    expect((rows[0].v as object).constructor.name).toBe('Big');
+    for (const column of ['v', 'b']) {
+      const r = rule({ group_by: ['id'], condition: { type: 'threshold', column, op: '>', value: 10 } });
+      expect(valueKindProblem(r, rows)).toBeUndefined();
+      expect(activeBy(judgeAt(r, rows).instances, 'id')).toEqual({ a: true, b: false });
+    }
+    expect(valueKindProblem(rule({ condition: { type: 'anomaly', value: 'v', baseline: 'b' } }), rows)).toBeUndefined();
+    expect(valueKindProblem(rule({ condition: { type: 'zscore', zscore: 'v' } }), rows)).toBeUndefined();
+    // a big.js value is still no timestamp
+    expect(valueKindProblem(rule({ condition: { type: 'freshness', column: 'v', max_age: '1h' } }), rows)).toMatch(/^column 'v' \(condition.column\) holds a value of another type \("12.5"\), not a timestamp or a date/);
+  });
+
+  it('reads a boolean as 1 or 0, as it did before the value checks (threshold == 1 on a flag)', () => {
+    const r = rule({ group_by: ['id'], condition: { type: 'threshold', column: 'failing', op: '==', value: 1 } });
+    const rows = [{ id: 'on', failing: true }, { id: 'off', failing: false }];
+    expect(valueKindProblem(r, rows)).toBeUndefined();
+    expect(activeBy(judgeAt(r, rows).instances, 'id')).toEqual({ on: true, off: false });
+    // text that is no number, and a number or a boolean in a timestamp column, stay errors
+    expect(valueKindProblem(r, [{ id: 'x', failing: 'yes' }])).toMatch(/holds text \('yes'\), not a number/);
+    expect(valueKindProblem(rule({ condition: { type: 'freshness', column: 'failing', max_age: '1h' } }), rows)).toMatch(/holds a boolean \(true\), not a timestamp or a date/);
+    expect(valueKindProblem(rule({ condition: { type: 'freshness', column: 'n', max_age: '1h' } }), [{ n: 20 }])).toMatch(/holds a number \(20\), not a timestamp or a date/);
   });
 });
 

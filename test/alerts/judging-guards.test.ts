@@ -158,16 +158,51 @@ describe('a column of the wrong type is an error, never a quiet "0 firing"', () 
     summary: g
 `;
 
-  it('check --warehouse names the column, its type and the line (was: OK)', () => {
+  // (thr and nod read a text column: its values may be numbers or timestamps, evaluation judges
+  // them; a check that refused every text column failed rules that evaluate fine)
+  it('check --warehouse names the column, its type and the line (was: OK); a text column passes', () => {
     const dir = project({ 'models/nums.sql': NUMS, 'alerts/a.yaml': RULES });
     expect(vigil(dir, ['build']).code).toBe(0);
     const r = vigil(dir, ['alerts', 'check', '--warehouse']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("error: alerts/a.yaml:5:42: alert thr: column 's' of its query is VARCHAR, not a number: a threshold condition compares numbers; cast it in the query");
-    expect(r.stderr).toContain("error: alerts/a.yaml:10:42: alert fresh: column 'n' of its query is INTEGER, not a timestamp or a date: a freshness condition reads timestamps");
-    expect(r.stderr).toContain("error: alerts/a.yaml:15:40: alert nod: column 's' of its query is VARCHAR, not a timestamp or a date");
+    expect(r.stderr).toContain("error: alerts/a.yaml:10:42: alert fresh: column 'n' of its query is INTEGER, not a timestamp or a date: a freshness condition reads timestamps; cast it in the query");
+    expect(r.stderr).not.toContain('alert thr');
+    expect(r.stderr).not.toContain('alert nod');
     expect(r.stderr).not.toContain('alert good');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('check --warehouse passes text holding timestamps or numbers and a boolean compared to 1; refuses a type that can never hold the kind (was: VARCHAR refused, though evaluate read it)', () => {
+    const MODEL = `select strftime(timestamp '2026-03-04 11:30:00', '%Y-%m-%d %H:%M:%S') as ts, json_extract_string('{"t": "2026-03-04T11:00:00Z", "n": "12.5"}', '$.t') as jt,
+  json_extract_string('{"n": "12.5"}', '$.n') as jn, true as flag, date '2026-03-04' as d, interval 1 hour as i`;
+    const rule = (name: string, condition: string) => `  - name: ${name}\n    severity: info\n    query: select * from {{ ref('texts') }}\n    condition: {${condition}}\n    summary: s\n`;
+    const dir = project({
+      'models/texts.sql': MODEL,
+      'alerts/a.yaml': `alerts:\n${[
+        rule('ts', 'type: freshness, column: ts, max_age: 1h'),
+        rule('jt', 'type: no_data, column: jt, window: 2h'),
+        rule('jn', 'type: threshold, column: jn, op: ">", value: 10'),
+        rule('flag', 'type: threshold, column: flag, op: "==", value: 1'),
+        rule('dnum', 'type: threshold, column: d, op: ">", value: 1'),
+        rule('bool', 'type: freshness, column: flag, max_age: 1h'),
+        rule('ival', 'type: freshness, column: i, max_age: 1h'),
+      ].join('')}`,
+    });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const r = vigil(dir, ['alerts', 'check', '--warehouse']);
+    expect(r.code).toBe(1);
+    for (const ok of ['ts', 'jt', 'jn', 'flag']) expect(r.stderr).not.toContain(`alert ${ok}:`);
+    expect(r.stderr).toContain("error: alerts/a.yaml:25:42: alert dnum: column 'd' of its query is DATE, not a number: a threshold condition compares numbers");
+    expect(r.stderr).toContain("error: alerts/a.yaml:30:42: alert bool: column 'flag' of its query is BOOLEAN, not a timestamp or a date");
+    expect(r.stderr).toContain("error: alerts/a.yaml:35:42: alert ival: column 'i' of its query is INTERVAL, not a timestamp or a date");
+    expect(r.stderr).toContain('3 problems found.');
+    // and the rules check passes evaluate as it reads them
+    const e = evaluate(dir, '2026-03-04T12:00:00Z', '--dry-run', '-s', 'ts', '-s', 'jt', '-s', 'jn', '-s', 'flag');
+    expect(e.code, e.stdout + e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/ts +0 firing/);
+    expect(e.stdout).toMatch(/jt +0 firing/);
+    expect(e.stdout).toMatch(/jn +1 firing/);
+    expect(e.stdout).toMatch(/flag +1 firing/);
   });
 
   it("evaluate raises each rule's error instance naming the column and the value's type (was: 0 firing; an age of 20792d; last_seen_at '')", () => {
@@ -189,8 +224,9 @@ describe('a column of the wrong type is an error, never a quiet "0 firing"', () 
     expect(vigil(dir, ['build'], env).code).toBe(0);
     const r = vigil(dir, ['alerts', 'check', '--warehouse'], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("alerts/a.yaml:5:42: alert thr: column 's' of its query is text, not a number");
     expect(r.stderr).toContain("alerts/a.yaml:10:42: alert fresh: column 'n' of its query is int4, not a timestamp or a date");
+    // text may hold numbers: evaluation judges its values
+    expect(r.stderr).not.toContain('alert thr');
     expect(r.stderr).not.toContain('alert good');
   });
 });
