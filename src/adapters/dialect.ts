@@ -65,8 +65,9 @@ export interface Dialect {
    * stays NULL. How `vigil sync` and `vigil demo` carry array columns through CSV files. `dims`:
    * the levels of nesting the column's type has (2: `[["a","b"],["c","d"]]` as VARCHAR[][]); a
    * value nested otherwise fails, naming `column`, where the warehouse's type fixes them (DuckDB).
+   * `json`: the elements are json/jsonb, whose own text may start with '[': never read as a level.
    */
-  jsonTextArray(expr: string, dims?: number, column?: string): string;
+  jsonTextArray(expr: string, dims?: number, column?: string, json?: boolean): string;
   /**
    * `sql` with `current_date`/`current_timestamp` (as this dialect renders them) replaced by the
    * evaluation time, so alert and dashboard queries see `--at`'s day.

@@ -30,8 +30,19 @@ export abstract class StandardSyncWriter implements SyncWriter {
   last_run_rows ${t('int')}, last_run_at ${t('timestamp')}, run_owner ${t('string')})`,
     );
     // (asked first: an ALTER waits for every open transaction on the table, a batch of another stream's run)
-    if (!(await this.hasOwner({ schema, identifier: STATE_TABLE }))) await this.db.execute(`alter table ${this.db.dialect.relation({ schema, identifier: STATE_TABLE })} add column if not exists run_owner ${t('string')}`);
-    this.owned.set(schema, true);
+    if (await this.hasOwner({ schema, identifier: STATE_TABLE })) return;
+    try {
+      await this.db.execute(`alter table ${this.db.dialect.relation({ schema, identifier: STATE_TABLE })} add column if not exists run_owner ${t('string')}`);
+      this.owned.set(schema, true);
+    } catch (e) {
+      // a role that writes the state table but does not own it (Postgres: 'must be owner'): synced without run_owner
+      if ((e as { cause?: { code?: string } }).cause?.code !== '42501') throw e;
+    }
+  }
+
+  /** A timestamp parameter holding the reader's text (a cursor, the source's maximum); Postgres' own form by default. */
+  protected cursorParam(index: number): string {
+    return this.db.dialect.timestampParam(index);
   }
 
   /** Whether the state table has `run_owner` (a table made by an older vigil has not, until its next sync). */
@@ -72,10 +83,11 @@ export abstract class StandardSyncWriter implements SyncWriter {
     const d = this.db.dialect;
     const s = d.relation(stateRel);
     const p = (i: number) => d.param(i);
+    const owner = (await this.hasOwner(stateRel)) ? ' run_owner = null,' : '';
     await this.db.execute(
       `insert into ${s} (stream, last_status, last_error, consecutive_failures, last_run_at, last_synced_at, source_max_cursor, last_run_rows)
-       values (${p(1)}, ${p(2)}, ${p(3)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${d.timestampParam(4)}, ${p(5)})
-       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error, run_owner = null, consecutive_failures = ${status === 'error' ? `${s}.consecutive_failures + 1` : status === 'interrupted' ? `${s}.consecutive_failures` : '0'},
+       values (${p(1)}, ${p(2)}, ${p(3)}, ${status === 'error' ? 1 : 0}, now(), ${status === 'success' ? 'now()' : 'NULL'}, ${this.cursorParam(4)}, ${p(5)})
+       on conflict (stream) do update set last_status = excluded.last_status, last_error = excluded.last_error,${owner} consecutive_failures = ${status === 'error' ? `${s}.consecutive_failures + 1` : status === 'interrupted' ? `${s}.consecutive_failures` : '0'},
          last_run_at = excluded.last_run_at, last_synced_at = coalesce(excluded.last_synced_at, ${s}.last_synced_at), source_max_cursor = coalesce(excluded.source_max_cursor, ${s}.source_max_cursor), last_run_rows = excluded.last_run_rows`,
       [stream, status, error, sourceMax, rows],
     );
@@ -88,14 +100,14 @@ export abstract class StandardSyncWriter implements SyncWriter {
   protected async finishBatch(run: (sql: string, params?: SqlParam[]) => Promise<number>, inserted: number, stateRel: Relation, stream: string, sourceMax: string | null, batch: () => BatchInfo): Promise<BatchInfo> {
     const info = batch();
     if (inserted !== info.rows) throw new WarehouseError(`batch of ${info.rows} rows from the source loaded ${inserted} rows; nothing was committed`, '');
-    const state = this.batchState(stateRel, stream, sourceMax, info);
+    const state = this.batchState(stateRel, stream, sourceMax, info, await this.hasOwner(stateRel));
     // (0 rows: the state row says another run moved the cursor — its commit came first)
     if ((await run(state.sql, state.params)) === 0) throw new SyncConflict(`stream ${stream}: another vigil sync of this stream committed a batch since this run read its cursor (two syncs of it at once?): this run's batch is rolled back, nothing doubled; the other run goes on`);
     return info;
   }
 
-  /** The state upsert that moves the cursor with a batch: run it inside the batch's transaction. */
-  protected batchState(stateRel: Relation, stream: string, sourceMax: string | null, batch: BatchInfo): { sql: string; params: SqlParam[] } {
+  /** The state upsert that moves the cursor with a batch: run it inside the batch's transaction. `owned`: the table has run_owner. */
+  protected batchState(stateRel: Relation, stream: string, sourceMax: string | null, batch: BatchInfo, owned: boolean): { sql: string; params: SqlParam[] } {
     const d = this.db.dialect;
     const s = d.relation(stateRel);
     const p = (i: number) => d.param(i);
@@ -106,15 +118,17 @@ export abstract class StandardSyncWriter implements SyncWriter {
     const ahead = `${s}.cursor_value is null or excluded.cursor_value >= ${s}.cursor_value`;
     // 'running' says who runs it (runOwner): a run killed by kill -9 leaves it, and `vigil sync
     // status` tells such a run, gone, from one still going
+    const owner = owned ? [', run_owner', `, ${p(6)}`, ', run_owner = excluded.run_owner'] : ['', '', ''];
+    const f = owned ? 7 : 6;
     return {
-      sql: `insert into ${s} (stream, cursor_value, cursor_id, rows_synced, source_max_cursor, last_status, last_error, consecutive_failures, last_run_at, run_owner)
-           values (${p(1)}, ${d.timestampParam(2)}, ${p(3)}, ${p(4)}, ${d.timestampParam(5)}, 'running', null, 0, now(), ${p(6)})
+      sql: `insert into ${s} (stream, cursor_value, cursor_id, rows_synced, source_max_cursor, last_status, last_error, consecutive_failures, last_run_at${owner[0]})
+           values (${p(1)}, ${this.cursorParam(2)}, ${p(3)}, ${p(4)}, ${this.cursorParam(5)}, 'running', null, 0, now()${owner[1]})
            on conflict (stream) do update set cursor_value = case when ${ahead} then excluded.cursor_value else ${s}.cursor_value end,
              cursor_id = case when ${ahead} then excluded.cursor_id else ${s}.cursor_id end,
              rows_synced = ${s}.rows_synced + excluded.rows_synced,
-             source_max_cursor = excluded.source_max_cursor, last_status = 'running', run_owner = excluded.run_owner${batch.fence ? `
-           where ${s}.rows_synced = ${p(7)} and (${s}.cursor_id is not distinct from ${p(8)} or ${s}.cursor_id is not distinct from ${p(9)})` : ''}`,
-      params: [stream, batch.lastCursor, batch.lastId, batch.rows, sourceMax, runOwner(), ...(batch.fence ? [batch.fence.rowsSynced, batch.fence.cursorIds[0], batch.fence.cursorIds[1]] : [])],
+             source_max_cursor = excluded.source_max_cursor, last_status = 'running'${owner[2]}${batch.fence ? `
+           where ${s}.rows_synced = ${p(f)} and (${s}.cursor_id is not distinct from ${p(f + 1)} or ${s}.cursor_id is not distinct from ${p(f + 2)})` : ''}`,
+      params: [stream, batch.lastCursor, batch.lastId, batch.rows, sourceMax, ...(owned ? [runOwner()] : []), ...(batch.fence ? [batch.fence.rowsSynced, batch.fence.cursorIds[0], batch.fence.cursorIds[1]] : [])],
     };
   }
 }

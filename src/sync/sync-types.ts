@@ -36,10 +36,13 @@ export const isArrayColumn = (c: SyncColumn): boolean => c.pgType.endsWith('[]')
 /**
  * Column `c`'s value in a batch file (`expr`, as loaded) as the column's type in dialect `d`:
  * arrays from their JSON text (Dialect.jsonTextArray), every other column as it is. The one
- * conversion the sync writers and `vigil demo`'s exact-type loads share.
+ * conversion the sync writers and `vigil demo`'s exact-type loads share. `dims`: an array's
+ * dimensions, if not the declared ones (those of the copy's list type on DuckDB).
  */
-export function fromBatchValue(d: Pick<Dialect, 'jsonTextArray' | 'syncColumnType'>, c: SyncColumn, expr: string): string {
-  return isArrayColumn(c) ? `cast(${d.jsonTextArray(expr, arrayDims(c.pgType), `${c.name} (${c.pgType})`)} as ${d.syncColumnType(c.pgType)})` : expr;
+export function fromBatchValue(d: Pick<Dialect, 'jsonTextArray' | 'syncColumnType'>, c: SyncColumn, expr: string, dims = arrayDims(c.pgType)): string {
+  if (!isArrayColumn(c)) return expr;
+  const type = c.pgType.replace(/(\[\])+$/, '[]'.repeat(dims));
+  return `cast(${d.jsonTextArray(expr, dims, `${c.name} (${c.pgType})`, /^jsonb?\[/.test(c.pgType))} as ${d.syncColumnType(type)})`;
 }
 
 /** The dimensions of array type `pgType` (`integer[][]`: 2); 0 for any other type. */
@@ -276,6 +279,9 @@ export type TimestampText = 'iso-z' | 'sql-offset';
  * timestamptz NULL, a timestamp failed its batch). BigQuery holds no such value and refuses either.
  */
 export type BcText = 'trailing' | 'after-date';
+
+/** SQL (Postgres and DuckDB alike): text `expr` in the `trailing` form as the `after-date` one; any other text as it is. */
+export const bcAfterDate = (expr: string): string => `regexp_replace(${expr}, '^([^ ]+)(.*) BC$', '\\1 (BC)\\2')`;
 
 /**
  * How a batch file separates fields and quotes them. `rfc4180`: ',' and '"', which every CSV

@@ -16,7 +16,7 @@ import { duckDbDialect } from './duckdb-dialect.js';
 import type { DuckDbTargetConfig } from './duckdb-config.js';
 import { warehouse } from './index.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
-import { csvSeparators, fromBatchValue, isArrayColumn, type BatchFile, type BatchInfo, type SyncColumn } from '../../sync/sync-types.js';
+import { arrayDims, bcAfterDate, csvSeparators, fromBatchValue, isArrayColumn, type BatchFile, type BatchInfo, type ColumnChanges, type SyncColumn } from '../../sync/sync-types.js';
 
 const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL|VARINT|BIGNUM)\b/;
 
@@ -502,19 +502,38 @@ class DuckDbSyncWriter extends StandardSyncWriter {
    */
   readonly filesPerBatch = 4;
   private tuned = false;
+  /** Each copy's array columns' list dimensions (by relation, then column): a copy's type rules, not the declaration (ensureTables) */
+  private listDims = new Map<string, Map<string, number>>();
   /** the memory_limit set (MiB): as tuned, more once a long record needed it (applyBatch) */
   private memoryMb = 96;
   constructor(protected readonly db: DuckDbAdapter) {
     super(db);
   }
 
+  /** The reader's cursor texts are Postgres' ('0100-01-05 00:00:00+00 BC', kept so in the source's queries): DuckDB reads the era only before the time */
+  protected cursorParam(index: number): string {
+    return `cast(${bcAfterDate(`$${index}`)} as timestamptz)`;
+  }
+
+  /**
+   * A copy made before vigil read the declared dimensions has INTEGER[] for an `int[][]`:
+   * its values load as the copy's list type has them (they did), not as the source declares.
+   */
+  async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<ColumnChanges> {
+    const changes = await super.ensureTables(rel, columns);
+    const copy = await this.db.columns(rel);
+    this.listDims.set(this.db.dialect.relation(rel), new Map(copy.map((c) => [c.name.toLowerCase(), arrayDims(c.data_type)])));
+    return changes;
+  }
+
   async applyBatch(rel: Relation, columns: SyncColumn[], files: AsyncIterable<BatchFile>, pk: string[], stateRel: Relation, stream: string, sourceMax: string | null, replace: boolean, batch: () => BatchInfo): Promise<BatchInfo> {
     const d = this.db.dialect;
     const q = (s: string) => d.quoteIdent(s);
     const target = d.relation(rel);
+    const listDims = this.listDims.get(target);
     // array columns arrive as JSON text (postgres-sync.ts): read as text, converted on insert
     const colSpec = `{${columns.map((c) => `${d.literal(c.name)}: ${d.literal(isArrayColumn(c) ? 'VARCHAR' : this.columnType(c))}`).join(', ')}}`;
-    const values = columns.map((c) => fromBatchValue(d, c, q(c.name))).join(', ');
+    const values = columns.map((c) => fromBatchValue(d, c, q(c.name), listDims?.get(c.name.toLowerCase()) || undefined)).join(', ');
     const { delimiter, quote } = csvSeparators(this.separators);
     const char = (ch: string) => `chr(${ch.charCodeAt(0)})`;
     // new_line fixed to COPY TO STDOUT's '\n': left to detection, a file whose first row holds a

@@ -42,14 +42,17 @@ export const duckDbDialect: Dialect = {
   name: 'duckdb',
   type: (t) => TYPES[t],
   jsonParam: (i) => `cast($${i} as JSON)`,
-  jsonTextArray: (expr, dims = 1, column) => {
-    // from_json reads an array nested deeper as text ('[1,2]', a 2-D value in a 1-D column) and
-    // one nested less as NULLs: a value with other dimensions than the column's fails instead
+  jsonTextArray: (expr, dims = 1, column, json = false) => {
+    const read = `cast(from_json(${expr}, '${'['.repeat(dims)}"VARCHAR"${']'.repeat(dims)}') as VARCHAR${'[]'.repeat(dims)})`;
+    // json elements are JSON of their own ('[1,2]' in a jsonb[]): their text tells no depth
+    if (json) return read;
+    // from_json reads an array nested deeper as text ('[1,2]', a 2-D value in a 1-D list) and
+    // one nested less as NULLs: a value with other dimensions than the copy's list type fails instead
     const depth = `(length(${expr}) - length(ltrim(${expr}, '[')))`;
     const what = column ? `column ${column.replace(/'/g, "''")}` : 'an array column';
-    const refused = `error('${what}: a ' || cast(${depth} as varchar) || '-dimensional array, where the column declares ${dims} dimension${dims === 1 ? '' : 's'}, as the copy''s list type has them (Postgres does not hold a column to its declared dimensions): declare them in the source (int[][] for 2) and drop the copy to sync it again')`;
+    const refused = `error('${what}: a ' || cast(${depth} as varchar) || '-dimensional array, where the copy''s list type has ${dims} dimension${dims === 1 ? '' : 's'} (the source column''s declared ones when the copy was made; Postgres does not hold values to them): make the values match it, or declare the dimensions they have in the source (int[][] for 2) and drop the copy to sync it again')`;
     const fits = `starts_with(${expr}, '${'['.repeat(dims)}') and not starts_with(${expr}, '${'['.repeat(dims + 1)}')`;
-    return `(case when ${expr} is null or ${expr} = '[]' or (${fits}) then cast(from_json(${expr}, '${'['.repeat(dims)}"VARCHAR"${']'.repeat(dims)}') as VARCHAR${'[]'.repeat(dims)}) else ${refused} end)`;
+    return `(case when ${expr} is null or ${expr} = '[]' or (${fits}) then ${read} else ${refused} end)`;
   },
   syncColumnType: duckDbTypeOf,
   json_number: (col, key) => `try_cast(json_extract_string(${col}, ${jsonPath(key)}) as double)`,

@@ -51,7 +51,9 @@ export const postgresDialect: Dialect = {
   maxIdentifierBytes: 63,
   type: (t) => TYPES[t],
   jsonParam: (i) => `cast($${i} as jsonb)`,
-  jsonTextArray: (expr) => `(case when (${expr}) is null then null when left(${expr}, 2) <> '[[' then array(select jsonb_array_elements_text(cast(${expr} as jsonb))) else ${nestedTextArray(expr)} end)`,
+  // json elements are JSON of their own ('[1,2]' in a jsonb[]): one level, whatever their text starts with
+  jsonTextArray: (expr, _dims, _column, json = false) =>
+    `(case when (${expr}) is null then null ${json ? '' : `when left(${expr}, 2) = '[[' then ${nestedTextArray(expr)} `}else array(select jsonb_array_elements_text(cast(${expr} as jsonb))) end)`,
   // json: jsonb's equality (keys in any order, no whitespace); types without `=` (xml, point...) or
   // whose `=` compares something else (box, circle: their areas): their text
   comparable: (expr, type) => {

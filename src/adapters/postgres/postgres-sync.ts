@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import type { Relation } from '../dialect.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
-import { csvSeparators, fromBatchValue, isArrayColumn, keyColumns, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
+import { bcAfterDate, csvSeparators, fromBatchValue, isArrayColumn, keyColumns, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
 import { checkout, pgError, type PostgresAdapter } from './postgres-adapter.js';
 import { didYouMean } from '../../errors.js';
 import { streamProblem } from '../../sync/sync-types.js';
@@ -227,9 +227,12 @@ export class PostgresSyncReader implements SyncReader {
     const typeOf = new Map(columns.map((c) => [c.name, c.sourceType ?? c.pgType]));
     const keyCols = keyColumns(spec.cursor, spec.primaryKey);
     const order = keyCols.map(q).join(', ');
+    // ORDER BY takes an output column's name before the table's: the COPY's outputs are named after
+    // the columns they convert (a timestamp's text), so its sort is by the table's (`s`), in the index's order
+    const orderBy = keyCols.map((k) => `s.${q(k)}`).join(', ');
     // aliased: ORDER BY would otherwise sort by these text outputs instead of the columns
     const keyText = keyCols.map((k, i) => `${q(k)}::text as __vigil_k${i}`).join(', ');
-    const rel = this.rel(spec);
+    const rel = `${this.rel(spec)} as s`;
     /** A key tuple whose values come from `value(i)` (a parameter or a setting), cast to the columns' types. */
     const tuple = (value: (i: number) => string) => `(${keyCols.map((k, i) => `cast(${value(i)} as ${typeOf.get(k)})`).join(', ')})`;
     const lowerCond = (value: (i: number) => string) => `${q(spec.cursor)} >= cast(${value(0)} as ${typeOf.get(spec.cursor)})`;
@@ -250,7 +253,7 @@ export class PostgresSyncReader implements SyncReader {
     // array type (Dialect.jsonTextArray); Postgres' own '{GDPR,SOC2}' quotes only some elements
     // a date or timestamp before year 1 leaves as DuckDB writes it ('0044-03-15 (BC) 12:00:00+00',
     // BcText), unless the writer reads Postgres' '... BC' (`trailing`): only such values are rewritten, but
-    // every value of such a column is cast to text for it (~0.15 s per 1,000,000 values)
+    // every value of such a column is cast to text for it (~0.1 s per 1,000,000 values)
     const bc = spec.bcDates !== 'trailing';
     const dated = (c: SyncColumn) => TIME_TYPES.includes(c.pgType.replace(/(\[\])+$/, ''));
     const selectList = columns
@@ -262,7 +265,7 @@ export class PostgresSyncReader implements SyncReader {
           return `${bc && dated(c) ? `regexp_replace(${json}, '"([0-9]+-[0-9]{2}-[0-9]{2})T?([^"]*) BC"', '"\\1 (BC) \\2"', 'g')` : json} as ${col}`;
         }
         const text = c.pgType === 'timestamp with time zone' && spec.timestamps !== 'sql-offset' ? `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` : null;
-        if (bc && dated(c)) return `case when ${col} < '0001-01-01' then regexp_replace(${col}::text, '^([^ ]+)(.*) BC$', '\\1 (BC)\\2') else ${text ?? `${col}::text`} end as ${col}`;
+        if (bc && dated(c)) return `case when ${col} < '0001-01-01' then ${bcAfterDate(`${col}::text`)} else ${text ?? `${col}::text`} end as ${col}`;
         return text ? `${text} as ${col}` : col;
       })
       .join(', ');
@@ -276,7 +279,7 @@ export class PostgresSyncReader implements SyncReader {
     // back short is the table's last: the batch ends with it)
     let short = false;
     await this.inSnapshot(endsBatch, async (c) => {
-      const bound = await c.query({ text: `select ${keyText} from ${rel}${startCond ? ` where ${startCond}` : ''} order by ${order} offset ${Math.max(0, size - 1)} limit 1`, values: startParams, rowMode: 'array' }).catch((e: unknown) => {
+      const bound = await c.query({ text: `select ${keyText} from ${rel}${startCond ? ` where ${startCond}` : ''} order by ${orderBy} offset ${Math.max(0, size - 1)} limit 1`, values: startParams, rowMode: 'array' }).catch((e: unknown) => {
         throw pgError(e, 'batch bound');
       });
       upto = bound.rows[0] ? (bound.rows[0] as unknown[]).map((v) => String(v)) : null;
@@ -289,7 +292,7 @@ export class PostgresSyncReader implements SyncReader {
       const settings: Array<[string, string]> = [...startParams.map((v, i) => [`vigil.a${i}`, v] as [string, string]), ...(upto ?? []).map((v, i) => [`vigil.u${i}`, v] as [string, string])];
       for (const [k, v] of settings) await c.query('select set_config($1, $2, true)', [k, v]);
       const where = conds.length ? ` where ${conds.join(' and ')}` : '';
-      const select = `select ${selectList} from ${rel}${where} order by ${order}`;
+      const select = `select ${selectList} from ${rel}${where} order by ${orderBy}`;
       try {
         const copy = c.query(copyTo(`copy (${select}) to stdout with (format csv${separatorOptions(spec.separators)})`));
         await pipeline(copy, inPieces(WRITE_PIECE, meter), createWriteStream(file));
@@ -304,7 +307,7 @@ export class PostgresSyncReader implements SyncReader {
       }
       // the batch's last key becomes the stream's cursor when the batch commits
       if (!last && rows > 0) {
-        const desc = keyCols.map((k) => `${q(k)} desc`).join(', ');
+        const desc = keyCols.map((k) => `s.${q(k)} desc`).join(', ');
         const r = await c.query({ text: `select ${keyText} from ${rel}${where} order by ${desc} limit 1`, rowMode: 'array' }).catch((e: unknown) => {
           throw pgError(e, 'last key');
         });
