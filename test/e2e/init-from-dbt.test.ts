@@ -31,6 +31,15 @@ function csv(file: string): Array<Record<string, string>> {
   return rows.map((r) => Object.fromEntries(r.split(',').map((v, i) => [cols[i], v])));
 }
 
+/** `vigil init --from-dbt <src> .` in a new empty folder: it must exit 0; the folder and the result. */
+function initFromDbt(src: string, env: Record<string, string> = {}): { dest: string; r: CliResult } {
+  const dest = makeProject({}, false);
+  dirs.push(src, dest);
+  const r = vigil(dest, ['init', '--from-dbt', src, '.'], env);
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  return { dest, r };
+}
+
 async function query<T extends Record<string, unknown>>(dir: string, sql: string): Promise<T[]> {
   const db = await DuckDbAdapter.open({ type: 'duckdb', path: 'jaffle_shop.duckdb', schema: 'main' }, dir, 1);
   try {
@@ -572,10 +581,7 @@ models:
       },
       false,
     );
-    const dest = makeProject({}, false);
-    dirs.push(src, dest);
-    const r = vigil(dest, ['init', '--from-dbt', src, '.']);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const { dest, r } = initFromDbt(src);
     const p = parse(readFileSync(join(dest, 'project.yaml'), 'utf8'));
     expect(p.defaults).toEqual({ tags: ['global'], post_hook: 'select 1 as global_hook', meta: { owner: 'data', tier: 1 }, materialized: 'table' });
     expect(vigil(dest, ['compile']).code).toBe(0);
@@ -621,10 +627,7 @@ models:
       },
       false,
     );
-    const dest = makeProject({}, false);
-    dirs.push(src, dest);
-    const r = vigil(dest, ['init', '--from-dbt', src, '.']);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const { dest, r } = initFromDbt(src);
     const p = parse(readFileSync(join(dest, 'project.yaml'), 'utf8'));
     expect(p.vars).toEqual({ include_test_accounts: false, flag: false, under: 1000, exp: '1e3', octal: 493, sexa: 90, y: 'y', date: '2024-01-01' });
     expect(p.models).toEqual({ shop: { '+enabled': true } });
@@ -673,10 +676,7 @@ seeds:
       },
       false,
     );
-    const dest = makeProject({}, false);
-    dirs.push(src, dest);
-    const r = vigil(dest, ['init', '--from-dbt', src, '.']);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const { dest, r } = initFromDbt(src);
     for (const [line, key] of [
       [5, 'schema'],
       [6, 'alias'],
@@ -719,10 +719,7 @@ seeds:
       },
       false,
     );
-    const dest = makeProject({}, false);
-    dirs.push(src, dest);
-    const r = vigil(dest, ['init', '--from-dbt', src, '.']);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const { dest, r } = initFromDbt(src);
     expect(r.stdout).toContain("models/m.yml:2: unit test 'off_test' is disabled (enabled: false): left out");
     // enabled: true is what it is without it: not listed
     expect(r.stdout).not.toMatch(/config enabled/);
@@ -751,10 +748,7 @@ seeds:
       },
       false,
     );
-    const dest = makeProject({}, false);
-    dirs.push(src, dest);
-    const r = vigil(dest, ['init', '--from-dbt', src, '.']);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const { dest, r } = initFromDbt(src);
     expect(r.stdout).toContain('dbt_project.yml:6: seeds: s9.country_codes: the seed country_codes is seeds/lookups/country_codes.csv, whose path in seeds: is s9.lookups.country_codes: dbt does not apply configs at this path to it (it warns of an unused configuration path): not converted');
     expect(r.stdout).toContain("dbt_project.yml:3: seeds: lookups: configs for another package: Vigil has no packages (dbt applies them to the project's seeds under seeds: s9: lookups:)");
     expect(parse(readFileSync(join(dest, 'seeds/_seed_configs.yml'), 'utf8')).seeds).toEqual([{ name: 'names', config: { column_types: { code: 'varchar' } } }]);
@@ -780,10 +774,7 @@ seeds:
       },
       false,
     );
-    const dest = makeProject({}, false);
-    dirs.push(src, dest);
-    const r = vigil(dest, ['init', '--from-dbt', src, '.']);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const { dest, r } = initFromDbt(src);
     const gi = readFileSync(join(dest, '.gitignore'), 'utf8').split('\n');
     expect(gi).toContain('acme.duckdb');
     expect(gi).toContain('acme.duckdb.wal');
@@ -800,9 +791,7 @@ seeds:
       },
       false,
     );
-    const dest = makeProject({}, false);
-    dirs.push(src, dest);
-    expect(vigil(dest, ['init', '--from-dbt', src, '.']).code).toBe(0);
+    const { dest } = initFromDbt(src);
     expect(existsSync(join(dest, 'seeds/_seed_configs.yml'))).toBe(true);
     // the seed gets a properties entry in dbt, and the project its own schema naming
     writeFileSync(join(src, 'seeds/props.yml'), 'seeds:\n  - name: codes\n    description: codes\n');
@@ -844,11 +833,8 @@ seeds:
       },
       false,
     );
-    const dest = makeProject({}, false);
-    dirs.push(src, dest);
     const env = { Q4_PG_PASSWORD: decodeURIComponent(url.password) };
-    const r = vigil(dest, ['init', '--from-dbt', src, '.'], env);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const { dest, r } = initFromDbt(src, env);
     expect(r.stdout).toContain(`seeds/countries.csv:1: seed 'countries': dbt quotes its column names (quote_columns is true unless set), so "CountryCode", "Name" keep their names as written: written with quote_columns: true`);
     // a lower-case header is named alike either way; quote_columns: false set in dbt is kept
     expect(parse(readFileSync(join(dest, 'seeds/_seed_configs.yml'), 'utf8')).seeds).toEqual([
