@@ -4,10 +4,9 @@
  * synced, SIGTERM in the middle of a sync losing nothing (row by row), and two serve
  * processes sharing one Postgres target running each slot of each job once.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import pg from 'pg';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { uniqueSchema } from '../support/postgres.js';
@@ -16,22 +15,17 @@ import { killAll, startServe, waitFor } from '../support/serve.js';
 import { startFakePagerDuty } from '../support/fake-pagerduty.js';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileClient } from '../support/pg-client.js';
 
 const url = inject('pgUrl');
 /** Prometheus' own exposition parser and linter (Debian's prometheus package) */
 const PROMTOOL = '/usr/bin/promtool';
 if (!existsSync(PROMTOOL)) console.warn(`serve.test.ts: the promtool check is SKIPPED — ${PROMTOOL} not found (apt-get install prometheus)`);
-let client: pg.Client;
+const client = fileClient(url);
 const dirs: string[] = [];
 
-beforeAll(async () => {
-  client = new pg.Client(url);
-  await client.connect();
-  await client.query("set timezone = 'UTC'");
-});
-afterAll(async () => {
+afterAll(() => {
   killAll();
-  await client?.end();
   dirs.forEach(removeDir);
 });
 

@@ -5,24 +5,16 @@
  * with a NULL key are left out and counted); a misspelt table, key or cursor is exit 2 with a
  * did-you-mean and no failure recorded; a key naming a column twice is refused by the schema.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import pg from 'pg';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { uniqueSchema, SYNC_TARGETS as TARGETS } from '../support/postgres.js';
 import { makeProject, removeDir, vigil, duckRows } from '../helpers.js';
+import { fileClient } from '../support/pg-client.js';
 
 const url = inject('pgUrl');
-let client: pg.Client;
+const client = fileClient(url);
 const dirs: string[] = [];
 
-beforeAll(async () => {
-  client = new pg.Client(url);
-  await client.connect();
-  await client.query("set timezone = 'UTC'");
-});
-afterAll(async () => {
-  await client?.end();
-  dirs.forEach(removeDir);
-});
+afterAll(() => dirs.forEach(removeDir));
 
 type Target = keyof typeof TARGETS;
 

@@ -4,24 +4,16 @@
  * that holds the cursor is read in (cursor, rest of the key), a view is told to index its base
  * table, and user-defined types (enum, domain, composite) reach a Postgres target.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import pg from 'pg';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { uniqueSchema, SYNC_TARGETS as TARGETS } from '../support/postgres.js';
 import { makeProject, removeDir, vigil, duckRows as duck } from '../helpers.js';
+import { fileClient } from '../support/pg-client.js';
 
 const url = inject('pgUrl');
-let client: pg.Client;
+const client = fileClient(url);
 const dirs: string[] = [];
 
-beforeAll(async () => {
-  client = new pg.Client(url);
-  await client.connect();
-  await client.query("set timezone = 'UTC'");
-});
-afterAll(async () => {
-  await client?.end();
-  dirs.forEach(removeDir);
-});
+afterAll(() => dirs.forEach(removeDir));
 
 
 function project(target: keyof typeof TARGETS, dest: string, src: string, tables: string): string {

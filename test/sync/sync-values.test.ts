@@ -5,7 +5,7 @@
  * arrays of two and more dimensions as nested lists (DuckDB) or as they are (Postgres); and
  * `vigil sync status` for a run killed mid-run.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import pg from 'pg';
@@ -16,20 +16,15 @@ import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
 import { uniqueSchema } from '../support/postgres.js';
 import { makeProject, removeDir, VIGIL, vigil, duckRows as duck } from '../helpers.js';
+import { fileClient } from '../support/pg-client.js';
 
 const url = inject('pgUrl');
-let client: pg.Client;
+const client = fileClient(url);
 const dirs: string[] = [];
 const roles: string[] = [];
 
-beforeAll(async () => {
-  client = new pg.Client(url);
-  await client.connect();
-  await client.query("set timezone = 'UTC'");
-});
 afterAll(async () => {
   for (const r of roles) await client.query(`drop owned by ${r}; drop role ${r}`).catch(() => undefined);
-  await client?.end();
   dirs.forEach(removeDir);
 });
 

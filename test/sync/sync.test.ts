@@ -3,7 +3,7 @@
  * delta, ties on the cursor across batch edges, a late-committing concurrent transaction,
  * updates on an updated_at stream, kill -9 mid-run, and every bad input.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
@@ -16,20 +16,13 @@ import { syncStreams } from '../../src/sync/run-sync.js';
 import type { SyncReader } from '../../src/sync/sync-types.js';
 import type { SourceNode } from '../../src/compile/manifest.js';
 import { makeProject, removeDir, VIGIL, vigil, vigilAsync, duckRows as duck } from '../helpers.js';
+import { fileClient } from '../support/pg-client.js';
 
 const url = inject('pgUrl');
-let client: pg.Client;
+const client = fileClient(url);
 const dirs: string[] = [];
 
-beforeAll(async () => {
-  client = new pg.Client(url);
-  await client.connect();
-  await client.query("set timezone = 'UTC'");
-});
-afterAll(async () => {
-  await client?.end();
-  dirs.forEach(removeDir);
-});
+afterAll(() => dirs.forEach(removeDir));
 
 function project(srcSchema: string, opts: { batch?: number; lookback?: string; extraTables?: string } = {}): string {
   const dir = makeProject({
