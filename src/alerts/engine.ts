@@ -486,6 +486,22 @@ addPyTests(env);
 // (a whole float, PyFloat, prints as Python does: +25.0)
 env.addFilter('signed', (v: unknown) => (typeof unbox(v) === 'number' && (unbox(v) as number) > 0 ? `+${v}` : String(v ?? '')));
 
+/**
+ * A template compiled once per text (nunjucks' renderString compiles on every call: ~1 ms for
+ * a summary, paid per instance and again by each check at load). Throws the compile's error.
+ */
+const compiled = new Map<string, nunjucks.Template>();
+export function compileTemplate(text: string): nunjucks.Template {
+  let t = compiled.get(text);
+  if (!t) {
+    // (the 4th argument, eager, is missing from the typings: compile now, so errors surface here)
+    t = new (nunjucks.Template as unknown as new (src: string, env: nunjucks.Environment, path: undefined, eager: boolean) => nunjucks.Template)(text, env, undefined, true);
+    if (compiled.size >= 2000) compiled.clear();
+    compiled.set(text, t);
+  }
+  return t;
+}
+
 type TemplateContext = Record<string, unknown>;
 const contextOf = (inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule): TemplateContext => ({ ...inst.values, labels: inst.labels, values: inst.values, alert: inst.alert, severity: rule?.severity ?? inst.labels.severity });
 
@@ -568,7 +584,7 @@ export function renderTemplate(template: string, inst: Pick<InstanceState, 'labe
     const spans = [...new Map(missing.filter((m) => m.output).map((m) => [m.output![0], m.output!])).values()].sort((a, b) => b[0] - a[0]);
     for (const [s, e] of spans) text = `${text.slice(0, s)}${rowless ? '' : `{% raw %}${text.slice(s, e)}{% endraw %}`}${text.slice(e)}`;
     strictMiss = undefined;
-    return env.renderString(text, strictContext(template, inst, rule));
+    return compileTemplate(text).render(strictContext(template, inst, rule));
   } catch (e) {
     const message = strictMiss ? strictMissMessage(strictMiss, template, rule) : (e as Error).message.includes(PRINTED_FUNCTION) ? 'a value it prints is a function: call it, with ()' : (e as Error).message.split('\n').pop()?.trim();
     return `${template} (template error: ${message})`;
@@ -579,7 +595,7 @@ export function renderTemplate(template: string, inst: Pick<InstanceState, 'labe
 function strictReadMiss(template: string, inst: Pick<InstanceState, 'labels' | 'values' | 'alert'>, rule?: AlertRule, maps?: ReadonlySet<string>): NonNullable<typeof strictMiss> | undefined {
   strictMiss = undefined;
   try {
-    env.renderString(template, strictContext(template, inst, rule, maps));
+    compileTemplate(template).render(strictContext(template, inst, rule, maps));
   } catch {
     return strictMiss;
   }

@@ -6,12 +6,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import nunjucks from 'nunjucks';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { listFiles, readProjectText, type ProjectFiles } from '../project/load-project.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { AlertFileSchema, AlertTestFileSchema, RoutesFileSchema, type AlertRule, type AlertTest, type RouteIn, type RoutesFile } from './schema.js';
-import { columnKinds, messageTemplates, placeTemplate, readsSyncState, templateProblems, unknownFilters } from './engine.js';
+import { columnKinds, compileTemplate, messageTemplates, placeTemplate, readsSyncState, templateProblems, unknownFilters } from './engine.js';
 import { SYNC_STATE_COLUMN_NAMES, SYNC_STATE_COLUMNS } from './sync-state.js';
 import { cronProblem, timezoneHint, timezoneProblem } from '../time/schedule.js';
 import { parseActiveHours, type ActiveHours } from './time.js';
@@ -248,13 +247,11 @@ function checkColumns(lr: LoadedRule, cols: string[], what: string, at: (...p: (
 
 const timestampsOf = (cols: Array<{ name: string; data_type?: string }>) => cols.filter((c) => c.data_type === 'timestamptz').map((c) => c.name);
 
-const templates = new nunjucks.Environment(null, { autoescape: false });
-
 /** Summary, details and links are nunjucks templates: a syntax error is reported here, not in a page. */
 function checkTemplate(text: string, what: string, rule: string, loc: { file: string; line: number; column: number }, ds: Diagnostic[]): void {
   try {
-    // parse now (eagerly: the 4th argument, missing from the typings), render at evaluation
-    (nunjucks.compile as unknown as (src: string, env: nunjucks.Environment, path?: string, eager?: boolean) => unknown)(text, templates, undefined, true);
+    // parse now, render at evaluation
+    compileTemplate(text);
   } catch (e) {
     const msg = (e as Error).message.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? String(e);
     ds.push(diag('E_ALERT', `alert '${rule}': ${what} is not a valid template: ${msg}`, loc, 'templates use {{ column }}, filters like {{ x | round(1) }}'));
