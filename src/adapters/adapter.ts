@@ -64,6 +64,36 @@ export function preciseTime(ms: number, below: string): Date {
   return new PreciseTime(ms, `${d.toISOString().slice(0, -1)}${below.replace(/0+$/, '')}Z`);
 }
 
+/**
+ * A value read from a warehouse as JSON can carry it, numbers exact: an integer past 2^53 and
+ * BigQuery's NUMERIC (the client's Big) as ExactNumber, BigQuery's DATE, DATETIME, TIME and
+ * TIMESTAMP as their text (the client's .value), times in ISO (to the digit), bytes in base64;
+ * in lists and structs too.
+ */
+export function jsonValue(v: unknown): unknown {
+  if (v instanceof ExactNumber) return v;
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : new ExactNumber(v.toString());
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  if (v instanceof PreciseTime) return v.iso;
+  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  if (Array.isArray(v)) return v.map(jsonValue);
+  if (!v || typeof v !== 'object') return v;
+  if (v.constructor?.name === 'Big') return new ExactNumber((v as { toFixed(): string }).toFixed());
+  // (by the class: a struct of one field named value is a struct; a TIMESTAMP's .value has
+  // nanosecond digits, zeros past the µs BigQuery keeps)
+  if (/^(BigQuery(Date|Datetime|Time|Timestamp)|Geography)$/.test(v.constructor?.name ?? '')) return String((v as { value: unknown }).value).replace(/^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6})000Z$/, '$1Z');
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonValue(x)]));
+}
+
+/** JSON.stringify of a jsonValue, an ExactNumber written as the number it is (not `{"text":...}`). */
+export function exactJson(v: unknown, space?: number): string {
+  const mark = `\u0000vigil-${Math.random().toString(36).slice(2)}:`;
+  const text = JSON.stringify(v, (_k, x: unknown) => (x instanceof ExactNumber ? `${mark}${x.text}` : x), space);
+  const escaped = JSON.stringify(mark).slice(1, -1);
+  return text.replace(new RegExp(`"${escaped.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}(-?[0-9][0-9.eE+-]*)"`, 'g'), '$1');
+}
+
 export interface MaterializeRequest {
   kind: 'view' | 'table' | 'incremental';
   relation: Relation;

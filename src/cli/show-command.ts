@@ -11,7 +11,7 @@ import { compileProject } from '../compile/compile-project.js';
 import { loadCache, saveCache, writeCompiledSql } from '../project/artifacts.js';
 import type { ManifestNode } from '../compile/manifest.js';
 import type { Relation } from '../adapters/dialect.js';
-import { compiledPosition, ExactNumber, type Preview } from '../adapters/adapter.js';
+import { compiledPosition, ExactNumber, exactJson, jsonValue, type Preview } from '../adapters/adapter.js';
 import { err, out, parseVars, select, open, type Common } from './commands.js';
 
 export type ShowFormat = 'table' | 'json' | 'csv';
@@ -147,35 +147,20 @@ export async function runShow(o: ShowOptions): Promise<void> {
  * number they are (JSON numbers have no precision limit; JSON.stringify's would round them).
  */
 export function toJson(rows: Array<Record<string, unknown>>): string {
-  const mark = `\u0000vigil-${Math.random().toString(36).slice(2)}:`;
-  const text = JSON.stringify(rows.map(jsonRow), (_k, v: unknown) => (v instanceof ExactNumber ? `${mark}${v.text}` : v), 2);
-  const escaped = JSON.stringify(mark).slice(1, -1);
-  return text.replace(new RegExp(`"${escaped.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}(-?[0-9][0-9.eE+-]*)"`, 'g'), '$1');
-}
-
-/** A value as JSON can carry it: BigInt as a number when exact (else exactly, as ExactNumber), dates as ISO text. */
-export function jsonValue(v: unknown): unknown {
-  if (v instanceof ExactNumber) return v;
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : new ExactNumber(v.toString());
-  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  if (v instanceof Date) return v.toISOString();
-  if (Array.isArray(v)) return v.map(jsonValue);
-  if (v && typeof v === 'object' && !(v instanceof Uint8Array)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonValue(x)]));
-  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-  return v;
+  return exactJson(rows.map(jsonRow), 2);
 }
 
 function jsonRow(r: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, jsonValue(v)]));
 }
 
-/** A value as text: NULL for SQL null, ISO for dates, JSON for lists and structs. */
+/** A value as text: NULL for SQL null, ISO for dates, base64 for bytes, JSON for lists and structs (numbers in them as in --output json). */
 export function textValue(v: unknown): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v instanceof ExactNumber) return String(v);
-  if (v instanceof Date) return v.toISOString();
-  return JSON.stringify(jsonValue(v));
+  const j = jsonValue(v);
+  return typeof j === 'string' ? j : exactJson(j);
 }
 
 function columnsOf(rows: Array<Record<string, unknown>>, columns?: Preview['columns']): string[] {

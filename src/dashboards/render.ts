@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { VIGIL_VERSION } from '../version.js';
 import { absoluteHttpUrl, loneLinkField, safeColor, safeUrl } from './safe-values.js';
 import { isDate, isTimestamp } from './tile-sql.js';
-import { PreciseTime } from '../adapters/adapter.js';
+import { ExactNumber, exactJson, jsonValue, PreciseTime } from '../adapters/adapter.js';
 
 /** This renderer's code, as a stamp: drawings kept by tile-cache.ts are valid only for it. */
 export function renderStamp(): string {
@@ -262,6 +262,13 @@ function formatBigInteger(b: bigint, format: string | undefined): string {
 export function formatValue(v: unknown, format?: string): string {
   if (v == null) return '—';
   if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'object' && !(v instanceof Date)) {
+    // BigQuery's DATE and TIMESTAMP as their text, NUMERIC as its digits, bytes in base64; a list
+    // or struct as JSON, numbers exact (as vigil show prints one)
+    const j = jsonValue(v);
+    if (j instanceof ExactNumber) return formatValue(j.text, format);
+    return typeof j === 'string' ? formatValue(j, format) : exactJson(j);
+  }
   if (v instanceof Date || (format === 'date' && typeof v === 'string')) {
     const d = toDate(v);
     if (d) return formatDate(d);
@@ -1774,7 +1781,10 @@ function rawCell(v: unknown): string {
   if (d) return Number.isNaN(d.getTime()) ? '' : isMidnight(d) ? formatDate(d) : `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
   if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'number') return formatValue(v);
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (typeof v === 'object') {
+    const j = jsonValue(v);
+    return typeof j === 'string' ? j : exactJson(j);
+  }
   return String(v);
 }
 

@@ -5,7 +5,7 @@
  * through the CLI.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cpSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BigQueryAdapter } from '../../src/adapters/bigquery/bigquery-adapter.js';
 import { ExactNumber } from '../../src/adapters/adapter.js';
@@ -485,5 +485,112 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     const favor = await vigilAsync(dir, ['run', '-s', 'b', '--dry-run', '--defer', '--favor-state', '--state', 'prod-state'], env);
     expect(favor.code).toBe(0);
     expect(sent().at(-1)).toContain('from `vigil-defer`.`analytics`.`a`');
+  });
+});
+
+describe('values read back through vigil show and query()', () => {
+  const bqProject = () => {
+    const dir = makeProject({ 'project.yaml': 'name: fixture\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: vigil-values, dataset: analytics, location: US }\n' });
+    dirs.push(dir);
+    return dir;
+  };
+  const env = () => ({ VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' });
+
+  it('TIMESTAMPs before 1970 with a fraction of a second, alone, in arrays and in structs, to the µs (were: one second late, "1970-01-01T00:00:00.999999Z" for 1969-12-31T23:59:59.999999Z, year 0000 for 0001-01-01T00:00:00.000001Z)', async () => {
+    const fields = [
+      { name: 'a', type: 'TIMESTAMP' }, { name: 'b', type: 'TIMESTAMP' }, { name: 'c', type: 'TIMESTAMP' }, { name: 'd', type: 'TIMESTAMP' }, { name: 'e', type: 'TIMESTAMP' },
+      { name: 'arr', type: 'TIMESTAMP', mode: 'REPEATED' },
+      { name: 's', type: 'RECORD', fields: [{ name: 't', type: 'TIMESTAMP' }, { name: 'ts', type: 'TIMESTAMP', mode: 'REPEATED' }] },
+      { name: 'rs', type: 'RECORD', mode: 'REPEATED', fields: [{ name: 't', type: 'TIMESTAMP' }] },
+    ];
+    const row = {
+      a: '1969-12-31T23:59:59.999999Z', b: '1900-06-15T12:00:00.5Z', c: '0001-01-01T00:00:00.000001Z', d: '2026-01-02T03:04:05.123456Z', e: '1969-12-31T23:59:59Z',
+      arr: ['1969-12-31T23:59:59.999999Z', null, '1970-01-01T00:00:00.000001Z'],
+      s: { t: '1969-12-31T23:59:59.000001Z', ts: ['1969-07-20T20:17:40.123456Z'] },
+      rs: [{ t: '1960-01-01T00:00:00.25Z' }, { t: null }],
+    };
+    fake.onQuery(/select pre_epoch/, { fields, rows: [row] });
+    // (to the µs when there are µs, else to the ms, as the client spells a TIMESTAMP)
+    const want = {
+      a: '1969-12-31T23:59:59.999999Z', b: '1900-06-15T12:00:00.500Z', c: '0001-01-01T00:00:00.000001Z', d: '2026-01-02T03:04:05.123456Z', e: '1969-12-31T23:59:59.000Z',
+      arr: ['1969-12-31T23:59:59.999999Z', null, '1970-01-01T00:00:00.000001Z'],
+      s: { t: '1969-12-31T23:59:59.000001Z', ts: ['1969-07-20T20:17:40.123456Z'] },
+      rs: [{ t: '1960-01-01T00:00:00.250Z' }, { t: null }],
+    };
+    const r = await vigilAsync(bqProject(), ['show', '--inline', 'select pre_epoch', '--output', 'json'], env());
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([want]);
+    // what alerts, dashboards and sync-state reads get: the same instants in the client's TIMESTAMP .value
+    const [q] = await (await adapter()).query('select pre_epoch');
+    const value = (v: unknown): unknown => (Array.isArray(v) ? v.map(value) : v && typeof v === 'object' ? ('value' in v ? new Date((v as { value: string }).value.replace(/(\.\d{3})\d*Z$/, '$1Z')).toISOString() : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, value(x)]))) : v);
+    const ms = (v: unknown): unknown => (typeof v === 'string' ? v.replace(/(\.\d{3})\d*Z$/, '$1Z') : Array.isArray(v) ? v.map(ms) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, ms(x)])) : v);
+    expect(value(q)).toEqual(ms(want));
+    expect((q.a as { value: string }).value).toBe('1969-12-31T23:59:59.999999000Z');
+    expect((q.c as { value: string }).value).toBe('0001-01-01T00:00:00.000001000Z');
+  });
+
+  it('vigil show --output table and csv: NUMERIC, BIGNUMERIC and INT64 past 2^53 in arrays and structs as their digits, BYTES as base64 once (were: {"text":"1.5"}, """AP8=""" in csv)', async () => {
+    const fields = [
+      { name: 'amounts', type: 'NUMERIC', mode: 'REPEATED' },
+      { name: 's', type: 'RECORD', fields: [{ name: 'total', type: 'BIGNUMERIC' }, { name: 'id', type: 'INTEGER' }, { name: 'n', type: 'INTEGER' }] },
+      { name: 'b', type: 'BYTES' },
+      { name: 'bs', type: 'BYTES', mode: 'REPEATED' },
+      { name: 'w', type: 'RECORD', fields: [{ name: 'value', type: 'STRING' }] },
+    ];
+    fake.onQuery(/select nested/, { fields, rows: [{ amounts: ['1.5', '-2.25'], s: { total: '12345678901234567890.123456789', id: '9007199254740993', n: '2' }, b: Buffer.from([0, 255]), bs: [Buffer.from([1])], w: { value: 'x' } }] });
+    const show = (o: string) => vigilAsync(bqProject(), ['show', '--inline', 'select nested', '--output', o], env());
+    const [json, table, csv] = await Promise.all([show('json'), show('table'), show('csv')]);
+    for (const r of [json, table, csv]) expect(r.code, r.stdout + r.stderr).toBe(0);
+    // (a struct of one field named value stays a struct: was read as a DATE's or TIMESTAMP's wrapper)
+    expect(json.stdout.replace(/\s+/g, '')).toBe('[{"amounts":[1.5,-2.25],"s":{"total":12345678901234567890.123456789,"id":9007199254740993,"n":2},"b":"AP8=","bs":["AQ=="],"w":{"value":"x"}}]');
+    expect(csv.stdout.trim().split('\n')).toEqual(['amounts,s,b,bs,w', '"[1.5,-2.25]","{""total"":12345678901234567890.123456789,""id"":9007199254740993,""n"":2}",AP8=,"[""AQ==""]","{""value"":""x""}"']);
+    // (a cell is cut at 60 characters in the table)
+    expect(table.stdout.trim().split('\n')[2]).toBe('| [1.5,-2.25] | {"total":12345678901234567890.123456789,"id":90071992547409… | AP8= | ["AQ=="] | {"value":"x"} |');
+  });
+
+  it('dashboards: NUMERIC as its digits, a TIMESTAMP as its text, and lists and structs of them as JSON in tables and KPIs (were: "[object Object]", "1.5,2.25")', async () => {
+    const dir = bqProject();
+    mkdirSync(join(dir, 'models'), { recursive: true });
+    writeFileSync(join(dir, 'models/lists.sql'), 'select 1 as k');
+    writeFileSync(join(dir, 'models/lists.yml'), 'models:\n  - name: lists\n    columns:\n' + ['k', 'amount', 'at', 'tags', 's'].map((c) => `      - name: ${c}\n`).join(''));
+    const tile = (id: string, type: string, measures: unknown[], y: number) => ({ id, type, title: id, model: 'lists', measures, layout: { x: 0, y, w: 6, h: 4 } });
+    const none = (c: string) => ({ name: c, column: c, agg: 'none' });
+    mkdirSync(join(dir, 'dashboards'), { recursive: true });
+    writeFileSync(join(dir, 'dashboards/d.json'), JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 't', title: 'T', tiles: [tile('rows', 'table', ['amount', 'at', 'tags', 's'].map(none), 0), tile('kpi', 'kpi', [{ name: 'm', column: 'amount', agg: 'max' }], 4)] }] }));
+    const fields = [
+      { name: 'amount', type: 'NUMERIC' },
+      { name: 'at', type: 'TIMESTAMP' },
+      { name: 'tags', type: 'NUMERIC', mode: 'REPEATED' },
+      { name: 's', type: 'RECORD', fields: [{ name: 'id', type: 'INTEGER' }, { name: 'at', type: 'TIMESTAMP' }] },
+    ];
+    fake.onQuery(/`lists`[\s\S]*limit/i, { fields, rows: [{ amount: '12.5', at: '1969-12-31T23:59:59.5Z', tags: ['1.5', '2.25'], s: { id: '9007199254740993', at: '1969-12-31T23:59:59.999999Z' } }] });
+    fake.onQuery(/max\(/i, { fields: [{ name: 'm', type: 'NUMERIC' }], rows: [{ m: '12.5' }] });
+    const r = await vigilAsync(dir, ['dashboards', 'render', '--out', 'site'], env());
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const html = readFileSync(join(dir, 'site', 'd.html'), 'utf8');
+    const block = (id: string) => {
+      const at = html.indexOf(`data-tile="${id}"`);
+      const next = html.indexOf(' data-tile="', at + 10);
+      return html.slice(at, next < 0 ? undefined : next);
+    };
+    const cells = [...block('rows').matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1].replace(/&quot;/g, '"'));
+    expect(cells).toEqual(['12.5', '1969-12-31T23:59:59.500Z', '[1.5,2.25]', '{"id":9007199254740993,"at":"1969-12-31T23:59:59.999999Z"}']);
+    expect(block('kpi')).toMatch(/<div class="kpi-value" style="color:#[0-9a-f]+">12\.5<\/div>/);
+  });
+
+  it('results are read page after page, after answers that the job is not complete yet, each asking TIMESTAMPs in µs', async () => {
+    const stamps = ['1969-12-31T23:59:59.999999Z', '1969-12-31T23:59:59.5Z', '1970-01-01T00:00:00Z', '1950-05-05T05:05:05.050505Z', '2030-01-01T00:00:00.000001Z'];
+    fake.onQuery(/select paged/, { fields: [{ name: 'i', type: 'INTEGER' }, { name: 't', type: 'TIMESTAMP' }], rows: stamps.map((t, i) => ({ i, t })), pageRows: 2, runningPolls: 1 });
+    const rows = await (await adapter()).query('select paged');
+    expect(rows.map((r) => [r.i, (r.t as { value: string }).value])).toEqual([
+      [0, '1969-12-31T23:59:59.999999000Z'],
+      [1, '1969-12-31T23:59:59.500Z'],
+      [2, '1970-01-01T00:00:00.000Z'],
+      [3, '1950-05-05T05:05:05.050505000Z'],
+      [4, '2030-01-01T00:00:00.000001000Z'],
+    ]);
+    const reads = since().filter((r) => r.method === 'GET' && r.path.includes('/queries/'));
+    expect(reads.map((r) => r.query.pageToken ?? '-')).toEqual(expect.arrayContaining(['fake-page-2', 'fake-page-4']));
+    expect(reads.every((r) => r.query['formatOptions.useInt64Timestamp'] === 'true' && r.query.location === 'US')).toBe(true);
   });
 });

@@ -153,3 +153,42 @@ describe('rendered values', () => {
     for (const color of ['#12B76A', '#F79009', '#D92D20']) expect(svg).toMatch(new RegExp(`<text[^>]*fill="${color}"[^>]*>●</text>`));
   });
 });
+
+describe('lists and structs in tables and KPIs', () => {
+  it('as JSON, exact numbers as their digits (were: "1.5,2.25", "[object Object]", a list of one id as the bare id)', () => {
+    const dash = {
+      name: 'd',
+      title: 'Lists',
+      tabs: [
+        {
+          name: 't',
+          title: 'T',
+          tiles: [
+            { id: 'tbl', type: 'table', title: 'Table', model: 'lists', dimensions: [{ column: 'tags' }, { column: 's' }, { column: 'ids' }], measures: [{ name: 'n', column: 'k', agg: 'count' }], layout: L(0, 0, 6, 4) },
+            { id: 'rows', type: 'table', title: 'Rows', model: 'lists', measures: [{ name: 'tags', column: 'tags', agg: 'none' }, { name: 's', column: 's', agg: 'none' }], layout: L(6, 0, 6, 4) },
+            { id: 'kpi', type: 'kpi', title: 'K', model: 'lists', measures: [{ name: 'm', column: 'ids', agg: 'max' }], layout: L(0, 4, 3, 2) },
+          ],
+        },
+      ],
+    };
+    const dir = makeProject({
+      'project.yaml': PROJECT,
+      'models/lists.sql': "select 1 as k, [1.50::decimal(10,2), 2.25] as tags, {'h': 170141183460469231731687303715884105727::hugeint, 'd': 0.5::decimal(3,2)} as s, [9007199254740993::hugeint] as ids",
+      'models/lists.yml': COLUMNS('lists', ['k', 'tags', 's', 'ids']),
+      'dashboards/d.json': JSON.stringify(dash, null, 2),
+    });
+    try {
+      expect(vigil(dir, ['build']).code).toBe(0);
+      const r = vigil(dir, ['dashboards', 'render', '--out', 'site']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const html = readFileSync(join(dir, 'site', 'd.html'), 'utf8');
+      const cells = (id: string) => [...tileBlock(html, id).matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1].replace(/&quot;/g, '"'));
+      const struct = '{"h":170141183460469231731687303715884105727,"d":0.5}';
+      expect(cells('tbl')).toEqual(['[1.5,2.25]', struct, '[9007199254740993]', '1']);
+      expect(cells('rows')).toEqual(['[1.5,2.25]', struct]);
+      expect(tileBlock(html, 'kpi')).toMatch(/<div class="kpi-value" style="color:#[0-9a-f]+">\[9007199254740993\]<\/div>/);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});

@@ -117,6 +117,17 @@ describe('vigil show on DuckDB', () => {
     expect(vigil(dir, ['show', '--inline', "select 1 as a, 'x' as b where false"]).stdout.trim().split('\n')).toEqual(['| a | b |', '| - | - |']);
   });
 
+  it('exact numbers in a LIST, STRUCT, MAP or UNION as their digits, in every output as in --output json (were: text in json, {"text":...} nowhere, "1.50" in quotes)', () => {
+    const q = "select [1.50::decimal(10,2), 2.25] as l, {'h': 170141183460469231731687303715884105727::hugeint, 'b': 9007199254740993::bigint, 's': 'x'} as s, [[1::bigint]] as ll, map {'k': 0.5::decimal(3,2)} as m, union_value(d := 1.5::decimal(4,1)) as u, [0.1::float] as f, [interval 1 day] as iv";
+    const j = vigil(dir, ['show', '--inline', q, '--output', 'json']);
+    expect(j.code, j.stderr).toBe(0);
+    expect(j.stdout.replace(/\s+/g, '')).toBe('[{"l":[1.50,2.25],"s":{"h":170141183460469231731687303715884105727,"b":9007199254740993,"s":"x"},"ll":[[1]],"m":[{"key":"k","value":0.50}],"u":{"tag":"d","value":1.5},"f":[0.1],"iv":["1day"]}]');
+    const c = vigil(dir, ['show', '--inline', q, '--output', 'csv']);
+    expect(c.stdout.split('\n')[1]).toBe('"[1.50,2.25]","{""h"":170141183460469231731687303715884105727,""b"":9007199254740993,""s"":""x""}",[[1]],"[{""key"":""k"",""value"":0.50}]","{""tag"":""d"",""value"":1.5}",[0.1],"[""1 day""]"');
+    const t = vigil(dir, ['show', '--inline', "select [1.50::decimal(10,2), 2.25] as l, {'b': 9007199254740993::bigint} as s"]);
+    expect(t.stdout.trim().split('\n')[2]).toBe('| [1.50,2.25] | {"b":9007199254740993} |');
+  });
+
   it("an INTERVAL reads as DuckDB's own cast to text spells it", () => {
     const ivs = ["interval '0 seconds'", "interval '1 day 2 hours 3 minutes'", "interval '14 months 3 days'", "interval '-1 year -2 months'", "interval '1.5 seconds'", "interval '-90 minutes'", "interval '1 month -1 day 00:00:00.000001'", "interval '100 hours'", "interval '12 months'", "interval '-1 day 01:00:00'"];
     const r = vigil(dir, ['show', '--inline', ivs.map((iv) => `select ${iv} as iv, cast(${iv} as varchar) as text`).join(' union all '), '--limit', '100', '--output', 'json']);
@@ -214,9 +225,13 @@ select * from (values (1, 'Ann', 120.5, date '2026-01-02'), (2, 'Bob', 7, date '
     expect(j.stdout).toContain('"d": 12345678901234567890.123456,');
     expect(j.stdout).toContain('"big": 9007199254740993,');
     expect(JSON.parse(j.stdout)[0]).toMatchObject({ t: '12:34:56.123456', iv: '1 day 02:03:00', n: 'NaN', inf: 'Infinity', dt: '2026-01-02', tz: '2026-01-02 03:04:05.123456+00', f: 2.5, i: 3, b: true, l: [1, 2], j: '{"a": 1}' });
-    // arrays are lists, as DuckDB's (were Postgres' text: "{1,2}"), their exact items as text
-    const arrays = vigil(dir, ['show', '--inline', "select array[1, 2]::int8[] as a, array[1.50, 2.5]::numeric[] as b, array[date '2026-01-02'] as d", '--output', 'json'], env);
-    expect(JSON.parse(arrays.stdout)).toEqual([{ a: ['1', '2'], b: ['1.50', '2.5'], d: ['2026-01-02'] }]);
+    // arrays are lists, as DuckDB's (were Postgres' text: "{1,2}"); int8[] and numeric[] items
+    // exact numbers, as a lone int8 or numeric (were: text, "1.50" in quotes)
+    const aq = "select array[1, 9007199254740993]::int8[] as a, array[1.50, 2.5, 'NaN']::numeric[] as b, array[date '2026-01-02'] as d, array[array[0.10], array[2]]::numeric[] as m, array['1.5'] as t";
+    const arrays = vigil(dir, ['show', '--inline', aq, '--output', 'json'], env);
+    expect(arrays.stdout.replace(/\s+/g, '')).toBe('[{"a":[1,9007199254740993],"b":[1.50,2.5,"NaN"],"d":["2026-01-02"],"m":[[0.10],[2]],"t":["1.5"]}]');
+    const arraysCsv = vigil(dir, ['show', '--inline', aq, '--output', 'csv'], env);
+    expect(arraysCsv.stdout).toBe('a,b,d,m,t\n"[1,9007199254740993]","[1.50,2.5,""NaN""]","[""2026-01-02""]","[[0.10],[2]]","[""1.5""]"\n');
     const none = vigil(dir, ['show', '--inline', "select 1 as a, 'x' as b where false", '--output', 'csv'], env);
     expect(none.stdout).toBe('a,b\n');
     // two columns of one name: both shown, the second as DuckDB names it (was: the first dropped)

@@ -170,6 +170,8 @@ export type FakeQueryAnswer =
       numDmlAffectedRows?: number;
       /** Use this answer this many times, then fall back (default: for ever). */
       times?: number;
+      /** getQueryResults answers at most this many rows a page without maxResults (BigQuery pages a big result itself), with a pageToken for the rest. */
+      pageRows?: number;
     } & FakeJobScript)
   | ({
       error: FakeError;
@@ -263,6 +265,8 @@ interface StoredJob {
   onDone?: () => void;
   /** Query jobs: the statement (dry runs are not stored). */
   sql?: string;
+  /** getQueryResults' page size without maxResults (FakeQueryAnswer.pageRows). */
+  pageRows?: number;
   /** A child job of this script job (jobs.list with parentJobId lists it). */
   childOf?: string;
   /** getQueryResults / jobs.get failures left once DONE (FakeJobScript.failPolls). */
@@ -671,6 +675,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       rows,
       fields: ok.fields ?? (rows.length ? inferFields(rows) : undefined),
       error,
+      pageRows: ok.pageRows,
     };
     job.sql = sql;
     jobs.set(`${p}:${jobId}`, job);
@@ -951,7 +956,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
         if (failedPoll(res, job, 'getQueryResults')) return;
         if (job.error) return fail(res, job.error.httpStatus, job.error.reason, job.error.message, job.error.location);
         const start = query.pageToken?.startsWith('fake-page-') ? Number(query.pageToken.slice(10)) : Number(query.startIndex ?? 0);
-        const maxResults = query.maxResults ? Number(query.maxResults) : undefined;
+        const maxResults = query.maxResults ? Number(query.maxResults) : job.pageRows;
         return send(res, 200, resultsBody(job, 'bigquery#getQueryResultsResponse', tsFormatFromQs(query), maxResults, start));
       }
       // jobs.query

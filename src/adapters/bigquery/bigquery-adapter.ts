@@ -8,7 +8,7 @@
  */
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, droppedColumnsFailure, ExactNumber, exactInteger, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, ExactNumber, exactInteger, jsonValue, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDdlType, bigQueryDialect, bigQueryHelpersSql, type BqField } from './bigquery-dialect.js';
@@ -140,6 +140,40 @@ function paramType(v: SqlParam): string {
   if (typeof v === 'boolean') return 'BOOL';
   if (typeof v === 'number') return Number.isInteger(v) ? 'INT64' : 'FLOAT64';
   return 'STRING';
+}
+
+/** A page of jobs.getQueryResults: rows as the REST API sends them (`{ f: [{ v }] }`). */
+type RawRow = { f: Array<{ v: unknown }> };
+type ResultsPage = { jobComplete?: boolean; schema?: { fields: BqField[] }; rows?: RawRow[]; pageToken?: string; numDmlAffectedRows?: string };
+
+/**
+ * A TIMESTAMP sent as µs since the epoch (formatOptions.useInt64Timestamp), as the client spells
+ * its .value: '2026-01-02T03:04:05.123456000Z', '1969-12-31T23:59:59.500Z'. The whole seconds by
+ * floor division (the client's precise-date counts a negative fraction from the wrong second).
+ */
+export function timestampText(micros: string): string {
+  const us = BigInt(micros);
+  const s = us / 1_000_000n - (us % 1_000_000n < 0n ? 1n : 0n);
+  const frac = Number(us - s * 1_000_000n);
+  const fraction = frac % 1000 ? `${String(frac).padStart(6, '0')}000` : String(frac / 1000).padStart(3, '0');
+  return `${new Date(Number(s) * 1000).toISOString().slice(0, 19)}.${fraction}Z`;
+}
+
+const hasTimestamp = (fields: BqField[] = []): boolean => fields.some((f) => f.type === 'TIMESTAMP' || hasTimestamp(f.fields));
+
+/** Each TIMESTAMP of a converted row (top level, in arrays, in structs) read again from the raw row's µs. */
+function readTimestamps(fields: BqField[], raw: RawRow, row: Row): void {
+  fields.forEach((f, i) => {
+    const v = raw.f[i]?.v;
+    const out = row[f.name];
+    if (v === null || v === undefined || out === null || out === undefined) return;
+    const one = (x: unknown, o: unknown) => {
+      if (f.type === 'TIMESTAMP') (o as { value: string }).value = timestampText(x as string);
+      else if (f.fields && (f.type === 'RECORD' || f.type === 'STRUCT')) readTimestamps(f.fields, x as RawRow, o as Row);
+    };
+    if (f.mode === 'REPEATED') (v as Array<{ v: unknown }>).forEach((x, k) => x.v !== null && one(x.v, (out as unknown[])[k]));
+    else one(v, out);
+  });
 }
 
 /**
@@ -324,7 +358,7 @@ export class BigQueryAdapter implements Adapter {
     for (;;) {
       let err: unknown;
       try {
-        const [rows, , response] = (await job.getQueryResults({ wrapIntegers: INT64_EXACT })) as unknown as [Row[], unknown, { numDmlAffectedRows?: string } | undefined];
+        const { rows, response } = await this.results(job);
         await this.finalMetadata(job, response);
         return { rows, job };
       } catch (e) {
@@ -356,6 +390,29 @@ export class BigQueryAdapter implements Adapter {
   }
 
   /**
+   * The rows of a job's results, every page (jobs.getQueryResults as job.getQueryResults asks it:
+   * TIMESTAMPs in µs), and the last answer. Converted by the client, but for TIMESTAMPs (see
+   * timestampText): its conversion puts an instant before 1970 with a fraction of a second 1 s late.
+   */
+  private async results(job: Job): Promise<{ rows: Row[]; response: ResultsPage }> {
+    const { BigQuery: Client } = await import('@google-cloud/bigquery');
+    const rows: Row[] = [];
+    for (let pageToken: string | undefined; ; ) {
+      const qs = { location: job.location, 'formatOptions.useInt64Timestamp': true, ...(pageToken ? { pageToken } : {}) };
+      const page = await new Promise<ResultsPage>((resolve, reject) => this.client.request({ uri: `/queries/${job.id}`, qs }, (e, body) => (e ? reject(e) : resolve(body as ResultsPage))));
+      // (not done yet: the answer came after its wait, ask again)
+      if (page.jobComplete === false) continue;
+      if (page.schema && page.rows) {
+        const got = Client.mergeSchemaWithRows_(page.schema, page.rows, { wrapIntegers: INT64_EXACT }) as Row[];
+        if (hasTimestamp(page.schema.fields)) got.forEach((r, i) => readTimestamps(page.schema!.fields, page.rows![i], r));
+        rows.push(...got);
+      }
+      if (!page.pageToken) return { rows, response: page };
+      pageToken = page.pageToken;
+    }
+  }
+
+  /**
    * job.metadata as the DONE job (its statistics: numDmlAffectedRows for executeCounted). jobs.insert
    * usually answers before the job is DONE; when jobs.get cannot be read now, the row count of the
    * results' answer is kept instead.
@@ -380,20 +437,9 @@ export class BigQueryAdapter implements Adapter {
 
   async preview(sql: string): Promise<Preview> {
     const { rows } = await this.run(sql);
-    // the client's wrappers as BigQuery spells them: DATE, DATETIME, TIME, TIMESTAMP hold their
-    // text in .value (to the µs), NUMERIC and BIGNUMERIC arrive as Big (exact digits)
-    const plain = (v: unknown): unknown => {
-      if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
-      if (typeof v === 'bigint') return new ExactNumber(String(v));
-      if (!v || typeof v !== 'object') return v;
-      if (Array.isArray(v)) return v.map(plain);
-      if (v.constructor?.name === 'Big') return new ExactNumber((v as { toFixed(): string }).toFixed());
-      // (a TIMESTAMP's .value has nanosecond digits, zeros past the µs BigQuery keeps)
-      if (Object.keys(v).join() === 'value' && typeof (v as { value: unknown }).value === 'string') return (v as { value: string }).value.replace(/^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6})000Z$/, '$1Z');
-      if (v instanceof Uint8Array) return v;
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-    };
-    const out = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])));
+    // the client's wrappers as BigQuery spells them (jsonValue): DATE, DATETIME, TIME and TIMESTAMP
+    // their text (a TIMESTAMP to the µs), NUMERIC and BIGNUMERIC their exact digits
+    const out = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, jsonValue(v)])));
     const names = out.length ? Object.keys(out[0]) : [];
     return { columns: names.map((name) => ({ name, numeric: out.every((r) => r[name] === null || typeof r[name] === 'number' || r[name] instanceof ExactNumber) })), rows: out };
   }

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { availableParallelism, totalmem } from 'node:os';
-import type { DuckDBConnection, DuckDBInstance, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
 import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
@@ -19,6 +19,23 @@ import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
 import { arrayDims, bcAfterDate, csvSeparators, fromBatchValue, isArrayColumn, type BatchFile, type BatchInfo, type ColumnChanges, type SyncColumn } from '../../sync/sync-types.js';
 
 const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL|VARINT|BIGNUM)\b/;
+
+/** A value of getRowObjectsJson as preview shows it, by its type; in lists, arrays, structs, maps and unions too. */
+function previewValue(type: DuckDBType, v: unknown): unknown {
+  if (v === null || v === undefined) return v;
+  // (the nested types by their fields: the classes are in the module loaded on demand)
+  const t = type as Partial<{ valueType: DuckDBType; keyType: DuckDBType; entryNames: readonly string[]; entryTypes: readonly DuckDBType[]; memberTags: readonly string[]; memberTypes: readonly DuckDBType[] }>;
+  if (t.entryNames && t.entryTypes && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, previewValue(t.entryTypes![t.entryNames!.indexOf(k)] ?? type, x)]));
+  if (t.memberTags && t.memberTypes && typeof v === 'object' && 'tag' in v) return { ...v, value: previewValue(t.memberTypes[t.memberTags.indexOf(String(v.tag))] ?? type, (v as { value?: unknown }).value) };
+  if (t.keyType && t.valueType && Array.isArray(v)) return v.map((e: { key: unknown; value: unknown }) => ({ key: previewValue(t.keyType!, e.key), value: previewValue(t.valueType!, e.value) }));
+  if (t.valueType && Array.isArray(v)) return v.map((x) => previewValue(t.valueType!, x));
+  const name = String(type);
+  if (NUMERIC_TYPE.test(name) && typeof v === 'string' && /^-?\d/.test(v)) return new ExactNumber(v);
+  // a FLOAT (4 bytes) as its shortest decimal: 0.1, not the double 0.10000000149011612
+  if (typeof v === 'number' && name === 'FLOAT') return shortestFloat32(v);
+  if (isInterval(v)) return intervalText(v.months, v.days, BigInt(v.micros));
+  return v;
+}
 
 function isInterval(v: unknown): v is { months: number; days: number; micros: string | number } {
   return !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).join() === 'months,days,micros';
@@ -256,15 +273,8 @@ export class DuckDbAdapter implements Adapter {
       // timestamps as DuckDB prints them (to the µs, or ns), NaN and infinities as text
       const types = r.columnTypes();
       const columns = r.columnNames().map((name, i) => ({ name, numeric: NUMERIC_TYPE.test(String(types[i])), time: /^(DATE$|TIMESTAMP)/.test(String(types[i])), type: String(types[i]) }));
-      const floats = new Set(columns.filter((_c, i) => String(types[i]) === 'FLOAT').map((c) => c.name));
       const rows = (r.getRowObjectsJson() as Row[]).map((row) => {
-        for (const { name, numeric } of columns) {
-          const v = row[name];
-          if (numeric && typeof v === 'string' && /^-?\d/.test(v)) row[name] = new ExactNumber(v);
-          // a FLOAT (4 bytes) as its shortest decimal: 0.1, not the double 0.10000000149011612
-          else if (typeof v === 'number' && floats.has(name)) row[name] = shortestFloat32(v);
-          else if (isInterval(v)) row[name] = intervalText(v.months, v.days, BigInt(v.micros));
-        }
+        columns.forEach(({ name }, i) => (row[name] = previewValue(types[i], row[name])));
         return row;
       });
       return { columns, rows };

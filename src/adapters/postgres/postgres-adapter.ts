@@ -202,12 +202,15 @@ export class PostgresAdapter implements Adapter {
     const typeName = new Map(Object.entries(pg.types.builtins).map(([k, v]) => [v as number, k.toLowerCase()]));
     // (date, timestamp, timestamptz)
     const columns = r.fields.map((f) => ({ name: unique(f.name), numeric: [20, 21, 23, 26, 700, 701, 1700].includes(f.dataTypeID), time: [1082, 1114, 1184].includes(f.dataTypeID), type: typeName.get(f.dataTypeID) }));
+    // int8 and numeric, alone or in arrays (int8[], numeric[]): exact text (NaN as text)
+    const exact = (v: unknown): unknown => (Array.isArray(v) ? v.map(exact) : typeof v === 'string' && /^-?\d/.test(v) ? new ExactNumber(v) : v);
+    const exactArrays = new Set([1016, 1231]);
     const rows = (r.rows as unknown[][]).map((values) => {
       const row: Row = {};
       columns.forEach((c, i) => {
         const v = values[i];
-        // int8 and numeric: exact text (NaN as text); floats' NaN and infinities as text
-        row[c.name] = typeof v === 'string' && c.numeric && /^-?\d/.test(v) ? new ExactNumber(v) : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+        // (floats' NaN and infinities as text)
+        row[c.name] = typeof v === 'number' ? (Number.isFinite(v) ? v : String(v)) : c.numeric || exactArrays.has(r.fields[i].dataTypeID) ? exact(v) : v;
       });
       return row;
     });
