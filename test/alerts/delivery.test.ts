@@ -183,7 +183,9 @@ describe('sendPagerDuty (pdjs against the fake Events API v2)', () => {
 
   it('a hang until the deadline: retry, ambiguous', async () => {
     pd.script([{ status: 202, hang: true }]);
-    const r = await send(trigger('hang-2'), { ...POLICY, deadlineMs: 520 });
+    // (a request timeout of 1.5 s: on a loaded machine the request may not even be written
+    // within 500 ms, which is a timeout before sending, rightly not ambiguous)
+    const r = await send(trigger('hang-2'), { ...POLICY, timeoutMs: 1500, deadlineMs: 1520 });
     expect(r).toMatchObject({ status: 'retry', ambiguous: true, attempts: 1 });
     expect(pd.incidents.get('hang-2')?.opened).toBe(1);
   });

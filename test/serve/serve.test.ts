@@ -90,7 +90,7 @@ const sample = (scraped: { families: Map<string, Family> }, name: string, labels
   return s ? Number(s.value ?? s.count) : undefined;
 };
 
-async function health(base: string): Promise<{ status: number; body: { status: string; streams: Array<{ stream: string; ok: boolean; problem?: string; consecutive_failures: number; sync_lag_seconds: number | null }>; jobs: Array<{ job: string; last_run: { status: string } | null }>; problems: string[] } }> {
+async function health(base: string): Promise<{ status: number; body: { status: string; streams: Array<{ stream: string; ok: boolean; problem?: string; consecutive_failures: number; sync_lag_seconds: number | null }>; jobs: Array<{ job: string; last_run: { status: string; finished_at: string } | null }>; problems: string[] } }> {
   const res = await fetch(`${base}/health`);
   return { status: res.status, body: await res.json() };
 }
@@ -111,6 +111,7 @@ describe('vigil serve', () => {
       const h = await health(srv.base);
       return h.status === 200 && h.body.streams.length === 1 && h.body.streams.every((x) => x.ok) ? h : undefined;
     }, 30_000, srv.log);
+    const okAt = Date.now();
     expect(ok.body.status).toBe('ok');
     expect((await fetch(`${srv.base}/internal/analytics-sync`)).status).toBe(200);
     // (the job records its result just after the state it wrote is read)
@@ -125,7 +126,8 @@ describe('vigil serve', () => {
     expect(sample(m, 'vigil_job_last_success_timestamp_seconds', { job: 'sync_often' })).toBeGreaterThan(Date.now() / 1000 - 30);
     expect(m.families.get('vigil_sync_duration_seconds')?.type).toBe('HISTOGRAM');
     expect(Number(/^vigil_sync_duration_seconds_count\{stream="raw\.events",status="success"\} (\d+)$/m.exec(m.text)?.[1])).toBeGreaterThanOrEqual(1);
-    expect(sample(m, 'vigil_sync_lag_seconds', { stream: 'raw.events', lag: 'sync' })).toBeLessThan(4);
+    // within the SLO when /health said so, older by the time since (a loaded machine may take seconds)
+    expect(sample(m, 'vigil_sync_lag_seconds', { stream: 'raw.events', lag: 'sync' })).toBeLessThan(4 + (Date.now() - okAt) / 1000);
     // the newest source row is about an hour old
     expect(sample(m, 'vigil_sync_lag_seconds', { stream: 'raw.events', lag: 'data' })).toBeGreaterThan(3500);
     for (const name of ['vigil_model_build_duration_seconds', 'vigil_alerts_firing', 'vigil_notifications_total', 'process_resident_memory_bytes']) expect(m.families.has(name), name).toBe(true);
@@ -136,21 +138,31 @@ describe('vigil serve', () => {
     // stream's failure count stays (was: counted in the sync state, like an unreachable source)
     await client.query(`alter table ${s}.events rename to events_gone`);
     // (on a loaded machine the 4 s SLO can be breached before the first failing run is recorded:
-    // wait for the 503 that also names the failed job, which is what is asserted below)
+    // wait for the 503 that also names the job's failure for the missing table)
+    const mistake = /^job sync_often failed at [^:]+:[^\n]*raw\.events: stream raw\.events: table \w+\.events does not exist in the source database[^\n]*\(models\/sources\.yml:6\)/;
+    const lastRun = (h: Awaited<ReturnType<typeof health>>) => h.body.jobs.find((j) => j.job === 'sync_often')?.last_run;
     const bad = await waitFor(async () => {
       const h = await health(srv.base);
-      return h.status === 503 && h.body.jobs.some((j) => j.last_run?.status === 'error') ? h : undefined;
+      return h.status === 503 && lastRun(h)?.status === 'error' && h.body.problems.some((p) => mistake.test(p)) ? h : undefined;
     }, 30_000, srv.log);
     expect(bad.body.status).toBe('failing');
     const ev = bad.body.streams.find((x) => x.stream === 'raw.events')!;
     expect(ev.ok).toBe(false);
-    expect(ev.consecutive_failures).toBe(0);
     expect(ev.problem).toMatch(/raw\.events: last successful sync \d+s ago \(SLO 4s\)/);
-    expect(bad.body.problems.join('\n')).toMatch(/job sync_often failed at [^:]+:[^\n]*raw\.events: stream raw\.events: table \w+\.events does not exist in the source database[^\n]*\(models\/sources\.yml:6\)/);
+    // a run under way when the table went fails reading it: a source's failure, counted (at most
+    // that one); the runs after it, the project's mistake, count nothing
+    const counted = ev.consecutive_failures;
+    expect(counted).toBeLessThanOrEqual(1);
+    const later = await waitFor(async () => {
+      const h = await health(srv.base);
+      return lastRun(h)?.status === 'error' && lastRun(h)!.finished_at > lastRun(bad)!.finished_at ? h : undefined;
+    }, 30_000, srv.log);
+    expect(later.body.problems.some((p) => mistake.test(p)), later.body.problems.join('\n')).toBe(true);
+    expect(later.body.streams.find((x) => x.stream === 'raw.events')!.consecutive_failures).toBe(counted);
     const m2 = await scrape(srv.base);
     expect(sample(m2, 'vigil_run_status', { job: 'sync_often' })).toBe(0);
-    expect(sample(m2, 'vigil_sync_consecutive_failures', { stream: 'raw.events' })).toBe(0);
-    expect(sample(m2, 'vigil_job_runs_total', { job: 'sync_often', result: 'error' })).toBeGreaterThanOrEqual(1);
+    expect(sample(m2, 'vigil_sync_consecutive_failures', { stream: 'raw.events' })).toBe(counted);
+    expect(sample(m2, 'vigil_job_runs_total', { job: 'sync_often', result: 'error' })).toBeGreaterThanOrEqual(2);
     // and back: the table returns, the next sync succeeds, 200 again
     await client.query(`alter table ${s}.events_gone rename to events`);
     await waitFor(async () => ((await health(srv.base)).status === 200 ? true : undefined), 30_000, srv.log);
@@ -160,7 +172,7 @@ describe('vigil serve', () => {
     expect(srv.log()).toMatch(/serve stopped/);
     expect(srv.log()).toMatch(/sync_often: FAILED after [\d.]+s \(1 in a row; serve keeps running\)/);
     expect(srv.log()).not.toMatch(/\n\s+at /);
-  });
+  }, 120_000);
 
   it('SIGTERM between the sync of a build_after job and its build: the run is abandoned, not a success without its build', async () => {
     const s = uniqueSchema('serve_tb');
