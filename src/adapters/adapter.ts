@@ -272,7 +272,7 @@ export interface Adapter {
 /**
  * Where a warehouse error points in the compiled SQL it came from: the error's position is
  * relative to the statement that was executed (DDL, a MERGE script) and the compiled SQL sits
- * somewhere inside it, possibly more than once (a script's DECLARE and MERGE both read it); the
+ * somewhere inside it, possibly more than once (a statement may read it twice); the
  * occurrence that spans the error's line is the one that failed.
  */
 export function compiledPosition(executedSql: string, position: { line: number; column?: number } | undefined, compiledSql: string): { line: number; column?: number } | undefined {

@@ -448,7 +448,7 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
     const sql = n.config.materialized === 'incremental' && !o.fullRefresh && n.compiled_sql_incremental ? n.compiled_sql_incremental : n.compiled_sql;
     const t0 = performance.now();
     try {
-      // what the build sends (an incremental run's DECLARE + MERGE read the query twice and the table), else its query
+      // what the build sends (an incremental run's script: its temp table's query, its DECLARE's, its MERGE's), else its query
       const { bytesProcessed, viewReads, upperBound }: { bytesProcessed: number; viewReads?: number; upperBound?: boolean } = adapter.estimate ? await adapter.estimate(materializeRequest(n, !!o.fullRefresh)) : await adapter.dryRun!(sql);
       total += bytesProcessed;
       const over = max !== undefined && bytesProcessed > max;

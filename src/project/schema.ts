@@ -93,7 +93,9 @@ export const ModelConfigSchema = z
           range: z.object({ start: z.number().int(), end: z.number().int(), interval: z.number().int().positive() }).strict().optional(),
         })
         .strict()
-        .refine((p) => (p.data_type === 'int64') === (p.range !== undefined), { message: "data_type: int64 goes with range: { start, end, interval } (integer-range partitions), and range only with data_type: int64" }),
+        .refine((p) => (p.data_type === 'int64') === (p.range !== undefined), { message: "data_type: int64 goes with range: { start, end, interval } (integer-range partitions), and range only with data_type: int64" })
+        // (as in dbt-bigquery: granularity cuts date, timestamp and datetime partitions; it did nothing on int64)
+        .refine((p) => !(p.data_type === 'int64' && p.granularity !== undefined), { path: ['granularity'], message: 'applies to date, timestamp and datetime partitions only (as in dbt-bigquery); an int64 partition is cut by its range: remove it' }),
     ]),
     // keys only some warehouses act on (BigQuery: cluster_by, labels, ...): accepted for every
     // target, since one project builds on several

@@ -214,8 +214,11 @@ describe('BigQueryAdapter on the real client', () => {
       config: { partition_by: { field: 'day', data_type: 'date' } },
     });
     const sql = lastJob().configuration.query.query as string;
-    expect(sql).toContain('DECLARE vigil_min DEFAULT (SELECT MIN(`day`) FROM (');
+    // the model's SQL runs once, into the script's temp table; the lowest day and the MERGE read it
+    expect(sql).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\nselect day, k, n from src\n\);\nBEGIN\nDECLARE vigil_min DEFAULT \(SELECT MIN\(`day`\) FROM vigil_new_rows\);\nMERGE `vigil-test`\.`analytics`\.`inc` AS T\nUSING vigil_new_rows AS S\n/);
+    expect(sql.split('select day, k, n from src')).toHaveLength(2);
     expect(sql).toContain('ON T.`day` = S.`day` AND T.`k` = S.`k` AND T.`day` >= vigil_min');
+    expect(sql).toMatch(/;\nEND$/);
     expect(sql).toContain('WHEN MATCHED THEN UPDATE SET `day` = S.`day`, `k` = S.`k`, `n` = S.`n`');
   });
 
@@ -240,8 +243,10 @@ describe('BigQueryAdapter on the real client', () => {
     const r = await bq.materialize({ kind: 'incremental', relation: { database: 'vigil-test', schema: 'analytics', identifier: 'ow' }, sql: 'select 1', incrementalSql: 'select day, n from src_ow', strategy: 'insert_overwrite', fullRefresh: false, config: { partition_by: 'day', require_partition_filter: true } });
     expect(r).toEqual({ message: 'merged 2 rows into', rows: 2 });
     const script = lastJob().configuration.query.query as string;
-    expect(script).toMatch(/^DECLARE vigil_partitions DEFAULT \(SELECT ARRAY_AGG\(DISTINCT `day` IGNORE NULLS\) FROM \(\nselect day, n from src_ow\n\)\);\nIF IFNULL\(ARRAY_LENGTH\(vigil_partitions\), 0\) > 0 THEN\nMERGE `vigil-test`\.`analytics`\.`ow` AS T\n/);
-    expect(script).toMatch(/\nWHEN NOT MATCHED BY SOURCE AND T\.`day` IN UNNEST\(vigil_partitions\) THEN DELETE\n[^;]*;\nELSE\nINSERT INTO `vigil-test`\.`analytics`\.`ow` \(`day`, `n`\)\nSELECT `day`, `n` FROM \(\nselect day, n from src_ow\n\);\nEND IF$/);
+    // the model's SQL runs once, into the script's temp table: the partitions and the rows written are from the same evaluation
+    expect(script).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\nselect day, n from src_ow\n\);\nBEGIN\nDECLARE vigil_partitions DEFAULT \(SELECT ARRAY_AGG\(DISTINCT `day` IGNORE NULLS\) FROM vigil_new_rows\);\nIF IFNULL\(ARRAY_LENGTH\(vigil_partitions\), 0\) > 0 THEN\nMERGE `vigil-test`\.`analytics`\.`ow` AS T\nUSING vigil_new_rows AS S\n/);
+    expect(script).toMatch(/\nWHEN NOT MATCHED BY SOURCE AND T\.`day` IN UNNEST\(vigil_partitions\) THEN DELETE\n[^;]*;\nELSE\nINSERT INTO `vigil-test`\.`analytics`\.`ow` \(`day`, `n`\)\nSELECT `day`, `n` FROM vigil_new_rows;\nEND IF;\nEND$/);
+    expect(script.split('select day, n from src_ow')).toHaveLength(2);
   });
 
   describe("on_schema_change: the query's schema from its dry run against the table's", () => {
@@ -343,16 +348,19 @@ describe('BigQueryAdapter on the real client', () => {
     }
   });
 
-  it('--dry-run estimates an incremental merge as the script it runs: the DECLARE\'s query, then the MERGE over every partition (was: its SELECT alone, half or less of what it processes); a view is built for nothing', async () => {
+  it('--dry-run estimates an incremental merge as the script it runs: the query filling the temp table, the DECLARE\'s query, then the MERGE over every partition, the temp table read as its query (was: its SELECT alone, half or less of what it processes); a view is built for nothing', async () => {
     fake.addTable('vigil-test', 'analytics', 'est', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], timePartitioning: { type: 'DAY', field: 'day' } });
+    // (BigQuery dry-runs no CREATE TEMP TABLE: its query is dry-run alone)
+    fake.onQuery(/^select day, k from src_est$/, { totalBytesProcessed: 30 });
     fake.onQuery(/^SELECT \(SELECT MIN\(`day`\) FROM \(\nselect day, k from src_est\n\)\)$/, { totalBytesProcessed: 100 });
     // (a dry run cannot prune by the value the DECLARE computes: the merge is counted over every partition, an upper bound)
     fake.onQuery(/^MERGE `vigil-test`\.`analytics`\.`est` AS T[\s\S]*ON T\.`day` = S\.`day` AND T\.`k` = S\.`k` AND \(T\.`day` IS NULL OR T\.`day` IS NOT NULL\)\nWHEN MATCHED/, { totalBytesProcessed: 250 });
     const bq = await adapter({ maximum_bytes_billed: 300 });
     const req = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'est' }, sql: 'select day, k from src_est_full', incrementalSql: 'select day, k from src_est', uniqueKey: ['day', 'k'], fullRefresh: false, config: { partition_by: { field: 'day', data_type: 'date' } } };
-    expect(await bq.estimate(req)).toEqual({ bytesProcessed: 350, upperBound: true });
+    expect(await bq.estimate(req)).toEqual({ bytesProcessed: 380, upperBound: true });
     const sent = since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path));
     expect(sent.every((r) => r.body.configuration.dryRun === true)).toBe(true);
+    expect(sent.map((r) => (r.body.configuration.query.query as string).split('\n')[0])).toEqual(['select day, k from src_est', 'SELECT (SELECT MIN(`day`) FROM (', 'MERGE `vigil-test`.`analytics`.`est` AS T']);
     // maximum_bytes_billed refuses early by the query's own dry run (not the upper bound: BigQuery holds every job of the script to the limit itself)
     fake.onQuery(/^select day, k from src_est$/, { totalBytesProcessed: 400 });
     await expect(bq.materialize(req)).rejects.toThrow(/would process 400 B, over maximum_bytes_billed \(300 B\)/);
@@ -455,6 +463,37 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     expect(r.stdout).toMatch(/UNKNOWN analytics\.b: reads a relation that does not exist yet: model a, which this run builds first \(notFound: Not found: Table vigil-nosrc:analytics\.a/);
     expect(r.stdout).not.toMatch(/upstream model may not be built yet/);
     expect(r.code, r.stdout + r.stderr).toBe(1);
+  });
+
+  it("vigil run: an incremental script evaluates the model's SQL once, into its temp table, and takes both the partitions (or the lowest partition value) and the MERGE's rows from it (was: the SQL twice, in two statements: each its own CURRENT_TIMESTAMP() and data, a partition replaced by nothing or a row written twice)", async () => {
+    const src = "sources:\n  - name: raw\n    schema: once_raw\n    tables:\n      - name: events\n        columns:\n          - { name: id, data_type: int64 }\n          - { name: created_at, data_type: timestamp }\n          - { name: day, data_type: date }\n";
+    const dir = makeProject(
+      {
+        'project.yaml': 'name: once\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: vigil-once, dataset: analytics, location: US }\n',
+        'models/sources.yml': src,
+        'models/io.sql': "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by='date(created_at)') }}\nselect id, created_at from {{ source('raw', 'events') }}\n{% if is_incremental() %}where created_at >= timestamp_sub(current_timestamp(), interval 2 day){% endif %}\n",
+        'models/mg.sql': "{{ config(materialized='incremental', unique_key=['id', 'day'], partition_by='day', require_partition_filter=true) }}\nselect id, day from {{ source('raw', 'events') }}\n{% if is_incremental() %}where day >= current_date(){% endif %}\n",
+      },
+      false,
+    );
+    dirs.push(dir);
+    fake.addTable('vigil-once', 'analytics', 'io', { fields: [{ name: 'id', type: 'INTEGER' }, { name: 'created_at', type: 'TIMESTAMP' }], timePartitioning: { type: 'DAY', field: 'created_at' } });
+    fake.addTable('vigil-once', 'analytics', 'mg', { fields: [{ name: 'id', type: 'INTEGER' }, { name: 'day', type: 'DATE' }], timePartitioning: { type: 'DAY', field: 'day' } });
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const r = await vigilAsync(dir, ['run'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const sent = fake.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/projects/vigil-once/jobs') && !q.body.configuration.dryRun).map((q) => q.body.configuration.query.query as string);
+    const job = (table: string) => sent.find((q) => q.includes(`\`vigil-once\`.\`analytics\`.\`${table}\` AS T`))!;
+    const io = job('io');
+    const mg = job('mg');
+    // one evaluation of the model's SQL per job: its FROM (and its clock) once, in the temp table
+    expect(io.split('from `once_raw`.`events`')).toHaveLength(2);
+    expect(io.split(/current_timestamp\(\)/)).toHaveLength(2);
+    expect(io).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\n\nselect id, created_at from `once_raw`\.`events`\nwhere created_at >= timestamp_sub\(current_timestamp\(\), interval 2 day\)\n\);\nBEGIN\nDECLARE vigil_partitions DEFAULT \(SELECT ARRAY_AGG\(DISTINCT date\(created_at\) IGNORE NULLS\) FROM vigil_new_rows\);\nIF [^\n]* THEN\nMERGE `vigil-once`\.`analytics`\.`io` AS T\nUSING vigil_new_rows AS S\n/);
+    expect(io).toMatch(/\nSELECT `id`, `created_at` FROM vigil_new_rows;\nEND IF;\nEND$/);
+    expect(mg.split('from `once_raw`.`events`')).toHaveLength(2);
+    expect(mg.split(/current_date\(\)/)).toHaveLength(2);
+    expect(mg).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\n[^;]*\n\);\nBEGIN\nDECLARE vigil_min DEFAULT \(SELECT MIN\(`day`\) FROM vigil_new_rows\);\nMERGE `vigil-once`\.`analytics`\.`mg` AS T\nUSING vigil_new_rows AS S\nON T\.`id` = S\.`id` AND T\.`day` = S\.`day` AND T\.`day` >= vigil_min\n[\s\S]*;\nEND$/);
   });
 
   it('--defer: a model not built here and missing from the CI dataset is read from the state\'s dataset; one that exists is not', async () => {

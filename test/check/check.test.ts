@@ -257,6 +257,13 @@ describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at 
     const before = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, 'p').addTable(['p', 'd', 'grow'], cols.slice(0, 3)).addTable(['p', 'd', 'src'], cols), lo);
     const merge = bq.incrementalStatement(req({ uniqueKey: ['day', 'k'] }), names, added);
     expect(await before.script(merge.split(';\n').slice(1).join(';\n'))).toMatchObject({ ok: false, message: expect.stringMatching(/tags/) });
+    // so are the writes inside the BEGIN ... END block, reading the script's temp table (here without their ALTER)
+    for (const over of [{ uniqueKey: ['day', 'k'], config: { partition_by: { field: 'day', data_type: 'date' } } }, { strategy: 'insert_overwrite' as const, config: { partition_by: { field: 'day', data_type: 'date' } } }]) {
+      const script = bq.incrementalStatement(req(over), names);
+      expect(script).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\nSELECT \* FROM `p`\.`d`\.`src`\n\);\nBEGIN\nDECLARE /);
+      expect(await before.script(script), script).toMatchObject({ ok: false, message: expect.stringMatching(/tags/) });
+      expect(await a.script(script), script).toMatchObject({ ok: true });
+    }
     await a.release();
   });
   it("insert_overwrite with new rows of a NULL partition value: the DECLARE's array holds no NULL (BigQuery fails the job on 'Array cannot have a null element'), the rows are inserted and the table's NULL-partition rows kept; with no partition to replace, no MERGE (Google's reference implementation evaluates the script's expressions)", async () => {
@@ -273,14 +280,16 @@ describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at 
     expect(await a.script(script), script).toMatchObject({ ok: true });
     await a.release();
     // the MERGE when the condition holds, else the new rows inserted as they are
-    expect(script).toMatch(/\nIF (.+) THEN\nMERGE [\s\S]*\nWHEN NOT MATCHED BY SOURCE AND T\.`day` IN UNNEST\(vigil_partitions\) THEN DELETE\nWHEN NOT MATCHED THEN INSERT [^;]*;\nELSE\nINSERT INTO `p`\.`d`\.`t` \(`day`, `n`\)\nSELECT `day`, `n` FROM \(\nSELECT \* FROM s\n\);\nEND IF$/);
-    const partitions = /^DECLARE vigil_partitions DEFAULT (\([\s\S]*?\n\)\))/.exec(script)![1];
+    // the new rows from one evaluation of the model's SQL, in the script's temp table, which both the partitions and the write read
+    expect(script).toMatch(/^CREATE TEMP TABLE vigil_new_rows AS \(\nSELECT \* FROM s\n\);\nBEGIN\nDECLARE vigil_partitions DEFAULT \(SELECT ARRAY_AGG\(DISTINCT `day` IGNORE NULLS\) FROM vigil_new_rows\);\n/);
+    expect(script).toMatch(/\nIF (.+) THEN\nMERGE `p`\.`d`\.`t` AS T\nUSING vigil_new_rows AS S\nON FALSE\nWHEN NOT MATCHED BY SOURCE AND T\.`day` IN UNNEST\(vigil_partitions\) THEN DELETE\nWHEN NOT MATCHED THEN INSERT [^;]*;\nELSE\nINSERT INTO `p`\.`d`\.`t` \(`day`, `n`\)\nSELECT `day`, `n` FROM vigil_new_rows;\nEND IF;\nEND$/);
+    const partitions = /\nDECLARE vigil_partitions DEFAULT (\(SELECT [^\n]*\));\n/.exec(script)![1];
     const merges = /\nIF (.+) THEN\n/.exec(script)![1].replace('vigil_partitions', partitions);
     const api = (srv.z.ZetaSQLClient as { API: Record<string, (r: unknown, cb: (e: unknown, a: unknown) => void) => void> }).API;
     const day = (d: string | null) => (d === null ? {} : { dateValue: Date.parse(d) / 86_400_000 });
     const evaluate = (sql: string, days: Array<string | null>) =>
       new Promise<Array<Record<string, unknown>>>((res, rej) =>
-        api.evaluateQuery({ sql, options: { languageOptions: lo }, simpleCatalog: cat.toProto(), tableContent: { s: { tableData: { row: days.map((d, i) => ({ cell: [day(d), { int64Value: String(i) }] })) } } } }, (e, r) =>
+        api.evaluateQuery({ sql, options: { languageOptions: lo }, simpleCatalog: cat.clone().addTable(['vigil_new_rows'], cols).toProto(), tableContent: { vigil_new_rows: { tableData: { row: days.map((d, i) => ({ cell: [day(d), { int64Value: String(i) }] })) } } } }, (e, r) =>
           e ? rej(e) : res((r as { content: { tableData: { row: Array<{ cell: Array<Record<string, unknown>> }> } } }).content.tableData.row[0].cell),
         ),
       );
@@ -359,6 +368,14 @@ targets:
     'models/part_text_ts.sql': `{{ config(materialized='incremental', unique_key='id', partition_by='timestamp_trunc(created_at, hour)', require_partition_filter=true) }}\nselect id, created_at from ${ev}\n`,
     'models/part_text_date.sql': `{{ config(materialized='incremental', unique_key='id', partition_by='date(created_at)', require_partition_filter=true) }}\nselect id, created_at from ${ev}\n`,
     'models/part_text_dt.sql': `{{ config(materialized='incremental', unique_key='id', partition_by='datetime_trunc(local_ts, day)', require_partition_filter=true) }}\nselect id, local_ts from ${ev}\n`,
+    // partition_by as text BigQuery refuses: another form, or a function of a column type (or unit) it does not take
+    'models/part_text_minute.sql': `{{ config(materialized='table', partition_by='timestamp_trunc(created_at, minute)') }}\nselect id, created_at from ${ev}\n`,
+    'models/part_text_date_of_date.sql': `{{ config(materialized='table', partition_by='date(day)') }}\nselect id, date(created_at) as day from ${ev}\n`,
+    'models/part_text_trunc_day.sql': `{{ config(materialized='table', partition_by='date_trunc(day, day)') }}\nselect id, date(created_at) as day from ${ev}\n`,
+    'models/part_text_ts_of_dt.sql': `{{ config(materialized='table', partition_by='timestamp_trunc(local_ts, hour)') }}\nselect id, local_ts from ${ev}\n`,
+    'models/part_hour_on_date.sql': `{{ config(materialized='table', partition_by={'field': 'day', 'data_type': 'date', 'granularity': 'hour'}) }}\nselect id, date(created_at) as day from ${ev}\n`,
+    'models/part_text_forms_ok.sql': `{{ config(materialized='table', partition_by='TIMESTAMP_TRUNC(\`created_at\`, Month)') }}\nselect id, created_at from ${ev}\n`,
+    'models/part_text_range_ok.sql': `{{ config(materialized='table', partition_by='range_bucket(id, generate_array(0, 1000, 10))') }}\nselect id from ${ev}\n`,
     'models/part_text.yml': `models:
   - name: part_text_ts
     columns: [{ name: id, tests: [not_null, unique] }]
@@ -402,8 +419,23 @@ targets:
     expect(at('part_date_ok.sql')).toEqual([]);
   });
 
+  it("partition_by as text of a form BigQuery refuses is an error at the key naming the forms it takes (was: accepted, and refused by BigQuery at the build); a function of a column type or unit it does not take names what it takes", () => {
+    const forms = "It takes a DATE column, DATE(<TIMESTAMP or DATETIME column>), TIMESTAMP_TRUNC(<TIMESTAMP column>, DAY|HOUR|MONTH|YEAR), DATETIME_TRUNC(<DATETIME column>, DAY|HOUR|MONTH|YEAR), DATE_TRUNC(<DATE column>, MONTH|YEAR) or RANGE_BUCKET(<INT64 column>, GENERATE_ARRAY(start, end, interval)); or partition_by={'field': ..., 'data_type': ..., 'granularity': ...}";
+    expect(at('part_text_minute.sql')).toEqual([`models/part_text_minute.sql:1:33: error: partition_by='timestamp_trunc(created_at, minute)' is not a PARTITION BY BigQuery takes. ${forms} [E_CHECK]\n  hint: from the model's config: partition_by`]);
+    expect(at('part_text_date_of_date.sql')).toEqual([expect.stringMatching(/^models\/part_text_date_of_date\.sql:1:33: error: partition_by='date\(day\)': BigQuery takes DATE\(\) of a TIMESTAMP or DATETIME column in a PARTITION BY; 'day' is DATE: write partition_by='day' /)]);
+    expect(at('part_text_trunc_day.sql')).toEqual([expect.stringMatching(/^models\/part_text_trunc_day\.sql:1:33: error: partition_by='date_trunc\(day, day\)': BigQuery takes DATE_TRUNC\(\) by MONTH or YEAR only in a PARTITION BY: write partition_by='day' /)]);
+    expect(at('part_text_ts_of_dt.sql')).toEqual([expect.stringMatching(/^models\/part_text_ts_of_dt\.sql:1:33: error: partition_by='timestamp_trunc\(local_ts, hour\)': BigQuery takes TIMESTAMP_TRUNC\(\) of a TIMESTAMP column in a PARTITION BY; 'local_ts' is DATETIME /)]);
+    // (as dbt-bigquery documents it: a date column is partitioned by day, month or year; was: the analyzer's DATE_TRUNC error at config())
+    expect(at('part_hour_on_date.sql')).toEqual([expect.stringMatching(/^models\/part_hour_on_date\.sql:1:33: error: partition_by: granularity hour applies to timestamp and datetime columns; 'day' is DATE, whose partitions are by day, month or year /)]);
+    expect(at('part_text_forms_ok.sql')).toEqual([]);
+    expect(at('part_text_range_ok.sql')).toEqual([]);
+  });
+
   it("partition_by as text (timestamp_trunc(ts, hour), date(ts), datetime_trunc(dt, day)) with require_partition_filter: the data tests and the MERGE pass (was: `created_at >= DATE '0001-01-01'`, no matching signature for TIMESTAMP >= DATE)", () => {
-    expect(at('part_text')).toEqual([]);
+    expect(at('part_text_ts.sql')).toEqual([]);
+    expect(at('part_text_date.sql')).toEqual([]);
+    expect(at('part_text_dt.sql')).toEqual([]);
+    expect(at('part_text.yml')).toEqual([]);
     expect(tests).toBe(5);
   });
 
@@ -423,7 +455,7 @@ targets:
   });
 
   it('nothing else is reported', () => {
-    expect(problems.filter((p) => !/^models\/((synced_local|not_ingested|array_equality|part_ts_no_type|part_ts_string|part_int_no_type|macro_error)\.sql|props\.yml):/.test(p))).toEqual([]);
+    expect(problems.filter((p) => !/^models\/((synced_local|not_ingested|array_equality|part_ts_no_type|part_ts_string|part_int_no_type|part_text_minute|part_hour_on_date|part_text_date_of_date|part_text_trunc_day|part_text_ts_of_dt|macro_error)\.sql|props\.yml):/.test(p))).toEqual([]);
   });
 });
 

@@ -481,6 +481,25 @@ const cases: Case[] = [
     code: 2,
     expect: ['error: --at'],
   },
+  {
+    name: "labels with the key 'tool', Vigil's own (was: silently replaced by tool=vigil), in a model's config and in the target",
+    files: {
+      'project.yaml': 'name: fixture\ndefault_target: prod\ntargets:\n  prod:\n    type: bigquery\n    project: p\n    dataset: analytics\n    labels: { tool: airflow }\n',
+      'models/l.sql': "{{ config(materialized='table', labels={'team': 'data', 'tool': 'other'}) }}\nselect 1 as x\n",
+    },
+    code: 2,
+    expect: [
+      "project.yaml:8:21: error: targets.prod.labels.tool: label key 'tool' is Vigil's own (every job, table and view Vigil creates carries tool=vigil, which would replace the value written here): use another key",
+      "models/l.sql:1:33: error: config labels.tool: label key 'tool' is Vigil's own (every job, table and view Vigil creates carries tool=vigil, which would replace the value written here): use another key [E_CONFIG]",
+    ],
+  },
+  {
+    name: 'partition_by granularity with data_type int64 (was: accepted, and did nothing)',
+    files: { 'models/p.sql': "{{ config(materialized='table',\n  partition_by={'field': 'id', 'data_type': 'int64', 'granularity': 'month', 'range': {'start': 0, 'end': 100, 'interval': 10}}) }}\nselect 1 as id\n" },
+    code: 2,
+    errors: 1,
+    expect: ["models/p.sql:2:3: error: config partition_by.granularity: applies to date, timestamp and datetime partitions only (as in dbt-bigquery); an int64 partition is cut by its range: remove it [E_CONFIG]"],
+  },
 ];
 
 describe('invalid projects', () => {

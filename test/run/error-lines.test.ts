@@ -65,7 +65,7 @@ describe('error lines of the compiled SQL', () => {
     expect(r2.code).toBe(1);
   });
 
-  it('BigQuery: positions inside the CREATE TABLE script and inside the MERGE script (which holds the SQL twice)', async () => {
+  it('BigQuery: positions inside the CREATE TABLE script and inside the incremental script (its temp table holds the SQL, once)', async () => {
     const dir = project(`name: el\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: el-proj, dataset: analytics, location: US }\n`, "{{ config(materialized='table') }}\nselect 1 as id, 2 as v");
     const env = { VIGIL_BIGQUERY_API_ENDPOINT: bq.fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
     // CREATE OR REPLACE TABLE `el-proj`.`analytics`.`t` / OPTIONS(labels=...) / AS / <the compiled SQL>: line 4 of it is line 7
@@ -73,23 +73,23 @@ describe('error lines of the compiled SQL', () => {
     const r = await vigilAsync(dir, ['run', '-s', 't'], env);
     expect(r.stdout).toContain('models/t.sql (compiled SQL: target/compiled/el/models/t.sql:4:7)');
     expect(r.stdout).toMatch(/invalidQuery: Unrecognized name: nope at \[7:7\]/);
-    // an incremental run of a partitioned table: DECLARE vigil_min DEFAULT (... <sql> ...); MERGE ... USING (<sql>):
-    // the script holds the SQL twice, and the error is in the MERGE's copy
+    // an incremental run of a partitioned table: CREATE TEMP TABLE vigil_new_rows AS (<sql>); BEGIN DECLARE vigil_min ...;
+    // MERGE ... USING vigil_new_rows ...; END: the script holds the SQL once (it held it twice: the DECLARE's and the MERGE's)
     bq.fake.addTable('el-proj', 'analytics', 'inc', { fields: [{ name: 'id', type: 'INT64' }, { name: 'day', type: 'DATE' }, { name: 'v', type: 'INT64' }], timePartitioning: { type: 'DAY', field: 'day' } });
     writeFileSync(join(dir, 'models/inc.sql'), INCREMENTAL.replace("unique_key='id'", "unique_key=['id', 'day'], partition_by={'field': 'day', 'data_type': 'date'}").replace('  id,\n', '  id, current_date() as day,\n'));
     let mergeScript = '';
     bq.fake.onQuery(
       (sql) => {
-        if (!sql.startsWith('DECLARE vigil_min')) return false;
+        if (!sql.startsWith('CREATE TEMP TABLE vigil_new_rows')) return false;
         mergeScript = sql;
         return true;
       },
-      { error: { httpStatus: 400, reason: 'invalidQuery', message: 'Unrecognized name: no_such_column at [14:3]' }, as: 'job' },
+      { error: { httpStatus: 400, reason: 'invalidQuery', message: 'Unrecognized name: no_such_column at [5:3]' }, as: 'job' },
     );
     const r2 = await vigilAsync(dir, ['run', '-s', 'inc'], env);
     const lines = mergeScript.split('\n');
-    expect(lines.filter((l) => l === '  no_such_column as v')).toHaveLength(2);
-    expect(lines[13]).toBe('  no_such_column as v'); // line 14 of the script: the MERGE's copy, line 4 of the SQL
+    expect(lines.filter((l) => l === '  no_such_column as v')).toHaveLength(1);
+    expect(lines[4]).toBe('  no_such_column as v'); // line 5 of the script: the temp table's query, line 4 of the SQL
     expect(r2.stdout).toContain('models/inc.sql (compiled SQL: target/compiled/el/models/inc@incremental.sql:4:3)');
     expect(existsSync(join(dir, 'target/compiled/el/models/inc@incremental.sql'))).toBe(true);
     expect(r2.code).toBe(1);

@@ -12,7 +12,7 @@ import { aroundTransaction, droppedColumnsFailure, ExactNumber, exactInteger, js
 import type { Relation, SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDdlType, bigQueryDialect, bigQueryHelpersSql, type BqField } from './bigquery-dialect.js';
-import type { BigQueryTargetConfig } from './bigquery-config.js';
+import { VIGIL_LABEL, type BigQueryTargetConfig } from './bigquery-config.js';
 import { warehouse } from './index.js';
 import { formatBytes } from '../../format.js';
 import { resolveCredentials } from './bigquery-credentials.js';
@@ -106,6 +106,24 @@ function partitionExpr(p: unknown): string | undefined {
 }
 
 /**
+ * A PARTITION BY expression of a form BigQuery takes (its DDL reference): the column itself,
+ * `DATE(col)`, `TIMESTAMP_TRUNC` / `DATETIME_TRUNC` / `DATE_TRUNC(col, unit)`, or
+ * `RANGE_BUCKET(col, GENERATE_ARRAY(start, end, interval))`, in any case, quoted or not. `fn` is
+ * undefined for the column itself. Undefined for an expression of another form (the unit is
+ * HOUR, DAY, MONTH or YEAR here; which units and column types each function takes is not checked).
+ */
+export function partitionForm(expr: string): { fn?: 'DATE' | 'TIMESTAMP_TRUNC' | 'DATETIME_TRUNC' | 'DATE_TRUNC' | 'RANGE_BUCKET'; field: string; unit?: string; range?: [bigint, bigint, bigint] } | undefined {
+  const id = '`?([A-Za-z_][A-Za-z0-9_]*)`?';
+  const e = expr.trim();
+  let m: RegExpExecArray | null;
+  if ((m = new RegExp(`^${id}$`).exec(e))) return { field: m[1] };
+  if ((m = new RegExp(`^DATE\\s*\\(\\s*${id}\\s*\\)$`, 'i').exec(e))) return { fn: 'DATE', field: m[1] };
+  if ((m = new RegExp(`^(DATE|DATETIME|TIMESTAMP)_TRUNC\\s*\\(\\s*${id}\\s*,\\s*(HOUR|DAY|MONTH|YEAR)\\s*\\)$`, 'i').exec(e))) return { fn: `${m[1].toUpperCase() as 'DATE' | 'DATETIME' | 'TIMESTAMP'}_TRUNC`, field: m[2], unit: m[3].toUpperCase() };
+  m = new RegExp(`^RANGE_BUCKET\\s*\\(\\s*${id}\\s*,\\s*GENERATE_ARRAY\\s*\\(\\s*(-?\\d+)\\s*,\\s*(-?\\d+)\\s*,\\s*(-?\\d+)\\s*\\)\\s*\\)$`, 'i').exec(e);
+  return m ? { fn: 'RANGE_BUCKET', field: m[1], range: [BigInt(m[2]), BigInt(m[3]), BigInt(m[4])] } : undefined;
+}
+
+/**
  * A table's partitioning as one comparable text: `time:<TYPE>:<field>` (no field: ingestion
  * time) or `range:<field>:<start>:<end>:<interval>`; '' for none. From a PARTITION BY expression
  * as partitionExpr writes it (and the forms BigQuery takes), or from tables.get's metadata.
@@ -113,15 +131,10 @@ function partitionExpr(p: unknown): string | undefined {
  */
 export function partitionSpec(expr: string | undefined): string | undefined {
   if (!expr) return '';
-  const id = '`?([A-Za-z_][A-Za-z0-9_]*)`?';
-  const time = (type: string, field: string) => `time:${type.toUpperCase()}:${/^_PARTITION(TIME|DATE)$/i.test(field) ? '' : field.toLowerCase()}`;
-  const e = expr.trim();
-  let m: RegExpExecArray | null;
-  if ((m = new RegExp(`^${id}$`).exec(e))) return time('DAY', m[1]);
-  if ((m = new RegExp(`^DATE\\s*\\(\\s*${id}\\s*\\)$`, 'i').exec(e))) return time('DAY', m[1]);
-  if ((m = new RegExp(`^(?:DATE|DATETIME|TIMESTAMP)_TRUNC\\s*\\(\\s*${id}\\s*,\\s*(HOUR|DAY|MONTH|YEAR)\\s*\\)$`, 'i').exec(e))) return time(m[2], m[1]);
-  m = new RegExp(`^RANGE_BUCKET\\s*\\(\\s*${id}\\s*,\\s*GENERATE_ARRAY\\s*\\(\\s*(-?\\d+)\\s*,\\s*(-?\\d+)\\s*,\\s*(-?\\d+)\\s*\\)\\s*\\)$`, 'i').exec(e);
-  return m ? `range:${m[1].toLowerCase()}:${BigInt(m[2])}:${BigInt(m[3])}:${BigInt(m[4])}` : undefined;
+  const f = partitionForm(expr);
+  if (!f) return undefined;
+  if (f.range) return `range:${f.field.toLowerCase()}:${f.range.join(':')}`;
+  return `time:${f.unit ?? 'DAY'}:${/^_PARTITION(TIME|DATE)$/i.test(f.field) ? '' : f.field.toLowerCase()}`;
 }
 
 /** partitionSpec of a table's metadata (tables.get). */
@@ -134,6 +147,9 @@ function tablePartitionSpec(meta: Record<string, unknown>): string {
 }
 
 const str = (v: string) => bigQueryDialect.literal(v);
+
+/** The temp table an incremental script materializes the new rows in (a multi-statement query's own: gone when it ends). */
+const NEW_ROWS = 'vigil_new_rows';
 
 /** BigQuery's type of a positional parameter (a NULL needs one too). */
 function paramType(v: SqlParam): string {
@@ -243,9 +259,9 @@ export class BigQueryAdapter implements Adapter {
     };
   }
 
-  /** The labels of a job, or (with a model's own) of a table or view it creates: the target's, the model's, tool=vigil. */
+  /** The labels of a job, or (with a model's own) of a table or view it creates: the target's, the model's, tool=vigil (a key they may not set). */
   private labels(model?: Record<string, string>): Record<string, string> {
-    return { ...(this.cfg.labels ?? {}), ...(model ?? {}), tool: 'vigil' };
+    return { ...(this.cfg.labels ?? {}), ...(model ?? {}), [VIGIL_LABEL]: 'vigil' };
   }
 
   /**
@@ -629,11 +645,14 @@ export class BigQueryAdapter implements Adapter {
   /**
    * What building `req` would process, for `vigil build --dry-run`: a view's DDL nothing (its
    * query's bytes are said apart: its readers pay them); a table its query; an incremental run
-   * into an existing table every statement of its script, each dry-run on its own — the
-   * DECLARE's query, then the MERGE (or INSERT) with the variable's query in its place. A dry run
-   * cannot prune the target by a value not known yet: the merge's partition filter is replaced by
-   * one that keeps every partition (which a require_partition_filter table accepts), so an
-   * incremental run is counted at its upper bound (`upperBound`).
+   * into an existing table every statement of its script, each dry-run on its own (BigQuery does
+   * not dry-run a CREATE TEMP TABLE, nor a script past its first DDL): the query that fills the
+   * temp table, then the DECLARE's query and the MERGE (or INSERT) with the variable's query in
+   * its place. The temp table's size is not known before it exists: its reads are counted as the
+   * query that fills it. A dry run cannot prune the target by a value not known yet: the merge's
+   * partition filter is replaced by one that keeps every partition (which a
+   * require_partition_filter table accepts), so an incremental run is counted at its upper bound
+   * (`upperBound`).
    */
   async estimate(req: MaterializeRequest): Promise<{ bytesProcessed: number; viewReads?: number; upperBound?: boolean }> {
     if (req.kind === 'view') return { bytesProcessed: 0, viewReads: (await this.dryRun(req.sql)).bytesProcessed };
@@ -642,17 +661,13 @@ export class BigQueryAdapter implements Adapter {
     const columns = (((existing.schema as { fields?: BqField[] })?.fields) ?? []).map((f) => f.name);
     const pf = partitionField(req.config?.partition_by);
     const keepAll = this.dialect.readFilter?.({ ...(req.config ?? {}), require_partition_filter: true }, 'T') ?? 'TRUE';
-    const vars = new Map<string, string>();
-    let total = 0;
-    for (const st of this.incrementalStatements(req, columns)) {
-      if (!st) continue;
-      const declared = /^DECLARE (\w+) DEFAULT (\([\s\S]*\))$/.exec(st);
-      let sql = declared ? `SELECT ${declared[2]}` : st;
-      if (!declared && pf) sql = sql.replace(`T.${this.dialect.quoteIdent(pf)} >= vigil_min`, keepAll);
-      sql = [...vars].reduce((x, [name, expr]) => x.replace(new RegExp(`\\b${name}\\b`, 'g'), expr), sql);
-      if (declared) vars.set(declared[1], declared[2]);
-      total += (await this.dryRun(sql)).bytesProcessed;
-    }
+    const { rows, declare, write } = this.incrementalParts(req, columns);
+    const src = req.incrementalSql ?? req.sql;
+    // the variable's query in its place, then the model's SQL in the temp table's
+    const inline = (sql: string) => (declare ? sql.replace(new RegExp(`\\b${declare.name}\\b`, 'g'), () => declare.expr) : sql).replace(new RegExp(`\\b${NEW_ROWS}\\b`, 'g'), () => `(\n${src}\n)`);
+    let total = rows ? (await this.dryRun(src)).bytesProcessed : 0;
+    if (declare) total += (await this.dryRun(`SELECT ${inline(declare.expr)}`)).bytesProcessed;
+    total += (await this.dryRun(inline(pf ? write.replace(`T.${this.dialect.quoteIdent(pf)} >= vigil_min`, keepAll) : write))).bytesProcessed;
     return { bytesProcessed: total, upperBound: true };
   }
 
@@ -738,37 +753,44 @@ export class BigQueryAdapter implements Adapter {
 
   /**
    * The statement an incremental run executes against an existing table with `columns` (pure).
-   * insert_overwrite merges only when the new rows have a partition to replace; else (no new
-   * rows, or only rows with a NULL partition value) it inserts, reading none of the table's
-   * partitions (a MERGE would, which a require_partition_filter table refuses).
+   * When the script needs the new rows twice (the partitions to replace, or the lowest partition
+   * value to prune by, then the write), the model's SQL runs once, into the script's temp table
+   * (NEW_ROWS), and both read it: two evaluations would each see their own CURRENT_TIMESTAMP()
+   * and the data committed by then, so a partition could be replaced by rows it did not compute,
+   * or a row landing in between be written twice (dbt-bigquery does the same). BigQuery wants a
+   * script's DECLAREs first: the rest is a BEGIN ... END block, whose DECLAREs may follow the
+   * temp table. insert_overwrite merges only when the new rows have a partition to replace; else
+   * (no new rows, or only rows with a NULL partition value) it inserts, reading none of the
+   * table's partitions (a MERGE would, which a require_partition_filter table refuses).
    */
   incrementalStatement(req: MaterializeRequest, columns: string[], added: BqField[] = []): string {
-    const statements = this.incrementalStatements(req, columns, added);
-    if (req.strategy === 'insert_overwrite') {
-      const merge = statements.pop();
-      statements.push(`IF IFNULL(ARRAY_LENGTH(vigil_partitions), 0) > 0 THEN\n${merge};\nELSE\n${this.insertStatement(req, columns)};\nEND IF`);
-    }
-    return this.script(statements);
+    const { rows, declare, alter, write } = this.incrementalParts(req, columns, added);
+    const last = req.strategy === 'insert_overwrite' ? `IF IFNULL(ARRAY_LENGTH(vigil_partitions), 0) > 0 THEN\n${write};\nELSE\n${this.insertStatement(req, columns, NEW_ROWS)};\nEND IF` : write;
+    const body = this.script([declare && `DECLARE ${declare.name} DEFAULT ${declare.expr}`, alter, last]);
+    return rows ? `${rows};\nBEGIN\n${body};\nEND` : body;
   }
 
-  /** The new rows inserted as they are. */
-  private insertStatement(req: MaterializeRequest, columns: string[]): string {
+  /** The new rows inserted as they are, from the model's SQL or from `from` (the temp table). */
+  private insertStatement(req: MaterializeRequest, columns: string[], from?: string): string {
     const cols = columns.map((x) => this.dialect.quoteIdent(x)).join(', ');
-    return `INSERT INTO ${this.dialect.relation(req.relation)} (${cols})\nSELECT ${cols} FROM (\n${req.incrementalSql ?? req.sql}\n)`;
+    return `INSERT INTO ${this.dialect.relation(req.relation)} (${cols})\nSELECT ${cols} FROM ${from ?? `(\n${req.incrementalSql ?? req.sql}\n)`}`;
   }
 
-  /** incrementalStatement's statements, one by one. */
-  private incrementalStatements(req: MaterializeRequest, columns: string[], added: BqField[] = []): Array<string | undefined> {
+  /**
+   * incrementalStatement's parts: `rows`, the CREATE TEMP TABLE of the new rows (when the script
+   * reads them twice); the variable computed from them; the ALTER adding columns; the write (an
+   * insert_overwrite's MERGE without its IF).
+   */
+  private incrementalParts(req: MaterializeRequest, columns: string[], added: BqField[] = []): { rows?: string; declare?: { name: string; expr: string }; alter?: string; write: string } {
     const d = this.dialect;
     const rel = d.relation(req.relation);
     const c = req.config ?? {};
     const src = req.incrementalSql ?? req.sql;
     const cols = columns.map((x) => d.quoteIdent(x));
+    const rows = `CREATE TEMP TABLE ${NEW_ROWS} AS (\n${src}\n)`;
     // after the script's DECLAREs (BigQuery wants them first), before the write
     const alter = added.length ? `ALTER TABLE ${rel} ${added.map((f) => `ADD COLUMN IF NOT EXISTS ${d.quoteIdent(f.name)} ${bigQueryDdlType(f)}`).join(', ')}` : undefined;
-    if (appends(req)) {
-      return [alter, this.insertStatement(req, columns)];
-    }
+    if (appends(req)) return { alter, write: this.insertStatement(req, columns) };
     if (req.strategy === 'insert_overwrite') {
       const p = partitionExpr(c.partition_by);
       if (!p) throw new WarehouseError(`incremental_strategy insert_overwrite needs partition_by on ${rel}`, '');
@@ -776,11 +798,12 @@ export class BigQueryAdapter implements Adapter {
       // replace exactly the partitions the new rows touch, in one statement; a NULL partition
       // value is no partition to replace (and BigQuery refuses an array holding NULL): its rows
       // are inserted, and the table's rows with one are kept
-      return [
-        `DECLARE vigil_partitions DEFAULT (SELECT ARRAY_AGG(DISTINCT ${p} IGNORE NULLS) FROM (\n${src}\n))`,
+      return {
+        rows,
+        declare: { name: 'vigil_partitions', expr: `(SELECT ARRAY_AGG(DISTINCT ${p} IGNORE NULLS) FROM ${NEW_ROWS})` },
         alter,
-        `MERGE ${rel} AS T\nUSING (\n${src}\n) AS S\nON FALSE\nWHEN NOT MATCHED BY SOURCE AND ${pt} IN UNNEST(vigil_partitions) THEN DELETE\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`,
-      ];
+        write: `MERGE ${rel} AS T\nUSING ${NEW_ROWS} AS S\nON FALSE\nWHEN NOT MATCHED BY SOURCE AND ${pt} IN UNNEST(vigil_partitions) THEN DELETE\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`,
+      };
     }
     const pf = partitionField(c.partition_by);
     // The target's partitions are pruned to those the new rows reach only when the key holds
@@ -788,14 +811,13 @@ export class BigQueryAdapter implements Adapter {
     // Otherwise a row stored in an older partition would not match and its key be inserted
     // twice; a require_partition_filter table gets a filter that keeps every row instead.
     const keyed = !!pf && req.uniqueKey!.some((k) => k.toLowerCase() === pf.toLowerCase());
-    const prune = keyed ? `DECLARE vigil_min DEFAULT (SELECT MIN(${d.quoteIdent(pf)}) FROM (\n${src}\n))` : undefined;
     const keepAll = keyed ? undefined : d.readFilter?.(c, 'T');
     const on = [...req.uniqueKey!.map((k) => `T.${d.quoteIdent(k)} = S.${d.quoteIdent(k)}`), ...(keyed ? [`T.${d.quoteIdent(pf)} >= vigil_min`] : keepAll ? [keepAll] : [])].join(' AND ');
-    return [
-      prune,
-      alter,
-      `MERGE ${rel} AS T\nUSING (\n${src}\n) AS S\nON ${on}\nWHEN MATCHED THEN UPDATE SET ${cols.map((x) => `${x} = S.${x}`).join(', ')}\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`,
-    ];
+    const merge = (source: string) =>
+      `MERGE ${rel} AS T\nUSING ${source} AS S\nON ${on}\nWHEN MATCHED THEN UPDATE SET ${cols.map((x) => `${x} = S.${x}`).join(', ')}\nWHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((x) => `S.${x}`).join(', ')})`;
+    // (a merge that reads the new rows once reads the model's SQL itself)
+    if (!keyed) return { alter, write: merge(`(\n${src}\n)`) };
+    return { rows, declare: { name: 'vigil_min', expr: `(SELECT MIN(${d.quoteIdent(pf)}) FROM ${NEW_ROWS})` }, alter, write: merge(NEW_ROWS) };
   }
 
   /** IAM members holding roles/bigquery.dataViewer on `rel` itself (not inherited from the dataset or project). */

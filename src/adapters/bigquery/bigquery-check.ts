@@ -13,7 +13,7 @@ import type { Relation } from '../dialect.js';
 import { didYouMean } from '../../errors.js';
 import { typeFamily } from '../type-family.js';
 import type { CheckColumn, Checker, CheckOutcome, DeclaredTable } from '../warehouse.js';
-import { BigQueryAdapter } from './bigquery-adapter.js';
+import { BigQueryAdapter, partitionForm } from './bigquery-adapter.js';
 import type { BigQueryTargetConfig } from './bigquery-config.js';
 import { bigQueryHelpersSql, bigQueryTypeOf } from './bigquery-dialect.js';
 import { bigQueryLanguageOptions, stopZetaServer, zetaBuild, zetaWithAnswers, ZetaAnalyzer, ZetaCatalog, type Analysis, type TypeProto } from './zetasql.js';
@@ -81,28 +81,53 @@ function columnPosition(sql: string, name: string): { line: number; column: numb
 const CLUSTERABLE = /^(INT64|STRING|DATE|DATETIME|TIMESTAMP|BOOL|NUMERIC|BIGNUMERIC|GEOGRAPHY|RANGE<.*>)$/;
 const PARTITIONABLE = /^(DATE|DATETIME|TIMESTAMP|INT64)$/;
 
+/** The PARTITION BY forms BigQuery takes (its DDL reference), as the messages name them. */
+const PARTITION_FORMS =
+  'a DATE column, DATE(<TIMESTAMP or DATETIME column>), TIMESTAMP_TRUNC(<TIMESTAMP column>, DAY|HOUR|MONTH|YEAR), DATETIME_TRUNC(<DATETIME column>, DAY|HOUR|MONTH|YEAR), ' +
+  "DATE_TRUNC(<DATE column>, MONTH|YEAR) or RANGE_BUCKET(<INT64 column>, GENERATE_ARRAY(start, end, interval)); or partition_by={'field': ..., 'data_type': ..., 'granularity': ...}";
+
+/** Per function of a PARTITION BY form: the column types and units BigQuery takes. */
+const PARTITION_FUNCTIONS: Record<string, { types: string[]; units?: string[] }> = {
+  DATE: { types: ['TIMESTAMP', 'DATETIME'] },
+  TIMESTAMP_TRUNC: { types: ['TIMESTAMP'], units: ['DAY', 'HOUR', 'MONTH', 'YEAR'] },
+  DATETIME_TRUNC: { types: ['DATETIME'], units: ['DAY', 'HOUR', 'MONTH', 'YEAR'] },
+  DATE_TRUNC: { types: ['DATE'], units: ['MONTH', 'YEAR'] },
+  RANGE_BUCKET: { types: ['INT64'] },
+};
+
 /**
  * What BigQuery refuses in the PARTITION BY that `partition_by` gives on a `type` column (its
  * list: a DATE column, DATE(<timestamp or datetime>), TIMESTAMP_TRUNC / DATETIME_TRUNC of their
  * own type, DATE_TRUNC(<date>, MONTH/YEAR), RANGE_BUCKET(<int64>, ...)). As in dbt, a missing
  * data_type is `date`, whose day partitions are the column as it is: a TIMESTAMP or DATETIME
- * column then needs its data_type said (the fix is named rather than guessed).
+ * column then needs its data_type said (the fix is named rather than guessed). `form`: a text
+ * partition_by parsed (partitionForm).
  */
-function partitionProblem(p: unknown, field: string, type: string): string | undefined {
+function partitionProblem(p: unknown, field: string, type: string, form?: ReturnType<typeof partitionForm>): string | undefined {
   const lower = type.toLowerCase();
   const fix =
     type === 'INT64'
       ? `partition_by={'field': '${field}', 'data_type': 'int64', 'range': {'start': 0, 'end': 100000, 'interval': 1000}} (RANGE_BUCKET)`
       : `partition_by={'field': '${field}', 'data_type': '${lower}'} (${type}_TRUNC(${field}, DAY); add 'granularity' for hour, month or year), or partition_by='date(${field})'`;
   if (typeof p === 'string') {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(p) || type === 'DATE') return undefined;
+    if (form?.fn) {
+      const want = PARTITION_FUNCTIONS[form.fn];
+      // (a DATE column's days are the column itself)
+      const itself = type === 'DATE' && (form.fn === 'DATE' || form.unit === 'DAY') ? `: write partition_by='${field}'` : '';
+      if (!want.types.includes(type)) return `partition_by='${p}': BigQuery takes ${form.fn}() of a ${want.types.join(' or ')} column in a PARTITION BY; '${field}' is ${type}${itself}`;
+      if (form.unit && want.units && !want.units.includes(form.unit)) return `partition_by='${p}': BigQuery takes ${form.fn}() by ${want.units.join(' or ')} only in a PARTITION BY${itself}`;
+      return undefined;
+    }
+    if (type === 'DATE') return undefined;
     return `partition_by='${field}' partitions by the column as it is, which BigQuery takes of a DATE column only; '${field}' is ${type}: write ${fix}`;
   }
-  // (data_type int64 without range is refused at compile)
-  const o = (p ?? {}) as { data_type?: string };
+  // (data_type int64 without range, or with a granularity, is refused at compile)
+  const o = (p ?? {}) as { data_type?: string; granularity?: string };
   const declared = String(o.data_type ?? '').toUpperCase();
   if (declared && declared !== type) return `partition_by: data_type is ${declared.toLowerCase()} but '${field}' is ${type}`;
   if (!declared && type !== 'DATE') return `partition_by has no data_type, which means date (as in dbt), but '${field}' is ${type}: BigQuery refuses PARTITION BY ${field} on a ${type} column. Write ${fix}`;
+  // (as dbt-bigquery documents it: a date column has day, month and year partitions)
+  if (type === 'DATE' && String(o.granularity ?? '').toLowerCase() === 'hour') return `partition_by: granularity hour applies to timestamp and datetime columns; '${field}' is DATE, whose partitions are by day, month or year`;
   return undefined;
 }
 
@@ -241,12 +266,15 @@ export class BigQueryChecker implements Checker {
       const hint = didYouMean(name, columns.map((x) => x.name));
       return hint ? ` — did you mean '${hint}'?` : '';
     };
-    const field = partitionField(c.partition_by);
+    // an expression as text: one of the forms BigQuery takes, whose column is the one it names
+    const form = typeof c.partition_by === 'string' ? partitionForm(c.partition_by) : undefined;
+    if (typeof c.partition_by === 'string' && !form) return fail(`partition_by='${c.partition_by}' is not a PARTITION BY BigQuery takes. It takes ${PARTITION_FORMS}`, 'partition_by');
+    const field = form?.field ?? partitionField(c.partition_by);
     if (field) {
       const t = typeOf(field);
       if (!t) return fail(`partition_by: column '${field}' is not in the model's output${nearest(field)} (it has ${columns.map((x) => x.name).join(', ')})`, 'partition_by');
       if (!PARTITIONABLE.test(t)) return fail(`partition_by: BigQuery partitions by a DATE, TIMESTAMP, DATETIME or INT64 column; '${field}' is ${t}`, 'partition_by');
-      const problem = partitionProblem(c.partition_by, field, t);
+      const problem = partitionProblem(c.partition_by, field, t, form);
       if (problem) return fail(problem, 'partition_by');
     } else if (c.require_partition_filter === true) return fail('require_partition_filter needs partition_by', 'require_partition_filter');
     const cluster = c.cluster_by === undefined ? [] : Array.isArray(c.cluster_by) ? c.cluster_by.map(String) : [String(c.cluster_by)];

@@ -5,10 +5,14 @@
  */
 import { z } from 'zod';
 
+/** The label key Vigil sets itself (tool=vigil), on every job and every table and view it creates. */
+export const VIGIL_LABEL = 'tool';
+
 /**
  * BigQuery's labels: keys and values of lowercase letters (international ones too), digits,
  * `_` and `-`, at most 63 characters; a key starts with a letter and is not empty. BigQuery
- * refuses anything else when the job or table is created: said at compile instead.
+ * refuses anything else when the job or table is created: said at compile instead. VIGIL_LABEL is
+ * refused too: Vigil's own value would replace the one written.
  */
 const LABEL_KEY = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
 const LABEL_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
@@ -17,7 +21,8 @@ export const labelsSchema = z.record(z.string(), z.string()).superRefine((labels
     // a target's label from the environment ("{{ env_var('TEAM') }}") is checked by BigQuery only
     if (k.includes('{{') || v.includes('{{')) continue;
     const fix = (s: string) => s.toLowerCase().replace(/[^\p{Ll}\p{Lo}\p{N}_-]+/gu, '_').slice(0, 63);
-    if (!LABEL_KEY.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `label key '${k}' is not one BigQuery takes (lowercase letters, digits, _ and -, starting with a letter, at most 63): e.g. '${fix(k).replace(/^[^\p{Ll}\p{Lo}]+/u, '') || 'label'}'` });
+    if (k === VIGIL_LABEL) ctx.addIssue({ code: 'custom', path: [k], message: `label key '${VIGIL_LABEL}' is Vigil's own (every job, table and view Vigil creates carries ${VIGIL_LABEL}=vigil, which would replace the value written here): use another key` });
+    else if (!LABEL_KEY.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `label key '${k}' is not one BigQuery takes (lowercase letters, digits, _ and -, starting with a letter, at most 63): e.g. '${fix(k).replace(/^[^\p{Ll}\p{Lo}]+/u, '') || 'label'}'` });
     if (!LABEL_VALUE.test(v)) ctx.addIssue({ code: 'custom', path: [k], message: `label value '${v}' is not one BigQuery takes (lowercase letters, digits, _ and -, at most 63): e.g. '${fix(v)}'` });
   }
 });
