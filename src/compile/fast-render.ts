@@ -12,7 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { ABSENCE_FILTERS, asText, compareValues, inOperator, noMethod, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, asText, compareValues, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS } from './jinja-compat.js';
 import { pyArith, pyIndex, pyStr, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
 
@@ -139,10 +139,8 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         return `${fnName(n.target as AnyNode)}["${fnName(n.val as AnyNode)}"]`;
       case 'Literal':
         return String(n.value);
-      case 'FunCall':
-        return `the return value of (${fnName(n.name as AnyNode)})`;
       default:
-        return '--expression--';
+        return exprText(n);
     }
   };
   // A condition's truth, as ev() gives it, with and/or short-circuit, and a function tested
@@ -157,7 +155,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
       while (root.typename === 'LookupVal') root = root.target as AnyNode;
       const exempt = root.typename === 'Symbol' && (frame.has(String(root.value)) || root.value === 'caller');
       const v = evRaw(c);
-      if (!exempt && typeof loose(v) === 'function') throw new FastRenderError(testedFunction(fnName(c).replace(/\["(\w+)"\]/g, '.$1')), c.lineno + 1, c.colno + 1);
+      if (!exempt && typeof loose(v) === 'function') throw new FastRenderError(testedFunction(exprText(c)), c.lineno + 1, c.colno + 1);
       return !!strict(v);
     }
     return !!ev(c);
@@ -199,7 +197,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
       case 'LookupVal': {
         const obj = ev(n.target as AnyNode) as Record<string, unknown> | null | undefined;
         const key = ev(n.val as AnyNode) as string;
-        if (obj === undefined || obj === null) throw new FastRenderError(`'${fnName(n.target as AnyNode)}' is ${obj === null ? 'none' : 'undefined'}: it has no attribute '${String(key)}'`, n.lineno + 1, n.colno + 1);
+        if (obj === undefined || obj === null) throw new FastRenderError(`'${exprText(n.target)}' is ${obj === null ? 'none' : 'undefined'}: it has no attribute '${String(key)}'`, n.lineno + 1, n.colno + 1);
         // (`this.schema`: one of this's parts, not a use of its placeholder)
         const secret = obj instanceof RelationPlaceholder ? undefined : placeholderUsed(obj, `.${String(key)}`, KEEPING_METHODS.has(String(key)));
         if (secret) throw new FastRenderError(secret, n.lineno + 1, n.colno + 1);
@@ -221,7 +219,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         if (v === undefined && !(typeof obj === 'object' && key in obj) && typeof obj !== 'string' && !Array.isArray(obj)) {
           const attrs = typeof obj === 'object' ? Object.keys(obj) : [];
           const hint = didYouMean(String(key), attrs);
-          throw new FastRenderError(`'${fnName(n.target as AnyNode)}' has no attribute '${String(key)}'${hint ? ` — did you mean '${hint}'?` : attrs.length ? ` (it has ${attrs.join(', ')})` : ''}`, n.lineno + 1, n.colno + 1);
+          throw new FastRenderError(`'${exprText(n.target)}' has no attribute '${String(key)}'${hint ? ` — did you mean '${hint}'?` : attrs.length ? ` (it has ${attrs.join(', ')})` : ''}`, n.lineno + 1, n.colno + 1);
         }
         return typeof v === 'function' ? (...a: unknown[]) => (v as (...x: unknown[]) => unknown).apply(obj, a) : v;
       }
@@ -263,6 +261,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         // filters whose point is its absence
         const [value, ...rest] = (n.args as AnyNode).children as AnyNode[];
         const input = value === undefined ? undefined : ABSENCE_FILTERS.has(name) ? loose(evRaw(value)) : ev(value);
+        if (input === null && !NONE_FILTERS.has(name)) throw new FastRenderError(noneUsed(exprText(value), noneFiltered(name)), exprStart(value).lineno + 1, exprStart(value).colno + 1);
         const secret = placeholderFiltered(input, name);
         if (secret) throw new FastRenderError(secret, n.lineno + 1, n.colno + 1);
         try {
@@ -300,8 +299,14 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         const b = ev(n.right as AnyNode);
         return at(n, () => pyArith(ARITH[n.typename], a, b));
       }
-      case 'Concat':
-        return `${String(pyStr(ev(n.left as AnyNode)))}${String(pyStr(ev(n.right as AnyNode)))}`;
+      case 'Concat': {
+        const [a, b] = [n.left as AnyNode, n.right as AnyNode].map((side) => {
+          const v = ev(side);
+          if (v === null) throw new FastRenderError(noneUsed(exprText(side), NONE_JOINED), exprStart(side).lineno + 1, exprStart(side).colno + 1);
+          return v;
+        });
+        return `${String(pyStr(a))}${String(pyStr(b))}`;
+      }
       case 'In':
         try {
           return inOperator(ev(n.left as AnyNode), ev(n.right as AnyNode));
@@ -337,8 +342,8 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
           else {
             const v = ev(c);
             // printing nothing where a value was meant is an error, never an empty string
-            if (v === undefined || v === null) throw new FastRenderError(`'${fnName(c)}' is ${v === null ? 'none' : 'undefined'}: it would print nothing into the SQL`, c.lineno + 1, c.colno + 1);
-            if (typeof v === 'function') throw new FastRenderError(printedFunction(fnName(c)), c.lineno + 1, c.colno + 1);
+            if (v === undefined || v === null) throw new FastRenderError(`'${exprText(c)}' is ${v === null ? 'none' : 'undefined'}: it would print nothing into the SQL`, c.lineno + 1, c.colno + 1);
+            if (typeof v === 'function') throw new FastRenderError(printedFunction(exprText(c)), c.lineno + 1, c.colno + 1);
             if (typeof v === 'number' && !Number.isFinite(v)) throw new FastRenderError(`${PRINTED_NON_FINITE} (${v})`, c.lineno + 1, c.colno + 1);
             // a list, a dict, a whole float: as Python prints them (py-values.ts)
             out += typeof v === 'string' ? v : (pyStr(v) as string);

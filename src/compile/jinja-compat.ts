@@ -17,7 +17,7 @@ import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 import { pyJson, pyRound } from './py-format.js';
-import { isPlainObject, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyStr, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
+import { isPlainObject, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
 
 let compatInstalled = false;
 
@@ -285,14 +285,17 @@ export function installJinjaCompat(): void {
   const suppressValue = runtime.suppressValue;
   runtime.suppressValue = (v, autoescape) => {
     if (typeof v === 'function') throw new Error(PRINTED_FUNCTION);
-    // a list, a dict, a whole float: as Python prints them (py-values.ts)
-    return suppressValue(typeof v === 'string' ? v : pyStr(v), autoescape);
+    // a list, a dict, a whole float: as Python prints them (py-values.ts); a bool is Python's
+    // `True` where printed values are checked (ensureDefined: models), alert templates print `true`
+    return suppressValue(typeof v === 'string' || typeof v === 'boolean' ? v : pyStr(v), autoescape);
   };
   const ensureDefined = runtime.ensureDefined;
   runtime.ensureDefined = (v, lineno, colno) => {
     if (typeof v === 'function') throw new nj.lib.TemplateError(PRINTED_FUNCTION, lineno + 1, colno + 1);
     if (typeof v === 'number' && !Number.isFinite(v)) throw new nj.lib.TemplateError(`${PRINTED_NON_FINITE} (${v})`, lineno + 1, colno + 1);
-    return ensureDefined(v, lineno, colno);
+    // (nunjucks' message says null or undefined: which one, for the author's message)
+    if (v === null) throw new nj.lib.TemplateError(PRINTED_NONE, lineno + 1, colno + 1);
+    return typeof v === 'boolean' ? pyStr(v) : ensureDefined(v, lineno, colno);
   };
   strictWhereUsed(nj.lib.TemplateError);
   pythonSyntax(nj.lib.TemplateError);
@@ -482,10 +485,21 @@ function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }):
 }
 
 /** The message of an undefined value used where it would silently become something (strictWhereUsed). */
-export const UNDEFINED_USE_RE = /^'[^']+' is undefined: /;
+export const UNDEFINED_USE_RE = /^'.+?' is undefined: /;
 
 /** Filters whose point is an absent value: `{{ x | default('y') }}` takes an undefined x. */
 export const ABSENCE_FILTERS = new Set(['default', 'd']);
+
+/** Filters that take a none as Jinja does: an absence, or made text or JSON (`'None'`, `null`). */
+export const NONE_FILTERS = new Set([...ABSENCE_FILTERS, 'string', 'tojson']);
+
+/** The message of the value `none` used where it would silently become something else, or fail (both renderers). */
+export const noneUsed = (expr: string, how: string): string => `'${expr}' is none: ${how} (give it a value with | default('...', true), or test it with \`is none\`)`;
+export const NONE_USE_RE = /^'.+?' is none: /;
+/** What a none would be: filtered, joined with ~, looped over. */
+export const noneFiltered = (filter: string): string => `filter '${filter}' would make something of nothing`;
+export const NONE_JOINED = "joined with ~ it would read 'None'";
+export const NONE_LOOPED = "a {% for %} over it fails ('NoneType' object is not iterable)";
 
 /** Filters that leave a string as it is: a secret's placeholder goes through them. */
 const SAME_TEXT_FILTERS = new Set(['default', 'd', 'safe', 'string']);
@@ -597,7 +611,9 @@ export function inOperator(key: unknown, coll: unknown): boolean {
 function strictWhereUsed(TemplateError: new (message: string, lineno: number, colno: number) => Error): void {
   type Node = { typename: string; lineno: number; colno: number; [k: string]: unknown };
   const n = nunjucks as unknown as { compiler: { Compiler: { prototype: { compile(node: Node, frame: unknown): void; _emit(code: string): void } } }; runtime: Record<string, unknown> };
-  n.runtime.vigilDefined = (env: { opts?: { throwOnUndefined?: boolean } }, v: unknown, expr: string, why: string, lineno: number, colno: number, declared?: boolean) => {
+  n.runtime.vigilDefined = (env: { opts?: { throwOnUndefined?: boolean } }, v: unknown, expr: string, why: string, lineno: number, colno: number, declared?: boolean, none?: string) => {
+    // none, declared or not, where it would become something else (`none` names the use)
+    if (none && v === null && env?.opts?.throwOnUndefined) throw new TemplateError(noneUsed(expr, none), lineno + 1, colno + 1);
     // a name the template declares (a macro's parameter not passed, a {% set %} in a branch not
     // taken, a loop variable) may be undefined, as in dbt's Jinja; an unknown name may not
     if (declared) return v;
@@ -617,25 +633,15 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     const secret = placeholderFiltered(v, filter);
     if (secret) throw new TemplateError(secret, lineno + 1, colno + 1);
     if (ABSENCE_FILTERS.has(filter)) return v;
-    return (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(env, v, expr, `filter '${filter}' would make something of nothing (| default(...) gives a value when there is none)`, lineno, colno, declared);
+    return (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(env, v, expr, `${noneFiltered(filter)} (| default(...) gives a value when there is none)`, lineno, colno, declared, NONE_FILTERS.has(filter) ? undefined : noneFiltered(filter));
   };
   n.runtime.vigilLoop = (...a: unknown[]) => {
     const v = (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(...a);
     return isPlainObject(v) ? Object.keys(v) : v;
   };
   /** the expressions to check, each with the runtime function that checks it and what it tells it */
-  const strict = new WeakMap<object, { check: 'vigilDefined' | 'vigilFilterInput' | 'vigilCondition' | 'vigilLoop'; arg: string }>();
-  const defined = (why: string) => ({ check: 'vigilDefined' as const, arg: why });
-  const text = (x: Node | undefined): string => {
-    if (!x) return 'a value';
-    if (x.typename === 'Symbol') return String(x.value);
-    if (x.typename === 'LookupVal') {
-      const val = x.val as Node;
-      return `${text(x.target as Node)}${val.typename === 'Literal' && typeof val.value === 'string' ? `.${val.value}` : '[...]'}`;
-    }
-    if (x.typename === 'FunCall') return `${text(x.name as Node)}(...)`;
-    return 'a value';
-  };
+  const strict = new WeakMap<object, { check: 'vigilDefined' | 'vigilFilterInput' | 'vigilCondition' | 'vigilLoop'; arg: string; none?: string }>();
+  const defined = (why: string, none?: string) => ({ check: 'vigilDefined' as const, arg: why, none });
   const proto = n.compiler.Compiler.prototype;
   const compile = proto.compile;
   proto.compile = function (node: Node, frame: unknown) {
@@ -646,7 +652,7 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     }
     if (mark === undefined) {
       // (one loop variable over a dict: its keys, as in Jinja; nunjucks looped zero times)
-      if (node?.typename === 'For' || node?.typename === 'AsyncEach' || node?.typename === 'AsyncAll') strict.set(node.arr as object, { check: (node.name as Node).typename === 'Symbol' ? 'vigilLoop' : 'vigilDefined', arg: 'a {% for %} over it would loop zero times' });
+      if (node?.typename === 'For' || node?.typename === 'AsyncEach' || node?.typename === 'AsyncAll') strict.set(node.arr as object, { check: (node.name as Node).typename === 'Symbol' ? 'vigilLoop' : 'vigilDefined', arg: 'a {% for %} over it would loop zero times', none: NONE_LOOPED });
       else if (node?.typename === 'Filter') {
         const input = ((node.args as Node).children as Node[])[0];
         if (input) strict.set(input, { check: 'vigilFilterInput', arg: String((node.name as Node).value) });
@@ -657,8 +663,8 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
       } else if (node?.typename === 'Neg') {
         strict.set(node.target as object, defined('negated (Jinja refuses arithmetic on an undefined value)'));
       } else if (node?.typename === 'Concat') {
-        strict.set(node.left as object, defined("joined with ~ it would read 'undefined'"));
-        strict.set(node.right as object, defined("joined with ~ it would read 'undefined'"));
+        strict.set(node.left as object, defined("joined with ~ it would read 'undefined'", NONE_JOINED));
+        strict.set(node.right as object, defined("joined with ~ it would read 'undefined'", NONE_JOINED));
       } else if (node?.typename === 'If' || node?.typename === 'IfAsync' || node?.typename === 'InlineIf') {
         const cond = node.cond as Node;
         // a bare name: defined, and not a function; one under not/and/or: not a function
@@ -674,7 +680,8 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     const declared = root?.typename === 'Symbol' && !!(frame as { lookup?(name: string): unknown } | undefined)?.lookup?.(String(root.value));
     this._emit(`runtime.${mark.check}(env, `);
     compile.call(this, node, frame);
-    this._emit(`, ${JSON.stringify(text(node))}, ${JSON.stringify(mark.arg)}, ${node.lineno}, ${node.colno}, ${declared})`);
+    const start = exprStart(node);
+    this._emit(`, ${JSON.stringify(exprText(node))}, ${JSON.stringify(mark.arg)}, ${start.lineno}, ${start.colno}, ${declared}${mark.none ? `, ${JSON.stringify(mark.none)}` : ''})`);
   };
 }
 
@@ -762,7 +769,11 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
   };
   runtime.vigilTuple = tuple;
   runtime.vigilFloat = (v: number) => new PyFloat(v);
-  runtime.vigilConcat = (a: unknown, b: unknown) => `${String(pyStr(a))}${String(pyStr(b))}`;
+  // (a bool as Python's `True` where values are checked, models'; alert templates keep `true`, as they print it)
+  runtime.vigilConcat = (a: unknown, b: unknown, env: { opts?: { throwOnUndefined?: boolean } }) => {
+    const text = (v: unknown) => String(typeof v === 'boolean' && !env?.opts?.throwOnUndefined ? v : pyStr(v));
+    return `${text(a)}${text(b)}`;
+  };
   const positioned = (f: () => unknown, lineno: number, colno: number) => {
     try {
       return f();
@@ -825,7 +836,7 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
     this.compile(node.left, frame);
     this._emit(', ');
     this.compile(node.right, frame);
-    this._emit(')');
+    this._emit(', env)');
   };
   C.compileIn = function (this: Compiler, node: Node, frame: unknown) {
     this._emit('runtime.vigilIn(');
@@ -865,6 +876,60 @@ export function conditionOperands<N extends { typename: string; [k: string]: unk
   return [];
 }
 
+type ExprNode = { typename: string; [k: string]: unknown };
+const EXPR_OPS: Record<string, string> = { ...Object.fromEntries(ARITHMETIC_NODES), Concat: '~', And: 'and', Or: 'or', In: 'in', Is: 'is' };
+
+/** Where an expression starts: nunjucks places a call, an attribute and a filter at its `(`, `.` or name; its leftmost part. */
+export function exprStart<N extends { lineno: number; colno: number; [k: string]: unknown }>(n: N): N {
+  let x = n;
+  for (;;) {
+    const next = x.typename === 'FunCall' ? x.name : x.typename === 'LookupVal' ? x.target : x.typename === 'Filter' ? ((x.args as { children?: unknown[] } | undefined)?.children ?? [])[0] : undefined;
+    if (!next || typeof (next as N).lineno !== 'number') return x;
+    x = next as N;
+  }
+}
+
+/** An expression as the template writes it (white space and quotes as Jinja would print them), for messages. */
+export function exprText(x: unknown): string {
+  const n = x as ExprNode | undefined;
+  if (!n || typeof n.typename !== 'string') return 'a value';
+  const list = (c: unknown) => (((c as ExprNode | undefined)?.children ?? []) as unknown[]).map(exprText).join(', ');
+  switch (n.typename) {
+    case 'Symbol':
+      return String(n.value);
+    case 'Literal':
+      return n.value === null ? 'none' : typeof n.value === 'boolean' ? String(n.value) : typeof n.value === 'string' ? pyRepr(n.value) : String(pyStr(n.value));
+    case 'LookupVal': {
+      const val = n.val as ExprNode;
+      return `${exprText(n.target)}${val.typename === 'Literal' && typeof val.value === 'string' && /^[A-Za-z_]\w*$/.test(val.value) ? `.${val.value}` : `[${exprText(val)}]`}`;
+    }
+    case 'FunCall':
+      return `${exprText(n.name)}(${list(n.args)})`;
+    case 'Filter': {
+      const [input, ...args] = ((n.args as ExprNode).children ?? []) as unknown[];
+      return `${exprText(input)} | ${String((n.name as ExprNode).value)}${args.length ? `(${args.map(exprText).join(', ')})` : ''}`;
+    }
+    case 'KeywordArgs':
+      return ((n.children ?? []) as ExprNode[]).map((p) => `${String((p.key as ExprNode).value)}=${exprText(p.value)}`).join(', ');
+    case 'Group':
+      return `(${list(n)}${n.tuple && (n.children as unknown[]).length === 1 ? ',' : ''})`;
+    case 'Array':
+      return `[${list(n)}]`;
+    case 'Dict':
+      return `{${((n.children ?? []) as ExprNode[]).map((p) => `${exprText(p.key)}: ${exprText(p.value)}`).join(', ')}}`;
+    case 'Not':
+      return `not ${exprText(n.target)}`;
+    case 'Neg':
+      return `-${exprText(n.target)}`;
+    case 'InlineIf':
+      return `${exprText(n.body)} if ${exprText(n.cond)}${n.else_ ? ` else ${exprText(n.else_)}` : ''}`;
+    case 'Compare':
+      return [exprText(n.expr), ...((n.ops ?? []) as ExprNode[]).map((o) => `${String(o.type)} ${exprText(o.expr)}`)].join(' ');
+    default:
+      return EXPR_OPS[n.typename] ? `${exprText(n.left)} ${EXPR_OPS[n.typename]} ${exprText(n.right)}` : 'a value';
+  }
+}
+
 /** The message of a function tested without its call (`{% if is_incremental %}`). */
 export const testedFunction = (expr: string): string => `'${expr}' is a function: tested without its call it is always true; call it: ${expr}()`;
 export const TESTED_FUNCTION_RE = / is a function: tested without its call it is always true/;
@@ -891,6 +956,9 @@ export function repeatedKeywordIn(kw: { [k: string]: unknown }): { key: string; 
 
 /** The message of a number printed that is not one (1/0): it would print Infinity or NaN into the SQL. */
 export const PRINTED_NON_FINITE = 'a value it prints is not a finite number: it would print Infinity or NaN into the SQL';
+
+/** The message of a none printed (template-env.ts words it for the author, as nunjucks' own for an undefined value). */
+export const PRINTED_NONE = 'attempted to output a none value';
 
 /** The message of a function printed without its call (template-env.ts words it for the author). */
 export const PRINTED_FUNCTION = 'attempted to output a function';
@@ -958,6 +1026,11 @@ const FILTER_PARAMS: Record<string, string[]> = {
   last: [], length: [], count: [], list: [], lower: [], replace: ['old', 'new', 'count'], reverse: [], round: ['precision', 'method'], safe: [], slice: ['slices', 'fill_with'],
   string: [], striptags: [], sum: ['attribute', 'start'], title: [], trim: [], truncate: ['length', 'killwords', 'end', 'leeway'], upper: [], urlencode: [], wordcount: [],
 };
+
+/** Jinja's filters of text: a value that is not a string is made one (Python's str()). */
+const TEXT_FILTERS = new Set(['capitalize', 'center', 'escape', 'e', 'forceescape', 'indent', 'lower', 'replace', 'striptags', 'title', 'trim', 'truncate', 'upper', 'urlencode', 'wordcount']);
+/** Jinja's filters of a sequence (or a string, a dict): Python's TypeError on a number or a bool. */
+const SEQUENCE_FILTERS = new Set(['batch', 'count', 'first', 'join', 'last', 'length', 'list', 'map', 'max', 'min', 'reject', 'rejectattr', 'reverse', 'select', 'selectattr', 'slice', 'sort', 'unique']);
 
 /** `f()`, an error it throws named by the filter (as the fast path names it: fast-render.ts). */
 function named(filter: string, f: () => unknown): unknown {
@@ -1048,9 +1121,10 @@ function pythonFilters(env: nunjucks.Environment): void {
     const items = keysOf(v);
     return join.call(this, Array.isArray(items) && !(typeof a[1] === 'string') ? items.map((x) => pyStr(x)) : items, ...a);
   });
+  // Python's str(): none is 'None'; an undefined (a macro's parameter not passed) '', as Jinja's
   const string = get('string');
   env.addFilter('string', function (this: unknown, v: unknown) {
-    return string.call(this, typeof v === 'string' ? v : pyStr(v));
+    return string.call(this, typeof v === 'string' ? v : v === null ? 'None' : v === undefined ? '' : pyStr(v));
   });
   const filters = (env as unknown as { filters: Record<string, unknown> }).filters;
   for (const [name, params] of Object.entries(FILTER_PARAMS)) {
@@ -1072,6 +1146,18 @@ function pythonFilters(env: nunjucks.Environment): void {
         out[i] = x;
       }
       return named(name, () => f.call(this, v, ...out));
+    });
+  }
+  // Jinja's text filters take any value as Python's str() makes it (`0 | upper` is '0', `false |
+  // upper` 'FALSE'); the filters of a sequence refuse a number or a bool, as Python does
+  for (const name of [...TEXT_FILTERS, ...SEQUENCE_FILTERS]) {
+    if (!filters[name]) continue;
+    const f = get(name);
+    env.addFilter(name, function (this: unknown, v: unknown, ...a: unknown[]) {
+      const scalar = typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat;
+      if (TEXT_FILTERS.has(name)) return f.call(this, v === null || v === undefined || asText(v) !== undefined || (name === 'urlencode' && !scalar) ? v : String(pyStr(v)), ...a);
+      if (scalar) throw new Error(`filter '${name}': ${name === 'length' || name === 'count' ? `object of type '${pyType(v)}' has no len()` : `'${pyType(v)}' object is not iterable`}`);
+      return f.call(this, v, ...a);
     });
   }
   // an unknown filter: with the nearest known one

@@ -203,11 +203,12 @@ export function pyRepr(v: unknown): string {
 
 /**
  * What a template prints for a value that is not a string: Python's str() for a list, a tuple
- * or a dict (its repr) and for a whole float (`2.0`); JavaScript's text for the rest (numbers,
- * booleans as SQL reads them: `true`).
+ * or a dict (its repr), a whole float (`2.0`) and a bool (`True`, as dbt prints it: SQL reads
+ * it in any case); JavaScript's text for the rest (numbers); none and undefined as they are.
  */
 export function pyStr(v: unknown): unknown {
   if (typeof v === 'string') return v;
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (v instanceof PyFloat) return v.toString();
   if (Array.isArray(v) || isPlainObject(v)) return pyRepr(v);
   return v;

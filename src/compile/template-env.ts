@@ -14,7 +14,7 @@ import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
 import { isPlainObject, PY_ERROR_RE, unbox } from './py-values.js';
-import { addJinjaCompat, asText, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE } from './jinja-compat.js';
+import { addJinjaCompat, asText, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
 export interface CompiledTemplate {
@@ -536,7 +536,8 @@ function findUnclosedBlock(text: string): { tag: string; line: number; column: n
 function explainRuntimeError(e: TemplateError, text: string, known: string[]): TemplateError {
   const call = /^Unable to call `([^`]+)`, which is undefined or falsey/.exec(e.message);
   if (call) {
-    const name = call[1].replace(/^the return value of \((.*)\)$/, '$1');
+    // (nunjucks names a call's result `the return value of (f)`: `f(...)` in the message)
+    const name = call[1].replace(/^the return value of \((.*)\)$/, '$1').replace(/the return value of \(([^()]*)\)/g, '$1(...)');
     // a method of a value (`'abc'.nosuch()`, `x.nosuch()`): what the value has not, not an unknown macro
     const member = /^(.*)\["(\w+)"\]$/.exec(name);
     if (member && member[1]) {
@@ -561,11 +562,12 @@ function explainRuntimeError(e: TemplateError, text: string, known: string[]): T
     const hint = didYouMean(used[1], known);
     if (hint) return { ...e, message: `${e.message} — did you mean '${hint}'?` };
   }
-  if (/attempted to output null or undefined value/.test(e.message)) {
+  if (/attempted to output null or undefined value/.test(e.message) || e.message.includes(PRINTED_NONE)) {
     const expr = printedAt(e, text);
     const root = expr?.split(/[.([\s|]/)[0];
-    const hint = root && !known.includes(root) ? didYouMean(root, known) : undefined;
-    return { ...e, message: `${expr ? `'${expr}'` : 'a value'} is undefined: it would print nothing into the SQL${hint ? ` — did you mean '${hint}'?` : ''}` };
+    const none = e.message.includes(PRINTED_NONE);
+    const hint = root && !none && !known.includes(root) ? didYouMean(root, known) : undefined;
+    return { ...e, message: `${expr ? `'${expr}'` : 'a value'} is ${none ? 'none' : 'undefined'}: it would print nothing into the SQL${hint ? ` — did you mean '${hint}'?` : ''}` };
   }
   return e;
 }
@@ -601,7 +603,7 @@ function parseNunjucksError(e: unknown, text: string, parsePhase: boolean): Temp
   let message = (m ? m[3] : raw.replace(/^\([^)]*\)\s*/, '')).trim().replace(/^Error: /, '');
   if (m) {
     // nunjucks reports parse errors 1-based and runtime errors 0-based (but its undefined-output check 1-based)
-    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_FUNCTION) || TESTED_FUNCTION_RE.test(m[3]) || m[3].includes(PRINTED_NON_FINITE) || UNDEFINED_USE_RE.test(message) || PY_ERROR_RE.test(message) || (PLACEHOLDER_USE_RE.test(message) && !/^Error: /.test(m[3].trim())) ? 0 : 1);
+    const line = Number(m[1]) + (parsePhase || /attempted to output null or undefined value/.test(m[3]) || m[3].includes(PRINTED_NONE) || m[3].includes(PRINTED_FUNCTION) || TESTED_FUNCTION_RE.test(m[3]) || m[3].includes(PRINTED_NON_FINITE) || UNDEFINED_USE_RE.test(message) || NONE_USE_RE.test(message) || PY_ERROR_RE.test(message) || (PLACEHOLDER_USE_RE.test(message) && !/^Error: /.test(m[3].trim())) ? 0 : 1);
     return { message: tagHint(message), line, column: Number(m[2]) };
   }
   // a {{, {% or {# the file never closes: nunjucks says "end of file" (or, inside a call, fails

@@ -29,7 +29,7 @@ describe('fast render path', () => {
   });
 
   const cases: Array<[string, Record<string, unknown>]> = [
-    ["{{ 1 + 2 * 3 }} {{ 7 // 2 }} {{ 7 % 4 }} {{ -x }} {{ 'a' ~ 1 ~ none }}", { x: 4 }],
+    ["{{ 1 + 2 * 3 }} {{ 7 // 2 }} {{ 7 % 4 }} {{ -x }} {{ 'a' ~ 1 ~ true ~ 2.0 }}", { x: 4 }],
     ['{% if a and not b %}yes{% elif b %}b{% else %}no{% endif %}|{{ "t" if a else "f" }}|{{ "t" if b }}', { a: true, b: false }],
     ['{% set n = 3 %}{{ n * 2 }}{% if n > 2 and n <= 3 %}!{% endif %}{{ 1 < 2 < 3 }}', {}],
     ["{{ [1, 2, 'x'] }} {{ {'a': 1}['a'] }} {{ obj.name }}", { obj: { name: 'n' } }],

@@ -10,10 +10,10 @@ import { dialectOf } from '../../src/adapters/index.js';
 import { emptyCalls, TemplateEnv } from '../../src/compile/template-env.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil } from '../helpers.js';
 
 function render(src: string, fast: boolean, env_: Record<string, string> = {}): string {
-  const env = new TemplateEnv({ dialect: dialectOf('duckdb'), vars: { cols: ['a', 'b'], nested: { k: 'v', n: [1, 2] } }, env: env_, target: { name: 'dev' }, project: 'shop' });
+  const env = new TemplateEnv({ dialect: dialectOf('duckdb'), vars: { cols: ['a', 'b'], nested: { k: 'v', n: [1, 2] }, none_var: null, zero: 0 }, env: env_, target: { name: 'dev' }, project: 'shop' });
   env.useFastPath = fast;
   const t = env.compileTemplate('m.sql', src);
   if ('message' in t) return `ERROR ${t.message} @${t.line}:${t.column}`;
@@ -23,7 +23,7 @@ function render(src: string, fast: boolean, env_: Record<string, string> = {}): 
 
 const CASES: Array<[string, string, string]> = [
   // Jinja: "a namespace object ... allows to carry a value from within a loop body to an outer scope"
-  ['namespace carries a value out of a loop', '{% set ns = namespace(found=false) %}{% for x in [1, 2, 3] %}{% if x == 2 %}{% set ns.found = true %}{% endif %}{% endfor %}{{ ns.found }}', 'true'],
+  ['namespace carries a value out of a loop', '{% set ns = namespace(found=false) %}{% for x in [1, 2, 3] %}{% if x == 2 %}{% set ns.found = true %}{% endif %}{% endfor %}{{ ns.found }}', 'True'],
   ['namespace with several attributes', '{% set ns = namespace(total=0, n=0) %}{% for x in [3, 4] %}{% set ns.total = ns.total + x %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.total }}/{{ ns.n }}', '7/2'],
   // the "do" extension: "works exactly like the regular variable expression ({{ ... }}) just that it doesn't print anything"
   ['do: append to a list, print nothing', '{% set l = [] %}{% do l.append(1) %}{% do l.append(2) %}{{ l | join(",") }}', '1,2'],
@@ -60,7 +60,7 @@ const CASES: Array<[string, string, string]> = [
   ['str.lower(), upper(), strip(), title(), capitalize()', "{{ 'AbC'.lower() }} {{ 'abc'.upper() }} [{{ '  x y  '.strip() }}] {{ 'xxhixx'.strip('x') }} {{ 'hello world'.title() }} {{ 'hELLO'.capitalize() }}", 'abc ABC [x y] hi Hello World Hello'],
   ['str.split() on white space, with a separator and maxsplit', "{{ ' a  b c '.split() | length }} {{ 'a,b,,c'.split(',') | join('|') }} {{ 'a-b-c'.split('-', 1) | join('|') }}", '3 a|b||c a|b-c'],
   ['str.replace() replaces every occurrence, or count of them', "{{ 'a-b-c'.replace('-', '_') }} {{ 'a-b-c'.replace('-', '_', 1) }}", 'a_b_c a_b-c'],
-  ['str.startswith(), endswith(), find(), count(), isdigit(), join()', "{{ 'stg_x'.startswith('stg_') }} {{ 'x.sql'.endswith(['.py', '.sql']) }} {{ 'abcabc'.find('c') }} {{ 'abcabc'.count('b') }} {{ '42'.isdigit() }} {{ ', '.join(['a', 'b']) }}", 'true true 2 2 true a, b'],
+  ['str.startswith(), endswith(), find(), count(), isdigit(), join()', "{{ 'stg_x'.startswith('stg_') }} {{ 'x.sql'.endswith(['.py', '.sql']) }} {{ 'abcabc'.find('c') }} {{ 'abcabc'.count('b') }} {{ '42'.isdigit() }} {{ ', '.join(['a', 'b']) }}", 'True True 2 2 True a, b'],
   ["a string's slice is a string", "{{ 'abcdef'[2:] }} {{ 'abcdef'[:2] }} {{ 'abcdef'[::-1] }} {{ [1, 2, 3][1:] | join(',') }}", 'cdef ab fedcba 2,3'],
   // Jinja iterates a dict's keys (Python 3.7+ dicts keep insertion order); nunjucks looped zero times
   ['a loop over a dict, one variable: its keys', "{% set d = {'b': 1, 'a': 2} %}{% for k in d %}{{ k }}{% endfor %}|{{ d | list | join(',') }}|{{ d | sort | join(',') }}|{{ d | reverse | join(',') }}|{{ d | first }}", 'ba|b,a|a,b|a,b|b'],
@@ -71,11 +71,11 @@ const CASES: Array<[string, string, string]> = [
   ['a loop filter with two variables, and the else of an empty one', "{% for k, v in {'a': 1, 'b': 0}.items() if v %}{{ k }}{{ v }}{% endfor %}|{% for x in [1] if x > 5 %}{{ x }}{% else %}none{% endfor %}|{{ [1, 2] if true else [] | length }}", 'a1|none|[1, 2]'],
   ['a loop filter after a string holding %', "{% for x in ['a%b', 'c'] if x != 'c' %}{{ x }}{% endfor %}", 'a%b'],
   // tuples: (a, b), (a,) and () are tuples; (a) is a
-  ['a tuple is a sequence, printed as Python prints one', "{{ 'dev' in ('dev', 'prod') }} {{ 'x' in ('a',) }} {{ (1, 2) }} {{ (1,) }} {{ () }} {{ (3) }} {{ ('a', 'b') | join('-') }}", 'true false (1, 2) (1,) () 3 a-b'],
+  ['a tuple is a sequence, printed as Python prints one', "{{ 'dev' in ('dev', 'prod') }} {{ 'x' in ('a',) }} {{ (1, 2) }} {{ (1,) }} {{ () }} {{ (3) }} {{ ('a', 'b') | join('-') }}", 'True False (1, 2) (1,) () 3 a-b'],
   // Python's floats: `/` gives a float, `| float` and `| round` give one, 1.0 prints 1.0; ints stay ints
-  ['floats print as Python prints them', "{{ 7 | float }} {{ 1.0 }} {{ 10 / 5 }} {{ 1.5 | round }} {{ 7 / (2 | float) }} {{ 7 // 2 }} {{ 3 * 2 }} {{ 2.0 * 3 }} {{ -1.0 }} {{ 2.5 }} {{ 4 / 2 == 2 }}", '7.0 1.0 2.0 2.0 3.5 3 6 6.0 -1.0 2.5 true'],
+  ['floats print as Python prints them', "{{ 7 | float }} {{ 1.0 }} {{ 10 / 5 }} {{ 1.5 | round }} {{ 7 / (2 | float) }} {{ 7 // 2 }} {{ 3 * 2 }} {{ 2.0 * 3 }} {{ -1.0 }} {{ 2.5 }} {{ 4 / 2 == 2 }}", '7.0 1.0 2.0 2.0 3.5 3 6 6.0 -1.0 2.5 True'],
   // a whole float is a number to the tests (was: `is number` false, `is equalto(2)` false: a macro printed null)
-  ['a whole float passes the number tests', "{% macro lit(v) %}{% if v is number %}{{ v }}{% else %}null{% endif %}{% endmacro %}{{ (4 / 2) is number }} {{ (4 / 2) is equalto(2) }} {{ lit(1.0) }} {{ lit(10 / 5) }} {{ 2.0 is float }} {{ 2 is float }} {{ 2 is integer }} {{ [1.0, 2] | select('equalto', 1) | list | length }}", 'true true 1.0 2.0 true false true 1'],
+  ['a whole float passes the number tests', "{% macro lit(v) %}{% if v is number %}{{ v }}{% else %}null{% endif %}{% endmacro %}{{ (4 / 2) is number }} {{ (4 / 2) is equalto(2) }} {{ lit(1.0) }} {{ lit(10 / 5) }} {{ 2.0 is float }} {{ 2 is float }} {{ 2 is integer }} {{ [1.0, 2] | select('equalto', 1) | list | length }}", 'True True 1.0 2.0 True False True 1'],
   // Python's operators on lists and strings (were JavaScript's: ['a','b'] + ['c'] was 'a,bc')
   ['+ joins lists and tuples, * repeats a list or a string', "{% set cols = ['a', 'b'] %}where x in ('{{ (cols + ['c']) | join(\"', '\") }}') {{ [1] * 2 }} {{ 'x' * 3 }}{{ 2 * 'y' }} {{ (1, 2) + (3,) }} [{{ 'x' * 0 }}]", "where x in ('a', 'b', 'c') [1, 1] xxxyy (1, 2, 3) []"],
   ["sum(start=[]) joins lists", "{{ [[1, 2], [3]] | sum(start=[]) }} {{ [1, 2.5] | sum }}", '[1, 2, 3] 3.5'],
@@ -84,7 +84,7 @@ const CASES: Array<[string, string, string]> = [
   // printf-style formatting of a string (was "not a finite number (NaN)")
   ['a string % values formats as Python', "{{ '%s-%s' % ('x', 'y') }} {{ '%d' % 3.9 }} {{ '%i' % 3 }} {{ '%f' % 1.5 }} {{ '%.2f' % 2.675 }} {{ '%.2f' % 0.125 }} {{ '%r' % 'a' }} {{ '100%%' % () }} {{ '%05d|%-4s|%5.1f' % (42, 'ab', 3.14159) }} {{ '%(n)s=%(v)d' % {'n': 'x', 'v': 2} }} {{ '%s' % [1, 'a'] }} {{ '%e %g %x' % (12345.678, 0.0001, 255) }} {{ '%s' % none }}", "x-y 3 3 1.500000 2.67 0.12 'a' 100% 00042|ab  |  3.1 x=2 [1, 'a'] 1.234568e+04 0.0001 ff None"],
   // chained comparisons: `a < b < c` is `a < b and b < c` (was (a < b) < c: `3 > 2 > 1` false)
-  ['a chain of comparisons is Python\'s', '{{ 3 > 2 > 1 }} {{ 0 < 5 < 3 }} {{ 1 < 2 == 2 }} {{ 1 == 1 < 0 }} {% set n = 5 %}{{ 1 <= n <= 10 }}', 'true false true false true'],
+  ['a chain of comparisons is Python\'s', '{{ 3 > 2 > 1 }} {{ 0 < 5 < 3 }} {{ 1 < 2 == 2 }} {{ 1 == 1 < 0 }} {% set n = 5 %}{{ 1 <= n <= 10 }}', 'True False True False True'],
   ['a chain stops at the first comparison that fails', '{% set l = [] %}{% if 2 > 3 > l.append(1) %}{% endif %}{{ l | length }}', '0'],
   // `{%- set x -%}` strips the body's leading white space (nunjucks' parseSet ignored the `-`)
   ['{% set x -%} strips the white space the body starts with', '{%- set region -%}\n  eu\n{%- endset -%}[{{ region }}]{% set a -%}\n  x  {% endset %}[{{ a }}]{% set b %}\n  y{%- endset %}[{{ b }}]', '[eu][x  ][\n  y]'],
@@ -96,7 +96,7 @@ const CASES: Array<[string, string, string]> = [
   ['groupby yields (grouper, list)', "{% set rows = [{'k': 'b', 'v': 1}, {'k': 'a', 'v': 2}, {'k': 'B', 'v': 3}] %}{% for g, items in rows | groupby('k') %}{{ g }}:{{ items | map(attribute='v') | join(',') }};{% endfor %}{% for g in rows | groupby('k', case_sensitive=true) %}{{ g.grouper }}={{ g.list | length }};{% endfor %}{{ (rows | groupby('k'))[0] }}", "a:2;b:1,3;B=1;a=1;b=1;('a', [{'k': 'a', 'v': 2}])"],
   ['dictsort yields (key, value) pairs', "{% for k, v in {'b': 1, 'a': 2, 'C': 0} | dictsort %}{{ k }}={{ v }};{% endfor %} {{ {'b': 1, 'a': 2} | dictsort }} {{ {'b': 1, 'a': 2, 'c': 0} | dictsort(by='value', reverse=true) | map('first') | join }}", "a=2;b=1;C=0; [('a', 2), ('b', 1)] abc"],
   // a negative index counts from the end; a float literal may have an exponent
-  ['negative indexes and 1e3', "{{ [1, 2, 3][-1] }} {{ (1, 2, 3)[-2] }} {{ 'abc'[-1] }} {{ [1][-2] is defined }} {{ 1e3 }} {{ 2.5e-3 }} {{ 1E2 + 1 }}", '3 2 c false 1000.0 0.0025 101.0'],
+  ['negative indexes and 1e3', "{{ [1, 2, 3][-1] }} {{ (1, 2, 3)[-2] }} {{ 'abc'[-1] }} {{ [1][-2] is defined }} {{ 1e3 }} {{ 2.5e-3 }} {{ 1E2 + 1 }}", '3 2 c False 1000.0 0.0025 101.0'],
   // a macro whose body reads kwargs / varargs takes the keywords / positional arguments it has not
   ['a macro reading kwargs and varargs takes extra arguments', "{% macro kw(a) %}{{ a }}{{ kwargs }}{% endmacro %}{% macro va(a, b=2) %}{{ a }}{{ b }}{{ varargs }}{% endmacro %}{{ kw(1, z=3) }} {{ kw(a=1) }} {{ va(1, 3, 4, 5) }} {{ va(1) }}", "1{'z': 3} 1{} 13(4, 5) 12()"],
   // filters that read the render's environment, and keyword arguments of filters
@@ -106,6 +106,13 @@ const CASES: Array<[string, string, string]> = [
   ['text that holds a ref() may be trimmed, measured and compared', "{% set q %}  select id from {{ ref('a') }} {% endset %}{% if q | length > 0 and q != '' and 'select' in q %}[{{ q | trim }}][{{ q.strip() }}]{% endif %}", '[select id from \u27E6ref:a\u27E7][select id from \u27E6ref:a\u27E7]'],
   // ref with the project's name (dbt's two-argument form)
   ["ref('<this project>', 'model')", "{{ ref('shop', 'orders') }}", '\u27E6ref:orders\u27E7'],
+  // a bool is Python's str() printed, joined with ~, made a | string or formatted: True / False,
+  // as dbt prints it (was JavaScript's true, while a list printed [True])
+  ['a bool prints as Python prints it, the same in ~, | string, | join and %', "{{ true }} {{ false }} {{ true | string }} {{ 'x' ~ true }} {{ (true | string) == 'True' }} {{ [true, none] }} {{ [true, false] | join(',') }} {{ '%s' % false }} {{ 1 < 2 }}", 'True False True xTrue True [True, None] True,False False True'],
+  // Jinja's text filters take soft_str(value): a number or a bool as Python's str() (was "str.toUpperCase is not a function", false | upper '')
+  ["text filters take a number or a bool as Python's str() makes it", "{{ var('zero') | upper }} {{ 5 | replace('5', 'five') }} {{ false | upper }} {{ true | lower }} {{ 2.0 | title }} [{{ 10 | center(4) }}] {{ 1.5 | trim }} {{ 12 | truncate(5) }}", '0 five FALSE true 2.0 [ 10 ] 1.5 12'],
+  // what takes a none: | string ('None', Python's str()), | tojson (null), | default(..., true), is none, if, or
+  ['what takes a none: string, tojson, default(..., true), is none, if, or', "{% set x = none %}{{ x | string }} {{ x | tojson }} {{ x | default('d', true) }} {{ 'n' if x is none }}{% if x %}!{% endif %} {{ x or 'o' }} {{ var('none_var') | string }}", 'None null d n o None'],
 ];
 
 describe('Jinja compatibility', () => {
@@ -152,12 +159,38 @@ describe('Jinja compatibility', () => {
     ['an extra positional argument to a macro that does not read varargs', '{% macro m(a) %}{{ a }}{{ kwargs }}{% endmacro %}\n{{ m(1, 2) }}', /^macro takes 1 argument at most, given 2 .* @2:/],
     ['an unknown filter', "{{ 'a' | lowr }}", /^filter not found: lowr — did you mean 'lower'\?/],
     ['an unknown keyword of a filter', "{{ [1] | join(sep=',') }}", /^filter 'join' has no argument 'sep'/],
+    // none filtered, joined with ~ or looped over would become '', 'c_null' or zero iterations: an
+    // error at it, naming the expression and what to write (Jinja: 'NONE', 'c_None', a TypeError)
+    ['none filtered', "{% set x = none %}\n'{{ x | upper }}'", /^'x' is none: filter 'upper' would make something of nothing \(give it a value with \| default\('\.\.\.', true\), or test it with `is none`\) @2:5$/],
+    ['a var that is none, filtered', "select 1\nwhere x = '{{ var('none_var') | lower }}'", /^'var\('none_var'\)' is none: filter 'lower' would make something of nothing .* @2:15$/],
+    ['none joined with ~', "{% set x = none %}\n{{ 'c_' ~ x }}", /^'x' is none: joined with ~ it would read 'None' \(give it a value with \| default\('\.\.\.', true\), or test it with `is none`\) @2:11$/],
+    ['none looped over', "select 1\n{% for c in var('missing', none) %}, {{ c }}{% endfor %}", /^'var\('missing', none\)' is none: a \{% for %\} over it fails \('NoneType' object is not iterable\) .* @2:/],
+    ['none looped over with two variables', "{% set d = none %}\n{% for k, v in d %}{{ k }}{% endfor %}", /^'d' is none: a \{% for %\} over it fails .* @2:/],
+    ['none printed (nunjucks said undefined)', "{% for i in [1] %}{% endfor %}\n{{ var('none_var') }}", /^'var\('none_var'\)' is none: it would print nothing into the SQL @2:/],
+    // Python's TypeErrors, said as Python says them (were JavaScript's, or '--expression--' is undefined)
+    ['the length of a number', '\n{{ 5 | length }}', /^filter 'length': object of type 'int' has no len\(\) @2:/],
+    ['the first of a number', '{{ 5 | first }}', /^filter 'first': 'int' object is not iterable/],
+    ['a bool joined', '{{ true | join(",") }}', /^filter 'join': 'bool' object is not iterable/],
+    // the expression as written (was 'the return value of (var)')
+    ["an attribute a var's dict has not", "{{ var('nested').b }}", /^'var\('nested'\)(\.b)?' (has no attribute 'b'|is undefined)/],
+    ["a method a var's dict has not", "{{ var('nested').foo() }}", /^'var\(.*\)' has no (attribute|method) 'foo'/],
   ];
   for (const [name, src, expected, env] of ERRORS) {
     it(`error: ${name}`, () => {
       for (const fast of [true, false]) expect(render(src, fast, env).replace(/^ERROR /, ''), `fast: ${fast}`).toMatch(expected);
     });
   }
+  it('none is an error in every filter but string, tojson and default, on both paths; no JavaScript in the message', () => {
+    const filters = ['upper', 'lower', 'title', 'capitalize', 'escape', 'safe', 'indent', 'urlencode', 'striptags', 'trim', 'length', 'abs', 'sort', 'reverse', 'first', 'join', 'list', 'int', 'truncate(3)', 'replace("a", "b")', 'default("d")'];
+    for (const f of filters) {
+      for (const fast of [true, false]) {
+        const out = render(`{% set x = none %}{{ x | ${f} }}`, fast);
+        // (default without its second argument keeps none, as Jinja's: printed, it is the error)
+        expect(out, `${f} (fast: ${fast})`).toMatch(f.startsWith('default') ? /^ERROR 'x \| default\(["']d["']\)' is none: it would print nothing/ : new RegExp(`^ERROR 'x' is none: filter '${f.split('(')[0]}' would make something of nothing`));
+        expect(out).not.toMatch(/Cannot read|is not a function|null|--expression--|return value of/);
+      }
+    }
+  });
   it("nunjucks' own KeyError (its runtime errors' lines are 0-based) is at its line (was one line up)", () => {
     expect(render('select 1\n{% set l = [1, 2] %}\n{{ l.pop(-1) }}', false).replace(/^ERROR /, '')).toMatch(/^KeyError @3:/);
   });
@@ -180,6 +213,10 @@ describe("alert templates: Python's arithmetic on numbers, their own on text", (
   it("a row's number that arrives as text (a BigQuery NUMERIC) is still multiplied, not repeated", async () => {
     const { renderTemplate } = await import('../../src/alerts/engine.js');
     expect(renderTemplate('{{ (rate * 100) | round(1) }}% {{ n % 3 }}', { labels: {}, values: { rate: '0.05', n: -7 }, alert: 'a' } as never)).toBe('5% 2');
+  });
+  it("a row's bool prints as before, printed or joined with ~ (Python's True is models' only)", async () => {
+    const { renderTemplate } = await import('../../src/alerts/engine.js');
+    expect(renderTemplate("{{ ok }} {{ 'x' ~ ok }}", { labels: {}, values: { ok: true }, alert: 'a' } as never)).toBe('true xtrue');
   });
 });
 
@@ -215,7 +252,7 @@ describe('through the CLI: Python values in a model run on DuckDB', () => {
       const r = vigil(dir, ['run']);
       expect(r.code, r.stdout + r.stderr).toBe(0);
       const sql = readFileSync(join(dir, 'target/compiled/fixture/models/m.sql'), 'utf8');
-      expect(sql).toContain(`select '{"a": 1, "who": "o\\u0027brien"}' as doc, true as chained, 'apac-007' as code`);
+      expect(sql).toContain(`select '{"a": 1, "who": "o\\u0027brien"}' as doc, True as chained, 'apac-007' as code`);
       expect(sql).toContain("where r in ('eu', 'us', 'apac') -- regions");
     } finally {
       removeDir(dir);
@@ -231,6 +268,32 @@ describe('through the CLI: errors at file:line, exit 2', () => {
       expect(r.code, r.stdout + r.stderr).toBe(2);
       expect(r.stderr).toMatch(/models\/m\.sql:2:\d+: error: unsupported operand type\(s\) for \+: 'int' and 'str'/);
       expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      removeDir(dir);
+    }
+  });
+  it("vars that are none (project.yaml's `region:`, --vars region: null) filtered or looped over: an error at the model's line, not '' and zero iterations", () => {
+    const dir = makeProject({
+      'project.yaml': `${BASIC_PROJECT_YAML}vars:\n  region:\n  excluded_ids:\n`,
+      'models/src.sql': 'select 1 as id, 2 as x\n',
+      'models/m.sql': "select * from {{ ref('src') }}\nwhere x = '{{ var('region') | upper }}' {% for i in var('excluded_ids') %} and id <> {{ i }}{% endfor %}\n",
+      'models/l.sql': "select * from {{ ref('src') }}\n{% for i in var('excluded_ids') %} where id <> {{ i }}{% endfor %}\n",
+      'models/v.sql': "select * from {{ ref('src') }}\nwhere x = '{{ var('region', 'eu') | lower }}'\n",
+    });
+    try {
+      const r = vigil(dir, ['run']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain("models/m.sql:2:15: error: 'var('region')' is none: filter 'upper' would make something of nothing (give it a value with | default('...', true), or test it with `is none`)");
+      expect(r.stderr).toMatch(/models\/l\.sql:2:13: error: 'var\('excluded_ids'\)' is none: a \{% for %\} over it fails \('NoneType' object is not iterable\)/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      // a var set to null on the command line is none too: its default is for a var not set at all
+      const v = vigil(dir, ['compile', '--select', 'v', '--vars', '{region: null}']);
+      expect(v.code, v.stdout + v.stderr).toBe(2);
+      expect(v.stderr).toMatch(/models\/v\.sql:2:15: error: 'var\('region', 'eu'\)' is none: filter 'lower'/);
+      // given a value, the same models compile
+      const ok = vigil(dir, ['compile', '--vars', "{region: eu, excluded_ids: [3, 4]}"]);
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'target/compiled/fixture/models/m.sql'), 'utf8')).toContain("where x = 'EU'  and id <> 3 and id <> 4");
     } finally {
       removeDir(dir);
     }
