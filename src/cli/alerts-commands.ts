@@ -789,9 +789,14 @@ export async function scheduledPolicy(s: Setup, deliveryTimeout: string | undefi
   return ms ? { ...DEFAULT_POLICY, deadlineMs: ms } : DEFAULT_POLICY;
 }
 
+/** A schedule of alerts (run-scheduler, a serve job) in a project without alert rules is a mistake. */
+export function requireRules(s: Setup): void {
+  if (!s.rules.length) throw new UsageError(`no alert rules in ${s.files.paths.alerts}/*.yaml: nothing to schedule (see docs/alerts.md)`);
+}
+
 export async function runAlertsScheduler(o: Common & { select?: string[]; deliveryTimeout?: string }): Promise<void> {
   const s = await setupAlertsForEvaluation(o);
-  if (!s.rules.length) throw new UsageError(`no alert rules in ${s.files.paths.alerts}/*.yaml: nothing to schedule (see docs/alerts.md)`);
+  requireRules(s);
   const rules = selectRules(s.rules, o.select);
   const { Cron } = await import('croner');
   const policy = await scheduledPolicy(s, o.deliveryTimeout);

@@ -9,7 +9,8 @@
  *   one target run each slot of a job once, and never one job twice at the same time.
  * - After a pause (a suspended VM, a long job ahead in the queue) a job runs once for the
  *   slots it missed, at once, without jitter; after a restart, a job whose last claimed slot
- *   is older than its latest slot catches up the same way. A job another serve process runs is
+ *   is older than its latest slot catches up the same way (a warehouse that cannot be read at
+ *   start is read again until it opens, then caught up). A job another serve process runs is
  *   checked again until that run ends: stopped before its end, or its process gone, it is caught
  *   up here (the claim keeps it to one run).
  * - SIGTERM/SIGINT: no new job starts, the running one stops at its next safe point (sync:
@@ -60,6 +61,10 @@ interface JobState {
   timer?: NodeJS.Timeout;
   /** when to read the lease again while another serve holds the job */
   watch?: NodeJS.Timeout;
+  /** the warehouse could not be read at start: its lease is read again until it is (then caught up) */
+  unreadSinceStart?: boolean;
+  /** the wait before that next read (doubling up to a third of a lease) */
+  retryMs?: number;
   lastRun: JobRun | null;
   lastSuccessAt: string | null;
   consecutiveFailures: number;
@@ -73,6 +78,9 @@ const logErr = (line: string) => err(`${stamp()} ${line}`);
 function latestSlot(clock: Cron, now: Date): Date | undefined {
   return clock.previousRuns(1, new Date(now.getTime() + 1))[0] ?? undefined;
 }
+
+/** How long the start waits for a DuckDB file another process holds (then it is read again while the jobs' clocks run). */
+const START_WAIT_MS = 5000;
 
 /** Missed slots are counted up to this many. */
 const MAX_COUNTED = 10_000;
@@ -316,8 +324,12 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       if (!claim.ok && d.job.command === 'sync') await readStreamStates(leaseAdapter).catch(() => undefined);
     } catch (e) {
       await leaseAdapter?.close().catch(() => {});
+      // (a run that took the place of the start-up read's retry: that read goes on)
+      if (j.unreadSinceStart) retryStartRead(j);
       return finish(j, d, started, t0, 'error', `could not claim the job in the warehouse: ${(e as Error).message.split('\n')[0]}`);
     }
+    // the claim read the lease: nothing is left of the start-up read to retry
+    j.unreadSinceStart = false;
     if (!claim.ok) {
       await leaseAdapter.close().catch(() => {});
       // another serve runs the job: if that run does not reach its end, this one catches it up
@@ -468,7 +480,9 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
     const s = await setupAlertsForEvaluation(common);
     followStreams(s.result.manifest);
-    let rules = selectRules(s.rules, d.job.select);
+    // every rule removed since start (where none is refused): said so, and a failure, not "no rule due"
+    const gone = s.rules.length ? '' : `no alert rules in ${s.files.paths.alerts}/*.yaml any more: nothing evaluated`;
+    let rules = gone ? [] : selectRules(s.rules, d.job.select);
     if (d.job.perRuleSchedule && !d.allRules) {
       // each rule when its own schedule had a slot since the last tick
       rules = rules.filter((r) => {
@@ -482,7 +496,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       const peek = await peekScheduled(s, common);
       if (!peek.due) {
         wakeForHeld(d.job, peek.held);
-        return { ok: !peek.unsettled.length, message: `no rule due${unsettledNote(peek.unsettled)}` };
+        return { ok: !gone && !peek.unsettled.length, message: `${gone || 'no rule due'}${unsettledNote(peek.unsettled)}` };
       }
     }
     const sum = await evaluateScheduled(s, common, rules, { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: !rules.length, command: `vigil serve (${d.job.name}${rules.length ? '' : ': held notifications'})` });
@@ -492,9 +506,9 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const errors = sum.outcomes.filter((x) => x.status === 'error');
     const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
     // as `vigil alerts evaluate` exits 1: a rule that failed, a notification not delivered, history not written
-    const what = rules.length ? `${rules.length} rule${rules.length === 1 ? '' : 's'}, ${firing} firing, ${sum.delivery.sent} sent` : `no rule due; sent what group_wait / group_interval held or was left to retry: ${sum.delivery.sent} sent`;
+    const what = rules.length ? `${rules.length} rule${rules.length === 1 ? '' : 's'}, ${firing} firing, ${sum.delivery.sent} sent` : `${gone || 'no rule due'}; sent what group_wait / group_interval held or was left to retry: ${sum.delivery.sent} sent`;
     return {
-      ok: !errors.length && !sum.unsettled.length && !sum.history.error,
+      ok: !gone && !errors.length && !sum.unsettled.length && !sum.history.error,
       message: `${what}${errors.length ? `; failed: ${errors.map((e) => `${e.rule} (${e.error})`).join('; ')}` : ''}${unsettledNote(sum.unsettled)}${sum.history.error ? `; alert history not written: ${sum.history.error}` : ''}`,
     };
   };
@@ -520,14 +534,31 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     return { job: j.spec, slot: latest, previous: since ?? new Date(latest.getTime() - 60_000), missed, why };
   };
 
-  /** Read the lease of `j` again when another serve's lease on it ends, and every third of a lease before. */
-  const watch = (j: JobState, holder?: Holder) => {
+  /** Read the lease of `j` again when another serve's lease on it ends, and every third of a lease before (or after `ms`). */
+  const watch = (j: JobState, holder?: Holder, ms?: number) => {
     clearTimeout(j.watch);
     if (stopping) return;
-    const period = Math.max(1000, config.leaseMs / 3);
+    const period = ms ?? Math.max(1000, config.leaseMs / 3);
     const until = holder ? Date.parse(holder.until) - now() : NaN;
     j.watch = setTimeout(() => enqueue({ job: j.spec, slot: new Date(), previous: new Date(), missed: 0, why: '', recheck: true }), until > 0 ? Math.min(until + 50, period) : period);
   };
+
+  /** The warehouse could not be read at start: read the lease of `j` again after 1 s, 2 s, 4 s ... up to a third of a lease. */
+  const retryStartRead = (j: JobState) => {
+    j.unreadSinceStart = true;
+    j.retryMs = Math.min(Math.max(1000, config.leaseMs / 3), j.retryMs ? j.retryMs * 2 : 1000);
+    watch(j, undefined, j.retryMs);
+  };
+
+  /** What an earlier serve held (group_wait / group_interval) or left to retry: sent when due, not at the alerts job's next evaluation. */
+  const peekHeld = async (job: JobSpec) => {
+    const { peekScheduled } = await import('./alerts-commands.js');
+    const peek = await peekScheduled(checked.alerts!, { projectDir: o.projectDir, target: o.target, vars: o.vars });
+    if (peek.due) heldDue = job;
+    else wakeForHeld(job, peek.held);
+  };
+  /** the alert state could not be read at start either */
+  let heldUnread = false;
 
   /** A recheck's turn in the queue: the catch-up to run when the other serve's run is over without its end, else nothing. */
   const recheck = async (j: JobState): Promise<Due | undefined> => {
@@ -537,19 +568,36 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       const a = await openTarget(1, 0);
       try {
         doc = await leases.read(a, j.spec.name);
+        // (not read at start, or a stream declared since: the sync state /health judges)
+        if (unread) await readStreamStates(a);
       } finally {
         await a.close().catch(() => {});
       }
+      if (j.unreadSinceStart && j.spec.command === 'alerts' && heldUnread) {
+        await peekHeld(j.spec);
+        heldUnread = false;
+      }
     } catch (e) {
+      // (said once, at start)
+      if (j.unreadSinceStart) {
+        retryStartRead(j);
+        return undefined;
+      }
       if (!(e instanceof WarehouseBusyError)) logErr(`${j.spec.name}: could not read its lease to see whether another serve's run of it ended (${redact((e as Error).message.split('\n')[0])}); trying again`);
       watch(j);
       return undefined;
     }
     const at = new Date();
+    if (j.unreadSinceStart) {
+      j.unreadSinceStart = false;
+      log(`${j.spec.name}: read its last run from the warehouse${doc?.slot ? ` (for ${doc.slot})` : ' (none yet)'}`);
+    }
     if (doc?.holder && doc.holder.owner !== leases.owner && leaseLive(doc.holder, at.getTime(), config.leaseMs)) {
       watch(j, doc.holder);
       return undefined;
     }
+    // a run of it waits in the queue: it claims the newest slot, a catch-up now would be skipped
+    if (queue.some((q) => q.job.name === j.spec.name && !q.recheck)) return undefined;
     const due = catchUpDue(j, doc, at);
     if (due && due.slot > j.lastDue) j.lastDue = due.slot;
     return due;
@@ -560,7 +608,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   const start = new Date();
   const catchUp: Due[] = [];
   try {
-    const a = await openTarget(1);
+    // (a DuckDB file another process holds: waited for a little, then read again until it opens, below)
+    const a = await openTarget(1, START_WAIT_MS);
     try {
       await readStreamStates(a);
       for (const j of jobs.values()) {
@@ -579,19 +628,22 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       await a.close();
     }
   } catch (e) {
-    logErr(`could not read the warehouse at start (${redact((e as Error).message.split('\n')[0])}); jobs will try at their times`);
+    // the slots the jobs missed are caught up once it can be read: each job's lease is read again
+    // (queued as a job, so never while one runs) after 1 s, 2 s, 4 s ... up to a third of a lease
+    logErr(`could not read the warehouse at start (${redact((e as Error).message.split('\n')[0])}); ${o.runNow ? 'the jobs run now (--run-now) and read it then' : 'reading it again until it opens, to catch up the slots the jobs missed'}`);
+    unread = true;
+    if (!o.runNow) for (const j of jobs.values()) retryStartRead(j);
   }
   // notifications an earlier serve held (group_wait / group_interval) or left to retry: sent when
   // due, not at the alerts job's next evaluation (the state lock keeps them from going out twice)
   const alertsJob = config.jobs.find((j) => j.command === 'alerts');
   if (alertsJob) {
     try {
-      const { peekScheduled } = await import('./alerts-commands.js');
-      const peek = await peekScheduled(checked.alerts!, { projectDir: o.projectDir, target: o.target, vars: o.vars });
-      if (peek.due) heldDue = alertsJob;
-      else wakeForHeld(alertsJob, peek.held);
+      await peekHeld(alertsJob);
     } catch (e) {
-      logErr(`${alertsJob.name}: could not read the alert state at start (${redact((e as Error).message.split('\n')[0])}); its next run sends what is due`);
+      // (the warehouse not read at start: read with the job's lease, when it opens)
+      heldUnread = !!jobs.get(alertsJob.name)!.unreadSinceStart;
+      logErr(`${alertsJob.name}: could not read the alert state at start (${redact((e as Error).message.split('\n')[0])}); ${heldUnread ? 'read again when the warehouse opens' : 'its next run sends what is due'}`);
     }
   }
   for (const j of jobs.values()) {
@@ -675,8 +727,10 @@ async function checkSelections(c: Compiled, o: Common, config: ServeConfig): Pro
         // the alert files load now, with a select or without: a mistake is exit 2 at start, not a
         // job failing every minute. A query that does not compile too (each job's own load
         // tolerates one broken while serve runs: that rule's error instance, the others run)
-        const { setupAlerts, selectRules } = await import('./alerts-commands.js');
+        const { setupAlerts, selectRules, requireRules } = await import('./alerts-commands.js');
         alerts ??= await setupAlerts(o, undefined, { tests: false });
+        // (as run-scheduler: without rules the job would "succeed" every minute, evaluating nothing)
+        requireRules(alerts);
         selectRules(alerts.rules, j.select);
       } else if (j.select || j.exclude) select(c.result.manifest, { select: j.select, exclude: j.exclude });
       if (j.command === 'sync') {

@@ -59,6 +59,12 @@ export function explainIssues(schema: unknown, value: unknown, issues: ReadonlyA
         continue;
       }
     }
+    if (issue.code === 'invalid_key') {
+      // a mapping's key its key schema refuses: that schema's message (zod: "Invalid key in record")
+      const inner = ((issue as { issues?: Array<{ message: string }> }).issues ?? []).map((i) => i.message);
+      out.push({ path: [...issue.path], key: true, message: `invalid key '${String(issue.path.at(-1))}'${inner.length ? `: ${inner.join('; ')}` : ''}` });
+      continue;
+    }
     let message = issue.message;
     // a key left out: said as such (zod: "Invalid input: expected string, received undefined")
     if (issue.code === 'invalid_type' && / received undefined$/.test(message)) message = `is required (${KIND_WORDS[String((issue as { expected?: string }).expected)] ?? (issue as { expected?: string }).expected})`;

@@ -4,9 +4,9 @@
  * in use, a job that fails while the others go on (and shows in /health and /metrics), a
  * paused process catching up once, and a restart catching up a slot missed while it was down.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createServer } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadProject } from '../../src/project/load-project.js';
 import { serveConfig } from '../../src/serve/config.js';
@@ -15,7 +15,12 @@ import { formatDiagnostic } from '../../src/errors.js';
 import { spawn } from 'node:child_process';
 import { makeProject, removeDir, VIGIL, vigil } from '../helpers.js';
 import { killAll, startServe, waitFor } from '../support/serve.js';
+import { fileClient } from '../support/pg-client.js';
+import { uniqueSchema } from '../support/postgres.js';
+import pg from 'pg';
 
+const url = inject('pgUrl');
+const client = fileClient(url);
 const dirs: string[] = [];
 afterAll(() => {
   killAll();
@@ -44,6 +49,18 @@ describe('serve configuration', () => {
   it.each([
     ['an unknown command', 'schedules:\n  nightly: { command: biuld, cron: "0 9 * * *" }\n', /project\.yaml:6:\d+: .*schedules\.nightly: unknown command 'biuld' — did you mean 'build'\?/],
     ['a cron with a bad field', 'schedules:\n  often:\n    command: build\n    cron: "61 * * * *"\n', /project\.yaml:8:\d+: .*schedules\.often: cron '61 \* \* \* \*': .*minute/],
+    // croner's messages count day-of-month and month from 0: the field as written, and its range
+    ['a day-of-month of 0 (was: "day: -1")', 'schedules:\n  n: { command: build, cron: "0 0 0 * *" }\n', /project\.yaml:6:\d+: error: schedules\.n: cron '0 0 0 \* \*': day-of-month 0 is out of range \(1–31\) \[E_SCHEDULE\]/],
+    ['a day-of-month of 32 (was: "day: 31")', 'schedules:\n  n: { command: build, cron: "* * 32 * *" }\n', /cron '\* \* 32 \* \*': day-of-month 32 is out of range \(1–31\) \[/],
+    ['a month of 13 (was: "month: 12")', 'schedules:\n  n: { command: build, cron: "* * * 13 *" }\n', /cron '\* \* \* 13 \*': month 13 is out of range \(1–12, or JAN–DEC\) \[/],
+    ['a month of 0 (was: "month: -1")', 'schedules:\n  n: { command: build, cron: "* * * 0 *" }\n', /cron '\* \* \* 0 \*': month 0 is out of range \(1–12, or JAN–DEC\) \[/],
+    ['a range past the end (was: "minute: 60")', 'schedules:\n  n: { command: build, cron: "1-70 * * * *" }\n', /cron '1-70 \* \* \* \*': minute '1-70': 70 is out of range \(0–59\) \[/],
+    ['an hour of 24', 'schedules:\n  n: { command: build, cron: "0 24 * * *" }\n', /hour 24 is out of range \(0–23\)/],
+    ['a day-of-week of 8', 'schedules:\n  n: { command: build, cron: "0 9 * * 8" }\n', /day-of-week 8 is out of range \(0–7, or SUN–SAT\)/],
+    ['seconds of 60 (6 fields)', 'schedules:\n  n: { command: build, cron: "60 * * * * *" }\n', /seconds 60 is out of range \(0–59\)/],
+    ['a word for a month', 'schedules:\n  n: { command: build, cron: "0 9 1 x *" }\n', /cron '0 9 1 x \*': month 'x' is not valid \(1–12, or JAN–DEC\)/],
+    // (zod's "Invalid key in record" said nothing of why)
+    ['a schedule name with a space', 'schedules:\n  "my job": { command: build, cron: "0 * * * *" }\n', /project\.yaml:6:3: error: schedules\.my job: invalid key 'my job': a schedule name is letters, digits, _ and - \[E_SCHEMA\]/],
     ['a cron with 3 fields', 'schedules:\n  often: { command: build, cron: "* * *" }\n', /schedules\.often: cron '\* \* \*' has 3 fields: write 5/],
     ['an unknown time zone', 'schedules:\n  often:\n    command: build\n    cron: "0 * * * *"\n    timezone: Europe/Pari\n', /project\.yaml:9:\d+: .*unknown time zone 'Europe\/Pari' — did you mean 'Europe\/Paris'\?/],
     ['a key of another command', 'schedules:\n  s:\n    command: build\n    cron: "0 * * * *"\n    build_after: true\n', /project\.yaml:9:\d+: .*schedules\.s: 'build_after' does not go with command build \(sync takes it\)/],
@@ -254,6 +271,75 @@ describe('vigil serve on the command line', () => {
     expect(later.log()).toContain(`daily: build started for ${today.toISOString()} (catching up: its last run was for ${old.toISOString()}); 2 earlier slots missed, run once`);
   });
 
+  it('the warehouse unreadable at start (a DuckDB file another process holds past the wait): read again once it opens, and the slot missed is caught up (was: never)', async () => {
+    const dir = project('schedules:\n  daily: { command: build, cron: "0 0 * * *" }\n');
+    const first = await serve(dir, ['--run-now']);
+    await waitFor(() => /daily: OK/.test(first.log()), 30_000, first.log);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    // its last run was three days ago: today's midnight is owed
+    const old = daysAgo(3);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    try {
+      const [row] = await db.query<{ body: string }>("select body from analytics.vigil_serve_leases where id = 'job:daily'");
+      await db.execute("update analytics.vigil_serve_leases set body = $1 where id = 'job:daily'", [JSON.stringify({ ...JSON.parse(row.body), slot: old.toISOString() })]);
+    } finally {
+      await db.close();
+    }
+    const holder = spawn(process.execPath, ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; const db = await DuckDBInstance.create(${JSON.stringify(join(dir, '.vigil/dev.duckdb'))}); console.log('held'); setInterval(() => db, 1000);`], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((r) => holder.stdout!.once('data', () => r()));
+      const srv = await serve(dir);
+      await waitFor(() => /could not read the warehouse at start \(.*in use by another process.*\); reading it again until it opens/.test(srv.log()), 40_000, srv.log);
+      holder.kill('SIGKILL');
+      await waitFor(() => /daily: OK/.test(srv.log()), 20_000, srv.log);
+      srv.child.kill('SIGTERM');
+      expect(await srv.exited).toBe(0);
+      expect(srv.log()).toContain(`daily: build started for ${daysAgo(0).toISOString()} (catching up: its last run was for ${old.toISOString()}); 2 earlier slots missed, run once`);
+      expect(srv.log().match(/daily: build started/g)).toHaveLength(1);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
+  it('the warehouse unreadable at start (a Postgres target whose database is not there): read again once it is, and the slot missed is caught up (was: never)', async () => {
+    const name = uniqueSchema('serve_down');
+    await client.query(`create database ${name}`);
+    const at = new URL(url);
+    at.pathname = `/${name}`;
+    try {
+      const dir = project(`  wh: { type: postgres, url: "${at.href}", schema: analytics }\nschedules:\n  daily: { command: build, cron: "0 0 * * *" }\n`);
+      const first = await serve(dir, ['--target', 'wh', '--run-now']);
+      await waitFor(() => /daily: OK/.test(first.log()), 30_000, first.log);
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      const old = daysAgo(3);
+      const wh = new pg.Client(at.href);
+      await wh.connect();
+      try {
+        const { rows } = await wh.query<{ body: string }>("select body from analytics.vigil_serve_leases where id = 'job:daily'");
+        await wh.query("update analytics.vigil_serve_leases set body = $1 where id = 'job:daily'", [JSON.stringify({ ...JSON.parse(rows[0].body), slot: old.toISOString() })]);
+      } finally {
+        await wh.end();
+      }
+      // the server answers, the database is not there (down, or not yet restored)
+      await client.query(`alter database ${name} rename to ${name}_x`);
+      const srv = await serve(dir, ['--target', 'wh']);
+      await waitFor(() => /could not read the warehouse at start \(.*does not exist.*\); reading it again until it opens/.test(srv.log()), 30_000, srv.log);
+      await new Promise((r) => setTimeout(r, 1500));
+      await client.query(`alter database ${name}_x rename to ${name}`);
+      await waitFor(() => /daily: OK/.test(srv.log()), 30_000, srv.log);
+      srv.child.kill('SIGTERM');
+      expect(await srv.exited).toBe(0);
+      expect(srv.log()).toContain(`daily: build started for ${daysAgo(0).toISOString()} (catching up: its last run was for ${old.toISOString()}); 2 earlier slots missed, run once`);
+      // said once at start, not at each attempt
+      expect(srv.log().match(/could not read/g)).toHaveLength(1);
+    } finally {
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.query(`drop database if exists ${name}_x with (force)`);
+    }
+  });
+
   it('a catch-up past the most slots counted says "10,000 or more", not 10000', async () => {
     const dir = project('schedules:\n  minutely: { command: build, cron: "* * * * *" }\n');
     const first = await serve(dir, ['--run-now']);
@@ -278,6 +364,13 @@ describe('vigil serve on the command line', () => {
   });
 });
 
+/** Midnight UTC `n` days ago. */
+function daysAgo(n: number): Date {
+  const d = new Date(Date.now() - n * 86400_000);
+  d.setUTCHours(0, 0, 0, 0);
+  return d;
+}
+
 const ALWAYS = 'alerts:\n  - name: always\n    severity: critical\n    schedule: "0 0 1 1 *"\n    query: select 1 as n\n    condition: { type: threshold, column: n, op: ">", value: 0 }\n    summary: "n is {{ n }}"\n';
 const routes = (groupWait: string) => `receivers:\n  - name: pd\n    pagerduty: { routing_key_env: VIGIL_TEST_PD_KEY }\nroute:\n  receiver: pd\n  group_wait: ${groupWait}\n`;
 
@@ -286,6 +379,32 @@ describe('vigil serve: its alerts job and its project.yaml', () => {
     const srv = await startServe(project('serve: { listen: 0 }\nschedules:\n  b: { command: build, cron: "0 * * * *" }\n'));
     expect(srv.base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect((await fetch(`${srv.base}/livez`)).status).toBe(200);
+    srv.child.kill('SIGTERM');
+    expect(await srv.exited).toBe(0);
+  });
+
+  it('an alerts job in a project without alert rules is exit 2 at the schedule\'s line, as run-scheduler refuses it (was: "OK: no rule due" every minute)', () => {
+    const disabled = ALWAYS.replace('    severity: critical\n', '    severity: critical\n    enabled: false\n');
+    for (const files of [{}, { 'alerts/a.yaml': disabled }] as Array<Record<string, string>>) {
+      const dir = project('schedules:\n  checks: { command: alerts }\n', files);
+      const r = vigil(dir, ['serve', '--listen', '127.0.0.1:0']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/^error: schedules\.checks \(project\.yaml:6\): no alert rules in alerts\/\*\.yaml: nothing to schedule \(see docs\/alerts\.md\)$/m);
+      expect(r.stdout + r.stderr).not.toMatch(/listening|\n\s+at /);
+      const sched = vigil(dir, ['alerts', 'run-scheduler']);
+      expect(sched.code).toBe(2);
+      expect(sched.stderr).toContain('no alert rules in alerts/*.yaml: nothing to schedule (see docs/alerts.md)');
+    }
+  });
+
+  it('every alert rule removed while serve runs: its alerts job fails saying so (was: "OK: no rule due", also under --run-now)', async () => {
+    const dir = project('schedules:\n  alerts: { command: alerts, cron: "*/2 * * * * *" }\n', { 'alerts/a.yaml': ALWAYS.replace('query: select 1 as n', 'query: select 0 as n') });
+    const srv = await serve(dir);
+    await waitFor(() => /alerts: OK/.test(srv.log()), 30_000, srv.log);
+    rmSync(join(dir, 'alerts/a.yaml'));
+    const line = await waitFor(() => /^.*alerts: FAILED.*$/m.exec(srv.log())?.[0], 30_000, srv.log);
+    expect(line).toMatch(/alerts: FAILED after [\d.]+s \(1 in a row; serve keeps running\): no alert rules in alerts\/\*\.yaml any more: nothing evaluated$/);
+    expect(srv.log()).not.toMatch(/no rule due/);
     srv.child.kill('SIGTERM');
     expect(await srv.exited).toBe(0);
   });
