@@ -104,9 +104,12 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
   const entries: PlanEntry[] = [];
   try {
     const problems: Diagnostic[] = [];
+    const types = new Map<string, string | undefined>();
     for (const t of tables) {
       const name = t.source_target ?? c.target.name;
-      problems.push(...(await checkColumns(conns.adapterOf(name), t, `target '${name}'`)));
+      const checked = await checkColumns(conns.adapterOf(name), t, `target '${name}'`);
+      problems.push(...checked.problems);
+      types.set(t.unique_id, checked.columnType);
     }
     if (problems.length) throw new ProjectError(problems);
     out(`vigil ${VIGIL_VERSION} retention plan: target ${c.target.name} (${c.target.type}), ${plural(tables.length, 'table')}, as of ${asOf.toISOString()}, minimum keep ${minimum}`);
@@ -121,6 +124,7 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
         apply_to: t.apply_to,
         relation: t.relation,
         column: t.column,
+        column_type: types.get(t.unique_id),
         keep: t.keep,
         override_days: t.override_days ?? null,
         minimum,
@@ -193,6 +197,15 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
   const who = actor();
   const stop = stopBetweenBatches(err);
   try {
+    // the column's type as the warehouse has it now (the bounds are compared in it; a plan
+    // written before it was recorded has none)
+    const gone: Diagnostic[] = [];
+    for (const [i, e] of entries.entries()) {
+      const checked = await checkColumns(conns.adapterOf(e.target), current.get(e.unique_id)!, `target '${e.target}'`);
+      gone.push(...checked.problems);
+      entries[i] = { ...e, column_type: checked.columnType };
+    }
+    if (gone.length) throw new ProjectError(gone);
     // every table counted again before anything is deleted: more rows before a cutoff than the
     // plan counted, or a row older than its oldest or newer than its newest, means the data
     // changed under it (a backfill, a moved timestamp) — the count alone passed a backfilled row

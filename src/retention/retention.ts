@@ -14,7 +14,7 @@ import { createOwnTable, type Adapter } from '../adapters/adapter.js';
 import type { Dialect, Relation, SqlParam } from '../adapters/dialect.js';
 import { typeFamily } from '../adapters/type-family.js';
 import type { Manifest, WrittenAt } from '../compile/manifest.js';
-import { diag, type Diagnostic } from '../errors.js';
+import { diag, WarehouseError, type Diagnostic } from '../errors.js';
 import { durationBefore } from '../time/duration.js';
 
 export const RETENTION_LOG_TABLE = 'vigil_retention_log';
@@ -52,6 +52,8 @@ export interface PlanEntry {
   apply_to: 'warehouse' | 'source';
   relation: Relation;
   column: string;
+  /** the column's type in the warehouse, as plan found it (apply reads it again): the bounds are compared in it */
+  column_type?: string;
   keep: string;
   override_days: string | null;
   minimum: string;
@@ -118,13 +120,45 @@ export function cutoffOf(asOf: Date, keep: string, minimum: string): { cutoff: D
   return { cutoff, floor, belowMinimum: cutoff.getTime() > floor.getTime() };
 }
 
-/** The rows a plan entry deletes: a condition with bind parameters (the instants of the plan). */
 /** The longest per-row period override_days can say, in days (longer is kept as long). */
 const MAX_OVERRIDE_DAYS = 700_000;
 
-export function retentionPredicate(d: Dialect, e: Pick<PlanEntry, 'column' | 'override_days' | 'cutoff' | 'override_floor' | 'as_of'>, first = 1): { sql: string; params: SqlParam[] } {
+/** What a retention column holds: instants (timestamptz, BigQuery TIMESTAMP), wall-clock times (timestamp, DATETIME: read as UTC) or days. */
+export type ColumnKind = 'instant' | 'local' | 'date';
+
+/** The kind of a column of warehouse type `type` (a bare TIMESTAMP is an instant where the dialect's own timestamps are spelled so: BigQuery). */
+export function columnKind(d: Dialect, type: string | undefined): ColumnKind {
+  if (!type) return 'instant';
+  const f = typeFamily(type, /^timestamp$/i.test(d.type('timestamp')) ? 'instant' : 'local');
+  return f === 'local' || f === 'date' ? f : 'instant';
+}
+
+/**
+ * The `index`-th parameter as a bound on a column of type `type`, in the column's own type
+ * (BigQuery compares no DATE or DATETIME with a TIMESTAMP), and the value to bind for instant
+ * `iso`: an instant as it is; a date-time as its UTC wall clock; a date as the UTC day the instant
+ * falls in, so `day < bound` holds only for days that end at or before the instant (a row of day D
+ * goes when the whole day is past the cutoff: none is deleted while part of its day is kept).
+ */
+function bound(d: Dialect, type: string | undefined, index: number): string {
+  const kind = columnKind(d, type);
+  // (a type the warehouse's catalog spelled: `DATE`, `timestamp(3) without time zone`)
+  return kind === 'instant' ? d.timestampParam(index) : `cast(${d.param(index)} as ${kind === 'date' ? d.type('date') : type!.replace(/[^\w (),]/g, '')})`;
+}
+
+function boundValue(d: Dialect, type: string | undefined, iso: string | null): SqlParam {
+  const kind = columnKind(d, type);
+  if (iso === null || kind === 'instant') return iso;
+  const t = new Date(iso).toISOString();
+  return kind === 'date' ? t.slice(0, 10) : t.slice(0, 23).replace('T', ' ');
+}
+
+/** The rows a plan entry deletes: a condition with bind parameters (the instants of the plan, in the column's type). */
+export function retentionPredicate(d: Dialect, e: Pick<PlanEntry, 'column' | 'column_type' | 'override_days' | 'cutoff' | 'override_floor' | 'as_of'>, first = 1): { sql: string; params: SqlParam[] } {
   const col = d.quoteIdent(e.column);
-  if (!e.override_days) return { sql: `${col} < ${d.timestampParam(first)}`, params: [e.cutoff] };
+  const b = (i: number) => bound(d, e.column_type, i);
+  const v = (iso: string | null) => boundValue(d, e.column_type, iso);
+  if (!e.override_days) return { sql: `${col} < ${b(first)}`, params: [v(e.cutoff)] };
   const ov = d.quoteIdent(e.override_days);
   // a row with its own period: older than as_of minus that many days, and never newer than the
   // floor. The period is bounded to ±700,000 days (~1,900 years: within every warehouse's
@@ -132,20 +166,21 @@ export function retentionPredicate(d: Dialect, e: Pick<PlanEntry, 'column' | 'ov
   // date arithmetic and failed the whole table's plan ("ICU date overflows timestamp range")
   const days = `least(greatest(${ov}, -${MAX_OVERRIDE_DAYS}), ${MAX_OVERRIDE_DAYS})`;
   return {
-    sql: `((${ov} is null and ${col} < ${d.timestampParam(first)}) or (${ov} is not null and ${col} < ${d.timestampParam(first + 1)} and ${col} < ${d.dateadd('day', `-(${days})`, d.timestampParam(first + 2))}))`,
-    params: [e.cutoff, e.override_floor, e.as_of],
+    sql: `((${ov} is null and ${col} < ${b(first)}) or (${ov} is not null and ${col} < ${b(first + 1)} and ${col} < ${d.dateadd('day', `-(${days})`, b(first + 2))}))`,
+    params: [v(e.cutoff), v(e.override_floor), v(e.as_of)],
   };
 }
 
 /**
  * The column and override column against the warehouse: a table that is not there, a column it
  * does not have, or one that holds no timestamps is a problem at the retention config's line.
+ * Also the column's type there (the plan's bounds are compared in it).
  */
-export async function checkColumns(adapter: Adapter, t: RetentionTable, where: string): Promise<Diagnostic[]> {
+export async function checkColumns(adapter: Adapter, t: RetentionTable, where: string): Promise<{ problems: Diagnostic[]; columnType?: string }> {
   const cols = await adapter.columns(t.relation);
   const rel = `${t.relation.schema}.${t.relation.identifier}`;
   const what = t.kind === 'source' ? `source ${t.name}` : `model '${t.name}'`;
-  if (!cols.length) return [diag('E_RETENTION', `${what}: table ${rel} does not exist in ${where}`, t.at, t.kind === 'model' ? 'build the model first (vigil build)' : t.apply_to === 'warehouse' ? 'sync it first (vigil sync), or set apply_to: source to clean the source database' : undefined)];
+  if (!cols.length) return { problems: [diag('E_RETENTION', `${what}: table ${rel} does not exist in ${where}`, t.at, t.kind === 'model' ? 'build the model first (vigil build)' : t.apply_to === 'warehouse' ? 'sync it first (vigil sync), or set apply_to: source to clean the source database' : undefined)] };
   const ds: Diagnostic[] = [];
   const find = (name: string) => cols.find((c) => c.name.toLowerCase() === name.toLowerCase());
   const c = find(t.column);
@@ -156,11 +191,11 @@ export async function checkColumns(adapter: Adapter, t: RetentionTable, where: s
     if (!o) ds.push(diag('E_RETENTION', `${what}: retention override_days column '${t.override_days}' is not a column of ${rel} in ${where}`, t.at));
     else if (!['int', 'numeric'].includes(typeFamily(o.data_type, 'local'))) ds.push(diag('E_RETENTION', `${what}: retention override_days column '${t.override_days}' is ${o.data_type} in ${where}, not a number of days`, t.at));
   }
-  return ds;
+  return { problems: ds, columnType: c?.data_type };
 }
 
 /** Rows (and partitions) a plan entry's predicate matches now, with the oldest and newest of them. */
-export async function countAffected(adapter: Adapter, e: Pick<PlanEntry, 'relation' | 'column' | 'override_days' | 'cutoff' | 'override_floor' | 'as_of'>, partitions: boolean): Promise<{ rows: number; partitions?: number; oldest: string | null; newest: string | null }> {
+export async function countAffected(adapter: Adapter, e: Pick<PlanEntry, 'relation' | 'column' | 'column_type' | 'override_days' | 'cutoff' | 'override_floor' | 'as_of'>, partitions: boolean): Promise<{ rows: number; partitions?: number; oldest: string | null; newest: string | null }> {
   const d = adapter.dialect;
   const p = retentionPredicate(d, e);
   const col = d.quoteIdent(e.column);
@@ -248,7 +283,10 @@ export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: numb
         if (n < e.batch_size) break;
       }
     } else {
-      for (const range of rangeStatements(d, e)) {
+      const ranges = rangeStatements(d, e);
+      // rows to delete and no range to delete them in: an error, never "deleted 0 rows" and success
+      if (!ranges.length && remaining) throw new WarehouseError(`${e.table}: ${remaining.toLocaleString('en-US')} rows before the cutoff but no range of ${e.column} to delete them in (the plan's oldest: ${e.oldest ?? 'none'}); nothing was deleted`, '');
+      for (const range of ranges) {
         if (o.signal?.aborted) {
           stopped = true;
           break;
@@ -287,15 +325,28 @@ export function rangeStatements(d: Dialect, e: PlanEntry): Array<{ from: string;
   for (let from = start; from <= newest; from += RANGE_DAYS * 86_400_000) {
     const to = from + RANGE_DAYS * 86_400_000;
     const pred = retentionPredicate(d, e, 3);
-    const where = `${col} >= ${d.timestampParam(1)} and ${col} < ${d.timestampParam(2)} and ${pred.sql}`;
-    out.push({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), count: `select count(*) as n from ${rel} where ${where}`, delete: `delete from ${rel} where ${where}`, params: [new Date(from).toISOString(), new Date(to).toISOString(), ...pred.params] });
+    const where = `${col} >= ${bound(d, e.column_type, 1)} and ${col} < ${bound(d, e.column_type, 2)} and ${pred.sql}`;
+    const [f, t] = [new Date(from).toISOString(), new Date(to).toISOString()];
+    out.push({ from: f, to: t, count: `select count(*) as n from ${rel} where ${where}`, delete: `delete from ${rel} where ${where}`, params: [boundValue(d, e.column_type, f), boundValue(d, e.column_type, t), ...pred.params] });
   }
   return out;
 }
 
-/** A timestamp as a warehouse prints it (`2026-01-01 10:00:00+00`, `2026-01-01 10:00:00.5 UTC`, a date) as an instant (UTC when it has no zone). */
+/**
+ * A timestamp as a warehouse prints it (`2026-01-01 10:00:00+00`, `2026-01-01 10:00:00.5 UTC`, a
+ * date, Postgres' `-infinity` and BC years) as an instant (UTC when it has no zone). A zone only
+ * follows a time: the `-01` of `2025-01-01` is its day. Other text is an error, never an Invalid
+ * Date (whose comparisons are all false) nor what Date's lenient parser makes of it.
+ */
 export function parseWarehouseTime(text: string): Date {
-  const t = text.trim().replace(' UTC', 'Z').replace(' ', 'T');
-  const withZone = /([Zz]|[+-]\d{2}(:?\d{2})?)$/.test(t) ? t.replace(/([+-]\d{2})$/, '$1:00') : /T/.test(t) ? `${t}Z` : `${t}T00:00:00Z`;
-  return new Date(withZone);
+  let t = text.trim();
+  if (/^[+-]?infinity$/i.test(t)) return new Date(t.startsWith('-') ? -8.64e15 : 8.64e15);
+  // Postgres' BC years (`0044-03-15 10:00:00+00 BC`): 1 BC is the year 0
+  const bc = /^(\d{4,})(-.*) BC$/.exec(t);
+  if (bc) t = `${Number(bc[1]) === 1 ? '0000' : `-${String(Number(bc[1]) - 1).padStart(6, '0')}`}${bc[2]}`;
+  t = t.replace(' UTC', 'Z').replace(' ', 'T');
+  const m = /^([+-]\d{6}|\d{4})-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$/.exec(t);
+  const at = !m ? undefined : new Date(m[5] ? t.replace(/([+-]\d{2})$/, '$1:00') : m[2] ? `${t}Z` : `${t}T00:00:00Z`);
+  if (!at || Number.isNaN(at.getTime())) throw new WarehouseError(`'${text}' is not a time Vigil can read (the oldest or newest row of a retention plan)`, '');
+  return at;
 }

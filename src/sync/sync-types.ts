@@ -131,10 +131,11 @@ export function primaryKeyOf(cursor: string, primaryKey: string[], tuple: string
 /**
  * The columns of `columns` that a copy with `columnType` holds as text although the source has
  * them as numbers: a `numeric` without precision, or wider than the warehouse's decimals
- * (DuckDB: 38 digits), kept exact as its text rather than rounded into a DOUBLE.
+ * (DuckDB: 38 digits; BigQuery: BIGNUMERIC's 38 integer and 38 fractional), kept exact as its
+ * text rather than rounded.
  */
 export function numbersAsText(columns: SyncColumn[], columnType: (pgType: string) => string): SyncColumn[] {
-  return columns.filter((c) => /^numeric\b/.test(c.pgType) && !/^(numeric|decimal)/i.test(columnType(c.pgType)));
+  return columns.filter((c) => /^numeric\b/.test(c.pgType) && !/^(big)?(numeric|decimal)/i.test(columnType(c.pgType)));
 }
 
 /** Which of the source's `columns` the table's (`existing`) lacks, and which it has beyond them; names compared case-insensitively. */

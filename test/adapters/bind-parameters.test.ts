@@ -643,6 +643,13 @@ describe('BigQuery (the real client against the loopback fake)', () => {
     // the sync state table of dataset `raw`, kept from the transactions (readState, hasRows answer from it)
     const cursors = new Map<string, { cursor_value: string; cursor_id: string; rows: number }>();
     answerWith(fake, (sql, p) => {
+      // a copy's CREATE TABLE makes the table, with its columns, as BigQuery does (the next run finds it)
+      const create = /^CREATE TABLE IF NOT EXISTS `vigil-bind`\.`raw`\.`(\w+)` \(([\s\S]*)\)$/.exec(sql);
+      if (create && create[1] !== 'vigil_sync_state') {
+        const names = [...create[2].matchAll(/`((?:[^`\\]|\\.)*)` [A-Z]/g)].map((m) => m[1].replace(/\\(.)/g, '$1'));
+        fake.addTable(PROJECT, 'raw', create[1], { fields: names.map((name) => ({ name, type: 'STRING' })) });
+        return { rows: [], fields: [] };
+      }
       if (/^BEGIN TRANSACTION;\nDELETE FROM `vigil-bind`\.`raw`\.`\w+` WHERE TRUE;\nUPDATE `vigil-bind`\.`raw`\.`vigil_sync_state` SET cursor_value = NULL/.test(sql) && p.length === 1) {
         cursors.delete(String(p[0])); // reset: the table emptied, the stream's cursor forgotten
         return { rows: [], fields: [] };

@@ -5,14 +5,14 @@
  * The statements are golden (test/fixtures/golden/retention-bigquery.sql; UPDATE_GOLDEN=1 rewrites
  * it) and each parses with sql-parser-cst's BigQuery grammar.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'sql-parser-cst';
 import { BigQueryAdapter } from '../../src/adapters/bigquery/bigquery-adapter.js';
 import { applyEntry, countAffected, cutoffOf, ensureLog, logRelation, rangeStatements, type PlanEntry } from '../../src/retention/retention.js';
 import { fakeBigQueryClient, useFakeBigQuery, type FakeBigQuery } from '../support/fake-bigquery.js';
-import { REPO } from '../helpers.js';
+import { makeProject, removeDir, REPO, vigilAsync } from '../helpers.js';
 
 const P = 'vigil-retention';
 const GOLDEN = join(REPO, 'test/fixtures/golden/retention-bigquery.sql');
@@ -67,4 +67,89 @@ describe('vigil retention on BigQuery', () => {
     expect(text).toBe(readFileSync(GOLDEN, 'utf8'));
     await bq.close();
   });
+});
+
+describe('vigil retention on BigQuery: DATE and DATETIME columns (the CLI against the fake)', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach(removeDir));
+  const project = (p: string) =>
+    makeProject({
+      'project.yaml': `name: rtbq\ndefault_target: prod\nretention: { minimum: 1d }\ntargets:\n  prod: { type: bigquery, project: ${p}, dataset: analytics, location: US }\n`,
+      'models/sources.yml': `sources:
+  - name: raw
+    tables:
+      - name: ev_date
+        retention: { column: day, keep: 90d }
+      - name: ev_dt
+        retention: { column: ts, keep: 90d }
+`,
+    });
+  const setUp = (p: string) => {
+    fake.addDataset(p, 'raw', { location: 'US' });
+    fake.addDataset(p, 'analytics', { location: 'US' });
+    fake.addTable(p, 'raw', 'ev_date', { fields: [{ name: 'id', type: 'INTEGER' }, { name: 'day', type: 'DATE' }] });
+    fake.addTable(p, 'raw', 'ev_dt', { fields: [{ name: 'id', type: 'INTEGER' }, { name: 'ts', type: 'DATETIME' }] });
+  };
+  const env = () => ({ VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' });
+
+  it("every statement compares in the column's own type (was: `day` < TIMESTAMP(?), which BigQuery refuses for a DATE or a DATETIME), a day goes only when it is wholly past the cutoff, and apply deletes (was: read the day '2025-01-01' as an Invalid Date, sent no DELETE and said OK)", async () => {
+    const P = 'vigil-rt-date';
+    setUp(P);
+    // the plan's count (with partitions) and apply's count again
+    fake.onQuery(/^select count\(\*\) as n, .* from `raw`\.`ev_date`/, { rows: [{ n: 5, parts: 2, oldest: '2025-01-01', newest: '2025-01-02' }] });
+    fake.onQuery(/^select count\(\*\) as n, .* from `raw`\.`ev_dt`/, { rows: [{ n: 3, parts: 2, oldest: '2025-01-01 10:00:00', newest: '2025-02-03 11:30:00' }] });
+    fake.onQuery(/^select count\(\*\) as n from `raw`\.`ev_date` where/, { rows: [{ n: 5 }] });
+    fake.onQuery(/^select count\(\*\) as n from `raw`\.`ev_dt` where/, { rows: [{ n: 1 }] });
+    const dir = project(P);
+    dirs.push(dir);
+    const mark = fake.requests.length;
+    const plan = await vigilAsync(dir, ['retention', 'plan', '--at', '2025-06-01T12:00:00Z'], env());
+    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    const apply = await vigilAsync(dir, ['retention', 'apply'], env());
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    expect(apply.stdout).toMatch(/OK raw\.ev_date: deleted 5 rows/);
+    expect(apply.stdout).toMatch(/OK raw\.ev_dt: deleted 2 rows/); // (the fake counts 1 in each of its two ranges)
+    const sent = fake.requests.slice(mark).filter((q) => q.method === 'POST' && sqlOf(q) && /`raw`/.test(sqlOf(q)!));
+    const byTable = (t: string) => sent.filter((q) => sqlOf(q)!.includes(`\`raw\`.\`${t}\``));
+    // the cutoff 2025-03-03T12:00:00Z: a DATE compares with its day (2025-03-02 is the last day wholly before it), a DATETIME with its UTC wall clock
+    const dateDeletes = byTable('ev_date').filter((q) => /^delete from/.test(sqlOf(q)!));
+    expect(dateDeletes.map((q) => sqlOf(q))).toEqual(['delete from `raw`.`ev_date` where `day` >= cast(? as DATE) and `day` < cast(? as DATE) and `day` < cast(? as DATE)']);
+    expect(dateDeletes.map(paramsOf)).toEqual([['2025-01-01', '2025-02-01', '2025-03-03']]);
+    const dtDeletes = byTable('ev_dt').filter((q) => /^delete from/.test(sqlOf(q)!));
+    expect(dtDeletes.map((q) => sqlOf(q))[0]).toBe('delete from `raw`.`ev_dt` where `ts` >= cast(? as DATETIME) and `ts` < cast(? as DATETIME) and `ts` < cast(? as DATETIME)');
+    expect(dtDeletes.map(paramsOf)).toEqual([
+      ['2025-01-01 00:00:00.000', '2025-02-01 00:00:00.000', '2025-03-03 12:00:00.000'],
+      ['2025-02-01 00:00:00.000', '2025-03-04 00:00:00.000', '2025-03-03 12:00:00.000'],
+    ]);
+    for (const q of sent) expect(sqlOf(q)).not.toMatch(/TIMESTAMP\(\?\)/);
+    // and Google's analyzer (as vigil check runs it) takes every one of them against the tables' types
+    const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer, typeBuilders } = await import('../../src/adapters/bigquery/zetasql.js');
+    const srv = await startZetaServer(REPO);
+    const lo = await bigQueryLanguageOptions(srv);
+    const T = typeBuilders(srv.z);
+    const a = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, P).addTable([P, 'raw', 'ev_date'], [{ name: 'id', type: T.INT64 }, { name: 'day', type: T.DATE }]).addTable([P, 'raw', 'ev_dt'], [{ name: 'id', type: T.INT64 }, { name: 'ts', type: T.DATETIME }]), lo);
+    try {
+      for (const q of sent) expect(await a.analyze(sqlOf(q)!, { params: paramsOf(q).map(() => 'STRING' as const) }), sqlOf(q)).toMatchObject({ ok: true });
+      // (the analyzer does refuse what was sent before)
+      expect(await a.analyze('select count(*) as n from `raw`.`ev_date` where `day` < TIMESTAMP(?)', { params: ['STRING'] })).toMatchObject({ ok: false, message: expect.stringMatching(/DATE, TIMESTAMP/) });
+    } finally {
+      await a.release();
+    }
+  }, 180_000);
+
+  it("a bound apply cannot read fails the table, exit 1, nothing deleted (was: no range to delete in, \"deleted 0 rows\", success)", async () => {
+    const P = 'vigil-rt-bad';
+    setUp(P);
+    // a warehouse printing a value this reader does not know
+    fake.onQuery(/^select count\(\*\) as n, .* from `raw`\.`ev_date`/, { rows: [{ n: 5, parts: 2, oldest: 'sometime in 2025', newest: '2025-01-02' }] });
+    const dir = project(P);
+    dirs.push(dir);
+    expect((await vigilAsync(dir, ['retention', 'plan', '--at', '2025-06-01T12:00:00Z'], env())).code).toBe(0);
+    const mark = fake.requests.length;
+    const apply = await vigilAsync(dir, ['retention', 'apply'], env());
+    expect(apply.code, apply.stdout + apply.stderr).toBe(1);
+    expect(apply.stdout + apply.stderr).toMatch(/'sometime in 2025' is not a time Vigil can read/);
+    expect(apply.stdout).not.toMatch(/deleted 0 rows/);
+    expect(fake.requests.slice(mark).some((q) => /^delete from/.test(sqlOf(q) ?? ''))).toBe(false);
+  }, 60_000);
 });

@@ -290,6 +290,26 @@ describe('vigil retention on DuckDB', () => {
     }
     expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: ROWS }]);
   });
+
+  it("a DATE column: a day goes only once it is wholly before the cutoff (was: the cutoff's own day went too), and apply's drift check reads its days (was: '2026-08-24' read as an Invalid Date and the check skipped)", async () => {
+    const dir = makeProject(PROJECT('{ column: day, keep: 30d }'));
+    dirs.push(dir);
+    // 100 days back from 2026-12-01; planned at noon, the cutoff is 2026-11-01T12:00Z: 2026-10-31 is the last day wholly before it
+    await duck(dir, "create schema raw; create table raw.events as select i as id, cast(date '2026-12-01' - i * interval 1 day as date) as day from range(0, 100) t(i)");
+    expect(vigil(dir, ['retention', 'plan', '--at', '2026-12-01T12:00:00Z']).code).toBe(0);
+    const plan = JSON.parse(readFileSync(join(dir, 'target/retention_plan.json'), 'utf8'));
+    expect(plan.tables[0]).toMatchObject({ cutoff: '2026-11-01T12:00:00.000Z', rows: 69, oldest: '2026-08-24', newest: '2026-10-31', column_type: 'DATE' });
+    // a backfilled old day beside a planned day moved past the cutoff: the same count, an older oldest
+    await duck(dir, "insert into raw.events values (99999, date '2020-01-01'); update raw.events set day = date '2026-11-30' where id = 31");
+    const drift = vigil(dir, ['retention', 'apply']);
+    expect(drift.stderr).toMatch(/the data changed since the plan .*nothing was deleted:\n {2}raw\.events: rows before 2026-11-01T12:00:00\.000Z the plan did not count: the oldest 2020-01-01 \(the plan's: 2026-08-24\)/s);
+    expect(drift.code).toBe(1);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events')).toEqual([{ n: 101 }]);
+    expect(vigil(dir, ['retention', 'plan', '--at', '2026-12-01T12:00:00Z']).code).toBe(0);
+    const a = vigil(dir, ['retention', 'apply']);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(await duck(dir, "select list(id::int order by id) as ids, min(day)::varchar as first from raw.events")).toEqual([{ ids: Array.from({ length: 32 }, (_, i) => i), first: '2026-11-01' }]);
+  });
 });
 
 describe('vigil retention on Postgres (apply_to: source: the database vigil sync reads)', () => {
@@ -342,5 +362,25 @@ describe('vigil retention on Postgres (apply_to: source: the database vigil sync
     expect(moved.stderr).toMatch(/raw\.events: the plan was made for .*"apply_to":"source","target":"app".*, the project now says .*"apply_to":"warehouse","target":"dev"/);
     expect(moved.stderr).not.toMatch(/\n\s+at /);
     expectRowsLeft(before, (await client.query(PG_ROWS.replace('%s', s))).rows, kept);
+  });
+
+  it("a date column: whole days only (was: the cutoff's own day went too), and apply's drift check reads its days (was: skipped, every date read as an Invalid Date)", async () => {
+    const s = uniqueSchema('ret_day');
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, day date not null);
+      insert into ${s}.events select i, date '2026-12-01' - i from generate_series(0, 99) i`);
+    const dir = makeProject(PROJECT('{ column: day, keep: 30d, apply_to: source }', '7d', `  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${s} }\n`, `    sync: { from: app, schema: ${s} }\n`));
+    dirs.push(dir);
+    const env = { DATABASE_URL: url };
+    expect(vigil(dir, ['retention', 'plan', '--at', '2026-12-01T12:00:00Z'], env).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'target/retention_plan.json'), 'utf8')).tables[0]).toMatchObject({ rows: 69, oldest: '2026-08-24', newest: '2026-10-31', column_type: 'date' });
+    await client.query(`insert into ${s}.events values (99999, '2020-01-01'); update ${s}.events set day = '2026-11-30' where id = 31`);
+    const drift = vigil(dir, ['retention', 'apply'], env);
+    expect(drift.stderr).toMatch(/raw\.events: rows before 2026-11-01T12:00:00\.000Z the plan did not count: the oldest 2020-01-01/);
+    expect(drift.code).toBe(1);
+    expect((await client.query(`select count(*)::int as n from ${s}.events`)).rows).toEqual([{ n: 101 }]);
+    expect(vigil(dir, ['retention', 'plan', '--at', '2026-12-01T12:00:00Z'], env).code).toBe(0);
+    const a = vigil(dir, ['retention', 'apply'], env);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect((await client.query(`select array_agg(id::int order by id) as ids, min(day)::text as first from ${s}.events`)).rows).toEqual([{ ids: Array.from({ length: 32 }, (_, i) => i), first: '2026-11-01' }]);
   });
 });

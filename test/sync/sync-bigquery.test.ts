@@ -8,7 +8,7 @@ import pg from 'pg';
 import { parse } from 'sql-parser-cst';
 import { blockNonLoopbackConnections, startFakeBigQuery, type FakeBigQuery } from '../support/fake-bigquery.js';
 import { uniqueSchema } from '../support/postgres.js';
-import { makeProject, removeDir, vigilAsync } from '../helpers.js';
+import { makeProject, removeDir, REPO, vigilAsync } from '../helpers.js';
 
 const url = inject('pgUrl');
 let client: pg.Client;
@@ -101,4 +101,84 @@ describe('vigil sync into BigQuery', () => {
     expect(values.slice(0, 2)).toEqual(['raw.events', 'error']);
     expect(values[2]).toMatch(/^invalid: Error while reading data/);
   });
+
+  it('numeric(p,s) lands as NUMERIC(p, s) when it holds at most 29 integer and 9 fractional digits, else BIGNUMERIC(p, s) up to 38 and 38, else (and a numeric without precision) as STRING, exact, with the warning (was: NUMERIC for every numeric: 30 integer digits failed every batch, numeric(20,12) lost digits)', async () => {
+    const s = uniqueSchema('sync_bq_num');
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, created_at timestamptz not null, a numeric(10,2), b numeric(20,12), f numeric(29,0), g numeric(30,0), e numeric(38,38), c numeric(80,0), d numeric);
+      insert into ${s}.events values (1, now(), 12345678.91, 12345678.123456789012, 99999999999999999999999999999, 123456789012345678901234567890, 0.12345678901234567890123456789012345678, 1${'0'.repeat(70)}, 0.1234567890123456789)`);
+    const dir = makeProject({
+      'project.yaml': `name: synctest\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: vigil-sync-num, dataset: analytics, location: EU }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
+      'models/sources.yml': `sources:\n  - name: raw\n    schema: raw\n    sync: { from: app, schema: ${s} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n`,
+    });
+    dirs.push(dir);
+    const start = fake.requests.length;
+    const env = { DATABASE_URL: url, VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const r = await vigilAsync(dir, ['sync'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/raw\.events: warning: c \(numeric\(80,0\)\), d \(numeric\) are copied into raw\.events as text, exact/);
+    const reqs = fake.requests.slice(start);
+    const create = reqs.map((q) => q.body?.configuration?.query?.query as string | undefined).find((q) => q?.startsWith('CREATE TABLE IF NOT EXISTS `vigil-sync-num`.`raw`.`events`'))!;
+    expect(create).toBe('CREATE TABLE IF NOT EXISTS `vigil-sync-num`.`raw`.`events` (`id` INT64, `created_at` TIMESTAMP, `a` NUMERIC(10, 2), `b` BIGNUMERIC(20, 12), `f` NUMERIC(29, 0), `g` BIGNUMERIC(30, 0), `e` BIGNUMERIC(38, 38), `c` STRING, `d` STRING)');
+    // the load job's schema spells the parameters as the API has them
+    const load = reqs.find((q) => q.body?.configuration?.load)!;
+    expect(load.body.configuration.load.schema.fields.slice(2)).toEqual([
+      { name: 'a', type: 'NUMERIC', precision: '10', scale: '2' },
+      { name: 'b', type: 'BIGNUMERIC', precision: '20', scale: '12' },
+      { name: 'f', type: 'NUMERIC', precision: '29', scale: '0' },
+      { name: 'g', type: 'BIGNUMERIC', precision: '30', scale: '0' },
+      { name: 'e', type: 'BIGNUMERIC', precision: '38', scale: '38' },
+      { name: 'c', type: 'STRING' },
+      { name: 'd', type: 'STRING' },
+    ]);
+    expect(String((load as { upload?: string }).upload)).toContain(',12345678.91,12345678.123456789012,99999999999999999999999999999,123456789012345678901234567890,0.12345678901234567890123456789012345678,1' + '0'.repeat(70) + ',0.1234567890123456789');
+    // and BigQuery's own analyzer takes every type of the table
+    const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer } = await import('../../src/adapters/bigquery/zetasql.js');
+    const srv = await startZetaServer(REPO);
+    const lo = await bigQueryLanguageOptions(srv);
+    const a = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, 'vigil-sync-num'), lo);
+    expect(await a.analyze(create)).toMatchObject({ ok: true });
+    expect(await a.analyze(create.replace('NUMERIC(29, 0)', 'NUMERIC(30, 0)'))).toMatchObject({ ok: false, message: expect.stringMatching(/P must be between 1 and 29/) });
+    await a.release();
+    // a copy made when every numeric was NUMERIC: each run says which of its columns round
+    fake.addTable('vigil-sync-num', 'raw', 'events', { fields: ['id:INTEGER', 'created_at:TIMESTAMP', 'a:NUMERIC', 'b:NUMERIC', 'f:NUMERIC', 'g:NUMERIC', 'e:NUMERIC', 'c:NUMERIC', 'd:NUMERIC'].map((x) => ({ name: x.split(':')[0], type: x.split(':')[1] })) });
+    const old = await vigilAsync(dir, ['sync'], env);
+    expect(old.code, old.stdout + old.stderr).toBe(0);
+    expect(old.stdout).toContain("raw.events: warning: b (numeric(20,12)) lands in raw.events's NUMERIC column (a new copy makes it BIGNUMERIC(20, 12): the source's type changed, or the copy is older than that rule), which rounds or refuses its values; drop raw.events and sync again");
+    expect(old.stdout).toContain("raw.events: warning: d (numeric) lands in raw.events's NUMERIC column (a new copy makes it STRING");
+    // vigil check reads a synced source's declared numeric as sync lands it
+    const { bigQueryTypeOfSynced } = await import('../../src/adapters/bigquery/bigquery-check.js');
+    expect(['numeric(10,2)', 'decimal(20, 12)', 'NUMERIC(30,0)', 'numeric(80,0)', 'numeric'].map(bigQueryTypeOfSynced)).toEqual(['NUMERIC(10, 2)', 'BIGNUMERIC(20, 12)', 'BIGNUMERIC(30, 0)', 'STRING', 'STRING']);
+  }, 120_000);
+
+  it('a load job that fails with backendError, or an upload answered 503, is loaded again as a new job: the stream succeeds, the stage holds the rows once, one transaction (was: the stream failed)', async () => {
+    const s = uniqueSchema('sync_bq_retry');
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, note text, created_at timestamptz not null);
+      insert into ${s}.events select i, 'n' || i, timestamptz '2026-01-01 10:00:00+00' + i * interval '1 second' from generate_series(1, 4) i;`);
+    const dir = makeProject({
+      'project.yaml': `name: synctest\ndefault_target: bq\ntargets:\n  bq: { type: bigquery, project: vigil-sync-retry, dataset: analytics, location: EU }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
+      'models/sources.yml': `sources:\n  - name: raw\n    schema: raw\n    sync: { from: app, schema: ${s} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n`,
+    });
+    dirs.push(dir);
+    const env = { DATABASE_URL: url, VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const stage = async () => (await (await fetch(`${fake.url}/bigquery/v2/projects/vigil-sync-retry/datasets/raw/tables/events__vigil_stage`, { headers: { authorization: 'Bearer fake-token' } })).json()) as { numRows?: string };
+    for (const [i, error] of [
+      { reason: 'backendError', message: 'Backend error. Please try again.' },
+      { reason: 'backendError', message: 'Service unavailable', httpStatus: 503 },
+    ].entries()) {
+      if (i === 1) await client.query(`update ${s}.events set note = 'again', created_at = now() where id = 4`);
+      fake.onLoad({ table: /events__vigil_stage/, error, times: 1 });
+      const start = fake.requests.length;
+      const r = await vigilAsync(dir, ['sync'], env);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(i === 0 ? /OK raw\.events: 4 rows/ : /OK raw\.events: /);
+      expect(r.stderr).toMatch(i === 0 ? /retrying BigQuery job vigil_\w+: the load job failed with backendError \(a failed job changes nothing\), loading the file again as a new job/ : /retrying BigQuery job vigil_\w+: the upload failed \(503\) and the load replaces the table, loading the file again as a new job/);
+      const reqs = fake.requests.slice(start);
+      const uploads = reqs.filter((q) => q.body?.configuration?.load).map((q) => String((q as { upload?: string }).upload));
+      expect(uploads).toHaveLength(2);
+      expect(uploads[1]).toBe(uploads[0]);
+      expect(reqs.filter((q) => String(q.body?.configuration?.query?.query ?? '').startsWith('BEGIN TRANSACTION'))).toHaveLength(1);
+      expect(Number((await stage()).numRows)).toBe(uploads[1].trim().split('\n').length);
+    }
+  }, 60_000);
 });
+

@@ -276,22 +276,35 @@ export class BigQueryAdapter implements Adapter {
    *   `retry.pollPatienceMs`, then it gives up saying the statement may have completed;
    * - only a job DONE with a retryable errorResult (RETRYABLE) is submitted again, as a new job.
    */
-  private async run(sql: string, params?: SqlParam[]): Promise<{ rows: Row[]; job: Job }> {
+  private run(sql: string, params?: SqlParam[]): Promise<{ rows: Row[]; job: Job }> {
+    return this.resubmitting<{ rows: Row[]; job: Job }>(
+      async (jobId) => {
+        const submitted = await this.submit(sql, params, jobId);
+        const outcome = 'failed' in submitted ? submitted : await this.waitFor(submitted.job, sql);
+        return 'rows' in outcome ? { ok: { rows: outcome.rows, job: outcome.job } } : { failed: outcome.failed };
+      },
+      (failed) => (RETRYABLE.has(reasonOf(failed)) ? `the job failed with ${reasonOf(failed)} (a failed job changes nothing), running the statement again as a new job` : undefined),
+      (failed, jobId) => bqError(failed, sql, jobId),
+    );
+  }
+
+  /**
+   * The adapter's one loop of new jobs: `once` submits a job under `jobId` and says how it ended;
+   * while `again` gives a reason to run it again as a new job (a retryable failure), that is done
+   * with backoff, up to `retry.maxResubmits` times; any other failure is thrown as `fail` makes it.
+   */
+  private async resubmitting<T>(once: (jobId: string) => Promise<{ ok: T } | { failed: unknown }>, again: (failed: unknown) => string | undefined, fail: (failed: unknown, jobId: string) => Error): Promise<T> {
     let delay = this.retry.initialDelayMs;
     for (let submission = 1; ; submission++) {
       // our own job id, so an error can always name the job a user can look up in the console
       const jobId = `vigil_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 10)}`;
-      const submitted = await this.submit(sql, params, jobId);
-      const outcome = 'failed' in submitted ? submitted : await this.waitFor(submitted.job, sql);
-      if ('rows' in outcome) return { rows: outcome.rows, job: outcome.job };
-      const reason = reasonOf(outcome.failed);
-      if (RETRYABLE.has(reason) && submission <= this.retry.maxResubmits) {
-        this.retried(`retrying BigQuery job ${jobId}: the job failed with ${reason} (a failed job changes nothing), running the statement again as a new job in ${seconds(delay)}`);
-        await sleep(delay);
-        delay = Math.min(this.retry.maxDelayMs, delay * 2);
-        continue;
-      }
-      throw bqError(outcome.failed, sql, jobId);
+      const outcome = await once(jobId);
+      if ('ok' in outcome) return outcome.ok;
+      const why = submission <= this.retry.maxResubmits ? again(outcome.failed) : undefined;
+      if (why === undefined) throw fail(outcome.failed, jobId);
+      this.retried(`retrying BigQuery job ${jobId}: ${why} in ${seconds(delay)}`);
+      await sleep(delay);
+      delay = Math.min(this.retry.maxDelayMs, delay * 2);
     }
   }
 
@@ -485,24 +498,47 @@ export class BigQueryAdapter implements Adapter {
     return new BigQuerySyncWriter(this);
   }
 
-  /** A CSV load job into `rel` (its dataset in the target project). */
+  /**
+   * A CSV load job into `rel` (its dataset in the target project). Run again as a new job (run()'s
+   * policy) when the job fails with a retryable reason (it loaded nothing), and, for a load that
+   * replaces the table (WRITE_TRUNCATE: the same rows once however many of its jobs ran), when the
+   * upload got no answer or a transient one (503, 429).
+   */
   async loadCsv(rel: Relation, fields: Array<{ name: string; type: string }>, file: string, writeDisposition: 'WRITE_TRUNCATE' | 'WRITE_APPEND', csv: { header?: boolean; delimiter?: string } = {}): Promise<number> {
     const table = this.client.dataset(rel.schema, { projectId: rel.database ?? this.cfg.project }).table(rel.identifier);
-    try {
-      const [job] = await table.load(file, {
-        sourceFormat: 'CSV',
-        ...(csv.header ? { skipLeadingRows: 1 } : {}),
-        ...(csv.delimiter && csv.delimiter !== ',' ? { fieldDelimiter: csv.delimiter } : {}),
-        schema: { fields },
-        writeDisposition,
-        createDisposition: 'CREATE_IF_NEEDED',
-        allowQuotedNewlines: true,
-        location: this.cfg.location,
-      } as never);
-      return Number((job as { statistics?: { load?: { outputRows?: string } } })?.statistics?.load?.outputRows ?? 0);
-    } catch (e) {
-      throw bqError(e, `load ${file} into ${this.dialect.relation(rel)}`);
-    }
+    // NUMERIC(10, 2) as a schema field has it: the type, its precision and scale
+    const schema = fields.map((f) => {
+      const m = /^(BIG)?NUMERIC\((\d+), ?(\d+)\)$/i.exec(f.type);
+      return m ? { name: f.name, type: `${m[1] ? 'BIG' : ''}NUMERIC`, precision: m[2], scale: m[3] } : f;
+    });
+    return this.resubmitting<number>(
+      async (jobId) => {
+        try {
+          const [job] = await table.load(file, {
+            jobId,
+            sourceFormat: 'CSV',
+            ...(csv.header ? { skipLeadingRows: 1 } : {}),
+            ...(csv.delimiter && csv.delimiter !== ',' ? { fieldDelimiter: csv.delimiter } : {}),
+            schema: { fields: schema },
+            writeDisposition,
+            createDisposition: 'CREATE_IF_NEEDED',
+            allowQuotedNewlines: true,
+            location: this.cfg.location,
+          } as never);
+          return { ok: Number((job as { statistics?: { load?: { outputRows?: string } } })?.statistics?.load?.outputRows ?? 0) };
+        } catch (e) {
+          return { failed: e };
+        }
+      },
+      (failed) => {
+        // (a DONE job's failure carries no HTTP status)
+        const reason = reasonOf(failed);
+        if (typeof (failed as ApiErrorLike)?.code !== 'number' && RETRYABLE.has(reason)) return `the load job failed with ${reason} (a failed job changes nothing), loading the file again as a new job`;
+        if (writeDisposition === 'WRITE_TRUNCATE' && transient(failed)) return `the upload failed (${brief(failed)}) and the load replaces the table, loading the file again as a new job`;
+        return undefined;
+      },
+      (failed, jobId) => bqError(failed, `load ${file} into ${this.dialect.relation(rel)}`, jobId),
+    );
   }
 
   async loadTable(req: LoadRequest): Promise<number> {

@@ -44,6 +44,9 @@ const POSTGRES_SPELLING: Record<string, string> = {
 export function bigQueryTypeOfSynced(t: string): string {
   const array = /^array\s*<(.*)>$/i.exec(t.trim()) ?? /^(.*)\[\]$/.exec(t.trim());
   if (array) return `ARRAY<${bigQueryTypeOfSynced(array[1])}>`;
+  // a numeric keeps its precision and scale: they decide NUMERIC, BIGNUMERIC or STRING
+  const numeric = /^(numeric|decimal)\s*(\(.*\))?$/i.exec(t.trim());
+  if (numeric) return bigQueryTypeOf(`numeric${(numeric[2] ?? '').replace(/\s+/g, '')}`);
   return bigQueryTypeOf(POSTGRES_SPELLING[typeFamily(t, 'local')] ?? t);
 }
 

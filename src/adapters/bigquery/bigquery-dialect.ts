@@ -20,7 +20,15 @@ export function bigQueryTypeOf(pgType: string): string {
   if (t.endsWith('[]')) return `ARRAY<${bigQueryTypeOf(t.slice(0, -2))}>`;
   if (t === 'bigint' || t === 'integer' || t === 'smallint') return 'INT64';
   if (t === 'double precision' || t === 'real') return 'FLOAT64';
-  if (t.startsWith('numeric')) return 'NUMERIC';
+  if (t.startsWith('numeric')) {
+    // NUMERIC(P, S) holds at most 29 integer and 9 fractional digits, BIGNUMERIC(P, S) 38 and 38;
+    // any other numeric (no precision, wider, a negative scale) its exact text: never rounded
+    const m = /^numeric\((\d+),(-?\d+)\)$/.exec(t);
+    const [p, s] = m ? [Number(m[1]), Number(m[2])] : [0, -1];
+    if (s < 0 || s > p) return 'STRING';
+    if (s <= 9 && p - s <= 29) return `NUMERIC(${p}, ${s})`;
+    return s <= 38 && p - s <= 38 ? `BIGNUMERIC(${p}, ${s})` : 'STRING';
+  }
   if (t === 'boolean') return 'BOOL';
   if (t === 'json' || t === 'jsonb') return 'JSON';
   // (with a precision: timestamp(3) with time zone)

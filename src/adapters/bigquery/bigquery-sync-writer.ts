@@ -5,7 +5,7 @@
  * stage, which the rerun replaces. Stream names, cursors and keys are query parameters.
  */
 import type { Relation, SqlParam } from '../dialect.js';
-import { columnChanges, fromBatchValue, isArrayColumn, normalizeState, type BatchFile, type ColumnChanges, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
+import { columnChanges, fromBatchValue, isArrayColumn, normalizeState, numericRetyped, type BatchFile, type ColumnChanges, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
 import { STATE_TABLE } from '../../sync/sync-types.js';
 import type { BigQueryAdapter } from './bigquery-adapter.js';
 
@@ -25,10 +25,19 @@ export class BigQuerySyncWriter implements SyncWriter {
 
   async ensureTables(rel: Relation, columns: SyncColumn[]): Promise<ColumnChanges> {
     await this.ensureState(rel.schema);
+    const created = (await this.db.columns(rel)).length === 0;
     await this.db.execute(`CREATE TABLE IF NOT EXISTS ${this.rel(rel)} (${columns.map((c) => `${this.db.dialect.quoteIdent(c.name)} ${this.db.dialect.syncColumnType(c.pgType)}`).join(', ')})`);
-    const changes = columnChanges((await this.db.columns(rel)).map((c) => c.name), columns);
+    const existing = await this.db.columns(rel);
+    const changes = columnChanges(existing.map((c) => c.name), columns);
     if (changes.added.length) await this.db.execute(`ALTER TABLE ${this.rel(rel)} ${changes.added.map((c) => `ADD COLUMN IF NOT EXISTS ${this.db.dialect.quoteIdent(c.name)} ${this.db.dialect.syncColumnType(c.pgType)}`).join(', ')}`);
-    return changes;
+    // a numeric the copy holds in another type than it now maps to (a copy made when every numeric was NUMERIC)
+    const copyType = new Map(existing.map((c) => [c.name.toLowerCase(), c.data_type]));
+    const retyped = columns.flatMap((c) => {
+      const had = copyType.get(c.name.toLowerCase());
+      const type = this.db.dialect.syncColumnType(c.pgType);
+      return had && numericRetyped(c, had, type) ? [{ column: c, copyType: had, type }] : [];
+    });
+    return { ...changes, created, retyped };
   }
 
   async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
