@@ -296,6 +296,18 @@ export function compiledPosition(executedSql: string, position: { line: number; 
   return undefined;
 }
 
+/**
+ * A warehouse error's message with its `LINE n:` (line `executed` of the statement run, which
+ * wraps the compiled SQL in DDL) said as the compiled SQL's line `compiled`, the line the
+ * message's `compiled SQL: file:line` names; DuckDB's caret under it kept in place.
+ */
+export function atCompiledLine(message: string, executed: number, compiled: number): string {
+  return message.replace(new RegExp(`^LINE ${executed}: (.*)(\\n( *)\\^)?`, 'm'), (_all, text: string, caretLine?: string, spaces?: string) => {
+    const shift = String(compiled).length - String(executed).length;
+    return `LINE ${compiled}: ${text}${caretLine === undefined ? '' : `\n${' '.repeat(Math.max(0, spaces!.length + shift))}^`}`;
+  });
+}
+
 /** The column a `partition_by` config partitions on: a bare name, `{ field }`, or the column inside an expression. */
 export function partitionField(p: unknown): string | undefined {
   if (!p) return undefined;

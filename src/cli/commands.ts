@@ -6,6 +6,8 @@
 import { join, resolve as resolvePath } from 'node:path';
 import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
 import { inexactInteger, yamlLib } from '../project/yaml-lib.js';
+import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
+import { parseYaml } from '../project/yaml-source.js';
 import { loadProject, SOURCE_FOLDERS, type ProjectFiles } from '../project/load-project.js';
 import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
 import { resolveTarget } from '../compile/resolve-target.js';
@@ -45,6 +47,10 @@ export function parseVars(v: string | undefined): Record<string, unknown> | unde
     }
   };
   exact(parsed, []);
+  // a dbt habit (`{flag: no}`: false to dbt, the text 'no' here) would silently be another value
+  const src = parseYaml(v, '--vars', []);
+  const [odd] = src ? yaml11Only(src, src.value) : [];
+  if (odd) throw new UsageError(`--vars: ${odd.path.join('.')}: ${sayYaml11Only(odd)}`);
   return parsed as Record<string, unknown>;
 }
 

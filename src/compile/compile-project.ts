@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { checkColumnTypes, readHeader } from '../seeds/seed-csv.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
+import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
 import { partitionField, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
@@ -178,6 +179,17 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     (columns ?? []).forEach((c, ci) => {
       if (c.policy) ds.push(diag('W_MASKING', `column '${c.name}' of ${what}: policy: ${c.policy} masks nothing here — a policy applies to a model's published relation; a ${what.split(' ')[0]} is stored and read as it is (the column is taken as PII)`, { file, ...src.locate([...path, 'columns', ci, 'policy']) }, `write meta: { pii: true } instead (the PII check follows it into the models that read it) and give the policy to the model column that publishes it`, 'warn'));
     });
+  // a column declared twice: which entry's data_type, meta, policy and tests hold would be a
+  // guess (dbt warns and keeps the last); names compared without case, as unquoted SQL reads them
+  const twiceDeclared = (what: string, columns: ColumnProps[] | undefined, src: YamlSource, path: (string | number)[], file: string) => {
+    const seen = new Map<string, number>();
+    (columns ?? []).forEach((c, ci) => {
+      const prev = seen.get(c.name.toLowerCase());
+      if (prev === undefined) return void seen.set(c.name.toLowerCase(), ci);
+      const first = columns![prev].name;
+      ds.push(diag('E_DUPLICATE', `column '${c.name}' of ${what} is declared twice (also at line ${src.locate([...path, 'columns', prev, 'name']).line}${first === c.name ? '' : `, as '${first}': unquoted, one column to the warehouse`})`, { file, ...src.locate([...path, 'columns', ci, 'name']) }, 'keep one entry per column, with all its data_type, meta and tests'));
+    });
+  };
   /**
    * The meta of a properties entry: `config: { meta }`, or the `meta:` property, which dbt moves
    * into config.meta; both is an error, as in dbt (which of the two would win is not said).
@@ -196,6 +208,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       seedProps.set(p.name, { p, src: pf.yaml, path: ['seeds', i], file: pf.path, meta: propsMeta(`seed '${p.name}'`, p, pf.yaml, ['seeds', i], pf.path) });
       storedPolicy(`seed '${p.name}'`, p.columns, pf.yaml, ['seeds', i], pf.path);
+      twiceDeclared(`seed '${p.name}'`, p.columns, pf.yaml, ['seeds', i], pf.path);
     });
     (pf.data.models ?? []).forEach((p, i) => {
       const prev = modelProps.get(p.name);
@@ -204,6 +217,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         return;
       }
       modelProps.set(p.name, { p, src: pf.yaml, path: ['models', i], file: pf.path, meta: propsMeta(`model '${p.name}'`, p, pf.yaml, ['models', i], pf.path) });
+      twiceDeclared(`model '${p.name}'`, p.columns, pf.yaml, ['models', i], pf.path);
     });
     (pf.data.sources ?? []).forEach((s: SourceProps, si) => {
       s.tables.forEach((t: SourceTableProps, ti) => {
@@ -222,6 +236,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           if (v && /\{\{|\{%/.test(v)) ds.push(diag('E_SOURCE', `source ${s.name}.${t.name}: ${key === 'filter' ? 'freshness filter' : key} '${v}' is a template, which Vigil does not render in sources YAML: it would ${names ? 'name a relation' : 'reach the warehouse'} as written`, { file: pf.path, ...pf.yaml.locate(where) }, `write the ${key === 'filter' ? 'filter' : key} itself: Vigil renders templates in models, macros and hooks, not in sources YAML`));
         }
         storedPolicy(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
+        twiceDeclared(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
         const node: SourceNode = {
           unique_id: uid,
           resource_type: 'source',
@@ -764,10 +779,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (bad.length) continue;
       const r = SnapshotConfigSchema.safeParse(calls.config);
       if (!r.success) {
-        for (const issue of r.error.issues) {
-          const k = String(issue.path[0] ?? '');
-          const loc = k && k in calls.config ? locate(body, new RegExp(`\\b${escapeRe(k)}\\s*=`)) : at;
-          ds.push(diag('E_CONFIG', `snapshot '${name}': ${issue.path.length ? `${showPath(issue.path)}: ` : ''}${k && !(k in calls.config) && issue.code !== 'custom' ? 'is required' : issue.message}`, { file: f.path, ...loc }, k === 'unique_key' ? "config(unique_key='id', strategy='timestamp', updated_at='updated_at')" : undefined));
+        for (const p of snapshotConfigProblems(calls.config, r.error.issues)) {
+          const loc = p.key && p.key in calls.config ? locate(body, new RegExp(`\\b${escapeRe(p.key)}\\s*=`)) : at;
+          ds.push(diag('E_CONFIG', `snapshot '${name}': ${p.message}`, { file: f.path, ...loc }, p.key === 'unique_key' ? "config(unique_key='id', strategy='timestamp', updated_at='updated_at')" : p.hint));
         }
         continue;
       }
@@ -794,6 +808,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ds.push(diag('E_DUPLICATE', `snapshot '${p.name}' is described twice (also in ${prev.file}:${prev.src.locate(prev.path).line})`, where, 'keep one entry per snapshot'));
         return;
       }
+      twiceDeclared(`snapshot '${p.name}'`, p.columns, pf.yaml, ['snapshots', i], pf.path);
       if (p.relation === undefined) {
         if (!snapDrafts.has(p.name)) {
           const hint = didYouMean(p.name, [...snapDrafts.keys()]);
@@ -834,10 +849,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (bad.length) return;
       const r = SnapshotConfigSchema.safeParse(cfg);
       if (!r.success) {
-        for (const issue of r.error.issues) {
-          const k = String(issue.path[0] ?? '');
-          const loc = k && k in cfg ? pf.yaml.locate(['snapshots', i, 'config', k]) : pf.yaml.locate(['snapshots', i]);
-          ds.push(diag('E_CONFIG', `snapshot '${p.name}': ${issue.path.length ? `${showPath(issue.path)}: ` : ''}${k && !(k in cfg) && issue.code !== 'custom' ? 'is required' : issue.message}`, { file: pf.path, ...loc }));
+        for (const q of snapshotConfigProblems(cfg, r.error.issues)) {
+          const loc = q.key && q.key in cfg ? pf.yaml.locate(['snapshots', i, 'config', q.key]) : pf.yaml.locate(['snapshots', i]);
+          ds.push(diag('E_CONFIG', `snapshot '${p.name}': ${q.message}`, { file: pf.path, ...loc }, q.hint));
         }
         return;
       }
@@ -1734,6 +1748,19 @@ function mergeFreshness(source: Freshness | undefined, table: Freshness | undefi
   return Object.keys(out).length ? out : undefined;
 }
 
+/**
+ * A snapshot config's issues in Vigil's words (explainIssues: a mistyped strategy or check_cols
+ * gets its did-you-mean), each with the config key it is about.
+ */
+function snapshotConfigProblems(cfg: Record<string, unknown>, issues: ReadonlyArray<{ code: string; path: PropertyKey[]; message: string }>): Array<{ key: string; message: string; hint?: string }> {
+  return explainIssues(SnapshotConfigSchema, cfg, issues).map((p) => {
+    const key = String(p.path[0] ?? '');
+    // one column as a string (check_cols='name'): 'all' or a list
+    const one = key === 'check_cols' && typeof cfg.check_cols === 'string' && !p.message.includes('did you mean');
+    return { key, message: `${p.path.length ? `${showPath(p.path)}: ` : ''}${p.message}`, ...(one ? { hint: `check_cols='all', or a list of columns: check_cols=['${cfg.check_cols}']` } : {}) };
+  });
+}
+
 function stripSemicolon(sql: string): string {
   const s = sql.replace(/;\s*$/, '').replace(/\s+$/, '');
   // a last line ending in a comment (`-- note`, BigQuery's `# note`) would swallow what a statement
@@ -1752,6 +1779,8 @@ function projectVars(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, render(x, [...path, k])]));
     const inexact = inexactInteger(v, files.projectYaml.scalarAt(path)?.source);
     if (inexact) ds.push(diag('E_VAR', `${path.join('.')}: ${inexact}`, { file: 'project.yaml', ...files.projectYaml.locate(path) }));
+    const [odd] = yaml11Only(files.projectYaml, v, path);
+    if (odd) ds.push(diag('E_VAR', `${path.join('.')}: ${sayYaml11Only(odd)}`, { file: 'project.yaml', ...files.projectYaml.locate(path) }));
     if (typeof v !== 'string' || !/\{\{|\{%/.test(v)) return v;
     const where = { file: 'project.yaml', ...files.projectYaml.locate(path) };
     const out = fillEnvVars(v, opts.env, (key, val, fromEnv) => {

@@ -8,6 +8,7 @@
  */
 import { RELATION_CONFIGS, type Manifest, type ManifestNode, type SourceNode } from './manifest.js';
 import { didYouMean } from '../errors.js';
+import { CONFIG_CHOICES } from '../project/config-choices.js';
 import { canonicalJson } from '../stable-json.js';
 
 export interface SelectionResult {
@@ -218,10 +219,12 @@ function hintFor(m: Manifest, spec: string, nodes: ReturnType<typeof allNodes>):
     if (method === 'resource_type') return of((n) => [n.resource_type]);
     if (method === 'test_type') return [...of((n) => (n.resource_type === 'test' ? [n.test_type] : [])), 'generic', 'singular', 'unit', 'data'];
     if (method === 'dashboard' || method === 'exposure') return of((n) => (n.resource_type === 'exposure' ? [n.name] : []));
-    if (method.startsWith('config.')) return of((n) => configCandidates(configs(n)[method.slice('config.'.length)]));
+    // the values nodes have, and those the config takes (`table` when no model is one yet)
+    if (method.startsWith('config.')) return [...of((n) => configCandidates(configs(n)[method.slice('config.'.length)])), ...(CONFIG_CHOICES[method.slice('config.'.length)] ?? [])];
     return [];
   };
-  const hit = file ? file.file : didYouMean(value, candidates());
+  // (a value that is one, config.materialized:table with no table yet, has no nearer one)
+  const hit = file ? file.file : didYouMean(value, candidates().filter((c) => c !== value));
   return hit === undefined ? undefined : bare ? hit : `${method}:${hit}`;
 }
 

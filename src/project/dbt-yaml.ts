@@ -2,48 +2,20 @@
  * YAML as dbt reads it: PyYAML's SafeLoader, YAML 1.1. `no`, `off` are false, `0755` is 493,
  * `1_000` is 1000, `1:30` is 90, while `1e3` (no dot, no exponent sign) and `y` stay strings.
  * The `yaml` package's own 1.1 schema differs from PyYAML on several of these (`y`, `1e3`,
- * `08`), so the plain scalars are resolved here with PyYAML's resolver patterns (resolver.py)
- * and constructors (constructor.py). A timestamp stays the string it is written as: Vigil reads
+ * `08`), so the plain scalars are resolved with PyYAML's resolver patterns and constructors
+ * (pyyaml-scalars.ts). A timestamp stays the string it is written as: Vigil reads
  * it as that string, and dbt renders a date (`2024-01-01`) or a datetime (`2024-01-01 10:00:00`)
  * as the same text.
  */
 import { parseDocument, type DocumentOptions, type ParseOptions, type SchemaOptions, type ScalarTag } from 'yaml';
 import { parseYaml, type YamlSource } from './yaml-source.js';
 import type { Diagnostic } from '../errors.js';
+import { PYYAML_RESOLVERS } from './pyyaml-scalars.js';
 
 const tag = (name: string, test: RegExp, resolve: (s: string) => unknown): ScalarTag => ({ tag: `tag:yaml.org,2002:${name}`, default: true, test, resolve: resolve as ScalarTag['resolve'] });
 
-const sexagesimal = (s: string) => s.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
-
-function pyInt(s: string): number {
-  let v = s.replace(/_/g, '');
-  const sign = v[0] === '-' ? -1 : 1;
-  if (v[0] === '-' || v[0] === '+') v = v.slice(1);
-  if (v === '0') return 0;
-  if (v.startsWith('0b')) return sign * parseInt(v.slice(2), 2);
-  if (v.startsWith('0x')) return sign * parseInt(v.slice(2), 16);
-  if (v[0] === '0') return sign * parseInt(v, 8);
-  if (v.includes(':')) return sign * sexagesimal(v);
-  return sign * Number(v);
-}
-
-function pyFloat(s: string): number {
-  let v = s.replace(/_/g, '').toLowerCase();
-  const sign = v[0] === '-' ? -1 : 1;
-  if (v[0] === '-' || v[0] === '+') v = v.slice(1);
-  if (v === '.inf') return sign * Infinity;
-  if (v === '.nan') return NaN;
-  if (v.includes(':')) return sign * sexagesimal(v);
-  return sign * Number(v);
-}
-
 /** PyYAML's implicit resolvers (null, bool, int, float, merge); anything else is a string. */
-const PYYAML_TAGS: ScalarTag[] = [
-  tag('null', /^(?:~|null|Null|NULL|)$/, () => null),
-  tag('bool', /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/, (s) => /^(?:yes|true|on)$/i.test(s)),
-  tag('int', /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/, pyInt),
-  tag('float', /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/, pyFloat),
-];
+const PYYAML_TAGS: ScalarTag[] = PYYAML_RESOLVERS.map((r) => tag(r.name, r.test, r.resolve));
 
 /** Options for the `yaml` package that read a text as dbt does (merge keys included, as PyYAML's). */
 export const DBT_YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = { version: '1.1', schema: 'failsafe', customTags: PYYAML_TAGS, merge: true, resolveKnownTags: false };

@@ -6,11 +6,12 @@ import { z } from 'zod';
 import { warehouseModelConfig } from '../adapters/index.js';
 import { Duration } from '../time/duration-schema.js';
 import { checkBaseUrl, checkLinkTemplate } from '../dashboards/base-url.js';
+import { GRANTS_MODES, INCREMENTAL_STRATEGIES, MATERIALIZATIONS, ON_SCHEMA_CHANGE, SNAPSHOT_STRATEGIES } from './config-choices.js';
 
 /** Config values people write in any case ('TIMESTAMP', 'Day'). */
 const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
 
-export const MATERIALIZATIONS = ['view', 'table', 'incremental', 'ephemeral'] as const;
+export { MATERIALIZATIONS };
 export type Materialization = (typeof MATERIALIZATIONS)[number];
 
 /**
@@ -65,8 +66,8 @@ export const ModelConfigSchema = z
     tags: z.union([z.string(), z.array(z.string())]),
     enabled: z.boolean(),
     unique_key: z.union([z.string().min(1, 'is empty: name a column, or a list of columns'), z.array(z.string().min(1, 'is empty: name a column')).min(1)]),
-    incremental_strategy: z.enum(['append', 'merge', 'delete+insert', 'insert_overwrite']),
-    on_schema_change: z.enum(['ignore', 'fail', 'append_new_columns']),
+    incremental_strategy: z.enum(INCREMENTAL_STRATEGIES),
+    on_schema_change: z.enum(ON_SCHEMA_CHANGE),
     full_refresh: z.boolean(),
     pre_hook: HookList,
     post_hook: HookList,
@@ -77,7 +78,7 @@ export const ModelConfigSchema = z
     /** read access to the published relation, applied after each build (docs/governance.md#grants) */
     grants: GrantsSchema,
     /** replace (default): grants not in the config are revoked; add: only granted */
-    grants_mode: z.enum(['replace', 'add']),
+    grants_mode: z.enum(GRANTS_MODES),
     /** an unmasked companion `<model>__restricted` (a view), readable by its own grantees only */
     restricted: z.object({ grants: GrantsSchema.optional() }).strict(),
     /** the partition column (insert_overwrite replaces the partitions new rows touch): a column,
@@ -292,7 +293,7 @@ export type SeedConfig = z.infer<typeof SeedConfigSchema>;
 /** What config() sets in a snapshot ({% snapshot name %} ... {% endsnapshot %}). */
 export const SnapshotConfigSchema = z
   .object({
-    strategy: z.enum(['timestamp', 'check']),
+    strategy: z.enum(SNAPSHOT_STRATEGIES),
     unique_key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
     /** timestamp strategy: the column that says when a row last changed */
     updated_at: z.string().min(1).optional(),

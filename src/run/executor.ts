@@ -4,7 +4,7 @@
  * of a failed model or error-severity test. Prints one progress line per node and returns
  * the results that become target/run_results.json.
  */
-import { compiledPosition, HookError, partitionField, runHooks, type Adapter, type Hook, type MaterializeRequest, type Row } from '../adapters/adapter.js';
+import { atCompiledLine, compiledPosition, HookError, partitionField, runHooks, type Adapter, type Hook, type MaterializeRequest, type Row } from '../adapters/adapter.js';
 import { didYouMean, WarehouseError } from '../errors.js';
 import type { Manifest, ModelNode, SeedNode, SnapshotNode, TestNode, UnitTestNode } from '../compile/manifest.js';
 import type { GrantPlan } from '../adapters/grants.js';
@@ -235,7 +235,7 @@ function describeError(e: unknown, node: PlanNode): string {
     const after = e.hook.kind === 'post_hook' && e.hook.transaction === false ? `, run after the build committed: the build of ${node.name} stays` : '';
     return `${e.hook.origin} (${e.hook.kind} of ${node.file}${after})\n    ${indent(e.cause instanceof Error ? e.cause.message : String(e.cause))}`;
   }
-  const raw = e instanceof Error ? e.message : String(e);
+  let raw = e instanceof Error ? e.message : String(e);
   const candidates: Array<[string | undefined, string]> =
     node.resource_type === 'model' ? [[node.compiled_sql_incremental, node.compiled_path_incremental ?? node.compiled_path], [node.compiled_sql, node.compiled_path]] : node.resource_type === 'seed' ? [] : [[node.compiled_sql, node.compiled_path]];
   let path = node.compiled_path;
@@ -245,6 +245,7 @@ function describeError(e: unknown, node: PlanNode): string {
       pos = sql === undefined ? undefined : compiledPosition(e.sql, e.position, sql);
       if (pos) {
         path = p;
+        raw = atCompiledLine(raw, e.position!.line, pos.line);
         break;
       }
     }

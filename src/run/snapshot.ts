@@ -63,8 +63,12 @@ export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise
     const [c] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel}`);
     return `${counted(Number(c?.n ?? 0), 'row')}, first versions`;
   }
-  // a later run: the query's columns against the table's (which has those of earlier runs)
-  const tableCols = await dataColumns(adapter, n);
+  // a later run: the table must be a snapshot's (a table a model built, say), checked before
+  // anything alters it; then the query's columns against the table's (those of earlier runs)
+  const allCols = await adapter.columns(n.relation);
+  const lacking = SNAPSHOT_COLUMNS.filter((s) => !allCols.some((c) => c.name.toLowerCase() === s));
+  if (lacking.length) throw new WarehouseError(`snapshot '${n.name}': ${rel} exists and is not a snapshot table (missing ${lacking.join(', ')}): nothing was changed; drop it (or give the snapshot another name) and run again`, '');
+  const tableCols = allCols.filter((c) => !SNAPSHOT_COLUMNS.includes(c.name.toLowerCase()));
   const stored = new Map(tableCols.map((c) => [c.name.toLowerCase(), c]));
   // a column whose kind of value changed (an integer column now holding 10.7): inserted, its
   // values would be cast to the stored type (10.7 kept as 11) and, compared again, differ on every
@@ -171,11 +175,6 @@ function holdsDecimal(stored: string, query: string): boolean {
 function narrower(was: string, now: string): boolean {
   const len = (t: string) => Number(/\((\d+)\)\s*$/.exec(t)?.[1] ?? Infinity);
   return len(now) > len(was);
-}
-
-/** The snapshot table's columns but its own four (dbt_valid_from, ...): its query's. */
-async function dataColumns(adapter: Adapter, n: SnapshotNode): Promise<Column[]> {
-  return (await adapter.columns(n.relation)).filter((c) => !SNAPSHOT_COLUMNS.includes(c.name));
 }
 
 /**

@@ -420,6 +420,25 @@ export function givenSeedTypes(names: string[], config: SeedConfig): Array<Canon
   return given;
 }
 
+/**
+ * A seed's columns with the types `vigil seed` loads them as: column_types, else inferred from
+ * every value (parseSeed). A file that would not load: its header's names, typed by column_types
+ * only (the load reports what is wrong). Undefined when the file cannot be read.
+ */
+export function seedColumnTypes(abs: string, config: SeedConfig): Array<{ name: string; type?: CanonicalType }> | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readSeedFile(abs);
+  } catch {
+    return undefined;
+  }
+  const scanned = parseSeed(bytes, config);
+  if (!Array.isArray(scanned)) return scanned.columns;
+  const names = seedHeaderNames(abs, config);
+  const types = names && givenSeedTypes(names, config);
+  return names?.map((name, i) => ({ name, ...(types![i] ? { type: types![i] } : {}) }));
+}
+
 /** Read and check one seed file in one pass, keeping nothing but per-column facts. Problems by line (the header is line 1). */
 export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts: { maxRows?: number } = {}): ScannedSeed | SeedProblem[] {
   const maxRows = opts.maxRows ?? Infinity;

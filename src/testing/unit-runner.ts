@@ -11,6 +11,7 @@ import { expectFilter, lossyValue, type UnitTestNode } from './unit-tests.js';
 import { redact, reveal } from '../secrets.js';
 import { loadDuckDb } from '../adapters/duckdb/duckdb-module.js';
 import { typeFamily } from '../adapters/type-family.js';
+import { didYouMean } from '../errors.js';
 
 export interface UnitResult {
   status: 'pass' | 'fail' | 'error';
@@ -199,7 +200,13 @@ export class UnitRunner {
     }
     const columns = [...new Set(t.expect_rows.flatMap((r) => Object.keys(r)))];
     const unknown = columns.filter((col) => !names.includes(col));
-    if (unknown.length) return { status: 'error', message: `${t.file}:${t.expect_line}: expect: ${t.model} does not produce ${unknown.map((u) => `'${u}'`).join(', ')} (it produces: ${names.join(', ')})` };
+    if (unknown.length) {
+      const said = unknown.map((u) => {
+        const hint = didYouMean(u, names.filter((n) => !columns.includes(n)));
+        return `'${u}'${hint ? ` (did you mean '${hint}'?)` : ''}`;
+      });
+      return { status: 'error', message: `${t.file}:${t.expect_line}: expect: ${t.model} does not produce ${said.join(', ')} (it produces: ${names.join(', ')})` };
+    }
     let expected: Array<Record<string, Json>> = [];
     if (t.expect_rows.length && columns.length) {
       const typeOf = (col: string) => types[names.indexOf(col)];

@@ -16,7 +16,7 @@ import type { YamlSource } from '../project/yaml-source.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode } from '../compile/manifest.js';
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
-import { givenSeedTypes, seedHeaderNames } from '../seeds/seed-csv.js';
+import { seedColumnTypes } from '../seeds/seed-csv.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { join } from 'node:path';
 import { canonicalHash } from '../stable-json.js';
@@ -160,12 +160,11 @@ export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: Col
   return `select ${select}\nfrom (values\n  ${values}\n) as v(${given.map(q).join(', ')})`;
 }
 
-/** A seed's columns as `vigil seed` loads them: its CSV header (lower-cased unless quote_columns), typed by column_types. */
+/** A seed's columns as `vigil seed` loads them: its CSV header (lower-cased unless quote_columns), typed by column_types or from its values. */
 function seedColumns(seed: SeedNode, root: string): ColumnInfo[] {
-  const names = seedHeaderNames(join(root, seed.file), seed.config);
-  if (!names) return seed.columns;
-  const types = givenSeedTypes(names, seed.config);
-  return names.map((name, i) => ({ name, ...(types[i] ? { data_type: engine.type(types[i]!) } : {}) }) as ColumnInfo);
+  const cols = seedColumnTypes(join(root, seed.file), seed.config);
+  if (!cols) return seed.columns;
+  return cols.map((c) => ({ name: c.name, ...(c.type ? { data_type: engine.type(c.type) } : {}) }) as ColumnInfo);
 }
 
 /** `ref('m')`, `source('s', 't')` or `this`, as written in a test's given: keys. */
@@ -192,6 +191,8 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
   for (const n of Object.values(manifest.nodes)) if (n.resource_type === 'seed') seeds.set(n.name, n);
   const sources = new Map<string, SourceNode>(Object.values(manifest.sources).map((s) => [`${s.source_name}.${s.name}`, s]));
   const envCache = new Map<string, TemplateEnv>();
+  // each seed's file is read once per compile
+  const seedCols = new Map<string, ColumnInfo[]>();
 
   const envFor = (t: UnitTestProps): TemplateEnv => {
     const key = JSON.stringify([t.vars ?? {}, t.env_vars ?? {}, t.now ?? '']);
@@ -253,8 +254,9 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
             const hint = didYouMean(parsed.name, [...models.keys(), ...seeds.keys()]);
             return fail('E_UNIT', `given ref('${parsed.name}'): no such model or seed${hint ? ` — did you mean '${hint}'?` : ''}`, [...path, 'input']);
           }
-          // a seed's columns are its CSV's, typed as it loads them (column_types), whatever its YAML lists
-          columns = m.resource_type === 'seed' ? seedColumns(m, files.root) : m.columns;
+          // a seed's columns are its CSV's, typed as it loads them (column_types, else its values), whatever its YAML lists
+          if (m.resource_type === 'seed' && !seedCols.has(m.name)) seedCols.set(m.name, seedColumns(m, files.root));
+          columns = m.resource_type === 'seed' ? seedCols.get(m.name)! : m.columns;
           key = `ref:${parsed.name}`;
         } else if (parsed.kind === 'source') {
           const s = sources.get(`${parsed.source}.${parsed.table}`);

@@ -4,11 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { buildProgram } from '../../src/cli/program.js';
-import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, REPO, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -159,6 +159,65 @@ describe('an option value outside its choices', () => {
       expect(vigil(dir, ['seed', '--full-refresh']).stderr).not.toContain('vigil seed takes no');
       // an option dbt does not have either: the nearest of Vigil's, as before
       expect(vigil(dir, ['run', '--selec', 'x']).stderr).toContain('(Did you mean --select?)');
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe('a did-you-mean for a mistyped value', () => {
+  it("a selector's config value the project has no node with yet, a snapshot's strategy and check_cols (were: no hint, and \"Invalid input\")", () => {
+    const dir = makeProject({ 'models/m.sql': 'select 1 as id' });
+    try {
+      const typo = vigil(dir, ['ls', '-s', 'config.materialized:tabel']);
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toContain("selector 'config.materialized:tabel' matched nothing — did you mean 'config.materialized:table'?");
+      // a value the config takes, that no node has: nothing nearer to offer (not itself)
+      const none = vigil(dir, ['ls', '-s', 'config.materialized:table']);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toContain("selector 'config.materialized:table' matched nothing\n");
+      writeFileSync(join(dir, 'models/snap.yml'), "snapshots:\n  - name: s\n    relation: ref('m')\n    config: { unique_key: id, strategy: timestmp, updated_at: id }\n");
+      mkdirSync(join(dir, 'snapshots'));
+      writeFileSync(join(dir, 'snapshots/s.sql'), "{% snapshot s2 %}\n{{ config(unique_key='id', strategy='check', check_cols='al') }}\nselect 1 as id\n{% endsnapshot %}\n{% snapshot s3 %}\n{{ config(unique_key='id', strategy='check', check_cols='id') }}\nselect 1 as id\n{% endsnapshot %}\n");
+      const r = vigil(dir, ['compile']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("models/snap.yml:4:41: error: snapshot 's': strategy: 'timestmp' is not one of 'timestamp', 'check' — did you mean 'timestamp'? [E_CONFIG]");
+      expect(r.stderr).toContain("snapshots/s.sql:2:46: error: snapshot 's2': check_cols: 'al' is not one of 'all' — did you mean 'all'? [E_CONFIG]");
+      expect(r.stderr).toContain("snapshots/s.sql:6:46: error: snapshot 's3': check_cols: 'id' is not one of 'all' [E_CONFIG]\n  hint: check_cols='all', or a list of columns: check_cols=['id']");
+      expect(r.stderr).not.toContain('Invalid');
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe('vars a dbt user writes as YAML 1.1', () => {
+  it("--vars '{flag: no}' and the like are refused with the spelling to use (exit 2; were read as YAML 1.2: the text 'no', truthy, where dbt reads false); in project.yaml vars: too, at their line", () => {
+    const dir = makeProject({ 'models/m.sql': "select {{ 1 if var('flag', false) else 0 }} as f, {{ var('n', 0) }} as n, '{{ var('mode', '') }}' as mode" });
+    try {
+      for (const [vars, said] of [
+        ['{flag: no}', "--vars: flag: no is false to dbt (YAML 1.1) but the text 'no' to Vigil (YAML 1.2): write false (as dbt reads it) or 'no' (the text)"],
+        ['{flag: On}', "--vars: flag: On is true to dbt (YAML 1.1) but the text 'On' to Vigil (YAML 1.2): write true (as dbt reads it) or 'On' (the text)"],
+        ['{mode: 0755}', '--vars: mode: 0755 is 493 to dbt (YAML 1.1) but 755 to Vigil (YAML 1.2): write 493 (as dbt reads it) or 755'],
+        ['{n: 1_000}', "--vars: n: 1_000 is 1000 to dbt (YAML 1.1) but the text '1_000' to Vigil (YAML 1.2): write 1000 (as dbt reads it) or '1_000' (the text)"],
+        ['{xs: [1, yes]}', "--vars: xs.1: yes is true to dbt (YAML 1.1) but the text 'yes' to Vigil (YAML 1.2): write true (as dbt reads it) or 'yes' (the text)"],
+      ] as const) {
+        const r = vigil(dir, ['compile', '--vars', vars]);
+        expect(r.code, vars).toBe(2);
+        expect(r.stderr).toContain(said);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
+      // spelt one way for both readings: as before
+      for (const vars of ['{flag: false}', "{flag: 'no'}", '{flag: true, n: 1000, mode: "0755"}']) {
+        const r = vigil(dir, ['compile', '--vars', vars]);
+        expect(r.code, `${vars}: ${r.stderr}`).toBe(0);
+      }
+      expect(readFileSync(join(dir, 'target/compiled/fixture/models/m.sql'), 'utf8').trim()).toBe("select 1 as f, 1000 as n, '0755' as mode");
+      writeFileSync(join(dir, 'project.yaml'), `${BASIC_PROJECT_YAML}vars:\n  flag: off\n  ok: 'off'\n`);
+      const p = vigil(dir, ['compile']);
+      expect(p.code).toBe(2);
+      expect(p.stderr).toContain("project.yaml:9:9: error: vars.flag: off is false to dbt (YAML 1.1) but the text 'off' to Vigil (YAML 1.2): write false (as dbt reads it) or 'off' (the text) [E_VAR]");
+      expect(p.stderr.match(/error:/g)).toHaveLength(1);
     } finally {
       removeDir(dir);
     }

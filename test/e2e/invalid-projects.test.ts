@@ -44,6 +44,28 @@ const cases: Case[] = [
     expect: ["models/staging/events.sql:1:1: error: two models are named 'events': models/marts/events.sql and models/staging/events.sql [E_DUPLICATE]"],
   },
   {
+    name: 'a column declared twice in YAML, for a model, a source table, a seed and a snapshot (was: accepted silently)',
+    files: {
+      'models/m.sql': OK_MODEL,
+      'seeds/s.csv': 'id\n1\n',
+      'snapshots/snap.sql': "{% snapshot snap %}{{ config(unique_key='id', strategy='check', check_cols='all') }}select 1 as id{% endsnapshot %}",
+      'models/schema.yml':
+        'models:\n  - name: m\n    columns:\n      - name: id\n        data_type: bigint\n      - name: id\n        data_type: varchar\n        meta: { pii: true }\n' +
+        'sources:\n  - name: app\n    tables:\n      - name: t\n        columns:\n          - name: id\n          - name: ID\n' +
+        'seeds:\n  - name: s\n    columns:\n      - name: id\n        tests: [unique]\n      - name: id\n' +
+        'snapshots:\n  - name: snap\n    columns:\n      - name: id\n      - name: id\n',
+    },
+    code: 2,
+    expect: [
+      "models/schema.yml:6:15: error: column 'id' of model 'm' is declared twice (also at line 4) [E_DUPLICATE]",
+      "models/schema.yml:15:19: error: column 'ID' of source app.t is declared twice (also at line 14, as 'id': unquoted, one column to the warehouse) [E_DUPLICATE]",
+      "models/schema.yml:21:15: error: column 'id' of seed 's' is declared twice (also at line 19) [E_DUPLICATE]",
+      "models/schema.yml:26:15: error: column 'id' of snapshot 'snap' is declared twice (also at line 25) [E_DUPLICATE]",
+      'hint: keep one entry per column, with all its data_type, meta and tests',
+    ],
+    errors: 4,
+  },
+  {
     name: 'an unclosed {{ in a call (nunjucks failed on a null token: no position)',
     files: { 'models/a.sql': "select 1 as id\n{{ config(materialized='table'\n" },
     code: 2,

@@ -5,7 +5,7 @@
  * with the wrong keys for its strategy is an error at its line.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
@@ -164,6 +164,26 @@ function caseAndJson(projectYaml: string, env: Record<string, string>, pg: boole
   expect(cur.stdout).toBe('v,doc\nb,"{""a"": 1, ""b"": 3}"\n');
 }
 
+/**
+ * A snapshot named as a table a model built: the table is not a snapshot's, so the run fails
+ * naming it and what it lacks, and leaves it as it was (was: two columns added to it, then the
+ * warehouse's own "dbt_valid_from" error).
+ */
+function notASnapshot(projectYaml: string, env: Record<string, string>) {
+  const dir = makeProject({ 'project.yaml': projectYaml, 'seeds/src.csv': 'id,amount\n1,10\n2,20\n', 'models/customers_hist.sql': "{{ config(materialized='table') }}\nselect 'keep me' as note\n" });
+  dirs.push(dir);
+  expect(vigil(dir, ['build'], env).code).toBe(0);
+  rmSync(join(dir, 'models/customers_hist.sql'));
+  mkdirSync(join(dir, 'snapshots'));
+  writeFileSync(join(dir, 'snapshots/s.sql'), "{% snapshot customers_hist %}{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect * from {{ ref('src') }}{% endsnapshot %}\n");
+  const r = vigil(dir, ['snapshot'], env);
+  expect(r.code, r.stdout + r.stderr).toBe(1);
+  expect(r.stdout + r.stderr).toMatch(/snapshot 'customers_hist': \S*customers_hist"? exists and is not a snapshot table \(missing dbt_valid_from, dbt_valid_to, dbt_updated_at, dbt_scd_id\): nothing was changed/);
+  expect(r.stdout + r.stderr).not.toMatch(/Binder Error|does not exist|\n\s+at /);
+  const kept = vigil(dir, ['show', '--inline', "select * from {{ ref('customers_hist') }}", '--output', 'csv'], env);
+  expect(kept.stdout).toBe('note\nkeep me\n');
+}
+
 describe('vigil snapshot', () => {
   it('DuckDB: updates, deletes, new keys and a key back, timestamp and check strategies', () => {
     sequence('name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', {}, 'snapshots');
@@ -227,6 +247,14 @@ describe('vigil snapshot', () => {
     expect(vigil(dir, ['snapshot', '-s', 'f_snap']).code).toBe(0);
     writeFileSync(join(dir, 'snapshots/d.sql'), snap('cast(1.25 as double)').replace('d_snap', 'f_snap'));
     expect(vigil(dir, ['snapshot', '-s', 'f_snap']).stdout).toContain("snapshot 'f_snap': amt is DOUBLE in the query, FLOAT in the table");
+  });
+
+  it('a snapshot whose table exists but is not a snapshot (DuckDB) fails naming what it lacks, and changes nothing', () => {
+    notASnapshot('name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', {});
+  });
+
+  it('Postgres: the same', () => {
+    notASnapshot(pgProjectYaml(uniqueSchema('snapnot')), { VIGIL_TEST_PG_URL: inject('pgUrl') });
   });
 
   it('a first run of one row says "1 row, first versions" (was: "1 rows")', () => {

@@ -43,6 +43,15 @@ describe('error lines of the compiled SQL', () => {
     const dir = project(`name: el\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/el.duckdb, schema: analytics }\n`, "{{ config(materialized='table') }}\nselect 1 as id, 2 as v");
     const r = vigil(dir, ['run']);
     expect(r.stdout).toContain('models/t.sql (compiled SQL: target/compiled/el/models/t.sql:4:7)');
+    // DuckDB's LINE is the compiled SQL's line too, its caret under column 7 (was: LINE 5, the CREATE's line)
+    expect(r.stdout).toMatch(/\n {4}LINE 4: {3}v \+ nope as w\n {4}( *)\^/);
+    expect(/\n {4}LINE 4: {3}v \+ nope as w\n {4}( *)\^/.exec(r.stdout)![1].length).toBe('LINE 4: '.length + 6);
+    // a line past 9 whose statement's line is 10: the caret kept under its character
+    writeFileSync(join(dir, 'models/t.sql'), TABLE.replace('select\n', `${'-- note\n'.repeat(5)}select\n`));
+    const nine = vigil(dir, ['run', '-s', 't']);
+    expect(nine.stdout).toContain('models/t.sql (compiled SQL: target/compiled/el/models/t.sql:9:7)');
+    expect(nine.stdout).toMatch(/\n {4}LINE 9: {3}v \+ nope as w\n {4} {14}\^/);
+    writeFileSync(join(dir, 'models/t.sql'), TABLE);
     writeFileSync(join(dir, 'models/inc.sql'), INCREMENTAL);
     expect(vigil(dir, ['run', '-s', 'base', 'inc']).code).toBe(0);
     // first run: the full build works (the else branch); the incremental run fails in its own SQL
@@ -58,6 +67,7 @@ describe('error lines of the compiled SQL', () => {
     const env = { DATABASE_URL: inject('pgUrl') };
     const r = vigil(dir, ['run'], env);
     expect(r.stdout).toContain('models/t.sql (compiled SQL: target/compiled/el/models/t.sql:4:7)');
+    expect(r.stdout).toContain('\n    LINE 4: v + nope as w');
     writeFileSync(join(dir, 'models/inc.sql'), INCREMENTAL);
     vigil(dir, ['run', '-s', 'base', 'inc'], env);
     const r2 = vigil(dir, ['run', '-s', 'inc'], env);

@@ -272,6 +272,11 @@ describe('unit tests through the CLI', () => {
     const bad = vigil(dir, ['test', '--unit']);
     expect(bad.stdout).toContain("models/u.yml:8: expect: b does not produce 'nick' (it produces: id, name)");
     expect(bad.code).toBe(1);
+    // a misspelt one: its nearest (was: the columns listed, none suggested)
+    writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: t\n    model: b\n    given:\n      - input: ref('a')\n        rows: [{ id: 1, name: y }]\n    expect:\n      rows: [{ id: 1, nmae: y }]\n");
+    const typo = vigil(dir, ['test', '--unit']);
+    expect(typo.stdout).toContain("models/u.yml:8: expect: b does not produce 'nmae' (did you mean 'name'?) (it produces: id, name)");
+    expect(typo.code).toBe(1);
   });
 
   it('expect rows that list fewer columns pair with the produced rows as a whole (was: FAIL "row {id: 1}: cat expected a, got b" though every row had its match)', () => {
@@ -362,6 +367,29 @@ describe('unit tests through the CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("given ref('countries'): column 'nme' is not declared for it — did you mean 'name'?");
     expect(bad.stderr).toContain("given ref('countries'): population: 7.5 is not a whole number, which BIGINT holds (a cast would round it)");
+  });
+
+  it("a given for a seed without column_types is typed as vigil seed infers its columns: a fraction or text for its integer column is refused at its row (was: untyped, 10.7 passed)", () => {
+    const dir = makeProject({
+      'seeds/src.csv': 'id,amount,day\n1,10,2026-01-01\n2,20,2026-01-02\n',
+      'models/m.sql': "select id, amount * {{ var('v', 1) }} as amount from {{ ref('src') }}",
+      'tests/unit/m.yml': "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('src')\n        rows:\n          - { id: 2, amount: 10.7 }\n    expect:\n      rows: [{ id: 2, amount: 10.7 }]\n",
+    });
+    dirs.push(dir);
+    const bad = vigil(dir, ['test', '--unit']);
+    expect(bad.code, bad.stdout + bad.stderr).toBe(2);
+    expect(bad.stderr).toContain("tests/unit/m.yml:7:");
+    expect(bad.stderr).toContain("given ref('src'): amount: 10.7 is not a whole number, which BIGINT holds (a cast would round it)");
+    writeFileSync(join(dir, 'tests/unit/m.yml'), readFileSync(join(dir, 'tests/unit/m.yml'), 'utf8').replace('{ id: 2, amount: 10.7 }\n', "{ id: abc, amount: 10 }\n"));
+    const text = vigil(dir, ['test', '--unit']);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toContain(`given ref('src'): id: "abc" is not a whole number, which BIGINT holds (a cast would refuse it)`);
+    // whole numbers pass, and the date column is a DATE (a given timestamp's time of day is refused)
+    writeFileSync(join(dir, 'tests/unit/m.yml'), "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('src')\n        rows: [{ id: 2, amount: 10 }]\n    expect:\n      rows: [{ id: 2, amount: 10 }]\n");
+    const ok = vigil(dir, ['test', '--unit']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    writeFileSync(join(dir, 'tests/unit/m.yml'), "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('src')\n        rows: [{ id: 2, day: '2026-01-01 10:00:00' }]\n    expect:\n      rows: []\n");
+    expect(vigil(dir, ['test', '--unit']).stderr).toContain('day: "2026-01-01 10:00:00" has a time of day, which DATE does not hold');
   });
 
   it('vigil test --unit runs without opening the warehouse; a failing unit test in build skips its model and everything downstream', () => {
