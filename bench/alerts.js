@@ -123,3 +123,41 @@ route:
   await slack.close();
   if (!ok) throw new Error(`delivery benchmark mismatch:\n${fire.out.slice(-2000)}\n${resolveRun.out.slice(-2000)}`);
 }
+
+/**
+ * 3. The message templates of N instances: Vigil's render (src/alerts/engine.ts summaryOf, each
+ * template compiled once) beside nunjucks' renderString of the same template per instance (a
+ * compile each time: what the engine did before), same run, CPU time, best of 3.
+ */
+export async function benchRender(report, n = 2000) {
+  const out = join(REPO, 'bench', `.bench-render-${process.pid}.mjs`);
+  await build({
+    stdin: { contents: "export { summaryOf } from './src/alerts/engine.ts'; export { default as nunjucks } from 'nunjucks';", resolveDir: REPO, loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: out,
+    external: ['@duckdb/*'],
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  const { summaryOf, nunjucks } = await import(pathToFileURL(out).href).finally(() => rmSync(out, { force: true }));
+  const summary = '{{ capability }} volume {{ delta_percent | round(1) }}% vs the median ({{ value | round(1) }}) in {{ labels.workspace }}';
+  const rule = { name: 'many', severity: 'critical', summary, condition: { type: 'threshold', column: 'value', op: '>', value: 1 }, labels: {} };
+  const insts = Array.from({ length: n }, (_, i) => ({ kind: 'row', alert: 'many', labels: { alertname: 'many', workspace: `w${i}`, severity: 'critical' }, values: { capability: 'chat', delta_percent: i / 3, value: i * 1.5, workspace: `w${i}` } }));
+  const env = new nunjucks.Environment(null, { autoescape: false });
+  const cpu = (f) => {
+    const c0 = process.cpuUsage();
+    f();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000;
+  };
+  const vigil = [];
+  const each = [];
+  for (let r = 0; r < 3; r++) {
+    vigil.push(cpu(() => insts.forEach((inst) => summaryOf(inst, rule))));
+    each.push(cpu(() => insts.forEach((inst) => env.renderString(summary, { ...inst.values, labels: inst.labels }))));
+  }
+  const best = (xs) => Math.min(...xs);
+  report(`alert message templates, ${n.toLocaleString('en-US')} instances: Vigil's render (compiled once, strict lookups) ${best(vigil).toFixed(0)} ms CPU vs nunjucks renderString per instance ${best(each).toFixed(0)} ms => ${(best(vigil) / best(each)).toFixed(2)}x (runs ${vigil.map((x) => x.toFixed(0)).join(', ')} / ${each.map((x) => x.toFixed(0)).join(', ')})`);
+}

@@ -349,7 +349,8 @@ if (want('demo') || want('build') || want('alerts') || want('dashboards')) {
   if (want('alerts')) {
     cpSync(join(REPO, 'alerts'), join(dir, 'alerts'), { recursive: true });
     if (!want('build')) vigil(dir, ['build', '--full-refresh']);
-    const { benchEvaluate, benchDelivery } = await import('./alerts.js');
+    const { benchEvaluate, benchDelivery, benchRender } = await import('./alerts.js');
+    await benchRender(report);
     await benchEvaluate(dir, report, rows);
     await benchDelivery(WORK, report);
   }
