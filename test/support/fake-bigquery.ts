@@ -204,6 +204,8 @@ export interface FakeLoadAnswer {
   as?: 'http' | 'job';
   /** Answer the upload and this many jobs.get polls with a RUNNING job before it is DONE (default 0). */
   runningPolls?: number;
+  /** Create the job, then answer the upload with this HTTP error (503: the answer lost on the way back). */
+  loseAnswer?: number;
 }
 
 export interface FakeTableMeta {
@@ -827,6 +829,13 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       };
     }
     jobs.set(`${p}:${jobId}`, job);
+    if (answer.loseAnswer) {
+      if (!job.runningPolls) {
+        job.onDone?.();
+        job.onDone = undefined;
+      }
+      return fail(res, answer.loseAnswer, 'backendError', 'Service unavailable (the job was created)');
+    }
     if (job.runningPolls) return send(res, 200, runningView(resource));
     job.onDone?.();
     job.onDone = undefined;

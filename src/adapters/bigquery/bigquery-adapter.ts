@@ -74,6 +74,10 @@ function jobFailure(status: NonNullable<JobResource['status']>, cause?: unknown)
   return { message: r.message, errors: [r], cause };
 }
 
+/** Upload failures after which BigQuery had no job under the load's id: nothing was loaded. */
+const loadNeverRan = new WeakSet<object>();
+const loadedRows = (job: unknown): number => Number((job as { statistics?: { load?: { outputRows?: string } } } | undefined)?.statistics?.load?.outputRows ?? 0);
+
 const seconds = (ms: number) => `${Number((ms / 1000).toFixed(3))} s`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -500,9 +504,11 @@ export class BigQueryAdapter implements Adapter {
 
   /**
    * A CSV load job into `rel` (its dataset in the target project). Run again as a new job (run()'s
-   * policy) when the job fails with a retryable reason (it loaded nothing), and, for a load that
-   * replaces the table (WRITE_TRUNCATE: the same rows once however many of its jobs ran), when the
-   * upload got no answer or a transient one (503, 429).
+   * policy) only when the job certainly loaded nothing: it ended with a retryable reason, or the
+   * upload got no answer or a transient one (503, 429) and BigQuery has no job under its id. A job
+   * that exists is waited for (the upload's answer or a poll was lost, the job may run on): a second
+   * job beside it could land after the loads that follow it (the sync's stage: one WRITE_TRUNCATE,
+   * then appends) and undo them. A job that cannot be looked up is not run again.
    */
   async loadCsv(rel: Relation, fields: Array<{ name: string; type: string }>, file: string, writeDisposition: 'WRITE_TRUNCATE' | 'WRITE_APPEND', csv: { header?: boolean; delimiter?: string } = {}): Promise<number> {
     const table = this.client.dataset(rel.schema, { projectId: rel.database ?? this.cfg.project }).table(rel.identifier);
@@ -525,20 +531,43 @@ export class BigQueryAdapter implements Adapter {
             allowQuotedNewlines: true,
             location: this.cfg.location,
           } as never);
-          return { ok: Number((job as { statistics?: { load?: { outputRows?: string } } })?.statistics?.load?.outputRows ?? 0) };
+          return { ok: loadedRows(job) };
         } catch (e) {
-          return { failed: e };
+          // (a DONE job's failure carries no HTTP status)
+          if ((typeof (e as ApiErrorLike)?.code !== 'number' && RETRYABLE.has(reasonOf(e))) || !transient(e)) return { failed: e };
+          return this.settleLoad(jobId, e);
         }
       },
       (failed) => {
-        // (a DONE job's failure carries no HTTP status)
+        if (loadNeverRan.has(failed as object)) return `the upload failed (${brief(failed)}) and BigQuery has no job under its id: nothing was loaded, loading the file again as a new job`;
         const reason = reasonOf(failed);
         if (typeof (failed as ApiErrorLike)?.code !== 'number' && RETRYABLE.has(reason)) return `the load job failed with ${reason} (a failed job changes nothing), loading the file again as a new job`;
-        if (writeDisposition === 'WRITE_TRUNCATE' && transient(failed)) return `the upload failed (${brief(failed)}) and the load replaces the table, loading the file again as a new job`;
         return undefined;
       },
       (failed, jobId) => bqError(failed, `load ${file} into ${this.dialect.relation(rel)}`, jobId),
     );
+  }
+
+  /**
+   * What became of load job `jobId` after its upload or a poll failed with `err`: its rows when it
+   * is DONE, its failure, or (no such job: it never ran) `err` marked as safe to run again. A job
+   * still running is polled (run()'s patience); one that cannot be looked up is `err` unmarked.
+   */
+  private async settleLoad(jobId: string, err: unknown): Promise<{ ok: number } | { failed: unknown }> {
+    const handle = this.jobHandle(jobId);
+    const patience = this.retry.pollPatienceMs ?? Math.max(300_000, this.cfg.timeout_ms ?? 0);
+    const t0 = Date.now();
+    for (let delay = this.retry.initialDelayMs; ; delay = Math.min(this.retry.maxDelayMs, delay * 2)) {
+      const found = await this.lookup(handle);
+      if (found === 'missing') {
+        loadNeverRan.add(err as object);
+        return { failed: err };
+      }
+      if (found?.status?.state === 'DONE') return found.status.errorResult ? { failed: jobFailure(found.status, err) } : { ok: loadedRows(found) };
+      if (Date.now() - t0 + delay > patience) return { failed: err };
+      this.retried(`BigQuery load job ${jobId}: ${brief(err)}; the job is ${found?.status?.state ?? 'in an unknown state'}, looking again in ${seconds(delay)}`);
+      await sleep(delay);
+    }
   }
 
   async loadTable(req: LoadRequest): Promise<number> {
