@@ -63,9 +63,10 @@ export function yaml11Only(src: Pick<YamlSource, 'scalarAt'>, value: unknown, pa
     const written = src.scalarAt(path)?.source;
     // (quoted, a block scalar, a tag: read alike)
     if (written === undefined || /^['"|>!&*]/.test(written)) return out;
-    // (one dbt reads as text that YAML 1.2 reads as a number, 1e3, renders as the same number)
+    // (one dbt reads as text that YAML 1.2 reads as a number, 1e3, renders as the same number;
+    // -0 is 0 to both, whatever Object.is says)
     const dbt = dbtPlainScalar(written);
-    if (typeof dbt !== 'string' && !Object.is(dbt, value)) out.push({ path, written, dbt, yaml12: value });
+    if (typeof dbt !== 'string' && dbt !== value && !(Number.isNaN(dbt) && Number.isNaN(value))) out.push({ path, written, dbt, yaml12: value });
   }
   return out;
 }

@@ -165,9 +165,13 @@ export function retentionPredicate(d: Dialect, e: Pick<PlanEntry, 'column' | 'co
   // timestamp range back from today): a "keep forever" sentinel such as 2147483647 overflowed the
   // date arithmetic and failed the whole table's plan ("ICU date overflows timestamp range")
   const days = `least(greatest(${ov}, -${MAX_OVERRIDE_DAYS}), ${MAX_OVERRIDE_DAYS})`;
+  // a date column: the row's own cutoff is an instant (as_of less a period that may hold part of a
+  // day), and its day goes when it is wholly before it: before the cutoff's date
+  const date = columnKind(d, e.column_type) === 'date';
+  const own = date ? `cast(${d.dateadd('day', `-(${days})`, d.timestampParam(first + 2))} as ${d.type('date')})` : d.dateadd('day', `-(${days})`, b(first + 2));
   return {
-    sql: `((${ov} is null and ${col} < ${b(first)}) or (${ov} is not null and ${col} < ${b(first + 1)} and ${col} < ${d.dateadd('day', `-(${days})`, b(first + 2))}))`,
-    params: [v(e.cutoff), v(e.override_floor), v(e.as_of)],
+    sql: `((${ov} is null and ${col} < ${b(first)}) or (${ov} is not null and ${col} < ${b(first + 1)} and ${col} < ${own}))`,
+    params: [v(e.cutoff), v(e.override_floor), date ? e.as_of : v(e.as_of)],
   };
 }
 
@@ -341,9 +345,15 @@ export function rangeStatements(d: Dialect, e: PlanEntry): Array<{ from: string;
 export function parseWarehouseTime(text: string): Date {
   let t = text.trim();
   if (/^[+-]?infinity$/i.test(t)) return new Date(t.startsWith('-') ? -8.64e15 : 8.64e15);
-  // Postgres' BC years (`0044-03-15 10:00:00+00 BC`): 1 BC is the year 0
-  const bc = /^(\d{4,})(-.*) BC$/.exec(t);
-  if (bc) t = `${Number(bc[1]) === 1 ? '0000' : `-${String(Number(bc[1]) - 1).padStart(6, '0')}`}${bc[2]}`;
+  // BC years, Postgres' (`0044-03-15 10:00:00+00 BC`) and DuckDB's (`0044-03-15 (BC) 10:00:00+00`):
+  // 1 BC is the year 0; a year of 5 digits or more (both print 12000-03-15) as ISO's +012000
+  const bc = / BC$/.test(t) || /^\d{4,}-\d\d-\d\d \(BC\)/.test(t);
+  t = t.replace(/ BC$/, '').replace(/^(\d{4,}-\d\d-\d\d) \(BC\)/, '$1');
+  const year = /^(\d{4,})-/.exec(t);
+  if (year && (bc || year[1].length > 4)) {
+    const y = bc ? 1 - Number(year[1]) : Number(year[1]);
+    t = `${y === 0 ? '0000' : `${y < 0 ? '-' : '+'}${String(Math.abs(y)).padStart(6, '0')}`}${t.slice(year[1].length)}`;
+  }
   t = t.replace(' UTC', 'Z').replace(' ', 'T');
   const m = /^([+-]\d{6}|\d{4})-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$/.exec(t);
   const at = !m ? undefined : new Date(m[5] ? t.replace(/([+-]\d{2})$/, '$1:00') : m[2] ? `${t}Z` : `${t}T00:00:00Z`);

@@ -208,7 +208,8 @@ describe('vars a dbt user writes as YAML 1.1', () => {
         expect(r.stderr).not.toMatch(/\n\s+at /);
       }
       // spelt one way for both readings: as before
-      for (const vars of ['{flag: false}', "{flag: 'no'}", '{flag: true, n: 1000, mode: "0755"}']) {
+      // (-0 is 0 to both: was refused, "write 0 ... or 0")
+      for (const vars of ['{flag: false, n: -0}', "{flag: 'no'}", '{flag: true, n: 1000, mode: "0755"}']) {
         const r = vigil(dir, ['compile', '--vars', vars]);
         expect(r.code, `${vars}: ${r.stderr}`).toBe(0);
       }

@@ -119,6 +119,23 @@ function expectedKept(keepDays: number, minimumDays: number, override: boolean):
   return kept;
 }
 
+describe('the oldest and newest times a warehouse prints', () => {
+  it('are read as instants: a date, a zone, BC years as Postgres and DuckDB print them, years of five digits, infinities; other text is an error', async () => {
+    const { parseWarehouseTime } = await import('../../src/retention/retention.js');
+    const read = (t: string) => parseWarehouseTime(t).toISOString();
+    expect(read('2025-01-01')).toBe('2025-01-01T00:00:00.000Z');
+    expect(read('2025-01-01 10:00:00+02')).toBe('2025-01-01T08:00:00.000Z');
+    expect(read('2026-01-02 03:04:05.123 UTC')).toBe('2026-01-02T03:04:05.123Z');
+    // 1 BC is the year 0 (Postgres' suffix; DuckDB's "(BC)" after the date: was refused)
+    expect(read('0044-03-15 10:00:00+00 BC')).toBe('-000043-03-15T10:00:00.000Z');
+    expect(read('0057-03-15 (BC) 00:00:00+00')).toBe('-000056-03-15T00:00:00.000Z');
+    expect(read('0001-03-15 (BC)')).toBe('0000-03-15T00:00:00.000Z');
+    expect(read('12000-03-15 10:00:00+00')).toBe('+012000-03-15T10:00:00.000Z');
+    expect(parseWarehouseTime('-infinity').getTime()).toBe(-8.64e15);
+    expect(() => parseWarehouseTime('sometime in 2025')).toThrow(/'sometime in 2025' is not a time Vigil can read/);
+  });
+});
+
 const PROJECT = (retention: string, minimum = '7d', extraTargets = '', syncFrom = '') => ({
   'project.yaml': `name: rt
 default_target: dev
@@ -382,5 +399,19 @@ describe('vigil retention on Postgres (apply_to: source: the database vigil sync
     const a = vigil(dir, ['retention', 'apply'], env);
     expect(a.code, a.stdout + a.stderr).toBe(0);
     expect((await client.query(`select array_agg(id::int order by id) as ids, min(day)::text as first from ${s}.events`)).rows).toEqual([{ ids: Array.from({ length: 32 }, (_, i) => i), first: '2026-11-01' }]);
+  });
+  it('a date column with a per-row period that holds part of a day (7.5 days): the day holding its cutoff is kept (was: cast to a day first, then less 7.5 days: deleted)', async () => {
+    const s = uniqueSchema('ret_day_ov');
+    // as of 2025-06-01T00:00Z, 7.5 days back is 2025-05-24T12:00Z: 2025-05-23 goes, 2025-05-24 stays
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, day date not null, days numeric);
+      insert into ${s}.events values (1, '2025-05-23', 7.5), (2, '2025-05-24', 7.5), (3, '2025-05-25', 7.5), (4, '2025-04-01', null), (5, '2025-05-20', null)`);
+    const dir = makeProject(PROJECT('{ column: day, keep: 30d, override_days: days, apply_to: source }', '7d', `  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${s} }\n`, `    sync: { from: app, schema: ${s} }\n`));
+    dirs.push(dir);
+    const env = { DATABASE_URL: url };
+    expect(vigil(dir, ['retention', 'plan', '--at', '2025-06-01T00:00:00Z'], env).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'target/retention_plan.json'), 'utf8')).tables[0]).toMatchObject({ rows: 2 });
+    const a = vigil(dir, ['retention', 'apply'], env);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect((await client.query(`select array_agg(id::int order by id) as ids from ${s}.events`)).rows).toEqual([{ ids: [2, 3, 5] }]);
   });
 });
