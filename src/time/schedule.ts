@@ -36,10 +36,21 @@ const CRON_FIELDS: Array<{ name: string; min: number; max: number; names?: strin
   { name: 'day-of-week', min: 0, max: 7, names: 'SUN–SAT' },
 ];
 
-/** A cron expression's problem (5 fields, or 6 with seconds first), or undefined. */
+const NICKNAMES = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
+
+/** A cron expression's problem (5 fields, 6 with seconds first, or a nickname: @daily), or undefined. */
 export function cronProblem(expr: string, timezone: string): string | undefined {
   const parts = expr.trim().split(/\s+/);
   const fields = parts.length;
+  // Vixie cron's nicknames, as croner reads them (@reboot is no schedule: not one)
+  if (/^@/.test(expr.trim())) {
+    const nick = expr.trim().toLowerCase();
+    if (!NICKNAMES.includes(nick)) {
+      const hint = didYouMean(nick, NICKNAMES);
+      return `cron '${expr}' is not a schedule: ${hint ? `did you mean '${hint}'? ` : ''}the nicknames are ${NICKNAMES.join(', ')}`;
+    }
+    return undefined;
+  }
   if (fields < 5 || fields > 6) return `cron '${expr}' has ${fields} field${fields === 1 ? '' : 's'}: write 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`;
   try {
     const c = new Cron(expr, { timezone, paused: true });

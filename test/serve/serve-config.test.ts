@@ -55,6 +55,8 @@ describe('serve configuration', () => {
     ['a month of 13 (was: "month: 12")', 'schedules:\n  n: { command: build, cron: "* * * 13 *" }\n', /cron '\* \* \* 13 \*': month 13 is out of range \(1–12, or JAN–DEC\) \[/],
     ['a month of 0 (was: "month: -1")', 'schedules:\n  n: { command: build, cron: "* * * 0 *" }\n', /cron '\* \* \* 0 \*': month 0 is out of range \(1–12, or JAN–DEC\) \[/],
     ['a range past the end (was: "minute: 60")', 'schedules:\n  n: { command: build, cron: "1-70 * * * *" }\n', /cron '1-70 \* \* \* \*': minute '1-70': 70 is out of range \(0–59\) \[/],
+    ['a nickname cron does not have (@daily and the like are taken, as croner and Vixie cron take them)', 'schedules:\n  n: { command: build, cron: "@dayly" }\n', /cron '@dayly' is not a schedule: did you mean '@daily'\? the nicknames are @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly \[/],
+    ['@reboot (no schedule)', 'schedules:\n  n: { command: build, cron: "@reboot" }\n', /cron '@reboot' is not a schedule/],
     ['an hour of 24', 'schedules:\n  n: { command: build, cron: "0 24 * * *" }\n', /hour 24 is out of range \(0–23\)/],
     ['a day-of-week of 8', 'schedules:\n  n: { command: build, cron: "0 9 * * 8" }\n', /day-of-week 8 is out of range \(0–7, or SUN–SAT\)/],
     ['seconds of 60 (6 fields)', 'schedules:\n  n: { command: build, cron: "60 * * * * *" }\n', /seconds 60 is out of range \(0–59\)/],
@@ -92,7 +94,7 @@ describe('serve configuration', () => {
 
   it('a good configuration: defaults, 6-field crons, alerts without cron on each rule\'s own schedule', () => {
     const { config, diagnostics } = serveConfig(
-      loadProject(project('serve: { listen: ":0", max_sync_age: 5m }\nschedules:\n  delta: { command: sync, cron: "*/30 * * * *", build_after: true }\n  full: { command: sync, cron: "0 9 * * *", mode: full, lookback: 24h }\n  fast: { command: build, cron: "*/10 * * * * *", timezone: America/Los_Angeles }\n  alerts: { command: alerts }\n')),
+      loadProject(project('serve: { listen: ":0", max_sync_age: 5m }\nschedules:\n  delta: { command: sync, cron: "*/30 * * * *", build_after: true }\n  full: { command: sync, cron: "0 9 * * *", mode: full, lookback: 24h }\n  fast: { command: build, cron: "*/10 * * * * *", timezone: America/Los_Angeles }\n  alerts: { command: alerts }\n  nightly: { command: test, cron: "@daily" }\n')),
     );
     expect(diagnostics).toEqual([]);
     // every interface: :: (Node serves IPv4 on it too)
@@ -105,6 +107,8 @@ describe('serve configuration', () => {
       ['full', 'sync', '0 9 * * *', 'UTC', false, 'full', 86400, false],
       ['fast', 'build', '*/10 * * * * *', 'America/Los_Angeles', false, undefined, undefined, false],
       ['alerts', 'alerts', '* * * * *', 'UTC', true, undefined, undefined, false],
+      // a nickname, as croner and Vixie cron read it (was: "has 1 field")
+      ['nightly', 'test', '@daily', 'UTC', false, undefined, undefined, false],
     ]);
   });
 });
