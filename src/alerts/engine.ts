@@ -14,6 +14,7 @@ import nunjucks from 'nunjucks';
 import { ABSENCE_FILTERS, addPyTests, installJinjaCompat, PRINTED_FUNCTION, STRING_MEMBERS } from '../compile/jinja-compat.js';
 import { unbox } from '../compile/py-values.js';
 import { didYouMean } from '../errors.js';
+import { ExactNumber, exactJson, jsonValue } from '../adapters/adapter.js';
 import { redact } from '../secrets.js';
 import type { AlertRule, Severity } from './schema.js';
 import { durationMs, formatDuration, isActive, toEpochMs, type ActiveHours } from './time.js';
@@ -97,16 +98,19 @@ export function dedupKey(key: string): string {
 
 function toJson(v: unknown): Json {
   if (v === null || v === undefined) return null;
-  if (typeof v === 'bigint') return Number(v);
+  // an integer past 2^53 as its digits: a label (an id) exact, a threshold reads the number
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (v instanceof Date) {
     const iso = v.toISOString();
     // DATE columns arrive as UTC midnight: show them as dates
     return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
   }
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  // BigQuery's DATE, DATETIME and TIMESTAMP values: their text in .value
-  if (typeof v === 'object' && typeof (v as { value?: unknown }).value === 'string' && Object.keys(v).join() === 'value') return (v as { value: string }).value;
-  return String(v);
+  // the warehouses' own values as vigil show reads them (adapter.ts): BigQuery's DATE, DATETIME
+  // and TIMESTAMP their text, NUMERIC its digits; a list or a struct as JSON (was: "[object Object]")
+  const j = jsonValue(v);
+  if (j instanceof ExactNumber) return j.text;
+  return j === null || typeof j === 'string' || typeof j === 'number' || typeof j === 'boolean' ? j : exactJson(j);
 }
 
 function num(v: unknown): number | undefined {

@@ -485,6 +485,29 @@ describe('a template name an instance cannot have: an error when the rules load'
   });
 });
 
+describe("a row's values as a message reads them", () => {
+  it('an integer past 2^53 keeps its digits (a label too: two ids are two instances), a list and a struct print as JSON (were: rounded, and "[object Object]")', () => {
+    const dir = project({
+      'alerts/a.yaml': `alerts:
+  - name: ids
+    severity: info
+    query: |
+      select 9007199254740993::bigint as id, [1, 2] as xs, {'a': 1.5, 'b': 'x'} as s, 12 as n
+      union all select 9007199254740992::bigint, [3], {'a': 2.5, 'b': 'y'}, 12
+    group_by: [id]
+    condition: { type: threshold, column: n, op: ">", value: 10 }
+    summary: "{{ id }} {{ xs }} {{ s }}"
+`,
+    });
+    const r = vigil(dir, ['alerts', 'evaluate', '--dry-run', '--at', '2026-03-10T12:00:00Z']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('2 firing');
+    expect(r.stdout).toContain('9007199254740993 [1,2] {"a":1.5,"b":"x"}');
+    expect(r.stdout).toContain('9007199254740992 [3] {"a":2.5,"b":"y"}');
+    expect(r.stdout).toMatch(/\{id=9007199254740993\}/);
+  });
+});
+
 describe('a message template that reads a name its rows do not have', () => {
   it('shows it as written, never as empty text, and the evaluation says so with the nearest name', () => {
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('summary: "{{ capability }} has {{ n }}"', 'summary: "{{ capabilty }} has {{ n }} {{ n | round(0) }}"\n    fields: { Cap: "{{ labels.capability }} {{ cap_name }}" }') });
