@@ -168,7 +168,11 @@ export function retentionPredicate(d: Dialect, e: Pick<PlanEntry, 'column' | 'co
   // a date column: the row's own cutoff is an instant (as_of less a period that may hold part of a
   // day), and its day goes when it is wholly before it: before the cutoff's date
   const date = columnKind(d, e.column_type) === 'date';
-  const own = date ? `cast(${d.dateadd('day', `-(${days})`, d.timestampParam(first + 2))} as ${d.type('date')})` : d.dateadd('day', `-(${days})`, b(first + 2));
+  // the period in whole minutes: BigQuery's INTERVAL takes an INT64 only (its analyzer refused a
+  // NUMERIC or FLOAT64 column of days), a period may hold part of a day, and DuckDB multiplies an
+  // interval by a 32-bit integer (700,000 days are 1,008,000,000 minutes)
+  const minutes = `cast(round(cast(${days} as ${d.type('float')}) * 1440) as ${d.type('int')})`;
+  const own = date ? `cast(${d.dateadd('minute', `-(${minutes})`, d.timestampParam(first + 2))} as ${d.type('date')})` : d.dateadd('minute', `-(${minutes})`, b(first + 2));
   return {
     sql: `((${ov} is null and ${col} < ${b(first)}) or (${ov} is not null and ${col} < ${b(first + 1)} and ${col} < ${own}))`,
     params: [v(e.cutoff), v(e.override_floor), date ? e.as_of : v(e.as_of)],

@@ -153,3 +153,28 @@ describe('vigil retention on BigQuery: DATE and DATETIME columns (the CLI agains
     expect(fake.requests.slice(mark).some((q) => /^delete from/.test(sqlOf(q) ?? ''))).toBe(false);
   }, 60_000);
 });
+
+describe('vigil retention on BigQuery: a per-row period (override_days) of any numeric type', () => {
+  it("Google's analyzer takes the condition for INT64, NUMERIC and FLOAT64 periods on TIMESTAMP, DATETIME and DATE columns (was: INTERVAL (n) DAY with a NUMERIC or FLOAT64 n, refused)", async () => {
+    const { retentionPredicate } = await import('../../src/retention/retention.js');
+    const { bigQueryDialect } = await import('../../src/adapters/bigquery/bigquery-dialect.js');
+    const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer, typeBuilders } = await import('../../src/adapters/bigquery/zetasql.js');
+    const srv = await startZetaServer(REPO);
+    const lo = await bigQueryLanguageOptions(srv);
+    const T = typeBuilders(srv.z);
+    const periods = { d_int: T.INT64, d_num: T.NUMERIC, d_float: T.FLOAT64 };
+    const at = { ts: T.TIMESTAMP, dt: T.DATETIME, day: T.DATE };
+    const a = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, P).addTable([P, 'raw', 'ev'], [...Object.entries(at), ...Object.entries(periods)].map(([name, type]) => ({ name, type }))), lo);
+    try {
+      for (const [column, column_type] of [['ts', 'TIMESTAMP'], ['dt', 'DATETIME'], ['day', 'DATE']]) {
+        for (const override of Object.keys(periods)) {
+          const p = retentionPredicate(bigQueryDialect, { column, column_type, override_days: override, cutoff: '2025-03-01T00:00:00.000Z', override_floor: '2025-05-25T00:00:00.000Z', as_of: '2025-06-01T00:00:00.000Z' });
+          const sql = `select count(*) as n from \`raw\`.\`ev\` where ${p.sql}`;
+          expect(await a.analyze(sql, { params: p.params.map(() => 'STRING' as const) }), sql).toMatchObject({ ok: true });
+        }
+      }
+    } finally {
+      await a.release();
+    }
+  }, 120_000);
+});
