@@ -30,5 +30,11 @@ if (state) {
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { VIGIL_VERSION } = await import(pathToFileURL(join(root, 'dist', 'version.js')).href);
+  // a refused write is one line and exit 1, a reader gone away (EPIPE) nothing, as for every command (src/cli/output.ts)
+  process.stdout.on('error', (e) => {
+    if (e.code === 'EPIPE') return;
+    process.stderr.write(`error: could not write the output (stdout): ${e.code ? `${e.code}: ${e.message.replace(/^\w+: /, '')}` : e.message}\n`);
+    process.exitCode = 1;
+  });
   process.stdout.write(`${VIGIL_VERSION}\n`);
 } else await import(pathToFileURL(entry).href);

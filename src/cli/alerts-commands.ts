@@ -11,7 +11,7 @@ import type { ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
 import { durationFlag, keepSnapshot, keptTarget, open, parseAt, projectFromSnapshot, timestampFlag } from './command-kit.js';
 import { err, out } from './output.js';
-import { globToRe } from '../compile/selector.js';
+import { blankSelector, globToRe } from '../compile/selector.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import type { YamlSource } from '../project/yaml-source.js';
 import type { Adapter, Preview } from '../adapters/adapter.js';
@@ -165,6 +165,8 @@ async function fromAlertsSnapshot(root: string, snap: AlertsSnapshot, o: Common)
 
 export function selectRules(rules: CompiledRule[], select: string[] | undefined): CompiledRule[] {
   if (!select?.length) return rules;
+  const blank = blankSelector(select, "an alert's name, a glob, severity=critical, label=value", 'every alert');
+  if (blank) throw new UsageError(blank);
   const picked = rules.filter((r) =>
     select.some((s) => {
       const kv = /^([A-Za-z_]\w*)=(.*)$/.exec(s);

@@ -19,7 +19,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
 import type { ModelNode, SeedNode, SnapshotNode } from '../compile/manifest.js';
 
-import { err, out } from './output.js';
+import { err, filledFlag, out } from './output.js';
 import { checkUnmatched, keepStateBeforeCompile, loadStateManifest, select } from './selection.js';
 export { err, out, checkUnmatched, loadStateManifest, select };
 import { durationFlag, keepSnapshot, open, parseAt, projectSnapshot, timestampFlag, type Common } from './command-kit.js';
@@ -27,7 +27,9 @@ import { counted } from '../format.js';
 export { durationFlag, keepSnapshot, open, parseAt, timestampFlag, type Common };
 
 export function parseVars(v: string | undefined): Record<string, unknown> | undefined {
-  if (!v) return undefined;
+  if (v === undefined) return undefined;
+  // (an unset variable, --vars "$VARS", would silently build with every default)
+  filledFlag('--vars', v, "a mapping, e.g. --vars '{anomaly_spike_ratio: 2}' ('{}' for none)");
   let parsed: unknown;
   try {
     parsed = yamlLib().parse(v);
@@ -52,6 +54,11 @@ export function parseVars(v: string | undefined): Record<string, unknown> | unde
   const [odd] = src ? yaml11Only(src, src.value) : [];
   if (odd) throw new UsageError(`--vars: ${odd.path.join('.')}: ${sayYaml11Only(odd)}`);
   return parsed as Record<string, unknown>;
+}
+
+/** The tests `vigil test` runs, as --unit or --data chose them (`both`: neither given). */
+function testsRun(unit: 'only' | 'exclude' | undefined, both: string): string {
+  return unit === 'only' ? 'unit tests (--unit)' : unit === 'exclude' ? 'data tests (--data)' : both;
 }
 
 export interface Compiled {
@@ -144,7 +151,7 @@ export async function plan(manifest: CompileResult['manifest'], o: Omit<Paramete
   checkUnmatched(p.unmatched, o.allowEmpty);
   // a selection of nodes this command does not run (`vigil seed -s a_model`): said, not "nothing to do"
   // (vigil test too: a CI step whose selection ran no test passed with "Nothing to do", exit 0)
-  const runs: Partial<Record<string, string>> = { seed: 'seeds', run: 'models (not ephemeral ones)', snapshot: 'snapshots', test: o.unit === 'only' ? 'unit tests (--unit)' : o.unit === 'exclude' ? 'data tests (--data)' : 'data and unit tests' };
+  const runs: Partial<Record<string, string>> = { seed: 'seeds', run: 'models (not ephemeral ones)', snapshot: 'snapshots', test: testsRun(o.unit, 'data and unit tests') };
   if (!p.nodes.length && o.select?.length && runs[o.command] && !o.allowEmpty) {
     const ids = p.selected;
     const kinds = new Map<string, string[]>();
@@ -278,7 +285,7 @@ export async function runExecute(
   out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
   if (!planned.nodes.length) {
     // (no selection: the project has none of what the command runs — as dbt, exit 0)
-    const none: Record<string, string> = { build: 'models, seeds, snapshots or tests', run: 'models (other than ephemeral ones)', test: 'data or unit tests', seed: 'seeds', snapshot: 'snapshots' };
+    const none: Record<string, string> = { build: 'models, seeds, snapshots or tests', run: 'models (other than ephemeral ones)', test: testsRun(unit, 'data or unit tests'), seed: 'seeds', snapshot: 'snapshots' };
     out(`Nothing to do: ${o.select?.length || o.exclude?.length ? 'no nodes match the selection' : `the project has no ${none[command] ?? 'nodes to run'}`}.`);
     process.off('SIGINT', onSigint);
     o.signal?.removeEventListener('abort', relay);

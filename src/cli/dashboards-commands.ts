@@ -10,7 +10,7 @@ import { folderFlag, keepSnapshot, keptTarget, open, parseAt, projectFromSnapsho
 import { err, out } from './output.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { ResolvedTarget } from '../compile/compile-project.js';
-import { globToRe } from '../compile/selector.js';
+import { blankSelector, globToRe } from '../compile/selector.js';
 import { limiter } from '../run/concurrency.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { CompiledDashboard, TileData } from '../dashboards/types.js';
@@ -27,6 +27,8 @@ interface Common {
 
 function pick(ds: CompiledDashboard[], select: string[] | undefined): CompiledDashboard[] {
   if (!select?.length) return ds;
+  const blank = blankSelector(select, "a dashboard's name or a glob", 'every dashboard');
+  if (blank) throw new UsageError(blank);
   // every pattern must select something: a typo beside a good name is not silently dropped
   const names = ds.map((d) => d.dashboard.name);
   const patterns = select.map((s) => ({ s, re: globToRe(s) }));

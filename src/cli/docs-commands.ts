@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, relative, sep } from 'node:path';
 import { UsageError, WarehouseError } from '../errors.js';
 import type { Relation } from '../adapters/dialect.js';
-import { err, out } from './output.js';
+import { err, filledFlag, out } from './output.js';
 import { open } from './commands.js';
 import { listenOn } from './listen.js';
 import { counted } from '../format.js';
@@ -83,6 +83,8 @@ export async function runDocsGenerate(o: DocsOptions): Promise<void> {
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.json': 'application/json', '.svg': 'image/svg+xml', '.css': 'text/css', '.png': 'image/png' };
 
 export async function runDocsServe(o: { projectDir: string; host: string; port: number }): Promise<void> {
+  // (an empty host is every interface to Node: say 0.0.0.0 or :: for that)
+  filledFlag('--host', o.host, 'an address to listen on (127.0.0.1; 0.0.0.0 or :: for every interface)');
   const { loadProject } = await import('../project/load-project.js');
   const files = loadProject(o.projectDir);
   const dir = join(files.root, files.paths.target, 'docs');

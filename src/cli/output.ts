@@ -59,7 +59,12 @@ export function withOutputFailure(code: number): number {
  * unset variable (`--out "$SITE"`) writing into the project's root.
  */
 export function pathFlag(flag: string, value: string, kind: 'folder' | 'file' = 'file'): string {
-  if (!value.trim()) throw new UsageError(`${flag} is ${value ? 'only spaces' : 'empty'}: give a path${kind === 'folder' ? " ('.' for the working folder)" : ''}`);
+  return filledFlag(flag, value, `a path${kind === 'folder' ? " ('.' for the working folder)" : ''}`);
+}
+
+/** The value of flag `flag` as given; a UsageError saying to give `what` when it is empty or only spaces. */
+export function filledFlag(flag: string, value: string, what: string): string {
+  if (!value.trim()) throw new UsageError(`${flag} is ${value ? 'only spaces' : 'empty'}: give ${what}`);
   return value;
 }
 

@@ -464,7 +464,8 @@ export function buildProgram(argv: string[] = []): Command {
 
   // an unknown option's hint depends on the command it was given to
   const withHints = (c: Command, path: string): void => {
-    c.configureOutput({ outputError: (str, write) => write(withChoiceHint(str, path)) });
+    const flags = new Map(c.options.flatMap((o) => [o.long, o.short].filter((f): f is string => !!f).map((f) => [f, o.required || o.optional] as const)));
+    c.configureOutput({ outputError: (str, write) => write(withChoiceHint(str, path, flags)) });
     for (const sub of c.commands) withHints(sub, `${path} ${sub.name()}`.trim());
   };
   withHints(program, '');
@@ -487,21 +488,50 @@ function globals(cmd: Command): { projectDir: string } {
   return { projectDir: abs };
 }
 
+/**
+ * `vigil help biuld`, `vigil alerts help evalute`, `vigil help alerts evalute`: commander shows
+ * the group's help (exit 0, or 2 in a group); a name that is no command is an error with the one meant.
+ */
+function helpTypo(program: Command, args: string[]): string | undefined {
+  const at = args.indexOf('help');
+  if (at < 0) return undefined;
+  const find = (c: Command, name: string) => c.commands.find((x) => x.name() === name || x.aliases().includes(name));
+  let c = program;
+  // the groups before help, then the names after it
+  for (const name of args.slice(0, at)) {
+    const sub = find(c, name);
+    if (!sub) return undefined;
+    c = sub;
+  }
+  if (!c.commands.length) return undefined;
+  for (const name of args.slice(at + 1)) {
+    if (name.startsWith('-')) break;
+    const sub = find(c, name);
+    if (!sub) {
+      const hint = didYouMean(name, c.commands.flatMap((x) => [x.name(), ...x.aliases()]));
+      return `unknown command '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (vigil ${[...parents(c), '--help'].join(' ')} lists the commands)`;
+    }
+    if (!sub.commands.length) break;
+    c = sub;
+  }
+  return undefined;
+}
+
+/** A command's names from the top (`alerts` for vigil alerts; none for vigil itself). */
+function parents(c: Command): string[] {
+  return c.parent ? [...parents(c.parent), c.name()] : [];
+}
+
 export async function main(argv: string[]): Promise<number> {
   // a command starts from nothing another one learned in this process (the test suite's command
   // host runs many): no exit code set, no secret remembered from another environment
   process.exitCode = undefined;
   resetSecrets();
   const program = buildProgram(argv);
-  // `vigil help biuld`: commander shows the general help and exits 0; a typo is an error
-  const [first, second] = argv.slice(2);
-  if (first === 'help' && second !== undefined && !second.startsWith('-')) {
-    const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
-    if (!names.includes(second)) {
-      const hint = didYouMean(second, names);
-      err(`error: unknown command '${second}'${hint ? ` — did you mean '${hint}'?` : ''} (vigil --help lists the commands)`);
-      return 2;
-    }
+  const typo = helpTypo(program, argv.slice(2));
+  if (typo) {
+    err(`error: ${typo}`);
+    return 2;
   }
   let code = 0;
   startCommand();
@@ -514,16 +544,21 @@ export async function main(argv: string[]): Promise<number> {
   return withOutputFailure(code);
 }
 
-/** Commander's "argument 'x' is invalid. Allowed choices are a, b." with the nearest choice added; an unknown option or command with how Vigil spells it (`command`: the command it was given to, e.g. 'retry', 'alerts test'). */
-export function withChoiceHint(message: string, command = ''): string {
+/**
+ * Commander's "argument 'x' is invalid. Allowed choices are a, b." with the nearest choice added; an unknown option or command with how Vigil spells it (`command`: the command it was given to, e.g. 'retry', 'alerts test';
+ * `flags`: its options, each with whether it takes a value).
+ */
+export function withChoiceHint(message: string, command = '', flags: ReadonlyMap<string, boolean> = new Map()): string {
   return message
     .replace(/argument '([^']*)' is invalid\. Allowed choices are ([^\n]*)\.(?=\n|$)/, (all, value: string, list: string) => {
       const hint = didYouMean(value, list.split(', '));
       return hint ? `${all} Did you mean '${hint}'?` : all;
     })
-    .replace(/unknown (option|command) '([^'=]*)(=[^']*)?'(?=\n|$)(\n\(Did you mean --[^\n]*\))?/, (all, _kind: string, name: string, _value: string | undefined, guess: string | undefined) => {
+    .replace(/unknown (option|command) '([^'=]*)(=[^']*)?'(?=\n|$)(\n\(Did you mean --[^\n]*\))?/, (all, _kind: string, name: string, value: string | undefined, guess: string | undefined) => {
+      // a flag of this command given a value (`--full-refresh=true`): commander calls it unknown
+      if (value !== undefined && flags.get(name) === false) return `${guess ? all.slice(0, -guess.length) : all} (${name} takes no value: give ${name} alone)`;
       const spelled = DBT_SPELLINGS[name];
-      const hint = typeof spelled === 'function' ? spelled(command) : spelled;
+      const hint = typeof spelled === 'function' ? spelled(command, flags) : spelled;
       if (!hint) return all;
       // (where commander names the nearest option of the command, `vigil init --profile`: its own
       // hint; a hint for this very command, `vigil demo --vars`, replaces that guess)
@@ -533,7 +568,7 @@ export function withChoiceHint(message: string, command = ''): string {
 }
 
 /** What a dbt user types where Vigil spells it otherwise (an unknown option or command says so), for every command or by command. */
-const DBT_SPELLINGS: Record<string, string | ((command: string) => string | undefined)> = {
+const DBT_SPELLINGS: Record<string, string | ((command: string, flags: ReadonlyMap<string, boolean>) => string | undefined)> = {
   '-m': "dbt's -m/--models is -s/--select here",
   '--models': "dbt's -m/--models is -s/--select here",
   '--model': "dbt's -m/--models is -s/--select here",
@@ -543,7 +578,7 @@ const DBT_SPELLINGS: Record<string, string | ((command: string) => string | unde
   '--store-failures': 'vigil show -s <test> prints a failing test\'s rows',
   '--profiles-dir': 'targets live in project.yaml; vigil init --from-dbt converts profiles.yml',
   '--profile': 'targets live in project.yaml: choose one with -t/--target',
-  '-x': "dbt's -x is --fail-fast here",
+  '-x': (_command, flags) => (flags.has('--fail-fast') ? "dbt's -x is --fail-fast here" : undefined),
   '--target-path': 'the target folder is paths.target in project.yaml',
   '--indirect-selection': "Vigil selects the tests of what it selects as dbt's default (eager) does; test_type: and resource_type: narrow it",
   '--selector': 'Vigil has no YAML selectors: write the selection with -s/--select (and --exclude)',

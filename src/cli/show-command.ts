@@ -12,6 +12,7 @@ import { loadCache, saveCache, writeCompiledSql } from '../project/artifacts.js'
 import type { ManifestNode } from '../compile/manifest.js';
 import type { Relation } from '../adapters/dialect.js';
 import { compiledPosition, ExactNumber, exactJson, jsonValue, type Preview } from '../adapters/adapter.js';
+import { redact } from '../secrets.js';
 import { err, out, parseVars, select, open, type Common } from './commands.js';
 
 export type ShowFormat = 'table' | 'json' | 'csv';
@@ -167,6 +168,9 @@ function columnsOf(rows: Array<Record<string, unknown>>, columns?: Preview['colu
   return columns ? columns.map((c) => c.name) : rows.length ? Object.keys(rows[0]) : [];
 }
 
+/** The column names as printed (redacted as the cells are). */
+const heads = (cols: string[]) => cols.map((c) => redact(c));
+
 const isMidnight = (v: unknown) => v instanceof Date && v.getTime() % 86_400_000 === 0;
 
 /**
@@ -178,9 +182,16 @@ function dateColumns(rows: Array<Record<string, unknown>>, cols: string[]): Set<
   return new Set(cols.filter((c) => rows.some((r) => r[c] instanceof Date) && rows.every((r) => r[c] === null || r[c] === undefined || isMidnight(r[c]))));
 }
 
+/**
+ * The cells as text, a secret's value in them redacted as all output is (docs/models.md
+ * "Secrets"): before a long cell is cut, which would leave a part of it no redaction knows.
+ */
 function texts(rows: Array<Record<string, unknown>>, cols: string[]): Array<Array<string | null>> {
   const dates = dateColumns(rows, cols);
-  return rows.map((r) => cols.map((c) => (dates.has(c) && r[c] instanceof Date ? (r[c] as Date).toISOString().slice(0, 10) : textValue(r[c]))));
+  return rows.map((r) => cols.map((c) => {
+    const t = dates.has(c) && r[c] instanceof Date ? (r[c] as Date).toISOString().slice(0, 10) : textValue(r[c]);
+    return t === null ? t : redact(t);
+  }));
 }
 
 /** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; NULL is an empty field, an empty string `""`. */
@@ -188,25 +199,27 @@ export function toCsv(rows: Array<Record<string, unknown>>, columns?: Preview['c
   const cols = columnsOf(rows, columns);
   const field = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   // (an empty string is "", told from NULL's empty field, as PostgreSQL's COPY ... CSV writes them)
-  return [cols.map(field).join(','), ...texts(rows, cols).map((r) => r.map((v) => (v === '' ? '""' : field(v ?? ''))).join(','))].join('\n');
+  return [heads(cols).map(field).join(','), ...texts(rows, cols).map((r) => r.map((v) => (v === '' ? '""' : field(v ?? ''))).join(','))].join('\n');
 }
 
 /**
  * An aligned table: numbers right-aligned, NULL shown as NULL, line breaks as ⏎ and the other
  * control characters as their Unicode symbol (a tab ␉: printed raw, they broke the alignment),
- * long cells cut at MAX_CELL with an ellipsis.
+ * `|` as `\|`, long cells cut at MAX_CELL with an ellipsis.
  */
 export function toTable(rows: Array<Record<string, unknown>>, columns?: Preview['columns']): string {
   const cols = columnsOf(rows, columns);
   if (!cols.length) return '(no rows)';
   const visible = (t: string) => t.replace(/\r?\n/g, '⏎').replace(/[\u0000-\u001f\u007f]/g, (c) => String.fromCharCode(c === '\u007f' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
+  // a `|` in a cell or name would start a column: escaped as Markdown tables escape it (after the cut, which leaves the escape whole)
+  const pipes = (t: string) => t.replace(/\|/g, '\\|');
   const cell = (v: string | null) => {
     const t = visible(v ?? 'NULL');
-    return t.length > MAX_CELL ? t.slice(0, MAX_CELL - 1) + '…' : t;
+    return pipes(t.length > MAX_CELL ? t.slice(0, MAX_CELL - 1) + '…' : t);
   };
   const numeric = cols.map((c, i) => columns?.[i].numeric ?? rows.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === 'number' || typeof r[c] === 'bigint'));
   const body = texts(rows, cols).map((r) => r.map(cell));
-  const head = cols.map(visible);
+  const head = heads(cols).map((c) => pipes(visible(c)));
   const width = head.map((c, i) => Math.max(c.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[], align = true) => `| ${cells.map((s, i) => (align && numeric[i] ? s.padStart(width[i]) : s.padEnd(width[i]))).join(' | ')} |`;
   return [line(head, false), `| ${width.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map((b) => line(b))].join('\n');

@@ -352,6 +352,15 @@ function walk(start: Iterable<string>, next: (id: string) => string[], gens: num
  * `config.<key>:`), globs; spaces for a union, commas for an intersection. Throws SelectorError
  * for what it cannot understand; atoms that matched nothing come back in `unmatched`.
  */
+/**
+ * An empty selector (`-s ""`, `-s "$UNSET"` in a CI script) said as the mistake it is, with what
+ * may be selected (`grammar`) and what leaving the flag out selects; undefined when there is none.
+ */
+export function blankSelector(select: string[], grammar: string, all: string): string | undefined {
+  const blank = select.find((e) => !e.trim());
+  return blank === undefined ? undefined : `selector '${blank}' is empty: give what to select (${grammar}), or leave the flag out to select ${all}`;
+}
+
 export function selectNodes(m: Manifest, select: string[] | undefined, exclude: string[] | undefined, state?: Manifest): SelectionResult {
   const nodes = allNodes(m);
   const unmatched: SelectionResult['unmatched'] = [];
@@ -359,8 +368,8 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
   const evalExprs = (exprs: string[]): Array<{ expr: string; ids: Set<string>; quiet: boolean }> => {
     // an empty selector (`-s ""`, `-s "$UNSET"` in a CI script) is a mistake, not "nothing":
     // it selected nothing and the command said OK
-    const blank = exprs.find((e) => !e.trim());
-    if (blank !== undefined) throw new SelectorError(`selector '${blank}' is empty: give what to select (a name, tag:x, path:..., state:modified+), or leave the flag out to select everything`);
+    const blank = blankSelector(exprs, 'a name, tag:x, path:..., state:modified+', 'everything');
+    if (blank) throw new SelectorError(blank);
     const out: Array<{ expr: string; ids: Set<string>; quiet: boolean }> = [];
     for (const expr of exprs.flatMap((e) => e.split(/\s+/)).filter(Boolean)) {
       let inter: Set<string> | undefined;

@@ -92,6 +92,17 @@ describe('invalid alert files: one clear error each, at its line', () => {
     expect(ok.code, ok.stderr).toBe(0);
   });
 
+  it("check --warehouse sends a secret's value, not its placeholder; the warehouse's error shows the placeholder (was: the placeholder sent, refused as no number)", () => {
+    const rule = (q: string) => `alerts:\n  - name: tok\n    severity: info\n    query: "${q}"\n    condition: { type: threshold, column: n, op: ">", value: 10 }\n    summary: s\n`;
+    const dir = project({ 'alerts/a.yaml': rule("select n from (select 11 as n) limit cast('{{ env_var('ALERT_TOKEN') }}' as int)") });
+    const ok = vigil(dir, ['alerts', 'check', '--warehouse'], { ALERT_TOKEN: '12345678' });
+    expect(ok.code, ok.stderr).toBe(0);
+    const bad = vigil(dir, ['alerts', 'check', '--warehouse'], { ALERT_TOKEN: 'not-a-number' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("alert tok: the warehouse refused its query: Conversion Error: Could not convert string '⟦secret:ALERT_TOKEN⟧' to INT32");
+    expect(bad.stderr + bad.stdout).not.toContain('not-a-number');
+  });
+
   it('a typo in a child route\'s key names the key meant', () => {
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': `${ROUTES}  routes:\n    - receiver: pd\n      contineu: true\n` });
     const r = vigil(dir, ['alerts', 'check']);

@@ -181,6 +181,12 @@ describe('alerts test', () => {
     const none = vigil(dir, ['alerts', 'test', '-s', 'many']);
     expect(none.code).toBe(0);
     expect(none.stdout).toContain('No alert tests found in alerts/tests/*.yaml for many.');
+    // an empty selector is said as the node commands say it (was: "--select  matched no alert")
+    for (const command of ['evaluate', 'test']) {
+      const blank = vigil(dir, ['alerts', command, '-s', '']);
+      expect(blank.code, command).toBe(2);
+      expect(blank.stderr).toBe("error: selector '' is empty: give what to select (an alert's name, a glob, severity=critical, label=value), or leave the flag out to select every alert\n");
+    }
   });
 });
 

@@ -154,6 +154,10 @@ describe('dashboards in the manifest and against the warehouse', () => {
     const ok = vigil(dir, ['dashboards', 'export', '--format', 'json', '-s', 'over*', '-s', 'capability', '--out', join(dir, 'x.json')]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('Exported 2 dashboards');
+    // an empty selector is said as the node commands say it (was: "--select  matched no dashboard")
+    const blank = vigil(dir, ['dashboards', 'export', '--format', 'json', '-s', ' ', '--out', join(dir, 'x.json')]);
+    expect(blank.code).toBe(2);
+    expect(blank.stderr).toBe("error: selector ' ' is empty: give what to select (a dashboard's name or a glob), or leave the flag out to select every dashboard\n");
   });
 
   it('looker with --select into the folder of a full export: the model and views stay whole (the other dashboards keep working)', () => {

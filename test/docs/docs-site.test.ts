@@ -126,6 +126,12 @@ describe('vigil docs generate', () => {
     expect(far.code, far.stderr).toBe(2);
     expect(far.stderr).toContain('error: cannot listen on 10.254.254.254:0: no such local address');
     expect(far.stderr).not.toMatch(/\n\s+at /);
+    // an empty or blank host (an unset variable) is refused, as serve's --listen '' (was: every interface, http://:8080/)
+    for (const host of ['', ' ']) {
+      const none = vigil(dir, ['docs', 'serve', '--host', host, '--port', '0']);
+      expect(none.code, none.stdout).toBe(2);
+      expect(none.stderr).toBe(`error: --host is ${host ? 'only spaces' : 'empty'}: give an address to listen on (127.0.0.1; 0.0.0.0 or :: for every interface)\n`);
+    }
   });
 });
 

@@ -111,8 +111,9 @@ describe('an option value outside its choices', () => {
   it('a project without what the command runs, no selection: exit 0 as dbt, saying so (was: "no nodes match the selection", with none given)', () => {
     const dir = makeProject({ 'models/m.sql': 'select 1 as id' });
     try {
-      for (const [cmd, what] of [['test', 'data or unit tests'], ['seed', 'seeds'], ['snapshot', 'snapshots']]) {
-        const r = vigil(dir, [cmd]);
+      // (test --unit / --data: what they chose, was "no data or unit tests")
+      for (const [cmd, what] of [['test', 'data or unit tests'], ['test --unit', 'unit tests (--unit)'], ['test --data', 'data tests (--data)'], ['seed', 'seeds'], ['snapshot', 'snapshots']]) {
+        const r = vigil(dir, cmd.split(' '));
         expect(r.code, r.stderr).toBe(0);
         expect(r.stdout).toContain(`Nothing to do: the project has no ${what}.`);
       }
@@ -141,7 +142,18 @@ describe('an option value outside its choices', () => {
         [['test', '--full-refresh'], "unknown option '--full-refresh' (vigil test takes no --full-refresh: it goes with run and build (incremental models) and sync)"],
         [['alerts', 'test', '--full-refresh'], "unknown option '--full-refresh' (vigil alerts test takes no --full-refresh: it goes with run and build"],
         [['deps'], "unknown command 'deps' (Vigil has no packages"],
+        // a flag of the command given a value (was: "vigil run takes no --full-refresh: it goes with run and build")
+        [['run', '--full-refresh=true'], "unknown option '--full-refresh=true' (--full-refresh takes no value: give --full-refresh alone)\n"],
+        [['build', '--fail-fast=yes'], "unknown option '--fail-fast=yes' (--fail-fast takes no value: give --fail-fast alone)\n"],
+        [['sync', '--full-refresh=1'], "unknown option '--full-refresh=1' (--full-refresh takes no value: give --full-refresh alone)\n"],
+        [['test', '--full-refresh=true'], "unknown option '--full-refresh=true' (vigil test takes no --full-refresh: it goes with run and build"],
+        // -x only where --fail-fast is (was: the hint on ls, which has none)
+        [['ls', '-x'], "error: unknown option '-x'\n"],
         [['help', 'biuld'], "unknown command 'biuld' — did you mean 'build'?"],
+        // in a group, either way round (was: the group's help, exit 2, no name meant)
+        [['alerts', 'help', 'evalute'], "error: unknown command 'evalute' — did you mean 'evaluate'? (vigil alerts --help lists the commands)\n"],
+        [['docs', 'help', 'serv'], "error: unknown command 'serv' — did you mean 'serve'? (vigil docs --help lists the commands)\n"],
+        [['help', 'alerts', 'evalute'], "error: unknown command 'evalute' — did you mean 'evaluate'? (vigil alerts --help lists the commands)\n"],
       ] as const) {
         const r = vigil(dir, [...args]);
         expect(r.code, args.join(' ')).toBe(2);
@@ -192,6 +204,26 @@ describe('a did-you-mean for a mistyped value', () => {
 });
 
 describe('vars a dbt user writes as YAML 1.1', () => {
+  it("an empty or blank --vars (an unset variable) is refused as --vars null is, exit 2 (was: accepted, every var its default); '{}' is no vars", () => {
+    const dir = makeProject({ 'models/m.sql': "select {{ var('n', 0) }} as n" });
+    try {
+      for (const [vars, said] of [
+        ['', "error: --vars is empty: give a mapping, e.g. --vars '{anomaly_spike_ratio: 2}' ('{}' for none)"],
+        ['  ', "error: --vars is only spaces: give a mapping, e.g. --vars '{anomaly_spike_ratio: 2}' ('{}' for none)"],
+        ['null', "error: --vars must be a mapping, e.g. --vars '{anomaly_spike_ratio: 2}'"],
+      ] as const) {
+        for (const command of ['compile', 'show']) {
+          const r = vigil(dir, command === 'show' ? ['show', '-s', 'm', '--vars', vars] : [command, '--vars', vars]);
+          expect(r.code, `${command} --vars '${vars}'`).toBe(2);
+          expect(r.stderr).toBe(`${said}\n`);
+        }
+      }
+      expect(vigil(dir, ['compile', '--vars', '{}']).code).toBe(0);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it("--vars '{flag: no}' and the like are refused with the spelling to use (exit 2; were read as YAML 1.2: the text 'no', truthy, where dbt reads false); in project.yaml vars: too, at their line", () => {
     const dir = makeProject({ 'models/m.sql': "select {{ 1 if var('flag', false) else 0 }} as f, {{ var('n', 0) }} as n, '{{ var('mode', '') }}' as mode" });
     try {
@@ -229,11 +261,15 @@ describe('a command group without its subcommand', () => {
   it('shows its help and exits 2 (was 0: `vigil alerts $SUBCMD` with SUBCMD unset passed in CI); --help is 0', () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as id' });
     try {
-      for (const args of [['alerts'], ['docs'], ['dashboards'], ['alerts', 'help', 'evaluat'], []]) {
+      for (const args of [['alerts'], ['docs'], ['dashboards'], []]) {
         const r = vigil(dir, args);
         expect(r.code, args.join(' ')).toBe(2);
         expect(r.stderr + r.stdout).toMatch(/Usage: vigil/);
       }
+      // a mistyped subcommand after help names the one meant (was: the group's help)
+      const typo = vigil(dir, ['alerts', 'help', 'evaluat']);
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toBe("error: unknown command 'evaluat' — did you mean 'evaluate'? (vigil alerts --help lists the commands)\n");
       expect(vigil(dir, ['alerts', '--help']).code).toBe(0);
       expect(vigil(dir, ['help', 'alerts']).code).toBe(0);
     } finally {

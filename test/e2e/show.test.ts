@@ -204,6 +204,43 @@ describe('vigil show on DuckDB', () => {
   });
 });
 
+describe('vigil show and secrets', () => {
+  const TOKEN = 'tok_ABCDEFGH123';
+  const env = { MY_API_TOKEN: TOKEN };
+  it("sends a secret's value, not its placeholder, and prints it redacted (was: the placeholder sent: length 21, not equal)", () => {
+    const dir = project({ 'models/sec.sql': `{{ config(materialized='table') }}\nselect length('{{ env_var("MY_API_TOKEN") }}') as l, '{{ env_var("MY_API_TOKEN") }}' = '${TOKEN}' as eq` });
+    expect(vigil(dir, ['run', '-s', 'sec'], env).code).toBe(0);
+    const built = vigil(dir, ['show', '--inline', "select * from {{ ref('sec') }}", '--output', 'csv'], env);
+    expect(built.stdout).toBe('l,eq\n15,true\n');
+    // the model previewed from its compiled SQL as run built it
+    const r = vigil(dir, ['show', '-s', 'sec', '--output', 'csv'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('l,eq\n15,true\n');
+    // selected as data: printed as all output is, redacted, in every format; the table in line,
+    // a long cell redacted before it is cut (no part of the value shown)
+    const q = `select '{{ env_var('MY_API_TOKEN') }}' as x, '${'y'.repeat(50)}{{ env_var('MY_API_TOKEN') }}' as long`;
+    const t = vigil(dir, ['show', '--inline', q], env);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout.trim().split('\n')).toEqual([
+      `| x                       | long${' '.repeat(56)} |`,
+      `| ----------------------- | ${'-'.repeat(60)} |`,
+      `| <redacted:MY_API_TOKEN> | ${'y'.repeat(50)}<redacted… |`,
+    ]);
+    for (const output of ['csv', 'json']) {
+      const o = vigil(dir, ['show', '--inline', q, '--output', output], env);
+      expect(o.code, o.stderr).toBe(0);
+      expect(o.stdout).toContain('<redacted:MY_API_TOKEN>');
+      expect(o.stdout + o.stderr).not.toContain('tok_');
+      expect(o.stdout).not.toContain('⟦secret');
+    }
+    // a warehouse error quoting the value shows the placeholder again
+    const e = vigil(dir, ['show', '--inline', "select cast('{{ env_var('MY_API_TOKEN') }}' as int) as n"], env);
+    expect(e.code).toBe(1);
+    expect(e.stderr).toContain("Could not convert string '⟦secret:MY_API_TOKEN⟧' to INT32");
+    expect(e.stderr).not.toContain('tok_');
+  });
+});
+
 describe('vigil show on Postgres', () => {
   it('the same preview through a real Postgres', () => {
     const schema = uniqueSchema('show');
@@ -262,5 +299,14 @@ describe('formatting', () => {
     ]);
     // CSV and JSON keep the values whole
     expect(toCsv([{ x: 'a\tb' }])).toBe('x\na\tb');
+  });
+
+  it('escapes | in the table as a Markdown table does (was: printed raw, a column more in that row)', () => {
+    expect(toTable([{ 'i|j': 'a|b', n: 'x\ny' }]).split('\n')).toEqual(['| i\\|j | n   |', '| ---- | --- |', '| a\\|b | x⏎y |']);
+    // through the CLI
+    const r = vigil(project(), ['show', '--inline', "select 'a|b' as i, 'c' || chr(10) || 'd' as n"]);
+    expect(r.stdout.trim().split('\n')).toEqual(['| i    | n   |', '| ---- | --- |', '| a\\|b | c⏎d |']);
+    // a long cell is cut before the escape, which stays whole
+    expect(toTable([{ s: 'x'.repeat(58) + '|||' }]).split('\n')[2]).toBe(`| ${'x'.repeat(58)}\\|… |`);
   });
 });

@@ -44,6 +44,12 @@ describe('output piped into head', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
     expect(JSON.parse(readFileSync(join(dir, 'target', 'run_results.json'), 'utf8')).results).toHaveLength(12);
+    // the launcher's own --version / -V too (was: an unhandled 'error' event's stack trace)
+    for (const flag of ['--version', '-V']) {
+      const r = spawnSync('bash', ['-c', `"${process.execPath}" "${VIGIL}" ${flag} > /dev/full`], { cwd: dir, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toBe('error: could not write the output (stdout): ENOSPC: no space left on device, write\n');
+    }
   });
 
   it('vigil build | head -2: the build still finishes (run_results.json) and exits with its status', () => {
