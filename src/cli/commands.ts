@@ -365,11 +365,20 @@ export async function runFreshness(o: Common): Promise<void> {
 }
 
 export async function runDemo(o: Common & { rows: number; days: number; seed: number; scenario: string; schema?: string; now?: string; auditEvents?: number; force?: boolean }): Promise<void> {
-  // (the common options include --vars, which changes what models compile to: demo compiles none)
   const files = loadProject(o.projectDir);
   const ds: ReturnType<typeof diag>[] = [];
   const target = resolveTarget(files, { target: o.target, env: process.env }, ds);
   if (!target) throw new ProjectError(ds);
+  // what the project builds incrementally from the demo's tables (demo-dependents.ts): the
+  // manifest says; a project that does not compile leaves them to --full-refresh
+  const vars = parseVars(o.vars);
+  let compiled: CompileResult | undefined;
+  try {
+    compiled = compileProject(files, { target: o.target, env: process.env, vars, cache: loadCache(files).renders });
+    if (hasErrors(compiled.diagnostics)) compiled = undefined;
+  } catch (e) {
+    if (!(e instanceof ProjectError)) throw e;
+  }
   const now = o.now === undefined ? new Date() : timestampFlag('--now', o.now);
   const schema = o.schema ?? files.project.demo?.schema ?? 'raw';
   const { getWarehouse, openOfflineEngine } = await import('../adapters/index.js');
@@ -379,6 +388,9 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
   validateDemoOptions(opts);
   out(`Generating demo data (${o.rows.toLocaleString('en-US')} audit rows over ${counted(o.days, 'day')}, seed ${o.seed}, scenario ${o.scenario}) into ${target.name}:${schema}`);
   let tables: Array<{ table: string; rows: number }>;
+  const { builtFromDemo, dropBuiltFromDemo } = await import('../demo/demo-dependents.js');
+  const { DEMO_TABLES } = await import('../demo/demo-guard.js');
+  const stale = compiled && builtFromDemo(compiled.manifest, schema, DEMO_TABLES);
   const adapter = await open({ files, target }, 2);
   try {
     // tables of the demo's names it did not create are someone's data: refused unless --force
@@ -396,11 +408,18 @@ export async function runDemo(o: Common & { rows: number; days: number; seed: nu
         await engine.close();
       }
     }
+    if (stale) await dropBuiltFromDemo(adapter, stale, (m) => out(`  ${m}`));
   } finally {
     await adapter.close();
   }
   const total = tables.reduce((a, t) => a + t.rows, 0);
-  out(`Done: ${tables.length} tables, ${total.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(2)}s. Next: vigil build (with --full-refresh if this target holds models built from earlier data: incremental ones keep what they have)`);
+  // the tables `vigil sync` copies from this target (sync.from): the copies, and what is built
+  // from them in the target they land in, hold the earlier demo's rows
+  const synced = !!compiled && Object.values(compiled.manifest.sources).some((s) => s.sync?.from === target.name && s.relation?.schema === schema && DEMO_TABLES.includes(s.relation.identifier));
+  const next = synced
+    ? `vigil sync --full-refresh && vigil build --full-refresh (vigil sync copies these tables from target ${target.name}: a delta sync would keep the earlier demo's rows in the copies, and incremental models what they built from them)`
+    : `vigil build${stale ? '' : ' --full-refresh (the project does not compile, so the incremental models and snapshots built from earlier demo data could not be found: they keep what they have)'}`;
+  out(`Done: ${tables.length} tables, ${total.toLocaleString('en-US')} rows in ${((performance.now() - t0) / 1000).toFixed(2)}s. Next: ${next}`);
 }
 
 /**

@@ -3,7 +3,9 @@
  * left out), then compile the result as every Vigil command would: "Next: vigil build" only when
  * it loads, else its errors and what to do.
  */
-import { relative } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { formatDiagnostic, ProjectError, type Diagnostic } from '../errors.js';
 import { counted } from '../format.js';
 import { out } from './output.js';
@@ -26,6 +28,45 @@ export async function compileWritten(root: string): Promise<{ problems: Diagnost
   }
 }
 
+/**
+ * The command that runs this install of Vigil from `dir`: `npx vigil` when npx finds it there (the
+ * node_modules/.bin/vigil of `dir` or a folder above it, or this repository itself), else
+ * `node <this install's bin/vigil.js>` — `npx vigil` would download and run the unrelated npm
+ * package `vigil`, and `npx --package vigil-analytics vigil` another copy, not this one.
+ */
+export function vigilCommand(dir: string): string {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  // this install: the folder above the bundle whose package.json is vigil-analytics'
+  let root: string | undefined;
+  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
+    const pkg = join(d, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'vigil-analytics') {
+      root = real(d);
+      break;
+    }
+    if (dirname(d) === d) return 'npx vigil';
+  }
+  const bin = real(join(root!, 'bin', 'vigil.js'));
+  if (!bin) return 'npx vigil';
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (real(d) === root) return 'npx vigil';
+    const link = join(d, 'node_modules', '.bin', 'vigil');
+    // (the first one found is what npx runs: another install's, or another package's)
+    if (existsSync(link)) {
+      if (real(link) === bin) return 'npx vigil';
+      break;
+    }
+    if (dirname(d) === d) break;
+  }
+  return `node ${/^[\w/.:@+-]+$/.test(bin) ? bin : `'${bin.replace(/'/g, `'\\''`)}'`}`;
+}
+
 export async function runInit(o: { dir: string; template: Template }): Promise<void> {
   const { scaffoldProject } = await import('../project/scaffold.js');
   const r = scaffoldProject(o.dir, o.template);
@@ -36,6 +77,7 @@ export async function runInit(o: { dir: string; template: Template }): Promise<v
   if (r.gitignore.length) out(`  .gitignore (added ${r.gitignore.join(', ')})`);
   const rel = relative(process.cwd(), r.root);
   const cd = rel === '' ? '' : `  cd ${o.dir}\n`;
+  const vigil = vigilCommand(r.root);
   if (r.skipped.length) {
     out(`\n${counted(r.skipped.length, 'file')} of the template left out, since a file of yours has the name of one they read: vigil init <new folder> --template ${o.template} writes the whole template elsewhere, to copy from.`);
   }
@@ -44,20 +86,20 @@ export async function runInit(o: { dir: string; template: Template }): Promise<v
   if (errors.length) {
     out(`\nvigil compile on the project: ${counted(errors.length, 'error')}; it does not build yet:`);
     for (const d of errors) out(`  ${formatDiagnostic(d)}`);
-    out(`\nNext: fix the errors above (vigil compile says when it loads), then npx vigil ${o.template === 'ai-audit' ? 'demo && npx vigil ' : ''}build${rel ? `   (in ${rel})` : ''}`);
+    out(`\nNext: fix the errors above (vigil compile says when it loads), then ${vigil} ${o.template === 'ai-audit' ? `demo && ${vigil} ` : ''}build${rel ? `   (in ${rel})` : ''}`);
     // the files are written, but the project does not load: not a success for a script
     process.exitCode = 1;
     return;
   }
   const wrote = (f: string) => r.files.includes(f);
   if (o.template === 'ai-audit') {
-    out(`\nNext:\n${cd}  npx vigil demo     # generate demo audit logs into .vigil/dev.duckdb\n  npx vigil build    # build the models and run their tests`);
+    out(`\nNext:\n${cd}  ${vigil} demo     # generate demo audit logs into .vigil/dev.duckdb\n  ${vigil} build    # build the models and run their tests`);
     return;
   }
   const next = [
-    wrote('seeds/sample_events.csv') && wrote('models/events_daily.sql') ? '  npx vigil build    # load the sample (seeds/), build the model, run the tests' : '  npx vigil build    # build what the project holds, run its tests',
-    wrote('models/events_daily.sql') && '  npx vigil show -s events_daily',
-    wrote('alerts/events.yaml') && '  npx vigil alerts evaluate --dry-run',
+    wrote('seeds/sample_events.csv') && wrote('models/events_daily.sql') ? `  ${vigil} build    # load the sample (seeds/), build the model, run the tests` : `  ${vigil} build    # build what the project holds, run its tests`,
+    wrote('models/events_daily.sql') && `  ${vigil} show -s events_daily`,
+    wrote('alerts/events.yaml') && `  ${vigil} alerts evaluate --dry-run`,
   ].filter(Boolean);
   out(`\nNext:\n${cd}${next.join('\n')}`);
 }

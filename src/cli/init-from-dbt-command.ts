@@ -17,7 +17,7 @@ export async function runInitFromDbt(o: { dir: string; fromDbt: string; profiles
   if (r.gitignore.length) out(`  .gitignore (added ${r.gitignore.join(', ')})`);
 
   // what comes out must load: compile it as `vigil compile` would (nothing is written)
-  const { compileWritten } = await import('./init-command.js');
+  const { compileWritten, vigilCommand } = await import('./init-command.js');
   const { summary, problems: found } = await compileWritten(r.root);
   let problems = found;
   // a problem the conversion listed already (same file and line) is not said twice
@@ -48,9 +48,10 @@ export async function runInitFromDbt(o: { dir: string; fromDbt: string; profiles
   } else if (summary) out(`\nvigil compile on the converted project: OK (${summary})`);
   const rel = relative(process.cwd(), resolve(o.dir)) || '.';
   const where = rel === '.' ? '' : `   (in ${rel})`;
+  const vigil = vigilCommand(resolve(o.dir));
   if (errors) {
     // the files are written, but the project does not load yet: not a success for a script
-    out(`\nNext: fix the errors above, then npx vigil compile && npx vigil seed && npx vigil build${where}`);
+    out(`\nNext: fix the errors above, then ${vigil} compile && ${vigil} seed && ${vigil} build${where}`);
     process.exitCode = 1;
-  } else out(`\nNext: npx vigil seed && npx vigil build${where}`);
+  } else out(`\nNext: ${vigil} seed && ${vigil} build${where}`);
 }

@@ -128,6 +128,8 @@ export function buildProgram(argv: string[] = []): Command {
     .option('--watch', 'keep running: recompile when a file of the project changes (errors are shown, the process goes on)')
     .action(async (o, cmd: Command) => {
       if (o.watch) {
+        // (as for run, build and test: the watcher compares each compile with the one before)
+        if (o.state) throw new UsageError('--watch does not combine with --state');
         const { runWatch } = await import('./watch-command.js');
         return runWatch('compile', { ...globals(cmd), ...o });
       }

@@ -5,7 +5,9 @@
  * the compiled files that changed, and — for run/build/test — runs what changed and what
  * depends on it (dbt's `state:modified+` against the compile of the last run that started), within
  * the selection given. A compile error, or PII the compile-time check refuses (compile, run,
- * build), is shown and the process goes on watching; the last good manifest stays.
+ * build), is shown and the process goes on watching; the last good manifest stays. A mistake of
+ * the command line in the first round (a selector that selects nothing, -t, a --vars key nothing
+ * reads) is exit 2, as without --watch: no edit of a file fixes it.
  */
 import chokidar from 'chokidar';
 import { relative, sep } from 'node:path';
@@ -38,6 +40,9 @@ export async function runWatch(
   // the last compile that succeeded, which an edit of model files may patch
   let last: CompileResult | undefined;
 
+  /** a problem of the command line (-t, a --vars key), which no edit of a file fixes */
+  const ofFlags = (d: ProjectError['diagnostics'][number]) =>
+    (d.code === 'E_VAR' && d.message.startsWith('--vars')) || (o.target !== undefined && d.code === 'E_TARGET' && d.message.startsWith(`target '${o.target}' is not defined`));
   const refused = (e: ProjectError) => {
     for (const d of e.diagnostics) err(formatDiagnostic(d));
     err(`${clock()} ${e.diagnostics.length} error${e.diagnostics.length === 1 ? '' : 's'}: the last good manifest stays; watching for changes (Ctrl-C stops)`);
@@ -45,9 +50,9 @@ export async function runWatch(
   /**
    * Load (or reload `changed`), compile, check PII (not for `test`, as vigil test does not), write
    * the artifacts; undefined (with the problems printed, nothing written) when the project does not
-   * compile or the PII check refuses it.
+   * compile or the PII check refuses it. In the first round a problem of the command line is thrown.
    */
-  const compile = async (changed?: string[]): Promise<{ c: Compiled; ms: number; written: number } | undefined> => {
+  const compile = async (changed?: string[], firstRound = false): Promise<{ c: Compiled; ms: number; written: number } | undefined> => {
     const t0 = performance.now();
     let c: Compiled;
     try {
@@ -71,6 +76,7 @@ export async function runWatch(
       files = undefined;
       last = undefined;
       if (!(e instanceof ProjectError)) throw e;
+      if (firstRound && e.diagnostics.some(ofFlags)) throw e;
       refused(e);
       return undefined;
     }
@@ -118,7 +124,13 @@ export async function runWatch(
    * change (nodes that ran and failed are `pending`).
    */
   const execute = async (c: Compiled, changedOnly: boolean): Promise<boolean> => {
-    if (command === 'compile' || interrupt.signal.aborted) return true;
+    if (interrupt.signal.aborted) return true;
+    if (command === 'compile') {
+      // nothing runs, but the selection is checked as vigil compile checks it (a selector that
+      // selects nothing is an error: exit 2 in the first round, said in a later one)
+      if (o.select || o.exclude) select(c.result.manifest, o);
+      return true;
+    }
     let selection = o.select;
     if (changedOnly && previous) {
       // what changed, and what depends on it, within the user's selection
@@ -223,7 +235,8 @@ export async function runWatch(
   // what is saved from here on is seen: the first compile starts after the folders are watched
   await new Promise<void>((r) => watcher.once('ready', () => r()));
 
-  // ---- until Ctrl-C / SIGTERM (or a usage mistake in the first round: a selector typo is exit 2)
+  // ---- until Ctrl-C / SIGTERM (or a usage mistake in the first round: a selector typo, -t or a
+  // --vars key no file defines is exit 2)
   let fatal: Error | undefined;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
@@ -250,7 +263,15 @@ export async function runWatch(
 
   // ---- the first compile (and run): a project that does not compile yet is watched all the same
   round(async () => {
-    const first = await compile();
+    let first: Awaited<ReturnType<typeof compile>>;
+    try {
+      first = await compile(undefined, true);
+    } catch (e) {
+      if (!(e instanceof ProjectError)) throw e;
+      fatal = e;
+      stop();
+      return;
+    }
     if (first) {
       const models = Object.values(first.c.result.manifest.nodes).filter((n) => n.resource_type === 'model').length;
       out(`${clock()} compiled ${counted(models, 'model')} in ${Math.round(first.ms)} ms -> ${first.c.files.paths.target}/manifest.json`);

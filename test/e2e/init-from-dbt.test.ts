@@ -13,7 +13,7 @@ import { convertDbtProject, convertProfiles, DBT_DEFAULT_SCHEMA_NAME, convertPro
 import { dbtYamlValue } from '../../src/project/dbt-yaml.js';
 import { PropertiesFileSchema } from '../../src/project/schema.js';
 import { uniqueSchema } from '../support/postgres.js';
-import { BASIC_PROJECT_YAML, makeProject, removeDir, REPO, vigil, type CliResult } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, REPO, VIGIL, vigil, type CliResult } from '../helpers.js';
 
 const FIXTURE = join(REPO, 'test/fixtures/projects/dbt-jaffle');
 const PASSWORD = 'Sup3r-Literal-Jaffle-Pw';
@@ -80,7 +80,8 @@ describe('vigil init --from-dbt on a jaffle_shop-shaped project', () => {
     expect(nc).toMatch(/analyses\/orders_by_month\.sql: 1 analysis/);
     expect(conv.stdout).toMatch(/VIGIL_PROD_PASSWORD/);
     expect(conv.stdout).toContain('vigil compile on the converted project: OK (5 models, 3 seeds, 1 snapshot, 20 data tests');
-    expect(conv.stdout).toContain('Next: npx vigil seed && npx vigil build');
+    // (no vigil-analytics install in reach of the folder: this install's bin, not npx vigil, the npm package `vigil`)
+    expect(conv.stdout).toContain(`Next: node ${VIGIL} seed && node ${VIGIL} build`);
     expect(conv.stderr).toBe('');
   });
 
@@ -294,7 +295,7 @@ describe('vigil init --from-dbt: existing files, mistakes', () => {
     dirs.push(parent);
     const bad = vigil(parent, ['init', '--from-dbt', src, 'out']);
     expect(bad.code, bad.stdout + bad.stderr).toBe(1);
-    expect(bad.stdout).toContain('Next: fix the errors above, then npx vigil compile');
+    expect(bad.stdout).toContain(`Next: fix the errors above, then node ${VIGIL} compile`);
     expect(existsSync(join(parent, 'out/project.yaml'))).toBe(true);
   });
 

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, posix } from 'node:path';
 import { createHash } from 'node:crypto';
 import { REPO, removeDir } from '../helpers.js';
 
@@ -58,10 +58,17 @@ describe('the published package', () => {
     expect(pack.code, pack.out).toBe(0);
     const info = JSON.parse(pack.out.slice(pack.out.indexOf('['), pack.out.lastIndexOf(']') + 1)) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const paths = info[0].files.map((f) => f.path);
-    // only what runs: the CLI, its bundle, the README
+    // what runs: the CLI, its bundle; what is read: the README and the docs it links to
     expect(paths).toContain('bin/vigil.js');
     expect(paths.some((p) => p.startsWith('dist/cli/'))).toBe(true);
-    expect(paths.filter((p) => !/^(bin|dist)\//.test(p)).sort()).toEqual(['README.md', 'package.json']);
+    expect(paths.filter((p) => !/^(bin|dist|docs)\//.test(p)).sort()).toEqual(['README.md', 'package.json']);
+    // every relative link of the README and the docs is to a file in the package (was: docs/ not
+    // shipped, and the package names no repository to read them in)
+    const linked = ['README.md', ...paths.filter((p) => /^docs\/[^/]+\.md$/.test(p))].flatMap((file) =>
+      [...readFileSync(join(REPO, file), 'utf8').matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l)).map((l) => [file, posix.normalize(posix.join(posix.dirname(file), decodeURI(l))).replace(/\/$/, '')]),
+    );
+    expect(linked.length).toBeGreaterThan(20);
+    expect(linked.filter(([, l]) => !paths.some((p) => p === l || p.startsWith(`${l}/`)))).toEqual([]);
     const tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
 
     // an existing repository: a package.json, a README, a .gitignore of its own
@@ -103,5 +110,18 @@ describe('the published package', () => {
     const again = run('npx', ['--offline', 'vigil', 'init', '.'], app);
     expect(again.code).toBe(2);
     expect(again.out).toContain('is a Vigil project already');
+
+    // a folder with no vigil-analytics install in reach: `npx vigil` there would run the npm
+    // package `vigil`; init names this install's bin instead, which runs offline (was: npx vigil)
+    expect(init.out).toContain('\n  npx vigil build    #');
+    const elsewhere = run('npx', ['--offline', 'vigil', 'init', '../elsewhere'], app);
+    expect(elsewhere.code, elsewhere.out).toBe(0);
+    const bin = join(app, 'node_modules', 'vigil-analytics', 'bin', 'vigil.js');
+    expect(elsewhere.out).toContain(`\n  node ${bin} build    #`);
+    expect(elsewhere.out).not.toContain('npx vigil');
+    const next = /^ {2}(node \S+ build)/m.exec(elsewhere.out)![1];
+    const built = run('sh', ['-c', next], join(work, 'elsewhere'));
+    expect(built.code, built.out).toBe(0);
+    expect(built.out).toMatch(/ERROR=0 SKIP=0/);
   }, 300_000);
 });

@@ -231,6 +231,37 @@ describe('--watch', () => {
     expect(bad.log()).toMatch(/--watch does not combine with --dry-run/);
   });
 
+  it('a mistake of the command line is exit 2 in the first round, for compile --watch too (was: compile --watch -s nope watched; -t nope and a --vars key nothing reads were printed and watched)', async () => {
+    const dir = makeProject({ 'models/a.sql': "select {{ var('n', 1) }} as id\n" });
+    dirs.push(dir);
+    const cases: Array<[string[], RegExp]> = [
+      [['compile', '--watch', '-s', 'nope'], /selector 'nope' matched nothing/],
+      [['compile', '--watch', '-s', 'a', '--exclude', 'a'], /selector 'a'/],
+      [['compile', '--watch', '--state', join(dir, 'no-such-state')], /--watch does not combine with --state/],
+      [['compile', '--watch', '-t', 'nope'], /target 'nope' is not defined in project\.yaml/],
+      [['build', '--watch', '-t', 'nope'], /target 'nope' is not defined in project\.yaml/],
+      [['compile', '--watch', '--vars', '{m: 2}'], /--vars: 'm' is read by no model/],
+      [['build', '--watch', '--vars', '{m: 2}'], /--vars: 'm' is read by no model/],
+    ];
+    for (const [args, says] of cases) {
+      const w = start(dir, args);
+      expect(await w.exited, `${args.join(' ')}: ${w.log()}`).toBe(2);
+      expect(w.log()).toMatch(says);
+      expect(w.log()).not.toMatch(/watching/);
+    }
+    // after the first round a selector that an edit empties is said, and the watcher goes on
+    const w = start(dir, ['compile', '--watch', '-s', 'a']);
+    await until(w.log, 0, /watching/);
+    let mark = w.log().length;
+    renameSync(join(dir, 'models/a.sql'), join(dir, 'models/b.sql'));
+    await until(w.log, mark, /selector 'a' matched nothing.*watching for changes/s);
+    mark = w.log().length;
+    renameSync(join(dir, 'models/b.sql'), join(dir, 'models/a.sql'));
+    await until(w.log, mark, /changed: compiled 1 model/);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  });
+
   it("compile --watch writes again a compiled file deleted while it watches, of a model that did not change (was: left missing)", async () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as id\n', 'models/b.sql': 'select 2 as id\n' });
     dirs.push(dir);
