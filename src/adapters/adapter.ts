@@ -86,6 +86,12 @@ export function jsonValue(v: unknown): unknown {
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonValue(x)]));
 }
 
+/** A value as one text: jsonValue's text, or its JSON (exactJson: an exact number its digits, a list or struct `[1,2]`). */
+export function valueText(v: unknown): string {
+  const j = jsonValue(v);
+  return typeof j === 'string' ? j : exactJson(j);
+}
+
 /** JSON.stringify of a jsonValue, an ExactNumber written as the number it is (not `{"text":...}`). */
 export function exactJson(v: unknown, space?: number): string {
   const mark = `\u0000vigil-${Math.random().toString(36).slice(2)}:`;

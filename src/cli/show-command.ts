@@ -11,7 +11,7 @@ import { compileProject } from '../compile/compile-project.js';
 import { loadCache, saveCache, writeCompiledSql } from '../project/artifacts.js';
 import type { ManifestNode } from '../compile/manifest.js';
 import type { Relation } from '../adapters/dialect.js';
-import { compiledPosition, ExactNumber, exactJson, jsonValue, type Preview } from '../adapters/adapter.js';
+import { compiledPosition, ExactNumber, exactJson, jsonValue, valueText, type Preview } from '../adapters/adapter.js';
 import { redact } from '../secrets.js';
 import { err, out, parseVars, select, open, type Common } from './commands.js';
 
@@ -160,8 +160,7 @@ export function textValue(v: unknown): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v instanceof ExactNumber) return String(v);
-  const j = jsonValue(v);
-  return typeof j === 'string' ? j : exactJson(j);
+  return valueText(v);
 }
 
 function columnsOf(rows: Array<Record<string, unknown>>, columns?: Preview['columns']): string[] {

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { VIGIL_VERSION } from '../version.js';
 import { absoluteHttpUrl, loneLinkField, safeColor, safeUrl } from './safe-values.js';
 import { isDate, isTimestamp } from './tile-sql.js';
-import { ExactNumber, exactJson, jsonValue, PreciseTime } from '../adapters/adapter.js';
+import { ExactNumber, exactJson, jsonValue, PreciseTime, valueText } from '../adapters/adapter.js';
 
 /** This renderer's code, as a stamp: drawings kept by tile-cache.ts are valid only for it. */
 export function renderStamp(): string {
@@ -1781,10 +1781,7 @@ function rawCell(v: unknown): string {
   if (d) return Number.isNaN(d.getTime()) ? '' : isMidnight(d) ? formatDate(d) : `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
   if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'number') return formatValue(v);
-  if (typeof v === 'object') {
-    const j = jsonValue(v);
-    return typeof j === 'string' ? j : exactJson(j);
-  }
+  if (typeof v === 'object') return valueText(v);
   return String(v);
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Adapter } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
-import { getWarehouse } from '../adapters/index.js';
+import { dropTable } from './load-demo.js';
 import type { CompileResult } from '../compile/compile-project.js';
 import { droppedViewsPhrase } from '../format.js';
 
@@ -43,12 +43,10 @@ export function builtFromDemo(manifest: Manifest, schema: string, tables: readon
 
 /** Drop those of `built` that exist in `target`; one line each to `say`. */
 export async function dropBuiltFromDemo(target: Adapter, built: BuiltFromDemo[], say: (m: string) => void): Promise<void> {
-  const pg = !!getWarehouse(target.type)?.capabilities.syncSource;
   const name = (r: Relation) => `${r.schema}.${r.identifier}`;
   for (const b of built) {
     if ((await target.relationExists(b.relation)) !== 'table') continue;
-    const views = pg ? ((await target.dependentViews?.(b.relation)) ?? []) : [];
-    await target.execute(`drop table if exists ${target.dialect.relation(b.relation)}${pg ? ' cascade' : ''}`);
+    const views = await dropTable(target, b.relation);
     say(`dropped ${b.kind} ${name(b.relation)}, built from the earlier demo data: the next vigil build builds it again${views.length ? `; ${droppedViewsPhrase(views.length)}: ${views.map(name).join(', ')}` : ''}`);
   }
 }

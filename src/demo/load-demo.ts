@@ -87,6 +87,14 @@ export async function loadDemoTables(engine: Adapter, engineSchema: string, targ
   }
 }
 
+/** Drop table `rel` if it is there (Postgres: with the views that read it, drop ... cascade); the views dropped with it. */
+export async function dropTable(target: Adapter, rel: Relation): Promise<Relation[]> {
+  const pg = !!getWarehouse(target.type)?.capabilities.syncSource;
+  const dropped = pg ? ((await target.dependentViews?.(rel)) ?? []) : [];
+  await target.execute(`drop table if exists ${target.dialect.relation(rel)}${pg ? ' cascade' : ''}`);
+  return dropped;
+}
+
 /** Create `rel` with the exact column types and fill it from the text-typed `stage` (then dropped). */
 async function copyIntoExact(target: Adapter, stage: Relation, rel: Relation, exact: (typeof EXACT)[string], onDropped: (views: Relation[]) => void): Promise<number> {
   const d = target.dialect;
@@ -96,8 +104,7 @@ async function copyIntoExact(target: Adapter, stage: Relation, rel: Relation, ex
   // constraints where the warehouse enforces them (Postgres); elsewhere the types alone
   const defs = exact.columns.map(([name, pgType, constraint]) => `${q(name)} ${d.syncColumnType(pgType)}${pg && constraint ? ` ${constraint}` : ''}`);
   const values = exact.columns.map(([name, pgType]) => `cast(${fromBatchValue(d, { name, pgType }, q(name))} as ${d.syncColumnType(pgType)}) as ${q(name)}`);
-  const dropped = pg ? ((await target.dependentViews?.(rel)) ?? []) : [];
-  await target.execute(`drop table if exists ${d.relation(rel)}${pg ? ' cascade' : ''}`);
+  const dropped = await dropTable(target, rel);
   if (dropped.length) onDropped(dropped);
   await target.execute(`create table ${d.relation(rel)} (${defs.join(', ')})`);
   await target.execute(`insert into ${d.relation(rel)} (${exact.columns.map(([n]) => q(n)).join(', ')}) select ${values.join(', ')} from ${d.relation(stage)}`);

@@ -327,6 +327,11 @@ export class BigQueryAdapter implements Adapter {
     return job;
   }
 
+  /** How long a job is polled while its results (or, for a load, its state) cannot be had: default max(5 min, timeout_ms). */
+  private pollPatience(): number {
+    return this.retry.pollPatienceMs ?? Math.max(300_000, this.cfg.timeout_ms ?? 0);
+  }
+
   /** jobs.get: the job's resource (also kept as job.metadata), `missing` on 404, undefined when it could not be asked. */
   private async lookup(job: Job): Promise<JobResource | 'missing' | undefined> {
     try {
@@ -385,7 +390,7 @@ export class BigQueryAdapter implements Adapter {
    * the rows (job.metadata then the DONE job when it could be read), or with the job's own error.
    */
   private async waitFor(job: Job, sql: string): Promise<{ rows: Row[]; job: Job } | { failed: unknown; job: Job }> {
-    const patience = this.retry.pollPatienceMs ?? Math.max(300_000, this.cfg.timeout_ms ?? 0);
+    const patience = this.pollPatience();
     let delay = this.retry.initialDelayMs;
     let firstFailure: number | undefined;
     for (;;) {
@@ -555,7 +560,7 @@ export class BigQueryAdapter implements Adapter {
    */
   private async settleLoad(jobId: string, err: unknown): Promise<{ ok: number } | { failed: unknown }> {
     const handle = this.jobHandle(jobId);
-    const patience = this.retry.pollPatienceMs ?? Math.max(300_000, this.cfg.timeout_ms ?? 0);
+    const patience = this.pollPatience();
     const t0 = Date.now();
     for (let delay = this.retry.initialDelayMs; ; delay = Math.min(this.retry.maxDelayMs, delay * 2)) {
       const found = await this.lookup(handle);
