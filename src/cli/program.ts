@@ -494,7 +494,7 @@ function globals(cmd: Command): { projectDir: string } {
  * `vigil help biuld`, `vigil alerts help evalute`, `vigil help alerts evalute`: commander shows
  * the group's help (exit 0, or 2 in a group); a name that is no command is an error with the one meant.
  */
-function helpTypo(program: Command, args: string[]): string | undefined {
+function helpTypo(program: Command, args: string[]): { error: string } | { argv: string[] } | undefined {
   const at = args.indexOf('help');
   if (at < 0) return undefined;
   const find = (c: Command, name: string) => c.commands.find((x) => x.name() === name || x.aliases().includes(name));
@@ -506,17 +506,20 @@ function helpTypo(program: Command, args: string[]): string | undefined {
     c = sub;
   }
   if (!c.commands.length) return undefined;
+  const path: string[] = [];
   for (const name of args.slice(at + 1)) {
     if (name.startsWith('-')) break;
     const sub = find(c, name);
     if (!sub) {
       const hint = didYouMean(name, c.commands.flatMap((x) => [x.name(), ...x.aliases()]));
-      return `unknown command '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (vigil ${[...parents(c), '--help'].join(' ')} lists the commands)`;
+      return { error: `unknown command '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (vigil ${[...parents(c), '--help'].join(' ')} lists the commands)` };
     }
+    path.push(name);
     if (!sub.commands.length) break;
     c = sub;
   }
-  return undefined;
+  // commander's help takes one name: `vigil help alerts evaluate` would show the alerts group's help
+  return path.length > 1 ? { argv: [...args.slice(0, at), ...path, '--help'] } : undefined;
 }
 
 /** A command's names from the top (`alerts` for vigil alerts; none for vigil itself). */
@@ -531,10 +534,11 @@ export async function main(argv: string[]): Promise<number> {
   resetSecrets();
   const program = buildProgram(argv);
   const typo = helpTypo(program, argv.slice(2));
-  if (typo) {
-    err(`error: ${typo}`);
+  if (typo && 'error' in typo) {
+    err(`error: ${typo.error}`);
     return 2;
   }
+  if (typo) argv = [...argv.slice(0, 2), ...typo.argv];
   let code = 0;
   startCommand();
   try {

@@ -272,6 +272,11 @@ describe('a command group without its subcommand', () => {
       expect(typo.stderr).toBe("error: unknown command 'evaluat' — did you mean 'evaluate'? (vigil alerts --help lists the commands)\n");
       expect(vigil(dir, ['alerts', '--help']).code).toBe(0);
       expect(vigil(dir, ['help', 'alerts']).code).toBe(0);
+      // a subcommand named after help shows its own help (was: the alerts group's)
+      for (const args of [['help', 'alerts', 'evaluate'], ['alerts', 'help', 'evaluate'], ['alerts', 'evaluate', '--help']]) {
+        const help = vigil(dir, args);
+        expect([help.code, help.stdout.split('\n')[0]], args.join(' ')).toEqual([0, 'Usage: vigil alerts evaluate [options]']);
+      }
     } finally {
       removeDir(dir);
     }
