@@ -970,6 +970,9 @@ export function addPyTests(env: nunjucks.Environment): void {
   for (const t of ['number', 'equalto', 'eq', '==', 'ne', '!=', 'sameas'] as const) add(t, (v, a) => (t === 'sameas' ? unbox(v) === unbox(a) : TESTS[t](v, a)));
   add('float', (v) => v instanceof PyFloat || (typeof v === 'number' && !Number.isInteger(v)));
   add('integer', (v) => typeof v === 'number' && Number.isInteger(v));
+  // Jinja's tests nunjucks names otherwise or lacks (`| reject('none')`, `| select('in', xs)`)
+  for (const t of ['none', 'true', 'false', 'in'] as const) add(t, TESTS[t]);
+  add('boolean', (v) => typeof v === 'boolean');
 }
 
 export function addJinjaCompat(env: nunjucks.Environment): void {
@@ -1115,11 +1118,20 @@ function pythonFilters(env: nunjucks.Environment): void {
       return f.call(this, keysOf(v), ...a);
     });
   }
-  // joined and made a string as Python's str() makes them (`2.0`, `{'a': 1}`), not `[object Object]`
+  // joined and made a string as Python's str() makes them (`2.0`, `{'a': 1}`), not `[object Object]`;
+  // a none in the list is an error (JavaScript's join makes it '', Jinja's 'None')
   const join = get('join');
   env.addFilter('join', function (this: unknown, v: unknown, ...a: unknown[]) {
     const items = keysOf(v);
-    return join.call(this, Array.isArray(items) && !(typeof a[1] === 'string') ? items.map((x) => pyStr(x)) : items, ...a);
+    const attribute = typeof a[1] === 'string' ? a[1] : undefined;
+    if (Array.isArray(items)) {
+      const at = items.findIndex((x) => (attribute === undefined ? x : (x as Record<string, unknown> | null)?.[attribute]) == null);
+      if (at >= 0) {
+        const what = attribute === undefined ? `item ${at} of the list is none` : `item ${at} of the list has no value for '${attribute}'`;
+        throw new Error(`join(): ${what}: joined it would read 'None' in dbt, nothing here (leave it out with ${attribute === undefined ? "| reject('none')" : `| rejectattr('${attribute}', 'none')`}, or give it a value)`);
+      }
+    }
+    return join.call(this, Array.isArray(items) && attribute === undefined ? items.map((x) => pyStr(x)) : items, ...a);
   });
   // Python's str(): none is 'None'; an undefined (a macro's parameter not passed) '', as Jinja's
   const string = get('string');

@@ -59,6 +59,27 @@ describe('fast render path', () => {
     expect(a.depends_on).toEqual(['model.fixture.b']);
   });
 
+  it("a none in a joined list is an error on both paths (was: joined as '', Jinja joins 'None'); Jinja's tests none, in, boolean, true, false select and reject", () => {
+    for (const fastPath of [true, false]) {
+      for (const [src, message] of [
+        ["select '{{ [none, 'a'] | join(',') }}' as x", /join\(\): item 0 of the list is none.*reject\('none'\)/],
+        ["{% for c in ['a'] %}{{ c }}{% endfor %}\nselect '{{ [1, var('v', none)] | join(',') }}' as x", /join\(\): item 1 of the list is none/],
+        ["select '{{ [{'n': 'a'}, {'n': none}] | join(',', attribute='n') }}' as x", /join\(\): item 1 of the list has no value for 'n'.*rejectattr\('n', 'none'\)/],
+      ] as const) {
+        const r = compileProject(projectFiles({ models: { 'models/a.sql': src } }), { env: {}, fastPath });
+        const e = r.diagnostics.find((d) => d.severity === 'error');
+        expect(e, `${src} (fast path: ${fastPath})`).toMatchObject({ code: 'E_TEMPLATE', file: 'models/a.sql', line: src.split('\n').length });
+        expect(e!.message).toMatch(message);
+      }
+      const ok = compileProject(
+        projectFiles({ models: { 'models/a.sql': "select '{{ [none, 'a'] | reject('none') | join(',') }}' as a, '{{ [1, 2, 3] | select('in', [1, 3]) | join(',') }}' as b, {{ [true, 1, false] | select('boolean') | list | length }} as c, '{{ [{'n': 'x'}, {'n': none}] | rejectattr('n', 'none') | join(',', attribute='n') }}' as d, '{{ [true, false, 1] | select('true') | list | length }}{{ [true, false, 0] | select('false') | list | length }}' as e" } }),
+        { env: {}, fastPath },
+      );
+      expect(ok.diagnostics.filter((d) => d.severity === 'error'), `fast path: ${fastPath}`).toEqual([]);
+      expect((ok.manifest.nodes['model.fixture.a'] as { compiled_sql: string }).compiled_sql, `fast path: ${fastPath}`).toBe("select 'a' as a, '1,3' as b, 2 as c, 'x' as d, '11' as e");
+    }
+  });
+
   it('an undefined value printed into the SQL is an error on both paths, at its line, with a did-you-mean', () => {
     for (const fastPath of [true, false]) {
       for (const [src, message] of [
