@@ -14,6 +14,7 @@ import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../proj
 import type { UnitTestProps } from '../project/schema.js';
 import type { YamlSource } from '../project/yaml-source.js';
 import { inexactInteger } from '../project/yaml-lib.js';
+import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode } from '../compile/manifest.js';
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
 import { seedColumnTypes } from '../seeds/seed-csv.js';
@@ -237,6 +238,9 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         const when = parseTimestamp('now', String(t.now));
         if (when instanceof Error) return fail('E_UNIT', `unit test '${t.name}': ${when.message}`, ['now']);
       }
+      // (as in project.yaml's vars and --vars: a value dbt reads otherwise is said, not guessed)
+      const [odd] = yaml11Only(pf.yaml, t.vars, [...base, 'vars']);
+      if (odd) return fail('E_UNIT', `unit test '${t.name}': vars.${odd.path.slice(base.length + 1).join('.')}: ${sayYaml11Only(odd)}`, odd.path.slice(base.length) as (string | number)[]);
       const te = envFor(t);
       const usedGivens = new Set<number>();
       const givens: UnitTestNode['givens'] = [];

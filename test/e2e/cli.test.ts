@@ -251,6 +251,13 @@ describe('vars a dbt user writes as YAML 1.1', () => {
       expect(p.code).toBe(2);
       expect(p.stderr).toContain("project.yaml:9:9: error: vars.flag: off is false to dbt (YAML 1.1) but the text 'off' to Vigil (YAML 1.2): write false (as dbt reads it) or 'off' (the text) [E_VAR]");
       expect(p.stderr.match(/error:/g)).toHaveLength(1);
+      // and in a unit test's vars (was: the text 'no', the test run with flag truthy)
+      writeFileSync(join(dir, 'project.yaml'), BASIC_PROJECT_YAML);
+      writeFileSync(join(dir, 'models/m.yml'), "unit_tests:\n  - name: t\n    model: m\n    vars:\n      flag: no\n      mode: 'no'\n    expect:\n      rows: [{f: 0}]\n");
+      const u = vigil(dir, ['compile']);
+      expect(u.code).toBe(2);
+      expect(u.stderr).toContain("models/m.yml:5:13: error: unit test 't': vars.flag: no is false to dbt (YAML 1.1) but the text 'no' to Vigil (YAML 1.2): write false (as dbt reads it) or 'no' (the text) [E_UNIT]");
+      expect(u.stderr.match(/error:/g)).toHaveLength(1);
     } finally {
       removeDir(dir);
     }
