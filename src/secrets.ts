@@ -230,6 +230,20 @@ export function redact(text: string, env: NodeJS.ProcessEnv = process.env): stri
 }
 
 /**
+ * redact() of every string (and key) in a value: for data that is escaped before it is written
+ * (HTML, a script), where a value with `&`, `<` or a quote no longer shows as written.
+ */
+export function redactStrings<T>(value: T, env: NodeJS.ProcessEnv = process.env): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redact(v, env);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [redact(k, env), walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
+}
+
+/**
  * Which list of secrets redact() uses now, as a number that changes whenever the list may have
  * (the environment was scanned again, a secret was registered): text redacted under the same
  * version needs no second pass (the manifest's nodes, redacted once each in a long-lived process).

@@ -2,15 +2,17 @@
  * `vigil docs generate` writes the docs site under target/docs/ (src/docs/); `vigil docs serve`
  * serves that folder on localhost.
  */
-import { createReadStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { createReadStream, existsSync, rmSync, statSync, type BigIntStats } from 'node:fs';
 import { createServer } from 'node:http';
-import { dirname, extname, join, normalize, relative, sep } from 'node:path';
+import { extname, join, normalize, relative, sep } from 'node:path';
 import { UsageError, WarehouseError } from '../errors.js';
 import type { Relation } from '../adapters/dialect.js';
 import { err, filledFlag, out } from './output.js';
 import { open } from './commands.js';
 import { listenOn } from './listen.js';
 import { counted } from '../format.js';
+import { writeProjectFile } from '../project/artifacts.js';
+import { redactStrings } from '../secrets.js';
 
 interface DocsOptions {
   projectDir: string;
@@ -59,15 +61,12 @@ export async function runDocsGenerate(o: DocsOptions): Promise<void> {
   const { collectDocs } = await import('../docs/collect.js');
   const { renderSite } = await import('../docs/site.js');
   const { dialectOf } = await import('../adapters/index.js');
-  const model = await collectDocs({ root: s.files.root, result: s.result, rules: s.rules, catalog, now: new Date(), dialect: dialectOf(s.target.type) });
+  // redacted before it is rendered: HTML and the search index escape a value with & < ' "
+  const model = redactStrings(await collectDocs({ root: s.files.root, result: s.result, rules: s.rules, catalog, now: new Date(), dialect: dialectOf(s.target.type) }));
   const files = renderSite(model);
   const dir = join(s.files.root, s.files.paths.target, 'docs');
   rmSync(dir, { recursive: true, force: true });
-  for (const [rel, text] of files) {
-    const abs = join(dir, rel);
-    mkdirSync(dirname(abs), { recursive: true });
-    writeFileSync(abs, text);
-  }
+  for (const [rel, text] of files) writeProjectFile(join(dir, rel), text);
   const count = (k: string) => model.nodes.filter((n) => n.kind === k).length;
   const derived = model.nodes.filter((n) => n.kind === 'model' || n.kind === 'snapshot');
   const cols = derived.reduce((a, n) => a + n.columns.length, 0);

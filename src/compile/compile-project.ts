@@ -245,6 +245,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           file: pf.path,
           line: pf.yaml.locate(['sources', si, 'tables', ti]).line,
           description: t.description,
+          ...(s.description ? { source_description: s.description } : {}),
           relation: { database: s.database, schema: s.schema ?? s.name, identifier: t.identifier ?? t.name },
           loaded_at_field: t.loaded_at_field ?? s.loaded_at_field,
           freshness: mergeFreshness(s.freshness, t.freshness),
@@ -1622,7 +1623,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     manifest.exposures = {};
     for (const d of dashboards) {
       const uid = `exposure.${projectName}.${d.dashboard.name}`;
-      manifest.exposures[uid] = { unique_id: uid, resource_type: 'exposure', name: d.dashboard.name, type: 'dashboard', title: d.dashboard.title, file: d.file, depends_on: d.models.map(modelUid), tags: ['dashboard'], tiles: d.tabs.reduce((n, t) => n + t.tiles.length, 0) };
+      // vigil_sync_state is no node: kept beside depends_on, which holds the ids of nodes only
+      const syncState = d.tabs.flatMap((t) => t.tiles).find((t) => t.syncState)?.syncState;
+      manifest.exposures[uid] = { unique_id: uid, resource_type: 'exposure', name: d.dashboard.name, type: 'dashboard', title: d.dashboard.title, file: d.file, depends_on: d.models.map(modelUid).filter((id) => id in manifest.nodes), ...(syncState ? { sync_state: syncState } : {}), tags: ['dashboard'], tiles: d.tabs.reduce((n, t) => n + t.tiles.length, 0) };
     }
   }
 

@@ -49,25 +49,90 @@ export function parseDocBlocks(files: RawFile[], ds: Diagnostic[]): Map<string, 
   return blocks;
 }
 
+/** A template tag or expression in a description; an unclosed opening too (nothing renders it). */
+const TAG = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}|\{\{|\{%/g;
+const RAW_OPEN = /^\{%-?\s*raw\s*-?%\}$/;
+const RAW_CLOSE = /\{%-?\s*endraw\s*-?%\}/g;
+const WHOLE_DOC_CALL = new RegExp(`^${DOC_CALL.source}$`);
+
+/** The template tags of a description: a doc() call (its name), a raw block (its text) or what nothing renders (`other`). */
+function descriptionTags(desc: string): Array<{ start: number; end: number; doc?: string; raw?: string; other?: string }> {
+  const out: Array<{ start: number; end: number; doc?: string; raw?: string; other?: string }> = [];
+  TAG.lastIndex = 0;
+  for (let m = TAG.exec(desc); m; m = TAG.exec(desc)) {
+    const end = m.index + m[0].length;
+    const call = WHOLE_DOC_CALL.exec(m[0]);
+    RAW_CLOSE.lastIndex = end;
+    const close = RAW_OPEN.test(m[0]) ? RAW_CLOSE.exec(desc) : null;
+    if (call) out.push({ start: m.index, end, doc: call[2] });
+    else if (close) {
+      out.push({ start: m.index, end: close.index + close[0].length, raw: desc.slice(end, close.index) });
+      TAG.lastIndex = close.index + close[0].length;
+    } else out.push({ start: m.index, end, other: m[0] });
+  }
+  return out;
+}
+
+/** The templates of a description that Vigil does not render (all but doc() calls and raw blocks). */
+export function unrenderedTemplates(desc: string): string[] {
+  return descriptionTags(desc).flatMap((t) => (t.other === undefined ? [] : [t.other]));
+}
+
 /**
- * Replace doc() calls in every description of the manifest. `textOf` reads the file a
- * description is written in, to say where an unknown name is.
+ * Replace doc() calls in every description of the manifest (a source's own description too).
+ * Any other template in a description is an error: it would show as written on the site, in the
+ * manifest and in BigQuery, where dbt renders it (`{% raw %}...{% endraw %}` keeps braces as
+ * text). `textOf` reads the file a description is written in, to say where.
  */
 export function resolveDocCalls(manifest: Manifest, blocks: Map<string, DocBlock>, textOf: (file: string) => string | undefined, ds: Diagnostic[]): void {
   const names = [...blocks.keys()];
+  const said = new Set<string>();
+  const report = (file: string | undefined, find: (text: string) => number, message: string, hint?: string) => {
+    const text = file ? textOf(file) : undefined;
+    const at = text ? find(text) : -1;
+    const d = diag('E_DOC', message, { file, ...(at >= 0 && text ? lineColAt(text, at) : {}) }, hint);
+    // (a source's description is on each of its tables)
+    const key = `${d.file}:${d.line}:${d.column}:${message}`;
+    if (!said.has(key)) (said.add(key), ds.push(d));
+  };
+  const docCall = (whole: string, name: string, file: string | undefined): string => {
+    const b = blocks.get(name);
+    if (b) return b.text;
+    const hint = didYouMean(name, names);
+    report(file, (text) => text.search(new RegExp(`\\bdoc\\(\\s*['"]${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]`)), `doc('${name}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : `write {% docs ${name} %}...{% enddocs %} in a .md file under models/`);
+    return whole;
+  };
+  const leftOver = (tag: string, file: string | undefined) => {
+    const shown = tag.length > 60 ? `${tag.slice(0, 59)}…` : tag;
+    const called = /^\{\{-?\s*([A-Za-z_]\w*)/.exec(tag)?.[1];
+    const like = called && called !== 'doc' ? didYouMean(called, ['doc']) : undefined;
+    const message =
+      called === 'doc'
+        ? `${shown}: doc() takes one docs block name in quotes, doc('name')`
+        : `description has ${shown}, which nothing renders${like ? ` — did you mean ${like}()?` : ': it would show as written'}`;
+    // as written in the YAML; else up to its first quote (escaped in a double-quoted string)
+    const find = (text: string) => {
+      const i = text.indexOf(tag);
+      const q = tag.search(/['"]/);
+      return i >= 0 || q < 3 ? i : text.indexOf(tag.slice(0, q));
+    };
+    report(file, find, message, `only {{ doc('name') }} is replaced in a description${like ? '' : ': write the text itself ({% raw %}...{% endraw %} keeps braces as text)'}`);
+  };
   const resolve = (desc: string | undefined, file: string | undefined): string | undefined => {
-    if (!desc || !desc.includes('doc(')) return desc;
-    return desc.replace(DOC_CALL, (whole, _q: string, name: string) => {
-      const b = blocks.get(name);
-      if (b) return b.text;
-      const text = file ? textOf(file) : undefined;
-      const at = text ? text.search(new RegExp(`\\bdoc\\(\\s*['"]${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]`)) : -1;
-      const hint = didYouMean(name, names);
-      ds.push(
-        diag('E_DOC', `doc('${name}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file, ...(at >= 0 && text ? lineColAt(text, at) : {}) }, hint ? undefined : `write {% docs ${name} %}...{% enddocs %} in a .md file under models/`),
-      );
-      return whole;
-    });
+    if (!desc || (!desc.includes('{{') && !desc.includes('{%'))) return desc;
+    let out = '';
+    let from = 0;
+    for (const t of descriptionTags(desc)) {
+      out += desc.slice(from, t.start);
+      from = t.end;
+      if (t.doc !== undefined) out += docCall(desc.slice(t.start, t.end), t.doc, file);
+      else if (t.raw !== undefined) out += t.raw;
+      else {
+        leftOver(t.other!, file);
+        out += t.other;
+      }
+    }
+    return out + desc.slice(from);
   };
   for (const n of Object.values(manifest.nodes)) {
     if (n.resource_type !== 'model' && n.resource_type !== 'seed' && n.resource_type !== 'snapshot') continue;
@@ -76,6 +141,7 @@ export function resolveDocCalls(manifest: Manifest, blocks: Map<string, DocBlock
     for (const c of n.columns) c.description = resolve(c.description, file);
   }
   for (const s of Object.values(manifest.sources)) {
+    s.source_description = resolve(s.source_description, s.file);
     s.description = resolve(s.description, s.file);
     for (const c of s.columns) c.description = resolve(c.description, s.file);
   }

@@ -134,6 +134,8 @@ export interface SourceNode {
   file: string;
   line: number;
   description?: string;
+  /** The description of the source the table is declared in (dbt's source_description). */
+  source_description?: string;
   relation: Relation;
   loaded_at_field?: string;
   freshness?: Freshness;
@@ -198,6 +200,8 @@ export interface ExposureNode {
   file: string;
   /** Unique ids of the models its tiles read. */
   depends_on: string[];
+  /** The sync state table its tiles read (vigil_sync_state, kept by `vigil sync`): a table, not a node. */
+  sync_state?: Relation;
   tags: string[];
   tiles: number;
 }

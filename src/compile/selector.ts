@@ -492,6 +492,6 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
  * "description changes are not changes") and its relation (.relation).
  */
 function sourceContents(n: SourceNode): string {
-  const { file: _f, line: _l, description: _d, relation: _r, columns, retention, ...rest } = n;
+  const { file: _f, line: _l, description: _d, source_description: _sd, relation: _r, columns, retention, ...rest } = n;
   return canonicalJson({ ...rest, columns: (columns ?? []).map(({ description: _cd, ...c }) => c), retention: retention && { ...retention, at: undefined } });
 }

@@ -17,6 +17,7 @@ import { columnLineage, relationResolver, type ColumnRef } from './column-lineag
 import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
 import { policyOf } from '../compile/masking.js';
 import { firstVersionsSql } from '../run/snapshot.js';
+import { STATE_TABLE } from '../sync/sync-types.js';
 
 export type DocsKind = 'source' | 'seed' | 'model' | 'snapshot' | 'test' | 'unit_test' | 'exposure' | 'alert';
 
@@ -54,6 +55,10 @@ export interface DocsNode {
   facts: Array<[string, string]>;
   columns: DocsColumn[];
   parents: string[];
+  /** tables it reads that are no node: the sync state `vigil sync` keeps */
+  also_reads?: string[];
+  /** a source table: the description of the source it is declared in (dbt's source_description) */
+  source?: { name: string; description: string };
   children: string[];
   tests: string[];
   raw_sql?: string;
@@ -128,6 +133,7 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
       facts: [['relation', rel(s.relation)!], ...(s.loaded_at_field ? ([['loaded_at_field', s.loaded_at_field]] as Array<[string, string]>) : []), ...(s.sync ? ([['synced from', `${s.sync.from} (${s.sync.schema}), cursor ${s.sync.cursor}`]] as Array<[string, string]>) : [])],
       columns: columnsFrom(s.columns, catalog?.get(s.unique_id)),
       parents: [],
+      ...(s.source_description ? { source: { name: s.source_name, description: s.source_description } } : {}),
       children: [],
       tests: [],
       lineage_notes: [],
@@ -180,7 +186,7 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
     }
   }
   for (const e of Object.values(m.exposures ?? {})) {
-    add({ id: e.unique_id, kind: 'exposure', name: e.name, label: e.title, description: `Dashboard "${e.title}" (${e.tiles} tiles).`, file: e.file, tags: e.tags, facts: [['type', e.type], ['tiles', String(e.tiles)]], columns: [], parents: [...e.depends_on], children: [], tests: [], lineage_notes: [] });
+    add({ id: e.unique_id, kind: 'exposure', name: e.name, label: e.title, description: `Dashboard "${e.title}" (${e.tiles} tiles).`, file: e.file, tags: e.tags, facts: [['type', e.type], ['tiles', String(e.tiles)]], columns: [], parents: [...e.depends_on], ...(e.sync_state ? { also_reads: [`${STATE_TABLE} (${rel(e.sync_state)})`] } : {}), children: [], tests: [], lineage_notes: [] });
   }
   for (const r of rules) {
     const q = result.queries[r.rule.name];
@@ -196,6 +202,7 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
       facts: [['severity', r.rule.severity], ['condition', r.rule.condition.type], ['schedule', 'cron' in r.rule.schedule ? `${r.rule.schedule.cron} (${r.rule.schedule.timezone})` : JSON.stringify(r.rule.schedule)], ['summary', r.rule.summary]],
       columns: [],
       parents: parents.filter((p) => nodes.has(p)),
+      ...(r.rule.sync_state || (r.rule.condition.type === 'freshness' && r.rule.condition.sync) ? { also_reads: [STATE_TABLE] } : {}),
       children: [],
       tests: [],
       raw_sql: r.queryText,

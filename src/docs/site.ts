@@ -35,12 +35,12 @@ const colAnchor = (name: string) => `col-${[...Buffer.from(name.toLowerCase(), '
 /** A column's place on its node's page: the row when the page lists the column, else the page (a source that declares no columns). */
 const colHref = (n: DocsNode, column: string, base: string) => `${base}${pagePath(n.id)}${n.columns.some((c) => c.name.toLowerCase() === column.toLowerCase()) ? `#${colAnchor(column)}` : ''}`;
 
-/** Inline Markdown: `code`, **bold**, [text](http...). */
+/** Inline Markdown: `code`, **bold**, [text](http...) (a URL may hold balanced parentheses, one level, as in CommonMark). */
 function inline(text: string): string {
   return esc(text)
     .replace(/`([^`]+)`/g, '<code>$1</code>')
     .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
-    .replace(/\[([^\]]+)\]\((https?:\/\/[^\s)]+)\)/g, '<a href="$2">$1</a>');
+    .replace(/\[([^\]]+)\]\((https?:\/\/(?:[^\s()]|\([^\s()]*\))+)\)/g, '<a href="$2">$1</a>');
 }
 
 /** Descriptions are Markdown-ish: paragraphs, lists, and inline() markup. */
@@ -82,7 +82,7 @@ main{padding:18px 28px;max-width:1400px}section{background:#fff;border:1px solid
 h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:0 0 10px}.kind{display:inline-block;font-size:12px;color:#fff;border-radius:4px;padding:1px 7px;margin-right:8px;vertical-align:middle}
 a{color:#5b3fd6;text-decoration:none}a:hover{text-decoration:underline}.none{color:#98a2b3}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eef0f3;vertical-align:top}th{font-size:12px;color:#667085;font-weight:600}
-.facts td:first-child{color:#667085;width:170px}.tag{display:inline-block;background:#f2f4f7;border-radius:4px;padding:0 6px;margin:0 4px 2px 0;font-size:12px}
+td>:first-child{margin-top:0}td>:last-child{margin-bottom:0}.facts td:first-child{color:#667085;width:170px}.tag{display:inline-block;background:#f2f4f7;border-radius:4px;padding:0 6px;margin:0 4px 2px 0;font-size:12px}
 .policy{background:#fef3f2;color:#b42318}pre{background:#0c111d;color:#e4e7ec;padding:12px;border-radius:8px;overflow:auto;font-size:12px;line-height:1.45}
 .graph{overflow:auto;border:1px solid #eef0f3;border-radius:8px;background:#fcfcfd}.graph svg text{font-size:12px;font-family:inherit}
 .cols{columns:3 260px}.cols li{break-inside:avoid;overflow-wrap:anywhere}details summary{cursor:pointer;color:#5b3fd6;margin:6px 0}.note{color:#b54708;font-size:13px}
@@ -251,7 +251,7 @@ function columnsTable(n: DocsNode, byId: Map<string, DocsNode>, base: string): s
   const policies = (c: DocsColumn) =>
     [...(c.policy ? [`<span class="tag policy">policy: ${esc(c.policy)}</span>`] : []), ...Object.entries(c.meta ?? {}).map(([k, v]) => `<span class="tag policy">${esc(k)}${v === true ? '' : `: ${esc(typeof v === 'string' ? v : JSON.stringify(v))}`}</span>`), ...(c.tags ?? []).map((t) => `<span class="tag">${esc(t)}</span>`)].join('');
   const rows = n.columns.map(
-    (c) => `<tr id="${colAnchor(c.name)}"><td><strong>${esc(c.name)}</strong></td><td>${esc(c.type ?? '')}${c.declared_type && c.declared_type.toLowerCase() !== (c.type ?? '').toLowerCase() ? `<br><span class="none">declared ${esc(c.declared_type)}</span>` : ''}</td><td>${c.description ? inline(c.description) : '<span class="none">—</span>'}</td><td>${policies(c)}</td><td>${c.tests.map((t) => `<a class="tag" href="${base}${pagePath(t.id)}">${esc(t.name)}</a>`).join('')}</td><td>${c.from.map((r) => refLink(r, byId, base)).join('<br>')}</td><td>${c.used_by.map((r) => refLink(r, byId, base)).join('<br>')}</td></tr>`,
+    (c) => `<tr id="${colAnchor(c.name)}"><td><strong>${esc(c.name)}</strong></td><td>${esc(c.type ?? '')}${c.declared_type && c.declared_type.toLowerCase() !== (c.type ?? '').toLowerCase() ? `<br><span class="none">declared ${esc(c.declared_type)}</span>` : ''}</td><td>${c.description ? prose(c.description) : '<span class="none">—</span>'}</td><td>${policies(c)}</td><td>${c.tests.map((t) => `<a class="tag" href="${base}${pagePath(t.id)}">${esc(t.name)}</a>`).join('')}</td><td>${c.from.map((r) => refLink(r, byId, base)).join('<br>')}</td><td>${c.used_by.map((r) => refLink(r, byId, base)).join('<br>')}</td></tr>`,
   );
   return `<section><h2>Columns (${n.columns.length})</h2><table><thead><tr><th>Column</th><th>Type</th><th>Description</th><th>Policies</th><th>Tests</th><th>Derived from</th><th>Used by</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
 }
@@ -264,8 +264,8 @@ function nodePage(n: DocsNode, byId: Map<string, DocsNode>, model: DocsModel): s
   const list = (title: string, xs: string[]) => (xs.length ? `<p><strong>${title}:</strong> ${xs.map((id) => `<a href="${base}${pagePath(id)}">${esc(byId.get(id)?.label ?? id)}</a>`).join(', ')}</p>` : '');
   const facts = [...n.facts, ...(n.file ? ([['file', n.file]] as Array<[string, string]>) : []), ['unique id', n.id]] as Array<[string, string]>;
   const body = [
-    `<section><h1><span class="kind" style="background:${COLOR[n.kind]}">${KIND_ONE[n.kind]}</span>${esc(n.label)}</h1>${n.tags.map((t) => `<span class="tag">${esc(t)}</span>`).join('')}${prose(n.description)}<table class="facts">${facts.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('')}</table></section>`,
-    `<section><h2>Lineage</h2>${list('Reads', n.parents)}${list('Read by', n.children.filter((c) => inGraph(byId.get(c))))}${graphSvg(ids, byId, base, n.id)}</section>`,
+    `<section><h1><span class="kind" style="background:${COLOR[n.kind]}">${KIND_ONE[n.kind]}</span>${esc(n.label)}</h1>${n.tags.map((t) => `<span class="tag">${esc(t)}</span>`).join('')}${prose(n.description)}${n.source ? `<h2>Source ${esc(n.source.name)}</h2>${prose(n.source.description)}` : ''}<table class="facts">${facts.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('')}</table></section>`,
+    `<section><h2>Lineage</h2>${list('Reads', n.parents)}${n.also_reads?.length ? `<p><strong>Also reads:</strong> ${n.also_reads.map(esc).join(', ')} — the sync state table vigil sync keeps, not a node of the project</p>` : ''}${list('Read by', n.children.filter((c) => inGraph(byId.get(c))))}${graphSvg(ids, byId, base, n.id)}</section>`,
     columnsTable(n, byId, base),
     n.kind === 'model' || n.kind === 'snapshot' ? `<section><h2>Column lineage</h2>${n.lineage_notes.map((x) => `<p class="note">${esc(x)}</p>`).join('')}${columnGraphSvg(n, byId, base) || '<p class="none">No column could be traced to an upstream column.</p>'}</section>` : '',
     n.tests.length ? `<section><h2>Tests (${n.tests.length})</h2><ul class="cols">${n.tests.map((t) => `<li><a href="${base}${pagePath(t)}">${esc(byId.get(t)?.name ?? t)}</a></li>`).join('')}</ul></section>` : '',
@@ -333,7 +333,7 @@ export function renderSite(model: DocsModel): Map<string, string> {
   const snippet = (s: string | undefined) => (s ? clip(s.replace(/\s+/g, ' ').trim(), 140) : undefined);
   const search: Array<{ k: string; n: string; d?: string; u: string }> = [];
   for (const n of model.nodes) {
-    search.push({ k: KIND_ONE[n.kind], n: n.label, d: snippet(n.description), u: pagePath(n.id) });
+    search.push({ k: KIND_ONE[n.kind], n: n.label, d: snippet(n.description ?? n.source?.description), u: pagePath(n.id) });
     for (const c of n.columns) search.push({ k: 'column', n: `${n.label}.${c.name}`, d: snippet([c.type ?? c.declared_type, c.description].filter(Boolean).join(' — ')), u: `${pagePath(n.id)}#${colAnchor(c.name)}` });
   }
   files.set('search.js', `window.VIGIL_SEARCH = ${JSON.stringify(search).replace(/</g, '\\u003c')};\n`);

@@ -22,6 +22,7 @@ import { diag, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { getWarehouse, OFFLINE_ENGINE, offlineDialect, warehouseTypes } from '../adapters/index.js';
 import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, TEST_TEMPLATE_ARGS, type GenericTestName } from '../compile/generic-tests.js';
 import { isTemplateError, lineColAt, TemplateEnv } from '../compile/template-env.js';
+import { unrenderedTemplates } from '../compile/docs-blocks.js';
 import { listFiles, SQL_FILE } from './load-project.js';
 import { DBT_YAML_OPTIONS, parseDbtYaml, readingDifferences, showReading } from './dbt-yaml.js';
 import { inexactInteger } from './yaml-lib.js';
@@ -1005,6 +1006,8 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
           if (!name) nc([...path, k], `description: doc(${m[1]}): a doc block of another package: left as written`, v);
           else if (!ctx.docs.has(name)) nc([...path, k], `description: doc('${name}') names no {% docs %} block in the project's .md files: left as written`, v);
         }
+        // (a doc() of another package is listed above)
+        for (const t of unrenderedTemplates(one).filter((x) => !/^\{\{-?\s*doc\(/.test(x))) nc([...path, k], `description: ${t} is not rendered by Vigil (only {{ doc('name') }} is): left as written, an error at compile`, v);
       }
     } else if (isSeq(node)) node.items.forEach((x, i) => checkStrings(x, [...path, i]));
   };

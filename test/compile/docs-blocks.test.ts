@@ -30,6 +30,8 @@ describe('docs blocks', () => {
     expect(orders.description).toBe('One row per **order**.\n\nPlaced in the shop.');
     expect(orders.columns[0].description).toBe('Amount: Total in dollars. (see finance)');
     expect(m.sources['source.fixture.raw.t'].description).toBe('plain');
+    // the source's own description, on each of its tables (dbt's source_description; was: dropped)
+    expect(m.sources['source.fixture.raw.t'].source_description).toBe('One row per **order**.\n\nPlaced in the shop.');
     expect(m.docs.orders).toEqual({ file: 'models/docs/orders.md', line: 2, text: 'One row per **order**.\n\nPlaced in the shop.' });
   });
 
@@ -42,6 +44,51 @@ describe('docs blocks', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("models/schema.yml:6:26: error: doc('order_statu') not found — did you mean 'order_status'? [E_DOC]");
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("an unknown name in a source's own description is an error at its line, once for all its tables", () => {
+    const dir = project({
+      'models/docs.md': '{% docs app_db %}\nThe app.\n{% enddocs %}\n',
+      'models/src.yml': "sources:\n  - name: app\n    description: \"From {{ doc('app_dbb') }}\"\n    tables:\n      - name: a\n      - name: b\n",
+    });
+    const r = vigil(dir, ['compile']);
+    expect(r.code).toBe(2);
+    // (was: exit 0, the description dropped)
+    expect(r.stderr).toContain("models/src.yml:3:27: error: doc('app_dbb') not found — did you mean 'app_db'? [E_DOC]");
+    expect(r.stderr.match(/app_dbb/g)).toHaveLength(1);
+  });
+
+  it('any other template in a description is an error at its line (did you mean doc()); {% raw %} keeps braces as text', () => {
+    const dir = project({
+      'models/docs.md': '{% docs x %}\nX.\n{% enddocs %}\n',
+      'models/schema.yml': [
+        'models:',
+        '  - name: orders',
+        '    columns:',
+        '      - name: id',
+        `        description: "Some {{ doc('x') }} and {{ docs('x') }} {{ var('nope') }} {{ unknown_thing }} {% if x %}y{% endif %}"`,
+        '      - name: amount',
+        "        description: 'two names: {{ doc(\"p\", \"x\") }}'",
+        '',
+      ].join('\n'),
+    });
+    const r = vigil(dir, ['compile']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    // (was: exit 0, all but doc('x') on the site, in the manifest and in BigQuery as written)
+    expect(r.stderr).toContain("models/schema.yml:5:47: error: description has {{ docs('x') }}, which nothing renders — did you mean doc()? [E_DOC]");
+    expect(r.stderr).toContain("models/schema.yml:5:63: error: description has {{ var('nope') }}, which nothing renders: it would show as written [E_DOC]");
+    expect(r.stderr).toContain('models/schema.yml:5:81: error: description has {{ unknown_thing }}, which nothing renders: it would show as written [E_DOC]');
+    expect(r.stderr).toContain('models/schema.yml:5:101: error: description has {% if x %}, which nothing renders: it would show as written [E_DOC]');
+    expect(r.stderr).toContain('models/schema.yml:5:112: error: description has {% endif %}, which nothing renders: it would show as written [E_DOC]');
+    expect(r.stderr).toContain(`models/schema.yml:7:34: error: {{ doc("p", "x") }}: doc() takes one docs block name in quotes, doc('name') [E_DOC]`);
+    expect(r.stderr).toContain("hint: only {{ doc('name') }} is replaced in a description: write the text itself ({% raw %}...{% endraw %} keeps braces as text)");
+    expect(r.stderr).toContain('6 errors found');
+
+    const raw = project({ 'models/schema.yml': "models:\n  - name: orders\n    description: 'Read it with {% raw %}{{ ref(\"orders\") }}{% endraw %}.'\n" });
+    const ok = vigil(raw, ['compile']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(raw, 'target/manifest.json'), 'utf8')).nodes['model.fixture.orders'].description).toBe('Read it with {{ ref("orders") }}.');
   });
 
   it('a block defined twice or left open is an error at its line', () => {

@@ -463,6 +463,7 @@ exposures:
       `version: 2
 models:
   - name: m
+    description: "By {{ var('owner') }}; {% raw %}{{ kept }}{% endraw %}"
     meta: { owner: "{{ var('owner') }}" }
     columns:
       - name: id
@@ -476,7 +477,11 @@ models:
       f,
     );
     expect(parse(r.text).models[0].columns[0].tests).toEqual([{ not_null: { config: { where: "id > {{ var('min_id', 0) }}" } } }, { accepted_values: { values: ['a'], where: "{{ env_var('X', 'true') }}" } }]);
-    expect(f.notConverted.map((x) => `${x.line}: ${x.message}`)).toEqual([expect.stringMatching(/^4: models\[0\]\.meta\.owner: Jinja in a YAML value is not rendered by Vigil/)]);
+    // a description's Jinja other than doc() (was: not listed, then on the site as written; now an error at compile)
+    expect(f.notConverted.map((x) => `${x.line}: ${x.message}`)).toEqual([
+      "4: description: {{ var('owner') }} is not rendered by Vigil (only {{ doc('name') }} is): left as written, an error at compile",
+      expect.stringMatching(/^5: models\[0\]\.meta\.owner: Jinja in a YAML value is not rendered by Vigil/),
+    ]);
   });
 
   it('a var past 2^53 is copied with its exact digits, quoted, and listed (a number there would be rounded)', () => {

@@ -1,0 +1,111 @@
+/**
+ * What `vigil docs generate` writes, on small projects without a warehouse (--empty-catalog):
+ * every file through the one redaction path, a source's own description (dbt's
+ * source_description) on its tables' pages, column descriptions as Markdown like a model's, and
+ * a dashboard reading vigil_sync_state (a table `vigil sync` keeps, no node) on the shipped project.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+const project = (files: Record<string, string>) => {
+  const dir = makeProject(files);
+  dirs.push(dir);
+  return dir;
+};
+
+/** Every file under `dir`, with its text. */
+function filesUnder(dir: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const e of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const abs = join(dir, e);
+    if (statSync(abs).isFile()) out.push([e, readFileSync(abs, 'latin1')]);
+  }
+  return out;
+}
+
+describe('vigil docs generate: secrets', () => {
+  it('no secret value reaches the site: pasted into a model, in a YAML description, HTML-escaped or JSON-escaped', () => {
+    const env = { H17_DB_PASSWORD: 'pw_ZYXW98765', H17_API_TOKEN: `tk<&"'QWERTY42` };
+    const dir = project({
+      'models/m.sql': "select 1 as id, 'pw_ZYXW98765' as pasted\n",
+      'models/m.yml': `models:\n  - name: m\n    description: "the password is pw_ZYXW98765"\n    columns:\n      - name: pasted\n        description: 'token: tk<&"''QWERTY42'\n`,
+    });
+    const r = vigil(dir, ['docs', 'generate', '--empty-catalog'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const site = filesUnder(join(dir, 'target/docs'));
+    expect(site.map(([f]) => f)).toEqual(expect.arrayContaining(['docs.json', 'search.js', 'nodes/model.fixture.m.html']));
+    // (was: docs.json, the model's page and search.js held pw_ZYXW98765)
+    for (const [f, text] of site) {
+      expect(text, f).not.toContain('ZYXW98765');
+      expect(text, f).not.toContain('QWERTY42');
+    }
+    const page = readFileSync(join(dir, 'target/docs/nodes/model.fixture.m.html'), 'utf8');
+    expect(page).toContain('the password is &lt;redacted:H17_DB_PASSWORD&gt;');
+    expect(page).toContain('token: &lt;redacted:H17_API_TOKEN&gt;');
+  });
+});
+
+describe('vigil docs generate: descriptions', () => {
+  it("a source's own description, doc() resolved, is on each of its tables' pages and in the manifest", () => {
+    const dir = project({
+      'models/app.md': '{% docs app %}\nThe **application** database.\n{% enddocs %}\n',
+      'models/src.yml': `sources:\n  - name: app\n    description: "Copied hourly. {{ doc('app') }}"\n    tables:\n      - name: users\n      - name: orders\n        description: One row per order.\n  - name: plain\n    tables:\n      - name: t\n`,
+      'models/m.sql': "select * from {{ source('app', 'users') }}\n",
+    });
+    const c = vigil(dir, ['compile']);
+    expect(c.code, c.stderr).toBe(0);
+    const m = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
+    // (was: dropped)
+    expect(m.sources['source.fixture.app.users'].source_description).toBe('Copied hourly. The **application** database.');
+    expect(m.sources['source.fixture.app.orders'].source_description).toBe('Copied hourly. The **application** database.');
+    expect(m.sources['source.fixture.plain.t'].source_description).toBeUndefined();
+    const g = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(g.code, g.stderr).toBe(0);
+    const page = (id: string) => readFileSync(join(dir, `target/docs/nodes/${id}.html`), 'utf8');
+    expect(page('source.fixture.app.users')).toContain('<p class="none">No description.</p><h2>Source app</h2><p>Copied hourly. The <strong>application</strong> database.</p>');
+    expect(page('source.fixture.app.orders')).toContain('<p>One row per order.</p><h2>Source app</h2><p>Copied hourly.');
+    expect(page('source.fixture.plain.t')).not.toContain('<h2>Source');
+  });
+
+  it('column descriptions are Markdown as model descriptions are; a link keeps the parentheses of its URL', () => {
+    const dir = project({
+      'models/m.sql': 'select 1 as id, 2 as amount\n',
+      'models/m.yml': 'models:\n  - name: m\n    description: "See [ext](https://example.com/a(b)) and [wiki](https://en.wikipedia.org/wiki/Foo_(bar))."\n    columns:\n      - name: id\n        description: "## Heading\\n- item one\\n- item [two](https://example.com/x(y)z)"\n      - name: amount\n        description: In **dollars**.\n',
+    });
+    const g = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(g.code, g.stderr).toBe(0);
+    const html = readFileSync(join(dir, 'target/docs/nodes/model.fixture.m.html'), 'utf8');
+    // (was: '## Heading - item one ...' as written, inline markup only)
+    expect(html).toContain('<td><h3>Heading</h3>\n<ul><li>item one</li><li>item <a href="https://example.com/x(y)z">two</a></li></ul></td>');
+    expect(html).toContain('<td><p>In <strong>dollars</strong>.</p></td>');
+    // (was: href="https://example.com/a(b" and a stray ')')
+    expect(html).toContain('<p>See <a href="https://example.com/a(b)">ext</a> and <a href="https://en.wikipedia.org/wiki/Foo_(bar)">wiki</a>.</p>');
+  });
+});
+
+describe('dashboards reading vigil_sync_state (the shipped project)', () => {
+  it("an exposure's depends_on holds node ids only; the sync state it reads is on its page", () => {
+    const dir = makeProject({}, false);
+    dirs.push(dir);
+    for (const p of ['project.yaml', 'models', 'macros', 'tests', 'dashboards', 'alerts']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    const c = vigil(dir, ['compile']);
+    expect(c.code, c.stderr).toBe(0);
+    const m = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
+    // (was: model.ai_audit.vigil_sync_state, in neither nodes nor sources)
+    for (const e of Object.values(m.exposures) as Array<{ unique_id: string; depends_on: string[] }>) for (const id of e.depends_on) expect(id in m.nodes || id in m.sources, `${e.unique_id} -> ${id}`).toBe(true);
+    const ws = m.exposures['exposure.ai_audit.workspace'];
+    expect(ws.depends_on).toContain('model.ai_audit.ai_workspace_activity');
+    expect(ws.sync_state).toEqual({ schema: 'raw', identifier: 'vigil_sync_state' });
+    expect(m.exposures['exposure.ai_audit.overview'].sync_state).toBeUndefined();
+    const g = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+    expect(g.code, g.stderr).toBe(0);
+    // (was: nothing said of it)
+    expect(readFileSync(join(dir, 'target/docs/nodes/exposure.ai_audit.workspace.html'), 'utf8')).toContain('<p><strong>Also reads:</strong> vigil_sync_state (raw.vigil_sync_state) — the sync state table vigil sync keeps, not a node of the project</p>');
+    expect(readFileSync(join(dir, 'target/docs/nodes/exposure.ai_audit.overview.html'), 'utf8')).not.toContain('Also reads');
+    expect(readFileSync(join(dir, 'target/docs/nodes/alert.ai_audit.ai_audit_sync_stalled.html'), 'utf8')).toContain('<strong>Also reads:</strong> vigil_sync_state —');
+  });
+});
