@@ -599,7 +599,8 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         if (!ok) return;
         // the sync state stand-in (syncStateModel) is read where vigil sync keeps it, and may not exist yet
         const readsSyncState = node === syncState;
-        tiles.push(compileTile({ ...tile, links }, tab.name, { name: node.name, relation: dialect.relation(node.relation), readFilter: dialect.readFilter?.(node.config), ...(readsSyncState ? { syncState: node.relation } : {}) }, d.filters, dialect, reaches(tile.model), types, rawRows));
+        const compiled = compileTile({ ...tile, links }, tab.name, { name: node.name, relation: dialect.relation(node.relation), readFilter: dialect.readFilter?.(node.config), ...(readsSyncState ? { syncState: node.relation } : {}) }, d.filters, dialect, reaches(tile.model), types, rawRows);
+        tiles.push({ ...compiled, line: p.yaml.locate([...base, 'id']).line });
       });
       tabs.push({ name: tab.name, title: tab.title, tiles });
     });

@@ -7,7 +7,9 @@
  *   LookML the elements need: `<model>.view.lkml` per model read (sql_table_name, a dimension
  *   or dimension_group per column used, every measure used) and `<project>.model.lkml` (one
  *   explore per model). LookML dashboards have no tabs we can rely on, so the tabs are stacked
- *   vertically, each under a full-width `type: text` element with the tab's title.
+ *   vertically, each under a full-width `type: text` element with the tab's title. Names are
+ *   Looker's (a-z, 0-9, _: lookerName), the warehouse's quoted in the SQL; two things that would
+ *   get one name are refused (exit 2), never written over each other.
  * - `metabase`: `<dashboard>.metabase.json`, the payloads of `POST /api/card` (native SQL for
  *   the target) and of `POST /api/dashboard` + `PUT /api/dashboard/:id` (parameters, tabs,
  *   dashcards). Dashboard filters become basic SQL variables inside optional clauses, so every
@@ -104,6 +106,12 @@ export const LOOKER_TAB_HEADING_HEIGHT = 2;
 // shared helpers
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A map that refuses a second value for a key (generated names: a second writer is a bug, never an overwrite). */
+function setOnce<V>(m: Map<string, V>, key: string, value: V, what: string): void {
+  if (m.has(key)) throw new Error(`export: ${what} '${key}' generated twice`);
+  m.set(key, value);
+}
 
 const human = (s: string) => s.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 
@@ -253,10 +261,16 @@ interface LookerMeasure {
 
 interface LookerView {
   model: string;
+  /** The view's (and explore's) Looker name (lookerName of the model). */
+  name: string;
   relation: string;
   dialect: Dialect;
   /** column -> label (dimensions and dimension groups). */
   columns: Map<string, string | undefined>;
+  /** column -> its Looker field name (lookerName; a dimension group's timeframes add _date, ...). */
+  fields: Map<string, string>;
+  /** column -> the first tile that reads it (where a clash is reported). */
+  sources: Map<string, LookerOwner>;
   measures: Map<string, LookerMeasure>;
   /** column -> links (tile `links` and drill-downs), on the dimension. */
   links: Map<string, LookerLink[]>;
@@ -268,6 +282,25 @@ interface LookerTopN {
   model: string;
   column: string;
   sql: string;
+}
+
+/** What asks for a generated LookML name, and where (a tile's line in its dashboard file). */
+interface LookerOwner {
+  what: string;
+  file?: string;
+  line?: number;
+  /** The name it was made from (a model, a column), when it was made from one. */
+  from?: string;
+}
+
+/**
+ * A Looker identifier for a name: Looker's views and fields take a-z, 0-9 and _, starting with a
+ * letter. Lower-cased, any other character as _, and `prefix` before a name that starts otherwise
+ * (`1st` -> `f_1st`, `_id` -> `f_id`). Different names can map to one: the exporter refuses that.
+ */
+export function lookerName(name: string, prefix: string): string {
+  const s = name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  return /^[a-z]/.test(s) ? s : `${prefix}${s.startsWith('_') ? '' : '_'}${s}`;
 }
 
 const PERCENTILES: Record<string, number> = { p50: 50, p90: 90, p95: 95, p99: 99 };
@@ -487,38 +520,46 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
   const out = new Map<string, string>();
   if (!ds.length) return out;
   const project = ds[0].project;
+  // the Looker model (the project), views (models) and fields (columns) take Looker identifiers;
+  // the warehouse's names stay in the SQL, quoted, and in labels
+  const lookerModel = lookerName(project, 'm');
   const connection = opts.lookerConnection ?? project;
   const kindOf = columnKinds(ds);
   const views = new Map<string, LookerView>();
   const topNs = new Map<string, LookerTopN>();
+  const tileOwner = (d: CompiledDashboard, t: CompiledTile, what: string): LookerOwner => ({ what, file: d.file, line: t.line });
 
-  const viewOf = (t: Pick<CompiledTile, 'model' | 'relation'>, dialect: Dialect): LookerView => {
+  const viewOf = (t: Pick<CompiledTile, 'model' | 'relation'>, dialect: Dialect, src: LookerOwner): LookerView => {
     let v = views.get(t.model);
     if (!v) {
-      v = { model: t.model, relation: t.relation, dialect, columns: new Map(), measures: new Map(), links: new Map() };
+      v = { model: t.model, name: lookerName(t.model, 'v'), relation: t.relation, dialect, columns: new Map(), fields: new Map(), sources: new Map([['', src]]), measures: new Map(), links: new Map() };
       views.set(t.model, v);
     }
     return v;
   };
-  const addColumn = (v: LookerView, col: string, label?: string) => {
+  const addColumn = (v: LookerView, col: string, src: LookerOwner, label?: string) => {
     if (!v.columns.has(col) || (v.columns.get(col) === undefined && label)) v.columns.set(col, label);
+    if (!v.sources.has(col)) v.sources.set(col, src);
   };
   const isTemporal = (model: string, col: string) => ['date', 'timestamp'].includes(kindOf(model, col));
+  /** The Looker field name of a column (a dimension group's: its name, without a timeframe). */
+  const fieldName = (model: string, col: string) => views.get(model)!.fields.get(col)!;
   /** The Looker field a column is shown as (dimension groups: the timeframe). */
   const dimRef = (model: string, col: string, granularity?: string) => {
-    if (!isTemporal(model, col)) return `${model}.${col}`;
+    const v = views.get(model)!;
+    if (!isTemporal(model, col)) return `${v.name}.${fieldName(model, col)}`;
     const tf = granularity ? TIMEFRAME[granularity] : kindOf(model, col) === 'date' ? 'date' : 'time';
-    return `${model}.${col}_${tf}`;
+    return `${v.name}.${fieldName(model, col)}_${tf}`;
   };
   /** The Looker field a column is filtered on (dimension groups: the date). */
-  const filterRef = (model: string, col: string) => (isTemporal(model, col) ? `${model}.${col}_date` : `${model}.${col}`);
+  const filterRef = (model: string, col: string) => `${views.get(model)!.name}.${fieldName(model, col)}${isTemporal(model, col) ? '_date' : ''}`;
 
   /** Field names a view's dimensions take (a dimension group takes one per timeframe). */
   const dimensionNames = (v: LookerView): Set<string> => {
     const names = new Set<string>();
-    for (const col of v.columns.keys()) {
-      if (isTemporal(v.model, col)) for (const tf of LOOKER_TIMEFRAMES) names.add(`${col}_${tf}`);
-      else names.add(col);
+    for (const [col, name] of v.fields) {
+      if (isTemporal(v.model, col)) for (const tf of LOOKER_TIMEFRAMES) names.add(`${name}_${tf}`);
+      else names.add(name);
     }
     return names;
   };
@@ -527,34 +568,85 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
   for (const d of ds) {
     const dialect = dialectOf(d.dialect);
     for (const t of allTiles(d)) {
-      const v = viewOf(t, dialect);
-      for (const f of t.fields) if (f.kind === 'dimension' || isRaw(f)) addColumn(v, f.column, f.label);
-      for (const f of t.tile.filters) addColumn(v, f.column);
-      for (const f of listenedFilters(d, t)) addColumn(v, f.column);
-      if (t.tile.top_n) addColumn(v, t.tile.top_n.column);
+      const src = (what: string) => tileOwner(d, t, what);
+      const v = viewOf(t, dialect, src(`model '${t.model}' (tile '${t.tile.id}')`));
+      const add = (c: string, label?: string) => addColumn(v, c, src(`column '${c}' of model '${t.model}' (tile '${t.tile.id}')`), label);
+      for (const f of t.fields) if (f.kind === 'dimension' || isRaw(f)) add(f.column, f.label);
+      for (const f of t.tile.filters) add(f.column);
+      for (const f of listenedFilters(d, t)) add(f.column);
+      if (t.tile.top_n) add(t.tile.top_n.column);
       // a raw-row action: the explore of its model, with the columns it shows and filters on
       if (t.rawRows) {
-        const rv = viewOf(t.rawRows, dialect);
-        for (const c of [...t.rawRows.columns, ...Object.keys(t.rawRows.match), ...(t.rawRows.day ? [t.rawRows.day.column] : [])]) addColumn(rv, c);
+        const rr = t.rawRows;
+        const rv = viewOf(rr, dialect, src(`model '${rr.model}' (the raw rows of tile '${t.tile.id}')`));
+        for (const c of [...rr.columns, ...Object.keys(rr.match), ...(rr.day ? [rr.day.column] : [])]) addColumn(rv, c, src(`column '${c}' of model '${rr.model}' (the raw rows of tile '${t.tile.id}')`));
       }
     }
     // a filter's own field (applies_to models without tiles have no view: no field)
     for (const f of d.dashboard.filters) {
       const t = allTiles(d).find((x) => x.appliesFilters.includes(f.name));
-      if (t) addColumn(viewOf(t, dialect), f.column);
+      if (t) addColumn(viewOf(t, dialect, tileOwner(d, t, `model '${t.model}'`)), f.column, tileOwner(d, t, `column '${f.column}' of model '${t.model}' (filter '${f.name}')`));
     }
   }
 
-  // a column named like a timeframe of another column's dimension group (ts_date beside ts) would
-  // be a second field of one name, which Looker refuses: said before anything is written
+  // Looker names: every generated view, field and element name has one owner. Two owners of one
+  // name (models my-orders and my_orders; a column 'user name' beside user_name; the top-N tables
+  // of tile b__c in dashboard a and tile c in a__b) would be one file or field written over by
+  // the other, or two that Looker refuses: said before anything is written
+  const owners = new Map<string, LookerOwner>();
   const clashes: Diagnostic[] = [];
+  const where = (o: LookerOwner) => (o.file ? ` (${o.file}${o.line ? `:${o.line}` : ''})` : '');
+  /** `name` for `o` in `scope` (a view's fields, a dashboard's elements, the views): false when another owner has it. */
+  const claim = (scope: string, name: string, what: string, o: LookerOwner, hint: string): boolean => {
+    const key = `${scope}\u0000${name}`;
+    const first = owners.get(key);
+    if (!first) owners.set(key, o);
+    else {
+      const mapped = [first, o].some((x) => x.from !== undefined && x.from !== name) ? ` (${LOOKER_NAMES})` : '';
+      clashes.push(diag('E_EXPORT', `LookML: ${o.what} and ${first.what}${where(first)} would both be the ${what}${mapped}, which can be only one of them`, { file: o.file, line: o.line }, hint));
+      return false;
+    }
+    return true;
+  };
   for (const v of views.values()) {
+    const ok = claim('view', v.name, `view '${v.name}'`, { ...v.sources.get('')!, from: v.model }, 'rename one of the models');
     for (const col of v.columns.keys()) {
+      const name = lookerName(col, 'f');
+      v.fields.set(col, name);
+      if (ok) claim(`field ${v.name}`, name, `field '${name}' of view ${v.name}`, { ...v.sources.get(col)!, from: col }, `alias one of the columns in the model (e.g. "${col}" as ${name}_2)`);
+    }
+  }
+  // a top-N ranking: a view of its own, named after its dashboard and tile
+  const topNNames = new Map<CompiledTile, string>();
+  for (const d of ds) {
+    const element = (name: string, o: LookerOwner) => claim(`element ${d.dashboard.name}`, name, `element '${name}' of dashboard ${d.dashboard.name}`, o, 'rename the tile (its id) or the tab');
+    for (const tab of d.tabs) {
+      // a tab's heading is an element beside the tiles
+      element(`tab_${tab.name}`, { what: `the heading of tab '${tab.name}'`, file: d.file });
+      for (const t of tab.tiles) {
+        element(t.tile.id, tileOwner(d, t, `tile '${t.tile.id}'`));
+        if (!t.tile.top_n || !t.fields.some((f) => f.kind === 'measure')) continue;
+        const from = `${d.dashboard.name}__${t.tile.id}__top_n`;
+        const name = lookerName(from, 'v');
+        topNNames.set(t, name);
+        const o = tileOwner(d, t, `the top_n of tile '${t.tile.id}' in dashboard '${d.dashboard.name}'`);
+        if (!claim('view', name, `view '${name}'`, { ...o, from }, 'rename the tile (its id) or the dashboard')) continue;
+        const col = t.tile.top_n.column;
+        const field = fieldName(t.model, col);
+        claim(`field ${name}`, 'in_top_n', `field 'in_top_n' of view ${name}`, { what: 'its in_top_n dimension' }, '');
+        claim(`field ${name}`, field, `field '${field}' of view ${name}`, { ...o, what: `its column '${col}'`, from: col }, `alias the column in the model (e.g. "${col}" as ${field}_value)`);
+      }
+    }
+  }
+  // a column named like a timeframe of another column's dimension group (ts_date beside ts) would
+  // be a second field of one name, which Looker refuses
+  for (const v of views.values()) {
+    for (const [col, name] of v.fields) {
       if (isTemporal(v.model, col)) continue;
-      const group = [...v.columns.keys()].find((g) => isTemporal(v.model, g) && LOOKER_TIMEFRAMES.some((tf) => `${g}_${tf}` === col));
+      const group = [...v.fields].find(([g, gn]) => isTemporal(v.model, g) && LOOKER_TIMEFRAMES.some((tf) => `${gn}_${tf}` === name))?.[0];
       if (!group) continue;
-      const d = ds.find((x) => allTiles(x).some((t) => t.model === v.model || t.rawRows?.model === v.model));
-      clashes.push(diag('E_EXPORT', `LookML: model '${v.model}' has a column '${col}' and a ${kindOf(v.model, group)} column '${group}', whose dimension group names a field '${col}' too; Looker refuses two fields of one name`, { file: d?.file }, `alias one of them in the model (e.g. ${col} as ${col}_value)`));
+      const src = v.sources.get(col);
+      clashes.push(diag('E_EXPORT', `LookML: model '${v.model}' has a column '${col}' and a ${kindOf(v.model, group)} column '${group}', whose dimension group names a field '${name}' too; Looker refuses two fields of one name`, { file: src?.file, line: src?.line }, `alias one of them in the model (e.g. ${col} as ${name}_value)`));
     }
   }
   if (clashes.length) throw new ProjectError(clashes);
@@ -562,7 +654,8 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
   // 2. measures: CompiledField.name, unless a dimension or a different measure already has it
   const measureRef = new Map<string, string>();
   const signature = (m: Omit<LookerMeasure, 'name' | 'label' | 'hidden' | 'format' | 'links'>) => JSON.stringify([m.type, m.sql ?? '', m.percentile ?? '', m.filters ?? []]);
-  const defineMeasure = (v: LookerView, wanted: string, m: Omit<LookerMeasure, 'name' | 'hidden'>, hidden: boolean): string => {
+  const defineMeasure = (v: LookerView, asked: string, m: Omit<LookerMeasure, 'name' | 'hidden'>, hidden: boolean): string => {
+    const wanted = lookerName(asked, 'f');
     const dims = dimensionNames(v);
     const sig = signature(m);
     for (let i = 0; ; i++) {
@@ -654,7 +747,8 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
   const fieldRef = (t: CompiledTile, f: CompiledField): string => {
     if (f.kind === 'dimension') return dimRef(t.model, f.column, f.granularity);
     if (isRaw(f)) return dimRef(t.model, f.column);
-    return `${t.model}.${measureFor(views.get(t.model)!, f)}`;
+    const v = views.get(t.model)!;
+    return `${v.name}.${measureFor(v, f)}`;
   };
   /** Add a link to a column's dimension (not a dimension group: LookML puts links on dimensions and measures), or a measure. */
   const addLink = (t: CompiledTile, f: CompiledField, link: LookerLink): boolean => {
@@ -704,7 +798,7 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
         base.required = false;
         base.ui_config = { type: 'tag_list', display: 'popover' };
       }
-      if (t) Object.assign(base, { model: d.project, explore: t.model, field: filterRef(t.model, f.column) });
+      if (t) Object.assign(base, { model: lookerModel, explore: views.get(t.model)!.name, field: filterRef(t.model, f.column) });
       return [base];
     });
 
@@ -716,17 +810,17 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
       for (const t of tab.tiles) {
         const tile = t.tile;
         const v = views.get(t.model)!;
-        const e: Record<string, unknown> = { name: tile.id, title: tile.title, type: LOOKER_TYPES[tile.type], model: d.project, explore: t.model };
+        const e: Record<string, unknown> = { name: tile.id, title: tile.title, type: LOOKER_TYPES[tile.type], model: lookerModel, explore: v.name };
         // a KPI's comparison: this period and the previous one as two filtered measures, the window off the element's filters
         const own = tile.type === 'kpi' && tile.compare === 'previous_period' ? ownWindow(tile) : undefined;
         const periods = own ? lookerPeriods(own.value) : undefined;
         const measure = t.fields.find((f) => f.kind === 'measure');
         const compared = !!(own && periods && measure && filterable(v, measure) && (periods.timeframe === 'date' || kindOf(t.model, own.column) === 'timestamp'));
         if (compared) {
-          const field = `${own!.column}_${periods!.timeframe}`;
+          const field = `${fieldName(t.model, own!.column)}_${periods!.timeframe}`;
           const cur = measureFor(v, measure!, { suffix: '_this_period', field, expr: periods!.current });
           const prev = measureFor(v, measure!, { suffix: '_previous_period', field, expr: periods!.previous });
-          e.fields = [`${t.model}.${cur}`, `${t.model}.${prev}`];
+          e.fields = [`${v.name}.${cur}`, `${v.name}.${prev}`];
           Object.assign(e, { show_comparison: true, comparison_type: 'change', show_comparison_label: true, comparison_label: 'vs previous period', comparison_reverse_colors: false });
         } else {
           if (tile.compare)
@@ -739,7 +833,7 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
           const labels: Record<string, string> = {};
           for (const f of t.fields) {
             const ref = fieldRef(t, f);
-            const own = f.kind === 'dimension' || isRaw(f) ? v.columns.get(f.column) : v.measures.get(ref.slice(t.model.length + 1))?.label;
+            const own = f.kind === 'dimension' || isRaw(f) ? v.columns.get(f.column) : v.measures.get(ref.slice(v.name.length + 1))?.label;
             if (f.label && f.label !== own) labels[ref] = f.label;
           }
           if (Object.keys(labels).length) e.series_labels = labels;
@@ -780,14 +874,14 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
         }
         if (tile.top_n && measure) {
           // the n values with the largest first measure, under the element's own and dashboard filters ({% condition %})
-          const name = `${dash.name}__${tile.id}__top_n`;
+          const name = topNNames.get(t)!;
           const q = (c: string) => v.dialect.quoteIdent(c);
           const conds = [...new Set([...tile.filters.map((f) => f.column), ...listenedFilters(d, t).map((f) => f.column)])].map(
             (c) => `{% condition ${filterRef(t.model, c)} %} ${q(c)} {% endcondition %}`,
           );
           const c = q(tile.top_n.column);
           const sql = [`select ${c} as ${c}`, `from ${t.relation}`, `where 1 = 1${conds.map((x) => `\n      and ${x}`).join('')}`, `group by ${c}`, `order by ${measureSql(tile.measures[0], q, v.dialect)} desc, ${c}`, `limit ${tile.top_n.n}`].join('\n      ');
-          topNs.set(name, { name, model: t.model, column: tile.top_n.column, sql });
+          setOnce(topNs, name, { name, model: t.model, column: tile.top_n.column, sql }, 'top-N view');
           fs[`${name}.in_top_n`] = 'Yes';
         }
         if (Object.keys(fs).length) e.filters = fs;
@@ -855,7 +949,7 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
               return `${encodeURIComponent(title)}=${lookerLinkUrl(tpl, holder.name, refOf)}`;
             });
             const tabTitle = target?.tabs.find((x) => x.name === dd.tab)?.title ?? dd.tab;
-            addLink(t, holder, { label: `Open ${tabTitle}`, url: `/dashboards/${d.project}::${targetName}${params.length ? `?${params.join('&')}` : ''}` });
+            addLink(t, holder, { label: `Open ${tabTitle}`, url: `/dashboards/${lookerModel}::${targetName}${params.length ? `?${params.join('&')}` : ''}` });
           }
         }
         if (t.rawRows) {
@@ -871,7 +965,7 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
               ...(rr.day ? [f(rr.day.column, rr.day.value), `sorts=${dimRef(rr.model, rr.day.column)}+desc`] : []),
               `limit=${rr.limit}`,
             ];
-            addLink(t, holder, { label: rr.label, url: `/explore/${d.project}/${rr.model}?${params.join('&')}` });
+            addLink(t, holder, { label: rr.label, url: `/explore/${lookerModel}/${views.get(rr.model)!.name}?${params.join('&')}` });
           }
         }
         const g = grid(tile.layout);
@@ -891,24 +985,33 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
       `# Generated by \`vigil dashboards export --format looker\` from ${d.file}: edit that file, not this one.\n` +
       `# Tabs (${d.tabs.map((t) => t.title).join(', ')}) are stacked top to bottom, each under a text element with its title.\n` +
       (notCarried.length ? `# Not carried into LookML:\n${notCarried.map((x) => `#   - ${x}\n`).join('')}` : '');
-    out.set(`${dash.name}.dashboard.lookml`, header + lookmlYaml([doc]));
+    setOnce(out, `${dash.name}.dashboard.lookml`, header + lookmlYaml([doc]), 'file');
   }
 
   // 4. views, the top-N derived tables and the model
-  for (const v of [...views.values()].sort((a, b) => cmp(a.model, b.model))) out.set(`${v.model}.view.lkml`, viewLookml(v, kindOf));
-  for (const n of [...topNs.values()].sort((a, b) => cmp(a.name, b.name))) out.set(`${n.name}.view.lkml`, topNLookml(n, views.get(n.model)!, kindOf));
-  const explores = [...views.keys()].sort(cmp).map((m) => {
-    const joins = [...topNs.values()].filter((n) => n.model === m).sort((a, b) => cmp(a.name, b.name));
-    if (!joins.length) return `explore: ${m} {}\n`;
-    const body = joins.map((n) => `  join: ${n.name} {\n    type: left_outer\n    relationship: many_to_one\n    sql_on: \${${m}.${isTemporal(m, n.column) ? `${n.column}_raw` : n.column}} = \${${n.name}.${n.column}} ;;\n  }\n`);
-    return `explore: ${m} {\n${body.join('')}}\n`;
+  const byView = [...views.values()].sort((a, b) => cmp(a.name, b.name));
+  for (const v of byView) setOnce(out, `${v.name}.view.lkml`, viewLookml(v, kindOf), 'file');
+  for (const n of [...topNs.values()].sort((a, b) => cmp(a.name, b.name))) setOnce(out, `${n.name}.view.lkml`, topNLookml(n, views.get(n.model)!, kindOf), 'file');
+  const explores = byView.map((v) => {
+    const joins = [...topNs.values()].filter((n) => n.model === v.model).sort((a, b) => cmp(a.name, b.name));
+    if (!joins.length) return `explore: ${v.name} {}\n`;
+    const body = joins.map((n) => {
+      const f = v.fields.get(n.column)!;
+      return `  join: ${n.name} {\n    type: left_outer\n    relationship: many_to_one\n    sql_on: \${${v.name}.${isTemporal(v.model, n.column) ? `${f}_raw` : f}} = \${${n.name}.${f}} ;;\n  }\n`;
+    });
+    return `explore: ${v.name} {\n${body.join('')}}\n`;
   });
-  out.set(
-    `${project}.model.lkml`,
+  setOnce(
+    out,
+    `${lookerModel}.model.lkml`,
     `# Generated by \`vigil dashboards export --format looker\`. ${opts.lookerConnection ? 'The connection is --looker-connection.' : 'The connection is named after the Vigil project: set --looker-connection to your Looker connection.'}\n# The SQL is written for ${ds[0].dialect}: the connection must be a ${ds[0].dialect} database.\nconnection: ${lookerQuote(connection)}\n\ninclude: "/**/*.view.lkml"\ninclude: "/**/*.dashboard"\n\n${explores.join('\n')}`,
+    'file',
   );
   return out;
 }
+
+/** Why generated names must not clash, as the export's errors say it. */
+const LOOKER_NAMES = "Looker's names are a-z, 0-9 and _: the export lower-cases the others and turns any other character into _";
 
 /** The timeframes of the dimension groups the views declare (a date column has no `time`; its names are reserved all the same). */
 const LOOKER_TIMEFRAMES = ['raw', 'time', 'date', 'week', 'month'];
@@ -933,26 +1036,30 @@ function linkLines(links: LookerLink[] | undefined): string[] {
 }
 
 function viewLookml(v: LookerView, kindOf: (model: string, column: string) => ColumnKind): string {
-  const lines: string[] = [`# Generated by \`vigil dashboards export --format looker\`: the fields the dashboards read.`, `view: ${v.model} {`, `  sql_table_name: ${v.relation} ;;`];
+  const lines: string[] = [`# Generated by \`vigil dashboards export --format looker\`: the fields the dashboards read.`, `view: ${v.name} {`];
+  // a name Looker would not take is the model's label (the field names likewise)
+  if (v.name !== v.model) lines.push(`  label: ${lookerQuote(v.model)}`);
+  lines.push(`  sql_table_name: ${v.relation} ;;`);
   const q = (c: string) => `\${TABLE}.${v.dialect.quoteIdent(c)}`;
-  const cols = [...v.columns.keys()].sort(cmp);
+  const name = (c: string) => v.fields.get(c)!;
+  const cols = [...v.columns.keys()].sort((a, b) => cmp(name(a), name(b)));
   const temporal = (c: string) => ['date', 'timestamp'].includes(kindOf(v.model, c));
   for (const c of cols) {
     const kind = kindOf(v.model, c);
-    const label = v.columns.get(c);
+    const label = v.columns.get(c) ?? (name(c) !== c ? c : undefined);
     lines.push('');
     if (temporal(c)) {
-      lines.push(`  dimension_group: ${c} {`, `    type: time`);
+      lines.push(`  dimension_group: ${name(c)} {`, `    type: time`);
       if (kind === 'date') lines.push(`    datatype: date`, `    convert_tz: no`, `    timeframes: [raw, date, week, month]`);
       else lines.push(`    timeframes: [raw, time, date, week, month]`);
     } else {
-      lines.push(`  dimension: ${c} {`, `    type: ${kind}`);
+      lines.push(`  dimension: ${name(c)} {`, `    type: ${kind}`);
     }
     if (label) lines.push(`    label: ${lookerQuote(label)}`);
     lines.push(`    sql: ${q(c)} ;;`, ...linkLines(v.links.get(c)), `  }`);
   }
   // drilling into a measure lists the rows by the dashboards' dimensions
-  const detail = cols.map((c) => (temporal(c) ? `${c}_date` : c));
+  const detail = cols.map((c) => (temporal(c) ? `${name(c)}_date` : name(c)));
   if (detail.length) lines.push('', `  set: detail {`, `    fields: [${detail.join(', ')}]`, `  }`);
   for (const m of [...v.measures.values()].sort((a, b) => cmp(a.name, b.name))) {
     lines.push('', `  measure: ${m.name} {`, `    type: ${m.type}`);
@@ -971,15 +1078,16 @@ function viewLookml(v: LookerView, kindOf: (model: string, column: string) => Co
 
 function topNLookml(n: LookerTopN, v: LookerView, kindOf: (model: string, column: string) => ColumnKind): string {
   const kind = kindOf(n.model, n.column);
+  const field = v.fields.get(n.column)!;
   return [
-    `# Generated by \`vigil dashboards export --format looker\`: the top-N values of ${n.model}.${n.column} one element pivots on,`,
-    `# ranked under that element's filters; joined to explore ${n.model} and filtered with in_top_n.`,
+    `# Generated by \`vigil dashboards export --format looker\`: the top-N values of ${v.name}.${field} one element pivots on,`,
+    `# ranked under that element's filters; joined to explore ${v.name} and filtered with in_top_n.`,
     `view: ${n.name} {`,
     `  derived_table: {`,
     `    sql: ${n.sql} ;;`,
     `  }`,
     '',
-    `  dimension: ${n.column} {`,
+    `  dimension: ${field} {`,
     `    primary_key: yes`,
     `    hidden: yes`,
     `    type: ${kind === 'number' ? 'number' : 'string'}`,
@@ -988,7 +1096,7 @@ function topNLookml(n: LookerTopN, v: LookerView, kindOf: (model: string, column
     '',
     `  dimension: in_top_n {`,
     `    type: yesno`,
-    `    sql: \${${n.column}} IS NOT NULL ;;`,
+    `    sql: \${${field}} IS NOT NULL ;;`,
     `  }`,
     `}`,
   ].join('\n') + '\n';
@@ -1182,6 +1290,8 @@ export interface MetabaseDashcard {
 /** Everything `publish` sends for one dashboard, and what `export --format metabase` writes. */
 export interface MetabasePlan {
   key: string;
+  /** The dashboard's file (dashboards/ops.json), for messages. */
+  file: string;
   database: number;
   /** POST /api/collection */
   collection: { name: string; description: string };
@@ -1278,6 +1388,7 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
   const collection = opts.collection ?? d.project;
   return {
     key: dash.name,
+    file: d.file,
     database: opts.metabaseDatabase,
     collection: { name: collection, description: `Dashboards of the Vigil project ${d.project}, published by vigil dashboards publish.` },
     cards,
@@ -1328,7 +1439,7 @@ function exportMetabase(ds: CompiledDashboard[], opts: ExportOptions): Map<strin
       cards: plan.cards,
       dashboard: { ...plan.dashboard, tabs: plan.tabs, dashcards: plan.dashcards },
     };
-    out.set(`${d.dashboard.name}.metabase.json`, stableJson(payload));
+    setOnce(out, `${d.dashboard.name}.metabase.json`, stableJson(payload), 'file');
   }
   return out;
 }
@@ -1354,7 +1465,7 @@ function exportJson(ds: CompiledDashboard[]): Map<string, string> {
         };
       }
     }
-    out.set(`${d.dashboard.name}.json`, stableJson({ definition: d.dashboard, source: d.file, project: d.project, dialect: d.dialect, models: d.models, tiles }));
+    setOnce(out, `${d.dashboard.name}.json`, stableJson({ definition: d.dashboard, source: d.file, project: d.project, dialect: d.dialect, models: d.models, tiles }), 'file');
   }
   return out;
 }

@@ -97,6 +97,14 @@ export class MetabaseClient {
     private readonly sleep = defaultSleep,
   ) {}
 
+  /** A refusal of the credentials, said with the variable they came from (401: not accepted; 403: accepted, not allowed). */
+  private refused(status: number): string {
+    const { variable, header } = this.auth;
+    if (status === 401) return ` — Metabase did not accept ${variable} (sent as ${header}): ${variable === 'METABASE_SESSION' ? 'a wrong or expired session id (log in again for a new one)' : 'a wrong, revoked or expired API key'}`;
+    if (status === 403) return ` — Metabase accepted ${variable}, but its ${variable === 'METABASE_SESSION' ? 'user' : "key's group"} is not allowed this (Metabase's permissions)`;
+    return '';
+  }
+
   /**
    * One API call, retried on 429, 5xx and network failures. `recheck` (a POST that creates):
    * after an ambiguous failure, looks for what the POST would have created, used if found.
@@ -157,7 +165,7 @@ export class MetabaseClient {
         return json as T;
       }
       const retryable = res.status === 429 || res.status >= 500;
-      const message = `${method} ${path}: HTTP ${res.status} ${metabaseMessage(text)}`;
+      const message = `${method} ${path}: HTTP ${res.status} ${metabaseMessage(text)}${this.refused(res.status)}`;
       if (!retryable || last) throw new MetabaseError(retryable ? `${message} (gave up after ${attempt + 1} attempts)` : message, res.status);
       // a 5xx answer to a POST: it may have created the object before failing
       if (res.status >= 500 && method === 'POST' && recheck) {
@@ -222,6 +230,16 @@ function same(have: Json, want: Json): boolean {
   return Object.keys(want).every((k) => JSON.stringify(norm(have[k] ?? null)) === JSON.stringify(norm(want[k] ?? null)));
 }
 
+/** `run`, a MetabaseError of it said with what it was for (`about`). */
+async function saying<T>(about: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof MetabaseError) throw new MetabaseError(`${about}: ${e.message}`, e.status);
+    throw e;
+  }
+}
+
 const markerOf = (description: unknown): string | undefined => (typeof description === 'string' ? METABASE_MARKER.exec(description)?.[1] : undefined);
 
 export class MetabasePublisher {
@@ -277,26 +295,34 @@ export class MetabasePublisher {
     const collection_id = this.collectionId;
     const counts: PublishCounts = { created: 0, updated: 0, unchanged: 0 };
     const cardIds = new Map<string, number>();
+    // a failure says what it was for: the dashboard, and the tile of a card
+    const dashboard = `dashboard '${plan.key}' (${plan.file})`;
     for (const card of plan.cards) {
-      const body = { ...card.body, collection_id };
-      const known = this.items.get(`card:${card.key}`);
-      if (known) {
-        const have = await this.client.call<Json>('GET', `/api/card/${known.id}`);
-        if (same(have, { ...body, archived: false })) counts.unchanged++;
-        else {
-          await this.client.call('PUT', `/api/card/${known.id}`, { ...body, archived: false });
-          counts.updated++;
+      await saying(`${dashboard}, tile '${card.key.slice(plan.key.length + 1)}' (${JSON.stringify(card.body.name)})`, async () => {
+        const body = { ...card.body, collection_id };
+        const known = this.items.get(`card:${card.key}`);
+        if (known) {
+          const have = await this.client.call<Json>('GET', `/api/card/${known.id}`);
+          if (same(have, { ...body, archived: false })) counts.unchanged++;
+          else {
+            await this.client.call('PUT', `/api/card/${known.id}`, { ...body, archived: false });
+            counts.updated++;
+          }
+          cardIds.set(card.key, known.id);
+        } else {
+          const made = await this.client.call<Json>('POST', '/api/card', body, () => this.refind('card', card.key));
+          const cardId = createdId(made, 'POST /api/card');
+          cardIds.set(card.key, cardId);
+          this.items.set(`card:${card.key}`, { model: 'card', id: cardId });
+          counts.created++;
         }
-        cardIds.set(card.key, known.id);
-      } else {
-        const made = await this.client.call<Json>('POST', '/api/card', body, () => this.refind('card', card.key));
-        const cardId = createdId(made, 'POST /api/card');
-        cardIds.set(card.key, cardId);
-        this.items.set(`card:${card.key}`, { model: 'card', id: cardId });
-        counts.created++;
-      }
+      });
     }
+    return saying(dashboard, () => this.putDashboard(plan, collection_id, cardIds, counts));
+  }
 
+  /** The dashboard of `plan`, created once, then its parameters, tabs and dashcards put when they differ. */
+  private async putDashboard(plan: MetabasePlan, collection_id: number, cardIds: Map<string, number>, counts: PublishCounts): Promise<PublishedDashboard> {
     let state: PublishedDashboard['dashboard'] = 'unchanged';
     const known = this.items.get(`dashboard:${plan.key}`);
     let id: number;

@@ -55,6 +55,8 @@ export interface CompiledTile {
   columnTypes?: Record<string, string>;
   /** table: each row's raw rows (raw-rows.ts). */
   rawRows?: CompiledRawRows;
+  /** The line of the tile's `id` in its dashboard file (where the exporters report it). */
+  line?: number;
 }
 
 export interface CompiledDashboard {

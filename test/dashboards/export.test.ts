@@ -534,9 +534,135 @@ describe('LookML: parsed by the real parser (lookml-parser), every referenced fi
     // the other formats have no such fields
     expect(exportDashboards([clash], 'metabase').size).toBeGreaterThan(0);
   });
+  it("catches a name Looker refuses (a-z, 0-9 and _, starting with a letter): mixed case, a space's syntax error", () => {
+    expect(edited('daily.view.lkml', 'dimension: provider {', 'dimension: Provider {')).toContainEqual("daily.view.lkml: view daily: dimension name 'Provider' is not a Looker name (a-z, 0-9 and _, starting with a letter)");
+    expect(edited('daily.view.lkml', 'view: daily {', 'view: Daily {')).toContainEqual("daily.view.lkml: view name 'Daily' is not a Looker name (a-z, 0-9 and _, starting with a letter)");
+    expect(edited('daily.view.lkml', 'dimension: provider {', 'dimension: pro vider {')).toContainEqual(expect.stringMatching(/^daily\.view\.lkml: LookML syntax: /));
+  });
   it('catches a pivot not among the fields and one without a column limit', () => {
     expect(edited('fixture_dash.dashboard.lookml', /\n\s+column_limit: 10/, '')).toContainEqual(expect.stringContaining('element heat: a pivot without a column_limit'));
     expect(edited('fixture_dash.dashboard.lookml', 'pivots: [workspaces.workspace_id]', 'pivots: [workspaces.team]')).toContainEqual(expect.stringContaining('element heat: pivot workspaces.team is not among the fields'));
+  });
+});
+
+describe("LookML names: Looker's identifiers (a-z, 0-9, _), each generated name with one owner", () => {
+  const L2 = (y: number) => L(0, y, 12, 4);
+  const board = (name: string, tabs: Array<{ name: string; tiles: unknown[] }>) => JSON.stringify({ name, title: name, tabs: tabs.map((t) => ({ title: t.name, ...t })) }, null, 2);
+  /** The line of the first line of `text` holding `s`. */
+  const lineOf = (text: string, s: string) => text.split('\n').findIndex((l) => l.includes(s)) + 1;
+  const lookmlOf = (dir: string) => new Map(readdirSync(join(dir, 'lookml')).map((f) => [f, readFileSync(join(dir, 'lookml', f), 'utf8')]));
+
+  it("two top-N rankings whose names meet (tile b__c of dashboard a, tile c of a__b): exit 2 naming both at file:line, nothing written (was: one a__b__c__top_n, dashboard a filtered on a__b's ranking)", () => {
+    const heat = (id: string, measure: string, n: number) => ({ id, type: 'heatmap', title: id, model: 'ev', dimensions: [{ column: 'x', role: 'x' }, { column: 'event_type', role: 'y' }], measures: [{ column: measure, agg: 'sum' }], top_n: { column: 'event_type', n }, layout: L2(0) });
+    const a = board('a', [{ name: 't', tiles: [heat('b__c', 'events', 2)] }]);
+    const ab = board('a__b', [{ name: 't', tiles: [heat('c', 'errors', 4)] }]);
+    const dir = makeProject({
+      'models/ev.sql': "select current_date as x, 'click' as event_type, 1 as events, 0 as errors",
+      'models/ev.yml': 'models:\n  - name: ev\n    columns:\n      - { name: x, data_type: date }\n      - { name: event_type, data_type: varchar }\n      - { name: events, data_type: bigint }\n      - { name: errors, data_type: bigint }\n',
+      'dashboards/a.json': a,
+      'dashboards/a__b.json': ab,
+    });
+    try {
+      const r = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lookml']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain(`dashboards/a__b.json:${lineOf(ab, '"id": "c"')}: error: LookML: the top_n of tile 'c' in dashboard 'a__b' and the top_n of tile 'b__c' in dashboard 'a' (dashboards/a.json:${lineOf(a, '"id": "b__c"')}) would both be the view 'a__b__c__top_n'`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(join(dir, 'lookml'))).toBe(false);
+      // -s a too: the views and the model serve every dashboard of the LookML project
+      expect(vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lookml', '-s', 'a']).code).toBe(2);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it("columns and a model named as Looker refuses ('user name', Order, Created_At, Odd_Model): Looker names, the real name quoted in the SQL and kept as label; the LookML parses and follows Looker's name rule (was: `dimension: user name {`, `sum_Order`, `view: Odd_Model`)", () => {
+    const dash = board('d', [
+      {
+        name: 't',
+        tiles: [
+          { id: 'h', type: 'heatmap', title: 'H', model: 'Odd_Model', dimensions: [{ column: 'x', role: 'x' }, { column: 'user name', role: 'y' }], measures: [{ column: 'Order', agg: 'sum' }], top_n: { column: 'user name', n: 2 }, layout: L2(0) },
+          { id: 'k', type: 'line', title: 'K', model: 'Odd_Model', dimensions: [{ column: 'Created_At', granularity: 'day' }], measures: [{ column: 'Order', agg: 'sum' }], filters: [{ column: '1st', op: '>', value: 0 }], layout: L2(4) },
+        ],
+      },
+    ]);
+    const dir = makeProject({
+      'models/Odd_Model.sql': 'select current_date as x, \'u\' as "user name", 1 as "Order", current_timestamp as "Created_At", 1 as "1st"',
+      'models/Odd_Model.yml': 'models:\n  - name: Odd_Model\n    columns:\n      - { name: x, data_type: date }\n      - { name: user name, data_type: varchar }\n      - { name: Order, data_type: bigint }\n      - { name: Created_At, data_type: timestamp }\n      - { name: 1st, data_type: integer }\n',
+      'dashboards/d.json': dash,
+    });
+    try {
+      const r = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lookml']);
+      expect(r.code, r.stderr).toBe(0);
+      const files = lookmlOf(dir);
+      expect([...files.keys()].sort()).toEqual(['d.dashboard.lookml', 'd__h__top_n.view.lkml', 'fixture.model.lkml', 'odd_model.view.lkml']);
+      expect(lookmlProblems(files)).toEqual([]);
+      const view = lookml.parse(files.get('odd_model.view.lkml')!).view.odd_model;
+      expect(view.label).toBe('Odd_Model');
+      expect(view.sql_table_name.trim()).toBe('"analytics"."Odd_Model"');
+      expect(view.dimension.user_name).toMatchObject({ label: 'User name', sql: ' ${TABLE}."user name" ' });
+      expect(view.dimension_group.created_at.sql).toBe(' ${TABLE}."Created_At" ');
+      // a column only filtered on has its real name as label
+      expect(view.dimension.f_1st).toMatchObject({ label: '1st', sql: ' ${TABLE}."1st" ' });
+      expect(Object.keys(view.measure)).toEqual(['sum_order']);
+      expect(view.measure.sum_order.sql).toBe(' ${TABLE}."Order" ');
+      expect(view.set.detail.fields).toEqual(['created_at_date', 'f_1st', 'user_name', 'x_date']);
+      const top = lookml.parse(files.get('d__h__top_n.view.lkml')!).view.d__h__top_n;
+      expect(top.dimension.user_name.sql).toBe(' ${TABLE}."user name" ');
+      expect(top.derived_table.sql).toContain('select "user name" as "user name"');
+      expect(files.get('fixture.model.lkml')).toContain('sql_on: ${odd_model.user_name} = ${d__h__top_n.user_name} ;;');
+      const elements = Object.fromEntries((YAML.parse(files.get('d.dashboard.lookml')!)[0].elements as Json[]).map((e) => [e.name, e]));
+      expect(elements.h).toMatchObject({ explore: 'odd_model', fields: ['odd_model.x_date', 'odd_model.user_name', 'odd_model.sum_order'], pivots: ['odd_model.user_name'], filters: { 'd__h__top_n.in_top_n': 'Yes' } });
+      expect(elements.k.filters).toEqual({ 'odd_model.f_1st': '>0' });
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('BigQuery: the real name in backquotes', () => {
+    const models = { ...MODELS, daily: { ...MODELS.daily, columns: { ...MODELS.daily.columns, 'User Name': 'varchar' } } };
+    const def = DashboardSchema.parse({ name: 'bq', title: 'BQ', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'by_user', type: 'bar', title: 'By user', model: 'daily', dimensions: [{ column: 'User Name' }], measures: [{ column: 'interaction_count', agg: 'sum' }], layout: L2(0) }] }] });
+    const files = exportDashboards([compileFixture(def, bigQueryDialect, models, 'bigquery')], 'looker');
+    expect(lookmlProblems(files)).toEqual([]);
+    expect(lookml.parse(files.get('daily.view.lkml')!).view.daily.dimension.user_name.sql).toBe(' ${TABLE}.`User Name` ');
+  });
+
+  it('names that become one (columns user name and user_name, models my-orders and my_orders, a tile id tab_more beside tab more): exit 2 naming both at file:line (was: a view with two fields of one name, two elements of one name)', () => {
+    const d = board('d', [
+      {
+        name: 't',
+        tiles: [
+          { id: 'users', type: 'table', title: 'Users', model: 'my-orders', dimensions: [{ column: 'user name' }, { column: 'user_name' }], measures: [{ column: 'n', agg: 'sum' }], layout: L2(0) },
+          { id: 'tab_more', type: 'kpi', title: 'N', model: 'my_orders', measures: [{ column: 'n', agg: 'sum' }], layout: L(0, 4, 3, 2) },
+        ],
+      },
+      { name: 'more', tiles: [{ id: 'n2', type: 'kpi', title: 'N', model: 'my_orders', measures: [{ column: 'n', agg: 'sum' }], layout: L(0, 0, 3, 2) }] },
+    ]);
+    const yml = (m: string) => `models:\n  - name: ${m}\n    columns:\n      - { name: user name, data_type: varchar }\n      - { name: user_name, data_type: varchar }\n      - { name: n, data_type: integer }\n`;
+    const dir = makeProject({
+      'models/my-orders.sql': `select 'a' as "user name", 'b' as user_name, 1 as n`,
+      'models/my-orders.yml': yml('my-orders'),
+      'models/my_orders.sql': `select 'a' as "user name", 'b' as user_name, 1 as n`,
+      'models/my_orders.yml': yml('my_orders'),
+      'dashboards/d.json': d,
+    });
+    try {
+      const r = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lookml']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      const users = lineOf(d, '"id": "users"');
+      const more = lineOf(d, '"id": "tab_more"');
+      expect(r.stderr).toContain(`dashboards/d.json:${users}: error: LookML: column 'user_name' of model 'my-orders' (tile 'users') and column 'user name' of model 'my-orders' (tile 'users') (dashboards/d.json:${users}) would both be the field 'user_name' of view my_orders (Looker's names are a-z, 0-9 and _`);
+      expect(r.stderr).toContain(`dashboards/d.json:${more}: error: LookML: model 'my_orders' (tile 'tab_more') and model 'my-orders' (tile 'users') (dashboards/d.json:${users}) would both be the view 'my_orders'`);
+      expect(r.stderr).toContain(`dashboards/d.json: error: LookML: the heading of tab 'more' and tile 'tab_more' (dashboards/d.json:${more}) would both be the element 'tab_more' of dashboard d`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(join(dir, 'lookml'))).toBe(false);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('lookerName: lower-cased, other characters as _, a prefix before a digit or _', async () => {
+    const { lookerName } = await import('../../src/dashboards/export.js');
+    expect(['Order', 'user name', 'Created_At', '1st', '_id', 'né', 'a-b.c'].map((n) => lookerName(n, 'f'))).toEqual(['order', 'user_name', 'created_at', 'f_1st', 'f_id', 'n_', 'a_b_c']);
   });
 });
 

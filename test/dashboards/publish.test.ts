@@ -156,12 +156,32 @@ describe('vigil dashboards publish --metabase', () => {
     expect(mb.state.cards).toHaveLength(3);
   });
 
-  it('Metabase refuses (a wrong key: 401): exit 1 with the status and Metabase\'s message', async () => {
+  it('Metabase refuses (a wrong key: 401): exit 1 with the status, Metabase\'s message and the variable it refused (was: the status alone)', async () => {
     const r = await publish([], { METABASE_API_KEY: 'mb_wrong_key_fedcba9876543210' });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('error: Metabase: GET /api/database: HTTP 401 Unauthenticated');
+    expect(r.stderr).toContain('error: Metabase: GET /api/database: HTTP 401 Unauthenticated — Metabase did not accept METABASE_API_KEY (sent as X-API-KEY): a wrong, revoked or expired API key');
     expect(r.stderr).not.toContain('mb_wrong_key_fedcba9876543210');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    const s = await publish([], { METABASE_SESSION: 'wrong-session-0123456789' });
+    expect(s.code).toBe(1);
+    expect(s.stderr).toContain('error: Metabase: GET /api/database: HTTP 401 Unauthenticated — Metabase did not accept METABASE_SESSION (sent as X-Metabase-Session): a wrong or expired session id');
+    expect(s.stderr).not.toContain('wrong-session-0123456789');
+  });
+
+  it('a card Metabase refuses: exit 1 naming the dashboard, its file and the tile (was: POST /api/card alone)', async () => {
+    const fresh = await startFakeMetabase({ apiKey: API_KEY });
+    try {
+      // GET /api/database, GET /api/collection, POST /api/collection, GET its items, then the first card's POST refused
+      fresh.script([{ status: 200 }, { status: 200 }, { status: 200 }, { status: 200 }, { status: 400, body: '{"errors":{"display":"value must be a non-blank string."}}' }]);
+      const r = await vigilAsync(dir, ['dashboards', 'publish', '--metabase', fresh.url, '--metabase-database', '2'], { METABASE_API_KEY: API_KEY });
+      outputs.push(r);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toContain(`error: Metabase: dashboard 'ops' (dashboards/ops.json), tile 'total' ("Total (24h)"): POST /api/card: HTTP 400 {"display":"value must be a non-blank string."}`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(fresh.state.cards).toEqual([]);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('the credentials never appear in any output', () => {

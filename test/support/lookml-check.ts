@@ -13,6 +13,8 @@
  *   `field`; in views: `${field}` in sql, a measure's `filters:` keys, `drill_fields` and sets,
  *   `{% condition view.field %}` in derived tables, `{{ view.field._value }}` in links; in the
  *   model: each explore's view and its joins' `sql_on`.
+ * - Names: views, fields, sets, explores, joins and models follow Looker's rule for identifiers
+ *   (a-z, 0-9 and _, starting with a letter: cloud.google.com/looker/docs/reference/param-field-dimension).
  * Returns the problems found ('file: what'), empty when all is well.
  */
 import lookml from 'lookml-parser';
@@ -23,6 +25,9 @@ const ELEMENT_TYPES = new Set(['text', 'single_value', 'looker_line', 'looker_ar
 const FORMATTING_TYPES = new Set(['equal to', 'not equal to', 'greater than', 'less than', 'between', 'not between', 'null', 'not null', 'along a scale...']);
 
 type Json = Record<string, any>;
+
+/** Looker's names for views, fields and the other LookML objects: a-z, 0-9 and _, starting with a letter. */
+const LOOKER_NAME = /^[a-z][a-z0-9_]*$/;
 
 interface ViewInfo {
   fields: Set<string>;
@@ -35,6 +40,9 @@ export function lookmlProblems(files: Map<string, string>): string[] {
   const views = new Map<string, ViewInfo>();
   const models = new Map<string, Json>();
   const parsed = new Map<string, Json>();
+  const named = (where: string, kind: string, name: string) => {
+    if (!LOOKER_NAME.test(name)) problems.push(`${where}: ${kind} name '${name}' is not a Looker name (a-z, 0-9 and _, starting with a letter)`);
+  };
   for (const [file, text] of files) {
     if (!file.endsWith('.lkml')) continue;
     try {
@@ -47,6 +55,8 @@ export function lookmlProblems(files: Map<string, string>): string[] {
   for (const [file, doc] of parsed) {
     for (const [name, v] of Object.entries<Json>(doc.view ?? {})) {
       if (views.has(name)) problems.push(`${file}: view ${name} defined twice`);
+      named(file, 'view', name);
+      for (const kind of ['dimension', 'dimension_group', 'measure', 'filter', 'set']) for (const f of Object.keys(v[kind] ?? {})) named(`${file}: view ${name}`, kind, f);
       const fields = new Set<string>();
       for (const d of Object.keys(v.dimension ?? {})) fields.add(d);
       for (const [g, def] of Object.entries<Json>(v.dimension_group ?? {}))
@@ -63,7 +73,10 @@ export function lookmlProblems(files: Map<string, string>): string[] {
       views.set(name, { fields, sets, node: v });
       if (!v.sql_table_name && !v.derived_table) problems.push(`${file}: view ${name} has neither sql_table_name nor derived_table`);
     }
-    if (doc.connection !== undefined || doc.explore) models.set(file.replace(/\.model\.lkml$/, ''), { ...doc, $file: file });
+    if (doc.connection !== undefined || doc.explore) {
+      models.set(file.replace(/\.model\.lkml$/, ''), { ...doc, $file: file });
+      named(file, 'model', file.replace(/^.*\//, '').replace(/\.model\.lkml$/, ''));
+    }
   }
   const resolves = (ref: string, allowed?: Set<string>): string | undefined => {
     const m = /^(\w+)\.(\w+)$/.exec(ref);
@@ -116,6 +129,8 @@ export function lookmlProblems(files: Map<string, string>): string[] {
   for (const [model, doc] of models) {
     if (!doc.connection) problems.push(`${doc.$file}: no connection`);
     for (const [ex, def] of Object.entries<Json>(doc.explore ?? {})) {
+      named(doc.$file, 'explore', ex);
+      for (const j of Object.keys(def.join ?? {})) named(`${doc.$file}: explore ${ex}`, 'join', j);
       const base = def.from ?? def.view_name ?? ex;
       if (!views.has(base)) problems.push(`${doc.$file}: explore ${ex}: no view ${base}`);
       const allowed = new Set([ex, ...Object.keys(def.join ?? {})]);
