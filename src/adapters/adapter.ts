@@ -2,7 +2,7 @@
  * The I/O surface every warehouse adapter implements, and the materialization request
  * the executor hands it. Dialects (pure SQL spelling) live beside, in dialect.ts.
  */
-import type { CanonicalType, Dialect, Relation, SqlParam } from './dialect.js';
+import type { CanonicalType, DecimalType, Dialect, Relation, SqlParam } from './dialect.js';
 import type { SyncReader, SyncWriter } from '../sync/sync-types.js';
 import type { Warehouse } from './warehouse.js';
 import type { GrantPlan, GrantRequest } from './grants.js';
@@ -202,7 +202,8 @@ export interface LoadRequest {
   onStarted?: () => void;
   /** Called with the views the load dropped with the table they read (Postgres' `drop ... cascade`, the columns changed): gone until they are built again. */
   onDropped?: (views: Relation[]) => void;
-  columns: Array<{ name: string; type: CanonicalType }>;
+  /** `decimal`: the column's exact type, which `type` (float) stands for elsewhere (dialect.ts loadColumnType). */
+  columns: Array<{ name: string; type: CanonicalType; decimal?: DecimalType }>;
   /** RFC 4180 CSV whose records end in LF (seeds with CRLF are rewritten first: seed-csv.ts); a quoted field may hold any line break. */
   file: string;
   /** The file's first line is a header, skipped (default: no header). */

@@ -27,6 +27,12 @@ export type SqlParam = string | number | boolean | null;
 export type CanonicalType = 'string' | 'int' | 'float' | 'bool' | 'timestamp' | 'date' | 'json';
 export const CANONICAL_TYPES: readonly CanonicalType[] = ['string', 'int', 'float', 'bool', 'timestamp', 'date', 'json'];
 
+/** An exact decimal a seed's column_types declares (`decimal(10,2)`): precision 1 to 38, scale 0 to the precision. */
+export interface DecimalType {
+  precision: number;
+  scale: number;
+}
+
 export interface Dialect {
   /** The warehouse type this dialect spells (the `type:` of a target). */
   readonly name: string;
@@ -255,3 +261,11 @@ export const standardSpelling = {
   catalogColumns: (rel: Relation) =>
     `select column_name from information_schema.columns where table_schema = ${literalStandard(rel.schema)} and table_name = ${literalStandard(rel.identifier)}`,
 } satisfies Partial<Dialect>;
+
+/**
+ * A loaded column's type in `d`'s spelling (seeds): its exact decimal as `vigil sync` lands a
+ * Postgres numeric(p,s) (DuckDB DECIMAL(p,s), BigQuery NUMERIC or BIGNUMERIC), else its canonical type.
+ */
+export function loadColumnType(d: Dialect, c: { type: CanonicalType; decimal?: DecimalType }): string {
+  return c.decimal ? d.syncColumnType(`numeric(${c.decimal.precision},${c.decimal.scale})`) : d.type(c.type);
+}

@@ -17,7 +17,9 @@ import { SYNC_STATE_COLUMNS } from '../alerts/sync-state.js';
 import { join } from 'node:path';
 import { compiledPosition } from '../adapters/adapter.js';
 import { dialectOf } from '../adapters/index.js';
+import { loadColumnType } from '../adapters/dialect.js';
 import { parseSeed, readSeedFile } from '../seeds/seed-csv.js';
+import { seedDiagnostics } from '../seeds/load-seeds.js';
 import { firstVersionsSql } from '../run/snapshot.js';
 import type { Checker, CheckOutcome } from '../adapters/warehouse.js';
 import type { CompileResult } from '../compile/compile-project.js';
@@ -139,12 +141,12 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
     const raw = readSeedFile(join(files.root, n.file));
     const parsed = parseSeed(raw, n.config);
     if (Array.isArray(parsed)) {
-      for (const p of parsed) ds.push(diag('E_SEED', `seed '${n.name}': ${p.message}`, { file: n.file, line: p.line, column: p.column }, p.hint));
+      ds.push(...seedDiagnostics(n, parsed));
       failed.add(n.unique_id);
       continue;
     }
     const dialect = dialectOf(result.target?.type);
-    const problems = await checker.declare(n.relation, parsed.columns.map((c) => ({ name: c.name, type: dialect.type(c.type) })), { created: true });
+    const problems = await checker.declare(n.relation, parsed.columns.map((c) => ({ name: c.name, type: loadColumnType(dialect, c) })), { created: true });
     // (a column is named in the CSV's header line)
     const header = raw.toString('utf8').split('\n')[0].toLowerCase();
     const at = (c: string) => (c && header.includes(c.toLowerCase()) ? header.indexOf(c.toLowerCase()) + 1 : undefined);

@@ -11,15 +11,17 @@ import { counted } from '../format.js';
 import { out } from './output.js';
 import type { Template } from '../project/scaffold.js';
 
-/** Compile the project in `root` as `vigil compile` would (nothing is written): its problems and what it holds. */
+/** Compile the project in `root` as `vigil compile` would, and check its seeds' files as `vigil seed` would (nothing is written or loaded): its problems and what it holds. */
 export async function compileWritten(root: string): Promise<{ problems: Diagnostic[]; summary: string }> {
   try {
     const { loadProject } = await import('../project/load-project.js');
     const { compileProject } = await import('../compile/compile-project.js');
+    const { checkSeedFiles } = await import('../seeds/load-seeds.js');
     const c = compileProject(loadProject(root), { env: process.env });
     const count = (t: string) => Object.values(c.manifest.nodes).filter((n) => n.resource_type === t).length;
     return {
-      problems: c.diagnostics,
+      // the seeds' CSVs as `vigil seed` checks them (a header name, a value of the wrong type)
+      problems: [...c.diagnostics, ...checkSeedFiles(root, Object.values(c.manifest.nodes))],
       summary: `${counted(count('model'), 'model')}, ${counted(count('seed'), 'seed')}, ${counted(count('snapshot'), 'snapshot')}, ${counted(count('test'), 'data test')}, ${counted(count('unit_test'), 'unit test')}`,
     };
   } catch (e) {

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { checkColumnTypes, readHeader } from '../seeds/seed-csv.js';
+import { yamlNumber } from './py-values.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
@@ -1402,6 +1403,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (v !== undefined) sqlArgs[k] = Array.isArray(v) ? v.map((x, i) => render(x, i)) : render(v);
     }
     if (unrendered) return;
+    // a value written as a float (1.0) prints as one, as dbt prints it: '1.0', not '1'
+    if (g === 'accepted_values') sqlArgs.values = (sqlArgs.values as unknown[]).map((v, i) => (typeof v === 'number' ? yamlNumber(v, t.src.scalarAt([...t.path, g, ...('values' in rawArgs ? [] : ['config']), 'values', i])?.source) : v));
     // a test of a source that a seed fills waits for the seed
     const fillingSeed = onUid.startsWith('source.') ? seedByRelation.get(relKey(sources.get(onUid)!.relation)) : undefined;
     if (fillingSeed) depends.push(fillingSeed.unique_id);

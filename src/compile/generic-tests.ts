@@ -4,6 +4,7 @@
  * unique_combination_of_columns.
  */
 import type { Dialect } from '../adapters/dialect.js';
+import { pyStr } from './py-values.js';
 
 export const GENERIC_TESTS = ['not_null', 'unique', 'accepted_values', 'relationships', 'expression_is_true', 'unique_combination_of_columns', 'no_unmasked_pii'] as const;
 export type GenericTestName = (typeof GENERIC_TESTS)[number];
@@ -90,8 +91,11 @@ export function genericTestSql(i: GenericTestInput): string {
     case 'unique':
       return `select ${col} as unique_field, count(*) as n_records\nfrom ${rel} as t\nwhere ${col} is not null\ngroup by ${col}\nhaving count(*) > 1`;
     case 'accepted_values': {
+      // each value as dbt's macro prints it ('{{ value }}'): Python's str(), so true is 'True',
+      // a float written 1.0 is '1.0' (a PyFloat: compile-project.ts), null is 'None'
       const quote = i.args.quote !== false;
-      const values = (i.args.values as unknown[]).map((v) => (quote ? i.dialect.literal(String(v)) : String(v))).join(', ');
+      const text = (v: unknown) => (v === null || v === undefined ? 'None' : String(pyStr(v)));
+      const values = (i.args.values as unknown[]).map((v) => (quote ? i.dialect.literal(text(v)) : text(v))).join(', ');
       return `select ${col} as value_field, count(*) as n_records\nfrom ${rel} as t\nwhere ${col} is not null and ${col} not in (${values})\ngroup by ${col}`;
     }
     case 'relationships': {

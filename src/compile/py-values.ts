@@ -35,6 +35,11 @@ export function pyFloat(n: number): number | PyFloat {
   return Number.isInteger(n) && n !== 0 && Math.abs(n) < 1e16 ? new PyFloat(n) : n;
 }
 
+/** A YAML number as Python has it: one written as a float (`1.0`, `2.5e3`; `written`: its text) is a float, printing `1.0`. */
+export function yamlNumber(v: number, written: string | undefined): number | PyFloat {
+  return written !== undefined && /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/.test(written) && /[.eE]/.test(written) ? pyFloat(v) : v;
+}
+
 /** A PyFloat's number; anything else as it is. */
 export const unbox = (v: unknown): unknown => (v instanceof PyFloat ? v.value : v);
 

@@ -26,8 +26,9 @@ import { unrenderedTemplates } from '../compile/docs-blocks.js';
 import { listFiles, SQL_FILE } from './load-project.js';
 import { DBT_YAML_OPTIONS, parseDbtYaml, readingDifferences, showReading } from './dbt-yaml.js';
 import { inexactInteger } from './yaml-lib.js';
+import { PYYAML_RESOLVERS } from './pyyaml-scalars.js';
 import { showPath } from './issues.js';
-import { keptOnlyQuoted, readHeader } from '../seeds/seed-csv.js';
+import { keptOnlyQuoted, readHeader, seedColumnName, seedColumnTypes } from '../seeds/seed-csv.js';
 import { MATERIALIZATIONS, MODEL_CONFIG_KEYS, ModelConfigSchema, PropertiesFileSchema, SeedConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS } from './schema.js';
 
 /** Something that was not converted, or was converted with a difference worth knowing. */
@@ -166,8 +167,8 @@ const CONFIG_HINTS: Record<string, string> = {
 
 const hintFor = (k: string) => (CONFIG_HINTS[k] ? `: ${CONFIG_HINTS[k]}` : '');
 
-const configShape = ModelConfigSchema.shape as unknown as Record<string, { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ message: string }> } } }>;
-const seedShape = SeedConfigSchema.shape as unknown as Record<string, { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ message: string }> } } }>;
+const configShape = ModelConfigSchema.shape as unknown as Record<string, Shape>;
+const seedShape = SeedConfigSchema.shape as unknown as Record<string, Shape>;
 const SEED_CONFIG_KEYS = Object.keys(SeedConfigSchema.shape);
 
 /** A hook as Vigil writes it: its statement, and transaction: false when it runs outside the model's transaction. */
@@ -374,12 +375,13 @@ function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLa
           if (!ok.length) continue;
           val = ok.length === 1 && !Array.isArray(value) ? ok[0] : ok;
         }
-        const r = configShape[bare].safeParse(val);
-        if (!r.success) {
-          f.nc(file, at.line, `models: ${showPath([...path, key])}: ${JSON.stringify(val)} is not a value Vigil takes (${r.error?.issues[0]?.message ?? 'invalid'})${bare === 'materialized' ? `; materializations: ${MATERIALIZATIONS.join(', ')}` : ''}`);
+        // keys Vigil does not read are listed, the rest kept (grants' select beside an insert), as in a properties file
+        const r = withoutUnreadKeys(configShape[bare], val, (p) => f.nc(file, at.line, `models: ${showPath([...path, key, ...p])}: ${unreadKeyNote([key, ...p])}`));
+        if (!r.ok) {
+          if (r.message !== undefined) f.nc(file, at.line, `models: ${showPath([...path, key])}: ${JSON.stringify(val)} is not a value Vigil takes (${r.message})${bare === 'materialized' ? `; materializations: ${MATERIALIZATIONS.join(', ')}` : ''}`);
           continue;
         }
-        out[`+${bare}`] = val;
+        out[`+${bare}`] = r.value;
         continue;
       }
       if (!isObj(value)) {
@@ -414,6 +416,26 @@ function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLa
   };
 }
 
+/**
+ * The columns of a seed (its CSV at `abs`, its converted config) that Vigil loads as another type
+ * than dbt: a timestamp (dbt: without time zone), a numeric or decimal without precision (a
+ * float), and on Postgres a column of numbers with decimals (dbt-postgres infers numeric).
+ */
+function seedTypeDifferences(abs: string, config: Map_, warehouse: unknown): string[] {
+  const cfg = SeedConfigSchema.safeParse(config);
+  const cols = cfg.success ? seedColumnTypes(abs, cfg.data) : undefined;
+  if (!cols) return [];
+  const declared = new Map(Object.entries(cfg.success ? cfg.data.column_types ?? {} : {}).map(([k, v]) => [seedColumnName(k, cfg.data!), v]));
+  const out: string[] = [];
+  const ts = cols.filter((c) => c.type === 'timestamp').map((c) => c.name);
+  if (ts.length) out.push(`${ts.join(', ')} load${ts.length === 1 ? 's' : ''} as timestamp with time zone (a value without an offset is UTC), where dbt loads timestamp (without time zone)`);
+  const bare = cols.filter((c) => c.type === 'float' && !c.decimal && /^\s*(numeric|decimal)\s*$/i.test(declared.get(c.name) ?? '')).map((c) => c.name);
+  if (bare.length) out.push(`${bare.join(', ')} (numeric without a precision) load${bare.length === 1 ? 's' : ''} as float (double): write decimal(p,s) in column_types for an exact type`);
+  const inferred = warehouse === 'postgres' ? cols.filter((c) => c.type === 'float' && !declared.has(c.name)).map((c) => c.name) : [];
+  if (inferred.length) out.push(`${inferred.join(', ')} load${inferred.length === 1 ? 's' : ''} as double precision, where dbt-postgres infers numeric (exact): write decimal(p,s) in column_types for an exact type`);
+  return out;
+}
+
 /** The dbt `seeds:` tree, resolved per seed (Vigil configures seeds in their YAML entries). */
 function seedTreeConfigs(tree: unknown, info: DbtProjectInfo, layout: ProjectLayout, f: Findings): Map<string, Map_> {
   const file = DBT_FILE;
@@ -446,12 +468,12 @@ function seedTreeConfigs(tree: unknown, info: DbtProjectInfo, layout: ProjectLay
           f.nc(file, at, `seeds: ${showPath([...path, key])}: '${jinja}' is Jinja, which Vigil does not render in a seed's config: not converted`);
           continue;
         }
-        const r = seedShape[bare].safeParse(value);
-        if (!r.success) {
-          f.nc(file, at, `seeds: ${showPath([...path, key])}: ${JSON.stringify(value)} is not a value Vigil takes (${r.error?.issues[0]?.message ?? 'invalid'})`);
+        const r = withoutUnreadKeys(seedShape[bare], value, (p) => f.nc(file, at, `seeds: ${showPath([...path, key, ...p])}: ${unreadKeyNote([key, ...p])}`));
+        if (!r.ok) {
+          if (r.message !== undefined) f.nc(file, at, `seeds: ${showPath([...path, key])}: ${JSON.stringify(value)} is not a value Vigil takes (${r.message})`);
           continue;
         }
-        cfg[bare] = value;
+        cfg[bare] = r.value;
         continue;
       }
       if (!isObj(value) || seed) {
@@ -878,6 +900,8 @@ export interface PropertiesContext {
   seedConfigs: Map<string, Map_>;
   /** dbt unit test fixture name -> the path of its CSV in the Vigil project */
   fixtures: Map<string, string>;
+  /** filled here: the config of each seed with an entry in a properties file, dbt_project.yml's merged in */
+  seedEntries?: Map<string, Map_>;
 }
 
 type Path = Array<string | number>;
@@ -905,6 +929,38 @@ const KEY_HINTS: Record<string, string> = {
   granularity: 'Vigil has no semantic layer',
   ...CONFIG_HINTS,
 };
+
+/** Why a key Vigil's schema refuses (`path`: where it is, the key last) is not converted. */
+function unreadKeyNote(path: Path): string {
+  const k = String(path[path.length - 1]);
+  const parent = String(path[path.length - 2] ?? '').replace(/^\+/, '');
+  return `not converted (${parent === 'grants' ? `Vigil applies grants' select only; grant ${k} yourself` : KEY_HINTS[k] ?? `Vigil does not read '${k}' here`})`;
+}
+
+/** A zod schema as the conversion uses it. */
+type Shape = { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ code: string; path: PropertyKey[]; message: string }> } } };
+
+/**
+ * `value` without the keys `schema` refuses as unknown (a grants' insert beside its select), each
+ * passed to `unread` with its path inside `value`. Not ok: what else is refused (message), or
+ * nothing is left (no message: the keys were listed).
+ */
+function withoutUnreadKeys(schema: Shape, value: unknown, unread: (path: Path) => void): { ok: true; value: unknown } | { ok: false; message?: string } {
+  const v = structuredClone(value);
+  for (;;) {
+    const r = schema.safeParse(v);
+    if (r.success) return { ok: true, value: v };
+    const issue = r.error!.issues[0];
+    if (issue.code !== 'unrecognized_keys') return { ok: false, message: issue.message };
+    const at = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
+    const parent = at.reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], v) as Record<string, unknown>;
+    for (const k of (issue as unknown as { keys: string[] }).keys) {
+      delete parent[k];
+      unread([...at, k]);
+    }
+    if (!Object.keys(parent).length) return { ok: false };
+  }
+}
 
 /** Line of a node (its original position; a node made during the conversion has none). */
 function nodeLine(n: unknown, lc: LineCounter): number | undefined {
@@ -1162,9 +1218,10 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
   for (const [s, i] of mapItems(seqOf(root, 'seeds'))) {
     const name = String(s.get('name') ?? '');
     const cfg = ctx.seedConfigs.get(name);
+    const own: unknown = s.get('config', true);
+    ctx.seedEntries?.set(name, isMap(own) ? (own.toJSON() as Map_) : {});
     if (!cfg) continue;
     ctx.seedConfigs.delete(name);
-    const own: unknown = s.get('config', true);
     let m: YAMLMap;
     if (isMap(own)) m = own;
     else {
@@ -1182,6 +1239,7 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
       } else if (!m.has(k)) m.set(k, doc.createNode(v));
     }
     changed = true;
+    ctx.seedEntries?.set(name, m.toJSON() as Map_);
     note(['seeds', i], `seed '${name}': its configs from dbt_project.yml are written under config:`, s);
   }
 
@@ -1302,7 +1360,7 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
     if (issue.code === 'unrecognized_keys') {
       for (const k of (issue as unknown as { keys: string[] }).keys) {
         const full = [...path, k];
-        nc(full, `${showPath(full)}: not converted (${KEY_HINTS[k] ?? `Vigil does not read '${k}' here`})`);
+        nc(full, `${showPath(full)}: ${unreadKeyNote(full)}`);
         doc.deleteIn(full);
       }
       changed = true;
@@ -1345,6 +1403,9 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
   const written = new Set<unknown>();
   visit(doc, { Scalar: (_k, n) => void written.add(n) });
   for (const { d, node } of differences) if (!node || written.has(node)) note(d.path, showReading(d, showPath(d.path)), node);
+  // a float that is a whole number (1.0) stays one: dbt prints it 1.0 (accepted_values' '1.0')
+  const isFloat = PYYAML_RESOLVERS.find((r) => r.name === 'float')!.test;
+  visit(doc, { Scalar: (_k, n) => void (typeof n.value === 'number' && Number.isInteger(n.value) && typeof n.source === 'string' && isFloat.test(n.source) && (n.minFractionDigits = 1)) });
   doc.setSchema('1.2', { merge: true });
   return { text: doc.toString({ lineWidth: 0, flowCollectionPadding: false }), changed };
 }
@@ -1589,7 +1650,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   };
   const fixtures = new Map<string, string>();
   for (const t of tests) if (/^fixtures\/.+\.csv$/i.test(t.rel)) fixtures.set(t.rel.replace(/^.*\//, '').replace(/\.csv$/i, ''), t.dest);
-  const ctx: PropertiesContext = { project: info.name, docs, seedConfigs: conv.seedConfigs, fixtures };
+  const ctx: PropertiesContext = { project: info.name, docs, seedConfigs: conv.seedConfigs, fixtures, seedEntries: new Map() };
   const destNames = new Set<string>();
   const unique = (file: { from: string; dest: string }) => {
     if (destNames.has(file.dest)) {
@@ -1662,6 +1723,14 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
     let rel = `${destDir.macros}/generate_schema_name.sql`;
     for (let i = 2; destNames.has(rel); i++) rel = `${destDir.macros}/generate_schema_name_${i}.sql`;
     plan.push({ rel, data: DBT_DEFAULT_SCHEMA_NAME, converted: true });
+  }
+
+  // the seeds' columns Vigil loads as another type than dbt does
+  for (const s of seeds) {
+    const name = s.rel.replace(/^.*\//, '').replace(/\.csv$/i, '');
+    if (!/\.csv$/i.test(s.rel) || seedMap.get(name) !== s.rel) continue;
+    const said = seedTypeDifferences(s.abs, ctx.seedEntries!.get(name) ?? ctx.seedConfigs.get(name) ?? {}, targets.targets[targets.default_target]?.type);
+    if (said.length) f.note(s.from, 1, `seed '${name}': ${said.join('; ')}`);
   }
 
   // seeds configured in dbt_project.yml without an entry in any properties file: one new file

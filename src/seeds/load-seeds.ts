@@ -18,7 +18,21 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
 import type { ManifestNode, SeedNode } from '../compile/manifest.js';
 import type { ProjectFiles } from '../project/load-project.js';
-import { loadFileFor, parseSeed, readSeedFile, type ScannedSeed } from './seed-csv.js';
+import { loadFileFor, parseSeed, readSeedFile, type ScannedSeed, type SeedProblem } from './seed-csv.js';
+
+/** A seed's CSV problems (parseSeed's) as diagnostics at the file's lines. */
+export function seedDiagnostics(n: SeedNode, problems: SeedProblem[]): Diagnostic[] {
+  return problems.map((p) => diag('E_SEED', `seed '${n.name}': ${p.message}`, { file: n.file, line: p.line, column: p.column }, p.hint));
+}
+
+/** Every seed of `nodes` read and checked as `vigil seed` checks it (nothing loaded): the problems. */
+export function checkSeedFiles(root: string, nodes: ManifestNode[]): Diagnostic[] {
+  return nodes.flatMap((n) => {
+    if (n.resource_type !== 'seed') return [];
+    const r = parseSeed(readSeedFile(join(root, n.file)), n.config);
+    return Array.isArray(r) ? seedDiagnostics(n, r) : [];
+  });
+}
 
 export interface SeedLoader {
   /** rows loaded, and the views the load dropped (Postgres, when the seed's columns changed) */
@@ -43,7 +57,7 @@ interface Speculation {
 }
 
 const stageOf = (n: SeedNode): Relation => ({ ...n.relation, identifier: `vigil_seed_stage_${n.relation.identifier}` });
-const sameColumns = (a: ScannedSeed['columns'], b: ScannedSeed['columns']) => a.length === b.length && a.every((c, i) => c.name === b[i].name && c.type === b[i].type);
+const sameColumns = (a: ScannedSeed['columns'], b: ScannedSeed['columns']) => a.length === b.length && a.every((c, i) => c.name === b[i].name && c.type === b[i].type && JSON.stringify(c.decimal) === JSON.stringify(b[i].decimal));
 
 /**
  * Read and check every planned seed. `opening`: the warehouse being opened; when it can swap
@@ -78,7 +92,7 @@ export async function prepareSeeds(files: ProjectFiles, nodes: ManifestNode[], o
     }
     // the warehouse reads the file on its own threads meanwhile
     const r = parseSeed(bytes, n.config);
-    if (Array.isArray(r)) for (const p of r) ds.push(diag('E_SEED', `seed '${n.name}': ${p.message}`, { file: n.file, line: p.line, column: p.column }, p.hint));
+    if (Array.isArray(r)) ds.push(...seedDiagnostics(n, r));
     else scanned.set(n.unique_id, r);
   }
   const dropStages = async () => {

@@ -8,7 +8,7 @@
  * mistake anywhere is reported at file:line before anything is loaded.
  */
 import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
-import { CANONICAL_TYPES, type CanonicalType } from '../adapters/dialect.js';
+import { CANONICAL_TYPES, type CanonicalType, type DecimalType } from '../adapters/dialect.js';
 import { didYouMean } from '../errors.js';
 import type { SeedConfig } from '../project/schema.js';
 
@@ -31,11 +31,49 @@ const TYPE_ALIASES: Record<string, CanonicalType> = {
   json: 'json', jsonb: 'json',
 };
 
-/** A column_types value as a canonical type: `varchar(32)` is string, `decimal(10,2)` float. */
+/** A column_types value as a canonical type: `varchar(32)` is string, `decimal(10,2)` float (loaded exact: seedDecimal). */
 export function seedType(spelled: string): CanonicalType | undefined {
   const t = spelled.trim().toLowerCase().replace(/\s*\(.*\)\s*$/, '');
   return TYPE_ALIASES[t];
 }
+
+/** The precision and scale of a column_types `decimal(10,2)`, `numeric(5)` (scale 0); undefined for any other type (`numeric` alone is a float). */
+export function seedDecimal(spelled: string): DecimalType | undefined {
+  const m = /^\s*(?:decimal|numeric)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$/i.exec(spelled);
+  return m ? { precision: Number(m[1]), scale: m[2] === undefined ? 0 : Number(m[2]) } : undefined;
+}
+
+/** A decimal type as column_types spells it. */
+const decimalName = (d: DecimalType) => `decimal(${d.precision},${d.scale})`;
+
+/**
+ * A number's text rounded to `d`'s scale (half away from zero, as Postgres and DuckDB round),
+ * written plainly (`1.5e2` is `150.00`); undefined when it has more digits before the point than
+ * `d` holds, or is not a number.
+ */
+export function decimalText(v: string, d: DecimalType): string | undefined {
+  const m = /^([-+]?)(\d*)\.?(\d*)(?:[eE]([-+]?\d+))?$/.exec(v);
+  if (!m || !(m[2] || m[3])) return undefined;
+  // the digits without leading zeros, and how many of them come before the point
+  let digits = m[2] + m[3];
+  let before = m[2].length + Number(m[4] ?? 0);
+  const lead = /^0*/.exec(digits)![0].length;
+  digits = digits.slice(lead);
+  before -= lead;
+  if (before > d.precision - d.scale) return undefined;
+  const keep = before + d.scale;
+  let n: bigint;
+  if (!digits || keep < 0) n = 0n;
+  else if (keep >= digits.length) n = BigInt(digits + '0'.repeat(keep - digits.length));
+  else n = BigInt(digits.slice(0, keep) || '0') + (digits.charCodeAt(keep) >= 53 ? 1n : 0n);
+  if (n >= 10n ** BigInt(d.precision)) return undefined;
+  const text = n.toString().padStart(d.scale + 1, '0');
+  const whole = d.scale ? `${text.slice(0, -d.scale)}.${text.slice(-d.scale)}` : text;
+  return n && m[1] === '-' ? `-${whole}` : whole;
+}
+
+/** A decimal value every warehouse's CSV reader takes as written: plain digits, no more decimals than the scale. */
+const canonicalDecimal = (v: string, d: DecimalType) => /^-?\d+(\.\d+)?$/.test(v) && (!v.includes('.') || v.length - v.indexOf('.') - 1 <= d.scale);
 
 const INT = /^[-+]?\d+$/;
 const FLOAT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
@@ -159,7 +197,10 @@ export function checkColumnTypes(header: string[] | undefined, config: SeedConfi
       out.push({ column: col, key: 'name', message: `column_types names '${col}', which is not a column of the CSV's header (${header.join(', ')})`, hint: hint ? `did you mean '${hint}'?` : undefined });
     } else if (!seedType(spelled)) {
       const hint = didYouMean(spelled.toLowerCase(), Object.keys(TYPE_ALIASES));
-      out.push({ column: col, key: 'type', message: `column_types: '${spelled}' (column '${col}') is not a type Vigil loads seeds as`, hint: `${hint ? `did you mean '${hint}'? ` : ''}types: ${CANONICAL_TYPES.join(', ')} (or their SQL spellings: varchar, bigint, double, boolean, timestamptz, ...)` });
+      out.push({ column: col, key: 'type', message: `column_types: '${spelled}' (column '${col}') is not a type Vigil loads seeds as`, hint: `${hint ? `did you mean '${hint}'? ` : ''}types: ${CANONICAL_TYPES.join(', ')} (or their SQL spellings: varchar, bigint, double, boolean, timestamptz, decimal(10,2), ...)` });
+    } else {
+      const d = seedDecimal(spelled);
+      if (d && (d.precision < 1 || d.precision > 38 || d.scale > d.precision)) out.push({ column: col, key: 'type', message: `column_types: '${spelled}' (column '${col}') is not a decimal every warehouse holds`, hint: 'precision 1 to 38 (the most of DuckDB and BigQuery), scale 0 to the precision' });
     }
   }
   return out;
@@ -390,7 +431,8 @@ const CANONICAL: Partial<Record<CanonicalType, RegExp>> = {
 };
 
 export interface ScannedSeed {
-  columns: Array<{ name: string; type: CanonicalType }>;
+  /** `decimal`: an exact decimal column_types declares (its `type` is float) */
+  columns: Array<{ name: string; type: CanonicalType; decimal?: DecimalType }>;
   rows: number;
   /**
    * The file loads as it is (header skipped): every value is in a form every warehouse reads
@@ -420,12 +462,22 @@ export function givenSeedTypes(names: string[], config: SeedConfig): Array<Canon
   return given;
 }
 
+/** The exact decimals column_types gives a seed's columns (`names`, as seedColumnName names them), by index. */
+function givenSeedDecimals(names: string[], config: SeedConfig): Array<DecimalType | undefined> {
+  const given: Array<DecimalType | undefined> = names.map(() => undefined);
+  for (const [col, spelled] of Object.entries(config.column_types ?? {})) {
+    const idx = names.indexOf(seedColumnName(col, config));
+    if (idx >= 0) given[idx] = seedDecimal(spelled);
+  }
+  return given;
+}
+
 /**
  * A seed's columns with the types `vigil seed` loads them as: column_types, else inferred from
  * every value (parseSeed). A file that would not load: its header's names, typed by column_types
  * only (the load reports what is wrong). Undefined when the file cannot be read.
  */
-export function seedColumnTypes(abs: string, config: SeedConfig): Array<{ name: string; type?: CanonicalType }> | undefined {
+export function seedColumnTypes(abs: string, config: SeedConfig): Array<{ name: string; type?: CanonicalType; decimal?: DecimalType }> | undefined {
   let bytes: Buffer;
   try {
     bytes = readSeedFile(abs);
@@ -436,7 +488,8 @@ export function seedColumnTypes(abs: string, config: SeedConfig): Array<{ name: 
   if (!Array.isArray(scanned)) return scanned.columns;
   const names = seedHeaderNames(abs, config);
   const types = names && givenSeedTypes(names, config);
-  return names?.map((name, i) => ({ name, ...(types![i] ? { type: types![i] } : {}) }));
+  const exact = names && givenSeedDecimals(names, config);
+  return names?.map((name, i) => ({ name, ...(types![i] ? { type: types![i] } : {}), ...(exact![i] ? { decimal: exact![i] } : {}) }));
 }
 
 /** Read and check one seed file in one pass, keeping nothing but per-column facts. Problems by line (the header is line 1). */
@@ -465,6 +518,7 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
   });
   for (const p of checkColumnTypes(header, config)) problems.push({ line: 1, message: p.message, hint: p.hint });
   const given = givenSeedTypes(names, config);
+  const exact = givenSeedDecimals(names, config);
   if (problems.length) return problems;
 
   // per column: candidate types still possible, types a value was not canonical for, a quoted ""
@@ -492,6 +546,15 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
         if (t) {
           if (t === 'string') return;
           const v = fieldText(b, start, end, escaped, t !== 'json');
+          const dec = exact[c];
+          if (dec) {
+            // a number with no more digits before the point than the decimal holds (more after it are rounded)
+            if (!FLOAT.test(v) || decimalText(v, dec) === undefined) {
+              const shown = fieldText(b, start, end, escaped);
+              bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${decimalName(dec)} (column_types) but this row has '${shown.length > 40 ? shown.slice(0, 39) + '…' : shown}'`, hint: FLOAT.test(v) ? `${decimalName(dec)} holds at most ${dec.precision - dec.scale} digits before the decimal point: widen the precision` : undefined };
+            } else if (!canonicalDecimal(v, dec)) odd[c] |= BIT.float;
+            return;
+          }
           if (!CHECK[t](v)) {
             const shown = fieldText(b, start, end, escaped);
             bad = { line: 0, column: c + 1, message: `column '${header[c]}' is ${t} (column_types) but this row has '${shown.length > 40 ? shown.slice(0, 39) + '…' : shown}'`, hint: whyNot(t, v) };
@@ -523,13 +586,14 @@ export function parseSeed(input: string | Buffer, config: SeedConfig = {}, opts:
   );
   if (scanProblem) return [scanProblem];
   if (bad) return [bad];
-  const columns = names.map((name, c) => ({ name, type: given[c] ?? ((any[c] && TYPE_BITS.find(([, bit]) => mask[c] & bit)?.[0]) || 'string') }));
+  const columns = names.map((name, c) => ({ name, type: given[c] ?? ((any[c] && TYPE_BITS.find(([, bit]) => mask[c] & bit)?.[0]) || 'string'), ...(exact[c] ? { decimal: exact[c] } : {}) }));
   const asIs = !shape.blank && !shape.cr && columns.every((cl, c) => !(cl.type !== 'string' && quotedEmpty[c]) && !(odd[c] & (BIT[cl.type] ?? 0)));
   return { columns, rows: Math.max(0, rows), asIs };
 }
 
-/** A value as the rewritten CSV carries it: numbers without + or bare dots, timestamps with seconds and a colon in the offset. */
-function canonical(v: string, t: CanonicalType): string {
+/** A value as the rewritten CSV carries it: numbers without + or bare dots, a decimal rounded to its scale, timestamps with seconds and a colon in the offset. */
+function canonical(v: string, t: CanonicalType, d?: DecimalType): string {
+  if (d) return decimalText(v, d)!;
   if (t === 'int') return v.replace(/^\+/, '');
   if (t === 'float') return v.replace(/^\+/, '').replace(/^(-?)\./, '$10.').replace(/\.(?=$|[eE])/, '');
   if (t === 'bool') return v.toLowerCase();
@@ -552,13 +616,13 @@ export function loadFileFor(seed: ScannedSeed, text: string | Buffer, src: strin
   const r = readCsv(text, delimiter);
   if (!('records' in r)) throw new Error(r.message);
   const special = /[",\r\n]/;
-  const field = (v: string | null, t: CanonicalType) => {
-    if (v === null || (v === '' && t !== 'string')) return '';
-    const x = canonical(v, t);
+  const field = (v: string | null, col: ScannedSeed['columns'][number]) => {
+    if (v === null || (v === '' && col.type !== 'string')) return '';
+    const x = canonical(v, col.type, col.decimal);
     return x === '' || special.test(x) ? `"${x.replace(/"/g, '""')}"` : x;
   };
   const out: string[] = [];
-  for (const rec of r.records.slice(1)) out.push(rec.map((v, c) => field(v, seed.columns[c].type)).join(','));
+  for (const rec of r.records.slice(1)) out.push(rec.map((v, c) => field(v, seed.columns[c])).join(','));
   writeFileSync(tmpPath, out.length ? out.join('\n') + '\n' : '');
   return { file: tmpPath, header: false, delimiter: ',' };
 }

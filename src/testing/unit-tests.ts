@@ -8,7 +8,7 @@
  */
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { offlineDialect } from '../adapters/index.js';
-import { literalStandard, type Dialect } from '../adapters/dialect.js';
+import { literalStandard, loadColumnType, type Dialect } from '../adapters/dialect.js';
 import { offlineType, typeFamily } from '../adapters/type-family.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
@@ -165,7 +165,7 @@ export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: Col
 function seedColumns(seed: SeedNode, root: string): ColumnInfo[] {
   const cols = seedColumnTypes(join(root, seed.file), seed.config);
   if (!cols) return seed.columns;
-  return cols.map((c) => ({ name: c.name, ...(c.type ? { data_type: engine.type(c.type) } : {}) }) as ColumnInfo);
+  return cols.map((c) => ({ name: c.name, ...(c.type ? { data_type: loadColumnType(engine, { type: c.type, decimal: c.decimal }) } : {}) }) as ColumnInfo);
 }
 
 /** `ref('m')`, `source('s', 't')` or `this`, as written in a test's given: keys. */

@@ -646,6 +646,28 @@ describe('compileProject', () => {
     expect(t('unique_raw_events_id').attached_to).toBe('source.fixture.raw.events');
   });
 
+  it("accepted_values writes each value as dbt's macro prints it (Python's str): True, 1.0, None (was: 'true', '1', 'null'); quote: false the same text", () => {
+    const r = compile({
+      yml: {
+        'models/p.yml': `models:
+  - name: a
+    columns:
+      - name: v
+        tests:
+          - accepted_values: { values: [true, 1.0, 2.50, 1e3, 3, "1.0", null] }
+          - accepted_values: { values: [false, 1.0], quote: false, name: unquoted }
+          - accepted_values: { config: { values: [2.0] }, name: in_config }
+`,
+      },
+      models: { 'models/a.sql': 'select 1 as v' },
+    });
+    expect(errors(r)).toEqual([]);
+    const sql = (name: string) => (r.manifest.nodes[`test.fixture.${name}`] as TestNode).compiled_sql;
+    expect(sql('accepted_values_a_v')).toContain("v not in ('True', '1.0', '2.5', '1000.0', '3', '1.0', 'None')");
+    expect(sql('unquoted')).toContain('v not in (False, 1.0)');
+    expect(sql('in_config')).toContain("v not in ('2.0')");
+  });
+
   it("a data test's SQL arguments are templates, as in dbt: var, env_var, ref rendered (a ref a dependency); an unknown var is an error at its YAML line, with the nearest name", () => {
     const projectYaml = `${BASIC_PROJECT_YAML}vars:\n  min_id: 5\n  region: eu\n`;
     const yml = (where: string) => `models:

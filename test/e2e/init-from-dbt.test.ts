@@ -854,3 +854,80 @@ seeds:
     expect(vigil(dest, ['show', '--inline', `select country_name from ${schema}.dim_country order by 1`, '--output', 'csv'], env).stdout).toBe('country_name\nFrance\nUnited States\n');
   });
 });
+
+describe('from-dbt: values and configs dbt reads one way, kept that way', () => {
+  it("accepted_values writes true as 'True' and 1.0 as '1.0', as dbt's macro prints them: tests that pass in dbt pass (was: 'true', '1', both failing); a rewritten file keeps 1.0", () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': 'name: av\nprofile: av\n',
+        'models/m.sql': "select 'True' as answer, '1.0' as code, 'None' as nothing\n",
+        // persist_docs makes the converter rewrite the file
+        'models/m.yml': `version: 2
+models:
+  - name: m
+    config: { persist_docs: { relation: true } }
+    columns:
+      - name: answer
+        data_tests:
+          - accepted_values: { values: [true, false] }
+      - name: code
+        data_tests:
+          - accepted_values: { values: [1.0, 2.5] }
+      - name: nothing
+        data_tests:
+          - accepted_values: { values: [null] }
+`,
+      },
+      false,
+    );
+    const { dest } = initFromDbt(src);
+    expect(readFileSync(join(dest, 'models/m.yml'), 'utf8')).toContain('values: [1.0, 2.5]');
+    const b = vigil(dest, ['build']);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    const sql = (t: string) => readFileSync(join(dest, 'target/compiled/av/models/m.yml', `${t}.sql`), 'utf8');
+    expect(sql('accepted_values_m_answer')).toContain("answer not in ('True', 'False')");
+    expect(sql('accepted_values_m_code')).toContain("code not in ('1.0', '2.5')");
+    expect(sql('accepted_values_m_nothing')).toContain("nothing not in ('None')");
+  });
+
+  it("a folder's +grants with another privilege besides select keeps select and lists the other, as a properties file's grants do (was: the whole +grants dropped)", () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': "name: p3\nprofile: p3\nmodels:\n  p3:\n    a:\n      +grants: {select: ['reporter'], insert: ['loader']}\n",
+        'models/a/m.sql': 'select 1 as id\n',
+        'models/a/m.yml': 'version: 2\nmodels:\n  - name: m\n    config:\n      grants: {select: [reporter], insert: [loader]}\n',
+      },
+      false,
+    );
+    const { dest, r } = initFromDbt(src);
+    expect(parse(readFileSync(join(dest, 'project.yaml'), 'utf8')).models).toEqual({ p3: { a: { '+grants': { select: ['reporter'] } } } });
+    expect(parse(readFileSync(join(dest, 'models/a/m.yml'), 'utf8')).models[0].config).toEqual({ grants: { select: ['reporter'] } });
+    expect(r.stdout).toContain("dbt_project.yml:6: models: p3.a.+grants.insert: not converted (Vigil applies grants' select only; grant insert yourself)");
+    expect(r.stdout).toContain("models/a/m.yml:5: models[0].config.grants.insert: not converted (Vigil applies grants' select only; grant insert yourself)");
+    expect(r.stdout).not.toContain('is not a value Vigil takes');
+  });
+
+  it("the check after the conversion reads the seeds' files as vigil seed does: a header name vigil seed refuses is said now, exit 1 (was: 'compile: OK', then vigil seed refused it)", () => {
+    const src = makeProject({ 'dbt_project.yml': 'name: p4\nprofile: p4\nseeds:\n  p4:\n    +quote_columns: false\n', 'seeds/people.csv': 'id,First Name\n1,a\n' }, false);
+    const dest = makeProject({}, false);
+    dirs.push(src, dest);
+    const r = vigil(dest, ['init', '--from-dbt', src, '.']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain("vigil compile on the converted project: 1 error; fix them before building:\n  seeds/people.csv:1:2: error: seed 'people': column name 'First Name' is not a plain identifier [E_SEED]");
+    expect(r.stdout).not.toContain(': OK');
+  });
+
+  it("seed column_types decimal(10,2) loads exact, as in dbt (was: a double, sum 0.30000000000000004); a column loaded as another type than dbt's is listed", () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': 'name: p2\nprofile: p2\nseeds:\n  p2:\n    pay:\n      +column_types:\n        amount: decimal(10,2)\n        fee: numeric\n',
+        'seeds/pay.csv': 'id,amount,fee,paid_at\n1,0.10,1.5,2024-01-01 10:00:00\n2,0.20,2,2024-01-02 10:00:00\n',
+      },
+      false,
+    );
+    const { dest, r } = initFromDbt(src);
+    expect(r.stdout).toContain("seeds/pay.csv:1: seed 'pay': paid_at loads as timestamp with time zone (a value without an offset is UTC), where dbt loads timestamp (without time zone); fee (numeric without a precision) loads as float (double): write decimal(p,s) in column_types for an exact type");
+    expect(vigil(dest, ['seed']).code).toBe(0);
+    expect(vigil(dest, ['show', '--inline', "select sum(amount) as s, sum(amount) = 0.3 as eq, typeof(any_value(amount)) as t from {{ ref('pay') }}", '--output', 'csv']).stdout).toBe('s,eq,t\n0.30,true,"DECIMAL(10,2)"\n');
+  });
+});

@@ -56,9 +56,10 @@ describe('vigil seed on DuckDB', () => {
     expect(s.stdout).toMatch(/OK loaded seed analytics\.raw_orders \(3 rows\)/);
     expect(s.stdout).toMatch(/OK loaded seed ref_data\.codes \(2 rows\)/);
     const types = vigil(dir, ['show', '--inline', "select column_name, data_type from information_schema.columns where table_name = 'raw_orders' order by ordinal_position", '--output', 'csv', '--limit', '20']);
-    expect(types.stdout).toBe('column_name,data_type\nid,BIGINT\nuser_id,VARCHAR\norder_date,DATE\nstatus,VARCHAR\namount,DOUBLE\npaid,BOOLEAN\nplaced_at,TIMESTAMP WITH TIME ZONE\n');
+    expect(types.stdout).toBe('column_name,data_type\nid,BIGINT\nuser_id,VARCHAR\norder_date,DATE\nstatus,VARCHAR\namount,"DECIMAL(10,2)"\npaid,BOOLEAN\nplaced_at,TIMESTAMP WITH TIME ZONE\n');
     const rows = vigil(dir, ['show', '--inline', "select id, amount, paid, strftime(placed_at at time zone 'UTC', '%Y-%m-%d %H:%M') as placed_utc from {{ ref('raw_orders') }} order by id", '--output', 'csv']);
-    expect(rows.stdout).toBe('id,amount,paid,placed_utc\n1,10.5,true,2018-01-01 10:00\n2,20,false,2018-01-02 09:30\n3,,true,\n');
+    // decimal(10,2) loads exact, as dbt loads it (was: a DOUBLE, where 0.1 + 0.2 is not 0.3)
+    expect(rows.stdout).toBe('id,amount,paid,placed_utc\n1,10.50,true,2018-01-01 10:00\n2,20.00,false,2018-01-02 09:30\n3,,true,\n');
     // leading zeros kept where column_types says text; the delimiter inside quotes kept
     expect(vigil(dir, ['show', '-s', 'codes', '--output', 'csv']).stdout).toBe('code,label\n007,Bond; James\n042,answer\n');
     const b = vigil(dir, ['build']);
@@ -68,7 +69,7 @@ describe('vigil seed on DuckDB', () => {
     // the model waits for its seeds and for their tests
     expect(at(/OK created view analytics\.customers/)).toBeGreaterThan(at(/PASS accepted_values_raw_orders_status/));
     expect(at(/OK created view analytics\.customers/)).toBeGreaterThan(at(/OK loaded seed analytics\.raw_customers/));
-    expect(vigil(dir, ['show', '--inline', "select * from {{ ref('customers') }} order by id", '--output', 'csv']).stdout).toBe('id,first_name,orders,spent\n1,Michael,2,10.5\n2,Shawn,0,\n3,"Kathleen, Jr",1,20\n');
+    expect(vigil(dir, ['show', '--inline', "select * from {{ ref('customers') }} order by id", '--output', 'csv']).stdout).toBe('id,first_name,orders,spent\n1,Michael,2,10.50\n2,Shawn,0,\n3,"Kathleen, Jr",1,20.00\n');
     // run does not load seeds (as in dbt); ls lists them; -s selects them
     expect(vigil(dir, ['run']).stdout).not.toContain('seed');
     expect(vigil(dir, ['ls', '--resource-type', 'seed']).stdout.trim().split('\n')).toEqual(['codes', 'raw_customers', 'raw_orders']);
@@ -131,7 +132,9 @@ describe('vigil check knows seeds by their CSV types', () => {
 describe('bad seeds: file:line, exit 2, nothing loaded', () => {
   const cases: Array<[string, Record<string, string>, RegExp]> = [
     ['a ragged row', { 'seeds/raw_customers.csv': 'id,first_name,last_name\n1,Michael,P.\n2,Shawn\n' }, /seeds\/raw_customers\.csv:3: error: seed 'raw_customers': a ragged row: 2 fields where the header has 3/],
-    ['a value that is not its column_types type', { 'seeds/sub/raw_orders.csv': 'id,user_id,order_date,status,amount,paid,placed_at\n1,1,2018-01-01,returned,ten,true,\n' }, /seeds\/sub\/raw_orders\.csv:2:5: error: seed 'raw_orders': column 'amount' is float \(column_types\) but this row has 'ten'/],
+    ['a value that is not its column_types type', { 'seeds/sub/raw_orders.csv': 'id,user_id,order_date,status,amount,paid,placed_at\n1,1,2018-01-01,returned,ten,true,\n' }, /seeds\/sub\/raw_orders\.csv:2:5: error: seed 'raw_orders': column 'amount' is decimal\(10,2\) \(column_types\) but this row has 'ten'/],
+    ['a value with more digits before the point than its column_types decimal holds', { 'seeds/sub/raw_orders.csv': 'id,user_id,order_date,status,amount,paid,placed_at\n1,1,2018-01-01,returned,123456789.5,true,\n' }, /seeds\/sub\/raw_orders\.csv:2:5: error: seed 'raw_orders': column 'amount' is decimal\(10,2\) \(column_types\) but this row has '123456789\.5'.*\n {2}hint: decimal\(10,2\) holds at most 8 digits before the decimal point/],
+    ['a decimal wider than every warehouse holds', { 'seeds/seeds.yml': SEEDS['seeds/seeds.yml'].replace('amount: "decimal(10,2)"', 'amount: "decimal(40,2)"') }, /seeds\/seeds\.yml:5:\d+: error: seed 'raw_orders': column_types: 'decimal\(40,2\)' \(column 'amount'\) is not a decimal every warehouse holds.*\n {2}hint: precision 1 to 38/],
     ['a timestamp with second 99 in a column_types timestamp column', { 'seeds/badts.csv': 'id,ts\n1,2024-01-01 10:00:00\n2,2024-01-01 10:00:99\n', 'seeds/more.yml': 'seeds:\n  - name: badts\n    config: { column_types: { ts: timestamp } }\n' }, /seeds\/badts\.csv:3:2: error: seed 'badts': column 'ts' is timestamp \(column_types\) but this row has '2024-01-01 10:00:99'.*\n {2}hint: not a real timestamp/],
     ['a leap second in a column_types timestamptz column', { 'seeds/leap.csv': 'id,ts\n1,2024-12-31 23:59:60\n', 'seeds/more.yml': 'seeds:\n  - name: leap\n    config: { column_types: { ts: timestamptz } }\n' }, /seeds\/leap\.csv:2:2: error: seed 'leap': column 'ts' is timestamp \(column_types\) but this row has '2024-12-31 23:59:60'/],
     ['a UTC offset of +99:00 in a column_types timestamp column', { 'seeds/badoff.csv': 'id,ts\n1,2024-01-01 10:00:00+99:00\n', 'seeds/more.yml': 'seeds:\n  - name: badoff\n    config: { column_types: { ts: timestamp } }\n' }, /seeds\/badoff\.csv:2:2: error: seed 'badoff': column 'ts' is timestamp \(column_types\) but this row has '2024-01-01 10:00:00\+99:00'/],
@@ -167,15 +170,15 @@ describe('seeds in Postgres and BigQuery', () => {
     const b = vigil(dir, ['build'], env);
     expect(b.code, b.stdout + b.stderr).toBe(0);
     expect(b.stdout).toMatch(/OK loaded seed \S+\.raw_orders \(3 rows\)/);
-    const types = vigil(dir, ['show', '--inline', `select column_name, data_type from information_schema.columns where table_schema = '${schema}' and table_name = 'raw_orders' order by ordinal_position`, '--output', 'csv', '--limit', '20'], env);
-    expect(types.stdout).toBe('column_name,data_type\nid,bigint\nuser_id,text\norder_date,date\nstatus,text\namount,double precision\npaid,boolean\nplaced_at,timestamp with time zone\n');
+    const types = vigil(dir, ['show', '--inline', `select attname as column_name, format_type(atttypid, atttypmod) as data_type from pg_attribute where attrelid = '${schema}.raw_orders'::regclass and attnum > 0 and not attisdropped order by attnum`, '--output', 'csv', '--limit', '20'], env);
+    expect(types.stdout).toBe('column_name,data_type\nid,bigint\nuser_id,text\norder_date,date\nstatus,text\namount,"numeric(10,2)"\npaid,boolean\nplaced_at,timestamp with time zone\n');
     const customers = () => vigil(dir, ['show', '--inline', "select * from {{ ref('customers') }} order by id", '--output', 'csv'], env).stdout;
-    expect(customers()).toBe('id,first_name,orders,spent\n1,Michael,2,10.5\n2,Shawn,0,\n3,"Kathleen, Jr",1,20\n');
+    expect(customers()).toBe('id,first_name,orders,spent\n1,Michael,2,10.50\n2,Shawn,0,\n3,"Kathleen, Jr",1,20.00\n');
     // loading the seeds again keeps the views that read them (was: drop ... cascade dropped them, exit 0)
     const again = vigil(dir, ['seed'], env);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(vigil(dir, ['show', '--inline', `select table_name from information_schema.views where table_schema = '${schema}' and table_name = 'customers'`, '--output', 'csv'], env).stdout).toBe('table_name\ncustomers\n');
-    expect(customers()).toBe('id,first_name,orders,spent\n1,Michael,2,10.5\n2,Shawn,0,\n3,"Kathleen, Jr",1,20\n');
+    expect(customers()).toBe('id,first_name,orders,spent\n1,Michael,2,10.50\n2,Shawn,0,\n3,"Kathleen, Jr",1,20.00\n');
   });
 
   it('DuckDB and Postgres load the same values: integers over the whole int64 range exact, real timestamps at the edges alike, values that only look like timestamps or numbers as text (was: DuckDB NULL or shifted, Postgres the next day or a raw SQLSTATE error)', () => {
@@ -196,6 +199,27 @@ describe('seeds in Postgres and BigQuery', () => {
       const t = vigil(dir, ['show', '--inline', "select data_type from information_schema.columns where table_name = 'edge' and table_schema = '" + (name === 'duckdb' ? 'analytics' : schema) + "' order by ordinal_position", '--output', 'csv', '--limit', '20'], env);
       expect(t.stdout.trim().split('\n').slice(1).join(','), name).toBe(types);
       expect(vigil(dir, ['show', '--inline', sql, '--output', 'csv'], env).stdout, name).toBe(expected);
+    }
+  });
+
+  it("column_types decimal(p,s) loads that exact type on DuckDB and Postgres, as dbt loads it: 0.10 + 0.20 is 0.30 (was: a double, 0.30000000000000004); more decimals are rounded alike; a second load keeps the table", () => {
+    const csv = 'id,amount\n1,0.10\n2,0.20\n3,0.125\n4,1.5e2\n5,-.5\n6,-0.125\n';
+    const sql = "select sum(amount) filter (where id < 3) as s, sum(amount) filter (where id < 3) = 0.3 as eq, string_agg(cast(amount as varchar), ' ' order by id) as vals from {{ ref('pay') }}";
+    const schema = uniqueSchema('seed_dec');
+    for (const [name, files, type] of [
+      ['duckdb', {}, 'DECIMAL(10,2)'],
+      ['postgres', { 'project.yaml': pgProjectYaml(schema) }, 'numeric(10,2)'],
+    ] as Array<[string, Record<string, string>, string]>) {
+      const dir = makeProject({ 'seeds/pay.csv': csv, 'seeds/pay.yml': 'seeds:\n  - name: pay\n    config: { column_types: { amount: "decimal(10,2)" } }\n', ...files });
+      dirs.push(dir);
+      const env = { VIGIL_TEST_PG_URL: inject('pgUrl') };
+      for (let i = 0; i < 2; i++) {
+        const s = vigil(dir, ['seed'], env);
+        expect(s.code, `${name}: ${s.stdout}${s.stderr}`).toBe(0);
+      }
+      const typeSql = name === 'duckdb' ? "select typeof(amount) as t from {{ ref('pay') }} limit 1" : "select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = '" + schema + ".pay'::regclass and attname = 'amount'";
+      expect(vigil(dir, ['show', '--inline', typeSql, '--output', 'csv'], env).stdout, name).toBe(`t\n"${type}"\n`);
+      expect(vigil(dir, ['show', '--inline', sql, '--output', 'csv'], env).stdout, name).toBe('s,eq,vals\n0.30,true,0.10 0.20 0.13 150.00 -0.50 -0.13\n');
     }
   });
 
@@ -265,7 +289,8 @@ describe('seeds in Postgres and BigQuery', () => {
     expect(loads).toHaveLength(1);
     const load = loads[0].body.configuration.load;
     expect(load.sourceFormat).toBe('CSV');
-    expect(load.schema.fields.map((f: { name: string; type: string }) => `${f.name}:${f.type}`)).toEqual(['id:INT64', 'user_id:STRING', 'order_date:DATE', 'status:STRING', 'amount:FLOAT64', 'paid:BOOL', 'placed_at:TIMESTAMP']);
+    expect(load.schema.fields.map((f: { name: string; type: string }) => `${f.name}:${f.type}`)).toEqual(['id:INT64', 'user_id:STRING', 'order_date:DATE', 'status:STRING', 'amount:NUMERIC', 'paid:BOOL', 'placed_at:TIMESTAMP']);
+    expect(load.schema.fields[4]).toMatchObject({ precision: '10', scale: '2' });
     // every value is in a form BigQuery reads as the others do: the file itself, its header skipped
     expect(load.skipLeadingRows).toBe(1);
     expect(String((loads[0] as { upload?: string }).upload)).toBe(SEEDS['seeds/sub/raw_orders.csv']);

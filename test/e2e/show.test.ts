@@ -117,6 +117,22 @@ describe('vigil show on DuckDB', () => {
     expect(vigil(dir, ['show', '--inline', "select 1 as a, 'x' as b where false"]).stdout.trim().split('\n')).toEqual(['| a | b |', '| - | - |']);
   });
 
+  it("an infinite DATE is infinity / -infinity, as an infinite timestamp is, in every output and in a test's failing rows (was: 5881580-07-11, 5877642-06-24 (BC); the failing rows an error)", () => {
+    const q = "select 'infinity'::date as d, '-infinity'::date as d2, ['-infinity'::date, date '2026-01-02'] as l, 'infinity'::timestamp as t";
+    const c = vigil(dir, ['show', '--inline', q, '--output', 'csv']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toBe('d,d2,l,t\ninfinity,-infinity,"[""-infinity"",""2026-01-02""]",infinity\n');
+    expect(vigil(dir, ['show', '--inline', q]).stdout.trim().split('\n')[2]).toBe('| infinity | -infinity | ["-infinity","2026-01-02"] | infinity |');
+    expect(JSON.parse(vigil(dir, ['show', '--inline', q, '--output', 'json']).stdout)[0]).toEqual({ d: 'infinity', d2: '-infinity', l: ['-infinity', '2026-01-02'], t: 'infinity' });
+    // a test's failing rows are read by query(), not the preview
+    const d = makeProject({ 'tests/forever.sql': "select 'infinity'::date as d, '-infinity'::timestamptz as t\n" });
+    dirs.push(d);
+    const t = vigil(d, ['test']);
+    expect(t.code, t.stdout + t.stderr).toBe(1);
+    expect(t.stdout).toMatch(/FAIL 1 forever/);
+    expect(t.stdout).toMatch(/infinity +\| -infinity/);
+  });
+
   it('exact numbers in a LIST, STRUCT, MAP or UNION as their digits, in every output as in --output json (were: text in json, {"text":...} nowhere, "1.50" in quotes)', () => {
     const q = "select [1.50::decimal(10,2), 2.25] as l, {'h': 170141183460469231731687303715884105727::hugeint, 'b': 9007199254740993::bigint, 's': 'x'} as s, [[1::bigint]] as ll, map {'k': 0.5::decimal(3,2)} as m, union_value(d := 1.5::decimal(4,1)) as u, [0.1::float] as f, [interval 1 day] as iv";
     const j = vigil(dir, ['show', '--inline', q, '--output', 'json']);

@@ -9,7 +9,7 @@
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
 import { aroundTransaction, droppedColumnsFailure, ExactNumber, exactInteger, jsonValue, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
-import type { Relation, SqlParam } from '../dialect.js';
+import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDdlType, bigQueryDialect, bigQueryHelpersSql, type BqField } from './bigquery-dialect.js';
 import { VIGIL_LABEL, type BigQueryTargetConfig } from './bigquery-config.js';
@@ -578,7 +578,7 @@ export class BigQueryAdapter implements Adapter {
   async loadTable(req: LoadRequest): Promise<number> {
     await this.ensureSchema(req.relation.schema);
     // BigQuery has no primary keys or indexes: a clustered table reads by the key quickly
-    return this.loadCsv(req.relation, req.columns.map((c) => ({ name: c.name, type: this.dialect.type(c.type) })), req.file, 'WRITE_TRUNCATE', req);
+    return this.loadCsv(req.relation, req.columns.map((c) => ({ name: c.name, type: loadColumnType(this.dialect, c) })), req.file, 'WRITE_TRUNCATE', req);
   }
 
   /** Bytes the statement would process, without running it. */

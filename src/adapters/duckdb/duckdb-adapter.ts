@@ -10,7 +10,7 @@ import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue, DuckDBV
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
 import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
-import type { Relation, SqlParam } from '../dialect.js';
+import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
 import type { DuckDbTargetConfig } from './duckdb-config.js';
@@ -50,28 +50,46 @@ function shortestFloat32(v: number): number {
   return v;
 }
 
-let converter: Promise<DuckDBValueConverter<unknown>> | undefined;
+/** A type that holds a date or a timestamp (in a list or a struct too). */
+const hasTime = (t: DuckDBType) => /DATE|TIMESTAMP/.test(t.toString());
+
+let converters: Promise<{ js: DuckDBValueConverter<unknown>; json: DuckDBValueConverter<unknown> }> | undefined;
+
+/** A date's or timestamp's value, as DuckDB's client hands it over. */
+type TimeValue = { isFinite: boolean; days?: number; micros?: bigint; nanos?: bigint; millis?: bigint; seconds?: bigint };
 
 /**
- * `query`'s values: getRowObjectsJS's, except a timestamp with digits below the millisecond,
+ * `query`'s values (js): getRowObjectsJS's, except a timestamp with digits below the millisecond,
  * which keeps them (PreciseTime): a Date would round 10:00:00.123456 to .123, another value.
+ * `preview`'s (json): getRowObjectsJson's. In both an infinite date or timestamp is the text
+ * DuckDB prints, 'infinity' or '-infinity' (the client's JS converter refused one; its JSON text
+ * of a date was 5881580-07-11).
  */
-function jsConverter(): Promise<DuckDBValueConverter<unknown>> {
-  converter ??= loadDuckDb().then((api) => {
+function valueConverters(): Promise<{ js: DuckDBValueConverter<unknown>; json: DuckDBValueConverter<unknown> }> {
+  converters ??= loadDuckDb().then((api) => {
     const js = api.JSDuckDBValueConverter as DuckDBValueConverter<unknown>;
+    const json = api.JsonDuckDBValueConverter as DuckDBValueConverter<unknown>;
+    const times = [api.DuckDBDateValue, api.DuckDBTimestampValue, api.DuckDBTimestampTZValue, api.DuckDBTimestampSecondsValue, api.DuckDBTimestampMillisecondsValue, api.DuckDBTimestampNanosecondsValue];
+    const infinite = (value: unknown): string | undefined => {
+      if (!times.some((c) => value instanceof c) || (value as TimeValue).isFinite) return undefined;
+      const v = value as TimeValue;
+      return Number(v.days ?? v.micros ?? v.nanos ?? v.millis ?? v.seconds) > 0 ? 'infinity' : '-infinity';
+    };
     const precise = (units: bigint, perMs: bigint, digits: number): Date | undefined => {
       const ms = units / perMs - (units % perMs < 0n ? 1n : 0n);
       // (beyond a Date's range: DuckDB's own converter says so)
       return ms >= -8_640_000_000_000_000n && ms <= 8_640_000_000_000_000n ? preciseTime(Number(ms), String(units - ms * perMs).padStart(digits, '0')) : undefined;
     };
     const convert: DuckDBValueConverter<unknown> = (value, type, self) => {
+      const inf = infinite(value);
+      if (inf) return inf;
       if ((value instanceof api.DuckDBTimestampValue || value instanceof api.DuckDBTimestampTZValue) && value.micros % 1000n !== 0n) return precise(value.micros, 1000n, 3) ?? js(value, type, self);
       if (value instanceof api.DuckDBTimestampNanosecondsValue && value.nanos % 1_000_000n !== 0n) return precise(value.nanos, 1_000_000n, 6) ?? js(value, type, self);
       return js(value, type, self);
     };
-    return convert;
+    return { js: convert, json: (value, type, self) => infinite(value) ?? json(value, type, self) };
   });
-  return converter;
+  return converters;
 }
 
 /** An INTERVAL as DuckDB casts it to text: `1 year 2 months -3 days 04:05:06.5`. */
@@ -251,11 +269,11 @@ export class DuckDbAdapter implements Adapter {
   }
 
   static async read<T extends Row>(c: DuckDBConnection, sql: string, params?: SqlParam[]): Promise<T[]> {
-    const convert = await jsConverter();
+    const convert = (await valueConverters()).js;
     try {
       const r = params?.length ? await c.runAndReadAll(sql, params as DuckDBValue[]) : await c.runAndReadAll(sql);
-      // (the converter only where a timestamp can be: its checks on every value cost ~10 % of a read)
-      return (r.columnTypes().some((t) => t.toString().includes('TIMESTAMP')) ? r.convertRowObjects(convert) : r.getRowObjectsJS()) as T[];
+      // (the converter only where a date or timestamp can be: its checks on every value cost ~10 % of a read)
+      return (r.columnTypes().some(hasTime) ? r.convertRowObjects(convert) : r.getRowObjectsJS()) as T[];
     } catch (e) {
       throw duckError(e, sql);
     }
@@ -273,7 +291,8 @@ export class DuckDbAdapter implements Adapter {
       // timestamps as DuckDB prints them (to the µs, or ns), NaN and infinities as text
       const types = r.columnTypes();
       const columns = r.columnNames().map((name, i) => ({ name, numeric: NUMERIC_TYPE.test(String(types[i])), time: /^(DATE$|TIMESTAMP)/.test(String(types[i])), type: String(types[i]) }));
-      const rows = (r.getRowObjectsJson() as Row[]).map((row) => {
+      const json = (await valueConverters()).json;
+      const rows = ((types.some(hasTime) ? r.convertRowObjects(json) : r.getRowObjectsJson()) as Row[]).map((row) => {
         columns.forEach(({ name }, i) => (row[name] = previewValue(types[i], row[name])));
         return row;
       });
@@ -324,9 +343,9 @@ export class DuckDbAdapter implements Adapter {
   async loadTable(req: LoadRequest): Promise<number> {
     const d = this.dialect;
     const rel = d.relation(req.relation);
-    const cols = req.columns.map((c) => `${d.quoteIdent(c.name)} ${d.type(c.type)}`);
+    const cols = req.columns.map((c) => `${d.quoteIdent(c.name)} ${loadColumnType(d, c)}`);
     const pk = req.primaryKey?.length ? `, primary key (${req.primaryKey.map((k) => d.quoteIdent(k)).join(', ')})` : '';
-    const spec = `{${req.columns.map((c) => `${d.literal(c.name)}: ${d.literal(d.type(c.type))}`).join(', ')}}`;
+    const spec = `{${req.columns.map((c) => `${d.literal(c.name)}: ${d.literal(loadColumnType(d, c))}`).join(', ')}}`;
     await this.ensureSchema(req.relation.schema);
     const rows = await this.transaction(async (run) => {
       await run(`drop table if exists ${rel}`);

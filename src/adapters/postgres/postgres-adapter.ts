@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
 import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
-import { scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
+import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
@@ -277,14 +277,14 @@ export class PostgresAdapter implements Adapter {
       // views that read it stay (dropping it dropped them, a restricted companion and its grants
       // too, without a word); else it is made again, and the views the cascade drops are said
       const have = await columnTypes(c, rel);
-      const same = !pk && !req.indexes?.length && have.length === req.columns.length && req.columns.every((x, i) => have[i].name === x.name && have[i].type === (d.type(x.type) === 'timestamptz' ? 'timestamp with time zone' : d.type(x.type)));
+      const same = !pk && !req.indexes?.length && have.length === req.columns.length && req.columns.every((x, i) => have[i].name === x.name && have[i].type === (loadColumnType(d, x) === 'timestamptz' ? 'timestamp with time zone' : loadColumnType(d, x)));
       if (same) await run(`truncate table ${rel}`);
       else {
         dropped = await dependentViews(c, rel);
         await this.rememberPrivileges(c, dropped);
         await run(`drop table if exists ${rel} cascade`);
         cascaded = true;
-        await run(`create table ${rel} (${req.columns.map((x) => `${q(x.name)} ${d.type(x.type)}`).join(', ')}${pk})`);
+        await run(`create table ${rel} (${req.columns.map((x) => `${q(x.name)} ${loadColumnType(d, x)}`).join(', ')}${pk})`);
       }
       const n = await this.copyIn(c, rel, req.columns.map((x) => q(x.name)), req.file, req);
       for (const ix of req.indexes ?? []) await run(`create index on ${rel} (${ix.map(q).join(', ')})`);
