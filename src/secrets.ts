@@ -205,6 +205,25 @@ export function addUrlSecrets(name: string, url: string | undefined): void {
   }
 }
 
+/**
+ * A URL read from a file, to show (import-alertmanager lists the ones it cannot convert):
+ * redact()ed, and each query value as `***`, the parts urlSecretParts() finds: a key in
+ * `?apikey=...` is a secret no variable names.
+ */
+export function redactUrl(url: string, env: NodeJS.ProcessEnv = process.env): string {
+  const values = new Set(urlSecretParts(url).flatMap(([part, x]) => (part.startsWith('query:') ? [x] : [])));
+  if (!values.size) return redact(url, env);
+  const q = url.indexOf('?');
+  const hash = url.indexOf('#', q);
+  const end = hash < 0 ? url.length : hash;
+  const query = url
+    .slice(q + 1, end)
+    .split('&')
+    .map((pair) => (pair.includes('=') && values.has(pair.slice(pair.indexOf('=') + 1)) ? `${pair.slice(0, pair.indexOf('=') + 1)}***` : pair))
+    .join('&');
+  return redact(`${url.slice(0, q + 1)}${query}${url.slice(end)}`, env);
+}
+
 function replaceAll(text: string, value: string, by: string): string {
   return text.includes(value) ? text.split(value).join(by) : text;
 }

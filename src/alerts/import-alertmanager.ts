@@ -7,8 +7,11 @@
  * equivalent for (other integrations, message templates, `global:`) is listed, not dropped
  * silently; what loses a delivery (`lost`) fails the command unless --allow-partial.
  */
-import { parseDocument, stringify } from 'yaml';
-import { redact } from '../secrets.js';
+import { stringify } from 'yaml';
+import type { Diagnostic } from '../errors.js';
+import { parseYaml } from '../project/yaml-source.js';
+import { redactUrl } from '../secrets.js';
+import { matchValuesAsWritten } from './load-alerts.js';
 
 export interface ImportResult {
   /** routes.yaml text */
@@ -45,9 +48,12 @@ function enqueueHost(url: string): string | undefined {
 }
 
 export function importAlertmanager(text: string): ImportResult | string {
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length) return `not valid YAML: ${doc.errors[0].message.split('\n')[0]}`;
-  const am = doc.toJS() as Record<string, unknown> | null;
+  const ds: Diagnostic[] = [];
+  const y = parseYaml(text, 'alertmanager.yml', ds);
+  const bad = ds.find((d) => d.severity === 'error');
+  if (!y || bad) return `not valid YAML: ${bad ? `line ${bad.line}: ${bad.message.split('\n')[0]}` : 'unreadable'}`;
+  // label values as Alertmanager reads them: `version: 1.50` is the text 1.50, not the number 1.5
+  const am = matchValuesAsWritten(y.value, y) as Record<string, unknown> | null;
   if (!am || typeof am !== 'object') return 'not an Alertmanager configuration (expected a mapping with route: and receivers:)';
   if (!am.route) return 'no route: in the file (is it an Alertmanager configuration?)';
   const notConverted: string[] = [];
@@ -104,7 +110,7 @@ export function importAlertmanager(text: string): ImportResult | string {
         const host = enqueueHost(url);
         const from = typeof p.url === 'string' ? 'url' : 'url (global.pagerduty_url)';
         if (host === undefined)
-          losing(`receiver '${name}': pagerduty ${from} '${redact(url)}' is not https://host[:port]/v2/enqueue, where Vigil sends (https://<server>/v2/enqueue); the receiver is written with the default server events.pagerduty.com: set server: to a host that serves /v2/enqueue over https`);
+          losing(`receiver '${name}': pagerduty ${from} '${redactUrl(url)}' is not https://host[:port]/v2/enqueue, where Vigil sends (https://<server>/v2/enqueue); the receiver is written with the default server events.pagerduty.com: set server: to a host that serves /v2/enqueue over https`);
         else if (host !== 'events.pagerduty.com') cfg.server = host;
       }
       rc.pagerduty = cfg;

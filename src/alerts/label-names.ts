@@ -1,17 +1,21 @@
 /**
  * The names alert instances can carry, for catching a typo where labels are given by hand
  * (`vigil alerts route-test`, `vigil alerts silence --match`): a label no rule produces, an
- * alertname no rule has, each with the nearest known name.
+ * alertname no rule has, a severity no rule has, each with the nearest known name.
  */
 import { didYouMean } from '../errors.js';
 import { baseLabels, groupColumns } from './engine.js';
-import { OUTBOX_ALERT } from './evaluate.js';
+import { OUTBOX_RULE } from './evaluate.js';
 import { matches, type Matcher } from './matchers.js';
 import type { AlertRule } from './schema.js';
 
-/** Every alertname: the rules' and Vigil's own alert. */
-function alertNames(rules: AlertRule[]): string[] {
-  return [...rules.map((r) => r.name), OUTBOX_ALERT];
+/** The labels every instance of a rule carries with one value the rule fixes. */
+const FIXED = { alertname: 'name', severity: 'severity' } as const;
+const WHAT = { alertname: 'is named', severity: 'has severity' } as const;
+
+/** The values of alertname or severity instances can carry: the rules' and Vigil's own alert's. */
+function fixedValues(label: keyof typeof FIXED, rules: AlertRule[]): string[] {
+  return [...new Set([...rules, OUTBOX_RULE].map((r) => r[FIXED[label]]))];
 }
 
 /** The label names instances carry: alertname, severity, the rules' labels and instance columns, vigil_state, and the receiver of Vigil's own alert. */
@@ -21,15 +25,25 @@ export function knownLabelNames(rules: AlertRule[]): Set<string> {
   return out;
 }
 
-/** Why no instance can have this alertname: `no alert rule is named 'mnay' — did you mean 'many'?`; undefined when a rule has it. */
-export function unknownAlertname(name: string, rules: AlertRule[]): string | undefined {
-  const names = alertNames(rules);
-  if (names.includes(name)) return undefined;
-  const hint = didYouMean(name, names);
-  return `no alert rule is named '${name}'${hint ? ` — did you mean '${hint}'?` : ''}`;
+/**
+ * Why no instance can match this alertname or severity matcher (`=` or `=~`): `no alert rule is
+ * named 'mnay' — did you mean 'many'?`, `severity=~Critical matches no alert rule's severity`;
+ * undefined when a rule can, or for another label or operator.
+ */
+export function unknownLabelValue(m: Matcher, rules: AlertRule[]): string | undefined {
+  if (m.name !== 'alertname' && m.name !== 'severity') return undefined;
+  const values = fixedValues(m.name, rules);
+  // (the severities are few: listed; the alert names are many)
+  const list = m.name === 'severity' ? ` (severities: ${values.join(', ')})` : '';
+  if (m.op === '=' && !values.includes(m.value)) {
+    const hint = didYouMean(m.value, values);
+    return `no alert rule ${WHAT[m.name]} '${m.value}'${hint ? ` — did you mean '${hint}'?` : list}`;
+  }
+  if (m.op === '=~' && !values.some((v) => matches(m, { [m.name]: v }))) return `${m.name}=~${m.value} matches no alert rule's ${m.name === 'alertname' ? 'name' : 'severity'}${list}`;
+  return undefined;
 }
 
-/** What in these matchers names nothing an instance can carry: a label no rule produces, an alertname (or regex of one) no rule has. */
+/** What in these matchers names nothing an instance can carry: a label no rule produces, an alertname or severity (or regex of one) no rule has. */
 export function unknownMatcherNames(matchers: Matcher[], rules: AlertRule[]): string[] {
   const known = knownLabelNames(rules);
   const out: string[] = [];
@@ -37,12 +51,10 @@ export function unknownMatcherNames(matchers: Matcher[], rules: AlertRule[]): st
     if (!known.has(m.name)) {
       const hint = didYouMean(m.name, known);
       out.push(`no alert has a label '${m.name}'${hint ? ` — did you mean '${hint}'?` : ''} (labels: ${[...known].sort().join(', ')})`);
-    } else if (m.name === 'alertname' && m.op === '=') {
-      const p = unknownAlertname(m.value, rules);
-      if (p) out.push(p);
-    } else if (m.name === 'alertname' && m.op === '=~' && !alertNames(rules).some((n) => matches(m, { alertname: n }))) {
-      out.push(`alertname=~${m.value} matches no alert rule's name`);
+      continue;
     }
+    const p = unknownLabelValue(m, rules);
+    if (p) out.push(p);
   }
   return out;
 }

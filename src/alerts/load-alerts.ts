@@ -287,9 +287,8 @@ export function parseRoutes(text: string, file: string): { routes?: RoutesFile; 
   const ds: Diagnostic[] = [];
   const y = parseYaml(text, file, ds);
   if (!y) return { diagnostics: ds };
-  const routes = validateYaml(y, RoutesFileSchema, ds);
+  const routes = validateYaml({ ...y, value: matchValuesAsWritten(y.value, y) }, RoutesFileSchema, ds);
   if (!routes) return { yaml: y, diagnostics: ds };
-  asWritten(routes, y);
   checkRoutes(routes, y, ds);
   return { routes: ds.some((d) => d.severity === 'error') ? undefined : routes, yaml: y, diagnostics: ds };
 }
@@ -297,29 +296,45 @@ export function parseRoutes(text: string, file: string): { routes?: RoutesFile; 
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
- * Label values in match maps as written: Alertmanager compares `1.50` and `010` as those
- * strings, where YAML would read the numbers 1.5 and 10.
+ * The values YAML read, with the label values of match maps as written (`match`, `match_re`, an
+ * inhibit rule's `source_match`...; the items of a `match:` list too): Alertmanager reads `1.50`,
+ * `010`, `0x1F`, `True` and `.inf` as those strings, where YAML 1.2 reads numbers and booleans.
+ * A copy; `y.value` is left as read. Also what `import-alertmanager` copies.
  */
-function asWritten(routes: RoutesFile, y: YamlSource): void {
-  const fixMap = (m: Record<string, unknown> | undefined, path: (string | number)[]) => {
-    for (const k of Object.keys(m ?? {})) {
-      if (Array.isArray(m![k])) continue;
-      // the value YAML read (before the schema turned it into a string), and the scalar as written
-      let read: unknown = y.value;
-      for (const seg of [...path, k]) read = (read as Record<string | number, unknown> | undefined)?.[seg];
-      const written = y.scalarAt([...path, k]);
-      if (typeof read !== 'string' && read !== null && written) m![k] = written.source;
+export function matchValuesAsWritten(value: unknown, y: Pick<YamlSource, 'scalarAt'>): unknown {
+  if (!isMapping(value)) return value;
+  const out = structuredClone(value);
+  const fix = (holder: Record<string | number, unknown>, key: string | number, path: (string | number)[]) => {
+    const read = holder[key];
+    if (read === null || typeof read === 'string' || (typeof read === 'object' && !(read instanceof Date))) return;
+    const written = y.scalarAt(path);
+    // (an explicit tag is not part of the value: `!!int 5` is 5)
+    if (written && !written.block) holder[key] = written.source.replace(/^!\S*\s+/, '');
+  };
+  const fixMap = (m: unknown, path: (string | number)[]) => {
+    if (!isMapping(m)) return;
+    for (const [k, v] of Object.entries(m)) {
+      if (Array.isArray(v)) v.forEach((_x, i) => fix(v as unknown[] as Record<number, unknown>, i, [...path, k, i]));
+      else fix(m, k, [...path, k]);
     }
   };
-  const walk = (r: RouteIn, path: (string | number)[]) => {
-    fixMap(r.match as Record<string, unknown> | undefined, [...path, 'match']);
+  const walk = (r: unknown, path: (string | number)[]) => {
+    if (!isMapping(r)) return;
+    fixMap(r.match, [...path, 'match']);
     fixMap(r.match_re, [...path, 'match_re']);
-    r.routes?.forEach((c, i) => walk(c, [...path, 'routes', i]));
+    if (Array.isArray(r.routes)) r.routes.forEach((c, i) => walk(c, [...path, 'routes', i]));
   };
-  walk(routes.route, ['route']);
-  routes.inhibit_rules.forEach((r, i) => {
-    for (const k of ['source_match', 'target_match', 'source_match_re', 'target_match_re'] as const) fixMap(r[k] as Record<string, unknown> | undefined, ['inhibit_rules', i, k]);
-  });
+  walk(out.route, ['route']);
+  if (Array.isArray(out.inhibit_rules)) {
+    out.inhibit_rules.forEach((r, i) => {
+      if (isMapping(r)) for (const k of ['source_match', 'target_match', 'source_match_re', 'target_match_re']) fixMap(r[k], ['inhibit_rules', i, k]);
+    });
+  }
+  return out;
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
 }
 
 function checkRoutes(routes: RoutesFile, y: YamlSource, ds: Diagnostic[]): void {
@@ -363,6 +378,8 @@ function checkRoutes(routes: RoutesFile, y: YamlSource, ds: Diagnostic[]): void 
   if (root.continue) err(['route', 'continue'], 'the root route cannot have continue: true');
   if (root.mute_time_intervals || root.active_time_intervals) err(['route', root.mute_time_intervals ? 'mute_time_intervals' : 'active_time_intervals'], 'the root route must not have time intervals');
   const walk = (r: RouteIn, path: (string | number)[]) => {
+    // Alertmanager's YAML reader takes `continue: yes` as a boolean, but not a quoted "true"
+    if (/^["']/.test(y.scalarAt([...path, 'continue'])?.source ?? '')) err([...path, 'continue'], 'continue: must be true or false, not a quoted string (Alertmanager refuses it)');
     if (r.receiver !== undefined && !names.has(r.receiver)) {
       const hint = didYouMean(r.receiver, names);
       err([...path, 'receiver'], `receiver '${r.receiver}' is not defined${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : `receivers: ${[...names].join(', ')}`);

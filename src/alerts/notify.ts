@@ -333,12 +333,13 @@ export function slackMessage(items: Item[], rc: ReceiverConfig, project = 'Vigil
     const sev = inst.labels.severity ?? 'error';
     const summary = rule ? summaryOf(inst, rule) : inst.key;
     const window = v.window_start !== undefined ? `${fmt(v.window_start)}–${fmt(v.window_end)}` : rule?.time && v[rule.time] !== undefined ? fmt(v[rule.time]) : fmt(inst.activeSince);
-    const own = Object.entries(rule?.fields ?? {}).map(([name, tpl]) => ({ type: 'mrkdwn', text: `*${escapeMrkdwn(name)}*\n${escapeMrkdwn(renderTemplate(tpl, inst, rule).trim()) || '—'}` }));
+    const own = Object.entries(rule?.fields ?? {}).map(([name, tpl]) => field(name, renderTemplate(tpl, inst, rule).trim()));
     // Slack shows at most 10 fields
-    const fields = [...own.slice(0, 8), { type: 'mrkdwn', text: `*Window*\n${window}` }, { type: 'mrkdwn', text: `*Severity*\n${sev}` }];
+    const fields = [...own.slice(0, 8), field('Window', window), field('Severity', sev)];
     const headline = rule?.title ? renderTemplate(rule.title, inst, rule).trim() || inst.alert : inst.alert;
+    const head = `${it.action === 'resolve' ? ':large_green_circle: *RESOLVED*' : sev === 'info' ? ':large_purple_circle: *NEW*' : ':red_circle: *FIRING*'} *${mrkdwnCut(headline, 500)}* — `;
     const blocks: unknown[] = [
-      { type: 'section', text: { type: 'mrkdwn', text: `${it.action === 'resolve' ? ':large_green_circle: *RESOLVED*' : sev === 'info' ? ':large_purple_circle: *NEW*' : ':red_circle: *FIRING*'} *${escapeMrkdwn(headline)}* — ${escapeMrkdwn(summary).slice(0, 2800)}` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `${head}${mrkdwnCut(summary, SLACK_SECTION_TEXT_MAX - head.length)}` } },
       { type: 'section', fields },
     ];
     const buttons = links(inst, rule)
@@ -361,4 +362,20 @@ export function slackMessage(items: Item[], rc: ReceiverConfig, project = 'Vigil
 
 function escapeMrkdwn(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Slack's limits (Block Kit reference, section block): its text 3,000 characters, each of its fields 2,000. */
+const SLACK_SECTION_TEXT_MAX = 3000;
+const SLACK_FIELD_MAX = 2000;
+
+/** Text escaped for mrkdwn and cut to `max` characters with an ellipsis (never inside an escape like `&amp;`). */
+function mrkdwnCut(s: string, max: number): string {
+  const e = escapeMrkdwn(s);
+  return e.length <= max ? e : truncateSummary(e, max).replace(/&[a-z]{0,3}…$/, '…');
+}
+
+/** A section field `*name*` over its value (— when empty), within Slack's limit. */
+function field(name: string, value: string): { type: 'mrkdwn'; text: string } {
+  const title = `*${mrkdwnCut(name, 200)}*\n`;
+  return { type: 'mrkdwn', text: `${title}${mrkdwnCut(value, SLACK_FIELD_MAX - title.length) || '—'}` };
 }

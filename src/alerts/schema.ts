@@ -250,8 +250,8 @@ export interface RouteIn {
   routes?: RouteIn[];
 }
 const LabelMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
-/** YAML 1.1 booleans, as Alertmanager's YAML reader takes them (`continue: yes`). */
-const Yaml11Bool = z.preprocess((v) => (typeof v === 'string' && /^(yes|y|on|true)$/i.test(v) ? true : typeof v === 'string' && /^(no|n|off|false)$/i.test(v) ? false : v), z.boolean());
+/** YAML 1.1 booleans, spelled as Alertmanager's YAML reader takes them (`continue: yes`, `YES`; not `yEs`). */
+const Yaml11Bool = z.preprocess((v) => (typeof v === 'string' && /^(y|Y|yes|Yes|YES|on|On|ON|true|True|TRUE)$/.test(v) ? true : typeof v === 'string' && /^(n|N|no|No|NO|off|Off|OFF|false|False|FALSE)$/.test(v) ? false : v), z.boolean());
 /** A route duration; a bare 0 is zero, as in Alertmanager. */
 const RouteDuration = z.preprocess((v) => (v === 0 || v === '0' ? '0s' : v), Duration);
 export const RouteSchema: z.ZodType<RouteIn> = z.lazy(() =>

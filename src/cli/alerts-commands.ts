@@ -475,20 +475,28 @@ export async function runAlertsRouteTest(o: Common & { labels: string[] }): Prom
   const alerts = loadAlerts(files);
   if (hasErrors(alerts.diagnostics)) throw new ProjectError(alerts.diagnostics);
   if (!alerts.routes) throw new UsageError(`no ${alerts.routesFile}: there is nothing to route to`);
+  // each argument one label, read as amtool reads it: the matcher grammar, `=` only (a later one wins)
+  const { parseMatchers } = await import('../alerts/matchers.js');
   const labels: Record<string, string> = {};
-  for (const l of o.labels) {
-    const m = /^([A-Za-z_]\w*)=(.*)$/.exec(l);
-    if (!m) throw new UsageError(`'${l}' is not label=value (e.g. vigil alerts route-test severity=critical team=ml)`);
-    labels[m[1]] = m[2];
+  for (const l of o.labels ?? []) {
+    const m = parseMatchers(l);
+    const eg = `${l.includes(',') ? '; quote a value holding a comma' : ''} (e.g. vigil alerts route-test severity=critical service="web api")`;
+    if (typeof m === 'string') throw new UsageError(`${m}${eg}`);
+    if (m.length !== 1 || l.trim().startsWith('{')) throw new UsageError(`'${l}': give one label=value per argument, without braces${eg}`);
+    if (m[0].op !== '=') throw new UsageError(`'${l}': an alert's labels are label=value, not a matcher (${m[0].op}), as amtool requires`);
+    labels[m[0].name] = m[0].value;
   }
   const { routeAlert } = await import('../alerts/routing.js');
   const { baseLabels } = await import('../alerts/engine.js');
   const { integrations } = await import('../alerts/evaluate.js');
-  const { unknownAlertname } = await import('../alerts/label-names.js');
+  const { unknownLabelValue } = await import('../alerts/label-names.js');
   const rule = alerts.rules.find((r) => r.rule.name === labels.alertname);
-  const unknown = labels.alertname === undefined ? undefined : unknownAlertname(labels.alertname, alerts.rules.map((r) => r.rule));
-  // routed as given (as amtool would), but said: its rule's own labels are not added
-  if (unknown) err(`warning: ${unknown}: routing the labels as given, without a rule's severity and labels`);
+  // routed as given (as amtool would), but said: a rule name that is none adds no rule's labels
+  const ruleList = alerts.rules.map((r) => r.rule);
+  const unknownName = labels.alertname === undefined ? undefined : unknownLabelValue({ name: 'alertname', op: '=', value: labels.alertname }, ruleList);
+  if (unknownName) err(`warning: ${unknownName}: routing the labels as given, without a rule's severity and labels`);
+  const unknownSeverity = labels.severity === undefined ? undefined : unknownLabelValue({ name: 'severity', op: '=', value: labels.severity }, ruleList);
+  if (unknownSeverity) err(`warning: ${unknownSeverity}: routing the labels as given`);
   const all = rule ? { ...baseLabels(rule.rule), ...labels } : labels;
   const routed = routeAlert(alerts.routes, all);
   out(`labels: ${Object.entries(all).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}`);
@@ -623,7 +631,7 @@ export async function runAlertsSilence(o: Common & { match?: string[]; for?: str
   if (end <= start) throw new UsageError('the silence would end before it starts');
   const id = randomBytes(4).toString('hex');
   await withStore(o, async (store, s) => {
-    // a label or alertname no rule produces is a typo far more often than a silence made ahead of its rule
+    // a label, alertname or severity no rule produces is a typo far more often than a silence made ahead of its rule
     const { unknownMatcherNames } = await import('../alerts/label-names.js');
     const unknown = unknownMatcherNames(
       matchers.map((m) => ({ name: m.label, op: m.op, value: m.value })),

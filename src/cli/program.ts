@@ -327,7 +327,7 @@ export function buildProgram(argv: string[] = []): Command {
     alerts
       .command('route-test')
       .description('show which receivers an alert with these labels reaches, e.g. vigil alerts route-test severity=critical team=ml')
-      .argument('<label=value...>', 'labels of the alert (alertname=<rule> adds the rule\'s own labels)')
+      .argument('[label=value...]', 'labels of the alert, as amtool reads them (name="value" or name=value; none: the root route\'s receiver); alertname=<rule> adds the rule\'s own labels')
       .action(async (labels: string[], o, cmd: Command) => {
         const { runAlertsRouteTest } = await import('./alerts-commands.js');
         return runAlertsRouteTest({ ...globals(cmd), ...o, labels });
@@ -359,7 +359,7 @@ export function buildProgram(argv: string[] = []): Command {
       .option('--comment <text>', 'why (required)')
       .option('--author <name>', 'who (default: the current user)')
       .option('--expire <id>', 'end the silence with this id now')
-      .option('--force', 'create it though a --match names a label or alertname no alert rule produces (refused otherwise, exit 2)')
+      .option('--force', 'create it though a --match names a label, alertname or severity no alert rule produces (refused otherwise, exit 2)')
       .action(async (o, cmd: Command) => {
         const { runAlertsSilence } = await import('./alerts-commands.js');
         return runAlertsSilence({ ...globals(cmd), ...o });

@@ -246,6 +246,10 @@ describe('the outbox and the status, on a state written by hand', () => {
       ['capabilty=code', "warning: --match: no alert has a label 'capabilty' — did you mean 'capability'?"],
       ['alertname=mnay', "warning: --match: no alert rule is named 'mnay' — did you mean 'many'?"],
       ['alertname=~mnay|other', "warning: --match: alertname=~mnay|other matches no alert rule's name"],
+      // a severity no rule has: a typo, or one of the documented four no rule uses (were: created, muting nothing)
+      ['severity=crtical', "warning: --match: no alert rule has severity 'crtical' — did you mean 'critical'?"],
+      ['severity=~"Critical"', "warning: --match: severity=~Critical matches no alert rule's severity (severities: critical)"],
+      ['severity=warning', "warning: --match: no alert rule has severity 'warning' (severities: critical)"],
     ]) {
       const r = silence('--match', match);
       expect(r.code, r.stdout + r.stderr).toBe(2);
@@ -254,7 +258,7 @@ describe('the outbox and the status, on a state written by hand', () => {
       expect(silences()).toBe(0);
     }
     // the labels rules produce: their labels, instance columns, alertname, severity, vigil_state; Vigil's own alert
-    for (const ok of [['--match', 'capability=code'], ['--match', 'alertname=many', '--match', 'severity=critical'], ['--match', 'vigil_state=error'], ['--match', 'alertname=vigil_alert_outbox_stuck', '--match', 'receiver=pd'], ['--match', 'alertname=~ma.*']]) {
+    for (const ok of [['--match', 'capability=code'], ['--match', 'alertname=many', '--match', 'severity=critical'], ['--match', 'severity=~"crit.*|info"'], ['--match', 'capability=code', '--match', 'severity!=crtical'], ['--match', 'vigil_state=error'], ['--match', 'alertname=vigil_alert_outbox_stuck', '--match', 'receiver=pd'], ['--match', 'alertname=~ma.*']]) {
       const r = silence(...ok);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).not.toContain('warning');
@@ -263,7 +267,12 @@ describe('the outbox and the status, on a state written by hand', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stderr).toContain("no alert rule is named 'mnay' — did you mean 'many'?");
     expect(forced.stdout).toMatch(/Silence \w+ created: alertname=mnay/);
-    expect(silences()).toBe(6);
+    expect(silences()).toBe(8);
+    // route-test routes such labels as given, and says so
+    writeFileSync(join(dir, 'alerts/routes.yaml'), ROUTES);
+    const rt = vigil(dir, ['alerts', 'route-test', 'severity=crtical']);
+    expect(rt.code, rt.stderr).toBe(0);
+    expect(rt.stderr).toContain("warning: no alert rule has severity 'crtical' — did you mean 'critical'?");
   });
 
   it('status names each receiver told, and its route, readably (was: a raw TAB inside the key)', () => {

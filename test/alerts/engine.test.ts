@@ -28,6 +28,7 @@ import {
 } from '../../src/alerts/engine.js';
 import { BigQuery, BigQueryDate, BigQueryTimestamp } from '@google-cloud/bigquery';
 import { AlertSchema, RoutesFileSchema, type AlertRule, type RoutesFile } from '../../src/alerts/schema.js';
+import { parseRoutes } from '../../src/alerts/load-alerts.js';
 import { routeAlert, parseMatcher, silenceMatches, silenceActive, silencedBy, inhibitedBy, type Silence } from '../../src/alerts/routing.js';
 import { planNotifications, SLACK_MAX_ITEMS, type OutboxEntry, type PlanInput } from '../../src/alerts/notify.js';
 import { fileStore, lockLive, LockBusyError, type StateDoc } from '../../src/alerts/state.js';
@@ -945,6 +946,14 @@ describe('routing: matchers', () => {
     expect(one({ tier: 1, paged: [true] }, { tier: '1', paged: 'true' })).toBe(true);
   });
 
+  it('match: a list of values holds each as written, like a single value (1.50 is not 1.5; was: read as YAML numbers)', () => {
+    const { routes: r, diagnostics } = parseRoutes(`receivers: [{name: slack}, {name: pd}]\nroute:\n  receiver: slack\n  routes:\n    - { receiver: pd, match: { version: [1.50, 2.0, 010, .inf] } }\n`, 'routes.yaml');
+    expect(diagnostics).toEqual([]);
+    const to = (version: string) => routeAlert(r!, { version })[0].receiver;
+    expect(['1.50', '2.0', '010', '.inf'].map(to)).toEqual(['pd', 'pd', 'pd', 'pd']);
+    expect(['1.5', '2', '10', '8', 'Infinity'].map(to)).toEqual(['slack', 'slack', 'slack', 'slack', 'slack']);
+  });
+
   it('matchers: !=, =~, !~ anchored, several in one string, quoted and bare values', () => {
     const m = (matchers: string[], labels: Record<string, string>) => routeAlert(routes({ receiver: 'slack_ops', routes: [{ matchers, receiver: 'pd_main' }] }), labels)[0].receiver === 'pd_main';
     expect(m(['severity=~"critical|error"'], { severity: 'error' })).toBe(true);
@@ -1314,6 +1323,23 @@ describe('planNotifications', () => {
       const second = att.find((x) => JSON.stringify(x).includes('spike on code'))!;
       expect(second.blocks[1].fields[1].text).toBe('*Delta*\n-12.5%');
       expect(first.blocks.at(-1)!.elements[0].text).toContain(`dedup ${dedupKey(a.key)}`);
+    });
+
+    it("texts past Slack's limits are cut with an ellipsis: a field to 2,000 characters, the headline and summary to 3,000 (were: sent whole, and Slack refuses the message)", () => {
+      const long = rule({ name: 'crit', severity: 'critical', title: `T${'t'.repeat(4000)}`, summary: `${'s'.repeat(5000)}`, fields: { Rows: `{{ rows }}`, [`N${'n'.repeat(3000)}`]: 'x' } });
+      const a = mk('chat', 1);
+      // escapes count: the cut never leaves half of one
+      a.values.rows = `${'a&'.repeat(1500)}`;
+      const p = plan({ [a.key]: a }, T0, { rules: new Map([[long.name, long]]), routes: RS });
+      const att = (p.entries[0].body as SlackMessage).attachments as Array<{ blocks: Array<Record<string, any>> }>;
+      const text: string = att[0].blocks[0].text.text;
+      expect(text.length).toBeLessThanOrEqual(3000);
+      expect(text).toMatch(/^:red_circle: \*FIRING\* \*Tt+…\* — s+…$/);
+      const fields: string[] = att[0].blocks[1].fields.map((f: { text: string }) => f.text);
+      expect(fields.map((f) => f.length <= 2000)).toEqual([true, true, true, true]);
+      expect(fields[0]).toMatch(/^\*Rows\*\n(a&amp;)+a?…$/);
+      expect(fields[1]).toMatch(/^\*Nn+…\*\nx$/);
+      expect(fields[3]).toBe('*Severity*\ncritical');
     });
 
     it('no actions block without an http(s) link', () => {

@@ -132,6 +132,76 @@ describe('import-alertmanager', () => {
     }
   });
 
+  it.skipIf(!existsSync(AMTOOL))('match values are copied as written: 1.50, 0x1F, 1e3, 010, +1 route as Alertmanager routes them (amtool; were: written as 1.5, 31, 1000, 10, 1)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-am-'));
+    dirs.push(dir);
+    const am = `route:
+  receiver: slack
+  routes:
+    - { receiver: pd, match: { version: 1.50 } }
+    - { receiver: pd, match: { code: 0x1F } }
+    - { receiver: pd, match: { n: 1e3 } }
+    - { receiver: pd, match: { z: 010 } }
+    - { receiver: pd, match: { p: +1 } }
+    - { receiver: pd, match_re: { q: 1.0 } }
+    - { receiver: pd, match: { i: .inf } }
+inhibit_rules:
+  - { source_match: { v: 1.50 }, target_match: { w: 0x1F }, target_match_re: { x: 1.0 } }
+receivers:
+  - name: slack
+  - name: pd
+`;
+    writeFileSync(join(dir, 'alertmanager.yml'), am);
+    const r = importAlertmanager(am);
+    if (typeof r === 'string') throw new Error(r);
+    const loaded = parseRoutes(r.text, 'routes.yaml');
+    expect(loaded.diagnostics).toEqual([]);
+    const routes = loaded.routes!;
+    expect(routes.inhibit_rules).toEqual([{ source_match: { v: '1.50' }, target_match: { w: '0x1F' }, target_match_re: { x: '1.0' }, equal: [] }]);
+    const sets: Array<Record<string, string>> = [
+      { version: '1.50' },
+      { version: '1.5' },
+      { code: '0x1F' },
+      { code: '31' },
+      { n: '1e3' },
+      { n: '1000' },
+      { z: '010' },
+      { z: '10' },
+      { p: '+1' },
+      { p: '1' },
+      { q: '1.0' },
+      { q: '1x0' },
+      { q: '1' },
+      { i: '.inf' },
+      {},
+    ];
+    for (const labels of sets) {
+      const args = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+      const answer = execFileSync(AMTOOL, ['config', 'routes', 'test', `--config.file=${join(dir, 'alertmanager.yml')}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      expect(routeAlert(routes, labels).map((x) => x.receiver).join(','), JSON.stringify(labels)).toBe(answer);
+    }
+  });
+
+  it('a query value of a PagerDuty URL it lists is redacted, on stderr and in the file (was: ?apikey=... printed and written)', () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as x' });
+    dirs.push(dir);
+    writeFileSync(
+      join(dir, 'alertmanager.yml'),
+      `global:\n  pagerduty_url: https://proxy.example.com/pd/v2/enqueue?apikey=TOPSECRETAPIKEY&region=eu\nroute: { receiver: p }\nreceivers:\n  - name: p\n    pagerduty_configs: [{ routing_key: ${KEY}, url: 'https://ops:PASSWORD123@pd.example.com/x?token=OTHERSECRET' }]\n  - name: q\n    pagerduty_configs: [{ routing_key: ${KEY} }]\n`,
+    );
+    const refused = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts/routes.yaml']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("receiver 'q': pagerduty url (global.pagerduty_url) 'https://proxy.example.com/pd/v2/enqueue?apikey=***&region=***' is not");
+    expect(refused.stderr).toContain("receiver 'p': pagerduty url 'https://ops:***@pd.example.com/x?token=***' is not");
+    const written = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts/routes.yaml', '--allow-partial']);
+    expect(written.code, written.stderr).toBe(0);
+    const file = readFileSync(join(dir, 'alerts/routes.yaml'), 'utf8');
+    expect(file).toContain('apikey=***');
+    for (const out of [refused.stdout + refused.stderr, written.stdout + written.stderr, file]) {
+      for (const secret of ['TOPSECRETAPIKEY', 'OTHERSECRET', 'PASSWORD123', KEY]) expect(out).not.toContain(secret);
+    }
+  });
+
   it('the CLI: prints or writes the file (never over an existing one without --force), the env vars and the leftovers on stderr', () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as x' });
     dirs.push(dir);

@@ -11,6 +11,7 @@
  *    the receivers in order, one per matched route, must be the same;
  *  - Alertmanager's documented examples (doc/examples/simple.yml, the configuration docs);
  *  - matcher syntax corners of Alertmanager's parser (pkg/labels/parse.go);
+ *  - `vigil alerts route-test`'s arguments (the CLI, built) against amtool's reading of the same ones;
  *  - validation: a file amtool check-config refuses must give an error diagnostic, and only such a file.
  *
  * Reproduce or widen: VIGIL_AMTOOL_SEED=<n> VIGIL_AMTOOL_TREES=<n> npx vitest run test/alerts/routing-amtool.test.ts
@@ -22,6 +23,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRoutes } from '../../src/alerts/load-alerts.js';
 import { routeAlert } from '../../src/alerts/routing.js';
+import { makeProject, removeDir, vigil } from '../helpers.js';
 
 const AMTOOL = '/usr/bin/amtool';
 const HAVE_AMTOOL = existsSync(AMTOOL);
@@ -769,11 +771,102 @@ receivers: [{name: root}, {name: int}, {name: bool}, {name: float}, {name: octal
 `,
         labelSets: [{ a: '1', b: 'true', e: '1.50', f: '010', g: '2' }, { e: '1.5', f: '10' }, { f: '8' }],
       },
+      {
+        // (were: refused as "expected a string, got number", .inf; or read as YAML 1.2 numbers, True)
+        name: 'match: hex, exponent, signed, infinite and NaN numbers and a capitalized boolean are the text as written',
+        yaml: `route:
+  receiver: root
+  routes:
+    - {receiver: hex, match: {a: 0x1F}, continue: true}
+    - {receiver: exp, match: {b: 1e3}, continue: true}
+    - {receiver: plus, match: {c: +1}, continue: true}
+    - {receiver: inf, match: {d: .inf}, continue: true}
+    - {receiver: ninf, match: {e: -.inf}, continue: true}
+    - {receiver: nan, match: {f: .nan}, continue: true}
+    - {receiver: bool, match: {g: True}, continue: true}
+    - {receiver: re_float, match_re: {h: 1.0}, continue: true}
+receivers: [{name: root}, {name: hex}, {name: exp}, {name: plus}, {name: inf}, {name: ninf}, {name: nan}, {name: bool}, {name: re_float}]
+`,
+        labelSets: [
+          { a: '0x1F', b: '1e3', c: '+1', d: '.inf', e: '-.inf', f: '.nan', g: 'True', h: '1.0' },
+          { a: '31', b: '1000', c: '1', d: 'Infinity', e: '-Infinity', f: 'NaN', g: 'true', h: '1' },
+          { h: '1x0' },
+        ],
+      },
     ];
     beforeAll(() => runRouting(cases));
     it.each(cases.map((c) => [c.name, c] as const))('%s', (_n, c) => {
       const report = compareCase(c);
       if (report) expect.fail(report);
+    });
+  });
+
+  describe('`vigil alerts route-test` reads its arguments as `amtool config routes test` does', () => {
+    const ROUTES = `route:
+  receiver: root
+  routes:
+    - {receiver: web_api, matchers: ['service="web api"']}
+    - {receiver: x, match: {service: x}}
+    - {receiver: quote, match: {service: 'a"b'}}
+    - {receiver: comma, match: {service: 'a,b'}}
+    - {receiver: colon, matchers: ['a:b="1"']}
+    - {receiver: empty, matchers: ['service=""']}
+receivers: [{name: root}, {name: web_api}, {name: x}, {name: quote}, {name: comma}, {name: colon}, {name: empty}]
+`;
+    /** [arguments, what amtool 0.25 does (from experiment; informational)] */
+    const cases: Array<[string[], string]> = [
+      // (were: the quotes kept, "web api" routed as the value with its quotes)
+      [['service="web api"'], 'web_api'],
+      [['service=web api'], 'web_api'],
+      // (was: exit 2, missing required argument)
+      [[], 'empty'],
+      [['service=x'], 'x'],
+      [[' service = "x" '], 'x'],
+      [['service=y', 'service=x'], 'x'],
+      [['service=x', 'service=y'], 'root'],
+      [['service="a\\"b"'], 'quote'],
+      [['service="a,b"'], 'comma'],
+      [['service='], 'empty'],
+      [['service=""'], 'empty'],
+      [['a:b=1'], 'colon'],
+      [['service=a=b'], 'root'],
+      // an alert's labels are name=value: no other operator (were: service!=x taken as the label 'service!' ...)
+      [['service!=x'], 'refuses'],
+      [['service=~x'], 'refuses'],
+      [['service!~x'], 'refuses'],
+      [['{service="x"}'], 'refuses'],
+      [['service="x",foo=bar'], 'refuses'],
+      [['service'], 'refuses'],
+      [['1a=b'], 'refuses'],
+      [['service=a"b'], 'refuses'],
+      [[''], 'refuses'],
+    ];
+    /** Vigil refuses these where amtool reads the rest of the argument as the value: a bare comma or closing brace (quote it). */
+    const stricter: string[][] = [['service=a,b'], ['service=x}']];
+    let project = '';
+    const am: AmResult[] = [];
+    beforeAll(async () => {
+      project = makeProject({ 'models/a.sql': 'select 1 as x', 'alerts/routes.yaml': ROUTES });
+      am.push(...(await pool([...cases.map((c) => c[0]), ...stricter].map((args) => () => amtool(['config', 'routes', 'test', `--config.file=${join(project, 'alerts/routes.yaml')}`, ...args])))));
+    });
+    afterAll(() => removeDir(project));
+    it.each(cases.map(([args, seen], i) => [JSON.stringify(args), seen, i] as const))('%s (amtool: %s)', (_a, seen, i) => {
+      const a = am[i];
+      const v = vigil(project, ['alerts', 'route-test', ...cases[i][0]]);
+      const last = v.stdout.trim().split('\n').at(-1);
+      const report = `amtool: ${a.ok ? a.stdout.trim() : `refuses: ${a.stderr.trim()}`} (seen: ${seen})\nvigil exit ${v.code}:\n${v.stdout}${v.stderr}`;
+      if (a.ok) expect([v.code, last], report).toEqual([0, `receivers: ${a.stdout.trim()}`]);
+      else {
+        expect(v.code, report).toBe(2);
+        expect(v.stderr, report).toMatch(/^error: /);
+        expect(v.stderr, report).not.toMatch(/\n\s+at /);
+      }
+    });
+    it.each(stricter.map((args, i) => [JSON.stringify(args), cases.length + i] as const))('Vigil is stricter: %s (quote the value)', (_a, i) => {
+      expect(am[i].ok, am[i].stderr).toBe(true);
+      const v = vigil(project, ['alerts', 'route-test', ...stricter[i - cases.length]]);
+      expect(v.code, v.stdout + v.stderr).toBe(2);
+      expect(v.stderr).toMatch(/quote/);
     });
   });
 
@@ -845,6 +938,15 @@ receivers: [{name: root}, {name: int}, {name: bool}, {name: float}, {name: octal
       ['match: values true and empty', `route: {receiver: a, routes: [{receiver: b, match: {x: true, y: }}]}\n${R}`, 'accepts'],
       ['a number as a receiver name', `route: {receiver: 1}\nreceivers: [{name: '1'}]\n`, 'accepts'],
       ['continue: yes (a YAML 1.1 boolean)', `route: {receiver: a, routes: [{receiver: b, continue: yes}]}\n${R}`, 'accepts'],
+      ['continue: True', `route: {receiver: a, routes: [{receiver: b, continue: True}]}\n${R}`, 'accepts'],
+      // (were: accepted)
+      ['continue: "true" (quoted: a string)', `route: {receiver: a, routes: [{receiver: b, continue: "true"}]}\n${R}`, 'refuses'],
+      ["continue: 'yes' (quoted: a string)", `route: {receiver: a, routes: [{receiver: b, continue: 'yes'}]}\n${R}`, 'refuses'],
+      ['continue: yEs (not a YAML 1.1 spelling)', `route: {receiver: a, routes: [{receiver: b, continue: yEs}]}\n${R}`, 'refuses'],
+      // (were: refused, "expected a string ..., got number")
+      ['match: {x: .inf}', `route: {receiver: a, routes: [{receiver: b, match: {x: .inf}}]}\n${R}`, 'accepts'],
+      ['match: {x: -.inf, y: .nan}', `route: {receiver: a, routes: [{receiver: b, match: {x: -.inf, y: .nan}}]}\n${R}`, 'accepts'],
+      ['inhibit rule source_match: {x: .inf}', `route: {receiver: a}\ninhibit_rules: [{source_match: {x: .inf}, target_match_re: {y: .nan}}]\n${R}`, 'accepts'],
       ['a label name with a colon in matchers', `route: {receiver: a, routes: [{receiver: b, matchers: ['a:b="1"']}]}\n${R}`, 'accepts'],
       // (Vigil refused it: a " in a bare value, escaped)
       ['a bare value with an escaped quote', `route: {receiver: a, routes: [{receiver: b, matchers: ['x=a\\"b']}]}\n${R}`, 'accepts'],
