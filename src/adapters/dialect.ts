@@ -59,6 +59,8 @@ export interface Dialect {
   comparable?(expr: string, type: string): string;
   /** Compiled SQL as the offline engine's parser reads it (column lineage of the docs site); default: as it is. */
   parsableSql?(sql: string): string;
+  /** The name of a result column written without quotes (Postgres folds it to lower case); default: as written. */
+  unquotedName?(name: string): string;
   /** The warehouse type a Postgres source column (as `format_type()` prints it) lands as in `vigil sync`. */
   syncColumnType(pgType: string): string;
   /** A parameter holding ISO 8601 text, as a timestamp with time zone. */

@@ -17,6 +17,7 @@ import { parseActiveHours, type ActiveHours } from './time.js';
 import { durationMs } from '../time/duration.js';
 import { parseMatchers, regexProblem } from './matchers.js';
 import { compileInterval } from './time-intervals.js';
+import type { PiiQuery } from '../check/pii-lineage.js';
 
 export interface LoadedRule {
   rule: AlertRule;
@@ -106,6 +107,29 @@ export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean } = {}):
     });
   }
   return { rules, routes, routesYaml, routesFile: routesPath ?? routesFile, tests, diagnostics: ds };
+}
+
+/**
+ * The rules' compiled queries for the PII check (check/pii-lineage.ts): every column of an
+ * alert's rows reaches its notifications (PagerDuty's custom_details holds the whole row, labels
+ * and templates read columns) and the alert state, so one carrying live PII is an error at the
+ * line of the query that names it (else the query's first).
+ */
+export function alertPiiQueries(rules: Array<Pick<LoadedRule, 'rule' | 'file' | 'queryText' | 'queryAt'>>, compiled: Record<string, { sql: string; depends_on: string[] }>): PiiQuery[] {
+  return rules.flatMap((r) => {
+    const q = compiled[r.rule.name];
+    if (!q || !r.rule.enabled) return [];
+    const lines = (r.queryText ?? '').split('\n');
+    const where = (column: string | undefined) => {
+      const name = column?.replace(/[^A-Za-z0-9_]/g, '');
+      const re = name ? new RegExp(`\\b${name}\\b`, 'i') : undefined;
+      const i = re ? lines.findIndex((l) => re.test(l)) : -1;
+      if (i < 0) return { file: r.file, line: r.queryAt.line, column: r.queryAt.column };
+      return { file: r.file, line: r.queryAt.line + i, column: (i === 0 ? r.queryAt.column : (r.queryAt.indent ?? 0) + 1) + lines[i].search(re!) };
+    };
+    const hint = "read it from a model that publishes it masked (its YAML gives it a policy: mask | hash | redact | drop), or, reviewed, declassify it there with meta: { pii: false }";
+    return [{ id: `alert.${r.rule.name}`, sql: q.sql, depends_on: q.depends_on, checked: { what: `alert '${r.rule.name}'`, where, hint } }];
+  });
 }
 
 function modelColumns(files: ProjectFiles): Map<string, string[]> {

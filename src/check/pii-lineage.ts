@@ -22,13 +22,18 @@
  * not.
  *
  * It also holds a model with policies to its SQL: a declared column the SQL does not return
- * (a typo) is an error at its YAML line, the lineage knowing the SQL's columns.
+ * (a typo, or another spelling: the published SELECT quotes the declared name) is an error at
+ * its YAML line, the lineage knowing the SQL's columns.
+ *
+ * Queries outside the models are read against the same live PII (piiLineage's `queries`): an
+ * alert's (every column of its rows reaches its notifications and its state: one carrying live
+ * PII is an error, as a model's) and a failing data test's (its printed sample masks them).
  */
 import { join } from 'node:path';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { Dialect } from '../adapters/dialect.js';
 import type { Manifest, ModelNode, SnapshotNode } from '../compile/manifest.js';
-import { declassified, isPii, policyOf } from '../compile/masking.js';
+import { declassified, isPii, MASK_TEXT, policyOf } from '../compile/masking.js';
 import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
 import { firstVersionsSql } from '../run/snapshot.js';
 import { seedHeaderNames } from '../seeds/seed-csv.js';
@@ -43,7 +48,40 @@ export function hasPii(manifest: Manifest): boolean {
 
 /** `root`: the project's folder, where a seed's CSV header gives its columns (else its YAML's). */
 export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: ColumnLocator, root?: string): Promise<Diagnostic[]> {
-  if (!hasPii(manifest)) return [];
+  return (await piiLineage(manifest, dialect, { where, root })).diagnostics;
+}
+
+/** A query that is not a model (an alert's, a data test's), compiled: what it reads. */
+export interface PiiQuery {
+  id: string;
+  sql: string;
+  depends_on: string[];
+  /** an alert's: its columns carrying live PII are errors (E_PII), its incomplete lineage a warning; where a column is written (undefined: the query) */
+  checked?: { what: string; where: (column: string | undefined) => Location; hint: string };
+}
+/** Which columns of a query carry live PII. */
+export interface QueryPii {
+  /** by lower-cased name: the live PII each is read from (labels) */
+  live: Map<string, string[]>;
+  /** the columns the lineage traced, lower-cased; undefined when the SQL did not parse */
+  traced?: Set<string>;
+  /** the live PII it reads directly, when its lineage is incomplete (PII may reach a column unseen) */
+  unseen: string[];
+  /** a `checked` query's problems (also in piiLineage's diagnostics) */
+  diagnostics: Diagnostic[];
+}
+type Location = ReturnType<ColumnLocator>;
+
+/**
+ * The PII check of the models (`where` given: its diagnostics) and the live PII of `queries`
+ * read against it. Without `where`, only the models the queries read are traced.
+ */
+export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { where?: ColumnLocator; root?: string; queries?: PiiQuery[] }): Promise<{ diagnostics: Diagnostic[]; queries: Map<string, QueryPii> }> {
+  const queries = opts.queries ?? [];
+  const out = new Map<string, QueryPii>();
+  if (!hasPii(manifest) || (!opts.where && !queries.length)) return { diagnostics: [], queries: out };
+  const where: ColumnLocator = opts.where ?? (() => ({ file: '' }));
+  const root = opts.root;
   const { columnLineage, relationResolver, companionOf } = await import('../docs/column-lineage.js');
   const live = new Map<string, Map<string, string>>();
   const label = (id: string, col: string) => {
@@ -72,13 +110,23 @@ export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: Colu
   }
   // snapshots too: a snapshot keeps its query's columns as they are, so a column it copies from
   // live PII is live in it (a model reading the snapshot was not checked: the PII passed through)
-  const models = modelsAndSnapshotsInOrder(manifest.nodes).map((id) => manifest.nodes[id]).filter((n): n is ModelNode | SnapshotNode => n?.resource_type === 'model' || n?.resource_type === 'snapshot');
+  // (only the queries asked about: the models they read, through any chain)
+  const upstream = opts.where ? undefined : ancestors(manifest, queries.flatMap((q) => q.depends_on));
+  const models = modelsAndSnapshotsInOrder(manifest.nodes)
+    .filter((id) => !upstream || upstream.has(id))
+    .map((id) => manifest.nodes[id])
+    .filter((n): n is ModelNode | SnapshotNode => n?.resource_type === 'model' || n?.resource_type === 'snapshot');
+  const parsable = (sql: string) => dialect.parsableSql?.(sql) ?? sql;
   const lineage = await columnLineage(
-    models.map((m) => {
-      // a snapshot as the SELECT that builds it: dbt_scd_id holds its key columns as text
-      const sql = m.resource_type === 'model' ? (m.unmasked_sql ?? m.compiled_sql) : firstVersionsSql(dialect, m);
-      return { unique_id: m.unique_id, sql: dialect.parsableSql?.(sql) ?? sql };
-    }),
+    [
+      ...models.map((m) => {
+        // a snapshot as the SELECT that builds it: dbt_scd_id holds its key columns as text
+        const sql = m.resource_type === 'model' ? (m.unmasked_sql ?? m.compiled_sql) : firstVersionsSql(dialect, m);
+        return { unique_id: m.unique_id, sql: parsable(sql) };
+      }),
+      // after every model: they read them
+      ...queries.map((q) => ({ unique_id: q.id, sql: parsable(q.sql) })),
+    ],
     {
       resolve: relationResolver(manifest, { companions: true }),
       columnsOf: (id) => {
@@ -105,17 +153,23 @@ export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: Colu
     }
     const declared = new Map(m.columns.map((c) => [c.name.toLowerCase(), c]));
     if (m.resource_type === 'model' && m.unmasked_sql && l.complete) {
-      // the published SELECT names every declared column but a dropped one (compile/masking.ts
-      // maskedSelect): one its SQL does not return fails the build (and the column meant is left out)
-      const returned = l.columns.map((c) => c.name);
-      const has = new Set(returned.map((n) => n.toLowerCase()));
+      // the published SELECT names every declared column but a dropped one, quoted (compile/
+      // masking.ts maskedSelect): one its SQL does not return under that exact name fails the build,
+      // or (a warehouse that reads quoted names without case, DuckDB) publishes it renamed
+      const sql = m.unmasked_sql;
+      const returned = l.columns.map((c) => (dialect.unquotedName && !sql.includes(dialect.quoteIdent(c.name)) ? dialect.unquotedName(c.name) : c.name));
+      const has = new Set(returned);
       for (const c of m.columns) {
-        if (has.has(c.name.toLowerCase()) || policyOf(c) === 'drop') continue;
-        const hint = didYouMean(c.name, returned);
+        if (has.has(c.name) || policyOf(c) === 'drop') continue;
+        const spelled = returned.find((r) => r.toLowerCase() === c.name.toLowerCase());
+        const hint = spelled ?? didYouMean(c.name, returned);
+        const why = spelled
+          ? `its SQL returns it as '${spelled}': the published SELECT names the declared spelling, quoted (${dialect.quoteIdent(c.name)}), so ${dialect.unquotedName ? 'its relation would not build' : `the column would be published renamed '${c.name}'`}`
+          : 'its SQL returns no such column (a model with policies publishes exactly its declared columns: its relation would not build)';
         ds.push(
           diag(
             'E_MASKING',
-            `column '${c.name}' of model '${m.name}' is declared, but its SQL returns no such column (a model with policies publishes exactly its declared columns: its relation would not build)${hint ? ` — did you mean '${hint}'?` : ''}`,
+            `column '${c.name}' of model '${m.name}' is declared, but ${why}${hint ? ` — did you mean '${hint}'?` : ''}`,
             where(m, c.name),
             hint ? `rename it '${hint}' in ${m.properties_file ?? 'its YAML'}` : `its SQL returns: ${returned.join(', ')}`,
           ),
@@ -171,5 +225,57 @@ export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: Colu
     if (mine.size) live.set(m.unique_id, mine);
     if (companion?.size) live.set(companionOf(m.unique_id), companion);
   }
-  return ds;
+  const diagnostics = opts.where ? ds : [];
+  for (const q of queries) {
+    const l = lineage.get(q.id);
+    const readsLive = q.depends_on.filter((p) => live.has(p)).flatMap((p) => [...live.get(p)!.values()]);
+    const r: QueryPii = { live: new Map(), traced: l?.error ? undefined : new Set(l?.columns.map((c) => c.name.toLowerCase())), unseen: l && (l.error || l.untraced.length) ? readsLive : [], diagnostics: [] };
+    for (const col of l?.columns ?? []) {
+      const from = [...new Set(liveFrom(col))];
+      if (from.length) r.live.set(col.name.toLowerCase(), from);
+    }
+    out.set(q.id, r);
+    if (!q.checked || !l) continue;
+    const { what, hint } = q.checked;
+    if (r.unseen.length) {
+      const why = l.error ? `its SQL does not parse as DuckDB SQL (${l.error.split('\n')[0]})` : l.untraced.join('; ');
+      r.diagnostics.push(diag('W_PII', `${what} reads PII (${r.unseen.join(', ')}) and its column lineage is incomplete: ${why}; PII may reach it unseen`, q.checked.where(undefined), 'name its columns explicitly', 'warn'));
+    }
+    for (const col of l.columns) {
+      const from = r.live.get(col.name.toLowerCase());
+      if (from) r.diagnostics.push(diag('E_PII', `column '${col.name}' of ${what} carries PII unmasked: it is ${col.kind === 'direct' ? 'a copy of' : 'derived from'} ${from.join(', ')}`, q.checked.where(col.name), hint));
+    }
+    diagnostics.push(...r.diagnostics);
+  }
+  return { diagnostics, queries: out };
+}
+
+/** Every node `ids` read, through any chain (the ids too). */
+function ancestors(manifest: Manifest, ids: string[]): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...ids];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...(manifest.nodes[id]?.depends_on ?? []));
+  }
+  return seen;
+}
+
+/** Any value of a sample row whose column carries PII (`pii`: a test's, piiLineage), shown as the mask policy shows it: `'****'`, NULL as NULL. */
+export function maskedSample<R extends Record<string, unknown>>(rows: R[], pii: QueryPii | undefined): R[] {
+  if (!pii || !rows.length) return rows;
+  const hidden = (col: string): boolean => {
+    const c = col.toLowerCase();
+    // a column the lineage did not trace, of a query reading PII it could not follow, may hold it
+    return pii.live.has(c) || isPii({ name: col }) || (pii.unseen.length > 0 && !pii.traced?.has(c));
+  };
+  const cols = Object.keys(rows[0]).filter(hidden);
+  if (!cols.length) return rows;
+  return rows.map((r) => {
+    const o: Record<string, unknown> = { ...r };
+    for (const c of cols) if (o[c] !== null && o[c] !== undefined) o[c] = MASK_TEXT;
+    return o as R;
+  });
 }

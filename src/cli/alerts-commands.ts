@@ -41,10 +41,11 @@ export interface Setup {
 /**
  * `tolerate`: a rule whose query no longer compiles (a renamed model) does not stop the others:
  * it is evaluated as an error instance, so someone hears about it (evaluate, run-scheduler).
+ * `pii: false`: no PII check of the queries, for what runs none of them (silences, status, docs).
  */
-export async function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; target: string }, opts: { tests?: boolean; tolerate?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): Promise<Setup> {
+export async function setupAlerts(o: Common, targetOverride?: { files: ProjectFiles; target: string }, opts: { tests?: boolean; tolerate?: boolean; pii?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): Promise<Setup> {
   // loaded here, not with the module: an evaluation answered from the snapshot needs none of them
-  const [{ loadProject }, { compileProject }, { loadAlerts }, { parseVars }] = await Promise.all([
+  const [{ loadProject }, { compileProject }, { loadAlerts, alertPiiQueries }, { parseVars }] = await Promise.all([
     import('../project/load-project.js'),
     import('../compile/compile-project.js'),
     import('../alerts/load-alerts.js'),
@@ -77,9 +78,28 @@ export async function setupAlerts(o: Common, targetOverride?: { files: ProjectFi
   const fatal = ds.filter((x) => x.severity === 'error' && !tolerated.has(x));
   if (fatal.length || !result.target) throw new ProjectError(fatal);
   for (const d of tolerated) note(`${formatDiagnostic(d)}\n  (the alert is evaluated as an error instance until this is fixed)`);
+  // the PII check of the alert queries (docs/governance.md): a column carrying PII unmasked would
+  // reach the notifications. Tolerated, that rule's query is not run: an error instance says why
+  const leaks = new Map<string, Diagnostic[]>();
+  const { piiLineage, hasPii } = await import('../check/pii-lineage.js');
+  if (opts.pii !== false && hasPii(result.manifest)) {
+    const { dialectOf } = await import('../adapters/index.js');
+    const pii = await piiLineage(result.manifest, dialectOf(result.target.type), { root: files.root, queries: alertPiiQueries(alerts.rules, result.queries) });
+    for (const d of pii.diagnostics.filter((x) => x.severity === 'warn')) note(formatDiagnostic(d));
+    const errors = pii.diagnostics.filter((x) => x.severity === 'error');
+    if (errors.length && !opts.tolerate) throw new ProjectError(errors);
+    for (const [id, q] of pii.queries) {
+      const es = q.diagnostics.filter((x) => x.severity === 'error');
+      if (!es.length) continue;
+      leaks.set(id.slice('alert.'.length), es);
+      for (const d of es) note(`${formatDiagnostic(d)}\n  (the alert is evaluated as an error instance until this is fixed; its query is not run)`);
+    }
+  }
   const rules: CompiledRule[] = alerts.rules
     .filter((r) => r.rule.enabled)
     .map((r) => {
+      const leak = leaks.get(r.rule.name);
+      if (leak) return { ...r, sql: undefined, compileError: `its query carries PII unmasked: ${leak.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('; ')}` };
       const sql = r.queryText ? result.queries[r.rule.name]?.sql : undefined;
       const errs = [...tolerated].filter((d) => inRule(r, d));
       return { ...r, sql, compileError: r.queryText && sql === undefined ? `its query does not compile: ${errs.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('; ') || 'see vigil alerts check'}` : undefined };
@@ -436,7 +456,8 @@ export async function runAlertsTest(o: Common & { select?: string[] }): Promise<
   const base = await setupAlerts(o, { files, target: o.target ?? files.project.default_target ?? Object.keys(files.project.targets)[0] });
   const schema = base.target.schema;
   const testFiles: ProjectFiles = { ...files, project: { ...files.project, targets: { ...files.project.targets, __vigil_alert_tests: { type: OFFLINE_ENGINE, path: ':memory:', schema } } } };
-  const s = await setupAlerts(o, { files: testFiles, target: '__vigil_alert_tests' });
+  // (the same queries, for the offline engine: checked for PII above)
+  const s = await setupAlerts(o, { files: testFiles, target: '__vigil_alert_tests' }, { pii: false });
   // a selector matching no rule is a mistake, whether or not there are tests
   const selected = o.select?.length ? new Set(selectRules(s.rules, o.select).map((r) => r.rule.name)) : undefined;
   const tests = s.alerts.tests.filter((t) => !selected || selected.has(t.test.alert));
@@ -571,7 +592,7 @@ export async function runAlertsNotifyTest(o: Common & { receiver: string; delive
 // ---- silences, status, outbox
 
 async function withStore<T>(o: Common, fn: (store: StateStore, s: Setup) => Promise<T>): Promise<T> {
-  const s = await setupAlerts(o, undefined, { tests: false });
+  const s = await setupAlerts(o, undefined, { tests: false, pii: false });
   const needsWarehouse = !(o.stateFile || s.files.project.alerts?.state === 'file');
   const adapter = needsWarehouse ? await openWarehouse(s) : undefined;
   try {

@@ -21,7 +21,7 @@ export interface CheckOptions extends Common {
 export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; target: ResolvedTarget; engine: string; seconds: number; reused?: string }> {
   const t0 = performance.now();
   const files = loadProject(o.projectDir, { keepYaml: true });
-  const { loadAlerts } = await import('../alerts/load-alerts.js');
+  const { loadAlerts, alertPiiQueries } = await import('../alerts/load-alerts.js');
   const alerts = loadAlerts(files);
   const queries = alerts.rules.filter((r) => r.queryText && r.rule.enabled).map((r) => ({ key: r.rule.name, file: r.file, text: r.queryText!, ...r.queryAt }));
   const cache = loadCache(files);
@@ -29,8 +29,9 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
   const compileDs: Diagnostic[] = [...result.diagnostics, ...alerts.diagnostics];
   for (const d of compileDs.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(compileDs) || !result.target) throw new ProjectError(compileDs.filter((x) => x.severity === 'error'));
-  // the compile-time PII check, as vigil compile and build run it (E_PII: exit 2, nothing written)
-  await checkPii({ files, result, target: result.target });
+  // the compile-time PII check, as vigil compile and build run it, and of the alert queries as
+  // vigil alerts check runs it (E_PII: exit 2, nothing written)
+  await checkPii({ files, result, target: result.target }, alertPiiQueries(alerts.rules, result.queries));
   // the compiled files the report points at (as vigil compile writes them)
   writeCompileArtifacts(files, result.manifest, cache);
   saveCache(files, cache);

@@ -118,13 +118,14 @@ function keepCompile(o: Common, opts: CompileOptions, { compiled: { files, resul
 /**
  * The compile-time PII check (check/pii-lineage.ts): a column marked PII that reaches a published
  * relation unmasked is an error at the column's YAML line (or the model's SQL), before anything
- * is built. Warnings (lineage it could not trace) are printed.
+ * is built; `queries` (alerts') are checked with the models. Warnings (lineage it could not
+ * trace) are printed.
  */
-export async function checkPii(c: Pick<Compiled, 'files' | 'result' | 'target'>): Promise<void> {
-  const { piiLeaks, hasPii } = await import('../check/pii-lineage.js');
+export async function checkPii(c: Pick<Compiled, 'files' | 'result' | 'target'>, queries: import('../check/pii-lineage.js').PiiQuery[] = []): Promise<void> {
+  const { piiLineage, hasPii } = await import('../check/pii-lineage.js');
   if (!hasPii(c.result.manifest)) return;
   const { dialectOf } = await import('../adapters/index.js');
-  const ds = await piiLeaks(c.result.manifest, dialectOf(c.target.type), (m, column) => {
+  const where: import('../check/pii-lineage.js').ColumnLocator = (m, column) => {
     const pf = c.files.properties.find((p) => p.path === m.properties_file);
     const mi = pf?.data.models?.findIndex((x) => x.name === m.name) ?? -1;
     const ci = column === undefined || mi < 0 ? -1 : (pf!.data.models![mi].columns ?? []).findIndex((x) => x.name.toLowerCase() === column.toLowerCase());
@@ -133,7 +134,8 @@ export async function checkPii(c: Pick<Compiled, 'files' | 'result' | 'target'>)
     const lines = text.split('\n');
     const at = column === undefined ? -1 : lines.findIndex((l) => new RegExp(`\\b${column.replace(/[^A-Za-z0-9_]/g, '')}\\b`, 'i').test(l));
     return { file: m.file, line: at >= 0 ? at + 1 : 1, column: 1 };
-  }, c.files.root);
+  };
+  const ds = (await piiLineage(c.result.manifest, dialectOf(c.target.type), { where, root: c.files.root, queries })).diagnostics;
   for (const d of ds.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(ds)) throw new ProjectError(ds.filter((x) => x.severity === 'error'));
 }
@@ -300,7 +302,7 @@ export async function runExecute(
     const { UnitRunner } = await import('../testing/unit-runner.js');
     unitRunner = count('unit_test') ? new UnitRunner() : undefined;
     const manifest = o.defer && adapter ? await deferTo(c, o, planned.nodes, adapter) : c.result.manifest;
-    const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, state: o.stateManifest ?? loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal, plan: planned });
+    const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, state: o.stateManifest ?? loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, root: c.files.root, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal, plan: planned });
     out('');
     out(summarize(s));
     const failed = s.results.filter((r) => r.status === 'error' || r.status === 'fail');

@@ -24,7 +24,8 @@ interface DocsOptions {
 export async function runDocsGenerate(o: DocsOptions): Promise<void> {
   const t0 = performance.now();
   const { setupAlerts } = await import('./alerts-commands.js');
-  const s = await setupAlerts(o);
+  // (the docs run no alert query: vigil alerts check says whether one carries PII)
+  const s = await setupAlerts(o, undefined, { pii: false });
   const m = s.result.manifest;
   let catalog: Map<string, Array<{ name: string; data_type: string }>> | undefined;
   if (!o.emptyCatalog) {

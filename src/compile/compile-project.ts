@@ -30,7 +30,7 @@ import { folderLevels, levelsFor } from './folder-config.js';
 import { ALLOWED_ARGS, COMMON_TEST_KEYS, GENERIC_TESTS, genericTestSql, NEEDS_COLUMN, REQUIRED_ARGS, TEST_TEMPLATE_ARGS, type GenericTestName } from './generic-tests.js';
 import { RELATION_CONFIGS, type ColumnInfo, type Manifest, type ModelNode, type SeedNode, type SourceNode, type TestNode, type WrittenAt } from './manifest.js';
 import { configArgsAsWritten } from './jinja-compat.js';
-import { isPii, maskedSelect, needsMasking, piiChecks, policyReason } from './masking.js';
+import { isPii, maskedSelect, needsMasking, piiChecks, piiKeyNearMiss, policyReason } from './masking.js';
 import { ALERT_EVENTS_TABLE, alertEventColumns } from '../alerts/history.js';
 import { compileUnitTests } from '../testing/unit-tests.js';
 import { compileDashboards, parseDashboards } from '../dashboards/compile-dashboards.js';
@@ -169,7 +169,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const sources = new Map<string, SourceNode>();
   /** `source.table` declared in properties files that failed validation (their errors are reported) */
   const unvalidated = unvalidatedSourceNames(files);
-  const sourceTests: Array<{ node: SourceNode; entry: TestEntry; column?: string; src: YamlSource; path: (string | number)[]; file: string }> = [];
+  const sourceTests: Array<{ node: SourceNode; entry: TestEntry; column?: string; columnTags?: string[]; src: YamlSource; path: (string | number)[]; file: string }> = [];
   const seedProps = new Map<string, { p: SeedProps; src: YamlSource; path: (string | number)[]; file: string; meta?: Record<string, unknown> }>();
   /**
    * `policy:` says how a model's published relation shows a column; a source, seed or snapshot is
@@ -179,6 +179,18 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const storedPolicy = (what: string, columns: ColumnProps[] | undefined, src: YamlSource, path: (string | number)[], file: string) =>
     (columns ?? []).forEach((c, ci) => {
       if (c.policy) ds.push(diag('W_MASKING', `column '${c.name}' of ${what}: policy: ${c.policy} masks nothing here — a policy applies to a model's published relation; a ${what.split(' ')[0]} is stored and read as it is (the column is taken as PII)`, { file, ...src.locate([...path, 'columns', ci, 'policy']) }, `write meta: { pii: true } instead (the PII check follows it into the models that read it) and give the policy to the model column that publishes it`, 'warn'));
+    });
+  // a meta key meant as the PII mark but spelled otherwise marks nothing (compile/masking.ts
+  // piiKeyNearMiss): a case variant of pii or content is an error, a near miss of pii a warning
+  const piiMetaKeys = (what: string, columns: ColumnProps[] | undefined, src: YamlSource, path: (string | number)[], file: string) =>
+    (columns ?? []).forEach((c, ci) => {
+      for (const key of Object.keys(c.meta ?? {})) {
+        const miss = piiKeyNearMiss(key, c.meta!);
+        if (!miss) continue;
+        const at = { file, ...src.locate([...path, 'columns', ci, 'meta', key], true) };
+        if (miss.caseOnly) ds.push(diag('E_MASKING', `column '${c.name}' of ${what}: meta key '${key}' is not the PII mark, which is '${miss.meant}' in lower case: the column is not taken as PII — did you mean '${miss.meant}'?`, at, `write meta: { ${miss.meant}: ${String(c.meta![key])} }`));
+        else ds.push(diag('W_MASKING', `column '${c.name}' of ${what}: meta key '${key}' is not read as a PII mark (Vigil reads meta: { pii: ... } and { content: ... }): the column is not taken as PII — did you mean '${miss.meant}'?`, at, `write meta: { pii: true } if it holds personal data (another tool's key can stay beside it)`, 'warn'));
+      }
     });
   // a column declared twice: which entry's data_type, meta, policy and tests hold would be a
   // guess (dbt warns and keeps the last); names compared without case, as unquoted SQL reads them
@@ -210,6 +222,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       seedProps.set(p.name, { p, src: pf.yaml, path: ['seeds', i], file: pf.path, meta: propsMeta(`seed '${p.name}'`, p, pf.yaml, ['seeds', i], pf.path) });
       storedPolicy(`seed '${p.name}'`, p.columns, pf.yaml, ['seeds', i], pf.path);
       twiceDeclared(`seed '${p.name}'`, p.columns, pf.yaml, ['seeds', i], pf.path);
+      piiMetaKeys(`seed '${p.name}'`, p.columns, pf.yaml, ['seeds', i], pf.path);
     });
     (pf.data.models ?? []).forEach((p, i) => {
       const prev = modelProps.get(p.name);
@@ -219,6 +232,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       modelProps.set(p.name, { p, src: pf.yaml, path: ['models', i], file: pf.path, meta: propsMeta(`model '${p.name}'`, p, pf.yaml, ['models', i], pf.path) });
       twiceDeclared(`model '${p.name}'`, p.columns, pf.yaml, ['models', i], pf.path);
+      piiMetaKeys(`model '${p.name}'`, p.columns, pf.yaml, ['models', i], pf.path);
     });
     (pf.data.sources ?? []).forEach((s: SourceProps, si) => {
       s.tables.forEach((t: SourceTableProps, ti) => {
@@ -238,6 +252,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         }
         storedPolicy(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
         twiceDeclared(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
+        piiMetaKeys(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
         const node: SourceNode = {
           unique_id: uid,
           resource_type: 'source',
@@ -273,7 +288,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         );
         (t.columns ?? []).forEach((c, ci) => {
           const key = c.tests ? 'tests' : 'data_tests';
-          (c.tests ?? c.data_tests ?? []).forEach((entry, k) => sourceTests.push({ node, entry, column: c.name, src: pf.yaml, path: [...base, 'columns', ci, key, k], file: pf.path }));
+          (c.tests ?? c.data_tests ?? []).forEach((entry, k) => sourceTests.push({ node, entry, column: c.name, columnTags: c.tags, src: pf.yaml, path: [...base, 'columns', ci, key, k], file: pf.path }));
         });
       });
     });
@@ -811,6 +826,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         return;
       }
       twiceDeclared(`snapshot '${p.name}'`, p.columns, pf.yaml, ['snapshots', i], pf.path);
+      piiMetaKeys(`snapshot '${p.name}'`, p.columns, pf.yaml, ['snapshots', i], pf.path);
       if (p.relation === undefined) {
         if (!snapDrafts.has(p.name)) {
           const hint = didYouMean(p.name, [...snapDrafts.keys()]);
@@ -1297,7 +1313,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     return { sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))), depends, calls };
   };
 
-  const addGeneric = (t: { entry: TestEntry; column?: string; src: YamlSource; path: (string | number)[]; file: string }, onUid: string, onName: string, onRelation: string, declaredCols: string[], relationFilter?: string, ephemeralSubject?: ModelDraft) => {
+  const addGeneric = (t: { entry: TestEntry; column?: string; columnTags?: string[]; src: YamlSource; path: (string | number)[]; file: string }, onUid: string, onName: string, onRelation: string, declaredCols: string[], relationFilter?: string, ephemeralSubject?: ModelDraft) => {
     const ephemerals: ModelDraft[] = ephemeralSubject ? [ephemeralSubject] : [];
     const loc = { file: t.file, ...t.src.locate(t.path) };
     let testName: string;
@@ -1485,21 +1501,22 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       severity: (args.severity as 'warn' | 'error') ?? 'error',
       attached_to: onUid,
       column: t.column,
-      checksum: canonicalHash({ test: g, on: onUid, column: t.column ?? null, args }),
+      checksum: canonicalHash({ test: g, on: onUid, column: t.column ?? null, args, ...(t.columnTags?.length ? { column_tags: t.columnTags } : {}) }),
       depends_on: [...new Set(depends)],
-      tags: asArray(args.tags as string | string[] | undefined),
+      // a column's tags are its tests' (dbt: they apply to every test of that column)
+      tags: [...new Set([...asArray(args.tags as string | string[] | undefined), ...(t.columnTags ?? [])])],
       compiled_sql: sql,
       compiled_path: `${targetDir}/compiled/${projectName}/${t.file}/${name}.sql`,
     } satisfies TestNode;
   };
   /** The data tests a properties entry (a model's, seed's or snapshot's) declares: its own, then its columns', each with its YAML path. */
   const testEntries = (p: { p: { tests?: TestEntry[]; data_tests?: TestEntry[]; columns?: ColumnProps[] }; path: (string | number)[] }) => {
-    const entries: Array<{ entry: TestEntry; column?: string; path: (string | number)[] }> = [];
+    const entries: Array<{ entry: TestEntry; column?: string; columnTags?: string[]; path: (string | number)[] }> = [];
     const key = p.p.tests ? 'tests' : 'data_tests';
     (p.p.tests ?? p.p.data_tests ?? []).forEach((e, k) => entries.push({ entry: e, path: [...p.path, key, k] }));
     (p.p.columns ?? []).forEach((c, ci) => {
       const ck = c.tests ? 'tests' : 'data_tests';
-      (c.tests ?? c.data_tests ?? []).forEach((e, k) => entries.push({ entry: e, column: c.name, path: [...p.path, 'columns', ci, ck, k] }));
+      (c.tests ?? c.data_tests ?? []).forEach((e, k) => entries.push({ entry: e, column: c.name, columnTags: c.tags, path: [...p.path, 'columns', ci, ck, k] }));
     });
     return entries;
   };

@@ -16,6 +16,7 @@
  * - drop: the column is not published.
  */
 import type { Dialect } from '../adapters/dialect.js';
+import { editDistance } from '../errors.js';
 import type { ColumnInfo, Manifest, ModelNode } from './manifest.js';
 import type { Policy } from '../project/schema.js';
 
@@ -35,6 +36,21 @@ const marked = (v: unknown) => v !== undefined && v !== null && v !== false && !
 /** The YAML mark that makes a column PII (`meta: { pii: ... }` or `{ content: ... }`), as written; undefined when none. */
 export function piiMark(c: Pick<ColumnInfo, 'meta'>): string | undefined {
   for (const key of ['pii', 'content'] as const) if (marked(c.meta?.[key])) return `meta: { ${key}: ${String(c.meta![key])} }`;
+  return undefined;
+}
+
+/**
+ * A column meta key that looks meant as the PII mark but is not read as one (meta is free-form,
+ * and keys are compared exactly): a case variant of `pii` or `content` (`PII`: almost surely the
+ * mark), or a near miss of `pii` (`pi`, `ppi`, `contains_pii`) set to a marking value. Undefined
+ * for any other key, and when the column has the mark itself.
+ */
+export function piiKeyNearMiss(key: string, meta: Record<string, unknown>): { meant: 'pii' | 'content'; caseOnly: boolean } | undefined {
+  if ('pii' in meta || 'content' in meta) return undefined;
+  const low = key.toLowerCase();
+  if (low === 'pii' || low === 'content') return { meant: low, caseOnly: true };
+  // (a near miss set to false marks nothing either way)
+  if (marked(meta[key]) && (/(^|[_-])pii([_-]|$)/.test(low) || (low.length <= 4 && editDistance(low, 'pii') <= 1))) return { meant: 'pii', caseOnly: false };
   return undefined;
 }
 

@@ -15,10 +15,11 @@
  * POSITIONAL), `*` / `t.*` with EXCLUDE / REPLACE / RENAME, set operations (by position, BY
  * NAME; EXCEPT keeps the left side's), VALUES, PIVOT / UNPIVOT with explicit lists,
  * range() / generate_series(), unnest(list) in FROM (its column derived from the list), a FROM
- * item's alias used as a value (`to_json(t)`: the whole row, all its columns; `(t).a` is t.a).
+ * item's alias used as a value (`to_json(t)`: the whole row, all its columns; `(t).a` is t.a),
+ * `#n` (the n-th column of the FROM items, when their columns are all known).
  * Reported in `untraced`: other table functions (read_csv...), COLUMNS(...), `*` over a relation
- * whose columns are unknown or only partly known (LineageContext.partial), ambiguous or unknown
- * columns.
+ * whose columns are unknown or only partly known (LineageContext.partial), `#n` over such a
+ * relation, ambiguous or unknown columns.
  *
  * Unaliased expressions are named as DuckDB names them: the expression is turned back into SQL
  * by `json_deserialize_sql()` (its ToString), with what the JSON loses redone (quoted cast
@@ -368,7 +369,11 @@ class Tracer {
       if (this.columnsSeen !== before) return;
       let name: string | undefined = e?.alias || undefined;
       if (!name && e?.class === 'COLUMN_REF') name = String(e.column_names[e.column_names.length - 1]);
-      if (!name) name = this.names.get(e) ?? undefined;
+      // `#n` unaliased is named as the column it stands for
+      if (!name && e?.class === 'POSITIONAL_REFERENCE') {
+        const c = this.byPosition(e.index, scope);
+        name = c && !c.unnamed ? c.name : undefined;
+      } else if (!name) name = this.names.get(e) ?? undefined;
       const col: Col = name ? { name, refs: v.refs, direct: v.direct } : { name: `#${i + 1}`, refs: v.refs, direct: v.direct, unnamed: true };
       if (e?.alias) scope.aliases!.set(lower(e.alias), col);
       out.push(col);
@@ -697,7 +702,31 @@ class Tracer {
     const path = fieldPath(e);
     if (path) return this.column(path, scope, undefined);
     if (e?.class === 'CAST') return this.top(e.child, scope, env);
+    if (e?.class === 'POSITIONAL_REFERENCE') {
+      const c = this.byPosition(e.index, scope);
+      return c ? traced(c) : { refs: new Map(), direct: false };
+    }
     return { refs: this.expr(e, scope, env), direct: false };
+  }
+
+  /**
+   * `#n` (DuckDB's positional reference): the n-th column of the query's FROM items, their
+   * columns one after the other as they are written (a USING column once per side). Undefined,
+   * noted, when a FROM item before it has columns that are unknown or not all known.
+   */
+  private byPosition(index: unknown, scope: Scope): Col | undefined {
+    const n = Number(index);
+    let k = n;
+    for (const r of scope.rels) {
+      if (!r.cols || r.partial) {
+        this.note(`#${n}: the columns of ${r.label} are ${r.cols ? 'not all known' : 'unknown'}, so which one it is is unknown`);
+        return undefined;
+      }
+      if (k >= 1 && k <= r.cols.length) return r.cols[k - 1];
+      k -= r.cols.length;
+    }
+    this.note(`#${n}: its FROM items have fewer columns`);
+    return undefined;
   }
 
   /** Every column an expression reads. */
@@ -717,6 +746,11 @@ class Tracer {
         case 'COLUMN_REF':
           addAll(refs, this.column(v.column_names ?? [], scope, lam).refs);
           return;
+        case 'POSITIONAL_REFERENCE': {
+          const c = this.byPosition(v.index, scope);
+          if (c) addAll(refs, c.refs);
+          return;
+        }
         case 'SUBQUERY': {
           const kind = String(v.subquery_type ?? '');
           const filters: Refs = new Map();
@@ -899,7 +933,7 @@ function unnamedExpressions(root: J): Array<{ expr: object; path: Path }> {
     }
     if (named === true && v.type === 'SELECT_NODE' && Array.isArray(v.select_list)) {
       v.select_list.forEach((e: J, i: number) => {
-        if (e && typeof e === 'object' && !e.alias && e.class !== 'COLUMN_REF' && e.class !== 'STAR') out.push({ expr: e, path: [...path, 'select_list', i] });
+        if (e && typeof e === 'object' && !e.alias && e.class !== 'COLUMN_REF' && e.class !== 'STAR' && e.class !== 'POSITIONAL_REFERENCE') out.push({ expr: e, path: [...path, 'select_list', i] });
       });
     }
     for (const k in v) {

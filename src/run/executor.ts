@@ -13,6 +13,7 @@ import type { SeedLoaded } from '../seeds/load-seeds.js';
 import { selectNodes, withTests, type SelectionResult } from '../compile/selector.js';
 import { buildGraph, topoSort } from '../compile/graph.js';
 import { droppedViewsPhrase } from '../format.js';
+import type { QueryPii } from '../check/pii-lineage.js';
 
 export type Command = 'run' | 'test' | 'build' | 'seed' | 'snapshot';
 export type NodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 'warn';
@@ -59,6 +60,8 @@ export interface RunOptions {
    * rewrites nodes' SQL, not their ids or dependencies): not made a second time.
    */
   plan?: Pick<ReturnType<typeof planRun>, 'nodes' | 'waitsFor' | 'unmatched'>;
+  /** The project's folder: a seed's CSV header gives its columns to the PII lineage of failing tests' samples. */
+  root?: string;
   out: (line: string) => void;
 }
 
@@ -464,6 +467,20 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     return { ...base, status: r.status, execution_time: (performance.now() - t0) / 1000, message: r.message };
   };
 
+  // a failing test's sample masks the columns carrying PII (docs/governance.md): the PII lineage of
+  // the run's tests, traced once, at the first failure
+  let testPii: Promise<Map<string, QueryPii> | undefined> | undefined;
+  const piiOf = async (n: TestNode): Promise<QueryPii | undefined> => {
+    testPii ??= (async () => {
+      const { piiLineage } = await import('../check/pii-lineage.js');
+      const tests = nodes.filter((t): t is TestNode => t.resource_type === 'test');
+      return (await piiLineage(manifest, warehouse().dialect, { root: opts.root, queries: tests.map((t) => ({ id: t.unique_id, sql: t.compiled_sql, depends_on: t.depends_on })) })).queries;
+    })().catch(() => undefined);
+    const all = await testPii;
+    // not traced (the lineage failed): every column may hold PII
+    return all ? all.get(n.unique_id) : { live: new Map(), traced: new Set(), unseen: ['(the PII lineage of the tests failed)'], diagnostics: [] };
+  };
+
   const runTest = async (n: TestNode): Promise<NodeResult> => {
     const t0 = performance.now();
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'test' as const, file: n.file, compiled_path: n.compiled_path };
@@ -471,7 +488,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       const rows = await warehouse().query<{ failures: unknown }>(`select count(*) as failures from (\n${n.compiled_sql}\n) as vigil_test`);
       const failures = Number(rows[0]?.failures ?? 0);
       if (failures === 0) return { ...base, status: 'pass', execution_time: (performance.now() - t0) / 1000, message: 'pass', failures: 0 };
-      const sample = await warehouse().query(`select * from (\n${n.compiled_sql}\n) as vigil_test limit 5`);
+      const { maskedSample } = await import('../check/pii-lineage.js');
+      const sample = maskedSample(await warehouse().query(`select * from (\n${n.compiled_sql}\n) as vigil_test limit 5`), await piiOf(n));
       const where = `${n.file}${n.line ? `:${n.line}` : ''}`;
       const message = `${failures} row${failures === 1 ? '' : 's'} failed (${where}; query: ${n.compiled_path})${formatSample(sample)}`;
       return { ...base, status: n.severity === 'warn' ? 'warn' : 'fail', execution_time: (performance.now() - t0) / 1000, message, failures, sample };

@@ -3,6 +3,8 @@
  * ephemeral CTEs, is_incremental, macros, the render cache and diagnostics.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DBT_DEFAULT_SCHEMA_MACRO } from '../../src/compile/template-env.js';
 import { compileProject, type RenderCache } from '../../src/compile/compile-project.js';
 import type { ModelNode, TestNode } from '../../src/compile/manifest.js';
@@ -701,6 +703,26 @@ describe('compileProject', () => {
       ['E_ENV_VAR', 'models/p.yml', 15, 27, 'environment variable VIGIL_TEST_UNSET_X is not set'],
       ['E_REF', 'models/p.yml', 14, 44, "ref('aa') not found — did you mean 'a'?"],
     ]);
+  });
+
+  it("a column's tags are those of its tests, as dbt applies them (was: accepted and ignored, tag:x matched nothing)", () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'id,email\n1,a@x.com\n',
+      'seeds/seeds.yml': 'seeds:\n  - name: people\n    columns:\n      - name: email\n        tags: [piitag]\n        tests: [unique, { not_null: { tags: [own] } }]\n      - name: id\n        tests: [unique]\n',
+      'models/a.sql': "select id from {{ ref('people') }}",
+      'models/a.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        tags: [piitag, keys]\n        tests: [not_null]\n',
+      'models/sources.yml': 'sources:\n  - name: raw\n    tables:\n      - name: events\n        columns:\n          - name: id\n            tags: [piitag]\n            tests: [not_null]\n',
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['ls', '-s', 'tag:piitag']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').sort()).toEqual(['not_null_a_id', 'not_null_people_email', 'not_null_raw_events_id', 'unique_people_email']);
+    expect(vigil(dir, ['ls', '-s', 'tag:own']).stdout.trim()).toBe('not_null_people_email');
+    expect(vigil(dir, ['ls', '-s', 'tag:keys']).stdout.trim()).toBe('not_null_a_id');
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
+    expect(manifest.nodes['test.fixture.not_null_people_email'].tags).toEqual(['own', 'piitag']);
+    expect(manifest.nodes['test.fixture.unique_people_id'].tags).toEqual([]);
   });
 
   it('reports unknown tests and unknown test arguments at their YAML line', () => {

@@ -7,7 +7,7 @@
  * data test on a real DuckDB through the CLI.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileProject } from '../../src/compile/compile-project.js';
 import type { ModelNode } from '../../src/compile/manifest.js';
@@ -455,5 +455,144 @@ describe('the compile-time PII check: what a hostile review found', () => {
     expect(row('email')).toContain('<span class="tag policy">policy: hash</span>');
     expect(row('note')).toContain('<span class="tag policy">policy: mask</span>');
     expect(row('id')).not.toContain('policy');
+  });
+});
+
+describe('PII governance: a second hostile review', () => {
+  const SHA256_A = '478abec7430569163161dfea8513b8ce89d05f559456a26e945c66e1fe55a29d';
+  const PEOPLE = {
+    'seeds/people.csv': 'id,email,name,note\n1,a@x.com,Alice,hello\n2,b@x.com,Bob,\n',
+    'seeds/seeds.yml': 'seeds:\n  - name: people\n    columns:\n      - name: email\n        meta: { pii: true }\n      - name: note\n        meta: { pii: true }\n',
+  };
+
+  it("DuckDB's positional reference #n is the column it stands for (was: no E_PII, the emails published)", () => {
+    const dir = makeProject({ ...PEOPLE, 'models/l_pos.sql': "select id, #2 as x from {{ ref('people') }}", 'models/l_pos2.sql': "select id, #2 from {{ ref('people') }}", 'models/ok.sql': "select #1 as i, #3 from {{ ref('people') }}" });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.stderr).toContain("models/l_pos.sql:1:1: error: column 'x' of model 'l_pos' publishes PII unmasked: it is a copy of people.email [E_PII]");
+    // unaliased, DuckDB names it as the column
+    expect(r.stderr).toContain("error: column 'email' of model 'l_pos2' publishes PII unmasked: it is a copy of people.email [E_PII]");
+    expect(r.stderr).not.toMatch(/model 'ok'|W_PII/);
+    expect(r.code).toBe(2);
+    expect(r.stdout).not.toMatch(/OK created/);
+  });
+
+  it("a failing test's sample masks the columns carrying PII and keeps the count (was: 'a@x.com | 2' printed and in run_results.json)", () => {
+    const dir = makeProject({
+      'seeds/people.csv': 'id,email,name,note\n1,a@x.com,Alice,hello\n2,a@x.com,Bob,\n',
+      'seeds/seeds.yml': PEOPLE['seeds/seeds.yml'].replace('meta: { pii: true }\n', 'meta: { pii: true }\n        tests: [unique]\n'),
+      'tests/all_people.sql': "select * from {{ ref('people') }} order by id",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL 1 unique_people_email/);
+    expect(r.stdout).toMatch(/unique_field \| n_records\n\s+-+\+-+\n\s+\*\*\*\* +\| 2\n/);
+    // a column not marked is shown; NULL stays NULL
+    expect(r.stdout).toMatch(/1 +\| \*\*\*\* +\| Alice \| \*\*\*\*\n\s+2 +\| \*\*\*\* +\| Bob +\| NULL/);
+    const results = readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+    expect(results).toContain('"n_records": 2');
+    expect(r.stdout + r.stderr + results).not.toMatch(/a@x\.com|hello/);
+  });
+
+  it('an alert query whose column carries PII: E_PII at its line; an evaluation sends none of it (was: a@x.com in the Slack payload, no word)', () => {
+    const dir = makeProject({
+      ...PEOPLE,
+      'alerts/a.yaml': `alerts:
+  - name: a
+    severity: critical
+    query: select email, note, count(*) as n from {{ ref('people') }} group by all
+    group_by: [email]
+    condition: { type: threshold, column: n, op: ">", value: 0 }
+    summary: "{{ email }} wrote {{ note }}"
+  - name: b
+    severity: critical
+    query: |
+      select name,
+             count(*) as n,
+             count(distinct email) as mails
+      from {{ ref('people') }} group by all
+    group_by: [name]
+    condition: { type: threshold, column: n, op: ">", value: 0 }
+    summary: "{{ name }}"
+  - name: c
+    severity: info
+    query: select name, count(*) as n from {{ ref('people') }} group by all
+    group_by: [name]
+    condition: { type: threshold, column: n, op: ">", value: 0 }
+    summary: "{{ name }}: {{ n }}"
+`,
+      'alerts/routes.yaml': 'route: { receiver: slack }\nreceivers:\n  - name: slack\n    slack: { webhook_url_env: SLACK_URL }\n',
+    });
+    dirs.push(dir);
+    const env = { SLACK_URL: 'http://127.0.0.1:9/hook' };
+    expect(vigil(dir, ['seed']).code).toBe(0);
+    const check = vigil(dir, ['alerts', 'check'], env);
+    expect(check.stderr).toContain("alerts/a.yaml:4:19: error: column 'email' of alert 'a' carries PII unmasked: it is a copy of people.email [E_PII]");
+    expect(check.stderr).toContain("alerts/a.yaml:4:26: error: column 'note' of alert 'a' carries PII unmasked: it is a copy of people.note [E_PII]");
+    expect(check.stderr).toContain("alerts/a.yaml:13:39: error: column 'mails' of alert 'b' carries PII unmasked: it is derived from people.email [E_PII]");
+    expect(check.stderr).not.toMatch(/alert 'c'|\n\s+at /);
+    expect(check.code).toBe(2);
+    const ev = vigil(dir, ['alerts', 'evaluate', '--dry-run'], env);
+    // (an error instance: exit 1, as for a query that no longer compiles)
+    expect(ev.code, ev.stdout + ev.stderr).toBe(1);
+    expect(ev.stdout).toMatch(/ a +ERROR its query carries PII unmasked/);
+    expect(ev.stdout).toMatch(/ c +2 firing/);
+    expect(ev.stdout + ev.stderr).not.toMatch(/a@x\.com|b@x\.com|hello/);
+    expect(vigil(dir, ['alerts', 'test'], env).code).toBe(2);
+    // what runs no query is not held up by it
+    const silences = vigil(dir, ['alerts', 'silences'], env);
+    expect(silences.code, silences.stdout + silences.stderr).toBe(0);
+    // read from a model that publishes it masked, the alert is fine
+    mkdirSync(join(dir, 'models'));
+    writeFileSync(join(dir, 'models/contacts.sql'), "select email, note from {{ ref('people') }}");
+    writeFileSync(join(dir, 'models/contacts.yml'), 'models:\n  - name: contacts\n    columns:\n      - name: email\n        policy: hash\n      - name: note\n        policy: mask\n');
+    writeFileSync(join(dir, 'alerts/a.yaml'), readFileSync(join(dir, 'alerts/a.yaml'), 'utf8').replace("ref('people') }} group by all\n    group_by: [email]", "ref('contacts') }} group by all\n    group_by: [email]").replace(/\n  - name: b[\s\S]*?(?=\n  - name: c)/, ''));
+    const ok = vigil(dir, ['alerts', 'check'], env);
+    expect(ok.stderr).not.toContain('PII');
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  });
+
+  it('a declared column spelled otherwise than the SQL returns it, in a model with policies: exit 2 with the SQL\'s spelling (was: DuckDB published it renamed, Postgres failed at run)', () => {
+    const dir = makeProject({ ...PEOPLE, 'models/m.sql': "select id, email from {{ ref('people') }}", 'models/m.yml': 'models:\n  - name: m\n    columns:\n      - name: id\n      - name: Email\n        policy: hash\n' });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.stderr).toMatch(/^models\/m\.yml:5:15: error: column 'Email' of model 'm' is declared, but its SQL returns it as 'email': the published SELECT names the declared spelling, quoted \("Email"\), so the column would be published renamed 'Email' — did you mean 'email'\? \[E_MASKING\]/m);
+    expect(r.code).toBe(2);
+    expect(r.stdout).not.toMatch(/OK created/);
+    // the SQL's own spelling, quoted: as declared
+    writeFileSync(join(dir, 'models/m.sql'), 'select id, email as "Email" from {{ ref(\'people\') }}');
+    const ok = vigil(dir, ['build']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  });
+
+  it('Postgres: an unquoted name is folded to lower case before it is compared', () => {
+    const schema = uniqueSchema('pii_case');
+    const env = { VIGIL_TEST_PG_URL: inject('pgUrl') };
+    const dir = makeProject({ 'project.yaml': pgProjectYaml(schema), ...PEOPLE, 'models/m.sql': "select id, Email from {{ ref('people') }}", 'models/m.yml': 'models:\n  - name: m\n    columns:\n      - name: id\n      - name: Email\n        policy: hash\n' });
+    dirs.push(dir);
+    const r = vigil(dir, ['build'], env);
+    expect(r.stderr).toContain("models/m.yml:5:15: error: column 'Email' of model 'm' is declared, but its SQL returns it as 'email': the published SELECT names the declared spelling, quoted (\"Email\"), so its relation would not build — did you mean 'email'? [E_MASKING]");
+    expect(r.code).toBe(2);
+    // declared as Postgres returns it: builds, hashed
+    writeFileSync(join(dir, 'models/m.yml'), 'models:\n  - name: m\n    columns:\n      - name: id\n      - name: email\n        policy: hash\n');
+    const ok = vigil(dir, ['build'], env);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(JSON.parse(vigil(dir, ['show', '--inline', `select email from ${schema}.m where id = 1`, '--output', 'json'], env).stdout)).toEqual([{ email: SHA256_A }]);
+  });
+
+  it("meta: { PII: true } marks nothing: an error at its line with the spelling; a near miss of pii is a warning (was: silently nothing)", () => {
+    const dir = makeProject({
+      ...PEOPLE,
+      'seeds/seeds.yml': 'seeds:\n  - name: people\n    columns:\n      - name: email\n        meta: { PII: true }\n      - name: name\n        meta: { contains_pii: yes, contact: x, pi: false }\n      - name: note\n        meta: { pii: true, Pii: true }\n',
+      'models/leak.sql': "select email as e from {{ ref('people') }}",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['compile']);
+    expect(r.stderr).toContain("seeds/seeds.yml:5:17: error: column 'email' of seed 'people': meta key 'PII' is not the PII mark, which is 'pii' in lower case: the column is not taken as PII — did you mean 'pii'? [E_MASKING]");
+    expect(r.stderr).toContain("seeds/seeds.yml:7:17: warning: column 'name' of seed 'people': meta key 'contains_pii' is not read as a PII mark (Vigil reads meta: { pii: ... } and { content: ... }): the column is not taken as PII — did you mean 'pii'? [W_MASKING]");
+    // contact is not near, a near miss set to false marks nothing either way, and a column with the mark is marked
+    expect(r.stderr).not.toMatch(/'contact'|'pi'|'Pii'/);
+    expect(r.code).toBe(2);
   });
 });

@@ -214,6 +214,18 @@ const cases: Case[] = [
     sql: `select (s).id as i from (select struct_pack(id := id, n := name) as s from analytics.customers) t`,
     columns: ['i derived customers.id, customers.name'],
   },
+  {
+    // (was: the default branch, no source at all: `#2` of a PII column passed the PII check)
+    name: '#n is the n-th column of the FROM items, one after the other (a USING column once per side); unaliased, it is named as that column',
+    sql: `select #2 as x, #2, upper(#3) as u, #6 from analytics.orders o join analytics.customers c using (id)`,
+    columns: ['x direct orders.customer_id', 'customer_id direct orders.customer_id', 'u derived orders.amount', 'id direct customers.id'],
+  },
+  {
+    name: '#n past a relation whose columns are unknown is reported',
+    sql: `select #1 as a, #4 as b, #5 from raw.events, ext.mystery`,
+    columns: ['a direct raw.events.id', 'b derived'],
+    untraced: ['#4: the columns of ext.mystery are unknown, so which one it is is unknown', '#5: the columns of ext.mystery are unknown, so which one it is is unknown', 'column 3: an unaliased expression whose DuckDB name could not be derived'],
+  },
 ];
 
 describe('columnLineage: hand-written cases', () => {

@@ -63,6 +63,7 @@ export const postgresDialect: Dialect = {
   // Postgres to Postgres: the source's own type
   syncColumnType: (pgType) => pgType,
   sha256Hex: (expr) => `encode(sha256(convert_to(cast(${expr} as text), 'UTF8')), 'hex')`,
+  unquotedName: (name) => name.toLowerCase(),
   // a principal is a role, as pg_roles spells it (quoted in the statements: no case folding)
   principalProblem: (p) =>
     // PUBLIC is every role (and never revoked by Vigil, which manages named roles only); the others are no role either
