@@ -6,6 +6,7 @@ import type { CanonicalType, DecimalType, Dialect, Relation, SqlParam } from './
 import type { SyncReader, SyncWriter } from '../sync/sync-types.js';
 import type { Warehouse } from './warehouse.js';
 import type { GrantPlan, GrantRequest } from './grants.js';
+import { createHash } from 'node:crypto';
 import { WarehouseError } from '../errors.js';
 
 export interface Column {
@@ -122,6 +123,11 @@ export interface MaterializeRequest {
   postHooks?: Hook[];
   /** Who may read the built relation (docs/governance.md#grants); an adapter that applies them itself says so in its result. */
   grants?: GrantRequest;
+  /**
+   * Incremental models: how the published SELECT masks each column (maskingRecord). Recorded in
+   * the table's comment; an incremental run into a table recorded with other masking is refused.
+   */
+  masking?: Record<string, string>;
 }
 
 /** A hook statement (pre_hook, post_hook, on_run_start, on_run_end) and where it is written. */
@@ -414,6 +420,56 @@ export function droppedColumnsFailure(rel: string, gone: string[], policy: 'igno
   const them = gone.length === 1 ? 'it' : 'them';
   const why = policy === 'ignore' ? `writing without ${them} would leave ${them} NULL in the rows this run adds${replaces ? ` and erase ${gone.length === 1 ? 'its' : 'their'} values in the rows it replaces` : ''}` : `the rows this run replaces would lose their values in ${them}`;
   return `the model no longer selects column${gone.length === 1 ? '' : 's'} ${gone.join(', ')} of ${rel} (on_schema_change: ${policy}): ${why}; select ${them} again, or run with --full-refresh to rebuild the table without ${them}`;
+}
+
+/** The line of an incremental table's comment that records the masking it was built with. */
+const MASKING_LINE = 'vigil masking: ';
+
+/** The masking recorded in a table's comment; undefined when none is (a table built by something else, or before Vigil recorded it). */
+export function recordedMasking(comment: string | null | undefined): Record<string, string> | undefined {
+  const line = comment?.split('\n').find((l) => l.startsWith(MASKING_LINE));
+  if (!line) return undefined;
+  try {
+    const v: unknown = JSON.parse(line.slice(MASKING_LINE.length));
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A masking record as JSON, its columns in order. */
+const maskingJson = (masking: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(masking).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+
+/** `comment` with its masking line set to `masking` (the rest, e.g. a post-hook's comment, kept). */
+export function withMaskingLine(comment: string | null | undefined, masking: Record<string, string>): string {
+  const rest = (comment ?? '').split('\n').filter((l) => !l.startsWith(MASKING_LINE)).join('\n');
+  const line = MASKING_LINE + maskingJson(masking);
+  return rest ? `${rest}\n${line}` : line;
+}
+
+/** A masking record in 16 hex digits (names lower-cased), 'none' when it masks nothing: where only a short value fits (a BigQuery label). */
+export function maskingDigest(masking: Record<string, string>): string {
+  if (!Object.keys(masking).length) return 'none';
+  return createHash('sha256')
+    .update(maskingJson(Object.fromEntries(Object.entries(masking).map(([k, v]) => [k.toLowerCase(), v]))))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * An incremental run into a table built with other masking (`built`, from its comment) than the
+ * model's now: its stored rows keep the old masking, and a unique_key on such a column no longer
+ * matches them. Compared on the columns both the table and the new rows have (`columns`; names
+ * case-insensitively). A message naming what changed, or undefined when nothing did.
+ */
+export function maskingChangeFailure(rel: string, built: Record<string, string>, now: Record<string, string>, columns: string[]): string | undefined {
+  const fold = (m: Record<string, string>) => new Map(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v]));
+  const before = fold(built);
+  const after = fold(now);
+  const shown = (p: string | undefined) => (p ? `policy: ${p}` : 'unmasked');
+  const changed = columns.filter((c) => before.get(c.toLowerCase()) !== after.get(c.toLowerCase())).map((c) => `${c} (${shown(before.get(c.toLowerCase()))} -> ${shown(after.get(c.toLowerCase()))})`);
+  if (!changed.length) return undefined;
+  return `the masking of ${rel} changed since it was built: ${changed.join(', ')}; its stored rows keep the masking they were written with (an incremental run would mix both, and a unique_key on such a column would not match them): run with --full-refresh to rebuild it`;
 }
 
 /**

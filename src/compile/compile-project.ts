@@ -1107,12 +1107,15 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // not take that for a change). Not enumerable: not in manifest.json
     if (d.calls.volatile) Object.defineProperty(node, 'volatile', { value: true, enumerable: false });
     manifest.nodes[uid] = node;
-    // a view keeps its SQL in the warehouse, readable by whoever can read the view's definition
-    if (node.config.materialized === 'view') {
-      for (const name of secretNames(node.compiled_sql)) {
+    // a view keeps its SQL in the warehouse, readable by whoever can read the view's definition;
+    // so does the restricted companion, a view of the model's unmasked SQL
+    const isView = node.config.materialized === 'view';
+    if (isView || node.restricted) {
+      for (const name of secretNames(isView ? node.compiled_sql : node.restricted!.compiled_sql)) {
         const where = [d, ...ephemeralChain(d)].find((x) => callFinder('env_var', name).test(x.file.text)) ?? d;
         const at = { file: where.file.path, ...locate(where.file.text, callFinder('env_var', name)) };
-        ds.push(diag('E_SECRET', `model '${d.name}' is a view and reads the secret ${name}: the warehouse would store its value in the view's definition`, at, `materialize '${d.name}' as a table (its SQL runs, its text is not kept), or read ${name} in a hook`));
+        if (isView) ds.push(diag('E_SECRET', `model '${d.name}' is a view and reads the secret ${name}: the warehouse would store its value in the view's definition`, at, `materialize '${d.name}' as a table (its SQL runs, its text is not kept), or read ${name} in a hook`));
+        else ds.push(diag('E_SECRET', `model '${d.name}' has a restricted companion (${node.restricted!.relation.identifier}, a view of its SQL) and reads the secret ${name}: the warehouse would store its value in the view's definition`, at, `read ${name} in a hook, or take restricted: out of the config of '${d.name}'`));
       }
     }
   }
@@ -1713,7 +1716,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       calls.macros = macrosIn(f.text);
       // what it reads, its config and the macros it calls decide everything else in the manifest
       if (!sameCalls(calls, d.calls)) return undefined;
-      if (d.config.materialized === 'view' && secretNames(sql).length) return undefined;
+      if ((d.config.materialized === 'view' || d.config.restricted) && secretNames(sql).length) return undefined;
       redo.push({ f, d: d as ModelDraft & { config: ModelNode['config'] }, sql, sqlIncremental, calls, checksum: sha(f.text) });
     }
     const nodes = { ...base.result.manifest.nodes };

@@ -2,7 +2,7 @@
  * The masking policy: the one place that decides how a column may be shown (docs/governance.md).
  * Pure. Compile wraps a model's SELECT with `maskedSelect` to publish it; the dashboards' raw-row
  * action asks `withheldBecause`; the PII lineage check and the `no_unmasked_pii` test ask
- * `isPii` / `policyOf`.
+ * `isPii` / `policyOf`; an incremental table records `maskingRecord`.
  *
  * A column's policy is its YAML `policy:` (mask, hash, redact, drop); a column marked PII
  * (`meta: { pii: ... }` or `meta: { content: ... }`, any value but false / no / none) or named
@@ -97,6 +97,16 @@ export function maskExpr(policy: Policy, column: string, dialect: Dialect): stri
 /** Does the model publish through a mask: one of its declared columns has a policy. */
 export function needsMasking(columns: ColumnInfo[]): boolean {
   return columns.some((c) => policyOf(c) !== undefined);
+}
+
+/** How the published SELECT shows each column it masks (mask, hash, redact; `drop` publishes none): what an incremental table records it was built with. */
+export function maskingRecord(columns: ColumnInfo[]): Record<string, Policy> {
+  const out: Record<string, Policy> = {};
+  for (const c of columns) {
+    const p = policyOf(c);
+    if (p && p !== 'drop') out[c.name] = p;
+  }
+  return out;
 }
 
 /**

@@ -14,6 +14,7 @@ import { selectNodes, withTests, type SelectionResult } from '../compile/selecto
 import { buildGraph, topoSort } from '../compile/graph.js';
 import { droppedViewsPhrase } from '../format.js';
 import type { QueryPii } from '../check/pii-lineage.js';
+import { maskingRecord, needsMasking } from '../compile/masking.js';
 
 export type Command = 'run' | 'test' | 'build' | 'seed' | 'snapshot';
 export type NodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 'warn';
@@ -203,6 +204,7 @@ export function materializeRequest(n: ModelNode, fullRefresh: boolean): Material
     config: n.config,
     description: n.description,
     columns: n.columns,
+    ...(n.config.materialized === 'incremental' ? { masking: maskingRecord(n.columns) } : {}),
   };
 }
 
@@ -418,7 +420,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
         const g = describeGrants(r.grants ?? (await applyGrants(warehouse(), n.restricted.relation, 'view', n.restricted.grants, 'replace')));
         if (g) notes.push(`restricted: ${g}`);
       }
-    } else if (n.relation && (n.config.grants || n.columns.some((c) => c.policy))) {
+    } else if (n.relation && (n.config.grants || needsMasking(n.columns))) {
       // `restricted:` taken out of a governed model's config: its companion view (the unmasked
       // rows, with its grants) would stay readable as it was; dropped, unless a node builds it
       const rel = { ...n.relation, identifier: `${n.relation.identifier}__restricted` };

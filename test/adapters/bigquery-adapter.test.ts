@@ -249,6 +249,26 @@ describe('BigQueryAdapter on the real client', () => {
     expect(script.split('select day, n from src_ow')).toHaveLength(2);
   });
 
+  it('an incremental table records its masking in a label; a run with other masking is refused before anything is sent, the same runs on', async () => {
+    const rel = (identifier: string) => ({ database: 'vigil-test', schema: 'analytics', identifier });
+    const req = (identifier: string, masking: Record<string, string>) => ({ kind: 'incremental' as const, relation: rel(identifier), sql: 'select 1 as id, email', incrementalSql: 'select id, email from src_masked', uniqueKey: ['email'], fullRefresh: false, masking });
+    const bq = await adapter();
+    await bq.materialize({ ...req('masked_new', { email: 'hash' }), fullRefresh: true });
+    expect(lastJob().configuration.query.query).toContain("labels=[('team', 'data'), ('vigil_masking', '");
+    const digest = /\('vigil_masking', '([0-9a-f]{16})'\)/.exec(lastJob().configuration.query.query)![1];
+    // built without masking (label none), now hashing email: refused, no job sent (was: merged, the stored rows unmasked)
+    fake.addTable('vigil-test', 'analytics', 'masked_inc', { fields: [{ name: 'id', type: 'INT64' }, { name: 'email', type: 'STRING' }], labels: { tool: 'vigil', vigil_masking: 'none' } });
+    mark = fake.requests.length;
+    await expect(bq.materialize(req('masked_inc', { email: 'hash' }))).rejects.toThrow(
+      'the masking of `vigil-test`.`analytics`.`masked_inc` changed since it was built (its label vigil_masking records other policies than the model\'s: email (policy: hash)); its stored rows keep the masking they were written with (an incremental run would mix both, and a unique_key on such a column would not match them): run with --full-refresh to rebuild it',
+    );
+    expect(since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path))).toEqual([]);
+    // built with the same masking: merged
+    fake.addTable('vigil-test', 'analytics', 'masked_same', { fields: [{ name: 'id', type: 'INT64' }, { name: 'email', type: 'STRING' }], labels: { tool: 'vigil', vigil_masking: digest } });
+    fake.onQuery(/from src_masked/, { numDmlAffectedRows: 1 });
+    expect((await bq.materialize(req('masked_same', { email: 'hash' }))).message).toBe('merged 1 rows into');
+  });
+
   describe("on_schema_change: the query's schema from its dry run against the table's", () => {
     const rel = (identifier: string) => ({ database: 'vigil-test', schema: 'analytics', identifier });
     const tableFields = [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }];

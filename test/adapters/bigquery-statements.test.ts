@@ -64,7 +64,8 @@ describe('BigQuery DDL details', () => {
     const ddl = fixture.get('events_hourly.build.sql')!;
     expect(ddl).toContain('PARTITION BY TIMESTAMP_TRUNC(`hour`, DAY)');
     expect(ddl).toContain('CLUSTER BY `capability`');
-    expect(ddl).toContain("labels=[('layer', 'mart'), ('tool', 'vigil')]");
+    // (an incremental table's labels also record the masking it was built with: none here)
+    expect(ddl).toContain("labels=[('layer', 'mart'), ('vigil_masking', 'none'), ('tool', 'vigil')]");
     expect(ddl).toContain('require_partition_filter=true');
   });
   it('merge prunes the target by partition; insert_overwrite replaces the partitions the new rows touch', () => {

@@ -338,6 +338,24 @@ const cases: Case[] = [
     expect: ["models/a.sql:1:25: error: model 'a' is a view and reads the secret VIGIL_SECRET_TEST"],
   },
   {
+    // its restricted companion is a view of the model's unmasked SQL (was: built, the value in the view's definition)
+    name: 'a table whose restricted companion reads a secret',
+    files: {
+      'seeds/people.csv': 'id,email\n1,a@x.com\n',
+      'models/sec1.sql': `{{ config(materialized='table', restricted={'grants': {'select': ['auditor']}}) }}\nselect id, '{{ env_var("H17_API_TOKEN") }}' as t, email from {{ ref('people') }}`,
+      'models/sec1.yml': 'models:\n  - name: sec1\n    columns:\n      - name: id\n      - name: t\n      - name: email\n        policy: hash\n',
+    },
+    args: ['build'],
+    env: { H17_API_TOKEN: 'tok_ABCDEF123456' },
+    code: 2,
+    expect: [
+      "models/sec1.sql:2:16: error: model 'sec1' has a restricted companion (sec1__restricted, a view of its SQL) and reads the secret H17_API_TOKEN: the warehouse would store its value in the view's definition [E_SECRET]",
+      "hint: read H17_API_TOKEN in a hook, or take restricted: out of the config of 'sec1'",
+      'nothing was run',
+    ],
+    errors: 1,
+  },
+  {
     name: 'hooks on an ephemeral model',
     files: { 'models/a.sql': "{{ config(materialized='ephemeral', post_hook='select 1') }}\nselect 1 as x" },
     code: 2,

@@ -155,6 +155,51 @@ describe('grants and masking on Postgres', () => {
     expect(denied(await as(ROLES.auditor, `select * from ${schema}.people_pub__restricted`))).toMatch(/does not exist/);
   });
 
+  it('restricted: taken out of a model masked only by PII marks (meta pii, a content column name, no policy:) drops its companion too', async () => {
+    const schema = uniqueSchema('gov_marked');
+    const restricted = `, restricted={'grants': {'select': ['${ROLES.auditor}']}}`;
+    const dir = makeProject({
+      'project.yaml': `name: marked
+default_target: pg
+targets:
+  pg:
+    type: postgres
+    url: "{{ env_var('DATABASE_URL') }}"
+    schema: ${schema}
+on_run_start:
+  - "create schema if not exists ${schema}"
+  - "grant usage on schema ${schema} to ${Object.values(ROLES).join(', ')}"
+`,
+      'seeds/people.csv': 'id,email\n1,a@x.com\n',
+      'models/rc_name.sql': `{{ config(materialized='table'${restricted}) }} select id, email as prompt from {{ ref('people') }}`,
+      'models/rc_mark.sql': `{{ config(materialized='table'${restricted}) }} select id, email from {{ ref('people') }}`,
+      'models/schema.yml': `models:
+  - name: rc_name
+    columns:
+      - name: id
+      - name: prompt
+  - name: rc_mark
+    columns:
+      - name: id
+      - name: email
+        meta: { pii: true }
+`,
+    });
+    dirs.push(dir);
+    const built = vigil(dir, ['build'], env());
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    expect(await as(ROLES.auditor, `select prompt from ${schema}.rc_name__restricted`)).toEqual({ rows: [{ prompt: 'a@x.com' }] });
+    expect(await as(ROLES.auditor, `select email from ${schema}.rc_mark__restricted`)).toEqual({ rows: [{ email: 'a@x.com' }] });
+    for (const m of ['rc_name', 'rc_mark']) writeFileSync(join(dir, `models/${m}.sql`), readFileSync(join(dir, `models/${m}.sql`), 'utf8').replace(restricted, ''));
+    const again = vigil(dir, ['run'], env());
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    for (const m of ['rc_name', 'rc_mark']) {
+      expect(again.stdout).toContain(`dropped the restricted view ${schema}.${m}__restricted (restricted: is no longer in its config)`);
+      // (was: still there, granted, the raw emails readable)
+      expect(denied(await as(ROLES.auditor, `select * from ${schema}.${m}__restricted`))).toMatch(/does not exist/);
+    }
+  });
+
   it('a grantee removed from the config loses access on the next build; an unchanged config changes nothing; grants_mode add keeps it', async () => {
     const schema = uniqueSchema('gov_revoke');
     const dir = project(schema, `${ROLES.compliance}, ${ROLES.sre}`);

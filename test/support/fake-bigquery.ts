@@ -215,6 +215,7 @@ export interface FakeTableMeta {
   rangePartitioning?: object;
   clustering?: { fields: string[] };
   description?: string;
+  labels?: Record<string, string>;
   /** For views; defaults to `SELECT 1` when type is VIEW. */
   view?: { query: string; useLegacySql?: boolean };
   numRows?: number;
@@ -573,6 +574,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     if (type === 'VIEW') r.view = { query: meta.view?.query ?? 'SELECT 1', useLegacySql: meta.view?.useLegacySql ?? false };
     else Object.assign(r, { numBytes: '0', numLongTermBytes: '0', numRows: String(meta.numRows ?? 0) });
     if (meta.description !== undefined) r.description = meta.description;
+    if (meta.labels) r.labels = meta.labels;
     if (meta.timePartitioning) r.timePartitioning = meta.timePartitioning;
     if (meta.rangePartitioning) r.rangePartitioning = meta.rangePartitioning;
     if (meta.clustering) r.clustering = meta.clustering;

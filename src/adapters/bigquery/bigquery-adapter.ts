@@ -8,7 +8,7 @@
  */
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, droppedColumnsFailure, ExactNumber, exactInteger, jsonValue, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, ExactNumber, exactInteger, jsonValue, maskingDigest, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDdlType, bigQueryDialect, bigQueryHelpersSql, type BqField } from './bigquery-dialect.js';
@@ -151,6 +151,9 @@ function tablePartitionSpec(meta: Record<string, unknown>): string {
 }
 
 const str = (v: string) => bigQueryDialect.literal(v);
+
+/** The label of an incremental table holding the digest of the masking it was built with (maskingDigest). */
+const MASKING_LABEL = 'vigil_masking';
 
 /** The temp table an incremental script materializes the new rows in (a multi-statement query's own: gone when it ends). */
 const NEW_ROWS = 'vigil_new_rows';
@@ -648,7 +651,7 @@ export class BigQueryAdapter implements Adapter {
   }
 
   /** The DDL for a view with its description and labels (pure). */
-  viewDdl(rel: Relation, sql: string, req: Pick<MaterializeRequest, 'config' | 'description'>): string {
+  viewDdl(rel: Relation, sql: string, req: Pick<MaterializeRequest, 'config' | 'description' | 'kind' | 'masking'>): string {
     return `CREATE OR REPLACE VIEW ${this.dialect.relation(rel)}\n${this.options(req, true)}\nAS\n${sql}`;
   }
 
@@ -662,7 +665,7 @@ export class BigQueryAdapter implements Adapter {
   }
 
   /** The DDL for a table with its partitioning, clustering and options. */
-  tableDdl(rel: Relation, sql: string, req: Pick<MaterializeRequest, 'config' | 'description'>): string {
+  tableDdl(rel: Relation, sql: string, req: Pick<MaterializeRequest, 'config' | 'description' | 'kind' | 'masking'>): string {
     const c = req.config ?? {};
     const parts = [`CREATE OR REPLACE TABLE ${this.dialect.relation(rel)}`];
     const p = partitionExpr(c.partition_by);
@@ -673,11 +676,12 @@ export class BigQueryAdapter implements Adapter {
     return `${parts.join('\n')}\nAS\n${sql}`;
   }
 
-  private options(req: Pick<MaterializeRequest, 'config' | 'description'>, forView = false): string {
+  private options(req: Pick<MaterializeRequest, 'config' | 'description' | 'kind' | 'masking'>, forView = false): string {
     const c = req.config ?? {};
     const o: string[] = [];
     if (req.description) o.push(`description=${str(req.description)}`);
-    o.push(`labels=[${Object.entries(this.labels(c.labels as Record<string, string> | undefined)).map(([k, v]) => `(${str(k)}, ${str(v)})`).join(', ')}]`);
+    const masking: Record<string, string> = !forView && req.kind === 'incremental' && req.masking ? { [MASKING_LABEL]: maskingDigest(req.masking) } : {};
+    o.push(`labels=[${Object.entries(this.labels({ ...(c.labels as Record<string, string> | undefined), ...masking })).map(([k, v]) => `(${str(k)}, ${str(v)})`).join(', ')}]`);
     if (!forView && typeof c.partition_expiration_days === 'number') o.push(`partition_expiration_days=${c.partition_expiration_days}`);
     if (!forView && c.require_partition_filter === true) o.push('require_partition_filter=true');
     return `OPTIONS(${o.join(', ')})`;
@@ -758,6 +762,13 @@ export class BigQueryAdapter implements Adapter {
     const existingView = !!existing && isView(existing);
     const incremental = req.kind === 'incremental' && existing && !existingView && !req.fullRefresh;
     const policy = req.onSchemaChange ?? 'ignore';
+    // an incremental table's label records the masking it was built with (set by its CREATE; a
+    // digest: any change is refused)
+    const recorded = incremental ? (existing.labels as Record<string, string> | undefined)?.[MASKING_LABEL] : undefined;
+    if (recorded && req.masking && recorded !== maskingDigest(req.masking)) {
+      const now = Object.entries(req.masking).map(([c, p]) => `${c} (policy: ${p})`).join(', ') || 'no column masked';
+      throw new WarehouseError(`the masking of ${rel} changed since it was built (its label ${MASKING_LABEL} records other policies than the model's: ${now}); its stored rows keep the masking they were written with (an incremental run would mix both, and a unique_key on such a column would not match them): run with --full-refresh to rebuild it`, '');
+    }
     // on_schema_change other than ignore compares the query's schema (from its dry run) with the table's
     const incoming = await this.guard(req, !!incremental, !!incremental && policy !== 'ignore');
     if (req.kind === 'view') {

@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, maskingChangeFailure, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -139,6 +139,12 @@ export function duckError(e: unknown, sql: string): WarehouseError {
  */
 async function emptyTable(c: DuckDBConnection, rel: string): Promise<boolean> {
   return (await DuckDbAdapter.read(c, `select 1 as one from ${rel} limit 1`)).length === 0;
+}
+
+/** A table's comment, read on the build's connection. */
+async function commentOf(c: DuckDBConnection, rel: Relation): Promise<string | null> {
+  const rows = await DuckDbAdapter.read<{ comment: string | null }>(c, `select comment from duckdb_tables() where database_name = current_database() and schema_name = $1 and table_name = $2`, [rel.schema, rel.identifier]);
+  return rows[0]?.comment ?? null;
 }
 
 export class DuckDbAdapter implements Adapter {
@@ -384,9 +390,8 @@ export class DuckDbAdapter implements Adapter {
     return known.get(rel.identifier) ?? null;
   }
 
-  async tableComment(rel: Relation): Promise<string | null> {
-    const rows = await this.query<{ comment: string | null }>(`select comment from duckdb_tables() where database_name = current_database() and schema_name = $1 and table_name = $2`, [rel.schema, rel.identifier]);
-    return rows[0]?.comment ?? null;
+  tableComment(rel: Relation): Promise<string | null> {
+    return this.withConnection((c) => commentOf(c, rel));
   }
 
   async commentTable(rel: Relation, comment: string): Promise<void> {
@@ -429,12 +434,22 @@ export class DuckDbAdapter implements Adapter {
           open = false;
         }
       };
-      if (!hasHooks(req)) return this.build(c, req, existing, inTx);
       const run = (sql: string) => DuckDbAdapter.run(c, sql);
+      // an incremental table's comment records the masking it was built with: written after the
+      // hooks, in their transaction (a post-hook may set the comment: its text is kept); build()
+      // turns it off for an incremental run into a table without the record
+      const stamp = { on: req.kind === 'incremental' && !!req.masking };
+      const stamped = async (inside: Pick<MaterializeRequest, 'preHooks' | 'postHooks'>): Promise<MaterializeResult> => {
+        const r = await withHooks(inside, run, () => this.build(c, req, existing, inTx, stamp));
+        if (stamp.on) await run(`comment on table ${this.dialect.relation(req.relation)} is ${this.dialect.literal(withMaskingLine(await commentOf(c, req.relation), req.masking!))}`);
+        return r;
+      };
+      const body = (inside: Pick<MaterializeRequest, 'preHooks' | 'postHooks'>) => (hasHooks(inside) || stamp.on ? inTx(() => stamped(inside)) : this.build(c, req, existing, inTx, stamp));
+      if (!hasHooks(req)) return body(req);
       try {
         // hooks and the build commit together or not at all; those with transaction: false run
         // before it begins and after it commits
-        return await aroundTransaction(req, run, (inside) => (hasHooks(inside) ? inTx(() => withHooks(inside, run, () => this.build(c, req, existing, inTx))) : this.build(c, req, existing, inTx)));
+        return await aroundTransaction(req, run, body);
       } catch (e) {
         this.catalog.delete(req.relation.schema);
         throw e;
@@ -442,7 +457,7 @@ export class DuckDbAdapter implements Adapter {
     });
   }
 
-  private async build(c: DuckDBConnection, req: MaterializeRequest, existing: 'table' | 'view' | null, inTx: <T>(fn: () => Promise<T>) => Promise<T>): Promise<MaterializeResult> {
+  private async build(c: DuckDBConnection, req: MaterializeRequest, existing: 'table' | 'view' | null, inTx: <T>(fn: () => Promise<T>) => Promise<T>, stamp: { on: boolean }): Promise<MaterializeResult> {
     const d = this.dialect;
     const rel = d.relation(req.relation);
     if (req.kind === 'view') {
@@ -466,13 +481,21 @@ export class DuckDbAdapter implements Adapter {
     }
     // incremental: stage the new rows, then delete+insert (or append) in one transaction
     const tmp = d.quoteIdent(`__vigil_incr_${req.relation.identifier}_${++this.tmpSeq}`);
-    await DuckDbAdapter.run(c, `create or replace temp table ${tmp} as\n${(await emptyTable(c, rel)) ? req.sql : (req.incrementalSql ?? req.sql)}`);
+    const empty = await emptyTable(c, rel);
+    // the masking the table was built with (its comment): kept up to date where it was recorded, or the table held no row
+    const built = stamp.on && !empty ? recordedMasking(await commentOf(c, req.relation)) : undefined;
+    stamp.on &&= empty || !!built;
+    await DuckDbAdapter.run(c, `create or replace temp table ${tmp} as\n${empty ? req.sql : (req.incrementalSql ?? req.sql)}`);
     try {
       const targetCols = await DuckDbAdapter.read<{ column_name: string; column_type: string }>(c, `select column_name, column_type from (describe ${rel})`);
       const newCols = await DuckDbAdapter.read<{ column_name: string; column_type: string }>(c, `select column_name, column_type from (describe ${tmp})`);
       // DuckDB's names are case-insensitive: a column renamed only in case is the same column
       const have = new Map(targetCols.map((r) => [r.column_name.toLowerCase(), r.column_name]));
       const added = newCols.filter((r) => !have.has(r.column_name.toLowerCase()));
+      if (built && req.masking) {
+        const changed = maskingChangeFailure(rel, built, req.masking, newCols.filter((r) => have.has(r.column_name.toLowerCase())).map((r) => r.column_name));
+        if (changed) throw new WarehouseError(changed, '');
+      }
       const policy = req.onSchemaChange ?? 'ignore';
       if (policy === 'fail') {
         const as = (rows: typeof newCols) => rows.map((r) => ({ name: r.column_name, type: r.column_type }));

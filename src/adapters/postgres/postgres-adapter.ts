@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, maskingChangeFailure, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -325,9 +325,8 @@ export class PostgresAdapter implements Adapter {
     return known.get(rel.identifier) ?? null;
   }
 
-  async tableComment(rel: Relation): Promise<string | null> {
-    const rows = await this.query<{ comment: string | null }>(`select obj_description(to_regclass($1), 'pg_class') as comment`, [this.dialect.relation(rel)]);
-    return rows[0]?.comment ?? null;
+  tableComment(rel: Relation): Promise<string | null> {
+    return this.withClient((c) => tableCommentOf(c, this.dialect.relation(rel)));
   }
 
   async commentTable(rel: Relation, comment: string): Promise<void> {
@@ -412,6 +411,10 @@ export class PostgresAdapter implements Adapter {
     // replaced outright, a view a cascade dropped earlier in this process) hands its privileges,
     // read before the drop, to the new one in the same transaction
     const carry = req.grants?.mode === 'add';
+    // an incremental table's comment records the masking it was built with: written after the
+    // hooks (a post-hook may set the comment: its text is kept), kept by an incremental run only
+    // where it was recorded or the table held no row
+    let stamp = req.kind === 'incremental' && !!req.masking;
     const key = `${req.relation.schema}.${req.relation.identifier}`;
     let carried: Privilege[] = (carry && !existing && this.cascaded.get(key)) || [];
     this.cascaded.delete(key);
@@ -423,6 +426,7 @@ export class PostgresAdapter implements Adapter {
       await PostgresAdapter.run(c, 'begin');
       try {
         const r = await withHooks(req, (sql) => PostgresAdapter.run(c, sql), fn);
+        if (stamp) await PostgresAdapter.run(c, `comment on table ${rel} is ${d.literal(withMaskingLine(await tableCommentOf(c, rel), req.masking!))}`);
         if (req.grants) {
           const current = (await c.query(GRANTEES_SQL, [req.relation.schema, req.relation.identifier])).rows.map((x: { grantee: string }) => x.grantee);
           const plan = planGrants(current, req.grants.select, req.grants.mode);
@@ -487,9 +491,11 @@ export class PostgresAdapter implements Adapter {
     // an incremental table that holds no row (built by `build --empty`, or emptied) is filled from
     // the full query, in place: its incremental query would read max(...) of nothing and add nothing
     const empty = (await c.query(`select 1 as one from ${rel} limit 1`)).rowCount === 0;
+    const built = stamp && !empty ? recordedMasking(await tableCommentOf(c, rel)) : undefined;
+    stamp &&= empty || !!built;
     let nullKeys = 0;
     const rows = await inTx(async () => {
-      const w = await incrementalWrite({ run: (sql) => PostgresAdapter.run(c, sql), rows: async (sql) => (await c.query(sql)).rows, columns: (r) => columnTypes(c, r) }, req, rel, tmp, empty ? req.sql : (req.incrementalSql ?? req.sql));
+      const w = await incrementalWrite({ run: (sql) => PostgresAdapter.run(c, sql), rows: async (sql) => (await c.query(sql)).rows, columns: (r) => columnTypes(c, r) }, req, rel, tmp, empty ? req.sql : (req.incrementalSql ?? req.sql), built);
       nullKeys = w.nullKeys;
       return w.rows;
     });
@@ -507,6 +513,11 @@ export class PostgresAdapter implements Adapter {
   }
 }
 
+/** A table's comment (`rel` as SQL names it), read on the build's client. */
+async function tableCommentOf(c: PoolClient, rel: string): Promise<string | null> {
+  return ((await c.query(`select obj_description(to_regclass($1), 'pg_class') as comment`, [rel])).rows[0] as { comment: string | null } | undefined)?.comment ?? null;
+}
+
 /** What incrementalWrite() sends statements through: the adapter's client, or `vigil check`'s savepoints. */
 export interface IncrementalIo {
   run(sql: string): Promise<number>;
@@ -518,9 +529,11 @@ export interface IncrementalIo {
 /**
  * An incremental run into the table `rel` (as SQL names it), in the caller's transaction: the new
  * rows of `source` staged in the temp table `tmp`, on_schema_change applied, the rows they
- * replace deleted, and they inserted. `vigil check` sends the same on its empty scratch table.
+ * replace deleted, and they inserted; refused when the table was built with other masking than
+ * the model's (`builtMasking`, recorded in its comment). `vigil check` sends the same on its empty
+ * scratch table.
  */
-export async function incrementalWrite(io: IncrementalIo, req: MaterializeRequest, rel: string, tmp: string, source: string): Promise<{ rows: number; nullKeys: number }> {
+export async function incrementalWrite(io: IncrementalIo, req: MaterializeRequest, rel: string, tmp: string, source: string, builtMasking?: Record<string, string>): Promise<{ rows: number; nullKeys: number }> {
   const d = postgresDialect;
   let nullKeys = 0;
   await io.run(`create temp table ${tmp} on commit drop as\n${source}`);
@@ -528,6 +541,10 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
   const newCols = await io.columns(tmp);
   const have = new Set(targetCols.map((x) => x.name));
   const added = newCols.filter((x) => !have.has(x.name));
+  if (builtMasking && req.masking) {
+    const changed = maskingChangeFailure(rel, builtMasking, req.masking, newCols.filter((x) => have.has(x.name)).map((x) => x.name));
+    if (changed) throw new WarehouseError(changed, '');
+  }
   const policy = req.onSchemaChange ?? 'ignore';
   if (policy === 'fail') {
     const failure = schemaChangeFailure(rel, targetCols, newCols);
