@@ -116,6 +116,8 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
    * config (without `type`), or undefined when it cannot be converted (the reason told to `o`).
    */
   fromDbtOutput?(o: DbtOutputReader): Record<string, unknown> | undefined;
+  /** `vigil init --from-dbt`: dbt's adapter loads a seed column of numbers with decimals as an exact numeric (dbt-postgres), where Vigil infers a float: said per seed. */
+  readonly dbtSeedsInferNumeric?: boolean;
   /** Connect (importing the driver only now). */
   open(config: C, ctx: OpenContext): Promise<Adapter>;
   /**

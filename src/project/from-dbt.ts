@@ -422,6 +422,7 @@ function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLa
  * float), and on Postgres a column of numbers with decimals (dbt-postgres infers numeric).
  */
 function seedTypeDifferences(abs: string, config: Map_, warehouse: unknown): string[] {
+  const dbtInfersNumeric = typeof warehouse === 'string' && getWarehouse(warehouse)?.dbtSeedsInferNumeric === true;
   const cfg = SeedConfigSchema.safeParse(config);
   const cols = cfg.success ? seedColumnTypes(abs, cfg.data) : undefined;
   if (!cols) return [];
@@ -431,8 +432,8 @@ function seedTypeDifferences(abs: string, config: Map_, warehouse: unknown): str
   if (ts.length) out.push(`${ts.join(', ')} load${ts.length === 1 ? 's' : ''} as timestamp with time zone (a value without an offset is UTC), where dbt loads timestamp (without time zone)`);
   const bare = cols.filter((c) => c.type === 'float' && !c.decimal && /^\s*(numeric|decimal)\s*$/i.test(declared.get(c.name) ?? '')).map((c) => c.name);
   if (bare.length) out.push(`${bare.join(', ')} (numeric without a precision) load${bare.length === 1 ? 's' : ''} as float (double): write decimal(p,s) in column_types for an exact type`);
-  const inferred = warehouse === 'postgres' ? cols.filter((c) => c.type === 'float' && !declared.has(c.name)).map((c) => c.name) : [];
-  if (inferred.length) out.push(`${inferred.join(', ')} load${inferred.length === 1 ? 's' : ''} as double precision, where dbt-postgres infers numeric (exact): write decimal(p,s) in column_types for an exact type`);
+  const inferred = dbtInfersNumeric ? cols.filter((c) => c.type === 'float' && !declared.has(c.name)).map((c) => c.name) : [];
+  if (inferred.length) out.push(`${inferred.join(', ')} load${inferred.length === 1 ? 's' : ''} as double precision, where dbt-${String(warehouse)} infers numeric (exact): write decimal(p,s) in column_types for an exact type`);
   return out;
 }
 

@@ -23,6 +23,7 @@ export const warehouse: Warehouse<PostgresTargetConfig> = {
     return { schema: config.schema, catalog };
   },
   fromDbtOutput: postgresFromDbt,
+  dbtSeedsInferNumeric: true,
   deferral(here, there, ctx) {
     // the server and database, never the credentials
     const where = (u: string) => {
