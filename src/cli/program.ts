@@ -9,6 +9,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseError } from '../errors.js';
 import { VIGIL_VERSION } from '../version.js';
 import { resetSecrets } from '../secrets.js';
+import { RESOURCE_TYPES } from '../compile/selector.js';
+import { NO_YAML_SELECTORS } from '../project/paths.js';
 
 import { err, pathFlag, shownPath, startCommand, withOutputFailure } from './output.js';
 
@@ -32,7 +34,7 @@ function selectionOptions(c: Command): Command {
       'nodes to include: name, +name (and ancestors), name+ (and descendants), 2+name+1 (generations), @name (descendants and their ancestors), tag:x, path:models/marts (or just models/marts; * within a folder, ** across), file:orders.sql (or just orders.sql), source:raw.table, test_type:unique, resource_type:model, dashboard:overview, config.materialized:table, globs (stg_*, stg_[ab]*); spaces = union, commas = intersection. A selector that matches nothing is an error',
     )
     .option('--exclude <selector...>', 'nodes to leave out (same grammar as --select)')
-    .option('--state <dir>', 'a folder with a previous run\'s manifest.json (e.g. the last deploy\'s target/): enables state:new, state:old, state:modified[.body|.configs|.relation|.contract|.macros] and state:unmodified selectors', pathOption('--state', 'folder'))
+    .option('--state <dir>', 'a folder with a previous run\'s manifest.json (e.g. the last deploy\'s target/), or that file: enables state:new, state:old, state:modified[.body|.configs|.relation|.contract|.macros] and state:unmodified selectors', pathOption('--state', 'folder'))
     .option('--allow-empty', 'a selector that matches nothing is a warning instead of an error');
 }
 
@@ -281,8 +283,7 @@ export function buildProgram(argv: string[] = []): Command {
     .addOption(
       // (choices() would keep only the last of several: the parser checks and collects)
       new Option('--resource-type <type>', 'only this kind of node: model, seed, snapshot, test, unit_test, source or exposure; give it again for several').argParser((v: string, previous: string[] | undefined) => {
-        const kinds = ['model', 'seed', 'snapshot', 'test', 'unit_test', 'source', 'exposure'];
-        if (!kinds.includes(v)) throw new InvalidArgumentError(`Allowed choices are ${kinds.join(', ')}.`);
+        if (!RESOURCE_TYPES.includes(v)) throw new InvalidArgumentError(`Allowed choices are ${RESOURCE_TYPES.join(', ')}.`);
         return [...(previous ?? []), v];
       }),
     )
@@ -587,7 +588,8 @@ const DBT_SPELLINGS: Record<string, string | ((command: string, flags: ReadonlyM
   '-x': (_command, flags) => (flags.has('--fail-fast') ? "dbt's -x is --fail-fast here" : undefined),
   '--target-path': 'the target folder is paths.target in project.yaml',
   '--indirect-selection': "Vigil selects the tests of what it selects as dbt's default (eager) does; test_type: and resource_type: narrow it",
-  '--selector': 'Vigil has no YAML selectors: write the selection with -s/--select (and --exclude)',
+  // (a function: its hint replaces commander's guess --select, which would take the YAML selector's name for a node's)
+  '--selector': () => NO_YAML_SELECTORS,
   deps: 'Vigil has no packages: macros live in macros/ (vigil init --from-dbt copies them)',
   '--full-refresh': (command) =>
     command === 'seed'

@@ -16,7 +16,7 @@ export interface SelectionFlags {
   exclude?: string[];
   /** --allow-empty: a selector atom that matches nothing is a warning, not an error */
   allowEmpty?: boolean;
-  /** --state: a folder holding a previous run's manifest.json, for state: selectors */
+  /** --state: a folder holding a previous run's manifest.json (or that file), for state: selectors */
   state?: string;
 }
 
@@ -35,7 +35,7 @@ perCommandState(() => beforeCompile.clear());
 /** Called by a compile before it writes `<targetDir>/manifest.json`: keeps the --state manifest there as it is now. */
 export function keepStateBeforeCompile(dir: string | undefined, targetDir: string): void {
   if (!dir) return;
-  const path = resolvePath(process.cwd(), dir, 'manifest.json');
+  const path = statePath(dir);
   if (!samePath(path, resolvePath(targetDir, 'manifest.json'))) return;
   beforeCompile.delete(path);
   let kept: { manifest?: Manifest; error?: unknown };
@@ -56,10 +56,16 @@ function samePath(a: string, b: string): boolean {
   }
 }
 
+/** The manifest file of `--state <dir>`: its manifest.json, or the file itself when --state names one (`--state prev/manifest.json`). */
+function statePath(dir: string): string {
+  const given = resolvePath(process.cwd(), dir);
+  return statSync(given, { throwIfNoEntry: false })?.isFile() ? given : resolvePath(given, 'manifest.json');
+}
+
 /** The manifest --state points at, checked: there, JSON, a Vigil manifest of this project. */
 export function loadStateManifest(dir: string | undefined, project: string): Manifest | undefined {
   if (!dir) return undefined;
-  const path = resolvePath(process.cwd(), dir, 'manifest.json');
+  const path = statePath(dir);
   const kept = beforeCompile.get(path);
   if (kept?.error) throw kept.error;
   const m = kept?.manifest ?? readState(dir, path);
@@ -81,9 +87,9 @@ function readState(dir: string, path: string): Manifest {
     try {
       m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
     } catch (e) {
-      throw new UsageError(`--state ${dir}: manifest.json is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+      throw new UsageError(`--state ${dir}: ${basename(path)} is not valid JSON (${(e as Error).message.split('\n')[0]})`);
     }
-    if (!m || typeof m !== 'object' || !m.metadata?.vigil_version || !m.nodes) throw new UsageError(`--state ${dir}: manifest.json is not a Vigil manifest (no metadata.vigil_version or nodes); a dbt manifest cannot be compared`);
+    if (!m || typeof m !== 'object' || !m.metadata?.vigil_version || !m.nodes) throw new UsageError(`--state ${dir}: ${basename(path)} is not a Vigil manifest (no metadata.vigil_version or nodes); a dbt manifest cannot be compared`);
     stateCache.set(path, { stamp, manifest: m });
   }
   return m;
@@ -112,7 +118,7 @@ export function checkUnmatched(unmatched: SelectionResult['unmatched'], allowEmp
   // (nor a selection its --exclude empties)
   if (allowEmpty) unmatched = unmatched.filter((u) => !u.note && !u.says);
   if (!unmatched.length) return;
-  const lines = unmatched.map((u) => `selector '${u.atom}' ${u.says ?? 'matched nothing'}${u.disabled ? `: ${u.disabled}` : ''}${u.note ? ` (${u.note})` : ''}${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
+  const lines = unmatched.map((u) => `selector '${u.atom}' ${u.says ?? 'matched nothing'}${u.disabled || u.why ? `: ${u.disabled ?? u.why}` : ''}${u.note ? ` (${u.note})` : ''}${u.hint ? ` — did you mean '${u.hint}'?` : ''}`);
   if (allowEmpty) for (const l of lines) err(`warning: ${l}`);
   else throw new UsageError(`${lines.join('\n       ')}\n(nothing was run; pass --allow-empty to go on when a selector selects nothing)`);
 }

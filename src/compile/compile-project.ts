@@ -758,7 +758,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (n.config.enabled !== false) continue;
     seedNodes.delete(n.name);
     disabledSeeds.set(n.name, n.file);
-    disabled[n.unique_id] = { resource_type: 'seed', name: n.name, file: n.file };
+    disabled[n.unique_id] = { resource_type: 'seed', name: n.name, file: n.file, fqn: n.fqn };
   }
 
   // ---- snapshots: {% snapshot name %} select ... {% endsnapshot %} in snapshots/**.sql
@@ -803,7 +803,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         continue;
       }
       if (r.data.enabled === false) {
-        disabled[snapUid(name)] = { resource_type: 'snapshot', name, file: f.path };
+        disabled[snapUid(name)] = { resource_type: 'snapshot', name, file: f.path, fqn: fqnOf('snapshot', f.path, name) };
         continue;
       }
       const written = Object.entries(configArgsAsWritten(body, RELATION_CONFIGS)).filter(([k]) => calls.config[k] !== undefined);
@@ -874,7 +874,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         return;
       }
       if (r.data.enabled === false) {
-        disabled[snapUid(p.name)] = { resource_type: 'snapshot', name: p.name, file: pf.path };
+        disabled[snapUid(p.name)] = { resource_type: 'snapshot', name: p.name, file: pf.path, fqn: fqnOf('snapshot', pf.path, p.name) };
         return;
       }
       snapDrafts.set(p.name, { name: p.name, file: { path: pf.path, text: body }, line: at.line, sql: out, calls, config: { ...r.data, ...(meta ? { meta } : {}), tags: asArray(r.data.tags) } });
@@ -1099,7 +1099,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     return node;
   };
   for (const d of drafts.values()) {
-    if (d.config?.enabled === false) disabled[modelUid(d.name)] = { resource_type: 'model', name: d.name, file: d.file.path };
+    if (d.config?.enabled === false) disabled[modelUid(d.name)] = { resource_type: 'model', name: d.name, file: d.file.path, fqn: fqnOf('model', d.file.path, d.name) };
     if (!d.config || d.config.enabled === false) continue;
     const uid = modelUid(d.name);
     const node = modelNode(d as ModelDraft & { config: ModelNode['config'] });
@@ -1493,6 +1493,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const testSql = genericTestSql({ test: g, relation: onRelation, column: t.column, args: sqlArgs, toRelation, relationFilter, toRelationFilter, dialect, pii });
     const sql = ephemerals.length ? withEphemeralSubjects(ephemerals, testSql) : testSql;
     const tuid = `test.${projectName}.${name}`;
+    // its configs (severity, where, tags; their `config:` block) are state:modified.configs, not .body, as in dbt
+    const { severity: _s, where: _w, tags: _t, config: _c, ...definition } = args;
     manifest.nodes[tuid] = {
       unique_id: tuid,
       resource_type: 'test',
@@ -1502,9 +1504,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       file: t.file,
       line: loc.line,
       severity: (args.severity as 'warn' | 'error') ?? 'error',
+      ...(typeof args.where === 'string' ? { where: args.where } : {}),
       attached_to: onUid,
       column: t.column,
-      checksum: canonicalHash({ test: g, on: onUid, column: t.column ?? null, args, ...(t.columnTags?.length ? { column_tags: t.columnTags } : {}) }),
+      checksum: canonicalHash({ test: g, on: onUid, column: t.column ?? null, args: definition }),
       depends_on: [...new Set(depends)],
       // a column's tags are its tests' (dbt: they apply to every test of that column)
       tags: [...new Set([...asArray(args.tags as string | string[] | undefined), ...(t.columnTags ?? [])])],
@@ -1568,7 +1571,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       continue;
     }
     if (cfg.data.enabled === false) {
-      disabled[`test.${projectName}.${name}`] = { resource_type: 'test', name, file: f.path };
+      disabled[`test.${projectName}.${name}`] = { resource_type: 'test', name, file: f.path, fqn: fqnOf('test', f.path, name) };
       continue;
     }
     // nothing but comments and white space: the test would run Vigil's wrapper around no query
@@ -1647,8 +1650,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     for (const d of dashboards) {
       const uid = `exposure.${projectName}.${d.dashboard.name}`;
       // vigil_sync_state is no node: kept beside depends_on, which holds the ids of nodes only
+      // (no tags: a dashboard declares none, and tag:x selects only what is tagged x; dashboard:* selects them)
       const syncState = d.tabs.flatMap((t) => t.tiles).find((t) => t.syncState)?.syncState;
-      manifest.exposures[uid] = { unique_id: uid, resource_type: 'exposure', name: d.dashboard.name, type: 'dashboard', title: d.dashboard.title, file: d.file, depends_on: d.models.map(modelUid).filter((id) => id in manifest.nodes), ...(syncState ? { sync_state: syncState } : {}), tags: ['dashboard'], tiles: d.tabs.reduce((n, t) => n + t.tiles.length, 0) };
+      manifest.exposures[uid] = { unique_id: uid, resource_type: 'exposure', name: d.dashboard.name, type: 'dashboard', title: d.dashboard.title, file: d.file, depends_on: d.models.map(modelUid).filter((id) => id in manifest.nodes), ...(syncState ? { sync_state: syncState } : {}), tags: [], tiles: d.tabs.reduce((n, t) => n + t.tiles.length, 0) };
     }
   }
 

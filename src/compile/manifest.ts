@@ -176,10 +176,12 @@ export interface TestNode {
   file: string;
   line?: number;
   severity: 'error' | 'warn';
+  /** A generic test's `where` filter, as written (a test config, with severity and tags: state:modified.configs). */
+  where?: string;
   /** The model or source the test is defined on (for generic tests). */
   attached_to?: string;
   column?: string;
-  /** A hash of its definition (a singular test's file; a generic test's name, target and arguments): state:modified. */
+  /** A hash of its definition (a singular test's file; a generic test's name, target and arguments but its configs): state:modified.body. */
   checksum: string;
   depends_on: string[];
   /** A singular test's project macros, directly or through other macros (state:modified.macros). */
@@ -220,8 +222,8 @@ export interface Manifest {
   macros?: Record<string, string>;
   /** Documentation blocks ({% docs name %} in .md files), their text as written. */
   docs?: Record<string, { file: string; line: number; text: string }>;
-  /** The nodes enabled: false leaves out, by unique id (a selector naming one says it is disabled). */
-  disabled?: Record<string, { resource_type: 'model' | 'seed' | 'snapshot' | 'test'; name: string; file: string }>;
+  /** The nodes enabled: false leaves out, by unique id (a selector naming one says it is disabled; `fqn`: not in a manifest of an older Vigil). */
+  disabled?: Record<string, { resource_type: 'model' | 'seed' | 'snapshot' | 'test'; name: string; file: string; fqn?: string[] }>;
   /** project.yaml's on_run_start / on_run_end, rendered. */
   hooks?: { on_run_start: Hook[]; on_run_end: Hook[] };
 }

@@ -3,7 +3,7 @@
  * descendants), `n+name` / `name+n` (n generations), `@name` (descendants and their
  * ancestors), `tag:x`, `path:models/marts` or a bare path, `file:orders.sql` or a bare file name,
  * `fqn:project.folder.name` or a bare one (a name, a folder, the project), `package:`, `source:raw.table`,
- * `test_type:unique`, `resource_type:`, `dashboard:overview`, `config.<key>:value`, `*` globs;
+ * `test_type:unique`, `resource_type:`, `dashboard:overview`, `config.<key>:value` (`config.meta.owner:x`), `*` globs;
  * space-separated values are a union, comma-joined atoms an intersection. Pure.
  */
 import { RELATION_CONFIGS, type Manifest, type ManifestNode, type SourceNode } from './manifest.js';
@@ -17,10 +17,16 @@ export interface SelectionResult {
   excluded: Set<string>;
   /**
    * Selector atoms that matched nothing, with a hint when one is close; `note` says why an
-   * expression whose parts each match ends empty; `says` replaces "matched nothing".
+   * expression whose parts each match ends empty; `says` replaces "matched nothing"; `disabled`
+   * and `why` say why it matched nothing (a disabled node; a resource type Vigil has none of).
    */
-  unmatched: Array<{ atom: string; hint?: string; note?: string; says?: string; disabled?: string }>;
+  unmatched: Array<{ atom: string; hint?: string; note?: string; says?: string; disabled?: string; why?: string }>;
 }
+
+/** The resource types of Vigil's nodes (`resource_type:`, `vigil ls --resource-type`). */
+export const RESOURCE_TYPES = ['model', 'seed', 'snapshot', 'test', 'unit_test', 'source', 'exposure'];
+/** dbt's resource types that no Vigil project has: `resource_type:analysis` selects nothing, and says why. */
+const DBT_ONLY_TYPES = ['analysis', 'operation', 'macro', 'doc', 'metric', 'semantic_model', 'saved_query', 'group', 'fixture'];
 
 function allNodes(m: Manifest): ManifestNode[] {
   return [...Object.values(m.nodes), ...Object.values(m.sources), ...Object.values(m.exposures ?? {})];
@@ -78,10 +84,17 @@ function pathAndFolders(file: string): string[] {
 /** The file name of a path. */
 const baseName = (file: string) => file.slice(file.lastIndexOf('/') + 1);
 
+/** `path:`'s glob, from the project's root, as dbt's Path.glob (`./` and a trailing `/` dropped). */
+const pathGlob = (value: string) => globToRe(value.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/+$/, ''), true);
+
+/** `file:`: a file's name, or that name without its type (`file:orders`), as dbt's file: */
+const fileMatches = (file: string, re: RegExp) => re.test(baseName(file)) || re.test(baseName(file).replace(/\.[^.]*$/, ''));
+
 /**
  * The method of a spec: its own, or for a bare value dbt's default: a path when it has a `/`, a
  * file name when it ends in a file type (`orders.sql`, `raw_customers.csv`), else fqn (which a
- * bare value widens to any node's name: a source's `raw.table`, a dashboard's).
+ * bare value widens to a node's name, a dashboard's, and a source's `raw.table` — not the
+ * table's name alone: dbt's fqn method does not look at sources).
  */
 function methodOf(spec: string): { method: string; value: string; bare: boolean } {
   const colon = spec.indexOf(':');
@@ -191,36 +204,37 @@ function withSpec(a: Atom, spec: string): string {
 function hintFor(m: Manifest, spec: string, nodes: ReturnType<typeof allNodes>): string | undefined {
   const { method, value, bare } = methodOf(spec);
   const of = (f: (n: ReturnType<typeof allNodes>[number]) => unknown[]): string[] => [...new Set(nodes.flatMap(f).filter((v): v is string => typeof v === 'string'))];
-  const configs = (n: ReturnType<typeof allNodes>[number]) => (n as { config?: Record<string, unknown> }).config ?? {};
+  const key = method.startsWith('config.') ? method.slice('config.'.length) : '';
   if (method === 'name') return didYouMean(value, nodes.map((n) => n.name));
-  if (method.startsWith('config.')) {
-    // a key no node has: the nearest key, with the value kept
-    const key = method.slice('config.'.length);
-    if (!nodes.some((n) => configs(n)[key] !== undefined)) {
-      const k = didYouMean(key, of((n) => Object.keys(configs(n))));
+  if (key) {
+    // a key no node has: the nearest key (`meta.owner` too), with the value kept
+    if (!nodes.some((n) => configAt(configOf(n), key.split('.')) !== undefined)) {
+      const k = didYouMean(key, of((n) => keyPaths(configOf(n))));
       return k === undefined ? undefined : `config.${k}:${value}`;
     }
   }
   // a node's file name under another folder (`models/orders.sql` for models/marts/orders.sql): its path
   const file = method === 'path' && /\.[a-z]+$/i.test(value) ? nodes.find((n) => baseName(n.file) === baseName(value)) : undefined;
   const candidates = (): string[] => {
-    // a name, or a folder the fqn names (`staging`, `project.staging`)
+    // a name, or a folder the fqn names (`staging`, `project.staging`); bare, a dashboard's or
+    // unit test's name and a source's `source.table` too (as matchAtom matches them)
     if (method === 'fqn')
       return of((n) => {
         const f = fqnOf(m, n);
-        const folders = (f ?? []).slice(1, -1).map((_, i, all) => all.slice(0, i + 1).join('.'));
-        return [n.name, ...folders, ...(f ? [f.join('.')] : [])];
+        if (!f) return bare ? [n.resource_type === 'source' ? `${n.source_name}.${n.name}` : n.name] : [];
+        const folders = f.slice(1, -1).map((_, i, all) => all.slice(0, i + 1).join('.'));
+        return [n.name, ...folders, f.join('.')];
       });
     if (method === 'package') return [m.metadata.project];
     if (method === 'path') return of((n) => pathAndFolders(n.file));
     if (method === 'file') return of((n) => [baseName(n.file)]);
     if (method === 'source') return of((n) => (n.resource_type === 'source' ? [n.source_name, `${n.source_name}.${n.name}`] : []));
     if (method === 'tag') return of((n) => ('tags' in n && Array.isArray(n.tags) ? n.tags : []));
-    if (method === 'resource_type') return of((n) => [n.resource_type]);
+    if (method === 'resource_type') return RESOURCE_TYPES;
     if (method === 'test_type') return [...of((n) => (n.resource_type === 'test' ? [n.test_type] : [])), 'generic', 'singular', 'unit', 'data'];
     if (method === 'dashboard' || method === 'exposure') return of((n) => (n.resource_type === 'exposure' ? [n.name] : []));
     // the values nodes have, and those the config takes (`table` when no model is one yet)
-    if (method.startsWith('config.')) return [...of((n) => configCandidates(configs(n)[method.slice('config.'.length)])), ...(CONFIG_CHOICES[method.slice('config.'.length)] ?? [])];
+    if (key) return [...of((n) => configCandidates(configAt(configOf(n), key.split('.')))), ...(CONFIG_CHOICES[key] ?? [])];
     return [];
   };
   // (a value that is one, config.materialized:table with no table yet, has no nearer one)
@@ -228,18 +242,55 @@ function hintFor(m: Manifest, spec: string, nodes: ReturnType<typeof allNodes>):
   return hit === undefined ? undefined : bare ? hit : `${method}:${hit}`;
 }
 
-/** The texts configValueMatches() compares a config value by (the candidates of a did-you-mean). */
+/**
+ * The config `config.<key>:` and state:modified.configs read: a node's config; a data test's
+ * severity, where and tags, which dbt keeps in a test's config (the manifest keeps them beside it,
+ * as manifests of older Vigils did: a state from one compares).
+ */
+function configOf(n: ManifestNode): Record<string, unknown> | undefined {
+  if (n.resource_type === 'test') return { severity: n.severity, tags: n.tags, ...(n.where !== undefined ? { where: n.where } : {}) };
+  return 'config' in n ? (n.config as Record<string, unknown>) : undefined;
+}
+
+/** The value at a dotted config key (`meta.owner`), as dbt's _getattr_descend: undefined where a step is no mapping or lacks the key. */
+function configAt(c: unknown, keys: string[]): unknown {
+  let v = c;
+  for (const k of keys) {
+    if (!v || typeof v !== 'object' || Array.isArray(v) || !Object.prototype.hasOwnProperty.call(v, k)) return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
+
+/** Every key of a config, those inside a mapping dotted (`meta`, `meta.owner`): the candidates of a did-you-mean. */
+function keyPaths(c: unknown, prefix = ''): string[] {
+  if (!c || typeof c !== 'object' || Array.isArray(c)) return [];
+  return Object.entries(c).flatMap(([k, v]) => [prefix + k, ...keyPaths(v, `${prefix}${k}.`)]);
+}
+
+/** The texts configMatcher() compares a config value by (the candidates of a did-you-mean). */
 function configCandidates(v: unknown): string[] {
   if (v === undefined || v === null) return [];
   if (Array.isArray(v)) return v.flatMap(configCandidates);
   return [typeof v === 'object' ? JSON.stringify(v) : String(v)];
 }
 
-function configValueMatches(v: unknown, re: RegExp): boolean {
-  if (v === undefined || v === null) return false;
-  if (Array.isArray(v)) return v.some((x) => configValueMatches(x, re));
-  if (typeof v === 'object') return re.test(JSON.stringify(v));
-  return re.test(String(v));
+/**
+ * dbt's config match of `value`: the config's value, or any element of a list; a boolean as
+ * `true`/`false` in any case (`True`), a number as its text; `caseless`: config.severity, which
+ * dbt compares in any case.
+ */
+function configMatcher(value: string, caseless: boolean): (v: unknown) => boolean {
+  const re = globToRe(value);
+  const lower = globToRe(value.toLowerCase());
+  const matches = (v: unknown): boolean => {
+    if (v === undefined || v === null) return false;
+    if (Array.isArray(v)) return v.some(matches);
+    if (typeof v === 'object') return re.test(JSON.stringify(v));
+    if (typeof v === 'boolean' || caseless) return lower.test(String(v).toLowerCase());
+    return re.test(String(v));
+  };
+  return matches;
 }
 
 function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Manifest): Set<string> {
@@ -265,16 +316,25 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
     const hint = didYouMean(method.split('.')[0], [...known, 'config', 'state', 'result']);
     throw new SelectorError(`unknown selector method '${method}:'${hint ? ` — did you mean '${hint === 'config' ? 'config.<key>' : hint}:'?` : ''} (methods: ${SELECTOR_METHODS.join(', ')})`);
   }
-  const pathRe = method === 'path' ? globToRe(value.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/+$/, ''), true) : re;
+  const keys = configKey?.split('.');
+  if (keys?.some((k) => !k)) throw new SelectorError(`selector '${spec}': an empty key in config.${configKey} (config.meta.owner:x walks down meta)`);
+  if (method === 'resource_type' && !RESOURCE_TYPES.some((t) => re.test(t)) && !DBT_ONLY_TYPES.some((t) => re.test(t))) {
+    // (a dashboard is an exposure, as in dbt)
+    const hint = value === 'dashboard' ? 'exposure' : didYouMean(value, RESOURCE_TYPES);
+    throw new SelectorError(`selector '${spec}': unknown resource type '${value}'${hint ? ` — did you mean 'resource_type:${hint}'?` : ''} (resource types: ${RESOURCE_TYPES.join(', ')})`);
+  }
+  const pathRe = method === 'path' ? pathGlob(value) : re;
+  const configMatches = keys ? configMatcher(value, configKey === 'severity') : undefined;
   for (const n of nodes) {
     let hit = false;
-    if (configKey) {
-      hit = 'config' in n && configValueMatches((n.config as Record<string, unknown>)[configKey], re);
+    if (keys && configMatches) {
+      hit = configMatches(configAt(configOf(n), keys));
     } else
       switch (method) {
         case 'fqn': {
+          // bare: a node's name too, a source's only as `source.table` (dbt's fqn is of non-source nodes)
           const f = fqnOf(m, n);
-          hit = (f !== undefined && fqnMatches(f, value)) || (bare && nameMatches(n, re));
+          hit = (f !== undefined && fqnMatches(f, value)) || (bare && (n.resource_type === 'source' ? re.test(`${n.source_name}.${n.name}`) : re.test(n.name)));
           break;
         }
         case 'package':
@@ -291,8 +351,7 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
           hit = pathAndFolders(n.file).some((p) => pathRe.test(p));
           break;
         case 'file':
-          // its file's name, or that name without its type (`file:orders`), as dbt's file:
-          hit = re.test(baseName(n.file)) || re.test(baseName(n.file).replace(/\.[^.]*$/, ''));
+          hit = fileMatches(n.file, re);
           break;
         case 'source':
           hit = n.resource_type === 'source' && (re.test(n.source_name) || re.test(`${n.source_name}.${n.name}`));
@@ -320,17 +379,34 @@ function nameMatches(n: ManifestNode, re: RegExp): boolean {
 }
 
 /**
- * What a name or fqn selector that matched nothing would have matched but for enabled: false
- * (said instead of a did-you-mean of another node).
+ * What a name, fqn, path or file selector that matched nothing would have matched but for
+ * enabled: false (said instead of a did-you-mean of another node).
  */
 function disabledBy(m: Manifest, spec: string): string | undefined {
   const { method, value } = methodOf(spec);
-  if (method !== 'name' && method !== 'fqn') return undefined;
   const re = globToRe(value);
-  const off = Object.values(m.disabled ?? {}).filter((d) => re.test(d.name) || (method === 'fqn' && fqnMatches([m.metadata.project, d.name], value)));
+  const pathRe = method === 'path' ? pathGlob(value) : re;
+  const matches: Record<string, (d: NonNullable<Manifest['disabled']>[string]) => boolean> = {
+    name: (d) => re.test(d.name),
+    // (a manifest of an older Vigil kept no fqn of a disabled node: its project and name)
+    fqn: (d) => re.test(d.name) || fqnMatches(d.fqn ?? [m.metadata.project, d.name], value),
+    path: (d) => pathAndFolders(d.file).some((p) => pathRe.test(p)),
+    file: (d) => fileMatches(d.file, re),
+  };
+  if (!(method in matches)) return undefined;
+  const off = Object.values(m.disabled ?? {}).filter(matches[method]);
   if (!off.length) return undefined;
   const d = off[0];
   return `${d.resource_type} '${d.name}' (${d.file}) is disabled (enabled: false)${off.length > 1 ? ` and ${off.length - 1} more` : ''}`;
+}
+
+/** Why a `resource_type:` of a type dbt has and Vigil has not (analysis, macro, ...) selects nothing. */
+function absentType(spec: string): string | undefined {
+  const { method, value } = methodOf(spec);
+  if (method !== 'resource_type') return undefined;
+  const re = globToRe(value);
+  const types = DBT_ONLY_TYPES.filter((t) => re.test(t));
+  return types.length ? `Vigil has no ${types.join(' or ')} nodes (its resource types: ${RESOURCE_TYPES.join(', ')})` : undefined;
 }
 
 /** Nodes `gens` steps away through `next` (Infinity: all of them). */
@@ -383,8 +459,9 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
         if (a.spec.startsWith('state:')) quiet = true;
         else if (!base.size) {
           const off = disabledBy(m, a.spec);
-          const hint = off ? undefined : hintFor(m, a.spec, nodes);
-          unmatched.push({ atom: rawAtom, ...(off ? { disabled: off } : { hint: hint && withSpec(a, hint) }) });
+          const why = off ? undefined : absentType(a.spec);
+          const hint = off || why ? undefined : hintFor(m, a.spec, nodes);
+          unmatched.push({ atom: rawAtom, ...(off ? { disabled: off } : why ? { why } : { hint: hint && withSpec(a, hint) }) });
           quiet = true;
         }
         const set = new Set(base);
@@ -436,8 +513,8 @@ export function withTests(m: Manifest, r: Pick<SelectionResult, 'ids' | 'exclude
 export const STATE_VALUES = ['new', 'old', 'modified', 'unmodified', 'modified.body', 'modified.configs', 'modified.relation', 'modified.contract', 'modified.macros'];
 
 /** `written`: the config's text as written, where both manifests have it (a model's or snapshot's config()), else its value. */
-function configParts(n: { config?: unknown } | undefined, written: (k: string) => string | undefined): { relation: string; rest: string } {
-  const c = { ...((n?.config ?? {}) as Record<string, unknown>) };
+function configParts(config: Record<string, unknown> | undefined, written: (k: string) => string | undefined): { relation: string; rest: string } {
+  const c = { ...(config ?? {}) };
   const relation: Record<string, unknown> = {};
   for (const k of RELATION_CONFIGS) {
     if (k in c) relation[k] = written(k) ?? c[k];
@@ -449,8 +526,8 @@ function configParts(n: { config?: unknown } | undefined, written: (k: string) =
 /**
  * dbt's state comparison against a previous manifest, for models, seeds, snapshots, sources, data
  * tests and unit tests: new (not there before) and old; modified.body (its file changed; a
- * generic test's definition, a unit test's definition and fixtures; a source's declaration but
- * its descriptions); .configs (other than where it is written); .relation (the configured
+ * generic test's definition but its configs, a unit test's definition and fixtures; a source's declaration but
+ * its descriptions); .configs (other than where it is written; a data test's severity, where and tags); .relation (the configured
  * database/schema/alias, as written — config() by its text: not the relation a target
  * or a generate_schema_name macro makes of them, so a state from another target compares; a
  * source's database/schema/identifier);
@@ -469,7 +546,7 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
   // on every target; a state written before manifests kept the text compares the values)
   const [now, was] = [n, old].map((x) => ('unrendered_config' in x ? x.unrendered_config : undefined) ?? {});
   const written = (mine: Record<string, string>) => (k: string) => (now[k] !== undefined && was[k] !== undefined ? mine[k] : undefined);
-  const split = () => (parts ??= [configParts(n as { config?: unknown }, written(now)), configParts(old as { config?: unknown }, written(was))]);
+  const split = () => (parts ??= [configParts(configOf(n), written(now)), configParts(configOf(old), written(was))]);
   const configs = () => n.resource_type !== 'source' && split()[0].rest !== split()[1].rest;
   // a source's database/schema/identifier as written (a built-in source's follows the target: not compared)
   const relation = () =>

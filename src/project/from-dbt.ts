@@ -24,6 +24,7 @@ import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, TEST_TEMPLATE_ARGS, type Gen
 import { isTemplateError, lineColAt, TemplateEnv } from '../compile/template-env.js';
 import { unrenderedTemplates } from '../compile/docs-blocks.js';
 import { listFiles, SQL_FILE } from './load-project.js';
+import { NO_YAML_SELECTORS, SELECTORS_FILE } from './paths.js';
 import { DBT_YAML_OPTIONS, parseDbtYaml, readingDifferences, showReading } from './dbt-yaml.js';
 import { inexactInteger } from './yaml-lib.js';
 import { PYYAML_RESOLVERS } from './pyyaml-scalars.js';
@@ -1506,7 +1507,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
     names.forEach((n) => packages.add(n));
     f.nc(pf, undefined, `packages are not supported: Vigil has no packages${names.length ? ` (${names.join(', ')}): what the project calls from them is listed below` : ''}`);
   }
-  for (const extra of ['selectors.yml']) if (existsSync(join(source, extra))) f.nc(extra, undefined, 'YAML selectors are not supported: pass the selector to -s (same grammar: tag:x, path:models/marts, +name, ...)');
+  if (existsSync(join(source, SELECTORS_FILE))) f.nc(SELECTORS_FILE, undefined, NO_YAML_SELECTORS);
 
   // where each kind goes: the dbt path when it has one, the first when it has several
   const paths: Record<string, string> = {};

@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
-import { findProjectRoot, listFiles, PROJECT_FILE, readProjectText, SQL_FILE, toPosix } from './paths.js';
+import { findProjectRoot, listFiles, NO_YAML_SELECTORS, PROJECT_FILE, readProjectText, SELECTORS_FILE, SQL_FILE, toPosix } from './paths.js';
 import { parseYaml, parseYamlKeeping, validateYaml, yamlFromTree, type YamlSource } from './yaml-source.js';
 import { YamlCache } from './yaml-cache.js';
 import { ProjectFileSchema, PropertiesFileSchema, type ProjectFile, type PropertiesFile } from './schema.js';
@@ -171,6 +171,8 @@ export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {
     if (/\.ya?ml$/i.test(f)) diagnostics.push(diag('E_DASHBOARD', `${f}: dashboards are JSON files (${paths.dashboards}/*.json): this one would not be read`, { file: f, line: 1, column: 1 }, 'convert it to JSON (the same keys), or move it out of the folder'));
     else if (/\.json$/i.test(f) && !f.endsWith('.json')) diagnostics.push(diag('E_DASHBOARD', `${f}: dashboards are read from ${paths.dashboards}/*.json, with the extension in lower case: this one would not be read`, { file: f, line: 1, column: 1 }, `rename it to ${f.replace(/\.json$/i, '.json')}`));
   }
+  const selectors = selectorsFileWarning(root);
+  if (selectors) diagnostics.push(selectors);
   const seeds = take('seeds');
   const snapshots = take('snapshots');
   const docs = take('docs');
@@ -188,6 +190,25 @@ export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {
     return existsSync(abs) ? readProjectText(abs) : undefined;
   };
   return { root, project, projectYaml, paths, models, seeds, snapshots, macros, singularTests, dashboards, docs, properties, unvalidatedSources, diagnostics, readFixture };
+}
+
+/**
+ * A dbt project's selectors.yml in the project's root: not read, said as a warning — at its
+ * default selector when it has one, which dbt applies to a command without -s and Vigil does not
+ * (such a command selects the whole project). Not an error: the file may stay beside a dbt project.
+ */
+function selectorsFileWarning(root: string): Diagnostic | undefined {
+  const abs = join(root, SELECTORS_FILE);
+  if (!statSync(abs, { throwIfNoEntry: false })?.isFile()) return undefined;
+  // (the file's own mistakes are not Vigil's to report)
+  const y = parseYaml(readProjectText(abs), SELECTORS_FILE, []);
+  const list = (y?.value as { selectors?: unknown } | null | undefined)?.selectors;
+  const selectors = Array.isArray(list) ? (list as Array<{ name?: unknown; default?: unknown } | null>) : [];
+  // (dbt's default: true, or a template that may be true: `"{{ target.name == 'prod' }}"`)
+  const i = selectors.findIndex((s) => !!s && typeof s === 'object' && s.default !== undefined && s.default !== false && s.default !== null);
+  const at = y && i >= 0 ? y.locate(['selectors', i, 'default']) : { line: 1, column: 1 };
+  const said = i >= 0 ? `: its default selector '${String(selectors[i]!.name)}' does not apply (dbt runs it when no -s is given; here a command without -s selects the whole project)` : '';
+  return diag('W_SELECTORS', `${SELECTORS_FILE} is not read${said}`, { file: SELECTORS_FILE, ...at }, NO_YAML_SELECTORS, 'warn');
 }
 
 /**

@@ -7,6 +7,10 @@ import { dirname, join, resolve, sep } from 'node:path';
 
 export const PROJECT_FILE = 'project.yaml';
 
+/** A dbt project's YAML selectors, which Vigil does not read (the compile warns of one in the project's root), and what is said of them. */
+export const SELECTORS_FILE = 'selectors.yml';
+export const NO_YAML_SELECTORS = 'Vigil has no YAML selectors: write the selection with -s/--select and --exclude, in the same grammar — tag:x, path:models/marts, +name, ...';
+
 /** A model, macro, test or snapshot file: `.sql` in any case, as dbt finds them (`Orders.SQL` is the model Orders). */
 export const SQL_FILE = /\.sql$/i;
 

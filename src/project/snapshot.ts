@@ -4,7 +4,7 @@
  * so `vigil ls` and `vigil alerts evaluate` skip loading YAML, validating and compiling.
  *
  * It stands only when all of these are as they were: Vigil's version and build; the target and --vars
- * asked for; project.yaml and every file under the project's model, macro, test, seed,
+ * asked for; project.yaml, selectors.yml and every file under the project's model, macro, test, seed,
  * snapshot and dashboard folders (path, size, modification time); and every environment
  * variable the compile read, compared by a SHA-256 of its value (a compile that read a secret
  * writes no snapshot at all). Nothing here imports the compiler.
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { VIGIL_VERSION } from '../version.js';
-import { findProjectRoot, listFiles, PROJECT_FILE } from './paths.js';
+import { findProjectRoot, listFiles, PROJECT_FILE, SELECTORS_FILE } from './paths.js';
 
 const FORMAT = 3;
 /** Each kind of snapshot in its own file: `project` (the manifest), `alerts` (the compiled rules), `dashboards` (the compiled tiles). */
@@ -67,7 +67,8 @@ const envHasher = async () => {
 
 /** One line per file: project.yaml and everything under `dirs`, with size and modification time. */
 function stampsOf(root: string, dirs: string[]): string {
-  const files = [PROJECT_FILE, ...[...new Set(dirs)].flatMap((d) => listFiles(root, d, /./))];
+  // (selectors.yml: the compile warns of one)
+  const files = [PROJECT_FILE, SELECTORS_FILE, ...[...new Set(dirs)].flatMap((d) => listFiles(root, d, /./))];
   const lines: string[] = [];
   for (const f of files) {
     const st = statSync(join(root, f), { throwIfNoEntry: false });

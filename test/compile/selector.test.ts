@@ -202,7 +202,94 @@ describe("selectNodes: dbt's fqn and package methods, the default method, disabl
     expect(sel('s2').unmatched).toEqual(said);
     expect(sel('a', 's2').unmatched).toEqual(said);
     expect(sel('name:s2').unmatched).toEqual([{ atom: 'name:s2', disabled: "model 's2' (models/s2.sql) is disabled (enabled: false)" }]);
-    expect(m.disabled).toEqual({ 'model.pb.s2': { resource_type: 'model', name: 's2', file: 'models/s2.sql' } });
+    expect(m.disabled).toEqual({ 'model.pb.s2': { resource_type: 'model', name: 's2', file: 'models/s2.sql', fqn: ['pb', 's2'] } });
+  });
+});
+
+describe('selectNodes against dbt: nested configs, test configs, sources, resource types, disabled nodes (a hostile check)', () => {
+  const dir = makeProject({
+    'project.yaml': BASIC_PROJECT_YAML.replace('name: fixture', 'name: proj'),
+    'models/orders.sql': "{{ config(meta={'owner': 'alice', 'pii': true, 'tier': 2, 'teams': ['a', 'b']}) }}\nselect 1 as id",
+    'models/orders_child.sql': "select * from {{ ref('orders') }}",
+    'models/staging/stg_customers.sql': 'select 1 as id',
+    'models/staging/stg_disabled.sql': "{{ config(enabled=false) }}\nselect 1 as id",
+    'models/props.yml': [
+      'sources:',
+      '  - name: raw',
+      '    tables:',
+      '      - name: orders',
+      '        columns:',
+      '          - name: id',
+      '            data_tests: [not_null]',
+      'models:',
+      '  - name: orders',
+      '    columns:',
+      '      - name: id',
+      '        data_tests:',
+      '          - unique: { config: { severity: warn, where: "id > 0" } }',
+      '',
+    ].join('\n'),
+    'tests/no_negative.sql': "{{ config(severity='warn', tags=['quality']) }}\nselect * from {{ ref('orders') }} where id < 0",
+  });
+  afterAll(() => removeDir(dir));
+  const m = compileProject(loadProject(dir), { env: {} }).manifest;
+  const sel = (s: string) => selectNodes(m, [s], undefined);
+  it("config.<key> follows dotted keys into a mapping, as dbt's _getattr_descend (config.meta.pii:true, dbt-core#5890); booleans in any case, numbers as text, a list by any element (was: config['meta.owner'], nothing)", () => {
+    for (const s of ['config.meta.owner:alice', 'config.meta.pii:true', 'config.meta.pii:True', 'config.meta.tier:2', 'config.meta.teams:b', 'config.meta.owner:al*']) expect(names(sel(s).ids), s).toEqual(['orders']);
+    expect(sel('config.meta.pii:false').ids.size).toBe(0);
+    // a key below a value that is no mapping is no key
+    expect(sel('config.meta.owner.name:alice').ids.size).toBe(0);
+    // the did-you-mean walks the keys and values too
+    expect(sel('config.meta.ownr:alice').unmatched).toEqual([{ atom: 'config.meta.ownr:alice', hint: 'config.meta.owner:alice' }]);
+    expect(sel('config.meta.owner:alic+').unmatched).toEqual([{ atom: 'config.meta.owner:alic+', hint: 'config.meta.owner:alice+' }]);
+    expect(() => sel('config.meta.:x')).toThrow(/an empty key in config\.meta\./);
+  });
+  it("a data test's severity, where and tags are its config, as in dbt: config.severity:warn selects the tests of that severity, in any case (was: nothing)", () => {
+    expect(names(sel('config.severity:warn').ids)).toEqual(['no_negative', 'unique_orders_id']);
+    expect(names(sel('config.severity:WARN').ids)).toEqual(['no_negative', 'unique_orders_id']);
+    expect(names(sel('config.severity:error').ids)).toEqual(['not_null_raw_orders_id']);
+    expect(names(sel('config.where:id*').ids)).toEqual(['unique_orders_id']);
+    expect(names(sel('config.tags:quality').ids)).toEqual(['no_negative']);
+    expect(m.nodes['test.proj.unique_orders_id']).toMatchObject({ severity: 'warn', where: 'id > 0' });
+  });
+  it("a bare name is dbt's fqn, which does not look at sources: `orders` is the model, not the source table orders; `raw.orders`, source: and name: select the source (was: both, and the source's tests ran with `vigil test -s orders`)", () => {
+    expect(names(sel('orders').ids)).toEqual(['orders']);
+    expect(names(withTests(m, sel('orders')))).toEqual(['no_negative', 'orders', 'unique_orders_id']);
+    expect(names(sel('orders+').ids, 'model')).toEqual(['orders', 'orders_child']);
+    expect(names(sel('orders+').ids, 'source')).toEqual([]);
+    expect(names(sel('raw.orders').ids)).toEqual(['raw.orders']);
+    expect(names(sel('raw.*').ids)).toEqual(['raw.orders']);
+    expect(names(sel('source:raw').ids)).toEqual(['raw.orders']);
+    expect(names(sel('name:orders').ids)).toEqual(['orders', 'raw.orders']);
+    // `*` is still everything, sources included
+    expect(names(sel('*').ids, 'source')).toEqual(['raw.orders']);
+    // a miss suggests what a bare value selects: a source as source.table
+    expect(sel('raw.ordrs').unmatched).toEqual([{ atom: 'raw.ordrs', hint: 'raw.orders' }]);
+  });
+  it("resource_type: a type Vigil does not know is an error with the nearest, as dbt's 'Invalid resource_type selector'; one of dbt's that Vigil has not (analysis) says so (were: matched nothing)", () => {
+    expect(() => sel('resource_type:bogus')).toThrow("selector 'resource_type:bogus': unknown resource type 'bogus' (resource types: model, seed, snapshot, test, unit_test, source, exposure)");
+    expect(() => sel('resource_type:modle')).toThrow(/unknown resource type 'modle' — did you mean 'resource_type:model'\?/);
+    expect(() => sel('resource_type:dashboard')).toThrow(/did you mean 'resource_type:exposure'\?/);
+    expect(sel('resource_type:analysis').unmatched).toEqual([{ atom: 'resource_type:analysis', why: 'Vigil has no analysis nodes (its resource types: model, seed, snapshot, test, unit_test, source, exposure)' }]);
+    expect(names(sel('resource_type:source').ids)).toEqual(['raw.orders']);
+    expect(sel('resource_type:*').unmatched).toEqual([]);
+  });
+  it('a path:, fqn: or file: selector naming a disabled model says it is disabled (were: did you mean stg_customers, or nothing)', () => {
+    const said = "model 'stg_disabled' (models/staging/stg_disabled.sql) is disabled (enabled: false)";
+    for (const s of ['path:models/staging/stg_disabled.sql', 'models/staging/stg_disabled.sql', 'fqn:proj.staging.stg_disabled', 'staging.stg_disabled', 'file:stg_disabled.sql', 'stg_disabled.sql', 'file:stg_disabled']) {
+      expect(sel(s).unmatched, s).toEqual([{ atom: s, disabled: said }]);
+    }
+    expect(m.disabled?.['model.proj.stg_disabled']?.fqn).toEqual(['proj', 'staging', 'stg_disabled']);
+    // a manifest of an older Vigil, without the fqn: by its name, as before
+    const old = { ...m, disabled: { 'model.proj.stg_disabled': { resource_type: 'model' as const, name: 'stg_disabled', file: 'models/staging/stg_disabled.sql' } } };
+    expect(selectNodes(old, ['fqn:proj.stg_disabled'], undefined).unmatched).toEqual([{ atom: 'fqn:proj.stg_disabled', disabled: said }]);
+  });
+  it('dashboards carry no tag of their own: tag:* selects what is tagged (was: every dashboard, by a hidden tag `dashboard`)', () => {
+    const shipped = compileProject(loadProject(REPO), { env: {} }).manifest;
+    expect(Object.keys(shipped.exposures ?? {}).length).toBeGreaterThan(0);
+    expect([...selectNodes(shipped, ['tag:*'], undefined).ids].filter((id) => id.startsWith('exposure.'))).toEqual([]);
+    expect(selectNodes(shipped, ['tag:dashboard'], undefined).ids.size).toBe(0);
+    expect(selectNodes(shipped, ['dashboard:*'], undefined).ids.size).toBe(Object.keys(shipped.exposures ?? {}).length);
   });
 });
 

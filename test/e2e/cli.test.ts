@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { buildProgram } from '../../src/cli/program.js';
@@ -142,6 +142,9 @@ describe('an option value outside its choices', () => {
         [['test', '--full-refresh'], "unknown option '--full-refresh' (vigil test takes no --full-refresh: it goes with run and build (incremental models) and sync)"],
         [['alerts', 'test', '--full-refresh'], "unknown option '--full-refresh' (vigil alerts test takes no --full-refresh: it goes with run and build"],
         [['deps'], "unknown command 'deps' (Vigil has no packages"],
+        // (was: commander's "Did you mean --select?", which takes the YAML selector's name for a node's)
+        [['ls', '--selector', 'nightly'], "unknown option '--selector' (Vigil has no YAML selectors: write the selection with -s/--select and --exclude, in the same grammar — tag:x, path:models/marts, +name, ...)\n"],
+        [['build', '--selector=nightly'], "unknown option '--selector=nightly' (Vigil has no YAML selectors: write the selection with -s/--select and --exclude"],
         // a flag of the command given a value (was: "vigil run takes no --full-refresh: it goes with run and build")
         [['run', '--full-refresh=true'], "unknown option '--full-refresh=true' (--full-refresh takes no value: give --full-refresh alone)\n"],
         [['build', '--fail-fast=yes'], "unknown option '--fail-fast=yes' (--fail-fast takes no value: give --fail-fast alone)\n"],
@@ -171,6 +174,44 @@ describe('an option value outside its choices', () => {
       expect(vigil(dir, ['seed', '--full-refresh']).stderr).not.toContain('vigil seed takes no');
       // an option dbt does not have either: the nearest of Vigil's, as before
       expect(vigil(dir, ['run', '--selec', 'x']).stderr).toContain('(Did you mean --select?)');
+      expect(vigil(dir, ['ls', '--selector', 'x']).stderr).not.toContain('Did you mean');
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe("selection as dbt's", () => {
+  it("a selectors.yml is said not to be read, at its default selector (was: ignored without a word: a command without -s built everything where dbt runs the default); config.meta.<key>; resource_type: of a type dbt has and Vigil has not, or of none", () => {
+    const dir = makeProject({
+      'models/m.sql': "{{ config(meta={'owner': 'alice'}) }}\nselect 1 as id",
+      'selectors.yml': 'selectors:\n  - name: nightly\n    definition: "tag:nightly"\n  - name: everyday\n    default: true\n    definition: "m"\n',
+    });
+    try {
+      const warned = "selectors.yml:5:14: warning: selectors.yml is not read: its default selector 'everyday' does not apply (dbt runs it when no -s is given; here a command without -s selects the whole project) [W_SELECTORS]\n  hint: Vigil has no YAML selectors: write the selection with -s/--select and --exclude";
+      for (const args of [['ls'], ['ls'], ['compile']]) {
+        const r = vigil(dir, args);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toContain(warned);
+      }
+      // without a default selector: the file is not read, said at its top; gone: nothing said (the ls snapshot stamps it)
+      writeFileSync(join(dir, 'selectors.yml'), 'selectors:\n  - name: nightly\n    definition: "tag:nightly"\n');
+      expect(vigil(dir, ['ls']).stderr).toContain('selectors.yml:1:1: warning: selectors.yml is not read [W_SELECTORS]');
+      rmSync(join(dir, 'selectors.yml'));
+      const clean = vigil(dir, ['ls']);
+      expect(clean.stderr).toBe('');
+      expect(clean.stdout.trim()).toBe('m');
+
+      expect(vigil(dir, ['ls', '-s', 'config.meta.owner:alice']).stdout.trim()).toBe('m');
+      const bogus = vigil(dir, ['ls', '-s', 'resource_type:bogus', '--allow-empty']);
+      expect(bogus.code).toBe(2);
+      expect(bogus.stderr).toContain("error: selector 'resource_type:bogus': unknown resource type 'bogus' (resource types: model, seed, snapshot, test, unit_test, source, exposure)");
+      const analysis = vigil(dir, ['ls', '-s', 'resource_type:analysis']);
+      expect(analysis.code).toBe(2);
+      expect(analysis.stderr).toContain("error: selector 'resource_type:analysis' matched nothing: Vigil has no analysis nodes");
+      const allowed = vigil(dir, ['ls', '-s', 'resource_type:analysis', '--allow-empty']);
+      expect(allowed.code).toBe(0);
+      expect(allowed.stderr).toContain("warning: selector 'resource_type:analysis' matched nothing: Vigil has no analysis nodes");
     } finally {
       removeDir(dir);
     }

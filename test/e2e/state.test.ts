@@ -220,6 +220,26 @@ describe('state: selection', () => {
     expect(stateLs(dir)('state:modified.relation', 'snapshot')).toEqual(['s']);
   });
 
+  it("a data test's severity, where and tags are .configs, not .body, as dbt keeps them in a test's config; a singular test's config() changes its file too: both (was: .body, and .configs empty)", () => {
+    const tests = (unique: string, values: string, notNull: string) => `models:\n  - name: a\n    columns:\n      - name: id\n        data_tests:\n          - ${notNull}\n          - unique: { config: { severity: ${unique} } }\n          - accepted_values: { values: ${values} }\n`;
+    const dir = makeProject({ ...FILES, 'models/schema.yml': tests('warn', '[1], where: "id > 0"', 'not_null'), 'tests/a_positive.sql': "{{ config(severity='warn') }}\nselect * from {{ ref('a') }} where id < 0" });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const sel = stateLs(dir);
+    writeFileSync(join(dir, 'models/schema.yml'), tests('error', '[1], where: "id > 1"', 'not_null: { tags: [nightly] }'));
+    writeFileSync(join(dir, 'tests/a_positive.sql'), "{{ config(severity='error') }}\nselect * from {{ ref('a') }} where id < 0");
+    expect(sel('state:modified.configs', 'test')).toEqual(['a_positive', 'accepted_values_a_id', 'not_null_a_id', 'unique_a_id']);
+    expect(sel('state:modified.body', 'test')).toEqual(['a_positive']);
+    // an argument of the test is its definition: .body
+    writeFileSync(join(dir, 'models/schema.yml'), tests('error', '[1, 2], where: "id > 1"', 'not_null: { tags: [nightly] }'));
+    expect(sel('state:modified.body', 'test')).toEqual(['a_positive', 'accepted_values_a_id']);
+    // --state may name the manifest itself (was: "no manifest.json there")
+    const file = vigil(dir, ['ls', '-s', 'state:modified.configs', '--state', 'prev/manifest.json', '--resource-type', 'test']);
+    expect(file.code, file.stderr).toBe(0);
+    expect(file.stdout.trim().split('\n')).toEqual(['a_positive', 'accepted_values_a_id', 'not_null_a_id', 'unique_a_id']);
+  });
+
   it('nothing modified is not an error; mistakes about --state are usage errors', () => {
     const dir = makeProject(FILES);
     dirs.push(dir);
