@@ -153,7 +153,8 @@ export async function plan(manifest: CompileResult['manifest'], o: Omit<Paramete
   checkUnmatched(p.unmatched, o.allowEmpty);
   // a selection of nodes this command does not run (`vigil seed -s a_model`): said, not "nothing to do"
   // (vigil test too: a CI step whose selection ran no test passed with "Nothing to do", exit 0)
-  const runs: Partial<Record<string, string>> = { seed: 'seeds', run: 'models (not ephemeral ones)', snapshot: 'snapshots', test: testsRun(o.unit, 'data and unit tests') };
+  // (vigil build too: `-s an_ephemeral_model`, `-s a_source_without_tests` said "Nothing to do", exit 0)
+  const runs: Partial<Record<string, string>> = { seed: 'seeds', run: 'models (not ephemeral ones)', snapshot: 'snapshots', test: testsRun(o.unit, 'data and unit tests'), build: 'seeds, models (not ephemeral ones), snapshots and tests' };
   if (!p.nodes.length && o.select?.length && runs[o.command] && !o.allowEmpty) {
     const ids = p.selected;
     const kinds = new Map<string, string[]>();
@@ -213,13 +214,20 @@ async function deferTo(c: Compiled, o: Common & { favorState?: boolean }, execut
   if (r.deferred.length) {
     out(`Deferred to the state's target '${stateTarget.name}' (${r.deferred.length} relation${r.deferred.length === 1 ? '' : 's'} not built here${o.favorState ? '' : ' and not in this target'}):`);
     for (const d of r.deferred) out(`  ${d.name}: ${d.to}`);
-  } else out(`Deferred nothing: every relation this run reads ${o.favorState ? 'is built by it' : 'is built by it or exists in this target'}`);
+  } else if (!r.unreadable.length) out(`Deferred nothing: every relation this run reads ${o.favorState ? 'is built by it or, not in the state, exists in this target' : 'is built by it or exists in this target'}`);
+  // what is neither built, nor here, nor in the state: said before the run, whose nodes reading it
+  // fail at the warehouse (the others are built, as dbt does; an on_run_start hook may create it)
+  if (r.unreadable.length) {
+    const why = { 'not in the state': "not in the state's manifest", 'ephemeral in the state': "ephemeral in the state's manifest", "the state's relation is this one": "the state's manifest puts it at this same relation" } as const;
+    out(`warning: ${counted(r.unreadable.length, 'relation')} this run reads ${r.unreadable.length === 1 ? 'is' : 'are'} not built by it, not in this target and not deferred (nothing in the state to read instead): what reads ${r.unreadable.length === 1 ? 'it' : 'them'} will fail`);
+    for (const u of r.unreadable) out(`  ${u.name} (${u.relation}): ${why[u.why]}; read by ${u.readBy.slice(0, 3).join(', ')}${u.readBy.length > 3 ? ', ...' : ''}; vigil build -s ${u.name} builds it here`);
+  }
   return r.manifest;
 }
 
 export async function runExecute(
   command: 'seed' | 'snapshot' | 'run' | 'test' | 'build',
-  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean; signal?: AbortSignal; compiled?: Compiled; stateManifest?: CompileResult['manifest'] },
+  o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean; signal?: AbortSignal; compiled?: Compiled; stateManifest?: CompileResult['manifest']; /** `vigil retry`: exactly these nodes, in place of -s/--exclude */ ids?: string[] },
 ): Promise<import('../run/executor.js').RunSummary | undefined> {
   if (o.check) {
     // type-check first: a problem stops here (exit 2), before anything is built or billed
@@ -242,7 +250,7 @@ export async function runExecute(
   const c = o.compiled ?? (pii ? await compileChecked(o, { empty: o.empty }) : compileForCommand(o, { empty: o.empty }));
   if (pii && !c.piiChecked) await checkPii(c);
   const { executeRun, summarize } = await import('../run/executor.js');
-  const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, unit, allowEmpty: o.allowEmpty, state: o.state, stateManifest: o.stateManifest });
+  const planned = await plan(c.result.manifest, { command, select: o.select, exclude: o.exclude, ids: o.ids, unit, allowEmpty: o.allowEmpty, state: o.state, stateManifest: o.stateManifest });
   const count = (t: string) => planned.nodes.filter((n) => n.resource_type === t).length;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   const only = command === 'seed' || command === 'snapshot';
@@ -287,8 +295,16 @@ export async function runExecute(
   out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
   if (!planned.nodes.length) {
     // (no selection: the project has none of what the command runs — as dbt, exit 0)
-    const none: Record<string, string> = { build: 'models, seeds, snapshots or tests', run: 'models (other than ephemeral ones)', test: testsRun(unit, 'data or unit tests'), seed: 'seeds', snapshot: 'snapshots' };
-    out(`Nothing to do: ${o.select?.length || o.exclude?.length ? 'no nodes match the selection' : `the project has no ${none[command] ?? 'nodes to run'}`}.`);
+    const none: Record<string, string> = { build: 'seeds, models (other than ephemeral ones), snapshots or tests', run: 'models (other than ephemeral ones)', test: testsRun(unit, 'data or unit tests'), seed: 'seeds', snapshot: 'snapshots' };
+    // (--allow-empty: a selection of nodes the command does not run says so, not "no nodes match")
+    const said = o.ids
+      ? `none of the nodes to retry is one vigil ${command} runs now`
+      : o.select?.length || o.exclude?.length
+        ? planned.selected.size
+          ? `the selection holds no ${none[command] ?? 'nodes to run'}`
+          : 'no nodes match the selection'
+        : `the project has no ${none[command] ?? 'nodes to run'}`;
+    out(`Nothing to do: ${said}.`);
     process.off('SIGINT', onSigint);
     o.signal?.removeEventListener('abort', relay);
     return undefined;
@@ -302,7 +318,7 @@ export async function runExecute(
     const { UnitRunner } = await import('../testing/unit-runner.js');
     unitRunner = count('unit_test') ? new UnitRunner() : undefined;
     const manifest = o.defer && adapter ? await deferTo(c, o, planned.nodes, adapter) : c.result.manifest;
-    const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, state: o.stateManifest ?? loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, root: c.files.root, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal, plan: planned });
+    const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, ids: o.ids, state: o.stateManifest ?? loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, root: c.files.root, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal, plan: planned });
     out('');
     out(summarize(s));
     const failed = s.results.filter((r) => r.status === 'error' || r.status === 'fail');
@@ -638,7 +654,7 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
   const files = loadProject(o.projectDir);
   const path = join(files.root, files.paths.target, 'run_results.json');
   if (!existsSync(path)) throw new UsageError(`no ${files.paths.target}/run_results.json: nothing ran here yet (vigil retry re-runs what failed in the last run, build, test or seed)`);
-  let last: { metadata?: { command?: string; target?: string; generated_at?: string; args?: RunArgs }; results?: Array<{ name: string; resource_type: string; status: string }> };
+  let last: { metadata?: { command?: string; target?: string; generated_at?: string; args?: RunArgs }; results?: Array<{ unique_id?: string; name: string; resource_type: string; status: string }> };
   try {
     last = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
@@ -653,6 +669,9 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
     out(`Nothing to retry: the last ${command} (${last.metadata?.generated_at ?? 'at an unknown time'}) had no failure and skipped nothing.`);
     return;
   }
+  // (by unique_id, as dbt retry: a model and a test of one name, a source's test and a model's)
+  const unnamed = again.find((r) => typeof r.unique_id !== 'string');
+  if (unnamed) throw new UsageError(`${files.paths.target}/run_results.json does not say which node each result is (no unique_id: written by an older Vigil), so vigil retry cannot tell ${unnamed.name} from another node of that name; run the ${command} again instead`);
   // as dbt retry does: the flags of the run being retried (--state, --defer, --full-refresh,
   // --empty, --vars, --threads, --fail-fast); --vars and --threads given to retry replace the
   // stored ones, --fail-fast adds
@@ -660,20 +679,24 @@ export async function runRetry(o: Common & { threads: number; failFast?: boolean
   if (args.vars_redacted && o.vars === undefined) throw new UsageError(`the last ${command} ran with --vars holding a secret's value, which ${files.paths.target}/run_results.json does not keep: give the same --vars to vigil retry`);
   const threads = !o.threadsGiven && args.threads !== undefined ? args.threads : o.threads;
   const run = { ...o, threads, failFast: o.failFast || args.fail_fast, target: o.target ?? last.metadata?.target, state: args.state, defer: args.defer, favorState: args.favor_state, fullRefresh: args.full_refresh, empty: args.empty, vars: o.vars ?? args.vars };
-  // a node the project no longer has (deleted or renamed since) is said and left out: as a
-  // selector it matched nothing, and the retry of the rest stopped at exit 2
+  // a node the project no longer has (deleted or renamed since) is said and left out (as a
+  // selector it matched nothing, and the retry of the rest stopped at exit 2)
   const compiled = command === 'run' || command === 'build' ? await compileChecked(run, { empty: run.empty }) : compileForCommand(run, { empty: run.empty });
-  const names = new Set(Object.values(compiled.result.manifest.nodes).map((n) => n.name));
-  const wanted = [...new Set(again.map((r) => r.name))];
-  const gone = wanted.filter((n) => !names.has(n));
-  const retried = wanted.filter((n) => names.has(n));
-  if (gone.length) out(`No longer in the project, not retried: ${gone.join(', ')}`);
+  const nodes = compiled.result.manifest.nodes;
+  const wanted = [...new Map(again.map((r) => [r.unique_id!, r])).values()];
+  // each said by its name; by its unique_id where another of them has that name
+  const said = (r: (typeof wanted)[number]) => (wanted.filter((x) => x.name === r.name).length > 1 ? r.unique_id! : r.name);
+  const gone = wanted.filter((r) => !nodes[r.unique_id!]);
+  const retried = wanted.filter((r) => nodes[r.unique_id!]);
+  if (gone.length) out(`No longer in the project, not retried: ${gone.map(said).join(', ')}`);
   if (!retried.length) {
     out(`Nothing to retry: what failed or was skipped in the last ${command} is no longer in the project.`);
     return;
   }
-  out(`Retrying ${retried.length} node${retried.length === 1 ? '' : 's'} of the last ${command} (${last.metadata?.generated_at ?? ''}): ${retried.join(', ')}`);
+  out(`Retrying ${retried.length} node${retried.length === 1 ? '' : 's'} of the last ${command} (${last.metadata?.generated_at ?? ''}): ${retried.map(said).join(', ')}`);
   const kept = [args.full_refresh && '--full-refresh', args.empty && '--empty', args.state && `--state ${args.state}`, args.defer && '--defer', o.vars === undefined && args.vars !== undefined && `--vars '${args.vars}'`, !o.threadsGiven && args.threads !== undefined && args.threads !== o.threads && `--threads ${args.threads}`, !o.failFast && args.fail_fast && '--fail-fast'].filter(Boolean);
   if (kept.length) out(`  with the flags of that ${command}: ${kept.join(' ')}`);
-  await runExecute(command, { ...run, select: retried, compiled });
+  // exactly those nodes: no test is added for what they select (dbt retry runs the unique_ids alone),
+  // nor one the run's --exclude left out
+  await runExecute(command, { ...run, select: undefined, exclude: undefined, ids: retried.map((r) => r.unique_id!), compiled });
 }

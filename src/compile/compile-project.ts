@@ -1138,8 +1138,12 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     for (const [src, tb] of d.calls.sources) {
       const sid = `source.${projectName}.${src}.${tb}`;
-      if (sources.has(sid)) depends.push(sid);
-      else {
+      if (sources.has(sid)) {
+        depends.push(sid);
+        // a source that a seed fills waits for the seed, as for a model
+        const seed = seedByRelation.get(relKey(sources.get(sid)!.relation));
+        if (seed) depends.push(seed.unique_id);
+      } else {
         ok = false;
         const u = unknownSource(src, tb, sources, d.file, unvalidated);
         if (u) ds.push(u);

@@ -36,40 +36,71 @@ export interface DeferOptions {
   stateDatabase?: string;
 }
 
-/** Which unbuilt relations the executed nodes read, and the manifest with their SQL pointing at the state's. */
-export async function deferManifest(manifest: Manifest, executed: Set<string>, state: Manifest, opts: DeferOptions): Promise<{ manifest: Manifest; deferred: Deferral[] }> {
+/** A relation the executed nodes read that this run does not build, this target has not, and the state cannot stand in for. */
+export interface Unreadable {
+  unique_id: string;
+  name: string;
+  /** the relation in this target, as rendered */
+  relation: string;
+  /** why the state has none to read instead */
+  why: 'not in the state' | 'ephemeral in the state' | "the state's relation is this one";
+  /** the names of the executed nodes that read it (through ephemeral models too) */
+  readBy: string[];
+}
+
+/**
+ * Which unbuilt relations the executed nodes read, and the manifest with their SQL pointing at the
+ * state's; `unreadable`: those neither built, nor in this target, nor in the state (what reads them fails).
+ */
+export async function deferManifest(manifest: Manifest, executed: Set<string>, state: Manifest, opts: DeferOptions): Promise<{ manifest: Manifest; deferred: Deferral[]; unreadable: Unreadable[] }> {
   // what the executed nodes read, through ephemeral models (inlined as CTEs)
-  const read = new Set<string>();
-  const visit = (id: string) => {
-    const n = manifest.nodes[id];
-    if (!n || n.resource_type === 'unit_test') return;
-    for (const p of n.depends_on) {
-      if (read.has(p)) continue;
-      read.add(p);
-      const parent = manifest.nodes[p];
-      if (parent?.resource_type === 'model' && parent.config.materialized === 'ephemeral') visit(p);
+  const reads = (from: Iterable<string>): Set<string> => {
+    const read = new Set<string>();
+    const stack = [...from];
+    while (stack.length) {
+      const n = manifest.nodes[stack.pop()!];
+      if (!n || n.resource_type === 'unit_test') continue;
+      for (const p of n.depends_on) {
+        if (read.has(p)) continue;
+        read.add(p);
+        const parent = manifest.nodes[p];
+        if (parent?.resource_type === 'model' && parent.config.materialized === 'ephemeral') stack.push(p);
+      }
     }
+    return read;
   };
-  for (const id of executed) visit(id);
+  const read = reads(executed);
 
   const deferred: Deferral[] = [];
+  const unreadable: Omit<Unreadable, 'readBy'>[] = [];
   const rewrite = new Map<string, string>();
   for (const id of [...read].sort()) {
     if (executed.has(id)) continue;
     const n = manifest.nodes[id];
     const s = state.nodes[id];
-    if (!n || !s || (n.resource_type !== 'model' && n.resource_type !== 'seed' && n.resource_type !== 'snapshot')) continue;
-    if (!n.relation || !('relation' in s) || !s.relation) continue;
-    if (s.resource_type === 'model' && (s as ModelNode).config.materialized === 'ephemeral') continue;
-    if (!opts.favorState && (await opts.exists(n.relation))) continue;
-    const stateRel: Relation = opts.stateDatabase ? { ...s.relation, database: opts.stateDatabase } : s.relation;
-    const from = opts.dialect.relation(n.relation);
-    const to = opts.dialect.relation(stateRel);
-    if (from === to) continue;
+    if (!n || (n.resource_type !== 'model' && n.resource_type !== 'seed' && n.resource_type !== 'snapshot') || !n.relation) continue;
+    const rel = n.relation;
+    let here: boolean | undefined;
+    const exists = async () => (here ??= await opts.exists(rel));
+    const from = opts.dialect.relation(rel);
+    const stateRelation = s && 'relation' in s && s.relation && !(s.resource_type === 'model' && (s as ModelNode).config.materialized === 'ephemeral') ? s.relation : undefined;
+    if (!stateRelation) {
+      if (!(await exists())) unreadable.push({ unique_id: id, name: n.name, relation: from, why: s ? 'ephemeral in the state' : 'not in the state' });
+      continue;
+    }
+    if (!opts.favorState && (await exists())) continue;
+    const to = opts.dialect.relation(opts.stateDatabase ? { ...stateRelation, database: opts.stateDatabase } : stateRelation);
+    if (from === to) {
+      if (!(await exists())) unreadable.push({ unique_id: id, name: n.name, relation: from, why: "the state's relation is this one" });
+      continue;
+    }
     rewrite.set(from, to);
     deferred.push({ unique_id: id, name: n.name, from, to });
   }
-  if (!rewrite.size) return { manifest, deferred };
+  // (which executed nodes read each: asked only when there are some)
+  const readers = unreadable.length ? [...executed].map((e) => ({ e, read: reads([e]) })) : [];
+  const said = unreadable.map((u) => ({ ...u, readBy: readers.filter((r) => r.read.has(u.unique_id)).map((r) => manifest.nodes[r.e]?.name ?? r.e).sort() }));
+  if (!rewrite.size) return { manifest, deferred, unreadable: said };
 
   const swap = (sql: string | undefined): string | undefined => {
     if (sql === undefined) return sql;
@@ -93,5 +124,5 @@ export async function deferManifest(manifest: Manifest, executed: Set<string>, s
       nodes[id] = { ...n, compiled_sql: swap(n.compiled_sql)! };
     }
   }
-  return { manifest: { ...manifest, nodes }, deferred };
+  return { manifest: { ...manifest, nodes }, deferred, unreadable: said };
 }

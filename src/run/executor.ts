@@ -42,6 +42,8 @@ export interface RunOptions {
   command: Command;
   select?: string[];
   exclude?: string[];
+  /** Exactly these nodes, in place of select/exclude and without their tests (`vigil retry`: what failed or was skipped, as dbt retry runs it). */
+  ids?: string[];
   /** A previous run's manifest, for state: selectors (--state). */
   state?: Manifest;
   threads: number;
@@ -79,12 +81,12 @@ export interface RunSummary {
 type PlanNode = ModelNode | SeedNode | SnapshotNode | TestNode | UnitTestNode;
 
 /** Which nodes a command runs, and what each waits for. */
-export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude' | 'unit' | 'state'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched']; selected: Set<string> } {
-  const selection = selectNodes(manifest, opts.select, opts.exclude, opts.state);
+export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | 'select' | 'exclude' | 'ids' | 'unit' | 'state'>): { nodes: PlanNode[]; waitsFor: Map<string, string[]>; unmatched: RunSummary['unmatched']; selected: Set<string> } {
+  const selection = opts.ids ? { ids: new Set(opts.ids.filter((id) => manifest.nodes[id])), excluded: new Set<string>(), unmatched: [] } : selectNodes(manifest, opts.select, opts.exclude, opts.state);
   const { ids, unmatched } = selection;
   // a test runs when it is selected itself or when anything it tests is selected (the tests of an
-  // excluded node are excluded with it)
-  const withIndirect = withTests(manifest, selection);
+  // excluded node are excluded with it); `ids` are exactly what runs
+  const withIndirect = opts.ids ? ids : withTests(manifest, selection);
   const planned = new Set<string>();
   const wantModels = opts.command === 'run' || opts.command === 'build';
   const wantSeeds = opts.command === 'seed' || opts.command === 'build';
@@ -103,8 +105,8 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
   }
   // what each node reads, walking through unplanned nodes (ephemerals, unselected models) up to the
   // planned ones: `nearest` is its planned part, what the node waits for; `upstream` all of it,
-  // whose tests a model waits for. Iterative (a chain of 10,000 unplanned models overflowed the
-  // stack), memoized per node.
+  // whose tests a model or snapshot waits for. Iterative (a chain of 10,000 unplanned models
+  // overflowed the stack), memoized per node.
   const walkMemo = new Map<string, string[]>();
   const upstream = (id: string): string[] => {
     const hit = walkMemo.get(id);
@@ -126,8 +128,8 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
   };
   // unit tests need no warehouse: they wait for nothing
   const nearest = (id: string): string[] => (manifest.nodes[id]?.resource_type === 'unit_test' ? [] : upstream(id).filter((p) => planned.has(p)));
-  // dbt's rule for the tests a model waits for: those whose every node read is upstream of the
-  // model (a generic test's node, each node a singular or relationships test reads). So a
+  // dbt's rule for the tests a model (or snapshot) waits for: those whose every node read is
+  // upstream of the model (a generic test's node, each node a singular or relationships test reads). So a
   // relationships test from fct_orders to dim_customers holds back what reads fct_orders, not what
   // reads dim_customers (waiting there made two facts on one dimension a cycle), and one from a to
   // its descendant c runs after c. Each test is filed under the latest node it reads (in
@@ -172,10 +174,11 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
   for (const id of planned) {
     const n = manifest.nodes[id];
     const deps = new Set(nearest(id));
-    if (n.resource_type === 'model' && opts.command === 'build') {
-      // a model also waits for the tests of what it reads: upstream models, seeds, snapshots and
-      // sources — also of those this run does not build (`vigil retry` re-runs a failed test of a
-      // model it does not rebuild: its children were built although the test failed again)
+    if ((n.resource_type === 'model' || n.resource_type === 'snapshot') && opts.command === 'build') {
+      // a model or snapshot also waits for the tests of what it reads: upstream models, seeds,
+      // snapshots and sources — also of those this run does not build (`vigil retry` re-runs a
+      // failed test of a model it does not rebuild: its children were built although the test
+      // failed again). (A snapshot that did not wait kept the rows its parent's test failed on.)
       const up = upstream(id);
       const upSet = new Set(up);
       for (const d of up) for (const t of testsOf.get(d) ?? []) if (manifest.nodes[t].depends_on.every((r) => upSet.has(r) || isUpstream(r, id))) deps.add(t);

@@ -108,6 +108,27 @@ describe('an option value outside its choices', () => {
     }
   });
 
+  it('vigil build of a selection it runs nothing of (an ephemeral model, a source without tests) is an error naming it, as for run, seed, snapshot and test (was: "Nothing to do", exit 0)', () => {
+    const dir = makeProject({
+      'models/stg_eph.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as id",
+      'models/m.sql': "select id from {{ ref('stg_eph') }}",
+      'models/sources.yml': 'sources:\n  - name: raw\n    schema: analytics\n    tables:\n      - name: other\n',
+    });
+    try {
+      for (const [sel, what] of [['stg_eph', '1 model (stg_eph)'], ['raw.other', '1 source (raw.other)']]) {
+        const r = vigil(dir, ['build', '-s', sel]);
+        expect(r.code, r.stdout + r.stderr).toBe(2);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toContain(`the selection selects ${what}, and vigil build runs seeds, models (not ephemeral ones), snapshots and tests: nothing to run`);
+        const allowed = vigil(dir, ['build', '-s', sel, '--allow-empty']);
+        expect(allowed.code, allowed.stderr).toBe(0);
+        expect(allowed.stdout).toContain('Nothing to do: the selection holds no seeds, models (other than ephemeral ones), snapshots or tests.');
+      }
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it('a project without what the command runs, no selection: exit 0 as dbt, saying so (was: "no nodes match the selection", with none given)', () => {
     const dir = makeProject({ 'models/m.sql': 'select 1 as id' });
     try {

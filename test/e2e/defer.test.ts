@@ -55,6 +55,23 @@ function scenario(dir: string, env: Record<string, string>, devTarget: string, p
   // without --defer nothing is deferred: b reads dev's a
   expect(vigil(dir, ['run', '-s', 'b', '--state', 'prod-state', '--target', devTarget], env).code).toBe(0);
   expect(read(dir, 'b', env, devTarget)).toBe(devTarget);
+
+  // a new model neither the state has nor this target, read by what the run builds: named before
+  // the run, with what reads it (was: "Deferred nothing: every relation this run reads is built by
+  // it or exists in this target", then "new_m does not exist")
+  writeFileSync(join(dir, 'models/new_m.sql'), 'select 1 as id');
+  writeFileSync(join(dir, 'models/new_c.sql'), "{{ config(materialized='table') }}\nselect n.id, a.built_in from {{ ref('new_m') }} as n, {{ ref('a') }} as a");
+  const missing = vigil(dir, ['build', '-s', 'new_c', '--defer', '--state', 'prod-state', '--target', devTarget], env);
+  expect(missing.code, missing.stdout + missing.stderr).toBe(1);
+  expect(missing.stdout).not.toContain('Deferred nothing');
+  expect(missing.stdout).toMatch(/\nwarning: 1 relation this run reads is not built by it, not in this target and not deferred \(nothing in the state to read instead\): what reads it will fail\n {2}new_m \(\S*new_m\S*\): not in the state's manifest; read by new_c; vigil build -s new_m builds it here\n/);
+  expect(missing.stdout).toMatch(/ERROR creating table \S*new_c/);
+  // with it in this target there is nothing to say
+  expect(vigil(dir, ['run', '-s', 'new_m', '--target', devTarget], env).code).toBe(0);
+  const built = vigil(dir, ['build', '-s', 'new_c', '--defer', '--state', 'prod-state', '--target', devTarget], env);
+  expect(built.code, built.stdout + built.stderr).toBe(0);
+  expect(built.stdout).toContain('Deferred nothing: every relation this run reads is built by it or exists in this target');
+  expect(built.stdout).not.toContain('warning');
 }
 
 describe('--defer', () => {

@@ -168,6 +168,78 @@ describe('vigil retry', () => {
     expect(none.code).toBe(0);
   });
 
+  it('retries the unique_ids that failed or were skipped, not every node of their names (was: a model named as a failed singular test ran again: an append table doubled)', () => {
+    const dir = project({
+      'models/foo.sql': "{{ config(materialized='incremental', incremental_strategy='append') }}\nselect id, current_timestamp as loaded_at from {{ ref('raw_orders') }}",
+      'tests/foo.sql': "select * from {{ ref('orders') }} where id > 1",
+      // a source named as the model orders, whose test passes
+      'models/sources.yml': 'sources:\n  - name: raw\n    schema: analytics\n    tables:\n      - name: orders\n        identifier: raw_orders\n        columns:\n          - name: id\n            tests: [not_null]\n',
+    });
+    const b = vigil(dir, ['build']);
+    expect(b.code).toBe(1);
+    expect(b.stdout).toMatch(/OK created incremental analytics\.foo|OK .*analytics\.foo/);
+    expect(b.stdout).toMatch(/FAIL 1 foo /);
+    expect(csv(dir, "select count(*) as n from {{ ref('foo') }}")).toBe('n\n2\n');
+    const r = vigil(dir, ['retry']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    // (totals reads orders, which the test reads: it was skipped)
+    expect(r.stdout).toMatch(/Retrying 2 nodes of the last build \(.*\): (totals, foo|foo, totals)\n/);
+    expect(r.stdout).toContain('build: target dev (duckdb), 1 model, 1 test');
+    expect(r.stdout).toMatch(/FAIL 1 foo /);
+    expect(r.stdout).toMatch(/SKIP table analytics\.totals \(upstream foo failed\)/);
+    expect(csv(dir, "select count(*) as n from {{ ref('foo') }}")).toBe('n\n2\n');
+    // a failed model orders: its tests and totals again, not the passing test of the source orders
+    writeFileSync(join(dir, 'models/orders.sql'), "{{ config(materialized='table') }}\nselect id, no_such_column as doubled from {{ ref('raw_orders') }}");
+    rmSync(join(dir, 'tests/foo.sql'));
+    const b2 = vigil(dir, ['build']);
+    expect(b2.code).toBe(1);
+    expect(b2.stdout).toMatch(/PASS source_not_null_raw_orders_id|PASS not_null_raw_orders_id/);
+    writeFileSync(join(dir, 'models/orders.sql'), "{{ config(materialized='table') }}\nselect id, amount * 2 as doubled from {{ ref('raw_orders') }}");
+    const r2 = vigil(dir, ['retry']);
+    expect(r2.code, r2.stdout + r2.stderr).toBe(0);
+    expect(r2.stdout).toContain('build: target dev (duckdb), 2 models, 2 tests');
+    expect(r2.stdout).not.toMatch(/raw_orders_id|analytics\.foo/);
+    // two of them of one name are said by their unique_id
+    writeFileSync(join(dir, 'tests/orders.sql'), "select * from {{ ref('orders') }} where id > 1");
+    writeFileSync(join(dir, 'models/orders.sql'), "{{ config(materialized='table') }}\nselect id, no_such_column as doubled from {{ ref('raw_orders') }}");
+    expect(vigil(dir, ['build']).code).toBe(1);
+    writeFileSync(join(dir, 'models/orders.sql'), "{{ config(materialized='table') }}\nselect id, amount * 2 as doubled from {{ ref('raw_orders') }}");
+    const r3 = vigil(dir, ['retry']);
+    expect(r3.stdout).toMatch(/Retrying 5 nodes of the last build \(.*\): .*\bmodel\.fixture\.orders\b/);
+    expect(r3.stdout).toMatch(/Retrying .*\btest\.fixture\.orders\b/);
+    expect(r3.stdout).toMatch(/FAIL 1 orders /);
+  });
+
+  it("runs only what failed or was skipped: not the tests the run's --exclude left out (was: eager indirect selection added them)", () => {
+    const dir = project({
+      'models/unit.yml': "unit_tests:\n  - name: doubles\n    model: orders\n    given:\n      - input: ref('raw_orders')\n        rows: [{id: 1, amount: 5}]\n    expect:\n      rows: [{id: 1, doubled: 10}]\n",
+    });
+    expect(vigil(dir, ['seed']).code).toBe(0);
+    writeFileSync(join(dir, 'models/orders.sql'), "{{ config(materialized='table') }}\nselect id, no_such_column as doubled from {{ ref('raw_orders') }}");
+    const b = vigil(dir, ['build', '-s', 'orders', '--exclude', 'test_type:unique', 'test_type:unit']);
+    expect(b.code).toBe(1);
+    expect(b.stdout).toContain('build: target dev (duckdb), 1 model, 1 test,');
+    writeFileSync(join(dir, 'models/orders.sql'), "{{ config(materialized='table') }}\nselect id, amount * 2 as doubled from {{ ref('raw_orders') }}");
+    const r = vigil(dir, ['retry']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Retrying 2 nodes of the last build \(.*\): (orders, not_null_orders_id|not_null_orders_id, orders)\n/);
+    expect(r.stdout).toContain('build: target dev (duckdb), 1 model, 1 test,');
+    expect(r.stdout).not.toMatch(/unique_orders_id|doubles/);
+    expect(r.stdout).toMatch(/TOTAL=2\b/);
+  });
+
+  it('a run_results.json without unique_ids (an older Vigil) is said: exit 2, nothing run', () => {
+    const dir = project({ 'models/totals.sql': "{{ config(materialized='table') }}\nselect cast('x' as int) as boom from {{ ref('orders') }}" });
+    expect(vigil(dir, ['build']).code).toBe(1);
+    const path = join(dir, 'target/run_results.json');
+    const rr = JSON.parse(readFileSync(path, 'utf8'));
+    for (const r of rr.results) delete r.unique_id;
+    writeFileSync(path, JSON.stringify(rr));
+    const r = vigil(dir, ['retry']);
+    expect([r.code, r.stdout]).toEqual([2, '']);
+    expect(r.stderr).toContain('target/run_results.json does not say which node each result is (no unique_id: written by an older Vigil), so vigil retry cannot tell totals from another node of that name; run the build again instead');
+  });
+
   it('keeps the --vars and --empty of the run it retries (was: dropped, the retried nodes built with the default vars and full rows)', () => {
     const boom = "{{ config(materialized='table') }}\nselect sum(doubled) * {{ var('mult', 1) }} as total, count(*) as n, cast('x' as int) as boom from {{ ref('orders') }}";
     const dir = project({ 'models/totals.sql': boom });

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 
 const dirs: string[] = [];
@@ -184,6 +184,33 @@ function notASnapshot(projectYaml: string, env: Record<string, string>) {
   expect(kept.stdout).toBe('note\nkeep me\n');
 }
 
+/** A snapshot of a model whose accepted_values test fails, and one of a source whose not_null test fails: `vigil build` skips both, which keep their versions. */
+function heldBack(projectYaml: string, schema: string, env: Record<string, string>) {
+  const dir = makeProject({
+    'project.yaml': `${projectYaml}vars: { label: good }\n`,
+    'seeds/raw_people.csv': 'id,name\n1,ann\n',
+    'models/orders.sql': "{{ config(materialized='table') }}\nselect 1 as id, '{{ var('label') }}' as name",
+    'models/schema.yml': `models:\n  - name: orders\n    columns:\n      - name: name\n        tests:\n          - accepted_values:\n              values: [good]\nsources:\n  - name: raw\n    schema: ${schema}\n    tables:\n      - name: raw_people\n        columns:\n          - name: name\n            tests: [not_null]\n`,
+    'snapshots/snap.sql': "{% snapshot snap %}{{ config(unique_key='id', strategy='check', check_cols='all') }} select * from {{ ref('orders') }}{% endsnapshot %}\n{% snapshot people_snap %}{{ config(unique_key='id', strategy='check', check_cols='all') }} select * from {{ source('raw', 'raw_people') }}{% endsnapshot %}\n",
+  });
+  dirs.push(dir);
+  const first = vigil(dir, ['build'], env);
+  expect(first.code, first.stdout + first.stderr).toBe(0);
+  // (the source is the seed's table: the build loads it before the source's test)
+  writeFileSync(join(dir, 'seeds/raw_people.csv'), 'id,name\n1,\n');
+  for (const threads of ['1', '4']) {
+    const b = vigil(dir, ['build', '--threads', threads, '--vars', '{label: BAD}'], env);
+    expect(b.code, b.stdout).toBe(1);
+    expect(b.stdout).toMatch(/FAIL 1 accepted_values_orders_name/);
+    expect(b.stdout).toMatch(/FAIL 1 not_null_raw_raw_people_name/);
+    expect(b.stdout).toMatch(/SKIP snapshot \S*\.snap \(upstream accepted_values_orders_name failed\)/);
+    expect(b.stdout).toMatch(/SKIP snapshot \S*\.people_snap \(upstream not_null_raw_raw_people_name failed\)/);
+    const show = (sql: string) => vigil(dir, ['show', '--inline', sql, '--output', 'csv'], env).stdout;
+    expect(show("select name from {{ ref('snap') }}")).toBe('name\ngood\n');
+    expect(show("select name from {{ ref('people_snap') }}")).toBe('name\nann\n');
+  }
+}
+
 describe('vigil snapshot', () => {
   it('DuckDB: updates, deletes, new keys and a key back, timestamp and check strategies', () => {
     sequence('name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', {}, 'snapshots');
@@ -324,6 +351,15 @@ describe('vigil snapshot', () => {
     expect(r.stderr).toMatch(/snapshots\/c\.sql:\d+:\d+: error: snapshot 'c': updated_at: strategy 'timestamp' needs updated_at/);
     expect(r.stderr).toMatch(/snapshots\/d\.sql:1:1: error: snapshots\/d\.sql holds no \{% snapshot name %\}/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('DuckDB: vigil build snapshots nothing a test of what it reads failed on (was: the bad version snapshotted, then the test failed)', () => {
+    heldBack(BASIC_PROJECT_YAML, 'analytics', {});
+  });
+
+  it('Postgres: the same', () => {
+    const schema = uniqueSchema('snapheld');
+    heldBack(pgProjectYaml(schema), schema, { VIGIL_TEST_PG_URL: inject('pgUrl') });
   });
 
   it('a check column the query does not have fails the first run (not only the second), with a did-you-mean; the corrected snapshot starts afresh', () => {
