@@ -146,7 +146,26 @@ function known(env: NodeJS.ProcessEnv): Array<[string, string]> {
   }
   knownAt = registered;
   knownVersion++;
+  forms = undefined;
   return (knownList = all);
+}
+
+/**
+ * What redact() looks for, per secret of known()'s list (built once per list): its value,
+ * JSON-escaped, upper- and lower-cased; `inJson`: each of them as it shows inside a JSON string.
+ */
+let forms: { list: Array<{ by: string; values: string[] }>; shortest: number; inJson: string[] } | undefined;
+
+const jsonEscaped = (v: string) => JSON.stringify(v).slice(1, -1);
+const URL_CREDENTIALS = /(\w+:\/\/[^:@/\s]+:)[^@\s]+@/g;
+
+function redactedForms(env: NodeJS.ProcessEnv): NonNullable<typeof forms> {
+  const list = known(env);
+  if (forms) return forms;
+  // upper- and lower-cased, as SQL's upper()/lower() leave it in an error the warehouse sends back
+  const out = list.map(([k, v]) => ({ by: `<redacted:${k}>`, values: [...new Set([v, jsonEscaped(v), v.toUpperCase(), v.toLowerCase()])] }));
+  const values = out.flatMap((f) => f.values);
+  return (forms = { list: out, shortest: Math.min(...values.map((x) => x.length)), inJson: [...new Set(values.map(jsonEscaped))] });
 }
 
 /**
@@ -234,29 +253,40 @@ function replaceAll(text: string, value: string, by: string): string {
  * writes under the project or stores in a state table passes through here.
  */
 export function redact(text: string, env: NodeJS.ProcessEnv = process.env): string {
+  const { list, shortest } = redactedForms(env);
   let out = text;
-  for (const [k, v] of known(env)) {
-    const by = `<redacted:${k}>`;
-    out = replaceAll(out, v, by);
-    const json = JSON.stringify(v).slice(1, -1);
-    if (json !== v) out = replaceAll(out, json, by);
-    // upper- and lower-cased, as SQL's upper()/lower() leave it in an error the warehouse sends back
-    for (const c of [v.toUpperCase(), v.toLowerCase()]) if (c !== v) out = replaceAll(out, c, by);
-  }
+  // (a text shorter than every form holds none: most strings of a docs model)
+  if (out.length >= shortest) for (const { by, values } of list) for (const x of values) out = replaceAll(out, x, by);
   // credentials inside connection URLs, whoever they belong to
-  if (out.includes('://')) out = out.replace(/(\w+:\/\/[^:@/\s]+:)[^@\s]+@/g, '$1***@');
+  if (out.includes('://')) out = out.replace(URL_CREDENTIALS, '$1***@');
   return out;
 }
 
 /**
  * redact() of every string (and key) in a value: for data that is escaped before it is written
- * (HTML, a script), where a value with `&`, `<` or a quote no longer shows as written.
+ * (HTML, a script), where a value with `&`, `<` or a quote no longer shows as written. Each
+ * distinct string is redacted once (a docs model repeats types, tests, column names).
  */
 export function redactStrings<T>(value: T, env: NodeJS.ProcessEnv = process.env): T {
+  // most often none is there: one search of the value serialized (a string holding a form holds
+  // it JSON-escaped there, a URL's credentials still match) says so
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    // (not serializable: each string below)
+  }
+  if (json !== undefined && !redactedForms(env).inJson.some((x) => json.includes(x)) && !(json.includes('://') && new RegExp(URL_CREDENTIALS.source).test(json))) return value;
+  const done = new Map<string, string>();
+  const redactOnce = (s: string): string => {
+    let r = done.get(s);
+    if (r === undefined) done.set(s, (r = redact(s, env)));
+    return r;
+  };
   const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return redact(v, env);
+    if (typeof v === 'string') return redactOnce(v);
     if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [redact(k, env), walk(x)]));
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [redactOnce(k), walk(x)]));
     return v;
   };
   return walk(value) as T;

@@ -440,11 +440,32 @@ export function recordedMasking(comment: string | null | undefined): Record<stri
 /** A masking record as JSON, its columns in order. */
 const maskingJson = (masking: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(masking).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 
-/** `comment` with its masking line set to `masking` (the rest, e.g. a post-hook's comment, kept). */
-export function withMaskingLine(comment: string | null | undefined, masking: Record<string, string>): string {
-  const rest = (comment ?? '').split('\n').filter((l) => !l.startsWith(MASKING_LINE)).join('\n');
+/**
+ * `comment` with its masking line set to `masking` (the rest, e.g. a post-hook's comment, kept);
+ * undefined when it already holds that line: the comment is written only when the record
+ * changes (Postgres lets only a table's owner comment on it, and a role that may write to an
+ * incremental table need not own it).
+ */
+export function withMaskingLine(comment: string | null | undefined, masking: Record<string, string>): string | undefined {
+  const lines = (comment ?? '').split('\n');
   const line = MASKING_LINE + maskingJson(masking);
+  if (lines.includes(line)) return undefined;
+  const rest = lines.filter((l) => !l.startsWith(MASKING_LINE)).join('\n');
   return rest ? `${rest}\n${line}` : line;
+}
+
+/**
+ * The masking an incremental run leaves recorded: the model's (`now`), and for each column of the
+ * table the new rows do not write (`unwritten`: one the model no longer publishes, e.g. now
+ * `policy: drop`) what `built` recorded for it: its stored rows keep that masking, so a later run
+ * publishing the column otherwise is still refused. Names case-insensitively.
+ */
+export function maskingAfterRun(built: Record<string, string> | undefined, now: Record<string, string>, unwritten: string[]): Record<string, string> {
+  const out = { ...now };
+  const gone = new Set(unwritten.map((c) => c.toLowerCase()));
+  const has = new Set(Object.keys(now).map((c) => c.toLowerCase()));
+  for (const [c, p] of Object.entries(built ?? {})) if (gone.has(c.toLowerCase()) && !has.has(c.toLowerCase())) out[c] = p;
+  return out;
 }
 
 /** A masking record in 16 hex digits (names lower-cased), 'none' when it masks nothing: where only a short value fits (a BigQuery label). */

@@ -135,6 +135,9 @@ export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { w
       },
       // a source's (and a seed's without its CSV) are only those its YAML declares
       partial: (id) => (manifest.sources[id] ? true : manifest.nodes[id]?.resource_type === 'seed' ? !header(id) : undefined),
+      // a name the SQL writes unquoted, as the warehouse reads it (Postgres: lower case); one from
+      // `*` keeps its relation's spelling
+      spell: dialect.unquotedName ? (name, sql) => (sql.includes(dialect.quoteIdent(name)) ? name : dialect.unquotedName!(name)) : undefined,
     },
   );
   const ds: Diagnostic[] = [];
@@ -154,10 +157,10 @@ export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { w
     const declared = new Map(m.columns.map((c) => [c.name.toLowerCase(), c]));
     if (m.resource_type === 'model' && m.unmasked_sql && l.complete) {
       // the published SELECT names every declared column but a dropped one, quoted (compile/
-      // masking.ts maskedSelect): one its SQL does not return under that exact name fails the build,
-      // or (a warehouse that reads quoted names without case, DuckDB) publishes it renamed
-      const sql = m.unmasked_sql;
-      const returned = l.columns.map((c) => (dialect.unquotedName && !sql.includes(dialect.quoteIdent(c.name)) ? dialect.unquotedName(c.name) : c.name));
+      // masking.ts maskedSelect): one its SQL does not return under that exact name (the lineage's,
+      // as the warehouse spells it) fails the build, or (a warehouse that reads quoted names
+      // without case, DuckDB) publishes it renamed
+      const returned = l.columns.map((c) => c.name);
       const has = new Set(returned);
       for (const c of m.columns) {
         if (has.has(c.name) || policyOf(c) === 'drop') continue;
@@ -263,13 +266,17 @@ function ancestors(manifest: Manifest, ids: string[]): Set<string> {
   return seen;
 }
 
-/** Any value of a sample row whose column carries PII (`pii`: a test's, piiLineage), shown as the mask policy shows it: `'****'`, NULL as NULL. */
+/**
+ * Any value of a sample row whose column carries PII (`pii`: a test's, piiLineage; none in a
+ * project that marks no PII) or is named like prompt or response content, shown as the mask
+ * policy shows it: `'****'`, NULL as NULL.
+ */
 export function maskedSample<R extends Record<string, unknown>>(rows: R[], pii: QueryPii | undefined): R[] {
-  if (!pii || !rows.length) return rows;
+  if (!rows.length) return rows;
   const hidden = (col: string): boolean => {
     const c = col.toLowerCase();
     // a column the lineage did not trace, of a query reading PII it could not follow, may hold it
-    return pii.live.has(c) || isPii({ name: col }) || (pii.unseen.length > 0 && !pii.traced?.has(c));
+    return isPii({ name: col }) || (!!pii && (pii.live.has(c) || (pii.unseen.length > 0 && !pii.traced?.has(c))));
   };
   const cols = Object.keys(rows[0]).filter(hidden);
   if (!cols.length) return rows;

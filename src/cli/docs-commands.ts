@@ -12,7 +12,7 @@ import { open } from './commands.js';
 import { listenOn } from './listen.js';
 import { counted } from '../format.js';
 import { writeProjectFile } from '../project/artifacts.js';
-import { redactStrings } from '../secrets.js';
+import { redactionVersion, redactStrings } from '../secrets.js';
 
 interface DocsOptions {
   projectDir: string;
@@ -62,12 +62,16 @@ export async function runDocsGenerate(o: DocsOptions): Promise<void> {
   const { collectDocs } = await import('../docs/collect.js');
   const { renderSite } = await import('../docs/site.js');
   const { dialectOf } = await import('../adapters/index.js');
-  // redacted before it is rendered: HTML and the search index escape a value with & < ' "
-  const model = redactStrings(await collectDocs({ root: s.files.root, result: s.result, rules: s.rules, catalog, now: new Date(), dialect: dialectOf(s.target.type) }));
+  // redacted before it is rendered: HTML and the search index escape a value with & < ' "; the
+  // pages hold nothing else, so they are written as they are (unless a secret became known since)
+  const collected = await collectDocs({ root: s.files.root, result: s.result, rules: s.rules, catalog, now: new Date(), dialect: dialectOf(s.target.type) });
+  const version = redactionVersion();
+  const model = redactStrings(collected);
   const files = renderSite(model);
   const dir = join(s.files.root, s.files.paths.target, 'docs');
   rmSync(dir, { recursive: true, force: true });
-  for (const [rel, text] of files) writeProjectFile(join(dir, rel), text);
+  const redacted = redactionVersion() === version;
+  for (const [rel, text] of files) writeProjectFile(join(dir, rel), text, { redacted });
   const count = (k: string) => model.nodes.filter((n) => n.kind === k).length;
   const derived = model.nodes.filter((n) => n.kind === 'model' || n.kind === 'snapshot');
   const cols = derived.reduce((a, n) => a + n.columns.length, 0);

@@ -1119,16 +1119,21 @@ function pythonFilters(env: nunjucks.Environment): void {
     });
   }
   // joined and made a string as Python's str() makes them (`2.0`, `{'a': 1}`), not `[object Object]`;
-  // a none in the list is an error (JavaScript's join makes it '', Jinja's 'None')
+  // a none in the list is an error (JavaScript's join makes it '', Jinja's 'None'), an undefined
+  // too (Jinja's '': a value missing unseen, as elsewhere in a template)
   const join = get('join');
   env.addFilter('join', function (this: unknown, v: unknown, ...a: unknown[]) {
     const items = keysOf(v);
     const attribute = typeof a[1] === 'string' ? a[1] : undefined;
     if (Array.isArray(items)) {
-      const at = items.findIndex((x) => (attribute === undefined ? x : (x as Record<string, unknown> | null)?.[attribute]) == null);
+      const value = (x: unknown) => (attribute === undefined ? x : (x as Record<string, unknown> | null)?.[attribute]);
+      const at = items.findIndex((x) => value(x) == null);
       if (at >= 0) {
-        const what = attribute === undefined ? `item ${at} of the list is none` : `item ${at} of the list has no value for '${attribute}'`;
-        throw new Error(`join(): ${what}: joined it would read 'None' in dbt, nothing here (leave it out with ${attribute === undefined ? "| reject('none')" : `| rejectattr('${attribute}', 'none')`}, or give it a value)`);
+        // undefined: a macro parameter not passed, an attribute the item lacks (Jinja joins it as '', silently)
+        const none = value(items[at]) === null;
+        const what = attribute === undefined ? `item ${at} of the list is ${none ? 'none' : 'undefined (a macro parameter not passed, or an attribute its object lacks)'}` : `item ${at} of the list has ${none ? `no value for '${attribute}'` : `no '${attribute}'`}`;
+        const test = none ? 'none' : 'undefined';
+        throw new Error(`join(): ${what}: joined it would read ${none ? "'None' in dbt, nothing here" : "'' in dbt and here, a value missing unseen"} (leave it out with ${attribute === undefined ? `| reject('${test}')` : `| rejectattr('${attribute}', '${test}')`}, or give it a value)`);
       }
     }
     return join.call(this, Array.isArray(items) && attribute === undefined ? items.map((x) => pyStr(x)) : items, ...a);

@@ -57,6 +57,13 @@ export interface LineageContext {
    * Without this function, every known column list is taken as complete.
    */
   partial?(uniqueId: string): boolean | undefined;
+  /**
+   * The name the warehouse gives a column whose name the query `sql` writes (an alias, a column
+   * reference, a column alias list): Postgres folds one written unquoted to lower case. Names that
+   * come from a relation (`*`, an upstream's columns) keep its spelling. Without it, names are
+   * DuckDB's, as written.
+   */
+  spell?(name: string, sql: string): string;
 }
 
 /** A node of DuckDB's JSON parse tree (its shapes vary by node type; read defensively). */
@@ -136,10 +143,10 @@ function knownOnes(cols: Col[]): string {
   if (!names.length) return 'its known ones (none)';
   return `its ${names.length === 1 ? 'known one' : `${names.length} known ones`} (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''})`;
 }
-/** Rename columns by position (`t(a, b)`, `with x(a, b) as`); extra names are ignored. */
-function renamed(cols: Col[], names: string[] | undefined): Col[] {
+/** Rename columns by position (`t(a, b)`, `with x(a, b) as`), each name as `spell` gives it; extra names are ignored. */
+function renamed(cols: Col[], names: string[] | undefined, spell: (name: string) => string): Col[] {
   if (!names?.length) return cols;
-  return cols.map((c, i) => (i < names.length ? { ...c, name: names[i], unnamed: false } : c));
+  return cols.map((c, i) => (i < names.length ? { ...c, name: spell(names[i]), unnamed: false } : c));
 }
 const sameQual = (a: string[], b: string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 /** The (last-part) names of the columns an expression references, lower-cased, into `into`. */
@@ -291,6 +298,8 @@ class Tracer {
     private readonly ctx: LineageContext,
     private readonly columnsOf: (id: string) => string[] | undefined,
     private readonly names: WeakMap<object, string | null>,
+    /** the name a column written in this SQL gets (LineageContext.spell) */
+    private readonly spell: (name: string) => string = (name) => name,
   ) {}
 
   note(s: string): void {
@@ -336,12 +345,12 @@ class Tracer {
     try {
       if (cte.def?.type === 'RECURSIVE_CTE_NODE') {
         const env = this.withCtes(cte.def.cte_map, cte.env);
-        const left = renamed(this.query(cte.def.left, env, undefined), cte.aliases);
+        const left = renamed(this.query(cte.def.left, env, undefined), cte.aliases, this.spell);
         cte.partial = left;
         const right = this.query(cte.def.right, env, undefined);
-        cte.cols = renamed(this.positional(left, right, `recursive CTE ${cte.name}`), cte.aliases);
+        cte.cols = renamed(this.positional(left, right, `recursive CTE ${cte.name}`), cte.aliases, this.spell);
       } else {
-        cte.cols = renamed(this.query(cte.def, cte.env, undefined), cte.aliases);
+        cte.cols = renamed(this.query(cte.def, cte.env, undefined), cte.aliases, this.spell);
       }
     } finally {
       cte.busy = false;
@@ -367,8 +376,9 @@ class Tracer {
       const v = this.top(e, scope, env);
       // COLUMNS(...) inside an expression stands for several columns
       if (this.columnsSeen !== before) return;
-      let name: string | undefined = e?.alias || undefined;
-      if (!name && e?.class === 'COLUMN_REF') name = String(e.column_names[e.column_names.length - 1]);
+      // (an alias or a column reference: written in this SQL)
+      let name: string | undefined = e?.alias ? this.spell(e.alias) : undefined;
+      if (!name && e?.class === 'COLUMN_REF') name = this.spell(String(e.column_names[e.column_names.length - 1]));
       // `#n` unaliased is named as the column it stands for
       if (!name && e?.class === 'POSITIONAL_REFERENCE') {
         const c = this.byPosition(e.index, scope);
@@ -432,7 +442,7 @@ class Tracer {
       case 'BASE_TABLE':
         return { rels: [this.baseTable(t, env)], merges: [], conds: [], hidden: [] };
       case 'SUBQUERY': {
-        const cols = renamed(this.query(t.subquery?.node, env, lat), t.column_name_alias);
+        const cols = renamed(this.query(t.subquery?.node, env, lat), t.column_name_alias, this.spell);
         const alias = t.alias || 'unnamed_subquery';
         return { rels: [{ quals: [[lower(alias)]], label: alias, cols }], merges: [], conds: [], hidden: [] };
       }
@@ -449,7 +459,7 @@ class Tracer {
         const args = fn.class ? this.expr(fn, lat ?? { rels: [], merges: [] }, env) : new Map();
         const alias = t.alias || fname;
         const mk = (name: string): Col => ({ name, refs: new Map(args), direct: false });
-        const names: string[] = t.column_name_alias?.length ? t.column_name_alias : series || unnest ? [lower(fname)] : [];
+        const names: string[] = t.column_name_alias?.length ? (t.column_name_alias as string[]).map(this.spell) : series || unnest ? [lower(fname)] : [];
         const rel: Rel = names.length ? { quals: [[lower(alias)]], label: alias, cols: names.map(mk) } : { quals: [[lower(alias)]], label: alias, guess: mk };
         return { rels: [rel], merges: [], conds: [], hidden: [] };
       }
@@ -460,7 +470,7 @@ class Tracer {
         const cols: Col[] = [];
         for (let i = 0; i < width; i++) cols.push({ name: `col${i}`, ...union(rows.map((r) => (r[i] ? { refs: this.expr(r[i], scope, env), direct: false } : undefined))), direct: false });
         const alias = t.alias || 'valueslist';
-        return { rels: [{ quals: [[lower(alias)]], label: alias, cols: renamed(cols, t.column_name_alias) }], merges: [], conds: [], hidden: [] };
+        return { rels: [{ quals: [[lower(alias)]], label: alias, cols: renamed(cols, t.column_name_alias, this.spell) }], merges: [], conds: [], hidden: [] };
       }
       case 'PIVOT':
         return { rels: [this.pivot(t, env, lat)], merges: [], conds: [], hidden: [] };
@@ -482,7 +492,7 @@ class Tracer {
       // an inlined ephemeral model is a reference to that model, not a query to descend into
       if (cte && lower(table).startsWith('__vigil_eph_')) id = this.ctx.resolve([lower(table)], this.reader);
       if (cte && !id) {
-        const cols = renamed(this.cteCols(cte), t.column_name_alias);
+        const cols = renamed(this.cteCols(cte), t.column_name_alias, this.spell);
         return { quals: [[lower(alias || table)]], label: alias || table, cols };
       }
     }
@@ -495,9 +505,9 @@ class Tracer {
     if (known && id && this.ctx.partial?.(id)) {
       // declared columns: a name not among them is still one of its own
       if (t.column_name_alias?.length) this.note(`${label}(${(t.column_name_alias as string[]).join(', ')}): columns renamed by position, but only some columns of ${parts.join('.')} are known`);
-      return { quals, label, node, cols: renamed(known.map(direct), t.column_name_alias), guess: direct, partial: true };
+      return { quals, label, node, cols: renamed(known.map(direct), t.column_name_alias, this.spell), guess: direct, partial: true };
     }
-    if (known) return { quals, label, node, cols: renamed(known.map(direct), t.column_name_alias) };
+    if (known) return { quals, label, node, cols: renamed(known.map(direct), t.column_name_alias, this.spell) };
     if (t.column_name_alias?.length) this.note(`${label}(${(t.column_name_alias as string[]).join(', ')}): columns renamed by position, but the columns of ${parts.join('.')} are unknown`);
     return { quals, label, node, guess: direct };
   }
@@ -690,7 +700,7 @@ class Tracer {
         const rx = replace.get(n);
         if (rx) col = { ...col, ...traced(this.top(rx, scope, env)) };
         const rn = rename.get(n);
-        out.push(rn ? { ...col, name: rn } : { ...col });
+        out.push(rn ? { ...col, name: this.spell(rn) } : { ...col });
       }
     }
     return out;
@@ -1184,7 +1194,7 @@ export async function columnLineage(inputs: LineageInput[], ctx: LineageContext)
         result.set(input.unique_id, { columns: [], untraced: [], error: 'no SQL statement', complete: false });
         return;
       }
-      const tracer = new Tracer(input.unique_id, safeCtx, columnsOf, names);
+      const tracer = new Tracer(input.unique_id, safeCtx, columnsOf, names, ctx.spell ? (name) => ctx.spell!(name, input.sql) : undefined);
       let cols: Col[] = [];
       try {
         cols = tracer.query(stmts[0].node, undefined, undefined);

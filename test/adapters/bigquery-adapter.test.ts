@@ -249,7 +249,7 @@ describe('BigQueryAdapter on the real client', () => {
     expect(script.split('select day, n from src_ow')).toHaveLength(2);
   });
 
-  it('an incremental table records its masking in a label; a run with other masking is refused before anything is sent, the same runs on', async () => {
+  it('an incremental table records its masking in a label; a run with other masking is refused before anything is sent (its pre-hooks too: was run, then refused), the same runs on', async () => {
     const rel = (identifier: string) => ({ database: 'vigil-test', schema: 'analytics', identifier });
     const req = (identifier: string, masking: Record<string, string>) => ({ kind: 'incremental' as const, relation: rel(identifier), sql: 'select 1 as id, email', incrementalSql: 'select id, email from src_masked', uniqueKey: ['email'], fullRefresh: false, masking });
     const bq = await adapter();
@@ -259,7 +259,12 @@ describe('BigQueryAdapter on the real client', () => {
     // built without masking (label none), now hashing email: refused, no job sent (was: merged, the stored rows unmasked)
     fake.addTable('vigil-test', 'analytics', 'masked_inc', { fields: [{ name: 'id', type: 'INT64' }, { name: 'email', type: 'STRING' }], labels: { tool: 'vigil', vigil_masking: 'none' } });
     mark = fake.requests.length;
-    await expect(bq.materialize(req('masked_inc', { email: 'hash' }))).rejects.toThrow(
+    // its pre-hooks too, in and out of the model's transaction (BigQuery has none: a hook's job would stay done)
+    const preHooks = [
+      { kind: 'pre_hook' as const, sql: 'delete from `vigil-test`.`analytics`.`masked_inc` where true', origin: 'models/m.sql:1' },
+      { kind: 'pre_hook' as const, sql: 'delete from `vigil-test`.`analytics`.`audit` where true', origin: 'models/m.sql:1', transaction: false as const },
+    ];
+    await expect(bq.materialize({ ...req('masked_inc', { email: 'hash' }), preHooks })).rejects.toThrow(
       'the masking of `vigil-test`.`analytics`.`masked_inc` changed since it was built (its label vigil_masking records other policies than the model\'s: email (policy: hash)); its stored rows keep the masking they were written with (an incremental run would mix both, and a unique_key on such a column would not match them): run with --full-refresh to rebuild it',
     );
     expect(since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path))).toEqual([]);

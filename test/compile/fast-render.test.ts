@@ -80,6 +80,25 @@ describe('fast render path', () => {
     }
   });
 
+  it("an undefined item in a joined list (a macro parameter not passed, an attribute missing) is an error on both paths whose way out removes it (was: suggested reject('none'), which keeps it)", () => {
+    for (const fastPath of [true, false]) {
+      for (const [src, message, fixed] of [
+        ["{% macro m(a, b) %}{{ [a, b] | join(',') }}{% endmacro %}\nselect '{{ m('x') }}' as x", /join\(\): item 1 of the list is undefined \(a macro parameter not passed, or an attribute its object lacks\): joined it would read '' in dbt and here, a value missing unseen \(leave it out with \| reject\('undefined'\), or give it a value\)/, ["| join(", "| reject('undefined') | join("]],
+        ["select '{{ [{'n': 'a'}, {'m': 1}] | join(',', attribute='n') }}' as x", /join\(\): item 1 of the list has no 'n': .*\| rejectattr\('n', 'undefined'\)/, ["| join(", "| rejectattr('n', 'undefined') | join("]],
+      ] as const) {
+        const r = compileProject(projectFiles({ models: { 'models/a.sql': src } }), { env: {}, fastPath });
+        const e = r.diagnostics.find((d) => d.severity === 'error');
+        expect(e, `${src} (fast path: ${fastPath})`).toMatchObject({ code: 'E_TEMPLATE', file: 'models/a.sql' });
+        expect(e!.message).toMatch(message);
+        expect(e!.message).not.toContain("reject('none')");
+        // the way out the message gives compiles
+        const ok = compileProject(projectFiles({ models: { 'models/a.sql': src.replace(fixed[0], fixed[1]) } }), { env: {}, fastPath });
+        expect(ok.diagnostics.filter((d) => d.severity === 'error'), `fast path: ${fastPath}`).toEqual([]);
+        expect((ok.manifest.nodes['model.fixture.a'] as { compiled_sql: string }).compiled_sql).toMatch(/select '(x|a)' as x$/);
+      }
+    }
+  });
+
   it('an undefined value printed into the SQL is an error on both paths, at its line, with a did-you-mean', () => {
     for (const fastPath of [true, false]) {
       for (const [src, message] of [

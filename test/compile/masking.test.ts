@@ -495,6 +495,18 @@ describe('PII governance: a second hostile review', () => {
     expect(r.stdout + r.stderr + results).not.toMatch(/a@x\.com|hello/);
   });
 
+  it("a failing test's sample masks content columns in a project that marks no PII (was: the prompt printed in full and kept in run_results.json)", () => {
+    const dir = makeProject({ 'seeds/logs.csv': 'id,prompt\n1,my secret question\n2,other\n', 'tests/dup.sql': "select id, prompt from {{ ref('logs') }} where id = 1" });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/FAIL 1 dup/);
+    expect(r.stdout).toMatch(/1 +\| \*\*\*\*/);
+    const results = readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+    expect(results).toContain('"prompt": "****"');
+    expect(r.stdout + r.stderr + results).not.toContain('my secret question');
+  });
+
   it('an alert query whose column carries PII: E_PII at its line; an evaluation sends none of it (was: a@x.com in the Slack payload, no word)', () => {
     const dir = makeProject({
       ...PEOPLE,
@@ -579,6 +591,35 @@ describe('PII governance: a second hostile review', () => {
     const ok = vigil(dir, ['build'], env);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(JSON.parse(vigil(dir, ['show', '--inline', `select email from ${schema}.m where id = 1`, '--output', 'json'], env).stdout)).toEqual([{ email: SHA256_A }]);
+  });
+
+  it('Postgres: a column through `*` keeps its relation\'s spelling (was: folded, E_MASKING on a declared "Email" the relation has); a name written unquoted upstream is folded there', () => {
+    const schema = uniqueSchema('pii_star');
+    const env = { VIGIL_TEST_PG_URL: inject('pgUrl') };
+    const yml = (model: string) => `models:\n  - name: ${model}\n    columns:\n      - name: id\n      - name: Email\n        policy: hash\n`;
+    const dir = makeProject({
+      'project.yaml': pgProjectYaml(schema),
+      'seeds/people.csv': 'id,Email\n1,a@x.com\n',
+      'seeds/seeds.yml': 'seeds:\n  - name: people\n    config:\n      quote_columns: true\n',
+      'models/contacts.sql': "select * from {{ ref('people') }}",
+      'models/contacts.yml': yml('contacts'),
+      // an upstream model returning "Email" (its own `*`, a quoted name), read through `*`
+      'models/up_star.sql': "select * from {{ ref('people') }}",
+      'models/up_quoted.sql': 'select id, "Email" from {{ ref(\'people\') }}',
+      'models/from_star.sql': "select * from {{ ref('up_star') }}",
+      'models/from_quoted.sql': "select q.* from {{ ref('up_quoted') }} as q",
+      'models/more.yml': yml('from_star') + yml('from_quoted').replace('models:\n', ''),
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build'], env);
+    expect(r.stderr).not.toContain('E_MASKING');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    for (const m of ['contacts', 'from_star', 'from_quoted']) expect(JSON.parse(vigil(dir, ['show', '--inline', `select "Email" from ${schema}.${m} where id = 1`, '--output', 'json'], env).stdout), m).toEqual([{ Email: SHA256_A }]);
+    // written unquoted upstream, Postgres names it email: through `*` it is email, not the declared Email
+    writeFileSync(join(dir, 'models/up_quoted.sql'), "select id, \"Email\" as EMAIL from {{ ref('people') }}");
+    const folded = vigil(dir, ['compile'], env);
+    expect(folded.stderr).toContain("models/more.yml:10:15: error: column 'Email' of model 'from_quoted' is declared, but its SQL returns it as 'email'");
+    expect(folded.code).toBe(2);
   });
 
   it("meta: { PII: true } marks nothing: an error at its line with the spelling; a near miss of pii is a warning (was: silently nothing)", () => {

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cpSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
+import { redactStrings } from '../../src/secrets.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -46,6 +47,34 @@ describe('vigil docs generate: secrets', () => {
     const page = readFileSync(join(dir, 'target/docs/nodes/model.fixture.m.html'), 'utf8');
     expect(page).toContain('the password is &lt;redacted:H17_DB_PASSWORD&gt;');
     expect(page).toContain('token: &lt;redacted:H17_API_TOKEN&gt;');
+  });
+});
+
+describe('redactStrings: the docs model redacted before it is rendered', () => {
+  /** A docs-sized model: `nodes` nodes of 30 columns, strings of every length. */
+  const docsModel = (nodes: number, extra = '') => ({
+    nodes: Array.from({ length: nodes }, (_, i) => ({
+      id: `model.p.m${i}`,
+      description: `Model ${i}: the number of orders per customer${i === 7 ? extra : ''}`,
+      sql: `select ${Array.from({ length: 30 }, (_, j) => `c${j}`).join(', ')} from src_${i}`,
+      columns: Array.from({ length: 30 }, (_, j) => ({ name: `c${j}`, type: 'VARCHAR', description: j % 3 ? `column ${j} of m${i}` : '', from: [{ node: `model.p.m${i - 1}`, column: `c${j}` }], tests: ['not_null'] })),
+    })),
+  });
+  const env = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`VIGIL_SECRET_S${i}`, `s3cr3t-value-${i}-${'x'.repeat(i)}`]));
+
+  it('finds a secret in any string or key, as written, JSON-escaped, upper- or lower-cased', () => {
+    const quoted = { ...env, H_TOKEN: 'Ab"Cd\\eF99' };
+    const out = redactStrings({ a: ['x AB"CD\\EF99 y', { 'key ab"cd\\ef99': 'https://u:pw12345@h/x' }], b: 's3cr3t-value-3-xxx', n: 1 }, quoted);
+    expect(out).toEqual({ a: ['x <redacted:H_TOKEN> y', { 'key <redacted:H_TOKEN>': 'https://u:***@h/x' }], b: '<redacted:VIGIL_SECRET_S3>', n: 1 });
+  });
+
+  it('a model of 2,000 nodes x 30 columns with 20 secrets: holding none, the same object back (one search of it serialized); holding one, that string redacted and the rest as they were (its speed: docs/benchmarks.md)', () => {
+    const model = docsModel(2000);
+    // holding none: the same model back
+    expect(redactStrings(model, env)).toBe(model);
+    const out = redactStrings(docsModel(2000, ' (s3cr3t-value-4-xxxx)'), env);
+    expect(out.nodes[7].description).toBe('Model 7: the number of orders per customer (<redacted:VIGIL_SECRET_S4>)');
+    expect(out.nodes[8].columns[1]).toEqual(model.nodes[8].columns[1]);
   });
 });
 

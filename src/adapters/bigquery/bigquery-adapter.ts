@@ -749,7 +749,17 @@ export class BigQueryAdapter implements Adapter {
    * BigQuery has no transaction across jobs: each hook is its own job, before and after the
    * build's; transaction: false only orders them as on the other warehouses.
    */
-  materialize(req: MaterializeRequest): Promise<MaterializeResult> {
+  async materialize(req: MaterializeRequest): Promise<MaterializeResult> {
+    // an incremental table's label records the masking it was built with (set by its CREATE; a
+    // digest: any change is refused), checked before a hook runs: nothing would undo one
+    if (req.kind === 'incremental' && req.masking && !req.fullRefresh) {
+      const existing = await this.metadata(req.relation);
+      const recorded = existing && !isView(existing) ? (existing.labels as Record<string, string> | undefined)?.[MASKING_LABEL] : undefined;
+      if (recorded && recorded !== maskingDigest(req.masking)) {
+        const now = Object.entries(req.masking).map(([c, p]) => `${c} (policy: ${p})`).join(', ') || 'no column masked';
+        throw new WarehouseError(`the masking of ${this.dialect.relation(req.relation)} changed since it was built (its label ${MASKING_LABEL} records other policies than the model's: ${now}); its stored rows keep the masking they were written with (an incremental run would mix both, and a unique_key on such a column would not match them): run with --full-refresh to rebuild it`, '');
+      }
+    }
     const run = (sql: string) => this.execute(sql);
     return aroundTransaction(req, run, (inside) => withHooks(inside, run, () => this.build(req)));
   }
@@ -762,13 +772,6 @@ export class BigQueryAdapter implements Adapter {
     const existingView = !!existing && isView(existing);
     const incremental = req.kind === 'incremental' && existing && !existingView && !req.fullRefresh;
     const policy = req.onSchemaChange ?? 'ignore';
-    // an incremental table's label records the masking it was built with (set by its CREATE; a
-    // digest: any change is refused)
-    const recorded = incremental ? (existing.labels as Record<string, string> | undefined)?.[MASKING_LABEL] : undefined;
-    if (recorded && req.masking && recorded !== maskingDigest(req.masking)) {
-      const now = Object.entries(req.masking).map(([c, p]) => `${c} (policy: ${p})`).join(', ') || 'no column masked';
-      throw new WarehouseError(`the masking of ${rel} changed since it was built (its label ${MASKING_LABEL} records other policies than the model's: ${now}); its stored rows keep the masking they were written with (an incremental run would mix both, and a unique_key on such a column would not match them): run with --full-refresh to rebuild it`, '');
-    }
     // on_schema_change other than ignore compares the query's schema (from its dry run) with the table's
     const incoming = await this.guard(req, !!incremental, !!incremental && policy !== 'ignore');
     if (req.kind === 'view') {

@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, maskingChangeFailure, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, maskingAfterRun, maskingChangeFailure, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -437,11 +437,13 @@ export class DuckDbAdapter implements Adapter {
       const run = (sql: string) => DuckDbAdapter.run(c, sql);
       // an incremental table's comment records the masking it was built with: written after the
       // hooks, in their transaction (a post-hook may set the comment: its text is kept); build()
-      // turns it off for an incremental run into a table without the record
-      const stamp = { on: req.kind === 'incremental' && !!req.masking };
+      // turns it off for an incremental run into a table without the record, and gives the record
+      // an incremental run leaves (maskingAfterRun)
+      const stamp: { on: boolean; record?: Record<string, string> } = { on: req.kind === 'incremental' && !!req.masking };
       const stamped = async (inside: Pick<MaterializeRequest, 'preHooks' | 'postHooks'>): Promise<MaterializeResult> => {
         const r = await withHooks(inside, run, () => this.build(c, req, existing, inTx, stamp));
-        if (stamp.on) await run(`comment on table ${this.dialect.relation(req.relation)} is ${this.dialect.literal(withMaskingLine(await commentOf(c, req.relation), req.masking!))}`);
+        const comment = stamp.on ? withMaskingLine(await commentOf(c, req.relation), stamp.record ?? req.masking!) : undefined;
+        if (comment !== undefined) await run(`comment on table ${this.dialect.relation(req.relation)} is ${this.dialect.literal(comment)}`);
         return r;
       };
       const body = (inside: Pick<MaterializeRequest, 'preHooks' | 'postHooks'>) => (hasHooks(inside) || stamp.on ? inTx(() => stamped(inside)) : this.build(c, req, existing, inTx, stamp));
@@ -457,7 +459,7 @@ export class DuckDbAdapter implements Adapter {
     });
   }
 
-  private async build(c: DuckDBConnection, req: MaterializeRequest, existing: 'table' | 'view' | null, inTx: <T>(fn: () => Promise<T>) => Promise<T>, stamp: { on: boolean }): Promise<MaterializeResult> {
+  private async build(c: DuckDBConnection, req: MaterializeRequest, existing: 'table' | 'view' | null, inTx: <T>(fn: () => Promise<T>) => Promise<T>, stamp: { on: boolean; record?: Record<string, string> }): Promise<MaterializeResult> {
     const d = this.dialect;
     const rel = d.relation(req.relation);
     if (req.kind === 'view') {
@@ -495,6 +497,8 @@ export class DuckDbAdapter implements Adapter {
       if (built && req.masking) {
         const changed = maskingChangeFailure(rel, built, req.masking, newCols.filter((r) => have.has(r.column_name.toLowerCase())).map((r) => r.column_name));
         if (changed) throw new WarehouseError(changed, '');
+        const writes = new Set(newCols.map((r) => r.column_name.toLowerCase()));
+        stamp.record = maskingAfterRun(built, req.masking, targetCols.filter((r) => !writes.has(r.column_name.toLowerCase())).map((r) => r.column_name));
       }
       const policy = req.onSchemaChange ?? 'ignore';
       if (policy === 'fail') {

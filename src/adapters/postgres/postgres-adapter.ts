@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, maskingChangeFailure, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, maskingAfterRun, maskingChangeFailure, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -415,6 +415,8 @@ export class PostgresAdapter implements Adapter {
     // hooks (a post-hook may set the comment: its text is kept), kept by an incremental run only
     // where it was recorded or the table held no row
     let stamp = req.kind === 'incremental' && !!req.masking;
+    // (the record an incremental run leaves: incrementalWrite's)
+    let record: Record<string, string> | undefined;
     const key = `${req.relation.schema}.${req.relation.identifier}`;
     let carried: Privilege[] = (carry && !existing && this.cascaded.get(key)) || [];
     this.cascaded.delete(key);
@@ -426,7 +428,8 @@ export class PostgresAdapter implements Adapter {
       await PostgresAdapter.run(c, 'begin');
       try {
         const r = await withHooks(req, (sql) => PostgresAdapter.run(c, sql), fn);
-        if (stamp) await PostgresAdapter.run(c, `comment on table ${rel} is ${d.literal(withMaskingLine(await tableCommentOf(c, rel), req.masking!))}`);
+        const comment = stamp ? withMaskingLine(await tableCommentOf(c, rel), record ?? req.masking!) : undefined;
+        if (comment !== undefined) await PostgresAdapter.run(c, `comment on table ${rel} is ${d.literal(comment)}`);
         if (req.grants) {
           const current = (await c.query(GRANTEES_SQL, [req.relation.schema, req.relation.identifier])).rows.map((x: { grantee: string }) => x.grantee);
           const plan = planGrants(current, req.grants.select, req.grants.mode);
@@ -497,6 +500,7 @@ export class PostgresAdapter implements Adapter {
     const rows = await inTx(async () => {
       const w = await incrementalWrite({ run: (sql) => PostgresAdapter.run(c, sql), rows: async (sql) => (await c.query(sql)).rows, columns: (r) => columnTypes(c, r) }, req, rel, tmp, empty ? req.sql : (req.incrementalSql ?? req.sql), built);
       nullKeys = w.nullKeys;
+      record = w.masking;
       return w.rows;
     });
     return { message: `inserted ${rows} rows into`, rows, ...(nullKeys ? { warning: nullKeyWarning(nullKeys, req.uniqueKey ?? []) } : {}) };
@@ -530,10 +534,11 @@ export interface IncrementalIo {
  * An incremental run into the table `rel` (as SQL names it), in the caller's transaction: the new
  * rows of `source` staged in the temp table `tmp`, on_schema_change applied, the rows they
  * replace deleted, and they inserted; refused when the table was built with other masking than
- * the model's (`builtMasking`, recorded in its comment). `vigil check` sends the same on its empty
+ * the model's (`builtMasking`, recorded in its comment; `masking`: the record the run leaves,
+ * maskingAfterRun). `vigil check` sends the same on its empty
  * scratch table.
  */
-export async function incrementalWrite(io: IncrementalIo, req: MaterializeRequest, rel: string, tmp: string, source: string, builtMasking?: Record<string, string>): Promise<{ rows: number; nullKeys: number }> {
+export async function incrementalWrite(io: IncrementalIo, req: MaterializeRequest, rel: string, tmp: string, source: string, builtMasking?: Record<string, string>): Promise<{ rows: number; nullKeys: number; masking?: Record<string, string> }> {
   const d = postgresDialect;
   let nullKeys = 0;
   await io.run(`create temp table ${tmp} on commit drop as\n${source}`);
@@ -545,6 +550,8 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
     const changed = maskingChangeFailure(rel, builtMasking, req.masking, newCols.filter((x) => have.has(x.name)).map((x) => x.name));
     if (changed) throw new WarehouseError(changed, '');
   }
+  const writes = new Set(newCols.map((x) => x.name));
+  const masking = builtMasking && req.masking ? maskingAfterRun(builtMasking, req.masking, targetCols.filter((x) => !writes.has(x.name)).map((x) => x.name)) : undefined;
   const policy = req.onSchemaChange ?? 'ignore';
   if (policy === 'fail') {
     const failure = schemaChangeFailure(rel, targetCols, newCols);
@@ -573,7 +580,7 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
     await io.run(partitionDeleteSql(rel, tmp, replace.partition, d.quoteIdent(columnNamed(replace.partition.field, names))));
   }
   const rows = await io.run(`insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
-  return { rows, nullKeys };
+  return { rows, nullKeys, masking };
 }
 
 /** The views `drop ... cascade` of `rel` (as SQL names it) drops with it. */
