@@ -60,20 +60,22 @@ afterAll(async () => {
   });
 });
 
-function project(schema: string, opsGrants: string, opsMode = ''): string {
-  const dir = makeProject({
-    'project.yaml': `name: gov
+/** A Postgres project in `schema` whose roles read the relations they are granted (Postgres asks for USAGE on the schema too). */
+const projectYaml = (name: string, schema: string) => `name: ${name}
 default_target: pg
 targets:
   pg:
     type: postgres
     url: "{{ env_var('DATABASE_URL') }}"
     schema: ${schema}
-# the roles read the schema's relations they are granted (Postgres asks for USAGE on the schema too)
 on_run_start:
   - "create schema if not exists ${schema}"
   - "grant usage on schema ${schema} to ${Object.values(ROLES).join(', ')}"
-`,
+`;
+
+function project(schema: string, opsGrants: string, opsMode = ''): string {
+  const dir = makeProject({
+    'project.yaml': projectYaml('gov', schema),
     'seeds/people.csv': 'id,email,prompt,note,n\n1,a@x.com,hello there,ok,5\n2,,secret,fine,7\n',
     'models/people_pub.sql': `select id, email, prompt, note, n from {{ ref('people') }}`,
     'models/ops_daily.sql': `select count(*) as people from {{ ref('people_pub') }}`,
@@ -159,17 +161,7 @@ describe('grants and masking on Postgres', () => {
     const schema = uniqueSchema('gov_marked');
     const restricted = `, restricted={'grants': {'select': ['${ROLES.auditor}']}}`;
     const dir = makeProject({
-      'project.yaml': `name: marked
-default_target: pg
-targets:
-  pg:
-    type: postgres
-    url: "{{ env_var('DATABASE_URL') }}"
-    schema: ${schema}
-on_run_start:
-  - "create schema if not exists ${schema}"
-  - "grant usage on schema ${schema} to ${Object.values(ROLES).join(', ')}"
-`,
+      'project.yaml': projectYaml('marked', schema),
       'seeds/people.csv': 'id,email\n1,a@x.com\n',
       'models/rc_name.sql': `{{ config(materialized='table'${restricted}) }} select id, email as prompt from {{ ref('people') }}`,
       'models/rc_mark.sql': `{{ config(materialized='table'${restricted}) }} select id, email from {{ ref('people') }}`,
@@ -233,17 +225,7 @@ on_run_start:
     const o = ROLES.outside;
     const add = `config: { grants: { select: [${ROLES.compliance}] }, grants_mode: add }`;
     const dir = makeProject({
-      'project.yaml': `name: carry
-default_target: pg
-targets:
-  pg:
-    type: postgres
-    url: "{{ env_var('DATABASE_URL') }}"
-    schema: ${schema}
-on_run_start:
-  - "create schema if not exists ${schema}"
-  - "grant usage on schema ${schema} to ${Object.values(ROLES).join(', ')}"
-`,
+      'project.yaml': projectYaml('carry', schema),
       'seeds/src.csv': 'id,k\n1,a\n2,b\n',
       'models/g_tab.sql': `select id, k from {{ ref('src') }}`,
       'models/g_inc.sql': `select id, k from {{ ref('src') }}`,

@@ -9,9 +9,9 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
+import { queryOnce } from '../support/pg-client.js';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -45,15 +45,7 @@ const postgres: Warehouse = {
     const schema = uniqueSchema('incr_cols');
     return { dir: makeProject({ 'project.yaml': pgProjectYaml(schema), 'seeds/src.csv': SEED, 'models/.keep': '' }), env: { VIGIL_TEST_PG_URL: inject('pgUrl') }, schema };
   },
-  rows: async (_dir, sql) => {
-    const c = new pg.Client({ connectionString: inject('pgUrl') });
-    await c.connect();
-    try {
-      return (await c.query(sql)).rows;
-    } finally {
-      await c.end();
-    }
-  },
+  rows: (_dir, sql) => queryOnce(inject('pgUrl'), sql),
 };
 
 describe.each([duckdb, postgres])('a column the incremental query no longer selects ($name)', (w) => {

@@ -11,9 +11,9 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
+import { queryOnce } from '../support/pg-client.js';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -62,15 +62,7 @@ const postgres: Warehouse = {
     const schema = uniqueSchema('incr_mask');
     return { dir: makeProject({ 'project.yaml': pgProjectYaml(schema), 'seeds/people.csv': SEED, 'models/incm.sql': model() }), env: { VIGIL_TEST_PG_URL: inject('pgUrl') }, schema };
   },
-  rows: async (_dir, sql) => {
-    const c = new pg.Client({ connectionString: inject('pgUrl') });
-    await c.connect();
-    try {
-      return (await c.query(sql)).rows;
-    } finally {
-      await c.end();
-    }
-  },
+  rows: (_dir, sql) => queryOnce(inject('pgUrl'), sql),
   comment: (schema) => `select obj_description('${schema}.incm'::regclass, 'pg_class') as comment`,
 };
 

@@ -17,3 +17,14 @@ export function fileClient(url: string): pg.Client {
   });
   return client;
 }
+
+/** `sql`'s rows on a connection of its own, opened and closed around it. */
+export async function queryOnce(url: string, sql: string): Promise<Record<string, unknown>[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}
