@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
-    unique_key=['date', 'capability', 'provider'],
-    incremental_strategy='merge',
+    incremental_strategy='insert_overwrite',
+    partition_by={'field': 'date', 'data_type': 'date'},
     on_schema_change='append_new_columns',
     tags=['mart', 'audit']
 ) }}
@@ -24,7 +24,9 @@ select
   {{ count_if('not is_error') }} as success_count
 from {{ ref('stg_ai_audit_logs') }}
 {% if is_incremental() %}
--- re-aggregate whole trailing days so late rows land in the right day
-where created_date >= (select {{ to_date(dateadd('day', -var('incremental_lookback_days'), 'max(date)')) }} from {{ this }})
+-- re-aggregate whole trailing days (each replaces its stored day: a group that emptied goes), so
+-- late rows land in the right day; counted back from today at the latest (a future-dated row
+-- must not move the window past the days still filling)
+where created_date >= (select {{ to_date(dateadd('day', -var('incremental_lookback_days'), 'least(max(date), ' ~ current_date() ~ ')')) }} from {{ this }})
 {% endif %}
 group by created_date, capability, provider

@@ -12,4 +12,5 @@ select
   count(distinct l.capability) as unique_capabilities
 from {{ ref('stg_ai_audit_logs') }} as l
 left join {{ ref('stg_workflows') }} as w on w.workflow_id = l.workspace_id
+where l.workspace_id is not null -- a record without a workspace is no workspace (as in ai_workspace_activity)
 group by l.workspace_id, l.created_date, w.team, w.owner

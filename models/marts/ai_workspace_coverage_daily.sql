@@ -8,11 +8,12 @@
 with audit_days as (
   select distinct workspace_id, created_date as date
   from {{ ref('stg_ai_audit_logs') }}
+  where workspace_id is not null -- a record without a workspace is no workspace (as in ai_workspace_activity)
 ),
 access as (
   select workflow_id as workspace_id, {{ to_date('last_accessed_at') }} as date, 0 as audited
   from {{ ref('stg_workflows') }}
-  where last_accessed_at is not null
+  where last_accessed_at is not null and workflow_id is not null
   union all
   select workspace_id, date, 1 as audited
   from audit_days

@@ -509,6 +509,22 @@ export function replaceBy(req: MaterializeRequest): { keys: string[] } | { parti
   return req.uniqueKey?.length ? { keys: req.uniqueKey } : undefined;
 }
 
+/**
+ * What an incremental run on DuckDB or Postgres did, as its message says it (the relation follows):
+ * `inserted` new rows, after deleting the `deleted` stored rows they replace (`replace`: by
+ * unique_key, or the `partitions` they are in; undefined: an append, which deletes nothing).
+ */
+export function incrementalMessage(replace: ReturnType<typeof replaceBy>, inserted: number, deleted: number, partitions = 0): string {
+  if (replace && 'partition' in replace && partitions) return `overwrote ${partitions} partition${partitions === 1 ? '' : 's'} with ${inserted} rows (${deleted} deleted) in`;
+  if (replace && 'keys' in replace && deleted) return `merged ${inserted} rows (replacing ${deleted}) into`;
+  return `inserted ${inserted} rows into`;
+}
+
+/** insert_overwrite: how many partitions the new rows (staged in `staged`) are in (a NULL partition value is none). */
+export function partitionCountSql(staged: string, spec: PartitionSpec, column: string): string {
+  return `select count(distinct ${partitionKeySql(spec, column)}) as n from ${staged}`;
+}
+
 /** How many of the new rows (staged in `rel`) have a NULL in a key column (`keys`: as the statement names them). */
 export function nullKeysSql(rel: string, keys: string[]): string {
   return `select count(*) as n from ${rel} where ${keys.map((k) => `${k} is null`).join(' or ')}`;

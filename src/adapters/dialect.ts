@@ -93,7 +93,7 @@ export interface Dialect {
   sampleOrder(expr: string, seed: number): string;
 
   // --- helpers available to models as template functions ---
-  /** A JSON key as a number (NULL when missing or not numeric). */
+  /** A JSON key as a number (NULL when missing or not numeric): jsonNumberSql's rule, the same on every warehouse. */
   json_number(column: string, key: string): string;
   /** A JSON key as text (NULL when missing). */
   json_text(column: string, key: string): string;
@@ -210,6 +210,51 @@ export function scratchIdentifier(d: Pick<Dialect, 'maxIdentifierBytes'>, identi
   let head = identifier;
   while (head && Buffer.byteLength(head + tail) > max) head = [...head].slice(0, -1).join('');
   return head + tail;
+}
+
+/** The functions jsonNumberSql is written with, in one warehouse's spelling. */
+export interface NumberSpelling {
+  /** Whether `text` contains a match of the regular expression `re` (a literal: no quote, no backslash). */
+  matches(text: string, re: string): string;
+  /** The first group of `re`'s first match in `text` ('' or NULL when none). */
+  group(text: string, re: string): string;
+  /** The double and integer types. */
+  double: string;
+  int: string;
+}
+
+/** A JSON number (RFC 8259): no spaces, `+`, leading zeros, NaN or Infinity. */
+const JSON_NUMBER_RE = '^-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][-+]?[0-9]+)?$';
+/** The common case, in range on its face (below 1e15, at most 250 fraction digits: Postgres' most): cast at once. */
+const PLAIN_NUMBER_RE = '^-?(0|[1-9][0-9]{0,14})([.][0-9]{1,250})?$';
+
+/**
+ * json_number on every warehouse: `text` (a JSON value as its json_text reads it) as a double
+ * when it is a JSON number or a JSON string whose whole text is one (RFC 8259's grammar, so
+ * `" 5"`, `"+5"`, `"1_000"`, `"NaN"`, `"inf"` are NULL); NULL when its magnitude is 1e308 or more
+ * (Postgres fails such a cast, DuckDB reads Infinity); 0 when it is below 1e-307 (DuckDB's JSON
+ * reader has made such a number 0 already). The range is decided on the text, from the decimal
+ * exponent of its first significant digit, so no cast sees a value a warehouse would read its own way.
+ */
+export function jsonNumberSql(text: string, s: NumberSpelling): string {
+  const t = text;
+  const d = s.double;
+  // the digits and point, without sign or exponent: '0.0012', '120', '1.5'
+  const m = s.group(t, '^-?([0-9.]+)');
+  const point = `strpos(${m} || '.', '.')`;
+  // the zeros (and the point) before the first significant digit
+  const zeros = `(length(${m}) - length(ltrim(${m}, '0.')))`;
+  const exponent = `cast(coalesce(nullif(${s.group(t, '[eE]([-+]?[0-9]+)$')}, ''), '0') as ${s.int})`;
+  // the decimal exponent of the first significant digit (1.5e3: 3; 0.0012: -3)
+  const lead = `${exponent} + ${point} - ${zeros} - 2 + least(${zeros}, 1)`;
+  return [
+    `(case when ${s.matches(t, PLAIN_NUMBER_RE)} then cast(${t} as ${d})`,
+    ` when not coalesce(${s.matches(t, JSON_NUMBER_RE)}, false) then null`,
+    ` when ltrim(${m}, '0.') = '' then cast(0 as ${d})`,
+    // an exponent of 100000 or more: out of range
+    ` when ${s.matches(t, '[eE][-+]?0*[1-9][0-9]{5}')} then (case when ${s.matches(t, '[eE]-')} then cast(0 as ${d}) end)`,
+    ` else (case greatest(least(${lead}, 308), -308) when 308 then null when -308 then cast(0 as ${d}) else cast(${t} as ${d}) end) end)`,
+  ].join('');
 }
 
 /** `"name"`, with embedded quotes doubled: the standard SQL spelling DuckDB and Postgres share. */

@@ -220,11 +220,12 @@ export async function generateDemo(
     /**
      * The skeleton of a table: one row (i, k) per generated row, i = 0..n-1 in time order,
      * k = hourly slot. Counts per slot are floor(N * cumulative weight / total) differences,
-     * exact integers; the drop scenario keeps 20% of the last day and nothing in its last 3 hours.
+     * exact integers. `scenarioDay`: the table the scenario is about (ai_audit_logs), where drop
+     * keeps 20% of the last day and nothing in its last 3 hours; the other tables stay normal.
      */
-    const skeleton = async (n: number): Promise<void> => {
+    const skeleton = async (n: number, scenarioDay = false): Promise<void> => {
       const adj =
-        scenario === 'drop'
+        scenarioDay && scenario === 'drop'
           ? `case when k >= ${lastEndK - 3} then 0 when k >= ${lastK} then (n0 + 2) // 5 else n0 end`
           : 'n0';
       await adapter.execute(`create or replace table ${ROWS} as
@@ -247,7 +248,7 @@ export async function generateDemo(
     const nwf = Math.max(20, Math.floor(rows / 200));
     const wfWidth = Math.max(5, String(nwf - 1).length);
     await timed('ai_audit_logs', async () => {
-      await skeleton(rows);
+      await skeleton(rows, true);
       const [st] = await adapter.query<{ base: bigint | number | null; last_first: bigint | number | null; last_n: bigint | number; prev_max: bigint | number | null }>(`
         select count(*) as base,
           min(i) filter (where k >= ${lastK} and k < ${lastK + scenarioSlots}) as last_first,

@@ -94,8 +94,9 @@ const BIGQUERY_CASES: Array<[string, Record<string, Array<[string | RegExp, stri
   [
     'MERGE values of the wrong type',
     { 'models/marts/ai_audit_daily.sql': [['  provider,\n  count(*)', '  {% if is_incremental() %}length(provider){% else %}provider{% endif %} as provider,\n  count(*)']] },
-    // provider is part of the unique key: the MERGE's ON compares the table's STRING with the new INT64
-    /models\/marts\/ai_audit_daily\.sql:1:4: error: No matching signature for operator = for argument types: STRING, INT64.* \(line \d+:\d+ of the statement Vigil sends\)/,
+    // insert_overwrite: the MERGE inserts the new INT64 into the table's STRING column (was a merge on
+    // a unique key holding provider: its ON compared them, "No matching signature for operator =")
+    /models\/marts\/ai_audit_daily\.sql:1:4: error: Value has type INT64 which cannot be inserted into column provider, which has type STRING.* \(line \d+:\d+ of the statement Vigil sends\)/,
   ],
   ['a UDF called with the wrong argument type', { 'models/marts/ai_cost_daily.sql': [['sum(total_tokens) as total_tokens', '`vigil_internal`.median(array_agg(length(model))) as total_tokens']] }, /models\/marts\/ai_cost_daily\.sql:10:3: error: No matching signature for function .*median.* ARRAY<INT64>/i],
   ['an ambiguous column in a join', { 'models/marts/ai_audit_workspace_stats.sql': [['  l.workspace_id,\n  l.created_date as date,', '  workflow_id,\n  l.created_date as date,']] }, /models\/marts\/ai_audit_workspace_stats\.sql:4:3: error: Column name workflow_id is ambiguous/],
@@ -195,7 +196,7 @@ describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at 
   });
 
   it('a config the statement builders would refuse is an error at its line from the compile, before anything is checked, not a crash', async () => {
-    await expect(withEdits({ 'models/marts/ai_audit_daily.sql': [["incremental_strategy='merge'", "incremental_strategy='insert_overwrite'"]] }, 'prod')).rejects.toThrow(
+    await expect(withEdits({ 'models/marts/ai_audit_daily.sql': [["    partition_by={'field': 'date', 'data_type': 'date'},\n", '']] }, 'prod')).rejects.toThrow(
       /^models\/marts\/ai_audit_daily\.sql:\d+:\d+: error: model 'ai_audit_daily': incremental_strategy 'insert_overwrite' replaces the partitions the new rows touch, so it needs partition_by \[E_CONFIG\]/m,
     );
   });

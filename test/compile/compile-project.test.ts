@@ -10,6 +10,7 @@ import { compileProject, type RenderCache } from '../../src/compile/compile-proj
 import type { ModelNode, TestNode } from '../../src/compile/manifest.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { BASIC_PROJECT_YAML, makeProject, projectFiles, removeDir, vigil } from '../helpers.js';
+import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 
 const SOURCES = `sources:
   - name: raw
@@ -592,7 +593,8 @@ describe('compileProject', () => {
       },
     });
     expect(model(r, 'a').compiled_sql).toBe(
-      "select try_cast(json_extract_string(m, '$.\"durationMs\"') as double), json_extract_string(m, '$.\"status\"'), coalesce(json_exists(m, '$.\"k\"'), false), quantile_disc(x, 0.95), (cast(a as double) / nullif(b, 0)), date_trunc('hour', ts), (d + (-1) * interval '1 day'), date_diff('day', a, b), median(n) over (partition by cap order by date rows between 7 preceding and 1 preceding)",
+      `select ${duckDbDialect.json_number('m', 'durationMs')}, ` +
+        "json_extract_string(m, '$.\"status\"'), coalesce(json_exists(m, '$.\"k\"'), false), quantile_disc(x, 0.95), (cast(a as double) / nullif(b, 0)), date_trunc('hour', ts), (d + (-1) * interval '1 day'), date_diff('day', a, b), median(n) over (partition by cap order by date rows between 7 preceding and 1 preceding)",
     );
   });
 

@@ -34,15 +34,18 @@ async function one<T = number>(sql: string): Promise<T> {
   return (typeof v === 'bigint' ? Number(v) : v) as T;
 }
 
-/** Per-row fingerprint of every table: equal iff the data is equal (order-independent). */
+/** Per-row fingerprint of a table: equal iff the data is equal (order-independent). */
+async function tableFingerprint(schema: string, t: string): Promise<string> {
+  const cols = (await db.query<{ column_name: string }>(`select column_name from information_schema.columns where table_schema = '${schema}' and table_name = '${t}' order by ordinal_position`)).map(
+    (r) => `"${r.column_name}"::VARCHAR`,
+  );
+  return String(await one(`select sum(hash(${cols.join(', ')})) || ':' || count(*) from ${schema}.${t}`));
+}
+
+/** The fingerprints of every table. */
 async function fingerprint(schema: string): Promise<string> {
   const parts: string[] = [];
-  for (const t of ['ai_audit_logs', 'workflows', 'audit_trails', 'usage_log', 'audit_events', 'market_snapshots', 'workspace_data_snapshots']) {
-    const cols = (await db.query<{ column_name: string }>(`select column_name from information_schema.columns where table_schema = '${schema}' and table_name = '${t}' order by ordinal_position`)).map(
-      (r) => `"${r.column_name}"::VARCHAR`,
-    );
-    parts.push(String(await one(`select sum(hash(${cols.join(', ')})) || ':' || count(*) from ${schema}.${t}`)));
-  }
+  for (const t of ['ai_audit_logs', 'workflows', 'audit_trails', 'usage_log', 'audit_events', 'market_snapshots', 'workspace_data_snapshots']) parts.push(await tableFingerprint(schema, t));
   return parts.join('|');
 }
 
@@ -454,15 +457,25 @@ describe('generateDemo: scenarios', () => {
     expect(chat.last).toBeLessThan(1.75 * chat.median);
   });
 
-  it('drop: the last day falls below 0.4x the median and its last 3 hours are empty', async () => {
-    const [logs] = await run('drop');
+  it('drop: the last day of ai_audit_logs falls below 0.4x the median and its last 3 hours are empty; the other tables stay normal', async () => {
+    const tables = await generateDemo(db, opts('sc_drop', { scenario: 'drop', auditEvents: 5000 }));
+    const logs = tables.find((t) => t.table === 'ai_audit_logs')!;
     const S = 'sc_drop';
     expect(logs.rows).toBeLessThan(ROWS);
     const { last, median } = await lastDayVsMedian(S);
     expect(last).toBeGreaterThan(0);
     expect(last).toBeLessThan(0.4 * median);
-    for (const t of ['ai_audit_logs', 'audit_trails', 'usage_log']) {
-      expect(await one(`select count(*) from ${S}.${t} where created_at >= ${NOW_SQL} - interval 3 hour`), t).toBe(0);
+    expect(await one(`select count(*) from ${S}.ai_audit_logs where created_at >= ${NOW_SQL} - interval 3 hour`)).toBe(0);
+    // the scenario is about ai_audit_logs (--help): the other tables keep their traffic and their
+    // row counts (was: cut the same way, and --audit-events 5000 gave 4,782 events)
+    expect(tables.find((t) => t.table === 'audit_events')!.rows).toBe(5000);
+    expect(tables.find((t) => t.table === 'audit_trails')!.rows).toBe(ROWS / 4);
+    expect(tables.find((t) => t.table === 'usage_log')!.rows).toBe(ROWS / 4);
+    // row for row what a normal day gives them
+    await generateDemo(db, opts('sc_drop_normal', { auditEvents: 5000 }));
+    for (const [t, at] of [['audit_trails', '"timestamp"'], ['usage_log', 'created_at'], ['audit_events', '"timestamp"']]) {
+      expect(await tableFingerprint(S, t), t).toBe(await tableFingerprint('sc_drop_normal', t));
+      expect(await one(`select count(*) from ${S}.${t} where ${at} >= ${NOW_SQL} - interval 3 hour`), t).toBeGreaterThan(0);
     }
   });
 

@@ -640,7 +640,8 @@ describe('the shipped project on demo data', () => {
     await db.execute(`insert into raw.ai_audit_logs select id + 1000000, workflow_id, capability, provider, model, response_status, request_metadata, response_metadata, workspace_snapshot_id, created_at from raw.ai_audit_logs order by created_at desc limit 100`);
     await db.close();
     const r = vigil(dir, ['run', '-s', 'ai_audit_daily']);
-    expect(r.stdout).toMatch(/OK inserted \d+ rows into analytics\.ai_audit_daily/);
+    // insert_overwrite: the trailing days replaced whole (was: "inserted N rows into", for a merge that mostly updated)
+    expect(r.stdout).toMatch(/OK overwrote 3 partitions with \d+ rows \(\d+ deleted\) in analytics\.ai_audit_daily/);
     expect(r.code).toBe(0);
     const [t] = await query<{ s: number }>(dir, 'select sum(interaction_count)::int as s from analytics.ai_audit_daily');
     expect(t.s).toBe(30100);
@@ -823,7 +824,8 @@ describe('the golden fixture project runs against demo data', () => {
     expect(first.stdout).toMatch(/OK created table marts\.capability_trend_v1/);
     expect(first.stdout).not.toMatch(/ERROR /);
     const second = vigil(dir, ['build', '--threads', '1']);
-    expect(second.stdout).toMatch(/OK inserted \d+ rows into analytics\.events_hourly/);
+    // (the rows of the recomputed hours replace those stored under the same key: was "inserted N rows into")
+    expect(second.stdout).toMatch(/OK merged \d+ rows \(replacing \d+\) into analytics\.events_hourly/);
     expect(second.stdout).not.toMatch(/ERROR /);
   });
 });

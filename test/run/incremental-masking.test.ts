@@ -99,7 +99,7 @@ describe.each([duckdb, postgres])('an incremental model whose masking changed si
     // the same masking: incremental runs go on, the hashed key matching the stored row
     const again = vigil(dir, ['run', '-s', 'incm'], env);
     expect(again.code, again.stdout + again.stderr).toBe(0);
-    expect(again.stdout).toContain(`OK inserted 1 rows into ${schema}.incm`);
+    expect(again.stdout).toContain(`OK merged 1 rows (replacing 1) into ${schema}.incm`);
     expect(await table(dir, schema)).toEqual(masked);
 
     // and taken away again: refused the same way (the stored rows are hashed, the new ones would not be)
@@ -178,7 +178,7 @@ describe('Postgres: a role that may write to an incremental table it does not ow
     const r = vigil(dir, ['run', '-s', 'incm'], { VIGIL_TEST_PG_URL: url.toString() });
     expect(r.stdout + r.stderr).not.toContain('must be owner');
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain(`OK inserted 1 rows into ${schema}.incm`);
+    expect(r.stdout).toContain(`OK merged 1 rows (replacing 1) into ${schema}.incm`);
     expect((await admin(postgres.comment(schema)))[0].comment).toBe('vigil masking: {"email":"hash"}');
   });
 });

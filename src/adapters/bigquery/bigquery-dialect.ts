@@ -9,7 +9,7 @@
  * its median with `vigil_internal.median(ARRAY<FLOAT64>)`, a SQL UDF the adapter creates
  * (PERCENTILE_CONT cannot take a window frame).
  */
-import { checkDatePart, checkFraction, type CanonicalType, type DatePart, type Dialect, type Relation } from '../dialect.js';
+import { checkDatePart, checkFraction, jsonNumberSql, type CanonicalType, type DatePart, type Dialect, type NumberSpelling, type Relation } from '../dialect.js';
 import { partitionField } from '../adapter.js';
 
 const TYPES: Record<CanonicalType, string> = { string: 'STRING', int: 'INT64', float: 'FLOAT64', bool: 'BOOL', timestamp: 'TIMESTAMP', date: 'DATE', json: 'JSON' };
@@ -78,6 +78,8 @@ function jsonPath(key: string): string {
   return `'$."${key.replace(/["\\]/g, (c) => '\\\\' + c).replace(/'/g, "\\'")}"'`;
 }
 
+const NUMBERS: NumberSpelling = { matches: (t, re) => `REGEXP_CONTAINS(${t}, '${re}')`, group: (t, re) => `REGEXP_EXTRACT(${t}, '${re}')`, double: 'FLOAT64', int: 'INT64' };
+
 const PART: Record<DatePart, string> = { second: 'SECOND', minute: 'MINUTE', hour: 'HOUR', day: 'DAY', week: 'WEEK', month: 'MONTH', quarter: 'QUARTER', year: 'YEAR' };
 
 export const bigQueryDialect: Dialect = {
@@ -142,7 +144,7 @@ export const bigQueryDialect: Dialect = {
     if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
     return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
   },
-  json_number: (col, key) => `SAFE_CAST(JSON_VALUE(${col}, ${jsonPath(key)}) AS FLOAT64)`,
+  json_number: (col, key) => jsonNumberSql(`JSON_VALUE(${col}, ${jsonPath(key)})`, NUMBERS),
   json_text: (col, key) => `JSON_VALUE(${col}, ${jsonPath(key)})`,
   json_has: (col, key) => `(JSON_QUERY(${col}, ${jsonPath(key)}) IS NOT NULL)`,
   percentile: (expr, f) =>

@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, maskingAfterRun, maskingChangeFailure, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, incrementalMessage, maskingAfterRun, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -513,6 +513,8 @@ export class DuckDbAdapter implements Adapter {
         if (gone) throw new WarehouseError(gone, '');
       }
       const nullKeys = replace && 'keys' in replace ? Number((await DuckDbAdapter.read<{ n: unknown }>(c, nullKeysSql(tmp, replace.keys.map((k) => d.quoteIdent(k)))))[0].n) : 0;
+      const partitions = replace && 'partition' in replace ? Number((await DuckDbAdapter.read<{ n: unknown }>(c, partitionCountSql(tmp, replace.partition, d.quoteIdent(replace.partition.field))))[0].n) : 0;
+      let deleted = 0;
       const rows = await inTx(async () => {
         if (added.length && policy === 'append_new_columns') {
           for (const a of added) await DuckDbAdapter.run(c, `alter table ${rel} add column ${d.quoteIdent(a.column_name)} ${a.column_type}`);
@@ -525,13 +527,13 @@ export class DuckDbAdapter implements Adapter {
         if (replace && 'keys' in replace) {
           const keys = replace.keys.map((k) => d.quoteIdent(k));
           const tuple = keys.length === 1 ? keys[0] : `(${keys.join(', ')})`;
-          await DuckDbAdapter.run(c, `delete from ${rel} where ${tuple} in (select ${keys.join(', ')} from ${tmp})`);
+          deleted = await DuckDbAdapter.run(c, `delete from ${rel} where ${tuple} in (select ${keys.join(', ')} from ${tmp})`);
         } else if (replace) {
-          await DuckDbAdapter.run(c, partitionDeleteSql(rel, tmp, replace.partition, d.quoteIdent(replace.partition.field)));
+          deleted = await DuckDbAdapter.run(c, partitionDeleteSql(rel, tmp, replace.partition, d.quoteIdent(replace.partition.field)));
         }
         return DuckDbAdapter.run(c, `insert into ${rel} (${into.join(', ')}) select ${from.join(', ')} from ${tmp}`);
       });
-      return { message: `inserted ${rows} rows into`, rows, ...(nullKeys ? { warning: nullKeyWarning(nullKeys, (replace as { keys: string[] }).keys) } : {}) };
+      return { message: incrementalMessage(replace, rows, deleted, partitions), rows, ...(nullKeys ? { warning: nullKeyWarning(nullKeys, (replace as { keys: string[] }).keys) } : {}) };
     } finally {
       await c.run(`drop table if exists ${tmp}`).catch(() => undefined);
     }

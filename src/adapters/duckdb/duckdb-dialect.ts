@@ -1,10 +1,10 @@
 /**
  * DuckDB's SQL spelling. Pure: used by the compiler and by the DuckDB adapter.
  *
- * @example duckDbDialect.json_number('response_metadata', 'durationMs')
- *   // try_cast(json_extract_string(response_metadata, '$."durationMs"') as double)
+ * @example duckDbDialect.percentile('duration_ms', 0.95)
+ *   // quantile_disc(duration_ms, 0.95)
  */
-import { checkDatePart, checkFraction, standardSpelling, type CanonicalType, type DatePart, type Dialect } from '../dialect.js';
+import { checkDatePart, checkFraction, jsonNumberSql, standardSpelling, type CanonicalType, type DatePart, type Dialect, type NumberSpelling } from '../dialect.js';
 
 const TYPES: Record<CanonicalType, string> = { string: 'VARCHAR', int: 'BIGINT', float: 'DOUBLE', bool: 'BOOLEAN', timestamp: 'TIMESTAMPTZ', date: 'DATE', json: 'JSON' };
 
@@ -37,6 +37,8 @@ function jsonPath(key: string): string {
   return `'$."${key.replace(/["\\]/g, (c) => '\\' + c).replace(/'/g, "''")}"'`;
 }
 
+const NUMBERS: NumberSpelling = { matches: (t, re) => `regexp_matches(${t}, '${re}')`, group: (t, re) => `regexp_extract(${t}, '${re}', 1)`, double: 'double', int: 'integer' };
+
 export const duckDbDialect: Dialect = {
   ...standardSpelling,
   name: 'duckdb',
@@ -55,7 +57,7 @@ export const duckDbDialect: Dialect = {
     return `(case when ${expr} is null or ${expr} = '[]' or (${fits}) then ${read} else ${refused} end)`;
   },
   syncColumnType: duckDbTypeOf,
-  json_number: (col, key) => `try_cast(json_extract_string(${col}, ${jsonPath(key)}) as double)`,
+  json_number: (col, key) => jsonNumberSql(`json_extract_string(${col}, ${jsonPath(key)})`, NUMBERS),
   json_text: (col, key) => `json_extract_string(${col}, ${jsonPath(key)})`,
   json_has: (col, key) => `coalesce(json_exists(${col}, ${jsonPath(key)}), false)`,
   percentile: (expr, f) => `quantile_disc(${expr}, ${checkFraction(f)})`,

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, maskingAfterRun, maskingChangeFailure, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -496,14 +496,12 @@ export class PostgresAdapter implements Adapter {
     const empty = (await c.query(`select 1 as one from ${rel} limit 1`)).rowCount === 0;
     const built = stamp && !empty ? recordedMasking(await tableCommentOf(c, rel)) : undefined;
     stamp &&= empty || !!built;
-    let nullKeys = 0;
-    const rows = await inTx(async () => {
-      const w = await incrementalWrite({ run: (sql) => PostgresAdapter.run(c, sql), rows: async (sql) => (await c.query(sql)).rows, columns: (r) => columnTypes(c, r) }, req, rel, tmp, empty ? req.sql : (req.incrementalSql ?? req.sql), built);
-      nullKeys = w.nullKeys;
-      record = w.masking;
-      return w.rows;
+    const w = await inTx(async () => {
+      const written = await incrementalWrite({ run: (sql) => PostgresAdapter.run(c, sql), rows: async (sql) => (await c.query(sql)).rows, columns: (r) => columnTypes(c, r) }, req, rel, tmp, empty ? req.sql : (req.incrementalSql ?? req.sql), built);
+      record = written.masking;
+      return written;
     });
-    return { message: `inserted ${rows} rows into`, rows, ...(nullKeys ? { warning: nullKeyWarning(nullKeys, req.uniqueKey ?? []) } : {}) };
+    return { message: incrementalMessage(replaceBy(req), w.rows, w.deleted, w.partitions), rows: w.rows, ...(w.nullKeys ? { warning: nullKeyWarning(w.nullKeys, req.uniqueKey ?? []) } : {}) };
   }
 
   async currentGrantees(rel: Relation): Promise<string[]> {
@@ -538,9 +536,11 @@ export interface IncrementalIo {
  * maskingAfterRun). `vigil check` sends the same on its empty
  * scratch table.
  */
-export async function incrementalWrite(io: IncrementalIo, req: MaterializeRequest, rel: string, tmp: string, source: string, builtMasking?: Record<string, string>): Promise<{ rows: number; nullKeys: number; masking?: Record<string, string> }> {
+export async function incrementalWrite(io: IncrementalIo, req: MaterializeRequest, rel: string, tmp: string, source: string, builtMasking?: Record<string, string>): Promise<{ rows: number; nullKeys: number; deleted: number; partitions: number; masking?: Record<string, string> }> {
   const d = postgresDialect;
   let nullKeys = 0;
+  let deleted = 0;
+  let partitions = 0;
   await io.run(`create temp table ${tmp} on commit drop as\n${source}`);
   const targetCols = await io.columns(rel);
   const newCols = await io.columns(tmp);
@@ -575,12 +575,14 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
     // `=`, as dbt-postgres: a key holding a NULL matches nothing (as on DuckDB and BigQuery), and
     // the join is a hash join (`is not distinct from` was a nested loop over the whole table)
     const on = keys.map((k) => `t.${k} = s.${k}`).join(' and ');
-    await io.run(`delete from ${rel} as t using ${tmp} as s where ${on}`);
+    deleted = await io.run(`delete from ${rel} as t using ${tmp} as s where ${on}`);
   } else if (replace) {
-    await io.run(partitionDeleteSql(rel, tmp, replace.partition, d.quoteIdent(columnNamed(replace.partition.field, names))));
+    const column = d.quoteIdent(columnNamed(replace.partition.field, names));
+    partitions = Number((await io.rows(partitionCountSql(tmp, replace.partition, column)))[0].n);
+    deleted = await io.run(partitionDeleteSql(rel, tmp, replace.partition, column));
   }
   const rows = await io.run(`insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
-  return { rows, nullKeys, masking };
+  return { rows, nullKeys, deleted, partitions, masking };
 }
 
 /** The views `drop ... cascade` of `rel` (as SQL names it) drops with it. */

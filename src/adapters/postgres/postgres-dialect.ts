@@ -6,14 +6,14 @@
  * @example postgresDialect.percentile('duration_ms', 0.95)
  *   // percentile_disc(0.95) within group (order by duration_ms)
  */
-import { checkDatePart, checkFraction, quoteIdentStandard, relationStandard, standardSpelling, type CanonicalType, type DatePart, type Dialect } from '../dialect.js';
+import { checkDatePart, checkFraction, jsonNumberSql, quoteIdentStandard, relationStandard, standardSpelling, type CanonicalType, type DatePart, type Dialect, type NumberSpelling } from '../dialect.js';
 
 const TYPES: Record<CanonicalType, string> = { string: 'text', int: 'bigint', float: 'double precision', bool: 'boolean', timestamp: 'timestamptz', date: 'date', json: 'jsonb' };
 
 /** Schema holding the helper functions the adapter installs (see postgres-adapter.ts). */
 export const PG_HELPER_SCHEMA = 'vigil_internal';
 
-const NUMBER_RE = `'^\\s*-?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?\\s*$'`;
+const NUMBERS: NumberSpelling = { matches: (t, re) => `(${t} ~ '${re}')`, group: (t, re) => `substring(${t} from '${re}')`, double: 'double precision', int: 'integer' };
 
 function key(k: string): string {
   return `'${k.replace(/'/g, "''")}'`;
@@ -74,7 +74,7 @@ export const postgresDialect: Dialect = {
         : `'${p}' is not a Postgres role name: lower-case letters, digits, _ and $, starting with a letter or _, at most 63 characters`,
   grantSelect: (rel, _kind, principals) => `grant select on table ${relationStandard(rel)} to ${principals.map(quoteIdentStandard).join(', ')}`,
   revokeSelect: (rel, _kind, principals) => `revoke select on table ${relationStandard(rel)} from ${principals.map(quoteIdentStandard).join(', ')}`,
-  json_number: (col, k) => `(case when (${col} ->> ${key(k)}) ~ ${NUMBER_RE} then cast(${col} ->> ${key(k)} as double precision) end)`,
+  json_number: (col, k) => jsonNumberSql(`(${col} ->> ${key(k)})`, NUMBERS),
   json_text: (col, k) => `(${col} ->> ${key(k)})`,
   json_has: (col, k) => `coalesce(cast(${col} as jsonb) ? ${key(k)}, false)`,
   percentile: (expr, f) => `percentile_disc(${checkFraction(f)}) within group (order by ${expr})`,
