@@ -418,13 +418,17 @@ const cases: Case[] = [
       'models/a.sql': "{{ config(materialized='table') }}\nselect 1 as x",
       'dashboards/ops.json': JSON.stringify({ name: 'ops', title: 'Ops', tabs: [{ name: 'main', title: 'Main', tiles: [{ id: 't', type: 'table', title: 'T', model: 'a', dimensions: [{ column: 'x' }], layout: { x: 0, y: 0, w: 4, h: 2 } }] }] }),
     },
-    args: ['ls', '-s', 'resource_type:modle', '-s', 'config.materialized:tabel', '-s', 'dashboard:osp'],
+    args: ['ls', '-s', 'config.materialized:tabel', '-s', 'dashboard:osp'],
     code: 2,
-    expect: [
-      "error: selector 'resource_type:modle' matched nothing — did you mean 'resource_type:model'?",
-      "selector 'config.materialized:tabel' matched nothing — did you mean 'config.materialized:table'?",
-      "selector 'dashboard:osp' matched nothing — did you mean 'dashboard:ops'?",
-    ],
+    expect: ["selector 'config.materialized:tabel' matched nothing — did you mean 'config.materialized:table'?", "selector 'dashboard:osp' matched nothing — did you mean 'dashboard:ops'?"],
+  },
+  {
+    // (a resource type no node can have: refused as such, before what the other selectors match)
+    name: 'a typo in a resource_type: unknown, with the nearest type and the list',
+    files: { 'models/a.sql': "{{ config(materialized='table') }}\nselect 1 as x" },
+    args: ['ls', '-s', 'resource_type:modle', '-s', 'config.materialized:tabel'],
+    code: 2,
+    expect: ["error: selector 'resource_type:modle': unknown resource type 'modle' — did you mean 'resource_type:model'? (resource types: model, seed, snapshot, test, unit_test, source, exposure)"],
   },
   {
     name: 'an unknown selector method: the list and a did-you-mean',
