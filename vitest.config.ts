@@ -1,5 +1,4 @@
 import { defineConfig } from 'vitest/config';
-import LongestFirst from './test/support/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -23,8 +22,6 @@ export default defineConfig({
     // of their time is spent waiting for the vigil child processes they start. 3 workers keep
     // both cores busy (12.2 min -> 9.2 min on the 2-core machine, docs/benchmarks.md)
     maxWorkers: 3,
-    // the longest files first (test/support/file-times.json), so that no long file starts last
-    sequence: { sequencer: LongestFirst },
     reporters: ['default'],
   },
 });
