@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 import { queryOnce } from '../support/pg-client.js';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { duckRows, makeProject, removeDir, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -29,14 +29,7 @@ interface Warehouse {
 const duckdb: Warehouse = {
   name: 'DuckDB',
   project: () => ({ dir: makeProject({ 'seeds/src.csv': SEED, 'models/.keep': '' }), env: {}, schema: 'analytics' }),
-  rows: async (dir, sql) => {
-    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
-    try {
-      return await db.query(sql);
-    } finally {
-      await db.close();
-    }
-  },
+  rows: (dir, sql) => duckRows(dir, sql),
 };
 
 const postgres: Warehouse = {
