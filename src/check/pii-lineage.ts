@@ -51,6 +51,9 @@ export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: Colu
   return (await piiLineage(manifest, dialect, { where, root })).diagnostics;
 }
 
+/** Why a query's column lineage is incomplete: its SQL does not parse, or what could not be traced. */
+const incompleteBecause = (l: { error?: string; untraced: string[] }): string => (l.error ? `its SQL does not parse as DuckDB SQL (${l.error.split('\n')[0]})` : l.untraced.join('; '));
+
 /** A query that is not a model (an alert's, a data test's), compiled: what it reads. */
 export interface PiiQuery {
   id: string;
@@ -149,7 +152,7 @@ export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { w
     if (!l) continue;
     if (l.error || l.untraced.length) {
       if (readsLive.length) {
-        const what = l.error ? `its SQL does not parse as DuckDB SQL (${l.error.split('\n')[0]})` : l.untraced.join('; ');
+        const what = incompleteBecause(l);
         ds.push(diag('W_PII', `${m.resource_type} '${m.name}' reads PII (${readsLive.flatMap((p) => [...live.get(p)!.values()]).join(', ')}) and its column lineage is incomplete: ${what}; PII may reach it unseen`, where(m, undefined), 'name its columns explicitly, or add the no_unmasked_pii test to it', 'warn'));
       }
       if (l.error) continue;
@@ -241,7 +244,7 @@ export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { w
     if (!q.checked || !l) continue;
     const { what, hint } = q.checked;
     if (r.unseen.length) {
-      const why = l.error ? `its SQL does not parse as DuckDB SQL (${l.error.split('\n')[0]})` : l.untraced.join('; ');
+      const why = incompleteBecause(l);
       r.diagnostics.push(diag('W_PII', `${what} reads PII (${r.unseen.join(', ')}) and its column lineage is incomplete: ${why}; PII may reach it unseen`, q.checked.where(undefined), 'name its columns explicitly', 'warn'));
     }
     for (const col of l.columns) {

@@ -203,6 +203,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ds.push(diag('E_DUPLICATE', `column '${c.name}' of ${what} is declared twice (also at line ${src.locate([...path, 'columns', prev, 'name']).line}${first === c.name ? '' : `, as '${first}': unquoted, one column to the warehouse`})`, { file, ...src.locate([...path, 'columns', ci, 'name']) }, 'keep one entry per column, with all its data_type, meta and tests'));
     });
   };
+  /** The checks of a node's declared columns in its properties YAML (seeds, models, source tables, snapshots). */
+  const declaredColumns = (what: string, columns: ColumnProps[] | undefined, src: YamlSource, path: (string | number)[], file: string) => {
+    twiceDeclared(what, columns, src, path, file);
+    piiMetaKeys(what, columns, src, path, file);
+  };
   /**
    * The meta of a properties entry: `config: { meta }`, or the `meta:` property, which dbt moves
    * into config.meta; both is an error, as in dbt (which of the two would win is not said).
@@ -221,8 +226,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       seedProps.set(p.name, { p, src: pf.yaml, path: ['seeds', i], file: pf.path, meta: propsMeta(`seed '${p.name}'`, p, pf.yaml, ['seeds', i], pf.path) });
       storedPolicy(`seed '${p.name}'`, p.columns, pf.yaml, ['seeds', i], pf.path);
-      twiceDeclared(`seed '${p.name}'`, p.columns, pf.yaml, ['seeds', i], pf.path);
-      piiMetaKeys(`seed '${p.name}'`, p.columns, pf.yaml, ['seeds', i], pf.path);
+      declaredColumns(`seed '${p.name}'`, p.columns, pf.yaml, ['seeds', i], pf.path);
     });
     (pf.data.models ?? []).forEach((p, i) => {
       const prev = modelProps.get(p.name);
@@ -231,8 +235,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         return;
       }
       modelProps.set(p.name, { p, src: pf.yaml, path: ['models', i], file: pf.path, meta: propsMeta(`model '${p.name}'`, p, pf.yaml, ['models', i], pf.path) });
-      twiceDeclared(`model '${p.name}'`, p.columns, pf.yaml, ['models', i], pf.path);
-      piiMetaKeys(`model '${p.name}'`, p.columns, pf.yaml, ['models', i], pf.path);
+      declaredColumns(`model '${p.name}'`, p.columns, pf.yaml, ['models', i], pf.path);
     });
     (pf.data.sources ?? []).forEach((s: SourceProps, si) => {
       s.tables.forEach((t: SourceTableProps, ti) => {
@@ -251,8 +254,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           if (v && /\{\{|\{%/.test(v)) ds.push(diag('E_SOURCE', `source ${s.name}.${t.name}: ${key === 'filter' ? 'freshness filter' : key} '${v}' is a template, which Vigil does not render in sources YAML: it would ${names ? 'name a relation' : 'reach the warehouse'} as written`, { file: pf.path, ...pf.yaml.locate(where) }, `write the ${key === 'filter' ? 'filter' : key} itself: Vigil renders templates in models, macros and hooks, not in sources YAML`));
         }
         storedPolicy(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
-        twiceDeclared(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
-        piiMetaKeys(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
+        declaredColumns(`source ${s.name}.${t.name}`, t.columns, pf.yaml, ['sources', si, 'tables', ti], pf.path);
         const node: SourceNode = {
           unique_id: uid,
           resource_type: 'source',
@@ -825,8 +827,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ds.push(diag('E_DUPLICATE', `snapshot '${p.name}' is described twice (also in ${prev.file}:${prev.src.locate(prev.path).line})`, where, 'keep one entry per snapshot'));
         return;
       }
-      twiceDeclared(`snapshot '${p.name}'`, p.columns, pf.yaml, ['snapshots', i], pf.path);
-      piiMetaKeys(`snapshot '${p.name}'`, p.columns, pf.yaml, ['snapshots', i], pf.path);
+      declaredColumns(`snapshot '${p.name}'`, p.columns, pf.yaml, ['snapshots', i], pf.path);
       if (p.relation === undefined) {
         if (!snapDrafts.has(p.name)) {
           const hint = didYouMean(p.name, [...snapDrafts.keys()]);
