@@ -8,6 +8,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
 import { postgresDialect } from '../../src/adapters/postgres/postgres-dialect.js';
+import { PostgresChecker } from '../../src/adapters/postgres/postgres-check.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
@@ -258,6 +259,51 @@ describe('PostgresAdapter', () => {
     const e = (await db.execute('select 1,\n  no_such_column\nfrom (select 1) t').catch((x: unknown) => x)) as Error;
     expect(e.message).toMatch(/column "no_such_column" does not exist/);
     expect(e.message).toMatch(/LINE 2: no_such_column/);
+  });
+
+  it("a role that may not create the helper function connects when it is there, and where it is not, a query calling it says what to run (was: every connection of such a role failed: 'must be owner of function median', 'permission denied for database')", async () => {
+    const role = uniqueSchema('pgt_role');
+    const database = uniqueSchema('pgt_db');
+    await db.execute(`create role "${role}" login password 'vigil_role_pw'`);
+    const as = (dbName?: string) => {
+      const u = new URL(url);
+      u.username = role;
+      u.password = 'vigil_role_pw';
+      if (dbName) u.pathname = `/${dbName}`;
+      return u.toString();
+    };
+    try {
+      await db.execute(`grant usage on schema vigil_internal to "${role}"`);
+      const shared = await PostgresAdapter.open({ type: 'postgres', url: as(), schema: 'analytics' }, 1);
+      try {
+        expect(await shared.query('select vigil_internal.median(array[1, 2, 4]::float8[]) as m')).toEqual([{ m: 2 }]);
+      } finally {
+        await shared.close();
+      }
+      // a database without the helper, where the role may not create a schema
+      await db.execute(`create database "${database}"`);
+      const fresh = await PostgresAdapter.open({ type: 'postgres', url: as(database), schema: 'analytics' }, 1);
+      try {
+        expect(await fresh.query('select 1 as one')).toEqual([{ one: 1 }]);
+        const e = (await fresh.query('select vigil_internal.median(array[1]::float8[]) as m').catch((x: unknown) => x)) as Error;
+        expect(e.message).toMatch(/schema "vigil_internal" does not exist/);
+        expect(e.message).toContain("this connection's role may not create it");
+        expect(e.message).toContain('create or replace function vigil_internal.median(double precision[])');
+      } finally {
+        await fresh.close();
+      }
+      // vigil check's transaction goes on without them too
+      const checker = await PostgresChecker.open({ type: 'postgres', url: as(database), schema: 'analytics' });
+      try {
+        expect(await checker.query('select 1 as one')).toMatchObject({ ok: true });
+      } finally {
+        await checker.close();
+      }
+    } finally {
+      await db.execute(`drop database if exists "${database}"`);
+      await db.execute(`revoke usage on schema vigil_internal from "${role}"`);
+      await db.execute(`drop role "${role}"`);
+    }
   });
 });
 

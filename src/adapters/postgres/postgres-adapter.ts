@@ -12,7 +12,7 @@ import { WarehouseError } from '../../errors.js';
 import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
-import { PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
+import { PG_HELPERS_HINT, PG_HELPERS_PRESENT_SQL, PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
 import { warehouse } from './index.js';
 import { PostgresSyncReader, PostgresSyncWriter } from './postgres-sync.js';
@@ -71,6 +71,7 @@ export function pgError(e: unknown, sql: string): WarehouseError {
   }
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(message)) message += '\n(is the server running, and is the url in project.yaml / DATABASE_URL right?)';
   if (/password authentication failed|no pg_hba.conf entry/.test(message)) message += '\n(check the user and password in the connection url)';
+  if ((err.code === '42883' || err.code === '3F000') && /vigil_internal/.test(err.message ?? '')) message += `\n${PG_HELPERS_HINT}`;
   return new WarehouseError(message, sql, { cause: e, position });
 }
 
@@ -149,7 +150,15 @@ export class PostgresAdapter implements Adapter {
     pool.on('error', () => undefined); // an idle client dropped by the server: the next query reconnects
     const a = new PostgresAdapter(pool, size);
     try {
-      await a.execute(opts.helpers === false ? 'select 1' : PG_HELPERS_SQL);
+      if (opts.helpers === false) await a.execute('select 1');
+      else if (!(await a.query<{ ok: boolean }>(PG_HELPERS_PRESENT_SQL))[0]?.ok) {
+        try {
+          await a.execute(PG_HELPERS_SQL);
+        } catch (e) {
+          // a role that may not create them connects without them: a model calling one fails, with PG_HELPERS_HINT
+          if (((e as Error).cause as { code?: string } | undefined)?.code !== '42501') throw e;
+        }
+      }
     } catch (e) {
       await pool.end().catch(() => undefined);
       if (e instanceof WarehouseError && /concurrently|already exists/.test(e.message)) return PostgresAdapter.open(cfg, poolSize, opts);

@@ -20,7 +20,7 @@ import { declaredType, typeFamily } from '../type-family.js';
 import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
 import { checkout, incrementalWrite, pgError, PostgresAdapter } from './postgres-adapter.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
-import { PG_HELPERS_SQL } from './postgres-dialect.js';
+import { PG_HELPERS_PRESENT_SQL, PG_HELPERS_SQL } from './postgres-dialect.js';
 
 /** SQL with some schema names replaced, and the way back from a position in it to one in the original. */
 interface Remapped {
@@ -48,8 +48,15 @@ export class PostgresChecker implements Checker {
       c = await checkout(db.pool);
       await c.query("begin; set local lock_timeout = '3s'");
       // the helpers models call, for this transaction only, when the server does not have them
-      const have = await c.query("select to_regprocedure('vigil_internal.median(double precision[])') is not null as ok");
-      if (!have.rows[0]?.ok) await c.query(PG_HELPERS_SQL);
+      // (a role that may not create them checks without them: a model calling one fails, with PG_HELPERS_HINT)
+      const have = await c.query(PG_HELPERS_PRESENT_SQL);
+      if (!have.rows[0]?.ok) {
+        await c.query('savepoint vigil_helpers');
+        await c.query(PG_HELPERS_SQL).catch(async (e: { code?: string }) => {
+          if (e.code !== '42501') throw e;
+          await c!.query('rollback to savepoint vigil_helpers');
+        });
+      }
       return new PostgresChecker(db, c);
     } catch (e) {
       c?.release();

@@ -94,8 +94,20 @@ export const postgresDialect: Dialect = {
   },
 };
 
-/** SQL the adapter runs once per connection pool to install the helper functions. */
+/** The body of `vigil_internal.median`, as `pg_proc.prosrc` keeps it. */
+const PG_MEDIAN_BODY = ' select percentile_cont(0.5) within group (order by v) from unnest($1) as u(v) ';
+
+/** SQL the adapter runs, when PG_HELPERS_PRESENT_SQL says no, once per connection pool to install the helper functions. */
 export const PG_HELPERS_SQL = `create schema if not exists ${PG_HELPER_SCHEMA};
 create or replace function ${PG_HELPER_SCHEMA}.median(double precision[]) returns double precision
   language sql immutable parallel safe
-  as $$ select percentile_cont(0.5) within group (order by v) from unnest($1) as u(v) $$;`;
+  as $$${PG_MEDIAN_BODY}$$;`;
+
+/**
+ * Whether the helper functions are there as PG_HELPERS_SQL makes them: then nothing is created or
+ * replaced, and a role that may not (no CREATE on the database, not the function's owner) connects.
+ */
+export const PG_HELPERS_PRESENT_SQL = `select coalesce((select prosrc = '${PG_MEDIAN_BODY}' from pg_proc where oid = to_regprocedure('${PG_HELPER_SCHEMA}.median(double precision[])')), false) as ok`;
+
+/** What to add to Postgres' "function vigil_internal.median(...) does not exist" (the role could not install it). */
+export const PG_HELPERS_HINT = `(Vigil installs ${PG_HELPER_SCHEMA}.median when it connects; this connection's role may not create it: a role that owns the database, or may create schemas in it, can run once:\n${PG_HELPERS_SQL})`;
