@@ -7,6 +7,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { diag, formatDiagnostic, hasErrors, ProjectError, UsageError } from '../errors.js';
 import { inexactInteger, yamlLib } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
+import { floatsAsWritten } from '../compile/py-float.js';
 import { parseYaml } from '../project/yaml-source.js';
 import { loadProject, SOURCE_FOLDERS, type ProjectFiles } from '../project/load-project.js';
 import { compileProject, VIGIL_VERSION, type CompileResult, type ResolvedTarget } from '../compile/compile-project.js';
@@ -53,7 +54,8 @@ export function parseVars(v: string | undefined): Record<string, unknown> | unde
   const src = parseYaml(v, '--vars', []);
   const [odd] = src ? yaml11Only(src, src.value) : [];
   if (odd) throw new UsageError(`--vars: ${odd.path.join('.')}: ${sayYaml11Only(odd)}`);
-  return parsed as Record<string, unknown>;
+  // 1.0 is a float to dbt, and prints so
+  return floatsAsWritten(parsed, (path) => src?.scalarAt(path)?.source) as Record<string, unknown>;
 }
 
 /** The tests `vigil test` runs, as --unit or --data chose them (`both`: neither given). */

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { checkColumnTypes, readHeader } from '../seeds/seed-csv.js';
-import { yamlNumber } from './py-values.js';
+import { pyRepr, yamlNumber } from './py-values.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
@@ -420,7 +420,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const globalKey = sha(
     // (BUILD: a CLI rebuilt with a template engine that renders otherwise, its version unchanged,
     // renders again — a tuple, a float rendered before an upgrade stayed in the cache)
-    JSON.stringify([VIGIL_VERSION, BUILD, 'calls:macros', dialect.name, safeTarget, vars, files.macros.map((m) => [m.path, sha(m.text)])]),
+    // (vars as Python prints them: JSON writes 1.0 as 1)
+    JSON.stringify([VIGIL_VERSION, BUILD, 'calls:macros', dialect.name, safeTarget, pyRepr(vars), files.macros.map((m) => [m.path, sha(m.text)])]),
   );
   const drafts = new Map<string, ModelDraft>();
   let cacheHits = 0;
@@ -1816,6 +1817,8 @@ function projectVars(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]
     if (inexact) ds.push(diag('E_VAR', `${path.join('.')}: ${inexact}`, { file: 'project.yaml', ...files.projectYaml.locate(path) }));
     const [odd] = yaml11Only(files.projectYaml, v, path);
     if (odd) ds.push(diag('E_VAR', `${path.join('.')}: ${sayYaml11Only(odd)}`, { file: 'project.yaml', ...files.projectYaml.locate(path) }));
+    // 1.0 is a float to dbt, and prints so (5 / {{ var('d') }} divides as a float on Postgres)
+    if (typeof v === 'number') return yamlNumber(v, files.projectYaml.scalarAt(path)?.source);
     if (typeof v !== 'string' || !/\{\{|\{%/.test(v)) return v;
     const where = { file: 'project.yaml', ...files.projectYaml.locate(path) };
     const out = fillEnvVars(v, opts.env, (key, val, fromEnv) => {

@@ -13,32 +13,11 @@
  */
 import nunjucks from 'nunjucks';
 import { pyFormat } from './py-format.js';
+import { PyFloat, pyFloat } from './py-float.js';
 
 const SafeString = (nunjucks as unknown as { runtime: { SafeString: new (s: string) => object } }).runtime.SafeString;
 
-/** A float whose value is a whole number: arithmetic and comparisons see the number, printing sees `2.0`. */
-export class PyFloat {
-  constructor(readonly value: number) {}
-  valueOf(): number {
-    return this.value;
-  }
-  toString(): string {
-    return `${this.value}.0`;
-  }
-  toJSON(): number {
-    return this.value;
-  }
-}
-
-/** `n` as a Python float: boxed when it is a whole number JavaScript would print without `.0`. */
-export function pyFloat(n: number): number | PyFloat {
-  return Number.isInteger(n) && n !== 0 && Math.abs(n) < 1e16 ? new PyFloat(n) : n;
-}
-
-/** A YAML number as Python has it: one written as a float (`1.0`, `2.5e3`; `written`: its text) is a float, printing `1.0`. */
-export function yamlNumber(v: number, written: string | undefined): number | PyFloat {
-  return written !== undefined && /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/.test(written) && /[.eE]/.test(written) ? pyFloat(v) : v;
-}
+export { floatsAsWritten, PyFloat, pyFloat, yamlNumber } from './py-float.js';
 
 /** A PyFloat's number; anything else as it is. */
 export const unbox = (v: unknown): unknown => (v instanceof PyFloat ? v.value : v);

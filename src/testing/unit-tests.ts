@@ -17,6 +17,8 @@ import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode } from '../compile/manifest.js';
 import { emptyCalls, isTemplateError, PLACEHOLDER_RE, TemplateEnv } from '../compile/template-env.js';
+import { floatsAsWritten } from '../compile/py-float.js';
+import { pyRepr } from '../compile/py-values.js';
 import { seedColumnTypes } from '../seeds/seed-csv.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { join } from 'node:path';
@@ -195,8 +197,9 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
   // each seed's file is read once per compile
   const seedCols = new Map<string, ColumnInfo[]>();
 
-  const envFor = (t: UnitTestProps): TemplateEnv => {
-    const key = JSON.stringify([t.vars ?? {}, t.env_vars ?? {}, t.now ?? '']);
+  const envFor = (t: UnitTestProps, vars: unknown): TemplateEnv => {
+    // (vars as Python prints them: JSON writes 1.0 as 1)
+    const key = JSON.stringify([pyRepr(vars), t.env_vars ?? {}, t.now ?? '']);
     let te = envCache.get(key);
     if (te) return te;
     const now = t.now ?? FROZEN_DEFAULT;
@@ -205,7 +208,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       current_timestamp: () => `cast('${now.replace(/'/g, "''")}' as timestamptz)`,
       current_date: () => `cast(cast('${now.replace(/'/g, "''")}' as timestamptz) as date)`,
     };
-    te = new TemplateEnv({ dialect: frozen, vars: { ...input.vars, ...(t.vars ?? {}) }, env: overlayEnv(input.env, t.env_vars), target: input.target, registerSecrets: false });
+    te = new TemplateEnv({ dialect: frozen, vars: { ...input.vars, ...(vars as Record<string, unknown>) }, env: overlayEnv(input.env, t.env_vars), target: input.target, registerSecrets: false });
     for (const m of files.macros) te.addMacros(m.path, m.text);
     envCache.set(key, te);
     return te;
@@ -241,7 +244,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       // (as in project.yaml's vars and --vars: a value dbt reads otherwise is said, not guessed)
       const [odd] = yaml11Only(pf.yaml, t.vars, [...base, 'vars']);
       if (odd) return fail('E_UNIT', `unit test '${t.name}': vars.${odd.path.slice(base.length + 1).join('.')}: ${sayYaml11Only(odd)}`, odd.path.slice(base.length) as (string | number)[]);
-      const te = envFor(t);
+      const te = envFor(t, floatsAsWritten(t.vars ?? {}, (path) => pf.yaml.scalarAt([...base, 'vars', ...path])?.source));
       const usedGivens = new Set<number>();
       const givens: UnitTestNode['givens'] = [];
       const cteOf = new Map<string, string>();

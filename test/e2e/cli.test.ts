@@ -326,6 +326,30 @@ describe('vars a dbt user writes as YAML 1.1', () => {
   });
 });
 
+describe('vars written as floats', () => {
+  it("print as dbt prints them, 1.0 and not 1, from project.yaml, --vars and a unit test's vars; the compile cache tells 4 from 4.0 (was: 1, so 5 / {{ var('d') }} divided as integers on Postgres)", () => {
+    const dir = makeProject({
+      'project.yaml': `${BASIC_PROJECT_YAML}vars:\n  d: 2.0\n  rate: 1.50\n  n: 3\n  xs: [1.0, 2]\n`,
+      'models/m.sql': "select 5 / {{ var('d') }} as q, {{ var('rate') }} as r, {{ var('n') }} as n, '{{ var('xs') | join('|') }}' as xs, '{{ var('d') }}' as t",
+      'models/m.yml': "unit_tests:\n  - name: t\n    model: m\n    vars:\n      d: 4.0\n    expect:\n      rows: [{t: '4.0', q: 1.25}]\n",
+    });
+    const compiled = () => readFileSync(join(dir, 'target/compiled/fixture/models/m.sql'), 'utf8').trim();
+    try {
+      expect(vigil(dir, ['compile']).code).toBe(0);
+      expect(compiled()).toBe("select 5 / 2.0 as q, 1.5 as r, 3 as n, '1.0|2' as xs, '2.0' as t");
+      expect(vigil(dir, ['compile', '--vars', '{d: 4}']).code).toBe(0);
+      expect(compiled()).toContain("select 5 / 4 as q");
+      expect(vigil(dir, ['compile', '--vars', '{d: 4.0}']).code).toBe(0);
+      expect(compiled()).toContain("select 5 / 4.0 as q");
+      const u = vigil(dir, ['test', '--unit']);
+      expect(u.code, u.stdout + u.stderr).toBe(0);
+      expect(u.stdout).toMatch(/PASS .*\bt\b/);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('a command group without its subcommand', () => {
   it('shows its help and exits 2 (was 0: `vigil alerts $SUBCMD` with SUBCMD unset passed in CI); --help is 0', () => {
     const dir = makeProject({ 'models/a.sql': 'select 1 as id' });
