@@ -677,15 +677,23 @@ describe('two evaluations at once, state in Postgres', () => {
     const env = { VIGIL_TEST_PG_URL: inject('pgUrl'), PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath };
     const b = vigil(dir, ['build'], env);
     expect(b.code, b.stdout + b.stderr).toBe(0);
-    // PagerDuty answers slowly: the first evaluation holds the lock while it delivers, and the
+    // PagerDuty holds its answers: the first evaluation holds the lock while it delivers, and the
     // second starts once the first's request has arrived (not after a fixed delay: on a loaded
-    // machine the second process once started too late to meet the lock)
-    pd.script([{ status: 202, delayMs: 6000 }]);
+    // machine the second process once started too late to meet the lock). Each answer is a 500
+    // held until the second has ended or the client's 10 s request timeout nears: the first
+    // retries (three times at most, within its 60 s deadline) and is accepted once the second ended
+    let secondEnded!: () => void;
+    const ended = new Promise<void>((r) => (secondEnded = r));
+    const held = () => ({ status: 500, until: () => Promise.race([ended, new Promise((r) => setTimeout(r, 9000))]) });
+    pd.script([held(), held(), held()]);
     const before = pd.requests;
     const first = vigilAsync(dir, ['alerts', 'evaluate', '--at', '2026-03-10T10:00:00Z'], env);
     const deadline = Date.now() + 30_000;
     while (pd.requests === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const second = vigilAsync(dir, ['alerts', 'evaluate', '--at', '2026-03-10T10:00:00Z'], env);
+    const second = vigilAsync(dir, ['alerts', 'evaluate', '--at', '2026-03-10T10:00:00Z'], env).finally(() => {
+      pd.unscript();
+      secondEnded();
+    });
     const runs = await Promise.all([first, second]);
     const skipped = runs.filter((r) => r.stderr.includes('skipped: another vigil alerts command holds the state lock'));
     expect(skipped, runs.map((r) => r.stdout + r.stderr).join('\n----\n')).toHaveLength(1);

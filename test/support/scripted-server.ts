@@ -2,7 +2,9 @@
  * Test support: the loopback HTTP(S) server under the fake PagerDuty and fake Slack receivers, with
  * fault injection. Each request is read in full, then the next scripted step (if any) decides:
  * - none, or `{ status: 2xx, delayMs? }`: normal handling (the receiver processes the request and
- *   answers as it would; a scripted 2xx status or body is not used), the answer sent after `delayMs` (a delay longer than the client's timeout = processed but unanswered);
+ *   answers as it would; a scripted 2xx status or body is not used), the answer sent after `delayMs` (a delay longer than the client's timeout = processed but unanswered),
+ *   or when the promise `until()` returns, called as the request has arrived, settles (a test holds
+ *   the answer while it starts something else);
  * - `{ status: >= 300, retryAfter?, body?, delayMs? }`: answered with that status (plus a
  *   `Retry-After: <retryAfter>` header; `body` defaults to the receiver's usual body for that status)
  *   after `delayMs`, WITHOUT processing the request;
@@ -17,7 +19,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
-export type ScriptStep = { status: number; retryAfter?: number; body?: string; delayMs?: number; hang?: boolean } | 'down';
+export type ScriptStep = { status: number; retryAfter?: number; body?: string; delayMs?: number; until?: () => Promise<unknown>; hang?: boolean } | 'down';
 
 export interface Exchange {
   method: string;
@@ -62,13 +64,14 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
   /** requests whose body is still arriving (not processed yet) */
   let receiving = 0;
 
-  const reply = (res: ServerResponse, a: Answer, extra: Record<string, string>, delayMs = 0) => {
+  const reply = (res: ServerResponse, a: Answer, extra: Record<string, string>, delayMs = 0, until?: Promise<unknown>) => {
     const send = () => {
       if (res.destroyed) return;
       res.writeHead(a.status, { 'Content-Type': a.contentType ?? 'text/plain; charset=utf-8', ...extra });
       res.end(a.body);
     };
-    if (delayMs > 0) {
+    if (until) void until.finally(send);
+    else if (delayMs > 0) {
       const t = setTimeout(() => {
         timers.delete(t);
         send();
@@ -116,7 +119,7 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
         reply(res, { ...a, status: step.status }, extra, step.delayMs);
         return;
       }
-      reply(res, opts.handle(ex), {}, step?.delayMs);
+      reply(res, opts.handle(ex), {}, step?.delayMs, step?.until?.());
     });
   };
 
