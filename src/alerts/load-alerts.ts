@@ -17,7 +17,7 @@ import { parseActiveHours, type ActiveHours } from './time.js';
 import { durationMs } from '../time/duration.js';
 import { parseMatchers, regexProblem } from './matchers.js';
 import { compileInterval } from './time-intervals.js';
-import type { PiiQuery } from '../check/pii-lineage.js';
+import { PII_QUERY_HINT, type PiiQuery } from '../check/pii-lineage.js';
 
 export interface LoadedRule {
   rule: AlertRule;
@@ -127,8 +127,7 @@ export function alertPiiQueries(rules: Array<Pick<LoadedRule, 'rule' | 'file' | 
       if (i < 0) return { file: r.file, line: r.queryAt.line, column: r.queryAt.column };
       return { file: r.file, line: r.queryAt.line + i, column: (i === 0 ? r.queryAt.column : (r.queryAt.indent ?? 0) + 1) + lines[i].search(re!) };
     };
-    const hint = "read it from a model that publishes it masked (its YAML gives it a policy: mask | hash | redact | drop), or, reviewed, declassify it there with meta: { pii: false }";
-    return [{ id: `alert.${r.rule.name}`, sql: q.sql, depends_on: q.depends_on, checked: { what: `alert '${r.rule.name}'`, where, hint } }];
+    return [{ id: `alert.${r.rule.name}`, sql: q.sql, depends_on: q.depends_on, checked: { what: `alert '${r.rule.name}'`, where, hint: PII_QUERY_HINT } }];
   });
 }
 

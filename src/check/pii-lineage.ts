@@ -27,7 +27,9 @@
  *
  * Queries outside the models are read against the same live PII (piiLineage's `queries`): an
  * alert's (every column of its rows reaches its notifications and its state: one carrying live
- * PII is an error, as a model's) and a failing data test's (its printed sample masks them).
+ * PII is an error, as a model's), a dashboard tile's and its raw rows' (what they show is written
+ * into the site, its PNGs and the BI exports: the same) and a failing data test's (its printed
+ * sample masks them).
  */
 import { join } from 'node:path';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
@@ -54,12 +56,15 @@ export async function piiLeaks(manifest: Manifest, dialect: Dialect, where: Colu
 /** Why a query's column lineage is incomplete: its SQL does not parse, or what could not be traced. */
 const incompleteBecause = (l: { error?: string; untraced: string[] }): string => (l.error ? `its SQL does not parse as DuckDB SQL (${l.error.split('\n')[0]})` : l.untraced.join('; '));
 
-/** A query that is not a model (an alert's, a data test's), compiled: what it reads. */
+/** What an E_PII on a query's column tells to do (an alert's, a dashboard tile's). */
+export const PII_QUERY_HINT = 'read it from a model that publishes it masked (its YAML gives it a policy: mask | hash | redact | drop), or, reviewed, declassify it there with meta: { pii: false }';
+
+/** A query that is not a model (an alert's, a dashboard tile's, a data test's), compiled: what it reads. */
 export interface PiiQuery {
   id: string;
   sql: string;
   depends_on: string[];
-  /** an alert's: its columns carrying live PII are errors (E_PII), its incomplete lineage a warning; where a column is written (undefined: the query) */
+  /** an alert's or a tile's: its columns carrying live PII are errors (E_PII), its incomplete lineage a warning; where a column is written (undefined: the query) */
   checked?: { what: string; where: (column: string | undefined) => Location; hint: string };
 }
 /** Which columns of a query carry live PII. */

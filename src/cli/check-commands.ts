@@ -29,9 +29,11 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
   const compileDs: Diagnostic[] = [...result.diagnostics, ...alerts.diagnostics];
   for (const d of compileDs.filter((x) => x.severity === 'warn')) err(formatDiagnostic(d));
   if (hasErrors(compileDs) || !result.target) throw new ProjectError(compileDs.filter((x) => x.severity === 'error'));
-  // the compile-time PII check, as vigil compile and build run it, and of the alert queries as
-  // vigil alerts check runs it (E_PII: exit 2, nothing written)
-  await checkPii({ files, result, target: result.target }, alertPiiQueries(alerts.rules, result.queries));
+  // the compile-time PII check, as vigil compile and build run it, and of the alert queries and
+  // the dashboard tiles as vigil alerts check and dashboards render run it (E_PII: exit 2, nothing written)
+  const { dashboardPiiQueries } = await import('../dashboards/compile-dashboards.js');
+  const { dialectOf } = await import('../adapters/index.js');
+  await checkPii({ files, result, target: result.target }, [...alertPiiQueries(alerts.rules, result.queries), ...dashboardPiiQueries(result.dashboards, result.manifest, dialectOf(result.target.type))]);
   // the compiled files the report points at (as vigil compile writes them)
   writeCompileArtifacts(files, result.manifest, cache);
   saveCache(files, cache);

@@ -120,8 +120,8 @@ function keepCompile(o: Common, opts: CompileOptions, { compiled: { files, resul
 /**
  * The compile-time PII check (check/pii-lineage.ts): a column marked PII that reaches a published
  * relation unmasked is an error at the column's YAML line (or the model's SQL), before anything
- * is built; `queries` (alerts') are checked with the models. Warnings (lineage it could not
- * trace) are printed.
+ * is built; `queries` (alerts', dashboard tiles') are checked with the models. Warnings (lineage
+ * it could not trace) are printed.
  */
 export async function checkPii(c: Pick<Compiled, 'files' | 'result' | 'target'>, queries: import('../check/pii-lineage.js').PiiQuery[] = []): Promise<void> {
   const { piiLineage, hasPii } = await import('../check/pii-lineage.js');

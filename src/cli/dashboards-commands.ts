@@ -9,7 +9,7 @@ import { writeProjectFile } from '../project/artifacts.js';
 import { folderFlag, keepSnapshot, keptTarget, open, parseAt, projectFromSnapshot } from './command-kit.js';
 import { err, out } from './output.js';
 import type { ProjectFiles } from '../project/load-project.js';
-import type { ResolvedTarget } from '../compile/compile-project.js';
+import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import { blankSelector, globToRe } from '../compile/selector.js';
 import { limiter } from '../run/concurrency.js';
 import type { Adapter } from '../adapters/adapter.js';
@@ -51,6 +51,33 @@ function someDashboards(ds: CompiledDashboard[], paths: ProjectFiles['paths']): 
   if (!ds.length) throw new UsageError(`no dashboards in ${paths.dashboards}/*.json (see docs/dashboards.md)`);
 }
 
+/** The PII check's diagnostics of each dashboard's tiles, by dashboard name (only those with any). */
+type TilesPii = Record<string, Diagnostic[]>;
+
+/**
+ * The PII check of the tiles' queries (docs/governance.md): what a tile or a raw-rows page shows
+ * is written into the site, its PNGs and the BI exports, where nothing masks it. Nothing to do
+ * in a project that marks no PII.
+ */
+async function tilesPii(c: { files: ProjectFiles; result: CompileResult; target: ResolvedTarget }, ds: CompiledDashboard[]): Promise<TilesPii> {
+  const { piiLineage, hasPii } = await import('../check/pii-lineage.js');
+  if (!ds.length || !hasPii(c.result.manifest)) return {};
+  const [{ dashboardPiiQueries }, { dialectOf }] = await Promise.all([import('../dashboards/compile-dashboards.js'), import('../adapters/index.js')]);
+  const dialect = dialectOf(c.target.type);
+  const of = new Map(ds.flatMap((d) => dashboardPiiQueries([d], c.result.manifest, dialect).map((q) => [q, d.dashboard.name] as const)));
+  const { queries } = await piiLineage(c.result.manifest, dialect, { root: c.files.root, queries: [...of.keys()] });
+  const out: TilesPii = {};
+  for (const [q, name] of of) for (const d of queries.get(q.id)?.diagnostics ?? []) (out[name] ??= []).push(d);
+  return out;
+}
+
+/** A dashboard whose tile shows live PII is neither rendered, exported nor published (E_PII: exit 2, nothing written); the check's warnings are printed. */
+function refusePii(pii: TilesPii, ds: CompiledDashboard[]): void {
+  const found = ds.flatMap((d) => pii[d.dashboard.name] ?? []);
+  for (const w of found.filter((x) => x.severity === 'warn')) err(formatDiagnostic(w));
+  if (hasErrors(found)) throw new ProjectError(found.filter((x) => x.severity === 'error'));
+}
+
 /** What `vigil dashboards render` needs of a compile, kept as snapshot `dashboards` (project/snapshot.ts). */
 interface DashboardsSnapshot {
   project: ProjectFiles['project'];
@@ -60,10 +87,12 @@ interface DashboardsSnapshot {
   target?: ResolvedTarget;
   /** the compile's warnings, printed again on each use */
   warnings: string[];
+  /** the PII check of every dashboard's tiles, applied to those a render selects */
+  pii: TilesPii;
 }
 
 /** The compiled dashboards: from the snapshot while nothing they depend on changed, else compiled (and a snapshot kept). */
-async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; target: ResolvedTarget; dashboards: CompiledDashboard[] }> {
+async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; target: ResolvedTarget; dashboards: CompiledDashboard[]; pii: TilesPii }> {
   const { findProjectRoot } = await import('../project/paths.js');
   const { readSnapshot } = await import('../project/snapshot.js');
   const root = findProjectRoot(o.projectDir);
@@ -72,26 +101,30 @@ async function compiledForRender(o: Common): Promise<{ files: ProjectFiles; targ
   if (snap && p) {
     for (const w of snap.warnings) err(w);
     someDashboards(snap.dashboards, p.files.paths);
-    return { files: p.files, target: p.target, dashboards: snap.dashboards };
+    return { files: p.files, target: p.target, dashboards: snap.dashboards, pii: snap.pii };
   }
   // compiling: loaded here, a render answered from the snapshot needs neither the YAML readers nor the compiler
   const { compileForCommand } = await import('./commands.js');
   const c = compileForCommand(o, { writeArtifacts: false, snapshot: true });
+  // every dashboard's, whichever a render selects: the snapshot answers the next ones
+  const pii = await tilesPii(c, c.result.dashboards);
   await keepSnapshot('dashboards', c, o, c.snapshot, (): DashboardsSnapshot => ({
     project: c.files.project,
     paths: c.files.paths,
     dashboards: c.result.dashboards,
     target: keptTarget(c.target),
     warnings: c.result.diagnostics.filter((x) => x.severity === 'warn').map(formatDiagnostic),
+    pii,
   }));
   someDashboards(c.result.dashboards, c.files.paths);
-  return { files: c.files, target: c.target, dashboards: c.result.dashboards };
+  return { files: c.files, target: c.target, dashboards: c.result.dashboards, pii };
 }
 
 
 export async function runDashboardsValidate(o: Common & { warehouse?: boolean }): Promise<void> {
   const c = await compiled(o);
   const ds = c.result.dashboards;
+  refusePii(await tilesPii(c, ds), ds);
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
   const validated = `Validated ${counted(ds.length, 'dashboard')} (${counted(ds.reduce((n, d) => n + d.tabs.length, 0), 'tab')}, ${counted(tiles, 'tile')})`;
   if (!o.warehouse) {
@@ -142,15 +175,17 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   if (o.collection !== undefined && !o.collection.trim()) throw new UsageError('--collection must not be empty');
   const c = await compiled(o);
   const ds = pick(c.result.dashboards, o.select);
-  const { exportDashboards, exportWarnings } = await import('../dashboards/export.js');
-  const opts = { lookerConnection: o.lookerConnection, metabaseDatabase: o.metabaseDatabase === undefined ? undefined : databaseId(o.metabaseDatabase), collection: o.collection };
-  for (const w of exportWarnings(ds, o.format, opts, projectTargets(c))) err(w);
   // Looker: the model file and the views serve every dashboard of the LookML project: written
   // from all of them, so that exporting one into the folder of a full export leaves the others
   // working; only the selected dashboards' own files are written
   const whole = o.format === 'looker' && ds.length < c.result.dashboards.length;
+  const written = whole ? c.result.dashboards : ds;
+  refusePii(await tilesPii(c, written), written);
+  const { exportDashboards, exportWarnings } = await import('../dashboards/export.js');
+  const opts = { lookerConnection: o.lookerConnection, metabaseDatabase: o.metabaseDatabase === undefined ? undefined : databaseId(o.metabaseDatabase), collection: o.collection };
+  for (const w of exportWarnings(ds, o.format, opts, projectTargets(c))) err(w);
   const others = new Set(whole ? c.result.dashboards.filter((d) => !ds.includes(d)).map((d) => `${d.dashboard.name}.dashboard.lookml`) : []);
-  const files = new Map([...exportDashboards(whole ? c.result.dashboards : ds, o.format, opts)].filter(([p]) => !others.has(p)));
+  const files = new Map([...exportDashboards(written, o.format, opts)].filter(([p]) => !others.has(p)));
   const dir = folderFlag('--out', o.out);
   for (const [p, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const abs = join(dir, p);
@@ -226,6 +261,7 @@ export async function runDashboardsPublish(o: Common & { metabase: string; metab
   if (o.collection !== undefined && !o.collection.trim()) throw new UsageError('--collection must not be empty');
   const c = await compiled(o);
   const ds = pick(c.result.dashboards, o.select);
+  refusePii(await tilesPii(c, ds), ds);
   const { metabasePlans } = await import('../dashboards/export.js');
   const client = new MetabaseClient(url, auth, undefined, (m) => err(`  ${m}`));
   try {
@@ -399,6 +435,7 @@ export async function walkSite(ds: CompiledDashboard[], site: Site, adapter: Ada
 export async function renderQueries(o: Common & { at?: string }): Promise<{ concurrency: number; queries: Array<{ sql: string; params?: unknown[] }> }> {
   const c = await compiledForRender(o);
   const ds = pick(c.dashboards, o.select);
+  refusePii(c.pii, ds);
   const { Site } = await import('../dashboards/site.js');
   const adapter = await open(c, RENDER_CONCURRENCY);
   const queries: Array<{ sql: string; params?: unknown[] }> = [];
@@ -428,6 +465,7 @@ async function baseUrlOf(flag: string | undefined, project: ProjectFiles['projec
 export async function runDashboardsRender(o: Common & { out: string; png?: boolean; pngDir?: string; at?: string; baseUrl?: string }): Promise<void> {
   const c = await compiledForRender(o);
   const ds = pick(c.dashboards, o.select);
+  refusePii(c.pii, ds);
   const at = parseAt(o.at);
   const baseUrl = await baseUrlOf(o.baseUrl, c.files.project);
   const dir = folderFlag('--out', o.out);

@@ -17,7 +17,8 @@ import { SYNC_STATE_COLUMNS } from '../alerts/sync-state.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
 import { DashboardSchema, type Dashboard, type DashboardFilter, type ResolvedTile, type Tile, type TileType } from './schema.js';
 import { LINK_PARAM_RE } from './base-url.js';
-import type { CompiledRawRows } from './raw-rows.js';
+import { rawRowsSql, type CompiledRawRows } from './raw-rows.js';
+import { PII_QUERY_HINT, type PiiQuery } from '../check/pii-lineage.js';
 import { withheldBecause } from '../compile/masking.js';
 import type { CompiledDashboard, CompiledTile } from './types.js';
 import { colorProblem, linkShapeProblem, unsafeUrlProblem } from './safe-values.js';
@@ -600,7 +601,10 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         // the sync state stand-in (syncStateModel) is read where vigil sync keeps it, and may not exist yet
         const readsSyncState = node === syncState;
         const compiled = compileTile({ ...tile, links }, tab.name, { name: node.name, relation: dialect.relation(node.relation), readFilter: dialect.readFilter?.(node.config), ...(readsSyncState ? { syncState: node.relation } : {}) }, d.filters, dialect, reaches(tile.model), types, rawRows);
-        tiles.push({ ...compiled, line: p.yaml.locate([...base, 'id']).line });
+        // where the file names each column the tile's queries return (the PII check's locations)
+        const columnsAt = Object.fromEntries([...tile.dimensions.map((x, i) => [x.column, p.yaml.locate([...base, 'dimensions', i, 'column'])] as const), ...tile.measures.map((m, i) => [measureName(m), p.yaml.locate([...base, 'measures', i, 'column'])] as const)]);
+        const rawColumnsAt = rawRows ? Object.fromEntries(rawRows.columns.map((c) => [c, p.yaml.locate([...base, 'raw_rows', ...(tile.raw_rows!.columns ? ['columns', tile.raw_rows!.columns.indexOf(c)] : [])])] as const)) : undefined;
+        tiles.push({ ...compiled, line: p.yaml.locate([...base, 'id']).line, columnsAt, ...(rawColumnsAt ? { rawColumnsAt } : {}) });
       });
       tabs.push({ name: tab.name, title: tab.title, tiles });
     });
@@ -608,6 +612,41 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
     out.push({ dashboard: d, file: p.file, tabs, models: [...tileModels].sort(), dialect: dialect.name, project: input.project });
   }
   return out;
+}
+
+/**
+ * The tiles' queries for the PII check (check/pii-lineage.ts), as alertPiiQueries the alerts':
+ * every column a tile's query returns is drawn on the site and its PNGs and carried into the BI
+ * exports, and a raw-rows page lists its columns (those the masking policy withholds are never
+ * selected), so one carrying live PII is an error at the line that names it (else the tile's
+ * id). A drill-down page is its tab's tiles with filter values set: the same columns.
+ */
+export function dashboardPiiQueries(ds: CompiledDashboard[], manifest: Manifest, dialect: Dialect): PiiQuery[] {
+  const ids = new Map(Object.values(manifest.nodes).flatMap((n) => (n.resource_type === 'model' ? [[n.name, n.unique_id] as const] : [])));
+  return ds.flatMap((d) =>
+    d.tabs.flatMap((tab) =>
+      tab.tiles.flatMap((t): PiiQuery[] => {
+        const model = ids.get(t.model);
+        // (the sync state stand-in is no model of the project: nothing upstream to carry PII)
+        if (!model) return [];
+        const what = `tile '${t.tile.id}' of dashboard '${d.dashboard.name}'`;
+        const at = (to: Record<string, { line: number; column: number }> | undefined) => (column: string | undefined) => {
+          const found = column === undefined ? undefined : (to?.[column] ?? Object.entries(to ?? {}).find(([k]) => k.toLowerCase() === column.toLowerCase())?.[1]);
+          return { file: d.file, ...(found ?? { line: t.line ?? 1, column: 1 }) };
+        };
+        const id = `dashboard.${d.dashboard.name}.${t.tile.id}`;
+        const out: PiiQuery[] = [{ id, sql: t.sql, depends_on: [model], checked: { what, where: at(t.columnsAt), hint: PII_QUERY_HINT } }];
+        const rr = t.rawRows;
+        const rawModel = rr && ids.get(rr.model);
+        if (rr && rawModel) {
+          // the query of a row's page, any row: the values do not change its columns
+          const values = Object.fromEntries([...Object.keys(rr.match).map((c) => [c, ''] as const), ...(rr.day ? [[rr.day.column, '1970-01-01'] as const] : [])]);
+          out.push({ id: `${id}#raw_rows`, sql: rawRowsSql(rr, values, dialect), depends_on: [rawModel], checked: { what: `the raw rows of ${what}`, where: at(t.rawColumnsAt), hint: PII_QUERY_HINT } });
+        }
+        return out;
+      }),
+    ),
+  );
 }
 
 /** The name tiles read the sync state by (`model: "vigil_sync_state"`). */

@@ -57,6 +57,10 @@ export interface CompiledTile {
   rawRows?: CompiledRawRows;
   /** The line of the tile's `id` in its dashboard file (where the exporters report it). */
   line?: number;
+  /** Where its file names the column of each field (by field name), and of each raw-rows column
+   * (its `raw_rows.columns` entry, else `raw_rows`): where the PII check reports them. */
+  columnsAt?: Record<string, { line: number; column: number }>;
+  rawColumnsAt?: Record<string, { line: number; column: number }>;
 }
 
 export interface CompiledDashboard {

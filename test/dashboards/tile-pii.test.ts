@@ -1,0 +1,166 @@
+/**
+ * The PII check of dashboard tiles (docs/governance.md, "Dashboard tiles"): a tile whose query
+ * shows a column copied from a source column marked PII, through a model that gives it no
+ * policy, is an E_PII at the line of the tile's dimension, from `vigil check` and from
+ * `dashboards validate`, `render`, `export` and `publish`, which write and send nothing for it;
+ * with `policy: hash` everything passes. A raw-rows page is checked as the query it runs: the
+ * masked column is withheld there (not refused), an unmasked one is an error at `raw_rows`.
+ * A project that marks no PII does not load the lineage at all.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, removeDir, vigil, vigilAsync, vigilLoading } from '../helpers.js';
+import { startFakeMetabase, type FakeMetabase } from '../support/fake-metabase.js';
+
+const dirs: string[] = [];
+let mb: FakeMetabase;
+beforeAll(async () => {
+  mb = await startFakeMetabase({ apiKey: 'mb_api_key_0123456789abcdef' });
+});
+afterAll(async () => {
+  await mb?.close();
+  dirs.forEach(removeDir);
+});
+
+const L = (x: number, y: number, w: number, h: number) => ({ x, y, w, h });
+const AT = '2026-11-01T00:00:00Z';
+
+/** Seed `people` in schema raw, read as source app.people (email marked PII); model contacts copies email as contact. */
+const FILES = {
+  'seeds/people.csv': 'id,team,email\n1,a,ann@example.com\n2,b,bob@example.com\n',
+  'seeds/people.yml': 'seeds:\n  - name: people\n    config: { schema: raw }\n',
+  'models/sources.yml':
+    'sources:\n  - name: app\n    schema: raw\n    tables:\n      - name: people\n        columns:\n          - { name: id, data_type: integer }\n          - { name: team, data_type: varchar }\n          - { name: email, data_type: varchar, meta: { pii: true } }\n',
+  'models/contacts.sql': "select id, team, email as contact from {{ source('app', 'people') }}\n",
+};
+const contactsYml = (policy: string) => `models:\n  - name: contacts\n    columns:\n      - { name: id, data_type: integer }\n      - { name: team, data_type: varchar }\n      - { name: contact, data_type: varchar${policy} }\n`;
+const HASHED = contactsYml(', policy: hash');
+const UNMASKED = contactsYml('');
+
+const people = (who: Record<string, unknown>) =>
+  JSON.stringify(
+    {
+      name: 'people',
+      title: 'People',
+      tabs: [
+        {
+          name: 't',
+          title: 'T',
+          tiles: [
+            { id: 'n', type: 'kpi', title: 'People', model: 'contacts', measures: [{ column: 'id', agg: 'count' }], layout: L(0, 0, 4, 2) },
+            { id: 'who', type: 'table', title: 'Contacts', model: 'contacts', measures: [{ column: 'id', agg: 'count' }], layout: L(0, 2, 12, 4), ...who },
+          ],
+        },
+      ],
+    },
+    null,
+    2,
+  );
+/** A dashboard that shows no PII, beside it. */
+const TEAMS = JSON.stringify({ name: 'teams', title: 'Teams', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'teams', type: 'bar', title: 'Teams', model: 'contacts', dimensions: [{ column: 'team' }], measures: [{ column: 'id', agg: 'count' }], layout: L(0, 0, 12, 4) }] }] }, null, 2);
+
+/** The line of the first `needle` in `text`, after `after` (1-based). */
+const lineOf = (text: string, needle: string, after = '') => text.slice(0, text.indexOf(needle, text.indexOf(after))).split('\n').length;
+
+function project(contacts: string, who: Record<string, unknown>): { dir: string; text: string } {
+  const text = people(who);
+  const dir = makeProject({ ...FILES, 'models/contacts.yml': contacts, 'dashboards/people.json': text, 'dashboards/teams.json': TEAMS });
+  dirs.push(dir);
+  return { dir, text };
+}
+
+describe('dashboard tiles: the PII check', () => {
+  it('a tile showing a PII source column through a model without a policy: E_PII at the dimension\'s line from check, validate, render, export and publish, nothing written or sent; with policy: hash all pass (was: rendered and exported, nothing said)', async () => {
+    const { dir, text } = project(HASHED, { dimensions: [{ column: 'team' }, { column: 'contact' }] });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    // masked by its model: nothing to say
+    const ok = vigil(dir, ['check']);
+    expect(ok.stdout + ok.stderr).not.toMatch(/PII/);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    const rendered = vigil(dir, ['dashboards', 'render', '--out', 'site', '--at', AT]);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'site/people.html'), 'utf8')).not.toMatch(/@example\.com/);
+    expect(vigil(dir, ['dashboards', 'export', '--format', 'json', '--out', 'ex']).code).toBe(0);
+
+    // the policy removed (the relation still holds hashes: a rebuild would be refused at the model)
+    writeFileSync(join(dir, 'models/contacts.yml'), UNMASKED);
+    rmSync(join(dir, 'site'), { recursive: true });
+    rmSync(join(dir, 'ex'), { recursive: true });
+    const line = lineOf(text, '"column": "contact"');
+    const E_TILE = new RegExp(`^dashboards/people\\.json:${line}:\\d+: error: column 'contact' of tile 'who' of dashboard 'people' carries PII unmasked: it is a copy of source app\\.people\\.email \\[E_PII\\]\\n  hint: read it from a model that publishes it masked`, 'm');
+    const check = vigil(dir, ['check']);
+    expect(check.code).toBe(2);
+    expect(check.stderr).toMatch(/^models\/contacts\.yml:6:\d+: error: column 'contact' of model 'contacts' publishes PII unmasked/m);
+    expect(check.stderr).toMatch(E_TILE);
+    expect(check.stderr).not.toMatch(/tile '(n|teams)'|\n\s+at /);
+    for (const args of [['dashboards', 'validate'], ['dashboards', 'render', '--out', 'site', '--at', AT], ['dashboards', 'export', '--format', 'json', '--out', 'ex']]) {
+      const r = vigil(dir, args);
+      expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(E_TILE);
+      expect(r.stderr).not.toMatch(/model 'contacts' publishes|\n\s+at /);
+    }
+    expect(existsSync(join(dir, 'site'))).toBe(false);
+    expect(existsSync(join(dir, 'ex'))).toBe(false);
+    // answered from the dashboards snapshot the refused render kept: refused again
+    const again = vigil(dir, ['dashboards', 'render', '--out', 'site', '--at', AT]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(E_TILE);
+    expect(existsSync(join(dir, 'site'))).toBe(false);
+    // publish: refused before Metabase is asked anything
+    const before = mb.log.length;
+    const pub = await vigilAsync(dir, ['dashboards', 'publish', '--metabase', mb.url, '--metabase-database', '2'], { METABASE_API_KEY: 'mb_api_key_0123456789abcdef' });
+    expect(pub.code, pub.stdout + pub.stderr).toBe(2);
+    expect(pub.stderr).toMatch(E_TILE);
+    expect(mb.log.length).toBe(before);
+
+    // the other dashboard shows no PII: selected alone, it renders and exports
+    const teams = vigil(dir, ['dashboards', 'render', '--out', 'site', '--at', AT, '-s', 'teams']);
+    expect(teams.code, teams.stderr).toBe(0);
+    expect(readdirSync(join(dir, 'site')).sort()).toEqual(['index.html', 'teams.html']);
+    expect(vigil(dir, ['dashboards', 'export', '--format', 'json', '--out', 'ex', '-s', 'teams']).code).toBe(0);
+    // (a LookML export of one dashboard writes the views of all of them: the contact dimension too)
+    const looker = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lk', '-s', 'teams']);
+    expect(looker.code).toBe(2);
+    expect(looker.stderr).toMatch(E_TILE);
+  });
+
+  it("a raw-rows page is checked as the query it runs: a masked column is withheld and passes; one without a policy is an error at raw_rows or its columns entry (was: listed on the page)", () => {
+    const rawRows = (columns?: string[]) => ({ dimensions: [{ column: 'team' }], raw_rows: { label: 'Rows', model: 'contacts', match: { team: '{{ team }}' }, ...(columns ? { columns } : {}) } });
+    const { dir, text } = project(HASHED, rawRows());
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const ok = vigil(dir, ['dashboards', 'render', '--out', 'site', '--at', AT]);
+    expect(ok.stderr).not.toMatch(/PII/);
+    expect(ok.code, ok.stderr).toBe(0);
+    const page = readFileSync(join(dir, 'site/people/rows/who--team=a.html'), 'utf8');
+    expect(page).toMatch(/withheld from contacts: contact/);
+    expect(vigil(dir, ['check']).code).toBe(0);
+
+    writeFileSync(join(dir, 'models/contacts.yml'), UNMASKED);
+    const r = vigil(dir, ['dashboards', 'render', '--out', 'site', '--at', AT]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^dashboards/people\\.json:${lineOf(text, '"raw_rows"')}:\\d+: error: column 'contact' of the raw rows of tile 'who' of dashboard 'people' carries PII unmasked: it is a copy of source app\\.people\\.email \\[E_PII\\]`, 'm'));
+    // the tile itself shows team and a count: fine
+    expect(r.stderr).not.toMatch(/column '\w+' of tile 'who'/);
+
+    // listed in raw_rows.columns: at its entry
+    const listed = people(rawRows(['id', 'contact']));
+    writeFileSync(join(dir, 'dashboards/people.json'), listed);
+    const c = vigil(dir, ['check']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(new RegExp(`^dashboards/people\\.json:${lineOf(listed, '"contact"', '"columns"')}:\\d+: error: column 'contact' of the raw rows of tile 'who'`, 'm'));
+  });
+
+  it('a project that marks no PII runs no lineage for its tiles; one that does, does', () => {
+    const { dir } = project(HASHED, { dimensions: [{ column: 'team' }] });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const marked = vigilLoading(dir, ['dashboards', 'validate']);
+    expect(marked.code, marked.stderr).toBe(0);
+    expect(marked.sources).toContain('src/docs/column-lineage.ts');
+    writeFileSync(join(dir, 'models/sources.yml'), FILES['models/sources.yml'].replace(', meta: { pii: true }', ''));
+    writeFileSync(join(dir, 'models/contacts.yml'), UNMASKED);
+    const plain = vigilLoading(dir, ['dashboards', 'validate']);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.sources).not.toContain('src/docs/column-lineage.ts');
+  });
+});
