@@ -859,7 +859,11 @@ export function scanTemplate(text: string, kind: TemplateKind, opts: ScanOptions
       const args = callArgs(s, m.index + m[0].length - 1);
       if (args === undefined) continue;
       const argsAt = m.index + m[0].length;
-      for (const k of keywordArgs(args)) {
+      const kw = keywordArgs(args);
+      // dbt ignores check_cols with strategy='timestamp'; Vigil refuses it there
+      const cc = kw.find((k) => k.key === 'check_cols');
+      if (kind === 'snapshot' && cc && kw.some((k) => k.key === 'strategy' && /^(['"])timestamp\1$/.test(k.value))) add(at(argsAt + cc.at), "config(check_cols=...) with strategy='timestamp': dbt ignores it, Vigil refuses it: remove it");
+      for (const k of kw) {
         const where = at(argsAt + k.at);
         if (!allowed.includes(k.key)) {
           add(where, `config(${k.key}=...): not a ${kind} config Vigil has${hintFor(k.key) || (kind === 'test' ? ' (tests take severity, tags, enabled)' : '')}`);
@@ -1276,6 +1280,12 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
         }
         nc(['snapshots', i, 'config', k], `snapshot '${name}': config ${k}: not converted${hintFor(k)}`, pair.key);
         cfg.delete(k);
+        changed = true;
+      }
+      // dbt ignores check_cols with the timestamp strategy; Vigil refuses it there
+      if (cfg.get('strategy') === 'timestamp' && cfg.has('check_cols')) {
+        note(['snapshots', i, 'config', 'check_cols'], `snapshot '${name}': config check_cols removed: dbt ignores it with strategy timestamp (Vigil refuses it there)`, cfg.get('check_cols', true) as Node);
+        cfg.delete('check_cols');
         changed = true;
       }
     }

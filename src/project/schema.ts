@@ -295,7 +295,7 @@ export const SnapshotConfigSchema = z
   .object({
     strategy: z.enum(SNAPSHOT_STRATEGIES),
     unique_key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-    /** timestamp strategy: the column that says when a row last changed */
+    /** the column that says when a row last changed (timestamp: required; check: the versions' times, else the run's) */
     updated_at: z.string().min(1).optional(),
     /** check strategy: the columns compared ('all': every column) */
     check_cols: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).optional(),
@@ -312,6 +312,8 @@ export const SnapshotConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.strategy === 'timestamp' && !c.updated_at) ctx.addIssue({ code: 'custom', path: ['updated_at'], message: "strategy 'timestamp' needs updated_at: the column that says when a row changed" });
     if (c.strategy === 'check' && !c.check_cols) ctx.addIssue({ code: 'custom', path: ['check_cols'], message: "strategy 'check' needs check_cols: a list of columns, or 'all'" });
+    // (dbt ignores check_cols with timestamp: accepted, it would have no effect)
+    if (c.strategy === 'timestamp' && c.check_cols) ctx.addIssue({ code: 'custom', path: ['check_cols'], message: "strategy 'timestamp' compares no columns (a row changed when its updated_at is later): remove check_cols, or use strategy 'check' (with updated_at, its versions start at updated_at)" });
   });
 export type SnapshotConfig = z.infer<typeof SnapshotConfigSchema>;
 export const SNAPSHOT_CONFIG_KEYS = ['strategy', 'unique_key', 'updated_at', 'check_cols', 'invalidate_hard_deletes', 'target_schema', 'schema', 'alias', 'tags', 'enabled', 'meta'];

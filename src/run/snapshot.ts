@@ -1,12 +1,14 @@
 /**
  * Snapshots (SCD type 2), in SQL every warehouse here runs: each run versions the rows of the
  * snapshot's query by its unique_key. A new key, a changed row (timestamp strategy: a later
- * updated_at; check strategy: a check column that differs) or a key back after a delete gets a
- * new version; the version it supersedes is closed; with invalidate_hard_deletes, a key gone
- * from the query has its current version closed.
+ * updated_at; check strategy: a check column that differs, or every row when a check column is
+ * new to the table) or a key back after a delete gets a new version; the version it supersedes is
+ * closed; with invalidate_hard_deletes, a key gone from the query has its current version closed.
+ * A NULL or duplicated key is refused before anything is written.
  *
  * Columns: the query's, then `dbt_valid_from`, `dbt_valid_to` (NULL: current), `dbt_updated_at`
- * (updated_at, or the run's time with check), `dbt_scd_id` (the key and dbt_valid_from as text).
+ * (updated_at; with check and no updated_at, the run's time), `dbt_scd_id` (the key and
+ * dbt_valid_from as text, a NULL part as '').
  *
  * The steps are ordered so that a run stopped between them leaves nothing lost and the next run
  * finishes the work: 1. insert the new versions; 2. close every current version that has a newer
@@ -26,8 +28,10 @@ function pieces(d: Dialect, n: SnapshotNode) {
   const q = (x: string) => d.quoteIdent(x);
   const keys = Array.isArray(n.config.unique_key) ? n.config.unique_key : [n.config.unique_key];
   const text = d.type('string');
-  const validFrom = (a: string) => (n.config.strategy === 'timestamp' ? `${a}.${q(n.config.updated_at!)}` : 'current_timestamp');
-  const scd = (a: string) => `${keys.map((k) => `cast(${a}.${q(k)} as ${text})`).join(` || '|' || `)} || '|' || cast(${validFrom(a)} as ${text})`;
+  // updated_at (required with timestamp; with check, as dbt: the run's time without it)
+  const validFrom = (a: string) => (n.config.updated_at ? `${a}.${q(n.config.updated_at)}` : 'current_timestamp');
+  // each part coalesced, as dbt's snapshot_hash_arguments: a NULL updated_at made it NULL
+  const scd = (a: string) => [...keys.map((k) => `${a}.${q(k)}`), validFrom(a)].map((x) => `coalesce(cast(${x} as ${text}), '')`).join(` || '|' || `);
   return { q, keys, validFrom, scd };
 }
 
@@ -57,6 +61,15 @@ export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise
   const [nk] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${src} as s where ${keys.map((k) => `s.${q(k)} is null`).join(' or ')}`);
   const nullKeys = Number(nk?.n ?? 0);
   if (nullKeys) throw new WarehouseError(`snapshot '${n.name}': ${nullKeys} row${nullKeys === 1 ? '' : 's'} of its query ${nullKeys === 1 ? 'has' : 'have'} a NULL unique_key (${keys.join(', ')}): a NULL key matches no stored version, so every run would add ${nullKeys === 1 ? 'it' : 'them'} again; filter ${nullKeys === 1 ? 'it' : 'them'} out in the query (where ${keys.map((k) => `${k} is not null`).join(' and ')}) or give ${nullKeys === 1 ? 'it' : 'them'} a key (coalesce)`, '');
+  // a key on two rows: each is compared with the version the other left (check: a new version on
+  // every run, the values alternating), both current after the first run — refused the same way
+  const keyText = keys.map((k, i) => `cast(s.${q(k)} as ${d.type('string')}) as k${i}`).join(', ');
+  const dups = await adapter.query<Record<string, unknown>>(`select ${keyText}, count(*) as n, count(*) over () as dup_keys from ${src} as s group by ${keys.map((k) => `s.${q(k)}`).join(', ')} having count(*) > 1 order by count(*) desc, 1 limit 3`);
+  if (dups.length) {
+    const total = Number(dups[0].dup_keys);
+    const said = dups.map((r) => `${keyValue(r, keys.length)}: ${Number(r.n)} rows`).join('; ');
+    throw new WarehouseError(`snapshot '${n.name}': ${total} unique_key value${total === 1 ? '' : 's'} (${keys.join(', ')}) ${total === 1 ? 'is' : 'are'} on more than one row of its query (${said}${total > dups.length ? '; ...' : ''}): each run would compare one row of a key with the version another left, adding versions forever; make the key unique in the query (deduplicate, or add the column that tells the rows apart to unique_key)`, '');
+  }
   if (!(await adapter.relationExists(n.relation))) {
     // first run: every row is a first version; dbt_valid_to takes dbt_valid_from's type, NULL
     await adapter.execute(`create table ${rel} as ${firstVersionsSql(d, n)}`);
@@ -96,27 +109,44 @@ export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise
     const first = retyped[0];
     throw new WarehouseError(`snapshot '${n.name}': ${said}: stored, the values would be cast to the table's type (and differ from the query's on every run); change the table's column (alter table ${rel} alter column ${q(first.name)} type ${first.data_type}${retyped.length > 1 ? ', and the others' : ''}) or cast ${retyped.length > 1 ? 'them' : 'it'} back in the snapshot's query (cast(${first.name} as ${stored.get(first.name.toLowerCase())!.data_type}))`, '');
   }
-  for (const c of widened) await adapter.execute(d.alterColumnType?.(rel, q(c.name), c.data_type) ?? `alter table ${rel} alter column ${q(c.name)} type ${c.data_type}`);
   // columns the query gained are added to the table (earlier versions NULL), as dbt does; columns
   // it no longer selects stay, NULL in the new versions (a column the query selects as a bare
   // NULL has no type of its own: added as a string)
   const added = queryCols.filter((c) => !stored.has(c.name.toLowerCase()));
-  for (const c of added) await adapter.execute(`alter table ${rel} add column ${q(c.name)} ${isNullType(c.data_type) ? d.type('string') : c.data_type}`);
   const dropped = tableCols.filter((c) => !queryCols.some((x) => x.name.toLowerCase() === c.name.toLowerCase())).map((c) => c.name);
   const cols = queryCols.map((c) => c.name);
-  // check_cols: all compares the query's columns (a column added just now differs from the NULL
-  // stored before: every row gets a version holding it, as in dbt)
+  // check_cols: all compares the query's columns; a check column the table did not have makes
+  // every row changed, as dbt's column_added (its NULL in the stored version is no value)
   const checkCols = n.config.strategy === 'check' ? (n.config.check_cols === 'all' ? cols.filter((c) => !keys.includes(c)) : n.config.check_cols!) : [];
+  const columnAdded = added.some((c) => checkCols.includes(c.name));
   // timestamp: a later updated_at, or one where the stored version had none; a NULL updated_at
   // is no change (the comparison is NULL: `not (NULL)` inserted the row again on every run)
   const [su, tu] = [`s.${q(n.config.updated_at ?? '')}`, `t.${q('dbt_updated_at')}`];
   const typeOf = new Map(queryCols.map((c) => [c.name, c.data_type]));
   const cmp = (a: string, c: string) => (d.comparable ? d.comparable(`${a}.${q(c)}`, typeOf.get(c) ?? '') : `${a}.${q(c)}`);
-  const changed = n.config.strategy === 'timestamp' ? `coalesce(${su} > ${tu}, ${tu} is null and ${su} is not null)` : checkCols.map((c) => `${cmp('s', c)} is distinct from ${cmp('t', c)}`).join(' or ') || '1 = 0';
+  const changed = n.config.strategy === 'timestamp' ? `coalesce(${su} > ${tu}, ${tu} is null and ${su} is not null)` : columnAdded ? '1 = 1' : checkCols.map((c) => `${cmp('s', c)} is distinct from ${cmp('t', c)}`).join(' or ') || '1 = 0';
+  // a new version for the rows of no current version, or whose current one differs
+  const toInsert = `not exists (select 1 from ${rel} as t where ${keyMatch('t', 's')} and t.${q('dbt_valid_to')} is null and not (${changed}))`;
+  if (n.config.strategy === 'check' && n.config.updated_at) {
+    // check with updated_at: a new version starts at the row's updated_at, so it must be later
+    // than the start of the version it closes (step 2 closes the earlier one; one without a start
+    // is earlier than one with), as with timestamp — refused otherwise
+    const [cf, text] = [`c.${q('dbt_valid_from')}`, d.type('string')];
+    const late = await adapter.query<Record<string, unknown>>(
+      `select ${keyText}, cast(${su} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n from ${src} as s join ${rel} as c on ${keyMatch('c', 's')} and c.${q('dbt_valid_to')} is null where not coalesce(${su} > ${cf}, ${cf} is null and ${su} is not null) and ${toInsert} order by 1 limit 3`,
+    );
+    if (late.length) {
+      const total = Number(late[0].n);
+      const said = late.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, current from ${r.was_at ?? 'NULL'}`).join('; ');
+      throw new WarehouseError(`snapshot '${n.name}': ${total} changed row${total === 1 ? ' has an' : 's have'} updated_at (${n.config.updated_at}) no later than the dbt_valid_from of ${total === 1 ? 'its' : 'their'} current version (${said}${total > late.length ? '; ...' : ''}): with strategy 'check' and updated_at a new version starts at updated_at, after the version it closes; make updated_at advance when a row changes, or leave updated_at out (versions then start at the run's time)`, '');
+    }
+  }
+  for (const c of widened) await adapter.execute(d.alterColumnType?.(rel, q(c.name), c.data_type) ?? `alter table ${rel} alter column ${q(c.name)} type ${c.data_type}`);
+  for (const c of added) await adapter.execute(`alter table ${rel} add column ${q(c.name)} ${isNullType(c.data_type) ? d.type('string') : c.data_type}`);
   const before = await count(adapter, rel);
   // 1. new versions: no current version of the key, or the current one differs
   await adapter.execute(
-    `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${validFrom('s')}, null, ${validFrom('s')}, ${scd('s')} from ${src} as s where not exists (select 1 from ${rel} as t where ${keyMatch('t', 's')} and t.${q('dbt_valid_to')} is null and not (${changed}))`,
+    `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${validFrom('s')}, null, ${validFrom('s')}, ${scd('s')} from ${src} as s where ${toInsert}`,
   );
   const inserted = (await count(adapter, rel)) - before;
   // 2. a current version with a newer current version of its key is closed where the newer one starts
@@ -198,7 +228,7 @@ function spelledAsQuery(n: SnapshotNode, cols: string[]): SnapshotNode {
 function missingColumns(n: SnapshotNode, keys: string[], cols: string[], of: string): string | undefined {
   const want: Array<[string, string]> = [
     ...keys.map((k): [string, string] => ['unique_key', k]),
-    ...(n.config.strategy === 'timestamp' && n.config.updated_at ? [['updated_at', n.config.updated_at] as [string, string]] : []),
+    ...(n.config.updated_at ? [['updated_at', n.config.updated_at] as [string, string]] : []),
     ...(n.config.strategy === 'check' && Array.isArray(n.config.check_cols) ? n.config.check_cols.map((c): [string, string] => ['check_cols', c]) : []),
   ];
   const have = new Set(cols.map((c) => c.toLowerCase()));
@@ -209,6 +239,12 @@ function missingColumns(n: SnapshotNode, keys: string[], cols: string[], of: str
     return `${key} '${c}' is not a column of ${of}${hint ? ` — did you mean '${hint}'?` : ''}`;
   });
   return `snapshot '${n.name}': ${said.join('; ')} (its columns: ${cols.join(', ')})`;
+}
+
+/** A key of a row the refusals read (its columns k0, k1...): `3`, or `(3, a)` for a key of several columns. */
+function keyValue(r: Record<string, unknown>, n: number): string {
+  const parts = Array.from({ length: n }, (_, i) => String(r[`k${i}`]));
+  return n === 1 ? parts[0] : `(${parts.join(', ')})`;
 }
 
 async function count(adapter: Adapter, rel: string): Promise<number> {

@@ -491,6 +491,7 @@ describe("vigil docs generate: a snapshot's columns are its query's, then the fo
       'seeds/src.csv': 'id,k2,v,u\n1,a,x,2024-01-01\n2,b,y,2024-01-02\n',
       'snapshots/snap.sql': "{% snapshot snap %}\n{{ config(unique_key=['id', 'k2'], strategy='check', check_cols=['v']) }}\nselect id, k2, v from {{ ref('src') }}\n{% endsnapshot %}\n",
       'snapshots/snapts.sql': "{% snapshot snapts %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='u') }}\nselect id, v, u from {{ ref('src') }}\n{% endsnapshot %}\n",
+      'snapshots/snapcu.sql': "{% snapshot snapcu %}\n{{ config(unique_key='id', strategy='check', check_cols=['v'], updated_at='u') }}\nselect id, v, u from {{ ref('src') }}\n{% endsnapshot %}\n",
       'models/fct.sql': "select s.id, s.dbt_valid_from, t.dbt_scd_id from {{ ref('snap') }} as s join {{ ref('snapts') }} as t on t.id = s.id",
       'models/snapall.sql': "select * from {{ ref('snap') }}",
     });
@@ -512,6 +513,8 @@ describe("vigil docs generate: a snapshot's columns are its query's, then the fo
       });
       // timestamp strategy: updated_at's column
       expect(lineage('snapshot.fixture.snapts').columns).toEqual(['id direct src.id', 'v direct src.v', 'u direct src.u', 'dbt_valid_from direct src.u', 'dbt_valid_to derived src.u', 'dbt_updated_at direct src.u', 'dbt_scd_id derived src.id, src.u']);
+      // check with updated_at: its column too, as dbt (was: the run's time, updated_at ignored)
+      expect(lineage('snapshot.fixture.snapcu').columns).toEqual(lineage('snapshot.fixture.snapts').columns);
       expect(lineage('model.fixture.fct')).toEqual({ notes: [], columns: ['id direct snap.id', 'dbt_valid_from direct snap.dbt_valid_from', 'dbt_scd_id direct snapts.dbt_scd_id'] });
       // select *: every column of the snapshot (was: its four with no lineage)
       expect(lineage('model.fixture.snapall').columns).toEqual(['id', 'k2', 'v', 'dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at', 'dbt_scd_id'].map((c) => `${c} direct snap.${c}`));

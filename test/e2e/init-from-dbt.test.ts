@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { convertDbtProject, convertProfiles, DBT_DEFAULT_SCHEMA_NAME, convertPropertiesYaml, Findings, scanTemplate } from '../../src/project/from-dbt.js';
 import { dbtYamlValue } from '../../src/project/dbt-yaml.js';
-import { PropertiesFileSchema } from '../../src/project/schema.js';
+import { PropertiesFileSchema, SnapshotConfigSchema } from '../../src/project/schema.js';
 import { uniqueSchema } from '../support/postgres.js';
 import { BASIC_PROJECT_YAML, makeProject, removeDir, REPO, VIGIL, vigil, type CliResult } from '../helpers.js';
 
@@ -455,6 +455,39 @@ exposures:
     for (const re of [/^4: models\[0\]\.latest_version/, /^7: models\[0\]\.columns\[0\]\.constraints/, /^9: test 'unique' is disabled/, /^12: test 'not_null': config error_if/, /^15: test 'my_custom_test'/, /^17: test 'unique' with column_name/, /^32: snapshot 's_sql': config in the properties of a SQL snapshot/, /^33: exposures/]) {
       expect(lines, String(re)).toContainEqual(expect.stringMatching(re));
     }
+  });
+
+  it("snapshots: check_cols with strategy timestamp (dbt ignores it) is removed from a YAML snapshot and listed at its line in a SQL one; updated_at with check (dbt uses it) is kept", () => {
+    const f = new Findings();
+    const r = convertPropertiesYaml(
+      `snapshots:
+  - name: ts
+    relation: source('app', 'customers')
+    config:
+      unique_key: id
+      strategy: timestamp
+      updated_at: updated_at
+      check_cols: [name]
+  - name: ck
+    relation: source('app', 'customers')
+    config: { unique_key: id, strategy: check, check_cols: all, updated_at: updated_at }
+`,
+      'snapshots/s.yml',
+      { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
+      f,
+    );
+    const v = parse(r.text);
+    expect(v.snapshots.map((x: { config: unknown }) => x.config)).toEqual([
+      { unique_key: 'id', strategy: 'timestamp', updated_at: 'updated_at' },
+      { unique_key: 'id', strategy: 'check', check_cols: 'all', updated_at: 'updated_at' },
+    ]);
+    for (const x of v.snapshots) expect(SnapshotConfigSchema.safeParse(x.config).success, JSON.stringify(x.config)).toBe(true);
+    expect(f.notes.map((x) => `${x.line}: ${x.message}`)).toContain("8: snapshot 'ts': config check_cols removed: dbt ignores it with strategy timestamp (Vigil refuses it there)");
+    expect(f.notConverted).toEqual([]);
+    const sql = (cfg: string) => `{% snapshot s %}\n{{ config(unique_key='id',\n  ${cfg}) }}\nselect * from {{ source('app', 'customers') }}\n{% endsnapshot %}\n`;
+    const scan = (cfg: string) => scanTemplate(sql(cfg), 'snapshot', { project: 'shop', packages: new Set() }).map((x) => `${x.line}: ${x.message}`);
+    expect(scan("strategy='timestamp', updated_at='updated_at', check_cols=['name']")).toEqual(["3: config(check_cols=...) with strategy='timestamp': dbt ignores it, Vigil refuses it: remove it"]);
+    expect(scan("strategy='check', check_cols='all', updated_at='updated_at'")).toEqual([]);
   });
 
   it("Jinja in a data test's SQL arguments is kept and not listed (Vigil renders it, as dbt); elsewhere in a YAML value it is listed", () => {

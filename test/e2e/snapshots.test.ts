@@ -12,6 +12,7 @@ import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
+const DUCK = 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n';
 
 const SNAPSHOTS = {
   'snapshots/customers.sql': `{% snapshot customers_ts %}
@@ -103,14 +104,18 @@ function columnChanges(projectYaml: string, env: Record<string, string>, snapSch
   const rows = () => vigil(dir, ['show', '--inline', "select id, name, amount, email, dbt_valid_to is null as cur from {{ ref('items_snap') }} order by id, dbt_valid_from", '--output', 'csv', '--limit', '50', ...vars], env).stdout;
   run(['seed']);
   expect(run(['snapshot'])).toMatch(/items_snap \(2 rows, first versions\)/);
-  // a new column: added, and (check_cols: all) a version of every row holding it
+  // a new column: added, and (check_cols: all) a version of every row holding it, as dbt's
+  // column_added — bob's too, whose email is NULL (was: only the rows with a non-NULL value)
   seed('id,name,amount,email\n1,a,10,a@x\n2,b,20,\n');
-  expect(run(['snapshot'])).toMatch(/items_snap \(1 new version; column added: email\)/);
-  expect(rows()).toBe('id,name,amount,email,cur\n1,a,10,,false\n1,a,10,a@x,true\n2,b,20,,true\n');
+  expect(run(['snapshot'])).toMatch(/items_snap \(2 new versions; column added: email\)/);
+  expect(rows()).toBe('id,name,amount,email,cur\n1,a,10,,false\n1,a,10,a@x,true\n2,b,20,,false\n2,b,20,,true\n');
+  // and only then: the next run compares the column as any other
+  expect(run(['snapshot'])).toMatch(/items_snap \(0 new versions\)/);
   // a column no longer selected: kept, NULL in the new versions; the others compared
   seed('id,amount,email\n1,10,a@x\n2,21,\n');
   expect(run(['snapshot'])).toMatch(/items_snap \(1 new version; no longer selected \(kept, NULL in new versions\): name\)/);
-  expect(rows()).toBe('id,name,amount,email,cur\n1,a,10,,false\n1,a,10,a@x,true\n2,b,20,,false\n2,,21,,true\n');
+  const kept = 'id,name,amount,email,cur\n1,a,10,,false\n1,a,10,a@x,true\n2,b,20,,false\n2,b,20,,false\n2,,21,,true\n';
+  expect(rows()).toBe(kept);
   // a retyped column: refused, nothing written, on every run
   seed('id,amount,email\n1,10.7,a@x\n2,21,\n');
   for (let i = 0; i < 2; i++) {
@@ -118,18 +123,93 @@ function columnChanges(projectYaml: string, env: Record<string, string>, snapSch
     expect(out).toMatch(/snapshot 'items_snap': amount is \w[\w ]* in the query, \w+ in the table: stored, the values would be cast to the table's type/);
     expect(out).toContain('cast(amount as ');
   }
-  expect(rows()).toBe('id,name,amount,email,cur\n1,a,10,,false\n1,a,10,a@x,true\n2,b,20,,false\n2,,21,,true\n');
+  expect(rows()).toBe(kept);
   // a NULL key: refused before anything is written
   seed('id,amount,email\n1,10,a@x\n,5,nokey\n');
   const out = run(['snapshot'], 1);
   expect(out).toContain("snapshot 'items_snap': 1 row of its query has a NULL unique_key (id): a NULL key matches no stored version");
   expect(out).not.toMatch(/\n\s+at /);
-  expect(rows()).toBe('id,name,amount,email,cur\n1,a,10,,false\n1,a,10,a@x,true\n2,b,20,,false\n2,,21,,true\n');
+  expect(rows()).toBe(kept);
   // a string column outgrowing its length limit is widened (Postgres varchar(2) -> varchar(6)), not refused
   seed('id,amount,email\n1,10,a@x\n2,21,\n');
   writeFileSync(join(dir, 'snapshots/items.sql'), snapSql(6));
   expect(run(["snapshot"])).toMatch(/items_snap \(2 new versions[;)]/);
   expect(vigil(dir, ['show', '--inline', "select id, code from {{ ref('items_snap') }} where dbt_valid_to is null order by id", '--output', 'csv', ...vars], env).stdout).toBe('id,code\n1,abcdef\n2,abcdef\n');
+}
+
+/**
+ * What dbt's strategies do that Vigil did not, each on a project of its own: check with
+ * updated_at takes the versions' times from it (was: ignored, the run's time); a key on two rows
+ * of the query is refused before anything is written (was: both kept current, and with check a
+ * new version on every run, the values alternating); a NULL updated_at leaves dbt_scd_id
+ * non-NULL (was: NULL).
+ */
+function rulesProject(projectYaml: string, env: Record<string, string>, snapSchema: string) {
+  const block = (name: string, cfg: string, sql: string) => `{% snapshot ${name} %}\n{{ config(target_schema=var('snap_schema'), unique_key='id', ${cfg}) }}\n${sql}\n{% endsnapshot %}\n`;
+  const people = "select id, name, cast(updated_at as timestamp) as updated_at from {{ ref('people') }}";
+  const dir = makeProject({
+    'project.yaml': projectYaml,
+    'seeds/people.csv': 'id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,\n',
+    'snapshots/s.sql':
+      block('checked', "strategy='check', check_cols=['name'], updated_at='updated_at'", people) +
+      block('stamped', "strategy='timestamp', updated_at='updated_at'", people) +
+      block('dup', "strategy='check', check_cols='all'", "select id, name from {{ ref('people') }}{% if var('dup', false) %} union all select id, 'ann2' as name from {{ ref('people') }} where id = 1{% endif %}"),
+  });
+  dirs.push(dir);
+  const vars = (more = '') => ['--vars', `{snap_schema: ${snapSchema}${more}}`];
+  const run = (args: string[], code = 0, more = '') => {
+    const r = vigil(dir, [...args, ...vars(more)], env);
+    expect(r.code, r.stdout + r.stderr).toBe(code);
+    return r.stdout + r.stderr;
+  };
+  const versions = (name: string, cols = 'id, name, cast(dbt_valid_from as varchar) as vf, cast(dbt_valid_to as varchar) as vt, cast(dbt_updated_at as varchar) as ua') =>
+    vigil(dir, ['show', '--inline', `select ${cols} from {{ ref('${name}') }} order by id, dbt_valid_from nulls first`, '--output', 'csv', '--limit', '50', ...vars()], env).stdout;
+  const seed = (csv: string) => {
+    writeFileSync(join(dir, 'seeds/people.csv'), csv);
+    run(['seed']);
+  };
+  run(['seed']);
+  return { run, versions, seed };
+}
+
+function duplicateKeys(projectYaml: string, env: Record<string, string>, snapSchema: string) {
+  const { run, versions } = rulesProject(projectYaml, env, snapSchema);
+  // refused on the first run, nothing created (the next run's are first versions)
+  const out = run(['snapshot', '-s', 'dup'], 1, ', dup: true');
+  expect(out).toContain("snapshot 'dup': 1 unique_key value (id) is on more than one row of its query (1: 2 rows): each run would compare one row of a key with the version another left");
+  expect(out).not.toMatch(/\n\s+at /);
+  expect(run(['snapshot', '-s', 'dup'])).toMatch(/dup \(2 rows, first versions\)/);
+  // ... and on later runs, the table left as it was
+  for (let i = 0; i < 2; i++) expect(run(['snapshot', '-s', 'dup'], 1, ', dup: true')).toContain("snapshot 'dup': 1 unique_key value (id) is on more than one row");
+  expect(versions('dup', 'id, name, dbt_valid_to is null as cur')).toBe('id,name,cur\n1,ann,true\n2,bob,true\n');
+}
+
+function checkWithUpdatedAt(projectYaml: string, env: Record<string, string>, snapSchema: string) {
+  const { run, versions, seed } = rulesProject(projectYaml, env, snapSchema);
+  run(['snapshot', '-s', 'checked']);
+  // bob has no updated_at: his first version starts at none (as timestamp's, and dbt's)
+  expect(versions('checked')).toBe('id,name,vf,vt,ua\n1,ann,2026-01-01 00:00:00,,2026-01-01 00:00:00\n2,bob,,,\n');
+  // ann renamed on the 2nd, bob (no updated_at before) on the 3rd: versions start at their updated_at, as timestamp's
+  seed('id,name,updated_at\n1,ann2,2026-01-02 00:00:00\n2,bob2,2026-01-03 00:00:00\n');
+  expect(run(['snapshot', '-s', 'checked'])).toMatch(/checked \(2 new versions\)/);
+  const after = 'id,name,vf,vt,ua\n1,ann,2026-01-01 00:00:00,2026-01-02 00:00:00,2026-01-01 00:00:00\n1,ann2,2026-01-02 00:00:00,,2026-01-02 00:00:00\n2,bob,,2026-01-03 00:00:00,\n2,bob2,2026-01-03 00:00:00,,2026-01-03 00:00:00\n';
+  expect(versions('checked')).toBe(after);
+  // a later updated_at alone is no change (check compares check_cols)
+  seed('id,name,updated_at\n1,ann2,2026-01-05 00:00:00\n2,bob2,2026-01-03 00:00:00\n');
+  expect(run(['snapshot', '-s', 'checked'])).toMatch(/checked \(0 new versions\)/);
+  // a change whose updated_at did not advance: refused (a version cannot start before the one it closes), nothing written
+  seed('id,name,updated_at\n1,ann3,2026-01-02 00:00:00\n2,bob2,2026-01-04 00:00:00\n');
+  const out = run(['snapshot', '-s', 'checked'], 1);
+  expect(out).toContain("snapshot 'checked': 1 changed row has an updated_at (updated_at) no later than the dbt_valid_from of its current version (1: 2026-01-02 00:00:00, current from 2026-01-02 00:00:00)");
+  expect(out).not.toMatch(/\n\s+at /);
+  expect(versions('checked')).toBe(after);
+}
+
+function nullUpdatedAt(projectYaml: string, env: Record<string, string>, snapSchema: string) {
+  const { run, versions } = rulesProject(projectYaml, env, snapSchema);
+  run(['snapshot', '-s', 'stamped', '-s', 'checked']);
+  // bob's updated_at is NULL: his dbt_scd_id is his key and '' (dbt coalesces each part), under both strategies
+  for (const name of ['stamped', 'checked']) expect(versions(name, 'id, dbt_scd_id')).toBe('id,dbt_scd_id\n1,1|2026-01-01 00:00:00\n2,2|\n');
 }
 
 /**
@@ -250,6 +330,33 @@ describe('vigil snapshot', () => {
     caseAndJson(pgProjectYaml(uniqueSchema('snapcase')), { VIGIL_TEST_PG_URL: inject('pgUrl') }, true);
   });
 
+  it('DuckDB: check with updated_at: the versions start at it, as in dbt; a change whose updated_at did not advance is refused', () => {
+    checkWithUpdatedAt(DUCK, {}, 'snapshots');
+  });
+
+  it('Postgres: the same', () => {
+    const schema = uniqueSchema('snapupd');
+    checkWithUpdatedAt(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
+  });
+
+  it('DuckDB: a unique_key on two rows of the query is refused before anything is written, naming it', () => {
+    duplicateKeys(DUCK, {}, 'snapshots');
+  });
+
+  it('Postgres: the same', () => {
+    const schema = uniqueSchema('snapdup');
+    duplicateKeys(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
+  });
+
+  it("DuckDB: a NULL updated_at leaves dbt_scd_id the key and ''", () => {
+    nullUpdatedAt(DUCK, {}, 'snapshots');
+  });
+
+  it('Postgres: the same', () => {
+    const schema = uniqueSchema('snapscd');
+    nullUpdatedAt(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
+  });
+
   it('DuckDB: columns added, dropped and retyped between runs; NULL keys', () => {
     columnChanges('name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n', {}, 'snapshots');
   });
@@ -335,13 +442,15 @@ describe('vigil snapshot', () => {
     expect(bad.stderr).toMatch(/snapshots\/s\.yml:5:\d+: error: snapshot 'cust_snap': config: in YAML goes with relation:/);
   });
 
-  it('a snapshot without unique_key, or without updated_at for timestamp, is an error at its line; so is a file without a snapshot block', () => {
+  it('a snapshot without unique_key, without updated_at for timestamp or with check_cols for timestamp, is an error at its line; so is a file without a snapshot block', () => {
     const dir = makeProject({
       'seeds/customers.csv': STATES[0],
       'snapshots/a.sql': "{% snapshot a %}\n{{ config(strategy='timestamp', updated_at='updated_at') }}\nselect * from {{ ref('customers') }}\n{% endsnapshot %}\n",
       'snapshots/b.sql': "{% snapshot b %}\n{{ config(unique_key='id', strategy='timestamp', uniqe='x') }}\nselect * from {{ ref('customers') }}\n{% endsnapshot %}\n",
       'snapshots/c.sql': "{% snapshot c %}\n{{ config(unique_key='id', strategy='timestamp') }}\nselect * from {{ ref('customers') }}\n{% endsnapshot %}\n",
       'snapshots/d.sql': 'select 1\n',
+      // (dbt ignores check_cols with timestamp: accepted, it would have no effect)
+      'snapshots/e.sql': "{% snapshot e %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at',\n  check_cols=['name']) }}\nselect * from {{ ref('customers') }}\n{% endsnapshot %}\n",
     });
     dirs.push(dir);
     const r = vigil(dir, ['snapshot']);
@@ -350,6 +459,7 @@ describe('vigil snapshot', () => {
     expect(r.stderr).toMatch(/snapshots\/b\.sql:2:\d+: error: snapshot 'b': unknown config key 'uniqe'/);
     expect(r.stderr).toMatch(/snapshots\/c\.sql:\d+:\d+: error: snapshot 'c': updated_at: strategy 'timestamp' needs updated_at/);
     expect(r.stderr).toMatch(/snapshots\/d\.sql:1:1: error: snapshots\/d\.sql holds no \{% snapshot name %\}/);
+    expect(r.stderr).toContain("snapshots/e.sql:3:3: error: snapshot 'e': check_cols: strategy 'timestamp' compares no columns (a row changed when its updated_at is later): remove check_cols, or use strategy 'check'");
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
