@@ -262,6 +262,18 @@ export async function runExecute(
     ...(only ? [] : [plural(count('model'), 'model'), plural(count('test'), 'test')]),
     ...(count('unit_test') ? [plural(count('unit_test'), 'unit test')] : []),
   ];
+  // the unit tests' mistakes DuckDB finds (a given value that does not cast, an expect column the
+  // model does not produce) stop the run before anything runs too (exit 2)
+  let unitRunner: import('../testing/unit-runner.js').UnitRunner | undefined;
+  if (count('unit_test')) {
+    const { UnitRunner } = await import('../testing/unit-runner.js');
+    unitRunner = new UnitRunner();
+    const problems = await unitRunner.preflight(planned.nodes.filter((n) => n.resource_type === 'unit_test')).catch((e: unknown) => (unitRunner?.close(), Promise.reject(e)));
+    if (problems.length) {
+      unitRunner.close();
+      throw new ProjectError(problems);
+    }
+  }
   // every seed is read and checked before anything runs: a bad file stops the run with nothing
   // loaded. The warehouse opens meanwhile; DuckDB loads each file speculatively while it is checked
   let opening: Promise<Adapter> | undefined;
@@ -275,6 +287,7 @@ export async function runExecute(
       seedLoader = await prepareSeeds(c.files, planned.nodes, getWarehouse(c.target.type)?.capabilities.speculativeLoads ? opening : undefined);
     } catch (e) {
       await opening.then((a) => a.close()).catch(() => {});
+      unitRunner?.close();
       throw e;
     }
   }
@@ -314,11 +327,8 @@ export async function runExecute(
   // unit tests run in their own in-memory DuckDB; the warehouse is opened only when needed
   const needsWarehouse = planned.nodes.some((n) => n.resource_type !== 'unit_test');
   let adapter: Adapter | undefined;
-  let unitRunner: import('../testing/unit-runner.js').UnitRunner | undefined;
   try {
     adapter = needsWarehouse ? await (opening ?? open(c, Math.min(o.threads, planned.nodes.length))) : undefined;
-    const { UnitRunner } = await import('../testing/unit-runner.js');
-    unitRunner = count('unit_test') ? new UnitRunner() : undefined;
     const manifest = o.defer && adapter ? await deferTo(c, o, planned.nodes, adapter) : c.result.manifest;
     const s = await executeRun(manifest, adapter, { command, select: o.select, exclude: o.exclude, ids: o.ids, state: o.stateManifest ?? loadStateManifest(o.state, c.result.manifest.metadata.project), unit, unitRunner, seedLoader: seedLoader?.load, root: c.files.root, threads: o.threads, fullRefresh: !!o.fullRefresh, failFast: o.failFast, out, signal: interrupt.signal, plan: planned });
     out('');

@@ -1643,7 +1643,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const modelFiles = new Map([...drafts.values()].map((d) => [d.name, d.file]));
   // a model with an error already has its one diagnostic: its unit tests add no second one
   const broken = new Set([...drafts.values()].filter((d) => ds.some((x) => x.severity === 'error' && x.file === d.file.path)).map((d) => d.name));
-  for (const u of compileUnitTests({ files, manifest, modelFiles, vars, env: opts.env, target: safeTarget, broken }, ds)) manifest.nodes[u.unique_id] = u;
+  for (const u of compileUnitTests({ files, manifest, modelFiles, vars, env: opts.env, target: safeTarget, broken, disabled }, ds)) manifest.nodes[u.unique_id] = u;
 
   // ---- dashboards: exposures of the models they read, columns checked
   let dashboards: CompiledDashboard[] = [];

@@ -222,8 +222,11 @@ export interface Manifest {
   macros?: Record<string, string>;
   /** Documentation blocks ({% docs name %} in .md files), their text as written. */
   docs?: Record<string, { file: string; line: number; text: string }>;
-  /** The nodes enabled: false leaves out, by unique id (a selector naming one says it is disabled; `fqn`: not in a manifest of an older Vigil). */
-  disabled?: Record<string, { resource_type: 'model' | 'seed' | 'snapshot' | 'test'; name: string; file: string; fqn?: string[] }>;
+  /**
+   * The nodes enabled: false leaves out, by unique id (a selector naming one says it is disabled;
+   * `fqn`: not in a manifest of an older Vigil). `model`: a unit test's, disabled with it.
+   */
+  disabled?: Record<string, { resource_type: 'model' | 'seed' | 'snapshot' | 'test' | 'unit_test'; name: string; file: string; fqn?: string[]; model?: string }>;
   /** project.yaml's on_run_start / on_run_end, rendered. */
   hooks?: { on_run_start: Hook[]; on_run_end: Hook[] };
 }

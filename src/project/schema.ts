@@ -252,7 +252,7 @@ export const UnitTestSchema = z
     given: z.array(GivenSchema).default([]),
     vars: z.record(z.string(), z.unknown()).optional(),
     env_vars: z.record(z.string(), z.string()).optional(),
-    /** frozen clock for current_timestamp() / current_date() */
+    /** frozen clock for {{ current_timestamp() }} / {{ current_date() }} (an error when the model calls neither) */
     now: z.string().optional(),
     is_incremental: z.boolean().optional(),
     expect: z
@@ -263,7 +263,7 @@ export const UnitTestSchema = z
         ordered: z.boolean().optional(),
         /** compare only the model's rows matching this SQL condition */
         where: z.string().optional(),
-        /** absolute tolerance for numbers (default 1e-9) */
+        /** absolute tolerance for float columns (default 1e-9); decimals compare exactly */
         tolerance: z.number().nonnegative().optional(),
       })
       .strict(),

@@ -2,7 +2,8 @@
  * Runs compiled unit tests in one in-memory DuckDB, whatever the target warehouse: checks that
  * every given casts to its declared types, runs the model over the givens, casts the expected
  * rows to the types the model produced, and compares (order-insensitive unless `ordered`,
- * numbers within `tolerance`). A failure comes back as a readable diff.
+ * floats within `tolerance`, decimals exactly). A failure comes back as a readable diff.
+ * `preflight` checks what can be checked before anything runs.
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { offlineDialect } from '../adapters/index.js';
@@ -11,7 +12,7 @@ import { expectFilter, lossyValue, type UnitTestNode } from './unit-tests.js';
 import { redact, reveal } from '../secrets.js';
 import { loadDuckDb } from '../adapters/duckdb/duckdb-module.js';
 import { typeFamily } from '../adapters/type-family.js';
-import { didYouMean } from '../errors.js';
+import { diag, didYouMean, type Diagnostic } from '../errors.js';
 
 export interface UnitResult {
   status: 'pass' | 'fail' | 'error';
@@ -32,10 +33,10 @@ function show(v: Json): string {
 }
 
 /**
- * `numeric`: whether the column holds floats or decimals (compared within the tolerance); any
- * other column compares as written — a VARCHAR '007' is not '7', and a BIGINT (exact text in the
- * rows read) is not rounded to a double. Undefined: told apart by the values (numbers, or text
- * that reads as one).
+ * `numeric`: whether the column holds floats (compared within the tolerance); any other column
+ * compares as written — a VARCHAR '007' is not '7', and a BIGINT or a DECIMAL (exact text in the
+ * rows read, the expected value cast to the same type) is not rounded to a double. Undefined:
+ * told apart by the values (numbers, or text that reads as one).
  */
 function cellEq(a: Json, b: Json, tolerance: number, numeric?: boolean): boolean {
   if (a === null || a === undefined || b === null || b === undefined) return (a ?? null) === (b ?? null);
@@ -164,6 +165,50 @@ export class UnitRunner {
     return this.conn;
   }
 
+  /**
+   * The mistakes in the tests' YAML that DuckDB finds before anything runs (exit 2): a given value
+   * that does not cast to its column's type, at its row; an expect column the model does not
+   * produce — its SQL bound, not run, for the columns it surely produces (its YAML's columns are
+   * documentation, maybe of some only). A model that does not bind is left to its test's run.
+   */
+  preflight(tests: UnitTestNode[]): Promise<Diagnostic[]> {
+    const next = this.queue.then(async () => {
+      const ds: Diagnostic[] = [];
+      for (const t of tests) ds.push(...(await this.preflightOne(await this.connection(), t)));
+      return ds;
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async preflightOne(c: DuckDBConnection, t: UnitTestNode): Promise<Diagnostic[]> {
+    const ds: Diagnostic[] = [];
+    for (const g of t.givens) {
+      const e = await c.runAndReadAll(`select * from (\n${g.sql}\n) as given`).then(() => undefined, (x: unknown) => x);
+      if (e === undefined) continue;
+      // each row with a value that does not cast, at its line; else DuckDB's word, at the given
+      const hits = g.probe ? ((await c.runAndReadAll(g.probe).then((r) => r.getRowObjectsJson(), () => [])) as Array<{ i: number; problem: string }>) : [];
+      const at = hits.flatMap((h) => (g.row_lines?.[Number(h.i)] ? [{ line: g.row_lines[Number(h.i)], problem: h.problem }] : []));
+      if (at.length) for (const h of at) ds.push(diag('E_UNIT', `given ${g.input}: ${h.problem}`, { file: g.row_file ?? t.file, line: h.line }));
+      else ds.push(diag('E_UNIT', `given ${g.input}: ${firstLine(e)}`, { file: t.file, line: g.line }));
+    }
+    if (ds.length) return ds;
+    const filter = t.expect_where ? expectFilter(t.expect_where.sql) : undefined;
+    const sql = filter && t.compiled_sql.endsWith(filter) ? t.compiled_sql.slice(0, -filter.length) : t.compiled_sql;
+    const described = await c.runAndReadAll(`describe select * from (\n${reveal(sql, t.env_vars)}\n) as __vigil_bound`).then((r) => r.getRowObjectsJson() as Array<{ column_name: string }>, () => undefined);
+    if (!described) return ds;
+    const names = described.map((d) => d.column_name);
+    const expected = [...new Set(t.expect_rows.flatMap((r) => Object.keys(r)))];
+    for (const col of expected.filter((x) => !names.includes(x))) {
+      const ri = t.expect_rows.findIndex((r) => col in r);
+      // (the nearest of the columns that row does not name)
+      const hint = didYouMean(col, names.filter((n) => !(n in t.expect_rows[ri])));
+      const line = t.expect_lines?.[ri];
+      ds.push(diag('E_UNIT', `expect: '${t.model}' does not produce column '${col}'${hint ? ` — did you mean '${hint}'?` : ''}`, { file: line ? (t.expect_file ?? t.file) : t.file, line: line ?? t.expect_line }, `${t.model} produces: ${names.join(', ')}`));
+    }
+    return ds;
+  }
+
   run(t: UnitTestNode): Promise<UnitResult> {
     const next = this.queue.then(() => this.runOne(t));
     this.queue = next.catch(() => undefined);
@@ -207,7 +252,8 @@ export class UnitRunner {
       });
       return { status: 'error', message: `${t.file}:${t.expect_line}: expect: ${t.model} does not produce ${said.join(', ')} (it produces: ${names.join(', ')})` };
     }
-    let expected: Array<Record<string, Json>> = [];
+    // (rows that name no column, `rows: [{}]`: as many rows, with nothing to compare)
+    let expected: Array<Record<string, Json>> = t.expect_rows.map(() => ({}));
     if (t.expect_rows.length && columns.length) {
       const typeOf = (col: string) => types[names.indexOf(col)];
       // a value the column's type would round or misread (7.5 for a BIGINT, 0 for a BOOLEAN) would
@@ -230,7 +276,8 @@ export class UnitRunner {
         return { status: 'error', message: `${t.file}:${t.expect_line}: expect: a value does not cast to the model's column type: ${firstLine(e)}` };
       }
     }
-    const numeric = new Set(names.filter((n, i) => ['float', 'numeric'].includes(typeFamily(types[i], 'local'))));
+    // floats within the tolerance; decimals exactly, as dbt compares what the warehouse returns
+    const numeric = new Set(names.filter((n, i) => typeFamily(types[i], 'local') === 'float'));
     const diff = diffRows(expected, actual, columns.length ? columns : names, t.ordered, t.tolerance, numeric);
     if (!diff.length && (t.expect_rows.length > 0 || actual.length === 0)) return { status: 'pass', message: 'pass' };
     if (!diff.length) return { status: 'fail', message: `${where}: expected no rows, got ${actual.length}` };

@@ -12,7 +12,7 @@ import { literalStandard, loadColumnType, type Dialect } from '../adapters/diale
 import { offlineType, typeFamily } from '../adapters/type-family.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
-import type { YamlSource } from '../project/yaml-source.js';
+import { stringTextAt, type YamlSource } from '../project/yaml-source.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
 import type { ColumnInfo, Manifest, ModelNode, SeedNode, SourceNode } from '../compile/manifest.js';
@@ -42,14 +42,20 @@ export interface UnitTestNode {
   depends_on: string[];
   /** A hash of its definition and the fixture files it reads: state:modified. */
   checksum: string;
-  /** Each given input as a typed SELECT, with its YAML line, for a clear error when a value does not cast. */
-  givens: Array<{ input: string; sql: string; line: number }>;
+  /**
+   * Each given input as a typed SELECT, with its YAML line and each row's (a fixture's rows:
+   * lines of `row_file`), and `probe` (castProbe), for a clear error when a value does not cast.
+   */
+  givens: Array<{ input: string; sql: string; line: number; row_lines?: number[]; row_file?: string; probe?: string }>;
   /** The model's SELECT over the given CTEs. */
   compiled_sql: string;
   /** The test's env_vars: what its secrets' placeholders are revealed with (before the environment). */
   env_vars?: Record<string, string>;
   expect_rows: Array<Record<string, Scalar>>;
   expect_line: number;
+  /** each expect row's line (a fixture's: in `expect_file`) */
+  expect_lines?: number[];
+  expect_file?: string;
   /** expect.where, appended to compiled_sql as its last line, and its YAML line (an error in it is said there) */
   expect_where?: { sql: string; line: number };
   ordered: boolean;
@@ -66,17 +72,29 @@ export interface UnitCompileInput {
   target: Record<string, unknown>;
   /** Models already reported broken: their unit tests are not compiled (one error per root cause). */
   broken?: Set<string>;
+  /** The nodes enabled: false leaves out: a unit test of a disabled model is added to them (dbt disables it too). */
+  disabled?: NonNullable<Manifest['disabled']>;
 }
 
 const FROZEN_DEFAULT = '2026-01-01T00:00:00Z';
 
 /** Minimal RFC 4180 CSV: header line, quoted fields with "" escapes; empty fields are NULL. */
 export function parseCsv(text: string): Array<Record<string, Scalar>> {
-  const records: string[][] = [];
+  return readCsv(text).rows;
+}
+
+/**
+ * parseCsv with each row's line in the text (1-based, where its record starts) and the rows
+ * whose number of fields is not the header's (a missing or extra comma: a value in the wrong column).
+ */
+export function readCsv(text: string): { rows: Array<Record<string, Scalar>>; lines: number[]; ragged: Array<{ row: number; line: number; fields: number; header: string[] }> } {
+  const records: Array<{ fields: string[]; line: number }> = [];
   let field = '';
   let record: string[] = [];
   let quoted = false;
   let wasQuoted = false;
+  let line = 1;
+  let start = 1;
   const endField = () => {
     record.push(field === '' && !wasQuoted ? '\u0000NULL' : field);
     field = '';
@@ -89,7 +107,10 @@ export function parseCsv(text: string): Array<Record<string, Scalar>> {
         field += '"';
         i++;
       } else if (ch === '"') quoted = false;
-      else field += ch;
+      else {
+        if (ch === '\n' || (ch === '\r' && text[i + 1] !== '\n')) line++;
+        field += ch;
+      }
     } else if (ch === '"') {
       quoted = true;
       wasQuoted = true;
@@ -97,17 +118,21 @@ export function parseCsv(text: string): Array<Record<string, Scalar>> {
     else if (ch === '\n' || ch === '\r') {
       if (ch === '\r' && text[i + 1] === '\n') i++;
       endField();
-      if (record.some((f) => f !== '\u0000NULL') || record.length > 1) records.push(record);
+      if (record.some((f) => f !== '\u0000NULL') || record.length > 1) records.push({ fields: record, line: start });
       record = [];
+      start = ++line;
     } else field += ch;
   }
   if (field !== '' || wasQuoted || record.length) {
     endField();
-    records.push(record);
+    records.push({ fields: record, line: start });
   }
-  const [header, ...rows] = records;
-  if (!header) return [];
-  return rows.map((r) => Object.fromEntries(header.map((h, i) => [h.trim(), r[i] === undefined || r[i] === '\u0000NULL' ? null : r[i]])));
+  const [head, ...rest] = records;
+  if (!head) return { rows: [], lines: [], ragged: [] };
+  const header = head.fields.map((h) => h.trim());
+  const ragged = rest.flatMap((r, row) => (r.fields.length === header.length ? [] : [{ row, line: r.line, fields: r.fields.length, header }]));
+  const rows = rest.map((r) => Object.fromEntries(header.map((h, i) => [h, r.fields[i] === undefined || r.fields[i] === '\u0000NULL' ? null : r.fields[i]])));
+  return { rows, lines: rest.map((r) => r.line), ragged };
 }
 
 const literal = literalStandard;
@@ -118,16 +143,20 @@ const q = (id: string) => engine.quoteIdent(id);
 
 /**
  * A value a cast would change rather than refuse: a fraction or a fraction's text for an integer
- * type (DuckDB rounds 7.5 to 8), anything but true/false for a boolean (0 would read false).
+ * type (DuckDB rounds 7.5 to 8), anything but true/false for a boolean (0 would read false), a
+ * YAML integer past 2^53 for any type but a float (`type` undefined: a column of no declared type).
  * Undefined when the value is one of its type, or the type is not one of those.
+ * `written`: the value as the YAML writes it, where the caller has it.
  */
-export function lossyValue(v: unknown, type: string): string | undefined {
+export function lossyValue(v: unknown, type: string | undefined, written?: string): string | undefined {
   if (v === null || v === undefined || Array.isArray(v)) return undefined;
-  const family = typeFamily(type, 'local');
+  const family = type === undefined ? undefined : typeFamily(type, 'local');
+  // a YAML number past 2^53 was rounded as it was read (9007199254740993 is 9007199254740992,
+  // 12345678901234567891 for a DECIMAL(38,0) 12345678901234567000); a double rounds it anyway
+  const inexact = family === 'float' ? undefined : inexactInteger(v, written);
+  if (inexact) return inexact;
+  if (type === undefined) return undefined;
   if (family === 'int') {
-    // a YAML number past 2^53 was rounded as it was read (9007199254740993 is 9007199254740992)
-    const inexact = inexactInteger(v);
-    if (inexact) return inexact;
     const ok = typeof v === 'number' ? Number.isInteger(v) : typeof v === 'string' ? /^\s*[-+]?\d+\s*$/.test(v) : false;
     return ok ? undefined : `${JSON.stringify(v)} is not a whole number, which ${type} holds (a cast would ${typeof v === 'number' || /^\s*[-+]?[\d.]+\s*$/.test(String(v)) ? 'round it' : 'refuse it'})`;
   }
@@ -170,6 +199,23 @@ function seedColumns(seed: SeedNode, root: string): ColumnInfo[] {
   return cols.map((c) => ({ name: c.name, ...(c.type ? { data_type: loadColumnType(engine, { type: c.type, decimal: c.decimal }) } : {}) }) as ColumnInfo);
 }
 
+/**
+ * A query of the given rows with a value that does not cast to its column's declared type: each
+ * one's index and what is wrong (`amount: "abc" does not cast to DECIMAL(10,2)`). Each row is its
+ * own VALUES (one VALUES types a column once across its rows). Undefined: no typed column given.
+ */
+export function castProbe(rows: Array<Record<string, GivenValue>>, columns: ColumnInfo[]): string | undefined {
+  const typed = new Map(columns.filter((c) => c.data_type).map((c) => [c.name, offlineType(c.data_type!, engine)]));
+  const value = (v: GivenValue | undefined): string => (Array.isArray(v) ? `[${v.map((x) => literal(x)).join(', ')}]` : literal(v ?? null));
+  const selects = rows.flatMap((r, i) => {
+    const cols = Object.keys(r).filter((c) => typed.has(c) && r[c] !== null);
+    if (!cols.length) return [];
+    const said = cols.map((c) => `case when try_cast(v.${q(c)} as ${typed.get(c)}) is null then ${literal(`${c}: `)} || cast(to_json(v.${q(c)}) as varchar) || ${literal(` does not cast to ${typed.get(c)}`)} end`);
+    return [`select ${i} as i, concat_ws('; ', ${said.join(', ')}) as problem from (values (${cols.map((c) => value(r[c])).join(', ')})) as v(${cols.map(q).join(', ')})`];
+  });
+  return selects.length ? `select i, problem from (\n${selects.join('\nunion all\n')}\n) as p where problem <> '' order by i` : undefined;
+}
+
 /** `ref('m')`, `source('s', 't')` or `this`, as written in a test's given: keys. */
 export function parseInput(input: string): { kind: 'ref'; name: string } | { kind: 'source'; source: string; table: string } | { kind: 'this' } | undefined {
   const s = input.trim();
@@ -197,6 +243,8 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
   // each seed's file is read once per compile
   const seedCols = new Map<string, ColumnInfo[]>();
 
+  // whether the test being rendered called the frozen clock (a now: it does not read changes nothing)
+  const clock = { read: false };
   const envFor = (t: UnitTestProps, vars: unknown): TemplateEnv => {
     // (vars as Python prints them: JSON writes 1.0 as 1)
     const key = JSON.stringify([pyRepr(vars), t.env_vars ?? {}, t.now ?? '']);
@@ -205,8 +253,8 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
     const now = t.now ?? FROZEN_DEFAULT;
     const frozen: Dialect = {
       ...engine,
-      current_timestamp: () => `cast('${now.replace(/'/g, "''")}' as timestamptz)`,
-      current_date: () => `cast(cast('${now.replace(/'/g, "''")}' as timestamptz) as date)`,
+      current_timestamp: () => ((clock.read = true), `cast('${now.replace(/'/g, "''")}' as timestamptz)`),
+      current_date: () => ((clock.read = true), `cast(cast('${now.replace(/'/g, "''")}' as timestamptz) as date)`),
     };
     te = new TemplateEnv({ dialect: frozen, vars: { ...input.vars, ...(vars as Record<string, unknown>) }, env: overlayEnv(input.env, t.env_vars), target: input.target, registerSecrets: false });
     for (const m of files.macros) te.addMacros(m.path, m.text);
@@ -219,7 +267,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       const base: (string | number)[] = ['unit_tests', ti];
       const at = (path: (string | number)[] = []) => ({ file: pf.path, ...pf.yaml.locate([...base, ...path]) });
       const before = ds.length;
-      const fail = (code: string, message: string, path: (string | number)[] = [], hint?: string) => ds.push(diag(code, message, at(path), hint));
+      const fail = (code: string, message: string, path: (string | number)[] = [], hint?: string, loc?: { file: string; line: number }) => ds.push(diag(code, message, loc ?? at(path), hint));
       const prev = names.get(t.name);
       if (prev) return fail('E_UNIT', `unit test '${t.name}' is defined twice (also in ${prev})`, ['name']);
       names.set(t.name, pf.path);
@@ -230,6 +278,11 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         return p?.kind === 'source' && unvalidated.has(`${p.source}.${p.table}`);
       });
       if (fromUnvalidated) return;
+      const off = Object.values(input.disabled ?? {}).find((d) => d.resource_type === 'model' && d.name === t.model);
+      if (off && input.disabled) {
+        input.disabled[`unit_test.${project}.${t.name}`] = { resource_type: 'unit_test', name: t.name, file: pf.path, model: t.model };
+        return;
+      }
       const model = models.get(t.model);
       const file = input.modelFiles.get(t.model);
       if (!model || !file) {
@@ -274,8 +327,11 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
           columns = model.columns;
           key = 'this';
         }
-        const rows = readRows(g, files, (m, p) => fail('E_UNIT', m, [...path, ...p]));
-        if (!rows) return;
+        const read = readRows(g, files, pf.yaml, [...base, ...path], (m, p, loc) => fail('E_UNIT', `given ${g.input}: ${m}`, [...path, ...p], undefined, loc));
+        if (!read) return;
+        const rows = read.rows;
+        // a cell's value as written (a YAML integer past 2^53 is said with its digits; CSV cells are text)
+        const writtenAt = (cell: (string | number)[]) => (typeof g.rows === 'object' ? pf.yaml.scalarAt([...base, ...cell])?.source : undefined);
         if (columns.length) {
           const declared = columns.map((c) => c.name);
           for (let ri = 0; ri < rows.length; ri++) {
@@ -289,11 +345,18 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
               }
               // a value its declared type would round or misread: refused before anything runs
               const type = columns.find((c) => c.name === col)?.data_type;
-              const lossy = type ? lossyValue(rows[ri][col], offlineType(type, engine)) : undefined;
+              const lossy = lossyValue(rows[ri][col], type && offlineType(type, engine), writtenAt(cell));
               if (lossy) fail('E_UNIT', `given ${g.input}: ${col}: ${lossy}`, cell);
             }
           }
         } else {
+          for (const [ri, r] of rows.entries()) {
+            for (const col of Object.keys(r)) {
+              const cell = typeof g.rows === 'object' ? [...path, 'rows', ri, col] : [...path, 'rows'];
+              const lossy = lossyValue(r[col], undefined, writtenAt(cell));
+              if (lossy) fail('E_UNIT', `given ${g.input}: ${col}: ${lossy}`, cell);
+            }
+          }
           // no declared columns: the rows' keys are the columns. A key some rows spell one way
           // and the others another (never both in one row) is one column misspelled, which
           // would read NULL in the rows that spell it otherwise
@@ -310,7 +373,8 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         }
         const cte = `__vigil_given_${gi}`;
         cteOf.set(key, cte);
-        givens.push({ input: g.input, sql: rowsSelect(rows, columns), line: at(path).line });
+        const probe = castProbe(rows, columns);
+        givens.push({ input: g.input, sql: rowsSelect(rows, columns), line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}) });
         void usedGivens;
       });
       if (ds.length > before) return;
@@ -376,6 +440,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       };
       const incremental = t.is_incremental === true;
       if (incremental && model.config.materialized !== 'incremental') fail('E_UNIT', `is_incremental: true, but '${model.name}' is materialized as ${model.config.materialized}`, ['is_incremental']);
+      clock.read = false;
       const body = renderModel(file, model, incremental, new Set([model.name]));
       if (body === undefined || ds.length > before) return;
       // a var or environment variable the test sets that the model (as this test renders it)
@@ -389,28 +454,19 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
       };
       unread('vars', t.vars, varsRead, 'var', 'it reads no var');
       unread('env_vars', t.env_vars, envRead, 'the environment variable', 'it reads no environment variable');
+      if (t.now !== undefined && !clock.read) {
+        fail('E_UNIT', `now: '${model.name}' does not call {{ current_date() }} or {{ current_timestamp() }} when this test renders it, so the frozen clock changes nothing`, ['now'], "SQL's own current_date, current_timestamp and now() read the wall clock, never the frozen one: write the helpers, or remove now:");
+      }
       if (ds.length > before) return;
       t.given.forEach((g, gi) => {
         const parsed = parseInput(g.input)!;
         const key = parsed.kind === 'this' ? 'this' : parsed.kind === 'ref' ? `ref:${parsed.name}` : `source:${parsed.source}.${parsed.table}`;
         if (!reads.has(key)) fail('E_UNIT', `given ${g.input}: '${model.name}' does not read it${incremental ? '' : ' (without is_incremental)'}`, ['given', gi, 'input'], `${model.name} reads: ${[...reads].map((r) => r.replace(/^ref:(.*)$/, "ref('$1')").replace(/^source:([^.]*)\.(.*)$/, "source('$1', '$2')")).join(', ') || 'nothing'}`);
       });
-      const expectRows = readRows(t.expect, files, (m, p) => fail('E_UNIT', m, ['expect', ...p]));
-      if (!expectRows) return;
-      if (model.columns.length) {
-        // declared columns may be a part of what the model selects (`select *`): a column outside
-        // them is checked when the test runs, against what the model produces; one a declared
-        // column's name is close to is said now, as the typo it likely is
-        const declared = model.columns.map((c) => c.name);
-        expectRows.forEach((r, ri) => {
-          for (const col of Object.keys(r)) {
-            const hint = declared.includes(col) ? undefined : didYouMean(col, declared);
-            if (hint) {
-              fail('E_UNIT', `expect: '${model.name}' does not produce column '${col}'${hint ? ` — did you mean '${hint}'?` : ''}`, typeof t.expect.rows === 'object' ? ['expect', 'rows', ri, col] : ['expect', 'rows'], `columns of ${model.name}: ${declared.join(', ')}`);
-            }
-          }
-        });
-      }
+      // (the expect columns are checked against what the model produces before the tests run,
+      // when DuckDB binds its SQL: declared columns are documentation, maybe of some columns only)
+      const expect = readRows(t.expect, files, pf.yaml, [...base, 'expect'], (m, p, loc) => fail('E_UNIT', `expect: ${m}`, ['expect', ...p], undefined, loc));
+      if (!expect) return;
       if (ds.length > before) return;
       const ctes = [...givens.map((g, i) => `${q(i < t.given.length ? `__vigil_given_${i}` : '__vigil_given_this')} as (\n${g.sql}\n)`), ...extraCtes.map((e) => `${q(e.name)} as (\n${e.sql}\n)`)];
       const filter = t.expect.where ? expectFilter(t.expect.where) : '';
@@ -431,8 +487,10 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         compiled_sql: sql,
         ...(t.env_vars ? { env_vars: t.env_vars } : {}),
         // expect: rows are scalars (schema.ts: lists are for given rows only)
-        expect_rows: expectRows as Array<Record<string, Scalar>>,
+        expect_rows: expect.rows as Array<Record<string, Scalar>>,
         expect_line: at(['expect']).line,
+        expect_lines: expect.lines,
+        ...(expect.file ? { expect_file: expect.file } : {}),
         ...(t.expect.where ? { expect_where: { sql: t.expect.where, line: at(['expect', 'where']).line } } : {}),
         ordered: t.expect.ordered === true,
         tolerance: t.expect.tolerance ?? 1e-9,
@@ -443,21 +501,34 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
   return out;
 }
 
+/**
+ * A given's or expect's rows, with the YAML line of each (a CSV row's: in the block, or in its
+ * fixture file, `file`); undefined when they cannot be read (said through `fail`).
+ */
 function readRows(
   g: { rows?: Array<Record<string, GivenValue>> | string; format?: 'dict' | 'csv'; fixture?: string },
   files: ProjectFiles,
-  fail: (message: string, path: (string | number)[]) => void,
-): Array<Record<string, GivenValue>> | undefined {
+  src: YamlSource,
+  path: (string | number)[],
+  fail: (message: string, path: (string | number)[], at?: { file: string; line: number }) => void,
+): { rows: Array<Record<string, GivenValue>>; lines: number[]; file?: string } | undefined {
+  const csv = (text: string, file: string | undefined, first: number) => {
+    const r = readCsv(text);
+    // (a row of more or fewer fields than the header: its values would land in other columns, or read NULL)
+    for (const x of r.ragged) fail(`CSV row ${x.row + 1} has ${x.fields} field${x.fields === 1 ? '' : 's'}, its header ${x.header.length} (${x.header.join(', ')})`, file ? ['fixture'] : ['rows'], file ? { file, line: x.line } : { file: src.file, line: first + x.line - 1 });
+    return r.ragged.length ? undefined : { rows: r.rows, lines: r.lines.map((l) => first + l - 1), ...(file ? { file } : {}) };
+  };
   if (g.fixture !== undefined) {
     const text = files.readFixture?.(g.fixture);
     if (text === undefined) return void fail(`fixture file ${g.fixture} not found (paths are relative to the project root)`, ['fixture']);
-    return parseCsv(text);
+    return csv(text, g.fixture, 1);
   }
   if (typeof g.rows === 'string') {
     if (g.format !== 'csv') return void fail('rows is text: add format: csv, or write the rows as a list of mappings', ['rows']);
-    return parseCsv(g.rows);
+    return csv(g.rows, undefined, stringTextAt(src, [...path, 'rows']).line);
   }
-  return g.rows ?? [];
+  const rows = g.rows ?? [];
+  return { rows, lines: rows.map((_, i) => src.locate([...path, 'rows', i]).line) };
 }
 
 export type { YamlSource };

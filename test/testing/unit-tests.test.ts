@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileProject } from '../../src/compile/compile-project.js';
-import { lossyValue, parseCsv, rowsSelect, type UnitTestNode } from '../../src/testing/unit-tests.js';
+import { lossyValue, parseCsv, readCsv, rowsSelect, type UnitTestNode } from '../../src/testing/unit-tests.js';
 import { diffRows, UnitRunner } from '../../src/testing/unit-runner.js';
 import { makeProject, projectFiles, removeDir, REPO, vigil } from '../helpers.js';
 
@@ -20,6 +20,14 @@ describe('pure pieces', () => {
       { a: '2', b: null, c: 'z' },
     ]);
     expect(parseCsv('a\r\n""\r\n')).toEqual([{ a: '' }]);
+  });
+
+  it('readCsv: each row\'s line, and the rows of more or fewer fields than the header', () => {
+    expect(readCsv('a,b\n1,"x\ny"\n\n2\n3,4,5\n')).toEqual({
+      rows: [{ a: '1', b: 'x\ny' }, { a: '2', b: null }, { a: '3', b: '4' }],
+      lines: [2, 5, 6],
+      ragged: [{ row: 1, line: 5, fields: 1, header: ['a', 'b'] }, { row: 2, line: 6, fields: 3, header: ['a', 'b'] }],
+    });
   });
 
   it('types given rows from the declared columns (in DuckDB\'s spelling) and fills the rest with typed NULLs', () => {
@@ -47,6 +55,11 @@ describe('pure pieces', () => {
     expect(lossyValue('2026-02-03 23:59:59', 'DATE')).toBe('"2026-02-03 23:59:59" has a time of day, which DATE does not hold (a cast would cut it off)');
     expect(lossyValue('2026-01-01 00:00:00.0000001', 'TIMESTAMP')).toMatch(/finer than microseconds/);
     expect(lossyValue(9007199254740993, 'BIGINT')).toMatch(/past 2\^53/);
+    // (were silent: a decimal's or an untyped column's YAML integer past 2^53, rounded as it was read)
+    expect(lossyValue(12345678901234567891, 'DECIMAL(38,0)', '12345678901234567891')).toBe("12345678901234567891 is past 2^53, where a YAML number is no longer exact (it is rounded as it is read, to 12345678901234567000): quote it ('12345678901234567891')");
+    expect(lossyValue(12345678901234567891, undefined)).toMatch(/past 2\^53/);
+    expect(lossyValue(12345678901234567891, 'DOUBLE')).toBeUndefined();
+    expect(lossyValue('12345678901234567891', 'DECIMAL(38,0)')).toBeUndefined();
     for (const [v, t] of [[8, 'BIGINT'], ['-12', 'SMALLINT'], [true, 'BOOLEAN'], ['False', 'BOOLEAN'], [7.5, 'DOUBLE'], ['x', 'VARCHAR'], [null, 'BIGINT'], [3, 'DECIMAL(10,2)'], ['1.010', 'DECIMAL(10,2)'], [1.5, 'DECIMAL(10,2)'], ['2026-02-03', 'DATE'], ['2026-02-03 00:00:00', 'DATE'], ['2024-01-01T00:00:00Z', 'DATE'], ['2024-01-01 00:00:00+00', 'DATE'], ['2026-01-01 00:00:00.123456', 'TIMESTAMP'], ['2026-01-01 00:00:00.123456789', 'TIMESTAMP_NS']] as const) expect(lossyValue(v, t), `${v} ${t}`).toBeUndefined();
   });
 
@@ -114,11 +127,6 @@ describe('unit test compile errors name the file and line', () => {
       'a column not in the declared columns',
       "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 1, amout: 3 }\n    expect: { rows: [] }\n",
       { line: 7, message: "given ref('base'): column 'amout' is not declared for it — did you mean 'amount'?" },
-    ],
-    [
-      'an expect column the model does not produce',
-      "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows: []\n    expect:\n      rows:\n        - { id: 1, doubld: 2 }\n",
-      { line: 9, message: "expect: 'm' does not produce column 'doubld' — did you mean 'doubled'?" },
     ],
     [
       'a given value its declared type would round (a fraction for a bigint)',
@@ -258,7 +266,7 @@ describe('running unit tests', () => {
 });
 
 describe('unit tests through the CLI', () => {
-  it("an expect column the YAML does not declare but the model produces is compared (was: refused at compile, the declared list taken for all columns); one it does not produce is said when the test runs", () => {
+  it("an expect column the YAML does not declare but the model produces is compared (was: refused at compile, the declared list taken for all columns); one it does not produce is said before anything runs, at its row (exit 2)", () => {
     const dir = makeProject({
       'models/a.sql': "select 1 as id, 'x' as name",
       'models/b.sql': "select * from {{ ref('a') }}",
@@ -268,15 +276,16 @@ describe('unit tests through the CLI', () => {
     dirs.push(dir);
     const ok = vigil(dir, ['test', '--unit']);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    // (said before anything runs, the model's SQL bound on DuckDB: exit 2 at the row)
     writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: t\n    model: b\n    given:\n      - input: ref('a')\n        rows: [{ id: 1, name: y }]\n    expect:\n      rows: [{ id: 1, nick: y }]\n");
     const bad = vigil(dir, ['test', '--unit']);
-    expect(bad.stdout).toContain("models/u.yml:8: expect: b does not produce 'nick' (it produces: id, name)");
-    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("models/u.yml:8: error: expect: 'b' does not produce column 'nick' [E_UNIT]\n  hint: b produces: id, name");
+    expect(bad.code).toBe(2);
     // a misspelt one: its nearest (was: the columns listed, none suggested)
     writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: t\n    model: b\n    given:\n      - input: ref('a')\n        rows: [{ id: 1, name: y }]\n    expect:\n      rows: [{ id: 1, nmae: y }]\n");
     const typo = vigil(dir, ['test', '--unit']);
-    expect(typo.stdout).toContain("models/u.yml:8: expect: b does not produce 'nmae' (did you mean 'name'?) (it produces: id, name)");
-    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain("models/u.yml:8: error: expect: 'b' does not produce column 'nmae' — did you mean 'name'? [E_UNIT]");
+    expect(typo.code).toBe(2);
   });
 
   it('expect rows that list fewer columns pair with the produced rows as a whole (was: FAIL "row {id: 1}: cat expected a, got b" though every row had its match)', () => {
@@ -415,5 +424,136 @@ describe('unit tests through the CLI', () => {
     expect(b.stdout).toMatch(/SKIP incremental analytics\.ai_audit_daily \(upstream daily_latency_percentiles_are_percentile_disc failed\)/);
     expect(b.stdout).toMatch(/SKIP table analytics\.ai_audit_capability_anomalies/);
     expect(b.stdout).toMatch(/OK created view analytics\.stg_ai_audit_logs/);
+  });
+});
+
+describe('unit tests: what is compared, and what is refused before anything runs', () => {
+  it('decimals compare exactly, as their type holds them (were: compared as doubles, 12345678901234567891 = 12345678901234567890); an unquoted integer past 2^53 is refused for a decimal or an untyped column', () => {
+    const unit = (big: string, cents: string) =>
+      `unit_tests:\n  - name: d\n    model: dec\n    given:\n      - input: ref('a')\n        rows: [{ id: 1 }]\n    expect:\n      rows: [{ big: '${big}', cents: '${cents}' }]\n`;
+    const dir = makeProject({
+      'models/a.sql': 'select 1 as id',
+      'models/dec.sql': "select cast('12345678901234567891' as decimal(38,0)) as big, cast('1234567890123456.67' as decimal(20,2)) as cents from {{ ref('a') }}",
+      'models/u.yml': unit('12345678901234567890', '1234567890123456.67'),
+    });
+    dirs.push(dir);
+    const big = vigil(dir, ['test', '--unit']);
+    expect(big.stdout).toContain('big expected 12345678901234567890, got 12345678901234567891');
+    expect(big.code).toBe(1);
+    writeFileSync(join(dir, 'models/u.yml'), unit('12345678901234567891', '1234567890123456.66'));
+    const cents = vigil(dir, ['test', '--unit']);
+    expect(cents.stdout).toContain('cents expected 1234567890123456.66, got 1234567890123456.67');
+    expect(cents.code).toBe(1);
+    writeFileSync(join(dir, 'models/u.yml'), unit('12345678901234567891', '1234567890123456.67'));
+    const ok = vigil(dir, ['test', '--unit']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    // given: an unquoted integer past 2^53 for a decimal(38,0), and for a column of no declared type
+    writeFileSync(join(dir, 'models/p.yml'), 'models:\n  - name: a\n    columns:\n      - { name: id, data_type: "decimal(38,0)" }\n');
+    writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: d\n    model: dec\n    given:\n      - input: ref('a')\n        rows:\n          - { id: 12345678901234567891 }\n    expect:\n      rows: []\n");
+    const given = vigil(dir, ['test', '--unit']);
+    expect(given.stderr).toContain("models/u.yml:7:19: error: given ref('a'): id: 12345678901234567891 is past 2^53, where a YAML number is no longer exact (it is rounded as it is read, to 12345678901234567000): quote it ('12345678901234567891')");
+    expect(given.code).toBe(2);
+    writeFileSync(join(dir, 'models/p.yml'), 'models: []\n');
+    const untyped = vigil(dir, ['test', '--unit']);
+    expect(untyped.stderr).toContain("given ref('a'): id: 12345678901234567891 is past 2^53");
+    expect(untyped.code).toBe(2);
+  });
+
+  it('expect rows that name no column are rows all the same: their count is compared (were: [{}] passed on no rows, [{}, {}] on one row said "extra rows")', () => {
+    const dir = makeProject({
+      'models/a.sql': 'select 1 as id',
+      'models/b.sql': "select id from {{ ref('a') }}",
+      'models/a.yml': 'models:\n  - name: a\n    columns:\n      - { name: id, data_type: integer }\n',
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: b\n    given:\n      - input: ref('a')\n        rows: []\n    expect:\n      rows: [{}]\n",
+    });
+    dirs.push(dir);
+    const none = vigil(dir, ['test', '--unit']);
+    expect(none.stdout).toContain('b on the given rows differs from expect:\n    missing rows (expected, not produced):\n      {}');
+    expect(none.code).toBe(1);
+    writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: t\n    model: b\n    given:\n      - input: ref('a')\n        rows: [{ id: 1 }]\n    expect:\n      rows: [{}, {}]\n");
+    const one = vigil(dir, ['test', '--unit']);
+    expect(one.stdout).toContain('missing rows (expected, not produced):\n      {}');
+    expect(one.stdout).not.toContain('extra rows');
+    expect(one.code).toBe(1);
+    writeFileSync(join(dir, 'models/u.yml'), "unit_tests:\n  - name: t\n    model: b\n    given:\n      - input: ref('a')\n        rows: [{ id: 1 }]\n    expect:\n      rows: [{}]\n");
+    const ok = vigil(dir, ['test', '--unit']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  });
+
+  it("an expect column the model produces is not refused for its YAML declaring a close name only (was: at compile, 'amounts' — did you mean 'amount'?)", () => {
+    const dir = makeProject({
+      'models/a.sql': 'select 1 as id',
+      'models/am.sql': "select id, id * 10 as amount, id * 100 as amounts from {{ ref('a') }}",
+      'models/am.yml': 'models:\n  - name: am\n    columns:\n      - name: amount\n        description: the amount\n',
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: am\n    given:\n      - input: ref('a')\n        rows: [{ id: 1 }]\n    expect:\n      rows: [{ id: 1, amount: 10, amounts: 100 }]\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.stdout).toMatch(/PASS unit am::t/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
+  it("a given value that does not cast to its column's type is said at its row before anything runs, exit 2 (was: an error while the build ran, after seeds and models)", () => {
+    const dir = makeProject({
+      'seeds/s.csv': 'id\n1\n',
+      'models/base.sql': "select id, 1.5 as amount, timestamp '2026-01-01' as ts from {{ ref('s') }}",
+      'models/m.sql': "select id, amount, ts from {{ ref('base') }}",
+      'models/p.yml': 'models:\n  - name: base\n    columns:\n      - { name: id, data_type: integer }\n      - { name: amount, data_type: "decimal(10,2)" }\n      - { name: ts, data_type: timestamp }\n',
+      'tests/unit/fx/base.csv': 'id,amount,ts\n1,2.50,2026-01-01\n2,x,2026-01-01\n',
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 1, amount: 2 }\n          - { id: 2, amount: 'abc' }\n          - { id: 3, ts: '2026-02-30' }\n    expect:\n      rows: []\n  - name: f\n    model: m\n    given:\n      - input: ref('base')\n        fixture: tests/unit/fx/base.csv\n    expect:\n      rows: []\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.stderr).toContain(`models/u.yml:8: error: given ref('base'): amount: "abc" does not cast to decimal(10,2) [E_UNIT]`);
+    expect(r.stderr).toContain(`models/u.yml:9: error: given ref('base'): ts: "2026-02-30" does not cast to timestamp [E_UNIT]`);
+    expect(r.stderr).toContain(`tests/unit/fx/base.csv:3: error: given ref('base'): amount: "x" does not cast to decimal(10,2) [E_UNIT]`);
+    expect(r.code).toBe(2);
+    // nothing ran: no seed loaded, no model built
+    expect(r.stdout).not.toMatch(/\bOK\b/);
+  });
+
+  it("a now: the model does not read is an error: SQL's own current_date is not frozen (was: ignored, the result following the wall clock)", () => {
+    const errs = (models: Record<string, string>) =>
+      compileProject(projectFiles({ models: { ...MODELS, ...models }, yml: { 'models/p.yml': PROPS, 'models/u.yml': "unit_tests:\n  - name: t\n    model: m\n    now: '2026-05-04T10:00:00Z'\n    given:\n      - input: ref('base')\n        rows: []\n    expect: { rows: [] }\n" } }), { env: {} })
+        .diagnostics.filter((d) => d.severity === 'error')
+        .map((d) => `${d.line}: ${d.message} (${d.hint})`);
+    expect(errs({ 'models/m.sql': "select b.id, current_date as today from {{ ref('base') }} as b" })).toEqual([
+      "4: now: 'm' does not call {{ current_date() }} or {{ current_timestamp() }} when this test renders it, so the frozen clock changes nothing (SQL's own current_date, current_timestamp and now() read the wall clock, never the frozen one: write the helpers, or remove now:)",
+    ]);
+    expect(errs({ 'models/m.sql': "select b.id, {{ current_timestamp() }} as at from {{ ref('base') }} as b" })).toEqual([]);
+    // read through an ephemeral parent the test inlines
+    expect(errs({ 'models/eph.sql': "{{ config(materialized='ephemeral') }}select id, {{ current_date() }} as today from {{ ref('base') }}", 'models/m.sql': "select * from {{ ref('eph') }}" })).toEqual([]);
+  });
+
+  it('a CSV row of more or fewer fields than its header is an error at its line (was: taken, its values in other columns or NULL)', () => {
+    const dir = makeProject({
+      'models/a.sql': 'select 1 as id, 2 as n',
+      'models/b.sql': "select id, n from {{ ref('a') }}",
+      'tests/unit/fx/a.csv': 'id,n\n1,2\n2\n3,4,5\n',
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: b\n    given:\n      - input: ref('a')\n        format: csv\n        rows: |\n          id,n\n          1,2\n          2,3,4\n    expect:\n      rows: []\n  - name: e\n    model: b\n    given:\n      - input: ref('a')\n        rows: []\n    expect:\n      format: csv\n      rows: |\n        id,n\n        1\n  - name: f\n    model: b\n    given:\n      - input: ref('a')\n        fixture: tests/unit/fx/a.csv\n    expect:\n      rows: []\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.stderr).toContain("models/u.yml:10: error: given ref('a'): CSV row 2 has 3 fields, its header 2 (id, n) [E_UNIT]");
+    expect(r.stderr).toContain('models/u.yml:22: error: expect: CSV row 1 has 1 field, its header 2 (id, n) [E_UNIT]');
+    expect(r.stderr).toContain("tests/unit/fx/a.csv:3: error: given ref('a'): CSV row 2 has 1 field, its header 2 (id, n) [E_UNIT]");
+    expect(r.stderr).toContain("tests/unit/fx/a.csv:4: error: given ref('a'): CSV row 3 has 3 fields, its header 2 (id, n) [E_UNIT]");
+    expect(r.code).toBe(2);
+  });
+
+  it("a unit test of a disabled model is disabled with it, as dbt does (was: model 'off' not found, exit 2)", () => {
+    const dir = makeProject({
+      'models/off.sql': "{{ config(enabled=false) }}select 1 as id",
+      'models/on.sql': 'select 1 as id',
+      'models/u.yml': 'unit_tests:\n  - name: t_off\n    model: off\n    given: []\n    expect:\n      rows: [{ id: 1 }]\n  - name: t_on\n    model: on\n    given: []\n    expect:\n      rows: [{ id: 1 }]\n',
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.stdout).toMatch(/1 of 1 PASS unit on::t_on/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(vigil(dir, ['ls', '--resource-type', 'unit_test']).stdout.trim()).toBe('t_on');
+    const ls = vigil(dir, ['ls', '-s', 't_off']);
+    expect(ls.stderr).toContain("selector 't_off' matched nothing: unit_test 't_off' (models/u.yml) is disabled (its model 'off' has enabled: false)");
+    expect(ls.code).toBe(2);
   });
 });
