@@ -188,7 +188,14 @@ export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: Col
   const select = cols.map((c) => `${given.includes(c.name) ? cast(`v.${q(c.name)}`, c) : cast('NULL', c)} as ${q(c.name)}`).join(', ');
   if (!rows.length || !given.length) return `select ${select} from (select 1) as v where ${rows.length ? 'true' : 'false'}`;
   const value = (v: GivenValue | undefined): string => (Array.isArray(v) ? `[${v.map((x) => literal(x)).join(', ')}]` : literal(v ?? null));
-  const values = rows.map((r) => `(${given.map((g) => value(r[g])).join(', ')})`).join(',\n  ');
+  // each value of a typed column cast in its row: one VALUES types a column once across its rows
+  // (a text column given 1 in one row and 'abc' in another failed: 'abc' is no INTEGER)
+  const typed = new Map(cols.filter((c) => c.data_type).map((c) => [c.name, c]));
+  const cell = (v: GivenValue | undefined, name: string): string => {
+    const c = typed.get(name);
+    return c && v !== null && v !== undefined ? cast(value(v), c) : value(v);
+  };
+  const values = rows.map((r) => `(${given.map((g) => cell(r[g], g)).join(', ')})`).join(',\n  ');
   return `select ${select}\nfrom (values\n  ${values}\n) as v(${given.map(q).join(', ')})`;
 }
 

@@ -41,7 +41,7 @@ describe('pure pieces', () => {
       { name: 'doc', data_type: 'jsonb' },
     ]);
     expect(sql).toBe(
-      `select cast(v."id" as BIGINT) as "id", cast(v."name" as VARCHAR) as "name", cast(v."tags" as text[]) as "tags", cast(NULL as TIMESTAMPTZ) as "at", cast(NULL as VARCHAR) as "ip", cast(NULL as JSON) as "doc"\nfrom (values\n  (1, 'o''k', ['a', 'b''c'])\n) as v("id", "name", "tags")`,
+      `select cast(v."id" as BIGINT) as "id", cast(v."name" as VARCHAR) as "name", cast(v."tags" as text[]) as "tags", cast(NULL as TIMESTAMPTZ) as "at", cast(NULL as VARCHAR) as "ip", cast(NULL as JSON) as "doc"\nfrom (values\n  (cast(1 as BIGINT), cast('o''k' as VARCHAR), cast(['a', 'b''c'] as text[]))\n) as v("id", "name", "tags")`,
     );
     expect(rowsSelect([], [{ name: 'id', data_type: 'bigint' }])).toBe('select cast(NULL as BIGINT) as "id" from (select 1) as v where false');
   });
@@ -510,6 +510,19 @@ describe('unit tests: what is compared, and what is refused before anything runs
     expect(r.code).toBe(2);
     // nothing ran: no seed loaded, no model built
     expect(r.stdout).not.toMatch(/\bOK\b/);
+  });
+
+  it("a text column given a number in one row and text in another takes both, each cast to the column's type (was: Could not convert string 'abc' to INT32: one VALUES typed the column from its first row)", () => {
+    const dir = makeProject({
+      'models/base.sql': "select 1 as id, 'x' as name",
+      'models/m.sql': "select id, upper(name) as name from {{ ref('base') }}",
+      'models/p.yml': 'models:\n  - name: base\n    columns:\n      - { name: id, data_type: integer }\n      - { name: name, data_type: varchar }\n',
+      'models/u.yml': "unit_tests:\n  - name: t\n    model: m\n    given:\n      - input: ref('base')\n        rows:\n          - { id: 1, name: 1 }\n          - { id: 2, name: abc }\n    expect:\n      rows:\n        - { id: 1, name: '1' }\n        - { id: 2, name: ABC }\n",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/PASS .*\bt\b/);
   });
 
   it("a now: the model does not read is an error: SQL's own current_date is not frozen (was: ignored, the result following the wall clock)", () => {
