@@ -217,6 +217,22 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (p.meta && inConfig) ds.push(diag('E_PROPS', `${what}: meta is given both as a property and in config:`, { file, ...src.locate([...path, 'meta'], true) }, 'keep one: move these keys into config: { meta: ... } (as dbt asks)'));
     return inConfig ?? p.meta;
   };
+  /**
+   * An entry's and its columns' data tests are under `tests:` or dbt 1.8's name for it,
+   * `data_tests:`; both lists at once is an error at the second, as in dbt ("cannot have both
+   * 'tests' and 'data_tests' defined"): which one was meant is a guess.
+   */
+  const oneTestList = (what: string, p: { tests?: TestEntry[]; data_tests?: TestEntry[]; columns?: ColumnProps[] }, src: YamlSource, path: (string | number)[], file: string) => {
+    const lists: Array<[string, { tests?: TestEntry[]; data_tests?: TestEntry[] }, (string | number)[]]> = [[what, p, path], ...(p.columns ?? []).map((c, ci): [string, ColumnProps, (string | number)[]] => [`column '${c.name}' of ${what}`, c, [...path, 'columns', ci]])];
+    for (const [w, x, at] of lists) {
+      if (!x.tests?.length || !x.data_tests?.length) continue;
+      const [first, second] = (['tests', 'data_tests'] as const).map((k) => ({ k, at: src.locate([...at, k], true) })).sort((a, b) => a.at.line - b.at.line || a.at.column - b.at.column);
+      ds.push(diag('E_PROPS', `${w}: both tests: and data_tests: are given (${first.k}: at line ${first.at.line})`, { file, ...second.at }, 'keep one list: data_tests: is the name dbt 1.8 gave tests:'));
+    }
+  };
+  /** The data tests an entry or column lists (see oneTestList), each with its YAML path. */
+  const testLists = (p: { tests?: TestEntry[]; data_tests?: TestEntry[] }, path: (string | number)[]) =>
+    (['tests', 'data_tests'] as const).flatMap((k) => (p[k] ?? []).map((entry, i) => ({ entry, path: [...path, k, i] })));
   for (const pf of files.properties) {
     (pf.data.seeds ?? []).forEach((p, i) => {
       const prev = seedProps.get(p.name);
@@ -227,6 +243,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       seedProps.set(p.name, { p, src: pf.yaml, path: ['seeds', i], file: pf.path, meta: propsMeta(`seed '${p.name}'`, p, pf.yaml, ['seeds', i], pf.path) });
       storedPolicy(`seed '${p.name}'`, p.columns, pf.yaml, ['seeds', i], pf.path);
       declaredColumns(`seed '${p.name}'`, p.columns, pf.yaml, ['seeds', i], pf.path);
+      oneTestList(`seed '${p.name}'`, p, pf.yaml, ['seeds', i], pf.path);
     });
     (pf.data.models ?? []).forEach((p, i) => {
       const prev = modelProps.get(p.name);
@@ -236,6 +253,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       modelProps.set(p.name, { p, src: pf.yaml, path: ['models', i], file: pf.path, meta: propsMeta(`model '${p.name}'`, p, pf.yaml, ['models', i], pf.path) });
       declaredColumns(`model '${p.name}'`, p.columns, pf.yaml, ['models', i], pf.path);
+      oneTestList(`model '${p.name}'`, p, pf.yaml, ['models', i], pf.path);
     });
     (pf.data.sources ?? []).forEach((s: SourceProps, si) => {
       s.tables.forEach((t: SourceTableProps, ti) => {
@@ -285,12 +303,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         }
         sources.set(uid, node);
         const base = ['sources', si, 'tables', ti];
-        [...(t.tests ?? []), ...(t.data_tests ?? [])].forEach((entry, k) =>
-          sourceTests.push({ node, entry, src: pf.yaml, path: [...base, t.tests ? 'tests' : 'data_tests', k], file: pf.path }),
-        );
+        oneTestList(`source ${s.name}.${t.name}`, t, pf.yaml, base, pf.path);
+        for (const e of testLists(t, base)) sourceTests.push({ node, ...e, src: pf.yaml, file: pf.path });
         (t.columns ?? []).forEach((c, ci) => {
-          const key = c.tests ? 'tests' : 'data_tests';
-          (c.tests ?? c.data_tests ?? []).forEach((entry, k) => sourceTests.push({ node, entry, column: c.name, columnTags: c.tags, src: pf.yaml, path: [...base, 'columns', ci, key, k], file: pf.path }));
+          for (const e of testLists(c, [...base, 'columns', ci])) sourceTests.push({ node, ...e, column: c.name, columnTags: c.tags, src: pf.yaml, file: pf.path });
         });
       });
     });
@@ -829,6 +845,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         return;
       }
       declaredColumns(`snapshot '${p.name}'`, p.columns, pf.yaml, ['snapshots', i], pf.path);
+      oneTestList(`snapshot '${p.name}'`, p, pf.yaml, ['snapshots', i], pf.path);
       if (p.relation === undefined) {
         if (!snapDrafts.has(p.name)) {
           const hint = didYouMean(p.name, [...snapDrafts.keys()]);
@@ -903,6 +920,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   /** ref() of a model that is disabled, from `d` (a model or a snapshot): its table, if any, is stale (dbt: an error too) */
   /** What a ref() to a disabled model or seed reads: nothing builds or loads it */
   const disabledNode = (r: string) => (disabledSeeds.has(r) && !drafts.has(r) ? `seed '${r}' (${disabledSeeds.get(r)}) is disabled (enabled: false), so nothing loads it` : `model '${r}' is disabled (enabled=false), so nothing builds it`);
+  /** Why a test that reads a disabled model or seed is disabled with it (manifest.disabled) */
+  const readsDisabled = (r: string) => `it reads ${disabledSeeds.has(r) && !drafts.has(r) ? 'seed' : 'model'} '${r}', which is disabled`;
   const disabledRef = (r: string, d: { name: string; file: RawFile }) =>
     diag('E_REF', `ref('${r}'): ${disabledNode(r)}`, { file: d.file.path, ...locate(d.file.text, callFinder('ref', r)) }, `enable '${r}', or remove the ref() from '${d.name}'`);
   /** What ref() can name, for a did-you-mean: not the node asking (its own name is never the fix) */
@@ -1268,9 +1287,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
    * Render templated SQL outside models (singular tests, alert queries, hooks, a data test's
    * arguments); diagnostics shifted by `at`. `self`: the model whose hook this is (`this` and
    * `model` are it); `configKeys`: what config() may set here (nothing, unless said); `part`:
-   * what a piece of SQL placed into another statement is (ephemerals cannot be inlined there).
+   * what a piece of SQL placed into another statement is (ephemerals cannot be inlined there);
+   * `offBy`: a test's, told of a ref() to a disabled model or seed (the test is disabled with it,
+   * as in dbt) — elsewhere such a ref() is an error, as in a model (its relation would be stale).
    */
-  const compileAdHoc = (file: string, text: string, at: { line: number; column: number; indent?: number } = { line: 1, column: 1 }, how: { self?: ModelDraft; hook?: boolean; part?: string; configKeys?: readonly string[] } = {}) => {
+  const compileAdHoc = (file: string, text: string, at: { line: number; column: number; indent?: number } = { line: 1, column: 1 }, how: { self?: ModelDraft; hook?: boolean; part?: string; configKeys?: readonly string[]; offBy?: (ref: string) => void } = {}) => {
     const part = how.hook ? 'a hook' : how.part;
     const shift = (l?: { line?: number; column?: number }) =>
       l?.line === undefined ? { line: at.line, column: at.column } : { line: l.line + at.line - 1, column: (l.column ?? 1) + (l.line === 1 ? at.column - 1 : (at.indent ?? 0)) };
@@ -1296,7 +1317,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const depends: string[] = [];
     for (const r of new Set(calls.refs)) {
       const target = drafts.get(r);
-      if (target && part && target.config?.materialized === 'ephemeral') {
+      if (target?.config?.enabled === false || (!target && disabledSeeds.has(r))) {
+        ok = false;
+        if (how.offBy) how.offBy(r);
+        else ds.push(diag('E_REF', `ref('${r}'): ${disabledNode(r)}`, { file, ...shift(locate(text, callFinder('ref', r))) }, `enable '${r}', or remove the ref()`));
+      } else if (target && part && target.config?.materialized === 'ephemeral') {
         ok = false;
         ds.push(diag('E_REF', `ref('${r}') in ${part}: '${r}' is ephemeral and has no relation a statement can use`, { file, ...shift(locate(text, callFinder('ref', r))) }, `materialize '${r}' as a view or table`));
       } else if (target) depends.push(modelUid(r));
@@ -1322,7 +1347,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     return { sql: withEphemerals(fake, stripSemicolon(resolve(out, undefined))), depends, calls };
   };
 
-  const addGeneric = (t: { entry: TestEntry; column?: string; columnTags?: string[]; src: YamlSource; path: (string | number)[]; file: string }, onUid: string, onName: string, onRelation: string, declaredCols: string[], relationFilter?: string, ephemeralSubject?: ModelDraft) => {
+  /** The name a generic test is given when it has no `name:`: the test, what it is on, its column (or columns). */
+  const generatedBase = (g: GenericTestName, onName: string, column: string | undefined, args: Record<string, unknown>) =>
+    [g, onName, column ?? (g === 'unique_combination_of_columns' ? (args.combination_of_columns as unknown[]).join('_') : '')].filter(Boolean).join('_');
+  /** Where each generated test name is taken (file:line): a `name:` may not take one (-s would select another test than meant). */
+  const generatedAt = new Map<string, string>();
+  type GenericTest = { entry: TestEntry; column?: string; columnTags?: string[]; src: YamlSource; path: (string | number)[]; file: string; /** its generated name, given before any named test's */ generated?: string };
+  const addGeneric = (t: GenericTest, onUid: string, onName: string, onRelation: string, declaredCols: string[], relationFilter?: string, ephemeralSubject?: ModelDraft) => {
     const ephemerals: ModelDraft[] = ephemeralSubject ? [ephemeralSubject] : [];
     const loc = { file: t.file, ...t.src.locate(t.path) };
     let testName: string;
@@ -1411,6 +1442,44 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ds.push(diag('E_TEST', `${g}: ${k} must be ${what}, got ${JSON.stringify(args[k])}`, { file: t.file, ...t.src.locate([...t.path, g, k]) }));
       return;
     }
+    /** Its `name:` (refused when another test has that name), else the name generated for it. */
+    const nameOf = (): string | undefined => {
+      if (typeof args.name !== 'string') {
+        if (t.generated) return t.generated;
+        const n = uniqueTestName(generatedBase(g, onName, t.column, args));
+        testFiles.set(n, `${t.file}:${loc.line ?? 1}`);
+        return n;
+      }
+      // a name given twice is two tests one selector cannot tell apart (it became my_test_2
+      // silently); so is the name generated for another test (that one became _2)
+      const own = testNameOf(args.name);
+      if (testNames.has(own)) {
+        const gen = generatedAt.get(own);
+        const at = { file: t.file, ...t.src.locate([...t.path, g, ...('name' in rawArgs ? [] : ['config']), 'name']) };
+        if (gen) ds.push(diag('E_DUPLICATE', `${g}: name '${args.name}' is the name of the test at ${gen} (a test without name: is named after what it tests)`, at, `give this test another name: -s ${own} selects that one`));
+        else ds.push(diag('E_DUPLICATE', `${g}: a test named '${args.name}' exists already (${testFiles.get(own) ?? 'earlier in the project'})`, at, 'give each named test its own name'));
+        return undefined;
+      }
+      testNames.add(own);
+      testFiles.set(own, `${t.file}:${loc.line ?? 1}`);
+      return own;
+    };
+    // a ref() to a disabled model or seed (in an argument, or relationships' to:) disables the
+    // test, as dbt does and as the tests of a disabled model are left out: never run on a stale relation
+    let offBy: string | undefined;
+    const disable = (r: string) => {
+      const name = nameOf();
+      if (name) disabled[`test.${projectName}.${name}`] = { resource_type: 'test', name, file: t.file, fqn: fqnOf('test', t.file, name), because: readsDisabled(r) };
+    };
+    // under a column, dbt_utils' expression follows the column (`where not (amount >= 0)`): one that
+    // starts with the column itself would read `amount amount >= 0`, a syntax error at run time
+    if (g === 'expression_is_true' && t.column) {
+      const lead = new RegExp(`^\\s*("${escapeRe(t.column)}"|${escapeRe(t.column)}(?![\\w$]))`, 'i').exec(String(args.expression));
+      if (lead) {
+        ds.push(diag('E_TEST', `expression_is_true under column '${t.column}': the test writes the column before the expression (where not (${t.column} <expression>)), and this one starts with it`, { file: t.file, ...t.src.locate([...t.path, g, ...('expression' in rawArgs ? [] : ['config']), 'expression']) }, `write what follows the column (expression: "${String(args.expression).slice(lead[0].length).trim()}"), or declare the test under the model's tests: to write a whole condition`));
+        return;
+      }
+    }
     const depends = [onUid];
     // string arguments are templates, as in dbt (`where: "id > {{ var('min_id') }}"`): var,
     // env_var (a secret as its placeholder), ref and source; what they ref is a dependency
@@ -1419,7 +1488,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     for (const k of TEST_TEMPLATE_ARGS) {
       const render = (text: unknown, i?: number): unknown => {
         if (typeof text !== 'string' || !/\{[{%#]/.test(text)) return text;
-        const c = compileAdHoc(t.file, text, stringTextAt(t.src, [...t.path, g, ...(k in rawArgs ? [] : ['config']), k, ...(i === undefined ? [] : [i])]), { part: `${g}'s ${k}` });
+        const c = compileAdHoc(t.file, text, stringTextAt(t.src, [...t.path, g, ...(k in rawArgs ? [] : ['config']), k, ...(i === undefined ? [] : [i])]), { part: `${g}'s ${k}`, offBy: (r) => void (offBy ??= r) });
         if (!c) unrendered = true;
         else depends.push(...c.depends);
         return c?.sql;
@@ -1427,7 +1496,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       const v = args[k];
       if (v !== undefined) sqlArgs[k] = Array.isArray(v) ? v.map((x, i) => render(x, i)) : render(v);
     }
-    if (unrendered) return;
+    if (unrendered) return offBy ? disable(offBy) : undefined;
     // a value written as a float (1.0) prints as one, as dbt prints it: '1.0', not '1'
     if (g === 'accepted_values') sqlArgs.values = (sqlArgs.values as unknown[]).map((v, i) => (typeof v === 'number' ? yamlNumber(v, t.src.scalarAt([...t.path, g, ...('values' in rawArgs ? [] : ['config']), 'values', i])?.source) : v));
     // a test of a source that a seed fills waits for the seed
@@ -1445,13 +1514,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         depends.push(seedTo.unique_id);
       } else if (mRef) {
         const p = drafts.get(mRef[1]);
+        if (p?.config?.enabled === false || (!p && disabledSeeds.has(mRef[1]))) return disable(mRef[1]);
         if (!p || !p.config) {
           const hint = didYouMean(mRef[1], refNames());
           ds.push(diag('E_REF', `relationships: ref('${mRef[1]}') not found${hint ? ` — did you mean '${hint}'?` : ''}`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }));
-          return;
-        }
-        if (p.config.enabled === false) {
-          ds.push(diag('E_REF', `relationships: ref('${p.name}'): ${disabledNode(p.name)}`, { file: t.file, ...t.src.locate([...t.path, g, 'to']) }, `enable '${p.name}', or remove the test`));
           return;
         }
         const rel = relationOf(p);
@@ -1489,13 +1555,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       pii = piiChecks(on, manifest, dialect);
     }
-    // a name given twice is two tests one selector cannot tell apart (it became my_test_2 silently)
-    if (typeof args.name === 'string' && testNames.has(testNameOf(args.name))) {
-      ds.push(diag('E_DUPLICATE', `${g}: a test named '${args.name}' exists already (${testFiles.get(testNameOf(args.name)) ?? 'earlier in the project'})`, { file: t.file, ...t.src.locate([...t.path, g, 'name']) }, 'give each named test its own name'));
-      return;
-    }
-    const name = uniqueTestName(typeof args.name === 'string' ? args.name : [g, onName, t.column ?? (g === 'unique_combination_of_columns' ? (args.combination_of_columns as unknown[]).join('_') : '')].filter(Boolean).join('_'));
-    testFiles.set(name, `${t.file}:${loc.line ?? 1}`);
+    const name = nameOf();
+    if (!name) return;
     const testSql = genericTestSql({ test: g, relation: onRelation, column: t.column, args: sqlArgs, toRelation, relationFilter, toRelationFilter, dialect, pii });
     const sql = ephemerals.length ? withEphemeralSubjects(ephemerals, testSql) : testSql;
     const tuid = `test.${projectName}.${name}`;
@@ -1523,15 +1584,13 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   };
   /** The data tests a properties entry (a model's, seed's or snapshot's) declares: its own, then its columns', each with its YAML path. */
   const testEntries = (p: { p: { tests?: TestEntry[]; data_tests?: TestEntry[]; columns?: ColumnProps[] }; path: (string | number)[] }) => {
-    const entries: Array<{ entry: TestEntry; column?: string; columnTags?: string[]; path: (string | number)[] }> = [];
-    const key = p.p.tests ? 'tests' : 'data_tests';
-    (p.p.tests ?? p.p.data_tests ?? []).forEach((e, k) => entries.push({ entry: e, path: [...p.path, key, k] }));
+    const entries: Array<{ entry: TestEntry; column?: string; columnTags?: string[]; path: (string | number)[] }> = testLists(p.p, p.path);
     (p.p.columns ?? []).forEach((c, ci) => {
-      const ck = c.tests ? 'tests' : 'data_tests';
-      (c.tests ?? c.data_tests ?? []).forEach((e, k) => entries.push({ entry: e, column: c.name, columnTags: c.tags, path: [...p.path, 'columns', ci, ck, k] }));
+      for (const e of testLists(c, [...p.path, 'columns', ci])) entries.push({ ...e, column: c.name, columnTags: c.tags });
     });
     return entries;
   };
+  const generic: Array<Parameters<typeof addGeneric>> = [];
   for (const d of drafts.values()) {
     const node = manifest.nodes[modelUid(d.name)] as ModelNode | undefined;
     if (!node || !d.props) continue;
@@ -1540,23 +1599,37 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const entries = testEntries(p);
     if (!rel) {
       // an ephemeral model is tested through its SQL, inlined into the test as into its children (dbt's way)
-      for (const e of entries) addGeneric({ ...e, src: p.src, file: p.file }, node.unique_id, d.name, dialect.quoteIdent(`__vigil_eph_${d.name}`), node.columns.map((c) => c.name), undefined, d);
+      for (const e of entries) generic.push([{ ...e, src: p.src, file: p.file }, node.unique_id, d.name, dialect.quoteIdent(`__vigil_eph_${d.name}`), node.columns.map((c) => c.name), undefined, d]);
       continue;
     }
     const readFilter = dialect.readFilter?.(node.config);
-    for (const e of entries) addGeneric({ ...e, src: p.src, file: p.file }, node.unique_id, d.name, rel, node.columns.map((c) => c.name), readFilter);
+    for (const e of entries) generic.push([{ ...e, src: p.src, file: p.file }, node.unique_id, d.name, rel, node.columns.map((c) => c.name), readFilter]);
   }
   for (const n of seedNodes.values()) {
     const p = seedProps.get(n.name);
     if (!p) continue;
-    for (const e of testEntries(p)) addGeneric({ ...e, src: p.src, file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), n.columns.map((c) => c.name));
+    for (const e of testEntries(p)) generic.push([{ ...e, src: p.src, file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), n.columns.map((c) => c.name)]);
   }
   for (const [name, p] of snapProps) {
     const n = manifest.nodes[snapUid(name)];
     if (n?.resource_type !== 'snapshot') continue;
-    for (const e of testEntries(p)) addGeneric({ ...e, src: p.src, file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), []);
+    for (const e of testEntries(p)) generic.push([{ ...e, src: p.src, file: p.file }, n.unique_id, n.name, dialect.relation(n.relation), []]);
   }
-  for (const st of sourceTests) addGeneric(st, st.node.unique_id, `${st.node.source_name}_${st.node.name}`, dialect.relation(st.node.relation), st.node.columns.map((c) => c.name));
+  for (const st of sourceTests) generic.push([{ ...st }, st.node.unique_id, `${st.node.source_name}_${st.node.name}`, dialect.relation(st.node.relation), st.node.columns.map((c) => c.name)]);
+  // the generated names first, in the order the tests are declared: a `name:` that takes one is
+  // refused at its line (the generated test became _2, and -s <name> selected the named one)
+  for (const [t, , onName] of generic) {
+    const g = typeof t.entry === 'string' ? t.entry : Object.keys(t.entry).length === 1 ? Object.keys(t.entry)[0] : '';
+    if (!(GENERIC_TESTS as readonly string[]).includes(g)) continue;
+    const raw = ((typeof t.entry === 'string' ? undefined : t.entry[g]) ?? {}) as Record<string, unknown>;
+    const args = { ...(raw.config as Record<string, unknown> | undefined), ...raw };
+    if (args.name !== undefined || (g === 'unique_combination_of_columns' && !Array.isArray(args.combination_of_columns))) continue;
+    t.generated = uniqueTestName(generatedBase(g as GenericTestName, onName, t.column, args));
+    const at = `${t.file}:${t.src.locate(t.path).line}`;
+    testFiles.set(t.generated, at);
+    generatedAt.set(t.generated, at);
+  }
+  for (const args of generic) addGeneric(...args);
 
   // singular tests: templated SQL in tests/ that returns failing rows
   for (const f of files.singularTests) {
@@ -1569,7 +1642,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     testNames.add(name);
     testFiles.set(name, f.path);
-    const c = compileAdHoc(f.path, f.text, undefined, { configKeys: Object.keys(SingularTestConfigSchema.shape) });
+    let offBy: string | undefined;
+    const c = compileAdHoc(f.path, f.text, undefined, { configKeys: Object.keys(SingularTestConfigSchema.shape), offBy: (r) => void (offBy ??= r) });
+    // reading a disabled model or seed: disabled with it, as a generic test is
+    if (!c && offBy) disabled[`test.${projectName}.${name}`] = { resource_type: 'test', name, file: f.path, fqn: fqnOf('test', f.path, name), because: readsDisabled(offBy) };
     if (!c) continue;
     const cfg = SingularTestConfigSchema.safeParse(c.calls.config);
     if (!cfg.success) {

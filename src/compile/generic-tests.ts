@@ -107,7 +107,8 @@ export function genericTestSql(i: GenericTestInput): string {
       );
     }
     case 'expression_is_true':
-      return `select *\nfrom ${rel} as t\nwhere not (${String(i.args.expression)})`;
+      // under a column, the expression goes after it, as dbt_utils writes it (`expression: ">= 0"`)
+      return `select *\nfrom ${rel} as t\nwhere not (${i.column === undefined ? '' : `${col} `}${String(i.args.expression)})`;
     case 'no_unmasked_pii': {
       // one row per column that shows PII: a masked column holding something its policy never
       // produces, or a column the relation must not have at all (dropped, or PII upstream)

@@ -224,9 +224,10 @@ export interface Manifest {
   docs?: Record<string, { file: string; line: number; text: string }>;
   /**
    * The nodes enabled: false leaves out, by unique id (a selector naming one says it is disabled;
-   * `fqn`: not in a manifest of an older Vigil). `model`: a unit test's, disabled with it.
+   * `fqn`: not in a manifest of an older Vigil). `model`: a unit test's, disabled with it;
+   * `because`: a test's disabled with what it reads.
    */
-  disabled?: Record<string, { resource_type: 'model' | 'seed' | 'snapshot' | 'test' | 'unit_test'; name: string; file: string; fqn?: string[]; model?: string }>;
+  disabled?: Record<string, { resource_type: 'model' | 'seed' | 'snapshot' | 'test' | 'unit_test'; name: string; file: string; fqn?: string[]; model?: string; because?: string }>;
   /** project.yaml's on_run_start / on_run_end, rendered. */
   hooks?: { on_run_start: Hook[]; on_run_end: Hook[] };
 }

@@ -397,7 +397,7 @@ function disabledBy(m: Manifest, spec: string): string | undefined {
   const off = Object.values(m.disabled ?? {}).filter(matches[method]);
   if (!off.length) return undefined;
   const d = off[0];
-  return `${d.resource_type} '${d.name}' (${d.file}) is disabled (${d.model ? `its model '${d.model}' has enabled: false` : 'enabled: false'})${off.length > 1 ? ` and ${off.length - 1} more` : ''}`;
+  return `${d.resource_type} '${d.name}' (${d.file}) is disabled (${d.because ?? (d.model ? `its model '${d.model}' has enabled: false` : 'enabled: false')})${off.length > 1 ? ` and ${off.length - 1} more` : ''}`;
 }
 
 /** Why a `resource_type:` of a type dbt has and Vigil has not (analysis, macro, ...) selects nothing. */

@@ -1188,14 +1188,6 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
               changed = true;
             }
           }
-          // dbt_utils' column-level expression_is_true prefixes the column
-          if (gt === 'expression_is_true' && column && name !== g) {
-            const e = args.get('expression', true);
-            if (isScalar(e) && typeof e.value === 'string') {
-              e.value = `${column} ${e.value}`;
-              changed = true;
-            }
-          }
         }
         if (NEEDS_COLUMN[gt] && !column) drop(`test '${g}' on a whole model: Vigil tests a column with it (under columns:): not converted`);
       }

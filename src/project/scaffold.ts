@@ -137,7 +137,7 @@ group by 1, 2
         data_type: double
         description: errors / events.
         tests:
-          - expression_is_true: { expression: "error_rate between 0 and 1" }
+          - expression_is_true: { expression: "between 0 and 1" }
       - name: p95_duration_ms
         data_type: bigint
         description: The 95th percentile of duration_ms (one of the values).
@@ -291,7 +291,7 @@ group by 1, 2
         data_type: double
         description: error_count / interaction_count.
         tests:
-          - expression_is_true: { expression: "error_rate between 0 and 1" }
+          - expression_is_true: { expression: "between 0 and 1" }
       - name: p95_latency_ms
         data_type: double
         description: percentile_disc(0.95) of durationMs.

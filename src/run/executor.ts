@@ -130,8 +130,8 @@ export function planRun(manifest: Manifest, opts: Pick<RunOptions, 'command' | '
   const nearest = (id: string): string[] => (manifest.nodes[id]?.resource_type === 'unit_test' ? [] : upstream(id).filter((p) => planned.has(p)));
   // dbt's rule for the tests a model (or snapshot) waits for: those whose every node read is
   // upstream of the model (a generic test's node, each node a singular or relationships test reads). So a
-  // relationships test from fct_orders to dim_customers holds back what reads fct_orders, not what
-  // reads dim_customers (waiting there made two facts on one dimension a cycle), and one from a to
+  // relationships test from fct_orders to dim_customers holds back what reads both, not what reads
+  // only one (waiting there made two facts on one dimension a cycle), and one from a to
   // its descendant c runs after c. Each test is filed under the latest node it reads (in
   // dependency order): a model finds it through that node, and checks the others are upstream.
   const rank = new Map<string, number>();
@@ -469,7 +469,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'unit_test' as const, file: n.file, compiled_path: n.compiled_path };
     if (!opts.unitRunner) return { ...base, status: 'error', execution_time: 0, message: 'no unit test runner' };
     const r = await opts.unitRunner.run(n);
-    return { ...base, status: r.status, execution_time: (performance.now() - t0) / 1000, message: r.message };
+    // (dbt's failures of a unit test: 0 when it passes, 1 when it fails; none when it errors)
+    return { ...base, status: r.status, execution_time: (performance.now() - t0) / 1000, message: r.message, ...(r.status === 'error' ? {} : { failures: r.status === 'fail' ? 1 : 0 }) };
   };
 
   // a failing test's sample masks the columns carrying PII (docs/governance.md): the PII lineage of

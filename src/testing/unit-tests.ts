@@ -188,11 +188,12 @@ export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: Col
   const select = cols.map((c) => `${given.includes(c.name) ? cast(`v.${q(c.name)}`, c) : cast('NULL', c)} as ${q(c.name)}`).join(', ');
   if (!rows.length || !given.length) return `select ${select} from (select 1) as v where ${rows.length ? 'true' : 'false'}`;
   const value = (v: GivenValue | undefined): string => (Array.isArray(v) ? `[${v.map((x) => literal(x)).join(', ')}]` : literal(v ?? null));
-  // each value of a typed column cast in its row: one VALUES types a column once across its rows
-  // (a text column given 1 in one row and 'abc' in another failed: 'abc' is no INTEGER)
-  const typed = new Map(cols.filter((c) => c.data_type).map((c) => [c.name, c]));
+  // a typed column given values of more than one kind (1 in a row, 'abc' in another) has each cast
+  // in its row: one VALUES types a column once across its rows ('abc' is no INTEGER: it failed)
+  const kinds = (name: string) => new Set(rows.flatMap((r) => (r[name] === null || r[name] === undefined ? [] : [Array.isArray(r[name]) ? 'list' : typeof r[name]])));
+  const mixed = new Map(cols.filter((c) => c.data_type && kinds(c.name).size > 1).map((c) => [c.name, c]));
   const cell = (v: GivenValue | undefined, name: string): string => {
-    const c = typed.get(name);
+    const c = mixed.get(name);
     return c && v !== null && v !== undefined ? cast(value(v), c) : value(v);
   };
   const values = rows.map((r) => `(${given.map((g) => cell(r[g], g)).join(', ')})`).join(',\n  ');
@@ -487,7 +488,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         file: pf.path,
         line: at().line,
         description: t.description,
-        tags: [...(t.tags ?? []), 'unit'],
+        tags: t.tags ?? [],
         depends_on: [model.unique_id],
         checksum: canonicalHash({ test: t, fixtures: [...t.given, t.expect].map((g) => (g.fixture === undefined ? null : (files.readFixture?.(g.fixture) ?? null))) }),
         givens,

@@ -292,12 +292,45 @@ describe('compileProject', () => {
       { env: {} },
     );
     expect(errors(seed)).toEqual([expect.objectContaining({ code: 'E_REF', file: 'models/a.sql', line: 2, message: "ref('countries'): seed 'countries' (seeds/countries.csv) is disabled (enabled: false), so nothing loads it" })]);
-    // a relationships test pointing at it too (it would read a stale table or none)
-    const rel = compile({
-      models: { 'models/base.sql': '{{ config(enabled=false) }}select 1 as id', 'models/a.sql': 'select 1 as id, 1 as base_id' },
-      yml: { 'models/props.yml': "models:\n  - name: a\n    columns:\n      - name: base_id\n        tests:\n          - relationships: { to: ref('base'), field: id }\n" },
+  });
+
+  it("a test that reads a disabled model or seed is disabled with it, as in dbt and as a disabled model's own tests are (was: run on the stale relation; relationships to: one was an error); a hook reading one is an error", () => {
+    const base = { 'models/base.sql': '{{ config(enabled=false) }}select 1 as id', 'models/a.sql': 'select 1 as id, 1 as base_id' };
+    const r = compileProject(
+      {
+        ...projectFiles({
+          models: base,
+          yml: {
+            'models/props.yml': "models:\n  - name: a\n    columns:\n      - name: base_id\n        tests:\n          - relationships: { to: ref('base'), field: id }\n          - not_null: { where: \"base_id in (select id from {{ ref('base') }})\" }\n          - unique: { where: \"base_id in (select code from {{ ref('countries') }})\" }\n      - name: id\n        tests: [unique]\n",
+            'seeds/countries.yml': 'seeds:\n  - name: countries\n    config:\n      enabled: false\n',
+          },
+          tests: { 'tests/stale.sql': "select * from {{ ref('a') }} join {{ ref('base') }} using (id)" },
+        }),
+        seeds: [{ path: 'seeds/countries.csv', text: 'code\nfr\n' }],
+      },
+      { env: {} },
+    );
+    expect(errors(r)).toEqual([]);
+    expect(Object.keys(r.manifest.nodes).filter((id) => id.startsWith('test.'))).toEqual(['test.fixture.unique_a_id']);
+    expect(r.manifest.disabled).toMatchObject({
+      'test.fixture.relationships_a_base_id': { resource_type: 'test', file: 'models/props.yml', because: "it reads model 'base', which is disabled" },
+      'test.fixture.not_null_a_base_id': { because: "it reads model 'base', which is disabled" },
+      'test.fixture.unique_a_base_id': { because: "it reads seed 'countries', which is disabled" },
+      'test.fixture.stale': { file: 'tests/stale.sql', because: "it reads model 'base', which is disabled" },
     });
-    expect(errors(rel)).toEqual([expect.objectContaining({ code: 'E_REF', file: 'models/props.yml', line: 6, message: "relationships: ref('base'): model 'base' is disabled (enabled=false), so nothing builds it" })]);
+    // through the CLI: the build runs none of them; a selector naming one says why it is disabled
+    const dir = makeProject({ ...base, 'tests/stale.sql': "select * from {{ ref('a') }} join {{ ref('base') }} using (id)", 'models/props.yml': "models:\n  - name: a\n    columns:\n      - name: id\n        tests:\n          - not_null: { where: \"id in (select id from {{ ref('base') }})\" }\n" });
+    dirs.push(dir);
+    const built = vigil(dir, ['build']);
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    expect(built.stdout).toContain('1 model, 0 tests');
+    const ls = vigil(dir, ['ls', '-s', 'stale', 'not_null_a_id']);
+    expect(ls.code).toBe(2);
+    expect(ls.stderr).toContain("selector 'stale' matched nothing: test 'stale' (tests/stale.sql) is disabled (it reads model 'base', which is disabled)");
+    expect(ls.stderr).toContain("selector 'not_null_a_id' matched nothing: test 'not_null_a_id' (models/props.yml) is disabled (it reads model 'base', which is disabled)");
+    // a hook is the model's own statement: refused, as the model's ref() would be
+    const hook = compile({ models: { ...base, 'models/h.sql': "{{ config(post_hook=\"delete from {{ this }} where id in (select id from {{ ref('base') }})\") }}select 1 as id" } });
+    expect(errors(hook)).toEqual([expect.objectContaining({ code: 'E_REF', file: 'models/h.sql', line: 1, message: "ref('base'): model 'base' is disabled (enabled=false), so nothing builds it" })]);
   });
 
   it('two nodes that would build one table are an error at the one an alias moved, naming both (a model over a source too)', () => {
@@ -648,6 +681,22 @@ describe('compileProject', () => {
     expect(t('relationships_a_id').depends_on).toEqual(['model.fixture.a', 'source.fixture.raw.events']);
     expect(t('unique_combination_of_columns_a_d_c').compiled_sql).toContain('group by d, c');
     expect(t('unique_raw_events_id').attached_to).toBe('source.fixture.raw.events');
+  });
+
+  it("expression_is_true under a column writes the column before the expression, as dbt_utils does (was: `where not (>= 0)`, a parser error at run); on the model, the expression alone", () => {
+    const dir = makeProject({
+      'models/a.sql': 'select 1 as id, 5 as amount union all select 2, -3',
+      'models/a.yml': 'models:\n  - name: a\n    tests:\n      - expression_is_true: { expression: "amount > -10 and id > 0" }\n    columns:\n      - name: amount\n        tests:\n          - expression_is_true: { expression: ">= 0" }\n          - expression_is_true: { expression: "> -10", name: amount_floor }\n',
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/FAIL 1 expression_is_true_a_amount /);
+    expect(r.stdout).toMatch(/PASS amount_floor /);
+    expect(r.stdout).toMatch(/PASS expression_is_true_a /);
+    const manifest = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
+    expect(manifest.nodes['test.fixture.expression_is_true_a_amount'].compiled_sql).toBe('select *\nfrom "analytics"."a" as t\nwhere not (amount >= 0)');
+    expect(manifest.nodes['test.fixture.expression_is_true_a'].compiled_sql).toBe('select *\nfrom "analytics"."a" as t\nwhere not (amount > -10 and id > 0)');
   });
 
   it("accepted_values writes each value as dbt's macro prints it (Python's str): True, 1.0, None (was: 'true', '1', 'null'); quote: false the same text", () => {

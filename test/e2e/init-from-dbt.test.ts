@@ -490,6 +490,19 @@ exposures:
     expect(scan("strategy='check', check_cols='all', updated_at='updated_at'")).toEqual([]);
   });
 
+  it("dbt_utils.expression_is_true under a column keeps its expression: Vigil writes the column before it, as dbt_utils does (was: the column written into it, which Vigil now refuses)", () => {
+    const f = new Findings();
+    const r = convertPropertiesYaml(
+      'models:\n  - name: m\n    data_tests:\n      - dbt_utils.expression_is_true: { expression: "a >= b" }\n    columns:\n      - name: amount\n        data_tests:\n          - dbt_utils.expression_is_true:\n              arguments: { expression: ">= 0" }\n',
+      'models/props.yml',
+      { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
+      f,
+    );
+    const v = parse(r.text);
+    expect(v.models[0].data_tests).toEqual([{ expression_is_true: { expression: 'a >= b' } }]);
+    expect(v.models[0].columns[0].data_tests).toEqual([{ expression_is_true: { expression: '>= 0' } }]);
+  });
+
   it("Jinja in a data test's SQL arguments is kept and not listed (Vigil renders it, as dbt); elsewhere in a YAML value it is listed", () => {
     const f = new Findings();
     const r = convertPropertiesYaml(

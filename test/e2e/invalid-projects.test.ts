@@ -280,6 +280,54 @@ const cases: Case[] = [
     errors: 1,
   },
   {
+    // (the generated one became not_null_a_id_2: -s not_null_a_id selected the named test)
+    name: "a test's name: that is the name generated for another test is an error at the name, naming that test",
+    files: { 'models/a.sql': OK_MODEL, 'models/a.yml': 'models:\n  - name: a\n    tests:\n      - expression_is_true: { expression: "id > 0", name: not_null_a_id }\n    columns:\n      - name: id\n        tests:\n          - not_null\n          - unique: { config: { name: not_null_a_id } }\n' },
+    code: 2,
+    expect: [
+      "models/a.yml:4:59: error: expression_is_true: name 'not_null_a_id' is the name of the test at models/a.yml:8 (a test without name: is named after what it tests) [E_DUPLICATE]",
+      'hint: give this test another name: -s not_null_a_id selects that one',
+      "models/a.yml:9:39: error: unique: name 'not_null_a_id' is the name of the test at models/a.yml:8",
+    ],
+    errors: 2,
+  },
+  {
+    // (data_tests: was dropped without a word where tests: was also given; a source table ran both, placing data_tests: at the wrong lines)
+    name: 'tests: and data_tests: both given is an error at the second, on a model, a column, a seed, a snapshot, a source table and its column (as in dbt)',
+    files: {
+      'models/a.sql': OK_MODEL,
+      'seeds/s.csv': 'id\n1\n',
+      'snapshots/snap.sql': "{% snapshot snap %}{{ config(unique_key='id', strategy='check', check_cols='all') }}select 1 as id{% endsnapshot %}",
+      'models/a.yml':
+        'models:\n  - name: a\n    data_tests: [unique_combination_of_columns: { combination_of_columns: [id] }]\n    tests: [expression_is_true: { expression: "id > 0" }]\n    columns:\n      - name: id\n        tests: [not_null]\n        data_tests: [unique]\n' +
+        'seeds:\n  - name: s\n    tests: [expression_is_true: { expression: "id > 0" }]\n    data_tests: [expression_is_true: { expression: "id < 9" }]\n' +
+        'snapshots:\n  - name: snap\n    columns:\n      - name: id\n        tests: [not_null]\n        data_tests: [unique]\n' +
+        'sources:\n  - name: raw\n    tables:\n      - name: t\n        tests: [expression_is_true: { expression: "id > 0" }]\n        data_tests: [expression_is_true: { expression: "id < 9" }]\n        columns:\n          - name: id\n            data_tests: [unique]\n            tests: [not_null]\n',
+    },
+    code: 2,
+    expect: [
+      "models/a.yml:4:5: error: model 'a': both tests: and data_tests: are given (data_tests: at line 3) [E_PROPS]",
+      'hint: keep one list: data_tests: is the name dbt 1.8 gave tests:',
+      "models/a.yml:8:9: error: column 'id' of model 'a': both tests: and data_tests: are given (tests: at line 7) [E_PROPS]",
+      "models/a.yml:12:5: error: seed 's': both tests: and data_tests: are given (tests: at line 11) [E_PROPS]",
+      "models/a.yml:18:9: error: column 'id' of snapshot 'snap': both tests: and data_tests: are given (tests: at line 17) [E_PROPS]",
+      "models/a.yml:24:9: error: source raw.t: both tests: and data_tests: are given (tests: at line 23) [E_PROPS]",
+      "models/a.yml:28:13: error: column 'id' of source raw.t: both tests: and data_tests: are given (data_tests: at line 27) [E_PROPS]",
+    ],
+    errors: 6,
+  },
+  {
+    // dbt_utils writes `where not (<column> <expression>)` under a column: this one read `where not (amount amount >= 0)`
+    name: 'expression_is_true under a column whose expression starts with the column is an error at the expression',
+    files: { 'models/a.sql': 'select 1 as amount', 'models/a.yml': 'models:\n  - name: a\n    columns:\n      - name: amount\n        tests:\n          - expression_is_true: { expression: "amount >= 0" }\n          - expression_is_true: { expression: ">= 0" }\n' },
+    code: 2,
+    expect: [
+      "models/a.yml:6:47: error: expression_is_true under column 'amount': the test writes the column before the expression (where not (amount <expression>)), and this one starts with it [E_TEST]",
+      `hint: write what follows the column (expression: ">= 0"), or declare the test under the model's tests: to write a whole condition`,
+    ],
+    errors: 1,
+  },
+  {
     // (the one beside the arguments won silently)
     name: "a test's severity given beside its arguments and in its config, differently, is an error",
     files: { 'models/a.sql': OK_MODEL, 'models/a.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        tests:\n          - unique: { severity: warn, config: { severity: error } }\n          - not_null: { severity: warn, config: { severity: warn } }\n' },

@@ -41,7 +41,11 @@ describe('pure pieces', () => {
       { name: 'doc', data_type: 'jsonb' },
     ]);
     expect(sql).toBe(
-      `select cast(v."id" as BIGINT) as "id", cast(v."name" as VARCHAR) as "name", cast(v."tags" as text[]) as "tags", cast(NULL as TIMESTAMPTZ) as "at", cast(NULL as VARCHAR) as "ip", cast(NULL as JSON) as "doc"\nfrom (values\n  (cast(1 as BIGINT), cast('o''k' as VARCHAR), cast(['a', 'b''c'] as text[]))\n) as v("id", "name", "tags")`,
+      `select cast(v."id" as BIGINT) as "id", cast(v."name" as VARCHAR) as "name", cast(v."tags" as text[]) as "tags", cast(NULL as TIMESTAMPTZ) as "at", cast(NULL as VARCHAR) as "ip", cast(NULL as JSON) as "doc"\nfrom (values\n  (1, 'o''k', ['a', 'b''c'])\n) as v("id", "name", "tags")`,
+    );
+    // a column given values of two kinds: each cast in its row
+    expect(rowsSelect([{ name: 1 }, { name: 'abc' }, { name: null }], [{ name: 'name', data_type: 'varchar' }])).toBe(
+      `select cast(v."name" as VARCHAR) as "name"\nfrom (values\n  (cast(1 as VARCHAR)),\n  (cast('abc' as VARCHAR)),\n  (NULL)\n) as v("name")`,
     );
     expect(rowsSelect([], [{ name: 'id', data_type: 'bigint' }])).toBe('select cast(NULL as BIGINT) as "id" from (select 1) as v where false');
   });
@@ -286,6 +290,33 @@ describe('unit tests through the CLI', () => {
     const typo = vigil(dir, ['test', '--unit']);
     expect(typo.stderr).toContain("models/u.yml:8: error: expect: 'b' does not produce column 'nmae' — did you mean 'name'? [E_UNIT]");
     expect(typo.code).toBe(2);
+  });
+
+  it("run_results.json gives a unit test dbt's failures: 0 when it passes, 1 when it fails (was: no failures)", () => {
+    const dir = makeProject({
+      'models/two.sql': 'select 1 as id',
+      'models/u.yml': 'unit_tests:\n  - name: ok\n    model: two\n    given: []\n    expect:\n      rows: [{ id: 1 }]\n  - name: bad\n    model: two\n    given: []\n    expect:\n      rows: [{ id: 2 }]\n',
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const results = JSON.parse(readFileSync(join(dir, 'target/run_results.json'), 'utf8')).results as Array<{ name: string; status: string; failures?: number }>;
+    expect(results.map(({ name, status, failures }) => ({ name, status, failures })).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: 'bad', status: 'fail', failures: 1 },
+      { name: 'ok', status: 'pass', failures: 0 },
+    ]);
+  });
+
+  it("unit tests carry only their own tags (was: a hidden 'unit' tag: -s tag:unit selected every unit test, and a model tagged unit pulled them all in); test_type:unit selects them", () => {
+    const dir = makeProject({
+      'models/two.sql': 'select 1 as id',
+      'models/one.sql': "{{ config(tags=['unit']) }}select 1 as id",
+      'models/u.yml': 'unit_tests:\n  - name: ok\n    model: two\n    given: []\n    expect:\n      rows: [{ id: 1 }]\n  - name: mine\n    model: two\n    tags: [nightly]\n    given: []\n    expect:\n      rows: [{ id: 1 }]\n',
+    });
+    dirs.push(dir);
+    expect(vigil(dir, ['ls', '-s', 'tag:unit']).stdout.trim()).toBe('one');
+    expect(vigil(dir, ['ls', '-s', 'tag:nightly']).stdout.trim()).toBe('mine');
+    expect(vigil(dir, ['ls', '-s', 'test_type:unit']).stdout.trim().split('\n').sort()).toEqual(['mine', 'ok']);
   });
 
   it('expect rows that list fewer columns pair with the produced rows as a whole (was: FAIL "row {id: 1}: cat expected a, got b" though every row had its match)', () => {
