@@ -312,7 +312,7 @@ export const SnapshotConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.strategy === 'timestamp' && !c.updated_at) ctx.addIssue({ code: 'custom', path: ['updated_at'], message: "strategy 'timestamp' needs updated_at: the column that says when a row changed" });
     if (c.strategy === 'check' && !c.check_cols) ctx.addIssue({ code: 'custom', path: ['check_cols'], message: "strategy 'check' needs check_cols: a list of columns, or 'all'" });
-    // (dbt ignores check_cols with timestamp: accepted, it would have no effect)
+    // (dbt ignores check_cols with timestamp; accepted, it would have no effect: refused)
     if (c.strategy === 'timestamp' && c.check_cols) ctx.addIssue({ code: 'custom', path: ['check_cols'], message: "strategy 'timestamp' compares no columns (a row changed when its updated_at is later): remove check_cols, or use strategy 'check' (with updated_at, its versions start at updated_at)" });
   });
 export type SnapshotConfig = z.infer<typeof SnapshotConfigSchema>;

@@ -31,7 +31,7 @@ function pieces(d: Dialect, n: SnapshotNode) {
   // updated_at (required with timestamp; with check, as dbt: the run's time without it)
   const validFrom = (a: string) => (n.config.updated_at ? `${a}.${q(n.config.updated_at)}` : 'current_timestamp');
   // each part coalesced, as dbt's snapshot_hash_arguments: a NULL updated_at made it NULL
-  const scd = (a: string) => [...keys.map((k) => `${a}.${q(k)}`), validFrom(a)].map((x) => `coalesce(cast(${x} as ${text}), '')`).join(` || '|' || `);
+  const scd = (a: string, from = validFrom(a)) => [...keys.map((k) => `${a}.${q(k)}`), from].map((x) => `coalesce(cast(${x} as ${text}), '')`).join(` || '|' || `);
   return { q, keys, validFrom, scd };
 }
 
@@ -127,7 +127,13 @@ export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise
   const changed = n.config.strategy === 'timestamp' ? `coalesce(${su} > ${tu}, ${tu} is null and ${su} is not null)` : columnAdded ? '1 = 1' : checkCols.map((c) => `${cmp('s', c)} is distinct from ${cmp('t', c)}`).join(' or ') || '1 = 0';
   // a new version for the rows of no current version, or whose current one differs
   const toInsert = `not exists (select 1 from ${rel} as t where ${keyMatch('t', 's')} and t.${q('dbt_valid_to')} is null and not (${changed}))`;
-  if (n.config.strategy === 'check' && n.config.updated_at) {
+  // check with updated_at, a check column new to the table: every row changed though no updated_at
+  // advanced, so this run's versions start at the run's time (at updated_at they would start with
+  // the versions they close, refused below on every run)
+  const atRunTime = columnAdded && n.config.strategy === 'check' && !!n.config.updated_at;
+  const uaType = n.config.updated_at ? queryCols.find((c) => c.name.toLowerCase() === n.config.updated_at!.toLowerCase())?.data_type : undefined;
+  const from = atRunTime ? (uaType ? `cast(current_timestamp as ${uaType})` : 'current_timestamp') : validFrom('s');
+  if (n.config.strategy === 'check' && n.config.updated_at && !atRunTime) {
     // check with updated_at: a new version starts at the row's updated_at, so it must be later
     // than the start of the version it closes (step 2 closes the earlier one; one without a start
     // is earlier than one with), as with timestamp — refused otherwise
@@ -146,7 +152,7 @@ export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise
   const before = await count(adapter, rel);
   // 1. new versions: no current version of the key, or the current one differs
   await adapter.execute(
-    `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${validFrom('s')}, null, ${validFrom('s')}, ${scd('s')} from ${src} as s where ${toInsert}`,
+    `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${from}, null, ${from}, ${scd('s', from)} from ${src} as s where ${toInsert}`,
   );
   const inserted = (await count(adapter, rel)) - before;
   // 2. a current version with a newer current version of its key is closed where the newer one starts

@@ -694,7 +694,10 @@ describe('two evaluations at once, state in Postgres', () => {
       pd.unscript();
       secondEnded();
     });
-    const runs = await Promise.all([first, second]);
+    const order: string[] = [];
+    const runs = await Promise.all([first.finally(() => order.push('first')), second.finally(() => order.push('second'))]);
+    // the first was held (its answers waited for the second), so it ended last
+    expect(order).toEqual(['second', 'first']);
     const skipped = runs.filter((r) => r.stderr.includes('skipped: another vigil alerts command holds the state lock'));
     expect(skipped, runs.map((r) => r.stdout + r.stderr).join('\n----\n')).toHaveLength(1);
     expect(runs.every((r) => r.code === 0)).toBe(true);

@@ -153,6 +153,7 @@ function rulesProject(projectYaml: string, env: Record<string, string>, snapSche
     'snapshots/s.sql':
       block('checked', "strategy='check', check_cols=['name'], updated_at='updated_at'", people) +
       block('stamped', "strategy='timestamp', updated_at='updated_at'", people) +
+      block('grown', "strategy='check', check_cols='all', updated_at='updated_at'", "select id, name, cast(updated_at as timestamp) as updated_at{% if var('extra', false) %}, 'x' as tier{% endif %} from {{ ref('people') }}") +
       block('dup', "strategy='check', check_cols='all'", "select id, name from {{ ref('people') }}{% if var('dup', false) %} union all select id, 'ann2' as name from {{ ref('people') }} where id = 1{% endif %}"),
   });
   dirs.push(dir);
@@ -203,6 +204,14 @@ function checkWithUpdatedAt(projectYaml: string, env: Record<string, string>, sn
   expect(out).toContain("snapshot 'checked': 1 changed row has an updated_at (updated_at) no later than the dbt_valid_from of its current version (1: 2026-01-02 00:00:00, current from 2026-01-02 00:00:00)");
   expect(out).not.toMatch(/\n\s+at /);
   expect(versions('checked')).toBe(after);
+  // a check column new to the table: every row changed while no updated_at advanced, so this
+  // run's versions start at its time (was: refused on every run, the snapshot stuck)
+  seed('id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,\n');
+  run(['snapshot', '-s', 'grown']);
+  expect(run(['snapshot', '-s', 'grown'], 0, ', extra: true')).toMatch(/grown \(2 new versions; column added: tier\)/);
+  const grown = versions('grown', "id, coalesce(tier, '-') as tier, cast(dbt_valid_from as varchar) as vf, dbt_valid_to is null as current");
+  expect(grown).toMatch(/^id,tier,vf,current\n1,-,2026-01-01 00:00:00,false\n1,x,20\d\d-\d\d-\d\d \d\d:\d\d:\d\d[.\d]*,true\n2,-,,false\n2,x,20\d\d-\d\d-\d\d \d\d:\d\d:\d\d[.\d]*,true\n$/);
+  expect(run(['snapshot', '-s', 'grown'], 0, ', extra: true')).toMatch(/grown \(0 new versions\)/);
 }
 
 function nullUpdatedAt(projectYaml: string, env: Record<string, string>, snapSchema: string) {

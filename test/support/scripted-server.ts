@@ -110,13 +110,13 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
       }
       if (step && step.status < 300 && step.body !== undefined) {
         // a success with a body of the script's choosing (an answer the client does not expect), not processed
-        reply(res, { status: step.status, body: step.body, contentType: 'application/json' }, {}, step.delayMs);
+        reply(res, { status: step.status, body: step.body, contentType: 'application/json' }, {}, step.delayMs, step.until?.());
         return;
       }
       if (step && step.status >= 300) {
         const a = step.body !== undefined ? { ...opts.scriptedAnswer(step.status), body: step.body } : opts.scriptedAnswer(step.status);
         const extra: Record<string, string> = step.retryAfter !== undefined ? { 'Retry-After': String(step.retryAfter) } : {};
-        reply(res, { ...a, status: step.status }, extra, step.delayMs);
+        reply(res, { ...a, status: step.status }, extra, step.delayMs, step.until?.());
         return;
       }
       reply(res, opts.handle(ex), {}, step?.delayMs, step?.until?.());
