@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
-import { postgresDialect } from '../../src/adapters/postgres/postgres-dialect.js';
+import { PG_HELPERS_SQL, postgresDialect } from '../../src/adapters/postgres/postgres-dialect.js';
 import { PostgresChecker } from '../../src/adapters/postgres/postgres-check.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
@@ -291,6 +291,21 @@ describe('PostgresAdapter', () => {
         expect(e.message).toContain('create or replace function vigil_internal.median(double precision[])');
       } finally {
         await fresh.close();
+      }
+      // an owner runs what the hint says: the role (granted nothing itself) uses the helper
+      const owner = new URL(url);
+      owner.pathname = `/${database}`;
+      const admin = await PostgresAdapter.open({ type: 'postgres', url: owner.toString(), schema: 'analytics' }, 1, { helpers: false });
+      try {
+        await admin.execute(PG_HELPERS_SQL);
+      } finally {
+        await admin.close();
+      }
+      const later = await PostgresAdapter.open({ type: 'postgres', url: as(database), schema: 'analytics' }, 1);
+      try {
+        expect(await later.query('select vigil_internal.median(array[1, 3]::float8[]) as m')).toEqual([{ m: 2 }]);
+      } finally {
+        await later.close();
       }
       // vigil check's transaction goes on without them too
       const checker = await PostgresChecker.open({ type: 'postgres', url: as(database), schema: 'analytics' });

@@ -71,7 +71,7 @@ export function pgError(e: unknown, sql: string): WarehouseError {
   }
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(message)) message += '\n(is the server running, and is the url in project.yaml / DATABASE_URL right?)';
   if (/password authentication failed|no pg_hba.conf entry/.test(message)) message += '\n(check the user and password in the connection url)';
-  if ((err.code === '42883' || err.code === '3F000') && /vigil_internal/.test(err.message ?? '')) message += `\n${PG_HELPERS_HINT}`;
+  if ((err.code === '42883' || err.code === '3F000' || err.code === '42501') && /vigil_internal/.test(err.message ?? '')) message += `\n${PG_HELPERS_HINT}`;
   return new WarehouseError(message, sql, { cause: e, position });
 }
 

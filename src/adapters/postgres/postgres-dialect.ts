@@ -99,6 +99,7 @@ const PG_MEDIAN_BODY = ' select percentile_cont(0.5) within group (order by v) f
 
 /** SQL the adapter runs, when PG_HELPERS_PRESENT_SQL says no, once per connection pool to install the helper functions. */
 export const PG_HELPERS_SQL = `create schema if not exists ${PG_HELPER_SCHEMA};
+grant usage on schema ${PG_HELPER_SCHEMA} to public;
 create or replace function ${PG_HELPER_SCHEMA}.median(double precision[]) returns double precision
   language sql immutable parallel safe
   as $$${PG_MEDIAN_BODY}$$;`;
@@ -106,8 +107,9 @@ create or replace function ${PG_HELPER_SCHEMA}.median(double precision[]) return
 /**
  * Whether the helper functions are there as PG_HELPERS_SQL makes them: then nothing is created or
  * replaced, and a role that may not (no CREATE on the database, not the function's owner) connects.
+ * Read from the catalog by name: to_regprocedure() fails for a role without usage on the schema.
  */
-export const PG_HELPERS_PRESENT_SQL = `select coalesce((select prosrc = '${PG_MEDIAN_BODY}' from pg_proc where oid = to_regprocedure('${PG_HELPER_SCHEMA}.median(double precision[])')), false) as ok`;
+export const PG_HELPERS_PRESENT_SQL = `select coalesce((select p.prosrc = '${PG_MEDIAN_BODY}' from pg_proc as p join pg_namespace as n on n.oid = p.pronamespace where n.nspname = '${PG_HELPER_SCHEMA}' and p.proname = 'median' and p.proargtypes = '1022'::oidvector), false) as ok`;
 
-/** What to add to Postgres' "function vigil_internal.median(...) does not exist" (the role could not install it). */
-export const PG_HELPERS_HINT = `(Vigil installs ${PG_HELPER_SCHEMA}.median when it connects; this connection's role may not create it: a role that owns the database, or may create schemas in it, can run once:\n${PG_HELPERS_SQL})`;
+/** What to add to Postgres' "function vigil_internal.median(...) does not exist" or "permission denied for schema vigil_internal" (the role could not install it, or may not use it). */
+export const PG_HELPERS_HINT = `(Vigil installs ${PG_HELPER_SCHEMA}.median when it connects; this connection's role may not create it, or may not use its schema: a role that owns the database, or may create schemas in it, can run once (it lets every role use the schema):\n${PG_HELPERS_SQL})`;
