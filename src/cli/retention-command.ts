@@ -104,12 +104,12 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
   const entries: PlanEntry[] = [];
   try {
     const problems: Diagnostic[] = [];
-    const types = new Map<string, string | undefined>();
+    const checks = new Map<string, Awaited<ReturnType<typeof checkColumns>>>();
     for (const t of tables) {
       const name = t.source_target ?? c.target.name;
       const checked = await checkColumns(conns.adapterOf(name), t, `target '${name}'`);
       problems.push(...checked.problems);
-      types.set(t.unique_id, checked.columnType);
+      checks.set(t.unique_id, checked);
     }
     if (problems.length) throw new ProjectError(problems);
     out(`vigil ${VIGIL_VERSION} retention plan: target ${c.target.name} (${c.target.type}), ${plural(tables.length, 'table')}, as of ${asOf.toISOString()}, minimum keep ${minimum}`);
@@ -124,7 +124,7 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
         apply_to: t.apply_to,
         relation: t.relation,
         column: t.column,
-        column_type: types.get(t.unique_id),
+        column_type: checks.get(t.unique_id)!.columnType,
         keep: t.keep,
         override_days: t.override_days ?? null,
         minimum,
@@ -135,7 +135,9 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
         below_minimum: belowMinimum,
         at: t.at,
       };
-      const counted = await countAffected(adapter, base, !!getWarehouse(adapter.type)?.capabilities.partitions);
+      // (counted with the columns as the warehouse spells them; the plan keeps the config's spelling, which apply compares)
+      const { column, overrideDays } = checks.get(t.unique_id)!;
+      const counted = await countAffected(adapter, { ...base, column, override_days: overrideDays ?? null }, !!getWarehouse(adapter.type)?.capabilities.partitions);
       entries.push({ ...base, ...counted });
     }
   } finally {
@@ -198,12 +200,12 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
   const stop = stopBetweenBatches(err);
   try {
     // the column's type as the warehouse has it now (the bounds are compared in it; a plan
-    // written before it was recorded has none)
+    // written before it was recorded has none), and the columns as it spells them
     const gone: Diagnostic[] = [];
     for (const [i, e] of entries.entries()) {
       const checked = await checkColumns(conns.adapterOf(e.target), current.get(e.unique_id)!, `target '${e.target}'`);
       gone.push(...checked.problems);
-      entries[i] = { ...e, column_type: checked.columnType };
+      entries[i] = { ...e, column_type: checked.columnType, column: checked.column, override_days: checked.overrideDays ?? null };
     }
     if (gone.length) throw new ProjectError(gone);
     // every table counted again before anything is deleted: more rows before a cutoff than the

@@ -416,11 +416,11 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     if (job.command === 'sync') {
       const c = compileForCommand(common, { writeArtifacts: false });
       followStreams(c.result.manifest);
-      const { streams, froms, problems, sourceErrors, target } = await syncSetup({ files: c.files, target: c.target, manifest: c.result.manifest }, { ...common, select: job.select }, () => openTarget(2));
+      const { streams, froms, problems, sourceErrors, target, retentionLogs } = await syncSetup({ files: c.files, target: c.target, manifest: c.result.manifest }, { ...common, select: job.select }, () => openTarget(2));
       try {
         const { syncStreams } = await import('../sync/run-sync.js');
         const readers = new Map([...froms].map(([n, a]) => [n, a.syncReader!()]));
-        const results = await syncStreams(streams, readers, target, { mode: job.mode ?? 'delta', lookbackSeconds: job.lookbackSeconds, fullRefresh: false, out: (l) => out(`  ${job.name}:${l.replace(/^ {2}/, ' ')}`), signal, sourceErrors });
+        const results = await syncStreams(streams, readers, target, { mode: job.mode ?? 'delta', lookbackSeconds: job.lookbackSeconds, fullRefresh: false, out: (l) => out(`  ${job.name}:${l.replace(/^ {2}/, ' ')}`), signal, sourceErrors, retentionLogs });
         for (const r of results) {
           if (r.rows) metrics.syncRows.inc({ stream: r.stream }, r.rows);
           if (r.status !== 'interrupted' || r.batches) metrics.syncDuration.observe({ stream: r.stream, status: r.status }, r.seconds);

@@ -6,6 +6,7 @@
  * kept. Nothing here imports the compiler.
  */
 import type { Adapter } from '../adapters/adapter.js';
+import type { Relation } from '../adapters/dialect.js';
 import type { ResolvedTarget } from '../compile/compile-project.js';
 import type { Manifest, SourceNode } from '../compile/manifest.js';
 import { diag, didYouMean, formatDiagnostic, ProjectError, UsageError, type Diagnostic } from '../errors.js';
@@ -18,6 +19,7 @@ import { durationFlag, open, projectFromSnapshot, projectSnapshot, timestampFlag
 import type { ProjectSnapshot } from './ls-command.js';
 import { err, out } from './output.js';
 import { select } from './selection.js';
+import type { RetentionLogs } from '../sync/run-sync.js';
 
 /** The project as a sync sees it. */
 export interface SyncProject {
@@ -104,7 +106,10 @@ export async function syncSetup(c: SyncProject, o: Common, openTarget: () => Pro
   const streams = selectedStreams(c.manifest, o);
   const { getWarehouse, openAdapter, WAREHOUSES } = await import('../adapters/index.js');
   const { resolveTarget } = await import('../compile/resolve-target.js');
+  const { logRelation } = await import('../retention/retention.js');
   const froms = new Map<string, Adapter>();
+  // where each source database's retention log is (apply_to: source writes it in the target's schema)
+  const fromLogs = new Map<string, Relation>();
   const problems: string[] = [];
   const sourceErrors = new Map<string, string>();
   try {
@@ -127,13 +132,15 @@ export async function syncSetup(c: SyncProject, o: Common, openTarget: () => Pro
       try {
         // read only: the application's database gets nothing created in it (no helper functions)
         froms.set(from, await openAdapter(t, c.files.root, 2, { readOnly: true }));
+        fromLogs.set(from, logRelation(t.schema, t.database));
       } catch (e) {
         sourceErrors.set(from, (e as Error).message.split('\n')[0]);
         problems.push(`source database '${from}': ${sourceErrors.get(from)}`);
       }
     }
     const target = await openTarget();
-    return { streams, froms, problems, sourceErrors, target };
+    const retentionLogs: RetentionLogs = { from: new Map([...froms].map(([n, a]) => [n, { adapter: a, log: fromLogs.get(n)! }])), to: logRelation(c.target.schema, c.target.database) };
+    return { streams, froms, problems, sourceErrors, target, retentionLogs };
   } catch (e) {
     for (const f of froms.values()) await f.close().catch(() => {});
     throw e;
@@ -151,7 +158,7 @@ async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; loo
   // went on from the cursor, never reading it again — status said success)
   if (o.fullRefresh && (o.since !== undefined || o.lookback)) throw new UsageError(`--full-refresh empties each copy and reads everything again: it takes no ${o.since !== undefined ? '--since' : '--lookback'} (to re-read a window into the copy as it is, leave --full-refresh out)`);
   const lookbackSeconds = o.lookback ? durationFlag('--lookback', o.lookback, { min: 1 }) / 1000 : undefined;
-  const { c, streams, froms, problems, sourceErrors, target } = await prepare(o, 2);
+  const { c, streams, froms, problems, sourceErrors, target, retentionLogs } = await prepare(o, 2);
   const t0 = performance.now();
   try {
     out(`vigil ${VIGIL_VERSION} sync (${o.mode}${o.fullRefresh ? ', full refresh' : ''}): ${streams.length} stream${streams.length === 1 ? '' : 's'} into target ${c.target.name} (${c.target.type})`);
@@ -163,7 +170,7 @@ async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; loo
     const stop = stopBetweenBatches(err);
     let results: Awaited<ReturnType<typeof syncStreams>>;
     try {
-      results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out, signal: stop.signal, sourceErrors });
+      results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out, signal: stop.signal, sourceErrors, retentionLogs });
     } finally {
       stop.dispose();
     }

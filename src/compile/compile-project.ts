@@ -40,7 +40,7 @@ import { VIGIL_VERSION } from '../version.js';
 import { BUILD } from '../project/snapshot.js';
 import { registerCompiledSecret, isSecret, secretNames, secretPlaceholder } from '../secrets.js';
 import { durationMs } from '../time/duration.js';
-import { typeFamily } from '../adapters/type-family.js';
+import { agesRows, holdsDays, RETENTION_LOG_TABLE, retentionLogColumns } from '../retention/retention.js';
 import { canonicalHash } from '../stable-json.js';
 export { VIGIL_VERSION };
 
@@ -904,8 +904,17 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // (declared without a target too, in its default schema: the compile fails on the target, and a
   // model reading source('vigil', ...) is no second error)
   if (![...sources.values()].some((x) => x.source_name === BUILTIN_SOURCE)) {
-    const reads = [...drafts.values(), ...snapDrafts.values()].some((d) => d.calls.sources.some(([src]) => src === BUILTIN_SOURCE)) || (opts.queries ?? []).some((q) => BUILTIN_SOURCE_RE.test(q.text));
-    if (reads) for (const b of builtinSources(projectName, target?.schema ?? 'analytics', target?.database)) sources.set(b.unique_id, b);
+    // (each table that is read: a project reading the alert history gets no retention log; a
+    // name that is none of them gets them all, for its did-you-mean)
+    const reads = new Set([...drafts.values(), ...snapDrafts.values()].flatMap((d) => d.calls.sources.filter(([src]) => src === BUILTIN_SOURCE).map(([, t]) => t)));
+    for (const q of opts.queries ?? []) {
+      const named = [...q.text.matchAll(BUILTIN_SOURCE_RE)].map((m) => m[1]);
+      // (a table name that is not a literal: all of them)
+      for (const t of named.length || !BUILTIN_READ_RE.test(q.text) ? named : ['']) reads.add(t);
+    }
+    const builtins = builtinSources(projectName, target?.schema ?? 'analytics', target?.database);
+    const unknown = [...reads].some((t) => !builtins.some((b) => b.name === t));
+    for (const b of builtins) if (unknown || reads.has(b.name)) sources.set(b.unique_id, b);
   }
   // (the legacy target_schema is the schema as written, as in dbt: no generate_schema_name)
   const snapRelation = (d: { name: string; file: RawFile; line?: number; config?: SnapshotConfig }): Relation => {
@@ -1977,11 +1986,11 @@ function retentionProblems(r: { column: string; override_days?: string }, column
   const ds: Diagnostic[] = [];
   const declared = (name: string) => columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.data_type;
   const t = declared(r.column);
-  if (t && !['instant', 'local', 'date'].includes(typeFamily(t, 'local')))
+  if (t && !agesRows(t))
     ds.push(diag('E_RETENTION', `${what}: retention column '${r.column}' is declared ${t}, not a timestamp or date: rows cannot be aged by it`, at('column'), 'name a timestamp column (created_at, timestamp...)'));
   const o = r.override_days === undefined ? undefined : declared(r.override_days);
-  if (o && !['int', 'numeric'].includes(typeFamily(o, 'local')))
-    ds.push(diag('E_RETENTION', `${what}: retention override_days column '${r.override_days}' is declared ${o}, not a number of days`, at('override_days'), 'name an integer column holding days (e.g. security_retention_period_days)'));
+  if (o && !holdsDays(o))
+    ds.push(diag('E_RETENTION', `${what}: retention override_days column '${r.override_days}' is declared ${o}, not a number of days`, at('override_days'), 'name a numeric column holding days (e.g. security_retention_period_days)'));
   return ds;
 }
 
@@ -2013,13 +2022,16 @@ function syncSettings(s: SourceProps, t: SourceTableProps, yaml: YamlSource, pat
 
 /** The source name of the tables Vigil writes itself: `{{ source('vigil', 'alert_events') }}`. */
 export const BUILTIN_SOURCE = 'vigil';
-const BUILTIN_SOURCE_RE = new RegExp(`\\bsource\\s*\\(\\s*["']${BUILTIN_SOURCE}["']`);
+const BUILTIN_READ_RE = new RegExp(`\\bsource\\s*\\(\\s*["']${BUILTIN_SOURCE}["']`);
+const BUILTIN_SOURCE_RE = new RegExp(`\\bsource\\s*\\(\\s*["']${BUILTIN_SOURCE}["']\\s*,\\s*["']([^"']*)["']`, 'g');
 
 /**
  * The built-in sources, in the target schema: `vigil.alert_events` (vigil_alert_events, the
- * alert history that `vigil alerts evaluate` appends to; alerts/history.ts). `vigil build` creates
- * the table when a selected model reads it, so a project builds before any alert has fired. A
- * project that declares its own source named `vigil` gets none of these.
+ * alert history that `vigil alerts evaluate` appends to; alerts/history.ts) and
+ * `vigil.retention_log` (vigil_retention_log, the run log of `vigil retention apply`;
+ * retention/retention.ts). `vigil build` creates the table when a selected model reads it, so a
+ * project builds before any alert has fired or any apply ran. A project that declares its own
+ * source named `vigil` gets none of these.
  */
 export function builtinSources(project: string, schema: string, database: string | undefined): SourceNode[] {
   return [
@@ -2035,6 +2047,19 @@ export function builtinSources(project: string, schema: string, database: string
       columns: alertEventColumns(),
       tags: [],
       meta: { vigil_builtin: 'alert_events' },
+    },
+    {
+      unique_id: `source.${project}.${BUILTIN_SOURCE}.retention_log`,
+      resource_type: 'source',
+      name: 'retention_log',
+      source_name: BUILTIN_SOURCE,
+      file: '(built in)',
+      line: 0,
+      description: 'One row per table of every `vigil retention apply`, and the lines `vigil sync` copies from the database an `apply_to: source` apply deleted in (docs/governance.md#the-log-vigil_retention_log).',
+      relation: { ...(database ? { database } : {}), schema, identifier: RETENTION_LOG_TABLE },
+      columns: retentionLogColumns(),
+      tags: [],
+      meta: { vigil_builtin: 'retention_log' },
     },
   ];
 }

@@ -10,10 +10,10 @@
  * (BigQuery: partition-pruned).
  */
 import { userInfo } from 'node:os';
-import { createOwnTable, type Adapter } from '../adapters/adapter.js';
-import type { Dialect, Relation, SqlParam } from '../adapters/dialect.js';
+import { columnNamed, createOwnTable, type Adapter } from '../adapters/adapter.js';
+import type { CanonicalType, Dialect, Relation, SqlParam } from '../adapters/dialect.js';
 import { typeFamily } from '../adapters/type-family.js';
-import type { Manifest, WrittenAt } from '../compile/manifest.js';
+import type { ColumnInfo, Manifest, WrittenAt } from '../compile/manifest.js';
 import { diag, WarehouseError, type Diagnostic } from '../errors.js';
 import { durationBefore } from '../time/duration.js';
 
@@ -179,27 +179,43 @@ export function retentionPredicate(d: Dialect, e: Pick<PlanEntry, 'column' | 'co
   };
 }
 
+/** Whether a column of type `type` can age rows: a timestamp or a date. */
+export function agesRows(type: string): boolean {
+  return ['instant', 'local', 'date'].includes(typeFamily(type, 'local'));
+}
+
+/** Whether a column of type `type` can hold override_days: any number (a fraction counts to the minute). */
+export function holdsDays(type: string): boolean {
+  return ['int', 'numeric', 'float'].includes(typeFamily(type, 'local'));
+}
+
 /**
- * The column and override column against the warehouse: a table that is not there, a column it
- * does not have, or one that holds no timestamps is a problem at the retention config's line.
- * Also the column's type there (the plan's bounds are compared in it).
+ * The column and override column against the warehouse: a table that is not there (or is a
+ * view: rows are deleted from a table), a column it does not have, or one that holds no
+ * timestamps is a problem at the retention config's line. Also the column's type there (the
+ * plan's bounds are compared in it) and the two columns as the warehouse spells them (a name
+ * differing only in case is its column: quoted as configured, Postgres found no "TS" for ts).
  */
-export async function checkColumns(adapter: Adapter, t: RetentionTable, where: string): Promise<{ problems: Diagnostic[]; columnType?: string }> {
+export async function checkColumns(adapter: Adapter, t: RetentionTable, where: string): Promise<{ problems: Diagnostic[]; columnType?: string; column: string; overrideDays?: string }> {
   const cols = await adapter.columns(t.relation);
   const rel = `${t.relation.schema}.${t.relation.identifier}`;
   const what = t.kind === 'source' ? `source ${t.name}` : `model '${t.name}'`;
-  if (!cols.length) return { problems: [diag('E_RETENTION', `${what}: table ${rel} does not exist in ${where}`, t.at, t.kind === 'model' ? 'build the model first (vigil build)' : t.apply_to === 'warehouse' ? 'sync it first (vigil sync), or set apply_to: source to clean the source database' : undefined)] };
+  const spelled = { column: t.column, overrideDays: t.override_days };
+  if (!cols.length) return { ...spelled, problems: [diag('E_RETENTION', `${what}: table ${rel} does not exist in ${where}`, t.at, t.kind === 'model' ? 'build the model first (vigil build)' : t.apply_to === 'warehouse' ? 'sync it first (vigil sync), or set apply_to: source to clean the source database' : undefined)] };
+  if ((await adapter.relationExists(t.relation)) === 'view')
+    return { ...spelled, problems: [diag('E_RETENTION', `${what}: ${rel} is a view in ${where}: retention deletes rows from a table`, t.at, 'put retention on the table the view reads')] };
   const ds: Diagnostic[] = [];
-  const find = (name: string) => cols.find((c) => c.name.toLowerCase() === name.toLowerCase());
+  const names = cols.map((x) => x.name);
+  const find = (name: string) => cols.find((c) => c.name === columnNamed(name, names));
   const c = find(t.column);
-  if (!c) ds.push(diag('E_RETENTION', `${what}: retention column '${t.column}' is not a column of ${rel} in ${where} (it has ${cols.map((x) => x.name).join(', ')})`, t.at));
-  else if (!['instant', 'local', 'date'].includes(typeFamily(c.data_type, 'local'))) ds.push(diag('E_RETENTION', `${what}: retention column '${t.column}' is ${c.data_type} in ${where}, not a timestamp or date: rows cannot be aged by it`, t.at, 'name a timestamp column'));
+  if (!c) ds.push(diag('E_RETENTION', `${what}: retention column '${t.column}' is not a column of ${rel} in ${where} (it has ${names.join(', ')})`, t.at));
+  else if (!agesRows(c.data_type)) ds.push(diag('E_RETENTION', `${what}: retention column '${t.column}' is ${c.data_type} in ${where}, not a timestamp or date: rows cannot be aged by it`, t.at, 'name a timestamp column'));
+  const o = t.override_days ? find(t.override_days) : undefined;
   if (t.override_days) {
-    const o = find(t.override_days);
     if (!o) ds.push(diag('E_RETENTION', `${what}: retention override_days column '${t.override_days}' is not a column of ${rel} in ${where}`, t.at));
-    else if (!['int', 'numeric'].includes(typeFamily(o.data_type, 'local'))) ds.push(diag('E_RETENTION', `${what}: retention override_days column '${t.override_days}' is ${o.data_type} in ${where}, not a number of days`, t.at));
+    else if (!holdsDays(o.data_type)) ds.push(diag('E_RETENTION', `${what}: retention override_days column '${t.override_days}' is ${o.data_type} in ${where}, not a number of days`, t.at));
   }
-  return { problems: ds, columnType: c?.data_type };
+  return { problems: ds, columnType: c?.data_type, column: c?.name ?? t.column, overrideDays: o?.name ?? t.override_days };
 }
 
 /** Rows (and partitions) a plan entry's predicate matches now, with the oldest and newest of them. */
@@ -230,13 +246,64 @@ export function logRelation(schema: string, database?: string): Relation {
   return { ...(database ? { database } : {}), schema, identifier: RETENTION_LOG_TABLE };
 }
 
+const LOG_COLUMNS: Array<{ name: string; type: CanonicalType; description: string }> = [
+  { name: 'run_id', type: 'string', description: 'The apply run (one id for every table of a run).' },
+  { name: 'table_name', type: 'string', description: 'The table with the retention config: raw.usage_log (a source table) or the model\'s name.' },
+  { name: 'relation_name', type: 'string', description: 'Where its rows were deleted: schema.table.' },
+  { name: 'target_name', type: 'string', description: 'The target whose database the rows were deleted in.' },
+  { name: 'column_name', type: 'string', description: 'The retention column.' },
+  { name: 'keep', type: 'string', description: 'How long rows are kept (90d, 7y).' },
+  { name: 'override_column', type: 'string', description: 'The per-row period column (override_days), if any.' },
+  { name: 'as_of', type: 'timestamp', description: 'The instant the plan was computed for.' },
+  { name: 'cutoff', type: 'timestamp', description: 'Rows before this went (rows with their own period: as_of less that period).' },
+  { name: 'planned_rows', type: 'int', description: 'Rows the plan counted.' },
+  { name: 'rows_deleted', type: 'int', description: 'Rows deleted so far (grows with each committed batch).' },
+  { name: 'status', type: 'string', description: "'running', 'success', 'interrupted' or 'error'." },
+  { name: 'started_at', type: 'timestamp', description: 'When the table\'s apply started.' },
+  { name: 'finished_at', type: 'timestamp', description: 'When it ended (NULL while running, or killed).' },
+  { name: 'actor', type: 'string', description: 'VIGIL_ACTOR when set, else the OS user.' },
+];
+
+/** How the built-in source `vigil.retention_log` declares the log (as the alert history's: the same on every target). */
+export function retentionLogColumns(): ColumnInfo[] {
+  const declared: Partial<Record<CanonicalType, string>> = { string: 'varchar', timestamp: 'timestamptz', int: 'bigint' };
+  return LOG_COLUMNS.map((c) => ({ name: c.name, data_type: declared[c.type] ?? c.type, description: c.description }));
+}
+
 export async function ensureLog(adapter: Adapter, rel: Relation): Promise<void> {
-  const t = (x: Parameters<Dialect['type']>[0]) => adapter.dialect.type(x);
-  await createOwnTable(
-    adapter,
-    rel,
-    `run_id ${t('string')}, table_name ${t('string')}, relation_name ${t('string')}, target_name ${t('string')}, column_name ${t('string')}, keep ${t('string')}, override_column ${t('string')}, as_of ${t('timestamp')}, cutoff ${t('timestamp')}, planned_rows ${t('int')}, rows_deleted ${t('int')}, status ${t('string')}, started_at ${t('timestamp')}, finished_at ${t('timestamp')}, actor ${t('string')}`,
-  );
+  await createOwnTable(adapter, rel, LOG_COLUMNS.map((c) => `${c.name} ${adapter.dialect.type(c.type)}`).join(', '));
+}
+
+/**
+ * The log lines of `table` in the database an `apply_to: source` apply deleted in (`from`),
+ * written into the warehouse's log (`to`) by `vigil sync`, which does not propagate the deletes:
+ * models in the warehouse read when retention last ran in the source. A line already there as it
+ * is is left alone; one that changed since (a run that finished) is replaced. Returns the lines written.
+ */
+export async function copyLogLines(from: Adapter, fromLog: Relation, to: Adapter, toLog: Relation, table: string): Promise<number> {
+  if (!(await from.relationExists(fromLog))) return 0;
+  const read = async (a: Adapter, rel: Relation) => {
+    const d = a.dialect;
+    const rows = await a.query<Record<string, unknown>>(`select ${LOG_COLUMNS.map((c) => `cast(${c.name} as ${d.type('string')}) as ${c.name}`).join(', ')} from ${d.relation(rel)} where table_name = ${d.param(1)}`, [table]);
+    return rows.map((r) => Object.fromEntries(LOG_COLUMNS.map((c) => [c.name, r[c.name] === null || r[c.name] === undefined ? null : c.type === 'timestamp' ? parseWarehouseTime(String(r[c.name])).toISOString() : c.type === 'int' ? Number(r[c.name]) : String(r[c.name])])) as Record<string, SqlParam>);
+  };
+  const lines = await read(from, fromLog);
+  if (!lines.length) return 0;
+  await ensureLog(to, toLog);
+  const key = (r: Record<string, SqlParam>) => `${r.run_id}\u0000${r.table_name}`;
+  const have = new Map((await read(to, toLog)).map((r) => [key(r), JSON.stringify(r)]));
+  const d = to.dialect;
+  const log = d.relation(toLog);
+  let written = 0;
+  for (const line of lines) {
+    const was = have.get(key(line));
+    if (was === JSON.stringify(line)) continue;
+    // (bind parameters in the order they appear: BigQuery's are positional `?`)
+    if (was !== undefined) await to.execute(`delete from ${log} where run_id = ${d.param(1)} and table_name = ${d.param(2)}`, [line.run_id, line.table_name]);
+    await to.execute(`insert into ${log} (${LOG_COLUMNS.map((c) => c.name).join(', ')}) values (${LOG_COLUMNS.map((c, i) => (c.type === 'timestamp' ? d.timestampParam(i + 1) : d.param(i + 1))).join(', ')})`, LOG_COLUMNS.map((c) => line[c.name]));
+    written++;
+  }
+  return written;
 }
 
 export interface ApplyOptions {

@@ -316,11 +316,17 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   };
   const startFailed = !(await runOperations(manifest.hooks?.on_run_start));
   if (!startFailed) for (const s of schemas) await warehouse().ensureSchema(s);
-  // the alert history (a built-in source Vigil writes) exists before anything reads it, even before any alert fired
-  const builtins = new Set(nodes.filter((n) => n.resource_type === 'model' || n.resource_type === 'snapshot' || n.resource_type === 'test').flatMap((n) => n.depends_on.filter((d) => manifest.sources[d]?.meta?.vigil_builtin === 'alert_events')));
+  // the alert history and the retention log (built-in sources Vigil writes) exist before anything
+  // reads them, even before any alert fired or any apply ran
+  const builtins = new Set(nodes.filter((n) => n.resource_type === 'model' || n.resource_type === 'snapshot' || n.resource_type === 'test').flatMap((n) => n.depends_on.filter((d) => manifest.sources[d]?.meta?.vigil_builtin)));
   if (!startFailed && builtins.size && adapter) {
     const { ensureAlertEventsTable } = await import('../alerts/history.js');
-    for (const id of builtins) await ensureAlertEventsTable(adapter, manifest.sources[id].relation.schema);
+    const { ensureLog } = await import('../retention/retention.js');
+    for (const id of builtins) {
+      const s = manifest.sources[id];
+      if (s.meta?.vigil_builtin === 'alert_events') await ensureAlertEventsTable(adapter, s.relation.schema);
+      else if (s.meta?.vigil_builtin === 'retention_log' && (await adapter.relationExists(s.relation)) === null) await ensureLog(adapter, s.relation);
+    }
   }
 
   const report = (r: NodeResult, n: PlanNode) => {

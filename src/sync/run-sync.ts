@@ -17,6 +17,7 @@ import { ProjectError, WarehouseError, type Diagnostic } from '../errors.js';
 import { pidAlive } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import { counted } from '../format.js';
+import { copyLogLines } from '../retention/retention.js';
 import { STATE_TABLE, SyncConflict, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
 
 export interface SyncRunOptions {
@@ -31,6 +32,14 @@ export interface SyncRunOptions {
   signal?: AbortSignal;
   /** Why each source database that could not be opened was not (its streams' state records it). */
   sourceErrors?: Map<string, string>;
+  /** The retention logs a stream with `retention: { apply_to: source }` copies its lines from and to. */
+  retentionLogs?: RetentionLogs;
+}
+
+/** The run log of `vigil retention apply` in each source database (by target name), and the warehouse's. */
+export interface RetentionLogs {
+  from: Map<string, { adapter: Adapter; log: Relation }>;
+  to: Relation;
 }
 
 export interface StreamResult {
@@ -103,6 +112,24 @@ async function checkKey(spec: StreamSpec, columns: SyncColumn[], src: SyncReader
     throw streamProblem(spec, `primary_key ${nullable.map((k) => `'${k}'`).join(', ')} may be NULL in ${where}: a row with a NULL key is never matched by key (it doubled on every re-read, or was skipped at a batch edge)`, 'primary_key', `name columns declared NOT NULL (the table's primary key), or sync a view that leaves such rows out`);
   if (!unique)
     throw streamProblem(spec, `primary_key ${key} is not unique in ${where}: no primary key or unique index holds only its columns, and rows sharing a key would replace each other in the copy`, 'primary_key', `name the table's primary key (or the columns of a unique index)`);
+}
+
+/**
+ * A stream whose retention deletes in the source (apply_to: source): its lines of the source
+ * database's retention log copied into the warehouse's, as deletes are not propagated — models
+ * there read when retention last ran (docs/governance.md#the-log-vigil_retention_log). A failure
+ * is a warning: the rows are synced.
+ */
+async function copyRetentionLog(s: SourceNode, target: Adapter, opts: SyncRunOptions): Promise<void> {
+  const from = s.sync && s.retention?.apply_to === 'source' && s.retention.source?.target === s.sync.from ? opts.retentionLogs?.from.get(s.sync.from) : undefined;
+  if (!from || !opts.retentionLogs) return;
+  const stream = `${s.source_name}.${s.name}`;
+  try {
+    const n = await copyLogLines(from.adapter, from.log, target, opts.retentionLogs.to, stream);
+    if (n) opts.out(`  ${stream}: ${counted(n, 'line')} of ${s.sync!.from}'s retention log copied into ${opts.retentionLogs.to.schema}.${opts.retentionLogs.to.identifier}`);
+  } catch (e) {
+    opts.out(`  ${stream}: warning: ${s.sync!.from}'s retention log (${from.log.schema}.${from.log.identifier}) was not copied: ${redact(e instanceof Error ? e.message.split('\n')[0] : String(e))}`);
+  }
 }
 
 /** `sourceDbs`: the readers of the sync sources (`sync.from` targets), by target name. */
@@ -303,6 +330,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         } else {
           await writer.recordRun(stateRel, stream, 'success', null, sourceMax, rows);
           results.push({ stream, status: 'success', rows, batches, seconds, message: done });
+          await copyRetentionLog(s, target, opts);
         }
       } catch (e) {
         if (e instanceof ProjectError) {

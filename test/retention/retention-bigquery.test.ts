@@ -137,6 +137,23 @@ describe('vigil retention on BigQuery: DATE and DATETIME columns (the CLI agains
     }
   }, 180_000);
 
+  it('a source that is a view in BigQuery: an error at its YAML line, exit 2, before anything is counted (was: planned, then a DELETE on the view)', async () => {
+    const P = 'vigil-rt-view';
+    setUp(P);
+    fake.addTable(P, 'raw', 'ev_view', { type: 'VIEW', fields: [{ name: 'id', type: 'INTEGER' }, { name: 'ts', type: 'TIMESTAMP' }] });
+    const dir = makeProject({
+      'project.yaml': `name: rtbq\ndefault_target: prod\nretention: { minimum: 1d }\ntargets:\n  prod: { type: bigquery, project: ${P}, dataset: analytics, location: US }\n`,
+      'models/sources.yml': 'sources:\n  - name: raw\n    tables:\n      - name: ev_view\n        retention: { column: ts, keep: 90d }\n',
+    });
+    dirs.push(dir);
+    const mark = fake.requests.length;
+    const plan = await vigilAsync(dir, ['retention', 'plan', '--at', '2025-06-01T12:00:00Z'], env());
+    expect(plan.code, plan.stdout + plan.stderr).toBe(2);
+    expect(plan.stderr).toMatch(/models\/sources\.yml:5:\d+: error: source raw\.ev_view: raw\.ev_view is a view in target 'prod': retention deletes rows from a table \[E_RETENTION\]/);
+    expect(plan.stderr).not.toMatch(/\n\s+at /);
+    expect(fake.requests.slice(mark).some((q) => /count\(/.test(sqlOf(q) ?? ''))).toBe(false);
+  }, 60_000);
+
   it("a bound apply cannot read fails the table, exit 1, nothing deleted (was: no range to delete in, \"deleted 0 rows\", success)", async () => {
     const P = 'vigil-rt-bad';
     setUp(P);

@@ -48,6 +48,12 @@ describe('retention config: bad input is an error at its line', () => {
     expect(errors.join('\n')).toMatch(re);
   });
 
+  it('an override_days column declared as a float is a number of days (was: refused, "not a number of days")', () => {
+    const yml = (t: string) => SOURCES('{ column: created_at, keep: 90d, override_days: days }', `          - name: days\n            data_type: ${t}\n`);
+    for (const t of ['double', 'float8', 'real', 'numeric(6,2)', 'integer']) expect(errorsOf({ yml: yml(t) }), t).toEqual([]);
+    expect(errorsOf({ yml: yml('varchar') }).join('\n')).toMatch(/retention override_days column 'days' is declared varchar, not a number of days/);
+  });
+
   it("in a model's config(): a bad keep at the config() line; retention on a view or a table is refused; apply_to is for sources only", () => {
     expect(errorsOf({ models: { 'models/m.sql': "{{ config(materialized='incremental',\n  retention={'column': 'created_at', 'keep': '3 months'}) }}\nselect now() as created_at" } }).join('\n')).toMatch(/models\/m\.sql:2:\d+: error: config retention\.keep: must be a duration/);
     expect(errorsOf({ models: { 'models/m.sql': "{{ config(retention={'column': 'created_at', 'keep': '90d'}) }}\nselect now() as created_at" } }).join('\n')).toMatch(/models\/m\.sql:1:\d+: error: model 'm' has retention but is materialized as view/);
@@ -271,6 +277,30 @@ describe('vigil retention on DuckDB', () => {
     expect(await duck(dir, 'select count(*)::int as n from raw.events where id = 1000')).toEqual([{ n: 0 }]);
   });
 
+  it('override_days on a DOUBLE column plans and applies, a fraction to the minute (was: refused as "not a number of days")', async () => {
+    const dir = await duckProject('{ column: created_at, keep: 30d, override_days: days }');
+    // 40.5 days: the row 40 days and 11 hours old stays, the one 40 days and 13 hours old goes
+    await duck(dir, 'alter table raw.events alter days type double; update raw.events set days = 40.5 where days = 40');
+    const p = vigil(dir, ['retention', 'plan', '--at', AS_OF]);
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    const a = vigil(dir, ['retention', 'apply']);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    const left = async (id: number) => Number((await duck(dir, `select count(*) as n from raw.events where id = ${id}`))[0].n);
+    expect([await left(40 * 24 + 9), await left(40 * 24 + 15)]).toEqual([1, 0]);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events where days is null and created_at < timestamptz \'2026-11-01 00:00:00+00\'')).toEqual([{ n: 0 }]);
+  });
+
+  it('retention on a source that is a view in the warehouse: an error at its YAML line, exit 2, no plan (was: a plan, then apply failed "Can only delete from base table")', async () => {
+    const dir = await duckProject('{ column: created_at, keep: 30d }');
+    await duck(dir, 'alter table raw.events rename to events_t; create view raw.events as select * from raw.events_t');
+    const p = vigil(dir, ['retention', 'plan', '--at', AS_OF]);
+    expect(p.code, p.stdout + p.stderr).toBe(2);
+    expect(p.stderr).toMatch(/models\/sources\.yml:5:\d+: error: source raw\.events: raw\.events is a view in target 'dev': retention deletes rows from a table \[E_RETENTION\]/);
+    expect(p.stderr).not.toMatch(/\n\s+at /);
+    expect(vigil(dir, ['retention', 'apply']).stderr).toMatch(/no plan at target\/retention_plan\.json/);
+    expect(await duck(dir, 'select count(*)::int as n from raw.events_t')).toEqual([{ n: ROWS }]);
+  });
+
   it('an edited plan (a later cutoff) or a changed minimum is refused, exit 2, nothing deleted', async () => {
     const dir = await duckProject('{ column: created_at, keep: 30d, override_days: days }');
     expect(vigil(dir, ['retention', 'plan', '--at', AS_OF]).code).toBe(0);
@@ -379,6 +409,34 @@ describe('vigil retention on Postgres (apply_to: source: the database vigil sync
     expect(moved.stderr).toMatch(/raw\.events: the plan was made for .*"apply_to":"source","target":"app".*, the project now says .*"apply_to":"warehouse","target":"dev"/);
     expect(moved.stderr).not.toMatch(/\n\s+at /);
     expectRowsLeft(before, (await client.query(PG_ROWS.replace('%s', s))).rows, kept);
+  });
+
+  it('a column and override column named in another case (TS, DAYS) are the table\'s ts and days (was: column "TS" does not exist, exit 1)', async () => {
+    const s = uniqueSchema('ret_case');
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, ts timestamptz not null, days integer);
+      insert into ${s}.events select i, timestamptz '2026-12-01 00:00:00+00' - i * interval '1 hour', case i % 3 when 0 then 40 when 1 then 2 end from generate_series(0, 2999) i`);
+    const dir = makeProject(PROJECT('{ column: TS, keep: 30d, override_days: DAYS, apply_to: source }', '7d', `  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${s} }\n`, `    sync: { from: app, schema: ${s} }\n`));
+    dirs.push(dir);
+    const env = { DATABASE_URL: url };
+    const p = vigil(dir, ['retention', 'plan', '--at', AS_OF], env);
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    const a = vigil(dir, ['retention', 'apply'], env);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect((await client.query(`select array_agg(id::int order by id) as ids from ${s}.events`)).rows[0].ids).toEqual(expectedKept(30, 7, true));
+    expect((await client.query(`select column_name, status from ${s}.vigil_retention_log`)).rows).toEqual([{ column_name: 'ts', status: 'success' }]);
+  });
+
+  it('retention on a source that is a view in the source database: an error at its YAML line, exit 2, before anything is read (was: apply failed "column ctid does not exist")', async () => {
+    const s = uniqueSchema('ret_view');
+    await client.query(`create schema ${s}; create table ${s}.events_t (id bigint primary key, created_at timestamptz not null);
+      insert into ${s}.events_t select i, timestamptz '2026-12-01 00:00:00+00' - i * interval '1 day' from generate_series(0, 99) i; create view ${s}.events as select * from ${s}.events_t`);
+    const dir = makeProject(PROJECT('{ column: created_at, keep: 30d, apply_to: source }', '7d', `  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${s} }\n`, `    sync: { from: app, schema: ${s} }\n`));
+    dirs.push(dir);
+    const p = vigil(dir, ['retention', 'plan', '--at', AS_OF], { DATABASE_URL: url });
+    expect(p.code, p.stdout + p.stderr).toBe(2);
+    expect(p.stderr).toMatch(new RegExp(`models/sources\\.yml:6:\\d+: error: source raw\\.events: ${s}\\.events is a view in target 'app': retention deletes rows from a table \\[E_RETENTION\\]\\n {2}hint: put retention on the table the view reads`));
+    expect(p.stderr).not.toMatch(/\n\s+at /);
+    expect((await client.query(`select count(*)::int as n from ${s}.events_t`)).rows).toEqual([{ n: 100 }]);
   });
 
   it("a date column: whole days only (was: the cutoff's own day went too), and apply's drift check reads its days (was: skipped, every date read as an Invalid Date)", async () => {
