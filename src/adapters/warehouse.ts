@@ -118,6 +118,8 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
   fromDbtOutput?(o: DbtOutputReader): Record<string, unknown> | undefined;
   /** `vigil init --from-dbt`: dbt's adapter loads a seed column of numbers with decimals as an exact numeric (dbt-postgres), where Vigil infers a float: said per seed. */
   readonly dbtSeedsInferNumeric?: boolean;
+  /** The files it writes on disk (its database file, relative to the project's root or absolute): `--watch` takes no change of them for an edit. */
+  localFiles?(config: C): string[];
   /** Connect (importing the driver only now). */
   open(config: C, ctx: OpenContext): Promise<Adapter>;
   /**

@@ -227,6 +227,13 @@ async function deferTo(c: Compiled, o: Common & { favorState?: boolean }, execut
   return r.manifest;
 }
 
+/** The flags of a run that do not go together (exit 2): checked before anything is compiled (`--watch`: before watching). */
+export function checkRunFlags(o: { defer?: boolean; favorState?: boolean; state?: string; unit?: boolean; data?: boolean }): void {
+  if (o.favorState && !o.defer) throw new UsageError('--favor-state changes what --defer does; add --defer (and --state <dir>)');
+  if (o.defer && !o.state) throw new UsageError("--defer reads what this run does not build from a previous run's relations: give that run's manifest with --state <dir>");
+  if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
+}
+
 export async function runExecute(
   command: 'seed' | 'snapshot' | 'run' | 'test' | 'build',
   o: Common & { threads: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; dryRun?: boolean; check?: boolean; empty?: boolean; defer?: boolean; favorState?: boolean; signal?: AbortSignal; compiled?: Compiled; stateManifest?: CompileResult['manifest']; /** `vigil retry`: exactly these nodes, in place of -s/--exclude */ ids?: string[] },
@@ -236,13 +243,11 @@ export async function runExecute(
     const { runCheck } = await import('./check-commands.js');
     await runCheck(o);
   }
-  if (o.favorState && !o.defer) throw new UsageError('--favor-state changes what --defer does; add --defer (and --state <dir>)');
-  if (o.defer && !o.state) throw new UsageError("--defer reads what this run does not build from a previous run's relations: give that run's manifest with --state <dir>");
+  checkRunFlags(o);
   if (o.dryRun) {
     await runDryRun(o);
     return undefined;
   }
-  if (o.unit && o.data) throw new UsageError('--unit and --data together select nothing; use one of them, or neither for both');
   const unit = o.unit ? ('only' as const) : o.data ? ('exclude' as const) : undefined;
   // (`--watch` compiles itself and hands the result over)
   // PII that reaches a published relation unmasked stops the run before anything is built or

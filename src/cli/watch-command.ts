@@ -1,34 +1,38 @@
 /**
  * `vigil compile --watch` / `vigil run|build|test --watch`: one long-lived process that keeps
  * the render cache in memory, recompiles when a file of the project changes (models, macros,
- * tests, YAML, docs blocks, seeds, snapshots, dashboards, project.yaml), writes the manifest and
- * the compiled files that changed, and — for run/build/test — runs what changed and what
- * depends on it (dbt's `state:modified+` against the compile of the last run that started), within
- * the selection given. A compile error, or PII the compile-time check refuses (compile, run,
+ * tests and their fixtures, YAML, docs blocks, seeds, snapshots, dashboards, project.yaml),
+ * writes the manifest and the compiled files that changed, and — for run/build/test — runs what
+ * changed and what depends on it (dbt's `state:modified+` against the compile of the last run
+ * that started), within the selection given. A compile error, or PII the compile-time check refuses (compile, run,
  * build), is shown and the process goes on watching; the last good manifest stays. A mistake of
  * the command line in the first round (a selector that selects nothing, -t, a --vars key nothing
- * reads) is exit 2, as without --watch: no edit of a file fixes it.
+ * reads, flags that do not go together) is exit 2, as without --watch: no edit of a file fixes it.
  */
 import chokidar from 'chokidar';
-import { relative, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { formatDiagnostic, ProjectError, UsageError } from '../errors.js';
 import { patchCompile, type CompileResult } from '../compile/compile-project.js';
 import { findProjectRoot, loadProject, reloadProject, type ProjectFiles } from '../project/load-project.js';
+import { EDITOR_TEMP } from '../project/paths.js';
+import { getWarehouse } from '../adapters/index.js';
 import { loadCache, saveCache, writeCompileArtifacts, type CacheFile } from '../project/artifacts.js';
-import { selectNodes } from '../compile/selector.js';
-import { checkPii, compileForCommand, err, out, parseVars, runExecute, select, type Common, type Compiled } from './commands.js';
+import { selectNodes, selectorExprs } from '../compile/selector.js';
+import { checkPii, checkRunFlags, compileForCommand, err, out, parseVars, runExecute, select, type Common, type Compiled } from './commands.js';
 import { counted } from '../format.js';
 
 type Manifest = CompileResult['manifest'];
 
-/** Paths under the project that never feed a compile (written by Vigil, or not ours). */
-const IGNORED = /^(\.git|node_modules|\.vigil|\.cache)(\/|$)|(^|\/)\.[^/]*\.sw[px]$|~$/;
+/** Paths under the project that never feed a compile (written by Vigil, or not ours; an editor's temporary files: EDITOR_TEMP). */
+const IGNORED = /^(\.git|node_modules|\.vigil|\.cache)(\/|$)/;
 
 export async function runWatch(
   command: 'compile' | 'run' | 'build' | 'test',
-  o: Common & { threads?: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; empty?: boolean },
+  o: Common & { threads?: number; fullRefresh?: boolean; failFast?: boolean; unit?: boolean; data?: boolean; empty?: boolean; favorState?: boolean },
 ): Promise<void> {
-  parseVars(o.vars); // (a --vars typo is exit 2 before watching starts)
+  // (a --vars typo, flags that do not go together: exit 2 before watching starts)
+  parseVars(o.vars);
+  checkRunFlags(o);
   let cache: CacheFile | undefined;
   let previous: Manifest | undefined;
   let targetDir = 'target';
@@ -37,6 +41,24 @@ export async function runWatch(
 
   // the files as last read: a change re-reads only what changed
   let files: ProjectFiles | undefined;
+  /** the warehouse's files in the project (relative paths): written by a build, not edits */
+  let own = new Set<string>();
+  /**
+   * The project's symbolic links to files, by the real path of the file: the links are watched,
+   * not the files they point to (chokidar's followSymlinks would walk linked folders, which the
+   * project does not read), so each such file is watched on its own.
+   */
+  let linkedTo = new Map<string, string[]>();
+  const watchedFiles = new Set<string>();
+  const watchLinks = (f: ProjectFiles) => {
+    linkedTo = new Map();
+    for (const [rel, real] of f.links ?? []) {
+      linkedTo.set(real, [...(linkedTo.get(real) ?? []), rel]);
+      if (watchedFiles.has(real)) continue;
+      watchedFiles.add(real);
+      watcher.add(real);
+    }
+  };
   // the last compile that succeeded, which an edit of model files may patch
   let last: CompileResult | undefined;
 
@@ -60,6 +82,7 @@ export async function runWatch(
       preloaded = undefined;
       root = files.root;
       targetDir = files.paths.target;
+      watchLinks(files);
       cache ??= loadCache(files);
       // an edit of model files only: redo those models when nothing else can have changed
       const patched = changed && last ? patchCompile(last, files, changed) : undefined;
@@ -70,6 +93,8 @@ export async function runWatch(
       // (the render cache goes to disk now and then, saveSoon, not at every keystroke)
       else c = compileForCommand(o, { files, cache, saveCache: false, writeArtifacts: false, empty: o.empty, incremental: true });
       last = c.result;
+      // the warehouse's own files in the project (DuckDB's `path: dev.duckdb`): a build writes them
+      own = new Set((getWarehouse(c.target.type)?.localFiles?.(c.target.config) ?? []).map((f) => relOf(resolve(root, f))));
     } catch (e) {
       // the next round reads everything again (a project.yaml that failed to load must not be
       // replaced by the copy from before it changed)
@@ -139,8 +164,10 @@ export async function runWatch(
       const prev = previous;
       // ... or where it is built (a generate_schema_name / generate_alias_name edit moves tables)
       const relation = (n: unknown) => JSON.stringify((n as { relation?: unknown }).relation ?? null);
+      // (models, snapshots and tests alike: a singular test reads vars too)
+      const sql = (n: unknown) => (n as { compiled_sql?: string }).compiled_sql;
       const sqlChanged = Object.values(c.result.manifest.nodes)
-        .filter((n) => (n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot') && prev.nodes[n.unique_id] && (relation(prev.nodes[n.unique_id]) !== relation(n) || (n.resource_type === 'model' && !(n as { volatile?: boolean }).volatile && (prev.nodes[n.unique_id] as { compiled_sql?: string }).compiled_sql !== n.compiled_sql)))
+        .filter((n) => prev.nodes[n.unique_id] && (relation(prev.nodes[n.unique_id]) !== relation(n) || (!(n as { volatile?: boolean }).volatile && sql(prev.nodes[n.unique_id]) !== sql(n))))
         .map((n) => `${n.name}+`);
       const known = new Set([...Object.values(c.result.manifest.nodes)].map((n) => n.name));
       const changedSel = ['state:modified+', ...sqlChanged];
@@ -151,7 +178,9 @@ export async function runWatch(
         out(`${clock()} nothing to ${command}: no node changed`);
         return true;
       }
-      selection = o.select?.length ? changedSel.flatMap((m) => o.select!.map((s) => `${m},${s}`)) : changedSel;
+      // (`-s "a b"` is a union: each part is intersected with what changed)
+      const within = o.select?.length ? selectorExprs(o.select) : undefined;
+      selection = within ? changedSel.flatMap((m) => within.map((s) => `${m},${s}`)) : changedSel;
     } else if (o.select || o.exclude) select(c.result.manifest, o);
     try {
       // the watcher's own Ctrl-C reaches the run through `signal`, also one that came while the
@@ -165,6 +194,8 @@ export async function runWatch(
       }
       return true;
     } catch (e) {
+      // a mistake of the command line: exit 2 in the first round (said in a later one)
+      if (e instanceof UsageError) throw e;
       err(`${clock()} ${(e as Error).message.split('\n')[0]}; watching for changes`);
       return false;
     } finally {
@@ -221,13 +252,17 @@ export async function runWatch(
   // and lost a file an editor saved by writing a copy and renaming it over the original (every
   // later edit of it went unseen); chokidar watches the folders
   const relOf = (abs: string) => relative(root, abs).split(sep).join('/');
-  const skipped = (rel: string) => rel !== '' && (IGNORED.test(rel) || rel === targetDir || rel.startsWith(`${targetDir}/`));
-  const watcher = chokidar.watch(root, { ignored: (abs: string) => skipped(relOf(abs)), ignoreInitial: true, followSymlinks: false });
+  const under = (rel: string, dir: string) => rel === dir || rel.startsWith(`${dir}/`);
+  const skipped = (rel: string) => rel !== '' && (IGNORED.test(rel) || EDITOR_TEMP.test(rel.slice(rel.lastIndexOf('/') + 1)) || under(rel, targetDir) || [...own].some((f) => under(rel, f)));
+  // (atomic: false — chokidar held a deletion back 100 ms, in case the file came back: a model
+  // moved was seen added in one round, deleted in the next, the first a duplicate of itself)
+  const watcher = chokidar.watch(root, { ignored: (abs: string) => skipped(relOf(abs)), ignoreInitial: true, followSymlinks: false, atomic: false });
   watcher.on('all', (_event, abs) => {
-    const rel = relOf(abs);
-    if (!rel || skipped(rel)) return;
+    // (a linked file's change is one of each link to it)
+    const rels = [relOf(abs), ...(linkedTo.get(abs) ?? [])].filter((rel) => rel && !rel.startsWith('../') && !skipped(rel));
+    if (!rels.length) return;
     if (!changedPaths.size) firstEventAt = performance.now();
-    changedPaths.add(rel);
+    for (const rel of rels) changedPaths.add(rel);
     // editors write a file in several steps: wait for the burst to end
     if (!timer) timer = setTimeout(onChange, 15);
   });

@@ -1133,9 +1133,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     if (!d.config || d.config.enabled === false) continue;
     const uid = modelUid(d.name);
     const node = modelNode(d as ModelDraft & { config: ModelNode['config'] });
-    // its SQL reads run_started_at or invocation_id: different on every compile (watch mode does
-    // not take that for a change). Not enumerable: not in manifest.json
-    if (d.calls.volatile) Object.defineProperty(node, 'volatile', { value: true, enumerable: false });
+    markVolatile(node, d.calls);
     manifest.nodes[uid] = node;
     // a view keeps its SQL in the warehouse, readable by whoever can read the view's definition;
     // so does the restricted companion, a view of the model's unmasked SQL
@@ -1204,6 +1202,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       compiled_sql: stripSemicolon(resolve(d.sql, undefined)).replace(/^\s+/, ''),
       compiled_path: `${targetDir}/compiled/${projectName}/${d.file.path.replace(SQL_FILE, '')}/${d.name}.sql`,
     };
+    markVolatile(manifest.nodes[uid], d.calls);
   }
 
   // ---- one relation, one writer: two nodes that would build the same table (an alias or a
@@ -1688,6 +1687,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       compiled_sql: c.sql,
       compiled_path: `${targetDir}/compiled/${projectName}/${f.path}`,
     } satisfies TestNode;
+    markVolatile(manifest.nodes[tuid], c.calls);
   }
 
   // ad-hoc queries (alerts, dashboards): compiled like singular tests, kept out of the DAG
@@ -1728,7 +1728,11 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const modelFiles = new Map([...drafts.values()].map((d) => [d.name, d.file]));
   // a model with an error already has its one diagnostic: its unit tests add no second one
   const broken = new Set([...drafts.values()].filter((d) => ds.some((x) => x.severity === 'error' && x.file === d.file.path)).map((d) => d.name));
-  for (const u of compileUnitTests({ files, manifest, modelFiles, vars, env: opts.env, target: safeTarget, broken, disabled }, ds)) manifest.nodes[u.unique_id] = u;
+  for (const u of compileUnitTests({ files, manifest, modelFiles, vars, env: opts.env, target: safeTarget, broken, disabled }, ds)) {
+    // (it renders its model's text)
+    markVolatile(u, drafts.get(u.model)?.calls ?? emptyCalls());
+    manifest.nodes[u.unique_id] = u;
+  }
 
   // ---- dashboards: exposures of the models they read, columns checked
   let dashboards: CompiledDashboard[] = [];
@@ -1814,6 +1818,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if ((d.config.materialized === 'view' || d.config.restricted) && secretNames(sql).length) return undefined;
       redo.push({ f, d: d as ModelDraft & { config: ModelNode['config'] }, sql, sqlIncremental, calls, checksum: sha(f.text) });
     }
+    // an edit that took away the last read of a --vars key: the full compile says so
+    if (opts.vars && unreadVars(next, Object.keys(opts.vars), opts.queries).length) return undefined;
     const nodes = { ...base.result.manifest.nodes };
     for (const r of redo) {
       Object.assign(r.d, { file: r.f, sql: r.sql, sqlIncremental: r.sqlIncremental, calls: r.calls, checksum: r.checksum });
@@ -1829,6 +1835,14 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   };
   patchers.set(manifest, patch);
   return result;
+}
+
+/**
+ * A node whose SQL reads run_started_at or invocation_id: different on every compile (watch mode
+ * does not take that for a change). Not enumerable: not in manifest.json.
+ */
+function markVolatile(node: object, calls: RenderCalls): void {
+  if (calls.volatile) Object.defineProperty(node, 'volatile', { value: true, enumerable: false });
 }
 
 /** Given the files re-read after an edit and the paths that changed: the new result, or undefined (compile in full). */

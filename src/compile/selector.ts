@@ -437,6 +437,11 @@ export function blankSelector(select: string[], grammar: string, all: string): s
   return blank === undefined ? undefined : `selector '${blank}' is empty: give what to select (${grammar}), or leave the flag out to select ${all}`;
 }
 
+/** The expressions of -s/--exclude values: each value's space-separated parts (a union). */
+export function selectorExprs(values: string[]): string[] {
+  return values.flatMap((e) => e.split(/\s+/)).filter(Boolean);
+}
+
 export function selectNodes(m: Manifest, select: string[] | undefined, exclude: string[] | undefined, state?: Manifest): SelectionResult {
   const nodes = allNodes(m);
   const unmatched: SelectionResult['unmatched'] = [];
@@ -447,7 +452,7 @@ export function selectNodes(m: Manifest, select: string[] | undefined, exclude: 
     const blank = blankSelector(exprs, 'a name, tag:x, path:..., state:modified+', 'everything');
     if (blank) throw new SelectorError(blank);
     const out: Array<{ expr: string; ids: Set<string>; quiet: boolean }> = [];
-    for (const expr of exprs.flatMap((e) => e.split(/\s+/)).filter(Boolean)) {
+    for (const expr of selectorExprs(exprs)) {
       let inter: Set<string> | undefined;
       const atoms = expr.split(',');
       let quiet = false;

@@ -2,10 +2,10 @@
  * Finding and reading a project from disk. This is the only place the compile path touches
  * the filesystem: it returns plain data (texts and parsed YAML) that the pure compiler takes.
  */
-import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, join, posix, resolve } from 'node:path';
+import { existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
+import { isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
-import { findProjectRoot, listFiles, NO_YAML_SELECTORS, PROJECT_FILE, readProjectText, SELECTORS_FILE, SQL_FILE, toPosix } from './paths.js';
+import { EDITOR_TEMP, findProjectRoot, linkedFile, listFiles, NO_YAML_SELECTORS, PROJECT_FILE, readProjectText, SELECTORS_FILE, SQL_FILE, toPosix, type Listed } from './paths.js';
 import { parseYaml, parseYamlKeeping, validateYaml, yamlFromTree, type YamlSource } from './yaml-source.js';
 import { YamlCache } from './yaml-cache.js';
 import { ProjectFileSchema, PropertiesFileSchema, type ProjectFile, type PropertiesFile } from './schema.js';
@@ -53,6 +53,10 @@ export interface ProjectFiles {
   diagnostics: Diagnostic[];
   /** Reads a fixture file (CSV) named by a unit test, relative to the root; undefined if missing. */
   readFixture?: (path: string) => string | undefined;
+  /** The paths readFixture was asked for (relative to the root, found or not): `--watch` compiles again when one changes. */
+  fixturesRead?: Set<string>;
+  /** The files that are symbolic links, with the real path of the file each points to: `--watch` watches those too. */
+  links?: Map<string, string>;
 }
 
 export { findProjectRoot, listFiles, PROJECT_FILE, readProjectText, SQL_FILE, toPosix };
@@ -152,9 +156,10 @@ export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {
   }
   // each folder walked once, whatever kinds of files it holds
   const walked = new Map<string, string[]>();
+  const found: Required<Listed> = { links: new Map(), dangling: [] };
   const list = (k: FileKind) =>
     k.dir.flatMap((d) => {
-      if (!walked.has(d)) walked.set(d, listFiles(root, d, /./));
+      if (!walked.has(d)) walked.set(d, listFiles(root, d, /./, found));
       return walked.get(d)!.filter((p) => k.re.test(p.slice(p.lastIndexOf('/') + 1)));
     });
   const kinds = new Map(fileKinds(paths).map((k) => [k.key, k]));
@@ -185,11 +190,33 @@ export function loadProject(projectDir: string, opts: { keepYaml?: boolean } = {
     if (p) properties.push(p);
   }
   if (opts.keepYaml) yamlCache.save();
+  // (every folder of a kind is walked by now)
+  const kindList = [...kinds.values()];
+  for (const p of found.dangling) if (kindOf(kindList, p)) diagnostics.push(danglingLink(root, p));
+  const fixturesRead = new Set<string>();
   const readFixture = (p: string) => {
     const abs = resolve(root, p);
+    fixturesRead.add(toPosix(relative(root, abs)));
     return existsSync(abs) ? readProjectText(abs) : undefined;
   };
-  return { root, project, projectYaml, paths, models, seeds, snapshots, macros, singularTests, dashboards, docs, properties, unvalidatedSources, diagnostics, readFixture };
+  const links = new Map([...found.links].filter(([p]) => kindOf(kindList, p)));
+  return { root, project, projectYaml, paths, models, seeds, snapshots, macros, singularTests, dashboards, docs, properties, unvalidatedSources, diagnostics, readFixture, fixturesRead, links };
+}
+
+/** The kind of project file `p` is (by its folder and name), if any. */
+function kindOf(kinds: FileKind[], p: string): FileKind | undefined {
+  return kinds.find((k) => k.dir.some((d) => p.startsWith(`${d}/`)) && k.re.test(p));
+}
+
+/** A symbolic link to nothing where a project file would be: said, not read (a link to a file moved away, or not there yet). */
+function danglingLink(root: string, p: string): Diagnostic {
+  let to = '';
+  try {
+    to = ` (to ${readlinkSync(join(root, p))})`;
+  } catch {
+    /* (gone meanwhile) */
+  }
+  return diag('W_LINK', `a symbolic link to no file${to}: not read`, { file: p }, 'point it at the file, or delete it', 'warn');
 }
 
 /**
@@ -258,7 +285,9 @@ function sourcesDeclared(doc: unknown): string[] {
 /**
  * The project again after the files `changed` (paths relative to the root) changed, reusing
  * everything else of `prev`: only the changed files are stat'ed, read or parsed (`--watch` on
- * 10,000 models). project.yaml, a folder, or a path it cannot place means a full reload.
+ * 10,000 models). project.yaml, selectors.yml, a fixture a unit test read, a file of the
+ * dashboards folder that is not a dashboard (loadProject's checks), a folder, or a path it cannot
+ * place means a full reload.
  */
 export function reloadProject(prev: ProjectFiles, changed: Iterable<string>): ProjectFiles {
   const { root, paths } = prev;
@@ -266,21 +295,33 @@ export function reloadProject(prev: ProjectFiles, changed: Iterable<string>): Pr
   const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   const next: ProjectFiles = { ...prev, diagnostics: [...prev.diagnostics] };
   for (const p of new Set(changed)) {
-    if (p === PROJECT_FILE) return loadProject(root);
+    if (p === PROJECT_FILE || p === SELECTORS_FILE || prev.fixturesRead?.has(p)) return loadProject(root);
+    if (p.startsWith(`${paths.dashboards}/`) && !p.endsWith('.json') && /\.(json|ya?ml)$/i.test(p)) return loadProject(root);
+    if (EDITOR_TEMP.test(p.slice(p.lastIndexOf('/') + 1))) continue;
     const abs = join(root, p);
-    const st = statSync(abs, { throwIfNoEntry: false }); // (undefined: deleted)
+    const st = statSync(abs, { throwIfNoEntry: false }); // (undefined: deleted, or a link to nothing)
     if (st?.isDirectory()) return loadProject(root);
-    if (!st) {
+    const kind = kindOf(kinds, p);
+    // (a link: where it points; null: to nothing)
+    const link = kind && lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink() ? linkedFile(abs) : undefined;
+    if (!st && link !== null) {
       // gone, and not a file we know: a folder moved or deleted (one event for all it held)
       const tracked = kinds.flatMap((k) => (next[k.key] ?? []) as Array<{ path: string }>).map((f) => f.path);
       if (!tracked.includes(p)) {
         if (tracked.some((t) => t.startsWith(`${p}/`))) return loadProject(root);
+        // (a link to nothing, said when it came)
+        next.diagnostics = next.diagnostics.filter((d) => d.file !== p);
         continue;
       }
     }
-    const kind = kinds.find((k) => k.dir.some((d) => p.startsWith(`${d}/`)) && k.re.test(p));
-    if (!kind) continue; // not a file the compile reads (an alert, a CSV fixture is read when used)
+    if (!kind) continue; // not a file the compile reads (an alert)
     next.diagnostics = next.diagnostics.filter((d) => d.file !== p);
+    if (link === null) next.diagnostics.push(danglingLink(root, p));
+    if (link || prev.links?.has(p)) {
+      next.links = new Map(next.links); // (prev's is left as it was)
+      if (link) next.links.set(p, link);
+      else next.links.delete(p);
+    }
     if (kind.key === 'properties') {
       const props = next.properties.filter((x) => x.path !== p);
       next.unvalidatedSources = new Map(next.unvalidatedSources); // (prev's is left as it was)

@@ -2,7 +2,7 @@
  * Where a project is and which files it holds: the walk up to project.yaml and the folder
  * listing, with nothing else imported (`vigil ls` checks its snapshot with these alone).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 
 export const PROJECT_FILE = 'project.yaml';
@@ -38,8 +38,34 @@ export function toPosix(p: string): string {
   return sep === '/' ? p : p.split(sep).join('/');
 }
 
-/** All files under `dir` (relative to root) whose name matches `re`, sorted for determinism. */
-export function listFiles(root: string, dir: string, re: RegExp): string[] {
+/**
+ * An editor's lock, swap or backup file, never a project file: Emacs' lock `.#orders.sql` (a
+ * symbolic link to nothing) and autosave `#orders.sql#`, Vim's swap `.orders.sql.swp`, a backup `orders.sql~`.
+ */
+export const EDITOR_TEMP = /^\.#|^#.*#$|^\..*\.sw[a-p]$|~$/;
+
+/** What `listFiles` found besides files: symbolic links to files (by path, with the file's real path) and links to nothing. */
+export interface Listed {
+  links?: Map<string, string>;
+  dangling?: string[];
+}
+
+/** The real path of the file a symbolic link points to; null when it points to nothing (or loops), undefined to a folder. */
+export function linkedFile(abs: string): string | null | undefined {
+  try {
+    return statSync(abs).isFile() ? realpathSync(abs) : undefined;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * All files under `dir` (relative to root) whose name matches `re`, sorted for determinism. A
+ * symbolic link to a file is listed (dbt reads it; `found.links` says where it points), one to a
+ * folder is not walked (as dbt's os.walk), one to nothing is left out (`found.dangling`); an
+ * editor's temporary files (EDITOR_TEMP) are left out.
+ */
+export function listFiles(root: string, dir: string, re: RegExp, found?: Listed): string[] {
   if (!existsSync(join(root, dir))) return [];
   const out: string[] = [];
   // one readdir per folder with file types: Node 20's recursive readdir stats every entry
@@ -47,10 +73,19 @@ export function listFiles(root: string, dir: string, re: RegExp): string[] {
     for (const ent of readdirSync(join(root, rel), { withFileTypes: true })) {
       const child = `${rel}/${ent.name}`;
       if (ent.isDirectory()) walk(child);
-      else if (re.test(ent.name) && (ent.isFile() || ent.isSymbolicLink())) out.push(child);
+      else if (!re.test(ent.name) || EDITOR_TEMP.test(ent.name)) continue;
+      else if (ent.isFile()) out.push(child);
+      else if (ent.isSymbolicLink()) {
+        const real = linkedFile(join(root, child));
+        if (real === null) found?.dangling?.push(child);
+        else if (real !== undefined) {
+          out.push(child);
+          found?.links?.set(child, real);
+        }
+      }
     }
   };
   walk(toPosix(dir).replace(/\/+$/, ''));
+  found?.dangling?.sort();
   return out.sort();
 }
-

@@ -4,7 +4,7 @@
  * compile's manifest (as written to target/manifest.json), or the patch declines and the watcher
  * compiles in full. Declining is tested too: an edit that changes what a model reads, its config
  * or the macros it calls; an ephemeral model (inlined into its children); a model with hooks or
- * unit tests; a new model; a YAML edit.
+ * unit tests; a new model; a YAML edit; an edit that leaves a --vars key read by nothing.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
@@ -106,6 +106,23 @@ describe('patchCompile', () => {
 
     // the render cache the patches updated is what a full compile would have left: all hits
     expect(compileProject(loadProject(dir), { env: process.env, cache }).cacheHits).toBe(files.models.length);
+  });
+
+  it('declines an edit that leaves a --vars key read by nothing: the full compile refuses it (was: patched, so --watch built what vigil compile refuses)', () => {
+    const dir = makeProject({ 'models/a.sql': "select {{ var('k', 1) }} as id\n", 'models/b.sql': 'select 2 as id\n' });
+    dirs.push(dir);
+    const opts: CompileOptions = { env: process.env, incremental: true, vars: { k: 7 } };
+    let files = loadProject(dir);
+    let last = compileProject(files, opts);
+    expect(last.diagnostics).toEqual([]);
+    writeFileSync(join(dir, 'models/a.sql'), "select {{ var('k', 1) }} + 1 as id\n");
+    files = reloadProject(files, ['models/a.sql']);
+    last = patchCompile(last, files, ['models/a.sql'])!;
+    expect(last.manifest.nodes['model.fixture.a']).toMatchObject({ compiled_sql: 'select 7 + 1 as id' });
+    writeFileSync(join(dir, 'models/a.sql'), 'select 1 as id\n');
+    files = reloadProject(files, ['models/a.sql']);
+    expect(patchCompile(last, files, ['models/a.sql'])).toBeUndefined();
+    expect(compileProject(files, opts).diagnostics.map((d) => d.message)).toEqual([expect.stringMatching(/^--vars: 'k' is read by no model/)]);
   });
 
   it('manifestJson is JSON.stringify of the manifest, also for the parts it reuses', () => {

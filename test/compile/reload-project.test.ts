@@ -5,7 +5,8 @@
  * project, file for file.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProject, reloadProject, type ProjectFiles } from '../../src/project/load-project.js';
 import { makeProject, removeDir } from '../helpers.js';
@@ -28,6 +29,7 @@ function view(f: ProjectFiles) {
     properties: f.properties.map((p) => [p.path, p.data]),
     unvalidatedSources: [...(f.unvalidatedSources ?? new Map())].sort(),
     diagnostics: f.diagnostics.map((d) => [d.file, d.line, d.message]).sort(),
+    links: [...(f.links ?? new Map())].sort(),
   };
 }
 
@@ -103,5 +105,41 @@ describe('reloadProject', () => {
     files = reloadProject(files, ['models/sub']);
     expect(files.models.map((m) => m.path)).toEqual(['models/a.sql', 'models/c.sql']);
     expect(view(files)).toEqual(view(loadProject(dir)));
+  });
+
+  it("symbolic links (to a file, to nothing), an editor's lock file, a YAML dashboard, selectors.yml and a unit test's fixture: as a full load (was: a link to nothing crashed it; the load-time checks were skipped)", () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'vigil-linked-'));
+    dirs.push(elsewhere);
+    writeFileSync(join(elsewhere, 'shared.sql'), 'select 1 as id\n');
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id\n', 'dashboards/.gitkeep': '' });
+    dirs.push(dir);
+    let files = loadProject(dir);
+    const step = (changed: string[], act: () => void) => {
+      act();
+      files = reloadProject(files, changed);
+      expect(view(files), changed.join(', ')).toEqual(view(loadProject(dir)));
+    };
+    step(['models/shared.sql'], () => symlinkSync(join(elsewhere, 'shared.sql'), join(dir, 'models/shared.sql')));
+    expect([...files.links!.keys()]).toEqual(['models/shared.sql']);
+    step(['models/moved.sql'], () => symlinkSync('gone.sql', join(dir, 'models/moved.sql')));
+    expect(files.diagnostics.map((d) => `${d.file}: ${d.message} [${d.code}]`)).toEqual(['models/moved.sql: a symbolic link to no file (to gone.sql): not read [W_LINK]']);
+    step(['models/moved.sql'], () => rmSync(join(dir, 'models/moved.sql')));
+    step(['models/.#a.sql'], () => symlinkSync('user@host.1234:1700000000', join(dir, 'models/.#a.sql')));
+    expect(files.models.map((m) => m.path)).toEqual(['models/a.sql', 'models/shared.sql']);
+    step(['dashboards/foo.yaml'], () => writeFileSync(join(dir, 'dashboards/foo.yaml'), 'name: foo\n'));
+    expect(files.diagnostics.map((d) => d.code)).toEqual(['E_DASHBOARD']);
+    step(['dashboards/foo.yaml'], () => rmSync(join(dir, 'dashboards/foo.yaml')));
+    step(['selectors.yml'], () => writeFileSync(join(dir, 'selectors.yml'), 'selectors: []\n'));
+    expect(files.diagnostics.map((d) => d.code)).toEqual(['W_SELECTORS']);
+    step(['models/shared.sql'], () => rmSync(join(dir, 'models/shared.sql')));
+    expect(files.links!.size).toBe(0);
+    // a fixture a compile read: its change is read again with the rest
+    mkdirSync(join(dir, 'tests/unit/fixtures'), { recursive: true });
+    writeFileSync(join(dir, 'tests/unit/fixtures/x.csv'), 'id\n1\n');
+    expect(files.readFixture!('./tests/unit/fixtures/x.csv')).toBe('id\n1\n');
+    const before = files;
+    files = reloadProject(files, ['tests/unit/fixtures/x.csv']);
+    expect(files.fixturesRead).not.toBe(before.fixturesRead);
+    expect(reloadProject(files, ['tests/unit/fixtures/x.csv']).models).toBe(files.models);
   });
 });

@@ -6,9 +6,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeProject, removeDir, VIGIL } from '../helpers.js';
+import { makeProject, removeDir, vigil, VIGIL } from '../helpers.js';
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -334,6 +335,224 @@ describe('--watch', () => {
     const after = w.log().slice(mark);
     expect(after).not.toMatch(/OK created table analytics\.slow3/);
     expect(after).toMatch(/stopped watching/);
+  });
+});
+
+/** Waits until `read()` gives `want` (an edit shows in a file the watcher writes); what it last gave. */
+async function eventually(read: () => string, want: string, ms = 15_000): Promise<string> {
+  let got = read();
+  for (const deadline = Date.now() + ms; got !== want && Date.now() < deadline; got = read()) await new Promise((r) => setTimeout(r, 100));
+  return got;
+}
+
+describe('--watch acts on every change as a full compile would', () => {
+  it("an edit of a unit test's fixture CSV runs the unit test again, and the manifest is vigil compile's (was: 'nothing to test: no node changed', the manifest stale)", async () => {
+    const dir = makeProject({
+      'models/stg.sql': "select 1 as id, 'ok' as status\n",
+      'models/statuses.sql': "select status from {{ ref('stg') }}\n",
+      'tests/unit/u.yml': "unit_tests:\n  - name: statuses_pass_through\n    model: statuses\n    given:\n      - input: ref('stg')\n        fixture: tests/unit/fixtures/stg.csv\n    expect:\n      rows:\n        - { status: ok }\n",
+      'tests/unit/fixtures/stg.csv': 'id,status\n1,ok\n',
+    });
+    dirs.push(dir);
+    const w = start(dir, ['test', '--watch']);
+    const first = await until(w.log, 0, /watching \. for changes/);
+    expect(first).toMatch(/PASS unit statuses::statuses_pass_through/);
+    const mark = w.log().length;
+    writeFileSync(join(dir, 'tests/unit/fixtures/stg.csv'), 'id,status\n1,bad\n');
+    const again = await until(w.log, mark, /fixtures\/stg\.csv[^\n]* changed[\s\S]*(Finished \d+ nodes?|nothing to test)/);
+    expect(again).toMatch(/FAIL unit statuses::statuses_pass_through/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+    const watched = readFileSync(join(dir, 'target/manifest.json'), 'utf8');
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    expect(watched).toBe(readFileSync(join(dir, 'target/manifest.json'), 'utf8'));
+  });
+
+  it('a project.yaml var read by a singular test or a snapshot runs them again (was: only models were compared)', async () => {
+    const dir = makeProject({
+      'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: .vigil/dev.duckdb\n    schema: analytics\nvars:\n  lim: 5\n',
+      'models/m.sql': 'select 1 as id\n',
+      'models/other.sql': 'select 2 as id\n',
+      'tests/assert_lim.sql': "select * from {{ ref('m') }} where id > {{ var('lim') }}\n",
+      'snapshots/snap.sql': "{% snapshot snap %}\n{{ config(strategy='check', unique_key='id', check_cols='all') }}\nselect id, {{ var('lim') }} as lim from {{ ref('other') }}\n{% endsnapshot %}\n",
+    });
+    dirs.push(dir);
+    const w = start(dir, ['build', '--watch']);
+    const first = await until(w.log, 0, /watching \. for changes/);
+    expect(first).toMatch(/PASS assert_lim/);
+    const mark = w.log().length;
+    writeFileSync(join(dir, 'project.yaml'), readFileSync(join(dir, 'project.yaml'), 'utf8').replace('lim: 5', 'lim: 0'));
+    const again = await until(w.log, mark, /project\.yaml changed[\s\S]*(Finished \d+ nodes?|nothing to build)/);
+    expect(again).toMatch(/FAIL 1 assert_lim/);
+    expect(again).toMatch(/OK snapshot [^\n]*snap\b/);
+    // (what the var does not reach is not built)
+    expect(again).not.toMatch(/analytics\.m\b/);
+    expect(again).not.toMatch(/analytics\.other\b/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
+  it('-s "a b" is a union within which what changed is built (was: intersected as (changed and a) or b: b built on every change)', async () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id\n', 'models/b.sql': 'select 2 as id\n', 'models/c.sql': 'select 3 as id\n', 'models/d.sql': 'select 4 as id\n' });
+    dirs.push(dir);
+    const w = start(dir, ['build', '--watch', '-s', 'a b', '--exclude', 'c d']);
+    const first = await until(w.log, 0, /watching \. for changes/);
+    expect(first).toMatch(/TOTAL=2/);
+    let mark = w.log().length;
+    writeFileSync(join(dir, 'models/a.sql'), 'select 10 as id\n');
+    const edited = await until(w.log, mark, /Finished \d+ nodes?/);
+    expect(edited).toMatch(/OK created view analytics\.a\b/);
+    expect(edited).not.toMatch(/analytics\.b\b/);
+    mark = w.log().length;
+    writeFileSync(join(dir, 'models/c.sql'), 'select 30 as id\n');
+    const outside = await until(w.log, mark, /models\/c\.sql changed[\s\S]*(Finished \d+ nodes?|Nothing to do|nothing to build)/);
+    expect(outside).not.toMatch(/OK created/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
+  it('flags that do not go together end --watch with exit 2 before watching (was: each round said it, nothing built, Ctrl-C exit 0)', async () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id\n' });
+    dirs.push(dir);
+    const cases: Array<[string[], RegExp]> = [
+      [['build', '--watch', '--favor-state'], /--favor-state changes what --defer does/],
+      [['test', '--watch', '--data', '--unit'], /--unit and --data together select nothing/],
+    ];
+    for (const [args, says] of cases) {
+      const w = start(dir, args);
+      const code = await Promise.race([w.exited, until(w.log, 0, /watching \. for changes/).then(() => 'watching')]);
+      if (code === 'watching') w.child.kill('SIGKILL');
+      expect(code, `${args.join(' ')}: ${w.log()}`).toBe(2);
+      expect(w.log()).toMatch(says);
+      expect(w.log()).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('a model file that is a symbolic link is compiled again when the file it points to changes (was: stale)', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'vigil-linked-'));
+    dirs.push(elsewhere);
+    writeFileSync(join(elsewhere, 'shared.sql'), 'select 1 as id\n');
+    const dir = makeProject({ 'models/a.sql': 'select 1 as one\n' });
+    dirs.push(dir);
+    symlinkSync(join(elsewhere, 'shared.sql'), join(dir, 'models/shared.sql'));
+    const w = start(dir, ['compile', '--watch']);
+    await until(w.log, 0, /watching \. for changes/);
+    const compiled = () => readFileSync(join(dir, 'target/compiled/fixture/models/shared.sql'), 'utf8');
+    expect(compiled()).toBe('select 1 as id\n');
+    for (const i of [2, 3]) {
+      writeFileSync(join(elsewhere, 'shared.sql'), `select ${i} as id\n`);
+      expect(await eventually(compiled, `select ${i} as id\n`), w.log()).toBe(`select ${i} as id\n`);
+    }
+    // (an editor's save: a copy renamed over the file)
+    writeFileSync(join(elsewhere, 'shared.sql.tmp'), 'select 4 as id\n');
+    renameSync(join(elsewhere, 'shared.sql.tmp'), join(elsewhere, 'shared.sql'));
+    expect(await eventually(compiled, 'select 4 as id\n')).toBe('select 4 as id\n');
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
+  it("an editor's lock file (a link to nothing) is no model; a link to nothing is a warning (was: compile crashed, internal error ENOENT, exit 3; watch lost the change)", async () => {
+    const dir = makeProject({ 'models/orders.sql': 'select 1 as id\n' });
+    dirs.push(dir);
+    symlinkSync('user@host.1234:1700000000', join(dir, 'models/.#orders.sql'));
+    const once = vigil(dir, ['compile']);
+    expect(once.code, once.stderr).toBe(0);
+    expect(once.stderr).not.toMatch(/internal error|ENOENT|W_LINK/);
+    symlinkSync('gone.sql', join(dir, 'models/moved.sql'));
+    const dangling = vigil(dir, ['compile']);
+    expect(dangling.code, dangling.stderr).toBe(0);
+    expect(dangling.stderr).toMatch(/models\/moved\.sql: warning: a symbolic link to no file \(to gone\.sql\): not read \[W_LINK\]/);
+    rmSync(join(dir, 'models/moved.sql'));
+    rmSync(join(dir, 'models/.#orders.sql'));
+    const w = start(dir, ['compile', '--watch']);
+    await until(w.log, 0, /watching \. for changes/);
+    const compiled = () => readFileSync(join(dir, 'target/compiled/fixture/models/orders.sql'), 'utf8');
+    // Emacs takes its lock as the edit begins
+    symlinkSync('user@host.1234:1700000000', join(dir, 'models/.#orders.sql'));
+    writeFileSync(join(dir, 'models/orders.sql'), 'select 2 as id\n');
+    expect(await eventually(compiled, 'select 2 as id\n')).toBe('select 2 as id\n');
+    rmSync(join(dir, 'models/.#orders.sql'));
+    writeFileSync(join(dir, 'models/orders.sql'), 'select 3 as id\n');
+    expect(await eventually(compiled, 'select 3 as id\n')).toBe('select 3 as id\n');
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+    expect(w.log()).not.toMatch(/ENOENT|\n\s+at /);
+  });
+
+  it('a dashboard written in YAML is refused in watch as by vigil compile (was: accepted)', async () => {
+    const dir = makeProject({ 'models/a.sql': 'select 1 as id\n', 'dashboards/.gitkeep': '' });
+    dirs.push(dir);
+    const w = start(dir, ['compile', '--watch']);
+    await until(w.log, 0, /watching \. for changes/);
+    const mark = w.log().length;
+    writeFileSync(join(dir, 'dashboards/foo.yaml'), 'name: foo\n');
+    const refused = await until(w.log, mark, /the last good manifest stays/);
+    expect(refused).toMatch(/dashboards\/foo\.yaml:1:1: error: dashboards\/foo\.yaml: dashboards are JSON files[^\n]*\[E_DASHBOARD\]/);
+    const once = vigil(dir, ['compile']);
+    expect(once.code).toBe(2);
+    expect(once.stderr).toMatch(/\[E_DASHBOARD\]/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
+  it('with --vars, an edit that leaves a key read by nothing is refused as vigil compile refuses it (was: the patched compile built it)', async () => {
+    const dir = makeProject({ 'models/a.sql': "select {{ var('k', 1) }} as id\n", 'models/b.sql': 'select 2 as id\n' });
+    dirs.push(dir);
+    const w = start(dir, ['compile', '--watch', '--vars', '{k: 7}']);
+    await until(w.log, 0, /watching \. for changes/);
+    const good = readFileSync(join(dir, 'target/manifest.json'), 'utf8');
+    expect(good).toContain('select 7 as id');
+    const mark = w.log().length;
+    writeFileSync(join(dir, 'models/a.sql'), 'select 1 as id\n');
+    const refused = await until(w.log, mark, /the last good manifest stays/);
+    expect(refused).toMatch(/--vars: 'k' is read by no model/);
+    expect(readFileSync(join(dir, 'target/manifest.json'), 'utf8')).toBe(good);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
+  it('a model moved to another folder is one round, no duplicate of itself; a rename never has both names (was: E_DUPLICATE, and a manifest with both)', async () => {
+    const dir = makeProject({
+      'models/a.sql': 'select 1 as id\n',
+      'models/b.sql': "select * from {{ ref('a') }}\n",
+      'models/sub/c.sql': 'select 3 as id\n',
+    });
+    dirs.push(dir);
+    const w = start(dir, ['build', '--watch']);
+    await until(w.log, 0, /watching \. for changes/);
+    let mark = w.log().length;
+    renameSync(join(dir, 'models/a.sql'), join(dir, 'models/sub/a.sql'));
+    const fileOfA = () => JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8')).nodes['model.fixture.a'].file as string;
+    expect(await eventually(fileOfA, 'models/sub/a.sql')).toBe('models/sub/a.sql');
+    expect(w.log().slice(mark)).not.toMatch(/E_DUPLICATE|error/);
+    // a rename: the manifest never holds both names
+    mark = w.log().length;
+    renameSync(join(dir, 'models/b.sql'), join(dir, 'models/d.sql'));
+    const renamed = await until(w.log, mark, /models\/d\.sql[^\n]* changed[\s\S]*Finished \d+ nodes?/);
+    expect(renamed).toMatch(/compiled 3 models/);
+    expect(renamed).not.toMatch(/compiled 4 models/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
+  it("the target's DuckDB file in the project folder (dbt-duckdb's path: dev.duckdb) is no change (was: a round per write of it after every build)", async () => {
+    const dir = makeProject({
+      'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev:\n    type: duckdb\n    path: dev.duckdb\n    schema: analytics\n',
+      'models/a.sql': 'select 1 as id\n',
+      'models/b.sql': 'select 2 as id\n',
+    });
+    dirs.push(dir);
+    const w = start(dir, ['build', '--watch']);
+    await until(w.log, 0, /watching \. for changes/);
+    for (const m of ['a', 'b']) {
+      const mark = w.log().length;
+      writeFileSync(join(dir, `models/${m}.sql`), 'select 3 as id\n');
+      await until(w.log, mark, new RegExp(`models/${m}\\.sql changed[\\s\\S]*Finished \\d+ nodes?`));
+    }
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+    expect(existsSync(join(dir, 'dev.duckdb'))).toBe(true);
+    expect(w.log()).not.toMatch(/dev\.duckdb[^\n]* changed/);
   });
 });
 

@@ -36,6 +36,8 @@ export const warehouse: Warehouse<DuckDbTargetConfig> = {
     if (there.path === ':memory:' || !existsSync(abs(there.path))) return { refuse: `the state's target '${ctx.there}' is the DuckDB file ${there.path}, which does not exist here` };
     return { attach: abs(there.path), as: `vigil_state_${catalogOf(there.path).replace(/\W+/g, '_')}` };
   },
+  // the database, its write-ahead log and its spill folder
+  localFiles: (config) => (config.path === ':memory:' ? [] : [config.path, `${config.path}.wal`, `${config.path}.tmp`]),
   async open(config, ctx) {
     const { DuckDbAdapter } = await import('./duckdb-adapter.js');
     return DuckDbAdapter.open(config, ctx.root, ctx.threads, ctx.readOnly);
