@@ -5,27 +5,19 @@
  * its full history; `vigil sync` copies the apply's log line into the warehouse, and a row is
  * overdue only when it expired more than a day ago and after the last successful apply.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { uniqueSchema } from '../support/postgres.js';
+import { fileClient } from '../support/pg-client.js';
 import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
 
 const url = inject('pgUrl');
-let client: pg.Client;
+const client = fileClient(url);
 const dirs: string[] = [];
 const DAY = 86_400_000;
 
-beforeAll(async () => {
-  client = new pg.Client(url);
-  await client.connect();
-  await client.query("set timezone = 'UTC'");
-});
-afterAll(async () => {
-  await client?.end();
-  dirs.forEach(removeDir);
-});
+afterAll(() => dirs.forEach(removeDir));
 
 /** The shipped project: its app target (the log's schema) and the tables it syncs in schemas of the test's own. */
 function shippedProject(raw: string, app: string): string {
