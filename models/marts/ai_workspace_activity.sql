@@ -19,6 +19,13 @@ select
     when u.last_interaction_at is null then 'never'
     when u.last_interaction_at < {{ dateadd('day', -7, current_timestamp()) }} then 'inactive_7d'
     else 'active'
-  end as activity_state
+  end as activity_state,
+  -- the order the Workspace activity table lists them in: workspaces that stopped being used
+  -- first, then never used, then active
+  case
+    when u.last_interaction_at is null then 2
+    when u.last_interaction_at < {{ dateadd('day', -7, current_timestamp()) }} then 1
+    else 3
+  end as activity_rank
 from {{ ref('stg_workflows') }} as w
 left join last_use as u on u.workspace_id = w.workflow_id

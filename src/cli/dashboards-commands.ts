@@ -1,7 +1,7 @@
 /**
  * `vigil dashboards validate | export | render`. Loaded lazily by program.ts.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
@@ -322,8 +322,8 @@ export class TileQueries {
     this.run = limiter(adapter.maxConcurrency);
   }
 
-  get(t: Pick<CompiledDashboard['tabs'][number]['tiles'][number], 'sql' | 'previousSql' | 'syncState'>): Promise<TileData> {
-    const key = `${t.sql}\u0000${t.previousSql ?? ''}`;
+  get(t: Pick<CompiledDashboard['tabs'][number]['tiles'][number], 'sql' | 'previousSql' | 'syncState' | 'countSql'>): Promise<TileData> {
+    const key = `${t.sql}\u0000${t.previousSql ?? ''}\u0000${t.countSql ?? ''}`;
     const known = this.cache.get(key);
     if (known) {
       this.reused++;
@@ -336,8 +336,9 @@ export class TileQueries {
       try {
         // vigil_sync_state before the first sync: no table, no rows ("not synced yet")
         if (t.syncState && !(await adapter.columns(t.syncState)).length) return { ok: true, rows: [], seconds: (performance.now() - t0) / 1000, at: at.toISOString() };
-        const [rows, prev] = await Promise.all([adapter.query(adapter.dialect.bindEvalTime(t.sql, at)), t.previousSql ? adapter.query(adapter.dialect.bindEvalTime(t.previousSql, at)) : Promise.resolve(undefined)]);
-        return { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000, at: at.toISOString() };
+        const [rows, prev, count] = await Promise.all([adapter.query(adapter.dialect.bindEvalTime(t.sql, at)), t.previousSql ? adapter.query(adapter.dialect.bindEvalTime(t.previousSql, at)) : Promise.resolve(undefined), t.countSql ? adapter.query(adapter.dialect.bindEvalTime(t.countSql, at)) : Promise.resolve(undefined)]);
+        const total = count ? Number(count[0]?.n ?? Object.values(count[0] ?? {})[0]) : undefined;
+        return { ok: true, rows, previous: prev?.[0], seconds: (performance.now() - t0) / 1000, at: at.toISOString(), ...(total !== undefined && Number.isFinite(total) ? { total } : {}) };
       } catch (e) {
         return { ok: false, error: redact((e as Error).message.split('\n')[0]) };
       }
@@ -484,18 +485,23 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   let renderDashboardHtml: typeof import('../dashboards/render.js').renderDashboardHtml;
   let renderRawRowsHtml: typeof import('../dashboards/render.js').renderRawRowsHtml;
   let renderIndexHtml: typeof import('../dashboards/index-page.js').renderIndexHtml;
+  let colors: import('../dashboards/category-colors.js').CategoryColors;
+  const colorsFile = join(c.files.root, c.files.paths.target, '.cache', 'category-colors.json');
   let t0: number;
   try {
     const render = await import('../dashboards/render.js');
     renderDashboardHtml = render.renderDashboardHtml;
     renderRawRowsHtml = render.renderRawRowsHtml;
-    const { renderTileHtml } = render;
+    const { renderTileHtml, tileCategories } = render;
     ({ renderIndexHtml } = await import('../dashboards/index-page.js'));
     const { Site } = await import('../dashboards/site.js');
     out(`Rendering ${ds.length} dashboard${ds.length === 1 ? '' : 's'} (${tiles} tiles) from ${c.target.name} (${c.target.type}) into ${o.out}`);
     const { TileCache } = await import('../dashboards/tile-cache.js');
+    const { CategoryColors } = await import('../dashboards/category-colors.js');
+    // a category keeps its color across pages and renders; drawings kept hold the colors of this book
+    colors = CategoryColors.open(colorsFile);
     // tiles whose rows did not change since the last render are not drawn again
-    cache = TileCache.open(join(c.files.root, c.files.paths.target, '.cache', 'dashboard-tiles.json'), render.renderStamp());
+    cache = TileCache.open(join(c.files.root, c.files.paths.target, '.cache', 'dashboard-tiles.json'), `${render.renderStamp()}:${colors.id}`);
     site = new Site(ds, baseUrl);
     // root-relative tile links are app routes: without a base URL the site cannot link them
     if (!baseUrl) {
@@ -504,6 +510,8 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
     adapter = await opening;
     /** tiles drawn last: a drill-down tile links to the pages every source tile registers */
     const last: Array<() => void> = [];
+    /** categories no render has colored yet: given their colors together before the tiles drawn last */
+    const fresh: Array<[string, string]> = [];
     const drawing: Array<Promise<void>> = [];
     t0 = performance.now();
     walk = await walkSite(ds, site, adapter, at, (d, file, ct, x) => {
@@ -512,9 +520,13 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
       // relative to its page and lead to the pages the site has (known once every source tile's
       // rows are in: drawn last); any other tile's links depend on the base URL only, so the same
       // tile with the same rows on several pages is drawn once
-      const draw = (context: string) => drawn.get(file)!.set(ct.tile.id, cache.html(d, ct, x, context, () => renderTileHtml(d, ct, x, site.links(d, file))));
+      const draw = (context: string) => drawn.get(file)!.set(ct.tile.id, cache.html(d, ct, x, context, () => renderTileHtml(d, ct, x, site.links(d, file), colors)));
+      const unknown = tileCategories(ct, x, colors).filter(([scope, name]) => !colors.has(scope, name));
+      fresh.push(...unknown);
       // (a table with raw_rows links its rows to the raw-rows pages the site has: drawn last too)
       if (ct.tile.drilldown || ct.rawRows) last.push(() => draw(`${file}\u0000${baseUrl ?? ''}\u0000${[...site.pages.keys(), ...site.rawPages.keys()].sort().join('\u0000')}`));
+      // (a category new to the book: drawn once every new one has its color, whatever the order the rows arrived in)
+      else if (unknown.length) last.push(() => draw(baseUrl ?? ''));
       // each tile is drawn as soon as its rows arrive, while the other queries still run: after
       // the next query has started (a drawing takes ~10 ms of this thread; DuckDB's are not kept waiting)
       else {
@@ -531,6 +543,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
       }
     });
     await Promise.all(drawing);
+    colors.assign(fresh);
     for (const draw of last) draw();
   } finally {
     // (a failure to open is thrown above; after a failure before that, the adapter still opens: closed)
@@ -543,28 +556,30 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const pages: Array<{ name: string; file: string }> = [];
   const meta = { generatedAt: at.toISOString(), target: `${c.target.name} (${c.target.type})` };
   let failed = 0;
+  /** the site's pages, relative to `dir` */
+  const written = new Set<string>(['index.html']);
   // applied values by filter name (the renderer formats them: '7d' -> 'last 7 days', none -> 'All')
   const defaults = (d: CompiledDashboard) => Object.fromEntries(d.dashboard.filters.map((f) => [f.name, f.default === undefined || f.default === null ? '' : String(f.default)]));
   for (const d of ds) {
     const own = `${d.dashboard.name}.html`;
     const m = data.get(own)!;
     failed += [...m.values()].filter((x) => !x.ok).length;
-    const html = renderDashboardHtml(d, m, { ...meta, filters: defaults(d) }, drawn.get(own), { links: site.links(d, own) });
+    const html = renderDashboardHtml(d, m, { ...meta, filters: defaults(d) }, drawn.get(own), { links: site.links(d, own), colors });
     const file = join(dir, own);
     writeProjectFile(file, html);
+    written.add(own);
     pages.push({ name: d.dashboard.name, file });
     for (const [id, x] of m) if (!x.ok) err(`  ${d.file}: tile ${id}: ${x.error}`);
     const more = filtered.filter((f) => f.d === d).length;
     out(`  ${relative(process.cwd(), file) || file}  (${d.tabs.length} tab${d.tabs.length === 1 ? '' : 's'}, ${m.size} tiles${[...m.values()].some((x) => !x.ok) ? `, ${[...m.values()].filter((x) => !x.ok).length} failed` : ''}${more ? `; ${more} drill-down page${more === 1 ? '' : 's'} in ${join(o.out, d.dashboard.name)}/` : ''})`);
   }
-  const written = new Set<string>();
   for (const { page, d } of filtered.sort((a, b) => a.page.file.localeCompare(b.page.file))) {
     const m = data.get(page.file)!;
     const bad = [...m].filter(([, x]) => !x.ok);
     failed += bad.length;
     for (const [id, x] of bad) if (!x.ok) err(`  ${d.file}: tile ${id} (${page.file}): ${x.error}`);
     const applied = Object.fromEntries(Object.entries(page.values).map(([k, v]) => [k, String(v)]));
-    const html = renderDashboardHtml(d, m, { ...meta, filters: { ...defaults(d), ...applied } }, drawn.get(page.file), { links: site.links(d, page.file), tab: page.tab, applied });
+    const html = renderDashboardHtml(d, m, { ...meta, filters: { ...defaults(d), ...applied } }, drawn.get(page.file), { links: site.links(d, page.file), tab: page.tab, applied, colors });
     writeProjectFile(join(dir, ...page.file.split('/')), html);
     written.add(page.file);
   }
@@ -577,9 +592,13 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
     writeProjectFile(join(dir, ...r.page.file.split('/')), html);
     written.add(r.page.file);
   }
-  removeStalePages(dir, ds, written);
   writeProjectFile(join(dir, 'index.html'), renderIndexHtml(ds, meta, (file, anchor) => site.links(ds[0], 'index.html').href(file, anchor)));
+  // the pages of an earlier render this one did not write (a dashboard, tab or value gone, or left out by --select)
+  const { replaceSitePages } = await import('../dashboards/site-files.js');
+  const removed = replaceSitePages(dir, written, ds);
+  if (removed.length) out(`  removed ${counted(removed.length, 'page')} an earlier render wrote into ${o.out} and this one did not${removed.length <= 5 ? `: ${removed.join(', ')}` : ''}`);
   cache.save();
+  colors.save(colorsFile);
   const tr = (performance.now() - t1) / 1000;
   const more = q.queries + q.reused - mainTiles - raws.length;
   const extra = `${filtered.length ? ` and ${more} more for ${filtered.length} drill-down page${filtered.length === 1 ? '' : 's'}` : ''}${raws.length ? `${filtered.length ? ',' : ' and'} ${raws.length} raw-rows quer${raws.length === 1 ? 'y' : 'ies'} (one per page)` : ''}`;
@@ -604,35 +623,5 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   if (failed) {
     err(`${failed} tile${failed === 1 ? '' : 's'} failed to query (shown as errors on the page)`);
     process.exitCode = 1;
-  }
-}
-
-/**
- * Drill-down and raw-rows pages an earlier render wrote that this one did not (a value that left
- * the data): only files named like them (`<dashboard>/<tab>--*.html`,
- * `<dashboard>/rows/<tile>--*.html`) in the folders of the dashboards rendered; nothing else in
- * the output folder is touched.
- */
-function removeStalePages(dir: string, ds: CompiledDashboard[], written: Set<string>): void {
-  for (const d of ds) {
-    const sub = join(dir, d.dashboard.name);
-    let names: string[];
-    try {
-      if (!statSync(sub).isDirectory()) continue;
-      names = readdirSync(sub);
-    } catch {
-      continue;
-    }
-    const tabs = d.tabs.map((t) => `${t.name}--`);
-    for (const n of names) if (n.endsWith('.html') && tabs.some((t) => n.startsWith(t)) && !written.has(`${d.dashboard.name}/${n}`)) rmSync(join(sub, n), { force: true });    // raw-rows pages: <dashboard>/rows/<tile>--*.html of the tiles with raw_rows
-    const rowsDir = join(sub, 'rows');
-    let rows: string[] = [];
-    try {
-      if (statSync(rowsDir).isDirectory()) rows = readdirSync(rowsDir);
-    } catch {
-      rows = [];
-    }
-    const tiles = d.tabs.flatMap((t) => t.tiles.filter((x) => x.rawRows).map((x) => `${x.tile.id}--`));
-    for (const n of rows) if (n.endsWith('.html') && tiles.some((t) => n.startsWith(t)) && !written.has(`${d.dashboard.name}/rows/${n}`)) rmSync(join(rowsDir, n), { force: true });
   }
 }

@@ -1734,6 +1734,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     manifest.nodes[u.unique_id] = u;
   }
 
+  // (before the dashboards: a tile reading a disabled model is told so)
+  if (Object.keys(disabled).length) manifest.disabled = disabled;
+
   // ---- dashboards: exposures of the models they read, columns checked
   let dashboards: CompiledDashboard[] = [];
   // a YAML file that did not load leaves models without their columns: checking dashboards
@@ -1759,8 +1762,6 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       return undefined;
     }
   }, ds);
-
-  if (Object.keys(disabled).length) manifest.disabled = disabled;
 
   // ---- child map
   const childMap: Record<string, string[]> = {};

@@ -216,6 +216,14 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
   if (syncState && !models.has(SYNC_STATE_MODEL)) models.set(SYNC_STATE_MODEL, syncState);
   const out: CompiledDashboard[] = [];
   const byName = new Map(input.parsed.map((p) => [p.dashboard.name, p.dashboard]));
+  // a model that enabled: false leaves out is said to be disabled, as a ref() to it is
+  const disabled = new Map(Object.values(manifest.disabled ?? {}).filter((x) => x.resource_type === 'model').map((x) => [x.name, x.file]));
+  /** Why a tile cannot read `name`, which is no model of the manifest. */
+  const noModel = (name: string): { message: string; hint?: string } => {
+    if (disabled.has(name)) return { message: `model '${name}' (${disabled.get(name)}) is disabled (enabled=false), so nothing builds it`, hint: `enable '${name}', or read another model` };
+    const hint = didYouMean(name, models.keys());
+    return { message: `model '${name}' not found${hint ? ` — did you mean '${hint}'?` : ''}` };
+  };
 
   for (const p of input.parsed) {
     const d = p.dashboard;
@@ -251,8 +259,8 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
       if (tile.type !== 'table') bad([], `raw_rows is a row action of table tiles; this tile is a ${tile.type}`);
       const node = models.get(rr.model);
       if (!node || node === syncState) {
-        const hint = didYouMean(rr.model, models.keys());
-        fail(['model'], `model '${rr.model}' not found${hint ? ` — did you mean '${hint}'?` : ''}`);
+        const why = noModel(rr.model);
+        fail(['model'], why.message, why.hint);
         return undefined;
       }
       if (!node.relation) {
@@ -346,10 +354,16 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
     const tileModels = new Set(d.tabs.flatMap((t) => t.tiles.map((x) => x.model)));
     d.filters.forEach((f, fi) => {
       for (const [ai, m] of (f.applies_to ?? []).entries()) {
-        if (!models.has(m)) err(['filters', fi, 'applies_to', ai], `model '${m}' not found${didYouMean(m, models.keys()) ? ` — did you mean '${didYouMean(m, models.keys())}'?` : ''}`);
+        if (!models.has(m)) {
+          const why = noModel(m);
+          err(['filters', fi, 'applies_to', ai], why.message, why.hint);
+        }
         else checkColumn(m, f.column, ['filters', fi, 'column']);
       }
-      if (!f.applies_to && ![...tileModels].some((m) => columnsOf(m)?.includes(f.column) ?? true)) err(['filters', fi, 'column'], `no tile's model has a column '${f.column}', so the filter would do nothing`);
+      if (!f.applies_to && ![...tileModels].some((m) => columnsOf(m)?.includes(f.column) ?? true)) {
+        const hint = didYouMean(f.column, [...new Set([...tileModels].flatMap((m) => columnsOf(m) ?? []))]);
+        err(['filters', fi, 'column'], `no tile's model has a column '${f.column}', so the filter would do nothing${hint ? ` — did you mean '${hint}'?` : ''}`);
+      }
       if (f.applies_to?.length && f.applies_to.every((m) => models.has(m)) && !f.applies_to.some((m) => tileModels.has(m)))
         err(['filters', fi, 'applies_to'], `applies_to names no model a tile of this dashboard reads (${f.applies_to.join(', ')}), so the filter would do nothing`, `the tiles read: ${[...tileModels].sort().join(', ')}`);
       // a select's default against the column's declared type, as tile filter values are (every tile it reaches would fail)
@@ -391,8 +405,8 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           return;
         }
         if (!node) {
-          const hint = didYouMean(tile.model, models.keys());
-          err([...base, 'model'], `model '${tile.model}' not found${hint ? ` — did you mean '${hint}'?` : ''}`);
+          const why = noModel(tile.model);
+          err([...base, 'model'], why.message, why.hint);
           return;
         }
         if (!node.relation) {
@@ -437,6 +451,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           // keys an aggregation does not read: accepted, they would do nothing
           if (m.denominator !== undefined && m.agg !== 'ratio') err([...base, 'measures', i, 'denominator'], `denominator: goes with agg 'ratio' (this measure is '${m.agg}')`);
           if (m.weight !== undefined && m.agg !== 'weighted_avg') err([...base, 'measures', i, 'weight'], `weight: goes with agg 'weighted_avg' (this measure is '${m.agg}')`);
+          if (m.better !== undefined && tile.type !== 'kpi' && tile.type !== 'heatmap') err([...base, 'measures', i, 'better'], `better: colors a KPI's change or a heatmap's scale; a ${tile.type} tile draws neither`);
         });
         tile.filters.forEach((f, i) => {
           checkColumn(tile.model, f.column, [...base, 'filters', i, 'column']);

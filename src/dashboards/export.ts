@@ -821,7 +821,7 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
           const cur = measureFor(v, measure!, { suffix: '_this_period', field, expr: periods!.current });
           const prev = measureFor(v, measure!, { suffix: '_previous_period', field, expr: periods!.previous });
           e.fields = [`${v.name}.${cur}`, `${v.name}.${prev}`];
-          Object.assign(e, { show_comparison: true, comparison_type: 'change', show_comparison_label: true, comparison_label: 'vs previous period', comparison_reverse_colors: false });
+          Object.assign(e, { show_comparison: true, comparison_type: 'change', show_comparison_label: true, comparison_label: 'vs previous period', comparison_reverse_colors: measure!.better === 'lower' });
         } else {
           if (tile.compare)
             drop(d, `${tile.id}: the comparison with the previous period (${tile.compare === 'previous_period_to_date' ? "cut at the same time of day, which Looker's date filter expressions cannot say" : !own ? "its window is the dashboard's date range, which a measure's filters cannot follow" : 'an aggregation a LookML measure cannot filter'})`);
@@ -1350,7 +1350,9 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
       }
       const trend = t.tile.type === 'kpi' && t.tile.compare ? trendSql(t, dialect, clauses) : undefined;
       const vs = visualizationSettings(t);
-      if (trend) Object.assign(vs, { 'scalar.field': t.fields.find((f) => f.kind === 'measure')!.name, 'scalar.comparisons': [{ id: stableUuid(`${key}/comparison`), type: 'previousValue' }] });
+      const kpiMeasure = t.fields.find((f) => f.kind === 'measure');
+      // (Metabase draws a rise green: lower-is-better switches the colors)
+      if (trend) Object.assign(vs, { 'scalar.field': kpiMeasure!.name, 'scalar.comparisons': [{ id: stableUuid(`${key}/comparison`), type: 'previousValue' }], ...(kpiMeasure!.better === 'lower' ? { 'scalar.switch_positive_negative': true } : {}) });
       cards.push({
         key,
         tab: tab.name,

@@ -14,7 +14,7 @@ export function renderIndexHtml(ds: CompiledDashboard[], meta: { generatedAt: st
     })
     .join('\n');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Dashboards</title>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="generator" content="vigil"><title>Dashboards</title>
 <style>
 body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:0;background:#f5f6f8;color:#101828}
 header{background:#101828;color:#fff;padding:18px 32px}header h1{margin:0;font-size:22px}header p{margin:4px 0 0;color:#c0c6d0;font-size:13px}

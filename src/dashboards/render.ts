@@ -13,6 +13,7 @@ import type { EChartsCoreOption } from 'echarts/core';
 import { BarChart, BoxplotChart, GaugeChart, HeatmapChart, LineChart, PieChart, ScatterChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, MarkAreaComponent, MarkLineComponent, TitleComponent, VisualMapContinuousComponent } from 'echarts/components';
 import { SVGRenderer } from 'echarts/renderers';
+import { CategoryColors, OTHER_COLOR, PALETTE } from './category-colors.js';
 import type { Aggregation } from './schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile, TileData } from './types.js';
 import { legacyLinks, tabAnchor, type PageLinks } from './site.js';
@@ -64,6 +65,7 @@ export const GAP = 12;
 const PAD_X = 14;
 const PAD_Y = 10;
 const HEAD_H = 24;
+/** A line of a tile's description: it takes as many as its text needs, up to a third of the tile. */
 const DESC_H = 16;
 const FOOT_H = 20;
 /** Page width the screenshots use: the grid plus the page's side padding. */
@@ -76,33 +78,17 @@ const COL_W = (GRID_WIDTH - (GRID_COLUMNS - 1) * GAP) / GRID_COLUMNS;
 const CHART_FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif";
 const PAGE_FONT = '"Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", sans-serif';
 
-const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
-const OTHER_COLOR = '#c7ccd4';
 /** A base-10 logarithmic value axis (scatter `scale`). */
 const LOG_AXIS = { type: 'log', logBase: 10, scale: false };
 
 /**
- * Colors for categories (a chart's series from a series dimension, a donut's slices) that do not
- * change between renders: each name hashes to a palette color, in name order, the next free one
- * when taken — not the rank of its value, which moved colors around as the data changed.
- * "Other" is grey.
+ * Colors of a new book for `names` (given together, in name order): what a first render gives
+ * them. A render's categories take theirs from one book (category-colors.ts), kept across renders.
  */
 export function stableColors(names: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  const used = new Set<number>();
-  for (const name of [...new Set(names)].sort()) {
-    if (name === 'Other') {
-      out.set(name, OTHER_COLOR);
-      continue;
-    }
-    let h = 0x811c9dc5;
-    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-    let slot = h % PALETTE.length;
-    for (let tries = 0; used.has(slot) && tries < PALETTE.length; tries++) slot = (slot + 1) % PALETTE.length;
-    used.add(slot);
-    out.set(name, PALETTE[slot]);
-  }
-  return out;
+  const book = new CategoryColors();
+  book.assign(names.map((n) => ['', n]));
+  return new Map(names.map((n) => [n, book.color('', n)]));
 }
 const TEXT = '#1f2937';
 const MUTED = '#6b7280';
@@ -318,8 +304,12 @@ export function formatAxisValue(v: unknown, format?: string, scaleMax?: number):
   switch (format) {
     case 'percent':
       return `${trimFixed(n * 100, 2)} %`;
-    case 'ms':
-      return top >= 1500 ? `${trimFixed(n / 1000, 2)} s` : `${trimFixed(n, 1)} ms`;
+    case 'ms': {
+      if (top < 1500) return `${trimFixed(n, 1)} ms`;
+      // below 10 ms in seconds with its significant digits: a log axis's 1 ms tick is 0.001 s, not 0 s
+      const sec = n / 1000;
+      return `${Math.abs(sec) < 0.01 && sec !== 0 ? String(Number(sec.toPrecision(2))) : trimFixed(sec, 2)} s`;
+    }
     case 'usd':
       return `${n < 0 ? '-' : ''}$${compact(Math.abs(n))}`;
     case 'minutes':
@@ -426,12 +416,6 @@ function fieldsOf(ct: CompiledTile, rows: Array<Record<string, unknown>>): Field
 }
 
 const ADDITIVE: ReadonlySet<Aggregation | undefined> = new Set<Aggregation | undefined>(['sum', 'count']);
-
-/** Whether a rise is bad news for this measure (errors, latency, cost, age...). */
-function higherIsWorse(f: CompiledField): boolean {
-  // (age and lag as words, or after an underscore: not the "age" of coverage or the "lag" of flagged)
-  return /error|fail|latency|duration|_ms$|^p\d\d|blocked|risk|cost|spend|(?:^|[^a-z])age|stale|(?:^|[^a-z])lag|drop|spike|anomal|incident/i.test(`${f.name} ${f.column} ${f.label}`);
-}
 
 interface Key {
   /** The value itself (dates as ISO times): what tells categories apart, as labels can repeat. */
@@ -610,9 +594,9 @@ function valueAxis(format: string | undefined, top: number | undefined, extra: R
 /**
  * A category axis. Along x (`span` = the plot's width), up to 24 text categories all get a label,
  * truncated to their slot (tilted when the slots are narrow); dates and longer lists are thinned
- * by ECharts.
+ * by ECharts, but for the last when `keepLast`.
  */
-function categoryAxis(labels: string[], extra: Record<string, unknown> = {}, span?: number, keys?: Key[]): Record<string, unknown> {
+function categoryAxis(labels: string[], extra: Record<string, unknown> = {}, span?: number, keys?: Key[], keepLast = false): Record<string, unknown> {
   let axisLabel: Record<string, unknown> = { color: MUTED, fontSize: 11, hideOverlap: true, width: 150, overflow: 'truncate' };
   if (span != null && keys && keys.every((k) => k.kind === 'text') && labels.length <= 24) {
     const slot = span / Math.max(1, labels.length);
@@ -623,6 +607,8 @@ function categoryAxis(labels: string[], extra: Record<string, unknown> = {}, spa
         ? { ...axisLabel, interval: 0, hideOverlap: false, width: slot - 2 }
         : { ...axisLabel, interval: 0, hideOverlap: false, rotate: 30, width: 110 };
   }
+  // (the last label kept when ECharts thins the others out: a partial period's)
+  if (keepLast) axisLabel = { ...axisLabel, showMaxLabel: true };
   return {
     type: 'category',
     data: labels,
@@ -818,7 +804,7 @@ function bandSeries(lines: Array<Record<string, unknown>>, series: Series[]): Ar
   return out;
 }
 
-function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: number, hrefOf?: HrefOf): ChartResult {
+function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at: number | undefined, hrefOf: HrefOf | undefined, colors: CategoryColors): ChartResult {
   const type = ct.tile.type;
   const f = fieldsOf(ct, rows);
   const stacked = !!ct.tile.stacked && (type === 'area' || type === 'bar');
@@ -826,7 +812,7 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
   const horizontal = type === 'bar' && cats.length > 0 && cats.every((c) => c.kind === 'text') && f.x != null;
   // the period still running at render time is not read as a drop: its axis label says
   // "partial", a line's segment into it is shaded, a bar in it is drawn faded with a dashed edge
-  const partial = horizontal ? -1 : partialIndex(cats, f.x, at);
+  const partial = partialIndex(cats, f.x, at);
   // up to two value axes, by format (e.g. a count and a rate)
   const formats: Array<string | undefined> = [];
   for (const s of series) if (!formats.includes(s.measure.format)) formats.push(s.measure.format);
@@ -849,8 +835,10 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
     }
     return { fmt, top: i === 0 && max != null ? max : top };
   });
-  // series from a series dimension (capabilities, providers...) keep their color across renders
-  const colorOf = f.series ? stableColors(series.map((s) => s.name)) : undefined;
+  // series from a series dimension (capabilities, providers...) keep their color on every page and across renders
+  // (names new to the book are given theirs in name order, not in the order of their values)
+  if (f.series) colors.assign(series.filter((s) => !fixedColor(ct, s.name)).map((s) => [f.series!.column, s.name]));
+  const colorOf = series.map((s) => fixedColor(ct, s.name) ?? (f.series ? colors.color(f.series.column, s.name) : s.name === 'Other' ? OTHER_COLOR : undefined));
   const es = series.map((s, i) => {
     const base: Record<string, unknown> = {
       name: s.name,
@@ -859,7 +847,7 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
       yAxisIndex: horizontal ? undefined : axisOf(s),
       emphasis: { disabled: true },
     };
-    const color = fixedColor(ct, s.name) ?? colorOf?.get(s.name) ?? (s.name === 'Other' ? OTHER_COLOR : undefined);
+    const color = colorOf[i];
     if (color) Object.assign(base, { color, itemStyle: { color } });
     if (stacked) base.stack = 'total';
     if (type === 'bar') {
@@ -873,10 +861,11 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
     return base;
   });
   const catAxis = categoryAxis(
-    cats.map((c, i) => (i === partial ? `${c.label}\n(partial)` : c.label)),
+    cats.map((c, i) => (i === partial ? `${c.label}${horizontal ? ' ' : '\n'}(partial)` : c.label)),
     horizontal ? { inverse: true, axisLine: { show: false } } : { boundaryGap: type === 'bar' },
     horizontal ? undefined : w - 60 * (dual ? 2 : 1),
     cats,
+    partial >= 0,
   );
   const valAxes = tops.map(({ fmt, top }, i) =>
     valueAxis(fmt, top, { ...(i === 0 && max != null ? { max } : {}), ...(i === 1 ? { splitLine: { show: false } } : {}) }),
@@ -891,7 +880,7 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
     ...baseOption(),
     legend,
     // (room for the second line of a "(partial)" axis label)
-    grid: { left: 4, right: horizontal && series.length === 1 ? 56 : 12, top: legendH + 10, bottom: partial >= 0 ? 16 : 4 },
+    grid: { left: 4, right: horizontal && series.length === 1 ? 56 : 12, top: legendH + 10, bottom: partial >= 0 && !horizontal ? 16 : 4 },
     xAxis: horizontal ? valAxes[0] : catAxis,
     yAxis: horizontal ? catAxis : valAxes,
     series: es,
@@ -918,7 +907,7 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
       const by = hrefBy(sKey);
       clicks = { s: series.map((x) => (x.key !== undefined ? (by.get(x.key) ?? null) : null)) };
       // areas and lines carry no ECharts metadata: marked by their series' color
-      svg = markSeriesPaths(svg, series.map((x) => colorOf?.get(x.name)));
+      svg = markSeriesPaths(svg, colorOf);
     } else if (onlyOf([f.x?.name])) {
       const by = hrefBy(xKey);
       clicks = { c: cats.map((c) => by.get(c.id) ?? null) };
@@ -935,7 +924,7 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
   return { svg, notes, clicks };
 }
 
-function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, _at?: number, hrefOf?: HrefOf): ChartResult {
+function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, _at: number | undefined, hrefOf: HrefOf | undefined, colors: CategoryColors): ChartResult {
   const f = fieldsOf(ct, rows);
   const dim = f.x ?? f.dims[0];
   const m = f.measures[0];
@@ -961,8 +950,8 @@ function donut(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number
   const r = (Math.min(areaW, areaH) / 2) * 0.86;
   const cx = wide ? areaW / 2 : w / 2;
   const cy = areaH / 2;
-  const stable = stableColors(items.map((d) => d.name));
-  const sliceColor = new Map(items.map((d) => [d.name, fixedColor(ct, d.name) ?? stable.get(d.name)!]));
+  colors.assign(items.filter((d) => !fixedColor(ct, d.name)).map((d) => [dim?.column ?? '', d.name]));
+  const sliceColor = new Map(items.map((d) => [d.name, fixedColor(ct, d.name) ?? colors.color(dim?.column ?? '', d.name)]));
   const legendText = (name: string) => {
     const it = items.find((d) => d.name === name);
     return it ? `${name}   ${share(it.value)}` : name;
@@ -1045,21 +1034,28 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
   const cellH = (h - gridTop - gridBottom - 20) / Math.max(1, ys.length);
   const cellW = (w - 140) / Math.max(1, xs.length);
   const showLabels = cellH >= 16 && cellW >= 34 && data.length <= 200;
-  const warm = higherIsWorse(m);
-  // the period still running at render time (its column is marked, not read as a drop)
+  // a warm scale where lower is better (risk, errors): its darkest cells are the bad ones
+  const warm = m.better === 'lower';
+  // the period still running at render time (its column, or its row when the dates are the rows, is marked, not read as a drop)
   const partial = partialIndex(xs, f.x, at);
+  const partialY = partialIndex(ys, f.y, at);
   const option: EChartsCoreOption = {
     ...baseOption(),
     grid: { left: 4, right: 8, top: gridTop, bottom: gridBottom },
+    // (a partial period's label is kept when the others are thinned out)
     xAxis: categoryAxis(
       xs.map((k, i) => (i === partial ? `${k.label}\n(partial)` : k.label)),
       { splitArea: { show: false } },
       w - 120,
       xs,
+      partial >= 0,
     ),
     yAxis: categoryAxis(
-      ys.map((k) => k.label),
+      ys.map((k, i) => (i === partialY ? `${k.label} (partial)` : k.label)),
       { inverse: true, axisLine: { show: false } },
+      undefined,
+      undefined,
+      partialY >= 0,
     ),
     visualMap: {
       type: 'continuous',
@@ -1081,7 +1077,7 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
         type: 'heatmap',
         // dark cells get white labels
         // the column of a partial period faded, with a dashed edge
-        data: data.map((v) => ({ value: v, label: { color: (v[2] - min) / (max - min) > 0.55 ? '#ffffff' : TEXT }, ...(v[0] === partial ? { itemStyle: PARTIAL_ITEM } : {}) })),
+        data: data.map((v) => ({ value: v, label: { color: (v[2] - min) / (max - min) > 0.55 ? '#ffffff' : TEXT }, ...(v[0] === partial || v[1] === partialY ? { itemStyle: PARTIAL_ITEM } : {}) })),
         itemStyle: { borderColor: '#fff', borderWidth: 1 },
         label: { show: showLabels, fontSize: 10, formatter: (p: { value: [number, number, number] }) => formatAxisValue(p.value[2], m.format, max) },
         emphasis: { disabled: true },
@@ -1097,7 +1093,8 @@ function heatmap(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: numb
     });
     clicks = { p };
   }
-  return { svg: renderSvg(option, w, h, id), notes: partial >= 0 ? [partialNote(xs[partial].label, at!)] : [], clicks };
+  const notes = [...(partial >= 0 ? [partialNote(xs[partial].label, at!)] : []), ...(partialY >= 0 ? [partialNote(ys[partialY].label, at!)] : [])];
+  return { svg: renderSvg(option, w, h, id), notes, clicks };
 }
 
 /** The quantile a measure stands for, from its aggregation or its name (p95_latency_ms...). */
@@ -1355,7 +1352,8 @@ function kpiHtml(ct: CompiledTile, data: Extract<TileData, { ok: true }>): strin
       const change = pp ? (v - p) * 100 : ((v - p) / Math.abs(p)) * 100;
       const rounded = Number(change.toFixed(1));
       const up = rounded > 0;
-      const cls = rounded === 0 ? 'flat' : up !== higherIsWorse(m) ? 'good' : 'bad';
+      // good or bad only by the measure's `better`: without it a change is news, not a verdict
+      const cls = rounded === 0 ? 'flat' : !m.better ? 'neutral' : up === (m.better === 'higher') ? 'good' : 'bad';
       const arrow = rounded === 0 ? '=' : up ? '▲' : '▼';
       parts.push(`<div class="kpi-change ${cls}">${arrow} ${escapeHtml(`${Math.abs(rounded).toFixed(1)} ${pp ? 'pp' : '%'}`)} <span class="muted">${prevText}</span></div>`);
     }
@@ -1473,7 +1471,8 @@ function tileBox(ct: CompiledTile): { w: number; h: number } {
 }
 
 /** `at`: when the data was read (a period still running then is marked partial). */
-const CHARTS: Record<string, (ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at?: number, hrefOf?: HrefOf) => ChartResult> = {
+/** `colors`: the render's category colors (category-colors.ts). */
+const CHARTS: Record<string, (ct: CompiledTile, rows: Array<Record<string, unknown>>, w: number, h: number, id: string, at: number | undefined, hrefOf: HrefOf | undefined, colors: CategoryColors) => ChartResult> = {
   line: lineAreaBar,
   area: lineAreaBar,
   bar: lineAreaBar,
@@ -1489,16 +1488,45 @@ const CHARTS: Record<string, (ct: CompiledTile, rows: Array<Record<string, unkno
  * queries tiles concurrently can call it as each result arrives, so that drawing overlaps the
  * other queries, and pass the results to renderDashboardHtml as `prerendered`.
  */
-export function renderTileHtml(d: CompiledDashboard, ct: CompiledTile, data: TileData | undefined, links?: PageLinks): string {
-  return tileHtml(d, ct, data, new Map(d.tabs.map((t) => [t.name, t.title])), links ?? legacyLinks(d));
+export function renderTileHtml(d: CompiledDashboard, ct: CompiledTile, data: TileData | undefined, links?: PageLinks, colors: CategoryColors = new CategoryColors()): string {
+  return tileHtml(d, ct, data, new Map(d.tabs.map((t) => [t.name, t.title])), links ?? legacyLinks(d), colors);
 }
 
-function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | undefined, tabTitles: Map<string, string>, links: PageLinks): string {
+/**
+ * The categories a tile's chart takes colors for from the book (the values of a series
+ * dimension, a donut's slices), as [scope, name]: found without drawing and without giving any
+ * a color, so that a render can give the new ones theirs together (CategoryColors.assign).
+ */
+export function tileCategories(ct: CompiledTile, data: TileData | undefined, colors: CategoryColors): Array<[string, string]> {
+  const type = ct.tile.type;
+  if (!data?.ok || !data.rows.length || !['line', 'area', 'bar', 'donut'].includes(type)) return [];
+  const typed = typedTile(ct);
+  if (!fieldsOf(typed, data.rows).measures.length) return [];
+  notesOnly = true;
+  try {
+    return colors.collect(() => CHARTS[type](typed, data.rows, 600, 400, 'categories', undefined, undefined, colors));
+  } catch {
+    return [];
+  } finally {
+    notesOnly = false;
+  }
+}
+
+/** The labels of the measures a chart plots that have no value in any row (NULL throughout). */
+function noValues(ct: CompiledTile, rows: Array<Record<string, unknown>>): string[] {
+  return fieldsOf(ct, rows).measures.filter((m) => !rows.some((r) => toNumber(r[m.name]) != null)).map((m) => m.label);
+}
+
+function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | undefined, tabTitles: Map<string, string>, links: PageLinks, colors: CategoryColors): string {
   const ct = typedTile(untyped);
   const t = ct.tile;
   const { x, y, w, h } = t.layout;
   const box = tileBox(ct);
   const showDesc = !!t.description && h >= 3;
+  // the description wraps onto the lines its text needs (a little more than its width, for the
+  // words that do not fit at a line's end); the chart takes the rest
+  const descLines = showDesc ? Math.min(Math.floor(box.h / 3 / DESC_H), Math.ceil(approxTextWidth(t.description!, 12) / ((box.w - 2 * PAD_X) * 0.9))) : 0;
+  const descH = descLines * DESC_H;
   const staticLinks = t.links.filter((l) => !hasTemplate(l.url) || (t.type !== 'table' && data?.ok && data.rows.length === 1));
   const drill = t.drilldown;
   const rows = data?.ok ? data.rows : [];
@@ -1546,25 +1574,34 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
     // the number itself opens the drill-down
     const href = fixed?.href ?? (drill ? (links.row(ct, data.rows[0])?.href ?? drillHref) : undefined);
     if (href) body = `<a class="kpi-link" href="${escapeHtml(href)}">${body}</a>`;
-  } else if (t.type === 'table') body = tableHtml(ct, data.rows, links);
+  } else if (t.type === 'table') {
+    body = tableHtml(ct, data.rows, links);
+    // cut at its limit: said, with how many rows there were
+    if (data.total !== undefined && data.total > data.rows.length) notes.push(`first ${formatValue(data.rows.length, 'integer')} of ${formatValue(data.total, 'integer')} rows`);
+  }
   else if (fieldsOf(ct, data.rows).measures.length === 0) body = `<div class="nodata">No data (no measure to plot)</div>`;
-  else {
+  else if (t.type !== 'gauge' && noValues(ct, data.rows).length === fieldsOf(ct, data.rows).measures.length) {
+    // rows, but NULL in every measure: said, as an empty result is, not drawn as empty axes
+    body = `<div class="nodata">No values: ${escapeHtml(noValues(ct, data.rows).join(', '))} NULL in every row</div>`;
+  } else {
+    const empty = t.type === 'gauge' ? [] : noValues(ct, data.rows);
+    if (empty.length) notes.push(`no values for ${empty.join(', ')} (NULL in every row)`);
     const chartW = Math.round(box.w - 2 * PAD_X);
-    const chartH = (footH: number) => Math.max(40, Math.round(box.h - 2 * PAD_Y - HEAD_H - (showDesc ? DESC_H : 0) - footH - 4));
+    const chartH = (footH: number) => Math.max(40, Math.round(box.h - 2 * PAD_Y - HEAD_H - descH - footH - 4));
     try {
       const draw = CHARTS[t.type];
       const at = data.at === undefined ? undefined : Date.parse(data.at);
-      let footer = footParts.length > 0 || t.type === 'box';
+      let footer = footParts.length > 0 || notes.length > 0 || t.type === 'box';
       if (!footer) {
         // a note ("Other" sums..., partial) needs a footer: asked first without drawing, so that the chart is drawn once, at its size
         notesOnly = true;
         try {
-          footer = draw(ct, data.rows, chartW, chartH(0), `t-${t.id}`, at, hrefOf).notes.length > 0;
+          footer = draw(ct, data.rows, chartW, chartH(0), `t-${t.id}`, at, hrefOf, colors).notes.length > 0;
         } finally {
           notesOnly = false;
         }
       }
-      const r = draw(ct, data.rows, chartW, chartH(footer ? FOOT_H : 0), `t-${t.id}`, at, hrefOf);
+      const r = draw(ct, data.rows, chartW, chartH(footer ? FOOT_H : 0), `t-${t.id}`, at, hrefOf, colors);
       body = `<div class="chart">${r.svg}</div>`;
       notes.push(...r.notes);
       clicks = r.clicks;
@@ -1581,7 +1618,7 @@ function tileHtml(d: CompiledDashboard, untyped: CompiledTile, data: TileData | 
     // a narrow tile gives its title the whole width (the model is in the title's tooltip): no cut titles
     `<div class="tile${w <= 3 ? ' narrow' : ''}" data-tile="${escapeHtml(t.id)}" data-type="${escapeHtml(t.type)}"${drillAttr} style="grid-column:${x + 1} / span ${w};grid-row:${y + 1} / span ${h}">`,
     `<div class="tile-head"><h3 title="${escapeHtml(tooltip)}">${heading}</h3><span class="model">${escapeHtml(ct.model)}</span></div>`,
-    showDesc ? `<p class="desc">${escapeHtml(t.description)}</p>` : '',
+    showDesc ? `<p class="desc" style="height:${descH}px;-webkit-line-clamp:${descLines}">${escapeHtml(t.description)}</p>` : '',
     `<div class="tile-body">${body}</div>`,
     foot.length ? `<div class="tile-foot">${foot.join('')}</div>` : '',
     `</div>`,
@@ -1640,7 +1677,7 @@ h3 a{color:#111827;border-bottom:1px dashed #93c5fd}
 .model{font-size:11px;color:#9ca3af;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;min-width:0;flex:0 1000 auto}
 .tile.narrow .model{display:none}
 .tile.narrow h3{font-size:12px}
-.desc{margin:0;height:${DESC_H}px;font-size:12px;color:${MUTED};white-space:nowrap;overflow:hidden;text-overflow:ellipsis;flex:none}
+.desc{margin:0;font-size:12px;line-height:${DESC_H}px;color:${MUTED};overflow:hidden;display:-webkit-box;-webkit-box-orient:vertical;flex:none}
 .tile-body{flex:1;min-height:0;position:relative}
 .chart svg{display:block;width:100%;height:auto}
 .tile-foot{height:${FOOT_H}px;flex:none;display:flex;gap:12px;align-items:flex-end;font-size:11px;color:${MUTED};white-space:nowrap;overflow:hidden}
@@ -1651,7 +1688,7 @@ h3 a{color:#111827;border-bottom:1px dashed #93c5fd}
 .kpi.tall .kpi-value{font-size:40px}
 .kpi-change{font-size:12px;margin-top:3px;color:${MUTED};white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .kpi.tall .kpi-change{font-size:13px;margin-top:6px}
-.kpi-change.good{color:${GOOD}}.kpi-change.bad{color:${BAD}}
+.kpi-change.good{color:${GOOD}}.kpi-change.bad{color:${BAD}}.kpi-change.neutral{color:${TEXT}}
 .kpi-change .muted{color:${MUTED};font-weight:400}
 .kpi-extra{font-size:12px;color:${MUTED}}
 .kpi-threshold{font-size:12px;color:${MUTED};margin-top:3px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
@@ -1693,6 +1730,8 @@ export interface PageOptions {
   tab?: string;
   /** ...with these dashboard filters set by the drill-down (name -> value): their chips say so, with a link back to the dashboard's own page. */
   applied?: Record<string, string>;
+  /** The render's category colors (category-colors.ts); by default the page's own. */
+  colors?: CategoryColors;
 }
 
 /**
@@ -1707,6 +1746,7 @@ const DRILL_SCRIPT = `document.addEventListener('click',function(e){var t=e.targ
 export function renderDashboardHtml(d: CompiledDashboard, data: Map<string, TileData>, meta: RenderMeta, prerendered?: Map<string, string>, opts: PageOptions = {}): string {
   const dash = d.dashboard;
   const links = opts.links ?? legacyLinks(d);
+  const colors = opts.colors ?? new CategoryColors();
   const tabTitles = new Map(d.tabs.map((t) => [t.name, t.title]));
   const defined = new Map(dash.filters.map((f) => [f.name, f]));
   const shownTabs = opts.tab ? d.tabs.filter((t) => t.name === opts.tab) : d.tabs;
@@ -1738,7 +1778,7 @@ export function renderDashboardHtml(d: CompiledDashboard, data: Map<string, Tile
   const sections = shownTabs.map((tab) => {
     const tiles = [...tab.tiles].sort((a, b) => a.tile.layout.y - b.tile.layout.y || a.tile.layout.x - b.tile.layout.x);
     const rows = Math.max(1, ...tiles.map((t) => t.tile.layout.y + t.tile.layout.h));
-    const html = tiles.map((ct) => prerendered?.get(ct.tile.id) ?? tileHtml(d, ct, data.get(ct.tile.id), tabTitles, links));
+    const html = tiles.map((ct) => prerendered?.get(ct.tile.id) ?? tileHtml(d, ct, data.get(ct.tile.id), tabTitles, links, colors));
     if (html.some((x) => x.includes(' data-drill="'))) drills = true;
     return [
       `<section class="tab" id="tab-${escapeHtml(tab.name)}" data-tab="${escapeHtml(tab.name)}" data-title="${escapeHtml(tab.title)}">`,

@@ -45,6 +45,8 @@ export const MeasureSchema = z
     denominator: z.string().optional(),
     weight: z.string().optional(),
     format: z.enum(FORMATS).optional(),
+    /** Which way is good news (kpi, heatmap): a KPI's change is green or red, a heatmap warm when lower is better; without it, neutral. */
+    better: z.enum(['higher', 'lower']).optional(),
   })
   .strict();
 

@@ -58,8 +58,8 @@ export class TileCache {
     if (dk === undefined) this.dashKeys.set(d, (dk = createHash('sha256').update(json([d.dashboard, d.file])).digest('hex')));
     // only a chart with categories can have a partial (still running) period that depends on when it was read
     const when = ct.fields.some((f) => f.kind === 'dimension') ? data.at : null;
-    const { sql: _sql, sqlUnfiltered: _u, previousSql: _p, previousSqlUnfiltered: _pu, ...shape } = ct;
-    return createHash('sha256').update(json([this.stamp, dk, context, shape, data.rows, data.previous ?? null, when])).digest('hex');
+    const { sql: _sql, sqlUnfiltered: _u, previousSql: _p, previousSqlUnfiltered: _pu, countSql: _c, ...shape } = ct;
+    return createHash('sha256').update(json([this.stamp, dk, context, shape, data.rows, data.previous ?? null, when, data.total ?? null])).digest('hex');
   }
 
   /**

@@ -209,7 +209,7 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
   for (const m of tile.measures) {
     const name = measureName(m);
     select.push(`${measureSql(m, q, dialect)} as ${q(name)}`);
-    fields.push({ name, label: measureLabel(m), kind: 'measure', column: m.column, agg: m.agg, other: m.denominator ?? m.weight, format: m.format });
+    fields.push({ name, label: measureLabel(m), kind: 'measure', column: m.column, agg: m.agg, other: m.denominator ?? m.weight, format: m.format, ...(m.better ? { better: m.better } : {}) });
   }
   const rowLevel = tile.measures.some((m) => m.agg === 'none');
   const build = (withDashboard: boolean, shift: Shift) => {
@@ -230,10 +230,12 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
     // order on every render, and a limit keeps the same ones
     const tieBreak = rowLevel ? [] : tile.dimensions.filter((x) => !tile.sort.some((s) => s.field === x.column)).map((x) => q(x.column));
     const sorts = tile.sample ? [dialect.sampleOrder(q(tile.sample.key), tile.sample.seed)] : tile.sort.length ? [...tile.sort.map((s) => `${q(s.field)} ${s.dir}`), ...tieBreak] : tile.dimensions.length && !rowLevel ? tile.dimensions.map((x) => q(x.column)) : [];
+    // a table cut at its limit says how many rows there were: the same rows, counted
+    const counted = tile.type === 'table' && !tile.sample ? `select count(*) as ${q('n')} from (\n${lines.join('\n')}\n) as counted` : undefined;
     if (sorts.length) lines.push(`order by ${sorts.join(', ')}`);
     const limit = tile.sample?.rows ?? tile.limit ?? (rowLevel ? 5000 : undefined);
     if (limit) lines.push(`limit ${limit}`);
-    return { sql: lines.join('\n'), applies };
+    return { sql: lines.join('\n'), applies, countSql: limit ? counted : undefined };
   };
   const main = build(true, NO_SHIFT);
   let previousSql: string | undefined;
@@ -255,6 +257,7 @@ export function compileTile(tile: ResolvedTile, tab: string, src: TileSource, fi
     relation,
     fields,
     sql: main.sql,
+    ...(main.countSql ? { countSql: main.countSql } : {}),
     sqlUnfiltered: build(false, NO_SHIFT).sql,
     previousSql,
     previousSqlUnfiltered,

@@ -16,6 +16,8 @@ export interface CompiledField {
   /** ratio: denominator; weighted_avg: weight. */
   other?: string;
   format?: string;
+  /** Which way is good news (a measure's `better`). */
+  better?: 'higher' | 'lower';
   granularity?: 'day' | 'week' | 'month';
   role?: 'x' | 'series' | 'y';
   /** The declared data_type of its column (render.ts, from columnTypes): text is a date only in a date or timestamp field. */
@@ -33,6 +35,8 @@ export interface CompiledTile {
   /** The tile's query for the target, with the dashboard filters' defaults applied.
    * current_date/current_timestamp stand for the time it runs (bound with bindEvalTime). */
   sql: string;
+  /** A table with a limit: its rows without the limit, counted (the tile says "first 50 of 560 rows"). */
+  countSql?: string;
   /** The same query without the dashboard filters (for BI tools that apply their own). */
   sqlUnfiltered: string;
   /** kpi with compare — the same query over the previous period. */
@@ -78,5 +82,5 @@ export interface CompiledDashboard {
 
 /** A tile's data after querying the target. */
 export type TileData =
-  | { ok: true; rows: Array<Record<string, unknown>>; previous?: Record<string, unknown>; seconds: number; /** when it was read (ISO): a period still running then is drawn as partial */ at?: string }
+  | { ok: true; rows: Array<Record<string, unknown>>; previous?: Record<string, unknown>; seconds: number; /** when it was read (ISO): a period still running then is drawn as partial */ at?: string; /** the rows there were without the tile's limit (countSql) */ total?: number }
   | { ok: false; error: string };

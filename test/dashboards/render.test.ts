@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asOf, escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml, stableColors } from '../../src/dashboards/render.js';
 import { pngStats } from '../support/png-stats.js';
+import { CategoryColors } from '../../src/dashboards/category-colors.js';
 import { findChromium, pngName, screenshotTabs } from '../../src/dashboards/screenshot.js';
 import { DashboardSchema, type ResolvedTile, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile, TileData } from '../../src/dashboards/types.js';
@@ -45,9 +46,9 @@ const definition = {
       name: 'overview',
       title: 'Overview',
       tiles: [
-        { id: 'interactions_24h', type: 'kpi', title: 'Interactions (24h)', model: 'ai_audit_daily', measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum', label: 'Interactions', format: 'integer' }], compare: 'previous_period', layout: L(0, 0, 3, 2) },
-        { id: 'error_rate_24h', type: 'kpi', title: 'Error rate (24h)', model: 'ai_audit_daily', measures: [{ name: 'error_rate', column: 'error_count', agg: 'ratio', denominator: 'interaction_count', label: 'Error rate', format: 'percent' }], compare: 'previous_period', thresholds: [{ value: 0.05, color: '#D92D20', label: '5 % target' }], layout: L(3, 0, 3, 2) },
-        { id: 'p95_latency_24h', type: 'kpi', title: 'P95 latency (24h, weighted)', model: 'ai_audit_daily', measures: [{ name: 'p95_latency', column: 'p95_latency_ms', agg: 'weighted_avg', weight: 'interaction_count', label: 'P95 latency', format: 'ms' }], compare: 'previous_period', layout: L(6, 0, 3, 2) },
+        { id: 'interactions_24h', type: 'kpi', title: 'Interactions (24h)', model: 'ai_audit_daily', measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum', label: 'Interactions', format: 'integer', better: 'higher' }], compare: 'previous_period', layout: L(0, 0, 3, 2) },
+        { id: 'error_rate_24h', type: 'kpi', title: 'Error rate (24h)', model: 'ai_audit_daily', measures: [{ name: 'error_rate', column: 'error_count', agg: 'ratio', denominator: 'interaction_count', label: 'Error rate', format: 'percent', better: 'lower' }], compare: 'previous_period', thresholds: [{ value: 0.05, color: '#D92D20', label: '5 % target' }], layout: L(3, 0, 3, 2) },
+        { id: 'p95_latency_24h', type: 'kpi', title: 'P95 latency (24h, weighted)', model: 'ai_audit_daily', measures: [{ name: 'p95_latency', column: 'p95_latency_ms', agg: 'weighted_avg', weight: 'interaction_count', label: 'P95 latency', format: 'ms', better: 'lower' }], compare: 'previous_period', layout: L(6, 0, 3, 2) },
         { id: 'cost_7d', type: 'kpi', title: 'Model cost (7d)', model: 'ai_cost_daily', measures: [{ name: 'cost', column: 'cost_usd', agg: 'sum', label: 'Cost', format: 'usd' }], layout: L(9, 0, 3, 2) },
         { id: 'volume_by_capability', type: 'area', stacked: true, title: 'Daily interactions by capability', model: 'ai_audit_daily', dimensions: [{ column: 'date', role: 'x' }, { column: 'capability', role: 'series' }], measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum', label: 'Interactions', format: 'integer' }], drilldown: { tab: 'capability', filters: { capability: '{{ capability }}' } }, layout: L(0, 2, 8, 4) },
         { id: 'provider_mix', type: 'donut', title: 'Interactions <b>by</b> provider', model: 'ai_audit_daily', dimensions: [{ column: 'provider' }], measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum', label: 'Interactions', format: 'integer' }], sort: [{ field: 'interactions', dir: 'desc' }], layout: L(8, 2, 4, 4) },
@@ -130,7 +131,7 @@ const definition = {
 
 function fieldsOf(tile: Tile): CompiledField[] {
   const dims: CompiledField[] = tile.dimensions.map((d) => ({ name: d.column, label: d.label ?? d.column, kind: 'dimension', column: d.column, role: d.role, granularity: d.granularity }));
-  const ms: CompiledField[] = tile.measures.map((m) => ({ name: m.name ?? (m.agg === 'none' ? m.column : `${m.agg}_${m.column}`), label: m.label ?? m.column, kind: 'measure', column: m.column, agg: m.agg, format: m.format }));
+  const ms: CompiledField[] = tile.measures.map((m) => ({ name: m.name ?? (m.agg === 'none' ? m.column : `${m.agg}_${m.column}`), label: m.label ?? m.column, kind: 'measure', column: m.column, agg: m.agg, format: m.format, ...(m.better ? { better: m.better } : {}) }));
   return [...dims, ...ms];
 }
 
@@ -227,6 +228,9 @@ describe('formatting', () => {
     expect(formatValue(3.14159)).toBe('3.14');
     expect(formatAxisValue(0.025, 'percent')).toBe('2.5 %');
     expect(formatAxisValue(1500, 'ms')).toBe('1.5 s');
+    // ticks of a log axis up to 10 s keep one unit and their value (was: 1 ms read "0 s")
+    expect([1, 5, 10, 100, 1000, 10_000].map((n) => formatAxisValue(n, 'ms', 10_000))).toEqual(['0.001 s', '0.005 s', '0.01 s', '0.1 s', '1 s', '10 s']);
+    expect(formatAxisValue(0, 'ms', 10_000)).toBe('0 s');
     expect(formatAxisValue(12000, 'integer')).toBe('12k');
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   });
@@ -391,6 +395,16 @@ describe('edge cases', () => {
     expect(one({ type: 'line', dimensions: [{ column: 'day' }], measures: [sum('n')] }, undefined)).toContain('No data (the tile was not queried)');
   });
 
+  it('a chart whose rows have no value (NULL throughout) says so, as an empty result does (was: empty axes)', () => {
+    const rows = [1, 2, 3].map((i) => ({ day: `2026-03-0${i}`, n: null, m: i }));
+    const none = one({ type: 'line', dimensions: [{ column: 'day' }], measures: [sum('n')] }, rows);
+    expect(none).toContain('No values: n NULL in every row');
+    expect(none).not.toContain('<svg');
+    const some = one({ type: 'line', dimensions: [{ column: 'day' }], measures: [sum('n'), sum('m')] }, rows);
+    expect(some).toContain('<svg');
+    expect(some).toContain('<span class="note">no values for n (NULL in every row)</span>');
+  });
+
   it('a KPI whose value is null shows a dash', () => {
     expect(one({ type: 'kpi', measures: [sum('n', 'integer')] }, [{ n: null }])).toContain('>—<');
   });
@@ -484,11 +498,27 @@ describe('edge cases', () => {
     expect(log.match(/stroke="#e15759"/g)?.length).toBe(marked.match(/stroke="#e15759"/g)?.length);
   });
 
-  it('a rise is good or bad by what the KPI measures: coverage up is good, an error rate or data age up is bad', () => {
-    const kpi = (name: string, column: string) => one({ type: 'kpi', measures: [{ name, column, agg: 'avg', format: 'percent' }] }, [{ [name]: 0.96 }], {}, { [name]: 0.95 });
-    expect(kpi('coverage', 'covered_workspaces')).toContain('kpi-change good');
-    expect(kpi('error_rate', 'error_count')).toContain('kpi-change bad');
-    expect(kpi('data_age', 'minutes')).toContain('kpi-change bad');
+  it("a change is good or bad by the measure's `better`, never by its name; without it, neutral (was: a guess from the name)", () => {
+    const kpi = (name: string, better?: string, now = 0.96) => one({ type: 'kpi', measures: [{ name, column: name, agg: 'avg', format: 'percent', ...(better ? { better } : {}) }] }, [{ [name]: now }], {}, { [name]: 0.95 });
+    expect(kpi('coverage', 'higher')).toContain('kpi-change good">▲ 1.0 pp');
+    expect(kpi('coverage', 'higher', 0.94)).toContain('kpi-change bad">▼ 1.0 pp');
+    expect(kpi('red_rate', 'lower')).toContain('kpi-change bad">▲');
+    expect(kpi('missing_snapshots', 'lower', 0.9)).toContain('kpi-change good">▼');
+    // names the old guess read as bad (error, spend) or good news: no verdict without `better`
+    for (const name of ['error_rate', 'spend', 'tokens', 'red_rate']) {
+      expect(kpi(name), name).toContain('kpi-change neutral">▲ 1.0 pp');
+      expect(kpi(name, undefined, 0.9), name).toContain('kpi-change neutral">▼');
+    }
+  });
+
+  it("a heatmap's scale is warm where lower is better, else the neutral blue (was: a guess from the name)", () => {
+    const rows = ['a', 'b'].flatMap((x) => ['p', 'q'].map((y, i) => ({ x, y, risk: i + 1 })));
+    const heat = (better?: string) => one({ type: 'heatmap', dimensions: [{ column: 'x', role: 'x' }, { column: 'y', role: 'y' }], measures: [{ name: 'risk', column: 'risk', agg: 'sum', ...(better ? { better } : {}) }] }, rows);
+    // the largest cell in the scale's darkest color: dark orange (#a63603), or dark blue (#08519c)
+    expect(heat('lower')).toContain('fill="rgb(166,54,3)"');
+    expect(heat()).not.toContain('fill="rgb(166,54,3)"');
+    expect(heat()).toContain('fill="rgb(8,81,156)"');
+    expect(heat('higher')).toContain('fill="rgb(8,81,156)"');
   });
 
   it('drops colors and links that could inject CSS or script', () => {
@@ -626,6 +656,27 @@ describe('a period still running when the data was read', () => {
     expect(renderTileHtml(d, tile('error_rate_trend'), at(`${lastDay}T09:30:00.000Z`, 'error_rate_trend'))).toMatch(/stroke-dasharray[^>]*ecmeta_series_index="1"|ecmeta_series_index="1"[^>]*stroke-dasharray/);
   });
 
+  it('a heatmap with the dates on its rows marks the partial row: its label, its faded cells, the footer (was: only a date column was marked)', () => {
+    const ct = tile('activity_heatmap');
+    const rotated = { ...ct, fields: ct.fields.map((f) => (f.kind === 'dimension' ? { ...f, role: f.name === 'date' ? ('y' as const) : ('x' as const) } : f)), tile: { ...ct.tile, dimensions: [{ column: 'workspace_id', role: 'x' as const }, { column: 'date', role: 'y' as const }] } };
+    const rows = (data.get('activity_heatmap') as Extract<TileData, { ok: true }>).rows;
+    const html = renderTileHtml(d, rotated, { ok: true, rows, seconds: 0, at: `${lastDay}T09:30:00.000Z` });
+    expect(html).toContain(`is partial: data as of ${lastDay} 09:30 UTC`);
+    expect(html).toMatch(/>Mar 14 \(partial\)</);
+    // faded as the day's column is when the dates are the columns: one cell per workspace
+    const columns = renderTileHtml(d, ct, { ok: true, rows, seconds: 0, at: `${lastDay}T09:30:00.000Z` });
+    expect(html.match(/fill-opacity="0\.55"/g)?.length).toBe(columns.match(/fill-opacity="0\.55"/g)?.length);
+    expect(html.match(/fill-opacity="0\.55"/g)?.length).toBeGreaterThan(0);
+  });
+
+  it('keeps "(partial)" on the axis when the labels are thinned out (was: dropped with the others)', () => {
+    const ct = tile('error_rate_trend');
+    const rows = Array.from({ length: 90 }, (_, i) => ({ date: new Date(END - (89 - i) * DAY), error_rate: 0.02 + (i % 7) / 1000 }));
+    const html = renderTileHtml(d, { ...ct, tile: { ...ct.tile, layout: { ...ct.tile.layout, w: 4 } } }, { ok: true, rows, seconds: 0, at: `${lastDay}T09:30:00.000Z` });
+    expect(html).toContain(`is partial: data as of ${lastDay} 09:30 UTC`);
+    expect(html).toContain('>(partial)<');
+  });
+
   it('an hourly axis without a granularity is not taken for days', () => {
     const ct = tile('error_rate_trend');
     const rows = Array.from({ length: 6 }, (_, i) => ({ date: new Date(END + i * 3_600_000), error_rate: 0.02 }));
@@ -660,6 +711,30 @@ describe('colors, legends and titles', () => {
       expect(colorOf(up, c), c).toBeDefined();
       expect(colorOf(down, c), c).toBe(colorOf(up, c));
     }
+  });
+
+  it("a category's color does not depend on the others drawn: a new one moves none and takes none held, a page of one has it too (was: sorted names, linear probing)", () => {
+    const caps = ['chat', 'classify', 'draft', 'extract', 'summarize'];
+    const d = fixtureDashboard();
+    const ct = d.tabs.flatMap((t) => t.tiles).find((t) => t.tile.id === 'volume_by_capability')!;
+    const colorOf = (html: string, cap: string) => new RegExp(`fill="(#[0-9a-f]{6})"[^>]*>\\s*</path>\\s*<text[^>]*>${cap}<`).exec(html)?.[1] ?? new RegExp(`<path[^>]*fill="(#[0-9a-f]{6})"[^>]*/>\\s*<text[^>]*>${cap}<`).exec(html)?.[1];
+    const draw = (names: string[], book: CategoryColors) => renderTileHtml(d, ct, { ok: true, rows: names.map((c, i) => ({ date: new Date(END), capability: c, interactions: 100 + i })), seconds: 0 }, undefined, book);
+    const book = new CategoryColors();
+    const first = draw(caps, book);
+    const before = new Map(caps.map((c) => [c, colorOf(first, c)]));
+    expect(new Set(before.values()).size).toBe(caps.length);
+    // a drill-down page of one capability: the color it has on the dashboard's page
+    for (const c of caps) expect(colorOf(draw([c], book), c), c).toBe(before.get(c));
+    // 'agent11' hashes to extract's color, and sorts first: under the old rule it moved extract and summarize
+    const later = draw([...caps, 'agent11'], book);
+    for (const c of caps) expect(colorOf(later, c), c).toBe(before.get(c));
+    expect([...before.values()]).not.toContain(colorOf(later, 'agent11'));
+    // kept in a file, as a render keeps them (target/.cache/category-colors.json): the same in the next render
+    const file = join(mkdtempSync(join(tmpdir(), 'vigil-colors-')), 'colors.json');
+    book.save(file);
+    const next = CategoryColors.open(file);
+    expect(next.id).toBe(book.id);
+    for (const c of [...caps, 'agent11']) expect(colorOf(draw(['agent11', c], next), c), c).toBe(colorOf(later, c));
   });
 
   it('a legend names the one series a series dimension gave; a narrow tile keeps its whole title', () => {

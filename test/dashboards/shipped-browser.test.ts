@@ -65,6 +65,9 @@ describe.skipIf(!chromium)('shipped dashboards in headless Chromium', () => {
             if (t.id === 'freshness') expect(text).toContain('Not synced yet');
             else if (!['kpi', 'table'].includes(t.type)) expect(await tile.locator('svg').count(), `${d.name}.${t.id} has a chart`).toBeGreaterThan(0);
             if (t.type === 'table') expect(await tile.locator('tbody tr').count(), `${d.name}.${t.id} has rows`).toBeGreaterThan(0);
+            // its description whole, on as many lines as it needs (was: cut with "…" on one line)
+            const desc = tile.locator('.desc');
+            if (await desc.count()) expect(await desc.evaluate((el) => el.scrollHeight <= el.clientHeight + 1 && el.scrollWidth <= el.clientWidth + 1), `${d.name}.${t.id}: its description is cut`).toBe(true);
           }
         }
         expect(errors, d.name).toEqual([]);

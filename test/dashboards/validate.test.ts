@@ -251,8 +251,18 @@ describe('more broken definitions', () => {
   let dir: string;
   beforeAll(() => {
     dir = shipped();
+    // a model enabled: false leaves out (what a tile reading it is told)
+    writeFileSync(join(dir, 'models/weird.sql'), "{{ config(enabled=false) }}\nselect 1 as n\n");
   });
   it.each<[string, (d: Json) => void, RegExp]>([
+    // which way is good news: a choice, checked with a did-you-mean; only where something draws it
+    ['a typo in better', (d) => (d.tabs[0].tiles[0].measures[0].better = 'hgher'), /tabs\[0\]\.tiles\[0\]\.measures\[0\]\.better: 'hgher' is not one of 'higher', 'lower' — did you mean 'higher'\?/],
+    ['better on a line (nothing draws it)', (d) => (d.tabs[0].tiles[2].measures[0].better = 'lower'), /tabs\[0\]\.tiles\[2\]\.measures\[0\]\.better: better: colors a KPI's change or a heatmap's scale; a line tile draws neither/],
+    // (was: "model 'weird' not found", as if it did not exist)
+    ['a tile reading a disabled model', (d) => (d.tabs[0].tiles[5].model = 'weird'), /tabs\[0\]\.tiles\[5\]\.model: model 'weird' \(models\/weird\.sql\) is disabled \(enabled=false\), so nothing builds it \[E_DASHBOARD\]\n {2}hint: enable 'weird', or read another model/],
+    ['applies_to naming a disabled model', (d) => (d.filters[1].applies_to = ['weird']), /filters\[1\]\.applies_to\[0\]: model 'weird' \(models\/weird\.sql\) is disabled/],
+    // (was: no did-you-mean)
+    ['a typo in a dashboard filter column', (d) => (d.filters[1].column = 'provder'), /filters\[1\]\.column: no tile's model has a column 'provder', so the filter would do nothing — did you mean 'provider'\?/],
     ['a relative time that is not one', (d) => (d.tabs[0].tiles[0].filters[0].value = '-7 days'), /tabs\[0\]\.tiles\[0\]\.filters\[0\]\.value: '-7 days' is not a relative time/],
     ['hours on a date column', (d) => (d.tabs[0].tiles[1].filters[0].value = '-24h'), /'-24h' counts hours, but date is a date/],
     ['= without a value', (d) => delete d.tabs[0].tiles[1].filters[1].value, /tabs\[0\]\.tiles\[1\]\.filters\[1\]: op '>' needs a value/],

@@ -1,0 +1,133 @@
+/**
+ * `vigil dashboards render` over several renders of one project (DuckDB): a category keeps its
+ * color on every page and from one render to the next (target/.cache/category-colors.json); a
+ * table cut at its limit says how many rows there were; the pages an earlier render wrote and
+ * this one did not are removed (a deleted dashboard or tab, a --select), and nothing else.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+
+const L = (x: number, y: number, w: number, h: number) => ({ x, y, w, h });
+const CAPS = ['chat', 'classify', 'draft', 'extract', 'summarize'];
+const model = (caps: string[]) => caps.map((c, i) => `select '${c}' as capability, ${10 + i} as n, current_date - 1 as date`).join('\nunion all\n');
+
+const bars = (id: string) => ({ id, type: 'bar', title: 'By capability', model: 'caps', dimensions: [{ column: 'date', role: 'x' }, { column: 'capability', role: 'series' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L(0, 0, 6, 4) });
+const D = {
+  name: 'd',
+  title: 'D',
+  filters: [{ name: 'capability', type: 'select', column: 'capability', default: null }],
+  tabs: [
+    {
+      name: 'top',
+      title: 'Top',
+      tiles: [
+        { ...bars('by_cap'), drilldown: { tab: 'detail', filters: { capability: '{{ capability }}' } } },
+        { id: 'list', type: 'table', title: 'Largest', model: 'caps', dimensions: [{ column: 'capability' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], sort: [{ field: 'n', dir: 'desc' }], limit: 3, layout: L(6, 0, 6, 4) },
+      ],
+    },
+    { name: 'detail', title: 'Detail', tiles: [bars('detail_bars')] },
+  ],
+};
+const E = { name: 'e', title: 'E', tabs: [{ name: 'all', title: 'All', tiles: [{ id: 'rows', type: 'table', title: 'Rows', model: 'caps', dimensions: [{ column: 'capability' }], measures: [{ name: 'n', column: 'n', agg: 'sum' }], layout: L(0, 0, 12, 4) }] }] };
+
+/** A tile's block of a page. */
+function tileBlock(html: string, id: string): string {
+  const i = html.indexOf(`data-tile="${id}"`);
+  expect(i, id).toBeGreaterThan(0);
+  const j = html.indexOf(' data-tile="', i + 10);
+  return html.slice(i, j < 0 ? undefined : j);
+}
+
+/** The color of a category's legend item in a drawn chart. */
+const colorOf = (html: string, cap: string) => new RegExp(`fill="(#[0-9a-f]{6})"[^>]*>\\s*</path>\\s*<text[^>]*>${cap}<`).exec(html)?.[1] ?? new RegExp(`<path[^>]*fill="(#[0-9a-f]{6})"[^>]*/>\\s*<text[^>]*>${cap}<`).exec(html)?.[1];
+
+const pages = (dir: string) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => f.split('\\').join('/')).filter((f) => f.endsWith('.html')).sort();
+
+describe('renders of one site', () => {
+  let dir: string;
+  const site = () => join(dir, 'site');
+  const page = (p: string) => readFileSync(join(site(), p), 'utf8');
+  const render = (...args: string[]) => vigil(dir, ['dashboards', 'render', '--out', 'site', ...args]);
+  beforeAll(() => {
+    dir = makeProject({
+      'models/caps.sql': model(CAPS),
+      'models/caps.yml': 'models:\n  - name: caps\n    columns:\n      - name: capability\n      - name: n\n      - name: date\n        data_type: date\n',
+      'dashboards/d.json': JSON.stringify(D, null, 2),
+      'dashboards/e.json': JSON.stringify(E, null, 2),
+    });
+    expect(vigil(dir, ['build']).code).toBe(0);
+  }, 120_000);
+  afterAll(() => dir && removeDir(dir));
+
+  it('a category has one color on the dashboard and its drill-down pages, and keeps it when a new one appears (was: recomputed per chart from the names present)', () => {
+    const r = render();
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const first = new Map(CAPS.map((c) => [c, colorOf(tileBlock(page('d.html'), 'by_cap'), c)]));
+    expect(new Set(first.values()).size).toBe(CAPS.length);
+    // each drill-down page draws one capability: in its color on the dashboard's page
+    for (const c of CAPS) expect(colorOf(tileBlock(page(`d/detail--capability=${c}.html`), 'detail_bars'), c), c).toBe(first.get(c));
+    expect(existsSync(join(dir, 'target/.cache/category-colors.json'))).toBe(true);
+    // a new capability that hashes to extract's color and sorts first (the old rule moved extract and summarize)
+    writeFileSync(join(dir, 'models/caps.sql'), model([...CAPS, 'agent11']));
+    expect(vigil(dir, ['build']).code).toBe(0);
+    expect(render().code).toBe(0);
+    const later = tileBlock(page('d.html'), 'by_cap');
+    for (const c of CAPS) expect(colorOf(later, c), c).toBe(first.get(c));
+    expect([...first.values()]).not.toContain(colorOf(later, 'agent11'));
+    expect(colorOf(tileBlock(page('d/detail--capability=agent11.html'), 'detail_bars'), 'agent11')).toBe(colorOf(later, 'agent11'));
+    // the same render again, from the drawings kept: the same colors
+    expect(render().code).toBe(0);
+    expect(tileBlock(page('d.html'), 'by_cap')).toBe(later);
+  });
+
+  it('a table cut at its limit says so, with how many rows there were (was: cut without a word)', () => {
+    const list = tileBlock(page('d.html'), 'list');
+    expect(list.match(/<tr><td>/g)).toHaveLength(3);
+    expect(list).toContain('<span class="note">first 3 of 6 rows</span>');
+    // one that is not cut says nothing
+    expect(tileBlock(page('e.html'), 'rows')).not.toContain('first ');
+  });
+
+  it('removes the pages of a deleted dashboard or tab, and nothing of the user\'s (was: they stayed, with their data)', () => {
+    expect(render().code).toBe(0);
+    writeFileSync(join(site(), 'mine.html'), '<p>my notes</p>');
+    writeFileSync(join(site(), 'd', 'notes.txt'), 'mine');
+    expect(pages(site())).toContain('e.html');
+    rmSync(join(dir, 'dashboards/e.json'));
+    const r = render();
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/removed 1 page an earlier render wrote into site and this one did not: e\.html/);
+    expect(pages(site())).not.toContain('e.html');
+    expect(page('index.html')).not.toContain('e.html');
+    // the Detail tab removed: its drill-down pages go; the folder stays for the user's file in it
+    writeFileSync(join(dir, 'dashboards/d.json'), JSON.stringify({ ...D, tabs: [{ ...D.tabs[0], tiles: [bars('by_cap'), D.tabs[0].tiles[1]] }] }, null, 2));
+    expect(render().code).toBe(0);
+    expect(pages(site())).toEqual(['d.html', 'index.html', 'mine.html']);
+    expect(readFileSync(join(site(), 'd', 'notes.txt'), 'utf8')).toBe('mine');
+    // a page of the list the user wrote over is theirs now: kept
+    writeFileSync(join(dir, 'dashboards/d.json'), JSON.stringify(D, null, 2));
+    expect(render().code).toBe(0);
+    writeFileSync(join(site(), 'd', 'detail--capability=chat.html'), '<p>mine now</p>');
+    rmSync(join(site(), 'd', 'notes.txt'));
+    writeFileSync(join(dir, 'dashboards/d.json'), JSON.stringify({ ...D, tabs: [{ ...D.tabs[0], tiles: [bars('by_cap'), D.tabs[0].tiles[1]] }] }, null, 2));
+    expect(render().code).toBe(0);
+    expect(pages(site())).toEqual(['d.html', 'd/detail--capability=chat.html', 'index.html', 'mine.html']);
+  });
+
+  it('--select into the folder of a full site leaves the site of that render: the other dashboards\' pages go with the index\'s links to them', () => {
+    writeFileSync(join(dir, 'dashboards/d.json'), JSON.stringify(D, null, 2));
+    writeFileSync(join(dir, 'dashboards/e.json'), JSON.stringify(E, null, 2));
+    expect(render().code).toBe(0);
+    expect(pages(site())).toContain('e.html');
+    const r = render('-s', 'd');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('removed 1 page an earlier render wrote into site and this one did not: e.html');
+    expect(pages(site())).not.toContain('e.html');
+    expect(page('index.html')).toContain('href="d.html"');
+    expect(page('index.html')).not.toContain('e.html');
+    // the list the next render reads: every page but the user's
+    expect(JSON.parse(readFileSync(join(site(), '.vigil-site.json'), 'utf8')).pages).toEqual(pages(site()).filter((p) => p !== 'mine.html'));
+  });
+});
