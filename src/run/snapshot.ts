@@ -133,17 +133,20 @@ export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise
   const atRunTime = columnAdded && n.config.strategy === 'check' && !!n.config.updated_at;
   const uaType = n.config.updated_at ? queryCols.find((c) => c.name.toLowerCase() === n.config.updated_at!.toLowerCase())?.data_type : undefined;
   const from = atRunTime ? (uaType ? `cast(current_timestamp as ${uaType})` : 'current_timestamp') : validFrom('s');
-  if (n.config.strategy === 'check' && n.config.updated_at && !atRunTime) {
-    // check with updated_at: a new version starts at the row's updated_at, so it must be later
-    // than the start of the version it closes (step 2 closes the earlier one; one without a start
-    // is earlier than one with), as with timestamp — refused otherwise
+  if (n.config.strategy === 'check' && n.config.updated_at) {
+    // check with updated_at: a new version starts at the row's updated_at (or the run's time, in
+    // updated_at's type), so it must be later than the start of the version it closes (step 2
+    // closes the earlier one; one without a start is earlier than one with), as with timestamp —
+    // refused otherwise (a DATE updated_at's run time is today: two current versions)
     const [cf, text] = [`c.${q('dbt_valid_from')}`, d.type('string')];
     const late = await adapter.query<Record<string, unknown>>(
-      `select ${keyText}, cast(${su} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n from ${src} as s join ${rel} as c on ${keyMatch('c', 's')} and c.${q('dbt_valid_to')} is null where not coalesce(${su} > ${cf}, ${cf} is null and ${su} is not null) and ${toInsert} order by 1 limit 3`,
+      `select ${keyText}, cast(${from} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n from ${src} as s join ${rel} as c on ${keyMatch('c', 's')} and c.${q('dbt_valid_to')} is null where not coalesce(${from} > ${cf}, ${cf} is null and ${from} is not null) and ${toInsert} order by 1 limit 3`,
     );
     if (late.length) {
       const total = Number(late[0].n);
       const said = late.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, current from ${r.was_at ?? 'NULL'}`).join('; ');
+      if (atRunTime)
+        throw new WarehouseError(`snapshot '${n.name}': a check column is new to the table (${added.filter((c) => checkCols.includes(c.name)).map((c) => c.name).join(', ')}), so every row gets a version starting at the run's time in updated_at's type (${uaType ?? 'timestamp'}), but ${total} current version${total === 1 ? ' starts' : 's start'} no earlier (${said}${total > late.length ? '; ...' : ''}): nothing was written; run the snapshot again once that time has passed (a DATE updated_at: tomorrow)`, '');
       throw new WarehouseError(`snapshot '${n.name}': ${total} changed row${total === 1 ? ' has an' : 's have'} updated_at (${n.config.updated_at}) no later than the dbt_valid_from of ${total === 1 ? 'its' : 'their'} current version (${said}${total > late.length ? '; ...' : ''}): with strategy 'check' and updated_at a new version starts at updated_at, after the version it closes; make updated_at advance when a row changes, or leave updated_at out (versions then start at the run's time)`, '');
     }
   }

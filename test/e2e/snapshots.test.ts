@@ -348,6 +348,19 @@ describe('vigil snapshot', () => {
     checkWithUpdatedAt(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
   });
 
+  it("DuckDB: check with a DATE updated_at meeting a new check column the day its versions start: refused, nothing written (was: the run's date as the new start, two current versions of the key)", () => {
+    const snap = (more: string, cols: string) => `{% snapshot snap %}{{ config(unique_key='id', strategy='check', check_cols=[${cols}], updated_at='updated_on', target_schema='snaps') }}\nselect 1 as id, 'a' as status, current_date as updated_on${more}\n{% endsnapshot %}\n`;
+    const dir = makeProject({ 'project.yaml': DUCK, 'snapshots/s.sql': snap('', "'status'") });
+    dirs.push(dir);
+    expect(vigil(dir, ['snapshot']).code).toBe(0);
+    writeFileSync(join(dir, 'snapshots/s.sql'), snap(", 'x' as tier", "'status', 'tier'"));
+    const r = vigil(dir, ['snapshot']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout + r.stderr).toContain("a check column is new to the table (tier), so every row gets a version starting at the run's time in updated_at's type (DATE), but 1 current version starts no earlier");
+    const rows = vigil(dir, ['show', '--inline', 'select count(*) as n, count(*) filter (where dbt_valid_to is null) as current from snaps.snap', '--output', 'csv']);
+    expect(rows.stdout.trim()).toBe('n,current\n1,1');
+  });
+
   it('DuckDB: a unique_key on two rows of the query is refused before anything is written, naming it', () => {
     duplicateKeys(DUCK, {}, 'snapshots');
   });
