@@ -1501,12 +1501,17 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     // env_var (a secret as its placeholder), ref and source; what they ref is a dependency
     const sqlArgs = { ...args };
     let unrendered = false;
+    // (an argument reading run_started_at or invocation_id: the test's SQL differs on every compile)
+    const calls = { ...emptyCalls(), volatile: ephemerals.some((e) => e.calls.volatile) };
     for (const k of TEST_TEMPLATE_ARGS) {
       const render = (text: unknown, i?: number): unknown => {
         if (typeof text !== 'string' || !/\{[{%#]/.test(text)) return text;
         const c = compileAdHoc(t.file, text, stringTextAt(t.src, [...t.path, g, ...(k in rawArgs ? [] : ['config']), k, ...(i === undefined ? [] : [i])]), { part: `${g}'s ${k}`, offBy: (r) => void (offBy ??= r) });
         if (!c) unrendered = true;
-        else depends.push(...c.depends);
+        else {
+          depends.push(...c.depends);
+          if (c.calls.volatile) calls.volatile = true;
+        }
         return c?.sql;
       };
       const v = args[k];
@@ -1597,6 +1602,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       compiled_sql: sql,
       compiled_path: `${targetDir}/compiled/${projectName}/${t.file}/${name}.sql`,
     } satisfies TestNode;
+    markVolatile(manifest.nodes[tuid], calls);
   };
   /** The data tests a properties entry (a model's, seed's or snapshot's) declares: its own, then its columns', each with its YAML path. */
   const testEntries = (p: { p: { tests?: TestEntry[]; data_tests?: TestEntry[]; columns?: ColumnProps[] }; path: (string | number)[] }) => {

@@ -46,21 +46,23 @@ describe('--watch', () => {
       'models/c.sql': "select {{ var('v', 3) }} as other\n",
       // its SQL differs on every compile: not a change (watch would rebuild it on every save)
       'models/vol.sql': "select '{{ run_started_at }}' as at\n",
-      'models/schema.yml': 'models:\n  - name: b\n    columns:\n      - name: id\n        tests: [not_null]\n',
+      // (a test whose argument reads invocation_id: the same, was run again on every change)
+      'models/schema.yml': "models:\n  - name: b\n    columns:\n      - name: id\n        tests: [not_null]\n  - name: vol\n    columns:\n      - name: at\n        tests: [{ not_null: { config: { where: \"'{{ invocation_id }}' is not null\" } } }]\n",
       'macros/util.sql': '{% macro noop() %}{% endmacro %}\n',
     });
     dirs.push(dir);
     const w = start(dir, ['build', '--watch']);
     let mark = 0;
     const first = await until(w.log, mark, /watching \. for changes/);
-    expect(first).toMatch(/4 models, 1 test/);
-    expect(first).toMatch(/ERROR=0 SKIP=0 TOTAL=5/);
+    expect(first).toMatch(/4 models, 2 tests/);
+    expect(first).toMatch(/ERROR=0 SKIP=0 TOTAL=6/);
     // one model changes: it and its child (and the child's test) are built, c is not
     mark = w.log().length;
     writeFileSync(join(dir, 'models/a.sql'), 'select 2 as id\n');
     const second = await until(w.log, mark, /Finished \d+ nodes/);
     expect(second).toMatch(/models\/a\.sql changed: compiled 4 models in \d+ ms/);
     expect(second).not.toMatch(/analytics\.vol\b/);
+    expect(second).not.toMatch(/not_null_vol_at/);
     expect(second).toMatch(/analytics\.a\b/);
     expect(second).toMatch(/analytics\.b\b/);
     expect(second).not.toMatch(/analytics\.c\b/);
