@@ -10,6 +10,7 @@
  * reads, flags that do not go together) is exit 2, as without --watch: no edit of a file fixes it.
  */
 import chokidar from 'chokidar';
+import { lstatSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { formatDiagnostic, ProjectError, UsageError } from '../errors.js';
 import { patchCompile, type CompileResult } from '../compile/compile-project.js';
@@ -50,6 +51,8 @@ export async function runWatch(
    */
   let linkedTo = new Map<string, string[]>();
   const watchedFiles = new Set<string>();
+  /** when watching began: a link, or a linked file, chokidar reports added that is older is no change */
+  const watchingSince = Date.now();
   const watchLinks = (f: ProjectFiles) => {
     linkedTo = new Map();
     for (const [rel, real] of f.links ?? []) {
@@ -257,7 +260,17 @@ export async function runWatch(
   // (atomic: false — chokidar held a deletion back 100 ms, in case the file came back: a model
   // moved was seen added in one round, deleted in the next, the first a duplicate of itself)
   const watcher = chokidar.watch(root, { ignored: (abs: string) => skipped(relOf(abs)), ignoreInitial: true, followSymlinks: false, atomic: false });
-  watcher.on('all', (_event, abs) => {
+  watcher.on('all', (event, abs) => {
+    // (chokidar reports the project's links added as it starts, and a linked file as it begins to
+    // watch it: no change when older than the watching)
+    if (event === 'add') {
+      try {
+        const st = lstatSync(abs);
+        if ((st.isSymbolicLink() || watchedFiles.has(abs)) && st.mtimeMs < watchingSince) return;
+      } catch {
+        /* gone again: a change */
+      }
+    }
     // (a linked file's change is one of each link to it)
     const rels = [relOf(abs), ...(linkedTo.get(abs) ?? [])].filter((rel) => rel && !rel.startsWith('../') && !skipped(rel));
     if (!rels.length) return;
