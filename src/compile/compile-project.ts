@@ -1477,7 +1477,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     let offBy: string | undefined;
     const disable = (r: string) => {
       const name = nameOf();
-      if (name) disabled[`test.${projectName}.${name}`] = { resource_type: 'test', name, file: t.file, fqn: fqnOf('test', t.file, name), because: readsDisabled(r) };
+      if (!name) return;
+      disabled[`test.${projectName}.${name}`] = { resource_type: 'test', name, file: t.file, fqn: fqnOf('test', t.file, name), because: readsDisabled(r) };
+      // (said, as dbt warns: a test that no longer runs)
+      ds.push(diag('W_TEST', `test '${name}' is disabled: ${readsDisabled(r)}`, loc, undefined, 'warn'));
     };
     // under a column, dbt_utils' expression follows the column (`where not (amount >= 0)`): one that
     // starts with the column itself would read `amount amount >= 0`, a syntax error at run time
@@ -1667,7 +1670,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     let offBy: string | undefined;
     const c = compileAdHoc(f.path, f.text, undefined, { configKeys: Object.keys(SingularTestConfigSchema.shape), offBy: (r) => void (offBy ??= r) });
     // reading a disabled model or seed: disabled with it, as a generic test is
-    if (!c && offBy) disabled[`test.${projectName}.${name}`] = { resource_type: 'test', name, file: f.path, fqn: fqnOf('test', f.path, name), because: readsDisabled(offBy) };
+    if (!c && offBy) {
+      disabled[`test.${projectName}.${name}`] = { resource_type: 'test', name, file: f.path, fqn: fqnOf('test', f.path, name), because: readsDisabled(offBy) };
+      ds.push(diag('W_TEST', `test '${name}' is disabled: ${readsDisabled(offBy)}`, { file: f.path, ...locate(f.text, callFinder('ref', offBy)) }, undefined, 'warn'));
+    }
     if (!c) continue;
     const cfg = SingularTestConfigSchema.safeParse(c.calls.config);
     if (!cfg.success) {

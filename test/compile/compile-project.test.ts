@@ -324,6 +324,9 @@ describe('compileProject', () => {
     const built = vigil(dir, ['build']);
     expect(built.code, built.stdout + built.stderr).toBe(0);
     expect(built.stdout).toContain('1 model, 0 tests');
+    // said, as dbt warns: tests that no longer run
+    expect(built.stderr).toContain("tests/stale.sql:1:38: warning: test 'stale' is disabled: it reads model 'base', which is disabled [W_TEST]");
+    expect(built.stderr).toMatch(/models\/props\.yml:6:\d+: warning: test 'not_null_a_id' is disabled: it reads model 'base', which is disabled \[W_TEST\]/);
     const ls = vigil(dir, ['ls', '-s', 'stale', 'not_null_a_id']);
     expect(ls.code).toBe(2);
     expect(ls.stderr).toContain("selector 'stale' matched nothing: test 'stale' (tests/stale.sql) is disabled (it reads model 'base', which is disabled)");
