@@ -298,12 +298,19 @@ describe('PostgresAdapter', () => {
       const admin = await PostgresAdapter.open({ type: 'postgres', url: owner.toString(), schema: 'analytics' }, 1, { helpers: false });
       try {
         await admin.execute(PG_HELPERS_SQL);
+        // and gives the role a schema of its own to build in (the role may not create schemas)
+        await admin.execute(`create schema app; grant usage, create on schema app to "${role}"`);
       } finally {
         await admin.close();
       }
       const later = await PostgresAdapter.open({ type: 'postgres', url: as(database), schema: 'analytics' }, 1);
       try {
         expect(await later.query('select vigil_internal.median(array[1, 3]::float8[]) as m')).toEqual([{ m: 2 }]);
+        // a schema that is there is not created again (was: permission denied for database: every run failed)
+        await later.ensureSchema('app');
+        await later.materialize({ kind: 'table', relation: { schema: 'app', identifier: 't' }, sql: 'select 1 as x', fullRefresh: false });
+        expect(await later.query('select x from app.t')).toEqual([{ x: 1 }]);
+        await expect(later.ensureSchema('other')).rejects.toThrow(/permission denied for database/);
       } finally {
         await later.close();
       }

@@ -358,6 +358,11 @@ export class PostgresAdapter implements Adapter {
   }
 
   async ensureSchema(schema: string): Promise<void> {
+    // created only when missing, as dbt-postgres (list_schemas, then create): `create schema if not
+    // exists` needs CREATE on the database even when the schema is there (a role given its schema
+    // by an owner failed every run)
+    const [have] = await this.query<{ n: number }>('select count(*)::int as n from pg_namespace where nspname = $1', [schema]);
+    if (have?.n) return;
     try {
       await this.execute(this.dialect.createSchema(schema));
     } catch (e) {
