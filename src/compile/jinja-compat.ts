@@ -1055,6 +1055,12 @@ function pythonFilters(env: nunjucks.Environment): void {
     const x = parseFloat(String(unbox(v)));
     return Number.isNaN(x) ? (def === undefined ? 0 : def) : pyFloat(x);
   });
+  // Python's abs(): a float stays one (2.0 | abs is 2.0)
+  env.addFilter('abs', (v: unknown) => {
+    const x = typeof v === 'boolean' ? Number(v) : unbox(v);
+    if (typeof x !== 'number') throw new Error(`bad operand type for abs(): '${pyType(v)}'`);
+    return v instanceof PyFloat ? pyFloat(Math.abs(x)) : Math.abs(x);
+  });
   // Jinja's round: Python's round() (a tie to even, on the float's exact value; an int stays an
   // int), or math.ceil / math.floor at the precision (a float)
   env.addFilter('round', (v: unknown, precision: unknown = 0, method: unknown = 'common') => {

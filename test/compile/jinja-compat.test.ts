@@ -75,6 +75,8 @@ const CASES: Array<[string, string, string]> = [
   // Python's floats: `/` gives a float, `| float` and `| round` give one, 1.0 prints 1.0; ints stay ints
   ['floats print as Python prints them', "{{ 7 | float }} {{ 1.0 }} {{ 10 / 5 }} {{ 1.5 | round }} {{ 7 / (2 | float) }} {{ 7 // 2 }} {{ 3 * 2 }} {{ 2.0 * 3 }} {{ -1.0 }} {{ 2.5 }} {{ 4 / 2 == 2 }}", '7.0 1.0 2.0 2.0 3.5 3 6 6.0 -1.0 2.5 True'],
   // a whole float is a number to the tests (was: `is number` false, `is equalto(2)` false: a macro printed null)
+  // (was: 2)
+  ['abs keeps a float a float, as Python', "{{ -2.0 | abs }} {{ -3 | abs }} {{ (0 - 4 / 2) | abs }} {{ -1.5 | abs }} {{ true | abs }}", '2.0 3 2.0 1.5 1'],
   ['a whole float passes the number tests', "{% macro lit(v) %}{% if v is number %}{{ v }}{% else %}null{% endif %}{% endmacro %}{{ (4 / 2) is number }} {{ (4 / 2) is equalto(2) }} {{ lit(1.0) }} {{ lit(10 / 5) }} {{ 2.0 is float }} {{ 2 is float }} {{ 2 is integer }} {{ [1.0, 2] | select('equalto', 1) | list | length }}", 'True True 1.0 2.0 True False True 1'],
   // Python's operators on lists and strings (were JavaScript's: ['a','b'] + ['c'] was 'a,bc')
   ['+ joins lists and tuples, * repeats a list or a string', "{% set cols = ['a', 'b'] %}where x in ('{{ (cols + ['c']) | join(\"', '\") }}') {{ [1] * 2 }} {{ 'x' * 3 }}{{ 2 * 'y' }} {{ (1, 2) + (3,) }} [{{ 'x' * 0 }}]", "where x in ('a', 'b', 'c') [1, 1] xxxyy (1, 2, 3) []"],
