@@ -28,6 +28,9 @@ import { NO_YAML_SELECTORS, SELECTORS_FILE } from './paths.js';
 import { DBT_YAML_OPTIONS, parseDbtYaml, readingDifferences, showReading } from './dbt-yaml.js';
 import { inexactInteger } from './yaml-lib.js';
 import { PYYAML_RESOLVERS } from './pyyaml-scalars.js';
+
+/** A plain scalar dbt reads as a float (PyYAML's resolver): `2.0`, `1.5e+3`. */
+const PYYAML_FLOAT = PYYAML_RESOLVERS.find((r) => r.name === 'float')!.test;
 import { showPath } from './issues.js';
 import { keptOnlyQuoted, readHeader, seedColumnName, seedColumnTypes } from '../seeds/seed-csv.js';
 import { MATERIALIZATIONS, MODEL_CONFIG_KEYS, ModelConfigSchema, PropertiesFileSchema, SeedConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS } from './schema.js';
@@ -244,6 +247,8 @@ export function convertDbtProjectFile(info: DbtProjectInfo, layout: ProjectLayou
       const exact = (x: unknown, path: (string | number)[]): unknown => {
         if (Array.isArray(x)) return x.map((y, i) => exact(y, [...path, i]));
         if (isObj(x)) return Object.fromEntries(Object.entries(x).map(([k, y]) => [k, exact(y, [...path, k])]));
+        // a float that is a whole number (2.0) stays one: dbt prints it 2.0 (5 / 2.0 is no integer division)
+        if (typeof x === 'number' && Number.isInteger(x) && PYYAML_FLOAT.test(info.yaml.scalarAt(path)?.source ?? '')) return Object.assign(new Scalar(x), { minFractionDigits: 1 });
         const written = inexactInteger(x) ? info.yaml.scalarAt(path)?.source : undefined;
         if (written === undefined || !inexactInteger(x, written)) return x;
         f.note(file, line(path), `${path.slice(1).join('.')}: ${written} is past 2^53, where a YAML number is no longer exact: copied as the string '${written}'`);
@@ -1408,8 +1413,7 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
   visit(doc, { Scalar: (_k, n) => void written.add(n) });
   for (const { d, node } of differences) if (!node || written.has(node)) note(d.path, showReading(d, showPath(d.path)), node);
   // a float that is a whole number (1.0) stays one: dbt prints it 1.0 (accepted_values' '1.0')
-  const isFloat = PYYAML_RESOLVERS.find((r) => r.name === 'float')!.test;
-  visit(doc, { Scalar: (_k, n) => void (typeof n.value === 'number' && Number.isInteger(n.value) && typeof n.source === 'string' && isFloat.test(n.source) && (n.minFractionDigits = 1)) });
+  visit(doc, { Scalar: (_k, n) => void (typeof n.value === 'number' && Number.isInteger(n.value) && typeof n.source === 'string' && PYYAML_FLOAT.test(n.source) && (n.minFractionDigits = 1)) });
   doc.setSchema('1.2', { merge: true });
   return { text: doc.toString({ lineWidth: 0, flowCollectionPadding: false }), changed };
 }

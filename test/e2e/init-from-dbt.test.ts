@@ -542,6 +542,18 @@ models:
     expect(r.stdout).toMatch(/dbt_project\.yml:\d+: .*big_id: 1234567890123456789 is past 2\^53, where a YAML number is no longer exact: copied as the string '1234567890123456789'/);
   });
 
+  it('a var written as a whole float (2.0) stays a float, as dbt prints it (was: written 2, so 5 / {{ var }} divided as integers on Postgres)', () => {
+    const own = makeProject({}, false);
+    dirs.push(own);
+    cpSync(FIXTURE, join(own, 'dbt'), { recursive: true });
+    const yml = readFileSync(join(own, 'dbt/dbt_project.yml'), 'utf8').replace(/^vars:\n/m, 'vars:\n  ratio: 2.0\n  count_of: 3\n  both: [1.0, 2.5]\n');
+    writeFileSync(join(own, 'dbt/dbt_project.yml'), yml);
+    const r = vigil(own, ['init', '--from-dbt', 'dbt', 'shop']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const text = readFileSync(join(own, 'shop/project.yaml'), 'utf8');
+    expect(text).toMatch(/\n {2}ratio: 2\.0\n {2}count_of: 3\n {2}both:\n {4}- 1\.0\n {4}- 2\.5\n/);
+  });
+
   it("a hook with transaction: false keeps it (was: a note that it would run in the model's transaction), and runs after the model's commit", () => {
     const src = makeProject(
       {
