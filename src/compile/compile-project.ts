@@ -1490,14 +1490,6 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         ds.push(diag('E_TEST', `expression_is_true under column '${t.column}': the test writes the column before the expression (where not (${t.column} <expression>)), and this one starts with it`, { file: t.file, ...t.src.locate([...t.path, g, ...('expression' in rawArgs ? [] : ['config']), 'expression']) }, `write what follows the column (expression: "${String(args.expression).slice(lead[0].length).trim()}"), or declare the test under the model's tests: to write a whole condition`));
         return;
       }
-      // what follows a column is an operator or a predicate (>= 0, between 0 and 1, is not null,
-      // in (...)); a whole condition (`(amount >= 0)`, `coalesce(amount, 0) >= 0`) ran before and
-      // now would not parse: said at compile, not as a syntax error at run time
-      const text = String(args.expression).trim();
-      if (!/^(?:[=<>!~+\-*/%|&^@:{]|(?:not|between|in|is|like|ilike|similar|glob|regexp|rlike|and|or|collate)\b)/i.test(text)) {
-        ds.push(diag('E_TEST', `expression_is_true under column '${t.column}': the test writes the column before the expression (where not (${t.column} <expression>)), so the expression starts with an operator or a predicate (>= 0, between 0 and 1, is not null, in (...)); this one starts with '${text.split(/\s+/)[0]}'`, { file: t.file, ...t.src.locate([...t.path, g, ...('expression' in rawArgs ? [] : ['config']), 'expression']) }, "declare the test under the model's tests: to write a whole condition"));
-        return;
-      }
     }
     const depends = [onUid];
     // string arguments are templates, as in dbt (`where: "id > {{ var('min_id') }}"`): var,
@@ -1521,6 +1513,17 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       if (v !== undefined) sqlArgs[k] = Array.isArray(v) ? v.map((x, i) => render(x, i)) : render(v);
     }
     if (unrendered) return offBy ? disable(offBy) : undefined;
+    if (g === 'expression_is_true' && t.column) {
+      // what follows a column is an operator or a predicate (>= 0, between 0 and 1, is not null,
+      // not in (...), notnull); a whole condition (`(amount >= 0)`, `not (amount < 0)`,
+      // `coalesce(amount, 0) >= 0`) ran before and now would not parse: said at compile (the
+      // expression as rendered), not as a syntax error at run time
+      const text = String(sqlArgs.expression).trim();
+      if (!/^(?:[=<>!~+\-*/%|&^@:]|(?:not\s+(?:between|in|like|ilike|similar|glob|regexp|rlike|null|distinct)|between|in|is|like|ilike|similar|glob|regexp|rlike|isnull|notnull|and|or|collate)\b)/i.test(text)) {
+        ds.push(diag('E_TEST', `expression_is_true under column '${t.column}': the test writes the column before the expression (where not (${t.column} <expression>)), so the expression starts with an operator or a predicate (>= 0, between 0 and 1, is not null, not in (...)); this one starts with '${text.split(/\s+/)[0]}'`, { file: t.file, ...t.src.locate([...t.path, g, ...('expression' in rawArgs ? [] : ['config']), 'expression']) }, "declare the test under the model's tests: to write a whole condition"));
+        return;
+      }
+    }
     // a value written as a float (1.0) prints as one, as dbt prints it: '1.0', not '1'
     if (g === 'accepted_values') sqlArgs.values = (sqlArgs.values as unknown[]).map((v, i) => (typeof v === 'number' ? yamlNumber(v, t.src.scalarAt([...t.path, g, ...('values' in rawArgs ? [] : ['config']), 'values', i])?.source) : v));
     // a test of a source that a seed fills waits for the seed

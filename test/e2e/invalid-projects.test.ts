@@ -319,15 +319,17 @@ const cases: Case[] = [
   {
     // dbt_utils writes `where not (<column> <expression>)` under a column: this one read `where not (amount amount >= 0)`
     name: 'expression_is_true under a column whose expression starts with the column is an error at the expression',
-    files: { 'models/a.sql': 'select 1 as amount', 'models/a.yml': 'models:\n  - name: a\n    columns:\n      - name: amount\n        tests:\n          - expression_is_true: { expression: "amount >= 0" }\n          - expression_is_true: { expression: ">= 0" }\n          - expression_is_true: { expression: "is not null and amount between 0 and {{ 9 }}" }\n          - expression_is_true: { expression: "coalesce(amount, 0) >= 0" }\n          - expression_is_true: { expression: "(amount >= 0)" }\n' },
+    files: { 'models/a.sql': 'select 1 as amount', 'models/a.yml': 'models:\n  - name: a\n    columns:\n      - name: amount\n        tests:\n          - expression_is_true: { expression: "amount >= 0" }\n          - expression_is_true: { expression: ">= 0" }\n          - expression_is_true: { expression: "is not null and amount between 0 and {{ 9 }}" }\n          - expression_is_true: { expression: "coalesce(amount, 0) >= 0" }\n          - expression_is_true: { expression: "(amount >= 0)" }\n          - expression_is_true: { expression: "not (amount < 0)" }\n          - expression_is_true: { expression: \'{{ "amount" }} >= 0\' }\n          - expression_is_true: { expression: "notnull" }\n          - expression_is_true: { expression: "not in (-1, -2)" }\n' },
     code: 2,
     expect: [
       "models/a.yml:6:47: error: expression_is_true under column 'amount': the test writes the column before the expression (where not (amount <expression>)), and this one starts with it [E_TEST]",
       `hint: write what follows the column (expression: ">= 0"), or declare the test under the model's tests: to write a whole condition`,
-      "models/a.yml:9:47: error: expression_is_true under column 'amount': the test writes the column before the expression (where not (amount <expression>)), so the expression starts with an operator or a predicate (>= 0, between 0 and 1, is not null, in (...)); this one starts with 'coalesce(amount,' [E_TEST]",
-      "models/a.yml:10:47: error: expression_is_true under column 'amount': the test writes the column before the expression (where not (amount <expression>)), so the expression starts with an operator or a predicate (>= 0, between 0 and 1, is not null, in (...)); this one starts with '(amount' [E_TEST]",
+      "models/a.yml:9:47: error: expression_is_true under column 'amount': the test writes the column before the expression (where not (amount <expression>)), so the expression starts with an operator or a predicate (>= 0, between 0 and 1, is not null, not in (...)); this one starts with 'coalesce(amount,' [E_TEST]",
+      "models/a.yml:10:47: error: expression_is_true under column 'amount': the test writes the column before the expression (where not (amount <expression>)), so the expression starts with an operator or a predicate (>= 0, between 0 and 1, is not null, not in (...)); this one starts with '(amount' [E_TEST]",
+      "models/a.yml:11:47: error: expression_is_true under column 'amount': the test writes the column before the expression (where not (amount <expression>)), so the expression starts with an operator or a predicate (>= 0, between 0 and 1, is not null, not in (...)); this one starts with 'not' [E_TEST]",
+      "models/a.yml:12:47: error: expression_is_true under column 'amount': the test writes the column before the expression (where not (amount <expression>)), so the expression starts with an operator or a predicate (>= 0, between 0 and 1, is not null, not in (...)); this one starts with 'amount' [E_TEST]",
     ],
-    errors: 3,
+    errors: 5,
   },
   {
     // (the one beside the arguments won silently)
