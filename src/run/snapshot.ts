@@ -168,7 +168,9 @@ export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise
     const gone = `t.${q('dbt_valid_to')} is null and not exists (select 1 from ${src} as s where ${keyMatch('s', 't')})`;
     const [g] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel} as t where ${gone}`);
     deleted = Number(g?.n ?? 0);
-    if (deleted) await adapter.execute(`update ${rel} as t set ${q('dbt_valid_to')} = current_timestamp where ${gone}`);
+    // (the run's time in dbt_valid_to's type: a DATE or DATETIME updated_at's on BigQuery, which casts no TIMESTAMP to them)
+    const toType = allCols.find((c) => c.name.toLowerCase() === 'dbt_valid_to')?.data_type;
+    if (deleted) await adapter.execute(`update ${rel} as t set ${q('dbt_valid_to')} = ${toType ? `cast(current_timestamp as ${toType})` : 'current_timestamp'} where ${gone}`);
   }
   const notes = [added.length ? `column${added.length === 1 ? '' : 's'} added: ${added.map((c) => c.name).join(', ')}` : '', dropped.length ? `no longer selected (kept, NULL in new versions): ${dropped.join(', ')}` : ''].filter(Boolean);
   return `${inserted} new version${inserted === 1 ? '' : 's'}${n.config.invalidate_hard_deletes ? `, ${deleted} deleted` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`;

@@ -1,0 +1,90 @@
+/**
+ * A snapshot's later-run statements on BigQuery, each analyzed by Google's SQL analyzer (the
+ * checker `vigil check --target prod` uses) against the stored table and the query's relation:
+ * a snapshot whose updated_at is a DATE or DATETIME closes a deleted key at the run's time in
+ * that type (was: `set dbt_valid_to = current_timestamp`, a TIMESTAMP BigQuery does not assign to
+ * a DATE: every run wrote its versions, then failed).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BigQueryChecker } from '../../src/adapters/bigquery/bigquery-check.js';
+import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
+import { runSnapshot } from '../../src/run/snapshot.js';
+import type { SnapshotNode } from '../../src/compile/manifest.js';
+import { removeDir } from '../helpers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'vigil-snapbq-'));
+afterAll(() => removeDir(root));
+
+interface Analysis {
+  ok: boolean;
+  message?: string;
+}
+
+/** The statements one later run sends, with what the analyzer said of each that is not OK. */
+async function laterRun(opts: { strategy: 'check' | 'timestamp'; type: string }): Promise<{ sent: string[]; refused: string[] }> {
+  const cfg = { type: 'bigquery', project: 'p', dataset: 'analytics', location: 'US' };
+  const checker = await BigQueryChecker.open(cfg as never, root);
+  // (the analyzer the checker holds: each statement is asked as the adapter would send it)
+  const analyzer = (checker as unknown as { analyzer: { script(sql: string, p: unknown[], o: object): Promise<Analysis>; analyze(sql: string, o: object): Promise<Analysis> } }).analyzer;
+  const query = [
+    { name: 'id', type: 'INT64' },
+    { name: 'v', type: 'STRING' },
+    { name: 'ua', type: opts.type },
+  ];
+  const stored = [...query, ...['dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at'].map((name) => ({ name, type: opts.type })), { name: 'dbt_scd_id', type: 'STRING' }];
+  await checker.declare({ database: 'p', schema: 'raw', identifier: 'src' } as never, query);
+  await checker.declare({ database: 'p', schema: 'snaps', identifier: 'snap' } as never, stored);
+  const node = {
+    unique_id: 'snapshot.x.snap',
+    resource_type: 'snapshot',
+    name: 'snap',
+    file: 'snapshots/s.sql',
+    config: { strategy: opts.strategy, unique_key: 'id', updated_at: 'ua', ...(opts.strategy === 'check' ? { check_cols: ['v'] } : {}), invalidate_hard_deletes: true },
+    relation: { database: 'p', schema: 'snaps', identifier: 'snap' },
+    compiled_sql: 'select * from `p`.`raw`.`src`',
+  } as unknown as SnapshotNode;
+  const sent: string[] = [];
+  const refused: string[] = [];
+  const asked = (sql: string, r: Analysis) => {
+    sent.push(sql);
+    if (!r.ok) refused.push(`${r.message}: ${sql}`);
+  };
+  const adapter = {
+    dialect: bigQueryDialect,
+    ensureSchema: async () => {},
+    relationExists: async () => 'table',
+    columns: async (rel: { identifier: string }) => (rel.identifier === 'snap' ? stored : query).map((c) => ({ name: c.name, data_type: c.type })),
+    execute: async (sql: string) => {
+      // (the query's columns are read through a view of it: not the statements looked at here)
+      if (/^(drop|create) view/i.test(sql)) return;
+      asked(sql, await analyzer.script(sql, [], { reads: true }));
+    },
+    query: async (sql: string) => {
+      asked(sql, await analyzer.analyze(sql, { reads: true }));
+      // one key gone from the query, nothing else to say
+      return /dbt_valid_to` is null and not exists/.test(sql) ? [{ n: 1 }] : [];
+    },
+  };
+  try {
+    await runSnapshot(adapter as never, node);
+  } finally {
+    await checker.close();
+  }
+  return { sent, refused };
+}
+
+describe('snapshot statements on BigQuery, analyzed', () => {
+  it.each([
+    ['check', 'DATE'],
+    ['timestamp', 'DATETIME'],
+    ['timestamp', 'TIMESTAMP'],
+  ] as const)('%s with a %s updated_at and invalidate_hard_deletes: every statement analyzes; a deleted key is closed at the run time in that type', async (strategy, type) => {
+    const r = await laterRun({ strategy, type });
+    expect(r.refused).toEqual([]);
+    const close = r.sent.find((s) => /^update .* set `dbt_valid_to` = cast\(current_timestamp as /.test(s));
+    expect(close, r.sent.join('\n')).toContain(`cast(current_timestamp as ${type})`);
+  }, 120_000);
+});
