@@ -164,11 +164,14 @@ export function lossyValue(v: unknown, type: string | undefined, written?: strin
     const ok = typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v.trim()));
     return ok ? undefined : `${JSON.stringify(v)} is not true or false, which ${type} holds`;
   }
-  // more decimals than the type's scale (1.009 for a DECIMAL(10,2): kept as 1.01)
-  const scale = family === 'numeric' ? /\(\s*\d+\s*,\s*(\d+)\s*\)/.exec(type)?.[1] : undefined;
+  // more decimals than the type's scale (1.009 for a DECIMAL(10,2): kept as 1.01); a bare DECIMAL
+  // or NUMERIC is DuckDB's (18,3), whatever the target's is (BigQuery's NUMERIC keeps 9)
+  const written_ = family === 'numeric' ? /\(\s*\d+\s*(?:,\s*(\d+)\s*)?\)/.exec(type) : undefined;
+  const bare = family === 'numeric' && !written_ && /^\s*(decimal|numeric)\s*$/i.test(type);
+  const scale = bare ? '3' : written_ ? (written_[1] ?? '0') : undefined;
   if (scale !== undefined && (typeof v === 'number' || typeof v === 'string')) {
     const decimals = /^\s*[-+]?\d*\.(\d+?)0*\s*$/.exec(String(v))?.[1]?.length ?? 0;
-    if (decimals > Number(scale)) return `${JSON.stringify(v)} has ${decimals} decimals, which ${type} keeps ${scale} of (a cast would round it)`;
+    if (decimals > Number(scale)) return `${JSON.stringify(v)} has ${decimals} decimal${decimals === 1 ? '' : 's'}, which ${type} keeps ${scale} of (a cast would round it)${bare ? `: unit tests run on DuckDB, where a bare ${type.trim()} is decimal(18,3); declare the column's scale (e.g. numeric(38,9), BigQuery's NUMERIC)` : ''}`;
   }
   // a time of day for a DATE (cut off), a fraction finer than microseconds for a timestamp (rounded)
   if (family === 'date' && typeof v === 'string' && /^\s*\d{4}-\d{2}-\d{2}[ T](?!00:00(:00(\.0+)?)?\s*(Z|[+-]00(:?00)?)?\s*$)\d/i.test(v)) return `${JSON.stringify(v)} has a time of day, which ${type} does not hold (a cast would cut it off)`;

@@ -56,6 +56,10 @@ describe('pure pieces', () => {
     expect(lossyValue(0, 'BOOLEAN')).toBe('0 is not true or false, which BOOLEAN holds');
     // (were silent: 1.009 kept as 1.01, a date's time of day cut off, a tenth of a microsecond rounded)
     expect(lossyValue(1.009, 'DECIMAL(10,2)')).toBe('1.009 has 3 decimals, which DECIMAL(10,2) keeps 2 of (a cast would round it)');
+    // a bare numeric is DuckDB's decimal(18,3) where unit tests run (was: 0.0004 silently 0.000, whatever the target keeps)
+    expect(lossyValue(0.0004, 'numeric')).toBe("0.0004 has 4 decimals, which numeric keeps 3 of (a cast would round it): unit tests run on DuckDB, where a bare numeric is decimal(18,3); declare the column's scale (e.g. numeric(38,9), BigQuery's NUMERIC)");
+    expect(lossyValue(0.004, 'numeric')).toBeUndefined();
+    expect(lossyValue(1.5, 'decimal(10)')).toBe('1.5 has 1 decimal, which decimal(10) keeps 0 of (a cast would round it)');
     expect(lossyValue('2026-02-03 23:59:59', 'DATE')).toBe('"2026-02-03 23:59:59" has a time of day, which DATE does not hold (a cast would cut it off)');
     expect(lossyValue('2026-01-01 00:00:00.0000001', 'TIMESTAMP')).toMatch(/finer than microseconds/);
     expect(lossyValue(9007199254740993, 'BIGINT')).toMatch(/past 2\^53/);
