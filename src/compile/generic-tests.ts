@@ -68,8 +68,9 @@ function filtered(relation: string, ...where: unknown[]): string {
 }
 
 /**
- * SQL's reserved words (Postgres' list, which holds the standard's), and DuckDB's reserved and
- * type-function key words (`where at is null` does not parse there: duckdb_keywords()): a column
+ * SQL's reserved words (Postgres' list, which holds the standard's), DuckDB's reserved and
+ * type-function key words (`where at is null` does not parse there: duckdb_keywords()) and
+ * BigQuery's reserved key words (`where hash is null` does not parse there): a column
  * named so is quoted in a generic test, where unquoted it would mean the key word (`where user
  * is null` is `current_user is null` on Postgres: a not_null test that always passed). Other
  * names are written as the YAML has them (an expression stays one; `ID` stays case-folded).
@@ -79,6 +80,7 @@ const RESERVED = new Set(
     'all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral leading limit localtime localtimestamp not null offset on only or order placing primary references returning select session_user some symmetric system_user table then to trailing true union unique user using variadic when where window with',
     'describe lambda pivot pivot_longer pivot_wider qualify show summarize unpivot',
     'anti asof at authorization binary by collation columns concurrently cross freeze full generated glob ilike inner is isnull join left like map natural notnull outer overlaps positional right semi similar struct tablesample try_cast unpack verbose',
+    'assert_rows_modified between contains cube current define enum escape exclude exists extract following grouping groups hash if ignore interval lookup merge new no nulls of over partition preceding proto range recursive respect rollup rows set treat unbounded unnest within',
   ].join(' ').split(' '),
 );
 
