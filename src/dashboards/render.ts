@@ -81,15 +81,6 @@ const PAGE_FONT = '"Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans
 /** A base-10 logarithmic value axis (scatter `scale`). */
 const LOG_AXIS = { type: 'log', logBase: 10, scale: false };
 
-/**
- * Colors of a new book for `names` (given together, in name order): what a first render gives
- * them. A render's categories take theirs from one book (category-colors.ts), kept across renders.
- */
-export function stableColors(names: string[]): Map<string, string> {
-  const book = new CategoryColors();
-  book.assign(names.map((n) => ['', n]));
-  return new Map(names.map((n) => [n, book.color('', n)]));
-}
 const TEXT = '#1f2937';
 const MUTED = '#6b7280';
 const AXIS = '#d1d5db';

@@ -8,13 +8,20 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asOf, escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml, stableColors } from '../../src/dashboards/render.js';
+import { asOf, escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml } from '../../src/dashboards/render.js';
 import { pngStats } from '../support/png-stats.js';
 import { CategoryColors } from '../../src/dashboards/category-colors.js';
 import { findChromium, pngName, screenshotTabs } from '../../src/dashboards/screenshot.js';
 import { DashboardSchema, type ResolvedTile, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile, TileData } from '../../src/dashboards/types.js';
 import { sharedBrowser } from '../support/browser.js';
+
+/** The colors a new book gives `names` together (in name order): what a first render gives them. */
+function stableColors(names: string[]): Map<string, string> {
+  const book = new CategoryColors();
+  book.assign(names.map((n) => ['', n]));
+  return new Map(names.map((n) => [n, book.color('', n)]));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Fixture: three tabs, every tile type
