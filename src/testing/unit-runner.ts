@@ -154,6 +154,8 @@ export class UnitRunner {
   private conn?: DuckDBConnection;
   /** One connection, one test at a time: each takes milliseconds, and a connection is not shared safely. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** the tests whose givens `preflight` read whole: their run does not read them again */
+  private readonly givensRead = new Set<string>();
 
   private async connection(): Promise<DuckDBConnection> {
     if (!this.conn) {
@@ -193,6 +195,7 @@ export class UnitRunner {
       else ds.push(diag('E_UNIT', `given ${g.input}: ${firstLine(e)}`, { file: t.file, line: g.line }));
     }
     if (ds.length) return ds;
+    this.givensRead.add(t.unique_id);
     const filter = t.expect_where ? expectFilter(t.expect_where.sql) : undefined;
     const sql = filter && t.compiled_sql.endsWith(filter) ? t.compiled_sql.slice(0, -filter.length) : t.compiled_sql;
     const described = await c.runAndReadAll(`describe select * from (\n${reveal(sql, t.env_vars)}\n) as __vigil_bound`).then((r) => r.getRowObjectsJson() as Array<{ column_name: string }>, () => undefined);
@@ -218,7 +221,7 @@ export class UnitRunner {
   private async runOne(t: UnitTestNode): Promise<UnitResult> {
     const c = await this.connection();
     const where = `${t.file}:${t.line}`;
-    for (const g of t.givens) {
+    for (const g of this.givensRead.has(t.unique_id) ? [] : t.givens) {
       try {
         // read every cell: count(*) alone would let DuckDB skip the casts
         await c.runAndReadAll(`select * from (\n${g.sql}\n) as given`);
