@@ -1361,23 +1361,21 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   /** Where each generated test name is taken (file:line): a `name:` may not take one (-s would select another test than meant). */
   const generatedAt = new Map<string, string>();
   type GenericTest = { entry: TestEntry; column?: string; columnTags?: string[]; src: YamlSource; path: (string | number)[]; file: string; /** its generated name, given before any named test's */ generated?: string };
+  /** A test entry's test and its arguments as written (`unique` or `unique: {...}`); undefined when it has not one key. */
+  const entryParts = (entry: TestEntry): { testName: string; rawArgs: Record<string, unknown> } | undefined => {
+    if (typeof entry === 'string') return { testName: entry, rawArgs: {} };
+    const keys = Object.keys(entry);
+    return keys.length === 1 ? { testName: keys[0], rawArgs: (entry[keys[0]] ?? {}) as Record<string, unknown> } : undefined;
+  };
   const addGeneric = (t: GenericTest, onUid: string, onName: string, onRelation: string, declaredCols: string[], relationFilter?: string, ephemeralSubject?: ModelDraft) => {
     const ephemerals: ModelDraft[] = ephemeralSubject ? [ephemeralSubject] : [];
     const loc = { file: t.file, ...t.src.locate(t.path) };
-    let testName: string;
-    let rawArgs: Record<string, unknown>;
-    if (typeof t.entry === 'string') {
-      testName = t.entry;
-      rawArgs = {};
-    } else {
-      const keys = Object.keys(t.entry);
-      if (keys.length !== 1) {
-        ds.push(diag('E_TEST', `a test entry must have exactly one key (the test name), got ${keys.join(', ')}`, loc));
-        return;
-      }
-      testName = keys[0];
-      rawArgs = (t.entry[testName] ?? {}) as Record<string, unknown>;
+    const parts = entryParts(t.entry);
+    if (!parts) {
+      ds.push(diag('E_TEST', `a test entry must have exactly one key (the test name), got ${Object.keys(t.entry).join(', ')}`, loc));
+      return;
     }
+    const { testName, rawArgs } = parts;
     if (!(GENERIC_TESTS as readonly string[]).includes(testName)) {
       const hint = didYouMean(testName, GENERIC_TESTS);
       ds.push(diag('E_TEST', `unknown test '${testName}'`, loc, hint ? `did you mean '${hint}'?` : `generic tests: ${GENERIC_TESTS.join(', ')}; write other checks as SQL in ${files.paths.tests}/`));
@@ -1647,10 +1645,10 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   // the generated names first, in the order the tests are declared: a `name:` that takes one is
   // refused at its line (the generated test became _2, and -s <name> selected the named one)
   for (const [t, , onName] of generic) {
-    const g = typeof t.entry === 'string' ? t.entry : Object.keys(t.entry).length === 1 ? Object.keys(t.entry)[0] : '';
+    const parts = entryParts(t.entry);
+    const g = parts?.testName ?? '';
     if (!(GENERIC_TESTS as readonly string[]).includes(g)) continue;
-    const raw = ((typeof t.entry === 'string' ? undefined : t.entry[g]) ?? {}) as Record<string, unknown>;
-    const args = { ...(raw.config as Record<string, unknown> | undefined), ...raw };
+    const args = { ...(parts!.rawArgs.config as Record<string, unknown> | undefined), ...parts!.rawArgs };
     if (args.name !== undefined || (g === 'unique_combination_of_columns' && !Array.isArray(args.combination_of_columns))) continue;
     t.generated = uniqueTestName(generatedBase(g as GenericTestName, onName, t.column, args));
     const at = `${t.file}:${t.src.locate(t.path).line}`;
