@@ -2070,32 +2070,21 @@ const BUILTIN_SOURCE_RE = new RegExp(`\\bsource\\s*\\(\\s*["']${BUILTIN_SOURCE}[
  * source named `vigil` gets none of these.
  */
 export function builtinSources(project: string, schema: string, database: string | undefined): SourceNode[] {
+  const builtin = (name: string, identifier: string, columns: ColumnInfo[], description: string): SourceNode => ({
+    unique_id: `source.${project}.${BUILTIN_SOURCE}.${name}`,
+    resource_type: 'source',
+    name,
+    source_name: BUILTIN_SOURCE,
+    file: '(built in)',
+    line: 0,
+    description,
+    relation: { ...(database ? { database } : {}), schema, identifier },
+    columns,
+    tags: [],
+    meta: { vigil_builtin: name },
+  });
   return [
-    {
-      unique_id: `source.${project}.${BUILTIN_SOURCE}.alert_events`,
-      resource_type: 'source',
-      name: 'alert_events',
-      source_name: BUILTIN_SOURCE,
-      file: '(built in)',
-      line: 0,
-      description: 'Every alert instance that started firing or resolved, one row per event, appended by `vigil alerts evaluate` (docs/alerts.md#history-vigil_alert_events).',
-      relation: { ...(database ? { database } : {}), schema, identifier: ALERT_EVENTS_TABLE },
-      columns: alertEventColumns(),
-      tags: [],
-      meta: { vigil_builtin: 'alert_events' },
-    },
-    {
-      unique_id: `source.${project}.${BUILTIN_SOURCE}.retention_log`,
-      resource_type: 'source',
-      name: 'retention_log',
-      source_name: BUILTIN_SOURCE,
-      file: '(built in)',
-      line: 0,
-      description: 'One row per table of every `vigil retention apply`, and the lines `vigil sync` copies from the database an `apply_to: source` apply deleted in (docs/governance.md#the-log-vigil_retention_log).',
-      relation: { ...(database ? { database } : {}), schema, identifier: RETENTION_LOG_TABLE },
-      columns: retentionLogColumns(),
-      tags: [],
-      meta: { vigil_builtin: 'retention_log' },
-    },
+    builtin('alert_events', ALERT_EVENTS_TABLE, alertEventColumns(), 'Every alert instance that started firing or resolved, one row per event, appended by `vigil alerts evaluate` (docs/alerts.md#history-vigil_alert_events).'),
+    builtin('retention_log', RETENTION_LOG_TABLE, retentionLogColumns(), 'One row per table of every `vigil retention apply`, and the lines `vigil sync` copies from the database an `apply_to: source` apply deleted in (docs/governance.md#the-log-vigil_retention_log).'),
   ];
 }
