@@ -75,6 +75,22 @@ export function pgError(e: unknown, sql: string): WarehouseError {
   return new WarehouseError(message, sql, { cause: e, position });
 }
 
+/**
+ * The helper functions models call (PG_HELPERS_SQL), installed where they are missing or differ;
+ * a role that may not create them (42501) goes on without them — a model calling one fails, with
+ * PG_HELPERS_HINT. `refused` undoes what the refused statement began (a checker's savepoint).
+ */
+export async function installHelpers(run: (sql: string) => Promise<Array<Record<string, unknown>>>, refused?: () => Promise<unknown>): Promise<void> {
+  if ((await run(PG_HELPERS_PRESENT_SQL))[0]?.ok) return;
+  try {
+    await run(PG_HELPERS_SQL);
+  } catch (e) {
+    const err = e as { code?: string; cause?: { code?: string } };
+    if ((err.code ?? err.cause?.code) !== '42501') throw e;
+    await refused?.();
+  }
+}
+
 export class PostgresAdapter implements Adapter {
   readonly warehouse = warehouse;
   readonly type = 'postgres';
@@ -151,14 +167,7 @@ export class PostgresAdapter implements Adapter {
     const a = new PostgresAdapter(pool, size);
     try {
       if (opts.helpers === false) await a.execute('select 1');
-      else if (!(await a.query<{ ok: boolean }>(PG_HELPERS_PRESENT_SQL))[0]?.ok) {
-        try {
-          await a.execute(PG_HELPERS_SQL);
-        } catch (e) {
-          // a role that may not create them connects without them: a model calling one fails, with PG_HELPERS_HINT
-          if (((e as Error).cause as { code?: string } | undefined)?.code !== '42501') throw e;
-        }
-      }
+      else await installHelpers((sql) => a.query(sql));
     } catch (e) {
       await pool.end().catch(() => undefined);
       if (e instanceof WarehouseError && /concurrently|already exists/.test(e.message)) return PostgresAdapter.open(cfg, poolSize, opts);

@@ -18,9 +18,8 @@ import type { MaterializeRequest } from '../adapter.js';
 import type { Relation } from '../dialect.js';
 import { declaredType, typeFamily } from '../type-family.js';
 import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
-import { checkout, incrementalWrite, pgError, PostgresAdapter } from './postgres-adapter.js';
+import { checkout, incrementalWrite, installHelpers, pgError, PostgresAdapter } from './postgres-adapter.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
-import { PG_HELPERS_PRESENT_SQL, PG_HELPERS_SQL } from './postgres-dialect.js';
 
 /** SQL with some schema names replaced, and the way back from a position in it to one in the original. */
 interface Remapped {
@@ -49,14 +48,9 @@ export class PostgresChecker implements Checker {
       await c.query("begin; set local lock_timeout = '3s'");
       // the helpers models call, for this transaction only, when the server does not have them
       // (a role that may not create them checks without them: a model calling one fails, with PG_HELPERS_HINT)
-      const have = await c.query(PG_HELPERS_PRESENT_SQL);
-      if (!have.rows[0]?.ok) {
-        await c.query('savepoint vigil_helpers');
-        await c.query(PG_HELPERS_SQL).catch(async (e: { code?: string }) => {
-          if (e.code !== '42501') throw e;
-          await c!.query('rollback to savepoint vigil_helpers');
-        });
-      }
+      const client = c;
+      await client.query('savepoint vigil_helpers');
+      await installHelpers(async (sql) => (await client.query(sql)).rows, () => client.query('rollback to savepoint vigil_helpers'));
       return new PostgresChecker(db, c);
     } catch (e) {
       c?.release();
