@@ -222,6 +222,18 @@ export interface LoadRequest {
   indexes?: string[][];
 }
 
+/** What building a model would process (Adapter.estimate), for `vigil build --dry-run`. */
+export interface Estimate {
+  /** every statement's bytes, summed */
+  bytesProcessed: number;
+  /** a view: the bytes its query reads each time it is read */
+  viewReads?: number;
+  /** counted without the pruning only the run knows */
+  upperBound?: boolean;
+  /** a script's statements, each dry-run on its own (a limit such as maximum_bytes_billed holds each to itself); absent: one statement */
+  statements?: Array<{ what: string; bytes: number }>;
+}
+
 /**
  * The I/O surface of a connected warehouse. Runtime values (state documents, labels, cursors,
  * comments) always travel as bind parameters: `dialect.param(i)` in the SQL, `params[i - 1]`.
@@ -264,7 +276,7 @@ export interface Adapter {
   /** Bytes a statement would process, without running it (`capabilities.dryRun`). */
   dryRun?(sql: string): Promise<{ bytesProcessed: number }>;
   /** Bytes building `req` would process: every statement the build sends, not only its SELECT (`vigil build --dry-run`). */
-  estimate?(req: MaterializeRequest): Promise<{ bytesProcessed: number; /** a view: the bytes its query reads each time it is read */ viewReads?: number; /** counted without the pruning only the run knows */ upperBound?: boolean }>;
+  estimate?(req: MaterializeRequest): Promise<Estimate>;
   /** --defer (DuckDB): read another database file under `alias`, read-only, also in later sessions. */
   attachReadOnly?(file: string, alias: string): Promise<void>;
   /**
@@ -375,9 +387,14 @@ export function partitionKeySql(spec: PartitionSpec, column: string): string {
   return spec.granularity ? `date_trunc('${spec.granularity}', ${column})` : column;
 }
 
-/** insert_overwrite on DuckDB and Postgres: delete from `rel` the rows in the partitions the new rows (staged in `staged`) are in. */
+/**
+ * insert_overwrite on DuckDB and Postgres: delete from `rel` the rows in the partitions the new
+ * rows (staged in `staged`) are in; an integer range by its values, as dbt-bigquery and Vigil's
+ * BigQuery adapter replace it (only the stored rows whose value is among the new rows', not the
+ * rest of their RANGE_BUCKET).
+ */
 export function partitionDeleteSql(rel: string, staged: string, spec: PartitionSpec, column: string): string {
-  const key = partitionKeySql(spec, column);
+  const key = spec.range ? column : partitionKeySql(spec, column);
   return `delete from ${rel} where ${key} in (select ${key} from ${staged})`;
 }
 

@@ -16,7 +16,7 @@ import { loadCache, saveCache, writeCompileArtifacts, writeTargetJson, type Cach
 import { startSnapshot, type SnapshotStart } from '../project/snapshot.js';
 import { SelectorError, withTests } from '../compile/selector.js';
 import { redact } from '../secrets.js';
-import type { Adapter } from '../adapters/adapter.js';
+import type { Adapter, Estimate } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
 import type { ModelNode, SeedNode, SnapshotNode } from '../compile/manifest.js';
 
@@ -516,12 +516,17 @@ async function runDryRun(o: Common & { fullRefresh?: boolean; defer?: boolean; f
     const t0 = performance.now();
     try {
       // what the build sends (an incremental run's script: its temp table's query, its DECLARE's, its MERGE's), else its query
-      const { bytesProcessed, viewReads, upperBound }: { bytesProcessed: number; viewReads?: number; upperBound?: boolean } = adapter.estimate ? await adapter.estimate(materializeRequest(n, !!o.fullRefresh)) : await adapter.dryRun!(sql);
+      const { bytesProcessed, viewReads, upperBound, statements }: Estimate = adapter.estimate ? await adapter.estimate(materializeRequest(n, !!o.fullRefresh)) : await adapter.dryRun!(sql);
       total += bytesProcessed;
-      const over = max !== undefined && bytesProcessed > max;
+      // BigQuery holds each job, each statement of a script, to maximum_bytes_billed on its own:
+      // the script's total is the estimate, its largest statement what the limit is held against
+      const atMost = upperBound ? 'at most ' : '';
+      const largest = statements && statements.length > 1 ? statements.reduce((a, b) => (b.bytes > a.bytes ? b : a)) : undefined;
+      const over = max !== undefined && (largest?.bytes ?? bytesProcessed) > max;
       if (over) refused++;
       const view = viewReads !== undefined ? ` (a view: its query reads ${formatBytes(viewReads)} each time it is read)` : '';
-      out(`${i + 1} of ${order.length} ${over ? 'REFUSED' : 'OK'} ${rel}: ${upperBound ? 'at most ' : ''}${formatBytes(bytesProcessed)}${view}${over ? ` (over maximum_bytes_billed ${formatBytes(max)})` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
+      const parts = largest ? ` in ${statements!.length} statements, the largest ${largest.what}: ${atMost}${formatBytes(largest.bytes)}` : '';
+      out(`${i + 1} of ${order.length} ${over ? 'REFUSED' : 'OK'} ${rel}: ${atMost}${formatBytes(bytesProcessed)}${view}${parts}${over ? ` (over maximum_bytes_billed ${formatBytes(max)}${largest ? ', which BigQuery holds each statement to' : ''})` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
     } catch (e) {
       const msg = (e as Error).message;
       const missing = /^notFound:/.test(msg) ? missingRelation(manifest, id, msg.split('\n')[0], c.target.database, new Set(order.slice(0, i))) : undefined;

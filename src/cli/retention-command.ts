@@ -137,7 +137,7 @@ export async function runRetentionPlan(o: Common & { at?: string }): Promise<voi
       };
       // (counted with the columns as the warehouse spells them; the plan keeps the config's spelling, which apply compares)
       const { column, overrideDays } = checks.get(t.unique_id)!;
-      const counted = await countAffected(adapter, { ...base, column, override_days: overrideDays ?? null }, !!getWarehouse(adapter.type)?.capabilities.partitions);
+      const counted = await countAffected(adapter, { ...base, column, override_days: overrideDays ?? null, partition: t.partition }, !!getWarehouse(adapter.type)?.capabilities.partitions);
       entries.push({ ...base, ...counted });
     }
   } finally {
@@ -205,7 +205,7 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
     for (const [i, e] of entries.entries()) {
       const checked = await checkColumns(conns.adapterOf(e.target), current.get(e.unique_id)!, `target '${e.target}'`);
       gone.push(...checked.problems);
-      entries[i] = { ...e, column_type: checked.columnType, column: checked.column, override_days: checked.overrideDays ?? null };
+      entries[i] = { ...e, column_type: checked.columnType, column: checked.column, override_days: checked.overrideDays ?? null, partition: current.get(e.unique_id)!.partition };
     }
     if (gone.length) throw new ProjectError(gone);
     // every table counted again before anything is deleted: more rows before a cutoff than the

@@ -15,7 +15,7 @@ import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { inexactInteger } from '../project/yaml-lib.js';
 import { sayYaml11Only, yaml11Only } from '../project/pyyaml-scalars.js';
 import type { Dialect, Relation } from '../adapters/dialect.js';
-import { partitionField, type Hook } from '../adapters/adapter.js';
+import { partitionField, partitionSpec, type Hook } from '../adapters/adapter.js';
 import { namingMacros, type NamingNode } from './naming-macros.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
@@ -680,6 +680,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     } else {
       for (const k of tableOnly.filter((x) => x === 'require_partition_filter' || x === 'partition_expiration_days')) {
         if (!partitionField(d.config.partition_by)) ds.push(diag('E_CONFIG', `model '${d.name}': ${k} applies to a partitioned table; set partition_by`, at(k), "partition_by={'field': 'day', 'data_type': 'date'}"));
+        // BigQuery expires partitions by their time: an integer-range partition has none
+        else if (k === 'partition_expiration_days' && isIntegerPartition(d.config.partition_by))
+          ds.push(diag('E_CONFIG', `model '${d.name}': partition_expiration_days applies to a table partitioned by time (a DATE, TIMESTAMP or DATETIME column, or ingestion time); partition_by here is an integer range, whose partitions have no time to expire by (BigQuery documents partition expiration for time-unit and ingestion-time partitioning only)`, at(k), 'remove partition_expiration_days, or delete old rows with a retention config (docs/governance.md#retention)'));
       }
     }
     const strategies = getWarehouse(target?.type ?? '')?.incrementalStrategies;
@@ -2087,4 +2090,10 @@ export function builtinSources(project: string, schema: string, database: string
     builtin('alert_events', ALERT_EVENTS_TABLE, alertEventColumns(), 'Every alert instance that started firing or resolved, one row per event, appended by `vigil alerts evaluate` (docs/alerts.md#history-vigil_alert_events).'),
     builtin('retention_log', RETENTION_LOG_TABLE, retentionLogColumns(), 'One row per table of every `vigil retention apply`, and the lines `vigil sync` copies from the database an `apply_to: source` apply deleted in (docs/governance.md#the-log-vigil_retention_log).'),
   ];
+}
+
+/** A `partition_by` of an integer column: `data_type: 'int64'`, or RANGE_BUCKET(...) written as text. */
+function isIntegerPartition(p: unknown): boolean {
+  if (p !== null && typeof p === 'object') return String((p as { data_type?: unknown }).data_type ?? '').toLowerCase() === 'int64';
+  return partitionSpec(p)?.range !== undefined;
 }

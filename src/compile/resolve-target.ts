@@ -26,7 +26,7 @@ export function fillEnvVars(text: string, env: NodeJS.ProcessEnv, value: (name: 
 /** The warehouses' config schemas (zod), imported with this module. */
 const SCHEMAS = await warehouseSchemas();
 
-/** Render the selected target's config: strings may use env_var(). */
+/** Render the selected target's config: strings may use env_var(), at any depth (a label's value too). */
 export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Diagnostic[]): ResolvedTarget | undefined {
   const targets = files.project.targets;
   const name = opts.target ?? files.project.default_target ?? Object.keys(targets)[0];
@@ -42,23 +42,28 @@ export function resolveTarget(files: ProjectFiles, opts: CompileOptions, ds: Dia
     ds.push(diag('E_TARGET', `target '${name}': unknown type '${raw.type}'${hint ? ` — did you mean '${hint}'?` : ''}`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, 'type']) }, `supported types: ${warehouseTypes().join(', ')}`));
     return undefined;
   }
-  const config: Record<string, unknown> = {};
+  // every string of the config, at any depth (BigQuery's labels, Postgres' ssl.ca), has its
+  // env_var() filled in: a nested value was sent as its template text
   let unset = false;
-  for (const [k, v] of Object.entries(raw)) {
+  const fill = (v: unknown, path: Array<string | number>): unknown => {
     if (typeof v === 'string' && v.includes('{{')) {
-      config[k] = fillEnvVars(v, opts.env, (key, val) => {
+      return fillEnvVars(v, opts.env, (key, val) => {
         if (val === undefined) {
-          ds.push(diag('E_ENV_VAR', `target '${name}': environment variable ${key} is not set`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, k]) }, `export ${key}=... or choose another target with --target`));
+          ds.push(diag('E_ENV_VAR', `target '${name}': environment variable ${key} is not set`, { file: 'project.yaml', ...files.projectYaml.locate(['targets', name, ...path]) }, `export ${key}=... or choose another target with --target`));
           unset = true;
           return '';
         }
-        // a variable read into a key that holds a secret (BigQuery's credentials, a password) is
-        // redacted whatever its name (BQ_CREDS is no name redaction knows for a secret)
-        if (isSecretName(k)) addSecret(key, val);
+        // a variable read into a key that holds a secret (BigQuery's credentials, a password, at
+        // any depth) is redacted whatever its name (BQ_CREDS is no name redaction knows for a secret)
+        if (path.some((k) => typeof k === 'string' && isSecretName(k))) addSecret(key, val);
         return val;
       });
-    } else config[k] = v;
-  }
+    }
+    if (Array.isArray(v)) return v.map((x, i) => fill(x, [...path, i]));
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x, [...path, k])]));
+    return v;
+  };
+  const config = fill(raw, []) as Record<string, unknown>;
   // the unset variable is the one root cause: its empty value is not reported again
   if (unset) return undefined;
   const schema = SCHEMAS.get(warehouse.type)!.config;

@@ -41,7 +41,15 @@ export interface RetentionTable {
   override_days?: string;
   batch_size: number;
   at: WrittenAt;
+  /** a model's partitioning when it requires a partition filter (BigQuery's require_partition_filter): every statement carries Dialect.readFilter */
+  partition?: PartitionConfig;
 }
+
+/** The config Dialect.readFilter reads: partition_by, and require_partition_filter set. */
+export type PartitionConfig = {
+  partition_by: unknown;
+  require_partition_filter: true;
+};
 
 /** One table of a plan: everything apply needs, fixed. */
 export interface PlanEntry {
@@ -72,6 +80,8 @@ export interface PlanEntry {
   /** keep is shorter than the project minimum: apply needs --force */
   below_minimum: boolean;
   at: WrittenAt;
+  /** not written to the plan: the project's config at plan and at apply (RetentionTable.partition) */
+  partition?: PartitionConfig;
 }
 
 export interface RetentionPlan {
@@ -108,7 +118,9 @@ export function retentionTables(manifest: Manifest, ids: Set<string>): Retention
   for (const n of Object.values(manifest.nodes)) {
     if (n.resource_type !== 'model' || !n.config.retention || !n.relation || !ids.has(n.unique_id)) continue;
     const r = n.config.retention;
-    out.push({ unique_id: n.unique_id, name: n.name, kind: 'model', apply_to: 'warehouse', relation: n.relation, column: r.column, keep: r.keep, override_days: r.override_days, batch_size: r.batch_size ?? DEFAULT_BATCH_SIZE, at: n.retention_at ?? { file: n.file } });
+    const cfg = n.config as Record<string, unknown>;
+    const partition = cfg.require_partition_filter === true && cfg.partition_by !== undefined ? { partition: { partition_by: cfg.partition_by, require_partition_filter: true as const } } : {};
+    out.push({ unique_id: n.unique_id, name: n.name, kind: 'model', apply_to: 'warehouse', relation: n.relation, column: r.column, keep: r.keep, override_days: r.override_days, batch_size: r.batch_size ?? DEFAULT_BATCH_SIZE, at: n.retention_at ?? { file: n.file }, ...partition });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -218,16 +230,32 @@ export async function checkColumns(adapter: Adapter, t: RetentionTable, where: s
   return { problems: ds, columnType: c?.data_type, column: c?.name ?? t.column, overrideDays: o?.name ?? t.override_days };
 }
 
-/** Rows (and partitions) a plan entry's predicate matches now, with the oldest and newest of them. */
-export async function countAffected(adapter: Adapter, e: Pick<PlanEntry, 'relation' | 'column' | 'column_type' | 'override_days' | 'cutoff' | 'override_floor' | 'as_of'>, partitions: boolean): Promise<{ rows: number; partitions?: number; oldest: string | null; newest: string | null }> {
-  const d = adapter.dialect;
+/**
+ * The predicate a table that requires a partition filter wants on every read (Dialect.readFilter:
+ * names the partition column alone, keeps every row), as the first ANDed part of a WHERE; '' for
+ * any other table. Without it BigQuery refuses the count and the DELETE of a
+ * require_partition_filter table whose partition column is not the retention column.
+ */
+function partitionFilter(d: Dialect, e: Pick<PlanEntry, 'partition'>): string {
+  const f = e.partition ? d.readFilter?.(e.partition) : undefined;
+  return f ? `${f} and ` : '';
+}
+
+/** The statement countAffected runs (and `vigil check` analyzes). */
+export function countStatement(d: Dialect, e: Pick<PlanEntry, 'relation' | 'column' | 'column_type' | 'override_days' | 'cutoff' | 'override_floor' | 'as_of' | 'partition'>, partitions: boolean): { sql: string; params: SqlParam[] } {
   const p = retentionPredicate(d, e);
   const col = d.quoteIdent(e.column);
   const str = d.type('string');
-  const [r] = await adapter.query<{ n: unknown; parts?: unknown; oldest: string | null; newest: string | null }>(
-    `select count(*) as n${partitions ? `, count(distinct ${d.to_date(col)}) as parts` : ''}, cast(min(${col}) as ${str}) as oldest, cast(max(${col}) as ${str}) as newest from ${d.relation(e.relation)} where ${p.sql}`,
-    p.params,
-  );
+  return {
+    sql: `select count(*) as n${partitions ? `, count(distinct ${d.to_date(col)}) as parts` : ''}, cast(min(${col}) as ${str}) as oldest, cast(max(${col}) as ${str}) as newest from ${d.relation(e.relation)} where ${partitionFilter(d, e)}${p.sql}`,
+    params: p.params,
+  };
+}
+
+/** Rows (and partitions) a plan entry's predicate matches now, with the oldest and newest of them. */
+export async function countAffected(adapter: Adapter, e: Pick<PlanEntry, 'relation' | 'column' | 'column_type' | 'override_days' | 'cutoff' | 'override_floor' | 'as_of' | 'partition'>, partitions: boolean): Promise<{ rows: number; partitions?: number; oldest: string | null; newest: string | null }> {
+  const c = countStatement(adapter.dialect, e, partitions);
+  const [r] = await adapter.query<{ n: unknown; parts?: unknown; oldest: string | null; newest: string | null }>(c.sql, c.params);
   return { rows: Number(r?.n ?? 0), ...(partitions ? { partitions: Number(r?.parts ?? 0) } : {}), oldest: r?.oldest ?? null, newest: r?.newest ?? null };
 }
 
@@ -386,7 +414,8 @@ export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: numb
  * Without a transactional batch (BigQuery): one DELETE per range of RANGE_DAYS days of the
  * timestamp column, oldest first, each bounded by constants on that column so BigQuery prunes
  * the partitions outside it (a range covering whole partitions deletes them without a scan), and
- * each also carrying the plan's predicate. A count of the range comes before its DELETE, for the log.
+ * each also carrying the plan's predicate (and, on a table that requires a partition filter, the
+ * dialect's read filter). A count of the range comes before its DELETE, for the log.
  */
 export function rangeStatements(d: Dialect, e: PlanEntry): Array<{ from: string; to: string; count: string; delete: string; params: SqlParam[] }> {
   if (!e.oldest || !e.rows) return [];
@@ -400,7 +429,7 @@ export function rangeStatements(d: Dialect, e: PlanEntry): Array<{ from: string;
   for (let from = start; from <= newest; from += RANGE_DAYS * 86_400_000) {
     const to = from + RANGE_DAYS * 86_400_000;
     const pred = retentionPredicate(d, e, 3);
-    const where = `${col} >= ${bound(d, e.column_type, 1)} and ${col} < ${bound(d, e.column_type, 2)} and ${pred.sql}`;
+    const where = `${partitionFilter(d, e)}${col} >= ${bound(d, e.column_type, 1)} and ${col} < ${bound(d, e.column_type, 2)} and ${pred.sql}`;
     const [f, t] = [new Date(from).toISOString(), new Date(to).toISOString()];
     out.push({ from: f, to: t, count: `select count(*) as n from ${rel} where ${where}`, delete: `delete from ${rel} where ${where}`, params: [boundValue(d, e.column_type, f), boundValue(d, e.column_type, t), ...pred.params] });
   }

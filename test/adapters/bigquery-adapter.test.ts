@@ -353,6 +353,36 @@ describe('BigQueryAdapter on the real client', () => {
     });
   });
 
+  it("--dry-run of append_new_columns writes the columns the build writes: a column the query no longer selects is left out, as the build leaves it out (was: the table's columns, `legacy` = S.`legacy`, which Google's analyzer refuses: the dry run failed while the build ran)", async () => {
+    const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer, typeBuilders } = await import('../../src/adapters/bigquery/zetasql.js');
+    const rel = { database: 'vigil-test', schema: 'analytics', identifier: 'dropped' };
+    fake.addTable('vigil-test', 'analytics', 'dropped', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'legacy', type: 'STRING' }], timePartitioning: { type: 'DAY', field: 'day' } });
+    fake.onQuery(/from `vigil-test`\.`analytics`\.`src_dropped`/, { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], numDmlAffectedRows: 1 });
+    const bq = await adapter();
+    const req = { kind: 'incremental' as const, relation: rel, sql: 'select 1', incrementalSql: 'select day, k from `vigil-test`.`analytics`.`src_dropped`', uniqueKey: ['day', 'k'], fullRefresh: false, config: { partition_by: { field: 'day', data_type: 'date' } }, onSchemaChange: 'append_new_columns' as const };
+    const est = await bq.estimate(req);
+    const dryMerge = since().map((r) => r.body?.configuration?.query?.query as string).filter((q) => /^MERGE /.test(q ?? ''));
+    expect(dryMerge).toHaveLength(1);
+    mark = fake.requests.length;
+    await bq.materialize(req);
+    const script = jobs().at(-1)!.body.configuration.query.query as string;
+    expect(script).not.toContain('legacy');
+    // the build's MERGE, with the temp table read as its query and the partition bound the run computes kept open, is the dry run's
+    const buildMerge = /\n(MERGE [\s\S]*);\nEND$/.exec(script)![1].replace(/\bvigil_new_rows\b/, `(\n${req.incrementalSql}\n)`).replace('T.`day` >= vigil_min', '(T.`day` IS NULL OR T.`day` IS NOT NULL)');
+    expect(dryMerge[0]).toBe(buildMerge);
+    // and Google's analyzer takes it (it refused the table's columns: "Name legacy not found inside S")
+    const srv = await startZetaServer(REPO);
+    const lo = await bigQueryLanguageOptions(srv);
+    const T = typeBuilders(srv.z);
+    const a = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, 'vigil-test').addTable(['vigil-test', 'analytics', 'dropped'], [{ name: 'day', type: T.DATE }, { name: 'k', type: T.STRING }, { name: 'legacy', type: T.STRING }]).addTable(['vigil-test', 'analytics', 'src_dropped'], [{ name: 'day', type: T.DATE }, { name: 'k', type: T.STRING }]), lo);
+    try {
+      expect(await a.script(dryMerge[0]), dryMerge[0]).toMatchObject({ ok: true });
+    } finally {
+      await a.release();
+    }
+    expect(est.statements?.map((x) => x.what)).toEqual(['the query filling its temp table', 'its DECLARE', 'its MERGE']);
+  });
+
   it("a script's row count is its child jobs' (jobs.list?parentJobId=): a partitioned merge says what it merged; without the permission to list, it says it does not know", async () => {
     fake.addTable('vigil-test', 'analytics', 'counted', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], timePartitioning: { type: 'DAY', field: 'day' } });
     fake.onQuery(/from src_counted/, { numDmlAffectedRows: 7 });
@@ -382,7 +412,7 @@ describe('BigQueryAdapter on the real client', () => {
     fake.onQuery(/^MERGE `vigil-test`\.`analytics`\.`est` AS T[\s\S]*ON T\.`day` = S\.`day` AND T\.`k` = S\.`k` AND \(T\.`day` IS NULL OR T\.`day` IS NOT NULL\)\nWHEN MATCHED/, { totalBytesProcessed: 250 });
     const bq = await adapter({ maximum_bytes_billed: 300 });
     const req = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'est' }, sql: 'select day, k from src_est_full', incrementalSql: 'select day, k from src_est', uniqueKey: ['day', 'k'], fullRefresh: false, config: { partition_by: { field: 'day', data_type: 'date' } } };
-    expect(await bq.estimate(req)).toEqual({ bytesProcessed: 380, upperBound: true });
+    expect(await bq.estimate(req)).toEqual({ bytesProcessed: 380, upperBound: true, statements: [{ what: 'the query filling its temp table', bytes: 30 }, { what: 'its DECLARE', bytes: 100 }, { what: 'its MERGE', bytes: 250 }] });
     const sent = since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path));
     expect(sent.every((r) => r.body.configuration.dryRun === true)).toBe(true);
     expect(sent.map((r) => (r.body.configuration.query.query as string).split('\n')[0])).toEqual(['select day, k from src_est', 'SELECT (SELECT MIN(`day`) FROM (', 'MERGE `vigil-test`.`analytics`.`est` AS T']);
@@ -488,6 +518,31 @@ describe('vigil build --dry-run against the loopback BigQuery', () => {
     expect(r.stdout).toMatch(/UNKNOWN analytics\.b: reads a relation that does not exist yet: model a, which this run builds first \(notFound: Not found: Table vigil-nosrc:analytics\.a/);
     expect(r.stdout).not.toMatch(/upstream model may not be built yet/);
     expect(r.code, r.stdout + r.stderr).toBe(1);
+  });
+
+  it('maximum_bytes_billed is held against each statement of a script, as BigQuery holds each: an insert_overwrite of 1, 1 and 0.5 GiB under a 1.5 GiB limit is OK, its total the estimate (was: REFUSED for the sum, exit 1); one statement over it is REFUSED, named', async () => {
+    const dir = makeProject(
+      {
+        'project.yaml': 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: vigil-cap, dataset: analytics, location: US, maximum_bytes_billed: 1610612736 }\n',
+        'models/io.sql': "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by={'field': 'day', 'data_type': 'date'}) }}\nselect day, n from cap_src.events",
+      },
+      false,
+    );
+    dirs.push(dir);
+    fake.addTable('vigil-cap', 'analytics', 'io', { fields: [{ name: 'day', type: 'DATE' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' } });
+    const GiB = 2 ** 30;
+    fake.onQuery(/^\s*select day, n from cap_src\.events\s*$/, { totalBytesProcessed: GiB });
+    fake.onQuery(/^SELECT \(SELECT ARRAY_AGG/, { totalBytesProcessed: GiB });
+    fake.onQuery(/^MERGE `vigil-cap`/, { totalBytesProcessed: GiB / 2 });
+    const env = { VIGIL_BIGQUERY_API_ENDPOINT: fake.url, VIGIL_BIGQUERY_ACCESS_TOKEN: 'fake-token', NO_PROXY: '127.0.0.1' };
+    const ok = await vigilAsync(dir, ['build', '--dry-run'], env);
+    expect(ok.stdout).toMatch(/1 of 1 OK analytics\.io: at most 2\.50 GiB in 3 statements, the largest the query filling its temp table: at most 1\.00 GiB \[/);
+    expect(ok.stdout).toMatch(/Total: 2\.50 GiB processed/);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    fake.onQuery(/^MERGE `vigil-cap`/, { totalBytesProcessed: 2 * GiB });
+    const over = await vigilAsync(dir, ['build', '--dry-run'], env);
+    expect(over.stdout).toMatch(/1 of 1 REFUSED analytics\.io: at most 4\.00 GiB in 3 statements, the largest its MERGE: at most 2\.00 GiB \(over maximum_bytes_billed 1\.50 GiB, which BigQuery holds each statement to\)/);
+    expect(over.code, over.stdout + over.stderr).toBe(1);
   });
 
   it("vigil run: an incremental script evaluates the model's SQL once, into its temp table, and takes both the partitions (or the lowest partition value) and the MERGE's rows from it (was: the SQL twice, in two statements: each its own CURRENT_TIMESTAMP() and data, a partition replaced by nothing or a row written twice)", async () => {

@@ -127,7 +127,8 @@ describe('DuckDbAdapter', () => {
     await db.materialize(byText);
     await db.materialize(byText);
     expect(await db.query('select region, n::int as n from analytics.by_region order by region')).toEqual([{ region: 'eu', n: 3 }, { region: 'us', n: 2 }]);
-    // integer ranges: RANGE_BUCKET's buckets (below the start one, above the end one)
+    // integer ranges: by the values, as dbt-bigquery replaces them (and Vigil's BigQuery adapter):
+    // 11 in 19's bucket and 150 in 200's are kept (were: replaced with their RANGE_BUCKET)
     const ranged = {
       kind: 'incremental' as const,
       relation: rel('by_range'),
@@ -141,10 +142,15 @@ describe('DuckDbAdapter', () => {
     await db.materialize(ranged);
     expect(await db.query('select n::int as n, v from analytics.by_range order by n')).toEqual([
       { n: -5, v: 'low' },
+      { n: 11, v: 'old' },
       { n: 19, v: 'new' },
       { n: 25, v: 'keep' },
+      { n: 150, v: 'high' },
       { n: 200, v: 'higher' },
     ]);
+    // a value stored again is replaced, once
+    await db.materialize({ ...ranged, incrementalSql: "select 11 as n, 'again' as v" });
+    expect(await db.query("select v from analytics.by_range where n = 11")).toEqual([{ v: 'again' }]);
   });
 
   it('a unique key holding a NULL matches no row (as in dbt, and on BigQuery and Postgres): the row is added again, and the result says so', async () => {

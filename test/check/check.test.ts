@@ -347,6 +347,41 @@ describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at 
     expect((await evaluate(`SELECT ${merges}`, [null, null]))[0]).toMatchObject({ boolValue: false });
     expect((await evaluate(`SELECT ${merges}`, []))[0]).toMatchObject({ boolValue: false });
   });
+
+  it("insert_overwrite on an int64 range partition replaces the rows whose value the new rows hold, as dbt-bigquery does (`id IN UNNEST(...)`), not every row of their RANGE_BUCKET (was: re-selecting id 5 deleted ids 0 to 9); the script passes the analyzer", async () => {
+    const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer, typeBuilders } = await import('../../src/adapters/bigquery/zetasql.js');
+    const { BigQueryAdapter } = await import('../../src/adapters/bigquery/bigquery-adapter.js');
+    const srv = await startZetaServer(REPO);
+    const lo = await bigQueryLanguageOptions(srv);
+    const T = typeBuilders(srv.z);
+    const cols = [{ name: 'id', type: T.INT64 }, { name: 'v', type: T.STRING }];
+    const cat = new ZetaCatalog(srv.z, lo, 'p').addTable(['p', 'd', 't'], cols).addTable(['s'], cols);
+    const bq = new BigQueryAdapter({} as never, { type: 'bigquery', project: 'p', dataset: 'd' } as never);
+    const range = { field: 'id', data_type: 'int64', range: { start: 0, end: 1000, interval: 10 } };
+    const req = (partition_by: unknown) => ({ kind: 'incremental' as const, relation: { database: 'p', schema: 'd', identifier: 't' }, sql: 'select 1', incrementalSql: 'SELECT * FROM s', strategy: 'insert_overwrite' as const, fullRefresh: false, config: { partition_by } });
+    // the table is still partitioned by RANGE_BUCKET; the write names the column
+    expect(bq.tableDdl(req(range).relation, 'SELECT 1 AS id', req(range))).toContain('PARTITION BY RANGE_BUCKET(`id`, GENERATE_ARRAY(0, 1000, 10))');
+    for (const pb of [range, 'range_bucket(id, generate_array(0, 1000, 10))']) {
+      const script = bq.incrementalStatement(req(pb), ['id', 'v']);
+      expect(script, String(pb)).toContain('DECLARE vigil_partitions DEFAULT (SELECT ARRAY_AGG(DISTINCT `id` IGNORE NULLS) FROM vigil_new_rows);');
+      expect(script).toContain('WHEN NOT MATCHED BY SOURCE AND T.`id` IN UNNEST(vigil_partitions) THEN DELETE');
+      expect(script).not.toContain('RANGE_BUCKET');
+      const a = new ZetaAnalyzer(srv, cat, lo);
+      expect(await a.script(script), script).toMatchObject({ ok: true });
+      await a.release();
+    }
+    // Google's reference implementation: which stored rows (here `stored`) the MERGE deletes when the new rows hold id 5
+    const script = bq.incrementalStatement(req(range), ['id', 'v']);
+    const partitions = /\nDECLARE vigil_partitions DEFAULT (\(SELECT [^\n]*\));\n/.exec(script)![1];
+    const deletes = /WHEN NOT MATCHED BY SOURCE AND (.*) THEN DELETE/.exec(script)![1].replace('vigil_partitions', partitions);
+    const api = (srv.z.ZetaSQLClient as { API: Record<string, (r: unknown, cb: (e: unknown, a: unknown) => void) => void> }).API;
+    const rows = (ids: number[]) => ({ tableData: { row: ids.map((id) => ({ cell: [{ int64Value: String(id) }, { stringValue: 'x' }] })) } });
+    const deleted = await new Promise<unknown>((res, rej) =>
+      api.evaluateQuery({ sql: `SELECT ARRAY(SELECT T.id FROM stored AS T WHERE ${deletes} ORDER BY T.id)`, options: { languageOptions: lo }, simpleCatalog: cat.clone().addTable(['vigil_new_rows'], cols).addTable(['stored'], cols).toProto(), tableContent: { vigil_new_rows: rows([5]), stored: rows([0, 1, 5, 9, 15]) } }, (e, r) =>
+        e ? rej(e) : res((r as { content: { tableData: { row: Array<{ cell: Array<{ arrayValue?: { element?: Array<{ int64Value: string }> } }> }> } } }).content.tableData.row[0].cell[0].arrayValue?.element?.map((x) => Number(x.int64Value)))),
+    );
+    expect(deleted).toEqual([5]);
+  });
 });
 
 describe('vigil check on BigQuery: what BigQuery itself would say of sources, pseudo-columns, partitioning and config', () => {

@@ -261,6 +261,28 @@ describe('compileProject', () => {
     expect(model(compileProject(files("  region: \"{{- env_var('VIGIL_T_REGION', 5) -}}\"\n"), { env: {} }), 'a').compiled_sql).toContain("'5' as r");
   });
 
+  it("a target's nested values fill in env_var() (BigQuery's labels, Postgres' ssl): the rendered label is checked at its line, an unset variable is E_ENV_VAR there (was: the template text sent as the label of every job and table)", () => {
+    const bq = (labels: string) => projectFiles({ projectYaml: `name: fixture\ndefault_target: prod\ntargets:\n  prod:\n    type: bigquery\n    project: p\n    dataset: analytics\n    labels:\n      layer: mart\n      team: "${labels}"\n`, models: { 'models/a.sql': 'select 1 as x' } });
+    const ok = compileProject(bq("{{ env_var('VIGIL_T_TEAM', 'data') }}"), { env: { VIGIL_T_TEAM: 'growth' } });
+    expect(errors(ok)).toEqual([]);
+    expect(ok.target!.config.labels).toEqual({ layer: 'mart', team: 'growth' });
+    expect(compileProject(bq("{{ env_var('VIGIL_T_TEAM', 'data') }}"), { env: {} }).target!.config.labels).toEqual({ layer: 'mart', team: 'data' });
+    expect(errors(compileProject(bq("{{ env_var('VIGIL_T_TEAM') }}"), { env: {} }))).toEqual([
+      expect.objectContaining({ code: 'E_ENV_VAR', file: 'project.yaml', line: 10, message: "target 'prod': environment variable VIGIL_T_TEAM is not set" }),
+    ]);
+    // the value as rendered is one BigQuery must take (lowercase): said at compile, at its line
+    expect(errors(compileProject(bq("{{ env_var('VIGIL_T_TEAM') }}"), { env: { VIGIL_T_TEAM: 'Data Platform' } }))).toEqual([
+      expect.objectContaining({ code: 'E_TARGET', file: 'project.yaml', line: 10, message: "targets.prod.labels.team: label value 'Data Platform' is not one BigQuery takes (lowercase letters, digits, _ and -, at most 63): e.g. 'data_platform'" }),
+    ]);
+    // a template other than env_var() is no label either
+    expect(errors(compileProject(bq("{{ var('team') }}"), { env: {} })).map((d) => [d.code, d.line])).toEqual([['E_TARGET', 10]]);
+    // any warehouse, any depth
+    const pgYaml = "name: fixture\ndefault_target: app\ntargets:\n  app:\n    type: postgres\n    url: postgres://u@h/db\n    ssl:\n      ca: \"{{ env_var('VIGIL_T_CA') }}\"\n";
+    const pgOk = compileProject(projectFiles({ projectYaml: pgYaml, models: { 'models/a.sql': 'select 1 as x' } }), { env: { VIGIL_T_CA: '/etc/ca.pem' } });
+    expect(pgOk.target!.config.ssl).toEqual({ ca: '/etc/ca.pem' });
+    expect(errors(compileProject(projectFiles({ projectYaml: pgYaml, models: { 'models/a.sql': 'select 1 as x' } }), { env: {} }))).toEqual([expect.objectContaining({ code: 'E_ENV_VAR', line: 8 })]);
+  });
+
   it("accepted_values' arguments are checked at their line (quote: flase was taken for true, values: [] failed at run time); severity in any case, as dbt", () => {
     const props = (test: string) => ({ 'models/p.yml': `models:\n  - name: orders\n    columns:\n      - name: status\n        tests:\n          - ${test}\n` });
     const run = (test: string) => compile({ models: { 'models/orders.sql': "select 'a' as status" }, yml: props(test) });
@@ -451,9 +473,17 @@ describe('compileProject', () => {
     ]);
     expect(one("{{ config(materialized='table',\n partition_expiration_days=3) }}\nselect 1 as a")).toEqual(["error 2: model 'm': partition_expiration_days applies to a partitioned table; set partition_by"]);
     expect(one("{{ config(materialized='table', partition_by='d', partition_expiration_days=-3) }}\nselect current_date as d")[0]).toMatch(/partition_expiration_days is a number of days above 0/);
+    // an integer-range partition has no time to expire by (BigQuery: time-unit and ingestion-time partitioning only; was: accepted)
+    const intRange = "{'field': 'id', 'data_type': 'int64', 'range': {'start': 0, 'end': 1000, 'interval': 10}}";
+    for (const pb of [intRange, "'range_bucket(id, generate_array(0, 1000, 10))'"]) {
+      expect(one(`{{ config(materialized='table', partition_by=${pb},\n partition_expiration_days=30) }}\nselect 1 as id`), pb).toEqual([
+        "error 2: model 'm': partition_expiration_days applies to a table partitioned by time (a DATE, TIMESTAMP or DATETIME column, or ingestion time); partition_by here is an integer range, whose partitions have no time to expire by (BigQuery documents partition expiration for time-unit and ingestion-time partitioning only)",
+      ]);
+    }
+    expect(one("{{ config(materialized='table', partition_by={'field': 'd', 'data_type': 'date'}, partition_expiration_days=30) }}\nselect current_date as d")).toEqual([]);
     expect(one("{{ config(materialized='table', labels={'Bad Label': 'x'}) }}\nselect 1 as a")[0]).toMatch(/label key 'Bad Label' is not one BigQuery takes .*e\.g\. 'bad_label'/);
     expect(one('select 1 as a', bqYaml.replace('dataset: analytics }', 'dataset: analytics, labels: { team: Data Platform } }'))[0]).toMatch(/label value 'Data Platform' is not one BigQuery takes .*e\.g\. 'data_platform'/);
-    // a label from the environment is not checked (the target's YAML holds the template)
+    // a label from the environment is checked as rendered (here its default)
     expect(one('select 1 as a', bqYaml.replace('dataset: analytics }', `dataset: analytics, labels: { team: "{{ env_var('VIGIL_T_TEAM', 'data') }}" } }`))).toEqual([]);
     // delete+insert is not a BigQuery strategy (it ran as a MERGE, which fails on duplicate keys); fine on DuckDB
     const di = "{{ config(materialized='incremental', unique_key='a', incremental_strategy='delete+insert') }}\nselect 1 as a";

@@ -195,3 +195,36 @@ describe('vigil retention on BigQuery: a per-row period (override_days) of any n
     }
   }, 120_000);
 });
+
+describe('vigil retention on BigQuery: a model that requires a partition filter', () => {
+  it("the count and every range's count and DELETE carry the partition column's keep-every-row filter when it is not the retention column, and Google's analyzer with BigQuery's require_partition_filter rule takes them (was: no predicate on the partition column, refused)", async () => {
+    const { countStatement, retentionTables } = await import('../../src/retention/retention.js');
+    const { bigQueryDialect } = await import('../../src/adapters/bigquery/bigquery-dialect.js');
+    const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer, typeBuilders } = await import('../../src/adapters/bigquery/zetasql.js');
+    // the model's config reaches the plan entry as the project says it (retentionTables)
+    const node = { resource_type: 'model', unique_id: 'model.p.events', name: 'events', file: 'models/events.sql', relation: { database: P, schema: 'analytics', identifier: 'events' }, config: { materialized: 'incremental', partition_by: { field: 'day', data_type: 'date' }, require_partition_filter: true, retention: { column: 'created_at', keep: '90d' } } };
+    const [t] = retentionTables({ nodes: { [node.unique_id]: node }, sources: {} } as never, new Set([node.unique_id]));
+    expect(t.partition).toEqual({ partition_by: { field: 'day', data_type: 'date' }, require_partition_filter: true });
+    const asOf = new Date('2026-12-01T00:00:00Z');
+    const e: PlanEntry = { unique_id: t.unique_id, table: t.name, target: 'prod', apply_to: 'warehouse', relation: t.relation, column: 'created_at', column_type: 'TIMESTAMP', keep: '90d', override_days: null, minimum: '30d', batch_size: 50_000, as_of: asOf.toISOString(), cutoff: cutoffOf(asOf, '90d', '30d').cutoff.toISOString(), override_floor: null, below_minimum: false, at: { file: 'models/events.sql' }, rows: 10, oldest: '2026-06-24 08:00:00+00', newest: '2026-07-01 00:00:00+00', partition: t.partition };
+    const count = countStatement(bigQueryDialect, e, true);
+    const range = rangeStatements(bigQueryDialect, e);
+    expect(range).toHaveLength(1);
+    const statements = [count, { sql: range[0].count, params: range[0].params }, { sql: range[0].delete, params: range[0].params }];
+    for (const st of statements) expect(st.sql).toContain('where (`day` IS NULL OR `day` IS NOT NULL) and `created_at`');
+    const srv = await startZetaServer(REPO);
+    const lo = await bigQueryLanguageOptions(srv);
+    const T = typeBuilders(srv.z);
+    const a = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, P).addTable([P, 'analytics', 'events'], [{ name: 'day', type: T.DATE }, { name: 'created_at', type: T.TIMESTAMP }, { name: 'id', type: T.INT64 }]), lo);
+    a.requirePartitionFilter.set(`${P}.analytics.events`, 'day');
+    try {
+      for (const st of statements) expect(await a.analyze(st.sql, { params: st.params.map(() => 'STRING' as const), reads: true }), st.sql).toMatchObject({ ok: true });
+      // the rule holds: the same count without the filter is refused
+      const bare = countStatement(bigQueryDialect, { ...e, partition: undefined }, true);
+      expect(await a.analyze(bare.sql, { params: bare.params.map(() => 'STRING' as const), reads: true })).toMatchObject({ ok: false, message: expect.stringMatching(/partition/i) });
+    } finally {
+      await a.release();
+    }
+  }, 120_000);
+});
+

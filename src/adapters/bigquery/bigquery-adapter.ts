@@ -8,7 +8,7 @@
  */
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, droppedColumnsFailure, ExactNumber, exactInteger, jsonValue, maskingDigest, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, ExactNumber, type Estimate, exactInteger, jsonValue, maskingDigest, withHooks, partitionField, schemaChangeFailure, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { bigQueryDdlType, bigQueryDialect, bigQueryHelpersSql, type BqField } from './bigquery-dialect.js';
@@ -107,6 +107,17 @@ function partitionExpr(p: unknown): string | undefined {
   if (t === 'datetime') return `DATETIME_TRUNC(${f}, ${g})`;
   if (t === 'int64') return o.range ? `RANGE_BUCKET(${f}, GENERATE_ARRAY(${o.range.start}, ${o.range.end}, ${o.range.interval}))` : f;
   return g === 'DAY' ? f : `DATE_TRUNC(${f}, ${g})`;
+}
+
+/**
+ * What insert_overwrite replaces by: the PARTITION BY expression, but for an integer-range
+ * partition its column itself, as dbt-bigquery does (`id in unnest(dbt_partitions_for_replacement)`):
+ * only the stored rows whose value is among the new rows' are replaced, not the other rows of
+ * their RANGE_BUCKET (re-selecting id 5 erased ids 0 to 9 of its bucket of 10).
+ */
+function replacedPartitionExpr(p: unknown): string | undefined {
+  const e = partitionExpr(p);
+  return e !== undefined && partitionForm(e)?.fn === 'RANGE_BUCKET' ? bigQueryDialect.quoteIdent(partitionForm(e)!.field) : e;
 }
 
 /**
@@ -726,23 +737,31 @@ export class BigQueryAdapter implements Adapter {
    * query that fills it. A dry run cannot prune the target by a value not known yet: the merge's
    * partition filter is replaced by one that keeps every partition (which a
    * require_partition_filter table accepts), so an incremental run is counted at its upper bound
-   * (`upperBound`).
+   * (`upperBound`). Each statement's bytes are returned too (`statements`): BigQuery holds each
+   * to maximum_bytes_billed on its own. The write names the columns the build's does (writeColumns).
    */
-  async estimate(req: MaterializeRequest): Promise<{ bytesProcessed: number; viewReads?: number; upperBound?: boolean }> {
+  async estimate(req: MaterializeRequest): Promise<Estimate> {
     if (req.kind === 'view') return { bytesProcessed: 0, viewReads: (await this.dryRun(req.sql)).bytesProcessed };
     const existing = await this.metadata(req.relation);
     if (req.kind !== 'incremental' || !existing || isView(existing) || req.fullRefresh) return { bytesProcessed: (await this.dryRun(req.sql)).bytesProcessed };
-    const columns = (((existing.schema as { fields?: BqField[] })?.fields) ?? []).map((f) => f.name);
     const pf = partitionField(req.config?.partition_by);
     const keepAll = this.dialect.readFilter?.({ ...(req.config ?? {}), require_partition_filter: true }, 'T') ?? 'TRUE';
-    const { rows, declare, write } = this.incrementalParts(req, columns);
     const src = req.incrementalSql ?? req.sql;
+    const policy = req.onSchemaChange ?? 'ignore';
+    // the columns the build writes, decided as the build decides them (writeColumns): with
+    // on_schema_change, from the query's result schema; its ALTER is DDL, which a dry run does not
+    // apply, so the write is dry-run with the columns the table has now (the added ones left out)
+    const query = policy !== 'ignore' ? await this.dryRun(src) : undefined;
+    if (query && !query.fields) throw new WarehouseError('the dry run of the incremental query returned no result schema, which on_schema_change needs', src);
+    const { columns, added } = this.writeColumns(req, ((existing.schema as { fields?: BqField[] })?.fields) ?? [], query?.fields);
+    const { rows, declare, write } = this.incrementalParts(req, columns.filter((c) => !added.some((f) => f.name === c)));
     // the variable's query in its place, then the model's SQL in the temp table's
     const inline = (sql: string) => (declare ? sql.replace(new RegExp(`\\b${declare.name}\\b`, 'g'), () => declare.expr) : sql).replace(new RegExp(`\\b${NEW_ROWS}\\b`, 'g'), () => `(\n${src}\n)`);
-    let total = rows ? (await this.dryRun(src)).bytesProcessed : 0;
-    if (declare) total += (await this.dryRun(`SELECT ${inline(declare.expr)}`)).bytesProcessed;
-    total += (await this.dryRun(inline(pf ? write.replace(`T.${this.dialect.quoteIdent(pf)} >= vigil_min`, keepAll) : write))).bytesProcessed;
-    return { bytesProcessed: total, upperBound: true };
+    const statements: Array<{ what: string; bytes: number }> = [];
+    if (rows) statements.push({ what: 'the query filling its temp table', bytes: query?.bytesProcessed ?? (await this.dryRun(src)).bytesProcessed });
+    if (declare) statements.push({ what: 'its DECLARE', bytes: (await this.dryRun(`SELECT ${inline(declare.expr)}`)).bytesProcessed });
+    statements.push({ what: `its ${/^MERGE /.test(write) ? 'MERGE' : 'INSERT'}`, bytes: (await this.dryRun(inline(pf ? write.replace(`T.${this.dialect.quoteIdent(pf)} >= vigil_min`, keepAll) : write))).bytesProcessed });
+    return { bytesProcessed: statements.reduce((n, x) => n + x.bytes, 0), upperBound: true, statements };
   }
 
   /**
@@ -800,11 +819,23 @@ export class BigQueryAdapter implements Adapter {
       );
       return { message: `${changed ? 'recreated' : 'created'} ${req.kind === 'incremental' ? 'incremental table' : 'table'}` };
     }
-    const table = ((existing!.schema as { fields?: BqField[] })?.fields) ?? [];
-    if (!incoming) {
-      const rows = await this.executeCounted(this.incrementalStatement(req, table.map((f) => f.name)));
-      return { message: `${this.verb(req)} ${rows ?? 'an unknown number of'} rows into`, rows };
-    }
+    const { columns, added } = this.writeColumns(req, ((existing!.schema as { fields?: BqField[] })?.fields) ?? [], incoming);
+    const rows = await this.executeCounted(this.incrementalStatement(req, columns, added));
+    const adding = added.length ? `added column${added.length > 1 ? 's' : ''} ${added.map((f) => f.name).join(', ')} and ` : '';
+    return { message: `${adding}${this.verb(req)} ${rows ?? 'an unknown number of'} rows into`, rows };
+  }
+
+  /**
+   * The columns an incremental run writes into the existing table (`table`: its schema) and those
+   * it adds first, for the build and its dry run alike. `incoming`: the query's result schema
+   * (from its dry run) when on_schema_change is not ignore; without it, the table's columns.
+   * Throws what on_schema_change refuses (fail: any difference; append_new_columns: a column
+   * insert_overwrite would erase).
+   */
+  private writeColumns(req: MaterializeRequest, table: BqField[], incoming: BqField[] | undefined): { columns: string[]; added: BqField[] } {
+    if (!incoming) return { columns: table.map((f) => f.name), added: [] };
+    const rel = this.dialect.relation(req.relation);
+    const policy = req.onSchemaChange ?? 'ignore';
     // BigQuery's column names are case-insensitive: the query's columns in the table's spelling
     const spelled = new Map(table.map((f) => [f.name.toLowerCase(), f.name]));
     const query = incoming.map((f) => ({ ...f, name: spelled.get(f.name.toLowerCase()) ?? f.name }));
@@ -824,10 +855,7 @@ export class BigQueryAdapter implements Adapter {
       const gone = droppedColumnsFailure(rel, table.filter((f) => !now.has(f.name.toLowerCase())).map((f) => f.name), policy, req.strategy === 'insert_overwrite');
       if (gone) throw new WarehouseError(gone, '');
     }
-    const added = query.filter((f) => !spelled.has(f.name.toLowerCase()));
-    const rows = await this.executeCounted(this.incrementalStatement(req, query.map((f) => f.name), added));
-    const adding = added.length ? `added column${added.length > 1 ? 's' : ''} ${added.map((f) => f.name).join(', ')} and ` : '';
-    return { message: `${adding}${this.verb(req)} ${rows ?? 'an unknown number of'} rows into`, rows };
+    return { columns: query.map((f) => f.name), added: query.filter((f) => !spelled.has(f.name.toLowerCase())) };
   }
 
   /** What an incremental run did, as its message says it: an append inserts, the others merge. */
@@ -876,7 +904,7 @@ export class BigQueryAdapter implements Adapter {
     const alter = added.length ? `ALTER TABLE ${rel} ${added.map((f) => `ADD COLUMN IF NOT EXISTS ${d.quoteIdent(f.name)} ${bigQueryDdlType(f)}`).join(', ')}` : undefined;
     if (appends(req)) return { alter, write: this.insertStatement(req, columns) };
     if (req.strategy === 'insert_overwrite') {
-      const p = partitionExpr(c.partition_by);
+      const p = replacedPartitionExpr(c.partition_by);
       if (!p) throw new WarehouseError(`incremental_strategy insert_overwrite needs partition_by on ${rel}`, '');
       const pt = p.replace(/`([^`]+)`/g, 'T.`$1`');
       // replace exactly the partitions the new rows touch, in one statement; a NULL partition

@@ -11,15 +11,14 @@ export const VIGIL_LABEL = 'tool';
 /**
  * BigQuery's labels: keys and values of lowercase letters (international ones too), digits,
  * `_` and `-`, at most 63 characters; a key starts with a letter and is not empty. BigQuery
- * refuses anything else when the job or table is created: said at compile instead. VIGIL_LABEL is
- * refused too: Vigil's own value would replace the one written.
+ * refuses anything else when the job or table is created: said at compile instead (a target's
+ * label from the environment, "{{ env_var('TEAM') }}", as its value is: resolve-target.ts fills it
+ * in first). VIGIL_LABEL is refused too: Vigil's own value would replace the one written.
  */
 const LABEL_KEY = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
 const LABEL_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
 export const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
   for (const [k, v] of Object.entries(labels)) {
-    // a target's label from the environment ("{{ env_var('TEAM') }}") is checked by BigQuery only
-    if (k.includes('{{') || v.includes('{{')) continue;
     const fix = (s: string) => s.toLowerCase().replace(/[^\p{Ll}\p{Lo}\p{N}_-]+/gu, '_').slice(0, 63);
     if (k === VIGIL_LABEL) ctx.addIssue({ code: 'custom', path: [k], message: `label key '${VIGIL_LABEL}' is Vigil's own (every job, table and view Vigil creates carries ${VIGIL_LABEL}=vigil, which would replace the value written here): use another key` });
     else if (!LABEL_KEY.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `label key '${k}' is not one BigQuery takes (lowercase letters, digits, _ and -, starting with a letter, at most 63): e.g. '${fix(k).replace(/^[^\p{Ll}\p{Lo}]+/u, '') || 'label'}'` });
