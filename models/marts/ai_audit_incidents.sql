@@ -7,6 +7,7 @@
 -- run from the first day its firing row was about (the row's window_start or date; else the day
 -- it fired) to the day it resolved, today while it fires.
 -- A view: a new incident shows as soon as an evaluation wrote it, without a rebuild.
+-- Both rows of an incident carry its alert, severity and labels: max() only picks the one value.
 with incidents as (
   select
     instance,

@@ -7,7 +7,7 @@
 import type { Adapter } from '../adapters/adapter.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { ColumnInfo, Manifest } from '../compile/manifest.js';
-import { parseCsv, parseInput, rowsSelect, type Scalar } from '../testing/unit-tests.js';
+import { parseCsv, parseInput, rowsSelect, seedColumns, type Scalar } from '../testing/unit-tests.js';
 import { advance, inActiveHours, judge, type InstanceState } from './engine.js';
 import { fetchRows, type CompiledRule } from './evaluate.js';
 import type { LoadedTest } from './load-alerts.js';
@@ -27,16 +27,20 @@ export interface AlertTestResult {
 
 type Given = Record<string, Array<Record<string, Scalar>> | string>;
 
-function relationFor(key: string, manifest: Manifest): { rel: { schema: string; identifier: string }; columns: ColumnInfo[] } | string {
+/** The relation a given names, and its columns: a model's documented ones, a seed's as `vigil seed` loads it, a snapshot's documented ones. */
+function relationFor(key: string, manifest: Manifest, root: string): { rel: { schema: string; identifier: string }; columns: ColumnInfo[] } | string {
   const input = parseInput(key);
   if (input?.kind === 'ref') {
-    const m = Object.values(manifest.nodes).find((n) => n.resource_type === 'model' && n.name === input.name);
-    if (!m || m.resource_type !== 'model') {
-      const hint = didYouMean(input.name, Object.values(manifest.nodes).flatMap((n) => (n.resource_type === 'model' ? [n.name] : [])));
-      return `ref('${input.name}') is not a model of this project${hint ? ` — did you mean '${hint}'?` : ''}`;
+    // what ref() reads: a model, a seed or a snapshot
+    const readable = Object.values(manifest.nodes).flatMap((n) => (n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot' ? [n] : []));
+    const m = readable.find((n) => n.name === input.name);
+    if (!m) {
+      const hint = didYouMean(input.name, readable.map((n) => n.name));
+      return `ref('${input.name}') is not a model, seed or snapshot of this project${hint ? ` — did you mean '${hint}'?` : ''}`;
     }
     if (!m.relation) return `ref('${input.name}') is ephemeral: give the relations it reads instead`;
-    return { rel: { schema: m.relation.schema, identifier: m.relation.identifier }, columns: m.columns };
+    // a seed's columns are its CSV's, typed as it loads them (column_types, else its values), as in unit tests
+    return { rel: { schema: m.relation.schema, identifier: m.relation.identifier }, columns: m.resource_type === 'seed' ? seedColumns(m, root) : m.columns };
   }
   if (input?.kind === 'source') {
     const n = Object.values(manifest.sources).find((x) => x.source_name === input.source && x.name === input.table);
@@ -46,10 +50,10 @@ function relationFor(key: string, manifest: Manifest): { rel: { schema: string; 
     }
     return { rel: { schema: n.relation.schema, identifier: n.relation.identifier }, columns: n.columns };
   }
-  return `'${key}' is not ref('model'), source('source', 'table') or vigil_sync_state`;
+  return `'${key}' is not ref('model'), ref('seed'), ref('snapshot'), source('source', 'table') or vigil_sync_state`;
 }
 
-async function load(adapter: Adapter, given: Given, manifest: Manifest, readFixture: (p: string) => string | undefined): Promise<string | undefined> {
+async function load(adapter: Adapter, given: Given, manifest: Manifest, readFixture: (p: string) => string | undefined, root: string): Promise<string | undefined> {
   for (const [key, rowsIn] of Object.entries(given)) {
     // the sync state a sync_state: true (or freshness sync: true) rule reads, in the schema of the
     // first synced source, typed as the rule sees it (SYNC_STATE_COLUMNS)
@@ -59,7 +63,7 @@ async function load(adapter: Adapter, given: Given, manifest: Manifest, readFixt
         ? syncSchema
           ? { rel: { schema: syncSchema, identifier: 'vigil_sync_state' }, columns: SYNC_STATE_COLUMNS }
           : 'no source has a sync: block, so there is no sync state to give'
-        : relationFor(key, manifest);
+        : relationFor(key, manifest, root);
     if (typeof r === 'string') return `given ${key}: ${r}`;
     let rows: Array<Record<string, Scalar>>;
     if (typeof rowsIn === 'string' && !rowsIn.includes('\n') && /\.csv$/i.test(rowsIn.trim())) {
@@ -85,13 +89,13 @@ async function load(adapter: Adapter, given: Given, manifest: Manifest, readFixt
  * The givens of a test that cannot be loaded, before any test runs (exit 2): an empty one of a
  * relation whose columns are not documented has no column to create its table with.
  */
-export function givenProblems(t: LoadedTest, manifest: Manifest): Diagnostic[] {
+export function givenProblems(t: LoadedTest, manifest: Manifest, root: string): Diagnostic[] {
   const out: Diagnostic[] = [];
   const check = (given: Given | undefined, at: (string | number)[]) => {
     for (const [key, rowsIn] of Object.entries(given ?? {})) {
       const empty = Array.isArray(rowsIn) ? rowsIn.length === 0 : typeof rowsIn === 'string' && (rowsIn.includes('\n') || !/\.csv$/i.test(rowsIn.trim())) && parseCsv(rowsIn).length === 0;
       if (!empty || key.trim() === 'vigil_sync_state') continue;
-      const r = relationFor(key, manifest);
+      const r = relationFor(key, manifest, root);
       if (typeof r === 'string' || r.columns.length) continue;
       out.push(diag('E_ALERT_TEST', `test '${t.test.name}': cannot type an empty given ${key}: document the ${parseInput(key)?.kind === 'source' ? "source table's" : "model's"} columns (or give one row)`, { file: t.file, ...t.yaml.locate([...at, key]) }));
     }
@@ -105,7 +109,7 @@ function labelsMatch(want: Record<string, string>, have: Record<string, string>)
   return Object.entries(want).every(([k, v]) => have[k] === v);
 }
 
-export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: RoutesFile | undefined, manifest: Manifest, adapter: Adapter, readFixture: (p: string) => string | undefined = () => undefined): Promise<AlertTestResult> {
+export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: RoutesFile | undefined, manifest: Manifest, adapter: Adapter, readFixture: (p: string) => string | undefined, root: string): Promise<AlertTestResult> {
   const line = t.yaml.locate(t.path).line;
   const res: AlertTestResult = { name: t.test.name, file: t.file, line, ok: true, failures: [] };
   const fail = (msg: string) => {
@@ -114,7 +118,7 @@ export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: Ro
   };
   const doc = emptyState();
   let given: Given = t.test.given;
-  const problem = await load(adapter, given, manifest, readFixture);
+  const problem = await load(adapter, given, manifest, readFixture, root);
   if (problem) {
     fail(problem);
     return res;
@@ -129,7 +133,7 @@ export async function runAlertTest(t: LoadedTest, rule: CompiledRule, routes: Ro
     }
     if (ev.given) {
       given = { ...given, ...ev.given };
-      const p = await load(adapter, ev.given, manifest, readFixture);
+      const p = await load(adapter, ev.given, manifest, readFixture, root);
       if (p) {
         fail(`${where}: ${p}`);
         return res;

@@ -662,6 +662,8 @@ const attributeOk = (v: unknown, attr: string): boolean => typeof v === 'string'
 
 // (True, False and None are names to nunjucks' parser, values at render: Jinja's spellings)
 const GLOBALS: Record<string, unknown> = { range: 1, cycler: 1, joiner: 1, loop: 1, caller: 1, True: 1, False: 1, None: 1 };
+/** What nunjucks' `loop` has inside a {% for %}. */
+const LOOP_ATTRIBUTES = ['index', 'index0', 'revindex', 'revindex0', 'first', 'last', 'length'];
 /** The methods nunjucks' Jinja additions give a dict (`labels.items()`). */
 const DICT_METHODS = new Set(['items', 'keys', 'values', 'get', 'has_key', 'pop', 'popitem', 'setdefault', 'update', 'iteritems', 'iterkeys', 'itervalues']);
 /** The maps of an instance a template may print keys of: `labels.capability`, `values.n`. */
@@ -723,6 +725,8 @@ interface TemplateUses {
   guardedMaps: Set<string>;
   /** `alert.name`: an attribute of a name's value (a map's are its keys: `labels.team` is a read) */
   attributes: Array<{ of: string; attr: string; output?: [number, number] }>;
+  /** `loop` outside a {% for %}, `loop.indx`: nunjucks renders either as empty text */
+  loops: Array<{ name: string; hint?: string; why: string }>;
 }
 const usesCache = new Map<string, TemplateUses>();
 
@@ -736,7 +740,7 @@ function templateUses(template: string): TemplateUses {
   const known = usesCache.get(template);
   if (known) return known;
   type N = TemplateNode;
-  const uses: TemplateUses = { reads: [], named: new Set(), guardedMaps: new Set(), attributes: [] };
+  const uses: TemplateUses = { reads: [], named: new Set(), guardedMaps: new Set(), attributes: [], loops: [] };
   const tree = templateTree(template);
   const bound = new Set<string>();
   const names = (n: unknown): string[] => (Array.isArray(n) ? n.flatMap(names) : (n as N)?.typename === 'Symbol' ? [String((n as N).value)] : (n as N)?.typename === 'Array' || (n as N)?.typename === 'NodeList' ? ((n as N).children ?? []).flatMap(names) : []);
@@ -754,6 +758,17 @@ function templateUses(template: string): TemplateUses {
     if (n?.typename === 'Symbol') {
       const v = String(n.value);
       return bound.has(v) || v in GLOBALS ? undefined : v;
+    }
+    if (n?.typename === 'FunCall') {
+      // `labels.get('team')` without a default reads labels.team as `labels.team` does
+      const fn = n.name as N | undefined;
+      const target = ungroup(fn?.target as N | undefined);
+      const args = (n.args as N | undefined)?.children ?? [];
+      const key = args[0];
+      if (fn?.typename !== 'LookupVal' || (fn.val as N | undefined)?.value !== 'get' || target?.typename !== 'Symbol' || !MAPS.has(String(target.value)) || bound.has(String(target.value))) return undefined;
+      if (args.length !== 1 || key?.typename !== 'Literal' || typeof key.value !== 'string') return undefined;
+      uses.named.add(key.value);
+      return `${String(target.value)}.${key.value}`;
     }
     if (n?.typename !== 'LookupVal') return undefined;
     // (`(labels).team` is `labels.team`)
@@ -803,7 +818,8 @@ function templateUses(template: string): TemplateUses {
     for (let t = lx.nextToken(); t; t = lx.nextToken()) if (t.type === 'variable-end') return [start, start + lx.index];
     return undefined;
   };
-  type Cx = { defined: Set<string>; output?: [number, number] };
+  type Cx = { defined: Set<string>; output?: [number, number]; inLoop?: boolean };
+  const loopIsOurs = !bound.has('loop');
   const more = (cx: Cx, defined: string[]): Cx => (defined.length ? { ...cx, defined: new Set([...cx.defined, ...defined]) } : cx);
   const walk = (n: unknown, cx: Cx): void => {
     if (!n || typeof n !== 'object') return;
@@ -813,6 +829,20 @@ function templateUses(template: string): TemplateUses {
       case 'Output': {
         const output = spanOf(node);
         for (const c of node.children ?? []) if (c.typename !== 'TemplateData') walk(c, { ...cx, output });
+        return;
+      }
+      case 'For':
+      case 'AsyncEach':
+      case 'AsyncAll':
+        // `loop` is defined in the body only (not in the else: of an empty sequence)
+        walk(node.arr, cx);
+        walk(node.body, { ...cx, inLoop: true });
+        walk(node.else_, { ...cx, inLoop: false });
+        return;
+      case 'FunCall': {
+        const name = nameOf(node);
+        if (name === undefined) break;
+        if (!cx.defined.has(name)) uses.reads.push({ name, output: cx.output });
         return;
       }
       case 'If':
@@ -859,6 +889,7 @@ function templateUses(template: string): TemplateUses {
         return;
       }
       case 'Symbol': {
+        if (node.value === 'loop' && loopIsOurs && !cx.inLoop) uses.loops.push({ name: 'loop', why: 'outside a {% for %} loop, where there is no loop (it would show as empty text)' });
         const name = nameOf(node);
         if (name !== undefined && !cx.defined.has(name)) uses.reads.push({ name, output: cx.output });
         return;
@@ -871,6 +902,11 @@ function templateUses(template: string): TemplateUses {
         }
         walk(node.target, cx);
         const val = node.val as N | undefined;
+        const loopTarget = ungroup(node.target as N);
+        if (loopTarget?.typename === 'Symbol' && loopTarget.value === 'loop' && loopIsOurs && cx.inLoop && val?.typename === 'Literal' && typeof val.value === 'string' && !LOOP_ATTRIBUTES.includes(val.value)) {
+          const hint = didYouMean(val.value, LOOP_ATTRIBUTES);
+          uses.loops.push({ name: `loop.${val.value}`, hint: hint && `loop.${hint}`, why: `which a loop has not (it has ${LOOP_ATTRIBUTES.join(', ')})` });
+        }
         const of = nameOf(ungroup(node.target as N));
         if (val?.typename === 'Literal' && typeof val.value === 'string') {
           if (of !== undefined && !MAPS.has(of)) uses.attributes.push({ of, attr: val.value, output: cx.output });
@@ -913,6 +949,8 @@ export function templateProblems(template: string, rule: AlertRule, columns: str
   };
   const out = new Map<string, { name: string; hint?: string; why?: string; attribute?: boolean }>();
   for (const r of uses.reads) if (lacks(r.name) && !out.has(r.name)) out.set(r.name, { name: r.name, hint: hintFor(r.name) });
+  // (no guard makes them read something: no guard hint)
+  for (const l of uses.loops) if (!out.has(l.name)) out.set(l.name, { ...l, attribute: true });
   if (!out.size) {
     // a key computed from constants (`values['n' ~ 'n']`): rendered over a stand-in row, each
     // value MARK; a key made of a value (`values[labels.col]`) has MARK in it and is left to the render

@@ -270,6 +270,8 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     }
 
     if (ctx.routes) stuckOutboxAlert(doc, ctx.routes, opts.at);
+    // the instances as evaluated, resolved ones included: the history's rows describe them after they are forgotten below
+    const evaluated = { ...doc.instances };
     const planned = ctx.routes
       ? planNotifications({
           instances: doc.instances,
@@ -298,7 +300,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
         const rule = rules.get(i.alert);
         return rule ? summaryOf(i, rule) : i.key;
       };
-      const events = alertEvents(before, doc.instances, opts.at, describe, { project: ctx.files.project.name, host: hostname() });
+      const events = alertEvents(before, evaluated, opts.at, describe, { project: ctx.files.project.name, host: hostname() });
       if (events.length) doc.events = [...(doc.events ?? []), ...events];
     } else delete doc.events;
     summary.history.pending = doc.events?.length ?? 0;
@@ -420,7 +422,19 @@ export function resolveIntegration(rc: ReceiverConfig, kind: 'pagerduty' | 'slac
   if (!url) return `environment variable ${v} (webhook URL of receiver '${rc.name}') is not set`;
   addSecret(v, url);
   if (!/^https?:\/\//.test(url)) return `environment variable ${v} (receiver '${rc.name}') is not an http(s) URL`;
+  if (isSlackApiMethodUrl(url))
+    return `environment variable ${v} (webhook URL of receiver '${rc.name}') is a Slack Web API method (https://slack.com/api/...), not an incoming webhook: it answers a webhook post with {"ok":false} and posts nothing. Set ${v} to the channel's incoming webhook URL (https://hooks.slack.com/services/...), or use bot mode: slack: { bot_token_env: <the variable holding the xoxb- token>, channel: <the channel's id, C0123ABCD> }`;
   return { kind: 'slack', target: { url }, limiter: rateWindow(s.rate_per_second, 1000) };
+}
+
+/** A Slack Web API method URL (https://slack.com/api/chat.postMessage, a workspace's https://x.slack.com/api/...). */
+export function isSlackApiMethodUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return /(^|\.)slack\.com$/i.test(u.hostname) && u.pathname.startsWith('/api/');
+  } catch {
+    return false;
+  }
 }
 
 /** `rate` per `ms` as a whole number of events per window: 0.5/s is 1 per 2 s. */

@@ -67,9 +67,24 @@ export function alertEventColumns(): ColumnInfo[] {
   return COLUMNS.map((c) => ({ name: c.name, data_type: DECLARED[c.type] ?? c.type, description: c.description }));
 }
 
-/** The events of one evaluation: instances that started firing, and firing ones that resolved or went away. */
+/** An instance as it was before an evaluation changed it (statusSnapshot). */
+export interface InstanceBefore {
+  status: string;
+  firedAt?: string;
+  alert: string;
+  kind: InstanceState['kind'];
+  labels: Record<string, string>;
+  values?: InstanceState['values'];
+}
+
+/**
+ * The events of one evaluation: instances that started firing, and firing ones that resolved or
+ * went away. `after` holds the instances as the evaluation left them, resolved ones included
+ * (planNotifications forgets those afterwards). A resolved row carries the instance's alert,
+ * severity and labels, and the values it last fired with (those of the evaluation before).
+ */
 export function alertEvents(
-  before: Map<string, { status: string; firedAt?: string }>,
+  before: Map<string, InstanceBefore>,
   after: Record<string, InstanceState>,
   at: Date,
   describe: (inst: InstanceState) => string,
@@ -77,7 +92,7 @@ export function alertEvents(
 ): AlertEvent[] {
   const iso = at.toISOString();
   const out: AlertEvent[] = [];
-  const event = (inst: InstanceState, status: AlertEvent['status'], firedAt: string): AlertEvent => ({
+  const event = (inst: Pick<InstanceState, 'key' | 'alert' | 'labels' | 'values' | 'resolvedAt'>, status: AlertEvent['status'], firedAt: string, summary: string): AlertEvent => ({
     event_id: createHash('sha256').update(`${inst.key}\n${firedAt}\n${status}`).digest('hex').slice(0, 32),
     event_at: iso,
     status,
@@ -86,36 +101,37 @@ export function alertEvents(
     instance: inst.key,
     fired_at: firedAt,
     resolved_at: status === 'resolved' ? (inst.resolvedAt ?? iso) : null,
-    summary: describe(inst),
+    summary,
     labels: JSON.stringify(inst.labels),
     row_values: JSON.stringify(inst.values ?? {}),
     project: ctx.project,
     evaluated_by: ctx.host,
   });
+  /** the resolve of the incident `was` was firing in: its labels, the values it fired with */
+  const resolved = (key: string, was: InstanceBefore, inst: InstanceState | undefined): AlertEvent => {
+    const last = { ...(inst ?? { kind: was.kind, status: 'resolved', consecutive: 0, notified: {}, activeSince: was.firedAt!, lastActiveAt: was.firedAt! }), key, alert: was.alert, labels: inst?.labels ?? was.labels, values: was.values ?? inst?.values ?? {}, resolvedAt: inst?.resolvedAt ?? iso } as InstanceState;
+    return event(last, 'resolved', was.firedAt!, describe(last));
+  };
   for (const inst of Object.values(after)) {
     const was = before.get(inst.key);
     const wasFiring = was?.status === 'firing';
     if (inst.status === 'firing' && inst.firedAt && (!wasFiring || was?.firedAt !== inst.firedAt)) {
       // fired anew (a firing instance that re-fired in between resolved first)
-      if (wasFiring && was?.firedAt) out.push(event({ ...inst, resolvedAt: iso }, 'resolved', was.firedAt));
-      out.push(event(inst, 'firing', inst.firedAt));
-    } else if (inst.status !== 'firing' && wasFiring && was?.firedAt) out.push(event(inst, 'resolved', was.firedAt));
+      if (wasFiring && was?.firedAt) out.push(resolved(inst.key, was, { ...inst, resolvedAt: iso }));
+      out.push(event(inst, 'firing', inst.firedAt, describe(inst)));
+    } else if (inst.status !== 'firing' && wasFiring && was?.firedAt) out.push(resolved(inst.key, was, inst));
   }
-  // instances that were firing and are gone from the state (forgotten right after resolving)
+  // instances that were firing and are gone from the state
   for (const [key, was] of before) {
     if (was.status !== 'firing' || !was.firedAt || after[key]) continue;
-    const alert = key.replace(/\{.*$/, '');
-    out.push({
-      ...event({ key, alert, labels: {}, values: {}, resolvedAt: iso } as unknown as InstanceState, 'resolved', was.firedAt),
-      summary: `${key} resolved`,
-    });
+    out.push(resolved(key, was, undefined));
   }
   return out;
 }
 
 /** What each instance was before an evaluation changed them. */
-export function statusSnapshot(instances: Record<string, InstanceState>): Map<string, { status: string; firedAt?: string }> {
-  return new Map(Object.values(instances).map((i) => [i.key, { status: i.status, firedAt: i.firedAt }]));
+export function statusSnapshot(instances: Record<string, InstanceState>): Map<string, InstanceBefore> {
+  return new Map(Object.values(instances).map((i) => [i.key, { status: i.status, firedAt: i.firedAt, alert: i.alert, kind: i.kind, labels: { ...i.labels }, values: i.values && { ...i.values } }]));
 }
 
 const INSERT_CHUNK = 100;

@@ -3,7 +3,9 @@
  * Vigil's routes.yaml. The routing tree, inhibition rules and time intervals are Alertmanager's
  * own vocabulary in Vigil, so they are copied as they are. Receivers become Vigil receivers:
  * the first pagerduty_configs / slack_configs entry of each, with its secret replaced by the
- * NAME of an environment variable to set (a key never goes into a file). What Vigil has no
+ * NAME of an environment variable to set (a key never goes into a file); a Slack config posting
+ * to the Web API (api_url .../api/chat.postMessage, its bot token in http_config) becomes a bot
+ * mode receiver. What Vigil has no
  * equivalent for (other integrations, message templates, `global:`) is listed, not dropped
  * silently; what loses a delivery (`lost`) fails the command unless --allow-partial.
  */
@@ -45,6 +47,46 @@ function enqueueHost(url: string): string | undefined {
     return undefined;
   }
   return u.protocol === 'https:' && u.pathname === '/v2/enqueue' && !u.search && !u.hash && !u.username && !u.password && u.host ? u.host : undefined;
+}
+
+/**
+ * The base of a Web API URL whose method is chat.postMessage (`https://slack.com/api/chat.postMessage`
+ * -> `https://slack.com/api/`), the address bot mode posts under; undefined for any other URL.
+ */
+function chatPostMessageBase(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (!/\/api\/chat\.postMessage\/?$/.test(u.pathname)) return undefined;
+  return `${u.origin}${u.pathname.replace(/chat\.postMessage\/?$/, '')}`;
+}
+
+const HTTP_CONFIG_NOTE = "Vigil has no per-receiver HTTP settings (a private CA: NODE_EXTRA_CA_CERTS; a proxy: the receiver's server or api_url variable)";
+/** http_config keys that change nothing about whether a message arrives */
+const HTTP_HARMLESS = ['follow_redirects', 'enable_http2'];
+
+/**
+ * A config's http_config: where its bearer token is (`authorization.credentials`,
+ * `authorization.credentials_file`, the older `bearer_token` / `bearer_token_file`; never its
+ * value), and its other keys, `lost` when one of them may decide whether a message arrives (a
+ * proxy, TLS client certificates, basic auth, OAuth 2).
+ */
+function httpConfig(h: unknown): { token?: string; rest: string[]; lost: boolean } {
+  if (!h || typeof h !== 'object' || Array.isArray(h)) return { rest: [], lost: false };
+  const o = h as Record<string, unknown>;
+  let token: string | undefined;
+  const rest: string[] = [];
+  for (const k of Object.keys(o)) {
+    const auth = o[k] as Record<string, unknown> | null;
+    if (k === 'authorization' && auth && typeof auth === 'object' && (auth.type === undefined || String(auth.type).toLowerCase() === 'bearer') && (auth.credentials !== undefined || auth.credentials_file !== undefined))
+      token = auth.credentials_file !== undefined ? `authorization.credentials_file (${String(auth.credentials_file)})` : 'authorization.credentials';
+    else if ((k === 'bearer_token' || k === 'bearer_token_file') && token === undefined) token = k === 'bearer_token_file' ? `bearer_token_file (${String(o[k])})` : k;
+    else rest.push(k);
+  }
+  return { token, rest, lost: rest.some((k) => !HTTP_HARMLESS.includes(k)) };
 }
 
 export function importAlertmanager(text: string): ImportResult | string {
@@ -118,23 +160,46 @@ export function importAlertmanager(text: string): ImportResult | string {
       // Alertmanager's default for PagerDuty is to send resolves (Vigil's too)
       if (p.send_resolved === false) rc.send_resolved = false;
       if (pd.length > 1) losing(`receiver '${name}': ${pd.length - 1} more pagerduty_configs (Vigil has one PagerDuty integration per receiver: make one receiver each)`);
-      const extra = Object.keys(p).filter((k) => !['routing_key', 'routing_key_file', 'service_key', 'service_key_file', 'url', 'send_resolved'].includes(k));
+      const http = httpConfig(p.http_config);
+      const httpKeys = [...(http.token ? [http.token] : []), ...http.rest];
+      if (httpKeys.length) (http.lost || http.token ? losing : (l: string) => notConverted.push(l))(`receiver '${name}': pagerduty_configs http_config ${httpKeys.join(', ')}: ${HTTP_CONFIG_NOTE}`);
+      const extra = Object.keys(p).filter((k) => !['routing_key', 'routing_key_file', 'service_key', 'service_key_file', 'url', 'send_resolved', 'http_config'].includes(k));
       if (extra.length) notConverted.push(`receiver '${name}': pagerduty_configs ${extra.join(', ')} (a rule's summary, details and pagerduty: fields say this in Vigil)`);
     }
     if (sl.length) {
       const s = sl[0];
-      const v = unique(envName(name, 'SLACK_WEBHOOK_URL'));
-      const cfg: Record<string, unknown> = { webhook_url_env: v };
-      if (typeof s.channel === 'string') cfg.channel = s.channel;
+      const http = httpConfig(s.http_config);
+      const cfg: Record<string, unknown> = {};
+      const postMessage = typeof s.api_url === 'string' ? chatPostMessageBase(s.api_url) : undefined;
+      if (postMessage !== undefined) {
+        // Alertmanager posting to the Web API with a bearer token (http_config.authorization): Vigil's bot mode
+        const v = unique(envName(name, 'SLACK_BOT_TOKEN'));
+        cfg.bot_token_env = v;
+        if (typeof s.channel === 'string') cfg.channel = s.channel;
+        env.push({ name: v, what: `the Slack bot token (xoxb-...) of '${name}'${http.token ? ` (Alertmanager sent it as http_config.${http.token})` : ' (Alertmanager sent none: Slack answers it not_authed)'}; the bot needs chat:write and channels:history (groups:history for a private channel) and must be in the channel` });
+        if (postMessage !== 'https://slack.com/api/') {
+          const a = unique(envName(name, 'SLACK_API_URL'));
+          cfg.api_url_env = a;
+          env.push({ name: a, what: `the Web API address of '${name}': ${redactUrl(postMessage)} (Alertmanager posted to ${redactUrl(String(s.api_url))})` });
+        }
+        if (typeof s.channel !== 'string' || !/^[CGD][A-Z0-9]{6,}$/.test(s.channel))
+          losing(`receiver '${name}': channel ${typeof s.channel === 'string' ? `'${s.channel}' is a name` : 'is not given'}: Vigil's bot mode needs the channel's id (C0123ABCD, in the channel's details in Slack): put it in channel:`);
+      } else {
+        const v = unique(envName(name, 'SLACK_WEBHOOK_URL'));
+        cfg.webhook_url_env = v;
+        if (typeof s.channel === 'string') cfg.channel = s.channel;
+        env.push({ name: v, what: `the Slack incoming webhook URL of '${name}'${s.api_url_file ? ` (Alertmanager read it from ${String(s.api_url_file)})` : !s.api_url ? ' (Alertmanager took global.slack_api_url)' : ''}` });
+        if (http.token) losing(`receiver '${name}': slack_configs http_config.${http.token}: an incoming webhook is posted without a token in Vigil (only a chat.postMessage api_url takes one, as bot mode)`);
+      }
       rc.slack = cfg;
-      env.push({ name: v, what: `the Slack incoming webhook URL of '${name}'${s.api_url_file ? ` (Alertmanager read it from ${String(s.api_url_file)})` : !s.api_url ? ' (Alertmanager took global.slack_api_url)' : ''}` });
+      if (http.rest.length) (http.lost ? losing : (l: string) => notConverted.push(l))(`receiver '${name}': slack_configs http_config ${http.rest.join(', ')}: ${HTTP_CONFIG_NOTE}`);
       // Alertmanager's default for Slack is NOT to post resolves; Vigil's receiver default is to post them
       const slackResolved = s.send_resolved === true;
       if (!pd.length) {
         if (!slackResolved) rc.send_resolved = false;
       } else if (slackResolved !== (rc.send_resolved !== false)) losing(`receiver '${name}': its PagerDuty and Slack configs differ in send_resolved (Slack's default is false); Vigil has one per receiver: split it in two receivers`);
       if (sl.length > 1) losing(`receiver '${name}': ${sl.length - 1} more slack_configs (make one receiver each)`);
-      const extra = Object.keys(s).filter((k) => !['api_url', 'api_url_file', 'channel', 'send_resolved'].includes(k));
+      const extra = Object.keys(s).filter((k) => !['api_url', 'api_url_file', 'channel', 'send_resolved', 'http_config'].includes(k));
       if (extra.length) notConverted.push(`receiver '${name}': slack_configs ${extra.join(', ')} (Go templates: a rule's title, summary and fields say this in Vigil)`);
     }
     for (const k of Object.keys(r)) {

@@ -7,7 +7,7 @@ import { didYouMean } from '../errors.js';
 import { baseLabels, groupColumns } from './engine.js';
 import { OUTBOX_RULE } from './evaluate.js';
 import { matches, type Matcher } from './matchers.js';
-import type { AlertRule } from './schema.js';
+import { SEVERITIES, type AlertRule } from './schema.js';
 
 /** The labels every instance of a rule carries with one value the rule fixes. */
 const FIXED = { alertname: 'name', severity: 'severity' } as const;
@@ -43,18 +43,38 @@ export function unknownLabelValue(m: Matcher, rules: AlertRule[]): string | unde
   return undefined;
 }
 
+/** Why no instance can carry a label of this name (`no alert has a label 'teem' — did you mean 'team'?`); undefined when one can. */
+export function unknownLabelName(name: string, known: Set<string>): string | undefined {
+  if (known.has(name)) return undefined;
+  const hint = didYouMean(name, known);
+  return `no alert has a label '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (labels: ${[...known].sort().join(', ')})`;
+}
+
 /** What in these matchers names nothing an instance can carry: a label no rule produces, an alertname or severity (or regex of one) no rule has. */
 export function unknownMatcherNames(matchers: Matcher[], rules: AlertRule[]): string[] {
   const known = knownLabelNames(rules);
   const out: string[] = [];
   for (const m of matchers) {
-    if (!known.has(m.name)) {
-      const hint = didYouMean(m.name, known);
-      out.push(`no alert has a label '${m.name}'${hint ? ` — did you mean '${hint}'?` : ''} (labels: ${[...known].sort().join(', ')})`);
-      continue;
-    }
-    const p = unknownLabelValue(m, rules);
+    const p = unknownLabelName(m.name, known) ?? unknownLabelValue(m, rules);
     if (p) out.push(p);
   }
   return out;
+}
+
+/**
+ * What in a matcher of routes.yaml (a route's, an inhibit rule's) names nothing an instance can
+ * carry: a label no rule produces, an `alertname=` no rule has, a `severity=` that is no
+ * severity. A regex, a `!=` and a severity no rule has yet are not refused: a route may be
+ * written for rules to come (`alertname=~"shop_.*"`, `severity="info"`).
+ */
+export function unknownRouteMatcher(m: Matcher, rules: AlertRule[], known: Set<string>): string | undefined {
+  const name = unknownLabelName(m.name, known);
+  if (name) return name;
+  if (m.op !== '=') return undefined;
+  if (m.name === 'alertname') return unknownLabelValue(m, rules);
+  if (m.name === 'severity' && !(SEVERITIES as readonly string[]).includes(m.value)) {
+    const hint = didYouMean(m.value, SEVERITIES);
+    return `'${m.value}' is not a severity${hint ? ` — did you mean '${hint}'?` : ''} (severities: ${SEVERITIES.join(', ')})`;
+  }
+  return undefined;
 }

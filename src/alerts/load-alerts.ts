@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import { listFiles, readProjectText, type ProjectFiles } from '../project/load-project.js';
 import { parseYaml, validateYaml, type YamlSource } from '../project/yaml-source.js';
-import { AlertFileSchema, AlertTestFileSchema, RoutesFileSchema, type AlertRule, type AlertTest, type RouteIn, type RoutesFile } from './schema.js';
+import { AlertFileSchema, AlertTestFileSchema, RoutesFileSchema, type AlertRule, type AlertTest, type MatchersIn, type RouteIn, type RoutesFile } from './schema.js';
 import { columnKinds, compileTemplate, messageTemplates, placeTemplate, readsSyncState, templateProblems, unknownFilters } from './engine.js';
 import { SYNC_STATE_COLUMN_NAMES, SYNC_STATE_COLUMNS } from './sync-state.js';
 import { cronProblem, timezoneHint, timezoneProblem } from '../time/schedule.js';
 import { parseActiveHours, type ActiveHours } from './time.js';
 import { durationMs } from '../time/duration.js';
-import { parseMatchers, regexProblem } from './matchers.js';
+import { fromMaps, parseMatchers, regexProblem } from './matchers.js';
+import { knownLabelNames, unknownLabelName, unknownRouteMatcher } from './label-names.js';
 import { compileInterval } from './time-intervals.js';
 import { PII_QUERY_HINT, type PiiQuery } from '../check/pii-lineage.js';
 
@@ -84,11 +85,19 @@ export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean } = {}):
   let routes: RoutesFile | undefined;
   let routesYaml: YamlSource | undefined;
   const routesPath = [routesFile, `${dir}/routes.yml`].find((p) => existsSync(join(files.root, p)));
+  // (a rule that did not load leaves its labels unknown: the routes' labels are judged once the
+  // rules load; a project without rules yet has nothing to judge them by: route-test, as amtool, routes any labels)
+  const rulesLoaded = rules.length > 0 && !ds.some((d) => d.severity === 'error');
   if (routesPath) {
     const r = parseRoutes(readProjectText(join(files.root, routesPath)), routesPath);
     ds.push(...r.diagnostics);
     routes = r.routes;
     routesYaml = r.yaml;
+    if (routes && r.yaml && rulesLoaded) {
+      const before = ds.length;
+      checkRouteLabels(routes, r.yaml, rules.map((x) => x.rule), ds);
+      if (ds.length > before) routes = undefined;
+    }
   }
 
   const tests: LoadedTest[] = [];
@@ -317,6 +326,54 @@ export function parseRoutes(text: string, file: string): { routes?: RoutesFile; 
 }
 
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * The label names routes.yaml reads — matchers of routes and inhibit rules, `group_by`, an
+ * inhibit rule's `equal` — must be ones the rules produce (all of the project's rules, whatever
+ * `-s` selects), and an `alertname=` a rule's name: a typo would match only the empty string
+ * (`equal: [teem]`: equal on every pair of alerts, so every target is muted), or group nothing.
+ */
+function checkRouteLabels(routes: RoutesFile, y: YamlSource, rules: AlertRule[], ds: Diagnostic[]): void {
+  const known = knownLabelNames(rules);
+  const err = (path: (string | number)[], message: string) =>
+    ds.push(diag('E_ROUTES', message, { file: y.file, ...y.locate(path) }, 'routes.yaml reads the labels alert rules produce: alertname, severity, their labels, their group_by columns (docs/alerts.md#routing-alertsroutesyaml)'));
+  const matchers = (path: (string | number)[], r: { match?: MatchersIn; match_re?: Record<string, string>; matchers?: string[] }, keys: [string, string, string]) => {
+    const [matchKey, reKey, listKey] = keys;
+    for (const [k, v] of Object.entries(r.match ?? {})) for (const m of fromMaps({ [k]: v })) {
+      const p = unknownRouteMatcher(m, rules, known);
+      if (p) err([...path, matchKey, k], `${matchKey}: ${p}`);
+    }
+    for (const [k, v] of Object.entries(r.match_re ?? {})) {
+      const p = unknownRouteMatcher({ name: k, op: '=~', value: v }, rules, known);
+      if (p) err([...path, reKey, k], `${reKey}: ${p}`);
+    }
+    (r.matchers ?? []).forEach((s, i) => {
+      const ms = parseMatchers(s);
+      if (typeof ms === 'string') return;
+      for (const m of ms) {
+        const p = unknownRouteMatcher(m, rules, known);
+        if (p) err([...path, listKey, i], `matcher ${s}: ${p}`);
+      }
+    });
+  };
+  const walk = (r: RouteIn, path: (string | number)[]) => {
+    (r.group_by ?? []).forEach((l, i) => {
+      const p = l === '...' ? undefined : unknownLabelName(l, known);
+      if (p) err([...path, 'group_by', i], `group_by: ${p}`);
+    });
+    matchers(path, r, ['match', 'match_re', 'matchers']);
+    r.routes?.forEach((c, i) => walk(c, [...path, 'routes', i]));
+  };
+  walk(routes.route, ['route']);
+  routes.inhibit_rules.forEach((r, i) => {
+    matchers(['inhibit_rules', i], { match: r.source_match, match_re: r.source_match_re, matchers: r.source_matchers }, ['source_match', 'source_match_re', 'source_matchers']);
+    matchers(['inhibit_rules', i], { match: r.target_match, match_re: r.target_match_re, matchers: r.target_matchers }, ['target_match', 'target_match_re', 'target_matchers']);
+    r.equal.forEach((l, j) => {
+      const p = unknownLabelName(l, known);
+      if (p) err(['inhibit_rules', i, 'equal', j], `equal: ${p}`);
+    });
+  });
+}
 
 /**
  * The values YAML read, with the label values of match maps as written (`match`, `match_re`, an

@@ -466,7 +466,7 @@ export async function runAlertsTest(o: Common & { select?: string[] }): Promise<
     return;
   }
   const { runAlertTest, givenProblems } = await import('../alerts/alert-tests.js');
-  const problems = tests.flatMap((t) => givenProblems(t, s.result.manifest));
+  const problems = tests.flatMap((t) => givenProblems(t, s.result.manifest, files.root));
   if (problems.length) throw new ProjectError(problems);
   const t0 = performance.now();
   let failed = 0;
@@ -474,7 +474,7 @@ export async function runAlertsTest(o: Common & { select?: string[] }): Promise<
     const adapter = await openAdapter(s.target, testFiles.root, 1);
     try {
       const rule = s.rules.find((r) => r.rule.name === t.test.alert)!;
-      const r = await runAlertTest(t, rule, s.alerts.routes, s.result.manifest, adapter, (p) => files.readFixture?.(p));
+      const r = await runAlertTest(t, rule, s.alerts.routes, s.result.manifest, adapter, (p) => files.readFixture?.(p), files.root);
       out(`${i + 1} of ${tests.length} ${r.ok ? 'PASS' : 'FAIL'} ${t.test.alert}: ${t.test.name}`);
       if (!r.ok) {
         failed++;

@@ -339,7 +339,7 @@ export function buildProgram(argv: string[] = []): Command {
       .argument('<alertmanager.yml>', 'the Alertmanager configuration file', pathOption('<alertmanager.yml>'))
       .option('--out <file>', 'write the result there (refused if it exists, unless --force); default: print it', pathOption('--out'))
       .option('--force', 'overwrite --out')
-      .option('--allow-partial', 'accept a conversion that loses deliveries (an integration other than PagerDuty and Slack, a second config of a receiver): written, exit 0')
+      .option('--allow-partial', 'accept a conversion that loses deliveries (an integration other than PagerDuty and Slack, a second config of a receiver, http_config it cannot carry): written, exit 0')
       .action(async (file: string, o, cmd: Command) => {
         const { runAlertsImport } = await import('./alerts-commands.js');
         return runAlertsImport({ ...globals(cmd), ...o, file });

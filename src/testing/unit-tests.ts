@@ -204,7 +204,7 @@ export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: Col
 }
 
 /** A seed's columns as `vigil seed` loads them: its CSV header (lower-cased unless quote_columns), typed by column_types or from its values. */
-function seedColumns(seed: SeedNode, root: string): ColumnInfo[] {
+export function seedColumns(seed: SeedNode, root: string): ColumnInfo[] {
   const cols = seedColumnTypes(join(root, seed.file), seed.config);
   if (!cols) return seed.columns;
   return cols.map((c) => ({ name: c.name, ...(c.type ? { data_type: loadColumnType(engine, { type: c.type, decimal: c.decimal }) } : {}) }) as ColumnInfo);

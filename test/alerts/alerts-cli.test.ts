@@ -139,6 +139,57 @@ describe('invalid alert files: one clear error each, at its line', () => {
   });
 });
 
+describe('a webhook receiver whose URL is a Slack Web API method', () => {
+  it('alerts check fails with the fix: a chat.postMessage URL answers {"ok":false} and posts nothing (was: "set", OK)', () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT, 'alerts/routes.yaml': `receivers:\n  - name: s\n    slack: { webhook_url_env: HOOK }\nroute:\n  receiver: s\n` });
+    const r = vigil(dir, ['alerts', 'check'], { HOOK: 'https://slack.com/api/chat.postMessage' });
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stderr).toContain("error: environment variable HOOK (webhook URL of receiver 's') is a Slack Web API method (https://slack.com/api/...), not an incoming webhook");
+    expect(r.stderr).toContain('or use bot mode: slack: { bot_token_env:');
+    // an incoming webhook is fine
+    expect(vigil(dir, ['alerts', 'check'], { HOOK: 'https://hooks.slack.com/services/T0/B0/XYZ' }).code).toBe(0);
+  });
+});
+
+describe('routes.yaml reads only labels the rules produce', () => {
+  const TEAM_ALERT = COUNTS_ALERT.replace('summary:', 'labels: { team: t1 }\n    summary:') + `  - name: other\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n`;
+  const routes = (route: string, inhibit = '') => `receivers:\n  - name: pd\n    pagerduty: { routing_key_env: PD_KEY }\n  - name: other\n    pagerduty: { routing_key_env: PD_KEY }\nroute:\n  receiver: pd\n${route}${inhibit ? `inhibit_rules:\n${inhibit}` : ''}`;
+
+  it('a label name no rule produces, an alertname= no rule has, a severity= that is none: errors at their lines, with the nearest name (was: OK, and equal: [teem] muted every target)', () => {
+    const dir = project({
+      'alerts/a.yaml': TEAM_ALERT,
+      'alerts/routes.yaml': routes(
+        `  group_by: [alertname, teem]\n  routes:\n    - matchers: ['tem="t1"']\n      receiver: other\n    - match: { severity: crtical }\n      receiver: other\n    - match_re: { capabilty: 'chat|draft' }\n      receiver: other\n`,
+        `  - source_matchers: [alertname=mnay]\n    target_matchers: ['alertname="other"']\n    equal: [teem]\n`,
+      ),
+    });
+    const r = vigil(dir, ['alerts', 'check'], { PD_KEY: 'k' });
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.stderr).toContain("alerts/routes.yaml:8:25: error: group_by: no alert has a label 'teem' — did you mean 'team'?");
+    expect(r.stderr).toContain(`alerts/routes.yaml:10:18: error: matcher tem="t1": no alert has a label 'tem' — did you mean 'team'?`);
+    expect(r.stderr).toContain("alerts/routes.yaml:12:26: error: match: 'crtical' is not a severity — did you mean 'critical'?");
+    expect(r.stderr).toContain("alerts/routes.yaml:14:30: error: match_re: no alert has a label 'capabilty' — did you mean 'capability'?");
+    expect(r.stderr).toContain("alerts/routes.yaml:17:23: error: matcher alertname=mnay: no alert rule is named 'mnay' — did you mean 'many'?");
+    expect(r.stderr).toContain("alerts/routes.yaml:19:13: error: equal: no alert has a label 'teem' — did you mean 'team'?");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    // -s selects rules to run, not the labels routes.yaml may read: still an error
+    expect(vigil(dir, ['alerts', 'evaluate', '--dry-run', '-s', 'other', '--state-file', 's.json'], { PD_KEY: 'k' }).code).toBe(2);
+  });
+
+  it("what the rules produce passes: '...', a regex on alertname, labels of other rules than the selected, Vigil's own vigil_state and receiver, severities no rule has yet", () => {
+    const dir = project({
+      'alerts/a.yaml': TEAM_ALERT,
+      'alerts/routes.yaml': routes(
+        `  group_by: ['...']\n  routes:\n    - matchers: ['alertname=~"future_.*"', 'severity="warning"', 'vigil_state!="error"']\n      receiver: other\n    - matchers: ['alertname="vigil_alert_outbox_stuck"', 'receiver="pd"']\n      receiver: other\n    - match: { team: t1, alertname: many }\n      group_by: [capability]\n      receiver: other\n`,
+        `  - source_matchers: ['alertname="many"']\n    target_matchers: ['alertname="other"']\n    equal: [team]\n`,
+      ),
+    });
+    const r = vigil(dir, ['alerts', 'check'], { PD_KEY: 'k' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(vigil(dir, ['alerts', 'evaluate', '--dry-run', '-s', 'other', '--state-file', 's.json'], { PD_KEY: 'k' }).code).toBe(0);
+  });
+});
+
 describe('the outbox and the status, on a state written by hand', () => {
   const entry = (id: string, status: string, type = 'slack') => ({
     id,
@@ -462,6 +513,11 @@ describe('a template name an instance cannot have: an error when the rules load'
     ['{% if capabilty %}{{ capabilty }}{% endif %}', typo],
     ['{% if x is defined %}{% endif %}{{ x }}', "summary reads 'x'"],
     ["{{ labels.shop or capabilty ~ '!' }}", typo],
+    // (were: accepted, and shown as empty text)
+    ['{{ capability }} {{ loop.index }}', "summary reads 'loop', outside a {% for %} loop, where there is no loop (it would show as empty text)"],
+    ['{% for k in labels %}{{ loop.indx }}{% endfor %}', "summary reads 'loop.indx', which a loop has not (it has index, index0, revindex, revindex0, first, last, length) — did you mean 'loop.index'?"],
+    ['{% for k in labels %}{% else %}{{ loop.first }}{% endfor %}', "summary reads 'loop', outside a {% for %} loop"],
+    ["{{ labels.get('teem') }}", "summary reads 'labels.teem', which its instances do not have — did you mean 'labels.team'?"],
   ])('%s', (summary, expected) => {
     const dir = project({ 'alerts/a.yaml': MANY(summary) });
     const r = vigil(dir, ['alerts', 'check']);
@@ -493,7 +549,7 @@ describe('a template name an instance cannot have: an error when the rules load'
   });
 
   it('the documented guards pass, and render', () => {
-    const summary = "{{ capability | upper }}{% if delta_percent is defined %} {{ delta_percent | signed }}%{% endif %} [{{ shop | default('-') }}] {{ labels.shop or capability }} {{ threshold }} {{ capability.upper() }} {{ labels.items() | length }} {{ alert }}/{{ severity }}";
+    const summary = "{{ capability | upper }}{% if delta_percent is defined %} {{ delta_percent | signed }}%{% endif %} [{{ shop | default('-') }}] {{ labels.shop or capability }} {{ threshold }} {{ capability.upper() }} {{ labels.items() | length }} {{ alert }}/{{ severity }}{% for k, v in labels.items() %}{% if loop.first %} {{ loop.index }}/{{ loop.length }}{% endif %}{% endfor %} {{ labels.get('team') }}{{ labels.get('shop', '') }}{{ labels.get('shop') | default('') }}";
     const dir = project({ 'alerts/a.yaml': MANY(summary) });
     expect(vigil(dir, ['build']).code).toBe(0);
     const check = vigil(dir, ['alerts', 'check']);
@@ -501,7 +557,7 @@ describe('a template name an instance cannot have: an error when the rules load'
     const r = vigil(dir, ['alerts', 'evaluate', '--dry-run', '--at', '2026-03-10T12:00:00Z']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('warning');
-    expect(r.stdout).toContain('CHAT [-] chat 10 CHAT 4 many/critical');
+    expect(r.stdout).toContain('CHAT [-] chat 10 CHAT 4 many/critical 1/4 ml');
   });
 });
 
@@ -601,7 +657,24 @@ describe('vigil alerts test', () => {
     });
     const r = vigil(dir, ['alerts', 'test']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain("given ref('count'): ref('count') is not a model of this project — did you mean 'counts'?");
+    expect(r.stdout).toContain("given ref('count'): ref('count') is not a model, seed or snapshot of this project — did you mean 'counts'?");
+  });
+
+  it("a given for a seed the rule reads through ref(), typed as the seed loads (was: ref('facts') is not a model of this project, exit 1)", () => {
+    const dir = project({
+      'seeds/facts.csv': 'k,team,v\nsrc,t1,10\n',
+      'alerts/a.yaml': `alerts:\n  - name: src\n    severity: warning\n    query: select team, v from {{ ref('facts') }} where k = 'src'\n    group_by: [team]\n    condition: { type: threshold, column: v, op: ">", value: 5 }\n    summary: "src {{ team }} {{ v + 1 }}"\n`,
+      'alerts/routes.yaml': ROUTES,
+      'alerts/tests/a.yaml': `tests:\n  - name: t2 fires\n    alert: src\n    given:\n      ref('facts'):\n        - { k: src, team: t1, v: 3 }\n        - { k: src, team: t2, v: "12" }\n    evaluations:\n      - at: 2026-03-10T10:00:00Z\n        expect: [{ labels: { team: t2 }, state: firing }]\n        notifications: [{ receiver: pd, action: trigger, labels: { team: t2 }, summary: "src t2 13" }]\n`,
+    });
+    const r = vigil(dir, ['alerts', 'test']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('PASS src: t2 fires');
+    // its columns are the seed's: one it has not is refused, naming those it has
+    writeFileSync(join(dir, 'alerts/tests/a.yaml'), `tests:\n  - name: t\n    alert: src\n    given:\n      ref('facts'):\n        - { k: src, team: t1, vv: 3 }\n    evaluations:\n      - at: 2026-03-10T10:00:00Z\n        expect: []\n`);
+    const bad = vigil(dir, ['alerts', 'test']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain("given ref('facts'): column vv not declared (declared: k, team, v)");
   });
 
   it("an evaluation's at: that is no timestamp is an error when the tests load, at its line (was: found when that test ran, exit 1)", () => {

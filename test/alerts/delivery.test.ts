@@ -14,6 +14,7 @@ import { startFakePagerDuty, type FakePagerDuty } from '../support/fake-pagerdut
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { sendPagerDuty } from '../../src/alerts/delivery/pagerduty.js';
 import { sendSlack } from '../../src/alerts/delivery/slack.js';
+import { startFakeSlackApi } from '../support/fake-slack-api.js';
 import { RateLimiter, type Clock } from '../../src/alerts/delivery/rate-limit.js';
 import type { DeliveryPolicy, DeliveryResult, PagerDutyEvent, PagerDutyTarget, SendOptions } from '../../src/alerts/delivery/types.js';
 
@@ -380,6 +381,28 @@ describe('sendSlack (@slack/webhook against the fake incoming webhook)', () => {
       expect(r.status === 'retry' && r.error).toMatch(/ECONNREFUSED.*gave up after (1 attempt|[2-9]\d* attempts|1\d+ attempts) in /);
     } finally {
       await slack.up();
+    }
+  });
+
+  it("a 2xx whose body is the Web API's {ok:false} (a chat.postMessage URL as the webhook) is not sent: refused, rate limited or unknown as bot mode reads it", async () => {
+    const api = await startFakeSlackApi();
+    try {
+      const url = `${api.url}chat.postMessage`;
+      const post = async () => {
+        const r = await sendSlack({ url }, { text: 'posted?' }, POLICY, opts);
+        results.push(r);
+        return r;
+      };
+      // no token: Slack answers 200 {"ok":false,"error":"not_authed"} and posts nothing
+      expect(await post()).toEqual({ status: 'rejected', httpStatus: 200, attempts: 1, error: 'Slack rejected the message (HTTP 200, ok: false): not_authed' });
+      api.script([{ method: 'chat.postMessage', error: 'ratelimited' }]);
+      expect(await post()).toEqual({ status: 'retry', httpStatus: 200, attempts: 1, error: 'Slack rate limit (HTTP 200, ok: false)', ambiguous: false });
+      // Slack's internal_error may or may not have posted: uncertain, as in bot mode
+      api.script([{ method: 'chat.postMessage', error: 'internal_error' }]);
+      expect(await post()).toEqual({ status: 'retry', httpStatus: 200, attempts: 1, error: 'Slack answered internal_error (HTTP 200, ok: false)', ambiguous: true });
+      expect(Object.values(api.messages).flat()).toEqual([]);
+    } finally {
+      await api.close();
     }
   });
 

@@ -40,11 +40,13 @@ const describeIt = (i: InstanceState) => `summary of ${i.key}`;
 
 describe('alertEvents: what changed in one evaluation', () => {
   it('a new firing instance, a resolved one, a pending one (nothing), one that re-fired, one forgotten', () => {
+    // the values they fired with (the evaluation that resolves b sees n: 3)
+    const fired = { values: { capability: 'search', n: 9 } };
     const before = statusSnapshot({
       'a{x="1"}': inst('a{x="1"}', 'firing', '2026-03-10T10:00:00.000Z'),
-      'b{x="1"}': inst('b{x="1"}', 'firing', '2026-03-10T11:00:00.000Z'),
-      'd{x="1"}': inst('d{x="1"}', 'firing', '2026-03-10T09:00:00.000Z'),
-      'e{x="1"}': inst('e{x="1"}', 'firing', '2026-03-10T08:00:00.000Z'),
+      'b{x="1"}': inst('b{x="1"}', 'firing', '2026-03-10T11:00:00.000Z', fired),
+      'd{x="1"}': inst('d{x="1"}', 'firing', '2026-03-10T09:00:00.000Z', fired),
+      'e{x="1"}': inst('e{x="1"}', 'firing', '2026-03-10T08:00:00.000Z', fired),
     });
     const after = {
       // a: still firing, same incident: no event
@@ -74,6 +76,14 @@ describe('alertEvents: what changed in one evaluation', () => {
     expect(c).toMatchObject({ alert: 'c', severity: 'warning', summary: 'summary of c{x="1"}', project: 'p', evaluated_by: 'h' });
     expect(JSON.parse(c.labels)).toMatchObject({ capability: 'search' });
     expect(JSON.parse(c.row_values)).toEqual({ capability: 'search', n: 3 });
+    // a resolved row is the instance's: its severity and labels, the values it last fired with
+    // (was: '' and {} for one forgotten from the state, as every resolved one is)
+    for (const key of ['b{x="1"}', 'd{x="1"}', 'e{x="1"}']) {
+      const r = ev.find((e) => e.instance === key && e.status === 'resolved')!;
+      expect(r, key).toMatchObject({ alert: key[0], severity: 'warning', summary: `summary of ${key}` });
+      expect(JSON.parse(r.labels), key).toEqual({ alertname: key[0], severity: 'warning', capability: 'search' });
+      expect(JSON.parse(r.row_values), key).toEqual({ capability: 'search', n: 9 });
+    }
     // ids: one per instance, incident and status; the same event computed twice has the same id
     expect(new Set(ev.map((e) => e.event_id)).size).toBe(ev.length);
     expect(alertEvents(before, after, T0, describeIt, ctx).map((e) => e.event_id)).toEqual(ev.map((e) => e.event_id));
@@ -169,9 +179,9 @@ describe('vigil alerts evaluate keeps the history, exactly once, and ai_audit_in
   // the spike's events (the built-in vigil_alert_outbox_stuck fires too: nobody is reachable here)
   const SPIKE = ['alerts', 'evaluate', '-s', 'ai_audit_volume_spike', '--at'];
   const events = () => {
-    const r = vigil(dir, ['show', '--inline', "select status, alert, instance, fired_at, resolved_at from {{ source('vigil', 'alert_events') }} where alert = 'ai_audit_volume_spike' order by event_at, status", '--output', 'json', '--limit', '50']);
+    const r = vigil(dir, ['show', '--inline', "select status, alert, severity, instance, fired_at, resolved_at, labels, row_values from {{ source('vigil', 'alert_events') }} where alert = 'ai_audit_volume_spike' order by event_at, status", '--output', 'json', '--limit', '50']);
     expect(r.code, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as Array<{ status: string; alert: string; instance: string; fired_at: string; resolved_at: string | null }>;
+    return JSON.parse(r.stdout) as Array<{ status: string; alert: string; severity: string; instance: string; fired_at: string; resolved_at: string | null; labels: unknown; row_values: unknown }>;
   };
   beforeAll(() => {
     dir = makeProject({}, false);
@@ -212,6 +222,12 @@ describe('vigil alerts evaluate keeps the history, exactly once, and ai_audit_in
     expect(ev.map((e) => e.status)).toEqual(['firing', 'resolved']);
     expect(ev[1].fired_at).toBe(ev[0].fired_at);
     expect(new Date(ev[1].resolved_at!).toISOString()).toBe(new Date(HELD_UNTIL).toISOString());
+    // the resolved row is the instance's too: its severity, labels and values (was: '', {} and {})
+    const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, unknown>;
+    expect(ev[1].severity).toBe('error');
+    expect(json(ev[1].labels)).toEqual(json(ev[0].labels));
+    expect(json(ev[1].labels)).toMatchObject({ alertname: 'ai_audit_volume_spike', severity: 'error', capability: 'summarize' });
+    expect(json(ev[1].row_values)).toMatchObject({ capability: 'summarize', interaction_count: expect.anything() });
     // the same evaluation again changes nothing
     vigil(dir, [...SPIKE, HELD_UNTIL]);
     expect(events()).toHaveLength(2);

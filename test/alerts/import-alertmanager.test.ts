@@ -109,6 +109,42 @@ describe('import-alertmanager', () => {
     expect(parseRoutes(ok.text, 'routes.yaml').routes!.receivers[0].pagerduty?.server).toBe('pd-proxy.internal:8443');
   });
 
+  it('a Slack bot receiver (api_url chat.postMessage + a bearer token in http_config) becomes bot mode; the token never written (was: a webhook receiver, http_config called Go templates)', () => {
+    const TOKEN = 'xoxb-1234-5678-SECRETBOTTOKEN';
+    const bot = (extra: string, channel = 'C0123ABCD', url = 'https://slack.com/api/chat.postMessage') =>
+      importAlertmanager(`route: { receiver: bot }\nreceivers:\n  - name: bot\n    slack_configs:\n      - api_url: ${url}\n        channel: '${channel}'\n        send_resolved: true\n        http_config: { authorization: { credentials: ${TOKEN} }${extra} }\n`);
+    const r = bot('');
+    if (typeof r === 'string') throw new Error(r);
+    const loaded = parseRoutes(r.text, 'routes.yaml');
+    expect(loaded.diagnostics).toEqual([]);
+    expect(loaded.routes!.receivers[0].slack).toEqual({ bot_token_env: 'BOT_SLACK_BOT_TOKEN', channel: 'C0123ABCD', rate_per_second: 1 });
+    expect(r.env).toEqual([{ name: 'BOT_SLACK_BOT_TOKEN', what: expect.stringContaining('the Slack bot token (xoxb-...) of \'bot\' (Alertmanager sent it as http_config.authorization.credentials)') }]);
+    expect(r.text).toContain('#   BOT_SLACK_BOT_TOKEN: the Slack bot token');
+    expect(JSON.stringify(r)).not.toContain(TOKEN);
+    expect(r.notConverted).toEqual([]);
+    expect(r.lost).toEqual([]);
+    // a proxy in front of the Web API: bot mode with its address in api_url_env
+    const proxied = bot('', 'C0123ABCD', 'https://slack-proxy.internal/api/chat.postMessage');
+    if (typeof proxied === 'string') throw new Error(proxied);
+    expect(parseRoutes(proxied.text, 'routes.yaml').routes!.receivers[0].slack).toMatchObject({ bot_token_env: 'BOT_SLACK_BOT_TOKEN', api_url_env: 'BOT_SLACK_API_URL' });
+    expect(proxied.env[1]).toEqual({ name: 'BOT_SLACK_API_URL', what: expect.stringContaining('https://slack-proxy.internal/api/') });
+    // what of http_config cannot be carried is said as it is, and a proxy loses the delivery
+    const withProxy = bot(', proxy_url: http://proxy:3128');
+    if (typeof withProxy === 'string') throw new Error(withProxy);
+    expect(withProxy.notConverted).toEqual([expect.stringMatching(/^receiver 'bot': slack_configs http_config proxy_url: Vigil has no per-receiver HTTP settings/)]);
+    expect(withProxy.lost).toEqual(withProxy.notConverted);
+    expect(withProxy.text).not.toContain('Go templates');
+    // a channel name: bot mode reads the channel by id; a lost delivery until it is given
+    const named = bot('', '#ops');
+    if (typeof named === 'string') throw new Error(named);
+    expect(named.lost).toEqual([expect.stringContaining("receiver 'bot': channel '#ops' is a name: Vigil's bot mode needs the channel's id")]);
+    // a token sent to an incoming webhook (no Web API method) cannot be carried: lost, said so
+    const hook = importAlertmanager(`route: { receiver: h }\nreceivers:\n  - name: h\n    slack_configs:\n      - api_url: https://hooks.slack.com/services/T0/B0/X\n        http_config: { authorization: { credentials_file: /etc/am/token } }\n`);
+    if (typeof hook === 'string') throw new Error(hook);
+    expect(parseRoutes(hook.text, 'routes.yaml').routes!.receivers[0].slack).toMatchObject({ webhook_url_env: 'H_SLACK_WEBHOOK_URL' });
+    expect(hook.lost).toEqual([expect.stringContaining("receiver 'h': slack_configs http_config.authorization.credentials_file (/etc/am/token): an incoming webhook is posted without a token")]);
+  });
+
   it.skipIf(!existsSync(AMTOOL))('routes every alert as Alertmanager does with the original file (amtool)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-am-'));
     dirs.push(dir);
@@ -221,6 +257,13 @@ receivers:
     const written = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts/routes.yaml', '--allow-partial']);
     expect(written.code, written.stderr).toBe(0);
     expect(readFileSync(join(dir, 'alerts/routes.yaml'), 'utf8')).toContain('receivers:');
+    // written as Alertmanager had it; the check then names the labels of other systems' alerts, none of this project's rules'
+    writeFileSync(join(dir, 'alerts/a.yaml'), 'alerts:\n  - name: a\n    severity: info\n    query: select 1 as x\n    condition: { type: sql }\n    summary: s\n');
+    const check = vigil(dir, ['alerts', 'check']);
+    expect(check.code).toBe(2);
+    expect(check.stderr).toMatch(/alerts\/routes\.yaml:\d+:\d+: error: group_by: no alert has a label 'cluster'/);
+    expect(check.stderr).toMatch(/alerts\/routes\.yaml:\d+:\d+: error: match_re: no alert has a label 'service'/);
+    expect(check.stderr).toMatch(/alerts\/routes\.yaml:\d+:\d+: error: equal: no alert has a label 'cluster'/);
     const again = vigil(dir, ['alerts', 'import-alertmanager', 'alertmanager.yml', '--out', 'alerts/routes.yaml', '--allow-partial']);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('alerts/routes.yaml exists: pass --force to overwrite it');

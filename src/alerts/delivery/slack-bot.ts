@@ -68,14 +68,22 @@ export async function findDelivery(web: WebClientType, channel: string, id: stri
   return false;
 }
 
-function classify(e: SlackError): { kind: 'refused' | 'ratelimited' | 'unknown' | 'transient'; error: string; retryAfterMs?: number } {
-  if (e.code === 'slack_webapi_platform_error') {
-    const code = e.data?.error ?? 'unknown_error';
-    if (code === 'ratelimited') return { kind: 'ratelimited', error: code };
-    // Slack's internal_error / fatal_error: it may or may not have posted
-    if (code === 'internal_error' || code === 'fatal_error' || code === 'request_timeout' || code === 'service_unavailable') return { kind: 'unknown', error: `Slack answered ${code}` };
-    return { kind: 'refused', error: `Slack refused it: ${code}` };
-  }
+type SlackErrorKind = 'refused' | 'ratelimited' | 'unknown' | 'transient';
+
+/**
+ * What a Web API `{ ok: false, error: code }` answer means for a post: `ratelimited` (not
+ * posted: try again later), `unknown` (Slack's internal_error, fatal_error, ...: it may or may
+ * not have posted), else `refused` (permanent: channel_not_found, not_authed, invalid_auth, ...).
+ * Bot mode and a webhook answered in the Web API's way (webhook mode) read it alike.
+ */
+export function classifySlackCode(code: string): { kind: Exclude<SlackErrorKind, 'transient'>; error: string } {
+  if (code === 'ratelimited') return { kind: 'ratelimited', error: code };
+  if (code === 'internal_error' || code === 'fatal_error' || code === 'request_timeout' || code === 'service_unavailable') return { kind: 'unknown', error: `Slack answered ${code}` };
+  return { kind: 'refused', error: `Slack refused it: ${code}` };
+}
+
+function classify(e: SlackError): { kind: SlackErrorKind; error: string; retryAfterMs?: number } {
+  if (e.code === 'slack_webapi_platform_error') return classifySlackCode(e.data?.error ?? 'unknown_error');
   if (e.code === 'slack_webapi_rate_limited_error') return { kind: 'ratelimited', error: 'rate limited (429)', retryAfterMs: (e.retryAfter ?? 1) * 1000 };
   if (e.code === 'slack_webapi_http_error') {
     const status = e.statusCode ?? 0;

@@ -16,6 +16,8 @@
  * - 429: waits Retry-After (seconds; backoff if absent) and tries again, unless that wait would pass the
  *   deadline (then it stops at once: trying again before Retry-After is pointless); 5xx and 408: backoff.
  * Any other 4xx is `rejected` with Slack's body (`invalid_payload`, `no_text`, `no_service`, ...).
+ * A 2xx whose body is JSON `{ ok: false, error }` (the Web API's way: a chat.postMessage URL given as
+ * a webhook) posted nothing: classified as bot mode classifies it (classifySlackCode).
  * The webhook URL is a secret: it is redacted from every message and never returned.
  */
 import http from 'node:http';
@@ -24,6 +26,7 @@ import type { Socket } from 'node:net';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type SendOptions, type SlackMessage, type SlackTarget } from './types.js';
 import { PRE_SEND_CODES, backoffDelay, defaultSleep, errorCode, errorMessage, isTlsVerifyError, parseRetryAfter, redactSecrets, retryFits } from './retry.js';
 import { urlSecretParts } from '../../secrets.js';
+import { classifySlackCode } from './slack-bot.js';
 
 type WebhookModule = typeof import('@slack/webhook');
 type FetchFunction = NonNullable<ConstructorParameters<WebhookModule['IncomingWebhook']>[1]>['fetch'] & {};
@@ -41,6 +44,20 @@ class TransportError extends Error {
     super(message);
     this.name = 'TransportError';
   }
+}
+
+/** The error code of a body that is JSON `{ ok: false, error? }`; undefined for any other body (an incoming webhook's `ok`). */
+export function okFalse(text: string | undefined): string | undefined {
+  if (!text || !text.trimStart().startsWith('{')) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v) || (v as { ok?: unknown }).ok !== false) return undefined;
+  const e = (v as { error?: unknown }).error;
+  return typeof e === 'string' && e ? e : 'unknown_error';
 }
 
 function toFetchResponse(res: IncomingMessage, body: Buffer, url: string): FetchResponse {
@@ -212,8 +229,17 @@ export async function sendSlack(
   const tail = () => (state.gaveUp ? `; ${state.gaveUp}` : '');
 
   try {
-    await webhook.send(msg as Parameters<typeof webhook.send>[0]);
-    return { status: 'sent', httpStatus: state.httpStatus ?? 200, attempts: attempts() };
+    const answer = await webhook.send(msg as Parameters<typeof webhook.send>[0]);
+    const httpStatus = state.httpStatus ?? 200;
+    // a 2xx whose body is the Web API's `{ ok: false, error }` (a chat.postMessage URL, a proxy in
+    // front of one) posted nothing, as Alertmanager reads it too: the bot mode's classification
+    const refusal = okFalse(answer?.text);
+    if (refusal !== undefined) {
+      const c = classifySlackCode(refusal);
+      if (c.kind === 'refused') return { status: 'rejected', httpStatus, attempts: attempts(), error: clean(`Slack rejected the message (HTTP ${httpStatus}, ok: false): ${refusal}`) };
+      return { status: 'retry', httpStatus, attempts: attempts(), error: clean(`${c.kind === 'ratelimited' ? 'Slack rate limit' : c.error} (HTTP ${httpStatus}, ok: false)`), ambiguous: c.kind === 'unknown' };
+    }
+    return { status: 'sent', httpStatus, attempts: attempts() };
   } catch (e) {
     const statusCode = (e as { statusCode?: unknown }).statusCode;
     if (typeof statusCode === 'number') {
