@@ -7,7 +7,8 @@
 import type { Adapter } from '../adapters/adapter.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
 import type { ColumnInfo, Manifest } from '../compile/manifest.js';
-import { parseCsv, parseInput, rowsSelect, seedColumns, type Scalar } from '../testing/unit-tests.js';
+import { parseCsv, parseInput, readCsv, rowsSelect, seedColumns, type Scalar } from '../testing/unit-tests.js';
+import { stringTextAt } from '../project/yaml-source.js';
 import { advance, inActiveHours, judge, type InstanceState } from './engine.js';
 import { fetchRows, type CompiledRule } from './evaluate.js';
 import type { LoadedTest } from './load-alerts.js';
@@ -87,12 +88,21 @@ async function load(adapter: Adapter, given: Given, manifest: Manifest, readFixt
 
 /**
  * The givens of a test that cannot be loaded, before any test runs (exit 2): an empty one of a
- * relation whose columns are not documented has no column to create its table with.
+ * relation whose columns are not documented has no column to create its table with; a CSV row
+ * with more or fewer fields than its header (its values would land in other columns, or read
+ * NULL), at its line (in the YAML, or in its fixture file), as a unit test's is.
  */
-export function givenProblems(t: LoadedTest, manifest: Manifest, root: string): Diagnostic[] {
+export function givenProblems(t: LoadedTest, manifest: Manifest, root: string, readFixture: (p: string) => string | undefined = () => undefined): Diagnostic[] {
   const out: Diagnostic[] = [];
   const check = (given: Given | undefined, at: (string | number)[]) => {
     for (const [key, rowsIn] of Object.entries(given ?? {})) {
+      if (typeof rowsIn === 'string') {
+        const fixture = !rowsIn.includes('\n') && /\.csv$/i.test(rowsIn.trim()) ? rowsIn.trim() : undefined;
+        const text = fixture !== undefined ? readFixture(fixture) : rowsIn;
+        const first = fixture !== undefined ? 1 : stringTextAt(t.yaml, [...at, key]).line;
+        for (const x of text === undefined ? [] : readCsv(text).ragged)
+          out.push(diag('E_ALERT_TEST', `test '${t.test.name}': given ${key}: CSV row ${x.row + 1} has ${x.fields} field${x.fields === 1 ? '' : 's'}, its header ${x.header.length} (${x.header.join(', ')})`, { file: fixture ?? t.file, line: first + x.line - 1 }, 'quote a value that holds a comma ("a, b"); an empty field is NULL'));
+      }
       const empty = Array.isArray(rowsIn) ? rowsIn.length === 0 : typeof rowsIn === 'string' && (rowsIn.includes('\n') || !/\.csv$/i.test(rowsIn.trim())) && parseCsv(rowsIn).length === 0;
       if (!empty || key.trim() === 'vigil_sync_state') continue;
       const r = relationFor(key, manifest, root);

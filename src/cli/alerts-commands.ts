@@ -466,7 +466,7 @@ export async function runAlertsTest(o: Common & { select?: string[] }): Promise<
     return;
   }
   const { runAlertTest, givenProblems } = await import('../alerts/alert-tests.js');
-  const problems = tests.flatMap((t) => givenProblems(t, s.result.manifest, files.root));
+  const problems = tests.flatMap((t) => givenProblems(t, s.result.manifest, files.root, (p) => files.readFixture?.(p)));
   if (problems.length) throw new ProjectError(problems);
   const t0 = performance.now();
   let failed = 0;

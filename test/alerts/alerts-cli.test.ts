@@ -677,6 +677,28 @@ describe('vigil alerts test', () => {
     expect(bad.stdout).toContain("given ref('facts'): column vv not declared (declared: k, team, v)");
   });
 
+  it('a CSV given with a row of more or fewer fields than its header: exit 2 at the row\'s line, in the YAML or its fixture file, before any test runs (was: the values read into other columns, or NULL)', () => {
+    const dir = project({
+      'alerts/a.yaml': COUNTS_ALERT,
+      'alerts/routes.yaml': ROUTES,
+      'alerts/tests/a.yaml': "tests:\n  - name: t\n    alert: many\n    given:\n      ref('counts'): |\n        capability,n\n        chat,11\n        draft, big,12\n    evaluations:\n      - at: 2026-03-10T10:00:00Z\n        expect: []\n",
+    });
+    const r = vigil(dir, ['alerts', 'test']);
+    expect(r.stderr).toContain("alerts/tests/a.yaml:8: error: test 't': given ref('counts'): CSV row 2 has 3 fields, its header 2 (capability, n)");
+    expect(r.code).toBe(2);
+    expect(r.stdout).not.toMatch(/PASS|FAIL/);
+    writeFileSync(join(dir, 'alerts/tests/counts.csv'), 'capability,n\nchat\n');
+    writeFileSync(join(dir, 'alerts/tests/a.yaml'), "tests:\n  - name: t\n    alert: many\n    given:\n      ref('counts'): alerts/tests/counts.csv\n    evaluations:\n      - at: 2026-03-10T10:00:00Z\n        expect: []\n");
+    const f = vigil(dir, ['alerts', 'test']);
+    expect(f.stderr).toContain("alerts/tests/counts.csv:2: error: test 't': given ref('counts'): CSV row 1 has 1 field, its header 2 (capability, n)");
+    expect(f.code).toBe(2);
+    // quoted, the comma is a value's
+    writeFileSync(join(dir, 'alerts/tests/counts.csv'), 'capability,n\n"chat, beta",11\n');
+    const ok = vigil(dir, ['alerts', 'test']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(1);
+    expect(ok.stdout).toContain('FAIL many: t');
+  });
+
   it("an evaluation's at: that is no timestamp is an error when the tests load, at its line (was: found when that test ran, exit 1)", () => {
     const dir = project({
       'alerts/a.yaml': COUNTS_ALERT,
