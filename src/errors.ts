@@ -83,6 +83,8 @@ export class WarehouseBusyError extends WarehouseError {
     /** the holder's command line, when the system says (Linux /proc) */
     readonly holder?: string,
     options?: { cause?: unknown },
+    /** the holder's process id, when the lock says */
+    readonly pid?: number,
   ) {
     super(message, '', options);
     this.name = 'WarehouseBusyError';

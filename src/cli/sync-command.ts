@@ -9,7 +9,8 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { Relation } from '../adapters/dialect.js';
 import type { ResolvedTarget } from '../compile/compile-project.js';
 import type { Manifest, SourceNode } from '../compile/manifest.js';
-import { diag, didYouMean, formatDiagnostic, ProjectError, UsageError, type Diagnostic } from '../errors.js';
+import { hostname } from 'node:os';
+import { diag, didYouMean, formatDiagnostic, ProjectError, UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
 import { counted } from '../format.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { findProjectRoot } from '../project/paths.js';
@@ -205,7 +206,17 @@ async function syncStatus(o: Common): Promise<void> {
   const c = await syncProject(o);
   printKept(c);
   const streams = selectedStreams(c.manifest, o);
-  const target = await open(c, 1);
+  let target: Adapter;
+  try {
+    target = await open(c, 1);
+  } catch (e) {
+    // DuckDB: a running sync holds the file, state table and all (one writer, no readers beside
+    // it): that is no failure, and its state is there to read once it ends
+    const sync = e instanceof WarehouseBusyError && e.pid && /^vigil sync(?! status)\b/.test(e.holder ?? '') ? e : undefined;
+    if (!sync) throw e;
+    out(`running (pid ${sync.pid} on ${hostname()}: ${sync.holder}): it holds ${String(c.target.config.path ?? 'the DuckDB file')} while it runs, so the streams' cursors, rows and failures can be read when it ends`);
+    return;
+  }
   try {
     const { readStreamStates, statusText } = await import('../sync/sync-types.js');
     const now = Date.now();

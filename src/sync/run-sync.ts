@@ -18,7 +18,7 @@ import { pidAlive } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import { counted } from '../format.js';
 import { copyLogLines } from '../retention/retention.js';
-import { STATE_TABLE, SyncConflict, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
+import { STATE_TABLE, SyncConflict, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, caseClashes, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
 
 export interface SyncRunOptions {
   mode: 'delta' | 'full';
@@ -158,6 +158,11 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened${opts.sourceErrors?.has(sync.from) ? `: ${opts.sourceErrors.get(sync.from)}` : ''}`, '');
         const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, at: { file: s.file, line: s.line, ...sync.lines }, timestamps: writer.timestamps, separators: writer.separators, bcDates: writer.bcDates };
         const columns = await src.describe(spec);
+        const clashes = writer.namesIgnoreCase ? caseClashes(columns) : [];
+        if (clashes.length) {
+          const named = clashes.map((g) => g.map((n) => `"${n}"`).join(' and ')).join('; ');
+          throw streamProblem(spec, `columns ${named} of ${sync.schema}.${s.relation.identifier} would be one column in the ${target.type} copy, whose column names ignore case: nothing was synced`, undefined, `a stream copies every column of its table (sources.yml selects or renames none): sync a view in the source that renames one of them (create view ... as select ..., "${clashes[0][1]}" as ${clashes[0][1].toLowerCase()}_2 ...), or sync into a postgres target, whose names keep their case`);
+        }
         await checkKey(spec, columns, src, opts.out);
         const indexed = await src.keyOrdered(spec);
         const ordered = indexed === true;
@@ -189,7 +194,20 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
           await writer.reset(rel, stateRel, stream);
           state = await writer.readState(stateRel, stream);
         }
-        sourceMax = await src.maxCursor(spec);
+        // a cursor never passes the source's clock: a row stamped in the future is synced, but as
+        // the cursor it made every later delta read from its time, missing every row written
+        // before it while each run said OK (and status said 0s behind)
+        const bounds = await src.cursorBounds(spec, columns, state?.cursor_value ?? null);
+        sourceMax = bounds.max;
+        if (bounds.ahead.rows > 0) {
+          const n = bounds.ahead.rows;
+          opts.out(`  ${stream}: warning: ${counted(n, 'row')} of ${sync.schema}.${s.relation.identifier} ha${n === 1 ? 's' : 've'} ${sync.cursor} after the source's clock (${bounds.clock}; the latest ${bounds.ahead.latest}) (${s.file}:${s.line}): synced, but the cursor stops at the source's clock, so every run reads ${n === 1 ? 'it' : 'them'} again; the cursor column should hold no time in the future`);
+        }
+        if (bounds.savedAhead && state?.cursor_value) {
+          opts.out(`  ${stream}: warning: the saved cursor (${state.cursor_value}) is after the source's clock (${bounds.clock}): a row stamped in the future became the cursor, and the delta runs since read from there; moved back to the source's clock, so this run reads from its lookback before it`);
+          await writer.clampCursor(stateRel, stream, bounds.clock);
+          state = await writer.readState(stateRel, stream);
+        }
         // where this run starts
         let lower: string | null = null;
         if (restart) lower = null;
@@ -276,14 +294,14 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             }
             const tWrite = performance.now();
             // the batch's files as the writer loads them; each removed once loaded
-            let loaded = { rows: 0, last: first.last };
+            let loaded = { rows: 0, last: first.last, cursor: first.cursor ?? first.last[0] };
             let allLoaded = false;
             const files = async function* (): AsyncGenerator<BatchFile> {
               let cur = first;
               for (;;) {
                 try {
                   if (cur.rows > 0 && cur.last) {
-                    loaded = { rows: loaded.rows + cur.rows, last: cur.last };
+                    loaded = { rows: loaded.rows + cur.rows, last: cur.last, cursor: cur.cursor ?? cur.last[0] };
                     yield { path: cur.file, rows: cur.rows, longestRecord: cur.longestRecord };
                   }
                 } finally {
@@ -299,7 +317,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
             // the cursor moves to the last key of the files loaded: asked only once all are
             const info = (): BatchInfo => {
               if (!allLoaded) throw new WarehouseError(`stream ${stream}: the writer asked for the batch's cursor before loading all of its files; nothing was committed`, '');
-              return { rows: loaded.rows, lastCursor: loaded.last[0], lastId: lastId(primaryKeyOf(sync.cursor, sync.primary_key, loaded.last)), fence };
+              return { rows: loaded.rows, lastCursor: loaded.cursor, lastId: lastId(primaryKeyOf(sync.cursor, sync.primary_key, loaded.last)), fence };
             };
             let b: BatchInfo;
             try {

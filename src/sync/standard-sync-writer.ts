@@ -7,7 +7,7 @@
 import type { Adapter } from '../adapters/adapter.js';
 import { WarehouseError } from '../errors.js';
 import type { Relation, SqlParam } from '../adapters/dialect.js';
-import { columnChanges, normalizeState, numericRetyped, runOwner, STATE_TABLE, SyncConflict, type BatchFile, type ColumnChanges, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
+import { columnChanges, normalizeState, retypedColumns, runOwner, STATE_TABLE, SyncConflict, type BatchFile, type ColumnChanges, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from './sync-types.js';
 
 export abstract class StandardSyncWriter implements SyncWriter {
   /** Whether each state table (by schema) has `run_owner`, added to those made before it */
@@ -59,12 +59,7 @@ export abstract class StandardSyncWriter implements SyncWriter {
     const existing = await this.db.columns(rel);
     const changes = columnChanges(existing.map((c) => c.name), columns);
     for (const c of changes.added) await this.db.execute(`alter table ${d.relation(rel)} add column if not exists ${d.quoteIdent(c.name)} ${this.columnType(c)}`);
-    const copyType = new Map(existing.map((c) => [c.name.toLowerCase(), c.data_type]));
-    const retyped = columns.flatMap((c) => {
-      const had = copyType.get(c.name.toLowerCase());
-      return had && numericRetyped(c, had, this.columnType(c)) ? [{ column: c, copyType: had, type: this.columnType(c) }] : [];
-    });
-    return { ...changes, created, retyped };
+    return { ...changes, created, retyped: retypedColumns(existing, columns, (c) => this.columnType(c), { bareTimestamp: 'local' }) };
   }
 
   async readState(stateRel: Relation, stream: string): Promise<StreamState | undefined> {
@@ -77,6 +72,11 @@ export abstract class StandardSyncWriter implements SyncWriter {
 
   async hasRows(rel: Relation): Promise<boolean> {
     return (await this.db.query(`select 1 from ${this.db.dialect.relation(rel)} limit 1`)).length > 0;
+  }
+
+  async clampCursor(stateRel: Relation, stream: string, clock: string): Promise<void> {
+    const d = this.db.dialect;
+    await this.db.execute(`update ${d.relation(stateRel)} set cursor_value = ${this.cursorParam(2)} where stream = ${d.param(1)} and cursor_value > ${this.cursorParam(2)}`, [stream, clock]);
   }
 
   async recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number): Promise<void> {

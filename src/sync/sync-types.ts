@@ -9,6 +9,7 @@ import type { SourceNode } from '../compile/manifest.js';
 import { hostname } from 'node:os';
 import { pidAlive, PROC_START, PROCESS_STARTED, procStart } from '../run/cas-document.js';
 import { diag, ProjectError } from '../errors.js';
+import { typeFamily } from '../adapters/type-family.js';
 
 export const STATE_TABLE = 'vigil_sync_state';
 
@@ -95,22 +96,128 @@ export interface ColumnChanges {
   gone: string[];
   /** the table was created by this call */
   created?: boolean;
-  /** numeric columns the copy holds as another type than the source's now maps to (`copyType`: the copy's) */
+  /** columns whose copy's type (`copyType`) cannot hold every value of the type the source's now maps to (`type`): retypedColumns */
   retyped?: Array<{ column: SyncColumn; copyType: string; type: string }>;
 }
 
+/** How the warehouse spells and means the types a copy may have (holdsExactly). */
+export interface TypeVocabulary {
+  /** what a plain `timestamp` is: BigQuery's TIMESTAMP an instant, DuckDB's and Postgres' a local date-time */
+  bareTimestamp: 'instant' | 'local';
+  /** the digits of a `numeric` without precision: BigQuery's NUMERIC 29 integer and 9 fractional ones; unset: any (Postgres) */
+  bareNumeric?: { int: number; frac: number };
+}
+
+/** A type as holdsExactly compares it: its kind (typeFamily) and, where it has them, its width or length. */
+interface TypeShape {
+  family: string;
+  /** lower case, one space between words, none around parentheses and commas */
+  spelling: string;
+  /** an integer's bits, a float's mantissa bits */
+  bits?: number;
+  /** a numeric's integer and fractional digits; `any`: a numeric without limits */
+  digits?: { int: number; frac: number } | 'any';
+  /** a string's length limit (varchar(n)); a fixed-length char(n) has `fixed` */
+  length?: number;
+  fixed?: boolean;
+  /** a time of day with its zone */
+  zone?: boolean;
+  /** an array's element type (its dimensions are compared elsewhere: the copy's list type rules) */
+  elem?: TypeShape;
+}
+
+const INT_BITS: Record<string, number> = { smallint: 16, int2: 16, short: 16, integer: 32, int: 32, int4: 32, int32: 32, signed: 32, bigint: 64, int8: 64, int64: 64, long: 64, hugeint: 128, int128: 128 };
+const FLOAT_BITS: Record<string, number> = { real: 24, float4: 24, float: 24, float32: 24, double: 53, 'double precision': 53, float8: 53, float64: 53 };
+/** the decimal digits every value of an integer of these bits has room for (int32: 9 of its 10) */
+const intDigits = (bits: number) => Math.floor(Math.log10(2 ** (bits - 1)));
+
+function typeShape(type: string, v: TypeVocabulary): TypeShape {
+  const spelling = type.trim().toLowerCase().replace(/\s+/g, ' ').replace(/\s*([(),<>])\s*/g, '$1');
+  const array = /^array<(.*)>$/.exec(spelling) ?? /^(.*?)(\[\])+$/.exec(spelling);
+  if (array) return { family: 'array', spelling: `${array[1]}[]`, elem: typeShape(array[1], v) };
+  const family = typeFamily(spelling, v.bareTimestamp);
+  const base = spelling.replace(/\(.*$/, '');
+  const params = /\(([^)]*)\)/.exec(spelling)?.[1].split(',').map(Number);
+  const shape: TypeShape = { family, spelling };
+  if (family === 'int') shape.bits = INT_BITS[base];
+  if (family === 'float') shape.bits = FLOAT_BITS[base];
+  if (family === 'numeric') {
+    const big = /^big/.test(base);
+    shape.digits = params ? { int: params[0] - (params[1] ?? 0), frac: params[1] ?? 0 } : big ? { int: 38, frac: 38 } : (v.bareNumeric ?? 'any');
+  }
+  if (family === 'string') {
+    if (/^(char|character|bpchar)$/.test(base)) shape.fixed = true;
+    else if (params) shape.length = params[0];
+  }
+  if (family === 'time') shape.zone = /tz|with time zone/.test(spelling);
+  return shape;
+}
+
 /**
- * Whether the copy's type of a numeric column `c` (`copyType`, as the warehouse lists it) differs
- * from the type the source's column now maps to (`type`): a numeric(5,2) widened to numeric(12,4)
- * would be rounded into DECIMAL(5,2) without a word, and so would a numeric copied into a DOUBLE
- * before such numerics were copied as text. Only numerics are compared: other types are spelt differently
- * by a warehouse's catalog and by its DDL (TIMESTAMPTZ, TIMESTAMP WITH TIME ZONE), and a value
- * the copy's type cannot hold fails its batch.
+ * Whether every value of a source column that a new copy would hold as `type` lands exactly in a
+ * copy's column of `copyType` (both as the warehouse spells them: its catalog, its DDL). Widening
+ * the copy already holds is fine: an int column where the copy has BIGINT, real where it has a
+ * double, varchar(10) where it has text, a date in a timestamp, anything as text. Anything else
+ * it cannot be sure of is not: a double in a FLOAT is rounded, a timestamp in a DATE loses its
+ * time of day, a timestamptz in a TIMESTAMP its zone, a bigint or a longer text is refused.
  */
-export function numericRetyped(c: SyncColumn, copyType: string, type: string): boolean {
-  const norm = (t: string) => t.toLowerCase().replace(/\s+/g, '').replace(/^decimal/, 'numeric');
-  const [a, b] = [norm(copyType), norm(type)];
-  return [a, b, c.pgType].some((t) => t.startsWith('numeric')) && a !== b;
+export function holdsExactly(copyType: string, type: string, v: TypeVocabulary): boolean {
+  const [copy, src] = [typeShape(copyType, v), typeShape(type, v)];
+  return holds(copy, src);
+}
+
+function holds(copy: TypeShape, src: TypeShape): boolean {
+  if (copy.spelling === src.spelling) return true;
+  if (copy.family === 'array' || src.family === 'array') return copy.family === src.family && holds(copy.elem!, src.elem!);
+  // text holds any value's text exactly
+  if (copy.family === 'string' && !copy.fixed && copy.length === undefined) return true;
+  const wider = (a?: number, b?: number) => a !== undefined && b !== undefined && a >= b;
+  const digits = (d: TypeShape['digits'], int: number, frac: number) => d === 'any' || (!!d && d.int >= int && d.frac >= frac);
+  switch (src.family) {
+    case 'int':
+      if (copy.family === 'int') return wider(copy.bits, src.bits);
+      if (copy.family === 'float') return src.bits !== undefined && wider(copy.bits, src.bits <= 16 ? 24 : src.bits <= 32 ? 53 : Infinity);
+      return copy.family === 'numeric' && src.bits !== undefined && digits(copy.digits, intDigits(src.bits) + 1, 0);
+    case 'float':
+      return copy.family === 'float' && wider(copy.bits, src.bits);
+    case 'numeric':
+      if (src.digits === 'any' || !src.digits) return copy.family === 'numeric' && copy.digits === 'any';
+      if (copy.family === 'numeric') return digits(copy.digits, src.digits.int, src.digits.frac);
+      return copy.family === 'int' && copy.bits !== undefined && src.digits.frac === 0 && src.digits.int <= intDigits(copy.bits);
+    case 'date':
+      return ['date', 'local', 'instant'].includes(copy.family);
+    case 'string':
+      return copy.family === 'string' && !copy.fixed && !src.fixed && wider(copy.length, src.length);
+    case 'json':
+      // (json keeps a jsonb's text; jsonb would normalize a json's)
+      return copy.family === 'json' && (copy.spelling === 'json' || src.spelling !== 'json');
+    case 'time':
+      return copy.family === 'time' && copy.zone === src.zone;
+    case 'bool':
+    case 'local':
+    case 'instant':
+    case 'uuid':
+    case 'bytes':
+    case 'interval':
+      return copy.family === src.family;
+    default:
+      return false;
+  }
+}
+
+/**
+ * The source's columns whose copy's column (in `existing`, by name in any case) cannot hold
+ * their values exactly (holdsExactly): the source's type changed since the copy was made, or the
+ * copy is older than the rule that maps it (a numeric without precision in a DOUBLE; on BigQuery
+ * every numeric as NUMERIC). `columnType`: the type a new copy gives a column.
+ */
+export function retypedColumns(existing: Array<{ name: string; data_type: string }>, columns: SyncColumn[], columnType: (c: SyncColumn) => string, v: TypeVocabulary): NonNullable<ColumnChanges['retyped']> {
+  const copyType = new Map(existing.map((c) => [c.name.toLowerCase(), c.data_type]));
+  return columns.flatMap((c) => {
+    const had = copyType.get(c.name.toLowerCase());
+    const type = columnType(c);
+    return had && !holdsExactly(had, type, v) ? [{ column: c, copyType: had, type }] : [];
+  });
 }
 
 /**
@@ -136,6 +243,13 @@ export function primaryKeyOf(cursor: string, primaryKey: string[], tuple: string
  */
 export function numbersAsText(columns: SyncColumn[], columnType: (pgType: string) => string): SyncColumn[] {
   return columns.filter((c) => /^numeric\b/.test(c.pgType) && !/^(big)?(numeric|decimal)/i.test(columnType(c.pgType)));
+}
+
+/** The source's columns whose names differ only in case ("v", "V"), in groups: one column where names ignore case. */
+export function caseClashes(columns: SyncColumn[]): string[][] {
+  const byName = new Map<string, string[]>();
+  for (const c of columns) byName.set(c.name.toLowerCase(), [...(byName.get(c.name.toLowerCase()) ?? []), c.name]);
+  return [...byName.values()].filter((g) => g.length > 1);
 }
 
 /** Which of the source's `columns` the table's (`existing`) lacks, and which it has beyond them; names compared case-insensitively. */
@@ -245,6 +359,8 @@ export interface SyncWriter {
    * which makes its COPY ~15 % cheaper). Both are exact to the microsecond.
    */
   readonly timestamps?: TimestampText;
+  /** This warehouse's column names ignore case (DuckDB, BigQuery): a source's "v" and "V" would be one column. */
+  readonly namesIgnoreCase?: boolean;
   /** How this warehouse's CSV loader takes the batch files' separators (CsvSeparators); default `rfc4180`. */
   readonly separators?: CsvSeparators;
   /** How this warehouse's CSV loader takes a date or timestamp before year 1 (BcText); default `after-date`. */
@@ -269,6 +385,8 @@ export interface SyncWriter {
   recordRun(stateRel: Relation, stream: string, status: RunStatus, error: string | null, sourceMax: string | null, rows: number): Promise<void>;
   /** --full-refresh: empty the table and forget the stream's cursor, in one transaction. */
   reset(rel: Relation, stateRel: Relation, stream: string): Promise<void>;
+  /** Move the stream's cursor back to `clock` (the source's, its text) where it is after it. */
+  clampCursor(stateRel: Relation, stream: string, clock: string): Promise<void>;
 }
 
 export type TimestampText = 'iso-z' | 'sql-offset';
@@ -339,6 +457,24 @@ export interface SourceBatch {
   upto: string[] | null;
   /** the key (keyColumns) of the batch's last row, as text */
   last: string[] | null;
+  /**
+   * The cursor the stream keeps after this file, when it is not `last`'s: the source's clock at
+   * the read (its text), for a last row stamped after it. A cursor in the future would make every
+   * later delta read from there and miss every row written before that time.
+   */
+  cursor?: string | null;
+}
+
+/** Where a stream's cursor values stand against the source's clock (SyncReader.cursorBounds). */
+export interface CursorBounds {
+  /** the source's clock as the run begins (exact text) */
+  clock: string;
+  /** the newest cursor value at or before `clock` (exact text): the state's `source_max_cursor` */
+  max: string | null;
+  /** rows stamped more than a minute after `clock` ('infinity' left out: nullCursorRows), and the latest of them */
+  ahead: { rows: number; latest: string | null };
+  /** the saved cursor is after `clock` (a future row made it the cursor, before cursors stopped at the clock) */
+  savedAhead: boolean;
 }
 
 export interface SyncReader {
@@ -365,8 +501,11 @@ export interface SyncReader {
    * how many are left behind.
    */
   nullCursorRows(spec: StreamSpec, columns: SyncColumn[]): Promise<number>;
-  /** The newest cursor value, as exact text. */
-  maxCursor(spec: StreamSpec): Promise<string | null>;
+  /**
+   * The source's clock, the newest cursor value at or before it, the rows stamped after it, and
+   * whether the stream's `saved` cursor is after it.
+   */
+  cursorBounds(spec: StreamSpec, columns: SyncColumn[], saved: string | null): Promise<CursorBounds>;
   /** `cursor` (exact text) moved `seconds` back, as exact text. */
   lookbackFrom(cursor: string, seconds: number): Promise<string>;
   /**

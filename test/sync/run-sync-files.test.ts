@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import type { SourceNode } from '../../src/compile/manifest.js';
 import { removeStaleBatchDirs, syncStreams } from '../../src/sync/run-sync.js';
-import { csvSeparators, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../src/sync/sync-types.js';
+import { csvSeparators, type CursorBounds, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../src/sync/sync-types.js';
 import { removeDir } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -33,8 +33,8 @@ class MemoryReader implements SyncReader {
   async describe(): Promise<SyncColumn[]> {
     return [{ name: 'id', pgType: 'bigint', notNull: true }, { name: 'created_at', pgType: 'timestamp with time zone' }];
   }
-  async maxCursor(): Promise<string | null> {
-    return this.rows.at(-1)?.[1] ?? null;
+  async cursorBounds(): Promise<CursorBounds> {
+    return { clock: '2030-01-01 00:00:00+00', max: this.rows.at(-1)?.[1] ?? null, ahead: { rows: 0, latest: null }, savedAhead: false };
   }
   async lookbackFrom(cursor: string): Promise<string> {
     return cursor;

@@ -68,6 +68,33 @@ describe('vigil sync: types and keys', () => {
     }
   });
 
+  it.each(['duckdb', 'postgres'] as const)('%s: a column retyped in the source so that the copy cannot hold its values (real -> double precision, date -> timestamp, integer -> bigint, varchar(5) -> text, timestamptz -> timestamp) is said on every run, naming both types; one the copy holds (integer -> smallint) is not (was: real and date rounded without a word)', async (kind) => {
+    const s = uniqueSchema('sync_retype');
+    const dest = kind === 'duckdb' ? 'raw' : uniqueSchema('sync_retype_dst');
+    await client.query(`create schema ${s};
+      create table ${s}.rt (id int primary key, created_at timestamptz not null, r real, d date, i integer, v varchar(5), t timestamptz, k integer);
+      insert into ${s}.rt values (1, '2026-01-01 10:00:00+00', 1.5, '2026-01-01', 1, 'abc', '2026-01-01 10:00:00+00', 1)`);
+    const dir = project(kind, dest, s, `      - name: rt\n        sync: { primary_key: id, cursor: created_at }\n`);
+    const first = sync(dir);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).not.toContain('lands in');
+    await client.query(`alter table ${s}.rt alter column r type double precision, alter column d type timestamp, alter column i type bigint, alter column v type text, alter column t type timestamp, alter column k type smallint;
+      insert into ${s}.rt values (2, '2026-01-01 10:00:01+00', 0.1, '2026-01-02 10:30:00', 2, 'abcd', '2026-01-02 10:30:00', 2)`);
+    const said = (col: string, type: string, copy: string, now: string) => new RegExp(`raw\\.rt: warning: ${col} \\(${type}\\) lands in ${dest}\\.rt's ${copy} column \\(a new copy makes it ${now}: the source's type changed, or the copy is older than that rule\\), which rounds or refuses its values; drop ${dest}\\.rt and sync again \\(--full-refresh empties the table but keeps its column types\\) \\(models/sources\\.yml:\\d+\\)`);
+    const expected =
+      kind === 'duckdb'
+        ? [said('r', 'double precision', 'FLOAT', 'DOUBLE'), said('d', 'timestamp without time zone', 'DATE', 'TIMESTAMP'), said('i', 'bigint', 'INTEGER', 'BIGINT'), said('t', 'timestamp without time zone', 'TIMESTAMP WITH TIME ZONE', 'TIMESTAMP')]
+        : [said('r', 'double precision', 'real', 'double precision'), said('d', 'timestamp without time zone', 'date', 'timestamp without time zone'), said('i', 'bigint', 'integer', 'bigint'), said('v', 'text', 'character varying\\(5\\)', 'text'), said('t', 'timestamp without time zone', 'timestamp with time zone', 'timestamp without time zone')];
+    for (let run = 0; run < 2; run++) {
+      const r = sync(dir);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      for (const re of expected) expect(r.stdout).toMatch(re);
+      expect(r.stdout.match(/lands in/g)).toHaveLength(expected.length);
+      // (varchar(5) -> text: DuckDB's VARCHAR holds any text; integer -> smallint: the copy's integer holds it)
+      expect(r.stdout).not.toMatch(/warning: k \(/);
+    }
+  });
+
   it("a value DuckDB cannot convert (NaN in a numeric(10,2)) fails its batch naming the column, without the row (was: 'CSV Error on Line: 1' alone)", async () => {
     const s = uniqueSchema('sync_nan');
     await client.query(`create schema ${s};

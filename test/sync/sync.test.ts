@@ -375,6 +375,37 @@ describe('vigil sync', () => {
     expect(await expectInSync(dir, s)).toBe(60000);
   });
 
+  it("vigil sync status while a sync holds the DuckDB file: says the sync runs (its pid and command), exit 0 (was: exit 1, 'in use by another process')", async () => {
+    const s = uniqueSchema('sync_busy');
+    await setupSource(s);
+    await client.query(`insert into ${s}.events select i, null, 'n' || i, timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second' from generate_series(1, 20000) i`);
+    const dir = project(s, { batch: 1000 });
+    const child = spawn(process.execPath, [VIGIL, 'sync', '-s', 'source:raw.events'], { cwd: dir, env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    // held still mid-run (SIGSTOP), so the status below meets it running, whatever the machine's speed
+    await new Promise<void>((paused) => {
+      let seen = '';
+      child.stdout.on('data', (b: Buffer) => {
+        seen += b.toString();
+        if (/batch 1,/.test(seen) && !child.killed) {
+          child.kill('SIGSTOP');
+          paused();
+        }
+      });
+    });
+    try {
+      const st = vigil(dir, ['sync', 'status'], { DATABASE_URL: url });
+      expect(st.code, st.stdout + st.stderr).toBe(0);
+      expect(st.stdout).toMatch(new RegExp(`^running \\(pid ${child.pid} on [^:]+: vigil sync -s source:raw\\.events\\): it holds \\.vigil/dev\\.duckdb while it runs, so the streams' cursors, rows and failures can be read when it ends`));
+      expect(st.stderr).not.toContain('in use');
+    } finally {
+      child.kill('SIGCONT');
+    }
+    expect(await exited).toBe(0);
+    // once it ended: the state as always
+    expect(vigil(dir, ['sync', 'status'], { DATABASE_URL: url }).stdout).toMatch(/raw\.events: success, 20,000 rows read/);
+  });
+
   it("sync.from naming no target, or a target sync cannot read from: exit 2 at the stream in its YAML (was: at project.yaml's targets, or no place)", () => {
     const dir = makeProject({
       'project.yaml': 'name: synctest\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  app: { type: postgres, url: "postgres://u@127.0.0.1:1/x", schema: analytics }\n',
@@ -404,6 +435,24 @@ describe('vigil sync', () => {
     expect(r.stderr).toMatch(/models\/sources\.yml:\d+: error: stream raw\.\w+: .*\[E_SYNC\]/);
     expect(r.code).toBe(2);
     expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a source table with columns "v" and "V": on DuckDB, whose names ignore case, a project error at the stream\'s line naming both and the way out, exit 2, nothing written or counted (was: "Column with name V already exists!" on every run, counted as a failure)', async () => {
+    const s = uniqueSchema('sync_case');
+    await setupSource(s);
+    await client.query(`create table ${s}.cc (id int primary key, v text, "V" text, created_at timestamptz not null); insert into ${s}.cc values (1, 'lower', 'upper', now())`);
+    const dir = project(s, { extraTables: '      - name: cc\n        sync: { primary_key: id, cursor: created_at }\n' });
+    for (let run = 0; run < 2; run++) {
+      const r = sync(dir);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stdout).toMatch(/OK raw\.events/);
+      expect(r.stderr).toMatch(new RegExp(`models/sources\\.yml:10: error: stream raw\\.cc: columns "v" and "V" of ${s}\\.cc would be one column in the duckdb copy, whose column names ignore case: nothing was synced \\[E_SYNC\\]`));
+      expect(r.stderr).toContain('sync a view in the source that renames one of them');
+      expect(r.stdout + r.stderr).not.toMatch(/already exists|\n\s+at /);
+    }
+    // no failure counted, no copy made
+    expect(await duck(dir, "select count(*)::int as n from raw.vigil_sync_state where stream = 'raw.cc'")).toEqual([{ n: 0 }]);
+    expect(await duck(dir, "select count(*)::int as n from information_schema.tables where table_schema = 'raw' and table_name = 'cc'")).toEqual([{ n: 0 }]);
   });
 
   it('rows of several MB (a long prompt in JSON, a text holding newlines and both separators) arrive whole: the read buffer and memory grow for them', async () => {

@@ -5,11 +5,13 @@
  * stage, which the rerun replaces. Stream names, cursors and keys are query parameters.
  */
 import type { Relation, SqlParam } from '../dialect.js';
-import { columnChanges, fromBatchValue, isArrayColumn, normalizeState, numericRetyped, type BatchFile, type ColumnChanges, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
+import { columnChanges, fromBatchValue, isArrayColumn, normalizeState, retypedColumns, type BatchFile, type ColumnChanges, type BatchInfo, type RunStatus, type StreamState, type SyncColumn, type SyncWriter } from '../../sync/sync-types.js';
 import { STATE_TABLE } from '../../sync/sync-types.js';
 import type { BigQueryAdapter } from './bigquery-adapter.js';
 
 export class BigQuerySyncWriter implements SyncWriter {
+  /** "v" and "V" are one column in BigQuery */
+  readonly namesIgnoreCase = true;
   constructor(private readonly db: BigQueryAdapter) {}
 
   private rel(r: Relation): string {
@@ -30,13 +32,8 @@ export class BigQuerySyncWriter implements SyncWriter {
     const existing = await this.db.columns(rel);
     const changes = columnChanges(existing.map((c) => c.name), columns);
     if (changes.added.length) await this.db.execute(`ALTER TABLE ${this.rel(rel)} ${changes.added.map((c) => `ADD COLUMN IF NOT EXISTS ${this.db.dialect.quoteIdent(c.name)} ${this.db.dialect.syncColumnType(c.pgType)}`).join(', ')}`);
-    // a numeric the copy holds in another type than it now maps to (a copy made when every numeric was NUMERIC)
-    const copyType = new Map(existing.map((c) => [c.name.toLowerCase(), c.data_type]));
-    const retyped = columns.flatMap((c) => {
-      const had = copyType.get(c.name.toLowerCase());
-      const type = this.db.dialect.syncColumnType(c.pgType);
-      return had && numericRetyped(c, had, type) ? [{ column: c, copyType: had, type }] : [];
-    });
+    // a column the copy cannot hold exactly (a copy made when every numeric was NUMERIC: 29 integer and 9 fractional digits)
+    const retyped = retypedColumns(existing, columns, (c) => this.db.dialect.syncColumnType(c.pgType), { bareTimestamp: 'instant', bareNumeric: { int: 29, frac: 9 } });
     return { ...changes, created, retyped };
   }
 
@@ -118,6 +115,10 @@ WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${columns.map(from).jo
       { last_status: 'S.status', last_error: 'S.error', consecutive_failures: status === 'error' ? '1' : '0', last_run_at: 'CURRENT_TIMESTAMP()', ...(status === 'success' ? { last_synced_at: 'CURRENT_TIMESTAMP()' } : {}), rows_synced: '0', source_max_cursor: 'TIMESTAMP(S.source_max)', last_run_rows: 'S.run_rows' },
     );
     await this.db.execute(state.sql, state.params);
+  }
+
+  async clampCursor(stateRel: Relation, stream: string, clock: string): Promise<void> {
+    await this.db.execute(`UPDATE ${this.rel(stateRel)} SET cursor_value = TIMESTAMP(?) WHERE stream = ? AND cursor_value > TIMESTAMP(?)`, [clock, stream, clock]);
   }
 
   async reset(rel: Relation, stateRel: Relation, stream: string): Promise<void> {

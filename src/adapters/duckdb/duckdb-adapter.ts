@@ -189,7 +189,7 @@ export class DuckDbAdapter implements Adapter {
       if (/lock/i.test(msg)) {
         const pid = /\(PID (\d+)\)/.exec(msg)?.[1];
         const holder = pid ? commandOf(Number(pid)) : undefined;
-        throw new WarehouseBusyError(`${cfg.path} is in use by another process${holder ? ` (PID ${pid}: ${holder})` : ''} (${msg.split('\n')[0]}); close it (a BI tool, another vigil run) and retry`, holder, { cause: e });
+        throw new WarehouseBusyError(`${cfg.path} is in use by another process${holder ? ` (PID ${pid}: ${holder})` : ''} (${msg.split('\n')[0]}); close it (a BI tool, another vigil run) and retry`, holder, { cause: e }, pid ? Number(pid) : undefined);
       }
       throw new WarehouseError(`could not open DuckDB database ${cfg.path}: ${msg}`, '', { cause: e });
     }
@@ -553,6 +553,8 @@ class DuckDbSyncWriter extends StandardSyncWriter {
   readonly timestamps = 'sql-offset' as const;
   /** read_csv takes any one-byte separators; ~20 % faster on files with no '"' to undo (sync-types.ts) */
   readonly separators = 'ascii' as const;
+  /** "v" and "V" are one column in DuckDB */
+  readonly namesIgnoreCase = true;
   /**
    * A batch in four files (61,440 rows each with the default batch_size): DuckDB loads the first
    * while the source still writes the others. The transaction is still the batch, so a batch of

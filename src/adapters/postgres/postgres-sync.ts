@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import type { Relation } from '../dialect.js';
 import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
-import { bcAfterDate, csvSeparators, fromBatchValue, isArrayColumn, keyColumns, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
+import { bcAfterDate, csvSeparators, fromBatchValue, isArrayColumn, keyColumns, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type CursorBounds, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
 import { checkout, pgError, type PostgresAdapter } from './postgres-adapter.js';
 import { didYouMean } from '../../errors.js';
 import { streamProblem } from '../../sync/sync-types.js';
@@ -213,9 +213,30 @@ export class PostgresSyncReader implements SyncReader {
     });
   }
 
-  async maxCursor(spec: StreamSpec): Promise<string | null> {
-    const q = (c: string) => this.db.dialect.quoteIdent(c);
-    return ((await this.firstRow(`select max(${q(spec.cursor)})::text as m from ${this.rel(spec)} where ${q(spec.cursor)} < 'infinity'`))?.m as string | null) ?? null;
+  /**
+   * The source's clock (statement_timestamp) and where the cursor's values stand against it. Each
+   * query reads a range of the (cursor, key) index: the newest value at or before the clock, and
+   * the few after it ('infinity' is nullCursorRows'). A value within a minute after the clock is
+   * not counted: an application server's clock a little ahead of the database's stamps such rows
+   * all the time (the cursor still stops at the clock: readBatch).
+   */
+  async cursorBounds(spec: StreamSpec, columns: SyncColumn[], saved: string | null): Promise<CursorBounds> {
+    const c = this.db.dialect.quoteIdent(spec.cursor);
+    const col = columns.find((x) => x.name === spec.cursor);
+    const type = col?.sourceType ?? col?.pgType ?? 'timestamp with time zone';
+    return this.styled(async (cl) => {
+      const one = async (sql: string, params: unknown[] = []) =>
+        (
+          await cl.query(sql, params).catch((e: unknown) => {
+            throw pgError(e, sql);
+          })
+        ).rows[0] as Record<string, unknown>;
+      const clock = String((await one('select statement_timestamp()::text as t')).t);
+      const max = (await one(`select max(${c})::text as m from ${this.rel(spec)} where ${c} <= cast(cast($1 as timestamptz) as ${type})`, [clock])).m as string | null;
+      const ahead = await one(`select count(*) as n, max(${c})::text as m from ${this.rel(spec)} where ${c} > cast(cast($1 as timestamptz) + interval '1 minute' as ${type}) and ${c} < 'infinity'`, [clock]);
+      const savedAhead = saved ? !!(await one('select cast($1 as timestamptz) > cast($2 as timestamptz) as a', [saved, clock])).a : false;
+      return { clock, max: max ?? null, ahead: { rows: Number(ahead.n ?? 0), latest: (ahead.m as string | null) ?? null }, savedAhead };
+    });
   }
 
   async lookbackFrom(cursor: string, seconds: number): Promise<string> {
@@ -233,6 +254,12 @@ export class PostgresSyncReader implements SyncReader {
     // aliased: ORDER BY would otherwise sort by these text outputs instead of the columns
     const keyText = keyCols.map((k, i) => `${q(k)}::text as __vigil_k${i}`).join(', ');
     const rel = `${this.rel(spec)} as s`;
+    // the cursor the stream keeps after the row whose key is read with it: the source's clock in
+    // this snapshot when the row is stamped after it (a future row as the cursor: every later delta
+    // read from that time, missing every row written before it, and said OK)
+    const clockCursor = `case when s.${q(spec.cursor)} > cast(statement_timestamp() as ${typeOf.get(spec.cursor)}) then statement_timestamp()::text end as __vigil_cursor`;
+    /** A row of the key queries: its key tuple (text), and the cursor the stream keeps after it. */
+    const keyRow = (row: unknown[] | undefined) => (row ? { key: row.slice(0, keyCols.length).map((v) => String(v)), cursor: (row[keyCols.length] as string | null) ?? null } : null);
     /** A key tuple whose values come from `value(i)` (a parameter or a setting), cast to the columns' types. */
     const tuple = (value: (i: number) => string) => `(${keyCols.map((k, i) => `cast(${value(i)} as ${typeOf.get(k)})`).join(', ')})`;
     const lowerCond = (value: (i: number) => string) => `${q(spec.cursor)} >= cast(${value(0)} as ${typeOf.get(spec.cursor)})`;
@@ -275,15 +302,18 @@ export class PostgresSyncReader implements SyncReader {
     const meter = spec.separators === 'ascii' ? new RecordMeter(csvSeparators('ascii').quote.charCodeAt(0)) : undefined;
     let upto: string[] | null = null;
     let last: string[] | null = null;
+    let cursor: string | null = null;
     // the last file of a batch, or of the table, closes the batch's snapshot (a file that comes
     // back short is the table's last: the batch ends with it)
     let short = false;
     await this.inSnapshot(endsBatch, async (c) => {
-      const bound = await c.query({ text: `select ${keyText} from ${rel}${startCond ? ` where ${startCond}` : ''} order by ${orderBy} offset ${Math.max(0, size - 1)} limit 1`, values: startParams, rowMode: 'array' }).catch((e: unknown) => {
+      const bound = await c.query({ text: `select ${keyText}, ${clockCursor} from ${rel}${startCond ? ` where ${startCond}` : ''} order by ${orderBy} offset ${Math.max(0, size - 1)} limit 1`, values: startParams, rowMode: 'array' }).catch((e: unknown) => {
         throw pgError(e, 'batch bound');
       });
-      upto = bound.rows[0] ? (bound.rows[0] as unknown[]).map((v) => String(v)) : null;
+      const b = keyRow(bound.rows[0] as unknown[] | undefined);
+      upto = b?.key ?? null;
       last = upto;
+      cursor = b?.cursor ?? null;
       const conds = [
         from.after ? `(${order}) > ${tuple(setting('a'))}` : from.lower ? lowerCond(setting('a')) : '',
         upto ? `(${order}) <= ${tuple(setting('u'))}` : '',
@@ -308,15 +338,17 @@ export class PostgresSyncReader implements SyncReader {
       // the batch's last key becomes the stream's cursor when the batch commits
       if (!last && rows > 0) {
         const desc = keyCols.map((k) => `s.${q(k)} desc`).join(', ');
-        const r = await c.query({ text: `select ${keyText} from ${rel}${where} order by ${desc} limit 1`, rowMode: 'array' }).catch((e: unknown) => {
+        const r = await c.query({ text: `select ${keyText}, ${clockCursor} from ${rel}${where} order by ${desc} limit 1`, rowMode: 'array' }).catch((e: unknown) => {
           throw pgError(e, 'last key');
         });
-        last = r.rows[0] ? (r.rows[0] as unknown[]).map((v) => String(v)) : null;
+        const l = keyRow(r.rows[0] as unknown[] | undefined);
+        last = l?.key ?? null;
+        cursor = l?.cursor ?? null;
       }
       short = !upto;
     });
     if (short) await this.release();
-    return { file, rows, upto, last, longestRecord: meter?.max };
+    return { file, rows, upto, last, longestRecord: meter?.max, ...(cursor ? { cursor } : {}) };
   }
 }
 
