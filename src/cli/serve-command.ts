@@ -6,7 +6,9 @@
  *   opened per job, so `vigil build` by hand works in between). A job due while another runs
  *   waits its turn; a job due again while it still waits is run once.
  * - Each run claims its slot in the warehouse (serve/lease.ts): several `serve` processes on
- *   one target run each slot of a job once, and never one job twice at the same time.
+ *   one target run each slot of a job once, and never one job twice at the same time. A sync
+ *   job also holds each stream it syncs: another job that selects the stream waits its turn
+ *   (for a lease at most, then its run is deferred: given back and run again, not failed).
  * - After a pause (a suspended VM, a long job ahead in the queue) a job runs once for the
  *   slots it missed, at once, without jitter; after a restart, a job whose last claimed slot
  *   is older than its latest slot catches up the same way (a warehouse that cannot be read at
@@ -31,14 +33,24 @@ import { leaseLive } from '../run/cas-document.js';
 import { ServeMetrics } from '../serve/metrics.js';
 import { healthReport, streamHealth, type JobHealth, type JobRun } from '../serve/health.js';
 import type { StreamState } from '../sync/sync-types.js';
+import { limitSeconds } from '../run/freshness.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { Manifest, SourceNode } from '../compile/manifest.js';
 import { compileChecked, compileForCommand, err, open, out, runExecute, select, type Common } from './commands.js';
-import { syncSetup } from './sync-command.js';
+import { selectedStreams, syncSetup } from './sync-command.js';
 import type { Setup } from './alerts-commands.js';
 import { listenOn } from './listen.js';
 
 type Compiled = ReturnType<typeof compileForCommand>;
+
+/** A sync job's hold on the streams it syncs (serve/lease.ts): taken before it syncs, given back after. */
+interface StreamLeases {
+  hold(streams: string[]): Promise<{ ok: true } | { ok: false; why: string; holder?: Holder }>;
+  release(): Promise<void>;
+}
+
+/** How often a sync job waiting for a stream another job syncs asks again. */
+const STREAM_POLL_MS = 1000;
 
 interface Due {
   job: JobSpec;
@@ -132,7 +144,17 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   /** a stream declared since the state was last read: read it at the next chance */
   let unread = false;
   const now = () => Date.now();
-  const streamsNow = () => streamStates.map((s) => streamHealth(s, now(), config, covered.has(s.stream)));
+  /** each stream's own data-lag limit (its source's freshness error_after), where it declares one */
+  const ownLimits = (declared: SourceNode[]) => {
+    const limits = new Map<string, number>();
+    for (const s of declared) {
+      const l = limitSeconds(s.freshness?.error_after);
+      if (l !== undefined) limits.set(`${s.source_name}.${s.name}`, l * 1000);
+    }
+    return limits;
+  };
+  let ownDataLag = ownLimits(streamsDeclared);
+  const streamsNow = () => streamStates.map((s) => streamHealth(s, now(), config, covered.has(s.stream), ownDataLag.get(s.stream)));
   /** The job running now (a hung one holds up every schedule: /health and /metrics say which). */
   const runningNow = () => (current ? { job: current.job.name, since: current.since } : undefined);
   const metrics = new ServeMetrics(streamsNow, runningNow);
@@ -144,6 +166,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const names = declared.map((s) => `${s.source_name}.${s.name}`);
     if (names.some((n) => !known.has(n))) unread = true;
     streamsDeclared = declared;
+    ownDataLag = ownLimits(declared);
     streamStates = names.map((n) => known.get(n) ?? neverSynced(n));
   };
   const jobs = new Map<string, JobState>(config.jobs.map((spec) => [spec.name, { spec, clock: new Cron(spec.cron, { timezone: spec.timezone, paused: true }), lastDue: new Date(), lastRun: null, lastSuccessAt: null, consecutiveFailures: 0 }]));
@@ -252,17 +275,13 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     });
     held = { job, at, timer };
   };
-  /** An evaluation's deliveries in vigil_notifications_total. */
-  const countDelivery = (sum: { delivery: Record<'sent' | 'rejected' | 'pending' | 'uncertain', number> }) => {
-    for (const result of ['sent', 'rejected', 'pending', 'uncertain'] as const) if (sum.delivery[result]) metrics.notifications.inc({ result }, sum.delivery[result]);
-  };
   const sendHeld = async (job: JobSpec): Promise<void> => {
     try {
       const { setupAlertsForEvaluation, evaluateScheduled, scheduledPolicy } = await import('./alerts-commands.js');
       const s = await setupAlertsForEvaluation({ projectDir: o.projectDir, target: o.target, vars: o.vars });
       followStreams(s.result.manifest);
       const sum = await evaluateScheduled(s, { projectDir: o.projectDir, target: o.target, vars: o.vars }, [], { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: true, command: `vigil serve (${job.name}: held notifications)` });
-      countDelivery(sum);
+      metrics.countDelivery(sum);
       log(`${job.name}: sent what group_wait / group_interval held: ${sum.delivery.sent} sent${sum.delivery.pending ? `, ${sum.delivery.pending} pending` : ''}`);
       wakeForHeld(job, sum.held);
     } catch (e) {
@@ -352,20 +371,54 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       leaseAdapter = undefined;
     }
     let renewing: Promise<unknown> = Promise.resolve();
+    /** the streams this sync job holds now (their leases renewed with the job's) */
+    let heldStreams: string[] = [];
     const renew = leaseAdapter
       ? setInterval(() => {
-          renewing = leases.renew(leaseAdapter!, name).then(
-            (ok) => ok || logErr(`${name}: lost its lease (taken over after it ran out); this run goes on, but another serve may start the job`),
-            () => undefined,
-          );
+          const held = heldStreams;
+          renewing = Promise.all([
+            leases.renew(leaseAdapter!, name).then(
+              (ok) => ok || logErr(`${name}: lost its lease (taken over after it ran out); this run goes on, but another serve may start the job`),
+              () => undefined,
+            ),
+            held.length
+              ? leases.renewStreams(leaseAdapter!, held).then(
+                  (ok) => ok || logErr(`${name}: lost the lease of a stream it syncs (taken over after it ran out); this run goes on, but another job may sync it meanwhile`),
+                  () => undefined,
+                )
+              : undefined,
+          ]);
         }, Math.max(1000, config.leaseMs / 3))
       : undefined;
+    // a sync job's streams: held while it syncs them, so two jobs that select one stream (a delta
+    // and a nightly full, on this serve or another) take turns. A file database has one writer
+    // and this process runs one job at a time: nothing to hold there
+    const streamLeases: StreamLeases = {
+      hold: async (streams) => {
+        if (!leaseAdapter) return { ok: true };
+        const lease = leaseAdapter;
+        await renewing;
+        const r = await leases.holdStreams(lease, streams, name, { waitMs: config.leaseMs, pollMs: STREAM_POLL_MS, signal, say: (line) => log(`${name}: ${line}`) });
+        if (r.ok) heldStreams = streams;
+        return r;
+      },
+      release: async () => {
+        const held = heldStreams;
+        if (!leaseAdapter || !held.length) return;
+        heldStreams = [];
+        await renewing;
+        await leases.releaseStreams(leaseAdapter, held).catch((e) => logErr(`${name}: could not release the leases of its streams (they run out by themselves): ${redact((e as Error).message.split('\n')[0])}`));
+      },
+    };
     log(`${name}: ${d.job.command} started for ${d.slot.toISOString()}${d.why ? ` (${d.why})` : ''}${missedNote(d.missed)}`);
     let status: 'success' | 'error' | 'abandoned' = 'error';
     let message = '';
+    let deferred: Holder | true | undefined;
     try {
-      const r = await executeJob(d, signal);
-      status = signal.aborted && r.interrupted ? 'abandoned' : r.ok ? 'success' : 'error';
+      const r = await executeJob(d, signal, streamLeases);
+      // deferred (a stream held by another job for a whole lease): given back like a stopped run, re-run below
+      deferred = r.deferred;
+      status = (signal.aborted && r.interrupted) || deferred ? 'abandoned' : r.ok ? 'success' : 'error';
       message = r.message;
     } catch (e) {
       status = 'error';
@@ -374,6 +427,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     } finally {
       clearInterval(renew);
       await renewing; // (a renewal in flight on the same connection finishes before the release)
+      await streamLeases.release();
       // run_results and the like set the exit code of a one-shot command: not ours
       process.exitCode = undefined;
     }
@@ -387,10 +441,12 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     } finally {
       await leaseAdapter?.close().catch(() => {});
     }
-    finish(j, d, started, t0, status, message);
+    finish(j, d, started, t0, status, message, !!deferred);
+    // its slot was given back: run again when the stream's holder is done (or a third of a lease)
+    if (deferred) watch(j, deferred === true ? undefined : deferred);
   };
 
-  const finish = (j: JobState, d: Due, started: Date, t0: number, status: 'success' | 'error' | 'abandoned', message: string) => {
+  const finish = (j: JobState, d: Due, started: Date, t0: number, status: 'success' | 'error' | 'abandoned', message: string, deferred = false) => {
     const seconds = (performance.now() - t0) / 1000;
     j.lastRun = { slot: d.slot.toISOString(), started_at: started.toISOString(), finished_at: stamp(), status, message: redact(message), seconds: Math.round(seconds * 100) / 100 };
     metrics.jobRuns.inc({ job: j.spec.name, result: status });
@@ -401,7 +457,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       metrics.lastSuccess.set({ job: j.spec.name }, Date.now() / 1000);
       log(`${j.spec.name}: OK in ${seconds.toFixed(2)}s${message ? `: ${message}` : ''}`);
     } else if (status === 'abandoned') {
-      log(`${j.spec.name}: stopped at a safe point after ${seconds.toFixed(2)}s: ${message}`);
+      log(`${j.spec.name}: ${deferred ? 'deferred' : 'stopped at a safe point'} after ${seconds.toFixed(2)}s: ${message}`);
     } else {
       j.consecutiveFailures++;
       metrics.runStatus.set({ job: j.spec.name }, 0);
@@ -410,23 +466,42 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   };
 
   /** The job itself. `interrupted`: it stopped early because of `signal`. */
-  const executeJob = async (d: Due, signal: AbortSignal): Promise<{ ok: boolean; message: string; interrupted?: boolean }> => {
+  const executeJob = async (d: Due, signal: AbortSignal, streamLeases: StreamLeases): Promise<{ ok: boolean; message: string; interrupted?: boolean; deferred?: Holder | true }> => {
     const job = d.job;
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
     if (job.command === 'sync') {
       const c = compileForCommand(common, { writeArtifacts: false });
       followStreams(c.result.manifest);
+      // its streams first (before any connection opens): another job syncing one of them is waited for
+      const names = selectedStreams(c.result.manifest, { ...common, select: job.select }).map((s) => `${s.source_name}.${s.name}`);
+      const held = await streamLeases.hold(names);
+      if (!held.ok) {
+        if (signal.aborted) return { ok: false, interrupted: true, message: held.why };
+        return { ok: false, deferred: held.holder ?? true, message: `stream ${held.why}, for a whole lease (${Math.round(config.leaseMs / 1000)}s): its slot is given back, and the job runs again once the stream is free` };
+      }
       const { streams, froms, problems, sourceErrors, target, retentionLogs } = await syncSetup({ files: c.files, target: c.target, manifest: c.result.manifest }, { ...common, select: job.select }, () => openTarget(2));
       try {
         const { syncStreams } = await import('../sync/run-sync.js');
-        const readers = new Map([...froms].map(([n, a]) => [n, a.syncReader!()]));
-        const results = await syncStreams(streams, readers, target, { mode: job.mode ?? 'delta', lookbackSeconds: job.lookbackSeconds, fullRefresh: false, out: (l) => out(`  ${job.name}:${l.replace(/^ {2}/, ' ')}`), signal, sourceErrors, retentionLogs });
+        const sync = (these: typeof streams) =>
+          syncStreams(these, new Map([...froms].map(([n, a]) => [n, a.syncReader!()])), target, { mode: job.mode ?? 'delta', lookbackSeconds: job.lookbackSeconds, fullRefresh: false, out: (l) => out(`  ${job.name}:${l.replace(/^ {2}/, ' ')}`), signal, sourceErrors, retentionLogs });
+        let results = await sync(streams);
+        // another sync committed a batch of a stream meanwhile (one outside serve: this job holds
+        // the stream's lease): nothing doubled, no failure recorded; run those streams once more
+        let conflicted = results.filter((r) => r.conflict);
+        if (conflicted.length && !signal.aborted) {
+          log(`${job.name}: another vigil sync of ${conflicted.map((r) => r.stream).join(', ')} committed a batch while this one ran (one outside vigil serve?); syncing ${conflicted.length === 1 ? 'it' : 'them'} once more`);
+          const again = await sync(streams.filter((s) => conflicted.some((r) => r.stream === `${s.source_name}.${s.name}`)));
+          results = results.map((r) => again.find((a) => a.stream === r.stream) ?? r);
+          conflicted = results.filter((r) => r.conflict);
+        }
+        await streamLeases.release();
         for (const r of results) {
           if (r.rows) metrics.syncRows.inc({ stream: r.stream }, r.rows);
           if (r.status !== 'interrupted' || r.batches) metrics.syncDuration.observe({ stream: r.stream, status: r.status }, r.seconds);
         }
         await readStreamStates(target).catch((e) => logErr(`${job.name}: could not read the sync state: ${(e as Error).message}`));
-        const failed = results.filter((r) => r.status === 'error');
+        // (a stream that met another sync twice: not a failure of it, the run is deferred below)
+        const failed = results.filter((r) => r.status === 'error' && !r.conflict);
         const interrupted = results.some((r) => r.status === 'interrupted');
         const rows = results.reduce((a, r) => a + r.rows, 0);
         const message = [`${rows.toLocaleString('en-US')} rows in ${results.length} stream${results.length === 1 ? '' : 's'}`, ...problems, ...failed.map((r) => `${r.stream}: ${r.message}`)].join('; ');
@@ -454,7 +529,13 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
           buildStopped = !!s?.interrupted;
           buildOk = !s || s.ok || buildStopped;
         }
-        return { ok: !failed.length && !problems.length && buildOk, interrupted: interrupted || buildStopped, message: !buildOk ? `${message}; the build after it failed` : buildStopped ? `${message}; the build after it was stopped` : message };
+        const clash = conflicted.length ? `; ${conflicted.map((r) => r.stream).join(', ')}: another sync committed a batch again while this one ran: the run is deferred (its slot given back, run again within a third of a lease)` : '';
+        return {
+          ok: !failed.length && !problems.length && buildOk,
+          interrupted: interrupted || buildStopped || (!!conflicted.length && signal.aborted),
+          ...(conflicted.length && !signal.aborted ? { deferred: true as const } : {}),
+          message: `${!buildOk ? `${message}; the build after it failed` : buildStopped ? `${message}; the build after it was stopped` : message}${clash}`,
+        };
       } finally {
         for (const f of froms.values()) await f.close().catch(() => {});
         await target.close().catch(() => {});
@@ -501,7 +582,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     }
     const sum = await evaluateScheduled(s, common, rules, { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: !rules.length, command: `vigil serve (${d.job.name}${rules.length ? '' : ': held notifications'})` });
     for (const x of sum.outcomes) metrics.alertsFiring.set({ alert: x.rule }, x.firing);
-    countDelivery(sum);
+    metrics.countDelivery(sum);
     wakeForHeld(d.job, sum.held);
     const errors = sum.outcomes.filter((x) => x.status === 'error');
     const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
@@ -532,6 +613,21 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         ? `catching up: the last run (${doc!.last!.by}) was stopped before its end${since ? `; the run before it was for ${doc!.slot}` : ''}`
         : `catching up: its last run was for ${doc!.slot}`;
     return { job: j.spec, slot: latest, previous: since ?? new Date(latest.getTime() - 60_000), missed, why };
+  };
+
+  /**
+   * What the warehouse recorded of a job's last run (its lease document, whichever serve ran it),
+   * for /health and /metrics until this process runs it: they survive a restart.
+   */
+  const adoptLast = (j: JobState, doc: LeaseDoc | undefined) => {
+    if (j.lastRun || !doc?.last) return;
+    const l = doc.last;
+    j.lastRun = { slot: l.slot ?? doc.slot ?? l.finished_at, started_at: l.started_at ?? l.finished_at, finished_at: l.finished_at, status: l.status, ...(l.message ? { message: l.message } : {}) };
+    // (a document from before last_success_at was recorded: its last run, if that succeeded)
+    j.lastSuccessAt = doc.last_success_at ?? (l.status === 'success' ? l.finished_at : null);
+    j.consecutiveFailures = doc.consecutive_failures ?? (l.status === 'error' ? 1 : 0);
+    if (l.status !== 'abandoned') metrics.runStatus.set({ job: j.spec.name }, l.status === 'success' ? 1 : 0);
+    if (j.lastSuccessAt) metrics.lastSuccess.set({ job: j.spec.name }, Date.parse(j.lastSuccessAt) / 1000);
   };
 
   /** Read the lease of `j` again when another serve's lease on it ends, and every third of a lease before (or after `ms`). */
@@ -590,6 +686,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const at = new Date();
     if (j.unreadSinceStart) {
       j.unreadSinceStart = false;
+      adoptLast(j, doc);
       log(`${j.spec.name}: read its last run from the warehouse${doc?.slot ? ` (for ${doc.slot})` : ' (none yet)'}`);
     }
     if (doc?.holder && doc.holder.owner !== leases.owner && leaseLive(doc.holder, at.getTime(), config.leaseMs)) {
@@ -614,6 +711,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       await readStreamStates(a);
       for (const j of jobs.values()) {
         const doc = await leases.read(a, j.spec.name);
+        adoptLast(j, doc);
         const due = o.runNow ? undefined : catchUpDue(j, doc, start);
         if (due) {
           catchUp.push(due);

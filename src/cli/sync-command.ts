@@ -70,7 +70,7 @@ async function prepare(o: Common, threads: number) {
 }
 
 /** The source tables with a sync block that the selection flags choose (a selector that matches nothing is an error). */
-function selectedStreams(manifest: Manifest, o: Common): SourceNode[] {
+export function selectedStreams(manifest: Manifest, o: Common): SourceNode[] {
   const { ids } = select(manifest, o);
   const synced = Object.values(manifest.sources).filter((s) => s.sync);
   const streams = synced.filter((s) => ids.has(s.unique_id));

@@ -20,6 +20,8 @@ export interface StreamHealth {
   sync_lag_seconds: number | null;
   /** now - source_max_cursor: how old the newest source row seen is */
   data_lag_seconds: number | null;
+  /** the limit data_lag_seconds is judged by: the stream's own freshness error_after, else serve.max_data_lag (null: not judged) */
+  max_data_lag_seconds: number | null;
   /** judged against the SLO: a stream some sync job of this serve covers */
   judged: boolean;
   ok: boolean;
@@ -64,8 +66,14 @@ const iso = (v: unknown): string | null => {
   return t === undefined ? null : new Date(t).toISOString();
 };
 
-/** One stream's health at `now` against the SLO. */
-export function streamHealth(s: StreamState, now: number, slo: { maxSyncAgeMs: number; maxDataLagMs?: number }, judged = true): StreamHealth {
+/**
+ * One stream's health at `now` against the SLO. `ownDataLagMs`: the stream's own limit (its source
+ * table's freshness error_after, as the sync-data-latency alert's `source_freshness: true` reads
+ * it), which replaces serve.max_data_lag for it where data lag is judged (a stream written every
+ * few hours is not late between two writes).
+ */
+export function streamHealth(s: StreamState, now: number, slo: { maxSyncAgeMs: number; maxDataLagMs?: number }, judged = true, ownDataLagMs?: number): StreamHealth {
+  const maxDataLagMs = slo.maxDataLagMs === undefined ? undefined : (ownDataLagMs ?? slo.maxDataLagMs);
   const synced = toEpochMs(s.last_synced_at);
   const newest = toEpochMs(s.source_max_cursor);
   const syncLag = synced === undefined ? null : Math.max(0, (now - synced) / 1000);
@@ -73,7 +81,7 @@ export function streamHealth(s: StreamState, now: number, slo: { maxSyncAgeMs: n
   let problem: string | undefined;
   if (syncLag === null) problem = `${s.stream} has never been synced`;
   else if (syncLag * 1000 > slo.maxSyncAgeMs) problem = `${s.stream}: last successful sync ${Math.round(syncLag)}s ago (SLO ${Math.round(slo.maxSyncAgeMs / 1000)}s)${s.consecutive_failures ? `, ${s.consecutive_failures} consecutive failures${s.last_error ? `: ${s.last_error}` : ''}` : ''}`;
-  else if (slo.maxDataLagMs !== undefined && dataLag !== null && dataLag * 1000 > slo.maxDataLagMs) problem = `${s.stream}: newest source row ${Math.round(dataLag)}s old (limit ${Math.round(slo.maxDataLagMs / 1000)}s)`;
+  else if (maxDataLagMs !== undefined && dataLag !== null && dataLag * 1000 > maxDataLagMs) problem = `${s.stream}: newest source row ${Math.round(dataLag)}s old (limit ${Math.round(maxDataLagMs / 1000)}s${ownDataLagMs !== undefined ? ": its source's freshness error_after" : ''})`;
   return {
     stream: s.stream,
     last_synced_at: iso(s.last_synced_at),
@@ -84,6 +92,7 @@ export function streamHealth(s: StreamState, now: number, slo: { maxSyncAgeMs: n
     rows_synced: s.rows_synced,
     sync_lag_seconds: syncLag === null ? null : Math.round(syncLag * 10) / 10,
     data_lag_seconds: dataLag === null ? null : Math.round(dataLag * 10) / 10,
+    max_data_lag_seconds: maxDataLagMs === undefined ? null : maxDataLagMs / 1000,
     judged,
     ok: !judged || !problem,
     ...(problem && judged ? { problem } : {}),

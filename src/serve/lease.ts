@@ -7,6 +7,10 @@
  * succeeds only when no live holder has the job and no one claimed S (or a later slot) before:
  * the second process to wake for S finds it taken and skips. A holder whose lease ran out, or
  * whose process is gone (same host), no longer holds anything.
+ *
+ * Sync jobs also hold a lease per stream they sync (document `stream:<source>.<table>`, same
+ * table): two jobs that select one stream (a delta and a nightly full) never sync it at once,
+ * whichever processes run them; the second waits for the first (holdStreams).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -26,6 +30,8 @@ export interface Holder {
   until: string;
   /** how long the lease is (each renewal moves `until` by it) */
   lease_ms?: number;
+  /** a stream's lease: the job that holds it */
+  job?: string;
 }
 
 export interface LeaseDoc {
@@ -34,8 +40,12 @@ export interface LeaseDoc {
   /** the slot before it: put back when the run is abandoned (SIGTERM), so it runs again */
   previous_slot?: string;
   holder?: Holder;
-  /** how the last run ended */
-  last?: { status: 'success' | 'error' | 'abandoned'; finished_at: string; by: string; message?: string };
+  /** how the last run ended (slot and started_at: since they are recorded) */
+  last?: { status: 'success' | 'error' | 'abandoned'; finished_at: string; by: string; message?: string; slot?: string; started_at?: string };
+  /** when its last successful run ended, whichever process ran it (kept through failures) */
+  last_success_at?: string;
+  /** failed runs since the last successful one */
+  consecutive_failures?: number;
   writeId?: string;
 }
 
@@ -50,19 +60,24 @@ export class JobLeases {
     private readonly leaseMs: number,
   ) {}
 
-  private doc(adapter: Adapter, job: string) {
-    return warehouseCas(adapter, this.schema, LEASE_TABLE, `job:${job}`);
+  private doc(adapter: Adapter, id: string) {
+    return warehouseCas(adapter, this.schema, LEASE_TABLE, id);
+  }
+
+  private holder(extra: Partial<Holder> = {}): Holder {
+    const now = Date.now();
+    return { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}), since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString(), lease_ms: this.leaseMs, ...extra };
   }
 
   /** What the warehouse says about a job (undefined: never run by any serve). */
   async read(adapter: Adapter, job: string): Promise<LeaseDoc | undefined> {
-    const cur = await (await this.doc(adapter, job)).get();
+    const cur = await (await this.doc(adapter, `job:${job}`)).get();
     return cur ? (JSON.parse(cur.body) as LeaseDoc) : undefined;
   }
 
   /** Take job `job` for `slot`, or say why not. */
   async claim(adapter: Adapter, job: string, slot: Date): Promise<Claim> {
-    const cas = await this.doc(adapter, job);
+    const cas = await this.doc(adapter, `job:${job}`);
     for (let attempt = 0; attempt < 5; attempt++) {
       let cur = await cas.get();
       if (!cur) {
@@ -74,8 +89,7 @@ export class JobLeases {
       // (a holder that died without releasing, kill -9, did not finish its run: its slot is due again)
       const died = d.holder !== undefined && d.holder.owner !== this.owner;
       if (d.slot && Date.parse(d.slot) >= slot.getTime() && !died) return { ok: false, why: `the run for ${slot.toISOString()} was already claimed${d.last ? ` (${d.last.by}: ${d.last.status})` : ''}` };
-      const now = Date.now();
-      const next: LeaseDoc = { ...d, slot: slot.toISOString(), previous_slot: died ? d.previous_slot : d.slot, holder: { owner: this.owner, host: hostname(), pid: process.pid, started: PROCESS_STARTED, ...(PROC_START ? { proc_start: PROC_START } : {}), since: new Date(now).toISOString(), until: new Date(now + this.leaseMs).toISOString(), lease_ms: this.leaseMs } };
+      const next: LeaseDoc = { ...d, slot: slot.toISOString(), previous_slot: died ? d.previous_slot : d.slot, holder: this.holder() };
       if ((await casWrite(cas, cur.version, next)) !== undefined) return { ok: true };
     }
     return { ok: false, why: 'another serve process claimed it at the same moment' };
@@ -83,23 +97,109 @@ export class JobLeases {
 
   /** Push our lease further while a long job runs; false when it was taken over. */
   async renew(adapter: Adapter, job: string): Promise<boolean> {
-    return this.update(adapter, job, (d) => {
+    return this.update(adapter, `job:${job}`, (d) => {
       d.holder!.until = new Date(Date.now() + this.leaseMs).toISOString();
     });
   }
 
   /** Give the job back, recording how the run ended. */
   async release(adapter: Adapter, job: string, status: 'success' | 'error' | 'abandoned', message?: string): Promise<boolean> {
-    return this.update(adapter, job, (d) => {
+    return this.update(adapter, `job:${job}`, (d) => {
+      const run = { slot: d.slot, started_at: d.holder?.since };
       delete d.holder;
       // a run stopped before its end did not happen: its slot is due again (catch-up at the next start)
       if (status === 'abandoned') d.slot = d.previous_slot;
-      d.last = { status, finished_at: new Date().toISOString(), by: `${hostname()} pid ${process.pid}`, ...(message ? { message: redact(message).slice(0, 500) } : {}) };
+      const finished = new Date().toISOString();
+      d.last = { status, finished_at: finished, by: `${hostname()} pid ${process.pid}`, ...(message ? { message: redact(message).slice(0, 500) } : {}), ...run };
+      // (what /health and /metrics show of the job after a restart, until it runs again)
+      if (status === 'success') {
+        d.last_success_at = finished;
+        d.consecutive_failures = 0;
+      } else if (status === 'error') d.consecutive_failures = (d.consecutive_failures ?? 0) + 1;
     });
   }
 
-  private async update(adapter: Adapter, job: string, change: (d: LeaseDoc) => void): Promise<boolean> {
-    const cas = await this.doc(adapter, job);
+  /** Take stream `stream` for job `job`, or say who has it (a live holder other than this process). */
+  async claimStream(adapter: Adapter, stream: string, job: string): Promise<Claim> {
+    const cas = await this.doc(adapter, `stream:${stream}`);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let cur = await cas.get();
+      if (!cur) {
+        await cas.init('{}');
+        cur = (await cas.get())!;
+      }
+      const d = JSON.parse(cur.body) as LeaseDoc;
+      if (d.holder && d.holder.owner !== this.owner && leaseLive(d.holder, Date.now(), this.leaseMs)) return { ok: false, why: `held by job ${d.holder.job ?? '?'} on ${d.holder.host} (pid ${d.holder.pid}) since ${d.holder.since}`, holder: d.holder };
+      if ((await casWrite(cas, cur.version, { ...d, holder: this.holder({ job }) })) !== undefined) return { ok: true };
+    }
+    return { ok: false, why: 'another serve process took it at the same moment' };
+  }
+
+  /** Push our leases of `streams` further; false when one was taken over. */
+  async renewStreams(adapter: Adapter, streams: string[]): Promise<boolean> {
+    let all = true;
+    for (const s of streams)
+      all =
+        (await this.update(adapter, `stream:${s}`, (d) => {
+          d.holder!.until = new Date(Date.now() + this.leaseMs).toISOString();
+        })) && all;
+    return all;
+  }
+
+  /** Give `streams` back. */
+  async releaseStreams(adapter: Adapter, streams: string[]): Promise<void> {
+    for (const s of streams)
+      await this.update(adapter, `stream:${s}`, (d) => {
+        delete d.holder;
+      });
+  }
+
+  /**
+   * Take every stream of `streams` for job `job`, all or none: while another job (of another
+   * serve, or a holder this process left) holds one, the ones taken are given back, and they are
+   * tried again every `pollMs` for at most `waitMs` (`say` is told once whom it waits for).
+   * `{ ok: false }` when the wait ran out (`holder`: who had it) or `signal` stopped it.
+   */
+  async holdStreams(adapter: Adapter, streams: string[], job: string, opts: { waitMs: number; pollMs: number; signal?: AbortSignal; say?: (line: string) => void }): Promise<{ ok: true; waitedMs: number } | { ok: false; why: string; holder?: Holder }> {
+    const t0 = Date.now();
+    const sorted = [...new Set(streams)].sort();
+    let said = false;
+    for (;;) {
+      const taken: string[] = [];
+      let refused: { stream: string; claim: Claim & { ok: false } } | undefined;
+      for (const s of sorted) {
+        const c = await this.claimStream(adapter, s, job);
+        if (!c.ok) {
+          refused = { stream: s, claim: c };
+          break;
+        }
+        taken.push(s);
+      }
+      if (!refused) return { ok: true, waitedMs: Date.now() - t0 };
+      // none held while waiting: a job that waits never holds up the one it waits for
+      await this.releaseStreams(adapter, taken);
+      const why = `${refused.stream}, ${refused.claim.why}`;
+      if (Date.now() - t0 + opts.pollMs > opts.waitMs) return { ok: false, why, holder: refused.claim.holder };
+      if (!said) {
+        opts.say?.(`waits for stream ${why} (at most ${Math.round(opts.waitMs / 1000)}s)`);
+        said = true;
+      }
+      if (opts.signal?.aborted) return { ok: false, why: `stopped while it waited: ${why}` };
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, opts.pollMs);
+        function done() {
+          clearTimeout(t);
+          opts.signal?.removeEventListener('abort', done);
+          resolve();
+        }
+        opts.signal?.addEventListener('abort', done, { once: true });
+      });
+      if (opts.signal?.aborted) return { ok: false, why: `stopped while it waited: ${why}` };
+    }
+  }
+
+  private async update(adapter: Adapter, id: string, change: (d: LeaseDoc) => void): Promise<boolean> {
+    const cas = await this.doc(adapter, id);
     for (let attempt = 0; attempt < 5; attempt++) {
       const cur = await cas.get();
       if (!cur) return false;

@@ -19,6 +19,8 @@ export class ServeMetrics {
   readonly modelBuild: Histogram<'model' | 'status'>;
   readonly alertsFiring: Gauge<'alert'>;
   readonly notifications: Counter<'result'>;
+  /** the notifications counted pending and still pending (each is counted once, not at every retry) */
+  private pendingSeen = new Set<string>();
 
   constructor(streams: () => StreamHealth[], running: () => { job: string; since: Date } | undefined) {
     const r = [this.registry];
@@ -65,7 +67,21 @@ export class ServeMetrics {
     this.lastSuccess = new Gauge({ name: 'vigil_job_last_success_timestamp_seconds', help: 'Per job: when its last successful run of this process finished (Unix time).', labelNames: ['job'], registers: r });
     this.modelBuild = new Histogram({ name: 'vigil_model_build_duration_seconds', help: 'Duration of each model, seed and snapshot built by jobs of this process.', labelNames: ['model', 'status'], buckets: BUCKETS, registers: r });
     this.alertsFiring = new Gauge({ name: 'vigil_alerts_firing', help: 'Per alert rule: instances firing after its last evaluation.', labelNames: ['alert'], registers: r });
-    this.notifications = new Counter({ name: 'vigil_notifications_total', help: 'Notifications handled by alert evaluations of this process, by result (sent, rejected, pending, uncertain).', labelNames: ['result'], registers: r });
+    this.notifications = new Counter({ name: 'vigil_notifications_total', help: 'Notifications handled by alert evaluations of this process, each counted once per result it reached (sent, rejected, uncertain; pending: not delivered yet, counted when it became pending, not at each retry).', labelNames: ['result'], registers: r });
+  }
+
+  /**
+   * An evaluation's deliveries in vigil_notifications_total: what was sent, refused or left
+   * uncertain by this evaluation, and each notification that became pending (as Alertmanager's
+   * alertmanager_notifications_total and _failed_total count a notification once, not each
+   * attempt: a pending one retried by every later run counts once).
+   */
+  countDelivery(sum: { delivery: Record<'sent' | 'rejected' | 'uncertain', number>; unsettled: Array<{ id: string; status: string }> }): void {
+    for (const result of ['sent', 'rejected', 'uncertain'] as const) if (sum.delivery[result]) this.notifications.inc({ result }, sum.delivery[result]);
+    const pending = new Set(sum.unsettled.filter((e) => e.status === 'pending').map((e) => e.id));
+    const fresh = [...pending].filter((id) => !this.pendingSeen.has(id)).length;
+    if (fresh) this.notifications.inc({ result: 'pending' }, fresh);
+    this.pendingSeen = pending;
   }
 
   async text(): Promise<string> {

@@ -51,6 +51,8 @@ export interface StreamResult {
   message: string;
   /** the stream is declared wrongly for its source (exit 2): nothing read, no failure recorded */
   diagnostics?: Diagnostic[];
+  /** another sync of the stream committed a batch while this one ran (SyncConflict): no failure recorded */
+  conflict?: boolean;
 }
 
 /** The batch files' folder in the temporary folder: named after the process that writes it. */
@@ -360,7 +362,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // the cursor stays where the last committed batch left it; the failure is counted — but
         // not when another run of the stream holds it: the state is that run's to write
         if (!(e instanceof SyncConflict)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax, rows).catch(() => undefined);
-        results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message });
+        results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message, ...(e instanceof SyncConflict ? { conflict: true } : {}) });
       }
     }
   } finally {

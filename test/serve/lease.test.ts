@@ -2,7 +2,8 @@
  * serve's job leases on a real DuckDB (the same compare-and-set documents as on Postgres and
  * BigQuery): one claim per slot, a live holder keeps the job, an abandoned run gives its slot
  * back, and a holder recorded by an earlier process with this very host and pid (a restarted
- * container) holds nothing.
+ * container) holds nothing. Stream leases: a sync job holds the streams it syncs, and another
+ * job (another serve's) waits for them, or gives its run back when they stay held.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
@@ -145,4 +146,80 @@ describe('job leases', () => {
       expect(await new JobLeases('analytics', 10 * 60_000).claim(db, job, slot('2026-12-03T09:00:00Z'))).toEqual({ ok: true });
     }
   });
+
+  it('release records the run (its slot, start, end) and the last success, which a restarted serve shows until the job runs again', async () => {
+    const a = new JobLeases('analytics', 60_000);
+    expect(await a.claim(db, 'j8', slot('2026-12-02T09:00:00Z'))).toEqual({ ok: true });
+    const since = (await doc('j8')).holder!.since;
+    expect(await a.release(db, 'j8', 'success')).toBe(true);
+    const ok = await doc('j8');
+    expect(ok.last).toMatchObject({ status: 'success', slot: '2026-12-02T09:00:00.000Z', started_at: since });
+    expect(ok.last_success_at).toBe(ok.last!.finished_at);
+    expect(ok.consecutive_failures).toBe(0);
+    for (const day of ['03', '04']) {
+      expect(await a.claim(db, 'j8', slot(`2026-12-${day}T09:00:00Z`))).toEqual({ ok: true });
+      expect(await a.release(db, 'j8', 'error', 'boom')).toBe(true);
+    }
+    const bad = await doc('j8');
+    expect(bad.last).toMatchObject({ status: 'error', slot: '2026-12-04T09:00:00.000Z', message: 'boom' });
+    // the last success is kept through the failures, which are counted
+    expect(bad.last_success_at).toBe(ok.last_success_at);
+    expect(bad.consecutive_failures).toBe(2);
+  });
 });
+
+describe('stream leases', () => {
+  const lines: string[] = [];
+  const opts = (waitMs: number, signal?: AbortSignal) => ({ waitMs, pollMs: 50, signal, say: (l: string) => lines.push(l) });
+  const streamDoc = async (stream: string): Promise<LeaseDoc> => JSON.parse(String((await db.query<{ body: string }>(`select body from analytics.${LEASE_TABLE} where id = $1`, [`stream:${stream}`]))[0].body));
+
+  it('a job holds the streams it syncs; another job (another serve) that needs one of them waits for it, says once for whom, and then has them all', async () => {
+    lines.length = 0;
+    const a = new JobLeases('analytics', 60_000);
+    const b = new JobLeases('analytics', 60_000);
+    expect(await a.holdStreams(db, ['raw.big'], 'sync_big_full', opts(0))).toMatchObject({ ok: true });
+    expect((await streamDoc('raw.big')).holder).toMatchObject({ job: 'sync_big_full', owner: a.owner });
+    // not at once: the second job's run waits (was: both synced the stream, the second to commit failed)
+    const busy = await b.holdStreams(db, ['raw.aux', 'raw.big'], 'sync_big', opts(0));
+    expect(busy.ok).toBe(false);
+    expect(busy.ok ? '' : busy.why).toMatch(/^raw\.big, held by job sync_big_full on .* \(pid \d+\) since /);
+    // all or none: it holds nothing while it does not have them all
+    expect((await streamDoc('raw.aux')).holder).toBeUndefined();
+    // it waits, and has them once the holder gives its streams back
+    const waiting = b.holdStreams(db, ['raw.aux', 'raw.big'], 'sync_big', opts(60_000));
+    await waitUntil(() => lines.length > 0);
+    expect(lines).toEqual([expect.stringMatching(/^waits for stream raw\.big, held by job sync_big_full on .* \(pid \d+\) since \S+ \(at most 60s\)$/)]);
+    await new Promise((r) => setTimeout(r, 200)); // (a few polls: said once)
+    await a.releaseStreams(db, ['raw.big']);
+    expect(await waiting).toMatchObject({ ok: true });
+    expect(lines).toHaveLength(1);
+    expect((await streamDoc('raw.big')).holder).toMatchObject({ job: 'sync_big', owner: b.owner });
+    expect((await streamDoc('raw.aux')).holder).toMatchObject({ job: 'sync_big', owner: b.owner });
+    // the holder renews them; another cannot renew what it does not hold
+    expect(await b.renewStreams(db, ['raw.aux', 'raw.big'])).toBe(true);
+    expect(await a.renewStreams(db, ['raw.big'])).toBe(false);
+    await b.releaseStreams(db, ['raw.aux', 'raw.big']);
+    expect((await streamDoc('raw.big')).holder).toBeUndefined();
+  });
+
+  it('a wait is bounded (then the caller gives its run back) and stopped by the signal; a holder whose process is gone holds nothing', async () => {
+    const a = new JobLeases('analytics', 60_000);
+    const b = new JobLeases('analytics', 60_000);
+    expect(await a.holdStreams(db, ['raw.x'], 'sync_x', opts(0))).toMatchObject({ ok: true });
+    const gaveUp = await b.holdStreams(db, ['raw.x'], 'sync_x_full', opts(300));
+    expect(gaveUp).toMatchObject({ ok: false, holder: { job: 'sync_x', owner: a.owner } });
+    const stop = new AbortController();
+    const stopped = b.holdStreams(db, ['raw.x'], 'sync_x_full', opts(60_000, stop.signal));
+    setTimeout(() => stop.abort('SIGTERM'), 100);
+    const r = await stopped;
+    expect(r.ok ? '' : r.why).toMatch(/^stopped while it waited: raw\.x, held by job sync_x /);
+    // kill -9: the holder's process is gone (its start time no longer matches this pid's)
+    await db.execute(`update analytics.${LEASE_TABLE} set body = replace(body, $1, '2000-01-01T00:00:00.000Z') where id = 'stream:raw.x'`, [PROCESS_STARTED]);
+    expect(await b.holdStreams(db, ['raw.x'], 'sync_x_full', opts(0))).toMatchObject({ ok: true });
+  });
+});
+
+async function waitUntil(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(ok()).toBe(true);
+}

@@ -16,6 +16,7 @@ import { startFakePagerDuty } from '../support/fake-pagerduty.js';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileClient } from '../support/pg-client.js';
+import pg from 'pg';
 
 const url = inject('pgUrl');
 /** Prometheus' own exposition parser and linter (Debian's prometheus package) */
@@ -29,7 +30,7 @@ afterAll(() => {
   dirs.forEach(removeDir);
 });
 
-function project(src: string, opts: { target?: string; schedules: string; serve?: string; batch?: number; models?: Record<string, string> }): string {
+function project(src: string, opts: { target?: string; schedules: string; serve?: string; batch?: number; models?: Record<string, string>; table?: string }): string {
   const dir = makeProject({
     'project.yaml': `name: servetest
 default_target: dev
@@ -49,7 +50,7 @@ ${opts.schedules}
     tables:
       - name: events
         sync: { primary_key: id, cursor: created_at, batch_size: ${opts.batch ?? 1000} }
-`,
+${opts.table ?? ''}`,
     ...opts.models,
   });
   dirs.push(dir);
@@ -90,7 +91,7 @@ const sample = (scraped: { families: Map<string, Family> }, name: string, labels
   return s ? Number(s.value ?? s.count) : undefined;
 };
 
-async function health(base: string): Promise<{ status: number; body: { status: string; streams: Array<{ stream: string; ok: boolean; problem?: string; consecutive_failures: number; sync_lag_seconds: number | null }>; jobs: Array<{ job: string; last_run: { status: string; finished_at: string } | null }>; problems: string[] } }> {
+async function health(base: string): Promise<{ status: number; body: { status: string; streams: Array<{ stream: string; ok: boolean; problem?: string; consecutive_failures: number; sync_lag_seconds: number | null }>; jobs: Array<{ job: string; last_run: { status: string; finished_at: string } | null; last_success_at: string | null }>; problems: string[] } }> {
   const res = await fetch(`${base}/health`);
   return { status: res.status, body: await res.json() };
 }
@@ -104,7 +105,13 @@ describe('vigil serve', () => {
   it('scrapes parse as Prometheus text; /health turns 503 when the source stops being synced, and says why', async () => {
     const s = uniqueSchema('serve_health');
     await source(s, 500);
-    const dir = project(s, { schedules: '  sync_often: { command: sync, cron: "*/2 * * * * *" }', serve: '  max_sync_age: 4s' });
+    // the newest source row is about an hour old: past serve.max_data_lag, within the table's own
+    // freshness error_after, which /health judges it by (as the sync-data-latency alert does)
+    const dir = project(s, {
+      schedules: '  sync_often: { command: sync, cron: "*/2 * * * * *" }',
+      serve: '  max_sync_age: 4s\n  max_data_lag: 30m',
+      table: '        loaded_at_field: created_at\n        freshness: { error_after: { count: 2, period: hour } }\n',
+    });
     const srv = await serve(dir);
     // healthy once the first sync ran
     const ok = await waitFor(async () => {
@@ -113,6 +120,7 @@ describe('vigil serve', () => {
     }, 30_000, srv.log);
     const okAt = Date.now();
     expect(ok.body.status).toBe('ok');
+    expect((ok.body.streams[0] as { max_data_lag_seconds?: number }).max_data_lag_seconds).toBe(7200);
     expect((await fetch(`${srv.base}/internal/analytics-sync`)).status).toBe(200);
     // (the job records its result just after the state it wrote is read)
     const m = await waitFor(async () => {
@@ -271,6 +279,61 @@ describe('vigil serve', () => {
     const n = (await client.query(`select n::int as n from ${wh}.event_count`)).rows[0].n;
     expect(n).toBe(200);
   });
+  it('two serve processes, two jobs syncing one stream at the same slots (a delta and a full, say): they take turns on the stream, and no run fails', async () => {
+    const s = uniqueSchema('serve_stream');
+    const wh = uniqueSchema('serve_stream_wh');
+    await source(s, 6000);
+    // both full (each run commits every batch again): two at once, the second to commit a batch failed
+    const dir = project(s, {
+      target: `{ type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${wh} }`,
+      schedules: '  sync_one: { command: sync, cron: "*/4 * * * * *", mode: full }\n  sync_two: { command: sync, cron: "*/4 * * * * *", mode: full }',
+      batch: 300,
+    });
+    const a = await serve(dir);
+    const b = await serve(dir);
+    const logs = () => `${a.log()}\n---\n${b.log()}`;
+    await waitFor(() => (/waits for stream raw\.events, held by job sync_(one|two) on /.test(logs()) && /sync_one: OK/.test(logs()) && /sync_two: OK/.test(logs()) ? true : undefined), 60_000, logs);
+    a.child.kill('SIGTERM');
+    b.child.kill('SIGTERM');
+    expect(await a.exited, a.log()).toBe(0);
+    expect(await b.exited, b.log()).toBe(0);
+    expect(logs()).not.toMatch(/FAILED|another vigil sync of this stream/);
+    const [copy] = (await client.query(`select count(*)::int as n, count(distinct id)::int as ids from raw_${s}.events`)).rows;
+    expect(copy).toEqual({ n: 6000, ids: 6000 });
+    const [state] = (await client.query(`select consecutive_failures from raw_${s}.vigil_sync_state where stream = 'raw.events'`)).rows;
+    expect(state.consecutive_failures).toBe(0);
+  }, 120_000);
+
+  it('a sync that meets another vigil sync of its stream (one outside serve, which takes no lease) runs it once more: OK, not a failure', async () => {
+    const s = uniqueSchema('serve_clash');
+    const wh = uniqueSchema('serve_clash_wh');
+    await source(s, 100);
+    const dir = project(s, { target: `{ type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${wh} }`, schedules: '  sync_yearly: { command: sync, cron: "0 0 1 1 *" }' });
+    expect(vigil(dir, ['sync'], { DATABASE_URL: url }).code).toBe(0);
+    await client.query(`insert into ${s}.events select i, '{}'::jsonb, 'n', now() from generate_series(101, 150) i`);
+    // another sync's batch, not committed yet: it holds the stream's state row
+    const other = new pg.Client(url);
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query(`update raw_${s}.vigil_sync_state set rows_synced = rows_synced + 1 where stream = 'raw.events'`);
+      const srv = await serve(dir, ['--run-now']);
+      // serve's batch waits for that row; then the other commits first
+      await waitFor(async () => (await client.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%vigil_sync_state%'`)).rows.length > 0, 60_000, srv.log);
+      await other.query('commit');
+      await waitFor(() => /sync_yearly: (OK|FAILED)/.test(srv.log()), 60_000, srv.log);
+      srv.child.kill('SIGTERM');
+      expect(await srv.exited, srv.log()).toBe(0);
+      expect(srv.log()).toMatch(/sync_yearly: another vigil sync of raw\.events committed a batch while this one ran \(one outside vigil serve\?\); syncing it once more/);
+      expect(srv.log()).toMatch(/sync_yearly: OK/);
+      expect(srv.log()).not.toMatch(/FAILED/);
+    } finally {
+      await other.end();
+    }
+    const [copy] = (await client.query(`select count(*)::int as n, count(distinct id)::int as ids from raw_${s}.events`)).rows;
+    expect(copy).toEqual({ n: 150, ids: 150 });
+  }, 120_000);
+
   it.each(['SIGTERM', 'SIGKILL'] as const)('a run the other serve holds, stopped mid-sync by %s, is caught up by the serve already running within a lease, once: every row, none twice', async (sig) => {
     const s = uniqueSchema(`serve_take_${sig.toLowerCase()}`);
     const wh = uniqueSchema(`serve_take_${sig.toLowerCase()}_wh`);
@@ -360,8 +423,17 @@ describe('vigil serve', () => {
       await waitFor(() => /alerts: sent what group_wait \/ group_interval held: 1 sent/.test(second.log()), 10_000, second.log);
       second.child.kill('SIGTERM');
       expect(await second.exited, second.log()).toBe(0);
-      // and a third finds nothing left to send
+      // and a third finds nothing left to send. Its /health and /metrics know the job's last run
+      // (the first serve's, from the warehouse) before it runs the job itself (was: none, until then)
       const third = await startServe(dir, [], env);
+      // (read once the start has read the warehouse: it lists the schedules then)
+      await waitFor(() => / {2}alerts: alerts, each alert on its own schedule, next /.test(third.log()), 30_000, third.log);
+      const job = (await health(third.base)).body.jobs.find((j) => j.job === 'alerts')!;
+      expect(job.last_run, third.log()).toMatchObject({ status: 'success' });
+      expect(Date.parse(job.last_success_at!)).toBeLessThan(Date.now());
+      const m = await scrape(third.base);
+      expect(sample(m, 'vigil_run_status', { job: 'alerts' })).toBe(1);
+      expect(sample(m, 'vigil_job_last_success_timestamp_seconds', { job: 'alerts' })).toBe(Date.parse(job.last_success_at!) / 1000);
       await new Promise((r) => setTimeout(r, 3000));
       third.child.kill('SIGTERM');
       expect(await third.exited, third.log()).toBe(0);

@@ -320,6 +320,9 @@ describe('vigil sync', () => {
       const [a] = await syncStreams([trails(s, dest)], new Map([['app', reader]]), wh, quiet);
       expect(b[0]).toMatchObject({ status: 'success', rows: 10 });
       expect(a.status).toBe('error');
+      // (said so: vigil serve syncs such a stream once more instead of failing its job)
+      expect(a.conflict).toBe(true);
+      expect(b[0].conflict).toBeUndefined();
       expect(a.message).toMatch(/^stream raw\.trails: another vigil sync of this stream committed a batch since this run read its cursor .*nothing doubled/);
       expect((await client.query(`select count(*)::int as n, count(distinct id)::int as d from ${dest}.trails`)).rows).toEqual([{ n: 10, d: 10 }]);
       // the loser wrote nothing in the state: B's success stands
