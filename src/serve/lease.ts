@@ -77,7 +77,20 @@ export class JobLeases {
 
   /** Take job `job` for `slot`, or say why not. */
   async claim(adapter: Adapter, job: string, slot: Date): Promise<Claim> {
-    const cas = await this.doc(adapter, `job:${job}`);
+    return this.take(adapter, `job:${job}`, (h) => `running on ${h.host} (pid ${h.pid}) since ${h.since}`, (d) => {
+      // (a holder that died without releasing, kill -9, did not finish its run: its slot is due again)
+      const died = d.holder !== undefined && d.holder.owner !== this.owner;
+      if (d.slot && Date.parse(d.slot) >= slot.getTime() && !died) return `the run for ${slot.toISOString()} was already claimed${d.last ? ` (${d.last.by}: ${d.last.status})` : ''}`;
+      return { ...d, slot: slot.toISOString(), previous_slot: died ? d.previous_slot : d.slot, holder: this.holder() };
+    });
+  }
+
+  /**
+   * Compare-and-set document `id` to what `next` makes of it, unless a live holder other than
+   * this process has it (`busy` says who) or `next` refuses (a string: why).
+   */
+  private async take(adapter: Adapter, id: string, busy: (h: Holder) => string, next: (d: LeaseDoc) => LeaseDoc | string): Promise<Claim> {
+    const cas = await this.doc(adapter, id);
     for (let attempt = 0; attempt < 5; attempt++) {
       let cur = await cas.get();
       if (!cur) {
@@ -85,12 +98,10 @@ export class JobLeases {
         cur = (await cas.get())!;
       }
       const d = JSON.parse(cur.body) as LeaseDoc;
-      if (d.holder && d.holder.owner !== this.owner && leaseLive(d.holder, Date.now(), this.leaseMs)) return { ok: false, why: `running on ${d.holder.host} (pid ${d.holder.pid}) since ${d.holder.since}`, holder: d.holder };
-      // (a holder that died without releasing, kill -9, did not finish its run: its slot is due again)
-      const died = d.holder !== undefined && d.holder.owner !== this.owner;
-      if (d.slot && Date.parse(d.slot) >= slot.getTime() && !died) return { ok: false, why: `the run for ${slot.toISOString()} was already claimed${d.last ? ` (${d.last.by}: ${d.last.status})` : ''}` };
-      const next: LeaseDoc = { ...d, slot: slot.toISOString(), previous_slot: died ? d.previous_slot : d.slot, holder: this.holder() };
-      if ((await casWrite(cas, cur.version, next)) !== undefined) return { ok: true };
+      if (d.holder && d.holder.owner !== this.owner && leaseLive(d.holder, Date.now(), this.leaseMs)) return { ok: false, why: busy(d.holder), holder: d.holder };
+      const n = next(d);
+      if (typeof n === 'string') return { ok: false, why: n };
+      if ((await casWrite(cas, cur.version, n)) !== undefined) return { ok: true };
     }
     return { ok: false, why: 'another serve process claimed it at the same moment' };
   }
@@ -121,18 +132,7 @@ export class JobLeases {
 
   /** Take stream `stream` for job `job`, or say who has it (a live holder other than this process). */
   async claimStream(adapter: Adapter, stream: string, job: string): Promise<Claim> {
-    const cas = await this.doc(adapter, `stream:${stream}`);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      let cur = await cas.get();
-      if (!cur) {
-        await cas.init('{}');
-        cur = (await cas.get())!;
-      }
-      const d = JSON.parse(cur.body) as LeaseDoc;
-      if (d.holder && d.holder.owner !== this.owner && leaseLive(d.holder, Date.now(), this.leaseMs)) return { ok: false, why: `held by job ${d.holder.job ?? '?'} on ${d.holder.host} (pid ${d.holder.pid}) since ${d.holder.since}`, holder: d.holder };
-      if ((await casWrite(cas, cur.version, { ...d, holder: this.holder({ job }) })) !== undefined) return { ok: true };
-    }
-    return { ok: false, why: 'another serve process took it at the same moment' };
+    return this.take(adapter, `stream:${stream}`, (h) => `held by job ${h.job ?? '?'} on ${h.host} (pid ${h.pid}) since ${h.since}`, (d) => ({ ...d, holder: this.holder({ job }) }));
   }
 
   /** Push our leases of `streams` further; false when one was taken over. */
