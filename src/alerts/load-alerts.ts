@@ -50,7 +50,13 @@ export interface AlertProject {
   diagnostics: Diagnostic[];
 }
 
-export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean } = {}): AlertProject {
+/**
+ * `tolerate` (evaluate, run-scheduler, serve): a label routes.yaml names that no rule produces is
+ * a warning, not an error that would stop every evaluation (a rule renamed must not silence the
+ * paging path); an inhibit rule whose `equal:` names one is left out (it would mute every target).
+ * `vigil alerts check` and `alerts test` keep them errors.
+ */
+export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean; tolerate?: boolean } = {}): AlertProject {
   const ds: Diagnostic[] = [];
   const dir = files.paths.alerts;
   const routesFile = `${dir}/routes.yaml`;
@@ -94,9 +100,15 @@ export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean } = {}):
     routes = r.routes;
     routesYaml = r.yaml;
     if (routes && r.yaml && rulesLoaded) {
-      const before = ds.length;
-      checkRouteLabels(routes, r.yaml, rules.map((x) => x.rule), ds);
-      if (ds.length > before) routes = undefined;
+      const found: Diagnostic[] = [];
+      const dropped = checkRouteLabels(routes, r.yaml, rules.map((x) => x.rule), found);
+      if (!opts.tolerate) {
+        ds.push(...found);
+        if (found.length) routes = undefined;
+      } else {
+        ds.push(...found.map((d) => ({ ...d, severity: 'warn' as const, message: `${d.message}${d.message.startsWith('equal:') ? ' (this inhibit rule is left out until fixed: it would mute every target)' : ''}` })));
+        if (dropped.size) routes = { ...routes, inhibit_rules: routes.inhibit_rules.filter((_, i) => !dropped.has(i)) };
+      }
     }
   }
 
@@ -333,7 +345,9 @@ const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
  * `-s` selects), and an `alertname=` a rule's name: a typo would match only the empty string
  * (`equal: [teem]`: equal on every pair of alerts, so every target is muted), or group nothing.
  */
-function checkRouteLabels(routes: RoutesFile, y: YamlSource, rules: AlertRule[], ds: Diagnostic[]): void {
+function checkRouteLabels(routes: RoutesFile, y: YamlSource, rules: AlertRule[], ds: Diagnostic[]): Set<number> {
+  /** inhibit rules whose equal: names a label no rule has (equal on every pair of alerts) */
+  const mutesAll = new Set<number>();
   const known = knownLabelNames(rules);
   const err = (path: (string | number)[], message: string) =>
     ds.push(diag('E_ROUTES', message, { file: y.file, ...y.locate(path) }, 'routes.yaml reads the labels alert rules produce: alertname, severity, their labels, their group_by columns (docs/alerts.md#routing-alertsroutesyaml)'));
@@ -370,9 +384,13 @@ function checkRouteLabels(routes: RoutesFile, y: YamlSource, rules: AlertRule[],
     matchers(['inhibit_rules', i], { match: r.target_match, match_re: r.target_match_re, matchers: r.target_matchers }, ['target_match', 'target_match_re', 'target_matchers']);
     r.equal.forEach((l, j) => {
       const p = unknownLabelName(l, known);
-      if (p) err(['inhibit_rules', i, 'equal', j], `equal: ${p}`);
+      if (p) {
+        err(['inhibit_rules', i, 'equal', j], `equal: ${p}`);
+        mutesAll.add(i);
+      }
     });
   });
+  return mutesAll;
 }
 
 /**
