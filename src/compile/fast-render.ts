@@ -12,8 +12,8 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { ABSENCE_FILTERS, asText, compareValues, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS } from './jinja-compat.js';
-import { pyArith, pyIndex, pyStr, tuple } from './py-values.js';
+import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS } from './jinja-compat.js';
+import { pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -45,8 +45,8 @@ export class UnsupportedTemplate extends Error {}
 
 const ARITH: Record<string, string> = { Add: '+', Sub: '-', Mul: '*', Div: '/', Mod: '%', FloorDiv: '//', Pow: '**' };
 
-/** Methods nunjucks' installJinjaCompat() gives dicts, lists and strings. */
-const PYTHON_METHODS = new Set(['items', 'values', 'keys', 'get', 'has_key', 'pop', 'popitem', 'setdefault', 'update', 'append', 'insert', 'index', 'count', 'remove', 'find', 'capitalize', 'upper', 'lower', 'strip', 'lstrip', 'rstrip', 'split', 'startswith', 'endswith', 'isdigit', 'isalpha', 'replace', 'join', 'title', 'center']);
+/** Methods nunjucks' installJinjaCompat() (and jinja-compat.ts) gives dicts, lists and strings: rendered by nunjucks. */
+const PYTHON_METHODS = new Set([...LIST_METHODS, ...DICT_METHODS, 'capitalize', 'upper', 'lower', 'strip', 'lstrip', 'rstrip', 'split', 'startswith', 'endswith', 'isdigit', 'isalpha', 'replace', 'join', 'title', 'center']);
 
 /**
  * Parse a template. Throws nunjucks' own parse error (with 1-based `lineno`/`colno`) on a
@@ -128,7 +128,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
   const strict = (v: unknown): unknown => {
     if (!(v instanceof Undef)) return v;
     const hint = didYouMean(v.name, known());
-    throw new FastRenderError(`'${v.name}' is undefined${hint ? ` — did you mean '${hint}'?` : ''}`, v.node.lineno + 1, v.node.colno + 1);
+    throw new FastRenderError(`'${v.name}' is undefined${hint ? ` — did you mean '${hint}'?` : ''}${dbtOnlyName(v.name)}`, v.node.lineno + 1, v.node.colno + 1);
   };
   const loose = (v: unknown): unknown => (v instanceof Undef ? undefined : v);
   const fnName = (n: AnyNode): string => {
@@ -143,7 +143,7 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         return exprText(n);
     }
   };
-  // A condition's truth, as ev() gives it, with and/or short-circuit, and a function tested
+  // A condition's truth (Python's: pyTruth), as ev() gives it, with and/or short-circuit, and a function tested
   // without its call refused: always true (jinja-compat.ts vigilCondition). Each operand is
   // evaluated once, as far as and/or evaluate (`x is defined and x.y` stays fine).
   const truth = (c: AnyNode): boolean => {
@@ -156,9 +156,9 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
       const exempt = root.typename === 'Symbol' && (frame.has(String(root.value)) || root.value === 'caller');
       const v = evRaw(c);
       if (!exempt && typeof loose(v) === 'function') throw new FastRenderError(testedFunction(exprText(c)), c.lineno + 1, c.colno + 1);
-      return !!strict(v);
+      return pyTruth(strict(v));
     }
-    return !!ev(c);
+    return pyTruth(ev(c));
   };
   /** `f()`, an error it throws at `n`'s position. */
   const at = <T>(n: AnyNode, f: () => T): T => {
@@ -275,12 +275,17 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
       }
       case 'InlineIf':
         return truth(n.cond as AnyNode) ? ev(n.body as AnyNode) : n.else_ ? ev(n.else_ as AnyNode) : '';
-      case 'Or':
-        return (ev(n.left as AnyNode) as boolean) || (ev(n.right as AnyNode) as boolean);
-      case 'And':
-        return (ev(n.left as AnyNode) as boolean) && (ev(n.right as AnyNode) as boolean);
+      // Python's: an operand, by its truth (`cols or ['x']` is ['x'] when cols is empty)
+      case 'Or': {
+        const a = ev(n.left as AnyNode);
+        return pyTruth(a) ? a : ev(n.right as AnyNode);
+      }
+      case 'And': {
+        const a = ev(n.left as AnyNode);
+        return pyTruth(a) ? ev(n.right as AnyNode) : a;
+      }
       case 'Not':
-        return !ev(n.target as AnyNode);
+        return !pyTruth(ev(n.target as AnyNode));
       case 'Neg': {
         const v = ev(n.target as AnyNode);
         return at(n, () => pyArith('neg', 0, v));

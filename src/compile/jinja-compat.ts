@@ -17,7 +17,7 @@ import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 import { pyJson, pyRound } from './py-format.js';
-import { isPlainObject, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
+import { isPlainObject, NAMESPACE, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
 
 let compatInstalled = false;
 
@@ -45,8 +45,9 @@ const TESTS: Record<string, (v: unknown, arg?: unknown) => boolean> = {
   none: (v) => v === null,
   true: (v) => v === true,
   false: (v) => v === false,
-  truthy: (v) => !!v,
-  falsy: (v) => !v,
+  // (Python's truth: an empty list or dict is false)
+  truthy: (v) => pyTruth(v),
+  falsy: (v) => !pyTruth(v),
   // (a whole float is a PyFloat: compared by its number)
   equalto: (v, a) => unbox(v) === unbox(a),
   eq: (v, a) => unbox(v) === unbox(a),
@@ -298,6 +299,8 @@ export function installJinjaCompat(): void {
     return typeof v === 'boolean' ? pyStr(v) : ensureDefined(v, lineno, colno);
   };
   strictWhereUsed(nj.lib.TemplateError);
+  pythonTruth();
+  loopScopes();
   pythonSyntax(nj.lib.TemplateError);
   strictMacroArgs(runtime as unknown as MacroRuntime);
   pythonStrings(runtime as unknown as { memberLookup: (...a: unknown[]) => unknown });
@@ -414,8 +417,48 @@ function keepFirstLinePositions(runtime: { handleError: (e: unknown, lineno: num
   };
 }
 
+type Method<T> = (this: T, ...a: unknown[]) => unknown;
+
+/**
+ * A Python method as a template calls it: nunjucks passes keyword arguments last, in one object
+ * marked `__keywords`. Each keyword is put at its parameter's place, as Python does, when the
+ * method takes it by name (`params`: its parameters' names, in order); a method that takes none
+ * by name (`dict.get`, `str.replace`, `list.append`: most of Python's built-in methods), or a
+ * name it has not, is Python's TypeError (the keywords' object was taken for data:
+ * `d.update(a=1)` gave `{'a': 1, '__keywords': True}`, `'a,b'.split(sep=',')` was unsplit).
+ */
+function pyMethod<T>(owner: string, name: string, f: Method<T>, params?: readonly string[]): Method<T> {
+  return function (this: T, ...raw: unknown[]) {
+    if (!isKw(raw[raw.length - 1])) return f.apply(this, raw);
+    const [args, kw] = kwargs(raw);
+    const out = [...args];
+    for (const [k, v] of Object.entries(kw)) {
+      const i = params?.indexOf(k) ?? -1;
+      if (!params?.length) throw new Error(`${owner}.${name}() takes no keyword arguments (given ${k}=)${POSITIONAL[name] ? `: pass it by position, .${name}(${POSITIONAL[name]})` : ''}`);
+      if (i < 0) {
+        const hint = didYouMean(k, params);
+        throw new Error(`${owner}.${name}() got an unexpected keyword argument '${k}'${hint ? ` — did you mean '${hint}'?` : ''} (its keywords: ${params.join(', ')})`);
+      }
+      if (i < args.length) throw new Error(`${owner}.${name}() got multiple values for argument '${k}'`);
+      out[i] = v;
+    }
+    return f.apply(this, out);
+  };
+}
+
+/** The parameters of Python's methods that take them by position only (for the message of a keyword given). */
+const POSITIONAL: Record<string, string> = {
+  get: 'key, default', pop: 'key_or_index, default', setdefault: 'key, default', insert: 'index, item', append: 'item', extend: 'items', remove: 'item', index: 'item',
+  replace: 'old, new, count', strip: 'chars', lstrip: 'chars', rstrip: 'chars', startswith: 'prefix', endswith: 'suffix', find: 'sub', count: 'sub', join: 'items', center: 'width',
+};
+
+/** Each method of `methods` taking keywords as Python's does (pyMethod): `params[name]` the parameters it takes by name. */
+function pyMethods<T>(owner: string, methods: Record<string, Method<T>>, params: Record<string, readonly string[]> = {}): Record<string, Method<T>> {
+  return Object.fromEntries(Object.entries(methods).map(([name, f]) => [name, pyMethod(owner, name, f, params[name])]));
+}
+
 /** Python's string methods, as Jinja has them (nunjucks gives a string JavaScript's: `.split()` unsplit, `.replace()` once, no `.lower()`). */
-export const STRING_MEMBERS: Record<string, (this: string, ...a: unknown[]) => unknown> = {
+export const STRING_MEMBERS: Record<string, (this: string, ...a: unknown[]) => unknown> = pyMethods<string>('str', {
   lower() { return this.toLowerCase(); },
   upper() { return this.toUpperCase(); },
   strip(chars?: unknown) { return stripChars(stripChars(this, chars, true), chars, false); },
@@ -446,7 +489,64 @@ export const STRING_MEMBERS: Record<string, (this: string, ...a: unknown[]) => u
   isalnum() { return /^[A-Za-z0-9]+$/.test(this); },
   islower() { return /[a-z]/.test(this) && this === this.toLowerCase(); },
   isupper() { return /[A-Z]/.test(this) && this === this.toUpperCase(); },
+  // (Python's split() takes sep and maxsplit by name; its other string methods take none)
+}, { split: ['sep', 'maxsplit'] });
+
+/** Whether nunjucks' Jinja compatibility gives `obj` a dict's methods (it asks as lib.isObject does). */
+const hasDictMethods = (obj: unknown): boolean => Object.prototype.toString.call(obj) === '[object Object]';
+
+/** A list's methods nunjucks' Jinja compatibility lacks. */
+const LIST_EXTRA: Record<string, Method<unknown[]>> = {
+  extend(items: unknown) {
+    const list = isPlainObject(items) ? Object.keys(items) : asText(items) !== undefined ? [...asText(items)!] : items;
+    if (!Array.isArray(list)) throw new Error(`'${pyType(items)}' object is not iterable`);
+    this.push(...list);
+    return null;
+  },
 };
+
+/**
+ * A dict's update(), as Python's: from a dict (or a list of pairs) and from keyword arguments
+ * (`d.update({'a': 1}, b=2)`, `d.update(a=1)`); nunjucks' took the keywords' object for data.
+ */
+function dictUpdate(this: Record<string, unknown>, ...raw: unknown[]): null {
+  const [args, kw] = kwargs(raw);
+  if (args.length > 1) throw new Error(`dict.update() takes at most 1 positional argument (${args.length} given)`);
+  const [other] = args;
+  if (Array.isArray(other)) {
+    for (const pair of other) {
+      if (!Array.isArray(pair) || pair.length !== 2) throw new Error('dict.update(): each item of a list must be a (key, value) pair');
+      this[String(pair[0])] = pair[1];
+    }
+  } else if (other !== undefined && other !== null && !isKw(other)) {
+    if (typeof other !== 'object') throw new Error(`'${pyType(other)}' object is not iterable`);
+    Object.assign(this, other);
+  } else if (other === null) throw new Error("'NoneType' object is not iterable");
+  Object.assign(this, kw);
+  return null;
+}
+
+/**
+ * A list's or a dict's method (nunjucks' Jinja compatibility, `method` the one it gives, if any)
+ * taking keyword arguments as Python's (pyMethod): none, but dict.update()'s entries. Undefined
+ * when `obj` has no such method.
+ */
+export function collectionMethod(obj: unknown, name: string, method: unknown): ((...a: unknown[]) => unknown) | undefined {
+  if (Array.isArray(obj)) {
+    if (Object.hasOwn(LIST_EXTRA, name)) return pyMethod('list', name, LIST_EXTRA[name]).bind(obj);
+    return typeof method === 'function' && LIST_METHODS.has(name) ? pyMethod('list', name, method as Method<unknown>) : undefined;
+  }
+  if (hasDictMethods(obj)) {
+    if (name === 'update') return dictUpdate.bind(obj as Record<string, unknown>);
+    return typeof method === 'function' && DICT_METHODS.has(name) ? pyMethod('dict', name, method as Method<unknown>) : undefined;
+  }
+  return undefined;
+}
+
+/** The Python methods nunjucks' Jinja compatibility gives a list, with Vigil's (LIST_EXTRA). */
+export const LIST_METHODS = new Set(['append', 'insert', 'index', 'count', 'remove', 'pop', 'find', ...Object.keys(LIST_EXTRA)]);
+/** The Python methods nunjucks' Jinja compatibility gives a dict. */
+export const DICT_METHODS = new Set(['items', 'values', 'keys', 'get', 'has_key', 'pop', 'popitem', 'setdefault', 'update', 'iteritems', 'itervalues', 'iterkeys']);
 
 function stripChars(s: string, chars: unknown, left: boolean): string {
   const set = chars === undefined || chars === null ? undefined : String(chars);
@@ -480,6 +580,11 @@ function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }):
       return (...a: unknown[]) => f.apply(obj, a);
     }
     const r = memberLookup.apply(this, args);
+    // a list's or a dict's Python method: keyword arguments as Python takes them
+    if (args.length < 4 && typeof val === 'string') {
+      const m = collectionMethod(obj, val, r);
+      if (m) return m;
+    }
     return typeof obj === 'string' && args.length === 4 && Array.isArray(r) ? r.join('') : r;
   };
 }
@@ -685,6 +790,123 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
   };
 }
 
+type CompilerNode = { typename: string; lineno: number; colno: number; [k: string]: unknown };
+type CompileFrame = { variables: Record<string, unknown>; parent?: CompileFrame; isolateWrites?: boolean; lookup(name: string): unknown; push(isolate?: boolean): CompileFrame };
+type CompilerProto = { compile(n: unknown, f: unknown): void; _emit(code: string): void; _emitLine(code: string): void; [k: string]: unknown };
+const nunjucksInternals = () =>
+  nunjucks as unknown as { compiler: { Compiler: { prototype: CompilerProto } }; runtime: Record<string, unknown> };
+
+/**
+ * Python's truth (py-values.ts pyTruth) where nunjucks compiles JavaScript's: the condition of an
+ * `{% if %}`/`{% elif %}` and of an inline if, `not`, and `and`/`or`, which give one of their
+ * operands as Python's do (`cols or ['x']` is `['x']` when cols is empty), the right one
+ * evaluated only when it decides. The loop filter is an `{% if %}` (rewriteLoopFilters); the
+ * filters and tests that take a truth use pyTruth too. Both renderers (fast-render.ts).
+ */
+function pythonTruth(): void {
+  const { compiler, runtime } = nunjucksInternals();
+  const C = compiler.Compiler.prototype;
+  runtime.vigilTruth = pyTruth;
+  runtime.vigilAnd = (a: unknown, b: () => unknown) => (pyTruth(a) ? b() : a);
+  runtime.vigilOr = (a: unknown, b: () => unknown) => (pyTruth(a) ? a : b());
+  const conditions = new WeakSet<object>();
+  const compile = C.compile;
+  C.compile = function (this: CompilerProto, node: unknown, frame: unknown) {
+    const n = node as CompilerNode | undefined;
+    if (n && (n.typename === 'If' || n.typename === 'IfAsync' || n.typename === 'InlineIf') && n.cond) conditions.add(n.cond as object);
+    if (!n || !conditions.has(n)) return compile.call(this, node, frame);
+    conditions.delete(n);
+    this._emit('runtime.vigilTruth(');
+    compile.call(this, node, frame);
+    this._emit(')');
+  };
+  C.compileNot = function (this: CompilerProto, node: CompilerNode, frame: unknown) {
+    this._emit('!runtime.vigilTruth(');
+    this.compile(node.target, frame);
+    this._emit(')');
+  };
+  for (const [method, fn] of [['compileAnd', 'vigilAnd'], ['compileOr', 'vigilOr']]) {
+    C[method] = function (this: CompilerProto, node: CompilerNode, frame: unknown) {
+      this._emit(`runtime.${fn}(`);
+      this.compile(node.left, frame);
+      this._emit(', () => (');
+      this.compile(node.right, frame);
+      this._emit('))');
+    };
+  }
+}
+
+/**
+ * Jinja's scope of a loop body: a `{% set %}` in a `{% for %}` sets the loop's own variable. Each
+ * iteration starts with the value from outside the loop (until it sets its own), and after the
+ * loop the outside value is as it was (`{% set total = 0 %}{% for x in xs %}{% set total = total
+ * + x %}{% endfor %}` leaves total 0, as in Jinja: namespace() carries a value out). nunjucks
+ * wrote through to the enclosing scope. An `{% if %}` makes no scope, in Jinja and here.
+ */
+function loopScopes(): void {
+  const { compiler, runtime } = nunjucksInternals();
+  const C = compiler.Compiler.prototype;
+  // the loop's frame, at run time and at compile time, takes the writes of its body
+  const isolated = (original: (this: CompilerProto, ...a: unknown[]) => void) =>
+    function (this: CompilerProto, node: unknown, frame: CompileFrame, ...rest: unknown[]) {
+      const emitLine = this._emitLine;
+      let pushed = false;
+      this._emitLine = function (this: CompilerProto, line: string) {
+        if (!pushed && line === 'frame = frame.push();') {
+          pushed = true;
+          line = 'frame = frame.push(true);';
+        }
+        return emitLine.call(this, line);
+      };
+      const push = frame.push;
+      frame.push = function (this: CompileFrame) {
+        frame.push = push;
+        return push.call(this, true);
+      };
+      try {
+        original.call(this, node, frame, ...rest);
+      } finally {
+        this._emitLine = emitLine;
+        if (Object.hasOwn(frame, 'push')) delete (frame as Partial<CompileFrame>).push;
+      }
+    };
+  C.compileFor = isolated(C.compileFor as (this: CompilerProto, ...a: unknown[]) => void);
+  C._compileAsyncLoop = isolated(C._compileAsyncLoop as (this: CompilerProto, ...a: unknown[]) => void);
+  // each iteration: the loop's variables only (what the last one set is gone)
+  runtime.vigilIteration = (frame: { variables: Record<string, unknown> }, names: string[]) => {
+    for (const k of Object.keys(frame.variables)) if (!names.includes(k)) delete frame.variables[k];
+  };
+  const bindings = C._emitLoopBindings as (this: CompilerProto, node: CompilerNode, ...a: unknown[]) => void;
+  C._emitLoopBindings = function (this: CompilerProto, node: CompilerNode, ...rest: unknown[]) {
+    const target = node.name as CompilerNode;
+    const names = target.typename === 'Array' ? (target.children as CompilerNode[]).map((c) => String(c.value)) : [String(target.value)];
+    this._emitLine(`runtime.vigilIteration(frame, ${JSON.stringify(names)});`);
+    return bindings.call(this, node, ...rest);
+  };
+  // a name the compiler holds in a variable of an enclosing scope (a loop variable, a macro's
+  // parameter) set inside a loop: a variable of the loop's own, read from the loop's frame after
+  // the set (nunjucks assigned the enclosing scope's)
+  const lookupOf = (name: string) => `runtime.contextOrFrameLookup(context, frame, ${JSON.stringify(name)})`;
+  const compileSet = C.compileSet as (this: CompilerProto, node: CompilerNode, frame: CompileFrame) => void;
+  C.compileSet = function (this: CompilerProto, node: CompilerNode, frame: CompileFrame) {
+    const shadowed: string[] = [];
+    for (const t of node.targets as CompilerNode[]) {
+      const name = String(t.value);
+      if (!frame.lookup(name)) continue;
+      let f: CompileFrame | undefined = frame;
+      while (f && f.variables[name] === undefined && !f.isolateWrites) f = f.parent;
+      if (f && f.variables[name] !== undefined && f.variables[name] !== lookupOf(name)) continue;
+      shadowed.push(name);
+      frame.variables[name] = null;
+    }
+    try {
+      compileSet.call(this, node, frame);
+    } finally {
+      for (const name of shadowed) frame.variables[name] = lookupOf(name);
+    }
+  };
+}
+
 /**
  * Python's syntax where nunjucks reads it otherwise: `(a, b)`, `(a,)` and `()` are tuples (nunjucks
  * kept the last item: `x in ('dev', 'prod')` was `x in 'prod'`); a float literal stays a float
@@ -765,6 +987,22 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
       while (lit && lit.typename !== 'Literal') lit = (lit.target ?? lit.name) as Node | undefined;
       if (lit && typeof lit.value === 'number') lit.value = pyFloat(lit.value);
     }
+    return node;
+  };
+  // a test's one argument without parentheses, as Jinja takes it (`x is divisibleby 3`, `x is
+  // sameas false`): nunjucks stopped at the argument ("expected variable end")
+  const nodeTypes = (nunjucks as unknown as { nodes: Record<string, new (...a: unknown[]) => Node> }).nodes;
+  const parseIs = P.parseIs as (this: Parser) => Node;
+  const ARGUMENT_STARTS = new Set([lexer.TOKEN_INT, lexer.TOKEN_FLOAT, lexer.TOKEN_STRING, lexer.TOKEN_BOOLEAN, lexer.TOKEN_NONE, lexer.TOKEN_SYMBOL, lexer.TOKEN_LEFT_PAREN, lexer.TOKEN_LEFT_BRACKET, lexer.TOKEN_LEFT_CURLY]);
+  P.parseIs = function (this: Parser) {
+    const node = parseIs.call(this);
+    const is = node.typename === 'Not' ? (node.target as Node) : node;
+    if (is.typename !== 'Is' || (is.right as Node).typename !== 'Symbol') return node;
+    const tok = this.peekToken();
+    if (!tok || !ARGUMENT_STARTS.has(tok.type) || (tok.type === lexer.TOKEN_SYMBOL && ['else', 'or', 'and', 'if', 'is', 'in', 'not'].includes(tok.value))) return node;
+    const name = is.right as Node;
+    const arg = (P.parsePrimary as (this: Parser) => Node).call(this);
+    is.right = new nodeTypes.FunCall(name.lineno, name.colno, name, new nodeTypes.NodeList(arg.lineno, arg.colno, [arg]));
     return node;
   };
   runtime.vigilTuple = tuple;
@@ -930,6 +1168,15 @@ export function exprText(x: unknown): string {
   }
 }
 
+/**
+ * What an undefined name is in dbt, for the names dbt gives a template and Vigil has not (said
+ * after "'adapter' is undefined"); '' for any other name.
+ */
+export function dbtOnlyName(name: string): string {
+  if (name === 'adapter') return ": Vigil has no adapter object (dbt's adapter.dispatch('x') picks the macro x for the warehouse: call the one for yours directly, as default__x(...) or postgres__x(...), or write one macro x in macros/; docs/models.md, Coming from dbt)";
+  return '';
+}
+
 /** The message of a function tested without its call (`{% if is_incremental %}`). */
 export const testedFunction = (expr: string): string => `'${expr}' is a function: tested without its call it is always true; call it: ${expr}()`;
 export const TESTED_FUNCTION_RE = / is a function: tested without its call it is always true/;
@@ -972,6 +1219,8 @@ export function addPyTests(env: nunjucks.Environment): void {
   add('integer', (v) => typeof v === 'number' && Number.isInteger(v));
   // Jinja's tests nunjucks names otherwise or lacks (`| reject('none')`, `| select('in', xs)`)
   for (const t of ['none', 'true', 'false', 'in'] as const) add(t, TESTS[t]);
+  // `select()` / `reject()` without a test: Python's truth (nunjucks' JavaScript's)
+  for (const t of ['truthy', 'falsy'] as const) add(t, TESTS[t]);
   add('boolean', (v) => typeof v === 'boolean');
 }
 
@@ -983,7 +1232,15 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
     const [pos, kw] = kwargs(args);
     const ns: Record<string, unknown> = {};
     for (const p of pos) if (p && typeof p === 'object') Object.assign(ns, p);
+    // (a Namespace is true to Python, with no attribute too: pyTruth)
+    Object.defineProperty(ns, NAMESPACE, { value: true });
     return Object.assign(ns, kw);
+  });
+  // Jinja's dict(): `dict(a=1)` is {'a': 1}; from a dict or a list of pairs too
+  env.addGlobal('dict', (...args: unknown[]) => {
+    const d: Record<string, unknown> = {};
+    dictUpdate.apply(d, args);
+    return d;
   });
   env.addGlobal('__vigil_setattr', (obj: unknown, key: string, value: unknown) => {
     if (!obj || typeof obj !== 'object') throw new Error(`cannot set '${key}': only a namespace() (or a dict) takes {% set x.${key} = ... %}`);
@@ -1025,7 +1282,7 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
  */
 const FILTER_PARAMS: Record<string, string[]> = {
   abs: [], batch: ['linecount', 'fill_with'], capitalize: [], center: ['width'], default: ['default_value', 'boolean'], d: ['default_value', 'boolean'],
-  dictsort: ['case_sensitive', 'by', 'reverse'], escape: [], e: [], first: [], float: ['default'], groupby: ['attribute', 'default', 'case_sensitive'], indent: ['width', 'first'], join: ['d', 'attribute'],
+  dictsort: ['case_sensitive', 'by', 'reverse'], escape: [], e: [], first: [], float: ['default'], int: ['default', 'base'], groupby: ['attribute', 'default', 'case_sensitive'], indent: ['width', 'first'], join: ['d', 'attribute'],
   last: [], length: [], count: [], list: [], lower: [], replace: ['old', 'new', 'count'], reverse: [], round: ['precision', 'method'], safe: [], slice: ['slices', 'fill_with'],
   string: [], striptags: [], sum: ['attribute', 'start'], title: [], trim: [], truncate: ['length', 'killwords', 'end', 'leeway'], upper: [], urlencode: [], wordcount: [],
 };
@@ -1050,10 +1307,26 @@ const keysOf = (v: unknown): unknown => (isPlainObject(v) ? Object.keys(v) : v);
 
 function pythonFilters(env: nunjucks.Environment): void {
   const get = (name: string) => env.getFilter(name) as (this: unknown, ...a: unknown[]) => unknown;
+  // Jinja's default: with `boolean` true, the default replaces any false value by Python's truth
+  // (an empty list or dict too); without it, only an undefined one
+  for (const name of ['default', 'd']) env.addFilter(name, (v: unknown, def?: unknown, boolean: unknown = false) => ((pyTruth(boolean) ? pyTruth(v) : v !== undefined) ? v : def));
   // Python's float(): `7 | float` is 7.0, printed so (py-values.ts)
   env.addFilter('float', (v: unknown, def?: unknown) => {
     const x = parseFloat(String(unbox(v)));
     return Number.isNaN(x) ? (def === undefined ? 0 : def) : pyFloat(x);
+  });
+  // Jinja's int: Python's int() of a string (in `base`), of a number (truncated), of a string
+  // with a fraction through float(); `default` (0) for what it cannot read (nunjucks' gave undefined)
+  env.addFilter('int', (v: unknown, def: unknown = 0, base: unknown = 10) => {
+    const x = typeof v === 'boolean' ? Number(v) : unbox(v);
+    if (typeof x === 'number') return Number.isFinite(x) ? Math.trunc(x) : def;
+    const text = asText(x)?.trim().replace(/(?<=\d)_(?=\d)/g, '');
+    if (text === undefined) return def;
+    const b = unbox(base) as number;
+    const digits = '0123456789abcdefghijklmnopqrstuvwxyz'.slice(0, b);
+    const body = text.replace(/^[-+]/, '').replace(b === 16 ? /^0x/i : b === 8 ? /^0o/i : b === 2 ? /^0b/i : /^$/, '');
+    if (body && [...body.toLowerCase()].every((c) => digits.includes(c))) return (text.startsWith('-') ? -1 : 1) * parseInt(body, b);
+    return /^[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$/i.test(text) ? Math.trunc(parseFloat(text)) : def;
   });
   // Python's abs(): a float stays one (2.0 | abs is 2.0)
   env.addFilter('abs', (v: unknown) => {

@@ -10,7 +10,7 @@ export class PyFloat {
     return this.value;
   }
   toString(): string {
-    return `${this.value}.0`;
+    return pyFloatRepr(this.value);
   }
   toJSON(): number {
     return this.value;
@@ -19,7 +19,23 @@ export class PyFloat {
 
 /** `n` as a Python float: boxed when it is a whole number JavaScript would print without `.0`. */
 export function pyFloat(n: number): number | PyFloat {
-  return Number.isInteger(n) && n !== 0 && Math.abs(n) < 1e16 ? new PyFloat(n) : n;
+  return Number.isInteger(n) && n !== 0 ? new PyFloat(n) : n;
+}
+
+/**
+ * A float as Python's repr() prints it: the shortest digits that read back as it (JavaScript's
+ * too), `.0` on a whole number, and an exponent (`1e+20`, `1.5e-05`) from 1e16 up and below 1e-4,
+ * where JavaScript prints every digit (`100000000000000000000`, `0.000015`).
+ */
+export function pyFloatRepr(n: number): string {
+  if (!Number.isFinite(n)) return Number.isNaN(n) ? 'nan' : n > 0 ? 'inf' : '-inf';
+  const abs = Math.abs(n);
+  if (abs !== 0 && (abs >= 1e16 || abs < 1e-4)) {
+    const [mantissa, exp] = n.toExponential().split('e');
+    const e = Number(exp);
+    return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  return Number.isInteger(n) ? `${n}.0` : String(n);
 }
 
 /** A YAML number as Python has it: one written as a float (`1.0`, `2.5e3`; `written`: its text) is a float, printing `1.0`. */

@@ -13,11 +13,11 @@
  */
 import nunjucks from 'nunjucks';
 import { pyFormat } from './py-format.js';
-import { PyFloat, pyFloat } from './py-float.js';
+import { PyFloat, pyFloat, pyFloatRepr } from './py-float.js';
 
 const SafeString = (nunjucks as unknown as { runtime: { SafeString: new (s: string) => object } }).runtime.SafeString;
 
-export { floatsAsWritten, PyFloat, pyFloat, yamlNumber } from './py-float.js';
+export { floatsAsWritten, PyFloat, pyFloat, pyFloatRepr, yamlNumber } from './py-float.js';
 
 /** A PyFloat's number; anything else as it is. */
 export const unbox = (v: unknown): unknown => (v instanceof PyFloat ? v.value : v);
@@ -163,6 +163,29 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** Marks a namespace() object: a Namespace to Python, true however many attributes it has. */
+export const NAMESPACE = Symbol('namespace');
+
+/**
+ * Python's truth of a value, `bool(v)`, as Jinja tests it in `if`/`elif`, `not`, `and`/`or`, an
+ * inline if, `| default(x, true)`, `select`/`reject`/`selectattr`/`rejectattr` and a loop filter:
+ * none, undefined, `false`, 0, an empty string (a macro's empty output too), list, tuple or dict
+ * are false; a namespace(), a function, any other object true. (JavaScript's `!!` took `[]` and
+ * `{}` for true: `{% if excluded %}` on an empty list put `where status not in ('')` in the SQL.)
+ */
+export function pyTruth(v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v === 'boolean') return v;
+  // (NaN is true in Python too)
+  if (typeof v === 'number') return v !== 0;
+  if (typeof v === 'string') return v.length > 0;
+  if (v instanceof PyFloat) return v.value !== 0;
+  if (v instanceof SafeString) return String(v).length > 0;
+  if (Array.isArray(v)) return v.length > 0;
+  if (isPlainObject(v)) return (v as Record<symbol, unknown>)[NAMESPACE] === true || Object.keys(v).length > 0;
+  return true;
+}
+
 /** Python's repr() of a string: single quotes unless it holds one and no double quote. */
 function reprString(s: string): string {
   const q = s.includes("'") && !s.includes('"') ? '"' : "'";
@@ -182,6 +205,8 @@ export function pyRepr(v: unknown): string {
     return isTuple(v) ? `(${items.join(', ')}${items.length === 1 ? ',' : ''})` : `[${items.join(', ')}]`;
   }
   if (isPlainObject(v)) return `{${Object.entries(v).map(([k, x]) => `${reprString(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  // a float with a fraction as Python prints it (`1e-05`, not `0.00001`)
+  if (typeof v === 'number' && !Number.isInteger(v) && Number.isFinite(v)) return pyFloatRepr(v);
   return String(v);
 }
 
@@ -195,5 +220,6 @@ export function pyStr(v: unknown): unknown {
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (v instanceof PyFloat) return v.toString();
   if (Array.isArray(v) || isPlainObject(v)) return pyRepr(v);
+  if (typeof v === 'number' && !Number.isInteger(v) && Number.isFinite(v)) return pyFloatRepr(v);
   return v;
 }

@@ -14,7 +14,7 @@ import { didYouMean } from '../errors.js';
 import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.js';
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
 import { isPlainObject, PY_ERROR_RE, unbox } from './py-values.js';
-import { addJinjaCompat, asText, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
+import { addJinjaCompat, asText, dbtOnlyName, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
 export interface CompiledTemplate {
@@ -492,6 +492,13 @@ export class TemplateEnv {
         const at = (kw ? lineAt(where, new RegExp(`(?<!macro\\s+)\\b${escapeRe(called)}\\s*\\([^)]*\\b${kw}\\s*=`)) : undefined) ?? lineAt(where, new RegExp(`(?<!macro\\s+)\\b${escapeRe(called)}\\s*\\(`));
         if (at) err = { ...err, ...at };
       }
+      // an undefined name before a dot (`adapter.dispatch(...)`), raised in a macro's code with no
+      // position of its own: where the macro writes it
+      const undefinedRoot = err.line === undefined ? /^'([A-Za-z_]\w*)' is undefined/.exec(err.message)?.[1] : undefined;
+      if (undefinedRoot) {
+        const at = lineAt(where, new RegExp(`(?<![\\w.'"])${escapeRe(undefinedRoot)}\\s*\\.`));
+        if (at) err = { ...err, ...at };
+      }
       // exceptions.raise_compiler_error: where the call is written (nunjucks gives the caller's
       // position, or none, for an error raised in a function)
       if (err.message.endsWith(RAISED) && err.line === undefined) {
@@ -529,6 +536,12 @@ function findUnclosedBlock(text: string): { tag: string; line: number; column: n
   return { tag: top.tag, ...lineColAt(text, top.index) };
 }
 
+/** Whether a template declares `name`: `{% set name`, `{% for ... name ... in`, a macro's parameter. */
+function declaredIn(text: string, name: string): boolean {
+  const n = escapeRe(name);
+  return new RegExp(`\\{%-?\\s*set\\s+${n}\\b|\\{%-?\\s*for\\s+[\\w\\s,]*\\b${n}\\b[\\w\\s,]*\\bin\\b|\\{%-?\\s*macro\\s+\\w+\\s*\\([^)]*\\b${n}\\b`).test(text);
+}
+
 /**
  * nunjucks' runtime messages in the words of a model author, with a did-you-mean: an unknown
  * function (a macro name typo) or an undefined value printed into the SQL.
@@ -545,10 +558,12 @@ function explainRuntimeError(e: TemplateError, text: string, known: string[]): T
       // (nunjucks names a string literal by its text: 'abc'.uper() reads abc["uper"])
       const literal = new RegExp(`['"]${escapeRe(target)}['"]\\s*\\.\\s*${member[2]}\\b`).test(text);
       const root = literal ? undefined : /^[A-Za-z_]\w*/.exec(target)?.[0];
-      // an unknown name before the dot: that is the mistake (dbt_utils.star() without packages)
-      if (root && !known.includes(root)) {
+      // an unknown name before the dot: that is the mistake (dbt_utils.star() without packages);
+      // a name the template sets, loops over or takes as a macro's parameter is known (its value
+      // lacks the method: `{% set lst = [] %}{% do lst.nosuch() %}`)
+      if (root && !known.includes(root) && !declaredIn(text, root)) {
         const hint = didYouMean(root, known);
-        return { ...e, message: `'${root}' is undefined${hint ? ` — did you mean '${hint}'?` : ''}` };
+        return { ...e, message: `'${root}' is undefined${hint ? ` — did you mean '${hint}'?` : ''}${dbtOnlyName(root)}` };
       }
       return { ...e, message: noMethod(target, member[2], !root) };
     }

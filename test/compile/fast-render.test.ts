@@ -37,6 +37,8 @@ describe('fast render path', () => {
     ['{# comment #}a\n{%- if true %}\n  b\n{%- endif %}\nc {{ "{{" }}', {}],
     // Python's: a chain is `a > b and b > c`, a negative index counts from the end, % floors, 1e3 a float
     ["{{ 3 > 2 > 1 }} {{ 0 < 5 < 3 }} {{ [1, 2, 3][-1] }} {{ 'abc'[-2] }} {{ -7 % 3 }} {{ 1e3 }} {{ -x // 3 }}", { x: 7 }],
+    // Python's truth on both paths: an empty list or dict is false; and/or give an operand
+    ['{% if l %}T{% else %}F{% endif %}{{ l or "x" }}{{ "y" if not d }}{{ d and 1 }}{% if l or d %}!{% endif %}', { l: [], d: {} }],
     ['{{ f(1, k=2) }} {{ obj.say("hi") }}', { f: (...a: unknown[]) => JSON.stringify(a), obj: { w: 'w', say(x: string) { return x + (this as { w: string }).w; } } }],
   ];
   it.each(cases)('edge case %s', (src, ctx) => {

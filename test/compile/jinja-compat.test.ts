@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { dialectOf } from '../../src/adapters/index.js';
 import { emptyCalls, TemplateEnv } from '../../src/compile/template-env.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil } from '../helpers.js';
 
@@ -115,6 +115,23 @@ const CASES: Array<[string, string, string]> = [
   ["text filters take a number or a bool as Python's str() makes it", "{{ var('zero') | upper }} {{ 5 | replace('5', 'five') }} {{ false | upper }} {{ true | lower }} {{ 2.0 | title }} [{{ 10 | center(4) }}] {{ 1.5 | trim }} {{ 12 | truncate(5) }}", '0 five FALSE true 2.0 [ 10 ] 1.5 12'],
   // what takes a none: | string ('None', Python's str()), | tojson (null), | default(..., true), is none, if, or
   ['what takes a none: string, tojson, default(..., true), is none, if, or', "{% set x = none %}{{ x | string }} {{ x | tojson }} {{ x | default('d', true) }} {{ 'n' if x is none }}{% if x %}!{% endif %} {{ x or 'o' }} {{ var('none_var') | string }}", 'None null d n o None'],
+  // Python's truth (Jinja tests values with bool()): an empty list, tuple, dict or string, 0, none
+  // and a macro's empty output are false (an empty list or dict was true: `{% if excluded %}` on
+  // var('excluded', []) put `not in ('')` into the SQL); and/or give an operand, as Python's
+  ['an empty list or dict is false in if, elif, not, an inline if', "{% if [] %}T{% else %}F{% endif %}{% if {} %}T{% elif () %}T{% else %}F{% endif %}{{ 'T' if not [] }}{{ 'T' if not {} }}{{ 'T' if ['x'] else 'F' }}{% if var('cols') %}T{% endif %}{% if namespace() %}N{% endif %}", 'FFTTTTN'],
+  ['and / or give an operand by its truth', "{% set cols = [] %}{{ cols or ['x'] }} {{ {} or 'empty' }} {{ cols and 'y' }} {{ ['a'] and 'y' }} {{ 0 or none or 'z' }} {{ '' or 'w' }}", "['x'] empty [] y z w"],
+  ["default(x, true), select/reject without a test, selectattr, a loop filter: Python's truth", "{{ [] | default(['d'], true) }} {{ {} | d('e', true) }} {{ [0, [], {}, '', 'a', [1]] | select | list }} {{ [[], 'b'] | reject | list }} {{ [{'c': []}, {'c': [1]}] | selectattr('c') | list }}{% for x in [[], [2]] if x %}{{ x }}{% endfor %}", "['d'] e ['a', [1]] [[]] [{'c': [1]}][2]"],
+  ["a macro's empty list default, and its empty output, are false", "{% macro m(exclude=[]) %}{% if exclude %}not in {{ exclude }}{% else %}all{% endif %}{% endmacro %}{% macro e() %}{% endmacro %}{{ m() }} {{ m(['x']) }} {{ 'T' if e() else 'F' }}", "all not in ['x'] F"],
+  // Jinja scopes a {% set %} in a loop body to the loop: each iteration starts from the outer
+  // value, and after the loop it is as it was (namespace() carries a value out); an if makes no scope
+  ['a {% set %} in a loop is the loop\'s own', "{% set a = 'A' %}{% for i in [1, 2] %}{{ a }}{% set a = 'B' %}{{ a }}{% endfor %}{{ a }}|{% set total = 0 %}{% for x in [1, 2, 3] %}{% set total = total + x %}{% endfor %}{{ total }}|{% set sep = '' %}{% for c in ['a', 'b'] %}{{ sep }}{{ c }}{% set sep = ',' %}{% endfor %}|{% set ns = namespace(t=0) %}{% for x in [1, 2, 3] %}{% set ns.t = ns.t + x %}{% endfor %}{{ ns.t }}|{% set x = 1 %}{% if true %}{% set x = 2 %}{% endif %}{{ x }}", 'ABABA|0|ab|6|2'],
+  ['a loop variable, an outer loop\'s, a macro\'s parameter set in a loop', "{% for x in [1, 2] %}{% set x = x * 10 %}{{ x }},{% endfor %}|{% for x in [1, 2] %}{% for y in [3] %}{% set x = y %}{{ x }}{% endfor %}{{ x }};{% endfor %}|{% macro m(a) %}{% for i in [1, 2] %}{{ a }}{% set a = 'B' %}{{ a }}{% endfor %}{{ a }}{% endmacro %}{{ m('A') }}|{% for i in [1, 2] %}{% if i == 2 %}{{ b is defined }}{% endif %}{% set b = 1 %}{% endfor %}{{ b is defined }}", '10,20,|31;32;|ABABA|FalseFalse'],
+  // Python's methods take keyword arguments as Python's do (the keywords' object was data: {'a': 1, '__keywords': True})
+  ['dict.update() with keywords, str.split(sep=, maxsplit=), list.extend()', "{% set d = {} %}{% do d.update(a=1) %}{% do d.update({'b': 2}, c=3) %}{% do d.update([('e', 4)]) %}{{ d }} {{ 'a,b'.split(sep=',') }} {{ 'a,b,c'.split(',', maxsplit=1) }} {% set l = [1] %}{% do l.extend([2, 3]) %}{% do l.extend((4,)) %}{{ l }}", "{'a': 1, 'b': 2, 'c': 3, 'e': 4} ['a', 'b'] ['a', 'b,c'] [1, 2, 3, 4]"],
+  // Jinja's int filter (default 0, base), dict(), a test's argument without parentheses, and
+  // floats printed as Python's repr() (an exponent from 1e16 up and below 1e-4)
+  ["int as Jinja's, dict(), `is divisibleby 3`", "{{ 'x' | int }} {{ 'x' | int(5) }} {{ '42' | int }} {{ '3.9' | int }} {{ -3.9 | int }} {{ 'ff' | int(base=16) }} {{ true | int }} {{ dict(a=1) }} {{ dict({'a': 1}, b=2) }} {{ 3 is divisibleby 3 }} {{ 3 is not divisibleby 2 }} {{ 'a' if 6 is divisibleby 3 else 'b' }} {{ 1 is sameas 1 and 3 is odd }}", "0 5 42 3 -3 255 1 {'a': 1} {'a': 1, 'b': 2} True True a True"],
+  ['floats print with an exponent as Python prints them', "{{ 1e20 }} {{ 1e16 }} {{ 9999999999999998.0 }} {{ 1.5e-5 }} {{ 0.0001 }} {{ [1e20, 2.5e-7] }} {{ 'x' ~ 1e17 }} {{ -1e20 }} {{ 1e20 / 10 }}", '1e+20 1e+16 9999999999999998.0 1.5e-05 0.0001 [1e+20, 2.5e-07] x1e+17 -1e+20 1e+19'],
 ];
 
 describe('Jinja compatibility', () => {
@@ -176,6 +193,17 @@ describe('Jinja compatibility', () => {
     // the expression as written (was 'the return value of (var)')
     ["an attribute a var's dict has not", "{{ var('nested').b }}", /^'var\('nested'\)(\.b)?' (has no attribute 'b'|is undefined)/],
     ["a method a var's dict has not", "{{ var('nested').foo() }}", /^'var\(.*\)' has no (attribute|method) 'foo'/],
+    // a keyword a Python method does not take: Python's TypeError, naming the method and the keyword
+    ['a keyword to list.append()', "{% set l = [] %}\n{% do l.append(x=1) %}", /^list\.append\(\) takes no keyword arguments \(given x=\): pass it by position, \.append\(item\) @2:/],
+    ['a keyword to dict.get()', "select 1\n{{ {'a': 1}.get('a', default=2) }}", /^dict\.get\(\) takes no keyword arguments \(given default=\): pass it by position, \.get\(key, default\) @2:/],
+    ['a keyword to str.replace()', "\n{{ 'ab'.replace('a', 'x', count=1) }}", /^str\.replace\(\) takes no keyword arguments \(given count=\).* @2:/],
+    ['an unknown keyword to str.split()', "{{ 'a,b'.split(sepp=',') }}", /^str\.split\(\) got an unexpected keyword argument 'sepp' — did you mean 'sep'\?/],
+    ['a keyword to str.split() given by position too', "{{ 'a,b'.split(',', sep=',') }}", /^str\.split\(\) got multiple values for argument 'sep'/],
+    // a method a list has not (was "'lst' is undefined")
+    ['a method a list has not', "{% set lst = [1] %}\n{% do lst.nosuch(3) %}", /^'lst' has no method 'nosuch' @2:/],
+    // dbt's adapter object: said so, with what to do instead
+    ['adapter.dispatch()', "select\n{{ adapter.dispatch('cents_to_dollars')('c') }}", /^'adapter' is undefined: Vigil has no adapter object \(dbt's adapter\.dispatch\('x'\) picks the macro x .* @2:\d+$/],
+    ['list.extend() of a number', "{% set l = [] %}{% do l.extend(5) %}", /^'int' object is not iterable/],
   ];
   for (const [name, src, expected, env] of ERRORS) {
     it(`error: ${name}`, () => {
@@ -262,6 +290,34 @@ describe('through the CLI: Python values in a model run on DuckDB', () => {
   });
 });
 
+describe("through the CLI: Python's truth and a loop's scope in a model", () => {
+  it("an empty list var tested by {% if %} adds no where clause (was `not in ('')`, which dropped every row); a total summed in a loop stays 0 outside it, as in dbt", () => {
+    const dir = makeProject({
+      'models/m.sql': [
+        "{% set excluded = var('excluded_statuses', []) %}",
+        "{% set total = 0 %}{% for x in [1, 2] %}{% set total = total + x %}{% endfor %}",
+        "select status, {{ total }} as total from (select 'done' as status) t",
+        "{% if excluded %}where status not in ('{{ excluded | join(\"', '\") }}'){% endif %}",
+        '',
+      ].join('\n'),
+    });
+    try {
+      const r = vigil(dir, ['compile']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const sql = readFileSync(join(dir, 'target/compiled/fixture/models/m.sql'), 'utf8');
+      expect(sql).toContain('select status, 0 as total from');
+      expect(sql).not.toContain('where');
+      writeFileSync(join(dir, 'models/k.sql'), "select 1 as x\n{% set d = {'a': 1} %}{{ d.get('a', default=2) }}\n");
+      const k = vigil(dir, ['compile']);
+      expect(k.code, k.stdout + k.stderr).toBe(2);
+      expect(k.stderr).toMatch(/models\/k\.sql:2:\d+: error: dict\.get\(\) takes no keyword arguments \(given default=\)/);
+      expect(k.stderr).not.toMatch(/__keywords|\n\s+at /);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('through the CLI: errors at file:line, exit 2', () => {
   it("a number plus a string is Python's TypeError at its line", () => {
     const dir = makeProject({ 'models/m.sql': "select 1 as x,\n  {{ 1 + 'a' }} as y\n" });
@@ -269,6 +325,20 @@ describe('through the CLI: errors at file:line, exit 2', () => {
       const r = vigil(dir, ['compile']);
       expect(r.code, r.stdout + r.stderr).toBe(2);
       expect(r.stderr).toMatch(/models\/m\.sql:2:\d+: error: unsupported operand type\(s\) for \+: 'int' and 'str'/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      removeDir(dir);
+    }
+  });
+  it("adapter.dispatch() in a macro (jaffle-shop's cents_to_dollars) is at the macro's line and column, with what Vigil offers instead (was the file alone)", () => {
+    const dir = makeProject({
+      'macros/cents_to_dollars.sql': "{# a macro #}\n\n{% macro cents_to_dollars(column_name) -%}\n    {{ return(adapter.dispatch('cents_to_dollars')(column_name)) }}\n{%- endmacro %}\n",
+      'models/m.sql': "select {{ cents_to_dollars('amount') }} as x\n",
+    });
+    try {
+      const r = vigil(dir, ['compile']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain("macros/cents_to_dollars.sql:4:15: error: 'adapter' is undefined: Vigil has no adapter object (dbt's adapter.dispatch('x') picks the macro x for the warehouse: call the one for yours directly");
       expect(r.stderr).not.toMatch(/\n\s+at /);
     } finally {
       removeDir(dir);

@@ -255,10 +255,9 @@ describe('MetabaseClient and helpers (in process)', () => {
       // PUBLISH_POLICY scaled down: 4 attempts of 300 ms would be 1.2 s against a deadline of 700 ms
       const policy = { ...PUBLISH_POLICY, deadlineMs: 700, timeoutMs: 300, baseDelayMs: 5, maxDelayMs: 5, attempts: 4 };
       const client = new MetabaseClient(`http://127.0.0.1:${port}`, { header: 'X-API-KEY', variable: 'METABASE_API_KEY', value: 'k' }, policy, () => {}, async () => {});
-      const t0 = Date.now();
+      // given up for the deadline (every attempt timing out would be 4 requests and say so), said
+      // without a wall-clock bound: a loaded machine's timers run late
       await expect(client.call('GET', '/api/database')).rejects.toThrow(/GET \/api\/database: .*gave up after [12] attempts: the next would be past the publish deadline of 0\.7 s/);
-      // (slack for a loaded machine's timers; every attempt timing out would take 1.2 s)
-      expect(Date.now() - t0).toBeLessThan(policy.deadlineMs + 300);
       expect(requests).toBeLessThanOrEqual(2);
     } finally {
       server.closeAllConnections();
