@@ -167,6 +167,7 @@ const CONFIG_HINTS: Record<string, string> = {
   transient: 'Snowflake only',
   copy_grants: 'Snowflake only',
   file_format: 'not supported',
+  loaded_at_query: 'Vigil reads loaded_at_field: write the column (or an expression of the table\'s columns) there',
 };
 
 const hintFor = (k: string) => (CONFIG_HINTS[k] ? `: ${CONFIG_HINTS[k]}` : '');
@@ -973,6 +974,52 @@ function withoutUnreadKeys(schema: Shape, value: unknown, unread: (path: Path) =
   }
 }
 
+/**
+ * A source's or source table's `config:` (dbt 1.9+) moved to the keys Vigil reads on it: `freshness`
+ * merged into its own, key by key, as dbt merges them (the config's rule wins, `null` removes it;
+ * a `freshness: null` config removes them all), `loaded_at_field` (the config's wins), `meta`
+ * (merged, the config's key wins), `tags` (added). `enabled` is the caller's to read (it leaves a
+ * disabled one out): removed. Any other key is listed and removed.
+ */
+function liftSourceConfig(doc: Document, owner: YAMLMap, what: string, nc: (path: Path, message: string, node?: unknown) => void): void {
+  const cfg = owner.get('config', true);
+  if (!isMap(cfg)) return;
+  const json = (n: unknown): unknown => (isMap(n) || isSeq(n) ? n.toJSON() : isScalar(n) ? n.value : n);
+  // a key the entry has not is written where its config: was
+  let at = owner.items.findIndex((p) => isScalar(p.key) && p.key.value === 'config');
+  const put = (k: string, v: unknown) => {
+    if (owner.has(k)) owner.set(k, v);
+    else owner.items.splice(at++, 0, doc.createPair(k, v));
+  };
+  for (const pair of [...cfg.items]) {
+    const k = isScalar(pair.key) ? String(pair.key.value) : '';
+    const v = pair.value;
+    if (k === 'enabled') {
+      // (true or false: the caller's; left out when false)
+      if (!(isScalar(v) && typeof v.value === 'boolean')) nc([], `${what}: config enabled: ${String(json(v))} is not true or false (Jinja Vigil does not render here): not converted, it is enabled`, pair.key);
+    } else if (k === 'freshness') {
+      const own = owner.get('freshness', true);
+      const mine = json(own);
+      const theirs = json(v);
+      if (own === undefined || !isObj(mine) || !isObj(theirs)) put('freshness', v);
+      else {
+        const merged: Map_ = { ...mine };
+        for (const [fk, fv] of Object.entries(theirs)) merged[fk] = isObj(fv) && isObj(merged[fk]) ? { ...(merged[fk] as Map_), ...fv } : fv;
+        put('freshness', doc.createNode(merged, { flow: true }));
+      }
+    } else if (k === 'loaded_at_field') put('loaded_at_field', v);
+    else if (k === 'meta' && isMap(v)) {
+      const own = json(owner.get('meta', true));
+      put('meta', isObj(own) ? doc.createNode({ ...own, ...(v.toJSON() as Map_) }) : v);
+    } else if (k === 'tags') {
+      const own = asList(json(owner.get('tags', true)));
+      put('tags', doc.createNode([...new Set([...own, ...asList(json(v))].map(String))], { flow: true }));
+    } else nc([], `${what}: config ${k}: not converted${hintFor(k) || ` (Vigil reads freshness, loaded_at_field, meta and tags from a source's config:)`}`, pair.key);
+    cfg.delete(pair.key);
+  }
+  owner.delete('config');
+}
+
 /** Line of a node (its original position; a node made during the conversion has none). */
 function nodeLine(n: unknown, lc: LineCounter): number | undefined {
   const r = (n as Node | undefined)?.range;
@@ -1079,6 +1126,55 @@ export function convertPropertiesYaml(text: string, file: string, ctx: Propertie
     } else if (isSeq(node)) node.items.forEach((x, i) => checkStrings(x, [...path, i]));
   };
   checkStrings(root, []);
+
+  // ---- sources: the configs dbt reads under a source's or table's config: (freshness since 1.9;
+  // loaded_at_field, meta, tags since 1.10), moved to where Vigil reads them; a disabled one left out
+  const sources = seqOf(root, 'sources');
+  if (sources) {
+    // (a table's config is applied over its source's, as dbt does: a table of a disabled source that sets enabled: true stays)
+    const enabledOf = (m: YAMLMap): boolean | undefined => {
+      const c = m.get('config', true);
+      const e = isMap(c) ? c.get('enabled', true) : undefined;
+      return isScalar(e) && typeof e.value === 'boolean' ? e.value : undefined;
+    };
+    for (let si = sources.items.length - 1; si >= 0; si--) {
+      const s = sources.items[si];
+      if (!isMap(s)) continue;
+      const sname = String(s.get('name') ?? '');
+      if (s.has('config')) changed = true;
+      const sourceOff = enabledOf(s) === false;
+      liftSourceConfig(doc, s, `source '${sname}'`, nc);
+      const tables = seqOf(s, 'tables');
+      const kept: string[] = [];
+      let removed = 0;
+      for (let ti = (tables?.items.length ?? 0) - 1; ti >= 0; ti--) {
+        const t = tables!.items[ti];
+        if (!isMap(t)) continue;
+        const tname = String(t.get('name') ?? '');
+        if (t.has('config')) changed = true;
+        const on = enabledOf(t) ?? !sourceOff;
+        const own = enabledOf(t) === false;
+        liftSourceConfig(doc, t, `source table '${sname}.${tname}'`, nc);
+        if (on) {
+          kept.unshift(tname);
+          continue;
+        }
+        if (own) nc([], `source table '${sname}.${tname}' is disabled (enabled: false): left out (what reads it fails to compile, as in dbt)`, t);
+        tables!.items.splice(ti, 1);
+        removed++;
+        changed = true;
+      }
+      if (sourceOff) {
+        const but = kept.length ? `, but for ${kept.join(', ')}, which set${kept.length === 1 ? 's' : ''} enabled: true of ${kept.length === 1 ? 'its' : 'their'} own (as dbt reads it)` : '';
+        nc([], `source '${sname}' is disabled (enabled: false): left out, with its tables${but}; what reads ${kept.length ? 'the others' : 'them'} fails to compile, as in dbt`, s);
+      }
+      if (removed && !tables!.items.length) {
+        if (!sourceOff) nc([], `source '${sname}': every table is disabled: the source is left out`, s);
+        sources.items.splice(si, 1);
+      }
+    }
+    if (!sources.items.length) root.delete('sources');
+  }
 
   // ---- generic tests
   const fixTests = (owner: YAMLMap, path: Path, column: string | undefined) => {

@@ -286,7 +286,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
   /** a node was skipped because the signal (Ctrl-C, serve's SIGTERM) had come */
   let skippedBySignal = false;
 
-  // schemas first, once each
+  // the schemas the run's nodes write to, made once each before on_run_start (dbt's order:
+  // create_schemas, then the start hooks), so a hook may create a table in target.schema
   const schemas = new Set(nodes.filter((n): n is ModelNode | SeedNode | SnapshotNode => (n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot') && !!n.relation).map((n) => n.relation!.schema));
   const warehouse = (): Adapter => {
     if (!adapter) throw new Error('this plan needs a warehouse connection');
@@ -314,8 +315,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     }
     return true;
   };
+  for (const s of schemas) await warehouse().ensureSchema(s);
   const startFailed = !(await runOperations(manifest.hooks?.on_run_start));
-  if (!startFailed) for (const s of schemas) await warehouse().ensureSchema(s);
   // the alert history and the retention log (built-in sources Vigil writes) exist before anything
   // reads them, even before any alert fired or any apply ran
   const builtins = new Set(nodes.filter((n) => n.resource_type === 'model' || n.resource_type === 'snapshot' || n.resource_type === 'test').flatMap((n) => n.depends_on.filter((d) => manifest.sources[d]?.meta?.vigil_builtin)));

@@ -792,6 +792,115 @@ seeds:
     expect(b.code, b.stdout + b.stderr).toBe(0);
   });
 
+  it("a source's and a table's config: (dbt 1.9+) is read where Vigil reads it: freshness merged as dbt merges it, loaded_at_field, meta, tags; a disabled table or source is left out, listed (was: 'not converted (Vigil does not read config here)', no freshness, the disabled table enabled)", () => {
+    const f = new Findings();
+    const r = convertPropertiesYaml(
+      `version: 2
+sources:
+  - name: app
+    schema: raw
+    freshness:
+      error_after: {count: 2, period: day}
+      filter: "id > 0"
+    config:
+      freshness:
+        warn_after: {count: 1, period: day}
+      loaded_at_field: updated_at
+      enabled: true
+      meta: {owner: app-team}
+      tags: [raw]
+    tables:
+      - name: users
+        tags: [pii]
+        config:
+          freshness:
+            error_after: null
+          tags: [core]
+          event_time: created_at
+      - name: events
+        config:
+          enabled: false
+      - name: audit
+        config:
+          freshness: null
+  - name: legacy
+    config: {enabled: false}
+    tables:
+      - name: old
+      - name: kept
+        config: {enabled: true}
+  - name: gone
+    tables:
+      - name: only
+        config: {enabled: false}
+  - name: old_app
+    config: {enabled: false}
+    tables:
+      - name: t
+`,
+      'models/sources.yml',
+      { project: 'shop', docs: new Map(), seedConfigs: new Map(), fixtures: new Map() },
+      f,
+    );
+    const v = parse(r.text);
+    expect(PropertiesFileSchema.safeParse(v).success).toBe(true);
+    // the source's config over its own keys, key by key; the table's config on the table (Vigil merges it into the source's)
+    expect(v.sources).toEqual([
+      {
+        name: 'app',
+        schema: 'raw',
+        freshness: { error_after: { count: 2, period: 'day' }, filter: 'id > 0', warn_after: { count: 1, period: 'day' } },
+        loaded_at_field: 'updated_at',
+        meta: { owner: 'app-team' },
+        tags: ['raw'],
+        tables: [
+          { name: 'users', tags: ['pii', 'core'], freshness: { error_after: null } },
+          { name: 'audit', freshness: null },
+        ],
+      },
+      { name: 'legacy', tables: [{ name: 'kept' }] },
+    ]);
+    const lines = f.notConverted.map((x) => `${x.line}: ${x.message}`);
+    expect(lines).toEqual([
+      "39: source 'old_app' is disabled (enabled: false): left out, with its tables; what reads them fails to compile, as in dbt",
+      "37: source table 'gone.only' is disabled (enabled: false): left out (what reads it fails to compile, as in dbt)",
+      "35: source 'gone': every table is disabled: the source is left out",
+      "29: source 'legacy' is disabled (enabled: false): left out, with its tables, but for kept, which sets enabled: true of its own (as dbt reads it); what reads the others fails to compile, as in dbt",
+      "23: source table 'app.events' is disabled (enabled: false): left out (what reads it fails to compile, as in dbt)",
+      "22: source table 'app.users': config event_time: not converted: microbatch models are not supported",
+    ]);
+    expect(lines.join('\n')).not.toMatch(/does not read 'config'/);
+  });
+
+  it('a converted source keeps its config: freshness and loaded_at_field (in the manifest, as vigil source freshness reads them); its disabled table is gone from the project', () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': 'name: s\n',
+        'models/m.sql': "select * from {{ source('app', 'users') }}\n",
+        'models/sources.yml': `version: 2
+sources:
+  - name: app
+    schema: raw
+    config:
+      freshness:
+        error_after: {count: 1, period: hour}
+      loaded_at_field: updated_at
+    tables:
+      - name: users
+      - name: events
+        config: {enabled: false}
+`,
+      },
+      false,
+    );
+    const { dest } = initFromDbt(src);
+    const c = vigil(dest, ['compile']);
+    expect(c.code, c.stdout + c.stderr).toBe(0);
+    const sources = JSON.parse(readFileSync(join(dest, 'target/manifest.json'), 'utf8')).sources;
+    expect(Object.keys(sources)).toEqual(['source.s.app.users']);
+    expect(sources['source.s.app.users']).toMatchObject({ loaded_at_field: 'updated_at', freshness: { error_after: { count: 1, period: 'hour' } } });
+  });
+
   it('a seed config at a path dbt does not match (the seed is in a subfolder) is not applied, listed as dbt warns of it; a folder directly under seeds: is another package', () => {
     const src = makeProject(
       {

@@ -220,6 +220,28 @@ select cast('not a number' as int) as id`,
     expect(r.stdout).toMatch(/on_run_end 1 of 1 ERROR/); // its log table was never created
     expect(r.stdout).not.toMatch(/\n\s+at /);
   });
+
+  it("on_run_start may write to the schemas the run's nodes build in: they are made first, as dbt does (was: 'Schema ... does not exist' on a fresh database, every node skipped)", async () => {
+    const schema = uniqueSchema('hooks_schemas');
+    const other = `${schema}_x`;
+    const dir = project(w, schema, {
+      'models/orders.sql': `select 1 as id`,
+      'models/elsewhere.sql': `{{ config(schema='${other}') }}\nselect 2 as id`,
+    });
+    // no hook makes a schema (the converted dbt project's on-run-start has none)
+    writeFileSync(
+      join(dir, 'project.yaml'),
+      readFileSync(join(dir, 'project.yaml'), 'utf8')
+        .replace(`  - "create schema if not exists ${schema}"\n`, '')
+        .replace(`on_run_end:`, `  - "create table if not exists ${other}.audit (m varchar(10))"\non_run_end:`),
+    );
+    const r = vigil(dir, ['build'], w.env());
+    expect(r.stdout).toMatch(/on_run_start 1 of 2 OK/);
+    expect(r.stdout).toMatch(/on_run_start 2 of 2 OK/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect((await rows<{ model: string }>(w, dir, schema, `select model from ${schema}.hook_log order by model`)).map((x) => x.model)).toEqual(['elsewhere', 'orders', 'run']);
+    expect(await rows(w, dir, schema, `select count(*)::int as n from ${other}.audit`)).toEqual([{ n: 0 }]);
+  });
 });
 
 describe('hooks that cannot work are compile errors at their line', () => {

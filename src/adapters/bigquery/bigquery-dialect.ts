@@ -80,7 +80,11 @@ function jsonPath(key: string): string {
 
 const NUMBERS: NumberSpelling = { matches: (t, re) => `REGEXP_CONTAINS(${t}, '${re}')`, group: (t, re) => `REGEXP_EXTRACT(${t}, '${re}')`, double: 'FLOAT64', int: 'INT64' };
 
-const PART: Record<DatePart, string> = { second: 'SECOND', minute: 'MINUTE', hour: 'HOUR', day: 'DAY', week: 'WEEK', month: 'MONTH', quarter: 'QUARTER', year: 'YEAR' };
+/**
+ * The date parts in GoogleSQL. A week starts on Monday, as DuckDB's and Postgres' date_trunc
+ * start it (ISO 8601): BigQuery's bare WEEK is WEEK(SUNDAY).
+ */
+const PART: Record<DatePart, string> = { second: 'SECOND', minute: 'MINUTE', hour: 'HOUR', day: 'DAY', week: 'WEEK(MONDAY)', month: 'MONTH', quarter: 'QUARTER', year: 'YEAR' };
 
 export const bigQueryDialect: Dialect = {
   /**
@@ -156,7 +160,8 @@ export const bigQueryDialect: Dialect = {
   type_float: () => 'FLOAT64',
   sampleOrder: (expr, seed) => `FARM_FINGERPRINT(CONCAT(CAST(${expr} AS STRING), ':${seed}'))`,
   date_trunc: (part: DatePart, expr) => `TIMESTAMP_TRUNC(${expr}, ${PART[checkDatePart(part)]})`,
-  dateadd: (part: DatePart, n, expr) => `(${expr} + INTERVAL (${n}) ${PART[checkDatePart(part)]})`,
+  // (an INTERVAL's WEEK is 7 days, and takes no weekday)
+  dateadd: (part: DatePart, n, expr) => `(${expr} + INTERVAL (${n}) ${checkDatePart(part).toUpperCase()})`,
   datediff: (part: DatePart, a, b) => {
     const p = checkDatePart(part);
     if (p === 'second' || p === 'minute' || p === 'hour') return `TIMESTAMP_DIFF(TIMESTAMP_TRUNC(${b}, ${PART[p]}), TIMESTAMP_TRUNC(${a}, ${PART[p]}), ${PART[p]})`;

@@ -69,7 +69,12 @@ export const duckDbDialect: Dialect = {
   sha256Hex: (expr) => `sha256(cast(${expr} as varchar))`,
   date_trunc: (part: DatePart, expr) => `date_trunc('${checkDatePart(part)}', ${expr})`,
   dateadd: (part: DatePart, n, expr) => `(${expr} + (${n}) * interval '1 ${checkDatePart(part)}')`,
-  datediff: (part: DatePart, a, b) => `date_diff('${checkDatePart(part)}', ${a}, ${b})`,
+  // date_diff('week') counts whole 7-day spans elapsed (Saturday to Monday: 0); the helper counts
+  // the Monday week boundaries crossed, as Postgres' and BigQuery's spellings do (WEEK(MONDAY))
+  datediff: (part: DatePart, a, b) => {
+    const p = checkDatePart(part);
+    return p === 'week' ? `(date_diff('day', date_trunc('week', ${a}), date_trunc('week', ${b})) // 7)` : `date_diff('${p}', ${a}, ${b})`;
+  },
   date_spine: (start, end) => `select cast(unnest(generate_series(cast(${start} as timestamp), cast(${end} as timestamp), interval 1 day)) as date) as date`,
   createTableAs(rel, sql) {
     return `create or replace table ${this.relation(rel)} as\n${sql}`;
