@@ -1,8 +1,8 @@
 /**
  * `vigil dashboards validate | export | render`. Loaded lazily by program.ts.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
 import { writeProjectFile } from '../project/artifacts.js';
@@ -16,6 +16,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { CompiledDashboard, TileData } from '../dashboards/types.js';
 import type { RawPage, Site, SitePage } from '../dashboards/site.js';
 import { counted } from '../format.js';
+import { isAppRoute } from '../dashboards/base-url.js';
 
 
 interface Common {
@@ -182,11 +183,13 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   const written = whole ? c.result.dashboards : ds;
   refusePii(await tilesPii(c, written), written);
   const { exportDashboards, exportWarnings } = await import('../dashboards/export.js');
-  const opts = { lookerConnection: o.lookerConnection, metabaseDatabase: o.metabaseDatabase === undefined ? undefined : databaseId(o.metabaseDatabase), collection: o.collection };
-  for (const w of exportWarnings(ds, o.format, opts, projectTargets(c))) err(w);
+  // (app routes: under the project's base URL, as the site links them)
+  const opts = { lookerConnection: o.lookerConnection, metabaseDatabase: o.metabaseDatabase === undefined ? undefined : databaseId(o.metabaseDatabase), collection: o.collection, baseUrl: o.format === 'looker' ? await baseUrlOf(undefined, c.files.project) : undefined };
   const others = new Set(whole ? c.result.dashboards.filter((d) => !ds.includes(d)).map((d) => `${d.dashboard.name}.dashboard.lookml`) : []);
   const files = new Map([...exportDashboards(written, o.format, opts)].filter(([p]) => !others.has(p)));
   const dir = folderFlag('--out', o.out);
+  refuseOverProject(dir, o.out, o.format, [...files.keys()], c.files);
+  for (const w of exportWarnings(ds, o.format, opts, projectTargets(c))) err(w);
   for (const [p, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const abs = join(dir, p);
     writeProjectFile(abs, text);
@@ -197,6 +200,40 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   const removed = removeStaleExports(dir, o.format, new Set([...files.keys(), ...others]));
   for (const p of removed) out(`  removed ${relative(process.cwd(), join(dir, p)) || p} (written by an earlier export, not by this one)`);
   out(`Exported ${ds.length} dashboard${ds.length === 1 ? '' : 's'} as ${o.format} (${files.size} files) to ${o.out}${removed.length ? `; removed ${counted(removed.length, 'file')} an earlier export wrote` : ''}`);
+}
+
+/** Where a path really is (through symbolic links), also when it does not exist yet: the real path of its nearest existing folder, then the rest. */
+function realPath(p: string): string {
+  const rest: string[] = [];
+  for (let at = resolve(p); ; at = dirname(at)) {
+    try {
+      return join(realpathSync(at), ...rest);
+    } catch {
+      if (dirname(at) === at) return resolve(p);
+      rest.unshift(basename(at));
+    }
+  }
+}
+
+/**
+ * An export never writes over the project it is made from (exit 2, before anything is written):
+ * not into the dashboards folder (its files are the dashboards' sources; the .json of a Metabase
+ * or JSON export anywhere below it would be read as a dashboard next time), and no file of the
+ * project (a model, a dashboard, project.yaml...) under another name. Compared by real path, so
+ * `dashboards`, `./dashboards/`, an absolute path or a symbolic link to it are one folder.
+ */
+function refuseOverProject(dir: string, given: string, format: string, paths: string[], files: ProjectFiles): void {
+  const out = realPath(dir);
+  const dashboards = realPath(resolve(files.root, files.paths.dashboards));
+  const elsewhere = `write the export elsewhere (e.g. --out target/dashboards-${format})`;
+  if (out === dashboards) throw new UsageError(`--out ${given} is the project's dashboards folder (${files.paths.dashboards}/): the export would write over the dashboards it is made from; ${elsewhere}`);
+  if (format !== 'looker' && out.startsWith(dashboards + sep)) throw new UsageError(`--out ${given} is inside the project's dashboards folder (${files.paths.dashboards}/), where every .json file is read as a dashboard: the exported .json files would be read as dashboards; ${elsewhere}`);
+  const inputs = new Map<string, string>();
+  for (const f of [...files.models, ...(files.seeds ?? []), ...(files.snapshots ?? []), ...files.macros, ...files.singularTests, ...(files.dashboards ?? []), ...(files.docs ?? []), ...files.properties, { path: files.projectYaml.file }]) inputs.set(realPath(resolve(files.root, f.path)), f.path);
+  for (const p of paths) {
+    const own = inputs.get(realPath(join(dir, p)));
+    if (own) throw new UsageError(`--out ${given}: the export would write ${p} over the project's own file ${own}; ${elsewhere}`);
+  }
 }
 
 /** How export.ts begins every file it writes that can hold a comment (the LookML files). */
@@ -505,7 +542,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
     site = new Site(ds, baseUrl);
     // root-relative tile links are app routes: without a base URL the site cannot link them
     if (!baseUrl) {
-      for (const d of ds) for (const tab of d.tabs) for (const t of tab.tiles) for (const l of t.tile.links) if (/^\s*\/(?!\/)/.test(l.url)) err(`warning: ${d.file}: tile ${t.tile.id}: link '${l.label}' (${l.url}) is an app route: shown as text, not linked, without a base URL (--base-url, or dashboards.base_url in project.yaml)`);
+      for (const d of ds) for (const tab of d.tabs) for (const t of tab.tiles) for (const l of t.tile.links) if (isAppRoute(l.url)) err(`warning: ${d.file}: tile ${t.tile.id}: link '${l.label}' (${l.url}) is an app route: shown as text, not linked, without a base URL (--base-url, or dashboards.base_url in project.yaml)`);
     }
     adapter = await opening;
     /** tiles drawn last: a drill-down tile links to the pages every source tile registers */

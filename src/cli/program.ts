@@ -426,7 +426,7 @@ export function buildProgram(argv: string[] = []): Command {
         const { runDashboardsValidate } = await import('./dashboards-commands.js');
         return runDashboardsValidate({ ...globals(cmd), ...o });
       });
-    commonOptions(dashboards.command('export').description('write the dashboards for a BI tool: LookML dashboards + views, Metabase API payloads, or normalized JSON; deterministic. The SQL is written for the target (-t): a BI tool on BigQuery needs the BigQuery target (a warning says so)'))
+    commonOptions(dashboards.command('export').description('write the dashboards for a BI tool: LookML dashboards + views, Metabase API payloads, or normalized JSON; deterministic. The SQL is written for the target (-t): a BI tool on BigQuery needs the BigQuery target (every format warns when the project has one and the SQL is of another warehouse; LookML also when --looker-connection is named for one)'))
       .addOption(new Option('--format <format>', 'looker, metabase or json (required)').choices(['looker', 'metabase', 'json']).makeOptionMandatory())
       .requiredOption('--out <dir>', 'folder to write to (required)', pathOption('--out', 'folder'))
       .option('-s, --select <dashboard...>', 'only these dashboards (names or globs)')

@@ -23,6 +23,12 @@ export function checkBaseUrl(u: string): { url: string } | { error: string } {
   return { url: href.endsWith('/') ? href : `${href}/` };
 }
 
+/** A root-relative tile link, an app route such as `/workspaces/{{ workspace_id }}` (one leading /: `//host` is protocol-relative, refused at compile). */
+export const isAppRoute = (url: string): boolean => /^\s*\/(?!\/)/.test(url);
+
+/** An app route under a base URL (checkBaseUrl's, ending in '/'), as the site and the LookML link it. */
+export const appRouteUrl = (base: string, url: string): string => `${base}${url.trim().replace(/^\/+/, '')}`;
+
 /** A {{ param }} placeholder of a project link template (project.yaml `dashboards.links`). */
 export const LINK_PARAM_RE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 

@@ -554,6 +554,8 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
           if (v === undefined || v === false || (Array.isArray(v) && !v.length) || (v && typeof v === 'object' && !Array.isArray(v) && !Object.keys(v).length) || types.includes(tile.type)) continue;
           err([...base, key], `${key} ${what}, which a ${tile.type} tile does not have: it applies to ${types.join(', ')} tiles`);
         }
+        // a band from above to below shades nothing on the site, and an empty range in the exports
+        if (tile.target_band && tile.target_band.min > tile.target_band.max) err([...base, 'target_band', 'min'], `target_band: min (${tile.target_band.min}) is above max (${tile.target_band.max}), so the band is empty`, `swap them: min ${tile.target_band.max}, max ${tile.target_band.min}`);
         if (tile.max !== undefined && tile.max <= 0 && tile.type === 'gauge') err([...base, 'max'], `max is the end of the gauge's scale, which starts at 0: it must be above 0, got ${tile.max}`);
         if (tile.top_n) {
           checkColumn(tile.model, tile.top_n.column, [...base, 'top_n', 'column']);
@@ -693,6 +695,7 @@ const TYPE_KEYS: Array<[keyof Tile, TileType[], string]> = [
   ['max', ['gauge'], "sets the end of a gauge's scale"],
   ['limit', ['line', 'area', 'bar', 'donut', 'heatmap', 'box', 'scatter', 'table'], 'caps the rows of a chart or table'],
   ['sort', ['line', 'area', 'bar', 'donut', 'heatmap', 'box', 'scatter', 'table'], 'orders the rows of a chart or table'],
+  ['top_n', ['line', 'area', 'bar', 'donut', 'heatmap', 'box', 'scatter', 'table'], "keeps the rows of a column's n values with the largest first measure"],
 ];
 
 /** What a tile type needs to draw anything. */

@@ -39,9 +39,11 @@ import type { Dialect } from '../adapters/dialect.js';
 import type { DashboardFilter, Tile, TileType } from './schema.js';
 import { rawRowFields } from './raw-rows.js';
 import { loneLinkField } from './safe-values.js';
+import { appRouteUrl, isAppRoute } from './base-url.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from './types.js';
 import { keepsOwnWindow, measureSql, ownWindow } from './tile-sql.js';
 import { stableJson } from '../stable-json.js';
+import { counted } from '../format.js';
 
 export type ExportFormat = 'looker' | 'metabase' | 'json';
 
@@ -52,6 +54,11 @@ export interface ExportOptions {
   metabaseDatabase?: number;
   /** metabase: the collection the cards and dashboards go into (default: the project's name). */
   collection?: string;
+  /**
+   * looker: project.yaml `dashboards.base_url` (checked, ending in '/'): root-relative tile links
+   * (app routes) are exported under it when it is an http(s) URL, as the site links them.
+   */
+  baseUrl?: string;
 }
 
 /** Relative file path -> content. */
@@ -75,27 +82,47 @@ export interface ProjectTarget {
   type: string;
 }
 
+/** What reads an export's SQL, per format (the dialect warning's words). */
+const SQL_READER: Record<ExportFormat, { what: string; reader: (title: string) => string }> = {
+  looker: { what: 'this LookML is', reader: (t) => `a Looker connection on ${t}` },
+  metabase: { what: "this Metabase export's cards are", reader: (t) => `a Metabase database on ${t}` },
+  json: { what: "this JSON export's SQL is", reader: (t) => `a BI tool on ${t}` },
+};
+
 /**
- * What an export should say on stderr (never an error): SQL written for another warehouse than
- * the BI tool's. LookML: the Looker connection is named for another warehouse (`bi.names` of its
- * adapter: "bigquery_prod", "analytics_bq"), or the project has a target on a warehouse BI tools
- * usually read in production (`bi.production`: dev on DuckDB, prod on BigQuery) — `--target
- * <that target>` writes its SQL.
+ * What an export should say on stderr (never an error). Every format: SQL written for another
+ * warehouse than the project's production BI warehouse (`bi.production`: dev on DuckDB, prod on
+ * BigQuery — `--target <that target>` writes its SQL). LookML also: a Looker connection named for
+ * another warehouse (`bi.names` of its adapter: "bigquery_prod", "analytics_bq"), and the app-route
+ * links it leaves out without an http(s) base URL (once, all of them).
  */
 export function exportWarnings(ds: CompiledDashboard[], format: ExportFormat, opts: ExportOptions, project: { target: string; targets: ProjectTarget[] }): string[] {
-  if (format !== 'looker' || !ds.length) return [];
+  if (!ds.length) return [];
+  const out: string[] = [];
   const dialect = ds[0].dialect;
   const connection = opts.lookerConnection ?? ds[0].project;
   const others = WAREHOUSES.filter((w) => w.dialect.name !== dialect);
-  const named = others.find((w) => w.bi.names?.test(connection));
+  const named = format === 'looker' ? others.find((w) => w.bi.names?.test(connection)) : undefined;
   const wh = named ?? others.find((w) => w.bi.production && project.targets.some((t) => t.type === w.type));
-  if (!wh) return [];
-  const title = wh.bi.title;
-  const theirs = project.targets.filter((t) => t.type === wh.type).map((t) => t.name).sort();
-  const why = named ? `the Looker connection '${connection}' is named for ${title}` : `the project's ${title} target${theirs.length === 1 ? ' is' : 's are'} ${theirs.join(', ')}`;
-  const fix = theirs.length ? `export with --target ${theirs[0]}` : `export with --target <a ${title} target> (this project has none yet: add one to project.yaml, e.g. prod)`;
-  return [`warning: this LookML is written in ${dialect} SQL (target ${project.target}), but ${why}: a Looker connection on ${title} needs ${title} SQL — ${fix}`];
+  if (wh) {
+    const title = wh.bi.title;
+    const theirs = project.targets.filter((t) => t.type === wh.type).map((t) => t.name).sort();
+    const why = named ? `the Looker connection '${connection}' is named for ${title}` : `the project's ${title} target${theirs.length === 1 ? ' is' : 's are'} ${theirs.join(', ')}`;
+    const fix = theirs.length ? `export with --target ${theirs[0]}` : `export with --target <a ${title} target> (this project has none yet: add one to project.yaml, e.g. prod)`;
+    const r = SQL_READER[format];
+    out.push(`warning: ${r.what} written in ${dialect} SQL (target ${project.target}), but ${why}: ${r.reader(title)} needs ${title} SQL — ${fix}`);
+  }
+  if (format === 'looker' && !lookerBase(opts.baseUrl)) {
+    const routes = ds.flatMap((d) => allTiles(d).flatMap((t) => t.tile.links.filter((l) => isAppRoute(l.url)).map((l) => `${d.dashboard.name}/${t.tile.id}: '${l.label}' (${l.url})`)));
+    if (routes.length)
+      out.push(`warning: LookML: ${routes.length === 1 ? 'an app-route link is' : `${routes.length} app-route links are`} not exported (${routes.join(', ')}): Looker would open ${routes.length === 1 ? 'it' : 'them'} on its own host; ${appRouteFix(opts.baseUrl)} (each dashboard file lists ${routes.length === 1 ? 'it' : 'them'} under "Not carried")`);
+  }
+  return out;
 }
+
+/** The base URL app routes are exported under in LookML: an http(s) one (a path would be read on Looker's host). */
+const lookerBase = (base: string | undefined) => (base && /^https?:\/\//i.test(base) ? base : undefined);
+const appRouteFix = (base: string | undefined) => (base ? `dashboards.base_url (${base}) is a path, which Looker would read on its own host too: give it as an http(s) URL in project.yaml` : "set dashboards.base_url in project.yaml to the app's http(s) URL");
 
 /** Vigil grid units -> the 24-column grids of Looker (newspaper) and Metabase. */
 export const GRID_SCALE = 2;
@@ -136,6 +163,12 @@ function kindOfType(dataType: string): ColumnKind {
 }
 
 const isRelativeDate = (v: unknown) => typeof v === 'string' && (v === 'today' || /^-\d+d$/.test(v));
+
+/** A date range's value ("7d": the last 7 days, today included) as Looker's filter expression ("7 days"); undefined for anything else. */
+export function lookerDays(v: unknown): string | undefined {
+  const n = /^(\d+)d$/.exec(String(v ?? ''))?.[1];
+  return n ? `${n} ${n === '1' ? 'day' : 'days'}` : undefined;
+}
 const NUMERIC_AGGS = new Set(['sum', 'avg', 'median', 'p50', 'p90', 'p95', 'p99', 'ratio', 'share', 'weighted_avg']);
 
 /**
@@ -516,6 +549,72 @@ function lookerLinkUrl(template: string, own: string, refOf: (name: string) => s
   });
 }
 
+/** A box tile of raw values (agg none): the site computes each box's five numbers from the rows (render.ts box). */
+const boxOfRows = (t: CompiledTile) => t.tile.type === 'box' && t.fields.some(isRaw);
+
+/** The five numbers of a box, as the exports compute them from raw values. */
+const BOX_FIVE = [
+  { suffix: 'min', label: 'min', fraction: 0, looker: { type: 'min' } },
+  { suffix: 'p25', label: '25th percentile', fraction: 0.25, looker: { type: 'percentile', percentile: 25 } },
+  { suffix: 'median', label: 'median', fraction: 0.5, looker: { type: 'median' } },
+  { suffix: 'p75', label: '75th percentile', fraction: 0.75, looker: { type: 'percentile', percentile: 75 } },
+  { suffix: 'max', label: 'max', fraction: 1, looker: { type: 'max' } },
+] as const;
+
+const dimsOf = (t: CompiledTile) => t.fields.filter((f) => f.kind === 'dimension').map((f) => f.label ?? f.column).join(', ') || 'all rows';
+const measureLabels = (t: CompiledTile) => t.fields.filter((f) => f.kind === 'measure').map((f) => f.label ?? f.name).join(', ');
+
+/** How a tile of a kind Looker has no chart for (heatmap, box, gauge) is exported (the dashboard file's header says it). */
+function lookerMapping(t: CompiledTile): string | undefined {
+  const id = `${t.tile.id} (${t.tile.type})`;
+  const m = t.fields.find((f) => f.kind === 'measure');
+  switch (t.tile.type) {
+    case 'heatmap': {
+      const y = seriesDims(t)[0];
+      return `${id}: a table (looker_grid) pivoted on ${y?.label ?? y?.column}, one row per ${t.fields.find((f) => f.kind === 'dimension' && f !== y)?.label ?? 'x'}, the cells ${m?.label ?? m?.name}, without the color scale`;
+    }
+    case 'box': {
+      const raw = t.fields.find(isRaw);
+      if (raw)
+        return `${id}: a box plot (looker_boxplot) of ${raw.label ?? raw.name} per ${dimsOf(t)}, its five numbers (min, 25th percentile, median, 75th percentile, max) as measures computed by Looker over every row of the window (the site computes them from the first ${counted(t.tile.limit ?? 5000, 'row')})`;
+      return `${id}: a column chart (looker_column) of ${measureLabels(t)} per ${dimsOf(t)} (Looker's box plot takes the five numbers min, 25th percentile, median, 75th percentile and max, which these measures are not)`;
+    }
+    case 'gauge':
+      return `${id}: a single value (single_value)${t.tile.thresholds.length ? ", its color the gauge's band it falls in" : ''}, without the dial`;
+    default:
+      return undefined;
+  }
+}
+
+/** Liquid's replace chain escaping Looker's filter-expression characters in a field's value (`^` first: it is the escape). */
+const LOOKER_ESCAPE_LIQUID = ['^', ',', '%', '_', '"'].map((c) => ` | replace: '${c}', '^${c}'`).join('');
+
+/**
+ * A drill-down or raw-row filter value, a Vigil template over the row ("{{ capability }}",
+ * "{{ provider }}/{{ model }}", or text), as Liquid in a Looker URL whose filter expression
+ * matches it literally, URL-encoded: in a Looker string filter `,` is OR, `%` and `_` are
+ * wildcards, a leading `-` negates and `^` escapes. One field is Looker's own `filterable_value`
+ * ("the value of the field formatted for use as a filter in a Looker URL"), another field of the
+ * row its `_filterable_value`; text is escaped here, and a field beside text with a Liquid
+ * replace chain (a leading `-` escaped when the value starts the expression).
+ */
+export function lookerFilterLiquid(template: string, own: string, refOf: (name: string) => string | undefined): string {
+  const ref = (name: string) => (name === own ? 'value' : refOf(name) ? `${refOf(name)}._value` : undefined);
+  const lone = /^\{\{\s*(\w+)\s*\}\}$/.exec(template.trim());
+  if (lone && ref(lone[1])) return `{{ ${lone[1] === own ? 'filterable_value' : `${refOf(lone[1])}._filterable_value`} | url_encode }}`;
+  const parts = template.split(/(\{\{\s*\w+\s*\}\})/);
+  return parts
+    .map((part, i) => {
+      const first = parts.slice(0, i).every((x) => x === '');
+      const name = i % 2 ? /\w+/.exec(part)![0] : undefined;
+      const r = name ? ref(name) : undefined;
+      if (!r) return encodeURIComponent(first ? lookerEscape(part) : part.replace(/[\^,%_"]/g, (c) => `^${c}`));
+      const dash = first ? `{% assign vigil_first = ${r} | slice: 0 %}{% if vigil_first == '-' %}%5E{% endif %}` : '';
+      return `${dash}{{ ${r}${LOOKER_ESCAPE_LIQUID} | url_encode }}`;
+    })
+    .join('');
+}
+
 function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string, string> {
   const out = new Map<string, string>();
   if (!ds.length) return out;
@@ -750,8 +849,12 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
     const v = views.get(t.model)!;
     return `${v.name}.${measureFor(v, f)}`;
   };
-  /** Add a link to a column's dimension (not a dimension group: LookML puts links on dimensions and measures), or a measure. */
-  const addLink = (t: CompiledTile, f: CompiledField, link: LookerLink): boolean => {
+  /**
+   * Add a link to a column's dimension (not a dimension group: LookML puts links on dimensions and
+   * measures), or a measure: the measures the element shows for it (`shown`: a compared KPI's
+   * this-period and previous-period measures), else its own.
+   */
+  const addLink = (t: CompiledTile, f: CompiledField, link: LookerLink, shown?: string[]): boolean => {
     const v = views.get(t.model)!;
     const put = (list: LookerLink[]) => {
       if (!list.some((l) => l.label === link.label && l.url === link.url)) list.push(link);
@@ -762,8 +865,7 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
       put(v.links.get(f.column)!);
       return true;
     }
-    const m = v.measures.get(measureFor(v, f))!;
-    put((m.links ??= []));
+    for (const name of shown ?? [measureFor(v, f)]) put((v.measures.get(name)!.links ??= []));
     return true;
   };
   /** The field a link hangs on: the first of the URL's fields that can carry one (a non-temporal dimension first). */
@@ -779,6 +881,12 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
     if (!dropped.has(d.dashboard.name)) dropped.set(d.dashboard.name, []);
     dropped.get(d.dashboard.name)!.push(what);
   };
+  /** How tiles of a kind Looker has no chart for were mapped, per dashboard (said in the file's header). */
+  const mappings = new Map<string, string[]>();
+  const mapped = (d: CompiledDashboard, what: string) => {
+    if (!mappings.has(d.dashboard.name)) mappings.set(d.dashboard.name, []);
+    mappings.get(d.dashboard.name)!.push(what);
+  };
 
   // 3. dashboards
   for (const d of ds) {
@@ -787,8 +895,8 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
       const t = allTiles(d).find((x) => x.appliesFilters.includes(f.name));
       const base: Record<string, unknown> = { name: f.name, title: f.label ?? human(f.name), type: 'field_filter' };
       if (f.type === 'date_range') {
-        const n = /^(\d+)d$/.exec(String(f.default ?? ''))?.[1];
-        if (n) base.default_value = `${n} ${n === '1' ? 'day' : 'days'}`;
+        const days = lookerDays(f.default);
+        if (days) base.default_value = days;
         base.allow_multiple_values = true;
         base.required = false;
         base.ui_config = { type: 'relative_timeframes', display: 'inline' };
@@ -811,25 +919,36 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
         const tile = t.tile;
         const v = views.get(t.model)!;
         const e: Record<string, unknown> = { name: tile.id, title: tile.title, type: LOOKER_TYPES[tile.type], model: lookerModel, explore: v.name };
+        // a box of raw values: Looker's box plot takes one row per box with its five numbers (min,
+        // 25th percentile, median, 75th percentile, max) as measures; a box of aggregates shows them as columns
+        const fiveOf = boxOfRows(t) ? t.fields.find(isRaw)! : undefined;
+        if (tile.type === 'box' && !fiveOf) e.type = 'looker_column';
+        const mapping = lookerMapping(t);
+        if (mapping) mapped(d, mapping);
         // a KPI's comparison: this period and the previous one as two filtered measures, the window off the element's filters
         const own = tile.type === 'kpi' && tile.compare === 'previous_period' ? ownWindow(tile) : undefined;
         const periods = own ? lookerPeriods(own.value) : undefined;
         const measure = t.fields.find((f) => f.kind === 'measure');
         const compared = !!(own && periods && measure && filterable(v, measure) && (periods.timeframe === 'date' || kindOf(t.model, own.column) === 'timestamp'));
+        /** The measures the element shows for its measure, when not the measure itself (a comparison's two periods): where its links go. */
+        let shownMeasures: string[] | undefined;
         if (compared) {
           const field = `${fieldName(t.model, own!.column)}_${periods!.timeframe}`;
           const cur = measureFor(v, measure!, { suffix: '_this_period', field, expr: periods!.current });
           const prev = measureFor(v, measure!, { suffix: '_previous_period', field, expr: periods!.previous });
           e.fields = [`${v.name}.${cur}`, `${v.name}.${prev}`];
+          shownMeasures = [cur, prev];
           Object.assign(e, { show_comparison: true, comparison_type: 'change', show_comparison_label: true, comparison_label: 'vs previous period', comparison_reverse_colors: measure!.better === 'lower' });
         } else {
           if (tile.compare)
             drop(d, `${tile.id}: the comparison with the previous period (${tile.compare === 'previous_period_to_date' ? "cut at the same time of day, which Looker's date filter expressions cannot say" : !own ? "its window is the dashboard's date range, which a measure's filters cannot follow" : 'an aggregation a LookML measure cannot filter'})`);
-          e.fields = t.fields.map((f) => fieldRef(t, f));
+          e.fields = fiveOf
+            ? [...t.fields.filter((f) => f.kind === 'dimension').map((f) => fieldRef(t, f)), ...BOX_FIVE.map((q) => `${v.name}.${defineMeasure(v, `${fiveOf.name}_${q.suffix}`, { label: `${fiveOf.label} (${q.label})`, format: fiveOf.format, sql: col(v, fiveOf.column), ...q.looker }, false)}`)]
+            : t.fields.map((f) => fieldRef(t, f));
         }
         // a view field has one label (the first tile's): where this tile labels it otherwise, the
         // element says so (Looker's series_labels; a single value shows the element's title)
-        if (!compared && e.type !== 'single_value') {
+        if (!compared && !fiveOf && e.type !== 'single_value') {
           const labels: Record<string, string> = {};
           for (const f of t.fields) {
             const ref = fieldRef(t, f);
@@ -886,9 +1005,10 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
         }
         if (Object.keys(fs).length) e.filters = fs;
         const byName = new Map(t.fields.map((f) => [f.name, f]));
-        const sorts = compared ? [] : tile.sort.flatMap((s) => (byName.has(s.field) ? [`${fieldRef(t, byName.get(s.field)!)} ${s.dir}`] : []));
+        // (a box of raw values: its rows are the boxes, sorted by their dimensions only)
+        const sorts = compared ? [] : tile.sort.flatMap((s) => (byName.has(s.field) && !(fiveOf && isRaw(byName.get(s.field)!)) ? [`${fieldRef(t, byName.get(s.field)!)} ${s.dir}`] : []));
         if (sorts.length) e.sorts = sorts;
-        const limit = tile.limit ?? (t.fields.some(isRaw) ? 5000 : undefined);
+        const limit = fiveOf ? undefined : (tile.limit ?? (t.fields.some(isRaw) ? 5000 : undefined));
         if (limit !== undefined) e.limit = limit;
         const listen: Record<string, string> = {};
         for (const f of listenedFilters(d, t)) listen[f.name] = filterRef(t.model, f.column);
@@ -926,6 +1046,7 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
         if (tile.description) e.note = { text: tile.description, state: 'collapsed', display: 'hover' };
         // links: each tile link on the row's field it uses, the drill-down as a link to the target dashboard with its filters set
         const refOf = (name: string) => (byName.has(name) ? fieldRef(t, byName.get(name)!) : undefined);
+        const link = (f: CompiledField, l: LookerLink) => addLink(t, f, l, f === measure ? shownMeasures : undefined);
         for (const l of tile.links) {
           const names = templateNames(l.url);
           const holder = names.length ? linkHolder(t, names) : undefined;
@@ -933,8 +1054,16 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
             drop(d, `${tile.id}: link '${l.label}' (${names.length ? 'its fields are dates only' : 'no field in its URL'})`);
             continue;
           }
+          // an app route (/workspaces/{{ workspace_id }}) is the app's, under the base URL as on the
+          // site; Looker would resolve a root-relative URL against its own host
+          const base = lookerBase(opts.baseUrl);
+          if (isAppRoute(l.url) && !base) {
+            drop(d, `${tile.id}: link '${l.label}' (${l.url}: an app route, which Looker would open on its own host; ${appRouteFix(opts.baseUrl)})`);
+            continue;
+          }
+          const url = isAppRoute(l.url) ? appRouteUrl(base!, l.url) : l.url;
           // a link that is one field: its value is the URL, not a part of one to encode
-          addLink(t, holder, { label: l.label, url: lookerLinkUrl(l.url, holder.name, refOf, !loneLinkField(l.url)) });
+          link(holder, { label: l.label, url: lookerLinkUrl(url, holder.name, refOf, !loneLinkField(l.url)) });
         }
         if (tile.drilldown) {
           const dd = tile.drilldown;
@@ -945,11 +1074,14 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
           if (!holder) drop(d, `${tile.id}: the drill-down (no field to hang its link on)`);
           else {
             const params = Object.entries(dd.filters).map(([fname, tpl]) => {
-              const title = target?.dashboard.filters.find((x) => x.name === fname)?.label ?? human(fname);
-              return `${encodeURIComponent(title)}=${lookerLinkUrl(tpl, holder.name, refOf)}`;
+              const tf = target?.dashboard.filters.find((x) => x.name === fname);
+              const title = tf?.label ?? human(fname);
+              // a date range as the dashboard's own filter says it ("7d" is "7 days"), anything else matched literally
+              const days = tf?.type === 'date_range' ? lookerDays(tpl) : undefined;
+              return `${encodeURIComponent(title)}=${days ? encodeURIComponent(days) : lookerFilterLiquid(tpl, holder.name, refOf)}`;
             });
             const tabTitle = target?.tabs.find((x) => x.name === dd.tab)?.title ?? dd.tab;
-            addLink(t, holder, { label: `Open ${tabTitle}`, url: `/dashboards/${lookerModel}::${targetName}${params.length ? `?${params.join('&')}` : ''}` });
+            link(holder, { label: `Open ${tabTitle}`, url: `/dashboards/${lookerModel}::${targetName}${params.length ? `?${params.join('&')}` : ''}` });
           }
         }
         if (t.rawRows) {
@@ -958,14 +1090,15 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
           const holder = linkHolder(t, rawRowFields(t));
           if (!holder) drop(d, `${tile.id}: the raw-row action '${rr.label}' (no field of the row that is not a date to hang its link on)`);
           else {
-            const f = (col: string, tpl: string) => `f[${filterRef(rr.model, col)}]=${lookerLinkUrl(tpl, holder.name, refOf)}`;
+            // matched values literally (Looker's filter syntax escaped), the day as its date
+            const f = (col: string, value: string) => `f[${filterRef(rr.model, col)}]=${value}`;
             const params = [
               `fields=${rr.columns.map((c) => dimRef(rr.model, c)).join(',')}`,
-              ...Object.entries(rr.match).map(([c, tpl]) => f(c, tpl)),
-              ...(rr.day ? [f(rr.day.column, rr.day.value), `sorts=${dimRef(rr.model, rr.day.column)}+desc`] : []),
+              ...Object.entries(rr.match).map(([c, tpl]) => f(c, lookerFilterLiquid(tpl, holder.name, refOf))),
+              ...(rr.day ? [f(rr.day.column, lookerLinkUrl(rr.day.value, holder.name, refOf)), `sorts=${dimRef(rr.model, rr.day.column)}+desc`] : []),
               `limit=${rr.limit}`,
             ];
-            addLink(t, holder, { label: rr.label, url: `/explore/${lookerModel}/${views.get(rr.model)!.name}?${params.join('&')}` });
+            link(holder, { label: rr.label, url: `/explore/${lookerModel}/${views.get(rr.model)!.name}?${params.join('&')}` });
           }
         }
         const g = grid(tile.layout);
@@ -981,9 +1114,11 @@ function exportLooker(ds: CompiledDashboard[], opts: ExportOptions): Map<string,
     if (filters.length) doc.filters = filters;
     doc.elements = elements;
     const notCarried = dropped.get(dash.name) ?? [];
+    const kinds = mappings.get(dash.name) ?? [];
     const header =
       `# Generated by \`vigil dashboards export --format looker\` from ${d.file}: edit that file, not this one.\n` +
       `# Tabs (${d.tabs.map((t) => t.title).join(', ')}) are stacked top to bottom, each under a text element with its title.\n` +
+      (kinds.length ? `# Tiles of a kind Looker has no chart for:\n${kinds.map((x) => `#   - ${x}\n`).join('')}` : '') +
       (notCarried.length ? `# Not carried into LookML:\n${notCarried.map((x) => `#   - ${x}\n`).join('')}` : '');
     setOnce(out, `${dash.name}.dashboard.lookml`, header + lookmlYaml([doc]), 'file');
   }
@@ -1304,6 +1439,55 @@ export interface MetabasePlan {
 }
 
 /**
+ * A box of raw values as Metabase's closest chart (it has no box plot): per box (its dimensions),
+ * the five numbers of the first raw measure — min, 25th percentile, median, 75th percentile, max
+ * (the warehouse's percentile: a value of the rows, where the site interpolates) — over the rows
+ * the site's box reads (the tile's query, its limit included), as grouped bars.
+ */
+function metabaseBox(t: CompiledTile, dialect: Dialect, rowsSql: string): { sql: string; settings: Record<string, unknown> } {
+  const q = (c: string) => dialect.quoteIdent(c);
+  const raw = t.fields.find(isRaw)!;
+  const dims = t.fields.filter((f) => f.kind === 'dimension');
+  const v = q(raw.name);
+  const five = BOX_FIVE.map((b) => ({ name: `${raw.name}_${b.suffix}`, label: `${raw.label ?? raw.name} (${b.label})`, sql: b.fraction === 0 ? `min(${v})` : b.fraction === 1 ? `max(${v})` : dialect.percentile(v, b.fraction) }));
+  const group = dims.map((f) => q(f.name)).join(', ');
+  const sql = [
+    `select ${[...dims.map((f) => q(f.name)), ...five.map((x) => `${x.sql} as ${q(x.name)}`)].join(', ')} from (`,
+    rowsSql,
+    `) as box_rows`,
+    ...(group ? [`group by ${group}`, `order by ${group}`] : []),
+  ].join('\n');
+  const columns = columnSettings(t);
+  for (const x of five) columns[JSON.stringify(['name', x.name])] = { ...(columns[JSON.stringify(['name', raw.name])] as object), column_title: x.label };
+  delete columns[JSON.stringify(['name', raw.name])];
+  const settings: Record<string, unknown> = { column_settings: columns, 'graph.dimensions': dims.map((f) => f.name), 'graph.metrics': five.map((x) => x.name) };
+  if (t.tile.target_band) Object.assign(settings, { 'graph.show_goal': true, 'graph.goal_value': t.tile.target_band.max, 'graph.goal_label': t.tile.target_band.label ?? 'Target' });
+  return { sql, settings };
+}
+
+/** How a tile of a kind Metabase has no chart for (heatmap, box), or its gauge, is exported (the file's `mapped` says it). */
+function metabaseMapping(t: CompiledTile): string | undefined {
+  const id = `${t.tile.id} (${t.tile.type})`;
+  const m = t.fields.find((f) => f.kind === 'measure');
+  switch (t.tile.type) {
+    case 'heatmap': {
+      const y = seriesDims(t)[0] ?? t.fields.filter((f) => f.kind === 'dimension')[1];
+      return `${id}: a table pivoted on ${y?.label ?? y?.column}, the cells ${m?.label ?? m?.name} colored from white to blue by value (Metabase has no heatmap)`;
+    }
+    case 'box': {
+      const raw = t.fields.find(isRaw);
+      if (raw)
+        return `${id}: grouped bars of the min, 25th percentile, median, 75th percentile and max of ${raw.label ?? raw.name} per ${dimsOf(t)}, computed by the card's SQL from the rows the site's box reads (the first ${counted(t.tile.limit ?? 5000, 'row')}) (Metabase has no box plot)`;
+      return `${id}: grouped bars of ${measureLabels(t)} per ${dimsOf(t)} (Metabase has no box plot)`;
+    }
+    case 'gauge':
+      return `${id}: Metabase's gauge${t.tile.thresholds.length ? ", its segments the site's bands" : ''}`;
+    default:
+      return undefined;
+  }
+}
+
+/**
  * A KPI with `compare: previous_period` and its own window as Metabase's trend card
  * (`smartscalar`): two rows, the previous period and this one, each dated by its start, the
  * value compared with the previous row. Both halves carry the dashboard filters' clauses.
@@ -1349,7 +1533,8 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
         mappings.push({ parameter_id: f.name, target: ['variable', ['template-tag', f.name]] });
       }
       const trend = t.tile.type === 'kpi' && t.tile.compare ? trendSql(t, dialect, clauses) : undefined;
-      const vs = visualizationSettings(t);
+      const box = boxOfRows(t) ? metabaseBox(t, dialect, injectClauses(t.sqlUnfiltered, t.relation, clauses, dialect)) : undefined;
+      const vs = box?.settings ?? visualizationSettings(t);
       const kpiMeasure = t.fields.find((f) => f.kind === 'measure');
       // (Metabase draws a rise green: lower-is-better switches the colors)
       if (trend) Object.assign(vs, { 'scalar.field': kpiMeasure!.name, 'scalar.comparisons': [{ id: stableUuid(`${key}/comparison`), type: 'previousValue' }], ...(kpiMeasure!.better === 'lower' ? { 'scalar.switch_positive_negative': true } : {}) });
@@ -1361,7 +1546,7 @@ export function metabasePlan(d: CompiledDashboard, opts: ExportOptions, kindOf: 
           description: markedDescription(t.tile.description, key, d.file),
           display: trend ? 'smartscalar' : METABASE_DISPLAY[t.tile.type],
           type: 'question',
-          dataset_query: { type: 'native', database: opts.metabaseDatabase, native: { query: trend ?? injectClauses(t.sqlUnfiltered, t.relation, clauses, dialect), 'template-tags': tags } },
+          dataset_query: { type: 'native', database: opts.metabaseDatabase, native: { query: trend ?? box?.sql ?? injectClauses(t.sqlUnfiltered, t.relation, clauses, dialect), 'template-tags': tags } },
           visualization_settings: vs,
         },
       });
@@ -1420,6 +1605,9 @@ function metabaseNotCarried(d: CompiledDashboard): string[] {
   return out;
 }
 
+/** The mappings of a dashboard's tiles (metabaseMapping), in tile order. */
+const mappedTiles = (d: CompiledDashboard, of: (t: CompiledTile) => string | undefined): string[] => allTiles(d).flatMap((t) => of(t) ?? []);
+
 function exportMetabase(ds: CompiledDashboard[], opts: ExportOptions): Map<string, string> {
   const out = new Map<string, string>();
   const plans = new Map(metabasePlans(ds, opts).map((p) => [p.key, p]));
@@ -1436,6 +1624,7 @@ function exportMetabase(ds: CompiledDashboard[], opts: ExportOptions): Map<strin
       source: d.file,
       dialect: d.dialect,
       ...(metabaseNotCarried(d).length ? { not_carried: metabaseNotCarried(d) } : {}),
+      ...(mappedTiles(d, metabaseMapping).length ? { mapped: mappedTiles(d, metabaseMapping) } : {}),
       database: plan.database,
       collection: plan.collection,
       cards: plan.cards,

@@ -22,6 +22,7 @@ import { rawRowValues } from './raw-rows.js';
 import { PreciseTime } from '../adapters/adapter.js';
 
 export { checkBaseUrl } from './base-url.js';
+import { appRouteUrl } from './base-url.js';
 
 /** At most this many drill-down pages per source tile (distinct filter values). */
 export const DRILL_PAGE_CAP = 50;
@@ -284,7 +285,7 @@ export class Site {
         if (!this.pages.has(p.file)) return undefined;
         return { href: hrefFrom(file, base, p.file, tabAnchor(ct.tile.drilldown!.tab)), label: valuesLabel(v) };
       },
-      app: (url) => (base ? `${base}${url.replace(/^\/+/, '')}` : undefined),
+      app: (url) => (base ? appRouteUrl(base, url) : undefined),
       raw: (ct, r) => {
         const v = ct.rawRows && rawRowValues(ct.rawRows, r);
         if (!v) return undefined;

@@ -6,14 +6,14 @@
  * runs with the filters empty and set. Then golden files for the shipped dashboards.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { parse as parseSql } from 'sql-parser-cst';
 import { DashboardSchema, type Dashboard, type ResolvedTile, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile } from '../../src/dashboards/types.js';
-import { exportDashboards as exportWith, exportWarnings, injectClauses, LOOKER_TYPES, lookerFilterExpression, lookerPeriods, METABASE_DISPLAY, metabaseLiterals, type ExportFormat } from '../../src/dashboards/export.js';
+import { exportDashboards as exportWith, exportWarnings, injectClauses, LOOKER_TYPES, lookerFilterExpression, lookerFilterLiquid, lookerPeriods, METABASE_DISPLAY, metabaseLiterals, type ExportFormat } from '../../src/dashboards/export.js';
 import { stableJson } from '../../src/stable-json.js';
 import { dialectOf } from '../../src/adapters/index.js';
 import { lookmlProblems } from '../support/lookml-check.js';
@@ -88,7 +88,7 @@ const DEFINITION = {
           measures: [{ name: 'interactions', column: 'total_interactions', agg: 'sum' }, { name: 'days', column: '*', agg: 'count' }, { name: 'teams', column: 'team', agg: 'count_distinct' }, { name: 'avg_err', column: 'error_rate', agg: 'avg' }, { name: 'p99_err', column: 'error_rate', agg: 'p99' }, { name: 'rows_with_rate', column: 'error_rate', agg: 'count' }],
           filters: [{ column: 'is_active', op: '=', value: true }, { column: 'status', op: 'in', value: ['ok', 'warn, late'] }, { column: 'team', op: 'is not null' }],
           conditional_formatting: [{ field: 'avg_err', op: '>', value: 0.05, color: '#f8d7da' }, { field: 'interactions', op: '<=', value: 10, color: '#eeeeee' }],
-          links: [{ label: 'Open', url: '/w/{{ workspace_id }}?team={{ team }}' }, { label: 'Runbook', url: 'https://example.com/runbook' }],
+          links: [{ label: 'Open', url: 'https://app.example.com/w/{{ workspace_id }}?team={{ team }}' }, { label: 'Runbook', url: 'https://example.com/runbook' }],
           sort: [{ field: 'interactions', dir: 'desc' }],
           limit: 50,
           layout: L(0, 9, 8, 5),
@@ -253,7 +253,8 @@ describe('Looker: dashboards', () => {
   });
   it('every tile is an element, of the type its tile type maps to', () => {
     const tiles = allTiles(fixture);
-    for (const t of tiles) expect(element(t.tile.id)?.type, t.tile.id).toBe(LOOKER_TYPES[t.tile.type]);
+    // (a box of aggregates is a column chart: Looker's box plot takes five numbers per row, see below)
+    for (const t of tiles) expect(element(t.tile.id)?.type, t.tile.id).toBe(t.tile.id === 'latency_box' ? 'looker_column' : LOOKER_TYPES[t.tile.type]);
     expect(elements.filter((e) => e.type !== 'text').map((e) => e.name)).toEqual(tiles.map((t) => t.tile.id));
     expect(new Set(tiles.map((t) => t.tile.type))).toEqual(new Set(Object.keys(LOOKER_TYPES)));
     expect(LOOKER_TYPES).toMatchObject({ kpi: 'single_value', line: 'looker_line', area: 'looker_area', bar: 'looker_column', donut: 'looker_pie', scatter: 'looker_scatter', table: 'looker_grid', box: 'looker_boxplot' });
@@ -462,10 +463,10 @@ describe('Looker: conditional formatting, reference bands, links, drill fields, 
   });
   it("tile links are links on the row's dimension, other fields as Liquid _value; the drill-down links to the target dashboard with its filter set", () => {
     const ws = looker.get('workspaces.view.lkml')!;
-    expect(viewBlock(ws, 'dimension', 'workspace_id')).toContain('link: {\n      label: "Open"\n      url: "/w/{{ value | url_encode }}?team={{ workspaces.team._value | url_encode }}"\n    }');
+    expect(viewBlock(ws, 'dimension', 'workspace_id')).toContain('link: {\n      label: "Open"\n      url: "https://app.example.com/w/{{ value | url_encode }}?team={{ workspaces.team._value | url_encode }}"\n    }');
     // a link without a field of the row: nothing to hang it on, said in the header
     expect(looker.get('fixture_dash.dashboard.lookml')).toContain("#   - leaderboard: link 'Runbook' (no field in its URL)");
-    expect(viewBlock(looker.get('daily.view.lkml')!, 'dimension', 'capability')).toContain('link: {\n      label: "Open Detail"\n      url: "/dashboards/fixture::fixture_dash?Capability={{ value | url_encode }}"\n    }');
+    expect(viewBlock(looker.get('daily.view.lkml')!, 'dimension', 'capability')).toContain('link: {\n      label: "Open Detail"\n      url: "/dashboards/fixture::fixture_dash?Capability={{ filterable_value | url_encode }}"\n    }');
   });
   it('drill fields: every visible measure drills into the set of the dimensions the dashboards use', () => {
     const daily = looker.get('daily.view.lkml')!;
@@ -704,6 +705,84 @@ describe('LookML labels: one view field, a label per tile', () => {
   });
 });
 
+describe('export --out: never over the project it is made from', () => {
+  const dash = JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'n', type: 'kpi', title: 'N', model: 'ev', measures: [{ column: 'events', agg: 'sum' }], layout: L(0, 0, 3, 2) }] }] }, null, 2);
+  const files = {
+    'models/ev.sql': 'select 1 as events',
+    'models/ev.yml': 'models:\n  - name: ev\n    columns:\n      - { name: events, data_type: bigint }\n',
+    'dashboards/d.json': dash,
+  };
+  it.each(FORMATS)("%s: --out the dashboards folder (dashboards, ./dashboards/, its absolute path, a symbolic link to it), or below it for the .json formats, or a path where a project file would be written over: exit 2 in one line, nothing written (was: json over dashboards/d.json, exit 0, the next validate failing)", (fmt) => {
+    const dir = makeProject(files);
+    try {
+      symlinkSync(join(dir, 'dashboards'), join(dir, 'dash-link'));
+      const extra = fmt === 'metabase' ? ['--metabase-database', '1'] : [];
+      const outs = ['dashboards', './dashboards/', join(dir, 'dashboards'), 'dash-link', ...(fmt === 'looker' ? [] : ['dashboards/exports'])];
+      for (const out of outs) {
+        const r = vigil(dir, ['dashboards', 'export', '--format', fmt, '--out', out, ...extra]);
+        expect(r.code, `${out}: ${r.stdout}${r.stderr}`).toBe(2);
+        expect(r.stderr.trim().split('\n'), out).toEqual([expect.stringMatching(new RegExp(`^error: --out ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is (inside )?the project's dashboards folder \\(dashboards/\\)`))]);
+        expect(r.stdout, out).toBe('');
+      }
+      expect(readdirSync(join(dir, 'dashboards'))).toEqual(['d.json']);
+      expect(readFileSync(join(dir, 'dashboards', 'd.json'), 'utf8')).toBe(dash);
+      expect(vigil(dir, ['dashboards', 'validate']).code).toBe(0);
+    } finally {
+      removeDir(dir);
+    }
+  });
+  it("json: a file it would write that is a project file (exp/d.json, a symbolic link to dashboards/d.json): exit 2 naming both; into a folder of its own it writes", () => {
+    const dir = makeProject(files);
+    try {
+      mkdirSync(join(dir, 'exp'));
+      symlinkSync(join(dir, 'dashboards', 'd.json'), join(dir, 'exp', 'd.json'));
+      const r = vigil(dir, ['dashboards', 'export', '--format', 'json', '--out', 'exp']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr.trim()).toBe("error: --out exp: the export would write d.json over the project's own file dashboards/d.json; write the export elsewhere (e.g. --out target/dashboards-json)");
+      expect(readFileSync(join(dir, 'dashboards', 'd.json'), 'utf8')).toBe(dash);
+      const ok = vigil(dir, ['dashboards', 'export', '--format', 'json', '--out', 'target/exp']);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(join(dir, 'target', 'exp', 'd.json'), 'utf8')).source).toBe('dashboards/d.json');
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe('export on the command line: the warnings on stderr', () => {
+  const dash = JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'rows', type: 'table', title: 'Rows', model: 'ev', dimensions: [{ column: 'workspace_id' }], measures: [{ column: 'events', agg: 'sum' }], links: [{ label: 'Open', url: '/workspaces/{{ workspace_id }}' }, { label: 'Also', url: '/w/{{ workspace_id }}/x' }], layout: L(0, 0, 12, 4) }] }] }, null, 2);
+  const project = (extra = '') => `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  prod: { type: bigquery, project: p, dataset: analytics }\n${extra}`;
+  const files = (extra?: string) => ({
+    'project.yaml': project(extra),
+    'models/ev.sql': "select 'w1' as workspace_id, 1 as events",
+    'models/ev.yml': 'models:\n  - name: ev\n    columns:\n      - { name: workspace_id, data_type: varchar }\n      - { name: events, data_type: bigint }\n',
+    'dashboards/d.json': dash,
+  });
+  it('metabase and json of DuckDB SQL in a project with a BigQuery target: the warning --help promises; looker: the app routes it leaves out, in one line; with an http(s) dashboards.base_url they are linked under it, nothing said', () => {
+    const dir = makeProject(files());
+    try {
+      const mb = vigil(dir, ['dashboards', 'export', '--format', 'metabase', '--metabase-database', '1', '--out', 'mb']);
+      expect(mb.code, mb.stderr).toBe(0);
+      expect(mb.stderr.trim()).toBe("warning: this Metabase export's cards are written in duckdb SQL (target dev), but the project's BigQuery target is prod: a Metabase database on BigQuery needs BigQuery SQL — export with --target prod");
+      const js = vigil(dir, ['dashboards', 'export', '--format', 'json', '--out', 'js']);
+      expect(js.stderr.trim()).toBe("warning: this JSON export's SQL is written in duckdb SQL (target dev), but the project's BigQuery target is prod: a BI tool on BigQuery needs BigQuery SQL — export with --target prod");
+      const lk = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lk']);
+      expect(lk.code, lk.stderr).toBe(0);
+      const lines = lk.stderr.trim().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toBe(`warning: LookML: 2 app-route links are not exported (d/rows: 'Open' (/workspaces/{{ workspace_id }}), d/rows: 'Also' (/w/{{ workspace_id }}/x)): Looker would open them on its own host; set dashboards.base_url in project.yaml to the app's http(s) URL (each dashboard file lists them under "Not carried")`);
+      expect(readFileSync(join(dir, 'lk', 'ev.view.lkml'), 'utf8')).not.toContain('link');
+      writeFileSync(join(dir, 'project.yaml'), project('dashboards:\n  base_url: https://app.example.com/\n'));
+      const based = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lk']);
+      expect(based.stderr).not.toContain('app-route');
+      expect(readFileSync(join(dir, 'lk', 'ev.view.lkml'), 'utf8')).toContain('url: "https://app.example.com/workspaces/{{ value | url_encode }}"');
+      expect(lookmlProblems(new Map(readdirSync(join(dir, 'lk')).map((f) => [f, readFileSync(join(dir, 'lk', f), 'utf8')])))).toEqual([]);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('exportWarnings: the dialect a BI tool on BigQuery needs', () => {
   const bq = compileFixture(definition(), bigQueryDialect, MODELS, 'bigquery');
   it('DuckDB SQL for a Looker connection named for BigQuery: a warning naming --target', () => {
@@ -718,12 +797,146 @@ describe('exportWarnings: the dialect a BI tool on BigQuery needs', () => {
   it('no warning for BigQuery SQL, for a connection and project with nothing of BigQuery, or for other formats', () => {
     expect(exportWarnings([bq], 'looker', { lookerConnection: 'bigquery' }, { target: 'prod', targets: [{ name: 'prod', type: 'bigquery' }] })).toEqual([]);
     expect(exportWarnings([fixture], 'looker', { lookerConnection: 'duck' }, { target: 'dev', targets: [] })).toEqual([]);
-    expect(exportWarnings([fixture], 'json', {}, { target: 'dev', targets: [{ name: 'prod', type: 'bigquery' }] })).toEqual([]);
+    expect(exportWarnings([fixture], 'json', { lookerConnection: 'bigquery' }, { target: 'dev', targets: [] })).toEqual([]);
+    expect(exportWarnings([bq], 'metabase', {}, { target: 'prod', targets: [{ name: 'prod', type: 'bigquery' }] })).toEqual([]);
+  });
+  it("Metabase and JSON exports of DuckDB SQL in a project with a BigQuery target: the same warning, in each format's words (was: nothing, though --help promised one)", () => {
+    const targets = { target: 'dev', targets: [{ name: 'dev', type: 'duckdb' }, { name: 'prod', type: 'bigquery' }] };
+    expect(exportWarnings([fixture], 'metabase', { metabaseDatabase: 1 }, targets)).toEqual([
+      "warning: this Metabase export's cards are written in duckdb SQL (target dev), but the project's BigQuery target is prod: a Metabase database on BigQuery needs BigQuery SQL — export with --target prod",
+    ]);
+    expect(exportWarnings([fixture], 'json', {}, targets)).toEqual(["warning: this JSON export's SQL is written in duckdb SQL (target dev), but the project's BigQuery target is prod: a BI tool on BigQuery needs BigQuery SQL — export with --target prod"]);
+    expect(exportWarnings([fixture], 'looker', {}, targets)).toEqual(["warning: this LookML is written in duckdb SQL (target dev), but the project's BigQuery target is prod: a Looker connection on BigQuery needs BigQuery SQL — export with --target prod"]);
   });
   it('the model names the connection (--looker-connection) and the dialect it is written for', () => {
     const model = exportWith([fixture], 'looker', { lookerConnection: 'bq_prod' }).get('fixture.model.lkml')!;
     expect(model).toMatch(/^connection: "bq_prod"$/m);
     expect(model).toContain('The SQL is written for duckdb');
+  });
+});
+
+
+describe('LookML drill-downs and links: what Looker reads in a URL', () => {
+  const variant = (edit: (d: typeof DEFINITION) => void) => {
+    const def = structuredClone(DEFINITION);
+    edit(def);
+    return compileFixture(DashboardSchema.parse(def), duckDbDialect);
+  };
+  const tileOf = (d: typeof DEFINITION, id: string) => d.tabs.flatMap((t) => t.tiles as Json[]).find((t) => t.id === id)!;
+  it('a drill-down to a date range sets it as Looker says it ("7d" is "7 days", as the filter\'s default_value), on the measures a compared KPI shows (was: ?Date%20range=7d, on a measure the element does not show)', () => {
+    const d = variant((def) => {
+      tileOf(def, 'interactions_24h').drilldown = { tab: 'detail', filters: { date_range: '7d' } };
+    });
+    const files = exportDashboards([d], 'looker');
+    expect(lookmlProblems(files)).toEqual([]);
+    const daily = files.get('daily.view.lkml')!;
+    const link = 'link: {\n      label: "Open Detail"\n      url: "/dashboards/fixture::fixture_dash?Date%20range=7%20days"\n    }';
+    expect(YAML.parse(files.get('fixture_dash.dashboard.lookml')!)[0].filters.find((f: Json) => f.name === 'date_range').default_value).toBe('7 days');
+    expect(element('interactions_24h').fields).toEqual(['daily.sum_interaction_count_this_period', 'daily.sum_interaction_count_previous_period']);
+    expect(viewBlock(daily, 'measure', 'sum_interaction_count_this_period')).toContain(link);
+    expect(viewBlock(daily, 'measure', 'sum_interaction_count_previous_period')).toContain(link);
+    // not on the measure the element does not show (the donut's)
+    expect(viewBlock(daily, 'measure', 'sum_interaction_count')).toContain('type: sum');
+    expect(viewBlock(daily, 'measure', 'sum_interaction_count')).not.toContain('link');
+    expect(daily).not.toContain('Date%20range=7d"');
+  });
+  it("drill-down values are matched literally in Looker's filter syntax: one field as its filterable_value, text escaped with ^, a field beside text through a Liquid replace chain (was: {{ value | url_encode }}, where , is OR, % and _ wildcards and a leading - a negation)", () => {
+    const d = variant((def) => {
+      tileOf(def, 'volume').drilldown = { tab: 'detail', filters: { capability: '{{ capability }}', provider: '-a,b_%^' } };
+      tileOf(def, 'by_provider').drilldown = { tab: 'detail', filters: { provider: '{{ provider }} (x)' } };
+    });
+    const files = exportDashboards([d], 'looker');
+    expect(lookmlProblems(files)).toEqual([]);
+    const cap = viewBlock(files.get('daily.view.lkml')!, 'dimension', 'capability');
+    expect(cap).toContain('url: "/dashboards/fixture::fixture_dash?Capability={{ filterable_value | url_encode }}&Provider=%5E-a%5E%2Cb%5E_%5E%25%5E%5E"');
+    const replace = ` | replace: '^', '^^' | replace: ',', '^,' | replace: '%', '^%' | replace: '_', '^_' | replace: '\\"', '^\\"'`;
+    expect(viewBlock(files.get('daily.view.lkml')!, 'dimension', 'provider')).toContain(
+      `url: "/dashboards/fixture::fixture_dash?Provider={% assign vigil_first = value | slice: 0 %}{% if vigil_first == '-' %}%5E{% endif %}{{ value${replace} | url_encode }}%20(x)"`,
+    );
+    const refOf = (n: string) => (n === 'team' ? 'workspaces.team' : undefined);
+    expect(lookerFilterLiquid('{{ team }}', 'workspace_id', refOf)).toBe('{{ workspaces.team._filterable_value | url_encode }}');
+    expect(lookerFilterLiquid('{{ workspace_id }}/{{ team }}', 'workspace_id', refOf)).toBe(
+      `{% assign vigil_first = value | slice: 0 %}{% if vigil_first == '-' %}%5E{% endif %}{{ value | replace: '^', '^^' | replace: ',', '^,' | replace: '%', '^%' | replace: '_', '^_' | replace: '"', '^"' | url_encode }}%2F{{ workspaces.team._value | replace: '^', '^^' | replace: ',', '^,' | replace: '%', '^%' | replace: '_', '^_' | replace: '"', '^"' | url_encode }}`,
+    );
+    expect(lookerFilterLiquid('x-{{ team }}', 'workspace_id', refOf)).toBe(`x-{{ workspaces.team._value | replace: '^', '^^' | replace: ',', '^,' | replace: '%', '^%' | replace: '_', '^_' | replace: '"', '^"' | url_encode }}`);
+    // (the checker refuses a Liquid variable Looker does not define for links)
+    expect(lookmlProblems(new Map([...files].map(([f, t]) => [f, t.replace('filterable_value', 'filtered_value')])))).toContainEqual(expect.stringContaining('link uses {{ filtered_value }}, which Looker does not define'));
+  });
+  it('an app route (/w/{{ workspace_id }}) is linked under an http(s) dashboards.base_url, as on the site; without one (or with a path) it is not exported, listed under Not carried, and said once (was: url "/w/{{ value }}", which Looker opens on its own host)', () => {
+    const d = variant((def) => {
+      tileOf(def, 'leaderboard').links = [{ label: 'Open', url: '/w/{{ workspace_id }}?team={{ team }}' }];
+    });
+    const none = exportWith([d], 'looker', OPTS);
+    expect(lookmlProblems(none)).toEqual([]);
+    expect(viewBlock(none.get('workspaces.view.lkml')!, 'dimension', 'workspace_id')).not.toContain('link');
+    expect(none.get('fixture_dash.dashboard.lookml')).toContain("#   - leaderboard: link 'Open' (/w/{{ workspace_id }}?team={{ team }}: an app route, which Looker would open on its own host; set dashboards.base_url in project.yaml to the app's http(s) URL)");
+    const warned = exportWarnings([d, second], 'looker', OPTS, { target: 'dev', targets: [] });
+    expect(warned).toEqual([`warning: LookML: an app-route link is not exported (fixture_dash/leaderboard: 'Open' (/w/{{ workspace_id }}?team={{ team }})): Looker would open it on its own host; set dashboards.base_url in project.yaml to the app's http(s) URL (each dashboard file lists it under "Not carried")`]);
+    const path = exportWith([d], 'looker', { ...OPTS, baseUrl: '/ai/' });
+    expect(path.get('fixture_dash.dashboard.lookml')).toContain('dashboards.base_url (/ai/) is a path, which Looker would read on its own host too');
+    const base = exportWith([d], 'looker', { ...OPTS, baseUrl: 'https://app.example.com/ai/' });
+    expect(lookmlProblems(base)).toEqual([]);
+    expect(viewBlock(base.get('workspaces.view.lkml')!, 'dimension', 'workspace_id')).toContain('url: "https://app.example.com/ai/w/{{ value | url_encode }}?team={{ workspaces.team._value | url_encode }}"');
+    expect(base.get('fixture_dash.dashboard.lookml')).not.toContain("link 'Open'");
+    expect(exportWarnings([d], 'looker', { baseUrl: 'https://app.example.com/ai/' }, { target: 'dev', targets: [] })).toEqual([]);
+  });
+});
+
+describe('box, heatmap and gauge: each export says how it maps them; a box of raw values is five numbers per box', () => {
+  const boxDef = DashboardSchema.parse({
+    name: 'boxes',
+    title: 'Boxes',
+    tabs: [{ name: 't', title: 'T', tiles: [{ id: 'dur_box', type: 'box', title: 'Duration by provider', model: 'logs', dimensions: [{ column: 'provider', label: 'Provider' }], measures: [{ column: 'duration_ms', agg: 'none', label: 'Duration', format: 'ms' }], layout: L(0, 0, 6, 4) }] }],
+  });
+  const boxes = compileFixture(boxDef, duckDbDialect);
+  it('LookML: a box plot of the five measures Looker\'s box plot takes, per dimension value; a box of aggregates a column chart; the header names each mapping (was: looker_boxplot of two dimensions and no measure, and no word of it)', () => {
+    const files = exportDashboards([boxes], 'looker');
+    expect(lookmlProblems(files)).toEqual([]);
+    const e = YAML.parse(files.get('boxes.dashboard.lookml')!)[0].elements.find((x: Json) => x.name === 'dur_box');
+    expect(e).toMatchObject({ type: 'looker_boxplot', fields: ['logs.provider', 'logs.duration_ms_min', 'logs.duration_ms_p25', 'logs.duration_ms_median', 'logs.duration_ms_p75', 'logs.duration_ms_max'] });
+    expect(e.limit).toBeUndefined();
+    const view = files.get('logs.view.lkml')!;
+    expect(viewBlock(view, 'measure', 'duration_ms_p25')).toMatch(/type: percentile\n\s+percentile: 25\n\s+label: "Duration \(25th percentile\)"/);
+    expect(viewBlock(view, 'measure', 'duration_ms_median')).toContain('type: median');
+    expect(viewBlock(view, 'measure', 'duration_ms_max')).toContain('type: max');
+    expect(files.get('boxes.dashboard.lookml')).toContain('# Tiles of a kind Looker has no chart for:\n#   - dur_box (box): a box plot (looker_boxplot) of Duration per Provider, its five numbers (min, 25th percentile, median, 75th percentile, max) as measures computed by Looker over every row of the window (the site computes them from the first 5,000 rows)\n');
+    const header = looker.get('fixture_dash.dashboard.lookml')!.split('\n- dashboard:')[0];
+    expect(header).toContain('#   - freshness (gauge): a single value (single_value), its color the gauge\'s band it falls in, without the dial');
+    expect(header).toContain('#   - heat (heatmap): a table (looker_grid) pivoted on workspace_id');
+    expect(header).toContain('#   - latency_box (box): a column chart (looker_column) of P50 p95_latency_ms, P95 p95_latency_ms, Median p95_latency_ms per capability');
+    // (the checker refuses a box plot without its five measures)
+    expect(lookmlProblems(new Map([...files].map(([f, t]) => [f, t.replace(', logs.duration_ms_max]', ']')])))).toContainEqual(expect.stringContaining('a box plot needs a dimension and five measures'));
+  });
+  it('Metabase: a box of raw values as grouped bars of its five numbers per value, computed by the card from the rows the site reads; `mapped` names each mapping (was: a bar card of raw rows, many per provider)', async () => {
+    const mb = JSON.parse(exportDashboards([boxes], 'metabase').get('boxes.metabase.json')!);
+    expect(mb.mapped).toEqual(["dur_box (box): grouped bars of the min, 25th percentile, median, 75th percentile and max of Duration per Provider, computed by the card's SQL from the rows the site's box reads (the first 5,000 rows) (Metabase has no box plot)"]);
+    const card = mb.cards[0].body;
+    expect(card.display).toBe('bar');
+    expect(card.visualization_settings['graph.dimensions']).toEqual(['provider']);
+    expect(card.visualization_settings['graph.metrics']).toEqual(['duration_ms_min', 'duration_ms_p25', 'duration_ms_median', 'duration_ms_p75', 'duration_ms_max']);
+    expect(card.visualization_settings.column_settings['["name","duration_ms_p75"]']).toEqual({ column_title: 'Duration (75th percentile)', suffix: ' ms' });
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    try {
+      await c.run('create schema analytics');
+      await c.run('create table analytics.logs (created_at timestamptz, provider varchar, prompt_chars bigint, duration_ms double, is_error boolean)');
+      await c.run(`insert into analytics.logs select now(), case when i <= 5 then 'a' else 'b' end, 1, i * 10.0, false from range(1, 10) t(i)`);
+      const rows = (await c.runAndReadAll(card.dataset_query.native.query)).getRowObjectsJS();
+      expect(rows).toEqual([
+        { provider: 'a', duration_ms_min: 10, duration_ms_p25: 20, duration_ms_median: 30, duration_ms_p75: 40, duration_ms_max: 50 },
+        { provider: 'b', duration_ms_min: 60, duration_ms_p25: 60, duration_ms_median: 70, duration_ms_p75: 80, duration_ms_max: 90 },
+      ]);
+    } finally {
+      c.closeSync();
+      db.closeSync();
+    }
+    const fixtureMb = JSON.parse(exportDashboards([fixture], 'metabase').get('fixture_dash.metabase.json')!);
+    expect(fixtureMb.mapped).toEqual([
+      expect.stringMatching(/^freshness \(gauge\): Metabase's gauge, its segments the site's bands$/),
+      expect.stringMatching(/^heat \(heatmap\): a table pivoted on workspace_id, the cells /),
+      'latency_box (box): grouped bars of P50 p95_latency_ms, P95 p95_latency_ms, Median p95_latency_ms per capability (Metabase has no box plot)',
+    ]);
   });
 });
 

@@ -12,7 +12,8 @@
  *   `pivots`, `sorts`, `filters`, `listen`, `series_labels`, conditional formatting fields, dashboard filters'
  *   `field`; in views: `${field}` in sql, a measure's `filters:` keys, `drill_fields` and sets,
  *   `{% condition view.field %}` in derived tables, `{{ view.field._value }}` in links; in the
- *   model: each explore's view and its joins' `sql_on`.
+ *   model: each explore's view and its joins' `sql_on`. Links use only the Liquid variables Looker
+ *   documents for them (LINK_VARIABLES); a box plot has a dimension and its five measures.
  * - Names: views, fields, sets, explores, joins and models follow Looker's rule for identifiers
  *   (a-z, 0-9 and _, starting with a letter: cloud.google.com/looker/docs/reference/param-field-dimension).
  * Returns the problems found ('file: what'), empty when all is well.
@@ -26,6 +27,13 @@ const FORMATTING_TYPES = new Set(['equal to', 'not equal to', 'greater than', 'l
 
 type Json = Record<string, any>;
 
+
+/**
+ * The Liquid variables Looker documents for a `link` (its Liquid variable reference: value,
+ * rendered_value, filterable_value, link, linked_value); another field's are `_value`,
+ * `_rendered_value`, `_filterable_value`... (`view.field._<variable>`).
+ */
+const LINK_VARIABLES = new Set(['value', 'rendered_value', 'filterable_value', 'link', 'linked_value']);
 /** Looker's names for views, fields and the other LookML objects: a-z, 0-9 and _, starting with a letter. */
 const LOOKER_NAME = /^[a-z][a-z0-9_]*$/;
 
@@ -116,8 +124,17 @@ export function lookmlProblems(files: Map<string, string>): string[] {
         const links = Array.isArray(def.link) ? def.link : def.link ? [def.link] : [];
         for (const l of links) {
           if (!l.label || !l.url) problems.push(`${where}: ${kind} ${fname}: a link without label or url`);
-          for (const m of String(l.url ?? '').matchAll(/\{\{\s*(\w+)\.(\w+)\._value/g)) check(`${where}: ${fname} link`, `${m[1]}.${m[2]}`);
-          for (const m of String(l.url ?? '').matchAll(/\{\{\s*(\w+)\s*[|}]/g)) if (m[1] !== 'value') problems.push(`${where}: ${fname} link uses {{ ${m[1]} }}, which Looker does not define`);
+          // another field of the row: {{ view.field._value }} (or its _filterable_value, _rendered_value)
+          for (const m of String(l.url ?? '').matchAll(/\{[{%][^}]*?\b(\w+)\.(\w+)\._(\w+)/g)) {
+            check(`${where}: ${fname} link`, `${m[1]}.${m[2]}`);
+            if (!LINK_VARIABLES.has(m[3])) problems.push(`${where}: ${fname} link uses ${m[1]}.${m[2]}._${m[3]}, which Looker does not define`);
+          }
+          for (const m of String(l.url ?? '').matchAll(/\{\{\s*(\w+)\s*[|}]/g)) if (!LINK_VARIABLES.has(m[1])) problems.push(`${where}: ${fname} link uses {{ ${m[1]} }}, which Looker does not define`);
+          // Liquid tags: only assign and if/endif over those variables
+          for (const m of String(l.url ?? '').matchAll(/\{%\s*(\w+)([^%]*)%\}/g)) {
+            if (!['assign', 'if', 'endif'].includes(m[1])) problems.push(`${where}: ${fname} link uses the Liquid tag {% ${m[1]} %}`);
+            if (m[1] === 'assign' && !new RegExp(`^\\s*\\w+\\s*=\\s*(${[...LINK_VARIABLES].join('|')}|\\w+\\.\\w+\\._\\w+)\\s*\\|`).test(m[2])) problems.push(`${where}: ${fname} link assigns from something Looker does not define: {% assign${m[2]}%}`);
+          }
         }
       }
     }
@@ -191,6 +208,13 @@ export function lookmlProblems(files: Map<string, string>): string[] {
       for (const r of e.pivots ?? []) {
         check(`${where}: pivots`, r, s);
         if (!fields.includes(r)) problems.push(`${where}: pivot ${r} is not among the fields`);
+      }
+      // Looker's box plot draws one box per row from five measures, in order: min, 25th
+      // percentile, median, 75th percentile, max (cloud.google.com/looker/docs/boxplot-options)
+      if (e.type === 'looker_boxplot') {
+        const isMeasure = (r: string) => !!views.get(r.split('.')[0])?.node.measure?.[r.split('.')[1]];
+        const measures = fields.filter(isMeasure);
+        if (measures.length !== 5 || fields.filter((r) => !isMeasure(r)).length < 1) problems.push(`${where}: a box plot needs a dimension and five measures (min, 25th percentile, median, 75th percentile, max), has ${fields.length - measures.length} dimension(s) and ${measures.length} measure(s)`);
       }
       if (e.pivots?.length && !(Number.isInteger(e.column_limit) && e.column_limit > 0 && e.column_limit <= 200)) problems.push(`${where}: a pivot without a column_limit of 1..200`);
       for (const r of e.sorts ?? []) {
