@@ -353,6 +353,8 @@ describe('run-scheduler restarted', () => {
     expect(hook.messages.length - before).toBe(1);
     // a third finds nothing left to send
     const third = scheduler();
+    // (started first: on a loaded machine a SIGTERM before its handler is set kills it)
+    expect(await third.until(/Scheduler started/, 30_000), third.log()).toBe(true);
     await third.until(/sent what group_wait/, 3_000);
     third.child.kill('SIGTERM');
     expect(await third.closed, third.log()).toBe(0);

@@ -256,5 +256,6 @@ describe.skipIf(!chromium)('the docs site in headless Chromium, served by vigil 
     } finally {
       await browser.close();
     }
-  }, 180_000);
+    // (some 220 pages one after another: 50-80 s on a quiet 2-core machine, 120-180 s loaded)
+  }, 400_000);
 });
