@@ -96,6 +96,12 @@ export interface EvalSummary {
   delivery: DeliverySummary;
   /** After this run: every notification not settled yet (pending, uncertain or refused), this run's and earlier ones. */
   unsettled: OutboxEntry[];
+  /**
+   * The ids of the notifications this run moved to pending and left there: queued by it, or a
+   * dead run's `sending` it could not deliver. Not those already pending before it (an earlier
+   * run's, whichever process ran it, or put back by `vigil alerts outbox --retry`).
+   */
+  newlyPending: string[];
   /** Alert events of this run (and earlier unwritten ones) written to vigil_alert_events, or why not. */
   history: { written: number; already: number; pending: number; error?: string };
 }
@@ -292,7 +298,7 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
       for (const i of Object.values(doc.instances)) if (i.status === 'resolved') delete doc.instances[i.key];
     }
     doc.outbox.push(...planned.entries);
-    const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: planned.entries, suppressed: planned.suppressed, held: planned.held, delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] }, unsettled: [], history: { written: 0, already: 0, pending: 0 } };
+    const summary: EvalSummary = { evaluationSeconds: 0, outcomes, queued: planned.entries, suppressed: planned.suppressed, held: planned.held, delivery: { sent: 0, rejected: 0, pending: 0, uncertain: 0, errors: [] }, unsettled: [], newlyPending: [], history: { written: 0, already: 0, pending: 0 } };
     const unsettled = () => doc.outbox.filter(isUnsettled);
     if (ctx.history) {
       // the incidents of this run join the history once the state holding them is saved
@@ -339,7 +345,9 @@ export async function evaluateAlerts(ctx: EvalContext, opts: EvalOptions): Promi
     summary.evaluationSeconds = (performance.now() - t0) / 1000;
     if (opts.crashAfterSave) process.kill(process.pid, 'SIGKILL');
     await writeHistory();
+    const pendingBefore = new Set(doc.outbox.filter((e) => e.status === 'pending' && !planned.entries.includes(e)).map((e) => e.id));
     summary.delivery = await deliverOutbox(ctx, doc, opts.policy ?? DEFAULT_POLICY);
+    summary.newlyPending = doc.outbox.filter((e) => e.status === 'pending' && !pendingBefore.has(e.id)).map((e) => e.id);
     pruneOutbox(doc, opts.at);
     await store.unlock(doc);
     summary.unsettled = unsettled();

@@ -8,7 +8,8 @@
  * - Each run claims its slot in the warehouse (serve/lease.ts): several `serve` processes on
  *   one target run each slot of a job once, and never one job twice at the same time. A sync
  *   job also holds each stream it syncs: another job that selects the stream waits its turn
- *   (for a lease at most, then its run is deferred: given back and run again, not failed).
+ *   (a few seconds at most, then its run is deferred: given back, the queue goes on, and it runs
+ *   again once the stream is free; not failed).
  * - After a pause (a suspended VM, a long job ahead in the queue) a job runs once for the
  *   slots it missed, at once, without jitter; after a restart, a job whose last claimed slot
  *   is older than its latest slot catches up the same way (a warehouse that cannot be read at
@@ -31,7 +32,7 @@ import { timerAt } from '../time/timer.js';
 import { JobLeases, type Holder, type LeaseDoc } from '../serve/lease.js';
 import { leaseLive } from '../run/cas-document.js';
 import { ServeMetrics } from '../serve/metrics.js';
-import { healthReport, streamHealth, type JobHealth, type JobRun } from '../serve/health.js';
+import { healthReport, runOutcome, streamHealth, type JobHealth, type JobRun } from '../serve/health.js';
 import type { StreamState } from '../sync/sync-types.js';
 import { limitSeconds } from '../run/freshness.js';
 import type { Adapter } from '../adapters/adapter.js';
@@ -49,8 +50,20 @@ interface StreamLeases {
   release(): Promise<void>;
 }
 
-/** How often a sync job waiting for a stream another job syncs asks again. */
+/**
+ * How long a sync job waits for a stream another job syncs before its run is deferred (given
+ * back, run again once the stream is free): a job about to finish, not a whole lease — the queue
+ * waits with it, and alerts jobs with the queue.
+ */
+const STREAM_WAIT_MS = 5000;
+/** How soon it looks again whether the stream is free (then twice as late each time, up to a thirtieth of a lease). */
 const STREAM_POLL_MS = 1000;
+
+/** A run given back (deferred): `streams` another job held (watched until free), or none (met another sync twice). */
+interface Deferred {
+  holder?: Holder;
+  streams?: string[];
+}
 
 interface Due {
   job: JobSpec;
@@ -134,6 +147,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   let covered = coveredStreams(compiled.result.manifest, config);
   let streamsDeclared: SourceNode[] = Object.values(compiled.result.manifest.sources).filter((s) => s.sync);
   const leases = new JobLeases(compiled.target.schema, config.leaseMs);
+  const streamPollMaxMs = Math.max(STREAM_POLL_MS, config.leaseMs / 30);
   const { getWarehouse } = await import('../adapters/index.js');
   const singleProcess = !!getWarehouse(compiled.target.type)?.capabilities.singleProcess;
 
@@ -398,7 +412,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         if (!leaseAdapter) return { ok: true };
         const lease = leaseAdapter;
         await renewing;
-        const r = await leases.holdStreams(lease, streams, name, { waitMs: config.leaseMs, pollMs: STREAM_POLL_MS, signal, say: (line) => log(`${name}: ${line}`) });
+        const r = await leases.holdStreams(lease, streams, name, { waitMs: Math.min(STREAM_WAIT_MS, config.leaseMs), pollMs: STREAM_POLL_MS, maxPollMs: streamPollMaxMs, signal, say: (line) => log(`${name}: ${line}`) });
         if (r.ok) heldStreams = streams;
         return r;
       },
@@ -413,12 +427,13 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     log(`${name}: ${d.job.command} started for ${d.slot.toISOString()}${d.why ? ` (${d.why})` : ''}${missedNote(d.missed)}`);
     let status: 'success' | 'error' | 'abandoned' = 'error';
     let message = '';
-    let deferred: Holder | true | undefined;
+    let deferred: Deferred | undefined;
     try {
       const r = await executeJob(d, signal, streamLeases);
-      // deferred (a stream held by another job for a whole lease): given back like a stopped run, re-run below
-      deferred = r.deferred;
-      status = (signal.aborted && r.interrupted) || deferred ? 'abandoned' : r.ok ? 'success' : 'error';
+      status = runOutcome(r, signal.aborted);
+      // deferred (a stream held by another job, or one that met another sync twice): given back
+      // like a stopped run, re-run below — unless something really failed in the run: then an error
+      deferred = status === 'abandoned' && !signal.aborted ? r.deferred : undefined;
       message = r.message;
     } catch (e) {
       status = 'error';
@@ -442,8 +457,9 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       await leaseAdapter?.close().catch(() => {});
     }
     finish(j, d, started, t0, status, message, !!deferred);
-    // its slot was given back: run again when the stream's holder is done (or a third of a lease)
-    if (deferred) watch(j, deferred === true ? undefined : deferred);
+    // its slot was given back: run again once the streams are free (or a third of a lease later)
+    if (deferred?.streams) watchStreams(j, deferred.streams);
+    else if (deferred) watch(j, deferred.holder);
   };
 
   const finish = (j: JobState, d: Due, started: Date, t0: number, status: 'success' | 'error' | 'abandoned', message: string, deferred = false) => {
@@ -466,7 +482,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   };
 
   /** The job itself. `interrupted`: it stopped early because of `signal`. */
-  const executeJob = async (d: Due, signal: AbortSignal, streamLeases: StreamLeases): Promise<{ ok: boolean; message: string; interrupted?: boolean; deferred?: Holder | true }> => {
+  const executeJob = async (d: Due, signal: AbortSignal, streamLeases: StreamLeases): Promise<{ ok: boolean; message: string; interrupted?: boolean; deferred?: Deferred }> => {
     const job = d.job;
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
     if (job.command === 'sync') {
@@ -477,7 +493,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
       const held = await streamLeases.hold(names);
       if (!held.ok) {
         if (signal.aborted) return { ok: false, interrupted: true, message: held.why };
-        return { ok: false, deferred: held.holder ?? true, message: `stream ${held.why}, for a whole lease (${Math.round(config.leaseMs / 1000)}s): its slot is given back, and the job runs again once the stream is free` };
+        // (nothing ran: no failure)
+        return { ok: true, deferred: { holder: held.holder, streams: names }, message: `stream ${held.why}, still after ${Math.round(Math.min(STREAM_WAIT_MS, config.leaseMs) / 1000)}s: its slot is given back (the queue goes on meanwhile), and the job runs again once the stream is free` };
       }
       const { streams, froms, problems, sourceErrors, target, retentionLogs } = await syncSetup({ files: c.files, target: c.target, manifest: c.result.manifest }, { ...common, select: job.select }, () => openTarget(2));
       try {
@@ -529,11 +546,13 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
           buildStopped = !!s?.interrupted;
           buildOk = !s || s.ok || buildStopped;
         }
-        const clash = conflicted.length ? `; ${conflicted.map((r) => r.stream).join(', ')}: another sync committed a batch again while this one ran: the run is deferred (its slot given back, run again within a third of a lease)` : '';
+        const ok = !failed.length && !problems.length && buildOk;
+        // (a run that also failed is an error: its slot is not given back, those streams sync at its next slot)
+        const clash = conflicted.length ? `; ${conflicted.map((r) => r.stream).join(', ')}: another sync committed a batch again while this one ran: ${ok ? 'the run is deferred (its slot given back, run again within a third of a lease)' : 'synced again by the next run'}` : '';
         return {
-          ok: !failed.length && !problems.length && buildOk,
+          ok,
           interrupted: interrupted || buildStopped || (!!conflicted.length && signal.aborted),
-          ...(conflicted.length && !signal.aborted ? { deferred: true as const } : {}),
+          ...(conflicted.length && !signal.aborted ? { deferred: {} } : {}),
           message: `${!buildOk ? `${message}; the build after it failed` : buildStopped ? `${message}; the build after it was stopped` : message}${clash}`,
         };
       } finally {
@@ -637,6 +656,34 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const period = ms ?? Math.max(1000, config.leaseMs / 3);
     const until = holder ? Date.parse(holder.until) - now() : NaN;
     j.watch = setTimeout(() => enqueue({ job: j.spec, slot: new Date(), previous: new Date(), missed: 0, why: '', recheck: true }), until > 0 ? Math.min(until + 50, period) : period);
+  };
+
+  /**
+   * A run deferred for `streams` another job held: look (reads only) whether they are free after
+   * 1 s, 2 s, 4 s ... up to a thirtieth of a lease, and queue its catch-up once they are (the
+   * holder released them, its lease ran out, or its process is gone). Outside the queue: the
+   * other jobs run meanwhile. A warehouse that cannot be read: a recheck a third of a lease later.
+   */
+  const watchStreams = (j: JobState, streams: string[], ms = STREAM_POLL_MS) => {
+    clearTimeout(j.watch);
+    if (stopping) return;
+    j.watch = setTimeout(() => {
+      void (async () => {
+        let held;
+        try {
+          const a = await openTarget(1, 0);
+          try {
+            held = await leases.streamHeld(a, streams);
+          } finally {
+            await a.close().catch(() => {});
+          }
+        } catch {
+          return watch(j);
+        }
+        if (held) watchStreams(j, streams, Math.min(ms * 2, streamPollMaxMs));
+        else enqueue({ job: j.spec, slot: new Date(), previous: new Date(), missed: 0, why: '', recheck: true });
+      })();
+    }, ms);
   };
 
   /** The warehouse could not be read at start: read the lease of `j` again after 1 s, 2 s, 4 s ... up to a third of a lease. */

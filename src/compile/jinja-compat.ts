@@ -23,6 +23,10 @@ let compatInstalled = false;
 
 /** The environments with Jinja's values (addJinjaCompat: models'): Python's operators on anything, not only numbers. */
 const JINJA_ENVIRONMENTS = new WeakSet<object>();
+/** Marks the extension addJinjaCompat adds: a template compiled with it is scoped as Jinja's (loopScopes). */
+const JINJA_MARK = Symbol('vigil.jinja');
+/** Whether the template being compiled is a Jinja environment's (loopScopes). */
+let jinjaScoping = false;
 
 /** Python's arithmetic operators, with the nodes nunjucks parses them into. */
 const ARITHMETIC: Array<[string, string]> = [['+', 'Add'], ['-', 'Sub'], ['*', 'Mul'], ['/', 'Div'], ['%', 'Mod'], ['//', 'FloorDiv'], ['**', 'Pow']];
@@ -846,9 +850,23 @@ function pythonTruth(): void {
 function loopScopes(): void {
   const { compiler, runtime } = nunjucksInternals();
   const C = compiler.Compiler.prototype;
+  // only a template of a Jinja environment (addJinjaCompat: models, macros, tests) is scoped so;
+  // alert templates (alerts/engine.ts) keep nunjucks' scoping, which docs/alerts.md describes.
+  // The compile is synchronous: the flag holds for the template being compiled
+  const compileTemplateSource = (compiler as unknown as { compile: (...a: unknown[]) => unknown }).compile;
+  (compiler as unknown as { compile: (...a: unknown[]) => unknown }).compile = function (this: unknown, ...args: unknown[]) {
+    const was = jinjaScoping;
+    jinjaScoping = Array.isArray(args[2]) && args[2].some((e) => !!e && typeof e === 'object' && JINJA_MARK in e);
+    try {
+      return compileTemplateSource.apply(this, args);
+    } finally {
+      jinjaScoping = was;
+    }
+  };
   // the loop's frame, at run time and at compile time, takes the writes of its body
   const isolated = (original: (this: CompilerProto, ...a: unknown[]) => void) =>
     function (this: CompilerProto, node: unknown, frame: CompileFrame, ...rest: unknown[]) {
+      if (!jinjaScoping) return original.call(this, node, frame, ...rest);
       const emitLine = this._emitLine;
       let pushed = false;
       this._emitLine = function (this: CompilerProto, line: string) {
@@ -878,6 +896,7 @@ function loopScopes(): void {
   };
   const bindings = C._emitLoopBindings as (this: CompilerProto, node: CompilerNode, ...a: unknown[]) => void;
   C._emitLoopBindings = function (this: CompilerProto, node: CompilerNode, ...rest: unknown[]) {
+    if (!jinjaScoping) return bindings.call(this, node, ...rest);
     const target = node.name as CompilerNode;
     const names = target.typename === 'Array' ? (target.children as CompilerNode[]).map((c) => String(c.value)) : [String(target.value)];
     this._emitLine(`runtime.vigilIteration(frame, ${JSON.stringify(names)});`);
@@ -889,6 +908,7 @@ function loopScopes(): void {
   const lookupOf = (name: string) => `runtime.contextOrFrameLookup(context, frame, ${JSON.stringify(name)})`;
   const compileSet = C.compileSet as (this: CompilerProto, node: CompilerNode, frame: CompileFrame) => void;
   C.compileSet = function (this: CompilerProto, node: CompilerNode, frame: CompileFrame) {
+    if (!jinjaScoping) return compileSet.call(this, node, frame);
     const shadowed: string[] = [];
     for (const t of node.targets as CompilerNode[]) {
       const name = String(t.value);
@@ -1248,6 +1268,7 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
     return '';
   });
   env.addExtension('DoExtension', {
+    [JINJA_MARK]: true,
     tags: ['do'],
     parse(parser: { nextToken(): { value: string; lineno: number; colno: number }; parseExpression(): unknown; advanceAfterBlockEnd(v: string): void }, nodes: { NodeList: new (l: number, c: number, children: unknown[]) => unknown; CallExtension: new (ext: unknown, prop: string, args: unknown) => unknown }) {
       const tok = parser.nextToken();

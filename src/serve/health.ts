@@ -37,6 +37,18 @@ export interface JobRun {
   seconds?: number;
 }
 
+/**
+ * How a job's run ended, from what it returned: stopped by the signal, failed (a stream that
+ * failed, a project problem, the build after it: an error, counted, even when another stream of
+ * the run was deferred), deferred (a stream held by another job, or met another sync twice:
+ * its slot given back, run again, never an error), or a success.
+ */
+export function runOutcome(r: { ok: boolean; interrupted?: boolean; deferred?: unknown }, aborted: boolean): 'success' | 'error' | 'abandoned' {
+  if (aborted && r.interrupted) return 'abandoned';
+  if (!r.ok) return 'error';
+  return r.deferred ? 'abandoned' : 'success';
+}
+
 export interface JobHealth {
   job: string;
   command: string;

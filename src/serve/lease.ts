@@ -10,7 +10,8 @@
  *
  * Sync jobs also hold a lease per stream they sync (document `stream:<source>.<table>`, same
  * table): two jobs that select one stream (a delta and a nightly full) never sync it at once,
- * whichever processes run them; the second waits for the first (holdStreams).
+ * whichever processes run them; the second waits for the first a little (holdStreams), then
+ * gives its run back and runs again once the stream is free (serve-command.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -48,6 +49,9 @@ export interface LeaseDoc {
   consecutive_failures?: number;
   writeId?: string;
 }
+
+/** Who holds a stream, as a job waiting for it says. */
+const streamBusy = (h: Holder) => `held by job ${h.job ?? '?'} on ${h.host} (pid ${h.pid}) since ${h.since}`;
 
 /** `holder`: the live holder that has the job (a run still going), when that is why not. */
 export type Claim = { ok: true } | { ok: false; why: string; holder?: Holder };
@@ -132,7 +136,7 @@ export class JobLeases {
 
   /** Take stream `stream` for job `job`, or say who has it (a live holder other than this process). */
   async claimStream(adapter: Adapter, stream: string, job: string): Promise<Claim> {
-    return this.take(adapter, `stream:${stream}`, (h) => `held by job ${h.job ?? '?'} on ${h.host} (pid ${h.pid}) since ${h.since}`, (d) => ({ ...d, holder: this.holder({ job }) }));
+    return this.take(adapter, `stream:${stream}`, streamBusy, (d) => ({ ...d, holder: this.holder({ job }) }));
   }
 
   /** Push our leases of `streams` further; false when one was taken over. */
@@ -146,47 +150,83 @@ export class JobLeases {
     return all;
   }
 
-  /** Give `streams` back. */
+  /**
+   * Give `streams` back: each is tried, a failure does not keep the rest held (the first one is
+   * thrown after).
+   */
   async releaseStreams(adapter: Adapter, streams: string[]): Promise<void> {
-    for (const s of streams)
-      await this.update(adapter, `stream:${s}`, (d) => {
-        delete d.holder;
-      });
+    let failed: unknown;
+    for (const s of streams) {
+      try {
+        await this.update(adapter, `stream:${s}`, (d) => {
+          delete d.holder;
+        });
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+    if (failed !== undefined) throw failed;
   }
 
   /**
-   * Take every stream of `streams` for job `job`, all or none: while another job (of another
-   * serve, or a holder this process left) holds one, the ones taken are given back, and they are
-   * tried again every `pollMs` for at most `waitMs` (`say` is told once whom it waits for).
-   * `{ ok: false }` when the wait ran out (`holder`: who had it) or `signal` stopped it.
+   * The first of `streams` (in order) a live holder other than this process has, and why: read
+   * only (a document that does not exist is free, and is not made).
    */
-  async holdStreams(adapter: Adapter, streams: string[], job: string, opts: { waitMs: number; pollMs: number; signal?: AbortSignal; say?: (line: string) => void }): Promise<{ ok: true; waitedMs: number } | { ok: false; why: string; holder?: Holder }> {
+  async streamHeld(adapter: Adapter, streams: string[]): Promise<{ stream: string; why: string; holder: Holder } | undefined> {
+    for (const s of streams) {
+      const cur = await (await this.doc(adapter, `stream:${s}`)).get();
+      const h = cur ? (JSON.parse(cur.body) as LeaseDoc).holder : undefined;
+      if (h && h.owner !== this.owner && leaseLive(h, Date.now(), this.leaseMs)) return { stream: s, why: streamBusy(h), holder: h };
+    }
+    return undefined;
+  }
+
+  /**
+   * Take every stream of `streams` for job `job`, all or none. While another job (of another
+   * serve, or a holder this process left) holds one, it waits: it looks again (reads only: no
+   * write while one is held, as concurrent DML on the lease table can fail the holder's renewal
+   * on BigQuery) after `pollMs`, doubling up to `maxPollMs`, for at most `waitMs` (`say` is told
+   * once whom it waits for). It claims them, in order, only once none is held; one taken by
+   * another at that moment gives back the ones taken. `{ ok: false }` when the wait ran out
+   * (`holder`: who had it) or `signal` stopped it. A failure (the warehouse) gives back what it
+   * took before it is thrown.
+   */
+  async holdStreams(adapter: Adapter, streams: string[], job: string, opts: { waitMs: number; pollMs: number; maxPollMs?: number; signal?: AbortSignal; say?: (line: string) => void }): Promise<{ ok: true; waitedMs: number } | { ok: false; why: string; holder?: Holder }> {
     const t0 = Date.now();
     const sorted = [...new Set(streams)].sort();
     let said = false;
+    let poll = opts.pollMs;
     for (;;) {
-      const taken: string[] = [];
-      let refused: { stream: string; claim: Claim & { ok: false } } | undefined;
-      for (const s of sorted) {
-        const c = await this.claimStream(adapter, s, job);
-        if (!c.ok) {
-          refused = { stream: s, claim: c };
-          break;
+      let refused: { stream: string; why: string; holder?: Holder } | undefined = await this.streamHeld(adapter, sorted);
+      if (!refused) {
+        const taken: string[] = [];
+        try {
+          for (const s of sorted) {
+            const c = await this.claimStream(adapter, s, job);
+            if (!c.ok) {
+              refused = { stream: s, why: c.why, holder: c.holder };
+              break;
+            }
+            taken.push(s);
+          }
+          if (!refused) return { ok: true, waitedMs: Date.now() - t0 };
+          // none held while waiting: a job that waits never holds up the one it waits for
+          await this.releaseStreams(adapter, taken);
+        } catch (e) {
+          await this.releaseStreams(adapter, taken).catch(() => undefined);
+          throw e;
         }
-        taken.push(s);
       }
-      if (!refused) return { ok: true, waitedMs: Date.now() - t0 };
-      // none held while waiting: a job that waits never holds up the one it waits for
-      await this.releaseStreams(adapter, taken);
-      const why = `${refused.stream}, ${refused.claim.why}`;
-      if (Date.now() - t0 + opts.pollMs > opts.waitMs) return { ok: false, why, holder: refused.claim.holder };
+      const why = `${refused.stream}, ${refused.why}`;
+      const left = opts.waitMs - (Date.now() - t0);
+      if (left <= 0) return { ok: false, why, holder: refused.holder };
       if (!said) {
-        opts.say?.(`waits for stream ${why} (at most ${Math.round(opts.waitMs / 1000)}s)`);
+        opts.say?.(`waits for stream ${why} (at most ${Math.max(1, Math.round(opts.waitMs / 1000))}s)`);
         said = true;
       }
       if (opts.signal?.aborted) return { ok: false, why: `stopped while it waited: ${why}` };
       await new Promise<void>((resolve) => {
-        const t = setTimeout(done, opts.pollMs);
+        const t = setTimeout(done, Math.min(poll, left));
         function done() {
           clearTimeout(t);
           opts.signal?.removeEventListener('abort', done);
@@ -194,6 +234,7 @@ export class JobLeases {
         }
         opts.signal?.addEventListener('abort', done, { once: true });
       });
+      poll = Math.min(poll * 2, Math.max(opts.pollMs, opts.maxPollMs ?? opts.pollMs));
       if (opts.signal?.aborted) return { ok: false, why: `stopped while it waited: ${why}` };
     }
   }

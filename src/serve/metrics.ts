@@ -7,6 +7,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StreamHealth } from './health.js';
 
+/** How many pending notifications' ids ServeMetrics remembers (each counted once). */
+const PENDING_KEPT = 10_000;
+
 const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
 export class ServeMetrics {
@@ -19,8 +22,12 @@ export class ServeMetrics {
   readonly modelBuild: Histogram<'model' | 'status'>;
   readonly alertsFiring: Gauge<'alert'>;
   readonly notifications: Counter<'result'>;
-  /** the notifications counted pending and still pending (each is counted once, not at every retry) */
-  private pendingSeen = new Set<string>();
+  /**
+   * The notifications counted pending: each id once for the process's life, however often it is
+   * retried or goes pending again (after uncertain); kept up to PENDING_KEPT ids, the oldest
+   * forgotten first.
+   */
+  private readonly pendingSeen = new Set<string>();
 
   constructor(streams: () => StreamHealth[], running: () => { job: string; since: Date } | undefined) {
     const r = [this.registry];
@@ -67,21 +74,28 @@ export class ServeMetrics {
     this.lastSuccess = new Gauge({ name: 'vigil_job_last_success_timestamp_seconds', help: 'Per job: when its last successful run of this process finished (Unix time).', labelNames: ['job'], registers: r });
     this.modelBuild = new Histogram({ name: 'vigil_model_build_duration_seconds', help: 'Duration of each model, seed and snapshot built by jobs of this process.', labelNames: ['model', 'status'], buckets: BUCKETS, registers: r });
     this.alertsFiring = new Gauge({ name: 'vigil_alerts_firing', help: 'Per alert rule: instances firing after its last evaluation.', labelNames: ['alert'], registers: r });
-    this.notifications = new Counter({ name: 'vigil_notifications_total', help: 'Notifications handled by alert evaluations of this process, each counted once per result it reached (sent, rejected, uncertain; pending: not delivered yet, counted when it became pending, not at each retry).', labelNames: ['result'], registers: r });
+    this.notifications = new Counter({ name: 'vigil_notifications_total', help: 'Notifications handled by the alert evaluations of this process, by result. sent, rejected, uncertain: as a delivery of this process ended. pending: once per notification an evaluation of this process queued (or found a dead run sending) and could not deliver; not again at each retry, and not one another process left pending.', labelNames: ['result'], registers: r });
   }
 
   /**
-   * An evaluation's deliveries in vigil_notifications_total: what was sent, refused or left
-   * uncertain by this evaluation, and each notification that became pending (as Alertmanager's
+   * An evaluation's deliveries in vigil_notifications_total: what this evaluation sent, saw
+   * refused or left uncertain, and each notification it moved to pending and left there
+   * (EvalSummary.newlyPending) that this process has not counted before (as Alertmanager's
    * alertmanager_notifications_total and _failed_total count a notification once, not each
-   * attempt: a pending one retried by every later run counts once).
+   * attempt). The outbox's other pending notifications (another replica's, a `vigil alerts
+   * evaluate` by hand, one put back by `outbox --retry`) are not this process's to count.
    */
-  countDelivery(sum: { delivery: Record<'sent' | 'rejected' | 'uncertain', number>; unsettled: Array<{ id: string; status: string }> }): void {
+  countDelivery(sum: { delivery: Record<'sent' | 'rejected' | 'uncertain', number>; newlyPending: string[] }): void {
     for (const result of ['sent', 'rejected', 'uncertain'] as const) if (sum.delivery[result]) this.notifications.inc({ result }, sum.delivery[result]);
-    const pending = new Set(sum.unsettled.filter((e) => e.status === 'pending').map((e) => e.id));
-    const fresh = [...pending].filter((id) => !this.pendingSeen.has(id)).length;
+    let fresh = 0;
+    for (const id of sum.newlyPending) {
+      if (this.pendingSeen.has(id)) continue;
+      fresh++;
+      this.pendingSeen.add(id);
+      // (a Set keeps insertion order: the first left is the oldest)
+      if (this.pendingSeen.size > PENDING_KEPT) this.pendingSeen.delete(this.pendingSeen.values().next().value!);
+    }
     if (fresh) this.notifications.inc({ result: 'pending' }, fresh);
-    this.pendingSeen = pending;
   }
 
   async text(): Promise<string> {

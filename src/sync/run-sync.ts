@@ -201,12 +201,14 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // before it while each run said OK (and status said 0s behind)
         const bounds = await src.cursorBounds(spec, columns, state?.cursor_value ?? null);
         sourceMax = bounds.max;
+        // (a cursor without time zone: the database's local time, in its TimeZone setting)
+        const clockShown = bounds.zone ? `${bounds.clock} ${bounds.zone}` : bounds.clock;
         if (bounds.ahead.rows > 0) {
           const n = bounds.ahead.rows;
-          opts.out(`  ${stream}: warning: ${counted(n, 'row')} of ${sync.schema}.${s.relation.identifier} ha${n === 1 ? 's' : 've'} ${sync.cursor} after the source's clock (${bounds.clock}; the latest ${bounds.ahead.latest}) (${s.file}:${s.line}): synced, but the cursor stops at the source's clock, so every run reads ${n === 1 ? 'it' : 'them'} again; the cursor column should hold no time in the future`);
+          opts.out(`  ${stream}: warning: ${counted(n, 'row')} of ${sync.schema}.${s.relation.identifier} ha${n === 1 ? 's' : 've'} ${sync.cursor} after the source's clock (${clockShown}; the latest ${bounds.ahead.latest}) (${s.file}:${s.line}): synced, but the cursor stops at the source's clock, so every run reads ${n === 1 ? 'it' : 'them'} again; the cursor column should hold no time in the future`);
         }
         if (bounds.savedAhead && state?.cursor_value) {
-          opts.out(`  ${stream}: warning: the saved cursor (${state.cursor_value}) is after the source's clock (${bounds.clock}): a row stamped in the future became the cursor, and the delta runs since read from there; moved back to the source's clock, so this run reads from its lookback before it`);
+          opts.out(`  ${stream}: warning: the saved cursor (${state.cursor_value}) is after the source's clock (${clockShown}): a row stamped in the future became the cursor, and the delta runs since read from there; moved back to the source's clock, so this run reads from its lookback before it`);
           await writer.clampCursor(stateRel, stream, bounds.clock);
           state = await writer.readState(stateRel, stream);
         }

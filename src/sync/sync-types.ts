@@ -467,8 +467,10 @@ export interface SourceBatch {
 
 /** Where a stream's cursor values stand against the source's clock (SyncReader.cursorBounds). */
 export interface CursorBounds {
-  /** the source's clock as the run begins (exact text) */
+  /** the source's clock as the run begins (exact text): for a cursor without time zone, the wall time in `zone` */
   clock: string;
+  /** a cursor without time zone (timestamp, date): the database's TimeZone its clock is read in */
+  zone?: string;
   /** the newest cursor value at or before `clock` (exact text): the state's `source_max_cursor` */
   max: string | null;
   /** rows stamped more than a minute after `clock` ('infinity' left out: nullCursorRows), and the latest of them */

@@ -828,6 +828,22 @@ describe('keys and templates', () => {
     expect(instanceKey('a', { x: '1' })).not.toBe(instanceKey('b', { x: '1' }));
   });
 
+  it("an alert template keeps nunjucks' scoping (docs/alerts.md): a set inside a loop is seen after it; a model's template is Jinja's (a loop's own)", async () => {
+    const inst = { alert: 'vol', labels: { team: 'data', tier: 'gold' }, values: { capability: 'chat' } as Record<string, Json> };
+    const t = "{% set n = 0 %}{% set s = '' %}{% for k in labels %}{% set n = n + 1 %}{% set s = s ~ k %}{% endfor %}{{ capability }}: {{ n }} labels {{ s }}";
+    // (was: 'chat: 0 labels ' once models' templates were scoped as Jinja's: the patch is process-wide)
+    expect(renderTemplate(t, inst)).toBe('chat: 2 labels teamtier');
+    // a model's, compiled in the same process, in between and after: Jinja's
+    const { emptyCalls, TemplateEnv } = await import('../../src/compile/template-env.js');
+    const { dialectOf } = await import('../../src/adapters/index.js');
+    const env = new TemplateEnv({ dialect: dialectOf('duckdb'), vars: {}, env: {}, target: { name: 'dev' }, project: 'p' });
+    env.useFastPath = false;
+    const m = env.compileTemplate('m.sql', "{% set n = 0 %}{% for x in [1, 2] %}{% set n = n + 1 %}{% endfor %}select {{ n }}");
+    expect('message' in m).toBe(false);
+    expect(env.render(m as Exclude<typeof m, { message: string }>, '', emptyCalls(), false)).toBe('select 0');
+    expect(renderTemplate(t.replace('labels {{ s }}', 'labels'), inst)).toBe('chat: 2 labels');
+  });
+
   it('renderTemplate sees values, labels and alert; a name it lacks is shown as written (never empty); errors are reported, not thrown', () => {
     const inst = { alert: 'vol', labels: { team: 'data', severity: 'error' }, values: { capability: 'chat', ratio: 2.5 } as Record<string, Json> };
     expect(renderTemplate('{{ capability }} at {{ ratio }}x for {{ labels.team }} ({{ alert }}, {{ severity }})', inst)).toBe('chat at 2.5x for data (vol, error)');

@@ -3,7 +3,8 @@
  * BigQuery): one claim per slot, a live holder keeps the job, an abandoned run gives its slot
  * back, and a holder recorded by an earlier process with this very host and pid (a restarted
  * container) holds nothing. Stream leases: a sync job holds the streams it syncs, and another
- * job (another serve's) waits for them, or gives its run back when they stay held.
+ * job (another serve's) waits for them, or gives its run back when they stay held; waiting only
+ * reads, and a failure midway leaves none of them held.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
@@ -171,7 +172,8 @@ describe('job leases', () => {
 describe('stream leases', () => {
   const lines: string[] = [];
   const opts = (waitMs: number, signal?: AbortSignal) => ({ waitMs, pollMs: 50, signal, say: (l: string) => lines.push(l) });
-  const streamDoc = async (stream: string): Promise<LeaseDoc> => JSON.parse(String((await db.query<{ body: string }>(`select body from analytics.${LEASE_TABLE} where id = $1`, [`stream:${stream}`]))[0].body));
+  /** (a stream no job has claimed yet has no document) */
+  const streamDoc = async (stream: string): Promise<LeaseDoc> => JSON.parse(String((await db.query<{ body: string }>(`select body from analytics.${LEASE_TABLE} where id = $1`, [`stream:${stream}`]))[0]?.body ?? '{}'));
 
   it('a job holds the streams it syncs; another job (another serve) that needs one of them waits for it, says once for whom, and then has them all', async () => {
     lines.length = 0;
@@ -216,6 +218,64 @@ describe('stream leases', () => {
     // kill -9: the holder's process is gone (its start time no longer matches this pid's)
     await db.execute(`update analytics.${LEASE_TABLE} set body = replace(body, $1, '2000-01-01T00:00:00.000Z') where id = 'stream:raw.x'`, [PROCESS_STARTED]);
     expect(await b.holdStreams(db, ['raw.x'], 'sync_x_full', opts(0))).toMatchObject({ ok: true });
+  });
+});
+
+describe('stream leases: what a wait costs the warehouse, and a failure midway', () => {
+  const streamDoc = async (stream: string): Promise<LeaseDoc> => JSON.parse(String((await db.query<{ body: string }>(`select body from analytics.${LEASE_TABLE} where id = $1`, [`stream:${stream}`]))[0].body));
+  /** The same DuckDB, each statement recorded; `fail` makes a statement throw (a connection lost midway). */
+  const watched = (fail: (sql: string, params: unknown[]) => boolean = () => false) => {
+    const calls: Array<{ kind: 'query' | 'execute'; sql: string; params: unknown[] }> = [];
+    const adapter = new Proxy(db, {
+      get(target, prop) {
+        if (prop === 'query' || prop === 'execute')
+          return async (sql: string, params: unknown[] = []) => {
+            calls.push({ kind: prop, sql, params });
+            if (fail(sql, params)) throw new Error('connection to the warehouse lost');
+            return prop === 'query' ? target.query(sql, params as never) : target.execute(sql, params as never);
+          };
+        const v = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    return { adapter, calls };
+  };
+
+  it('a job that waits for a held stream only reads the lease table (no claim written and given back at each look: on BigQuery concurrent DML on it can fail the holder\'s renewal), and looks less and less often', async () => {
+    const a = new JobLeases('analytics', 60_000);
+    const b = new JobLeases('analytics', 60_000);
+    expect(await a.holdStreams(db, ['raw.h'], 'sync_h_full', { waitMs: 0, pollMs: 50 })).toMatchObject({ ok: true });
+    const { adapter, calls } = watched();
+    const r = await b.holdStreams(adapter, ['raw.g', 'raw.h'], 'sync_h', { waitMs: 1000, pollMs: 50, maxPollMs: 400 });
+    expect(r).toMatchObject({ ok: false, holder: { job: 'sync_h_full', owner: a.owner } });
+    expect(calls.filter((c) => c.kind === 'execute')).toEqual([]);
+    // 50, 100, 200, 400 ms, then what is left of the second: at most 6 looks (was: one every 50 ms, each a claim of raw.g and its release)
+    const looks = calls.filter((c) => c.kind === 'query' && c.params[0] === 'stream:raw.h');
+    expect(looks.length).toBeGreaterThanOrEqual(2);
+    expect(looks.length).toBeLessThanOrEqual(6);
+    // (raw.g, free, was never claimed)
+    expect((await db.query(`select 1 from analytics.${LEASE_TABLE} where id = 'stream:raw.g'`)).length).toBe(0);
+    await a.releaseStreams(db, ['raw.h']);
+  });
+
+  it('a failure while it claims its streams gives back the ones it took (was: held until their lease ran out, stalling the other jobs of those streams)', async () => {
+    const b = new JobLeases('analytics', 60_000);
+    // the claim of the third stream fails: the connection is lost
+    const { adapter } = watched((sql, params) => /^update/i.test(sql) && params[2] === 'stream:raw.f3');
+    await expect(b.holdStreams(adapter, ['raw.f1', 'raw.f2', 'raw.f3'], 'sync_f', { waitMs: 0, pollMs: 50 })).rejects.toThrow(/connection to the warehouse lost/);
+    for (const st of ['raw.f1', 'raw.f2']) expect((await streamDoc(st)).holder, st).toBeUndefined();
+    // and another job has them at once
+    expect(await new JobLeases('analytics', 60_000).holdStreams(db, ['raw.f1', 'raw.f2', 'raw.f3'], 'sync_f_full', { waitMs: 0, pollMs: 50 })).toMatchObject({ ok: true });
+  });
+
+  it('a release that fails for one stream still gives back the others, then says so', async () => {
+    const b = new JobLeases('analytics', 60_000);
+    expect(await b.holdStreams(db, ['raw.r1', 'raw.r2'], 'sync_r', { waitMs: 0, pollMs: 50 })).toMatchObject({ ok: true });
+    const { adapter } = watched((sql, params) => /^update/i.test(sql) && params[2] === 'stream:raw.r1');
+    await expect(b.releaseStreams(adapter, ['raw.r1', 'raw.r2'])).rejects.toThrow(/connection to the warehouse lost/);
+    expect((await streamDoc('raw.r2')).holder).toBeUndefined();
+    expect((await streamDoc('raw.r1')).holder).toMatchObject({ owner: b.owner });
+    await b.releaseStreams(db, ['raw.r1']);
   });
 });
 

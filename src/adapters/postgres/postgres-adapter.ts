@@ -106,8 +106,35 @@ export class PostgresAdapter implements Adapter {
   private constructor(
     readonly pool: Pool,
     poolSize: number,
+    /** A connection of this adapter's without its own TimeZone (zoneOfDatabase). */
+    private readonly connectUnzoned?: () => Promise<{ query(sql: string): Promise<{ rows: Array<Record<string, unknown>> }>; end(): Promise<void> }>,
   ) {
     this.maxConcurrency = poolSize;
+  }
+
+  private zone?: Promise<string>;
+
+  /**
+   * The TimeZone a session of this database gets when it sets none itself (the server's
+   * postgresql.conf, ALTER SYSTEM, ALTER DATABASE / ROLE ... SET timezone, the url's options):
+   * the zone of the local time its `now()::timestamp` defaults write. Every connection of the
+   * pool sets UTC at its start, which outranks all of those, so it is read on one connection
+   * opened without that (once per adapter).
+   */
+  zoneOfDatabase(): Promise<string> {
+    this.zone ??= (async () => {
+      if (!this.connectUnzoned) return 'UTC';
+      const c = await this.connectUnzoned();
+      try {
+        return String((await c.query('show timezone')).rows[0].TimeZone);
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    })().catch((e: unknown) => {
+      this.zone = undefined;
+      throw new WarehouseError(`could not read the database's TimeZone setting (on a connection of its own): ${(e as Error).message.split('\n')[0]}`, 'show timezone', { cause: e });
+    });
+    return this.zone;
   }
 
   /**
@@ -164,7 +191,13 @@ export class PostgresAdapter implements Adapter {
       types: types as never,
     });
     pool.on('error', () => undefined); // an idle client dropped by the server: the next query reconnects
-    const a = new PostgresAdapter(pool, size);
+    const unzoned = async () => {
+      const c = new pg.Client({ connectionString, ssl, application_name: cfg.application_name ?? 'vigil', ...(urlOptions ? { options: urlOptions } : {}), connectionTimeoutMillis: 15_000 });
+      c.on('error', () => undefined);
+      await c.connect();
+      return c;
+    };
+    const a = new PostgresAdapter(pool, size, unzoned);
     try {
       if (opts.helpers === false) await a.execute('select 1');
       else await installHelpers((sql) => a.query(sql));

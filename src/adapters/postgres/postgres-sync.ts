@@ -160,14 +160,33 @@ export class PostgresSyncReader implements SyncReader {
   async keyOrdered(spec: StreamSpec): Promise<boolean | 'view'> {
     const kind = await this.db.query<{ relkind: string }>(`select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2`, [spec.schema, spec.table]);
     if (kind[0]?.relkind === 'v') return 'view';
+    const want = keyColumns(spec.cursor, spec.primaryKey);
+    return (await this.btreeIndexes(spec)).some((cols) => want.every((c, i) => cols[i] === c));
+  }
+
+  /** The columns of each btree index of the table (not partial), in order (none for a view). */
+  private async btreeIndexes(spec: StreamSpec): Promise<string[][]> {
     const rows = await this.db.query<{ cols: string[] }>(
       `select array(select a.attname::text from unnest(i.indkey::int2[]) with ordinality k(attnum, ord) join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum order by k.ord) as cols
      from pg_index i join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = t.relnamespace join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam
      where n.nspname = $1 and t.relname = $2 and am.amname = 'btree' and i.indpred is null and i.indisvalid`,
       [spec.schema, spec.table],
     );
-    const want = keyColumns(spec.cursor, spec.primaryKey);
-    return rows.some((r) => want.every((c, i) => r.cols[i] === c));
+    return rows.map((r) => r.cols);
+  }
+
+  /**
+   * The source's clock as SQL, in the terms the cursor column compares with (the `type` its
+   * values have, `pgType`: its base type): a timestamptz's instant; for a `timestamp` without
+   * time zone or a `date`, the wall time of the database's own TimeZone (zoneOfDatabase), which
+   * an application's `now()` / `localtimestamp` defaults write — every statement here runs in
+   * UTC, so the UTC wall time made every row of a zone east of it "in the future" for hours.
+   * `base`: the type the clock's text is read back as.
+   */
+  private async clockSql(pgType: string): Promise<{ sql: string; base: 'timestamptz' | 'timestamp'; zone?: string }> {
+    if (pgType !== 'timestamp without time zone' && pgType !== 'date') return { sql: 'statement_timestamp()', base: 'timestamptz' };
+    const zone = await this.db.zoneOfDatabase();
+    return { sql: `(statement_timestamp() at time zone ${this.db.dialect.literal(zone)})`, base: 'timestamp', zone };
   }
 
   async uniqueKey(spec: StreamSpec): Promise<boolean | 'view'> {
@@ -214,16 +233,21 @@ export class PostgresSyncReader implements SyncReader {
   }
 
   /**
-   * The source's clock (statement_timestamp) and where the cursor's values stand against it. Each
-   * query reads a range of the (cursor, key) index: the newest value at or before the clock, and
-   * the few after it ('infinity' is nullCursorRows'). A value within a minute after the clock is
-   * not counted: an application server's clock a little ahead of the database's stamps such rows
-   * all the time (the cursor still stops at the clock: readBatch).
+   * The source's clock (statement_timestamp; for a cursor without time zone the wall time of the
+   * database's TimeZone: clockSql) and where the cursor's values stand against it: the newest
+   * value at or before the clock, and the few after it ('infinity' is nullCursorRows'). A value
+   * within a minute after the clock is not counted: an application server's clock a little ahead
+   * of the database's stamps such rows all the time (the cursor still stops at the clock:
+   * readBatch). Where an index leads with the cursor, each is a range of it (two statements: an
+   * aggregate's FILTER cannot use the index); without one (an unindexed table, a view) both come
+   * from one scan.
    */
   async cursorBounds(spec: StreamSpec, columns: SyncColumn[], saved: string | null): Promise<CursorBounds> {
     const c = this.db.dialect.quoteIdent(spec.cursor);
     const col = columns.find((x) => x.name === spec.cursor);
     const type = col?.sourceType ?? col?.pgType ?? 'timestamp with time zone';
+    const clockSql = await this.clockSql(col?.pgType ?? type);
+    const indexed = (await this.btreeIndexes(spec)).some((cols) => cols[0] === spec.cursor);
     return this.styled(async (cl) => {
       const one = async (sql: string, params: unknown[] = []) =>
         (
@@ -231,11 +255,21 @@ export class PostgresSyncReader implements SyncReader {
             throw pgError(e, sql);
           })
         ).rows[0] as Record<string, unknown>;
-      const clock = String((await one('select statement_timestamp()::text as t')).t);
-      const max = (await one(`select max(${c})::text as m from ${this.rel(spec)} where ${c} <= cast(cast($1 as timestamptz) as ${type})`, [clock])).m as string | null;
-      const ahead = await one(`select count(*) as n, max(${c})::text as m from ${this.rel(spec)} where ${c} > cast(cast($1 as timestamptz) + interval '1 minute' as ${type}) and ${c} < 'infinity'`, [clock]);
-      const savedAhead = saved ? !!(await one('select cast($1 as timestamptz) > cast($2 as timestamptz) as a', [saved, clock])).a : false;
-      return { clock, max: max ?? null, ahead: { rows: Number(ahead.n ?? 0), latest: (ahead.m as string | null) ?? null }, savedAhead };
+      const k = await one(`select ${clockSql.sql}::text as t${saved ? `, cast($1 as ${clockSql.base}) > ${clockSql.sql} as a` : ''}`, saved ? [saved] : []);
+      const clock = String(k.t);
+      const upto = `cast(cast($1 as ${clockSql.base}) as ${type})`;
+      const past = `${c} > cast(cast($1 as ${clockSql.base}) + interval '1 minute' as ${type}) and ${c} < 'infinity'`;
+      let max: string | null;
+      let ahead: Record<string, unknown>;
+      if (indexed) {
+        max = (await one(`select max(${c})::text as m from ${this.rel(spec)} where ${c} <= ${upto}`, [clock])).m as string | null;
+        ahead = await one(`select count(*) as n, max(${c})::text as m from ${this.rel(spec)} where ${past}`, [clock]);
+      } else {
+        const r = await one(`select (max(${c}) filter (where ${c} <= ${upto}))::text as m, count(*) filter (where ${past}) as n, (max(${c}) filter (where ${past}))::text as am from ${this.rel(spec)}`, [clock]);
+        max = r.m as string | null;
+        ahead = { n: r.n, m: r.am };
+      }
+      return { clock, ...(clockSql.zone ? { zone: clockSql.zone } : {}), max: max ?? null, ahead: { rows: Number(ahead.n ?? 0), latest: (ahead.m as string | null) ?? null }, savedAhead: !!k.a };
     });
   }
 
@@ -257,7 +291,8 @@ export class PostgresSyncReader implements SyncReader {
     // the cursor the stream keeps after the row whose key is read with it: the source's clock in
     // this snapshot when the row is stamped after it (a future row as the cursor: every later delta
     // read from that time, missing every row written before it, and said OK)
-    const clockCursor = `case when s.${q(spec.cursor)} > cast(statement_timestamp() as ${typeOf.get(spec.cursor)}) then statement_timestamp()::text end as __vigil_cursor`;
+    const clock = (await this.clockSql(columns.find((c) => c.name === spec.cursor)?.pgType ?? '')).sql;
+    const clockCursor = `case when s.${q(spec.cursor)} > cast(${clock} as ${typeOf.get(spec.cursor)}) then ${clock}::text end as __vigil_cursor`;
     /** A row of the key queries: its key tuple (text), and the cursor the stream keeps after it. */
     const keyRow = (row: unknown[] | undefined) => (row ? { key: row.slice(0, keyCols.length).map((v) => String(v)), cursor: (row[keyCols.length] as string | null) ?? null } : null);
     /** A key tuple whose values come from `value(i)` (a parameter or a setting), cast to the columns' types. */
