@@ -24,6 +24,7 @@ import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { pidAlive } from '../../src/run/cas-document.js';
+import type { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
 
 export interface TestPostgres {
   /** Connection string of the test database, e.g. `postgres://postgres:vigil@127.0.0.1:5433/vigil_test`. */
@@ -330,3 +331,21 @@ export const SYNC_TARGETS = {
   duckdb: `name: synctest\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
   postgres: `name: synctest\ndefault_target: wh\ntargets:\n  wh: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: analytics }\n`,
 };
+
+/**
+ * A warehouse connection whose server sends the plan of every statement it runs as a notice
+ * (auto_explain), collected in `plans`: for tests that assert how the reader's queries are planned.
+ */
+export async function openExplained(url: string): Promise<{ db: PostgresAdapter; plans: string[] }> {
+  // (imported here: the global setup loads this module, and needs no adapter)
+  const { PostgresAdapter } = await import('../../src/adapters/postgres/postgres-adapter.js');
+  const explained = new URL(url);
+  explained.searchParams.set('options', '-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0 -c auto_explain.log_level=notice');
+  const db = await PostgresAdapter.open({ type: 'postgres', url: explained.toString(), schema: 'analytics' }, 1);
+  const plans: string[] = [];
+  const heard = new WeakSet<object>();
+  db.pool.on('acquire', (c) => {
+    if (!heard.has(c)) heard.add(c.on('notice', (n) => plans.push(n.message ?? '')));
+  });
+  return { db, plans };
+}

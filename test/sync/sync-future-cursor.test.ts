@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
-import { uniqueSchema, SYNC_TARGETS as TARGETS } from '../support/postgres.js';
+import { uniqueSchema, SYNC_TARGETS as TARGETS, openExplained } from '../support/postgres.js';
 import { makeProject, removeDir, vigil, duckRows as duck } from '../helpers.js';
 import { fileClient } from '../support/pg-client.js';
 
@@ -190,14 +190,7 @@ describe("the source's clock against the cursor (cursorBounds): what it costs th
       insert into ${s}.plain values (0, '9999-12-31'); insert into ${s}.indexed values (0, '9999-12-31');
       analyze ${s}.plain; analyze ${s}.indexed`);
     // the server's plan of every statement the reader runs, sent to it as a notice (auto_explain)
-    const explained = new URL(url);
-    explained.searchParams.set('options', '-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0 -c auto_explain.log_level=notice');
-    const db = await PostgresAdapter.open({ type: 'postgres', url: explained.toString(), schema: 'analytics' }, 1);
-    const plans: string[] = [];
-    const heard = new WeakSet<object>();
-    db.pool.on('acquire', (c) => {
-      if (!heard.has(c)) heard.add(c.on('notice', (n) => plans.push(n.message ?? '')));
-    });
+    const { db, plans } = await openExplained(url);
     const reader = db.syncReader!();
     try {
       const bounds = async (table: string) => {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
-import { uniqueSchema } from '../support/postgres.js';
+import { uniqueSchema, openExplained } from '../support/postgres.js';
 import { makeProject, removeDir, VIGIL, vigil, duckRows as duck } from '../helpers.js';
 import { fileClient } from '../support/pg-client.js';
 
@@ -362,14 +362,7 @@ describe('vigil sync: regressions of the values fixes', () => {
       insert into ${s}.events select i, timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second', date '2026-01-01' from generate_series(1, 2000) i;
       analyze ${s}.events`);
     // the server's plan of every statement the reader runs, sent to it as a notice (auto_explain)
-    const explained = new URL(url);
-    explained.searchParams.set('options', '-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0 -c auto_explain.log_level=notice');
-    const db = await PostgresAdapter.open({ type: 'postgres', url: explained.toString(), schema: 'analytics' }, 1);
-    const plans: string[] = [];
-    const heard = new WeakSet<object>();
-    db.pool.on('acquire', (c) => {
-      if (!heard.has(c)) heard.add(c.on('notice', (n) => plans.push(n.message ?? '')));
-    });
+    const { db, plans } = await openExplained(url);
     const dir = mkdtempSync(join(tmpdir(), 'vigil-sync-plan-'));
     dirs.push(dir);
     const reader = db.syncReader!();
