@@ -913,8 +913,16 @@ function templateUses(template: string): TemplateUses {
         } else walk(val, cx);
         return;
       }
+      case 'Dict':
+        // a dict's key is an expression, as in Jinja (`{k: 1}` reads k; jinja-compat.ts): a read
+        for (const p of (node.children ?? []) as N[]) {
+          const key = p.key as N | undefined;
+          if (!(key?.typename === 'Literal' && typeof key.value === 'string')) walk(key, cx);
+          walk(p.value, cx);
+        }
+        return;
       case 'Pair':
-        // a dict's key, a keyword argument's name: no read
+        // a keyword argument's name: no read
         walk(node.value, cx);
         return;
     }

@@ -12,7 +12,7 @@
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
-import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS } from './jinja-compat.js';
+import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, dictKey, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS } from './jinja-compat.js';
 import { pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
 
@@ -184,8 +184,13 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
       case 'Array':
         return (n.children as AnyNode[]).map(ev);
       case 'Dict': {
+        // a key is an expression, as in Jinja (`{k: 1}` reads k): jinja-compat.ts dictKey
         const o: Record<string, unknown> = {};
-        for (const p of n.children as AnyNode[]) o[String((p.key as AnyNode).value)] = ev(p.value as AnyNode);
+        for (const p of n.children as AnyNode[]) {
+          const key = p.key as AnyNode;
+          const k = key.typename === 'Literal' && typeof key.value === 'string' ? key.value : at(exprStart(key), () => dictKey(ev(key), exprText(key)));
+          o[k] = ev(p.value as AnyNode);
+        }
         return o;
       }
       case 'KeywordArgs': {

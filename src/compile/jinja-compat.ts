@@ -155,7 +155,9 @@ export function dropTrailingCommas(text: string): string {
         i = e - 1;
         continue;
       }
-      if (c === '(' || c === '[' || c === '{') opens.push(c === '(' && !/[\w)\]]\s*$/.test(out.replace(/\b(?:in|and|or|not|if|else|is)\s*$/, ' ')) ? 'group' : c);
+      // a `(` after a value is a call's; after a keyword (`in (`, `for x in (`, `not (`) or an
+      // operator, a group's (a tuple's: `in ('a',)` keeps its comma)
+      if (c === '(' || c === '[' || c === '{') opens.push(c === '(' && (/\b(?:in|and|or|not|if|elif|else|is|do)\s*$/.test(out) || !/[\w)\]]\s*$/.test(out)) ? 'group' : c);
       else if (c === ')' || c === ']' || c === '}') opens.pop();
       if (c === ',' && i > 1 && i < tag.length - 2) {
         let j = i + 1;
@@ -769,6 +771,12 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
         const why = defined(`an operand of ${ARITHMETIC_NODES.get(node.typename)} (Jinja refuses arithmetic on an undefined value)`);
         strict.set(node.left as object, why);
         strict.set(node.right as object, why);
+      } else if (node?.typename === 'Dict') {
+        // a dict's key is an expression (pythonSyntax): an undefined name as a key is an error
+        for (const p of node.children as Node[]) {
+          const key = p.key as Node;
+          if (!(key.typename === 'Literal' && typeof key.value === 'string')) strict.set(key, defined("a dict's key"));
+        }
       } else if (node?.typename === 'Neg') {
         strict.set(node.target as object, defined('negated (Jinja refuses arithmetic on an undefined value)'));
       } else if (node?.typename === 'Concat') {
@@ -779,6 +787,16 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
         // a bare name: defined, and not a function; one under not/and/or: not a function
         if (node.typename !== 'InlineIf' && (cond.typename === 'Symbol' || cond.typename === 'LookupVal')) strict.set(cond, { check: 'vigilCondition', arg: '{% if %} would take it as false (test it with `is defined`)' });
         else for (const o of conditionOperands(cond)) strict.set(o, { check: 'vigilCondition', arg: '' });
+      } else if (node?.typename === 'Not' || node?.typename === 'And' || node?.typename === 'Or') {
+        // an operand under not/and/or: defined (it would be taken as false), as on the fast path;
+        // `x is defined and x` and `x | default(...)` are no bare operands, and the right one of
+        // and/or is evaluated only when it decides (pythonTruth)
+        const why = `${node.typename === 'Not' ? '`not`' : `\`${node.typename.toLowerCase()}\``} would take it as false (test it with \`is defined\`, or give it a value with | default(...))`;
+        for (const o of conditionOperands(node)) {
+          const m = strict.get(o);
+          if (!m) strict.set(o, defined(why));
+          else if (m.check === 'vigilCondition' && !m.arg) m.arg = why;
+        }
       }
       return compile.call(this, node, frame);
     }
@@ -943,7 +961,11 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
     parser: { Parser: { prototype: Parser } };
     compiler: { Compiler: { prototype: Compiler } };
     lexer: Record<string, string>;
-    nodes: { Group: new (l: number, c: number) => Node & { addChild(x: Node): void; children: Node[] } };
+    nodes: {
+      Group: new (l: number, c: number) => Node & { addChild(x: Node): void; children: Node[] };
+      Dict: new (l: number, c: number) => Node & { addChild(x: Node): void; children: Node[] };
+      Pair: new (l: number, c: number, key: Node, value: Node) => Node;
+    };
     runtime: Record<string, unknown>;
   };
   const { lexer, nodes, runtime } = n;
@@ -952,6 +974,7 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
   const parseAggregate = P.parseAggregate as (this: Parser) => Node;
   P.parseAggregate = function (this: Parser) {
     const tok = this.peekToken();
+    if (tok.type === lexer.TOKEN_LEFT_CURLY) return parseDict.call(this);
     if (tok.type !== lexer.TOKEN_LEFT_PAREN) return parseAggregate.call(this);
     this.nextToken();
     const group = new nodes.Group(tok.lineno, tok.colno);
@@ -969,6 +992,39 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
     }
     if (trailing || group.children.length !== 1) group.tuple = true;
     return group;
+  };
+  // a dict's key is an expression, as in Jinja (`{k: 1}` reads the variable k, `{'a' ~ b: 1}` joins);
+  // nunjucks read a bare name as the string of its name, as a JavaScript object literal does
+  function parseDict(this: Parser) {
+    const tok = this.nextToken() as { lineno: number; colno: number };
+    const dict = new nodes.Dict(tok.lineno, tok.colno);
+    for (;;) {
+      if (this.skip(lexer.TOKEN_RIGHT_CURLY)) break;
+      if (dict.children.length > 0 && !this.skip(lexer.TOKEN_COMMA)) this.fail('parseAggregate: expected comma after expression', tok.lineno, tok.colno);
+      // (a trailing comma: dropTrailingCommas took it out before parsing)
+      const key = this.parseExpression();
+      if (!this.skip(lexer.TOKEN_COLON)) this.fail('parseAggregate: expected colon after dict key', tok.lineno, tok.colno);
+      const value = this.parseExpression();
+      dict.addChild(new nodes.Pair(key.lineno, key.colno, key, value));
+    }
+    return dict;
+  }
+  runtime.vigilDictKey = (k: unknown, expr: string, lineno: number, colno: number) => positioned(() => dictKey(k, expr), lineno, colno);
+  const compilePair = C.compilePair as (this: Compiler, node: Node, frame: unknown) => void;
+  C.compilePair = function (this: Compiler, node: Node, frame: unknown) {
+    const key = node.key as Node;
+    if (!dictPairs.has(node) || (key.typename === 'Literal' && typeof key.value === 'string')) return compilePair.call(this, node, frame);
+    const start = exprStart(key);
+    this._emit('[runtime.vigilDictKey(');
+    this.compile(key, frame);
+    this._emit(`, ${JSON.stringify(exprText(key))}, ${start.lineno}, ${start.colno})]: `);
+    (this as unknown as { _compileExpression(n: unknown, f: unknown): void })._compileExpression(node.value, frame);
+  };
+  const compileDict = C.compileDict as (this: Compiler, node: Node, frame: unknown) => void;
+  C.compileDict = function (this: Compiler, node: Node, frame: unknown) {
+    // (nunjucks compiles a call's KeywordArgs with compileDict too: their keys are names)
+    if (node.typename === 'Dict') for (const p of node.children as Node[]) dictPairs.add(p);
+    compileDict.call(this, node, frame);
   };
   // `{% set x -%}`: nunjucks' parseSet steps over the tag's end without its `-` (the only
   // statement that skips one: the others advance past it, which reads the `-`); Jinja strips
@@ -1127,6 +1183,22 @@ function pythonSyntax(TemplateError: new (message: string, lineno: number, colno
 }
 
 /** The names a condition tests as they are (under not, and, or): `is_incremental` in `not is_incremental and x`. */
+/** The pairs of dict literals (a keyword argument's pair names its keyword: not an expression). */
+const dictPairs = new WeakSet<object>();
+
+/**
+ * A dict literal's key as the JavaScript object holding the dict keeps it: a string as it is, a
+ * number as its text (`{1: 'a'}[1]` finds it; printed, the key reads '1'); none, a bool, a list
+ * or a dict is refused (Python's would be a key of its own kind, or unhashable).
+ */
+export function dictKey(k: unknown, expr: string): string {
+  const text = asText(k);
+  if (text !== undefined) return text;
+  if (typeof k === 'number' || k instanceof PyFloat) return String(pyStr(k));
+  if (k === undefined) throw new Error(`'${expr}' is undefined: a dict's key`);
+  throw new Error(`a dict's key must be a string or a number here, not ${pyType(k)} ('${expr}')`);
+}
+
 export function conditionOperands<N extends { typename: string; [k: string]: unknown }>(cond: N): N[] {
   if (cond.typename === 'Symbol' || cond.typename === 'LookupVal') return [cond];
   if (cond.typename === 'Not') return conditionOperands(cond.target as N);

@@ -106,7 +106,7 @@ export function pyArith(op: string, a: unknown, b: unknown, strict = true): unkn
 }
 
 /** The start of the messages of Python's TypeErrors above and of py-format.ts (raised at the expression's position). */
-export const PY_ERROR_RE = /^(?:unsupported operand type|can only concatenate|can't multiply sequence|bad operand type|not enough arguments for format|not all arguments converted|incomplete format|unsupported format character|format requires a mapping|KeyError: '|%\w format|must be real number|%c requires|a '\*' width)/;
+export const PY_ERROR_RE = /^(?:unsupported operand type|can only concatenate|can't multiply sequence|bad operand type|not enough arguments for format|not all arguments converted|incomplete format|unsupported format character|format requires a mapping|KeyError: '|%\w format|must be real number|%c requires|a '\*' width|a dict's key must be)/;
 
 /** JavaScript's operator, as templates had it before (alert templates, on anything but numbers). */
 function jsArith(op: string, x: unknown, y: unknown): unknown {

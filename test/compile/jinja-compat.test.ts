@@ -72,6 +72,13 @@ const CASES: Array<[string, string, string]> = [
   ['a loop filter after a string holding %', "{% for x in ['a%b', 'c'] if x != 'c' %}{{ x }}{% endfor %}", 'a%b'],
   // tuples: (a, b), (a,) and () are tuples; (a) is a
   ['a tuple is a sequence, printed as Python prints one', "{{ 'dev' in ('dev', 'prod') }} {{ 'x' in ('a',) }} {{ (1, 2) }} {{ (1,) }} {{ () }} {{ (3) }} {{ ('a', 'b') | join('-') }}", 'True False (1, 2) (1,) () 3 a-b'],
+  // a tuple of one after `in` / `for x in` keeps its comma (was the bare value: a loop over the
+  // string's characters, `in` a substring test, `1 in (1,)` an error, `for i in (1,)` no loop)
+  ['a tuple of one after in and for ... in', "{% for c in ('event_type',) %}{{ c }},{% endfor %}|{% set col = 'type' %}{% if col in ('event_type',) %}T{% else %}F{% endif %}|{{ 1 in (1,) }}|{% for i in (1,) %}x{% endfor %}|{{ 'a' not in ('a', ) }}|{% if not ('a',) %}!{% endif %}{% if col in ('type',) and 'x' in ('x',) %}both{% endif %}", 'event_type,|F|True|x|False|both'],
+  // a dict's key is an expression, as in Jinja: a name reads the variable (was the name's text: {'k': 1})
+  ["a dict's key is an expression: a name is a variable", "{% set k = 'a' %}{{ {k: 1} }} {{ {'k': 1} }} {% set d = {} %}{% for k in ['a', 'b'] %}{% do d.update({k: loop.index}) %}{% endfor %}{{ d }} {{ {'x' ~ k: 1, k ~ 'y': 2} }} {{ {1: 'a'}[1] }}", "{'a': 1} {'k': 1} {'a': 1, 'b': 2} {'xa': 1, 'ay': 2} a"],
+  // what Jinja lets be undefined under not/and/or: a test, a default, an operand and/or never evaluates
+  ['an undefined name under and/or/not where Jinja allows it', "{% if x is defined and x %}T{% else %}F{% endif %}{% if x is not defined or x %}T{% endif %}{{ 'n' if not (x | default(false)) }}{{ x | default('d') or 'o' }}{% if true or x %}!{% endif %}{% if false and x %}?{% endif %}", 'FTnd!'],
   // Python's floats: `/` gives a float, `| float` and `| round` give one, 1.0 prints 1.0; ints stay ints
   ['floats print as Python prints them', "{{ 7 | float }} {{ 1.0 }} {{ 10 / 5 }} {{ 1.5 | round }} {{ 7 / (2 | float) }} {{ 7 // 2 }} {{ 3 * 2 }} {{ 2.0 * 3 }} {{ -1.0 }} {{ 2.5 }} {{ 4 / 2 == 2 }}", '7.0 1.0 2.0 2.0 3.5 3 6 6.0 -1.0 2.5 True'],
   // a whole float is a number to the tests (was: `is number` false, `is equalto(2)` false: a macro printed null)
@@ -203,6 +210,15 @@ describe('Jinja compatibility', () => {
     ['a method a list has not', "{% set lst = [1] %}\n{% do lst.nosuch(3) %}", /^'lst' has no method 'nosuch' @2:/],
     // dbt's adapter object: said so, with what to do instead
     ['adapter.dispatch()', "select\n{{ adapter.dispatch('cents_to_dollars')('c') }}", /^'adapter' is undefined: Vigil has no adapter object \(dbt's adapter\.dispatch\('x'\) picks the macro x .* @2:\d+$/],
+    // an undefined name under not/and/or is an error on both paths (nunjucks' took it as false)
+    ['an undefined name under not', "select 1\n{% if not include_deleted_typo %}x{% endif %}", /^'include_deleted_typo' is undefined.* @2:11$/],
+    ['an undefined name under not, in a file with a loop', "{% for c in ['a'] %}{% endfor %}\n{% if not include_deleted_typo %}x{% endif %}", /^'include_deleted_typo' is undefined.* @2:11$/],
+    ['an undefined name under and', "{% if true and typo %}x{% endif %}", /^'typo' is undefined.* @1:16$/],
+    ['an undefined name under or, printed', "\n{{ typo or 'y' }}", /^'typo' is undefined.* @2:4$/],
+    ['an undefined name under not in an inline if', "{{ 'x' if not typo }}", /^'typo' is undefined.* @1:15$/],
+    // a dict's key is an expression: an undefined name is an error, a none refused
+    ["an undefined name as a dict's key", "\n{{ {nokey: 1} }}", /^'nokey' is undefined.* @2:5$/],
+    ["none as a dict's key", "select 1\n{{ {none: 1} }}", /^a dict's key must be a string or a number here, not NoneType \('none'\) @2:5$/],
     ['list.extend() of a number', "{% set l = [] %}{% do l.extend(5) %}", /^'int' object is not iterable/],
   ];
   for (const [name, src, expected, env] of ERRORS) {
