@@ -14,6 +14,7 @@
  * gives its run back and runs again once the stream is free (serve-command.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
 import { casWrite, leaseLive, PROC_START, PROCESS_STARTED, warehouseCas } from '../run/cas-document.js';
@@ -102,7 +103,7 @@ export class JobLeases {
         cur = (await cas.get())!;
       }
       const d = JSON.parse(cur.body) as LeaseDoc;
-      if (d.holder && d.holder.owner !== this.owner && leaseLive(d.holder, Date.now(), this.leaseMs)) return { ok: false, why: busy(d.holder), holder: d.holder };
+      if (this.heldByOther(d.holder)) return { ok: false, why: busy(d.holder), holder: d.holder };
       const n = next(d);
       if (typeof n === 'string') return { ok: false, why: n };
       if ((await casWrite(cas, cur.version, n)) !== undefined) return { ok: true };
@@ -110,11 +111,19 @@ export class JobLeases {
     return { ok: false, why: 'another serve process claimed it at the same moment' };
   }
 
+  /** A live holder other than this process (one whose lease ran out, or whose process is gone, holds nothing). */
+  private heldByOther(h: Holder | undefined): h is Holder {
+    return !!h && h.owner !== this.owner && leaseLive(h, Date.now(), this.leaseMs);
+  }
+
+  /** A lease's holder kept a lease longer (renew, renewStreams). */
+  private readonly extend = (d: LeaseDoc) => {
+    d.holder!.until = new Date(Date.now() + this.leaseMs).toISOString();
+  };
+
   /** Push our lease further while a long job runs; false when it was taken over. */
   async renew(adapter: Adapter, job: string): Promise<boolean> {
-    return this.update(adapter, `job:${job}`, (d) => {
-      d.holder!.until = new Date(Date.now() + this.leaseMs).toISOString();
-    });
+    return this.update(adapter, `job:${job}`, this.extend);
   }
 
   /** Give the job back, recording how the run ended. */
@@ -142,11 +151,7 @@ export class JobLeases {
   /** Push our leases of `streams` further; false when one was taken over. */
   async renewStreams(adapter: Adapter, streams: string[]): Promise<boolean> {
     let all = true;
-    for (const s of streams)
-      all =
-        (await this.update(adapter, `stream:${s}`, (d) => {
-          d.holder!.until = new Date(Date.now() + this.leaseMs).toISOString();
-        })) && all;
+    for (const s of streams) all = (await this.update(adapter, `stream:${s}`, this.extend)) && all;
     return all;
   }
 
@@ -176,7 +181,7 @@ export class JobLeases {
     for (const s of streams) {
       const cur = await (await this.doc(adapter, `stream:${s}`)).get();
       const h = cur ? (JSON.parse(cur.body) as LeaseDoc).holder : undefined;
-      if (h && h.owner !== this.owner && leaseLive(h, Date.now(), this.leaseMs)) return { stream: s, why: streamBusy(h), holder: h };
+      if (this.heldByOther(h)) return { stream: s, why: streamBusy(h), holder: h };
     }
     return undefined;
   }
@@ -225,15 +230,8 @@ export class JobLeases {
         said = true;
       }
       if (opts.signal?.aborted) return { ok: false, why: `stopped while it waited: ${why}` };
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, Math.min(poll, left));
-        function done() {
-          clearTimeout(t);
-          opts.signal?.removeEventListener('abort', done);
-          resolve();
-        }
-        opts.signal?.addEventListener('abort', done, { once: true });
-      });
+      // (woken early by the signal: node's timer rejects then)
+      await sleep(Math.min(poll, left), undefined, { signal: opts.signal }).catch(() => undefined);
       poll = Math.min(poll * 2, Math.max(opts.pollMs, opts.maxPollMs ?? opts.pollMs));
       if (opts.signal?.aborted) return { ok: false, why: `stopped while it waited: ${why}` };
     }
