@@ -54,6 +54,11 @@ function relationFor(key: string, manifest: Manifest, root: string): { rel: { sc
   return `'${key}' is not ref('model'), ref('seed'), ref('snapshot'), source('source', 'table') or vigil_sync_state`;
 }
 
+/** A given written as one line naming a .csv file: the fixture's path (from the project root); else undefined (rows, or CSV text). */
+function fixturePath(rowsIn: unknown): string | undefined {
+  return typeof rowsIn === 'string' && !rowsIn.includes('\n') && /\.csv$/i.test(rowsIn.trim()) ? rowsIn.trim() : undefined;
+}
+
 async function load(adapter: Adapter, given: Given, manifest: Manifest, readFixture: (p: string) => string | undefined, root: string): Promise<string | undefined> {
   for (const [key, rowsIn] of Object.entries(given)) {
     // the sync state a sync_state: true (or freshness sync: true) rule reads, in the schema of the
@@ -67,10 +72,11 @@ async function load(adapter: Adapter, given: Given, manifest: Manifest, readFixt
         : relationFor(key, manifest, root);
     if (typeof r === 'string') return `given ${key}: ${r}`;
     let rows: Array<Record<string, Scalar>>;
-    if (typeof rowsIn === 'string' && !rowsIn.includes('\n') && /\.csv$/i.test(rowsIn.trim())) {
+    const fixture = fixturePath(rowsIn);
+    if (fixture !== undefined) {
       // a CSV fixture file, relative to the project root
-      const text = readFixture(rowsIn.trim());
-      if (text === undefined) return `given ${key}: fixture file ${rowsIn.trim()} not found (paths are relative to the project root)`;
+      const text = readFixture(fixture);
+      if (text === undefined) return `given ${key}: fixture file ${fixture} not found (paths are relative to the project root)`;
       rows = parseCsv(text);
     } else rows = typeof rowsIn === 'string' ? parseCsv(rowsIn) : rowsIn;
     const declared = new Set(r.columns.map((c) => c.name));
@@ -97,13 +103,13 @@ export function givenProblems(t: LoadedTest, manifest: Manifest, root: string, r
   const check = (given: Given | undefined, at: (string | number)[]) => {
     for (const [key, rowsIn] of Object.entries(given ?? {})) {
       if (typeof rowsIn === 'string') {
-        const fixture = !rowsIn.includes('\n') && /\.csv$/i.test(rowsIn.trim()) ? rowsIn.trim() : undefined;
+        const fixture = fixturePath(rowsIn);
         const text = fixture !== undefined ? readFixture(fixture) : rowsIn;
         const first = fixture !== undefined ? 1 : stringTextAt(t.yaml, [...at, key]).line;
         for (const x of text === undefined ? [] : readCsv(text).ragged)
           out.push(diag('E_ALERT_TEST', `test '${t.test.name}': given ${key}: CSV row ${x.row + 1} has ${x.fields} field${x.fields === 1 ? '' : 's'}, its header ${x.header.length} (${x.header.join(', ')})`, { file: fixture ?? t.file, line: first + x.line - 1 }, 'quote a value that holds a comma ("a, b"); an empty field is NULL'));
       }
-      const empty = Array.isArray(rowsIn) ? rowsIn.length === 0 : typeof rowsIn === 'string' && (rowsIn.includes('\n') || !/\.csv$/i.test(rowsIn.trim())) && parseCsv(rowsIn).length === 0;
+      const empty = Array.isArray(rowsIn) ? rowsIn.length === 0 : typeof rowsIn === 'string' && fixturePath(rowsIn) === undefined && parseCsv(rowsIn).length === 0;
       if (!empty || key.trim() === 'vigil_sync_state') continue;
       const r = relationFor(key, manifest, root);
       if (typeof r === 'string' || r.columns.length) continue;

@@ -101,13 +101,13 @@ export function loadAlerts(files: ProjectFiles, opts: { tests?: boolean; tolerat
     routesYaml = r.yaml;
     if (routes && r.yaml && rulesLoaded) {
       const found: Diagnostic[] = [];
-      const dropped = checkRouteLabels(routes, r.yaml, rules.map((x) => x.rule), found);
+      const muting = checkRouteLabels(routes, r.yaml, rules.map((x) => x.rule), found);
       if (!opts.tolerate) {
         ds.push(...found);
         if (found.length) routes = undefined;
       } else {
-        ds.push(...found.map((d) => ({ ...d, severity: 'warn' as const, message: `${d.message}${d.message.startsWith('equal:') ? ' (this inhibit rule is left out until fixed: it would mute every target)' : ''}` })));
-        if (dropped.size) routes = { ...routes, inhibit_rules: routes.inhibit_rules.filter((_, i) => !dropped.has(i)) };
+        ds.push(...found.map((d) => ({ ...d, severity: 'warn' as const, message: `${d.message}${muting.said.has(d) ? ' (this inhibit rule is left out until fixed: it would mute every target)' : ''}` })));
+        if (muting.rules.size) routes = { ...routes, inhibit_rules: routes.inhibit_rules.filter((_, i) => !muting.rules.has(i)) };
       }
     }
   }
@@ -345,12 +345,15 @@ const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
  * `-s` selects), and an `alertname=` a rule's name: a typo would match only the empty string
  * (`equal: [teem]`: equal on every pair of alerts, so every target is muted), or group nothing.
  */
-function checkRouteLabels(routes: RoutesFile, y: YamlSource, rules: AlertRule[], ds: Diagnostic[]): Set<number> {
-  /** inhibit rules whose equal: names a label no rule has (equal on every pair of alerts) */
-  const mutesAll = new Set<number>();
+function checkRouteLabels(routes: RoutesFile, y: YamlSource, rules: AlertRule[], ds: Diagnostic[]): { rules: Set<number>; said: Set<Diagnostic> } {
+  /** inhibit rules whose equal: names a label no rule has (equal on every pair of alerts), and what says so */
+  const mutesAll = { rules: new Set<number>(), said: new Set<Diagnostic>() };
   const known = knownLabelNames(rules);
-  const err = (path: (string | number)[], message: string) =>
-    ds.push(diag('E_ROUTES', message, { file: y.file, ...y.locate(path) }, 'routes.yaml reads the labels alert rules produce: alertname, severity, their labels, their group_by columns (docs/alerts.md#routing-alertsroutesyaml)'));
+  const err = (path: (string | number)[], message: string): Diagnostic => {
+    const d = diag('E_ROUTES', message, { file: y.file, ...y.locate(path) }, 'routes.yaml reads the labels alert rules produce: alertname, severity, their labels, their group_by columns (docs/alerts.md#routing-alertsroutesyaml)');
+    ds.push(d);
+    return d;
+  };
   const matchers = (path: (string | number)[], r: { match?: MatchersIn; match_re?: Record<string, string>; matchers?: string[] }, keys: [string, string, string]) => {
     const [matchKey, reKey, listKey] = keys;
     for (const [k, v] of Object.entries(r.match ?? {})) for (const m of fromMaps({ [k]: v })) {
@@ -385,8 +388,8 @@ function checkRouteLabels(routes: RoutesFile, y: YamlSource, rules: AlertRule[],
     r.equal.forEach((l, j) => {
       const p = unknownLabelName(l, known);
       if (p) {
-        err(['inhibit_rules', i, 'equal', j], `equal: ${p}`);
-        mutesAll.add(i);
+        mutesAll.said.add(err(['inhibit_rules', i, 'equal', j], `equal: ${p}`));
+        mutesAll.rules.add(i);
       }
     });
   });
