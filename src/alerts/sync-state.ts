@@ -6,7 +6,7 @@
 import type { Adapter } from '../adapters/adapter.js';
 import type { ColumnInfo, SourceNode } from '../compile/manifest.js';
 import { STATE_TABLE } from '../sync/sync-types.js';
-import { limitSeconds } from '../run/freshness.js';
+import { errorAfterByStream } from '../run/freshness.js';
 
 /**
  * The columns of a sync state row, as rules read them and as `given: vigil_sync_state` rows of
@@ -59,7 +59,7 @@ export async function syncStateRows(adapter: Adapter, sources: SourceNode[], nee
     }
   }
   if (opts.sourceLimits) {
-    const limit = new Map(synced.map((s) => [`${s.source_name}.${s.name}`, limitSeconds(s.freshness?.error_after) ?? null]));
+    const limit = errorAfterByStream(synced);
     for (const r of rows) r.source_error_after_seconds = limit.get(String(r.stream)) ?? null;
   }
   return rows;

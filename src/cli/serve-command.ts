@@ -34,7 +34,7 @@ import { leaseLive } from '../run/cas-document.js';
 import { ServeMetrics } from '../serve/metrics.js';
 import { healthReport, runOutcome, streamHealth, type JobHealth, type JobRun } from '../serve/health.js';
 import type { StreamState } from '../sync/sync-types.js';
-import { limitSeconds } from '../run/freshness.js';
+import { errorAfterByStream } from '../run/freshness.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { Manifest, SourceNode } from '../compile/manifest.js';
 import { compileChecked, compileForCommand, err, open, out, runExecute, select, type Common } from './commands.js';
@@ -158,17 +158,13 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   /** a stream declared since the state was last read: read it at the next chance */
   let unread = false;
   const now = () => Date.now();
-  /** each stream's own data-lag limit (its source's freshness error_after), where it declares one */
-  const ownLimits = (declared: SourceNode[]) => {
-    const limits = new Map<string, number>();
-    for (const s of declared) {
-      const l = limitSeconds(s.freshness?.error_after);
-      if (l !== undefined) limits.set(`${s.source_name}.${s.name}`, l * 1000);
-    }
-    return limits;
-  };
-  let ownDataLag = ownLimits(streamsDeclared);
-  const streamsNow = () => streamStates.map((s) => streamHealth(s, now(), config, covered.has(s.stream), ownDataLag.get(s.stream)));
+  /** each stream's own data-lag limit in seconds (its source's freshness error_after), where it declares one */
+  let ownDataLag = errorAfterByStream(streamsDeclared);
+  const streamsNow = () =>
+    streamStates.map((s) => {
+      const own = ownDataLag.get(s.stream);
+      return streamHealth(s, now(), config, covered.has(s.stream), own === undefined ? undefined : own * 1000);
+    });
   /** The job running now (a hung one holds up every schedule: /health and /metrics say which). */
   const runningNow = () => (current ? { job: current.job.name, since: current.since } : undefined);
   const metrics = new ServeMetrics(streamsNow, runningNow);
@@ -180,7 +176,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const names = declared.map((s) => `${s.source_name}.${s.name}`);
     if (names.some((n) => !known.has(n))) unread = true;
     streamsDeclared = declared;
-    ownDataLag = ownLimits(declared);
+    ownDataLag = errorAfterByStream(declared);
     streamStates = names.map((n) => known.get(n) ?? neverSynced(n));
   };
   const jobs = new Map<string, JobState>(config.jobs.map((spec) => [spec.name, { spec, clock: new Cron(spec.cron, { timezone: spec.timezone, paused: true }), lastDue: new Date(), lastRun: null, lastSuccessAt: null, consecutiveFailures: 0 }]));

@@ -24,6 +24,20 @@ export function limitSeconds(rule: { count: number; period: keyof typeof PERIOD_
   return rule ? rule.count * PERIOD_S[rule.period] : undefined;
 }
 
+/**
+ * Each stream's own data-lag limit, its source's freshness `error_after`, in seconds, by stream
+ * name (`source.table`): the shipped latency rule (`source_freshness: true`) and serve's /health
+ * judge a stream by it. Streams that declare none are not in the map.
+ */
+export function errorAfterByStream(sources: Array<Pick<SourceNode, 'source_name' | 'name' | 'freshness'>>): Map<string, number> {
+  const limits = new Map<string, number>();
+  for (const s of sources) {
+    const l = limitSeconds(s.freshness?.error_after);
+    if (l !== undefined) limits.set(`${s.source_name}.${s.name}`, l);
+  }
+  return limits;
+}
+
 export function humanAge(s: number): string {
   if (s < 90) return `${Math.round(s)}s`;
   if (s < 5400) return `${Math.round(s / 60)}m`;
