@@ -164,8 +164,22 @@ export class PostgresSyncReader implements SyncReader {
     return (await this.btreeIndexes(spec)).some((cols) => want.every((c, i) => cols[i] === c));
   }
 
-  /** The columns of each btree index of the table (not partial), in order (none for a view). */
-  private async btreeIndexes(spec: StreamSpec): Promise<string[][]> {
+  /** btreeIndexes' answers, by table: keyOrdered and cursorBounds both ask, once per run each. */
+  private readonly indexes = new Map<string, Promise<string[][]>>();
+
+  /** The columns of each btree index of the table (not partial), in order (none for a view); asked of the catalog once per reader. */
+  private btreeIndexes(spec: StreamSpec): Promise<string[][]> {
+    const key = `${spec.schema}.${spec.table}`;
+    let known = this.indexes.get(key);
+    if (!known) {
+      known = this.readIndexes(spec);
+      this.indexes.set(key, known);
+      known.catch(() => this.indexes.delete(key));
+    }
+    return known;
+  }
+
+  private async readIndexes(spec: StreamSpec): Promise<string[][]> {
     const rows = await this.db.query<{ cols: string[] }>(
       `select array(select a.attname::text from unnest(i.indkey::int2[]) with ordinality k(attnum, ord) join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum order by k.ord) as cols
      from pg_index i join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = t.relnamespace join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam
