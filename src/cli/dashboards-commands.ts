@@ -17,6 +17,7 @@ import type { CompiledDashboard, TileData } from '../dashboards/types.js';
 import type { RawPage, Site, SitePage } from '../dashboards/site.js';
 import { counted } from '../format.js';
 import { isAppRoute } from '../dashboards/base-url.js';
+import { SITE_LIST } from '../dashboards/site-files.js';
 
 
 interface Common {
@@ -188,7 +189,7 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   const others = new Set(whole ? c.result.dashboards.filter((d) => !ds.includes(d)).map((d) => `${d.dashboard.name}.dashboard.lookml`) : []);
   const files = new Map([...exportDashboards(written, o.format, opts)].filter(([p]) => !others.has(p)));
   const dir = folderFlag('--out', o.out);
-  refuseOverProject(dir, o.out, o.format, [...files.keys()], c.files);
+  refuseOverProject(dir, o.out, { format: o.format }, [...files.keys()], c.files);
   for (const w of exportWarnings(ds, o.format, opts, projectTargets(c))) err(w);
   for (const [p, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const abs = join(dir, p);
@@ -216,23 +217,30 @@ function realPath(p: string): string {
 }
 
 /**
- * An export never writes over the project it is made from (exit 2, before anything is written):
- * not into the dashboards folder (its files are the dashboards' sources; the .json of a Metabase
- * or JSON export anywhere below it would be read as a dashboard next time), and no file of the
- * project (a model, a dashboard, project.yaml...) under another name. Compared by real path, so
- * `dashboards`, `./dashboards/`, an absolute path or a symbolic link to it are one folder.
+ * An export or a rendered site never writes over the project it is made from (exit 2, before
+ * anything is written): not into the dashboards folder (its files are the dashboards' sources; a
+ * .json written anywhere below it — a Metabase or JSON export's, the site's page list
+ * .vigil-site.json — would be read as a dashboard next time, and every command would fail on it),
+ * and no file of the project (a model, a dashboard, project.yaml...) under another name. Compared
+ * by real path, so `dashboards`, `./dashboards/`, an absolute path or a symbolic link to it are
+ * one folder. `what`: the export's format, or the site.
  */
-function refuseOverProject(dir: string, given: string, format: string, paths: string[], files: ProjectFiles): void {
+function refuseOverProject(dir: string, given: string, what: { format: string } | { site: true }, paths: string[], files: ProjectFiles): void {
   const out = realPath(dir);
   const dashboards = realPath(resolve(files.root, files.paths.dashboards));
-  const elsewhere = `write the export elsewhere (e.g. --out target/dashboards-${format})`;
-  if (out === dashboards) throw new UsageError(`--out ${given} is the project's dashboards folder (${files.paths.dashboards}/): the export would write over the dashboards it is made from; ${elsewhere}`);
-  if (format !== 'looker' && out.startsWith(dashboards + sep)) throw new UsageError(`--out ${given} is inside the project's dashboards folder (${files.paths.dashboards}/), where every .json file is read as a dashboard: the exported .json files would be read as dashboards; ${elsewhere}`);
+  const inside = out.startsWith(dashboards + sep);
+  if ('site' in what) {
+    if (out === dashboards || inside) throw new UsageError(`--out ${given} is ${inside ? 'inside ' : ''}the project's dashboards folder (${files.paths.dashboards}/), where every .json file is read as a dashboard: the site's page list (${SITE_LIST}) would be read as one, and every command would fail on it; render elsewhere (e.g. --out target/site)`);
+  } else {
+    const elsewhere = `write the export elsewhere (e.g. --out target/dashboards-${what.format})`;
+    if (out === dashboards) throw new UsageError(`--out ${given} is the project's dashboards folder (${files.paths.dashboards}/): the export would write over the dashboards it is made from; ${elsewhere}`);
+    if (what.format !== 'looker' && inside) throw new UsageError(`--out ${given} is inside the project's dashboards folder (${files.paths.dashboards}/), where every .json file is read as a dashboard: the exported .json files would be read as dashboards; ${elsewhere}`);
+  }
   const inputs = new Map<string, string>();
   for (const f of [...files.models, ...(files.seeds ?? []), ...(files.snapshots ?? []), ...files.macros, ...files.singularTests, ...(files.dashboards ?? []), ...(files.docs ?? []), ...files.properties, { path: files.projectYaml.file }]) inputs.set(realPath(resolve(files.root, f.path)), f.path);
   for (const p of paths) {
     const own = inputs.get(realPath(join(dir, p)));
-    if (own) throw new UsageError(`--out ${given}: the export would write ${p} over the project's own file ${own}; ${elsewhere}`);
+    if (own) throw new UsageError(`--out ${given}: ${'site' in what ? 'the site' : 'the export'} would write ${p} over the project's own file ${own}; ${'site' in what ? 'render elsewhere (e.g. --out target/site)' : `write the export elsewhere (e.g. --out target/dashboards-${what.format})`}`);
   }
 }
 
@@ -507,6 +515,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const at = parseAt(o.at);
   const baseUrl = await baseUrlOf(o.baseUrl, c.files.project);
   const dir = folderFlag('--out', o.out);
+  refuseOverProject(dir, o.out, { site: true }, [SITE_LIST, 'index.html', ...ds.map((d) => `${d.dashboard.name}.html`)], c.files);
   // --png-dir says where the pictures go: it asks for them; under target/ unless asked (a render
   // never writes over files of the repository)
   const pngDir = o.png || o.pngDir !== undefined ? (o.pngDir !== undefined ? folderFlag('--png-dir', o.pngDir) : join(c.files.root, c.files.paths.target, 'screenshots')) : undefined;

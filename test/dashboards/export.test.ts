@@ -749,6 +749,24 @@ describe('export --out: never over the project it is made from', () => {
   });
 });
 
+describe('render --out: never among the dashboards it is made from', () => {
+  it("the dashboards folder or a folder below it: exit 2 in one line, nothing written (was: .vigil-site.json written there, then read as a dashboard: every command failed with 'name: is required')", () => {
+    const dash = JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'n', type: 'kpi', title: 'N', model: 'ev', measures: [{ column: 'events', agg: 'sum' }], layout: L(0, 0, 3, 2) }] }] }, null, 2);
+    const dir = makeProject({ 'models/ev.sql': 'select 1 as events', 'models/ev.yml': 'models:\n  - name: ev\n    columns:\n      - { name: events, data_type: bigint }\n', 'dashboards/d.json': dash });
+    try {
+      for (const out of ['dashboards', './dashboards/', 'dashboards/site']) {
+        const r = vigil(dir, ['dashboards', 'render', '--out', out]);
+        expect(r.code, `${out}: ${r.stdout}${r.stderr}`).toBe(2);
+        expect(r.stderr.trim().split('\n'), out).toEqual([expect.stringMatching(new RegExp(`^error: --out ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is (inside )?the project's dashboards folder \\(dashboards/\\), where every \\.json file is read as a dashboard: the site's page list \\(\\.vigil-site\\.json\\) would be read as one`))]);
+      }
+      expect(readdirSync(join(dir, 'dashboards'), { recursive: true })).toEqual(['d.json']);
+      expect(vigil(dir, ['dashboards', 'validate']).code).toBe(0);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('export on the command line: the warnings on stderr', () => {
   const dash = JSON.stringify({ name: 'd', title: 'D', tabs: [{ name: 't', title: 'T', tiles: [{ id: 'rows', type: 'table', title: 'Rows', model: 'ev', dimensions: [{ column: 'workspace_id' }], measures: [{ column: 'events', agg: 'sum' }], links: [{ label: 'Open', url: '/workspaces/{{ workspace_id }}' }, { label: 'Also', url: '/w/{{ workspace_id }}/x' }], layout: L(0, 0, 12, 4) }] }] }, null, 2);
   const project = (extra = '') => `name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  prod: { type: bigquery, project: p, dataset: analytics }\n${extra}`;
