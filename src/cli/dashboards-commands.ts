@@ -168,9 +168,9 @@ function databaseId(v: string): number {
   return Number(v);
 }
 
-export async function runDashboardsExport(o: Common & { format: 'looker' | 'metabase' | 'json'; out: string; lookerConnection?: string; metabaseDatabase?: string; collection?: string }): Promise<void> {
+export async function runDashboardsExport(o: Common & { format: 'looker' | 'metabase' | 'json'; out: string; lookerConnection?: string; metabaseDatabase?: string; collection?: string; baseUrl?: string }): Promise<void> {
   // a flag is refused where it would do nothing
-  if (o.lookerConnection !== undefined && o.format !== 'looker') throw new UsageError(`--looker-connection applies to --format looker, not ${o.format}`);
+  for (const [flag, v] of [['--looker-connection', o.lookerConnection], ['--base-url', o.baseUrl]] as const) if (v !== undefined && o.format !== 'looker') throw new UsageError(`${flag} applies to --format looker, not ${o.format}`);
   for (const [flag, v] of [['--metabase-database', o.metabaseDatabase], ['--collection', o.collection]] as const) if (v !== undefined && o.format !== 'metabase') throw new UsageError(`${flag} applies to --format metabase, not ${o.format}`);
   if (o.format === 'metabase' && o.metabaseDatabase === undefined) throw new UsageError('--format metabase needs --metabase-database ID: every card names the Metabase database it queries (Admin > Databases shows the id in the URL; vigil dashboards publish can look it up by name)');
   if (o.lookerConnection !== undefined && !/^[A-Za-z0-9_.-]+$/.test(o.lookerConnection)) throw new UsageError(`--looker-connection '${o.lookerConnection}' is not a Looker connection name (letters, digits, _ . -)`);
@@ -185,7 +185,7 @@ export async function runDashboardsExport(o: Common & { format: 'looker' | 'meta
   refusePii(await tilesPii(c, written), written);
   const { exportDashboards, exportWarnings } = await import('../dashboards/export.js');
   // (app routes: under the project's base URL, as the site links them)
-  const opts = { lookerConnection: o.lookerConnection, metabaseDatabase: o.metabaseDatabase === undefined ? undefined : databaseId(o.metabaseDatabase), collection: o.collection, baseUrl: o.format === 'looker' ? await baseUrlOf(undefined, c.files.project) : undefined };
+  const opts = { lookerConnection: o.lookerConnection, metabaseDatabase: o.metabaseDatabase === undefined ? undefined : databaseId(o.metabaseDatabase), collection: o.collection, baseUrl: o.format === 'looker' ? await baseUrlOf(o.baseUrl, c.files.project) : undefined };
   const others = new Set(whole ? c.result.dashboards.filter((d) => !ds.includes(d)).map((d) => `${d.dashboard.name}.dashboard.lookml`) : []);
   const files = new Map([...exportDashboards(written, o.format, opts)].filter(([p]) => !others.has(p)));
   const dir = folderFlag('--out', o.out);

@@ -433,6 +433,7 @@ export function buildProgram(argv: string[] = []): Command {
       .option('--looker-connection <name>', 'looker: the Looker connection the model uses (default: the project name)')
       .option('--metabase-database <id>', 'metabase (required): the id of the Metabase database the cards query')
       .option('--collection <name>', 'metabase: the collection the payloads name (default: the project name)')
+      .option('--base-url <url>', "looker: export tile links that are app routes (root-relative, such as /workspaces/42) under this http(s):// URL; default: project.yaml dashboards.base_url, else they are not carried (the file's header lists them)")
       .action(async (o, cmd: Command) => {
         const { runDashboardsExport } = await import('./dashboards-commands.js');
         return runDashboardsExport({ ...globals(cmd), ...o });

@@ -122,7 +122,7 @@ export function exportWarnings(ds: CompiledDashboard[], format: ExportFormat, op
 
 /** The base URL app routes are exported under in LookML: an http(s) one (a path would be read on Looker's host). */
 const lookerBase = (base: string | undefined) => (base && /^https?:\/\//i.test(base) ? base : undefined);
-const appRouteFix = (base: string | undefined) => (base ? `dashboards.base_url (${base}) is a path, which Looker would read on its own host too: give it as an http(s) URL in project.yaml` : "set dashboards.base_url in project.yaml to the app's http(s) URL");
+const appRouteFix = (base: string | undefined) => (base ? `the base URL (${base}) is a path, which Looker would read on its own host too: give the app's http(s) URL (--base-url, or dashboards.base_url in project.yaml)` : "give the app's http(s) URL with --base-url or dashboards.base_url in project.yaml");
 
 /** Vigil grid units -> the 24-column grids of Looker (newspaper) and Metabase. */
 export const GRID_SCALE = 2;

@@ -788,13 +788,23 @@ describe('export on the command line: the warnings on stderr', () => {
       expect(lk.code, lk.stderr).toBe(0);
       const lines = lk.stderr.trim().split('\n');
       expect(lines).toHaveLength(2);
-      expect(lines[1]).toBe(`warning: LookML: 2 app-route links are not exported (d/rows: 'Open' (/workspaces/{{ workspace_id }}), d/rows: 'Also' (/w/{{ workspace_id }}/x)): Looker would open them on its own host; set dashboards.base_url in project.yaml to the app's http(s) URL (each dashboard file lists them under "Not carried")`);
+      expect(lines[1]).toBe(`warning: LookML: 2 app-route links are not exported (d/rows: 'Open' (/workspaces/{{ workspace_id }}), d/rows: 'Also' (/w/{{ workspace_id }}/x)): Looker would open them on its own host; give the app's http(s) URL with --base-url or dashboards.base_url in project.yaml (each dashboard file lists them under "Not carried")`);
       expect(readFileSync(join(dir, 'lk', 'ev.view.lkml'), 'utf8')).not.toContain('link');
       writeFileSync(join(dir, 'project.yaml'), project('dashboards:\n  base_url: https://app.example.com/\n'));
       const based = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lk']);
       expect(based.stderr).not.toContain('app-route');
       expect(readFileSync(join(dir, 'lk', 'ev.view.lkml'), 'utf8')).toContain('url: "https://app.example.com/workspaces/{{ value | url_encode }}"');
       expect(lookmlProblems(new Map(readdirSync(join(dir, 'lk')).map((f) => [f, readFileSync(join(dir, 'lk', f), 'utf8')])))).toEqual([]);
+      // --base-url wins over project.yaml, as render's does; checked as render's is; looker only
+      const flag = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lk', '--base-url', 'https://bi.example.org/app']);
+      expect(flag.code, flag.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'lk', 'ev.view.lkml'), 'utf8')).toContain('url: "https://bi.example.org/app/workspaces/{{ value | url_encode }}"');
+      const bad = vigil(dir, ['dashboards', 'export', '--format', 'looker', '--out', 'lk', '--base-url', 'ftp://x']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/^error: --base-url: /m);
+      const mbFlag = vigil(dir, ['dashboards', 'export', '--format', 'metabase', '--metabase-database', '1', '--out', 'mb', '--base-url', 'https://bi.example.org/']);
+      expect(mbFlag.code).toBe(2);
+      expect(mbFlag.stderr).toContain('--base-url applies to --format looker, not metabase');
     } finally {
       removeDir(dir);
     }
@@ -887,11 +897,11 @@ describe('LookML drill-downs and links: what Looker reads in a URL', () => {
     const none = exportWith([d], 'looker', OPTS);
     expect(lookmlProblems(none)).toEqual([]);
     expect(viewBlock(none.get('workspaces.view.lkml')!, 'dimension', 'workspace_id')).not.toContain('link');
-    expect(none.get('fixture_dash.dashboard.lookml')).toContain("#   - leaderboard: link 'Open' (/w/{{ workspace_id }}?team={{ team }}: an app route, which Looker would open on its own host; set dashboards.base_url in project.yaml to the app's http(s) URL)");
+    expect(none.get('fixture_dash.dashboard.lookml')).toContain("#   - leaderboard: link 'Open' (/w/{{ workspace_id }}?team={{ team }}: an app route, which Looker would open on its own host; give the app's http(s) URL with --base-url or dashboards.base_url in project.yaml)");
     const warned = exportWarnings([d, second], 'looker', OPTS, { target: 'dev', targets: [] });
-    expect(warned).toEqual([`warning: LookML: an app-route link is not exported (fixture_dash/leaderboard: 'Open' (/w/{{ workspace_id }}?team={{ team }})): Looker would open it on its own host; set dashboards.base_url in project.yaml to the app's http(s) URL (each dashboard file lists it under "Not carried")`]);
+    expect(warned).toEqual([`warning: LookML: an app-route link is not exported (fixture_dash/leaderboard: 'Open' (/w/{{ workspace_id }}?team={{ team }})): Looker would open it on its own host; give the app's http(s) URL with --base-url or dashboards.base_url in project.yaml (each dashboard file lists it under "Not carried")`]);
     const path = exportWith([d], 'looker', { ...OPTS, baseUrl: '/ai/' });
-    expect(path.get('fixture_dash.dashboard.lookml')).toContain('dashboards.base_url (/ai/) is a path, which Looker would read on its own host too');
+    expect(path.get('fixture_dash.dashboard.lookml')).toContain("the base URL (/ai/) is a path, which Looker would read on its own host too");
     const base = exportWith([d], 'looker', { ...OPTS, baseUrl: 'https://app.example.com/ai/' });
     expect(lookmlProblems(base)).toEqual([]);
     expect(viewBlock(base.get('workspaces.view.lkml')!, 'dimension', 'workspace_id')).toContain('url: "https://app.example.com/ai/w/{{ value | url_encode }}?team={{ workspaces.team._value | url_encode }}"');
