@@ -13,7 +13,7 @@
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { ABSENCE_FILTERS, asText, compareValues, dbtOnlyName, dictKey, exprStart, exprText, inOperator, noMethod, NONE_FILTERS, NONE_JOINED, noneFiltered, noneUsed, testedFunction, PRINTED_NON_FINITE, repeatedKeyword, repeatedKeywordIn, placeholderFiltered, placeholderUsed, KEEPING_METHODS, RelationPlaceholder, STRING_MEMBERS, LIST_METHODS, DICT_METHODS } from './jinja-compat.js';
-import { pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
+import { NO_ELSE, pyArith, pyIndex, pyStr, pyTruth, tuple } from './py-values.js';
 import { quickParse } from './quick-parse.js';
 
 type AnyNode = {
@@ -265,7 +265,9 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         // the value filtered is strict ({{ missing | upper }} is an error, not ''), except for the
         // filters whose point is its absence
         const [value, ...rest] = (n.args as AnyNode).children as AnyNode[];
-        const input = value === undefined ? undefined : ABSENCE_FILTERS.has(name) ? loose(evRaw(value)) : ev(value);
+        const given = value === undefined ? undefined : ABSENCE_FILTERS.has(name) ? loose(evRaw(value)) : ev(value);
+        // (Jinja's Undefined of an inline if without else: '' to the filters but default, as in jinja-compat.ts)
+        const input = given === NO_ELSE && !ABSENCE_FILTERS.has(name) ? '' : given;
         if (input === null && !NONE_FILTERS.has(name)) throw new FastRenderError(noneUsed(exprText(value), noneFiltered(name)), exprStart(value).lineno + 1, exprStart(value).colno + 1);
         const secret = placeholderFiltered(input, name);
         if (secret) throw new FastRenderError(secret, n.lineno + 1, n.colno + 1);
@@ -279,7 +281,8 @@ export function renderFast(t: FastTemplate, env: nunjucks.Environment, ctx: Reco
         }
       }
       case 'InlineIf':
-        return truth(n.cond as AnyNode) ? ev(n.body as AnyNode) : n.else_ ? ev(n.else_ as AnyNode) : '';
+        // (no else: Jinja's Undefined, printed as nothing, replaced by | default: py-values.ts NO_ELSE)
+        return truth(n.cond as AnyNode) ? ev(n.body as AnyNode) : n.else_ ? ev(n.else_ as AnyNode) : NO_ELSE;
       // Python's: an operand, by its truth (`cols or ['x']` is ['x'] when cols is empty)
       case 'Or': {
         const a = ev(n.left as AnyNode);

@@ -11,13 +11,16 @@
  * - Python's values (py-values.ts, py-format.ts): tuples, floats, operators, a chain of
  *   comparisons, a negative index, a dict looped over or printed, the loop filter
  *   `{% for x in seq if cond %}`, filters' keyword arguments and Jinja's `round`, `truncate`,
- *   `groupby`, `dictsort`, `sum`; a macro's `kwargs` / `varargs`; `{% set x -%}`.
+ *   `groupby`, `dictsort`, `sum`, `unique`, `min`, `max`; a macro's `kwargs` / `varargs`; `{% set x -%}`;
+ * - Jinja's scopes (loopScopes): a loop body's, a filter block's and a set block's own `{% set %}`,
+ *   closures of a macro defined in a loop and of a `{% call %}` body; Jinja's loop attributes
+ *   (`previtem`, `nextitem`, `cycle()`, `changed()`, `depth`); an inline if without else Undefined.
  */
 import nunjucks from 'nunjucks';
 import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 import { pyJson, pyRound } from './py-format.js';
-import { isPlainObject, NAMESPACE, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
+import { isPlainObject, NAMESPACE, NO_ELSE, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
 
 let compatInstalled = false;
 
@@ -44,8 +47,9 @@ const kwargs = (args: unknown[]): [unknown[], Record<string, unknown>] => {
 
 /** Jinja's tests for selectattr / rejectattr. */
 const TESTS: Record<string, (v: unknown, arg?: unknown) => boolean> = {
-  defined: (v) => v !== undefined,
-  undefined: (v) => v === undefined,
+  // (an inline if without else, its condition false, is Jinja's Undefined: NO_ELSE)
+  defined: (v) => v !== undefined && v !== NO_ELSE,
+  undefined: (v) => v === undefined || v === NO_ELSE,
   none: (v) => v === null,
   true: (v) => v === true,
   false: (v) => v === false,
@@ -581,6 +585,9 @@ function pythonStrings(runtime: { memberLookup: (...a: unknown[]) => unknown }):
     // (`this.schema`: one of this's parts, not a use of its placeholder)
     const secret = obj instanceof RelationPlaceholder ? undefined : placeholderUsed(obj, args.length === 4 ? 'a slice' : `.${String(val)}`, args.length !== 4 && KEEPING_METHODS.has(String(val)));
     if (secret) throw new Error(secret);
+    // a namespace() has its attributes and nothing else, as Jinja's Namespace: `ns.items` is the
+    // attribute named items, not a dict's method (nunjucks gave the method first)
+    if (args.length < 4 && isPlainObject(obj) && (obj as Record<symbol, unknown>)[NAMESPACE] === true) return Object.hasOwn(obj, String(val)) ? obj[String(val)] : undefined;
     if (typeof obj === 'string' && args.length < 4 && typeof val === 'string' && Object.hasOwn(STRING_MEMBERS, val)) {
       const f = STRING_MEMBERS[val];
       return (...a: unknown[]) => f.apply(obj, a);
@@ -611,6 +618,8 @@ export const NONE_USE_RE = /^'.+?' is none: /;
 export const noneFiltered = (filter: string): string => `filter '${filter}' would make something of nothing`;
 export const NONE_JOINED = "joined with ~ it would read 'None'";
 export const NONE_LOOPED = "a {% for %} over it fails ('NoneType' object is not iterable)";
+/** The message of a number or a bool looped over (Python's TypeError; nunjucks looped zero times). */
+export const loopedScalar = (expr: string, type: string): string => `'${expr}' is ${type === 'int' ? 'an' : 'a'} ${type}: a {% for %} over it fails ('${type}' object is not iterable)`;
 
 /** Filters that leave a string as it is: a secret's placeholder goes through them. */
 const SAME_TEXT_FILTERS = new Set(['default', 'd', 'safe', 'string']);
@@ -668,6 +677,8 @@ export function placeholderFiltered(v: unknown, filter: string): string | undefi
 
 /** Python's == on values: lists, tuples and dicts by their items; a whole float equals its int. */
 export function pyEqual(a: unknown, b: unknown): boolean {
+  // (Jinja's Undefined equals only an Undefined)
+  if (a === NO_ELSE || b === NO_ELSE) return a === b;
   a = unbox(a);
   b = unbox(b);
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => pyEqual(x, b[i]));
@@ -708,7 +719,9 @@ export function inOperator(key: unknown, coll: unknown): boolean {
   if (text !== undefined) return text.includes(String(asText(key) ?? unbox(key)));
   if (Array.isArray(coll)) return coll.some((x) => pyEqual(x, key));
   if (coll && typeof coll === 'object') return String(unbox(key)) in coll;
-  throw new Error(`Cannot use "in" operator to search for "${String(key)}" in unexpected types.`);
+  // (Python's TypeError; Jinja's Undefined holds nothing)
+  if (coll === NO_ELSE) return false;
+  throw new Error(`argument of type '${pyType(coll)}' is not iterable`);
 }
 
 /**
@@ -744,14 +757,25 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     const secret = placeholderFiltered(v, filter);
     if (secret) throw new TemplateError(secret, lineno + 1, colno + 1);
     if (ABSENCE_FILTERS.has(filter)) return v;
+    // (Jinja's Undefined of an inline if without else: the other filters take it as '', as Jinja's do)
+    if (v === NO_ELSE) return '';
     return (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(env, v, expr, `${noneFiltered(filter)} (| default(...) gives a value when there is none)`, lineno, colno, declared, NONE_FILTERS.has(filter) ? undefined : noneFiltered(filter));
   };
-  n.runtime.vigilLoop = (...a: unknown[]) => {
+  // a number or a bool looped over: Python's TypeError where models render (nunjucks looped zero
+  // times); alert templates keep nunjucks' loop
+  const iterable = (a: unknown[]) => {
     const v = (n.runtime.vigilDefined as (...a: unknown[]) => unknown)(...a);
+    const [env, , expr, , lineno, colno] = a as [object, unknown, string, string, number, number];
+    if ((typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat) && JINJA_ENVIRONMENTS.has(env)) throw new TemplateError(loopedScalar(expr, pyType(v)), lineno + 1, colno + 1);
+    return v;
+  };
+  n.runtime.vigilLoop = (...a: unknown[]) => {
+    const v = iterable(a);
     return isPlainObject(v) ? Object.keys(v) : v;
   };
+  n.runtime.vigilLoopPairs = (...a: unknown[]) => iterable(a);
   /** the expressions to check, each with the runtime function that checks it and what it tells it */
-  const strict = new WeakMap<object, { check: 'vigilDefined' | 'vigilFilterInput' | 'vigilCondition' | 'vigilLoop'; arg: string; none?: string }>();
+  const strict = new WeakMap<object, { check: 'vigilDefined' | 'vigilFilterInput' | 'vigilCondition' | 'vigilLoop' | 'vigilLoopPairs'; arg: string; none?: string }>();
   const defined = (why: string, none?: string) => ({ check: 'vigilDefined' as const, arg: why, none });
   const proto = n.compiler.Compiler.prototype;
   const compile = proto.compile;
@@ -763,7 +787,7 @@ function strictWhereUsed(TemplateError: new (message: string, lineno: number, co
     }
     if (mark === undefined) {
       // (one loop variable over a dict: its keys, as in Jinja; nunjucks looped zero times)
-      if (node?.typename === 'For' || node?.typename === 'AsyncEach' || node?.typename === 'AsyncAll') strict.set(node.arr as object, { check: (node.name as Node).typename === 'Symbol' ? 'vigilLoop' : 'vigilDefined', arg: 'a {% for %} over it would loop zero times', none: NONE_LOOPED });
+      if (node?.typename === 'For' || node?.typename === 'AsyncEach' || node?.typename === 'AsyncAll') strict.set(node.arr as object, { check: (node.name as Node).typename === 'Symbol' ? 'vigilLoop' : 'vigilLoopPairs', arg: 'a {% for %} over it would loop zero times', none: NONE_LOOPED });
       else if (node?.typename === 'Filter') {
         const input = ((node.args as Node).children as Node[])[0];
         if (input) strict.set(input, { check: 'vigilFilterInput', arg: String((node.name as Node).value) });
@@ -918,7 +942,41 @@ function loopScopes(): void {
     const target = node.name as CompilerNode;
     const names = target.typename === 'Array' ? (target.children as CompilerNode[]).map((c) => String(c.value)) : [String(target.value)];
     this._emitLine(`runtime.vigilIteration(frame, ${JSON.stringify(names)});`);
-    return bindings.call(this, node, ...rest);
+    bindings.call(this, node, ...rest);
+    const [arr, i, len] = rest as [string, string, string];
+    this._emitLine(`runtime.vigilLoopAttributes(frame, ${arr}, ${i}, ${len});`);
+  };
+  // Jinja's loop attributes nunjucks lacks: previtem / nextitem (undefined at the ends), cycle(),
+  // changed(), depth / depth0 (1 / 0: a loop is never recursive here). The state of changed() is
+  // the loop's frame's, which each run of the loop pushes anew
+  const LOOP_STATE = Symbol('loopState');
+  runtime.vigilLoopAttributes = (frame: { set(name: string, v: unknown): void; [LOOP_STATE]?: { items: ArrayLike<unknown>; last?: unknown[] } }, arr: unknown, i: number, len: number) => {
+    const state: { items: ArrayLike<unknown>; last?: unknown[] } = (frame[LOOP_STATE] ??= { items: Array.isArray(arr) || typeof arr === 'string' ? arr : Object.entries(arr as object).map((e) => tuple(e)) });
+    frame.set('loop.previtem', i > 0 ? state.items[i - 1] : undefined);
+    frame.set('loop.nextitem', i < len - 1 ? state.items[i + 1] : undefined);
+    frame.set('loop.depth', 1);
+    frame.set('loop.depth0', 0);
+    frame.set('loop.cycle', (...raw: unknown[]) => {
+      const [args] = kwargs(raw);
+      if (!args.length) throw new Error('loop.cycle(): no items for cycling given');
+      return args[i % args.length];
+    });
+    frame.set('loop.changed', (...raw: unknown[]) => {
+      const [values] = kwargs(raw);
+      if (state.last && pyEqual(state.last, values)) return false;
+      state.last = values;
+      return true;
+    });
+  };
+  // `{% for x in tree recursive %}` (with `loop(x.children)`): not supported, said at the word
+  // (nunjucks said "expected block end in for statement")
+  type Parser = { peekToken(): { type: string; value: string; lineno: number; colno: number } | null; fail(m: string, l?: number, c?: number): never; [k: string]: unknown };
+  const P = (nunjucks as unknown as { parser: { Parser: { prototype: Parser } } }).parser.Parser.prototype;
+  const advanceAfterBlockEnd = P.advanceAfterBlockEnd as (this: Parser, name?: string) => unknown;
+  P.advanceAfterBlockEnd = function (this: Parser, name?: string) {
+    const tok = name === 'for' ? this.peekToken() : null;
+    if (tok && tok.type === 'symbol' && tok.value === 'recursive') this.fail(RECURSIVE_LOOP, tok.lineno, tok.colno);
+    return advanceAfterBlockEnd.call(this, name);
   };
   // a name the compiler holds in a variable of an enclosing scope (a loop variable, a macro's
   // parameter) set inside a loop: a variable of the loop's own, read from the loop's frame after
@@ -943,7 +1001,85 @@ function loopScopes(): void {
       for (const name of shadowed) frame.variables[name] = lookupOf(name);
     }
   };
+  // Jinja's closures: a macro defined inside a loop (or another scope) and a {% call %} body see
+  // the variables where they are written (the loop's variable, a {% set %} in the loop body),
+  // not those of the frame they are called from (nunjucks pushed the caller's frame: a call
+  // body saw the called macro's variables, not its loop's). The frame where the macro is
+  // defined is kept, and its body's frame pushed from it
+  const compileMacroFunction = C._compileMacro as (this: CompilerProto, node: unknown, frame?: CompileFrame) => string;
+  C._compileMacro = function (this: CompilerProto, node: unknown, frame?: CompileFrame) {
+    if (!jinjaScoping || frame === undefined) return compileMacroFunction.call(this, node, frame);
+    const emitLines = this._emitLines as (...lines: string[]) => void;
+    const emitLine = this._emitLine;
+    const defined = (this._tmpid as () => string)();
+    let done = false;
+    this._emitLines = function (this: CompilerProto, ...lines: string[]) {
+      if (!done && lines.includes('frame = frame.push(true);')) {
+        done = true;
+        lines = [`var ${defined} = frame;`, ...lines.map((l) => (l === 'frame = frame.push(true);' ? `frame = ${defined}.push(true);` : l))];
+      }
+      return emitLines.apply(this, lines);
+    };
+    // (its end popped back to the defining frame: back to the caller's instead)
+    this._emitLine = function (this: CompilerProto, line: string) {
+      if (line.startsWith('return new runtime.SafeString(')) emitLine.call(this, 'frame = callerFrame;');
+      return emitLine.call(this, line);
+    };
+    try {
+      return compileMacroFunction.call(this, node, frame);
+    } finally {
+      this._emitLines = emitLines;
+      this._emitLine = emitLine;
+    }
+  };
+  const compileMacro = C.compileMacro as (this: CompilerProto, node: unknown, frame: CompileFrame) => void;
+  C.compileMacro = function (this: CompilerProto, node: unknown, frame: CompileFrame) {
+    // (a macro at the template's top level keeps a frame of its own, as nunjucks' does)
+    if (!jinjaScoping || !frame.parent) return compileMacro.call(this, node, frame);
+    const self = this as CompilerProto & { _compileMacro: (n: unknown, f?: CompileFrame) => string };
+    self._compileMacro = function (this: CompilerProto, n: unknown, f?: CompileFrame) {
+      delete (self as Partial<typeof self>)._compileMacro;
+      return (C._compileMacro as (this: CompilerProto, n: unknown, f?: CompileFrame) => string).call(this, n, f ?? frame);
+    };
+    try {
+      compileMacro.call(this, node, frame);
+    } finally {
+      if (Object.hasOwn(self, '_compileMacro')) delete (self as Partial<typeof self>)._compileMacro;
+    }
+  };
+  // Jinja's scope of a {% filter %} block and of a {% set x %}...{% endset %} body: a {% set %}
+  // inside is the block's own (nunjucks wrote it through to the enclosing scope)
+  const compileCapture = C.compileCapture as (this: CompilerProto, node: CompilerNode, frame: CompileFrame) => void;
+  C.compileCapture = function (this: CompilerProto & { buffer: string; _withScopedSyntax(f: () => void): void }, node: CompilerNode, frame: CompileFrame) {
+    if (!jinjaScoping) return compileCapture.call(this, node, frame);
+    const buffer = this.buffer;
+    this.buffer = 'output';
+    this._emitLine('(function() {');
+    this._emitLine('var output = "";');
+    this._emitLine('frame = frame.push(true);');
+    const inner = frame.push(true);
+    this._withScopedSyntax(() => this.compile(node.body, inner));
+    this._emitLine('frame = frame.pop();');
+    this._emitLine('return output;');
+    this._emitLine('})()');
+    this.buffer = buffer;
+  };
+  // an inline if without else whose condition is false: Jinja's Undefined (NO_ELSE), which
+  // `| default` replaces and which prints as nothing; nunjucks gave ''
+  runtime.vigilNoElse = NO_ELSE;
+  const compileInlineIf = C.compileInlineIf as (this: CompilerProto, node: CompilerNode, frame: CompileFrame) => void;
+  C.compileInlineIf = function (this: CompilerProto, node: CompilerNode, frame: CompileFrame) {
+    if (!jinjaScoping || node.else_ !== null) return compileInlineIf.call(this, node, frame);
+    this._emit('(');
+    this.compile(node.cond, frame);
+    this._emit('?');
+    this.compile(node.body, frame);
+    this._emit(':runtime.vigilNoElse)');
+  };
 }
+
+/** The message of a recursive loop (not supported). */
+export const RECURSIVE_LOOP = "a recursive loop ({% for x in xs recursive %} with loop(...)) is not supported: write the levels as nested loops, or a macro that calls itself for each item's children";
 
 /**
  * Python's syntax where nunjucks reads it otherwise: `(a, b)`, `(a,)` and `()` are tuples (nunjucks
@@ -1311,6 +1447,8 @@ export function addPyTests(env: nunjucks.Environment): void {
   add('integer', (v) => typeof v === 'number' && Number.isInteger(v));
   // Jinja's tests nunjucks names otherwise or lacks (`| reject('none')`, `| select('in', xs)`)
   for (const t of ['none', 'true', 'false', 'in'] as const) add(t, TESTS[t]);
+  // (an inline if without else, its condition false, is not defined: NO_ELSE)
+  for (const t of ['defined', 'undefined'] as const) add(t, TESTS[t]);
   // `select()` / `reject()` without a test: Python's truth (nunjucks' JavaScript's)
   for (const t of ['truthy', 'falsy'] as const) add(t, TESTS[t]);
   add('boolean', (v) => typeof v === 'boolean');
@@ -1376,7 +1514,7 @@ export function addJinjaCompat(env: nunjucks.Environment): void {
 const FILTER_PARAMS: Record<string, string[]> = {
   abs: [], batch: ['linecount', 'fill_with'], capitalize: [], center: ['width'], default: ['default_value', 'boolean'], d: ['default_value', 'boolean'],
   dictsort: ['case_sensitive', 'by', 'reverse'], escape: [], e: [], first: [], float: ['default'], int: ['default', 'base'], groupby: ['attribute', 'default', 'case_sensitive'], indent: ['width', 'first'], join: ['d', 'attribute'],
-  last: [], length: [], count: [], list: [], lower: [], replace: ['old', 'new', 'count'], reverse: [], round: ['precision', 'method'], safe: [], slice: ['slices', 'fill_with'],
+  last: [], length: [], count: [], list: [], lower: [], unique: ['case_sensitive', 'attribute'], min: ['case_sensitive', 'attribute'], max: ['case_sensitive', 'attribute'], replace: ['old', 'new', 'count'], reverse: [], round: ['precision', 'method'], safe: [], slice: ['slices', 'fill_with'],
   string: [], striptags: [], sum: ['attribute', 'start'], title: [], trim: [], truncate: ['length', 'killwords', 'end', 'leeway'], upper: [], urlencode: [], wordcount: [],
 };
 
@@ -1395,6 +1533,32 @@ function named(filter: string, f: () => unknown): unknown {
   }
 }
 
+/**
+ * Python's int(text, base) (white space around it stripped, `_` between digits, a sign; base 0
+ * takes the prefix 0x / 0o / 0b, else decimal without leading zeros; base 16, 8, 2 take their
+ * prefix too); undefined where Python's raises ValueError.
+ */
+export function pyIntOf(text: string, base: unknown): number | undefined {
+  let b = typeof base === 'number' ? base : Number.NaN;
+  if (!Number.isInteger(b) || b === 1 || b < 0 || b > 36) return undefined;
+  const sign = /^[-+]/.test(text) ? text[0] : '';
+  let body = text.slice(sign.length);
+  const prefix = /^0([xob])/i.exec(body)?.[1].toLowerCase();
+  const prefixBase = prefix === 'x' ? 16 : prefix === 'o' ? 8 : prefix === 'b' ? 2 : undefined;
+  if (prefixBase !== undefined && (b === 0 || b === prefixBase)) {
+    b = prefixBase;
+    // (an underscore may follow the prefix: 0x_ff)
+    body = body.slice(2).replace(/^_/, '');
+  } else if (b === 0) {
+    b = 10;
+    if (/^0+_?[1-9]/.test(body)) return undefined;
+  }
+  const digits = '0123456789abcdefghijklmnopqrstuvwxyz'.slice(0, b);
+  if (!new RegExp(`^[${digits}](?:_?[${digits}])*$`, 'i').test(body)) return undefined;
+  const n = parseInt(body.replace(/_/g, ''), b);
+  return sign === '-' ? -n : n;
+}
+
 /** A dict where Jinja iterates one: its keys. */
 const keysOf = (v: unknown): unknown => (isPlainObject(v) ? Object.keys(v) : v);
 
@@ -1402,25 +1566,57 @@ function pythonFilters(env: nunjucks.Environment): void {
   const get = (name: string) => env.getFilter(name) as (this: unknown, ...a: unknown[]) => unknown;
   // Jinja's default: with `boolean` true, the default replaces any false value by Python's truth
   // (an empty list or dict too); without it, only an undefined one
-  for (const name of ['default', 'd']) env.addFilter(name, (v: unknown, def?: unknown, boolean: unknown = false) => ((pyTruth(boolean) ? pyTruth(v) : v !== undefined) ? v : def));
+  // (an inline if without else, its condition false, is undefined to it: NO_ELSE)
+  for (const name of ['default', 'd']) env.addFilter(name, (v: unknown, def?: unknown, boolean: unknown = false) => ((pyTruth(boolean) ? pyTruth(v) : v !== undefined && v !== NO_ELSE) ? v : def));
   // Python's float(): `7 | float` is 7.0, printed so (py-values.ts)
   env.addFilter('float', (v: unknown, def?: unknown) => {
     const x = parseFloat(String(unbox(v)));
     return Number.isNaN(x) ? (def === undefined ? 0 : def) : pyFloat(x);
   });
-  // Jinja's int: Python's int() of a string (in `base`), of a number (truncated), of a string
-  // with a fraction through float(); `default` (0) for what it cannot read (nunjucks' gave undefined)
+  // Jinja's int: Python's int() of a string (in `base`; base 0 reads the prefix 0x, 0o, 0b), of a
+  // number (truncated), else of float() of it (`'3.9' | int` is 3); `default` (0) for what it
+  // cannot read (nunjucks' gave undefined)
   env.addFilter('int', (v: unknown, def: unknown = 0, base: unknown = 10) => {
     const x = typeof v === 'boolean' ? Number(v) : unbox(v);
     if (typeof x === 'number') return Number.isFinite(x) ? Math.trunc(x) : def;
-    const text = asText(x)?.trim().replace(/(?<=\d)_(?=\d)/g, '');
+    const text = asText(x)?.trim();
     if (text === undefined) return def;
-    const b = unbox(base) as number;
-    const digits = '0123456789abcdefghijklmnopqrstuvwxyz'.slice(0, b);
-    const body = text.replace(/^[-+]/, '').replace(b === 16 ? /^0x/i : b === 8 ? /^0o/i : b === 2 ? /^0b/i : /^$/, '');
-    if (body && [...body.toLowerCase()].every((c) => digits.includes(c))) return (text.startsWith('-') ? -1 : 1) * parseInt(body, b);
-    return /^[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$/i.test(text) ? Math.trunc(parseFloat(text)) : def;
+    const n = pyIntOf(text, unbox(base));
+    if (n !== undefined) return n;
+    return /^[-+]?(?:\d(?:_?\d)*\.?(?:\d(?:_?\d)*)?|\.\d(?:_?\d)*)(?:e[-+]?\d(?:_?\d)*)?$/i.test(text) ? Math.trunc(parseFloat(text.replace(/_/g, ''))) : def;
   });
+  // Jinja's unique, min and max: by the items (or their `attribute`), strings compared without
+  // their case unless case_sensitive; unique keeps the first of each, min / max the first found;
+  // min / max of nothing is undefined
+  const keyed = (name: string, v: unknown, caseSensitive: unknown, attribute: unknown) => {
+    const items = keysOf(v);
+    const list = Array.isArray(items) ? items : asText(items) !== undefined ? [...asText(items)!] : undefined;
+    if (!list) throw new Error(`'${pyType(v)}' object is not iterable`);
+    const key = (x: unknown) => {
+      const k = attribute === null || attribute === undefined ? x : attr(x, String(attribute));
+      return !pyTruth(caseSensitive) && asText(k) !== undefined ? asText(k)!.toLowerCase() : k;
+    };
+    return list.map((x) => [x, key(x)] as const);
+  };
+  env.addFilter('unique', (v: unknown, caseSensitive: unknown = false, attribute: unknown = null) => {
+    const seen: unknown[] = [];
+    const out: unknown[] = [];
+    for (const [x, k] of keyed('unique', v, caseSensitive, attribute)) {
+      if (seen.some((s) => pyEqual(s, k))) continue;
+      seen.push(k);
+      out.push(x);
+    }
+    return out;
+  });
+  for (const [name, sign] of [['min', -1], ['max', 1]] as const) {
+    env.addFilter(name, (v: unknown, caseSensitive: unknown = false, attribute: unknown = null) => {
+      const pairs = keyed(name, v, caseSensitive, attribute);
+      if (!pairs.length) return undefined;
+      let best = pairs[0];
+      for (const p of pairs.slice(1)) if (pyCompare(p[1], best[1]) * sign > 0) best = p;
+      return best[0];
+    });
+  }
   // Python's abs(): a float stays one (2.0 | abs is 2.0)
   env.addFilter('abs', (v: unknown) => {
     const x = typeof v === 'boolean' ? Number(v) : unbox(v);

@@ -106,7 +106,7 @@ export function pyArith(op: string, a: unknown, b: unknown, strict = true): unkn
 }
 
 /** The start of the messages of Python's TypeErrors above and of py-format.ts (raised at the expression's position). */
-export const PY_ERROR_RE = /^(?:unsupported operand type|can only concatenate|can't multiply sequence|bad operand type|not enough arguments for format|not all arguments converted|incomplete format|unsupported format character|format requires a mapping|KeyError: '|%\w format|must be real number|%c requires|a '\*' width|a dict's key must be)/;
+export const PY_ERROR_RE = /^(?:unsupported operand type|can only concatenate|can't multiply sequence|bad operand type|not enough arguments for format|not all arguments converted|incomplete format|unsupported format character|format requires a mapping|KeyError: '|%\w format|must be real number|%c requires|a '\*' width|a dict's key must be|argument of type '\w+' is not iterable|'.+?' is an? \w+: a \{% for %\} over it fails)/;
 
 /** JavaScript's operator, as templates had it before (alert templates, on anything but numbers). */
 function jsArith(op: string, x: unknown, y: unknown): unknown {
@@ -163,6 +163,20 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * What an inline if without an else gives when its condition is false (`'x' if false`): Jinja's
+ * Undefined. It prints as nothing (alone, joined with ~, in a macro's argument), `| default`
+ * replaces it, `is defined` is false, it is false to `if`; a filter other than default takes it
+ * as ''. (Only where models render: alert templates keep nunjucks' '' for it.)
+ */
+export class NoElse {
+  readonly [PY_TYPE_NAME] = 'Undefined';
+  toString(): string {
+    return '';
+  }
+}
+export const NO_ELSE = Object.freeze(new NoElse());
+
 /** Marks a namespace() object: a Namespace to Python, true however many attributes it has. */
 export const NAMESPACE = Symbol('namespace');
 
@@ -174,7 +188,7 @@ export const NAMESPACE = Symbol('namespace');
  * `{}` for true: `{% if excluded %}` on an empty list put `where status not in ('')` in the SQL.)
  */
 export function pyTruth(v: unknown): boolean {
-  if (v === undefined || v === null) return false;
+  if (v === undefined || v === null || v === NO_ELSE) return false;
   if (typeof v === 'boolean') return v;
   // (NaN is true in Python too)
   if (typeof v === 'number') return v !== 0;
@@ -198,6 +212,7 @@ export function pyRepr(v: unknown): string {
   if (v === null || v === undefined) return 'None';
   if (v === true) return 'True';
   if (v === false) return 'False';
+  if (v === NO_ELSE) return 'Undefined';
   if (typeof v === 'string') return reprString(v);
   if (v instanceof SafeString) return reprString(String(v));
   if (Array.isArray(v)) {
@@ -217,6 +232,7 @@ export function pyRepr(v: unknown): string {
  */
 export function pyStr(v: unknown): unknown {
   if (typeof v === 'string') return v;
+  if (v === NO_ELSE) return '';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (v instanceof PyFloat) return v.toString();
   if (Array.isArray(v) || isPlainObject(v)) return pyRepr(v);

@@ -9,6 +9,7 @@ import nunjucks from 'nunjucks';
 import { loadProject } from '../../src/project/load-project.js';
 import { compileProject } from '../../src/compile/compile-project.js';
 import { fastTemplate, renderFast, UnsupportedTemplate } from '../../src/compile/fast-render.js';
+import { addJinjaCompat } from '../../src/compile/jinja-compat.js';
 import { projectFiles, REPO } from '../helpers.js';
 
 function bothPaths(files: ReturnType<typeof loadProject>) {
@@ -45,6 +46,15 @@ describe('fast render path', () => {
     const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
     const t = fastTemplate(src, env);
     expect(renderFast(t, env, ctx)).toBe(new nunjucks.Template(src, env).render(ctx));
+  });
+
+  it("an inline if without else is Jinja's Undefined when false on the fast path itself, as on nunjucks': default replaces it, printed, joined or filtered it is ''", () => {
+    const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+    addJinjaCompat(env);
+    const src = "{{ ('x' if b) | default('d') }}|[{{ 'x' if b }}]|{{ 'a' ~ ('x' if b) }}|[{{ ('x' if b) | upper }}]|{{ ('x' if b) == '' }}|{{ ('x' if not b) | default('d') }}";
+    // (renderFast throws UnsupportedTemplate rather than fall back: this is the fast path's output)
+    expect(renderFast(fastTemplate(src, env), env, { b: false })).toBe('d|[]|a|[]|False|x');
+    expect(new nunjucks.Template(src, env).render({ b: false })).toBe('d|[]|a|[]|False|x');
   });
 
   it('falls back to nunjucks for loops and macro definitions, with the same output', () => {

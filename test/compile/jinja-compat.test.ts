@@ -139,6 +139,25 @@ const CASES: Array<[string, string, string]> = [
   // floats printed as Python's repr() (an exponent from 1e16 up and below 1e-4)
   ["int as Jinja's, dict(), `is divisibleby 3`", "{{ 'x' | int }} {{ 'x' | int(5) }} {{ '42' | int }} {{ '3.9' | int }} {{ -3.9 | int }} {{ 'ff' | int(base=16) }} {{ true | int }} {{ dict(a=1) }} {{ dict({'a': 1}, b=2) }} {{ 3 is divisibleby 3 }} {{ 3 is not divisibleby 2 }} {{ 'a' if 6 is divisibleby 3 else 'b' }} {{ 1 is sameas 1 and 3 is odd }}", "0 5 42 3 -3 255 1 {'a': 1} {'a': 1, 'b': 2} True True a True"],
   ['floats print with an exponent as Python prints them', "{{ 1e20 }} {{ 1e16 }} {{ 9999999999999998.0 }} {{ 1.5e-5 }} {{ 0.0001 }} {{ [1e20, 2.5e-7] }} {{ 'x' ~ 1e17 }} {{ -1e20 }} {{ 1e20 / 10 }}", '1e+20 1e+16 9999999999999998.0 1.5e-05 0.0001 [1e+20, 2.5e-07] x1e+17 -1e+20 1e+19'],
+  // a namespace has its attributes only (Jinja's Namespace): `ns.items` is the attribute, not
+  // dict.items (was the method: printed, "'ns.items' is a function")
+  ['namespace attributes named like dict methods', "{% set ns = namespace(items=[], keys='k', get=0) %}{% for x in [1, 2] %}{% set ns.items = ns.items + [x] %}{% endfor %}{{ ns.items }} {{ ns.keys }} {{ ns.get }} {{ ns.values is defined }}", '[1, 2] k 0 False'],
+  // Jinja's loop attributes (were undefined): previtem / nextitem undefined at the ends, cycle,
+  // depth 1 / depth0 0 outside a recursive loop; changed() true on a new value, per run of the loop
+  ['loop.previtem, nextitem, cycle(), depth, depth0', "{% for x in ['a', 'b', 'c'] %}{{ loop.previtem | default('-') }}{{ loop.nextitem | default('-') }}{{ loop.cycle('o', 'e') }}{{ loop.depth }}{{ loop.depth0 }}{{ loop.previtem is defined }};{% endfor %}", '-bo10False;ace10True;b-o10True;'],
+  ['loop.changed()', "{% for r in [{'g': 1}, {'g': 1}, {'g': 2}, {'g': 1}] %}{% if loop.changed(r.g) %}[{{ r.g }}]{% endif %}{% endfor %}|{% for i in [1, 2] %}{% for g in [1, 1] %}{{ loop.changed(g) }},{% endfor %};{% endfor %}", '[1][2][1]|True,False,;True,False,;'],
+  // Jinja's closures: a macro defined in a loop, a {% call %} body in a loop, see the loop's
+  // variables and its {% set %}s (were undefined); a call body does not see the called macro's
+  ["a macro in a loop, a call body, see the loop's variables", "{% macro w() %}{% set inw = 5 %}<{{ caller() }}>{% endmacro %}{% for x in [1, 2] %}{% set y = x * 2 %}{% macro m() %}{{ x }}{{ y }}{% endmacro %}{{ m() }}{% call w() %}{{ y }}{{ loop.index }}{{ inw is defined }}{% endcall %};{% endfor %}|{% macro outer(z) %}{% for x in [1] %}{% set y = 3 %}{% call w() %}{{ x }}{{ y }}{{ z }}{% endcall %}{% endfor %}{% endmacro %}{{ outer(7) }}", '12<21False>;24<42False>;|<137>'],
+  // a {% set %} in a {% filter %} block or a {% set x %} body is the block's own (Jinja's inner frame); it leaked out
+  ['a {% set %} inside a filter block or a set block stays inside', "{% set y = 'out' %}{% filter upper %}{% set y = 'in' %}{{ y }}{% endfilter %}{{ y }}|{% set z %}{% set w = 1 %}{{ w }}{% endset %}{{ z }}{{ w is defined }}", 'INout|1False'],
+  // an inline if without else gives Jinja's Undefined when false: | default replaces it, printed
+  // or joined it is '' (was '': default kept it)
+  ['an inline if without else is undefined when false', "{{ ('x' if false) | default('d') }}|[{{ 'x' if false }}]|{{ 'a' ~ ('b' if false) }}|{% set v = 'x' if false %}[{{ v }}]{{ v | default('e') }}{{ v is defined }}|[{{ ('x' if false) | upper }}]|{{ ('x' if false) == '' }}|{{ ('x' if true) | default('d') }}", 'd|[]|a|[]eFalse|[]|False|x'],
+  // Python's int(text, base) (Jinja's int filter), then float(text): base 0 reads 0x/0o/0b
+  ["int(base=...) as Python's int()", "{{ '0x1A' | int(base=16) }} {{ '0x1A' | int(base=0) }} {{ '0b101' | int(base=0) }} {{ '0o17' | int(base=0) }} {{ '-0x_ff' | int(base=0) }} {{ '017' | int(base=0) }} {{ '1_000' | int }} {{ 'z' | int(base=36) }} {{ '12' | int(base=8) }} {{ '19' | int(base=8) }} {{ ' 42 ' | int(base=0) }} {{ '0x1A' | int }}", '26 26 5 15 -255 17 1000 35 10 19 42 0'],
+  // Jinja's unique, min, max (were "filter not found")
+  ['unique, min, max', "{{ ['a', 'A', 'b', 'a'] | unique | list }} {{ ['a', 'A', 'b'] | unique(case_sensitive=true) | list }} {{ [{'n': 'x', 'v': 1}, {'n': 'X', 'v': 2}, {'n': 'y', 'v': 3}] | unique(attribute='n') | map(attribute='v') | list }} {{ [3, 1, 2] | min }} {{ [3, 1, 2] | max }} {{ ['b', 'A', 'c'] | min }} {{ ['b', 'A', 'c'] | max(case_sensitive=true) }} {{ ['b', 'a', 'C'] | min(case_sensitive=true) }} {{ [{'a': 2}, {'a': 1}] | min(attribute='a') }} {{ 'bca' | max }} {{ [1, 2.5] | max }} {{ [] | min is defined }}", "['a', 'b'] ['a', 'A', 'b'] [1, 3] 1 3 A c C {'a': 1} c 2.5 False"],
 ];
 
 describe('Jinja compatibility', () => {
@@ -220,6 +239,14 @@ describe('Jinja compatibility', () => {
     ["an undefined name as a dict's key", "\n{{ {nokey: 1} }}", /^'nokey' is undefined.* @2:5$/],
     ["none as a dict's key", "select 1\n{{ {none: 1} }}", /^a dict's key must be a string or a number here, not NoneType \('none'\) @2:5$/],
     ['list.extend() of a number', "{% set l = [] %}{% do l.extend(5) %}", /^'int' object is not iterable/],
+    // Python's TypeError (a loop over a number looped zero times; `in` said JavaScript's words a line too low)
+    ['a loop over a number', "select 1\n{% for i in 5 %}x{% endfor %}", /^'5' is an int: a \{% for %\} over it fails \('int' object is not iterable\) @2:13$/],
+    ['a loop with two variables over a number', "{% set n = 3 %}\n\n{% for k, v in n %}x{% endfor %}", /^'n' is an int: a \{% for %\} over it fails .* @3:16$/],
+    ["'in' a number", "select 1\n{{ 1 in 2 }}", /^argument of type 'int' is not iterable @2:4$/],
+    ['a recursive loop', "select 1\n{% for x in [] recursive %}{{ loop(x.c) }}{% endfor %}", /^a recursive loop \(.*\) is not supported: .* @2:16$/],
+    ['loop.cycle() of nothing', "{% for x in [1] %}\n{{ loop.cycle() }}{% endfor %}", /^loop\.cycle\(\): no items for cycling given @2:/],
+    ['an unknown keyword of unique', "{{ [1] | unique(atribute='a') }}", /^filter 'unique' has no argument 'atribute' — did you mean 'attribute'\?/],
+    ['min of a number', '{{ 5 | min }}', /^filter 'min': 'int' object is not iterable/],
   ];
   for (const [name, src, expected, env] of ERRORS) {
     it(`error: ${name}`, () => {
@@ -259,6 +286,10 @@ describe("alert templates: Python's arithmetic on numbers, their own on text", (
   it("a row's number that arrives as text (a BigQuery NUMERIC) is still multiplied, not repeated", async () => {
     const { renderTemplate } = await import('../../src/alerts/engine.js');
     expect(renderTemplate('{{ (rate * 100) | round(1) }}% {{ n % 3 }}', { labels: {}, values: { rate: '0.05', n: -7 }, alert: 'a' } as never)).toBe('5% 2');
+  });
+  it("an inline if without else is '' to an alert template, a loop over a number loops zero times, a set in a filter block leaks out: nunjucks' own (models' are Jinja's)", async () => {
+    const { renderTemplate } = await import('../../src/alerts/engine.js');
+    expect(renderTemplate("[{{ 'x' if false }}][{{ ('x' if false) | default('d') }}]{{ ('x' if false) == '' }}{% for i in n %}x{% endfor %}{% filter upper %}{% set y = 'a' %}{% endfilter %}{{ y }}", { labels: {}, values: { n: 5 }, alert: 'a' } as never)).toBe('[][]truea');
   });
   it("a row's bool prints as before, printed or joined with ~ (Python's True is models' only)", async () => {
     const { renderTemplate } = await import('../../src/alerts/engine.js');
@@ -341,6 +372,23 @@ describe('through the CLI: errors at file:line, exit 2', () => {
       const r = vigil(dir, ['compile']);
       expect(r.code, r.stdout + r.stderr).toBe(2);
       expect(r.stderr).toMatch(/models\/m\.sql:2:\d+: error: unsupported operand type\(s\) for \+: 'int' and 'str'/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      removeDir(dir);
+    }
+  });
+  it("a loop over a number, 'in' a number, a recursive loop: each an error at its file:line (the loop ran zero times; 'in' was a line too low)", () => {
+    const dir = makeProject({
+      'models/a.sql': "select 1 as x\n{% for i in var('n', 5) %}, {{ i }}{% endfor %}\n",
+      'models/b.sql': "select 1 as x\nwhere {{ 1 in 2 }}\n",
+      'models/c.sql': "select 1 as x\n\n{% for x in [] recursive %}{{ loop(x) }}{% endfor %}\n",
+    });
+    try {
+      const r = vigil(dir, ['compile']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/models\/a\.sql:2:13: error: 'var\('n', 5\)' is an int: a \{% for %\} over it fails \('int' object is not iterable\)/);
+      expect(r.stderr).toMatch(/models\/b\.sql:2:\d+: error: argument of type 'int' is not iterable/);
+      expect(r.stderr).toMatch(/models\/c\.sql:3:16: error: a recursive loop/);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     } finally {
       removeDir(dir);
