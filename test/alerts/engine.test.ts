@@ -5,7 +5,7 @@
  * (repeat, silence, inhibition, resolves, PagerDuty and Slack bodies) and the file StateStore
  * (lease lock, compare-and-set). No warehouse, no network; the whole file runs in well under 3 s.
  */
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
@@ -1529,13 +1529,22 @@ describe('state: fileStore', () => {
   });
 
   it('save() renews the lease while the lock is held', async () => {
-    const a = fileStore(path, 100);
-    const doc = await a.lock('run');
-    await sleep(60);
-    await a.save(doc);
-    await sleep(60); // 120 ms after lock(), 60 ms after save()
-    await expect(fileStore(path, 100).lock('other')).rejects.toBeInstanceOf(LockBusyError);
-    await a.unlock(doc);
+    // the clock moved by hand (real sleeps overshot a 100 ms lease on a loaded machine)
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const t = Date.parse('2026-01-01T00:00:00Z');
+      vi.setSystemTime(t);
+      const a = fileStore(path, 100);
+      const doc = await a.lock('run');
+      vi.setSystemTime(t + 60);
+      await a.save(doc);
+      vi.setSystemTime(t + 120); // past lock()'s lease, within save()'s
+      await expect(fileStore(path, 100).lock('other')).rejects.toBeInstanceOf(LockBusyError);
+      vi.setSystemTime(t + 161); // save()'s lease run out too: taken over
+      expect((await fileStore(path, 100).lock('other')).lock!.command).toBe('other');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('update() round-trips a silence', async () => {
