@@ -17,6 +17,12 @@ export interface GrantPlan {
   revoke: string[];
   /** grants_mode add: the privileges of the relation the build replaced, granted again on the new one */
   carried?: Privilege[];
+  /** Postgres: revoked principals that held a grant made by another grantee (with its grant option): those grantors */
+  grantedBy?: Record<string, string[]>;
+  /** Postgres: revoked principals whose own grants (made with their grant option) went with them (`cascade`) */
+  cascade?: string[];
+  /** Postgres: principals the config keeps whose grant option was revoked (`cascade`), to remove a grant made through it */
+  grantOption?: string[];
 }
 
 /** A privilege a role other than the owner holds on a relation (grantee `public`: every role). */

@@ -140,7 +140,7 @@ export async function syncSetup(c: SyncProject, o: Common, openTarget: () => Pro
       }
     }
     const target = await openTarget();
-    const retentionLogs: RetentionLogs = { from: new Map([...froms].map(([n, a]) => [n, { adapter: a, log: fromLogs.get(n)! }])), to: logRelation(c.target.schema, c.target.database) };
+    const retentionLogs: RetentionLogs = { from: new Map([...froms].map(([n, a]) => [n, { adapter: a, log: fromLogs.get(n)! }])), to: logRelation(c.target.schema, c.target.database), target: c.target.name, minimum: c.files.project.retention?.minimum };
     return { streams, froms, problems, sourceErrors, target, retentionLogs };
   } catch (e) {
     for (const f of froms.values()) await f.close().catch(() => {});

@@ -234,7 +234,9 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
       ok = false;
       at(path, msg, hint);
     };
-    const columnsOf = (model: string): string[] | undefined => input.catalog?.get(model) ?? (models.get(model)?.columns.length ? models.get(model)!.columns.map((c) => c.name) : undefined);
+    // a declared column with `policy: drop` is not in the published relation (docs/governance.md#policies): no tile reads it
+    const columnsOf = (model: string): string[] | undefined => input.catalog?.get(model) ?? (models.get(model)?.columns.length ? models.get(model)!.columns.filter((c) => c.policy !== 'drop').map((c) => c.name) : undefined);
+    const dropped = (model: string, col: string) => !input.catalog?.has(model) && !!models.get(model)?.columns.some((c) => c.name === col && c.policy === 'drop');
     /** Whether a dashboard filter reaches a tile of `model`: it names the model, or the model has its column. */
     const reaches = (model: string) => (f: DashboardFilter) => (f.applies_to ? f.applies_to.includes(model) : (columnsOf(model)?.includes(f.column) ?? false));
     const checkColumn = (model: string, col: string, path: (string | number)[]) => {
@@ -243,7 +245,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
       if (!cols) return;
       if (!cols.includes(col)) {
         const hint = didYouMean(col, cols);
-        err(path, `column '${col}' not in ${model}${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : `${model} has: ${cols.join(', ')}`);
+        err(path, `column '${col}' not in ${model}${dropped(model, col) ? ' (its YAML gives it policy: drop, which leaves it out of the published relation)' : ''}${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : `${model} has: ${cols.join(', ')}`);
       }
     };
     const tileIds = new Map<string, string>();
@@ -272,7 +274,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
       const has = (col: string, path: (string | number)[]) => {
         if (!cols || cols.includes(col)) return true;
         const hint = didYouMean(col, cols);
-        bad(path, `column '${col}' not in ${rr.model}${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : `${rr.model} has: ${cols.join(', ')}`);
+        bad(path, `column '${col}' not in ${rr.model}${dropped(rr.model, col) ? ' (its YAML gives it policy: drop, which leaves it out of the published relation)' : ''}${hint ? ` — did you mean '${hint}'?` : ''}`, hint ? undefined : `${rr.model} has: ${cols.join(', ')}`);
         return false;
       };
       const fieldsIn = (tpl: string, path: (string | number)[]) => {

@@ -334,6 +334,22 @@ export async function copyLogLines(from: Adapter, fromLog: Relation, to: Adapter
   return written;
 }
 
+/**
+ * The last apply that deleted rows of `table` in `relationName` of target `target` (its line of the
+ * log `log`: success, or rows deleted before it stopped), by its plan's time; undefined when none
+ * (or no log). What `vigil sync` keeps out of the copy (docs/sync.md).
+ */
+export async function lastApply(adapter: Adapter, log: Relation, table: string, relationName: string, target: string): Promise<{ column: string; overrideColumn: string | null; asOf: Date; cutoff: Date } | undefined> {
+  if (!(await adapter.relationExists(log))) return undefined;
+  const d = adapter.dialect;
+  const str = d.type('string');
+  const [r] = await adapter.query<{ column_name: string; override_column: string | null; as_of: string; cutoff: string }>(
+    `select column_name, override_column, cast(as_of as ${str}) as as_of, cast(cutoff as ${str}) as cutoff from ${d.relation(log)} where table_name = ${d.param(1)} and relation_name = ${d.param(2)} and target_name = ${d.param(3)} and (status = 'success' or rows_deleted > 0) order by as_of desc limit 1`,
+    [table, relationName, target],
+  );
+  return r ? { column: r.column_name, overrideColumn: r.override_column ?? null, asOf: parseWarehouseTime(String(r.as_of)), cutoff: parseWarehouseTime(String(r.cutoff)) } : undefined;
+}
+
 export interface ApplyOptions {
   runId: string;
   actor: string;

@@ -17,8 +17,10 @@ import { ProjectError, WarehouseError, type Diagnostic } from '../errors.js';
 import { pidAlive } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 import { counted } from '../format.js';
-import { copyLogLines } from '../retention/retention.js';
-import { STATE_TABLE, SyncConflict, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, caseClashes, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
+import { copyLogLines, DEFAULT_MINIMUM, lastApply } from '../retention/retention.js';
+import { columnNamed } from '../adapters/adapter.js';
+import { durationBefore } from '../time/duration.js';
+import { STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, caseClashes, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
 
 export interface SyncRunOptions {
   mode: 'delta' | 'full';
@@ -40,6 +42,9 @@ export interface SyncRunOptions {
 export interface RetentionLogs {
   from: Map<string, { adapter: Adapter; log: Relation }>;
   to: Relation;
+  /** the warehouse's target name (its log's `target_name`) and the project's `retention.minimum`: what a stream's last apply deleted (retiredRows) */
+  target?: string;
+  minimum?: string;
 }
 
 export interface StreamResult {
@@ -134,6 +139,29 @@ async function copyRetentionLog(s: SourceNode, target: Adapter, opts: SyncRunOpt
   }
 }
 
+/**
+ * What the last `vigil retention apply` of a stream's warehouse copy deleted (retention's default
+ * apply_to: warehouse), as the source spells its columns: those rows are not copied again, by any
+ * mode — a full pass re-read every source row and undid the apply (docs/sync.md). Undefined
+ * without retention, or without such an apply.
+ */
+async function retiredRows(s: SourceNode, columns: SyncColumn[], target: Adapter, opts: SyncRunOptions, out: (line: string) => void): Promise<RetiredRows | undefined> {
+  const logs = opts.retentionLogs;
+  if (!s.retention || s.retention.apply_to === 'source' || !logs?.target) return undefined;
+  const stream = `${s.source_name}.${s.name}`;
+  const last = await lastApply(target, logs.to, stream, `${s.relation.schema}.${s.relation.identifier}`, logs.target);
+  if (!last) return undefined;
+  const names = columns.map((c) => c.name);
+  const column = columnNamed(last.column, names);
+  const override = last.overrideColumn ? columnNamed(last.overrideColumn, names) : undefined;
+  const missing = [column, ...(override ? [override] : [])].filter((c) => !names.includes(c));
+  if (missing.length) {
+    out(`  ${stream}: warning: retention's last apply on ${s.relation.schema}.${s.relation.identifier} aged rows by ${missing.join(', ')}, which the source does not have: the rows it deleted may be copied again (${s.file}:${s.line})`);
+    return undefined;
+  }
+  return { column, ...(override ? { overrideDays: override } : {}), cutoff: last.cutoff.toISOString(), asOf: last.asOf.toISOString(), overrideFloor: override ? durationBefore(last.asOf, logs.minimum ?? DEFAULT_MINIMUM).toISOString() : null };
+}
+
 /** `sourceDbs`: the readers of the sync sources (`sync.from` targets), by target name. */
 export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, SyncReader>, target: Adapter, opts: SyncRunOptions): Promise<StreamResult[]> {
   const writer = target.syncWriter();
@@ -160,6 +188,8 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened${opts.sourceErrors?.has(sync.from) ? `: ${opts.sourceErrors.get(sync.from)}` : ''}`, '');
         const spec: StreamSpec = { stream, schema: sync.schema, table: s.relation.identifier, cursor: sync.cursor, primaryKey: sync.primary_key, declaredAt: `${s.file}:${s.line}`, at: { file: s.file, line: s.line, ...sync.lines }, timestamps: writer.timestamps, separators: writer.separators, bcDates: writer.bcDates };
         const columns = await src.describe(spec);
+        const retired = await retiredRows(s, columns, target, opts, opts.out);
+        if (retired) spec.retired = retired;
         const clashes = writer.namesIgnoreCase ? caseClashes(columns) : [];
         if (clashes.length) {
           const named = clashes.map((g) => g.map((n) => `"${n}"`).join(' and ')).join('; ');
@@ -219,6 +249,10 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         else if (opts.mode === 'full') lower = opts.lookbackSeconds ? new Date(Date.now() - opts.lookbackSeconds * 1000).toISOString() : null;
         else if (state?.cursor_value && !opts.fullRefresh) lower = await src.lookbackFrom(state.cursor_value, sync.lookback_seconds);
         opts.out(`  ${stream}: reading ${sync.schema}.${s.relation.identifier} from ${lower ? `${sync.cursor} >= ${lower}` : 'the beginning'} in batches of ${sync.batch_size.toLocaleString('en-US')}`);
+        if (retired) {
+          const n = await src.retiredRows(spec, columns, lower);
+          if (n > 0) opts.out(`  ${stream}: ${counted(n, 'row')} older than retention's last cutoff ${retired.cutoff}${retired.overrideDays ? ` (or their own ${retired.overrideDays} period)` : ''} not copied: vigil retention apply deleted ${n === 1 ? 'it' : 'them'} from ${table} (${s.file}:${s.line})`);
+        }
         // A table that starts empty is loaded without deletes (nothing to replace), so its run reads
         // ONE snapshot of the source, from the first file to the last, as Postgres' own initial
         // table copy does: in a snapshot per batch, a row whose cursor moved past the read position

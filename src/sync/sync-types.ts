@@ -435,6 +435,23 @@ export interface StreamSpec {
   separators?: CsvSeparators;
   /** how the batch's dates and timestamps before year 1 are written (the writer's `bcDates`); default `after-date` */
   bcDates?: BcText;
+  /** the rows the last `vigil retention apply` deleted from the copy: never copied again */
+  retired?: RetiredRows;
+}
+
+/**
+ * The condition of the last retention apply of a stream's warehouse copy (its line of
+ * `vigil_retention_log`), on the source's columns: the rows it matches are not copied, so a sync
+ * never brings back what retention deleted (docs/sync.md, Retention).
+ */
+export interface RetiredRows {
+  /** the retention column, and the override_days column, as the source spells them */
+  column: string;
+  overrideDays?: string;
+  /** the apply's cutoff and as_of (ISO), and with override_days the floor no row is deleted after (as_of less the project's retention minimum) */
+  cutoff: string;
+  asOf: string;
+  overrideFloor: string | null;
 }
 
 /**
@@ -508,6 +525,8 @@ export interface SyncReader {
    * whether the stream's `saved` cursor is after it.
    */
   cursorBounds(spec: StreamSpec, columns: SyncColumn[], saved: string | null): Promise<CursorBounds>;
+  /** How many rows from `lower` (cursor >= lower; null: all) `spec.retired` leaves out: what retention deleted from the copy. */
+  retiredRows(spec: StreamSpec, columns: SyncColumn[], lower: string | null): Promise<number>;
   /** `cursor` (exact text) moved `seconds` back, as exact text. */
   lookbackFrom(cursor: string, seconds: number): Promise<string>;
   /**

@@ -152,6 +152,23 @@ describe('dashboard tiles: the PII check', () => {
     expect(c.stderr).toMatch(new RegExp(`^dashboards/people\\.json:${lineOf(listed, '"contact"', '"columns"')}:\\d+: error: column 'contact' of the raw rows of tile 'who'`, 'm'));
   });
 
+  it("a column the model's YAML gives policy: drop is no column of the published relation: validate, export and check refuse a tile reading it at its line (was: validate exit 0, LookML exported the dimension, render failed)", () => {
+    const { dir, text } = project(contactsYml(', policy: drop'), { dimensions: [{ column: 'team' }, { column: 'contact' }] });
+    const line = lineOf(text, '"column": "contact"');
+    const E_DROP = new RegExp(`^dashboards/people\\.json:${line}:\\d+: error: tabs\\[0\\]\\.tiles\\[1\\]\\.dimensions\\[1\\]\\.column: column 'contact' not in contacts \\(its YAML gives it policy: drop, which leaves it out of the published relation\\) \\[E_DASHBOARD\\]\\n  hint: contacts has: id, team$`, 'm');
+    for (const args of [['dashboards', 'validate'], ['dashboards', 'export', '--format', 'looker', '--out', 'lk'], ['check']]) {
+      const r = vigil(dir, args);
+      expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(E_DROP);
+      expect(r.stderr).not.toMatch(/\n\s+at |Binder Error/);
+    }
+    expect(existsSync(join(dir, 'lk'))).toBe(false);
+    // a near name: the did-you-mean of any unknown column
+    const near = people({ dimensions: [{ column: 'team' }, { column: 'teams' }] });
+    writeFileSync(join(dir, 'dashboards/people.json'), near);
+    expect(vigil(dir, ['dashboards', 'validate']).stderr).toMatch(/column 'teams' not in contacts — did you mean 'team'\?/);
+  });
+
   it('a project that marks no PII runs no lineage for its tiles; one that does, does', () => {
     const { dir } = project(HASHED, { dimensions: [{ column: 'team' }] });
     expect(vigil(dir, ['build']).code).toBe(0);

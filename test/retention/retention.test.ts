@@ -411,6 +411,42 @@ describe('vigil retention on Postgres (apply_to: source: the database vigil sync
     expectRowsLeft(before, (await client.query(PG_ROWS.replace('%s', s))).rows, kept);
   });
 
+  it("a sync never brings back what retention apply deleted from the warehouse copy: --mode full, a delta and --full-refresh skip the rows of its last apply, and say how many (was: --mode full copied all 3,000 again, nothing said)", async () => {
+    const s = uniqueSchema('ret_sync');
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, created_at timestamptz not null, days integer, note text);
+      insert into ${s}.events select i, timestamptz '2026-12-01 00:00:00+00' - i * interval '1 hour', case i % 3 when 0 then 40 when 1 then 2 end, 'n' || i from generate_series(0, ${ROWS - 1}) i`);
+    const dir = makeProject({
+      ...PROJECT('x', '7d', `  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${s} }\n`),
+      'models/sources.yml': `sources:\n  - name: raw\n    sync: { from: app, schema: ${s} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n        retention: { column: created_at, keep: 30d, override_days: days }\n`,
+    });
+    dirs.push(dir);
+    const env = { DATABASE_URL: url };
+    expect(vigil(dir, ['sync'], env).code).toBe(0);
+    const before = await duck(dir, ROW_SQL);
+    expect(before).toHaveLength(ROWS);
+    const kept = expectedKept(30, 7, true);
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF], env).code).toBe(0);
+    const a = vigil(dir, ['retention', 'apply'], env);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expectRowsLeft(before, await duck(dir, ROW_SQL), kept);
+
+    // a row after the cutoff changed in the source, one before it too: the first is copied, the second not
+    await client.query(`update ${s}.events set note = 'changed' where id in (${kept[kept.length - 1]}, ${ROWS - 1})`);
+    const full = vigil(dir, ['sync', '--mode', 'full'], env);
+    expect(full.code, full.stdout + full.stderr).toBe(0);
+    expect(full.stdout).toContain(`raw.events: ${(ROWS - kept.length).toLocaleString('en-US')} rows older than retention's last cutoff 2026-11-01T00:00:00.000Z (or their own days period) not copied: vigil retention apply deleted them from raw.events (models/sources.yml:5)`);
+    const changed = before.map((r) => (Number(r.id) === kept[kept.length - 1] ? { ...r, note: 'changed' } : r));
+    expectRowsLeft(changed, await duck(dir, ROW_SQL), kept);
+    // a delta (its lookback reads no old row: nothing to say) and --full-refresh (from the beginning) keep them out too
+    const delta = vigil(dir, ['sync'], env);
+    expect(delta.code).toBe(0);
+    expect(delta.stdout).not.toMatch(/not copied/);
+    const refresh = vigil(dir, ['sync', '--full-refresh'], env);
+    expect(refresh.code, refresh.stdout + refresh.stderr).toBe(0);
+    expect(refresh.stdout).toMatch(/rows older than retention's last cutoff .* not copied/);
+    expectRowsLeft(changed, await duck(dir, ROW_SQL), kept);
+  });
+
   it('a column and override column named in another case (TS, DAYS) are the table\'s ts and days (was: column "TS" does not exist, exit 1)', async () => {
     const s = uniqueSchema('ret_case');
     await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, ts timestamptz not null, days integer);

@@ -262,8 +262,9 @@ describe('grants and masking on Postgres', () => {
     expect(r.stdout).toContain(`OK created incremental table ${schema}.g_inc (carried over select to ${ROLES.compliance}, ${o}, ${ROLES.sre} from the replaced relation)`);
     expect(r.stdout).toContain(`OK created view ${schema}.g_view (carried over select to ${ROLES.compliance}, ${o} from the replaced relation)`);
     expect(r.stdout).toContain(`OK created view ${schema}.g_swap (carried over select to ${ROLES.compliance}, ${o} from the replaced relation)`);
-    // replace (the default): the config is the whole truth, as dbt's
-    expect(r.stdout).toMatch(new RegExp(`OK created table ${schema}\\.g_rep \\(granted select to ${ROLES.compliance}\\)`));
+    // replace (the default): the config is the whole truth, as dbt's; the line says what changed
+    // since the replaced table: outside lost it (was: "granted select to compliance", which it had)
+    expect(r.stdout).toMatch(new RegExp(`OK created table ${schema}\\.g_rep \\(revoked ${o}\\)`));
 
     for (const t of ['g_tab', 'g_inc', 'g_view', 'g_swap']) expect(await as(o, `select count(*)::int as n from ${schema}.${t}`), t).toEqual({ rows: [{ n: 2 }] });
     expect(denied(await as(o, `select * from ${schema}.g_rep`))).toMatch(/permission denied/);
@@ -271,6 +272,91 @@ describe('grants and masking on Postgres', () => {
       c.query(`select has_table_privilege($1, $3, 'INSERT') as ins, has_table_privilege($2, $4, 'SELECT WITH GRANT OPTION') as opt, has_table_privilege($5, $3, 'SELECT') as comp, has_table_privilege('public', $3, 'REFERENCES') as pub`, [o, ROLES.sre, `${schema}.g_tab`, `${schema}.g_inc`, ROLES.compliance]),
     );
     expect(held.rows[0]).toEqual({ ins: true, opt: true, comp: true, pub: true });
+  });
+
+  it('a grant a grantee made with its grant option is revoked too (cascade, said on the line), and the ACL holds only the config after (was: "revoked" said on every run, the role still reading)', async () => {
+    const schema = uniqueSchema('gov_chain');
+    const [sre, bi, comp] = [ROLES.sre, ROLES.outside, ROLES.compliance];
+    const yml = (select: string) => `models:\n  - name: ev_inc\n    config: { materialized: incremental, unique_key: id, grants: { select: [${select}] } }\n`;
+    const dir = makeProject({ 'project.yaml': projectYaml('chain', schema), 'seeds/src.csv': 'id,k\n1,a\n2,b\n', 'models/ev_inc.sql': `select id, k from {{ ref('src') }}`, 'models/schema.yml': yml(`${sre}, ${bi}`) });
+    dirs.push(dir);
+    expect(vigil(dir, ['build'], env()).code).toBe(0);
+    const acl = async () => (await admin((c) => c.query(`select r.rolname as grantee, g.rolname as grantor, a.is_grantable as opt from pg_class c cross join lateral aclexplode(c.relacl) a join pg_roles r on r.oid = a.grantee join pg_roles g on g.oid = a.grantor where c.oid = to_regclass($1) and a.grantee <> c.relowner and a.privilege_type = 'SELECT' order by 1, 2`, [`${schema}.ev_inc`]))).rows;
+    const chain = async () => {
+      await admin((c) => c.query(`grant select on ${schema}.ev_inc to ${bi} with grant option`));
+      expect(await as(bi, `grant select on ${schema}.ev_inc to ${comp}`)).toEqual({ rows: [] });
+      expect(await as(comp, `select count(*)::int as n from ${schema}.ev_inc`)).toEqual({ rows: [{ n: 2 }] });
+    };
+    await chain();
+
+    // bi stays in the config: comp's grant (bi's) goes through bi's grant option
+    const r = vigil(dir, ['run', '-s', 'ev_inc'], env());
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`(revoked ${comp} (granted by ${bi}); revoked the grant option of ${bi} with cascade (the grants made with it went with it))`);
+    expect(denied(await as(comp, `select * from ${schema}.ev_inc`))).toMatch(/permission denied/);
+    expect(await as(bi, `select count(*)::int as n from ${schema}.ev_inc`)).toEqual({ rows: [{ n: 2 }] });
+    const owner = (await admin((c) => c.query('select current_user as u'))).rows[0].u as string;
+    expect(await acl()).toEqual([{ grantee: bi, grantor: owner, opt: false }, { grantee: sre, grantor: owner, opt: false }].sort((a, b) => a.grantee.localeCompare(b.grantee)));
+    // nothing left to change: nothing said
+    const again = vigil(dir, ['run', '-s', 'ev_inc'], env());
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toMatch(/revoked|granted/);
+
+    // bi taken out of the config while it has granted: revoked with cascade (was: "dependent privileges exist [2BP01]")
+    await chain();
+    writeFileSync(join(dir, 'models/schema.yml'), yml(sre));
+    const out = vigil(dir, ['run', '-s', 'ev_inc'], env());
+    expect(out.code, out.stdout + out.stderr).toBe(0);
+    expect(out.stdout).toContain(`(revoked ${comp} (granted by ${bi}), ${bi} with cascade (the grants it made went with it))`);
+    for (const who of [bi, comp]) expect(denied(await as(who, `select * from ${schema}.ev_inc`))).toMatch(/permission denied/);
+    expect(await acl()).toEqual([{ grantee: sre, grantor: owner, opt: false }]);
+  });
+
+  it("a grant the build's role cannot revoke (it does not own the table) fails the model, nothing changed, instead of saying it was revoked", async () => {
+    const schema = uniqueSchema('gov_noown');
+    const builder = `builder_${suffix}`;
+    const yml = (select: string) => `models:\n  - name: ev_inc\n    config: { materialized: incremental, unique_key: id, grants: { select: [${select}] } }\n`;
+    const dir = makeProject({ 'project.yaml': projectYaml('noown', schema), 'seeds/src.csv': 'id,k\n1,a\n', 'models/ev_inc.sql': `select id, k from {{ ref('src') }}`, 'models/schema.yml': yml(`${ROLES.sre}, ${ROLES.compliance}`) });
+    dirs.push(dir);
+    expect(vigil(dir, ['build'], env()).code).toBe(0);
+    await admin(async (c) => {
+      await c.query(`create role ${builder} login password '${PASSWORD}'`);
+      await c.query(`grant usage on schema ${schema} to ${builder}`);
+      await c.query(`grant all on ${schema}.ev_inc, ${schema}.src to ${builder} with grant option`);
+    });
+    try {
+      // the table's owner granted sre: a role that may write to the table (and grant on it) but does not own it cannot revoke that
+      writeFileSync(join(dir, 'project.yaml'), projectYaml('noown', schema).replace(/on_run_start:[\s\S]*$/, ''));
+      writeFileSync(join(dir, 'models/schema.yml'), yml(ROLES.compliance));
+      const url = new URL(inject('pgUrl'));
+      url.username = builder;
+      url.password = PASSWORD;
+      const r = vigil(dir, ['run', '-s', 'ev_inc'], { DATABASE_URL: url.toString() });
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout).toMatch(new RegExp(`the grants on ${schema}\\.ev_inc could not be made what its config says: ${ROLES.sre} \\(granted by \\w+\\) can still read it`));
+      expect(r.stdout).not.toMatch(/revoked/);
+      expect(await as(ROLES.sre, `select count(*)::int as n from ${schema}.ev_inc`)).toEqual({ rows: [{ n: 1 }] });
+    } finally {
+      await admin((c) => c.query(`drop owned by ${builder}; drop role ${builder}`)).catch(() => undefined);
+    }
+  });
+
+  it('a table rebuilt with another grantee says the one it replaced lost access (was: only "granted select to" the new one); an unchanged rebuild says nothing', async () => {
+    const schema = uniqueSchema('gov_swap');
+    const yml = (select: string) => `models:\n  - name: t_tab\n    config: { materialized: table, grants: { select: [${select}] } }\n`;
+    const dir = makeProject({ 'project.yaml': projectYaml('swap', schema), 'seeds/src.csv': 'id\n1\n', 'models/t_tab.sql': `select id from {{ ref('src') }}`, 'models/schema.yml': yml(ROLES.compliance) });
+    dirs.push(dir);
+    const first = vigil(dir, ['build'], env());
+    expect(first.stdout).toContain(`OK created table ${schema}.t_tab (granted select to ${ROLES.compliance})`);
+    const same = vigil(dir, ['run', '-s', 't_tab'], env());
+    expect(same.code).toBe(0);
+    expect(same.stdout).toMatch(new RegExp(`OK created table ${schema}\\.t_tab \\[`));
+    writeFileSync(join(dir, 'models/schema.yml'), yml(ROLES.sre));
+    const r = vigil(dir, ['run', '-s', 't_tab'], env());
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`OK created table ${schema}.t_tab (granted select to ${ROLES.sre}; revoked ${ROLES.compliance})`);
+    expect(denied(await as(ROLES.compliance, `select * from ${schema}.t_tab`))).toMatch(/permission denied/);
+    expect(await as(ROLES.sre, `select count(*)::int as n from ${schema}.t_tab`)).toEqual({ rows: [{ n: 1 }] });
   });
 
   it("grants are part of the build's transaction: a grant Postgres refuses fails the model and keeps the previous table, readable as before", async () => {

@@ -4,7 +4,8 @@
  * temporary name and swapped in with the old one in one transaction, so readers see either
  * the old or the new table, and a failing build leaves the old one in place.
  */
-import { grantStatements, planGrants, type GrantPlan, type Privilege } from '../grants.js';
+import type { GrantPlan, GrantRequest, Privilege } from '../grants.js';
+import { reconcileGrants } from './postgres-grants.js';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
@@ -474,8 +475,12 @@ export class PostgresAdapter implements Adapter {
     // (the record an incremental run leaves: incrementalWrite's)
     let record: Record<string, string> | undefined;
     const key = `${req.relation.schema}.${req.relation.identifier}`;
-    let carried: Privilege[] = (carry && !existing && this.cascaded.get(key)) || [];
+    const cascadedHeld = existing ? undefined : this.cascaded.get(key);
+    let carried: Privilege[] = (carry && cascadedHeld) || [];
     this.cascaded.delete(key);
+    // who could read the relation this build replaces (dropped below, or by an earlier cascade):
+    // the progress line says what changed for them, not what the new relation was granted
+    let replacedReaders: string[] | undefined = cascadedHeld ? readersOf(cascadedHeld) : undefined;
     // every path below is one transaction; the model's hooks run in it, around the build (those
     // with transaction: false are not in `req`: materialize() runs them outside it), and its
     // grants after them: a rebuilt table is never readable without them, a failed grant keeps
@@ -487,10 +492,9 @@ export class PostgresAdapter implements Adapter {
         const comment = stamp ? withMaskingLine(await tableCommentOf(c, rel), record ?? req.masking!) : undefined;
         if (comment !== undefined) await PostgresAdapter.run(c, `comment on table ${rel} is ${d.literal(comment)}`);
         if (req.grants) {
-          const current = (await c.query(GRANTEES_SQL, [req.relation.schema, req.relation.identifier])).rows.map((x: { grantee: string }) => x.grantee);
-          const plan = planGrants(current, req.grants.select, req.grants.mode);
-          setGranted(carried.length ? { ...plan, carried } : plan);
-          for (const sql of grantStatements(d, req.relation, req.kind === 'view' ? 'view' : 'table', plan)) await PostgresAdapter.run(c, sql);
+          const plan = await reconcileGrants(c, (sql) => PostgresAdapter.run(c, sql), req.relation, req.grants);
+          const shown = replacedReaders ? sinceReplaced(replacedReaders, req.grants) : plan;
+          setGranted(carried.length ? { ...shown, carried } : shown);
         }
         await PostgresAdapter.run(c, 'commit');
         return r;
@@ -507,7 +511,9 @@ export class PostgresAdapter implements Adapter {
     const drop = async (kind: 'table' | 'view') => {
       dropped = await dependentViews(c, rel);
       await this.rememberPrivileges(c, dropped);
-      if (carry) carried = await privileges(c, rel);
+      const held = await privileges(c, rel);
+      replacedReaders = readersOf(held);
+      if (carry) carried = held;
       await PostgresAdapter.run(c, `drop ${kind} ${rel} cascade`);
     };
     const withDropped = (r: MaterializeResult): MaterializeResult => (dropped?.length ? { ...r, dropped } : r);
@@ -665,6 +671,22 @@ async function grantPrivileges(c: PoolClient, rel: string, held: Privilege[]): P
     groups.get(k)!.to.push(p.grantee === 'public' ? 'public' : postgresDialect.quoteIdent(p.grantee));
   }
   for (const g of groups.values()) await PostgresAdapter.run(c, `grant ${g.privilege.toLowerCase()} on table ${rel} to ${g.to.join(', ')}${g.grantable ? ' with grant option' : ''}`);
+}
+
+/** The roles holding SELECT among `held` (PUBLIC is no role Vigil manages). */
+function readersOf(held: Privilege[]): string[] {
+  return [...new Set(held.filter((p) => p.privilege === 'SELECT' && p.grantee !== 'public').map((p) => p.grantee))].sort();
+}
+
+/**
+ * What a build that replaced the relation changed for its readers (the new relation starts with
+ * no grant: every configured principal is granted on it): granted, those that could not read the
+ * replaced one; revoked (not with grants_mode add, which carried them over), those that could and
+ * are not in the config.
+ */
+function sinceReplaced(before: string[], req: GrantRequest): GrantPlan {
+  const want = new Set(req.select);
+  return { grant: [...want].filter((p) => !before.includes(p)).sort(), revoke: req.mode === 'add' ? [] : before.filter((p) => !want.has(p)) };
 }
 
 /** (PUBLIC, grantee 0, as `public`: no role can be named so) */

@@ -15,7 +15,9 @@ import { StandardSyncWriter } from '../../sync/standard-sync-writer.js';
 import { bcAfterDate, csvSeparators, fromBatchValue, isArrayColumn, keyColumns, RecordMeter, type BatchFile, type BatchInfo, type CsvSeparators, type CursorBounds, type SourceBatch, type StreamSpec, type SyncColumn, type SyncReader } from '../../sync/sync-types.js';
 import { checkout, pgError, type PostgresAdapter } from './postgres-adapter.js';
 import { didYouMean } from '../../errors.js';
-import { streamProblem } from '../../sync/sync-types.js';
+import { streamProblem, type RetiredRows } from '../../sync/sync-types.js';
+import { retentionPredicate } from '../../retention/retention.js';
+import { postgresDialect } from './postgres-dialect.js';
 
 const TIME_TYPES = ['timestamp with time zone', 'timestamp without time zone', 'date'];
 
@@ -287,6 +289,14 @@ export class PostgresSyncReader implements SyncReader {
     });
   }
 
+  async retiredRows(spec: StreamSpec, columns: SyncColumn[], lower: string | null): Promise<number> {
+    if (!spec.retired) return 0;
+    const q = (c: string) => this.db.dialect.quoteIdent(c);
+    const type = columns.find((c) => c.name === spec.cursor);
+    const from = lower ? ` and ${q(spec.cursor)} >= cast($1 as ${type?.sourceType ?? type?.pgType ?? 'timestamptz'})` : '';
+    return Number((await this.firstRow(`select count(*) as n from ${this.rel(spec)} where ${q(spec.cursor)} < 'infinity'${from} and ${retiredSql(spec.retired, columns)}`, lower ? [lower] : []))?.n ?? 0);
+  }
+
   async lookbackFrom(cursor: string, seconds: number): Promise<string> {
     return String((await this.firstRow(`select (cast($1 as timestamptz) - make_interval(secs => $2))::text as t`, [cursor, seconds]))!.t);
   }
@@ -318,7 +328,8 @@ export class PostgresSyncReader implements SyncReader {
     // a row stamped 'infinity' sorts after every other: read, it would become the cursor and every
     // later row would sit before it, never read again (nullCursorRows counts such rows, as NULLs)
     // (so would a NULL in a key column, which no keyset position or delete by key matches: a view's, left out and counted)
-    const finite = [`${q(spec.cursor)} < 'infinity'`, ...(nullKey(spec, columns, q) ?? []).map((c) => `not ${c}`)].join(' and ');
+    // (and a row retention deleted from the copy is never copied again: retiredSql)
+    const finite = [`${q(spec.cursor)} < 'infinity'`, ...(nullKey(spec, columns, q) ?? []).map((c) => `not ${c}`), ...(spec.retired ? [`not coalesce(${retiredSql(spec.retired, columns)}, false)`] : [])].join(' and ');
     const startCond = [from.after ? `(${order}) > ${tuple(afterP)}` : from.lower ? lowerCond(afterP) : '', finite].filter(Boolean).join(' and ');
     const setting = (prefix: string) => (i: number) => `current_setting('vigil.${prefix}${i}')`;
     // timestamps leave Postgres in UTC: as ISO 8601 ('2026-01-01T10:00:00.000000Z'), a form every
@@ -399,6 +410,19 @@ export class PostgresSyncReader implements SyncReader {
     if (short) await this.release();
     return { file, rows, upto, last, longestRecord: meter?.max, ...(cursor ? { cursor } : {}) };
   }
+}
+
+/**
+ * The rows a retention apply deleted (RetiredRows), as a condition on the source's columns: the
+ * apply's own predicate (retentionPredicate, in the source's column types), its instants written
+ * as literals — the COPY takes no bind parameters.
+ */
+function retiredSql(r: RetiredRows, columns: SyncColumn[]): string {
+  const type = (name: string | undefined) => columns.find((c) => c.name === name);
+  const e = { column: r.column, column_type: type(r.column)?.sourceType ?? type(r.column)?.pgType, override_days: r.overrideDays ?? null, cutoff: r.cutoff, override_floor: r.overrideFloor, as_of: r.asOf };
+  const { params } = retentionPredicate(postgresDialect, e);
+  const literal = (i: number) => postgresDialect.literal(params[i - 1] as string | null);
+  return retentionPredicate({ ...postgresDialect, param: literal, timestampParam: (i) => `cast(${literal(i)} as timestamptz)` }, e).sql;
 }
 
 /**
