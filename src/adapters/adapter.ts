@@ -287,6 +287,13 @@ export interface Adapter {
    * timestamp column, one statement each (BigQuery: partition-pruned).
    */
   deleteBatch?(rel: Relation, where: string, params: SqlParam[], limit: number, then: (deleted: number) => { sql: string; params: SqlParam[] }): Promise<number>;
+  /**
+   * Run `fn` holding the lock materialize() takes on `rel` (two processes writing one relation run
+   * one after the other), the statements `fn` sends through the adapter it is given in one
+   * transaction, committed when it returns, rolled back when it throws (Postgres; `vigil
+   * snapshot`). Absent: no such lock (DuckDB: one process writes a database file).
+   */
+  exclusive?<T>(rel: Relation, fn: (adapter: Adapter) => Promise<T>): Promise<T>;
   /** Who may read `rel` besides its owner (`capabilities.grants`): role names, IAM members. */
   currentGrantees?(rel: Relation): Promise<string[]>;
   /** Told, one line each, when a statement is retried or its result polled again (the CLI prints it). */
@@ -550,6 +557,26 @@ export function nullKeysSql(rel: string, keys: string[]): string {
 /** The line a run adds when `n` new rows have a NULL in their unique key: they match no row (as in dbt), so they are added again on every run. */
 export function nullKeyWarning(n: number, keys: string[]): string {
   return `${n} new row${n === 1 ? ' has' : 's have'} a NULL in unique_key (${keys.join(', ')}): such a key matches no row, so ${n === 1 ? 'it is' : 'they are'} added again on every run (a not_null test on the key finds them)`;
+}
+
+/**
+ * incremental_strategy 'merge' with a unique_key (DuckDB, Postgres): the keys already in the table
+ * `rel` that more than one of the new rows (staged in `staged`) holds — `n`, how many, and `key`,
+ * one of them as text. A MERGE (BigQuery's, Postgres 15+'s, which dbt-postgres runs) fails on
+ * them; the delete+insert Vigil runs would keep them all. `keys` as the statements name them,
+ * `text` the dialect's string type. (A key holding a NULL matches no stored row: never counted.)
+ */
+export function mergeDuplicatesSql(staged: string, rel: string, keys: string[], text: string): string {
+  const part = (k: string) => `coalesce(cast(s.${k} as ${text}), 'NULL')`;
+  const key = keys.length === 1 ? part(keys[0]) : `'(' || ${keys.map(part).join(` || ', ' || `)} || ')'`;
+  return `select count(*) as n, min(k) as key from (select ${key} as k from ${staged} as s where exists (select 1 from ${rel} as t where ${keys.map((k) => `t.${k} = s.${k}`).join(' and ')}) group by ${keys.map((k) => `s.${k}`).join(', ')} having count(*) > 1) as d`;
+}
+
+/** mergeDuplicatesSql's answer as the model's failure, or undefined when there is none. */
+export function mergeDuplicatesFailure(rel: string, keys: string[], found: { n: unknown; key: unknown } | undefined): string | undefined {
+  const n = Number(found?.n ?? 0);
+  if (!n) return undefined;
+  return `incremental_strategy 'merge' into ${rel}: ${n} unique_key value${n === 1 ? '' : 's'} (${keys.join(', ')}) already in the table ${n === 1 ? 'is' : 'are'} held by more than one new row (e.g. ${String(found!.key)}): a merge matches each row of the table with at most one new row (a MERGE fails on it, as BigQuery's and Postgres' do); nothing was changed. Make the key unique in the model's new rows (deduplicate its query), or use incremental_strategy 'delete+insert' to replace the row with all of them`;
 }
 
 /**

@@ -97,7 +97,8 @@ export async function runShow(o: ShowOptions): Promise<void> {
   }
 
   // only read: nothing is created (a DuckDB file not built yet stays so) and a statement smuggled
-  // into the query cannot write (DuckDB read-only; Postgres and BigQuery read as the target's role)
+  // into the query cannot write (DuckDB read-only; Postgres: one statement in a read-only
+  // transaction; BigQuery: a dry run first, anything but one SELECT refused — adapter.preview)
   const adapter = await open({ files, target: result.target }, 1, { readOnly: true });
   let rows: Array<Record<string, unknown>>;
   let columns: Preview['columns'] | undefined;

@@ -20,6 +20,7 @@ import type { SnapshotNode } from '../compile/manifest.js';
 import { didYouMean, WarehouseError } from '../errors.js';
 import { typeFamily } from '../adapters/type-family.js';
 import { counted } from '../format.js';
+import { randomBytes } from 'node:crypto';
 
 export const SNAPSHOT_COLUMNS = ['dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at', 'dbt_scd_id'];
 
@@ -43,8 +44,18 @@ export function firstVersionsSql(d: Dialect, n: SnapshotNode): string {
 }
 
 export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise<string> {
-  const d = adapter.dialect;
   await adapter.ensureSchema(node.relation.schema);
+  // one run of a snapshot at a time, across processes (two `vigil snapshot`s, `vigil serve` on two
+  // hosts), its steps in one transaction (Postgres: the relation's lock, as a model's build takes
+  // it): the later run waits, then compares with what the first committed, and the counts it
+  // reports are its own. Without it both inserted the same new version: two current versions of
+  // the key, never closed. (DuckDB: one process writes a database file; BigQuery: unprotected,
+  // docs/models.md#snapshots)
+  return adapter.exclusive ? adapter.exclusive(node.relation, (a) => snapshotRun(a, node)) : snapshotRun(adapter, node);
+}
+
+async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<string> {
+  const d = adapter.dialect;
   // a configured column the query does not have would fail a run (a check column only the
   // second): refused before anything is written
   const queryCols = await queryColumns(adapter, node);
@@ -178,18 +189,25 @@ export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise
 
 /**
  * The snapshot query's columns and types, as the warehouse types them: read from a view over the
- * query, created beside the snapshot's table and dropped again (no rows are read).
+ * query, created beside the snapshot's table and dropped again (no rows are read). Its name is
+ * this run's own (`<name>__vigil_columns_<random>`): two runs at once where no lock keeps them
+ * apart (BigQuery) dropped each other's.
  */
 async function queryColumns(adapter: Adapter, n: SnapshotNode): Promise<Column[]> {
-  const probe = { ...n.relation, identifier: scratchIdentifier(adapter.dialect, n.relation.identifier, 'columns') };
+  const probe = { ...n.relation, identifier: scratchIdentifier(adapter.dialect, n.relation.identifier, `columns_${randomBytes(4).toString('hex')}`) };
   const rel = adapter.dialect.relation(probe);
-  await adapter.execute(`drop view if exists ${rel}`);
+  // (a failed create leaves nothing to drop: in a transaction, Postgres', a drop after it failed
+  // too, and its error hid the query's)
+  await adapter.execute(`create view ${rel} as ${n.compiled_sql}`);
+  let cols: Column[];
   try {
-    await adapter.execute(`create view ${rel} as ${n.compiled_sql}`);
-    return await adapter.columns(probe);
-  } finally {
-    await adapter.execute(`drop view if exists ${rel}`);
+    cols = await adapter.columns(probe);
+  } catch (e) {
+    await adapter.execute(`drop view if exists ${rel}`).catch(() => undefined);
+    throw e;
   }
+  await adapter.execute(`drop view if exists ${rel}`);
+  return cols;
 }
 
 /** The type a view gives a column the query selects as a bare NULL (DuckDB: "NULL", quoted). */

@@ -70,6 +70,16 @@ describe('BigQueryAdapter on the real client', () => {
     expect(p.rows[0].d).toBeInstanceOf(ExactNumber);
   });
 
+  it("preview only reads: a script (a statement smuggled in after a ';') or a DML is refused after its dry run, and never runs (was: run as a script, the DELETE with it)", async () => {
+    const bq = await adapter();
+    const smuggled = 'select * from (select 1 as x) s;\ndelete from analytics.keep where true;\nselect * from (select 1\n) as vigil_show limit 6';
+    await expect(bq.preview(smuggled)).rejects.toThrow("the query is more than one statement (a ';' ends one): a preview runs one SELECT and only reads, so nothing was run");
+    await expect(bq.preview('delete from analytics.keep where true')).rejects.toThrow('the query is a DELETE statement: a preview runs one SELECT and only reads');
+    // each sent only as a dry run
+    expect(since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path)).map((r) => r.body.configuration.dryRun)).toEqual([true, true]);
+    expect(since().some((r) => /\/queries$/.test(r.path))).toBe(false);
+  });
+
   it('INT64 past 2^53 (FARM_FINGERPRINT ids): read exactly — a bigint from query(), its digits in preview (was: the client threw "outside the range of safe integer")', async () => {
     fake.onQuery(/select fingerprint/, {
       rows: [{ id: '-7079256474011520491', small: '42', neg: '-3' }],

@@ -89,6 +89,21 @@ describe('DuckDbAdapter', () => {
     expect(await db.query('select count(*)::int as n from analytics.ck')).toEqual([{ n: 4 }]);
   });
 
+  it("incremental_strategy 'merge': a key in the table that the new rows hold twice fails the model, naming it, the table unchanged, as a MERGE fails (was: delete+insert, the key kept twice); a new key twice is inserted twice, as by a MERGE", async () => {
+    await db.execute("create table src (k varchar, j int, v int); insert into src values ('a', 1, 1), ('b', 1, 2)");
+    const req = { kind: 'incremental' as const, relation: rel('mg'), sql: 'select k, j, v from src', uniqueKey: ['k', 'j'], strategy: 'merge' as const, fullRefresh: false };
+    await db.materialize(req);
+    const table = () => db.query('select k, j, v from analytics.mg order by k, v');
+    await db.execute("delete from src; insert into src values ('a', 1, 10), ('a', 1, 11), ('b', 1, 20), ('c', 1, 30), ('c', 1, 31)");
+    const e = await db.materialize(req).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(WarehouseError);
+    expect((e as Error).message).toMatch(/^incremental_strategy 'merge' into "analytics"\."mg": 1 unique_key value \(k, j\) already in the table is held by more than one new row \(e\.g\. \(a, 1\)\): .*nothing was changed/);
+    expect(await table()).toEqual([{ k: 'a', j: 1, v: 1 }, { k: 'b', j: 1, v: 2 }]);
+    await db.execute("delete from src where k = 'a'");
+    expect((await db.materialize(req)).message).toMatch(/^merged 3 rows \(replacing 1\)/);
+    expect(await table()).toEqual([{ k: 'a', j: 1, v: 1 }, { k: 'b', j: 1, v: 20 }, { k: 'c', j: 1, v: 30 }, { k: 'c', j: 1, v: 31 }]);
+  });
+
   it('incremental schema changes: ignore drops new columns, append_new_columns adds them, fail refuses', async () => {
     await db.materialize({ kind: 'incremental', relation: rel('s'), sql: 'select 1 as a', fullRefresh: false });
     const next = { kind: 'incremental' as const, relation: rel('s'), sql: 'select 2 as a, 3 as b', fullRefresh: false };

@@ -14,6 +14,8 @@ import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 import { makeProject, removeDir, REPO, vigil, VIGIL } from '../helpers.js';
 import { spawn } from 'node:child_process';
+import { runSnapshot } from '../../src/run/snapshot.js';
+import type { SnapshotNode } from '../../src/compile/manifest.js';
 
 const url = inject('pgUrl');
 let db: PostgresAdapter;
@@ -132,6 +134,85 @@ describe('PostgresAdapter', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('a build whose catalog cache is older than another process\'s build of the relation runs on what is there now (was: "relation already exists" [42P07], the cache said none and only a wait re-read it)', async () => {
+    const schema = uniqueSchema('pgt_stale');
+    await db.ensureSchema(schema);
+    await db.execute(`create table ${schema}.src as select i as id from generate_series(1, 3) as i`);
+    const req = { kind: 'incremental' as const, relation: { schema, identifier: 'inc' }, sql: `select id from ${schema}.src`, incrementalSql: `select id from ${schema}.src where id > 2`, uniqueKey: ['id'], fullRefresh: false };
+    const other = await PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 1);
+    try {
+      // this process's cache: no inc yet; another builds it (and is done: no lock to wait on)
+      expect(await db.relationExists(req.relation)).toBeNull();
+      await other.materialize(req);
+      const r = await db.materialize(req);
+      expect(r.message).toMatch(/^merged 1 rows \(replacing 1\)/);
+      expect(await db.query(`select id, count(*) as n from ${schema}.inc group by id order by id`)).toEqual([1, 2, 3].map((id) => ({ id, n: 1 })));
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('two runs of one snapshot at once (two processes): one after the other, one current version per key, each counting its own (was: the changed row versioned twice, both current forever; "2 new versions" for 1)', async () => {
+    const schema = uniqueSchema('pgt_snap_race');
+    await db.ensureSchema(schema);
+    await db.execute(`create table ${schema}.cust (id int, name text, upd timestamp); insert into ${schema}.cust values (1, 'a', '2026-01-01'), (2, 'b', '2026-01-01')`);
+    // the query sleeps as it reads, so the two runs overlap
+    const node = {
+      name: 'cust_ts',
+      relation: { schema, identifier: 'cust_ts' },
+      compiled_sql: `select * from ${schema}.cust where length(cast(pg_sleep(0.3) as text)) >= 0`,
+      config: { unique_key: 'id', strategy: 'timestamp', updated_at: 'upd', invalidate_hard_deletes: true, tags: [] },
+    } as unknown as SnapshotNode;
+    const [one, two] = await Promise.all([1, 2].map(() => PostgresAdapter.open({ type: 'postgres', url, schema: 'analytics' }, 1)));
+    try {
+      await runSnapshot(db, node);
+      await db.execute(`update ${schema}.cust set name = 'a2', upd = '2026-01-02' where id = 1`);
+      const said = await Promise.all([runSnapshot(one, node), runSnapshot(two, node)]);
+      expect(said.sort()).toEqual(['0 new versions, 0 deleted', '1 new version, 0 deleted']);
+      expect(await db.query(`select id, name, dbt_valid_to is null as current from ${schema}.cust_ts order by id, dbt_valid_from`)).toEqual([
+        { id: 1, name: 'a', current: false },
+        { id: 1, name: 'a2', current: true },
+        { id: 2, name: 'b', current: true },
+      ]);
+      // nothing left beside it (the column probes: each run's own, dropped)
+      expect(await db.query('select relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 order by 1', [schema])).toEqual([{ relname: 'cust' }, { relname: 'cust_ts' }]);
+      // and a later run in the same process finds the table it made (was: its catalog cache said none: "already exists")
+      expect(await runSnapshot(db, node)).toBe('0 new versions, 0 deleted');
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
+  it("incremental_strategy 'merge': a key in the table that the new rows hold twice fails the model, naming it, the table unchanged, as Postgres' own MERGE fails (was: delete+insert, the key kept twice)", async () => {
+    const schema = uniqueSchema('pgt_merge_dup');
+    await db.ensureSchema(schema);
+    await db.execute(`create table ${schema}.src (k text, v int); insert into ${schema}.src values ('a', 1), ('b', 2)`);
+    const req = { kind: 'incremental' as const, relation: { schema, identifier: 'inc' }, sql: `select k, v from ${schema}.src`, uniqueKey: ['k'], strategy: 'merge' as const, fullRefresh: false };
+    await db.materialize(req);
+    const table = () => db.query(`select k, v from ${schema}.inc order by k, v`);
+    const mergeSql = `merge into ${schema}.copy as t using ${schema}.src as s on t.k = s.k when matched then update set v = s.v when not matched then insert (k, v) values (s.k, s.v)`;
+    const realMerge = async () => {
+      await db.execute(`drop table if exists ${schema}.copy; create table ${schema}.copy as select * from ${schema}.inc`);
+      await db.execute(mergeSql);
+      return db.query(`select k, v from ${schema}.copy order by k, v`);
+    };
+    // 'a' (in the table) twice, 'c' (new) twice
+    await db.execute(`delete from ${schema}.src; insert into ${schema}.src values ('a', 10), ('a', 11), ('c', 30), ('c', 31), ('b', 20)`);
+    await expect(realMerge()).rejects.toThrow(/MERGE command cannot affect row a second time/);
+    await expect(db.materialize(req)).rejects.toThrow(`incremental_strategy 'merge' into "${schema}"."inc": 1 unique_key value (k) already in the table is held by more than one new row (e.g. a)`);
+    expect(await table()).toEqual([{ k: 'a', v: 1 }, { k: 'b', v: 2 }]);
+    // a new key twice matches no stored row: both inserted, by MERGE and by Vigil alike
+    await db.execute(`delete from ${schema}.src where k = 'a'`);
+    const merged = await realMerge();
+    await db.materialize(req);
+    expect(await table()).toEqual(merged);
+    expect(merged).toEqual([{ k: 'a', v: 1 }, { k: 'b', v: 20 }, { k: 'c', v: 30 }, { k: 'c', v: 31 }]);
+    // delete+insert (the default) keeps replacing a key with all its new rows, as dbt's does
+    await db.execute(`insert into ${schema}.src values ('b', 21)`);
+    await db.materialize({ ...req, strategy: undefined });
+    expect(await table()).toEqual([{ k: 'a', v: 1 }, { k: 'b', v: 20 }, { k: 'b', v: 21 }, { k: 'c', v: 30 }, { k: 'c', v: 31 }]);
   });
 
   it('a generic test on a column named like a key word tests the column (was: `where user is null` read current_user, and not_null always passed)', () => {

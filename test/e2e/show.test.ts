@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
+import { queryOnce } from '../support/pg-client.js';
 import { toCsv, toTable } from '../../src/cli/show-command.js';
 
 const dirs: string[] = [];
@@ -295,6 +296,27 @@ select * from (values (1, 'Ann', 120.5, date '2026-01-02'), (2, 'Bob', 7, date '
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('error: models/bad.sql (compiled SQL: target/compiled/fixture/models/bad.sql:1:8)\n');
     expect(bad.stderr).toMatch(/LINE 1: .*no_such_col/);
+  });
+});
+
+describe('vigil show on Postgres only reads', () => {
+  it("a statement smuggled into --inline is refused before any runs, and a query that writes (a function) is rolled back: exit 1, said plainly (was: the DELETE ran, then a stack trace, exit 3)", async () => {
+    const url = inject('pgUrl');
+    const schema = uniqueSchema('show_ro');
+    const dir = project({ 'project.yaml': pgProjectYaml(schema), 'models/keep.sql': "{{ config(materialized='table') }}\nselect 1 as x union all select 2" });
+    const env = { VIGIL_TEST_PG_URL: url };
+    expect(vigil(dir, ['run', '-s', 'keep'], env).code).toBe(0);
+    await queryOnce(url, `create function ${schema}.smuggle() returns int language sql as 'delete from ${schema}.keep; select 1'`);
+    const count = () => vigil(dir, ['show', '--inline', "select count(*) as n from {{ ref('keep') }}", '--output', 'csv'], env).stdout;
+    expect(count()).toBe('n\n2\n');
+    const r = vigil(dir, ['show', '--inline', `select 1 as x) s; delete from ${schema}.keep; select 1 as y from (select 1`], env);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/error: the query is more than one statement \(a ';' ends one\): a preview runs one query, so nothing was run/);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    const w = vigil(dir, ['show', '--inline', `select ${schema}.smuggle() as n`], env);
+    expect(w.code, w.stderr).toBe(1);
+    expect(w.stderr).toMatch(/error: the query writes, and a preview only reads .*: nothing was changed \(cannot execute DELETE in a read-only transaction/);
+    expect(count()).toBe('n\n2\n');
   });
 });
 

@@ -488,6 +488,10 @@ export class BigQueryAdapter implements Adapter {
   }
 
   async preview(sql: string): Promise<Preview> {
+    // it only reads: a dry run first says what the statement is, and anything but one SELECT (a
+    // script, `select 1) s; delete from t; select (1`, a DML) is refused before it runs
+    const { statementType } = await this.dryJob(sql);
+    if (statementType && statementType !== 'SELECT') throw new WarehouseError(`the query is ${statementType === 'SCRIPT' ? "more than one statement (a ';' ends one)" : `a ${statementType} statement`}: a preview runs one SELECT and only reads, so nothing was run`, sql);
     const { rows } = await this.run(sql);
     // the client's wrappers as BigQuery spells them (jsonValue): DATE, DATETIME, TIME and TIMESTAMP
     // their text (a TIMESTAMP to the µs), NUMERIC and BIGNUMERIC their exact digits
@@ -598,12 +602,16 @@ export class BigQueryAdapter implements Adapter {
   /** Bytes the statement would process, without running it. */
   /** The bytes a statement would process and, for a query, the schema of its result (`statistics.query.schema`). */
   async dryRun(sql: string): Promise<{ bytesProcessed: number; fields?: BqField[] }> {
+    const { bytesProcessed, fields } = await this.dryJob(sql);
+    return fields ? { bytesProcessed, fields } : { bytesProcessed };
+  }
+
+  /** A dry run's answer: dryRun()'s, and the statement's type (`SELECT`, `SCRIPT`, `DELETE`...). */
+  private async dryJob(sql: string): Promise<{ bytesProcessed: number; fields?: BqField[]; statementType?: string }> {
     try {
       const [job] = await this.client.createQueryJob(this.jobOptions(sql, true));
-      const stats = (job.metadata as { statistics?: { totalBytesProcessed?: string; query?: { schema?: { fields?: BqField[] } } } })?.statistics;
-      const bytes = Number(stats?.totalBytesProcessed ?? 0);
-      const fields = stats?.query?.schema?.fields;
-      return fields ? { bytesProcessed: bytes, fields } : { bytesProcessed: bytes };
+      const stats = (job.metadata as { statistics?: { totalBytesProcessed?: string; query?: { schema?: { fields?: BqField[] }; statementType?: string } } })?.statistics;
+      return { bytesProcessed: Number(stats?.totalBytesProcessed ?? 0), fields: stats?.query?.schema?.fields, statementType: stats?.query?.statementType };
     } catch (e) {
       throw bqError(e, sql);
     }

@@ -9,7 +9,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
 import { loadDuckDb } from './duckdb-module.js';
 import { WarehouseBusyError, WarehouseError } from '../../errors.js';
-import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, incrementalMessage, maskingAfterRun, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, droppedColumnsFailure, ExactNumber, hasHooks, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncWriter } from '../../sync/sync-types.js';
 import { duckDbDialect } from './duckdb-dialect.js';
@@ -513,6 +513,10 @@ export class DuckDbAdapter implements Adapter {
         if (gone) throw new WarehouseError(gone, '');
       }
       const nullKeys = replace && 'keys' in replace ? Number((await DuckDbAdapter.read<{ n: unknown }>(c, nullKeysSql(tmp, replace.keys.map((k) => d.quoteIdent(k)))))[0].n) : 0;
+      if (replace && 'keys' in replace && req.strategy === 'merge') {
+        const dup = mergeDuplicatesFailure(rel, replace.keys, (await DuckDbAdapter.read<{ n: unknown; key: unknown }>(c, mergeDuplicatesSql(tmp, rel, replace.keys.map((k) => d.quoteIdent(k)), d.type('string'))))[0]);
+        if (dup) throw new WarehouseError(dup, '');
+      }
       const partitions = replace && 'partition' in replace ? Number((await DuckDbAdapter.read<{ n: unknown }>(c, partitionCountSql(tmp, replace.partition, d.quoteIdent(replace.partition.field))))[0].n) : 0;
       let deleted = 0;
       const rows = await inTx(async () => {

@@ -8,9 +8,9 @@ import type { GrantPlan, GrantRequest, Privilege } from '../grants.js';
 import { reconcileGrants } from './postgres-grants.js';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryArrayConfig } from 'pg';
 import { WarehouseError } from '../../errors.js';
-import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
+import { aroundTransaction, columnNamed, droppedColumnsFailure, ExactNumber, incrementalMessage, maskingAfterRun, mergeDuplicatesFailure, mergeDuplicatesSql, maskingChangeFailure, partitionCountSql, recordedMasking, withMaskingLine, nullKeysSql, nullKeyWarning, partitionDeleteSql, preciseTime, exactInteger, replaceBy, schemaChangeFailure, withHooks, type Adapter, type Column, type LoadRequest, type MaterializeRequest, type MaterializeResult, type Preview, type Row } from '../adapter.js';
 import { loadColumnType, scratchIdentifier, type Relation, type SqlParam } from '../dialect.js';
 import type { SyncReader, SyncWriter } from '../../sync/sync-types.js';
 import { PG_HELPERS_HINT, PG_HELPERS_PRESENT_SQL, PG_HELPERS_SQL, postgresDialect } from './postgres-dialect.js';
@@ -237,12 +237,22 @@ export class PostgresAdapter implements Adapter {
     const textArrays = new Set([1016, 1231, 1182, 1115, 1185, 1183, 1187, 1270, 199, 3807, 2951]);
     const arrayOf = (v: string) => (pg.types as unknown as { arrayParser: { create(s: string, f: (x: string) => string): { parse(): unknown[] } } }).arrayParser.create(v, (x) => x).parse();
     const getTypeParser = (oid: number, format?: 'text' | 'binary') => (parsed.has(oid) ? (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format) : textArrays.has(oid) ? arrayOf : (v: string) => v);
-    let r;
-    try {
-      r = await this.pool.query({ text: sql, types: { getTypeParser } as never, rowMode: 'array' });
-    } catch (e) {
-      throw pgError(e, sql);
-    }
+    // it only reads, and runs one statement: in a read-only transaction, rolled back (a function
+    // that writes, nextval(), is refused), sent as one prepared statement (extended protocol: a
+    // second statement smuggled in after a `;` is refused before any runs; sent as a simple
+    // query, `select 1) s; delete from t; select (1` deleted the rows, then failed on its results)
+    const r = await this.withClient(async (c) => {
+      try {
+        await c.query('begin transaction read only');
+        const q: QueryArrayConfig = { text: sql, types: { getTypeParser } as never, rowMode: 'array' };
+        // (queryMode: pg's, not in its types)
+        return await c.query(Object.assign(q, { queryMode: 'extended' }));
+      } catch (e) {
+        throw previewError(e, sql);
+      } finally {
+        await c.query('rollback').catch(() => undefined);
+      }
+    });
     // (two columns of one name: the second is name_1, as DuckDB names it; it was dropped)
     const seen = new Set<string>();
     const unique = (name: string) => {
@@ -432,6 +442,49 @@ export class PostgresAdapter implements Adapter {
     }
   }
 
+  /**
+   * `fn` with the relation's lock held (materialize()'s) and its statements in one transaction on
+   * one client: the adapter it is given sends them there (execute, query, columns,
+   * relationExists, ensureSchema; relationExists asks the catalog, not the cache).
+   */
+  async exclusive<T>(rel: Relation, fn: (adapter: Adapter) => Promise<T>): Promise<T> {
+    const key = `vigil:${rel.schema}.${rel.identifier}`;
+    try {
+      return await this.withClient(async (c) => {
+        await lockRelation(c, key);
+        try {
+          await PostgresAdapter.run(c, 'begin');
+          const on: Pick<Adapter, 'execute' | 'query' | 'relationExists'> = {
+            execute: async (sql, params) => void (await PostgresAdapter.run(c, sql, params)),
+            query: async <R extends Row = Row>(sql: string, params?: SqlParam[]) => {
+              try {
+                return (await c.query(sql, params)).rows as R[];
+              } catch (e) {
+                throw pgError(e, sql);
+              }
+            },
+            relationExists: (r) => relationKind(c, r),
+          };
+          // (columns and ensureSchema call this.query and this.execute: the client's too)
+          const scoped = Object.assign(Object.create(this) as PostgresAdapter, on);
+          try {
+            const r = await fn(scoped);
+            await PostgresAdapter.run(c, 'commit');
+            return r;
+          } catch (e) {
+            await c.query('rollback').catch(() => undefined);
+            throw e;
+          }
+        } finally {
+          await c.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
+        }
+      });
+    } finally {
+      // (what the cache knew of the schema may have changed: a first run creates the table)
+      this.catalog.delete(rel.schema);
+    }
+  }
+
   async materialize(req: MaterializeRequest): Promise<MaterializeResult> {
     const d = this.dialect;
     const rel = d.relation(req.relation);
@@ -443,15 +496,15 @@ export class PostgresAdapter implements Adapter {
       // two hosts): the later one waits, then sees what the first committed. Without it both
       // incremental runs deleted nothing of the other's rows and inserted theirs: every key twice
       const key = `vigil:${req.relation.schema}.${req.relation.identifier}`;
-      const free = (await c.query('select pg_try_advisory_lock(hashtextextended($1, 0)) as ok', [key])).rows[0]?.ok === true;
-      if (!free) {
-        await c.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
-        // what the other build left: asked on this client (the pool may have no other)
-        this.catalog.delete(req.relation.schema);
-        const kind = (await c.query("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p', 'v', 'm')", [req.relation.schema, req.relation.identifier])).rows[0]?.relkind as string | undefined;
-        existing = kind === undefined ? null : kind === 'v' || kind === 'm' ? 'view' : 'table';
-      }
+      await lockRelation(c, key);
       try {
+        // what is there now, asked on this client (the pool may have no other) with the lock held:
+        // the catalog cache may be older than another process's build of it (which need not have
+        // overlapped this one: a cache filled before it began said "none", and the build failed
+        // with "already exists")
+        const now = await relationKind(c, req.relation);
+        if (now !== existing) this.catalog.delete(req.relation.schema);
+        existing = now;
         // hooks with transaction: false on this client outside the build's transaction (VACUUM can run there)
         return await aroundTransaction(req, (sql) => PostgresAdapter.run(c, sql), (inside) => this.build(c, { ...req, ...inside }, rel, existing, remember, (g) => (granted = g)));
       } finally {
@@ -634,6 +687,10 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
   if (replace && 'keys' in replace) {
     const keys = replace.keys.map((k) => d.quoteIdent(columnNamed(k, names)));
     nullKeys = Number((await io.rows(nullKeysSql(tmp, keys)))[0].n);
+    if (req.strategy === 'merge') {
+      const dup = mergeDuplicatesFailure(rel, replace.keys, (await io.rows(mergeDuplicatesSql(tmp, rel, keys, d.type('string'))))[0] as { n: unknown; key: unknown });
+      if (dup) throw new WarehouseError(dup, '');
+    }
     // `=`, as dbt-postgres: a key holding a NULL matches nothing (as on DuckDB and BigQuery), and
     // the join is a hash join (`is not distinct from` was a nested loop over the whole table)
     const on = keys.map((k) => `t.${k} = s.${k}`).join(' and ');
@@ -645,6 +702,35 @@ export async function incrementalWrite(io: IncrementalIo, req: MaterializeReques
   }
   const rows = await io.run(`insert into ${rel} (${cols.join(', ')}) select ${cols.join(', ')} from ${tmp}`);
   return { rows, nullKeys, deleted, partitions, masking };
+}
+
+/**
+ * Take the session-level advisory lock `key` names on `c` (released with
+ * `pg_advisory_unlock(hashtextextended(key, 0))`): held while a build or a snapshot writes a
+ * relation, so two processes writing one relation run one after the other.
+ */
+async function lockRelation(c: PoolClient, key: string): Promise<void> {
+  try {
+    await c.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
+  } catch (e) {
+    throw pgError(e, 'select pg_advisory_lock(...)');
+  }
+}
+
+/** What a relation is, asked of the catalog on `c` (no cache). */
+async function relationKind(c: PoolClient, rel: Relation): Promise<'table' | 'view' | null> {
+  const kind = (await c.query("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p', 'v', 'm')", [rel.schema, rel.identifier])).rows[0]?.relkind as string | undefined;
+  return kind === undefined ? null : kind === 'v' || kind === 'm' ? 'view' : 'table';
+}
+
+/** A preview's failure: pgError's, said plainly where the query was more than one statement or wrote. */
+function previewError(e: unknown, sql: string): WarehouseError {
+  const err = pgError(e, sql);
+  const code = (e as { code?: string }).code;
+  const first = err.message.split('\n')[0];
+  if (code === '42601' && /multiple commands/.test(first)) return new WarehouseError(`the query is more than one statement (a ';' ends one): a preview runs one query, so nothing was run (${first})`, sql, { cause: e });
+  if (code === '25006') return new WarehouseError(`the query writes, and a preview only reads (it runs in a read-only transaction, rolled back): nothing was changed (${first})`, sql, { cause: e, position: err.position });
+  return err;
 }
 
 /** The views `drop ... cascade` of `rel` (as SQL names it) drops with it. */
