@@ -8,7 +8,7 @@ import { conceal, redact, reveal } from '../secrets.js';
 import type { Adapter, Hook, MaterializeRequest } from './adapter.js';
 import type { Dialect } from './dialect.js';
 import * as registered from './registry.js';
-import type { Checker, CheckOutcome, Warehouse, WarehouseSchemas } from './warehouse.js';
+import type { Checker, CheckOutcome, UnitSession, Warehouse, WarehouseSchemas } from './warehouse.js';
 
 export type { Warehouse } from './warehouse.js';
 
@@ -69,6 +69,16 @@ export async function openAdapter(target: { name: string; type: string; config: 
   const w = getWarehouse(target.type);
   if (!w) throw new ProjectError([diag('E_TARGET', `target '${target.name}': unknown type '${target.type}' (supported: ${warehouseTypes().join(', ')})`, { file: 'project.yaml' })]);
   return revealing(await w.open(target.config, { root, threads: Math.max(1, threads), target: target.name, readOnly: opts.readOnly }));
+}
+
+/**
+ * The session unit tests of a target run on (Warehouse.unitSession: the target itself, Postgres);
+ * undefined when its warehouse leaves them to the offline engine (an in-memory DuckDB).
+ */
+export function unitSessionOf(target: { name: string; type: string; config: Record<string, unknown> }, root: string): (() => Promise<UnitSession>) | undefined {
+  const w = getWarehouse(target.type);
+  if (!w?.unitSession) return undefined;
+  return () => w.unitSession!(target.config, { root, threads: 1, target: target.name });
 }
 
 /** Every statement of a materialization, for conceal(). */

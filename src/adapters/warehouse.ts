@@ -131,6 +131,38 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
   checker?(config: C, ctx: OpenContext): Promise<Checker>;
   /** `vigil debug`: can this target be used? Credentials, reachability, schema, a trivial query: each a step. */
   debug?(config: C, ctx: OpenContext): AsyncGenerator<DebugStep>;
+  /**
+   * Unit tests of models run on the target itself (as dbt runs them), compiled in its dialect: a
+   * session of one connection. Without it they run in the offline engine (an in-memory DuckDB),
+   * with its spelling of the helpers, and the run says so.
+   */
+  unitSession?(config: C, ctx: OpenContext): Promise<UnitSession>;
+}
+
+/** A query's result as the unit test runner compares it. */
+export interface UnitResultSet {
+  names: string[];
+  /** each column's type as the engine spells it in a cast (`numeric(10,2)`, `DECIMAL(10,2)`) */
+  types: string[];
+  /** values as JSON holds them: exact numbers (bigint, decimal) as their text, dates and times as text */
+  rows: Array<Record<string, unknown>>;
+}
+
+/**
+ * Where unit tests run: one connection, one test at a time, each in `isolated` — on a server, a
+ * transaction that is rolled back (the tests' rows are CTEs: nothing is created, nothing kept).
+ * A failing statement leaves the test's other statements able to run.
+ */
+export interface UnitSession {
+  /** where the tests ran, for messages ("the target Postgres") */
+  readonly engine: string;
+  query(sql: string): Promise<UnitResultSet>;
+  /** the columns `sql` produces, without reading its rows; undefined when it does not bind */
+  columnsOf(sql: string): Promise<string[] | undefined>;
+  /** why `value` (an SQL literal) does not cast to `type`; undefined when it does */
+  castError(value: string, type: string): Promise<string | undefined>;
+  isolated<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
 }
 
 /** One line of `vigil debug`: a check, whether it passed, and what it found (or why not). */

@@ -269,13 +269,24 @@ export async function runExecute(
   ];
   // the unit tests' mistakes DuckDB finds (a given value that does not cast, an expect column the
   // model does not produce) stop the run before anything runs too (exit 2)
+  // (on the target when its warehouse runs them, Postgres; else an in-memory DuckDB, said once below)
   let unitRunner: import('../testing/unit-runner.js').UnitRunner | undefined;
+  let unitNote: string | undefined;
   if (count('unit_test')) {
     const { UnitRunner } = await import('../testing/unit-runner.js');
-    unitRunner = new UnitRunner();
-    const problems = await unitRunner.preflight(planned.nodes.filter((n) => n.resource_type === 'unit_test')).catch((e: unknown) => (unitRunner?.close(), Promise.reject(e)));
+    const { getWarehouse, OFFLINE_ENGINE, unitSessionOf } = await import('../adapters/index.js');
+    const session = unitSessionOf(c.target, c.files.root);
+    if (!session && c.target.type !== OFFLINE_ENGINE) {
+      const title = getWarehouse(c.target.type)?.bi.title ?? c.target.type;
+      unitNote = `note: unit tests run on an in-memory DuckDB, not on ${title}: the helpers are tested in DuckDB's spelling, and SQL written for ${title} itself runs with DuckDB's semantics (docs/models.md#unit-tests)`;
+    }
+    unitRunner = new UnitRunner(session);
+    const problems = await unitRunner.preflight(planned.nodes.filter((n) => n.resource_type === 'unit_test')).catch(async (e: unknown) => {
+      await unitRunner?.close().catch(() => undefined);
+      throw e;
+    });
     if (problems.length) {
-      unitRunner.close();
+      await unitRunner.close();
       throw new ProjectError(problems);
     }
   }
@@ -292,7 +303,7 @@ export async function runExecute(
       seedLoader = await prepareSeeds(c.files, planned.nodes, getWarehouse(c.target.type)?.capabilities.speculativeLoads ? opening : undefined);
     } catch (e) {
       await opening.then((a) => a.close()).catch(() => {});
-      unitRunner?.close();
+      await unitRunner?.close().catch(() => undefined);
       throw e;
     }
   }
@@ -313,6 +324,7 @@ export async function runExecute(
   else if (o.signal) o.signal.addEventListener('abort', relay, { once: true });
   else process.on('SIGINT', onSigint);
   out(`vigil ${VIGIL_VERSION} ${command}: target ${c.target.name} (${c.target.type}), ${parts.join(', ')}, ${plural(o.threads, 'thread')}`);
+  if (unitNote) out(unitNote);
   if (!planned.nodes.length) {
     // (no selection: the project has none of what the command runs — as dbt, exit 0)
     const none: Record<string, string> = { build: 'seeds, models (other than ephemeral ones), snapshots or tests', run: 'models (other than ephemeral ones)', test: testsRun(unit, 'data or unit tests'), seed: 'seeds', snapshot: 'snapshots' };
@@ -355,7 +367,7 @@ export async function runExecute(
     process.off('SIGINT', onSigint);
     o.signal?.removeEventListener('abort', relay);
     await seedLoader?.cleanup();
-    unitRunner?.close();
+    await unitRunner?.close().catch(() => undefined);
     await adapter?.close();
   }
 }

@@ -169,7 +169,7 @@ export function buildProgram(argv: string[] = []): Command {
       c.option('--favor-state', 'with --defer: read the state\'s relations even when this target has its own');
     }
     if (name === 'test') {
-      c.option('--unit', 'only unit tests (models on given rows, in an in-memory DuckDB; no warehouse needed)');
+      c.option('--unit', 'only unit tests (models on given rows: on a Postgres target in the target, nothing created; else in an in-memory DuckDB, no warehouse needed)');
       c.option('--data', 'only data tests (queries against the built models)');
     }
     if (name === 'run' || name === 'test' || name === 'build') c.option('--watch', `keep running: on each change of the project, recompile and ${name} what changed and what depends on it (state:modified+ against the compile of the last run that started, within -s/--exclude)`);
@@ -188,7 +188,7 @@ export function buildProgram(argv: string[] = []): Command {
       snapshot: 'record every version of the rows of each snapshot query (snapshots/*.sql: {% snapshot name %} ... {% endsnapshot %}): SCD type 2 with dbt_valid_from / dbt_valid_to, by unique_key, strategy timestamp or check',
       seed: `load the CSV files under seeds/ as tables (replaced whole each time); ref('name') reads them. Every file is read and checked first: a ragged row or a value that is not its column's type stops everything at file:line, before anything is loaded`,
       run: 'build the selected models in dependency order',
-      test: 'run unit tests (models on given rows, in-memory) and data tests (generic tests from YAML, SQL tests in tests/)',
+      test: 'run unit tests (models on given rows) and data tests (generic tests from YAML, SQL tests in tests/)',
       build: "load seeds, build models and snapshots, run their tests in DAG order (a model's unit tests first); a failing seed, model or error test skips everything downstream",
     }[name];
     top(name, desc, (cmd) => defineExecute(name, cmd));

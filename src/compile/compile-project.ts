@@ -169,7 +169,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const sources = new Map<string, SourceNode>();
   /** `source.table` declared in properties files that failed validation (their errors are reported) */
   const unvalidated = unvalidatedSourceNames(files);
-  const sourceTests: Array<{ node: SourceNode; entry: TestEntry; column?: string; columnTags?: string[]; src: YamlSource; path: (string | number)[]; file: string }> = [];
+  const sourceTests: Array<{ node: SourceNode; entry: TestEntry; column?: string; columnTags?: string[]; quoteColumn?: boolean; src: YamlSource; path: (string | number)[]; file: string }> = [];
   const seedProps = new Map<string, { p: SeedProps; src: YamlSource; path: (string | number)[]; file: string; meta?: Record<string, unknown> }>();
   /**
    * `policy:` says how a model's published relation shows a column; a source, seed or snapshot is
@@ -285,7 +285,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
           relation: { database: s.database, schema: s.schema ?? s.name, identifier: t.identifier ?? t.name },
           loaded_at_field: t.loaded_at_field ?? s.loaded_at_field,
           freshness: mergeFreshness(s.freshness, t.freshness),
-          columns: (t.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}) })),
+          columns: (t.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}), ...(c.quote !== undefined ? { quote: c.quote } : {}) })),
           tags: [...(s.tags ?? []), ...(t.tags ?? [])],
           meta: t.meta,
           // the source's own meta, beside its table's (dbt's source_meta)
@@ -306,7 +306,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         oneTestList(`source ${s.name}.${t.name}`, t, pf.yaml, base, pf.path);
         for (const e of testLists(t, base)) sourceTests.push({ node, ...e, src: pf.yaml, file: pf.path });
         (t.columns ?? []).forEach((c, ci) => {
-          for (const e of testLists(c, [...base, 'columns', ci])) sourceTests.push({ node, ...e, column: c.name, columnTags: c.tags, src: pf.yaml, file: pf.path });
+          for (const e of testLists(c, [...base, 'columns', ci])) sourceTests.push({ node, ...e, column: c.name, columnTags: c.tags, quoteColumn: c.quote, src: pf.yaml, file: pf.path });
         });
       });
     });
@@ -757,7 +757,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       config: { ...cfg, tags },
       tags,
       description: props?.p.description,
-      columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}) })),
+      columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}), ...(c.quote !== undefined ? { quote: c.quote } : {}) })),
       depends_on: [],
       relation: (() => {
         const node = namingNode('seed', name, f.path, { ...cfg, tags }, tags);
@@ -1072,7 +1072,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const targetDir = files.paths.target;
   const modelNode = (d: ModelDraft & { config: ModelNode['config'] }): ModelNode => {
     const uid = modelUid(d.name);
-    const columns: ColumnInfo[] = (d.props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}) }));
+    const columns: ColumnInfo[] = (d.props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}), ...(c.quote !== undefined ? { quote: c.quote } : {}) }));
     const body = stripSemicolon(resolve(d.sql, d, !!opts.empty));
     const inner = emptiedQuery(withEphemerals(d, body));
     // masking (compile/masking.ts): the published relation is the model's SELECT through its policies
@@ -1197,7 +1197,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       tags: d.config!.tags,
       ...(props?.p.description ? { description: props.p.description } : {}),
       // (a policy here masks nothing — warned — but marks the column PII, as on a seed or source)
-      columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}) })),
+      columns: (props?.p.columns ?? []).map((c) => ({ name: c.name, description: c.description, data_type: c.data_type, ...(c.meta ? { meta: c.meta } : {}), ...(c.tags?.length ? { tags: c.tags } : {}), ...(c.policy ? { policy: c.policy } : {}), ...(c.quote !== undefined ? { quote: c.quote } : {}) })),
       depends_on: [...new Set(depends)],
       ...macroDeps(d.file.text),
       relation: snapRelation(d),
@@ -1363,7 +1363,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     [g, onName, column ?? (g === 'unique_combination_of_columns' ? (args.combination_of_columns as unknown[]).join('_') : '')].filter(Boolean).join('_');
   /** Where each generated test name is taken (file:line): a `name:` may not take one (-s would select another test than meant). */
   const generatedAt = new Map<string, string>();
-  type GenericTest = { entry: TestEntry; column?: string; columnTags?: string[]; src: YamlSource; path: (string | number)[]; file: string; /** its generated name, given before any named test's */ generated?: string };
+  type GenericTest = { entry: TestEntry; column?: string; columnTags?: string[]; /** the column's `quote: true` */ quoteColumn?: boolean; src: YamlSource; path: (string | number)[]; file: string; /** its generated name, given before any named test's */ generated?: string };
   /** A test entry's test and its arguments as written (`unique` or `unique: {...}`); undefined when it has not one key. */
   const entryParts = (entry: TestEntry): { testName: string; rawArgs: Record<string, unknown> } | undefined => {
     if (typeof entry === 'string') return { testName: entry, rawArgs: {} };
@@ -1585,7 +1585,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     }
     const name = nameOf();
     if (!name) return;
-    const testSql = genericTestSql({ test: g, relation: onRelation, column: t.column, args: sqlArgs, toRelation, relationFilter, toRelationFilter, dialect, pii });
+    const testSql = genericTestSql({ test: g, relation: onRelation, column: t.column, quoteColumn: t.quoteColumn, args: sqlArgs, toRelation, relationFilter, toRelationFilter, dialect, pii });
     const sql = ephemerals.length ? withEphemeralSubjects(ephemerals, testSql) : testSql;
     const tuid = `test.${projectName}.${name}`;
     // its configs (severity, where, tags; their `config:` block) are state:modified.configs, not .body, as in dbt
@@ -1602,7 +1602,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ...(typeof args.where === 'string' ? { where: args.where } : {}),
       attached_to: onUid,
       column: t.column,
-      checksum: canonicalHash({ test: g, on: onUid, column: t.column ?? null, args: definition }),
+      checksum: canonicalHash({ test: g, on: onUid, column: t.column ?? null, args: definition, ...(t.quoteColumn ? { quote: true } : {}) }),
       depends_on: [...new Set(depends)],
       // a column's tags are its tests' (dbt: they apply to every test of that column)
       tags: [...new Set([...asArray(args.tags as string | string[] | undefined), ...(t.columnTags ?? [])])],
@@ -1613,9 +1613,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   };
   /** The data tests a properties entry (a model's, seed's or snapshot's) declares: its own, then its columns', each with its YAML path. */
   const testEntries = (p: { p: { tests?: TestEntry[]; data_tests?: TestEntry[]; columns?: ColumnProps[] }; path: (string | number)[] }) => {
-    const entries: Array<{ entry: TestEntry; column?: string; columnTags?: string[]; path: (string | number)[] }> = testLists(p.p, p.path);
+    const entries: Array<{ entry: TestEntry; column?: string; columnTags?: string[]; quoteColumn?: boolean; path: (string | number)[] }> = testLists(p.p, p.path);
     (p.p.columns ?? []).forEach((c, ci) => {
-      for (const e of testLists(c, [...p.path, 'columns', ci])) entries.push({ ...e, column: c.name, columnTags: c.tags });
+      for (const e of testLists(c, [...p.path, 'columns', ci])) entries.push({ ...e, column: c.name, columnTags: c.tags, quoteColumn: c.quote });
     });
     return entries;
   };

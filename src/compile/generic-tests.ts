@@ -17,6 +17,8 @@ export interface GenericTestInput {
   /** Relation SQL (already resolved) of the model or source under test. */
   relation: string;
   column?: string;
+  /** the column's `quote: true` (dbt's): its name written quoted, as the dialect quotes (`"ID"` on Postgres, not case-folded to id) */
+  quoteColumn?: boolean;
   args: Record<string, unknown>;
   /** no_unmasked_pii: the model's masked columns and the column names its relation must not have (compile/masking.ts piiChecks). */
   pii?: { masked: Array<{ column: string; policy: 'mask' | 'hash' | 'redact' }>; forbidden: string[]; catalog?: string };
@@ -73,7 +75,8 @@ function filtered(relation: string, ...where: unknown[]): string {
  * BigQuery's reserved key words (`where hash is null` does not parse there): a column
  * named so is quoted in a generic test, where unquoted it would mean the key word (`where user
  * is null` is `current_user is null` on Postgres: a not_null test that always passed). Other
- * names are written as the YAML has them (an expression stays one; `ID` stays case-folded).
+ * names are written as the YAML has them (an expression stays one; `ID` stays case-folded),
+ * unless the column says `quote: true`.
  */
 const RESERVED = new Set(
   [
@@ -84,14 +87,14 @@ const RESERVED = new Set(
   ].join(' ').split(' '),
 );
 
-function columnSql(column: string | undefined, dialect: Dialect): string {
+function columnSql(column: string | undefined, dialect: Dialect, quote?: boolean): string {
   const c = column ?? '';
-  return RESERVED.has(c) ? dialect.quoteIdent(c) : c;
+  return quote || RESERVED.has(c) ? dialect.quoteIdent(c) : c;
 }
 
 export function genericTestSql(i: GenericTestInput): string {
   const rel = filtered(i.relation, i.relationFilter, i.args.where);
-  const col = columnSql(i.column, i.dialect);
+  const col = columnSql(i.column, i.dialect, i.quoteColumn);
   switch (i.test) {
     case 'not_null':
       return `select *\nfrom ${rel} as t\nwhere ${col} is null`;

@@ -21,6 +21,8 @@ export interface ColumnInfo {
   tags?: string[];
   /** the masking policy written in YAML (compile/masking.ts decides the effective one) */
   policy?: Policy;
+  /** `quote: true` (dbt's): its generic tests write the name quoted */
+  quote?: boolean;
 }
 
 export interface ModelNode {

@@ -920,7 +920,6 @@ type Path = Array<string | number>;
 
 const KEY_HINTS: Record<string, string> = {
   docs: 'show and node_color are not read by Vigil',
-  quote: 'Vigil does not quote column names',
   constraints: 'Vigil has no constraints: declare data_type and run vigil check',
   versions: 'versioned models are not supported',
   latest_version: 'versioned models are not supported',

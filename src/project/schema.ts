@@ -140,6 +140,8 @@ const ColumnSchema = z
     tags: z.array(z.string()).optional(),
     /** how the published relation shows this column (docs/governance.md#masking) */
     policy: z.enum(POLICIES).optional(),
+    /** dbt's: the generic tests write the column's name quoted (a mixed-case "ID" on Postgres), not case-folded */
+    quote: z.boolean().optional(),
   })
   .strict();
 export type ColumnProps = z.infer<typeof ColumnSchema>;

@@ -1,13 +1,15 @@
 /**
- * Runs compiled unit tests in one in-memory DuckDB, whatever the target warehouse: checks that
- * every given casts to its declared types, runs the model over the givens, casts the expected
- * rows to the types the model produced, and compares (order-insensitive unless `ordered`,
- * floats within `tolerance`, decimals exactly). A failure comes back as a readable diff.
- * `preflight` checks what can be checked before anything runs.
+ * Runs compiled unit tests on one session (UnitSession): the target's when its warehouse runs
+ * them (Postgres: one connection, a transaction rolled back per test), else one in-memory DuckDB.
+ * Checks that every given casts to its declared types, runs the model over the givens, casts the
+ * expected rows to the types the model produced, and compares (order-insensitive unless
+ * `ordered`, floats within `tolerance`, decimals exactly). A failure comes back as a readable
+ * diff. `preflight` checks what can be checked before anything runs.
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { offlineDialect } from '../adapters/index.js';
 import { literalStandard } from '../adapters/dialect.js';
+import type { UnitResultSet, UnitSession } from '../adapters/warehouse.js';
 import { expectFilter, lossyValue, type UnitTestNode } from './unit-tests.js';
 import { redact, reveal } from '../secrets.js';
 import { loadDuckDb } from '../adapters/duckdb/duckdb-module.js';
@@ -149,22 +151,58 @@ export function maxMatching(adj: number[][], nRight: number): number[] {
   return left;
 }
 
+/** The offline engine's session: one in-memory DuckDB (nothing in it outlives the run). */
+class DuckDbUnitSession implements UnitSession {
+  readonly engine = 'an in-memory DuckDB';
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+  ) {}
+
+  static async open(): Promise<DuckDbUnitSession> {
+    const { DuckDBInstance } = await loadDuckDb();
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    await conn.run("SET TimeZone = 'UTC'");
+    return new DuckDbUnitSession(instance, conn);
+  }
+
+  async query(sql: string): Promise<UnitResultSet> {
+    const r = await this.conn.runAndReadAll(sql);
+    return { names: r.columnNames(), types: r.columnTypes().map((x) => x.toString()), rows: r.getRowObjectsJson() as Array<Record<string, unknown>> };
+  }
+
+  columnsOf(sql: string): Promise<string[] | undefined> {
+    return this.conn.runAndReadAll(`describe select * from (\n${sql}\n) as __vigil_bound`).then((r) => (r.getRowObjectsJson() as Array<{ column_name: string }>).map((d) => d.column_name), () => undefined);
+  }
+
+  castError(value: string, type: string): Promise<string | undefined> {
+    return this.conn.runAndReadAll(`select cast(${value} as ${type})`).then(() => undefined, (e: unknown) => firstLine(e));
+  }
+
+  isolated<T>(fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
+  async close(): Promise<void> {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
+
 export class UnitRunner {
-  private instance?: DuckDBInstance;
-  private conn?: DuckDBConnection;
+  private session?: Promise<UnitSession>;
   /** One connection, one test at a time: each takes milliseconds, and a connection is not shared safely. */
   private queue: Promise<unknown> = Promise.resolve();
   /** the tests whose givens `preflight` read whole: their run does not read them again */
   private readonly givensRead = new Set<string>();
 
-  private async connection(): Promise<DuckDBConnection> {
-    if (!this.conn) {
-      const { DuckDBInstance } = await loadDuckDb();
-      this.instance = await DuckDBInstance.create(':memory:');
-      this.conn = await this.instance.connect();
-      await this.conn.run("SET TimeZone = 'UTC'");
-    }
-    return this.conn;
+  /** `open`: the target's session (Warehouse.unitSession); default an in-memory DuckDB. */
+  constructor(private readonly open: () => Promise<UnitSession> = () => DuckDbUnitSession.open()) {}
+
+  private connection(): Promise<UnitSession> {
+    this.session ??= this.open();
+    return this.session;
   }
 
   /**
@@ -176,20 +214,22 @@ export class UnitRunner {
   preflight(tests: UnitTestNode[]): Promise<Diagnostic[]> {
     const next = this.queue.then(async () => {
       const ds: Diagnostic[] = [];
-      for (const t of tests) ds.push(...(await this.preflightOne(await this.connection(), t)));
+      const c = await this.connection();
+      for (const t of tests) ds.push(...(await c.isolated(() => this.preflightOne(c, t))));
       return ds;
     });
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async preflightOne(c: DuckDBConnection, t: UnitTestNode): Promise<Diagnostic[]> {
+  private async preflightOne(c: UnitSession, t: UnitTestNode): Promise<Diagnostic[]> {
     const ds: Diagnostic[] = [];
     for (const g of t.givens) {
-      const e = await c.runAndReadAll(`select * from (\n${g.sql}\n) as given`).then(() => undefined, (x: unknown) => x);
+      const e = await c.query(`select * from (\n${g.sql}\n) as given`).then(() => undefined, (x: unknown) => x);
       if (e === undefined) continue;
-      // each row with a value that does not cast, at its line; else DuckDB's word, at the given
-      const hits = g.probe ? ((await c.runAndReadAll(g.probe).then((r) => r.getRowObjectsJson(), () => [])) as Array<{ i: number; problem: string }>) : [];
+      // each row with a value that does not cast, at its line; else the engine's word, at the given
+      // (DuckDB: one probe query; another engine: cell by cell)
+      const hits = g.probe ? ((await c.query(g.probe).then((r) => r.rows, () => [])) as Array<{ i: number; problem: string }>) : await castProblems(c, g.cells ?? []);
       const at = hits.flatMap((h) => (g.row_lines?.[Number(h.i)] ? [{ line: g.row_lines[Number(h.i)], problem: h.problem }] : []));
       if (at.length) for (const h of at) ds.push(diag('E_UNIT', `given ${g.input}: ${h.problem}`, { file: g.row_file ?? t.file, line: h.line }));
       else ds.push(diag('E_UNIT', `given ${g.input}: ${firstLine(e)}`, { file: t.file, line: g.line }));
@@ -198,9 +238,8 @@ export class UnitRunner {
     this.givensRead.add(t.unique_id);
     const filter = t.expect_where ? expectFilter(t.expect_where.sql) : undefined;
     const sql = filter && t.compiled_sql.endsWith(filter) ? t.compiled_sql.slice(0, -filter.length) : t.compiled_sql;
-    const described = await c.runAndReadAll(`describe select * from (\n${reveal(sql, t.env_vars)}\n) as __vigil_bound`).then((r) => r.getRowObjectsJson() as Array<{ column_name: string }>, () => undefined);
-    if (!described) return ds;
-    const names = described.map((d) => d.column_name);
+    const names = await c.columnsOf(reveal(sql, t.env_vars));
+    if (!names) return ds;
     const expected = [...new Set(t.expect_rows.flatMap((r) => Object.keys(r)))];
     for (const col of expected.filter((x) => !names.includes(x))) {
       const ri = t.expect_rows.findIndex((r) => col in r);
@@ -213,18 +252,20 @@ export class UnitRunner {
   }
 
   run(t: UnitTestNode): Promise<UnitResult> {
-    const next = this.queue.then(() => this.runOne(t));
+    const next = this.queue.then(async () => {
+      const c = await this.connection();
+      return c.isolated(() => this.runOne(c, t));
+    });
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async runOne(t: UnitTestNode): Promise<UnitResult> {
-    const c = await this.connection();
+  private async runOne(c: UnitSession, t: UnitTestNode): Promise<UnitResult> {
     const where = `${t.file}:${t.line}`;
     for (const g of this.givensRead.has(t.unique_id) ? [] : t.givens) {
       try {
         // read every cell: count(*) alone would let DuckDB skip the casts
-        await c.runAndReadAll(`select * from (\n${g.sql}\n) as given`);
+        await c.query(`select * from (\n${g.sql}\n) as given`);
       } catch (e) {
         return { status: 'error', message: `${t.file}:${g.line}: given ${g.input}: ${firstLine(e)}` };
       }
@@ -233,15 +274,15 @@ export class UnitRunner {
     let types: string[];
     let actual: Array<Record<string, Json>>;
     try {
-      const r = await c.runAndReadAll(reveal(t.compiled_sql, t.env_vars));
-      names = r.columnNames();
-      types = r.columnTypes().map((x) => x.toString());
-      actual = r.getRowObjectsJson() as Array<Record<string, Json>>;
+      const r = await c.query(reveal(t.compiled_sql, t.env_vars));
+      names = r.names;
+      types = r.types;
+      actual = r.rows;
     } catch (e) {
       // the model alone runs: the mistake is in expect.where
       const filter = t.expect_where ? expectFilter(t.expect_where.sql) : undefined;
       if (filter && t.compiled_sql.endsWith(filter)) {
-        const ok = await c.runAndReadAll(reveal(t.compiled_sql.slice(0, -filter.length), t.env_vars)).then(() => true, () => false);
+        const ok = await c.query(reveal(t.compiled_sql.slice(0, -filter.length), t.env_vars)).then(() => true, () => false);
         if (ok) return { status: 'error', message: `${t.file}:${t.expect_where!.line}: expect.where: ${redact(firstLine(e))}` };
       }
       return { status: 'error', message: `${where}: model ${t.model} failed on the given rows (SQL: ${t.compiled_path}): ${redact(firstLine(e))}` };
@@ -263,14 +304,16 @@ export class UnitRunner {
       // compare equal after the cast: refused instead
       for (const [ri, row] of t.expect_rows.entries()) {
         for (const col of columns) {
-          const lossy = col in row ? lossyValue(row[col], typeOf(col)) : undefined;
+          const lossy = col in row ? lossyValue(row[col], typeOf(col), undefined, t.engine) : undefined;
           if (lossy) return { status: 'error', message: `${t.file}:${t.expect_line}: expect: row ${ri + 1}, ${col}: ${lossy}` };
         }
       }
-      const values = t.expect_rows.map((r) => `(${columns.map((col) => lit(r[col] ?? null)).join(', ')})`).join(', ');
-      const sql = `select ${columns.map((col) => `cast(v.${q(col)} as ${typeOf(col)}) as ${q(col)}`).join(', ')} from (values ${values}) as v(${columns.map(q).join(', ')})`;
+      // each value cast in its cell (one VALUES types a column once across its rows: Postgres took
+      // 'abc' beside 1 for an integer before any cast)
+      const values = t.expect_rows.map((r) => `(${columns.map((col) => `cast(${lit(r[col] ?? null)} as ${typeOf(col)})`).join(', ')})`).join(', ');
+      const sql = `select * from (values ${values}) as v(${columns.map(q).join(', ')})`;
       try {
-        expected = (await c.runAndReadAll(sql)).getRowObjectsJson() as Array<Record<string, Json>>;
+        expected = (await c.query(sql)).rows;
         // a column an expect row leaves out is not compared for that row
         expected.forEach((row, i) => {
           for (const col of columns) if (!(col in t.expect_rows[i])) delete row[col];
@@ -287,12 +330,24 @@ export class UnitRunner {
     return { status: 'fail', message: `${where}: ${t.model} on the given rows differs from expect:\n    ${diff.join('\n    ')}` };
   }
 
-  close(): void {
-    this.conn?.closeSync();
-    this.instance?.closeSync();
-    this.conn = undefined;
-    this.instance = undefined;
+  /** Close the session (after the tests queued before it). */
+  async close(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    await this.queue;
+    await (await s?.catch(() => undefined))?.close();
   }
+}
+
+/** The given cells that do not cast to their column's type, each with its row: `amount: "abc" does not cast to numeric(10,2)`. */
+async function castProblems(c: UnitSession, cells: NonNullable<UnitTestNode['givens'][number]['cells']>): Promise<Array<{ i: number; problem: string }>> {
+  const byRow = new Map<number, string[]>();
+  for (const cell of cells) {
+    if ((await c.castError(cell.value, cell.type)) === undefined) continue;
+    const said = byRow.get(cell.row) ?? byRow.set(cell.row, []).get(cell.row)!;
+    said.push(`${cell.column}: ${cell.shown} does not cast to ${cell.type}`);
+  }
+  return [...byRow].map(([i, p]) => ({ i, problem: p.join('; ') }));
 }
 
 function firstLine(e: unknown): string {

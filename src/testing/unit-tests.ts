@@ -1,15 +1,16 @@
 /**
  * Unit tests of models, compiled (pure): each test's model is rendered with the test's vars,
- * env vars, frozen clock and is_incremental flag, in DuckDB's spelling, and every ref(),
- * source() and `this` it reads is replaced by a CTE of the test's given rows, typed from the
- * columns declared in YAML. Ephemeral parents without a given are inlined from their own
- * SQL, rendered the same way. The runner (unit-runner.ts) executes the result in an
- * in-memory DuckDB.
+ * env vars, frozen clock and is_incremental flag, in the spelling of the engine they run on — the
+ * target's when its warehouse runs them (Warehouse.unitSession: Postgres), else the offline
+ * engine's (DuckDB) — and every ref(), source() and `this` it reads is replaced by a CTE of the
+ * test's given rows, typed from the columns declared in YAML. Ephemeral parents without a given
+ * are inlined from their own SQL, rendered the same way. The runner (unit-runner.ts) executes
+ * the result.
  */
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
-import { offlineDialect } from '../adapters/index.js';
+import { getWarehouse, offlineDialect } from '../adapters/index.js';
 import { literalStandard, loadColumnType, type Dialect } from '../adapters/dialect.js';
-import { offlineType, typeFamily } from '../adapters/type-family.js';
+import { declaredType, offlineType, typeFamily } from '../adapters/type-family.js';
 import { unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
 import type { UnitTestProps } from '../project/schema.js';
 import { stringTextAt, type YamlSource } from '../project/yaml-source.js';
@@ -46,7 +47,9 @@ export interface UnitTestNode {
    * Each given input as a typed SELECT, with its YAML line and each row's (a fixture's rows:
    * lines of `row_file`), and `probe` (castProbe), for a clear error when a value does not cast.
    */
-  givens: Array<{ input: string; sql: string; line: number; row_lines?: number[]; row_file?: string; probe?: string }>;
+  givens: Array<{ input: string; sql: string; line: number; row_lines?: number[]; row_file?: string; probe?: string; cells?: GivenCell[] }>;
+  /** The dialect it was compiled in (`duckdb`: the offline engine's, whatever the target). */
+  engine: string;
   /** The model's SELECT over the given CTEs. */
   compiled_sql: string;
   /** The test's env_vars: what its secrets' placeholders are revealed with (before the environment). */
@@ -137,9 +140,38 @@ export function readCsv(text: string): { rows: Array<Record<string, Scalar>>; li
 
 const literal = literalStandard;
 
-/** Unit tests run in the offline engine whatever the target: its spelling. */
-const engine = offlineDialect();
-const q = (id: string) => engine.quoteIdent(id);
+/**
+ * A typed given cell (not NULL), for a given that does not cast on an engine without a probe query
+ * (castProbe is DuckDB's): `value` the SQL literal, `type` the column's type on the engine.
+ */
+export interface GivenCell {
+  row: number;
+  column: string;
+  value: string;
+  shown: string;
+  type: string;
+}
+
+/**
+ * The dialect unit tests of a target compile in: the target's when its warehouse runs them
+ * (Warehouse.unitSession), else the offline engine's.
+ */
+export function unitDialect(targetType: string | undefined): Dialect {
+  const w = targetType ? getWarehouse(targetType) : undefined;
+  return w?.unitSession ? w.dialect : offlineDialect();
+}
+
+/** A declared column type as `d` creates it: the offline engine's stand-in (offlineType), or the target's own spelling. */
+export function unitType(declared: string, d: Dialect = offlineDialect()): string {
+  return d.name === offlineDialect().name ? offlineType(declared, d) : declaredType(declared, d, 'local');
+}
+
+/** A given list: DuckDB's list literal, or (another engine) an array's text, `'{"a","b"}'`, which the column's type casts. */
+function listLiteral(v: Scalar[], d: Dialect): string {
+  if (d.name === offlineDialect().name) return `[${v.map((x) => literal(x)).join(', ')}]`;
+  const item = (x: Scalar) => (x === null ? 'NULL' : `"${String(x).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
+  return literal(`{${v.map(item).join(',')}}`);
+}
 
 /**
  * A value a cast would change rather than refuse: a fraction or a fraction's text for an integer
@@ -148,7 +180,7 @@ const q = (id: string) => engine.quoteIdent(id);
  * Undefined when the value is one of its type, or the type is not one of those.
  * `written`: the value as the YAML writes it, where the caller has it.
  */
-export function lossyValue(v: unknown, type: string | undefined, written?: string): string | undefined {
+export function lossyValue(v: unknown, type: string | undefined, written?: string, engine: string = offlineDialect().name): string | undefined {
   if (v === null || v === undefined || Array.isArray(v)) return undefined;
   const family = type === undefined ? undefined : typeFamily(type, 'local');
   // a YAML number past 2^53 was rounded as it was read (9007199254740993 is 9007199254740992,
@@ -167,7 +199,8 @@ export function lossyValue(v: unknown, type: string | undefined, written?: strin
   // more decimals than the type's scale (1.009 for a DECIMAL(10,2): kept as 1.01); a bare DECIMAL
   // or NUMERIC is DuckDB's (18,3), whatever the target's is (BigQuery's NUMERIC keeps 9)
   const written_ = family === 'numeric' ? /\(\s*\d+\s*(?:,\s*(\d+)\s*)?\)/.exec(type) : undefined;
-  const bare = family === 'numeric' && !written_ && /^\s*(decimal|numeric)\s*$/i.test(type);
+  // (on Postgres a bare numeric keeps every decimal given)
+  const bare = family === 'numeric' && !written_ && /^\s*(decimal|numeric)\s*$/i.test(type) && engine === offlineDialect().name;
   const scale = bare ? '3' : written_ ? (written_[1] ?? '0') : undefined;
   if (scale !== undefined && (typeof v === 'number' || typeof v === 'string')) {
     const decimals = /^\s*[-+]?\d*\.(\d+?)0*\s*$/.exec(String(v))?.[1]?.length ?? 0;
@@ -183,14 +216,15 @@ export function lossyValue(v: unknown, type: string | undefined, written?: strin
 export const expectFilter = (where: string): string => `\nwhere ${where}`;
 
 /** A typed SELECT of rows: declared columns cast to their data_type, missing ones as typed NULLs. */
-export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: ColumnInfo[]): string {
+export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: ColumnInfo[], d: Dialect = offlineDialect()): string {
+  const q = (id: string) => d.quoteIdent(id);
   const cols = columns.length ? columns : [...new Set(rows.flatMap((r) => Object.keys(r)))].map((name) => ({ name }) as ColumnInfo);
   if (!cols.length) return 'select 1 as __vigil_no_columns where false';
   const given = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const cast = (expr: string, c: ColumnInfo) => (c.data_type ? `cast(${expr} as ${offlineType(c.data_type, engine)})` : expr);
+  const cast = (expr: string, c: ColumnInfo) => (c.data_type ? `cast(${expr} as ${unitType(c.data_type, d)})` : expr);
   const select = cols.map((c) => `${given.includes(c.name) ? cast(`v.${q(c.name)}`, c) : cast('NULL', c)} as ${q(c.name)}`).join(', ');
   if (!rows.length || !given.length) return `select ${select} from (select 1) as v where ${rows.length ? 'true' : 'false'}`;
-  const value = (v: GivenValue | undefined): string => (Array.isArray(v) ? `[${v.map((x) => literal(x)).join(', ')}]` : literal(v ?? null));
+  const value = (v: GivenValue | undefined): string => (Array.isArray(v) ? listLiteral(v, d) : literal(v ?? null));
   // a typed column given values of more than one kind (1 in a row, 'abc' in another) has each cast
   // in its row: one VALUES types a column once across its rows ('abc' is no INTEGER: it failed)
   const kinds = (name: string) => new Set(rows.flatMap((r) => (r[name] === null || r[name] === undefined ? [] : [Array.isArray(r[name]) ? 'list' : typeof r[name]])));
@@ -204,10 +238,10 @@ export function rowsSelect(rows: Array<Record<string, GivenValue>>, columns: Col
 }
 
 /** A seed's columns as `vigil seed` loads them: its CSV header (lower-cased unless quote_columns), typed by column_types or from its values. */
-export function seedColumns(seed: SeedNode, root: string): ColumnInfo[] {
+export function seedColumns(seed: SeedNode, root: string, d: Dialect = offlineDialect()): ColumnInfo[] {
   const cols = seedColumnTypes(join(root, seed.file), seed.config);
   if (!cols) return seed.columns;
-  return cols.map((c) => ({ name: c.name, ...(c.type ? { data_type: loadColumnType(engine, { type: c.type, decimal: c.decimal }) } : {}) }) as ColumnInfo);
+  return cols.map((c) => ({ name: c.name, ...(c.type ? { data_type: loadColumnType(d, { type: c.type, decimal: c.decimal }) } : {}) }) as ColumnInfo);
 }
 
 /**
@@ -216,8 +250,10 @@ export function seedColumns(seed: SeedNode, root: string): ColumnInfo[] {
  * own VALUES (one VALUES types a column once across its rows). Undefined: no typed column given.
  */
 export function castProbe(rows: Array<Record<string, GivenValue>>, columns: ColumnInfo[]): string | undefined {
+  const engine = offlineDialect();
+  const q = (id: string) => engine.quoteIdent(id);
   const typed = new Map(columns.filter((c) => c.data_type).map((c) => [c.name, offlineType(c.data_type!, engine)]));
-  const value = (v: GivenValue | undefined): string => (Array.isArray(v) ? `[${v.map((x) => literal(x)).join(', ')}]` : literal(v ?? null));
+  const value = (v: GivenValue | undefined): string => (Array.isArray(v) ? listLiteral(v, engine) : literal(v ?? null));
   const selects = rows.flatMap((r, i) => {
     const cols = Object.keys(r).filter((c) => typed.has(c) && r[c] !== null);
     if (!cols.length) return [];
@@ -225,6 +261,19 @@ export function castProbe(rows: Array<Record<string, GivenValue>>, columns: Colu
     return [`select ${i} as i, concat_ws('; ', ${said.join(', ')}) as problem from (values (${cols.map((c) => value(r[c])).join(', ')})) as v(${cols.map(q).join(', ')})`];
   });
   return selects.length ? `select i, problem from (\n${selects.join('\nunion all\n')}\n) as p where problem <> '' order by i` : undefined;
+}
+
+/** The typed cells of given rows (GivenCell), for an engine that checks a given's casts cell by cell. */
+export function givenCells(rows: Array<Record<string, GivenValue>>, columns: ColumnInfo[], d: Dialect): GivenCell[] {
+  const typed = new Map(columns.filter((c) => c.data_type).map((c) => [c.name, unitType(c.data_type!, d)]));
+  return rows.flatMap((r, row) =>
+    Object.keys(r).flatMap((column) => {
+      const v = r[column];
+      const type = typed.get(column);
+      if (!type || v === null || v === undefined) return [];
+      return [{ row, column, value: Array.isArray(v) ? listLiteral(v, d) : literal(v), shown: JSON.stringify(v), type }];
+    }),
+  );
 }
 
 /** `ref('m')`, `source('s', 't')` or `this`, as written in a test's given: keys. */
@@ -251,6 +300,9 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
   for (const n of Object.values(manifest.nodes)) if (n.resource_type === 'seed') seeds.set(n.name, n);
   const sources = new Map<string, SourceNode>(Object.values(manifest.sources).map((s) => [`${s.source_name}.${s.name}`, s]));
   const envCache = new Map<string, TemplateEnv>();
+  // the dialect they are compiled in: the engine they run on
+  const engine = unitDialect(input.target.type === undefined ? undefined : String(input.target.type));
+  const q = (id: string) => engine.quoteIdent(id);
   // each seed's file is read once per compile
   const seedCols = new Map<string, ColumnInfo[]>();
 
@@ -326,7 +378,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
             return fail('E_UNIT', `given ref('${parsed.name}'): no such model or seed${hint ? ` — did you mean '${hint}'?` : ''}`, [...path, 'input']);
           }
           // a seed's columns are its CSV's, typed as it loads them (column_types, else its values), whatever its YAML lists
-          if (m.resource_type === 'seed' && !seedCols.has(m.name)) seedCols.set(m.name, seedColumns(m, files.root));
+          if (m.resource_type === 'seed' && !seedCols.has(m.name)) seedCols.set(m.name, seedColumns(m, files.root, engine));
           columns = m.resource_type === 'seed' ? seedCols.get(m.name)! : m.columns;
           key = `ref:${parsed.name}`;
         } else if (parsed.kind === 'source') {
@@ -356,7 +408,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
               }
               // a value its declared type would round or misread: refused before anything runs
               const type = columns.find((c) => c.name === col)?.data_type;
-              const lossy = lossyValue(rows[ri][col], type && offlineType(type, engine), writtenAt(cell));
+              const lossy = lossyValue(rows[ri][col], type && unitType(type, engine), writtenAt(cell), engine.name);
               if (lossy) fail('E_UNIT', `given ${g.input}: ${col}: ${lossy}`, cell);
             }
           }
@@ -384,8 +436,11 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         }
         const cte = `__vigil_given_${gi}`;
         cteOf.set(key, cte);
-        const probe = castProbe(rows, columns);
-        givens.push({ input: g.input, sql: rowsSelect(rows, columns), line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}) });
+        // (DuckDB finds the values that do not cast in one query; another engine is asked cell by cell)
+        const offline = engine.name === offlineDialect().name;
+        const probe = offline ? castProbe(rows, columns) : undefined;
+        const cells = offline ? [] : givenCells(rows, columns, engine);
+        givens.push({ input: g.input, sql: rowsSelect(rows, columns, engine), line: at(path).line, row_lines: read.lines, ...(read.file ? { row_file: read.file } : {}), ...(probe ? { probe } : {}), ...(cells.length ? { cells } : {}) });
         void usedGivens;
       });
       if (ds.length > before) return;
@@ -421,7 +476,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
               return '';
             }
             cteOf.set('this', '__vigil_given_this');
-            givens.push({ input: 'this', sql: rowsSelect([], model.columns), line: at().line });
+            givens.push({ input: 'this', sql: rowsSelect([], model.columns, engine), line: at().line });
             return q('__vigil_given_this');
           }
           if (kind === 'ref') {
@@ -493,6 +548,7 @@ export function compileUnitTests(input: UnitCompileInput, ds: Diagnostic[]): Uni
         description: t.description,
         tags: t.tags ?? [],
         depends_on: [model.unique_id],
+        engine: engine.name,
         checksum: canonicalHash({ test: t, fixtures: [...t.given, t.expect].map((g) => (g.fixture === undefined ? null : (files.readFixture?.(g.fixture) ?? null))) }),
         givens,
         compiled_sql: sql,

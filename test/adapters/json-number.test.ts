@@ -80,6 +80,17 @@ const expected = CASES.map(([, n]) => n);
 const sql = (d: Dialect, json: string) => `select ${d.json_number('j', 'n')} as v from (select i, cast(x as ${json}) as j from (values ${docs.map((x, i) => `(${i}, ${d.literal(x)})`).join(', ')}) as t(i, x)) s order by i`;
 const values = (rows: Array<Record<string, unknown>>) => rows.map((r) => (r.v === null ? null : Number(r.v)));
 
+/** json_text and json_has of key `s`, over JSON text held in a column of type `json` (text, json, jsonb...) */
+// (not `{"s": null}`: json_has says true on DuckDB and Postgres, false on BigQuery, whose JSON_QUERY reads a JSON null as NULL)
+const TEXT_DOCS = ['{"s": "x", "n": 5}', '{"n": 1}', '{"s": 7}'];
+const TEXT_EXPECTED = [
+  { t: 'x', h: true },
+  { t: null, h: false },
+  { t: '7', h: true },
+];
+const textSql = (d: Dialect, json: string) =>
+  `select ${d.json_text('j', 's')} as t, ${d.json_has('j', 's')} as h from (select i, cast(x as ${json}) as j from (values ${TEXT_DOCS.map((x, i) => `(${i}, ${d.literal(x)})`).join(', ')}) as t(i, x)) s order by i`;
+
 let pg: PostgresAdapter;
 beforeAll(async () => {
   pg = await PostgresAdapter.open({ type: 'postgres', url: inject('pgUrl'), schema: uniqueSchema('json_number') }, 1, { helpers: false });
@@ -93,6 +104,9 @@ describe('json_number: one grammar and range on every warehouse', () => {
     const duck = await DuckDbAdapter.open({ type: 'duckdb', path: ':memory:', schema: 'analytics' }, process.cwd(), 1);
     try {
       expect(values(await duck.query(sql(duckDbDialect, 'json')))).toEqual(expected);
+      // JSON text in a VARCHAR column, as in the JSON type
+      expect(values(await duck.query(sql(duckDbDialect, 'varchar')))).toEqual(expected);
+      for (const json of ['json', 'varchar']) expect(await duck.query(textSql(duckDbDialect, json)), json).toEqual(TEXT_EXPECTED);
     } finally {
       await duck.close();
     }
@@ -101,6 +115,12 @@ describe('json_number: one grammar and range on every warehouse', () => {
   it('Postgres, jsonb and json', async () => {
     expect(values(await pg.query(sql(postgresDialect, 'jsonb')))).toEqual(expected);
     expect(values(await pg.query(sql(postgresDialect, 'json')))).toEqual(expected);
+  });
+
+  it('Postgres, a text column holding JSON, as json_has reads it (was: operator does not exist: text ->> unknown)', async () => {
+    expect(values(await pg.query(sql(postgresDialect, 'text')))).toEqual(expected);
+    expect(values(await pg.query(sql(postgresDialect, 'varchar(200)')))).toEqual(expected);
+    for (const json of ['text', 'json', 'jsonb']) expect(await pg.query(textSql(postgresDialect, json)), json).toEqual(TEXT_EXPECTED);
   });
 
   it("BigQuery (Google's reference implementation)", async () => {
@@ -126,6 +146,12 @@ describe('json_number: one grammar and range on every warehouse', () => {
       const storable = all.filter((i) => !BEYOND_A_DOUBLE.includes(CASES[i][0]!));
       expect(storable.length).toBe(all.length - BEYOND_A_DOUBLE.length);
       expect(await read((x) => `PARSE_JSON(${x}, wide_number_mode => 'round')`, storable)).toEqual(storable.map((i) => expected[i]));
+      // json_text and json_has on a STRING holding JSON, as on the JSON type
+      for (const json of [(x: string) => x, (x: string) => `PARSE_JSON(${x})`]) {
+        const q = `SELECT ${bigQueryDialect.json_text('j', 's')} AS t, ${bigQueryDialect.json_has('j', 's')} AS h FROM UNNEST([${TEXT_DOCS.map((d) => json(bigQueryDialect.literal(d))).join(', ')}]) AS j WITH OFFSET AS i ORDER BY i`;
+        const rows = (await evaluate(q)).map(([t, h]) => ({ t: t.stringValue ?? null, h: h.boolValue ?? false }));
+        expect(rows, json('x')).toEqual(TEXT_EXPECTED);
+      }
     } finally {
       await stopZetaServer(true);
     }

@@ -1,8 +1,13 @@
 /**
  * A generic test's column named like a key word of one of the warehouses is quoted in its SQL,
- * in that warehouse's spelling; other names are written as the YAML has them.
+ * in that warehouse's spelling; other names are written as the YAML has them, unless the column
+ * says `quote: true` (dbt's), on a real Postgres too.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+import { uniqueSchema } from '../support/postgres.js';
 import { genericTestSql } from '../../src/compile/generic-tests.js';
 import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
 import { duckDbDialect } from '../../src/adapters/duckdb/duckdb-dialect.js';
@@ -24,5 +29,45 @@ describe('generic test columns named like key words', () => {
     // an ordinary name, or an expression, as written
     expect(notNull('amount', bigQueryDialect)).toMatch(/where amount is null$/);
     expect(notNull('ID', postgresDialect)).toMatch(/where ID is null$/);
+  });
+});
+
+describe("a column's quote: true (dbt's)", () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach(removeDir));
+
+  it('writes its name quoted in every generic test, in each dialect', () => {
+    const sql = (test: string, dialect: typeof duckDbDialect, args: Record<string, unknown> = {}) => genericTestSql({ test, relation: 't0', column: 'ID', quoteColumn: true, args, toRelation: 't1', dialect } as never);
+    expect(sql('not_null', postgresDialect)).toMatch(/where "ID" is null$/);
+    expect(sql('not_null', bigQueryDialect)).toMatch(/where `ID` is null$/);
+    expect(sql('unique', duckDbDialect)).toBe('select "ID" as unique_field, count(*) as n_records\nfrom t0 as t\nwhere "ID" is not null\ngroup by "ID"\nhaving count(*) > 1');
+    expect(sql('accepted_values', postgresDialect, { values: ['a'] })).toContain(`where "ID" is not null and "ID" not in ('a')`);
+    expect(sql('relationships', postgresDialect, { to: "ref('p')", field: 'id' })).toContain('on child."ID" = parent.id');
+    expect(sql('expression_is_true', postgresDialect, { expression: '> 0' })).toMatch(/where not \("ID" > 0\)$/);
+  });
+
+  it('on Postgres, a mixed-case column is tested under its own name; the tests keep dbt\'s names (was: quote refused as an unknown key, and without it column "id" does not exist)', () => {
+    const schema = uniqueSchema('quote_col');
+    const dir = makeProject({
+      'project.yaml': `name: q\ndefault_target: pg\ntargets:\n  pg:\n    type: postgres\n    url: "{{ env_var('DATABASE_URL') }}"\n    schema: ${schema}\n`,
+      'models/m.sql': 'select 1 as "ID", 2 as n union all select 2 as "ID", 2 as n',
+      'models/schema.yml': 'models:\n  - name: m\n    columns:\n      - name: ID\n        quote: true\n        tests: [unique, not_null]\n      - name: n\n        tests: [not_null]\n',
+    });
+    dirs.push(dir);
+    const env = { DATABASE_URL: inject('pgUrl') };
+    const r = vigil(dir, ['build'], env);
+    expect(r.stdout).toMatch(/PASS unique_m_ID\b/);
+    expect(r.stdout).toMatch(/PASS not_null_m_ID\b/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // without it, the name is case-folded, as dbt writes it: the test fails at the warehouse
+    writeFileSync(join(dir, 'models/schema.yml'), readFileSync(join(dir, 'models/schema.yml'), 'utf8').replace('        quote: true\n', ''));
+    const folded = vigil(dir, ['test'], env);
+    expect(folded.stdout).toMatch(/ERROR unique_m_ID[^\n]*\n[^\n]*column "id" does not exist/);
+    expect(folded.code).toBe(1);
+    // a value that is no boolean is refused at its line
+    writeFileSync(join(dir, 'models/schema.yml'), 'models:\n  - name: m\n    columns:\n      - name: ID\n        quote: yes please\n');
+    const bad = vigil(dir, ['compile'], env);
+    expect(bad.stderr).toMatch(/models\/schema\.yml:5:\d+: error: .*quote/);
+    expect(bad.code).toBe(2);
   });
 });

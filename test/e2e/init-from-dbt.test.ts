@@ -130,7 +130,10 @@ describe('vigil init --from-dbt on a jaffle_shop-shaped project', () => {
     // doc() stays (Vigil reads the block from models/marts/docs.md); the dbt-only keys are gone, the tests are Vigil's
     const marts = readFileSync(join(dest, 'models/marts/schema.yml'), 'utf8');
     expect(marts).toContain(`description: '{{ doc("orders_status") }}'`);
-    expect(marts).not.toMatch(/docs:|contract|quote:|store_failures/);
+    expect(marts).not.toMatch(/docs:|contract|store_failures/);
+    // a column's quote: true is Vigil's too (its generic tests write the name quoted): kept, not listed (was: taken out, "Vigil does not quote column names")
+    expect(parse(marts).models.find((m: { name: string }) => m.name === 'orders').columns.find((c: { name: string }) => c.name === 'credit_card_amount')).toMatchObject({ quote: true });
+    expect(conv.stdout).not.toMatch(/\.quote: not converted/);
     const staging = parse(readFileSync(join(dest, 'models/staging/schema.yml'), 'utf8'));
     expect(staging.models[2].data_tests).toEqual([{ expression_is_true: { expression: 'amount > 0' } }]);
     expect(staging.models[1].columns[1].data_tests[0].accepted_values.values).toHaveLength(5);

@@ -44,6 +44,10 @@ export const warehouse: Warehouse<PostgresTargetConfig> = {
     const { PostgresChecker } = await import('./postgres-check.js');
     return PostgresChecker.open(config);
   },
+  async unitSession(config) {
+    const { PostgresUnitSession } = await import('./postgres-unit.js');
+    return PostgresUnitSession.open(config);
+  },
   async *debug(config) {
     const { debugPostgres } = await import('./postgres-debug.js');
     yield* debugPostgres(config);

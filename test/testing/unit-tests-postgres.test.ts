@@ -1,0 +1,177 @@
+/**
+ * Unit tests on a Postgres target run on the target Postgres, as dbt runs them on the warehouse
+ * (docs/models.md#unit-tests): the model's SQL in Postgres' spelling over the given rows as CTEs,
+ * one connection, each test in a transaction rolled back — nothing created, nothing kept. Was: in
+ * an in-memory DuckDB, where `val / 3` is 3.333… and passed a test Postgres (3) fails. The
+ * output, the diff and the exit codes are the DuckDB runner's. A BigQuery target keeps DuckDB and
+ * says so once.
+ */
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { uniqueSchema } from '../support/postgres.js';
+import { makeProject, removeDir, vigil } from '../helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+const env = () => ({ DATABASE_URL: inject('pgUrl') });
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: inject('pgUrl') });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+const projectYaml = (schema: string) => `name: unitpg
+default_target: pg
+targets:
+  pg:
+    type: postgres
+    url: "{{ env_var('DATABASE_URL') }}"
+    schema: ${schema}
+  prod:
+    type: bigquery
+    project: p
+    dataset: d
+`;
+
+const PROPS = `models:
+  - name: src
+    columns:
+      - name: val
+        data_type: integer
+      - name: amount
+        data_type: numeric(10,2)
+      - name: doc
+        data_type: text
+      - name: tags
+        data_type: text[]
+      - name: ts
+        data_type: timestamptz
+`;
+
+const GIVEN = ['{ val: 10, amount: 1.25, doc: \'{"a": 5, "s": "x"}\', tags: [a, "b c"], ts: "2026-01-01 10:00:00+00" }'];
+const unit = (expectRows: string, given = GIVEN) => `unit_tests:
+  - name: pg_math
+    model: m
+    given:
+      - input: ref('src')
+        rows:
+${given.map((g) => `          - ${g}\n`).join('')}    expect:
+      rows:
+        - ${expectRows}
+`;
+
+function project(schema: string, expectRows: string, given?: string[]): string {
+  const dir = makeProject({
+    'project.yaml': projectYaml(schema),
+    'models/src.sql': `select 10 as val, cast(1.25 as numeric(10,2)) as amount, '{"a": 5}' as doc, array['a'] as tags, now() as ts`,
+    'models/m.sql': `select val / 3 as third, 7 / 2 as half, amount * 3 as amount3, {{ json_number('doc', 'a') }} as a, {{ json_text('doc', 's') }} as s, array_length(tags, 1) as n_tags, tags[2] as tag2, extract(hour from ts) as h from {{ ref('src') }}`,
+    'models/schema.yml': PROPS,
+    'models/u.yml': unit(expectRows, given),
+  });
+  dirs.push(dir);
+  return dir;
+}
+
+/** The target schema, when a run created it (unit tests alone create nothing). */
+const leftovers = (schema: string) => admin(async (c) => (await c.query('select nspname from pg_namespace where nspname = $1', [schema])).rows.map((r) => r.nspname as string));
+
+describe('unit tests on a Postgres target', () => {
+  it("run on the target Postgres: Postgres' integer division passes, DuckDB's fails with the diff (was: the reverse, on an in-memory DuckDB); nothing is created", async () => {
+    const schema = uniqueSchema('unit_pg');
+    // Postgres' values: integer division, numeric exactly, json through the helpers, a text[] given as a list
+    const dir = project(schema, '{ third: 3, half: 3, amount3: 3.75, a: 5, s: x, n_tags: 2, tag2: "b c", h: 10 }');
+    const ok = vigil(dir, ['test', '--unit'], env());
+    expect(ok.stdout + ok.stderr).toMatch(/1 of 1 PASS unit m::pg_math/);
+    expect(ok.stdout).not.toMatch(/note: unit tests run on/);
+    expect(ok.code).toBe(0);
+    // `vigil test --unit` created nothing: not even the target schema
+    expect(await leftovers(schema)).toEqual([]);
+
+    // DuckDB's values are no values of the columns Postgres produces (bigint)
+    writeFileSync(join(dir, 'models/u.yml'), unit('{ third: 3.3333333333333335, half: 3.5, amount3: 3.75, a: 5, s: x, n_tags: 2, tag2: "b c", h: 10 }'));
+    const duck = vigil(dir, ['test', '--unit'], env());
+    expect(duck.stdout).toContain('ERROR unit m::pg_math');
+    expect(duck.stdout).toContain('models/u.yml:9: expect: row 1, third: 3.3333333333333335 is not a whole number, which bigint holds (a cast would round it)');
+    expect(duck.code).toBe(1);
+
+    // a wrong value fails with the runner's diff, skips the model, exit 1
+    writeFileSync(join(dir, 'models/u.yml'), unit('{ third: 4, half: 4, amount3: 3.75, a: 5, s: x, n_tags: 2, tag2: "b c", h: 10 }'));
+    const bad = vigil(dir, ['build'], env());
+    expect(bad.stdout).toMatch(/FAIL unit m::pg_math/);
+    expect(bad.stdout).toContain('models/u.yml:2: m on the given rows differs from expect:\n    changed cells:\n      row {amount3: 3.75, a: 5, s: x, n_tags: 2, tag2: b c, h: 10}: third expected 4, got 3; half expected 4, got 3');
+    expect(bad.stdout).toMatch(new RegExp(`SKIP view ${schema}\\.m \\(upstream pg_math failed\\)`));
+    expect(bad.code).toBe(1);
+  });
+
+  it('a given value that does not cast, an expect column the model does not produce: said at their line before anything runs (exit 2); a decimal compares exactly', async () => {
+    const schema = uniqueSchema('unit_pg_pre');
+    const dir = project(schema, '{ third: 3 }', ["{ val: 1, amount: 'abc' }", '{ val: 2 }', "{ ts: '2026-02-30 10:00:00+00', amount: 2, tags: [x] }"]);
+    const cast = vigil(dir, ['build'], env());
+    // each row with a value that does not cast, at its line, in Postgres' type names
+    expect(cast.stderr).toContain(`models/u.yml:7: error: given ref('src'): amount: "abc" does not cast to numeric(10,2) [E_UNIT]`);
+    expect(cast.stderr).toContain(`models/u.yml:9: error: given ref('src'): ts: "2026-02-30 10:00:00+00" does not cast to timestamptz [E_UNIT]`);
+    expect(cast.stderr).not.toContain('models/u.yml:8');
+    expect(cast.code).toBe(2);
+    // nothing ran: the target schema was never created
+    expect(await leftovers(schema)).toEqual([]);
+
+    writeFileSync(join(dir, 'models/u.yml'), unit('{ thrid: 3 }', ['{ val: 10 }']));
+    const col = vigil(dir, ['test', '--unit'], env());
+    expect(col.stderr).toMatch(/models\/u\.yml:10: error: expect: 'm' does not produce column 'thrid' — did you mean 'third'\? \[E_UNIT\]/);
+    expect(col.code).toBe(2);
+
+    // numeric(10,2) * 3 is exact on Postgres: 3.75, not 3.7500000001
+    writeFileSync(join(dir, 'models/u.yml'), unit("{ amount3: '3.76' }", ['{ amount: 1.25 }']));
+    const dec = vigil(dir, ['test', '--unit'], env());
+    expect(dec.stdout).toContain('missing rows (expected, not produced):\n      {amount3: 3.76}\n    extra rows (produced, not expected):\n      {amount3: 3.75}');
+    expect(dec.code).toBe(1);
+  });
+
+  it("the helpers Postgres needs installed (rolling_median: vigil_internal.median) are there for the test, and a model's own SQL error is the model's", () => {
+    const schema = uniqueSchema('unit_pg_helpers');
+    const dir = makeProject({
+      'project.yaml': projectYaml(schema),
+      'models/pts.sql': 'select 1 as d, 10.0 as v',
+      'models/med.sql': `select d, {{ rolling_median('v', '1', 'd', 2) }} as med from {{ ref('pts') }}`,
+      'models/broken.sql': `select no_such_column from {{ ref('pts') }}`,
+      'models/schema.yml': 'models:\n  - name: pts\n    columns:\n      - { name: d, data_type: integer }\n      - { name: v, data_type: double precision }\n',
+      'models/u.yml': `unit_tests:
+  - name: med
+    model: med
+    given:
+      - input: ref('pts')
+        rows: [{ d: 1, v: 10 }, { d: 2, v: 20 }, { d: 3, v: 40 }]
+    expect:
+      rows: [{ d: 1, med: null }, { d: 2, med: 10 }, { d: 3, med: 15 }]
+  - name: broken
+    model: broken
+    given:
+      - input: ref('pts')
+        rows: [{ d: 1 }]
+    expect:
+      rows: []
+`,
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['test', '--unit'], env());
+    expect(r.stdout).toMatch(/PASS unit med::med/);
+    expect(r.stdout).toMatch(/ERROR unit broken::broken[^\n]*\n\s+models\/u\.yml:9: model broken failed on the given rows \(SQL: target\/compiled\/unitpg\/models\/u\.yml\/unit\/broken\.sql\): column "no_such_column" does not exist/);
+    expect(r.code).toBe(1);
+  });
+
+  it('a BigQuery target keeps the in-memory DuckDB, and says so once', () => {
+    const dir = project(uniqueSchema('unit_bq'), '{ third: 3.3333333333333335, half: 3.5 }', ['{ val: 10 }']);
+    const r = vigil(dir, ['test', '--unit', '--target', 'prod']);
+    expect(r.stdout.match(/note: unit tests run on an in-memory DuckDB, not on BigQuery/g)).toHaveLength(1);
+    expect(r.stdout).toMatch(/PASS unit m::pg_math/);
+    expect(r.code).toBe(0);
+  });
+});
