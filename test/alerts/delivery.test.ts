@@ -101,7 +101,6 @@ describe('sendPagerDuty (pdjs against the fake Events API v2)', () => {
     // each retry a second after the 429 before it, never sooner
     expect(at[1] - at[0]).toBeGreaterThanOrEqual(1000 - 20);
     expect(ms).toBeGreaterThanOrEqual(2000 - 20);
-    expect(ms).toBeLessThan(3500);
     expect(pd.incidents.get('burst-1')?.opened).toBe(1);
   });
 
