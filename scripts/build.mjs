@@ -4,7 +4,7 @@
 // `buildCli(root)` is also used by a test that builds a copy of src/ with a new warehouse.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -15,8 +15,11 @@ import { fileURLToPath } from 'node:url';
 const zodEnglishOnly = {
   name: 'zod-english-only',
   setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir) ? { path: join(args.resolveDir, '..', 'locales', 'en.js'), namespace: 'zod-locales' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, resolveDir: dirname(args.path), loader: 'js' }));
+    // (the module's path relative to the build's folder: it names the module in the bundle's
+    // comments and source map, which would otherwise hold the build machine's absolute path)
+    const root = b.initialOptions.absWorkingDir;
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir) ? { path: relative(root, join(args.resolveDir, '..', 'locales', 'en.js')).split(sep).join('/'), namespace: 'zod-locales' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(`./${basename(args.path)}`)};`, resolveDir: dirname(resolve(root, args.path)), loader: 'js' }));
   },
 };
 

@@ -29,6 +29,7 @@ import { mapLimit } from '../run/concurrency.js';
 import { PAGERDUTY_HOST_PROBLEM, pagerDutyHost } from './delivery/pagerduty.js';
 import { DEFAULT_POLICY, type DeliveryPolicy, type DeliveryResult, type PagerDutyEvent, type SlackMessage } from './delivery/types.js';
 import type { SlackBotTarget } from './delivery/slack-bot.js';
+import { docRef } from '../install.js';
 
 export interface CompiledRule extends LoadedRule {
   /** Compiled SQL (undefined for sync_state rules and sync freshness, which read the sync state tables). */
@@ -123,7 +124,7 @@ export const OUTBOX_ALERT = 'vigil_alert_outbox_stuck';
  */
 export const OUTBOX_RULE: AlertRule = {
   name: OUTBOX_ALERT,
-  description: 'Vigil could not deliver notifications to this receiver: see `vigil alerts status` and docs/alerts.md#delivery.',
+  description: `Vigil could not deliver notifications to this receiver: see \`vigil alerts status\` and ${docRef('alerts.md#delivery')}.`,
   severity: 'critical',
   labels: {},
   schedule: { cron: '*/15 * * * *', timezone: 'UTC' },

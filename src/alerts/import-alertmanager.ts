@@ -14,6 +14,7 @@ import type { Diagnostic } from '../errors.js';
 import { parseYaml } from '../project/yaml-source.js';
 import { redactUrl } from '../secrets.js';
 import { matchValuesAsWritten } from './load-alerts.js';
+import { docRef } from '../install.js';
 
 export interface ImportResult {
   /** routes.yaml text */
@@ -119,7 +120,7 @@ export function importAlertmanager(text: string): ImportResult | string {
       if (rest.length) notConverted.push(`global: ${rest.join(', ')}: Vigil has no global settings (receivers read their URLs and keys from environment variables)`);
       continue;
     }
-    notConverted.push(k === 'templates' ? 'templates: Go templates are not Vigil\'s: a rule says its own title, summary and fields (docs/alerts.md)' : `${k}: not an Alertmanager key Vigil knows`);
+    notConverted.push(k === 'templates' ? 'templates: Go templates are not Vigil\'s: a rule says its own title, summary and fields (' + docRef('alerts.md') + ')' : `${k}: not an Alertmanager key Vigil knows`);
   }
 
   const receivers: Array<Record<string, unknown>> = [];

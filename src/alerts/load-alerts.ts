@@ -19,6 +19,7 @@ import { fromMaps, parseMatchers, regexProblem } from './matchers.js';
 import { knownLabelNames, unknownLabelName, unknownRouteMatcher } from './label-names.js';
 import { compileInterval } from './time-intervals.js';
 import { PII_QUERY_HINT, type PiiQuery } from '../check/pii-lineage.js';
+import { docRef } from '../install.js';
 
 export interface LoadedRule {
   rule: AlertRule;
@@ -350,7 +351,7 @@ function checkRouteLabels(routes: RoutesFile, y: YamlSource, rules: AlertRule[],
   const mutesAll = { rules: new Set<number>(), said: new Set<Diagnostic>() };
   const known = knownLabelNames(rules);
   const err = (path: (string | number)[], message: string): Diagnostic => {
-    const d = diag('E_ROUTES', message, { file: y.file, ...y.locate(path) }, 'routes.yaml reads the labels alert rules produce: alertname, severity, their labels, their group_by columns (docs/alerts.md#routing-alertsroutesyaml)');
+    const d = diag('E_ROUTES', message, { file: y.file, ...y.locate(path) }, 'routes.yaml reads the labels alert rules produce: alertname, severity, their labels, their group_by columns (' + docRef('alerts.md#routing-alertsroutesyaml') + ')');
     ds.push(d);
     return d;
   };

@@ -7,6 +7,7 @@ import type { Adapter } from '../adapters/adapter.js';
 import type { ColumnInfo, SourceNode } from '../compile/manifest.js';
 import { STATE_TABLE } from '../sync/sync-types.js';
 import { errorAfterByStream } from '../run/freshness.js';
+import { docRef } from '../install.js';
 
 /**
  * The columns of a sync state row, as rules read them and as `given: vigil_sync_state` rows of
@@ -48,7 +49,7 @@ export async function syncStateRows(adapter: Adapter, sources: SourceNode[], nee
     if (!have.size) continue;
     if (!have.has('stream')) throw new Error(`${adapter.dialect.relation(rel)} has no column stream: it is not a vigil sync state table`);
     const lacking = needed.filter((c) => !have.has(c));
-    if (lacking.length) throw new Error(`${adapter.dialect.relation(rel)} has no column ${lacking.join(', ')} that the rule reads (made by an older vigil sync?): add ${lacking.length > 1 ? 'them' : 'it'} as in docs/sync.md (State and failures)`);
+    if (lacking.length) throw new Error(`${adapter.dialect.relation(rel)} has no column ${lacking.join(', ')} that the rule reads (made by an older vigil sync?): add ${lacking.length > 1 ? 'them' : 'it'} as in ${docRef('sync.md')} (State and failures)`);
     const cols = SYNC_STATE_COLUMN_NAMES.filter((c) => have.has(c));
     const got = await adapter.query(`select ${cols.map((c) => adapter.dialect.quoteIdent(c)).join(', ')} from ${adapter.dialect.relation(rel)}`);
     for (const r of got) rows.push(Object.fromEntries(SYNC_STATE_COLUMN_NAMES.map((c) => [c, r[c] ?? null])));

@@ -19,6 +19,7 @@ import type { AlertProject } from '../alerts/load-alerts.js';
 import type { CompiledRule, EvalSummary } from '../alerts/evaluate.js';
 import type { StateStore } from '../alerts/state.js';
 import { durationMs, formatDuration, prepareActiveHours } from '../alerts/time.js';
+import { docRef } from '../install.js';
 
 
 export interface Common {
@@ -275,7 +276,7 @@ export async function runAlertsCheck(o: Common & { warehouse?: boolean }): Promi
   const dir = join(s.files.root, s.files.paths.target, 'compiled', s.files.project.name, s.files.paths.alerts);
   for (const r of s.rules) if (r.sql !== undefined) writeProjectFile(join(dir, `${r.rule.name}.sql`), r.sql + '\n');
   const problems: string[] = [];
-  if (!s.rules.length) out(`warning: no alert rules in ${s.files.paths.alerts}/*.yaml (see docs/alerts.md).`);
+  if (!s.rules.length) out(`warning: no alert rules in ${s.files.paths.alerts}/*.yaml (see ${docRef('alerts.md')}).`);
   out(`Checked ${s.rules.length} alert${s.rules.length === 1 ? '' : 's'} in ${s.files.paths.alerts}/: schemas valid, queries compile for target ${s.target.name} (${s.target.type}).`);
   if (!s.alerts.routes) {
     out(`warning: no ${s.alerts.routesFile}: evaluations keep state but notify nobody.`);
@@ -386,7 +387,7 @@ export async function runAlertsEvaluate(o: Common & { select?: string[]; dryRun?
       // instances (they resolve, as a deleted rule's do) or notifications to deliver
       const doc = await store.read();
       if (!Object.keys(doc.instances).length && !doc.outbox.some((e) => e.status !== 'sent')) {
-        out(`No alert rules in ${s.files.paths.alerts}/*.yaml: nothing to evaluate (see docs/alerts.md).`);
+        out(`No alert rules in ${s.files.paths.alerts}/*.yaml: nothing to evaluate (see ${docRef('alerts.md')}).`);
         return;
       }
       out(`No alert rules in ${s.files.paths.alerts}/*.yaml; the state still holds what earlier rules left: resolving and delivering it.`);
@@ -822,7 +823,7 @@ export async function scheduledPolicy(s: Setup, deliveryTimeout: string | undefi
 
 /** A schedule of alerts (run-scheduler, a serve job) in a project without alert rules is a mistake. */
 export function requireRules(s: Setup): void {
-  if (!s.rules.length) throw new UsageError(`no alert rules in ${s.files.paths.alerts}/*.yaml: nothing to schedule (see docs/alerts.md)`);
+  if (!s.rules.length) throw new UsageError(`no alert rules in ${s.files.paths.alerts}/*.yaml: nothing to schedule (see ${docRef('alerts.md')})`);
 }
 
 export async function runAlertsScheduler(o: Common & { select?: string[]; deliveryTimeout?: string }): Promise<void> {

@@ -18,6 +18,7 @@ import type { RawPage, Site, SitePage } from '../dashboards/site.js';
 import { counted } from '../format.js';
 import { isAppRoute } from '../dashboards/base-url.js';
 import { SITE_LIST } from '../dashboards/site-files.js';
+import { docRef } from '../install.js';
 
 
 interface Common {
@@ -50,7 +51,7 @@ async function compiled(o: Common) {
 }
 
 function someDashboards(ds: CompiledDashboard[], paths: ProjectFiles['paths']): void {
-  if (!ds.length) throw new UsageError(`no dashboards in ${paths.dashboards}/*.json (see docs/dashboards.md)`);
+  if (!ds.length) throw new UsageError(`no dashboards in ${paths.dashboards}/*.json (see ${docRef('dashboards.md')})`);
 }
 
 /** The PII check's diagnostics of each dashboard's tiles, by dashboard name (only those with any). */

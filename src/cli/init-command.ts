@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { installRoot } from '../install.js';
 import { formatDiagnostic, ProjectError, type Diagnostic } from '../errors.js';
 import { counted } from '../format.js';
 import { out } from './output.js';
@@ -45,16 +45,9 @@ export function vigilCommand(dir: string): string {
     }
   };
   // this install: the folder above the bundle whose package.json is vigil-analytics'
-  let root: string | undefined;
-  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
-    const pkg = join(d, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'vigil-analytics') {
-      root = real(d);
-      break;
-    }
-    if (dirname(d) === d) return 'npx vigil';
-  }
-  const bin = real(join(root!, 'bin', 'vigil.js'));
+  const root = installRoot();
+  if (!root) return 'npx vigil';
+  const bin = real(join(root, 'bin', 'vigil.js'));
   if (!bin) return 'npx vigil';
   for (let d = resolve(dir); ; d = dirname(d)) {
     if (real(d) === root) return 'npx vigil';

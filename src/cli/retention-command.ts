@@ -30,6 +30,7 @@ import {
 import { compileForCommand, open, select, timestampFlag, type Common, type Compiled } from './commands.js';
 import { err, out } from './output.js';
 import { stopBetweenBatches } from './stop-between-batches.js';
+import { docRef } from '../install.js';
 
 /** The adapters a retention command needs: the target's, and each source database apply_to: source names. */
 async function openAll(c: Compiled, tables: RetentionTable[]): Promise<{ adapterOf: (target: string) => Adapter; targetOf: (target: string) => { name: string; schema: string; database?: string }; close: () => Promise<void> }> {
@@ -66,7 +67,7 @@ function selected(c: Compiled, o: Common): RetentionTable[] {
   const tables = retentionTables(c.result.manifest, ids);
   if (!tables.length) {
     const any = retentionTables(c.result.manifest, new Set([...Object.keys(c.result.manifest.sources), ...Object.keys(c.result.manifest.nodes)])).length;
-    throw new UsageError(any ? 'none of the selected tables has a retention config' : 'no source table or model has a retention config (retention: { column: created_at, keep: 90d } on a source table or in a model\'s config; docs/governance.md#retention)');
+    throw new UsageError(any ? 'none of the selected tables has a retention config' : 'no source table or model has a retention config (retention: { column: created_at, keep: 90d } on a source table or in a model\'s config; ' + docRef('governance.md#retention') + ')');
   }
   return tables;
 }

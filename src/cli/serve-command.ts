@@ -41,6 +41,7 @@ import { compileChecked, compileForCommand, err, open, out, runExecute, select, 
 import { selectedStreams, syncSetup } from './sync-command.js';
 import type { Setup } from './alerts-commands.js';
 import { listenOn } from './listen.js';
+import { docRef } from '../install.js';
 
 type Compiled = ReturnType<typeof compileForCommand>;
 
@@ -132,7 +133,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   const { config, diagnostics } = serveConfig(files, o.listen);
   if (!config) throw new ProjectError(diagnostics);
   if (!config.jobs.length)
-    throw new UsageError('project.yaml has no schedules: nothing to serve. Add e.g.\n  schedules:\n    sync_delta: { command: sync, cron: "*/5 * * * *", build_after: true }\n    alerts: { command: alerts }\n(see docs/operations.md)');
+    throw new UsageError('project.yaml has no schedules: nothing to serve. Add e.g.\n  schedules:\n    sync_delta: { command: sync, cron: "*/5 * * * *", build_after: true }\n    alerts: { command: alerts }\n(see ' + docRef('operations.md') + ')');
   // --delivery-timeout is for alerts jobs: checked now (not at each alerts run), refused without one
   if (o.deliveryTimeout !== undefined) {
     if (!config.jobs.some((j) => j.command === 'alerts')) throw new UsageError('--delivery-timeout: no schedule runs alerts (command: alerts), so it would do nothing');

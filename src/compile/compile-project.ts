@@ -42,6 +42,7 @@ import { registerCompiledSecret, isSecret, secretNames, secretPlaceholder } from
 import { durationMs } from '../time/duration.js';
 import { agesRows, holdsDays, RETENTION_LOG_TABLE, retentionLogColumns } from '../retention/retention.js';
 import { canonicalHash } from '../stable-json.js';
+import { docRef } from '../install.js';
 export { VIGIL_VERSION };
 
 export interface CompileOptions {
@@ -682,7 +683,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
         if (!partitionField(d.config.partition_by)) ds.push(diag('E_CONFIG', `model '${d.name}': ${k} applies to a partitioned table; set partition_by`, at(k), "partition_by={'field': 'day', 'data_type': 'date'}"));
         // BigQuery expires partitions by their time: an integer-range partition has none
         else if (k === 'partition_expiration_days' && isIntegerPartition(d.config.partition_by))
-          ds.push(diag('E_CONFIG', `model '${d.name}': partition_expiration_days applies to a table partitioned by time (a DATE, TIMESTAMP or DATETIME column, or ingestion time); partition_by here is an integer range, whose partitions have no time to expire by (BigQuery documents partition expiration for time-unit and ingestion-time partitioning only)`, at(k), 'remove partition_expiration_days, or delete old rows with a retention config (docs/governance.md#retention)'));
+          ds.push(diag('E_CONFIG', `model '${d.name}': partition_expiration_days applies to a table partitioned by time (a DATE, TIMESTAMP or DATETIME column, or ingestion time); partition_by here is an integer range, whose partitions have no time to expire by (BigQuery documents partition expiration for time-unit and ingestion-time partitioning only)`, at(k), 'remove partition_expiration_days, or delete old rows with a retention config (' + docRef('governance.md#retention') + ')'));
       }
     }
     const strategies = getWarehouse(target?.type ?? '')?.incrementalStrategies;
@@ -2087,8 +2088,8 @@ export function builtinSources(project: string, schema: string, database: string
     meta: { vigil_builtin: name },
   });
   return [
-    builtin('alert_events', ALERT_EVENTS_TABLE, alertEventColumns(), 'Every alert instance that started firing or resolved, one row per event, appended by `vigil alerts evaluate` (docs/alerts.md#history-vigil_alert_events).'),
-    builtin('retention_log', RETENTION_LOG_TABLE, retentionLogColumns(), 'One row per table of every `vigil retention apply`, and the lines `vigil sync` copies from the database an `apply_to: source` apply deleted in (docs/governance.md#the-log-vigil_retention_log).'),
+    builtin('alert_events', ALERT_EVENTS_TABLE, alertEventColumns(), 'Every alert instance that started firing or resolved, one row per event, appended by `vigil alerts evaluate` (' + docRef('alerts.md#history-vigil_alert_events') + ').'),
+    builtin('retention_log', RETENTION_LOG_TABLE, retentionLogColumns(), 'One row per table of every `vigil retention apply`, and the lines `vigil sync` copies from the database an `apply_to: source` apply deleted in (' + docRef('governance.md#the-log-vigil_retention_log') + ').'),
   ];
 }
 

@@ -21,6 +21,7 @@ import { didYouMean } from '../errors.js';
 import { hasSecretPlaceholder, secretNames } from '../secrets.js';
 import { pyJson, pyRound } from './py-format.js';
 import { isPlainObject, NAMESPACE, NO_ELSE, pyArith, pyCompare, pyFloat, PyFloat, pyIndex, pyRepr, pyStr, pyTruth, pyType, PY_TYPE_NAME, tuple, unbox } from './py-values.js';
+import { docRef } from '../install.js';
 
 let compatInstalled = false;
 
@@ -1401,7 +1402,7 @@ export function exprText(x: unknown): string {
  * after "'adapter' is undefined"); '' for any other name.
  */
 export function dbtOnlyName(name: string): string {
-  if (name === 'adapter') return ": Vigil has no adapter object (dbt's adapter.dispatch('x') picks the macro x for the warehouse: call the one for yours directly, as default__x(...) or postgres__x(...), or write one macro x in macros/; docs/models.md, Coming from dbt)";
+  if (name === 'adapter') return ": Vigil has no adapter object (dbt's adapter.dispatch('x') picks the macro x for the warehouse: call the one for yours directly, as default__x(...) or postgres__x(...), or write one macro x in macros/; " + docRef('models.md') + ', Coming from dbt)';
   return '';
 }
 

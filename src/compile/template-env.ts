@@ -15,6 +15,7 @@ import { isSecret, registerCompiledSecret, secretPlaceholder } from '../secrets.
 import { fastTemplate, FastRenderError, printedFunction, renderFast, UnsupportedTemplate, type FastTemplate } from './fast-render.js';
 import { isPlainObject, PY_ERROR_RE, unbox } from './py-values.js';
 import { addJinjaCompat, asText, dbtOnlyName, RelationPlaceholder, isKw, noMethod, jinjaToNunjucks, PRINTED_FUNCTION, PRINTED_NONE, PRINTED_NON_FINITE, PLACEHOLDER_USE_RE, TESTED_FUNCTION_RE, UNDEFINED_USE_RE, NONE_USE_RE } from './jinja-compat.js';
+import { docRef } from '../install.js';
 
 /** A parsed model: interpreted directly when it can be, otherwise a nunjucks Template. */
 export interface CompiledTemplate {
@@ -647,7 +648,7 @@ function tagHint(message: string): string {
 
 /** dbt's block tags Vigil does not have, and what to write instead. */
 const DBT_BLOCKS: Record<string, string> = {
-  test: "dbt's custom generic test ({% test %}) is not supported: write the check as a singular test in tests/ (a query returning the failing rows), or use a built-in generic test (docs/models.md)",
+  test: "dbt's custom generic test ({% test %}) is not supported: write the check as a singular test in tests/ (a query returning the failing rows), or use a built-in generic test (" + docRef('models.md') + ')',
   materialization: "dbt's custom materializations are not supported: Vigil's are view, table, incremental and ephemeral",
   snapshot: 'a {% snapshot %} block belongs in a file under snapshots/',
   docs: 'a {% docs %} block belongs in a .md file under models/, seeds/ or snapshots/',

@@ -24,6 +24,7 @@ import type { CompiledDashboard, CompiledTile } from './types.js';
 import { colorProblem, linkShapeProblem, unsafeUrlProblem } from './safe-values.js';
 import { typeFamily } from '../adapters/type-family.js';
 import { compileTile, DRILL_TEMPLATE_RE, isDate, isTimestamp, keepsOwnWindow, kpiWindow, measureLabel, measureName, RELATIVE_RE } from './tile-sql.js';
+import { docRef } from '../install.js';
 
 export interface DashboardFile {
   path: string;
@@ -306,7 +307,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         rr.columns.forEach((c, i) => {
           if (!has(c, ['columns', i])) return;
           const why = declared.has(c) ? withheldBecause(declared.get(c)!) : withheldBecause({ name: c });
-          if (why) bad(['columns', i], `column '${c}' of ${rr.model} is never shown by a raw-row action: ${why}`, 'prompt and response content and PII stay out of dashboards (docs/dashboards.md, Raw rows)');
+          if (why) bad(['columns', i], `column '${c}' of ${rr.model} is never shown by a raw-row action: ${why}`, `prompt and response content and PII stay out of dashboards (${docRef('dashboards.md')}, Raw rows)`);
         });
       } else if (!node.columns.length) {
         bad([], `the columns of ${rr.model} are not declared in YAML, so which of them hold content cannot be known: list the ones to show in raw_rows.columns`);
@@ -403,7 +404,7 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
         const node = models.get(tile.model);
         if (!node && tile.model === SYNC_STATE_MODEL) {
           const schemas = [...new Set(Object.values(manifest.sources).filter((x) => x.sync).map((x) => x.relation.schema))];
-          err([...base, 'model'], schemas.length ? `vigil_sync_state is read from the one schema sources sync into; these sync into ${schemas.join(', ')}` : 'no source is synced (sync: in a sources .yml), so there is no vigil_sync_state to read', 'see docs/sync.md');
+          err([...base, 'model'], schemas.length ? `vigil_sync_state is read from the one schema sources sync into; these sync into ${schemas.join(', ')}` : 'no source is synced (sync: in a sources .yml), so there is no vigil_sync_state to read', `see ${docRef('sync.md')}`);
           return;
         }
         if (!node) {

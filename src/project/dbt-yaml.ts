@@ -3,19 +3,23 @@
  * `1_000` is 1000, `1:30` is 90, while `1e3` (no dot, no exponent sign) and `y` stay strings.
  * The `yaml` package's own 1.1 schema differs from PyYAML on several of these (`y`, `1e3`,
  * `08`), so the plain scalars are resolved with PyYAML's resolver patterns and constructors
- * (pyyaml-scalars.ts). A timestamp stays the string it is written as: Vigil reads
- * it as that string, and dbt renders a date (`2024-01-01`) or a datetime (`2024-01-01 10:00:00`)
- * as the same text.
+ * (pyyaml-scalars.ts). A timestamp is read as the text dbt renders PyYAML's date or datetime as
+ * (Python's str()): `2024-01-01` and `2024-01-01 10:00:00` as written, `2024-01-01T10:00:00Z` as
+ * `2024-01-01 10:00:00+00:00` (which Vigil would read as the text written: a difference).
  */
 import { parseDocument, type DocumentOptions, type ParseOptions, type SchemaOptions, type ScalarTag } from 'yaml';
 import { parseYaml, type YamlSource } from './yaml-source.js';
 import type { Diagnostic } from '../errors.js';
-import { PYYAML_RESOLVERS } from './pyyaml-scalars.js';
+import { PYYAML_RESOLVERS, PYYAML_TIMESTAMP } from './pyyaml-scalars.js';
 
 const tag = (name: string, test: RegExp, resolve: (s: string) => unknown): ScalarTag => ({ tag: `tag:yaml.org,2002:${name}`, default: true, test, resolve: resolve as ScalarTag['resolve'] });
 
-/** PyYAML's implicit resolvers (null, bool, int, float, merge); anything else is a string. */
-const PYYAML_TAGS: ScalarTag[] = PYYAML_RESOLVERS.map((r) => tag(r.name, r.test, r.resolve));
+/**
+ * PyYAML's implicit resolvers (null, bool, int, float, merge, timestamp); anything else is a
+ * string. A timestamp is the text dbt renders its date or datetime as (`2024-01-01T10:00:00Z`:
+ * `2024-01-01 10:00:00+00:00`), a string for Vigil.
+ */
+const PYYAML_TAGS: ScalarTag[] = [...PYYAML_RESOLVERS.map((r) => tag(r.name, r.test, r.resolve)), tag('timestamp', PYYAML_TIMESTAMP.test, PYYAML_TIMESTAMP.resolve)];
 
 /** Options for the `yaml` package that read a text as dbt does (merge keys included, as PyYAML's). */
 export const DBT_YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = { version: '1.1', schema: 'failsafe', customTags: PYYAML_TAGS, merge: true, resolveKnownTags: false };
@@ -44,6 +48,10 @@ export function readingDifferences(dbt: unknown, yaml12: unknown, path: Array<st
 
 /** A difference as a finding's text: `vars.x: dbt reads false (YAML 1.1), YAML 1.2 'no'`. */
 export function showReading(d: ReadingDifference, shownPath: string): string {
+  // (two texts: a timestamp, which dbt reads as a date or datetime and renders otherwise than written)
+  if (typeof d.dbt === 'string' && typeof d.yaml12 === 'string') {
+    return `${shownPath}: dbt reads a ${d.dbt.includes(':') ? 'datetime' : 'date'} here (YAML 1.1), rendered '${d.dbt}', Vigil would read the string '${d.yaml12}' (YAML 1.2): written as the string '${d.dbt}'`;
+  }
   const show = (v: unknown) => (typeof v === 'string' ? `the string '${v}'` : String(v));
   return `${shownPath}: dbt reads ${show(d.dbt)} here (YAML 1.1), Vigil would read ${show(d.yaml12)} (YAML 1.2): written as ${show(d.dbt)}`;
 }

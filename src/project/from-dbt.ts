@@ -34,6 +34,9 @@ const PYYAML_FLOAT = PYYAML_RESOLVERS.find((r) => r.name === 'float')!.test;
 import { showPath } from './issues.js';
 import { keptOnlyQuoted, readHeader, seedColumnName, seedColumnTypes } from '../seeds/seed-csv.js';
 import { MATERIALIZATIONS, MODEL_CONFIG_KEYS, ModelConfigSchema, PropertiesFileSchema, SeedConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS } from './schema.js';
+import { docRef } from '../install.js';
+import { typeFamily } from '../adapters/type-family.js';
+import type { CanonicalType } from '../adapters/dialect.js';
 
 /** Something that was not converted, or was converted with a difference worth knowing. */
 export interface Finding {
@@ -424,23 +427,63 @@ function convertModelTree(tree: unknown, info: DbtProjectInfo, layout: ProjectLa
 }
 
 /**
+ * What a column_types type (`declared`, which dbt passes to the warehouse as written) holds that
+ * the type Vigil loads the column as (`type`: a 64-bit int, a double, unbounded text) does not
+ * keep; undefined when the two hold the same values. On Postgres and DuckDB `integer` is 32 bits,
+ * `smallint` 16, `real` (DuckDB's `float` too) single precision; Postgres keeps a varchar's or
+ * char's length (a bare `char` is char(1)), DuckDB ignores it; BigQuery's int types are all
+ * INT64, its STRING(n) keeps n.
+ */
+function seedTypeNarrowing(declared: string, type: CanonicalType, warehouse: string | undefined): string | undefined {
+  const t = declared.trim().toLowerCase().replace(/\s+/g, ' ');
+  const base = t.replace(/\s*\(.*\)\s*$/, '');
+  const size = /\(\s*(\d+)\s*\)$/.exec(t)?.[1];
+  if (type === 'int' && warehouse !== 'bigquery') {
+    if (base === 'hugeint') return 'its 128-bit range is not there: a value beyond 64 bits is refused';
+    const bits = ({ smallint: 16, int2: 16, int: 32, integer: 32, int4: 32 } as Record<string, number>)[base];
+    if (bits) return `its ${bits}-bit range is no longer enforced (a value beyond it loads, where dbt's load fails)`;
+  }
+  if (type === 'float' && warehouse !== 'bigquery') {
+    const single = base === 'real' || (warehouse === 'duckdb' && base === 'float') || (warehouse !== 'duckdb' && base === 'float' && size !== undefined && Number(size) <= 24);
+    if (single) return 'single precision in dbt: the values keep double precision (0.1 is 0.1, not 0.100000001)';
+  }
+  if (type === 'string' && warehouse !== 'duckdb') {
+    const fixed = warehouse !== 'bigquery' && (base === 'char' || base === 'character');
+    const n = size ?? (fixed ? '1' : undefined);
+    if (n !== undefined && (warehouse !== 'bigquery' || base === 'string')) {
+      return fixed ? `its fixed length ${n} is not kept (dbt's load refuses a longer value and pads a shorter one with blanks)` : `its length limit ${n} is no longer enforced (a longer value loads, where dbt's load fails)`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * The columns of a seed (its CSV at `abs`, its converted config) that Vigil loads as another type
- * than dbt: a timestamp (dbt: without time zone), a numeric or decimal without precision (a
- * float), and on Postgres a column of numbers with decimals (dbt-postgres infers numeric).
+ * than dbt: a timestamp (dbt's has no time zone, unless column_types gives one: `timestamptz`), a numeric or decimal without precision (a float), a column_types type narrower than the
+ * one Vigil loads (seedTypeNarrowing: `integer`, `varchar(3)`, `real`), and on Postgres a column
+ * of numbers with decimals (dbt-postgres infers numeric).
  */
 function seedTypeDifferences(abs: string, config: Map_, warehouse: unknown): string[] {
-  const dbtInfersNumeric = typeof warehouse === 'string' && getWarehouse(warehouse)?.dbtSeedsInferNumeric === true;
+  const w = typeof warehouse === 'string' ? warehouse : undefined;
+  const dbtInfersNumeric = w !== undefined && getWarehouse(w)?.dbtSeedsInferNumeric === true;
   const cfg = SeedConfigSchema.safeParse(config);
   const cols = cfg.success ? seedColumnTypes(abs, cfg.data) : undefined;
   if (!cols) return [];
   const declared = new Map(Object.entries(cfg.success ? cfg.data.column_types ?? {} : {}).map(([k, v]) => [seedColumnName(k, cfg.data!), v]));
   const out: string[] = [];
-  const ts = cols.filter((c) => c.type === 'timestamp').map((c) => c.name);
+  // (not one column_types gives a time zone in dbt too: timestamptz, or BigQuery's TIMESTAMP)
+  const ts = cols.filter((c) => c.type === 'timestamp' && typeFamily(declared.get(c.name) ?? 'datetime', w === 'bigquery' ? 'instant' : 'local') !== 'instant').map((c) => c.name);
   if (ts.length) out.push(`${ts.join(', ')} load${ts.length === 1 ? 's' : ''} as timestamp with time zone (a value without an offset is UTC), where dbt loads timestamp (without time zone)`);
   const bare = cols.filter((c) => c.type === 'float' && !c.decimal && /^\s*(numeric|decimal)\s*$/i.test(declared.get(c.name) ?? '')).map((c) => c.name);
   if (bare.length) out.push(`${bare.join(', ')} (numeric without a precision) load${bare.length === 1 ? 's' : ''} as float (double): write decimal(p,s) in column_types for an exact type`);
   const inferred = dbtInfersNumeric ? cols.filter((c) => c.type === 'float' && !declared.has(c.name)).map((c) => c.name) : [];
   if (inferred.length) out.push(`${inferred.join(', ')} load${inferred.length === 1 ? 's' : ''} as double precision, where dbt-${String(warehouse)} infers numeric (exact): write decimal(p,s) in column_types for an exact type`);
+  const dialect = (w !== undefined ? getWarehouse(w)?.dialect : undefined) ?? offlineDialect();
+  for (const c of cols) {
+    const given = declared.get(c.name);
+    const lost = given !== undefined && c.type && !c.decimal ? seedTypeNarrowing(given, c.type, w) : undefined;
+    if (lost) out.push(`${c.name} (column_types ${given}) loads as ${dialect.type(c.type!)}: ${lost}`);
+  }
   return out;
 }
 
@@ -1712,7 +1755,7 @@ export function convertDbtProject(src: string, dest: string, opts: ConvertOption
   ordered.default_target = targets.default_target;
   ordered.targets = targets.targets;
   for (const k of ['vars', 'paths', 'clean_targets', 'on_run_start', 'on_run_end', 'defaults', 'models']) if (p[k] !== undefined) ordered[k] = p[k];
-  const header = `# Vigil project, converted from the dbt project ${info.name} by vigil init --from-dbt (docs/models.md)\n`;
+  const header = `# Vigil project, converted from the dbt project ${info.name} by vigil init --from-dbt (${docRef('models.md', dest)})\n`;
   plan.push({ rel: 'project.yaml', data: header + stringify(ordered, { lineWidth: 0 }), converted: true });
 
   // templates: copied as they are; what Vigil cannot run is listed at its line

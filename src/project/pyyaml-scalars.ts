@@ -79,3 +79,41 @@ const shown = (v: unknown): string => (typeof v === 'string' ? `the text '${v}'`
 export function sayYaml11Only(d: Yaml11Only): string {
   return `${d.written} is ${shown(d.dbt)} to dbt (YAML 1.1) but ${shown(d.yaml12)} to Vigil (YAML 1.2): write ${spell(d.dbt)} (as dbt reads it) or ${spell(d.yaml12)}${typeof d.yaml12 === 'string' ? ' (the text)' : ''}`;
 }
+
+/**
+ * PyYAML's timestamp resolver (YAML 1.1): a date `2024-01-01`, or a date and time with `T`, `t`
+ * or spaces between them, a one- or two-digit month, day and hour, optional fraction and zone
+ * (`Z`, `+2`, `-05:30`, after optional spaces).
+ */
+const PYYAML_TIMESTAMP_TEST = /^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$/;
+const PYYAML_TIMESTAMP_PARTS = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|([-+])([0-9]{1,2})(?::([0-9]{2}))?))?)?$/;
+
+/**
+ * A timestamp scalar as dbt renders the value PyYAML makes of it (`{{ var('x') }}`: Python's
+ * str() of a date or datetime): `2024-01-01` as written, `2024-01-01T10:00:00Z` as
+ * `2024-01-01 10:00:00+00:00`, `2024-1-1 10:00:00.5` as `2024-01-01 10:00:00.500000` (the
+ * fraction cut to microseconds, left out when 0). The text as written when Python refuses the
+ * date or time (month 13, hour 24, an offset of a day): dbt fails to read that file.
+ */
+export function pyyamlTimestampText(s: string): string {
+  const m = PYYAML_TIMESTAMP_PARTS.exec(s);
+  if (!m) return s;
+  const [, y, mo, d, h, mi, se, frac, tz, sign, tzh, tzm] = m;
+  const p2 = (v: string | number) => String(v).padStart(2, '0');
+  const days = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
+  if (Number(y) < 1 || Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > days) return s;
+  const date = `${y}-${p2(mo)}-${p2(d)}`;
+  if (h === undefined) return date;
+  if (Number(h) > 23 || Number(mi) > 59 || Number(se) > 59) return s;
+  const micro = Number((frac ?? '').slice(0, 6).padEnd(6, '0'));
+  let zone = '';
+  if (sign) {
+    const minutes = Number(tzh) * 60 + Number(tzm ?? 0);
+    if (minutes >= 24 * 60) return s;
+    zone = minutes === 0 ? '+00:00' : `${sign}${p2(Math.floor(minutes / 60))}:${p2(minutes % 60)}`;
+  } else if (tz) zone = '+00:00';
+  return `${date} ${p2(h)}:${mi}:${se}${micro ? `.${String(micro).padStart(6, '0')}` : ''}${zone}`;
+}
+
+/** PyYAML's timestamp resolver, its value the text dbt renders (pyyamlTimestampText). */
+export const PYYAML_TIMESTAMP = { test: PYYAML_TIMESTAMP_TEST, resolve: pyyamlTimestampText };

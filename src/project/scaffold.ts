@@ -7,7 +7,7 @@
  *   with tests, an alert with its routes and offline test, a dashboard. `vigil build` works in it
  *   straight away: it loads the sample, builds, tests.
  * - ai-audit: the AI-copilot audit domain of the shipped project (source `raw.ai_audit_logs`,
- *   staging, a daily mart, a macro, an alert): `vigil demo && vigil build`.
+ *   staging, a daily mart, a macro, an alert, a dashboard on the mart): `vigil demo && vigil build`.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -17,6 +17,7 @@ import { findProjectRoot, PROJECT_FILE } from './paths.js';
 import { projectPaths, SOURCE_FOLDERS } from './load-project.js';
 import type { ProjectFile } from './schema.js';
 import { yamlLib } from './yaml-lib.js';
+import { docRef } from '../install.js';
 
 export const TEMPLATES = ['blank', 'ai-audit'] as const;
 
@@ -201,7 +202,7 @@ tests:
   };
 }
 
-function aiAuditFiles(name: string): Record<string, string> {
+function aiAuditFiles(name: string, alertsDoc: string): Record<string, string> {
   return {
     'project.yaml': `# Vigil project (https://www.npmjs.com/package/vigil-analytics): vigil demo writes the demo logs, vigil build builds and tests
 name: ${name}
@@ -304,7 +305,7 @@ group by 1, 2
     'tests/assert_no_future_events.sql': `-- returns the failing rows: interactions stamped in the future
 select * from {{ ref('stg_events') }} where created_at > current_timestamp + interval '1 hour'
 `,
-    'alerts/events.yaml': `# Alert rules: vigil alerts evaluate --dry-run (see docs/alerts.md in the vigil repository)
+    'alerts/events.yaml': `# Alert rules: vigil alerts evaluate --dry-run (see ${alertsDoc})
 alerts:
   - name: error_rate_high
     description: More than 5% of a day's interactions failed, over at least 100 interactions.
@@ -335,14 +336,38 @@ tests:
         notifications:
           - { receiver: slack, action: trigger, labels: { capability: chat }, summary: "chat: 8% errors" }
 `,
-    'dashboards/.gitkeep': '',
+    'dashboards/events.json': JSON.stringify(
+      {
+        name: 'events',
+        title: 'Copilot interactions',
+        description: 'How much each capability is used, how often it fails, how slow it is.',
+        filters: [
+          { name: 'date_range', label: 'Date range', type: 'date_range', column: 'date', default: '30d' },
+          { name: 'capability', label: 'Capability', type: 'select', column: 'capability' },
+        ],
+        tabs: [
+          {
+            name: 'overview',
+            title: 'Overview',
+            tiles: [
+              { id: 'interactions_total', type: 'kpi', title: 'Interactions', model: 'events_daily', measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum', label: 'Interactions', format: 'integer' }], layout: { x: 0, y: 0, w: 4, h: 2 } },
+              { id: 'error_rate', type: 'kpi', title: 'Error rate', model: 'events_daily', measures: [{ name: 'error_rate', column: 'error_count', agg: 'ratio', denominator: 'interaction_count', label: 'Error rate', format: 'percent' }], layout: { x: 4, y: 0, w: 4, h: 2 } },
+              { id: 'p95_latency', type: 'kpi', title: 'Slowest day, p95 latency', model: 'events_daily', measures: [{ name: 'p95_latency_ms', column: 'p95_latency_ms', agg: 'max', label: 'p95 latency (ms)', format: 'integer' }], layout: { x: 8, y: 0, w: 4, h: 2 } },
+              { id: 'by_capability', type: 'line', title: 'Interactions per day by capability', model: 'events_daily', dimensions: [{ column: 'date', role: 'x' }, { column: 'capability', role: 'series' }], measures: [{ name: 'interactions', column: 'interaction_count', agg: 'sum', label: 'Interactions', format: 'integer' }], layout: { x: 0, y: 2, w: 12, h: 4 } },
+            ],
+          },
+        ],
+      },
+      null,
+      2,
+    ) + '\n',
     '.gitignore': '.vigil/\ntarget/\n',
   };
 }
 
-/** What each template writes, by path. */
-export function scaffoldFiles(name: string, template: Template = 'blank', now = new Date()): Record<string, string> {
-  return template === 'ai-audit' ? aiAuditFiles(name) : blankFiles(name, now);
+/** What each template writes, by path (`root`: the project's folder, which the files' references to Vigil's docs are relative to). */
+export function scaffoldFiles(name: string, template: Template = 'blank', now = new Date(), root = process.cwd()): Record<string, string> {
+  return template === 'ai-audit' ? aiAuditFiles(name, docRef('alerts.md', root)) : blankFiles(name, now);
 }
 
 /**
@@ -368,6 +393,7 @@ const NEEDS: Record<Template, Record<string, string[]>> = {
     'tests/assert_no_future_events.sql': ['models/staging/stg_events.sql'],
     'alerts/events.yaml': ['models/marts/events_daily.sql'],
     'alerts/tests/events_tests.yaml': ['alerts/events.yaml', 'alerts/routes.yaml'],
+    'dashboards/events.json': ['models/marts/events_daily.sql'],
   },
 };
 
@@ -395,9 +421,13 @@ export function scaffoldProject(dir: string, template: Template = 'blank', now =
   if (!(TEMPLATES as readonly string[]).includes(template)) throw new UsageError(`unknown template '${template}': choose ${TEMPLATES.join(' or ')}`);
   const root = resolve(dir);
   if (existsSync(join(root, 'project.yaml'))) throw new UsageError(`${join(root, 'project.yaml')} already exists: this folder is a Vigil project already (vigil init <new dir> starts another)`);
+  // the template's models/, seeds/, macros/ would mix into dbt's (and dbt's files fail to compile as Vigil's)
+  if (existsSync(join(root, 'dbt_project.yml'))) {
+    throw new UsageError(`${join(root, 'dbt_project.yml')} exists: this folder is a dbt project, and the template would mix into its folders (vigil init --from-dbt ${dir} <new dir> converts it into a Vigil project in a new folder)`);
+  }
   refuseNested(root);
   const name = basename(root).replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1') || 'vigil_project';
-  const files = scaffoldFiles(name, template, now);
+  const files = scaffoldFiles(name, template, now, root);
   const r: ScaffoldResult = { root, existed: existsSync(root) && readdirSync(root).length > 0, files: [], kept: [], skipped: [], gitignore: [] };
   const kept = new Set(Object.keys(files).filter((rel) => rel !== '.gitignore' && existsSync(join(root, rel))));
   // what a kept file leaves out, and what that leaves out in turn

@@ -21,6 +21,7 @@ import { copyLogLines, DEFAULT_MINIMUM, lastApply } from '../retention/retention
 import { columnNamed } from '../adapters/adapter.js';
 import { durationBefore } from '../time/duration.js';
 import { STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, caseClashes, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
+import { docRef } from '../install.js';
 
 export interface SyncRunOptions {
   mode: 'delta' | 'full';
@@ -211,7 +212,7 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         const table = `${rel.schema}.${rel.identifier}`;
         if (changed.added.length) opts.out(`  ${stream}: new in the source: ${changed.added.map(typed).join(', ')}; added to ${table}, where the rows synced before hold NULL until vigil sync --mode full (or --full-refresh) reads them again`);
         const asText = numbersAsText(changed.created ? columns : changed.added, (t) => target.dialect.syncColumnType(t));
-        if (asText.length) opts.out(`  ${stream}: warning: ${asText.map(typed).join(', ')} ${asText.length === 1 ? 'is' : 'are'} copied into ${table} as text, exact: a number type there would round or refuse ${asText.length === 1 ? 'its values' : 'their values'}; a source column declared numeric(p,s) that the warehouse's decimal types hold is copied as one (docs/sync.md) (${s.file}:${s.line})`);
+        if (asText.length) opts.out(`  ${stream}: warning: ${asText.map(typed).join(', ')} ${asText.length === 1 ? 'is' : 'are'} copied into ${table} as text, exact: a number type there would round or refuse ${asText.length === 1 ? 'its values' : 'their values'}; a source column declared numeric(p,s) that the warehouse's decimal types hold is copied as one (${docRef('sync.md')}) (${s.file}:${s.line})`);
         for (const r of changed.retyped ?? []) opts.out(`  ${stream}: warning: ${typed(r.column)} lands in ${table}'s ${r.copyType} column (a new copy makes it ${r.type}: the source's type changed, or the copy is older than that rule), which rounds or refuses its values; drop ${table} and sync again (--full-refresh empties the table but keeps its column types) (${s.file}:${s.line})`);
         if (changed.gone.length) opts.out(`  ${stream}: no longer in the source: ${changed.gone.join(', ')}; kept in ${table}, NULL in the rows synced from now on (a renamed column is one gone and one new)`);
         if (opts.fullRefresh) await writer.reset(rel, stateRel, stream);

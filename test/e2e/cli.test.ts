@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { buildProgram } from '../../src/cli/program.js';
@@ -483,9 +483,60 @@ describe('vigil init', () => {
     const ev = vigil(dir, ['alerts', 'evaluate', '--dry-run']);
     expect(ev.code, ev.stdout + ev.stderr).toBe(0);
     expect(ev.stdout).toMatch(/error_rate_high +\d+ firing/);
+    // its dashboard, on the mart (was: none, and `dashboards render` said "no dashboards", exit 2)
+    const dv = vigil(dir, ['dashboards', 'validate']);
+    expect(dv.code, dv.stdout + dv.stderr).toBe(0);
+    const site = join(dir, 'site');
+    const dr = vigil(dir, ['dashboards', 'render', '--out', site]);
+    expect(dr.code, dr.stdout + dr.stderr).toBe(0);
+    const page = readFileSync(join(site, 'events.html'), 'utf8');
+    expect(page).toMatch(/data-tile="interactions_total"[\s\S]*?class="kpi-value"[^>]*>2,000</);
     const again = vigil(parent, ['init', 'my-project', '--template', 'ai-audit']);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('already exists');
+  });
+});
+
+describe('vigil init: where', () => {
+  it('--project-dir is the folder to create the project in when no [dir] is given, before or after init (was: ignored, the project written into the current folder); both, different: exit 2 naming both', () => {
+    const parent = makeProject({}, false);
+    dirs.push(parent);
+    for (const [args, folder] of [
+      [['--project-dir', 'wanted', 'init'], 'wanted'],
+      [['init', '--project-dir', 'wanted2'], 'wanted2'],
+      [['--project-dir', 'same', 'init', 'same'], 'same'],
+    ] as const) {
+      const r = vigil(parent, [...args]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain(`Created a Vigil project in ${join(parent, folder)} (template blank)`);
+      expect(r.stdout).toContain(`  cd ${folder}\n`);
+      expect(existsSync(join(parent, folder, 'project.yaml'))).toBe(true);
+    }
+    expect(existsSync(join(parent, 'project.yaml'))).toBe(false);
+    const both = vigil(parent, ['--project-dir', 'a', 'init', 'b']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--project-dir a and [dir] b name different folders');
+    expect(both.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(parent, 'a'))).toBe(false);
+    expect(existsSync(join(parent, 'b'))).toBe(false);
+    // --from-dbt: its destination
+    const dbt = makeProject({ 'dbt_project.yml': 'name: shop\nprofile: shop\n', 'models/m.sql': 'select 1 as id\n' }, false);
+    dirs.push(dbt);
+    const conv = vigil(parent, ['--project-dir', 'converted', 'init', '--from-dbt', dbt]);
+    expect(conv.code, conv.stdout + conv.stderr).toBe(0);
+    expect(readFileSync(join(parent, 'converted', 'models', 'm.sql'), 'utf8')).toBe('select 1 as id\n');
+    expect(existsSync(join(parent, 'models'))).toBe(false);
+  });
+
+  it('in a dbt project (dbt_project.yml): refused, exit 2, naming init --from-dbt; nothing written (was: the template mixed into dbt\'s folders, compile errors)', () => {
+    const dbt = makeProject({ 'dbt_project.yml': 'name: shop\nprofile: shop\n', 'models/m.sql': "select * from {{ ref('x') }}\n" }, false);
+    dirs.push(dbt);
+    const before = readdirSync(dbt).sort();
+    const r = vigil(dbt, ['init', '.']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain(`${join(dbt, 'dbt_project.yml')} exists: this folder is a dbt project`);
+    expect(r.stderr).toContain('vigil init --from-dbt . <new dir>');
+    expect(readdirSync(dbt).sort()).toEqual(before);
   });
 });
 

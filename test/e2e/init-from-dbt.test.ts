@@ -723,6 +723,54 @@ models:
     expect(Object.values(v)).toEqual(['y', 'Y', 'n', false, true, 'tRue', null, null, 1000, '1e3', '1.0e3', 1000, 493, '0o755', 31, 5, 90, 90.5, '01:30', '08', -493, '+.5', '-.5', 0.5, '2024-1-1', '2024-01-01 10:00:00']);
   });
 
+  it("a timestamp is the text dbt renders PyYAML's date or datetime as (Python's str(): checked against PyYAML 6), or as written where Python refuses it (was: as written, so 2024-01-01T10:00:00Z rendered otherwise than in dbt)", () => {
+    const cases: Array<[string, string]> = [
+      ['2024-01-01', '2024-01-01'],
+      ['2024-02-29', '2024-02-29'],
+      ['2024-01-01T10:00:00Z', '2024-01-01 10:00:00+00:00'],
+      ['2024-01-01 10:00:00', '2024-01-01 10:00:00'],
+      ['2024-1-1 10:00:00', '2024-01-01 10:00:00'],
+      ['2024-01-01t10:00:00', '2024-01-01 10:00:00'],
+      ['2024-01-01  10:00:00.5', '2024-01-01 10:00:00.500000'],
+      ['2024-01-01 10:00:00.000', '2024-01-01 10:00:00'],
+      ['2024-01-01 10:00:00.1234567 +2', '2024-01-01 10:00:00.123456+02:00'],
+      ['2024-01-01T10:00:00-05:30', '2024-01-01 10:00:00-05:30'],
+      ['2024-01-01T10:00:00 -0', '2024-01-01 10:00:00+00:00'],
+      ['2024-01-01T10:00:00.', '2024-01-01 10:00:00'],
+      ['2024-01-01T1:00:00Z', '2024-01-01 01:00:00+00:00'],
+      ['2024-01-01 10:00:00 Z', '2024-01-01 10:00:00+00:00'],
+      ['2024-01-01T10:00:00+01:75', '2024-01-01 10:00:00+02:15'],
+      // (PyYAML raises: dbt cannot read the file)
+      ['2024-02-30', '2024-02-30'],
+      ['2023-02-29', '2023-02-29'],
+      ['2024-01-01 24:00:00', '2024-01-01 24:00:00'],
+      ['2024-01-01 10:00:00+24', '2024-01-01 10:00:00+24'],
+      ['0000-01-01', '0000-01-01'],
+      // (no timestamp to PyYAML: a one-digit month without a time)
+      ['2024-1-1', '2024-1-1'],
+    ];
+    const v = dbtYamlValue(cases.map(([w], i) => `k${i}: ${w}`).join('\n')) as Record<string, unknown>;
+    expect(Object.values(v)).toEqual(cases.map(([, r]) => r));
+  });
+
+  it("vars holding a timestamp are written as dbt renders them and listed; a date and a datetime written as dbt renders them are not (was: 2024-01-01T10:00:00Z as written)", () => {
+    const src = makeProject(
+      {
+        'dbt_project.yml': 'name: p5\nprofile: p5\nvars:\n  n: 2024-01-01T10:00:00Z\n  f: 2024-01-01 10:00:00.25\n  d: 2024-01-01\n  s: 2024-01-01 10:00:00\n  q: "2024-01-01T10:00:00Z"\n',
+        'models/m.sql': "select '{{ var(\"n\") }}' as n, '{{ var(\"f\") }}' as f, '{{ var(\"d\") }}' as d\n",
+      },
+      false,
+    );
+    const { dest, r } = initFromDbt(src);
+    const p = parse(readFileSync(join(dest, 'project.yaml'), 'utf8'));
+    expect(p.vars).toEqual({ n: '2024-01-01 10:00:00+00:00', f: '2024-01-01 10:00:00.250000', d: '2024-01-01', s: '2024-01-01 10:00:00', q: '2024-01-01T10:00:00Z' });
+    expect(r.stdout).toContain("dbt_project.yml:4: vars.n: dbt reads a datetime here (YAML 1.1), rendered '2024-01-01 10:00:00+00:00', Vigil would read the string '2024-01-01T10:00:00Z' (YAML 1.2): written as the string '2024-01-01 10:00:00+00:00'");
+    expect(r.stdout).toContain("dbt_project.yml:5: vars.f: dbt reads a datetime here");
+    expect(r.stdout).not.toMatch(/vars\.[dsq]:/);
+    expect(vigil(dest, ['compile']).code).toBe(0);
+    expect(readFileSync(join(dest, 'target/compiled/p5/models/m.sql'), 'utf8')).toBe("select '2024-01-01 10:00:00+00:00' as n, '2024-01-01 10:00:00.250000' as f, '2024-01-01' as d\n");
+  });
+
   it('configs with Jinja in dbt_project.yml (rendered by dbt, read as written by Vigil) are listed; a hook keeps its Jinja (Vigil renders hooks); project.yaml refuses Jinja in a folder schema, alias or tag', () => {
     const src = makeProject(
       {
@@ -1099,5 +1147,29 @@ models:
     expect(r.stdout).toContain("seeds/pay.csv:1: seed 'pay': paid_at loads as timestamp with time zone (a value without an offset is UTC), where dbt loads timestamp (without time zone); fee (numeric without a precision) loads as float (double): write decimal(p,s) in column_types for an exact type");
     expect(vigil(dest, ['seed']).code).toBe(0);
     expect(vigil(dest, ['show', '--inline', "select sum(amount) as s, sum(amount) = 0.3 as eq, typeof(any_value(amount)) as t from {{ ref('pay') }}", '--output', 'csv']).stdout).toBe('s,eq,t\n0.30,true,"DECIMAL(10,2)"\n');
+  });
+
+  it('seed column_types narrower than the type Vigil loads (integer, smallint, varchar(3), char(2), real) are listed per column with what is no longer enforced, per warehouse; timestamptz is not (was: none listed, a timestamptz listed)', () => {
+    const project = 'name: p6\nprofile: p6\nseeds:\n  p6:\n    pay:\n      +column_types:\n        amount: integer\n        small: smallint\n        code: varchar(3)\n        c2: char(2)\n        r: real\n        f: float\n        big: bigint\n        t: text\n        at: timestamptz\n';
+    const csv = 'amount,small,code,c2,r,f,big,t,at\n1,2,abc,ab,0.1,0.5,5,x,2024-01-01 10:00:00+00\n';
+    const profile = (output: string) => `p6:\n  target: dev\n  outputs:\n    dev: ${output}\n`;
+    const note = (stdout: string) => stdout.split('\n').find((l) => l.startsWith("  seeds/pay.csv:1: seed 'pay': ")) ?? '';
+    // Postgres: the lengths are the warehouse's too; float is double precision there
+    const pg = makeProject({ 'dbt_project.yml': project, 'seeds/pay.csv': csv, 'profiles.yml': profile('{type: postgres, host: 127.0.0.1, port: 5432, user: u, dbname: d, schema: s}') }, false);
+    const onPg = note(initFromDbt(pg).r.stdout);
+    expect(onPg.split(': ').slice(2).join(': ').split('; ')).toEqual([
+      "amount (column_types integer) loads as bigint: its 32-bit range is no longer enforced (a value beyond it loads, where dbt's load fails)",
+      "small (column_types smallint) loads as bigint: its 16-bit range is no longer enforced (a value beyond it loads, where dbt's load fails)",
+      "code (column_types varchar(3)) loads as text: its length limit 3 is no longer enforced (a longer value loads, where dbt's load fails)",
+      "c2 (column_types char(2)) loads as text: its fixed length 2 is not kept (dbt's load refuses a longer value and pads a shorter one with blanks)",
+      'r (column_types real) loads as double precision: single precision in dbt: the values keep double precision (0.1 is 0.1, not 0.100000001)',
+    ]);
+    // DuckDB (no profiles.yml: the DuckDB target): a varchar's length is ignored there, float is single precision
+    const duck = makeProject({ 'dbt_project.yml': project, 'seeds/pay.csv': csv }, false);
+    const onDuck = note(initFromDbt(duck).r.stdout);
+    expect(onDuck).toContain('amount (column_types integer) loads as BIGINT: its 32-bit range');
+    expect(onDuck).toContain('f (column_types float) loads as DOUBLE: single precision in dbt');
+    expect(onDuck).not.toMatch(/\b(code|c2|big|t|at) \(/);
+    expect(onDuck).not.toContain('timestamp with time zone');
   });
 });

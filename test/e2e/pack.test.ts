@@ -88,6 +88,13 @@ describe('the published package', () => {
     expect(Object.keys(scripts).filter((k) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(k))).toEqual([]);
     expect(install.out).not.toMatch(/vigil-analytics@\S+ \(/);
 
+    // nothing of the build machine's paths in what is shipped (was: the zod locale's absolute path
+    // in a chunk's comment and its source map)
+    const pkgDir = join(app, 'node_modules', 'vigil-analytics');
+    const shipped = paths.filter((p) => p !== 'package.json').map((p) => [p, readFileSync(join(pkgDir, p), 'utf8')] as const);
+    expect(shipped.length).toBe(paths.length - 1);
+    expect(shipped.filter(([, text]) => text.includes(REPO)).map(([p]) => p)).toEqual([]);
+
     const version = run('npx', ['--offline', 'vigil', '--version'], app);
     expect(version.code, version.out).toBe(0);
     expect(version.out.trim().split('\n')[0]).toMatch(/^\d+\.\d+\.\d+$/);
@@ -107,6 +114,15 @@ describe('the published package', () => {
     expect(test.code, test.out).toBe(0);
     const alerts = run('npx', ['--offline', 'vigil', 'alerts', 'test'], app);
     expect(alerts.code, alerts.out).toBe(0);
+    // a page of the docs is named where the user has it: in the installed package (was:
+    // docs/governance.md, a path only the Vigil repository has)
+    const retention = run('npx', ['--offline', 'vigil', 'retention', 'plan'], app);
+    expect(retention.code, retention.out).toBe(2);
+    expect(retention.out).toContain('; node_modules/vigil-analytics/docs/governance.md#retention)');
+    const help = run('npx', ['--offline', 'vigil', 'serve', '--help'], app);
+    expect(help.out.replace(/\s+/g, ' ')).toContain('(node_modules/vigil-analytics/docs/operations.md)');
+    expect(existsSync(join(pkgDir, 'docs', 'governance.md')) && existsSync(join(pkgDir, 'docs', 'operations.md'))).toBe(true);
+    expect(`${retention.out}${help.out}`).not.toMatch(/[ (]docs\//);
     const again = run('npx', ['--offline', 'vigil', 'init', '.'], app);
     expect(again.code).toBe(2);
     expect(again.out).toContain('is a Vigil project already');

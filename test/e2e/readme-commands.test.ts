@@ -12,6 +12,7 @@ import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
+import { RESOURCE_TYPES } from '../../src/compile/selector.js';
 import { startTestPostgres, uniqueSchema, type TestPostgres } from '../support/postgres.js';
 
 const dirs: string[] = [];
@@ -40,6 +41,14 @@ function readmeDemoLines(): string[][][] {
       .map((c) => [...c.slice('vigil '.length).matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2])),
   );
 }
+
+describe("the README's command list", () => {
+  it('vigil ls --resource-type names every kind the CLI accepts (was: unit_test and exposure left out)', () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const listed = /^vigil ls .*--resource-type ([\w|]+)\]/m.exec(readme)?.[1].split('|');
+    expect(listed).toEqual(RESOURCE_TYPES);
+  });
+});
 
 describe("the README's demo command lines, twice", () => {
   it('each line works on a fresh project and again two days later', async () => {
