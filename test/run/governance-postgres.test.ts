@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { uniqueSchema } from '../support/postgres.js';
+import { uniqueSchema, withPgClient } from '../support/postgres.js';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -22,15 +22,7 @@ const PASSWORD = 'vigil_role_pw';
 /** sha256('a@x.com') as lowercase hex: what `policy: hash` publishes on every warehouse (test/compile/masking.test.ts checks DuckDB's) */
 const SHA256_A = '478abec7430569163161dfea8513b8ce89d05f559456a26e945c66e1fe55a29d';
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: inject('pgUrl') });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const admin = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => withPgClient(inject('pgUrl'), fn);
 
 /** Connect as `role` and run `sql`: its rows, or the error Postgres gave. */
 async function as(role: string, sql: string): Promise<{ rows: Array<Record<string, unknown>> } | { error: string }> {

@@ -349,3 +349,14 @@ export async function openExplained(url: string): Promise<{ db: PostgresAdapter;
   });
   return { db, plans };
 }
+
+/** `fn` with a client of its own on `url`, ended after (a test's admin statements: roles, grants, checks). */
+export async function withPgClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}

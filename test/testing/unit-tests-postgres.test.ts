@@ -10,7 +10,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { uniqueSchema } from '../support/postgres.js';
+import { uniqueSchema, withPgClient } from '../support/postgres.js';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -18,15 +18,7 @@ afterAll(() => dirs.forEach(removeDir));
 
 const env = () => ({ DATABASE_URL: inject('pgUrl') });
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: inject('pgUrl') });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const admin = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => withPgClient(inject('pgUrl'), fn);
 
 const projectYaml = (schema: string) => `name: unitpg
 default_target: pg
