@@ -131,6 +131,9 @@ function revealing(a: Adapter): Adapter {
       if (p === 'materialize' || p === 'estimate') {
         return async (r: MaterializeRequest) => f.call(t, revealRequest(r)).catch(hide(requestStatements(r)));
       }
+      // (the adapter `exclusive` hands its callback sends the statements: revealing too — a
+      // snapshot's env_var() secret went out as its placeholder)
+      if (p === 'exclusive') return (rel: unknown, fn: (inner: Adapter) => Promise<unknown>) => f.call(t, rel, (inner: Adapter) => fn(revealing(inner)));
       return f.bind(t);
     },
   });

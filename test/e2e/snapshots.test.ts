@@ -310,6 +310,22 @@ describe('vigil snapshot', () => {
     sequence(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
   });
 
+  it("Postgres: a snapshot's env_var() secret reaches the warehouse as its value, never as its placeholder (was: its run under the relation's lock sent the placeholder)", () => {
+    const schema = uniqueSchema('snapsecret');
+    const dir = makeProject({
+      'project.yaml': pgProjectYaml(schema),
+      'seeds/customers.csv': STATES[0],
+      'snapshots/salted.sql': `{% snapshot salted %}\n{{ config(unique_key='id', strategy='check', check_cols=['name']) }}\nselect id, name, '{{ env_var("VIGIL_SECRET_SALT") }}' = 'pepper123' as revealed from {{ ref('customers') }}\n{% endsnapshot %}\n`,
+    });
+    dirs.push(dir);
+    const env = { VIGIL_TEST_PG_URL: inject('pgUrl'), VIGIL_SECRET_SALT: 'pepper123' };
+    expect(vigil(dir, ['seed'], env).code).toBe(0);
+    const r = vigil(dir, ['snapshot'], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain('pepper123');
+    expect(vigil(dir, ['show', '--inline', `select count(*) filter (where revealed) as n from {{ ref('salted') }}`, '--output', 'csv'], env).stdout).toBe('n\n3\n');
+  });
+
   it('Postgres: a snapshot named with all 63 bytes Postgres keeps runs again (was: its column probe, cut to 63, was the snapshot: "is not a view")', () => {
     const schema = uniqueSchema('snaplong');
     const name = 's'.repeat(63);

@@ -333,6 +333,39 @@ describe('grants and masking on Postgres', () => {
     }
   });
 
+  it("the role running vigil named in grants (a member of the owner's role, not the owner) is granted and kept, run after run (was: 'cannot read it after the grant' on every run)", async () => {
+    const schema = uniqueSchema('gov_self');
+    const builder = `self_${suffix}`;
+    const owner = `own_${suffix}`;
+    const yml = `models:\n  - name: ev_inc\n    config: { materialized: incremental, unique_key: id, grants: { select: [${builder}, ${ROLES.sre}] } }\n`;
+    const dir = makeProject({ 'project.yaml': projectYaml('self', schema), 'seeds/src.csv': 'id,k\n1,a\n', 'models/ev_inc.sql': `select id, k from {{ ref('src') }}`, 'models/schema.yml': yml.replace(`${builder}, `, '') });
+    dirs.push(dir);
+    expect(vigil(dir, ['build'], env()).code).toBe(0);
+    await admin(async (c) => {
+      await c.query(`create role ${owner}`);
+      await c.query(`create role ${builder} login password '${PASSWORD}' in role ${owner}`);
+      await c.query(`grant usage on schema ${schema} to ${builder}`);
+      await c.query(`grant select on ${schema}.src to ${builder}`);
+      await c.query(`alter table ${schema}.ev_inc owner to ${owner}`);
+    });
+    try {
+      writeFileSync(join(dir, 'project.yaml'), projectYaml('self', schema).replace(/on_run_start:[\s\S]*$/, ''));
+      writeFileSync(join(dir, 'models/schema.yml'), yml);
+      const url = new URL(inject('pgUrl'));
+      url.username = builder;
+      url.password = PASSWORD;
+      for (let run = 0; run < 2; run++) {
+        const r = vigil(dir, ['run', '-s', 'ev_inc'], { DATABASE_URL: url.toString() });
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(r.stdout).not.toMatch(/revoked/);
+      }
+      const readers = await admin(async (c) => (await c.query(`select r.rolname as grantee from pg_class t cross join lateral aclexplode(t.relacl) a join pg_roles r on r.oid = a.grantee where t.oid = '${schema}.ev_inc'::regclass and a.privilege_type = 'SELECT' order by 1`)).rows.map((x: { grantee: string }) => x.grantee));
+      expect(readers).toEqual([builder, owner, ROLES.sre].sort());
+    } finally {
+      await admin((c) => c.query(`drop owned by ${builder}; drop owned by ${owner}; drop role ${builder}; drop role ${owner}`)).catch(() => undefined);
+    }
+  });
+
   it('a table rebuilt with another grantee says the one it replaced lost access (was: only "granted select to" the new one); an unchanged rebuild says nothing', async () => {
     const schema = uniqueSchema('gov_swap');
     const yml = (select: string) => `models:\n  - name: t_tab\n    config: { materialized: table, grants: { select: [${select}] } }\n`;

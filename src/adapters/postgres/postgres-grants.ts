@@ -22,20 +22,21 @@ export interface SelectGrant {
   grantable: boolean;
 }
 
-/**
- * The relation's owner and its SELECT grants ($1 schema, $2 name): not the owner's own, nor those
- * of the role running vigil (a role that writes an incremental table it does not own reads it too).
- */
-const SELECT_ACL_SQL = `select o.rolname as owner, r.rolname as grantee, g.rolname as grantor, a.is_grantable as grantable
+/** The relation's owner, the role running vigil, and the SELECT grants ($1 schema, $2 name) but the owner's own. */
+const SELECT_ACL_SQL = `select o.rolname as owner, current_user as self, r.rolname as grantee, g.rolname as grantor, a.is_grantable as grantable
   from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_roles o on o.oid = c.relowner
-  left join lateral aclexplode(c.relacl) a on a.privilege_type = 'SELECT' and a.grantee <> c.relowner and a.grantee <> (select oid from pg_roles where rolname = current_user)
+  left join lateral aclexplode(c.relacl) a on a.privilege_type = 'SELECT' and a.grantee <> c.relowner
   left join pg_roles r on r.oid = a.grantee left join pg_roles g on g.oid = a.grantor
-  where n.nspname = $1 and c.relname = $2 order by 2, 3`;
+  where n.nspname = $1 and c.relname = $2 order by 3, 4`;
 
-/** The owner of `rel` and the SELECT grants on it, read on the build's client. */
-export async function selectGrants(c: PoolClient, rel: Relation): Promise<{ owner: string; grants: SelectGrant[] }> {
-  const rows = (await c.query(SELECT_ACL_SQL, [rel.schema, rel.identifier])).rows as Array<{ owner: string; grantee: string | null; grantor: string | null; grantable: boolean | null }>;
-  return { owner: rows[0]?.owner ?? '', grants: rows.filter((r) => r.grantee !== null && r.grantor !== null).map((r) => ({ grantee: r.grantee!, grantor: r.grantor!, grantable: !!r.grantable })) };
+/**
+ * The owner of `rel`, the role running vigil (`self`: never revoked — a role that writes an
+ * incremental table it does not own reads it too — but a reader like any other when the config
+ * names it) and the SELECT grants on it, read on the build's client.
+ */
+export async function selectGrants(c: PoolClient, rel: Relation): Promise<{ owner: string; self: string; grants: SelectGrant[] }> {
+  const rows = (await c.query(SELECT_ACL_SQL, [rel.schema, rel.identifier])).rows as Array<{ owner: string; self: string; grantee: string | null; grantor: string | null; grantable: boolean | null }>;
+  return { owner: rows[0]?.owner ?? '', self: rows[0]?.self ?? '', grants: rows.filter((r) => r.grantee !== null && r.grantor !== null).map((r) => ({ grantee: r.grantee!, grantor: r.grantor!, grantable: !!r.grantable })) };
 }
 
 /** What removing the readers the config does not name takes (pure): the statements, and what the progress line says. */
@@ -95,7 +96,8 @@ export function planRevokes(rel: Relation, owner: string, grants: SelectGrant[],
 export async function reconcileGrants(c: PoolClient, run: (sql: string) => Promise<unknown>, rel: Relation, req: GrantRequest): Promise<GrantPlan> {
   const mode = req.mode ?? 'replace';
   const before = await selectGrants(c, rel);
-  const revokes: RevokePlan = mode === 'add' ? { revoke: [], grantedBy: {}, cascade: [], grantOption: [], statements: [] } : planRevokes(rel, before.owner, before.grants, req.select);
+  // (the role running vigil is never revoked: kept as if the config named it)
+  const revokes: RevokePlan = mode === 'add' ? { revoke: [], grantedBy: {}, cascade: [], grantOption: [], statements: [] } : planRevokes(rel, before.owner, before.grants, [...req.select, before.self]);
   for (const sql of revokes.statements) await run(sql);
   // what the cascades left: a named principal whose only grant went with one is granted again
   const held = new Set((revokes.statements.length ? await selectGrants(c, rel) : before).grants.map((g) => g.grantee));
@@ -104,7 +106,7 @@ export async function reconcileGrants(c: PoolClient, run: (sql: string) => Promi
   const after = await selectGrants(c, rel);
   const readers = new Set(after.grants.map((g) => g.grantee));
   const missing = req.select.filter((p) => !readers.has(p) && p !== after.owner);
-  const left = mode === 'add' ? [] : after.grants.filter((g) => !req.select.includes(g.grantee));
+  const left = mode === 'add' ? [] : after.grants.filter((g) => !req.select.includes(g.grantee) && g.grantee !== after.self);
   const name = `${rel.schema}.${rel.identifier}`;
   if (left.length) {
     const who = left.map((g) => `${g.grantee} (granted by ${g.grantor})`).join(', ');
