@@ -51,6 +51,14 @@ function cellEq(a: Json, b: Json, tolerance: number, numeric?: boolean): boolean
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** An exact decimal's text without the zeros its scale adds (`3.00` -> `3`, `-0.50` -> `-0.5`); other values as they are. */
+export function decimalValue(v: Json): Json {
+  if (typeof v !== 'string' || !/^[-+]?\d+(\.\d*)?$/.test(v)) return v;
+  const t = v.replace(/^\+/, '').replace(/^(-?)0+(?=\d)/, '$1');
+  const trimmed = t.includes('.') ? t.replace(/0+$/, '').replace(/\.$/, '') : t;
+  return trimmed === '-0' ? '0' : trimmed;
+}
+
 /** Compare expected with actual rows on the expected columns; returns the diff lines (empty = equal). */
 export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Record<string, Json>>, columns: string[], ordered: boolean, tolerance: number, numericColumns?: ReadonlySet<string>): string[] {
   const cellsEqual = (a: Json, b: Json, tol: number, col?: string) => cellEq(a, b, tol, numericColumns && col !== undefined ? numericColumns.has(col) : undefined);
@@ -322,8 +330,11 @@ export class UnitRunner {
         return { status: 'error', message: `${t.file}:${t.expect_line}: expect: a value does not cast to the model's column type: ${firstLine(e)}` };
       }
     }
-    // floats within the tolerance; decimals exactly, as dbt compares what the warehouse returns
+    // floats within the tolerance; decimals exactly, by value, as dbt compares what the warehouse
+    // returns (with SQL's =: Postgres' numeric keeps its operands' scale, 3.00 where 3 is expected)
     const numeric = new Set(names.filter((n, i) => typeFamily(types[i], 'local') === 'float'));
+    const exact = names.filter((n, i) => typeFamily(types[i], 'local') === 'numeric');
+    for (const rows of [expected, actual]) for (const row of rows) for (const col of exact) if (col in row) row[col] = decimalValue(row[col]);
     const diff = diffRows(expected, actual, columns.length ? columns : names, t.ordered, t.tolerance, numeric);
     if (!diff.length && (t.expect_rows.length > 0 || actual.length === 0)) return { status: 'pass', message: 'pass' };
     if (!diff.length) return { status: 'fail', message: `${where}: expected no rows, got ${actual.length}` };

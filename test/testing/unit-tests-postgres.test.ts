@@ -125,6 +125,11 @@ describe('unit tests on a Postgres target', () => {
     const dec = vigil(dir, ['test', '--unit'], env());
     expect(dec.stdout).toContain('missing rows (expected, not produced):\n      {amount3: 3.76}\n    extra rows (produced, not expected):\n      {amount3: 3.75}');
     expect(dec.code).toBe(1);
+    // and by value: 3.00 is 3 (Postgres' numeric keeps its operands' scale: 1.00 * 3 is 3.00)
+    writeFileSync(join(dir, 'models/u.yml'), unit('{ amount3: 3 }', ['{ amount: 1 }']));
+    const scale = vigil(dir, ['test', '--unit'], env());
+    expect(scale.stdout + scale.stderr).toMatch(/PASS unit m::pg_math/);
+    expect(scale.code).toBe(0);
   });
 
   it("the helpers Postgres needs installed (rolling_median: vigil_internal.median) are there for the test, and a model's own SQL error is the model's", () => {

@@ -10,7 +10,7 @@ import type { PoolClient } from 'pg';
 import type { UnitResultSet, UnitSession } from '../warehouse.js';
 import { checkout, installHelpers, pgError, PostgresAdapter } from './postgres-adapter.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
-import { PG_HELPERS_PRESENT_SQL } from './postgres-dialect.js';
+import { PG_HELPER_SCHEMA, PG_HELPERS_PRESENT_SQL } from './postgres-dialect.js';
 
 /** bool, int2, int4, oid, float4, float8: parsed; every other value as the server spells it (exact numbers, ISO times in UTC). */
 function parse(oid: number): (v: string) => unknown {
@@ -70,7 +70,12 @@ export class PostgresUnitSession implements UnitSession {
       return r;
     } catch (e) {
       await this.c.query(`rollback to savepoint ${sp}`);
-      throw pgError(e, sql);
+      const err = pgError(e, sql);
+      // (a test reports its error's first line: the helpers' hint said there, in short)
+      if (err.message.includes(PG_HELPER_SCHEMA) && err.message.includes('(Vigil installs')) {
+        err.message = err.message.replace(/\n|$/, ` — Vigil's helper functions are not on this server and this role may not create them: \`vigil build\` on this target says how to install them once\n`);
+      }
+      throw err;
     }
   }
 
