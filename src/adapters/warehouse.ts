@@ -61,6 +61,12 @@ export interface OpenContext {
   readOnly?: boolean;
 }
 
+/** What a checker is opened with: the context of a connection, and whether the check is of a selection. */
+export interface CheckContext extends OpenContext {
+  /** the check is of a selection (-s, --exclude): part of the project's statements only */
+  partial?: boolean;
+}
+
 export interface BiIdentity {
   /** The name people use ("BigQuery"). */
   title: string;
@@ -128,7 +134,7 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
    */
   prepare?(): Promise<void>;
   /** `vigil check`: type-check the compiled SQL against the declared columns, without building anything. */
-  checker?(config: C, ctx: OpenContext): Promise<Checker>;
+  checker?(config: C, ctx: CheckContext): Promise<Checker>;
   /** `vigil debug`: can this target be used? Credentials, reachability, schema, a trivial query: each a step. */
   debug?(config: C, ctx: OpenContext): AsyncGenerator<DebugStep>;
   /**

@@ -8,9 +8,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { deserialize } from 'node:v8';
 import pg from 'pg';
 import { checkDir } from '../../src/cli/check-commands.js';
 import { formatDiagnostic } from '../../src/errors.js';
+import { ZETA_ANSWERS_FILE } from '../../src/adapters/bigquery/zeta-answers.js';
 import { makeProject, removeDir, REPO, vigil } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
 
@@ -184,11 +186,27 @@ describe("vigil check on BigQuery (Google's analyzer): seeded mistakes, each at 
     expect(hit, `expected ${String(expected)} among:\n${problems.join('\n')}`).toBeDefined();
   });
 
+  it("a check of a selection (-s) ages none of the analyzer's kept answers: the whole project's stay for its next check (was: five -s checks dropped them, and the next whole check asked them all again)", async () => {
+    const file = join(dir, ZETA_ANSWERS_FILE);
+    const stored = () => deserialize(readFileSync(file)) as { run: number; entries: Array<[string, unknown]> };
+    // each a question not asked before (the file is written only then)
+    const edit = (n: number) => ({ 'models/marts/ai_cost_daily.sql': [['  model,\n', `  model,\n  ${n} as seeded_${n},\n`]] as Array<[string, string]> });
+    await withEdits(edit(1), 'prod', ['ai_cost_daily']);
+    const before = stored();
+    await withEdits(edit(2), 'prod', ['ai_cost_daily']);
+    const after = stored();
+    expect(after.run).toBe(before.run);
+    const kept = new Set(after.entries.map(([k]) => k));
+    expect(before.entries.filter(([k]) => !kept.has(k))).toEqual([]);
+    expect(after.entries.length).toBeGreaterThan(before.entries.length);
+  });
+
   it.each(['prod', 'dev'])('models whose last line is a comment check clean on %s (the statement builders append after the SQL)', async (target) => {
     const note: [RegExp, string] = [/\s*$/, '\n-- a trailing note (# and --) with no newline after it'];
     // an incremental model (MERGE), a table, a view, and a singular test
     const edits = { 'models/marts/ai_audit_daily.sql': [note], 'models/marts/ai_cost_daily.sql': [note], 'models/staging/stg_audit_trails.sql': [note], 'tests/cost_has_a_model.sql': [[/^$/, "select * from {{ ref('ai_cost_daily') }} where model is null -- none"] as [RegExp, string]] };
-    expect(await withEdits(edits, target)).toEqual([]);
+    // (their -s: the selection, its tests, and the alerts and tiles that read it)
+    expect(await withEdits(edits, target, ['ai_audit_daily', 'ai_cost_daily', 'stg_audit_trails'])).toEqual([]);
   });
 
   it('one problem per root cause: what reads a broken model is not checked again', async () => {
@@ -539,12 +557,14 @@ targets:
 });
 
 describe('vigil check on DuckDB (an in-memory database)', () => {
+  // each checked with the -s of the model the mistake is in or is read by, as the BigQuery cases
+  // (CASE_SELECT): the whole project passes on dev in the CLI case above
   it.each([
-    ['unknown column', { 'models/marts/ai_cost_daily.sql': [['  model,\n', '  modle,\n']] }, /^models\/marts\/ai_cost_daily\.sql:5:3: error: Binder Error: Referenced column "modle" not found/],
-    ['contract', { 'models/marts/marts.yml': [[/(- name: ai_cost_daily[\s\S]*?- name: message_count\n\s+data_type: )bigint/, '$1double']] }, /models\/marts\/marts\.yml:\d+:\d+: error: model ai_cost_daily: column 'message_count' is declared double but the model produces BIGINT/],
-    ['a type DuckDB does not have', { 'models/sources.yml': [[/(- name: model\n\s+data_type: )varchar/, '$1varchr']] }, /models\/sources\.yml:\d+:\d+: error: source raw\.\w+: column 'model': 'varchr' is not a DuckDB type/],
-  ] as Array<[string, Record<string, Array<[string | RegExp, string]>>, RegExp]>)('%s', async (_n, edits, expected) => {
-    const problems = await withEdits(edits, 'dev');
+    ['unknown column', { 'models/marts/ai_cost_daily.sql': [['  model,\n', '  modle,\n']] }, /^models\/marts\/ai_cost_daily\.sql:5:3: error: Binder Error: Referenced column "modle" not found/, ['ai_cost_daily']],
+    ['contract', { 'models/marts/marts.yml': [[/(- name: ai_cost_daily[\s\S]*?- name: message_count\n\s+data_type: )bigint/, '$1double']] }, /models\/marts\/marts\.yml:\d+:\d+: error: model ai_cost_daily: column 'message_count' is declared double but the model produces BIGINT/, ['ai_cost_daily']],
+    ['a type DuckDB does not have', { 'models/sources.yml': [[/(- name: model\n\s+data_type: )varchar/, '$1varchr']] }, /models\/sources\.yml:\d+:\d+: error: source raw\.\w+: column 'model': 'varchr' is not a DuckDB type/, ['stg_ai_audit_logs']],
+  ] as Array<[string, Record<string, Array<[string | RegExp, string]>>, RegExp, string[]]>)('%s', async (_n, edits, expected, select) => {
+    const problems = await withEdits(edits, 'dev', select);
     expect(problems.some((p) => expected.test(p)), problems.join('\n')).toBe(true);
   });
 });
@@ -565,7 +585,8 @@ describe('vigil check on Postgres (a transaction on the target, rolled back)', (
       const { report } = await checkDir({ projectDir: dir, target: 'app' });
       expect(report.diagnostics.map(formatDiagnostic)).toEqual([]);
       expect(report.counts.models).toBe(23);
-      const problems = await withEdits({ 'models/marts/ai_cost_daily.sql': [['  model,\n', '  modle,\n']] }, 'app');
+      // (the model's -s: the whole project was checked just above, under the same lock)
+      const problems = await withEdits({ 'models/marts/ai_cost_daily.sql': [['  model,\n', '  modle,\n']] }, 'app', ['ai_cost_daily']);
       expect(problems[0]).toMatch(/^models\/marts\/ai_cost_daily\.sql:5:3: error: column "modle" does not exist/);
       const after = (await client.query("select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('analytics', 'raw') or n.nspname like 'vigil_check_%'")).rows[0].n;
       expect(after).toBe(before);

@@ -134,6 +134,30 @@ describe('ZetaAnswers', () => {
     expect(a.asked.filter((x) => x === 'old').length).toBe(2);
   });
 
+  it('a check of a selection ages no answer: after five of them that asked something, the answers only a whole check uses are still kept, and the next five whole checks drop them (was: dropped by the five -s checks, and the next whole check asked them all again)', async () => {
+    const root = tmp();
+    const a = analyzer(() => ({ ok: true }));
+    let s = ZetaAnswers.open(root, 'zeta@1');
+    await s.ask('analyze', { sql: 'whole' }, a.call({ sql: 'whole' }));
+    s.save();
+    for (let i = 0; i < 5; i++) {
+      s = ZetaAnswers.open(root, 'zeta@1', { partial: true });
+      await s.ask('analyze', { sql: `selected ${i}` }, a.call({ sql: `selected ${i}` }));
+      s.save();
+    }
+    // each selection's own answer is kept too
+    for (const sql of ['whole', 'selected 0', 'selected 4']) await ZetaAnswers.open(root, 'zeta@1', { partial: true }).ask('analyze', { sql }, a.call({ sql }));
+    expect(a.asked).toEqual(['whole', 'selected 0', 'selected 1', 'selected 2', 'selected 3', 'selected 4']);
+    // whole checks age them as before
+    for (let i = 0; i < 5; i++) {
+      s = ZetaAnswers.open(root, 'zeta@1');
+      await s.ask('analyze', { sql: `again ${i}` }, a.call({ sql: `again ${i}` }));
+      s.save();
+    }
+    await ZetaAnswers.open(root, 'zeta@1').ask('analyze', { sql: 'whole' }, a.call({ sql: 'whole' }));
+    expect(a.asked.filter((x) => x === 'whole').length).toBe(2);
+  });
+
   it("a statement holding a secret's value is asked every time and nothing of it reaches the file", async () => {
     const root = tmp();
     const value = 'sk-zeta-0123456789abcdef';

@@ -148,10 +148,11 @@ export class BigQueryChecker implements Checker {
     this.builder = new BigQueryAdapter(undefined as never, cfg, 1);
   }
 
-  static async open(cfg: BigQueryTargetConfig, root: string): Promise<BigQueryChecker> {
+  /** `partial`: the check is of a selection (-s, --exclude), which ages no kept answer. */
+  static async open(cfg: BigQueryTargetConfig, root: string, partial = false): Promise<BigQueryChecker> {
     // the analyzer's answers to the same questions are kept in target/.cache: a check after an
     // edit asks only what changed, and one of an unchanged project starts no analyzer
-    const answers = ZetaAnswers.open(root, zetaBuild(root));
+    const answers = ZetaAnswers.open(root, zetaBuild(root), { partial });
     const srv = zetaWithAnswers(root, answers);
     const lo = await bigQueryLanguageOptions(srv);
     const analyzer = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, cfg.project), lo);

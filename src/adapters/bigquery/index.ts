@@ -40,7 +40,7 @@ export const warehouse: Warehouse<BigQueryTargetConfig> = {
   },
   async checker(config, ctx) {
     const { BigQueryChecker } = await import('./bigquery-check.js');
-    return BigQueryChecker.open(config, ctx.root);
+    return BigQueryChecker.open(config, ctx.root, ctx.partial);
   },
   async *debug(config, ctx) {
     const { debugBigQuery } = await import('./bigquery-debug.js');

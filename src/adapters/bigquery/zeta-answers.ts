@@ -15,8 +15,11 @@
  * from. Opening the file reads each entry's bytes without decoding them: a check decodes the
  * answers it uses, not the whole file (14 MB for the shipped project, ~180 ms to decode at once).
  * An entry that does not decode is a miss: the question is asked again. An answer not used in the
- * last GENERATIONS runs is dropped when the file is written (atomically: a temporary file
- * renamed over it); a file that cannot be read is a cache miss, never an error.
+ * last GENERATIONS checks of the whole project is dropped when the file is written (atomically: a
+ * temporary file renamed over it); a check of a selection (`-s`) asks about part of the project
+ * only, so it ages nothing: what it uses counts as used in the last whole check, what it adds is
+ * added, and nothing is dropped (five `-s` checks dropped every other answer, and the next whole
+ * check asked them all again). A file that cannot be read is a cache miss, never an error.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -59,13 +62,18 @@ export class ZetaAnswers {
     private readonly file: string | undefined,
     private readonly analyzer: string,
     stored: Stored | undefined,
+    /** a check of a selection: it starts no generation and drops nothing */
+    private readonly partial = false,
   ) {
-    this.run = (stored?.run ?? 0) + 1;
+    this.run = (stored?.run ?? 0) + (partial ? 0 : 1);
     for (const [k, e] of stored?.entries ?? []) this.entries.set(k, e);
   }
 
-  /** The answers kept under `<projectRoot>/target/.cache/`; `analyzer` names the analyzer's build (package and version). */
-  static open(projectRoot: string, analyzer: string): ZetaAnswers {
+  /**
+   * The answers kept under `<projectRoot>/target/.cache/`; `analyzer` names the analyzer's build
+   * (package and version); `partial`: the check is of a selection (it ages no answer).
+   */
+  static open(projectRoot: string, analyzer: string, opts: { partial?: boolean } = {}): ZetaAnswers {
     const file = join(projectRoot, ZETA_ANSWERS_FILE);
     let stored: Stored | undefined;
     try {
@@ -74,7 +82,7 @@ export class ZetaAnswers {
     } catch {
       /* none yet, or unreadable: every question is asked */
     }
-    return new ZetaAnswers(file, analyzer, stored);
+    return new ZetaAnswers(file, analyzer, stored, opts.partial === true);
   }
 
   /** Answers kept for this process only (nothing read or written). */
@@ -127,10 +135,10 @@ export class ZetaAnswers {
     return answer!.ok;
   }
 
-  /** Write the answers used in the last GENERATIONS runs (when anything was asked this run). */
+  /** Write the answers used in the last GENERATIONS whole checks, or all of them after a check of a selection (when anything was asked this run). */
   save(): void {
     if (!this.file || this.misses === 0) return;
-    const entries = [...this.entries].filter(([, e]) => e.run > this.run - GENERATIONS);
+    const entries = this.partial ? [...this.entries] : [...this.entries].filter(([, e]) => e.run > this.run - GENERATIONS);
     const bytes = serialize({ format: FORMAT, analyzer: this.analyzer, run: this.run, entries } satisfies Stored);
     if (holdsSecret(bytes)) return;
     try {
