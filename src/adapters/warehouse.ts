@@ -124,6 +124,8 @@ export interface Warehouse<C extends Record<string, unknown> = Record<string, un
   fromDbtOutput?(o: DbtOutputReader): Record<string, unknown> | undefined;
   /** `vigil init --from-dbt`: dbt's adapter loads a seed column of numbers with decimals as an exact numeric (dbt-postgres), where Vigil infers a float: said per seed. */
   readonly dbtSeedsInferNumeric?: boolean;
+  /** `vigil init --from-dbt`: how this warehouse types a seed's column_types as dbt passes them (what Vigil's load does not keep is listed); absent: Postgres' rules */
+  readonly dbtSeedTypes?: DbtSeedTypes;
   /** The files it writes on disk (its database file, relative to the project's root or absolute): `--watch` takes no change of them for an edit. */
   localFiles?(config: C): string[];
   /** Connect (importing the driver only now). */
@@ -269,3 +271,21 @@ export interface DbtOutputReader {
   /** A value that must not reach any written file (an unconverted secret). */
   forbid(value: string): void;
 }
+
+/**
+ * How a warehouse takes the column_types dbt passes it as written (`init --from-dbt` lists what
+ * Vigil's load, a 64-bit int, a double or unbounded text, does not keep).
+ */
+export interface DbtSeedTypes {
+  /** `sized`: integer is 32 bits, smallint 16 (Postgres, DuckDB); `int64`: every int type is 64 bits (BigQuery) */
+  ints: 'sized' | 'int64';
+  /** whether a float type (`real`, `float`, `float(24)`) is single precision there */
+  single(base: string, size: string | undefined): boolean;
+  /** `length`: varchar(n)/char(n) keep n and a bare char is char(1) (Postgres); `string(n)`: only STRING(n) keeps n (BigQuery); `ignored` (DuckDB) */
+  strings: 'length' | 'string(n)' | 'ignored';
+  /** what a plain `timestamp` is there: an instant (BigQuery's TIMESTAMP) or a local date-time */
+  bareTimestamp: 'instant' | 'local';
+}
+
+/** The SQL standard's sizes, as Postgres has them (and a warehouse that names none). */
+export const STANDARD_SEED_TYPES: DbtSeedTypes = { ints: 'sized', single: (base, size) => base === 'real' || (base === 'float' && size !== undefined && Number(size) <= 24), strings: 'length', bareTimestamp: 'local' };

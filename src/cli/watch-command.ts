@@ -10,8 +10,8 @@
  * reads, flags that do not go together) is exit 2, as without --watch: no edit of a file fixes it.
  */
 import chokidar from 'chokidar';
-import { lstatSync } from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
+import { existsSync, lstatSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import { formatDiagnostic, ProjectError, UsageError } from '../errors.js';
 import { patchCompile, type CompileResult } from '../compile/compile-project.js';
 import { findProjectRoot, loadProject, reloadProject, type ProjectFiles } from '../project/load-project.js';
@@ -26,6 +26,8 @@ type Manifest = CompileResult['manifest'];
 
 /** Paths under the project that never feed a compile (written by Vigil, or not ours; an editor's temporary files: EDITOR_TEMP). */
 const IGNORED = /^(\.git|node_modules|\.vigil|\.cache)(\/|$)/;
+/** How long a round of files removed only waits for the addition of a move's other half (onChange). */
+const MOVE_WAIT_MS = 150;
 
 export async function runWatch(
   command: 'compile' | 'run' | 'build' | 'test',
@@ -233,9 +235,20 @@ export async function runWatch(
         if (changedPaths.size && !timer) timer = setTimeout(onChange, 0);
       });
   };
+  /** when the burst of a round that only removed files was extended (a move's other half awaited) */
+  let awaitedMove = false;
   const onChange = () => {
     timer = undefined;
     if (busy || !changedPaths.size) return; // (the round in progress looks again when it ends)
+    // a round of files removed only: a move (to another folder, a rename) is seen as a removal and
+    // an addition from two folders' watchers, the second later on a busy machine — waited for once,
+    // briefly, so a move is one round, not a round missing the file ("ref not found") and another
+    if (!awaitedMove && [...changedPaths].every((rel) => !existsSync(join(root, rel)))) {
+      awaitedMove = true;
+      timer = setTimeout(onChange, MOVE_WAIT_MS);
+      return;
+    }
+    awaitedMove = false;
     const paths = [...changedPaths];
     changedPaths.clear();
     const since = firstEventAt;

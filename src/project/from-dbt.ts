@@ -20,6 +20,7 @@ import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify, visit, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { diag, ProjectError, UsageError, type Diagnostic } from '../errors.js';
 import { getWarehouse, OFFLINE_ENGINE, offlineDialect, warehouseTypes } from '../adapters/index.js';
+import { STANDARD_SEED_TYPES, type DbtSeedTypes } from '../adapters/warehouse.js';
 import { ALLOWED_ARGS, GENERIC_TESTS, NEEDS_COLUMN, TEST_TEMPLATE_ARGS, type GenericTestName } from '../compile/generic-tests.js';
 import { isTemplateError, lineColAt, TemplateEnv } from '../compile/template-env.js';
 import { unrenderedTemplates } from '../compile/docs-blocks.js';
@@ -438,23 +439,26 @@ function seedTypeNarrowing(declared: string, type: CanonicalType, warehouse: str
   const t = declared.trim().toLowerCase().replace(/\s+/g, ' ');
   const base = t.replace(/\s*\(.*\)\s*$/, '');
   const size = /\(\s*(\d+)\s*\)$/.exec(t)?.[1];
-  if (type === 'int' && warehouse !== 'bigquery') {
+  const w = seedTypesOf(warehouse);
+  if (type === 'int' && w.ints === 'sized') {
     if (base === 'hugeint') return 'its 128-bit range is not there: a value beyond 64 bits is refused';
     const bits = ({ smallint: 16, int2: 16, int: 32, integer: 32, int4: 32 } as Record<string, number>)[base];
     if (bits) return `its ${bits}-bit range is no longer enforced (a value beyond it loads, where dbt's load fails)`;
   }
-  if (type === 'float' && warehouse !== 'bigquery') {
-    const single = base === 'real' || (warehouse === 'duckdb' && base === 'float') || (warehouse !== 'duckdb' && base === 'float' && size !== undefined && Number(size) <= 24);
-    if (single) return 'single precision in dbt: the values keep double precision (0.1 is 0.1, not 0.100000001)';
-  }
-  if (type === 'string' && warehouse !== 'duckdb') {
-    const fixed = warehouse !== 'bigquery' && (base === 'char' || base === 'character');
+  if (type === 'float' && w.single(base, size)) return 'single precision in dbt: the values keep double precision (0.1 is 0.1, not 0.100000001)';
+  if (type === 'string' && w.strings !== 'ignored') {
+    const fixed = w.strings === 'length' && (base === 'char' || base === 'character');
     const n = size ?? (fixed ? '1' : undefined);
-    if (n !== undefined && (warehouse !== 'bigquery' || base === 'string')) {
+    if (n !== undefined && (w.strings === 'length' || base === 'string')) {
       return fixed ? `its fixed length ${n} is not kept (dbt's load refuses a longer value and pads a shorter one with blanks)` : `its length limit ${n} is no longer enforced (a longer value loads, where dbt's load fails)`;
     }
   }
   return undefined;
+}
+
+/** The warehouse's dbtSeedTypes (absent, or no warehouse named: the SQL standard's, as Postgres'). */
+function seedTypesOf(warehouse: string | undefined): DbtSeedTypes {
+  return (warehouse !== undefined ? getWarehouse(warehouse)?.dbtSeedTypes : undefined) ?? STANDARD_SEED_TYPES;
 }
 
 /**
@@ -472,7 +476,7 @@ function seedTypeDifferences(abs: string, config: Map_, warehouse: unknown): str
   const declared = new Map(Object.entries(cfg.success ? cfg.data.column_types ?? {} : {}).map(([k, v]) => [seedColumnName(k, cfg.data!), v]));
   const out: string[] = [];
   // (not one column_types gives a time zone in dbt too: timestamptz, or BigQuery's TIMESTAMP)
-  const ts = cols.filter((c) => c.type === 'timestamp' && typeFamily(declared.get(c.name) ?? 'datetime', w === 'bigquery' ? 'instant' : 'local') !== 'instant').map((c) => c.name);
+  const ts = cols.filter((c) => c.type === 'timestamp' && typeFamily(declared.get(c.name) ?? 'datetime', seedTypesOf(w).bareTimestamp) !== 'instant').map((c) => c.name);
   if (ts.length) out.push(`${ts.join(', ')} load${ts.length === 1 ? 's' : ''} as timestamp with time zone (a value without an offset is UTC), where dbt loads timestamp (without time zone)`);
   const bare = cols.filter((c) => c.type === 'float' && !c.decimal && /^\s*(numeric|decimal)\s*$/i.test(declared.get(c.name) ?? '')).map((c) => c.name);
   if (bare.length) out.push(`${bare.join(', ')} (numeric without a precision) load${bare.length === 1 ? 's' : ''} as float (double): write decimal(p,s) in column_types for an exact type`);

@@ -17,6 +17,7 @@ function datasetNameProblem(name: string): string | undefined {
 }
 
 export const warehouse: Warehouse<BigQueryTargetConfig> = {
+  dbtSeedTypes: { ints: 'int64', single: () => false, strings: 'string(n)', bareTimestamp: 'instant' },
   type: 'bigquery',
   schemas: async () => {
     const { bigQueryConfigSchema, bigQueryModelConfig } = await import('./bigquery-config.js');

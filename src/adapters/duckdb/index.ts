@@ -13,6 +13,7 @@ import { duckDbDialect } from './duckdb-dialect.js';
 const catalogOf = (path: string) => path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '');
 
 export const warehouse: Warehouse<DuckDbTargetConfig> = {
+  dbtSeedTypes: { ints: 'sized', single: (base) => base === 'real' || base === 'float', strings: 'ignored', bareTimestamp: 'local' },
   type: 'duckdb',
   schemas: async () => ({ config: (await import('./duckdb-config.js')).duckDbConfigSchema }),
   dialect: duckDbDialect,

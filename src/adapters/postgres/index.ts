@@ -2,12 +2,13 @@
  * PostgreSQL: a warehouse target, and the application database `vigil sync` reads from.
  * The driver (`pg`) is imported by `open` only.
  */
-import type { Warehouse } from '../warehouse.js';
+import { STANDARD_SEED_TYPES, type Warehouse } from '../warehouse.js';
 import { postgresFromDbt } from './postgres-from-dbt.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
 import { postgresDialect } from './postgres-dialect.js';
 
 export const warehouse: Warehouse<PostgresTargetConfig> = {
+  dbtSeedTypes: STANDARD_SEED_TYPES,
   type: 'postgres',
   schemas: async () => ({ config: (await import('./postgres-config.js')).postgresConfigSchema }),
   dialect: postgresDialect,
