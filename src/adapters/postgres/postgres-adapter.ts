@@ -4,7 +4,7 @@
  * temporary name and swapped in with the old one in one transaction, so readers see either
  * the old or the new table, and a failing build leaves the old one in place.
  */
-import type { GrantPlan, GrantRequest, Privilege } from '../grants.js';
+import { planGrants, type GrantPlan, type Privilege } from '../grants.js';
 import { reconcileGrants } from './postgres-grants.js';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -546,7 +546,9 @@ export class PostgresAdapter implements Adapter {
         if (comment !== undefined) await PostgresAdapter.run(c, `comment on table ${rel} is ${d.literal(comment)}`);
         if (req.grants) {
           const plan = await reconcileGrants(c, (sql) => PostgresAdapter.run(c, sql), req.relation, req.grants);
-          const shown = replacedReaders ? sinceReplaced(replacedReaders, req.grants) : plan;
+          // (a replaced relation: what changed for the readers of the old one — the new one starts
+          // with no grant; grants_mode add carried them over)
+          const shown = replacedReaders ? planGrants(replacedReaders, req.grants.select, req.grants.mode) : plan;
           setGranted(carried.length ? { ...shown, carried } : shown);
         }
         await PostgresAdapter.run(c, 'commit');
@@ -762,17 +764,6 @@ async function grantPrivileges(c: PoolClient, rel: string, held: Privilege[]): P
 /** The roles holding SELECT among `held` (PUBLIC is no role Vigil manages). */
 function readersOf(held: Privilege[]): string[] {
   return [...new Set(held.filter((p) => p.privilege === 'SELECT' && p.grantee !== 'public').map((p) => p.grantee))].sort();
-}
-
-/**
- * What a build that replaced the relation changed for its readers (the new relation starts with
- * no grant: every configured principal is granted on it): granted, those that could not read the
- * replaced one; revoked (not with grants_mode add, which carried them over), those that could and
- * are not in the config.
- */
-function sinceReplaced(before: string[], req: GrantRequest): GrantPlan {
-  const want = new Set(req.select);
-  return { grant: [...want].filter((p) => !before.includes(p)).sort(), revoke: req.mode === 'add' ? [] : before.filter((p) => !want.has(p)) };
 }
 
 /** (PUBLIC, grantee 0, as `public`: no role can be named so) */
