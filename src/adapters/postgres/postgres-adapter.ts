@@ -92,6 +92,28 @@ export async function installHelpers(run: (sql: string) => Promise<Array<Record<
   }
 }
 
+/**
+ * The helpers for the transaction open on `c` only, when the server lacks them (installHelpers):
+ * a role that may not create them goes on without them, its refusal rolled back to a savepoint.
+ */
+export async function helpersInTransaction(c: PoolClient): Promise<void> {
+  await c.query('savepoint vigil_helpers');
+  await installHelpers(async (sql) => (await c.query(sql)).rows, () => c.query('rollback to savepoint vigil_helpers'));
+}
+
+/** `run` under the savepoint `name` on `c` (in a transaction): a failure rolls back only what it did, and is thrown. */
+export async function underSavepoint<R>(c: PoolClient, name: string, run: () => Promise<R>): Promise<R> {
+  await c.query(`savepoint ${name}`);
+  try {
+    const r = await run();
+    await c.query(`release savepoint ${name}`);
+    return r;
+  } catch (e) {
+    await c.query(`rollback to savepoint ${name}`);
+    throw e;
+  }
+}
+
 export class PostgresAdapter implements Adapter {
   readonly warehouse = warehouse;
   readonly type = 'postgres';

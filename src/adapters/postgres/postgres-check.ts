@@ -18,7 +18,7 @@ import type { MaterializeRequest } from '../adapter.js';
 import type { Relation } from '../dialect.js';
 import { declaredType, typeFamily } from '../type-family.js';
 import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
-import { checkout, incrementalWrite, installHelpers, pgError, PostgresAdapter } from './postgres-adapter.js';
+import { checkout, helpersInTransaction, incrementalWrite, pgError, PostgresAdapter, underSavepoint } from './postgres-adapter.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
 
 /** SQL with some schema names replaced, and the way back from a position in it to one in the original. */
@@ -48,9 +48,7 @@ export class PostgresChecker implements Checker {
       await c.query("begin; set local lock_timeout = '3s'");
       // the helpers models call, for this transaction only, when the server does not have them
       // (a role that may not create them checks without them: a model calling one fails, with PG_HELPERS_HINT)
-      const client = c;
-      await client.query('savepoint vigil_helpers');
-      await installHelpers(async (sql) => (await client.query(sql)).rows, () => client.query('rollback to savepoint vigil_helpers'));
+      await helpersInTransaction(c);
       return new PostgresChecker(db, c);
     } catch (e) {
       c?.release();
@@ -61,15 +59,7 @@ export class PostgresChecker implements Checker {
 
   /** Run `sql` under a savepoint: a failure rolls back only this statement. */
   private async step(sql: string, params?: unknown[]): Promise<Array<Record<string, unknown>>> {
-    await this.c.query('savepoint vigil_check');
-    try {
-      const r = await this.c.query(sql, params);
-      await this.c.query('release savepoint vigil_check');
-      return r.rows;
-    } catch (e) {
-      await this.c.query('rollback to savepoint vigil_check');
-      throw e;
-    }
+    return (await underSavepoint(this.c, 'vigil_check', () => this.c.query(sql, params))).rows;
   }
 
   /** The scratch schema standing for `schema` (created on first use). */

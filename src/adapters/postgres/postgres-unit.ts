@@ -8,7 +8,7 @@
  */
 import type { PoolClient } from 'pg';
 import type { UnitResultSet, UnitSession } from '../warehouse.js';
-import { checkout, installHelpers, pgError, PostgresAdapter } from './postgres-adapter.js';
+import { checkout, helpersInTransaction, pgError, PostgresAdapter, underSavepoint } from './postgres-adapter.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
 import { PG_HELPER_SCHEMA, PG_HELPERS_PRESENT_SQL } from './postgres-dialect.js';
 
@@ -50,10 +50,7 @@ export class PostgresUnitSession implements UnitSession {
   async isolated<T>(fn: () => Promise<T>): Promise<T> {
     await this.c.query('begin');
     try {
-      if (!this.helpersPresent) {
-        await this.c.query('savepoint vigil_helpers');
-        await installHelpers(async (sql) => (await this.c.query(sql)).rows, () => this.c.query('rollback to savepoint vigil_helpers'));
-      }
+      if (!this.helpersPresent) await helpersInTransaction(this.c);
       return await fn();
     } finally {
       await this.c.query('rollback');
@@ -62,14 +59,9 @@ export class PostgresUnitSession implements UnitSession {
 
   /** `sql` under a savepoint of its own: a failure rolls back only this statement. */
   private async step<R>(sql: string, run: () => Promise<R>): Promise<R> {
-    const sp = `vigil_unit_${++this.seq}`;
-    await this.c.query(`savepoint ${sp}`);
     try {
-      const r = await run();
-      await this.c.query(`release savepoint ${sp}`);
-      return r;
+      return await underSavepoint(this.c, `vigil_unit_${++this.seq}`, run);
     } catch (e) {
-      await this.c.query(`rollback to savepoint ${sp}`);
       const err = pgError(e, sql);
       // (a test reports its error's first line: the helpers' hint said there, in short)
       if (err.message.includes(PG_HELPER_SCHEMA) && err.message.includes('(Vigil installs')) {
