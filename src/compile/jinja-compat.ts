@@ -1589,7 +1589,7 @@ function pythonFilters(env: nunjucks.Environment): void {
   // Jinja's unique, min and max: by the items (or their `attribute`), strings compared without
   // their case unless case_sensitive; unique keeps the first of each, min / max the first found;
   // min / max of nothing is undefined
-  const keyed = (name: string, v: unknown, caseSensitive: unknown, attribute: unknown) => {
+  const keyed = (v: unknown, caseSensitive: unknown, attribute: unknown) => {
     const items = keysOf(v);
     const list = Array.isArray(items) ? items : asText(items) !== undefined ? [...asText(items)!] : undefined;
     if (!list) throw new Error(`'${pyType(v)}' object is not iterable`);
@@ -1602,7 +1602,7 @@ function pythonFilters(env: nunjucks.Environment): void {
   env.addFilter('unique', (v: unknown, caseSensitive: unknown = false, attribute: unknown = null) => {
     const seen: unknown[] = [];
     const out: unknown[] = [];
-    for (const [x, k] of keyed('unique', v, caseSensitive, attribute)) {
+    for (const [x, k] of keyed(v, caseSensitive, attribute)) {
       if (seen.some((s) => pyEqual(s, k))) continue;
       seen.push(k);
       out.push(x);
@@ -1611,7 +1611,7 @@ function pythonFilters(env: nunjucks.Environment): void {
   });
   for (const [name, sign] of [['min', -1], ['max', 1]] as const) {
     env.addFilter(name, (v: unknown, caseSensitive: unknown = false, attribute: unknown = null) => {
-      const pairs = keyed(name, v, caseSensitive, attribute);
+      const pairs = keyed(v, caseSensitive, attribute);
       if (!pairs.length) return undefined;
       let best = pairs[0];
       for (const p of pairs.slice(1)) if (pyCompare(p[1], best[1]) * sign > 0) best = p;
