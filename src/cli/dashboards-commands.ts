@@ -652,16 +652,21 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const reused = `${q.reused ? `; ${q.reused} answered by a query already run` : ''}${cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : ''}${cache.shared ? `; ${cache.shared} the same as on another page, drawn once` : ''}`;
   out(`Queried ${tiles} tiles${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length + filtered.length + raws.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
   if (pngDir !== undefined && pages.length > 0) {
-    const { screenshotTabs, findChromium, launchScreenshotBrowser } = await import('../dashboards/screenshot.js');
+    const { openScreenshotSession, findChromium, launchScreenshotBrowser } = await import('../dashboards/screenshot.js');
     const chromium = findChromium();
     if (!chromium) throw new UsageError('--png needs Chromium: install Debian\'s package (apt-get install chromium) or set VIGIL_CHROMIUM to its path; vigil never downloads a browser');
     const taken = new Set<string>();
-    // one browser for every page of the render
+    // one browser, and one tab of it, for every page of the render
     const browser = await launchScreenshotBrowser(chromium);
     try {
-      for (const p of pages) {
-        const shots = await screenshotTabs(p.file, pngDir, { browser, taken });
-        for (const s of shots) out(`  ${relative(process.cwd(), s.file) || s.file} (${Math.round(s.bytes / 1024)} KB)`);
+      const session = await openScreenshotSession(browser);
+      try {
+        for (const p of pages) {
+          const shots = await session.shoot(p.file, pngDir, taken);
+          for (const s of shots) out(`  ${relative(process.cwd(), s.file) || s.file} (${Math.round(s.bytes / 1024)} KB)`);
+        }
+      } finally {
+        await session.close();
       }
     } finally {
       await browser.close();

@@ -70,50 +70,78 @@ export async function launchScreenshotBrowser(executablePath = findChromium() ??
 }
 
 /**
+ * One context and one tab of a browser of launchScreenshotBrowser(), kept for every page of a
+ * render: each page is opened in the same tab, one after the other. A context per page started
+ * a renderer process per page, and a first picture in a fresh renderer costs several times the
+ * next one (the render's five shipped pages: 17.0 s of CPU in their own contexts, 7.6 s in one
+ * tab; docs/benchmarks.md). The pages are the render's own static files.
+ */
+export interface ScreenshotSession {
+  /** see screenshotTabs() */
+  shoot(htmlFile: string, outDir: string, taken?: Set<string>): Promise<Array<{ tab: string; file: string; bytes: number }>>;
+  close(): Promise<void>;
+}
+
+export async function openScreenshotSession(browser: Browser, opts: Pick<ScreenshotOptions, 'width' | 'scale'> = {}): Promise<ScreenshotSession> {
+  const context = await browser.newContext({ viewport: { width: opts.width ?? 1328, height: 900 }, deviceScaleFactor: opts.scale ?? 1 });
+  try {
+    const page = await context.newPage();
+    // what the page being shot reports (reset for each page)
+    let errors: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+    page.on('requestfailed', (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText ?? 'unknown'})`));
+    return {
+      async shoot(htmlFile, outDir, taken = new Set<string>()) {
+        mkdirSync(outDir, { recursive: true });
+        errors = [];
+        const shots: Array<{ tab: string; file: string; bytes: number }> = [];
+        await page.goto(pathToFileURL(resolve(htmlFile)).href, { waitUntil: 'load' });
+        // the tab bar sticks to the top when scrolling; in a section's picture it would cover the top
+        await page.addStyleTag({ content: 'nav.tabbar{position:static !important} html{scroll-behavior:auto !important}' });
+        const dashboard = (await page.getAttribute('body', 'data-dashboard')) || basename(htmlFile).replace(/\.html?$/i, '');
+        const tabs = await page.$$eval('section[id^="tab-"]', (els) => els.map((e) => ({ tab: e.id.slice('tab-'.length), title: e.getAttribute('data-title') || e.id.slice('tab-'.length) })));
+        for (const { tab, title } of tabs) {
+          const file = join(outDir, pngName(title, dashboard, taken));
+          await page.locator(`[id="tab-${tab}"]`).screenshot({ path: file, animations: 'disabled' });
+          shots.push({ tab, file, bytes: statSync(file).size });
+        }
+        const seen = errors;
+        if (seen.length) throw new ScreenshotError(`${htmlFile}: ${seen.length} error(s) in the browser:\n${seen.join('\n')}`, seen, shots);
+        return shots;
+      },
+      close: () => context.close(),
+    };
+  } catch (e) {
+    await context.close();
+    throw e;
+  }
+}
+
+/**
  * Opens `htmlFile` in headless Chromium and writes one PNG per `<section id="tab-...">` into
  * `outDir`, each the whole section (which says as of when), named by pngName() after the tab's
  * `data-title`. The dashboard name is the page's `data-dashboard` (else the file name). Console
  * errors, page errors and failed requests make it throw a ScreenshotError (after all screenshots
- * are written) listing them. `opts.taken`: names used by earlier pages of the same render.
- * `opts.browser`: a browser of launchScreenshotBrowser() to open the page in (each page gets a
- * context of its own); without it one is launched and closed for this page.
+ * are written) listing them. `opts.taken`: names used by earlier pages of the same render. A
+ * render of several pages uses one openScreenshotSession() for all of them instead.
  */
 export async function screenshotTabs(
   htmlFile: string,
   outDir: string,
-  opts: ScreenshotOptions & { taken?: Set<string>; browser?: Browser } = {},
+  opts: ScreenshotOptions & { taken?: Set<string> } = {},
 ): Promise<Array<{ tab: string; file: string; bytes: number }>> {
-  mkdirSync(outDir, { recursive: true });
-  const own = opts.browser ? undefined : await launchScreenshotBrowser(opts.executablePath);
-  const browser = (opts.browser ?? own)!;
-  const errors: string[] = [];
-  const shots: Array<{ tab: string; file: string; bytes: number }> = [];
+  const browser = await launchScreenshotBrowser(opts.executablePath);
   try {
-    const context = await browser.newContext({ viewport: { width: opts.width ?? 1328, height: 900 }, deviceScaleFactor: opts.scale ?? 1 });
+    const session = await openScreenshotSession(browser, opts);
     try {
-      const page = await context.newPage();
-      page.on('console', (msg) => {
-        if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
-      });
-      page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
-      page.on('requestfailed', (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText ?? 'unknown'})`));
-      await page.goto(pathToFileURL(resolve(htmlFile)).href, { waitUntil: 'load' });
-      // the tab bar sticks to the top when scrolling; in a section's picture it would cover the top
-      await page.addStyleTag({ content: 'nav.tabbar{position:static !important} html{scroll-behavior:auto !important}' });
-      const dashboard = (await page.getAttribute('body', 'data-dashboard')) || basename(htmlFile).replace(/\.html?$/i, '');
-      const tabs = await page.$$eval('section[id^="tab-"]', (els) => els.map((e) => ({ tab: e.id.slice('tab-'.length), title: e.getAttribute('data-title') || e.id.slice('tab-'.length) })));
-      const taken = opts.taken ?? new Set<string>();
-      for (const { tab, title } of tabs) {
-        const file = join(outDir, pngName(title, dashboard, taken));
-        await page.locator(`[id="tab-${tab}"]`).screenshot({ path: file, animations: 'disabled' });
-        shots.push({ tab, file, bytes: statSync(file).size });
-      }
+      return await session.shoot(htmlFile, outDir, opts.taken);
     } finally {
-      await context.close();
+      await session.close();
     }
   } finally {
-    await own?.close();
+    await browser.close();
   }
-  if (errors.length) throw new ScreenshotError(`${htmlFile}: ${errors.length} error(s) in the browser:\n${errors.join('\n')}`, errors, shots);
-  return shots;
 }

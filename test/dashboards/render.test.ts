@@ -7,11 +7,12 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asOf, escapeHtml, formatAxisValue, formatValue, renderDashboardHtml, renderTileHtml } from '../../src/dashboards/render.js';
 import { pngStats } from '../support/png-stats.js';
 import { CategoryColors } from '../../src/dashboards/category-colors.js';
-import { findChromium, pngName, screenshotTabs } from '../../src/dashboards/screenshot.js';
+import { findChromium, launchScreenshotBrowser, openScreenshotSession, pngName, ScreenshotError, screenshotTabs } from '../../src/dashboards/screenshot.js';
 import { DashboardSchema, type ResolvedTile, type Tile } from '../../src/dashboards/schema.js';
 import type { CompiledDashboard, CompiledField, CompiledTile, TileData } from '../../src/dashboards/types.js';
 import { sharedBrowser } from '../support/browser.js';
@@ -612,6 +613,62 @@ describe.skipIf(!chromium)('in headless Chromium', () => {
       }
     } finally {
       await browser.close();
+    }
+  });
+});
+
+describe.skipIf(!chromium)('render --png: one tab for every page of a render', () => {
+  it("pages shot one after another in the same tab: each page's pictures, names and browser errors are its own", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-shots-'));
+    try {
+      const page = (dashboard: string, tabs: Array<[string, string, string]>, script = '') =>
+        `<!doctype html><html><head><style>section{height:300px;width:600px}</style></head><body data-dashboard="${dashboard}">${tabs.map(([id, title, color]) => `<section id="tab-${id}" data-title="${title}" style="background:${color}">${title}</section>`).join('')}${script}</body></html>`;
+      writeFileSync(join(dir, 'a.html'), page('a', [['one', 'Overview', 'rgb(200, 30, 30)'], ['two', 'Details', 'rgb(30, 30, 200)']]));
+      writeFileSync(join(dir, 'b.html'), page('b', [['one', 'Overview', 'rgb(30, 200, 30)']], '<script>console.error("b is broken")</script>'));
+      writeFileSync(join(dir, 'c.html'), page('c', [['only', 'Summary', 'rgb(240, 240, 30)']]));
+      const browser = await launchScreenshotBrowser(chromium);
+      const session = await openScreenshotSession(browser);
+      const taken = new Set<string>();
+      const out = join(dir, 'png');
+      try {
+        const a = await session.shoot(join(dir, 'a.html'), out, taken);
+        expect(a.map((s) => s.file.replace(/.*\//, ''))).toEqual(['Overview.png', 'Details.png']);
+        // the second page's console error is reported for it, its picture written, its name told apart from a's
+        const b = await session.shoot(join(dir, 'b.html'), out, taken).then(() => undefined, (e: unknown) => e);
+        expect(b).toBeInstanceOf(ScreenshotError);
+        expect((b as ScreenshotError).message).toContain('b.html: 1 error(s) in the browser:\nconsole: b is broken');
+        expect((b as ScreenshotError).shots.map((s) => s.file.replace(/.*\//, ''))).toEqual(['b-Overview.png']);
+        // and not carried to the next page
+        const c = await session.shoot(join(dir, 'c.html'), out, taken);
+        expect(c.map((s) => s.tab)).toEqual(['only']);
+      } finally {
+        await session.close();
+        await browser.close();
+      }
+      // each picture shows its own page's section, not the page shot before it in the same tab
+      const viewer = await sharedBrowser();
+      try {
+        const p = await viewer.newPage();
+        const colours = { 'Overview.png': [200, 30, 30], 'Details.png': [30, 30, 200], 'b-Overview.png': [30, 200, 30], 'Summary.png': [240, 240, 30] } as const;
+        for (const [file, rgb] of Object.entries(colours)) {
+          await p.goto(pathToFileURL(join(out, file)).href);
+          const px = await p.evaluate(async () => {
+            const img = document.querySelector('img')!;
+            await img.decode();
+            const c = document.createElement('canvas');
+            c.width = img.naturalWidth;
+            c.height = img.naturalHeight;
+            const ctx = c.getContext('2d')!;
+            ctx.drawImage(img, 0, 0);
+            return [...ctx.getImageData(c.width - 5, c.height - 5, 1, 1).data.slice(0, 3)];
+          });
+          expect(px, file).toEqual(rgb);
+        }
+      } finally {
+        await viewer.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
