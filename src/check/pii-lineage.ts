@@ -29,7 +29,9 @@
  * alert's (every column of its rows reaches its notifications and its state: one carrying live
  * PII is an error, as a model's), a dashboard tile's and its raw rows' (what they show is written
  * into the site, its PNGs and the BI exports: the same) and a failing data test's (its printed
- * sample masks them).
+ * sample masks them). A column an alert or a tile reads of a model whose lineage is incomplete
+ * and reads live PII, which the lineage did not trace (or derived from one), is that model's
+ * W_PII repeated at the query's line naming it; an error on a raw-rows page (`rowLevel`).
  */
 import { join } from 'node:path';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
@@ -64,8 +66,13 @@ export interface PiiQuery {
   id: string;
   sql: string;
   depends_on: string[];
-  /** an alert's or a tile's: its columns carrying live PII are errors (E_PII), its incomplete lineage a warning; where a column is written (undefined: the query) */
-  checked?: { what: string; where: (column: string | undefined) => Location; hint: string };
+  /**
+   * an alert's or a tile's: its columns carrying live PII are errors (E_PII), its incomplete
+   * lineage a warning, and so is a column it reads of a model whose lineage could not tell it
+   * from PII (see unknownPii); where a column is written (undefined: the query). `rowLevel` (a
+   * raw-rows page, listing rows one by one): such a column is an error too.
+   */
+  checked?: { what: string; where: (column: string | undefined) => Location; hint: string; rowLevel?: boolean };
 }
 /** Which columns of a query carry live PII. */
 export interface QueryPii {
@@ -151,18 +158,44 @@ export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { w
   const ds: Diagnostic[] = [];
   /** The live PII a traced column is read from, by label (its source or model column). */
   const liveFrom = (col: { from: Array<{ node: string; column: string }> }): string[] => col.from.flatMap((r) => live.get(r.node)?.get(r.column.toLowerCase()) ?? []);
+  /**
+   * The columns of models whose lineage cannot tell them from PII, by model: those the lineage did
+   * not trace (`traced`; none when the SQL did not parse) of a model that reads live PII with an
+   * incomplete lineage (the W_PII below: `why`), and those derived from such a column (`derived`),
+   * but for the ones its YAML masks (a policy) or declassifies (meta: { pii: false }).
+   */
+  const unknown = new Map<string, { why?: string; traced?: Set<string>; derived: Map<string, string>; declared: Map<string, ModelNode['columns'][number]>; masks: boolean }>();
+  /** Why a model's column may be PII unseen (unknown), or undefined. */
+  const unknownPii = (node: string, column: string): string | undefined => {
+    const u = unknown.get(node);
+    const c = column.toLowerCase();
+    if (!u) return undefined;
+    const d = u.declared.get(c);
+    if (declassified(d) || (u.masks && d && policyOf(d))) return undefined;
+    return u.derived.get(c) ?? (u.why && !u.traced?.has(c) ? u.why : undefined);
+  };
   for (const m of models) {
     const l = lineage.get(m.unique_id);
     const readsLive = m.depends_on.filter((p) => live.has(p));
     if (!l) continue;
+    const declared = new Map(m.columns.map((c) => [c.name.toLowerCase(), c]));
+    const u = { derived: new Map<string, string>(), declared, masks: m.resource_type === 'model' && !!m.relation } as NonNullable<ReturnType<typeof unknown.get>>;
     if (l.error || l.untraced.length) {
       if (readsLive.length) {
         const what = incompleteBecause(l);
-        ds.push(diag('W_PII', `${m.resource_type} '${m.name}' reads PII (${readsLive.flatMap((p) => [...live.get(p)!.values()]).join(', ')}) and its column lineage is incomplete: ${what}; PII may reach it unseen`, where(m, undefined), 'name its columns explicitly, or add the no_unmasked_pii test to it', 'warn'));
+        const reads = `${m.resource_type} '${m.name}' reads PII (${readsLive.flatMap((p) => [...live.get(p)!.values()]).join(', ')}) and its column lineage is incomplete: ${what}`;
+        ds.push(diag('W_PII', `${reads}; PII may reach it unseen`, where(m, undefined), 'name its columns explicitly, or add the no_unmasked_pii test to it', 'warn'));
+        Object.assign(u, { why: reads, traced: l.error ? undefined : new Set(l.columns.map((c) => c.name.toLowerCase())) });
+        unknown.set(m.unique_id, u);
       }
       if (l.error) continue;
     }
-    const declared = new Map(m.columns.map((c) => [c.name.toLowerCase(), c]));
+    // a column derived from one whose lineage is unknown: unknown too
+    for (const col of l.columns) {
+      const ref = col.from.find((r) => unknownPii(r.node, r.column) !== undefined);
+      if (ref) u.derived.set(col.name.toLowerCase(), `${unknownPii(ref.node, ref.column)} (through ${manifest.nodes[ref.node]?.name ?? ref.node}.${ref.column})`);
+    }
+    if (u.derived.size) unknown.set(m.unique_id, u);
     if (m.resource_type === 'model' && m.unmasked_sql && l.complete) {
       // the published SELECT names every declared column but a dropped one, quoted (compile/
       // masking.ts maskedSelect): one its SQL does not return under that exact name (the lineage's,
@@ -254,7 +287,22 @@ export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { w
     }
     for (const col of l.columns) {
       const from = r.live.get(col.name.toLowerCase());
-      if (from) r.diagnostics.push(diag('E_PII', `column '${col.name}' of ${what} carries PII unmasked: it is ${col.kind === 'direct' ? 'a copy of' : 'derived from'} ${from.join(', ')}`, q.checked.where(col.name), hint));
+      if (from) {
+        r.diagnostics.push(diag('E_PII', `column '${col.name}' of ${what} carries PII unmasked: it is ${col.kind === 'direct' ? 'a copy of' : 'derived from'} ${from.join(', ')}`, q.checked.where(col.name), hint));
+        continue;
+      }
+      // the model's W_PII, repeated where the column is shown
+      const ref = col.from.find((x) => unknownPii(x.node, x.column) !== undefined);
+      if (!ref) continue;
+      const model = manifest.nodes[ref.node];
+      const of = `${model?.name ?? ref.node}.${ref.column}`;
+      const msg = `column '${col.name}' of ${what} ${col.kind === 'direct' ? 'reads' : 'is derived from'} ${of}, whose lineage is unknown: ${unknownPii(ref.node, ref.column)}`;
+      const fix = `give ${of} a policy in ${model && 'properties_file' in model && model.properties_file ? model.properties_file : 'its YAML'} (policy: mask | hash | redact | drop), or, reviewed, meta: { pii: false }; or name its model's columns explicitly so the lineage can follow them`;
+      r.diagnostics.push(
+        q.checked.rowLevel
+          ? diag('E_PII', `${msg}: rows are listed one by one only with columns known to hold no PII`, q.checked.where(col.name), fix)
+          : diag('W_PII', `${msg}; PII may reach it unseen`, q.checked.where(col.name), fix, 'warn'),
+      );
     }
     diagnostics.push(...r.diagnostics);
   }

@@ -639,7 +639,9 @@ export function compileDashboards(input: CompileDashboardsInput, ds: Diagnostic[
  * every column a tile's query returns is drawn on the site and its PNGs and carried into the BI
  * exports, and a raw-rows page lists its columns (those the masking policy withholds are never
  * selected), so one carrying live PII is an error at the line that names it (else the tile's
- * id). A drill-down page is its tab's tiles with filter values set: the same columns.
+ * id), and one whose lineage cannot tell it from PII a warning there — an error on a raw-rows
+ * page, which lists it row by row. A drill-down page is its tab's tiles with filter values set:
+ * the same columns.
  */
 export function dashboardPiiQueries(ds: CompiledDashboard[], manifest: Manifest, dialect: Dialect): PiiQuery[] {
   const ids = new Map(Object.values(manifest.nodes).flatMap((n) => (n.resource_type === 'model' ? [[n.name, n.unique_id] as const] : [])));
@@ -661,7 +663,7 @@ export function dashboardPiiQueries(ds: CompiledDashboard[], manifest: Manifest,
         if (rr && rawModel) {
           // the query of a row's page, any row: the values do not change its columns
           const values = Object.fromEntries([...Object.keys(rr.match).map((c) => [c, ''] as const), ...(rr.day ? [[rr.day.column, '1970-01-01'] as const] : [])]);
-          out.push({ id: `${id}#raw_rows`, sql: rawRowsSql(rr, values, dialect), depends_on: [rawModel], checked: { what: `the raw rows of ${what}`, where: at(t.rawColumnsAt), hint: PII_QUERY_HINT } });
+          out.push({ id: `${id}#raw_rows`, sql: rawRowsSql(rr, values, dialect), depends_on: [rawModel], checked: { what: `the raw rows of ${what}`, where: at(t.rawColumnsAt), hint: PII_QUERY_HINT, rowLevel: true } });
         }
         return out;
       }),

@@ -1154,8 +1154,13 @@ const LOOKER_TIMEFRAMES = ['raw', 'time', 'date', 'week', 'month'];
 /** The range color of a target band (the site draws it green too). */
 const TARGET_BAND_COLOR = '#12B76A';
 
+/**
+ * A LookML dashboard as YAML. Looker reads it as YAML 1.1, where yes, no, on, off, y and n (any
+ * case) are booleans, and 1:20 or 1_000 numbers: written with the 1.1 schema, such strings are
+ * quoted (a tab titled `yes` is `title_text: "yes"`, not the boolean).
+ */
 function lookmlYaml(v: unknown): string {
-  const doc = new YAML.Document(v);
+  const doc = new YAML.Document(v, { version: '1.1' });
   YAML.visit(doc, {
     Seq(_, node) {
       if (node.items.every((i) => YAML.isScalar(i))) node.flow = true;

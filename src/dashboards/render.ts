@@ -514,7 +514,7 @@ function renderSvg(option: EChartsCoreOption, width: number, height: number, idP
     // is hovered in a drawn SVG: such elements are made silent (pointer-events:none).
     const storage = (chart.getZr() as unknown as { storage: { getDisplayList(update?: boolean): Array<{ silent: boolean; style?: { fill?: unknown } }> } }).storage;
     for (const el of storage.getDisplayList(true)) if (el.style?.fill && typeof el.style.fill === 'object') el.silent = true;
-    const svg = chart.renderToSVGString();
+    const svg = strokeHitsOnly(chart.renderToSVGString());
     // ids/classes are numbered by a process-wide counter: rename them per tile
     const m = /(?:id|class)="(zr\d+)-/.exec(svg);
     if (!m) return svg;
@@ -535,6 +535,21 @@ function renderSvg(option: EChartsCoreOption, width: number, height: number, idP
   } finally {
     chart.dispose();
   }
+}
+
+/**
+ * zrender's SSR output gives every shape drawn without a fill `pointer-events="visible"`, which
+ * makes it catch clicks across the whole region its outline encloses: a line series' path (a
+ * stacked area's edge) would then take the clicks inside the bands below it, and open another
+ * series' drill-down. A stroke-only shape is hit on its stroke here, as on ECharts' canvas; but
+ * for the legend items' hit boxes (fill="none" rectangles meant to be clicked anywhere).
+ */
+function strokeHitsOnly(svg: string): string {
+  return svg.replace(/<(?:path|rect|circle|ellipse|polygon|polyline)\b[^>]*>/g, (tag) =>
+    tag.includes(' pointer-events="visible"') && tag.includes(' fill="none"') && !tag.includes(' ecmeta_ssr_type="legend"')
+      ? tag.replace(' pointer-events="visible"', ' pointer-events="visibleStroke"')
+      : tag,
+  );
 }
 
 function baseOption(): EChartsCoreOption {
@@ -643,8 +658,13 @@ function drillFields(ct: CompiledTile): string[] {
   return out;
 }
 
-/** Marks the paths drawn in a series' (unique) color — areas, lines — with data-s="<series index>". */
-function markSeriesPaths(svg: string, colors: Array<string | undefined>): string {
+/**
+ * Marks the paths drawn in a series' (unique) color — areas, lines — with data-s="<series index>".
+ * `fillsOnly` (area charts): the areas alone. An area's edge line runs along the band above it,
+ * half its width inside it: a click there is on that band (the page's script looks under an
+ * unmarked element for a marked one), not on the series below.
+ */
+function markSeriesPaths(svg: string, colors: Array<string | undefined>, fillsOnly = false): string {
   const index = new Map<string, number>();
   const dup = new Set<string>();
   colors.forEach((c, i) => {
@@ -658,7 +678,7 @@ function markSeriesPaths(svg: string, colors: Array<string | undefined>): string
     if (attrs.includes('ecmeta_')) return all;
     const fill = /\sfill="([^"]+)"/.exec(attrs)?.[1]?.toLowerCase();
     const stroke = /\sstroke="([^"]+)"/.exec(attrs)?.[1]?.toLowerCase();
-    const i = fill && fill !== 'none' ? index.get(fill) : stroke ? index.get(stroke) : undefined;
+    const i = fill && fill !== 'none' ? index.get(fill) : stroke && !fillsOnly ? index.get(stroke) : undefined;
     return i === undefined ? all : `<path${attrs} data-s="${i}"${slash}>`;
   });
 }
@@ -898,7 +918,7 @@ function lineAreaBar(ct: CompiledTile, rows: Array<Record<string, unknown>>, w: 
       const by = hrefBy(sKey);
       clicks = { s: series.map((x) => (x.key !== undefined ? (by.get(x.key) ?? null) : null)) };
       // areas and lines carry no ECharts metadata: marked by their series' color
-      svg = markSeriesPaths(svg, colorOf);
+      svg = markSeriesPaths(svg, colorOf, type === 'area');
     } else if (onlyOf([f.x?.name])) {
       const by = hrefBy(xKey);
       clicks = { c: cats.map((c) => by.get(c.id) ?? null) };

@@ -310,6 +310,27 @@ describe('Looker: dashboards', () => {
     expect(capability).toMatchObject({ name: 'capability', title: 'Capability', field: 'daily.capability' });
     expect(capability.default_value).toBeUndefined();
   });
+  it("titles and labels that YAML 1.1 reads as booleans or numbers (yes, No, on, OFF, y, n, 1:20, 1_000) stay strings, as Looker reads the dashboard: quoted (was: title_text: yes)", () => {
+    const d = definition();
+    const words = ['yes', 'No', 'on', 'OFF', 'y', 'n', '1:20', '1_000'];
+    d.title = words[0];
+    d.tabs[0].title = words[1];
+    d.tabs[0].tiles[0].title = words[2];
+    d.tabs[0].tiles[1].title = words[3];
+    d.tabs[0].tiles[2].title = words[4];
+    d.tabs[0].tiles[3].title = words[5];
+    d.tabs[0].tiles[4].title = words[6];
+    d.tabs[0].tiles[5].title = words[7];
+    const files = exportDashboards([compileFixture(d, duckDbDialect)], 'looker');
+    expect(lookmlProblems(files)).toEqual([]);
+    const text = files.get('fixture_dash.dashboard.lookml')!;
+    const doc = YAML.parse(text, { version: '1.1' })[0] as Json;
+    expect(doc.title).toBe('yes');
+    const strings = JSON.stringify(doc);
+    for (const w of words) expect(strings, w).toContain(JSON.stringify(w));
+    expect(text).toMatch(/^\s*title_text: "No"$/m);
+    expect(text).not.toMatch(/: (yes|No|on|OFF|y|n|1:20|1_000)$/m);
+  });
   it('descriptions become element notes', () => {
     const d = definition();
     d.tabs[0].tiles[0].description = 'Last 24 hours';

@@ -5,6 +5,8 @@
  * `dashboards validate`, `render`, `export` and `publish`, which write and send nothing for it;
  * with `policy: hash` everything passes. A raw-rows page is checked as the query it runs: the
  * masked column is withheld there (not refused), an unmasked one is an error at `raw_rows`.
+ * A column whose lineage is unknown (a model reading PII through COLUMNS(...)) is a warning at
+ * the tile's line, an error on a raw-rows page.
  * A project that marks no PII does not load the lineage at all.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,6 +169,84 @@ describe('dashboard tiles: the PII check', () => {
     const near = people({ dimensions: [{ column: 'team' }, { column: 'teams' }] });
     writeFileSync(join(dir, 'dashboards/people.json'), near);
     expect(vigil(dir, ['dashboards', 'validate']).stderr).toMatch(/column 'teams' not in contacts — did you mean 'team'\?/);
+  });
+
+  it("a column whose lineage is unknown (a model reading PII through COLUMNS(...)): a warning at the tile's line naming the column and the model from validate, render (again from its snapshot) and export; an error on a raw-rows page; a policy or meta: { pii: false } settles it (was: nothing said, the addresses on the pages)", () => {
+    const leakyYml = (email: string) => `models:\n  - name: leaky\n    columns:\n      - { name: kind, data_type: varchar }\n      - { name: ts, data_type: timestamp }\n      - { name: day, data_type: date }\n      - { name: email, data_type: varchar${email} }\n`;
+    const tiles = (rawRows: boolean) =>
+      JSON.stringify(
+        {
+          name: 'leaks',
+          title: 'Leaks',
+          tabs: [
+            {
+              name: 't',
+              title: 'T',
+              tiles: [
+                { id: 'emails', type: 'table', title: 'Emails', model: 'leaky', dimensions: [{ column: 'email' }], measures: [{ column: 'kind', agg: 'count' }], layout: L(0, 0, 6, 4) },
+                { id: 'contacts', type: 'table', title: 'Contacts', model: 'contacts', dimensions: [{ column: 'contact' }], measures: [{ column: 'kind', agg: 'count' }], layout: L(0, 4, 6, 4) },
+                ...(rawRows ? [{ id: 'kinds', type: 'table', title: 'Kinds', model: 'leaky', dimensions: [{ column: 'kind' }], measures: [{ column: 'kind', agg: 'count', name: 'n' }], raw_rows: { model: 'leaky', match: { kind: '{{ kind }}' }, columns: ['kind', 'email'] }, layout: L(6, 0, 6, 4) }] : []),
+              ],
+            },
+          ],
+        },
+        null,
+        2,
+      );
+    const text = tiles(true);
+    const dir = makeProject({
+      'seeds/hostile.csv': 'id,ts,email,kind\n1,2026-10-30 22:00:00,ann@secret.example,a\n2,2026-10-30 20:00:00,bob@secret.example,b\n',
+      'seeds/hostile.yml': 'seeds:\n  - name: hostile\n    columns:\n      - { name: email, meta: { pii: true } }\n',
+      'models/leaky.sql': "{{ config(materialized='table') }} select kind, ts, cast(ts as date) as day, COLUMNS('^em') from {{ ref('hostile') }}\n",
+      'models/leaky.yml': leakyYml(''),
+      // a later model, deriving a column from it
+      'models/contacts.sql': "select kind, upper(email) as contact from {{ ref('leaky') }}\n",
+      'models/contacts.yml': 'models:\n  - name: contacts\n    columns:\n      - { name: kind, data_type: varchar }\n      - { name: contact, data_type: varchar }\n',
+      'dashboards/leaks.json': text,
+    });
+    dirs.push(dir);
+    const built = vigil(dir, ['build']);
+    expect(built.code, built.stderr).toBe(0);
+    // the model's own warning, at compile
+    expect(vigil(dir, ['compile']).stderr).toMatch(/warning: model 'leaky' reads PII \(hostile\.email\) and its column lineage is incomplete: COLUMNS\(\.\.\.\) expression; PII may reach it unseen \[W_PII\]/);
+    const W_TILE = new RegExp(`^dashboards/leaks\\.json:${lineOf(text, '"column": "email"')}:\\d+: warning: column 'email' of tile 'emails' of dashboard 'leaks' reads leaky\\.email, whose lineage is unknown: model 'leaky' reads PII \\(hostile\\.email\\) and its column lineage is incomplete: COLUMNS\\(\\.\\.\\.\\) expression; PII may reach it unseen \\[W_PII\\]\\n  hint: give leaky\\.email a policy in models/leaky\\.yml`, 'm');
+    const W_DERIVED = new RegExp(`^dashboards/leaks\\.json:${lineOf(text, '"column": "contact"')}:\\d+: warning: column 'contact' of tile 'contacts' of dashboard 'leaks' reads contacts\\.contact, whose lineage is unknown: model 'leaky' reads PII \\(hostile\\.email\\) and its column lineage is incomplete: COLUMNS\\(\\.\\.\\.\\) expression \\(through leaky\\.email\\); PII may reach it unseen \\[W_PII\\]`, 'm');
+    const E_RAW = new RegExp(`^dashboards/leaks\\.json:${lineOf(text, '"email"', '"raw_rows"')}:\\d+: error: column 'email' of the raw rows of tile 'kinds' of dashboard 'leaks' reads leaky\\.email, whose lineage is unknown: .*: rows are listed one by one only with columns known to hold no PII \\[E_PII\\]`, 'm');
+    for (const args of [['dashboards', 'validate'], ['dashboards', 'render', '--out', 'site', '--at', AT], ['dashboards', 'export', '--format', 'json', '--out', 'ex'], ['check']]) {
+      const r = vigil(dir, args);
+      expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(W_TILE);
+      expect(r.stderr).toMatch(E_RAW);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(existsSync(join(dir, 'site'))).toBe(false);
+    expect(existsSync(join(dir, 'ex'))).toBe(false);
+
+    // without the raw rows: written, with the warning each time
+    writeFileSync(join(dir, 'dashboards/leaks.json'), tiles(false));
+    for (const args of [['dashboards', 'validate'], ['dashboards', 'render', '--out', 'site', '--at', AT], ['dashboards', 'render', '--out', 'site', '--at', AT], ['dashboards', 'export', '--format', 'looker', '--out', 'lk']]) {
+      const r = vigil(dir, args);
+      expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(0);
+      expect(r.stderr, args.join(' ')).toMatch(W_TILE);
+      expect(r.stderr, args.join(' ')).toMatch(W_DERIVED);
+    }
+
+    // reviewed and declassified: nothing to say, the raw rows list it
+    writeFileSync(join(dir, 'models/leaky.yml'), leakyYml(', meta: { pii: false }'));
+    writeFileSync(join(dir, 'dashboards/leaks.json'), text);
+    const ok = vigil(dir, ['dashboards', 'render', '--out', 'site', '--at', AT]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).not.toMatch(/PII/);
+    expect(readFileSync(join(dir, 'site/leaks/rows/kinds--kind=a.html'), 'utf8')).toContain('ann@secret.example');
+
+    // masked by a policy: the tile reads the masked column, the raw rows withhold it
+    writeFileSync(join(dir, 'models/leaky.yml'), leakyYml(', policy: hash'));
+    writeFileSync(join(dir, 'dashboards/leaks.json'), text.replace(/"columns": \[\s*"kind",\s*"email"\s*\]/, '"columns": ["kind"]'));
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const masked = vigil(dir, ['dashboards', 'render', '--out', 'site', '--at', AT]);
+    expect(masked.code, masked.stderr).toBe(0);
+    expect(masked.stderr).not.toMatch(/tile '(emails|kinds|contacts)'/);
+    expect(readFileSync(join(dir, 'site/leaks.html'), 'utf8')).not.toContain('@secret.example');
   });
 
   it('a project that marks no PII runs no lineage for its tiles; one that does, does', () => {

@@ -3,8 +3,9 @@
  * the mistakes an exporter makes, without a Looker instance.
  * - `.lkml` files (views, models) are parsed by the real LookML parser (npm `lookml-parser`);
  *   a syntax error is a problem.
- * - `.dashboard.lookml` files are YAML (a list of one dashboard), parsed with `yaml`, and checked
- *   for shape: element names, known types, grid positions on the 24 columns, `pivots` and sort
+ * - `.dashboard.lookml` files are YAML (a list of one dashboard), parsed with `yaml` as YAML 1.1
+ *   (as Looker reads them: a value 1.1 reads otherwise than 1.2, such as an unquoted `yes`, is a
+ *   problem), and checked for shape: element names, known types, grid positions on the 24 columns, `pivots` and sort
  *   fields among `fields`, conditional formatting and reference lines with their keys.
  * - Every field reference is resolved to a declared dimension (a dimension group: one per
  *   timeframe) or measure of its view, and the view must be reachable from the explore the
@@ -164,7 +165,10 @@ export function lookmlProblems(files: Map<string, string>): string[] {
     if (!file.endsWith('.dashboard.lookml')) continue;
     let docs: unknown;
     try {
-      docs = YAML.parse(text);
+      // as Looker reads it: YAML 1.1, where yes/no/on/off/y/n are booleans; a value YAML 1.2
+      // reads otherwise (an unquoted `title_text: yes`) is one the exporter meant another way
+      docs = YAML.parse(text, { version: '1.1' });
+      for (const d of yamlDifferences(docs, YAML.parse(text))) problems.push(`${file}: YAML: ${d}`);
     } catch (e) {
       problems.push(`${file}: YAML: ${String(e)}`);
       continue;
@@ -250,4 +254,14 @@ export function lookmlProblems(files: Map<string, string>): string[] {
     }
   }
   return problems;
+}
+
+/** Where YAML 1.1 (`a`) and 1.2 (`b`) read a document differently: `path: 1.1 value, 1.2 value`. */
+function yamlDifferences(a: unknown, b: unknown, path = ''): string[] {
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) return a.flatMap((x, i) => yamlDifferences(x, b[i], `${path}[${i}]`));
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b) && !(a instanceof Date)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((k) => yamlDifferences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`));
+  }
+  return Object.is(a, b) ? [] : [`${path || '(document)'} is ${JSON.stringify(a)} in YAML 1.1 (as Looker reads it), ${JSON.stringify(b)} in YAML 1.2: quote it`];
 }
