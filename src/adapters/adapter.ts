@@ -114,6 +114,8 @@ export interface MaterializeRequest {
   onSchemaChange?: 'ignore' | 'fail' | 'append_new_columns';
   /** The model's config, for warehouse-specific options (BigQuery partitioning, clustering, labels). */
   config?: Record<string, unknown>;
+  /** Where each config key is written (`models/x.sql:1:33`), for an error about one. */
+  configAt?: Record<string, { file: string; line?: number; column?: number }>;
   /** Documentation that warehouses which store it (BigQuery) put on the table and its columns. */
   description?: string;
   columns?: Array<{ name: string; description?: string }>;

@@ -53,8 +53,9 @@ export interface Dialect {
   /** `alter table ... alter column ... type ...` in this warehouse's spelling; default: the standard one (DuckDB, Postgres). */
   alterColumnType?(relation: string, column: string, type: string): string;
   /**
-   * `expr`, a column of warehouse type `type`, as a value `is distinct from` compares (Postgres'
-   * json has no equality operator: compared as jsonb); default: as it is.
+   * `expr`, a column of warehouse type `type`, as a value `=`, `is distinct from` and GROUP BY
+   * take (Postgres' json has no equality operator: compared as jsonb; BigQuery's JSON, ARRAY,
+   * STRUCT and GEOGRAPHY none either: their JSON text); default: as it is.
    */
   comparable?(expr: string, type: string): string;
   /** Compiled SQL as the offline engine's parser reads it (column lineage of the docs site); default: as it is. */
@@ -130,6 +131,11 @@ export interface Dialect {
   catalogColumns?(rel: Relation): string;
   /** Why `principal` cannot be granted to on this warehouse (a malformed role or member), or undefined when it can. Absent: no grants here. */
   principalProblem?(principal: string): string | undefined;
+  /**
+   * `principal` as the warehouse tells principals apart, for comparing the configured ones with
+   * those it lists (BigQuery's IAM keeps e-mail members in lower case); default: as written.
+   */
+  principalKey?(principal: string): string;
   /** The statement giving `principals` read access to `rel` (a table or view). */
   grantSelect?(rel: Relation, kind: 'table' | 'view', principals: string[]): string;
   /** The statement taking read access to `rel` from `principals`. */

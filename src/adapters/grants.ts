@@ -34,13 +34,17 @@ export interface Privilege {
 }
 
 
-/** What to grant and revoke so that `current` becomes `wanted` (mode replace) or includes it (mode add). */
-export function planGrants(current: string[], wanted: string[], mode: 'replace' | 'add' = 'replace'): GrantPlan {
-  const have = new Set(current);
-  const want = new Set(wanted);
+/**
+ * What to grant and revoke so that `current` becomes `wanted` (mode replace) or includes it (mode
+ * add). `key`: a principal as the warehouse tells them apart (Dialect.principalKey): one that
+ * differs only so is held already, neither granted nor revoked.
+ */
+export function planGrants(current: string[], wanted: string[], mode: 'replace' | 'add' = 'replace', key: (p: string) => string = (p) => p): GrantPlan {
+  const have = new Set(current.map(key));
+  const want = new Set(wanted.map(key));
   return {
-    grant: [...want].filter((p) => !have.has(p)).sort(),
-    revoke: mode === 'add' ? [] : [...have].filter((p) => !want.has(p)).sort(),
+    grant: [...new Set(wanted)].filter((p) => !have.has(key(p))).sort(),
+    revoke: mode === 'add' ? [] : [...new Set(current)].filter((p) => !want.has(key(p))).sort(),
   };
 }
 

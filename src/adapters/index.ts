@@ -101,6 +101,7 @@ export function revealingChecker(c: Checker): Checker {
     declare: (rel, cols, table) => c.declare(rel, cols, table),
     model: async (r) => back(requestStatements(r))(await c.model(revealRequest(r))),
     query: async (sql, opts) => back(sql)(await c.query(reveal(sql), opts)),
+    statement: async (sql) => back(sql)(await c.statement(reveal(sql))),
     sameType: (a, b) => c.sameType(a, b),
     close: () => c.close(),
     ...(c.reused ? { reused: () => c.reused!() } : {}),

@@ -243,6 +243,11 @@ export interface Checker {
    * statement may read do not apply to it alone.
    */
   query(sql: string, opts?: { partial?: boolean }): Promise<CheckOutcome>;
+  /**
+   * A statement Vigil sends that writes (an INSERT, UPDATE, DELETE: a snapshot's later run),
+   * checked against the relations declared so far and never run. Its outcome has no columns.
+   */
+  statement(sql: string): Promise<CheckOutcome>;
   /** Whether a declared column type and the type the analyzer inferred are the same kind of value. */
   sameType(declared: string, inferred: string): boolean;
   close(): Promise<void>;

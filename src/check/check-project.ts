@@ -20,7 +20,7 @@ import { dialectOf } from '../adapters/index.js';
 import { loadColumnType } from '../adapters/dialect.js';
 import { parseSeed, readSeedFile } from '../seeds/seed-csv.js';
 import { seedDiagnostics } from '../seeds/load-seeds.js';
-import { firstVersionsSql } from '../run/snapshot.js';
+import { firstVersionsSql, snapshotCheckStatements } from '../run/snapshot.js';
 import type { Checker, CheckOutcome } from '../adapters/warehouse.js';
 import type { CompileResult } from '../compile/compile-project.js';
 import type { ModelNode, SourceNode, TestNode } from '../compile/manifest.js';
@@ -167,10 +167,29 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
         failed.add(id);
         continue;
       }
-      const out = await checker.model({ kind: 'table', relation: n.relation, sql: firstVersionsSql(dialectOf(result.target?.type), n), fullRefresh: true });
+      // (the query's column types decide how its keys are compared: a failing query is reported below)
+      const dialect = dialectOf(result.target?.type);
+      const query = await checker.query(n.compiled_sql);
+      const queryCols = query.ok ? query.columns.map((c) => ({ name: c.name, data_type: c.type })) : [];
+      const out = await checker.model({ kind: 'table', relation: n.relation, sql: firstVersionsSql(dialect, n, queryCols), fullRefresh: true });
+      counts.statements++;
       if (!out.ok) {
         ds.push(diag('E_CHECK', `snapshot '${n.name}': ${out.message}`, { file: n.file, line: n.line }));
         failed.add(id);
+        continue;
+      }
+      // then what every later run sends against the table the first made: the key checks, the
+      // new versions' insert, the closing updates (a check column of a type the warehouse
+      // compares no values of fails there, on the second run)
+      const validTo = out.columns.find((c) => c.name.toLowerCase() === 'dbt_valid_to')?.type;
+      for (const { what, sql } of snapshotCheckStatements(dialect, n, queryCols, validTo)) {
+        counts.statements++;
+        const r = await checker.statement(sql);
+        if (!r.ok) {
+          ds.push(diag('E_CHECK', `snapshot '${n.name}': ${r.message}`, { file: n.file, line: n.line }, `in ${what}, which every run after the first sends (vigil snapshot)`));
+          failed.add(id);
+          break;
+        }
       }
       continue;
     }

@@ -205,6 +205,7 @@ export function materializeRequest(n: ModelNode, fullRefresh: boolean): Material
     fullRefresh: n.config.full_refresh ?? fullRefresh,
     onSchemaChange: n.config.on_schema_change,
     config: n.config,
+    ...(n.config_at ? { configAt: n.config_at } : {}),
     description: n.description,
     columns: n.columns,
     ...(n.config.materialized === 'incremental' ? { masking: maskingRecord(n.columns) } : {}),

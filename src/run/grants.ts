@@ -15,7 +15,8 @@ export { grantStatements, planGrants, type GrantPlan } from '../adapters/grants.
 /** Make the grants on `rel` what the config says; returns what changed, for the progress line. */
 export async function applyGrants(adapter: Adapter, rel: Relation, kind: 'table' | 'view', wanted: string[], mode: 'replace' | 'add' = 'replace'): Promise<GrantPlan> {
   if (!adapter.currentGrantees) throw new Error(`${adapter.type} cannot read the grants of a relation`);
-  const plan = planGrants(await adapter.currentGrantees(rel), wanted, mode);
+  const d = adapter.dialect;
+  const plan = planGrants(await adapter.currentGrantees(rel), wanted, mode, d.principalKey ? (p) => d.principalKey!(p) : undefined);
   for (const sql of grantStatements(adapter.dialect, rel, kind, plan)) await adapter.execute(sql);
   return plan;
 }

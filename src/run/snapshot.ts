@@ -24,23 +24,127 @@ import { randomBytes } from 'node:crypto';
 
 export const SNAPSHOT_COLUMNS = ['dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at', 'dbt_scd_id'];
 
-/** The pieces both a first run and a later run spell: the key columns, dbt_valid_from of a row `a`, its dbt_scd_id. */
-function pieces(d: Dialect, n: SnapshotNode) {
+/**
+ * The pieces both a first run and a later run spell: the key columns, a column of a row `a` as a
+ * value to compare (`val`: the dialect's `comparable`, from the query's column types `types`),
+ * dbt_valid_from of a row `a`, its dbt_scd_id.
+ */
+function pieces(d: Dialect, n: SnapshotNode, types: Column[] = []) {
   const q = (x: string) => d.quoteIdent(x);
   const keys = Array.isArray(n.config.unique_key) ? n.config.unique_key : [n.config.unique_key];
   const text = d.type('string');
+  const typeOf = new Map(types.map((c) => [c.name.toLowerCase(), c.data_type]));
+  // (a type `=`, `is distinct from` and GROUP BY do not take as it is: Postgres' json, BigQuery's
+  // JSON, ARRAY and STRUCT, compared as what the dialect makes of them)
+  const val = (a: string, c: string) => (d.comparable ? d.comparable(`${a}.${q(c)}`, typeOf.get(c.toLowerCase()) ?? '') : `${a}.${q(c)}`);
+  const keyMatch = (a: string, b: string) => keys.map((k) => `${val(a, k)} = ${val(b, k)}`).join(' and ');
   // updated_at (required with timestamp; with check, as dbt: the run's time without it)
   const validFrom = (a: string) => (n.config.updated_at ? `${a}.${q(n.config.updated_at)}` : 'current_timestamp');
   // each part coalesced, as dbt's snapshot_hash_arguments: a NULL updated_at made it NULL
-  const scd = (a: string, from = validFrom(a)) => [...keys.map((k) => `${a}.${q(k)}`), from].map((x) => `coalesce(cast(${x} as ${text}), '')`).join(` || '|' || `);
-  return { q, keys, validFrom, scd };
+  const scd = (a: string, from = validFrom(a)) => [...keys.map((k) => val(a, k)), from].map((x) => `coalesce(cast(${x} as ${text}), '')`).join(` || '|' || `);
+  return { q, keys, val, keyMatch, validFrom, scd };
 }
 
-/** The SELECT of a snapshot's first run: its query's rows as first versions (also what `vigil check` declares). */
-export function firstVersionsSql(d: Dialect, n: SnapshotNode): string {
-  const { q, validFrom, scd } = pieces(d, n);
+/**
+ * The SELECT of a snapshot's first run: its query's rows as first versions (also what `vigil
+ * check` declares). `types`: the query's columns (their types decide how keys are compared).
+ */
+export function firstVersionsSql(d: Dialect, n: SnapshotNode, types: Column[] = []): string {
+  const { q, validFrom, scd } = pieces(d, n, types);
   const vf = validFrom('s');
   return `select s.*, ${vf} as ${q('dbt_valid_from')}, case when 1 = 0 then ${vf} end as ${q('dbt_valid_to')}, ${vf} as ${q('dbt_updated_at')}, ${scd('s')} as ${q('dbt_scd_id')} from (\n${n.compiled_sql}\n) as s`;
+}
+
+/** What a later run of a snapshot sends, built by laterRunStatements. */
+export interface LaterRun {
+  /** the query's rows with a NULL key (counted: refused when any) */
+  nullKeys: string;
+  /** keys on more than one row of the query (refused when any) */
+  duplicateKeys: string;
+  /** check with updated_at: changed rows whose new version would not start after their current one (refused when any) */
+  late?: string;
+  /** 1. the new versions */
+  insert: string;
+  /** 2. current versions with a newer current version closed */
+  close: string;
+  /** 3. invalidate_hard_deletes: the current versions of keys gone from the query, counted, then closed */
+  goneCount?: string;
+  goneClose?: string;
+}
+
+/**
+ * The statements of a run against an existing snapshot table (pure): `n` with its configured
+ * columns as the query spells them, `queryCols` the query's columns with their types, `added` the
+ * columns the table lacks, `validToType` dbt_valid_to's type in the table. `vigil check` analyzes
+ * them as a later run sends them (no column added).
+ */
+export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Column[], added: Column[] = [], validToType?: string): LaterRun {
+  const { q, keys, val, keyMatch, validFrom, scd } = pieces(d, n, queryCols);
+  const rel = d.relation(n.relation);
+  const src = `(\n${n.compiled_sql}\n)`;
+  const cols = queryCols.map((c) => c.name);
+  const keyText = keys.map((k, i) => `cast(${val('s', k)} as ${d.type('string')}) as k${i}`).join(', ');
+  // check_cols: all compares the query's columns; a check column the table did not have makes
+  // every row changed, as dbt's column_added (its NULL in the stored version is no value)
+  const checkCols = n.config.strategy === 'check' ? (n.config.check_cols === 'all' ? cols.filter((c) => !keys.includes(c)) : n.config.check_cols!) : [];
+  const columnAdded = added.some((c) => checkCols.includes(c.name));
+  // timestamp: a later updated_at, or one where the stored version had none; a NULL updated_at
+  // is no change (the comparison is NULL: `not (NULL)` inserted the row again on every run)
+  const [su, tu] = [`s.${q(n.config.updated_at ?? '')}`, `t.${q('dbt_updated_at')}`];
+  const changed = n.config.strategy === 'timestamp' ? `coalesce(${su} > ${tu}, ${tu} is null and ${su} is not null)` : columnAdded ? '1 = 1' : checkCols.map((c) => `${val('s', c)} is distinct from ${val('t', c)}`).join(' or ') || '1 = 0';
+  // a new version for the rows of no current version, or whose current one differs
+  const toInsert = `not exists (select 1 from ${rel} as t where ${keyMatch('t', 's')} and t.${q('dbt_valid_to')} is null and not (${changed}))`;
+  // check with updated_at, a check column new to the table: every row changed though no updated_at
+  // advanced, so this run's versions start at the run's time (at updated_at they would start with
+  // the versions they close, refused on every run)
+  const atRunTime = columnAdded && n.config.strategy === 'check' && !!n.config.updated_at;
+  const uaType = n.config.updated_at ? queryCols.find((c) => c.name.toLowerCase() === n.config.updated_at!.toLowerCase())?.data_type : undefined;
+  const from = atRunTime ? (uaType ? `cast(current_timestamp as ${uaType})` : 'current_timestamp') : validFrom('s');
+  const [cf, text] = [`c.${q('dbt_valid_from')}`, d.type('string')];
+  const late =
+    n.config.strategy === 'check' && n.config.updated_at
+      ? `select ${keyText}, cast(${from} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n from ${src} as s join ${rel} as c on ${keyMatch('c', 's')} and c.${q('dbt_valid_to')} is null where not coalesce(${from} > ${cf}, ${cf} is null and ${from} is not null) and ${toInsert} order by 1 limit 3`
+      : undefined;
+  const insert = `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${from}, null, ${from}, ${scd('s', from)} from ${src} as s where ${toInsert}`;
+  const [vf, tf] = [`v.${q('dbt_valid_from')}`, `t.${q('dbt_valid_from')}`];
+  const newer = `from ${rel} as v where ${keyMatch('v', 't')} and v.${q('dbt_valid_to')} is null and coalesce(${vf} > ${tf}, ${tf} is null and ${vf} is not null)`;
+  const close = `update ${rel} as t set ${q('dbt_valid_to')} = (select min(v.${q('dbt_valid_from')}) ${newer}) where t.${q('dbt_valid_to')} is null and exists (select 1 ${newer})`;
+  const gone = `t.${q('dbt_valid_to')} is null and not exists (select 1 from ${src} as s where ${keyMatch('s', 't')})`;
+  return {
+    nullKeys: `select count(*) as n from ${src} as s where ${keys.map((k) => `s.${q(k)} is null`).join(' or ')}`,
+    // (the key's text aggregated: a grouped expression inside another, TO_JSON_STRING(s.k) in a
+    // cast, is not grouped to BigQuery)
+    duplicateKeys: `select ${keys.map((k, i) => `min(cast(${val('s', k)} as ${d.type('string')})) as k${i}`).join(', ')}, count(*) as n, count(*) over () as dup_keys from ${src} as s group by ${keys.map((k) => val('s', k)).join(', ')} having count(*) > 1 order by count(*) desc, 1 limit 3`,
+    ...(late ? { late } : {}),
+    insert,
+    close,
+    ...(n.config.invalidate_hard_deletes
+      ? {
+          goneCount: `select count(*) as n from ${rel} as t where ${gone}`,
+          // (the run's time in dbt_valid_to's type: a DATE or DATETIME updated_at's on BigQuery, which casts no TIMESTAMP to them)
+          goneClose: `update ${rel} as t set ${q('dbt_valid_to')} = ${validToType ? `cast(current_timestamp as ${validToType})` : 'current_timestamp'} where ${gone}`,
+        }
+      : {}),
+  };
+}
+
+/**
+ * What `vigil check` analyzes of a snapshot besides its first run: the statements of a later run
+ * against the table the first run made (`queryCols`: the query's columns; `validToType`: the
+ * type of the first run's dbt_valid_to), in the order a run sends them.
+ */
+export function snapshotCheckStatements(d: Dialect, node: SnapshotNode, queryCols: Column[], validToType?: string): Array<{ what: string; sql: string }> {
+  const s = laterRunStatements(d, spelledAsQuery(node, queryCols.map((c) => c.name)), queryCols, [], validToType);
+  const all: Array<[string, string | undefined]> = [
+    ['the count of NULL keys', s.nullKeys],
+    ['the search for duplicate keys', s.duplicateKeys],
+    ["the check that changed rows' updated_at is later than their current version's", s.late],
+    ['the insert of the new versions', s.insert],
+    ['the update closing the versions they supersede', s.close],
+    ['the count of deleted keys', s.goneCount],
+    ['the update closing deleted keys', s.goneClose],
+  ];
+  return all.filter((x): x is [string, string] => !!x[1]).map(([what, sql]) => ({ what, sql }));
 }
 
 export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise<string> {
@@ -62,20 +166,19 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<string
   const problem = missingColumns(node, pieces(d, node).keys, queryCols.map((c) => c.name), 'its query');
   if (problem) throw new WarehouseError(problem, '');
   const n = spelledAsQuery(node, queryCols.map((c) => c.name));
-  const { q, keys, validFrom, scd } = pieces(d, n);
+  const { q, keys } = pieces(d, n, queryCols);
   const rel = d.relation(n.relation);
-  const src = `(\n${n.compiled_sql}\n)`;
-  const keyMatch = (a: string, b: string) => keys.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(' and ');
+  // (the statements that need no table yet: the key checks below)
+  const checks = laterRunStatements(d, n, queryCols);
 
   // a NULL key matches no stored version (`=`): its rows would get a new version on every run,
   // none of them current — refused before anything is written
-  const [nk] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${src} as s where ${keys.map((k) => `s.${q(k)} is null`).join(' or ')}`);
+  const [nk] = await adapter.query<{ n: unknown }>(checks.nullKeys);
   const nullKeys = Number(nk?.n ?? 0);
   if (nullKeys) throw new WarehouseError(`snapshot '${n.name}': ${nullKeys} row${nullKeys === 1 ? '' : 's'} of its query ${nullKeys === 1 ? 'has' : 'have'} a NULL unique_key (${keys.join(', ')}): a NULL key matches no stored version, so every run would add ${nullKeys === 1 ? 'it' : 'them'} again; filter ${nullKeys === 1 ? 'it' : 'them'} out in the query (where ${keys.map((k) => `${k} is not null`).join(' and ')}) or give ${nullKeys === 1 ? 'it' : 'them'} a key (coalesce)`, '');
   // a key on two rows: each is compared with the version the other left (check: a new version on
   // every run, the values alternating), both current after the first run — refused the same way
-  const keyText = keys.map((k, i) => `cast(s.${q(k)} as ${d.type('string')}) as k${i}`).join(', ');
-  const dups = await adapter.query<Record<string, unknown>>(`select ${keyText}, count(*) as n, count(*) over () as dup_keys from ${src} as s group by ${keys.map((k) => `s.${q(k)}`).join(', ')} having count(*) > 1 order by count(*) desc, 1 limit 3`);
+  const dups = await adapter.query<Record<string, unknown>>(checks.duplicateKeys);
   if (dups.length) {
     const total = Number(dups[0].dup_keys);
     const said = dups.map((r) => `${keyValue(r, keys.length)}: ${Number(r.n)} rows`).join('; ');
@@ -83,7 +186,7 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<string
   }
   if (!(await adapter.relationExists(n.relation))) {
     // first run: every row is a first version; dbt_valid_to takes dbt_valid_from's type, NULL
-    await adapter.execute(`create table ${rel} as ${firstVersionsSql(d, n)}`);
+    await adapter.execute(`create table ${rel} as ${firstVersionsSql(d, n, queryCols)}`);
     const [c] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel}`);
     return `${counted(Number(c?.n ?? 0), 'row')}, first versions`;
   }
@@ -126,33 +229,16 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<string
   const added = queryCols.filter((c) => !stored.has(c.name.toLowerCase()));
   const dropped = tableCols.filter((c) => !queryCols.some((x) => x.name.toLowerCase() === c.name.toLowerCase())).map((c) => c.name);
   const cols = queryCols.map((c) => c.name);
-  // check_cols: all compares the query's columns; a check column the table did not have makes
-  // every row changed, as dbt's column_added (its NULL in the stored version is no value)
   const checkCols = n.config.strategy === 'check' ? (n.config.check_cols === 'all' ? cols.filter((c) => !keys.includes(c)) : n.config.check_cols!) : [];
-  const columnAdded = added.some((c) => checkCols.includes(c.name));
-  // timestamp: a later updated_at, or one where the stored version had none; a NULL updated_at
-  // is no change (the comparison is NULL: `not (NULL)` inserted the row again on every run)
-  const [su, tu] = [`s.${q(n.config.updated_at ?? '')}`, `t.${q('dbt_updated_at')}`];
-  const typeOf = new Map(queryCols.map((c) => [c.name, c.data_type]));
-  const cmp = (a: string, c: string) => (d.comparable ? d.comparable(`${a}.${q(c)}`, typeOf.get(c) ?? '') : `${a}.${q(c)}`);
-  const changed = n.config.strategy === 'timestamp' ? `coalesce(${su} > ${tu}, ${tu} is null and ${su} is not null)` : columnAdded ? '1 = 1' : checkCols.map((c) => `${cmp('s', c)} is distinct from ${cmp('t', c)}`).join(' or ') || '1 = 0';
-  // a new version for the rows of no current version, or whose current one differs
-  const toInsert = `not exists (select 1 from ${rel} as t where ${keyMatch('t', 's')} and t.${q('dbt_valid_to')} is null and not (${changed}))`;
-  // check with updated_at, a check column new to the table: every row changed though no updated_at
-  // advanced, so this run's versions start at the run's time (at updated_at they would start with
-  // the versions they close, refused below on every run)
-  const atRunTime = columnAdded && n.config.strategy === 'check' && !!n.config.updated_at;
+  const atRunTime = added.some((c) => checkCols.includes(c.name)) && n.config.strategy === 'check' && !!n.config.updated_at;
   const uaType = n.config.updated_at ? queryCols.find((c) => c.name.toLowerCase() === n.config.updated_at!.toLowerCase())?.data_type : undefined;
-  const from = atRunTime ? (uaType ? `cast(current_timestamp as ${uaType})` : 'current_timestamp') : validFrom('s');
-  if (n.config.strategy === 'check' && n.config.updated_at) {
+  const run = laterRunStatements(d, n, queryCols, added, allCols.find((c) => c.name.toLowerCase() === 'dbt_valid_to')?.data_type);
+  if (run.late) {
     // check with updated_at: a new version starts at the row's updated_at (or the run's time, in
     // updated_at's type), so it must be later than the start of the version it closes (step 2
     // closes the earlier one; one without a start is earlier than one with), as with timestamp —
     // refused otherwise (a DATE updated_at's run time is today: two current versions)
-    const [cf, text] = [`c.${q('dbt_valid_from')}`, d.type('string')];
-    const late = await adapter.query<Record<string, unknown>>(
-      `select ${keyText}, cast(${from} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n from ${src} as s join ${rel} as c on ${keyMatch('c', 's')} and c.${q('dbt_valid_to')} is null where not coalesce(${from} > ${cf}, ${cf} is null and ${from} is not null) and ${toInsert} order by 1 limit 3`,
-    );
+    const late = await adapter.query<Record<string, unknown>>(run.late);
     if (late.length) {
       const total = Number(late[0].n);
       const said = late.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, current from ${r.was_at ?? 'NULL'}`).join('; ');
@@ -165,23 +251,16 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<string
   for (const c of added) await adapter.execute(`alter table ${rel} add column ${q(c.name)} ${isNullType(c.data_type) ? d.type('string') : c.data_type}`);
   const before = await count(adapter, rel);
   // 1. new versions: no current version of the key, or the current one differs
-  await adapter.execute(
-    `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${from}, null, ${from}, ${scd('s', from)} from ${src} as s where ${toInsert}`,
-  );
+  await adapter.execute(run.insert);
   const inserted = (await count(adapter, rel)) - before;
   // 2. a current version with a newer current version of its key is closed where the newer one starts
-  const [vf, tf] = [`v.${q('dbt_valid_from')}`, `t.${q('dbt_valid_from')}`];
-  const newer = `from ${rel} as v where ${keyMatch('v', 't')} and v.${q('dbt_valid_to')} is null and coalesce(${vf} > ${tf}, ${tf} is null and ${vf} is not null)`;
-  await adapter.execute(`update ${rel} as t set ${q('dbt_valid_to')} = (select min(v.${q('dbt_valid_from')}) ${newer}) where t.${q('dbt_valid_to')} is null and exists (select 1 ${newer})`);
+  await adapter.execute(run.close);
   // 3. keys gone from the query
   let deleted = 0;
-  if (n.config.invalidate_hard_deletes) {
-    const gone = `t.${q('dbt_valid_to')} is null and not exists (select 1 from ${src} as s where ${keyMatch('s', 't')})`;
-    const [g] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel} as t where ${gone}`);
+  if (run.goneCount && run.goneClose) {
+    const [g] = await adapter.query<{ n: unknown }>(run.goneCount);
     deleted = Number(g?.n ?? 0);
-    // (the run's time in dbt_valid_to's type: a DATE or DATETIME updated_at's on BigQuery, which casts no TIMESTAMP to them)
-    const toType = allCols.find((c) => c.name.toLowerCase() === 'dbt_valid_to')?.data_type;
-    if (deleted) await adapter.execute(`update ${rel} as t set ${q('dbt_valid_to')} = ${toType ? `cast(current_timestamp as ${toType})` : 'current_timestamp'} where ${gone}`);
+    if (deleted) await adapter.execute(run.goneClose);
   }
   const notes = [added.length ? `column${added.length === 1 ? '' : 's'} added: ${added.map((c) => c.name).join(', ')}` : '', dropped.length ? `no longer selected (kept, NULL in new versions): ${dropped.join(', ')}` : ''].filter(Boolean);
   return `${inserted} new version${inserted === 1 ? '' : 's'}${n.config.invalidate_hard_deletes ? `, ${deleted} deleted` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`;

@@ -15,6 +15,8 @@ import { makeProject, removeDir, REPO, vigilAsync } from '../helpers.js';
 let fake: FakeBigQuery;
 let guard: ReturnType<typeof blockNonLoopbackConnections>;
 const dirs: string[] = [];
+/** The labels a table this target's incremental model built carries (its options unchanged since: an incremental run sends no ALTER). */
+const BUILT = { team: 'data', tool: 'vigil' };
 const cfg = { type: 'bigquery' as const, project: 'vigil-test', dataset: 'analytics', location: 'US', labels: { team: 'data' }, maximum_bytes_billed: undefined as number | undefined };
 
 const started = useFakeBigQuery();
@@ -232,6 +234,97 @@ describe('BigQueryAdapter on the real client', () => {
     expect(sql).toContain('WHEN MATCHED THEN UPDATE SET `day` = S.`day`, `k` = S.`k`, `n` = S.`n`');
   });
 
+  it("an incremental run sets the options the config now gives on the existing table before its write (description, labels, partition_expiration_days, require_partition_filter, column descriptions), and says so; a table that has them is sent no ALTER (was: ignored, \"merged\", the MERGE alone)", async () => {
+    const rel = { database: 'vigil-test', schema: 'analytics', identifier: 'inc_opts' };
+    const fields = [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }];
+    fake.addTable('vigil-test', 'analytics', 'inc_opts', { fields, timePartitioning: { type: 'DAY', field: 'day' }, labels: { team: 'data', tool: 'vigil' }, description: 'Old' });
+    fake.onQuery(/from src_opts/, { numDmlAffectedRows: 3 });
+    const bq = await adapter();
+    const req = {
+      kind: 'incremental' as const,
+      relation: rel,
+      sql: 'select 1',
+      incrementalSql: 'select day, k, n from src_opts',
+      uniqueKey: ['k'],
+      fullRefresh: false,
+      config: { partition_by: { field: 'day', data_type: 'date' }, partition_expiration_days: 30, require_partition_filter: true, labels: { layer: 'mart' } },
+      description: 'Daily counts',
+      columns: [{ name: 'n', description: 'How many' }],
+    };
+    const r = await bq.materialize(req);
+    expect(r.message).toBe('set description, labels, partition_expiration_days 30, require_partition_filter true, the description of n as the config now says, then merged 3 rows into');
+    const sent = since().filter((q) => q.method === 'POST' && /\/jobs$/.test(q.path)).map((q) => q.body.configuration.query.query as string);
+    expect(sent).toHaveLength(3);
+    expect(sent[0]).toBe("ALTER TABLE `vigil-test`.`analytics`.`inc_opts` SET OPTIONS(description='Daily counts', labels=[('team', 'data'), ('layer', 'mart'), ('tool', 'vigil')], partition_expiration_days=30, require_partition_filter=true)");
+    expect(sent[1]).toBe("ALTER TABLE `vigil-test`.`analytics`.`inc_opts` ALTER COLUMN `n` SET OPTIONS(description='How many')");
+    // the write after it carries the filter a require_partition_filter table wants: the table and the config agree
+    expect(sent[2]).toMatch(/^MERGE `vigil-test`\.`analytics`\.`inc_opts` AS T\n/);
+    expect(sent[2]).toContain('ON T.`k` = S.`k` AND (T.`day` IS NULL OR T.`day` IS NOT NULL)\n');
+    // a table whose options are the config's: only the write
+    fake.addTable('vigil-test', 'analytics', 'inc_opts', {
+      fields: [...fields.slice(0, 2), { ...fields[2], description: 'How many' }],
+      timePartitioning: { type: 'DAY', field: 'day', expirationMs: '2592000000' },
+      requirePartitionFilter: true,
+      labels: { tool: 'vigil', layer: 'mart', team: 'data', vigil_masking: 'kept' },
+      description: 'Daily counts',
+    });
+    const at = fake.requests.length;
+    expect((await bq.materialize(req)).message).toBe('merged 3 rows into');
+    expect(fake.requests.slice(at).filter((q) => q.method === 'POST' && /\/jobs$/.test(q.path)).map((q) => q.body.configuration.query.query)).toEqual([expect.stringMatching(/^MERGE /)]);
+    // options taken out of the config are cleared (the masking label is the table's record: kept)
+    const cleared = await bq.materialize({ ...req, config: { partition_by: { field: 'day', data_type: 'date' } }, description: undefined, columns: [] });
+    expect(cleared.message).toMatch(/^set description, labels, partition_expiration_days none, require_partition_filter false as the config now says, then merged/);
+    expect(fake.requests.filter((q) => q.method === 'POST' && /\/jobs$/.test(q.path)).map((q) => q.body.configuration.query.query).find((q: string) => q.startsWith('ALTER TABLE') && q.includes('NULL'))).toBe(
+      "ALTER TABLE `vigil-test`.`analytics`.`inc_opts` SET OPTIONS(description=NULL, labels=[('team', 'data'), ('vigil_masking', 'kept'), ('tool', 'vigil')], partition_expiration_days=NULL, require_partition_filter=false)",
+    );
+  });
+
+  it("an incremental run whose config changes the table's partitioning or clustering is refused before anything runs, naming the key where it is written and --full-refresh (was: ignored, the table kept its old layout); --full-refresh rebuilds it", async () => {
+    const rel = { database: 'vigil-test', schema: 'analytics', identifier: 'inc_layout' };
+    fake.addTable('vigil-test', 'analytics', 'inc_layout', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], timePartitioning: { type: 'DAY', field: 'day' }, clustering: { fields: ['k'] }, labels: { team: 'data', tool: 'vigil' } });
+    const bq = await adapter();
+    const req = (config: Record<string, unknown>, fullRefresh = false) => ({
+      kind: 'incremental' as const,
+      relation: rel,
+      sql: 'select day, k from src_layout',
+      incrementalSql: 'select day, k from src_layout',
+      uniqueKey: ['k'],
+      fullRefresh,
+      config,
+      configAt: { partition_by: { file: 'models/inc_layout.sql', line: 2, column: 5 }, cluster_by: { file: 'models/inc_layout.yml', line: 7, column: 19 } },
+      preHooks: [{ kind: 'pre_hook' as const, sql: 'select "pre"', origin: 'models/inc_layout.sql:1' }],
+    });
+    const at = fake.requests.length;
+    await expect(bq.materialize(req({ partition_by: { field: 'day', data_type: 'date', granularity: 'month' }, cluster_by: 'k' }))).rejects.toThrow(
+      /^partition_by \(models\/inc_layout\.sql:2:5\) says PARTITION BY DATE_TRUNC\(`day`, MONTH\), but `vigil-test`\.`analytics`\.`inc_layout` is partitioned by DAY of day: BigQuery cannot change a table's partitioning in place.*nothing was run\. Run with --full-refresh/,
+    );
+    await expect(bq.materialize(req({ partition_by: 'day', cluster_by: ['day', 'k'] }))).rejects.toThrow(/^cluster_by \(models\/inc_layout\.yml:7:19\) says CLUSTER BY day, k, but `vigil-test`\.`analytics`\.`inc_layout` is clustered by k: BigQuery cannot change a table's clustering in place/);
+    // no job at all: not the pre-hook, not the write
+    expect(fake.requests.slice(at).filter((q) => q.method === 'POST')).toEqual([]);
+    // the same layout (cluster_by in another case) runs; --full-refresh rebuilds a changed one
+    expect((await bq.materialize(req({ partition_by: 'day', cluster_by: 'K' }))).message).toMatch(/merged .* rows into$/);
+    expect((await bq.materialize(req({ partition_by: 'day', cluster_by: ['day', 'k'] }, true))).message).toBe('recreated incremental table');
+  });
+
+  it("grants: IAM e-mail members compared case-insensitively, as IAM stores them lower-cased (OBJECT_PRIVILEGES lists group:analysts@example.com for group:Analysts@Example.com): no REVOKE and GRANT of a member that only differs in case (was: both on every build, the group without access in between); other members still granted and revoked", async () => {
+    const { applyGrants, describeGrants } = await import('../../src/run/grants.js');
+    const rel = { database: 'vigil-test', schema: 'analytics', identifier: 'granted' };
+    fake.onQuery(/OBJECT_PRIVILEGES/, { rows: [{ grantee: 'group:analysts@example.com' }, { grantee: 'domain:example.com' }, { grantee: 'user:former@example.com' }], fields: [{ name: 'grantee', type: 'STRING' }] });
+    const bq = await adapter();
+    const dcl = () => since().filter((q) => q.method === 'POST' && /\/jobs$/.test(q.path)).map((q) => q.body.configuration.query.query as string).filter((q) => /^(GRANT|REVOKE)/.test(q));
+    const same = await applyGrants(bq, rel, 'table', ['group:Analysts@Example.com', 'domain:Example.COM', 'user:former@example.com']);
+    expect(same).toEqual({ grant: [], revoke: [] });
+    expect(describeGrants(same)).toBe('');
+    expect(dcl()).toEqual([]);
+    mark = fake.requests.length;
+    const changed = await applyGrants(bq, rel, 'table', ['group:Analysts@Example.com', 'user:New@Example.com']);
+    expect(changed).toEqual({ grant: ['user:New@Example.com'], revoke: ['domain:example.com', 'user:former@example.com'] });
+    expect(dcl()).toEqual([
+      'REVOKE `roles/bigquery.dataViewer` ON TABLE `vigil-test`.`analytics`.`granted` FROM "domain:example.com", "user:former@example.com"',
+      'GRANT `roles/bigquery.dataViewer` ON TABLE `vigil-test`.`analytics`.`granted` TO "user:New@Example.com"',
+    ]);
+  });
+
   it('a key without the partition column is not pruned (a stored row in an older partition was not matched: its key inserted twice); require_partition_filter gets a filter keeping every row', async () => {
     fake.addTable('vigil-test', 'analytics', 'latest', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' } });
     const bq = await adapter();
@@ -247,7 +340,7 @@ describe('BigQueryAdapter on the real client', () => {
   });
 
   it('insert_overwrite: the partitions to replace without NULL (BigQuery refuses an array holding one), and the MERGE only when there is one to replace, else the new rows inserted', async () => {
-    fake.addTable('vigil-test', 'analytics', 'ow', { fields: [{ name: 'day', type: 'DATE' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' } });
+    fake.addTable('vigil-test', 'analytics', 'ow', { fields: [{ name: 'day', type: 'DATE' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' }, requirePartitionFilter: true, labels: BUILT });
     fake.onQuery(/from src_ow/, { numDmlAffectedRows: 2 });
     const bq = await adapter();
     const r = await bq.materialize({ kind: 'incremental', relation: { database: 'vigil-test', schema: 'analytics', identifier: 'ow' }, sql: 'select 1', incrementalSql: 'select day, n from src_ow', strategy: 'insert_overwrite', fullRefresh: false, config: { partition_by: 'day', require_partition_filter: true } });
@@ -267,7 +360,7 @@ describe('BigQueryAdapter on the real client', () => {
     expect(lastJob().configuration.query.query).toContain("labels=[('team', 'data'), ('vigil_masking', '");
     const digest = /\('vigil_masking', '([0-9a-f]{16})'\)/.exec(lastJob().configuration.query.query)![1];
     // built without masking (label none), now hashing email: refused, no job sent (was: merged, the stored rows unmasked)
-    fake.addTable('vigil-test', 'analytics', 'masked_inc', { fields: [{ name: 'id', type: 'INT64' }, { name: 'email', type: 'STRING' }], labels: { tool: 'vigil', vigil_masking: 'none' } });
+    fake.addTable('vigil-test', 'analytics', 'masked_inc', { fields: [{ name: 'id', type: 'INT64' }, { name: 'email', type: 'STRING' }], labels: { ...BUILT, vigil_masking: 'none' } });
     mark = fake.requests.length;
     // its pre-hooks too, in and out of the model's transaction (BigQuery has none: a hook's job would stay done)
     const preHooks = [
@@ -279,7 +372,7 @@ describe('BigQueryAdapter on the real client', () => {
     );
     expect(since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path))).toEqual([]);
     // built with the same masking: merged
-    fake.addTable('vigil-test', 'analytics', 'masked_same', { fields: [{ name: 'id', type: 'INT64' }, { name: 'email', type: 'STRING' }], labels: { tool: 'vigil', vigil_masking: digest } });
+    fake.addTable('vigil-test', 'analytics', 'masked_same', { fields: [{ name: 'id', type: 'INT64' }, { name: 'email', type: 'STRING' }], labels: { ...BUILT, vigil_masking: digest } });
     fake.onQuery(/from src_masked/, { numDmlAffectedRows: 1 });
     expect((await bq.materialize(req('masked_same', { email: 'hash' }))).message).toBe('merged 1 rows into');
   });
@@ -292,7 +385,7 @@ describe('BigQueryAdapter on the real client', () => {
     const sent = () => since().filter((r) => r.method === 'POST' && /\/jobs$/.test(r.path)).map((r) => ({ dryRun: !!r.body.configuration.dryRun, sql: r.body.configuration.query.query as string }));
 
     it('append_new_columns adds the new columns (legacy names, REPEATED and RECORD in DDL spelling) after the DECLAREs, in the same script as the MERGE that writes them', async () => {
-      fake.addTable('vigil-test', 'analytics', 'grow', { fields: tableFields, timePartitioning: { type: 'DAY', field: 'day' } });
+      fake.addTable('vigil-test', 'analytics', 'grow', { fields: tableFields, timePartitioning: { type: 'DAY', field: 'day' }, labels: BUILT });
       fake.onQuery(/from src_grow/, {
         fields: [...tableFields, { name: 'tags', type: 'STRING', mode: 'REPEATED' }, { name: 'meta', type: 'RECORD', fields: [{ name: 'a', type: 'INTEGER' }, { name: 'ok', type: 'BOOLEAN' }] }, { name: 'cost', type: 'NUMERIC', precision: '10', scale: '2' }],
         numDmlAffectedRows: 3,
@@ -312,7 +405,7 @@ describe('BigQueryAdapter on the real client', () => {
     });
 
     it("append_new_columns: a column the query no longer selects is left out of the write; names match the table's case-insensitively (no ALTER)", async () => {
-      fake.addTable('vigil-test', 'analytics', 'shrink', { fields: tableFields });
+      fake.addTable('vigil-test', 'analytics', 'shrink', { fields: tableFields, labels: BUILT });
       fake.onQuery(/from src_shrink/, { fields: [{ name: 'DAY', type: 'DATE' }, { name: 'k', type: 'STRING' }], numDmlAffectedRows: 1 });
       const bq = await adapter();
       const r = await bq.materialize({ ...incremental('shrink', 'append_new_columns', 'src_shrink'), uniqueKey: [], config: {} });
@@ -322,7 +415,7 @@ describe('BigQueryAdapter on the real client', () => {
     });
 
     it('append_new_columns: a column the query no longer selects is refused, nothing written, where insert_overwrite would erase it in the partitions it replaces (was: rewritten NULL); a merge keeps stored values and goes ahead', async () => {
-      fake.addTable('vigil-test', 'analytics', 'shrink_ow', { fields: tableFields, timePartitioning: { type: 'DAY', field: 'day' } });
+      fake.addTable('vigil-test', 'analytics', 'shrink_ow', { fields: tableFields, timePartitioning: { type: 'DAY', field: 'day' }, labels: BUILT });
       fake.onQuery(/from src_shrink_ow/, { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], numDmlAffectedRows: 1 });
       const bq = await adapter();
       await expect(bq.materialize({ ...incremental('shrink_ow', 'append_new_columns', 'src_shrink_ow'), strategy: 'insert_overwrite' })).rejects.toThrow(
@@ -335,7 +428,7 @@ describe('BigQueryAdapter on the real client', () => {
     });
 
     it('fail refuses new, removed and retyped columns before anything is written, naming each', async () => {
-      fake.addTable('vigil-test', 'analytics', 'strict', { fields: tableFields });
+      fake.addTable('vigil-test', 'analytics', 'strict', { fields: tableFields, timePartitioning: { type: 'DAY', field: 'day' }, labels: BUILT });
       fake.onQuery(/from src_strict/, { fields: [{ name: 'day', type: 'DATE' }, { name: 'n', type: 'FLOAT' }, { name: 'extra', type: 'STRING' }] });
       const bq = await adapter();
       await expect(bq.materialize(incremental('strict', 'fail', 'src_strict'))).rejects.toThrow(
@@ -343,13 +436,13 @@ describe('BigQueryAdapter on the real client', () => {
       );
       expect(sent().map((j) => j.dryRun)).toEqual([true]);
       // the same columns (legacy and DDL names alike, a table's type parameters aside) pass
-      fake.addTable('vigil-test', 'analytics', 'same', { fields: [...tableFields, { name: 'cost', type: 'NUMERIC', precision: '10', scale: '2' }] });
+      fake.addTable('vigil-test', 'analytics', 'same', { fields: [...tableFields, { name: 'cost', type: 'NUMERIC', precision: '10', scale: '2' }], timePartitioning: { type: 'DAY', field: 'day' }, labels: BUILT });
       fake.onQuery(/from src_same/, { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INT64' }, { name: 'cost', type: 'NUMERIC' }], numDmlAffectedRows: 2 });
       expect((await bq.materialize(incremental('same', 'fail', 'src_same'))).message).toBe('merged 2 rows into');
     });
 
     it('ignore (the default) costs no dry run and writes the table\'s columns; with maximum_bytes_billed one dry run serves both', async () => {
-      fake.addTable('vigil-test', 'analytics', 'quiet', { fields: tableFields });
+      fake.addTable('vigil-test', 'analytics', 'quiet', { fields: tableFields, timePartitioning: { type: 'DAY', field: 'day' }, labels: BUILT });
       fake.onQuery(/from src_quiet/, { fields: [...tableFields, { name: 'new_one', type: 'STRING' }], numDmlAffectedRows: 4, totalBytesProcessed: 100 });
       const bq = await adapter();
       await bq.materialize(incremental('quiet', undefined, 'src_quiet'));
@@ -394,7 +487,7 @@ describe('BigQueryAdapter on the real client', () => {
   });
 
   it("a script's row count is its child jobs' (jobs.list?parentJobId=): a partitioned merge says what it merged; without the permission to list, it says it does not know", async () => {
-    fake.addTable('vigil-test', 'analytics', 'counted', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], timePartitioning: { type: 'DAY', field: 'day' } });
+    fake.addTable('vigil-test', 'analytics', 'counted', { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }], timePartitioning: { type: 'DAY', field: 'day' }, labels: BUILT });
     fake.onQuery(/from src_counted/, { numDmlAffectedRows: 7 });
     const bq = await adapter();
     const req = { kind: 'incremental' as const, relation: { database: 'vigil-test', schema: 'analytics', identifier: 'counted' }, sql: 'select 1', incrementalSql: 'select day, k from src_counted', uniqueKey: ['day', 'k'], fullRefresh: false, config: { partition_by: { field: 'day', data_type: 'date' } } };

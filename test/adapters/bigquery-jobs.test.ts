@@ -54,7 +54,7 @@ async function rejection(p: Promise<unknown>): Promise<WarehouseError> {
 
 const rel = (identifier: string) => ({ database: P, schema: 'analytics', identifier });
 const incrementalTable = (name: string) =>
-  fake.addTable(P, 'analytics', name, { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' } });
+  fake.addTable(P, 'analytics', name, { fields: [{ name: 'day', type: 'DATE' }, { name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }], timePartitioning: { type: 'DAY', field: 'day' }, labels: { tool: 'vigil' } });
 const mergeRequest = (name: string) => ({
   kind: 'incremental' as const,
   relation: rel(name),
@@ -258,7 +258,7 @@ describe('vigil build --target prod against the loopback BigQuery', () => {
       false,
     );
     dirs.push(dir);
-    fake.addTable(project, 'analytics', 'daily_counts', { fields: [{ name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }] });
+    fake.addTable(project, 'analytics', 'daily_counts', { fields: [{ name: 'k', type: 'STRING' }, { name: 'n', type: 'INTEGER' }], labels: { tool: 'vigil' } });
     const merge = (q: string) => q.includes(`MERGE \`${project}\`.\`analytics\`.\`daily_counts\``);
     // a 403 rateLimitExceeded on the results: the client does not retry it (by HTTP status only), so
     // run() sees it; before, the statement was submitted again as a new job and ran twice

@@ -556,6 +556,78 @@ targets:
   });
 });
 
+describe('vigil check on BigQuery: a snapshot is checked as its later runs send it', () => {
+  // what `vigil sync` makes of the shipped audit_events' jsonb and text[]: JSON and ARRAY<STRING>
+  const YAML = `name: bqsnap
+default_target: prod
+targets:
+  app: { type: postgres, url: "postgres://postgres@127.0.0.1:1/app", schema: raw }
+  prod: { type: bigquery, project: p1, dataset: analytics, location: US }
+`;
+  const SOURCES = `sources:
+  - name: app
+    schema: raw
+    sync: { from: app }
+    tables:
+      - name: audit_events
+        sync: { primary_key: id, cursor: updated_at }
+        columns:
+          - { name: id, data_type: bigint }
+          - { name: payload, data_type: jsonb }
+          - { name: tags, data_type: "text[]" }
+          - { name: meta, data_type: jsonb }
+          - { name: updated_at, data_type: timestamptz }
+`;
+  const snap = (name: string, config: string, select = 'id, payload, tags, updated_at') =>
+    `{% snapshot ${name} %}\n{{ config(target_schema='snapshots', unique_key='id', ${config}) }}\nselect ${select} from {{ source('app', 'audit_events') }}\n{% endsnapshot %}\n`;
+  it("check_cols of JSON and ARRAY columns (all, or listed; with updated_at; invalidate_hard_deletes), and a JSON unique_key: the later run's key checks, insert and updates pass Google's analyzer (was: not analyzed; the second `vigil snapshot` sent `s.payload is distinct from t.payload`, which BigQuery refuses: \"Grouping is not defined for arguments of type JSON\")", async () => {
+    const proj = makeProject({
+      'project.yaml': YAML,
+      'models/sources.yml': SOURCES,
+      'snapshots/all.sql': snap('snap_all', "strategy='check', check_cols='all', invalidate_hard_deletes=true"),
+      'snapshots/listed.sql': snap('snap_listed', "strategy='check', check_cols=['payload', 'tags'], updated_at='updated_at'"),
+      'snapshots/ts.sql': snap('snap_ts', "strategy='timestamp', updated_at='updated_at', invalidate_hard_deletes=true"),
+      'snapshots/json_key.sql': `{% snapshot snap_json_key %}\n{{ config(target_schema='snapshots', unique_key='meta', strategy='check', check_cols=['tags']) }}\nselect meta, tags from {{ source('app', 'audit_events') }}\n{% endsnapshot %}\n`,
+    });
+    try {
+      const { report } = await checkDir({ projectDir: proj, target: 'prod' });
+      expect(report.diagnostics.map(formatDiagnostic)).toEqual([]);
+      // each snapshot: its first run, then the statements of a later one
+      expect(report.counts.statements).toBeGreaterThanOrEqual(4 * 5);
+    } finally {
+      removeDir(proj);
+    }
+  });
+
+  it('a later-run statement the analyzer refuses is reported at the snapshot, naming the statement', async () => {
+    const { snapshotCheckStatements } = await import('../../src/run/snapshot.js');
+    const { bigQueryDialect } = await import('../../src/adapters/bigquery/bigquery-dialect.js');
+    // without the dialect's comparable (as before): the JSON and ARRAY comparisons BigQuery refuses
+    const bare = { ...bigQueryDialect, comparable: undefined };
+    const node = { name: 's', resource_type: 'snapshot', relation: { database: 'p1', schema: 'snapshots', identifier: 's' }, compiled_sql: 'select 1', config: { strategy: 'check', unique_key: 'id', check_cols: ['payload', 'tags'] } } as never;
+    const cols = [{ name: 'id', data_type: 'INT64' }, { name: 'payload', data_type: 'JSON' }, { name: 'tags', data_type: 'ARRAY<STRING>' }];
+    const insert = (d: typeof bigQueryDialect) => snapshotCheckStatements(d, node, cols).find((s) => s.what.startsWith('the insert'))!.sql;
+    expect(insert(bare)).toContain('s.`payload` is distinct from t.`payload` or s.`tags` is distinct from t.`tags`');
+    expect(insert(bigQueryDialect)).toContain('TO_JSON_STRING(s.`payload`) is distinct from TO_JSON_STRING(t.`payload`) or TO_JSON_STRING(s.`tags`) is distinct from TO_JSON_STRING(t.`tags`)');
+    const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer, typeBuilders } = await import('../../src/adapters/bigquery/zetasql.js');
+    const srv = await startZetaServer(REPO);
+    const lo = await bigQueryLanguageOptions(srv);
+    const T = typeBuilders(srv.z);
+    const a = new ZetaAnalyzer(
+      srv,
+      new ZetaCatalog(srv.z, lo, 'p1').addTable(['p1', 'snapshots', 's'], [{ name: 'id', type: T.INT64 }, { name: 'payload', type: T.JSON }, { name: 'tags', type: T.ARRAY(T.STRING) }, ...['dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at'].map((name) => ({ name, type: T.TIMESTAMP })), { name: 'dbt_scd_id', type: T.STRING }]),
+      lo,
+    );
+    try {
+      const node2 = { ...(node as object), compiled_sql: 'select id, payload, tags from `p1`.`snapshots`.`s`' } as never;
+      for (const s of snapshotCheckStatements(bigQueryDialect, node2, cols, 'TIMESTAMP')) expect(await a.analyze(s.sql), s.sql).toMatchObject({ ok: true });
+      expect(await a.analyze(snapshotCheckStatements(bare, node2, cols).find((s) => s.what.startsWith('the insert'))!.sql)).toMatchObject({ ok: false, message: expect.stringMatching(/not defined for arguments of type (JSON|ARRAY<STRING>)/) });
+    } finally {
+      await a.release();
+    }
+  });
+});
+
 describe('vigil check on DuckDB (an in-memory database)', () => {
   // each checked with the -s of the model the mistake is in or is read by, as the BigQuery cases
   // (CASE_SELECT): the whole project passes on dev in the CLI case above

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parse } from 'sql-parser-cst';
 import { BigQueryAdapter } from '../../src/adapters/bigquery/bigquery-adapter.js';
 import { applyEntry, countAffected, cutoffOf, ensureLog, logRelation, rangeStatements, type PlanEntry } from '../../src/retention/retention.js';
+import { bigQueryDialect } from '../../src/adapters/bigquery/bigquery-dialect.js';
 import { fakeBigQueryClient, useFakeBigQuery, type FakeBigQuery } from '../support/fake-bigquery.js';
 import { makeProject, removeDir, REPO, vigilAsync } from '../helpers.js';
 
@@ -33,6 +34,8 @@ describe('vigil retention on BigQuery', () => {
     fake.addTable(P, 'raw', 'usage_log', { fields: [{ name: 'id', type: 'STRING' }, { name: 'created_at', type: 'TIMESTAMP' }], timePartitioning: { type: 'DAY', field: 'created_at' } });
     fake.onQuery(/count\(distinct/, { rows: [{ n: 5000, parts: 70, oldest: '2026-06-24 08:00:00+00', newest: '2026-09-01 23:59:00+00' }] });
     fake.onQuery(/^select count\(\*\) as n from/, { rows: [{ n: 2000 }] });
+    // (every range holds rows)
+    fake.onQuery(/^select distinct .* from `vigil-retention`\.`raw`\.`usage_log`/, { rows: [{ r: 0 }, { r: 1 }, { r: 2 }] });
     const bq = await BigQueryAdapter.open({ type: 'bigquery', project: P, dataset: 'analytics', location: 'US' } as never, 1, await fakeBigQueryClient(fake, { projectId: P, location: 'US' }));
     const mark = fake.requests.length;
     const asOf = new Date('2026-12-01T00:00:00Z');
@@ -100,6 +103,7 @@ describe('vigil retention on BigQuery: DATE and DATETIME columns (the CLI agains
     fake.onQuery(/^select count\(\*\) as n, .* from `raw`\.`ev_dt`/, { rows: [{ n: 3, parts: 2, oldest: '2025-01-01 10:00:00', newest: '2025-02-03 11:30:00' }] });
     fake.onQuery(/^select count\(\*\) as n from `raw`\.`ev_date` where/, { rows: [{ n: 5 }] });
     fake.onQuery(/^select count\(\*\) as n from `raw`\.`ev_dt` where/, { rows: [{ n: 1 }] });
+    fake.onQuery(/^select distinct .* from `raw`\.`ev_dt` where/, { rows: [{ r: 0 }, { r: 1 }] });
     const dir = project(P);
     dirs.push(dir);
     const mark = fake.requests.length;
@@ -228,3 +232,63 @@ describe('vigil retention on BigQuery: a model that requires a partition filter'
   }, 120_000);
 });
 
+describe('vigil retention on BigQuery: a sparse table', () => {
+  it("apply sends a count, a DELETE and a log update for the ranges that hold rows only, found by one query (was: for every 31-day range from the oldest row to the newest: ~1,900 jobs for 5 rows from 1970 to 2024); the ranges it deletes are those that hold the rows, bounded as before", async () => {
+    const { heldRangesStatement } = await import('../../src/retention/retention.js');
+    const P = 'vigil-rt-sparse';
+    fake.addDataset(P, 'raw', { location: 'US' });
+    fake.addDataset(P, 'analytics', { location: 'US' });
+    fake.addTable(P, 'raw', 'sparse', { fields: [{ name: 'id', type: 'INTEGER' }, { name: 'created_at', type: 'TIMESTAMP' }], timePartitioning: { type: 'DAY', field: 'created_at' } });
+    const rows = ['1970-01-01T10:00:00Z', '1970-01-20T00:00:00Z', '1999-12-31T23:59:59Z', '2024-05-31T00:00:00Z', '2024-06-01T12:00:00Z'];
+    const asOf = new Date('2026-12-01T00:00:00Z');
+    const base = { unique_id: 'source.x.raw.sparse', table: 'raw.sparse', target: 'prod', apply_to: 'warehouse' as const, relation: { database: P, schema: 'raw', identifier: 'sparse' }, column: 'created_at', column_type: 'TIMESTAMP', keep: '90d', override_days: null, minimum: '30d', batch_size: 50_000, as_of: asOf.toISOString(), cutoff: cutoffOf(asOf, '90d', '30d').cutoff.toISOString(), override_floor: null, below_minimum: false, at: { file: 'models/sources.yml', line: 1 } };
+    const e: PlanEntry = { ...base, rows: rows.length, partitions: 4, oldest: '1970-01-01 10:00:00+00', newest: '2024-06-01 12:00:00+00' };
+    const all = rangeStatements(bigQueryDialect, e);
+    expect(all.length).toBeGreaterThan(600);
+    // the range each row is in, as the ranges bound them
+    const holding = [...new Set(rows.map((r) => all.findIndex((x) => x.from <= new Date(r).toISOString() && new Date(r).toISOString() < x.to)))];
+    expect(holding).toHaveLength(3);
+
+    // Google's reference implementation (the analyzer's evaluator) runs the query over those rows: the ranges that hold them
+    const held = heldRangesStatement(bigQueryDialect, e);
+    const { startZetaServer, bigQueryLanguageOptions, ZetaCatalog, ZetaAnalyzer, typeBuilders } = await import('../../src/adapters/bigquery/zetasql.js');
+    const srv = await startZetaServer(REPO);
+    const lo = await bigQueryLanguageOptions(srv);
+    const T = typeBuilders(srv.z);
+    const cols = [{ name: 'id', type: T.INT64 }, { name: 'created_at', type: T.TIMESTAMP }];
+    const cat = new ZetaCatalog(srv.z, lo, P).addTable([P, 'raw', 'sparse'], cols);
+    const a = new ZetaAnalyzer(srv, cat, lo);
+    try {
+      expect(await a.analyze(held.sql, { params: held.params.map(() => 'STRING' as const) }), held.sql).toMatchObject({ ok: true });
+    } finally {
+      await a.release();
+    }
+    let i = 0;
+    const literal = held.sql.replace(/\?/g, () => `'${String(held.params[i++])}'`).replace('`vigil-rt-sparse`.`raw`.`sparse`', 'sparse');
+    const api = (srv.z.ZetaSQLClient as { API: Record<string, (r: unknown, cb: (e: unknown, a: unknown) => void) => void> }).API;
+    const found = await new Promise<number[]>((res, rej) =>
+      api.evaluateQuery(
+        { sql: `SELECT ARRAY(${literal} ORDER BY r)`, options: { languageOptions: lo }, simpleCatalog: new ZetaCatalog(srv.z, lo, P).addTable(['sparse'], cols).toProto(), tableContent: { sparse: { tableData: { row: rows.map((r, k) => ({ cell: [{ int64Value: String(k) }, { timestampValue: { seconds: String(Date.parse(r) / 1000) } }] })) } } } },
+        (err, r) => (err ? rej(err) : res(((r as { content: { tableData: { row: Array<{ cell: Array<{ arrayValue?: { element?: Array<{ int64Value: string }> } }> }> } } }).content.tableData.row[0].cell[0].arrayValue?.element ?? []).map((x) => Number(x.int64Value)))),
+      ),
+    );
+    expect(found).toEqual(holding);
+
+    // apply against the fake, which answers the query as the evaluator did
+    fake.onQuery(/^select distinct .* from `vigil-rt-sparse`\.`raw`\.`sparse`/, { rows: found.map((r) => ({ r })) });
+    fake.onQuery(/^select count\(\*\) as n from `vigil-rt-sparse`\.`raw`\.`sparse` where/, { rows: [{ n: 1 }] });
+    const bq = await BigQueryAdapter.open({ type: 'bigquery', project: P, dataset: 'analytics', location: 'US' } as never, 1, await fakeBigQueryClient(fake, { projectId: P, location: 'US' }));
+    const log = logRelation('analytics', P);
+    await ensureLog(bq, log);
+    const mark = fake.requests.length;
+    const r = await applyEntry(bq, e, rows.length, { runId: 'run-sparse', actor: 't', log, out: () => {} });
+    expect(r.stopped).toBe(false);
+    const jobs = fake.requests.slice(mark).filter((q) => q.method === 'POST' && sqlOf(q) && !q.body?.configuration?.dryRun);
+    // the log's line, the held ranges' query, a count, a DELETE and a log update for each of 3 ranges, the log's status
+    expect(jobs).toHaveLength(1 + 1 + 3 * 3 + 1);
+    const deletes = jobs.filter((q) => /^delete from/.test(sqlOf(q)!));
+    expect(deletes.map(paramsOf)).toEqual(holding.map((k) => [all[k].from, all[k].to, e.cutoff]));
+    expect(deletes.map((q) => sqlOf(q))).toEqual(holding.map((k) => all[k].delete));
+    await bq.close();
+  }, 120_000);
+});

@@ -24,7 +24,7 @@ interface Analysis {
 }
 
 /** The statements one later run sends, with what the analyzer said of each that is not OK. */
-async function laterRun(opts: { strategy: 'check' | 'timestamp'; type: string }): Promise<{ sent: string[]; refused: string[] }> {
+async function laterRun(opts: { strategy: 'check' | 'timestamp'; type: string; extra?: Array<{ name: string; type: string }>; checkCols?: string[] | 'all'; key?: string }): Promise<{ sent: string[]; refused: string[] }> {
   const cfg = { type: 'bigquery', project: 'p', dataset: 'analytics', location: 'US' };
   const checker = await BigQueryChecker.open(cfg as never, root);
   // (the analyzer the checker holds: each statement is asked as the adapter would send it)
@@ -33,6 +33,7 @@ async function laterRun(opts: { strategy: 'check' | 'timestamp'; type: string })
     { name: 'id', type: 'INT64' },
     { name: 'v', type: 'STRING' },
     { name: 'ua', type: opts.type },
+    ...(opts.extra ?? []),
   ];
   const stored = [...query, ...['dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at'].map((name) => ({ name, type: opts.type })), { name: 'dbt_scd_id', type: 'STRING' }];
   await checker.declare({ database: 'p', schema: 'raw', identifier: 'src' } as never, query);
@@ -42,7 +43,7 @@ async function laterRun(opts: { strategy: 'check' | 'timestamp'; type: string })
     resource_type: 'snapshot',
     name: 'snap',
     file: 'snapshots/s.sql',
-    config: { strategy: opts.strategy, unique_key: 'id', updated_at: 'ua', ...(opts.strategy === 'check' ? { check_cols: ['v'] } : {}), invalidate_hard_deletes: true },
+    config: { strategy: opts.strategy, unique_key: opts.key ?? 'id', updated_at: 'ua', ...(opts.strategy === 'check' ? { check_cols: opts.checkCols ?? ['v'] } : {}), invalidate_hard_deletes: true },
     relation: { database: 'p', schema: 'snaps', identifier: 'snap' },
     compiled_sql: 'select * from `p`.`raw`.`src`',
   } as unknown as SnapshotNode;
@@ -86,5 +87,19 @@ describe('snapshot statements on BigQuery, analyzed', () => {
     expect(r.refused).toEqual([]);
     const close = r.sent.find((s) => /^update .* set `dbt_valid_to` = cast\(current_timestamp as /.test(s));
     expect(close, r.sent.join('\n')).toContain(`cast(current_timestamp as ${type})`);
+  }, 120_000);
+
+  it.each([['all'], [['v', 'payload', 'tags', 'meta']]] as const)("check_cols %j over JSON, ARRAY and STRUCT columns (what vigil sync makes of jsonb and text[]): every statement of a later run analyzes (was: `s.payload is distinct from t.payload`, refused: \"Grouping is not defined for arguments of type JSON\", on every run after the first)", async (checkCols) => {
+    const extra = [{ name: 'payload', type: 'JSON' }, { name: 'tags', type: 'ARRAY<STRING>' }, { name: 'meta', type: 'STRUCT<a INT64, b STRING>' }];
+    const r = await laterRun({ strategy: 'check', type: 'TIMESTAMP', extra, checkCols: checkCols as never });
+    expect(r.refused).toEqual([]);
+    const insert = r.sent.find((s) => /^insert into/.test(s))!;
+    for (const c of ['payload', 'tags', 'meta']) expect(insert).toContain(`TO_JSON_STRING(s.\`${c}\`) is distinct from TO_JSON_STRING(t.\`${c}\`)`);
+  }, 120_000);
+
+  it('a JSON unique_key: the key checks, the insert and the closing updates compare it as its JSON text, and analyze', async () => {
+    const r = await laterRun({ strategy: 'timestamp', type: 'TIMESTAMP', extra: [{ name: 'k', type: 'JSON' }], key: 'k' });
+    expect(r.refused).toEqual([]);
+    expect(r.sent.find((s) => /^update/.test(s))).toContain('TO_JSON_STRING(v.`k`) = TO_JSON_STRING(t.`k`)');
   }, 120_000);
 });

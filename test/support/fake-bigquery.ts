@@ -214,6 +214,8 @@ export interface FakeTableMeta {
   timePartitioning?: object;
   rangePartitioning?: object;
   clustering?: { fields: string[] };
+  /** The table's own requirePartitionFilter (as tables.get gives it). */
+  requirePartitionFilter?: boolean;
   description?: string;
   labels?: Record<string, string>;
   /** For views; defaults to `SELECT 1` when type is VIEW. */
@@ -578,6 +580,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     if (meta.timePartitioning) r.timePartitioning = meta.timePartitioning;
     if (meta.rangePartitioning) r.rangePartitioning = meta.rangePartitioning;
     if (meta.clustering) r.clustering = meta.clustering;
+    if (meta.requirePartitionFilter !== undefined) r.requirePartitionFilter = meta.requirePartitionFilter;
     return r;
   }
 

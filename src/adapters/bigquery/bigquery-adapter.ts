@@ -787,6 +787,20 @@ export class BigQueryAdapter implements Adapter {
         throw new WarehouseError(`the masking of ${this.dialect.relation(req.relation)} changed since it was built (its label ${MASKING_LABEL} records other policies than the model's: ${now}); its stored rows keep the masking they were written with (an incremental run would mix both, and a unique_key on such a column would not match them): run with --full-refresh to rebuild it`, '');
       }
     }
+    // an incremental run cannot change what BigQuery cannot alter in place (partitioning,
+    // clustering): refused before a hook runs, naming the key and --full-refresh
+    if (req.kind === 'incremental' && !req.fullRefresh) {
+      const existing = await this.metadata(req.relation);
+      if (existing && !isView(existing)) {
+        const changed = layoutChange(req.config ?? {}, existing);
+        if (changed) {
+          const key = changed.key;
+          const at = req.configAt?.[key];
+          const where = at ? ` (${at.file}${at.line ? `:${at.line}${at.column ? `:${at.column}` : ''}` : ''})` : '';
+          throw new WarehouseError(`${(req.config ?? {})[key] === undefined ? `the model's config has no ${key}` : `${key}${where} says ${changed.want}`}, but ${this.dialect.relation(req.relation)} is ${changed.have}: BigQuery cannot change a table's ${key === 'partition_by' ? 'partitioning' : 'clustering'} in place, and an incremental run would keep writing it as it is; nothing was run. Run with --full-refresh to rebuild it (vigil run -s <model> --full-refresh), or set ${key} back`, '');
+        }
+      }
+    }
     const run = (sql: string) => this.execute(sql);
     return aroundTransaction(req, run, (inside) => withHooks(inside, run, () => this.build(req)));
   }
@@ -809,15 +823,7 @@ export class BigQueryAdapter implements Adapter {
     if (!incremental) {
       // CREATE OR REPLACE cannot change a table's partitioning (column, granularity, integer
       // range) or clustering: drop it first
-      const wantSpec = partitionSpec(partitionExpr(c.partition_by));
-      const haveSpec = existing ? tablePartitionSpec(existing) : '';
-      // an expression of another form: its column alone is compared
-      const haveField = haveSpec.split(':')[haveSpec.startsWith('range:') ? 1 : 2] ?? '';
-      const partChanged = wantSpec !== undefined ? wantSpec !== haveSpec : (partitionField(c.partition_by) ?? '').toLowerCase() !== haveField;
-      // column names compared as BigQuery compares them: case-insensitively
-      const wantCluster = JSON.stringify((c.cluster_by ? (Array.isArray(c.cluster_by) ? c.cluster_by : [c.cluster_by]) : []).map((x) => String(x).toLowerCase()));
-      const haveCluster = JSON.stringify(((existing?.clustering as { fields?: string[] } | undefined)?.fields ?? []).map((x) => x.toLowerCase()));
-      const changed = !!existing && !existingView && (partChanged || wantCluster !== haveCluster);
+      const changed = !!existing && !existingView && !!layoutChange(c, existing);
       await this.execute(
         this.script([
           existingView ? `DROP VIEW IF EXISTS ${rel}` : changed ? `DROP TABLE IF EXISTS ${rel}` : undefined,
@@ -828,9 +834,68 @@ export class BigQueryAdapter implements Adapter {
       return { message: `${changed ? 'recreated' : 'created'} ${req.kind === 'incremental' ? 'incremental table' : 'table'}` };
     }
     const { columns, added } = this.writeColumns(req, ((existing!.schema as { fields?: BqField[] })?.fields) ?? [], incoming);
+    // the options the config now gives (description, labels, partition expiration, the partition
+    // filter requirement, column descriptions), set on the table before the write: a
+    // require_partition_filter Vigil's own reads add their filter for (readFilter follows the
+    // config) is then the table's too
+    const options = this.optionChanges(req, existing!);
+    for (const sql of options.statements) await this.execute(sql);
     const rows = await this.executeCounted(this.incrementalStatement(req, columns, added));
+    const setting = options.changed.length ? `set ${options.changed.join(', ')} as the config now says, then ` : '';
     const adding = added.length ? `added column${added.length > 1 ? 's' : ''} ${added.map((f) => f.name).join(', ')} and ` : '';
-    return { message: `${adding}${this.verb(req)} ${rows ?? 'an unknown number of'} rows into`, rows };
+    return { message: `${setting}${adding}${this.verb(req)} ${rows ?? 'an unknown number of'} rows into`, rows };
+  }
+
+  /**
+   * What an incremental run changes in an existing table's options so that they are the config's
+   * (a full build sets them in its CREATE): the ALTER statements and what they change, for the
+   * progress line. The masking label is the table's own (it records what the rows were written
+   * with): kept as it is.
+   */
+  optionChanges(req: MaterializeRequest, existing: Record<string, unknown>): { statements: string[]; changed: string[] } {
+    const c = req.config ?? {};
+    const rel = this.dialect.relation(req.relation);
+    const set: string[] = [];
+    const changed: string[] = [];
+    const haveDescription = typeof existing.description === 'string' ? existing.description : '';
+    if ((req.description ?? '') !== haveDescription) {
+      set.push(`description=${req.description ? str(req.description) : 'NULL'}`);
+      changed.push('description');
+    }
+    const haveLabels = (existing.labels ?? {}) as Record<string, string>;
+    const masking: Record<string, string> = haveLabels[MASKING_LABEL] !== undefined ? { [MASKING_LABEL]: haveLabels[MASKING_LABEL] } : {};
+    const wantLabels = this.labels({ ...(c.labels as Record<string, string> | undefined), ...masking });
+    const sorted = (o: Record<string, string>) => JSON.stringify(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    if (sorted(wantLabels) !== sorted(haveLabels)) {
+      set.push(`labels=[${Object.entries(wantLabels).map(([k, v]) => `(${str(k)}, ${str(v)})`).join(', ')}]`);
+      changed.push('labels');
+    }
+    const time = existing.timePartitioning as { expirationMs?: string; requirePartitionFilter?: boolean } | undefined;
+    const days = typeof c.partition_expiration_days === 'number' ? c.partition_expiration_days : undefined;
+    const haveMs = time?.expirationMs !== undefined ? Number(time.expirationMs) : undefined;
+    if ((days === undefined ? undefined : Math.round(days * 86_400_000)) !== haveMs) {
+      set.push(`partition_expiration_days=${days ?? 'NULL'}`);
+      changed.push(`partition_expiration_days ${days ?? 'none'}`);
+    }
+    const wantFilter = c.require_partition_filter === true;
+    const haveFilter = existing.requirePartitionFilter === true || time?.requirePartitionFilter === true;
+    if (wantFilter !== haveFilter) {
+      set.push(`require_partition_filter=${wantFilter}`);
+      changed.push(`require_partition_filter ${wantFilter}`);
+    }
+    const statements = set.length ? [`ALTER TABLE ${rel} SET OPTIONS(${set.join(', ')})`] : [];
+    // column descriptions, of the columns the table has
+    const fields = ((existing.schema as { fields?: Array<BqField & { description?: string }> })?.fields) ?? [];
+    const described = (req.columns ?? []).filter((col) => {
+      const f = fields.find((x) => x.name.toLowerCase() === col.name.toLowerCase());
+      return f && col.description && col.description !== (f.description ?? '');
+    });
+    const columns = this.columnDescriptions(req.relation, 'TABLE', described);
+    if (columns) {
+      statements.push(columns);
+      changed.push(`the description of ${described.map((x) => x.name).join(', ')}`);
+    }
+    return { statements, changed };
   }
 
   /**
@@ -949,6 +1014,30 @@ export class BigQueryAdapter implements Adapter {
   async close(): Promise<void> {
     // the client holds no sockets between requests
   }
+}
+
+/**
+ * The first of a table's partitioning and clustering that the config `c` changes (neither can be
+ * altered in place: a build drops the table first, an incremental run refuses), as the config
+ * and the table say it; undefined when both are the same. An expression of another form than
+ * partitionSpec knows: its column alone is compared; clustering columns case-insensitively, as
+ * BigQuery compares column names.
+ */
+function layoutChange(c: Record<string, unknown>, existing: Record<string, unknown>): { key: 'partition_by' | 'cluster_by'; want: string; have: string } | undefined {
+  const wantSpec = partitionSpec(partitionExpr(c.partition_by));
+  const haveSpec = tablePartitionSpec(existing);
+  const haveField = haveSpec.split(':')[haveSpec.startsWith('range:') ? 1 : 2] ?? '';
+  const partChanged = wantSpec !== undefined ? wantSpec !== haveSpec : (partitionField(c.partition_by) ?? '').toLowerCase() !== haveField;
+  if (partChanged) {
+    const t = existing.timePartitioning as { type?: string; field?: string } | undefined;
+    const r = existing.rangePartitioning as { field?: string; range?: { start?: string; end?: string; interval?: string } } | undefined;
+    const have = t ? `partitioned by ${(t.type ?? 'DAY').toUpperCase()} of ${t.field ?? 'ingestion time'}` : r ? `partitioned by RANGE_BUCKET(${r.field}, GENERATE_ARRAY(${r.range?.start}, ${r.range?.end}, ${r.range?.interval}))` : 'not partitioned';
+    return { key: 'partition_by', want: partitionExpr(c.partition_by) !== undefined ? `PARTITION BY ${partitionExpr(c.partition_by)}` : 'no partitioning', have };
+  }
+  const wantCluster = (c.cluster_by ? (Array.isArray(c.cluster_by) ? c.cluster_by : [c.cluster_by]) : []).map((x) => String(x).toLowerCase());
+  const haveCluster = ((existing.clustering as { fields?: string[] } | undefined)?.fields ?? []).map((x) => x.toLowerCase());
+  if (JSON.stringify(wantCluster) !== JSON.stringify(haveCluster)) return { key: 'cluster_by', want: wantCluster.length ? `CLUSTER BY ${wantCluster.join(', ')}` : 'no clustering', have: haveCluster.length ? `clustered by ${haveCluster.join(', ')}` : 'not clustered' };
+  return undefined;
 }
 
 /** Whether a table's metadata (tables.get) is a view's. */

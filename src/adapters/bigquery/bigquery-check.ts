@@ -220,6 +220,11 @@ export class BigQueryChecker implements Checker {
     return this.outcome(await this.analyzer.analyze(sql, { reads: !opts.partial }), sql);
   }
 
+  async statement(sql: string): Promise<CheckOutcome> {
+    const r = await this.analyzer.analyze(sql);
+    return r.ok ? { ok: true, columns: [] } : this.outcome(r, sql);
+  }
+
   async model(req: MaterializeRequest): Promise<CheckOutcome> {
     // a view reading a require_partition_filter table is fine to create: the filter is due where it is read
     const select = await this.analyzer.analyze(req.sql, { reads: req.kind !== 'view' });

@@ -116,12 +116,22 @@ export const bigQueryDialect: Dialect = {
     /^(user|group|serviceAccount):[^\s@"`]+@[^\s@"`]+\.[^\s@"`]+$/.test(p) || /^domain:[A-Za-z0-9.-]+\.[A-Za-z]+$/.test(p)
       ? undefined
       : `'${p}' is not a BigQuery member: write user:name@example.com, group:team@example.com, serviceAccount:sa@project.iam.gserviceaccount.com or domain:example.com`,
+  // IAM stores an e-mail member and a domain in lower case (OBJECT_PRIVILEGES lists
+  // group:analysts@example.com for group:Analysts@Example.com): compared so; principal: and
+  // principalSet: identifiers as written
+  principalKey: (p) => {
+    const m = /^(user|group|serviceAccount|domain):(.*)$/.exec(p);
+    return m ? `${m[1]}:${m[2].toLowerCase()}` : p;
+  },
   grantSelect(rel: Relation, kind: 'table' | 'view', principals: string[]) {
     return `GRANT \`roles/bigquery.dataViewer\` ON ${kind === 'view' ? 'VIEW' : 'TABLE'} ${this.relation(rel)} TO ${principals.map((p) => `"${p}"`).join(', ')}`;
   },
   revokeSelect(rel: Relation, kind: 'table' | 'view', principals: string[]) {
     return `REVOKE \`roles/bigquery.dataViewer\` ON ${kind === 'view' ? 'VIEW' : 'TABLE'} ${this.relation(rel)} FROM ${principals.map((p) => `"${p}"`).join(', ')}`;
   },
+  // JSON, ARRAY, STRUCT and GEOGRAPHY have no equality in BigQuery ("Grouping is not defined for
+  // arguments of type JSON"): compared, and grouped, as their JSON text
+  comparable: (expr, type) => (/^\s*(JSON|ARRAY|STRUCT|GEOGRAPHY)\b/i.test(type) ? `TO_JSON_STRING(${expr})` : expr),
   syncColumnType: bigQueryTypeOf,
   timestampParam: () => 'TIMESTAMP(?)',
   jsonParam: () => 'PARSE_JSON(?)',

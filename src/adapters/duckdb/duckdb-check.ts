@@ -47,6 +47,18 @@ export class DuckDbChecker implements Checker {
     }
   }
 
+  async statement(sql: string): Promise<CheckOutcome> {
+    // prepared: bound (names, types, operators), not run
+    const executed = `prepare vigil_check_statement as\n${sql}`;
+    try {
+      await this.db.execute(executed);
+      await this.db.execute('deallocate vigil_check_statement');
+    } catch (e) {
+      return outcome(e, executed);
+    }
+    return { ok: true, columns: [] };
+  }
+
   async model(req: MaterializeRequest): Promise<CheckOutcome> {
     const q = await this.query(req.sql);
     if (!q.ok) return q;

@@ -157,6 +157,19 @@ export class PostgresChecker implements Checker {
     return { ok: true, columns: await this.resultColumns(sql) };
   }
 
+  async statement(sql: string): Promise<CheckOutcome> {
+    // prepared: planned (names, types, operators), not run
+    const name = `vigil_check_${++this.seq}`;
+    const executed = `prepare ${name} as\n${sql}`;
+    try {
+      await this.run(executed);
+      await this.step(`deallocate ${name}`);
+    } catch (e) {
+      return this.failure(e, executed);
+    }
+    return { ok: true, columns: [] };
+  }
+
   /**
    * The columns `sql` returns: a cursor declared for it (planned, not run) and a FETCH of no row
    * describe them. None when the cursor cannot be declared (an error only the planner raises,
