@@ -9,7 +9,7 @@ import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, Ware
 import { redact } from '../secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { loadCache, saveCache, writeProjectFile } from '../project/artifacts.js';
-import { durationFlag, keepSnapshot, keptTarget, open, parseAt, projectFromSnapshot, timestampFlag } from './command-kit.js';
+import { durationFlag, keepSnapshot, keptTarget, open, openWhenFree, parseAt, projectFromSnapshot, timestampFlag } from './command-kit.js';
 import { err, out } from './output.js';
 import { blankSelector, globToRe } from '../compile/selector.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
@@ -203,8 +203,17 @@ export function selectRules(rules: CompiledRule[], select: string[] | undefined)
 }
 
 /** As many connections as there are rules to query at once (up to 8). */
+function warehouseThreads(s: Setup): number {
+  return Math.min(8, Math.max(1, s.rules.length));
+}
+
 function openWarehouse(s: Setup): Promise<Adapter> {
-  return open(s, Math.min(8, Math.max(1, s.rules.length)));
+  return open(s, warehouseThreads(s));
+}
+
+/** A DuckDB file held by another evaluation (its holder's command line says so): that run holds the state. */
+function heldByEvaluation(e: unknown): e is WarehouseBusyError {
+  return e instanceof WarehouseBusyError && !!e.holder && /\balerts (evaluate|run-scheduler)\b/.test(e.holder);
 }
 
 /**
@@ -213,21 +222,15 @@ function openWarehouse(s: Setup): Promise<Adapter> {
  * anything else, it is retried until --wait runs out (a line per attempt), then an error.
  */
 async function openBusyAware(s: Setup, waitMs: number): Promise<Adapter | undefined> {
-  const deadline = Date.now() + waitMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await openWarehouse(s);
-    } catch (e) {
-      if (!(e instanceof WarehouseBusyError)) throw e;
-      if (e.holder && /\balerts (evaluate|run-scheduler)\b/.test(e.holder) && Date.now() >= deadline) {
-        err(`skipped: another evaluation holds the state (${e.holder}); nothing was evaluated or sent`);
-        return undefined;
-      }
-      if (Date.now() >= deadline) throw e;
-      const delay = Math.min(2000, 250 * 2 ** (attempt - 1), Math.max(0, deadline - Date.now()));
-      err(`  the warehouse is in use${e.holder ? ` by ${e.holder}` : ''}; retrying in ${(delay / 1000).toFixed(1)} s (--wait)`);
-      await new Promise((r) => setTimeout(r, delay));
-    }
+  try {
+    return await openWhenFree(s, warehouseThreads(s), {
+      waitMs,
+      busy: (e, delay) => err(`  the warehouse is in use${e.holder ? ` by ${e.holder}` : ''}; retrying in ${(delay / 1000).toFixed(1)} s (--wait)`),
+    });
+  } catch (e) {
+    if (!heldByEvaluation(e)) throw e;
+    err(`skipped: another evaluation holds the state (${e.holder}); nothing was evaluated or sent`);
+    return undefined;
   }
 }
 
@@ -757,29 +760,67 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
 
 // ---- scheduler
 
+/** How long a scheduled evaluation waits for the state lock another evaluation holds. */
+const SCHEDULED_LOCK_WAIT_MS = 60_000;
+/**
+ * How long it waits for a DuckDB file another process holds (a `vigil build` from cron, a BI
+ * tool, another evaluation), as `vigil serve` does at its start; held longer, the evaluation is
+ * skipped or fails, and its rules stay due (run-scheduler tries again, serve at its next tick).
+ */
+const SCHEDULED_FILE_WAIT_MS = 5000;
+
+/** A scheduled evaluation that found the state held by another evaluation past its wait: nothing was evaluated or sent. */
+export class EvaluationSkipped extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EvaluationSkipped';
+  }
+}
+
 /**
  * One scheduled evaluation (run-scheduler, and `vigil serve`'s alerts jobs): open the warehouse
- * (per evaluation, so a DuckDB file stays free in between), evaluate `rules` with group_wait,
- * deliver, print one line and the problems. Throws when nothing could be evaluated.
+ * (per evaluation, so a DuckDB file stays free in between; one another process holds is waited
+ * for, up to SCHEDULED_FILE_WAIT_MS or until `signal`), evaluate `rules` with group_wait, deliver,
+ * print one line and the problems. Throws when nothing could be evaluated: EvaluationSkipped
+ * when another evaluation held the state (the file or the lock) all that time.
  */
 export async function evaluateScheduled(
   s: Setup,
   o: Common,
   rules: CompiledRule[],
-  opts: { policy: import('../alerts/delivery/types.js').DeliveryPolicy; flushHeld: boolean; command: string; at?: Date },
+  opts: { policy: import('../alerts/delivery/types.js').DeliveryPolicy; flushHeld: boolean; command: string; at?: Date; signal?: AbortSignal; /** added to the line it prints (a late evaluation: the slot it was due for) */ note?: string },
 ): Promise<EvalSummary> {
-  const { evaluateAlerts } = await import('../alerts/evaluate.js');
+  const [{ evaluateAlerts }, { LockBusyError }] = await Promise.all([import('../alerts/evaluate.js'), import('../alerts/state.js')]);
   const t0 = performance.now();
-  const adapter = await openWarehouse(s);
+  // a DuckDB file another process holds is waited for a little (said once)
+  let adapter: Adapter;
+  try {
+    adapter = await openWhenFree(s, warehouseThreads(s), {
+      waitMs: SCHEDULED_FILE_WAIT_MS,
+      signal: opts.signal,
+      busy: (e, _delay, attempt) => {
+        if (attempt === 1) err(`${new Date().toISOString()} the warehouse is in use${e.holder ? ` by ${e.holder}` : ''}; waiting for it (up to ${formatDuration(SCHEDULED_FILE_WAIT_MS)})`);
+      },
+    });
+  } catch (e) {
+    if (heldByEvaluation(e)) throw new EvaluationSkipped(`another evaluation holds the state (${e.holder}); nothing was evaluated or sent`);
+    throw e;
+  }
   try {
     const store = await openStore(o, s, adapter);
-    const sum = await evaluateAlerts(
-      { rules, allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err, history: historyOf(s) },
-      { at: opts.at ?? new Date(), dryRun: false, command: opts.command, lockWaitMs: 60_000, policy: opts.policy, groupWait: true, flushHeld: opts.flushHeld },
-    );
+    let sum: EvalSummary;
+    try {
+      sum = await evaluateAlerts(
+        { rules, allRules: s.rules, knownRules: new Set(s.rules.map((r) => r.rule.name)), routes: s.alerts.routes, adapter, store, files: s.files, sources: Object.values(s.result.manifest.sources), env: process.env, out, err, history: historyOf(s) },
+        { at: opts.at ?? new Date(), dryRun: false, command: opts.command, lockWaitMs: SCHEDULED_LOCK_WAIT_MS, policy: opts.policy, groupWait: true, flushHeld: opts.flushHeld },
+      );
+    } catch (e) {
+      if (e instanceof LockBusyError) throw new EvaluationSkipped(e.message);
+      throw e;
+    }
     const firing = sum.outcomes.reduce((n, x) => n + x.firing, 0);
     const errors = sum.outcomes.filter((x) => x.status === 'error');
-    const what = opts.flushHeld ? 'sent what group_wait / group_interval held' : `evaluated ${rules.map((r) => r.rule.name).join(', ')}: ${firing} firing`;
+    const what = opts.flushHeld ? 'sent what group_wait / group_interval held' : `evaluated ${rules.map((r) => r.rule.name).join(', ')}${opts.note ? ` (${opts.note})` : ''}: ${firing} firing`;
     out(`${new Date().toISOString()} ${what}: ${sum.queued.length} queued, ${sum.delivery.sent} sent, ${sum.delivery.pending} pending${sum.held.length ? `, ${sum.held.length} held` : ''} [${((performance.now() - t0) / 1000).toFixed(2)}s]`);
     for (const x of sum.held) out(`  held: ${x.instance} -> ${x.receiver} until ${x.until}`);
     for (const e of errors) err(`${new Date().toISOString()} alert ${e.rule} failed: ${e.error} (an error notification was queued)`);
@@ -832,10 +873,18 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
   const rules = selectRules(s.rules, o.select);
   const { Cron } = await import('croner');
   const policy = await scheduledPolicy(s, o.deliveryTimeout);
-  const due = new Set<CompiledRule>();
+  /** the rules due: the slot each has been due since, and how many later slots it missed meanwhile */
+  const due = new Map<CompiledRule, { slot: Date; later: number; again?: boolean }>();
   let running: Promise<void> | undefined;
   let stopping = false;
+  /** aborted by SIGTERM / SIGINT: an evaluation waiting for the warehouse stops waiting */
+  const stopper = new AbortController();
   let flushTimer: NodeJS.Timeout | undefined;
+  // an evaluation that failed or was skipped (a DuckDB file another process holds, the state
+  // lock another evaluation holds, a server down) leaves its rules due: tried again after 1 s,
+  // 2 s, 4 s ... (at most a minute apart), or at the next tick, whichever comes first
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryMs = 0;
   // notifications held by group_wait / group_interval are sent when they are due, not at the next cron tick
   let heldDue = false;
   let heldTimer: { cancel: () => void } | undefined;
@@ -849,16 +898,27 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
       void flush();
     });
   };
+  /** `many (due since 2026-...Z, 1 later slot)`: the rules of an evaluation that did not happen */
+  const describeDue = (batch: typeof due) =>
+    [...batch].map(([r, d]) => `${r.rule.name} (due since ${d.slot.toISOString()}${d.later ? `, ${d.later} later slot${d.later === 1 ? '' : 's'}` : ''})`).join(', ');
 
   const flush = async () => {
     if (running || (!due.size && !heldDue) || stopping) return;
-    const batch = [...due];
-    const flushHeld = !batch.length;
+    clearTimeout(retryTimer);
+    retryTimer = undefined;
+    const batch = new Map(due);
+    const flushHeld = !batch.size;
+    const heldWasDue = heldDue;
     due.clear();
     heldDue = false;
+    let failed = false;
+    // rules an earlier evaluation left due: the line says which slot they were due for
+    const late = [...batch].filter(([, d]) => d.again || d.later);
+    const note = late.length ? `${late.length < batch.size ? `${late.map(([r]) => r.rule.name).join(', ')}: ` : ''}due since ${new Date(Math.min(...late.map(([, d]) => d.slot.getTime()))).toISOString()}${late.some(([, d]) => d.later) ? `, ${Math.max(...late.map(([, d]) => d.later))} later slot(s) with it` : ''}` : undefined;
     running = (async () => {
       try {
-        const sum = await evaluateScheduled(s, o, batch, { policy, flushHeld, command: 'vigil alerts run-scheduler' });
+        const sum = await evaluateScheduled(s, o, [...batch.keys()], { policy, flushHeld, command: 'vigil alerts run-scheduler', signal: stopper.signal, note });
+        retryMs = 0;
         // what this run held is not all that is held: another rule's notification may wait too
         // (waking only for this run's dropped the earlier rule's wake-up)
         const peek = await peekScheduled(s, o).catch(() => undefined);
@@ -866,10 +926,29 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
         if (peek?.ready) heldDue = true;
         wakeForHeld(peek?.held ?? sum.held);
       } catch (e) {
-        err(`${new Date().toISOString()} evaluation failed: ${redact((e as Error).message)} (the scheduler keeps running)`);
+        failed = true;
+        // nothing was evaluated: its rules stay due, each for the slot it was due at (a tick of it
+        // meanwhile makes it one evaluation still, not two)
+        for (const [r, d] of batch) {
+          const since = due.get(r);
+          due.set(r, { slot: d.slot, later: d.later + (since ? 1 + since.later : 0), again: true });
+        }
+        if (flushHeld || heldWasDue) heldDue = true;
+        const what = e instanceof EvaluationSkipped ? `skipped: ${e.message}` : `evaluation failed: ${redact((e as Error).message)}`;
+        const left = batch.size ? describeDue(batch) : 'what group_wait / group_interval held';
+        if (stopping) err(`${new Date().toISOString()} ${what}; not evaluated before stopping: ${left}`);
+        else {
+          retryMs = Math.min(60_000, retryMs ? retryMs * 2 : 1000);
+          err(`${new Date().toISOString()} ${what} (the scheduler keeps running); still due: ${left} — trying again in ${retryMs / 1000}s`);
+          retryTimer = setTimeout(() => {
+            retryTimer = undefined;
+            void flush();
+          }, retryMs);
+        }
       } finally {
         running = undefined;
-        if ((due.size || heldDue) && !stopping) void flush();
+        // (after a failure: at the retry, or at a tick before it)
+        if (!failed && (due.size || heldDue) && !stopping) void flush();
       }
     })();
     await running;
@@ -877,8 +956,10 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
 
   const jobs = rules.map(
     (r) =>
-      new Cron(r.rule.schedule.cron, { timezone: r.rule.schedule.timezone, protect: true }, () => {
-        due.add(r);
+      new Cron(r.rule.schedule.cron, { timezone: r.rule.schedule.timezone, protect: true }, (self: InstanceType<typeof Cron>) => {
+        const since = due.get(r);
+        if (since) since.later++;
+        else due.set(r, { slot: self.previousRuns(1, new Date(Date.now() + 1))[0] ?? new Date(), later: 0 }); // (the slot, not the moment the timer fired)
         // alerts due in the same minute are evaluated together, in one lock
         clearTimeout(flushTimer);
         flushTimer = setTimeout(() => void flush(), 200);
@@ -891,7 +972,9 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
       stopping = true;
       out(`${sig}: stopping${running ? ' after the evaluation in progress' : ''}...`);
       for (const j of jobs) j.stop();
+      stopper.abort();
       clearTimeout(flushTimer);
+      clearTimeout(retryTimer);
       heldTimer?.cancel();
       void (running ?? Promise.resolve()).then(() => resolve());
     };

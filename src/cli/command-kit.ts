@@ -6,7 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { UsageError, type Diagnostic } from '../errors.js';
+import { UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { YamlSource } from '../project/yaml-source.js';
@@ -138,4 +138,38 @@ export async function open(c: { files: ProjectFiles; target: ResolvedTarget }, t
   const adapter = await openAdapter(c.target, c.files.root, threads, opts);
   adapter.onRetry = (m) => err(`  ${m}`);
   return adapter;
+}
+
+/**
+ * `open`, waiting for a DuckDB file another process holds (the one retry of a busy file:
+ * `alerts evaluate --wait`, scheduled evaluations, `vigil serve`): tried again after 250 ms,
+ * 500 ms, 1 s, then every 2 s, until `waitMs` has passed; then, or once `signal` aborts or
+ * `busy` (told of each busy attempt and the wait before the next) returns false, the file's
+ * WarehouseBusyError is thrown. Any other error is thrown at once.
+ */
+export async function openWhenFree(
+  c: { files: ProjectFiles; target: ResolvedTarget },
+  threads: number,
+  opts: { waitMs: number; signal?: AbortSignal; busy?: (e: WarehouseBusyError, delayMs: number, attempt: number) => boolean | void },
+): Promise<Adapter> {
+  const deadline = Date.now() + opts.waitMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open(c, threads);
+    } catch (e) {
+      if (!(e instanceof WarehouseBusyError) || Date.now() >= deadline || opts.signal?.aborted) throw e;
+      const delay = Math.min(2000, 250 * 2 ** (attempt - 1), Math.max(0, deadline - Date.now()));
+      if (opts.busy?.(e, delay, attempt) === false) throw e;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(t);
+          opts.signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        const t = setTimeout(done, delay);
+        opts.signal?.addEventListener('abort', done, { once: true });
+      });
+      if (opts.signal?.aborted) throw e;
+    }
+  }
 }

@@ -37,7 +37,8 @@ import type { StreamState } from '../sync/sync-types.js';
 import { errorAfterByStream } from '../run/freshness.js';
 import type { Adapter } from '../adapters/adapter.js';
 import type { Manifest, SourceNode } from '../compile/manifest.js';
-import { compileChecked, compileForCommand, err, open, out, runExecute, select, type Common } from './commands.js';
+import { compileChecked, compileForCommand, err, out, runExecute, select, type Common } from './commands.js';
+import { openWhenFree } from './command-kit.js';
 import { selectedStreams, syncSetup } from './sync-command.js';
 import type { Setup } from './alerts-commands.js';
 import { listenOn } from './listen.js';
@@ -71,6 +72,8 @@ interface Due {
   slot: Date;
   /** the slot before it (alerts jobs without cron: rules due in (previous, slot]) */
   previous: Date;
+  /** alerts jobs without cron: the previous of its own, when the window starts before it (at a run that evaluated nothing) */
+  ownPrevious?: Date;
   missed: number;
   why: string;
   /** alerts jobs: every selected rule, whatever its own schedule (--run-now) */
@@ -91,6 +94,12 @@ interface JobState {
   unreadSinceStart?: boolean;
   /** the wait before that next read (doubling up to a third of a lease) */
   retryMs?: number;
+  /**
+   * alerts jobs without cron: where the rule window of a run that evaluated nothing (it failed:
+   * a DuckDB file held all the while, a server down) began. The next run's window starts there,
+   * so a rule due in it is evaluated then, not at its own next slot.
+   */
+  windowFrom?: Date;
   lastRun: JobRun | null;
   lastSuccessAt: string | null;
   consecutiveFailures: number;
@@ -328,21 +337,17 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
   };
 
   /** Open the target, waiting up to `waitMs` for a DuckDB file another process holds. */
-  const openTarget = async (threads: number, waitMs = 30_000): Promise<Adapter> => {
-    const deadline = now() + waitMs;
-    for (;;) {
-      try {
-        return await open(compiled, threads);
-      } catch (e) {
-        if (!(e instanceof WarehouseBusyError) || now() >= deadline || stopping) throw e;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-  };
+  const openTarget = (threads: number, waitMs = 30_000): Promise<Adapter> => openWhenFree(compiled, threads, { waitMs, busy: () => !stopping });
 
   const runJob = async (d: Due, signal: AbortSignal): Promise<void> => {
     const j = jobs.get(d.job.name)!;
     const name = d.job.name;
+    // an alerts run that evaluated nothing did not move the window on: this run's starts where
+    // that one's did (until this run evaluates, below in runAlertsJob)
+    if (d.job.perRuleSchedule) {
+      if (j.windowFrom && j.windowFrom < d.previous) d = { ...d, previous: j.windowFrom, ownPrevious: d.previous };
+      j.windowFrom = d.previous;
+    }
     const t0 = performance.now();
     const started = new Date();
     // claim the slot (and refresh what /health knows while the warehouse is open)
@@ -361,6 +366,8 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     // the claim read the lease: nothing is left of the start-up read to retry
     j.unreadSinceStart = false;
     if (!claim.ok) {
+      // (the serve that claimed the slot evaluates what is due)
+      j.windowFrom = undefined;
       await leaseAdapter.close().catch(() => {});
       // another serve runs the job: if that run does not reach its end, this one catches it up
       if (claim.holder) watch(j, claim.holder);
@@ -587,16 +594,30 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         return !!next && next <= d.slot;
       });
     }
+    const j = jobs.get(d.job.name)!;
     if (!rules.length) {
       // no rule due: what earlier runs left (held by group_wait / group_interval, or to retry) is
       // sent when due, also after a restart; the state says it without its lock
       const peek = await peekScheduled(s, common);
       if (!peek.due) {
+        j.windowFrom = undefined;
         wakeForHeld(d.job, peek.held);
         return { ok: !gone && !peek.unsettled.length, message: `${gone || 'no rule due'}${unsettledNote(peek.unsettled)}` };
       }
     }
-    const sum = await evaluateScheduled(s, common, rules, { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: !rules.length, command: `vigil serve (${d.job.name}${rules.length ? '' : ': held notifications'})` });
+    // a rule whose slot lay in the window of a run that evaluated nothing: the line says since when
+    // it has been due
+    const own = d.ownPrevious?.getTime();
+    const missedSlots = own !== undefined && !d.allRules ? rules.map((r) => new Cron(r.rule.schedule.cron, { timezone: r.rule.schedule.timezone, paused: true }).nextRun(d.previous)!.getTime()).filter((t) => t <= own) : [];
+    const late = missedSlots.length ? new Date(Math.min(...missedSlots)) : undefined;
+    let sum;
+    try {
+      sum = await evaluateScheduled(s, common, rules, { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: !rules.length, command: `vigil serve (${d.job.name}${rules.length ? '' : ': held notifications'})`, note: late ? `due since ${late.toISOString()}` : undefined });
+    } catch (e) {
+      if (rules.length && d.job.perRuleSchedule && !d.allRules) throw new Error(`${(e as Error).message.split('\n')[0]}; ${rules.map((r) => r.rule.name).join(', ')} stay${rules.length === 1 ? 's' : ''} due: evaluated by the next run`);
+      throw e;
+    }
+    j.windowFrom = undefined;
     for (const x of sum.outcomes) metrics.alertsFiring.set({ alert: x.rule }, x.firing);
     metrics.countDelivery(sum);
     wakeForHeld(d.job, sum.held);

@@ -5,7 +5,7 @@
  * against state kept in a real Postgres.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COUNTS_ALERT, makeProject, REPO, removeDir, vigil, vigilAsync, VIGIL } from '../helpers.js';
@@ -776,6 +776,74 @@ describe('run-scheduler', () => {
     expect(status.stdout).toContain('firing   every_second{capability="chat"}');
     expect(status.stdout).toContain('firing   always_broken{}#error');
   });
+});
+
+/**
+ * Another process holding the DuckDB file (a `vigil build` from cron, a BI tool): a real process
+ * that opens it and keeps it until killed. Resolves once it holds the file; one that could not
+ * (the scheduler had it open that moment) is started again.
+ */
+async function holdDuckDb(file: string): Promise<ChildProcess> {
+  for (;;) {
+    const holder = spawn(process.execPath, ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; const db = await DuckDBInstance.create(${JSON.stringify(file)}); console.log('held'); setInterval(() => db, 1000);`], { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] });
+    const held = await new Promise<boolean>((r) => {
+      holder.stdout!.once('data', () => r(true));
+      holder.once('exit', () => r(false));
+    });
+    if (held) return holder;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+describe('run-scheduler and a busy DuckDB file', () => {
+  it("a tick that finds the file held past the wait stays due: evaluated once the file is free, before the rule's next tick, once (was: dropped until the next tick)", async () => {
+    const dir = project({ 'alerts/a.yaml': COUNTS_ALERT.replace('severity: critical', 'severity: critical\n    schedule: "*/20 * * * * *"') });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const child = spawn(process.execPath, [VIGIL, 'alerts', 'run-scheduler', '--state-file', 'state.json'], { cwd: dir });
+    let log = '';
+    child.stdout.on('data', (b: Buffer) => (log += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (log += b.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', r));
+    const until = async (done: () => boolean, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(done(), log).toBe(true);
+    };
+    const evaluations = () => log.split('\n').filter((l) => / evaluated many/.test(l));
+    const at = (line: string) => Date.parse(line.split(' ')[0]);
+    let holder: ChildProcess | undefined;
+    try {
+      // (started first: it reads the state at start)
+      await until(() => /Scheduler started/.test(log), 30_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      holder = await holdDuckDb(join(dir, '.vigil/dev.duckdb'));
+      // the first tick while it is held: waited for a little, then left due
+      const stillDue = /still due: many \(due since (\S+)\)/;
+      await until(() => stillDue.test(log), 40_000);
+      const slot = stillDue.exec(log)![1];
+      expect(log).toMatch(/the warehouse is in use by .*; waiting for it \(up to 5s\)/);
+      expect(log).toMatch(/evaluation failed: \.vigil\/dev\.duckdb is in use by another process/);
+      holder.kill('SIGKILL');
+      // evaluated once the file is free, for that slot; then the rule's next slot (20 s later), once
+      const late = () => evaluations().findIndex((l) => l.includes(`evaluated many (due since ${slot}): 1 firing`));
+      await until(() => late() >= 0, 30_000);
+      await until(() => evaluations().length > late() + 1, 40_000);
+      child.kill('SIGTERM');
+      expect(await closed).toBe(0);
+      const lines = evaluations().slice(late());
+      const next = Date.parse(slot) + 20_000;
+      // before the next slot (no later slot merged into it), and the next slot's evaluation is the
+      // one after it: no slot evaluated twice, none lost
+      expect(at(lines[0]), log).toBeLessThan(next);
+      expect(lines[0], log).not.toMatch(/later slot/);
+      expect(lines[1], log).toMatch(/ evaluated many: 1 firing/);
+      expect(at(lines[1]), log).toBeGreaterThanOrEqual(next);
+      expect(lines, log).toHaveLength(2);
+    } finally {
+      holder?.kill('SIGKILL');
+      child.kill('SIGKILL');
+    }
+  }, 150_000);
 });
 
 describe('two evaluations at once, state in Postgres', () => {

@@ -157,6 +157,43 @@ describe('vigil serve on the command line', () => {
     expect(unset.stdout + unset.stderr).not.toMatch(/listening|\n\s+at /);
   });
 
+  it("an alerts run that found the DuckDB file held (and evaluated nothing) does not move the rule window on: a rule due in it is evaluated by the next run, not at its own next slot a day later (was: lost)", async () => {
+    // the rule is due once a day, at a minute far enough ahead for serve to start
+    const slot = new Date(Math.ceil((Date.now() + 45_000) / 60_000) * 60_000);
+    const dir = project('schedules:\n  alerts: { command: alerts }\n', {
+      'alerts/a.yaml': `alerts:\n  - name: daily\n    severity: info\n    schedule: "0 ${slot.getUTCMinutes()} ${slot.getUTCHours()} * * *"\n    query: select x from {{ ref('one') }}\n    condition: { type: threshold, column: x, op: ">", value: 0 }\n    summary: "x is {{ x }}"\n`,
+    });
+    expect(vigil(dir, ['build']).code).toBe(0);
+    const srv = await serve(dir);
+    await waitFor(() => /alerts: alerts, each alert on its own schedule, next/.test(srv.log()), 30_000, srv.log);
+    // another process (a long `vigil build`, a BI tool) holds the file over the rule's slot: the
+    // run for it waits for the file, then fails
+    let holder: ReturnType<typeof spawn> | undefined;
+    try {
+      // (held from shortly before the slot: the run for the minute before it is over)
+      await new Promise((r) => setTimeout(r, Math.max(0, slot.getTime() - 15_000 - Date.now())));
+      for (;;) {
+        holder = spawn(process.execPath, ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; const db = await DuckDBInstance.create(${JSON.stringify(join(dir, '.vigil/dev.duckdb'))}); console.log('held'); setInterval(() => db, 1000);`], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'ignore'] });
+        const h = holder;
+        // (one that could not open it while serve's minute tick had it: started again)
+        if (await new Promise<boolean>((r) => (h.stdout!.once('data', () => r(true)), h.once('exit', () => r(false))))) break;
+      }
+      // (the run for the slot: a line stamped after it)
+      const failed = () => srv.log().split('\n').some((l) => / alerts: FAILED after .*in use by another process/.test(l) && Date.parse(l.split(' ')[0]) > slot.getTime());
+      await waitFor(failed, 120_000, srv.log);
+      expect(srv.log()).not.toMatch(/evaluated daily/);
+      holder.kill('SIGKILL');
+      // the next minute's run evaluates it, saying for which slot
+      await waitFor(() => /alerts: OK in [^\n]*: 1 rule, 1 firing/.test(srv.log()), 90_000, srv.log);
+      expect(srv.log()).toContain(`evaluated daily (due since ${slot.toISOString()}): 1 firing`);
+      srv.child.kill('SIGTERM');
+      expect(await srv.exited).toBe(0);
+      expect(srv.log().match(/evaluated daily/g)).toHaveLength(1);
+    } finally {
+      holder?.kill('SIGKILL');
+    }
+  }, 300_000);
+
   it('SIGTERM while serve waits at start for a busy DuckDB file: stops at once, exit 0, saying so', async () => {
     const dir = project('schedules:\n  b: { command: build, cron: "0 * * * *" }\n');
     expect(vigil(dir, ['build']).code).toBe(0);
