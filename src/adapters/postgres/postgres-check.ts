@@ -146,19 +146,15 @@ export class PostgresChecker implements Checker {
   }
 
   async query(sql: string): Promise<CheckOutcome> {
-    const name = `vigil_check_${++this.seq}`;
-    const executed = `prepare ${name} as\n${sql}`;
-    try {
-      await this.run(executed);
-      await this.step(`deallocate ${name}`);
-    } catch (e) {
-      return this.failure(e, executed);
-    }
-    return { ok: true, columns: await this.resultColumns(sql) };
+    return (await this.prepared(sql)) ?? { ok: true, columns: await this.resultColumns(sql) };
   }
 
   async statement(sql: string): Promise<CheckOutcome> {
-    // prepared: planned (names, types, operators), not run
+    return (await this.prepared(sql)) ?? { ok: true, columns: [] };
+  }
+
+  /** `sql` prepared: planned (names, types, operators), not run; its failure, or undefined. */
+  private async prepared(sql: string): Promise<CheckOutcome | undefined> {
     const name = `vigil_check_${++this.seq}`;
     const executed = `prepare ${name} as\n${sql}`;
     try {
@@ -167,7 +163,7 @@ export class PostgresChecker implements Checker {
     } catch (e) {
       return this.failure(e, executed);
     }
-    return { ok: true, columns: [] };
+    return undefined;
   }
 
   /**
