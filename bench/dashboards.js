@@ -78,7 +78,7 @@ export async function benchDashboards(dir, report, rows) {
     if (snapshots.has(vigil)) writeFileSync(snapshot, snapshots.get(vigil));
     const r = timed([vigil, 'dashboards', 'render', '--out', site, '--at', at], dir);
     if (existsSync(snapshot)) snapshots.set(vigil, readFileSync(snapshot));
-    const m = /Queried (\d+) tiles(?: and (\d+) more for (\d+) drill-down pages?)? in (\d+\.\d+)s \(drawing each as it arrived[^)]*\), assembled \d+ pages in (\d+\.\d+)s/.exec(r.stdout);
+    const m = /Queried (\d+) tiles(?: and (\d+) more for (\d+) drill-down pages?)?(?:,? (?:and )?\d+ raw-rows quer(?:y|ies) \(one per page\))? in (\d+\.\d+)s \(drawing each as it arrived[^)]*\), assembled \d+ pages in (\d+\.\d+)s/.exec(r.stdout);
     return { wall: r.wall, cpu: r.cpu, inner: Number(m[4]) + Number(m[5]), query: Number(m[4]), render: Number(m[5]), tiles: m[1], drill: m[2] ? `, + ${m[2]} tiles of ${m[3]} drill-down pages` : '' };
   };
   // BENCH_DASHBOARDS_BEFORE=<another checkout's bin/vigil.js>: that build measured in the same rounds (before/after)
@@ -104,4 +104,31 @@ export async function benchDashboards(dir, report, rows) {
   if (before) report(`  before (${before}), whole process: cold ${spread(bCold, 'wall')} => ${ratio(bCold, d, 'wall')}; warm ${spread(bWarm, 'wall')} => ${ratio(bWarm, d, 'wall')}; in process cold ${ratio(bCold, d, 'inner')}, warm ${ratio(bWarm, d, 'inner')}`);
   report(`  CPU time (user + system) a process: direct ${spread(d, 'cpu')}; render cold ${spread(cold, 'cpu')} => ${ratio(cold, d, 'cpu')}; warm ${spread(warm, 'cpu')} => ${ratio(warm, d, 'cpu')}${before ? `; before: cold ${spread(bCold, 'cpu')}, warm ${spread(bWarm, 'cpu')}` : ''}`);
   report(`  in process: queries alone ${spread(d, 'inner')}; render cold ${spread(cold, 'inner')} (queries with drawing ${spread(cold, 'query')} + pages ${spread(cold, 'render')}) => ${ratio(cold, d, 'inner')}; warm ${spread(warm, 'inner')} => ${ratio(warm, d, 'inner')}`);
+  await benchPng(dir, report, site, at, reps, warm, before);
+}
+
+/**
+ * `render --png` (Chromium: one PNG per tab), warm (the drawings kept), beside the warm render
+ * without PNGs measured above: what the pictures add. With BENCH_DASHBOARDS_BEFORE, that build's
+ * too, alternating. CPU from /usr/bin/time: Chromium's processes are the render's children.
+ */
+async function benchPng(dir, report, site, at, reps, warm, before) {
+  if (![process.env.VIGIL_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].some((c) => c && existsSync(c))) {
+    report('  render --png: skipped (no Chromium at /usr/bin/chromium or $VIGIL_CHROMIUM)');
+    return;
+  }
+  const shots = join(dir, 'target', 'bench-png');
+  const png = (vigil) => {
+    rmSync(shots, { recursive: true, force: true });
+    const r = timed([vigil, 'dashboards', 'render', '--out', site, '--at', at, '--png', '--png-dir', shots], dir);
+    return { wall: r.wall, cpu: r.cpu, n: (r.stdout.match(/\.png \(/g) ?? []).length };
+  };
+  const now = [];
+  const was = [];
+  for (let i = 0; i < reps; i++) {
+    if (before) was.push(png(before));
+    now.push(png(VIGIL));
+  }
+  const minus = (xs, k) => median(xs.map((x) => x[k])) - median(warm.map((x) => x[k]));
+  report(`  render --png, warm (${now[0].n} PNGs), ${reps} runs: whole process ${spread(now, 'wall')}, CPU ${spread(now, 'cpu')}; the PNGs add ${minus(now, 'wall').toFixed(2)} s wall, ${minus(now, 'cpu').toFixed(2)} s CPU to the warm render${before ? `; before (${before}): ${spread(was, 'wall')}, CPU ${spread(was, 'cpu')} => after/before ${ratio(now, was, 'wall')} wall, ${ratio(now, was, 'cpu')} CPU` : ''}`);
 }
