@@ -20,7 +20,7 @@ import { dialectOf } from '../adapters/index.js';
 import { loadColumnType } from '../adapters/dialect.js';
 import { parseSeed, readSeedFile } from '../seeds/seed-csv.js';
 import { seedDiagnostics } from '../seeds/load-seeds.js';
-import { firstVersionsSql, snapshotCheckStatements } from '../run/snapshot.js';
+import { firstVersionsSql, snapshotCheckStatements, spelledAsQuery } from '../run/snapshot.js';
 import type { Checker, CheckOutcome } from '../adapters/warehouse.js';
 import type { CompileResult } from '../compile/compile-project.js';
 import type { ModelNode, SourceNode, TestNode } from '../compile/manifest.js';
@@ -171,7 +171,9 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
       const dialect = dialectOf(result.target?.type);
       const query = await checker.query(n.compiled_sql);
       const queryCols = query.ok ? query.columns.map((c) => ({ name: c.name, data_type: c.type })) : [];
-      const out = await checker.model({ kind: 'table', relation: n.relation, sql: firstVersionsSql(dialect, n, queryCols), fullRefresh: true });
+      // its configured columns as the query spells them, as `vigil snapshot` sends them (unique_key='ID' over a column id)
+      const spelled = spelledAsQuery(n, queryCols.map((c) => c.name));
+      const out = await checker.model({ kind: 'table', relation: n.relation, sql: firstVersionsSql(dialect, spelled, queryCols), fullRefresh: true });
       counts.statements++;
       if (!out.ok) {
         ds.push(diag('E_CHECK', `snapshot '${n.name}': ${out.message}`, { file: n.file, line: n.line }));
@@ -182,7 +184,7 @@ export async function checkProject(input: CheckInput): Promise<CheckReport> {
       // new versions' insert, the closing updates (a check column of a type the warehouse
       // compares no values of fails there, on the second run)
       const validTo = out.columns.find((c) => c.name.toLowerCase() === 'dbt_valid_to')?.type;
-      for (const { what, sql } of snapshotCheckStatements(dialect, n, queryCols, validTo)) {
+      for (const { what, sql } of snapshotCheckStatements(dialect, spelled, queryCols, validTo)) {
         counts.statements++;
         const r = await checker.statement(sql);
         if (!r.ok) {

@@ -760,6 +760,9 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
 
 // ---- scheduler
 
+/** The longest wait of run-scheduler before it tries an evaluation that failed again (its rules stay due). */
+const RETRY_MAX_MS = 5 * 60_000;
+
 /** How long a scheduled evaluation waits for the state lock another evaluation holds. */
 const SCHEDULED_LOCK_WAIT_MS = 60_000;
 /**
@@ -882,7 +885,8 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
   let flushTimer: NodeJS.Timeout | undefined;
   // an evaluation that failed or was skipped (a DuckDB file another process holds, the state
   // lock another evaluation holds, a server down) leaves its rules due: tried again after 1 s,
-  // 2 s, 4 s ... (at most a minute apart), or at the next tick, whichever comes first
+  // 2 s, 4 s ... (at most RETRY_MAX_MS apart: a lasting failure, a wrong password, is one line
+  // every few minutes, not every minute), or at the next tick, whichever comes first
   let retryTimer: NodeJS.Timeout | undefined;
   let retryMs = 0;
   // notifications held by group_wait / group_interval are sent when they are due, not at the next cron tick
@@ -938,7 +942,7 @@ export async function runAlertsScheduler(o: Common & { select?: string[]; delive
         const left = batch.size ? describeDue(batch) : 'what group_wait / group_interval held';
         if (stopping) err(`${new Date().toISOString()} ${what}; not evaluated before stopping: ${left}`);
         else {
-          retryMs = Math.min(60_000, retryMs ? retryMs * 2 : 1000);
+          retryMs = Math.min(RETRY_MAX_MS, retryMs ? retryMs * 2 : 1000);
           err(`${new Date().toISOString()} ${what} (the scheduler keeps running); still due: ${left} — trying again in ${retryMs / 1000}s`);
           retryTimer = setTimeout(() => {
             retryTimer = undefined;

@@ -564,7 +564,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         await target.close().catch(() => {});
       }
     }
-    if (job.command === 'alerts') return runAlertsJob(d);
+    if (job.command === 'alerts') return runAlertsJob(d, signal);
     // (run/build: the PII check before target/ is written)
     const c = job.command === 'run' || job.command === 'build' ? await compileChecked(common) : compileForCommand(common);
     followStreams(c.result.manifest);
@@ -579,7 +579,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     for (const r of s?.results ?? []) if (r.resource_type === 'model' || r.resource_type === 'seed' || r.resource_type === 'snapshot') metrics.modelBuild.observe({ model: r.name, status: r.status }, r.execution_time);
   };
 
-  const runAlertsJob = async (d: Due): Promise<{ ok: boolean; message: string }> => {
+  const runAlertsJob = async (d: Due, signal: AbortSignal): Promise<{ ok: boolean; message: string }> => {
     const { setupAlertsForEvaluation, selectRules, evaluateScheduled, scheduledPolicy, peekScheduled } = await import('./alerts-commands.js');
     const common: Common = { projectDir: o.projectDir, target: o.target, vars: o.vars };
     const s = await setupAlertsForEvaluation(common);
@@ -612,7 +612,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const late = missedSlots.length ? new Date(Math.min(...missedSlots)) : undefined;
     let sum;
     try {
-      sum = await evaluateScheduled(s, common, rules, { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: !rules.length, command: `vigil serve (${d.job.name}${rules.length ? '' : ': held notifications'})`, note: late ? `due since ${late.toISOString()}` : undefined });
+      sum = await evaluateScheduled(s, common, rules, { policy: await scheduledPolicy(s, o.deliveryTimeout), flushHeld: !rules.length, command: `vigil serve (${d.job.name}${rules.length ? '' : ': held notifications'})`, note: late ? `due since ${late.toISOString()}` : undefined, signal });
     } catch (e) {
       if (rules.length && d.job.perRuleSchedule && !d.allRules) throw new Error(`${(e as Error).message.split('\n')[0]}; ${rules.map((r) => r.rule.name).join(', ')} stay${rules.length === 1 ? 's' : ''} due: evaluated by the next run`);
       throw e;

@@ -130,11 +130,12 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
 
 /**
  * What `vigil check` analyzes of a snapshot besides its first run: the statements of a later run
- * against the table the first run made (`queryCols`: the query's columns; `validToType`: the
- * type of the first run's dbt_valid_to), in the order a run sends them.
+ * against the table the first run made (`node` as spelledAsQuery gives it, `queryCols`: the
+ * query's columns; `validToType`: the type of the first run's dbt_valid_to), in the order a run
+ * sends them.
  */
 export function snapshotCheckStatements(d: Dialect, node: SnapshotNode, queryCols: Column[], validToType?: string): Array<{ what: string; sql: string }> {
-  const s = laterRunStatements(d, spelledAsQuery(node, queryCols.map((c) => c.name)), queryCols, [], validToType);
+  const s = laterRunStatements(d, node, queryCols, [], validToType);
   const all: Array<[string, string | undefined]> = [
     ['the count of NULL keys', s.nullKeys],
     ['the search for duplicate keys', s.duplicateKeys],
@@ -320,7 +321,7 @@ function narrower(was: string, now: string): boolean {
  * them: a name differing only in case is the query's column, as unquoted SQL reads it (quoted as
  * configured, Postgres found no "ID" for unique_key='ID' over a column id).
  */
-function spelledAsQuery(n: SnapshotNode, cols: string[]): SnapshotNode {
+export function spelledAsQuery(n: SnapshotNode, cols: string[]): SnapshotNode {
   const named = (c: string) => columnNamed(c, cols);
   const c = n.config;
   const config = {

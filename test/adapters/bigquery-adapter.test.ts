@@ -271,11 +271,13 @@ describe('BigQueryAdapter on the real client', () => {
     const at = fake.requests.length;
     expect((await bq.materialize(req)).message).toBe('merged 3 rows into');
     expect(fake.requests.slice(at).filter((q) => q.method === 'POST' && /\/jobs$/.test(q.path)).map((q) => q.body.configuration.query.query)).toEqual([expect.stringMatching(/^MERGE /)]);
-    // options taken out of the config are cleared (the masking label is the table's record: kept)
+    // options taken out of the config are cleared (the masking label is the table's record: kept),
+    // but a partition expiration: a table created without one in its config takes its dataset's
+    // default (defaultPartitionExpirationMs), which an incremental run must not clear (was: =NULL)
     const cleared = await bq.materialize({ ...req, config: { partition_by: { field: 'day', data_type: 'date' } }, description: undefined, columns: [] });
-    expect(cleared.message).toMatch(/^set description, labels, partition_expiration_days none, require_partition_filter false as the config now says, then merged/);
+    expect(cleared.message).toMatch(/^set description, labels, require_partition_filter false as the config now says, then merged/);
     expect(fake.requests.filter((q) => q.method === 'POST' && /\/jobs$/.test(q.path)).map((q) => q.body.configuration.query.query).find((q: string) => q.startsWith('ALTER TABLE') && q.includes('NULL'))).toBe(
-      "ALTER TABLE `vigil-test`.`analytics`.`inc_opts` SET OPTIONS(description=NULL, labels=[('team', 'data'), ('vigil_masking', 'kept'), ('tool', 'vigil')], partition_expiration_days=NULL, require_partition_filter=false)",
+      "ALTER TABLE `vigil-test`.`analytics`.`inc_opts` SET OPTIONS(description=NULL, labels=[('team', 'data'), ('vigil_masking', 'kept'), ('tool', 'vigil')], require_partition_filter=false)",
     );
   });
 

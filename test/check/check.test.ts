@@ -702,6 +702,12 @@ describe('vigil check: snapshots, incremental runs, query columns and schema nam
     expect(wrong[0]).toMatch(/^models\/reads_snap\.sql:1:\d+: error: .*dbt_valid_frm/);
   });
 
+  it.each(['dev', 'pg'] as const)("%s: a snapshot whose config names its columns in another case than its query (unique_key='ID', updated_at='CREATED_AT') checks clean, its first and later runs, as vigil snapshot runs it (was on Postgres: column s.\"CREATED_AT\" does not exist)", async (target) => {
+    const snap = (cfg: string) => ({ ...seed, 'snapshots/snap_c.sql': `{% snapshot snap_c %}\n{{ config(${cfg}) }}\nselect id, amount, created_at from {{ ref('raw_orders') }}\n{% endsnapshot %}\n` });
+    expect(await checkFiles(snap("unique_key='ID', strategy='timestamp', updated_at='CREATED_AT', invalidate_hard_deletes=true"), target)).toEqual([]);
+    expect(await checkFiles(snap("unique_key='ID', strategy='check', check_cols=['AMOUNT'], updated_at='CREATED_AT'"), target)).toEqual([]);
+  });
+
   it('pg: an incremental run on the empty table is checked with the adapter\'s own statements: a unique_key or insert_overwrite partition_by the model does not select fails, as on DuckDB (was: passed, and the second build failed)', async () => {
     const problems = await checkFiles({
       ...seed,

@@ -873,9 +873,12 @@ export class BigQueryAdapter implements Adapter {
     const time = existing.timePartitioning as { expirationMs?: string; requirePartitionFilter?: boolean } | undefined;
     const days = typeof c.partition_expiration_days === 'number' ? c.partition_expiration_days : undefined;
     const haveMs = time?.expirationMs !== undefined ? Number(time.expirationMs) : undefined;
-    if ((days === undefined ? undefined : Math.round(days * 86_400_000)) !== haveMs) {
-      set.push(`partition_expiration_days=${days ?? 'NULL'}`);
-      changed.push(`partition_expiration_days ${days ?? 'none'}`);
+    // only when the config gives one: a table without it in its config takes its dataset's default
+    // partition expiration when it is created (defaultPartitionExpirationMs), which an incremental
+    // run must not clear
+    if (days !== undefined && Math.round(days * 86_400_000) !== haveMs) {
+      set.push(`partition_expiration_days=${days}`);
+      changed.push(`partition_expiration_days ${days}`);
     }
     const wantFilter = c.require_partition_filter === true;
     const haveFilter = existing.requirePartitionFilter === true || time?.requirePartitionFilter === true;
