@@ -210,8 +210,12 @@ export interface LoadRequest {
   onStarted?: () => void;
   /** Called with the views the load dropped with the table they read (Postgres' `drop ... cascade`, the columns changed): gone until they are built again. */
   onDropped?: (views: Relation[]) => void;
-  /** `decimal`: the column's exact type, which `type` (float) stands for elsewhere (dialect.ts loadColumnType). */
-  columns: Array<{ name: string; type: CanonicalType; decimal?: DecimalType }>;
+  /**
+   * `decimal`: the column's exact type, which `type` (float) stands for elsewhere; `pgType`: the
+   * column's type as the application's database (Postgres) spells it, `integer` where `type` (int)
+   * would be a bigint, each warehouse spelling it as sync does (dialect.ts loadColumnType).
+   */
+  columns: Array<{ name: string; type: CanonicalType; decimal?: DecimalType; pgType?: string }>;
   /** RFC 4180 CSV whose records end in LF (seeds with CRLF are rewritten first: seed-csv.ts); a quoted field may hold any line break. */
   file: string;
   /** The file's first line is a header, skipped (default: no header). */

@@ -317,8 +317,9 @@ export const standardSpelling = {
 
 /**
  * A loaded column's type in `d`'s spelling (seeds): its exact decimal as `vigil sync` lands a
- * Postgres numeric(p,s) (DuckDB DECIMAL(p,s), BigQuery NUMERIC or BIGNUMERIC), else its canonical type.
+ * Postgres numeric(p,s) (DuckDB DECIMAL(p,s), BigQuery NUMERIC or BIGNUMERIC); a column given its
+ * Postgres type (the demo's integer) as sync lands that type; else its canonical type.
  */
-export function loadColumnType(d: Dialect, c: { type: CanonicalType; decimal?: DecimalType }): string {
-  return c.decimal ? d.syncColumnType(`numeric(${c.decimal.precision},${c.decimal.scale})`) : d.type(c.type);
+export function loadColumnType(d: Dialect, c: { type: CanonicalType; decimal?: DecimalType; pgType?: string }): string {
+  return c.decimal ? d.syncColumnType(`numeric(${c.decimal.precision},${c.decimal.scale})`) : c.pgType ? d.syncColumnType(c.pgType) : d.type(c.type);
 }

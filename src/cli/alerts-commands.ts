@@ -3,7 +3,7 @@
  * outbox, run-scheduler. Loaded lazily by program.ts.
  */
 import { hostname, userInfo } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { didYouMean, formatDiagnostic, hasErrors, ProjectError, UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
 import { redact } from '../secrets.js';
@@ -239,7 +239,13 @@ function historyOf(s: Setup): { schema: string } | undefined {
   return s.files.project.alerts?.history === false ? undefined : { schema: s.target.schema };
 }
 
-async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Promise<StateStore> {
+/**
+ * `existing`: the command only reads or changes a state that must be there (status, silences,
+ * outbox, silence --expire): a --state-file that does not exist is a typo far more often than an
+ * empty state, so it is refused (exit 2) and nothing is created. Commands that make state
+ * (evaluate, silence) create it.
+ */
+async function openStore(o: Common, s: Setup, adapter: Adapter | undefined, opts: { existing?: boolean } = {}): Promise<StateStore> {
   const { fileStore, warehouseStore } = await import('../alerts/state.js');
   const cfg = s.files.project.alerts ?? {};
   const lease = cfg.lock_lease ? durationMs(cfg.lock_lease) : undefined;
@@ -252,6 +258,7 @@ async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Pro
       const { existsSync } = await import('node:fs');
       if (before !== path && !existsSync(path) && existsSync(before))
         throw new UsageError(`--state-file ${o.stateFile}: there is no such file from the working folder (${path}), but ${before} exists: --state-file is read from the working folder, as every path flag (earlier versions read it from the project folder); give --state-file ${before} to keep that state`);
+      if (opts.existing && !existsSync(path)) throw new UsageError(`--state-file ${o.stateFile}: no alert state at ${path}${await nearStateFile(path)}; nothing was read or created (vigil alerts evaluate or silence makes a state)`);
       return fileStore(path, lease);
     }
     const p = cfg.state_file ?? '.vigil/alert-state.json';
@@ -261,6 +268,27 @@ async function openStore(o: Common, s: Setup, adapter: Adapter | undefined): Pro
   return warehouseStore(adapter, s.target.schema, lease);
 }
 
+
+/** ` — did you mean <sibling>?` for a state file named close to a missing one, or where its folder is missing. */
+async function nearStateFile(path: string): Promise<string> {
+  const { readdirSync, statSync } = await import('node:fs');
+  const list = (dir: string) => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return undefined;
+    }
+  };
+  const dir = dirname(path);
+  const here = list(dir);
+  if (here) {
+    const near = didYouMean(basename(path), here.filter((f) => !f.endsWith('.lock') && statSync(join(dir, f), { throwIfNoEntry: false })?.isFile()));
+    return near ? ` — did you mean ${join(dir, near)}?` : '';
+  }
+  const up = list(dirname(dir));
+  const near = up && didYouMean(basename(dir), up.filter((f) => statSync(join(dirname(dir), f), { throwIfNoEntry: false })?.isDirectory()));
+  return near ? ` (there is no folder ${dir} — did you mean ${join(dirname(dir), near)}?)` : ` (there is no folder ${dir})`;
+}
 
 /** --delivery-timeout: a duration, at most half the state lock's lease (so the lock never runs out mid-send). */
 export function deliveryPolicy(value: string | undefined, files: ProjectFiles) {
@@ -595,12 +623,12 @@ export async function runAlertsNotifyTest(o: Common & { receiver: string; delive
 
 // ---- silences, status, outbox
 
-async function withStore<T>(o: Common, fn: (store: StateStore, s: Setup) => Promise<T>): Promise<T> {
+async function withStore<T>(o: Common, fn: (store: StateStore, s: Setup) => Promise<T>, opts: { existing?: boolean } = {}): Promise<T> {
   const s = await setupAlerts(o, undefined, { tests: false, pii: false, tolerate: true });
   const needsWarehouse = !(o.stateFile || s.files.project.alerts?.state === 'file');
   const adapter = needsWarehouse ? await openWarehouse(s) : undefined;
   try {
-    return await fn(await openStore(o, s, adapter), s);
+    return await fn(await openStore(o, s, adapter, opts), s);
   } finally {
     await adapter?.close();
   }
@@ -632,11 +660,13 @@ export async function runAlertsSilence(o: Common & { match?: string[]; for?: str
       if (ambiguous.length) throw new UsageError(`'${o.expire}' starts ${ambiguous.length} silence ids (${ambiguous.join(', ')}): give more of the one to expire; nothing was expired`);
       if (!found) throw new UsageError(`no silence with id '${o.expire}' (list them with: vigil alerts silences)`);
       out(`Expired silence ${found}.`);
-    });
+    }, { existing: true });
     return;
   }
   if (!o.match?.length) throw new UsageError('--match label=value is required (e.g. --match capability=draft), or --expire <id>');
   if (!o.comment) throw new UsageError('--comment is required: say why, so the next person knows');
+  // as Alertmanager, which refuses a silence without createdBy (it was saved with an empty author)
+  if (o.author !== undefined && !o.author.trim()) throw new UsageError('--author is empty: give who creates the silence (without --author, your user name)');
   const matchers = o.match.map((m) => {
     const r = parseMatcher(m);
     if (typeof r === 'string') throw new UsageError(`--match ${r}`);
@@ -694,7 +724,7 @@ export async function runAlertsSilences(o: Common & { all?: boolean }): Promise<
       const state = Date.parse(x.endsAt) <= now ? 'expired' : Date.parse(x.startsAt) > now ? 'pending' : 'active';
       out(`${x.id}  ${state.padEnd(7)}  ${x.matchers.map((m) => `${m.label}${m.op}${m.value}`).join(', ')}  until ${x.endsAt}  by ${x.createdBy}: ${x.comment}`);
     }
-  });
+  }, { existing: true });
 }
 
 export async function runAlertsStatus(o: Common): Promise<void> {
@@ -714,10 +744,12 @@ export async function runAlertsStatus(o: Common): Promise<void> {
     for (const e of open) out(`  ${e.id} ${e.status} ${e.type} -> ${e.receiver}: ${e.items.map((x) => `${x.action} ${x.instance}`).join(', ')}${e.lastError ? ` (${e.lastError})` : ''}`);
     const ev = doc.events ?? [];
     if (ev.length) out(`History: ${ev.length} alert event${ev.length === 1 ? '' : 's'} not written to vigil_alert_events yet (the next evaluate writes ${ev.length === 1 ? 'it' : 'them'}), the oldest from ${ev[0].event_at}.`);
-  });
+  }, { existing: true });
 }
 
 export async function runAlertsOutbox(o: Common & { retry?: string; drop?: string }): Promise<void> {
+  // (an unset $ID in a script: it showed the status, exit 0, and nothing was retried or dropped)
+  for (const k of ['retry', 'drop'] as const) if (o[k] !== undefined && !o[k]!.trim()) throw new UsageError(`--${k} is empty: give a whole id, or all`);
   if (o.retry && o.drop) throw new UsageError('--retry and --drop together: choose one');
   if (!o.retry && !o.drop) return runAlertsStatus(o);
   await withStore(o, async (store) => {
@@ -755,7 +787,7 @@ export async function runAlertsOutbox(o: Common & { retry?: string; drop?: strin
       throw new UsageError(`no unsent outbox entry has the id '${which}'; ${prefixed.length} start with it (${prefixed.slice(0, 5).join(', ')}${prefixed.length > 5 ? ', ...' : ''}): give one whole id, or all`);
     if (!n) throw new UsageError(`no unsent outbox entry matches '${which}'${uncertain.length ? ' that --retry all may resend' : ''} (list them with: vigil alerts status)`);
     out(o.retry ? `${n} notification${n === 1 ? '' : 's'} will be sent by the next vigil alerts evaluate.` : `Dropped ${n} notification${n === 1 ? '' : 's'} from the outbox; they will not be sent.`);
-  });
+  }, { existing: true });
 }
 
 // ---- scheduler

@@ -520,6 +520,8 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   // --png-dir says where the pictures go: it asks for them; under target/ unless asked (a render
   // never writes over files of the repository)
   const pngDir = o.png || o.pngDir !== undefined ? (o.pngDir !== undefined ? folderFlag('--png-dir', o.pngDir) : join(c.files.root, c.files.paths.target, 'screenshots')) : undefined;
+  // (a VIGIL_CHROMIUM that is no browser is said before anything is queried)
+  const chromium = pngDir === undefined ? undefined : (await import('../dashboards/screenshot.js')).findChromium();
   mkdirSync(dir, { recursive: true });
   const tiles = ds.reduce((n, d) => n + d.tabs.reduce((m, t) => m + t.tiles.length, 0), 0);
   // DuckDB opens the file (in its own threads) while the renderer and ECharts load
@@ -652,8 +654,7 @@ export async function runDashboardsRender(o: Common & { out: string; png?: boole
   const reused = `${q.reused ? `; ${q.reused} answered by a query already run` : ''}${cache.hits ? `; ${cache.hits} unchanged since the last render, not drawn again` : ''}${cache.shared ? `; ${cache.shared} the same as on another page, drawn once` : ''}`;
   out(`Queried ${tiles} tiles${extra} in ${tq.toFixed(3)}s (drawing each as it arrived${reused}), assembled ${pages.length + filtered.length + raws.length} pages in ${tr.toFixed(3)}s -> ${join(o.out, 'index.html')}`);
   if (pngDir !== undefined && pages.length > 0) {
-    const { openScreenshotSession, findChromium, launchScreenshotBrowser } = await import('../dashboards/screenshot.js');
-    const chromium = findChromium();
+    const { openScreenshotSession, launchScreenshotBrowser } = await import('../dashboards/screenshot.js');
     if (!chromium) throw new UsageError('--png needs Chromium: install Debian\'s package (apt-get install chromium) or set VIGIL_CHROMIUM to its path; vigil never downloads a browser');
     const taken = new Set<string>();
     // one browser, and one tab of it, for every page of the render

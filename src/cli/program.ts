@@ -3,6 +3,7 @@
  * Parses flags, calls a command, prints, and picks the exit code (0 ok, 1 a model/test/source failed, 2 usage or project error).
  * This is the one place that catches errors and turns them into text.
  */
+import type { EventEmitter } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -25,6 +26,40 @@ function intOption(name: string, min: number, max: number) {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** --resource-type: checked against the node kinds and collected (choices() would keep only the last of several). */
+const resourceTypes = (v: string, previous: string[] | undefined): string[] => {
+  if (!RESOURCE_TYPES.includes(v)) throw new InvalidArgumentError(`Allowed choices are ${RESOURCE_TYPES.join(', ')}.`);
+  return [...(previous ?? []), v];
+};
+
+/** --vars: one document (commander kept the last of several: the first's vars were silently dropped). */
+const varsOnce = (v: string, previous: string | undefined): string => {
+  if (previous !== undefined) throw new InvalidArgumentError("given twice: put every var in one --vars '{a: 1, b: 2}'");
+  return v;
+};
+
+/** The parsers of options meant to be given several times (they collect), or that say themselves why not. */
+const REPEATABLE = new Set<unknown>([collect, resourceTypes, varsOnce]);
+
+/**
+ * Commander keeps the last of a repeated option: `--threads 2 --threads 3`, `-t app -t dev` ran
+ * with the second, without a word. Every option taking a value once refuses a second, different
+ * value (exit 2); variadic options (-s, --exclude) and those whose parser collects are left to it.
+ */
+function refuseRepeatedOptions(c: Command): void {
+  for (const o of c.options) {
+    if (!(o.required || o.optional) || o.variadic || REPEATABLE.has(o.parseArg)) continue;
+    let first: string | undefined;
+    // before commander's own listener, which parses and stores the value
+    (c as unknown as EventEmitter).prependListener(`option:${o.name()}`, (val: string | null) => {
+      if (val == null) return;
+      if (first !== undefined && first !== val) throw new UsageError(`${o.long ?? o.short} given twice (${first} and ${val}): give it once`);
+      first = val;
+    });
+  }
+  for (const sub of c.commands) refuseRepeatedOptions(sub);
+}
+
 /** A path flag or argument: an empty value is refused while parsing (output.ts pathFlag), in every command. */
 const pathOption = (flag: string, kind: 'folder' | 'file' = 'file') => (v: string): string => pathFlag(flag, v, kind);
 
@@ -45,11 +80,7 @@ function targetOption(c: Command): Command {
 
 function commonOptions(c: Command): Command {
   return targetOption(c)
-    .option('--vars <yaml>', "override vars, as YAML or JSON: --vars '{anomaly_spike_ratio: 2}'", (v: string, previous: string | undefined) => {
-      // (commander keeps the last of a repeated option: the first's vars were silently dropped)
-      if (previous !== undefined) throw new InvalidArgumentError("given twice: put every var in one --vars '{a: 1, b: 2}'");
-      return v;
-    });
+    .option('--vars <yaml>', "override vars, as YAML or JSON: --vars '{anomaly_spike_ratio: 2}'", varsOnce);
 }
 
 /**
@@ -284,10 +315,7 @@ export function buildProgram(argv: string[] = []): Command {
   top('ls', 'list nodes (models, seeds, snapshots, data and unit tests, sources, dashboards)', (c) => commonOptions(selectionOptions(c))
     .addOption(
       // (choices() would keep only the last of several: the parser checks and collects)
-      new Option('--resource-type <type>', 'only this kind of node: model, seed, snapshot, test, unit_test, source or exposure; give it again for several').argParser((v: string, previous: string[] | undefined) => {
-        if (!RESOURCE_TYPES.includes(v)) throw new InvalidArgumentError(`Allowed choices are ${RESOURCE_TYPES.join(', ')}.`);
-        return [...(previous ?? []), v];
-      }),
+      new Option('--resource-type <type>', 'only this kind of node: model, seed, snapshot, test, unit_test, source or exposure; give it again for several').argParser(resourceTypes),
     )
     .addOption(new Option('--output <format>', 'output format').choices(['name', 'path', 'json']).default('name'))
     .action(async (o, cmd: Command) => {
@@ -475,6 +503,7 @@ export function buildProgram(argv: string[] = []): Command {
     for (const sub of c.commands) withHints(sub, `${path} ${sub.name()}`.trim());
   };
   withHints(program, '');
+  refuseRepeatedOptions(program);
   return program;
 }
 

@@ -158,6 +158,8 @@ async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; loo
   // (the copy emptied, then read back from a point: the rest was gone, and the next delta run
   // went on from the cursor, never reading it again — status said success)
   if (o.fullRefresh && (o.since !== undefined || o.lookback)) throw new UsageError(`--full-refresh empties each copy and reads everything again: it takes no ${o.since !== undefined ? '--since' : '--lookback'} (to re-read a window into the copy as it is, leave --full-refresh out)`);
+  // (--since set where the run starts: the lookback was ignored without a word)
+  if (o.since !== undefined && o.lookback) throw new UsageError('--since and --lookback both say where the run starts: give one (--since a time, or --lookback a duration back from now)');
   const lookbackSeconds = o.lookback ? durationFlag('--lookback', o.lookback, { min: 1 }) / 1000 : undefined;
   const { c, streams, froms, problems, sourceErrors, target, retentionLogs } = await prepare(o, 2);
   const t0 = performance.now();

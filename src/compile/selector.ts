@@ -165,7 +165,7 @@ function closure(start: Iterable<string>, next: (id: string) => string[]): Set<s
 }
 
 /** The methods `-s` knows, for messages and did-you-means. */
-export const SELECTOR_METHODS = ['name', 'fqn', 'package', 'tag', 'path', 'file', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure', 'config.<key>', 'state', 'result'] as const;
+export const SELECTOR_METHODS = ['name', 'fqn', 'package', 'tag', 'path', 'file', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure', 'config.<key>', 'state'] as const;
 
 /** A selector mistake: exit 2 with its message (UsageError in the CLI). */
 export class SelectorError extends Error {}
@@ -228,7 +228,7 @@ function hintFor(m: Manifest, spec: string, nodes: ReturnType<typeof allNodes>):
     if (method === 'package') return [m.metadata.project];
     if (method === 'path') return of((n) => pathAndFolders(n.file));
     if (method === 'file') return of((n) => [baseName(n.file)]);
-    if (method === 'source') return of((n) => (n.resource_type === 'source' ? [n.source_name, `${n.source_name}.${n.name}`] : []));
+    if (method === 'source') return of((n) => (n.resource_type === 'source' ? (value.split('.').length === 3 ? [`${m.metadata.project}.${n.source_name}.${n.name}`] : [n.source_name, `${n.source_name}.${n.name}`]) : []));
     if (method === 'tag') return of((n) => ('tags' in n && Array.isArray(n.tags) ? n.tags : []));
     if (method === 'resource_type') return RESOURCE_TYPES;
     if (method === 'test_type') return [...of((n) => (n.resource_type === 'test' ? [n.test_type] : [])), 'generic', 'singular', 'unit', 'data'];
@@ -313,7 +313,8 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
   if (method.startsWith('config.') && !configKey) throw new SelectorError(`selector '${spec}': config. needs a key, e.g. config.materialized:table`);
   const known = ['name', 'fqn', 'package', 'tag', 'path', 'file', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure'];
   if (!configKey && !known.includes(method)) {
-    const hint = didYouMean(method.split('.')[0], [...known, 'config', 'state', 'result']);
+    // (result: is refused above, whatever its value: not a method to suggest)
+    const hint = didYouMean(method.split('.')[0], [...known, 'config', 'state']);
     throw new SelectorError(`unknown selector method '${method}:'${hint ? ` — did you mean '${hint === 'config' ? 'config.<key>' : hint}:'?` : ''} (methods: ${SELECTOR_METHODS.join(', ')})`);
   }
   const keys = configKey?.split('.');
@@ -323,6 +324,10 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
     const hint = value === 'dashboard' ? 'exposure' : didYouMean(value, RESOURCE_TYPES);
     throw new SelectorError(`selector '${spec}': unknown resource type '${value}'${hint ? ` — did you mean 'resource_type:${hint}'?` : ''} (resource types: ${RESOURCE_TYPES.join(', ')})`);
   }
+  // as dbt: source_name, source_name.table or package.source_name.table (the package: the project)
+  const sourceParts = method === 'source' ? value.split('.').length : 0;
+  if (sourceParts > 3)
+    throw new SelectorError(`selector '${spec}': invalid source selector: give source:<source>, source:<source>.<table> or source:<package>.<source>.<table>`);
   const pathRe = method === 'path' ? pathGlob(value) : re;
   const configMatches = keys ? configMatcher(value, configKey === 'severity') : undefined;
   for (const n of nodes) {
@@ -354,7 +359,7 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
           hit = fileMatches(n.file, re);
           break;
         case 'source':
-          hit = n.resource_type === 'source' && (re.test(n.source_name) || re.test(`${n.source_name}.${n.name}`));
+          hit = n.resource_type === 'source' && (re.test(n.source_name) || re.test(`${n.source_name}.${n.name}`) || (sourceParts === 3 && re.test(`${m.metadata.project}.${n.source_name}.${n.name}`)));
           break;
         case 'test_type':
           // a generic test's own name (unique, not_null...), or dbt's kinds: generic, singular, data (both), unit

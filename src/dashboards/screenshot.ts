@@ -2,16 +2,36 @@
  * `vigil dashboards render --png`: one PNG per tab of a rendered dashboard page, taken with
  * the system's Chromium through playwright-core (which never downloads a browser).
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { UsageError } from '../errors.js';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { createHash } from 'node:crypto';
 
-/** The Chromium to use: $VIGIL_CHROMIUM, else Debian's /usr/bin/chromium or chromium-browser. */
-export function findChromium(): string | undefined {
-  const candidates = [process.env.VIGIL_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  for (const c of candidates) if (c && existsSync(c)) return c;
+/**
+ * The Chromium to use: $VIGIL_CHROMIUM, else Debian's /usr/bin/chromium or chromium-browser. A
+ * VIGIL_CHROMIUM set (not empty) to what is not an executable file is a UsageError naming it (it
+ * was passed over for /usr/bin/chromium without a word: the pictures came from another browser).
+ */
+export function findChromium(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const set = env.VIGIL_CHROMIUM;
+  if (set) {
+    const st = statSync(set, { throwIfNoEntry: false });
+    let why: string | undefined;
+    if (!st) why = 'there is no such file';
+    else if (!st.isFile()) why = 'it is not a file';
+    else {
+      try {
+        accessSync(set, constants.X_OK);
+      } catch {
+        why = 'it is not executable';
+      }
+    }
+    if (why) throw new UsageError(`VIGIL_CHROMIUM=${set}: ${why}; set it to the Chromium executable (e.g. /usr/bin/chromium), or unset it to use Debian's`);
+    return set;
+  }
+  for (const c of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) if (existsSync(c)) return c;
   return undefined;
 }
 

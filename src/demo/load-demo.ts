@@ -64,7 +64,9 @@ export async function loadDemoTables(engine: Adapter, engineSchema: string, targ
       const columns = cols.map((c) => {
         const type = CANONICAL[c.data_type];
         if (!type) throw new Error(`internal: demo column ${t}.${c.name} has type ${c.data_type}, which has no canonical type`);
-        return { name: c.name, type };
+        // (an INTEGER stays one: as a canonical int it became a bigint on Postgres, unlike the
+        // DuckDB demo and the sources' data_type: integer, and every sync warned of it)
+        return { name: c.name, type, ...(c.data_type === 'INTEGER' ? { pgType: 'integer' } : {}) };
       });
       const file = join(dir, `${t}.csv`);
       // timestamps as ISO 8601 in UTC, which every warehouse's CSV reader parses alike; lists as JSON arrays

@@ -259,6 +259,50 @@ describe('the outbox and the status, on a state written by hand', () => {
     expect(statuses(dir)).toEqual({ [ids[0]]: 'pending', [ids[1]]: 'pending' });
   });
 
+  it('status, silences, outbox and silence --expire with a --state-file that does not exist: exit 2, the nearest file named, nothing created (was: an empty state, exit 0, and the mistyped folders made)', () => {
+    const dir = stateDir([entry('20260310T180000000Z-abc123-0001', 'rejected')]);
+    for (const args of [['status'], ['silences'], ['outbox'], ['outbox', '--drop', 'all'], ['silence', '--expire', 'ab12']]) {
+      const typo = vigil(dir, ['alerts', ...args, '--state-file', '.vigil/s.jsno']);
+      expect(typo.code, typo.stdout).toBe(2);
+      expect(typo.stderr).toContain(`--state-file .vigil/s.jsno: no alert state at ${join(dir, '.vigil/s.jsno')} — did you mean ${join(dir, '.vigil/s.json')}?`);
+      expect(typo.stderr).not.toMatch(/\n\s+at /);
+      expect(typo.stdout).not.toContain('0 instances');
+      const folder = vigil(dir, ['alerts', ...args, '--state-file', '.vigli/new/s.json']);
+      expect(folder.code, folder.stdout).toBe(2);
+      expect(folder.stderr).toContain(`no alert state at ${join(dir, '.vigli/new/s.json')} (there is no folder ${join(dir, '.vigli/new')})`);
+      expect(existsSync(join(dir, '.vigli'))).toBe(false);
+      expect(existsSync(join(dir, '.vigil/s.jsno'))).toBe(false);
+    }
+    expect(statuses(dir)).toEqual({ '20260310T180000000Z-abc123-0001': 'rejected' });
+    // a command that makes state still creates it
+    const made = vigil(dir, ['alerts', 'silence', '--state-file', '.vigil/new/s.json', '--match', 'capability=chat', '--for', '1h', '--comment', 'c']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(vigil(dir, ['alerts', 'silences', '--state-file', '.vigil/new/s.json']).stdout).toContain('capability=chat');
+  });
+
+  it('outbox --retry "" / --drop "" (an unset $ID): exit 2, nothing changed (was: the status, exit 0)', () => {
+    const dir = stateDir([entry('20260310T180000000Z-abc123-0001', 'rejected')]);
+    for (const flag of ['--retry', '--drop']) {
+      for (const v of ['', ' ']) {
+        const r = outbox(dir, flag, v);
+        expect([r.code, r.stderr.trim()]).toEqual([2, `error: ${flag} is empty: give a whole id, or all`]);
+      }
+    }
+    expect(statuses(dir)).toEqual({ '20260310T180000000Z-abc123-0001': 'rejected' });
+  });
+
+  it('silence --author "": refused as Alertmanager refuses a silence without createdBy (was: created with an empty author)', () => {
+    const dir = stateDir([]);
+    for (const v of ['', '  ']) {
+      const r = vigil(dir, ['alerts', 'silence', '--state-file', '.vigil/s.json', '--match', 'capability=chat', '--for', '1h', '--comment', 'c', '--author', v]);
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('--author is empty')]);
+    }
+    expect(JSON.parse(readFileSync(join(dir, '.vigil/s.json'), 'utf8')).state.silences).toEqual([]);
+    const ok = vigil(dir, ['alerts', 'silence', '--state-file', '.vigil/s.json', '--match', 'capability=chat', '--for', '1h', '--comment', 'c', '--author', 'ana']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, '.vigil/s.json'), 'utf8')).state.silences[0].createdBy).toBe('ana');
+  });
+
   it('check and test take no --state-file: they read no alert state (it was accepted and did nothing)', () => {
     const dir = project({ 'alerts/a.yaml': COUNTS_ALERT });
     for (const cmd of ['check', 'test']) {

@@ -72,7 +72,8 @@ ${opts.extraRoutes ?? ''}`,
 
 const env = () => ({ SLACK_BOT_TOKEN: api.token, SLACK_API_URL: api.url, SLACK_WEBHOOK_URL: hook.url, PD_KEY: ROUTING_KEY, PD_SERVER: pd.server, NODE_EXTRA_CA_CERTS: pd.caPath });
 const build = (dir: string, n: number) => expect(vigil(dir, ['build', '--vars', `{n: ${n}}`]).code).toBe(0);
-const evaluate = (dir: string, args: string[] = []) => vigilAsync(dir, ['alerts', 'evaluate', '--delivery-timeout', '4s', ...args], env());
+// (4s unless the test gives its own: an option given twice is refused)
+const evaluate = (dir: string, args: string[] = []) => vigilAsync(dir, ['alerts', 'evaluate', ...(args.includes('--delivery-timeout') ? [] : ['--delivery-timeout', '4s']), ...args], env());
 const botMessages = (id?: string) => (api.messages[FAKE_SLACK_DEFAULT_CHANNEL] ?? []).filter((m) => !id || (m.metadata as { event_payload?: { id?: string } } | undefined)?.event_payload?.id === id);
 
 /** Start an evaluation, SIGKILL it once `sent()` says the receiver has the message, wait for it to die. */

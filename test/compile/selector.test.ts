@@ -66,8 +66,22 @@ describe('selectNodes', () => {
     const tag = selectNodes(manifest, ['tag:nope-at-all'], undefined).unmatched;
     expect(tag).toEqual([{ atom: 'tag:nope-at-all', hint: undefined }]);
   });
+  it("source: takes dbt's three forms, package.source.table with the project as package; more parts are an invalid selector (was: matched nothing)", () => {
+    expect(names(selectNodes(manifest, ['source:golden.app.events'], undefined).ids, 'source')).toEqual(['app.events']);
+    expect(names(selectNodes(manifest, ['source:golden.app.*'], undefined).ids, 'source')).toEqual(['app.events']);
+    expect(names(selectNodes(manifest, ['source:app.events'], undefined).ids, 'source')).toEqual(['app.events']);
+    expect(names(selectNodes(manifest, ['source:app'], undefined).ids, 'source')).toEqual(['app.events']);
+    // another package, or the package on one or two parts: nothing (the nearest named)
+    expect(selectNodes(manifest, ['source:other.app.events'], undefined).unmatched).toEqual([{ atom: 'source:other.app.events', hint: 'source:golden.app.events' }]);
+    expect(selectNodes(manifest, ['source:golden'], undefined).unmatched).toEqual([{ atom: 'source:golden', hint: undefined }]);
+    expect(() => selectNodes(manifest, ['source:golden.app.events.id'], undefined)).toThrow("selector 'source:golden.app.events.id': invalid source selector: give source:<source>, source:<source>.<table> or source:<package>.<source>.<table>");
+  });
+  it('result: is refused, and so not offered among the methods (was: listed, then refused)', () => {
+    expect(() => selectNodes(manifest, ['result:error'], undefined)).toThrow("result: is not supported; vigil retry re-runs what failed or was skipped in the last run");
+    expect(() => selectNodes(manifest, ['reslt:error'], undefined)).toThrow(/^unknown selector method 'reslt:' \(methods: name, fqn, package, tag, path, file, source, test_type, resource_type, dashboard, exposure, config\.<key>, state\)$/);
+  });
   it('an unknown method is an error with the list of methods and a did-you-mean', () => {
-    expect(() => selectNodes(manifest, ['colour:red'], undefined)).toThrow(/unknown selector method 'colour:' \(methods: name, fqn, package, tag, path, file, source, test_type, resource_type, dashboard, exposure, config\.<key>, state, result\)/);
+    expect(() => selectNodes(manifest, ['colour:red'], undefined)).toThrow(/unknown selector method 'colour:' \(methods: name, fqn, package, tag, path, file, source, test_type, resource_type, dashboard, exposure, config\.<key>, state\)/);
     expect(() => selectNodes(manifest, ['tags:x'], undefined)).toThrow(/unknown selector method 'tags:' — did you mean 'tag:'\?/);
     expect(() => selectNodes(manifest, ['confg.materialized:table'], undefined)).toThrow(/did you mean 'config\.<key>:'\?/);
   });

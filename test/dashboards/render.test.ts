@@ -4,7 +4,8 @@
  * Debian's Chromium (or $VIGIL_CHROMIUM) is installed. Set VIGIL_RENDER_OUT=dir to keep the
  * HTML and PNGs for a look.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { vigil } from '../helpers.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -653,6 +654,30 @@ describe.skipIf(!chromium)('render --png: one tab for every page of a render', (
       } finally {
         await viewer.close();
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('findChromium: VIGIL_CHROMIUM', () => {
+  it('set to what is not an executable file: an error naming it (was: passed over for /usr/bin/chromium without a word)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));
+    try {
+      const plain = join(dir, 'chromium.txt');
+      writeFileSync(plain, 'not a browser', { mode: 0o644 });
+      const exe = join(dir, 'chrome');
+      writeFileSync(exe, '#!/bin/sh\n', { mode: 0o755 });
+      for (const [path, why] of [[join(dir, 'nope'), 'there is no such file'], [dir, 'it is not a file'], [plain, 'it is not executable']]) {
+        expect(() => findChromium({ VIGIL_CHROMIUM: path })).toThrow(`VIGIL_CHROMIUM=${path}: ${why}`);
+      }
+      expect(findChromium({ VIGIL_CHROMIUM: exe })).toBe(exe);
+      // the CLI: exit 2, before any query, nothing rendered
+      const project = join(dir, 'p');
+      expect(vigil(dir, ['init', 'p']).code).toBe(0);
+      const r = vigil(project, ['dashboards', 'render', '--png', '--out', 'site'], { VIGIL_CHROMIUM: join(dir, 'nope') });
+      expect([r.code, r.stderr.trim()]).toEqual([2, `error: VIGIL_CHROMIUM=${join(dir, 'nope')}: there is no such file; set it to the Chromium executable (e.g. /usr/bin/chromium), or unset it to use Debian's`]);
+      expect(existsSync(join(project, 'site'))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -65,6 +65,22 @@ describe('vigil demo --target app (Postgres)', () => {
     expect(again.stderr).toContain(`warning: replacing ${raw}.workflows dropped the view that reads it (Postgres' drop ... cascade): ${raw}.my_report; create it again`);
   }, 60_000);
 
+  it("makes the same column types as the DuckDB demo: an INTEGER stays integer (was: bigint, and every sync warned that it lands in raw's INTEGER column)", async () => {
+    const raw = uniqueSchema('demo_types');
+    const dir = project();
+    const duck = vigil(dir, [...demo, '--schema', raw]);
+    expect(duck.code, duck.stdout + duck.stderr).toBe(0);
+    const app = vigil(dir, [...demo, '--target', 'app', '--schema', raw], { DATABASE_URL: url });
+    expect(app.code, app.stdout + app.stderr).toBe(0);
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: '.vigil/dev.duckdb', schema: 'analytics' }, dir, 1);
+    const duckTypes = await db.query<{ t: string; c: string; ty: string }>(`select table_name as t, column_name as c, data_type as ty from information_schema.columns where table_schema = '${raw}' and data_type in ('INTEGER', 'BIGINT') order by 1, 2`);
+    await db.close();
+    const pgTypes = (await client.query(`select table_name as t, column_name as c, data_type as ty from information_schema.columns where table_schema = $1 and data_type in ('integer', 'bigint') order by 1, 2`, [raw])).rows;
+    // the columns sync would warn of (the DuckDB copy, and sources.yml, say integer)
+    expect(duckTypes.find((r) => r.t === 'audit_trails' && r.c === 'context_layers')?.ty).toBe('INTEGER');
+    expect(pgTypes.map((r) => `${r.t}.${r.c} ${r.ty}`)).toEqual(duckTypes.map((r) => `${r.t}.${r.c} ${r.ty.toLowerCase()}`));
+  }, 90_000);
+
   it('refuses a view of a demo table’s name, --force or not', async () => {
     const raw = uniqueSchema('demo_guard_v');
     await client.query(`create schema ${raw}; create view ${raw}.usage_log as select 1 as id`);
