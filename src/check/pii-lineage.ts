@@ -82,6 +82,8 @@ export interface QueryPii {
   traced?: Set<string>;
   /** the live PII it reads directly, when its lineage is incomplete (PII may reach a column unseen) */
   unseen: string[];
+  /** its columns, lower-cased, read or derived from a model column whose lineage cannot tell it from PII (a W_PII model's untraced column) */
+  unknown: Set<string>;
   /** a `checked` query's problems (also in piiLineage's diagnostics) */
   diagnostics: Diagnostic[];
 }
@@ -273,10 +275,11 @@ export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { w
   for (const q of queries) {
     const l = lineage.get(q.id);
     const readsLive = q.depends_on.filter((p) => live.has(p)).flatMap((p) => [...live.get(p)!.values()]);
-    const r: QueryPii = { live: new Map(), traced: l?.error ? undefined : new Set(l?.columns.map((c) => c.name.toLowerCase())), unseen: l && (l.error || l.untraced.length) ? readsLive : [], diagnostics: [] };
+    const r: QueryPii = { live: new Map(), traced: l?.error ? undefined : new Set(l?.columns.map((c) => c.name.toLowerCase())), unseen: l && (l.error || l.untraced.length) ? readsLive : [], unknown: new Set(), diagnostics: [] };
     for (const col of l?.columns ?? []) {
       const from = [...new Set(liveFrom(col))];
       if (from.length) r.live.set(col.name.toLowerCase(), from);
+      else if (col.from.some((x) => unknownPii(x.node, x.column) !== undefined)) r.unknown.add(col.name.toLowerCase());
     }
     out.set(q.id, r);
     if (!q.checked || !l) continue;
@@ -324,15 +327,16 @@ function ancestors(manifest: Manifest, ids: string[]): Set<string> {
 
 /**
  * Any value of a sample row whose column carries PII (`pii`: a test's, piiLineage; none in a
- * project that marks no PII) or is named like prompt or response content, shown as the mask
- * policy shows it: `'****'`, NULL as NULL.
+ * project that marks no PII), may carry it unseen (its lineage unknown), or is named like prompt
+ * or response content, shown as the mask policy shows it: `'****'`, NULL as NULL.
  */
 export function maskedSample<R extends Record<string, unknown>>(rows: R[], pii: QueryPii | undefined): R[] {
   if (!rows.length) return rows;
   const hidden = (col: string): boolean => {
     const c = col.toLowerCase();
     // a column the lineage did not trace, of a query reading PII it could not follow, may hold it
-    return isPii({ name: col }) || (!!pii && (pii.live.has(c) || (pii.unseen.length > 0 && !pii.traced?.has(c))));
+    // and one read from a model column whose lineage could not tell it from PII (that model's W_PII)
+    return isPii({ name: col }) || (!!pii && (pii.live.has(c) || pii.unknown.has(c) || (pii.unseen.length > 0 && !pii.traced?.has(c))));
   };
   const cols = Object.keys(rows[0]).filter(hidden);
   if (!cols.length) return rows;

@@ -492,7 +492,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     })().catch(() => undefined);
     const all = await testPii;
     // not traced (the lineage failed): every column may hold PII
-    return all ? all.get(n.unique_id) : { live: new Map(), traced: new Set(), unseen: ['(the PII lineage of the tests failed)'], diagnostics: [] };
+    return all ? all.get(n.unique_id) : { live: new Map(), traced: new Set(), unseen: ['(the PII lineage of the tests failed)'], unknown: new Set(), diagnostics: [] };
   };
 
   const runTest = async (n: TestNode): Promise<NodeResult> => {

@@ -495,6 +495,26 @@ describe('PII governance: a second hostile review', () => {
     expect(r.stdout + r.stderr + results).not.toMatch(/a@x\.com|hello/);
   });
 
+  it("a failing test's sample masks a column read from a model whose PII lineage is unknown (its W_PII: COLUMNS(...) over PII), and one derived from it (was: the addresses printed and in run_results.json)", () => {
+    const dir = makeProject({
+      'seeds/hostile.csv': 'id,email,kind\n1,ann@secret.example,a\n2,ann@secret.example,b\n',
+      'seeds/hostile.yml': 'seeds:\n  - name: hostile\n    columns:\n      - { name: email, meta: { pii: true } }\n',
+      'models/leaky.sql': "{{ config(materialized='table') }} select kind, COLUMNS('^em') from {{ ref('hostile') }}\n",
+      'models/leaky.yml': 'models:\n  - name: leaky\n    columns:\n      - { name: kind, data_type: varchar }\n      - { name: email, data_type: varchar, tests: [unique] }\n',
+      'tests/shouted.sql': "select kind, upper(email) as shout from {{ ref('leaky') }}",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['build']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/model 'leaky' reads PII \(hostile\.email\) and its column lineage is incomplete/);
+    expect(r.stdout).toMatch(/FAIL 1 unique_leaky_email/);
+    expect(r.stdout).toMatch(/FAIL 2 shouted/);
+    // the kinds are shown, the addresses are not
+    expect(r.stdout).toMatch(/a +\| \*\*\*\*/);
+    const results = readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+    expect(r.stdout + r.stderr + results).not.toMatch(/ann@secret\.example|ANN@SECRET/i);
+  });
+
   it("a failing test's sample masks content columns in a project that marks no PII (was: the prompt printed in full and kept in run_results.json)", () => {
     const dir = makeProject({ 'seeds/logs.csv': 'id,prompt\n1,my secret question\n2,other\n', 'tests/dup.sql': "select id, prompt from {{ ref('logs') }} where id = 1" });
     dirs.push(dir);
