@@ -55,12 +55,28 @@ export function firstVersionsSql(d: Dialect, n: SnapshotNode, types: Column[] = 
   return `select s.*, ${vf} as ${q('dbt_valid_from')}, case when 1 = 0 then ${vf} end as ${q('dbt_valid_to')}, ${vf} as ${q('dbt_updated_at')}, ${scd('s')} as ${q('dbt_scd_id')} from (\n${n.compiled_sql}\n) as s`;
 }
 
-/** What a later run of a snapshot sends, built by laterRunStatements. */
+/**
+ * What every run of a snapshot asks its query before it writes (pure): the rows with a NULL key
+ * (counted: refused when any), and the keys on more than one row (refused when any).
+ */
+export function keyCheckStatements(d: Dialect, n: SnapshotNode, queryCols: Column[]): { nullKeys: string; duplicateKeys: string } {
+  const { q, keys, val } = pieces(d, n, queryCols);
+  const src = `(\n${n.compiled_sql}\n)`;
+  return {
+    nullKeys: `select count(*) as n from ${src} as s where ${keys.map((k) => `s.${q(k)} is null`).join(' or ')}`,
+    // (the key's text aggregated: a grouped expression inside another, TO_JSON_STRING(s.k) in a
+    // cast, is not grouped to BigQuery)
+    duplicateKeys: `select ${keys.map((k, i) => `min(cast(${val('s', k)} as ${d.type('string')})) as k${i}`).join(', ')}, count(*) as n, count(*) over () as dup_keys from ${src} as s group by ${keys.map((k) => val('s', k)).join(', ')} having count(*) > 1 order by count(*) desc, 1 limit 3`,
+  };
+}
+
+/** What a later run of a snapshot writes with, built by laterRunStatements. */
 export interface LaterRun {
-  /** the query's rows with a NULL key (counted: refused when any) */
-  nullKeys: string;
-  /** keys on more than one row of the query (refused when any) */
-  duplicateKeys: string;
+  /**
+   * check with updated_at and a check column new to the table (`columns`): this run's versions
+   * start at the run's time in updated_at's type (`type`), not at updated_at
+   */
+  atRunTime?: { columns: string[]; type?: string };
   /** check with updated_at: changed rows whose new version would not start after their current one (refused when any) */
   late?: string;
   /** 1. the new versions */
@@ -100,6 +116,7 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   const atRunTime = columnAdded && n.config.strategy === 'check' && !!n.config.updated_at;
   const uaType = n.config.updated_at ? queryCols.find((c) => c.name.toLowerCase() === n.config.updated_at!.toLowerCase())?.data_type : undefined;
   const from = atRunTime ? (uaType ? `cast(current_timestamp as ${uaType})` : 'current_timestamp') : validFrom('s');
+  const runTime = atRunTime ? { columns: added.filter((c) => checkCols.includes(c.name)).map((c) => c.name), ...(uaType ? { type: uaType } : {}) } : undefined;
   const [cf, text] = [`c.${q('dbt_valid_from')}`, d.type('string')];
   const late =
     n.config.strategy === 'check' && n.config.updated_at
@@ -111,10 +128,7 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   const close = `update ${rel} as t set ${q('dbt_valid_to')} = (select min(v.${q('dbt_valid_from')}) ${newer}) where t.${q('dbt_valid_to')} is null and exists (select 1 ${newer})`;
   const gone = `t.${q('dbt_valid_to')} is null and not exists (select 1 from ${src} as s where ${keyMatch('s', 't')})`;
   return {
-    nullKeys: `select count(*) as n from ${src} as s where ${keys.map((k) => `s.${q(k)} is null`).join(' or ')}`,
-    // (the key's text aggregated: a grouped expression inside another, TO_JSON_STRING(s.k) in a
-    // cast, is not grouped to BigQuery)
-    duplicateKeys: `select ${keys.map((k, i) => `min(cast(${val('s', k)} as ${d.type('string')})) as k${i}`).join(', ')}, count(*) as n, count(*) over () as dup_keys from ${src} as s group by ${keys.map((k) => val('s', k)).join(', ')} having count(*) > 1 order by count(*) desc, 1 limit 3`,
+    ...(runTime ? { atRunTime: runTime } : {}),
     ...(late ? { late } : {}),
     insert,
     close,
@@ -135,7 +149,7 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
  * sends them.
  */
 export function snapshotCheckStatements(d: Dialect, node: SnapshotNode, queryCols: Column[], validToType?: string): Array<{ what: string; sql: string }> {
-  const s = laterRunStatements(d, node, queryCols, [], validToType);
+  const s = { ...keyCheckStatements(d, node, queryCols), ...laterRunStatements(d, node, queryCols, [], validToType) };
   const all: Array<[string, string | undefined]> = [
     ['the count of NULL keys', s.nullKeys],
     ['the search for duplicate keys', s.duplicateKeys],
@@ -169,8 +183,7 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<string
   const n = spelledAsQuery(node, queryCols.map((c) => c.name));
   const { q, keys } = pieces(d, n, queryCols);
   const rel = d.relation(n.relation);
-  // (the statements that need no table yet: the key checks below)
-  const checks = laterRunStatements(d, n, queryCols);
+  const checks = keyCheckStatements(d, n, queryCols);
 
   // a NULL key matches no stored version (`=`): its rows would get a new version on every run,
   // none of them current — refused before anything is written
@@ -229,10 +242,6 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<string
   // NULL has no type of its own: added as a string)
   const added = queryCols.filter((c) => !stored.has(c.name.toLowerCase()));
   const dropped = tableCols.filter((c) => !queryCols.some((x) => x.name.toLowerCase() === c.name.toLowerCase())).map((c) => c.name);
-  const cols = queryCols.map((c) => c.name);
-  const checkCols = n.config.strategy === 'check' ? (n.config.check_cols === 'all' ? cols.filter((c) => !keys.includes(c)) : n.config.check_cols!) : [];
-  const atRunTime = added.some((c) => checkCols.includes(c.name)) && n.config.strategy === 'check' && !!n.config.updated_at;
-  const uaType = n.config.updated_at ? queryCols.find((c) => c.name.toLowerCase() === n.config.updated_at!.toLowerCase())?.data_type : undefined;
   const run = laterRunStatements(d, n, queryCols, added, allCols.find((c) => c.name.toLowerCase() === 'dbt_valid_to')?.data_type);
   if (run.late) {
     // check with updated_at: a new version starts at the row's updated_at (or the run's time, in
@@ -243,8 +252,8 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<string
     if (late.length) {
       const total = Number(late[0].n);
       const said = late.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, current from ${r.was_at ?? 'NULL'}`).join('; ');
-      if (atRunTime)
-        throw new WarehouseError(`snapshot '${n.name}': a check column is new to the table (${added.filter((c) => checkCols.includes(c.name)).map((c) => c.name).join(', ')}), so every row gets a version starting at the run's time in updated_at's type (${uaType ?? 'timestamp'}), but ${total} current version${total === 1 ? ' starts' : 's start'} no earlier (${said}${total > late.length ? '; ...' : ''}): nothing was written; run the snapshot again once that time has passed (a DATE updated_at: tomorrow)`, '');
+      if (run.atRunTime)
+        throw new WarehouseError(`snapshot '${n.name}': a check column is new to the table (${run.atRunTime.columns.join(', ')}), so every row gets a version starting at the run's time in updated_at's type (${run.atRunTime.type ?? 'timestamp'}), but ${total} current version${total === 1 ? ' starts' : 's start'} no earlier (${said}${total > late.length ? '; ...' : ''}): nothing was written; run the snapshot again once that time has passed (a DATE updated_at: tomorrow)`, '');
       throw new WarehouseError(`snapshot '${n.name}': ${total} changed row${total === 1 ? ' has an' : 's have'} updated_at (${n.config.updated_at}) no later than the dbt_valid_from of ${total === 1 ? 'its' : 'their'} current version (${said}${total > late.length ? '; ...' : ''}): with strategy 'check' and updated_at a new version starts at updated_at, after the version it closes; make updated_at advance when a row changes, or leave updated_at out (versions then start at the run's time)`, '');
     }
   }
