@@ -5,6 +5,7 @@
  * alerts evaluate`) starts without them; commands.ts (which compiles) builds on it.
  */
 import { statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError, WarehouseBusyError, type Diagnostic } from '../errors.js';
 import type { CompileResult, ResolvedTarget } from '../compile/compile-project.js';
@@ -160,15 +161,8 @@ export async function openWhenFree(
       if (!(e instanceof WarehouseBusyError) || Date.now() >= deadline || opts.signal?.aborted) throw e;
       const delay = Math.min(2000, 250 * 2 ** (attempt - 1), Math.max(0, deadline - Date.now()));
       if (opts.busy?.(e, delay, attempt) === false) throw e;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(t);
-          opts.signal?.removeEventListener('abort', done);
-          resolve();
-        };
-        const t = setTimeout(done, delay);
-        opts.signal?.addEventListener('abort', done, { once: true });
-      });
+      // (an abort ends the wait early, as serve's lease waits: src/serve/lease.ts)
+      await sleep(delay, undefined, { signal: opts.signal }).catch(() => undefined);
       if (opts.signal?.aborted) throw e;
     }
   }
