@@ -167,6 +167,9 @@ function closure(start: Iterable<string>, next: (id: string) => string[]): Set<s
 /** The methods `-s` knows, for messages and did-you-means. */
 export const SELECTOR_METHODS = ['name', 'fqn', 'package', 'tag', 'path', 'file', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure', 'config.<key>', 'state'] as const;
 
+/** The methods matched by name in matchAtom (config.<key> and state: are matched apart). */
+const NAMED_METHODS: readonly string[] = SELECTOR_METHODS.filter((x) => x !== 'config.<key>' && x !== 'state');
+
 /** A selector mistake: exit 2 with its message (UsageError in the CLI). */
 export class SelectorError extends Error {}
 
@@ -311,10 +314,9 @@ function matchAtom(m: Manifest, nodes: ManifestNode[], spec: string, state?: Man
   }
   const configKey = method.startsWith('config.') ? method.slice('config.'.length) : undefined;
   if (method.startsWith('config.') && !configKey) throw new SelectorError(`selector '${spec}': config. needs a key, e.g. config.materialized:table`);
-  const known = ['name', 'fqn', 'package', 'tag', 'path', 'file', 'source', 'test_type', 'resource_type', 'dashboard', 'exposure'];
-  if (!configKey && !known.includes(method)) {
+  if (!configKey && !NAMED_METHODS.includes(method)) {
     // (result: is refused above, whatever its value: not a method to suggest)
-    const hint = didYouMean(method.split('.')[0], [...known, 'config', 'state']);
+    const hint = didYouMean(method.split('.')[0], [...NAMED_METHODS, 'config', 'state']);
     throw new SelectorError(`unknown selector method '${method}:'${hint ? ` — did you mean '${hint === 'config' ? 'config.<key>' : hint}:'?` : ''} (methods: ${SELECTOR_METHODS.join(', ')})`);
   }
   const keys = configKey?.split('.');
