@@ -114,6 +114,25 @@ export async function underSavepoint<R>(c: PoolClient, name: string, run: () => 
   }
 }
 
+/**
+ * One connection of its own to the target (a pool of one, without installing the helpers), set up
+ * by `setup` (a transaction begun, a query asked): what `vigil check` and unit tests on Postgres
+ * work on. When the setup fails, the connection and pool are given back and its error thrown as
+ * pgError's of `what` (the statement the setup sent).
+ */
+export async function dedicatedConnection<T>(cfg: PostgresTargetConfig, what: string, setup: (db: PostgresAdapter, c: PoolClient) => Promise<T>): Promise<T> {
+  const db = await PostgresAdapter.open(cfg, 1, { helpers: false });
+  let c: PoolClient | undefined;
+  try {
+    c = await checkout(db.pool);
+    return await setup(db, c);
+  } catch (e) {
+    c?.release();
+    await db.close().catch(() => undefined);
+    throw pgError(e, what);
+  }
+}
+
 export class PostgresAdapter implements Adapter {
   readonly warehouse = warehouse;
   readonly type = 'postgres';

@@ -18,7 +18,7 @@ import type { MaterializeRequest } from '../adapter.js';
 import type { Relation } from '../dialect.js';
 import { declaredType, typeFamily } from '../type-family.js';
 import type { CheckColumn, Checker, CheckOutcome } from '../warehouse.js';
-import { checkout, helpersInTransaction, incrementalWrite, pgError, PostgresAdapter, underSavepoint } from './postgres-adapter.js';
+import { dedicatedConnection, helpersInTransaction, incrementalWrite, pgError, PostgresAdapter, underSavepoint } from './postgres-adapter.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
 
 /** SQL with some schema names replaced, and the way back from a position in it to one in the original. */
@@ -40,21 +40,14 @@ export class PostgresChecker implements Checker {
     private readonly c: PoolClient,
   ) {}
 
-  static async open(cfg: PostgresTargetConfig): Promise<PostgresChecker> {
-    const db = await PostgresAdapter.open(cfg, 1, { helpers: false });
-    let c: PoolClient | undefined;
-    try {
-      c = await checkout(db.pool);
+  static open(cfg: PostgresTargetConfig): Promise<PostgresChecker> {
+    return dedicatedConnection(cfg, 'begin', async (db, c) => {
       await c.query("begin; set local lock_timeout = '3s'");
       // the helpers models call, for this transaction only, when the server does not have them
       // (a role that may not create them checks without them: a model calling one fails, with PG_HELPERS_HINT)
       await helpersInTransaction(c);
       return new PostgresChecker(db, c);
-    } catch (e) {
-      c?.release();
-      await db.close().catch(() => undefined);
-      throw pgError(e, 'begin');
-    }
+    });
   }
 
   /** Run `sql` under a savepoint: a failure rolls back only this statement. */

@@ -8,7 +8,7 @@
  */
 import type { PoolClient } from 'pg';
 import type { UnitResultSet, UnitSession } from '../warehouse.js';
-import { checkout, helpersInTransaction, pgError, PostgresAdapter, underSavepoint } from './postgres-adapter.js';
+import { dedicatedConnection, helpersInTransaction, pgError, PostgresAdapter, underSavepoint } from './postgres-adapter.js';
 import type { PostgresTargetConfig } from './postgres-config.js';
 import { PG_HELPER_SCHEMA, PG_HELPERS_PRESENT_SQL } from './postgres-dialect.js';
 
@@ -33,18 +33,8 @@ export class PostgresUnitSession implements UnitSession {
     private readonly helpersPresent: boolean,
   ) {}
 
-  static async open(cfg: PostgresTargetConfig): Promise<PostgresUnitSession> {
-    const db = await PostgresAdapter.open(cfg, 1, { helpers: false });
-    let c: PoolClient | undefined;
-    try {
-      c = await checkout(db.pool);
-      const present = Boolean((await c.query(PG_HELPERS_PRESENT_SQL)).rows[0]?.ok);
-      return new PostgresUnitSession(db, c, present);
-    } catch (e) {
-      c?.release();
-      await db.close().catch(() => undefined);
-      throw pgError(e, PG_HELPERS_PRESENT_SQL);
-    }
+  static open(cfg: PostgresTargetConfig): Promise<PostgresUnitSession> {
+    return dedicatedConnection(cfg, PG_HELPERS_PRESENT_SQL, async (db, c) => new PostgresUnitSession(db, c, Boolean((await c.query(PG_HELPERS_PRESENT_SQL)).rows[0]?.ok)));
   }
 
   async isolated<T>(fn: () => Promise<T>): Promise<T> {
