@@ -700,7 +700,7 @@ export class BigQueryAdapter implements Adapter {
     const o: string[] = [];
     if (req.description) o.push(`description=${str(req.description)}`);
     const masking: Record<string, string> = !forView && req.kind === 'incremental' && req.masking ? { [MASKING_LABEL]: maskingDigest(req.masking) } : {};
-    o.push(`labels=[${Object.entries(this.labels({ ...(c.labels as Record<string, string> | undefined), ...masking })).map(([k, v]) => `(${str(k)}, ${str(v)})`).join(', ')}]`);
+    o.push(labelsOption(this.labels({ ...(c.labels as Record<string, string> | undefined), ...masking })));
     if (!forView && typeof c.partition_expiration_days === 'number') o.push(`partition_expiration_days=${c.partition_expiration_days}`);
     if (!forView && c.require_partition_filter === true) o.push('require_partition_filter=true');
     return `OPTIONS(${o.join(', ')})`;
@@ -867,7 +867,7 @@ export class BigQueryAdapter implements Adapter {
     const wantLabels = this.labels({ ...(c.labels as Record<string, string> | undefined), ...masking });
     const sorted = (o: Record<string, string>) => JSON.stringify(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     if (sorted(wantLabels) !== sorted(haveLabels)) {
-      set.push(`labels=[${Object.entries(wantLabels).map(([k, v]) => `(${str(k)}, ${str(v)})`).join(', ')}]`);
+      set.push(labelsOption(wantLabels));
       changed.push('labels');
     }
     const time = existing.timePartitioning as { expirationMs?: string; requirePartitionFilter?: boolean } | undefined;
@@ -1041,6 +1041,11 @@ function layoutChange(c: Record<string, unknown>, existing: Record<string, unkno
   const haveCluster = ((existing.clustering as { fields?: string[] } | undefined)?.fields ?? []).map((x) => x.toLowerCase());
   if (JSON.stringify(wantCluster) !== JSON.stringify(haveCluster)) return { key: 'cluster_by', want: wantCluster.length ? `CLUSTER BY ${wantCluster.join(', ')}` : 'no clustering', have: haveCluster.length ? `clustered by ${haveCluster.join(', ')}` : 'not clustered' };
   return undefined;
+}
+
+/** A table's or view's labels as an OPTIONS item (CREATE and ALTER ... SET OPTIONS alike). */
+function labelsOption(labels: Record<string, string>): string {
+  return `labels=[${Object.entries(labels).map(([k, v]) => `(${str(k)}, ${str(v)})`).join(', ')}]`;
 }
 
 /** Whether a table's metadata (tables.get) is a view's. */
