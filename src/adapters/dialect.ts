@@ -136,6 +136,11 @@ export interface Dialect {
    * those it lists (BigQuery's IAM keeps e-mail members in lower case); default: as written.
    */
   principalKey?(principal: string): string;
+  /**
+   * Whether a view's readers also need read access to the relations it reads (BigQuery, unless the
+   * view is authorized in the datasets it reads); absent: a view reads them as its owner (Postgres).
+   */
+  viewReadersNeedInputs?: boolean;
   /** The statement giving `principals` read access to `rel` (a table or view). */
   grantSelect?(rel: Relation, kind: 'table' | 'view', principals: string[]): string;
   /** The statement taking read access to `rel` from `principals`. */

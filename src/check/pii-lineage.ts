@@ -8,7 +8,9 @@
  * gives it a policy (the published relation masks it) or declassifies it (`meta: { pii: false }`:
  * reviewed, holds no personal data, e.g. a character count). Ephemeral models pass the taint on
  * (their own PII columns too: nothing masks them). A model's restricted companion
- * (`<model>__restricted`) read by name is its unmasked rows: every PII column of it is live.
+ * (`<model>__restricted`) read by name is its unmasked rows: every PII column of it is live. A
+ * relation read by name (no ref(): no depends_on) is resolved against every node, as any is, and
+ * what it reads is traced before its reader (piiLineage's rounds), for models and queries alike.
  *
  * A source's columns are its YAML's, which need not be all of them (Vigil does not read the
  * warehouse at compile): `*` over a source is expanded as far as they go and reported. A seed's
@@ -28,8 +30,8 @@
  * Queries outside the models are read against the same live PII (piiLineage's `queries`): an
  * alert's (every column of its rows reaches its notifications and its state: one carrying live
  * PII is an error, as a model's), a dashboard tile's and its raw rows' (what they show is written
- * into the site, its PNGs and the BI exports: the same) and a failing data test's (its printed
- * sample masks them). A column an alert or a tile reads of a model whose lineage is incomplete
+ * into the site, its PNGs and the BI exports: the same), a failing data test's (its printed
+ * sample masks them) and a failing unit test's (the rows its model read from the warehouse). A column an alert or a tile reads of a model whose lineage is incomplete
  * and reads live PII, which the lineage did not trace (or derived from one), is that model's
  * W_PII repeated at the query's line naming it; an error on a raw-rows page (`rowLevel`).
  */
@@ -86,20 +88,29 @@ export interface QueryPii {
   unknown: Set<string>;
   /** a `checked` query's problems (also in piiLineage's diagnostics) */
   diagnostics: Diagnostic[];
+  /**
+   * the relations its SQL reads, not its own CTEs, as written (lower-cased, dotted), a node of the
+   * project or not: what a unit test reads besides its givens (src/testing/unit-runner.ts);
+   * undefined when its SQL did not parse
+   */
+  relations?: string[];
 }
 type Location = ReturnType<ColumnLocator>;
 
 /**
  * The PII check of the models (`where` given: its diagnostics) and the live PII of `queries`
- * read against it. Without `where`, only the models the queries read are traced.
+ * read against it. Without `where`, only the models the queries read are traced. In a project that
+ * marks no PII nothing is traced, unless `relations` asks what the queries read (QueryPii.relations:
+ * then only they are, and nothing of them is live).
  */
-export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { where?: ColumnLocator; root?: string; queries?: PiiQuery[] }): Promise<{ diagnostics: Diagnostic[]; queries: Map<string, QueryPii> }> {
+export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { where?: ColumnLocator; root?: string; queries?: PiiQuery[]; relations?: boolean }): Promise<{ diagnostics: Diagnostic[]; queries: Map<string, QueryPii> }> {
   const queries = opts.queries ?? [];
   const out = new Map<string, QueryPii>();
-  if (!hasPii(manifest) || (!opts.where && !queries.length)) return { diagnostics: [], queries: out };
+  const pii = hasPii(manifest);
+  if ((!pii && !(opts.relations && queries.length)) || (!opts.where && !queries.length)) return { diagnostics: [], queries: out };
   const where: ColumnLocator = opts.where ?? (() => ({ file: '' }));
   const root = opts.root;
-  const { columnLineage, relationResolver, companionOf } = await import('../docs/column-lineage.js');
+  const { columnLineage, relationResolver, companionOf, companionModel } = await import('../docs/column-lineage.js');
   const live = new Map<string, Map<string, string>>();
   const label = (id: string, col: string) => {
     const s = manifest.sources[id];
@@ -127,36 +138,81 @@ export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { w
   }
   // snapshots too: a snapshot keeps its query's columns as they are, so a column it copies from
   // live PII is live in it (a model reading the snapshot was not checked: the PII passed through)
-  // (only the queries asked about: the models they read, through any chain)
-  const upstream = opts.where ? undefined : ancestors(manifest, queries.flatMap((q) => q.depends_on));
-  const models = modelsAndSnapshotsInOrder(manifest.nodes)
-    .filter((id) => !upstream || upstream.has(id))
-    .map((id) => manifest.nodes[id])
-    .filter((n): n is ModelNode | SnapshotNode => n?.resource_type === 'model' || n?.resource_type === 'snapshot');
   const parsable = (sql: string) => dialect.parsableSql?.(sql) ?? sql;
-  const lineage = await columnLineage(
-    [
-      ...models.map((m) => {
-        // a snapshot as the SELECT that builds it: dbt_scd_id holds its key columns as text
-        const sql = m.resource_type === 'model' ? (m.unmasked_sql ?? m.compiled_sql) : firstVersionsSql(dialect, m);
-        return { unique_id: m.unique_id, sql: parsable(sql) };
-      }),
-      // after every model: they read them
-      ...queries.map((q) => ({ unique_id: q.id, sql: parsable(q.sql) })),
-    ],
-    {
-      resolve: relationResolver(manifest, { companions: true }),
-      columnsOf: (id) => {
-        const n = manifest.nodes[id] ?? manifest.sources[id];
-        return header(id) ?? (n && 'columns' in n && n.columns.length ? n.columns.map((c) => c.name) : undefined);
+  // what each node's or query's SQL reads by name (a relation it names, resolved as every name is:
+  // a model's restricted companion as companionOf(it), a snapshot, a seed, another model), ref()
+  // and source() or not; its own relation (an incremental model's `this`) left out
+  const resolve = relationResolver(manifest, { companions: true });
+  let named = new Map<string, Set<string>>();
+  // and every relation it names, a node or not (QueryPii.relations)
+  let relations = new Map<string, Set<string>>();
+  const reads = (id: string, dependsOn: string[]): string[] => [...new Set([...dependsOn, ...(named.get(id) ?? [])])];
+  /** The model or snapshot a read names (a companion: its model). */
+  const builtBy = (id: string) => companionModel(id) ?? id;
+  const inOrder = modelsAndSnapshotsInOrder(manifest.nodes);
+  // (only the queries asked about: the models they read, through any chain — by ref() or by name)
+  // (none in a project that marks no PII: the queries alone, for what they read)
+  let upstream = !pii ? new Set<string>() : opts.where ? undefined : ancestors(manifest, queries.flatMap((q) => q.depends_on));
+  let order = inOrder;
+  let models: Array<ModelNode | SnapshotNode> = [];
+  let lineage: Awaited<ReturnType<typeof columnLineage>> = new Map();
+  // a name is known to be read only once its reader is traced: traced again, with what it read by
+  // name among the relations traced (upstream) and traced before it (order), until nothing changes
+  // (once when nothing reads a model or snapshot of the project by name)
+  for (;;) {
+    const now = new Map<string, Set<string>>();
+    const names = new Map<string, Set<string>>();
+    const only = upstream;
+    models = order
+      .filter((id) => !only || only.has(id))
+      .map((id) => manifest.nodes[id])
+      .filter((n): n is ModelNode | SnapshotNode => n?.resource_type === 'model' || n?.resource_type === 'snapshot');
+    lineage = await columnLineage(
+      [
+        ...models.map((m) => {
+          // a snapshot as the SELECT that builds it: dbt_scd_id holds its key columns as text
+          const sql = m.resource_type === 'model' ? (m.unmasked_sql ?? m.compiled_sql) : firstVersionsSql(dialect, m);
+          return { unique_id: m.unique_id, sql: parsable(sql) };
+        }),
+        // after every model: they read them
+        ...queries.map((q) => ({ unique_id: q.id, sql: parsable(q.sql) })),
+      ],
+      {
+        resolve: (parts, from) => {
+          // (an inlined ephemeral model is a CTE of the reader's: not a relation it reads)
+          if (!(parts.length === 1 && parts[0].startsWith('__vigil_eph_'))) (names.get(from) ?? names.set(from, new Set()).get(from)!).add(parts.join('.'));
+          const id = resolve(parts, from);
+          if (id && builtBy(id) !== from) (now.get(from) ?? now.set(from, new Set()).get(from)!).add(id);
+          return id;
+        },
+        columnsOf: (id) => {
+          const n = manifest.nodes[id] ?? manifest.sources[id];
+          return header(id) ?? (n && 'columns' in n && n.columns.length ? n.columns.map((c) => c.name) : undefined);
+        },
+        // a source's (and a seed's without its CSV) are only those its YAML declares
+        partial: (id) => (manifest.sources[id] ? true : manifest.nodes[id]?.resource_type === 'seed' ? !header(id) : undefined),
+        // a name the SQL writes unquoted, as the warehouse reads it (Postgres: lower case); one from
+        // `*` keeps its relation's spelling
+        spell: dialect.unquotedName ? (name, sql) => (sql.includes(dialect.quoteIdent(name)) ? name : dialect.unquotedName!(name)) : undefined,
       },
-      // a source's (and a seed's without its CSV) are only those its YAML declares
-      partial: (id) => (manifest.sources[id] ? true : manifest.nodes[id]?.resource_type === 'seed' ? !header(id) : undefined),
-      // a name the SQL writes unquoted, as the warehouse reads it (Postgres: lower case); one from
-      // `*` keeps its relation's spelling
-      spell: dialect.unquotedName ? (name, sql) => (sql.includes(dialect.quoteIdent(name)) ? name : dialect.unquotedName!(name)) : undefined,
-    },
-  );
+    );
+    named = now;
+    relations = names;
+    const byName = [...now.values()].flatMap((ids) => [...ids].map(builtBy)).filter((id) => manifest.nodes[id]?.resource_type === 'model' || manifest.nodes[id]?.resource_type === 'snapshot');
+    const missing = upstream && pii ? byName.filter((id) => !upstream!.has(id)) : [];
+    const at = new Map(models.map((m, i) => [m.unique_id, i]));
+    const early = models.some((m, i) => [...(now.get(m.unique_id) ?? [])].some((id) => (at.get(builtBy(id)) ?? -1) > i));
+    if (!missing.length && !early) break;
+    if (upstream) upstream = ancestors(manifest, [...upstream, ...missing], (id) => [...(named.get(id) ?? [])].map(builtBy));
+    // parents first, what a node reads by name too (unless that makes a cycle: then as ref() orders them)
+    const withNamed = modelsAndSnapshotsInOrder(
+      Object.fromEntries(Object.entries(manifest.nodes).map(([id, n]) => [id, { resource_type: n.resource_type, depends_on: reads(id, n.depends_on).map(builtBy) }])),
+    );
+    const next = withNamed.length === inOrder.length ? withNamed : inOrder;
+    // nothing new to trace, nor to trace in another order (a cycle of names): as it is
+    if (!missing.length && next.join('\n') === order.join('\n')) break;
+    order = next;
+  }
   const ds: Diagnostic[] = [];
   /** The live PII a traced column is read from, by label (its source or model column). */
   const liveFrom = (col: { from: Array<{ node: string; column: string }> }): string[] => col.from.flatMap((r) => live.get(r.node)?.get(r.column.toLowerCase()) ?? []);
@@ -178,7 +234,7 @@ export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { w
   };
   for (const m of models) {
     const l = lineage.get(m.unique_id);
-    const readsLive = m.depends_on.filter((p) => live.has(p));
+    const readsLive = reads(m.unique_id, m.depends_on).filter((p) => live.has(p));
     if (!l) continue;
     const declared = new Map(m.columns.map((c) => [c.name.toLowerCase(), c]));
     const u = { derived: new Map<string, string>(), declared, masks: m.resource_type === 'model' && !!m.relation } as NonNullable<ReturnType<typeof unknown.get>>;
@@ -274,8 +330,15 @@ export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { w
   const diagnostics = opts.where ? ds : [];
   for (const q of queries) {
     const l = lineage.get(q.id);
-    const readsLive = q.depends_on.filter((p) => live.has(p)).flatMap((p) => [...live.get(p)!.values()]);
-    const r: QueryPii = { live: new Map(), traced: l?.error ? undefined : new Set(l?.columns.map((c) => c.name.toLowerCase())), unseen: l && (l.error || l.untraced.length) ? readsLive : [], unknown: new Set(), diagnostics: [] };
+    const readsLive = reads(q.id, q.depends_on).filter((p) => live.has(p)).flatMap((p) => [...live.get(p)!.values()]);
+    const r: QueryPii = {
+      live: new Map(),
+      traced: l?.error ? undefined : new Set(l?.columns.map((c) => c.name.toLowerCase())),
+      unseen: l && (l.error || l.untraced.length) ? readsLive : [],
+      unknown: new Set(),
+      diagnostics: [],
+      relations: l && !l.error ? [...(relations.get(q.id) ?? [])] : undefined,
+    };
     for (const col of l?.columns ?? []) {
       const from = [...new Set(liveFrom(col))];
       if (from.length) r.live.set(col.name.toLowerCase(), from);
@@ -312,15 +375,15 @@ export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { w
   return { diagnostics, queries: out };
 }
 
-/** Every node `ids` read, through any chain (the ids too). */
-function ancestors(manifest: Manifest, ids: string[]): Set<string> {
+/** Every node `ids` read, through any chain (the ids too): by ref() and source(), and what `byName` says a node reads by name. */
+function ancestors(manifest: Manifest, ids: string[], byName?: (id: string) => string[]): Set<string> {
   const seen = new Set<string>();
   const stack = [...ids];
   while (stack.length) {
     const id = stack.pop()!;
     if (seen.has(id)) continue;
     seen.add(id);
-    stack.push(...(manifest.nodes[id]?.depends_on ?? []));
+    stack.push(...(manifest.nodes[id]?.depends_on ?? []), ...(byName?.(id) ?? []));
   }
   return seen;
 }

@@ -632,6 +632,20 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       if (r.success) check(r.data, (sub) => ({ file: d.file.path, ...locate(d.file.text, new RegExp(`\\b${String(sub[0])}\\s*=`)) }));
     }
+    // a masked view granted where a view's readers also need what it reads (BigQuery): its grantees
+    // read nothing through it, or, granted those tables, read the columns it masks
+    const grantees = d.config.grants?.select ?? [];
+    if (dialect.viewReadersNeedInputs && d.config.materialized === 'view' && grantees.length && needsMasking(d.props?.p.columns ?? [])) {
+      ds.push(
+        diag(
+          'W_GRANTS',
+          `model '${d.name}' is a masked view granted to ${grantees.join(', ')}: on ${dialect.name === 'bigquery' ? 'BigQuery' : dialect.name} a view's readers also need read access to the tables it reads, unless the view is authorized in the datasets of those tables — without it they read nothing through it, and that access shows them the columns it masks`,
+          d.configAt!('grants'),
+          `materialize it as a table (materialized: table): its grantees then read the masked rows alone; or authorize the view in the datasets it reads (Vigil does not change dataset ACLs)`,
+          'warn',
+        ),
+      );
+    }
     if (d.config.restricted && d.config.materialized === 'ephemeral') {
       ds.push(diag('E_CONFIG', `model '${d.name}' is ephemeral: it has no relation, so no restricted companion`, { file: d.file.path, line: 1, column: 1 }, 'materialize it as a view or table'));
     }

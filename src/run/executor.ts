@@ -55,7 +55,7 @@ export interface RunOptions {
   /** Unit tests: 'only' (vigil test --unit), 'exclude' (vigil test --data), default both. */
   unit?: 'only' | 'exclude';
   /** Runs unit tests (an in-memory DuckDB); required when the plan has unit tests. */
-  unitRunner?: { run(t: UnitTestNode): Promise<{ status: 'pass' | 'fail' | 'error'; message: string }> };
+  unitRunner?: { run(t: UnitTestNode, pii?: () => Promise<QueryPii | undefined>): Promise<{ status: 'pass' | 'fail' | 'error'; message: string }> };
   /** Loads a seed (its CSV read and checked before the run): required when the plan has seeds. */
   seedLoader?: (n: SeedNode, adapter: Adapter) => Promise<SeedLoaded>;
   /**
@@ -476,19 +476,25 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const t0 = performance.now();
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'unit_test' as const, file: n.file, compiled_path: n.compiled_path };
     if (!opts.unitRunner) return { ...base, status: 'error', execution_time: 0, message: 'no unit test runner' };
-    const r = await opts.unitRunner.run(n);
+    const r = await opts.unitRunner.run(n, () => piiOf(n));
     // (dbt's failures of a unit test: 0 when it passes, 1 when it fails; none when it errors)
     return { ...base, status: r.status, execution_time: (performance.now() - t0) / 1000, message: r.message, ...(r.status === 'error' ? {} : { failures: r.status === 'fail' ? 1 : 0 }) };
   };
 
-  // a failing test's sample masks the columns carrying PII (docs/governance.md): the PII lineage of
-  // the run's tests, traced once, at the first failure
+  // a failing test's sample masks the columns carrying PII (docs/governance.md), and so does a
+  // failing unit test's diff of the rows its model read from the warehouse (docs/models.md): the
+  // PII lineage of the run's tests and unit tests, traced once, at the first failure
   let testPii: Promise<Map<string, QueryPii> | undefined> | undefined;
-  const piiOf = async (n: TestNode): Promise<QueryPii | undefined> => {
+  const piiOf = async (n: TestNode | UnitTestNode): Promise<QueryPii | undefined> => {
     testPii ??= (async () => {
       const { piiLineage } = await import('../check/pii-lineage.js');
-      const tests = nodes.filter((t): t is TestNode => t.resource_type === 'test');
-      return (await piiLineage(manifest, warehouse().dialect, { root: opts.root, queries: tests.map((t) => ({ id: t.unique_id, sql: t.compiled_sql, depends_on: t.depends_on })) })).queries;
+      const tests = nodes.filter((t): t is TestNode | UnitTestNode => t.resource_type === 'test' || t.resource_type === 'unit_test');
+      // a unit test reads its givens (CTEs of its SQL), not its model's parents: what it reads by name is what it reads
+      const queries = tests.map((t) => ({ id: t.unique_id, sql: t.compiled_sql, depends_on: t.resource_type === 'test' ? t.depends_on : [] }));
+      // (a plan of unit tests alone opens no warehouse: they were compiled in the dialect of the engine they run on)
+      const unit = tests.find((t): t is UnitTestNode => t.resource_type === 'unit_test');
+      const dialect = adapter?.dialect ?? (await import('../adapters/index.js')).dialectOf(unit?.engine);
+      return (await piiLineage(manifest, dialect, { root: opts.root, queries, relations: !!unit })).queries;
     })().catch(() => undefined);
     const all = await testPii;
     // not traced (the lineage failed): every column may hold PII

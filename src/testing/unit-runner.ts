@@ -15,6 +15,7 @@ import { redact, reveal } from '../secrets.js';
 import { loadDuckDb } from '../adapters/duckdb/duckdb-module.js';
 import { typeFamily } from '../adapters/type-family.js';
 import { diag, didYouMean, type Diagnostic } from '../errors.js';
+import type { QueryPii } from '../check/pii-lineage.js';
 
 export interface UnitResult {
   status: 'pass' | 'fail' | 'error';
@@ -59,10 +60,16 @@ export function decimalValue(v: Json): Json {
   return trimmed === '-0' ? '0' : trimmed;
 }
 
-/** Compare expected with actual rows on the expected columns; returns the diff lines (empty = equal). */
-export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Record<string, Json>>, columns: string[], ordered: boolean, tolerance: number, numericColumns?: ReadonlySet<string>): string[] {
+/**
+ * Compare expected with actual rows on the expected columns; returns the diff lines (empty =
+ * equal). `shown`: the actual rows as the lines show them, one for one (masked: maskedSample).
+ */
+export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Record<string, Json>>, columns: string[], ordered: boolean, tolerance: number, numericColumns?: ReadonlySet<string>, shown: Array<Record<string, Json>> = actual): string[] {
   const cellsEqual = (a: Json, b: Json, tol: number, col?: string) => cellEq(a, b, tol, numericColumns && col !== undefined ? numericColumns.has(col) : undefined);
   const fmt = (r: Record<string, Json>) => `{${columns.filter((c) => c in r).map((c) => `${c}: ${show(r[c])}`).join(', ')}}`;
+  const seen = new Map(actual.map((a, i) => [a, shown[i] ?? a]));
+  /** an actual row as shown */
+  const as = (a: Record<string, Json>) => seen.get(a) ?? a;
   // an expected row is compared on the columns it lists
   const cols = (e: Record<string, Json> | undefined) => (e ? columns.filter((c) => c in e) : columns);
   const same = (e: Record<string, Json>, a: Record<string, Json>) => cols(e).every((c) => cellsEqual(e[c], a[c], tolerance, c));
@@ -74,9 +81,9 @@ export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Re
       const a = actual[i];
       if (e && a) {
         const changed = cols(e).filter((c) => !cellsEqual(e[c], a[c], tolerance, c));
-        if (changed.length) lines.push(`row ${i + 1}: ${changed.map((c) => `${c} expected ${show(e[c])}, got ${show(a[c])}`).join('; ')}`);
+        if (changed.length) lines.push(`row ${i + 1}: ${changed.map((c) => `${c} expected ${show(e[c])}, got ${show(as(a)[c])}`).join('; ')}`);
       } else if (e) lines.push(`row ${i + 1} missing: ${fmt(e)}`);
-      else lines.push(`row ${i + 1} extra: ${fmt(a)}`);
+      else lines.push(`row ${i + 1} extra: ${fmt(as(a))}`);
     }
     return lines;
   }
@@ -103,11 +110,11 @@ export function diffRows(expected: Array<Record<string, Json>>, actual: Array<Re
       const a = remaining.splice(best, 1)[0];
       const diffCols = cols(e).filter((c) => !cellsEqual(e[c], a[c], tolerance, c));
       const keyCols = cols(e).filter((c) => !diffCols.includes(c));
-      changed.push(`row {${keyCols.map((c) => `${c}: ${show(e[c])}`).join(', ')}}: ${diffCols.map((c) => `${c} expected ${show(e[c])}, got ${show(a[c])}`).join('; ')}`);
+      changed.push(`row {${keyCols.map((c) => `${c}: ${show(e[c])}`).join(', ')}}: ${diffCols.map((c) => `${c} expected ${show(e[c])}, got ${show(as(a)[c])}`).join('; ')}`);
     } else stillMissing.push(e);
   }
   if (stillMissing.length) lines.push('missing rows (expected, not produced):', ...stillMissing.map((r) => `  ${fmt(r)}`));
-  if (remaining.length) lines.push('extra rows (produced, not expected):', ...remaining.map((r) => `  ${fmt(r)}`));
+  if (remaining.length) lines.push('extra rows (produced, not expected):', ...remaining.map((r) => `  ${fmt(as(r))}`));
   if (changed.length) lines.push('changed cells:', ...changed.map((c) => `  ${c}`));
   return lines;
 }
@@ -259,16 +266,22 @@ export class UnitRunner {
     return ds;
   }
 
-  run(t: UnitTestNode): Promise<UnitResult> {
+  /**
+   * `pii`: the PII lineage of the test's compiled SQL (piiLineage, asked at a failure): when the
+   * model reads a relation that is not one of its givens (one named in its SQL: rows of the
+   * warehouse), the diff shows the produced rows as a failing data test's sample (maskedSample);
+   * rows made only of the givens are the test author's own and shown as they are.
+   */
+  run(t: UnitTestNode, pii?: () => Promise<QueryPii | undefined>): Promise<UnitResult> {
     const next = this.queue.then(async () => {
       const c = await this.connection();
-      return c.isolated(() => this.runOne(c, t));
+      return c.isolated(() => this.runOne(c, t, pii));
     });
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async runOne(c: UnitSession, t: UnitTestNode): Promise<UnitResult> {
+  private async runOne(c: UnitSession, t: UnitTestNode, pii?: () => Promise<QueryPii | undefined>): Promise<UnitResult> {
     const where = `${t.file}:${t.line}`;
     for (const g of this.givensRead.has(t.unique_id) ? [] : t.givens) {
       try {
@@ -335,8 +348,15 @@ export class UnitRunner {
     const numeric = new Set(names.filter((n, i) => typeFamily(types[i], 'local') === 'float'));
     const exact = names.filter((n, i) => typeFamily(types[i], 'local') === 'numeric');
     for (const rows of [expected, actual]) for (const row of rows) for (const col of exact) if (col in row) row[col] = decimalValue(row[col]);
-    const diff = diffRows(expected, actual, columns.length ? columns : names, t.ordered, t.tolerance, numeric);
+    let diff = diffRows(expected, actual, columns.length ? columns : names, t.ordered, t.tolerance, numeric);
     if (!diff.length && (t.expect_rows.length > 0 || actual.length === 0)) return { status: 'pass', message: 'pass' };
+    if (diff.length && pii) {
+      const p = await pii();
+      const { maskedSample } = await import('../check/pii-lineage.js');
+      // (its SQL did not parse: what it reads is unknown, every column may hold PII)
+      const shown = !p ? actual : !p.relations ? maskedSample(actual, { ...p, traced: new Set(), unseen: ['(its SQL did not parse)'] }) : p.relations.length ? maskedSample(actual, p) : actual;
+      if (shown !== actual) diff = diffRows(expected, actual, columns.length ? columns : names, t.ordered, t.tolerance, numeric, shown);
+    }
     if (!diff.length) return { status: 'fail', message: `${where}: expected no rows, got ${actual.length}` };
     return { status: 'fail', message: `${where}: ${t.model} on the given rows differs from expect:\n    ${diff.join('\n    ')}` };
   }

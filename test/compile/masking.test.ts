@@ -359,6 +359,28 @@ describe('the compile-time PII check: what a hostile review found', () => {
     expect(named.code).toBe(2);
   });
 
+  it('a model reading <model>__restricted by name with no ref() to it, whatever its name: traced after the model it reads (was: no E_PII for a model whose name sorts before the one it reads)', () => {
+    // 'aaa_leak' depends on nothing by ref(): in ref() order it came before contacts, whose companion was not yet traced
+    const dir = makeProject({ ...CONTACTS, 'models/aaa_leak.sql': 'select email as e, id from analytics.contacts__restricted', 'models/zzz_leak.sql': 'select email as e, id from analytics.contacts__restricted' });
+    dirs.push(dir);
+    const r = vigil(dir, ['compile']);
+    expect(r.stderr).toContain("error: column 'e' of model 'aaa_leak' publishes PII unmasked: it is a copy of people_raw.email [E_PII]");
+    expect(r.stderr).toContain("error: column 'e' of model 'zzz_leak' publishes PII unmasked: it is a copy of people_raw.email [E_PII]");
+    expect(r.code).toBe(2);
+  });
+
+  it("an alert query reading <model>__restricted by name and nothing by ref(): E_PII at its line from vigil alerts check (was: 'Checked 1 alert', the model not traced)", () => {
+    const dir = makeProject({
+      ...CONTACTS,
+      'alerts/a.yaml': 'alerts:\n  - name: a\n    severity: info\n    query: select id, email from analytics.contacts__restricted\n    condition: { type: threshold, column: id, op: ">", value: 0 }\n    summary: "{{ email }}"\n',
+      'alerts/routes.yaml': 'route: { receiver: slack }\nreceivers:\n  - name: slack\n    slack: { webhook_url_env: SLACK_URL }\n',
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['alerts', 'check'], { SLACK_URL: 'http://127.0.0.1:9/hook' });
+    expect(r.stderr).toMatch(/alerts\/a\.yaml:4:\d+: error: column 'email' of alert 'a' carries PII unmasked: it is a copy of people_raw\.email \[E_PII\]/);
+    expect(r.code).toBe(2);
+  });
+
   it('a model reading <model>__restricted by name: its unmasked rows, every PII column live (was: compiled and built, the raw values published)', () => {
     const dir = makeProject({ ...CONTACTS, 'models/leak.sql': "-- depends_on: {{ ref('contacts') }}\nselect email as e, note, id from analytics.contacts__restricted" });
     dirs.push(dir);
@@ -455,6 +477,36 @@ describe('the compile-time PII check: what a hostile review found', () => {
     expect(row('email')).toContain('<span class="tag policy">policy: hash</span>');
     expect(row('note')).toContain('<span class="tag policy">policy: mask</span>');
     expect(row('id')).not.toContain('policy');
+  });
+});
+
+describe('grants on a masked view where its readers need what it reads (BigQuery)', () => {
+  const files = (materialized: string) => ({
+    'models/people.sql': `{{ config(materialized='${materialized}') }}\nselect 1 as id, 'a@x.com' as email`,
+    'models/people.yml': 'models:\n  - name: people\n    config:\n      grants: { select: ["group:analysts@example.com"] }\n    columns:\n      - name: id\n      - name: email\n        policy: hash\n',
+  });
+
+  it("a masked view with grants on BigQuery: a warning at the grants' line, naming the grantees and materialized: table (was: no word, the grantees reading nothing or, granted the tables, the raw columns)", () => {
+    const dir = makeProject({ 'project.yaml': projectYaml('bigquery'), ...files('view') });
+    dirs.push(dir);
+    const r = vigil(dir, ['compile']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      "models/people.yml:4:15: warning: model 'people' is a masked view granted to group:analysts@example.com: on BigQuery a view's readers also need read access to the tables it reads, unless the view is authorized in the datasets of those tables — without it they read nothing through it, and that access shows them the columns it masks [W_GRANTS]",
+    );
+    expect(r.stderr).toContain('hint: materialize it as a table (materialized: table)');
+  });
+
+  it('no warning for a masked table on BigQuery, an unmasked view on BigQuery, or a masked view on Postgres (a view reads as its owner there)', () => {
+    const table = makeProject({ 'project.yaml': projectYaml('bigquery'), ...files('table') });
+    const plain = makeProject({ 'project.yaml': projectYaml('bigquery'), ...files('view'), 'models/people.yml': 'models:\n  - name: people\n    config:\n      grants: { select: ["group:analysts@example.com"] }\n' });
+    const pg = makeProject({ 'project.yaml': projectYaml('postgres'), ...files('view'), 'models/people.yml': files('view')['models/people.yml'].replace('"group:analysts@example.com"', 'analysts') });
+    dirs.push(table, plain, pg);
+    for (const dir of [table, plain, pg]) {
+      const r = vigil(dir, ['compile']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('W_GRANTS');
+    }
   });
 });
 

@@ -65,8 +65,9 @@ on_run_start:
   - "grant usage on schema ${schema} to ${Object.values(ROLES).join(', ')}"
 `;
 
-function project(schema: string, opsGrants: string, opsMode = ''): string {
+function project(schema: string, opsGrants: string, opsMode = '', more: Record<string, string> = {}): string {
   const dir = makeProject({
+    ...more,
     'project.yaml': projectYaml('gov', schema),
     'seeds/people.csv': 'id,email,prompt,note,n\n1,a@x.com,hello there,ok,5\n2,,secret,fine,7\n',
     'models/people_pub.sql': `select id, email, prompt, note, n from {{ ref('people') }}`,
@@ -410,5 +411,78 @@ describe('grants and masking on Postgres', () => {
     expect(pub.code).toBe(2);
     expect(pub.stderr).toMatch(/grants\.select: 'public' is not a role but a key word of Postgres \(PUBLIC: every role/);
     expect(denied(await as(ROLES.compliance, `select * from ${schema}.people_pub`))).toMatch(/does not exist/);
+  });
+});
+
+describe("failing tests' samples on Postgres", () => {
+  it('a test reading a restricted companion or a snapshot by its table name, selected alone, shows the PII masked (was: the addresses printed and in run_results.json unless a test refs the model)', () => {
+    const schema = uniqueSchema('gov_sample');
+    const dir = project(schema, ROLES.compliance, '', {
+      'seeds/seeds.yml': 'seeds:\n  - name: people\n    columns:\n      - { name: email, meta: { pii: true } }\n',
+      'snapshots/people_snap.sql': `{% snapshot people_snap %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect id, email as contact from {{ ref('people') }}\n{% endsnapshot %}\n`,
+      'tests/by_companion.sql': `select id, email from ${schema}.people_pub__restricted where email is not null`,
+      'tests/by_snapshot.sql': `select id, contact from ${schema}.people_snap where contact is not null`,
+      // selected with one of the others, it made the lineage trace people_pub: their samples masked then
+      'tests/by_ref.sql': `select id from {{ ref('people_pub') }} where id = 1`,
+    });
+    for (const step of ['seed', 'run', 'snapshot']) {
+      const b = vigil(dir, [step], env());
+      expect(b.code, b.stdout + b.stderr).toBe(0);
+    }
+    for (const t of ['by_snapshot', 'by_companion']) {
+      const r = vigil(dir, ['test', '-s', t], env());
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout).toMatch(new RegExp(`FAIL 1 ${t}`));
+      // the id is shown, the address is not
+      expect(r.stdout).toMatch(/\n\s+1 +\| \*\*\*\*\n/);
+      const results = readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+      expect(results).toContain('"****"');
+      expect(r.stdout + r.stderr + results).not.toContain('a@x.com');
+    }
+  });
+
+  it("a failing unit test's diff masks the PII of rows its model read from the warehouse, and shows rows made of its givens (was: 'extra rows: {id: 1, email: a@x.com}' printed and in run_results.json)", () => {
+    const schema = uniqueSchema('gov_unit');
+    const dir = project(schema, ROLES.compliance, '', {
+      'models/rc_reader.sql': `select id, email from ${schema}.people_pub__restricted`,
+      'models/units.yml': `models:
+  - name: rc_reader
+    columns:
+      - name: id
+      - name: email
+        policy: hash
+unit_tests:
+  - name: reads_the_warehouse
+    model: rc_reader
+    given: []
+    expect:
+      rows:
+        - { id: 99, email: x }
+  - name: reads_its_givens
+    model: people_pub
+    given:
+      - input: ref('people')
+        rows:
+          - { id: 7, email: given@fixture.test, prompt: hi, note: n, n: 1 }
+    expect:
+      rows:
+        - { id: 7, email: other@fixture.test }
+`,
+    });
+    for (const step of [['seed'], ['run', '-s', 'people_pub']]) {
+      const b = vigil(dir, step, env());
+      expect(b.code, b.stdout + b.stderr).toBe(0);
+    }
+    const r = vigil(dir, ['test', '--unit'], env());
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    // read from the warehouse (a relation its SQL names, not given): the id shown, the address masked
+    expect(r.stdout).toMatch(/FAIL unit rc_reader::reads_the_warehouse[\s\S]*extra rows \(produced, not expected\):/);
+    expect(r.stdout).toContain('  {id: 1, email: ****}\n');
+    expect(r.stdout).toContain('  {id: 2, email: null}\n'); // NULL stays NULL
+    // the test's own rows: shown as they are
+    expect(r.stdout).toContain('email expected other@fixture.test, got given@fixture.test');
+    const results = readFileSync(join(dir, 'target/run_results.json'), 'utf8');
+    expect(results).toContain('given@fixture.test');
+    expect(r.stdout + r.stderr + results).not.toContain('a@x.com');
   });
 });

@@ -112,6 +112,8 @@ export const bigQueryDialect: Dialect = {
     return `SELECT column_name FROM ${[rel.database, rel.schema].filter((p): p is string => !!p).map(quote).join('.')}.INFORMATION_SCHEMA.COLUMNS WHERE table_name = ${this.literal(rel.identifier)}`;
   },
   // IAM members: user:, group:, serviceAccount: an e-mail address; domain: a domain
+  // https://cloud.google.com/bigquery/docs/authorized-views: a view's readers need its sources, unless it is authorized
+  viewReadersNeedInputs: true,
   principalProblem: (p) =>
     /^(user|group|serviceAccount):[^\s@"`]+@[^\s@"`]+\.[^\s@"`]+$/.test(p) || /^domain:[A-Za-z0-9.-]+\.[A-Za-z]+$/.test(p)
       ? undefined
