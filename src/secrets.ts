@@ -152,7 +152,7 @@ function known(env: NodeJS.ProcessEnv): Array<[string, string]> {
 
 /**
  * What redact() looks for, per secret of known()'s list (built once per list): its value,
- * JSON-escaped, upper- and lower-cased; `inJson`: each of them as it shows inside a JSON string.
+ * upper- and lower-cased, each as written and JSON-escaped; `inJson`: each of them as it shows inside a JSON string.
  */
 let forms: { list: Array<{ by: string; values: string[] }>; shortest: number; inJson: string[] } | undefined;
 
@@ -162,8 +162,9 @@ const URL_CREDENTIALS = /(\w+:\/\/[^:@/\s]+:)[^@\s]+@/g;
 function redactedForms(env: NodeJS.ProcessEnv): NonNullable<typeof forms> {
   const list = known(env);
   if (forms) return forms;
-  // upper- and lower-cased, as SQL's upper()/lower() leave it in an error the warehouse sends back
-  const out = list.map(([k, v]) => ({ by: `<redacted:${k}>`, values: [...new Set([v, jsonEscaped(v), v.toUpperCase(), v.toLowerCase()])] }));
+  // upper- and lower-cased, as SQL's upper()/lower() leave it in an error the warehouse sends back,
+  // each of them also JSON-escaped (a description holding the upper-cased value, in manifest.json)
+  const out = list.map(([k, v]) => ({ by: `<redacted:${k}>`, values: [...new Set([v, v.toUpperCase(), v.toLowerCase()].flatMap((c) => [c, jsonEscaped(c)]))] }));
   const values = out.flatMap((f) => f.values);
   return (forms = { list: out, shortest: Math.min(...values.map((x) => x.length)), inJson: [...new Set(values.map(jsonEscaped))] });
 }

@@ -99,19 +99,26 @@ type Location = ReturnType<ColumnLocator>;
 
 /**
  * The PII check of the models (`where` given: its diagnostics) and the live PII of `queries`
- * read against it. Without `where`, only the models the queries read are traced. In a project that
- * marks no PII nothing is traced, unless `relations` asks what the queries read (QueryPii.relations:
- * then only they are, and nothing of them is live).
+ * read against it. Without `where` (or `everyModel`), only the models the queries read are traced.
+ * In a project that marks no PII nothing is traced, unless `relations` asks what the queries read
+ * (QueryPii.relations: then only they are, and nothing of them is live).
+ * `live`: by node (source, seed, snapshot, model), its columns (lower-cased) that carry live PII,
+ * each with the PII it is read from — a snapshot's and an ephemeral model's copies too (the docs
+ * site tags them).
  */
-export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { where?: ColumnLocator; root?: string; queries?: PiiQuery[]; relations?: boolean }): Promise<{ diagnostics: Diagnostic[]; queries: Map<string, QueryPii> }> {
+export async function piiLineage(
+  manifest: Manifest,
+  dialect: Dialect,
+  opts: { where?: ColumnLocator; root?: string; queries?: PiiQuery[]; relations?: boolean; everyModel?: boolean },
+): Promise<{ diagnostics: Diagnostic[]; queries: Map<string, QueryPii>; live: Map<string, Map<string, string>> }> {
   const queries = opts.queries ?? [];
   const out = new Map<string, QueryPii>();
+  const live = new Map<string, Map<string, string>>();
   const pii = hasPii(manifest);
-  if ((!pii && !(opts.relations && queries.length)) || (!opts.where && !queries.length)) return { diagnostics: [], queries: out };
+  if ((!pii && !(opts.relations && queries.length)) || (!opts.where && !opts.everyModel && !queries.length)) return { diagnostics: [], queries: out, live };
   const where: ColumnLocator = opts.where ?? (() => ({ file: '' }));
   const root = opts.root;
   const { columnLineage, relationResolver, companionOf, companionModel } = await import('../docs/column-lineage.js');
-  const live = new Map<string, Map<string, string>>();
   const label = (id: string, col: string) => {
     const s = manifest.sources[id];
     return s ? `source ${s.source_name}.${s.name}.${col}` : `${id.split('.').slice(2).join('.').replace(/#restricted$/, '__restricted')}.${col}`;
@@ -152,7 +159,7 @@ export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { w
   const inOrder = modelsAndSnapshotsInOrder(manifest.nodes);
   // (only the queries asked about: the models they read, through any chain — by ref() or by name)
   // (none in a project that marks no PII: the queries alone, for what they read)
-  let upstream = !pii ? new Set<string>() : opts.where ? undefined : ancestors(manifest, queries.flatMap((q) => q.depends_on));
+  let upstream = !pii ? new Set<string>() : opts.where || opts.everyModel ? undefined : ancestors(manifest, queries.flatMap((q) => q.depends_on));
   let order = inOrder;
   let models: Array<ModelNode | SnapshotNode> = [];
   let lineage: Awaited<ReturnType<typeof columnLineage>> = new Map();
@@ -372,7 +379,7 @@ export async function piiLineage(manifest: Manifest, dialect: Dialect, opts: { w
     }
     diagnostics.push(...r.diagnostics);
   }
-  return { diagnostics, queries: out };
+  return { diagnostics, queries: out, live };
 }
 
 /** Every node `ids` read, through any chain (the ids too): by ref() and source(), and what `byName` says a node reads by name. */

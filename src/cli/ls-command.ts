@@ -5,7 +5,7 @@
  * snapshot kept for next time).
  */
 import type { ResolvedTarget } from '../compile/compile-project.js';
-import type { Manifest } from '../compile/manifest.js';
+import type { ColumnInfo, Manifest } from '../compile/manifest.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { Diagnostic } from '../errors.js';
 import { formatDiagnostic } from '../errors.js';
@@ -50,18 +50,20 @@ export async function runLsFast(o: LsOptions): Promise<void> {
 
 /**
  * What `vigil ls` keeps of a manifest in its snapshot: every node with what selection and the
- * listing read (names, files, tags, config, dependencies, checksums, columns' names and types for
- * `state:modified.contract`), without the text only the build reads (compiled SQL, unit tests'
- * rows, descriptions): 630 KB → 220 KB for the shipped project, read back on every `vigil ls`.
+ * listing read (names, files, tags, config, dependencies, checksums, columns' names, types and
+ * policies for `state:modified.contract`), without the text only the build reads (compiled SQL,
+ * unit tests' rows, descriptions — but on BigQuery, which writes them: `.persisted_descriptions`):
+ * 630 KB → 220 KB for the shipped project, read back on every `vigil ls`.
  * Sources are kept whole: `state:modified` compares a source with its previous version field by field.
  */
 const BUILD_ONLY = new Set(['compiled_sql', 'compiled_sql_incremental', 'unmasked_sql', 'compiled_path', 'compiled_path_incremental', 'compiled_body_line', 'givens', 'expect_rows', 'expect_line', 'description']);
 export function lsManifest(m: Manifest): Manifest {
   const nodes: Record<string, unknown> = {};
+  const described = m.metadata?.adapter === 'bigquery';
   for (const [id, n] of Object.entries(m.nodes)) {
     const kept: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(n)) if (!BUILD_ONLY.has(k)) kept[k] = v;
-    if (Array.isArray(kept.columns)) kept.columns = (kept.columns as Array<{ name: string; data_type?: string }>).map((c) => ({ name: c.name, data_type: c.data_type }));
+    for (const [k, v] of Object.entries(n)) if (!BUILD_ONLY.has(k) || (described && k === 'description')) kept[k] = v;
+    if (Array.isArray(kept.columns)) kept.columns = (kept.columns as ColumnInfo[]).map((c) => ({ name: c.name, data_type: c.data_type, policy: c.policy, meta: c.meta, ...(described ? { description: c.description } : {}) }));
     nodes[id] = kept;
   }
   return { ...m, nodes } as Manifest;

@@ -7,9 +7,11 @@
  * space-separated values are a union, comma-joined atoms an intersection. Pure.
  */
 import { RELATION_CONFIGS, type Manifest, type ManifestNode, type SourceNode } from './manifest.js';
+import type { Policy } from '../project/schema.js';
 import { didYouMean } from '../errors.js';
 import { CONFIG_CHOICES } from '../project/config-choices.js';
 import { canonicalJson } from '../stable-json.js';
+import { needsMasking, policyOf } from './masking.js';
 
 export interface SelectionResult {
   ids: Set<string>;
@@ -522,7 +524,35 @@ export function withTests(m: Manifest, r: Pick<SelectionResult, 'ids' | 'exclude
   return out;
 }
 
-export const STATE_VALUES = ['new', 'old', 'modified', 'unmodified', 'modified.body', 'modified.configs', 'modified.relation', 'modified.contract', 'modified.macros'];
+export const STATE_VALUES = ['new', 'old', 'modified', 'unmodified', 'modified.body', 'modified.configs', 'modified.relation', 'modified.contract', 'modified.persisted_descriptions', 'modified.macros'];
+
+type Columns = Array<{ name: string; data_type?: string; description?: string; meta?: Record<string, unknown>; policy?: Policy }>;
+const columnList = (x: object): Columns => ('columns' in x && Array.isArray(x.columns) ? (x.columns as Columns) : []);
+
+/**
+ * What .contract compares: the declared types (a column listed with no data_type, to describe or
+ * test it, declares none), and for a model with masking policies (its published SELECT lists
+ * exactly its declared columns, each through its policy: compile/masking.ts) those columns and
+ * their policies.
+ */
+function contractOf(x: object): string {
+  const cols = columnList(x);
+  const types = cols.filter((c) => c.data_type !== undefined).map((c) => [c.name, c.data_type]);
+  const masks = 'resource_type' in x && x.resource_type === 'model' && 'relation' in x && !!x.relation && needsMasking(cols);
+  const published = masks ? cols.map((c) => [c.name, policyOf(c) ?? null]) : null;
+  return canonicalJson({ types, published });
+}
+
+/**
+ * What .persisted_descriptions compares: the descriptions a target writes to the warehouse —
+ * BigQuery's table or view and column descriptions of a model (its relation); DuckDB and
+ * Postgres write none.
+ */
+function persistedDescriptions(m: Manifest, x: object): string | undefined {
+  if (m.metadata?.adapter !== 'bigquery' || !('resource_type' in x) || x.resource_type !== 'model' || !('relation' in x) || !x.relation) return undefined;
+  const description = 'description' in x && typeof x.description === 'string' && x.description ? x.description : null;
+  return canonicalJson({ description, columns: columnList(x).filter((c) => c.description).map((c) => [c.name, c.description]) });
+}
 
 /** `written`: the config's text as written, where both manifests have it (a model's or snapshot's config()), else its value. */
 function configParts(config: Record<string, unknown> | undefined, written: (k: string) => string | undefined): { relation: string; rest: string } {
@@ -543,8 +573,10 @@ function configParts(config: Record<string, unknown> | undefined, written: (k: s
  * database/schema/alias, as written — config() by its text: not the relation a target
  * or a generate_schema_name macro makes of them, so a state from another target compares; a
  * source's database/schema/identifier);
- * .contract (columns and their declared types); .macros (a macro it calls, directly or not,
- * changed); `modified` is any of these or new, `unmodified` none of them.
+ * .contract (declared column types; a model with policies: its published columns and policies,
+ * contractOf); .persisted_descriptions (the descriptions the target writes: BigQuery's, of a
+ * model); .macros (a macro it calls, directly or not, changed); `modified` is any of these, or
+ * new, or moved (its fqn: a file in another folder, as dbt's same_fqn), `unmodified` none of them.
  */
 function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: string): boolean {
   if (n.resource_type === 'exposure') return false;
@@ -563,16 +595,20 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
   // a source's database/schema/identifier as written (a built-in source's follows the target: not compared)
   const relation = () =>
     n.resource_type === 'source' ? !n.meta?.vigil_builtin && canonicalJson(n.relation) !== canonicalJson((old as SourceNode).relation) : split()[0].relation !== split()[1].relation;
-  const columnsOf = (x: object) => ('columns' in x && Array.isArray(x.columns) ? (x.columns as Array<{ name: string; data_type?: string }>).map((c) => [c.name, c.data_type ?? null]) : []);
-  const contract = () => canonicalJson(columnsOf(n)) !== canonicalJson(columnsOf(old));
+  const contract = () => contractOf(n) !== contractOf(old);
+  // (compared on the target's warehouse: a state from BigQuery's prod compared on DuckDB's dev writes none)
+  const descriptions = () => persistedDescriptions(m, n) !== persistedDescriptions(m, old);
+  // (a state written before manifests kept the fqn: not compared)
+  const fqn = () => 'fqn' in n && 'fqn' in old && !!n.fqn && !!old.fqn && canonicalJson(n.fqn) !== canonicalJson(old.fqn);
   // (models, snapshots and singular tests record the macros they call)
   const macros = () => ('depends_on_macros' in n ? (n.depends_on_macros ?? []) : []).some((x) => m.macros?.[x] !== state.macros?.[x]);
   if (what === 'modified.body') return body();
   if (what === 'modified.configs') return configs();
   if (what === 'modified.relation') return relation();
   if (what === 'modified.contract') return contract();
+  if (what === 'modified.persisted_descriptions') return descriptions();
   if (what === 'modified.macros') return macros();
-  const modified = body() || configs() || relation() || contract() || macros();
+  const modified = body() || configs() || relation() || contract() || descriptions() || fqn() || macros();
   return what === 'unmodified' ? !modified : modified;
 }
 

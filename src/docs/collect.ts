@@ -5,7 +5,9 @@
  * masking policy, column meta and tags) and tests, raw and compiled SQL, table-level edges and column-level lineage derived
  * from the compiled SQL (src/docs/column-lineage.ts).
  *
- * Pure apart from reading raw SQL files: the warehouse catalog is passed in.
+ * Pure apart from reading raw SQL files and seeds' CSV headers: the warehouse catalog is passed in.
+ * Without the catalog (or before the first build), a seed's columns are its CSV header's and a
+ * source's its YAML's, which need not be all of them (the lineage says so, as the PII check's).
  */
 import { join } from 'node:path';
 import type { CompileResult } from '../compile/compile-project.js';
@@ -18,6 +20,8 @@ import { modelsAndSnapshotsInOrder } from '../compile/graph.js';
 import { policyOf } from '../compile/masking.js';
 import { firstVersionsSql } from '../run/snapshot.js';
 import { STATE_TABLE } from '../sync/sync-types.js';
+import { seedHeaderNames } from '../seeds/seed-csv.js';
+import { piiLineage } from '../check/pii-lineage.js';
 
 export type DocsKind = 'source' | 'seed' | 'model' | 'snapshot' | 'test' | 'unit_test' | 'exposure' | 'alert';
 
@@ -31,6 +35,8 @@ export interface DocsColumn {
   meta?: Record<string, unknown>;
   /** how a model's published relation shows it (compile/masking.ts policyOf): mask, hash, redact or drop */
   policy?: string;
+  /** the PII it carries as it is (the PII check's live PII: a snapshot's or an ephemeral model's copy too), the columns it is read from */
+  pii?: string;
   tags?: string[];
   /** names of the data tests on this column */
   tests: Array<{ id: string; name: string }>;
@@ -105,7 +111,7 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
   const project = m.metadata.project;
   const nodes = new Map<string, DocsNode>();
   /** `published`: a model's relation, which applies the columns' policies (elsewhere a policy masks nothing) */
-  const columnsFrom = (cols: ColumnInfo[], built: Array<{ name: string; data_type: string }> | undefined, published = false): DocsColumn[] => {
+  const columnsFrom = (cols: ColumnInfo[], built: Array<{ name: string; data_type?: string }> | undefined, published = false): DocsColumn[] => {
     const out: DocsColumn[] = [];
     const declared = new Map(cols.map((c) => [c.name.toLowerCase(), c]));
     const seen = new Set<string>();
@@ -119,6 +125,8 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
     return out;
   };
   const add = (n: DocsNode) => nodes.set(n.id, n);
+  /** the seeds whose columns are their CSV header's (no catalog for them) */
+  const headers = new Set<string>();
   const rel = (r: { database?: string; schema: string; identifier: string } | null | undefined) => (r ? [r.database, r.schema, r.identifier].filter(Boolean).join('.') : undefined);
 
   for (const s of Object.values(m.sources)) {
@@ -161,7 +169,10 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
     if (n.resource_type === 'model') {
       add(fromSql('model', n, [['materialized', n.config.materialized], ...(n.relation ? ([['relation', rel(n.relation)!]] as Array<[string, string]>) : []), ...(n.properties_file ? ([['properties', n.properties_file]] as Array<[string, string]>) : [])]));
     } else if (n.resource_type === 'seed') {
-      add({ id: n.unique_id, kind: 'seed', name: n.name, label: n.name, description: n.description, file: n.file, tags: n.tags, facts: [['relation', rel(n.relation)!], ['file', n.file]], columns: columnsFrom(n.columns, catalog?.get(n.unique_id)), parents: [], children: [], tests: [], lineage_notes: [] });
+      // not built (or no catalog): the CSV header's columns, declared or not, as `vigil seed` loads them
+      const header = catalog?.has(n.unique_id) ? undefined : seedHeaderNames(join(root, n.file), n.config);
+      if (header) headers.add(n.unique_id);
+      add({ id: n.unique_id, kind: 'seed', name: n.name, label: n.name, description: n.description, file: n.file, tags: n.tags, facts: [['relation', rel(n.relation)!], ['file', n.file]], columns: columnsFrom(n.columns, catalog?.get(n.unique_id) ?? header?.map((name) => ({ name }))), parents: [], children: [], tests: [], lineage_notes: [] });
     } else if (n.resource_type === 'snapshot') {
       add(fromSql('snapshot', n, [['relation', rel(n.relation)!], ['strategy', String(n.config.strategy)], ['unique_key', ([] as string[]).concat(n.config.unique_key as string | string[]).join(', ')]]));
     } else if (n.resource_type === 'test') {
@@ -240,6 +251,9 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
         const n = nodes.get(id);
         return n && n.columns.length ? n.columns.map((c) => c.name) : undefined;
       },
+      // the warehouse's columns are all of them; without, a source's are its YAML's (some of them),
+      // a seed's its CSV header's (all), a model's or snapshot's its lineage's (partial when incomplete)
+      partial: (id) => (catalog?.has(id) ? false : m.sources[id] ? true : m.nodes[id]?.resource_type === 'seed' ? !headers.has(id) : undefined),
     },
   );
   for (const id of order) {
@@ -263,6 +277,17 @@ export async function collectDocs(input: CollectInput): Promise<DocsModel> {
         const up = nodes.get(f.node)?.columns.find((x) => x.name.toLowerCase() === f.column.toLowerCase());
         if (up) up.used_by.push({ node: id, column: c.name });
       }
+    }
+  }
+  // the PII check's live PII (the same lineage it refuses a leak by): every column that carries it,
+  // a snapshot's copy or an ephemeral model's too, is tagged
+  const { live } = await piiLineage(m, input.dialect, { root, everyModel: true });
+  for (const [id, cols] of live) {
+    const n = nodes.get(id);
+    if (!n) continue;
+    for (const [name, from] of cols) {
+      const c = n.columns.find((x) => x.name.toLowerCase() === name);
+      if (c) c.pii = from;
     }
   }
   const kindOrder: DocsKind[] = ['source', 'seed', 'snapshot', 'model', 'exposure', 'alert', 'test', 'unit_test'];

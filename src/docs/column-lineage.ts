@@ -19,7 +19,9 @@
  * `#n` (the n-th column of the FROM items, when their columns are all known).
  * Reported in `untraced`: other table functions (read_csv...), COLUMNS(...), `*` over a relation
  * whose columns are unknown or only partly known (LineageContext.partial), `#n` over such a
- * relation, ambiguous or unknown columns.
+ * relation, ambiguous or unknown columns. A CTE or subquery whose `*` read such a relation is
+ * partly known in turn: a name not among its columns is that relation's column (as written on it),
+ * never its whole row.
  *
  * Unaliased expressions are named as DuckDB names them: the expression is turned back into SQL
  * by `json_deserialize_sql()` (its ToString), with what the JSON loses redone (quoted cast
@@ -291,6 +293,29 @@ class Tracer {
   private quiet = 0;
   /** COLUMNS(...) met in expressions so far */
   private columnsSeen = 0;
+  /**
+   * Query outputs whose known columns may not be all of them (a `*` over a relation whose columns
+   * are unknown or partly known, COLUMNS(...)): a name not among them, as far as it can be told —
+   * the relation `*` expanded, which may have it. A CTE or subquery over one is a partial relation.
+   */
+  private readonly more = new WeakMap<Col[], (name: string) => Traced>();
+  /** `to`, open as `from` is (the same query's columns renamed or deduplicated). */
+  private keepOpen(from: Col[], to: Col[]): Col[] {
+    const m = this.more.get(from);
+    if (m && to !== from) this.more.set(to, m);
+    return to;
+  }
+  /** Several open outputs' guesses as one: every one that can have the name. */
+  private openAs(cols: Col[], parts: Array<Col[] | undefined>): Col[] {
+    const fns = parts.flatMap((p) => (p && this.more.get(p) ? [this.more.get(p)!] : []));
+    if (fns.length) this.more.set(cols, fns.length === 1 ? fns[0] : (name) => union(fns.map((f) => f(name))));
+    return cols;
+  }
+  /** A CTE's or subquery's columns as a FROM item: partial when its query's are (a name not among them comes from what its `*` read). */
+  private derivedRel(quals: string[][], label: string, cols: Col[]): Rel {
+    const m = this.more.get(cols);
+    return m ? { quals, label, cols, partial: true, guess: (name) => ({ name, ...traced(m(name)) }) } : { quals, label, cols };
+  }
 
   constructor(
     /** the node whose SQL is traced */
@@ -311,14 +336,18 @@ class Tracer {
     if (!node || typeof node !== 'object') return [];
     const inner = this.withCtes(node.cte_map, env);
     switch (node.type) {
-      case 'SELECT_NODE':
-        return deduplicated(this.select(node, inner, parent, filters));
-      case 'SET_OPERATION_NODE':
-        return deduplicated(this.setOp(node, inner, parent, filters));
+      case 'SELECT_NODE': {
+        const cols = this.select(node, inner, parent, filters);
+        return this.keepOpen(cols, deduplicated(cols));
+      }
+      case 'SET_OPERATION_NODE': {
+        const cols = this.setOp(node, inner, parent, filters);
+        return this.keepOpen(cols, deduplicated(cols));
+      }
       case 'RECURSIVE_CTE_NODE': {
         const left = this.query(node.left, inner, parent, filters);
         const right = this.query(node.right, inner, parent, filters);
-        return this.positional(left, right, 'recursive CTE');
+        return this.openAs(this.positional(left, right, 'recursive CTE'), [left, right]);
       }
       default:
         this.note(`${String(node.type)} query`);
@@ -345,12 +374,15 @@ class Tracer {
     try {
       if (cte.def?.type === 'RECURSIVE_CTE_NODE') {
         const env = this.withCtes(cte.def.cte_map, cte.env);
-        const left = renamed(this.query(cte.def.left, env, undefined), cte.aliases, this.spell);
+        const anchor = this.query(cte.def.left, env, undefined);
+        const left = this.keepOpen(anchor, renamed(anchor, cte.aliases, this.spell));
         cte.partial = left;
         const right = this.query(cte.def.right, env, undefined);
-        cte.cols = renamed(this.positional(left, right, `recursive CTE ${cte.name}`), cte.aliases, this.spell);
+        const both = this.openAs(this.positional(left, right, `recursive CTE ${cte.name}`), [left, right]);
+        cte.cols = this.keepOpen(both, renamed(both, cte.aliases, this.spell));
       } else {
-        cte.cols = renamed(this.query(cte.def, cte.env, undefined), cte.aliases, this.spell);
+        const cols = this.query(cte.def, cte.env, undefined);
+        cte.cols = this.keepOpen(cols, renamed(cols, cte.aliases, this.spell));
       }
     } finally {
       cte.busy = false;
@@ -363,19 +395,32 @@ class Tracer {
     const scope: Scope = { rels: from.rels, merges: from.merges, aliases: new Map(), parent };
     const out: Col[] = [];
     const list: J[] = Array.isArray(node.select_list) ? node.select_list : [];
+    /** the `*`s that may stand for more columns than are known, and COLUMNS(...) (unknown ones) */
+    const open: Col[][] = [];
+    const unknownCols = (): Col[] => {
+      const none: Col[] = [];
+      this.more.set(none, () => ({ refs: new Map(), direct: false }));
+      return none;
+    };
     list.forEach((e, i) => {
       if (e?.class === 'STAR') {
         if (e.columns || e.expr) {
           this.note('COLUMNS(...) expression');
+          open.push(unknownCols());
           return;
         }
-        out.push(...this.star(e, scope, env));
+        const cols = this.star(e, scope, env);
+        out.push(...cols);
+        open.push(cols);
         return;
       }
       const before = this.columnsSeen;
       const v = this.top(e, scope, env);
       // COLUMNS(...) inside an expression stands for several columns
-      if (this.columnsSeen !== before) return;
+      if (this.columnsSeen !== before) {
+        open.push(unknownCols());
+        return;
+      }
       // (an alias or a column reference: written in this SQL)
       let name: string | undefined = e?.alias ? this.spell(e.alias) : undefined;
       if (!name && e?.class === 'COLUMN_REF') name = this.spell(String(e.column_names[e.column_names.length - 1]));
@@ -393,7 +438,7 @@ class Tracer {
       for (const c of from.conds) addAll(filters, this.expr(c, joinScope, env));
       for (const k of ['where_clause', 'having', 'qualify', 'groups', 'modifiers']) if (node[k]) addAll(filters, this.expr(node[k], scope, env));
     }
-    return out;
+    return this.openAs(out, open);
   }
 
   private setOp(node: J, env: CteEnv | undefined, parent: Scope | undefined, filters?: Refs): Col[] {
@@ -412,6 +457,10 @@ class Tracer {
       return left;
     }
     const right = this.query(node.right, env, parent, filters);
+    return this.openAs(this.setOpCols(node, type, left, right), [left, right]);
+  }
+
+  private setOpCols(node: J, type: string, left: Col[], right: Col[]): Col[] {
     if (type === 'UNION_BY_NAME' || node.by_name) {
       const out = left.map((c) => ({ ...c }));
       const byName = new Map(out.filter((c) => !c.unnamed).map((c) => [lower(c.name), c]));
@@ -442,9 +491,10 @@ class Tracer {
       case 'BASE_TABLE':
         return { rels: [this.baseTable(t, env)], merges: [], conds: [], hidden: [] };
       case 'SUBQUERY': {
-        const cols = renamed(this.query(t.subquery?.node, env, lat), t.column_name_alias, this.spell);
+        const q = this.query(t.subquery?.node, env, lat);
+        const cols = this.keepOpen(q, renamed(q, t.column_name_alias, this.spell));
         const alias = t.alias || 'unnamed_subquery';
-        return { rels: [{ quals: [[lower(alias)]], label: alias, cols }], merges: [], conds: [], hidden: [] };
+        return { rels: [this.derivedRel([[lower(alias)]], alias, cols)], merges: [], conds: [], hidden: [] };
       }
       case 'JOIN':
         return this.join(t, env, lat);
@@ -492,8 +542,9 @@ class Tracer {
       // an inlined ephemeral model is a reference to that model, not a query to descend into
       if (cte && lower(table).startsWith('__vigil_eph_')) id = this.ctx.resolve([lower(table)], this.reader);
       if (cte && !id) {
-        const cols = renamed(this.cteCols(cte), t.column_name_alias, this.spell);
-        return { quals: [[lower(alias || table)]], label: alias || table, cols };
+        const q = this.cteCols(cte);
+        const cols = this.keepOpen(q, renamed(q, t.column_name_alias, this.spell));
+        return this.derivedRel([[lower(alias || table)]], alias || table, cols);
       }
     }
     id ??= this.ctx.resolve(parts.map(lower), this.reader);
@@ -675,6 +726,12 @@ class Tracer {
     const rename = new Map<string, string>();
     for (const r of e.rename_list ?? []) rename.set(lower(String(typeof r.key === 'string' ? r.key : r.key?.column)), String(r.value));
     const out: Col[] = [];
+    // the relations whose columns are not all known: a name not among the known ones is theirs
+    const open = rels.filter((r) => (!r.cols || r.partial) && r.guess);
+    if (open.length) {
+      const gone = new Set([...excluded, ...rename.keys()]);
+      this.more.set(out, (name) => (gone.has(lower(name)) ? { refs: new Map(), direct: false } : union(open.map((r) => r.guess!(name)))));
+    }
     for (const rel of rels) {
       if (!rel.cols) {
         this.note(`${qual ? `${qual}.*` : '*'}: the columns of ${rel.label} are unknown`);
@@ -848,7 +905,9 @@ class Tracer {
       if (c) return n > k + 1 ? { refs: c.refs, direct: false } : c;
       missed ??= { rel, col: parts[k], field: n > k + 1 };
     }
-    const c = this.unqualified(parts[0], s);
+    // a column (a struct) named as the qualifier, with a field; not the FROM item's whole row: its
+    // field would be the column the qualified lookup did not find (that item's, unknown)
+    const c = this.unqualified(parts[0], s, !missed);
     if (c) return n > 1 ? { refs: c.refs, direct: false } : c;
     if (missed) {
       this.note(`column ${parts.join('.')}: not among the known columns of ${missed.rel.label}`);
@@ -858,7 +917,8 @@ class Tracer {
     return undefined;
   }
 
-  private unqualified(name: string, s: Scope): Traced | undefined {
+  /** `row`: whether a FROM item's alias may stand for its whole row. */
+  private unqualified(name: string, s: Scope, row = true): Traced | undefined {
     const n = lower(name);
     for (let i = s.merges.length - 1; i >= 0; i--) if (s.merges[i].name === n) return this.mergeCol(s.merges[i], name, s);
     const matches: Col[] = [];
@@ -880,9 +940,9 @@ class Tracer {
     if (VALUE_FUNCTIONS.has(n)) return { refs: new Map(), direct: false };
     // a FROM item's alias as a value (`to_json(t)`, `t` as a struct): its whole row, when no
     // column has the name (a relation whose columns are not all known might: both, then)
-    const row = s.rels.find((r) => r.quals.some((q) => q.length === 1 && q[0] === n));
-    if (row) {
-      const whole = this.wholeRow(row);
+    const item = row ? s.rels.find((r) => r.quals.some((q) => q.length === 1 && q[0] === n)) : undefined;
+    if (item) {
+      const whole = this.wholeRow(item);
       return unknown.length ? { refs: union([whole, ...unknown.map((r) => r.guess!(name))]).refs, direct: false } : whole;
     }
     if (unknown.length === 1) return unknown[0].guess!(name);

@@ -249,7 +249,11 @@ function refLink(r: { node: string; column: string }, byId: Map<string, DocsNode
 function columnsTable(n: DocsNode, byId: Map<string, DocsNode>, base: string): string {
   if (!n.columns.length) return '';
   const policies = (c: DocsColumn) =>
-    [...(c.policy ? [`<span class="tag policy">policy: ${esc(c.policy)}</span>`] : []), ...Object.entries(c.meta ?? {}).map(([k, v]) => `<span class="tag policy">${esc(k)}${v === true ? '' : `: ${esc(typeof v === 'string' ? v : JSON.stringify(v))}`}</span>`), ...(c.tags ?? []).map((t) => `<span class="tag">${esc(t)}</span>`)].join('');
+    [
+      ...(c.policy ? [`<span class="tag policy">policy: ${esc(c.policy)}</span>`] : []),
+      // PII it carries as it is, its YAML's meta or not (a snapshot's copy, an ephemeral model's)
+      ...(c.pii && c.meta?.pii !== true ? [`<span class="tag policy" title="${esc(`PII: ${c.pii}`)}">pii</span>`] : []),
+      ...Object.entries(c.meta ?? {}).map(([k, v]) => `<span class="tag policy">${esc(k)}${v === true ? '' : `: ${esc(typeof v === 'string' ? v : JSON.stringify(v))}`}</span>`), ...(c.tags ?? []).map((t) => `<span class="tag">${esc(t)}</span>`)].join('');
   const rows = n.columns.map(
     (c) => `<tr id="${colAnchor(c.name)}"><td><strong>${esc(c.name)}</strong></td><td>${esc(c.type ?? '')}${c.declared_type && c.declared_type.toLowerCase() !== (c.type ?? '').toLowerCase() ? `<br><span class="none">declared ${esc(c.declared_type)}</span>` : ''}</td><td>${c.description ? prose(c.description) : '<span class="none">—</span>'}</td><td>${policies(c)}</td><td>${c.tests.map((t) => `<a class="tag" href="${base}${pagePath(t.id)}">${esc(t.name)}</a>`).join('')}</td><td>${c.from.map((r) => refLink(r, byId, base)).join('<br>')}</td><td>${c.used_by.map((r) => refLink(r, byId, base)).join('<br>')}</td></tr>`,
   );

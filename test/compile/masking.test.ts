@@ -381,6 +381,26 @@ describe('the compile-time PII check: what a hostile review found', () => {
     expect(r.code).toBe(2);
   });
 
+  it("a qualified column of a CTE or subquery of `select *` over a source declaring some columns is the source's, not the row's: a warning (was: E_PII 'derived from source crm.people.email' on people.tier)", () => {
+    const dir = makeProject({
+      'seeds/customers.csv': 'id,name,email,tier\n1,Ann,a@x.com,gold\n',
+      'models/src.yml': 'sources:\n  - name: crm\n    schema: analytics\n    tables:\n      - name: people\n        identifier: customers\n        columns:\n          - name: email\n            meta: { pii: true }\n',
+      'models/tiers.sql': "with people as (select * from {{ source('crm', 'people') }}), ev as (select 1 as event_id, 'u1' as user_id)\nselect ev.event_id, people.tier from ev join people on ev.user_id = 'u' || people.id::varchar",
+      'models/sub.sql': "select s.tier as t from (select * from {{ source('crm', 'people') }}) s",
+    });
+    dirs.push(dir);
+    const r = vigil(dir, ['compile']);
+    expect(r.stderr).not.toContain('E_PII');
+    expect(r.stderr).toContain("models/tiers.sql:1:1: warning: model 'tiers' reads PII (source crm.people.email) and its column lineage is incomplete: *: analytics.customers may have columns besides its known one (email); PII may reach it unseen [W_PII]");
+    expect(r.stderr).toContain("models/sub.sql:1:1: warning: model 'sub' reads PII (source crm.people.email)");
+    expect(r.code, r.stderr).toBe(0);
+    // the CTE's whole row is still all its columns: the email with them
+    writeFileSync(join(dir, 'models/sub.sql'), "with people as (select * from {{ source('crm', 'people') }}) select to_json(people) as j from people");
+    const row = vigil(dir, ['compile']);
+    expect(row.stderr).toContain("error: column 'j' of model 'sub' publishes PII unmasked: it is derived from source crm.people.email [E_PII]");
+    expect(row.code).toBe(2);
+  });
+
   it('a model reading <model>__restricted by name: its unmasked rows, every PII column live (was: compiled and built, the raw values published)', () => {
     const dir = makeProject({ ...CONTACTS, 'models/leak.sql': "-- depends_on: {{ ref('contacts') }}\nselect email as e, note, id from analytics.contacts__restricted" });
     dirs.push(dir);

@@ -282,6 +282,33 @@ describe('columnLineage: hand-written cases', () => {
     expect(r.get('full')!.complete).toBe(true);
   });
 
+  it("a CTE or subquery of `select *` over a partly known relation is partly known: a qualified name not among its columns is the relation's, not its whole row", async () => {
+    const r = await columnLineage(
+      [
+        { unique_id: 'cte', sql: 'with e as (select * from raw.events), o as (select * from analytics.orders) select o.id, e.tier from o join e on o.id = e.id' },
+        { unique_id: 'sub', sql: 'select s.tier as t from (select * from raw.events) s' },
+        { unique_id: 'unqualified', sql: 'with e as (select * from raw.events) select tier from e' },
+        { unique_id: 'excluded', sql: 'with e as (select * exclude (tier) from raw.events) select e.tier from e' },
+        { unique_id: 'row', sql: 'with e as (select * from raw.events) select to_json(e) as j from e' },
+        { unique_id: 'known', sql: 'with o as (select id from analytics.orders) select o.amount from o' },
+      ],
+      { ...ctx, partial: (id) => (id === EVENTS ? true : undefined) },
+    );
+    const star = '*: raw.events may have columns besides its 3 known ones (id, payload, created_at)';
+    expect(r.get('cte')!.columns.map(show)).toEqual(['id direct orders.id', 'tier direct raw.events.tier']);
+    expect(r.get('cte')!.untraced).toEqual([star]);
+    expect(r.get('sub')!.columns.map(show)).toEqual(['t direct raw.events.tier']);
+    expect(r.get('sub')!.untraced).toEqual([star]);
+    expect(r.get('unqualified')!.columns.map(show)).toEqual(['tier direct raw.events.tier']);
+    expect(r.get('excluded')!.columns.map(show)).toEqual(['tier derived']);
+    // its whole row is still all its columns
+    expect(r.get('row')!.columns.map(show)).toEqual(['j derived raw.events.created_at, raw.events.e, raw.events.id, raw.events.payload']);
+    expect(r.get('row')!.untraced).toEqual([star, 'e as a value (its whole row): e may have columns besides its 3 known ones (id, payload, created_at)']);
+    // a CTE whose columns are all known: an unknown name is unknown, not the whole row
+    expect(r.get('known')!.columns.map(show)).toEqual(['amount derived']);
+    expect(r.get('known')!.untraced).toEqual(['column o.amount: not among the known columns of o']);
+  });
+
   it('a CTE named like an ephemeral model that resolve() does not know is descended into', async () => {
     const r = await columnLineage([{ unique_id: 'm', sql: 'with __vigil_eph_other as (select id from analytics.orders) select * from __vigil_eph_other' }], {
       resolve: (parts, from) => ctx.resolve(parts.length === 1 && parts[0] === '__vigil_eph_other' ? ['nothing'] : parts, from),
@@ -518,6 +545,46 @@ describe("vigil docs generate: a snapshot's columns are its query's, then the fo
       expect(lineage('model.fixture.fct')).toEqual({ notes: [], columns: ['id direct snap.id', 'dbt_valid_from direct snap.dbt_valid_from', 'dbt_scd_id direct snapts.dbt_scd_id'] });
       // select *: every column of the snapshot (was: its four with no lineage)
       expect(lineage('model.fixture.snapall').columns).toEqual(['id', 'k2', 'v', 'dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at', 'dbt_scd_id'].map((c) => `${c} direct snap.${c}`));
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe('vigil docs generate without the warehouse (--empty-catalog, or before the first build)', () => {
+  it("a seed's columns are its CSV header's; a source's declared ones are some of them; a snapshot's or an ephemeral model's copy of PII is tagged pii (was: sub.t and dbt_scd_id 'derived from customers.email', no note, no tag)", () => {
+    const dir = makeProject({
+      'seeds/customers.csv': 'id,name,email,tier\n1,Ann,a@x.com,gold\n',
+      'seeds/customers.yml': 'seeds:\n  - name: customers\n    columns:\n      - name: email\n        meta: { pii: true }\n',
+      'seeds/plain.csv': 'a,b\n1,2\n',
+      'models/src.yml': 'sources:\n  - name: crm\n    schema: analytics\n    tables:\n      - name: people\n        identifier: customers\n        columns:\n          - name: email\n',
+      'models/sub.sql': "select s.tier as t from (select * from {{ ref('customers') }}) s",
+      'models/from_source.sql': "select * from {{ source('crm', 'people') }}",
+      'models/stg.sql': "{{ config(materialized='ephemeral') }}\nselect id, email from {{ ref('customers') }}",
+      'models/uses_stg.sql': "select id from {{ ref('stg') }}",
+      'snapshots/snap.sql': "{% snapshot snap %}\n{{ config(unique_key='id', strategy='check', check_cols='all', target_schema='snapshots') }}\nselect * from {{ ref('customers') }}\n{% endsnapshot %}\n",
+    });
+    try {
+      const g = vigil(dir, ['docs', 'generate', '--empty-catalog']);
+      expect(g.code, g.stdout + g.stderr).toBe(0);
+      type Col = { name: string; pii?: string; from: Array<{ node: string; column: string }> };
+      const nodes = JSON.parse(readFileSync(join(dir, 'target/docs/docs.json'), 'utf8')).nodes as Array<{ id: string; lineage_notes: string[]; columns: Col[] }>;
+      const node = (id: string) => nodes.find((x) => x.id === id)!;
+      const from = (id: string, col: string) => node(id).columns.find((c) => c.name === col)!.from.map((f) => `${f.node.split('.').pop()}.${f.column}`);
+      expect(node('seed.fixture.customers').columns.map((c) => c.name)).toEqual(['id', 'name', 'email', 'tier']);
+      expect(node('seed.fixture.plain').columns.map((c) => c.name)).toEqual(['a', 'b']);
+      expect(from('model.fixture.sub', 't')).toEqual(['customers.tier']);
+      expect(node('model.fixture.sub').lineage_notes).toEqual([]);
+      expect(from('snapshot.fixture.snap', 'dbt_scd_id')).toEqual(['customers.id']);
+      expect(node('model.fixture.from_source').lineage_notes).toEqual(['*: analytics.customers may have columns besides its known one (email)']);
+      // PII tags: the snapshot's and the ephemeral model's copies of customers.email
+      const pii = (id: string) => node(id).columns.filter((c) => c.pii).map((c) => `${c.name}: ${c.pii}`);
+      expect(pii('snapshot.fixture.snap')).toEqual(['email: customers.email']);
+      expect(pii('model.fixture.stg')).toEqual(['email: customers.email']);
+      expect(pii('model.fixture.uses_stg')).toEqual([]);
+      const html = readFileSync(join(dir, 'target/docs/nodes/snapshot.fixture.snap.html'), 'utf8');
+      expect(html.match(/<tr id="col-email">.*?<\/tr>/)?.[0]).toContain('<span class="tag policy" title="PII: customers.email">pii</span>');
+      expect(html.match(/<tr id="col-tier">.*?<\/tr>/)?.[0]).not.toContain('pii');
     } finally {
       removeDir(dir);
     }

@@ -78,6 +78,20 @@ describe('the secret rule', () => {
     expect(reveal(`select '${secretPlaceholder('VIGIL_SECRET_T')}'`, { VIGIL_SECRET_T: 'v' })).toBe(`select 'v'`);
     expect(() => reveal(`select '${secretPlaceholder('VIGIL_SECRET_NOT_SET_ANYWHERE')}'`)).toThrow(/VIGIL_SECRET_NOT_SET_ANYWHERE is not set/);
   });
+  it('an upper- or lower-cased value inside a JSON string is redacted too: manifest.json as docs.json', () => {
+    const env = { MY_API_TOKEN: 's3cr3t&<tok>"x' };
+    expect(redact(JSON.stringify({ d: 'a S3CR3T&<TOK>"X b', e: 's3cr3t&<tok>"x' }), env)).toBe('{"d":"a <redacted:MY_API_TOKEN> b","e":"<redacted:MY_API_TOKEN>"}');
+    const dir = makeProject({ 'models/t.sql': 'select 1 as a', 'models/t.yml': "models:\n  - name: t\n    description: 'key S3CR3T&<TOK>\"X here'\n" });
+    try {
+      const r = vigil(dir, ['compile'], env);
+      expect(r.code, r.stderr).toBe(0);
+      const manifest = readFileSync(join(dir, 'target/manifest.json'), 'utf8');
+      expect(JSON.parse(manifest).nodes['model.' + JSON.parse(manifest).metadata.project + '.t'].description).toBe('key <redacted:MY_API_TOKEN> here');
+      expect(manifest.toLowerCase()).not.toContain('s3cr3t');
+    } finally {
+      removeDir(dir);
+    }
+  });
   it("secretNames finds every placeholder, whatever was tested before (a view's secrets are found by it)", () => {
     const long = `select 1 from t where a = '${secretPlaceholder('VIGIL_SECRET_A')}'`;
     expect(hasSecretPlaceholder(long)).toBe(true);

@@ -4,7 +4,7 @@
  * selected as dbt selects it, and `vigil build -s state:modified+` building only those.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 
@@ -260,5 +260,58 @@ describe('state: selection', () => {
     expect(dbt.stderr).toContain('not a Vigil manifest');
     const typo = vigil(dir, ['ls', '-s', 'state:modifed', '--state', 'prev']);
     expect(typo.code).toBe(2);
+  });
+
+  it('a column listed to describe or test it is no change: its new tests are state:new; a declared type, or a column a model with policies publishes, is .contract (was: the model and all downstream modified)', () => {
+    const dir = makeProject(FILES);
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const state = stateLs(dir);
+    writeFileSync(join(dir, 'models/schema.yml'), `${FILES['models/schema.yml']}  - name: b\n    description: B.\n    columns:\n      - name: c\n        description: Cents twice.\n      - name: id\n        tests: [not_null]\n`);
+    expect(state('state:modified+', 'model')).toEqual([]);
+    expect(state('state:modified.contract')).toEqual([]);
+    expect(state('state:modified')).toEqual(['not_null_b_id']);
+    expect(state('state:new')).toEqual(['not_null_b_id']);
+    // DuckDB writes no description: none is .persisted_descriptions
+    expect(state('state:modified.persisted_descriptions')).toEqual([]);
+    // a declared type is
+    writeFileSync(join(dir, 'models/schema.yml'), `${FILES['models/schema.yml']}  - name: b\n    columns:\n      - name: c\n        data_type: bigint\n`);
+    expect(state('state:modified.contract')).toEqual(['b']);
+    // a model with policies publishes exactly its declared columns: one more listed, or a policy, is
+    writeFileSync(join(dir, 'models/schema.yml'), `${FILES['models/schema.yml']}  - name: b\n    columns:\n      - name: c\n        policy: hash\n`);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true, force: true });
+    writeFileSync(join(dir, 'models/schema.yml'), `${FILES['models/schema.yml']}  - name: b\n    columns:\n      - name: c\n        policy: hash\n      - name: id\n        description: The id.\n`);
+    expect(state('state:modified.contract')).toEqual(['b']);
+    writeFileSync(join(dir, 'models/schema.yml'), `${FILES['models/schema.yml']}  - name: b\n    columns:\n      - name: c\n        policy: mask\n`);
+    expect(state('state:modified.contract')).toEqual(['b']);
+  });
+
+  it('BigQuery writes model and column descriptions: a changed one is .persisted_descriptions, as dbt with persist_docs', () => {
+    const dir = makeProject({ ...FILES, 'project.yaml': 'name: fixture\ndefault_target: prod\ntargets:\n  prod: { type: bigquery, project: p, dataset: analytics }\n' });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const state = stateLs(dir);
+    writeFileSync(join(dir, 'models/schema.yml'), `${FILES['models/schema.yml']}  - name: b\n    columns:\n      - name: id\n        tests: [not_null]\n`);
+    expect(state('state:modified', 'model')).toEqual([]);
+    writeFileSync(join(dir, 'models/schema.yml'), `${FILES['models/schema.yml']}  - name: b\n    description: B.\n  - name: c\n    columns:\n      - name: id\n        description: The id.\n`);
+    expect(state('state:modified.persisted_descriptions')).toEqual(['b', 'c']);
+    expect(state('state:modified', 'model')).toEqual(['b', 'c']);
+    expect(state('state:modified.contract')).toEqual([]);
+  });
+
+  it("a model moved to another folder is state:modified (its fqn, as dbt's same_fqn), not .body (was: nothing, though -s <folder>.<name> selects it now)", () => {
+    const dir = makeProject(FILES);
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    mkdirSync(join(dir, 'models/marts'));
+    renameSync(join(dir, 'models/c.sql'), join(dir, 'models/marts/c.sql'));
+    const state = stateLs(dir);
+    expect(state('state:modified')).toEqual(['c']);
+    expect(state('state:modified.body')).toEqual([]);
+    expect(state('state:unmodified', 'model')).toEqual(['a', 'b', 'd']);
   });
 });
