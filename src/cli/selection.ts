@@ -10,6 +10,7 @@ import { SelectorError, selectNodes, type SelectionResult } from '../compile/sel
 import type { Manifest } from '../compile/manifest.js';
 import { perCommandState } from './output.js';
 import { err } from './output.js';
+import { STATE_FORMAT, VIGIL_VERSION } from '../version.js';
 
 export interface SelectionFlags {
   select?: string[];
@@ -31,6 +32,28 @@ const stateCache = new Map<string, { stamp: string; manifest: Manifest }>();
 const beforeCompile = new Map<string, { manifest?: Manifest; error?: unknown }>();
 // (one command's: a later command of the process reads the file anew)
 perCommandState(() => beforeCompile.clear());
+/** the --state paths whose manifest of another Vigil this command has noted (once each) */
+const noted = new Set<string>();
+perCommandState(() => noted.clear());
+
+/**
+ * The note for a --state manifest another Vigil wrote (another version or state layout), or
+ * undefined: comparisons leave out what only the layout or a default changed, and say which they
+ * cannot make exactly.
+ */
+export function otherVigilNote(dir: string, m: Manifest): string | undefined {
+  const format = m.metadata.state_format ?? 1;
+  if (format === STATE_FORMAT && m.metadata.vigil_version === VIGIL_VERSION) return undefined;
+  const inexact =
+    format < 2
+      ? [
+          'a sync setting a source table leaves to its default (that manifest recorded the value it resolved, not whether it was declared: a default is not compared)',
+          'macros per file (that manifest kept one checksum per macro file: a change to one macro modifies what calls any macro of its file)',
+        ]
+      : [];
+  const who = format < STATE_FORMAT ? 'an older Vigil' : format > STATE_FORMAT ? 'a newer Vigil' : 'another Vigil';
+  return `note: --state ${dir}: its manifest was written by ${who} (${m.metadata.vigil_version}, state format ${format}; this is ${VIGIL_VERSION}, format ${STATE_FORMAT}): what only the format or a default changed is not a modification${inexact.length ? `; not compared exactly: ${inexact.join('; ')}` : ''}; compile with this Vigil and keep that target/ as the next --state`;
+}
 
 /** Called by a compile before it writes `<targetDir>/manifest.json`: keeps the --state manifest there as it is now. */
 export function keepStateBeforeCompile(dir: string | undefined, targetDir: string): void {
@@ -70,6 +93,11 @@ export function loadStateManifest(dir: string | undefined, project: string): Man
   if (kept?.error) throw kept.error;
   const m = kept?.manifest ?? readState(dir, path);
   if (m.metadata.project !== project) throw new UsageError(`--state ${dir}: that manifest is project '${m.metadata.project}', this is '${project}'`);
+  const note = noted.has(path) ? undefined : otherVigilNote(dir, m);
+  if (note) {
+    noted.add(path);
+    err(note);
+  }
   return m;
 }
 

@@ -36,7 +36,7 @@ import { compileUnitTests } from '../testing/unit-tests.js';
 import { compileDashboards, parseDashboards } from '../dashboards/compile-dashboards.js';
 import type { CompiledDashboard } from '../dashboards/types.js';
 
-import { VIGIL_VERSION } from '../version.js';
+import { STATE_FORMAT, VIGIL_VERSION } from '../version.js';
 import { BUILD } from '../project/snapshot.js';
 import { registerCompiledSecret, isSecret, secretNames, secretPlaceholder } from '../secrets.js';
 import { durationMs } from '../time/duration.js';
@@ -163,7 +163,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const safeTarget = target
     ? { name: target.name, type: target.type, schema: target.schema, database: target.catalog ?? '' }
     : { name: targetName, type: files.project.targets[targetName]?.type ?? '', schema: '', database: '' };
-  const emptyManifest = (): Manifest => ({ metadata: { project: projectName, target: target?.name ?? '', adapter: dialect.name, vigil_version: VIGIL_VERSION }, nodes: {}, sources: {}, child_map: {} });
+  const emptyManifest = (): Manifest => ({ metadata: { project: projectName, target: target?.name ?? '', adapter: dialect.name, vigil_version: VIGIL_VERSION, state_format: STATE_FORMAT }, nodes: {}, sources: {}, child_map: {} });
 
   // ---- properties: models and sources
   const modelProps = new Map<string, NonNullable<ModelDraft['props']>>();
@@ -1084,6 +1084,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   manifest.sources = Object.fromEntries(sources);
   // each macro with the hash of its text, for state:modified.macros
   if (macroNames.length) manifest.macros = Object.fromEntries(macroNames.sort().map((n) => [n, sha(macroHashText.get(n) ?? files.macros.find((m) => m.path === macroOwner.get(n))!.text)]));
+  // ... and with the hash of its file, as a state of layout 1 kept them (compared with one)
+  if (macroNames.length) manifest.macro_files = Object.fromEntries(macroNames.map((n) => [n, sha(files.macros.find((m) => m.path === macroOwner.get(n))!.text)]));
   const targetDir = files.paths.target;
   const modelNode = (d: ModelDraft & { config: ModelNode['config'] }): ModelNode => {
     const uid = modelUid(d.name);
@@ -2063,6 +2065,7 @@ function syncSettings(s: SourceProps, t: SourceTableProps, yaml: YamlSource, pat
     ds.push(diag('E_SYNC', `source '${s.name}': table ${t.name} has a sync block but the source does not say where to read from`, { file, ...yaml.locate(path) }, `add to the source:  sync: { from: <a postgres target in project.yaml> }`));
     return undefined;
   }
+  const defaults = [...(sync.batch_size === undefined ? ['batch_size' as const] : []), ...(sync.lookback === undefined ? ['lookback_seconds' as const] : [])];
   return {
     from: s.sync.from,
     schema: s.sync.schema ?? s.schema ?? s.name,
@@ -2070,6 +2073,7 @@ function syncSettings(s: SourceProps, t: SourceTableProps, yaml: YamlSource, pat
     cursor: sync.cursor,
     batch_size: sync.batch_size ?? DEFAULT_SYNC_BATCH,
     lookback_seconds: durationMs(sync.lookback ?? '5m') / 1000,
+    ...(defaults.length ? { defaults } : {}),
     lines: { primary_key: yaml.locate([...path, 'primary_key']).line, cursor: yaml.locate([...path, 'cursor']).line },
   };
 }

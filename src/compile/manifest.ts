@@ -154,6 +154,8 @@ export interface SourceNode {
     cursor: string;
     batch_size: number;
     lookback_seconds: number;
+    /** the settings the table leaves to their defaults (what it declares is compared by state:modified, not a default a Vigil resolved) */
+    defaults?: Array<'batch_size' | 'lookback_seconds'>;
     /** the lines of `primary_key` and `cursor` in the table's file, for messages */
     lines?: { primary_key?: number; cursor?: number };
   };
@@ -213,7 +215,8 @@ export interface ExposureNode {
 export type ManifestNode = ModelNode | SeedNode | SnapshotNode | SourceNode | TestNode | UnitTestNode | ExposureNode;
 
 export interface Manifest {
-  metadata: { project: string; target: string; adapter: string; vigil_version: string; generated_at?: string };
+  /** `state_format`: what its state comparisons can rely on (version.ts' STATE_FORMAT; none: 1, written before it was recorded) */
+  metadata: { project: string; target: string; adapter: string; vigil_version: string; state_format?: number; generated_at?: string };
   nodes: Record<string, ModelNode | SeedNode | SnapshotNode | TestNode | UnitTestNode>;
   sources: Record<string, SourceNode>;
   /** Dashboards, keyed by unique id (exposure.<project>.<name>). Not executable nodes. */
@@ -222,6 +225,8 @@ export interface Manifest {
   child_map: Record<string, string[]>;
   /** Each project macro with a hash of its own text, from {% macro %} to {% endmacro %} (state:modified.macros). */
   macros?: Record<string, string>;
+  /** Each project macro with a hash of its file's text: what a state of layout 1 recorded as `macros`, compared with it. */
+  macro_files?: Record<string, string>;
   /** Documentation blocks ({% docs name %} in .md files), their text as written. */
   docs?: Record<string, { file: string; line: number; text: string }>;
   /**
@@ -232,4 +237,28 @@ export interface Manifest {
   disabled?: Record<string, { resource_type: 'model' | 'seed' | 'snapshot' | 'test' | 'unit_test'; name: string; file: string; fqn?: string[]; model?: string; because?: string }>;
   /** project.yaml's on_run_start / on_run_end, rendered. */
   hooks?: { on_run_start: Hook[]; on_run_end: Hook[] };
+}
+
+/**
+ * Keys that say where something is written: a file, a line or column (a number: `column` is also
+ * retention's column, a name), the lines of a sync block's keys, where a config or retention is
+ * written. None says what a node is, so state comparisons leave them out.
+ */
+const POSITIONS: Record<string, (v: unknown) => boolean> = {
+  file: (v) => typeof v === 'string',
+  line: (v) => typeof v === 'number',
+  column: (v) => typeof v === 'number',
+  lines: () => true,
+  at: () => true,
+  config_at: () => true,
+  retention_at: () => true,
+};
+/** Maps a person fills in with keys of their own: kept whole. */
+const USER_MAPS = new Set(['meta', 'source_meta']);
+
+/** `v` without its positions (POSITIONS), at any depth: what a state comparison of it compares. */
+export function withoutPositions(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutPositions);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).filter(([k, x]) => !Object.hasOwn(POSITIONS, k) || !POSITIONS[k](x)).map(([k, x]) => [k, USER_MAPS.has(k) ? x : withoutPositions(x)]));
 }

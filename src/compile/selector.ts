@@ -6,7 +6,7 @@
  * `test_type:unique`, `resource_type:`, `dashboard:overview`, `config.<key>:value` (`config.meta.owner:x`), `*` globs;
  * space-separated values are a union, comma-joined atoms an intersection. Pure.
  */
-import { RELATION_CONFIGS, type Manifest, type ManifestNode, type SourceNode } from './manifest.js';
+import { RELATION_CONFIGS, withoutPositions, type Manifest, type ManifestNode, type SourceNode } from './manifest.js';
 import type { Policy } from '../project/schema.js';
 import { didYouMean } from '../errors.js';
 import { CONFIG_CHOICES } from '../project/config-choices.js';
@@ -583,7 +583,9 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
   const old = n.resource_type === 'source' ? state.sources?.[n.unique_id] : state.nodes?.[n.unique_id];
   if (what === 'new' || what === 'old') return (what === 'new') === !old;
   if (!old) return what === 'modified';
-  const body = () => (n.resource_type === 'source' ? sourceContents(n) !== sourceContents(old as SourceNode) : 'checksum' in n && 'checksum' in old && n.checksum !== old.checksum);
+  // (a state of an earlier layout recorded less: STATE_FORMAT)
+  const format = state.metadata?.state_format ?? 1;
+  const body = () => (n.resource_type === 'source' ? sourceChanged(n, old as SourceNode, format) : 'checksum' in n && 'checksum' in old && n.checksum !== old.checksum);
   // (split once for .configs and .relation both)
   let parts: [ReturnType<typeof configParts>, ReturnType<typeof configParts>] | undefined;
   // (a key config() sets in both is compared as written: `schema='s_' ~ target.name` is the same
@@ -601,7 +603,9 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
   // (a state written before manifests kept the fqn: not compared)
   const fqn = () => 'fqn' in n && 'fqn' in old && !!n.fqn && !!old.fqn && canonicalJson(n.fqn) !== canonicalJson(old.fqn);
   // (models, snapshots and singular tests record the macros they call)
-  const macros = () => ('depends_on_macros' in n ? (n.depends_on_macros ?? []) : []).some((x) => m.macros?.[x] !== state.macros?.[x]);
+  // (a state of layout 1 kept one checksum per macro file: compared with this project's per file)
+  const mine = format < 2 ? m.macro_files : m.macros;
+  const macros = () => ('depends_on_macros' in n ? (n.depends_on_macros ?? []) : []).some((x) => mine?.[x] !== state.macros?.[x]);
   if (what === 'modified.body') return body();
   if (what === 'modified.configs') return configs();
   if (what === 'modified.relation') return relation();
@@ -613,10 +617,19 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
 }
 
 /**
- * What a source's .body compares: all it declares but where (file, line), its descriptions (dbt:
- * "description changes are not changes") and its relation (.relation).
+ * Whether a source's .body changed: all it declares but where it is written (positions, at any
+ * depth), its descriptions (dbt: "description changes are not changes") and its relation
+ * (.relation). A sync setting the table leaves to its default is not compared when the state's
+ * left it too (a default a newer Vigil changed is no change of the project), nor when a state of
+ * layout 1 cannot say (it recorded the resolved value only); one declared on either side is.
  */
-function sourceContents(n: SourceNode): string {
-  const { file: _f, line: _l, description: _d, source_description: _sd, relation: _r, columns, retention, ...rest } = n;
-  return canonicalJson({ ...rest, columns: (columns ?? []).map(({ description: _cd, ...c }) => c), retention: retention && { ...retention, at: undefined } });
+function sourceChanged(n: SourceNode, old: SourceNode, format: number): boolean {
+  const defaulted = (k: 'batch_size' | 'lookback_seconds') => !!n.sync?.defaults?.includes(k) && (format < 2 || !!old.sync?.defaults?.includes(k));
+  const skip = new Set((['batch_size', 'lookback_seconds'] as const).filter(defaulted));
+  const contents = (x: SourceNode) => {
+    const { description: _d, source_description: _sd, relation: _r, columns, sync, ...rest } = x;
+    const declared = sync && Object.fromEntries(Object.entries(sync).filter(([k]) => k !== 'defaults' && !skip.has(k as 'batch_size')));
+    return canonicalJson(withoutPositions({ ...rest, sync: declared, columns: (columns ?? []).map(({ description: _cd, ...c }) => c) }));
+  };
+  return contents(n) !== contents(old);
 }

@@ -342,7 +342,7 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
       else if (r.status === 'skipped') opts.out(`${idx} SKIP ${kind} ${r.relation} (${r.message})`);
       else opts.out(`${idx} ERROR creating ${kind} ${r.relation} ${t}\n  ${r.message}`);
     } else if (n.resource_type === 'snapshot') {
-      if (r.status === 'success') opts.out(`${idx} OK snapshot ${r.relation} (${r.message}) ${t}`);
+      if (r.status === 'success') opts.out(`${idx} OK snapshot ${r.relation} (${r.message}) ${t}${r.warning ? `\n  warning: ${r.warning}` : ''}`);
       else if (r.status === 'skipped') opts.out(`${idx} SKIP snapshot ${r.relation} (${r.message})`);
       else opts.out(`${idx} ERROR snapshot ${r.relation} ${t}\n  ${r.message}`);
     } else if (n.resource_type === 'seed') {
@@ -452,7 +452,8 @@ export async function executeRun(manifest: Manifest, adapter: Adapter | undefine
     const base = { unique_id: n.unique_id, name: n.name, resource_type: 'snapshot' as const, relation: displayRelation(n), file: n.file, compiled_path: n.compiled_path };
     try {
       const { runSnapshot } = await import('./snapshot.js');
-      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: await runSnapshot(warehouse(), n) };
+      const r = await runSnapshot(warehouse(), n);
+      return { ...base, status: 'success', execution_time: (performance.now() - t0) / 1000, message: r.message, ...(r.warning ? { warning: r.warning } : {}) };
     } catch (e) {
       return { ...base, status: 'error', execution_time: (performance.now() - t0) / 1000, message: describeError(e, n) };
     }

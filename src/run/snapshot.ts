@@ -8,7 +8,10 @@
  *
  * Columns: the query's, then `dbt_valid_from`, `dbt_valid_to` (NULL: current), `dbt_updated_at`
  * (updated_at; with check and no updated_at, the run's time), `dbt_scd_id` (the key and
- * dbt_valid_from as text, a NULL part as '').
+ * dbt_valid_from as text, a NULL part as ''). With check and updated_at, a changed row whose
+ * updated_at is not after its current version's start (a history an older Vigil wrote, whose
+ * check versions started at the run's time; a source whose updated_at lags) starts at the run's
+ * time instead, said in a warning.
  *
  * The steps are ordered so that a run stopped between them leaves nothing lost and the next run
  * finishes the work: 1. insert the new versions; 2. close every current version that has a newer
@@ -77,7 +80,12 @@ export interface LaterRun {
    * start at the run's time in updated_at's type (`type`), not at updated_at
    */
   atRunTime?: { columns: string[]; type?: string };
-  /** check with updated_at: changed rows whose new version would not start after their current one (refused when any) */
+  /**
+   * check with updated_at: changed rows whose updated_at is not after their current version's
+   * dbt_valid_from (counted, a few keys: a warning), whose versions start at the run's time instead
+   */
+  lagging?: string;
+  /** check with updated_at: changed rows whose new version would not start after their current one even so (refused when any) */
   late?: string;
   /** 1. the new versions */
   insert: string;
@@ -113,15 +121,26 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   // check with updated_at, a check column new to the table: every row changed though no updated_at
   // advanced, so this run's versions start at the run's time (at updated_at they would start with
   // the versions they close, refused on every run)
-  const atRunTime = columnAdded && n.config.strategy === 'check' && !!n.config.updated_at;
+  const checkUpdatedAt = n.config.strategy === 'check' && !!n.config.updated_at;
+  const atRunTime = columnAdded && checkUpdatedAt;
   const uaType = n.config.updated_at ? queryCols.find((c) => c.name.toLowerCase() === n.config.updated_at!.toLowerCase())?.data_type : undefined;
-  const from = atRunTime ? (uaType ? `cast(current_timestamp as ${uaType})` : 'current_timestamp') : validFrom('s');
-  const runTime = atRunTime ? { columns: added.filter((c) => checkCols.includes(c.name)).map((c) => c.name), ...(uaType ? { type: uaType } : {}) } : undefined;
+  // the run's time, in updated_at's type
+  const runAt = uaType ? `cast(current_timestamp as ${uaType})` : 'current_timestamp';
   const [cf, text] = [`c.${q('dbt_valid_from')}`, d.type('string')];
-  const late =
-    n.config.strategy === 'check' && n.config.updated_at
-      ? `select ${keyText}, cast(${from} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n from ${src} as s join ${rel} as c on ${keyMatch('c', 's')} and c.${q('dbt_valid_to')} is null where not coalesce(${from} > ${cf}, ${cf} is null and ${from} is not null) and ${toInsert} order by 1 limit 3`
-      : undefined;
+  // `a` does not start after the current version `c` (one without a start is earlier than one with)
+  const notAfter = (a: string) => `not coalesce(${a} > ${cf}, ${cf} is null and ${a} is not null)`;
+  const current = `${rel} as c where ${keyMatch('c', 's')} and c.${q('dbt_valid_to')} is null`;
+  // check with updated_at: a changed row whose updated_at is not after its current version's start
+  // (a history written when versions started at the run's time; a source whose updated_at lags
+  // the change) gets a version starting at the run's time, which keeps the versions ordered (dbt
+  // starts it at updated_at, before the version it closes)
+  const ua = validFrom('s');
+  const from = atRunTime ? runAt : checkUpdatedAt ? `case when exists (select 1 from ${current} and ${notAfter(ua)}) then ${runAt} else ${ua} end` : ua;
+  const runTime = atRunTime ? { columns: added.filter((c) => checkCols.includes(c.name)).map((c) => c.name), ...(uaType ? { type: uaType } : {}) } : undefined;
+  const changedWithCurrent = `from ${src} as s join ${rel} as c on ${keyMatch('c', 's')} and c.${q('dbt_valid_to')} is null where ${toInsert}`;
+  const lagging = checkUpdatedAt && !atRunTime ? `select ${keyText}, cast(${ua} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n ${changedWithCurrent} and ${notAfter(ua)} order by 1 limit 3` : undefined;
+  // ... and the run's time not after it either (a DATE updated_at today, a version starting in the future): refused
+  const late = checkUpdatedAt ? `select ${keyText}, cast(${runAt} as ${text}) as now_at, cast(${cf} as ${text}) as was_at, count(*) over () as n ${changedWithCurrent}${atRunTime ? '' : ` and ${notAfter(ua)}`} and ${notAfter(runAt)} order by 1 limit 3` : undefined;
   const insert = `insert into ${rel} (${[...cols, ...SNAPSHOT_COLUMNS].map(q).join(', ')}) select ${cols.map((c) => `s.${q(c)}`).join(', ')}, ${from}, null, ${from}, ${scd('s', from)} from ${src} as s where ${toInsert}`;
   const [vf, tf] = [`v.${q('dbt_valid_from')}`, `t.${q('dbt_valid_from')}`];
   const newer = `from ${rel} as v where ${keyMatch('v', 't')} and v.${q('dbt_valid_to')} is null and coalesce(${vf} > ${tf}, ${tf} is null and ${vf} is not null)`;
@@ -129,6 +148,7 @@ export function laterRunStatements(d: Dialect, n: SnapshotNode, queryCols: Colum
   const gone = `t.${q('dbt_valid_to')} is null and not exists (select 1 from ${src} as s where ${keyMatch('s', 't')})`;
   return {
     ...(runTime ? { atRunTime: runTime } : {}),
+    ...(lagging ? { lagging } : {}),
     ...(late ? { late } : {}),
     insert,
     close,
@@ -153,7 +173,8 @@ export function snapshotCheckStatements(d: Dialect, node: SnapshotNode, queryCol
   const all: Array<[string, string | undefined]> = [
     ['the count of NULL keys', s.nullKeys],
     ['the search for duplicate keys', s.duplicateKeys],
-    ["the check that changed rows' updated_at is later than their current version's", s.late],
+    ["the count of changed rows whose updated_at is not later than their current version's", s.lagging],
+    ["the check that changed rows' new versions start after their current version", s.late],
     ['the insert of the new versions', s.insert],
     ['the update closing the versions they supersede', s.close],
     ['the count of deleted keys', s.goneCount],
@@ -162,7 +183,13 @@ export function snapshotCheckStatements(d: Dialect, node: SnapshotNode, queryCol
   return all.filter((x): x is [string, string] => !!x[1]).map(([what, sql]) => ({ what, sql }));
 }
 
-export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise<string> {
+/** What a run of a snapshot reports: its line's message, and a warning to show under it. */
+export interface SnapshotResult {
+  message: string;
+  warning?: string;
+}
+
+export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise<SnapshotResult> {
   await adapter.ensureSchema(node.relation.schema);
   // one run of a snapshot at a time, across processes (two `vigil snapshot`s, `vigil serve` on two
   // hosts), its steps in one transaction (Postgres: the relation's lock, as a model's build takes
@@ -173,7 +200,7 @@ export async function runSnapshot(adapter: Adapter, node: SnapshotNode): Promise
   return adapter.exclusive ? adapter.exclusive(node.relation, (a) => snapshotRun(a, node)) : snapshotRun(adapter, node);
 }
 
-async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<string> {
+async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<SnapshotResult> {
   const d = adapter.dialect;
   // a configured column the query does not have would fail a run (a check column only the
   // second): refused before anything is written
@@ -202,7 +229,7 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<string
     // first run: every row is a first version; dbt_valid_to takes dbt_valid_from's type, NULL
     await adapter.execute(`create table ${rel} as ${firstVersionsSql(d, n, queryCols)}`);
     const [c] = await adapter.query<{ n: unknown }>(`select count(*) as n from ${rel}`);
-    return `${counted(Number(c?.n ?? 0), 'row')}, first versions`;
+    return { message: `${counted(Number(c?.n ?? 0), 'row')}, first versions` };
   }
   // a later run: the table must be a snapshot's (a table a model built, say), checked before
   // anything alters it; then the query's columns against the table's (those of earlier runs)
@@ -244,17 +271,30 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<string
   const dropped = tableCols.filter((c) => !queryCols.some((x) => x.name.toLowerCase() === c.name.toLowerCase())).map((c) => c.name);
   const run = laterRunStatements(d, n, queryCols, added, allCols.find((c) => c.name.toLowerCase() === 'dbt_valid_to')?.data_type);
   if (run.late) {
-    // check with updated_at: a new version starts at the row's updated_at (or the run's time, in
-    // updated_at's type), so it must be later than the start of the version it closes (step 2
-    // closes the earlier one; one without a start is earlier than one with), as with timestamp —
-    // refused otherwise (a DATE updated_at's run time is today: two current versions)
+    // check with updated_at: a new version starts at the row's updated_at, or at the run's time
+    // (in updated_at's type) when that is not after its current version's start; it must be later
+    // than the start of the version it closes (step 2 closes the earlier one; one without a start
+    // is earlier than one with) — refused otherwise (a DATE updated_at's run time is today: two
+    // current versions)
     const late = await adapter.query<Record<string, unknown>>(run.late);
     if (late.length) {
       const total = Number(late[0].n);
       const said = late.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, current from ${r.was_at ?? 'NULL'}`).join('; ');
-      if (run.atRunTime)
-        throw new WarehouseError(`snapshot '${n.name}': a check column is new to the table (${run.atRunTime.columns.join(', ')}), so every row gets a version starting at the run's time in updated_at's type (${run.atRunTime.type ?? 'timestamp'}), but ${total} current version${total === 1 ? ' starts' : 's start'} no earlier (${said}${total > late.length ? '; ...' : ''}): nothing was written; run the snapshot again once that time has passed (a DATE updated_at: tomorrow)`, '');
-      throw new WarehouseError(`snapshot '${n.name}': ${total} changed row${total === 1 ? ' has an' : 's have'} updated_at (${n.config.updated_at}) no later than the dbt_valid_from of ${total === 1 ? 'its' : 'their'} current version (${said}${total > late.length ? '; ...' : ''}): with strategy 'check' and updated_at a new version starts at updated_at, after the version it closes; make updated_at advance when a row changes, or leave updated_at out (versions then start at the run's time)`, '');
+      const type = run.atRunTime?.type ?? queryCols.find((c) => c.name === n.config.updated_at)?.data_type ?? 'timestamp';
+      const why = run.atRunTime
+        ? `a check column is new to the table (${run.atRunTime.columns.join(', ')}), so every row gets a version starting at the run's time in updated_at's type (${type}), but`
+        : `${counted(total, 'changed row')} ${total === 1 ? 'has' : 'have'} an updated_at (${n.config.updated_at}) no later than the dbt_valid_from of ${total === 1 ? 'its' : 'their'} current version, so ${total === 1 ? 'its' : 'their'} new version would start at the run's time in updated_at's type (${type}), but`;
+      throw new WarehouseError(`snapshot '${n.name}': ${why} ${total} current version${total === 1 ? ' starts' : 's start'} no earlier (the run's time: ${said}${total > late.length ? '; ...' : ''}): nothing was written; run the snapshot again once that time has passed (a DATE updated_at: tomorrow)`, '');
+    }
+  }
+  // changed rows whose updated_at did not advance past their current version's start: versioned at the run's time, said
+  let warning: string | undefined;
+  if (run.lagging) {
+    const lagging = await adapter.query<Record<string, unknown>>(run.lagging);
+    if (lagging.length) {
+      const total = Number(lagging[0].n);
+      const said = lagging.map((r) => `${keyValue(r, keys.length)}: ${r.now_at ?? 'NULL'}, current from ${r.was_at ?? 'NULL'}`).join('; ');
+      warning = `${counted(total, 'changed row')} ${total === 1 ? 'has an' : 'have an'} updated_at (${n.config.updated_at}) no later than the dbt_valid_from of ${total === 1 ? 'its' : 'their'} current version (${said}${total > lagging.length ? '; ...' : ''}): ${total === 1 ? 'its new version starts' : 'their new versions start'} at the run's time instead, so the versions stay in order (a history written by a Vigil whose check versions started at the run's time, or a source whose updated_at lags its changes)`;
     }
   }
   for (const c of widened) await adapter.execute(d.alterColumnType?.(rel, q(c.name), c.data_type) ?? `alter table ${rel} alter column ${q(c.name)} type ${c.data_type}`);
@@ -273,7 +313,7 @@ async function snapshotRun(adapter: Adapter, node: SnapshotNode): Promise<string
     if (deleted) await adapter.execute(run.goneClose);
   }
   const notes = [added.length ? `column${added.length === 1 ? '' : 's'} added: ${added.map((c) => c.name).join(', ')}` : '', dropped.length ? `no longer selected (kept, NULL in new versions): ${dropped.join(', ')}` : ''].filter(Boolean);
-  return `${inserted} new version${inserted === 1 ? '' : 's'}${n.config.invalidate_hard_deletes ? `, ${deleted} deleted` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`;
+  return { message: `${inserted} new version${inserted === 1 ? '' : 's'}${n.config.invalidate_hard_deletes ? `, ${deleted} deleted` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`, ...(warning ? { warning } : {}) };
 }
 
 /**

@@ -73,9 +73,12 @@ export function runOwner(): string {
 /**
  * A state's `last_status` as `vigil sync status` says it: a 'running' one with who runs it, and
  * whether that process is gone (on this host: a run killed by kill -9, or a machine that
- * rebooted, leaves 'running' behind until the stream's next run).
+ * rebooted, leaves 'running' behind until the stream's next run). A 'running' one that names no
+ * owner cannot be checked: an older Vigil recorded none (nor does a role that could not add
+ * run_owner to the state table), and its run killed stays 'running'.
  */
 export function statusText(st: Pick<StreamState, 'last_status' | 'run_owner'>): string {
+  if (st.last_status === 'running' && !st.run_owner) return 'running or interrupted (no owner recorded: started by an older Vigil, or by a role that could not add run_owner to the state table; not checked, and if it was interrupted the next sync continues from the cursor)';
   if (st.last_status !== 'running' || !st.run_owner) return st.last_status ?? '?';
   let o: { host?: string; pid?: number; proc_start?: string };
   try {

@@ -7,8 +7,8 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil } from '../helpers.js';
-import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
+import { BASIC_PROJECT_YAML, duckRows, makeProject, removeDir, vigil } from '../helpers.js';
+import { pgProjectYaml, uniqueSchema, withPgClient } from '../support/postgres.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -198,12 +198,23 @@ function checkWithUpdatedAt(projectYaml: string, env: Record<string, string>, sn
   // a later updated_at alone is no change (check compares check_cols)
   seed('id,name,updated_at\n1,ann2,2026-01-05 00:00:00\n2,bob2,2026-01-03 00:00:00\n');
   expect(run(['snapshot', '-s', 'checked'])).toMatch(/checked \(0 new versions\)/);
-  // a change whose updated_at did not advance: refused (a version cannot start before the one it closes), nothing written
+  // a change whose updated_at did not advance: its version starts at the run's time (at updated_at
+  // it would start before the one it closes), said in a warning; the run goes on (was: refused,
+  // nothing versioned until that updated_at moved)
   seed('id,name,updated_at\n1,ann3,2026-01-02 00:00:00\n2,bob2,2026-01-04 00:00:00\n');
-  const out = run(['snapshot', '-s', 'checked'], 1);
-  expect(out).toContain("snapshot 'checked': 1 changed row has an updated_at (updated_at) no later than the dbt_valid_from of its current version (1: 2026-01-02 00:00:00, current from 2026-01-02 00:00:00)");
-  expect(out).not.toMatch(/\n\s+at /);
-  expect(versions('checked')).toBe(after);
+  const out = run(['snapshot', '-s', 'checked']);
+  expect(out).toMatch(/checked \(1 new version\) \S+\n  warning: 1 changed row has an updated_at \(updated_at\) no later than the dbt_valid_from of its current version \(1: 2026-01-02 00:00:00, current from 2026-01-02 00:00:00\): its new version starts at the run's time instead/);
+  // (ann2 closed where ann3 starts: at the run's time, as is ann3's dbt_updated_at)
+  expect(versions('checked')).toMatch(
+    /^id,name,vf,vt,ua\n1,ann,2026-01-01 00:00:00,2026-01-02 00:00:00,2026-01-01 00:00:00\n1,ann2,2026-01-02 00:00:00,(20\d\d-\d\d-\d\d \d\d:\d\d:\d\d[.\d]*),2026-01-02 00:00:00\n1,ann3,\1,,\1\n2,bob,,2026-01-03 00:00:00,\n2,bob2,2026-01-03 00:00:00,,2026-01-03 00:00:00\n$/,
+  );
+  // ... unless the run's time is no later either (a current version starting in the future): refused, nothing written
+  seed('id,name,updated_at\n1,ann3,2026-01-02 00:00:00\n2,bob3,2999-01-01 00:00:00\n');
+  run(['snapshot', '-s', 'checked']);
+  seed('id,name,updated_at\n1,ann3,2026-01-02 00:00:00\n2,bob4,2998-01-01 00:00:00\n');
+  const refused = run(['snapshot', '-s', 'checked'], 1);
+  expect(refused).toMatch(/snapshot 'checked': 1 changed row has an updated_at \(updated_at\) no later than the dbt_valid_from of its current version, so its new version would start at the run's time in updated_at's type \([^)]*\), but 1 current version starts no earlier \(the run's time: 2: 20\d\d-[^,]*, current from 2999-01-01 00:00:00\): nothing was written/i);
+  expect(refused).not.toMatch(/\n\s+at /);
   // a check column new to the table: every row changed while no updated_at advanced, so this
   // run's versions start at its time (was: refused on every run, the snapshot stuck)
   seed('id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,\n');
@@ -212,6 +223,45 @@ function checkWithUpdatedAt(projectYaml: string, env: Record<string, string>, sn
   const grown = versions('grown', "id, coalesce(tier, '-') as tier, cast(dbt_valid_from as varchar) as vf, dbt_valid_to is null as current");
   expect(grown).toMatch(/^id,tier,vf,current\n1,-,2026-01-01 00:00:00,false\n1,x,20\d\d-\d\d-\d\d \d\d:\d\d:\d\d[.\d]*,true\n2,-,,false\n2,x,20\d\d-\d\d-\d\d \d\d:\d\d:\d\d[.\d]*,true\n$/);
   expect(run(['snapshot', '-s', 'grown'], 0, ', extra: true')).toMatch(/grown \(0 new versions\)/);
+}
+
+/**
+ * A check + updated_at snapshot whose history an older Vigil wrote: before 5dfedd7 every check
+ * version started at the run's time. The table is written here as c838cdd's first run wrote it
+ * (its firstVersionsSql, checked against that build: dbt_valid_from, dbt_valid_to and
+ * dbt_updated_at timestamp with time zone, from current_timestamp; dbt_scd_id the key, '|' and
+ * that time as text), its run's time fixed at 2026-03-01. A row changed with an updated_at after
+ * its old one but before that run (a lagging sync) gets a version at the run's time, with a
+ * warning, and another changed row is versioned at its updated_at in the same run (was: the whole
+ * run refused, nothing versioned, until that row's updated_at moved again).
+ */
+async function olderHistory(projectYaml: string, env: Record<string, string>, seedSchema: string, snapSchema: string, exec: (dir: string, sql: string) => Promise<void>) {
+  const query = "select id, team, cast(last_accessed_at as timestamp) as last_accessed_at from {{ ref('workflows') }}";
+  const dir = makeProject({
+    'project.yaml': projectYaml,
+    'seeds/workflows.csv': 'id,team,last_accessed_at\nwf_00010,core,2026-01-01 00:00:00\nwf_00011,core,2026-01-01 00:00:00\n',
+    'snapshots/s.sql': `{% snapshot wf_snap %}\n{{ config(target_schema=var('snap_schema'), unique_key='id', strategy='check', check_cols=['team'], updated_at='last_accessed_at') }}\n${query}\n{% endsnapshot %}\n`,
+  });
+  dirs.push(dir);
+  const vars = ['--vars', `{snap_schema: ${snapSchema}}`];
+  const run = (args: string[]) => {
+    const r = vigil(dir, [...args, ...vars], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return r.stdout + r.stderr;
+  };
+  run(['seed']);
+  const at = "cast('2026-03-01 00:00:00+00' as timestamptz)";
+  await exec(dir, `create schema if not exists ${snapSchema}`);
+  await exec(dir, `create table ${snapSchema}.wf_snap as select s.*, ${at} as dbt_valid_from, case when 1 = 0 then ${at} end as dbt_valid_to, ${at} as dbt_updated_at, cast(s.id as varchar) || '|' || cast(${at} as varchar) as dbt_scd_id from (${query.replace("{{ ref('workflows') }}", `${seedSchema}.workflows`)}) as s`);
+  writeFileSync(join(dir, 'seeds/workflows.csv'), 'id,team,last_accessed_at\nwf_00010,platform_moved,2026-02-01 00:00:00\nwf_00011,data,2026-04-01 00:00:00\n');
+  run(['seed']);
+  const out = run(['snapshot']);
+  expect(out).toMatch(/wf_snap \(2 new versions\) \S+\n  warning: 1 changed row has an updated_at \(last_accessed_at\) no later than the dbt_valid_from of its current version \(wf_00010: 2026-02-01 00:00:00, current from 2026-0[23]-[^)]+\): its new version starts at the run's time instead, so the versions stay in order \(a history written by a Vigil whose check versions started at the run's time, or a source whose updated_at lags its changes\)/);
+  const versions = vigil(dir, ['show', '--inline', `select id, team, dbt_valid_to is null as cur, cast(dbt_valid_from as timestamp) = last_accessed_at as at_updated_at, dbt_valid_from > ${at} as after_old_run, coalesce(dbt_valid_to > dbt_valid_from, true) as ordered from {{ ref('wf_snap') }} order by id, dbt_valid_from`, '--output', 'csv', ...vars], env);
+  expect(versions.stdout).toBe('id,team,cur,at_updated_at,after_old_run,ordered\nwf_00010,core,false,false,false,true\nwf_00010,platform_moved,true,false,true,true\nwf_00011,core,false,false,false,true\nwf_00011,data,true,true,true,true\n');
+  const again = run(['snapshot']);
+  expect(again).toMatch(/wf_snap \(0 new versions\)/);
+  expect(again).not.toContain('warning');
 }
 
 function nullUpdatedAt(projectYaml: string, env: Record<string, string>, snapSchema: string) {
@@ -355,13 +405,22 @@ describe('vigil snapshot', () => {
     caseAndJson(pgProjectYaml(uniqueSchema('snapcase')), { VIGIL_TEST_PG_URL: inject('pgUrl') }, true);
   });
 
-  it('DuckDB: check with updated_at: the versions start at it, as in dbt; a change whose updated_at did not advance is refused', () => {
+  it("DuckDB: check with updated_at: the versions start at it, as in dbt; a change whose updated_at did not advance starts at the run's time, with a warning (was: refused)", () => {
     checkWithUpdatedAt(DUCK, {}, 'snapshots');
   });
 
   it('Postgres: the same', () => {
     const schema = uniqueSchema('snapupd');
     checkWithUpdatedAt(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, `${schema}_snap`);
+  });
+
+  it("DuckDB: check with updated_at over a history an older Vigil wrote (versions at the run's time): a changed row whose updated_at is before its current version's start is versioned at the run's time with a warning, the others at their updated_at (was: every run refused)", async () => {
+    await olderHistory(DUCK, {}, 'analytics', 'snaps', async (dir, sql) => void (await duckRows(dir, sql)));
+  });
+
+  it('Postgres: the same', async () => {
+    const schema = uniqueSchema('snapold');
+    await olderHistory(pgProjectYaml(schema), { VIGIL_TEST_PG_URL: inject('pgUrl') }, schema, `${schema}_snap`, (_dir, sql) => withPgClient(inject('pgUrl'), async (c) => void (await c.query(sql))));
   });
 
   it("DuckDB: check with a DATE updated_at meeting a new check column the day its versions start: refused, nothing written (was: the run's date as the new start, two current versions of the key)", () => {

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigil } from '../helpers.js';
+import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -19,6 +19,19 @@ const FILES = {
   'models/c.sql': "select * from {{ ref('b') }}",
   'models/d.sql': "select * from {{ ref('rates') }}",
   'models/schema.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        data_type: integer\n',
+};
+
+/**
+ * The project test/fixtures/state-c838cdd/manifest.json is the manifest of, as Vigil c838cdd
+ * (2026-12-02) compiled it: a synced source table leaving batch_size to its default (200000
+ * then), one declaring it, two macros in one file.
+ */
+const OLD_PROJECT = {
+  'project.yaml': 'name: fixture\ndefault_target: dev\ntargets:\n  dev: { type: duckdb, path: .vigil/dev.duckdb, schema: analytics }\n  app: { type: postgres, url: "postgres://nobody@127.0.0.1:1/app", schema: analytics }\n',
+  'macros/util.sql': '{% macro cents(col) %}cast({{ col }} * 100 as bigint){% endmacro %}\n{% macro label(col) %}upper({{ col }}){% endmacro %}\n',
+  'models/a.sql': "select id, {{ cents('amount') }} as c from {{ source('raw', 'orders') }}\n",
+  'models/b.sql': "select id from {{ source('raw', 'events') }}\n",
+  'models/sources.yml': 'sources:\n  - name: raw\n    schema: raw\n    sync: { from: app }\n    tables:\n      - name: orders\n        sync: { primary_key: id, cursor: updated_at }\n        columns:\n          - name: id\n            tests: [not_null]\n      - name: events\n        sync: { primary_key: id, cursor: ts, batch_size: 1000 }\n',
 };
 
 /** `vigil ls -s <selector> --state prev` in `dir` (of one resource type): the names it lists. */
@@ -238,6 +251,45 @@ describe('state: selection', () => {
     const file = vigil(dir, ['ls', '-s', 'state:modified.configs', '--state', 'prev/manifest.json', '--resource-type', 'test']);
     expect(file.code, file.stderr).toBe(0);
     expect(file.stdout.trim().split('\n')).toEqual(['a_positive', 'accepted_values_a_id', 'not_null_a_id', 'unique_a_id']);
+  });
+
+  it("a source's sync block: a line added above it is no change (was: every synced source modified, its sync lines moved); what it declares is, retention's column too", () => {
+    const SRC = 'sources:\n  - name: raw\n    schema: raw\n    sync: { from: app }\n    tables:\n      - name: t1\n        sync: { primary_key: id, cursor: updated_at }\n      - name: t2\n        sync: { primary_key: id, cursor: ts }\n        retention: { column: ts, keep: 90d }\n';
+    const dir = makeProject({ 'project.yaml': OLD_PROJECT['project.yaml'], 'models/sources.yml': SRC });
+    dirs.push(dir);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    cpSync(join(dir, 'target'), join(dir, 'prev'), { recursive: true });
+    const sel = stateLs(dir);
+    writeFileSync(join(dir, 'models/sources.yml'), `# a comment\n\n${SRC}`);
+    expect(sel('state:modified')).toEqual([]);
+    writeFileSync(join(dir, 'models/sources.yml'), `# a comment\n${SRC.replace('cursor: updated_at }', 'cursor: updated_at, batch_size: 1000 }')}`);
+    expect(sel('state:modified')).toEqual(['raw.t1']);
+    writeFileSync(join(dir, 'models/sources.yml'), `# a comment\n${SRC.replace('column: ts', 'column: id')}`);
+    expect(sel('state:modified')).toEqual(['raw.t2']);
+  });
+
+  it('a --state manifest an older Vigil wrote (c838cdd: per-file macro checksums, resolved sync defaults): unchanged files are not modified, one note says so; what changed still is (was: every synced source and every model calling a macro modified)', () => {
+    const dir = makeProject(OLD_PROJECT);
+    dirs.push(dir);
+    cpSync(join(REPO, 'test/fixtures/state-c838cdd'), join(dir, 'prev'), { recursive: true });
+    const r = vigil(dir, ['ls', '-s', 'state:modified', '--state', 'prev']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    const notes = r.stderr.split('\n').filter(Boolean);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/^note: --state prev: its manifest was written by an older Vigil \(0\.1\.0, state format 1; this is \S+, format 2\): what only the format or a default changed is not a modification; not compared exactly: a sync setting a source table leaves to its default .*; macros per file/);
+    const sel = stateLs(dir);
+    // a declared sync setting that changed is modified
+    writeFileSync(join(dir, 'models/sources.yml'), OLD_PROJECT['models/sources.yml'].replace('batch_size: 1000', 'batch_size: 2000'));
+    expect(sel('state:modified')).toEqual(['raw.events']);
+    writeFileSync(join(dir, 'models/sources.yml'), OLD_PROJECT['models/sources.yml']);
+    // a macro of the file a's macro is in: compared per file, as that manifest kept them
+    writeFileSync(join(dir, 'macros/util.sql'), OLD_PROJECT['macros/util.sql'].replace('upper', 'lower'));
+    expect(sel('state:modified.macros')).toEqual(['a']);
+    // a manifest of this Vigil: no note
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    const same = vigil(dir, ['ls', '-s', 'state:modified', '--state', 'target']);
+    expect(same.stderr).toBe('');
   });
 
   it('nothing modified is not an error; mistakes about --state are usage errors', () => {
