@@ -199,7 +199,26 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
   const runId = randomUUID();
   const who = actor();
   const stop = stopBetweenBatches(err);
+  let lock: { release(): Promise<void> } | undefined;
+  let lockDb: Adapter | undefined;
   try {
+    // the synced streams whose warehouse copy this deletes in: held from the count to the log's
+    // last line, so no sync of them runs meanwhile (one that read the log before this apply copied
+    // back what it deleted) — stream-lock.ts; a DuckDB file has one process at a time
+    const streams = entries.filter((e) => e.apply_to === 'warehouse' && e.target === c.target.name && c.result.manifest.sources[e.unique_id]?.sync).map((e) => e.table);
+    const { getWarehouse } = await import('../adapters/index.js');
+    if (streams.length && !getWarehouse(c.target.type)?.capabilities.singleProcess) {
+      const { lockStreams, lockLeaseMs, StreamBusy } = await import('../sync/stream-lock.js');
+      lockDb = await open(c, 1);
+      try {
+        lock = await lockStreams(lockDb, c.target.schema, streams, 'vigil retention apply', { leaseMs: lockLeaseMs(c.files), say: (line) => out(line), signal: stop.signal });
+      } catch (x) {
+        if (!(x instanceof StreamBusy)) throw x;
+        err(`error: ${x.message}: nothing was deleted; run vigil retention apply again once it is done (the plan stands)`);
+        process.exitCode = stop.exitCode() ?? 1;
+        return;
+      }
+    }
     // the column's type as the warehouse has it now (the bounds are compared in it; a plan
     // written before it was recorded has none), and the columns as it spells them
     const gone: Diagnostic[] = [];
@@ -255,7 +274,12 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
         const r = await applyEntry(adapter, e, rest, { runId, actor: who, log, out, signal: stop.signal, crashAfterBatch: process.env.VIGIL_TEST_CRASH_AFTER_BATCH === '1' });
         total += r.deleted;
         const s = (performance.now() - t1) / 1000;
-        out(`${head} ${r.stopped ? 'STOPPED' : 'OK'} ${e.table}: deleted ${plural(r.deleted, 'row')} [${s.toFixed(2)}s, ${Math.round(r.deleted / Math.max(s, 1e-3)).toLocaleString('en-US')} rows/s]`);
+        const done = `deleted ${plural(r.deleted, 'row')} [${s.toFixed(2)}s, ${Math.round(r.deleted / Math.max(s, 1e-3)).toLocaleString('en-US')} rows/s]`;
+        if (r.appeared) {
+          // the data changed under the plan while apply ran: what came is left, and said
+          failed++;
+          out(`${head} ERROR ${e.table}: ${done}; ${plural(r.appeared, 'more row')} before ${e.cutoff} appeared while apply ran (written meanwhile: a backfill, a sync) and ${r.appeared === 1 ? 'was' : 'were'} not deleted: the plan counted ${e.rows.toLocaleString('en-US')}, apply set out to delete ${rest.toLocaleString('en-US')}; run vigil retention plan again and review it`);
+        } else out(`${head} ${r.stopped ? 'STOPPED' : 'OK'} ${e.table}: ${done}`);
       } catch (x) {
         if (!(x instanceof WarehouseError)) throw x;
         failed++;
@@ -267,6 +291,8 @@ export async function runRetentionApply(o: Common & { plan?: string; force?: boo
     else if (failed) process.exitCode = 1;
   } finally {
     stop.dispose();
+    await lock?.release();
+    await lockDb?.close().catch(() => {});
     await conns.close();
   }
 }

@@ -29,7 +29,7 @@ import { loadProject } from '../project/load-project.js';
 import { VIGIL_VERSION } from '../compile/compile-project.js';
 import { MAX_TIMER_MS, serveConfig, type JobSpec, type ServeConfig } from '../serve/config.js';
 import { timerAt } from '../time/timer.js';
-import { JobLeases, type Holder, type LeaseDoc } from '../serve/lease.js';
+import { JobLeases, leaseLost, type Holder, type LeaseDoc } from '../serve/lease.js';
 import { leaseLive } from '../run/cas-document.js';
 import { ServeMetrics } from '../serve/metrics.js';
 import { healthReport, runOutcome, streamHealth, type JobHealth, type JobRun } from '../serve/health.js';
@@ -506,11 +506,11 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
         const sync = (these: typeof streams) =>
           syncStreams(these, new Map([...froms].map(([n, a]) => [n, a.syncReader!()])), target, { mode: job.mode ?? 'delta', lookbackSeconds: job.lookbackSeconds, fullRefresh: false, out: (l) => out(`  ${job.name}:${l.replace(/^ {2}/, ' ')}`), signal, sourceErrors, retentionLogs });
         let results = await sync(streams);
-        // another sync committed a batch of a stream meanwhile (one outside serve: this job holds
+        // another sync committed a batch of a stream meanwhile (one that took no lease: this job holds
         // the stream's lease): nothing doubled, no failure recorded; run those streams once more
         let conflicted = results.filter((r) => r.conflict);
         if (conflicted.length && !signal.aborted) {
-          log(`${job.name}: another vigil sync of ${conflicted.map((r) => r.stream).join(', ')} committed a batch while this one ran (one outside vigil serve?); syncing ${conflicted.length === 1 ? 'it' : 'them'} once more`);
+          log(`${job.name}: another vigil sync of ${conflicted.map((r) => r.stream).join(', ')} committed a batch while this one ran (one that took no lease of it: an earlier Vigil?); syncing ${conflicted.length === 1 ? 'it' : 'them'} once more`);
           const again = await sync(streams.filter((s) => conflicted.some((r) => r.stream === `${s.source_name}.${s.name}`)));
           results = results.map((r) => again.find((a) => a.stream === r.stream) ?? r);
           conflicted = results.filter((r) => r.conflict);
@@ -645,7 +645,7 @@ export async function runServe(o: Common & { listen?: string; runNow?: boolean; 
     const since = doc?.slot && !died ? new Date(doc.slot) : undefined;
     const missed = since ? slotsBetween(j.clock, since, latest) : 0;
     const why = died
-      ? `catching up: the run for ${doc!.slot} died with its process`
+      ? `catching up: the run for ${doc!.slot} ${leaseLost(doc!.holder!)}`
       : abandoned
         ? `catching up: the last run (${doc!.last!.by}) was stopped before its end${since ? `; the run before it was for ${doc!.slot}` : ''}`
         : `catching up: its last run was for ${doc!.slot}`;

@@ -163,6 +163,18 @@ async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; loo
   const lookbackSeconds = o.lookback ? durationFlag('--lookback', o.lookback, { min: 1 }) / 1000 : undefined;
   const { c, streams, froms, problems, sourceErrors, target, retentionLogs } = await prepare(o, 2);
   const t0 = performance.now();
+  // each stream's lock while it syncs (no retention apply of its copy meanwhile, nor a serve job
+  // syncing it), on a connection of its own so that its renewals go while batches load; a DuckDB
+  // file has one process at a time: nothing to hold there
+  const { getWarehouse } = await import('../adapters/index.js');
+  let lockDb: Adapter | undefined;
+  try {
+    if (!getWarehouse(c.target.type)?.capabilities.singleProcess) lockDb = await open(c, 1);
+  } catch (e) {
+    for (const f of froms.values()) await f.close().catch(() => {});
+    await target.close().catch(() => {});
+    throw e;
+  }
   try {
     out(`vigil ${VIGIL_VERSION} sync (${o.mode}${o.fullRefresh ? ', full refresh' : ''}): ${streams.length} stream${streams.length === 1 ? '' : 's'} into target ${c.target.name} (${c.target.type})`);
     for (const p of problems) out(`  ERROR ${p}`);
@@ -171,9 +183,11 @@ async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; loo
     // SIGTERM / Ctrl-C: the batch being applied commits, nothing further starts; a second one stops at once
     const { stopBetweenBatches } = await import('./stop-between-batches.js');
     const stop = stopBetweenBatches(err);
+    const { lockStreams, lockLeaseMs } = await import('../sync/stream-lock.js');
+    const lock = lockDb ? (stream: string) => lockStreams(lockDb!, c.target.schema, [stream], 'vigil sync', { leaseMs: lockLeaseMs(c.files), say: (line) => out(`  ${stream}: ${line}`), signal: stop.signal }) : undefined;
     let results: Awaited<ReturnType<typeof syncStreams>>;
     try {
-      results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out, signal: stop.signal, sourceErrors, retentionLogs });
+      results = await syncStreams(streams, readers, target, { mode: o.mode, since, lookbackSeconds, fullRefresh: !!o.fullRefresh, out, signal: stop.signal, sourceErrors, retentionLogs, lock });
     } finally {
       stop.dispose();
     }
@@ -192,6 +206,7 @@ async function syncRun(o: Common & { mode: 'delta' | 'full'; since?: string; loo
   } finally {
     for (const f of froms.values()) await f.close();
     await target.close();
+    await lockDb?.close();
   }
 }
 

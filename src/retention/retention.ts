@@ -290,7 +290,11 @@ const LOG_COLUMNS: Array<{ name: string; type: CanonicalType; description: strin
   { name: 'started_at', type: 'timestamp', description: 'When the table\'s apply started.' },
   { name: 'finished_at', type: 'timestamp', description: 'When it ended (NULL while running, or killed).' },
   { name: 'actor', type: 'string', description: 'VIGIL_ACTOR when set, else the OS user.' },
+  { name: 'override_floor', type: 'timestamp', description: "With override_days: no row at or after this was deleted, whatever its own period (as_of less the project's retention.minimum at the plan). NULL without override_days, and on lines logged before Vigil recorded it." },
 ];
+
+/** Columns the log gained after it was first made: added to a log made before them (ensureLog), absent from one only read. */
+const LATER_COLUMNS = ['override_floor'];
 
 /** How the built-in source `vigil.retention_log` declares the log (as the alert history's: the same on every target). */
 export function retentionLogColumns(): ColumnInfo[] {
@@ -300,6 +304,16 @@ export function retentionLogColumns(): ColumnInfo[] {
 
 export async function ensureLog(adapter: Adapter, rel: Relation): Promise<void> {
   await createOwnTable(adapter, rel, LOG_COLUMNS.map((c) => `${c.name} ${adapter.dialect.type(c.type)}`).join(', '));
+  // a log made by an earlier Vigil: the columns it lacks (asked first: no DDL on every apply)
+  const have = new Set((await adapter.columns(rel)).map((c) => c.name.toLowerCase()));
+  for (const c of LOG_COLUMNS.filter((x) => LATER_COLUMNS.includes(x.name) && !have.has(x.name)))
+    await adapter.execute(`alter table ${adapter.dialect.relation(rel)} add column if not exists ${c.name} ${adapter.dialect.type(c.type)}`);
+}
+
+/** The log's columns `rel` has (a log made by an earlier Vigil lacks LATER_COLUMNS until an apply ensures it). */
+async function logColumns(adapter: Adapter, rel: Relation): Promise<typeof LOG_COLUMNS> {
+  const have = new Set((await adapter.columns(rel)).map((c) => c.name.toLowerCase()));
+  return LOG_COLUMNS.filter((c) => !LATER_COLUMNS.includes(c.name) || have.has(c.name));
 }
 
 /**
@@ -310,9 +324,11 @@ export async function ensureLog(adapter: Adapter, rel: Relation): Promise<void> 
  */
 export async function copyLogLines(from: Adapter, fromLog: Relation, to: Adapter, toLog: Relation, table: string): Promise<number> {
   if (!(await from.relationExists(fromLog))) return 0;
+  // (a column the source's log lacks, made by an earlier Vigil, reads as NULL)
   const read = async (a: Adapter, rel: Relation) => {
     const d = a.dialect;
-    const rows = await a.query<Record<string, unknown>>(`select ${LOG_COLUMNS.map((c) => `cast(${c.name} as ${d.type('string')}) as ${c.name}`).join(', ')} from ${d.relation(rel)} where table_name = ${d.param(1)}`, [table]);
+    const cols = await logColumns(a, rel);
+    const rows = await a.query<Record<string, unknown>>(`select ${cols.map((c) => `cast(${c.name} as ${d.type('string')}) as ${c.name}`).join(', ')} from ${d.relation(rel)} where table_name = ${d.param(1)}`, [table]);
     return rows.map((r) => Object.fromEntries(LOG_COLUMNS.map((c) => [c.name, r[c.name] === null || r[c.name] === undefined ? null : c.type === 'timestamp' ? parseWarehouseTime(String(r[c.name])).toISOString() : c.type === 'int' ? Number(r[c.name]) : String(r[c.name])])) as Record<string, SqlParam>);
   };
   const lines = await read(from, fromLog);
@@ -339,15 +355,17 @@ export async function copyLogLines(from: Adapter, fromLog: Relation, to: Adapter
  * log `log`: success, or rows deleted before it stopped), by its plan's time; undefined when none
  * (or no log). What `vigil sync` keeps out of the copy (docs/sync.md).
  */
-export async function lastApply(adapter: Adapter, log: Relation, table: string, relationName: string, target: string): Promise<{ column: string; overrideColumn: string | null; asOf: Date; cutoff: Date } | undefined> {
+export async function lastApply(adapter: Adapter, log: Relation, table: string, relationName: string, target: string): Promise<{ column: string; overrideColumn: string | null; asOf: Date; cutoff: Date; overrideFloor: Date | null } | undefined> {
   if (!(await adapter.relationExists(log))) return undefined;
   const d = adapter.dialect;
   const str = d.type('string');
-  const [r] = await adapter.query<{ column_name: string; override_column: string | null; as_of: string; cutoff: string }>(
-    `select column_name, override_column, cast(as_of as ${str}) as as_of, cast(cutoff as ${str}) as cutoff from ${d.relation(log)} where table_name = ${d.param(1)} and relation_name = ${d.param(2)} and target_name = ${d.param(3)} and (status = 'success' or rows_deleted > 0) order by as_of desc limit 1`,
+  // (a log made by an earlier Vigil has no override_floor: read as NULL, the line's floor unknown)
+  const floor = (await logColumns(adapter, log)).some((c) => c.name === 'override_floor') ? `cast(override_floor as ${str})` : `cast(null as ${str})`;
+  const [r] = await adapter.query<{ column_name: string; override_column: string | null; as_of: string; cutoff: string; override_floor: string | null }>(
+    `select column_name, override_column, cast(as_of as ${str}) as as_of, cast(cutoff as ${str}) as cutoff, ${floor} as override_floor from ${d.relation(log)} where table_name = ${d.param(1)} and relation_name = ${d.param(2)} and target_name = ${d.param(3)} and (status = 'success' or rows_deleted > 0) order by as_of desc limit 1`,
     [table, relationName, target],
   );
-  return r ? { column: r.column_name, overrideColumn: r.override_column ?? null, asOf: parseWarehouseTime(String(r.as_of)), cutoff: parseWarehouseTime(String(r.cutoff)) } : undefined;
+  return r ? { column: r.column_name, overrideColumn: r.override_column ?? null, asOf: parseWarehouseTime(String(r.as_of)), cutoff: parseWarehouseTime(String(r.cutoff)), overrideFloor: r.override_floor === null || r.override_floor === undefined ? null : parseWarehouseTime(String(r.override_floor)) } : undefined;
 }
 
 export interface ApplyOptions {
@@ -364,16 +382,19 @@ export interface ApplyOptions {
 /**
  * Delete what `e` planned, in batches, each committed with the log's running count. Returns the
  * rows deleted and whether it was stopped by the signal. Nothing at or after the plan's cutoff
- * is touched: every statement carries the plan's own predicate.
+ * is touched: every statement carries the plan's own predicate. At most `remaining` rows go (what
+ * apply counted of the plan before it began): rows matching the plan's predicate beyond them came
+ * while it ran (a sync, a backfill), are left, and are returned as `appeared` — the log's line
+ * says 'error' then (was: deleted batch after batch until a short one, 415,000 of a plan of 400,000).
  */
-export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: number, o: ApplyOptions): Promise<{ deleted: number; stopped: boolean }> {
+export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: number, o: ApplyOptions): Promise<{ deleted: number; stopped: boolean; appeared?: number }> {
   const d = adapter.dialect;
   const log = d.relation(o.log);
   const p = (i: number) => d.param(i);
   const display = `${e.relation.schema}.${e.relation.identifier}`;
   await adapter.execute(
-    `insert into ${log} (run_id, table_name, relation_name, target_name, column_name, keep, override_column, as_of, cutoff, planned_rows, rows_deleted, status, started_at, actor) values (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${d.timestampParam(8)}, ${d.timestampParam(9)}, ${p(10)}, 0, 'running', ${d.timestampParam(11)}, ${p(12)})`,
-    [o.runId, e.table, display, e.target, e.column, e.keep, e.override_days, e.as_of, e.cutoff, e.rows, new Date().toISOString(), o.actor],
+    `insert into ${log} (run_id, table_name, relation_name, target_name, column_name, keep, override_column, as_of, cutoff, planned_rows, rows_deleted, status, started_at, actor, override_floor) values (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${d.timestampParam(8)}, ${d.timestampParam(9)}, ${p(10)}, 0, 'running', ${d.timestampParam(11)}, ${p(12)}, ${d.timestampParam(13)})`,
+    [o.runId, e.table, display, e.target, e.column, e.keep, e.override_days, e.as_of, e.cutoff, e.rows, new Date().toISOString(), o.actor, e.override_days ? e.override_floor : null],
   );
   // (bind parameters in the order they appear: BigQuery's are positional `?`)
   const addRows = (n: number) => ({ sql: `update ${log} set rows_deleted = rows_deleted + ${p(1)} where run_id = ${p(2)} and table_name = ${p(3)}`, params: [n, o.runId, e.table] as SqlParam[] });
@@ -381,6 +402,7 @@ export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: numb
   let deleted = 0;
   let batch = 0;
   let stopped = false;
+  let appeared = 0;
   const progress = (n: number) => {
     batch++;
     deleted += n;
@@ -396,11 +418,15 @@ export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: numb
           stopped = true;
           break;
         }
-        const n = await adapter.deleteBatch(e.relation, pred.sql, pred.params, e.batch_size, addRows);
+        const limit = Math.min(e.batch_size, remaining - deleted);
+        if (limit <= 0) break;
+        const n = await adapter.deleteBatch(e.relation, pred.sql, pred.params, limit, addRows);
         if (n === 0 && batch > 0) break;
         progress(n);
-        if (n < e.batch_size) break;
+        if (n < limit) break;
       }
+      // every row apply set out to delete is gone: any still matching came while it ran
+      if (!stopped && deleted >= remaining) appeared = (await countAffected(adapter, e, false)).rows;
     } else {
       const all = rangeStatements(d, e);
       // rows to delete and no range to delete them in: an error, never "deleted 0 rows" and success
@@ -420,19 +446,24 @@ export async function applyEntry(adapter: Adapter, e: PlanEntry, remaining: numb
           break;
         }
         const [c] = await adapter.query<{ n: unknown }>(range.count, range.params);
-        await adapter.execute(range.delete, range.params);
         const n = Number(c?.n ?? 0);
+        // (a DELETE takes no limit here: a range holding more than apply has left to delete is not deleted)
+        if (deleted + n > remaining) {
+          appeared = deleted + n - remaining;
+          break;
+        }
+        await adapter.execute(range.delete, range.params);
         const u = addRows(n);
         await adapter.execute(u.sql, u.params);
         progress(n);
       }
     }
-    await adapter.execute(`update ${log} set status = ${p(1)}, finished_at = ${d.timestampParam(2)} where run_id = ${p(3)} and table_name = ${p(4)}`, [stopped ? 'interrupted' : 'success', new Date().toISOString(), o.runId, e.table]);
+    await adapter.execute(`update ${log} set status = ${p(1)}, finished_at = ${d.timestampParam(2)} where run_id = ${p(3)} and table_name = ${p(4)}`, [appeared ? 'error' : stopped ? 'interrupted' : 'success', new Date().toISOString(), o.runId, e.table]);
   } catch (err) {
     await adapter.execute(`update ${log} set status = 'error', finished_at = ${d.timestampParam(1)} where run_id = ${p(2)} and table_name = ${p(3)}`, [new Date().toISOString(), o.runId, e.table]).catch(() => {});
     throw err;
   }
-  return { deleted, stopped };
+  return { deleted, stopped, ...(appeared ? { appeared } : {}) };
 }
 
 /**

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import type { Adapter } from '../adapters/adapter.js';
-import { casWrite, leaseLive, PROC_START, PROCESS_STARTED, warehouseCas } from '../run/cas-document.js';
+import { casWrite, leaseLive, pidAlive, PROC_START, procStart, PROCESS_STARTED, warehouseCas } from '../run/cas-document.js';
 import { redact } from '../secrets.js';
 
 export const LEASE_TABLE = 'vigil_serve_leases';
@@ -53,6 +53,18 @@ export interface LeaseDoc {
 
 /** Who holds a stream, as a job waiting for it says. */
 const streamBusy = (h: Holder) => `held by job ${h.job ?? '?'} on ${h.host} (pid ${h.pid}) since ${h.since}`;
+
+/**
+ * Why holder `h`, no longer live (leaseLive), holds nothing, as serve's catch-up says it: its
+ * process is gone (this host: no such pid, or another process with it), or else its lease ran out
+ * — it stopped renewing it: died, hung, was stopped (SIGSTOP) or lost its connection; from here
+ * nothing tells which (was: "died with its process" for a holder only stopped, continued later).
+ */
+export function leaseLost(h: Holder): string {
+  const started = h.host === hostname() && h.proc_start !== undefined ? procStart(h.pid) : undefined;
+  if (h.host === hostname() && (!pidAlive(h.pid) || (started !== undefined && started !== h.proc_start))) return `died with its process (pid ${h.pid} on ${h.host} is gone)`;
+  return `lost its lease: pid ${h.pid} on ${h.host} stopped renewing it until it ran out (the process died, hung, was stopped or lost its connection)`;
+}
 
 /** `holder`: the live holder that has the job (a run still going), when that is why not. */
 export type Claim = { ok: true } | { ok: false; why: string; holder?: Holder };

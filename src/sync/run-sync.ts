@@ -22,6 +22,7 @@ import { columnNamed } from '../adapters/adapter.js';
 import { durationBefore } from '../time/duration.js';
 import { STATE_TABLE, SyncConflict, type RetiredRows, type SyncColumn, type BatchFile, type BatchInfo, type SourceBatch, type StreamSpec, type SyncReader, caseClashes, keyColumns, numbersAsText, primaryKeyOf, streamProblem } from './sync-types.js';
 import { docRef } from '../install.js';
+import { StreamBusy, type StreamLock } from './stream-lock.js';
 
 export interface SyncRunOptions {
   mode: 'delta' | 'full';
@@ -37,6 +38,12 @@ export interface SyncRunOptions {
   sourceErrors?: Map<string, string>;
   /** The retention logs a stream with `retention: { apply_to: source }` copies its lines from and to. */
   retentionLogs?: RetentionLogs;
+  /**
+   * Take a stream's lock before anything of it is read (stream-lock.ts: `vigil sync`, so that no
+   * retention apply of its copy runs meanwhile), given back when the stream is done; throws
+   * StreamBusy when another holds it. Serve's jobs hold their streams themselves.
+   */
+  lock?: (stream: string) => Promise<StreamLock>;
 }
 
 /** The run log of `vigil retention apply` in each source database (by target name), and the warehouse's. */
@@ -160,7 +167,11 @@ async function retiredRows(s: SourceNode, columns: SyncColumn[], target: Adapter
     out(`  ${stream}: warning: retention's last apply on ${s.relation.schema}.${s.relation.identifier} aged rows by ${missing.join(', ')}, which the source does not have: the rows it deleted may be copied again (${s.file}:${s.line})`);
     return undefined;
   }
-  return { column, ...(override ? { overrideDays: override } : {}), cutoff: last.cutoff.toISOString(), asOf: last.asOf.toISOString(), overrideFloor: override ? durationBefore(last.asOf, logs.minimum ?? DEFAULT_MINIMUM).toISOString() : null };
+  // the floor that apply used, as its line logged it (was: as_of less today's retention.minimum — a
+  // minimum lowered since left out rows the apply kept, one raised since copied back rows it
+  // deleted); a line logged before the floor was recorded: today's minimum
+  const floor = last.overrideFloor ?? durationBefore(last.asOf, logs.minimum ?? DEFAULT_MINIMUM);
+  return { column, ...(override ? { overrideDays: override } : {}), cutoff: last.cutoff.toISOString(), asOf: last.asOf.toISOString(), overrideFloor: override ? floor.toISOString() : null };
 }
 
 /** `sourceDbs`: the readers of the sync sources (`sync.from` targets), by target name. */
@@ -183,7 +194,10 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
       let rows = 0;
       let batches = 0;
       let sourceMax: string | null = null;
+      let lock: StreamLock | undefined;
       try {
+        // (before the retention log is read: an apply of the copy holds the stream while it deletes)
+        lock = await opts.lock?.(stream);
         await writer.ensureState(rel.schema);
         const src = sourceDbs.get(sync.from);
         if (!src) throw new WarehouseError(`stream ${stream}: the source database '${sync.from}' could not be opened${opts.sourceErrors?.has(sync.from) ? `: ${opts.sourceErrors.get(sync.from)}` : ''}`, '');
@@ -221,7 +235,14 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         // while the state has a cursor holds none of the rows before the cursor: read them all
         // again (was: from the cursor, the copy kept the last few minutes). The cursor goes first
         // (one transaction), so a run stopped on the way goes on from where it stopped.
-        const restart = !opts.fullRefresh && !!state?.cursor_value && (changed.created || !(await writer.hasRows(rel)));
+        let restart = !opts.fullRefresh && !!state?.cursor_value && (changed.created || !(await writer.hasRows(rel)));
+        // ...unless retention emptied it: every source row up to the cursor is one its last apply
+        // deleted (was: the cursor forgotten, and every later delta read the whole source again,
+        // counting the same left-out rows, the cursor never back)
+        if (restart && !changed.created && retired && (await src.keptRows(spec, columns, state!.cursor_value!)) === 0) {
+          restart = false;
+          opts.out(`  ${stream}: ${table} is empty, as retention's last apply left it (it deleted every row up to the cursor ${state!.cursor_value}): the stream goes on from its cursor`);
+        }
         if (restart) {
           opts.out(`  ${stream}: ${table} is ${changed.created ? 'new' : 'empty'} but the state has a cursor (${state!.cursor_value}): the stream starts again from the beginning${opts.since || opts.mode === 'full' ? ` (not from ${opts.since ? '--since' : 'the --mode full window'})` : ''}`);
           await writer.reset(rel, stateRel, stream);
@@ -397,9 +418,12 @@ export async function syncStreams(sources: SourceNode[], sourceDbs: Map<string, 
         }
         const message = redact(e instanceof Error ? failureText(e.message) : String(e));
         // the cursor stays where the last committed batch left it; the failure is counted — but
-        // not when another run of the stream holds it: the state is that run's to write
-        if (!(e instanceof SyncConflict)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax, rows).catch(() => undefined);
-        results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message, ...(e instanceof SyncConflict ? { conflict: true } : {}) });
+        // not when another run of the stream holds it: the state is that run's to write (nor when
+        // another held its lock: nothing of it was read)
+        if (!(e instanceof SyncConflict) && !(e instanceof StreamBusy)) await writer.recordRun(stateRel, stream, 'error', message, sourceMax, rows).catch(() => undefined);
+        results.push({ stream, status: 'error', rows, batches, seconds: (performance.now() - t0) / 1000, message: e instanceof StreamBusy ? `${message}: not synced (run vigil sync again once it is done)` : message, ...(e instanceof SyncConflict ? { conflict: true } : {}) });
+      } finally {
+        await lock?.release();
       }
     }
   } finally {

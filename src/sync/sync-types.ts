@@ -451,7 +451,7 @@ export interface RetiredRows {
   /** the retention column, and the override_days column, as the source spells them */
   column: string;
   overrideDays?: string;
-  /** the apply's cutoff and as_of (ISO), and with override_days the floor no row is deleted after (as_of less the project's retention minimum) */
+  /** the apply's cutoff and as_of (ISO), and with override_days the floor no row is deleted after (as the apply logged it; a line logged before it was: as_of less the project's retention minimum now) */
   cutoff: string;
   asOf: string;
   overrideFloor: string | null;
@@ -530,6 +530,8 @@ export interface SyncReader {
   cursorBounds(spec: StreamSpec, columns: SyncColumn[], saved: string | null): Promise<CursorBounds>;
   /** How many rows from `lower` (cursor >= lower; null: all) `spec.retired` leaves out: what retention deleted from the copy. */
   retiredRows(spec: StreamSpec, columns: SyncColumn[], lower: string | null): Promise<number>;
+  /** How many rows up to `upto` (cursor <= upto) `spec.retired` does not leave out: 0 when retention deleted every row a sync copied up to that cursor. */
+  keptRows(spec: StreamSpec, columns: SyncColumn[], upto: string): Promise<number>;
   /** `cursor` (exact text) moved `seconds` back, as exact text. */
   lookbackFrom(cursor: string, seconds: number): Promise<string>;
   /**

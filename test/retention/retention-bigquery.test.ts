@@ -54,8 +54,8 @@ describe('vigil retention on BigQuery', () => {
     const log = logRelation('analytics', P);
     await ensureLog(bq, log);
     const lines: string[] = [];
-    const r = await applyEntry(bq, e, 5000, { runId: 'run-1', actor: 'golden', log, out: (l) => lines.push(l) });
-    expect(r).toEqual({ deleted: 6000, stopped: false }); // the fake answers 2,000 for every range's count
+    const r = await applyEntry(bq, e, 6000, { runId: 'run-1', actor: 'golden', log, out: (l) => lines.push(l) });
+    expect(r).toEqual({ deleted: 6000, stopped: false }); // the fake answers 2,000 for every range's count (and the count before apply 6,000: none appeared)
     expect(lines).toHaveLength(3);
 
     const sent = fake.requests.slice(mark).filter((q) => q.method === 'POST' && sqlOf(q));
@@ -68,6 +68,15 @@ describe('vigil retention on BigQuery', () => {
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(GOLDEN, text);
     expect(existsSync(GOLDEN), 'run with UPDATE_GOLDEN=1').toBe(true);
     expect(text).toBe(readFileSync(GOLDEN, 'utf8'));
+
+    // rows that came after apply counted 5,000: a DELETE takes no limit here, so the range that
+    // would pass 5,000 is not deleted, and the rows are said (was: every range deleted, 6,000)
+    const capMark = fake.requests.length;
+    const capped = await applyEntry(bq, e, 5000, { runId: 'run-2', actor: 'golden', log, out: () => {} });
+    expect(capped).toEqual({ deleted: 4000, stopped: false, appeared: 1000 });
+    const capSent = fake.requests.slice(capMark).filter((q) => q.method === 'POST' && sqlOf(q));
+    expect(capSent.filter((q) => /^delete from/.test(sqlOf(q)!))).toHaveLength(2);
+    expect(capSent.filter((q) => /^update .* set status = \?/.test(sqlOf(q)!)).map(paramsOf)[0][0]).toBe('error');
     await bq.close();
   });
 });

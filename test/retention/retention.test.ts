@@ -14,6 +14,10 @@ import { compileProject } from '../../src/compile/compile-project.js';
 import { formatDiagnostic } from '../../src/errors.js';
 import { uniqueSchema } from '../support/postgres.js';
 import { makeProject, projectFiles, removeDir, VIGIL, vigil, duckRows as duck } from '../helpers.js';
+import type { Adapter } from '../../src/adapters/adapter.js';
+import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
+import { PostgresAdapter } from '../../src/adapters/postgres/postgres-adapter.js';
+import { applyEntry, copyLogLines, ensureLog, lastApply, logRelation, type PlanEntry } from '../../src/retention/retention.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -447,6 +451,79 @@ describe('vigil retention on Postgres (apply_to: source: the database vigil sync
     expectRowsLeft(changed, await duck(dir, ROW_SQL), kept);
   });
 
+  /** A project syncing ${s}.events (3,000 hourly rows back from AS_OF, days 40/2/NULL) into DuckDB, with `retention` and project minimum `minimum`. */
+  const syncedProject = (s: string, retention: string, minimum: string) => {
+    const dir = makeProject({
+      ...PROJECT('x', minimum, `  app: { type: postgres, url: "{{ env_var('DATABASE_URL') }}", schema: ${s} }\n`),
+      'models/sources.yml': `sources:\n  - name: raw\n    sync: { from: app, schema: ${s} }\n    tables:\n      - name: events\n        sync: { primary_key: id, cursor: created_at }\n        retention: ${retention}\n`,
+    });
+    dirs.push(dir);
+    return dir;
+  };
+  const setMinimum = (dir: string, minimum: string) => {
+    const f = join(dir, 'project.yaml');
+    writeFileSync(f, readFileSync(f, 'utf8').replace(/retention: \{ minimum: \w+ \}/, `retention: { minimum: ${minimum} }`));
+  };
+
+  it("a sync leaves out what the last apply deleted by the override floor that apply used, as its log line keeps it, whatever retention.minimum says since (was: today's minimum — lowered to 1d, --full-refresh lost rows apply had kept; raised to 30d, --mode full copied back rows apply had deleted)", async () => {
+    const s = uniqueSchema('ret_floor');
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, created_at timestamptz not null, days integer, note text);
+      insert into ${s}.events select i, timestamptz '2026-12-01 00:00:00+00' - i * interval '1 hour', case i % 3 when 0 then 40 when 1 then 2 end, 'n' || i from generate_series(0, ${ROWS - 1}) i`);
+    const dir = syncedProject(s, '{ column: created_at, keep: 30d, override_days: days }', '7d');
+    const env = { DATABASE_URL: url };
+    expect(vigil(dir, ['sync'], env).code).toBe(0);
+    const before = await duck(dir, ROW_SQL);
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF], env).code).toBe(0);
+    const a = vigil(dir, ['retention', 'apply'], env);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    const kept = expectedKept(30, 7, true);
+    expectRowsLeft(before, await duck(dir, ROW_SQL), kept);
+    // the floor apply used is in its line
+    expect(await duck(dir, "select strftime(override_floor, '%Y-%m-%d %H:%M') as f from analytics.vigil_retention_log")).toEqual([{ f: '2026-11-24 00:00' }]);
+
+    setMinimum(dir, '1d');
+    const refresh = vigil(dir, ['sync', '--full-refresh'], env);
+    expect(refresh.code, refresh.stdout + refresh.stderr).toBe(0);
+    expect(refresh.stdout).toContain(`raw.events: ${(ROWS - kept.length).toLocaleString('en-US')} rows older than retention's last cutoff`);
+    expectRowsLeft(before, await duck(dir, ROW_SQL), kept);
+    setMinimum(dir, '30d');
+    const full = vigil(dir, ['sync', '--mode', 'full'], env);
+    expect(full.code, full.stdout + full.stderr).toBe(0);
+    expectRowsLeft(before, await duck(dir, ROW_SQL), kept);
+  });
+
+  it('a copy retention apply emptied keeps its cursor: the next deltas read from it, not the whole source again, and the cursor stays (was: forgotten, "starts again from the beginning" at every delta, every left-out row counted again)', async () => {
+    const s = uniqueSchema('ret_empty');
+    // every row more than 60 days before AS_OF
+    await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, created_at timestamptz not null, days integer, note text);
+      insert into ${s}.events select i, timestamptz '2026-10-01 00:00:00+00' - i * interval '1 hour', null, 'n' || i from generate_series(0, ${ROWS - 1}) i`);
+    const dir = syncedProject(s, '{ column: created_at, keep: 30d }', '7d');
+    const env = { DATABASE_URL: url };
+    expect(vigil(dir, ['sync'], env).code).toBe(0);
+    expect(vigil(dir, ['retention', 'plan', '--at', AS_OF], env).code).toBe(0);
+    const a = vigil(dir, ['retention', 'apply'], env);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(a.stdout).toMatch(/deleted 3,000 rows/);
+    const cursor = '2026-10-01 00:00:00+00';
+    for (let run = 1; run <= 2; run++) {
+      const d = vigil(dir, ['sync'], env);
+      expect(d.code, d.stdout + d.stderr).toBe(0);
+      if (run === 1) expect(d.stdout).toContain(`raw.events: raw.events is empty, as retention's last apply left it (it deleted every row up to the cursor ${cursor}): the stream goes on from its cursor`);
+      expect(d.stdout).not.toMatch(/from the beginning|starts again/);
+      expect(d.stdout).toMatch(/raw\.events: reading \S+\.events from created_at >= /);
+      // (only the lookback window behind the cursor: its one row)
+      expect(d.stdout).not.toMatch(/[\d,]{2,} rows older than retention's last cutoff/);
+      expect(vigil(dir, ['sync', 'status'], env).stdout).toContain(`cursor ${cursor}`);
+    }
+    // new rows: the third delta copies them, reading from the cursor
+    await client.query(`insert into ${s}.events select 10000 + i, timestamptz '2026-12-01 00:00:00+00' + i * interval '1 minute', null, 'new' from generate_series(1, 5) i`);
+    const third = vigil(dir, ['sync'], env);
+    expect(third.code, third.stdout + third.stderr).toBe(0);
+    expect(third.stdout).toMatch(/raw\.events: reading \S+\.events from created_at >= /);
+    expect(third.stdout).toMatch(/OK raw\.events: 5 rows in 1 batch/);
+    expect(await duck(dir, 'select id::int as id from raw.events order by id')).toEqual([1, 2, 3, 4, 5].map((i) => ({ id: 10000 + i })));
+  });
+
   it('a column and override column named in another case (TS, DAYS) are the table\'s ts and days (was: column "TS" does not exist, exit 1)', async () => {
     const s = uniqueSchema('ret_case');
     await client.query(`create schema ${s}; create table ${s}.events (id bigint primary key, ts timestamptz not null, days integer);
@@ -507,5 +584,57 @@ describe('vigil retention on Postgres (apply_to: source: the database vigil sync
     const a = vigil(dir, ['retention', 'apply'], env);
     expect(a.code, a.stdout + a.stderr).toBe(0);
     expect((await client.query(`select array_agg(id::int order by id) as ids from ${s}.events`)).rows).toEqual([{ ids: [2, 3, 5] }]);
+  });
+});
+
+describe('a vigil_retention_log made before override_floor (DuckDB, Postgres)', () => {
+  const url = inject('pgUrl');
+  const OLD = 'run_id varchar, table_name varchar, relation_name varchar, target_name varchar, column_name varchar, keep varchar, override_column varchar, as_of timestamptz, cutoff timestamptz, planned_rows bigint, rows_deleted bigint, status varchar, started_at timestamptz, finished_at timestamptz, actor varchar';
+  const OLD_LINE = "insert into %s values ('r0', 'raw.events', 'raw.events', 'dev', 'created_at', '30d', 'days', '2026-11-01 00:00:00+00', '2026-10-02 00:00:00+00', 5, 5, 'success', '2026-11-01 00:00:00+00', '2026-11-01 00:01:00+00', 'old')";
+  const entry = (schema: string): PlanEntry => ({ unique_id: 'source.rt.raw.events', table: 'raw.events', target: 'dev', apply_to: 'warehouse', relation: { schema, identifier: 'events' }, column: 'created_at', keep: '30d', override_days: 'days', minimum: '7d', batch_size: 100, as_of: AS_OF, cutoff: '2026-11-01T00:00:00.000Z', override_floor: '2026-11-24T00:00:00.000Z', rows: 0, oldest: null, newest: null, below_minimum: false, at: { file: 'models/sources.yml', line: 1 } });
+
+  /** The old log is read (its lines' floor unknown: null), copied from, and gains the column when an apply ensures it; a new line records its floor. */
+  async function upgrade(db: Adapter, schema: string): Promise<void> {
+    const log = logRelation(schema);
+    const rel = db.dialect.relation(log);
+    await db.execute(`create table ${rel} (${OLD})`);
+    await db.execute(OLD_LINE.replace('%s', rel));
+    await db.execute(`create table ${db.dialect.relation({ schema, identifier: 'events' })} (id bigint, created_at timestamptz, days integer)`);
+    expect(await lastApply(db, log, 'raw.events', 'raw.events', 'dev')).toEqual({ column: 'created_at', overrideColumn: 'days', asOf: new Date('2026-11-01T00:00:00Z'), cutoff: new Date('2026-10-02T00:00:00Z'), overrideFloor: null });
+    // an apply_to: source apply's old log, copied by a sync into a warehouse's new one
+    const to = await DuckDbAdapter.open({ type: 'duckdb', path: ':memory:', schema: 'analytics' }, '.', 1);
+    try {
+      expect(await copyLogLines(db, log, to, logRelation('analytics'), 'raw.events')).toBe(1);
+      expect(await to.query("select run_id, override_floor from analytics.vigil_retention_log")).toEqual([{ run_id: 'r0', override_floor: null }]);
+    } finally {
+      await to.close();
+    }
+    await ensureLog(db, log);
+    await ensureLog(db, log); // (once there, nothing more)
+    expect((await db.columns(log)).map((c) => c.name)).toContain('override_floor');
+    expect((await lastApply(db, log, 'raw.events', 'raw.events', 'dev'))?.overrideFloor).toBeNull();
+    await applyEntry(db, entry(schema), 0, { runId: 'r1', actor: 'new', log, out: () => {} });
+    expect(await lastApply(db, log, 'raw.events', `${schema}.events`, 'dev')).toMatchObject({ asOf: new Date(AS_OF), overrideFloor: new Date('2026-11-24T00:00:00Z') });
+  }
+
+  it('on DuckDB', async () => {
+    const db = await DuckDbAdapter.open({ type: 'duckdb', path: ':memory:', schema: 'analytics' }, '.', 1);
+    try {
+      await db.execute('create schema raw');
+      await upgrade(db, 'raw');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('on Postgres', async () => {
+    const s = uniqueSchema('ret_oldlog');
+    const db = await PostgresAdapter.open({ type: 'postgres', url, schema: s }, 1);
+    try {
+      await db.execute(`create schema ${s}`);
+      await upgrade(db, s);
+    } finally {
+      await db.close();
+    }
   });
 });

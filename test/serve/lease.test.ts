@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { spawn } from 'node:child_process';
 import { DuckDbAdapter } from '../../src/adapters/duckdb/duckdb-adapter.js';
 import { leaseLive, PROC_START, procStart, PROCESS_STARTED } from '../../src/run/cas-document.js';
-import { JobLeases, LEASE_TABLE, type LeaseDoc } from '../../src/serve/lease.js';
+import { JobLeases, LEASE_TABLE, leaseLost, type LeaseDoc } from '../../src/serve/lease.js';
 
 let db: DuckDbAdapter;
 beforeAll(async () => {
@@ -122,6 +122,24 @@ describe('job leases', () => {
     await db.execute(`update analytics.${LEASE_TABLE} set body = $1 where id = 'job:j5'`, [JSON.stringify(d)]);
     const busy = await new JobLeases('analytics', 60_000).claim(db, 'j5', slot('2026-12-02T05:05:00Z'));
     expect(busy.ok ? '' : busy.why).toMatch(/^running on .* \(pid \d+\) since /);
+  });
+
+  it('why a holder no longer holds its job, as the catch-up says it: its process gone (died with it), else its lease ran out — a stopped (SIGSTOP) process, or one on another host, is not said to have died (was: "died with its process" for a holder only stopped, continued later)', async () => {
+    const past = new Date(Date.now() - 60_000).toISOString();
+    expect(leaseLost({ owner: 'x', host: hostname(), pid: 2 ** 22 + 1, proc_start: PROC_START, since: past, until: past })).toBe(`died with its process (pid ${2 ** 22 + 1} on ${hostname()} is gone)`);
+    // this pid, another start: a restarted container's earlier process
+    expect(leaseLost({ owner: 'x', host: hostname(), pid: process.pid, proc_start: '1', since: past, until: past })).toMatch(/^died with its process/);
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const start = procStart(child.pid!);
+      child.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(leaseLost({ owner: 'x', host: hostname(), pid: child.pid!, proc_start: start, since: past, until: past })).toBe(`lost its lease: pid ${child.pid} on ${hostname()} stopped renewing it until it ran out (the process died, hung, was stopped or lost its connection)`);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(leaseLost({ owner: 'x', host: 'elsewhere', pid: 7, since: past, until: past })).toMatch(/^lost its lease: pid 7 on elsewhere stopped renewing it/);
   });
 
   it('a holder that renewed through a long run and then stopped keeps the job one lease past its until, not one lease plus how long it had run', async () => {

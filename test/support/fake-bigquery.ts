@@ -31,6 +31,10 @@
  *   datasetReference: { datasetId } }`, on 409 it gets again. `dataset.create()` → the same POST.
  * - `dataset(d).table(t).get()/getMetadata()/exists()` → `GET /projects/{p}/datasets/{d}/tables/{t}`.
  *   Also served: tables.insert (`POST .../tables`), tables.delete, datasets.delete, jobs.cancel.
+ * - Vigil's compare-and-set documents (src/run/cas-document.ts: the stream leases `vigil sync` and
+ *   `vigil retention apply` hold) are kept as BigQuery would keep their rows, when no `onQuery` rule
+ *   answers: its `select version, body ... where id = ?`, its first `insert ... where not exists`
+ *   and its `update ... where id = ? and version = ?` read and write them, by table and id.
  *   Anything else answers 400 `invalid` "fake BigQuery does not implement ...", so gaps are loud
  *   (so do jobs.insert bodies with configuration.load/copy/extract: GCS loads are not faked).
  * - Load jobs from a LOCAL file: `table.load(path, meta)` / `table.createLoadJob(path, meta)` (and
@@ -493,15 +497,43 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
   const tables = new Map<string, any>(); // `${p}:${d}.${t}`
   const jobs = new Map<string, StoredJob>(); // `${p}:${jobId}`
 
-  function takeAnswer(sql: string): FakeQueryAnswer {
+  function takeAnswer(sql: string, params: unknown[] = [], dryRun = false): FakeQueryAnswer {
     for (let i = rules.length - 1; i >= 0; i--) {
       const rule = rules[i];
       if (!rule.match(sql)) continue;
       if (rule.left !== undefined && --rule.left <= 0) rules.splice(i, 1);
       return rule.answer;
     }
-    return {};
+    return (!dryRun && casAnswer(sql, params)) || {};
   }
+
+  /** Vigil's compare-and-set documents (cas-document.ts's three statements), by `table|id`. */
+  const casDocs = new Map<string, { version: number; body: string }>();
+  function casAnswer(sql: string, params: unknown[]): FakeQueryAnswer | undefined {
+    let m = /^select version, body from (\S+) where id = \? order by version desc limit 1$/.exec(sql);
+    if (m) {
+      const d = casDocs.get(`${m[1]}|${params[0]}`);
+      return { rows: d ? [{ version: d.version, body: d.body }] : [], fields: [{ name: 'version', type: 'INT64' }, { name: 'body', type: 'STRING' }] };
+    }
+    m = /^insert into (\S+) \(id, version, body, updated_at\) select \* from .* where not exists /.exec(sql);
+    if (m) {
+      const key = `${m[1]}|${params[0]}`;
+      const fresh = !casDocs.has(key);
+      if (fresh) casDocs.set(key, { version: 0, body: String(params[1]) });
+      return { numDmlAffectedRows: fresh ? 1 : 0 };
+    }
+    m = /^update (\S+) set version = \?, body = \?, updated_at = .* where id = \? and version = \?$/.exec(sql);
+    if (m) {
+      const key = `${m[1]}|${params[2]}`;
+      const d = casDocs.get(key);
+      const hit = !!d && d.version === Number(params[3]);
+      if (hit) casDocs.set(key, { version: Number(params[0]), body: String(params[1]) });
+      return { numDmlAffectedRows: hit ? 1 : 0 };
+    }
+    return undefined;
+  }
+  /** A query's positional parameters' values, as the client sent them. */
+  const paramValues = (qp: unknown): unknown[] => (Array.isArray(qp) ? qp.map((x: { parameterValue?: { value?: unknown } }) => x?.parameterValue?.value ?? null) : []);
 
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
     const text = JSON.stringify(body);
@@ -912,7 +944,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
         // a job id that exists already (e.g. the client retrying an insert whose answer was lost) is a
         // 409 before anything else, and uses up no scripted answer
         if (!dryRun && jobs.has(`${p}:${jobId}`)) return fail(res, 409, 'duplicate', `Already Exists: Job ${p}:${location}.${jobId}`);
-        const answer = takeAnswer(sql);
+        const answer = takeAnswer(sql, paramValues(configuration.query?.queryParameters), dryRun);
         const mode = httpErrorFor(answer, dryRun, 'insert');
         if (mode === 'retry-after') return rateLimited429(res, (answer as { status429RetryAfterSeconds: number }).status429RetryAfterSeconds);
         const error = 'error' in answer ? answer.error : undefined;
@@ -977,7 +1009,7 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       case 'POST queries': {
         const sql: string = body?.query ?? '';
         const location: string = body?.location ?? 'US';
-        const answer = takeAnswer(sql);
+        const answer = takeAnswer(sql, paramValues(body?.queryParameters));
         const mode = httpErrorFor(answer, false, 'query');
         if (mode === 'retry-after') return rateLimited429(res, (answer as { status429RetryAfterSeconds: number }).status429RetryAfterSeconds);
         if ('error' in answer) return fail(res, answer.error.httpStatus, answer.error.reason, answer.error.message, answer.error.location);

@@ -36,6 +36,9 @@ class MemoryReader implements SyncReader {
   async cursorBounds(): Promise<CursorBounds> {
     return { clock: '2030-01-01 00:00:00+00', max: this.rows.at(-1)?.[1] ?? null, ahead: { rows: 0, latest: null }, savedAhead: false };
   }
+  async keptRows(_spec: unknown, _columns: unknown, upto: string): Promise<number> {
+    return this.rows.filter((r) => r[1] <= upto).length;
+  }
   async retiredRows(): Promise<number> {
     return 0;
   }

@@ -297,6 +297,13 @@ export class PostgresSyncReader implements SyncReader {
     return Number((await this.firstRow(`select count(*) as n from ${this.rel(spec)} where ${q(spec.cursor)} < 'infinity'${from} and ${retiredSql(spec.retired, columns)}`, lower ? [lower] : []))?.n ?? 0);
   }
 
+  async keptRows(spec: StreamSpec, columns: SyncColumn[], upto: string): Promise<number> {
+    const q = (c: string) => this.db.dialect.quoteIdent(c);
+    const type = columns.find((c) => c.name === spec.cursor);
+    const retired = spec.retired ? ` and not coalesce(${retiredSql(spec.retired, columns)}, false)` : '';
+    return Number((await this.firstRow(`select count(*) as n from ${this.rel(spec)} where ${q(spec.cursor)} <= cast($1 as ${type?.sourceType ?? type?.pgType ?? 'timestamptz'})${retired}`, [upto]))?.n ?? 0);
+  }
+
   async lookbackFrom(cursor: string, seconds: number): Promise<string> {
     return String((await this.firstRow(`select (cast($1 as timestamptz) - make_interval(secs => $2))::text as t`, [cursor, seconds]))!.t);
   }

@@ -1,0 +1,62 @@
+/**
+ * A synced stream's lock outside `vigil serve`: `vigil sync` holds it for each stream while it
+ * syncs it, and `vigil retention apply` for each synced stream whose warehouse copy it deletes in,
+ * so the two never overlap on a stream — a sync reads the retention log once, as it starts, and
+ * copied back every row an apply deleted meanwhile (docs/sync.md). It is the stream's lease that
+ * serve's sync jobs hold (JobLeases: document `stream:<source>.<table>` in `vigil_serve_leases`),
+ * so serve's jobs take turns with these commands too; renewed every third of it while held, given
+ * back at the end (a process killed outright holds it until its lease runs out, or — on the same
+ * host — until its pid is gone). A DuckDB target takes none: one process has the file.
+ */
+import type { Adapter } from '../adapters/adapter.js';
+import type { ProjectFiles } from '../project/load-project.js';
+import { JobLeases } from '../serve/lease.js';
+import { MIN_LEASE_MS } from '../serve/config.js';
+import { durationMs } from '../time/duration.js';
+import { redact } from '../secrets.js';
+
+/** The longest a command waits for a stream another holds (at most one lease: serve.lease). */
+export const LOCK_WAIT_MS = 60_000;
+const POLL_MS = 1000;
+
+/** The stream is held by another (who, in `message`), still after the wait: the command did nothing to it. */
+export class StreamBusy extends Error {}
+
+export interface StreamLock {
+  /** Give the streams back (and stop renewing them). */
+  release(): Promise<void>;
+}
+
+/** The lease a command holds a stream with: the project's `serve.lease` (default 10 minutes), as serve's jobs do. */
+export function lockLeaseMs(files: ProjectFiles): number {
+  const lease = files.project.serve?.lease;
+  return Math.max(MIN_LEASE_MS, lease ? durationMs(lease) : 10 * 60_000);
+}
+
+/**
+ * Take every one of `streams` for `holder` (the command: `vigil sync`), all or none, on `adapter`
+ * (a connection of its own: renewals go while the command's work runs), in the target's `schema`.
+ * Waits for a holder at most LOCK_WAIT_MS or one lease, whichever is shorter, saying once whom it
+ * waits for (`say`); then throws StreamBusy naming the stream and its holder.
+ */
+export async function lockStreams(adapter: Adapter, schema: string, streams: string[], holder: string, o: { leaseMs: number; say: (line: string) => void; signal?: AbortSignal }): Promise<StreamLock> {
+  const leases = new JobLeases(schema, o.leaseMs);
+  const waitMs = Math.min(LOCK_WAIT_MS, o.leaseMs);
+  const r = await leases.holdStreams(adapter, streams, holder, { waitMs, pollMs: POLL_MS, maxPollMs: 5 * POLL_MS, signal: o.signal, say: o.say });
+  if (!r.ok) throw new StreamBusy(`stream ${r.why}${o.signal?.aborted ? '' : `, still after ${Math.round(waitMs / 1000)}s`}`);
+  let renewing: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = leases.renewStreams(adapter, streams).then(
+      (ok) => ok || o.say(`warning: lost the lease of ${streams.join(', ')} (taken over after it ran out): another sync or retention apply may start on it meanwhile`),
+      (e: unknown) => o.say(`warning: could not renew the lease of ${streams.join(', ')}: ${redact(String((e as Error).message ?? e).split('\n')[0])}`),
+    );
+  }, Math.max(1000, o.leaseMs / 3));
+  timer.unref();
+  return {
+    release: async () => {
+      clearInterval(timer);
+      await renewing;
+      await leases.releaseStreams(adapter, streams).catch((e: unknown) => o.say(`warning: could not release the lease of ${streams.join(', ')} (it runs out by itself): ${redact(String((e as Error).message ?? e).split('\n')[0])}`));
+    },
+  };
+}
