@@ -48,7 +48,7 @@ export function otherVigilNote(dir: string, m: Manifest): string | undefined {
     format < 2
       ? [
           'a sync setting a source table leaves to its default (that manifest recorded the value it resolved, not whether it was declared: a default is not compared)',
-          'macros per file (that manifest kept one checksum per macro file: a change to one macro modifies what calls any macro of its file)',
+          'macros, when that manifest kept one checksum per macro file (a Vigil before 290baa0: a change to one macro then modifies what calls any macro of its file; one per macro, as later ones kept, compares exactly)',
         ]
       : [];
   const who = format < STATE_FORMAT ? 'an older Vigil' : format > STATE_FORMAT ? 'a newer Vigil' : 'another Vigil';

@@ -603,9 +603,10 @@ function stateMatches(m: Manifest, state: Manifest, n: ManifestNode, what: strin
   // (a state written before manifests kept the fqn: not compared)
   const fqn = () => 'fqn' in n && 'fqn' in old && !!n.fqn && !!old.fqn && canonicalJson(n.fqn) !== canonicalJson(old.fqn);
   // (models, snapshots and singular tests record the macros they call)
-  // (a state of layout 1 kept one checksum per macro file: compared with this project's per file)
-  const mine = format < 2 ? m.macro_files : m.macros;
-  const macros = () => ('depends_on_macros' in n ? (n.depends_on_macros ?? []) : []).some((x) => mine?.[x] !== state.macros?.[x]);
+  // (a state of layout 1 kept one checksum per macro (since 290baa0) or, older, one per macro file:
+  // it cannot say which, so a macro is unchanged when its checksum is this project's either way)
+  const sameMacro = (x: string) => state.macros?.[x] === m.macros?.[x] || (format < 2 && state.macros?.[x] !== undefined && state.macros[x] === m.macro_files?.[x]);
+  const macros = () => ('depends_on_macros' in n ? (n.depends_on_macros ?? []) : []).some((x) => !sameMacro(x));
   if (what === 'modified.body') return body();
   if (what === 'modified.configs') return configs();
   if (what === 'modified.relation') return relation();

@@ -268,6 +268,20 @@ describe('state: selection', () => {
     expect(sel('state:modified')).toEqual(['raw.t2']);
   });
 
+  it('a --state manifest of format 1 that kept one checksum per macro (ce5d3ec, as every Vigil from 290baa0): macros compared per macro, unchanged ones not modified (was: compared per file, every caller of a macro of a two-macro file modified)', () => {
+    const dir = makeProject(OLD_PROJECT);
+    dirs.push(dir);
+    cpSync(join(REPO, 'test/fixtures/state-ce5d3ec'), join(dir, 'prev'), { recursive: true });
+    const sel = stateLs(dir);
+    expect(sel('state:modified')).toEqual([]);
+    // the other macro of a's macro file: a calls only cents, so nothing is modified
+    writeFileSync(join(dir, 'macros/util.sql'), OLD_PROJECT['macros/util.sql'].replace('upper', 'lower'));
+    expect(sel('state:modified.macros')).toEqual([]);
+    // its own macro: modified
+    writeFileSync(join(dir, 'macros/util.sql'), OLD_PROJECT['macros/util.sql'].replace('* 100', '* 1000'));
+    expect(sel('state:modified.macros')).toEqual(['a']);
+  });
+
   it('a --state manifest an older Vigil wrote (c838cdd: per-file macro checksums, resolved sync defaults): unchanged files are not modified, one note says so; what changed still is (was: every synced source and every model calling a macro modified)', () => {
     const dir = makeProject(OLD_PROJECT);
     dirs.push(dir);
@@ -277,7 +291,7 @@ describe('state: selection', () => {
     expect(r.stdout).toBe('');
     const notes = r.stderr.split('\n').filter(Boolean);
     expect(notes).toHaveLength(1);
-    expect(notes[0]).toMatch(/^note: --state prev: its manifest was written by an older Vigil \(0\.1\.0, state format 1; this is \S+, format 2\): what only the format or a default changed is not a modification; not compared exactly: a sync setting a source table leaves to its default .*; macros per file/);
+    expect(notes[0]).toMatch(/^note: --state prev: its manifest was written by an older Vigil \(0\.1\.0, state format 1; this is \S+, format 2\): what only the format or a default changed is not a modification; not compared exactly: a sync setting a source table leaves to its default .*; macros, when that manifest kept one checksum per macro file/);
     const sel = stateLs(dir);
     // a declared sync setting that changed is modified
     writeFileSync(join(dir, 'models/sources.yml'), OLD_PROJECT['models/sources.yml'].replace('batch_size: 1000', 'batch_size: 2000'));
