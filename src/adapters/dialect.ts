@@ -141,6 +141,12 @@ export interface Dialect {
    * view is authorized in the datasets it reads); absent: a view reads them as its owner (Postgres).
    */
   viewReadersNeedInputs?: boolean;
+  /**
+   * Whether a build writes a model's description and its columns' to the warehouse (BigQuery's
+   * table and column descriptions): a change to them is `state:modified.persisted_descriptions`,
+   * as dbt's with persist_docs; absent: descriptions stay in Vigil's docs (DuckDB, Postgres).
+   */
+  persistsDescriptions?: boolean;
   /** The statement giving `principals` read access to `rel` (a table or view). */
   grantSelect?(rel: Relation, kind: 'table' | 'view', principals: string[]): string;
   /** The statement taking read access to `rel` from `principals`. */

@@ -65,6 +65,8 @@ export interface OpenContext {
 export interface CheckContext extends OpenContext {
   /** the check is of a selection (-s, --exclude): part of the project's statements only */
   partial?: boolean;
+  /** the project's target folder (`paths.target`, relative to `root`; default `target`): a checker keeps its caches in its `.cache/` */
+  targetPath?: string;
 }
 
 export interface BiIdentity {

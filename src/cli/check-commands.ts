@@ -43,7 +43,7 @@ export async function checkDir(o: CheckOptions): Promise<{ report: CheckReport; 
   if (!warehouse.checker) throw new UsageError(`vigil check has no checker for ${target.type} targets`);
   const { ids } = selectFor(result.manifest, o);
   const select = (o.select?.length ?? 0) + (o.exclude?.length ?? 0) > 0 ? ids : undefined;
-  const checker = revealingChecker(await warehouse.checker(target.config, { root: files.root, threads: 1, partial: select !== undefined }));
+  const checker = revealingChecker(await warehouse.checker(target.config, { root: files.root, threads: 1, partial: select !== undefined, targetPath: files.paths.target }));
   o.announce?.(`vigil ${VIGIL_VERSION} check: target ${target.name} (${target.type}) with ${checker.engine}`);
   const { checkProject } = await import('../check/check-project.js');
   try {

@@ -39,7 +39,7 @@ export interface Common {
  */
 export async function keepSnapshot(name: SnapshotName, c: { files: ProjectFiles; result: CompileResult }, o: Common, start: SnapshotStart | undefined, value: () => unknown): Promise<void> {
   if (!start || !snapshotFolders(c.files.paths) || c.result.volatile) return;
-  const bytes = await snapshotBytes(c.files.root, o, start, value(), isSecret);
+  const bytes = await snapshotBytes(c.files.root, o, start, value(), isSecret, c.files.fixturesRead);
   try {
     if (bytes) writeProjectFile(snapshotPath(c.files.root, name), bytes);
   } catch {

@@ -59,7 +59,7 @@ export async function runLsFast(o: LsOptions): Promise<void> {
 const BUILD_ONLY = new Set(['compiled_sql', 'compiled_sql_incremental', 'unmasked_sql', 'compiled_path', 'compiled_path_incremental', 'compiled_body_line', 'givens', 'expect_rows', 'expect_line', 'description']);
 export function lsManifest(m: Manifest): Manifest {
   const nodes: Record<string, unknown> = {};
-  const described = m.metadata?.adapter === 'bigquery';
+  const described = !!m.metadata?.persists_descriptions;
   for (const [id, n] of Object.entries(m.nodes)) {
     const kept: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(n)) if (!BUILD_ONLY.has(k) || (described && k === 'description')) kept[k] = v;

@@ -11,11 +11,11 @@
  */
 import chokidar from 'chokidar';
 import { existsSync, lstatSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { formatDiagnostic, ProjectError, UsageError } from '../errors.js';
 import { patchCompile, type CompileResult } from '../compile/compile-project.js';
 import { findProjectRoot, loadProject, reloadProject, type ProjectFiles } from '../project/load-project.js';
-import { EDITOR_TEMP } from '../project/paths.js';
+import { EDITOR_TEMP, PROJECT_FILE, realPath, SELECTORS_FILE, SOURCE_FOLDERS, toPosix } from '../project/paths.js';
 import { getWarehouse } from '../adapters/index.js';
 import { loadCache, saveCache, writeCompileArtifacts, type CacheFile } from '../project/artifacts.js';
 import { selectNodes, selectorExprs } from '../compile/selector.js';
@@ -28,6 +28,11 @@ type Manifest = CompileResult['manifest'];
 const IGNORED = /^(\.git|node_modules|\.vigil|\.cache)(\/|$)/;
 /** How long a round of files removed only waits for the addition of a move's other half (onChange). */
 const MOVE_WAIT_MS = 150;
+
+/** The folder of a path relative to the root (`.` for one in the root). */
+const posixDir = (rel: string) => (rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '.');
+/** Whether a path relative to the root is under it by its text (`../x` is not). */
+const inside = (rel: string) => rel !== '..' && !rel.startsWith('../');
 
 export async function runWatch(
   command: 'compile' | 'run' | 'build' | 'test',
@@ -48,8 +53,9 @@ export async function runWatch(
   let own = new Set<string>();
   /**
    * The project's symbolic links to files, by the real path of the file: the links are watched,
-   * not the files they point to (chokidar's followSymlinks would walk linked folders, which the
-   * project does not read), so each such file is watched on its own.
+   * not the files they point to (chokidar's followSymlinks would walk every linked folder, also
+   * those inside the project's folders, which the project does not read), so each such file is
+   * watched on its own.
    */
   let linkedTo = new Map<string, string[]>();
   const watchedFiles = new Set<string>();
@@ -62,6 +68,46 @@ export async function runWatch(
       if (watchedFiles.has(real)) continue;
       watchedFiles.add(real);
       watcher.add(real);
+    }
+  };
+  /**
+   * What is watched: exactly what the project reads — project.yaml, selectors.yml, each of its
+   * folders where `paths:` puts them (paths.ts SOURCE_FOLDERS) and each fixture a unit test read,
+   * relative to the root (`../shared` for a folder outside it). Under the root they are watched
+   * through the root (the other paths there are ignored); a folder whose real path is elsewhere
+   * — outside the root (`paths: { models: ../x }`) or through a symbolic link (`models ->
+   * ../shared`), which the project reads through — is watched at its real path, in `away`.
+   */
+  const read = { files: new Set<string>([PROJECT_FILE, SELECTORS_FILE]), folders: new Set<string>(SOURCE_FOLDERS), fixtures: new Set<string>() };
+  /** the places watched at their real path, by that path: the path relative to the root they stand for */
+  let away = new Map<string, string>();
+  /** the folders under the root a scan of chokidar took in (a folder the project did not read then was not) */
+  const scanned = new Set<string>();
+  const watchRead = (f: ProjectFiles) => {
+    const rootReal = realPath(root) ?? root;
+    read.folders = new Set(SOURCE_FOLDERS.map((k) => f.paths[k] ?? k));
+    read.fixtures = new Set(f.fixturesRead ?? []);
+    const next = new Map<string, string>();
+    const here: string[] = [];
+    // each folder, and each fixture's folder (a fixture not there yet is seen when it comes)
+    for (const rel of [...read.folders, ...[...read.fixtures].map(posixDir)]) {
+      // (not there yet: its nearest folder that is, which sees it come)
+      let [abs, at] = [resolve(root, rel), rel];
+      let real = realPath(abs);
+      while (real === undefined && dirname(abs) !== abs) [abs, at, real] = [dirname(abs), posix.join(at, '..'), realPath(dirname(abs))];
+      if (real === undefined) continue;
+      if (inside(at) && real === resolve(rootReal, at)) here.push(abs);
+      else next.set(real, at);
+    }
+    for (const [real] of away) if (!next.has(real)) void watcher.unwatch(real);
+    const added = [...next.keys()].filter((real) => !away.has(real));
+    away = next;
+    for (const real of added) watcher.add(real);
+    // (a folder under the root that an earlier scan left out, as the project did not read it then)
+    for (const abs of here) {
+      if (scanned.has(abs)) continue;
+      scanned.add(abs);
+      watcher.add(abs);
     }
   };
   // the last compile that succeeded, which an edit of model files may patch
@@ -82,8 +128,11 @@ export async function runWatch(
   const compile = async (changed?: string[], firstRound = false): Promise<{ c: Compiled; ms: number; written: number } | undefined> => {
     const t0 = performance.now();
     let c: Compiled;
+    // (what the project reads is known once it compiled: the fixtures its unit tests read, also
+    // when the compile failed, as one whose fixture is missing does)
+    let loaded: ProjectFiles | undefined;
     try {
-      files = files && changed ? reloadProject(files, changed) : (preloaded ?? loadProject(o.projectDir, { keepYaml: true }));
+      files = loaded = files && changed ? reloadProject(files, changed) : (preloaded ?? loadProject(o.projectDir, { keepYaml: true }));
       preloaded = undefined;
       root = files.root;
       targetDir = files.paths.target;
@@ -105,11 +154,13 @@ export async function runWatch(
       // replaced by the copy from before it changed)
       files = undefined;
       last = undefined;
+      if (loaded) watchRead(loaded);
       if (!(e instanceof ProjectError)) throw e;
       if (firstRound && e.diagnostics.some(ofFlags)) throw e;
       refused(e);
       return undefined;
     }
+    watchRead(c.files);
     // (checked before anything is written, as vigil compile does; the compile stands, for the next
     // edit to patch)
     if (command !== 'test') {
@@ -218,6 +269,7 @@ export async function runWatch(
   try {
     preloaded = loadProject(o.projectDir, { keepYaml: true });
     targetDir = preloaded.paths.target;
+    read.folders = new Set(SOURCE_FOLDERS.map((k) => preloaded!.paths[k] ?? k));
   } catch {
     /* the first compile reports it */
   }
@@ -270,9 +322,31 @@ export async function runWatch(
   const relOf = (abs: string) => relative(root, abs).split(sep).join('/');
   const under = (rel: string, dir: string) => rel === dir || rel.startsWith(`${dir}/`);
   const skipped = (rel: string) => rel !== '' && (IGNORED.test(rel) || EDITOR_TEMP.test(rel.slice(rel.lastIndexOf('/') + 1)) || under(rel, targetDir) || [...own].some((f) => under(rel, f)));
+  /** whether the project reads `rel` (relative to the root), or a folder on the way to what it reads */
+  const isRead = (rel: string) =>
+    rel === '' ||
+    read.files.has(rel) ||
+    [...read.folders].some((d) => under(rel, d) || under(d, rel)) ||
+    [...read.fixtures].some((p) => p === rel || under(posixDir(p), rel));
+  /** The paths relative to the root that a path chokidar reports stands for: through the root, a folder watched elsewhere, a linked file. */
+  const relsOf = (abs: string): string[] => {
+    const rels: string[] = [];
+    if (abs === root || abs.startsWith(root + sep)) rels.push(relOf(abs));
+    for (const [real, rel] of away) if (abs === real || abs.startsWith(real + sep)) rels.push(toPosix(join(rel, relative(real, abs))));
+    return rels;
+  };
+  const wanted = (rel: string) => isRead(rel) && !skipped(rel);
   // (atomic: false — chokidar held a deletion back 100 ms, in case the file came back: a model
   // moved was seen added in one round, deleted in the next, the first a duplicate of itself)
-  const watcher = chokidar.watch(root, { ignored: (abs: string) => skipped(relOf(abs)), ignoreInitial: true, followSymlinks: false, atomic: false });
+  const watcher = chokidar.watch(root, {
+    ignored: (abs: string) => {
+      const rels = relsOf(abs);
+      return rels.length > 0 && !rels.some(wanted) && !watchedFiles.has(abs);
+    },
+    ignoreInitial: true,
+    followSymlinks: false,
+    atomic: false,
+  });
   watcher.on('all', (event, abs) => {
     // (chokidar reports the project's links added as it starts, and a linked file as it begins to
     // watch it: no change when older than the watching)
@@ -285,7 +359,7 @@ export async function runWatch(
       }
     }
     // (a linked file's change is one of each link to it)
-    const rels = [relOf(abs), ...(linkedTo.get(abs) ?? [])].filter((rel) => rel && !rel.startsWith('../') && !skipped(rel));
+    const rels = [...new Set([...relsOf(abs), ...(linkedTo.get(abs) ?? [])])].filter((rel) => rel && wanted(rel));
     if (!rels.length) return;
     if (!changedPaths.size) firstEventAt = performance.now();
     for (const rel of rels) changedPaths.add(rel);
@@ -293,6 +367,11 @@ export async function runWatch(
     if (!timer) timer = setTimeout(onChange, 15);
   });
   watcher.on('error', (e) => err(`${clock()} watching: ${(e as Error).message}`));
+  // what the project reads, as far as known before it compiles (the folders the root's scan takes
+  // in; those elsewhere)
+  scanned.add(root);
+  for (const rel of read.folders) scanned.add(resolve(root, rel));
+  if (preloaded) watchRead(preloaded);
   // what is saved from here on is seen: the first compile starts after the folders are watched
   await new Promise<void>((r) => watcher.once('ready', () => r()));
 

@@ -20,6 +20,7 @@ import { namingMacros, type NamingNode } from './naming-macros.js';
 import { dialectOf, getWarehouse } from '../adapters/index.js';
 import { fillEnvVars, resolveTarget } from './resolve-target.js';
 import { listFiles, PROJECT_FILE, readProjectText, SQL_FILE, unvalidatedSourceNames, type ProjectFiles, type RawFile } from '../project/load-project.js';
+import { stampHolds } from '../project/paths.js';
 import { MODEL_CONFIG_KEYS, ModelConfigSchema, SingularTestConfigSchema, SNAPSHOT_CONFIG_KEYS, SnapshotConfigSchema, type ModelConfig, type ModelProps, type ColumnProps, type HookValue, type SeedProps, type SnapshotConfig, type SnapshotProps, type SourceProps, type SourceTableProps, type TestEntry, type Freshness } from '../project/schema.js';
 import { stringTextAt, type YamlSource } from '../project/yaml-source.js';
 import { explainIssues, showPath } from '../project/issues.js';
@@ -111,6 +112,15 @@ function sameStamp(cached: CachedRender | undefined, f: RawFile): boolean {
   return !!(cached?.stamp && f.stamp && cached.stamp.size === f.stamp.size && cached.stamp.mtimeMs === f.stamp.mtimeMs);
 }
 
+/**
+ * The stamp to keep in the render cache with a file's checksum: none for a file modified too
+ * close to now (paths.ts stampHolds, git's racy rule: an edit within the same timestamp tick
+ * keeps its size and modification time), which is read and hashed again the next time.
+ */
+function keptStamp(f: RawFile, checksum: string, now = Date.now()): CachedRender['stamp'] {
+  return f.stamp && stampHolds(f.stamp.mtimeMs, now) ? { ...f.stamp, checksum } : undefined;
+}
+
 interface ModelDraft {
   file: RawFile;
   name: string;
@@ -163,7 +173,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   const safeTarget = target
     ? { name: target.name, type: target.type, schema: target.schema, database: target.catalog ?? '' }
     : { name: targetName, type: files.project.targets[targetName]?.type ?? '', schema: '', database: '' };
-  const emptyManifest = (): Manifest => ({ metadata: { project: projectName, target: target?.name ?? '', adapter: dialect.name, vigil_version: VIGIL_VERSION, state_format: STATE_FORMAT }, nodes: {}, sources: {}, child_map: {} });
+  const emptyManifest = (): Manifest => ({ metadata: { project: projectName, target: target?.name ?? '', adapter: dialect.name, vigil_version: VIGIL_VERSION, state_format: STATE_FORMAT, ...(dialect.persistsDescriptions ? { persists_descriptions: true } : {}) }, nodes: {}, sources: {}, child_map: {} });
 
   // ---- properties: models and sources
   const modelProps = new Map<string, NonNullable<ModelDraft['props']>>();
@@ -442,6 +452,8 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
   );
   const drafts = new Map<string, ModelDraft>();
   let cacheHits = 0;
+  // (the moment the files' stamps are compared with: keptStamp)
+  const now = Date.now();
   for (const f of files.models) {
     const name = f.path.slice(f.path.lastIndexOf('/') + 1).replace(SQL_FILE, '');
     // a name a selector can spell: white space or a selector's own characters would split it
@@ -463,7 +475,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const key = sha(globalKey + draft.checksum);
     if (cached && cached.key === key && !cached.calls.volatile && Object.entries(cached.calls.envUsed).every(([k, v]) => envStamp(opts.env[k]) === v)) {
       cacheHits++;
-      if (f.stamp && !sameFile) cached.stamp = { ...f.stamp, checksum: draft.checksum };
+      if (!sameFile) cached.stamp = keptStamp(f, draft.checksum, now);
       draft.calls = cached.calls;
       draft.sql = cached.sql;
       draft.sqlIncremental = cached.sqlIncremental;
@@ -478,7 +490,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       }
       continue;
     }
-    const entry: CachedRender = { key, sql: '', calls: draft.calls, stamp: f.stamp && { ...f.stamp, checksum: draft.checksum } };
+    const entry: CachedRender = { key, sql: '', calls: draft.calls, stamp: keptStamp(f, draft.checksum, now) };
     const t = tenv.compileTemplate(f.path, f.text);
     let err: TemplateError | undefined;
     if (isTemplateError(t)) err = t;
@@ -639,7 +651,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       ds.push(
         diag(
           'W_GRANTS',
-          `model '${d.name}' is a masked view granted to ${grantees.join(', ')}: on ${dialect.name === 'bigquery' ? 'BigQuery' : dialect.name} a view's readers also need read access to the tables it reads, unless the view is authorized in the datasets of those tables — without it they read nothing through it, and that access shows them the columns it masks`,
+          `model '${d.name}' is a masked view granted to ${grantees.join(', ')}: on ${getWarehouse(dialect.name)?.bi.title ?? dialect.name} a view's readers also need read access to the tables it reads, unless the view is authorized in the datasets of those tables — without it they read nothing through it, and that access shows them the columns it masks`,
           d.configAt!('grants'),
           `materialize it as a table (materialized: table): its grantees then read the masked rows alone; or authorize the view in the datasets it reads (Vigil does not change dataset ACLs)`,
           'warn',
@@ -731,7 +743,9 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
     const cached = opts.cache?.get(f.path);
     if (sameStamp(cached, f)) return cached!.stamp!.checksum;
     const checksum = sha(f.text);
-    if (f.stamp) opts.cache?.set(f.path, { key: 'seed', sql: '', calls: emptyCalls(), stamp: { ...f.stamp, checksum } });
+    const stamp = keptStamp(f, checksum, now);
+    if (stamp) opts.cache?.set(f.path, { key: 'seed', sql: '', calls: emptyCalls(), stamp });
+    else opts.cache?.delete(f.path);
     return checksum;
   };
   for (const f of files.seeds ?? []) {
@@ -1868,7 +1882,7 @@ export function compileProject(files: ProjectFiles, opts: CompileOptions): Compi
       draftAt.set(r.f.path, r.d);
       const node = modelNode(r.d);
       nodes[node.unique_id] = node;
-      opts.cache?.set(r.f.path, { key: sha(globalKey + r.checksum), sql: r.sql, sqlIncremental: r.sqlIncremental, calls: r.calls, stamp: r.f.stamp && { ...r.f.stamp, checksum: r.checksum } });
+      opts.cache?.set(r.f.path, { key: sha(globalKey + r.checksum), sql: r.sql, sqlIncremental: r.sqlIncremental, calls: r.calls, stamp: keptStamp(r.f, r.checksum) });
     }
     const patched: CompileResult = { ...base.result, manifest: { ...base.result.manifest, nodes }, cacheHits: drafts.size - redo.length };
     base = { files: next, result: patched };

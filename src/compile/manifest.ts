@@ -216,7 +216,8 @@ export type ManifestNode = ModelNode | SeedNode | SnapshotNode | SourceNode | Te
 
 export interface Manifest {
   /** `state_format`: what its state comparisons can rely on (version.ts' STATE_FORMAT; none: 1, written before it was recorded) */
-  metadata: { project: string; target: string; adapter: string; vigil_version: string; state_format?: number; generated_at?: string };
+  /** `persists_descriptions`: its target's warehouse writes model and column descriptions (Dialect.persistsDescriptions) */
+  metadata: { project: string; target: string; adapter: string; vigil_version: string; state_format?: number; persists_descriptions?: boolean; generated_at?: string };
   nodes: Record<string, ModelNode | SeedNode | SnapshotNode | TestNode | UnitTestNode>;
   sources: Record<string, SourceNode>;
   /** Dashboards, keyed by unique id (exposure.<project>.<name>). Not executable nodes. */

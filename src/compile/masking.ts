@@ -21,23 +21,11 @@ import type { ColumnInfo, Manifest, ModelNode } from './manifest.js';
 import type { Policy } from '../project/schema.js';
 
 export { POLICIES, type Policy } from '../project/schema.js';
+export { CONTENT_COLUMNS, declassified, isPii, needsMasking, piiMark, policyOf } from './policy.js';
+import { CONTENT_COLUMNS, declassified, isPii, marked, piiMark, policyOf } from './policy.js';
 
 /** What `mask` shows instead of a value. */
 export const MASK_TEXT = '****';
-
-/**
- * Column names that hold prompt or response text: the shipped privacy rule (seed 001: prompt and
- * response content is masked by default) and the response side of it.
- */
-export const CONTENT_COLUMNS = ['request_metadata', 'prompt', 'prompt_text', 'messages', 'content', 'completion_text', 'completion', 'response_text'];
-
-const marked = (v: unknown) => v !== undefined && v !== null && v !== false && !/^(no|none|false)$/i.test(String(v));
-
-/** The YAML mark that makes a column PII (`meta: { pii: ... }` or `{ content: ... }`), as written; undefined when none. */
-export function piiMark(c: Pick<ColumnInfo, 'meta'>): string | undefined {
-  for (const key of ['pii', 'content'] as const) if (marked(c.meta?.[key])) return `meta: { ${key}: ${String(c.meta![key])} }`;
-  return undefined;
-}
 
 /**
  * A column meta key that looks meant as the PII mark but is not read as one (meta is free-form,
@@ -52,22 +40,6 @@ export function piiKeyNearMiss(key: string, meta: Record<string, unknown>): { me
   // (a near miss set to false marks nothing either way)
   if (marked(meta[key]) && (/(^|[_-])pii([_-]|$)/.test(low) || (low.length <= 4 && editDistance(low, 'pii') <= 1))) return { meant: 'pii', caseOnly: false };
   return undefined;
-}
-
-/** The column was reviewed and holds no personal data (`meta: { pii: false }`): what it is derived from does not make it PII. */
-export function declassified(c: Pick<ColumnInfo, 'meta'> | undefined): boolean {
-  const v = c?.meta?.pii;
-  return v !== undefined && v !== null && !marked(v);
-}
-
-/** PII: marked in YAML, given a policy, or named like prompt or response content. */
-export function isPii(c: Pick<ColumnInfo, 'name' | 'meta' | 'policy'>): boolean {
-  return !!c.policy || !!piiMark(c) || (CONTENT_COLUMNS.includes(c.name.toLowerCase()) && !declassified(c));
-}
-
-/** The policy the published relation applies to this column; undefined: shown as it is. */
-export function policyOf(c: Pick<ColumnInfo, 'name' | 'meta' | 'policy'>): Policy | undefined {
-  return c.policy ?? (isPii(c) ? 'mask' : undefined);
 }
 
 /** Why the column is masked, for messages: its policy and where it comes from. */
@@ -92,11 +64,6 @@ export function maskExpr(policy: Policy, column: string, dialect: Dialect): stri
     case 'drop':
       return undefined;
   }
-}
-
-/** Does the model publish through a mask: one of its declared columns has a policy. */
-export function needsMasking(columns: ColumnInfo[]): boolean {
-  return columns.some((c) => policyOf(c) !== undefined);
 }
 
 /** How the published SELECT shows each column it masks (mask, hash, redact; `drop` publishes none): what an incremental table records it was built with. */

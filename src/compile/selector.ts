@@ -11,7 +11,7 @@ import type { Policy } from '../project/schema.js';
 import { didYouMean } from '../errors.js';
 import { CONFIG_CHOICES } from '../project/config-choices.js';
 import { canonicalJson } from '../stable-json.js';
-import { needsMasking, policyOf } from './masking.js';
+import { needsMasking, policyOf } from './policy.js';
 
 export interface SelectionResult {
   ids: Set<string>;
@@ -549,7 +549,7 @@ function contractOf(x: object): string {
  * Postgres write none.
  */
 function persistedDescriptions(m: Manifest, x: object): string | undefined {
-  if (m.metadata?.adapter !== 'bigquery' || !('resource_type' in x) || x.resource_type !== 'model' || !('relation' in x) || !x.relation) return undefined;
+  if (!m.metadata?.persists_descriptions || !('resource_type' in x) || x.resource_type !== 'model' || !('relation' in x) || !x.relation) return undefined;
   const description = 'description' in x && typeof x.description === 'string' && x.description ? x.description : null;
   return canonicalJson({ description, columns: columnList(x).filter((c) => c.description).map((c) => [c.name, c.description]) });
 }

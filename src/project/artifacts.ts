@@ -11,7 +11,8 @@ import type { RenderCache } from '../compile/compile-project.js';
 import type { Manifest } from '../compile/manifest.js';
 import type { ProjectFiles } from './load-project.js';
 
-const CACHE_VERSION = 2;
+/** 3: a stamp is kept only for a file older than RACY_MS at the compile (paths.ts): a cache of 2 may hold stamps of files edited since within their tick */
+const CACHE_VERSION = 3;
 
 export interface CacheFile {
   version: number;

@@ -5,7 +5,7 @@
 import { existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { diag, ProjectError, type Diagnostic } from '../errors.js';
-import { EDITOR_TEMP, findProjectRoot, linkedFile, listFiles, NO_YAML_SELECTORS, PROJECT_FILE, readProjectText, SELECTORS_FILE, SQL_FILE, toPosix, type Listed } from './paths.js';
+import { EDITOR_TEMP, findProjectRoot, linkedFile, listFiles, NO_YAML_SELECTORS, PROJECT_FILE, readProjectText, SELECTORS_FILE, SOURCE_FOLDERS, SQL_FILE, toPosix, type Listed } from './paths.js';
 import { parseYaml, parseYamlKeeping, validateYaml, yamlFromTree, type YamlSource } from './yaml-source.js';
 import { YamlCache } from './yaml-cache.js';
 import { ProjectFileSchema, PropertiesFileSchema, type ProjectFile, type PropertiesFile } from './schema.js';
@@ -59,7 +59,7 @@ export interface ProjectFiles {
   links?: Map<string, string>;
 }
 
-export { findProjectRoot, listFiles, PROJECT_FILE, readProjectText, SQL_FILE, toPosix };
+export { findProjectRoot, listFiles, PROJECT_FILE, readProjectText, SOURCE_FOLDERS, SQL_FILE, toPosix };
 
 function readAll(root: string, paths: string[]): RawFile[] {
   return paths.map((p) => ({ path: p, text: readProjectText(join(root, p)) }));
@@ -104,8 +104,6 @@ function fileKinds(paths: ProjectFiles['paths']): FileKind[] {
   ];
 }
 
-/** The folders a project reads its own files from: what `vigil clean`, `paths.target` and a project made inside it keep clear of. */
-export const SOURCE_FOLDERS = ['models', 'macros', 'tests', 'alerts', 'dashboards', 'seeds', 'snapshots'] as const;
 
 /**
  * project.yaml `paths:` with their defaults, as plain relative paths (`./models/` is `models`):

@@ -11,6 +11,44 @@ export const PROJECT_FILE = 'project.yaml';
 export const SELECTORS_FILE = 'selectors.yml';
 export const NO_YAML_SELECTORS = 'Vigil has no YAML selectors: write the selection with -s/--select and --exclude, in the same grammar — tag:x, path:models/marts, +name, ...';
 
+/**
+ * The folders a project reads its own files from, by their key in project.yaml `paths:` (each
+ * folder is that key by default): the one list of them. What the compile lists (listFiles), what
+ * `--watch` watches (with project.yaml, selectors.yml and the fixtures unit tests read), what a
+ * snapshot stamps, and what `vigil clean`, `paths.target` and a project made inside it keep clear of.
+ */
+export const SOURCE_FOLDERS = ['models', 'macros', 'tests', 'alerts', 'dashboards', 'seeds', 'snapshots'] as const;
+export type SourceFolder = (typeof SOURCE_FOLDERS)[number];
+
+/**
+ * Where a path of the project really is: its real path, through every symbolic link on the way
+ * (listFiles reads a folder through a link: `models -> ../shared`), or undefined when nothing is
+ * there yet.
+ */
+export function realPath(abs: string): string | undefined {
+  try {
+    return realpathSync(abs);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How much older than the moment its stamp is taken a file must be for its stamp (size and
+ * modification time) to stand for its content: git's "racy git" rule. An edit made after the
+ * stamp was taken gets a later modification time, except within the file system's timestamp
+ * tick (1 s on HFS+ and ext3, 2 s on FAT) or on a clock a little behind: a file modified that
+ * close to the stamp is read and hashed each time (only files just touched: a project's other
+ * files keep their stamps). What no stamp rule sees: an edit that keeps the size and sets an older
+ * modification time back on purpose (as make and git miss it; `vigil clean` forgets every stamp).
+ */
+export const RACY_MS = 2000;
+
+/** Whether the stamp of a file modified at `mtimeMs`, taken at `takenAtMs`, may stand for its content (RACY_MS). */
+export function stampHolds(mtimeMs: number, takenAtMs: number): boolean {
+  return mtimeMs < takenAtMs - RACY_MS;
+}
+
 /** A model, macro, test or snapshot file: `.sql` in any case, as dbt finds them (`Orders.SQL` is the model Orders). */
 export const SQL_FILE = /\.sql$/i;
 

@@ -216,4 +216,20 @@ describe("vigil check --target prod with kept answers (Google's analyzer)", () =
     expect(Number(reused[1])).toBeGreaterThan(10 * Number(reused[2]));
     // four checks, two of them cold: ~10 s alone, over a minute on a loaded 2-core machine
   }, 240_000);
+
+  it('the answers go under paths.target, as every other cache, and vigil clean removes them (was: target/.cache/zetasql-answers.bin whatever paths.target said, left by clean)', () => {
+    const d = tmp();
+    const yaml = readFileSync(join(REPO, 'project.yaml'), 'utf8');
+    writeFileSync(join(d, 'project.yaml'), `${yaml.trimEnd()}\npaths:\n  target: build\n`);
+    mkdirSync(join(d, 'models'));
+    writeFileSync(join(d, 'models', 'one.sql'), 'select 1 as x\n');
+    const r = vigil(d, ['check', '--target', 'prod'], ENV);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('(build/.cache/zetasql-answers.bin; delete it to ask everything again)');
+    expect(existsSync(join(d, 'build/.cache/zetasql-answers.bin'))).toBe(true);
+    expect(existsSync(join(d, 'target'))).toBe(false);
+    expect(vigil(d, ['clean']).code).toBe(0);
+    expect(existsSync(join(d, 'build'))).toBe(false);
+    expect(existsSync(join(d, 'target'))).toBe(false);
+  }, 120_000);
 });

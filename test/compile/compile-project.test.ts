@@ -888,6 +888,31 @@ describe('render cache with file stamps', () => {
     expect(changed.cacheHits).toBe(1);
     expect((changed.manifest.nodes['model.fixture.a'] as ModelNode).compiled_sql).toBe('select 2 as x');
   });
+
+  it("a file modified within RACY_MS of the compile is read again however its stamp looks: an edit in the same timestamp tick keeps size and mtime (was: the old SQL, git's racy case)", () => {
+    const cache: RenderCache = new Map();
+    const now = Date.now();
+    const files = (a: string, seed: string) => {
+      const f = projectFiles({});
+      f.models = [{ path: 'models/a.sql', text: a, stamp: { size: a.length, mtimeMs: now } }];
+      f.seeds = [{ path: 'seeds/s.csv', text: seed, stamp: { size: seed.length, mtimeMs: now } }];
+      return f;
+    };
+    const first = compileProject(files('select 1 as x', 'id\n1\n'), { env: {}, cache });
+    expect((first.manifest.nodes['model.fixture.a'] as ModelNode).compiled_sql).toBe('select 1 as x');
+    // the same size and modification time, another text: read, not taken from the stamp
+    const edited = compileProject(files('select 2 as x', 'id\n2\n'), { env: {}, cache });
+    expect((edited.manifest.nodes['model.fixture.a'] as ModelNode).compiled_sql).toBe('select 2 as x');
+    const seedSum = (r: typeof first) => (r.manifest.nodes['seed.fixture.s'] as { checksum?: string }).checksum;
+    expect(seedSum(first)).toMatch(/\w/);
+    expect(seedSum(edited)).not.toBe(seedSum(first));
+    // a file older than that keeps its stamp (the 10,000 models of a recompile are not read)
+    expect(cache.get('models/a.sql')?.stamp).toBeUndefined();
+    const old = projectFiles({});
+    old.models = [{ path: 'models/a.sql', text: 'select 3 as x', stamp: { size: 13, mtimeMs: now - 10_000 } }];
+    compileProject(old, { env: {}, cache });
+    expect(cache.get('models/a.sql')?.stamp).toMatchObject({ size: 13, mtimeMs: now - 10_000 });
+  });
 });
 
 describe('partition_by', () => {

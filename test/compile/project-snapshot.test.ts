@@ -4,7 +4,7 @@
  * unchanged; compiled again as soon as one of them changes; never kept when a secret was read.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize } from 'node:v8';
 import { makeProject, REPO, removeDir, vigil } from '../helpers.js';
@@ -54,6 +54,49 @@ describe('project snapshot (vigil ls)', () => {
     writeFileSync(join(dir, 'models/b.sql'), 'select 2 as id\n');
     expect(vigil(dir, ['ls']).stdout).toBe('a\nb\n');
     expect(vigil(dir, ['ls']).stdout).toBe('a\nb\n');
+  });
+
+  it("a same-size edit in the timestamp tick of the snapshot is seen: a file modified that near it is stamped with its content's hash (was: answered from the snapshot, git's racy case)", () => {
+    const dir = makeProject({
+      'models/a.sql': 'select 1 as id\n',
+      'models/schema.yml': 'models:\n  - name: a\n    description: first\n',
+    });
+    dirs.push(dir);
+    const yml = join(dir, 'models/schema.yml');
+    // whole seconds, as a 1 s file system stamps: the edit below lands in the same tick
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    utimesSync(yml, now, now);
+    expect(vigil(dir, ['ls']).stdout).toBe('a\n');
+    expect(existsSync(join(dir, SNAPSHOT))).toBe(true);
+    const size = statSync(yml).size;
+    writeFileSync(yml, 'models:\n  - name: a\n   description: first\n'.padEnd(size, ' '));
+    utimesSync(yml, now, now);
+    const r = vigil(dir, ['ls']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/models\/schema\.yml:3:/);
+  });
+
+  it("a unit test's fixture outside the stamped folders is stamped: moved away, the listing fails as a cold one does (was: the snapshot answered, exit 0)", () => {
+    const dir = makeProject({
+      'models/events.sql': 'select 1 as id\n',
+      'models/unit.yml': "unit_tests:\n  - name: ut_events\n    model: events\n    given: []\n    expect:\n      fixture: fixtures/ev.csv\n",
+      'fixtures/ev.csv': 'id\n1\n',
+    });
+    dirs.push(dir);
+    // (a fixture modified just before a compile keeps no snapshot: it may change after being read)
+    const then = new Date('2026-01-01T00:00:00Z');
+    utimesSync(join(dir, 'fixtures/ev.csv'), then, then);
+    const c = vigil(dir, ['ls', '--resource-type', 'unit_test']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toBe('ut_events\n');
+    expect(existsSync(join(dir, SNAPSHOT))).toBe(true);
+    renameSync(join(dir, 'fixtures/ev.csv'), join(dir, 'fixtures/ev_old.csv'));
+    const gone = vigil(dir, ['ls', '--resource-type', 'unit_test']);
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toMatch(/E_UNIT|fixtures\/ev\.csv/);
+    renameSync(join(dir, 'fixtures/ev_old.csv'), join(dir, 'fixtures/ev.csv'));
+    expect(vigil(dir, ['ls', '--resource-type', 'unit_test']).stdout).toBe('ut_events\n');
+    expect(vigil(dir, ['ls', '--resource-type', 'unit_test']).stdout).toBe('ut_events\n');
   });
 
   it('a different target, --vars or value of an environment variable the compile read: compiled again', () => {

@@ -5,7 +5,7 @@
  * saved with a byte order mark compiled without it (it reached Postgres as a syntax error).
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, removeDir, vigil } from '../helpers.js';
 import { pgProjectYaml, uniqueSchema } from '../support/postgres.js';
@@ -38,6 +38,26 @@ describe('target/compiled/', () => {
     rmSync(join(dir, 'target/compiled/fixture/models'), { recursive: true });
     expect(vigil(dir, ['compile']).code).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(sql);
+  });
+
+  it("a same-size edit in the timestamp tick of the last compile is compiled, of a model and of a seed (was: the old SQL and checksum, from the cached stamp, until vigil clean)", () => {
+    const dir = project({ 'models/ev.sql': 'select count(*) as events', 'seeds/s.csv': 'id\n1\n' });
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    // each file modified at the moment the cache was saved (as a 1 s or 2 s file system stamps an
+    // edit in the same tick), compiled once so, then edited keeping its size and that time
+    const at = statSync(join(dir, 'target/.cache/compile.bin')).mtime;
+    const files = { 'models/ev.sql': ['count(*)', 'count(1)'], 'seeds/s.csv': ['1', '2'] };
+    for (const f of Object.keys(files)) utimesSync(join(dir, f), at, at);
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    const before = manifestOf(dir);
+    for (const [f, [a, b]] of Object.entries(files)) {
+      writeFileSync(join(dir, f), readFileSync(join(dir, f), 'utf8').replace(a, b));
+      utimesSync(join(dir, f), at, at);
+    }
+    expect(vigil(dir, ['compile']).code).toBe(0);
+    const after = manifestOf(dir);
+    expect((after.nodes['model.fixture.ev'] as ModelNode).compiled_sql).toBe('select count(1) as events');
+    expect(after.nodes['seed.fixture.s'].checksum).not.toBe(before.nodes['seed.fixture.s'].checksum);
   });
 
   it("an incremental model's incremental SQL and a model named `<model>.incremental` are two files (were: one path, the last written won)", () => {

@@ -6,10 +6,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeProject, removeDir, vigil, VIGIL } from '../helpers.js';
+import { BASIC_PROJECT_YAML, makeProject, removeDir, vigil, VIGIL } from '../helpers.js';
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -452,6 +452,63 @@ describe('--watch acts on every change as a full compile would', () => {
     writeFileSync(join(elsewhere, 'shared.sql.tmp'), 'select 4 as id\n');
     renameSync(join(elsewhere, 'shared.sql.tmp'), join(elsewhere, 'shared.sql'));
     expect(await eventually(compiled, 'select 4 as id\n')).toBe('select 4 as id\n');
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
+  it.each([
+    ['a symbolic link to a folder outside the project', 'link'],
+    ['outside the project (paths: { models: ../x })', 'paths'],
+  ])('a models folder that is %s: an edit, a new model and an editor\'s save are compiled (was: nothing after "watching")', async (_what, how) => {
+    const outer = mkdtempSync(join(tmpdir(), 'vigil-watch-outer-'));
+    dirs.push(outer);
+    mkdirSync(join(outer, 'shared'));
+    writeFileSync(join(outer, 'shared/events.sql'), 'select count(*) as events\n');
+    const dir = join(outer, 'p1');
+    mkdirSync(join(dir, 'fixtures'), { recursive: true });
+    writeFileSync(join(dir, 'project.yaml'), `${BASIC_PROJECT_YAML}${how === 'paths' ? 'paths:\n  models: ../shared\n' : ''}`);
+    if (how === 'link') symlinkSync('../shared', join(dir, 'models'));
+    const models = how === 'link' ? 'models' : '../shared';
+    const sqlOf = (name: string) => {
+      const m = JSON.parse(readFileSync(join(dir, 'target/manifest.json'), 'utf8')) as { nodes: Record<string, { compiled_sql?: string }> };
+      return m.nodes[`model.fixture.${name}`]?.compiled_sql ?? '';
+    };
+    const w = start(dir, ['compile', '--watch']);
+    await until(w.log, 0, /watching \. for changes/);
+    expect(sqlOf('events')).toBe('select count(*) as events');
+    // edited where it is, and through the project's path to it
+    writeFileSync(join(outer, 'shared/events.sql'), 'select count(1) as events\n');
+    expect(await eventually(() => sqlOf('events'), 'select count(1) as events'), w.log()).toBe('select count(1) as events');
+    writeFileSync(join(dir, models, 'brand_new.sql'), 'select 1 as x\n');
+    expect(await eventually(() => sqlOf('brand_new'), 'select 1 as x'), w.log()).toBe('select 1 as x');
+    expect(w.log()).toContain(`${models}/brand_new.sql changed`);
+    // (an editor's save: a copy renamed over the file)
+    writeFileSync(join(outer, 'shared/events.sql.tmp'), 'select count(2) as events\n');
+    renameSync(join(outer, 'shared/events.sql.tmp'), join(outer, 'shared/events.sql'));
+    expect(await eventually(() => sqlOf('events'), 'select count(2) as events'), w.log()).toBe('select count(2) as events');
+    // what the project does not read is not watched: no round
+    const mark = w.log().length;
+    writeFileSync(join(dir, 'fixtures/notes.txt'), 'x\n');
+    writeFileSync(join(outer, 'elsewhere.sql'), 'select 1\n');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(w.log().slice(mark)).not.toMatch(/changed/);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+  });
+
+  it("a unit test's fixture outside the project's folders is watched, where it is (fixtures/ at the root)", async () => {
+    const dir = makeProject({
+      'models/stg.sql': "select 1 as id, 'ok' as status\n",
+      'models/statuses.sql': "select status from {{ ref('stg') }}\n",
+      'models/u.yml': "unit_tests:\n  - name: statuses_pass_through\n    model: statuses\n    given:\n      - input: ref('stg')\n        fixture: fixtures/stg.csv\n    expect:\n      rows:\n        - { status: ok }\n",
+      'fixtures/stg.csv': 'id,status\n1,ok\n',
+    });
+    dirs.push(dir);
+    const w = start(dir, ['test', '--watch']);
+    expect(await until(w.log, 0, /watching \. for changes/)).toMatch(/PASS unit statuses::statuses_pass_through/);
+    const mark = w.log().length;
+    writeFileSync(join(dir, 'fixtures/stg.csv'), 'id,status\n1,bad\n');
+    expect(await until(w.log, mark, /fixtures\/stg\.csv[^\n]* changed[\s\S]*(Finished \d+ nodes?|nothing to test)/)).toMatch(/FAIL unit statuses::statuses_pass_through/);
     w.child.kill('SIGINT');
     expect(await w.exited).toBe(0);
   });

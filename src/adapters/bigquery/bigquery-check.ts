@@ -148,11 +148,11 @@ export class BigQueryChecker implements Checker {
     this.builder = new BigQueryAdapter(undefined as never, cfg, 1);
   }
 
-  /** `partial`: the check is of a selection (-s, --exclude), which ages no kept answer. */
-  static async open(cfg: BigQueryTargetConfig, root: string, partial = false): Promise<BigQueryChecker> {
-    // the analyzer's answers to the same questions are kept in target/.cache: a check after an
-    // edit asks only what changed, and one of an unchanged project starts no analyzer
-    const answers = ZetaAnswers.open(root, zetaBuild(root), { partial });
+  /** `partial`: the check is of a selection (-s, --exclude), which ages no kept answer; `targetPath`: the project's paths.target. */
+  static async open(cfg: BigQueryTargetConfig, root: string, partial = false, targetPath?: string): Promise<BigQueryChecker> {
+    // the analyzer's answers to the same questions are kept in <paths.target>/.cache: a check
+    // after an edit asks only what changed, and one of an unchanged project starts no analyzer
+    const answers = ZetaAnswers.open(root, zetaBuild(root), { partial, targetPath });
     const srv = zetaWithAnswers(root, answers);
     const lo = await bigQueryLanguageOptions(srv);
     const analyzer = new ZetaAnalyzer(srv, new ZetaCatalog(srv.z, lo, cfg.project), lo);
@@ -303,7 +303,7 @@ export class BigQueryChecker implements Checker {
   reused(): string | undefined {
     const a = this.answers;
     if (!a) return undefined;
-    return `Analyzer answers: ${a.hits} reused, ${a.misses} new (${ZETA_ANSWERS_FILE}; delete it to ask everything again)${a.misses === 0 ? '; the analyzer was not started' : ''}`;
+    return `Analyzer answers: ${a.hits} reused, ${a.misses} new (${a.where ?? ZETA_ANSWERS_FILE}; delete it to ask everything again)${a.misses === 0 ? '; the analyzer was not started' : ''}`;
   }
 
   async close(): Promise<void> {

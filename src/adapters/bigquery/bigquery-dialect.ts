@@ -114,6 +114,8 @@ export const bigQueryDialect: Dialect = {
   // IAM members: user:, group:, serviceAccount: an e-mail address; domain: a domain
   // https://cloud.google.com/bigquery/docs/authorized-views: a view's readers need its sources, unless it is authorized
   viewReadersNeedInputs: true,
+  // table/view and column descriptions are written in OPTIONS (description=...)
+  persistsDescriptions: true,
   principalProblem: (p) =>
     /^(user|group|serviceAccount):[^\s@"`]+@[^\s@"`]+\.[^\s@"`]+$/.test(p) || /^domain:[A-Za-z0-9.-]+\.[A-Za-z]+$/.test(p)
       ? undefined

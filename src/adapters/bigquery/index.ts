@@ -41,7 +41,7 @@ export const warehouse: Warehouse<BigQueryTargetConfig> = {
   },
   async checker(config, ctx) {
     const { BigQueryChecker } = await import('./bigquery-check.js');
-    return BigQueryChecker.open(config, ctx.root, ctx.partial);
+    return BigQueryChecker.open(config, ctx.root, ctx.partial, ctx.targetPath);
   },
   async *debug(config, ctx) {
     const { debugBigQuery } = await import('./bigquery-debug.js');

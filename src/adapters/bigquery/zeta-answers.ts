@@ -1,6 +1,6 @@
 /**
  * The answers of Google's SQL analyzer, kept between `vigil check` runs in
- * `target/.cache/zetasql-answers.bin`. Every request Vigil sends is self-contained — the statement,
+ * `<paths.target>/.cache/zetasql-answers.bin` (`target/` unless project.yaml moves it). Every request Vigil sends is self-contained — the statement,
  * BigQuery's language options and, inline, the catalog of just the tables it names (zetasql.ts,
  * `catalogFor`) — and the analyzer answers it as a pure function of those bytes. So an answer
  * stands while the request is the same, serialized, and so is the analyzer (its package version
@@ -28,8 +28,10 @@ import { deserialize, serialize } from 'node:v8';
 import { holdsSecret } from '../../secrets.js';
 
 const FORMAT = 2;
-/** Where, under the project's root. */
-export const ZETA_ANSWERS_FILE = 'target/.cache/zetasql-answers.bin';
+/** Where, under the project's root, for the target folder `targetPath` (project.yaml `paths.target`), as every cache of the project. */
+export const zetaAnswersFile = (targetPath = 'target') => `${targetPath}/.cache/zetasql-answers.bin`;
+/** Where, under the project's root, with the default target folder. */
+export const ZETA_ANSWERS_FILE = zetaAnswersFile();
 const GENERATIONS = 5;
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- proto-loader objects are dynamic */
@@ -60,6 +62,8 @@ export class ZetaAnswers {
 
   private constructor(
     private readonly file: string | undefined,
+    /** the file, relative to the project's root (for messages) */
+    readonly where: string | undefined,
     private readonly analyzer: string,
     stored: Stored | undefined,
     /** a check of a selection: it starts no generation and drops nothing */
@@ -70,11 +74,13 @@ export class ZetaAnswers {
   }
 
   /**
-   * The answers kept under `<projectRoot>/target/.cache/`; `analyzer` names the analyzer's build
-   * (package and version); `partial`: the check is of a selection (it ages no answer).
+   * The answers kept under `<projectRoot>/<targetPath>/.cache/` (targetPath: project.yaml's
+   * `paths.target`, default `target`); `analyzer` names the analyzer's build (package and
+   * version); `partial`: the check is of a selection (it ages no answer).
    */
-  static open(projectRoot: string, analyzer: string, opts: { partial?: boolean } = {}): ZetaAnswers {
-    const file = join(projectRoot, ZETA_ANSWERS_FILE);
+  static open(projectRoot: string, analyzer: string, opts: { partial?: boolean; targetPath?: string } = {}): ZetaAnswers {
+    const where = zetaAnswersFile(opts.targetPath);
+    const file = join(projectRoot, where);
     let stored: Stored | undefined;
     try {
       const s = deserialize(readFileSync(file)) as Stored;
@@ -82,12 +88,12 @@ export class ZetaAnswers {
     } catch {
       /* none yet, or unreadable: every question is asked */
     }
-    return new ZetaAnswers(file, analyzer, stored, opts.partial === true);
+    return new ZetaAnswers(file, where, analyzer, stored, opts.partial === true);
   }
 
   /** Answers kept for this process only (nothing read or written). */
   static inMemory(analyzer: string): ZetaAnswers {
-    return new ZetaAnswers(undefined, analyzer, undefined);
+    return new ZetaAnswers(undefined, undefined, analyzer, undefined);
   }
 
   /** The answer to `request`: kept, or asked with `call` (and kept when it is an answer or an analysis error). */
