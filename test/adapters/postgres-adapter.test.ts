@@ -169,7 +169,7 @@ describe('PostgresAdapter', () => {
     try {
       await runSnapshot(db, node);
       await db.execute(`update ${schema}.cust set name = 'a2', upd = '2026-01-02' where id = 1`);
-      const said = await Promise.all([runSnapshot(one, node), runSnapshot(two, node)]);
+      const said = (await Promise.all([runSnapshot(one, node), runSnapshot(two, node)])).map((r) => r.message);
       expect(said.sort()).toEqual(['0 new versions, 0 deleted', '1 new version, 0 deleted']);
       expect(await db.query(`select id, name, dbt_valid_to is null as current from ${schema}.cust_ts order by id, dbt_valid_from`)).toEqual([
         { id: 1, name: 'a', current: false },
@@ -179,7 +179,7 @@ describe('PostgresAdapter', () => {
       // nothing left beside it (the column probes: each run's own, dropped)
       expect(await db.query('select relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 order by 1', [schema])).toEqual([{ relname: 'cust' }, { relname: 'cust_ts' }]);
       // and a later run in the same process finds the table it made (was: its catalog cache said none: "already exists")
-      expect(await runSnapshot(db, node)).toBe('0 new versions, 0 deleted');
+      expect((await runSnapshot(db, node)).message).toBe('0 new versions, 0 deleted');
     } finally {
       await Promise.all([one.close(), two.close()]);
     }
